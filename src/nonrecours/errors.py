@@ -1,0 +1,105 @@
+"""One exception tree for the whole library.
+
+Every error names *where* (file, row, column, rule, step) and never *what* an identifier is: messages
+must be safe to log. Callers catch ``NonRecoursError`` or one of its children.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "ConnectorError",
+    "EngineError",
+    "ExtractError",
+    "KeyMaterialError",
+    "NonRecoursError",
+    "ParameterError",
+    "PrivacyError",
+    "RuleError",
+    "SchemaError",
+    "SituationError",
+    "UnsupportedConstructError",
+]
+
+
+class NonRecoursError(Exception):
+    """Root of every error raised on purpose by nonrecours."""
+
+
+class SchemaError(NonRecoursError, ValueError):
+    """A table or a row breaks a canonical contract.
+
+    ``table``, ``column`` and ``row`` (0-based row index in the checked frame, when known) locate the
+    fault; the message never quotes the offending value when the column may hold an identifier.
+    """
+
+    def __init__(self, message: str, *, table: str | None = None, column: str | None = None,
+                 row: int | None = None) -> None:
+        self.table, self.column, self.row = table, column, row
+        where = ", ".join(
+            part for part in (
+                f"table {table}" if table else "",
+                f"row {row}" if row is not None else "",
+                f"column {column}" if column else "",
+            ) if part
+        )
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class ConfigError(NonRecoursError, ValueError):
+    """A run configuration, exchange agreement or mapping is invalid."""
+
+
+class ConnectorError(NonRecoursError):
+    """An agency extract cannot be read at all (wrong encoding, missing column, empty file...)."""
+
+
+class ExtractError(ConnectorError, ValueError):
+    """A located fault in an extract: names the file, the line and the column."""
+
+    def __init__(self, message: str, *, file: str, line: int | None = None,
+                 column: str | None = None) -> None:
+        self.file, self.line, self.column = file, line, column
+        where = f"{file}"
+        if line is not None:
+            where += f", line {line}"
+        if column:
+            where += f", column {column}"
+        super().__init__(f"{where}: {message}")
+
+
+class PrivacyError(NonRecoursError):
+    """A privacy guarantee would be broken (unlisted column, raw identifier past the boundary...)."""
+
+
+class KeyMaterialError(PrivacyError, KeyError):
+    """A key is missing, unreadable or too short. Never carries the key itself."""
+
+    def __str__(self) -> str:  # KeyError quotes its argument; keep the message readable.
+        return str(self.args[0]) if self.args else "key material error"
+
+
+class RuleError(NonRecoursError):
+    """A rule is malformed (wrong entity, unknown variable, cycle...)."""
+
+
+class ParameterError(RuleError, ValueError):
+    """A dated parameter is missing for a month, malformed, or changes in the middle of a month."""
+
+
+class EngineError(NonRecoursError):
+    """An engine failed to evaluate a plan."""
+
+
+class UnsupportedConstructError(EngineError, NotImplementedError):
+    """An IR construct has no lowering for the named backend: raised, never warned."""
+
+
+class SituationError(NonRecoursError, ValueError):
+    """A household situation (simulate input) is malformed; names the situation id and the field."""
+
+    def __init__(self, message: str, *, situation_id: str | None = None, field: str | None = None) -> None:
+        self.situation_id, self.field = situation_id, field
+        where = ", ".join(p for p in (
+            f"situation {situation_id}" if situation_id else "", f"field {field}" if field else "") if p)
+        super().__init__(f"{where}: {message}" if where else message)

@@ -1,0 +1,46 @@
+"""Canonical tables: Polars schemas, one-row pydantic contracts and bulk validation."""
+
+from nonrecours.schemas.base import AMOUNT, MONTH, PROVENANCE, TableSpec
+from nonrecours.schemas.codes import (
+    AGENCIES,
+    BENEFITS,
+    CLAIM_EVENTS,
+    HOUSING_STATUSES,
+    NATIONALITY_GROUPS,
+    RESOURCE_KINDS,
+    ROLES,
+    UNIT_KINDS,
+)
+from nonrecours.schemas.tables import (
+    BENEFITS_PAID,
+    CLAIMS,
+    HOUSING,
+    OPT_OUTS,
+    PERSONS,
+    RESOURCES,
+    TABLES,
+    UNIT_MEMBERSHIPS,
+)
+
+__all__ = [
+    "AGENCIES",
+    "AMOUNT",
+    "BENEFITS",
+    "BENEFITS_PAID",
+    "CLAIMS",
+    "CLAIM_EVENTS",
+    "HOUSING",
+    "HOUSING_STATUSES",
+    "MONTH",
+    "NATIONALITY_GROUPS",
+    "OPT_OUTS",
+    "PERSONS",
+    "PROVENANCE",
+    "RESOURCES",
+    "RESOURCE_KINDS",
+    "ROLES",
+    "TABLES",
+    "UNIT_KINDS",
+    "UNIT_MEMBERSHIPS",
+    "TableSpec",
+]

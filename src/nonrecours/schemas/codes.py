@@ -1,0 +1,62 @@
+"""Code lists shared by the canonical tables (one place, so connectors and rules agree)."""
+
+from __future__ import annotations
+
+AGENCIES: tuple[str, ...] = ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa", "synth")
+"""Source agencies. ``synth`` marks the true situations written by the synthetic generator."""
+
+SEXES = ("F", "M")
+NATIONALITY_GROUPS = ("FR", "EEA_CH", "OTHER")
+"""FR, a national of the EEA or Switzerland, or another nationality (with residence-permit years)."""
+
+UNIT_KINDS = ("famille", "foyer_fiscal", "menage")
+ROLES: dict[str, tuple[str, ...]] = {
+    "famille": ("demandeur", "conjoint", "enfant"),
+    "foyer_fiscal": ("declarant", "personne_a_charge"),
+    "menage": ("personne_de_reference", "conjoint", "enfant", "autre"),
+}
+ALL_ROLES: tuple[str, ...] = tuple(dict.fromkeys(r for roles in ROLES.values() for r in roles))
+
+RESOURCE_KINDS = (
+    "salary_net",
+    "salary_taxable",
+    "unemployment_benefit",
+    "pension_net",
+    "pension_gross",
+    "invalidity_pension",
+    "alimony",
+    "self_employment",
+    "other",
+)
+
+BENEFITS = (
+    "rsa",
+    "ppa",
+    "aspa",
+    "asi",
+    "aah",
+    "css_free",
+    "css_participation",
+    "af",
+    "paje_base",
+    "asf",
+    "aide_logement",
+    "ars",
+    "are",
+)
+"""Benefit codes. ``are`` (unemployment insurance) is paid by France Travail and appears as a
+resource too; it is listed so an extract's payments can be kept as paid."""
+
+HOUSING_STATUSES = (
+    "tenant",
+    "tenant_furnished",
+    "social_tenant",
+    "foyer",
+    "owner",
+    "owner_with_loan",
+    "free",
+    "homeless",
+)
+"""The statuses of SITUATION_FORMAT.md."""
+
+CLAIM_EVENTS = ("pending", "refused", "closed")

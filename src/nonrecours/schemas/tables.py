@@ -1,0 +1,413 @@
+"""The canonical, agency-neutral tables every connector produces and the core consumes.
+
+Identifiers here are pseudonyms (keyed HMAC, see ``nonrecours.privacy``), never raw NIRs. Months are
+``pl.Date`` on the first of the month; amounts are ``Decimal(12, 2)`` euros.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import polars as pl
+from pydantic import field_validator, model_validator
+
+from nonrecours.schemas.base import AMOUNT, MONTH, PROVENANCE, Check, Provenance, TableSpec, amount_ok
+from nonrecours.schemas.codes import (
+    BENEFITS,
+    CLAIM_EVENTS,
+    HOUSING_STATUSES,
+    NATIONALITY_GROUPS,
+    RESOURCE_KINDS,
+    ROLES,
+    SEXES,
+    UNIT_KINDS,
+)
+
+__all__ = [
+    "BENEFITS_PAID",
+    "CLAIMS",
+    "HOUSING",
+    "OPT_OUTS",
+    "PERSONS",
+    "RESOURCES",
+    "TABLES",
+    "UNIT_MEMBERSHIPS",
+]
+
+_ID = pl.String()
+_CENTS = "amounts carry at most two decimals (cents)"
+
+
+def _first_day(col: str) -> Check:
+    return Check(col, pl.col(col).dt.day() == 1, "a month must be the first day of the month")
+
+
+def _cents(col: str) -> Check:
+    # Decimal(12, 2) already holds cents exactly; the check guards frames built from other scales.
+    return Check(col, pl.col(col).cast(pl.Float64).mul(100).round(6).mod(1) == 0, _CENTS)
+
+
+def _month_ok(v: dt.date | None) -> dt.date | None:
+    if v is not None and v.day != 1:
+        raise ValueError("a month must be the first day of the month")
+    return v
+
+
+# --- persons ---------------------------------------------------------------------------------------
+
+class PersonRow(Provenance):
+    person_id: str
+    birth_month: dt.date
+    sex: str
+    nationality_group: str
+    residence_permit_years: int | None = None
+    depcom: str
+    disability_rate: float
+    student: bool
+    pregnant: bool
+
+    _birth = field_validator("birth_month")(_month_ok)
+
+    @field_validator("sex")
+    @classmethod
+    def _sex(cls, v: str) -> str:
+        if v not in SEXES:
+            raise ValueError("sex must be F or M")
+        return v
+
+    @field_validator("nationality_group")
+    @classmethod
+    def _nat(cls, v: str) -> str:
+        if v not in NATIONALITY_GROUPS:
+            raise ValueError(f"nationality_group must be one of {', '.join(NATIONALITY_GROUPS)}")
+        return v
+
+    @field_validator("depcom")
+    @classmethod
+    def _depcom(cls, v: str) -> str:
+        if len(v) != 5 or not (v.isdigit() or (v[:2] in ("2A", "2B") and v[2:].isdigit())):
+            raise ValueError("depcom must be a 5-character INSEE commune code")
+        return v
+
+    @field_validator("disability_rate")
+    @classmethod
+    def _rate(cls, v: float) -> float:
+        if not 0.0 <= v <= 1.0:
+            raise ValueError("disability_rate must be between 0 and 1")
+        return v
+
+    @model_validator(mode="after")
+    def _permit(self) -> PersonRow:
+        if self.residence_permit_years is not None:
+            if self.nationality_group != "OTHER":
+                raise ValueError("residence_permit_years is only for nationality_group OTHER")
+            if self.residence_permit_years < 0:
+                raise ValueError("residence_permit_years must be >= 0")
+        return self
+
+
+PERSONS = TableSpec(
+    name="persons",
+    schema={
+        "person_id": _ID,
+        "birth_month": MONTH,
+        "sex": pl.Enum(SEXES),
+        "nationality_group": pl.Enum(NATIONALITY_GROUPS),
+        "residence_permit_years": pl.Int16(),
+        "depcom": pl.String(),
+        "disability_rate": pl.Float64(),
+        "student": pl.Boolean(),
+        "pregnant": pl.Boolean(),
+        **PROVENANCE,
+    },
+    contract=PersonRow,
+    key=("person_id", "source_agency"),
+    description="One row per person known to an agency (one per person in the truth).",
+    nullable=frozenset({"residence_permit_years"}),
+    checks=(
+        _first_day("birth_month"),
+        Check("depcom", pl.col("depcom").str.contains(r"^(\d{5}|2[AB]\d{3})$"),
+              "depcom must be a 5-character INSEE commune code"),
+        Check("disability_rate", pl.col("disability_rate").is_between(0.0, 1.0),
+              "disability_rate must be between 0 and 1"),
+        Check("residence_permit_years",
+              pl.col("residence_permit_years").is_null()
+              | ((pl.col("nationality_group") == "OTHER") & (pl.col("residence_permit_years") >= 0)),
+              "residence_permit_years is only for nationality_group OTHER and must be >= 0"),
+        Check("pregnant", ~pl.col("pregnant") | (pl.col("sex") == "F"), "pregnant is only for sex F"),
+    ),
+)
+
+
+# --- unit memberships -------------------------------------------------------------------------------
+
+class UnitMembershipRow(Provenance):
+    person_id: str
+    unit_kind: str
+    unit_id: str
+    role: str
+    valid_from: dt.date
+    valid_to: dt.date | None = None
+
+    _months = field_validator("valid_from", "valid_to")(_month_ok)
+
+    @model_validator(mode="after")
+    def _role_fits_kind(self) -> UnitMembershipRow:
+        if self.unit_kind not in UNIT_KINDS:
+            raise ValueError(f"unit_kind must be one of {', '.join(UNIT_KINDS)}")
+        if self.role not in ROLES[self.unit_kind]:
+            raise ValueError(f"role not allowed for unit_kind {self.unit_kind}")
+        if self.valid_to is not None and self.valid_to < self.valid_from:
+            raise ValueError("valid_to is before valid_from")
+        return self
+
+
+_ROLE_FITS = pl.lit(False)
+for _kind, _roles in ROLES.items():
+    _ROLE_FITS = _ROLE_FITS | ((pl.col("unit_kind") == _kind) & pl.col("role").cast(pl.String).is_in(_roles))
+
+UNIT_MEMBERSHIPS = TableSpec(
+    name="unit_memberships",
+    schema={
+        "person_id": _ID,
+        "unit_kind": pl.Enum(UNIT_KINDS),
+        "unit_id": _ID,
+        "role": pl.Enum(tuple(dict.fromkeys(r for rs in ROLES.values() for r in rs))),
+        "valid_from": MONTH,
+        "valid_to": MONTH,
+        **PROVENANCE,
+    },
+    contract=UnitMembershipRow,
+    key=("person_id", "unit_kind", "valid_from", "source_agency"),
+    description=("Who belongs to which famille (CAF family), foyer fiscal and ménage, with which role, "
+                 "from which month to which month (inclusive; open when valid_to is null)."),
+    nullable=frozenset({"valid_to"}),
+    checks=(
+        _first_day("valid_from"),
+        _first_day("valid_to"),
+        Check("role", _ROLE_FITS, "role not allowed for this unit_kind"),
+        Check("valid_to", pl.col("valid_to").is_null() | (pl.col("valid_to") >= pl.col("valid_from")),
+              "valid_to is before valid_from"),
+    ),
+)
+
+
+# --- monthly resources ------------------------------------------------------------------------------
+
+class ResourceRow(Provenance):
+    person_id: str
+    month: dt.date
+    kind: str
+    amount: Decimal
+
+    _month = field_validator("month")(_month_ok)
+    _amount = field_validator("amount")(amount_ok)
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        if v not in RESOURCE_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(RESOURCE_KINDS)}")
+        return v
+
+    @field_validator("amount")
+    @classmethod
+    def _non_negative(cls, v: Decimal) -> Decimal:
+        if v < 0:
+            raise ValueError("amount must be >= 0")
+        return v
+
+
+RESOURCES = TableSpec(
+    name="resources",
+    schema={
+        "person_id": _ID,
+        "month": MONTH,
+        "kind": pl.Enum(RESOURCE_KINDS),
+        "amount": AMOUNT,
+        **PROVENANCE,
+    },
+    contract=ResourceRow,
+    key=("person_id", "month", "kind", "source_agency"),
+    description="Monthly resources of a person by kind, in euros, as the source agency knows them.",
+    checks=(
+        _first_day("month"),
+        Check("amount", pl.col("amount") >= 0, "amount must be >= 0"),
+        _cents("amount"),
+    ),
+)
+
+
+# --- benefits paid ----------------------------------------------------------------------------------
+
+class BenefitPaidRow(Provenance):
+    unit_kind: str | None = None
+    unit_id: str | None = None
+    person_id: str | None = None
+    benefit: str
+    month: dt.date
+    amount: Decimal
+    paying_agency: str
+
+    _month = field_validator("month")(_month_ok)
+    _amount = field_validator("amount")(amount_ok)
+
+    @model_validator(mode="after")
+    def _beneficiary(self) -> BenefitPaidRow:
+        if self.benefit not in BENEFITS:
+            raise ValueError(f"benefit must be one of {', '.join(BENEFITS)}")
+        if (self.unit_id is None) == (self.person_id is None):
+            raise ValueError("exactly one of unit_id and person_id must be set")
+        if (self.unit_id is None) != (self.unit_kind is None):
+            raise ValueError("unit_kind goes with unit_id")
+        if self.amount < 0:
+            raise ValueError("amount must be >= 0")
+        return self
+
+
+BENEFITS_PAID = TableSpec(
+    name="benefits_paid",
+    schema={
+        "unit_kind": pl.Enum(UNIT_KINDS),
+        "unit_id": _ID,
+        "person_id": _ID,
+        "benefit": pl.Enum(BENEFITS),
+        "month": MONTH,
+        "amount": AMOUNT,
+        "paying_agency": pl.Enum(PROVENANCE["source_agency"].categories.to_list()),
+        **PROVENANCE,
+    },
+    contract=BenefitPaidRow,
+    key=("unit_kind", "unit_id", "person_id", "benefit", "month", "source_agency"),
+    description=("Benefits paid for a month, to a unit (famille, foyer) or to a person (ASPA, AAH...), "
+                 "with the agency that paid them."),
+    nullable=frozenset({"unit_kind", "unit_id", "person_id"}),
+    checks=(
+        _first_day("month"),
+        Check("amount", pl.col("amount") >= 0, "amount must be >= 0"),
+        _cents("amount"),
+        Check("person_id", pl.col("unit_id").is_null() != pl.col("person_id").is_null(),
+              "exactly one of unit_id and person_id must be set"),
+        Check("unit_kind", pl.col("unit_id").is_null() == pl.col("unit_kind").is_null(),
+              "unit_kind goes with unit_id"),
+    ),
+)
+
+
+# --- housing ----------------------------------------------------------------------------------------
+
+class HousingRow(Provenance):
+    menage_id: str
+    month: dt.date
+    status: str
+    rent: Decimal
+
+    _month = field_validator("month")(_month_ok)
+    _amount = field_validator("rent")(amount_ok)
+
+    @model_validator(mode="after")
+    def _status(self) -> HousingRow:
+        if self.status not in HOUSING_STATUSES:
+            raise ValueError(f"status must be one of {', '.join(HOUSING_STATUSES)}")
+        if self.rent < 0:
+            raise ValueError("rent must be >= 0")
+        return self
+
+
+HOUSING = TableSpec(
+    name="housing",
+    schema={
+        "menage_id": _ID,
+        "month": MONTH,
+        "status": pl.Enum(HOUSING_STATUSES),
+        "rent": AMOUNT,
+        **PROVENANCE,
+    },
+    contract=HousingRow,
+    key=("menage_id", "month", "source_agency"),
+    description=("Housing status of a ménage for a month and its rent without charges (the loan "
+                 "repayment for owner_with_loan; 0 when nothing is paid)."),
+    checks=(
+        _first_day("month"),
+        Check("rent", pl.col("rent") >= 0, "rent must be >= 0"),
+        _cents("rent"),
+    ),
+)
+
+
+# --- claims and opt-outs ----------------------------------------------------------------------------
+
+class ClaimRow(Provenance):
+    unit_kind: str | None = None
+    unit_id: str | None = None
+    person_id: str | None = None
+    benefit: str
+    event: str
+    event_date: dt.date
+
+    @model_validator(mode="after")
+    def _ok(self) -> ClaimRow:
+        if self.benefit not in BENEFITS:
+            raise ValueError(f"benefit must be one of {', '.join(BENEFITS)}")
+        if self.event not in CLAIM_EVENTS:
+            raise ValueError(f"event must be one of {', '.join(CLAIM_EVENTS)}")
+        if (self.unit_id is None) == (self.person_id is None):
+            raise ValueError("exactly one of unit_id and person_id must be set")
+        return self
+
+
+CLAIMS = TableSpec(
+    name="claims",
+    schema={
+        "unit_kind": pl.Enum(UNIT_KINDS),
+        "unit_id": _ID,
+        "person_id": _ID,
+        "benefit": pl.Enum(BENEFITS),
+        "event": pl.Enum(CLAIM_EVENTS),
+        "event_date": pl.Date(),
+        **PROVENANCE,
+    },
+    contract=ClaimRow,
+    key=(),
+    description=("Pending claims, refusals and closures, with their dates: a person with a pending claim "
+                 "or a recent refusal is not a non-take-up case to contact."),
+    nullable=frozenset({"unit_kind", "unit_id", "person_id"}),
+    checks=(
+        Check("person_id", pl.col("unit_id").is_null() != pl.col("person_id").is_null(),
+              "exactly one of unit_id and person_id must be set"),
+    ),
+)
+
+
+class OptOutRow(Provenance):
+    person_id: str
+    benefit: str | None = None
+    since: dt.date
+
+    @field_validator("benefit")
+    @classmethod
+    def _benefit(cls, v: str | None) -> str | None:
+        if v is not None and v not in BENEFITS:
+            raise ValueError(f"benefit must be one of {', '.join(BENEFITS)}")
+        return v
+
+
+OPT_OUTS = TableSpec(
+    name="opt_outs",
+    schema={
+        "person_id": _ID,
+        "benefit": pl.Enum(BENEFITS),
+        "since": pl.Date(),
+        **PROVENANCE,
+    },
+    contract=OptOutRow,
+    key=("person_id", "benefit", "source_agency"),
+    description=("People who objected to being contacted (for one benefit, or for all when benefit is "
+                 "null): never in an outreach list."),
+    nullable=frozenset({"benefit"}),
+)
+
+TABLES: dict[str, TableSpec] = {
+    t.name: t for t in (PERSONS, UNIT_MEMBERSHIPS, RESOURCES, BENEFITS_PAID, HOUSING, CLAIMS, OPT_OUTS)
+}
