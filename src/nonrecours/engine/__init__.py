@@ -1,1 +1,13 @@
-"""engine."""
+"""The rule engine: a plan of named steps built from the rules' IR, lowered to Polars (default) or to SQL
+trees (sqlglot) run on DuckDB, with explanations.
+
+    from nonrecours.engine import Inputs, evaluate
+    result = evaluate(["rsa"], Inputs(individu=ind, individu_monthly=monthly), dt.date(2025, 3, 1))
+    result["famille"]                 # id, rules, condition columns
+    print(result.explain("famille", some_famille_id))
+"""
+
+from nonrecours.engine.evaluate import BACKENDS, Result, evaluate, required_inputs
+from nonrecours.engine.inputs import Inputs
+
+__all__ = ["BACKENDS", "Inputs", "Result", "evaluate", "required_inputs"]

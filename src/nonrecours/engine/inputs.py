@@ -1,0 +1,133 @@
+"""The caller's input frames and their preparation into one frame per entity (shared by every backend).
+
+Preparation fixes the null semantics of inputs before any rule runs: declared dtypes are enforced, a null
+value or a missing month of a monthly input becomes the input's declared default, and each monthly input
+needed at a month offset becomes a column ``x`` (evaluated month), ``x__m1`` (one month before)...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import polars as pl
+
+from nonrecours.engine.plan import ID, ROLE_COL, Plan, add_months
+from nonrecours.errors import SchemaError
+from nonrecours.rules.ir import UNIT_ENTITIES
+
+__all__ = ["PL_DTYPES", "Inputs", "prepare"]
+
+PL_DTYPES: dict[str, pl.DataType] = {
+    "float": pl.Float64(), "int": pl.Int64(), "bool": pl.Boolean(), "str": pl.String(), "date": pl.Date(),
+}
+SOURCE_SUFFIX = "__source"
+"""An input frame may carry ``<column>__source`` (the agency a value comes from): explanations quote it."""
+
+INDIVIDU_STRUCTURE = ("person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role",
+                      "menage_id", "menage_role")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Input frames for one evaluation (see the engine docs for the columns of each frame).
+
+    ``individu`` is required; a unit frame absent is built from the distinct ids of ``individu``; a monthly
+    frame absent means every monthly input of that entity is at its default. ``month`` columns are
+    ``pl.Date`` on the first of the month.
+    """
+
+    individu: pl.DataFrame
+    individu_monthly: pl.DataFrame | None = None
+    famille: pl.DataFrame | None = None
+    famille_monthly: pl.DataFrame | None = None
+    foyer_fiscal: pl.DataFrame | None = None
+    foyer_fiscal_monthly: pl.DataFrame | None = None
+    menage: pl.DataFrame | None = None
+    menage_monthly: pl.DataFrame | None = None
+
+    def __repr__(self) -> str:  # never print data
+        parts = [f"{f.name}={getattr(self, f.name).shape}" for f in fields(self)
+                 if getattr(self, f.name) is not None]
+        return f"Inputs({', '.join(parts)})"
+
+    def frame(self, entity: str, monthly: bool) -> pl.DataFrame | None:
+        return getattr(self, f"{entity}_monthly" if monthly else entity)
+
+
+def _unit_frame(inputs: Inputs, entity: str) -> pl.DataFrame:
+    idc = ID[entity]
+    df = inputs.frame(entity, False)
+    if df is None:
+        ids = inputs.individu.select(pl.col(idc)).filter(pl.col(idc).is_not_null())
+        return ids.unique(maintain_order=True)
+    if idc not in df.columns:
+        raise SchemaError("missing id column", table=entity, column=idc)
+    if df.get_column(idc).is_duplicated().any():
+        raise SchemaError("duplicated unit id", table=entity, column=idc)
+    return df
+
+
+def prepare(plan: Plan, inputs: Inputs, missing: str = "error") -> dict[str, pl.DataFrame]:
+    """One frame per entity holding its id, structural columns and every input column the plan reads.
+
+    ``missing="error"`` raises when a needed input column is absent from its frame; ``"default"`` fills it
+    with the declared default instead (useful for partial situations).
+    """
+    ind = inputs.individu
+    for c in INDIVIDU_STRUCTURE:
+        if c not in ind.columns:
+            raise SchemaError("missing structural column", table="individu", column=c)
+    if ind.get_column("person_id").is_duplicated().any():
+        raise SchemaError("duplicated person id", table="individu", column="person_id")
+    frames: dict[str, pl.DataFrame] = {
+        "individu": ind.select(INDIVIDU_STRUCTURE).with_columns(
+            [pl.col(c).cast(pl.String).fill_null("") for c in ROLE_COL.values()])}
+    for u in UNIT_ENTITIES:
+        frames[u] = _unit_frame(inputs, u).select(ID[u])
+    by_entity: dict[tuple[str, bool, int], list] = {}
+    for s in plan.inputs():
+        if s.variable in ROLE_COL.values():
+            continue
+        by_entity.setdefault((s.entity, s.monthly, s.offset), []).append(s)
+    for (entity, monthly, offset), steps in sorted(by_entity.items(), key=lambda kv: (kv[0][0], kv[0][1],
+                                                                                          kv[0][2])):
+        idc = ID[entity]
+        src = inputs.frame(entity, monthly) if (entity != "individu" or monthly) else ind
+        if entity != "individu" and not monthly:
+            src = _unit_frame(inputs, entity)
+        cols, fills = [], []
+        for s in steps:
+            assert s.variable is not None
+            present = src is not None and s.variable in src.columns
+            if not present and missing == "error":
+                table = f"{entity}_monthly" if monthly else entity
+                raise SchemaError(f"input {s.variable} needed by the rules is missing", table=table,
+                                  column=s.variable)
+            if present:
+                cols.append(pl.col(s.variable).cast(PL_DTYPES[s.dtype], strict=True).alias(s.name))
+            fills.append((s.name, s.default, s.dtype))
+        if cols:
+            assert src is not None
+            part = src
+            if monthly:
+                if "month" not in src.columns:
+                    raise SchemaError("missing month column", table=f"{entity}_monthly", column="month")
+                target = add_months(plan.month, offset)
+                part = src.filter(pl.col("month").cast(pl.Date) == pl.lit(target, dtype=pl.Date))
+                if part.get_column(idc).is_duplicated().any():
+                    raise SchemaError(f"two rows for one unit in {target:%Y-%m}", table=f"{entity}_monthly",
+                                      column=idc)
+            try:
+                part = part.select(pl.col(idc), *cols)
+            except pl.exceptions.InvalidOperationError as exc:
+                raise SchemaError("input column of the wrong type", table=entity) from exc
+            frames[entity] = frames[entity].join(part, on=idc, how="left", maintain_order="left")
+        frames[entity] = frames[entity].with_columns([
+            (pl.col(n).fill_null(pl.lit(d, dtype=PL_DTYPES[t])) if n in frames[entity].columns
+             else pl.lit(d, dtype=PL_DTYPES[t]).alias(n)) for n, d, t in fills])
+    for u in plan.needs_unit_link():
+        link = (frames["individu"].filter(pl.col("famille_role") == "demandeur")
+                .sort("person_id").group_by("famille_id", maintain_order=True)
+                .agg(pl.col(ID[u]).first().alias(f"__{ID[u]}")))
+        frames["famille"] = frames["famille"].join(link, on="famille_id", how="left", maintain_order="left")
+    return frames

@@ -1,0 +1,379 @@
+"""Compile rules into a plan of named steps, shared by every backend.
+
+Flattening turns each rule's IR into steps that a backend lowers with a small vocabulary:
+
+- ``input``: a column read from the caller's frames (monthly inputs at a month offset);
+- ``formula``: an element-wise expression over columns of the same entity (only ``Col``, ``Lit``,
+  ``BinOp``, ``Compare``, ``BoolOp``, ``Not``, ``Where``, ``Func``, ``IsIn``, ``Cast``; parameters are
+  already bound to literals and ``shift`` resolved to month offsets);
+- ``agg``: a column of a unit aggregated from individu columns (``value``, ``where``) by role;
+- ``project``: a unit column brought to its member individus, or a ménage / foyer fiscal column brought
+  to a famille through its demandeur.
+
+Steps are created after their dependencies, so the plan order is a topological order; ``level`` groups
+steps that can be computed together.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from nonrecours.errors import ParameterError, RuleError
+from nonrecours.rules.ir import (
+    Agg,
+    BinOp,
+    BoolOp,
+    Cast,
+    Col,
+    Compare,
+    Condition,
+    Expr,
+    Func,
+    IsIn,
+    Lit,
+    MonthStart,
+    Not,
+    Param,
+    Project,
+    Shift,
+    Where,
+    key,
+)
+from nonrecours.rules.params import Binding, ParameterStore
+from nonrecours.rules.registry import Registry, zero_of
+
+__all__ = ["Plan", "Step", "add_months", "build_plan", "column_name", "dtype_of"]
+
+MAX_OFFSET = 120
+ID = {"individu": "person_id", "famille": "famille_id", "foyer_fiscal": "foyer_fiscal_id",
+      "menage": "menage_id"}
+ROLE_COL = {"famille": "famille_role", "foyer_fiscal": "foyer_fiscal_role", "menage": "menage_role"}
+
+
+def add_months(month: dt.date, k: int) -> dt.date:
+    m = month.year * 12 + month.month - 1 + k
+    return dt.date(m // 12, m % 12 + 1, 1)
+
+
+def column_name(name: str, offset: int) -> str:
+    """Column of a variable at a month offset: ``x`` at 0, ``x__m3`` three months before, ``x__p1`` after."""
+    if offset == 0:
+        return name
+    return f"{name}__{'m' if offset < 0 else 'p'}{abs(offset)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One column to compute on one entity."""
+
+    name: str
+    entity: str
+    kind: str  # input | formula | agg | project
+    dtype: str
+    level: int
+    deps: tuple[str, ...] = ()
+    expr: Expr | None = None  # formula
+    variable: str | None = None  # input / rule / condition name
+    offset: int = 0
+    monthly: bool = False  # input
+    default: Any = None  # input / agg
+    agg_kind: str | None = None
+    roles: tuple[str, ...] | None = None
+    value_col: str | None = None  # agg value / project source column
+    where_col: str | None = None
+    source: str | None = None  # project source entity
+    public: bool = False  # a rule or condition at offset 0: goes to the result
+    label: str | None = None
+    ref: str | None = None
+    rule: str | None = None  # for conditions: the rule that declared it
+
+
+@dataclass
+class Plan:
+    """The steps (in dependency order) needed for a set of targets at one month."""
+
+    month: dt.date
+    targets: tuple[str, ...]
+    steps: dict[str, Step] = field(default_factory=dict)
+    bindings: dict[tuple[str, dt.date], Binding] = field(default_factory=dict)
+    rule_bindings: dict[str, set[tuple[str, dt.date]]] = field(default_factory=dict)
+    rule_conditions: dict[str, list[str]] = field(default_factory=dict)
+
+    def by_level(self) -> list[list[Step]]:
+        levels: dict[int, list[Step]] = {}
+        for s in self.steps.values():
+            levels.setdefault(s.level, []).append(s)
+        return [levels[k] for k in sorted(levels)]
+
+    def inputs(self) -> list[Step]:
+        return [s for s in self.steps.values() if s.kind == "input"]
+
+    def needs_unit_link(self) -> set[str]:
+        """Unit entities a famille must be linked to through its demandeur (famille -> menage...)."""
+        return {s.source for s in self.steps.values()
+                if s.kind == "project" and s.entity == "famille" and s.source}
+
+
+def dtype_of(e: Expr, coltypes: dict[str, str]) -> str:
+    """Static dtype of a flattened expression."""
+    if isinstance(e, Col):
+        return coltypes[e.name]
+    if isinstance(e, Lit):
+        return e.dtype
+    if isinstance(e, BinOp):
+        if e.op == "div":
+            return "float"
+        a, b = dtype_of(e.left, coltypes), dtype_of(e.right, coltypes)
+        for t in (a, b):
+            if t in ("str", "date"):
+                raise RuleError(f"arithmetic on a {t} value")
+        return "float" if "float" in (a, b) else "int"
+    if isinstance(e, Compare | BoolOp | Not | IsIn):
+        return "bool"
+    if isinstance(e, Where):
+        return _unify(dtype_of(e.then, coltypes), dtype_of(e.otherwise, coltypes))
+    if isinstance(e, Func):
+        if e.name in ("year", "month", "day"):
+            return "int"
+        if e.name in ("floor", "ceil", "round"):
+            return "float"
+        ts = [dtype_of(a, coltypes) for a in e.args]
+        t = ts[0] if len(ts) == 1 else _unify(*ts)
+        return "int" if t == "bool" else t
+    if isinstance(e, Cast):
+        return e.dtype
+    raise RuleError(f"unexpected node {type(e).__name__} in a flattened expression")
+
+
+def _unify(a: str, b: str) -> str:
+    if a == b:
+        return a
+    nums = {"bool", "int", "float"}
+    if a in nums and b in nums:
+        return "float" if "float" in (a, b) else "int"
+    raise RuleError(f"branches of different types {a} and {b}")
+
+
+class _Builder:
+    def __init__(self, registry: Registry, params: ParameterStore, month: dt.date,
+                 targets: tuple[str, ...]) -> None:
+        self.reg, self.params = registry, params
+        self.plan = Plan(month=month, targets=targets)
+        self.coltypes: dict[str, str] = {}
+        self.entities: dict[str, str] = {}
+        self.memo: dict[tuple[str, str], str] = {}
+        self.in_progress: list[tuple[str, int]] = []
+        self.current_rule: list[str] = []
+        self.ntemp = 0
+
+    # -- steps -------------------------------------------------------------------------------------
+    def _add(self, step: Step) -> str:
+        self.plan.steps[step.name] = step
+        self.coltypes[step.name] = step.dtype
+        self.entities[step.name] = step.entity
+        return step.name
+
+    def _level(self, deps: tuple[str, ...]) -> int:
+        return 1 + max((self.plan.steps[d].level for d in deps), default=0)
+
+    def variable(self, name: str, offset: int) -> str:
+        """Column of variable ``name`` at ``offset``, creating its steps on first use."""
+        if abs(offset) > MAX_OFFSET:
+            raise RuleError(f"rule {name}: month offset beyond {MAX_OFFSET} months (recursion in time?)")
+        if name in self.reg.inputs:
+            var = self.reg.inputs[name]
+            off = offset if var.monthly else 0
+            col = column_name(name, off)
+            if col not in self.plan.steps:
+                self._add(Step(col, var.entity, "input", var.dtype, 0, variable=name, offset=off,
+                               monthly=var.monthly, default=var.default, label=var.label, ref=var.ref))
+            return col
+        if name not in self.reg.rules:
+            where = f"rule {self.current_rule[-1]}: " if self.current_rule else ""
+            raise RuleError(f"{where}unknown variable {name!r}")
+        col = column_name(name, offset)
+        if col in self.plan.steps:
+            return col
+        if (name, offset) in self.in_progress:
+            chain = [n for n, _ in self.in_progress[self.in_progress.index((name, offset)):]] + [name]
+            raise RuleError("cycle between rules: " + " -> ".join(chain))
+        month = add_months(self.plan.month, offset)
+        variant = self.reg.variant(name, month)
+        self.in_progress.append((name, offset))
+        self.current_rule.append(name)
+        try:
+            expr = self.flatten(variant.expr, variant.entity, offset)
+            t = dtype_of(expr, self.coltypes)
+            if t != variant.dtype:
+                if {t, variant.dtype} <= {"int", "float", "bool"}:
+                    expr = Cast(expr, variant.dtype)
+                else:
+                    raise RuleError(f"rule {name}: returns {t}, declared {variant.dtype}")
+            deps = _cols(expr)
+            self._add(Step(col, variant.entity, "formula", variant.dtype, self._level(deps), deps, expr,
+                           variable=name, offset=offset, public=offset == 0, label=variant.label,
+                           ref=variant.ref))
+        finally:
+            self.in_progress.pop()
+            self.current_rule.pop()
+        if offset == 0:
+            self.plan.rule_conditions[name] = list(variant.conditions)
+        return col
+
+    def temp(self, expr: Expr, entity: str) -> str:
+        """Materialise a flattened expression as a hidden column (shared when structurally equal)."""
+        if isinstance(expr, Col):
+            return expr.name
+        k = (entity, key(expr))
+        if k not in self.memo:
+            self.ntemp += 1
+            deps = _cols(expr)
+            t = dtype_of(expr, self.coltypes)
+            self.memo[k] = self._add(Step(f"__t{self.ntemp}", entity, "formula", t, self._level(deps), deps,
+                                          expr))
+        return self.memo[k]
+
+    def bind(self, name: str, offset: int) -> Lit:
+        month = add_months(self.plan.month, offset)
+        try:
+            b = self.params.bind(name, month)
+        except ParameterError as exc:
+            rule = self.current_rule[-1] if self.current_rule else "?"
+            raise ParameterError(f"rule {rule}: {exc}") from exc
+        self.plan.bindings[(name, month)] = b
+        if self.current_rule:
+            self.plan.rule_bindings.setdefault(self.current_rule[-1], set()).add((name, month))
+        return Lit(b.value, "int" if isinstance(b.value, int) else "float")
+
+    # -- flattening --------------------------------------------------------------------------------
+    def flatten(self, e: Expr, entity: str, offset: int) -> Expr:
+        rule = self.current_rule[-1] if self.current_rule else "?"
+        if isinstance(e, Col):
+            if e.name not in self.reg:
+                raise RuleError(f"rule {rule}: unknown variable {e.name!r} (used on {e.entity})")
+            actual = self.reg.entity_of(e.name)
+            if actual != e.entity:
+                raise RuleError(f"rule {rule}: variable {e.name} belongs to {actual}, not {e.entity}")
+            if e.entity != entity:
+                raise RuleError(f"rule {rule}: variable {e.name} of {e.entity} used in a {entity} context: "
+                                "aggregate members or project the unit")
+            return Col(entity, self.variable(e.name, offset))
+        if isinstance(e, Lit):
+            return e
+        if isinstance(e, Param):
+            if e.name not in self.params:
+                raise ParameterError(f"rule {rule}: unknown parameter {e.name}")
+            return self.bind(e.name, offset)
+        if isinstance(e, MonthStart):
+            return Lit(add_months(self.plan.month, offset), "date")
+        if isinstance(e, Shift):
+            return self.flatten(e.expr, entity, offset + e.months)
+        if isinstance(e, Condition):
+            col = column_name(e.name, offset)
+            if col not in self.plan.steps:
+                inner = self.flatten(e.expr, entity, offset)
+                t = dtype_of(inner, self.coltypes)
+                if t != "bool":
+                    raise RuleError(f"rule {rule}: condition {e.label!r} is not a boolean ({t})")
+                deps = _cols(inner)
+                self._add(Step(col, entity, "formula", "bool", self._level(deps), deps, inner,
+                               variable=e.name, offset=offset, public=offset == 0, label=e.label,
+                               ref=e.ref, rule=rule))
+            elif self.plan.steps[col].entity != entity:
+                raise RuleError(f"rule {rule}: condition {e.label!r} used on two entities")
+            return Col(entity, col)
+        if isinstance(e, Agg):
+            if e.unit != entity:
+                raise RuleError(f"rule {rule}: aggregate over {e.unit} members used in a {entity} context")
+            value_col = where_col = None
+            vt = "int"
+            if e.expr is not None:
+                v = self.flatten(e.expr, "individu", offset)
+                vt = dtype_of(v, self.coltypes)
+                value_col = self.temp(v, "individu")
+            if e.where is not None:
+                w = self.flatten(e.where, "individu", offset)
+                if dtype_of(w, self.coltypes) != "bool":
+                    raise RuleError(f"rule {rule}: aggregate filter is not a boolean")
+                where_col = self.temp(w, "individu")
+            if e.kind in ("any", "all") and vt != "bool":
+                raise RuleError(f"rule {rule}: {e.kind}() needs a boolean")
+            if e.kind == "count":
+                t = "int"
+            elif e.kind in ("any", "all"):
+                t = "bool"
+            elif e.kind == "sum":
+                t = "float" if vt == "float" else "int"
+                if vt in ("str", "date"):
+                    raise RuleError(f"rule {rule}: sum of {vt}")
+            else:
+                t = vt
+            default = e.default
+            if e.kind in ("sum", "count"):
+                default = zero_of(t)
+            elif e.kind == "any":
+                default = False
+            elif e.kind == "all":
+                default = True
+            elif default is None:
+                default = zero_of(t)
+            elif t == "float":
+                default = float(default)
+            k = (entity, f"agg:{e.kind}:{e.roles}:{value_col}:{where_col}:{default!r}")
+            if k not in self.memo:
+                self.ntemp += 1
+                deps = tuple(c for c in (value_col, where_col) if c)
+                self.memo[k] = self._add(Step(
+                    f"__a{self.ntemp}", entity, "agg", t, self._level(deps), deps, agg_kind=e.kind,
+                    roles=e.roles, value_col=value_col, where_col=where_col, default=default))
+            return Col(entity, self.memo[k])
+        if isinstance(e, Project):
+            if e.target != entity:
+                raise RuleError(f"rule {rule}: projection to {e.target} used in a {entity} context")
+            if not ((e.target == "individu" and e.source != "individu")
+                    or (e.target == "famille" and e.source in ("menage", "foyer_fiscal"))):
+                raise RuleError(f"rule {rule}: no projection from {e.source} to {e.target}")
+            src = self.temp(self.flatten(e.expr, e.source, offset), e.source)
+            t = self.coltypes[src]
+            k = (entity, f"proj:{e.source}:{src}")
+            if k not in self.memo:
+                self.ntemp += 1
+                self.memo[k] = self._add(Step(
+                    f"__p{self.ntemp}", entity, "project", t, self._level((src,)), (src,),
+                    value_col=src, source=e.source, default=zero_of(t)))
+            return Col(entity, self.memo[k])
+        if isinstance(e, BinOp | Compare | BoolOp):
+            return type(e)(e.op, self.flatten(e.left, entity, offset), self.flatten(e.right, entity, offset))
+        if isinstance(e, Not):
+            return Not(self.flatten(e.operand, entity, offset))
+        if isinstance(e, Where):
+            return Where(*(self.flatten(x, entity, offset) for x in (e.cond, e.then, e.otherwise)))
+        if isinstance(e, Func):
+            return Func(e.name, tuple(self.flatten(a, entity, offset) for a in e.args), e.digits)
+        if isinstance(e, IsIn):
+            return IsIn(self.flatten(e.operand, entity, offset), e.values)
+        if isinstance(e, Cast):
+            return Cast(self.flatten(e.operand, entity, offset), e.dtype)
+        raise RuleError(f"rule {rule}: unknown IR node {type(e).__name__}")
+
+
+def _cols(e: Expr) -> tuple[str, ...]:
+    from nonrecours.rules.ir import walk
+
+    return tuple(dict.fromkeys(n.name for n in walk(e) if isinstance(n, Col)))
+
+
+def build_plan(targets: list[str] | tuple[str, ...], registry: Registry, params: ParameterStore,
+               month: dt.date) -> Plan:
+    """Steps needed to compute ``targets`` (rule names) at ``month``, in dependency order."""
+    if not targets:
+        raise RuleError("no target rule given")
+    b = _Builder(registry, params, month.replace(day=1), tuple(targets))
+    for t in targets:
+        if t not in registry.rules:
+            raise RuleError(f"target {t!r} is not a rule" + (" (it is an input)" if t in registry.inputs
+                                                            else ""))
+        b.variable(t, 0)
+    return b.plan

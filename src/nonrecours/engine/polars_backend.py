@@ -1,0 +1,185 @@
+"""Lowering of a plan to Polars: element-wise formulas become expressions, aggregates a ``group_by`` + join,
+projections a join. No Python work per row.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from nonrecours.engine.inputs import PL_DTYPES
+from nonrecours.engine.plan import ID, ROLE_COL, Plan, Step, dtype_of
+from nonrecours.errors import UnsupportedConstructError
+from nonrecours.rules.ir import BinOp, BoolOp, Cast, Col, Compare, Expr, Func, IsIn, Lit, Not, Where
+
+__all__ = ["lower_polars", "run_polars"]
+
+BACKEND = "polars"
+ROUND_EPS = 1e-9
+
+
+def _lit(value: object, dtype: str) -> pl.Expr:
+    return pl.lit(value, dtype=PL_DTYPES[dtype])
+
+
+def _as(e: pl.Expr, have: str, want: str) -> pl.Expr:
+    return e if have == want else e.cast(PL_DTYPES[want])
+
+
+def lower_polars(e: Expr, coltypes: dict[str, str]) -> pl.Expr:
+    """A flattened IR expression as a Polars expression (never null when its columns are not null)."""
+
+    def t(x: Expr) -> str:
+        return dtype_of(x, coltypes)
+
+    def num(x: Expr) -> pl.Expr:  # booleans take part in arithmetic as 0/1
+        return _as(go(x), t(x), "int") if t(x) == "bool" else go(x)
+
+    def go(x: Expr) -> pl.Expr:
+        if isinstance(x, Col):
+            return pl.col(x.name)
+        if isinstance(x, Lit):
+            return _lit(x.value, x.dtype)
+        if isinstance(x, BinOp):
+            a, b = num(x.left), num(x.right)
+            if x.op == "add":
+                return a + b
+            if x.op == "sub":
+                return a - b
+            if x.op == "mul":
+                return a * b
+            if x.op == "div":
+                # both branches are computed: the division by zero yields inf, then discarded
+                return (pl.when(b == 0).then(pl.lit(0.0, dtype=pl.Float64))
+                        .otherwise(a.cast(pl.Float64) / b.cast(pl.Float64)))
+        if isinstance(x, Compare):
+            a, b = go(x.left), go(x.right)
+            ta, tb = t(x.left), t(x.right)
+            if "bool" in (ta, tb) and ta != tb:
+                a, b = _as(a, ta, "int"), _as(b, tb, "int")
+            return {"eq": a.__eq__, "ne": a.__ne__, "lt": a.__lt__, "le": a.__le__, "gt": a.__gt__,
+                    "ge": a.__ge__}[x.op](b)
+        if isinstance(x, BoolOp):
+            return go(x.left) & go(x.right) if x.op == "and" else go(x.left) | go(x.right)
+        if isinstance(x, Not):
+            return ~go(x.operand)
+        if isinstance(x, Where):
+            out = t(x)
+            return (pl.when(go(x.cond)).then(_as(go(x.then), t(x.then), out))
+                    .otherwise(_as(go(x.otherwise), t(x.otherwise), out)))
+        if isinstance(x, Func):
+            return func(x)
+        if isinstance(x, IsIn):
+            vals = pl.Series(list(x.values), dtype=PL_DTYPES[t(x.operand)], strict=False)
+            return go(x.operand).is_in(vals.implode())
+        if isinstance(x, Cast):
+            src = t(x.operand)
+            inner = go(x.operand)
+            if src in ("str", "date"):
+                raise UnsupportedConstructError(f"{BACKEND}: cast from {src} (node Cast)")
+            if x.dtype == "bool" and src != "bool":
+                return inner != 0
+            if x.dtype == "int" and src == "float":
+                return inner.cast(pl.Int64)  # truncates towards zero
+            return _as(inner, src, x.dtype)
+        raise UnsupportedConstructError(f"{BACKEND}: no lowering for node {type(x).__name__}")
+
+    def func(x: Func) -> pl.Expr:
+        out = t(x)
+        if x.name in ("minimum", "maximum"):
+            a, b = (_as(num(y), "int" if t(y) == "bool" else t(y), out) for y in x.args)
+            return pl.min_horizontal(a, b) if x.name == "minimum" else pl.max_horizontal(a, b)
+        a0 = x.args[0]
+        if x.name == "abs":
+            return num(a0).abs()
+        if x.name == "neg":
+            return -num(a0)
+        if x.name in ("floor", "ceil"):
+            f = num(a0).cast(pl.Float64)
+            return f.floor() if x.name == "floor" else f.ceil()
+        if x.name == "round":
+            f = num(a0).cast(pl.Float64)
+            scale = float(10 ** x.digits)
+            sign = pl.when(f < 0).then(pl.lit(-1.0)).otherwise(pl.lit(1.0))
+            return sign * (((f.abs() * scale) + 0.5 + ROUND_EPS).floor() / scale)
+        if x.name in ("year", "month", "day"):
+            d = go(a0)
+            return getattr(d.dt, x.name)().cast(pl.Int64)
+        raise UnsupportedConstructError(f"{BACKEND}: no lowering for function {x.name} (node Func)")
+
+    return go(e)
+
+
+def _agg_expr(s: Step, unit: str) -> pl.Expr:
+    mask: pl.Expr | None = None
+    if s.roles is not None:
+        mask = pl.col(ROLE_COL[unit]).is_in(pl.Series(list(s.roles), dtype=pl.String).implode())
+    if s.where_col is not None:
+        mask = pl.col(s.where_col) if mask is None else mask & pl.col(s.where_col)
+    v = pl.col(s.value_col) if s.value_col else None
+    kind = s.agg_kind
+    if kind == "count":
+        e = mask.sum() if mask is not None else pl.len()
+    elif kind in ("any", "all"):
+        assert v is not None
+        if kind == "any":
+            e = (v & mask).any() if mask is not None else v.any()
+        else:
+            e = (v | ~mask).all() if mask is not None else v.all()
+    else:
+        assert v is not None
+        if s.dtype != "bool" and v is not None and kind == "sum":
+            v = v.cast(PL_DTYPES[s.dtype])
+        fv = v.filter(mask) if mask is not None else v
+        if kind == "sum":
+            e = fv.sum()
+        elif kind == "max":
+            e = fv.max()
+        elif kind == "min":
+            e = fv.min()
+        elif kind == "value_of":
+            order = pl.col("person_id").filter(mask) if mask is not None else pl.col("person_id")
+            e = fv.sort_by(order).first()
+        else:
+            raise UnsupportedConstructError(f"{BACKEND}: no lowering for aggregate {kind} (node Agg)")
+    return e.cast(PL_DTYPES[s.dtype]).alias(s.name)
+
+
+def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
+    """Compute every step of ``plan`` on the prepared ``frames`` (one per entity)."""
+    frames = dict(frames)
+    coltypes = {s.name: s.dtype for s in plan.steps.values()}
+    for level in plan.by_level():
+        steps = [s for s in level if s.kind != "input"]
+        if not steps:
+            continue
+        aggs: dict[str, list[Step]] = {}
+        projs: dict[tuple[str, str], list[Step]] = {}
+        forms: dict[str, list[Step]] = {}
+        for s in steps:
+            if s.kind == "agg":
+                aggs.setdefault(s.entity, []).append(s)
+            elif s.kind == "project":
+                assert s.source is not None
+                projs.setdefault((s.source, s.entity), []).append(s)
+            else:
+                forms.setdefault(s.entity, []).append(s)
+        for unit, ss in aggs.items():
+            idc = ID[unit]
+            g = frames["individu"].group_by(idc).agg([_agg_expr(s, unit) for s in ss])
+            frames[unit] = frames[unit].join(g, on=idc, how="left", maintain_order="left").with_columns(
+                [pl.col(s.name).fill_null(_lit(s.default, s.dtype)) for s in ss])
+        for (source, target), ss in projs.items():
+            idc = ID[source]
+            right = frames[source].select(idc, *[pl.col(s.value_col).alias(s.name) for s in ss])
+            left_on = idc if target == "individu" else f"__{idc}"
+            frames[target] = frames[target].join(right, left_on=left_on, right_on=idc, how="left",
+                                                 maintain_order="left", coalesce=True)
+            if target != "individu" and idc in frames[target].columns and idc != ID[target]:
+                frames[target] = frames[target].drop(idc)
+            frames[target] = frames[target].with_columns(
+                [pl.col(s.name).fill_null(_lit(s.default, s.dtype)) for s in ss])
+        for entity, ss in forms.items():
+            frames[entity] = frames[entity].with_columns(
+                [_as(lower_polars(s.expr, coltypes), dtype_of(s.expr, coltypes), s.dtype).alias(s.name)
+                 for s in ss if s.expr is not None])
+    return frames
