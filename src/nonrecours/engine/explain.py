@@ -1,14 +1,188 @@
-"""Readable French explanations of one unit's results (filled in below)."""
+"""Readable French explanations of one unit's results.
+
+Everything comes from columns the engine already computed: each labelled condition is an output column,
+each parameter binding is recorded by the plan, and the prepared input columns hold the values the rules
+saw (after defaults). Sources come from ``<column>__source`` columns of the caller's input frames.
+
+Members are named by their role and rank (``enfant 2``), never by an identifier, so the text can be
+stored or shown without leaking pseudonyms.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import TYPE_CHECKING, Any
+
+import polars as pl
+
+from nonrecours.engine.inputs import SOURCE_SUFFIX
+from nonrecours.engine.plan import ID, ROLE_COL, Step, add_months
+from nonrecours.errors import EngineError
 
 if TYPE_CHECKING:
     from nonrecours.engine.evaluate import Result
 
-__all__ = ["explain"]
+__all__ = ["closure", "explain"]
+
+ENTITY_FR = {"individu": "Individu", "famille": "Famille", "foyer_fiscal": "Foyer fiscal", "menage": "Ménage"}
+ROLE_FR = {"demandeur": "demandeur", "conjoint": "conjoint", "enfant": "enfant", "declarant": "déclarant",
+           "personne_a_charge": "personne à charge", "personne_de_reference": "personne de référence",
+           "autre": "autre membre"}
+
+
+def closure(result: Result, targets: list[str]) -> list[Step]:
+    """Steps the targets depend on (themselves included), in plan order."""
+    steps = result.plan.steps
+    seen: set[str] = set()
+    stack = [t for t in targets if t in steps]
+    while stack:
+        n = stack.pop()
+        if n in seen:
+            continue
+        seen.add(n)
+        stack.extend(steps[n].deps)
+    return [s for s in steps.values() if s.name in seen]
+
+
+def fmt(value: Any) -> str:
+    """A value in French notation (``1 234,56``, ``oui``/``non``, ISO dates)."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, float):
+        return f"{value:,.2f}".replace(",", " ").replace(".", ",")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def _month_label(month: dt.date, offset: int) -> str:
+    return f"{add_months(month, offset):%Y-%m}"
+
+
+def _raw(result: Result, entity: str, monthly: bool, id_col: str, ids: list[Any], var: str,
+         month: dt.date | None) -> dict[Any, tuple[bool, str | None]]:
+    """Per id: (was the value supplied, its source agency) from the caller's own frames."""
+    frame = result.inputs.frame(entity, monthly) if (entity != "individu" or monthly) \
+        else result.inputs.individu
+    if frame is None or var not in frame.columns:
+        return {}
+    src_col = f"{var}{SOURCE_SUFFIX}"
+    part = frame.filter(pl.col(id_col).is_in(pl.Series(ids).implode()))
+    if monthly and month is not None:
+        part = part.filter(pl.col("month").cast(pl.Date) == pl.lit(month, dtype=pl.Date))
+    src = pl.col(src_col).cast(pl.String) if src_col in frame.columns else pl.lit(None, dtype=pl.String)
+    return {r[0]: (r[1], r[2]) for r in
+            part.select(id_col, pl.col(var).is_not_null(), src).iter_rows()}
+
+
+def _value_text(value: Any, raw: tuple[bool, str | None] | None) -> str:
+    if raw is None or not raw[0]:
+        return f"{fmt(value)} (non fourni : valeur par défaut)"
+    return f"{fmt(value)} ({raw[1]})" if raw[1] else fmt(value)
 
 
 def explain(result: Result, entity: str, unit_id: Any, *, targets: list[str] | None = None) -> str:
-    raise NotImplementedError("explain: coming in the next commit")
+    """Text explaining ``targets`` (default: the evaluation's targets) for one unit of ``entity``."""
+    if entity not in ID:
+        raise EngineError(f"unknown entity {entity!r}")
+    idc = ID[entity]
+    full = result.full[entity]
+    row = full.filter(pl.col(idc) == unit_id)
+    if row.height != 1:
+        raise EngineError(f"explain: no single {entity} with the given id in the results")
+    rec = row.row(0, named=True)
+    tgts = list(targets) if targets is not None else list(result.plan.targets)
+    steps = closure(result, tgts)
+    month = result.month
+    reg_labels = {s.name: s for s in result.plan.steps.values()}
+    out: list[str] = [f"{ENTITY_FR[entity]} — mois évalué {month:%Y-%m} (moteur {result.backend})"]
+
+    # members of the unit (an individu is its own single member)
+    ind = result.full["individu"]
+    if entity == "individu":
+        members = ind.filter(pl.col("person_id") == unit_id)
+        member_names = {unit_id: "la personne"}
+    else:
+        members = ind.filter(pl.col(idc) == unit_id).sort("person_id")
+        member_names = {}
+        counts: dict[str, int] = {}
+        roles = members.get_column(ROLE_COL[entity]).to_list()
+        for pid, role in zip(members.get_column("person_id").to_list(), roles, strict=True):
+            counts[role] = counts.get(role, 0) + 1
+            n_role = roles.count(role)
+            base = ROLE_FR.get(role, role or "sans rôle")
+            member_names[pid] = base if n_role == 1 else f"{base} {counts[role]}"
+        out.append("Composition : " + (", ".join(member_names.values()) or "aucun membre"))
+
+    rules_here = [s for s in steps if s.public and s.entity == entity and s.rule is None]
+    if rules_here:
+        out.append("Résultats :")
+        target_set = set(tgts)
+        for s in sorted(rules_here, key=lambda s: (s.name not in target_set, s.name)):
+            ref = f" [{s.ref}]" if s.ref else ""
+            out.append(f"  - {s.label} ({s.name}) = {fmt(rec[s.name])}{ref}")
+
+    conds_here = [s for s in steps if s.public and s.entity == entity and s.rule is not None]
+    if conds_here:
+        out.append("Conditions :")
+        for s in conds_here:
+            ref = f" [{s.ref}]" if s.ref else ""
+            mark = "remplie" if rec[s.name] else "NON remplie"
+            out.append(f"  - {mark} : {s.label}{ref} (règle {s.rule})")
+
+    member_steps = [s for s in steps if s.public and s.entity == "individu"] if entity != "individu" else []
+    if member_steps and members.height:
+        out.append("Pour chaque membre :")
+        mrows = members.select("person_id", *[s.name for s in member_steps]).iter_rows(named=True)
+        for m in mrows:
+            parts = []
+            for s in member_steps:
+                if s.rule is not None:
+                    parts.append(f"{s.label} : {'oui' if m[s.name] else 'non'}")
+                else:
+                    parts.append(f"{s.label} = {fmt(m[s.name])}")
+            out.append(f"  - {member_names[m['person_id']]} : " + " ; ".join(parts))
+
+    rule_names = {s.variable for s in steps if s.kind == "formula" and s.variable and s.rule is None}
+    keys = sorted({k for r in rule_names for k in result.plan.rule_bindings.get(r or "", set())})
+    if keys:
+        out.append("Paramètres utilisés :")
+        for k in keys:
+            b = result.plan.bindings[k]
+            ref = f" ; {b.ref}" if b.ref else ""
+            out.append(f"  - {b.name} = {fmt(float(b.value)) if b.unit == 'currency' else b.value} "
+                       f"pour {b.month:%Y-%m} (en vigueur depuis le {b.start.isoformat()}{ref})")
+
+    inputs = [s for s in steps if s.kind == "input" and s.variable not in ROLE_COL.values()]
+    if inputs:
+        out.append("Données utilisées :")
+        by_var: dict[str, list[Step]] = {}
+        for s in inputs:
+            by_var.setdefault(s.variable or s.name, []).append(s)
+        for var, ss in by_var.items():
+            ss.sort(key=lambda s: s.offset)
+            s0 = ss[0]
+            label = reg_labels[s0.name].label or var
+            if s0.entity == "individu" and entity != "individu":
+                vals = members.select("person_id", *[s.name for s in ss])
+                ids = vals.get_column("person_id").to_list()
+                raws = [_raw(result, "individu", s.monthly, "person_id", ids, var,
+                             add_months(month, s.offset) if s.monthly else None) for s in ss]
+                for k, pid in enumerate(ids):
+                    parts = [(f"{_month_label(month, s.offset)} : " if s.monthly else "")
+                             + _value_text(vals.get_column(s.name)[k], raw.get(pid))
+                             for s, raw in zip(ss, raws, strict=True)]
+                    out.append(f"  - {label} ({var}), {member_names[pid]} : " + " ; ".join(parts))
+            elif s0.entity == entity:
+                parts = []
+                for s in ss:
+                    raw = _raw(result, entity, s.monthly, idc, [unit_id], var,
+                               add_months(month, s.offset) if s.monthly else None)
+                    parts.append((f"{_month_label(month, s.offset)} : " if s.monthly else "")
+                                 + _value_text(rec[s.name], raw.get(unit_id)))
+                out.append(f"  - {label} ({var}) : " + " ; ".join(parts))
+            else:
+                out.append(f"  - {label} ({var}) : lu au niveau {ENTITY_FR[s0.entity].lower()}")
+    return "\n".join(out)

@@ -9,12 +9,14 @@ import polars as pl
 from nonrecours.engine.inputs import PL_DTYPES
 from nonrecours.engine.plan import ID, ROLE_COL, Plan, Step, dtype_of
 from nonrecours.errors import UnsupportedConstructError
-from nonrecours.rules.ir import BinOp, BoolOp, Cast, Col, Compare, Expr, Func, IsIn, Lit, Not, Where
+from nonrecours.rules.ir import BinOp, BoolOp, Cast, Col, Compare, Expr, Func, IsIn, Lit, Not, Where, walk
 
 __all__ = ["lower_polars", "run_polars"]
 
 BACKEND = "polars"
 ROUND_EPS = 1e-9
+ZERO = "__zero"
+"""A Float64 column of zeros added to every frame while rules run (see the division lowering)."""
 
 
 def _lit(value: object, dtype: str) -> pl.Expr:
@@ -48,9 +50,14 @@ def lower_polars(e: Expr, coltypes: dict[str, str]) -> pl.Expr:
             if x.op == "mul":
                 return a * b
             if x.op == "div":
-                # both branches are computed: the division by zero yields inf, then discarded
+                # Both branches are computed: the division by zero yields inf, then discarded.
+                # Polars divides a column by a scalar as a product with the reciprocal (1 ulp off the
+                # IEEE quotient DuckDB computes): a constant divisor is made a column with a zero column.
+                den = b.cast(pl.Float64)
+                if not any(isinstance(n, Col) for n in walk(x.right)):
+                    den = pl.col(ZERO) + den
                 return (pl.when(b == 0).then(pl.lit(0.0, dtype=pl.Float64))
-                        .otherwise(a.cast(pl.Float64) / b.cast(pl.Float64)))
+                        .otherwise(a.cast(pl.Float64) / den))
         if isinstance(x, Compare):
             a, b = go(x.left), go(x.right)
             ta, tb = t(x.left), t(x.right)
@@ -146,7 +153,9 @@ def _agg_expr(s: Step, unit: str) -> pl.Expr:
 
 def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """Compute every step of ``plan`` on the prepared ``frames`` (one per entity)."""
-    frames = dict(frames)
+    # a materialised column (pl.lit would be stored as a scalar column and divided as a scalar)
+    frames = {e: f.with_columns(pl.zeros(f.height, dtype=pl.Float64, eager=True).alias(ZERO))
+              for e, f in frames.items()}
     coltypes = {s.name: s.dtype for s in plan.steps.values()}
     for level in plan.by_level():
         steps = [s for s in level if s.kind != "input"]
@@ -182,4 +191,4 @@ def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.Data
             frames[entity] = frames[entity].with_columns(
                 [_as(lower_polars(s.expr, coltypes), dtype_of(s.expr, coltypes), s.dtype).alias(s.name)
                  for s in ss if s.expr is not None])
-    return frames
+    return {e: f.drop(ZERO) for e, f in frames.items()}

@@ -193,7 +193,7 @@ def _agg_sql(s: Step, unit: str) -> exp.Expression:
             e = exp.Filter(this=e, expression=exp.Where(this=mask))
     else:
         raise UnsupportedConstructError(f"{BACKEND}: no lowering for aggregate {kind} (node Agg)")
-    return e
+    return _cast(e, s.dtype)
 
 
 class _Runner:

@@ -70,7 +70,8 @@ class ParameterFile(BaseModel):
         for k, val in v.items():
             if isinstance(k, dt.datetime):
                 raise ValueError(f"start {k} must be a date without time")
-            out[k] = val if isinstance(val, dict) else {"value": val}
+            key = k.isoformat() if isinstance(k, dt.date) else k  # readable error locations
+            out[key] = val if isinstance(val, dict) else {"value": val}
         return out
 
 

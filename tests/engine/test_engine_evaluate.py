@@ -1,0 +1,232 @@
+"""evaluate() on a small household with hand-computed expectations, on both backends."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from toyrules import ALL_TARGETS
+
+from nonrecours.engine import Inputs, evaluate
+from nonrecours.errors import EngineError, ParameterError, RuleError, SchemaError
+from nonrecours.rules.dsl import Famille, Individu, param, where
+from nonrecours.rules.params import ParameterStore
+from nonrecours.rules.registry import Registry
+
+MAY, JUNE = dt.date(2024, 5, 1), dt.date(2024, 6, 1)
+BACKENDS = ["polars", "duckdb"]
+
+
+def _row(res, entity: str, unit_id: int) -> dict:
+    idc = {"individu": "person_id"}.get(entity, f"{entity}_id")
+    return res[entity].filter(pl.col(idc) == unit_id).row(0, named=True)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_hand_computed_values_may(backend, toy_reg, toy_params, household):
+    res = evaluate(ALL_TARGETS, household, MAY, backend=backend, registry=toy_reg, parameters=toy_params)
+    f10, f20 = _row(res, "famille", 10), _row(res, "famille", 20)
+    # child 3 (age 10) counts, child 4 (age 30) does not; child 6 has a null age -> default 0 -> counts
+    assert (f10["nb_enfants"], f20["nb_enfants"]) == (1, 1)
+    assert f10["forfait"] == pytest.approx(520.55 * 1.3)
+    assert f20["forfait"] == pytest.approx(520.55 * (1 + 0.3 + 0.5))
+    # person 1: salary Feb 900, Mar 1000, Apr null -> (900 + 1000 + 0) / 3 ; person 2: Apr 300 -> 100
+    assert f10["ressources_famille"] == pytest.approx(1900 / 3 + 100)
+    assert f10["allocation"] == 0.0  # resources above the forfait: max(., 0)
+    # famille 20: demandeur Mar 400 -> 133.33, plus the aide paid one month before (April, 30)
+    assert f20["ressources_famille"] == pytest.approx(400 / 3 + 30)
+    assert f20["allocation"] == round(520.55 * 1.8 - 400 / 3 - 30, 2)
+    # conditions are their own columns
+    assert f10["allocation__un_demandeur_est_present"] is True
+    # individu projections: part = round(allocation / members, 2) + loyer / 100
+    assert _row(res, "individu", 5)["part"] == pytest.approx(round(f20["allocation"] / 2, 2) + 4.5)
+    assert _row(res, "individu", 1)["part"] == pytest.approx(7.0)
+    assert _row(res, "individu", 3)["enfant_a_charge__age_inferieur_a_l_age_maximal"] is True
+    assert _row(res, "foyer_fiscal", 100)["nb_declarants"] == 2
+    assert _row(res, "menage", 1000)["loyer_pp"] == pytest.approx(700 / 4)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_dated_variant_and_window_across_variants(backend, toy_reg, toy_params, household):
+    may = evaluate(["allocation"], household, MAY, backend=backend, registry=toy_reg, parameters=toy_params)
+    june = evaluate(["allocation_trimestre", "allocation"], household, JUNE, backend=backend,
+                    registry=toy_reg, parameters=toy_params)
+    # only the June variant has the "plancher" condition, and it adds 10% of the ménage rent
+    assert "allocation__au_dessus_du_plancher" not in may["famille"].columns
+    assert "allocation__au_dessus_du_plancher" in june["famille"].columns
+    f20 = _row(june, "famille", 20)
+    # resources: mean of March 400, April 0, May 200 = 200; no aide in May; June rent 460 of its ménage
+    assert f20["allocation"] == round(520.55 * 1.8 - 200 - 0 + 460 * 0.1, 2)
+    # the window sums April and May (old variant) and June (new variant)
+    apr = evaluate(["allocation"], household, dt.date(2024, 4, 1), backend=backend, registry=toy_reg,
+                   parameters=toy_params)
+    expected = _row(apr, "famille", 20)["allocation"] + _row(may, "famille", 20)["allocation"] \
+        + f20["allocation"]
+    assert f20["allocation_trimestre"] == pytest.approx(expected, abs=1e-9)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_parameter_bound_per_shifted_month(backend, toy_reg, toy_params, household):
+    res = evaluate(["allocation_trimestre"], household, MAY, backend=backend, registry=toy_reg,
+                   parameters=toy_params)
+    used = {(b.name, b.month): b for b in res.bindings}
+    assert used[("toy.base", dt.date(2024, 3, 1))].value == 500.0
+    assert used[("toy.base", dt.date(2024, 5, 1))].value == 520.55
+    assert used[("toy.base", dt.date(2024, 5, 1))].ref == "Décret 2"
+    manifest = res.bindings_manifest()
+    assert {"name": "toy.base", "month": "2024-03-01", "value": 500.0, "start": "2023-01-01",
+            "ref": "Décret 1", "unit": "currency"} in manifest
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_aggregates_on_empty_and_null_inputs(backend, toy_reg, toy_params, household):
+    res = evaluate(["divers"], household, MAY, backend=backend, registry=toy_reg, parameters=toy_params)
+    f10, f20 = _row(res, "famille", 10), _row(res, "famille", 20)
+    # famille 10: max salary of children in May: child 3 has 50 -> 50; min positive age 10; conjoint 38;
+    # any handicap True (child 3); all children handicapped? child 4 null -> False -> 0;
+    # hours in May: 1 (child 3) / 2 children; statut in list: 3 members; aide 0 -> floor 0, ceil 0;
+    # zone min(4, 3) = 3; revenu fiscal via the demandeur's foyer: 25000 / 1000
+    assert f10["divers"] == pytest.approx(50 + 10 + 38 + 1 + 0 + 0.5 + 3 + 0 + 3 + 25)
+    # famille 20: child 6 has no salary row -> 0; min positive age 35; no conjoint -> default -5;
+    # no handicap; all children handicapped False; hours 8 / 1 child; statut none; zone null -> 2
+    assert f20["divers"] == pytest.approx(0 + 35 - 5 + 0 + 0 + 8 + 0 + 0 + 2 + 9)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_division_by_zero_is_zero_and_empty_unit_defaults(backend, toy_params):
+    reg = Registry()
+    reg.input_variable("x", entity="individu", dtype="float", monthly=False, label="x")
+
+    @reg.rule(entity="famille", dtype="float", label="ratio")
+    def ratio(f: Famille):
+        return f.sum(f.members.x) / f.count(role="enfant")
+
+    @reg.rule(entity="famille", dtype="bool", label="tous")
+    def tous(f: Famille):
+        return f.all(f.members.x > 0, role="enfant") & ~f.any(f.members.x > 0, role="conjoint")
+
+    @reg.rule(entity="famille", dtype="float", label="max")
+    def plus_grand(f: Famille):
+        return f.max(f.members.x, role="enfant") + f.value_of("conjoint", f.members.x)
+
+    ind = pl.DataFrame({"person_id": [1], "famille_id": [1], "famille_role": ["demandeur"],
+                        "foyer_fiscal_id": [1], "foyer_fiscal_role": ["declarant"], "menage_id": [1],
+                        "menage_role": ["personne_de_reference"], "x": [5.0]})
+    fam = pl.DataFrame({"famille_id": [1, 2]})  # famille 2 has no member at all
+    res = evaluate(["ratio", "tous", "plus_grand"], Inputs(individu=ind, famille=fam), MAY, backend=backend,
+                   registry=reg, parameters=toy_params)
+    assert res["famille"].sort("famille_id").select("ratio", "tous", "plus_grand").rows() == [
+        (0.0, True, 0.0), (0.0, True, 0.0)]
+
+
+def test_backends_agree_exactly_on_toy(toy_reg, toy_params, household):
+    for month in (MAY, JUNE):
+        a = evaluate(ALL_TARGETS, household, month, registry=toy_reg, parameters=toy_params)
+        b = evaluate(ALL_TARGETS, household, month, backend="duckdb", registry=toy_reg, parameters=toy_params)
+        for entity, frame in a.frames.items():
+            assert frame.equals(b.frames[entity]), entity
+
+
+def test_only_needed_rules_are_computed(toy_reg, toy_params, household):
+    res = evaluate(["nb_enfants"], household, MAY, registry=toy_reg, parameters=toy_params)
+    assert set(res["famille"].columns) == {"famille_id", "nb_enfants"}
+    assert "salaire" not in {s.variable for s in res.plan.steps.values()}
+    assert {b.name for b in res.bindings} == {"toy.age_max"}
+
+
+def test_missing_input_column_errors_or_defaults(toy_reg, toy_params, household):
+    ind = household.individu.drop("handicap")
+    inp = Inputs(**{**household.__dict__, "individu": ind})
+    with pytest.raises(SchemaError, match="handicap"):
+        evaluate(["ressources"], inp, MAY, registry=toy_reg, parameters=toy_params)
+    res = evaluate(["ressources"], inp, MAY, registry=toy_reg, parameters=toy_params, missing_inputs="default")
+    assert _row(res, "individu", 3)["ressources"] == pytest.approx(0.0)
+
+
+def test_duplicate_month_row_is_an_error(toy_reg, toy_params, household):
+    monthly = pl.concat([household.individu_monthly, household.individu_monthly.head(1)])
+    inp = Inputs(**{**household.__dict__, "individu_monthly": monthly})
+    with pytest.raises(SchemaError, match="two rows"):
+        evaluate(["ressources"], inp, MAY, registry=toy_reg, parameters=toy_params)
+
+
+def test_cycle_names_the_rules(toy_params, household):
+    reg = Registry()
+
+    @reg.rule(entity="famille", dtype="float", label="a")
+    def a(f: Famille):
+        return f.b + 1
+
+    @reg.rule(entity="famille", dtype="float", label="b")
+    def b(f: Famille):
+        return f.c * 2
+
+    @reg.rule(entity="famille", dtype="float", label="c")
+    def c(f: Famille):
+        return f.a
+
+    with pytest.raises(RuleError, match="cycle between rules: a -> b -> c -> a"):
+        evaluate(["a"], household, MAY, registry=reg, parameters=toy_params)
+
+
+def test_recursion_in_time_is_bounded(toy_params, household):
+    reg = Registry()
+
+    @reg.rule(entity="famille", dtype="float", label="cumul")
+    def cumul(f: Famille):
+        from nonrecours.rules.dsl import shift
+
+        return shift(f.cumul, -1) + 1
+
+    with pytest.raises(RuleError, match="month offset"):
+        evaluate(["cumul"], household, MAY, registry=reg, parameters=toy_params)
+
+
+def test_rule_errors_name_the_rule(toy_params, household):
+    reg = Registry()
+    reg.input_variable("x", entity="individu", dtype="float", monthly=False, label="x")
+
+    @reg.rule(entity="famille", dtype="float", label="bad")
+    def bad(f: Famille):
+        return f.inconnue * 2
+
+    @reg.rule(entity="famille", dtype="float", label="mixed")
+    def mixed(f: Famille):
+        return f.members.x + 1
+
+    @reg.rule(entity="famille", dtype="float", label="p")
+    def p(f: Famille):
+        return param("toy.nope")
+
+    @reg.rule(entity="individu", dtype="float", label="early", start="2025-01-01")
+    def early(i: Individu):
+        return where(i.x > 0, param("toy.base"), 0)
+
+    with pytest.raises(RuleError, match="rule bad: unknown variable 'inconnue'"):
+        evaluate(["bad"], household, MAY, registry=reg, parameters=toy_params)
+    with pytest.raises(RuleError, match="rule mixed: variable x of individu used in a famille context"):
+        evaluate(["mixed"], household, MAY, registry=reg, parameters=toy_params)
+    with pytest.raises(ParameterError, match=r"rule p: unknown parameter toy\.nope"):
+        evaluate(["p"], household, MAY, registry=reg, parameters=toy_params)
+    with pytest.raises(RuleError, match="rule early: no formula in force in 2024-05"):
+        evaluate(["early"], household, MAY, registry=reg, parameters=toy_params)
+    with pytest.raises(RuleError, match="is not a rule"):
+        evaluate(["x"], household, MAY, registry=reg, parameters=toy_params)
+    with pytest.raises(EngineError, match="unknown backend"):
+        evaluate(["early"], household, MAY, backend="spark", registry=reg, parameters=toy_params)
+
+
+def test_parameter_missing_for_month_names_rule(toy_reg, tmp_path, household):
+    (tmp_path / "toy").mkdir()
+    (tmp_path / "toy" / "base.yaml").write_text(
+        "description: b\nunit: currency\nvalues:\n  2024-05-01: 1.0\n", encoding="utf-8")
+    (tmp_path / "toy" / "taux_enfant.yaml").write_text(
+        "description: t\nunit: rate\nvalues:\n  2024-05-15: 0.3\n", encoding="utf-8")
+    (tmp_path / "toy" / "age_max.yaml").write_text(
+        "description: a\nunit: year\nvalues:\n  2000-01-01: 25\n", encoding="utf-8")
+    store = ParameterStore(tmp_path)
+    with pytest.raises(ParameterError, match=r"rule forfait: parameter toy\.taux_enfant: a value starts on"):
+        evaluate(["forfait"], household, MAY, registry=toy_reg, parameters=store)
+    with pytest.raises(ParameterError, match=r"rule forfait: parameter toy.base: no value in force in 2024-04"):
+        evaluate(["forfait"], household, dt.date(2024, 4, 1), registry=toy_reg, parameters=store)

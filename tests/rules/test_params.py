@@ -1,0 +1,90 @@
+"""Dated parameter files: validation, binding on the first day of the month, errors naming the file."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from nonrecours.errors import ParameterError
+from nonrecours.rules.params import ParameterStore
+
+RSA = """
+description: Montant forfaitaire du RSA pour une personne seule
+unit: currency
+reference: "CASF art. L262-2 et R262-1"
+values:
+  2023-04-01: {value: 607.75, ref: "Décret n° 2023-340 du 4 mai 2023, art. 1"}
+  2024-04-01: {value: 635.71, ref: "Décret n° 2024-396 du 29 avril 2024, art. 1"}
+  2025-04-01: 646.52
+"""
+
+
+def _write(root: Path, name: str, text: str) -> None:
+    path = root / (name.replace(".", "/") + ".yaml")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_name_from_path_and_binding(tmp_path):
+    _write(tmp_path, "minima_sociaux.rsa.montant_de_base", RSA)
+    store = ParameterStore(tmp_path)
+    assert store.names() == ["minima_sociaux.rsa.montant_de_base"]
+    b = store.bind("minima_sociaux.rsa.montant_de_base", dt.date(2024, 3, 17))
+    assert (b.value, b.start, b.month) == (607.75, dt.date(2023, 4, 1), dt.date(2024, 3, 1))
+    assert b.ref == "Décret n° 2023-340 du 4 mai 2023, art. 1" and b.unit == "currency"
+    b = store.bind("minima_sociaux.rsa.montant_de_base", dt.date(2024, 4, 1))
+    assert b.value == 635.71
+    b = store.bind("minima_sociaux.rsa.montant_de_base", dt.date(2026, 6, 1))
+    assert b.value == 646.52 and b.ref == "CASF art. L262-2 et R262-1"  # file reference as fallback
+
+
+def test_before_first_value_and_unknown(tmp_path):
+    _write(tmp_path, "a.b", RSA)
+    store = ParameterStore(tmp_path)
+    with pytest.raises(ParameterError, match="no value in force in 2023-03"):
+        store.bind("a.b", dt.date(2023, 3, 1))
+    with pytest.raises(ParameterError, match=r"unknown parameter a\.c"):
+        store.bind("a.c", dt.date(2024, 3, 1))
+
+
+def test_mid_month_change_raises(tmp_path):
+    _write(tmp_path, "a.b", "description: d\nunit: rate\nvalues:\n  2024-01-01: 0.1\n  2024-05-15: 0.2\n")
+    store = ParameterStore(tmp_path)
+    assert store.bind("a.b", dt.date(2024, 4, 1)).value == 0.1
+    with pytest.raises(ParameterError, match="2024-05-15, inside 2024-05"):
+        store.bind("a.b", dt.date(2024, 5, 1))
+    assert store.bind("a.b", dt.date(2024, 6, 1)).value == 0.2
+
+
+def test_abolished_value(tmp_path):
+    _write(tmp_path, "a.b", "description: d\nunit: count\nvalues:\n  2020-01-01: 3\n  2024-01-01: null\n")
+    store = ParameterStore(tmp_path)
+    assert store.bind("a.b", dt.date(2023, 12, 1)).value == 3
+    assert isinstance(store.bind("a.b", dt.date(2023, 12, 1)).value, int)
+    with pytest.raises(ParameterError, match="not in force in 2024-02"):
+        store.bind("a.b", dt.date(2024, 2, 1))
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ("description: d\nunit: euros\nvalues:\n  2020-01-01: 1\n", "unit"),
+    ("description: d\nunit: rate\nvalues: {}\n", "values"),
+    ("description: d\nunit: rate\nvalues:\n  2020-01-01: {valeur: 1}\n", "values.2020-01-01."),
+    ("description: d\nunit: rate\nvalues:\n  2020-01-01: true\n", "values.2020-01-01.value"),
+    ("description: d\nunit: rate\ntypo: 1\nvalues:\n  2020-01-01: 1\n", "typo"),
+    ("unit: rate\nvalues:\n  2020-01-01: 1\n", "description"),
+    ("description: d\nunit: rate\nvalues:\n  not-a-date: 1\n", "values.not-a-date"),
+    ("description: [unclosed\n", "yaml"),
+])
+def test_malformed_file_names_file_and_field(tmp_path, text, field):
+    _write(tmp_path, "x.bad", text)
+    with pytest.raises(ParameterError) as info:
+        ParameterStore(tmp_path)
+    assert "x/bad.yaml" in str(info.value)
+    assert f"field {field}" in str(info.value)
+
+
+def test_missing_directory(tmp_path):
+    with pytest.raises(ParameterError, match="does not exist"):
+        ParameterStore(tmp_path / "nope")
