@@ -1,0 +1,120 @@
+"""Return tokens: the way back from an outreach row to the agency's own record, for that agency only.
+
+A token is AES-SIV (RFC 5297, deterministic authenticated encryption) of the agency's local record id
+under a key derived from *that agency's own secret* (never the exchange secret), with associated data
+binding the token to (agency, exchange, purpose). So:
+
+- only the owning agency can open it; another agency, or the same agency under another exchange or
+  purpose, gets an authentication failure, not a wrong record;
+- any change to a token (one bit) fails authentication;
+- the same record gives the same token (deterministic), which lets lists be deduplicated but also tells
+  that two rows concern the same record: do not publish tokens beyond the agency they return to.
+- the token's length follows the record id's length (ids of an agency usually have one length).
+
+Text form: ``base64url`` without padding of (16-byte SIV tag || ciphertext). The AES-SIV call of the
+``cryptography`` library works on one message at a time, so encryption is a tight Python loop over each
+batch (measured in benchmarks/results/pseudonymise.json); the encoding around it is vectorised.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+
+from nonrecours.errors import PrivacyError
+from nonrecours.privacy.keys import ReturnTokenKey
+
+__all__ = ["TOKEN_PATTERN", "issue_return_tokens", "open_return_tokens"]
+
+TOKEN_PATTERN = r"^[A-Za-z0-9_-]{22,}$"
+"""Shape of a token (base64url, no padding; 16-byte tag + at least one byte)."""
+
+_BATCH = 262_144
+
+
+def _check_key(key: object) -> ReturnTokenKey:
+    if not isinstance(key, ReturnTokenKey):
+        raise PrivacyError("return tokens need a ReturnTokenKey (the owning agency's own key)")
+    return key
+
+
+def _to_b64url(binary: pl.Expr) -> pl.Expr:
+    return (binary.bin.encode("base64").str.replace_all("+", "-", literal=True)
+            .str.replace_all("/", "_", literal=True).str.strip_chars_end("="))
+
+
+def _from_b64url(text: pl.Expr) -> pl.Expr:
+    std = text.str.replace_all("-", "+", literal=True).str.replace_all("_", "/", literal=True)
+    pad = pl.lit("=").repeat_by((4 - text.str.len_bytes() % 4) % 4).list.join("")
+    return (std + pad).str.decode("base64", strict=False)
+
+
+def issue_return_tokens(frame: pl.DataFrame, record_column: str, key: ReturnTokenKey, *,
+                        out: str = "return_token", key_id_column: str | None = "return_key_id",
+                        drop_record: bool = True) -> pl.DataFrame:
+    """Add ``out`` = the agency's token of ``record_column`` (null stays null) and the key id.
+
+    ``drop_record`` removes the local record id so it does not travel with the list.
+    """
+    key = _check_key(key)
+    if record_column not in frame.columns:
+        raise PrivacyError(f"column {record_column} not in the frame to tokenise")
+    siv = AESSIV(key._siv_key)
+    ad = key.associated_data()
+    values = frame.get_column(record_column).cast(pl.String)
+    parts: list[pl.Series] = []
+    for start in range(0, max(len(values), 1), _BATCH):
+        chunk = values.slice(start, _BATCH).to_list()
+        enc = siv.encrypt
+        parts.append(pl.Series(out, [None if v is None or v == "" else enc(v.encode("utf-8"), ad)
+                                     for v in chunk], dtype=pl.Binary))
+    tokens = pl.concat(parts) if parts else pl.Series(out, [], dtype=pl.Binary)
+    result = frame.with_columns(tokens.alias(out)).with_columns(_to_b64url(pl.col(out)).alias(out))
+    if key_id_column:
+        result = result.with_columns(
+            pl.when(pl.col(out).is_not_null()).then(pl.lit(key.key_id)).alias(key_id_column))
+    return result.drop(record_column) if drop_record and record_column != out else result
+
+
+def open_return_tokens(frame: pl.DataFrame, token_column: str, key: ReturnTokenKey, *,
+                       out: str = "record_id") -> pl.DataFrame:
+    """Add ``out`` = the local record id behind each token (null stays null).
+
+    Raises PrivacyError naming the first row whose token fails authentication (tampered, truncated,
+    or issued by another agency, exchange or purpose). The token itself is never quoted.
+    """
+    key = _check_key(key)
+    if token_column not in frame.columns:
+        raise PrivacyError(f"column {token_column} not in the frame of tokens")
+    decoded = frame.select(
+        pl.col(token_column).cast(pl.String).alias("t"),
+        _from_b64url(pl.col(token_column).cast(pl.String)).alias("b"),
+    ).with_columns(_to_b64url(pl.col("b")).alias("canonical"))
+    raw = decoded.get_column("b")
+    # Canonical encoding only: a token string that differs from the issued one never opens, even when
+    # the difference sits in base64 padding bits that the decoder would ignore.
+    bad_encoding = decoded.select(
+        (pl.col("t").is_not_null() & (pl.col("b").is_null() | (pl.col("canonical") != pl.col("t"))))
+        .arg_true()).to_series()
+    if len(bad_encoding):
+        raise PrivacyError(f"return token at row {int(bad_encoding[0])}: not a token (bad encoding)")
+    siv = AESSIV(key._siv_key)
+    ad = key.associated_data()
+    dec = siv.decrypt
+    opened: list[str | None] = []
+    base = 0
+    for start in range(0, max(len(raw), 1), _BATCH):
+        chunk = raw.slice(start, _BATCH).to_list()
+        for i, tok in enumerate(chunk):
+            if tok is None:
+                opened.append(None)
+                continue
+            try:
+                opened.append(dec(tok, ad).decode("utf-8"))
+            except (InvalidTag, ValueError):
+                raise PrivacyError(
+                    f"return token at row {base + i}: authentication failed (tampered, or not issued "
+                    f"by agency {key.agency} for exchange {key.exchange}, purpose {key.purpose})") from None
+        base += len(chunk)
+    return frame.with_columns(pl.Series(out, opened, dtype=pl.String))

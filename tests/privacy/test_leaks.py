@@ -1,0 +1,45 @@
+"""The leak scanner finds NIR-shaped strings and names in texts, files and Parquet, and not pseudonyms."""
+
+from __future__ import annotations
+
+import polars as pl
+from tests.privacy.test_nir import with_key
+
+from nonrecours.privacy import find_leaks
+
+NIR = with_key("1850578006084")
+SPACED = f"{NIR[0]} {NIR[1:3]} {NIR[3:5]} {NIR[5:7]} {NIR[7:10]} {NIR[10:13]} {NIR[13:]}"
+CORSE = with_key("253072B073004")
+
+
+def test_texts_in_every_shape() -> None:
+    for text in (NIR, f"nir={NIR};", SPACED, SPACED.replace(" ", "."), CORSE, CORSE.lower(),
+                 f'{{"id": "{NIR[:-1]}0"}}'):  # a typo'd key is still a raw identifier
+        leaks = find_leaks(text)
+        assert [leak.kind for leak in leaks] == ["nir"], text
+        assert NIR not in str(leaks[0]) and SPACED not in str(leaks[0])
+
+
+def test_pseudonyms_and_other_numbers_are_not_leaks() -> None:
+    hexy = "ab" + "1850578006084" + "77" + "cd" * 24  # 64 hex chars holding 15 digits in a row
+    assert find_leaks([hexy, "row 1234567890", "2026-11-22T06:50:05", "amount 185057800.60"]) == []
+    assert find_leaks(with_key("1850578006084"), valid_key_only=True)
+    assert not find_leaks(NIR[:-2] + ("00" if NIR[-2:] != "00" else "01"), valid_key_only=True)
+
+
+def test_names_whole_words_case_insensitive() -> None:
+    leaks = find_leaks(["Bonjour MARIE-Claire", "Mariette", "jean-pierre est là"], ["Marie", "Jean-Pierre", "Al"])
+    assert [(leak.kind, leak.masked) for leak in leaks] == [("name", "MA***"), ("name", "je*********")]
+
+
+def test_files_folders_and_parquet(tmp_path) -> None:
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "report.json").write_text('{"rows": 3}')
+    (tmp_path / "run.log").write_bytes(f"ligne 1\nerreur pour Zoé {SPACED}\n".encode("latin-1"))
+    pl.DataFrame({"a": ["ok", f"x {NIR}"], "n": [1, int(NIR)], "who": ["-", "Zoé"]}).write_parquet(
+        tmp_path / "out" / "t.parquet")
+    leaks = find_leaks([tmp_path], ["Zoé"])
+    places = sorted((leak.source.rsplit("/", 1)[-1], leak.kind, leak.column, leak.line) for leak in leaks)
+    assert places == [("run.log", "name", None, 2), ("run.log", "nir", None, 2),
+                      ("t.parquet", "name", "who", 1), ("t.parquet", "nir", "a", 1), ("t.parquet", "nir", "n", 1)]
+    assert find_leaks([tmp_path / "out" / "report.json"], ["Zoé"]) == []

@@ -1,0 +1,157 @@
+"""NIR normalisation and validation, checked against python-stdnum on generated and corrupted numbers."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stdnum.fr import nir as stdnum_nir
+
+from nonrecours.privacy import NIR_REASONS, check_nirs, nir_kind, nir_normalised, nir_reason
+
+STRUCTURAL = {"missing", "characters", "length", "key"}
+
+
+def with_key(body13: str) -> str:
+    n = int(body13[:5] + {"2A": "19", "2B": "18"}.get(body13[5:7], body13[5:7]) + body13[7:])
+    return f"{body13}{97 - n % 97:02d}"
+
+
+@st.composite
+def valid_nirs(draw: st.DrawFn) -> str:
+    sex = draw(st.sampled_from("123478"))
+    year = draw(st.integers(0, 99))
+    month = draw(st.sampled_from([*range(1, 13), *range(20, 43), *range(50, 100)]))
+    dept = draw(st.sampled_from(["2A", "2B", "99", "97", "75", "01", "95", "20"]))
+    rest = draw(st.text("0123456789", min_size=6, max_size=6))
+    return with_key(f"{sex}{year:02d}{month:02d}{dept}{rest}")
+
+
+@st.composite
+def corrupted(draw: st.DrawFn) -> str:
+    s = list(draw(valid_nirs()))
+    for _ in range(draw(st.integers(1, 3))):
+        op = draw(st.sampled_from(["sub", "del", "ins", "swap", "case"]))
+        i = draw(st.integers(0, max(len(s) - 1, 0)))
+        if op == "sub" and s:
+            s[i] = draw(st.sampled_from("0123456789ABCab"))
+        elif op == "del" and s:
+            del s[i]
+        elif op == "ins":
+            s.insert(i, draw(st.sampled_from("0123456789AB")))
+        elif op == "swap" and len(s) > i + 1:
+            s[i], s[i + 1] = s[i + 1], s[i]
+        elif op == "case" and s:
+            s[i] = s[i].lower()
+    return "".join(s)
+
+
+@st.composite
+def decorated(draw: st.DrawFn, inner: st.SearchStrategy[str]) -> str:
+    """Insert the separators stdnum also strips (spaces, dots) at random places."""
+    s = draw(inner)
+    out = []
+    for ch in s:
+        out.append(ch)
+        if draw(st.integers(0, 5)) == 0:
+            out.append(draw(st.sampled_from([" ", ".", "  "])))
+    return "".join(out)
+
+
+def reasons(values: list[str | None]) -> list[str | None]:
+    return pl.DataFrame({"n": values}, schema={"n": pl.String}).select(
+        nir_reason("n").cast(pl.String)).to_series().to_list()
+
+
+nir_samples = st.lists(st.one_of(decorated(valid_nirs()), decorated(corrupted()),
+                                 st.text("0123456789ABab .", max_size=18)), min_size=1, max_size=60)
+
+
+@settings(max_examples=150, deadline=None)
+@given(nir_samples)
+def test_checksum_agrees_with_stdnum(values: list[str]) -> None:
+    got = reasons(values)
+    for value, reason in zip(values, got, strict=True):
+        assert stdnum_nir.is_valid(value) == (reason not in STRUCTURAL), (value, reason)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(valid_nirs(), min_size=1, max_size=40))
+def test_generated_valid_numbers_are_valid_and_normalised(values: list[str]) -> None:
+    df = check_nirs(pl.DataFrame({"nir": [" " + v[:3] + "." + v[3:].lower() + " " for v in values]}), "nir")
+    assert df["nir_valid"].all()
+    assert df["nir_norm"].to_list() == [stdnum_nir.compact(v) for v in values]
+    assert df["nir_reason"].null_count() == len(values)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(valid_nirs(), min_size=1, max_size=40), st.data())
+def test_any_single_substitution_is_caught(values: list[str], data: st.DataObject) -> None:
+    # mod 97 catches every single-character substitution among digits
+    broken = []
+    for v in values:
+        i = data.draw(st.sampled_from([i for i in range(15) if v[i].isdigit() and i not in (5, 6)]))
+        d = data.draw(st.sampled_from([c for c in "0123456789" if c != v[i]]))
+        broken.append(v[:i] + d + v[i + 1:])
+    got = reasons(broken)
+    assert all(r is not None for r in got)
+    assert all(stdnum_nir.is_valid(b) == (r in {"sex", "month"}) for b, r in zip(broken, got, strict=True))
+
+
+@pytest.mark.parametrize(("value", "reason"), [
+    ("2 95 10 99 126 111 93", None),
+    ("295109912611193", None),
+    ("295-10-99-126-111-93", None),
+    ("253072B07300470", None),
+    ("253072a07300443", None),
+    ("295109912611199", "key"),
+    ("253072C07300443", "characters"),
+    ("2951099126111", "length"),
+    ("29510991261119300", "length"),
+    ("", "missing"),
+    ("  . ", "missing"),
+    (None, "missing"),
+    ("X95109912611193", "characters"),
+])
+def test_examples(value: str | None, reason: str | None) -> None:
+    assert reasons([value]) == [reason]
+
+
+def test_structure_reasons_sex_and_month() -> None:
+    sex5 = with_key("5951099126111")
+    month13 = with_key("2951399126111")
+    month00 = with_key("2950099126111")
+    month45 = with_key("2954599126111")
+    assert all(stdnum_nir.is_valid(v) for v in (sex5, month13, month00, month45))  # stdnum checks the key only
+    assert reasons([sex5, month13, month00, month45]) == ["sex", "month", "month", "month"]
+
+
+def test_corsica_key_uses_19_and_18() -> None:
+    a, b = with_key("153072A073004"), with_key("153072B073004")
+    assert a[-2:] != b[-2:]
+    assert reasons([a, b, a[:5] + "2B" + a[7:]]) == [None, None, "key"]
+
+
+def test_kind_temporary_numbers() -> None:
+    nums = [with_key("1951099126111"), with_key("7951099126111"), with_key("8951099126111"),
+            with_key("3951099126111"), "795109912611100"]
+    kinds = pl.DataFrame({"n": nums}).select(nir_kind("n").cast(pl.String)).to_series().to_list()
+    assert kinds == ["nir", "temporary", "temporary", "temporary", None]
+
+
+def test_largest_thirteen_digit_body_does_not_overflow() -> None:
+    top = with_key("9999999999999")  # sex 9 is structurally invalid but the key must still compute
+    assert stdnum_nir.is_valid(top)
+    assert reasons([top]) == ["sex"]
+
+
+def test_reason_dtype_is_the_code_list() -> None:
+    dtype = pl.DataFrame({"n": ["1"]}).select(nir_reason("n")).schema["n"]
+    assert dtype == pl.Enum(NIR_REASONS)
+
+
+def test_normalised_is_an_expression_without_python_per_row() -> None:
+    lf = pl.LazyFrame({"n": ["1 2.3-4"]}).select(nir_normalised("n"))
+    assert "map" not in lf.explain().lower()
+    assert lf.collect().item() == "1234"
