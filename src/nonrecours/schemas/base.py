@@ -143,9 +143,13 @@ class TableSpec:
             if failures:
                 row, check = min(failures, key=lambda f: f[0])
                 raise SchemaError(check.message, table=self.name, column=check.column, row=row)
-        if self.key and df.height:
+        if self.key and df.height and self._has_duplicate_key(df):
             dup = df.select(pl.struct(list(self.key)).is_duplicated().arg_true().first()).item()
-            if dup is not None:
+            if dup is not None:  # the hash pre-check can only err towards looking
                 raise SchemaError(f"duplicate key ({', '.join(self.key)})", table=self.name,
                                   column=self.key[0], row=int(dup))
         return df
+
+    def _has_duplicate_key(self, df: pl.DataFrame) -> bool:
+        """Cheap pre-check on a 64-bit hash of the key; the exact check runs only when it fires."""
+        return bool(df.select(pl.struct(list(self.key)).hash(seed=0).is_duplicated().any()).item())

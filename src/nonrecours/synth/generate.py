@@ -1,0 +1,167 @@
+"""Orchestrates the synthetic territory: chunks of households → canonical truth tables in Parquet.
+
+Memory stays bounded: each chunk is generated, validated and written as a part file; parts are then
+streamed into one Parquet file per table. The same seed gives byte-identical files: every chunk draws
+from its own generator seeded by (seed, chunk number, stream), independent of anything else.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from nonrecours.errors import ConfigError
+from nonrecours.schemas import BENEFITS_PAID, HOUSING, PERSONS, RESOURCES, UNIT_MEMBERSHIPS
+from nonrecours.synth.caf import build_family_benefits
+from nonrecours.synth.households import (
+    COUPLE_KIND_SHARES,
+    HOUSEHOLD_TYPES,
+    PersonKind,
+    draw_households,
+    take_households,
+)
+from nonrecours.synth.income import build_housing, build_resources
+from nonrecours.synth.people import build_people, finalise_identities, month_index
+from nonrecours.synth.territory import TERRITORIES, load_territory
+
+__all__ = ["DEFAULT_END_MONTH", "TRUTH_TABLES", "generate"]
+
+DEFAULT_END_MONTH = dt.date(2026, 6, 1)
+"""Last month of the default window: the latest month our dated parameters cover."""
+TRUTH_TABLES = ("persons", "unit_memberships", "resources", "housing", "benefits_paid", "identities",
+                "households")
+_SPECS = {"persons": PERSONS, "unit_memberships": UNIT_MEMBERSHIPS, "resources": RESOURCES,
+          "housing": HOUSING, "benefits_paid": BENEFITS_PAID}
+
+
+def _chunk_plan(rng_for: object, persons: int, chunk_households: int, weights: np.ndarray):  # type: ignore[no-untyped-def]
+    """Yield household chunks until exactly ``persons`` persons are drawn."""
+    remaining, chunk_no = persons, 0
+    while remaining > 0:
+        rng = rng_for(chunk_no, 0)  # type: ignore[operator]
+        chunk = draw_households(rng, chunk_households, weights)
+        sizes = np.bincount(chunk.hh, minlength=chunk.n_households)
+        cum = np.cumsum(sizes)
+        if cum[-1] > remaining:
+            k = int(np.searchsorted(cum, remaining, side="right"))
+            rest = remaining - (int(cum[k - 1]) if k else 0)
+            singles = np.flatnonzero(sizes[k:] == 1)[:rest] + k
+            if singles.shape[0] < rest:  # practically never: a chunk holds thousands of singles
+                raise ConfigError("chunk too small to close the population; raise chunk_households")
+            chunk = take_households(chunk, np.concatenate([np.arange(k), singles]))
+        remaining -= chunk.n_persons
+        yield chunk_no, chunk
+        chunk_no += 1
+
+
+def generate(
+    persons: int,
+    seed: int,
+    out: Path | str,
+    *,
+    territory: str = "cahors",
+    end_month: dt.date = DEFAULT_END_MONTH,
+    months: int = 24,
+    chunk_households: int = 40_000,
+) -> dict[str, Path]:
+    """Write the true situations of ``persons`` synthetic people under ``out/truth/``.
+
+    Returns the path of each table. Tables: the canonical persons, unit_memberships, resources
+    (24 months), housing, benefits_paid (family benefits and housing aid), plus two truth-only tables:
+    identities (raw NIR, names, birth date, address: for writing agency extracts, never for analysis)
+    and households (type, couple kind, commune) for scoring and checks.
+    """
+    if persons <= 0:
+        raise ConfigError("persons must be positive")
+    if territory not in TERRITORIES:
+        raise ConfigError(f"unknown territory {territory!r}; expected one of {', '.join(TERRITORIES)}")
+    if end_month.day != 1:
+        raise ConfigError("end_month must be the first day of a month")
+    out = Path(out)
+    truth = out / "truth"
+    parts_dir = truth / "_parts"
+    if parts_dir.exists():
+        shutil.rmtree(parts_dir)
+    parts_dir.mkdir(parents=True)
+    communes = load_territory(territory)
+    weights = communes["weight"].to_numpy()
+    end_idx = month_index(end_month)
+    start_idx = end_idx - months + 1
+    window_start = dt.date(start_idx // 12, start_idx % 12 + 1, 1)
+    extract_date = dt.date((end_idx + 1) // 12, (end_idx + 1) % 12 + 1, 1)
+    provenance = {"source_agency": "synth", "extract_id": f"synth-{territory}-seed{seed}",
+                  "extract_date": extract_date}
+
+    def rng_for(chunk_no: int, stream: int) -> np.random.Generator:
+        return np.random.default_rng([seed, chunk_no, stream])
+
+    person_offset = household_offset = 0
+    for chunk_no, chunk in _chunk_plan(rng_for, persons, chunk_households, weights):
+        people = build_people(rng_for(chunk_no, 1), chunk, person_offset=person_offset,
+                              household_offset=household_offset, end_month=end_month,
+                              window_start=window_start, communes=communes, provenance=provenance)
+        facts = people["person_facts"]
+        resources, income = build_resources(rng_for(chunk_no, 2), facts, window_start=window_start,
+                                            months=months, provenance=provenance)
+        sizes = np.bincount(chunk.hh, minlength=chunk.n_households)
+        pensioner = chunk.age[chunk.kind == PersonKind.ADULT1] >= 65
+        status = np.zeros(chunk.n_households, dtype=np.int64)
+        rent = np.zeros((chunk.n_households, months))
+        housing = build_housing(rng_for(chunk_no, 3), chunk.n_households, household_offset, pensioner, sizes,
+                                window_start=window_start, months=months, provenance=provenance,
+                                status_out=status, rent_out=rent)
+        benefits = build_family_benefits(
+            2 * chunk.hh + (chunk.kind == PersonKind.SECOND), chunk.kind, facts["birth_idx"].to_numpy(),
+            facts["agricultural"].to_numpy(), income, status, rent,
+            m_idx=start_idx + np.arange(months), famille_offset=2 * household_offset, provenance=provenance)
+        households = pl.DataFrame({
+            "menage_id": pl.select(pl.lit("M") + pl.Series(household_offset + np.arange(chunk.n_households))
+                                   .cast(pl.String).str.zfill(9)).to_series(),
+            "household_type": pl.Series(np.array(HOUSEHOLD_TYPES)[chunk.htype]).cast(pl.Enum(HOUSEHOLD_TYPES)),
+            "couple_kind": pl.Series(np.array(list(COUPLE_KIND_SHARES))[chunk.couple_kind])
+            .cast(pl.Enum(tuple(COUPLE_KIND_SHARES))),
+            "n_adults": chunk.n_adults.astype(np.int8),
+            "n_children": chunk.n_children.astype(np.int16),
+            "size": sizes.astype(np.int16),
+            "depcom": communes["depcom"].to_numpy()[chunk.commune],
+        })
+        households = households.with_columns(
+            pl.when(pl.col("n_adults") == 2).then(pl.col("couple_kind")).alias("couple_kind")).drop("n_adults")
+        tables = {"persons": people["persons"], "unit_memberships": people["unit_memberships"],
+                  "resources": resources, "housing": housing, "benefits_paid": benefits,
+                  "identities": people["identities"], "households": households}
+        for name, frame in tables.items():
+            if name in _SPECS:
+                frame = _SPECS[name].validate_frame(frame)
+            (parts_dir / name).mkdir(exist_ok=True)
+            frame.write_parquet(parts_dir / name / f"part-{chunk_no:05d}.parquet")
+        person_offset += chunk.n_persons
+        household_offset += chunk.n_households
+
+    paths: dict[str, Path] = {}
+    for name in TRUTH_TABLES:
+        lf = pl.scan_parquet(sorted((parts_dir / name).glob("part-*.parquet")))
+        if name == "identities":
+            lf = finalise_identities(lf)
+        target = truth / f"{name}.parquet"
+        lf.sink_parquet(target)
+        paths[name] = target
+    shutil.rmtree(parts_dir)
+    manifest = {
+        "generator": "nonrecours.synth",
+        "seed": seed,
+        "territory": territory,
+        "persons": person_offset,
+        "households": household_offset,
+        "window": {"start": window_start.isoformat(), "end": end_month.isoformat(), "months": months},
+        "extract_id": provenance["extract_id"],
+        "rows": {name: pl.scan_parquet(p).select(pl.len()).collect().item() for name, p in paths.items()},
+    }
+    (truth / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    paths["manifest"] = truth / "manifest.json"
+    return paths

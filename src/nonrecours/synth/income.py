@@ -1,0 +1,253 @@
+"""Monthly resources and housing over the window, as person × month matrices drawn in bulk.
+
+Activity is drawn per adult (full-time, part-time, unemployment spells, long-term jobseekers, inactive,
+invalidity, self-employment, retirement, students with small jobs); each status gives monthly amounts
+with realistic variation: a yearly raise at a random month, noise, December bonuses, spells of
+unemployment benefit replacing the salary, pensions revalued each January. Generator assumptions, not
+law: they are stated here and tested against their targets.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from nonrecours.schemas import HOUSING, HOUSING_STATUSES, RESOURCES
+from nonrecours.synth.households import HOUSEHOLD_TYPES, PersonKind
+from nonrecours.synth.people import month_date, month_index
+
+__all__ = [
+    "ACTIVITY",
+    "HOUSING_SHARES",
+    "TAXABLE_SALARY_RATIO",
+    "MonthlyIncome",
+    "build_housing",
+    "build_resources",
+    "to_amount",
+]
+
+ACTIVITY = ("none", "full_time", "part_time", "spells", "jobseeker", "inactive", "invalidity",
+            "self_employed", "retired", "student")
+_SHARES_WORKING_AGE = {"full_time": 0.50, "part_time": 0.14, "spells": 0.10, "jobseeker": 0.08,
+                       "inactive": 0.09, "invalidity": 0.03, "self_employed": 0.06}
+_SHARES_60_64 = {"full_time": 0.30, "part_time": 0.08, "jobseeker": 0.07, "inactive": 0.07,
+                 "invalidity": 0.03, "retired": 0.45}
+SMIC_NET_FLOOR = 1400.0
+"""Monthly net minimum wage, rounded (about 1,398 EUR in 2024 to 1,443 EUR in 2026)."""
+TAXABLE_SALARY_RATIO = 1.036529
+"""Taxable / net salary, the mes-aides convention (SITUATION_FORMAT.md)."""
+PENSION_REVALUATION = {2025: 1.022, 2026: 1.009}
+"""January revaluation of basic pensions assumed by the generator."""
+
+
+def to_amount(cents: pl.Expr) -> pl.Expr:
+    """Integer cents to exact ``Decimal(12, 2)`` euros (no float rounding in between)."""
+    return (cents.cast(pl.Decimal(14, 2)) / 100).cast(pl.Decimal(12, 2))
+
+
+def _draw_status(rng: np.random.Generator, age: np.ndarray, kind: np.ndarray, student: np.ndarray) -> np.ndarray:
+    p = age.shape[0]
+    status = np.zeros(p, dtype=np.int64)
+    for mask, shares in (((age >= 18) & (age < 60), _SHARES_WORKING_AGE), ((age >= 60) & (age < 65), _SHARES_60_64)):
+        codes = np.array([ACTIVITY.index(k) for k in shares])
+        draw = codes[rng.choice(codes.shape[0], size=p, p=list(shares.values()))]
+        status = np.where(mask, draw, status)
+    status = np.where(age >= 65, ACTIVITY.index("retired"), status)
+    status = np.where(student & (age >= 18), ACTIVITY.index("student"), status)
+    # Children still in their parents' family: under 18 no income; 18+ non-students mostly work or seek.
+    status = np.where((kind == PersonKind.CHILD) & (age < 18), 0, status)
+    return status
+
+
+def build_resources(
+    rng: np.random.Generator,
+    facts: pl.DataFrame,
+    *,
+    window_start: dt.date,
+    months: int,
+    provenance: dict[str, object],
+) -> tuple[pl.DataFrame, MonthlyIncome]:
+    """Return (resources in canonical long form, per-person monthly totals used by the CAF payments)."""
+    p = facts.height
+    age = facts["age"].to_numpy()
+    kind = facts["kind"].to_numpy()
+    female = facts["female"].to_numpy()
+    start_idx = month_index(window_start)
+    m_idx = start_idx + np.arange(months)
+    year = m_idx // 12
+    status = _draw_status(rng, age, kind, facts["student"].to_numpy())
+    is_ = {name: status == ACTIVITY.index(name) for name in ACTIVITY}
+
+    # Salaries: a full-time base, part-time share, yearly raise at a random month, noise, bonuses.
+    ft_base = np.maximum(np.exp(rng.normal(np.log(1950), 0.33, p)), SMIC_NET_FLOOR)
+    base = np.where(is_["part_time"], ft_base * rng.uniform(0.35, 0.8, p), ft_base)
+    base = np.where(is_["student"], rng.uniform(250, 900, p) * (rng.random(p) < 0.35), base)
+    raise_month = rng.integers(0, months, p)
+    raise_rate = rng.uniform(0.0, 0.05, p)
+    grid = np.arange(months)[None, :]
+    factor = 1 + raise_rate[:, None] * (grid >= raise_month[:, None])
+    noise = 1 + rng.normal(0, 0.025, (p, months))
+    december = (m_idx % 12 == 11)[None, :] & (rng.random(p) < 0.3)[:, None]
+    salary = base[:, None] * factor * noise * (1 + december * rng.uniform(0.3, 1.0, p)[:, None])
+    works = is_["full_time"] | is_["part_time"] | is_["spells"] | is_["student"]
+    salary = np.where(works[:, None], salary, 0.0)
+
+    # Unemployment spells replace the salary by ARE (about 72% of the net salary) for 2 to 10 months.
+    spell_start = rng.integers(-4, months, p)
+    spell_len = rng.integers(2, 11, p)
+    in_spell = is_["spells"][:, None] & (grid >= spell_start[:, None]) & (grid < (spell_start + spell_len)[:, None])
+    are = np.where(in_spell, base[:, None] * 0.72, 0.0)
+    salary = np.where(in_spell, 0.0, salary)
+    # Long-term jobseekers: some still draw ARE for a few months, then nothing.
+    rights_end = np.where(rng.random(p) < 0.4, rng.integers(1, 13, p), 0)
+    are = np.where(is_["jobseeker"][:, None] & (grid < rights_end[:, None]),
+                   rng.uniform(900, 1300, p)[:, None], are)
+
+    # Self-employment: irregular months, some at zero.
+    self_emp = np.zeros((p, months))
+    se = np.flatnonzero(is_["self_employed"])
+    self_emp[se] = np.maximum(rng.normal(1300, 700, (se.shape[0], months)), 0) * (
+        rng.random((se.shape[0], months)) > 0.15)
+
+    # Pensions: gross by sex, a tail of small pensions (the ASPA population), net after CSG/CRDS/CASA.
+    gross = np.exp(rng.normal(np.where(female, np.log(1250), np.log(1650)), 0.42, p))
+    gross = np.where(rng.random(p) < 0.09, rng.uniform(250, 950, p), gross)
+    reval = np.ones(months)
+    for y, rate in PENSION_REVALUATION.items():
+        reval = reval * np.where(year >= y, rate, 1.0)
+    # Values are those of the window's last year; earlier years are deflated by later revaluations.
+    reval = reval / reval[-1]
+    retired = is_["retired"]
+    pension_gross = np.where(retired[:, None], gross[:, None] * reval[None, :], 0.0)
+    net_rate = np.where(pension_gross < 1100, 0.995, np.where(pension_gross < 1650, 0.935, 0.909))
+    pension_net = pension_gross * net_rate
+
+    invalidity = np.where(is_["invalidity"][:, None], rng.uniform(450, 1150, p)[:, None], 0.0)
+    htype = facts["htype"].to_numpy()
+    lone_parent_adult = (htype == HOUSEHOLD_TYPES.index("lone_parent")) & (kind == PersonKind.ADULT1)
+    alimony = np.where((lone_parent_adult & (rng.random(p) < 0.35))[:, None],
+                       (170.0 * facts["n_children"].to_numpy())[:, None], 0.0)
+
+    # Nobody earns before birth: people born during the window are babies, with no status drawn.
+    matrices = {
+        "salary_net": salary,
+        "salary_taxable": salary * TAXABLE_SALARY_RATIO,
+        "unemployment_benefit": are,
+        "pension_net": pension_net,
+        "pension_gross": pension_gross,
+        "invalidity_pension": invalidity,
+        "alimony": alimony,
+        "self_employment": self_emp,
+    }
+    cents = np.empty((p, months, len(matrices)), dtype=np.int64)  # already in (person, month, kind) order
+    for i, v in enumerate(matrices.values()):
+        cents[:, :, i] = np.rint(v * 100)
+    flat = cents.ravel()
+    keep = np.flatnonzero(flat > 0)
+    n_kinds = len(matrices)
+    pidx = keep // (months * n_kinds)
+    midx = start_idx + (keep // n_kinds) % months
+    kidx = keep % n_kinds
+    kind_names = list(matrices)
+    resources = pl.DataFrame({
+        "person_id": facts["person_id"].gather(pidx),
+        "month_idx": midx,
+        "kind": pl.Series(kind_names, dtype=RESOURCES.schema["kind"]).gather(kidx),
+        "cents": flat[keep],
+    }).select(
+        "person_id", month_date(pl.col("month_idx")).alias("month"), "kind",
+        to_amount(pl.col("cents")).alias("amount"),
+        *[pl.lit(v, dtype=RESOURCES.schema[k]).alias(k) for k, v in provenance.items()],
+    )
+    k = {name: i for i, name in enumerate(kind_names)}
+    income = (cents[:, :, k["salary_net"]] + cents[:, :, k["unemployment_benefit"]] + cents[:, :, k["pension_net"]]
+              + cents[:, :, k["invalidity_pension"]] + cents[:, :, k["self_employment"]]
+              + cents[:, :, k["alimony"]]) / 100
+    return resources, MonthlyIncome(income=income, alimony=cents[:, :, k["alimony"]] / 100)
+
+
+@dataclass(frozen=True)
+class MonthlyIncome:
+    """Per person × month totals (euros) that the CAF payments need."""
+
+    income: np.ndarray
+    alimony: np.ndarray
+
+
+HOUSING_SHARES = {
+    # status: (share for households under 65, share for pensioner households)
+    "owner": (0.30, 0.68),
+    "owner_with_loan": (0.24, 0.04),
+    "tenant": (0.27, 0.14),
+    "tenant_furnished": (0.04, 0.01),
+    "social_tenant": (0.09, 0.08),
+    "free": (0.045, 0.04),
+    "foyer": (0.01, 0.01),
+    "homeless": (0.005, 0.0),
+}
+
+
+def build_housing(
+    rng: np.random.Generator,
+    n_households: int,
+    household_offset: int,
+    pensioner: np.ndarray,
+    size: np.ndarray,
+    *,
+    window_start: dt.date,
+    months: int,
+    provenance: dict[str, object],
+    status_out: np.ndarray,
+    rent_out: np.ndarray,
+) -> pl.DataFrame:
+    """Housing of each ménage for every month: status and rent (loan repayment for owners with a loan).
+
+    Rents are revised each January by 3% (IRL order of magnitude); loans are flat. ``status_out``
+    (households) and ``rent_out`` (households × months) receive the drawn values for the CAF payments.
+    """
+    names = list(HOUSING_SHARES)
+    young_p = np.array([v[0] for v in HOUSING_SHARES.values()])
+    old_p = np.array([v[1] for v in HOUSING_SHARES.values()])
+    draw_young = rng.choice(len(names), size=n_households, p=young_p / young_p.sum())
+    draw_old = rng.choice(len(names), size=n_households, p=old_p / old_p.sum())
+    status = np.where(pensioner, draw_old, draw_young)
+    # Homeless and foyer only for people alone.
+    alone = size == 1
+    status = np.where(~alone & np.isin(status, [names.index("homeless"), names.index("foyer")]),
+                      names.index("tenant"), status)
+    surface = 28 + 17 * (size - 1) + rng.normal(0, 8, n_households)
+    per_m2 = np.select(
+        [status == names.index("tenant"), status == names.index("tenant_furnished"),
+         status == names.index("social_tenant")],
+        [rng.uniform(7.0, 10.5, n_households), rng.uniform(11, 15, n_households), rng.uniform(5.0, 6.8, n_households)],
+        0.0,
+    )
+    rent = np.maximum(surface, 15) * per_m2
+    rent = np.where(status == names.index("foyer"), rng.uniform(380, 560, n_households), rent)
+    rent = np.where(status == names.index("owner_with_loan"), rng.uniform(450, 1250, n_households), rent)
+    start_idx = month_index(window_start)
+    m_idx = start_idx + np.arange(months)
+    revision = np.cumprod(np.where((m_idx % 12 == 0) & (np.arange(months) > 0), 1.03, 1.0))
+    is_loan = status == names.index("owner_with_loan")
+    rent_m = rent[:, None] * np.where(is_loan[:, None], 1.0, revision[None, :])
+    cents = np.rint(rent_m * 100).astype(np.int64)
+    rent_out[...] = cents / 100
+    status_out[...] = np.array([HOUSING_STATUSES.index(n) for n in names])[status]  # canonical codes
+    hh = np.repeat(household_offset + np.arange(n_households), months)
+    df = pl.DataFrame({
+        "hh": hh,
+        "month_idx": np.tile(m_idx, n_households),
+        "status": np.repeat(status, months),
+        "cents": cents.ravel(),
+    })
+    return df.select(
+        (pl.lit("M") + pl.col("hh").cast(pl.String).str.zfill(9)).alias("menage_id"),
+        month_date(pl.col("month_idx")).alias("month"),
+        pl.col("status").replace_strict(dict(enumerate(names)), return_dtype=pl.String)
+        .cast(pl.Enum(HOUSING_STATUSES)).alias("status"),
+        to_amount(pl.col("cents")).alias("rent"),
+        *[pl.lit(v, dtype=HOUSING.schema[k]).alias(k) for k, v in provenance.items()],
+    )
