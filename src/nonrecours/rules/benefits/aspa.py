@@ -1,0 +1,86 @@
+"""Allocation de solidarité aux personnes âgées (CSS art. L815-1 and following).
+
+A differential allowance: maximum amount (single, or couple when both spouses are entitled) less what
+the foyer's resources of the three previous months exceed the ceiling by (CSS art. L815-9, R815-25,
+R815-29). Resources are gross: gross pensions, gross salaries after a flat deduction of 0.9 (single)
+or 1.5 (couple) monthly SMIC of 1 January per quarter, unemployment, invalidity pension, alimony, and
+AAH unless the person is entitled to ASPA or draws an invalidity pension.
+Not modelled: ASI and mixed ASI/ASPA couples, capital income and assets, the recovery on estates.
+"""
+
+from __future__ import annotations
+
+from nonrecours.rules.dsl import (
+    Famille,
+    Individu,
+    condition,
+    maximum,
+    minimum,
+    param,
+    rule,
+    sum_over,
+    where,
+)
+
+__all__: list[str] = []
+
+A = "minima_sociaux.aspa"
+PARENTS = ("demandeur", "conjoint")
+
+
+@rule(entity="individu", dtype="bool", label="éligibilité individuelle à l'ASPA (âge, séjour)",
+      ref="CSS art. L815-1, L816-1, R815-1 et R815-2")
+def aspa_eligibilite(i: Individu):
+    inapte = (i.disability_rate > param(f"{A}.taux_incapacite_anticipe")) | i.unfit_for_work
+    age = condition("65 ans, ou l'âge légal de retraite en cas d'inaptitude ou d'incapacité d'au moins 50 %",
+                    (i.age >= param(f"{A}.age_min")) | ((i.age >= param(f"{A}.age_min_inaptitude")) & inapte),
+                    ref="CSS art. L815-1 et R815-2")
+    sejour = condition("nationalité française ou EEE, ou titre de séjour depuis 10 ans",
+                       (i.nationality_group != "OTHER")
+                       | (i.residence_permit_years >= param(f"{A}.duree_min_titre_sejour")),
+                       ref="CSS art. L816-1")
+    return i.est_parent & age & sejour
+
+
+def _smic_mensuel_1er_janvier():  # type: ignore[no-untyped-def]
+    """Monthly gross SMIC in force on 1 January of the evaluated month's year (CSS art. R815-29)."""
+    return param("marche_travail.smic.horaire_brut_1er_janvier") * param("marche_travail.smic.heures_mensuelles")
+
+
+@rule(entity="individu", dtype="float", label="ASPA: ressources mensuelles moyennes des trois mois précédents",
+      ref="CSS art. R815-22, R815-25 et R815-29")
+def asi_aspa_base_ressources_individu(i: Individu):
+    aah_comptee = where(i.aspa_eligibilite | (i.invalidity_pension > 0), 0.0, i.aah)
+    autres = sum_over(i.unemployment + i.pension_gross + i.invalidity_pension + i.alimony_received + aah_comptee,
+                      -3, -1)
+    salaires = sum_over(i.salaire_brut, -3, -1)
+    taux = where(i.famille.en_couple, param(f"{A}.abattement_salaires.couple"),
+                 param(f"{A}.abattement_salaires.personne_seule"))
+    abattement = minimum(salaires, taux * _smic_mensuel_1er_janvier())
+    return (autres + salaires - abattement) / 3
+
+
+@rule(entity="famille", dtype="float", label="ASPA: ressources du foyer (mensuelles)", ref="CSS art. L815-9")
+def asi_aspa_base_ressources(f: Famille):
+    return f.sum(f.members.asi_aspa_base_ressources_individu, role=PARENTS)
+
+
+@rule(entity="famille", dtype="int", label="nombre de parents éligibles à l'ASPA")
+def aspa_nb_eligibles(f: Famille):
+    return f.count(role=PARENTS, where=f.members.aspa_eligibilite)
+
+
+@rule(entity="famille", dtype="float", label="allocation de solidarité aux personnes âgées (mensuelle, foyer)",
+      ref="CSS art. L815-1, L815-4, L815-9 et D815-1")
+def aspa(f: Famille):
+    un = f.aspa_nb_eligibles == 1
+    deux = f.aspa_nb_eligibles == 2
+    seul = param(f"{A}.montant_maximum_annuel.personne_seule")
+    couple = param(f"{A}.montant_maximum_annuel.couple")
+    montant_max = where(un, seul, where(deux, couple, 0.0)) / 12
+    plafond = where(un & ~f.en_couple, param(f"{A}.plafond_ressources_annuel.personne_seule"),
+                    param(f"{A}.plafond_ressources_annuel.couple")) / 12
+    depassement = maximum(f.asi_aspa_base_ressources + montant_max - plafond, 0.0)
+    eligible = condition("au moins un parent remplit les conditions d'âge et de séjour", un | deux,
+                         ref="CSS art. L815-1")
+    return where(eligible, maximum(montant_max - depassement, 0.0), 0.0)

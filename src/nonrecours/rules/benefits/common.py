@@ -1,0 +1,76 @@
+"""Household structure, housing and monthly resources shared by several benefits.
+
+Vocabulary of OpenFisca-France: a famille has a demandeur, maybe a conjoint (both "parents") and
+enfants. Amounts are euros per month.
+"""
+
+from __future__ import annotations
+
+from nonrecours.rules.dsl import Expr, Famille, Individu, abs_, floor, round_, rule, where
+
+__all__ = ["round_half_even"]
+
+PARENTS = ("demandeur", "conjoint")
+
+
+@rule(entity="individu", dtype="bool", label="parent (demandeur ou conjoint) dans sa famille")
+def est_parent(i: Individu):
+    return i.famille_role.is_in(PARENTS)
+
+
+@rule(entity="individu", dtype="bool", label="enfant dans sa famille")
+def est_enfant(i: Individu):
+    return i.famille_role == "enfant"
+
+
+@rule(entity="famille", dtype="int", label="nombre de parents (demandeur et conjoint)")
+def nb_parents(f: Famille):
+    return f.count(role=PARENTS)
+
+
+@rule(entity="famille", dtype="bool", label="famille en couple")
+def en_couple(f: Famille):
+    return f.nb_parents == 2
+
+
+@rule(entity="famille", dtype="bool", label="couple marié", ref="Code civil art. 143")
+def maries(f: Famille):
+    return f.en_couple & (f.couple_kind == "married")
+
+
+@rule(entity="famille", dtype="str", label="statut d'occupation du logement de la famille")
+def statut_occupation(f: Famille):
+    """A famille hosted in another household's dwelling is housed free of charge."""
+    return where(f.hosted_free_of_charge, "free", f.menage.housing_status)
+
+
+@rule(entity="famille", dtype="float", label="loyer (ou mensualité d'accession) payé par la famille")
+def loyer_famille(f: Famille):
+    return where(f.hosted_free_of_charge, 0.0, f.menage.rent)
+
+
+@rule(entity="famille", dtype="bool", label="avantage en nature logement (propriétaire sans charge "
+      "d'emprunt ou hébergé gratuitement)", ref="CASF art. R262-9; CSS art. R844-3")
+def avantage_nature_logement(f: Famille):
+    proprietaire = f.statut_occupation.is_in(["owner", "owner_with_loan"]) & (f.loyer_famille <= 0)
+    return proprietaire | (f.statut_occupation == "free")
+
+
+@rule(entity="individu", dtype="float", label="salaire brut estimé (salaire net / 0,78)")
+def salaire_brut(i: Individu):
+    return i.salary_net / 0.78
+
+
+@rule(entity="individu", dtype="float", label="ressources de remplacement et pensions nettes du mois "
+      "(chômage, retraite, invalidité, pension alimentaire)")
+def revenus_remplacement(i: Individu):
+    return i.unemployment + i.pension_net + i.invalidity_pension + i.alimony_received
+
+
+def round_half_even(x: Expr) -> Expr:
+    """Round to the unit, halves to the even neighbour (the rounding the CSS ceiling decree results show:
+    9 719 x 1.5 = 14 578.5 gives 14 578)."""
+    bas = floor(x)
+    moitie = abs_(x - bas - 0.5) < 1e-9
+    pair = (bas - 2 * floor(bas / 2)) == 0
+    return where(moitie, where(pair, bas, bas + 1), round_(x, 0))

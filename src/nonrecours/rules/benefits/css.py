@@ -1,0 +1,146 @@
+"""Complémentaire santé solidaire (CSS art. L861-1 and following).
+
+Free CSS when the foyer's resources of the twelve months before the evaluated month
+are at most the ceiling (by household size, raised 11.3 % in the overseas departments), or when the
+foyer receives the RSA; CSS with a financial participation up to the ceiling raised by 35 %, the
+participation being a monthly amount per member by age (CSS art. L861-1, L861-2, R861-2 to R861-5,
+D861-1 and D861-3). Resources include a forfait logement for owners, people housed free of charge and
+housing-aid recipients, family benefits paid, the ASPA and the AAH after their abatements.
+Not modelled: Mayotte, Alsace-Moselle participation amounts, students' own-right CSS, capital income,
+the abatement on earned income of jobseekers (it only applies to salaries the situations never have
+together with unemployment benefit), ASI.
+"""
+
+from __future__ import annotations
+
+from nonrecours.rules.benefits.common import round_half_even
+from nonrecours.rules.dsl import Famille, Individu, condition, maximum, minimum, param, rule, sum_over, where
+
+__all__: list[str] = []
+
+C = "minima_sociaux.css"
+PARENTS = ("demandeur", "conjoint")
+PREMIER_MOIS, DERNIER_MOIS = -12, -1
+"""The rolling year of resources: the twelve months before the evaluated month (CSS art. R861-8)."""
+
+
+@rule(entity="individu", dtype="bool", label="CSS: enfant compté dans le foyer (moins de 25 ans)",
+      ref="CSS art. R861-2")
+def css_enfant_a_charge(i: Individu):
+    return i.est_enfant & (i.age <= param(f"{C}.age_limite_pac"))
+
+
+@rule(entity="famille", dtype="int", label="CSS: nombre de personnes du foyer", ref="CSS art. R861-2")
+def css_nb_personnes(f: Famille):
+    return f.nb_parents + f.count(where=f.members.css_enfant_a_charge)
+
+
+@rule(entity="famille", dtype="float", label="plafond de ressources de la CSS gratuite (annuel)",
+      ref="CSS art. L861-1, 1°, D861-1 et R861-3")
+def cmu_c_plafond(f: Famille):
+    n = f.count(role="enfant")
+    p2 = param(f"{C}.coefficient.deuxieme_personne")
+    p34 = param(f"{C}.coefficient.troisieme_quatrieme")
+    p5 = param(f"{C}.coefficient.cinquieme_et_plus")
+    couple = 1 + p2 + p34 * minimum(n, 2) + p5 * maximum(n - 2, 0)
+    isole = 1 + where(n >= 1, p2, 0.0) + p34 * minimum(maximum(n - 1, 0), 2) + p5 * maximum(n - 3, 0)
+    outre_mer = 1 + where(f.menage.residence_dom, param(f"{C}.majoration_dom"), 0.0)
+    return round_half_even(param(f"{C}.plafond_base") * outre_mer * where(f.en_couple, couple, isole))
+
+
+@rule(entity="famille", dtype="float", label="plafond de ressources de la CSS avec participation (annuel)",
+      ref="CSS art. L861-1, 2°")
+def acs_plafond(f: Famille):
+    return f.cmu_c_plafond * (1 + param(f"{C}.majoration_plafond_participation"))
+
+
+def _forfait(f: Famille, variante: str):  # type: ignore[no-untyped-def]
+    """Twelve months of the foyer's RSA montant forfaitaire (at most three persons) times the rate."""
+    n = f.css_nb_personnes
+    rsa = param("minima_sociaux.rsa.montant_de_base") * (
+        1 + where(n >= 2, param("minima_sociaux.rsa.majoration.deuxieme_personne"), 0.0)
+        + where(n >= 3, param("minima_sociaux.rsa.majoration.troisieme_personne"), 0.0))
+    fl = f"{C}.forfait_logement.{variante}"
+    taux = where(n <= 1, param(f"{fl}.taux_1_personne"),
+                 where(n == 2, param(f"{fl}.taux_2_personnes"), param(f"{fl}.taux_3_personnes_ou_plus")))
+    return 12 * rsa * taux
+
+
+@rule(entity="famille", dtype="float", label="CSS: forfait logement (annuel)", ref="CSS art. R861-5")
+def css_forfait_logement(f: Famille):
+    sans_charge = f.statut_occupation.is_in(["owner", "free"])
+    base = where(sans_charge, _forfait(f, "sans_aide_logement"), 0.0)
+    aide = where(f.aide_logement > 0, minimum(12 * f.aide_logement, _forfait(f, "avec_aide_logement")), 0.0)
+    return base + aide
+
+
+@rule(entity="individu", dtype="float", label="CSS: ressources individuelles du mois", ref="CSS art. R861-8 et R861-10")
+def css_ressources_individu(i: Individu):
+    aah = maximum(i.aah - param(f"{C}.abattement_aah"), 0.0)
+    return (i.salary_net + i.unemployment + i.pension_net + i.invalidity_pension + i.alimony_received
+            + aah + i.caah)
+
+
+@rule(entity="famille", dtype="float", label="CSS: ASPA retenue après abattement (mensuelle)",
+      ref="Instruction interministérielle n° DSS/SD2A/2021/71 du 30 mars 2021")
+def css_aspa_retenue(f: Famille):
+    abattement = where(f.en_couple, param(f"{C}.abattement_aspa.couple"), param(f"{C}.abattement_aspa.personne_seule"))
+    return where(f.aspa > 0, maximum(f.aspa - abattement, 0.0), 0.0)
+
+
+@rule(entity="famille", dtype="float", label="CSS: prestations familiales et ASPA du mois", ref="CSS art. R861-8")
+def css_ressources_famille(f: Famille):
+    return f.af + f.asf + f.cf + f.css_aspa_retenue
+
+
+@rule(entity="famille", dtype="float", label="CSS: ressources des douze mois de référence",
+      ref="CSS art. R861-4, R861-5 et R861-8")
+def css_cmu_base_ressources(f: Famille):
+    m = f.members
+    individuelles = f.sum(sum_over(m.css_ressources_individu, PREMIER_MOIS, DERNIER_MOIS),
+                          where=m.est_parent | m.css_enfant_a_charge)
+    return f.css_forfait_logement + sum_over(f.css_ressources_famille, PREMIER_MOIS, DERNIER_MOIS) + individuelles
+
+
+@rule(entity="famille", dtype="bool", label="CSS: foyer pouvant demander en son nom (âge, indépendance)",
+      ref="CSS art. L861-1 et R861-2")
+def css_cmu_acs_eligibilite(f: Famille):
+    m = f.members
+    independant = ~(m.foyer_fiscal_role == "personne_a_charge") & (
+        sum_over(m.alimony_received, PREMIER_MOIS, DERNIER_MOIS) <= 0)
+    return ((f.css_nb_personnes > f.nb_parents) | f.any(m.age >= param(f"{C}.age_limite_pac"))
+            | f.all(independant))
+
+
+@rule(entity="famille", dtype="bool", label="complémentaire santé solidaire sans participation",
+      ref="CSS art. L861-1, 1° et L861-2")
+def css_free(f: Famille):
+    ressources = condition("ressources au plus égales au plafond", f.css_cmu_base_ressources <= f.cmu_c_plafond,
+                           ref="CSS art. L861-1, 1°")
+    rsa = condition("bénéficiaire du RSA", f.rsa > 0, ref="CSS art. L861-2")
+    return f.css_cmu_acs_eligibilite & (ressources | rsa)
+
+
+@rule(entity="famille", dtype="bool", label="complémentaire santé solidaire avec participation financière",
+      ref="CSS art. L861-1, 2°")
+def css_participation(f: Famille):
+    ressources = condition("ressources au plus égales au plafond majoré de 35 %",
+                           f.css_cmu_base_ressources <= f.acs_plafond, ref="CSS art. L861-1, 2°")
+    return f.css_cmu_acs_eligibilite & ~f.css_free & ressources
+
+
+@rule(entity="individu", dtype="float", label="CSS: participation mensuelle d'une personne selon son âge",
+      ref="CSS art. L861-1, 2° et D861-3")
+def css_participation_individu(i: Individu):
+    a = i.age
+    return where(a < 30, param(f"{C}.participation.moins_30_ans"),
+                 where(a <= 49, param(f"{C}.participation.de_30_a_49_ans"),
+                       where(a <= 59, param(f"{C}.participation.de_50_a_59_ans"),
+                             where(a <= 69, param(f"{C}.participation.de_60_a_69_ans"),
+                                   param(f"{C}.participation.70_ans_et_plus")))))
+
+
+@rule(entity="famille", dtype="float", label="CSS: participation financière mensuelle du foyer",
+      ref="CSS art. L861-1, 2° et D861-3")
+def css_participation_monthly(f: Famille):
+    return where(f.css_participation, f.sum(f.members.css_participation_individu), 0.0)

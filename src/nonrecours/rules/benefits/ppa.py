@@ -1,0 +1,141 @@
+"""Prime d'activité (CSS art. L841-1 and following).
+
+For each of the three months before the evaluated month, a "fictive" prime is computed with that
+month's resources, composition and parameters:
+
+    montant forfaitaire (majorated for an isolated parent) + fraction of earned income
+    + individual bonuses − max(resources + forfait logement, montant forfaitaire)
+
+The prime of the evaluated month is the mean of the three, paid when at least 15 € (CSS art. L842-3,
+D843-1 to D843-3). The earned-income fraction went from 61 % to 59.85 % on 2025-04-01 and the bonus
+parameters changed on 2026-04-01: both are parameters, bound per month.
+Not modelled: self-employed income, apprentices' specific floor, capital income, ASI.
+"""
+
+from __future__ import annotations
+
+from nonrecours.rules.dsl import (
+    Famille,
+    Individu,
+    condition,
+    maximum,
+    mean_over,
+    minimum,
+    param,
+    round_,
+    rule,
+    shift,
+    where,
+)
+
+__all__: list[str] = []
+
+P = "minima_sociaux.ppa"
+PARENTS = ("demandeur", "conjoint")
+
+
+def _smic_horaire():  # type: ignore[no-untyped-def]
+    return param("marche_travail.smic.horaire_brut")
+
+
+@rule(entity="individu", dtype="float", label="prime d'activité: revenus d'activité du mois (AAH comprise au-delà "
+      "de 29 heures de SMIC)", ref="CSS art. L842-4, R844-1 et D843-4")
+def ppa_revenu_activite_individu(i: Individu):
+    seuil_aah = param(f"{P}.seuil_aah_activite") * _smic_horaire()
+    return i.salary_net + where(i.salary_net >= seuil_aah, i.aah, 0.0)
+
+
+@rule(entity="individu", dtype="float", label="prime d'activité: autres ressources du mois",
+      ref="CSS art. L842-4 et R843-1")
+def ppa_ressources_hors_activite_individu(i: Individu):
+    seuil_aah = param(f"{P}.seuil_aah_activite") * _smic_horaire()
+    return (i.unemployment + i.pension_net + i.invalidity_pension + i.alimony_received + i.caah
+            + where(i.salary_net < seuil_aah, i.aah, 0.0))
+
+
+@rule(entity="individu", dtype="float", label="bonification individuelle de la prime d'activité",
+      ref="CSS art. L842-3, 2° et D843-2")
+def ppa_bonification(i: Individu):
+    smic = _smic_horaire()
+    seuil = param(f"{P}.bonification.seuil") * smic
+    seuil_max = param(f"{P}.bonification.seuil_max") * smic
+    bonif_max = round_(param(f"{P}.bonification.taux_max") * param(f"{P}.montant_de_base"), 2)
+    bonif = bonif_max * (i.ppa_revenu_activite_individu - seuil) / (seuil_max - seuil)
+    return minimum(maximum(bonif, 0.0), bonif_max)
+
+
+@rule(entity="famille", dtype="float", label="prime d'activité: revenus d'activité du foyer", ref="CSS art. L842-4")
+def ppa_revenu_activite(f: Famille):
+    return f.sum(f.members.ppa_revenu_activite_individu)
+
+
+@rule(entity="famille", dtype="float", label="prime d'activité: base ressources du foyer",
+      ref="CSS art. L842-4, R843-1 à R843-4 et R844-4")
+def ppa_base_ressources(f: Famille):
+    return (f.ppa_revenu_activite + f.sum(f.members.ppa_ressources_hors_activite_individu)
+            + f.pf_retenues_minima + f.aspa)
+
+
+@rule(entity="famille", dtype="float", label="prime d'activité: montant forfaitaire (majoré pour un parent isolé)",
+      ref="CSS art. L842-3, L842-7 et D843-1")
+def ppa_montant_forfaitaire(f: Famille):
+    n = f.nb_parents + f.rsa_nb_enfants
+    base = param(f"{P}.montant_de_base")
+    taux = (1 + where(n >= 2, param(f"{P}.majoration.deuxieme_personne"), 0.0)
+            + where(n >= 3, param(f"{P}.majoration.troisieme_personne"), 0.0)
+            + where(n >= 4, where(f.nb_parents == 1, param(f"{P}.majoration.personne_supplementaire"),
+                                  param(f"{P}.majoration.troisieme_personne")), 0.0)
+            + maximum(n - 4, 0) * param(f"{P}.majoration.personne_supplementaire"))
+    majore = base * (param(f"{P}.majoration_isolement.base")
+                     + param(f"{P}.majoration_isolement.par_enfant") * f.rsa_nb_enfants)
+    return where(f.rsa_majore_eligibilite, majore, base * taux)
+
+
+@rule(entity="famille", dtype="float", label="forfait logement de la prime d'activité", ref="CSS art. R844-3")
+def ppa_forfait_logement(f: Famille):
+    """The forfait is computed on the montant forfaitaire of at most three persons."""
+    n = f.nb_parents + f.rsa_nb_enfants
+    base = param(f"{P}.montant_de_base") * (
+        1 + where(n >= 2, param(f"{P}.majoration.deuxieme_personne"), 0.0)
+        + where(n >= 3, param(f"{P}.majoration.troisieme_personne"), 0.0))
+    forfait = base * where(n <= 1, param(f"{P}.forfait_logement.taux_1_personne"),
+                           where(n == 2, param(f"{P}.forfait_logement.taux_2_personnes"),
+                                 param(f"{P}.forfait_logement.taux_3_personnes_ou_plus")))
+    aide = where(f.aide_logement > 0, f.aide_logement, 0.0)
+    return maximum(minimum(aide, forfait), where(f.avantage_nature_logement, forfait, 0.0))
+
+
+@rule(entity="famille", dtype="bool", label="prime d'activité: condition d'âge", ref="CSS art. L842-1")
+def ppa_eligibilite(f: Famille):
+    return f.any(f.members.age >= param(f"{P}.age_min"))
+
+
+@rule(entity="famille", dtype="float", label="prime d'activité calculée pour un mois de référence",
+      ref="CSS art. L842-3")
+def ppa_fictive(f: Famille):
+    forfaitaire = f.ppa_montant_forfaitaire
+    montant = (forfaitaire + f.sum(f.members.ppa_bonification)
+               + param(f"{P}.fraction_revenus_activite") * f.ppa_revenu_activite
+               - maximum(f.ppa_base_ressources + f.ppa_forfait_logement, forfaitaire))
+    return where(f.ppa_eligibilite, maximum(montant, 0.0), 0.0)
+
+
+@rule(entity="famille", dtype="bool", label="prime d'activité: activité professionnelle sur le trimestre de référence "
+      "(étudiants: revenus au-dessus du plancher chaque mois)", ref="CSS art. L842-1 et L842-2")
+def ppa_eligibilite_etudiants(f: Famille):
+    m = f.members
+    plancher = param(f"{P}.plancher_etudiant_heures") * _smic_horaire() * param(f"{P}.plancher_etudiant_taux")
+    revenus = [shift(m.ppa_revenu_activite_individu, k) for k in (-1, -2, -3)]
+    non_etudiant = ~m.student & ((revenus[0] > 0) | (revenus[1] > 0) | (revenus[2] > 0))
+    etudiant = (revenus[0] > plancher) & (revenus[1] > plancher) & (revenus[2] > plancher)
+    return f.rsa_majore_eligibilite | f.any(non_etudiant | etudiant, role=PARENTS)
+
+
+@rule(entity="famille", dtype="float", label="prime d'activité", ref="CSS art. L842-3 et D843-1")
+def ppa(f: Famille):
+    montant = mean_over(f.ppa_fictive, -3, -1)
+    activite = condition("activité professionnelle (ou plancher étudiant) sur le trimestre de référence",
+                         f.ppa_eligibilite_etudiants, ref="CSS art. L842-1 et L842-2")
+    versable = condition("montant au moins égal au seuil de versement",
+                         montant >= param(f"{P}.montant_minimum_verse"), ref="CSS art. D843-1")
+    return where(activite & versable, montant, 0.0)

@@ -1,0 +1,133 @@
+"""Family benefits as resources of the minima sociaux.
+
+RSA and prime d'activité count the family benefits the famille receives, but not all of them nor at the
+amount paid (CASF art. R262-10 and R262-10-1; CSS art. R844-4 and R844-5):
+
+- allocations familiales: only the base amount, without the age majorations and the age-20 flat
+  allocation. The CAF extract gives the total paid, so the base is its share in the total rate
+  (majorations and flat allocation are modulated by the same coefficient as the base);
+- allocation de soutien familial: a flat amount per child (22.5 % of the BMAF), whatever was paid;
+- complément familial: not part of the inputs, so it is computed here (CSS art. L522-1 to L522-3): three
+  children aged 3 to 20, resources of year N-2 under a ceiling; it is not paid with the PAJE allocation
+  de base. Only its non-majorated amount counts for RSA and prime d'activité.
+
+Resources of year N-2 are approximated from the evaluated month's amounts (twelve times the monthly
+taxable amounts, less the 10 % deduction for expenses): situations state stable resources.
+"""
+
+from __future__ import annotations
+
+from nonrecours.rules.dsl import Famille, Individu, ceil, condition, maximum, minimum, param, round_, rule, where
+
+__all__: list[str] = []
+
+PF = "prestations_familiales"
+SALARY_TAXABLE = 1.036529
+UNEMPLOYMENT_TAXABLE = 1.031443
+PENSION_TAXABLE = 1.031317
+"""Net-to-taxable ratios of the mes-aides conventions (SITUATION_FORMAT.md)."""
+
+
+@rule(entity="individu", dtype="bool", label="enfant ouvrant droit aux allocations familiales (moins de 20 ans)",
+      ref="CSS art. L512-3 et R512-2")
+def af_enfant(i: Individu):
+    return i.est_enfant & (i.age < param(f"{PF}.af.age_limite"))
+
+
+@rule(entity="famille", dtype="int", label="nombre d'enfants ouvrant droit aux allocations familiales")
+def af_nb_enfants(f: Famille):
+    return f.count(where=f.members.af_enfant)
+
+
+@rule(entity="famille", dtype="float", label="taux de base des allocations familiales (en BMAF)",
+      ref="CSS art. D521-1; D755-5 (outre-mer)")
+def af_taux_base(f: Famille):
+    n = f.af_nb_enfants
+    metropole = where(n >= 2, param(f"{PF}.af.taux_deux_enfants")
+                      + param(f"{PF}.af.taux_enfant_supplementaire") * maximum(n - 2, 0), 0.0)
+    un_enfant_dom = f.menage.residence_dom & (n == 1)
+    return where(un_enfant_dom, param(f"{PF}.af.taux_un_enfant_dom"), metropole)
+
+
+@rule(entity="famille", dtype="float", label="taux des majorations pour âge et de l'allocation forfaitaire (en BMAF)",
+      ref="CSS art. L521-1, L521-3, D521-1 et D521-2")
+def af_taux_majorations(f: Famille):
+    age_maj = param(f"{PF}.af.age_majoration")
+    n = f.af_nb_enfants
+    n_maj = f.count(where=f.members.af_enfant & (f.members.age >= age_maj))
+    # with exactly two children the eldest gets no majoration
+    aine_maj = (n == 2) & (f.max(f.members.age, where=f.members.af_enfant) >= age_maj)
+    n_maj = n_maj - where(aine_maj, 1, 0)
+    age_limite = param(f"{PF}.af.age_limite")
+    n_vingt_ans = f.count(where=f.members.est_enfant & (f.members.age == age_limite))
+    forfait = where(n + n_vingt_ans >= 3, n_vingt_ans, 0) * param(f"{PF}.af.taux_forfait_20_ans")
+    return where(n >= 2, n_maj * param(f"{PF}.af.taux_majoration_age"), 0.0) + forfait
+
+
+@rule(entity="famille", dtype="float", label="allocations familiales de base retenues (hors majorations)",
+      ref="CASF art. R262-10; CSS art. R844-5")
+def af_base(f: Famille):
+    taux = f.af_taux_base
+    return f.af * taux / (taux + f.af_taux_majorations)
+
+
+@rule(entity="famille", dtype="float", label="ASF retenue forfaitairement (22,5 % de la BMAF par enfant)",
+      ref="CASF art. R262-10-1; CSS art. R844-4")
+def rsa_forfait_asf(f: Famille):
+    bmaf = param(f"{PF}.bmaf")
+    par_enfant_verse = bmaf * param(f"{PF}.asf.taux_orphelin_un_parent")
+    # number of children the ASF is paid for (a differential ASF still counts its children in full)
+    n = ceil(f.asf / par_enfant_verse - 0.01)
+    return where(f.asf > 0, n * bmaf * param("minima_sociaux.rsa.forfait_asf_taux"), 0.0)
+
+
+# -- complément familial --------------------------------------------------------------------------------
+
+@rule(entity="individu", dtype="float", label="revenu net catégoriel annuel de l'année de référence (N-2), "
+      "estimé sur les revenus du mois", ref="CSS art. R532-3")
+def pf_base_ressources_individu(i: Individu):
+    imposable = (i.salary_net * SALARY_TAXABLE + i.unemployment * UNEMPLOYMENT_TAXABLE
+                 + i.pension_net * PENSION_TAXABLE + i.invalidity_pension + i.alimony_received)
+    return 12 * imposable * (1 - param(f"{PF}.base_ressources.abattement_frais"))
+
+
+@rule(entity="individu", dtype="bool", label="enfant à charge au sens du complément familial (moins de 21 ans)",
+      ref="CSS art. L522-1 et R512-2")
+def cf_enfant_a_charge(i: Individu):
+    return i.est_enfant & (i.age < param(f"{PF}.cf.age_limite"))
+
+
+@rule(entity="famille", dtype="float", label="complément familial non majoré (avant non-cumul)",
+      ref="CSS art. L522-1, L522-2, R522-2 et D522-1")
+def cf_non_majore_avant_cumul(f: Famille):
+    m = f.members
+    n_charge = f.count(where=m.cf_enfant_a_charge)
+    n_eligibles = f.count(where=m.cf_enfant_a_charge & (m.age >= param(f"{PF}.cf.age_min")))
+    composition = condition("au moins trois enfants de 3 à 20 ans", n_eligibles >= param(f"{PF}.cf.nb_enfants_min"),
+                            ref="CSS art. L522-1")
+    metropole = condition("résidence en métropole", ~f.menage.residence_dom, ref="CSS art. L755-16")
+    ressources = f.sum(m.pf_base_ressources_individu, where=m.est_parent | m.cf_enfant_a_charge)
+    seuil_activite = 12 * param(f"{PF}.bmaf")
+    n_actifs = f.count(role=("demandeur", "conjoint"),
+                       where=12 * m.salary_net * SALARY_TAXABLE >= seuil_activite)
+    majoration = where(~f.en_couple | (n_actifs == 2), param(f"{PF}.cf.majoration_biactifs_isoles"), 0.0)
+    plafond = param(f"{PF}.cf.plafond_base") * (
+        1 + param(f"{PF}.cf.majoration_deux_premiers_enfants") * minimum(n_charge, 2)
+        + param(f"{PF}.cf.majoration_enfant_supplementaire") * maximum(n_charge - 2, 0)) + majoration
+    montant = param(f"{PF}.bmaf") * param(f"{PF}.cf.taux")
+    # just above the ceiling, a differential amount (CSS art. L522-2)
+    differentiel = maximum((plafond + 12 * montant - ressources) / 12, 0.0)
+    return where(composition & metropole, where(ressources <= plafond, montant, minimum(differentiel, montant)), 0.0)
+
+
+@rule(entity="famille", dtype="float", label="complément familial", ref="CSS art. L522-1 et L532-1")
+def cf(f: Famille):
+    """Not paid together with the PAJE allocation de base (CSS art. L532-1)."""
+    return where(f.paje_base > 0, 0.0, round_(f.cf_non_majore_avant_cumul, 2))
+
+
+@rule(entity="famille", dtype="float", label="prestations familiales comptées dans les ressources du RSA et de la "
+      "prime d'activité", ref="CASF art. R262-10 et R262-10-1; CSS art. R844-4 et R844-5")
+def pf_retenues_minima(f: Famille):
+    cf_retenu = where(f.cf > 0, f.cf_non_majore_avant_cumul, 0.0)
+    return f.paje_base + f.rsa_forfait_asf + minimum(f.af_base, f.af) + cf_retenu

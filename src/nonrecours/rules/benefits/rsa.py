@@ -1,0 +1,165 @@
+"""Revenu de solidarité active (CASF art. L262-1 and following), mainland France and overseas departments.
+
+RSA = montant forfaitaire (or the majorated amount of an isolated parent) − forfait logement − resources
+of the foyer averaged over the three months before the evaluated month; not paid under 6 €.
+Not modelled: RSA jeune actif (under 25 with two years of work), self-employed, capital income,
+interrupted-resource neutralisation beyond the rule of CASF art. R262-13, Mayotte.
+"""
+
+from __future__ import annotations
+
+from nonrecours.rules.dsl import Famille, Individu, condition, maximum, mean_over, param, rule, shift, where
+
+__all__: list[str] = []
+
+R = "minima_sociaux.rsa"
+PARENTS = ("demandeur", "conjoint")
+
+
+def _neutralise(x, substitution):  # type: ignore[no-untyped-def]
+    """A resource that stopped in the evaluated month (none this month, some the month before) is not
+    counted when no substitution income started (CASF art. R262-13)."""
+    interrompu = (x == 0) & (shift(x, -1) > 0) & ~substitution
+    return where(interrompu, 0.0, mean_over(x, -3, -1))
+
+
+@rule(entity="individu", dtype="bool", label="revenu de substitution perçu dans le mois (chômage, retraite)")
+def rsa_ressources_substitution(i: Individu):
+    return (i.unemployment + i.pension_net) > 0
+
+
+@rule(entity="individu", dtype="float", label="RSA: revenus d'activité moyens des trois mois précédents",
+      ref="CASF art. R262-6 et R262-7")
+def rsa_revenu_activite_individu(i: Individu):
+    return _neutralise(i.salary_net, i.rsa_ressources_substitution)
+
+
+@rule(entity="individu", dtype="float", label="RSA: autres ressources moyennes des trois mois précédents "
+      "(chômage, retraite, invalidité, pension alimentaire, AAH)", ref="CASF art. R262-6 et R262-11")
+def rsa_ressources_individu(i: Individu):
+    pros = (_neutralise(i.unemployment, i.rsa_ressources_substitution)
+            + _neutralise(i.pension_net, i.rsa_ressources_substitution))
+    forfait = 3 * param(f"{R}.montant_de_base")
+    non_pros = 0.0
+    for x in (i.invalidity_pension, i.alimony_received):
+        arrete = (x == 0) & (shift(x, -1) > 0)
+        non_pros = non_pros + maximum(3 * mean_over(x, -3, -1) - where(arrete, forfait, 0.0), 0.0) / 3
+    return pros + non_pros + mean_over(i.aah + i.caah, -3, -1)
+
+
+@rule(entity="famille", dtype="bool", label="parent enceinte dans la famille")
+def enceinte_fam(f: Famille):
+    return f.any(f.members.pregnant, role=PARENTS)
+
+
+@rule(entity="individu", dtype="bool", label="enfant à charge au sens du RSA", ref="CASF art. L262-2 et R262-3")
+def rsa_enfant_a_charge(i: Individu):
+    """A child counts while younger than the age limit and while its own resources stay under the increase
+    of the montant forfaitaire it brings (CAF practice; OpenFisca-France rule)."""
+    base = param(f"{R}.montant_de_base")
+    age_pac = param(f"{R}.age_pac")
+    fam = i.famille
+    autres_enfants = fam.count(role="enfant", where=fam.members.age <= age_pac) > 1
+    ouvre_majoration = ~i.famille.enceinte_fam & ~i.famille.en_couple & i.famille.recent_isolation & ~autres_enfants
+    seuil = where(ouvre_majoration,
+                  (param(f"{R}.majoration_isolement.base") - 1 + param(f"{R}.majoration_isolement.par_enfant")) * base,
+                  param(f"{R}.majoration.personne_supplementaire") * base)
+    ressources = i.rsa_ressources_individu + i.rsa_revenu_activite_individu
+    return i.est_enfant & (i.age <= age_pac) & (ressources < seuil)
+
+
+@rule(entity="famille", dtype="int", label="nombre d'enfants à charge au sens du RSA")
+def rsa_nb_enfants(f: Famille):
+    return f.count(where=f.members.rsa_enfant_a_charge)
+
+
+@rule(entity="individu", dtype="bool", label="condition de nationalité ou de séjour du RSA",
+      ref="CASF art. L262-4, 2° et L262-6")
+def rsa_condition_nationalite(i: Individu):
+    eee = (i.nationality_group == "EEA_CH") & (i.residence_permit_years >= param(f"{R}.duree_min_residence_eee"))
+    autre = (i.nationality_group == "OTHER") & (i.residence_permit_years >= param(f"{R}.duree_min_titre_sejour"))
+    return (i.nationality_group == "FR") | eee | autre
+
+
+@rule(entity="famille", dtype="bool", label="éligibilité au RSA", ref="CASF art. L262-4")
+def rsa_eligibilite(f: Famille):
+    m = f.members
+    age = condition("un parent a 25 ans ou plus, ou la famille a un enfant à charge",
+                    f.any(m.age >= param(f"{R}.age_minimum"), role=PARENTS) | (f.rsa_nb_enfants > 0),
+                    ref="CASF art. L262-4, 1°")
+    etudiant = condition("un parent n'est pas étudiant",
+                         f.any(~m.student & (m.age >= param(f"{R}.age_minimum")), role=PARENTS)
+                         | ((f.rsa_nb_enfants > 0) & f.any(~m.student, role=PARENTS)), ref="CASF art. L262-4, 4°")
+    sejour = condition("un parent remplit la condition de nationalité ou de séjour",
+                       f.any(m.rsa_condition_nationalite, role=PARENTS), ref="CASF art. L262-4, 2°")
+    return age & etudiant & sejour
+
+
+@rule(entity="famille", dtype="int", label="nombre de personnes du foyer RSA")
+def rsa_nb_personnes(f: Famille):
+    return f.nb_parents + f.rsa_nb_enfants
+
+
+@rule(entity="famille", dtype="float", label="montant forfaitaire du RSA", ref="CASF art. L262-2 et R262-1")
+def rsa_socle(f: Famille):
+    n = f.rsa_nb_personnes
+    taux = (1 + where(n >= 2, param(f"{R}.majoration.deuxieme_personne"), 0.0)
+            + where(n >= 3, param(f"{R}.majoration.troisieme_personne"), 0.0)
+            + where(n >= 4, where(f.nb_parents == 1, param(f"{R}.majoration.personne_supplementaire"),
+                                  param(f"{R}.majoration.troisieme_personne")), 0.0)
+            + maximum(n - 4, 0) * param(f"{R}.majoration.personne_supplementaire"))
+    return where(f.rsa_eligibilite, param(f"{R}.montant_de_base") * taux, 0.0)
+
+
+@rule(entity="famille", dtype="bool", label="éligibilité au montant majoré pour isolement",
+      ref="CASF art. L262-9 et R262-1")
+def rsa_majore_eligibilite(f: Famille):
+    isole = condition("parent isolé", ~f.en_couple, ref="CASF art. L262-9")
+    charge = condition("enceinte ou au moins un enfant à charge", f.enceinte_fam | (f.rsa_nb_enfants > 0),
+                       ref="CASF art. L262-9")
+    jeune_enfant = f.any(f.members.age < param(f"{R}.majoration_isolement.age_limite_enfant"), role="enfant")
+    duree = condition("enfant de moins de 3 ans, isolement de moins de 18 mois ou grossesse",
+                      jeune_enfant | f.recent_isolation | f.enceinte_fam, ref="CASF art. R262-1")
+    return isole & charge & duree
+
+
+@rule(entity="famille", dtype="float", label="montant forfaitaire majoré pour isolement",
+      ref="CASF art. L262-9 et R262-1")
+def rsa_socle_majore(f: Famille):
+    taux = (param(f"{R}.majoration_isolement.base")
+            + param(f"{R}.majoration_isolement.par_enfant") * f.rsa_nb_enfants)
+    # the age and student conditions do not apply to an isolated parent or pregnant woman (CASF L262-4)
+    return where(f.rsa_majore_eligibilite, param(f"{R}.montant_de_base") * taux, 0.0)
+
+
+@rule(entity="famille", dtype="float", label="forfait logement du RSA", ref="CASF art. R262-9 et R262-10")
+def rsa_forfait_logement(f: Famille):
+    """Deducted when the famille is housed without cost (owner without loan, housed free of charge), or
+    up to the housing aid paid."""
+    n = f.rsa_nb_personnes
+    base = param(f"{R}.montant_de_base")
+    taux_2p = 1 + param(f"{R}.majoration.deuxieme_personne")
+    taux_3p = taux_2p + param(f"{R}.majoration.troisieme_personne")
+    forfait = base * where(n <= 1, param(f"{R}.forfait_logement.taux_1_personne"),
+                           where(n == 2, param(f"{R}.forfait_logement.taux_2_personnes") * taux_2p,
+                                 param(f"{R}.forfait_logement.taux_3_personnes_ou_plus") * taux_3p))
+    aide = where(f.aide_logement > 0, f.aide_logement, 0.0)
+    montant_al = where(aide < forfait, aide, forfait)
+    return maximum(montant_al, where(f.avantage_nature_logement, forfait, 0.0))
+
+
+@rule(entity="famille", dtype="float", label="base ressources du RSA", ref="CASF art. R262-6 à R262-11")
+def rsa_base_ressources(f: Famille):
+    m = f.members
+    individuelles = f.sum(m.rsa_ressources_individu + m.rsa_revenu_activite_individu,
+                          where=m.est_parent | m.rsa_enfant_a_charge)
+    return individuelles + f.pf_retenues_minima + f.aspa
+
+
+@rule(entity="famille", dtype="float", label="revenu de solidarité active", ref="CASF art. L262-2 et R262-39")
+def rsa(f: Famille):
+    socle = maximum(f.rsa_socle, f.rsa_socle_majore)
+    montant = maximum(socle - f.rsa_forfait_logement - f.rsa_base_ressources, 0.0)
+    versable = condition("montant au moins égal au seuil de versement",
+                         montant >= param(f"{R}.montant_minimum_verse"), ref="CASF art. R262-39")
+    return where(versable, montant, 0.0)

@@ -1,0 +1,82 @@
+"""Input variables the benefit rules read: what an agency extract (or a situation file) must supply.
+
+Declaring them lets the IR list, per benefit, the minimal set of columns each agency has to share.
+Monthly inputs are read for the evaluated month and the reference months before it (a missing month
+is the declared default, 0 for amounts). Amounts are euros per month. The ``ref`` names the agency
+that normally holds the column.
+"""
+
+from __future__ import annotations
+
+from nonrecours.rules.dsl import input_variable
+
+__all__ = ["COUPLE_KINDS", "HOUSING_STATUSES", "MONTHLY_INDIVIDU_AMOUNTS", "NATIONALITY_GROUPS"]
+
+HOUSING_STATUSES: tuple[str, ...] = (
+    "tenant", "tenant_furnished", "social_tenant", "foyer", "owner", "owner_with_loan", "free", "homeless",
+)
+COUPLE_KINDS: tuple[str, ...] = ("", "married", "pacs", "cohabiting")
+NATIONALITY_GROUPS: tuple[str, ...] = ("FR", "EEA_CH", "OTHER")
+MONTHLY_INDIVIDU_AMOUNTS: tuple[str, ...] = (
+    "salary_net", "unemployment", "pension_net", "pension_gross", "invalidity_pension", "alimony_received",
+)
+
+# -- individu, static over the reference period ------------------------------------------------------
+input_variable("age", entity="individu", dtype="int", monthly=False,
+               label="âge en années révolues au premier jour du mois évalué", ref="cnav/caf: date de naissance")
+input_variable("student", entity="individu", dtype="bool", monthly=False,
+               label="étudiant", ref="caf")
+input_variable("pregnant", entity="individu", dtype="bool", monthly=False,
+               label="enceinte", ref="cnam/caf")
+input_variable("disability_rate", entity="individu", dtype="float", monthly=False,
+               label="taux d'incapacité permanente reconnu (0 à 1)", ref="mdph via caf")
+input_variable("rsdae", entity="individu", dtype="bool", monthly=False,
+               label="restriction substantielle et durable d'accès à l'emploi reconnue", ref="mdph via caf")
+input_variable("unfit_for_work", entity="individu", dtype="bool", monthly=False,
+               label="reconnu inapte au travail", ref="cnav")
+input_variable("nationality_group", entity="individu", dtype="str", monthly=False, default="FR",
+               label="nationalité: FR, EEA_CH (EEE ou Suisse) ou OTHER", ref="caf/cnav")
+input_variable("residence_permit_years", entity="individu", dtype="float", monthly=False,
+               label="années de détention d'un titre de séjour autorisant à travailler (hors EEE)",
+               ref="caf/cnav")
+
+# -- individu, monthly amounts (euros per month) ---------------------------------------------------------
+input_variable("salary_net", entity="individu", dtype="float", monthly=True,
+               label="salaire net", ref="dgfip (DSN) / caf")
+input_variable("unemployment", entity="individu", dtype="float", monthly=True,
+               label="allocation chômage nette (ARE)", ref="france_travail")
+input_variable("pension_net", entity="individu", dtype="float", monthly=True,
+               label="pension de retraite nette", ref="cnav")
+input_variable("pension_gross", entity="individu", dtype="float", monthly=True,
+               label="pension de retraite brute", ref="cnav")
+input_variable("invalidity_pension", entity="individu", dtype="float", monthly=True,
+               label="pension d'invalidité", ref="cnam")
+input_variable("alimony_received", entity="individu", dtype="float", monthly=True,
+               label="pension alimentaire reçue", ref="caf/dgfip")
+
+# -- famille ----------------------------------------------------------------------------------------
+input_variable("couple_kind", entity="famille", dtype="str", monthly=False, default="",
+               label="nature du couple: married, pacs, cohabiting, vide pour une personne seule", ref="caf")
+input_variable("recent_isolation", entity="famille", dtype="bool", monthly=False,
+               label="parent isolé depuis moins de 18 mois", ref="caf")
+input_variable("hosted_free_of_charge", entity="famille", dtype="bool", monthly=False,
+               label="famille hébergée gratuitement dans le logement d'un autre foyer", ref="caf")
+input_variable("af", entity="famille", dtype="float", monthly=True,
+               label="allocations familiales versées", ref="caf")
+input_variable("paje_base", entity="famille", dtype="float", monthly=True,
+               label="allocation de base de la PAJE versée", ref="caf")
+input_variable("asf", entity="famille", dtype="float", monthly=True,
+               label="allocation de soutien familial versée", ref="caf")
+input_variable("aide_logement", entity="famille", dtype="float", monthly=True,
+               label="aide au logement versée (APL, ALF, ALS)", ref="caf")
+
+# -- ménage -------------------------------------------------------------------------------------------
+input_variable("depcom", entity="menage", dtype="str", monthly=False,
+               label="code INSEE de la commune du logement", ref="caf/dgfip")
+input_variable("residence_dom", entity="menage", dtype="bool", monthly=False,
+               label="logement en Guadeloupe, Martinique, Guyane ou à La Réunion (code commune 971 à 974)",
+               ref="derived from depcom")
+input_variable("housing_status", entity="menage", dtype="str", monthly=False, default="tenant",
+               label="statut d'occupation du logement", ref="caf")
+input_variable("rent", entity="menage", dtype="float", monthly=False,
+               label="loyer mensuel hors charges (mensualité d'emprunt pour un accédant)", ref="caf")

@@ -1,0 +1,419 @@
+"""Household situations (SITUATION_FORMAT.md) → validated engine input frames.
+
+A situation describes one dwelling for one month; resources are stable, so every monthly amount is
+repeated over the reference months the rules read (``MONTHS_BACK`` months before the evaluated month).
+Validation never stops at the first bad situation: each fault becomes a :class:`SituationError`
+naming the situation id and the field, the situation is left out, and the others are loaded.
+
+Conventions (the ones the reference amounts were computed with):
+- one ménage per situation; each ``unit`` is a famille; the first unit is the dwelling's household,
+  any other unit is hosted free of charge (``hosted_free_of_charge``);
+- in a famille the first parent is the demandeur, the second the conjoint, children are enfants;
+- married and pacs parents file one tax return, cohabiting parents two; children are dependants of
+  their famille's first parent; another unit files its own return;
+- ``pension_gross`` defaults to ``pension / 0.926`` when absent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from nonrecours.errors import SituationError
+from nonrecours.rules.inputs import HOUSING_STATUSES
+from nonrecours.rules.params import default_parameters
+
+__all__ = [
+    "BENEFITS_PAID_FIELDS",
+    "MAX_MONTH",
+    "MIN_MONTH",
+    "MONTHLY_FIELDS",
+    "MONTHS_BACK",
+    "SituationBatch",
+    "load_situations",
+    "read_situation_file",
+]
+
+MONTHS_BACK = 16
+"""Reference months generated before the evaluated month: the CSS reads the ASPA of months M-13..M-2,
+each of which reads resources of the three months before it."""
+
+MIN_MONTH = dt.date(2024, 1, 1)
+MAX_MONTH = dt.date(2026, 12, 1)
+"""Months the parameter files cover, reference months included (values verified up to 2026)."""
+
+MONTHLY_FIELDS: dict[str, str] = {  # situation key -> input column
+    "salary_net": "salary_net",
+    "unemployment": "unemployment",
+    "pension": "pension_net",
+    "pension_gross": "pension_gross",
+    "invalidity_pension": "invalidity_pension",
+    "alimony_received": "alimony_received",
+}
+BENEFITS_PAID_FIELDS: tuple[str, ...] = ("af", "paje_base", "asf", "aide_logement")
+REVALUED_WITH_BMAF: tuple[str, ...] = ("af", "paje_base", "asf")
+BMAF = "prestations_familiales.bmaf"
+PENSION_NET_TO_GROSS = 0.926
+"""Net-to-gross ratio of a pension when the gross pension is not given (SITUATION_FORMAT.md)."""
+
+COUPLES = ("married", "pacs", "cohabiting")
+OVERSEAS_DEPARTMENTS = ("971", "972", "973", "974")
+"""Guadeloupe, Martinique, Guyane, La Réunion: same amounts, raised CSS ceiling. Mayotte and the
+overseas collectivities have their own rules and are rejected."""
+EEA_CH = frozenset((
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU",
+    "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "IS", "LI", "NO", "CH"))
+_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
+_DEPCOM_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+_PERSON_KEYS = frozenset({"role", "age", "unit", "monthly", "student", "disability_rate", "rsdae",
+                          "unfit_for_work", "nationality", "residence_permit_years", "pregnant"})
+_BOOL_FIELDS = ("student", "rsdae", "unfit_for_work", "pregnant")
+
+
+@dataclass(slots=True)
+class SituationBatch:
+    """Validated situations as engine input frames, plus where each famille comes from.
+
+    ``unit_index`` has one row per famille: famille_id, situation (position in the input list), id,
+    unit, month. ``errors`` lists the situations left out.
+    """
+
+    frames: dict[str, pl.DataFrame]
+    unit_index: pl.DataFrame
+    ids: list[str]
+    errors: list[SituationError] = field(default_factory=list)
+
+    @property
+    def months(self) -> list[dt.date]:
+        return sorted(self.unit_index["month"].unique().to_list())
+
+    def frames_for_month(self, month: dt.date) -> dict[str, pl.DataFrame]:
+        """The input frames restricted to the situations evaluated at ``month`` (the rows of other
+        months' situations are dropped, so one engine call sees one evaluated month)."""
+        fams = self.unit_index.filter(pl.col("month") == month).select("famille_id")
+        ind = self.frames["individu"].join(fams, on="famille_id", how="semi")
+        persons = ind.select("person_id")
+        out = {
+            "individu": ind,
+            "individu_monthly": self.frames["individu_monthly"].join(persons, on="person_id", how="semi"),
+            "famille": self.frames["famille"].join(fams, on="famille_id", how="semi"),
+            "famille_monthly": self.frames["famille_monthly"].join(fams, on="famille_id", how="semi"),
+        }
+        men = ind.select("menage_id").unique()
+        ffs = ind.select("foyer_fiscal_id").unique()
+        out["menage"] = self.frames["menage"].join(men, on="menage_id", how="semi")
+        out["foyer_fiscal"] = self.frames["foyer_fiscal"].join(ffs, on="foyer_fiscal_id", how="semi")
+        return out
+
+
+def read_situation_file(data: Any) -> list[Any]:
+    """The situations of a parsed JSON document: a list of situations, or ``{"cases": [{"situation":
+    ...}, ...]}`` (only ``situation`` is read; expected amounts are ignored)."""
+    if isinstance(data, Mapping) and "cases" in data:
+        cases = data["cases"]
+        if not isinstance(cases, list):
+            raise SituationError("'cases' must be a list", field="cases")
+        return [c.get("situation") if isinstance(c, Mapping) else None for c in cases]
+    if isinstance(data, list):
+        return list(data)
+    raise SituationError("expected a list of situations or an object with a 'cases' list")
+
+
+def _month_of(text: Any) -> dt.date | None:
+    if not isinstance(text, str):
+        return None
+    m = _MONTH_RE.match(text)
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        return None
+    return dt.date(int(m.group(1)), int(m.group(2)), 1)
+
+
+def _shift_month(d: dt.date, k: int) -> dt.date:
+    n = d.year * 12 + d.month - 1 + k
+    return dt.date(n // 12, n % 12 + 1, 1)
+
+
+def _is_amount(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and v == v and abs(v) != float("inf")
+
+
+class _Fault(Exception):
+    def __init__(self, fld: str, message: str) -> None:
+        super().__init__(message)
+        self.fld, self.message = fld, message
+
+
+def _amount(v: Any, fld: str) -> float:
+    if v is None:
+        return 0.0
+    if not _is_amount(v):
+        raise _Fault(fld, "must be a number")
+    if v < 0:
+        raise _Fault(fld, "must not be negative")
+    return float(v)
+
+
+def _bool(v: Any, fld: str) -> bool:
+    if v is None:
+        return False
+    if not isinstance(v, bool):
+        raise _Fault(fld, "must be true or false")
+    return v
+
+
+def _parse(sit: Any) -> dict[str, Any]:
+    """Check one situation and return its normalised content (raises _Fault on the first fault)."""
+    if not isinstance(sit, Mapping):
+        raise _Fault("situation", "must be an object")
+    month = _month_of(sit.get("month"))
+    if month is None:
+        raise _Fault("month", "must be a month written YYYY-MM")
+    lo, hi = MIN_MONTH, MAX_MONTH
+    if not lo <= month <= hi:
+        raise _Fault("month", f"outside the months the parameters cover ({lo:%Y-%m} to {hi:%Y-%m})")
+    depcom = sit.get("depcom")
+    if not isinstance(depcom, str) or not _DEPCOM_RE.match(depcom):
+        raise _Fault("depcom", "must be a 5-character INSEE commune code")
+    if depcom[:3] in ("975", "976", "977", "978") or depcom.startswith("98"):
+        raise _Fault("depcom", "this overseas territory is not modelled (mainland France and 971-974 only)")
+    housing = sit.get("housing")
+    if not isinstance(housing, Mapping):
+        raise _Fault("housing", "must be an object with a status")
+    status = housing.get("status")
+    if status not in HOUSING_STATUSES:
+        raise _Fault("housing.status", f"unknown housing status; expected one of {', '.join(HOUSING_STATUSES)}")
+    rent = _amount(housing.get("rent"), "housing.rent")
+    couple = sit.get("couple")
+    if couple is not None and couple not in COUPLES:
+        raise _Fault("couple", f"must be one of {', '.join(COUPLES)}")
+    recent_isolation = _bool(sit.get("recent_isolation"), "recent_isolation")
+    persons = sit.get("persons")
+    if not isinstance(persons, list) or not persons:
+        raise _Fault("persons", "must be a non-empty list")
+    units: dict[str, list[int]] = {}
+    parsed: list[dict[str, Any]] = []
+    for k, p in enumerate(persons):
+        where = f"persons[{k}]"
+        if not isinstance(p, Mapping):
+            raise _Fault(where, "must be an object")
+        unknown = set(p) - _PERSON_KEYS
+        if unknown:
+            raise _Fault(f"{where}.{sorted(unknown)[0]}", "unknown field")
+        role = p.get("role")
+        if role not in ("parent", "child"):
+            raise _Fault(f"{where}.role", "must be parent or child")
+        age = p.get("age")
+        if not isinstance(age, int) or isinstance(age, bool) or not 0 <= age <= 130:
+            raise _Fault(f"{where}.age", "must be a whole number of years between 0 and 130")
+        unit = p.get("unit", "main")
+        if not isinstance(unit, str) or not unit:
+            raise _Fault(f"{where}.unit", "must be a non-empty string")
+        monthly = p.get("monthly") or {}
+        if not isinstance(monthly, Mapping):
+            raise _Fault(f"{where}.monthly", "must be an object")
+        amounts: dict[str, float] = {}
+        for key, value in monthly.items():
+            if key not in MONTHLY_FIELDS:
+                raise _Fault(f"{where}.monthly.{key}", "unknown monthly resource")
+            amounts[MONTHLY_FIELDS[key]] = _amount(value, f"{where}.monthly.{key}")
+        if "pension_gross" not in monthly or monthly.get("pension_gross") is None:
+            amounts["pension_gross"] = amounts.get("pension_net", 0.0) / PENSION_NET_TO_GROSS
+        rate = p.get("disability_rate", 0.0)
+        rate = 0.0 if rate is None else rate
+        if not _is_amount(rate) or not 0 <= rate <= 1:
+            raise _Fault(f"{where}.disability_rate", "must be a number between 0 and 1")
+        nationality = p.get("nationality", "FR")
+        nationality = "FR" if nationality is None else nationality
+        if not isinstance(nationality, str) or not re.fullmatch(r"[A-Z]{2}", nationality):
+            raise _Fault(f"{where}.nationality", "must be a two-letter ISO country code")
+        permit = p.get("residence_permit_years")
+        if permit is not None and (not _is_amount(permit) or permit < 0):
+            raise _Fault(f"{where}.residence_permit_years", "must be a non-negative number of years")
+        parsed.append({
+            "role": role, "age": age, "unit": unit, "amounts": amounts,
+            **{b: _bool(p.get(b), f"{where}.{b}") for b in _BOOL_FIELDS},
+            "disability_rate": float(rate),
+            "nationality_group": "FR" if nationality == "FR" else ("EEA_CH" if nationality in EEA_CH else "OTHER"),
+            "residence_permit_years": float(permit or 0.0),
+        })
+        units.setdefault(unit, []).append(k)
+    for unit, members in units.items():
+        n_parents = sum(parsed[k]["role"] == "parent" for k in members)
+        if n_parents == 0:
+            raise _Fault(f"persons (unit {unit})", "a unit has no parent")
+        if n_parents > 2:
+            raise _Fault(f"persons (unit {unit})", "a unit has more than two parents")
+    paid = sit.get("benefits_paid") or {}
+    if not isinstance(paid, Mapping):
+        raise _Fault("benefits_paid", "must be an object keyed by unit")
+    paid_norm: dict[str, dict[str, float]] = {}
+    for unit, values in paid.items():
+        if unit not in units:
+            raise _Fault(f"benefits_paid.{unit}", "names a unit that has no person")
+        if not isinstance(values, Mapping):
+            raise _Fault(f"benefits_paid.{unit}", "must be an object")
+        for key in values:
+            if key not in BENEFITS_PAID_FIELDS:
+                raise _Fault(f"benefits_paid.{unit}.{key}", "unknown benefit")
+        paid_norm[unit] = {b: _amount(values.get(b), f"benefits_paid.{unit}.{b}") for b in BENEFITS_PAID_FIELDS}
+    return {"month": month, "depcom": depcom, "dom": depcom[:3] in OVERSEAS_DEPARTMENTS, "status": status,
+            "rent": rent, "couple": couple or "", "recent_isolation": recent_isolation, "persons": parsed,
+            "units": units, "paid": paid_norm}
+
+
+def load_situations(situations: Sequence[Any] | Iterable[Any]) -> SituationBatch:
+    """Validate situations and build the engine input frames (see the module docstring)."""
+    errors: list[SituationError] = []
+    seen: set[str] = set()
+    ind_rows: dict[str, list[Any]] = {k: [] for k in (
+        "person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role", "menage_id",
+        "menage_role", "age", "student", "pregnant", "disability_rate", "rsdae", "unfit_for_work",
+        "nationality_group", "residence_permit_years")}
+    amounts_rows: dict[str, list[Any]] = {"person_id": [], **{c: [] for c in MONTHLY_FIELDS.values()}}
+    fam_rows: dict[str, list[Any]] = {k: [] for k in (
+        "famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge", *BENEFITS_PAID_FIELDS)}
+    men_rows: dict[str, list[Any]] = {k: [] for k in ("menage_id", "depcom", "residence_dom", "housing_status",
+                                                      "rent")}
+    idx_rows: dict[str, list[Any]] = {k: [] for k in ("famille_id", "situation", "id", "unit", "month")}
+    ff_ids: list[int] = []
+    ids: list[str] = []
+    pid = fid = ffid = 0
+    for pos, sit in enumerate(situations):
+        sid = sit.get("id") if isinstance(sit, Mapping) else None
+        label = sid if isinstance(sid, str) and sid else f"#{pos}"
+        ids.append(label)
+        try:
+            if not isinstance(sid, str) or not sid:
+                raise _Fault("id", "must be a non-empty string")
+            if sid in seen:
+                raise _Fault("id", "appears twice in the file")
+            s = _parse(sit)
+        except _Fault as fault:
+            errors.append(SituationError(fault.message, situation_id=label, field=fault.fld))
+            continue
+        seen.add(sid)
+        menage_id = pos
+        men_rows["menage_id"].append(menage_id)
+        men_rows["depcom"].append(s["depcom"])
+        men_rows["residence_dom"].append(s["dom"])
+        men_rows["housing_status"].append(s["status"])
+        men_rows["rent"].append(s["rent"])
+        persons = s["persons"]
+        for u_rank, (unit, members) in enumerate(s["units"].items()):
+            parents = [k for k in members if persons[k]["role"] == "parent"]
+            children = [k for k in members if persons[k]["role"] == "child"]
+            two = len(parents) == 2
+            fam_rows["famille_id"].append(fid)
+            fam_rows["couple_kind"].append(s["couple"] if two else "")
+            fam_rows["recent_isolation"].append(s["recent_isolation"] and not two)
+            fam_rows["hosted_free_of_charge"].append(u_rank > 0)
+            paid = s["paid"].get(unit, {})
+            for b in BENEFITS_PAID_FIELDS:
+                fam_rows[b].append(paid.get(b, 0.0))
+            for col, v in zip(("famille_id", "situation", "id", "unit", "month"),
+                              (fid, pos, sid, unit, s["month"]), strict=True):
+                idx_rows[col].append(v)
+            one_return = two and s["couple"] in ("married", "pacs")
+            first_ff = ffid
+            ff_of = {parents[0]: first_ff}
+            ffid += 1
+            if two:
+                if one_return:
+                    ff_of[parents[1]] = first_ff
+                else:
+                    ff_of[parents[1]] = ffid
+                    ffid += 1
+            ff_ids.extend(range(first_ff, ffid))
+            ordered = parents + children
+            for rank, k in enumerate(ordered):
+                p = persons[k]
+                is_parent = p["role"] == "parent"
+                ind_rows["person_id"].append(pid)
+                ind_rows["famille_id"].append(fid)
+                ind_rows["famille_role"].append(
+                    ("demandeur" if rank == 0 else "conjoint") if is_parent else "enfant")
+                ind_rows["foyer_fiscal_id"].append(ff_of.get(k, first_ff))
+                ind_rows["foyer_fiscal_role"].append("declarant" if is_parent else "personne_a_charge")
+                ind_rows["menage_id"].append(menage_id)
+                ind_rows["menage_role"].append(
+                    "autre" if u_rank > 0 else
+                    ("personne_de_reference" if rank == 0 else "conjoint") if is_parent else "enfant")
+                for col in ("age", "student", "pregnant", "disability_rate", "rsdae", "unfit_for_work",
+                            "nationality_group", "residence_permit_years"):
+                    ind_rows[col].append(p[col])
+                if any(v != 0 for v in p["amounts"].values()):
+                    amounts_rows["person_id"].append(pid)
+                    for col in MONTHLY_FIELDS.values():
+                        amounts_rows[col].append(p["amounts"].get(col, 0.0))
+                pid += 1
+            fid += 1
+    return _frames(ind_rows, amounts_rows, fam_rows, men_rows, idx_rows, ff_ids, ids, errors)
+
+
+def _frames(ind_rows: dict[str, list[Any]], amounts_rows: dict[str, list[Any]],
+            fam_rows: dict[str, list[Any]], men_rows: dict[str, list[Any]],
+            idx_rows: dict[str, list[Any]], ff_ids: list[int], ids: list[str],
+            errors: list[SituationError]) -> SituationBatch:
+    """Columnar frames; monthly rows are repeated over the reference months with one cross join."""
+    individu = pl.DataFrame(ind_rows, schema={
+        "person_id": pl.Int64, "famille_id": pl.Int64, "famille_role": pl.Utf8, "foyer_fiscal_id": pl.Int64,
+        "foyer_fiscal_role": pl.Utf8, "menage_id": pl.Int64, "menage_role": pl.Utf8, "age": pl.Int64,
+        "student": pl.Boolean, "pregnant": pl.Boolean, "disability_rate": pl.Float64, "rsdae": pl.Boolean,
+        "unfit_for_work": pl.Boolean, "nationality_group": pl.Utf8, "residence_permit_years": pl.Float64})
+    unit_index = pl.DataFrame(idx_rows, schema={
+        "famille_id": pl.Int64, "situation": pl.Int64, "id": pl.Utf8, "unit": pl.Utf8, "month": pl.Date})
+    offsets = pl.DataFrame({"offset": list(range(-MONTHS_BACK, 1))}, schema={"offset": pl.Int32})
+
+    def monthly(base: pl.DataFrame, key: str) -> pl.DataFrame:
+        month_of = individu.select("person_id", "famille_id") if key == "person_id" else None
+        fam_month = unit_index.select("famille_id", "month")
+        if month_of is not None:
+            base = base.join(month_of, on="person_id").join(fam_month, on="famille_id").drop("famille_id")
+        else:
+            base = base.join(fam_month, on="famille_id")
+        return (base.join(offsets, how="cross")
+                .with_columns(pl.col("month").dt.offset_by(pl.format("{}mo", pl.col("offset"))).alias("month"))
+                .drop("offset").select(key, "month", *[c for c in base.columns if c not in (key, "month")]))
+
+    amounts = pl.DataFrame(amounts_rows, schema={"person_id": pl.Int64,
+                                                **{c: pl.Float64 for c in MONTHLY_FIELDS.values()}})
+    fam_all = pl.DataFrame(fam_rows, schema={
+        "famille_id": pl.Int64, "couple_kind": pl.Utf8, "recent_isolation": pl.Boolean,
+        "hosted_free_of_charge": pl.Boolean, **{b: pl.Float64 for b in BENEFITS_PAID_FIELDS}})
+    famille = fam_all.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge")
+    paid = fam_all.select("famille_id", *BENEFITS_PAID_FIELDS).filter(
+        pl.any_horizontal(pl.col(b) != 0 for b in BENEFITS_PAID_FIELDS))
+    menage = pl.DataFrame(men_rows, schema={"menage_id": pl.Int64, "depcom": pl.Utf8, "residence_dom": pl.Boolean,
+                                            "housing_status": pl.Utf8, "rent": pl.Float64})
+    frames = {
+        "individu": individu,
+        "individu_monthly": monthly(amounts, "person_id"),
+        "famille": famille,
+        "famille_monthly": _revalue_family_benefits(monthly(paid, "famille_id"), unit_index),
+        "menage": menage,
+        "foyer_fiscal": pl.DataFrame({"foyer_fiscal_id": ff_ids}, schema={"foyer_fiscal_id": pl.Int64}),
+    }
+    return SituationBatch(frames=frames, unit_index=unit_index, ids=ids, errors=errors)
+
+
+def _revalue_family_benefits(paid: pl.DataFrame, unit_index: pl.DataFrame) -> pl.DataFrame:
+    """Family benefits are fixed fractions of the BMAF (CSS art. L551-1): a stable situation received,
+    in an earlier reference month, the amount of the evaluated month times the ratio of the two BMAFs
+    (lower before an April revaluation). Housing aid is kept as is."""
+    if paid.height == 0:
+        return paid
+    store = default_parameters()
+    months = sorted(set(paid["month"].to_list()) | set(unit_index["month"].to_list()))
+    bmaf = pl.DataFrame({"month": months, "__bmaf": [float(store.bind(BMAF, m).value) for m in months]},
+                        schema={"month": pl.Date, "__bmaf": pl.Float64})
+    evaluated = unit_index.select("famille_id", pl.col("month").alias("__m")).join(
+        bmaf.rename({"month": "__m", "__bmaf": "__bmaf_m"}), on="__m")
+    ratio = pl.col("__bmaf") / pl.col("__bmaf_m")
+    return (paid.join(bmaf, on="month").join(evaluated, on="famille_id")
+            .with_columns(*((pl.col(b) * ratio).alias(b) for b in REVALUED_WITH_BMAF))
+            .drop("__bmaf", "__bmaf_m", "__m"))
