@@ -33,7 +33,7 @@ HOUSEHOLD_TYPES: tuple[str, ...] = (
     "lone_parent",         # one adult with 1 to 3 children
     "multi_family",        # a main family plus a second CAF family in the same dwelling
 )
-HOUSEHOLD_SHARES: tuple[float, ...] = (0.20, 0.17, 0.12, 0.13, 0.21, 0.09, 0.08)
+HOUSEHOLD_SHARES: tuple[float, ...] = (0.17, 0.20, 0.11, 0.15, 0.19, 0.09, 0.09)
 """Targets close to the Lot's household structure (older than France: many pensioners alone)."""
 
 CHILD_COUNT_SHARES: dict[str, tuple[float, ...]] = {

@@ -113,8 +113,8 @@ def build_resources(
         rng.random((se.shape[0], months)) > 0.15)
 
     # Pensions: gross by sex, a tail of small pensions (the ASPA population), net after CSG/CRDS/CASA.
-    gross = np.exp(rng.normal(np.where(female, np.log(1250), np.log(1650)), 0.42, p))
-    gross = np.where(rng.random(p) < 0.09, rng.uniform(250, 950, p), gross)
+    gross = np.exp(rng.normal(np.where(female, np.log(1350), np.log(1750)), 0.42, p))
+    gross = np.where(rng.random(p) < 0.07, rng.uniform(250, 950, p), gross)
     reval = np.ones(months)
     for y, rate in PENSION_REVALUATION.items():
         reval = reval * np.where(year >= y, rate, 1.0)

@@ -226,7 +226,7 @@ def finalise_identities(parts: pl.LazyFrame) -> pl.LazyFrame:
     dep = pl.col("birth_place").str.slice(0, 2)
     dep_num = pl.when(dep == "2A").then(19).when(dep == "2B").then(18).otherwise(
         dep.cast(pl.Int64, strict=False))
-    cell = [pl.col("female"), year, month, pl.col("birth_place")]
+    cell = [pl.col("female"), year % 100, month, pl.col("birth_place")]  # NIRs keep two year digits
     order = pl.int_range(1, pl.len() + 1, dtype=pl.Int64).over(cell, order_by="person_id")
     n13 = (
         pl.when(pl.col("female")).then(2).otherwise(1).cast(pl.Int64) * 10**12
