@@ -1,0 +1,223 @@
+"""Typed parsing of raw fields and emission of canonical rows, all as Polars expressions.
+
+``parse_record`` turns the raw text of one record layout into typed fields, one fault reason per cell
+(``missing value``, ``not a date in format %d/%m/%Y``, ``negative amount``, ``invalid NIR check key``...)
+and replaces identifier fields by pseudonyms at once: the raw NIR does not outlive the function.
+``emit_rows`` builds canonical rows from accepted records and ``check_rows`` runs the canonical table checks
+on them, so a row that would break the canonical contract is quarantined with its line, not lost.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from nonrecours.connectors._ids import Pseudonymiser, nir_fault, nir_normalised
+from nonrecours.connectors.mapping import Emit, ExtractMapping, FieldMap, RecordLayout
+from nonrecours.connectors.readers import FAULT, LINE, TEXT
+from nonrecours.schemas import TABLES
+
+__all__ = ["FAULT_SCHEMA", "check_rows", "emit_rows", "parse_record", "raw_fields"]
+
+FAULT_SCHEMA = {"line": pl.Int64, "record": pl.String, "column": pl.String, "reason": pl.String}
+_AMOUNT_RE = r"^-?\d+(\.\d+)?$"
+_CENTS_RE = r"^-?\d+(\.\d{1,2})?$"
+
+
+def where(f: FieldMap, mapping: ExtractMapping) -> str:
+    """How a fault names a field: the agency's column name (and positions for fixed width)."""
+    if mapping.format == "fixed_width" and f.start is not None:
+        return f"{f.source} (positions {f.start}-{f.end})"
+    return f.source
+
+
+def raw_fields(batch: pl.DataFrame, record: RecordLayout, mapping: ExtractMapping) -> pl.DataFrame:
+    """Select the raw text of each non-identity field, named by its target."""
+    cols = []
+    for f in record.fields:
+        if f.type == "identity":
+            continue
+        if mapping.format == "fixed_width":
+            assert f.start is not None and f.length is not None
+            expr = pl.col(TEXT).str.slice(f.start - 1, f.length)
+        elif f.source in batch.columns:
+            expr = pl.col(f.source)
+        else:
+            expr = pl.lit(None, dtype=pl.String)
+        cols.append(expr.str.strip_chars().alias(f.target))
+    return batch.select(pl.col(LINE), *cols).with_columns(
+        [pl.when(pl.col(c).str.len_chars() > 0).then(pl.col(c)).otherwise(None).alias(c)
+         for c in [f.target for f in record.fields if f.type != "identity"]])
+
+
+def _parse(f: FieldMap) -> tuple[pl.Expr, pl.Expr]:
+    """(typed value, fault reason) for one field; both null-safe."""
+    raw = pl.col(f.target)
+    present = raw.is_not_null()
+    missing = pl.lit("missing NIR" if f.type == "nir" else "missing value") if f.required else None
+    if f.type in ("string", "local_id"):
+        return raw, pl.when(~present).then(missing).otherwise(None)
+    if f.type == "nir":
+        norm = nir_normalised(raw)
+        reason = nir_fault(norm)
+        if not f.required:
+            reason = pl.when(norm.is_null()).then(None).otherwise(reason)
+        return pl.when(reason.is_null()).then(norm).otherwise(None), reason
+    if f.type in ("amount", "float", "int", "year"):
+        s = raw.str.replace_all(r"[\s\u00a0\u202f]", "")
+        if f.decimal_comma:
+            s = s.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
+        if f.implied_decimals:
+            d = f.implied_decimals
+            neg = s.str.starts_with("-")
+            digits = s.str.strip_prefix("-").str.zfill(d + 1)
+            s = pl.when(s.str.contains(r"^-?\d+$")).then(
+                pl.when(neg).then(pl.lit("-")).otherwise(pl.lit(""))
+                + digits.str.slice(0, digits.str.len_chars() - d) + "." + digits.str.slice(-d)
+            ).otherwise(s)
+        if f.type == "amount":
+            value = pl.when(s.str.contains(_CENTS_RE)).then(s).otherwise(None).cast(pl.Decimal(12, 2), strict=False)
+            reason = (pl.when(~present).then(missing)
+                      .when(~s.str.contains(_AMOUNT_RE)).then(pl.lit("not an amount"))
+                      .when(~s.str.contains(_CENTS_RE)).then(pl.lit("amount with more than two decimals"))
+                      .when(value.is_null()).then(pl.lit("amount out of range"))
+                      .otherwise(None))
+            if not f.allow_negative:
+                reason = pl.when(reason.is_null() & (value < 0)).then(pl.lit("negative amount")).otherwise(reason)
+            return value, reason
+        if f.type == "float":
+            value = s.cast(pl.Float64, strict=False)
+            if f.scale is not None:
+                value = value * f.scale
+            reason = pl.when(~present).then(missing).when(value.is_null()).then(pl.lit("not a number"))
+            if not f.allow_negative:
+                reason = reason.when(value < 0).then(pl.lit("negative number"))
+            return value, reason.otherwise(None)
+        value = s.cast(pl.Int64, strict=False)
+        reason = pl.when(~present).then(missing).when(value.is_null()).then(pl.lit("not an integer"))
+        if f.type == "year":
+            reason = reason.when(~value.is_between(1900, 2100)).then(pl.lit("not a year"))
+        elif not f.allow_negative:
+            reason = reason.when(value < 0).then(pl.lit("negative number"))
+        return value, reason.otherwise(None)
+    if f.type in ("date", "month"):
+        fmt = f.date_format or ""
+        if "%d" in fmt:
+            value = raw.str.to_date(fmt, strict=False)
+        else:
+            value = (raw + "01").str.to_date(fmt + "%d", strict=False)
+        if f.type == "month":
+            value = value.dt.month_start()
+        reason = (pl.when(~present).then(missing)
+                  .when(value.is_null()).then(pl.lit(f"not a {f.type} in format {fmt}"))
+                  .otherwise(None))
+        return value, reason
+    # code and bool: translation table
+    assert f.codes is not None
+    value = raw.replace_strict(f.codes, default=None, return_dtype=pl.String)
+    if f.type == "bool":
+        value = value == "true"
+    reason = pl.when(~present).then(missing).when(value.is_null()).then(pl.lit("unknown code")).otherwise(None)
+    return value, reason
+
+
+def parse_record(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMapping,
+                 pseudo: Pseudonymiser) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Typed, pseudonymised fields of the accepted rows, and the faults (line, record, column, reason)."""
+    fields = [f for f in record.fields if f.type != "identity"]
+    exprs = [_parse(f) for f in fields]
+    typed = raw.select(
+        pl.col(LINE),
+        *[v.alias(f.target) for f, (v, _) in zip(fields, exprs, strict=True)],
+        *[r.cast(pl.String).alias(f"__r{i}") for i, (_, r) in enumerate(exprs)],
+    )
+    reasons = [f"__r{i}" for i in range(len(fields))]
+    faults = _faults(typed, reasons, [where(f, mapping) for f in fields], record.name)
+    ok = typed.filter(pl.all_horizontal(pl.col(r).is_null() for r in reasons)) if reasons else typed
+    ok = ok.drop(reasons)
+    for f in fields:  # identifiers become pseudonyms here; the raw value is dropped with the frame
+        if f.type in ("nir", "local_id"):
+            ns = "nir" if f.type == "nir" else f"{mapping.agency}:{f.target}"
+            ok = ok.with_columns(pseudo(ok[f.target], ns).alias(f.target))
+    return ok, faults
+
+
+def _faults(typed: pl.DataFrame, reasons: list[str], names: list[str], record: str) -> pl.DataFrame:
+    if not reasons:
+        return pl.DataFrame(schema=FAULT_SCHEMA)
+    long = typed.select(pl.col(LINE).alias("line"), *reasons).unpivot(
+        index="line", variable_name="__r", value_name="reason").drop_nulls("reason")
+    lookup = pl.DataFrame({"__r": reasons, "column": names})
+    return long.join(lookup, on="__r", how="left").select(
+        "line", pl.lit(record).alias("record"), "column", "reason").cast(FAULT_SCHEMA)  # type: ignore[arg-type]
+
+
+def emit_rows(ok: pl.DataFrame, record: RecordLayout, emit: Emit) -> pl.DataFrame:
+    """Canonical rows (without provenance) of one emit, keeping ``__line``."""
+    spec = TABLES[emit.table]
+    df = ok
+    for field, values in emit.when.items():
+        df = df.filter(pl.col(field).cast(pl.String).is_in(values))
+    for field in emit.when_nonzero:
+        df = df.filter(pl.col(field).cast(pl.Float64) > 0)
+    if emit.spread_year:
+        df = df.with_columns(pl.int_ranges(1, 13).alias("__m")).explode("__m").with_columns(
+            pl.date(pl.col(emit.spread_year), pl.col("__m"), 1).alias("__month"))
+        amount_field = emit.columns["amount"]
+        df = df.with_columns((pl.col(amount_field).cast(pl.Float64) / 12).round(2).alias(amount_field))
+    cols: list[pl.Expr] = [pl.col(LINE)]
+    for col, dtype in spec.schema.items():
+        if col in ("source_agency", "extract_id", "extract_date"):
+            continue
+        if col in emit.columns:
+            expr = pl.col(emit.columns[col])
+        elif col in emit.constants:
+            expr = pl.lit(emit.constants[col])
+        elif col == "month" and emit.spread_year:
+            expr = pl.col("__month")
+        else:
+            expr = pl.lit(None)
+        cols.append(expr.cast(dtype, strict=False).alias(col))
+    # keep the pre-cast values of mapped enum columns to tell an untranslated code from a null
+    raw_enum = [pl.col(emit.columns[c]).cast(pl.String).alias(f"__raw_{c}") for c, d in spec.schema.items()
+                if c in emit.columns and isinstance(d, pl.Enum)]
+    return df.select(*cols, *raw_enum)
+
+
+def check_rows(rows: pl.DataFrame, emit: Emit, record: RecordLayout, mapping: ExtractMapping) -> pl.DataFrame:
+    """Faults of canonical rows against the table's checks, blamed on the source column."""
+    spec = TABLES[emit.table]
+    checks: list[tuple[str, pl.Expr, str]] = []
+    for col, dtype in spec.schema.items():
+        if isinstance(dtype, pl.Enum) and col in emit.columns:
+            checks.append((col, pl.col(f"__raw_{col}").is_null() | pl.col(col).is_not_null(),
+                           f"code not allowed in canonical column {col}"))
+    for col in spec.schema:
+        if col in ("source_agency", "extract_id", "extract_date") or col in spec.nullable:
+            continue
+        checks.append((col, pl.col(col).is_not_null(), f"no value for canonical column {col}"))
+    checks += [(c.column, c.expr, c.message) for c in spec.checks]
+    if not rows.height:
+        return pl.DataFrame(schema=FAULT_SCHEMA)
+
+    def blame(col: str) -> str:
+        src = emit.columns.get(col)
+        if src is None:
+            return f"{emit.table}.{col}"
+        return where(record.field(src), mapping)
+
+    flags = rows.select(pl.col(LINE).alias("line"),
+                        *[pl.when(expr.fill_null(True)).then(None).otherwise(pl.lit(f"{msg}"))
+                          .alias(f"__c{i}") for i, (_, expr, msg) in enumerate(checks)])
+    names = [blame(c) for c, _, _ in checks]
+    long = flags.rename({f"__c{i}": f"{i}" for i in range(len(checks))}).unpivot(
+        index="line", variable_name="__i", value_name="reason").drop_nulls("reason")
+    lookup = pl.DataFrame({"__i": [str(i) for i in range(len(checks))], "column": names})
+    return long.join(lookup, on="__i", how="left").select(
+        "line", pl.lit(record.name).alias("record"), "column", "reason").cast(FAULT_SCHEMA)  # type: ignore[arg-type]
+
+
+def fault_frame(batch: pl.DataFrame, record: str | None) -> pl.DataFrame:
+    """Line-level faults flagged by the reader (blank line, wrong number of fields...)."""
+    return batch.filter(pl.col(FAULT).is_not_null()).select(
+        pl.col(LINE).alias("line"), pl.lit(record, dtype=pl.String).alias("record"),
+        pl.lit(None, dtype=pl.String).alias("column"), pl.col(FAULT).alias("reason"))

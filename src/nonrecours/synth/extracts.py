@@ -1,0 +1,584 @@
+"""The six agencies' native extracts, written from the synthetic truth with realistic noise.
+
+``write_extracts(truth_dir, out_dir, seed)`` reads the truth (``DIR/truth/*.parquet``, identities included)
+and writes, under ``out_dir``: ``caf.dat`` (fixed-width, latin-1), ``cnam.csv`` (``;``, decimal commas,
+UTF-8 with BOM), ``france_travail.csv`` (``,``, UTF-8), ``dgfip.parquet``, ``cnav.csv`` (``;``),
+``msa.csv`` (``;``, decimal commas, cp1252) and ``manifest.json`` (the noise injected, counted).
+
+Payments of RSA, PPA, ASPA and the CSS come from entitlements (our rules on the true situations) and a
+take-up draw per unit and benefit (``draw_take_up``): the draw is a stable hash of (seed, unit, benefit),
+so it is reproducible and independent of row order; the drawn frame is written to ``truth/take_up.parquet``
+so detection can be scored. Family benefits and housing aid are paid to all who are entitled, as the
+truth's ``benefits_paid`` says.
+
+Every random choice (who an agency does not know, NIR typos, missing NIRs, stale months, duplicates, late
+updates, which families are farmers at the MSA) is a ``stable_uniform`` draw keyed by seed, purpose and
+the entity: the same seed gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import polars as pl
+
+__all__ = ["TAKE_UP_RATES", "Noise", "draw_take_up", "stable_uniform", "write_extracts"]
+
+TAKE_UP_RATES: dict[str, float] = {
+    "rsa": 0.66,
+    "ppa": 0.73,
+    "aspa": 0.50,
+    "css_free": 0.69,
+    "css_participation": 0.33,
+}
+"""Published take-up rates (DREES): RSA about 66% of eligible households, prime d'activité 73%, ASPA
+about 50%, CSS without participation 69%, with participation 33%."""
+
+_M64 = 0xFFFFFFFFFFFFFFFF
+_GOLDEN = 0x9E3779B97F4A7C15
+
+
+def _u64(v: int) -> pl.Expr:
+    return pl.lit(v & _M64, dtype=pl.UInt64)
+
+
+def stable_uniform(df: pl.DataFrame, cols: list[str], *, seed: int, salt: str) -> pl.Series:
+    """A uniform draw in [0, 1) per row from a hash of (seed, salt, values of ``cols``).
+
+    Pure integer arithmetic on the UTF-8 bytes of the key: stable across runs, platforms and Polars
+    versions (unlike ``Expr.hash``), and each row's draw depends on that row only.
+    """
+    key = pl.concat_str([pl.lit(salt), *[pl.col(c).cast(pl.String).fill_null("\x00") for c in cols]],
+                        separator="\x1f")
+    frame = df.select(key.str.encode("hex").alias("h"))
+    n_pieces = max(1, -(-int(frame.get_column("h").str.len_bytes().max() or 0) // 14))
+    # materialise the state after every step: reusing an expression would grow the plan exponentially
+    start = _mix_steps(pl.Series([(seed + _GOLDEN) & _M64], dtype=pl.UInt64)).item()
+    frame = frame.with_columns(pl.lit(start, dtype=pl.UInt64).alias("x"))
+    for i in range(n_pieces):
+        piece = pl.col("h").str.slice(14 * i, 14)
+        val = piece.str.to_integer(base=16, strict=False).cast(pl.UInt64)
+        frame = frame.with_columns(pl.when(piece.str.len_bytes() > 0)
+                                   .then(pl.col("x").xor(val) + _u64(_GOLDEN)).otherwise(None).alias("y"))
+        frame = frame.with_columns(_mix_steps(frame.get_column("y")).alias("y"))
+        frame = frame.with_columns(pl.coalesce("y", "x").alias("x"))
+    return frame.select(((pl.col("x") // (1 << 11)).cast(pl.Float64) / float(1 << 53)).alias("u")).to_series()
+
+
+def _mix_steps(y: pl.Series) -> pl.Series:
+    """splitmix64 finaliser on a Series, one materialised step at a time."""
+    f = pl.DataFrame({"x": y})
+    f = f.with_columns((pl.col("x").xor(pl.col("x") // (1 << 30)) * _u64(0xBF58476D1CE4E5B9)).alias("x"))
+    f = f.with_columns((pl.col("x").xor(pl.col("x") // (1 << 27)) * _u64(0x94D049BB133111EB)).alias("x"))
+    return f.select(pl.col("x").xor(pl.col("x") // (1 << 31))).to_series()
+
+
+def draw_take_up(entitlements: pl.DataFrame, *, seed: int,
+                 rates: dict[str, float] | None = None) -> pl.DataFrame:
+    """Add ``u`` and ``take_up`` to a frame of entitlements.
+
+    ``entitlements`` has one row per unit (or person), benefit and month where the rules say the unit is
+    entitled: columns ``unit_kind``, ``unit_id``, ``benefit``, ``month``, ``amount``. A unit takes a benefit
+    up for every month or for none: the draw is keyed by (seed, unit_kind, unit_id, benefit), not by month,
+    so it does not depend on row order or on which months are present.
+    """
+    rates = rates or TAKE_UP_RATES
+    missing = {"unit_kind", "unit_id", "benefit", "month", "amount"} - set(entitlements.columns)
+    if missing:
+        raise ValueError(f"entitlements lack column {sorted(missing)[0]}")
+    unknown = set(entitlements.get_column("benefit").cast(pl.String).unique().to_list()) - set(rates)
+    if unknown:
+        raise ValueError(f"no take-up rate for benefit {sorted(unknown)[0]}")
+    u = stable_uniform(entitlements, ["unit_kind", "unit_id", "benefit"], seed=seed, salt="take_up")
+    rate = pl.col("benefit").cast(pl.String).replace_strict(rates, return_dtype=pl.Float64)
+    return entitlements.with_columns(u.alias("u")).with_columns((pl.col("u") < rate).alias("take_up"))
+
+
+@dataclass(frozen=True)
+class Noise:
+    """Shares of the noise injected in each extract (all draws are seeded and keyed)."""
+
+    unknown: float = 0.03
+    """People an agency does not know although it should (not registered, moved in recently)."""
+    nir_typo: float = 0.01
+    """A digit mistyped in the NIR: the check key no longer matches."""
+    nir_missing: float = 0.005
+    """NIR left blank by the agency."""
+    stale: float = 0.02
+    """People whose last ``stale_months`` months are not yet in the extract."""
+    stale_months: int = 2
+    duplicates: float = 0.01
+    """Monthly rows written twice, identically."""
+    late_updates: float = 0.01
+    """Monthly rows preceded by an earlier version with another amount (the later line is right)."""
+    msa_share: float = 0.06
+    """Families affiliated to the MSA (farmers, farm workers) rather than the CAF/CNAM/CNAV."""
+    months: int = 12
+    """Months covered by the monthly extracts, ending at the last month of the truth."""
+
+
+@dataclass
+class AgencyNoise:
+    rows: int = 0
+    persons: int = 0
+    unknown_persons: int = 0
+    nir_typos: int = 0
+    nir_missing: int = 0
+    stale_rows_dropped: int = 0
+    duplicates: int = 0
+    late_updates: int = 0
+
+
+@dataclass
+class Manifest:
+    seed: int
+    reference_month: str
+    months: list[str]
+    noise: dict[str, float | int]
+    take_up: str
+    agencies: dict[str, AgencyNoise] = field(default_factory=dict)
+
+
+# --- truth access ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Truth:
+    persons: pl.DataFrame
+    identities: pl.DataFrame
+    memberships: pl.DataFrame
+    resources: pl.DataFrame
+    housing: pl.DataFrame
+    benefits: pl.DataFrame
+
+
+def _read_truth(truth_dir: Path) -> _Truth:
+    def rd(name: str) -> pl.DataFrame:
+        return pl.read_parquet(truth_dir / f"{name}.parquet")
+    return _Truth(rd("persons"), rd("identities"), rd("unit_memberships"), rd("resources"), rd("housing"),
+                  rd("benefits_paid"))
+
+
+def _months(truth: _Truth, n: int) -> list:
+    last = truth.resources.get_column("month").max()
+    if last is None:
+        last = truth.benefits.get_column("month").max()
+    if last is None:
+        raise ValueError("the truth has no month of resources or benefits")
+    first = pl.select(pl.lit(last).dt.offset_by(f"-{n - 1}mo")).item()
+    return pl.date_range(first, last, "1mo", eager=True).to_list()
+
+
+def _active(memberships: pl.DataFrame, kind: str, month: pl.Expr) -> pl.Expr:
+    return ((pl.col("unit_kind").cast(pl.String) == kind) & (pl.col("valid_from") <= month)
+            & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month)))
+
+
+def _unit_at(truth: _Truth, kind: str, month) -> pl.DataFrame:
+    """person_id → unit_id, role of the unit of ``kind`` each person belongs to in ``month``."""
+    m = truth.memberships
+    return m.filter(_active(m, kind, pl.lit(month))).select(
+        "person_id", "unit_id", pl.col("role").cast(pl.String)).unique("person_id", keep="first")
+
+
+# --- noise ----------------------------------------------------------------------------------------------
+
+def _typo(nir: pl.Expr) -> pl.Expr:
+    """Change the 8th digit (+1 mod 10): a single-digit error always breaks the mod-97 key."""
+    d = nir.str.slice(7, 1).cast(pl.Int64, strict=False)
+    return nir.str.slice(0, 7) + ((d + 1) % 10).cast(pl.String) + nir.str.slice(8)
+
+
+def _person_noise(df: pl.DataFrame, agency: str, seed: int, noise: Noise, stats: AgencyNoise,
+                  months: list, monthly: bool) -> pl.DataFrame:
+    """Drop unknown people, blank or mistype NIRs, drop stale months; ``df`` has person_id, nir[, month]."""
+    people = df.select("person_id").unique().sort("person_id")
+    draws = people.with_columns(
+        stable_uniform(people, ["person_id"], seed=seed, salt=f"unknown:{agency}").alias("u_unknown"),
+        stable_uniform(people, ["person_id"], seed=seed, salt=f"nir:{agency}").alias("u_nir"),
+        stable_uniform(people, ["person_id"], seed=seed, salt=f"stale:{agency}").alias("u_stale"),
+    )
+    df = df.join(draws, on="person_id", how="left")
+    stats.unknown_persons += draws.filter(pl.col("u_unknown") < noise.unknown).height
+    df = df.filter(pl.col("u_unknown") >= noise.unknown)
+    typo = (pl.col("u_nir") < noise.nir_typo) & pl.col("nir").is_not_null()
+    blank = (pl.col("u_nir") >= noise.nir_typo) & (pl.col("u_nir") < noise.nir_typo + noise.nir_missing)
+    kept = df.select("person_id", "u_nir", "nir").unique("person_id")
+    stats.nir_typos += kept.filter(typo).height
+    stats.nir_missing += kept.filter(blank & pl.col("nir").is_not_null()).height
+    df = df.with_columns(pl.when(typo).then(_typo(pl.col("nir"))).when(blank).then(None)
+                         .otherwise(pl.col("nir")).alias("nir"))
+    if monthly and noise.stale_months:
+        cutoff = months[-noise.stale_months] if noise.stale_months <= len(months) else months[0]
+        stale = (pl.col("u_stale") < noise.stale) & (pl.col("month") >= cutoff)
+        stats.stale_rows_dropped += df.filter(stale).height
+        df = df.filter(~stale)
+    stats.persons += df.select(pl.col("person_id").n_unique()).item()
+    return df.drop("u_unknown", "u_nir", "u_stale")
+
+
+def _row_noise(df: pl.DataFrame, key: list[str], amount: str, agency: str, seed: int, noise: Noise,
+               stats: AgencyNoise) -> pl.DataFrame:
+    """Duplicate some rows exactly and precede others by an outdated version (late update)."""
+    u = stable_uniform(df, key, seed=seed, salt=f"rows:{agency}")
+    df = df.with_columns(u.alias("__u"), pl.int_range(pl.len()).alias("__order"))
+    dup = df.filter(pl.col("__u") < noise.duplicates).with_columns(pl.col("__order") + 0.5)
+    late = df.filter((pl.col("__u") >= noise.duplicates) & (pl.col("__u") < noise.duplicates + noise.late_updates))
+    old = late.with_columns((pl.col(amount) * 0.9).round(2).alias(amount), pl.col("__order") - 0.5)
+    stats.duplicates += dup.height
+    stats.late_updates += old.height
+    out = pl.concat([df.with_columns(pl.col("__order").cast(pl.Float64)),
+                     dup.with_columns(pl.col("__order").cast(pl.Float64)),
+                     old.with_columns(pl.col("__order").cast(pl.Float64))])
+    out = out.sort("__order").drop("__u", "__order")
+    stats.rows += out.height
+    return out
+
+
+# --- formatting helpers ----------------------------------------------------------------------------------
+
+def _fix(expr: pl.Expr, width: int, *, right: bool = False, fill: str = " ") -> pl.Expr:
+    s = expr.cast(pl.String).fill_null("").str.slice(0, width)
+    return s.str.pad_start(width, fill) if right else s.str.pad_end(width, fill)
+
+
+def _cents(expr: pl.Expr, width: int) -> pl.Expr:
+    cents = (expr.cast(pl.Float64) * 100).round(0).cast(pl.Int64)
+    return pl.when(cents < 0).then(pl.lit("-") + (-cents).cast(pl.String).str.pad_start(width - 1, "0")) \
+        .otherwise(cents.cast(pl.String).str.pad_start(width, "0"))
+
+
+def _dec(expr: pl.Expr, comma: bool) -> pl.Expr:
+    txt = expr.cast(pl.Float64).round(2).cast(pl.Decimal(12, 2)).cast(pl.String)
+    return txt.str.replace(".", ",", literal=True) if comma else txt
+
+
+def _write_text(path: Path, lines: pl.Series, encoding: str, bom: bool = False) -> None:
+    text = "\n".join(lines.to_list()) + ("\n" if lines.len() else "")
+    data = text.encode(encoding, errors="replace")
+    path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
+
+
+def _csv(df: pl.DataFrame, path: Path, sep: str, encoding: str = "utf-8", bom: bool = False) -> None:
+    header = pl.Series([sep.join(df.columns)])
+    body = df.select(pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in df.columns],
+                                   separator=sep)).to_series()
+    _write_text(path, pl.concat([header, body]), encoding, bom)
+
+
+def _ym(expr: pl.Expr, fmt: str) -> pl.Expr:
+    return expr.dt.strftime(fmt)
+
+
+# --- per agency -----------------------------------------------------------------------------------------
+
+def _people(truth: _Truth) -> pl.DataFrame:
+    return truth.persons.select("person_id", "birth_month", pl.col("sex").cast(pl.String),
+                                pl.col("nationality_group").cast(pl.String), "residence_permit_years",
+                                "disability_rate", "student", "pregnant").join(
+        truth.identities, on="person_id", how="left")
+
+
+def _resource(truth: _Truth, kind: str, months: list) -> pl.DataFrame:
+    return truth.resources.filter((pl.col("kind").cast(pl.String) == kind) & pl.col("month").is_in(months)
+                                  & (pl.col("amount") > 0)).select(
+        "person_id", "month", pl.col("amount").cast(pl.Float64).alias(kind))
+
+
+def _farm_families(truth: _Truth, seed: int, share: float) -> pl.DataFrame:
+    fam = truth.memberships.filter(pl.col("unit_kind").cast(pl.String) == "famille").select("unit_id").unique()
+    u = stable_uniform(fam, ["unit_id"], seed=seed, salt="msa")
+    return fam.filter(u < share)
+
+
+def _paid(truth: _Truth, take_up: pl.DataFrame | None, months: list) -> pl.DataFrame:
+    """unit_kind, unit_id, person_id, benefit, month, amount paid (truth family benefits + drawn take-up)."""
+    cols = ["unit_kind", "unit_id", "person_id", "benefit", "month", "amount"]
+    fam = truth.benefits.filter(pl.col("month").is_in(months) & (pl.col("amount") > 0)).select(
+        pl.col("unit_kind").cast(pl.String), "unit_id", "person_id", pl.col("benefit").cast(pl.String),
+        "month", pl.col("amount").cast(pl.Float64))
+    if take_up is None or take_up.is_empty():
+        return fam.select(cols)
+    drawn = take_up.filter(pl.col("take_up") & pl.col("month").is_in(months) & (pl.col("amount") >= 0)).select(
+        pl.col("unit_kind").cast(pl.String), pl.col("unit_id"),
+        pl.lit(None, dtype=pl.String).alias("person_id"), pl.col("benefit").cast(pl.String), "month",
+        pl.col("amount").cast(pl.Float64))
+    return pl.concat([fam.select(cols), drawn.select(cols)], how="vertical_relaxed")
+
+
+def _unit_payments_to_demandeur(paid: pl.DataFrame, truth: _Truth, month_last) -> pl.DataFrame:
+    """Payments made to a famille, attached to its demandeur (person-level extracts)."""
+    dem = _unit_at(truth, "famille", month_last).filter(pl.col("role") == "demandeur").select(
+        pl.col("unit_id"), pl.col("person_id").alias("demandeur"))
+    unit = paid.filter(pl.col("unit_id").is_not_null()).join(dem, on="unit_id", how="inner").with_columns(
+        pl.col("demandeur").alias("person_id")).drop("demandeur")
+    return pl.concat([unit, paid.filter(pl.col("unit_id").is_null())])
+
+
+def _write_caf(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: list, out: Path, seed: int,
+               noise: Noise, stats: AgencyNoise) -> None:
+    last = months[-1]
+    caf_benefits = ("af", "paje_base", "asf", "aide_logement", "rsa", "ppa", "ars", "aah")
+    pay = paid.filter((pl.col("unit_kind") == "famille") & pl.col("benefit").is_in(caf_benefits)
+                      & ~pl.col("unit_id").is_in(farm.get_column("unit_id").implode()))
+    units = pay.select("unit_id").unique().sort("unit_id").with_row_index("rank")
+    units = units.with_columns((pl.col("rank") + 1_000_001).cast(pl.String).alias("matricule"))
+    m = truth.memberships
+    members = m.filter((pl.col("unit_kind").cast(pl.String) == "famille") & pl.col("valid_from").le(last)
+                       & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= months[0]))).join(
+        units, on="unit_id").select("person_id", "matricule", pl.col("role").cast(pl.String), "valid_from")
+    members = members.unique(["person_id", "matricule"], keep="last").join(_people(truth), on="person_id")
+    members = _person_noise(members, "caf", seed, noise, stats, months, monthly=False)
+    role = pl.col("role").replace_strict({"demandeur": "01", "conjoint": "02", "enfant": "03"})
+    nat = pl.col("nationality_group").replace_strict({"FR": "1", "EEA_CH": "2", "OTHER": "3"})
+    yn = {True: "O", False: "N"}
+    rec20 = members.sort("matricule", "role", "person_id").select(pl.concat_str([
+        pl.lit("20"), _fix(pl.col("matricule"), 7), _fix(role, 2), _fix(pl.col("nir"), 15),
+        _fix(pl.col("last_name").str.to_uppercase(), 30), _fix(pl.col("first_name"), 20),
+        _fix(pl.col("birth_date").dt.strftime("%d%m%Y"), 8),
+        _fix(pl.col("sex").replace_strict({"M": "1", "F": "2"}), 1), _fix(nat, 1),
+        _fix(pl.col("residence_permit_years"), 2, right=True, fill="0").str.replace(r"^00$", "  ")
+        .pipe(lambda e: pl.when(pl.col("residence_permit_years").is_null()).then(pl.lit("  ")).otherwise(e)),
+        _fix((pl.col("disability_rate") * 100).round(0).cast(pl.Int64), 3, right=True, fill="0"),
+        _fix(pl.col("student").replace_strict(yn, return_dtype=pl.String), 1),
+        _fix(pl.col("pregnant").replace_strict(yn, return_dtype=pl.String), 1),
+        _fix(pl.col("valid_from").dt.strftime("%Y%m"), 6), _fix(pl.col("depcom"), 5),
+    ]).str.pad_end(120).alias("l"), "matricule")
+    code = pl.col("benefit").replace_strict({"af": "AF", "paje_base": "PAJ", "asf": "ASF", "aide_logement": "ALF",
+                                             "rsa": "RSA", "ppa": "PPA", "ars": "ARS", "aah": "AAH"})
+    pay = pay.join(units, on="unit_id").sort("matricule", "month", "benefit")
+    pay = _row_noise(pay, ["unit_id", "benefit", "month"], "amount", "caf", seed, noise, stats)
+    rec30 = pay.select(pl.concat_str([
+        pl.lit("30"), _fix(pl.col("matricule"), 7), _fix(code, 3), _fix(pl.col("month").dt.strftime("%Y%m"), 6),
+        _cents(pl.col("amount"), 10),
+        _fix(pl.col("month").dt.offset_by("1mo").dt.strftime("%Y%m") + "05", 8),
+    ]).str.pad_end(120).alias("l"), "matricule")
+    men = m.filter(pl.col("unit_kind").cast(pl.String) == "menage").select(
+        "person_id", pl.col("unit_id").alias("menage_id"))
+    dem = members.filter(pl.col("role") == "demandeur").select("person_id", "matricule", "address", "postcode")
+    house = dem.join(men, on="person_id").unique("matricule", keep="first").join(
+        truth.housing.filter(pl.col("month").is_in(months)), on="menage_id")
+    status = pl.col("status").cast(pl.String).replace_strict({
+        "tenant": "LO", "tenant_furnished": "LM", "social_tenant": "HL", "foyer": "FO", "owner": "PR",
+        "owner_with_loan": "AC", "free": "GR", "homeless": "SD"})
+    rec40 = house.sort("matricule", "month").select(pl.concat_str([
+        pl.lit("40"), _fix(pl.col("matricule"), 7), _fix(pl.col("month").dt.strftime("%Y%m"), 6),
+        _fix(status, 2), _cents(pl.col("rent"), 9), _fix(pl.col("address"), 30), _fix(pl.col("postcode"), 5),
+    ]).str.pad_end(120).alias("l"), "matricule")
+    dossiers = members.filter(pl.col("role") == "demandeur").unique("matricule").select(pl.concat_str([
+        pl.lit("10"), _fix(pl.col("matricule"), 7), _fix(pl.col("depcom"), 5),
+        _fix(pl.col("valid_from").dt.strftime("%Y%m"), 6)]).str.pad_end(120).alias("l"), "matricule")
+    body = pl.concat([dossiers, rec20, rec30, rec40]).with_columns(
+        pl.col("l").str.slice(0, 2).alias("t")).with_row_index("i").sort("matricule", "t", "i", maintain_order=True)
+    head = pl.Series([("00CAF46" + last.strftime("%Y%m") + "28").ljust(120)])
+    n = body.height + 2
+    tail = pl.Series([("99" + str(n).zfill(9)).ljust(120)])
+    stats.rows = body.height
+    _write_text(out / "caf.dat", pl.concat([head, body.get_column("l"), tail]), "latin-1")
+
+
+def _write_cnam(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, months: list, out: Path, seed: int,
+                noise: Noise, stats: AgencyNoise) -> None:
+    people = _people(truth).filter(~pl.col("person_id").is_in(farm_people.implode()))
+    grid = people.select("person_id").join(pl.DataFrame({"month": months}), how="cross")
+    fam = pl.concat([_unit_at(truth, "famille", mo).with_columns(pl.lit(mo).alias("month")) for mo in months])
+    css = paid.filter(pl.col("benefit").is_in(["css_free", "css_participation"]) & pl.col("unit_id").is_not_null())
+    css = fam.join(css.select("unit_id", "month", "benefit", "amount"), on=["unit_id", "month"]).with_columns(
+        pl.when(pl.col("role") == "demandeur").then(pl.col("amount")).otherwise(0.0).alias("amount")).select(
+        "person_id", "month", "benefit", "amount").unique(["person_id", "month"], keep="first")
+    inval = _resource(truth, "invalidity_pension", months)
+    df = grid.join(css, on=["person_id", "month"], how="left").join(inval, on=["person_id", "month"], how="left")
+    df = df.join(people, on="person_id")
+    df = _person_noise(df, "cnam", seed, noise, stats, months, monthly=True)
+    df = df.sort("person_id", "month")
+    df = _row_noise(df, ["person_id", "month"], "invalidity_pension", "cnam", seed, noise, stats)
+    top = pl.col("benefit").replace_strict({"css_free": "1", "css_participation": "2"}, default="0")
+    _csv(df.select(
+        pl.col("nir").alias("NIR_BENEFICIAIRE"), pl.col("last_name").str.to_uppercase().alias("NOM_USAGE"),
+        pl.col("first_name").alias("PRENOM"), pl.col("birth_date").dt.strftime("%d/%m/%Y").alias("DATE_NAISSANCE"),
+        pl.col("depcom").alias("CODE_COMMUNE"), pl.lit("01").alias("CODE_REGIME"), top.alias("TOP_CSS"),
+        pl.col("month").dt.strftime("%m/%Y").alias("MOIS_DROIT"),
+        _dec(pl.col("amount").fill_null(0.0), True).alias("MONTANT_PARTICIPATION"),
+        _dec(pl.col("invalidity_pension").fill_null(0.0), True).alias("MONTANT_PENSION_INVALIDITE"),
+    ), out / "cnam.csv", ";", bom=True)
+
+
+def _write_france_travail(truth: _Truth, months: list, out: Path, seed: int, noise: Noise,
+                          stats: AgencyNoise) -> None:
+    are = _resource(truth, "unemployment_benefit", months)
+    sal = _resource(truth, "salary_net", months)
+    first = are.group_by("person_id").agg(pl.col("month").min().alias("registered"))
+    df = are.join(sal, on=["person_id", "month"], how="left").join(first, on="person_id").join(
+        _people(truth), on="person_id")
+    ids = df.select("person_id").unique().sort("person_id").with_row_index("r").with_columns(
+        (pl.lit("FT") + (pl.col("r") + 4_600_001).cast(pl.String)).alias("ft_id"))
+    df = df.join(ids, on="person_id")
+    df = _person_noise(df, "france_travail", seed, noise, stats, months, monthly=True).sort("person_id", "month")
+    df = _row_noise(df, ["person_id", "month"], "unemployment_benefit", "france_travail", seed, noise, stats)
+    days = pl.col("month").dt.month_end().dt.day()
+    _csv(df.select(
+        pl.col("ft_id").alias("identifiant_local"), pl.col("nir").alias("nir"), pl.col("last_name").alias("nom"),
+        pl.col("first_name").alias("prenom"), pl.col("birth_date").dt.strftime("%Y-%m-%d").alias("date_naissance"),
+        pl.col("postcode").alias("code_postal"),
+        pl.when(pl.col("salary_net").fill_null(0) > 0).then(pl.lit("C")).otherwise(pl.lit("A")).alias("categorie"),
+        pl.col("registered").dt.strftime("%Y-%m-%d").alias("date_inscription"),
+        pl.col("month").dt.strftime("%Y-%m").alias("mois"),
+        _dec(pl.col("unemployment_benefit"), False).alias("montant_are"),
+        days.cast(pl.String).alias("nb_jours_indemnises"),
+    ), out / "france_travail.csv", ",")
+
+
+def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise, stats: AgencyNoise) -> None:
+    ref_year = months[-1].year
+    years = [ref_year - 2, ref_year - 1]
+    res = truth.resources.with_columns(pl.col("month").dt.year().alias("year")).filter(pl.col("year").is_in(years))
+    factor = {"salary_net": 1.036529, "unemployment_benefit": 1.031443, "pension_net": 1.031317,
+              "alimony": 1.0, "self_employment": 1.0}
+    col = {"salary_net": "salaires_traitements", "unemployment_benefit": "allocations_chomage",
+           "pension_net": "pensions_retraites", "alimony": "pensions_alimentaires_recues",
+           "self_employment": "revenus_non_salaries"}
+    annual = res.filter(pl.col("kind").cast(pl.String).is_in(list(factor))).group_by(
+        "person_id", "year", pl.col("kind").cast(pl.String)).agg(pl.col("amount").cast(pl.Float64).sum()).with_columns(
+        (pl.col("amount") * pl.col("kind").replace_strict(factor, return_dtype=pl.Float64)).round(0).cast(pl.Int64))
+    wide = annual.with_columns(pl.col("kind").replace_strict(col)).pivot(
+        on="kind", index=["person_id", "year"], values="amount")
+    for c in col.values():
+        if c not in wide.columns:
+            wide = wide.with_columns(pl.lit(0, dtype=pl.Int64).alias(c))
+    frames = []
+    for y in years:
+        dec = pl.date(y, 12, 1)
+        m = truth.memberships
+        f = m.filter(_active(m, "foyer_fiscal", dec)).select("person_id", "unit_id", pl.col("role").cast(pl.String))
+        frames.append(f.with_columns(pl.lit(y).alias("year")))
+    foy = pl.concat(frames).unique(["person_id", "year"], keep="first")
+    foy = foy.join(wide, on=["person_id", "year"], how="left").with_columns(
+        [pl.col(c).fill_null(0) for c in col.values()])
+    rfr = foy.group_by("unit_id", "year").agg(
+        (0.9 * (pl.col("salaires_traitements") + pl.col("pensions_retraites") + pl.col("allocations_chomage")).sum()
+         + (pl.col("pensions_alimentaires_recues") + pl.col("revenus_non_salaries")).sum()).round(0).cast(pl.Int64)
+        .alias("revenu_fiscal_reference"))
+    foy = foy.join(rfr, on=["unit_id", "year"])
+    nums = foy.select("unit_id").unique().sort("unit_id").with_row_index("r").with_columns(
+        (pl.col("r") + 4_600_000_000_001).cast(pl.String).alias("numero_foyer"))
+    foy = foy.join(nums, on="unit_id").join(_people(truth), on="person_id")
+    rank = pl.col("person_id").rank("ordinal").over("unit_id", "year", "role")
+    qual = pl.when(pl.col("role") == "personne_a_charge").then(pl.lit("PAC")) \
+        .when(rank == 1).then(pl.lit("DEC1")).otherwise(pl.lit("DEC2"))
+    foy = foy.with_columns(qual.alias("qualite"))
+    foy = _person_noise(foy, "dgfip", seed, noise, stats, months, monthly=False).sort("numero_foyer", "year", "qualite")
+    stats.rows = foy.height
+    foy.select(
+        "numero_foyer", pl.col("year").cast(pl.Int32).alias("annee_revenus"), "nir",
+        pl.col("last_name").str.to_uppercase().alias("nom_naissance"), pl.col("first_name").alias("prenoms"),
+        pl.col("birth_date").alias("date_naissance"), pl.col("address").alias("adresse"),
+        pl.col("depcom").alias("code_commune"), "qualite", *col.values(), "revenu_fiscal_reference",
+    ).write_parquet(out / "dgfip.parquet")
+
+
+def _write_cnav(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, months: list, out: Path, seed: int,
+                noise: Noise, stats: AgencyNoise) -> None:
+    net = _resource(truth, "pension_net", months)
+    gross = _resource(truth, "pension_gross", months)
+    aspa = _unit_payments_to_demandeur(paid.filter(pl.col("benefit") == "aspa"), truth, months[-1]).group_by(
+        "person_id", "month").agg(pl.col("amount").sum().alias("aspa"))
+    df = net.join(gross, on=["person_id", "month"], how="full", coalesce=True).join(
+        aspa, on=["person_id", "month"], how="full", coalesce=True)
+    df = df.with_columns(pl.col("pension_gross").fill_null((pl.col("pension_net") / 0.926).round(2)))
+    df = df.filter(~pl.col("person_id").is_in(farm_people.implode())).join(_people(truth), on="person_id")
+    df = _person_noise(df, "cnav", seed, noise, stats, months, monthly=True).sort("person_id", "month")
+    df = _row_noise(df, ["person_id", "month"], "pension_net", "cnav", seed, noise, stats)
+    _csv(df.select(
+        pl.col("nir").alias("NIR"), pl.col("last_name").str.to_uppercase().alias("NOM_NAISSANCE"),
+        pl.col("first_name").alias("PRENOMS"), pl.col("birth_date").dt.strftime("%Y%m%d").alias("DATE_NAISSANCE"),
+        pl.col("postcode").alias("CODE_POSTAL"), pl.col("depcom").alias("CODE_COMMUNE"),
+        pl.col("month").dt.strftime("%Y%m").alias("MOIS_ECHEANCE"),
+        _dec(pl.col("pension_gross").fill_null(0.0), False).alias("MONTANT_BRUT"),
+        _dec(pl.col("pension_net").fill_null(0.0), False).alias("MONTANT_NET"),
+        _dec(pl.col("aspa").fill_null(0.0), False).alias("MONTANT_ASPA"),
+    ), out / "cnav.csv", ";")
+
+
+def _write_msa(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: list, out: Path, seed: int,
+               noise: Noise, stats: AgencyNoise) -> None:
+    last = months[-1]
+    m = truth.memberships
+    mem = m.filter(_active(m, "famille", pl.lit(last))).join(farm, on="unit_id").select(
+        "person_id", "unit_id", pl.col("role").cast(pl.String), "valid_from")
+    dossiers = mem.select("unit_id").unique().sort("unit_id").with_row_index("r").with_columns(
+        (pl.lit("M") + (pl.col("r") + 460_001).cast(pl.String)).alias("dossier"))
+    mem = mem.join(dossiers, on="unit_id")
+    dem = mem.filter(pl.col("role") == "demandeur").select("unit_id", pl.col("person_id").alias("payee"))
+    family = ("af", "paje_base", "asf", "aide_logement", "aspa", "css_free", "css_participation")
+    pay = paid.filter(pl.col("benefit").is_in(family) & pl.col("unit_id").is_not_null()).join(
+        dem, on="unit_id").select(pl.col("payee").alias("person_id"), "benefit", "month", "amount")
+    members = mem.select("person_id").unique()
+    pens = pl.concat([
+        _resource(truth, k, months).rename({k: "amount"}).with_columns(pl.lit(k).alias("benefit"))
+        .select("person_id", "benefit", "month", "amount") for k in ("pension_net", "pension_gross")
+    ]).join(members, on="person_id")
+    rows = pl.concat([
+        mem.select("person_id", pl.lit("member").alias("benefit"), pl.lit(last).alias("month"),
+                   pl.lit(0.0).alias("amount")),
+        pay, pens]).join(mem.select("person_id", "dossier", "role", "valid_from"), on="person_id").join(
+        _people(truth), on="person_id")
+    rows = _person_noise(rows, "msa", seed, noise, stats, months, monthly=True).sort("dossier", "person_id", "month",
+                                                                                     "benefit")
+    rows = _row_noise(rows, ["person_id", "month", "benefit"], "amount", "msa", seed, noise, stats)
+    nature = pl.col("benefit").replace_strict({
+        "member": "MEMBRE", "af": "AF", "paje_base": "PAJE", "asf": "ASF", "aide_logement": "AL", "aspa": "ASPA",
+        "css_free": "CSS", "css_participation": "CSSP", "pension_net": "RETNET", "pension_gross": "RETBRUT"})
+    status = pl.when(pl.col("benefit").str.starts_with("pension")).then(pl.lit("RET")) \
+        .when(pl.col("role") == "enfant").then(pl.lit("AD")).otherwise(pl.lit("EXP"))
+    _csv(rows.select(
+        pl.col("dossier").alias("NUM_DOSSIER"), pl.col("nir").alias("NIR"),
+        pl.col("last_name").str.to_uppercase().alias("NOM"), pl.col("first_name").alias("PRENOM"),
+        pl.col("birth_date").dt.strftime("%d/%m/%Y").alias("DATE_NAISSANCE"), pl.col("sex").alias("SEXE"),
+        pl.col("role").replace_strict({"demandeur": "ASS", "conjoint": "CJT", "enfant": "ENF"}).alias("LIEN"),
+        status.alias("STATUT"), pl.col("depcom").alias("CODE_COMMUNE"),
+        pl.col("valid_from").dt.strftime("%Y-%m").alias("DATE_AFFILIATION"),
+        pl.col("month").dt.strftime("%Y-%m").alias("PERIODE"), nature.alias("NATURE"),
+        _dec(pl.col("amount"), True).alias("MONTANT"),
+    ), out / "msa.csv", ";", encoding="cp1252")
+
+
+def write_extracts(truth_dir: str | Path, out_dir: str | Path, *, seed: int,
+                   entitlements: pl.DataFrame | None = None, noise: Noise | None = None) -> dict[str, Path]:
+    """Write the six agency extracts and the noise manifest; return their paths by agency.
+
+    ``entitlements`` (unit_kind, unit_id, benefit, month, amount) are the RSA, PPA, ASPA and CSS amounts
+    our rules give the true situations; they go through ``draw_take_up`` and the result is kept in
+    ``truth/take_up.parquet``. Without them, no RSA, PPA, ASPA or CSS payment is written (the manifest
+    says so).
+    """
+    truth_dir, out = Path(truth_dir), Path(out_dir)
+    noise = noise or Noise()
+    out.mkdir(parents=True, exist_ok=True)
+    truth = _read_truth(truth_dir)
+    months = _months(truth, noise.months)
+    take_up = None
+    if entitlements is not None:
+        take_up = draw_take_up(entitlements, seed=seed)
+        take_up.write_parquet(truth_dir / "take_up.parquet")
+    paid = _paid(truth, take_up, months)
+    farm = _farm_families(truth, seed, noise.msa_share)
+    farm_people = truth.memberships.filter(pl.col("unit_kind").cast(pl.String) == "famille").join(
+        farm, on="unit_id").get_column("person_id").unique()
+    manifest = Manifest(seed=seed, reference_month=months[-1].strftime("%Y-%m"),
+                        months=[m.strftime("%Y-%m") for m in months],
+                        noise={k: v for k, v in asdict(noise).items()},
+                        take_up="drawn from entitlements" if take_up is not None
+                        else "no entitlements given: no RSA, PPA, ASPA or CSS payment written")
+    stats = {a: AgencyNoise() for a in ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa")}
+    manifest.agencies = stats
+    _write_caf(truth, paid, farm, months, out, seed, noise, stats["caf"])
+    _write_cnam(truth, paid, farm_people, months, out, seed, noise, stats["cnam"])
+    _write_france_travail(truth, months, out, seed, noise, stats["france_travail"])
+    _write_dgfip(truth, months, out, seed, noise, stats["dgfip"])
+    _write_cnav(truth, paid, farm_people, months, out, seed, noise, stats["cnav"])
+    _write_msa(truth, paid, farm, months, out, seed, noise, stats["msa"])
+    (out / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2, default=str), encoding="utf-8")
+    return {"caf": out / "caf.dat", "cnam": out / "cnam.csv", "france_travail": out / "france_travail.csv",
+            "dgfip": out / "dgfip.parquet", "cnav": out / "cnav.csv", "msa": out / "msa.csv",
+            "manifest": out / "manifest.json"}
