@@ -1,0 +1,106 @@
+"""Canonical tables → engine inputs: units of the month, ages, pivoted resources, sources, couples."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import polars as pl
+import pytest
+
+from nonrecours.core import build_inputs
+from nonrecours.errors import SchemaError
+from nonrecours.schemas import BENEFITS_PAID, HOUSING, PERSONS, RESOURCES, UNIT_MEMBERSHIPS
+
+M = dt.date(2026, 4, 1)
+
+
+def _frame(spec, rows):
+    return spec.validate_frame(pl.DataFrame(rows, schema=spec.polars_schema, orient="row"))
+
+
+def _prov(agency="caf"):
+    return [agency, f"{agency}-x", dt.date(2026, 5, 2)]
+
+
+@pytest.fixture
+def tables():
+    persons = _frame(PERSONS, [
+        ["a", dt.date(1980, 4, 1), "F", "FR", None, "46042", 0.0, False, False, *_prov()],
+        ["b", dt.date(1979, 5, 1), "M", "FR", None, "46042", 0.0, False, False, *_prov()],
+        ["c", dt.date(2015, 1, 1), "M", "FR", None, "46042", 0.0, False, False, *_prov()],
+        ["g", dt.date(1940, 1, 1), "F", "OTHER", 12, "46042", 0.0, False, False, *_prov()],
+        ["z", dt.date(2026, 9, 1), "F", "FR", None, "46042", 0.0, False, False, *_prov()],  # not born yet
+    ])
+    mem = []
+    for pid, fam, frole, foy, yrole, men, mrole in [
+        ("a", "F1", "demandeur", "T1", "declarant", "M1", "personne_de_reference"),
+        ("b", "F1", "conjoint", "T2", "declarant", "M1", "conjoint"),
+        ("c", "F1", "enfant", "T1", "personne_a_charge", "M1", "enfant"),
+        ("g", "F2", "demandeur", "T3", "declarant", "M1", "autre"),
+        ("z", "F1", "enfant", "T1", "personne_a_charge", "M1", "enfant"),
+    ]:
+        for kind, uid, role in (("famille", fam, frole), ("foyer_fiscal", foy, yrole), ("menage", men, mrole)):
+            mem.append([pid, kind, uid, role, dt.date(2024, 1, 1), None, *_prov()])
+    # b left F1 before the evaluated month in an older record: only the valid one counts.
+    mem.append(["b", "famille", "F9", "demandeur", dt.date(2020, 1, 1), dt.date(2023, 12, 1), *_prov()])
+    memberships = _frame(UNIT_MEMBERSHIPS, mem)
+    resources = _frame(RESOURCES, [
+        ["a", dt.date(2026, 3, 1), "salary_net", Decimal("1200.00"), *_prov("caf")],
+        ["a", dt.date(2026, 3, 1), "salary_net", Decimal("1250.00"), *_prov("dgfip")],
+        ["b", dt.date(2026, 2, 1), "unemployment_benefit", Decimal("900.50"), *_prov("france_travail")],
+        ["g", dt.date(2026, 3, 1), "pension_gross", Decimal("700.00"), *_prov("cnav")],
+        ["g", dt.date(2024, 1, 1), "pension_gross", Decimal("650.00"), *_prov("cnav")],  # outside lookback
+    ])
+    paid = _frame(BENEFITS_PAID, [
+        ["famille", "F1", None, "aide_logement", dt.date(2026, 3, 1), Decimal("210.00"), "caf", *_prov()],
+        ["famille", "F1", None, "rsa", dt.date(2026, 3, 1), Decimal("100.00"), "caf", *_prov()],
+    ])
+    housing = _frame(HOUSING, [["M1", M, "tenant", Decimal("640.00"), *_prov()]])
+    return {"persons": persons, "unit_memberships": memberships, "resources": resources,
+            "benefits_paid": paid, "housing": housing}
+
+
+def test_units_roles_and_ages_of_the_month(tables):
+    inp = build_inputs(tables, M)
+    ind = inp.individu.sort("person_id")
+    assert ind["person_id"].to_list() == ["a", "b", "c", "g"]          # z is not born yet
+    assert ind["famille_id"].to_list() == ["F1", "F1", "F1", "F2"]      # b's old famille is not valid
+    assert ind["age"].to_list() == [46, 46, 11, 86]
+    assert ind.filter(pl.col("person_id") == "g")["residence_permit_years"].item() == 12.0
+
+
+def test_resources_pivoted_with_the_preferred_source(tables):
+    monthly = build_inputs(tables, M).individu_monthly
+    a = monthly.filter((pl.col("person_id") == "a") & (pl.col("month") == dt.date(2026, 3, 1)))
+    assert a["salary_net"].item() == 1250.0 and a["salary_net__source"].item() == "dgfip"
+    b = monthly.filter(pl.col("person_id") == "b")
+    assert b["unemployment"].item() == 900.5 and b["salary_net"].item() == 0.0
+    assert monthly.filter(pl.col("person_id") == "g").height == 1       # 2024-01 is beyond 12 months
+
+
+def test_couple_kind_hosting_payments_and_housing(tables):
+    inp = build_inputs(tables, M)
+    fam = inp.famille.sort("famille_id")
+    assert fam["couple_kind"].to_list() == ["cohabiting", ""]          # two tax returns: cohabiting
+    assert fam["hosted_free_of_charge"].to_list() == [False, True]     # g lives in F1's dwelling
+    fm = inp.famille_monthly
+    assert fm.columns[:2] == ["famille_id", "month"] and "rsa" not in fm.columns
+    assert fm["aide_logement"].to_list() == [210.0]
+    men = inp.menage
+    assert men["depcom"].to_list() == ["46042"] and men["residence_dom"].to_list() == [False]
+    assert men["housing_status"].to_list() == ["tenant"] and men["rent"].to_list() == [640.0]
+
+
+def test_rules_run_on_the_built_inputs(tables):
+    from nonrecours.engine import evaluate
+
+    res = evaluate(["rsa", "aspa"], build_inputs(tables, M), M, missing_inputs="default")
+    assert set(res["famille"]["famille_id"]) == {"F1", "F2"}
+
+
+def test_month_must_be_a_first_day(tables):
+    with pytest.raises(SchemaError):
+        build_inputs(tables, dt.date(2026, 4, 2))
+    with pytest.raises(SchemaError):
+        build_inputs({"persons": tables["persons"]}, M)
