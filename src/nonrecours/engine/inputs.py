@@ -62,7 +62,7 @@ def _unit_frame(inputs: Inputs, entity: str) -> pl.DataFrame:
         return ids.unique(maintain_order=True)
     if idc not in df.columns:
         raise SchemaError("missing id column", table=entity, column=idc)
-    if df.get_column(idc).is_duplicated().any():
+    if df.get_column(idc).n_unique() != df.height:
         raise SchemaError("duplicated unit id", table=entity, column=idc)
     return df
 
@@ -77,13 +77,14 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error") -> dict[str, pl.
     for c in INDIVIDU_STRUCTURE:
         if c not in ind.columns:
             raise SchemaError("missing structural column", table="individu", column=c)
-    if ind.get_column("person_id").is_duplicated().any():
+    if ind.get_column("person_id").n_unique() != ind.height:
         raise SchemaError("duplicated person id", table="individu", column="person_id")
+    # Frames are sorted by id: joins of sorted keys are several times faster, and results come sorted.
     frames: dict[str, pl.DataFrame] = {
         "individu": ind.select(INDIVIDU_STRUCTURE).with_columns(
-            [pl.col(c).cast(pl.String).fill_null("") for c in ROLE_COL.values()])}
+            [pl.col(c).cast(pl.String).fill_null("") for c in ROLE_COL.values()]).sort("person_id")}
     for u in UNIT_ENTITIES:
-        frames[u] = _unit_frame(inputs, u).select(ID[u])
+        frames[u] = _unit_frame(inputs, u).select(ID[u]).sort(ID[u])
     by_entity: dict[tuple[str, bool, int], list] = {}
     for s in plan.inputs():
         if s.variable in ROLE_COL.values():
@@ -114,14 +115,14 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error") -> dict[str, pl.
                     raise SchemaError("missing month column", table=f"{entity}_monthly", column="month")
                 target = add_months(plan.month, offset)
                 part = src.filter(pl.col("month").cast(pl.Date) == pl.lit(target, dtype=pl.Date))
-                if part.get_column(idc).is_duplicated().any():
+                if part.get_column(idc).n_unique() != part.height:
                     raise SchemaError(f"two rows for one unit in {target:%Y-%m}", table=f"{entity}_monthly",
                                       column=idc)
             try:
                 part = part.select(pl.col(idc), *cols)
             except pl.exceptions.InvalidOperationError as exc:
                 raise SchemaError("input column of the wrong type", table=entity) from exc
-            frames[entity] = frames[entity].join(part, on=idc, how="left", maintain_order="left")
+            frames[entity] = frames[entity].join(part.sort(idc), on=idc, how="left", maintain_order="left")
         frames[entity] = frames[entity].with_columns([
             (pl.col(n).fill_null(pl.lit(d, dtype=PL_DTYPES[t])) if n in frames[entity].columns
              else pl.lit(d, dtype=PL_DTYPES[t]).alias(n)) for n, d, t in fills])

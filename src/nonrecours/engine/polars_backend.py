@@ -116,39 +116,62 @@ def lower_polars(e: Expr, coltypes: dict[str, str]) -> pl.Expr:
     return go(e)
 
 
-def _agg_expr(s: Step, unit: str) -> pl.Expr:
+def _mask(s: Step, unit: str) -> pl.Expr | None:
     mask: pl.Expr | None = None
     if s.roles is not None:
         mask = pl.col(ROLE_COL[unit]).is_in(pl.Series(list(s.roles), dtype=pl.String).implode())
     if s.where_col is not None:
         mask = pl.col(s.where_col) if mask is None else mask & pl.col(s.where_col)
-    v = pl.col(s.value_col) if s.value_col else None
+    return mask
+
+
+def _agg_plain(s: Step, unit: str) -> tuple[pl.Expr, pl.Expr]:
+    """(pre-aggregation column, aggregation): masks are applied in a column before the ``group_by`` so
+    that every aggregation is a plain fast-path one (a ``filter`` inside ``agg`` runs group by group)."""
+    mask = _mask(s, unit)
     kind = s.agg_kind
+    v = pl.col(s.value_col) if s.value_col else None
+    tmp = pl.col(s.name)
     if kind == "count":
-        e = mask.sum() if mask is not None else pl.len()
-    elif kind in ("any", "all"):
-        assert v is not None
-        if kind == "any":
-            e = (v & mask).any() if mask is not None else v.any()
-        else:
-            e = (v | ~mask).all() if mask is not None else v.all()
-    else:
-        assert v is not None
-        if s.dtype != "bool" and v is not None and kind == "sum":
-            v = v.cast(PL_DTYPES[s.dtype])
-        fv = v.filter(mask) if mask is not None else v
-        if kind == "sum":
-            e = fv.sum()
-        elif kind == "max":
-            e = fv.max()
-        elif kind == "min":
-            e = fv.min()
-        elif kind == "value_of":
-            order = pl.col("person_id").filter(mask) if mask is not None else pl.col("person_id")
-            e = fv.sort_by(order).first()
-        else:
-            raise UnsupportedConstructError(f"{BACKEND}: no lowering for aggregate {kind} (node Agg)")
-    return e.cast(PL_DTYPES[s.dtype]).alias(s.name)
+        pre = (mask if mask is not None else pl.lit(True)).cast(pl.Int64)
+        return pre.alias(s.name), tmp.sum()
+    assert v is not None
+    if kind == "any":
+        pre = (v & mask) if mask is not None else v
+        return pre.cast(pl.Int8).alias(s.name), tmp.max()
+    if kind == "all":
+        pre = (v | ~mask) if mask is not None else v
+        return pre.cast(pl.Int8).alias(s.name), tmp.min()
+    if kind == "sum":
+        vv = v.cast(PL_DTYPES[s.dtype])
+        pre = pl.when(mask).then(vv).otherwise(_lit(0, s.dtype)) if mask is not None else vv
+        return pre.alias(s.name), tmp.sum()
+    if kind in ("max", "min"):
+        pre = pl.when(mask).then(v) if mask is not None else v  # null outside the mask: ignored
+        return pre.alias(s.name), (tmp.max() if kind == "max" else tmp.min())
+    raise UnsupportedConstructError(f"{BACKEND}: no lowering for aggregate {kind} (node Agg)")
+
+
+def _aggregate(individu: pl.DataFrame, unit: str, steps: list[Step]) -> pl.DataFrame:
+    """One frame ``<unit>_id, <agg columns>`` for the aggregate steps of one level."""
+    idc = ID[unit]
+    plain = [s for s in steps if s.agg_kind != "value_of"]
+    out: pl.DataFrame | None = None
+    if plain:
+        pairs = [_agg_plain(s, unit) for s in plain]
+        out = (individu.select(pl.col(idc), *[p for p, _ in pairs])
+               .group_by(idc).agg([a for _, a in pairs]).sort(idc))
+    for s in steps:
+        if s.agg_kind != "value_of":
+            continue
+        # the individu frame is sorted by person_id: the first masked row of a unit is its smallest id
+        mask = _mask(s, unit)
+        rows = individu.filter(mask) if mask is not None else individu
+        first = (rows.select(pl.col(idc), pl.col(s.value_col).alias(s.name))
+                 .unique(subset=[idc], keep="first", maintain_order=True).sort(idc))
+        out = first if out is None else out.join(first, on=idc, how="full", coalesce=True)
+    assert out is not None
+    return out.with_columns([pl.col(s.name).cast(PL_DTYPES[s.dtype]) for s in steps])
 
 
 def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
@@ -174,7 +197,7 @@ def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.Data
                 forms.setdefault(s.entity, []).append(s)
         for unit, ss in aggs.items():
             idc = ID[unit]
-            g = frames["individu"].group_by(idc).agg([_agg_expr(s, unit) for s in ss])
+            g = _aggregate(frames["individu"], unit, ss)
             frames[unit] = frames[unit].join(g, on=idc, how="left", maintain_order="left").with_columns(
                 [pl.col(s.name).fill_null(_lit(s.default, s.dtype)) for s in ss])
         for (source, target), ss in projs.items():
