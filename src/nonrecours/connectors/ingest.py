@@ -22,11 +22,10 @@ import tempfile
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
-from nonrecours.connectors._ids import Pseudonymiser
+from nonrecours.connectors._ids import check_export
 from nonrecours.connectors.mapping import ExtractMapping, RecordLayout
 from nonrecours.connectors.parse import (
     FAULT_SCHEMA,
@@ -37,6 +36,7 @@ from nonrecours.connectors.parse import (
     raw_fields,
 )
 from nonrecours.connectors.readers import FAULT, LINE, TEXT, iter_batches
+from nonrecours.privacy import ExchangeAgreement, PseudonymKey
 from nonrecours.schemas import TABLES
 
 __all__ = ["IngestReport", "ingest"]
@@ -113,19 +113,23 @@ def _split_records(batch: pl.DataFrame, mapping: ExtractMapping) -> tuple[list[t
     return out, fault_df
 
 
-def ingest(input: str | Path, mapping: ExtractMapping, pseudonymiser: Pseudonymiser, out: str | Path, *,
-           extract_id: str | None = None, extract_date: dt.date | None = None,
-           agreement: Any = None, chunk_bytes: int = 32 << 20, batch_rows: int = 250_000) -> IngestReport:
-    """Read ``input`` with ``mapping`` and write canonical tables, quarantine and report under ``out``."""
-    from nonrecours.connectors._ids import check_export
+def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreement, out: str | Path, *,
+           key: PseudonymKey | None = None, extract_id: str | None = None,
+           extract_date: dt.date | None = None, chunk_bytes: int = 32 << 20,
+           batch_rows: int = 250_000) -> IngestReport:
+    """Read ``input`` with ``mapping`` and write canonical tables, quarantine and report under ``out``.
 
+    The agreement is checked first (PrivacyError on a mapping exporting an unlisted column); ``key``
+    defaults to the agreement's pseudonym key (exchange secret, HKDF per exchange and purpose).
+    """
     path = Path(input)
     out = Path(out)
-    check_export(agreement, mapping)
+    check_export(agreement, mapping.agency, mapping.exported_columns)
+    key = key or agreement.pseudonym_key()
     extract_id = extract_id or path.stem
     extract_date = extract_date or dt.date.today()
     report = IngestReport(agency=mapping.agency, file=path.name, extract_id=extract_id,
-                          extract_date=extract_date.isoformat(), key_id=pseudonymiser.key_id)
+                          extract_date=extract_date.isoformat(), key_id=key.key_id)
     stem = f"{mapping.agency}-{extract_id}"
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".ingest-", dir=out))
@@ -145,7 +149,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, pseudonymiser: Pseudonymi
                 if not rows.height:
                     continue
                 raw = raw_fields(rows, rec, mapping)
-                ok, parse_faults = parse_record(raw, rec, mapping, pseudonymiser)
+                ok, parse_faults = parse_record(raw, rec, mapping, key)
                 faults.append(parse_faults)
                 for emit in rec.emits:
                     canon = emit_rows(ok, rec, emit)
@@ -167,7 +171,11 @@ def ingest(input: str | Path, mapping: ExtractMapping, pseudonymiser: Pseudonymi
                     pl.lit(mapping.agency).cast(spec.schema["source_agency"]).alias("source_agency"),
                     pl.lit(extract_id).alias("extract_id"),
                     pl.lit(extract_date).alias("extract_date"),
-                ).select(LINE, *spec.schema.keys())
+                )
+                # only what the agreement lists leaves; unfilled nullable columns come back as nulls
+                kept = agreement.minimise(df.drop(LINE), mapping.agency, table).columns
+                df = df.select(LINE, *[pl.col(c) if c in kept else pl.lit(None, dtype=d).alias(c)
+                                       for c, d in spec.schema.items()])
                 emitted[table] += df.height
                 tp = work / f"{table}-{part:06d}.parquet"
                 df.write_parquet(tp)

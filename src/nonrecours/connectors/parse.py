@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from nonrecours.connectors._ids import Pseudonymiser, nir_fault, nir_normalised
+from nonrecours.connectors._ids import nir_fault, pseudonymise_ids
 from nonrecours.connectors.mapping import Emit, ExtractMapping, FieldMap, RecordLayout
 from nonrecours.connectors.readers import FAULT, LINE, TEXT
+from nonrecours.privacy import PseudonymKey, nir_normalised
 from nonrecours.schemas import TABLES
 
 __all__ = ["FAULT_SCHEMA", "check_rows", "emit_rows", "parse_record", "raw_fields"]
@@ -57,11 +58,8 @@ def _parse(f: FieldMap) -> tuple[pl.Expr, pl.Expr]:
     if f.type in ("string", "local_id"):
         return raw, pl.when(~present).then(missing).otherwise(None)
     if f.type == "nir":
-        norm = nir_normalised(raw)
-        reason = nir_fault(norm)
-        if not f.required:
-            reason = pl.when(norm.is_null()).then(None).otherwise(reason)
-        return pl.when(reason.is_null()).then(norm).otherwise(None), reason
+        reason = nir_fault(raw, required=f.required)
+        return pl.when(reason.is_null()).then(nir_normalised(raw)).otherwise(None), reason
     if f.type in ("amount", "float", "int", "year"):
         s = raw.str.replace_all(r"[\s\u00a0\u202f]", "")
         if f.decimal_comma:
@@ -121,7 +119,7 @@ def _parse(f: FieldMap) -> tuple[pl.Expr, pl.Expr]:
 
 
 def parse_record(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMapping,
-                 pseudo: Pseudonymiser) -> tuple[pl.DataFrame, pl.DataFrame]:
+                 key: PseudonymKey) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Typed, pseudonymised fields of the accepted rows, and the faults (line, record, column, reason)."""
     fields = [f for f in record.fields if f.type != "identity"]
     exprs = [_parse(f) for f in fields]
@@ -134,11 +132,10 @@ def parse_record(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMappin
     faults = _faults(typed, reasons, [where(f, mapping) for f in fields], record.name)
     ok = typed.filter(pl.all_horizontal(pl.col(r).is_null() for r in reasons)) if reasons else typed
     ok = ok.drop(reasons)
-    for f in fields:  # identifiers become pseudonyms here; the raw value is dropped with the frame
-        if f.type in ("nir", "local_id"):
-            ns = "nir" if f.type == "nir" else f"{mapping.agency}:{f.target}"
-            ok = ok.with_columns(pseudo(ok[f.target], ns).alias(f.target))
-    return ok, faults
+    # identifiers become pseudonyms here, in place: the raw values do not outlive this function
+    nirs = [f.target for f in fields if f.type == "nir"]
+    local = {f.target: f"{mapping.agency}:{f.target}" for f in fields if f.type == "local_id"}
+    return pseudonymise_ids(ok, nirs, local, key), faults
 
 
 def _faults(typed: pl.DataFrame, reasons: list[str], names: list[str], record: str) -> pl.DataFrame:

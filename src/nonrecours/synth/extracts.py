@@ -287,9 +287,16 @@ def _resource(truth: _Truth, kind: str, months: list) -> pl.DataFrame:
 
 
 def _farm_families(truth: _Truth, seed: int, share: float) -> pl.DataFrame:
-    fam = truth.memberships.filter(pl.col("unit_kind").cast(pl.String) == "famille").select("unit_id").unique()
-    u = stable_uniform(fam, ["unit_id"], seed=seed, salt="msa")
-    return fam.filter(u < share)
+    """Familles affiliated to the MSA: those the truth says the MSA pays, or whose demandeur is under the
+    agricultural scheme (``identities.regime``); a seeded share of familles when the truth has neither."""
+    fam = truth.memberships.filter(pl.col("unit_kind").cast(pl.String) == "famille")
+    if "regime" in truth.identities.columns:
+        agri = truth.identities.filter(pl.col("regime") == "agricole").select("person_id")
+        by_regime = fam.filter(pl.col("role").cast(pl.String) == "demandeur").join(agri, on="person_id")
+        paid_msa = truth.benefits.filter(pl.col("paying_agency").cast(pl.String) == "msa")
+        return pl.concat([by_regime.select("unit_id"), paid_msa.select("unit_id").drop_nulls()]).unique()
+    units = fam.select("unit_id").unique()
+    return units.filter(stable_uniform(units, ["unit_id"], seed=seed, salt="msa") < share)
 
 
 def _paid(truth: _Truth, take_up: pl.DataFrame | None, months: list) -> pl.DataFrame:
@@ -431,7 +438,10 @@ def _write_france_travail(truth: _Truth, months: list, out: Path, seed: int, noi
 
 def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise, stats: AgencyNoise) -> None:
     ref_year = months[-1].year
-    years = [ref_year - 2, ref_year - 1]
+    covered = truth.resources.select(pl.col("month").unique()).to_series()
+    # income years the truth covers in full (a foyer declares a whole year)
+    years = [y for y in (ref_year - 2, ref_year - 1)
+             if covered.filter(covered.dt.year() == y).len() == 12] or [ref_year - 1]
     res = truth.resources.with_columns(pl.col("month").dt.year().alias("year")).filter(pl.col("year").is_in(years))
     factor = {"salary_net": 1.036529, "unemployment_benefit": 1.031443, "pension_net": 1.031317,
               "alimony": 1.0, "self_employment": 1.0}
