@@ -94,7 +94,7 @@ def _check_encoding(df: pl.DataFrame, path: Path, encoding: str, split: pl.Expr 
         row = hits.row(0, named=True)
         column = None
         if split is not None and names is not None:
-            parts = hits.head(1).select(split.alias("p")).to_series()[0]
+            parts = hits.head(1).select(split.alias("p")).to_series().to_list()[0]
             pattern = "\ufffd" if encoding == "utf-8" else None
             for i, part in enumerate(parts or []):
                 if i < len(names) and ((pattern and pattern in part) or (not pattern and _looks_utf8(part))):

@@ -1,0 +1,252 @@
+"""Messy extracts: each fault gets a clear message naming file, line and column, and loses no row."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from nonrecours.connectors import default_mapping, ingest, load_mapping
+from nonrecours.errors import ConfigError, ExtractError, PrivacyError
+from nonrecours.privacy import ExchangeAgreement, find_leaks, load_agreement
+
+from .conftest import EXCHANGE, Territory
+
+
+def _lines(path: Path, encoding: str = "utf-8") -> list[str]:
+    return path.read_bytes().decode(encoding).split("\n")
+
+
+def _write(path: Path, lines: list[str], encoding: str = "utf-8") -> Path:
+    path.write_bytes("\n".join(lines).encode(encoding))
+    return path
+
+
+def _quarantine(report) -> pl.DataFrame:  # type: ignore[no-untyped-def]
+    return pl.read_parquet(report.outputs["quarantine"])
+
+
+def _run(src: Path, agency: str, agreement: ExchangeAgreement, out: Path, **kw):  # type: ignore[no-untyped-def]
+    report = ingest(src, default_mapping(agency), agreement, out, **kw)
+    assert report.rows_read == report.rows_accepted + report.rows_quarantined
+    return report
+
+
+# --- file-level faults: ExtractError naming file, line and column -------------------------------------------
+
+def test_wrong_encoding_csv(territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:
+    """A latin-1 file where UTF-8 is declared fails on the first line that is not UTF-8."""
+    lines = _lines(territory.extracts["cnam"], "utf-8-sig")
+    idx = next(i for i, line in enumerate(lines) if any(ch in line for ch in "éèçÉ"))
+    src = tmp_path / "cnam_latin1.csv"
+    src.write_bytes("\n".join(lines).encode("latin-1", errors="replace"))
+    with pytest.raises(ExtractError) as err:
+        ingest(src, default_mapping("cnam"), agreement, tmp_path / "out")
+    assert err.value.file == "cnam_latin1.csv" and err.value.line == idx + 1
+    assert err.value.column in ("NOM_USAGE", "PRENOM")
+    assert "utf-8" in str(err.value)
+
+
+def test_wrong_encoding_fixed_width(territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:
+    """A CAF file re-encoded in UTF-8 is recognised (accented letters read as 'Ã©')."""
+    text = territory.extracts["caf"].read_bytes().decode("latin-1")
+    first = next(i for i, line in enumerate(text.split("\n")) if any(ch in line for ch in "éèçÉëï"))
+    src = tmp_path / "caf_utf8.dat"
+    src.write_bytes(text.encode("utf-8"))
+    with pytest.raises(ExtractError) as err:
+        ingest(src, default_mapping("caf"), agreement, tmp_path / "out")
+    assert err.value.line == first + 1 and "UTF-8" in str(err.value)
+
+
+def test_missing_and_renamed_column(territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:
+    lines = _lines(territory.extracts["cnav"])
+    renamed = [lines[0].replace("MOIS_ECHEANCE", "MOIS_ECH"), *lines[1:]]
+    with pytest.raises(ExtractError) as err:
+        ingest(_write(tmp_path / "cnav.csv", renamed), default_mapping("cnav"), agreement, tmp_path / "o")
+    assert err.value.column == "MOIS_ECHEANCE" and err.value.line == 1
+    assert "MOIS_ECH" in str(err.value) and "renamed" in str(err.value)
+    dropped = [";".join(c for j, c in enumerate(line.split(";")) if j != 8) for line in lines]
+    with pytest.raises(ExtractError, match="MONTANT_NET: required column is missing"):
+        ingest(_write(tmp_path / "cnav2.csv", dropped), default_mapping("cnav"), agreement, tmp_path / "o")
+
+
+def test_empty_file_and_header_only(agreement: ExchangeAgreement, tmp_path: Path, territory: Territory) -> None:
+    for agency, name in (("cnam", "e.csv"), ("caf", "e.dat"), ("dgfip", "e.parquet")):
+        (tmp_path / name).write_bytes(b"")
+        with pytest.raises(ExtractError, match="empty file") as err:
+            ingest(tmp_path / name, default_mapping(agency), agreement, tmp_path / "o")
+        assert err.value.file == name
+    header = _lines(territory.extracts["france_travail"])[0]
+    report = _run(_write(tmp_path / "h.csv", [header, ""]), "france_travail", agreement, tmp_path / "o")
+    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (0, 0, 0)
+
+
+def test_duplicated_header_column(territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:
+    lines = _lines(territory.extracts["france_travail"])
+    cols = lines[0].split(",")
+    cols[3] = "nom"
+    with pytest.raises(ExtractError, match="duplicated column name") as err:
+        ingest(_write(tmp_path / "ft.csv", [",".join(cols), *lines[1:]]), default_mapping("france_travail"),
+               agreement, tmp_path / "o")
+    assert err.value.column == "nom" and err.value.line == 1
+
+
+def test_corrupt_parquet(agreement: ExchangeAgreement, tmp_path: Path) -> None:
+    (tmp_path / "d.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(ExtractError, match="Parquet"):
+        ingest(tmp_path / "d.parquet", default_mapping("dgfip"), agreement, tmp_path / "o")
+
+
+# --- row-level faults: quarantined with line and column, nothing lost --------------------------------------
+
+def test_row_faults_are_quarantined_with_line_and_column(territory: Territory, agreement: ExchangeAgreement,
+                                                        tmp_path: Path) -> None:
+    lines = _lines(territory.extracts["cnam"], "utf-8-sig")
+    header = lines[0].split(";")
+    col = {name: i for i, name in enumerate(header)}
+
+    def edit(i: int, name: str, value: str) -> None:
+        parts = lines[i].split(";")
+        parts[col[name]] = value
+        lines[i] = ";".join(parts)
+
+    edit(3, "DATE_NAISSANCE", "31/02/1980")        # line 4: no such date
+    edit(5, "MONTANT_PENSION_INVALIDITE", "-12,50")  # line 6: negative amount
+    nir = lines[7].split(";")[0]
+    edit(7, "NIR_BENEFICIAIRE", nir[:-2] + f"{(int(nir[-2:]) + 1) % 97:02d}")  # line 8: wrong key
+    edit(9, "TOP_CSS", "7")                            # line 10: unknown code
+    lines.insert(12, lines[0])                         # line 13: the header again
+    lines.insert(14, "")                               # line 15: blank line
+    data = [x for x in lines[1:] if x]
+    last_full = len(lines) - 1 if lines[-1] == "" else len(lines)
+    if lines[-1] == "":
+        lines.pop()
+    lines[-1] = lines[-1][: len(lines[-1]) // 2]       # last line truncated mid-way
+    src = _write(tmp_path / "cnam.csv", lines)
+    report = _run(src, "cnam", agreement, tmp_path / "o")
+    q = _quarantine(report)
+    got = {(r["line"], r["column"], r["reason"]) for r in q.iter_rows(named=True)}
+    assert (4, "DATE_NAISSANCE", "not a month in format %d/%m/%Y") in got
+    assert (6, "MONTANT_PENSION_INVALIDITE", "negative amount") in got
+    assert (8, "NIR_BENEFICIAIRE", "invalid NIR check key") in got
+    assert (10, "TOP_CSS", "unknown code") in got
+    assert (13, None, "repeated header line") in got
+    assert (15, None, "blank line") in got
+    assert any(line == last_full and "truncated last line" in reason for line, _, reason in got)
+    assert report.rows_read == len(data) + 1  # + the blank line (the repeated header counts as a row read)
+    assert report.faults  # counted by column and reason in the report
+    assert not find_leaks([tmp_path / "o"], names=territory.names)
+
+
+def test_fixed_width_faults(territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:
+    lines = _lines(territory.extracts["caf"], "latin-1")
+    i20 = next(i for i, x in enumerate(lines) if x.startswith("20"))
+    i30 = next(i for i, x in enumerate(lines) if x.startswith("30"))
+    lines[i20] = lines[i20][:76] + "32139999" + lines[i20][84:]         # bad birth date
+    lines[i30] = lines[i30][:18] + "-000001000" + lines[i30][28:]       # negative amount
+    lines.insert(i30 + 1, "77" + lines[i30][2:])                         # unknown record type
+    lines.insert(i30 + 2, lines[i30][:60])                               # record too short
+    src = _write(tmp_path / "caf.dat", lines, "latin-1")
+    report = _run(src, "caf", agreement, tmp_path / "o")
+    got = {(r["line"], r["column"], r["reason"]) for r in _quarantine(report).iter_rows(named=True)}
+    assert (i20 + 1, "DATE_NAISSANCE (positions 77-84)", "not a month in format %d%m%Y") in got
+    assert (i30 + 1, "MONTANT (positions 19-28)", "negative amount") in got
+    assert (i30 + 2, "record type (positions 1-2)", "unknown record type") in got
+    assert any(line == i30 + 3 and column == "record length" for line, column, _ in got)
+
+
+def test_dgfip_bad_values(territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:
+    df = pl.read_parquet(territory.extracts["dgfip"])
+    df = df.with_columns(
+        pl.when(pl.int_range(pl.len()) == 2).then(-5).otherwise(pl.col("salaires_traitements"))
+        .alias("salaires_traitements"),
+        pl.when(pl.int_range(pl.len()) == 4).then(pl.lit("XX")).otherwise(pl.col("qualite")).alias("qualite"))
+    df.write_parquet(tmp_path / "d.parquet")
+    report = _run(tmp_path / "d.parquet", "dgfip", agreement, tmp_path / "o")
+    got = {(r["line"], r["column"], r["reason"]) for r in _quarantine(report).iter_rows(named=True)}
+    assert (3, "salaires_traitements", "negative amount") in got
+    assert (5, "qualite", "unknown code") in got
+
+
+# --- privacy at the boundary ------------------------------------------------------------------------------
+
+def test_agreement_refuses_unlisted_column(territory: Territory, tmp_path: Path) -> None:
+    text = EXCHANGE.read_text().replace('"disability_rate", ', "")
+    (tmp_path / "x.toml").write_text(text)
+    narrow = load_agreement(tmp_path / "x.toml")
+    with pytest.raises(PrivacyError, match=r"caf.*persons.*disability_rate"):
+        ingest(territory.extracts["caf"], default_mapping("caf"), narrow, tmp_path / "o")
+    assert not (tmp_path / "o").exists()
+
+
+def test_errors_and_logs_never_carry_identifiers(territory: Territory, agreement: ExchangeAgreement,
+                                                 tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    lines = _lines(territory.extracts["msa"], "cp1252")
+    messages = []
+    for bad in ([lines[0] + ";NIR", *lines[1:]], [lines[0].replace("NIR", "NIRR"), *lines[1:]]):
+        try:
+            ingest(_write(tmp_path / "m.csv", bad, "cp1252"), default_mapping("msa"), agreement, tmp_path / "o")
+        except ExtractError as exc:
+            messages.append(str(exc))
+    assert len(messages) == 2
+    report = _run(territory.extracts["msa"], "msa", agreement, tmp_path / "o2")
+    messages.append(report.to_json())
+    messages += [r.getMessage() for r in caplog.records]
+    assert not find_leaks(["\n".join(messages), tmp_path / "o", tmp_path / "o2"], names=territory.names)
+
+
+def test_user_adapted_mapping_from_toml(territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:
+    """A user's own France Travail layout: renamed columns, another separator, no code."""
+    lines = _lines(territory.extracts["france_travail"])
+    renamed = [lines[0].replace("montant_are", "mt_are").replace(",", "|"), *[x.replace(",", "|") for x in lines[1:]]]
+    src = _write(tmp_path / "ft.txt", renamed)
+    base = default_mapping("france_travail").model_dump(mode="json", exclude_none=True)
+    base["separator"] = "|"
+    for f in base["records"][0]["fields"]:
+        if f["source"] == "montant_are":
+            f["source"] = "mt_are"
+    toml = tmp_path / "ft.toml"
+    toml.write_text(_to_toml(base))
+    mapping = load_mapping(toml)
+    report = ingest(src, mapping, agreement, tmp_path / "o")
+    reference = ingest(territory.extracts["france_travail"], default_mapping("france_travail"), agreement,
+                       tmp_path / "r")
+    a, b = (pl.read_parquet(r.outputs["resources"]).drop("extract_id") for r in (report, reference))
+    assert a.equals(b)
+
+
+def test_mapping_validation_messages(tmp_path: Path) -> None:
+    base = default_mapping("cnav").model_dump(mode="json", exclude_none=True)
+    base["records"][0]["emits"][0]["columns"]["amount"] = "nom"
+    with pytest.raises(ConfigError, match="direct identifier"):
+        type(default_mapping("cnav")).from_dict(base)
+    base = default_mapping("cnav").model_dump(mode="json", exclude_none=True)
+    del base["records"][0]["emits"][0]["constants"]["kind"]
+    with pytest.raises(ConfigError, match="canonical column kind is neither mapped nor constant"):
+        type(default_mapping("cnav")).from_dict(base)
+    (tmp_path / "m.yaml").write_text("agency: [")
+    with pytest.raises(ConfigError, match=r"m\.yaml"):
+        load_mapping(tmp_path / "m.yaml")
+
+
+def _to_toml(data: dict) -> str:  # type: ignore[type-arg]
+    """A tiny TOML writer for the test (inline tables for records and fields)."""
+    import json
+
+    def val(v: object) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, str):
+            return json.dumps(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(val(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{json.dumps(k)} = {val(x)}" for k, x in v.items()) + "}"
+        raise TypeError(type(v))
+
+    return "\n".join(f"{k} = {val(v)}" for k, v in data.items()) + "\n"
