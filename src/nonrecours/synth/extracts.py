@@ -520,7 +520,7 @@ def _write_msa(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
         (pl.lit("M") + (pl.col("r") + 460_001).cast(pl.String)).alias("dossier"))
     mem = mem.join(dossiers, on="unit_id")
     dem = mem.filter(pl.col("role") == "demandeur").select("unit_id", pl.col("person_id").alias("payee"))
-    family = ("af", "paje_base", "asf", "aide_logement", "aspa", "css_free", "css_participation")
+    family = ("af", "paje_base", "asf", "aide_logement", "rsa", "ppa", "aspa", "css_free", "css_participation")
     pay = paid.filter(pl.col("benefit").is_in(family) & pl.col("unit_id").is_not_null()).join(
         dem, on="unit_id").select(pl.col("payee").alias("person_id"), "benefit", "month", "amount")
     members = mem.select("person_id").unique()
@@ -537,8 +537,9 @@ def _write_msa(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
                                                                                      "benefit")
     rows = _row_noise(rows, ["person_id", "month", "benefit"], "amount", "msa", seed, noise, stats)
     nature = pl.col("benefit").replace_strict({
-        "member": "MEMBRE", "af": "AF", "paje_base": "PAJE", "asf": "ASF", "aide_logement": "AL", "aspa": "ASPA",
-        "css_free": "CSS", "css_participation": "CSSP", "pension_net": "RETNET", "pension_gross": "RETBRUT"})
+        "member": "MEMBRE", "af": "AF", "paje_base": "PAJE", "asf": "ASF", "aide_logement": "AL", "rsa": "RSA",
+        "ppa": "PPA", "aspa": "ASPA", "css_free": "CSS", "css_participation": "CSSP",
+        "pension_net": "RETNET", "pension_gross": "RETBRUT"})
     status = pl.when(pl.col("benefit").str.starts_with("pension")).then(pl.lit("RET")) \
         .when(pl.col("role") == "enfant").then(pl.lit("AD")).otherwise(pl.lit("EXP"))
     _csv(rows.select(

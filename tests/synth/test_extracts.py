@@ -1,0 +1,128 @@
+"""The six native extracts written from the truth: reproducible, noisy as declared, take-up drawn per unit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from nonrecours.synth import generate
+from nonrecours.synth.extracts import TAKE_UP_RATES, Noise, draw_take_up, stable_uniform, write_extracts
+
+FILES = ("caf.dat", "cnam.csv", "france_travail.csv", "dgfip.parquet", "cnav.csv", "msa.csv", "manifest.json")
+
+
+@pytest.fixture(scope="module")
+def truth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("truth")
+    generate(600, 5, root)
+    return root / "truth"
+
+
+def _entitlements(truth: Path) -> pl.DataFrame:
+    """A hand-made entitlement frame: every famille entitled to RSA and CSS over the last three months."""
+    fam = pl.read_parquet(truth / "unit_memberships.parquet").filter(
+        pl.col("unit_kind").cast(pl.String) == "famille").select("unit_id").unique()
+    last = pl.read_parquet(truth / "resources.parquet").get_column("month").max()
+    months = pl.date_range(pl.select(pl.lit(last).dt.offset_by("-2mo")).item(), last, "1mo", eager=True)
+    grid = fam.join(pl.DataFrame({"month": months}), how="cross").join(
+        pl.DataFrame({"benefit": ["rsa", "css_free"], "amount": [500.0, 0.0]}), how="cross")
+    return grid.with_columns(pl.lit("famille").alias("unit_kind"))
+
+
+def test_same_seed_same_bytes(truth: Path, tmp_path: Path) -> None:
+    a = write_extracts(truth, tmp_path / "a", seed=3)
+    write_extracts(truth, tmp_path / "b", seed=3)
+    c = write_extracts(truth, tmp_path / "c", seed=4)
+    for name in FILES:
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
+    assert a["cnam"].read_bytes() != c["cnam"].read_bytes()
+
+
+def test_formats_and_manifest(truth: Path, tmp_path: Path) -> None:
+    paths = write_extracts(truth, tmp_path, seed=3)
+    caf = paths["caf"].read_bytes().decode("latin-1").split("\n")[:-1]
+    assert {len(line) for line in caf} == {120}
+    assert caf[0].startswith("00CAF46") and caf[-1] == ("99" + str(len(caf)).zfill(9)).ljust(120)
+    assert paths["cnam"].read_bytes().startswith(b"\xef\xbb\xbfNIR_BENEFICIAIRE;")
+    assert pl.read_parquet(paths["dgfip"]).schema["date_naissance"] == pl.Date
+    paths["msa"].read_bytes().decode("cp1252")
+    manifest = json.loads(paths["manifest"].read_text())
+    assert len(manifest["months"]) == Noise().months
+    for agency, counts in manifest["agencies"].items():
+        assert counts["rows"] > 0, agency
+        assert counts["nir_typos"] + counts["nir_missing"] <= counts["persons"] + counts["unknown_persons"]
+    monthly = [a for a in manifest["agencies"] if a != "dgfip"]
+    assert sum(manifest["agencies"][a]["duplicates"] for a in monthly) > 0
+    assert sum(manifest["agencies"][a]["late_updates"] for a in monthly) > 0
+    assert sum(manifest["agencies"][a]["stale_rows_dropped"] for a in monthly) > 0
+    assert "no entitlements" in manifest["take_up"]
+
+
+def test_nir_noise_matches_manifest(truth: Path, tmp_path: Path) -> None:
+    """NIR typos in the CNAV extract break the check key; their count is the manifest's."""
+    from stdnum.fr import nir as stdnir
+
+    paths = write_extracts(truth, tmp_path, seed=8, noise=Noise(nir_typo=0.2, nir_missing=0.1))
+    df = pl.read_csv(paths["cnav"], separator=";", infer_schema=False)
+    per_person = df.select("NIR", "NOM_NAISSANCE", "PRENOMS", "DATE_NAISSANCE").unique()
+    bad = [n for n in per_person.get_column("NIR").drop_nulls().to_list() if not stdnir.is_valid(n)]
+    counts = json.loads(paths["manifest"].read_text())["agencies"]["cnav"]
+    assert len(bad) == counts["nir_typos"] > 0
+    assert per_person.get_column("NIR").null_count() == counts["nir_missing"] > 0
+
+
+def test_take_up_draw_is_per_unit_and_benefit(tmp_path: Path) -> None:
+    units = pl.DataFrame({"unit_id": [f"F{i:07d}" for i in range(6000)]})
+    months = pl.DataFrame({"month": pl.date_range(pl.date(2026, 1, 1), pl.date(2026, 3, 1), "1mo", eager=True)})
+    ent = units.join(months, how="cross").join(pl.DataFrame({"benefit": list(TAKE_UP_RATES)}), how="cross") \
+        .with_columns(pl.lit("famille").alias("unit_kind"), pl.lit(100.0).alias("amount"))
+    drawn = draw_take_up(ent, seed=1)
+    # the same decision for every month of a unit and benefit
+    assert drawn.group_by("unit_id", "benefit").agg(pl.col("take_up").n_unique()).get_column("take_up").max() == 1
+    rates = drawn.group_by("benefit").agg(pl.col("take_up").mean()).rows()
+    for benefit, rate in rates:
+        assert abs(rate - TAKE_UP_RATES[benefit]) < 0.025, benefit
+    # independent of row order and of the other rows
+    shuffled = draw_take_up(ent.sample(fraction=1.0, shuffle=True, seed=9).head(5000), seed=1)
+    joined = shuffled.join(drawn, on=["unit_id", "benefit", "month"], suffix="_all")
+    assert joined.height == 5000 and (joined["take_up"] == joined["take_up_all"]).all()
+    # another seed, other draws; and the frame must be complete
+    assert not draw_take_up(ent, seed=2).get_column("take_up").equals(drawn.get_column("take_up"))
+    with pytest.raises(ValueError, match="amount"):
+        draw_take_up(ent.drop("amount"), seed=1)
+    with pytest.raises(ValueError, match="no take-up rate"):
+        draw_take_up(ent.with_columns(pl.lit("af").alias("benefit")), seed=1)
+
+
+def test_stable_uniform_is_pinned() -> None:
+    """Pure integer arithmetic: the draws must not change with Polars versions or platforms."""
+    df = pl.DataFrame({"a": ["F0000001", "F0000002", "a much longer identifier than fourteen bytes"]})
+    u = stable_uniform(df, ["a"], seed=42, salt="take_up").to_list()
+    assert u == pytest.approx(PINNED, abs=1e-15)
+    assert all(0 <= x < 1 for x in u)
+
+
+PINNED = [0.518045750517778, 0.10345118416845256, 0.6316397278937996]
+
+
+def test_entitlements_become_payments_for_takers_only(truth: Path, tmp_path: Path) -> None:
+    ent = _entitlements(truth)
+    paths = write_extracts(truth, tmp_path / "x", seed=5, entitlements=ent, noise=Noise(duplicates=0,
+                                                                                          late_updates=0))
+    drawn = pl.read_parquet(truth / "take_up.parquet")
+    assert drawn.height == ent.height and {"take_up", "u"} <= set(drawn.columns)
+    taken_rsa = drawn.filter((pl.col("benefit") == "rsa") & pl.col("take_up"))
+    manifest = json.loads(paths["manifest"].read_text())
+    assert manifest["take_up"] == "drawn from entitlements"
+    caf = pl.Series(paths["caf"].read_bytes().decode("latin-1").split("\n"))
+    msa = pl.read_csv(paths["msa"], separator=";", infer_schema=False, encoding="windows-1252")
+    rsa_lines = caf.filter(caf.str.starts_with("30") & (caf.str.slice(9, 3) == "RSA")).len()
+    # RSA is paid by the CAF to every taker it knows (the MSA pays farmers' family benefits only here)
+    assert 0 < rsa_lines <= taken_rsa.height
+    assert rsa_lines >= 0.8 * taken_rsa.height
+    css = pl.read_csv(paths["cnam"], separator=";", infer_schema=False)
+    assert css.filter(pl.col("TOP_CSS") == "1").height > 0
+    assert msa.height > 0
