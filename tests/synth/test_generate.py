@@ -47,6 +47,13 @@ def test_same_seed_is_byte_identical_and_another_seed_differs(tmp_path):
     assert a["resources"].read_bytes() != c["resources"].read_bytes()
 
 
+def test_output_does_not_depend_on_worker_processes(tmp_path):
+    one = generate(2_500, 5, tmp_path / "one", chunk_households=300, workers=1)
+    two = generate(2_500, 5, tmp_path / "two", chunk_households=300, workers=2)
+    for name in TRUTH_TABLES:
+        assert one[name].read_bytes() == two[name].read_bytes(), name
+
+
 def test_household_type_shares_match_targets(territory):
     shares = territory["households"]["household_type"].value_counts(normalize=True)
     got = dict(zip(shares["household_type"].cast(pl.String), shares["proportion"], strict=True))

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import multiprocessing
+import os
 import shutil
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +25,7 @@ from nonrecours.synth.caf import build_family_benefits
 from nonrecours.synth.households import (
     COUPLE_KIND_SHARES,
     HOUSEHOLD_TYPES,
+    HouseholdChunk,
     PersonKind,
     draw_households,
     take_households,
@@ -59,6 +64,73 @@ def _chunk_plan(rng_for: object, persons: int, chunk_households: int, weights: n
         chunk_no += 1
 
 
+@dataclass(frozen=True)
+class _ChunkJob:
+    seed: int
+    chunk_no: int
+    chunk: HouseholdChunk
+    person_offset: int
+    household_offset: int
+    end_month: dt.date
+    months: int
+    territory: str
+    provenance: dict[str, object]
+    parts_dir: Path
+
+
+def _write_chunk(job: _ChunkJob) -> None:
+    """Build and write every table of one chunk of households (runs in a worker process)."""
+    chunk, months = job.chunk, job.months
+    communes = load_territory(job.territory)
+    end_idx = month_index(job.end_month)
+    start_idx = end_idx - months + 1
+    window_start = dt.date(start_idx // 12, start_idx % 12 + 1, 1)
+
+    def rng(stream: int) -> np.random.Generator:
+        return np.random.default_rng([job.seed, job.chunk_no, stream])
+
+    people = build_people(rng(1), chunk, person_offset=job.person_offset, household_offset=job.household_offset,
+                          end_month=job.end_month, window_start=window_start, communes=communes,
+                          provenance=job.provenance)
+    facts = people["person_facts"]
+    resources, income = build_resources(rng(2), facts, window_start=window_start, months=months,
+                                        provenance=job.provenance)
+    sizes = np.bincount(chunk.hh, minlength=chunk.n_households)
+    pensioner = chunk.age[chunk.kind == PersonKind.ADULT1] >= 65
+    status = np.zeros(chunk.n_households, dtype=np.int64)
+    rent = np.zeros((chunk.n_households, months))
+    housing = build_housing(rng(3), chunk.n_households, job.household_offset, pensioner, sizes,
+                            window_start=window_start, months=months, provenance=job.provenance,
+                            status_out=status, rent_out=rent)
+    benefits = build_family_benefits(
+        2 * chunk.hh + (chunk.kind == PersonKind.SECOND), chunk.kind, facts["birth_idx"].to_numpy(),
+        facts["agricultural"].to_numpy(), income, status, rent,
+        m_idx=start_idx + np.arange(months), famille_offset=2 * job.household_offset, provenance=job.provenance)
+    households = pl.DataFrame({
+        "menage_id": pl.select(pl.lit("M") + pl.Series(job.household_offset + np.arange(chunk.n_households))
+                               .cast(pl.String).str.zfill(9)).to_series(),
+        "household_type": pl.Series(np.array(HOUSEHOLD_TYPES)[chunk.htype]).cast(pl.Enum(HOUSEHOLD_TYPES)),
+        "couple_kind": pl.Series(np.array(list(COUPLE_KIND_SHARES))[chunk.couple_kind])
+        .cast(pl.Enum(tuple(COUPLE_KIND_SHARES))),
+        "n_adults": chunk.n_adults.astype(np.int8),
+        "n_children": chunk.n_children.astype(np.int16),
+        "size": sizes.astype(np.int16),
+        "depcom": communes["depcom"].to_numpy()[chunk.commune],
+    })
+    households = households.with_columns(
+        pl.when(pl.col("n_adults") == 2).then(pl.col("couple_kind")).alias("couple_kind")).drop("n_adults")
+    tables = {"persons": people["persons"], "unit_memberships": people["unit_memberships"],
+              "resources": resources, "housing": housing, "benefits_paid": benefits,
+              "identities": people["identities"], "households": households}
+    for name, frame in tables.items():
+        if name in _SPECS:
+            # Keys are unique by construction (person × month × kind, ménage × month...); the tests
+            # check them on whole tables, the chunk check covers dtypes, codes, ranges and nulls.
+            frame = _SPECS[name].validate_frame(frame, check_key=False)
+        (job.parts_dir / name).mkdir(exist_ok=True)
+        frame.write_parquet(job.parts_dir / name / f"part-{job.chunk_no:05d}.parquet")
+
+
 def generate(
     persons: int,
     seed: int,
@@ -68,13 +140,15 @@ def generate(
     end_month: dt.date = DEFAULT_END_MONTH,
     months: int = 24,
     chunk_households: int = 40_000,
+    workers: int | None = None,
 ) -> dict[str, Path]:
     """Write the true situations of ``persons`` synthetic people under ``out/truth/``.
 
     Returns the path of each table. Tables: the canonical persons, unit_memberships, resources
     (24 months), housing, benefits_paid (family benefits and housing aid), plus two truth-only tables:
     identities (raw NIR, names, birth date, address: for writing agency extracts, never for analysis)
-    and households (type, couple kind, commune) for scoring and checks.
+    and households (type, couple kind, commune) for scoring and checks. ``workers``: processes
+    building chunks (default: one per core); the output does not depend on it.
     """
     if persons <= 0:
         raise ConfigError("persons must be positive")
@@ -100,50 +174,26 @@ def generate(
     def rng_for(chunk_no: int, stream: int) -> np.random.Generator:
         return np.random.default_rng([seed, chunk_no, stream])
 
+    # Households are drawn in order here (cheap), so every chunk knows its id offsets; the expensive
+    # part (people, resources, housing, payments, Parquet) runs in worker processes when there are
+    # several chunks. Each chunk's bytes depend only on (seed, chunk number), so output is identical.
+    jobs = []
     person_offset = household_offset = 0
     for chunk_no, chunk in _chunk_plan(rng_for, persons, chunk_households, weights):
-        people = build_people(rng_for(chunk_no, 1), chunk, person_offset=person_offset,
-                              household_offset=household_offset, end_month=end_month,
-                              window_start=window_start, communes=communes, provenance=provenance)
-        facts = people["person_facts"]
-        resources, income = build_resources(rng_for(chunk_no, 2), facts, window_start=window_start,
-                                            months=months, provenance=provenance)
-        sizes = np.bincount(chunk.hh, minlength=chunk.n_households)
-        pensioner = chunk.age[chunk.kind == PersonKind.ADULT1] >= 65
-        status = np.zeros(chunk.n_households, dtype=np.int64)
-        rent = np.zeros((chunk.n_households, months))
-        housing = build_housing(rng_for(chunk_no, 3), chunk.n_households, household_offset, pensioner, sizes,
-                                window_start=window_start, months=months, provenance=provenance,
-                                status_out=status, rent_out=rent)
-        benefits = build_family_benefits(
-            2 * chunk.hh + (chunk.kind == PersonKind.SECOND), chunk.kind, facts["birth_idx"].to_numpy(),
-            facts["agricultural"].to_numpy(), income, status, rent,
-            m_idx=start_idx + np.arange(months), famille_offset=2 * household_offset, provenance=provenance)
-        households = pl.DataFrame({
-            "menage_id": pl.select(pl.lit("M") + pl.Series(household_offset + np.arange(chunk.n_households))
-                                   .cast(pl.String).str.zfill(9)).to_series(),
-            "household_type": pl.Series(np.array(HOUSEHOLD_TYPES)[chunk.htype]).cast(pl.Enum(HOUSEHOLD_TYPES)),
-            "couple_kind": pl.Series(np.array(list(COUPLE_KIND_SHARES))[chunk.couple_kind])
-            .cast(pl.Enum(tuple(COUPLE_KIND_SHARES))),
-            "n_adults": chunk.n_adults.astype(np.int8),
-            "n_children": chunk.n_children.astype(np.int16),
-            "size": sizes.astype(np.int16),
-            "depcom": communes["depcom"].to_numpy()[chunk.commune],
-        })
-        households = households.with_columns(
-            pl.when(pl.col("n_adults") == 2).then(pl.col("couple_kind")).alias("couple_kind")).drop("n_adults")
-        tables = {"persons": people["persons"], "unit_memberships": people["unit_memberships"],
-                  "resources": resources, "housing": housing, "benefits_paid": benefits,
-                  "identities": people["identities"], "households": households}
-        for name, frame in tables.items():
-            if name in _SPECS:
-                # Keys are unique by construction (person × month × kind, ménage × month...); the tests
-                # check them on whole tables, the chunk check covers dtypes, codes, ranges and nulls.
-                frame = _SPECS[name].validate_frame(frame, check_key=False)
-            (parts_dir / name).mkdir(exist_ok=True)
-            frame.write_parquet(parts_dir / name / f"part-{chunk_no:05d}.parquet")
+        jobs.append(_ChunkJob(seed=seed, chunk_no=chunk_no, chunk=chunk, person_offset=person_offset,
+                              household_offset=household_offset, end_month=end_month, months=months,
+                              territory=territory, provenance=provenance, parts_dir=parts_dir))
         person_offset += chunk.n_persons
         household_offset += chunk.n_households
+    default_workers = (os.cpu_count() or 1) if len(jobs) >= 4 else 1  # spawning costs ~1 s a worker
+    n_workers = min(workers if workers is not None else default_workers, len(jobs))
+    if n_workers > 1:
+        ctx = multiprocessing.get_context("spawn")  # Polars is not fork-safe
+        with ProcessPoolExecutor(n_workers, mp_context=ctx) as pool:
+            list(pool.map(_write_chunk, jobs))
+    else:
+        for job in jobs:
+            _write_chunk(job)
 
     paths: dict[str, Path] = {}
     for name in TRUTH_TABLES:
