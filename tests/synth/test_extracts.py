@@ -126,3 +126,21 @@ def test_entitlements_become_payments_for_takers_only(truth: Path, tmp_path: Pat
     css = pl.read_csv(paths["cnam"], separator=";", infer_schema=False)
     assert css.filter(pl.col("TOP_CSS") == "1").height > 0
     assert msa.height > 0
+
+
+def test_entitlements_from_our_rules(truth: Path, tmp_path: Path) -> None:
+    """Wired to the engine: RSA paid in the CAF extract is what our rules compute, for takers only."""
+    paths = write_extracts(truth, tmp_path, seed=5, entitlements="rules",
+                           noise=Noise(months=2, duplicates=0, late_updates=0))
+    drawn = pl.read_parquet(truth / "take_up.parquet")
+    assert set(drawn.get_column("benefit").unique()) <= set(TAKE_UP_RATES)
+    assert drawn.filter(pl.col("benefit") == "rsa").height > 0
+    taken = drawn.filter((pl.col("benefit") == "rsa") & pl.col("take_up"))
+    refused = drawn.filter((pl.col("benefit") == "rsa") & ~pl.col("take_up"))
+    assert refused.height > 0
+    caf = pl.Series(paths["caf"].read_bytes().decode("latin-1").split("\n"))
+    rsa = caf.filter(caf.str.starts_with("30") & (caf.str.slice(9, 3) == "RSA"))
+    cents = set(rsa.str.slice(18, 10).cast(pl.Int64).to_list())
+    taken_cents = set((taken.get_column("amount") * 100).round(0).cast(pl.Int64).to_list())
+    assert rsa.len() > 0 and cents <= taken_cents
+    assert rsa.len() <= taken.height

@@ -21,10 +21,12 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 
-__all__ = ["TAKE_UP_RATES", "Noise", "draw_take_up", "stable_uniform", "write_extracts"]
+__all__ = ["TAKE_UP_RATES", "Noise", "draw_take_up", "entitlements_from_rules", "stable_uniform",
+           "write_extracts"]
 
 TAKE_UP_RATES: dict[str, float] = {
     "rsa": 0.66,
@@ -94,6 +96,43 @@ def draw_take_up(entitlements: pl.DataFrame, *, seed: int,
     u = stable_uniform(entitlements, ["unit_kind", "unit_id", "benefit"], seed=seed, salt="take_up")
     rate = pl.col("benefit").cast(pl.String).replace_strict(rates, return_dtype=pl.Float64)
     return entitlements.with_columns(u.alias("u")).with_columns((pl.col("u") < rate).alias("take_up"))
+
+
+_RULE_TARGETS = ("rsa", "ppa", "aspa", "css_free", "css_participation", "css_participation_monthly")
+
+
+def entitlements_from_rules(truth_dir: str | Path, months: list, *, backend: str = "polars") -> pl.DataFrame:
+    """What our rules give each true famille, month by month: the frame ``draw_take_up`` takes.
+
+    RSA, PPA and ASPA amounts (rounded to the cent, kept when > 0); CSS without participation (amount 0)
+    and with participation (the monthly participation) when eligible. Uses ``core.build_inputs`` and
+    ``engine.evaluate`` on the truth tables.
+    """
+    from nonrecours.core import build_inputs
+    from nonrecours.engine import evaluate
+
+    truth_dir = Path(truth_dir)
+    tables = {n: pl.scan_parquet(truth_dir / f"{n}.parquet")
+              for n in ("persons", "unit_memberships", "resources", "benefits_paid", "housing")}
+    frames = []
+    for month in months:
+        fam = evaluate(list(_RULE_TARGETS), build_inputs(tables, month), month, backend=backend,
+                       missing_inputs="default")["famille"]
+        base = fam.select(pl.col("famille_id").alias("unit_id"), *_RULE_TARGETS)
+        for benefit in ("rsa", "ppa", "aspa"):
+            frames.append(base.filter(pl.col(benefit) > 0).select(
+                "unit_id", pl.lit(benefit).alias("benefit"), pl.lit(month).alias("month"),
+                pl.col(benefit).round(2).alias("amount")))
+        frames.append(base.filter(pl.col("css_free")).select(
+            "unit_id", pl.lit("css_free").alias("benefit"), pl.lit(month).alias("month"),
+            pl.lit(0.0).alias("amount")))
+        frames.append(base.filter(pl.col("css_participation") & ~pl.col("css_free")).select(
+            "unit_id", pl.lit("css_participation").alias("benefit"), pl.lit(month).alias("month"),
+            pl.col("css_participation_monthly").round(2).alias("amount")))
+    out = pl.concat(frames) if frames else pl.DataFrame(
+        schema={"unit_id": pl.String, "benefit": pl.String, "month": pl.Date, "amount": pl.Float64})
+    return out.select(pl.lit("famille").alias("unit_kind"), "unit_id", "benefit", "month",
+                      pl.col("amount").cast(pl.Float64)).sort("unit_id", "benefit", "month")
 
 
 @dataclass(frozen=True)
@@ -555,13 +594,14 @@ def _write_msa(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
 
 
 def write_extracts(truth_dir: str | Path, out_dir: str | Path, *, seed: int,
-                   entitlements: pl.DataFrame | None = None, noise: Noise | None = None) -> dict[str, Path]:
+                   entitlements: pl.DataFrame | Literal["rules"] | None = None,
+                   noise: Noise | None = None) -> dict[str, Path]:
     """Write the six agency extracts and the noise manifest; return their paths by agency.
 
     ``entitlements`` (unit_kind, unit_id, benefit, month, amount) are the RSA, PPA, ASPA and CSS amounts
-    our rules give the true situations; they go through ``draw_take_up`` and the result is kept in
-    ``truth/take_up.parquet``. Without them, no RSA, PPA, ASPA or CSS payment is written (the manifest
-    says so).
+    our rules give the true situations, or ``"rules"`` to compute them here (``entitlements_from_rules``
+    over the extract months); they go through ``draw_take_up`` and the result is kept in
+    ``truth/take_up.parquet``. With None, no RSA, PPA, ASPA or CSS payment is written (the manifest says so).
     """
     truth_dir, out = Path(truth_dir), Path(out_dir)
     noise = noise or Noise()
@@ -569,6 +609,10 @@ def write_extracts(truth_dir: str | Path, out_dir: str | Path, *, seed: int,
     truth = _read_truth(truth_dir)
     months = _months(truth, noise.months)
     take_up = None
+    if isinstance(entitlements, str):
+        if entitlements != "rules":
+            raise ValueError("entitlements is a frame, 'rules' or None")
+        entitlements = entitlements_from_rules(truth_dir, months)
     if entitlements is not None:
         take_up = draw_take_up(entitlements, seed=seed)
         take_up.write_parquet(truth_dir / "take_up.parquet")
