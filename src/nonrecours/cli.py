@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -27,6 +28,8 @@ def synth(
     out: Path = typer.Option(..., "--out", help="Output folder; tables go to OUT/truth/."),
     territory: str = typer.Option("cahors", "--territory", help="cahors (default) or france."),
     end_month: str = typer.Option("2026-06", "--end-month", help="Last month of the 24-month window (YYYY-MM)."),
+    extracts: bool = typer.Option(False, "--extracts", help="Also write the six agencies' native extracts "
+                                  "(with noise and a take-up draw on our rules) to OUT/extracts/."),
 ) -> None:
     """Build a reproducible synthetic population and write its true situations as Parquet."""
     import datetime as dt
@@ -40,6 +43,11 @@ def synth(
     except (ValueError, NonRecoursError) as exc:
         raise typer.BadParameter(str(exc)) from None
     _print_outputs("synth", paths.values())
+    if extracts:
+        from nonrecours.synth.extracts import write_extracts
+
+        written = write_extracts(Path(out) / "truth", Path(out) / "extracts", seed=seed, entitlements="rules")
+        _print_outputs("extracts", written.values())
 
 
 @app.command()
@@ -68,9 +76,9 @@ def demo(
 
 @app.command()
 def simulate(
-    file: Path = typer.Argument(..., help="JSON: a list of situations, or {\"cases\": [{\"situation\": ...}]}."),
-    backend: str = typer.Option("polars", "--backend", help="polars (default) or duckdb."),
-    explain: bool = typer.Option(False, "--explain", help="Add a French explanation per unit."),
+    file: Annotated[Path, typer.Argument(help="JSON: a list of situations, or {\"cases\": [{\"situation\": ...}]}.")],
+    backend: Annotated[str, typer.Option("--backend", help="polars (default) or duckdb.")] = "polars",
+    explain: Annotated[bool, typer.Option("--explain", help="Add a French explanation per unit.")] = False,
 ) -> None:
     """Compute RSA, prime d'activité, ASPA and CSS for household situations; JSON on stdout, the
     situations that could not be computed on stderr (id, field, error)."""
@@ -94,3 +102,26 @@ def _print_outputs(stage: str, paths: object) -> None:
     console = Console()
     for path in paths:  # type: ignore[attr-defined]
         console.print(f"{stage}: wrote {path}")
+
+
+@app.command()
+def ingest(
+    agency: str = typer.Option(..., "--agency", help="caf, cnam, france_travail, dgfip, cnav or msa."),
+    input: Path = typer.Option(..., "--input", help="The agency's native extract."),
+    exchange: Path = typer.Option(..., "--exchange", help="Exchange agreement (TOML): columns allowed, keys."),
+    out: Path = typer.Option(..., "--out", help="Workspace: canonical tables, quarantine and report go here."),
+    mapping: Path | None = typer.Option(None, "--mapping", help="Your own mapping (YAML/TOML) for this layout."),
+    extract_id: str | None = typer.Option(None, "--extract-id", help="Defaults to the file name."),
+) -> None:
+    """Read one extract: validate, quarantine faulty rows, pseudonymise, write canonical Parquet + report."""
+    from nonrecours.connectors import ingest_extract
+    from nonrecours.errors import NonRecoursError
+
+    try:
+        report = ingest_extract(agency, input, exchange, out, mapping=mapping, extract_id=extract_id)
+    except NonRecoursError as exc:  # messages name file, line and column, never a value
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"{report.file}: {report.rows_read} rows read, {report.rows_accepted} accepted, "
+               f"{report.rows_quarantined} quarantined")
+    _print_outputs("ingest", report.outputs.values())

@@ -8,18 +8,20 @@ ars_annual, cheque_energie_annual) are outside this library's benefits and are l
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from nonrecours.engine import Inputs, evaluate
+from nonrecours.engine import BACKENDS, Inputs, evaluate
 from nonrecours.errors import SituationError
 from nonrecours.rules.benefits import OUTPUTS
-from nonrecours.simulation.situations import SituationBatch, load_situations
+from nonrecours.simulation.situations import SituationBatch, load_situations, read_situation_file
 
-__all__ = ["FLOAT_FIELDS", "OUTPUT_FIELDS", "SimulationResult", "simulate", "simulate_batch"]
+__all__ = ["FLOAT_FIELDS", "OUTPUT_FIELDS", "SimulationResult", "simulate", "simulate_batch", "simulate_file"]
 
 OUTPUT_FIELDS: tuple[str, ...] = OUTPUTS
 FLOAT_FIELDS: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_participation_monthly")
@@ -93,3 +95,16 @@ def simulate_batch(batch: SituationBatch, backend: str = "polars", explain: bool
 def simulate(situations: Sequence[Any], backend: str = "polars", explain: bool = False) -> SimulationResult:
     """Validate and evaluate situations (see :func:`load_situations` for the format and the checks)."""
     return simulate_batch(load_situations(situations), backend=backend, explain=explain)
+
+
+def simulate_file(path: str | Path, backend: str = "polars", explain: bool = False
+                  ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Read a situation file and simulate it: (records for stdout, errors naming situation and field)."""
+    if backend not in BACKENDS:
+        raise SituationError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise SituationError(f"{Path(path).name}: not valid JSON (line {exc.lineno})") from None
+    result = simulate(read_situation_file(data), backend=backend, explain=explain)
+    return result.records(), result.error_records()

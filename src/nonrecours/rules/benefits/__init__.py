@@ -9,6 +9,7 @@ Importing this package registers every rule in the default registry (the engine 
 
 from nonrecours.rules.benefits import (  # noqa: F401  (imported for their registrations)
     aah,
+    asi,
     aspa,
     common,
     css,

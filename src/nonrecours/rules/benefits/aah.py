@@ -13,7 +13,7 @@ law counts it.
 
 from __future__ import annotations
 
-from nonrecours.rules.dsl import Famille, Individu, condition, maximum, minimum, param, rule, sum_over, where
+from nonrecours.rules.dsl import Famille, Individu, condition, maximum, minimum, param, rule, shift, sum_over, where
 
 __all__: list[str] = []
 
@@ -61,7 +61,8 @@ def aah(i: Individu):
     montant = param(f"{A}.montant")
     plafond = montant * (1 + param(f"{A}.majoration_plafond_par_enfant") * i.famille.af_nb_enfants)
     differentielle = minimum(montant, maximum(plafond - i.aah_base_ressources, 0.0))
-    apres_invalidite = maximum(montant - i.invalidity_pension, 0.0)
+    asi_du_mois_precedent = where(i.asi_eligibilite, shift(i.famille.asi, -1), 0.0)
+    apres_invalidite = maximum(montant - i.invalidity_pension - asi_du_mois_precedent, 0.0)
     return where(i.aah_eligible, minimum(differentielle, apres_invalidite), 0.0)
 
 

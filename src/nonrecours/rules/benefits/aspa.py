@@ -15,6 +15,7 @@ from nonrecours.rules.dsl import (
     Individu,
     condition,
     maximum,
+    mean_over,
     minimum,
     param,
     rule,
@@ -47,17 +48,23 @@ def _smic_mensuel_1er_janvier():  # type: ignore[no-untyped-def]
     return param("marche_travail.smic.horaire_brut_1er_janvier") * param("marche_travail.smic.heures_mensuelles")
 
 
-@rule(entity="individu", dtype="float", label="ASPA: ressources mensuelles moyennes des trois mois précédents",
-      ref="CSS art. R815-22, R815-25 et R815-29")
-def asi_aspa_base_ressources_individu(i: Individu):
-    aah_comptee = where(i.aspa_eligibilite | (i.invalidity_pension > 0), 0.0, i.aah)
-    autres = sum_over(i.unemployment + i.pension_gross + i.invalidity_pension + i.alimony_received + aah_comptee,
-                      -3, -1)
+@rule(entity="individu", dtype="float", label="ASPA/ASI: ressources mensuelles moyennes des trois mois précédents, "
+      "hors AAH", ref="CSS art. R815-22, R815-25 et R815-29")
+def asi_aspa_ressources_hors_aah(i: Individu):
+    autres = sum_over(i.unemployment + i.pension_gross + i.invalidity_pension + i.alimony_received, -3, -1)
     salaires = sum_over(i.salaire_brut, -3, -1)
     taux = where(i.famille.en_couple, param(f"{A}.abattement_salaires.couple"),
                  param(f"{A}.abattement_salaires.personne_seule"))
     abattement = minimum(salaires, taux * _smic_mensuel_1er_janvier())
     return (autres + salaires - abattement) / 3
+
+
+@rule(entity="individu", dtype="float", label="ASPA: ressources mensuelles moyennes des trois mois précédents",
+      ref="CSS art. R815-22, R815-25 et R815-29")
+def asi_aspa_base_ressources_individu(i: Individu):
+    """The AAH counts unless the person is entitled to ASPA or draws an invalidity pension."""
+    aah_comptee = where(i.aspa_eligibilite | (i.invalidity_pension > 0), 0.0, mean_over(i.aah, -3, -1))
+    return i.asi_aspa_ressources_hors_aah + aah_comptee
 
 
 @rule(entity="famille", dtype="float", label="ASPA: ressources du foyer (mensuelles)", ref="CSS art. L815-9")

@@ -6,7 +6,7 @@ enfants. Amounts are euros per month.
 
 from __future__ import annotations
 
-from nonrecours.rules.dsl import Expr, Famille, Individu, abs_, floor, round_, rule, where
+from nonrecours.rules.dsl import Expr, Famille, Individu, abs_, floor, month_start, round_, rule, where, years_between
 
 __all__ = ["round_half_even"]
 
@@ -18,9 +18,16 @@ def est_parent(i: Individu):
     return i.famille_role.is_in(PARENTS)
 
 
-@rule(entity="individu", dtype="bool", label="enfant dans sa famille")
+@rule(entity="individu", dtype="int", label="âge en années révolues au premier jour du mois")
+def age(i: Individu):
+    """Evaluated in each reference month: a birthday inside a reference period changes the age there."""
+    return years_between(i.date_naissance, month_start())
+
+
+@rule(entity="individu", dtype="bool", label="enfant (né) dans sa famille")
 def est_enfant(i: Individu):
-    return i.famille_role == "enfant"
+    """In a reference month before its birth a child is not yet a member of the foyer."""
+    return (i.famille_role == "enfant") & (i.age >= 0)
 
 
 @rule(entity="famille", dtype="int", label="nombre de parents (demandeur et conjoint)")

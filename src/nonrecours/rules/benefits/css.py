@@ -90,7 +90,7 @@ def css_aspa_retenue(f: Famille):
 
 @rule(entity="famille", dtype="float", label="CSS: prestations familiales et ASPA du mois", ref="CSS art. R861-8")
 def css_ressources_famille(f: Famille):
-    return f.af + f.asf + f.cf + f.css_aspa_retenue
+    return f.af + f.asf + f.cf + f.css_aspa_retenue + f.asi
 
 
 @rule(entity="famille", dtype="float", label="CSS: ressources des douze mois de référence",

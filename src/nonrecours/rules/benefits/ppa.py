@@ -73,7 +73,7 @@ def ppa_revenu_activite(f: Famille):
       ref="CSS art. L842-4, R843-1 à R843-4 et R844-4")
 def ppa_base_ressources(f: Famille):
     return (f.ppa_revenu_activite + f.sum(f.members.ppa_ressources_hors_activite_individu)
-            + f.pf_retenues_minima + f.aspa)
+            + f.pf_retenues_minima + f.aspa + f.asi)
 
 
 @rule(entity="famille", dtype="float", label="prime d'activité: montant forfaitaire (majoré pour un parent isolé)",
@@ -105,9 +105,14 @@ def ppa_forfait_logement(f: Famille):
     return maximum(minimum(aide, forfait), where(f.avantage_nature_logement, forfait, 0.0))
 
 
-@rule(entity="famille", dtype="bool", label="prime d'activité: condition d'âge", ref="CSS art. L842-1")
+@rule(entity="famille", dtype="bool", label="prime d'activité: conditions d'âge et de séjour",
+      ref="CSS art. L842-1 et L842-2")
 def ppa_eligibilite(f: Famille):
-    return f.any(f.members.age >= param(f"{P}.age_min"))
+    age = condition("un membre du foyer a 18 ans ou plus", f.any(f.members.age >= param(f"{P}.age_min")),
+                    ref="CSS art. L842-1")
+    sejour = condition("un parent remplit la condition de nationalité ou de séjour",
+                       f.any(f.members.rsa_condition_nationalite, role=PARENTS), ref="CSS art. L842-2, 2°")
+    return age & sejour
 
 
 @rule(entity="famille", dtype="float", label="prime d'activité calculée pour un mois de référence",

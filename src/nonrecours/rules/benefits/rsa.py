@@ -153,7 +153,7 @@ def rsa_base_ressources(f: Famille):
     m = f.members
     individuelles = f.sum(m.rsa_ressources_individu + m.rsa_revenu_activite_individu,
                           where=m.est_parent | m.rsa_enfant_a_charge)
-    return individuelles + f.pf_retenues_minima + f.aspa
+    return individuelles + f.pf_retenues_minima + f.aspa + mean_over(f.asi, -3, -1)
 
 
 @rule(entity="famille", dtype="float", label="revenu de solidarité active", ref="CASF art. L262-2 et R262-39")
