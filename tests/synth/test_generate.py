@@ -194,7 +194,7 @@ def test_bad_arguments_are_config_errors(tmp_path):
 @given(persons=st.integers(1, 400), seed=st.integers(0, 2**31), chunk=st.integers(20, 200))
 def test_invariants_hold_for_any_size_seed_and_chunking(tmp_path_factory, persons, seed, chunk):
     out = tmp_path_factory.mktemp("h")
-    paths = generate(persons, seed, out, chunk_households=chunk)
+    paths = generate(persons, seed, out, chunk_households=chunk, workers=1)
     persons_df = pl.read_parquet(paths["persons"])
     memberships = pl.read_parquet(paths["unit_memberships"])
     assert persons_df.height == persons

@@ -55,12 +55,13 @@ def _chunk_plan(rng_for: object, persons: int, chunk_households: int, weights: n
         if cum[-1] > remaining:
             k = int(np.searchsorted(cum, remaining, side="right"))
             rest = remaining - (int(cum[k - 1]) if k else 0)
+            # Close with single-person households; a tiny chunk without enough of them leaves the rest
+            # to the next chunk.
             singles = np.flatnonzero(sizes[k:] == 1)[:rest] + k
-            if singles.shape[0] < rest:  # practically never: a chunk holds thousands of singles
-                raise ConfigError("chunk too small to close the population; raise chunk_households")
             chunk = take_households(chunk, np.concatenate([np.arange(k), singles]))
         remaining -= chunk.n_persons
-        yield chunk_no, chunk
+        if chunk.n_households:
+            yield chunk_no, chunk
         chunk_no += 1
 
 
