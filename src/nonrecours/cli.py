@@ -30,6 +30,7 @@ def synth(
     end_month: str = typer.Option("2026-06", "--end-month", help="Last month of the 24-month window (YYYY-MM)."),
     extracts: bool = typer.Option(False, "--extracts", help="Also write the six agencies' native extracts "
                                   "(with noise and a take-up draw on our rules) to OUT/extracts/."),
+    extract_months: int = typer.Option(12, "--extract-months", help="Months covered by the monthly extracts."),
 ) -> None:
     """Build a reproducible synthetic population and write its true situations as Parquet."""
     import datetime as dt
@@ -44,9 +45,10 @@ def synth(
         raise typer.BadParameter(str(exc)) from None
     _print_outputs("synth", paths.values())
     if extracts:
-        from nonrecours.synth.extracts import write_extracts
+        from nonrecours.synth.extracts import Noise, write_extracts
 
-        written = write_extracts(Path(out) / "truth", Path(out) / "extracts", seed=seed, entitlements="rules")
+        written = write_extracts(Path(out) / "truth", Path(out) / "extracts", seed=seed, entitlements="rules",
+                                 noise=Noise(months=extract_months))
         _print_outputs("extracts", written.values())
 
 
