@@ -250,3 +250,33 @@ def _to_toml(data: dict) -> str:  # type: ignore[type-arg]
         raise TypeError(type(v))
 
     return "\n".join(f"{k} = {val(v)}" for k, v in data.items()) + "\n"
+
+
+def test_example_custom_mapping(territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:
+    """examples/mappings/france_travail_custom.toml reads a pipe-separated regional layout."""
+    ft = pl.read_csv(territory.extracts["france_travail"], infer_schema=False)
+    custom = ft.select(
+        pl.col("identifiant_local").alias("ID_DE"), pl.col("nir").alias("NIR_CERTIFIE"),
+        pl.col("nom").alias("NOM"), pl.col("prenom").alias("PRENOM"),
+        pl.col("date_naissance").str.to_date().dt.strftime("%d/%m/%Y").alias("DT_NAIS"),
+        pl.col("categorie").replace_strict({"A": "1", "B": "2", "C": "3", "D": "4", "E": "5"}).alias("CATEGORIE"),
+        (pl.col("mois").str.slice(5, 2) + "/" + pl.col("mois").str.slice(0, 4)).alias("MOIS_PAIEMENT"),
+        pl.col("montant_are").str.replace(".", ",", literal=True).alias("MT_ARE"))
+    custom.write_csv(tmp_path / "ft.txt", separator="|")
+    example = EXCHANGE.parent / "france_travail_custom.toml"
+    report = ingest(tmp_path / "ft.txt", load_mapping(example), agreement, tmp_path / "o")
+    reference = ingest(territory.extracts["france_travail"], default_mapping("france_travail"), agreement,
+                       tmp_path / "r")
+    a, b = (pl.read_parquet(r.outputs["resources"]).drop("extract_id") for r in (report, reference))
+    assert a.height > 0 and a.equals(b)
+
+
+def test_docs_describe_every_column() -> None:
+    from nonrecours.connectors import AGENCY_MODULES
+
+    docs = EXCHANGE.parents[2] / "docs" / "connectors"
+    for agency in AGENCY_MODULES:
+        text = (docs / f"{agency}.md").read_text()
+        for rec in default_mapping(agency).records:
+            for f in rec.fields:
+                assert f"| {f.source} |" in text, (agency, f.source)
