@@ -87,7 +87,8 @@ def test_bad_agreements_name_the_field(tmp_path: Path, extra: str, match: str) -
 def test_a_literal_secret_is_refused(tmp_path: Path) -> None:
     value = secrets.token_urlsafe(40)
     p = tmp_path / "e.toml"
-    p.write_text(MINIMAL.format(extra="").replace('secret = { file = "exchange.key" }', f'secret = "{value}"'))
+    text = MINIMAL.format(extra="").replace('secret = { file = "exchange.key" }', f'secret = "{value}"')
+    p.write_text(text)
     with pytest.raises(ConfigError) as exc:
         load_agreement(p)
     assert value not in str(exc.value) and "field secret" in str(exc.value)

@@ -28,7 +28,8 @@ def test_pseudonyms_and_other_numbers_are_not_leaks() -> None:
 
 
 def test_names_whole_words_case_insensitive() -> None:
-    leaks = find_leaks(["Bonjour MARIE-Claire", "Mariette", "jean-pierre est là"], ["Marie", "Jean-Pierre", "Al"])
+    texts = ["Bonjour MARIE-Claire", "Mariette", "jean-pierre est là"]
+    leaks = find_leaks(texts, ["Marie", "Jean-Pierre", "Al"])
     assert [(leak.kind, leak.masked) for leak in leaks] == [("name", "MA***"), ("name", "je*********")]
 
 
@@ -41,5 +42,6 @@ def test_files_folders_and_parquet(tmp_path) -> None:
     leaks = find_leaks([tmp_path], ["Zoé"])
     places = sorted((leak.source.rsplit("/", 1)[-1], leak.kind, leak.column, leak.line) for leak in leaks)
     assert places == [("run.log", "name", None, 2), ("run.log", "nir", None, 2),
-                      ("t.parquet", "name", "who", 1), ("t.parquet", "nir", "a", 1), ("t.parquet", "nir", "n", 1)]
+                      ("t.parquet", "name", "who", 1), ("t.parquet", "nir", "a", 1),
+                      ("t.parquet", "nir", "n", 1)]
     assert find_leaks([tmp_path / "out" / "report.json"], ["Zoé"]) == []

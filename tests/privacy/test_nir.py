@@ -123,7 +123,8 @@ def test_structure_reasons_sex_and_month() -> None:
     month13 = with_key("2951399126111")
     month00 = with_key("2950099126111")
     month45 = with_key("2954599126111")
-    assert all(stdnum_nir.is_valid(v) for v in (sex5, month13, month00, month45))  # stdnum checks the key only
+    # stdnum checks the key only
+    assert all(stdnum_nir.is_valid(v) for v in (sex5, month13, month00, month45))
     assert reasons([sex5, month13, month00, month45]) == ["sex", "month", "month", "month"]
 
 

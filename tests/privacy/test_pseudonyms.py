@@ -1,4 +1,4 @@
-"""Pseudonyms: byte-equal to Python's hmac, same across agencies, different across purposes, nulls stay null."""
+"""Pseudonyms: equal to Python's hmac, same across agencies, different across purposes, nulls stay null."""
 
 from __future__ import annotations
 
@@ -76,7 +76,8 @@ def test_invalid_nirs_get_null_pseudonym_reason_and_no_key_id(pseudonym_key) -> 
     assert out["person_id"].null_count() == 4
     assert out["person_id"][0] == out["person_id"][5]
     assert out["person_id"].drop_nulls().str.contains(PSEUDONYM_PATTERN).all()
-    assert out["nir_reason"].cast(pl.String).to_list() == [None, "key", "missing", "missing", "characters", None]
+    reasons = out["nir_reason"].cast(pl.String).to_list()
+    assert reasons == [None, "key", "missing", "missing", "characters", None]
     assert out["person_id_key_id"].to_list() == [pseudonym_key.key_id, None, None, None, None,
                                                  pseudonym_key.key_id]
     assert out["nir_kind"].cast(pl.String).to_list()[0] == "nir"
@@ -92,3 +93,13 @@ def test_local_ids_are_namespaced(pseudonym_key) -> None:
     assert fam["id"][0] == fam["id"][1] == ref(pseudonym_key, b"caf:famille\x1f0012345")
     assert fam["id"][0] != foy["id"][0]
     assert fam["id"][2] is None and fam["id"][3] is None
+
+
+def test_key_never_shows_in_expression_or_plan(pseudonym_key) -> None:
+    from nonrecours.privacy.pseudonyms import _hmac_expr
+
+    expr = _hmac_expr("m", pseudonym_key)
+    plan = pl.LazyFrame({"m": ["x"]}).with_columns(expr.alias("h"))
+    secret_text = pseudonym_key.hmac_key_bytes().decode()
+    for text in (str(expr), repr(expr), plan.explain(), str(plan)):
+        assert secret_text not in text

@@ -10,7 +10,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nonrecours.errors import PrivacyError
-from nonrecours.privacy import TOKEN_PATTERN, Secret, derive_return_key, issue_return_tokens, open_return_tokens
+from nonrecours.privacy import (
+    TOKEN_PATTERN,
+    Secret,
+    derive_return_key,
+    issue_return_tokens,
+    open_return_tokens,
+)
 
 _CAF = derive_return_key(Secret(secrets.token_urlsafe(40).encode()), "caf", "ex", "outreach")
 

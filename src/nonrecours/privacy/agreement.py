@@ -110,7 +110,7 @@ class ExchangeAgreement(BaseModel):
         return frozenset(terms.tables[table]) | ALWAYS_ALLOWED
 
     def check_export(self, agency: str, table: str, columns: Iterable[str]) -> None:
-        """Raise PrivacyError naming the agency, the table and the first column the agreement does not list."""
+        """Raise PrivacyError naming the agency, table and first column the agreement does not list."""
         allowed = self.allowed_columns(agency, table)
         for col in columns:
             if col not in allowed:

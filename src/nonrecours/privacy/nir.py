@@ -38,11 +38,11 @@ __all__ = [
 NIR_REASONS: tuple[str, ...] = ("missing", "characters", "length", "key", "sex", "month")
 """Reason codes for an unusable NIR, in the order they are tested."""
 
-_SEPARATORS = r"[\s.\-]"
+_SEPARATORS: tuple[str, ...] = (" ", ".", "-", "\t", "\r", "\n", "\u00a0", "\u202f")
+"""Removed by normalisation: space, dot, dash, tab, CR, LF, no-break and narrow no-break spaces."""
 _CHARS = r"^(?:[0-9]{5}(?:[0-9]{2}|2[AB]))?[0-9]*$"
-_MONTH = r"^(?:0[1-9]|1[0-2]|[23][0-9]|4[0-2]|[5-9][0-9])$"
-_NIR_SEX = r"^[12]"
-_TEMP_SEX = r"^[3478]"
+_SEX_NIR = (1, 2)
+_SEX_TEMPORARY = (3, 4, 7, 8)
 
 
 def _as_expr(nir: str | pl.Expr) -> pl.Expr:
@@ -50,49 +50,80 @@ def _as_expr(nir: str | pl.Expr) -> pl.Expr:
 
 
 def nir_normalised(nir: str | pl.Expr) -> pl.Expr:
-    """Strip spaces, dots and dashes, upper-case; null when nothing is left.
+    """Strip spaces, dots and dashes (see ``_SEPARATORS``), upper-case ``2a``/``2b``; null when empty.
 
     No validity check here: combine with :func:`nir_reason` (a normalised string is not a valid NIR).
+    Literal multi-pattern replacement, not a regex: several times faster on 10 million rows.
     """
-    s = _as_expr(nir).cast(pl.String).str.replace_all(_SEPARATORS, "").str.to_uppercase()
-    return pl.when(s.str.len_bytes() > 0).then(s)
+    # One Aho-Corasick pass removes the separators and upper-cases a/b (the only letters a valid NIR
+    # holds, in 2A/2B); any other letter makes the NIR invalid, so its case does not matter.
+    s = _as_expr(nir).cast(pl.String).str.replace_many(
+        [*_SEPARATORS, "a", "b"], [""] * len(_SEPARATORS) + ["A", "B"])
+    return s.replace("", None)
 
 
-def _key_matches(norm: pl.Expr) -> pl.Expr:
-    body = (norm.str.slice(0, 5)
-            + norm.str.slice(5, 2).replace({"2A": "19", "2B": "18"})
-            + norm.str.slice(7, 6))
-    n = body.cast(pl.Int64, strict=False)
-    key = norm.str.slice(13, 2).cast(pl.Int64, strict=False)
-    return (97 - n % 97) == key
+def _number(norm: pl.Expr) -> pl.Expr:
+    """The 15 characters as one Int64 with 2A→19 and 2B→18 (null unless all digits after that).
+
+    On a string that passed the character check, 2A/2B can only sit at the department, so a plain
+    replacement is exact. 15 digits < 10**15: far from the Int64 limit, so no overflow anywhere below.
+    One cast of the whole string is ~10x cheaper than slicing and casting the parts.
+    """
+    return norm.str.replace_many(["2A", "2B"], ["19", "18"]).cast(pl.Int64, strict=False)
+
+
+def _reason(norm: pl.Expr, whole: pl.Expr) -> pl.Expr:
+    """Reason code from the normalised string and its :func:`_number` (pass columns: both are reused)."""
+    number, key = whole // 100, whole % 100  # the 13-digit number N and the 2-digit key
+    sex = whole // 10**14
+    month = (whole // 10**10) % 100
+    month_ok = month.is_between(1, 12) | month.is_between(20, 42) | month.is_between(50, 99)
+    return (
+        pl.when(norm.is_null()).then(pl.lit("missing"))
+        .when(~norm.str.contains(_CHARS)).then(pl.lit("characters"))
+        .when(norm.str.len_bytes() != 15).then(pl.lit("length"))
+        .when((97 - number % 97) != key).then(pl.lit("key"))
+        .when(~sex.is_in([*_SEX_NIR, *_SEX_TEMPORARY])).then(pl.lit("sex"))
+        .when(~month_ok).then(pl.lit("month"))
+        .otherwise(None)
+        .cast(pl.Enum(NIR_REASONS))
+    )
+
+
+def stage_nir_checks(frame: pl.LazyFrame, column: str, *, norm: str, reason: str) -> pl.LazyFrame:
+    """Add the normalised NIR (null unless valid) as ``norm`` and its reason code as ``reason``.
+
+    Each intermediate is a column computed once, so the whole check costs a few passes over the data.
+    """
+    whole = f"__{norm}_number"
+    return (frame.with_columns(nir_normalised(column).alias(norm))
+            .with_columns(_number(pl.col(norm)).alias(whole))
+            .with_columns(_reason(pl.col(norm), pl.col(whole)).alias(reason))
+            .with_columns(pl.when(pl.col(reason).is_null()).then(pl.col(norm)).alias(norm))
+            .drop(whole))
 
 
 def nir_reason(nir: str | pl.Expr, *, normalised: bool = False) -> pl.Expr:
     """Reason code (see :data:`NIR_REASONS`) of an unusable NIR; null for a valid one.
 
     Given a column name, the result keeps that name; given an expression, name it yourself.
-
     ``normalised=True`` skips normalisation when the input already went through :func:`nir_normalised`.
+    Pass a column (not a long expression) for speed: the input appears in several branches.
     """
     norm = _as_expr(nir) if normalised else nir_normalised(nir)
-    month = norm.str.slice(3, 2)
-    reason = (
-        pl.when(norm.is_null()).then(pl.lit("missing"))
-        .when(~norm.str.contains(_CHARS)).then(pl.lit("characters"))
-        .when(norm.str.len_bytes() != 15).then(pl.lit("length"))
-        .when(~_key_matches(norm)).then(pl.lit("key"))
-        .when(~(norm.str.contains(_NIR_SEX) | norm.str.contains(_TEMP_SEX))).then(pl.lit("sex"))
-        .when(~month.str.contains(_MONTH)).then(pl.lit("month"))
-        .otherwise(None)
-        .cast(pl.Enum(NIR_REASONS))
-    )
+    reason = _reason(norm, _number(norm))
     return reason.alias(nir) if isinstance(nir, str) else reason
+
+
+def _kind_of_valid(norm: pl.Expr) -> pl.Expr:
+    sex = norm.str.slice(0, 1)
+    return pl.when(sex.is_in(["1", "2"])).then(pl.lit("nir")).otherwise(pl.lit("temporary"))
 
 
 def nir_kind(nir: str | pl.Expr, *, normalised: bool = False) -> pl.Expr:
     """``nir`` (sex digit 1/2) or ``temporary`` (3/4/7/8); null when the number is not valid."""
     norm = _as_expr(nir) if normalised else nir_normalised(nir)
-    kind = pl.when(norm.str.contains(_NIR_SEX)).then(pl.lit("nir")).otherwise(pl.lit("temporary"))
+    kind = _kind_of_valid(norm)
     out = pl.when(nir_reason(norm, normalised=True).is_null()).then(kind).cast(pl.Enum(("nir", "temporary")))
     return out.alias(nir) if isinstance(nir, str) else out
 
@@ -105,16 +136,9 @@ def check_nirs(frame: pl.DataFrame | pl.LazyFrame, column: str, *,
     The raw column is kept: the caller decides when to drop it (before anything leaves the connector).
     """
     p = prefix or column
-    tmp = f"__{p}_normalised"
-    return (
-        frame.with_columns(nir_normalised(column).alias(tmp))
-        .with_columns(nir_reason(pl.col(tmp), normalised=True).alias(f"{p}_reason"))
-        .with_columns(
-            pl.col(f"{p}_reason").is_null().alias(f"{p}_valid"),
-            pl.when(pl.col(f"{p}_reason").is_null()).then(pl.col(tmp)).alias(f"{p}_norm"),
-            pl.when(pl.col(f"{p}_reason").is_null())
-            .then(pl.when(pl.col(tmp).str.contains(_NIR_SEX)).then(pl.lit("nir")).otherwise(pl.lit("temporary")))
-            .cast(pl.Enum(("nir", "temporary"))).alias(f"{p}_kind"),
-        )
-        .drop(tmp)
-    )
+    lazy = stage_nir_checks(frame.lazy(), column, norm=f"{p}_norm", reason=f"{p}_reason").with_columns(
+        pl.col(f"{p}_reason").is_null().alias(f"{p}_valid"),
+        pl.when(pl.col(f"{p}_norm").is_not_null()).then(_kind_of_valid(pl.col(f"{p}_norm")))
+        .cast(pl.Enum(("nir", "temporary"))).alias(f"{p}_kind"),
+    ).select([*frame.collect_schema().names(), f"{p}_norm", f"{p}_valid", f"{p}_reason", f"{p}_kind"])
+    return lazy if isinstance(frame, pl.LazyFrame) else lazy.collect()

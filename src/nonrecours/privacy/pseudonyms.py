@@ -2,7 +2,8 @@
 
 The pseudonym is the 64-character lower-case hex HMAC-SHA256 digest; the key id of the key that made it is
 stored beside it. HMAC runs in compiled code over whole columns (the ``polars-hash`` plugin, Rust, one
-HMAC per row, no Python callback) and is byte-for-byte the HMAC of Python's ``hmac`` module (tested).
+HMAC per row, no Python callback; a batch is sliced over all cores) and is byte-for-byte the HMAC of
+Python's ``hmac`` module (tested).
 Measured rate: benchmarks/results/pseudonymise.json.
 
 Null in, null out: a missing or invalid NIR gets a null pseudonym *and* a reason code, so the connector
@@ -10,18 +11,21 @@ quarantines the row. A null pseudonym is "unknown person", never a person: joins
 nulls first (Polars and DuckDB inner joins do not match null keys by default; never pass
 ``nulls_equal=True`` / ``IS NOT DISTINCT FROM`` on a pseudonym).
 
-The key enters the plugin call as an argument of an eager, local computation; the expression is never
-returned, so no lazy plan holding the key can be printed or serialised.
+The key enters the plugin call inside a lazy plan that is built and collected within one function call;
+neither the expression nor the plan is ever returned, so nothing holding the key can be printed, explained
+or serialised by a caller (and the plugin's repr does not show its arguments: tested).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import polars as pl
 import polars_hash as plh
 
 from nonrecours.errors import PrivacyError
 from nonrecours.privacy.keys import PseudonymKey
-from nonrecours.privacy.nir import _NIR_SEX, nir_normalised, nir_reason
+from nonrecours.privacy.nir import _kind_of_valid, stage_nir_checks
 
 __all__ = [
     "PSEUDONYM_PATTERN",
@@ -36,15 +40,31 @@ PSEUDONYM_PATTERN = r"^[0-9a-f]{64}$"
 _NS_SEP = "\x1f"  # unit separator: cannot appear in a namespace (checked) nor be typed in an extract
 
 
-def hmac_hex(frame: pl.DataFrame, column: str, key: PseudonymKey, *, out: str) -> pl.DataFrame:
-    """Add ``out`` = hex HMAC-SHA256 of ``column`` (String or Binary) under ``key``; null stays null.
-
-    Runs on the streaming engine so the hashing is spread over all cores.
-    """
+def _hmac_expr(column: str, key: PseudonymKey) -> pl.Expr:
     if not isinstance(key, PseudonymKey):
-        raise PrivacyError("hmac_hex needs a PseudonymKey")
-    expr = plh.col(column).chash.hmac_sha256(key=key._hmac_key)
-    return frame.lazy().with_columns(expr.alias(out)).collect(engine="streaming")
+        raise PrivacyError("pseudonyms need a PseudonymKey")
+    return plh.col(column).chash.hmac_sha256(key=key._hmac_key)
+
+
+_PARALLEL_MIN_ROWS = 200_000
+
+
+def _run(frame: pl.DataFrame, build: Callable[[pl.LazyFrame], pl.LazyFrame]) -> pl.DataFrame:
+    """Apply ``build`` to ``frame`` using every core: slices are planned separately and collected
+    together (``collect_all`` runs them in parallel), then concatenated in order. Every step is
+    row-wise, so slicing changes nothing in the result (tested on large batches)."""
+    k = 2 * max(pl.thread_pool_size(), 1)
+    if frame.height < _PARALLEL_MIN_ROWS or k <= 2:
+        return build(frame.lazy()).collect()
+    size = -(-frame.height // k)
+    parts = pl.collect_all([build(frame.slice(i * size, size).lazy()) for i in range(k)])
+    return pl.concat(parts, how="vertical", rechunk=False)
+
+
+def hmac_hex(frame: pl.DataFrame, column: str, key: PseudonymKey, *, out: str) -> pl.DataFrame:
+    """Add ``out`` = hex HMAC-SHA256 of ``column`` (String or Binary) under ``key``; null stays null."""
+    expr = _hmac_expr(column, key).alias(out)
+    return _run(frame, lambda lf: lf.with_columns(expr))
 
 
 def pseudonymise(
@@ -66,14 +86,11 @@ def pseudonymise(
     dropped unless ``drop_raw=False`` (tests, rotation); it must never leave the connector.
     """
     if not isinstance(frame, pl.DataFrame):
-        raise PrivacyError("pseudonymise works on a collected DataFrame batch (stream large files in batches)")
+        raise PrivacyError("pseudonymise works on a collected DataFrame batch (stream big files in batches)")
     if column not in frame.columns:
         raise PrivacyError(f"column {column} not in the frame to pseudonymise")
     tmp_norm, tmp_reason = "__nr_norm", "__nr_reason"
-    staged = (frame.with_columns(nir_normalised(column).alias(tmp_norm))
-              .with_columns(nir_reason(pl.col(tmp_norm), normalised=True).alias(tmp_reason))
-              .with_columns(pl.when(pl.col(tmp_reason).is_null()).then(pl.col(tmp_norm)).alias(tmp_norm)))
-    hashed = hmac_hex(staged, tmp_norm, key, out=out)
+    hmac_expr = _hmac_expr(tmp_norm, key).alias(out)
     extra: list[pl.Expr] = []
     if key_id_column:
         extra.append(pl.when(pl.col(out).is_not_null()).then(pl.lit(key.key_id)).alias(key_id_column))
@@ -82,11 +99,15 @@ def pseudonymise(
     if kind_column:
         extra.append(
             pl.when(pl.col(tmp_norm).is_not_null())
-            .then(pl.when(pl.col(tmp_norm).str.contains(_NIR_SEX)).then(pl.lit("nir"))
-                  .otherwise(pl.lit("temporary")))
+            .then(_kind_of_valid(pl.col(tmp_norm)))
             .cast(pl.Enum(("nir", "temporary"))).alias(kind_column))
-    result = hashed.with_columns(extra).drop(tmp_norm, tmp_reason)
-    return result.drop(column) if drop_raw and column != out else result
+    dropped = [tmp_norm, tmp_reason, *([column] if drop_raw and column != out else [])]
+
+    def build(lf: pl.LazyFrame) -> pl.LazyFrame:
+        staged = stage_nir_checks(lf, column, norm=tmp_norm, reason=tmp_reason).with_columns(hmac_expr)
+        return staged.with_columns(extra).drop(dropped)
+
+    return _run(frame, build)
 
 
 def pseudonymise_local_ids(
@@ -111,10 +132,9 @@ def pseudonymise_local_ids(
     out = out or column
     tmp = "__local_id_msg"
     ids = pl.col(column).cast(pl.String).str.strip_chars()
-    staged = frame.with_columns(
-        pl.when(ids.str.len_bytes() > 0).then(pl.lit(namespace + _NS_SEP) + ids).alias(tmp))
-    hashed = hmac_hex(staged, tmp, key, out=out).drop(tmp)
-    if key_id_column:
-        hashed = hashed.with_columns(
-            pl.when(pl.col(out).is_not_null()).then(pl.lit(key.key_id)).alias(key_id_column))
-    return hashed
+    message = pl.when(ids.str.len_bytes() > 0).then(pl.lit(namespace + _NS_SEP) + ids).alias(tmp)
+    hmac_expr = _hmac_expr(tmp, key).alias(out)
+    key_id = ([pl.when(pl.col(out).is_not_null()).then(pl.lit(key.key_id)).alias(key_id_column)]
+              if key_id_column else [])
+    return _run(frame, lambda lf: lf.with_columns(message).with_columns(hmac_expr).drop(tmp)
+                .with_columns(key_id))

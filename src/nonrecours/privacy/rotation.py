@@ -94,7 +94,8 @@ def rekey(table: pl.DataFrame, mapping: pl.DataFrame, column: str = "person_id",
         other = t.filter(pl.col(key_id_column).is_not_null()
                          & ~pl.col(key_id_column).is_in([old_id, new_id])).select(pl.col(idx).first())
         if other.height and other.item() is not None:
-            raise PrivacyError(f"row {other.item()} of column {column} is under a key this map does not cover")
+            raise PrivacyError(
+                f"row {other.item()} of column {column} is under a key this map does not cover")
         already = pl.col(key_id_column) == new_id
     else:
         already = pl.lit(False)
@@ -108,5 +109,6 @@ def rekey(table: pl.DataFrame, mapping: pl.DataFrame, column: str = "person_id",
     out = joined.with_columns(
         pl.when(already.fill_null(False)).then(pl.col(column)).otherwise(pl.col(hit)).alias(column))
     if key_id_column is not None:
-        out = out.with_columns(pl.when(pl.col(column).is_not_null()).then(pl.lit(new_id)).alias(key_id_column))
+        out = out.with_columns(
+            pl.when(pl.col(column).is_not_null()).then(pl.lit(new_id)).alias(key_id_column))
     return out.sort(idx).drop(idx, hit), missing.height
