@@ -88,9 +88,18 @@ def css_aspa_retenue(f: Famille):
     return where(f.aspa > 0, maximum(f.aspa - abattement, 0.0), 0.0)
 
 
-@rule(entity="famille", dtype="float", label="CSS: prestations familiales et ASPA du mois", ref="CSS art. R861-8")
+@rule(entity="famille", dtype="float", label="CSS: ASI retenue après abattement (mensuelle)",
+      ref="Instruction interministérielle n° DSS/SD2A/2021/71 du 30 mars 2021")
+def css_asi_retenue(f: Famille):
+    """No abatement when the ASI beneficiary also receives the AAH (its own abatement applies)."""
+    avec_aah = f.any(f.members.asi_eligibilite & (f.members.aah > 0))
+    abattement = where(avec_aah, 0.0, param(f"{C}.abattement_asi.personne_seule"))
+    return maximum(f.asi - abattement, 0.0)
+
+
+@rule(entity="famille", dtype="float", label="CSS: prestations familiales, ASPA et ASI du mois", ref="CSS art. R861-8")
 def css_ressources_famille(f: Famille):
-    return f.af + f.asf + f.cf + f.css_aspa_retenue + f.asi
+    return f.af + f.asf + f.cf + f.css_aspa_retenue + f.css_asi_retenue
 
 
 @rule(entity="famille", dtype="float", label="CSS: ressources des douze mois de référence",

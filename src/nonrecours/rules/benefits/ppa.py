@@ -110,8 +110,9 @@ def ppa_forfait_logement(f: Famille):
 def ppa_eligibilite(f: Famille):
     age = condition("un membre du foyer a 18 ans ou plus", f.any(f.members.age >= param(f"{P}.age_min")),
                     ref="CSS art. L842-1")
-    sejour = condition("un parent remplit la condition de nationalité ou de séjour",
-                       f.any(f.members.rsa_condition_nationalite, role=PARENTS), ref="CSS art. L842-2, 2°")
+    # as in the reference model, a member of the foyer (a French child included) fulfils it for the foyer
+    sejour = condition("un membre du foyer remplit la condition de nationalité ou de séjour",
+                       f.any(f.members.rsa_condition_nationalite), ref="CSS art. L842-2, 2°")
     return age & sejour
 
 
