@@ -1,0 +1,82 @@
+"""Every public reference case on both backends: agreement per field, and every disagreement documented."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nonrecours.simulation import load_situations, read_situation_file
+from nonrecours.simulation.oracle import FIELDS, compare, documented_disagreements
+from nonrecours.simulation.runner import simulate_batch
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = Path("/work/shared/reference/cases/openfisca_public.json")
+DOC = ROOT / "docs" / "oracle_disagreements.md"
+
+pytestmark = pytest.mark.skipif(not CASES.exists(), reason="reference cases not available")
+
+
+@pytest.fixture(scope="module")
+def cases() -> list[dict]:
+    return json.loads(CASES.read_text(encoding="utf-8"))["cases"]
+
+
+@pytest.fixture(scope="module")
+def batch(cases):  # type: ignore[no-untyped-def]
+    return load_situations(read_situation_file({"cases": cases}))
+
+
+@pytest.fixture(scope="module", params=["polars", "duckdb"])
+def records(request, batch):  # type: ignore[no-untyped-def]
+    return request.param, simulate_batch(batch, backend=request.param).records()
+
+
+def test_every_public_situation_is_computed(batch, cases) -> None:  # type: ignore[no-untyped-def]
+    assert batch.errors == []
+    assert batch.unit_index.height == sum(len(c["expected"]["by_unit"]) for c in cases)
+
+
+def test_agreement_per_field_at_least_99_percent(records, cases) -> None:  # type: ignore[no-untyped-def]
+    backend, recs = records
+    report = compare(recs, cases)
+    for field in FIELDS:
+        assert report.agreement(field) >= 0.99, (backend, field, report.summary()[field])
+
+
+def test_every_disagreement_is_documented(records, cases) -> None:  # type: ignore[no-untyped-def]
+    backend, recs = records
+    listed = documented_disagreements(DOC)
+    missing = [(d.id, d.field, d.ours, d.expected) for d in compare(recs, cases).disagreements
+               if (d.id, d.field) not in listed]
+    assert missing == [], f"{backend}: undocumented disagreements {missing}"
+
+
+def test_units_agree_too(records, cases) -> None:  # type: ignore[no-untyped-def]
+    """Per-unit amounts agree as well as the situation totals (two-unit dwellings included)."""
+    _, recs = records
+    ours = {r["id"]: {u["unit"]: u for u in r["by_unit"]} for r in recs}
+    listed = {i for i, _ in documented_disagreements(DOC)}
+    bad = []
+    for c in cases:
+        sid = c["situation"]["id"]
+        if sid in listed:
+            continue
+        for unit in c["expected"]["by_unit"]:
+            mine = ours[sid][unit["unit"]]
+            for f in ("rsa", "ppa", "aspa", "css_participation_monthly"):
+                if abs(mine[f] - unit[f]) > 1:
+                    bad.append((sid, unit["unit"], f))
+            for f in ("css_free", "css_participation"):
+                if mine[f] != unit[f]:
+                    bad.append((sid, unit["unit"], f))
+    assert bad == []
+
+
+def test_document_lists_only_real_disagreements(records, cases) -> None:  # type: ignore[no-untyped-def]
+    """A documented disagreement that no longer happens must be removed from the document."""
+    backend, recs = records
+    actual = {(d.id, d.field) for d in compare(recs, cases).disagreements}
+    stale = documented_disagreements(DOC) - actual
+    assert stale == set(), f"{backend}: documented but agreeing now: {sorted(stale)}"

@@ -1,0 +1,134 @@
+"""Situation loading: validation names the situation and the field, the others are still loaded."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nonrecours.errors import SituationError
+from nonrecours.simulation import load_situations, read_situation_file
+from nonrecours.simulation.runner import simulate, simulate_file
+
+BASE = {
+    "id": "s1",
+    "month": "2025-06",
+    "depcom": "46042",
+    "housing": {"status": "tenant", "rent": 450},
+    "persons": [
+        {"role": "parent", "age": 35, "monthly": {"salary_net": 800}},
+        {"role": "child", "age": 6},
+    ],
+    "benefits_paid": {"main": {"af": 0.0, "paje_base": 0.0, "asf": 200.18, "aide_logement": 300.0}},
+}
+
+
+def _sit(sid: str, **changes: object) -> dict:
+    s = copy.deepcopy(BASE)
+    s["id"] = sid
+    s.update(changes)
+    return s
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"housing": {"status": "castle"}}, "housing.status"),
+    ({"persons": [{"role": "child", "age": 6}]}, "persons (unit main)"),
+    ({"persons": [{"role": "parent", "age": 35, "monthly": {"salary_net": -5}}]}, "persons[0].monthly.salary_net"),
+    ({"month": "2031-01"}, "month"),
+    ({"month": "2025-13"}, "month"),
+    ({"benefits_paid": {"other": {"af": 1.0}}}, "benefits_paid.other"),
+    ({"benefits_paid": {"main": {"af": -1.0}}}, "benefits_paid.main.af"),
+    ({"persons": [{"role": "parent", "age": 35, "monthly": {"bonus": 5}}]}, "persons[0].monthly.bonus"),
+    ({"depcom": "97611"}, "depcom"),
+    ({"couple": "engaged"}, "couple"),
+])
+def test_malformed_situation_names_id_and_field_and_others_are_computed(change: dict, field: str) -> None:
+    bad = _sit("bad", **change)
+    batch = load_situations([_sit("ok1"), bad, _sit("ok2")])
+    assert [e.situation_id for e in batch.errors] == ["bad"]
+    err = batch.errors[0]
+    assert isinstance(err, SituationError) and err.field == field
+    assert "situation bad" in str(err) and field in str(err)
+    assert batch.unit_index["id"].to_list() == ["ok1", "ok2"]
+
+
+def test_missing_and_duplicate_ids() -> None:
+    no_id = copy.deepcopy(BASE)
+    del no_id["id"]
+    batch = load_situations([_sit("a"), no_id, _sit("a")])
+    assert [(e.situation_id, e.field) for e in batch.errors] == [("#1", "id"), ("a", "id")]
+    assert batch.unit_index["id"].to_list() == ["a"]
+
+
+def test_cases_shape_reads_only_situations() -> None:
+    data = {"cases": [{"situation": _sit("x"), "expected": {"rsa": 1}}]}
+    assert read_situation_file(data) == [_sit("x")]
+    with pytest.raises(SituationError):
+        read_situation_file({"nothing": 1})
+
+
+def test_frames_follow_the_conventions() -> None:
+    two_units = _sit("h", couple="married", persons=[
+        {"role": "parent", "age": 40, "monthly": {"pension": 926.0}},
+        {"role": "parent", "age": 38},
+        {"role": "child", "age": 0},
+        {"role": "parent", "age": 70, "unit": "second", "monthly": {"pension": 500, "pension_gross": 540}},
+    ], benefits_paid={"main": {"af": 151.8}})
+    batch = load_situations([two_units])
+    ind = batch.frames["individu"].sort("person_id")
+    assert ind["famille_role"].to_list() == ["demandeur", "conjoint", "enfant", "demandeur"]
+    assert ind["menage_role"].to_list() == ["personne_de_reference", "conjoint", "enfant", "autre"]
+    # married parents file together; the hosted parent files alone
+    assert ind["foyer_fiscal_id"].n_unique() == 2
+    # birthday six months before the evaluated month
+    assert ind["date_naissance"].to_list()[2] == dt.date(2024, 12, 1)
+    fam = batch.frames["famille"].sort("famille_id")
+    assert fam["hosted_free_of_charge"].to_list() == [False, True]
+    monthly = batch.frames["individu_monthly"]
+    first = monthly.filter(pl.col("person_id") == ind["person_id"][0])
+    assert first.height == 17 and first["pension_gross"].unique().to_list() == [pytest.approx(1000.0)]
+    # family benefits of past months follow the BMAF (474.37 from 2025-04, 466.44 before)
+    af = batch.frames["famille_monthly"].sort("month")
+    march, june = af.filter(pl.col("month") == dt.date(2025, 3, 1)), af.filter(pl.col("month") == dt.date(2025, 6, 1))
+    assert june["af"][0] == pytest.approx(151.8)
+    assert march["af"][0] == pytest.approx(151.8 * 466.44 / 474.37)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sampled_from(["ok", "status", "rent", "parent", "month"]), min_size=1, max_size=8))
+def test_faults_never_leak_into_other_situations(kinds: list[str]) -> None:
+    faults = {
+        "ok": {},
+        "status": {"housing": {"status": "boat"}},
+        "rent": {"housing": {"status": "tenant", "rent": -1}},
+        "parent": {"persons": [{"role": "child", "age": 3}]},
+        "month": {"month": "1999-01"},
+    }
+    sits = [_sit(f"s{k}", **faults[kind]) for k, kind in enumerate(kinds)]
+    batch = load_situations(sits)
+    bad = {f"s{k}" for k, kind in enumerate(kinds) if kind != "ok"}
+    assert {e.situation_id for e in batch.errors} == bad
+    assert set(batch.unit_index["id"].to_list()) == {f"s{k}" for k in range(len(kinds))} - bad
+
+
+def test_simulate_reports_fields_and_units_and_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps([_sit("good"), _sit("broken", housing={"status": "?"})]), encoding="utf-8")
+    records, errors = simulate_file(path)
+    assert [r["id"] for r in records] == ["good"]
+    rec = records[0]
+    assert set(rec) >= {"rsa", "ppa", "aspa", "css_free", "css_participation", "css_participation_monthly"}
+    assert "asi" not in rec and "aide_logement" not in rec
+    assert rec["by_unit"][0]["unit"] == "main"
+    assert errors == [{"id": "broken", "field": "housing.status", "error": errors[0]["error"]}]
+
+
+def test_explanations_are_attached_per_unit() -> None:
+    res = simulate([_sit("e")], explain=True)
+    unit = res.records()[0]["by_unit"][0]
+    assert isinstance(unit["explanation"], str) and "rsa" in unit["explanation"].lower()
