@@ -129,18 +129,21 @@ def test_entitlements_become_payments_for_takers_only(truth: Path, tmp_path: Pat
 
 
 def test_entitlements_from_our_rules(truth: Path, tmp_path: Path) -> None:
-    """Wired to the engine: RSA paid in the CAF extract is what our rules compute, for takers only."""
+    """Wired to the engine: what the extracts pay is what our rules compute, for takers only."""
     paths = write_extracts(truth, tmp_path, seed=5, entitlements="rules",
                            noise=Noise(months=2, duplicates=0, late_updates=0))
     drawn = pl.read_parquet(truth / "take_up.parquet")
+    assert drawn.height > 0
     assert set(drawn.get_column("benefit").unique()) <= set(TAKE_UP_RATES)
-    assert drawn.filter(pl.col("benefit") == "rsa").height > 0
-    taken = drawn.filter((pl.col("benefit") == "rsa") & pl.col("take_up"))
-    refused = drawn.filter((pl.col("benefit") == "rsa") & ~pl.col("take_up"))
-    assert refused.height > 0
+    assert drawn.get_column("take_up").any() and not drawn.get_column("take_up").all()
     caf = pl.Series(paths["caf"].read_bytes().decode("latin-1").split("\n"))
-    rsa = caf.filter(caf.str.starts_with("30") & (caf.str.slice(9, 3) == "RSA"))
-    cents = set(rsa.str.slice(18, 10).cast(pl.Int64).to_list())
-    taken_cents = set((taken.get_column("amount") * 100).round(0).cast(pl.Int64).to_list())
-    assert rsa.len() > 0 and cents <= taken_cents
-    assert rsa.len() <= taken.height
+    for benefit, code in (("rsa", "RSA"), ("ppa", "PPA")):
+        taken = drawn.filter((pl.col("benefit") == benefit) & pl.col("take_up"))
+        lines = caf.filter(caf.str.starts_with("30") & (caf.str.slice(9, 3) == code))
+        cents = set(lines.str.slice(18, 10).cast(pl.Int64).to_list())
+        assert cents <= set((taken.get_column("amount") * 100).round(0).cast(pl.Int64).to_list())
+        assert lines.len() <= taken.height
+    css_taken = drawn.filter(pl.col("benefit").is_in(["css_free", "css_participation"]) & pl.col("take_up"))
+    cnam = pl.read_csv(paths["cnam"], separator=";", infer_schema=False)
+    with_css = cnam.filter(pl.col("TOP_CSS") != "0")
+    assert (with_css.height > 0) == (css_taken.height > 0)

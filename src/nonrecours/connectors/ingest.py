@@ -115,7 +115,7 @@ def _split_records(batch: pl.DataFrame, mapping: ExtractMapping) -> tuple[list[t
 
 def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreement, out: str | Path, *,
            key: PseudonymKey | None = None, extract_id: str | None = None,
-           extract_date: dt.date | None = None, chunk_bytes: int = 32 << 20,
+           extract_date: dt.date | None = None, chunk_bytes: int = 8 << 20,
            batch_rows: int = 250_000) -> IngestReport:
     """Read ``input`` with ``mapping`` and write canonical tables, quarantine and report under ``out``.
 

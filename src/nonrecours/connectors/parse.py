@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import polars as pl
 
-from nonrecours.connectors._ids import nir_fault, pseudonymise_ids
+from nonrecours.connectors._ids import NIR_MESSAGES, pseudonymise_ids
 from nonrecours.connectors.mapping import Emit, ExtractMapping, FieldMap, RecordLayout
 from nonrecours.connectors.readers import FAULT, LINE, TEXT
-from nonrecours.privacy import PseudonymKey, nir_normalised
+from nonrecours.privacy import PseudonymKey, check_nirs
 from nonrecours.schemas import TABLES
 
 __all__ = ["FAULT_SCHEMA", "check_rows", "emit_rows", "parse_record", "raw_fields"]
@@ -50,88 +50,126 @@ def raw_fields(batch: pl.DataFrame, record: RecordLayout, mapping: ExtractMappin
          for c in [f.target for f in record.fields if f.type != "identity"]])
 
 
-def _parse(f: FieldMap) -> tuple[pl.Expr, pl.Expr]:
-    """(typed value, fault reason) for one field; both null-safe."""
+def _prepared(f: FieldMap) -> pl.Expr | None:
+    """Stage 1: the raw text cleaned for numeric parsing (spaces, decimal comma, implied decimals)."""
+    if f.type not in ("amount", "float", "int", "year"):
+        return None
+    s = pl.col(f.target).str.replace_many([" ", "\u00a0", "\u202f"], ["", "", ""])
+    if f.decimal_comma:
+        s = s.str.replace_many([".", ","], ["", "."])
+    if f.implied_decimals:
+        d = f.implied_decimals
+        neg = s.str.starts_with("-")
+        digits = s.str.strip_prefix("-").str.zfill(d + 1)
+        s = pl.when(s.str.contains(r"^-?\d+$")).then(
+            pl.when(neg).then(pl.lit("-")).otherwise(pl.lit(""))
+            + digits.str.slice(0, digits.str.len_chars() - d) + "." + digits.str.slice(-d)
+        ).otherwise(s)
+    return s
+
+
+def _flags(f: FieldMap, s: pl.Expr) -> list[pl.Expr]:
+    """Stage 2 helpers for amounts: the two shape checks, computed once."""
+    if f.type != "amount":
+        return []
+    return [s.str.contains(_AMOUNT_RE).alias("a"), s.str.contains(_CENTS_RE).alias("c")]
+
+
+def _value(f: FieldMap, s: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:
+    """Stage 3: the typed value (null when absent or unparseable)."""
     raw = pl.col(f.target)
-    present = raw.is_not_null()
-    missing = pl.lit("missing NIR" if f.type == "nir" else "missing value") if f.required else None
     if f.type in ("string", "local_id"):
-        return raw, pl.when(~present).then(missing).otherwise(None)
-    if f.type == "nir":
-        reason = nir_fault(raw, required=f.required)
-        return pl.when(reason.is_null()).then(nir_normalised(raw)).otherwise(None), reason
-    if f.type in ("amount", "float", "int", "year"):
-        s = raw.str.replace_all(r"[\s\u00a0\u202f]", "")
-        if f.decimal_comma:
-            s = s.str.replace_all(".", "", literal=True).str.replace(",", ".", literal=True)
-        if f.implied_decimals:
-            d = f.implied_decimals
-            neg = s.str.starts_with("-")
-            digits = s.str.strip_prefix("-").str.zfill(d + 1)
-            s = pl.when(s.str.contains(r"^-?\d+$")).then(
-                pl.when(neg).then(pl.lit("-")).otherwise(pl.lit(""))
-                + digits.str.slice(0, digits.str.len_chars() - d) + "." + digits.str.slice(-d)
-            ).otherwise(s)
-        if f.type == "amount":
-            value = pl.when(s.str.contains(_CENTS_RE)).then(s).otherwise(None).cast(pl.Decimal(12, 2), strict=False)
-            reason = (pl.when(~present).then(missing)
-                      .when(~s.str.contains(_AMOUNT_RE)).then(pl.lit("not an amount"))
-                      .when(~s.str.contains(_CENTS_RE)).then(pl.lit("amount with more than two decimals"))
-                      .when(value.is_null()).then(pl.lit("amount out of range"))
-                      .otherwise(None))
-            if not f.allow_negative:
-                reason = pl.when(reason.is_null() & (value < 0)).then(pl.lit("negative amount")).otherwise(reason)
-            return value, reason
-        if f.type == "float":
-            value = s.cast(pl.Float64, strict=False)
-            if f.scale is not None:
-                value = value * f.scale
-            reason = pl.when(~present).then(missing).when(value.is_null()).then(pl.lit("not a number"))
-            if not f.allow_negative:
-                reason = reason.when(value < 0).then(pl.lit("negative number"))
-            return value, reason.otherwise(None)
-        value = s.cast(pl.Int64, strict=False)
-        reason = pl.when(~present).then(missing).when(value.is_null()).then(pl.lit("not an integer"))
-        if f.type == "year":
-            reason = reason.when(~value.is_between(1900, 2100)).then(pl.lit("not a year"))
-        elif not f.allow_negative:
-            reason = reason.when(value < 0).then(pl.lit("negative number"))
-        return value, reason.otherwise(None)
+        return raw
+    if f.type == "amount":
+        return pl.when(flags["c"]).then(s).otherwise(None).cast(pl.Decimal(12, 2), strict=False)
+    if f.type == "float":
+        value = s.cast(pl.Float64, strict=False)
+        return value * f.scale if f.scale is not None else value
+    if f.type in ("int", "year"):
+        return s.cast(pl.Int64, strict=False)
     if f.type in ("date", "month"):
         fmt = f.date_format or ""
-        if "%d" in fmt:
-            value = raw.str.to_date(fmt, strict=False)
-        else:
-            value = (raw + "01").str.to_date(fmt + "%d", strict=False)
-        if f.type == "month":
-            value = value.dt.month_start()
-        reason = (pl.when(~present).then(missing)
-                  .when(value.is_null()).then(pl.lit(f"not a {f.type} in format {fmt}"))
-                  .otherwise(None))
-        return value, reason
-    # code and bool: translation table
-    assert f.codes is not None
+        value = raw.str.to_date(fmt, strict=False) if "%d" in fmt else \
+            (raw + "01").str.to_date(fmt + "%d", strict=False)
+        return value.dt.month_start() if f.type == "month" else value
+    assert f.codes is not None  # code and bool: translation table
     value = raw.replace_strict(f.codes, default=None, return_dtype=pl.String)
-    if f.type == "bool":
-        value = value == "true"
-    reason = pl.when(~present).then(missing).when(value.is_null()).then(pl.lit("unknown code")).otherwise(None)
-    return value, reason
+    return value == "true" if f.type == "bool" else value
+
+
+def _reason(f: FieldMap, value: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:
+    """Stage 4: why the cell is unusable (null when fine); reads materialised columns only."""
+    present = pl.col(f.target).is_not_null()
+    missing = pl.lit("missing value") if f.required else None
+    chain = pl.when(~present).then(missing)
+    if f.type in ("string", "local_id"):
+        return chain.otherwise(None)
+    if f.type == "amount":
+        chain = (chain.when(~flags["a"]).then(pl.lit("not an amount"))
+                 .when(~flags["c"]).then(pl.lit("amount with more than two decimals"))
+                 .when(value.is_null()).then(pl.lit("amount out of range")))
+    elif f.type == "float":
+        chain = chain.when(value.is_null()).then(pl.lit("not a number"))
+    elif f.type in ("int", "year"):
+        chain = chain.when(value.is_null()).then(pl.lit("not an integer"))
+        if f.type == "year":
+            chain = chain.when(~value.is_between(1900, 2100)).then(pl.lit("not a year"))
+    elif f.type in ("date", "month"):
+        chain = chain.when(value.is_null()).then(pl.lit(f"not a {f.type} in format {f.date_format}"))
+    else:
+        chain = chain.when(value.is_null()).then(pl.lit("unknown code"))
+    if f.type in ("amount", "float", "int") and not f.allow_negative:
+        chain = chain.when(value < 0).then(pl.lit("negative amount" if f.type == "amount" else "negative number"))
+    return chain.otherwise(None)
 
 
 def parse_record(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMapping,
                  key: PseudonymKey) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Typed, pseudonymised fields of the accepted rows, and the faults (line, record, column, reason)."""
+    """Typed, pseudonymised fields of the accepted rows, and the faults (line, record, column, reason).
+
+    Built in stages of materialised columns (cleaned text, shape flags, values, reasons), so each costly
+    string operation runs once per cell whatever the number of branches that read it.
+    """
     fields = [f for f in record.fields if f.type != "identity"]
-    exprs = [_parse(f) for f in fields]
-    typed = raw.select(
-        pl.col(LINE),
-        *[v.alias(f.target) for f, (v, _) in zip(fields, exprs, strict=True)],
-        *[r.cast(pl.String).alias(f"__r{i}") for i, (_, r) in enumerate(exprs)],
-    )
-    reasons = [f"__r{i}" for i in range(len(fields))]
-    faults = _faults(typed, reasons, [where(f, mapping) for f in fields], record.name)
-    ok = typed.filter(pl.all_horizontal(pl.col(r).is_null() for r in reasons)) if reasons else typed
-    ok = ok.drop(reasons)
+    lf = raw.lazy()
+    prepared = {i: e for i, f in enumerate(fields) if (e := _prepared(f)) is not None}
+    if prepared:
+        lf = lf.with_columns([e.alias(f"__s{i}") for i, e in prepared.items()])
+    sources = {i: pl.col(f"__s{i}") if i in prepared else pl.col(f.target) for i, f in enumerate(fields)}
+    flag_cols = [e.name.prefix(f"__f{i}_") for i, f in enumerate(fields) for e in _flags(f, sources[i])]
+    if flag_cols:
+        lf = lf.with_columns(flag_cols)
+    flags = {i: {"a": pl.col(f"__f{i}_a"), "c": pl.col(f"__f{i}_c")} for i, f in enumerate(fields)
+             if f.type == "amount"}
+    nir_reasons: dict[int, str] = {}
+    for i, f in enumerate(fields):
+        if f.type == "nir":  # the privacy package's staged checks: normalised (null unless valid) + reason
+            lf = check_nirs(lf, f.target, prefix=f"__n{i}")
+            nir_reasons[i] = f"__n{i}_reason"
+    values = []
+    for i, f in enumerate(fields):
+        if f.type == "nir":
+            values.append(pl.col(f"__n{i}_norm").alias(f"__v{i}"))
+        else:
+            values.append(_value(f, sources[i], flags.get(i, {})).alias(f"__v{i}"))
+    lf = lf.with_columns(values)
+    reasons = []
+    for i, f in enumerate(fields):
+        if f.type == "nir":
+            code = pl.col(nir_reasons[i]).cast(pl.String)
+            reason = pl.when(code.is_not_null()).then(
+                code.replace_strict(dict(NIR_MESSAGES), default="unusable NIR"))
+            if not f.required:
+                reason = pl.when(pl.col(f.target).is_null()).then(None).otherwise(reason)
+        else:
+            reason = _reason(f, pl.col(f"__v{i}"), flags.get(i, {}))
+        reasons.append(reason.cast(pl.String).alias(f"__r{i}"))
+    typed = lf.select(pl.col(LINE), *[pl.col(f"__v{i}").alias(f.target) for i, f in enumerate(fields)],
+                      *reasons).collect()
+    reason_cols = [f"__r{i}" for i in range(len(fields))]
+    faults = _faults(typed, reason_cols, [where(f, mapping) for f in fields], record.name)
+    ok = typed.filter(pl.all_horizontal(pl.col(r).is_null() for r in reason_cols)) if reason_cols else typed
+    ok = ok.drop(reason_cols)
     # identifiers become pseudonyms here, in place: the raw values do not outlive this function
     nirs = [f.target for f in fields if f.type == "nir"]
     local = {f.target: f"{mapping.agency}:{f.target}" for f in fields if f.type == "local_id"}

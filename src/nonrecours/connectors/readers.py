@@ -161,7 +161,7 @@ def read_header(path: Path, mapping: ExtractMapping) -> list[str]:
     return names
 
 
-def iter_batches(path: Path, mapping: ExtractMapping, *, chunk_bytes: int = 32 << 20,
+def iter_batches(path: Path, mapping: ExtractMapping, *, chunk_bytes: int = 8 << 20,
                  batch_rows: int = 250_000) -> Iterator[RawBatch]:
     """Yield raw batches of an extract, following the mapping's format."""
     if mapping.format == "parquet":
