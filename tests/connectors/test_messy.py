@@ -280,3 +280,20 @@ def test_docs_describe_every_column() -> None:
         for rec in default_mapping(agency).records:
             for f in rec.fields:
                 assert f"| {f.source} |" in text, (agency, f.source)
+
+
+def test_caf_header_and_trailer_controls(territory: Territory, agreement: ExchangeAgreement, tmp_path: Path,
+                                         caplog: pytest.LogCaptureFixture) -> None:
+    """The header gives the extract date; the trailer's record count reveals a file cut short."""
+    full = _run(territory.extracts["caf"], "caf", agreement, tmp_path / "full")
+    header = territory.extracts["caf"].read_bytes().decode("latin-1")[:120]
+    declared_date = f"{header[7:11]}-{header[11:13]}-{header[13:15]}"
+    assert full.extract_date == declared_date and full.control_ok is True
+    persons = pl.read_parquet(full.outputs["persons"])
+    assert persons.get_column("extract_date").cast(pl.String).unique().to_list() == [declared_date]
+    lines = _lines(territory.extracts["caf"], "latin-1")
+    cut = _write(tmp_path / "caf.dat", lines[: len(lines) // 2], "latin-1")
+    caplog.set_level(logging.WARNING, logger="nonrecours")
+    report = _run(cut, "caf", agreement, tmp_path / "cut")
+    assert report.control_ok is False and report.declared_records is None
+    assert any("truncated file" in r.getMessage() for r in caplog.records)

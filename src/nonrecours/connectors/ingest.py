@@ -64,6 +64,9 @@ class IngestReport:
     rows_accepted: int = 0
     rows_quarantined: int = 0
     faults: dict[str, int] = field(default_factory=dict)
+    declared_records: int | None = None
+    """The record count a trailer declares (when the mapping has one); compare with rows_read."""
+    control_ok: bool | None = None
     tables: dict[str, TableCount] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
 
@@ -127,9 +130,11 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
     check_export(agreement, mapping.agency, mapping.exported_columns)
     key = key or agreement.pseudonym_key()
     extract_id = extract_id or path.stem
+    date_given = extract_date is not None
     extract_date = extract_date or dt.date.today()
     report = IngestReport(agency=mapping.agency, file=path.name, extract_id=extract_id,
                           extract_date=extract_date.isoformat(), key_id=key.key_id)
+    date_ref, count_ref = mapping.extract_date_from, mapping.record_count_from
     stem = f"{mapping.agency}-{extract_id}"
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".ingest-", dir=out))
@@ -151,6 +156,13 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 raw = raw_fields(rows, rec, mapping)
                 ok, parse_faults = parse_record(raw, rec, mapping, key)
                 faults.append(parse_faults)
+                if date_ref and rec.name == date_ref.record and not date_given and ok.height:
+                    found = ok.get_column(date_ref.field).drop_nulls()
+                    if found.len():  # the header comes first: every row gets the extract's own date
+                        extract_date, date_given = found[0], True
+                        report.extract_date = extract_date.isoformat()
+                if count_ref and rec.name == count_ref.record and ok.height:
+                    report.declared_records = int(ok.get_column(count_ref.field).drop_nulls()[-1])
                 for emit in rec.emits:
                     canon = emit_rows(ok, rec, emit)
                     faults.append(check_rows(canon, emit, rec, mapping))
@@ -182,6 +194,12 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 table_parts.setdefault(table, []).append(tp)
             log.info("%s: batch %d, %d lines read so far", path.name, part, report.rows_read)
         report.rows_accepted = report.rows_read - report.rows_quarantined
+        if count_ref is not None:
+            report.control_ok = report.declared_records == report.rows_read
+            if not report.control_ok:
+                log.warning("%s: the trailer declares %s records, %d were read (truncated file?)", path.name,
+                            report.declared_records if report.declared_records is not None else "no",
+                            report.rows_read)
         _finish(report, out, stem, path.name, fault_parts, table_parts, emitted)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -25,7 +25,7 @@ from nonrecours.errors import ConfigError
 from nonrecours.schemas import TABLES
 from nonrecours.schemas.codes import AGENCIES
 
-__all__ = ["Emit", "ExtractMapping", "FieldMap", "RecordLayout", "load_mapping"]
+__all__ = ["Emit", "ExtractMapping", "FieldMap", "FieldRef", "RecordLayout", "load_mapping"]
 
 FieldType = Literal["string", "int", "amount", "float", "date", "month", "year", "bool", "code",
                     "nir", "local_id", "identity"]
@@ -149,6 +149,13 @@ class RecordLayout(_Model):
         return next(f for f in self.fields if f.target == target)
 
 
+class FieldRef(_Model):
+    """A field of one record layout (e.g. the extract date of a header record)."""
+
+    record: str
+    field: str
+
+
 class ExtractMapping(_Model):
     """How to read one agency extract layout and turn it into canonical tables."""
 
@@ -161,9 +168,20 @@ class ExtractMapping(_Model):
     record_type_start: int | None = Field(None, ge=1, description="fixed-width: position of the record code")
     record_type_length: int | None = Field(None, ge=1)
     records: list[RecordLayout]
+    extract_date_from: FieldRef | None = Field(
+        None, description="a date field (header record) giving the extract date when none is passed")
+    record_count_from: FieldRef | None = Field(
+        None, description="an int field (trailer record) with the number of records the file should hold")
 
     @model_validator(mode="after")
     def _layout(self) -> ExtractMapping:
+        for ref, kinds in ((self.extract_date_from, ("date",)), (self.record_count_from, ("int",))):
+            if ref is None:
+                continue
+            rec = next((r for r in self.records if r.name == ref.record), None)
+            f = next((f for f in rec.fields if f.target == ref.field), None) if rec else None
+            if f is None or f.type not in kinds:
+                raise ValueError(f"{ref.record}.{ref.field}: no {kinds[0]} field of that name in that record")
         if self.agency not in AGENCIES or self.agency == "synth":
             raise ValueError(f"unknown agency {self.agency}")
         if not self.records:
