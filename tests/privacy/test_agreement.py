@@ -106,3 +106,10 @@ def test_unreadable_toml(tmp_path: Path) -> None:
     p.write_text("exchange_id = \n")
     with pytest.raises(ConfigError, match="not valid TOML"):
         load_agreement(p)
+
+
+def test_retention_deadline(tmp_path: Path) -> None:
+    import datetime as dt
+
+    ag = load_agreement(write(tmp_path))
+    assert ag.retention_until(dt.date(2026, 11, 1)) == dt.date(2027, 1, 30)

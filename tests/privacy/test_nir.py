@@ -156,3 +156,14 @@ def test_normalised_is_an_expression_without_python_per_row() -> None:
     lf = pl.LazyFrame({"n": ["1 2.3-4"]}).select(nir_normalised("n"))
     assert "map" not in lf.explain().lower()
     assert lf.collect().item() == "1234"
+
+
+def test_separators_and_lazy_frames() -> None:
+    nir = with_key("253072B073004")
+    messy = f"\u00a0{nir[:3]}\t{nir[3:5]}-{nir[5:7].lower()}\u202f{nir[7:]}\r\n"
+    lf = check_nirs(pl.LazyFrame({"nir": [messy, None]}), "nir")
+    assert isinstance(lf, pl.LazyFrame)
+    df = lf.collect()
+    assert df.columns == ["nir", "nir_norm", "nir_valid", "nir_reason", "nir_kind"]
+    assert df["nir_norm"].to_list() == [nir, None]
+    assert df["nir_valid"].to_list() == [True, False]

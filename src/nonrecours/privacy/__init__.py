@@ -16,7 +16,14 @@ from nonrecours.privacy.keys import (
     write_secret_file,
 )
 from nonrecours.privacy.leaks import Leak, find_leaks
-from nonrecours.privacy.nir import NIR_REASONS, check_nirs, nir_kind, nir_normalised, nir_reason
+from nonrecours.privacy.nir import (
+    NIR_REASONS,
+    check_nirs,
+    nir_kind,
+    nir_normalised,
+    nir_reason,
+    stage_nir_checks,
+)
 from nonrecours.privacy.pseudonyms import PSEUDONYM_PATTERN, pseudonymise, pseudonymise_local_ids
 from nonrecours.privacy.rotation import merge_rotation_maps, rekey, rotation_map
 from nonrecours.privacy.tokens import TOKEN_PATTERN, issue_return_tokens, open_return_tokens
@@ -50,5 +57,6 @@ __all__ = [
     "pseudonymise_local_ids",
     "rekey",
     "rotation_map",
+    "stage_nir_checks",
     "write_secret_file",
 ]

@@ -55,10 +55,12 @@ def nir_normalised(nir: str | pl.Expr) -> pl.Expr:
     No validity check here: combine with :func:`nir_reason` (a normalised string is not a valid NIR).
     Literal multi-pattern replacement, not a regex: several times faster on 10 million rows.
     """
-    # One Aho-Corasick pass removes the separators and upper-cases a/b (the only letters a valid NIR
-    # holds, in 2A/2B); any other letter makes the NIR invalid, so its case does not matter.
-    s = _as_expr(nir).cast(pl.String).str.replace_many(
-        [*_SEPARATORS, "a", "b"], [""] * len(_SEPARATORS) + ["A", "B"])
+    # Spaces first with the fast single-literal path (the usual separator: halves the cost on spaced
+    # numbers), then one Aho-Corasick pass for the other separators that also upper-cases a/b (the only
+    # letters a valid NIR holds, in 2A/2B; any other letter makes it invalid, so its case does not matter).
+    rest = _SEPARATORS[1:]
+    s = (_as_expr(nir).cast(pl.String).str.replace_all(" ", "", literal=True)
+         .str.replace_many([*rest, "a", "b"], [""] * len(rest) + ["A", "B"]))
     return s.replace("", None)
 
 
