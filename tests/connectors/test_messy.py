@@ -297,3 +297,13 @@ def test_caf_header_and_trailer_controls(territory: Territory, agreement: Exchan
     report = _run(cut, "caf", agreement, tmp_path / "cut")
     assert report.control_ok is False and report.declared_records is None
     assert any("truncated file" in r.getMessage() for r in caplog.records)
+
+
+def test_csv_without_header_quotes_nothing(territory: Territory, agreement: ExchangeAgreement,
+                                           tmp_path: Path) -> None:
+    lines = _lines(territory.extracts["cnav"])
+    src = _write(tmp_path / "cnav.csv", lines[1:])
+    with pytest.raises(ExtractError, match="without header") as err:
+        ingest(src, default_mapping("cnav"), agreement, tmp_path / "o")
+    assert err.value.line == 1 and err.value.column is None
+    assert not find_leaks(str(err.value), names=territory.names)

@@ -146,12 +146,17 @@ def read_header(path: Path, mapping: ExtractMapping) -> list[str]:
         line = 1
     else:
         return []
-    seen: set[str] = set()
-    for name in names:
-        if name in seen:
-            raise ExtractError("duplicated column name in the header", file=path.name, line=line, column=name)
-        seen.add(name)
     known = {f.source for f in record.fields}
+    if not known & set(names):
+        # most likely a file without header: its first line is data, so quote nothing from it
+        raise ExtractError("the first line holds none of the expected column names (a file without header?)",
+                           file=path.name, line=line)
+    seen: set[str] = set()
+    for i, name in enumerate(names):
+        if name in seen:
+            shown = name if name in known else f"number {i + 1}"
+            raise ExtractError("duplicated column name in the header", file=path.name, line=line, column=shown)
+        seen.add(name)
     unknown = [n for n in names if n not in known]
     for f in record.fields:
         if f.type != "identity" and f.required and f.source not in seen:
