@@ -167,3 +167,16 @@ def test_separators_and_lazy_frames() -> None:
     assert df.columns == ["nir", "nir_norm", "nir_valid", "nir_reason", "nir_kind"]
     assert df["nir_norm"].to_list() == [nir, None]
     assert df["nir_valid"].to_list() == [True, False]
+
+
+def test_reason_on_raw_expression_matches_staged_checks_on_big_batches() -> None:
+    n = 250_000
+    body = (pl.int_range(n) * 7919 + 1_850_578_000_000).cast(pl.String)
+    keys = (pl.int_range(n) % 100).cast(pl.String).str.zfill(2)  # about 1 in 97 keys happens to be right
+    lf = pl.LazyFrame().select((body + keys).alias("nir"))
+    via_expr = lf.select(nir_reason(pl.col("nir").str.slice(0, 15)).alias("r"), nir_kind("nir").alias("k"))
+    staged = check_nirs(lf, "nir").select(pl.col("nir_reason").alias("r"), pl.col("nir_kind").alias("k"))
+    for engine in ("in-memory", "streaming"):
+        got = via_expr.collect(engine=engine)
+        assert got.equals(staged.collect())
+        assert 0 < got["r"].null_count() < n

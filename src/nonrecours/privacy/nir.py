@@ -105,15 +105,25 @@ def stage_nir_checks(frame: pl.LazyFrame, column: str, *, norm: str, reason: str
             .drop(whole))
 
 
+def _staged(values: pl.Series) -> pl.DataFrame:
+    """Normalised NIR (null unless valid) and reason of a whole Series, each intermediate computed once."""
+    return stage_nir_checks(values.to_frame("raw").lazy(), "raw", norm="norm", reason="reason").collect()
+
+
 def nir_reason(nir: str | pl.Expr, *, normalised: bool = False) -> pl.Expr:
     """Reason code (see :data:`NIR_REASONS`) of an unusable NIR; null for a valid one.
 
     Given a column name, the result keeps that name; given an expression, name it yourself.
-    ``normalised=True`` skips normalisation when the input already went through :func:`nir_normalised`.
-    Pass a column (not a long expression) for speed: the input appears in several branches.
+    On raw input the check runs once per batch over the whole column (``map_batches``: vectorised, no
+    Python per row), so the normalisation is not repeated in every branch. ``normalised=True`` takes a
+    column already normalised by :func:`nir_normalised` and stays a pure expression.
     """
-    norm = _as_expr(nir) if normalised else nir_normalised(nir)
-    reason = _reason(norm, _number(norm))
+    if normalised:
+        norm = _as_expr(nir)
+        reason = _reason(norm, _number(norm))
+    else:
+        reason = _as_expr(nir).map_batches(lambda s: _staged(s).get_column("reason"),
+                                           return_dtype=pl.Enum(NIR_REASONS), is_elementwise=True)
     return reason.alias(nir) if isinstance(nir, str) else reason
 
 
@@ -124,9 +134,17 @@ def _kind_of_valid(norm: pl.Expr) -> pl.Expr:
 
 def nir_kind(nir: str | pl.Expr, *, normalised: bool = False) -> pl.Expr:
     """``nir`` (sex digit 1/2) or ``temporary`` (3/4/7/8); null when the number is not valid."""
-    norm = _as_expr(nir) if normalised else nir_normalised(nir)
-    kind = _kind_of_valid(norm)
-    out = pl.when(nir_reason(norm, normalised=True).is_null()).then(kind).cast(pl.Enum(("nir", "temporary")))
+    kinds = pl.Enum(("nir", "temporary"))
+    if normalised:
+        norm = _as_expr(nir)
+        out = pl.when(nir_reason(norm, normalised=True).is_null()).then(_kind_of_valid(norm)).cast(kinds)
+    else:
+        def kind_of(values: pl.Series) -> pl.Series:
+            norm = _staged(values).get_column("norm")
+            return norm.to_frame().select(pl.when(pl.col("norm").is_not_null())
+                                          .then(_kind_of_valid(pl.col("norm"))).cast(kinds)).to_series()
+
+        out = _as_expr(nir).map_batches(kind_of, return_dtype=kinds, is_elementwise=True)
     return out.alias(nir) if isinstance(nir, str) else out
 
 
