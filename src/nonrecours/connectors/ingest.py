@@ -29,6 +29,7 @@ from nonrecours.connectors._ids import check_export
 from nonrecours.connectors.mapping import ExtractMapping, RecordLayout
 from nonrecours.connectors.parse import (
     FAULT_SCHEMA,
+    SUB,
     check_rows,
     emit_rows,
     fault_frame,
@@ -36,12 +37,15 @@ from nonrecours.connectors.parse import (
     raw_fields,
 )
 from nonrecours.connectors.readers import FAULT, LINE, TEXT, iter_batches
+from nonrecours.errors import ConfigError
 from nonrecours.privacy import ExchangeAgreement, PseudonymKey
 from nonrecours.schemas import TABLES
 
 __all__ = ["IngestReport", "ingest"]
 
 log = logging.getLogger("nonrecours.connectors")
+ROW = "__row"
+_EMITS = 64
 
 
 @dataclass
@@ -119,11 +123,13 @@ def _split_records(batch: pl.DataFrame, mapping: ExtractMapping) -> tuple[list[t
 def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreement, out: str | Path, *,
            key: PseudonymKey | None = None, extract_id: str | None = None,
            extract_date: dt.date | None = None, chunk_bytes: int = 8 << 20,
-           batch_rows: int = 250_000) -> IngestReport:
+           batch_rows: int = 250_000, spill_rows: int = 5_000_000) -> IngestReport:
     """Read ``input`` with ``mapping`` and write canonical tables, quarantine and report under ``out``.
 
     The agreement is checked first (PrivacyError on a mapping exporting an unlisted column); ``key``
-    defaults to the agreement's pseudonym key (exchange secret, HKDF per exchange and purpose).
+    defaults to the agreement's pseudonym key (exchange secret, HKDF per exchange and purpose). Rows are
+    read in chunks of ``chunk_bytes`` (text) or ``batch_rows`` (Parquet); a table of more than
+    ``spill_rows`` rows is deduplicated by DuckDB, which spills to disk, instead of Polars in memory.
     """
     path = Path(input)
     out = Path(out)
@@ -135,6 +141,10 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
     report = IngestReport(agency=mapping.agency, file=path.name, extract_id=extract_id,
                           extract_date=extract_date.isoformat(), key_id=key.key_id)
     date_ref, count_ref = mapping.extract_date_from, mapping.record_count_from
+    emits = [e for rec in mapping.records for e in rec.emits]
+    if len(emits) > _EMITS:
+        raise ConfigError(f"a mapping has at most {_EMITS} emits")
+    emit_index = {id(e): i for i, e in enumerate(emits)}
     stem = f"{mapping.agency}-{extract_id}"
     out.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix=".ingest-", dir=out))
@@ -166,9 +176,11 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 for emit in rec.emits:
                     canon = emit_rows(ok, rec, emit)
                     faults.append(check_rows(canon, emit, rec, mapping))
+                    # a unique, ordered row id: line, then emit, then month of a spread year
+                    row_id = (pl.col(LINE) * _EMITS + emit_index[id(emit)]) * 16 + pl.col(SUB)
                     rows_by_table.setdefault(emit.table, []).append(canon.select(
-                        LINE, *TABLES[emit.table].schema.keys() - {"source_agency", "extract_id",
-                                                                   "extract_date"}))
+                        LINE, row_id.alias(ROW), *TABLES[emit.table].schema.keys() - {
+                            "source_agency", "extract_id", "extract_date"}))
             fault_df = pl.concat(faults)
             bad_lines = fault_df.get_column("line").unique()
             if fault_df.height:
@@ -185,8 +197,8 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                     pl.lit(extract_date).alias("extract_date"),
                 )
                 # only what the agreement lists leaves; unfilled nullable columns come back as nulls
-                kept = agreement.minimise(df.drop(LINE), mapping.agency, table).columns
-                df = df.select(LINE, *[pl.col(c) if c in kept else pl.lit(None, dtype=d).alias(c)
+                kept = agreement.minimise(df.drop(LINE, ROW), mapping.agency, table).columns
+                df = df.select(LINE, ROW, *[pl.col(c) if c in kept else pl.lit(None, dtype=d).alias(c)
                                        for c, d in spec.schema.items()])
                 emitted[table] += df.height
                 tp = work / f"{table}-{part:06d}.parquet"
@@ -200,7 +212,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 log.warning("%s: the trailer declares %s records, %d were read (truncated file?)", path.name,
                             report.declared_records if report.declared_records is not None else "no",
                             report.rows_read)
-        _finish(report, out, stem, path.name, fault_parts, table_parts, emitted)
+        _finish(report, out, stem, path.name, fault_parts, table_parts, emitted, work, spill_rows)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     rp = out / "reports" / f"{stem}.json"
@@ -212,8 +224,29 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
     return report
 
 
+def _last_per_key(parts: list[Path], key: list[str], work: Path) -> Path:
+    """Row ids of the last row of each canonical key, computed by DuckDB (spills to disk if needed)."""
+    import duckdb
+
+    out = work / f"winners-{parts[0].stem}.parquet"
+    files = ", ".join(f"'{p}'" for p in parts)  # our own temporary paths
+    cols = ", ".join(f'"{c}"' for c in key)
+    con = duckdb.connect()
+    try:
+        con.execute(f"SET temp_directory = '{work / 'duckdb'}'")
+        con.execute(f"SET memory_limit = '{_DUCKDB_MEMORY}'")
+        con.execute(f"COPY (SELECT max({ROW}) AS {ROW} FROM read_parquet([{files}]) GROUP BY {cols}) "
+                    f"TO '{out}' (FORMAT parquet)")
+    finally:
+        con.close()
+    return out
+
+
+_DUCKDB_MEMORY = "1GB"
+
+
 def _finish(report: IngestReport, out: Path, stem: str, file: str, fault_parts: list[Path],
-            table_parts: dict[str, list[Path]], emitted: Counter[str]) -> None:
+            table_parts: dict[str, list[Path]], emitted: Counter[str], work: Path, spill_rows: int) -> None:
     qdir = out / "quarantine"
     qdir.mkdir(exist_ok=True)
     qpath = qdir / f"{stem}.parquet"
@@ -234,10 +267,14 @@ def _finish(report: IngestReport, out: Path, stem: str, file: str, fault_parts: 
         tdir = out / table
         tdir.mkdir(exist_ok=True)
         tpath = tdir / f"{stem}.parquet"
-        key = list(spec.key)
-        lf = pl.scan_parquet(table_parts[table]).sort(LINE)
-        lf = lf.unique(subset=key, keep="last", maintain_order=True) if key else lf
-        lf.drop(LINE).sink_parquet(tpath)
+        parts = pl.scan_parquet(table_parts[table])
+        if spec.key:
+            if emitted[table] > spill_rows:  # DuckDB spills to disk: the keys need not fit in memory
+                winners = pl.scan_parquet(_last_per_key(table_parts[table], list(spec.key), work))
+            else:
+                winners = parts.group_by(list(spec.key)).agg(pl.col(ROW).max()).select(ROW)
+            parts = parts.join(winners, on=ROW, how="semi", maintain_order="left")
+        parts.drop(LINE, ROW).sink_parquet(tpath)
         written = pl.scan_parquet(tpath).select(pl.len()).collect().item()
         report.tables[table] = TableCount(rows_emitted=emitted[table],
                                           duplicate_keys_dropped=emitted[table] - written,

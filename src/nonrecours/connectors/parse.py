@@ -17,9 +17,11 @@ from nonrecours.connectors.readers import FAULT, LINE, TEXT
 from nonrecours.privacy import PseudonymKey, check_nirs
 from nonrecours.schemas import TABLES
 
-__all__ = ["FAULT_SCHEMA", "check_rows", "emit_rows", "parse_record", "raw_fields"]
+__all__ = ["FAULT_SCHEMA", "SUB", "check_rows", "emit_rows", "parse_record", "raw_fields"]
 
 FAULT_SCHEMA = {"line": pl.Int64, "record": pl.String, "column": pl.String, "reason": pl.String}
+SUB = "__sub"
+"""Rank of a row among those one emit makes from one line (the month of a spread year, else 0)."""
 _AMOUNT_RE = r"^-?\d+(\.\d+)?$"
 _CENTS_RE = r"^-?\d+(\.\d{1,2})?$"
 
@@ -199,7 +201,8 @@ def emit_rows(ok: pl.DataFrame, record: RecordLayout, emit: Emit) -> pl.DataFram
             pl.date(pl.col(emit.spread_year), pl.col("__m"), 1).alias("__month"))
         amount_field = emit.columns["amount"]
         df = df.with_columns((pl.col(amount_field).cast(pl.Float64) / 12).round(2).alias(amount_field))
-    cols: list[pl.Expr] = [pl.col(LINE)]
+    cols: list[pl.Expr] = [pl.col(LINE), (pl.col("__m") if emit.spread_year else pl.lit(0)).cast(pl.Int64)
+                           .alias(SUB)]
     for col, dtype in spec.schema.items():
         if col in ("source_agency", "extract_id", "extract_date"):
             continue
