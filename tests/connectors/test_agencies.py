@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from pathlib import Path
 
 import polars as pl
@@ -63,6 +64,10 @@ def test_reads_synth_extract(agency: str, territory: Territory, agreement: Excha
     log_text = "\n".join(r.getMessage() for r in caplog.records)
     leaks = find_leaks([tmp_path, log_text], names=territory.names)
     assert not leaks, [str(leak) for leak in leaks]
+    # nor the exchange secret
+    secret = os.environ["NONRECOURS_EXCHANGE_SECRET"].encode()
+    assert secret not in log_text.encode()
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and secret in p.read_bytes()]
 
 
 def test_noise_is_counted_and_resolved(territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:
