@@ -22,8 +22,11 @@ MONTHLY_INDIVIDU_AMOUNTS: tuple[str, ...] = (
 )
 
 # -- individu, static over the reference period ------------------------------------------------------
-input_variable("date_naissance", entity="individu", dtype="date", monthly=False,
-               label="date de naissance (l'âge de chaque mois en découle)", ref="cnav/caf")
+input_variable("age", entity="individu", dtype="int", monthly=False,
+               label="âge en années révolues au premier jour du mois évalué", ref="cnav/caf: date de naissance")
+input_variable("date_naissance", entity="individu", dtype="date", monthly=False, default="1800-01-01",
+               label="date de naissance, quand elle est connue (l'âge de chaque mois de référence en découle; "
+                     "1800-01-01: inconnue, l'âge du mois évalué vaut pour tous les mois)", ref="cnav/caf")
 input_variable("student", entity="individu", dtype="bool", monthly=False,
                label="étudiant", ref="caf")
 input_variable("pregnant", entity="individu", dtype="bool", monthly=False,

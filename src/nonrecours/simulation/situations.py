@@ -278,7 +278,7 @@ def load_situations(situations: Sequence[Any] | Iterable[Any]) -> SituationBatch
     seen: set[str] = set()
     ind_rows: dict[str, list[Any]] = {k: [] for k in (
         "person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role", "menage_id",
-        "menage_role", "date_naissance", "student", "pregnant", "disability_rate", "rsdae", "unfit_for_work",
+        "menage_role", "age", "date_naissance", "student", "pregnant", "disability_rate", "rsdae", "unfit_for_work",
         "nationality_group", "residence_permit_years")}
     amounts_rows: dict[str, list[Any]] = {"person_id": [], **{c: [] for c in MONTHLY_FIELDS.values()}}
     fam_rows: dict[str, list[Any]] = {k: [] for k in (
@@ -349,6 +349,7 @@ def load_situations(situations: Sequence[Any] | Iterable[Any]) -> SituationBatch
                 ind_rows["menage_role"].append(
                     "autre" if u_rank > 0 else
                     ("personne_de_reference" if rank == 0 else "conjoint") if is_parent else "enfant")
+                ind_rows["age"].append(p["age"])
                 ind_rows["date_naissance"].append(_birth_date(s["month"], p["age"]))
                 for col in ("student", "pregnant", "disability_rate", "rsdae", "unfit_for_work",
                             "nationality_group", "residence_permit_years"):
@@ -369,7 +370,8 @@ def _frames(ind_rows: dict[str, list[Any]], amounts_rows: dict[str, list[Any]],
     """Columnar frames; monthly rows are repeated over the reference months with one cross join."""
     individu = pl.DataFrame(ind_rows, schema={
         "person_id": pl.Int64, "famille_id": pl.Int64, "famille_role": pl.Utf8, "foyer_fiscal_id": pl.Int64,
-        "foyer_fiscal_role": pl.Utf8, "menage_id": pl.Int64, "menage_role": pl.Utf8, "date_naissance": pl.Date,
+        "foyer_fiscal_role": pl.Utf8, "menage_id": pl.Int64, "menage_role": pl.Utf8, "age": pl.Int64,
+        "date_naissance": pl.Date,
         "student": pl.Boolean, "pregnant": pl.Boolean, "disability_rate": pl.Float64, "rsdae": pl.Boolean,
         "unfit_for_work": pl.Boolean, "nationality_group": pl.Utf8, "residence_permit_years": pl.Float64})
     unit_index = pl.DataFrame(idx_rows, schema={

@@ -28,10 +28,10 @@ def aah_eligible(i: Individu):
     taux = condition("taux d'incapacité d'au moins 80 %, ou d'au moins 50 % avec RSDAE avant l'âge légal de retraite",
                      (i.disability_rate >= param(f"{A}.taux_incapacite"))
                      | ((i.disability_rate >= param(f"{A}.taux_incapacite_rsdae")) & i.rsdae
-                        & (i.age <= param(f"{A}.age_legal_retraite"))), ref="CSS art. L821-1 et L821-2")
+                        & (i.age_mois <= param(f"{A}.age_legal_retraite"))), ref="CSS art. L821-1 et L821-2")
     age = condition("20 ans ou plus (16 ans sans ouvrir droit aux prestations familiales)",
-                    (i.age >= param(f"{A}.age_minimal"))
-                    | ((i.age >= param(f"{A}.age_fin_obligation_scolaire")) & ~i.af_enfant), ref="CSS art. R821-1")
+                    (i.age_mois >= param(f"{A}.age_minimal"))
+                    | ((i.age_mois >= param(f"{A}.age_fin_obligation_scolaire")) & ~i.af_enfant), ref="CSS art. R821-1")
     return taux & age
 
 

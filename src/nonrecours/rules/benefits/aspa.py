@@ -34,7 +34,7 @@ PARENTS = ("demandeur", "conjoint")
 def aspa_eligibilite(i: Individu):
     inapte = (i.disability_rate > param(f"{A}.taux_incapacite_anticipe")) | i.unfit_for_work
     age = condition("65 ans, ou l'âge légal de retraite en cas d'inaptitude ou d'incapacité d'au moins 50 %",
-                    (i.age >= param(f"{A}.age_min")) | ((i.age >= param(f"{A}.age_min_inaptitude")) & inapte),
+                    (i.age_mois >= param(f"{A}.age_min")) | ((i.age_mois >= param(f"{A}.age_min_inaptitude")) & inapte),
                     ref="CSS art. L815-1 et R815-2")
     sejour = condition("nationalité française ou EEE, ou titre de séjour depuis 10 ans",
                        (i.nationality_group != "OTHER")

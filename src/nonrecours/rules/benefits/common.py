@@ -6,6 +6,8 @@ enfants. Amounts are euros per month.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from nonrecours.rules.dsl import Expr, Famille, Individu, abs_, floor, month_start, round_, rule, where, years_between
 
 __all__ = ["round_half_even"]
@@ -18,16 +20,18 @@ def est_parent(i: Individu):
     return i.famille_role.is_in(PARENTS)
 
 
-@rule(entity="individu", dtype="int", label="âge en années révolues au premier jour du mois")
-def age(i: Individu):
-    """Evaluated in each reference month: a birthday inside a reference period changes the age there."""
-    return years_between(i.date_naissance, month_start())
+@rule(entity="individu", dtype="int", label="âge en années révolues au premier jour du mois (de référence)")
+def age_mois(i: Individu):
+    """With a known birth date the age is the one of each reference month (a birthday inside the CSS year
+    changes it there); otherwise the age of the evaluated month is used for every month."""
+    connue = i.date_naissance > dt.date(1801, 1, 1)
+    return where(connue, years_between(i.date_naissance, month_start()), i.age)
 
 
 @rule(entity="individu", dtype="bool", label="enfant (né) dans sa famille")
 def est_enfant(i: Individu):
     """In a reference month before its birth a child is not yet a member of the foyer."""
-    return (i.famille_role == "enfant") & (i.age >= 0)
+    return (i.famille_role == "enfant") & (i.age_mois >= 0)
 
 
 @rule(entity="famille", dtype="int", label="nombre de parents (demandeur et conjoint)")

@@ -27,7 +27,7 @@ PREMIER_MOIS, DERNIER_MOIS = -12, -1
 @rule(entity="individu", dtype="bool", label="CSS: enfant compté dans le foyer (moins de 25 ans)",
       ref="CSS art. R861-2")
 def css_enfant_a_charge(i: Individu):
-    return i.est_enfant & (i.age <= param(f"{C}.age_limite_pac"))
+    return i.est_enfant & (i.age_mois <= param(f"{C}.age_limite_pac"))
 
 
 @rule(entity="famille", dtype="int", label="CSS: nombre de personnes du foyer", ref="CSS art. R861-2")
@@ -117,7 +117,7 @@ def css_cmu_acs_eligibilite(f: Famille):
     m = f.members
     independant = ~(m.foyer_fiscal_role == "personne_a_charge") & (
         sum_over(m.alimony_received, PREMIER_MOIS, DERNIER_MOIS) <= 0)
-    return ((f.css_nb_personnes > f.nb_parents) | f.any(m.age >= param(f"{C}.age_limite_pac"))
+    return ((f.css_nb_personnes > f.nb_parents) | f.any(m.age_mois >= param(f"{C}.age_limite_pac"))
             | f.all(independant))
 
 
@@ -141,7 +141,7 @@ def css_participation(f: Famille):
 @rule(entity="individu", dtype="float", label="CSS: participation mensuelle d'une personne selon son âge",
       ref="CSS art. L861-1, 2° et D861-3")
 def css_participation_individu(i: Individu):
-    a = i.age
+    a = i.age_mois
     return where(a < 30, param(f"{C}.participation.moins_30_ans"),
                  where(a <= 49, param(f"{C}.participation.de_30_a_49_ans"),
                        where(a <= 59, param(f"{C}.participation.de_50_a_59_ans"),

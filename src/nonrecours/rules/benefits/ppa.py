@@ -108,7 +108,7 @@ def ppa_forfait_logement(f: Famille):
 @rule(entity="famille", dtype="bool", label="prime d'activité: conditions d'âge et de séjour",
       ref="CSS art. L842-1 et L842-2")
 def ppa_eligibilite(f: Famille):
-    age = condition("un membre du foyer a 18 ans ou plus", f.any(f.members.age >= param(f"{P}.age_min")),
+    age = condition("un membre du foyer a 18 ans ou plus", f.any(f.members.age_mois >= param(f"{P}.age_min")),
                     ref="CSS art. L842-1")
     # as in the reference model, a member of the foyer (a French child included) fulfils it for the foyer
     sejour = condition("un membre du foyer remplit la condition de nationalité ou de séjour",

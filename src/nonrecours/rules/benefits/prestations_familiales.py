@@ -31,7 +31,7 @@ PENSION_TAXABLE = 1.031317
 @rule(entity="individu", dtype="bool", label="enfant ouvrant droit aux allocations familiales (moins de 20 ans)",
       ref="CSS art. L512-3 et R512-2")
 def af_enfant(i: Individu):
-    return i.est_enfant & (i.age < param(f"{PF}.af.age_limite"))
+    return i.est_enfant & (i.age_mois < param(f"{PF}.af.age_limite"))
 
 
 @rule(entity="famille", dtype="int", label="nombre d'enfants ouvrant droit aux allocations familiales")
@@ -54,12 +54,12 @@ def af_taux_base(f: Famille):
 def af_taux_majorations(f: Famille):
     age_maj = param(f"{PF}.af.age_majoration")
     n = f.af_nb_enfants
-    n_maj = f.count(where=f.members.af_enfant & (f.members.age >= age_maj))
+    n_maj = f.count(where=f.members.af_enfant & (f.members.age_mois >= age_maj))
     # with exactly two children the eldest gets no majoration
-    aine_maj = (n == 2) & (f.max(f.members.age, where=f.members.af_enfant) >= age_maj)
+    aine_maj = (n == 2) & (f.max(f.members.age_mois, where=f.members.af_enfant) >= age_maj)
     n_maj = n_maj - where(aine_maj, 1, 0)
     age_limite = param(f"{PF}.af.age_limite")
-    n_vingt_ans = f.count(where=f.members.est_enfant & (f.members.age == age_limite))
+    n_vingt_ans = f.count(where=f.members.est_enfant & (f.members.age_mois == age_limite))
     forfait = where(n + n_vingt_ans >= 3, n_vingt_ans, 0) * param(f"{PF}.af.taux_forfait_20_ans")
     return where(n >= 2, n_maj * param(f"{PF}.af.taux_majoration_age"), 0.0) + forfait
 
@@ -94,7 +94,7 @@ def pf_base_ressources_individu(i: Individu):
 @rule(entity="individu", dtype="bool", label="enfant à charge au sens du complément familial (moins de 21 ans)",
       ref="CSS art. L522-1 et R512-2")
 def cf_enfant_a_charge(i: Individu):
-    return i.est_enfant & (i.age < param(f"{PF}.cf.age_limite"))
+    return i.est_enfant & (i.age_mois < param(f"{PF}.cf.age_limite"))
 
 
 @rule(entity="famille", dtype="float", label="complément familial non majoré (avant non-cumul)",
@@ -102,7 +102,7 @@ def cf_enfant_a_charge(i: Individu):
 def cf_non_majore_avant_cumul(f: Famille):
     m = f.members
     n_charge = f.count(where=m.cf_enfant_a_charge)
-    n_eligibles = f.count(where=m.cf_enfant_a_charge & (m.age >= param(f"{PF}.cf.age_min")))
+    n_eligibles = f.count(where=m.cf_enfant_a_charge & (m.age_mois >= param(f"{PF}.cf.age_min")))
     composition = condition("au moins trois enfants de 3 à 20 ans", n_eligibles >= param(f"{PF}.cf.nb_enfants_min"),
                             ref="CSS art. L522-1")
     metropole = condition("résidence en métropole", ~f.menage.residence_dom, ref="CSS art. L755-16")

@@ -59,13 +59,13 @@ def rsa_enfant_a_charge(i: Individu):
     base = param(f"{R}.montant_de_base")
     age_pac = param(f"{R}.age_pac")
     fam = i.famille
-    autres_enfants = fam.count(role="enfant", where=fam.members.age <= age_pac) > 1
+    autres_enfants = fam.count(role="enfant", where=fam.members.age_mois <= age_pac) > 1
     ouvre_majoration = ~i.famille.enceinte_fam & ~i.famille.en_couple & i.famille.recent_isolation & ~autres_enfants
     seuil = where(ouvre_majoration,
                   (param(f"{R}.majoration_isolement.base") - 1 + param(f"{R}.majoration_isolement.par_enfant")) * base,
                   param(f"{R}.majoration.personne_supplementaire") * base)
     ressources = i.rsa_ressources_individu + i.rsa_revenu_activite_individu
-    return i.est_enfant & (i.age <= age_pac) & (ressources < seuil)
+    return i.est_enfant & (i.age_mois <= age_pac) & (ressources < seuil)
 
 
 @rule(entity="famille", dtype="int", label="nombre d'enfants à charge au sens du RSA")
@@ -85,10 +85,10 @@ def rsa_condition_nationalite(i: Individu):
 def rsa_eligibilite(f: Famille):
     m = f.members
     age = condition("un parent a 25 ans ou plus, ou la famille a un enfant à charge",
-                    f.any(m.age >= param(f"{R}.age_minimum"), role=PARENTS) | (f.rsa_nb_enfants > 0),
+                    f.any(m.age_mois >= param(f"{R}.age_minimum"), role=PARENTS) | (f.rsa_nb_enfants > 0),
                     ref="CASF art. L262-4, 1°")
     etudiant = condition("un parent n'est pas étudiant",
-                         f.any(~m.student & (m.age >= param(f"{R}.age_minimum")), role=PARENTS)
+                         f.any(~m.student & (m.age_mois >= param(f"{R}.age_minimum")), role=PARENTS)
                          | ((f.rsa_nb_enfants > 0) & f.any(~m.student, role=PARENTS)), ref="CASF art. L262-4, 4°")
     sejour = condition("un parent remplit la condition de nationalité ou de séjour",
                        f.any(m.rsa_condition_nationalite, role=PARENTS), ref="CASF art. L262-4, 2°")
@@ -117,7 +117,7 @@ def rsa_majore_eligibilite(f: Famille):
     isole = condition("parent isolé", ~f.en_couple, ref="CASF art. L262-9")
     charge = condition("enceinte ou au moins un enfant à charge", f.enceinte_fam | (f.rsa_nb_enfants > 0),
                        ref="CASF art. L262-9")
-    jeune_enfant = f.any(f.members.age < param(f"{R}.majoration_isolement.age_limite_enfant"), role="enfant")
+    jeune_enfant = f.any(f.members.age_mois < param(f"{R}.majoration_isolement.age_limite_enfant"), role="enfant")
     duree = condition("enfant de moins de 3 ans, isolement de moins de 18 mois ou grossesse",
                       jeune_enfant | f.recent_isolation | f.enceinte_fam, ref="CASF art. R262-1")
     return isole & charge & duree
