@@ -36,6 +36,7 @@ class Result:
     bindings: list[Binding]
     inputs: Inputs = field(repr=False)
     full: dict[str, pl.DataFrame] = field(repr=False)
+    cache: dict[Any, Any] = field(default_factory=dict, repr=False)
 
     def __getitem__(self, entity: str) -> pl.DataFrame:
         return self.frames[entity]

@@ -11,6 +11,7 @@ stored or shown without leaking pseudonyms.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -31,7 +32,10 @@ ROLE_FR = {"demandeur": "demandeur", "conjoint": "conjoint", "enfant": "enfant",
 
 
 def closure(result: Result, targets: list[str]) -> list[Step]:
-    """Steps the targets depend on (themselves included), in plan order."""
+    """Steps the targets depend on (themselves included), in plan order (cached on the result)."""
+    cache_key = tuple(targets)
+    if cache_key in result.cache:
+        return result.cache[cache_key]
     steps = result.plan.steps
     seen: set[str] = set()
     stack = [t for t in targets if t in steps]
@@ -41,7 +45,9 @@ def closure(result: Result, targets: list[str]) -> list[Step]:
             continue
         seen.add(n)
         stack.extend(steps[n].deps)
-    return [s for s in steps.values() if s.name in seen]
+    out = [s for s in steps.values() if s.name in seen]
+    result.cache[cache_key] = out
+    return out
 
 
 def fmt(value: Any) -> str:
@@ -57,24 +63,43 @@ def fmt(value: Any) -> str:
     return str(value)
 
 
+@functools.lru_cache(maxsize=4096)
 def _month_label(month: dt.date, offset: int) -> str:
     return f"{add_months(month, offset):%Y-%m}"
 
 
-def _raw(result: Result, entity: str, monthly: bool, id_col: str, ids: list[Any], var: str,
-         month: dt.date | None) -> dict[Any, tuple[bool, str | None]]:
-    """Per id: (was the value supplied, its source agency) from the caller's own frames."""
-    frame = result.inputs.frame(entity, monthly) if (entity != "individu" or monthly) \
-        else result.inputs.individu
-    if frame is None or var not in frame.columns:
-        return {}
-    src_col = f"{var}{SOURCE_SUFFIX}"
-    part = frame.filter(pl.col(id_col).is_in(pl.Series(ids).implode()))
-    if monthly and month is not None:
-        part = part.filter(pl.col("month").cast(pl.Date) == pl.lit(month, dtype=pl.Date))
-    src = pl.col(src_col).cast(pl.String) if src_col in frame.columns else pl.lit(None, dtype=pl.String)
-    return {r[0]: (r[1], r[2]) for r in
-            part.select(id_col, pl.col(var).is_not_null(), src).iter_rows()}
+class _RawIndex:
+    """The caller's own input rows for a few ids, fetched once per frame (one filter per frame, not one per
+    input and month): tells whether a value was supplied and its source agency."""
+
+    def __init__(self, result: Result, entity: str, id_col: str, ids: list[Any]) -> None:
+        self.result, self.entity, self.id_col, self.ids = result, entity, id_col, ids
+        self.cache: dict[bool, tuple[pl.DataFrame | None, dict[tuple[Any, ...], int]]] = {}
+
+    def _frame(self, monthly: bool) -> tuple[pl.DataFrame | None, dict[tuple[Any, ...], int]]:
+        if monthly not in self.cache:
+            frame = self.result.inputs.frame(self.entity, monthly)
+            if frame is None:
+                self.cache[monthly] = (None, {})
+            else:
+                part = frame.filter(pl.col(self.id_col).is_in(pl.Series(self.ids).implode()))
+                keys = [self.id_col, "month"] if monthly else [self.id_col]
+                if monthly:
+                    part = part.with_columns(pl.col("month").cast(pl.Date))
+                index = {tuple(r): k for k, r in enumerate(part.select(keys).iter_rows())}
+                self.cache[monthly] = (part, index)
+        return self.cache[monthly]
+
+    def get(self, var: str, monthly: bool, unit: Any, month: dt.date | None) -> tuple[bool, str | None] | None:
+        part, index = self._frame(monthly)
+        if part is None or var not in part.columns:
+            return None
+        k = index.get((unit, month) if monthly else (unit,))
+        if k is None:
+            return None
+        src_col = f"{var}{SOURCE_SUFFIX}"
+        src = part.get_column(src_col)[k] if src_col in part.columns else None
+        return part.get_column(var)[k] is not None, (None if src is None else str(src))
 
 
 def _value_text(value: Any, raw: tuple[bool, str | None] | None) -> str:
@@ -156,6 +181,8 @@ def explain(result: Result, entity: str, unit_id: Any, *, targets: list[str] | N
                        f"pour {b.month:%Y-%m} (en vigueur depuis le {b.start.isoformat()}{ref})")
 
     inputs = [s for s in steps if s.kind == "input" and s.variable not in ROLE_COL.values()]
+    raw_members = _RawIndex(result, "individu", "person_id", members.get_column("person_id").to_list())
+    raw_unit = _RawIndex(result, entity, idc, [unit_id])
     if inputs:
         out.append("Données utilisées :")
         by_var: dict[str, list[Step]] = {}
@@ -168,20 +195,19 @@ def explain(result: Result, entity: str, unit_id: Any, *, targets: list[str] | N
             if s0.entity == "individu" and entity != "individu":
                 vals = members.select("person_id", *[s.name for s in ss])
                 ids = vals.get_column("person_id").to_list()
-                raws = [_raw(result, "individu", s.monthly, "person_id", ids, var,
-                             add_months(month, s.offset) if s.monthly else None) for s in ss]
                 for k, pid in enumerate(ids):
                     parts = [(f"{_month_label(month, s.offset)} : " if s.monthly else "")
-                             + _value_text(vals.get_column(s.name)[k], raw.get(pid))
-                             for s, raw in zip(ss, raws, strict=True)]
+                             + _value_text(vals.get_column(s.name)[k], raw_members.get(
+                                 var, s.monthly, pid, add_months(month, s.offset) if s.monthly else None))
+                             for s in ss]
                     out.append(f"  - {label} ({var}), {member_names[pid]} : " + " ; ".join(parts))
             elif s0.entity == entity:
                 parts = []
                 for s in ss:
-                    raw = _raw(result, entity, s.monthly, idc, [unit_id], var,
-                               add_months(month, s.offset) if s.monthly else None)
+                    raw = raw_unit.get(var, s.monthly, unit_id,
+                                       add_months(month, s.offset) if s.monthly else None)
                     parts.append((f"{_month_label(month, s.offset)} : " if s.monthly else "")
-                                 + _value_text(rec[s.name], raw.get(unit_id)))
+                                 + _value_text(rec[s.name], raw))
                 out.append(f"  - {label} ({var}) : " + " ; ".join(parts))
             else:
                 out.append(f"  - {label} ({var}) : lu au niveau {ENTITY_FR[s0.entity].lower()}")

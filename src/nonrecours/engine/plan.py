@@ -110,6 +110,21 @@ class Plan:
     def inputs(self) -> list[Step]:
         return [s for s in self.steps.values() if s.kind == "input"]
 
+    def dead_after(self) -> dict[int, list[Step]]:
+        """Per level, the hidden columns (temporaries, shifted rule values) no later step reads: backends
+        drop them after that level to keep tables narrow. Rules and conditions of the evaluated month
+        and inputs are kept (results and explanations read them)."""
+        last: dict[str, int] = {}
+        for s in self.steps.values():
+            for d in s.deps:
+                last[d] = max(last.get(d, 0), s.level)
+        out: dict[int, list[Step]] = {}
+        for s in self.steps.values():
+            if s.public or s.kind == "input":
+                continue
+            out.setdefault(last.get(s.name, s.level), []).append(s)
+        return out
+
     def needs_unit_link(self) -> set[str]:
         """Unit entities a famille must be linked to through its demandeur (famille -> menage...)."""
         return {s.source for s in self.steps.values()

@@ -30,8 +30,13 @@ def _as(e: pl.Expr, have: str, want: str) -> pl.Expr:
 def lower_polars(e: Expr, coltypes: dict[str, str]) -> pl.Expr:
     """A flattened IR expression as a Polars expression (never null when its columns are not null)."""
 
-    def t(x: Expr) -> str:
-        return dtype_of(x, coltypes)
+    types: dict[int, str] = {}
+
+    def t(x: Expr) -> str:  # memoised by node identity: dtype_of is recursive
+        k = id(x)
+        if k not in types:
+            types[k] = dtype_of(x, coltypes)
+        return types[k]
 
     def num(x: Expr) -> pl.Expr:  # booleans take part in arithmetic as 0/1
         return _as(go(x), t(x), "int") if t(x) == "bool" else go(x)
@@ -180,10 +185,22 @@ def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.Data
     frames = {e: f.with_columns(pl.zeros(f.height, dtype=pl.Float64, eager=True).alias(ZERO))
               for e, f in frames.items()}
     coltypes = {s.name: s.dtype for s in plan.steps.values()}
+    dead = plan.dead_after()
     for level in plan.by_level():
         steps = [s for s in level if s.kind != "input"]
         if not steps:
             continue
+        _run_level(plan, frames, steps, coltypes)
+        gone: dict[str, list[str]] = {}
+        for d in dead.get(level[0].level, []):  # hidden columns no later step reads
+            gone.setdefault(d.entity, []).append(d.name)
+        for entity, names in gone.items():
+            frames[entity] = frames[entity].drop(names, strict=False)
+    return {e: f.drop(ZERO) for e, f in frames.items()}
+
+
+def _run_level(plan: Plan, frames: dict[str, pl.DataFrame], steps: list[Step],
+               coltypes: dict[str, str]) -> None:
         aggs: dict[str, list[Step]] = {}
         projs: dict[tuple[str, str], list[Step]] = {}
         forms: dict[str, list[Step]] = {}
@@ -214,4 +231,3 @@ def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.Data
             frames[entity] = frames[entity].with_columns(
                 [_as(lower_polars(s.expr, coltypes), dtype_of(s.expr, coltypes), s.dtype).alias(s.name)
                  for s in ss if s.expr is not None])
-    return {e: f.drop(ZERO) for e, f in frames.items()}

@@ -28,6 +28,7 @@ __all__ = ["lower_sql", "run_duckdb"]
 BACKEND = "duckdb"
 DIALECT = "duckdb"
 ROUND_EPS = 1e-9
+SMALL_ROWS = 50_000
 SQL_TYPES = {"float": "DOUBLE", "int": "BIGINT", "bool": "BOOLEAN", "str": "VARCHAR", "date": "DATE"}
 
 
@@ -39,8 +40,13 @@ def _col(name: str, table: str | None = None) -> exp.Column:
     return exp.Column(this=_ident(name), table=_ident(table) if table else None)
 
 
+_DT = {"float": exp.DataType.Type.DOUBLE, "int": exp.DataType.Type.BIGINT, "bool": exp.DataType.Type.BOOLEAN,
+       "str": exp.DataType.Type.VARCHAR, "date": exp.DataType.Type.DATE}
+
+
 def _cast(e: exp.Expression, dtype: str) -> exp.Expression:
-    return exp.Cast(this=e, to=exp.DataType.build(SQL_TYPES[dtype]))
+    # DataType nodes built directly: DataType.build() parses its argument, which is slow on big plans
+    return exp.Cast(this=e, to=exp.DataType(this=_DT[dtype], nested=False))
 
 
 def sql_literal(value: Any, dtype: str) -> exp.Expression:
@@ -51,7 +57,7 @@ def sql_literal(value: Any, dtype: str) -> exp.Expression:
         v = float(value)
         if v != v or v in (float("inf"), float("-inf")):
             raise UnsupportedConstructError(f"{BACKEND}: non-finite literal (node Lit)")
-        return _cast(exp.Literal.number(f"{v:.17e}"), "float")
+        return exp.Literal.number(f"{v:.17e}")  # scientific notation: read as DOUBLE by DuckDB
     if dtype == "int":
         return _cast(exp.Literal.number(str(int(value))), "int")
     if dtype == "bool":
@@ -67,18 +73,26 @@ def _as(e: exp.Expression, have: str, want: str) -> exp.Expression:
     return e if have == want else _cast(e, want)
 
 
-def lower_sql(e: Expr, coltypes: dict[str, str]) -> exp.Expression:
-    """A flattened IR expression as a sqlglot expression tree (same semantics as the Polars lowering)."""
+def lower_sql(e: Expr, coltypes: dict[str, str], table: str | None = None,
+              memo: dict[int, str] | None = None) -> exp.Expression:
+    """A flattened IR expression as a sqlglot expression tree (same semantics as the Polars lowering).
+
+    ``table`` qualifies column references; ``memo`` caches node dtypes (by node identity) across calls.
+    """
+    types: dict[int, str] = memo if memo is not None else {}
 
     def t(x: Expr) -> str:
-        return dtype_of(x, coltypes)
+        k = id(x)
+        if k not in types:
+            types[k] = dtype_of(x, coltypes)
+        return types[k]
 
     def num(x: Expr) -> exp.Expression:
         return _cast(go(x), "int") if t(x) == "bool" else go(x)
 
     def go(x: Expr) -> exp.Expression:
         if isinstance(x, Col):
-            return _col(x.name)
+            return _col(x.name, table)
         if isinstance(x, Lit):
             return sql_literal(x.value, x.dtype)
         if isinstance(x, BinOp):
@@ -91,8 +105,10 @@ def lower_sql(e: Expr, coltypes: dict[str, str]) -> exp.Expression:
                 return exp.Paren(this=exp.Mul(this=a, expression=b))
             if x.op == "div":
                 return (exp.Case()
-                        .when(exp.EQ(this=b, expression=sql_literal(0, "int")), sql_literal(0.0, "float"))
-                        .else_(exp.Div(this=_cast(a, "float"), expression=_cast(b, "float"))))
+                        .when(exp.EQ(this=b, expression=sql_literal(0, "int")), sql_literal(0.0, "float"),
+                              copy=False)
+                        .else_(exp.Div(this=_cast(a, "float"), expression=_cast(b.copy(), "float")),
+                               copy=False))
         if isinstance(x, Compare):
             a, b = go(x.left), go(x.right)
             ta, tb = t(x.left), t(x.right)
@@ -108,8 +124,8 @@ def lower_sql(e: Expr, coltypes: dict[str, str]) -> exp.Expression:
             return exp.Not(this=exp.Paren(this=go(x.operand)))
         if isinstance(x, Where):
             out = t(x)
-            return (exp.Case().when(go(x.cond), _as(go(x.then), t(x.then), out))
-                    .else_(_as(go(x.otherwise), t(x.otherwise), out)))
+            return (exp.Case().when(go(x.cond), _as(go(x.then), t(x.then), out), copy=False)
+                    .else_(_as(go(x.otherwise), t(x.otherwise), out), copy=False))
         if isinstance(x, Func):
             return func(x)
         if isinstance(x, IsIn):
@@ -133,7 +149,8 @@ def lower_sql(e: Expr, coltypes: dict[str, str]) -> exp.Expression:
         if x.name in ("minimum", "maximum"):
             a, b = (_as(num(y), "int" if t(y) == "bool" else t(y), out) for y in x.args)
             cls = exp.Least if x.name == "minimum" else exp.Greatest
-            return cls(this=a, expressions=[b])
+            # values are never null here: plain GREATEST/LEAST (no null-propagation wrapper)
+            return cls(this=a, expressions=[b], ignore_nulls=True)
         a0 = x.args[0]
         if x.name == "abs":
             return exp.Abs(this=num(a0))
@@ -144,14 +161,18 @@ def lower_sql(e: Expr, coltypes: dict[str, str]) -> exp.Expression:
             return exp.Floor(this=f) if x.name == "floor" else exp.Ceil(this=f)
         if x.name == "round":
             f = _cast(num(a0), "float")
-            scale = sql_literal(float(10 ** x.digits), "float")
+
+            def scale() -> exp.Expression:
+                return sql_literal(float(10 ** x.digits), "float")
+
             sign = exp.Case().when(exp.LT(this=f, expression=sql_literal(0.0, "float")),
-                                   sql_literal(-1.0, "float")).else_(sql_literal(1.0, "float"))
-            scaled = exp.Add(this=exp.Add(this=exp.Mul(this=exp.Abs(this=f), expression=scale),
+                                   sql_literal(-1.0, "float"), copy=False) \
+                .else_(sql_literal(1.0, "float"), copy=False)
+            scaled = exp.Add(this=exp.Add(this=exp.Mul(this=exp.Abs(this=f.copy()), expression=scale()),
                                           expression=sql_literal(0.5, "float")),
                              expression=sql_literal(ROUND_EPS, "float"))
             return exp.Paren(this=exp.Mul(this=sign, expression=exp.Div(
-                this=exp.Floor(this=exp.Paren(this=scaled)), expression=scale)))
+                this=exp.Floor(this=exp.Paren(this=scaled)), expression=scale())))
         if x.name in ("year", "month", "day"):
             cls3 = {"year": exp.Year, "month": exp.Month, "day": exp.Day}[x.name]
             return _cast(cls3(this=go(a0)), "int")
@@ -166,12 +187,12 @@ def _agg_sql(s: Step, unit: str) -> exp.Expression:
         conds.append(exp.In(this=_col(ROLE_COL[unit]), expressions=[exp.Literal.string(r) for r in s.roles]))
     if s.where_col is not None:
         conds.append(_col(s.where_col))
-    mask = exp.and_(*conds) if conds else None
+    mask = exp.and_(*conds, copy=False) if conds else None
     v = _col(s.value_col) if s.value_col else None
     kind = s.agg_kind
 
     def masked(e: exp.Expression) -> exp.Expression:
-        return e if mask is None else exp.Case().when(mask.copy(), e)
+        return e if mask is None else exp.Case().when(mask, e, copy=False)
 
     if kind == "count":
         e: exp.Expression = exp.CountIf(this=mask) if mask is not None else exp.Count(this=exp.Star())
@@ -199,20 +220,26 @@ def _agg_sql(s: Step, unit: str) -> exp.Expression:
 class _Runner:
     def __init__(self, plan: Plan, frames: dict[str, pl.DataFrame], config: dict[str, Any] | None) -> None:
         self.plan = plan
-        cfg = {"threads": os.cpu_count() or 1}
+        # small inputs (situations) run faster on one thread: statements are dominated by planning
+        small = frames["individu"].height < SMALL_ROWS
+        cfg: dict[str, Any] = {"threads": 1 if small else (os.cpu_count() or 1)}
         cfg.update(config or {})
         cfg.setdefault("temp_directory", tempfile.gettempdir())
         self.con = duckdb.connect(database=":memory:", config={k: str(v) for k, v in cfg.items()})
         self.version: dict[str, int] = {}
         self.current: dict[str, str] = {}
+        self.columns: dict[str, list[str]] = {}
         for entity, df in frames.items():
+            self.columns[entity] = list(df.columns)
             name = f"in_{entity}"
             # Arrow C stream (no pyarrow needed), copied into a DuckDB table: internal name, no data in SQL
             self.con.from_arrow(df.__arrow_c_stream__()).create(name)
             self.current[entity] = name
             self.version[entity] = 0
 
-    def _new_table(self, entity: str, query: exp.Select) -> None:
+    def _new_table(self, entity: str, query: exp.Select) -> str:
+        """Create the next table of ``entity``; the caller swaps it in once the whole level is built (the
+        other entities of the level still read the previous tables)."""
         self.version[entity] += 1
         name = f"t_{entity}_{self.version[entity]}"
         stmt = exp.Create(this=exp.Table(this=_ident(name)), kind="TABLE", expression=query)
@@ -220,10 +247,11 @@ class _Runner:
             self.con.execute(stmt.sql(dialect=DIALECT))
         except duckdb.Error as exc:  # the message may quote SQL with rule names only, never data
             raise EngineError(f"{BACKEND}: step on {entity} failed: {type(exc).__name__}") from exc
-        old = self.current[entity]
-        if old != name:
-            drop = exp.Drop(tables=[exp.Table(this=_ident(old))], kind="TABLE")
-            self.con.execute(drop.sql(dialect=DIALECT))
+        return name
+
+    def _swap(self, entity: str, name: str) -> None:
+        drop = exp.Drop(tables=[exp.Table(this=_ident(self.current[entity]))], kind="TABLE")
+        self.con.execute(drop.sql(dialect=DIALECT))
         self.current[entity] = name
 
     def _table(self, entity: str, alias: str | None = None) -> exp.Table:
@@ -231,56 +259,66 @@ class _Runner:
                          if alias else None)
 
     def run(self) -> dict[str, pl.DataFrame]:
+        """One ``CREATE TABLE`` per entity and level: the kept columns of the previous table, the level's
+        aggregates (a ``LEFT JOIN`` on one ``GROUP BY`` of the individus), projections (a ``LEFT JOIN`` per
+        source unit) and formulas (over the previous table's columns)."""
         coltypes = {s.name: s.dtype for s in self.plan.steps.values()}
+        dead = self.plan.dead_after()
         for level in self.plan.by_level():
             steps = [s for s in level if s.kind != "input"]
-            aggs: dict[str, list[Step]] = {}
-            projs: dict[tuple[str, str], list[Step]] = {}
-            forms: dict[str, list[Step]] = {}
+            by_entity: dict[str, list[Step]] = {}
             for s in steps:
-                if s.kind == "agg":
-                    aggs.setdefault(s.entity, []).append(s)
-                elif s.kind == "project":
-                    assert s.source is not None
-                    projs.setdefault((s.source, s.entity), []).append(s)
-                else:
-                    forms.setdefault(s.entity, []).append(s)
-            for unit, ss in aggs.items():
-                idc = ID[unit]
-                aggs_sql = [exp.alias_(_agg_sql(s, unit), s.name, quoted=True) for s in ss]
-                sub = exp.select(_col(idc), *aggs_sql) \
-                    .from_(self._table("individu")).group_by(_col(idc))
-                q = exp.select(exp.Column(this=exp.Star(), table=_ident("u")),
-                               *[exp.alias_(exp.Coalesce(this=_col(s.name, "a"),
-                                                         expressions=[sql_literal(s.default, s.dtype)]),
-                                            s.name, quoted=True) for s in ss]) \
-                    .from_(self._table(unit, "u")) \
-                    .join(exp.Subquery(this=sub, alias=exp.TableAlias(this=_ident("a"))),
-                          on=exp.EQ(this=_col(idc, "u"), expression=_col(idc, "a")), join_type="left")
-                self._new_table(unit, q)
-            for (source, target), ss in projs.items():
-                idc = ID[source]
-                left_key = idc if target == "individu" else f"__{idc}"
-                q = exp.select(exp.Column(this=exp.Star(), table=_ident("l")),
-                               *[exp.alias_(exp.Coalesce(this=_col(s.value_col, "r"),
-                                                         expressions=[sql_literal(s.default, s.dtype)]),
-                                            s.name, quoted=True) for s in ss]) \
-                    .from_(self._table(target, "l")) \
-                    .join(self._table(source, "r"),
-                          on=exp.EQ(this=_col(left_key, "l"), expression=_col(idc, "r")), join_type="left")
-                self._new_table(target, q)
-            for entity, ss in forms.items():
-                q = exp.select(exp.Star(), *[
-                    exp.alias_(_as(lower_sql(s.expr, coltypes), dtype_of(s.expr, coltypes), s.dtype),
-                               s.name, quoted=True) for s in ss if s.expr is not None]) \
-                    .from_(self._table(entity))
-                self._new_table(entity, q)
+                by_entity.setdefault(s.entity, []).append(s)
+            level_no = level[0].level
+            created = {entity: self._level(entity, ss, coltypes, dead.get(level_no, []))
+                       for entity, ss in by_entity.items()}
+            for entity, name in created.items():
+                self._swap(entity, name)
         out: dict[str, pl.DataFrame] = {}
         for entity in self.current:
-            q = exp.select(exp.Star()).from_(self._table(entity))
+            q = exp.select(exp.Star(), copy=False).from_(self._table(entity), copy=False)
             out[entity] = pl.DataFrame(self.con.sql(q.sql(dialect=DIALECT)))
         self.con.close()
         return out
+
+    def _level(self, entity: str, ss: list[Step], coltypes: dict[str, str], dead: list[Step]) -> str:
+        dead_names = {d.name for d in dead if d.entity == entity}
+        keep = [c for c in self.columns[entity] if c not in dead_names]
+        select: list[exp.Expression] = [_col(c, "l") for c in keep]
+        joins: list[tuple[exp.Expression, exp.Expression]] = []
+        aggs = [s for s in ss if s.kind == "agg"]
+        if aggs:
+            idc = ID[entity]
+            sub = exp.select(_col(idc), *[exp.alias_(_agg_sql(s, entity), s.name, quoted=True, copy=False)
+                                          for s in aggs], copy=False) \
+                .from_(self._table("individu"), copy=False).group_by(_col(idc), copy=False)
+            joins.append((exp.Subquery(this=sub, alias=exp.TableAlias(this=_ident("a"))),
+                          exp.EQ(this=_col(idc, "l"), expression=_col(idc, "a"))))
+            select += [exp.alias_(exp.Coalesce(this=_col(s.name, "a"),
+                                               expressions=[sql_literal(s.default, s.dtype)]),
+                                  s.name, quoted=True, copy=False) for s in aggs]
+        sources = sorted({s.source for s in ss if s.kind == "project" and s.source})
+        for k, source in enumerate(sources):
+            alias = f"r{k}"
+            idc = ID[source]
+            left_key = idc if entity == "individu" else f"__{idc}"
+            joins.append((self._table(source, alias), exp.EQ(this=_col(left_key, "l"), expression=_col(idc, alias))))
+            select += [exp.alias_(exp.Coalesce(this=_col(s.value_col, alias),
+                                               expressions=[sql_literal(s.default, s.dtype)]),
+                                  s.name, quoted=True, copy=False)
+                       for s in ss if s.kind == "project" and s.source == source]
+        memo: dict[int, str] = {}
+        for s in ss:
+            if s.kind == "formula" and s.expr is not None:
+                sql = lower_sql(s.expr, coltypes, table="l", memo=memo)
+                select.append(exp.alias_(_as(sql, dtype_of(s.expr, coltypes), s.dtype), s.name, quoted=True,
+                                         copy=False))
+        q = exp.select(*select, copy=False).from_(self._table(entity, "l"), copy=False)
+        for table, on in joins:
+            q = q.join(table, on=on, join_type="left", copy=False)
+        name = self._new_table(entity, q)
+        self.columns[entity] = keep + [s.name for s in ss]
+        return name
 
 
 def run_duckdb(plan: Plan, frames: dict[str, pl.DataFrame],
