@@ -1,0 +1,94 @@
+"""Field parsing against Python's own Decimal and datetime, on generated values."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nonrecours.connectors.mapping import ExtractMapping, FieldMap, RecordLayout
+from nonrecours.connectors.parse import _prepared, _reason, _value
+
+
+def _parse(f: FieldMap, values: list[str | None]) -> tuple[list[object], list[str | None]]:
+    df = pl.DataFrame({f.target: values}, schema={f.target: pl.String}).lazy()
+    prep = _prepared(f)
+    src = pl.col("__s") if prep is not None else pl.col(f.target)
+    if prep is not None:
+        df = df.with_columns(prep.alias("__s"))
+    flags = {}
+    if f.type == "amount":
+        df = df.with_columns(src.str.contains(r"^-?\d+(\.\d+)?$").alias("__a"),
+                             src.str.contains(r"^-?\d+(\.\d{1,2})?$").alias("__c"))
+        flags = {"a": pl.col("__a"), "c": pl.col("__c")}
+    df = df.with_columns(_value(f, src, flags).alias("__v"))
+    out = df.select("__v", _reason(f, pl.col("__v"), flags).alias("__r")).collect()
+    return out["__v"].to_list(), out["__r"].to_list()
+
+
+@settings(max_examples=60, deadline=None)
+@given(cents=st.integers(-10**11 + 1, 10**11 - 1), comma=st.booleans(), thousands=st.booleans())
+def test_amounts_match_decimal(cents: int, comma: bool, thousands: bool) -> None:
+    d = Decimal(cents) / 100
+    text = f"{d:,.2f}" if thousands else f"{d:.2f}"
+    if comma:  # French: 1 234,56 (thousands by a no-break space)
+        text = text.replace(",", "\u00a0").replace(".", ",")
+    elif thousands:
+        text = text.replace(",", " ")
+    f = FieldMap(source="M", target="m", type="amount", decimal_comma=comma)
+    (value,), (reason,) = _parse(f, [text])
+    assert value == d
+    assert reason == ("negative amount" if cents < 0 else None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cents=st.integers(0, 10**10), width=st.integers(11, 12))
+def test_implied_decimals(cents: int, width: int) -> None:
+    f = FieldMap(source="M", target="m", type="amount", implied_decimals=2, start=1, length=width)
+    (value,), (reason,) = _parse(f, [str(cents).zfill(width)])
+    assert value == Decimal(cents) / 100 and reason is None
+
+
+def test_amount_faults() -> None:
+    f = FieldMap(source="M", target="m", type="amount")
+    values, reasons = _parse(f, ["12.345", "1e3", "abc", None, "-0.01", "7"])
+    assert reasons == ["amount with more than two decimals", "not an amount", "not an amount",
+                       "missing value", "negative amount", None]
+    assert values[-1] == Decimal("7.00")
+
+
+@settings(max_examples=60, deadline=None)
+@given(day=st.dates(dt.date(1900, 1, 1), dt.date(2099, 12, 31)),
+       fmt=st.sampled_from(["%d/%m/%Y", "%Y%m%d", "%d%m%Y", "%Y-%m-%d"]))
+def test_dates_and_months(day: dt.date, fmt: str) -> None:
+    text = day.strftime(fmt)
+    (d,), _ = _parse(FieldMap(source="D", target="d", type="date", date_format=fmt), [text])
+    (m,), _ = _parse(FieldMap(source="D", target="d", type="month", date_format=fmt), [text])
+    assert d == day and m == day.replace(day=1)
+
+
+def test_bad_dates_and_codes() -> None:
+    _, reasons = _parse(FieldMap(source="D", target="d", type="date", date_format="%d/%m/%Y"),
+                        ["31/02/2024", "2024-01-01", "01/01/2024"])
+    assert reasons == ["not a date in format %d/%m/%Y"] * 2 + [None]
+    values, reasons = _parse(FieldMap(source="C", target="c", type="code", codes={"1": "css_free"}),
+                             ["1", "9", None])
+    assert values == ["css_free", None, None] and reasons == [None, "unknown code", "missing value"]
+
+
+def test_optional_field_may_be_empty() -> None:
+    f = FieldMap(source="A", target="a", type="int", required=False)
+    values, reasons = _parse(f, [None, "12", "x"])
+    assert values == [None, 12, None] and reasons == [None, None, "not an integer"]
+
+
+def test_fixed_width_layout_checks() -> None:
+    rec = RecordLayout(name="r", code="01", length=10,
+                       fields=[FieldMap(source="X", target="x", start=5, length=8)])
+    with pytest.raises(ValueError, match="ends after the record"):
+        ExtractMapping(agency="caf", format="fixed_width", records=[rec], record_type_start=1,
+                       record_type_length=2)
