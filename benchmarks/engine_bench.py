@@ -173,7 +173,8 @@ def main() -> None:
         report = {
             "benchmark": "engine: benefit-like rule set, 3- and 12-month windows, both backends",
             "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
+            "machine": {"cpus": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2),
+                        "python": platform.python_version(),
                         "polars": pl.__version__, "duckdb": __import__("duckdb").__version__},
             "individus": inputs.individu.height,
             "familles": a.height,

@@ -230,3 +230,31 @@ def test_parameter_missing_for_month_names_rule(toy_reg, tmp_path, household):
         evaluate(["forfait"], household, MAY, registry=toy_reg, parameters=store)
     with pytest.raises(ParameterError, match=r"rule forfait: parameter toy.base: no value in force in 2024-04"):
         evaluate(["forfait"], household, dt.date(2024, 4, 1), registry=toy_reg, parameters=store)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_string_ids_and_value_of_order(backend, toy_params):
+    reg = Registry()
+    reg.input_variable("x", entity="individu", dtype="float", monthly=False, label="x")
+
+    @reg.rule(entity="famille", dtype="float", label="premier enfant")
+    def premier(f: Famille):
+        return f.value_of("enfant", f.members.x, default=-1.0)
+
+    @reg.rule(entity="individu", dtype="float", label="du ménage")
+    def du_menage(i: Individu):
+        return i.famille.premier + i.menage.count()
+
+    ids = ["p-b", "p-a", "p-c", "q-1"]
+    ind = pl.DataFrame({"person_id": ids, "famille_id": ["f1", "f1", "f1", "f2"],
+                        "famille_role": ["enfant", "enfant", "demandeur", "demandeur"],
+                        "foyer_fiscal_id": ["x", "x", "x", "y"],
+                        "foyer_fiscal_role": ["personne_a_charge"] * 2 + ["declarant"] * 2,
+                        "menage_id": ["m", "m", "m", "m"],
+                        "menage_role": ["enfant", "enfant", "personne_de_reference", "autre"],
+                        "x": [2.0, 1.0, 9.0, 4.0]})
+    res = evaluate(["du_menage"], Inputs(individu=ind), MAY, backend=backend, registry=reg,
+                   parameters=toy_params)
+    # "p-a" < "p-b": the enfant with the smallest person_id gives its value
+    assert res["famille"].rows() == [("f1", 1.0), ("f2", -1.0)]
+    assert res["individu"].get_column("du_menage").to_list() == [5.0, 5.0, 5.0, 3.0]
