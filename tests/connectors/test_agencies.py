@@ -22,7 +22,7 @@ EXPECTED_TABLES = {
     "france_travail": {"resources"},
     "dgfip": {"unit_memberships", "resources"},
     "cnav": {"resources"},
-    "msa": {"unit_memberships", "benefits_paid", "resources"},
+    "msa": {"persons", "unit_memberships", "benefits_paid", "resources"},
 }
 
 
@@ -107,3 +107,26 @@ def test_streaming_in_small_batches_gives_the_same_tables(territory: Territory, 
         qa = pl.read_parquet(one.outputs["quarantine"])
         qb = pl.read_parquet(many.outputs["quarantine"])
         assert qa.sort(qa.columns).equals(qb.sort(qb.columns))
+
+
+def test_ingested_workspace_feeds_the_core(territory: Territory, agreement: ExchangeAgreement,
+                                          tmp_path: Path) -> None:
+    """The six extracts ingested into one workspace give the core units it can evaluate the rules on."""
+    import datetime as dt
+
+    from nonrecours.core import build_inputs
+    from nonrecours.engine import evaluate
+
+    for agency in AGENCY_MODULES:
+        ingest(territory.extracts[agency], default_mapping(agency), agreement, tmp_path)
+    tables = {t: pl.scan_parquet(tmp_path / t / "*.parquet")
+              for t in ("persons", "unit_memberships", "resources", "benefits_paid", "housing")}
+    kinds = set(tables["unit_memberships"].select(pl.col("unit_kind").cast(pl.String).unique()).collect()
+                .to_series().to_list())
+    assert kinds == {"famille", "foyer_fiscal", "menage"}
+    month = pl.read_parquet(tmp_path / "housing" / "caf-caf.parquet").get_column("month").max()
+    assert isinstance(month, dt.date)
+    result = evaluate(["rsa", "css_free"], build_inputs(tables, month), month, missing_inputs="default")
+    fam = result["famille"]
+    persons = pl.read_parquet(tmp_path / "persons" / "*.parquet").get_column("person_id").n_unique()
+    assert fam.height > 0.3 * persons / 2.5  # CAF and MSA familles (others lack a famille in the extracts)
