@@ -17,7 +17,7 @@ from nonrecours.schemas import TABLES
 from .conftest import Territory
 
 EXPECTED_TABLES = {
-    "caf": {"persons", "unit_memberships", "benefits_paid", "housing"},
+    "caf": {"persons", "unit_memberships", "benefits_paid", "housing", "resources"},
     "cnam": {"resources"},
     "france_travail": {"resources"},
     "dgfip": {"unit_memberships", "resources"},
@@ -78,8 +78,10 @@ def test_noise_is_counted_and_resolved(territory: Territory, agreement: Exchange
     paid = report.tables["benefits_paid"]
     assert paid.duplicate_keys_dropped >= 1
     assert paid.duplicate_keys_dropped <= caf["duplicates"] + caf["late_updates"]
-    # NIR typos and blanks are quarantined, one line per member record concerned
-    assert report.rows_quarantined == caf["nir_typos"] + caf["nir_missing"]
+    # NIR typos and blanks are quarantined: one member record per person concerned
+    q = pl.read_parquet(report.outputs["quarantine"])
+    assert q.filter(pl.col("record") == "membre").height == caf["nir_typos"] + caf["nir_missing"]
+    assert set(q.get_column("record").unique()) <= {"membre", "ressources"}
 
 
 def test_same_person_same_pseudonym_across_agencies(territory: Territory, agreement: ExchangeAgreement,

@@ -415,7 +415,22 @@ def _write_caf(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
     dossiers = members.filter(pl.col("role") == "demandeur").unique("matricule").select(pl.concat_str([
         pl.lit("10"), _fix(pl.col("matricule"), 7), _fix(pl.col("depcom"), 5),
         _fix(pl.col("valid_from").dt.strftime("%Y%m"), 6)]).str.pad_end(120).alias("l"), "matricule")
-    body = pl.concat([dossiers, rec20, rec30, rec40]).with_columns(
+    # monthly resources the CAF receives from the DRM (dispositif de ressources mensuelles, fed by the DSN
+    # and PASRAU) for the members of its dossiers
+    natures = {"salary_net": "SAL", "unemployment_benefit": "CHO", "pension_net": "PEN",
+               "invalidity_pension": "INV", "alimony": "PAL"}
+    res = truth.resources.filter(pl.col("month").is_in(months) & (pl.col("amount") > 0)
+                                 & pl.col("kind").cast(pl.String).is_in(list(natures))).select(
+        "person_id", "month", pl.col("kind").cast(pl.String), pl.col("amount").cast(pl.Float64))
+    res = members.select("person_id", "matricule", "nir").join(res, on="person_id").sort(
+        "matricule", "person_id", "month", "kind")
+    res = _row_noise(res, ["person_id", "month", "kind"], "amount", "caf-drm", seed, noise, stats)
+    rec50 = res.select(pl.concat_str([
+        pl.lit("50"), _fix(pl.col("matricule"), 7), _fix(pl.col("nir"), 15),
+        _fix(pl.col("month").dt.strftime("%Y%m"), 6), _fix(pl.col("kind").replace_strict(natures), 3),
+        _cents(pl.col("amount"), 10),
+    ]).str.pad_end(120).alias("l"), "matricule")
+    body = pl.concat([dossiers, rec20, rec30, rec40, rec50]).with_columns(
         pl.col("l").str.slice(0, 2).alias("t")).with_row_index("i").sort("matricule", "t", "i", maintain_order=True)
     head = pl.Series([("00CAF46" + last.strftime("%Y%m") + "28").ljust(120)])
     n = body.height + 2
