@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from nonrecours.simulation.oracle import compare, documented_disagreements
 
 EXPECTED = {"rsa": 100.0, "ppa": 0.0, "aspa": 0.0, "css_free": True, "css_participation": False,
@@ -23,7 +25,7 @@ def test_one_euro_tolerance_and_exact_booleans() -> None:
     assert ("a", "rsa") not in got
     assert {("b", "rsa"), ("b", "css_free")} <= got
     assert {f for i, f in got if i == "c"} == set(EXPECTED)  # missing situation disagrees everywhere
-    assert report.agreement("rsa") == 1 / 3
+    assert report.agreement("rsa") == pytest.approx(1 / 3)
     assert report.summary()["aspa"] == {"agree": 2, "n": 3, "rate": 0.6667}
 
 
