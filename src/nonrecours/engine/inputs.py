@@ -73,6 +73,9 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error") -> dict[str, pl.
     ``missing="error"`` raises when a needed input column is absent from its frame; ``"default"`` fills it
     with the declared default instead (useful for partial situations).
     """
+    # frames built by concatenation can hold thousands of chunks: every later pass would pay for them
+    inputs = Inputs(**{f.name: (None if getattr(inputs, f.name) is None else getattr(inputs, f.name).rechunk())
+                       for f in fields(inputs)})
     ind = inputs.individu
     for c in INDIVIDU_STRUCTURE:
         if c not in ind.columns:
