@@ -66,6 +66,8 @@ def main() -> None:
         runs.append(row)
         print(row)
     result = {"persons": args.persons, "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+              "load_average_1min_at_end": round(os.getloadavg()[0], 2),
+              "note": "the machine is shared with other jobs: compare runs with their load average",
               "generate_seconds": round(gen_s, 1), "write_extracts_seconds": round(ext_s, 1), "ingest": runs}
     path = REPO / "benchmarks" / "results" / "ingest.json"
     path.write_text(json.dumps(result, indent=2) + "\n")

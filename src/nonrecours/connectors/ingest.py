@@ -78,10 +78,6 @@ class IngestReport:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
 
 
-def _layouts(mapping: ExtractMapping) -> list[RecordLayout]:
-    return mapping.records
-
-
 def _split_records(batch: pl.DataFrame, mapping: ExtractMapping) -> tuple[list[tuple[RecordLayout, pl.DataFrame]],
                                                                           pl.DataFrame]:
     """Rows of each record layout, and faults of lines no layout accepts (unknown type, bad length)."""

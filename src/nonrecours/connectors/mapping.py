@@ -203,10 +203,10 @@ class ExtractMapping(_Model):
         else:
             if len(self.records) != 1:
                 raise ValueError(f"a {self.format} mapping has exactly one record layout")
-            sources = [f.source for f in self.records[0].fields]
             if self.format == "csv" and len(self.separator) != 1:
                 raise ValueError("the CSV separator is one character")
-            del sources
+            if self.format == "csv" and self.quote is not None and len(self.quote) != 1:
+                raise ValueError("the CSV quote is one character")
         return self
 
     @property
