@@ -146,9 +146,56 @@ def synth(n_individus: int, seed: int = 7) -> Inputs:
     return Inputs(individu=ind, individu_monthly=monthly, menage_monthly=menage_m, famille_monthly=famille_m)
 
 
+def real_rules(n_individus: int, backends: tuple[str, ...]) -> dict[str, object]:
+    """The project's benefit rules (all simulate outputs) on the public OpenFisca situations of one month,
+    replicated with shifted ids up to about ``n_individus``."""
+    from nonrecours.rules.benefits import OUTPUTS
+    from nonrecours.simulation.situations import load_situations, read_situation_file
+
+    cases = Path(__file__).resolve().parents[2] / "shared" / "reference" / "cases" / "openfisca_public.json"
+    batch = load_situations(read_situation_file(json.loads(cases.read_text(encoding="utf-8"))))
+    month = batch.months[0]
+    frames = batch.frames_for_month(month)
+    copies = max(1, n_individus // frames["individu"].height)
+    ids = ("person_id", "famille_id", "foyer_fiscal_id", "menage_id")
+
+    def rep(df: pl.DataFrame | None) -> pl.DataFrame | None:
+        if df is None:
+            return None
+        cols = [c for c in ids if c in df.columns]
+        k = pl.int_range(copies, dtype=pl.Int64, eager=True).alias("__copy")
+        out = df.join(k.to_frame(), how="cross")
+        return out.with_columns([pl.col(c).cast(pl.Int64) + pl.col("__copy") * 100_000_000 for c in cols]) \
+            .drop("__copy")
+
+    inputs = Inputs(**{name: rep(df) for name, df in frames.items()})
+    timings, results = {}, {}
+    for backend in backends:
+        t0 = time.perf_counter()
+        results[backend] = evaluate(list(OUTPUTS), inputs, month, backend=backend, missing_inputs="default",
+                                    duckdb_config={"memory_limit": "6GB"})
+        timings[backend] = round(time.perf_counter() - t0, 3)
+    out: dict[str, object] = {
+        "rules": "project benefits (rsa, ppa, aspa, css): every simulate output",
+        "month": month.isoformat(), "individus": inputs.individu.height,
+        "plan_steps": len(results[backends[0]].plan.steps),
+        "plan_levels": len(results[backends[0]].plan.by_level()),
+        "seconds_evaluate": timings,
+    }
+    if len(backends) == 2:
+        a, b = (results[x]["famille"] for x in backends)
+        out["max_abs_float_difference_between_backends"] = max(
+            float((a[c] - b[c]).abs().max()) for c in a.columns if a[c].dtype == pl.Float64)
+        out["boolean_columns_equal"] = all(a[c].equals(b[c]) for c in a.columns if a[c].dtype == pl.Boolean)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--individus", type=int, default=1_000_000)
+    ap.add_argument("--real-individus", type=int, default=0,
+                    help="also run the project's benefit rules on about this many individus (0: skip)")
+    ap.add_argument("--real-backends", default="polars,duckdb")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "engine.json")
     args = ap.parse_args()
     reg = bench_registry()
@@ -187,6 +234,8 @@ def main() -> None:
             "boolean_columns_equal": bool_equal,
             "allocation_paid_share": round(float((a["allocation"] > 0).mean()), 4),
         }
+    if args.real_individus:
+        report["real_rules"] = real_rules(args.real_individus, tuple(args.real_backends.split(",")))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=2))

@@ -57,7 +57,10 @@ def sql_literal(value: Any, dtype: str) -> exp.Expression:
         v = float(value)
         if v != v or v in (float("inf"), float("-inf")):
             raise UnsupportedConstructError(f"{BACKEND}: non-finite literal (node Lit)")
-        return exp.Literal.number(f"{v:.17e}")  # scientific notation: read as DOUBLE by DuckDB
+        # scientific notation: read as DOUBLE by DuckDB (a plain decimal would be a DECIMAL); the sign is a
+        # separate node because Literal.number re-formats a negative number and loses the exponent
+        lit = exp.Literal(this=f"{abs(v):.17e}", is_string=False)
+        return exp.Paren(this=exp.Neg(this=lit)) if v < 0 else lit
     if dtype == "int":
         return _cast(exp.Literal.number(str(int(value))), "int")
     if dtype == "bool":
