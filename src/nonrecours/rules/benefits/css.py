@@ -97,9 +97,23 @@ def css_asi_retenue(f: Famille):
     return maximum(f.asi - abattement, 0.0)
 
 
-@rule(entity="famille", dtype="float", label="CSS: prestations familiales, ASPA et ASI du mois", ref="CSS art. R861-8")
+@rule(entity="famille", dtype="float", label="CSS: complément familial, ASPA et ASI du mois", ref="CSS art. R861-8")
 def css_ressources_famille(f: Famille):
-    return f.af + f.asf + f.cf + f.css_aspa_retenue + f.css_asi_retenue
+    return f.cf + f.css_aspa_retenue + f.css_asi_retenue
+
+
+@rule(entity="famille", dtype="float", label="CSS: allocations familiales et ASF des douze mois de référence",
+      ref="CSS art. R861-8")
+def css_af_asf_annuelles(f: Famille):
+    """The amounts paid in the evaluated month, carried back month by month with the composition of each
+    month: a child born during the year, or one reaching 14 or 20, changes the family benefits there
+    (rates of CSS art. D521-1 and D521-2; ASF per child)."""
+    af = where(f.af_taux_total > 0, sum_over(f.af * f.af_taux_total, PREMIER_MOIS, DERNIER_MOIS) / f.af_taux_total,
+               sum_over(f.af, PREMIER_MOIS, DERNIER_MOIS))
+    asf = where(f.af_nb_enfants > 0,
+                sum_over(f.asf * f.af_nb_enfants, PREMIER_MOIS, DERNIER_MOIS) / f.af_nb_enfants,
+                sum_over(f.asf, PREMIER_MOIS, DERNIER_MOIS))
+    return af + asf
 
 
 @rule(entity="famille", dtype="float", label="CSS: ressources des douze mois de référence",
@@ -108,7 +122,8 @@ def css_cmu_base_ressources(f: Famille):
     m = f.members
     individuelles = f.sum(sum_over(m.css_ressources_individu, PREMIER_MOIS, DERNIER_MOIS),
                           where=m.est_parent | m.css_enfant_a_charge)
-    return f.css_forfait_logement + sum_over(f.css_ressources_famille, PREMIER_MOIS, DERNIER_MOIS) + individuelles
+    return (f.css_forfait_logement + f.css_af_asf_annuelles
+            + sum_over(f.css_ressources_famille, PREMIER_MOIS, DERNIER_MOIS) + individuelles)
 
 
 @rule(entity="famille", dtype="bool", label="CSS: foyer pouvant demander en son nom (âge, indépendance)",

@@ -64,6 +64,12 @@ def af_taux_majorations(f: Famille):
     return where(n >= 2, n_maj * param(f"{PF}.af.taux_majoration_age"), 0.0) + forfait
 
 
+@rule(entity="famille", dtype="float", label="taux total des allocations familiales du mois (en BMAF)",
+      ref="CSS art. D521-1 et D521-2")
+def af_taux_total(f: Famille):
+    return f.af_taux_base + f.af_taux_majorations
+
+
 @rule(entity="famille", dtype="float", label="allocations familiales de base retenues (hors majorations)",
       ref="CASF art. R262-10; CSS art. R844-5")
 def af_base(f: Famille):
@@ -97,33 +103,57 @@ def cf_enfant_a_charge(i: Individu):
     return i.est_enfant & (i.age_mois < param(f"{PF}.cf.age_limite"))
 
 
-@rule(entity="famille", dtype="float", label="complément familial non majoré (avant non-cumul)",
-      ref="CSS art. L522-1, L522-2, R522-2 et D522-1")
-def cf_non_majore_avant_cumul(f: Famille):
+@rule(entity="famille", dtype="float", label="complément familial: ressources de l'année de référence",
+      ref="CSS art. R532-3")
+def cf_base_ressources(f: Famille):
+    m = f.members
+    return f.sum(m.pf_base_ressources_individu, where=m.est_parent | m.cf_enfant_a_charge)
+
+
+@rule(entity="famille", dtype="float", label="complément familial: plafond de ressources (montant de base)",
+      ref="CSS art. R522-2")
+def cf_plafond(f: Famille):
     m = f.members
     n_charge = f.count(where=m.cf_enfant_a_charge)
-    n_eligibles = f.count(where=m.cf_enfant_a_charge & (m.age_mois >= param(f"{PF}.cf.age_min")))
-    composition = condition("au moins trois enfants de 3 à 20 ans", n_eligibles >= param(f"{PF}.cf.nb_enfants_min"),
-                            ref="CSS art. L522-1")
-    metropole = condition("résidence en métropole", ~f.menage.residence_dom, ref="CSS art. L755-16")
-    ressources = f.sum(m.pf_base_ressources_individu, where=m.est_parent | m.cf_enfant_a_charge)
     seuil_activite = 12 * param(f"{PF}.bmaf")
     n_actifs = f.count(role=("demandeur", "conjoint"),
                        where=12 * m.salary_net * SALARY_TAXABLE >= seuil_activite)
     majoration = where(~f.en_couple | (n_actifs == 2), param(f"{PF}.cf.majoration_biactifs_isoles"), 0.0)
-    plafond = param(f"{PF}.cf.plafond_base") * (
+    return param(f"{PF}.cf.plafond_base") * (
         1 + param(f"{PF}.cf.majoration_deux_premiers_enfants") * minimum(n_charge, 2)
         + param(f"{PF}.cf.majoration_enfant_supplementaire") * maximum(n_charge - 2, 0)) + majoration
+
+
+@rule(entity="famille", dtype="float", label="complément familial non majoré (avant non-cumul)",
+      ref="CSS art. L522-1, L522-2, R522-2 et D522-1")
+def cf_non_majore_avant_cumul(f: Famille):
+    m = f.members
+    n_eligibles = f.count(where=m.cf_enfant_a_charge & (m.age_mois >= param(f"{PF}.cf.age_min")))
+    composition = condition("au moins trois enfants de 3 à 20 ans", n_eligibles >= param(f"{PF}.cf.nb_enfants_min"),
+                            ref="CSS art. L522-1")
+    metropole = condition("résidence en métropole", ~f.menage.residence_dom, ref="CSS art. L755-16")
+    ressources = f.cf_base_ressources
+    plafond = f.cf_plafond
     montant = param(f"{PF}.bmaf") * param(f"{PF}.cf.taux")
     # just above the ceiling, a differential amount (CSS art. L522-2)
     differentiel = maximum((plafond + 12 * montant - ressources) / 12, 0.0)
     return where(composition & metropole, where(ressources <= plafond, montant, minimum(differentiel, montant)), 0.0)
 
 
+@rule(entity="famille", dtype="float", label="complément familial majoré (avant non-cumul)",
+      ref="CSS art. L522-3 et D522-2")
+def cf_majore_avant_cumul(f: Famille):
+    """Paid instead of the base amount when resources are under half the ceiling."""
+    plafond_majore = f.cf_plafond * param(f"{PF}.cf.part_plafond_majore")
+    eligible = (f.cf_non_majore_avant_cumul > 0) & (f.cf_base_ressources <= plafond_majore)
+    return where(eligible, param(f"{PF}.bmaf") * param(f"{PF}.cf.taux_majore"), 0.0)
+
+
 @rule(entity="famille", dtype="float", label="complément familial", ref="CSS art. L522-1 et L532-1")
 def cf(f: Famille):
-    """Not paid together with the PAJE allocation de base (CSS art. L532-1)."""
-    return where(f.paje_base > 0, 0.0, round_(f.cf_non_majore_avant_cumul, 2))
+    """The majorated amount when due; not paid together with the PAJE allocation de base (CSS art. L532-1)."""
+    montant = maximum(f.cf_non_majore_avant_cumul, f.cf_majore_avant_cumul)
+    return where(f.paje_base > 0, 0.0, round_(montant, 2))
 
 
 @rule(entity="famille", dtype="float", label="prestations familiales comptées dans les ressources du RSA et de la "
