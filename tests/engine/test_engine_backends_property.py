@@ -88,7 +88,7 @@ def _assert_same(a: pl.DataFrame, b: pl.DataFrame, entity: str) -> None:
             assert x.equals(y), (entity, col, x.to_list(), y.to_list())
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(households())
 def test_backends_agree(toy_reg, toy_params, case):
     inputs, month = case

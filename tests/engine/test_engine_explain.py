@@ -48,6 +48,10 @@ def test_explain_failed_condition_and_individu(toy_reg, toy_params, household):
     text = res.explain("individu", 4)
     assert text.startswith("Individu — mois évalué 2024-06")
     assert "part individuelle (part)" in text
+    assert "loyer (loyer) : niveau ménage : 2024-06 : 0,00 (non fourni : valeur par défaut)" in text
+    text = res.explain("famille", 20)
+    assert "loyer (loyer) : niveau ménage (celui du demandeur) : 2024-06 : 460,00" in text
+    assert "revenu fiscal (revenu_fiscal) : niveau foyer fiscal (celui du demandeur) : 9 000,00" in text
     text = res.explain("famille", 10, targets=["nb_enfants"])
     assert "nombre d'enfants à charge (nb_enfants) = 1" in text
     assert "Âge inférieur à l'âge maximal : non" in text and "Âge inférieur à l'âge maximal : oui" in text

@@ -102,6 +102,28 @@ class _RawIndex:
         return part.get_column(var)[k] is not None, (None if src is None else str(src))
 
 
+def _other_unit(result: Result, entity: str, rec: dict[str, Any], other: str, ss: list[Step],
+                month: dt.date) -> str:
+    """Values of an input of another unit reached by a projection: the individu's own unit, or the unit
+    of a famille's demandeur."""
+    where = ENTITY_FR[other].lower()
+    link = ID[other] if entity == "individu" else f"__{ID[other]}"
+    other_id = rec.get(link)
+    if other_id is None:
+        return f"lu au niveau {where} (aucun {where} rattaché)"
+    row = result.full[other].filter(pl.col(ID[other]) == other_id)
+    if row.height != 1:
+        return f"lu au niveau {where}"
+    raw = _RawIndex(result, other, ID[other], [other_id])
+    parts = [(f"{_month_label(month, s.offset)} : " if s.monthly else "")
+             + _value_text(row.get_column(s.name)[0],
+                           raw.get(s.variable or s.name, s.monthly, other_id,
+                                   add_months(month, s.offset) if s.monthly else None))
+             for s in ss]
+    via = " (celui du demandeur)" if entity == "famille" else ""
+    return f"niveau {where}{via} : " + " ; ".join(parts)
+
+
 def _value_text(value: Any, raw: tuple[bool, str | None] | None) -> str:
     if raw is None or not raw[0]:
         return f"{fmt(value)} (non fourni : valeur par défaut)"
@@ -210,5 +232,5 @@ def explain(result: Result, entity: str, unit_id: Any, *, targets: list[str] | N
                                  + _value_text(rec[s.name], raw))
                 out.append(f"  - {label} ({var}) : " + " ; ".join(parts))
             else:
-                out.append(f"  - {label} ({var}) : lu au niveau {ENTITY_FR[s0.entity].lower()}")
+                out.append(f"  - {label} ({var}) : " + _other_unit(result, entity, rec, s0.entity, ss, month))
     return "\n".join(out)
