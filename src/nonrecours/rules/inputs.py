@@ -57,6 +57,15 @@ input_variable("invalidity_pension", entity="individu", dtype="float", monthly=T
 input_variable("alimony_received", entity="individu", dtype="float", monthly=True,
                label="pension alimentaire reçue", ref="caf/dgfip")
 
+# -- individu, income of the reference tax year (N-2 of each month), annual taxable amounts ----------------
+input_variable("revenu_activite_imposable_n2", entity="individu", dtype="float", monthly=True,
+               label="salaires et allocations chômage imposables de l'année N-2 du mois (annuel)", ref="dgfip")
+input_variable("pensions_imposables_n2", entity="individu", dtype="float", monthly=True,
+               label="pensions, rentes et pensions alimentaires imposables de l'année N-2 du mois (annuel)",
+               ref="dgfip")
+input_variable("salaires_imposables_n2", entity="individu", dtype="float", monthly=True,
+               label="salaires imposables de l'année N-2 du mois (annuel)", ref="dgfip")
+
 # -- famille ----------------------------------------------------------------------------------------
 input_variable("couple_kind", entity="famille", dtype="str", monthly=False, default="",
                label="nature du couple: married, pacs, cohabiting, vide pour une personne seule", ref="caf")

@@ -401,7 +401,7 @@ def _frames(ind_rows: dict[str, list[Any]], amounts_rows: dict[str, list[Any]],
                                             "housing_status": pl.Utf8, "rent": pl.Float64})
     frames = {
         "individu": individu,
-        "individu_monthly": monthly(amounts, "person_id"),
+        "individu_monthly": _with_tax_year_income(monthly(amounts, "person_id"), individu, unit_index),
         "famille": famille,
         "famille_monthly": _revalue_family_benefits(monthly(paid, "famille_id"), unit_index),
         "menage": menage,
@@ -426,3 +426,25 @@ def _revalue_family_benefits(paid: pl.DataFrame, unit_index: pl.DataFrame) -> pl
     return (paid.join(bmaf, on="month").join(evaluated, on="famille_id")
             .with_columns(*((pl.col(b) * ratio).alias(b) for b in REVALUED_WITH_BMAF))
             .drop("__bmaf", "__bmaf_m", "__m"))
+
+
+TAXABLE = {"salary_net": 1.036529, "unemployment": 1.031443, "pension_net": 1.031317}
+"""Net-to-taxable ratios of the mes-aides conventions (SITUATION_FORMAT.md)."""
+
+
+def _with_tax_year_income(monthly: pl.DataFrame, individu: pl.DataFrame, unit_index: pl.DataFrame) -> pl.DataFrame:
+    """Annual taxable income of year N-2 of each month (what DGFiP would give): the situation's stable amounts
+    apply from January of year N-2 of the evaluated month, so a month of year N-1 (whose N-2 is N-3) has no
+    known income of reference and gets zero."""
+    evaluated = individu.select("person_id", "famille_id").join(
+        unit_index.select("famille_id", pl.col("month").alias("__evaluated")), on="famille_id").drop("famille_id")
+    known = pl.col("month").dt.year() >= pl.col("__evaluated").dt.year()
+    salaires = 12 * pl.col("salary_net") * TAXABLE["salary_net"]
+    activite = salaires + 12 * pl.col("unemployment") * TAXABLE["unemployment"]
+    pensions = 12 * (pl.col("pension_net") * TAXABLE["pension_net"] + pl.col("invalidity_pension")
+                     + pl.col("alimony_received"))
+    return (monthly.join(evaluated, on="person_id")
+            .with_columns(pl.when(known).then(activite).otherwise(0.0).alias("revenu_activite_imposable_n2"),
+                          pl.when(known).then(pensions).otherwise(0.0).alias("pensions_imposables_n2"),
+                          pl.when(known).then(salaires).otherwise(0.0).alias("salaires_imposables_n2"))
+            .drop("__evaluated"))

@@ -5,7 +5,7 @@ The situation inputs carry no AAH paid, so it is computed (CSS art. L821-1 to L8
 restriction substantielle et durable d'accès à l'emploi until the legal retirement age, receives the
 maximum amount less her own resources, the ceiling being raised by half the amount per child; a
 pension d'invalidité is deducted first. Workers are assessed on the three previous months (times
-four), others on the income of year N-2 (approximated by the month's amounts times twelve). Earned
+four), others on the taxable income of year N-2 (inputs ``*_imposable(s)_n2``). Earned
 income is reduced by 80 % up to 30 % of the annual SMIC and 40 % beyond (CSS art. D821-9).
 AAH is not a simulate output; the complement (majoration pour la vie autonome) is counted where the
 law counts it.
@@ -18,9 +18,6 @@ from nonrecours.rules.dsl import Famille, Individu, condition, maximum, minimum,
 __all__: list[str] = []
 
 A = "prestations_etat_de_sante.aah"
-SALARY_TAXABLE = 1.036529
-UNEMPLOYMENT_TAXABLE = 1.031443
-PENSION_TAXABLE = 1.031317
 
 
 @rule(entity="individu", dtype="bool", label="éligibilité à l'AAH (handicap, âge)", ref="CSS art. L821-1 et L821-2")
@@ -49,9 +46,7 @@ def aah_base_ressources(i: Individu):
     trimestre_activite = 4 * sum_over(i.salary_net + i.unemployment, -3, -1)
     trimestre_autres = 4 * sum_over(i.alimony_received + i.invalidity_pension + i.pension_net, -3, -1)
     trimestrielle = maximum(_assiette_activite(trimestre_activite, smic_annuel) + trimestre_autres, 0.0)
-    annuelle_activite = 12 * (i.salary_net * SALARY_TAXABLE + i.unemployment * UNEMPLOYMENT_TAXABLE)
-    annuelle_autres = 12 * (i.pension_net * PENSION_TAXABLE + i.invalidity_pension + i.alimony_received)
-    annuelle = _assiette_activite(annuelle_activite, smic_annuel) + annuelle_autres
+    annuelle = _assiette_activite(i.revenu_activite_imposable_n2, smic_annuel) + i.pensions_imposables_n2
     return where(en_activite, trimestrielle, annuelle) / 12
 
 

@@ -99,7 +99,10 @@ def css_asi_retenue(f: Famille):
 
 @rule(entity="famille", dtype="float", label="CSS: complément familial, ASPA et ASI du mois", ref="CSS art. R861-8")
 def css_ressources_famille(f: Famille):
-    return f.cf + f.css_aspa_retenue + f.css_asi_retenue
+    """In a past month with a child under 3 the PAJE allocation de base is presumed paid, and the complément
+    familial, which it excludes (CSS art. L532-1), is not."""
+    bebe = f.any(f.members.est_enfant & (f.members.age_mois < 3))
+    return where(bebe, 0.0, f.cf) + f.css_aspa_retenue + f.css_asi_retenue
 
 
 @rule(entity="famille", dtype="float", label="CSS: allocations familiales et ASF des douze mois de référence",
@@ -107,9 +110,12 @@ def css_ressources_famille(f: Famille):
 def css_af_asf_annuelles(f: Famille):
     """The amounts paid in the evaluated month, carried back month by month with the composition of each
     month: a child born during the year, or one reaching 14 or 20, changes the family benefits there
-    (rates of CSS art. D521-1 and D521-2; ASF per child)."""
+    (rates of CSS art. D521-1 and D521-2; ASF per child). Without allocations familiales in the evaluated
+    month, earlier months get the full (unmodulated) rate of their composition."""
+    # without allocations familiales in the evaluated month (one child left), the earlier months still had
+    # the full rate of their composition (e.g. a child then under 20)
     af = where(f.af_taux_total > 0, sum_over(f.af * f.af_taux_total, PREMIER_MOIS, DERNIER_MOIS) / f.af_taux_total,
-               sum_over(f.af, PREMIER_MOIS, DERNIER_MOIS))
+               sum_over(param("prestations_familiales.bmaf") * f.af_taux_total, PREMIER_MOIS, DERNIER_MOIS))
     asf = where(f.af_nb_enfants > 0,
                 sum_over(f.asf * f.af_nb_enfants, PREMIER_MOIS, DERNIER_MOIS) / f.af_nb_enfants,
                 sum_over(f.asf, PREMIER_MOIS, DERNIER_MOIS))

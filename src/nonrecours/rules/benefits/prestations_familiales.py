@@ -11,8 +11,8 @@ amount paid (CASF art. R262-10 and R262-10-1; CSS art. R844-4 and R844-5):
   children aged 3 to 20, resources of year N-2 under a ceiling; it is not paid with the PAJE allocation
   de base. Only its non-majorated amount counts for RSA and prime d'activité.
 
-Resources of year N-2 are approximated from the evaluated month's amounts (twelve times the monthly
-taxable amounts, less the 10 % deduction for expenses): situations state stable resources.
+Resources are those of year N-2 of each month (taxable income, less the 10 % deduction for expenses),
+read from the ``*_imposable(s)_n2`` inputs.
 """
 
 from __future__ import annotations
@@ -22,10 +22,6 @@ from nonrecours.rules.dsl import Famille, Individu, ceil, condition, maximum, mi
 __all__: list[str] = []
 
 PF = "prestations_familiales"
-SALARY_TAXABLE = 1.036529
-UNEMPLOYMENT_TAXABLE = 1.031443
-PENSION_TAXABLE = 1.031317
-"""Net-to-taxable ratios of the mes-aides conventions (SITUATION_FORMAT.md)."""
 
 
 @rule(entity="individu", dtype="bool", label="enfant ouvrant droit aux allocations familiales (moins de 20 ans)",
@@ -89,12 +85,11 @@ def rsa_forfait_asf(f: Famille):
 
 # -- complément familial --------------------------------------------------------------------------------
 
-@rule(entity="individu", dtype="float", label="revenu net catégoriel annuel de l'année de référence (N-2), "
-      "estimé sur les revenus du mois", ref="CSS art. R532-3")
+@rule(entity="individu", dtype="float", label="revenu net catégoriel annuel de l'année de référence (N-2)",
+      ref="CSS art. R532-3")
 def pf_base_ressources_individu(i: Individu):
-    imposable = (i.salary_net * SALARY_TAXABLE + i.unemployment * UNEMPLOYMENT_TAXABLE
-                 + i.pension_net * PENSION_TAXABLE + i.invalidity_pension + i.alimony_received)
-    return 12 * imposable * (1 - param(f"{PF}.base_ressources.abattement_frais"))
+    imposable = i.revenu_activite_imposable_n2 + i.pensions_imposables_n2
+    return imposable * (1 - param(f"{PF}.base_ressources.abattement_frais"))
 
 
 @rule(entity="individu", dtype="bool", label="enfant à charge au sens du complément familial (moins de 21 ans)",
@@ -117,7 +112,7 @@ def cf_plafond(f: Famille):
     n_charge = f.count(where=m.cf_enfant_a_charge)
     seuil_activite = 12 * param(f"{PF}.bmaf")
     n_actifs = f.count(role=("demandeur", "conjoint"),
-                       where=12 * m.salary_net * SALARY_TAXABLE >= seuil_activite)
+                       where=m.salaires_imposables_n2 >= seuil_activite)
     majoration = where(~f.en_couple | (n_actifs == 2), param(f"{PF}.cf.majoration_biactifs_isoles"), 0.0)
     return param(f"{PF}.cf.plafond_base") * (
         1 + param(f"{PF}.cf.majoration_deux_premiers_enfants") * minimum(n_charge, 2)
