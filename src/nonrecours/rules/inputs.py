@@ -65,6 +65,9 @@ input_variable("pensions_imposables_n2", entity="individu", dtype="float", month
                ref="dgfip")
 input_variable("salaires_imposables_n2", entity="individu", dtype="float", monthly=True,
                label="salaires imposables de l'année N-2 du mois (annuel)", ref="dgfip")
+input_variable("revenus_n2_renseignes", entity="individu", dtype="bool", monthly=True,
+               label="les revenus de l'année N-2 du mois sont fournis (sinon ils sont estimés sur le mois)",
+               ref="dgfip")
 
 # -- famille ----------------------------------------------------------------------------------------
 input_variable("couple_kind", entity="famille", dtype="str", monthly=False, default="",

@@ -46,7 +46,7 @@ def aah_base_ressources(i: Individu):
     trimestre_activite = 4 * sum_over(i.salary_net + i.unemployment, -3, -1)
     trimestre_autres = 4 * sum_over(i.alimony_received + i.invalidity_pension + i.pension_net, -3, -1)
     trimestrielle = maximum(_assiette_activite(trimestre_activite, smic_annuel) + trimestre_autres, 0.0)
-    annuelle = _assiette_activite(i.revenu_activite_imposable_n2, smic_annuel) + i.pensions_imposables_n2
+    annuelle = _assiette_activite(i.revenu_activite_n2, smic_annuel) + i.pensions_n2
     return where(en_activite, trimestrielle, annuelle) / 12
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 
 from nonrecours.rules.dsl import Expr, Famille, Individu, abs_, floor, month_start, round_, rule, where, years_between
 
-__all__ = ["round_half_even"]
+__all__ = ["PENSION_TAXABLE", "SALARY_TAXABLE", "UNEMPLOYMENT_TAXABLE", "round_half_even"]
 
 PARENTS = ("demandeur", "conjoint")
 
@@ -85,3 +85,30 @@ def round_half_even(x: Expr) -> Expr:
     moitie = abs_(x - bas - 0.5) < 1e-9
     pair = (bas - 2 * floor(bas / 2)) == 0
     return where(moitie, where(pair, bas, bas + 1), round_(x, 0))
+
+
+SALARY_TAXABLE = 1.036529
+UNEMPLOYMENT_TAXABLE = 1.031443
+PENSION_TAXABLE = 1.031317
+"""Net-to-taxable ratios of the mes-aides conventions (SITUATION_FORMAT.md), used when the income of the
+reference tax year is not supplied."""
+
+
+@rule(entity="individu", dtype="float", label="salaires imposables de l'année de référence N-2 (annuels)",
+      ref="CSS art. R532-3")
+def salaires_n2(i: Individu):
+    return where(i.revenus_n2_renseignes, i.salaires_imposables_n2, 12 * i.salary_net * SALARY_TAXABLE)
+
+
+@rule(entity="individu", dtype="float", label="revenus d'activité et de chômage imposables de l'année N-2 (annuels)",
+      ref="CSS art. R532-3")
+def revenu_activite_n2(i: Individu):
+    estime = 12 * (i.salary_net * SALARY_TAXABLE + i.unemployment * UNEMPLOYMENT_TAXABLE)
+    return where(i.revenus_n2_renseignes, i.revenu_activite_imposable_n2, estime)
+
+
+@rule(entity="individu", dtype="float", label="pensions et rentes imposables de l'année N-2 (annuelles)",
+      ref="CSS art. R532-3")
+def pensions_n2(i: Individu):
+    estime = 12 * (i.pension_net * PENSION_TAXABLE + i.invalidity_pension + i.alimony_received)
+    return where(i.revenus_n2_renseignes, i.pensions_imposables_n2, estime)

@@ -88,7 +88,7 @@ def rsa_forfait_asf(f: Famille):
 @rule(entity="individu", dtype="float", label="revenu net catégoriel annuel de l'année de référence (N-2)",
       ref="CSS art. R532-3")
 def pf_base_ressources_individu(i: Individu):
-    imposable = i.revenu_activite_imposable_n2 + i.pensions_imposables_n2
+    imposable = i.revenu_activite_n2 + i.pensions_n2
     return imposable * (1 - param(f"{PF}.base_ressources.abattement_frais"))
 
 
@@ -112,7 +112,7 @@ def cf_plafond(f: Famille):
     n_charge = f.count(where=m.cf_enfant_a_charge)
     seuil_activite = 12 * param(f"{PF}.bmaf")
     n_actifs = f.count(role=("demandeur", "conjoint"),
-                       where=m.salaires_imposables_n2 >= seuil_activite)
+                       where=m.salaires_n2 >= seuil_activite)
     majoration = where(~f.en_couple | (n_actifs == 2), param(f"{PF}.cf.majoration_biactifs_isoles"), 0.0)
     return param(f"{PF}.cf.plafond_base") * (
         1 + param(f"{PF}.cf.majoration_deux_premiers_enfants") * minimum(n_charge, 2)
