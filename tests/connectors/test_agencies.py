@@ -21,7 +21,7 @@ EXPECTED_TABLES = {
     "cnam": {"resources"},
     "france_travail": {"resources"},
     "dgfip": {"unit_memberships", "resources"},
-    "cnav": {"resources"},
+    "cnav": {"persons", "unit_memberships", "resources"},
     "msa": {"persons", "unit_memberships", "benefits_paid", "resources"},
 }
 

@@ -67,7 +67,8 @@ def test_missing_and_renamed_column(territory: Territory, agreement: ExchangeAgr
         ingest(_write(tmp_path / "cnav.csv", renamed), default_mapping("cnav"), agreement, tmp_path / "o")
     assert err.value.column == "MOIS_ECHEANCE" and err.value.line == 1
     assert "MOIS_ECH" in str(err.value) and "renamed" in str(err.value)
-    dropped = [";".join(c for j, c in enumerate(line.split(";")) if j != 8) for line in lines]
+    net = lines[0].split(";").index("MONTANT_NET")
+    dropped = [";".join(c for j, c in enumerate(line.split(";")) if j != net) for line in lines]
     with pytest.raises(ExtractError, match="MONTANT_NET: required column is missing"):
         ingest(_write(tmp_path / "cnav2.csv", dropped), default_mapping("cnav"), agreement, tmp_path / "o")
 
@@ -220,11 +221,12 @@ def test_user_adapted_mapping_from_toml(territory: Territory, agreement: Exchang
 
 def test_mapping_validation_messages(tmp_path: Path) -> None:
     base = default_mapping("cnav").model_dump(mode="json", exclude_none=True)
-    base["records"][0]["emits"][0]["columns"]["amount"] = "nom"
+    res = next(i for i, e in enumerate(base["records"][0]["emits"]) if e["table"] == "resources")
+    base["records"][0]["emits"][res]["columns"]["amount"] = "nom"
     with pytest.raises(ConfigError, match="direct identifier"):
         type(default_mapping("cnav")).from_dict(base)
     base = default_mapping("cnav").model_dump(mode="json", exclude_none=True)
-    del base["records"][0]["emits"][0]["constants"]["kind"]
+    del base["records"][0]["emits"][res]["constants"]["kind"]
     with pytest.raises(ConfigError, match="canonical column kind is neither mapped nor constant"):
         type(default_mapping("cnav")).from_dict(base)
     (tmp_path / "m.yaml").write_text("agency: [")

@@ -551,11 +551,24 @@ def _write_cnav(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, month
         aspa, on=["person_id", "month"], how="full", coalesce=True)
     df = df.with_columns(pl.col("pension_gross").fill_null((pl.col("pension_net") / 0.926).round(2)))
     df = df.filter(~pl.col("person_id").is_in(farm_people.implode())).join(_people(truth), on="person_id")
+    # the retiree's household as the CNAV knows it for the ASPA: a dossier shared by a retired couple
+    m = truth.memberships
+    fam = m.filter(_active(m, "famille", pl.lit(months[-1]))).select(
+        "person_id", "unit_id", pl.col("role").cast(pl.String), "valid_from").unique("person_id", keep="first")
+    dossiers = fam.select("unit_id").unique().sort("unit_id").with_row_index("r").with_columns(
+        (pl.lit("R") + (pl.col("r") + 4_600_001).cast(pl.String)).alias("dossier"))
+    df = df.join(fam.join(dossiers, on="unit_id").select("person_id", "dossier", "role", "valid_from"),
+                 on="person_id", how="left")
     df = _person_noise(df, "cnav", seed, noise, stats, months, monthly=True).sort("person_id", "month")
     df = _row_noise(df, ["person_id", "month"], "pension_net", "cnav", seed, noise, stats)
     _csv(df.select(
         pl.col("nir").alias("NIR"), pl.col("last_name").str.to_uppercase().alias("NOM_NAISSANCE"),
         pl.col("first_name").alias("PRENOMS"), pl.col("birth_date").dt.strftime("%Y%m%d").alias("DATE_NAISSANCE"),
+        pl.col("sex").replace_strict({"M": "1", "F": "2"}).alias("SEXE"),
+        pl.col("nationality_group").replace_strict({"FR": "FR", "EEA_CH": "UE", "OTHER": "ET"}).alias("NATIONALITE"),
+        pl.col("residence_permit_years").cast(pl.String).alias("ANNEES_TITRE_SEJOUR"),
+        pl.col("dossier").alias("NUM_DOSSIER_ASPA"), pl.col("valid_from").dt.strftime("%Y%m").alias("DATE_EFFET"),
+        pl.when(pl.col("role") == "conjoint").then(pl.lit("CJ")).otherwise(pl.lit("TI")).alias("QUALITE"),
         pl.col("postcode").alias("CODE_POSTAL"), pl.col("depcom").alias("CODE_COMMUNE"),
         pl.col("month").dt.strftime("%Y%m").alias("MOIS_ECHEANCE"),
         _dec(pl.col("pension_gross").fill_null(0.0), False).alias("MONTANT_BRUT"),
