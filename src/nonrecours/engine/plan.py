@@ -110,14 +110,19 @@ class Plan:
     def inputs(self) -> list[Step]:
         return [s for s in self.steps.values() if s.kind == "input"]
 
-    def dead_after(self) -> dict[int, list[Step]]:
-        """Per level, the hidden columns (temporaries, shifted rule values) no later step reads: backends
-        drop them after that level to keep tables narrow. Rules and conditions of the evaluated month
-        and inputs are kept (results and explanations read them)."""
+    def last_use(self) -> dict[str, int]:
+        """Per column, the highest level of a step that reads it (absent: never read)."""
         last: dict[str, int] = {}
         for s in self.steps.values():
             for d in s.deps:
                 last[d] = max(last.get(d, 0), s.level)
+        return last
+
+    def dead_after(self) -> dict[int, list[Step]]:
+        """Per level, the hidden columns (temporaries, shifted rule values) no later step reads: backends
+        drop them after that level to keep tables narrow. Rules and conditions of the evaluated month
+        and inputs are kept (results and explanations read them)."""
+        last = self.last_use()
         out: dict[int, list[Step]] = {}
         for s in self.steps.values():
             if s.public or s.kind == "input":

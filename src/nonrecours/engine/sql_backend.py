@@ -220,18 +220,40 @@ def _agg_sql(s: Step, unit: str) -> exp.Expression:
     return _cast(e, s.dtype)
 
 
+STRUCTURAL = {
+    "individu": ("person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role", "menage_id",
+                 "menage_role"),
+    "famille": ("famille_id", "__menage_id", "__foyer_fiscal_id"),
+    "foyer_fiscal": ("foyer_fiscal_id",),
+    "menage": ("menage_id",),
+}
+"""Columns every table of an entity carries: ids, roles and the demandeur's unit links."""
+
+
 class _Runner:
+    """Runs a plan level by level. Each entity has a *chain* table carrying only its structural columns and
+    the columns a later level still reads; a finished result column (a rule or condition of the evaluated
+    month that no later step reads) moves to a narrow *side* table, so wide tables are never rewritten at
+    every level. Inputs stay in the prepared Polars frames, which the results are assembled onto."""
+
     def __init__(self, plan: Plan, frames: dict[str, pl.DataFrame], config: dict[str, Any] | None) -> None:
         self.plan = plan
+        self.frames = frames
         # small inputs (situations) run faster on one thread: statements are dominated by planning
         small = frames["individu"].height < SMALL_ROWS
-        cfg: dict[str, Any] = {"threads": 1 if small else (os.cpu_count() or 1)}
+        # results are re-ordered by id when fetched: insertion order need not be kept (a large saving)
+        cfg: dict[str, Any] = {"threads": 1 if small else (os.cpu_count() or 1),
+                               "preserve_insertion_order": "false"}
         cfg.update(config or {})
         cfg.setdefault("temp_directory", tempfile.gettempdir())
         self.con = duckdb.connect(database=":memory:", config={k: str(v) for k, v in cfg.items()})
         self.version: dict[str, int] = {}
         self.current: dict[str, str] = {}
         self.columns: dict[str, list[str]] = {}
+        self.sides: dict[str, list[tuple[str, list[str]]]] = {e: [] for e in frames}
+        self.moved: set[str] = set()
+        self.last = plan.last_use()
+        self.public = {st.name for st in plan.steps.values() if st.public}
         for entity, df in frames.items():
             self.columns[entity] = list(df.columns)
             name = f"in_{entity}"
@@ -240,53 +262,73 @@ class _Runner:
             self.current[entity] = name
             self.version[entity] = 0
 
-    def _new_table(self, entity: str, query: exp.Select) -> str:
-        """Create the next table of ``entity``; the caller swaps it in once the whole level is built (the
-        other entities of the level still read the previous tables)."""
-        self.version[entity] += 1
-        name = f"t_{entity}_{self.version[entity]}"
-        stmt = exp.Create(this=exp.Table(this=_ident(name)), kind="TABLE", expression=query)
+    def _execute(self, stmt: exp.Expression, entity: str) -> None:
         try:
             self.con.execute(stmt.sql(dialect=DIALECT))
         except duckdb.Error as exc:  # the message may quote SQL with rule names only, never data
             raise EngineError(f"{BACKEND}: step on {entity} failed: {type(exc).__name__}") from exc
+
+    def _new_table(self, entity: str, query: exp.Select, prefix: str = "t") -> str:
+        """Create the next table of ``entity``; the caller swaps it in once the whole level is built (the
+        other entities of the level still read the previous tables)."""
+        self.version[entity] += 1
+        name = f"{prefix}_{entity}_{self.version[entity]}"
+        self._execute(exp.Create(this=exp.Table(this=_ident(name)), kind="TABLE", expression=query), entity)
         return name
 
     def _swap(self, entity: str, name: str) -> None:
         drop = exp.Drop(tables=[exp.Table(this=_ident(self.current[entity]))], kind="TABLE")
-        self.con.execute(drop.sql(dialect=DIALECT))
+        self._execute(drop, entity)
         self.current[entity] = name
 
     def _table(self, entity: str, alias: str | None = None) -> exp.Table:
         return exp.Table(this=_ident(self.current[entity]), alias=exp.TableAlias(this=_ident(alias))
                          if alias else None)
 
+    def _move_finished(self, entity: str, level: int) -> None:
+        done = [c for c in self.columns[entity]
+                if c in self.public and c not in self.moved and self.last.get(c, 0) <= level]
+        if not done:
+            return
+        q = exp.select(*[_col(c) for c in (ID[entity], *done)], copy=False) \
+            .from_(self._table(entity), copy=False)
+        self.sides[entity].append((self._new_table(entity, q, prefix="s"), done))
+        self.moved.update(done)
+
     def run(self) -> dict[str, pl.DataFrame]:
-        """One ``CREATE TABLE`` per entity and level: the kept columns of the previous table, the level's
-        aggregates (a ``LEFT JOIN`` on one ``GROUP BY`` of the individus), projections (a ``LEFT JOIN`` per
-        source unit) and formulas (over the previous table's columns)."""
         coltypes = {s.name: s.dtype for s in self.plan.steps.values()}
-        dead = self.plan.dead_after()
         for level in self.plan.by_level():
             steps = [s for s in level if s.kind != "input"]
+            if not steps:
+                continue
             by_entity: dict[str, list[Step]] = {}
             for s in steps:
                 by_entity.setdefault(s.entity, []).append(s)
             level_no = level[0].level
-            created = {entity: self._level(entity, ss, coltypes, dead.get(level_no, []))
-                       for entity, ss in by_entity.items()}
+            created = {entity: self._level(entity, ss, coltypes, level_no) for entity, ss in by_entity.items()}
             for entity, name in created.items():
                 self._swap(entity, name)
-        out: dict[str, pl.DataFrame] = {}
+            for entity in self.current:  # a column may be read last by another entity's step
+                self._move_finished(entity, level_no)
         for entity in self.current:
-            q = exp.select(exp.Star(), copy=False).from_(self._table(entity), copy=False)
-            out[entity] = pl.DataFrame(self.con.sql(q.sql(dialect=DIALECT)))
+            self._move_finished(entity, 1 << 30)
+        out: dict[str, pl.DataFrame] = {}
+        for entity, base in self.frames.items():
+            parts = [base]
+            for name, cols in self.sides[entity]:
+                q = exp.select(*[_col(c) for c in cols], copy=False) \
+                    .from_(exp.Table(this=_ident(name)), copy=False).order_by(_col(ID[entity]), copy=False)
+                parts.append(pl.DataFrame(self.con.sql(q.sql(dialect=DIALECT))))
+            # ids are unique and every table keeps every unit: ordered by id, the parts align row by row
+            out[entity] = pl.concat(parts, how="horizontal") if len(parts) > 1 else base
         self.con.close()
         return out
 
-    def _level(self, entity: str, ss: list[Step], coltypes: dict[str, str], dead: list[Step]) -> str:
-        dead_names = {d.name for d in dead if d.entity == entity}
-        keep = [c for c in self.columns[entity] if c not in dead_names]
+    def _level(self, entity: str, ss: list[Step], coltypes: dict[str, str], level: int) -> str:
+        structural = STRUCTURAL[entity]
+        keep = [c for c in self.columns[entity]
+                if c in structural or (c not in self.moved and self.last.get(c, 0) > level)
+                or (c in self.public and c not in self.moved)]
         select: list[exp.Expression] = [_col(c, "l") for c in keep]
         joins: list[tuple[exp.Expression, exp.Expression]] = []
         aggs = [s for s in ss if s.kind == "agg"]
@@ -305,7 +347,8 @@ class _Runner:
             alias = f"r{k}"
             idc = ID[source]
             left_key = idc if entity == "individu" else f"__{idc}"
-            joins.append((self._table(source, alias), exp.EQ(this=_col(left_key, "l"), expression=_col(idc, alias))))
+            joins.append((self._table(source, alias),
+                          exp.EQ(this=_col(left_key, "l"), expression=_col(idc, alias))))
             select += [exp.alias_(exp.Coalesce(this=_col(s.value_col, alias),
                                                expressions=[sql_literal(s.default, s.dtype)]),
                                   s.name, quoted=True, copy=False)
