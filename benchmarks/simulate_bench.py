@@ -55,7 +55,8 @@ def run(n: int, backends: list[str]) -> dict[str, Any]:
     result: dict[str, Any] = {
         "situations": n,
         "distinct_months": len({s["month"] for s in situations}),
-        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform(),
+                    "load_average_1min_at_start": round(os.getloadavg()[0], 2)},
         "backends": {},
     }
     for backend in backends:

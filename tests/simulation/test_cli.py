@@ -1,0 +1,34 @@
+"""`nonrecours simulate`: JSON on stdout, errors on stderr, the other situations still computed."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from nonrecours.cli import app
+
+SIT = {"id": "c1", "month": "2025-06", "depcom": "46042", "housing": {"status": "tenant", "rent": 400},
+       "persons": [{"role": "parent", "age": 40}]}
+
+
+def test_simulate_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "cases.json"
+    bad = dict(SIT, id="c2", housing={"status": "tent"})
+    path.write_text(json.dumps({"cases": [{"situation": SIT, "expected": {}}, {"situation": bad}]}),
+                    encoding="utf-8")
+    result = CliRunner().invoke(app, ["simulate", str(path)])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert [r["id"] for r in out] == ["c1"]
+    assert out[0]["rsa"] == 646.52 and out[0]["css_free"] is True
+    assert json.loads(result.stderr)["errors"][0]["field"] == "housing.status"
+
+
+def test_simulate_rejects_unknown_backend_and_bad_json(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps([SIT]), encoding="utf-8")
+    assert CliRunner().invoke(app, ["simulate", str(path), "--backend", "spark"]).exit_code != 0
+    broken = tmp_path / "broken.json"
+    broken.write_text("[{", encoding="utf-8")
+    assert CliRunner().invoke(app, ["simulate", str(broken)]).exit_code != 0
