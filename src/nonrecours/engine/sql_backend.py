@@ -246,6 +246,7 @@ class _Runner:
                                "preserve_insertion_order": "false"}
         cfg.update(config or {})
         cfg.setdefault("temp_directory", tempfile.gettempdir())
+        self.tmp = str(cfg["temp_directory"])
         self.con = duckdb.connect(database=":memory:", config={k: str(v) for k, v in cfg.items()})
         self.version: dict[str, int] = {}
         self.current: dict[str, str] = {}
@@ -313,14 +314,23 @@ class _Runner:
         for entity in self.current:
             self._move_finished(entity, 1 << 30)
         out: dict[str, pl.DataFrame] = {}
-        for entity, base in self.frames.items():
-            parts = [base]
-            for name, cols in self.sides[entity]:
-                q = exp.select(*[_col(c) for c in cols], copy=False) \
-                    .from_(exp.Table(this=_ident(name)), copy=False).order_by(_col(ID[entity]), copy=False)
-                parts.append(pl.DataFrame(self.con.sql(q.sql(dialect=DIALECT))))
-            # ids are unique and every table keeps every unit: ordered by id, the parts align row by row
-            out[entity] = pl.concat(parts, how="horizontal") if len(parts) > 1 else base
+        # Results leave DuckDB as Parquet files in a private temporary directory (the Arrow export of the
+        # Python client leaks type objects at exit; only the file path enters the SQL text).
+        with tempfile.TemporaryDirectory(dir=self.tmp) as tmp:
+            for entity, base in self.frames.items():
+                idc = ID[entity]
+                parts = [base]
+                for name, cols in self.sides[entity]:
+                    path = os.path.join(tmp, f"{name}.parquet")
+                    q = exp.select(*[_col(c) for c in (idc, *cols)], copy=False) \
+                        .from_(exp.Table(this=_ident(name)), copy=False)
+                    copy = exp.Copy(this=exp.Subquery(this=q), kind=False, files=[exp.Literal.string(path)],
+                                    params=[exp.CopyParameter(this=exp.Var(this="FORMAT"),
+                                                              expression=exp.Var(this="parquet"))])
+                    self._execute(copy, entity)
+                    parts.append(pl.read_parquet(path).sort(idc).drop(idc))
+                # ids are unique and every table keeps every unit: sorted by id, the parts align row by row
+                out[entity] = pl.concat(parts, how="horizontal") if len(parts) > 1 else base
         self.con.close()
         return out
 
