@@ -258,3 +258,47 @@ def test_string_ids_and_value_of_order(backend, toy_params):
     # "p-a" < "p-b": the enfant with the smallest person_id gives its value
     assert res["famille"].rows() == [("f1", 1.0), ("f2", -1.0)]
     assert res["individu"].get_column("du_menage").to_list() == [5.0, 5.0, 5.0, 3.0]
+
+
+@pytest.mark.parametrize(("column", "value", "message"), [
+    ("person_id", None, "null identifier"),
+    ("person_id", "", "empty identifier"),
+    ("famille_id", "", "empty identifier"),
+])
+def test_null_or_empty_ids_refused(toy_params, column, value, message):
+    reg = Registry()
+
+    @reg.rule(entity="famille", dtype="int", label="n")
+    def n(f: Famille):
+        return f.count()
+
+    ind = pl.DataFrame({"person_id": ["a", "b"], "famille_id": ["f", "g"], "famille_role": ["demandeur"] * 2,
+                        "foyer_fiscal_id": ["x", "y"], "foyer_fiscal_role": ["declarant"] * 2,
+                        "menage_id": ["m", "n"], "menage_role": ["personne_de_reference"] * 2})
+    ind = ind.with_columns(pl.when(pl.col("person_id") == "b").then(pl.lit(value, dtype=pl.String))
+                           .otherwise(pl.col(column)).alias(column))
+    with pytest.raises(SchemaError, match=message) as info:
+        evaluate(["n"], Inputs(individu=ind), MAY, registry=reg, parameters=toy_params)
+    assert f"column {column}" in str(info.value)
+
+
+def test_individu_without_unit_is_alone(toy_params):
+    reg = Registry()
+
+    @reg.rule(entity="famille", dtype="int", label="n")
+    def n(f: Famille):
+        return f.count()
+
+    @reg.rule(entity="individu", dtype="int", label="taille")
+    def taille(i: Individu):
+        return i.famille.n
+
+    ind = pl.DataFrame({"person_id": ["a", "b", "c"], "famille_id": ["f", None, None],
+                        "famille_role": ["demandeur", None, None], "foyer_fiscal_id": ["x", "y", "z"],
+                        "foyer_fiscal_role": ["declarant"] * 3, "menage_id": ["m", "n", "o"],
+                        "menage_role": ["personne_de_reference"] * 3})
+    for backend in BACKENDS:
+        res = evaluate(["taille"], Inputs(individu=ind), MAY, backend=backend, registry=reg, parameters=toy_params)
+        # the two individus without a famille are not merged into one famille of two
+        assert res["famille"].rows() == [("f", 1)]
+        assert res["individu"].get_column("taille").to_list() == [1, 0, 0]

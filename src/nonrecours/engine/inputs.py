@@ -54,6 +54,16 @@ class Inputs:
         return getattr(self, f"{entity}_monthly" if monthly else entity)
 
 
+def _check_ids(df: pl.DataFrame, column: str, table: str, nulls_allowed: bool) -> None:
+    """Null or empty identifiers would merge strangers in a join: refuse them (null unit ids of an
+    individu are allowed: the individu then belongs to no such unit)."""
+    col = df.get_column(column)
+    if not nulls_allowed and col.null_count():
+        raise SchemaError("null identifier", table=table, column=column)
+    if col.dtype == pl.String and (col == "").any():
+        raise SchemaError("empty identifier", table=table, column=column)
+
+
 def _unit_frame(inputs: Inputs, entity: str) -> pl.DataFrame:
     idc = ID[entity]
     df = inputs.frame(entity, False)
@@ -62,6 +72,7 @@ def _unit_frame(inputs: Inputs, entity: str) -> pl.DataFrame:
         return ids.unique(maintain_order=True)
     if idc not in df.columns:
         raise SchemaError("missing id column", table=entity, column=idc)
+    _check_ids(df, idc, entity, nulls_allowed=False)
     if df.get_column(idc).n_unique() != df.height:
         raise SchemaError("duplicated unit id", table=entity, column=idc)
     return df
@@ -80,6 +91,9 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error") -> dict[str, pl.
     for c in INDIVIDU_STRUCTURE:
         if c not in ind.columns:
             raise SchemaError("missing structural column", table="individu", column=c)
+    _check_ids(ind, "person_id", "individu", nulls_allowed=False)
+    for u in UNIT_ENTITIES:
+        _check_ids(ind, ID[u], "individu", nulls_allowed=True)
     if ind.get_column("person_id").n_unique() != ind.height:
         raise SchemaError("duplicated person id", table="individu", column="person_id")
     # Frames are sorted by id: joins of sorted keys are several times faster, and results come sorted.
