@@ -97,6 +97,10 @@ def _scan_parquet(path: Path, alternation: str | None, valid_key_only: bool) -> 
             s = s.to_frame().select(pl.col(col).struct.json_encode()
                                     if s.dtype == pl.Struct else pl.col(col).cast(pl.List(pl.String))
                                     .list.join(" ")).get_column(col)
+        elif s.dtype.is_float():
+            # A NIR stored as a float is integral; other floats (amounts, rates) are digits, not NIRs.
+            s = s.to_frame().select(pl.when(pl.col(col).round(0) == pl.col(col)).then(pl.col(col).cast(pl.Int64,
+                                    strict=False)).cast(pl.String)).get_column(col)
         elif s.dtype != pl.String:
             s = s.cast(pl.String, strict=False)  # numbers too: a NIR stored as an integer is a leak
         hits = df.select(s.str.contains(_NIR_POLARS).fill_null(False).arg_true().alias("i")).get_column("i")
