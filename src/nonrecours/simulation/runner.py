@@ -8,8 +8,10 @@ ars_annual, cheque_energie_annual) are outside this library's benefits and are l
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,18 +70,32 @@ class SimulationResult:
 
 
 def simulate_batch(batch: SituationBatch, backend: str = "polars", explain: bool = False,
-                   targets: Sequence[str] = OUTPUT_FIELDS) -> SimulationResult:
-    """Evaluate every situation of ``batch``: one vectorised engine call per distinct evaluated month."""
-    parts: list[pl.DataFrame] = []
-    explanations: dict[int, str] = {}
-    for month in batch.months:
+                   targets: Sequence[str] = OUTPUT_FIELDS, workers: int | None = None) -> SimulationResult:
+    """Evaluate every situation of ``batch``: one vectorised engine call per distinct evaluated month.
+
+    ``workers``: months evaluated concurrently in threads (default 1). Measured on 2 loaded cores it does not
+    pay (the SQL building holds the GIL): 91 s with two workers against 66 s sequentially on DuckDB.
+    """
+    workers = workers or 1
+
+    def one(month: dt.date) -> tuple[pl.DataFrame, dict[int, str]]:
         frames = batch.frames_for_month(month)
         res = evaluate(list(targets), Inputs(**frames), month, backend=backend, missing_inputs="default")
         fam = res["famille"].select("famille_id", *targets)
-        parts.append(fam)
-        if explain:
-            for fid in fam["famille_id"].to_list():
-                explanations[fid] = res.explain("famille", fid, targets=list(targets))
+        notes = ({fid: res.explain("famille", fid, targets=list(targets)) for fid in fam["famille_id"].to_list()}
+                 if explain else {})
+        return fam, notes
+
+    months = batch.months
+    if workers > 1 and len(months) > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            done = list(pool.map(one, months))
+    else:
+        done = [one(m) for m in months]
+    parts = [fam for fam, _ in done]
+    explanations: dict[int, str] = {}
+    for _, notes in done:
+        explanations.update(notes)
     index = batch.unit_index
     if parts:
         values = pl.concat(parts, how="vertical_relaxed")
