@@ -302,3 +302,15 @@ def test_individu_without_unit_is_alone(toy_params):
         # the two individus without a famille are not merged into one famille of two
         assert res["famille"].rows() == [("f", 1)]
         assert res["individu"].get_column("taille").to_list() == [1, 0, 0]
+
+
+def test_duckdb_large_input_path_agrees(toy_reg, toy_params, household, monkeypatch):
+    """Large inputs move finished columns to side tables at every level: force that path on small data."""
+    from nonrecours.engine import sql_backend
+
+    monkeypatch.setattr(sql_backend, "SMALL_ROWS", 0)
+    for month in (MAY, JUNE):
+        a = evaluate(ALL_TARGETS, household, month, registry=toy_reg, parameters=toy_params)
+        b = evaluate(ALL_TARGETS, household, month, backend="duckdb", registry=toy_reg, parameters=toy_params)
+        for entity, frame in a.frames.items():
+            assert frame.equals(b.frames[entity]), entity

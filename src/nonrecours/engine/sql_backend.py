@@ -29,6 +29,7 @@ BACKEND = "duckdb"
 DIALECT = "duckdb"
 ROUND_EPS = 1e-9
 SMALL_ROWS = 50_000
+FINAL = 1 << 30
 SQL_TYPES = {"float": "DOUBLE", "int": "BIGINT", "bool": "BOOLEAN", "str": "VARCHAR", "date": "DATE"}
 
 
@@ -241,6 +242,7 @@ class _Runner:
         self.frames = frames
         # small inputs (situations) run faster on one thread: statements are dominated by planning
         small = frames["individu"].height < SMALL_ROWS
+        self.small = small
         # results are re-ordered by id when fetched: insertion order need not be kept (a large saving)
         cfg: dict[str, Any] = {"threads": 1 if small else (os.cpu_count() or 1),
                                "preserve_insertion_order": "false"}
@@ -287,6 +289,8 @@ class _Runner:
                          if alias else None)
 
     def _move_finished(self, entity: str, level: int) -> None:
+        if self.small and level < FINAL:  # small tables: copying is cheap, statements are not
+            return
         done = [c for c in self.columns[entity]
                 if c in self.public and c not in self.moved and self.last.get(c, 0) <= level]
         if not done:
@@ -312,7 +316,7 @@ class _Runner:
             for entity in self.current:  # a column may be read last by another entity's step
                 self._move_finished(entity, level_no)
         for entity in self.current:
-            self._move_finished(entity, 1 << 30)
+            self._move_finished(entity, FINAL)
         out: dict[str, pl.DataFrame] = {}
         # Results leave DuckDB as Parquet files in a private temporary directory (the Arrow export of the
         # Python client leaks type objects at exit; only the file path enters the SQL text).
