@@ -14,7 +14,7 @@ together with unemployment benefit), ASI.
 from __future__ import annotations
 
 from nonrecours.rules.benefits.common import round_half_even
-from nonrecours.rules.dsl import Famille, Individu, condition, maximum, minimum, param, rule, sum_over, where
+from nonrecours.rules.dsl import Famille, Individu, ceil, condition, maximum, minimum, param, rule, sum_over, where
 
 __all__: list[str] = []
 
@@ -116,8 +116,16 @@ def css_af_asf_annuelles(f: Famille):
     # the full rate of their composition (e.g. a child then under 20)
     af = where(f.af_taux_total > 0, sum_over(f.af * f.af_taux_total, PREMIER_MOIS, DERNIER_MOIS) / f.af_taux_total,
                sum_over(param("prestations_familiales.bmaf") * f.af_taux_total, PREMIER_MOIS, DERNIER_MOIS))
-    asf = where(f.af_nb_enfants > 0,
-                sum_over(f.asf * f.af_nb_enfants, PREMIER_MOIS, DERNIER_MOIS) / f.af_nb_enfants,
+    # ASF: children it is paid for in M, carried back with the composition and the BMAF of each month, less
+    # the alimony received (a differential ASF keeps the same deduction every month)
+    taux_asf = param("prestations_familiales.asf.taux_orphelin_un_parent")
+    unite = param("prestations_familiales.bmaf") * taux_asf
+    n_verses = ceil(f.asf / unite - 0.01)
+    deduction = maximum(n_verses * unite - f.asf, 0.0)
+    unites_annee = sum_over(f.af_nb_enfants * param("prestations_familiales.bmaf") * taux_asf,
+                            PREMIER_MOIS, DERNIER_MOIS)
+    asf = where((f.asf > 0) & (f.af_nb_enfants > 0),
+                maximum(n_verses / f.af_nb_enfants * unites_annee - 12 * deduction, 0.0),
                 sum_over(f.asf, PREMIER_MOIS, DERNIER_MOIS))
     return af + asf
 
