@@ -127,3 +127,22 @@ def ingest(
     typer.echo(f"{report.file}: {report.rows_read} rows read, {report.rows_accepted} accepted, "
                f"{report.rows_quarantined} quarantined")
     _print_outputs("ingest", report.outputs.values())
+
+
+@app.command()
+def keygen(
+    path: Path = typer.Argument(..., help="Where to write the new secret (must not exist)."),
+) -> None:
+    """Write a new random secret to a key file (mode 600) for an exchange agreement's `file = ...`."""
+    from nonrecours.privacy import Secret, write_secret_file
+
+    try:
+        written = write_secret_file(path)
+    except FileExistsError:
+        typer.echo(f"error: {path} exists; a key file is never overwritten", err=True)
+        raise typer.Exit(2) from None
+    except OSError as exc:
+        typer.echo(f"error: {path}: {exc.strerror}", err=True)
+        raise typer.Exit(2) from None
+    Secret(written.read_bytes(), origin=f"key file {written}")  # checks it reads back as a valid secret
+    typer.echo(f"keygen: wrote {written} (mode 600); keep it out of version control and backups you share")

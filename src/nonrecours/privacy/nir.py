@@ -17,7 +17,8 @@ while a sex digit or a month out of range tells at once that a column was shifte
   certification flag should map it, and such numbers are kind ``nir`` here;
 - month 01-12, or 20-42 / 50-99, the fictitious months given when the civil record has no birth month.
 
-Reason codes, first failing wins: ``missing`` (null/empty), ``characters`` (anything but digits, with
+Normalisation removes spaces, tabs, line breaks, no-break spaces, dots and dashes and upper-cases
+``2a``/``2b``. Reason codes, first failing wins: ``missing`` (null/empty), ``characters`` (anything but digits, with
 ``2A``/``2B`` only at positions 6-7), ``length`` (not 15 characters), ``key``, ``sex``, ``month``.
 A NIR is *valid* when it has no reason. ``stdnum.fr.nir.is_valid`` equals "no reason among missing,
 characters, length, key" (property-tested).
@@ -33,6 +34,7 @@ __all__ = [
     "nir_kind",
     "nir_normalised",
     "nir_reason",
+    "stage_nir_checks",
 ]
 
 NIR_REASONS: tuple[str, ...] = ("missing", "characters", "length", "key", "sex", "month")
