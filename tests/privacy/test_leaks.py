@@ -45,3 +45,21 @@ def test_files_folders_and_parquet(tmp_path) -> None:
                       ("t.parquet", "name", "who", 1), ("t.parquet", "nir", "a", 1),
                       ("t.parquet", "nir", "n", 1)]
     assert find_leaks([tmp_path / "out" / "report.json"], ["Zoé"]) == []
+
+
+def test_pseudonymised_output_is_clean_but_raw_input_is_not(tmp_path, pseudonym_key, caf_return_key) -> None:
+    from nonrecours.privacy import issue_return_tokens, pseudonymise
+
+    nirs = [with_key(f"{s}85057800{i:04d}") for s in (1, 2) for i in range(200)]
+    raw = pl.DataFrame({"nir": nirs, "prenom": ["Zoé", "Marius"] * 200, "rec": [f"CAF{i:07d}" for i in range(400)]})
+    raw.write_csv(tmp_path / "raw.csv")
+    assert len(find_leaks([tmp_path / "raw.csv"], ["Zoé", "Marius"])) == 800
+    out = pseudonymise(raw.drop("prenom"), "nir", pseudonym_key, kind_column="nir_kind")
+    out = issue_return_tokens(out, "rec", caf_return_key)
+    assert out.columns == ["person_id", "person_id_key_id", "nir_reason", "nir_kind", "return_token",
+                           "return_key_id"]
+    out.write_parquet(tmp_path / "persons.parquet")
+    out.write_csv(tmp_path / "persons.csv")
+    (tmp_path / "run.log").write_text(f"{out.height} rows, key {pseudonym_key!r}\n{out.head(3)}\n")
+    assert find_leaks([tmp_path / "persons.parquet", tmp_path / "persons.csv", tmp_path / "run.log"],
+                      ["Zoé", "Marius"]) == []
