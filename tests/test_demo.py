@@ -12,7 +12,9 @@ from nonrecours.privacy import find_leaks
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
-    return run_demo(out, persons=1_500, seed=4)
+    with pytest.MonkeyPatch.context() as mp:  # no secret in the environment: the demo makes a key file
+        mp.delenv("NONRECOURS_EXCHANGE_SECRET", raising=False)
+        return run_demo(out, persons=1_500, seed=4)
 
 
 def test_every_stage_writes_its_outputs(demo):

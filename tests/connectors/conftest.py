@@ -13,7 +13,7 @@ import pytest
 from nonrecours.privacy import ExchangeAgreement, load_agreement
 
 REPO = Path(__file__).resolve().parents[2]
-EXCHANGE = REPO / "examples" / "mappings" / "exchange.toml"
+EXCHANGE = REPO / "src" / "nonrecours" / "connectors" / "exchange.toml"
 FILES = {"caf": "caf.dat", "cnam": "cnam.csv", "france_travail": "france_travail.csv",
          "dgfip": "dgfip.parquet", "cnav": "cnav.csv", "msa": "msa.csv"}
 

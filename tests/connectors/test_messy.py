@@ -12,7 +12,7 @@ from nonrecours.connectors import default_mapping, ingest, load_mapping
 from nonrecours.errors import ConfigError, ExtractError, PrivacyError
 from nonrecours.privacy import ExchangeAgreement, find_leaks, load_agreement
 
-from .conftest import EXCHANGE, Territory
+from .conftest import EXCHANGE, REPO, Territory
 
 
 def _lines(path: Path, encoding: str = "utf-8") -> list[str]:
@@ -265,7 +265,7 @@ def test_example_custom_mapping(territory: Territory, agreement: ExchangeAgreeme
         (pl.col("mois").str.slice(5, 2) + "/" + pl.col("mois").str.slice(0, 4)).alias("MOIS_PAIEMENT"),
         pl.col("montant_are").str.replace(".", ",", literal=True).alias("MT_ARE"))
     custom.write_csv(tmp_path / "ft.txt", separator="|")
-    example = EXCHANGE.parent / "france_travail_custom.toml"
+    example = REPO / "examples" / "mappings" / "france_travail_custom.toml"
     report = ingest(tmp_path / "ft.txt", load_mapping(example), agreement, tmp_path / "o")
     reference = ingest(territory.extracts["france_travail"], default_mapping("france_travail"), agreement,
                        tmp_path / "r")
@@ -276,7 +276,7 @@ def test_example_custom_mapping(territory: Territory, agreement: ExchangeAgreeme
 def test_docs_describe_every_column() -> None:
     from nonrecours.connectors import AGENCY_MODULES
 
-    docs = EXCHANGE.parents[2] / "docs" / "connectors"
+    docs = REPO / "docs" / "connectors"
     for agency in AGENCY_MODULES:
         text = (docs / f"{agency}.md").read_text()
         for rec in default_mapping(agency).records:
