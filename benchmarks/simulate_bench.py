@@ -24,7 +24,7 @@ from typing import Any
 from nonrecours.simulation import load_situations
 from nonrecours.simulation.runner import simulate_batch
 
-CASES = Path("/work/shared/reference/cases/openfisca_public.json")
+CASES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "cases" / "openfisca_public.json"
 MONTHS = [f"{y}-{m:02d}" for y in (2024, 2025, 2026) for m in range(1, 13) if (y, m) <= (2026, 6)]
 
 

@@ -12,7 +12,7 @@ from nonrecours.simulation.oracle import FIELDS, compare, documented_disagreemen
 from nonrecours.simulation.runner import simulate_batch
 
 ROOT = Path(__file__).resolve().parents[2]
-CASES = Path("/work/shared/reference/cases/openfisca_public.json")
+CASES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "cases" / "openfisca_public.json"
 DOC = ROOT / "docs" / "oracle_disagreements.md"
 
 pytestmark = pytest.mark.skipif(not CASES.exists(), reason="reference cases not available")
