@@ -4,6 +4,8 @@ projections a join. No Python work per row.
 
 from __future__ import annotations
 
+import functools
+
 import polars as pl
 
 from nonrecours.engine.inputs import PL_DTYPES
@@ -19,8 +21,18 @@ ZERO = "__zero"
 """A Float64 column of zeros added to every frame while rules run (see the division lowering)."""
 
 
-def _lit(value: object, dtype: str) -> pl.Expr:
+@functools.lru_cache(maxsize=1 << 16)
+def _cached_lit(value: object, kind: type, dtype: str) -> pl.Expr:
     return pl.lit(value, dtype=PL_DTYPES[dtype])
+
+
+def _lit(value: object, dtype: str) -> pl.Expr:
+    """Polars expressions are immutable, so a literal is built once per (value, type, dtype): plans
+    repeat the same parameter values thousands of times and ``pl.lit`` costs microseconds each."""
+    try:
+        return _cached_lit(value, type(value), dtype)
+    except TypeError:  # an unhashable value
+        return pl.lit(value, dtype=PL_DTYPES[dtype])
 
 
 def _as(e: pl.Expr, have: str, want: str) -> pl.Expr:
