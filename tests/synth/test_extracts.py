@@ -137,12 +137,15 @@ def test_entitlements_from_our_rules(truth: Path, tmp_path: Path) -> None:
     assert set(drawn.get_column("benefit").unique()) <= set(TAKE_UP_RATES)
     assert drawn.get_column("take_up").any() and not drawn.get_column("take_up").all()
     caf = pl.Series(paths["caf"].read_bytes().decode("latin-1").split("\n"))
+    paid_lines = 0
     for benefit, code in (("rsa", "RSA"), ("ppa", "PPA")):
         taken = drawn.filter((pl.col("benefit") == benefit) & pl.col("take_up"))
         lines = caf.filter(caf.str.starts_with("30") & (caf.str.slice(9, 3) == code))
         cents = set(lines.str.slice(18, 10).cast(pl.Int64).to_list())
         assert cents <= set((taken.get_column("amount") * 100).round(0).cast(pl.Int64).to_list())
         assert lines.len() <= taken.height
+        paid_lines += lines.len()
+    assert paid_lines > 0  # the rules grant RSA or PPA to some families and the CAF pays the takers
     css_taken = drawn.filter(pl.col("benefit").is_in(["css_free", "css_participation"]) & pl.col("take_up"))
     cnam = pl.read_csv(paths["cnam"], separator=";", infer_schema=False)
     with_css = cnam.filter(pl.col("TOP_CSS") != "0")
