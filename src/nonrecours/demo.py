@@ -64,9 +64,8 @@ def _extracts(report: DemoReport, out: Path, seed: int) -> dict[str, Path]:
     from nonrecours.synth.extracts import write_extracts
 
     paths = write_extracts(out / "truth", out / "extracts", seed=seed, entitlements="rules")
-    for agency, path in paths.items():
+    for path in paths.values():
         report.outputs.append(("extracts", path, 0))
-        del agency
     take_up = out / "truth" / "take_up.parquet"
     if take_up.exists():
         report.add("extracts", take_up)

@@ -12,6 +12,7 @@ import json
 import multiprocessing
 import os
 import shutil
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,12 +45,17 @@ _SPECS = {"persons": PERSONS, "unit_memberships": UNIT_MEMBERSHIPS, "resources":
           "housing": HOUSING, "benefits_paid": BENEFITS_PAID}
 
 
-def _chunk_plan(rng_for: object, persons: int, chunk_households: int, weights: np.ndarray):  # type: ignore[no-untyped-def]
+def _rng(seed: int, chunk_no: int, stream: int) -> np.random.Generator:
+    """The generator of one stream of one chunk: chunks never share a random state."""
+    return np.random.default_rng([seed, chunk_no, stream])
+
+
+def _chunk_plan(seed: int, persons: int, chunk_households: int,
+                weights: np.ndarray) -> Iterator[tuple[int, HouseholdChunk]]:
     """Yield household chunks until exactly ``persons`` persons are drawn."""
     remaining, chunk_no = persons, 0
     while remaining > 0:
-        rng = rng_for(chunk_no, 0)  # type: ignore[operator]
-        chunk = draw_households(rng, chunk_households, weights)
+        chunk = draw_households(_rng(seed, chunk_no, 0), chunk_households, weights)
         sizes = np.bincount(chunk.hh, minlength=chunk.n_households)
         cum = np.cumsum(sizes)
         if cum[-1] > remaining:
@@ -88,7 +94,7 @@ def _write_chunk(job: _ChunkJob) -> None:
     window_start = dt.date(start_idx // 12, start_idx % 12 + 1, 1)
 
     def rng(stream: int) -> np.random.Generator:
-        return np.random.default_rng([job.seed, job.chunk_no, stream])
+        return _rng(job.seed, job.chunk_no, stream)
 
     people = build_people(rng(1), chunk, person_offset=job.person_offset, household_offset=job.household_offset,
                           end_month=job.end_month, window_start=window_start, communes=communes,
@@ -172,15 +178,12 @@ def generate(
     provenance = {"source_agency": "synth", "extract_id": f"synth-{territory}-seed{seed}",
                   "extract_date": extract_date}
 
-    def rng_for(chunk_no: int, stream: int) -> np.random.Generator:
-        return np.random.default_rng([seed, chunk_no, stream])
-
     # Households are drawn in order here (cheap), so every chunk knows its id offsets; the expensive
     # part (people, resources, housing, payments, Parquet) runs in worker processes when there are
     # several chunks. Each chunk's bytes depend only on (seed, chunk number), so output is identical.
     jobs = []
     person_offset = household_offset = 0
-    for chunk_no, chunk in _chunk_plan(rng_for, persons, chunk_households, weights):
+    for chunk_no, chunk in _chunk_plan(seed, persons, chunk_households, weights):
         jobs.append(_ChunkJob(seed=seed, chunk_no=chunk_no, chunk=chunk, person_offset=person_offset,
                               household_offset=household_offset, end_month=end_month, months=months,
                               territory=territory, provenance=provenance, parts_dir=parts_dir))
