@@ -146,3 +146,20 @@ def test_housing_rejects_negative_rent_and_unknown_status():
     with pytest.raises(SchemaError, match="status"):
         HOUSING.validate_row({"menage_id": "m", "month": dt.date(2026, 1, 1), "status": "castle",
                               "rent": Decimal("1"), **PROV})
+
+
+def test_claims_and_payments_share_the_beneficiary_rule():
+    from nonrecours.schemas import CLAIMS
+
+    base = {"benefit": "rsa", "event": "pending", "event_date": dt.date(2026, 2, 3), **PROV}
+    CLAIMS.validate_row({**base, "person_id": "p"})
+    CLAIMS.validate_row({**base, "unit_kind": "famille", "unit_id": "f"})
+    with pytest.raises(SchemaError, match="unit_kind goes with unit_id"):
+        CLAIMS.validate_row({**base, "unit_id": "f"})
+    with pytest.raises(SchemaError, match="exactly one"):
+        CLAIMS.validate_row(base)
+    bad = pl.DataFrame({**{k: [v] for k, v in base.items()}, "unit_kind": [None], "unit_id": ["f"],
+                        "person_id": [None]}).cast({c: t for c, t in CLAIMS.schema.items()})
+    with pytest.raises(SchemaError) as err:
+        CLAIMS.validate_frame(bad)
+    assert err.value.column == "unit_kind"

@@ -54,6 +54,38 @@ def _month_ok(v: dt.date | None) -> dt.date | None:
     return v
 
 
+def _one_of(value: str, codes: tuple[str, ...], name: str) -> str:
+    if value not in codes:
+        raise ValueError(f"{name} must be one of {', '.join(codes)}")
+    return value
+
+
+class _Beneficiary(Provenance):
+    """Rows about a unit (``unit_kind`` + ``unit_id``) or a person (``person_id``), never both."""
+
+    unit_kind: str | None = None
+    unit_id: str | None = None
+    person_id: str | None = None
+
+    @model_validator(mode="after")
+    def _one_beneficiary(self) -> _Beneficiary:
+        if (self.unit_id is None) == (self.person_id is None):
+            raise ValueError("exactly one of unit_id and person_id must be set")
+        if (self.unit_id is None) != (self.unit_kind is None):
+            raise ValueError("unit_kind goes with unit_id")
+        if self.unit_kind is not None:
+            _one_of(self.unit_kind, UNIT_KINDS, "unit_kind")
+        return self
+
+
+_BENEFICIARY_CHECKS = (
+    Check("person_id", pl.col("unit_id").is_null() != pl.col("person_id").is_null(),
+          "exactly one of unit_id and person_id must be set"),
+    Check("unit_kind", pl.col("unit_id").is_null() == pl.col("unit_kind").is_null(),
+          "unit_kind goes with unit_id"),
+)
+
+
 # --- persons ---------------------------------------------------------------------------------------
 
 class PersonRow(Provenance):
@@ -79,9 +111,7 @@ class PersonRow(Provenance):
     @field_validator("nationality_group")
     @classmethod
     def _nat(cls, v: str) -> str:
-        if v not in NATIONALITY_GROUPS:
-            raise ValueError(f"nationality_group must be one of {', '.join(NATIONALITY_GROUPS)}")
-        return v
+        return _one_of(v, NATIONALITY_GROUPS, "nationality_group")
 
     @field_validator("depcom")
     @classmethod
@@ -154,8 +184,7 @@ class UnitMembershipRow(Provenance):
 
     @model_validator(mode="after")
     def _role_fits_kind(self) -> UnitMembershipRow:
-        if self.unit_kind not in UNIT_KINDS:
-            raise ValueError(f"unit_kind must be one of {', '.join(UNIT_KINDS)}")
+        _one_of(self.unit_kind, UNIT_KINDS, "unit_kind")
         if self.role not in ROLES[self.unit_kind]:
             raise ValueError(f"role not allowed for unit_kind {self.unit_kind}")
         if self.valid_to is not None and self.valid_to < self.valid_from:
@@ -207,9 +236,7 @@ class ResourceRow(Provenance):
     @field_validator("kind")
     @classmethod
     def _kind(cls, v: str) -> str:
-        if v not in RESOURCE_KINDS:
-            raise ValueError(f"kind must be one of {', '.join(RESOURCE_KINDS)}")
-        return v
+        return _one_of(v, RESOURCE_KINDS, "kind")
 
     @field_validator("amount")
     @classmethod
@@ -241,10 +268,7 @@ RESOURCES = TableSpec(
 
 # --- benefits paid ----------------------------------------------------------------------------------
 
-class BenefitPaidRow(Provenance):
-    unit_kind: str | None = None
-    unit_id: str | None = None
-    person_id: str | None = None
+class BenefitPaidRow(_Beneficiary):
     benefit: str
     month: dt.date
     amount: Decimal
@@ -254,13 +278,8 @@ class BenefitPaidRow(Provenance):
     _amount = field_validator("amount")(amount_ok)
 
     @model_validator(mode="after")
-    def _beneficiary(self) -> BenefitPaidRow:
-        if self.benefit not in BENEFITS:
-            raise ValueError(f"benefit must be one of {', '.join(BENEFITS)}")
-        if (self.unit_id is None) == (self.person_id is None):
-            raise ValueError("exactly one of unit_id and person_id must be set")
-        if (self.unit_id is None) != (self.unit_kind is None):
-            raise ValueError("unit_kind goes with unit_id")
+    def _benefit(self) -> BenefitPaidRow:
+        _one_of(self.benefit, BENEFITS, "benefit")
         if self.amount < 0:
             raise ValueError("amount must be >= 0")
         return self
@@ -287,10 +306,7 @@ BENEFITS_PAID = TableSpec(
         _first_day("month"),
         Check("amount", pl.col("amount") >= 0, "amount must be >= 0"),
         _cents("amount"),
-        Check("person_id", pl.col("unit_id").is_null() != pl.col("person_id").is_null(),
-              "exactly one of unit_id and person_id must be set"),
-        Check("unit_kind", pl.col("unit_id").is_null() == pl.col("unit_kind").is_null(),
-              "unit_kind goes with unit_id"),
+        *_BENEFICIARY_CHECKS,
     ),
 )
 
@@ -308,8 +324,7 @@ class HousingRow(Provenance):
 
     @model_validator(mode="after")
     def _status(self) -> HousingRow:
-        if self.status not in HOUSING_STATUSES:
-            raise ValueError(f"status must be one of {', '.join(HOUSING_STATUSES)}")
+        _one_of(self.status, HOUSING_STATUSES, "status")
         if self.rent < 0:
             raise ValueError("rent must be >= 0")
         return self
@@ -338,22 +353,15 @@ HOUSING = TableSpec(
 
 # --- claims and opt-outs ----------------------------------------------------------------------------
 
-class ClaimRow(Provenance):
-    unit_kind: str | None = None
-    unit_id: str | None = None
-    person_id: str | None = None
+class ClaimRow(_Beneficiary):
     benefit: str
     event: str
     event_date: dt.date
 
     @model_validator(mode="after")
     def _ok(self) -> ClaimRow:
-        if self.benefit not in BENEFITS:
-            raise ValueError(f"benefit must be one of {', '.join(BENEFITS)}")
-        if self.event not in CLAIM_EVENTS:
-            raise ValueError(f"event must be one of {', '.join(CLAIM_EVENTS)}")
-        if (self.unit_id is None) == (self.person_id is None):
-            raise ValueError("exactly one of unit_id and person_id must be set")
+        _one_of(self.benefit, BENEFITS, "benefit")
+        _one_of(self.event, CLAIM_EVENTS, "event")
         return self
 
 
@@ -373,10 +381,7 @@ CLAIMS = TableSpec(
     description=("Pending claims, refusals and closures, with their dates: a person with a pending claim "
                  "or a recent refusal is not a non-take-up case to contact."),
     nullable=frozenset({"unit_kind", "unit_id", "person_id"}),
-    checks=(
-        Check("person_id", pl.col("unit_id").is_null() != pl.col("person_id").is_null(),
-              "exactly one of unit_id and person_id must be set"),
-    ),
+    checks=_BENEFICIARY_CHECKS,
 )
 
 
@@ -388,9 +393,7 @@ class OptOutRow(Provenance):
     @field_validator("benefit")
     @classmethod
     def _benefit(cls, v: str | None) -> str | None:
-        if v is not None and v not in BENEFITS:
-            raise ValueError(f"benefit must be one of {', '.join(BENEFITS)}")
-        return v
+        return v if v is None else _one_of(v, BENEFITS, "benefit")
 
 
 OPT_OUTS = TableSpec(
