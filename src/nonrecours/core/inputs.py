@@ -137,10 +137,13 @@ def build_inputs(
             .collect()
         )
         if long.height:
-            ranked = pl.concat([
-                long.filter(pl.col("input") == name).with_columns(_rank(name).alias("_rank"))
-                for name in RESOURCE_INPUTS.values()
-            ])
+            priority = pl.DataFrame(
+                [(name, agency, rank) for name in RESOURCE_INPUTS.values()
+                 for rank, agency in enumerate(SOURCE_PRIORITY.get(name, SOURCE_PRIORITY["default"]))],
+                schema={"input": pl.String, "_agency": pl.String, "_rank": pl.Int32}, orient="row")
+            ranked = (long.with_columns(pl.col("source_agency").cast(pl.String).alias("_agency"))
+                      .join(priority, on=["input", "_agency"], how="left")
+                      .with_columns(pl.col("_rank").fill_null(len(SOURCE_PRIORITY["default"]))))
             best = (ranked.sort("_rank").unique(subset=["person_id", "month", "input"], keep="first")
                     .with_columns(pl.col("amount").cast(pl.Float64)))
             resources = best.pivot("input", index=["person_id", "month"], values="amount", aggregate_function=None)
