@@ -15,11 +15,13 @@ ROOT = Path(__file__).resolve().parents[2]
 CASES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "cases" / "openfisca_public.json"
 DOC = ROOT / "docs" / "oracle_disagreements.md"
 
-pytestmark = pytest.mark.skipif(not CASES.exists(), reason="reference cases not available")
 
 
 @pytest.fixture(scope="module")
 def cases() -> list[dict]:
+    """The reference cases beside the checkout (../shared): missing, the test fails (never a silent skip)."""
+    if not CASES.exists():
+        pytest.fail(f"reference cases not found at {CASES}: the checkout must sit beside shared/")
     return json.loads(CASES.read_text(encoding="utf-8"))["cases"]
 
 

@@ -26,7 +26,6 @@ import polars as pl
 
 from nonrecours.errors import SituationError
 from nonrecours.rules.inputs import HOUSING_STATUSES
-from nonrecours.rules.params import default_parameters
 
 __all__ = [
     "BENEFITS_PAID_FIELDS",
@@ -56,8 +55,6 @@ MONTHLY_FIELDS: dict[str, str] = {  # situation key -> input column
     "alimony_received": "alimony_received",
 }
 BENEFITS_PAID_FIELDS: tuple[str, ...] = ("af", "paje_base", "asf", "aide_logement")
-REVALUED_WITH_BMAF: tuple[str, ...] = ("af", "paje_base", "asf")
-BMAF = "prestations_familiales.bmaf"
 PENSION_NET_TO_GROSS = 0.926
 """Net-to-gross ratio of a pension when the gross pension is not given (SITUATION_FORMAT.md)."""
 
@@ -403,29 +400,11 @@ def _frames(ind_rows: dict[str, list[Any]], amounts_rows: dict[str, list[Any]],
         "individu": individu,
         "individu_monthly": _with_tax_year_income(monthly(amounts, "person_id"), individu, unit_index),
         "famille": famille,
-        "famille_monthly": _revalue_family_benefits(monthly(paid, "famille_id"), unit_index),
+        "famille_monthly": monthly(paid, "famille_id"),
         "menage": menage,
         "foyer_fiscal": pl.DataFrame({"foyer_fiscal_id": ff_ids}, schema={"foyer_fiscal_id": pl.Int64}),
     }
     return SituationBatch(frames=frames, unit_index=unit_index, ids=ids, errors=errors)
-
-
-def _revalue_family_benefits(paid: pl.DataFrame, unit_index: pl.DataFrame) -> pl.DataFrame:
-    """Family benefits are fixed fractions of the BMAF (CSS art. L551-1): a stable situation received,
-    in an earlier reference month, the amount of the evaluated month times the ratio of the two BMAFs
-    (lower before an April revaluation). Housing aid is kept as is."""
-    if paid.height == 0:
-        return paid
-    store = default_parameters()
-    months = sorted(set(paid["month"].to_list()) | set(unit_index["month"].to_list()))
-    bmaf = pl.DataFrame({"month": months, "__bmaf": [float(store.bind(BMAF, m).value) for m in months]},
-                        schema={"month": pl.Date, "__bmaf": pl.Float64})
-    evaluated = unit_index.select("famille_id", pl.col("month").alias("__m")).join(
-        bmaf.rename({"month": "__m", "__bmaf": "__bmaf_m"}), on="__m")
-    ratio = pl.col("__bmaf") / pl.col("__bmaf_m")
-    return (paid.join(bmaf, on="month").join(evaluated, on="famille_id")
-            .with_columns(*((pl.col(b) * ratio).alias(b) for b in REVALUED_WITH_BMAF))
-            .drop("__bmaf", "__bmaf_m", "__m"))
 
 
 TAXABLE = {"salary_net": 1.036529, "unemployment": 1.031443, "pension_net": 1.031317}

@@ -14,7 +14,7 @@ together with unemployment benefit), ASI.
 from __future__ import annotations
 
 from nonrecours.rules.benefits.common import round_half_even
-from nonrecours.rules.dsl import Famille, Individu, ceil, condition, maximum, minimum, param, rule, sum_over, where
+from nonrecours.rules.dsl import Famille, Individu, condition, maximum, minimum, param, rule, sum_over, where
 
 __all__: list[str] = []
 
@@ -99,35 +99,16 @@ def css_asi_retenue(f: Famille):
 
 @rule(entity="famille", dtype="float", label="CSS: complément familial, ASPA et ASI du mois", ref="CSS art. R861-8")
 def css_ressources_famille(f: Famille):
-    """In a past month with a child under 3 the PAJE allocation de base is presumed paid, and the complément
-    familial, which it excludes (CSS art. L532-1), is not."""
-    bebe = f.any(f.members.est_enfant & (f.members.age_mois < 3))
-    return where(bebe, 0.0, f.cf) + f.css_aspa_retenue + f.css_asi_retenue
+    """The complément familial is not paid together with the PAJE allocation de base (CSS art. L532-1): the
+    ``cf`` rule reads the PAJE paid in each month."""
+    return f.cf + f.css_aspa_retenue + f.css_asi_retenue
 
 
 @rule(entity="famille", dtype="float", label="CSS: allocations familiales et ASF des douze mois de référence",
       ref="CSS art. R861-8")
 def css_af_asf_annuelles(f: Famille):
-    """The amounts paid in the evaluated month, carried back month by month with the composition of each
-    month: a child born during the year, or one reaching 14 or 20, changes the family benefits there
-    (rates of CSS art. D521-1 and D521-2; ASF per child). Without allocations familiales in the evaluated
-    month, earlier months get the full (unmodulated) rate of their composition."""
-    # without allocations familiales in the evaluated month (one child left), the earlier months still had
-    # the full rate of their composition (e.g. a child then under 20)
-    af = where(f.af_taux_total > 0, sum_over(f.af * f.af_taux_total, PREMIER_MOIS, DERNIER_MOIS) / f.af_taux_total,
-               sum_over(param("prestations_familiales.bmaf") * f.af_taux_total, PREMIER_MOIS, DERNIER_MOIS))
-    # ASF: children it is paid for in M, carried back with the composition and the BMAF of each month, less
-    # the alimony received (a differential ASF keeps the same deduction every month)
-    taux_asf = param("prestations_familiales.asf.taux_orphelin_un_parent")
-    unite = param("prestations_familiales.bmaf") * taux_asf
-    n_verses = ceil(f.asf / unite - 0.01)
-    deduction = maximum(n_verses * unite - f.asf, 0.0)
-    unites_annee = sum_over(f.af_nb_enfants * param("prestations_familiales.bmaf") * taux_asf,
-                            PREMIER_MOIS, DERNIER_MOIS)
-    asf = where((f.asf > 0) & (f.af_nb_enfants > 0),
-                maximum(n_verses / f.af_nb_enfants * unites_annee - 12 * deduction, 0.0),
-                sum_over(f.asf, PREMIER_MOIS, DERNIER_MOIS))
-    return af + asf
+    """The amounts paid in each of the twelve months, as the paying agency reports them month by month."""
+    return sum_over(f.af + f.asf, PREMIER_MOIS, DERNIER_MOIS)
 
 
 @rule(entity="famille", dtype="float", label="CSS: ressources des douze mois de référence",

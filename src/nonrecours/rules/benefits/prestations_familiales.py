@@ -17,7 +17,7 @@ read from the ``*_imposable(s)_n2`` inputs.
 
 from __future__ import annotations
 
-from nonrecours.rules.dsl import Famille, Individu, ceil, condition, maximum, minimum, param, round_, rule, where
+from nonrecours.rules.dsl import Famille, Individu, condition, maximum, minimum, param, round_, rule, where
 
 __all__: list[str] = []
 
@@ -67,20 +67,28 @@ def af_taux_total(f: Famille):
 
 
 @rule(entity="famille", dtype="float", label="allocations familiales de base retenues (hors majorations)",
-      ref="CASF art. R262-10; CSS art. R844-5")
+      ref="CASF art. R262-10; CSS art. R844-5, D521-1 et D521-3")
 def af_base(f: Famille):
-    taux = f.af_taux_base
-    return f.af * taux / (taux + f.af_taux_majorations)
+    """The base part of the allowances of the month: the month's BMAF times the base rate, at the modulation
+    rate (1, 1/2 or 1/4 by resources, CSS art. D521-3) that the paid amount shows. Computing it with each
+    month's BMAF, instead of taking a share of a stated amount, keeps the April revaluation in the reference
+    months of RSA and prime d'activité."""
+    total = param(f"{PF}.bmaf") * f.af_taux_total
+    ratio = where(total > 0, f.af / where(total > 0, total, 1.0), 0.0)
+    modulation = where(ratio > 0.75, 1.0, where(ratio > 0.375, 0.5, 0.25))
+    return where((f.af > 0) & (total > 0), param(f"{PF}.bmaf") * f.af_taux_base * modulation, 0.0)
 
 
-@rule(entity="famille", dtype="float", label="ASF retenue forfaitairement (22,5 % de la BMAF par enfant)",
-      ref="CASF art. R262-10-1; CSS art. R844-4")
+@rule(entity="famille", dtype="float", label="ASF retenue forfaitairement (22,5 % de la BMAF par enfant, au plus "
+      "l'ASF versée)", ref="CASF art. R262-10-1; CSS art. R844-4")
 def rsa_forfait_asf(f: Famille):
-    bmaf = param(f"{PF}.bmaf")
-    par_enfant_verse = bmaf * param(f"{PF}.asf.taux_orphelin_un_parent")
-    # number of children the ASF is paid for (a differential ASF still counts its children in full)
-    n = ceil(f.asf / par_enfant_verse - 0.01)
-    return where(f.asf > 0, n * bmaf * param("minima_sociaux.rsa.forfait_asf_taux"), 0.0)
+    """The forfait per child who can open the ASF (under the family-benefit age limit), capped by what is paid:
+    a differential ASF below the forfait counts for what it is. The number of children is read from the
+    composition, not from the paid amount (the BMAF of a past month differs from the month the amount was
+    stated in)."""
+    par_enfant = param(f"{PF}.bmaf") * param("minima_sociaux.rsa.forfait_asf_taux")
+    n = f.count(where=f.members.af_enfant)
+    return where(f.asf > 0, minimum(f.asf, n * par_enfant), 0.0)
 
 
 # -- complément familial --------------------------------------------------------------------------------
