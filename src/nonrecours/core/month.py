@@ -1,0 +1,63 @@
+"""The join core's product for one evaluated month: engine inputs plus what is known of each value.
+
+Detection needs more than the engine inputs: for every value the rules read it must know whether an agency
+observed it (which agency, which month) or whether it is unknown, and then the range it may take. This
+module fixes that contract; :func:`nonrecours.core.build_month` fills it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from nonrecours.engine import Inputs
+
+__all__ = ["PROVENANCE_SCHEMA", "UNKNOWNS_SCHEMA", "CoreMonth"]
+
+UNKNOWNS_SCHEMA: dict[str, pl.DataType] = {
+    "entity": pl.String(),      # individu | famille | foyer_fiscal | menage
+    "id": pl.String(),          # the unit or person id (a workspace pseudonym)
+    "month": pl.Date(),         # the month of a monthly input, null for a static one
+    "input": pl.String(),       # the rule input variable (nonrecours.rules.inputs)
+    "low": pl.Float64(),        # smallest plausible value (booleans: 0/1)
+    "central": pl.Float64(),    # the value put in ``CoreMonth.inputs``
+    "high": pl.Float64(),       # largest plausible value
+    "reason": pl.String(),      # why it is unknown, in plain French (no identifier, no value)
+}
+"""One row per input value no agency supplied and that the rules read. The engine inputs carry the central
+value; detection evaluates the low and high ends too."""
+
+PROVENANCE_SCHEMA: dict[str, pl.DataType] = {
+    "entity": pl.String(),
+    "id": pl.String(),
+    "month": pl.Date(),         # null for a static input
+    "input": pl.String(),
+    "kind": pl.String(),        # observed | estimated | unknown
+    "source_agency": pl.String(),   # null when unknown
+    "source_month": pl.Date(),  # the extract month the value comes from, null when unknown
+}
+"""Where each engine input value comes from: observed in an agency's extract, estimated from another value
+(an annual income spread over months, say), or unknown (then it is also in ``unknowns``)."""
+
+
+@dataclass
+class CoreMonth:
+    """Engine inputs for ``month`` and what is known of them.
+
+    ``conflicts``: one row per kind of source conflict met while reconciling households (columns ``kind``,
+    ``count``); ``counts``: row counts of each step, for the run manifest.
+    """
+
+    month: dt.date
+    inputs: Inputs
+    unknowns: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=UNKNOWNS_SCHEMA))
+    provenance: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=PROVENANCE_SCHEMA))
+    conflicts: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"kind": pl.String(), "count": pl.Int64()}))
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def __repr__(self) -> str:  # never print data
+        return (f"CoreMonth({self.month:%Y-%m}, {self.inputs!r}, unknowns={self.unknowns.height}, "
+                f"provenance={self.provenance.height})")
