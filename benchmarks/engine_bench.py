@@ -51,6 +51,17 @@ PARAMS = {
 AMOUNTS = ("salaire", "chomage", "pension")
 
 
+def _reference_cases() -> Path:
+    """The public reference cases in ``shared/reference/cases`` beside the checkout (or beside a parent
+    folder of a git worktree)."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        path = parent / "shared" / "reference" / "cases" / "openfisca_public.json"
+        if path.exists():
+            return path
+    return here.parents[2] / "shared" / "reference" / "cases" / "openfisca_public.json"
+
+
 def write_params(root: Path) -> ParameterStore:
     for name, (unit, values) in PARAMS.items():
         path = root / f"{name}.yaml"
@@ -152,7 +163,7 @@ def real_rules(n_individus: int, backends: tuple[str, ...]) -> dict[str, object]
     from nonrecours.rules.benefits import OUTPUTS
     from nonrecours.simulation.situations import load_situations, read_situation_file
 
-    cases = Path(__file__).resolve().parents[2] / "shared" / "reference" / "cases" / "openfisca_public.json"
+    cases = _reference_cases()
     batch = load_situations(read_situation_file(json.loads(cases.read_text(encoding="utf-8"))))
     month = batch.months[0]
     frames = batch.frames_for_month(month)

@@ -24,7 +24,19 @@ from typing import Any
 from nonrecours.simulation import load_situations
 from nonrecours.simulation.runner import simulate_batch
 
-CASES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "cases" / "openfisca_public.json"
+
+def _reference_cases() -> Path:
+    """The public reference cases in ``shared/reference/cases`` beside the checkout (or beside a parent
+    folder of a git worktree)."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        path = parent / "shared" / "reference" / "cases" / "openfisca_public.json"
+        if path.exists():
+            return path
+    return here.parents[2] / "shared" / "reference" / "cases" / "openfisca_public.json"
+
+
+CASES = _reference_cases()
 MONTHS = [f"{y}-{m:02d}" for y in (2024, 2025, 2026) for m in range(1, 13) if (y, m) <= (2026, 6)]
 
 

@@ -305,7 +305,7 @@ def test_individu_without_unit_is_alone(toy_params):
 
 
 def test_duckdb_large_input_path_agrees(toy_reg, toy_params, household, monkeypatch):
-    """Large inputs move finished columns to side tables at every level: force that path on small data."""
+    """Large inputs run on every thread (small ones on one): force that path on small data."""
     from nonrecours.engine import sql_backend
 
     monkeypatch.setattr(sql_backend, "SMALL_ROWS", 0)

@@ -93,3 +93,21 @@ def test_sql_is_built_as_a_tree_without_data(toy_reg, toy_params, household):
     sql = lower_sql(step.expr, coltypes).sql(dialect="duckdb")
     assert '"forfait"' in sql and '"ressources_famille"' in sql
     assert "CASE WHEN" in sql
+
+
+def test_unsupported_construct_in_a_rule_names_the_rule_and_backend(toy_params, household):
+    """A rule the SQL lowering cannot render fails on DuckDB naming the rule and the backend (never a
+    silent fallback); Polars has its own lowering of the same node."""
+    from nonrecours.rules.registry import Registry
+
+    reg = Registry()
+    reg.input_variable("nom", entity="individu", dtype="str", monthly=False, label="nom")
+
+    @reg.rule(entity="individu", dtype="int", label="nom en nombre")
+    def nom_en_nombre(i):  # type: ignore[no-untyped-def]
+        return Cast(Col("individu", "nom"), "int")
+
+    ind = household.individu.with_columns(nom=pl.lit("x"))
+    with pytest.raises(UnsupportedConstructError, match=r"rule nom_en_nombre: duckdb: cast from str"):
+        evaluate(["nom_en_nombre"], Inputs(individu=ind), JUNE, backend="duckdb", registry=reg,
+                 parameters=toy_params)

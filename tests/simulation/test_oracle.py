@@ -12,7 +12,9 @@ from nonrecours.simulation.oracle import FIELDS, compare, documented_disagreemen
 from nonrecours.simulation.runner import simulate_batch
 
 ROOT = Path(__file__).resolve().parents[2]
-CASES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "cases" / "openfisca_public.json"
+CASES = next((p / "shared" / "reference" / "cases" / "openfisca_public.json" for p in ROOT.parents
+              if (p / "shared" / "reference" / "cases" / "openfisca_public.json").exists()),
+             ROOT.parent / "shared" / "reference" / "cases" / "openfisca_public.json")
 DOC = ROOT / "docs" / "oracle_disagreements.md"
 
 

@@ -5,8 +5,9 @@ Data never enters SQL text: input frames are registered as DuckDB relations unde
 only column names of rules, role codes, parameter values and dates appear as literals. Unsupported
 constructs raise :class:`UnsupportedConstructError` naming the backend and the node.
 
-Each level of the plan creates, per entity, a new table ``SELECT *, <formulas> FROM <previous>`` (and a
-``LEFT JOIN`` on a ``GROUP BY`` for aggregates, a ``LEFT JOIN`` on the unit table for projections).
+The plan runs in *stages* (a new stage only where it fans out: aggregates, projections), one statement per
+stage and entity, each writing a narrow table (id + the columns it computed that something reads later);
+see :class:`_Runner`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ BACKEND = "duckdb"
 DIALECT = "duckdb"
 ROUND_EPS = 1e-9
 SMALL_ROWS = 50_000
-FINAL = 1 << 30
 SQL_TYPES = {"float": "DOUBLE", "int": "BIGINT", "bool": "BOOLEAN", "str": "VARCHAR", "date": "DATE"}
 
 
@@ -221,28 +221,36 @@ def _agg_sql(s: Step, unit: str) -> exp.Expression:
     return _cast(e, s.dtype)
 
 
-STRUCTURAL = {
-    "individu": ("person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role", "menage_id",
-                 "menage_role"),
-    "famille": ("famille_id", "__menage_id", "__foyer_fiscal_id"),
-    "foyer_fiscal": ("foyer_fiscal_id",),
-    "menage": ("menage_id",),
-}
-"""Columns every table of an entity carries: ids, roles and the demandeur's unit links."""
+def stages(plan: Plan) -> dict[str, int]:
+    """Stage of each computed step: a new stage starts only where the plan fans out (an aggregate reads
+    individu columns, a projection reads another entity's columns), so everything an aggregate or a
+    projection reads is materialised in an earlier stage; formulas join the stage of their latest input."""
+    out: dict[str, int] = {}
+    for s in plan.steps.values():
+        if s.kind == "input":
+            out[s.name] = 0
+            continue
+        m = max((out[d] for d in s.deps), default=0)
+        out[s.name] = m + 1 if s.kind in ("agg", "project") else max(m, 1)
+    return out
 
 
 class _Runner:
-    """Runs a plan level by level. Each entity has a *chain* table carrying only its structural columns and
-    the columns a later level still reads; a finished result column (a rule or condition of the evaluated
-    month that no later step reads) moves to a narrow *side* table, so wide tables are never rewritten at
-    every level. Inputs stay in the prepared Polars frames, which the results are assembled onto."""
+    """Runs a plan stage by stage (see :func:`stages`) on DuckDB.
+
+    Physical design: each entity has a *base* table (its id, structural columns and prepared inputs), then
+    one *narrow* table per stage holding only the id and the columns that stage computed and something
+    reads later (a later stage, the results). A stage is one statement: the columns it reads are gathered
+    from the base and the earlier narrow tables by a join on the id, aggregates and projections are joined
+    in, then the formulas are computed in nested ``SELECT *, <formulas> FROM (...)`` (one nesting per
+    dependency depth inside the stage, never materialised). So no wide table is rewritten at each level:
+    every computed column is written once."""
 
     def __init__(self, plan: Plan, frames: dict[str, pl.DataFrame], config: dict[str, Any] | None) -> None:
         self.plan = plan
         self.frames = frames
         # small inputs (situations) run faster on one thread: statements are dominated by planning
         small = frames["individu"].height < SMALL_ROWS
-        self.small = small
         # results are re-ordered by id when fetched: insertion order need not be kept (a large saving)
         cfg: dict[str, Any] = {"threads": 1 if small else (os.cpu_count() or 1),
                                "preserve_insertion_order": "false"}
@@ -250,73 +258,128 @@ class _Runner:
         cfg.setdefault("temp_directory", tempfile.gettempdir())
         self.tmp = str(cfg["temp_directory"])
         self.con = duckdb.connect(database=":memory:", config={k: str(v) for k, v in cfg.items()})
-        self.version: dict[str, int] = {}
-        self.current: dict[str, str] = {}
-        self.columns: dict[str, list[str]] = {}
-        self.sides: dict[str, list[tuple[str, list[str]]]] = {e: [] for e in frames}
-        self.moved: set[str] = set()
-        self.last = plan.last_use()
-        self.public = {st.name for st in plan.steps.values() if st.public}
+        self.where: dict[str, str] = {}  # column -> table holding it
+        self.parts: dict[str, list[tuple[str, list[str]]]] = {e: [] for e in frames}
+        self.base = {e: f"in_{e}" for e in frames}
         for entity, df in frames.items():
-            self.columns[entity] = list(df.columns)
-            name = f"in_{entity}"
             # Arrow C stream (no pyarrow needed), copied into a DuckDB table: internal name, no data in SQL
-            self.con.from_arrow(df.__arrow_c_stream__()).create(name)
-            self.current[entity] = name
-            self.version[entity] = 0
+            self.con.from_arrow(df.__arrow_c_stream__()).create(self.base[entity])
+            for c in df.columns:
+                self.where[(entity, c)] = self.base[entity]  # type: ignore[index]
+        self.stage = stages(plan)
+        readers: dict[str, int] = {}
+        for s in plan.steps.values():
+            for d in s.deps:
+                readers[d] = max(readers.get(d, 0), self.stage[s.name])
+        self.stored = {s.name for s in plan.steps.values() if s.kind != "input"
+                       and (s.public or readers.get(s.name, 0) > self.stage[s.name])}
+        self.coltypes = {s.name: s.dtype for s in plan.steps.values()}
 
-    def _execute(self, stmt: exp.Expression, entity: str) -> None:
+    def _execute(self, stmt: exp.Expression, what: str) -> None:
         try:
             self.con.execute(stmt.sql(dialect=DIALECT))
         except duckdb.Error as exc:  # the message may quote SQL with rule names only, never data
-            raise EngineError(f"{BACKEND}: step on {entity} failed: {type(exc).__name__}") from exc
+            raise EngineError(f"{BACKEND}: {what} failed: {type(exc).__name__}") from exc
 
-    def _new_table(self, entity: str, query: exp.Select, prefix: str = "t") -> str:
-        """Create the next table of ``entity``; the caller swaps it in once the whole level is built (the
-        other entities of the level still read the previous tables)."""
-        self.version[entity] += 1
-        name = f"{prefix}_{entity}_{self.version[entity]}"
-        self._execute(exp.Create(this=exp.Table(this=_ident(name)), kind="TABLE", expression=query), entity)
-        return name
+    def _gather(self, entity: str, cols: list[str]) -> exp.Select:
+        """``SELECT id, cols`` of ``entity``: the base table joined by id to the narrow tables holding cols."""
+        idc = ID[entity]
+        cols = [c for c in dict.fromkeys(cols) if c != idc]
+        aliases: dict[str, str] = {self.base[entity]: "b"}
+        for c in cols:
+            t = self.where[(entity, c)]  # type: ignore[index]
+            aliases.setdefault(t, f"j{len(aliases)}")
+        q = exp.select(_col(idc, "b"), *[_col(c, aliases[self.where[(entity, c)]]) for c in cols],  # type: ignore[index]
+                       copy=False).from_(exp.Table(this=_ident(self.base[entity]),
+                                                   alias=exp.TableAlias(this=_ident("b"))), copy=False)
+        for t, alias in aliases.items():
+            if alias == "b":
+                continue
+            q = q.join(exp.Table(this=_ident(t), alias=exp.TableAlias(this=_ident(alias))),
+                       on=exp.EQ(this=_col(idc, "b"), expression=_col(idc, alias)), join_type="left", copy=False)
+        return q
 
-    def _swap(self, entity: str, name: str) -> None:
-        drop = exp.Drop(tables=[exp.Table(this=_ident(self.current[entity]))], kind="TABLE")
-        self._execute(drop, entity)
-        self.current[entity] = name
-
-    def _table(self, entity: str, alias: str | None = None) -> exp.Table:
-        return exp.Table(this=_ident(self.current[entity]), alias=exp.TableAlias(this=_ident(alias))
-                         if alias else None)
-
-    def _move_finished(self, entity: str, level: int) -> None:
-        if self.small and level < FINAL:  # small tables: copying is cheap, statements are not
+    def _stage(self, entity: str, ss: list[Step], k: int) -> None:
+        """One statement computing the steps ``ss`` of ``entity`` in stage ``k`` (see the class doc)."""
+        idc = ID[entity]
+        inside = {s.name for s in ss}
+        outside: list[str] = []
+        for s in ss:
+            if s.kind == "formula":
+                outside += [d for d in s.deps if d not in inside]
+        aggs = [s for s in ss if s.kind == "agg"]
+        projs = [s for s in ss if s.kind == "project"]
+        sources = sorted({s.source for s in projs if s.source})
+        keys = {src: (ID[src] if entity == "individu" else f"__{ID[src]}") for src in sources}
+        outside += list(keys.values())
+        g = self._gather(entity, outside)
+        gcols = [idc, *[c for c in dict.fromkeys(outside) if c != idc]]
+        select: list[exp.Expression] = [_col(c, "g") for c in gcols]
+        q_joins: list[tuple[exp.Expression, exp.Expression]] = []
+        if aggs:
+            need = [ID[entity], ROLE_COL[entity], "person_id"]
+            need += [c for s in aggs for c in (s.value_col, s.where_col) if c]
+            src = exp.Subquery(this=self._gather("individu", need), alias=exp.TableAlias(this=_ident("src")))
+            sub = exp.select(_col(idc), *[exp.alias_(_agg_sql(s, entity), s.name, quoted=True, copy=False)
+                                          for s in aggs], copy=False) \
+                .from_(src, copy=False).group_by(_col(idc), copy=False)
+            q_joins.append((exp.Subquery(this=sub, alias=exp.TableAlias(this=_ident("a"))),
+                            exp.EQ(this=_col(idc, "g"), expression=_col(idc, "a"))))
+            select += [exp.alias_(exp.Coalesce(this=_col(s.name, "a"),
+                                               expressions=[sql_literal(s.default, s.dtype)]),
+                                  s.name, quoted=True, copy=False) for s in aggs]
+        for n, source in enumerate(sources):
+            alias = f"r{n}"
+            mine = [s for s in projs if s.source == source]
+            right = self._gather(source, [s.value_col for s in mine if s.value_col])
+            q_joins.append((exp.Subquery(this=right, alias=exp.TableAlias(this=_ident(alias))),
+                            exp.EQ(this=_col(keys[source], "g"), expression=_col(ID[source], alias))))
+            select += [exp.alias_(exp.Coalesce(this=_col(s.value_col, alias),
+                                               expressions=[sql_literal(s.default, s.dtype)]),
+                                  s.name, quoted=True, copy=False) for s in mine]
+        q = exp.select(*select, copy=False).from_(exp.Subquery(this=g, alias=exp.TableAlias(this=_ident("g"))),
+                                                  copy=False)
+        for table, on in q_joins:
+            q = q.join(table, on=on, join_type="left", copy=False)
+        # formulas nested by their dependency depth inside the stage
+        depth: dict[str, int] = {}
+        for s in ss:
+            if s.kind == "formula":
+                depth[s.name] = 1 + max((depth.get(d, 0) for d in s.deps if d in inside), default=0)
+        memo: dict[int, str] = {}
+        for d in range(1, max(depth.values(), default=0) + 1):
+            cols: list[exp.Expression] = [exp.Star()]
+            for s in ss:
+                if depth.get(s.name) != d or s.expr is None:
+                    continue
+                try:
+                    sql = lower_sql(s.expr, self.coltypes, table="l", memo=memo)
+                except UnsupportedConstructError as exc:
+                    raise UnsupportedConstructError(f"rule {s.rule or s.variable or s.name}: {exc}") from None
+                cols.append(exp.alias_(_as(sql, dtype_of(s.expr, self.coltypes), s.dtype), s.name, quoted=True,
+                                       copy=False))
+            q = exp.select(*cols, copy=False).from_(exp.Subquery(this=q, alias=exp.TableAlias(this=_ident("l"))),
+                                                    copy=False)
+        keep = [s.name for s in ss if s.name in self.stored]
+        if not keep:
             return
-        done = [c for c in self.columns[entity]
-                if c in self.public and c not in self.moved and self.last.get(c, 0) <= level]
-        if not done:
-            return
-        q = exp.select(*[_col(c) for c in (ID[entity], *done)], copy=False) \
-            .from_(self._table(entity), copy=False)
-        self.sides[entity].append((self._new_table(entity, q, prefix="s"), done))
-        self.moved.update(done)
+        q = exp.select(_col(idc), *[_col(c) for c in keep], copy=False) \
+            .from_(exp.Subquery(this=q, alias=exp.TableAlias(this=_ident("l"))), copy=False)
+        name = f"s{k}_{entity}"
+        self._execute(exp.Create(this=exp.Table(this=_ident(name)), kind="TABLE", expression=q),
+                      f"stage {k} on {entity}")
+        for c in keep:
+            self.where[(entity, c)] = name  # type: ignore[index]
+        self.parts[entity].append((name, [c for c in keep if c in self.public]))
 
     def run(self) -> dict[str, pl.DataFrame]:
-        coltypes = {s.name: s.dtype for s in self.plan.steps.values()}
-        for level in self.plan.by_level():
-            steps = [s for s in level if s.kind != "input"]
-            if not steps:
-                continue
-            by_entity: dict[str, list[Step]] = {}
-            for s in steps:
-                by_entity.setdefault(s.entity, []).append(s)
-            level_no = level[0].level
-            created = {entity: self._level(entity, ss, coltypes, level_no) for entity, ss in by_entity.items()}
-            for entity, name in created.items():
-                self._swap(entity, name)
-            for entity in self.current:  # a column may be read last by another entity's step
-                self._move_finished(entity, level_no)
-        for entity in self.current:
-            self._move_finished(entity, FINAL)
+        self.public = {s.name for s in self.plan.steps.values() if s.public}
+        by_stage: dict[tuple[int, str], list[Step]] = {}
+        for s in self.plan.steps.values():
+            if s.kind != "input":
+                by_stage.setdefault((self.stage[s.name], s.entity), []).append(s)
+        for (k, entity), ss in sorted(by_stage.items(), key=lambda kv: (kv[0][0], ENTITY_ORDER[kv[0][1]])):
+            self._stage(entity, ss, k)
         out: dict[str, pl.DataFrame] = {}
         # Results leave DuckDB as Parquet files in a private temporary directory (the Arrow export of the
         # Python client leaks type objects at exit; only the file path enters the SQL text).
@@ -324,61 +387,26 @@ class _Runner:
             for entity, base in self.frames.items():
                 idc = ID[entity]
                 parts = [base]
-                for name, cols in self.sides[entity]:
+                for name, cols in self.parts[entity]:
+                    if not cols:
+                        continue
                     path = os.path.join(tmp, f"{name}.parquet")
                     q = exp.select(*[_col(c) for c in (idc, *cols)], copy=False) \
                         .from_(exp.Table(this=_ident(name)), copy=False)
                     copy = exp.Copy(this=exp.Subquery(this=q), kind=False, files=[exp.Literal.string(path)],
                                     params=[exp.CopyParameter(this=exp.Var(this="FORMAT"),
                                                               expression=exp.Var(this="parquet"))])
-                    self._execute(copy, entity)
-                    parts.append(pl.read_parquet(path).sort(idc).drop(idc))
+                    self._execute(copy, f"export of {entity}")
+                    parts.append(pl.read_parquet(path).sort(idc, nulls_last=True).drop(idc))
                 # ids are unique and every table keeps every unit: sorted by id, the parts align row by row
+                if len(parts) > 1:
+                    base = base.sort(idc, nulls_last=True)
                 out[entity] = pl.concat(parts, how="horizontal") if len(parts) > 1 else base
         self.con.close()
         return out
 
-    def _level(self, entity: str, ss: list[Step], coltypes: dict[str, str], level: int) -> str:
-        structural = STRUCTURAL[entity]
-        keep = [c for c in self.columns[entity]
-                if c in structural or (c not in self.moved and self.last.get(c, 0) > level)
-                or (c in self.public and c not in self.moved)]
-        select: list[exp.Expression] = [_col(c, "l") for c in keep]
-        joins: list[tuple[exp.Expression, exp.Expression]] = []
-        aggs = [s for s in ss if s.kind == "agg"]
-        if aggs:
-            idc = ID[entity]
-            sub = exp.select(_col(idc), *[exp.alias_(_agg_sql(s, entity), s.name, quoted=True, copy=False)
-                                          for s in aggs], copy=False) \
-                .from_(self._table("individu"), copy=False).group_by(_col(idc), copy=False)
-            joins.append((exp.Subquery(this=sub, alias=exp.TableAlias(this=_ident("a"))),
-                          exp.EQ(this=_col(idc, "l"), expression=_col(idc, "a"))))
-            select += [exp.alias_(exp.Coalesce(this=_col(s.name, "a"),
-                                               expressions=[sql_literal(s.default, s.dtype)]),
-                                  s.name, quoted=True, copy=False) for s in aggs]
-        sources = sorted({s.source for s in ss if s.kind == "project" and s.source})
-        for k, source in enumerate(sources):
-            alias = f"r{k}"
-            idc = ID[source]
-            left_key = idc if entity == "individu" else f"__{idc}"
-            joins.append((self._table(source, alias),
-                          exp.EQ(this=_col(left_key, "l"), expression=_col(idc, alias))))
-            select += [exp.alias_(exp.Coalesce(this=_col(s.value_col, alias),
-                                               expressions=[sql_literal(s.default, s.dtype)]),
-                                  s.name, quoted=True, copy=False)
-                       for s in ss if s.kind == "project" and s.source == source]
-        memo: dict[int, str] = {}
-        for s in ss:
-            if s.kind == "formula" and s.expr is not None:
-                sql = lower_sql(s.expr, coltypes, table="l", memo=memo)
-                select.append(exp.alias_(_as(sql, dtype_of(s.expr, coltypes), s.dtype), s.name, quoted=True,
-                                         copy=False))
-        q = exp.select(*select, copy=False).from_(self._table(entity, "l"), copy=False)
-        for table, on in joins:
-            q = q.join(table, on=on, join_type="left", copy=False)
-        name = self._new_table(entity, q)
-        self.columns[entity] = keep + [s.name for s in ss]
-        return name
+
+ENTITY_ORDER = {"individu": 0, "famille": 1, "foyer_fiscal": 2, "menage": 3}
 
 
 def run_duckdb(plan: Plan, frames: dict[str, pl.DataFrame],
