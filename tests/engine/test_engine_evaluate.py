@@ -314,3 +314,47 @@ def test_duckdb_large_input_path_agrees(toy_reg, toy_params, household, monkeypa
         b = evaluate(ALL_TARGETS, household, month, backend="duckdb", registry=toy_reg, parameters=toy_params)
         for entity, frame in a.frames.items():
             assert frame.equals(b.frames[entity]), entity
+
+
+def _copies(household: Inputs, months: list[dt.date]) -> tuple[Inputs, pl.DataFrame]:
+    """The household repeated once per month with shifted ids, and each individu's evaluated month."""
+    ids = ("person_id", "famille_id", "foyer_fiscal_id", "menage_id")
+    parts: dict[str, list[pl.DataFrame]] = {}
+    person_months = []
+    for k, m in enumerate(months):
+        for name in ("individu", "individu_monthly", "famille", "famille_monthly", "foyer_fiscal",
+                     "foyer_fiscal_monthly", "menage", "menage_monthly"):
+            df = getattr(household, name)
+            if df is None:
+                continue
+            shifted = df.with_columns([pl.col(c) + 100_000 * k for c in ids if c in df.columns])
+            parts.setdefault(name, []).append(shifted)
+        person_months.append(parts["individu"][-1].select("person_id", pl.lit(m).alias("month")))
+    return (Inputs(**{n: pl.concat(p) for n, p in parts.items()}), pl.concat(person_months))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_several_months_in_one_call_equal_one_call_per_month(toy_reg, toy_params, household, backend):
+    """Units each at their own month: parameters changing between the months (the base amount in April)
+    become columns and a rule with a dated variant (June) splits the plan; results equal one call per
+    month."""
+    months = [dt.date(2024, 3, 1), MAY, JUNE, dt.date(2024, 9, 1)]
+    inputs, person_months = _copies(household, months)
+    res = evaluate(ALL_TARGETS, inputs, person_months, backend=backend, registry=toy_reg, parameters=toy_params)
+    assert res.months == tuple(months)
+    for k, m in enumerate(months):
+        alone = evaluate(ALL_TARGETS, household, m, backend=backend, registry=toy_reg, parameters=toy_params)
+        for entity, frame in alone.frames.items():
+            idc = frame.columns[0]
+            got = (res[entity].filter((pl.col(idc) >= 100_000 * k) & (pl.col(idc) < 100_000 * (k + 1)))
+                   .with_columns(pl.col(idc) - 100_000 * k).select(frame.columns))
+            assert got.equals(frame), (m, entity)
+    with pytest.raises(EngineError, match="one month"):
+        res.explain("famille", 10)
+
+
+def test_members_of_one_unit_at_different_months_are_refused(toy_reg, toy_params, household):
+    months = household.individu.select("person_id", pl.when(pl.col("person_id") == 2).then(pl.lit(MAY))
+                                       .otherwise(pl.lit(JUNE)).alias("month"))
+    with pytest.raises(SchemaError, match="different months"):
+        evaluate(ALL_TARGETS, household, months, registry=toy_reg, parameters=toy_params)

@@ -8,8 +8,8 @@ from typing import Any
 
 import polars as pl
 
-from nonrecours.engine.inputs import Inputs, prepare
-from nonrecours.engine.plan import ID, Plan, build_plan
+from nonrecours.engine.inputs import MONTH, Inputs, prepare, unit_months
+from nonrecours.engine.plan import ID, Plan, build_plan, build_plans
 from nonrecours.errors import EngineError, RuleError
 from nonrecours.rules.ir import ENTITIES, Agg, Col, walk
 from nonrecours.rules.params import Binding, ParameterStore, default_parameters
@@ -27,6 +27,7 @@ class Result:
     ``frames[entity]``: the id column, then every rule computed for that entity (targets and their
     dependencies) and every labelled condition column, at the evaluated month, sorted by id.
     ``bindings``: every parameter value used (for any month the rules looked at).
+    ``months``: the evaluated months (several when each individu was given its own month).
     """
 
     month: dt.date
@@ -37,6 +38,7 @@ class Result:
     inputs: Inputs = field(repr=False)
     full: dict[str, pl.DataFrame] = field(repr=False)
     cache: dict[Any, Any] = field(default_factory=dict, repr=False)
+    months: tuple[dt.date, ...] = ()
 
     def __getitem__(self, entity: str) -> pl.DataFrame:
         return self.frames[entity]
@@ -49,6 +51,8 @@ class Result:
         """Readable French text: values of the targets, conditions held or not, parameters, inputs."""
         from nonrecours.engine.explain import explain
 
+        if len(self.months) > 1:
+            raise EngineError("explanations need an evaluation at one month: evaluate each month apart")
         return explain(self, entity, unit_id, targets=targets)
 
 
@@ -61,12 +65,43 @@ def _public_frames(plan: Plan, full: dict[str, pl.DataFrame]) -> dict[str, pl.Da
     return out
 
 
-def evaluate(targets: list[str] | tuple[str, ...] | str, inputs: Inputs, month: dt.date,
+def _restrict(inputs: Inputs, months: pl.DataFrame, keep: tuple[dt.date, ...]) -> Inputs:
+    """The inputs of the individus evaluated at one of ``keep`` (and of their units)."""
+    persons = months.filter(pl.col("month").cast(pl.Date).dt.truncate("1mo").is_in(list(keep))).select("person_id")
+    ind = inputs.individu.join(persons, on="person_id", how="semi")
+    out: dict[str, pl.DataFrame | None] = {"individu": ind}
+    for entity in ENTITIES:
+        idc = ID[entity]
+        ids = persons if entity == "individu" else ind.select(idc).drop_nulls().unique()
+        for monthly in (False, True):
+            if entity == "individu" and not monthly:
+                continue
+            f = inputs.frame(entity, monthly)
+            out[f"{entity}_monthly" if monthly else entity] = None if f is None else f.join(ids, on=idc, how="semi")
+    return Inputs(**out)  # type: ignore[arg-type]
+
+
+def _run(plan: Plan, inputs: Inputs, backend: str, missing_inputs: str, months: pl.DataFrame | None,
+         duckdb_config: dict[str, Any] | None) -> dict[str, pl.DataFrame]:
+    frames = prepare(plan, inputs, missing=missing_inputs, months=months)
+    if backend == "polars":
+        from nonrecours.engine.polars_backend import run_polars
+
+        return run_polars(plan, frames)
+    from nonrecours.engine.sql_backend import run_duckdb
+
+    return run_duckdb(plan, frames, config=duckdb_config)
+
+
+def evaluate(targets: list[str] | tuple[str, ...] | str, inputs: Inputs, month: dt.date | pl.DataFrame,
              backend: str = "polars", *, registry: Registry | None = None,
              parameters: ParameterStore | None = None, missing_inputs: str = "error",
              duckdb_config: dict[str, Any] | None = None) -> Result:
     """Compute ``targets`` (rule names) and what they need, for every unit of ``inputs``, at ``month``.
 
+    ``month``: the evaluated month, or a frame (``person_id``, ``month``) giving each individu its own month
+    (the members of a unit share one): the rules are then planned once for all the months (once per set of
+    dated variants) and run in one pass, parameters that differ between the months becoming columns.
     ``backend``: ``"polars"`` (default) or ``"duckdb"`` (the same plan lowered to SQL with sqlglot).
     ``missing_inputs``: ``"error"`` (default) or ``"default"`` to treat an absent input column as its
     default. ``registry`` / ``parameters`` default to the project's rules and YAML parameters.
@@ -79,19 +114,39 @@ def evaluate(targets: list[str] | tuple[str, ...] | str, inputs: Inputs, month: 
         raise EngineError("missing_inputs is 'error' or 'default'")
     reg = registry if registry is not None else default_registry()
     params = parameters if parameters is not None else default_parameters()
+    if isinstance(month, pl.DataFrame):
+        return _evaluate_months(list(targets), inputs, month, backend, reg, params, missing_inputs, duckdb_config)
     month = month.replace(day=1)
     plan = build_plan(list(targets), reg, params, month)
-    frames = prepare(plan, inputs, missing=missing_inputs)
-    if backend == "polars":
-        from nonrecours.engine.polars_backend import run_polars
-
-        full = run_polars(plan, frames)
-    else:
-        from nonrecours.engine.sql_backend import run_duckdb
-
-        full = run_duckdb(plan, frames, config=duckdb_config)
+    full = _run(plan, inputs, backend, missing_inputs, None, duckdb_config)
     bindings = sorted(plan.bindings.values(), key=lambda b: (b.name, b.month))
-    return Result(month, backend, plan, _public_frames(plan, full), bindings, inputs, full)
+    return Result(month, backend, plan, _public_frames(plan, full), bindings, inputs, full, months=(month,))
+
+
+def _evaluate_months(targets: list[str], inputs: Inputs, months: pl.DataFrame, backend: str, reg: Registry,
+                     params: ParameterStore, missing_inputs: str,
+                     duckdb_config: dict[str, Any] | None) -> Result:
+    if "month" not in months.columns or "person_id" not in months.columns:
+        raise EngineError("the months frame needs columns person_id and month")
+    ind = inputs.individu.select("person_id", *(ID[u] for u in ENTITIES if u != "individu")).join(
+        months.select("person_id", pl.col("month").cast(pl.Date).dt.truncate("1mo").alias(MONTH)),
+        on="person_id", how="left")
+    unit_months(ind)  # members of one unit share its month (checked before any split by month)
+    distinct = months.get_column("month").cast(pl.Date).dt.truncate("1mo").unique().drop_nulls().to_list()
+    plans = build_plans(targets, reg, params, distinct)
+    publics, fulls, bindings = [], [], {}
+    for plan in plans:
+        sub = inputs if len(plans) == 1 else _restrict(inputs, months, plan.months)
+        full = _run(plan, sub, backend, missing_inputs, months, duckdb_config)
+        publics.append(_public_frames(plan, full))
+        fulls.append(full)
+        bindings.update(plan.bindings)
+    frames = {e: pl.concat([p[e] for p in publics], how="diagonal_relaxed").sort(ID[e], nulls_last=True)
+              for e in ENTITIES}
+    full = {e: pl.concat([f[e] for f in fulls], how="diagonal_relaxed") for e in ENTITIES}
+    ordered = sorted(bindings.values(), key=lambda b: (b.name, b.month))
+    all_months = tuple(sorted(m for p in plans for m in p.months))
+    return Result(all_months[0], backend, plans[0], frames, ordered, inputs, full, months=all_months)
 
 
 def required_inputs(targets: list[str] | tuple[str, ...] | str, *, registry: Registry | None = None,

@@ -11,17 +11,20 @@ from dataclasses import dataclass, fields
 
 import polars as pl
 
-from nonrecours.engine.plan import ID, ROLE_COL, Plan, add_months
+from nonrecours.engine.plan import ID, MONTH_START, ROLE_COL, Plan, add_months
 from nonrecours.errors import SchemaError
 from nonrecours.rules.ir import UNIT_ENTITIES
 
-__all__ = ["PL_DTYPES", "Inputs", "prepare"]
+__all__ = ["MONTH", "PL_DTYPES", "Inputs", "prepare", "unit_months"]
 
 PL_DTYPES: dict[str, pl.DataType] = {
     "float": pl.Float64(), "int": pl.Int64(), "bool": pl.Boolean(), "str": pl.String(), "date": pl.Date(),
 }
 SOURCE_SUFFIX = "__source"
 """An input frame may carry ``<column>__source`` (the agency a value comes from): explanations quote it."""
+
+MONTH = "__month"
+"""Column of each unit's evaluated month in the prepared frames of a several-month evaluation."""
 
 INDIVIDU_STRUCTURE = ("person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role",
                       "menage_id", "menage_role")
@@ -78,11 +81,62 @@ def _unit_frame(inputs: Inputs, entity: str) -> pl.DataFrame:
     return df
 
 
-def prepare(plan: Plan, inputs: Inputs, missing: str = "error") -> dict[str, pl.DataFrame]:
+def unit_months(individu: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Per unit entity, each unit's evaluated month (``MONTH``) taken from its members' (``individu`` holds
+    the unit ids and ``MONTH``); members at different months are refused."""
+    out = {}
+    for u in UNIT_ENTITIES:
+        idc = ID[u]
+        um = individu.filter(pl.col(idc).is_not_null()).group_by(idc).agg(
+            pl.col(MONTH).min(), pl.col(MONTH).n_unique().alias("__n"))
+        if (um.get_column("__n") > 1).any():
+            raise SchemaError(f"members of one {u} evaluated at different months", table="months",
+                              column="month")
+        out[u] = um.drop("__n")
+    return out
+
+
+def _unit_months(frames: dict[str, pl.DataFrame], months: pl.DataFrame) -> None:
+    """Add each unit's evaluated month (``MONTH``) to the prepared frames, from its members' months."""
+    if not {"person_id", "month"} <= set(months.columns):
+        raise SchemaError("missing column", table="months", column="person_id, month")
+    pm = months.select(pl.col("person_id"), pl.col("month").cast(pl.Date).dt.truncate("1mo").alias(MONTH))
+    if pm.get_column("person_id").n_unique() != pm.height:
+        raise SchemaError("two months for one person", table="months", column="person_id")
+    ind = frames["individu"].join(pm, on="person_id", how="left", maintain_order="left")
+    if ind.get_column(MONTH).null_count():
+        raise SchemaError("an individu has no evaluated month", table="months", column="month")
+    frames["individu"] = ind
+    for u, um in unit_months(ind).items():
+        idc = ID[u]
+        frames[u] = frames[u].join(um, on=idc, how="left", maintain_order="left")
+        if frames[u].get_column(MONTH).null_count():
+            raise SchemaError(f"a {u} has no member, hence no evaluated month", table=u, column=idc)
+
+
+def _month_inputs(plan: Plan, frames: dict[str, pl.DataFrame]) -> None:
+    """Columns of the parameters that differ between the evaluated months, and of month starts."""
+    months = list(plan.months)
+    for s in plan.month_inputs():
+        f = frames[s.entity]
+        if s.param == MONTH_START:
+            col = pl.col(MONTH).dt.offset_by(f"{s.offset}mo").alias(s.name)
+            frames[s.entity] = f.with_columns(col)
+            continue
+        values = [plan.bindings[(s.param, add_months(m, s.offset))].value for m in months]
+        table = pl.DataFrame({MONTH: months, s.name: values}, schema={MONTH: pl.Date, s.name: PL_DTYPES[s.dtype]},
+                             strict=False)
+        frames[s.entity] = f.join(table, on=MONTH, how="left", maintain_order="left")
+
+
+def prepare(plan: Plan, inputs: Inputs, missing: str = "error",
+            months: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
     """One frame per entity holding its id, structural columns and every input column the plan reads.
 
     ``missing="error"`` raises when a needed input column is absent from its frame; ``"default"`` fills it
-    with the declared default instead (useful for partial situations).
+    with the declared default instead (useful for partial situations). ``months`` (``person_id``,
+    ``month``): each individu's evaluated month, for a plan of several months (units take their members'
+    month); monthly inputs are then read at each unit's own month and offsets.
     """
     # frames built by concatenation can hold thousands of chunks: every later pass would pay for them
     inputs = Inputs(**{f.name: (None if getattr(inputs, f.name) is None else getattr(inputs, f.name).rechunk())
@@ -102,11 +156,16 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error") -> dict[str, pl.
             [pl.col(c).cast(pl.String).fill_null("") for c in ROLE_COL.values()]).sort("person_id")}
     for u in UNIT_ENTITIES:
         frames[u] = _unit_frame(inputs, u).select(ID[u]).sort(ID[u])
+    if plan.multi_month:
+        if months is None:
+            raise SchemaError("a plan of several months needs each individu's month", table="months")
+        _unit_months(frames, months)
     by_entity: dict[tuple[str, bool, int], list] = {}
     for s in plan.inputs():
         if s.variable in ROLE_COL.values():
             continue
         by_entity.setdefault((s.entity, s.monthly, s.offset), []).append(s)
+    checked: set[str] = set()  # monthly frames whose (id, month) pairs are known unique
     for (entity, monthly, offset), steps in sorted(by_entity.items(), key=lambda kv: (kv[0][0], kv[0][1],
                                                                                           kv[0][2])):
         idc = ID[entity]
@@ -130,11 +189,22 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error") -> dict[str, pl.
             if monthly:
                 if "month" not in src.columns:
                     raise SchemaError("missing month column", table=f"{entity}_monthly", column="month")
-                target = add_months(plan.month, offset)
-                part = src.filter(pl.col("month").cast(pl.Date) == pl.lit(target, dtype=pl.Date))
-                if part.get_column(idc).n_unique() != part.height:
-                    raise SchemaError(f"two rows for one unit in {target:%Y-%m}", table=f"{entity}_monthly",
-                                      column=idc)
+                if plan.multi_month:
+                    want = frames[entity].select(pl.col(idc), pl.col(MONTH).dt.offset_by(f"{offset}mo")
+                                                 .alias("month"))
+                    rows = src.with_columns(pl.col("month").cast(pl.Date))
+                    if entity not in checked:
+                        if rows.select(idc, "month").is_duplicated().any():
+                            raise SchemaError("two rows for one unit and month", table=f"{entity}_monthly",
+                                              column=idc)
+                        checked.add(entity)
+                    part = want.join(rows, on=[idc, "month"], how="inner")
+                else:
+                    target = add_months(plan.month, offset)
+                    part = src.filter(pl.col("month").cast(pl.Date) == pl.lit(target, dtype=pl.Date))
+                    if part.get_column(idc).n_unique() != part.height:
+                        raise SchemaError(f"two rows for one unit in {target:%Y-%m}",
+                                          table=f"{entity}_monthly", column=idc)
             try:
                 part = part.select(pl.col(idc), *cols)
             except pl.exceptions.InvalidOperationError as exc:
@@ -143,6 +213,8 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error") -> dict[str, pl.
         frames[entity] = frames[entity].with_columns([
             (pl.col(n).fill_null(pl.lit(d, dtype=PL_DTYPES[t])) if n in frames[entity].columns
              else pl.lit(d, dtype=PL_DTYPES[t]).alias(n)) for n, d, t in fills])
+    if plan.multi_month:
+        _month_inputs(plan, frames)
     for u in plan.needs_unit_link():
         link = (frames["individu"].filter(pl.col("famille_role") == "demandeur")
                 .sort("person_id").group_by("famille_id", maintain_order=True)

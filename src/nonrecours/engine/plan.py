@@ -44,9 +44,19 @@ from nonrecours.rules.ir import (
 from nonrecours.rules.params import Binding, ParameterStore
 from nonrecours.rules.registry import Registry, zero_of
 
-__all__ = ["Plan", "Step", "add_months", "build_plan", "column_name", "dtype_of"]
+__all__ = ["MONTH_START", "Plan", "Step", "add_months", "build_plan", "build_plans", "column_name", "dtype_of"]
 
 MAX_OFFSET = 120
+MONTH_START = "__month_start"
+"""``Step.param`` of a column holding the first day of each unit's evaluated month (shifted by the offset)."""
+
+
+class _Split(Exception):
+    """Raised while planning several months at once when a rule has different dated variants in them."""
+
+    def __init__(self, name: str, offset: int) -> None:
+        super().__init__(name)
+        self.name, self.offset = name, offset
 ID = {"individu": "person_id", "famille": "famille_id", "foyer_fiscal": "foyer_fiscal_id",
       "menage": "menage_id"}
 ROLE_COL = {"famille": "famille_role", "foyer_fiscal": "foyer_fiscal_role", "menage": "menage_role"}
@@ -88,6 +98,7 @@ class Step:
     label: str | None = None
     ref: str | None = None
     rule: str | None = None  # for conditions: the rule that declared it
+    param: str | None = None  # input built from the evaluated month: a parameter name, or MONTH_START
 
 
 @dataclass
@@ -96,6 +107,9 @@ class Plan:
 
     month: dt.date
     targets: tuple[str, ...]
+    months: tuple[dt.date, ...] = ()
+    """Evaluated months: one (the usual plan), or several when each unit has its own month (a parameter
+    whose value differs between them is then a column, ``Step.param``)."""
     steps: dict[str, Step] = field(default_factory=dict)
     bindings: dict[tuple[str, dt.date], Binding] = field(default_factory=dict)
     rule_bindings: dict[str, set[tuple[str, dt.date]]] = field(default_factory=dict)
@@ -108,7 +122,15 @@ class Plan:
         return [levels[k] for k in sorted(levels)]
 
     def inputs(self) -> list[Step]:
-        return [s for s in self.steps.values() if s.kind == "input"]
+        return [s for s in self.steps.values() if s.kind == "input" and s.param is None]
+
+    def month_inputs(self) -> list[Step]:
+        """Columns built from each unit's evaluated month: parameters varying between months, month starts."""
+        return [s for s in self.steps.values() if s.param is not None]
+
+    @property
+    def multi_month(self) -> bool:
+        return len(self.months) > 1
 
     def last_use(self) -> dict[str, int]:
         """Per column, the highest level of a step that reads it (absent: never read)."""
@@ -177,10 +199,11 @@ def _unify(a: str, b: str) -> str:
 
 
 class _Builder:
-    def __init__(self, registry: Registry, params: ParameterStore, month: dt.date,
+    def __init__(self, registry: Registry, params: ParameterStore, months: tuple[dt.date, ...],
                  targets: tuple[str, ...]) -> None:
         self.reg, self.params = registry, params
-        self.plan = Plan(month=month, targets=targets)
+        self.months = months
+        self.plan = Plan(month=months[0], targets=targets, months=months)
         self.coltypes: dict[str, str] = {}
         self.entities: dict[str, str] = {}
         self.memo: dict[tuple[str, str], str] = {}
@@ -221,6 +244,8 @@ class _Builder:
             raise RuleError("cycle between rules: " + " -> ".join(chain))
         month = add_months(self.plan.month, offset)
         variant = self.reg.variant(name, month)
+        if any(self.reg.variant(name, add_months(m, offset)) is not variant for m in self.months[1:]):
+            raise _Split(name, offset)
         self.in_progress.append((name, offset))
         self.current_rule.append(name)
         try:
@@ -255,17 +280,33 @@ class _Builder:
                                           expr))
         return self.memo[k]
 
-    def bind(self, name: str, offset: int) -> Lit:
-        month = add_months(self.plan.month, offset)
-        try:
-            b = self.params.bind(name, month)
-        except ParameterError as exc:
-            rule = self.current_rule[-1] if self.current_rule else "?"
-            raise ParameterError(f"rule {rule}: {exc}") from exc
-        self.plan.bindings[(name, month)] = b
-        if self.current_rule:
-            self.plan.rule_bindings.setdefault(self.current_rule[-1], set()).add((name, month))
-        return Lit(b.value, "int" if isinstance(b.value, int) else "float")
+    def bind(self, name: str, offset: int, entity: str) -> Expr:
+        """The parameter's value: a literal when it is the same in every evaluated month, else a column."""
+        values = []
+        for m in self.months:
+            month = add_months(m, offset)
+            try:
+                b = self.params.bind(name, month)
+            except ParameterError as exc:
+                rule = self.current_rule[-1] if self.current_rule else "?"
+                raise ParameterError(f"rule {rule}: {exc}") from exc
+            self.plan.bindings[(name, month)] = b
+            if self.current_rule:
+                self.plan.rule_bindings.setdefault(self.current_rule[-1], set()).add((name, month))
+            values.append(b.value)
+        kinds = {"int" if isinstance(v, int) else "float" for v in values}
+        dtype = "float" if "float" in kinds else "int"
+        if len(set(values)) == 1 and len(kinds) == 1:
+            return Lit(values[0], dtype)
+        return Col(entity, self._month_input(name, offset, entity, dtype))
+
+    def _month_input(self, param: str, offset: int, entity: str, dtype: str) -> str:
+        k = (entity, f"month_input:{param}:{offset}")
+        if k not in self.memo:
+            self.ntemp += 1
+            self.memo[k] = self._add(Step(f"__m{self.ntemp}", entity, "input", dtype, 0, offset=offset,
+                                          param=param, label=param))
+        return self.memo[k]
 
     # -- flattening --------------------------------------------------------------------------------
     def flatten(self, e: Expr, entity: str, offset: int) -> Expr:
@@ -285,8 +326,10 @@ class _Builder:
         if isinstance(e, Param):
             if e.name not in self.params:
                 raise ParameterError(f"rule {rule}: unknown parameter {e.name}")
-            return self.bind(e.name, offset)
+            return self.bind(e.name, offset, entity)
         if isinstance(e, MonthStart):
+            if len(self.months) > 1:
+                return Col(entity, self._month_input(MONTH_START, offset, entity, "date"))
             return Lit(add_months(self.plan.month, offset), "date")
         if isinstance(e, Shift):
             return self.flatten(e.expr, entity, offset + e.months)
@@ -388,9 +431,32 @@ def _cols(e: Expr) -> tuple[str, ...]:
 def build_plan(targets: list[str] | tuple[str, ...], registry: Registry, params: ParameterStore,
                month: dt.date) -> Plan:
     """Steps needed to compute ``targets`` (rule names) at ``month``, in dependency order."""
+    return _build(targets, registry, params, (month.replace(day=1),))
+
+
+def build_plans(targets: list[str] | tuple[str, ...], registry: Registry, params: ParameterStore,
+                months: list[dt.date] | tuple[dt.date, ...]) -> list[Plan]:
+    """As few plans as possible covering ``months`` (units each evaluated at one of them): one plan unless
+    a rule the targets need has different dated variants in some of the months, then one per variant set.
+    Planning costs about as much as running the rules on a few thousand units, so simulations spread over
+    many months plan once instead of once per month."""
+    ms = tuple(sorted({m.replace(day=1) for m in months}))
+    if not ms:
+        raise RuleError("no month given")
+    try:
+        return [_build(targets, registry, params, ms)]
+    except _Split as split:
+        groups: dict[int, list[dt.date]] = {}
+        for m in ms:
+            groups.setdefault(id(registry.variant(split.name, add_months(m, split.offset))), []).append(m)
+        return [p for g in groups.values() for p in build_plans(targets, registry, params, g)]
+
+
+def _build(targets: list[str] | tuple[str, ...], registry: Registry, params: ParameterStore,
+           months: tuple[dt.date, ...]) -> Plan:
     if not targets:
         raise RuleError("no target rule given")
-    b = _Builder(registry, params, month.replace(day=1), tuple(targets))
+    b = _Builder(registry, params, months, tuple(targets))
     for t in targets:
         if t not in registry.rules:
             raise RuleError(f"target {t!r} is not a rule" + (" (it is an input)" if t in registry.inputs
