@@ -84,18 +84,17 @@ def simulate(
 ) -> None:
     """Compute RSA, prime d'activité, ASPA and CSS for household situations; JSON on stdout, the
     situations that could not be computed on stderr (id, field, error)."""
-    from nonrecours.simulation.runner import simulate_file
+    from nonrecours.simulation.runner import dumps, simulate_file
 
     try:
         records, errors = simulate_file(file, backend=backend, explain=explain)
     except (OSError, ValueError) as exc:
         raise typer.BadParameter(str(exc)) from None
-    import json
     import sys
 
-    sys.stdout.write(json.dumps(records, ensure_ascii=False, indent=1) + "\n")
+    sys.stdout.write((dumps(records) + b"\n").decode("utf-8"))
     if errors:
-        sys.stderr.write(json.dumps({"errors": errors}, ensure_ascii=False, indent=1) + "\n")
+        sys.stderr.write((dumps({"errors": errors}) + b"\n").decode("utf-8"))
 
 
 def _print_outputs(stage: str, paths: object) -> None:

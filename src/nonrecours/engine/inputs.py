@@ -114,6 +114,21 @@ def _unit_months(frames: dict[str, pl.DataFrame], months: pl.DataFrame) -> None:
             raise SchemaError(f"a {u} has no member, hence no evaluated month", table=u, column=idc)
 
 
+def _rows_by_offset(src: pl.DataFrame, units: pl.DataFrame, idc: str, entity: str,
+                    offsets: set[int]) -> dict[int, pl.DataFrame]:
+    """A monthly frame's rows split by their offset from each unit's evaluated month (one join for every
+    offset the plan reads, instead of one per offset)."""
+    rows = src.with_columns(pl.col("month").cast(pl.Date))
+    if rows.select(idc, "month").is_duplicated().any():
+        raise SchemaError("two rows for one unit and month", table=f"{entity}_monthly", column=idc)
+    index = pl.col("month").dt.year() * 12 + pl.col("month").dt.month()
+    unit_index = pl.col(MONTH).dt.year() * 12 + pl.col(MONTH).dt.month()
+    tagged = (rows.join(units.select(idc, MONTH), on=idc, how="inner")
+              .with_columns((index.cast(pl.Int32) - unit_index.cast(pl.Int32)).alias("__offset"))
+              .filter(pl.col("__offset").is_in(sorted(offsets))).drop(MONTH))
+    return {k[0]: part.drop("__offset") for k, part in tagged.partition_by("__offset", as_dict=True).items()}
+
+
 def _month_inputs(plan: Plan, frames: dict[str, pl.DataFrame]) -> None:
     """Columns of the parameters that differ between the evaluated months, and of month starts."""
     months = list(plan.months)
@@ -165,7 +180,11 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error",
         if s.variable in ROLE_COL.values():
             continue
         by_entity.setdefault((s.entity, s.monthly, s.offset), []).append(s)
-    checked: set[str] = set()  # monthly frames whose (id, month) pairs are known unique
+    by_offset: dict[str, dict[int, pl.DataFrame]] = {}  # monthly rows of each unit's month offsets
+    offsets: dict[str, set[int]] = {}
+    for entity, monthly, offset in by_entity:
+        if monthly:
+            offsets.setdefault(entity, set()).add(offset)
     for (entity, monthly, offset), steps in sorted(by_entity.items(), key=lambda kv: (kv[0][0], kv[0][1],
                                                                                           kv[0][2])):
         idc = ID[entity]
@@ -190,15 +209,9 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error",
                 if "month" not in src.columns:
                     raise SchemaError("missing month column", table=f"{entity}_monthly", column="month")
                 if plan.multi_month:
-                    want = frames[entity].select(pl.col(idc), pl.col(MONTH).dt.offset_by(f"{offset}mo")
-                                                 .alias("month"))
-                    rows = src.with_columns(pl.col("month").cast(pl.Date))
-                    if entity not in checked:
-                        if rows.select(idc, "month").is_duplicated().any():
-                            raise SchemaError("two rows for one unit and month", table=f"{entity}_monthly",
-                                              column=idc)
-                        checked.add(entity)
-                    part = want.join(rows, on=[idc, "month"], how="inner")
+                    if entity not in by_offset:
+                        by_offset[entity] = _rows_by_offset(src, frames[entity], idc, entity, offsets[entity])
+                    part = by_offset[entity].get(offset, src.clear())
                 else:
                     target = add_months(plan.month, offset)
                     part = src.filter(pl.col("month").cast(pl.Date) == pl.lit(target, dtype=pl.Date))

@@ -203,6 +203,7 @@ class _Builder:
                  targets: tuple[str, ...]) -> None:
         self.reg, self.params = registry, params
         self.months = months
+        self.bound: dict[tuple[str, dt.date], Binding] = {}  # a month's value serves every offset reaching it
         self.plan = Plan(month=months[0], targets=targets, months=months)
         self.coltypes: dict[str, str] = {}
         self.entities: dict[str, str] = {}
@@ -285,11 +286,13 @@ class _Builder:
         values = []
         for m in self.months:
             month = add_months(m, offset)
-            try:
-                b = self.params.bind(name, month)
-            except ParameterError as exc:
-                rule = self.current_rule[-1] if self.current_rule else "?"
-                raise ParameterError(f"rule {rule}: {exc}") from exc
+            b = self.bound.get((name, month))
+            if b is None:
+                try:
+                    b = self.bound[(name, month)] = self.params.bind(name, month)
+                except ParameterError as exc:
+                    rule = self.current_rule[-1] if self.current_rule else "?"
+                    raise ParameterError(f"rule {rule}: {exc}") from exc
             self.plan.bindings[(name, month)] = b
             if self.current_rule:
                 self.plan.rule_bindings.setdefault(self.current_rule[-1], set()).add((name, month))

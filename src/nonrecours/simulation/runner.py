@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import polars as pl
 
 from nonrecours.engine import BACKENDS, Inputs, evaluate
@@ -42,31 +43,60 @@ class SimulationResult:
 
     def records(self) -> list[dict[str, Any]]:
         """The ``simulate`` JSON: per situation its id, the summed fields and ``by_unit``."""
+        cols = ["situation", "id", "month", "famille_id", "unit", *FLOAT_FIELDS, *BOOL_FIELDS]
+        units = self.units.sort("situation", "famille_id").select(
+            *cols[:2], pl.col("month").dt.strftime("%Y-%m"), *cols[3:])
+        nf = len(FLOAT_FIELDS)
         out: list[dict[str, Any]] = []
-        rows = self.units.sort("situation", "famille_id").to_dicts()
-        by_sit: dict[int, list[dict[str, Any]]] = {}
-        for r in rows:
-            by_sit.setdefault(r["situation"], []).append(r)
-        for _, units in sorted(by_sit.items()):
-            rec: dict[str, Any] = {"id": units[0]["id"], "month": units[0]["month"].strftime("%Y-%m")}
-            for f in FLOAT_FIELDS:
-                rec[f] = round(sum(u[f] for u in units), 2)
-            for f in BOOL_FIELDS:
-                rec[f] = any(u[f] for u in units)
-            by_unit = []
-            for u in units:
-                item: dict[str, Any] = {"unit": u["unit"]}
-                item.update({f: round(u[f], 2) for f in FLOAT_FIELDS})
-                item.update({f: bool(u[f]) for f in BOOL_FIELDS})
-                if u["famille_id"] in self.explanations:
-                    item["explanation"] = self.explanations[u["famille_id"]]
-                by_unit.append(item)
-            rec["by_unit"] = by_unit
-            out.append(rec)
+        current = None
+        by_unit: list[dict[str, Any]] = []
+        sums: list[float] = []
+        flags: list[bool] = []
+        explanations = self.explanations
+        # one pass over row tuples (no per-row dicts): sums in famille order, as before, rounded to cents
+        for row in units.iter_rows():
+            situation, sid, month, famille_id, unit = row[:5]
+            floats, bools = row[5:5 + nf], row[5 + nf:]
+            if situation != current:
+                if current is not None:
+                    _close(out[-1], sums, flags, by_unit)
+                current = situation
+                out.append({"id": sid, "month": month})
+                by_unit, sums, flags = [], [0.0] * nf, [False] * len(BOOL_FIELDS)
+            item: dict[str, Any] = {"unit": unit}
+            for k, f in enumerate(FLOAT_FIELDS):
+                item[f] = round(floats[k], 2)
+                sums[k] += floats[k]
+            for k, f in enumerate(BOOL_FIELDS):
+                item[f] = bool(bools[k])
+                flags[k] = flags[k] or bool(bools[k])
+            if famille_id in explanations:
+                item["explanation"] = explanations[famille_id]
+            by_unit.append(item)
+        if current is not None:
+            _close(out[-1], sums, flags, by_unit)
         return out
+
+    def to_json(self) -> bytes:
+        """``records()`` as the JSON text ``simulate`` writes (one-space indent, UTF-8), encoded in bulk."""
+        return dumps(self.records())
 
     def error_records(self) -> list[dict[str, Any]]:
         return [{"id": e.situation_id, "field": e.field, "error": str(e)} for e in self.errors]
+
+
+def _close(rec: dict[str, Any], sums: list[float], flags: list[bool], by_unit: list[dict[str, Any]]) -> None:
+    for k, f in enumerate(FLOAT_FIELDS):
+        rec[f] = round(sums[k], 2)
+    for k, f in enumerate(BOOL_FIELDS):
+        rec[f] = flags[k]
+    rec["by_unit"] = by_unit
+
+
+def dumps(value: Any) -> bytes:
+    """JSON text with a one-space indent, UTF-8 kept as is (msgspec: several times faster than ``json``
+    on 30,000 situations; floats written in their shortest round-trip form, as ``json`` does)."""
+    return msgspec.json.format(msgspec.json.encode(value), indent=1)
 
 
 def simulate_batch(batch: SituationBatch, backend: str = "polars", explain: bool = False,
@@ -132,9 +162,15 @@ def simulate_file(path: str | Path, backend: str = "polars", explain: bool = Fal
     """Read a situation file and simulate it: (records for stdout, errors naming situation and field)."""
     if backend not in BACKENDS:
         raise SituationError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    raw = Path(path).read_bytes()
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise SituationError(f"{Path(path).name}: not valid JSON (line {exc.lineno})") from None
+        data = msgspec.json.decode(raw)
+    except msgspec.DecodeError:
+        try:  # the standard parser names the line of the fault
+            data = json.loads(raw.decode("utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            line = getattr(exc, "lineno", None)
+            raise SituationError(f"{Path(path).name}: not valid JSON" + (f" (line {line})" if line else "")) \
+                from None
     result = simulate(read_situation_file(data), backend=backend, explain=explain)
     return result.records(), result.error_records()
