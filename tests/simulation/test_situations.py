@@ -133,3 +133,70 @@ def test_explanations_are_attached_per_unit() -> None:
     res = simulate([_sit("e")], explain=True)
     unit = res.records()[0]["by_unit"][0]
     assert isinstance(unit["explanation"], str) and "rsa" in unit["explanation"].lower()
+
+
+VARIED = [
+    _sit("plain"),
+    _sit("couple", couple="married", recent_isolation=None,
+         persons=[{"role": "parent", "age": 41, "monthly": {"salary_net": 1200.5, "pension": None}},
+                  {"role": "parent", "age": 39, "nationality": "DE", "student": True, "monthly": None},
+                  {"role": "child", "age": 2, "disability_rate": 0.8, "pregnant": None}]),
+    _sit("hosted", couple="cohabiting", housing={"status": "free", "extra": 1},
+         persons=[{"role": "parent", "age": 70, "monthly": {"pension": 900, "pension_gross": 1000}},
+                  {"role": "parent", "age": 30, "unit": "guest", "nationality": "MA",
+                   "residence_permit_years": 6, "monthly": {"unemployment": 700}}],
+         benefits_paid={"guest": {"asf": None, "af": 0}}),
+    _sit("isolated", month="2024-02", depcom="97411", recent_isolation=True, benefits_paid=None,
+         persons=[{"role": "parent", "age": 25, "rsdae": False, "unfit_for_work": True,
+                   "monthly": {"invalidity_pension": 300, "alimony_received": 120}},
+                  {"role": "child", "age": 0}]),
+]
+
+
+def _same_batches(a, b) -> None:  # type: ignore[no-untyped-def]
+    assert a.ids == b.ids
+    assert [(e.situation_id, e.field, str(e)) for e in a.errors] == [(e.situation_id, e.field, str(e))
+                                                                      for e in b.errors]
+    assert a.unit_index.equals(b.unit_index)
+    assert a.frames.keys() == b.frames.keys()
+    for name, frame in a.frames.items():
+        assert frame.equals(b.frames[name]), name
+
+
+@pytest.mark.parametrize("shape", ["list", "cases"])
+def test_whole_file_schema_gives_the_frames_of_the_per_situation_validation(shape: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from nonrecours.simulation import situations
+
+    doc = VARIED if shape == "list" else {"cases": [{"situation": s, "expected": {"rsa": 1}} for s in VARIED]}
+    slow = load_situations(read_situation_file(doc))
+
+    def refuse(_: object) -> None:
+        raise AssertionError("a valid file went through the per-situation validation")
+
+    monkeypatch.setattr(situations, "load_situations", refuse)  # the schema path must take a valid file
+    _same_batches(situations.load_situation_json(json.dumps(doc).encode()), slow)
+
+
+@pytest.mark.parametrize("change", [
+    {"housing": {"status": "castle"}}, {"persons": [{"role": "child", "age": 6}]}, {"month": "2031-01"},
+    {"benefits_paid": {"other": {"af": 1.0}}}, {"depcom": "97611"}, {"couple": "engaged"}, {"id": "plain"},
+    {"persons": [{"role": "parent", "age": True}]}, {"persons": [{"role": "parent", "age": 3.0}]},
+    {"persons": [{"role": "parent", "age": 30, "nationality": "fr"}]}, {"persons": []},
+    {"persons": [{"role": "parent", "age": 30, "unit": None}]}, {"housing": {"status": "free", "rent": True}},
+    # accepted by the per-situation validation though outside the schema (an empty list read as no amounts)
+    {"persons": [{"role": "parent", "age": 30, "monthly": []}]},
+])
+def test_a_file_breaking_a_rule_gets_the_per_situation_errors(change: dict) -> None:
+    from nonrecours.simulation.situations import load_situation_json
+
+    doc = [*VARIED, _sit("bad", **change)]
+    fast, slow = load_situation_json(json.dumps(doc).encode()), load_situations(doc)
+    assert slow.errors or change["persons"][0].get("monthly") == []
+    _same_batches(fast, slow)
+
+
+def test_a_file_that_is_not_json_names_the_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "broken.json"
+    path.write_text('[\n {"id": "a",\n  "month": }\n]', encoding="utf-8")
+    with pytest.raises(SituationError, match=r"broken.json: not valid JSON \(line 3\)"):
+        simulate_file(path)

@@ -9,7 +9,6 @@ ars_annual, cheque_energie_annual) are outside this library's benefits and are l
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ import polars as pl
 from nonrecours.engine import BACKENDS, Inputs, evaluate
 from nonrecours.errors import SituationError
 from nonrecours.rules.benefits import OUTPUTS
-from nonrecours.simulation.situations import SituationBatch, load_situations, read_situation_file
+from nonrecours.simulation.situations import SituationBatch, load_situation_json, load_situations
 
 __all__ = ["FLOAT_FIELDS", "OUTPUT_FIELDS", "SimulationResult", "simulate", "simulate_batch", "simulate_file"]
 
@@ -162,15 +161,6 @@ def simulate_file(path: str | Path, backend: str = "polars", explain: bool = Fal
     """Read a situation file and simulate it: (records for stdout, errors naming situation and field)."""
     if backend not in BACKENDS:
         raise SituationError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
-    raw = Path(path).read_bytes()
-    try:
-        data = msgspec.json.decode(raw)
-    except msgspec.DecodeError:
-        try:  # the standard parser names the line of the fault
-            data = json.loads(raw.decode("utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            line = getattr(exc, "lineno", None)
-            raise SituationError(f"{Path(path).name}: not valid JSON" + (f" (line {line})" if line else "")) \
-                from None
-    result = simulate(read_situation_file(data), backend=backend, explain=explain)
+    batch = load_situation_json(Path(path).read_bytes(), Path(path).name)
+    result = simulate_batch(batch, backend=backend, explain=explain)
     return result.records(), result.error_records()

@@ -17,11 +17,13 @@ Conventions (the ones the reference amounts were computed with):
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 
+import msgspec
 import polars as pl
 
 from nonrecours.errors import SituationError
@@ -34,6 +36,7 @@ __all__ = [
     "MONTHLY_FIELDS",
     "MONTHS_BACK",
     "SituationBatch",
+    "load_situation_json",
     "load_situations",
     "read_situation_file",
 ]
@@ -273,19 +276,8 @@ def load_situations(situations: Sequence[Any] | Iterable[Any]) -> SituationBatch
     """Validate situations and build the engine input frames (see the module docstring)."""
     errors: list[SituationError] = []
     seen: set[str] = set()
-    ind_rows: dict[str, list[Any]] = {k: [] for k in (
-        "person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role", "menage_id",
-        "menage_role", "age", "date_naissance", "student", "pregnant", "disability_rate", "rsdae", "unfit_for_work",
-        "nationality_group", "residence_permit_years")}
-    amounts_rows: dict[str, list[Any]] = {"person_id": [], **{c: [] for c in MONTHLY_FIELDS.values()}}
-    fam_rows: dict[str, list[Any]] = {k: [] for k in (
-        "famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge", *BENEFITS_PAID_FIELDS)}
-    men_rows: dict[str, list[Any]] = {k: [] for k in ("menage_id", "depcom", "residence_dom", "housing_status",
-                                                      "rent")}
-    idx_rows: dict[str, list[Any]] = {k: [] for k in ("famille_id", "situation", "id", "unit", "month")}
-    ff_ids: list[int] = []
     ids: list[str] = []
-    pid = fid = ffid = 0
+    valid: list[tuple[int, str, dict[str, Any]]] = []
     for pos, sit in enumerate(situations):
         sid = sit.get("id") if isinstance(sit, Mapping) else None
         label = sid if isinstance(sid, str) and sid else f"#{pos}"
@@ -300,6 +292,26 @@ def load_situations(situations: Sequence[Any] | Iterable[Any]) -> SituationBatch
             errors.append(SituationError(fault.message, situation_id=label, field=fault.fld))
             continue
         seen.add(sid)
+        valid.append((pos, sid, s))
+    return _assemble(valid, ids, errors)
+
+
+def _assemble(valid: list[tuple[int, str, dict[str, Any]]], ids: list[str],
+              errors: list[SituationError]) -> SituationBatch:
+    """Rows of the engine input frames from validated situations (position, id, normalised content)."""
+    ind_rows: dict[str, list[Any]] = {k: [] for k in (
+        "person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role", "menage_id",
+        "menage_role", "age", "date_naissance", "student", "pregnant", "disability_rate", "rsdae", "unfit_for_work",
+        "nationality_group", "residence_permit_years")}
+    amounts_rows: dict[str, list[Any]] = {"person_id": [], **{c: [] for c in MONTHLY_FIELDS.values()}}
+    fam_rows: dict[str, list[Any]] = {k: [] for k in (
+        "famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge", *BENEFITS_PAID_FIELDS)}
+    men_rows: dict[str, list[Any]] = {k: [] for k in ("menage_id", "depcom", "residence_dom", "housing_status",
+                                                      "rent")}
+    idx_rows: dict[str, list[Any]] = {k: [] for k in ("famille_id", "situation", "id", "unit", "month")}
+    ff_ids: list[int] = []
+    pid = fid = ffid = 0
+    for pos, sid, s in valid:
         menage_id = pos
         men_rows["menage_id"].append(menage_id)
         men_rows["depcom"].append(s["depcom"])
@@ -428,3 +440,126 @@ def _with_tax_year_income(monthly: pl.DataFrame, individu: pl.DataFrame, unit_in
                           pl.when(known).then(salaires).otherwise(0.0).alias("salaires_imposables_n2"),
                           pl.lit(True).alias("revenus_n2_renseignes"))
             .drop("__evaluated"))
+
+
+# -- the whole file at once ---------------------------------------------------------------------------------
+# A typed schema that the JSON decoder checks over the whole file in one pass (msgspec, in C): types, ranges,
+# allowed keys and codes. Whatever it accepts is then checked for what a schema cannot say (months and
+# communes covered, parents per unit, duplicated ids...). The schema never accepts what the per-situation
+# validation refuses; when the file breaks any rule the per-situation validation runs instead, so every
+# error still names the situation and the field, and the other situations are still loaded.
+
+_Amount = Annotated[float, msgspec.Meta(ge=0, le=1e300)]
+
+
+class _Person(msgspec.Struct, forbid_unknown_fields=True):
+    role: Literal["parent", "child"]
+    age: Annotated[int, msgspec.Meta(ge=0, le=130)]
+    unit: Annotated[str, msgspec.Meta(min_length=1)] = "main"
+    monthly: dict[Literal[tuple(MONTHLY_FIELDS)], _Amount | None] | None = None  # type: ignore[valid-type]
+    student: bool | None = None
+    disability_rate: Annotated[float, msgspec.Meta(ge=0, le=1)] | None = None
+    rsdae: bool | None = None
+    unfit_for_work: bool | None = None
+    nationality: str | None = None
+    residence_permit_years: _Amount | None = None
+    pregnant: bool | None = None
+
+
+class _Housing(msgspec.Struct):
+    status: Literal[HOUSING_STATUSES]  # type: ignore[valid-type]
+    rent: _Amount | None = None
+
+
+class _Situation(msgspec.Struct):
+    id: Annotated[str, msgspec.Meta(min_length=1)]
+    month: str
+    depcom: str
+    housing: _Housing
+    persons: Annotated[list[_Person], msgspec.Meta(min_length=1)]
+    couple: Literal[COUPLES] | None = None  # type: ignore[valid-type]
+    recent_isolation: bool | None = None
+    benefits_paid: dict[str, dict[Literal[BENEFITS_PAID_FIELDS], _Amount | None]] | None = None  # type: ignore[valid-type]
+
+
+class _Case(msgspec.Struct):
+    situation: _Situation
+
+
+class _Cases(msgspec.Struct):
+    cases: list[_Case]
+
+
+_DECODER = msgspec.json.Decoder(list[_Situation] | _Cases)
+_NATIONALITY_RE = re.compile(r"[A-Z]{2}")
+
+
+class _Fallback(Exception):
+    """The file breaks a rule: validate it situation by situation (exact messages)."""
+
+
+def _from_typed(s: _Situation) -> dict[str, Any]:
+    """The normalised content of a situation the schema accepted (as :func:`_parse` returns it)."""
+    month = _month_of(s.month)
+    if month is None or not MIN_MONTH <= month <= MAX_MONTH:
+        raise _Fallback
+    depcom = s.depcom
+    if not _DEPCOM_RE.match(depcom) or depcom[:3] in ("975", "976", "977", "978") or depcom.startswith("98"):
+        raise _Fallback
+    units: dict[str, list[int]] = {}
+    parsed: list[dict[str, Any]] = []
+    for k, p in enumerate(s.persons):
+        amounts: dict[str, float] = {}
+        monthly = p.monthly or {}
+        for key, value in monthly.items():
+            amounts[MONTHLY_FIELDS[key]] = 0.0 if value is None else value
+        if monthly.get("pension_gross") is None:
+            amounts["pension_gross"] = amounts.get("pension_net", 0.0) / PENSION_NET_TO_GROSS
+        nationality = "FR" if p.nationality is None else p.nationality
+        if not _NATIONALITY_RE.fullmatch(nationality):
+            raise _Fallback
+        parsed.append({
+            "role": p.role, "age": p.age, "unit": p.unit, "amounts": amounts,
+            "student": bool(p.student), "rsdae": bool(p.rsdae), "unfit_for_work": bool(p.unfit_for_work),
+            "pregnant": bool(p.pregnant),
+            "disability_rate": float(p.disability_rate or 0.0),
+            "nationality_group": "FR" if nationality == "FR" else ("EEA_CH" if nationality in EEA_CH else "OTHER"),
+            "residence_permit_years": float(p.residence_permit_years or 0.0),
+        })
+        units.setdefault(p.unit, []).append(k)
+    for members in units.values():
+        if not 1 <= sum(parsed[k]["role"] == "parent" for k in members) <= 2:
+            raise _Fallback
+    paid_norm: dict[str, dict[str, float]] = {}
+    for unit, values in (s.benefits_paid or {}).items():
+        if unit not in units:
+            raise _Fallback
+        paid_norm[unit] = {b: float(values.get(b) or 0.0) for b in BENEFITS_PAID_FIELDS}
+    return {"month": month, "depcom": depcom, "dom": depcom[:3] in OVERSEAS_DEPARTMENTS,
+            "status": s.housing.status, "rent": float(s.housing.rent or 0.0), "couple": s.couple or "",
+            "recent_isolation": bool(s.recent_isolation), "persons": parsed, "units": units, "paid": paid_norm}
+
+
+def load_situation_json(raw: bytes, name: str = "situations") -> SituationBatch:
+    """Situations from the bytes of a JSON file (a list, or ``{"cases": [{"situation": ...}]}``): the whole
+    file is decoded and checked against the typed schema in one pass; a file breaking any rule is validated
+    situation by situation instead (see :func:`load_situations`), so the errors are the same. ``name``
+    (the file name) is quoted when the text is not JSON."""
+    try:
+        decoded = _DECODER.decode(raw)
+        sits = [c.situation for c in decoded.cases] if isinstance(decoded, _Cases) else decoded
+        ids = [s.id for s in sits]
+        if len(set(ids)) != len(ids):
+            raise _Fallback
+        valid = [(pos, s.id, _from_typed(s)) for pos, s in enumerate(sits)]
+    except (msgspec.ValidationError, _Fallback):
+        pass
+    except msgspec.DecodeError:
+        try:  # the standard parser names the line of the fault
+            json.loads(raw.decode("utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            line = getattr(exc, "lineno", None)
+            raise SituationError(f"{name}: not valid JSON" + (f" (line {line})" if line else "")) from None
+    else:
+        return _assemble(valid, ids, [])
+    return load_situations(read_situation_file(json.loads(raw.decode("utf-8"))))
