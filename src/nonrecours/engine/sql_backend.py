@@ -258,14 +258,14 @@ class _Runner:
         cfg.setdefault("temp_directory", tempfile.gettempdir())
         self.tmp = str(cfg["temp_directory"])
         self.con = duckdb.connect(database=":memory:", config={k: str(v) for k, v in cfg.items()})
-        self.where: dict[str, str] = {}  # column -> table holding it
+        self.where: dict[tuple[str, str], str] = {}  # (entity, column) -> table holding it
         self.parts: dict[str, list[tuple[str, list[str]]]] = {e: [] for e in frames}
         self.base = {e: f"in_{e}" for e in frames}
         for entity, df in frames.items():
             # Arrow C stream (no pyarrow needed), copied into a DuckDB table: internal name, no data in SQL
             self.con.from_arrow(df.__arrow_c_stream__()).create(self.base[entity])
             for c in df.columns:
-                self.where[(entity, c)] = self.base[entity]  # type: ignore[index]
+                self.where[(entity, c)] = self.base[entity]
         self.stage = stages(plan)
         readers: dict[str, int] = {}
         for s in plan.steps.values():
@@ -287,9 +287,9 @@ class _Runner:
         cols = [c for c in dict.fromkeys(cols) if c != idc]
         aliases: dict[str, str] = {self.base[entity]: "b"}
         for c in cols:
-            t = self.where[(entity, c)]  # type: ignore[index]
+            t = self.where[(entity, c)]
             aliases.setdefault(t, f"j{len(aliases)}")
-        q = exp.select(_col(idc, "b"), *[_col(c, aliases[self.where[(entity, c)]]) for c in cols],  # type: ignore[index]
+        q = exp.select(_col(idc, "b"), *[_col(c, aliases[self.where[(entity, c)]]) for c in cols],
                        copy=False).from_(exp.Table(this=_ident(self.base[entity]),
                                                    alias=exp.TableAlias(this=_ident("b"))), copy=False)
         for t, alias in aliases.items():
@@ -369,7 +369,7 @@ class _Runner:
         self._execute(exp.Create(this=exp.Table(this=_ident(name)), kind="TABLE", expression=q),
                       f"stage {k} on {entity}")
         for c in keep:
-            self.where[(entity, c)] = name  # type: ignore[index]
+            self.where[(entity, c)] = name
         self.parts[entity].append((name, [c for c in keep if c in self.public]))
 
     def run(self) -> dict[str, pl.DataFrame]:
