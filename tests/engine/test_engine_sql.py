@@ -64,3 +64,23 @@ def test_round_half_away_from_zero_matches_python_formula(x, digits):
     scale = float(10 ** digits)
     expected = (-1.0 if x < 0 else 1.0) * (math.floor(abs(x) * scale + 0.5 + 1e-9) / scale)
     assert got == expected
+
+
+def test_stages_cut_the_plan_only_where_it_fans_out(toy_reg, toy_params):
+    """Aggregates and projections read columns materialised in an earlier stage; formulas never start a
+    stage of their own (so the SQL plan has far fewer statements than levels)."""
+    import datetime as dt
+
+    from toyrules import ALL_TARGETS
+
+    from nonrecours.engine.plan import build_plan
+    from nonrecours.engine.sql_backend import stages
+
+    plan = build_plan(ALL_TARGETS, toy_reg, toy_params, dt.date(2024, 6, 1))
+    stage = stages(plan)
+    for s in plan.steps.values():
+        if s.kind in ("agg", "project"):
+            assert all(stage[d] < stage[s.name] for d in s.deps), s.name
+        elif s.kind == "formula":
+            assert stage[s.name] == max([1, *(stage[d] for d in s.deps)]), s.name
+    assert len(set(stage.values())) < len(plan.by_level())

@@ -274,6 +274,7 @@ class _Runner:
         self.stored = {s.name for s in plan.steps.values() if s.kind != "input"
                        and (s.public or readers.get(s.name, 0) > self.stage[s.name])}
         self.coltypes = {s.name: s.dtype for s in plan.steps.values()}
+        self.public = {s.name for s in plan.steps.values() if s.public}
 
     def _execute(self, stmt: exp.Expression, what: str) -> None:
         try:
@@ -373,7 +374,6 @@ class _Runner:
         self.parts[entity].append((name, [c for c in keep if c in self.public]))
 
     def run(self) -> dict[str, pl.DataFrame]:
-        self.public = {s.name for s in self.plan.steps.values() if s.public}
         by_stage: dict[tuple[int, str], list[Step]] = {}
         for s in self.plan.steps.values():
             if s.kind != "input":
