@@ -110,6 +110,11 @@ class _Group(TyperGroup):
                               standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else 0
         except ClickException as exc:
+            if not exc.format_message().strip():  # no arguments: the help was shown
+                code = exc.exit_code
+                if standalone_mode:
+                    sys.exit(code)
+                return code
             where = exc.ctx.command_path if getattr(exc, "ctx", None) else "nonrecours"  # type: ignore[attr-defined]
             _stderr().print(f"{where}: {' '.join(exc.format_message().split())} (see {where} --help)",
                             markup=False)
@@ -195,7 +200,7 @@ def _month(value: str) -> Any:
 
 
 def _out() -> Console:
-    return Console(highlight=False)
+    return Console(highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -235,21 +240,130 @@ def demo(
     persons: Annotated[int, typer.Option("--persons", min=1, help="Size of the synthetic territory.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the territory and the extracts.")] = 1,
 ) -> None:
-    """Run the main job on the embedded default: synthetic Cahors territory, local files, DuckDB."""
+    """Run the main job on the embedded default: synthetic Cahors territory, local files, DuckDB.
+
+    Writes the territory, the six extracts, an exchange agreement, key files and a run.toml under OUT,
+    then runs `nonrecours run OUT/run.toml`."""
+    from rich.table import Table
+
     from nonrecours.demo import run_demo
 
     report = run_demo(out, persons=persons, seed=seed)
-    from rich.table import Table
-
     console = _out()
-    table = Table(title=f"nonrecours demo: outputs under {report.out}")
-    for col in ("stage", "file", "rows"):
-        table.add_column(col)
+    table = Table(title=f"nonrecours demo: every file written under {report.out}")
+    for col, justify in (("stage", "left"), ("file", "left"), ("rows", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
     for stage_name, path, rows in report.outputs:
-        table.add_row(stage_name, str(path.relative_to(report.out)), f"{rows:,}")
+        table.add_row(stage_name, str(path.relative_to(report.out)), "" if rows is None else f"{rows:,}")
     console.print(table)
     for label, text in report.facts:
         console.print(f"[bold]{label}[/bold]: {text}")
+    console.print(f"Rerun the job alone with: nonrecours run {report.out / 'run.toml'}", markup=False)
+
+
+def _summary(report: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"nonrecours run: {report.out} (configuration {report.config_hash[:12]})")
+    for col, justify in (("stage", "left"), ("status", "left"), ("rows in", "right"), ("rows out", "right"),
+                         ("files", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for s in report.stages:
+        table.add_row(s.name, s.status, "" if s.rows_in is None else f"{s.rows_in:,}",
+                      "" if s.rows_out is None else f"{s.rows_out:,}", f"{len(s.outputs):,}")
+    _out().print(table)
+    for s in report.stages:
+        if s.note:
+            _out().print(f"{s.name}: {s.note}", markup=False)
+    _out().print(f"manifest: {report.manifest}; check it with: nonrecours audit verify {report.out}", markup=False)
+
+
+@app.command("run")
+def run_command(
+    config: Annotated[Path, typer.Argument(help="The run configuration (run.toml).")],
+) -> None:
+    """Run the batch job of a configuration: ingest, rules, detection, outputs; manifest and audit log."""
+    from nonrecours.run import run_file
+
+    _summary(run_file(config))
+
+
+@app.command()
+def validate(
+    config: Annotated[Path, typer.Argument(help="The run configuration (run.toml).")],
+) -> None:
+    """Check a configuration and its extracts' layouts (headers, record types, encodings, a sample of
+    rows) without running anything."""
+    from rich.table import Table
+
+    from nonrecours.run import validate as check
+
+    checks = check(config)
+    table = Table(title=f"nonrecours validate: {config}")
+    for col in ("agency", "file", "format", "encoding", "rows sampled", "faulty rows"):
+        table.add_column(col)
+    for c in checks:
+        table.add_row(c.agency, c.file, c.format, c.encoding, f"{c.rows_sampled:,}",
+                      f"{sum(c.faults_sampled.values()):,}")
+    _out().print(table)
+    for c in checks:
+        for fault, n in c.faults_sampled.items():
+            _out().print(f"{c.file}: {n:,} × {fault} (quarantined at ingest)", markup=False)
+    _out().print("configuration, agreement, keys and layouts are valid", markup=False)
+
+
+audit_app = typer.Typer(help="Audit trail of a run folder: verify it, list or purge expired outputs.",
+                        no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+_KEY_HELP = "The audit key file (default: the one the manifest names)."
+
+
+def _key(key: Path | None) -> Any:
+    from nonrecours.privacy import KeySource
+
+    return None if key is None else KeySource(file=key)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    folder: Annotated[Path, typer.Argument(help="A run folder.")],
+    key: Annotated[Path | None, typer.Option("--key", help=_KEY_HELP)] = None,
+) -> None:
+    """Check the audit log's chain, the manifest and every output's hash; name what broke (exit 6)."""
+    from nonrecours.audit import verify_run
+
+    counts = verify_run(folder, _key(key))
+    _out().print(f"audit: {counts['entries']} log entries chained, {counts['outputs']} outputs match the "
+                 f"manifest ({counts['purged']} purged for retention)", markup=False)
+
+
+@audit_app.command("expired")
+def audit_expired(
+    folder: Annotated[Path, typer.Argument(help="A run folder.")],
+    purge_: Annotated[bool, typer.Option("--purge", help="Remove the expired outputs (recorded in the log).")
+                      ] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date to judge on (YYYY-MM-DD; default today).")
+                     ] = None,
+    key: Annotated[Path | None, typer.Option("--key", help=_KEY_HELP)] = None,
+) -> None:
+    """List the outputs older than the exchange agreement's retention period; --purge removes them."""
+    import datetime as dt
+
+    from nonrecours.audit import expired, purge
+
+    when = None
+    if as_of is not None:
+        try:
+            when = dt.datetime.combine(dt.date.fromisoformat(as_of), dt.time(), tzinfo=dt.UTC)
+        except ValueError:
+            raise typer.BadParameter(f"{as_of!r}: a date is written YYYY-MM-DD", param_hint="--as-of") from None
+    items = (purge if purge_ else expired)(folder, as_of=when, key=_key(key))
+    console = _out()
+    for item in items:
+        console.print(f"{'purged' if purge_ else 'expired'}: {item.path} (written {item.written:%Y-%m-%d}, "
+                      f"retention {item.retention_days} days)", markup=False)
+    console.print(f"audit: {len(items)} output(s) {'purged' if purge_ else 'past their retention period'}",
+                  markup=False)
 
 
 @app.command()

@@ -32,7 +32,7 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from nonrecours.errors import ConfigError
@@ -107,6 +107,7 @@ class RunConfig(BaseSettings):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     lead_agency: dict[BenefitName, AgencyName] = Field(default_factory=dict)
     """Overrides of the agency that contacts people for a benefit (default: the paying agency)."""
+    _digest: str | None = PrivateAttr(None)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -146,8 +147,11 @@ class RunConfig(BaseSettings):
         return out
 
     def digest(self) -> str:
-        """SHA-256 of the configuration's content (paths as written, environment overrides included):
-        two runs with the same digest on the same inputs write the same outputs."""
+        """SHA-256 of the configuration's content (paths as written in the file, so a run folder can move
+        with its run.toml; environment overrides included): two runs with the same digest on the same
+        inputs write the same outputs."""
+        if self._digest is not None:
+            return self._digest
         text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -274,7 +278,9 @@ def load_config(path: str | Path, *, check_files: bool = True) -> RunConfig:
         first = _describe(errors[0], text, path)  # type: ignore[arg-type]
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise ConfigError(first + more) from None
+    digest = cfg.digest()
     cfg = _resolve(cfg, path.parent.resolve())
+    cfg._digest = digest
     if check_files:
         _check_files(cfg, text, path)
     return cfg
