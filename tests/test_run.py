@@ -3,6 +3,7 @@ restart after a kill, and the command line's exit codes."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import signal
 import subprocess
@@ -18,7 +19,7 @@ from nonrecours.audit import read_manifest, verify_run
 from nonrecours.cli import app
 from nonrecours.config import load_config
 from nonrecours.errors import ExtractError, RunConflictError
-from nonrecours.run import STAGES, run, run_file, validate
+from nonrecours.run import STAGES, StageReport, run, run_file, validate
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -106,3 +107,37 @@ def test_command_line_run_and_validate(run_copy):
         res = CliRunner().invoke(app, [command, str(bad)])
         assert res.exit_code == 2
         assert "bad.toml, line 4, column 11: key backend: Input should be 'polars' or 'duckdb'" in res.output
+
+
+def test_registered_stages_and_the_detection_entry_point(run_copy, monkeypatch):
+    """A package plugs in through the registry: the detection stage calls ``run_detect`` when the package
+    has it, and every file it writes is in the manifest with its hash."""
+    import polars as pl
+
+    import nonrecours.detection as detection
+    from nonrecours.detection.schema import FLAGS_SCHEMA
+
+    calls = []
+
+    def run_detect(workspace, month, out, *, backend, config=None):
+        calls.append((workspace, month, backend))
+        out.mkdir(parents=True, exist_ok=True)
+        pl.DataFrame(schema=FLAGS_SCHEMA).write_parquet(out / "flags.parquet")
+        return None, {"flags": out / "flags.parquet"}
+
+    monkeypatch.setattr(detection, "run_detect", run_detect, raising=False)
+    seen = []
+
+    def extra(ctx):
+        seen.append(ctx.workspace)
+        return StageReport("extra", note="plugged")
+
+    report = run(load_config(run_copy / "run.toml"), stages={**STAGES, "extra": extra})
+    assert calls == [(run_copy / "workspace", dt.date(2026, 6, 1), "duckdb")]
+    assert seen == [run_copy / "workspace"]
+    manifest = read_manifest(run_copy)
+    stages = {s["name"]: s for s in manifest["stages"]}
+    assert stages["detection"]["status"] == "done" and stages["detection"]["counts"] == {"2026-06": {"flags": 0}}
+    assert stages["extra"]["note"] == "plugged" and [s.name for s in report.stages][-1] == "extra"
+    assert "detection/2026-06/flags.parquet" in {o["path"] for o in manifest["outputs"]}
+    verify_run(run_copy)

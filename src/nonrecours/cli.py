@@ -98,8 +98,8 @@ class _Group(TyperGroup):
             raise typer.Exit(130) from None
         except Exception as exc:
             code = exit_code(exc)
-            if code == 1:
-                log.debug("unexpected error", exc_info=True)
+            if code == 1 and _VERBOSE[0]:  # on the console only: a library's message may quote data
+                _stderr().print_exception()
             _stderr().print(f"nonrecours: error: {_message(exc)}", markup=False)
             raise typer.Exit(code) from None
 
@@ -147,6 +147,9 @@ app = typer.Typer(
 )
 
 
+_VERBOSE = [False]
+
+
 def setup_logging(verbosity: int) -> None:
     """Configure the ``nonrecours`` logger once: rich on stderr at WARNING (INFO with --verbose,
     ERROR with --quiet). Idempotent: a second call only changes the level."""
@@ -154,6 +157,7 @@ def setup_logging(verbosity: int) -> None:
 
     from nonrecours import progress
 
+    _VERBOSE[0] = verbosity > 0
     level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
     handler = next((h for h in log.handlers if getattr(h, "_nonrecours_cli", False)), None)
     if handler is None:

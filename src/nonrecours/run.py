@@ -6,7 +6,7 @@
 ingest     each agency's extracts read, validated, quarantined and pseudonymised (``connectors``) into
            ``workspace/``; each read is an *exchange* entry of the audit log
 rules      the benefit rules for each month (``core.build_inputs`` + ``engine.evaluate``) into ``rules/``
-detection  ``nonrecours.detection.detect`` when the package provides it, into ``detection/YYYY-MM/``
+detection  ``nonrecours.detection.run_detect`` when the package provides it, into ``detection/YYYY-MM/``
 outputs    ``nonrecours.outputs.run_stage`` when the package provides it
 =========  ==========================================================================================
 
@@ -204,30 +204,55 @@ def rules_stage(ctx: RunContext) -> StageReport:
 def _entry_point(module: str, name: str) -> Callable[..., Any] | None:
     try:
         mod = import_module(module)
-    except ImportError:
+    except ModuleNotFoundError as exc:  # the package itself absent; a broken import inside it propagates
+        if exc.name != module:
+            raise
         return None
     fn = getattr(mod, name, None)
     return fn if callable(fn) else None
 
 
-def detection_stage(ctx: RunContext) -> StageReport:
-    """Calls ``nonrecours.detection.detect`` per month with the arguments it declares among: workspace,
-    month, backend, out, thresholds, config."""
-    import inspect
+def _detection_config(ctx: RunContext) -> Any:
+    """The detection package's own configuration with run.toml's thresholds: the under-payment share and
+    the exclusion windows (a window given for ``css`` applies to ``css_free`` and ``css_participation``)."""
+    cls = getattr(import_module("nonrecours.detection"), "DetectionConfig", None)
+    if cls is None:
+        return None
+    th = ctx.config.thresholds
+    base = cls()
+    update: dict[str, Any] = {}
+    if "under_payment_share" in cls.model_fields:
+        update["under_payment_share"] = th.under_payment
+    for name in ("refusal_months", "closure_months"):
+        if name in cls.model_fields:
+            windows = dict(getattr(base, name))
+            for benefit, months in th.exclusion_months.items():
+                for key in windows:
+                    if key == benefit or key.startswith(benefit + "_"):
+                        windows[key] = months
+            update[name] = windows
+    return base.model_copy(update=update)
 
-    detect = _entry_point("nonrecours.detection", "detect")
-    if detect is None:
+
+def detection_stage(ctx: RunContext) -> StageReport:
+    """Calls ``nonrecours.detection.run_detect(workspace, month, out, backend=, config=)`` for each month,
+    into ``detection/YYYY-MM/``, when the detection package provides it."""
+    run_detect = _entry_point("nonrecours.detection", "run_detect")
+    if run_detect is None:
         return StageReport("detection", status="not available",
-                           note="nonrecours.detection.detect is not in this build")
-    report = StageReport("detection")
-    accepted = inspect.signature(detect).parameters
+                           note="nonrecours.detection.run_detect is not in this build")
+    report = StageReport("detection", rows_out=0)
+    config = _detection_config(ctx)
     for month in ctx.config.months:
         folder = ctx.out / "detection" / f"{month:%Y-%m}"
-        offered = {"workspace": ctx.workspace, "month": month, "backend": ctx.config.backend, "out": folder,
-                   "thresholds": ctx.config.thresholds, "config": ctx.config}
-        with stage(f"detection {month:%Y-%m}"):
-            detect(**{k: v for k, v in offered.items() if k in accepted})
-        report.outputs += sorted(p for p in folder.rglob("*") if p.is_file())
+        with stage(f"detection {month:%Y-%m} ({ctx.config.backend})"):
+            _, paths = run_detect(ctx.workspace, month, folder, backend=ctx.config.backend, config=config)
+        written = sorted(Path(p) for p in paths.values())
+        report.outputs += written
+        flags = [p for p in written if p.name == "flags.parquet"]
+        if flags:
+            report.counts[f"{month:%Y-%m}"] = {"flags": _rows(flags[0])}
+            report.rows_out += _rows(flags[0]) or 0
     return report
 
 

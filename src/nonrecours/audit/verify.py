@@ -16,7 +16,7 @@ from typing import Any
 from nonrecours.atomic import file_sha256
 from nonrecours.audit.log import AuditLog
 from nonrecours.audit.manifest import MANIFEST, read_manifest
-from nonrecours.errors import AuditError
+from nonrecours.errors import AuditError, ConfigError
 from nonrecours.privacy.keys import AuditKey, KeySource, load_secret
 
 __all__ = ["Expired", "expired", "open_log", "purge", "verify_run"]
@@ -25,6 +25,8 @@ __all__ = ["Expired", "expired", "open_log", "purge", "verify_run"]
 def open_log(folder: str | Path, key: KeySource | None = None) -> AuditLog:
     """The folder's audit log under its key: ``key`` or the source the manifest names (file or variable)."""
     folder = Path(folder)
+    if not (folder / MANIFEST).exists() and not (folder / "audit" / "log.jsonl").exists():
+        raise ConfigError(f"{folder}: not a run folder (no manifest.json, no audit/log.jsonl)")
     if key is None:
         src = read_manifest(folder)["keys"]["audit_key_source"]
         if "file" in src:
