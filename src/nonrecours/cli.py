@@ -164,7 +164,6 @@ def setup_logging(verbosity: int) -> None:
         handler = RichHandler(console=_stderr(), show_path=False, rich_tracebacks=False, markup=False)
         handler._nonrecours_cli = True  # type: ignore[attr-defined]
         log.addHandler(handler)
-        log.propagate = False
     handler.setLevel(level)
     log.setLevel(min(level, logging.INFO))  # the run's log file records INFO whatever the console shows
     if verbosity >= 0:
