@@ -8,6 +8,8 @@ import json
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from nonrecours.audit import AuditLog, expired, open_log, purge, read_manifest, verify_run
@@ -149,3 +151,44 @@ def test_retention_lists_and_purges_expired_outputs(run_copy):
     assert last["kind"] == "purge" and last["data"]["files"] == len(items)
     assert verify_run(run_copy)["purged"] == len(items)  # purged files are expected gone
     assert expired(run_copy, as_of=late) == [] and purge(run_copy, as_of=late) == []
+
+
+def _chained(tmp_path, n):
+    log = AuditLog(tmp_path, AuditKey(Secret(b"0123456789abcdefghijklmnopqrstuvwxyzABCDEF")))
+    for i in range(n):
+        log.append("exchange", {"agency": "caf", "file": f"f{i}.csv", "rows_read": i})
+    return log
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(2, 6), data=st.data())
+def test_any_change_to_the_entries_is_detected(tmp_path_factory, n, data):
+    """Whatever is edited, removed, swapped or cut, verify fails (or the log is exactly the original)."""
+    log = _chained(tmp_path_factory.mktemp("log"), n)
+    original = log.path.read_text().splitlines(keepends=True)
+    op = data.draw(st.sampled_from(["edit", "remove", "swap", "truncate", "duplicate"]))
+    lines = list(original)
+    i = data.draw(st.integers(0, n - 1))
+    if op == "edit":
+        entry = json.loads(lines[i])
+        field = data.draw(st.sampled_from(["rows_read", "file", "time", "kind", "seq"]))
+        if field in ("rows_read", "file"):
+            entry["data"][field] = data.draw(st.one_of(st.integers(), st.text(max_size=5)))
+        else:
+            entry[field] = data.draw(st.one_of(st.integers(), st.text(max_size=5)))
+        lines[i] = json.dumps(entry, sort_keys=True) + "\n"
+    elif op == "remove":
+        del lines[i]
+    elif op == "swap":
+        j = data.draw(st.integers(0, n - 1))
+        lines[i], lines[j] = lines[j], lines[i]
+    elif op == "truncate":
+        lines = lines[:i]
+    else:
+        lines.insert(i, lines[i])
+    log.path.write_text("".join(lines))
+    if [json.loads(line) for line in lines] == [json.loads(line) for line in original]:
+        assert len(log.verify()) == n
+    else:
+        with pytest.raises(AuditError):
+            log.verify()
