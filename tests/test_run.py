@@ -61,23 +61,29 @@ def test_another_configuration_is_refused(run_copy):
     (run_copy / "other.toml").write_text(text)
     with pytest.raises(RunConflictError, match="holds the outputs of another run"):
         run(load_config(run_copy / "other.toml"))
+    with pytest.raises(RunConflictError, match="holds the outputs of another run"):
+        validate(run_copy / "other.toml")
     assert output_hashes(run_copy) == before
     res = CliRunner().invoke(app, ["run", str(run_copy / "other.toml")])
     assert res.exit_code == 2 and "runs are never mixed" in res.output
 
 
-def test_a_killed_run_restarts_cleanly(run_copy, demo_run):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_a_killed_run_restarts_cleanly(run_copy, demo_run, sig):
     expected = output_hashes(demo_run)
     for name in ("workspace", "rules"):  # the run will have to write them again
         for p in (run_copy / name).rglob("*.parquet"):
             p.unlink()
     proc = subprocess.Popen([sys.executable, "-c", "from nonrecours.cli import app; app()", "--quiet", "run",
-                             str(run_copy / "run.toml")], env={**os.environ, "PYTHONPATH": SRC})
+                             str(run_copy / "run.toml")], env={**os.environ, "PYTHONPATH": SRC},
+                            stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not list((run_copy / "workspace").rglob("*.parquet")) and time.monotonic() < deadline:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=10)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    if sig == signal.SIGINT and proc.returncode != 0:  # (the run may have finished before the signal)
+        assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
     run_file(run_copy / "run.toml")
     assert not list(run_copy.rglob("*.partial-*"))
     assert output_hashes(run_copy) == expected

@@ -277,7 +277,7 @@ adding a stage here): each stage gets the RunContext and returns its StageReport
 
 # --- the run ------------------------------------------------------------------------------------------
 
-def _claim(out: Path, config_hash: str) -> None:
+def _claim(out: Path, config_hash: str, *, write: bool = True) -> None:
     """Refuse a folder holding another configuration's run; mark it as this configuration's."""
     marker = out / MARKER
     if marker.exists():
@@ -292,7 +292,8 @@ def _claim(out: Path, config_hash: str) -> None:
     elif (out / MANIFEST).exists() or (out / "workspace").exists():
         raise RunConflictError(f"{out} holds outputs not written by a run of this configuration; "
                                "choose another output folder or remove that one")
-    write_json(marker, {"config_hash": config_hash})
+    if write:
+        write_json(marker, {"config_hash": config_hash})
 
 
 def _log_file(out: Path) -> logging.Handler:
@@ -387,7 +388,7 @@ class FileCheck:
 
 def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck]:
     """Check a configuration and its extracts without running: the configuration and every file it names,
-    the agreement and its keys, each mapping against the agreement, each extract's header, encoding and
+    that the output folder is free or this configuration's, the agreement and its keys, each mapping against the agreement, each extract's header, encoding and
     record types, and a sample of rows parsed as ingest would (faults counted by column and reason)."""
     from nonrecours.connectors import default_mapping, load_mapping
     from nonrecours.connectors._ids import check_export
@@ -397,6 +398,7 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
     from nonrecours.privacy import AuditKey, load_agreement, load_secret
 
     cfg = load_config(path)
+    _claim(cfg.output, cfg.digest(), write=False)  # the run would be refused: say so now
     agreement = load_agreement(cfg.exchange)
     key = agreement.pseudonym_key()
     AuditKey(load_secret(cfg.audit_key))
