@@ -388,8 +388,9 @@ class FileCheck:
 
 def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck]:
     """Check a configuration and its extracts without running: the configuration and every file it names,
-    that the output folder is free or this configuration's, the agreement and its keys, each mapping against the agreement, each extract's header, encoding and
-    record types, and a sample of rows parsed as ingest would (faults counted by column and reason)."""
+    that the output folder is free or this configuration's, the agreement and its keys, each mapping against
+    the agreement, each extract's header, encoding and record types, and a sample of rows parsed as ingest
+    would (faults counted by column and reason)."""
     from nonrecours.connectors import default_mapping, load_mapping
     from nonrecours.connectors._ids import check_export
     from nonrecours.connectors.ingest import _split_records
