@@ -147,3 +147,15 @@ def test_registered_stages_and_the_detection_entry_point(run_copy, monkeypatch):
     assert stages["extra"]["note"] == "plugged" and [s.name for s in report.stages][-1] == "extra"
     assert "detection/2026-06/flags.parquet" in {o["path"] for o in manifest["outputs"]}
     verify_run(run_copy)
+
+
+def test_one_run_at_a_time_in_a_folder(run_copy):
+    lock = run_copy / ".nonrecours-run.lock"
+    lock.write_text(f"{os.getppid()}\n")  # a live process holds the folder
+    with pytest.raises(RunConflictError, match=r"another run \(process \d+\) is writing to this folder"):
+        run_file(run_copy / "run.toml")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock.write_text(f"{dead.pid}\n")  # left by a killed run: taken over
+    run_file(run_copy / "run.toml")
+    assert not lock.exists()

@@ -48,6 +48,7 @@ __all__ = ["STAGES", "RunContext", "RunReport", "StageReport", "run", "run_file"
 log = logging.getLogger("nonrecours.run")
 
 MARKER = ".nonrecours-run.json"
+LOCK = ".nonrecours-run.lock"
 STAGING = ".partial-staging"
 TARGETS: dict[str, tuple[str, ...]] = {
     "rsa": ("rsa",), "ppa": ("ppa",), "aspa": ("aspa",),
@@ -296,6 +297,38 @@ def _claim(out: Path, config_hash: str, *, write: bool = True) -> None:
         write_json(marker, {"config_hash": config_hash})
 
 
+def _lock(out: Path) -> Path:
+    """One run at a time in a folder: a lock file holding the running process id (a lock left by a process
+    that no longer exists, killed, is taken over)."""
+    lock = out / LOCK
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and _alive(pid):
+                raise RunConflictError(f"{out}: another run (process {pid}) is writing to this folder") from None
+            lock.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return lock
+    raise RunConflictError(f"{out}: cannot take the run lock {LOCK}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        return True
+    return True
+
+
 def _log_file(out: Path) -> logging.Handler:
     handler = logging.FileHandler(out / "run.log", mode="w", encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -309,8 +342,7 @@ def _log_file(out: Path) -> logging.Handler:
 
 def run(config: RunConfig, *, stages: dict[str, Stage] | None = None) -> RunReport:
     """Execute the stages on ``config``; write the manifest; append the run to the audit log."""
-    from nonrecours import __version__
-    from nonrecours.privacy import AuditKey, load_agreement, load_secret
+    from nonrecours.privacy import AuditKey, load_secret
 
     cfg = config
     out = cfg.output
@@ -318,9 +350,21 @@ def run(config: RunConfig, *, stages: dict[str, Stage] | None = None) -> RunRepo
     config_hash = cfg.digest()
     audit = AuditLog(out, AuditKey(load_secret(cfg.audit_key)))
     audit.verify()  # a broken log is never extended
-    _claim(out, config_hash)
-    left = clean_partials(out)
-    shutil.rmtree(out / STAGING, ignore_errors=True)
+    lock = _lock(out)
+    try:
+        _claim(out, config_hash)
+        left = clean_partials(out)
+        shutil.rmtree(out / STAGING, ignore_errors=True)
+        return _run(cfg, out, config_hash, audit, left, stages or STAGES)
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _run(cfg: RunConfig, out: Path, config_hash: str, audit: AuditLog, left: list[Path],
+         stages: dict[str, Stage]) -> RunReport:
+    from nonrecours import __version__
+    from nonrecours.privacy import load_agreement
+
     handler = _log_file(out)
     try:
         if left:
@@ -344,7 +388,7 @@ def run(config: RunConfig, *, stages: dict[str, Stage] | None = None) -> RunRepo
         }
         ctx = RunContext(cfg, out, agreement, audit, manifest)
         reports = []
-        for name, fn in (stages or STAGES).items():
+        for name, fn in stages.items():
             rep = fn(ctx)
             rep.name = name
             reports.append(rep)
