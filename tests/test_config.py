@@ -101,6 +101,8 @@ def test_environment_overrides_the_file(folder, monkeypatch):
     ('last_month = "2026-06"', 'last_month = "2026-01"', r"last_month is before first_month"),
     ('output = "run"\n', '', r"key output is required"),
     ('exchange = "exchange.toml"', 'exchange = "echange.toml"', r"line 7, column 12: key exchange: file not found"),
+    ('files = ["extracts/caf.dat"]', 'files = ["extracts/caf.dat", "extracts/../extracts/caf.dat"]',
+     r"line 21, column 9: key agencies.caf.files.1: files 0 and 1 have the same name caf"),
 ])
 def test_each_mistake_names_its_key(folder, old, new, expected):
     assert old in GOOD

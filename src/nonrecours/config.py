@@ -306,9 +306,14 @@ def _check_files(cfg: RunConfig, text: str, path: Path) -> None:
     if cfg.audit_key.file is not None and not cfg.audit_key.file.is_file():
         fail(("audit_key", "file"), f"file not found: {cfg.audit_key.file} (create it with nonrecours keygen)")
     for agency, spec in cfg.agencies.items():
+        stems: dict[str, int] = {}
         for i, f in enumerate(spec.files):
             if not f.is_file():
                 fail(("agencies", agency, "files", i), f"file not found: {f}")
+            if f.stem in stems:  # the extract id names the canonical files: two would overwrite each other
+                fail(("agencies", agency, "files", i), f"files {stems[f.stem]} and {i} have the same name "
+                                                       f"{f.stem}; rename one (the name is the extract id)")
+            stems[f.stem] = i
         if spec.mapping is not None and not spec.mapping.is_file():
             fail(("agencies", agency, "mapping"), f"file not found: {spec.mapping}")
     if cfg.output.exists() and not cfg.output.is_dir():
