@@ -1,14 +1,145 @@
-"""The ``nonrecours`` command. Each sub-command is a thin shell over a library function."""
+"""The ``nonrecours`` command. Each sub-command is a thin shell over a library function.
+
+One style for every sub-command: errors are one line on stderr (``nonrecours: error: ...``), never a
+traceback, never a value from the data (messages come from ``nonrecours.errors``, which name files, rows and
+columns only), and the exit code says what kind of failure it was:
+
+====  ====================================================================================================
+code  meaning
+====  ====================================================================================================
+0     success
+1     unexpected error (a bug: rerun with ``--verbose`` for the traceback, and report it)
+2     usage or configuration error (bad option, run.toml, agreement, mapping; missing file; folder in use)
+3     input data invalid or a control failed (unreadable extract, schema fault, failed situation)
+4     privacy or key error (missing or weak key, a column the agreement does not allow)
+5     rules or engine error (malformed rule, missing parameter for a month, backend failure)
+6     audit trail broken (``audit verify``: chain or output hash mismatch)
+130   interrupted (Ctrl-C); outputs already written stay whole, a rerun restarts cleanly
+====  ====================================================================================================
+
+Logging is configured once, here: warnings on stderr through rich, ``--verbose`` for progress details and
+tracebacks of unexpected errors, ``--quiet`` for errors only (no progress display). A run also logs to
+``run.log`` in its run folder.
+"""
 
 from __future__ import annotations
 
+import logging
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from typer.core import TyperGroup, TyperOption
+
+from nonrecours import errors
+
+try:  # recent typer vendors click
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click.exceptions import ClickException
+
+__all__ = ["EXIT_CODES", "app", "exit_code"]
+
+log = logging.getLogger("nonrecours")
+
+EXIT_CODES: dict[type[BaseException], int] = {
+    errors.ConfigError: 2,
+    errors.ConnectorError: 3,
+    errors.SchemaError: 3,
+    errors.SituationError: 3,
+    errors.PrivacyError: 4,
+    errors.RuleError: 5,
+    errors.EngineError: 5,
+    errors.AuditError: 6,
+    errors.RunConflictError: 2,
+    errors.ControlError: 3,
+    FileNotFoundError: 2,
+    FileExistsError: 2,
+    IsADirectoryError: 2,
+    NotADirectoryError: 2,
+    PermissionError: 2,
+}
+"""Exception class → exit code; the most specific class listed in an exception's MRO wins."""
+
+
+def exit_code(exc: BaseException) -> int:
+    """The exit code of ``exc`` (1 for anything unexpected)."""
+    for cls in type(exc).__mro__:
+        if cls in EXIT_CODES:
+            return EXIT_CODES[cls]
+    return 1
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and not isinstance(exc, errors.NonRecoursError):
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else (exc.strerror or type(exc).__name__)
+    if isinstance(exc, errors.NonRecoursError):
+        return " ".join(str(exc).split()) or type(exc).__name__
+    return f"unexpected {type(exc).__name__}; rerun with --verbose for the traceback and report it"
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+class _Group(TyperGroup):
+    """Every sub-command's failures go through one map and one printing style."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (typer.Exit, typer.Abort, ClickException):
+            raise
+        except KeyboardInterrupt:
+            _stderr().print("nonrecours: interrupted; files already written are whole, a rerun restarts cleanly",
+                            markup=False)
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            code = exit_code(exc)
+            if code == 1 and _VERBOSE[0]:  # on the console only: a library's message may quote data
+                _stderr().print_exception()
+            _stderr().print(f"nonrecours: error: {_message(exc)}", markup=False)
+            raise typer.Exit(code) from None
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        try:
+            rv = super().main(args=args, prog_name=prog_name or "nonrecours", complete_var=complete_var,
+                              standalone_mode=False, **extra)
+            code = rv if isinstance(rv, int) else 0
+        except ClickException as exc:
+            if not exc.format_message().strip():  # no arguments: the help was shown
+                code = exc.exit_code
+                if standalone_mode:
+                    sys.exit(code)
+                return code
+            where = exc.ctx.command_path if getattr(exc, "ctx", None) else "nonrecours"  # type: ignore[attr-defined]
+            _stderr().print(f"{where}: {' '.join(exc.format_message().split())} (see {where} --help)",
+                            markup=False)
+            code = exc.exit_code
+        except typer.Abort:
+            _stderr().print("nonrecours: interrupted", markup=False)
+            code = 130
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+# Flags take no value: typer shows `<bool>` after them in --help; show nothing instead.
+_display_type_rich = TyperOption.display_type_rich
+
+
+def _flag_type(self: Any, ctx: Any) -> str | None:
+    return None if getattr(self, "is_flag", False) else _display_type_rich(self, ctx)
+
+
+TyperOption.display_type_rich = _flag_type  # type: ignore[method-assign]
 
 app = typer.Typer(
     name="nonrecours",
+    cls=_Group,
     help="Find people probably entitled to a benefit who do not receive it.",
     no_args_is_help=True,
     add_completion=False,
@@ -16,64 +147,226 @@ app = typer.Typer(
 )
 
 
+_VERBOSE = [False]
+
+
+def setup_logging(verbosity: int) -> None:
+    """Configure the ``nonrecours`` logger once: rich on stderr at WARNING (INFO with --verbose,
+    ERROR with --quiet). Idempotent: a second call only changes the level."""
+    from rich.logging import RichHandler
+
+    from nonrecours import progress
+
+    _VERBOSE[0] = verbosity > 0
+    level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    handler = next((h for h in log.handlers if getattr(h, "_nonrecours_cli", False)), None)
+    if handler is None:
+        handler = RichHandler(console=_stderr(), show_path=False, rich_tracebacks=False, markup=False)
+        handler._nonrecours_cli = True  # type: ignore[attr-defined]
+        log.addHandler(handler)
+    handler.setLevel(level)
+    log.setLevel(min(level, logging.INFO))  # the run's log file records INFO whatever the console shows
+    if verbosity >= 0:
+        progress.enable(_stderr())
+    else:
+        progress.disable()
+
+
+def _version(value: bool) -> None:
+    if value:
+        from nonrecours import __version__
+
+        typer.echo(f"nonrecours {__version__}")
+        raise typer.Exit(0)
+
+
 @app.callback()
-def _main() -> None:
+def _main(
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More detail, tracebacks of bugs.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Errors only, no progress display.")] = False,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
+                                          help="Print the version and exit.")] = False,
+) -> None:
     """nonrecours: detection of non-take-up from agencies' extracts."""
+    if verbose and quiet:
+        raise typer.BadParameter("--verbose and --quiet exclude each other")
+    setup_logging(1 if verbose else -1 if quiet else 0)
+
+
+def _month(value: str) -> Any:
+    from nonrecours.config import parse_month
+
+    try:
+        return parse_month(value)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{value!r}: {exc}") from None
+
+
+def _out() -> Console:
+    return Console(highlight=False, soft_wrap=True)
 
 
 @app.command()
 def synth(
-    persons: int = typer.Option(20_000, "--persons", help="Number of persons to generate."),
-    seed: int = typer.Option(1, "--seed", help="Random seed: the same seed gives byte-identical tables."),
-    out: Path = typer.Option(..., "--out", help="Output folder; tables go to OUT/truth/."),
-    territory: str = typer.Option("cahors", "--territory", help="cahors (default) or france."),
-    end_month: str = typer.Option("2026-06", "--end-month", help="Last month of the 24-month window (YYYY-MM)."),
-    extracts: bool = typer.Option(False, "--extracts", help="Also write the six agencies' native extracts "
-                                  "(with noise and a take-up draw on our rules) to OUT/extracts/."),
-    extract_months: int = typer.Option(12, "--extract-months", help="Months covered by the monthly extracts."),
+    out: Annotated[Path, typer.Option("--out", help="Output folder; tables go to OUT/truth/.")],
+    persons: Annotated[int, typer.Option("--persons", min=1, help="Number of persons to generate.")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives byte-identical tables.")] = 1,
+    territory: Annotated[str, typer.Option("--territory", help="cahors (default) or france.")] = "cahors",
+    end_month: Annotated[str, typer.Option("--end-month", help="Last month of the 24-month window (YYYY-MM).")
+                         ] = "2026-06",
+    extracts: Annotated[bool, typer.Option("--extracts", help="Also write the six agencies' native extracts "
+                                           "(with noise and a take-up draw on our rules) to OUT/extracts/.")
+                        ] = False,
+    extract_months: Annotated[int, typer.Option("--extract-months", min=1,
+                                                help="Months covered by the monthly extracts.")] = 12,
 ) -> None:
     """Build a reproducible synthetic population and write its true situations as Parquet."""
-    import datetime as dt
-
-    from nonrecours.errors import NonRecoursError
+    from nonrecours.progress import stage
     from nonrecours.synth import generate
 
-    try:
-        year, month = (int(x) for x in end_month.split("-"))
-        paths = generate(persons, seed, out, territory=territory, end_month=dt.date(year, month, 1))
-    except (ValueError, NonRecoursError) as exc:
-        raise typer.BadParameter(str(exc)) from None
+    month = _month(end_month)
+    with stage(f"synth: {persons:,} persons ({territory})"):
+        paths = generate(persons, seed, out, territory=territory, end_month=month)
     _print_outputs("synth", paths.values())
     if extracts:
         from nonrecours.synth.extracts import Noise, write_extracts
 
-        written = write_extracts(Path(out) / "truth", Path(out) / "extracts", seed=seed, entitlements="rules",
-                                 noise=Noise(months=extract_months))
+        with stage("extracts: the six agencies' extracts"):
+            written = write_extracts(Path(out) / "truth", Path(out) / "extracts", seed=seed, entitlements="rules",
+                                     noise=Noise(months=extract_months))
         _print_outputs("extracts", written.values())
 
 
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("nonrecours-demo"), "--out", help="Folder for every output of the run."),
-    persons: int = typer.Option(20_000, "--persons", help="Size of the synthetic territory."),
-    seed: int = typer.Option(1, "--seed"),
+    out: Annotated[Path, typer.Option("--out", help="Folder for every output of the run.")] = Path("nonrecours-demo"),
+    persons: Annotated[int, typer.Option("--persons", min=1, help="Size of the synthetic territory.")] = 20_000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed of the territory and the extracts.")] = 1,
 ) -> None:
-    """Run the main job on the embedded default: synthetic Cahors territory, local files, DuckDB."""
+    """Run the main job on the embedded default: synthetic Cahors territory, local files, DuckDB.
+
+    Writes the territory, the six extracts, an exchange agreement, key files and a run.toml under OUT,
+    then runs `nonrecours run OUT/run.toml`."""
+    from rich.table import Table
+
     from nonrecours.demo import run_demo
 
     report = run_demo(out, persons=persons, seed=seed)
-    from rich.console import Console
-    from rich.table import Table
-
-    console = Console()
-    table = Table(title=f"nonrecours demo: outputs under {report.out}")
-    for col in ("stage", "file", "rows"):
-        table.add_column(col)
-    for stage, path, rows in report.outputs:
-        table.add_row(stage, str(path.relative_to(report.out)), f"{rows:,}")
+    console = _out()
+    table = Table(title=f"nonrecours demo: every file written under {report.out}")
+    for col, justify in (("stage", "left"), ("file", "left"), ("rows", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for stage_name, path, rows in report.outputs:
+        table.add_row(stage_name, str(path.relative_to(report.out)), "" if rows is None else f"{rows:,}")
     console.print(table)
     for label, text in report.facts:
         console.print(f"[bold]{label}[/bold]: {text}")
+    console.print(f"Rerun the job alone with: nonrecours run {report.out / 'run.toml'}", markup=False)
+
+
+def _summary(report: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"nonrecours run: {report.out} (configuration {report.config_hash[:12]})")
+    for col, justify in (("stage", "left"), ("status", "left"), ("rows in", "right"), ("rows out", "right"),
+                         ("files", "right")):
+        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+    for s in report.stages:
+        table.add_row(s.name, s.status, "" if s.rows_in is None else f"{s.rows_in:,}",
+                      "" if s.rows_out is None else f"{s.rows_out:,}", f"{len(s.outputs):,}")
+    _out().print(table)
+    for s in report.stages:
+        if s.note:
+            _out().print(f"{s.name}: {s.note}", markup=False)
+    _out().print(f"manifest: {report.manifest}; check it with: nonrecours audit verify {report.out}", markup=False)
+
+
+@app.command("run")
+def run_command(
+    config: Annotated[Path, typer.Argument(help="The run configuration (run.toml).")],
+) -> None:
+    """Run the batch job of a configuration: ingest, rules, detection, outputs; manifest and audit log."""
+    from nonrecours.run import run_file
+
+    _summary(run_file(config))
+
+
+@app.command()
+def validate(
+    config: Annotated[Path, typer.Argument(help="The run configuration (run.toml).")],
+) -> None:
+    """Check a configuration and its extracts' layouts (headers, record types, encodings, a sample of
+    rows) without running anything."""
+    from rich.table import Table
+
+    from nonrecours.run import validate as check
+
+    checks = check(config)
+    table = Table(title=f"nonrecours validate: {config}")
+    for col in ("agency", "file", "format", "encoding", "rows sampled", "faulty rows"):
+        table.add_column(col)
+    for c in checks:
+        table.add_row(c.agency, c.file, c.format, c.encoding, f"{c.rows_sampled:,}",
+                      f"{sum(c.faults_sampled.values()):,}")
+    _out().print(table)
+    for c in checks:
+        for fault, n in c.faults_sampled.items():
+            _out().print(f"{c.file}: {n:,} × {fault} (quarantined at ingest)", markup=False)
+    _out().print("configuration, agreement, keys and layouts are valid", markup=False)
+
+
+audit_app = typer.Typer(help="Audit trail of a run folder: verify it, list or purge expired outputs.",
+                        no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+_KEY_HELP = "The audit key file (default: the one the manifest names)."
+
+
+def _key(key: Path | None) -> Any:
+    from nonrecours.privacy import KeySource
+
+    return None if key is None else KeySource(file=key)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    folder: Annotated[Path, typer.Argument(help="A run folder.")],
+    key: Annotated[Path | None, typer.Option("--key", help=_KEY_HELP)] = None,
+) -> None:
+    """Check the audit log's chain, the manifest and every output's hash; name what broke (exit 6)."""
+    from nonrecours.audit import verify_run
+
+    counts = verify_run(folder, _key(key))
+    _out().print(f"audit: {counts['entries']} log entries chained, {counts['outputs']} outputs match the "
+                 f"manifest ({counts['purged']} purged for retention)", markup=False)
+
+
+@audit_app.command("expired")
+def audit_expired(
+    folder: Annotated[Path, typer.Argument(help="A run folder.")],
+    purge_: Annotated[bool, typer.Option("--purge", help="Remove the expired outputs (recorded in the log).")
+                      ] = False,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Date to judge on (YYYY-MM-DD; default today).")
+                     ] = None,
+    key: Annotated[Path | None, typer.Option("--key", help=_KEY_HELP)] = None,
+) -> None:
+    """List the outputs older than the exchange agreement's retention period; --purge removes them."""
+    import datetime as dt
+
+    from nonrecours.audit import expired, purge
+
+    when = None
+    if as_of is not None:
+        try:
+            when = dt.datetime.combine(dt.date.fromisoformat(as_of), dt.time(), tzinfo=dt.UTC)
+        except ValueError:
+            raise typer.BadParameter(f"{as_of!r}: a date is written YYYY-MM-DD", param_hint="--as-of") from None
+    items = (purge if purge_ else expired)(folder, as_of=when, key=_key(key))
+    console = _out()
+    for item in items:
+        console.print(f"{'purged' if purge_ else 'expired'}: {item.path} (written {item.written:%Y-%m-%d}, "
+                      f"retention {item.retention_days} days)", markup=False)
+    console.print(f"audit: {len(items)} output(s) {'purged' if purge_ else 'past their retention period'}",
+                  markup=False)
 
 
 @app.command()
@@ -83,54 +376,54 @@ def simulate(
     explain: Annotated[bool, typer.Option("--explain", help="Add a French explanation per unit.")] = False,
 ) -> None:
     """Compute RSA, prime d'activité, ASPA and CSS for household situations; JSON on stdout, the
-    situations that could not be computed on stderr (id, field, error)."""
+    situations that could not be computed on stderr (id, field, error), exit code 3 if any."""
+    from nonrecours.engine import BACKENDS
+    from nonrecours.progress import stage
     from nonrecours.simulation.runner import dumps, simulate_file
 
-    try:
-        records, errors = simulate_file(file, backend=backend, explain=explain)
-    except (OSError, ValueError) as exc:
-        raise typer.BadParameter(str(exc)) from None
-    import sys
-
+    if backend not in BACKENDS:
+        raise typer.BadParameter(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}",
+                                 param_hint="--backend")
+    with stage(f"simulate: {file.name} ({backend})"):
+        records, failed = simulate_file(file, backend=backend, explain=explain)
     sys.stdout.write((dumps(records) + b"\n").decode("utf-8"))
-    if errors:
-        sys.stderr.write((dumps({"errors": errors}) + b"\n").decode("utf-8"))
+    if failed:
+        sys.stderr.write((dumps({"errors": failed}) + b"\n").decode("utf-8"))
+        _stderr().print(f"nonrecours: error: {len(failed)} of {len(failed) + len(records)} situations "
+                        "could not be computed (listed above)", markup=False)
+        raise typer.Exit(3)
 
 
-def _print_outputs(stage: str, paths: object) -> None:
-    from rich.console import Console
-
-    console = Console()
-    for path in paths:  # type: ignore[attr-defined]
-        console.print(f"{stage}: wrote {path}")
+def _print_outputs(stage: str, paths: Any) -> None:
+    console = _out()
+    for path in paths:
+        console.print(f"{stage}: wrote {path}", markup=False)
 
 
 @app.command()
 def ingest(
-    agency: str = typer.Option(..., "--agency", help="caf, cnam, france_travail, dgfip, cnav or msa."),
-    input: Path = typer.Option(..., "--input", help="The agency's native extract."),
-    exchange: Path = typer.Option(..., "--exchange", help="Exchange agreement (TOML): columns allowed, keys."),
-    out: Path = typer.Option(..., "--out", help="Workspace: canonical tables, quarantine and report go here."),
-    mapping: Path | None = typer.Option(None, "--mapping", help="Your own mapping (YAML/TOML) for this layout."),
-    extract_id: str | None = typer.Option(None, "--extract-id", help="Defaults to the file name."),
+    agency: Annotated[str, typer.Option("--agency", help="caf, cnam, france_travail, dgfip, cnav or msa.")],
+    input: Annotated[Path, typer.Option("--input", help="The agency's native extract.")],
+    exchange: Annotated[Path, typer.Option("--exchange", help="Exchange agreement (TOML): columns allowed, keys.")],
+    out: Annotated[Path, typer.Option("--out", help="Workspace: canonical tables, quarantine and report go here.")],
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="Your own mapping (YAML/TOML) for this layout.")
+                       ] = None,
+    extract_id: Annotated[str | None, typer.Option("--extract-id", help="Defaults to the file name.")] = None,
 ) -> None:
     """Read one extract: validate, quarantine faulty rows, pseudonymise, write canonical Parquet + report."""
     from nonrecours.connectors import ingest_extract
-    from nonrecours.errors import NonRecoursError
+    from nonrecours.progress import stage
 
-    try:
+    with stage(f"ingest: {agency} {input.name}"):
         report = ingest_extract(agency, input, exchange, out, mapping=mapping, extract_id=extract_id)
-    except NonRecoursError as exc:  # messages name file, line and column, never a value
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(f"{report.file}: {report.rows_read} rows read, {report.rows_accepted} accepted, "
-               f"{report.rows_quarantined} quarantined")
+    _out().print(f"{report.file}: {report.rows_read:,} rows read, {report.rows_accepted:,} accepted, "
+                 f"{report.rows_quarantined:,} quarantined", markup=False)
     _print_outputs("ingest", report.outputs.values())
 
 
 @app.command()
 def keygen(
-    path: Path = typer.Argument(..., help="Where to write the new secret (must not exist)."),
+    path: Annotated[Path, typer.Argument(help="Where to write the new secret (must not exist).")],
 ) -> None:
     """Write a new random secret to a key file (mode 600) for an exchange agreement's `file = ...`."""
     from nonrecours.privacy import Secret, write_secret_file
@@ -138,10 +431,7 @@ def keygen(
     try:
         written = write_secret_file(path)
     except FileExistsError:
-        typer.echo(f"error: {path} exists; a key file is never overwritten", err=True)
-        raise typer.Exit(2) from None
-    except OSError as exc:
-        typer.echo(f"error: {path}: {exc.strerror}", err=True)
-        raise typer.Exit(2) from None
+        raise errors.ConfigError(f"{path} exists; a key file is never overwritten") from None
     Secret(written.read_bytes(), origin=f"key file {written}")  # checks it reads back as a valid secret
-    typer.echo(f"keygen: wrote {written} (mode 600); keep it out of version control and backups you share")
+    _out().print(f"keygen: wrote {written} (mode 600); keep it out of version control and backups you share",
+                 markup=False)

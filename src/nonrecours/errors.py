@@ -7,8 +7,10 @@ must be safe to log. Callers catch ``NonRecoursError`` or one of its children.
 from __future__ import annotations
 
 __all__ = [
+    "AuditError",
     "ConfigError",
     "ConnectorError",
+    "ControlError",
     "EngineError",
     "ExtractError",
     "KeyMaterialError",
@@ -16,6 +18,7 @@ __all__ = [
     "ParameterError",
     "PrivacyError",
     "RuleError",
+    "RunConflictError",
     "SchemaError",
     "SituationError",
     "UnsupportedConstructError",
@@ -103,3 +106,17 @@ class SituationError(NonRecoursError, ValueError):
         where = ", ".join(p for p in (
             f"situation {situation_id}" if situation_id else "", f"field {field}" if field else "") if p)
         super().__init__(f"{where}: {message}" if where else message)
+
+
+class ControlError(NonRecoursError):
+    """A run's control failed (a trailer's record count differs from the rows read, a stage's row counts
+    do not add up): the outputs would not be trustworthy."""
+
+
+class RunConflictError(ConfigError):
+    """The output folder holds another run's outputs (another configuration): runs are never mixed."""
+
+
+class AuditError(NonRecoursError):
+    """The audit trail is broken: a log entry edited, removed, reordered or truncated, or an output whose
+    hash differs from the manifest's. Names the entry or the file, never a value."""

@@ -29,8 +29,8 @@ def test_ingest_command_reports_file_faults(territory: Territory, tmp_path: Path
     (tmp_path / "empty.csv").write_bytes(b"")
     res = CliRunner().invoke(app, ["ingest", "--agency", "cnam", "--input", str(tmp_path / "empty.csv"),
                                    "--exchange", str(EXCHANGE), "--out", str(tmp_path / "ws")])
-    assert res.exit_code == 2
-    assert "empty.csv, line 1: empty file" in res.output
+    assert res.exit_code == 3  # input data invalid
+    assert "nonrecours: error: empty.csv, line 1: empty file" in res.output
 
 
 def test_synth_extracts_flag(tmp_path: Path) -> None:

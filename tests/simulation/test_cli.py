@@ -18,17 +18,18 @@ def test_simulate_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path.write_text(json.dumps({"cases": [{"situation": SIT, "expected": {}}, {"situation": bad}]}),
                     encoding="utf-8")
     result = CliRunner().invoke(app, ["simulate", str(path)])
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == 3, result.output  # a situation failed: the computed ones are still written
     out = json.loads(result.stdout)
     assert [r["id"] for r in out] == ["c1"]
     assert out[0]["rsa"] == 646.52 and out[0]["css_free"] is True
-    assert json.loads(result.stderr)["errors"][0]["field"] == "housing.status"
+    assert json.loads(result.stderr.split("nonrecours: error:")[0])["errors"][0]["field"] == "housing.status"
+    assert "1 of 2 situations could not be computed" in result.stderr
 
 
 def test_simulate_rejects_unknown_backend_and_bad_json(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "cases.json"
     path.write_text(json.dumps([SIT]), encoding="utf-8")
-    assert CliRunner().invoke(app, ["simulate", str(path), "--backend", "spark"]).exit_code != 0
+    assert CliRunner().invoke(app, ["simulate", str(path), "--backend", "spark"]).exit_code == 2
     broken = tmp_path / "broken.json"
     broken.write_text("[{", encoding="utf-8")
-    assert CliRunner().invoke(app, ["simulate", str(broken)]).exit_code != 0
+    assert CliRunner().invoke(app, ["simulate", str(broken)]).exit_code == 3

@@ -6,6 +6,7 @@ Nothing here logs, prints or raises an identifier, a pseudonym or key material. 
 from nonrecours.privacy.agreement import ALWAYS_ALLOWED, AgencyTerms, ExchangeAgreement, load_agreement
 from nonrecours.privacy.keys import (
     MIN_SECRET_BYTES,
+    AuditKey,
     KeySource,
     PseudonymKey,
     ReturnTokenKey,
@@ -35,6 +36,7 @@ __all__ = [
     "PSEUDONYM_PATTERN",
     "TOKEN_PATTERN",
     "AgencyTerms",
+    "AuditKey",
     "ExchangeAgreement",
     "KeySource",
     "Leak",

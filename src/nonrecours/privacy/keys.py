@@ -28,6 +28,7 @@ from nonrecours.errors import KeyMaterialError, PrivacyError
 
 __all__ = [
     "MIN_SECRET_BYTES",
+    "AuditKey",
     "KeySource",
     "PseudonymKey",
     "ReturnTokenKey",
@@ -249,3 +250,27 @@ def derive_pseudonym_key(secret: Secret, exchange: str, purpose: str) -> Pseudon
 def derive_return_key(secret: Secret, agency: str, exchange: str, purpose: str) -> ReturnTokenKey:
     """An agency's return-token key from that agency's own secret (never the exchange secret)."""
     return ReturnTokenKey(secret, agency, exchange, purpose)
+
+
+class AuditKey(_Redacted):
+    """The HMAC key that chains an audit log's entries: derived from a secret of its own (not the exchange
+    secret), so whoever holds the data cannot rewrite the log of what was done with it."""
+
+    __slots__ = ("_mac_key", "key_id")
+
+    def __init__(self, secret: Secret) -> None:
+        raw = secret._derive(_info("audit-log", "v1"), 32)
+        object.__setattr__(self, "_mac_key", raw)
+        object.__setattr__(self, "key_id", _key_id(b"audit-log", raw))
+
+    def __setattr__(self, name: str, value: Any) -> NoReturn:
+        raise PrivacyError("key objects are immutable")
+
+    def __repr__(self) -> str:
+        return f"AuditKey(<redacted>, key_id={self.key_id!r})"
+
+    def mac(self, data: bytes) -> str:
+        """HMAC-SHA256 of ``data``, hex."""
+        import hmac
+
+        return hmac.new(self._mac_key, data, hashlib.sha256).hexdigest()

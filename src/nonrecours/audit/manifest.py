@@ -1,0 +1,60 @@
+"""The run manifest (``manifest.json``): what a run read, under which terms, how, and what it wrote.
+
+Package version, configuration hash, each input file's hash and size, the exchange agreement and its
+purpose and retention, key ids (never keys), the parameter values bound per month with their legal
+references, row counts per stage, quarantine and exclusion counts, and each output with its hash and size.
+No timestamp: a rerun of the same configuration on the same inputs writes the same bytes (the audit log
+says when). Paths are relative to the run folder, so a folder can be moved and still verified.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from nonrecours.atomic import file_sha256
+from nonrecours.errors import AuditError
+
+__all__ = ["MANIFEST", "describe_file", "read_manifest", "relative", "verify_outputs"]
+
+MANIFEST = "manifest.json"
+
+
+def relative(path: Path, root: Path) -> str:
+    """``path`` relative to ``root`` when inside it (POSIX separators), else absolute."""
+    try:
+        return Path(path).resolve().relative_to(Path(root).resolve()).as_posix()
+    except ValueError:
+        return str(Path(path).resolve())
+
+
+def describe_file(path: Path, root: Path, **extra: Any) -> dict[str, Any]:
+    """A file's place, size and SHA-256, plus ``extra`` (rows, agency...)."""
+    return {"path": relative(path, root), "size": Path(path).stat().st_size, "sha256": file_sha256(path), **extra}
+
+
+def read_manifest(folder: str | Path) -> dict[str, Any]:
+    path = Path(folder) / MANIFEST
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AuditError(f"{path}: no manifest (not a run folder, or the run did not finish)") from None
+    except (OSError, ValueError):
+        raise AuditError(f"{path}: unreadable manifest") from None
+
+
+def verify_outputs(folder: str | Path) -> int:
+    """Check every output listed in the manifest against its size and hash; return how many were checked.
+
+    AuditError names the first file missing or changed."""
+    folder = Path(folder)
+    manifest = read_manifest(folder)
+    outputs = manifest.get("outputs", [])
+    for item in outputs:
+        path = folder / item["path"]
+        if not path.is_file():
+            raise AuditError(f"output {item['path']}: listed in the manifest, missing on disk")
+        if path.stat().st_size != item["size"] or file_sha256(path) != item["sha256"]:
+            raise AuditError(f"output {item['path']}: its content differs from the manifest's hash (changed)")
+    return len(outputs)

@@ -1,0 +1,331 @@
+"""The run configuration: one TOML file (``run.toml``) says what a batch run reads, computes and writes.
+
+Validated by pydantic; a few operational settings can be overridden from the environment
+(``NONRECOURS_RUN_BACKEND``, ``NONRECOURS_RUN_MEMORY_LIMIT``, ``NONRECOURS_RUN_SPILL_DIR``...: the
+prefix ``NONRECOURS_RUN_`` then the key in capitals), because a data team moves a run between machines
+without editing the file. Every error is a :class:`ConfigError` naming the key, its line and column in the
+file and the allowed values, so a person who hand-edited the file can fix it at once.
+
+Relative paths are resolved against the configuration file's folder. Keys are *pointed to* (a file path or
+an environment variable name), never written in the file. Example (``nonrecours demo`` writes one)::
+
+    first_month = "2026-06"            # evaluated month (YYYY-MM); last_month for a range
+    benefits = ["rsa", "ppa", "aspa", "css"]
+    backend = "duckdb"                 # polars | duckdb
+    output = "run"                     # the run folder: workspace, results, manifest, audit log
+    exchange = "exchange.toml"         # the exchange agreement (keys, purpose, retention)
+    audit_key = { file = "keys/audit.key" }
+
+    [agencies.caf]
+    files = ["extracts/caf.dat"]
+    mapping = "mappings/caf.yaml"      # optional: the agency's default layout otherwise
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from nonrecours.errors import ConfigError
+from nonrecours.privacy.keys import KeySource
+
+__all__ = ["BENEFITS_ASKED", "AgencyInput", "RunConfig", "Thresholds", "load_config"]
+
+AgencyName = Literal["caf", "cnam", "france_travail", "dgfip", "cnav", "msa"]
+BenefitName = Literal["rsa", "ppa", "aspa", "css"]
+BENEFITS_ASKED: tuple[str, ...] = ("rsa", "ppa", "aspa", "css")
+"""The benefits a run can look for non-take-up of (``css`` covers free and participating CSS)."""
+ENV_PREFIX = "NONRECOURS_RUN_"
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+
+
+def parse_month(value: Any) -> dt.date:
+    """``YYYY-MM`` (or a TOML date) → first day of that month; ValueError says the expected form."""
+    if isinstance(value, dt.date):
+        return value.replace(day=1)
+    if not isinstance(value, str) or not _MONTH.match(value):
+        raise ValueError("a month is written YYYY-MM, e.g. 2026-06")
+    year, month = (int(x) for x in value.split("-"))
+    if not 1 <= month <= 12:
+        raise ValueError("month number must be 01 to 12")
+    if not 2000 <= year <= 2100:
+        raise ValueError("year must be between 2000 and 2100")
+    return dt.date(year, month, 1)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AgencyInput(_Strict):
+    """One agency's part of the run: its extract files, optionally its own mapping and extract date."""
+
+    files: list[Path] = Field(min_length=1)
+    mapping: Path | None = None
+    extract_date: dt.date | None = None
+    """Provenance date written on every row; by default the extract's own (header) or the file's date."""
+
+
+class Thresholds(_Strict):
+    """Decision thresholds (detection and statistics read them from the run's manifest)."""
+
+    under_payment: float = Field(0.2, ge=0, lt=1)
+    """A paid unit is under-paid when paid < (1 - under_payment) × least favourable estimate."""
+    exclusion_months: dict[BenefitName, Annotated[int, Field(ge=0, le=60)]] = Field(
+        default_factory=lambda: {"rsa": 3, "ppa": 3, "aspa": 6, "css": 3})
+    """A claim, refusal or closure within this many months excludes the unit from outreach, per benefit."""
+    suppression: int = Field(11, ge=1)
+    """Statistical cells under this many units are suppressed."""
+
+
+class RunConfig(BaseSettings):
+    """A batch run: months, agencies and files, agreement, keys, benefits, engine, thresholds, outputs."""
+
+    model_config = SettingsConfigDict(extra="forbid", frozen=True, env_prefix=ENV_PREFIX,
+                                      env_nested_delimiter="__")
+
+    first_month: dt.date
+    last_month: dt.date | None = None
+    benefits: list[BenefitName] = Field(default_factory=lambda: list(BENEFITS_ASKED), min_length=1)
+    backend: Literal["polars", "duckdb"] = "duckdb"
+    memory_limit: str = "2GB"
+    spill_dir: Path | None = None
+    output: Path
+    exchange: Path
+    audit_key: KeySource
+    agencies: dict[AgencyName, AgencyInput] = Field(min_length=1)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    lead_agency: dict[BenefitName, AgencyName] = Field(default_factory=dict)
+    """Overrides of the agency that contacts people for a benefit (default: the paying agency)."""
+    _digest: str | None = PrivateAttr(None)
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # the environment wins over the file: the operator's machine knows its memory and disks
+        return env_settings, init_settings
+
+    @field_validator("first_month", "last_month", mode="before")
+    @classmethod
+    def _month(cls, v: Any) -> Any:
+        return None if v is None else parse_month(v)
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _memory(cls, v: str) -> str:
+        if not _MEMORY.match(v.strip()):
+            raise ValueError("a size such as 512MB, 2GB or 1.5GiB (units KB, MB, GB, TB, KiB, MiB, GiB, TiB)")
+        return v.strip()
+
+    @model_validator(mode="after")
+    def _range(self) -> RunConfig:
+        if self.last_month is not None and self.last_month < self.first_month:
+            raise ValueError("last_month is before first_month")
+        return self
+
+    @property
+    def months(self) -> list[dt.date]:
+        """Every evaluated month, first to last."""
+        last = self.last_month or self.first_month
+        out, m = [], self.first_month
+        while m <= last:
+            out.append(m)
+            m = dt.date(m.year + m.month // 12, m.month % 12 + 1, 1)
+        return out
+
+    def digest(self) -> str:
+        """SHA-256 of the configuration's content (paths as written in the file, so a run folder can move
+        with its run.toml; environment overrides included): two runs with the same digest on the same
+        inputs write the same outputs."""
+        if self._digest is not None:
+            return self._digest
+        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
+
+
+# --- loading with positions ---------------------------------------------------------------------------
+
+_HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+
+
+def _key_parts(text: str) -> list[str]:
+    return [p.strip().strip('"').strip("'") for p in text.split(".")]
+
+
+def locate(text: str, loc: tuple[str | int, ...], *, at_key: bool = False) -> tuple[int, int] | None:
+    """Line and column (1-based) of the value of the key at ``loc`` in TOML ``text``, or of the table.
+
+    Handles tables (``[a.b]``), dotted keys (``a.b = 1``) and inline tables on one line; list indexes
+    point at the key holding the list; ``at_key`` points at the key instead of its value. Good enough for
+    a person's hand-edited file.
+    """
+    keys = [str(k) for k in loc if not isinstance(k, int) and k != "[key]"]
+    if not keys:
+        return None
+    section: list[str] = []
+    best: tuple[int, int, int] | None = None  # (matched depth, line, column)
+    for n, line in enumerate(text.splitlines(), start=1):
+        m = _HEADER.match(line)
+        if m:
+            section = _key_parts(m.group(1))
+            depth = _common(section, keys)
+            if depth == len(section) and (best is None or depth > best[0]):
+                best = (depth, n, line.index("[") + 1)
+            continue
+        if "=" not in line or line.lstrip().startswith("#"):
+            continue
+        lhs, rhs = line.split("=", 1)
+        full = section + _key_parts(lhs)
+        depth = _common(full, keys)
+        if depth == len(full) and (best is None or depth > best[0]):
+            col = len(lhs) - len(lhs.lstrip()) + 1 if at_key else len(lhs) + 2 + (len(rhs) - len(rhs.lstrip()))
+            best = (depth, n, col)
+        if depth == len(full) and depth < len(keys) and "{" in rhs:  # inline table: search inside
+            inner = keys[depth]
+            hit = re.search(r"[{,]\s*" + re.escape(inner) + r"\s*=\s*", rhs)
+            if hit and (best is None or depth + 1 > best[0]):
+                best = (depth + 1, n, len(lhs) + 2 + (hit.start() + 1 if at_key else hit.end()))
+    return (best[1], best[2]) if best else None
+
+
+def _common(a: list[str], b: list[str]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+def _allowed_keys(loc: tuple[str | int, ...]) -> list[str] | None:
+    """The keys allowed beside the unknown key at ``loc`` (walking the models' fields)."""
+    model: Any = RunConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        fields = getattr(model, "model_fields", None)
+        if fields is None:
+            return None
+        if part in fields:
+            ann = fields[part].annotation
+            args = getattr(ann, "__args__", ())
+            model = next((a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+            if model is None:
+                return None
+        elif model is RunConfig or not isinstance(model, type):
+            return None
+    return sorted(model.model_fields) if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _describe(err: dict[str, Any], text: str, path: Path) -> str:
+    loc = tuple(err["loc"])
+    key = ".".join(str(p) for p in loc if p != "[key]")
+    kind = err["type"]
+    where = locate(text, loc, at_key=kind == "extra_forbidden")
+    env_name = ENV_PREFIX + "__".join(str(p).upper() for p in loc if not isinstance(p, int) and p != "[key]")
+    if env_name in os.environ:
+        place = f"environment variable {env_name}"
+    elif where:
+        place = f"{path.name}, line {where[0]}, column {where[1]}"
+    else:
+        place = path.name
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(loc)
+        hint = f"; allowed keys: {', '.join(allowed)}" if allowed else ""
+        return f"{place}: unknown key {key}{hint}"
+    if kind == "missing":
+        return f"{place}: key {key} is required"
+    msg = err["msg"].removeprefix("Value error, ")
+    if "[key]" in loc:
+        return f"{place}: {key}: {msg}"
+    return f"{place}: key {key}: {msg}"
+
+
+def load_config(path: str | Path, *, check_files: bool = True) -> RunConfig:
+    """Read and validate ``run.toml``; resolve relative paths against its folder.
+
+    With ``check_files``, every extract, mapping, the agreement and the audit key file must exist.
+    Raises ConfigError naming the key, its line and column, and the allowed values.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path.name}: not valid TOML ({exc})") from None
+    try:
+        cfg = RunConfig(**data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = _describe(errors[0], text, path)  # type: ignore[arg-type]
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        raise ConfigError(first + more) from None
+    digest = cfg.digest()
+    cfg = _resolve(cfg, path.parent.resolve())
+    cfg._digest = digest
+    if check_files:
+        _check_files(cfg, text, path)
+    return cfg
+
+
+def _resolve(cfg: RunConfig, base: Path) -> RunConfig:
+    def r(p: Path | None) -> Path | None:
+        return None if p is None else (p if p.is_absolute() else base / p)
+
+    agencies = {a: s.model_copy(update={"files": [r(f) for f in s.files], "mapping": r(s.mapping)})
+                for a, s in cfg.agencies.items()}
+    key = cfg.audit_key if cfg.audit_key.file is None else KeySource(file=r(cfg.audit_key.file))
+    return cfg.model_copy(update={"output": r(cfg.output), "exchange": r(cfg.exchange),
+                                  "spill_dir": r(cfg.spill_dir), "agencies": agencies, "audit_key": key})
+
+
+def _check_files(cfg: RunConfig, text: str, path: Path) -> None:
+    def fail(loc: tuple[str | int, ...], what: str) -> None:
+        raise ConfigError(_describe({"loc": loc, "type": "file", "msg": what}, text, path))
+
+    if not cfg.exchange.is_file():
+        fail(("exchange",), f"file not found: {cfg.exchange}")
+    if cfg.audit_key.file is not None and not cfg.audit_key.file.is_file():
+        fail(("audit_key", "file"), f"file not found: {cfg.audit_key.file} (create it with nonrecours keygen)")
+    for agency, spec in cfg.agencies.items():
+        stems: dict[str, int] = {}
+        for i, f in enumerate(spec.files):
+            if not f.is_file():
+                fail(("agencies", agency, "files", i), f"file not found: {f}")
+            if f.stem in stems:  # the extract id names the canonical files: two would overwrite each other
+                fail(("agencies", agency, "files", i), f"files {stems[f.stem]} and {i} have the same name "
+                                                       f"{f.stem}; rename one (the name is the extract id)")
+            stems[f.stem] = i
+        if spec.mapping is not None and not spec.mapping.is_file():
+            fail(("agencies", agency, "mapping"), f"file not found: {spec.mapping}")
+    if cfg.output.exists() and not cfg.output.is_dir():
+        fail(("output",), f"not a folder: {cfg.output}")
+    from nonrecours.privacy import load_agreement
+
+    agreement = load_agreement(cfg.exchange)
+    for agency in cfg.agencies:
+        if agency not in agreement.agencies:
+            fail(("agencies", agency), f"agency {agency} is not a party to exchange {agreement.exchange_id}; "
+                                       f"its parties: {', '.join(agreement.agencies)}")
+    for benefit, agency in cfg.lead_agency.items():
+        if agency not in cfg.agencies:
+            fail(("lead_agency", benefit), f"agency {agency} sends no extract in this run; "
+                                           f"agencies of the run: {', '.join(cfg.agencies)}")

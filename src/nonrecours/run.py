@@ -1,0 +1,466 @@
+"""The batch job: a run configuration → stages, each writing atomically, each in the manifest and the log.
+
+``run(config)`` executes the registered stages in order on one run folder (``output`` in run.toml):
+
+=========  ==========================================================================================
+ingest     each agency's extracts read, validated, quarantined and pseudonymised (``connectors``) into
+           ``workspace/``; each read is an *exchange* entry of the audit log
+rules      the benefit rules for each month (``core.build_inputs`` + ``engine.evaluate``) into ``rules/``
+detection  ``nonrecours.detection.run_detect`` when the package provides it, into ``detection/YYYY-MM/``
+outputs    ``nonrecours.outputs.run_stage`` when the package provides it
+=========  ==========================================================================================
+
+A stage is a function ``(RunContext) -> StageReport``; ``STAGES`` is the registry, in order. A stage whose
+package does not provide its entry point yet reports ``not available`` (shown in the summary and recorded in
+the manifest: never a silent skip, never a made-up output).
+
+The run folder belongs to one configuration: ``.nonrecours-run.json`` records its hash when a run starts,
+and a run with another configuration into the same folder is refused (``RunConflictError``: choose another
+folder or remove this one) rather than mixing or versioning outputs, so a folder's manifest always describes
+every file in it. Every file is written aside and renamed (``nonrecours.atomic``); an interrupted run leaves
+only ``.partial-`` files, removed when the run restarts, and the rerun writes the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from importlib import import_module
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from nonrecours.atomic import clean_partials, file_sha256, write_json, write_parquet
+from nonrecours.audit.log import AuditLog
+from nonrecours.audit.manifest import MANIFEST, describe_file, relative
+from nonrecours.config import RunConfig, load_config
+from nonrecours.errors import ControlError, RunConflictError
+from nonrecours.progress import stage
+
+__all__ = ["STAGES", "RunContext", "RunReport", "StageReport", "run", "run_file", "validate"]
+
+log = logging.getLogger("nonrecours.run")
+
+MARKER = ".nonrecours-run.json"
+LOCK = ".nonrecours-run.lock"
+STAGING = ".partial-staging"
+TARGETS: dict[str, tuple[str, ...]] = {
+    "rsa": ("rsa",), "ppa": ("ppa",), "aspa": ("aspa",),
+    "css": ("css_free", "css_participation", "css_participation_monthly"),
+}
+"""Rule targets evaluated for each benefit asked in run.toml."""
+_CANONICAL = ("persons", "unit_memberships", "resources", "benefits_paid", "housing")
+
+
+@dataclass
+class StageReport:
+    """What one stage did: rows in and out, files written, counts worth a line in the summary."""
+
+    name: str
+    status: str = "done"
+    rows_in: int | None = None
+    rows_out: int | None = None
+    outputs: list[Path] = field(default_factory=list)
+    counts: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+
+@dataclass
+class RunContext:
+    """What stages share: the configuration, the run folder, the agreement, the audit log, the manifest."""
+
+    config: RunConfig
+    out: Path
+    agreement: Any
+    audit: AuditLog
+    manifest: dict[str, Any]
+
+    @property
+    def workspace(self) -> Path:
+        return self.out / "workspace"
+
+
+@dataclass
+class RunReport:
+    out: Path
+    config_hash: str
+    stages: list[StageReport]
+    manifest: Path
+
+    def outputs(self) -> list[tuple[str, Path, int | None]]:
+        """(stage, path, rows) of every output, in stage order."""
+        rows = {o["path"]: o.get("rows") for o in json.loads(self.manifest.read_text())["outputs"]}
+        return [(s.name, p, rows.get(relative(p, self.out))) for s in self.stages for p in s.outputs]
+
+
+Stage = Callable[[RunContext], StageReport]
+
+
+# --- stages -------------------------------------------------------------------------------------------
+
+def _extract_date(spec: Any, mapping: Any, file: Path) -> dt.date | None:
+    """The provenance date: the configuration's, else the extract's own header (None lets ingest read
+    it), else the file's modification date, a property of the input (never today's date, which would
+    make two runs on the same inputs differ)."""
+    if spec.extract_date is not None:
+        return spec.extract_date
+    if mapping.extract_date_from is not None:
+        return None
+    return dt.datetime.fromtimestamp(file.stat().st_mtime, tz=dt.UTC).date()
+
+
+def ingest_stage(ctx: RunContext) -> StageReport:
+    from nonrecours.connectors import default_mapping, ingest, load_mapping
+
+    report = StageReport("ingest", rows_in=0, rows_out=0)
+    key = ctx.agreement.pseudonym_key()
+    ctx.manifest["keys"]["pseudonym_key_id"] = key.key_id
+    staging = ctx.out / STAGING
+    quarantined = 0
+    for agency, spec in ctx.config.agencies.items():
+        mapping = load_mapping(spec.mapping) if spec.mapping is not None else default_mapping(agency)
+        for file in spec.files:
+            shutil.rmtree(staging, ignore_errors=True)
+            with stage(f"ingest {agency}: {file.name}"):
+                r = ingest(file, mapping, ctx.agreement, staging, key=key,
+                           extract_date=_extract_date(spec, mapping, file))
+            if r.control_ok is False:
+                raise ControlError(f"{file.name}: the trailer declares {r.declared_records} records, "
+                                   f"{r.rows_read} were read (truncated or altered file?)")
+            outputs = {}
+            for name, produced in r.outputs.items():
+                if name == "report":
+                    continue
+                dest = ctx.workspace / Path(produced).relative_to(staging)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(produced, dest)  # whole files moved into place, each atomically
+                outputs[name] = relative(dest, ctx.out)
+                report.outputs.append(dest)
+            r.outputs = outputs
+            rp = write_json(ctx.workspace / "reports" / f"{agency}-{r.extract_id}.json", asdict(r))
+            report.outputs.append(rp)
+            report.rows_in += r.rows_read
+            report.rows_out += r.rows_accepted
+            quarantined += r.rows_quarantined
+            ctx.manifest["quarantine"][f"{agency}/{file.name}"] = {
+                "rows_read": r.rows_read, "rows_accepted": r.rows_accepted,
+                "rows_quarantined": r.rows_quarantined, "faults": r.faults}
+            ctx.audit.append("exchange", {
+                "agency": agency, "file": file.name, "sha256": file_sha256(file), "rows_read": r.rows_read,
+                "exchange_id": ctx.agreement.exchange_id, "purpose": ctx.agreement.purpose,
+                "pseudonym_key_id": key.key_id})
+    shutil.rmtree(staging, ignore_errors=True)
+    report.counts["quarantined"] = quarantined
+    if report.rows_in != report.rows_out + quarantined:
+        raise ControlError(f"ingest: {report.rows_in} rows read but {report.rows_out} accepted + "
+                           f"{quarantined} quarantined")
+    return report
+
+
+def _tables(workspace: Path) -> dict[str, pl.LazyFrame]:
+    return {name: pl.scan_parquet(sorted((workspace / name).glob("*.parquet")))
+            for name in _CANONICAL if (workspace / name).is_dir() and any((workspace / name).glob("*.parquet"))}
+
+
+def rules_stage(ctx: RunContext) -> StageReport:
+    from nonrecours.core import build_inputs
+    from nonrecours.engine import evaluate
+
+    cfg = ctx.config
+    report = StageReport("rules", rows_in=0, rows_out=0)
+    targets = [t for b in cfg.benefits for t in TARGETS[b]]
+    duckdb_config: dict[str, Any] = {"memory_limit": cfg.memory_limit}
+    if cfg.spill_dir is not None:
+        cfg.spill_dir.mkdir(parents=True, exist_ok=True)
+        duckdb_config["temp_directory"] = str(cfg.spill_dir)
+    tables = _tables(ctx.workspace)
+    for month in cfg.months:
+        with stage(f"rules {month:%Y-%m} ({cfg.backend}): {', '.join(cfg.benefits)}"):
+            inputs = build_inputs(tables, month)
+            result = evaluate(targets, inputs, month, backend=cfg.backend, missing_inputs="default",
+                              duckdb_config=duckdb_config if cfg.backend == "duckdb" else None)
+        fam = result["famille"]
+        money = [c for c in fam.columns if c in targets and fam.schema[c].is_float()]
+        fam = fam.with_columns(pl.col(money).round(2)).sort(fam.columns[0])  # amounts to the cent
+        target = write_parquet(ctx.out / "rules" / f"entitlements-{month:%Y-%m}.parquet", fam)
+        bindings = result.bindings_manifest()
+        params = write_json(ctx.out / "rules" / f"parameters-{month:%Y-%m}.json", bindings)
+        ctx.manifest["parameters"][f"{month:%Y-%m}"] = bindings
+        report.outputs += [target, params]
+        report.rows_in += inputs.individu.height  # persons with a famille and a ménage that month
+        report.rows_out += fam.height
+        report.counts[f"{month:%Y-%m}"] = {b: int(fam.filter(pl.col(b) > 0).height) if fam.schema[b].is_numeric()
+                                           else int(fam.filter(pl.col(b)).height) for b in targets}
+    report.note = "unknown inputs taken at their default (missing_inputs=default) until detection lands"
+    ctx.manifest["missing_inputs"] = "default"
+    return report
+
+
+def _entry_point(module: str, name: str) -> Callable[..., Any] | None:
+    try:
+        mod = import_module(module)
+    except ModuleNotFoundError as exc:  # the package itself absent; a broken import inside it propagates
+        if exc.name != module:
+            raise
+        return None
+    fn = getattr(mod, name, None)
+    return fn if callable(fn) else None
+
+
+def _detection_config(ctx: RunContext) -> Any:
+    """The detection package's own configuration with run.toml's thresholds: the under-payment share and
+    the exclusion windows (a window given for ``css`` applies to ``css_free`` and ``css_participation``)."""
+    cls = getattr(import_module("nonrecours.detection"), "DetectionConfig", None)
+    if cls is None:
+        return None
+    th = ctx.config.thresholds
+    base = cls()
+    update: dict[str, Any] = {}
+    if "under_payment_share" in cls.model_fields:
+        update["under_payment_share"] = th.under_payment
+    for name in ("refusal_months", "closure_months"):
+        if name in cls.model_fields:
+            windows = dict(getattr(base, name))
+            for benefit, months in th.exclusion_months.items():
+                for key in windows:
+                    if key == benefit or key.startswith(benefit + "_"):
+                        windows[key] = months
+            update[name] = windows
+    return base.model_copy(update=update)
+
+
+def detection_stage(ctx: RunContext) -> StageReport:
+    """Calls ``nonrecours.detection.run_detect(workspace, month, out, backend=, config=)`` for each month,
+    into ``detection/YYYY-MM/``, when the detection package provides it."""
+    run_detect = _entry_point("nonrecours.detection", "run_detect")
+    if run_detect is None:
+        return StageReport("detection", status="not available",
+                           note="nonrecours.detection.run_detect is not in this build")
+    report = StageReport("detection", rows_out=0)
+    config = _detection_config(ctx)
+    for month in ctx.config.months:
+        folder = ctx.out / "detection" / f"{month:%Y-%m}"
+        with stage(f"detection {month:%Y-%m} ({ctx.config.backend})"):
+            _, paths = run_detect(ctx.workspace, month, folder, backend=ctx.config.backend, config=config)
+        written = sorted(Path(p) for p in paths.values())
+        report.outputs += written
+        flags = [p for p in written if p.name == "flags.parquet"]
+        if flags:
+            report.counts[f"{month:%Y-%m}"] = {"flags": _rows(flags[0])}
+            report.rows_out += _rows(flags[0]) or 0
+    return report
+
+
+def outputs_stage(ctx: RunContext) -> StageReport:
+    """Calls ``nonrecours.outputs.run_stage(ctx)`` (outreach lists, statistics, answers) when provided."""
+    fn = _entry_point("nonrecours.outputs", "run_stage")
+    if fn is None:
+        return StageReport("outputs", status="not available",
+                           note="nonrecours.outputs.run_stage is not in this build")
+    return fn(ctx)
+
+
+STAGES: dict[str, Stage] = {
+    "ingest": ingest_stage,
+    "rules": rules_stage,
+    "detection": detection_stage,
+    "outputs": outputs_stage,
+}
+"""The registry, in execution order. A package plugs in by providing the entry point named above (or by
+adding a stage here): each stage gets the RunContext and returns its StageReport."""
+
+
+# --- the run ------------------------------------------------------------------------------------------
+
+def _claim(out: Path, config_hash: str, *, write: bool = True) -> None:
+    """Refuse a folder holding another configuration's run; mark it as this configuration's."""
+    marker = out / MARKER
+    if marker.exists():
+        try:
+            previous = json.loads(marker.read_text(encoding="utf-8")).get("config_hash")
+        except (OSError, ValueError):
+            previous = None
+        if previous != config_hash:
+            raise RunConflictError(
+                f"{out} holds the outputs of another run (configuration {str(previous)[:12]}, this one is "
+                f"{config_hash[:12]}); runs are never mixed: choose another output folder or remove that one")
+    elif (out / MANIFEST).exists() or (out / "workspace").exists():
+        raise RunConflictError(f"{out} holds outputs not written by a run of this configuration; "
+                               "choose another output folder or remove that one")
+    if write:
+        write_json(marker, {"config_hash": config_hash})
+
+
+def _lock(out: Path) -> Path:
+    """One run at a time in a folder: a lock file holding the running process id (a lock left by a process
+    that no longer exists, killed, is taken over)."""
+    lock = out / LOCK
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            try:
+                pid = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            if pid and _alive(pid):
+                raise RunConflictError(f"{out}: another run (process {pid}) is writing to this folder") from None
+            lock.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w") as fh:
+            fh.write(f"{os.getpid()}\n")
+        return lock
+    raise RunConflictError(f"{out}: cannot take the run lock {LOCK}")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, another user's
+        return True
+    return True
+
+
+def _log_file(out: Path) -> logging.Handler:
+    handler = logging.FileHandler(out / "run.log", mode="w", encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger("nonrecours")
+    root.addHandler(handler)
+    if root.getEffectiveLevel() > logging.INFO:
+        root.setLevel(logging.INFO)
+    return handler
+
+
+def run(config: RunConfig, *, stages: dict[str, Stage] | None = None) -> RunReport:
+    """Execute the stages on ``config``; write the manifest; append the run to the audit log."""
+    from nonrecours.privacy import AuditKey, load_secret
+
+    cfg = config
+    out = cfg.output
+    out.mkdir(parents=True, exist_ok=True)
+    config_hash = cfg.digest()
+    audit = AuditLog(out, AuditKey(load_secret(cfg.audit_key)))
+    audit.verify()  # a broken log is never extended
+    lock = _lock(out)
+    try:
+        _claim(out, config_hash)
+        left = clean_partials(out)
+        shutil.rmtree(out / STAGING, ignore_errors=True)
+        return _run(cfg, out, config_hash, audit, left, stages or STAGES)
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _run(cfg: RunConfig, out: Path, config_hash: str, audit: AuditLog, left: list[Path],
+         stages: dict[str, Stage]) -> RunReport:
+    from nonrecours import __version__
+    from nonrecours.privacy import load_agreement
+
+    handler = _log_file(out)
+    try:
+        if left:
+            log.info("removed %d partial files of an interrupted run", len(left))
+        agreement = load_agreement(cfg.exchange)
+        manifest: dict[str, Any] = {
+            "package": {"name": "nonrecours", "version": __version__},
+            "config": {"sha256": config_hash, "months": [f"{m:%Y-%m}" for m in cfg.months],
+                       "benefits": list(cfg.benefits), "backend": cfg.backend,
+                       "thresholds": cfg.thresholds.model_dump(mode="json"),
+                       "lead_agency": dict(cfg.lead_agency)},
+            "agreement": {"exchange_id": agreement.exchange_id, "purpose": agreement.purpose,
+                          "retention_days": agreement.retention_days, "file": relative(cfg.exchange, out),
+                          "sha256": file_sha256(cfg.exchange)},
+            "keys": {"audit_key_id": audit.key.key_id,
+                     "audit_key_source": ({"file": relative(cfg.audit_key.file, out)} if cfg.audit_key.file
+                                          else {"env": cfg.audit_key.env})},
+            "inputs": [describe_file(f, out, agency=a, mapping=relative(s.mapping, out) if s.mapping else "default")
+                       for a, s in cfg.agencies.items() for f in s.files],
+            "parameters": {}, "quarantine": {}, "stages": [], "outputs": [],
+        }
+        ctx = RunContext(cfg, out, agreement, audit, manifest)
+        reports = []
+        for name, fn in stages.items():
+            rep = fn(ctx)
+            rep.name = name
+            reports.append(rep)
+            manifest["stages"].append({"name": name, "status": rep.status, "rows_in": rep.rows_in,
+                                       "rows_out": rep.rows_out, "counts": rep.counts, "note": rep.note})
+            log.info("stage %s: %s, %s rows in, %s rows out", name, rep.status, rep.rows_in, rep.rows_out)
+        manifest["outputs"] = [describe_file(p, out, rows=_rows(p)) for r in reports for p in r.outputs]
+        path = write_json(out / MANIFEST, manifest)
+        audit.append("run", {"config_sha256": config_hash, "version": __version__,
+                             "manifest_sha256": file_sha256(path), "outputs": len(manifest["outputs"]),
+                             "stages": {r.name: r.status for r in reports},
+                             "exchange_id": agreement.exchange_id, "purpose": agreement.purpose})
+        return RunReport(out, config_hash, reports, path)
+    finally:
+        logging.getLogger("nonrecours").removeHandler(handler)
+        handler.close()
+
+
+def _rows(path: Path) -> int | None:
+    if path.suffix == ".parquet":
+        return int(pl.scan_parquet(path).select(pl.len()).collect().item())
+    return None
+
+
+def run_file(path: str | Path) -> RunReport:
+    """``nonrecours run run.toml``."""
+    return run(load_config(path))
+
+
+# --- validate -----------------------------------------------------------------------------------------
+
+@dataclass
+class FileCheck:
+    agency: str
+    file: str
+    format: str
+    encoding: str
+    rows_sampled: int
+    faults_sampled: dict[str, int]
+
+
+def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck]:
+    """Check a configuration and its extracts without running: the configuration and every file it names,
+    that the output folder is free or this configuration's, the agreement and its keys, each mapping against
+    the agreement, each extract's header, encoding and record types, and a sample of rows parsed as ingest
+    would (faults counted by column and reason)."""
+    from nonrecours.connectors import default_mapping, load_mapping
+    from nonrecours.connectors._ids import check_export
+    from nonrecours.connectors.ingest import _split_records
+    from nonrecours.connectors.parse import FAULT_SCHEMA, fault_frame, parse_record, raw_fields
+    from nonrecours.connectors.readers import iter_batches
+    from nonrecours.privacy import AuditKey, load_agreement, load_secret
+
+    cfg = load_config(path)
+    _claim(cfg.output, cfg.digest(), write=False)  # the run would be refused: say so now
+    agreement = load_agreement(cfg.exchange)
+    key = agreement.pseudonym_key()
+    AuditKey(load_secret(cfg.audit_key))
+    checks = []
+    for agency, spec in cfg.agencies.items():
+        mapping = load_mapping(spec.mapping) if spec.mapping is not None else default_mapping(agency)
+        check_export(agreement, mapping.agency, mapping.exported_columns)
+        for file in spec.files:
+            with stage(f"validate {agency}: {file.name}"):
+                batch = next(iter_batches(file, mapping, chunk_bytes=sample_bytes, batch_rows=10_000))
+                per_record, faults = _split_records(batch.frame, mapping)
+                found = [fault_frame(batch.frame, None).cast(FAULT_SCHEMA), faults]
+                for rec, rows in per_record:
+                    if rows.height:
+                        found.append(parse_record(raw_fields(rows, rec, mapping), rec, mapping, key)[1])
+                allf = pl.concat([f.select("column", "reason").cast(pl.String) for f in found])
+                counts = {f"{c or 'line'}: {r}": n for c, r, n in
+                          allf.group_by("column", "reason").len().sort("len", descending=True).iter_rows()}
+            checks.append(FileCheck(agency, file.name, mapping.format, mapping.encoding, batch.frame.height, counts))
+    return checks

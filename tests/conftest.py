@@ -1,0 +1,35 @@
+"""A small demo run shared by the run and audit tests (built once per session, copied before changes)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from nonrecours.atomic import file_sha256
+from nonrecours.audit import read_manifest
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory) -> Path:
+    from nonrecours.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo-run")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("NONRECOURS_EXCHANGE_SECRET", raising=False)
+        run_demo(out, persons=600, seed=3)
+    return out
+
+
+@pytest.fixture
+def run_copy(demo_run, tmp_path) -> Path:
+    """A private copy of the demo run folder (key files keep their mode 600)."""
+    return Path(shutil.copytree(demo_run, tmp_path / "run", symlinks=False))
+
+
+def output_hashes(folder: Path) -> dict[str, str]:
+    """Every output of the manifest, and the manifest itself, by path → SHA-256 read from disk."""
+    hashes = {o["path"]: file_sha256(folder / o["path"]) for o in read_manifest(folder)["outputs"]}
+    hashes["manifest.json"] = file_sha256(folder / "manifest.json")
+    return hashes

@@ -1,0 +1,76 @@
+"""One command-line style: one exit-code map, one-line errors without traceback, --version, flags
+without a type in --help, Ctrl-C as 130."""
+
+from __future__ import annotations
+
+import inspect
+
+import pytest
+from typer.testing import CliRunner
+
+from nonrecours import __version__, errors
+from nonrecours.cli import EXIT_CODES, app, exit_code
+
+runner = CliRunner()
+
+
+def test_every_error_class_has_its_exit_code():
+    classes = [c for _, c in inspect.getmembers(errors, inspect.isclass) if issubclass(c, errors.NonRecoursError)]
+    assert len(classes) >= 14
+    for cls in classes:
+        if cls is errors.NonRecoursError:
+            continue
+        assert exit_code(cls.__new__(cls)) in {2, 3, 4, 5, 6}, cls
+    assert exit_code(errors.KeyMaterialError("x")) == 4  # a KeyError, but a privacy error first
+    assert exit_code(errors.ExtractError("bad", file="f.csv", line=2)) == 3
+    assert exit_code(errors.RunConflictError("x")) == 2 and exit_code(errors.AuditError("x")) == 6
+    assert exit_code(RuntimeError("bug")) == 1 and exit_code(FileNotFoundError()) == 2
+    assert set(EXIT_CODES.values()) <= {2, 3, 4, 5, 6}
+
+
+def test_version_and_help():
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.output.strip() == f"nonrecours {__version__}"
+    for args in (["--help"], ["synth", "--help"], ["simulate", "--help"]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 0 and "<bool>" not in res.output and "--help" in res.output
+
+
+@pytest.mark.parametrize(("args", "code", "text"), [
+    (["bogus"], 2, "nonrecours: No such command 'bogus'"),
+    (["synth", "--out", "x", "--end-month", "2026-13"], 2, "month number must be 01 to 12"),
+    (["synth", "--out", "x", "--persons", "0"], 2, "--persons"),
+    (["--verbose", "--quiet", "keygen", "k"], 2, "exclude each other"),
+    (["simulate", "does-not-exist.json"], 2, "nonrecours: error: does-not-exist.json: No such file"),
+    (["ingest", "--agency", "kaf", "--input", "x", "--exchange", "y", "--out", "z"], 2,
+     "nonrecours: error: unknown agency kaf"),
+])
+def test_bad_arguments_give_one_line_and_a_code(args, code, text, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, args)
+    assert res.exit_code == code, res.output
+    assert text in res.output
+    assert "Traceback" not in res.output and "╭" not in res.output
+    assert len([line for line in res.output.splitlines() if "error" in line.lower()]) <= 1
+
+
+def test_unexpected_error_and_interrupt(tmp_path, monkeypatch):
+    import nonrecours.simulation.runner as runner_module
+
+    path = tmp_path / "cases.json"
+    path.write_text("[]")
+
+    def boom(*a, **k):
+        raise RuntimeError("a value that must not be printed")
+
+    monkeypatch.setattr(runner_module, "simulate_file", boom)
+    res = runner.invoke(app, ["simulate", str(path)])
+    assert res.exit_code == 1 and "unexpected RuntimeError" in res.output
+    assert "must not be printed" not in res.output and "Traceback" not in res.output
+
+    def interrupted(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(runner_module, "simulate_file", interrupted)
+    res = runner.invoke(app, ["simulate", str(path)])
+    assert res.exit_code == 130 and "interrupted" in res.output

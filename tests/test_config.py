@@ -1,0 +1,130 @@
+"""A hand-edited run.toml: each kind of mistake gives a ConfigError naming its key, its place and the
+allowed values; a correct file loads with paths resolved and environment overrides applied."""
+
+from __future__ import annotations
+
+import datetime as dt
+from importlib import resources
+
+import pytest
+
+from nonrecours.config import load_config, locate
+from nonrecours.errors import ConfigError
+from nonrecours.privacy import write_secret_file
+
+GOOD = """\
+first_month = "2026-04"
+last_month = "2026-06"
+benefits = ["rsa", "aspa"]
+backend = "duckdb"
+memory_limit = "1GB"
+output = "run"
+exchange = "exchange.toml"
+audit_key = { file = "keys/audit.key" }
+
+[thresholds]
+under_payment = 0.1
+suppression = 11
+
+[thresholds.exclusion_months]
+rsa = 4
+
+[lead_agency]
+aspa = "cnav"
+
+[agencies.caf]
+files = ["extracts/caf.dat"]
+
+[agencies.cnav]
+files = ["extracts/cnav.csv"]
+extract_date = 2026-06-30
+"""
+
+
+@pytest.fixture
+def folder(tmp_path):
+    (tmp_path / "exchange.toml").write_text(
+        resources.files("nonrecours.connectors").joinpath("exchange.toml").read_text())
+    (tmp_path / "keys").mkdir()
+    write_secret_file(tmp_path / "keys" / "audit.key")
+    (tmp_path / "extracts").mkdir()
+    for name in ("caf.dat", "cnav.csv"):
+        (tmp_path / "extracts" / name).write_text("x\n")
+    return tmp_path
+
+
+def _write(folder, text):
+    path = folder / "run.toml"
+    path.write_text(text)
+    return path
+
+
+def test_good_file_loads(folder):
+    cfg = load_config(_write(folder, GOOD))
+    assert cfg.months == [dt.date(2026, 4, 1), dt.date(2026, 5, 1), dt.date(2026, 6, 1)]
+    assert cfg.agencies["caf"].files == [folder / "extracts" / "caf.dat"]
+    assert cfg.output == folder / "run" and cfg.audit_key.file == folder / "keys" / "audit.key"
+    assert cfg.thresholds.exclusion_months == {"rsa": 4} and cfg.lead_agency == {"aspa": "cnav"}
+    assert cfg.agencies["cnav"].extract_date == dt.date(2026, 6, 30)
+    assert len(cfg.digest()) == 64 and cfg.digest() == load_config(folder / "run.toml").digest()
+
+
+def test_environment_overrides_the_file(folder, monkeypatch):
+    monkeypatch.setenv("NONRECOURS_RUN_BACKEND", "polars")
+    assert load_config(_write(folder, GOOD)).backend == "polars"
+    monkeypatch.setenv("NONRECOURS_RUN_BACKEND", "spork")
+    with pytest.raises(ConfigError, match=r"environment variable NONRECOURS_RUN_BACKEND: key backend: .*'polars'"):
+        load_config(folder / "run.toml")
+
+
+@pytest.mark.parametrize(("old", "new", "expected"), [
+    ('backend = "duckdb"', 'bakend = "duckdb"',
+     r"run.toml, line 4, column 1: unknown key bakend; allowed keys: .*backend"),
+    ('suppression = 11', 'supression = 11', r"line 12, column 1: unknown key thresholds.supression; allowed keys: "
+                                            r"exclusion_months, suppression, under_payment"),
+    ('memory_limit = "1GB"', 'memory_limit = 1024', r"line 5, column 16: key memory_limit: .*string"),
+    ('under_payment = 0.1', 'under_payment = "ten"', r"line 11, column 17: key thresholds.under_payment: .*number"),
+    ('last_month = "2026-06"', 'last_month = "2026-13"', r"line 2, column 14: key last_month: month number"),
+    ('first_month = "2026-04"', 'first_month = "April 2026"', r"line 1, column 15: key first_month: .*YYYY-MM"),
+    ('files = ["extracts/caf.dat"]', 'files = ["extracts/caf.txt"]',
+     r"line 21, column 9: key agencies.caf.files.0: file not found: .*caf.txt"),
+    ('audit_key = { file = "keys/audit.key" }', 'audit_key = { file = "keys/missing.key" }',
+     r"line 8, column 22: key audit_key.file: file not found"),
+    ('backend = "duckdb"', 'backend = "spark"',
+     r"line 4, column 11: key backend: Input should be 'polars' or 'duckdb'"),
+    ('[agencies.caf]', '[agencies.kaf]', r"line 20, column 1: agencies.kaf: Input should be 'caf', 'cnam', "
+                                         r"'france_travail', 'dgfip', 'cnav' or 'msa'"),
+    ('benefits = ["rsa", "aspa"]', 'benefits = ["rsa", "ass"]', r"line 3, column 12: key benefits.1: .*'css'"),
+    ('aspa = "cnav"', 'aspa = "carsat"', r"line 18, column 8: key lead_agency.aspa: .*'cnav'"),
+    ('aspa = "cnav"', 'aspa = "msa"', r"key lead_agency.aspa: agency msa sends no extract"),
+    ('rsa = 4', 'rsa = 400', r"line 15, column 7: key thresholds.exclusion_months.rsa: .*less than or equal to 60"),
+    ('last_month = "2026-06"', 'last_month = "2026-01"', r"last_month is before first_month"),
+    ('output = "run"\n', '', r"key output is required"),
+    ('exchange = "exchange.toml"', 'exchange = "echange.toml"', r"line 7, column 12: key exchange: file not found"),
+    ('files = ["extracts/caf.dat"]', 'files = ["extracts/caf.dat", "extracts/../extracts/caf.dat"]',
+     r"line 21, column 9: key agencies.caf.files.1: files 0 and 1 have the same name caf"),
+])
+def test_each_mistake_names_its_key(folder, old, new, expected):
+    assert old in GOOD
+    with pytest.raises(ConfigError, match=expected):
+        load_config(_write(folder, GOOD.replace(old, new, 1)))
+
+
+def test_agency_not_in_agreement(folder):
+    text = GOOD.replace('exchange = "exchange.toml"', 'exchange = "small.toml"')
+    agreement = (folder / "exchange.toml").read_text()
+    (folder / "small.toml").write_text(agreement.split("[agencies.cnav]")[0])
+    with pytest.raises(ConfigError, match=r"line 23, column 1: key agencies.cnav: .*not a party.*parties: caf"):
+        load_config(_write(folder, text))
+
+
+def test_syntax_error_names_line(folder):
+    with pytest.raises(ConfigError, match=r"not valid TOML.*line 4"):
+        load_config(_write(folder, GOOD.replace('backend = "duckdb"', "backend = duckdb")))
+
+
+def test_locate_inline_and_dotted_keys():
+    text = 'a = 1\nkey = { file = "x", env = "Y" }\n[t]\nsub.deep = 3\n'
+    assert locate(text, ("key", "env")) == (2, 27)
+    assert locate(text, ("t", "sub", "deep")) == (4, 12)
+    assert locate(text, ("nothing",)) is None

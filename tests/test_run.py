@@ -1,0 +1,161 @@
+"""The batch job: run and validate on the demo's configuration, rerun identity, refusal to mix runs,
+restart after a kill, and the command line's exit codes."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from tests.conftest import output_hashes
+from typer.testing import CliRunner
+
+from nonrecours.audit import read_manifest, verify_run
+from nonrecours.cli import app
+from nonrecours.config import load_config
+from nonrecours.errors import ExtractError, RunConflictError
+from nonrecours.run import STAGES, StageReport, run, run_file, validate
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+
+
+def test_the_run_records_every_stage(demo_run):
+    manifest = read_manifest(demo_run)
+    stages = {s["name"]: s for s in manifest["stages"]}
+    assert [s["name"] for s in manifest["stages"]] == list(STAGES) == ["ingest", "rules", "detection", "outputs"]
+    ingest = stages["ingest"]
+    assert ingest["rows_in"] == ingest["rows_out"] + ingest["counts"]["quarantined"] > 0
+    assert {q["rows_read"] for q in manifest["quarantine"].values()} and len(manifest["inputs"]) == 6
+    assert manifest["parameters"]["2026-06"] and all("name" in b for b in manifest["parameters"]["2026-06"])
+    assert manifest["keys"]["pseudonym_key_id"] and manifest["agreement"]["purpose"] == "non-take-up-outreach"
+    paths = {o["path"] for o in manifest["outputs"]}
+    assert "rules/entitlements-2026-06.parquet" in paths and "workspace/reports/caf-caf.json" in paths
+    import polars as pl
+
+    fam = pl.read_parquet(demo_run / "rules" / "entitlements-2026-06.parquet")
+    assert (fam["rsa"] * 100).round(6).equals((fam["rsa"] * 100).round(0))  # amounts to the cent
+    # a stage whose package has no entry point yet says so; it does not invent outputs
+    for name in ("detection", "outputs"):
+        stage = stages[name]
+        assert stage["status"] in ("done", "not available")
+        if stage["status"] == "not available":
+            assert "not in this build" in stage["note"]
+
+
+def test_rerun_gives_identical_outputs(run_copy, demo_run):
+    before = output_hashes(run_copy)
+    assert before == output_hashes(demo_run)
+    run_file(run_copy / "run.toml")
+    assert output_hashes(run_copy) == before
+    verify_run(run_copy)
+
+
+def test_another_configuration_is_refused(run_copy):
+    before = output_hashes(run_copy)
+    text = (run_copy / "run.toml").read_text().replace('"2026-06"', '"2026-05"')
+    (run_copy / "other.toml").write_text(text)
+    with pytest.raises(RunConflictError, match="holds the outputs of another run"):
+        run(load_config(run_copy / "other.toml"))
+    with pytest.raises(RunConflictError, match="holds the outputs of another run"):
+        validate(run_copy / "other.toml")
+    assert output_hashes(run_copy) == before
+    res = CliRunner().invoke(app, ["run", str(run_copy / "other.toml")])
+    assert res.exit_code == 2 and "runs are never mixed" in res.output
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_a_killed_run_restarts_cleanly(run_copy, demo_run, sig):
+    expected = output_hashes(demo_run)
+    for name in ("workspace", "rules"):  # the run will have to write them again
+        for p in (run_copy / name).rglob("*.parquet"):
+            p.unlink()
+    proc = subprocess.Popen([sys.executable, "-c", "from nonrecours.cli import app; app()", "--quiet", "run",
+                             str(run_copy / "run.toml")], env={**os.environ, "PYTHONPATH": SRC},
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not list((run_copy / "workspace").rglob("*.parquet")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    if sig == signal.SIGINT and proc.returncode != 0:  # (the run may have finished before the signal)
+        assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err
+    run_file(run_copy / "run.toml")
+    assert not list(run_copy.rglob("*.partial-*"))
+    assert output_hashes(run_copy) == expected
+    verify_run(run_copy)
+
+
+def test_validate_checks_layouts_without_running(run_copy):
+    checks = validate(run_copy / "run.toml")
+    assert {c.agency for c in checks} == {"caf", "cnam", "france_travail", "dgfip", "cnav", "msa"}
+    assert all(c.rows_sampled > 0 for c in checks)
+    cnam = run_copy / "extracts" / "cnam.csv"
+    lines = cnam.read_text(encoding="utf-8").splitlines(keepends=True)
+    cnam.write_text(lines[0].replace("NIR_BENEFICIAIRE", "NIR_BENEF") + "".join(lines[1:]), encoding="utf-8")
+    with pytest.raises(ExtractError, match=r"cnam\.csv, line 1, column NIR_BENEFICIAIRE: required column"):
+        validate(run_copy / "run.toml")
+    res = CliRunner().invoke(app, ["validate", str(run_copy / "run.toml")])
+    assert res.exit_code == 3 and "NIR_BENEFICIAIRE" in res.output
+
+
+def test_command_line_run_and_validate(run_copy):
+    res = CliRunner().invoke(app, ["validate", str(run_copy / "run.toml")])
+    assert res.exit_code == 0, res.output
+    assert "layouts are valid" in res.output
+    bad = run_copy / "bad.toml"
+    bad.write_text((run_copy / "run.toml").read_text().replace('backend = "duckdb"', 'backend = "spark"'))
+    for command in ("run", "validate"):
+        res = CliRunner().invoke(app, [command, str(bad)])
+        assert res.exit_code == 2
+        assert "bad.toml, line 4, column 11: key backend: Input should be 'polars' or 'duckdb'" in res.output
+
+
+def test_registered_stages_and_the_detection_entry_point(run_copy, monkeypatch):
+    """A package plugs in through the registry: the detection stage calls ``run_detect`` when the package
+    has it, and every file it writes is in the manifest with its hash."""
+    import polars as pl
+
+    import nonrecours.detection as detection
+    from nonrecours.detection.schema import FLAGS_SCHEMA
+
+    calls = []
+
+    def run_detect(workspace, month, out, *, backend, config=None):
+        calls.append((workspace, month, backend))
+        out.mkdir(parents=True, exist_ok=True)
+        pl.DataFrame(schema=FLAGS_SCHEMA).write_parquet(out / "flags.parquet")
+        return None, {"flags": out / "flags.parquet"}
+
+    monkeypatch.setattr(detection, "run_detect", run_detect, raising=False)
+    seen = []
+
+    def extra(ctx):
+        seen.append(ctx.workspace)
+        return StageReport("extra", note="plugged")
+
+    report = run(load_config(run_copy / "run.toml"), stages={**STAGES, "extra": extra})
+    assert calls == [(run_copy / "workspace", dt.date(2026, 6, 1), "duckdb")]
+    assert seen == [run_copy / "workspace"]
+    manifest = read_manifest(run_copy)
+    stages = {s["name"]: s for s in manifest["stages"]}
+    assert stages["detection"]["status"] == "done" and stages["detection"]["counts"] == {"2026-06": {"flags": 0}}
+    assert stages["extra"]["note"] == "plugged" and [s.name for s in report.stages][-1] == "extra"
+    assert "detection/2026-06/flags.parquet" in {o["path"] for o in manifest["outputs"]}
+    verify_run(run_copy)
+
+
+def test_one_run_at_a_time_in_a_folder(run_copy):
+    lock = run_copy / ".nonrecours-run.lock"
+    lock.write_text(f"{os.getppid()}\n")  # a live process holds the folder
+    with pytest.raises(RunConflictError, match=r"another run \(process \d+\) is writing to this folder"):
+        run_file(run_copy / "run.toml")
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    lock.write_text(f"{dead.pid}\n")  # left by a killed run: taken over
+    run_file(run_copy / "run.toml")
+    assert not lock.exists()
