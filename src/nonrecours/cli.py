@@ -146,3 +146,45 @@ def keygen(
         raise typer.Exit(2) from None
     Secret(written.read_bytes(), origin=f"key file {written}")  # checks it reads back as a valid secret
     typer.echo(f"keygen: wrote {written} (mode 600); keep it out of version control and backups you share")
+
+
+@app.command()
+def detect(
+    workspace: Path = typer.Option(..., "--workspace", help="Workspace of canonical tables (from ingest)."),
+    month: str = typer.Option(..., "--month", help="Evaluated month, YYYY-MM."),
+    out: Path = typer.Option(..., "--out", help="Folder for flags.parquet, units.parquet and summary.json."),
+    backend: str = typer.Option("polars", "--backend", help="polars or duckdb."),
+) -> None:
+    """Find units probably entitled to RSA, prime d'activité, ASPA or CSS that receive nothing (or too little)."""
+    from nonrecours.detection.detect import parse_month, run_detect
+    from nonrecours.errors import NonRecoursError
+
+    try:
+        run, paths = run_detect(workspace, parse_month(month), out, backend=backend)
+    except NonRecoursError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    for benefit, grades in run.summary["flags_by_benefit_grade"].items():
+        typer.echo(f"{benefit}: " + ", ".join(f"{g} {n}" for g, n in grades.items()))
+    _print_outputs("detect", paths.values())
+
+
+@app.command()
+def evaluate(
+    run: Path = typer.Option(..., "--run", help="Output folder of a detect run."),
+    truth: Path = typer.Option(..., "--truth", help="Synthetic truth folder (with take_up.parquet)."),
+    agreement: Path | None = typer.Option(None, "--agreement", help="Exchange agreement used at ingest "
+                                          "(default: exchange.toml beside the truth folder)."),
+    out: Path | None = typer.Option(None, "--out", help="Where to write evaluation.md/json (default: --run)."),
+) -> None:
+    """Score a detection run against the synthetic truth (precision, recall, rates, amounts)."""
+    from nonrecours.detection import evaluate_run, render_markdown, write_evaluation
+    from nonrecours.errors import NonRecoursError
+
+    try:
+        score = evaluate_run(run, truth, agreement or truth.parent / "exchange.toml")
+    except (NonRecoursError, FileNotFoundError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(render_markdown(score))
+    _print_outputs("evaluate", write_evaluation(score, out or run).values())

@@ -6,7 +6,9 @@
 3. ``workspace/``: each extract ingested, validated, quarantined and pseudonymised under an exchange
    agreement (``nonrecours.connectors``);
 4. ``rules/``: the benefit rules evaluated on the DuckDB engine from the pseudonymised workspace alone
-   (``nonrecours.core`` + ``nonrecours.engine``), with the parameter values used.
+   (``nonrecours.core`` + ``nonrecours.engine``), with the parameter values used;
+5. ``detection/``: graded, explained non-take-up flags, every unit's status and a summary
+   (``nonrecours.detection``), scored against the synthetic truth (``evaluation.md``/``.json``).
 Every stage runs for real and reports what it wrote; nothing is shown that was not computed.
 """
 
@@ -57,6 +59,7 @@ def run_demo(out: Path, *, persons: int = 20_000, seed: int = 1, territory: str 
     extracts = _extracts(report, out, seed)
     workspace = _ingest(report, out, extracts)
     _entitlements(report, workspace, DEFAULT_END_MONTH, backend)
+    _detection(report, workspace, DEFAULT_END_MONTH, backend)
     return report
 
 
@@ -143,3 +146,17 @@ def _entitlements(report: DemoReport, workspace: Path, month: dt.date, backend: 
         report.facts.append((f"{benefit} {month:%Y-%m} ({backend})",
                              f"{fam.filter(pl.col(benefit)).height:,} of {fam.height:,} familles eligible; "
                              f"{paid_n.get(benefit, 0):,} people covered in the extracts"))
+
+
+def _detection(report: DemoReport, workspace: Path, month: dt.date, backend: str) -> None:
+    """Detect non-take-up on the workspace and score it against the truth (``nonrecours.detection``)."""
+    from nonrecours.detection.stage import detection_stage
+
+    stage = detection_stage(workspace, month, report.out / "detection", backend=backend,
+                            truth=report.out / "truth", agreement=report.out / "exchange.toml")
+    for name, path in stage.paths:
+        if path.suffix == ".parquet":
+            report.add(name, path)
+        else:
+            report.outputs.append((name, path, 0))
+    report.facts += stage.facts
