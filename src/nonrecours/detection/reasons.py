@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from nonrecours.core.inputs import RESOURCE_INPUTS
 from nonrecours.core.month import CoreMonth
 from nonrecours.engine import Result, required_inputs
 from nonrecours.engine.explain import closure
@@ -24,6 +25,7 @@ AGENCY_FR = {"caf": "CAF", "cnam": "CNAM", "france_travail": "France Travail", "
 BENEFIT_FR = {"rsa": "RSA", "ppa": "prime d'activité", "aspa": "ASPA",
               "css_free": "complémentaire santé solidaire sans participation",
               "css_participation": "complémentaire santé solidaire avec participation"}
+_ESTIME = {"rsa": "estimé", "ppa": "estimée", "aspa": "estimée"}
 _STATIC_SOURCES = {"persons__source": ("individu", "age", "état civil (âge, nationalité, études)")}
 
 
@@ -77,10 +79,11 @@ def fact_sources(core: CoreMonth, individu: pl.DataFrame, months_from) -> pl.Dat
 
 def _conditions(result: Result, benefit: str) -> list[tuple[str, str]]:
     """(column, label) of the famille-level labelled conditions the benefit depends on."""
-    rule = "css_participation" if benefit == "css_participation" else benefit
     cols = set(result["famille"].columns)
-    return [(s.name, s.label or s.name) for s in closure(result, [rule])
-            if s.public and s.rule is not None and s.entity == "famille" and s.name in cols]
+    own = (benefit, f"{benefit}_")  # the benefit's own rule and its eligibility rules, not its dependencies'
+    return [(s.name, s.label or s.name) for s in closure(result, [benefit])
+            if s.public and s.rule is not None and s.entity == "famille" and s.name in cols
+            and (s.rule == own[0] or s.rule.startswith(own[1]))]
 
 
 def _input_label(name: str) -> str:
@@ -115,15 +118,18 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         needed |= {"age"}
         facts = (src.filter(pl.col("input").is_in(sorted(needed)))
                  .sort("input").group_by("famille_id")
-                 .agg((pl.col("_label") + pl.lit(" (") + pl.col("agency") + pl.lit(")")).alias("_facts")))
+                 .agg((pl.col("_label") + pl.lit(" (") + pl.col("agency") + pl.lit(")")).alias("_facts"),
+                      pl.col("input").is_in(list(RESOURCE_INPUTS.values())).any().alias("_has_resources")))
         part = part.join(fam.select("famille_id", *[c for c, _ in conds]), on="famille_id", how="left")
         part = part.join(facts, on="famille_id", how="left")
         name = BENEFIT_FR[benefit]
         if benefit in ("rsa", "ppa", "aspa"):
-            estimate = (pl.lit(f"{name[0].upper()}{name[1:]} estimé(e) à ") + _euros(pl.col("amount_central"))
-                        + pl.lit(" par mois (de ") + _euros(pl.col("amount_low")) + pl.lit(" à ")
-                        + _euros(pl.col("amount_high")) + pl.lit(" selon les données inconnues) ; versé ce mois : ")
-                        + _euros(pl.col("paid")) + pl.lit("."))
+            ranged = pl.when(pl.col("amount_low") != pl.col("amount_high")).then(
+                pl.lit(" (de ") + _euros(pl.col("amount_low")) + pl.lit(" à ") + _euros(pl.col("amount_high"))
+                + pl.lit(" selon les données inconnues)")).otherwise(pl.lit(""))
+            estimate = (pl.lit(f"{name[0].upper()}{name[1:]} {_ESTIME[benefit]} à ")
+                        + _euros(pl.col("amount_central")) + pl.lit(" par mois") + ranged
+                        + pl.lit(" ; versé ce mois : ") + _euros(pl.col("paid")) + pl.lit("."))
         else:
             estimate = pl.lit(f"Droit estimé à la {name} ; aucune couverture enregistrée ce mois.")
         held = [pl.when(pl.col(c).fill_null(False)).then(pl.lit(lbl)) for c, lbl in conds]
@@ -134,11 +140,13 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         lines = [estimate]
         if held_line is not None:
             lines.append(pl.when(pl.concat_list(held).list.drop_nulls().list.len() > 0).then(held_line))
-        if failed_list is not None:
-            lines.append(pl.when(failed_list.list.len() > 0).then(
+        if failed_list is not None:  # only says why the central values fail, for a ``possible`` flag
+            lines.append(pl.when((pl.col("grade") == "possible") & (failed_list.list.len() > 0)).then(
                 pl.lit("Non remplies sur les valeurs centrales : ") + failed_list.list.join(" ; ") + pl.lit(".")))
         lines.append(pl.when(pl.col("_facts").list.len() > 0).then(
             pl.lit("Données utilisées : ") + pl.col("_facts").list.head(6).list.join(" ; ") + pl.lit(".")))
+        lines.append(pl.when(~pl.col("_has_resources").fill_null(False)).then(
+            pl.lit("Aucun revenu transmis par les organismes pour les mois de référence.")))
         lines.append(pl.when(pl.col("deciding_unknowns").list.len() > 0).then(
             pl.lit("Données inconnues qui décident : ") + pl.col("deciding_unknowns").list.eval(
                 pl.element().replace_strict(_input_labels(), default=pl.element())).list.join(", ")
