@@ -216,8 +216,8 @@ def _summary(core: CoreMonth, units: pl.DataFrame, flags: pl.DataFrame, excl: pl
         n = paid.height
         ok = paid.filter(pl.col("grade").is_not_null()).height
         ok_central = paid.filter(pl.col("entitled_central")).height
-        coherence[b] = {"paid_units": n, "entitled": ok, "rate": (ok / n) if n else None,
-                        "rate_central": (ok_central / n) if n else None}
+        coherence[b] = {"paid_units": n, "entitled": ok, "rate": round(ok / n, 6) if n else None,
+                        "rate_central": round(ok_central / n, 6) if n else None}
     by_grade = {b: {g: 0 for g in GRADES} for b in config.benefits}
     for b, g, n in flags.group_by("benefit", "grade").len().iter_rows():
         by_grade[b][g] = n
