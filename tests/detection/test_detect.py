@@ -166,6 +166,12 @@ def test_backends_give_the_same_flags(territory, run):
     assert run.summary["flags_by_benefit_grade"] == other.summary["flags_by_benefit_grade"]
 
 
+def test_summary_counts_every_person_evaluated(run, territory):
+    tables, _ = territory
+    assert run.summary["persons"] == run.summary["persons_known"] == tables["persons"].height
+    assert run.summary["persons_not_evaluated"] == 0
+
+
 def test_repr_prints_no_data(run):
     assert "p-" not in repr(run) and "f-" not in repr(run)
     assert dataclasses.is_dataclass(run)

@@ -199,6 +199,12 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     flags = flags.select([pl.col(c).cast(t) for c, t in FLAGS_SCHEMA.items()]).sort("benefit", "unit_id")
     units_out = units.select([pl.col(c).cast(t) for c, t in UNITS_SCHEMA.items()]).sort("benefit", "unit_id")
     summary = _summary(core, units, flags, excl, checked, backend, config)
+    # people an agency knows (in any table) but the core put in no famille: not evaluated, so never flagged
+    known = pl.concat([tables[t].lazy().select(pl.col("person_id")) for t in ("persons", "unit_memberships",
+                                                                            "resources") if t in tables]
+                      ).filter(pl.col("person_id").is_not_null()).select(pl.col("person_id").n_unique()).collect().item()
+    summary["persons_known"] = int(known)
+    summary["persons_not_evaluated"] = int(known) - summary["persons"]
     return Detection(month, units_out, flags, summary, central)
 
 

@@ -31,6 +31,10 @@ def detection_stage(workspace: Path, month: dt.date, out: Path, *, backend: str 
     stage = StageOutput()
     run, paths = run_detect(workspace, month, out, backend=backend)
     stage.paths += [("detection", p) for p in paths.values()]
+    sm = run.summary
+    stage.facts.append(("detection coverage", f"{sm['persons']:,} persons in {sm['familles']:,} familles evaluated; "
+                        f"{sm['persons_not_evaluated']:,} of the {sm['persons_known']:,} persons the agencies know "
+                        "are in no famille and are not evaluated"))
     grades = run.summary["flags_by_benefit_grade"]
     lines = [f"{b}: " + ", ".join(f"{g} {n:,}" for g, n in gs.items()) for b, gs in grades.items()]
     stage.facts.append((f"flags {month:%Y-%m} ({backend}) by benefit and grade", "; ".join(lines)))
