@@ -37,10 +37,13 @@ def _euros(e: pl.Expr) -> pl.Expr:
     return grouped + pl.lit(",") + (cents % 100).cast(pl.String).str.zfill(2) + pl.lit(" €")
 
 
-def fact_sources(core: CoreMonth, individu: pl.DataFrame, months_from) -> pl.DataFrame:  # type: ignore[no-untyped-def]
-    """famille_id, input, agency: which agency supplied each input the core read for a famille's members
-    (from the core's provenance when it has one, else from the ``__source`` columns of the inputs)."""
-    fam = individu.select("person_id", "famille_id", "menage_id")
+def fact_sources(core: CoreMonth, individu: pl.DataFrame, months_from,  # type: ignore[no-untyped-def]
+                 familles: pl.DataFrame) -> pl.DataFrame:
+    """famille_id, input, agency: which agency supplied each input the core read for the members of
+    ``familles`` (famille_id: the flagged ones only, so the work scales with the flags, not the territory),
+    from the core's provenance when it has one, else from the ``__source`` columns of the inputs."""
+    fam = individu.select("person_id", "famille_id", "menage_id").join(familles.select("famille_id").unique(),
+                                                                      on="famille_id", how="semi")
     parts: list[pl.DataFrame] = []
     schema = {"famille_id": pl.String(), "input": pl.String(), "agency": pl.String()}
     if core.provenance.height:
@@ -57,7 +60,8 @@ def fact_sources(core: CoreMonth, individu: pl.DataFrame, months_from) -> pl.Dat
         if monthly is not None:
             src_cols = [c for c in monthly.columns if c.endswith(SOURCE_SUFFIX)]
             if src_cols:
-                long = (monthly.filter(pl.col("month") >= months_from).select("person_id", *src_cols)
+                long = (monthly.filter(pl.col("month") >= months_from)
+                        .join(fam.select("person_id"), on="person_id", how="semi").select("person_id", *src_cols)
                         .unpivot(index="person_id", variable_name="input", value_name="agency")
                         .filter(pl.col("agency").is_not_null()).unique()
                         .with_columns(pl.col("input").str.replace(f"{SOURCE_SUFFIX}$", "")))
