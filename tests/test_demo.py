@@ -19,7 +19,7 @@ def demo(tmp_path_factory):
 
 def test_every_stage_writes_its_outputs(demo):
     stages = {stage for stage, _, _ in demo.outputs}
-    assert {"synth", "extracts", "config", "ingest", "rules", "audit"} <= stages
+    assert {"synth", "extracts", "config", "ingest", "rules", "detection", "evaluation", "audit"} <= stages
     for _, path, _ in demo.outputs:
         assert path.exists() and path.stat().st_size > 0
     listed = {path.relative_to(demo.out).as_posix(): rows for _, path, rows in demo.outputs}
@@ -38,10 +38,34 @@ def test_every_stage_writes_its_outputs(demo):
     assert entitlements.height > 0
 
 
+def test_detection_writes_flags_units_summary_and_evaluation(demo):
+    import json
+
+    from nonrecours.detection import FLAGS_SCHEMA, GRADES, UNITS_SCHEMA
+
+    det = demo.out / "detection" / "2026-06"
+    flags = pl.read_parquet(det / "flags.parquet")
+    units = pl.read_parquet(det / "units.parquet")
+    assert flags.schema == pl.Schema(FLAGS_SCHEMA) and units.schema == pl.Schema(UNITS_SCHEMA)
+    assert flags.height > 0 and units.height > flags.height
+    assert set(flags["grade"]) <= set(GRADES)
+    assert flags["reasons"].list.len().min() >= 2
+    summary = json.loads((det / "summary.json").read_text())
+    assert set(summary["exclusions"]) >= {"opt_out", "pending_claim", "recent_refusal", "recent_closure"}
+    assert sum(n for gs in summary["flags_by_benefit_grade"].values() for n in gs.values()) == flags.height
+    score = json.loads((demo.out / "evaluation" / "2026-06" / "evaluation.json").read_text())
+    assert set(score["benefits"]) == {"rsa", "ppa", "aspa", "css_free", "css_participation"}
+    assert score["truth_familles_matched"] > 0
+    facts = dict(demo.facts)
+    assert any(label.startswith("flags 2026-06") for label in facts)
+    assert "| benefit |" in facts["evaluation 2026-06 against the synthetic truth"]
+
+
 def test_no_raw_identifier_past_the_connectors(demo):
     ids = pl.read_parquet(demo.out / "truth" / "identities.parquet")
     names = set(ids["first_name"]) | set(ids["last_name"])
-    leaks = find_leaks([demo.out / "workspace", demo.out / "rules", demo.out / "audit", demo.out / "manifest.json",
+    leaks = find_leaks([demo.out / "workspace", demo.out / "rules", demo.out / "detection",
+                        demo.out / "evaluation", demo.out / "audit", demo.out / "manifest.json",
                         demo.out / "run.log"], names=names)
     assert not leaks, [str(leak) for leak in leaks[:5]]
     key = (demo.out / "keys" / "exchange.key").read_text().strip()

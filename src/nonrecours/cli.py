@@ -435,3 +435,37 @@ def keygen(
     Secret(written.read_bytes(), origin=f"key file {written}")  # checks it reads back as a valid secret
     _out().print(f"keygen: wrote {written} (mode 600); keep it out of version control and backups you share",
                  markup=False)
+
+
+@app.command()
+def detect(
+    workspace: Path = typer.Option(..., "--workspace", help="Workspace of canonical tables (from ingest)."),
+    month: str = typer.Option(..., "--month", help="Evaluated month, YYYY-MM."),
+    out: Path = typer.Option(..., "--out", help="Folder for flags.parquet, units.parquet and summary.json."),
+    backend: str = typer.Option("polars", "--backend", help="polars or duckdb."),
+) -> None:
+    """Find units probably entitled to RSA, prime d'activité, ASPA or CSS that receive nothing (or too little)."""
+    from nonrecours.detection.detect import run_detect
+    from nonrecours.progress import stage
+
+    with stage(f"detect {month} ({backend})"):
+        run, paths = run_detect(workspace, _month(month), out, backend=backend)
+    for benefit, grades in run.summary["flags_by_benefit_grade"].items():
+        _out().print(f"{benefit}: " + ", ".join(f"{g} {n}" for g, n in grades.items()), markup=False)
+    _print_outputs("detect", paths.values())
+
+
+@app.command()
+def evaluate(
+    run: Path = typer.Option(..., "--run", help="Output folder of a detect run."),
+    truth: Path = typer.Option(..., "--truth", help="Synthetic truth folder (with take_up.parquet)."),
+    agreement: Path | None = typer.Option(None, "--agreement", help="Exchange agreement used at ingest "
+                                          "(default: exchange.toml beside the truth folder)."),
+    out: Path | None = typer.Option(None, "--out", help="Where to write evaluation.md/json (default: --run)."),
+) -> None:
+    """Score a detection run against the synthetic truth (precision, recall, rates, amounts)."""
+    from nonrecours.detection import evaluate_run, render_markdown, write_evaluation
+
+    score = evaluate_run(run, truth, agreement or truth.parent / "exchange.toml")
+    _out().print(render_markdown(score), markup=False)
+    _print_outputs("evaluate", write_evaluation(score, out or run).values())

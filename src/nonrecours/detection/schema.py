@@ -46,5 +46,12 @@ UNITS_SCHEMA: dict[str, pl.DataType] = {
     "amount_high": pl.Float64(),
     "paid": pl.Float64(),
     "excluded": pl.String(),                    # null, or the exclusion that applies (pending_claim, ...)
+    "claimant_id": pl.String(),                 # person_id (pseudonym) of the claimant
+    "adult_ids": pl.List(pl.String()),          # person_ids of the unit's adults (to score against a truth)
+    "paid_before": pl.Float64(),                # paid over the months before (window of the run)
+    "receiving": pl.Boolean(),                  # paid this month (or within the grace months)
+    "entitled_low": pl.Boolean(),               # entitled with every unknown at its low end
+    "entitled_central": pl.Boolean(),
+    "entitled_high": pl.Boolean(),
 }
 """units.parquet: every evaluated unit and benefit, so rates can be computed."""

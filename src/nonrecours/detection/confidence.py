@@ -1,0 +1,93 @@
+"""Ranges of the unknown inputs → ranges of each benefit → a grade.
+
+The join core puts the central value of every unknown input in the engine inputs and lists the unknowns
+(``CoreMonth.unknowns``: entity, id, month, input, low, central, high). Detection evaluates the rules three
+times: on the central inputs, on every unknown at its low end, and on every unknown at its high end, each
+variant built by one join of the unknowns onto the input frames (no loop over units). Per unit and benefit
+the estimate range is the min and max over the three evaluations.
+
+Monotonicity assumption: the extremes of a benefit over the box of its unknown inputs are reached at the
+all-low or all-high corner. This holds when the benefit moves in one direction with every unknown input of
+the unit (e.g. all unknowns are resources, which lower every minimum income); it fails when a unit has
+unknowns pulling in opposite directions (an unknown rent, which lowers the housing forfait, together with an
+unknown salary). Such a unit's range may then be too narrow: its grade may read ``certain`` where a mixed
+corner would deny the benefit. The core lists few such units (see the unknowns' ``reason``); the deciding
+unknowns named on each flag let a caseworker check them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import fields
+
+import polars as pl
+
+from nonrecours.core.month import CoreMonth
+from nonrecours.engine import Inputs
+from nonrecours.engine.inputs import PL_DTYPES
+from nonrecours.engine.plan import ID
+from nonrecours.errors import SchemaError
+from nonrecours.rules.registry import default_registry
+
+__all__ = ["VARIANTS", "grade_expr", "with_unknowns_at"]
+
+VARIANTS = ("low", "central", "high")
+
+
+def _frame_name(entity: str, monthly: bool) -> str:
+    return f"{entity}_monthly" if monthly else entity
+
+
+def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
+    """The core's inputs with every unknown value set to its ``end`` (``low``/``central``/``high``) value.
+
+    One pivot and one join per input frame touched; rows absent from a monthly frame are added (their other
+    inputs stay null, which the engine reads as the declared default)."""
+    if end not in VARIANTS:
+        raise ValueError(f"end must be one of {VARIANTS}")
+    unknowns = core.unknowns
+    if end == "central" or unknowns.is_empty():
+        return core.inputs
+    reg = default_registry()
+    frames = {f.name: getattr(core.inputs, f.name) for f in fields(core.inputs)}
+    long = unknowns.select("entity", "id", "month", "input", pl.col(end).alias("value"))
+    for (entity, monthly), part in long.group_by(
+            pl.col("entity"), pl.col("month").is_not_null().alias("monthly")):
+        name = _frame_name(str(entity), bool(monthly))
+        if name not in frames:
+            raise SchemaError("unknown entity in the core's unknowns", table="unknowns", column="entity")
+        idc = ID[str(entity)]
+        keys = [idc, "month"] if monthly else [idc]
+        wide = part.rename({"id": idc}).pivot("input", index=keys, values="value", aggregate_function="first")
+        base = frames[name]
+        if base is None:
+            base = wide.select(keys) if monthly else None
+            if base is None:
+                raise SchemaError("unknowns for a frame the core did not build", table=name)
+        inputs = [c for c in wide.columns if c not in keys]
+        casts = []
+        for c in inputs:
+            var = reg.inputs.get(c)
+            if var is None:
+                raise SchemaError("unknown input variable in the core's unknowns", table="unknowns", column="input")
+            dtype = PL_DTYPES[var.dtype]
+            v = pl.col(c)
+            casts.append((v != 0).alias(c) if dtype == pl.Boolean() else v.cast(dtype).alias(c))
+        wide = wide.with_columns(casts)
+        missing = [pl.lit(None, dtype=wide.schema[c]).alias(c) for c in inputs if c not in base.columns]
+        base = base.with_columns(missing)
+        if monthly:
+            wide = wide.with_columns(pl.col("month").cast(base.schema["month"]))
+        frames[name] = base.update(wide, on=keys, how="full" if monthly else "left")
+    return Inputs(**frames)
+
+
+def grade_expr(low: str, central: str, high: str) -> pl.Expr:
+    """certain: entitled on every variant; probable: on the central values; possible: on some variant only;
+    null: on none."""
+    lo, ce, hi = pl.col(low), pl.col(central), pl.col(high)
+    return (pl.when(lo & ce & hi).then(pl.lit("certain"))
+            .when(ce).then(pl.lit("probable"))
+            .when(lo | hi).then(pl.lit("possible"))
+            .otherwise(pl.lit(None, dtype=pl.String)))
+
+

@@ -1,0 +1,284 @@
+"""Detection of one month: engine results on three variants of the unknowns, payments, exclusions →
+``units`` (every famille and benefit with its status) and ``flags`` (the non-take-up and under-payment
+cases to act on, graded and explained), plus a summary with every count.
+
+    core = core_month(tables, month)          # the join core's CoreMonth (adapter until core.build_month)
+    run = detect(core, tables, backend="duckdb")
+    write_detection(run, out_dir)             # flags.parquet, units.parquet, summary.json
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from nonrecours.atomic import write_json, write_parquet
+from nonrecours.core.month import CoreMonth
+from nonrecours.detection.confidence import VARIANTS, grade_expr, with_unknowns_at
+from nonrecours.detection.exclusions import EXCLUSIONS, exclusions
+from nonrecours.detection.reasons import fact_sources, reasons
+from nonrecours.detection.receipts import paid_by_famille
+from nonrecours.detection.schema import FLAGS_SCHEMA, GRADES, STATUSES, UNITS_SCHEMA
+from nonrecours.detection.targets import (
+    AMOUNT_BENEFITS,
+    ENGINE_TARGETS,
+    DetectionConfig,
+    amount_expr,
+    entitled_expr,
+)
+from nonrecours.engine import Result, evaluate, required_inputs
+from nonrecours.engine.plan import add_months
+from nonrecours.errors import SchemaError
+
+__all__ = ["CANONICAL_TABLES", "Detection", "core_month", "detect", "parse_month", "read_workspace", "run_detect",
+           "write_detection"]
+
+CANONICAL_TABLES = ("persons", "unit_memberships", "resources", "benefits_paid", "housing", "claims", "opt_outs")
+
+
+def read_workspace(workspace: str | Path) -> dict[str, pl.LazyFrame]:
+    """The workspace's canonical tables as lazy scans (a table absent from the workspace is left out)."""
+    ws = Path(workspace)
+    out = {}
+    for name in CANONICAL_TABLES:
+        files = sorted((ws / name).glob("*.parquet")) if (ws / name).is_dir() else []
+        if files:
+            out[name] = pl.scan_parquet(files)
+    if "persons" not in out or "unit_memberships" not in out:
+        raise SchemaError("the workspace has no persons or unit_memberships table", table=str(ws.name))
+    return out
+
+
+def core_month(tables: dict[str, pl.LazyFrame | pl.DataFrame], month: dt.date) -> CoreMonth:
+    """Adapter to swap for ``nonrecours.core.build_month`` when the join core lands: today's
+    ``build_inputs`` with no unknowns recorded (every value is taken as observed)."""
+    from nonrecours.core import build_inputs
+
+    inputs = build_inputs(tables, month)
+    return CoreMonth(month=month, inputs=inputs)  # type: ignore[arg-type]
+
+
+@dataclass
+class Detection:
+    """One month's detection: units, flags, summary and the central engine result (for explanations)."""
+
+    month: dt.date
+    units: pl.DataFrame
+    flags: pl.DataFrame
+    summary: dict[str, Any]
+    result: Result = field(repr=False)
+
+    def __repr__(self) -> str:
+        return f"Detection({self.month:%Y-%m}, units={self.units.height}, flags={self.flags.height})"
+
+
+def _evaluate_variants(core: CoreMonth, backend: str) -> dict[str, Result]:
+    results: dict[str, Result] = {}
+    for v in VARIANTS:
+        if v != "central" and core.unknowns.is_empty():
+            continue
+        results[v] = evaluate(list(ENGINE_TARGETS), with_unknowns_at(core, v), core.month, backend=backend,
+                              missing_inputs="default")
+    for v in VARIANTS:
+        results.setdefault(v, results["central"])
+    return results
+
+
+def _estimates(results: dict[str, Result], benefits: tuple[str, ...]) -> pl.DataFrame:
+    """famille_id, benefit, entitled_<v>, amount_<v> for the three variants, amount range."""
+    frames = []
+    for benefit in benefits:
+        cols = None
+        for v in VARIANTS:
+            f = results[v]["famille"].select(
+                "famille_id", entitled_expr(benefit).alias(f"entitled_{v}"),
+                amount_expr(benefit).alias(f"_amount_{v}"))
+            cols = f if cols is None else cols.join(f, on="famille_id", how="full", coalesce=True)
+        assert cols is not None
+        zero = 0.0 if benefit in AMOUNT_BENEFITS else None
+        amounts = [pl.col(f"_amount_{v}").fill_null(zero) if zero is not None else pl.col(f"_amount_{v}")
+                   for v in VARIANTS]
+        frames.append(cols.select(
+            "famille_id", pl.lit(benefit).alias("benefit"),
+            *[pl.col(f"entitled_{v}").fill_null(False) for v in VARIANTS],
+            pl.min_horizontal(amounts).alias("amount_low"),
+            (pl.col("_amount_central").fill_null(zero) if zero is not None else pl.col("_amount_central"))
+            .alias("amount_central"),
+            pl.max_horizontal(amounts).alias("amount_high")))
+    return pl.concat(frames)
+
+
+def _adults(individu: pl.DataFrame) -> pl.DataFrame:
+    return individu.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"])).select(
+        "famille_id", "person_id", pl.col("famille_role"))
+
+
+def _deciding(core: CoreMonth, individu: pl.DataFrame, benefits: tuple[str, ...]) -> pl.DataFrame:
+    """famille_id, benefit, deciding_unknowns: the famille's unknown inputs that the benefit reads."""
+    schema = {"famille_id": pl.String(), "benefit": pl.String(), "deciding_unknowns": pl.List(pl.String())}
+    u = core.unknowns
+    if u.is_empty():
+        return pl.DataFrame(schema=schema)
+    parts = [u.filter(pl.col("entity") == "famille").select(pl.col("id").alias("famille_id"), "input")]
+    for entity, key in (("individu", "person_id"), ("menage", "menage_id"), ("foyer_fiscal", "foyer_fiscal_id")):
+        link = individu.select(key, "famille_id").filter(pl.col(key).is_not_null()).unique()
+        parts.append(u.filter(pl.col("entity") == entity).select(pl.col("id").alias(key), "input")
+                     .join(link, on=key, how="inner").select("famille_id", "input"))
+    found = pl.concat(parts).unique()
+    reads = pl.DataFrame([(b, i) for b in benefits for vs in required_inputs(b).values() for i in vs],
+                         schema={"benefit": pl.String, "input": pl.String}, orient="row")
+    return (found.join(reads, on="input", how="inner")
+            .group_by("famille_id", "benefit").agg(pl.col("input").unique().sort().alias("deciding_unknowns"))
+            .cast(schema))  # type: ignore[arg-type]
+
+
+def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
+           config: DetectionConfig | None = None) -> Detection:
+    """Units, flags and summary for ``core.month`` (see the module docstring)."""
+    config = config or DetectionConfig()
+    month = core.month
+    results = _evaluate_variants(core, backend)
+    central = results["central"]
+    individu = core.inputs.individu.select("person_id", "famille_id", "famille_role", "foyer_fiscal_id",
+                                           "menage_id")
+    est = _estimates(results, config.benefits)
+    paid = paid_by_famille(tables.get("benefits_paid"), individu, month, config.benefits,
+                           window=config.paid_window, grace=config.grace_months)
+    adults = _adults(individu)
+    heads = adults.sort(pl.col("famille_role") != "demandeur", "person_id").group_by("famille_id").agg(
+        pl.col("person_id").first().alias("claimant_id"), pl.col("person_id").alias("adult_ids"))
+    excl, checked = exclusions(tables, adults.select("famille_id", "person_id"), month, config)
+    order = {e: i for i, e in enumerate(EXCLUSIONS)}
+    first_excl = (excl.with_columns(pl.col("exclusion").replace_strict(order, return_dtype=pl.Int32).alias("_o"))
+                  .sort("_o").group_by("famille_id", "benefit").agg(pl.col("exclusion").first().alias("excluded")))
+
+    units = (est.join(paid, on=["famille_id", "benefit"], how="left")
+             .with_columns(pl.col("paid").fill_null(0.0), pl.col("paid_before").fill_null(0.0),
+                           pl.col("receiving").fill_null(False),
+                           grade_expr("entitled_low", "entitled_central", "entitled_high").alias("grade")))
+    amount_benefit = pl.col("benefit").is_in(list(AMOUNT_BENEFITS))
+    under = (amount_benefit & (pl.col("paid") > 0)
+             & (pl.col("paid") < pl.col("amount_low") * (1 - config.under_payment_share))
+             & (pl.col("amount_low") - pl.col("paid") >= config.under_payment_min))
+    status = (pl.when(~pl.col("receiving")).then(
+                  pl.when(pl.col("grade").is_not_null()).then(pl.lit("non_take_up")).otherwise(pl.lit("not_entitled")))
+              .when(pl.col("grade").is_null()).then(pl.lit("paid_not_entitled"))
+              .when(under).then(pl.lit("under_payment"))
+              .otherwise(pl.lit("consistent")))
+    units = (units.with_columns(status.alias("status"))
+             .join(first_excl, on=["famille_id", "benefit"], how="left")
+             .join(heads, on="famille_id", how="left")
+             .with_columns(pl.lit(month).alias("month"), pl.lit("famille").alias("unit_kind"),
+                           pl.col("famille_id").alias("unit_id")))
+    actionable = pl.col("status").is_in(["non_take_up", "under_payment"])
+    # exclusions only matter for cases we would act on; elsewhere they are not recorded on the unit
+    units = units.with_columns(pl.when(actionable).then(pl.col("excluded")).alias("excluded"))
+
+    # links: a famille missing the RSA also misses the free CSS the RSA brings (CSS art. L861-2)
+    css_missing = units.filter((pl.col("benefit") == "css_free") & ~pl.col("receiving")).select("famille_id")
+    linked = css_missing.with_columns(pl.lit("rsa").alias("benefit"),
+                                      pl.lit(["css_free"], dtype=pl.List(pl.String)).alias("linked"))
+    deciding = _deciding(core, individu, config.benefits)
+    flags = (units.filter(actionable & pl.col("excluded").is_null())
+             .join(linked, on=["famille_id", "benefit"], how="left")
+             .join(deciding, on=["famille_id", "benefit"], how="left")
+             .with_columns(
+                 pl.when(pl.col("status") == "non_take_up").then(pl.col("linked"))
+                 .otherwise(pl.lit([], dtype=pl.List(pl.String))).fill_null(pl.lit([], dtype=pl.List(pl.String)))
+                 .alias("linked"),
+                 pl.when(pl.col("grade") == "certain").then(pl.lit([], dtype=pl.List(pl.String)))
+                 .otherwise(pl.col("deciding_unknowns")).fill_null(pl.lit([], dtype=pl.List(pl.String)))
+                 .alias("deciding_unknowns")))
+    sources = fact_sources(core, individu, add_months(month, -config.paid_window), flags)
+    flags = reasons(flags, central, sources, config.max_reasons)
+    flags = flags.select([pl.col(c).cast(t) for c, t in FLAGS_SCHEMA.items()]).sort("benefit", "unit_id")
+    units_out = units.select([pl.col(c).cast(t) for c, t in UNITS_SCHEMA.items()]).sort("benefit", "unit_id")
+    summary = _summary(core, units, flags, excl, checked, backend, config)
+    # people an agency knows (in any table) but the core put in no famille: not evaluated, so never flagged
+    known = pl.concat([tables[t].lazy().select(pl.col("person_id")) for t in ("persons", "unit_memberships",
+                                                                            "resources") if t in tables]
+                      ).filter(pl.col("person_id").is_not_null()).select(pl.col("person_id").n_unique()).collect().item()
+    summary["persons_known"] = int(known)
+    summary["persons_not_evaluated"] = int(known) - summary["persons"]
+    return Detection(month, units_out, flags, summary, central)
+
+
+def _summary(core: CoreMonth, units: pl.DataFrame, flags: pl.DataFrame, excl: pl.DataFrame,
+             checked: dict[str, bool], backend: str, config: DetectionConfig) -> dict[str, Any]:
+    candidates = units.filter(pl.col("status").is_in(["non_take_up", "under_payment"])).select(
+        "famille_id", "benefit")
+    hit = excl.join(candidates, on=["famille_id", "benefit"], how="semi")
+    counts = dict(hit.group_by("exclusion").len().iter_rows())
+    exclusions_out = {e: {"count": int(counts.get(e, 0)) if checked[e] else None, "checked": checked[e]}
+                      for e in EXCLUSIONS}
+    coherence = {}
+    for b in config.benefits:
+        paid = units.filter((pl.col("benefit") == b) & pl.col("receiving"))
+        n = paid.height
+        ok = paid.filter(pl.col("grade").is_not_null()).height
+        ok_central = paid.filter(pl.col("entitled_central")).height
+        coherence[b] = {"paid_units": n, "entitled": ok, "rate": round(ok / n, 6) if n else None,
+                        "rate_central": round(ok_central / n, 6) if n else None}
+    by_grade = {b: {g: 0 for g in GRADES} for b in config.benefits}
+    for b, g, n in flags.group_by("benefit", "grade").len().iter_rows():
+        by_grade[b][g] = n
+    statuses = {b: {s: 0 for s in STATUSES} for b in config.benefits}
+    for b, s, n in units.group_by("benefit", "status").len().iter_rows():
+        statuses[b][s] = n
+    flag_status = {b: {s: 0 for s in ("non_take_up", "under_payment")} for b in config.benefits}
+    for b, s, n in flags.group_by("benefit", "status").len().iter_rows():
+        flag_status[b][s] = n
+    return {
+        "month": f"{core.month:%Y-%m}",
+        "backend": backend,
+        "config": config.model_dump(),
+        "familles": int(units.get_column("famille_id").n_unique()),
+        "persons": int(core.inputs.individu.height),
+        "unknowns": {"values": int(core.unknowns.height),
+                     "units": int(core.unknowns.select("entity", "id").unique().height)},
+        "conflicts": {str(k): int(v) for k, v in core.conflicts.iter_rows()},
+        "core_counts": dict(core.counts),
+        "exclusions": exclusions_out,
+        "coherence": coherence,
+        "flags_by_benefit_grade": by_grade,
+        "flags_by_benefit_status": flag_status,
+        "units_by_benefit_status": statuses,
+        "flags": int(flags.height),
+        "monotonicity": "estimate range taken at the all-low and all-high corners of the unknowns",
+    }
+
+
+def write_detection(run: Detection, out: str | Path) -> dict[str, Path]:
+    """flags.parquet, units.parquet and summary.json under ``out``, each written atomically."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"flags": out / "flags.parquet", "units": out / "units.parquet", "summary": out / "summary.json"}
+    # sorted by key and amounts to the cent: a rerun on the same inputs writes the same bytes (sums of floats
+    # in another order differ in the last bits)
+    key = ["unit_kind", "unit_id", "benefit"]
+    cents = pl.col(pl.Float64).round(2)
+    write_parquet(paths["flags"], run.flags.sort(key).with_columns(cents))
+    write_parquet(paths["units"], run.units.sort(key).with_columns(cents))
+    write_json(paths["summary"], run.summary)
+    return paths
+
+
+def parse_month(text: str) -> dt.date:
+    """``YYYY-MM`` → the first day of that month (SchemaError otherwise)."""
+    try:
+        year, mon = (int(x) for x in text.split("-"))
+        return dt.date(year, mon, 1)
+    except ValueError:
+        raise SchemaError("a month is written YYYY-MM", column="month") from None
+
+
+def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backend: str = "polars",
+               config: DetectionConfig | None = None) -> tuple[Detection, dict[str, Path]]:
+    """The ``nonrecours detect`` job: read the workspace lazily, build the month, detect, write."""
+    tables = read_workspace(workspace)
+    run = detect(core_month(tables, month), tables, backend=backend, config=config)
+    return run, write_detection(run, out)

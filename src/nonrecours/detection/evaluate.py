@@ -1,0 +1,161 @@
+"""Score a detection run against the synthetic truth: precision and recall of the flags per benefit and
+grade, estimated against true non-take-up rates, amount foregone, and why the misses are missed.
+
+The truth's ``take_up.parquet`` lists every famille our rules find entitled on the true situations, month
+by month, with the take-up draw: the true non-take-up cases are its rows with ``take_up`` false. Truth
+familles are matched to the workspace's by their adults: the truth's NIRs are pseudonymised with the
+exchange agreement's key, exactly as the connectors did at ingest, and a truth famille is the workspace
+famille holding its demandeur (else its conjoint). Nothing else of the truth is used.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from nonrecours.detection.targets import AMOUNT_BENEFITS, BENEFITS
+
+__all__ = ["evaluate_run", "render_markdown", "write_evaluation"]
+
+GRADE_SETS: dict[str, tuple[str, ...]] = {
+    "certain": ("certain",), "probable": ("probable",), "possible": ("possible",),
+    "certain+probable": ("certain", "probable"), "all": ("certain", "probable", "possible"),
+}
+
+
+def _truth_to_workspace(truth: Path, units: pl.DataFrame, month: dt.date, agreement: Path) -> pl.DataFrame:
+    """truth famille id → workspace famille id (unit_id), via the pseudonyms of its adults."""
+    from nonrecours.privacy import load_agreement
+    from nonrecours.privacy.pseudonyms import pseudonymise
+
+    key = load_agreement(agreement).pseudonym_key()
+    m = pl.read_parquet(truth / "unit_memberships.parquet")
+    adults = (m.filter((pl.col("unit_kind").cast(pl.String) == "famille") & (pl.col("valid_from") <= month)
+                       & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month))
+                       & pl.col("role").cast(pl.String).is_in(["demandeur", "conjoint"]))
+              .select(pl.col("unit_id").alias("truth_id"), "person_id",
+                      (pl.col("role").cast(pl.String) != "demandeur").cast(pl.Int8).alias("_rank")))
+    nirs = pl.read_parquet(truth / "identities.parquet", columns=["person_id", "nir"])
+    pseud = pseudonymise(nirs.rename({"person_id": "truth_person"}), "nir", key, out="ws_person",
+                         key_id_column=None, reason_column=None)
+    adults = adults.join(pseud.rename({"truth_person": "person_id"}), on="person_id", how="inner")
+    ws = (units.select("unit_id", "adult_ids").unique("unit_id").explode("adult_ids")
+          .rename({"adult_ids": "ws_person"}).filter(pl.col("ws_person").is_not_null()))
+    return (adults.join(ws, on="ws_person", how="inner").sort("truth_id", "_rank", "unit_id")
+            .unique("truth_id", keep="first").select("truth_id", "unit_id"))
+
+
+def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> dict[str, Any]:
+    """The score of the run in ``run`` (flags/units/summary) against ``truth`` (synthetic truth folder)."""
+    run, truth = Path(run), Path(truth)
+    summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
+    year, mon = (int(x) for x in summary["month"].split("-"))
+    month = dt.date(year, mon, 1)
+    units = pl.read_parquet(run / "units.parquet")
+    flags = pl.read_parquet(run / "flags.parquet")
+    take_up = pl.read_parquet(truth / "take_up.parquet").filter(pl.col("month") == month)
+    mapping = _truth_to_workspace(truth, units, month, Path(agreement))
+    out: dict[str, Any] = {"month": summary["month"], "backend": summary.get("backend"),
+                           "truth_familles_matched": mapping.height, "benefits": {}}
+    for b in BENEFITS:
+        ent = take_up.filter(pl.col("benefit") == b).join(mapping, left_on="unit_id", right_on="truth_id",
+                                                         how="left", suffix="_ws")
+        true_ntu = ent.filter(~pl.col("take_up"))
+        t_ids = true_ntu.get_column("unit_id_ws").drop_nulls()
+        ub = units.filter(pl.col("benefit") == b)
+        fb = flags.filter((pl.col("benefit") == b) & (pl.col("status") == "non_take_up"))
+        res: dict[str, Any] = {"true_entitled": ent.height, "true_non_take_up": true_ntu.height,
+                               "true_rate": true_ntu.height / ent.height if ent.height else None,
+                               "grades": {}}
+        for name, grades in GRADE_SETS.items():
+            f = fb.filter(pl.col("grade").is_in(list(grades)))
+            tp = f.filter(pl.col("unit_id").is_in(t_ids.implode())).height
+            recalled = true_ntu.filter(pl.col("unit_id_ws").is_in(f.get_column("unit_id").implode())).height
+            res["grades"][name] = {"flags": f.height, "true_positives": tp,
+                                   "precision": tp / f.height if f.height else None,
+                                   "recall": recalled / true_ntu.height if true_ntu.height else None}
+        sure = ub.filter(pl.col("grade").is_in(["certain", "probable"]))
+        est_ntu = sure.filter(pl.col("status") == "non_take_up").height
+        res["estimated_rate"] = est_ntu / sure.height if sure.height else None
+        if b in AMOUNT_BENEFITS:
+            res["amount_foregone_true"] = float(true_ntu.get_column("amount").sum())
+            res["amount_foregone_estimated"] = float(
+                fb.filter(pl.col("grade").is_in(["certain", "probable"])).get_column("amount_central").sum())
+        # why the misses are missed, and what the false alarms are
+        flagged = fb.filter(pl.col("grade").is_in(["certain", "probable"])).get_column("unit_id")
+        missed = true_ntu.filter(~pl.col("unit_id_ws").is_in(flagged.implode()) | pl.col("unit_id_ws").is_null())
+        missed = missed.join(ub.select("unit_id", "status", "grade", "excluded"), left_on="unit_id_ws",
+                             right_on="unit_id", how="left")
+        res["misses"] = {
+            "not_in_workspace": missed.filter(pl.col("unit_id_ws").is_null()).height,
+            "not_entitled_on_workspace_data": missed.filter(pl.col("unit_id_ws").is_not_null()
+                                                            & pl.col("grade").is_null()).height,
+            "possible_only": missed.filter(pl.col("grade") == "possible").height,
+            "seen_as_paid": missed.filter(pl.col("status").is_in(["consistent", "under_payment"])).height,
+            "excluded": missed.filter(pl.col("excluded").is_not_null()).height,
+        }
+        truth_ids = ent.select("unit_id_ws", "take_up").drop_nulls("unit_id_ws").unique("unit_id_ws")
+        false = fb.filter(pl.col("grade").is_in(["certain", "probable"])
+                          & ~pl.col("unit_id").is_in(t_ids.implode())).join(
+            truth_ids, left_on="unit_id", right_on="unit_id_ws", how="left")
+        res["false_alarms"] = {
+            "taken_up_in_truth": false.filter(pl.col("take_up").fill_null(False)).height,
+            "not_entitled_in_truth": false.filter(pl.col("take_up").is_null()).height,
+        }
+        res["under_payment_flags"] = flags.filter((pl.col("benefit") == b)
+                                                  & (pl.col("status") == "under_payment")).height
+        res["coherence"] = summary["coherence"][b]["rate"]
+        out["benefits"][b] = res
+    return _rounded(out)
+
+
+def _rounded(value: Any) -> Any:
+    """Rates to 6 decimals, so long digit runs never look like an identifier to a leak scan."""
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    return value
+
+
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{100 * x:.1f} %"
+
+
+def render_markdown(score: dict[str, Any]) -> str:
+    """The evaluation as a Markdown table (one row per benefit), then the misses and false alarms."""
+    lines = [f"# Detection scored against the synthetic truth ({score['month']}, {score['backend']})", "",
+             "| benefit | flags c+p | precision c+p | recall c+p | precision certain | flags possible | "
+             "true rate | estimated rate | foregone true € | foregone est. € | coherence |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for b, r in score["benefits"].items():
+        cp, ce, po = r["grades"]["certain+probable"], r["grades"]["certain"], r["grades"]["possible"]
+        ft = r.get("amount_foregone_true")
+        fe = r.get("amount_foregone_estimated")
+        lines.append(f"| {b} | {cp['flags']} | {_pct(cp['precision'])} | {_pct(cp['recall'])} | "
+                     f"{_pct(ce['precision'])} | {po['flags']} | {_pct(r['true_rate'])} | "
+                     f"{_pct(r['estimated_rate'])} | {'—' if ft is None else f'{ft:,.0f}'} | "
+                     f"{'—' if fe is None else f'{fe:,.0f}'} | {_pct(r['coherence'])} |")
+    lines += ["", "| benefit | true non-take-up | missed: not in workspace | not entitled on workspace data | "
+              "possible only | seen as paid | excluded | false alarms: taken up in truth | not entitled in truth |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for b, r in score["benefits"].items():
+        m, f = r["misses"], r["false_alarms"]
+        lines.append(f"| {b} | {r['true_non_take_up']} | {m['not_in_workspace']} | "
+                     f"{m['not_entitled_on_workspace_data']} | {m['possible_only']} | {m['seen_as_paid']} | "
+                     f"{m['excluded']} | {f['taken_up_in_truth']} | {f['not_entitled_in_truth']} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_evaluation(score: dict[str, Any], out: str | Path) -> dict[str, Path]:
+    """evaluation.json and evaluation.md under ``out``."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / "evaluation.json", "markdown": out / "evaluation.md"}
+    paths["json"].write_text(json.dumps(score, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    paths["markdown"].write_text(render_markdown(score), encoding="utf-8")
+    return paths

@@ -1,0 +1,51 @@
+"""What each famille is paid, from the canonical ``benefits_paid``: this month and the months before.
+
+Payments arrive keyed by unit (the CAF and MSA pay a famille) or by person (the CNAV pays the ASPA to a
+pensioner, the CNAM reports the CSS per insured person); a person's payment is attached to the famille the
+person belongs to in the evaluated month. When two agencies report the same benefit for the same famille
+and month, the larger of their totals is kept (never the sum: it is one payment seen twice).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from nonrecours.engine.plan import add_months
+
+__all__ = ["paid_by_famille"]
+
+
+def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame,
+                    month: dt.date, benefits: tuple[str, ...], *, window: int,
+                    grace: int) -> pl.DataFrame:
+    """One row per (famille_id, benefit) with any payment in the window: ``paid`` (this month, 0 when
+    none), ``paid_before`` (the ``window`` months before), ``receiving`` (paid this month or in the
+    ``grace`` months before)."""
+    schema = {"famille_id": pl.String(), "benefit": pl.String(), "paid": pl.Float64(),
+              "paid_before": pl.Float64(), "receiving": pl.Boolean()}
+    if benefits_paid is None:
+        return pl.DataFrame(schema=schema)
+    first = add_months(month, -max(window, grace))
+    lf = benefits_paid.lazy() if isinstance(benefits_paid, pl.DataFrame) else benefits_paid
+    rows = (lf.filter(pl.col("benefit").cast(pl.String).is_in(list(benefits))
+                      & (pl.col("month") >= first) & (pl.col("month") <= month))
+            .select(pl.col("unit_kind").cast(pl.String), "unit_id", "person_id",
+                    pl.col("benefit").cast(pl.String), "month", pl.col("amount").cast(pl.Float64),
+                    pl.col("source_agency").cast(pl.String))
+            .collect())
+    fam_of = individu.select("person_id", pl.col("famille_id").alias("_fam"))
+    rows = (rows.join(fam_of, on="person_id", how="left")
+            .with_columns(pl.when(pl.col("unit_kind") == "famille").then(pl.col("unit_id"))
+                          .otherwise(pl.col("_fam")).alias("famille_id"))
+            .filter(pl.col("famille_id").is_not_null()))
+    per_month = (rows.group_by("famille_id", "benefit", "month", "source_agency").agg(pl.col("amount").sum())
+                 .group_by("famille_id", "benefit", "month").agg(pl.col("amount").max()))
+    m = pl.col("month")
+    grace_from = add_months(month, -grace)
+    return per_month.group_by("famille_id", "benefit").agg(
+        pl.col("amount").filter(m == month).sum().alias("paid"),
+        pl.col("amount").filter((m < month) & (m >= add_months(month, -window))).sum().alias("paid_before"),
+        (m >= grace_from).any().alias("receiving"),
+    ).select(list(schema))

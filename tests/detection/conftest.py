@@ -1,0 +1,126 @@
+"""Hand-made canonical tables for one month: a few familles whose status and grade are known in advance."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from nonrecours.core import UNKNOWNS_SCHEMA, CoreMonth
+from nonrecours.detection import core_month
+from nonrecours.engine.plan import add_months
+
+MONTH = dt.date(2026, 6, 1)
+MONTHS = [add_months(MONTH, -k) for k in range(12, -1, -1)]
+
+
+class Territory:
+    """Builds canonical tables one famille at a time (one adult, tenant, own ménage and foyer)."""
+
+    def __init__(self) -> None:
+        self.persons: list[dict] = []
+        self.members: list[dict] = []
+        self.resources: list[dict] = []
+        self.paid: list[dict] = []
+        self.housing: list[dict] = []
+        self.claims: list[dict] = []
+        self.opt_outs: list[dict] = []
+
+    def famille(self, name: str, *, age: int = 40, salary: float = 0.0, pension: float = 0.0,
+                agency: str = "caf", death_month: dt.date | None = None) -> str:
+        pid = f"p-{name}"
+        birth = dt.date(MONTH.year - age - 1, 1, 1)
+        self.persons.append({"person_id": pid, "birth_month": birth, "sex": "F", "nationality_group": "FR",
+                             "residence_permit_years": None, "depcom": "46042", "disability_rate": 0.0,
+                             "student": False, "pregnant": False, "source_agency": agency,
+                             "death_month": death_month})
+        for kind, role in (("famille", "demandeur"), ("menage", "personne_de_reference"),
+                           ("foyer_fiscal", "declarant")):
+            self.members.append({"person_id": pid, "unit_kind": kind, "unit_id": f"{kind[0]}-{name}",
+                                 "role": role, "valid_from": dt.date(2020, 1, 1), "valid_to": None,
+                                 "source_agency": agency})
+        for m in MONTHS:
+            if salary:
+                self.resources.append({"person_id": pid, "month": m, "kind": "salary_net", "amount": salary,
+                                       "source_agency": "dgfip"})
+            if pension:
+                for kind in ("pension_net", "pension_gross"):
+                    self.resources.append({"person_id": pid, "month": m, "kind": kind, "amount": pension,
+                                           "source_agency": "cnav"})
+            self.housing.append({"menage_id": f"m-{name}", "month": m, "status": "tenant", "rent": 450.0,
+                                 "source_agency": "caf"})
+        return f"f-{name}"
+
+    def pay(self, name: str, benefit: str, amount: float, months: list[dt.date] | None = None) -> None:
+        for m in months or [MONTH]:
+            self.paid.append({"unit_kind": "famille", "unit_id": f"f-{name}", "person_id": None,
+                              "benefit": benefit, "month": m, "amount": amount, "source_agency": "caf"})
+
+    def claim(self, name: str, benefit: str, event: str, when: dt.date) -> None:
+        self.claims.append({"unit_kind": "famille", "unit_id": f"f-{name}", "person_id": None,
+                            "benefit": benefit, "event": event, "event_date": when, "source_agency": "caf"})
+
+    def opt_out(self, name: str, benefit: str | None) -> None:
+        self.opt_outs.append({"person_id": f"p-{name}", "benefit": benefit, "since": dt.date(2025, 1, 1),
+                              "source_agency": "caf"})
+
+    def tables(self) -> dict[str, pl.DataFrame]:
+        out = {
+            "persons": pl.DataFrame(self.persons, schema_overrides={"residence_permit_years": pl.Int16,
+                                                                    "death_month": pl.Date}),
+            "unit_memberships": pl.DataFrame(self.members, schema_overrides={"valid_to": pl.Date}),
+            "resources": pl.DataFrame(self.resources, schema={"person_id": pl.String, "month": pl.Date,
+                                                             "kind": pl.String, "amount": pl.Float64,
+                                                             "source_agency": pl.String}),
+            "benefits_paid": pl.DataFrame(self.paid, schema={
+                "unit_kind": pl.String, "unit_id": pl.String, "person_id": pl.String, "benefit": pl.String,
+                "month": pl.Date, "amount": pl.Float64, "source_agency": pl.String}),
+            "housing": pl.DataFrame(self.housing),
+        }
+        if self.claims:
+            out["claims"] = pl.DataFrame(self.claims, schema_overrides={"person_id": pl.String})
+        if self.opt_outs:
+            out["opt_outs"] = pl.DataFrame(self.opt_outs)
+        return out
+
+
+def unknown_salary(person: str, low: float, central: float, high: float) -> pl.DataFrame:
+    """A salary no agency supplied, for every month the rules read."""
+    return pl.DataFrame([{"entity": "individu", "id": person, "month": m, "input": "salary_net", "low": low,
+                          "central": central, "high": high, "reason": "salaire non transmis"}
+                         for m in MONTHS], schema=UNKNOWNS_SCHEMA)
+
+
+@pytest.fixture(scope="module")
+def territory() -> tuple[dict[str, pl.DataFrame], CoreMonth]:
+    t = Territory()
+    t.famille("nothing")                          # no resource, nothing paid: RSA non-take-up, certain
+    t.famille("probable")                         # salary unknown, central 0: probable
+    t.famille("possible", salary=2500.0)          # salary unknown, central 2500: possible only
+    t.famille("paid")
+    t.pay("paid", "rsa", 640.0)
+    t.pay("paid", "css_free", 0.0)
+    t.famille("under")
+    t.pay("under", "rsa", 100.0)
+    t.famille("rich", salary=3500.0)
+    t.pay("rich", "rsa", 300.0)                   # paid but not entitled: a self-check
+    t.famille("pending")
+    t.claim("pending", "rsa", "pending", dt.date(2026, 5, 20))
+    t.famille("refused")
+    t.claim("refused", "rsa", "refused", dt.date(2026, 3, 2))
+    t.famille("old_refusal")
+    t.claim("old_refusal", "rsa", "refused", dt.date(2024, 3, 2))
+    t.famille("closed")
+    t.claim("closed", "rsa", "closed", dt.date(2026, 5, 2))
+    t.famille("optout_all")
+    t.opt_out("optout_all", None)
+    t.famille("optout_rsa")
+    t.opt_out("optout_rsa", "rsa")
+    t.famille("dead", death_month=dt.date(2026, 4, 1))
+    t.famille("retiree", age=70, pension=400.0, agency="cnav")   # ASPA non-take-up
+    tables = t.tables()
+    core = core_month(tables, MONTH)
+    unknowns = pl.concat([unknown_salary("p-probable", 0.0, 0.0, 3000.0),
+                          unknown_salary("p-possible", 0.0, 2500.0, 3000.0)])
+    return tables, CoreMonth(month=MONTH, inputs=core.inputs, unknowns=unknowns)

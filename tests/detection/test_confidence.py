@@ -1,0 +1,50 @@
+"""The estimate range and the grade follow the unknowns' range (an invariant, checked on drawn ranges)."""
+
+from __future__ import annotations
+
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nonrecours.core import UNKNOWNS_SCHEMA, CoreMonth
+from nonrecours.detection import detect
+from nonrecours.detection.confidence import with_unknowns_at
+
+from .conftest import MONTH, unknown_salary
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.floats(0.0, 4000.0, allow_nan=False), min_size=3, max_size=3).map(sorted))
+def test_range_and_grade_follow_the_unknowns(territory, ends):
+    tables, core = territory
+    low, central, high = ends
+    unknowns = unknown_salary("p-nothing", low, central, high)
+    # the inputs carry the central value, as the core's contract says
+    at_central = with_unknowns_at(CoreMonth(MONTH, core.inputs, unknowns.with_columns(pl.col("central")
+                                                                                      .alias("low"))), "low")
+    run = detect(CoreMonth(MONTH, at_central, unknowns), tables)
+    u = run.units.filter((pl.col("unit_id") == "f-nothing") & (pl.col("benefit") == "rsa")).row(0, named=True)
+    assert u["amount_low"] <= u["amount_central"] <= u["amount_high"]
+    expected = ("certain" if u["entitled_low"] and u["entitled_central"] and u["entitled_high"]
+                else "probable" if u["entitled_central"]
+                else "possible" if u["entitled_low"] or u["entitled_high"] else None)
+    assert u["grade"] == expected
+    # RSA falls as the salary rises: entitled at the low end whenever entitled at all
+    assert u["entitled_low"] or not u["entitled_high"]
+
+
+def test_static_and_unit_level_unknowns_are_applied(territory):
+    _, core = territory
+    unknowns = pl.DataFrame([
+        {"entity": "famille", "id": "f-nothing", "month": None, "input": "recent_isolation", "low": 0.0,
+         "central": 0.0, "high": 1.0, "reason": "date de séparation inconnue"},
+        {"entity": "menage", "id": "m-nothing", "month": None, "input": "rent", "low": 300.0,
+         "central": 450.0, "high": 700.0, "reason": "loyer non transmis"},
+    ], schema=UNKNOWNS_SCHEMA)
+    high = with_unknowns_at(CoreMonth(MONTH, core.inputs, unknowns), "high")
+    assert high.famille is not None and high.menage is not None
+    fam = high.famille.filter(pl.col("famille_id") == "f-nothing")
+    assert fam["recent_isolation"].to_list() == [True]
+    assert high.menage.filter(pl.col("menage_id") == "m-nothing")["rent"].to_list() == [700.0]
+    assert high.menage.filter(pl.col("menage_id") == "m-paid")["rent"].to_list() == [450.0]
+    assert high.famille.height == core.inputs.famille.height  # type: ignore[union-attr]

@@ -1,0 +1,177 @@
+"""Statuses, grades, exclusions, links and reasons on hand-made familles whose answer is known."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from nonrecours.detection import FLAGS_SCHEMA, UNITS_SCHEMA, DetectionConfig, detect
+from nonrecours.detection.confidence import with_unknowns_at
+
+
+@pytest.fixture(scope="module")
+def run(territory):
+    tables, core = territory
+    return detect(core, tables, backend="polars")
+
+
+def _unit(run, name: str, benefit: str = "rsa") -> dict:
+    rows = run.units.filter((pl.col("unit_id") == f"f-{name}") & (pl.col("benefit") == benefit))
+    assert rows.height == 1
+    return rows.row(0, named=True)
+
+
+def _flag(run, name: str, benefit: str = "rsa") -> dict | None:
+    rows = run.flags.filter((pl.col("unit_id") == f"f-{name}") & (pl.col("benefit") == benefit))
+    return rows.row(0, named=True) if rows.height else None
+
+
+def test_outputs_follow_the_schemas(run):
+    assert run.flags.schema == pl.Schema(FLAGS_SCHEMA)
+    assert run.units.schema == pl.Schema(UNITS_SCHEMA)
+    assert run.units.select("unit_id", "benefit").is_duplicated().sum() == 0
+
+
+def test_unknowns_move_the_low_and_high_variants_only(territory):
+    _, core = territory
+    high = with_unknowns_at(core, "high").individu_monthly
+    assert high is not None
+    salary = high.filter(pl.col("person_id") == "p-probable").get_column("salary_net")
+    assert salary.len() == 13 and (salary == 3000.0).all()
+    assert with_unknowns_at(core, "central") is core.inputs
+
+
+def test_non_take_up_certain_with_no_unknown(run):
+    u = _unit(run, "nothing")
+    assert (u["status"], u["grade"]) == ("non_take_up", "certain")
+    f = _flag(run, "nothing")
+    assert f is not None and f["amount_low"] == f["amount_central"] == f["amount_high"] > 500
+    assert f["paid"] == 0 and f["deciding_unknowns"] == [] and f["claimant_id"] == "p-nothing"
+    assert f["adult_ids"] == ["p-nothing"]
+
+
+def test_probable_when_only_central_values_give_the_right(run):
+    f = _flag(run, "probable")
+    assert f is not None and f["grade"] == "probable" and f["status"] == "non_take_up"
+    assert f["amount_low"] == 0.0 < f["amount_central"] == f["amount_high"]
+    assert f["deciding_unknowns"] == ["salary_net"]
+
+
+def test_possible_when_only_favourable_values_give_the_right(run):
+    f = _flag(run, "possible")
+    assert f is not None and f["grade"] == "possible"
+    assert f["amount_central"] == 0.0 < f["amount_high"]
+    assert "salary_net" in f["deciding_unknowns"]
+    assert any("salaire net" in r for r in f["reasons"])
+
+
+def test_paid_statuses(run):
+    assert _unit(run, "paid")["status"] == "consistent"
+    assert _flag(run, "paid") is None
+    under = _flag(run, "under")
+    assert under is not None and under["status"] == "under_payment" and under["paid"] == 100.0
+    rich = _unit(run, "rich")
+    assert rich["status"] == "paid_not_entitled" and rich["grade"] is None
+    assert _flag(run, "rich") is None  # a self-check, never a contact
+
+
+def test_under_payment_threshold_is_configurable(territory):
+    tables, core = territory
+    lax = detect(core, tables, config=DetectionConfig(under_payment_share=0.9))
+    assert lax.units.filter((pl.col("unit_id") == "f-under") & (pl.col("benefit") == "rsa"))["status"][0] \
+        == "consistent"
+
+
+@pytest.mark.parametrize(("name", "exclusion"), [
+    ("pending", "pending_claim"), ("refused", "recent_refusal"), ("closed", "recent_closure"),
+    ("optout_all", "opt_out"), ("optout_rsa", "opt_out"), ("dead", "deceased_or_gone")])
+def test_each_exclusion_removes_the_flag_and_is_counted(run, name, exclusion):
+    assert _unit(run, name)["excluded"] == exclusion
+    assert _flag(run, name) is None
+    assert run.summary["exclusions"][exclusion]["checked"]
+    assert run.summary["exclusions"][exclusion]["count"] >= 1
+
+
+def test_exclusions_are_per_benefit_and_dated(run):
+    assert _flag(run, "optout_rsa", "css_free") is not None      # objected to RSA contact only
+    assert _flag(run, "optout_all", "css_free") is None
+    assert _unit(run, "old_refusal")["excluded"] is None           # refused two years ago
+    assert _flag(run, "old_refusal") is not None
+    counts = run.summary["exclusions"]
+    # optout_rsa for the RSA; optout_all for the RSA and the free CSS (the benefits it would be told about)
+    assert counts["opt_out"]["count"] == 3 == run.units.filter(pl.col("excluded") == "opt_out").height
+    assert counts["pending_claim"]["count"] == 1
+
+
+def test_refusal_window_is_configurable_per_benefit(territory):
+    tables, core = territory
+    cfg = DetectionConfig(refusal_months={"rsa": 36})
+    strict = detect(core, tables, config=cfg)
+    assert strict.units.filter((pl.col("unit_id") == "f-old_refusal") & (pl.col("benefit") == "rsa"))[
+        "excluded"][0] == "recent_refusal"
+
+
+def test_no_exclusion_table_is_reported_as_not_checked(territory):
+    tables, core = territory
+    bare = {k: v for k, v in tables.items() if k not in ("claims", "opt_outs")}
+    bare["persons"] = bare["persons"].drop("death_month")
+    run = detect(core, bare)
+    assert all(not v["checked"] and v["count"] is None for v in run.summary["exclusions"].values())
+    assert run.flags.filter(pl.col("unit_id") == "f-pending").height > 0
+
+
+def test_missing_rsa_also_misses_the_css_it_brings(run):
+    f = _flag(run, "nothing")
+    assert f is not None and f["linked"] == ["css_free"]
+    assert _flag(run, "nothing", "css_free") is not None
+    paid = _flag(run, "under")
+    assert paid is not None and paid["linked"] == []   # under-payment: the CSS is already there
+
+
+def test_reasons_are_short_french_and_name_the_agencies(run):
+    f = _flag(run, "nothing")
+    assert f is not None
+    reasons = f["reasons"]
+    assert 2 <= len(reasons) <= DetectionConfig().max_reasons
+    assert reasons[0].startswith("RSA estimé")
+    assert any("Données utilisées" in r and "(CAF)" in r for r in reasons)
+    retiree = _flag(run, "retiree", "aspa")
+    assert retiree is not None and any("(CNAV)" in r for r in retiree["reasons"])
+    for r in run.flags.get_column("reasons").explode().to_list():
+        assert "p-" not in r and "f-" not in r  # no identifier in a letter
+
+
+def test_aspa_non_take_up(run):
+    u = _unit(run, "retiree", "aspa")
+    assert (u["status"], u["grade"]) == ("non_take_up", "certain")
+
+
+def test_coherence_rate_in_the_summary(run):
+    c = run.summary["coherence"]["rsa"]
+    # paid: paid, under (entitled), rich (not entitled)
+    assert c["paid_units"] == 3 and c["entitled"] == 2 and c["rate"] == pytest.approx(2 / 3)
+    grades = run.summary["flags_by_benefit_grade"]["rsa"]
+    assert sum(grades.values()) == run.flags.filter(pl.col("benefit") == "rsa").height
+
+
+def test_backends_give_the_same_flags(territory, run):
+    tables, core = territory
+    other = detect(core, tables, backend="duckdb")
+    # amounts agree to a millionth of a euro (float sums in another order); everything else exactly
+    assert_frame_equal(run.flags, other.flags, check_exact=False, abs_tol=1e-6)
+    assert_frame_equal(run.units, other.units, check_exact=False, abs_tol=1e-6)
+    assert run.summary["flags_by_benefit_grade"] == other.summary["flags_by_benefit_grade"]
+
+
+def test_summary_counts_every_person_evaluated(run, territory):
+    tables, _ = territory
+    assert run.summary["persons"] == run.summary["persons_known"] == tables["persons"].height
+    assert run.summary["persons_not_evaluated"] == 0
+
+
+def test_repr_prints_no_data(run):
+    assert "p-" not in repr(run) and "f-" not in repr(run)
+    assert dataclasses.is_dataclass(run)

@@ -1,0 +1,85 @@
+"""Scoring a detection run against the synthetic truth, on a small territory run end to end."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from nonrecours.cli import app
+from nonrecours.demo import run_demo
+from nonrecours.detection import evaluate_run
+from nonrecours.detection.evaluate import _truth_to_workspace
+
+MONTH = dt.date(2026, 6, 1)
+
+
+@pytest.fixture(scope="module")
+def territory(tmp_path_factory):
+    out = tmp_path_factory.mktemp("territory")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("NONRECOURS_EXCHANGE_SECRET", raising=False)
+        run_demo(out, persons=1_200, seed=7)
+    return out
+
+
+def test_score_is_consistent(territory):
+    score = evaluate_run(territory / "detection" / "2026-06", territory / "truth", territory / "exchange.toml")
+    assert score["truth_familles_matched"] > 0
+    for b, r in score["benefits"].items():
+        assert r["true_non_take_up"] <= r["true_entitled"], b
+        for g in r["grades"].values():
+            assert g["true_positives"] <= g["flags"]
+            for k in ("precision", "recall"):
+                assert g[k] is None or 0.0 <= g[k] <= 1.0
+        cp = r["grades"]["certain+probable"]
+        assert cp["flags"] == r["grades"]["certain"]["flags"] + r["grades"]["probable"]["flags"]
+        missed = sum(r["misses"].values())
+        if cp["recall"] is not None:
+            # every true case not recalled is explained by one of the misses' reasons
+            assert missed >= round((1 - cp["recall"]) * r["true_non_take_up"]) - r["misses"]["excluded"]
+
+
+def test_a_run_flagging_exactly_the_truth_scores_perfect_precision(territory, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(territory / "detection" / "2026-06", run)
+    units = pl.read_parquet(run / "units.parquet")
+    flags = pl.read_parquet(run / "flags.parquet")
+    mapping = _truth_to_workspace(territory / "truth", units, MONTH, territory / "exchange.toml")
+    take_up = pl.read_parquet(territory / "truth" / "take_up.parquet").filter(
+        (pl.col("month") == MONTH) & ~pl.col("take_up"))
+    truth = take_up.join(mapping, left_on="unit_id", right_on="truth_id").select(
+        pl.col("unit_id_right").alias("unit_id"), "benefit")
+    assert truth.height > 0
+    template = flags.head(1)
+    perfect = truth.join(template.drop("unit_id", "benefit"), how="cross").with_columns(
+        pl.lit("non_take_up").alias("status"), pl.lit("certain").alias("grade")).select(flags.columns)
+    perfect.write_parquet(run / "flags.parquet")
+    score = evaluate_run(run, territory / "truth", territory / "exchange.toml")
+    for b, r in score["benefits"].items():
+        cp = r["grades"]["certain+probable"]
+        if r["true_non_take_up"] == 0:
+            continue
+        assert cp["precision"] == 1.0, b
+        assert cp["recall"] == pytest.approx(1 - r["misses"]["not_in_workspace"] / r["true_non_take_up"]), b
+
+
+def test_cli_detect_and_evaluate(territory, tmp_path):
+    runner = CliRunner()
+    res = runner.invoke(app, ["detect", "--workspace", str(territory / "workspace"), "--month", "2026-06",
+                              "--out", str(tmp_path / "run")])
+    assert res.exit_code == 0, res.output
+    assert "rsa: certain" in res.output
+    res = runner.invoke(app, ["evaluate", "--run", str(tmp_path / "run"), "--truth", str(territory / "truth")])
+    assert res.exit_code == 0, res.output
+    assert "| rsa |" in res.output
+    score = json.loads((tmp_path / "run" / "evaluation.json").read_text())
+    assert score["month"] == "2026-06"
+    assert (tmp_path / "run" / "evaluation.md").read_text().startswith("# Detection scored")
+    bad = runner.invoke(app, ["detect", "--workspace", str(territory / "workspace"), "--month", "June",
+                              "--out", str(tmp_path / "bad")])
+    assert bad.exit_code == 2
