@@ -146,3 +146,38 @@ def keygen(
         raise typer.Exit(2) from None
     Secret(written.read_bytes(), origin=f"key file {written}")  # checks it reads back as a valid secret
     typer.echo(f"keygen: wrote {written} (mode 600); keep it out of version control and backups you share")
+
+
+outreach_app = typer.Typer(help="Outreach lists: an agency opens its own list.", no_args_is_help=True)
+app.add_typer(outreach_app, name="outreach")
+
+
+@outreach_app.command("open")
+def outreach_open(
+    list_path: Annotated[Path, typer.Argument(metavar="LIST", help="The agency's outreach list (.parquet or .csv).")],
+    agency: Annotated[str, typer.Option("--agency", help="caf, cnam, cnav or msa: whose list this is.")],
+    key: Annotated[Path, typer.Option("--key", help="The agency's own return-token secret (mode-600 key file).")],
+    exchange: Annotated[Path | None, typer.Option("--exchange", help="Exchange agreement (TOML) the list was "
+                                                  "issued under; default: the packaged one.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Where to write the opened list; default: "
+                                             "LIST with '-opened' before the suffix.")] = None,
+) -> None:
+    """Turn the return tokens of a list back into the agency's own record numbers, locally."""
+    from nonrecours.errors import NonRecoursError
+    from nonrecours.outputs.outreach import open_outreach
+    from nonrecours.outputs.writers import write_french_csv, write_parquet
+    from nonrecours.privacy import derive_return_key, load_agreement, load_secret
+
+    try:
+        terms = load_agreement(exchange or Path(__file__).parent / "connectors" / "exchange.toml")
+        secret = load_secret(key)
+        opened = open_outreach(list_path, derive_return_key(secret, agency, terms.exchange_id, terms.purpose))
+        target = out or list_path.with_name(f"{list_path.stem}-opened{list_path.suffix}")
+        (write_parquet if target.suffix == ".parquet" else write_french_csv)(opened, target)
+    except (NonRecoursError, OSError) as exc:  # messages name the file and row, never a token or record
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except Exception as exc:  # a reader's message may quote cells: say only what failed
+        typer.echo(f"error: {list_path.name} cannot be read as an outreach list ({type(exc).__name__})", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"outreach open: {opened.height} rows opened for agency {agency}, written to {target}")
