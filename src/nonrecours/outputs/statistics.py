@@ -11,7 +11,7 @@ only, central certain and probable, high every grade. Amounts foregone: the miss
 minus what is paid, for non-take-up and under-payment), at the low, central and high estimate of the same
 grades; yearly = 12 × monthly.
 
-Secrecy. Every commune of the territory × every household type is a cell, empty ones included (a reader must
+Secrecy. Every commune of the territory × every household type met is a cell, empty ones included (a reader must
 not learn from a secret cell's mere presence that it holds a unit). A cell of fewer than ``threshold`` units
 (11 by default; empty cells too) is suppressed with every measure in it (primary). Then, as long as some
 published sum (a row: the household types of an area and their total; a column: the children of an area in
@@ -164,8 +164,11 @@ def cell_counts(units: pl.DataFrame, profiles: pl.DataFrame, territory: pl.DataF
         # An EPCI is named within its département: communes always nest in EPCIs, EPCIs in départements.
         (dep + pl.lit(" / ") + pl.col("_epci").fill_null("EPCI inconnu")).alias("epci"),
         pl.lit("ensemble du fichier").alias("total"))
-    types = pl.DataFrame({"household_type": list(dict.fromkeys(
-        [*HOUSEHOLD_TYPES, *measured.get_column("household_type").unique().sort().to_list()]))})
+    # The household types met in the extract (any benefit): a type nobody has would only add empty secret
+    # cells, and each would cost a secondary suppression in its row.
+    seen = set(measured.get_column("household_type").unique().to_list())
+    types = pl.DataFrame({"household_type": [t for t in HOUSEHOLD_TYPES if t in seen]
+                          + sorted(seen - set(HOUSEHOLD_TYPES))}, schema={"household_type": pl.String})
     benefits = measured.select("benefit").unique()
     empty = (benefits.join(places.select("depcom"), how="cross").join(types, how="cross")
              .with_columns(*[pl.lit(0, dtype=pl.Int64).alias(c) for c in _COUNTS],
