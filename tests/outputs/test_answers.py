@@ -14,8 +14,10 @@ from nonrecours.outputs.answers import (
     claim_fields_held,
     data_to_exchange,
     exchange_value,
+    headline,
     write_answers,
 )
+from nonrecours.outputs.statistics import statistics
 from nonrecours.outputs.writers import BOM
 
 from .conftest import FLAG_ROWS, MONTH, flag, pid
@@ -129,3 +131,20 @@ def test_write_answers(tmp_path, flags, provenance, units):
     assert back.get_column("scenario").str.contains("é").any()
     assert dt.date.today()  # files are written atomically: no temporary left behind
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_headline_figures(flags, provenance, units):
+    profiles = units.select("unit_kind", "unit_id", pl.lit("46042").alias("depcom"),
+                            pl.lit("personne seule").alias("household_type"))
+    many = pl.concat([units.with_columns(pl.col("unit_id") + pl.lit(str(i))) for i in range(6)])
+    prof = pl.concat([profiles.with_columns(pl.col("unit_id") + pl.lit(str(i))) for i in range(6)])
+    stats = statistics(many, prof)
+    auto = automation_scenarios(flags, units=units, provenance=provenance)
+    table = headline(stats, auto, exchange_value(fake_detection))
+    rsa = table.filter(pl.col("benefit") == "rsa").row(0, named=True)
+    assert rsa["units"] == 18 and rsa["non_take_up_rate_low"] == pytest.approx(6 / 18, abs=1e-4)
+    assert rsa["yearly_foregone_central"] == pytest.approx(6 * 612.5 * 12)
+    assert rsa["flags"] == 4 and rsa["prefilled"] == 4 and rsa["automatic"] == 0
+    assert rsa["recall_caf_only"] == pytest.approx(1 / 4)  # only Anaïs of the four RSA flags
+    aspa = table.filter(pl.col("benefit") == "aspa").row(0, named=True)
+    assert aspa["units"] is None and aspa["flags"] == 2  # flagged but no units table row for it here

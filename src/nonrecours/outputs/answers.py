@@ -22,7 +22,7 @@ from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame
 from nonrecours.outputs.writers import write_table
 
 __all__ = ["INPUT_COLUMNS", "SCENARIOS", "agency_columns", "automation_scenarios", "claim_fields_held",
-           "data_to_exchange", "exchange_value", "write_answers"]
+           "data_to_exchange", "exchange_value", "headline", "write_answers"]
 
 CONTRIBUTING = ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa")
 
@@ -282,6 +282,37 @@ def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | None = No
         "basis_exists_for", "legal_basis", "description")
 
 
+def headline(statistics_table: pl.DataFrame, automation: pl.DataFrame,
+             exchange: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The figures a report leads with, per benefit: non-take-up rate range and amounts foregone over the
+    whole extract, flags by scenario, and (when measured) the recall kept with the CAF's extract alone.
+
+    Columns: benefit, units, non_take_up_rate_low/central/high, yearly_foregone_low/central/high, flags,
+    automatic, prefilled, outreach, recall_caf_only.
+    """
+    whole = statistics_table.filter((pl.col("level") == "total") & (pl.col("household_type") == "ensemble"))
+    out = whole.select("benefit", "units", "non_take_up_rate_low", "non_take_up_rate_central",
+                       "non_take_up_rate_high", "yearly_foregone_low", "yearly_foregone_central",
+                       "yearly_foregone_high")
+    short = {"ouverture automatique": "automatic", "demande pré-remplie": "prefilled",
+             "courrier ou rendez-vous des droits": "outreach"}
+    scen = (automation.with_columns(pl.col("scenario").replace_strict(short))
+            .pivot("scenario", index="benefit", values="flags", aggregate_function="sum"))
+    for col in short.values():
+        if col not in scen.columns:
+            scen = scen.with_columns(pl.lit(0, dtype=pl.UInt32).alias(col))
+    scen = scen.with_columns(*[pl.col(c).fill_null(0) for c in short.values()]).with_columns(
+        pl.sum_horizontal(*short.values()).alias("flags"))
+    out = out.join(scen.select("benefit", "flags", *short.values()), on="benefit", how="full", coalesce=True)
+    if exchange is not None:
+        caf = exchange.filter(pl.col("scenario") == "CAF seule").select("benefit",
+                                                                       pl.col("recall").alias("recall_caf_only"))
+        out = out.join(caf, on="benefit", how="left")
+    else:
+        out = out.with_columns(pl.lit(None, dtype=pl.Float64).alias("recall_caf_only"))
+    return out.sort("benefit")
+
+
 def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame, provenance: pl.DataFrame,
                   statistics_table: pl.DataFrame | None = None, members: pl.DataFrame | None = None,
                   run_detection: Callable[[set[str]], pl.DataFrame] | None = None,
@@ -298,6 +329,8 @@ def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame, 
     if statistics_table is not None:
         tables["answer2_non_take_up"] = statistics_table.filter(
             pl.col("level").is_in(["total", "departement"]) & (pl.col("household_type") == "ensemble"))
+        tables["headline"] = headline(statistics_table, tables["answer3_automation"],
+                                      tables.get("answer1_exchange_value"))
     written: dict[str, Path] = {}
     for stem, frame in tables.items():
         for kind, path in write_table(frame, out, stem).items():
