@@ -120,3 +120,17 @@ def test_cli_open_with_own_key_and_refuses_another(tmp_path, flags, records, aff
     other = runner.invoke(app, ["outreach", "open", str(caf_csv), "--agency", "msa", "--key", str(keyfiles["msa"]),
                                 "--out", str(tmp_path / "nope.csv")])
     assert other.exit_code == 2 and "another agency" in other.output
+
+
+def test_written_lists_carry_no_pseudonym(tmp_path, lists, flags):
+    """The lists travel to agencies: no workspace pseudonym (person or unit) may be in them, only tokens."""
+    from nonrecours.outputs.writers import write_table
+    from nonrecours.privacy import find_leaks
+
+    for agency, frame in lists.items():
+        write_table(frame, tmp_path, f"outreach_{agency}")
+    ids = set(flags.get_column("claimant_id")) | set(flags.get_column("unit_id")) | {
+        a for adults in flags.get_column("adult_ids").to_list() for a in adults}
+    assert find_leaks(tmp_path, ids) == []
+    planted = write_french_csv(lists["caf"].with_columns(pl.lit(pid("elodie")).alias("known_to")), tmp_path / "x.csv")
+    assert find_leaks(planted, ids)  # the scan does find one when it is there
