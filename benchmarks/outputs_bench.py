@@ -27,7 +27,7 @@ import polars as pl
 
 from nonrecours.core.month import PROVENANCE_SCHEMA
 from nonrecours.detection.schema import FLAGS_SCHEMA, UNITS_SCHEMA
-from nonrecours.outputs import build_outreach, statistics, territory_table, write_table
+from nonrecours.outputs import build_outreach, build_statistics, territory_table, write_table
 from nonrecours.outputs.law import TARGET_BENEFITS
 from nonrecours.outputs.statistics import HOUSEHOLD_TYPES
 from nonrecours.privacy import Secret, derive_return_key
@@ -101,7 +101,7 @@ def main() -> None:
     lists = build_outreach(data["flags"], records=data["records"], keys=keys, provenance=data["provenance"])
     t_outreach = time.perf_counter() - t0
     t0 = time.perf_counter()
-    stats = statistics(data["units"], data["profiles"], data["territory"])
+    stats = build_statistics(data["units"], data["profiles"], data["territory"])
     t_stats = time.perf_counter() - t0
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

@@ -17,7 +17,7 @@ from nonrecours.outputs.answers import (
     headline,
     write_answers,
 )
-from nonrecours.outputs.statistics import statistics
+from nonrecours.outputs.statistics import build_statistics
 from nonrecours.outputs.writers import BOM
 
 from .conftest import FLAG_ROWS, MONTH, flag, pid
@@ -138,7 +138,7 @@ def test_headline_figures(flags, provenance, units):
                             pl.lit("personne seule").alias("household_type"))
     many = pl.concat([units.with_columns(pl.col("unit_id") + pl.lit(str(i))) for i in range(6)])
     prof = pl.concat([profiles.with_columns(pl.col("unit_id") + pl.lit(str(i))) for i in range(6)])
-    stats = statistics(many, prof)
+    stats = build_statistics(many, prof)
     auto = automation_scenarios(flags, units=units, provenance=provenance)
     table = headline(stats, auto, exchange_value(fake_detection))
     rsa = table.filter(pl.col("benefit") == "rsa").row(0, named=True)

@@ -14,7 +14,14 @@ import polars as pl
 import pytest
 
 from nonrecours.detection.schema import FLAGS_SCHEMA, UNITS_SCHEMA
-from nonrecours.outputs import build_outreach, open_outreach, statistics, territory_table, unit_profiles, write_table
+from nonrecours.outputs import (
+    build_outreach,
+    build_statistics,
+    open_outreach,
+    territory_table,
+    unit_profiles,
+    write_table,
+)
 from nonrecours.privacy import Secret, derive_return_key
 
 from .test_statistics import difference_attack
@@ -59,7 +66,7 @@ def test_statistics_on_the_demo_workspace(demo):
     assert units.join(famille, on="unit_id", how="anti").height == 0  # every evaluated famille has a profile
     terr = territory_table("cahors")
     assert famille.join(terr, on="depcom", how="anti").height == 0  # all in the Cahors communes
-    table = statistics(units, profiles, terr)
+    table = build_statistics(units, profiles, terr)
     total = table.filter((pl.col("level") == "total") & (pl.col("household_type") == "ensemble"))
     assert dict(zip(total["benefit"], total["units"], strict=True)) == {"ppa": 563, "rsa": 563}
     assert table.filter(~pl.col("secret")).get_column("units").min() >= 11

@@ -15,8 +15,8 @@ from nonrecours.outputs.statistics import (
     ALL_TYPES,
     LEVELS,
     StatisticsConfig,
+    build_statistics,
     cell_counts,
-    statistics,
     territory_table,
     unit_profiles,
 )
@@ -60,7 +60,7 @@ def cahors_counts() -> pl.DataFrame:
 
 def test_measures_of_a_cell(cahors_counts):
     units, profiles = make_units(cahors_counts)
-    table = statistics(units, profiles, territory_table("cahors"))
+    table = build_statistics(units, profiles, territory_table("cahors"))
     total = table.filter((pl.col("level") == "total") & (pl.col("household_type") == ALL_TYPES)).row(0, named=True)
     assert total["units"] == units.height and not total["secret"]
     st_ = units.get_column("status")
@@ -183,7 +183,7 @@ def assert_lp_cannot_pin(table: pl.DataFrame, truth: list[int]) -> None:
 def test_suppression_resists_differencing_and_linear_programming(cahors_counts):
     units, profiles = make_units(cahors_counts)
     terr = territory_table("cahors")
-    table = statistics(units, profiles, terr)
+    table = build_statistics(units, profiles, terr)
     for measure in ADDITIVE:
         assert difference_attack(table, measure) == set(), measure
     assert_lp_cannot_pin(table, true_units(table, units, profiles, terr))
@@ -192,7 +192,7 @@ def test_suppression_resists_differencing_and_linear_programming(cahors_counts):
 def test_attacker_recovers_cells_without_secondary_suppression(cahors_counts):
     """The attack is real: with primary suppression only, it recovers secret cells."""
     units, profiles = make_units(cahors_counts)
-    table = statistics(units, profiles, territory_table("cahors"), config=StatisticsConfig(threshold=11))
+    table = build_statistics(units, profiles, territory_table("cahors"), config=StatisticsConfig(threshold=11))
     full = cell_counts(units, profiles, territory_table("cahors"))
     primary_only = full.with_columns((pl.col("units") < 11).alias("secret"))
     assert difference_attack(primary_only, "units")
@@ -221,7 +221,7 @@ def test_no_secret_cell_recovered_on_random_hierarchies(data, threshold):
     units, profiles = make_units(counts)
     if units.height == 0:
         return
-    table = statistics(units, profiles, terr, config=StatisticsConfig(threshold=threshold))
+    table = build_statistics(units, profiles, terr, config=StatisticsConfig(threshold=threshold))
     published = table.filter(~pl.col("secret"))
     assert published.height == 0 or published.get_column("units").min() >= threshold
     for measure in ("units", "non_take_up_high", "monthly_foregone_central"):

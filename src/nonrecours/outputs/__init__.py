@@ -2,7 +2,7 @@
 
 - ``build_outreach``: one list per contacting agency, one row per person (return tokens, facts held,
   questions, channels, priority); ``open_outreach``: an agency opens its own list.
-- ``statistics``: non-take-up by benefit, territory and household type under statistical secrecy.
+- ``build_statistics``: non-take-up by benefit, territory and household type under statistical secrecy.
 - ``answers``: the experiment's three answers (data to exchange, simplification margin, automation).
 - ``write_table``: Parquet and a CSV a French spreadsheet opens (``;``, BOM, decimal comma), atomically.
 """
@@ -15,7 +15,7 @@ from nonrecours.outputs.answers import (
     write_answers,
 )
 from nonrecours.outputs.outreach import OUTREACH_SCHEMA, OutreachConfig, build_outreach, open_outreach
-from nonrecours.outputs.statistics import StatisticsConfig, statistics, territory_table, unit_profiles
+from nonrecours.outputs.statistics import StatisticsConfig, build_statistics, territory_table, unit_profiles
 from nonrecours.outputs.writers import write_french_csv, write_parquet, write_table
 
 __all__ = [
@@ -24,11 +24,11 @@ __all__ = [
     "StatisticsConfig",
     "automation_scenarios",
     "build_outreach",
+    "build_statistics",
     "claim_fields_held",
     "data_to_exchange",
     "exchange_value",
     "open_outreach",
-    "statistics",
     "territory_table",
     "unit_profiles",
     "write_answers",

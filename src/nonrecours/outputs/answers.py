@@ -3,7 +3,7 @@
 1. Which data to exchange: per benefit, the inputs its rules read (found statically in the IR) and which
    agencies' extracts carry each (read off the default connector mappings); then the value of each agency's
    extract, measured by rerunning detection without it, and with the CAF's alone (today's practice).
-2. How many people, how much to simplify: non-take-up rates per benefit and territory (``statistics``), and
+2. How many people, how much to simplify: non-take-up rates per benefit and territory (``build_statistics``), and
    per benefit the share of the claim form's fields the administration already holds, for flagged people and
    for people already paid, by source agency.
 3. What to automate: per benefit, how many flags fall in each scenario (automatic opening, pre-filled claim to

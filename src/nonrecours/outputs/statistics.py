@@ -33,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nonrecours.errors import SchemaError
 
-__all__ = ["ALL_TYPES", "HOUSEHOLD_TYPES", "LEVELS", "StatisticsConfig", "cell_counts", "statistics", "suppress",
+__all__ = ["ALL_TYPES", "HOUSEHOLD_TYPES", "LEVELS", "StatisticsConfig", "build_statistics", "cell_counts", "suppress",
            "territory_table", "unit_profiles"]
 
 LEVELS: tuple[str, ...] = ("total", "departement", "epci", "commune")
@@ -126,7 +126,7 @@ def _measures(units: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def statistics(units: pl.DataFrame, profiles: pl.DataFrame, territory: pl.DataFrame | None = None, *,
+def build_statistics(units: pl.DataFrame, profiles: pl.DataFrame, territory: pl.DataFrame | None = None, *,
                config: StatisticsConfig | None = None) -> pl.DataFrame:
     """The published table: one row per benefit × level × area × household type, secrecy applied.
 
