@@ -12,7 +12,7 @@ from nonrecours.outputs.outreach import OUTREACH_SCHEMA, OutreachConfig, PayerRu
 from nonrecours.outputs.writers import write_french_csv, write_parquet
 from nonrecours.privacy import derive_return_key, load_secret, write_secret_file
 
-from .conftest import EXCHANGE, PURPOSE, pid
+from .conftest import EXCHANGE, MONTH, PURPOSE, pid
 
 
 @pytest.fixture
@@ -134,3 +134,15 @@ def test_written_lists_carry_no_pseudonym(tmp_path, lists, flags):
     assert find_leaks(tmp_path, ids) == []
     planted = write_french_csv(lists["caf"].with_columns(pl.lit(pid("elodie")).alias("known_to")), tmp_path / "x.csv")
     assert find_leaks(planted, ids)  # the scan does find one when it is there
+
+
+def test_facts_held_on_the_claimants_other_units(flags, records, return_keys, provenance, affiliations):
+    rent = pl.DataFrame([("menage", pid("elodie/menage"), None, "rent", "observed", "caf", MONTH)],
+                        schema=provenance.schema, orient="row")
+    memberships = pl.DataFrame({"person_id": [pid("elodie")], "unit_id": [pid("elodie/menage")]})
+    args = dict(records=records, keys=return_keys, provenance=pl.concat([provenance, rent]),
+                affiliations=affiliations)
+    without = build_outreach(flags, **args)["caf"].row(0, named=True)
+    with_units = build_outreach(flags, memberships=memberships, **args)["caf"].row(0, named=True)
+    assert not any(f.startswith("Loyer") for f in without["known_facts"])
+    assert "Loyer ou mensualité d'emprunt : CAF (06/2026)" in with_units["known_facts"]

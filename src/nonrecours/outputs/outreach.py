@@ -129,12 +129,15 @@ def _month_fr(expr: pl.Expr) -> pl.Expr:
 
 def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[str, ReturnTokenKey] | None = None,
                    provenance: pl.DataFrame | None = None, affiliations: pl.DataFrame | None = None,
+                   memberships: pl.DataFrame | None = None,
                    config: OutreachConfig | None = None) -> dict[str, pl.DataFrame]:
     """Outreach lists (agency → frame in ``OUTREACH_SCHEMA``, sorted by priority) from detection's flags.
 
     ``records``: agency, person_id, and ``record_id`` (tokenised here under ``keys[agency]``) or
     ``return_token``/``return_key_id`` (issued at the agency). ``provenance``: ``CoreMonth.provenance`` (the
     claim facts already held). ``affiliations``: person_id, agency (who covers whom; MSA members go to the MSA).
+    ``memberships``: person_id, unit_id of the month, so facts held on the claimant's other units (the ménage's
+    rent, the foyer fiscal's income) are found too.
     """
     config = config or OutreachConfig()
     _check_flags(flags)
@@ -187,7 +190,7 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
                .group_by("claimant_id", maintain_order=True)
                .agg(pl.format("{} : {}", "_label", "reasons").unique(maintain_order=True).alias("reasons")))
     questions = _questions(f)
-    facts = _known_facts(f, provenance)
+    facts = _known_facts(f, provenance, memberships)
     out = (lead.join(per_person, on="claimant_id", how="left")
            .join(reasons, on="claimant_id", how="left").join(questions, on="claimant_id", how="left")
            .join(facts, on="claimant_id", how="left")
@@ -216,7 +219,8 @@ def _questions(f: pl.DataFrame) -> pl.DataFrame:
                                                               .alias("questions")))
 
 
-def _known_facts(f: pl.DataFrame, provenance: pl.DataFrame | None) -> pl.DataFrame:
+def _known_facts(f: pl.DataFrame, provenance: pl.DataFrame | None,
+                 memberships: pl.DataFrame | None) -> pl.DataFrame:
     empty = pl.DataFrame(schema={"claimant_id": pl.String, "known_facts": pl.List(pl.String)})
     if provenance is None or provenance.height == 0:
         return empty
@@ -224,6 +228,10 @@ def _known_facts(f: pl.DataFrame, provenance: pl.DataFrame | None) -> pl.DataFra
     ids = (f.select("claimant_id", "benefit", pl.concat_list(pl.col("adult_ids"), pl.col("claimant_id"),
                                                              pl.col("unit_id")).alias("id"))
            .explode("id").unique())
+    if memberships is not None:
+        other = (ids.join(memberships.select(pl.col("person_id").alias("id"), pl.col("unit_id").alias("_unit")),
+                          on="id").select("claimant_id", "benefit", pl.col("_unit").alias("id")))
+        ids = pl.concat([ids, other]).unique()
     fields = claim_fields_frame().drop_nulls("input").select("benefit", "field", "label", "input")
     held = (provenance.filter(pl.col("kind").is_in(["observed", "estimated"]) & pl.col("source_agency").is_not_null())
             .select("id", "input", pl.col("source_agency").cast(pl.String), "source_month"))
