@@ -469,3 +469,37 @@ def evaluate(
     score = evaluate_run(run, truth, agreement or truth.parent / "exchange.toml")
     _out().print(render_markdown(score), markup=False)
     _print_outputs("evaluate", write_evaluation(score, out or run).values())
+
+
+outreach_app = typer.Typer(help="Outreach lists: an agency opens its own list.", no_args_is_help=True)
+app.add_typer(outreach_app, name="outreach")
+
+
+@outreach_app.command("open")
+def outreach_open(
+    list_path: Annotated[Path, typer.Argument(metavar="LIST", help="The agency's outreach list (.parquet or .csv).")],
+    agency: Annotated[str, typer.Option("--agency", help="caf, cnam, cnav or msa: whose list this is.")],
+    key: Annotated[Path, typer.Option("--key", help="The agency's own return-token secret (mode-600 key file).")],
+    exchange: Annotated[Path | None, typer.Option("--exchange", help="Exchange agreement (TOML) the list was "
+                                                  "issued under; default: the packaged one.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Where to write the opened list; default: "
+                                             "LIST with '-opened' before the suffix.")] = None,
+) -> None:
+    """Turn the return tokens of a list back into the agency's own record numbers, locally."""
+    from nonrecours.outputs.outreach import open_outreach
+    from nonrecours.outputs.writers import write_french_csv, write_parquet
+    from nonrecours.privacy import derive_return_key, load_agreement, load_secret
+
+    terms = load_agreement(exchange or Path(__file__).parent / "connectors" / "exchange.toml")
+    secret = load_secret(key)
+    try:
+        opened = open_outreach(list_path, derive_return_key(secret, agency, terms.exchange_id, terms.purpose))
+    except (errors.NonRecoursError, OSError):  # their messages name the file and row, never a token or record
+        raise
+    except Exception as exc:  # a reader's message may quote cells: say only what failed
+        raise errors.SchemaError(f"{list_path.name} cannot be read as an outreach list "
+                                 f"({type(exc).__name__})") from None
+    target = out or list_path.with_name(f"{list_path.stem}-opened{list_path.suffix}")
+    (write_parquet if target.suffix == ".parquet" else write_french_csv)(opened, target)
+    _out().print(f"outreach open: {opened.height} rows opened for agency {agency}, written to {target}",
+                 markup=False)

@@ -1,0 +1,339 @@
+"""The experiment's three answers, computed from the rules, the mappings and detection's outputs.
+
+1. Which data to exchange: per benefit, the inputs its rules read (found statically in the IR) and which
+   agencies' extracts carry each (read off the default connector mappings); then the value of each agency's
+   extract, measured by rerunning detection without it, and with the CAF's alone (today's practice).
+2. How many people, how much to simplify: non-take-up rates per benefit and territory (``build_statistics``), and
+   per benefit the share of the claim form's fields the administration already holds, for flagged people and
+   for people already paid, by source agency.
+3. What to automate: per benefit, how many flags fall in each scenario (automatic opening, pre-filled claim to
+   confirm, outreach letter or "rendez-vous des droits"), with amounts, error risk and the legal basis each
+   needs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+import polars as pl
+
+from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame
+from nonrecours.outputs.writers import write_table
+
+__all__ = ["INPUT_COLUMNS", "SCENARIOS", "agency_columns", "automation_scenarios", "claim_fields_held",
+           "data_to_exchange", "exchange_value", "headline", "write_answers"]
+
+CONTRIBUTING = ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa")
+
+
+def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
+    from nonrecours.core.inputs import FAMILY_PAYMENTS, RESOURCE_INPUTS
+
+    by_input: dict[str, list[tuple[str, str, str | None]]] = {}
+    for kind, name in RESOURCE_INPUTS.items():
+        by_input.setdefault(name, []).append(("resources", "amount", kind))
+    person = {"age": "birth_month", "date_naissance": "birth_month", "student": "student", "pregnant": "pregnant",
+              "disability_rate": "disability_rate", "nationality_group": "nationality_group",
+              "residence_permit_years": "residence_permit_years", "depcom": "depcom", "residence_dom": "depcom"}
+    out: dict[str, tuple[tuple[str, str, str | None], ...]] = {k: tuple(v) for k, v in by_input.items()}
+    out |= {name: (("persons", col, None),) for name, col in person.items()}
+    out |= {b: (("benefits_paid", "amount", b),) for b in FAMILY_PAYMENTS}
+    out |= {
+        "housing_status": (("housing", "status", None),),
+        "rent": (("housing", "rent", None),),
+        "couple_kind": (("unit_memberships", "role", "famille"), ("unit_memberships", "role", "foyer_fiscal")),
+        "hosted_free_of_charge": (("unit_memberships", "role", "menage"),),
+        "famille_role": (("unit_memberships", "role", "famille"),),
+        "revenu_activite_imposable_n2": (("resources", "amount", "salary_taxable"),
+                                         ("resources", "amount", "unemployment_benefit")),
+        "salaires_imposables_n2": (("resources", "amount", "salary_taxable"),),
+        "pensions_imposables_n2": (("resources", "amount", "pension_gross"), ("resources", "amount", "alimony")),
+        "revenus_n2_renseignes": (("resources", "amount", "salary_taxable"),),
+        # No canonical column: no extract says it today (RSDAE and unfitness come from the MDPH and the
+        # Carsat's medical decision, recent isolation from a change of situation the CAF records).
+        "rsdae": (), "unfit_for_work": (), "recent_isolation": (),
+    }
+    return out
+
+
+INPUT_COLUMNS: dict[str, tuple[tuple[str, str, str | None], ...]] = _input_columns()
+"""Rule input → canonical (table, column, qualifier) it is built from; the qualifier is the resource kind,
+the benefit paid or the unit kind the column is read for. An empty tuple: no extract carries it."""
+
+
+def agency_columns() -> pl.DataFrame:
+    """What each agency's default mapping emits: agency, table, column, qualifier ('*' = any value)."""
+    from nonrecours.connectors import AGENCY_MODULES, default_mapping
+
+    rows = []
+    for agency in AGENCY_MODULES:  # six mappings: configuration, not data
+        mapping = default_mapping(agency)
+        for rec in mapping.records:
+            fields = {f.target: f for f in rec.fields}
+            for emit in rec.emits:
+                qual_col = {"resources": "kind", "benefits_paid": "benefit", "unit_memberships": "unit_kind"}.get(
+                    emit.table)
+                quals: list[str] = ["*"]
+                if qual_col in emit.constants:
+                    quals = [str(emit.constants[qual_col])]
+                elif qual_col in emit.columns:
+                    target = emit.columns[qual_col]
+                    if target in emit.when:
+                        quals = list(emit.when[target])
+                    elif fields.get(target) is not None and fields[target].codes:
+                        quals = sorted(set(fields[target].codes.values()))  # type: ignore[union-attr]
+                rows += [(agency, emit.table, col, q) for col in emit.canonical_columns for q in quals]
+    return pl.DataFrame(rows, schema=["agency", "table", "column", "qualifier"], orient="row").unique().sort(
+        "agency", "table", "column", "qualifier")
+
+
+def data_to_exchange(benefits: Iterable[str] = TARGET_BENEFITS) -> pl.DataFrame:
+    """Per benefit and rule input: the canonical columns it comes from and the agencies whose extract carries
+    them (``agencies`` empty: no extract does, so the value stays unknown and is asked)."""
+    from nonrecours.engine import required_inputs
+
+    rows = [(b, entity, name) for b in benefits for entity, names in required_inputs(b).items()
+            for name in sorted(names)]
+    needed = pl.DataFrame(rows, schema=["benefit", "entity", "input"], orient="row")
+    sources = pl.DataFrame([(name, t, c, q) for name, cols in INPUT_COLUMNS.items() for t, c, q in cols],
+                           schema=["input", "table", "column", "qualifier"], orient="row")
+    missing = needed.join(sources, on="input", how="anti").get_column("input").unique().to_list()
+    missing = [m for m in missing if m not in INPUT_COLUMNS]
+    if missing:
+        from nonrecours.errors import ConfigError
+
+        raise ConfigError(f"rule input {sorted(missing)[0]} has no entry in INPUT_COLUMNS")
+    carried = agency_columns()
+    match = (sources.join(carried, on=["table", "column"])
+             .filter((pl.col("qualifier_right") == "*") | pl.col("qualifier").is_null()
+                     | (pl.col("qualifier") == pl.col("qualifier_right"))))
+    by_input = (match.group_by("input").agg(pl.col("agency").unique().sort().alias("agencies"),
+                                            pl.format("{}.{}", "table", "column").unique().sort().alias("columns")))
+    return (needed.join(by_input, on="input", how="left")
+            .with_columns(pl.col("agencies").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+                          pl.col("columns").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+            .with_columns((pl.col("agencies").list.len() > 0).alias("supplied"))
+            .sort("benefit", "entity", "input"))
+
+
+def _persons(flags: pl.DataFrame, index: str) -> pl.DataFrame:
+    """(index, person, benefit) for every adult of every flag: a run with other agencies may name another
+    member of the unit as claimant, so flags match on any adult."""
+    return (flags.with_row_index(index).select(index, "benefit", pl.concat_list("adult_ids", "claimant_id")
+                                               .alias("person")).explode("person").drop_nulls("person").unique())
+
+
+def exchange_value(run_detection: Callable[[set[str]], pl.DataFrame], *,
+                   agencies: Iterable[str] = CONTRIBUTING, truth: pl.DataFrame | None = None,
+                   grades: tuple[str, ...] = ("certain", "probable")) -> pl.DataFrame:
+    """Detection rerun with every agency, without each one, and with the CAF alone.
+
+    ``run_detection(agencies) -> flags`` is the real pipeline restricted to those agencies' extracts.
+    Reference: ``truth`` (person_id, benefit: one row per true non-take-up) when given, else the full run's
+    flags. A flag counts when its grade is in ``grades``; a flag and a reference item match when they share a
+    person and the benefit. Columns: scenario, benefit, flags, matched (flags that match), lost (reference
+    items no flag matches), precision, recall, amount_central (monthly, summed over the flags).
+    """
+    agencies = tuple(agencies)
+    full = run_detection(set(agencies))
+    scenarios = {"toutes": set(agencies), **{f"sans {a}": set(agencies) - {a} for a in agencies},
+                 "CAF seule": {"caf"}}
+    if truth is not None:
+        ref = truth.select(pl.col("person_id").alias("person"), "benefit").unique().with_row_index("_r")
+    else:
+        ref = _persons(full.filter(pl.col("grade").is_in(grades)), "_r")
+    ref_n = ref.group_by("benefit").agg(pl.col("_r").n_unique().alias("_ref"))
+    parts = []
+    for name, used in scenarios.items():  # a handful of detection runs, each in bulk
+        flags = (full if used == set(agencies) else run_detection(used)).filter(pl.col("grade").is_in(grades))
+        persons = _persons(flags, "_f")
+        correct = (persons.join(ref, on=["person", "benefit"], how="semi").group_by("benefit")
+                   .agg(pl.col("_f").n_unique().alias("matched")))
+        found = (ref.join(persons, on=["person", "benefit"], how="semi").group_by("benefit")
+                 .agg(pl.col("_r").n_unique().alias("_found")))
+        counts = flags.group_by("benefit").agg(pl.len().alias("flags"),
+                                               pl.col("amount_central").sum().alias("amount_central"))
+        per = (counts.join(ref_n, on="benefit", how="full", coalesce=True)
+               .join(correct, on="benefit", how="left").join(found, on="benefit", how="left"))
+        parts.append(per.with_columns(pl.lit(name).alias("scenario")))
+    out = pl.concat(parts, how="diagonal_relaxed").with_columns(
+        pl.col("flags", "matched", "_found", "_ref").fill_null(0), pl.col("amount_central").fill_null(0.0))
+    return out.select(
+        "scenario", "benefit", "flags", "matched", (pl.col("_ref") - pl.col("_found")).alias("lost"),
+        pl.when(pl.col("flags") > 0).then(pl.col("matched") / pl.col("flags")).alias("precision"),
+        pl.when(pl.col("_ref") > 0).then(pl.col("_found") / pl.col("_ref")).alias("recall"),
+        pl.col("amount_central").round(2)).sort("benefit", "scenario")
+
+
+def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *, paid_units: pl.DataFrame | None = None,
+                      members: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Share of the claim form's fields already held, per benefit, population and source.
+
+    ``flags`` give the flagged units and their adults; ``paid_units`` (units table rows paid the benefit)
+    and ``members`` (unit_id, person_id) the paid population. A field is held when an agency observed (or
+    estimated) one of the inputs that answer it, for the unit or one of its adults. Fields no data answers
+    (bank details, residence, assets) count as not held. Columns: benefit, population, source (an agency or
+    ``toutes``), units, fields, share_held.
+    """
+    flagged = flags.select("benefit", "unit_id", pl.concat_list("adult_ids", "claimant_id", "unit_id")
+                           .alias("id")).explode("id").with_columns(pl.lit("signalés").alias("population"))
+    pops = [flagged]
+    if paid_units is not None:
+        paid = paid_units.filter(pl.col("paid").fill_null(0.0) > 0).select("benefit", "unit_id")
+        ids = paid.with_columns(pl.col("unit_id").alias("id"))
+        if members is not None:
+            ids = pl.concat([ids, paid.join(members.select("unit_id", pl.col("person_id").alias("id")),
+                                            on="unit_id")])
+        pops.append(ids.with_columns(pl.lit("déjà payés").alias("population")))
+    ids = pl.concat([p.select("population", "benefit", "unit_id", "id") for p in pops]).unique()
+    fields = claim_fields_frame()
+    n_fields = fields.group_by("benefit").agg(pl.col("field").n_unique().alias("fields"))
+    held = (provenance.filter(pl.col("kind").is_in(["observed", "estimated"]) & pl.col("source_agency").is_not_null())
+            .select("id", "input", pl.col("source_agency").cast(pl.String).alias("source")).unique())
+    found = (ids.join(fields.drop_nulls("input").select("benefit", "field", "input"), on="benefit")
+             .join(held, on=["id", "input"]).select("population", "benefit", "unit_id", "field", "source").unique())
+    any_source = found.select("population", "benefit", "unit_id", "field").unique().with_columns(
+        pl.lit("toutes").alias("source"))
+    per_unit = (pl.concat([found, any_source.select(found.columns)])
+                .group_by("population", "benefit", "source", "unit_id").agg(pl.len().alias("_held")))
+    units = ids.select("population", "benefit", "unit_id").unique()
+    sources = per_unit.select("population", "benefit", "source").unique()
+    grid = units.join(sources, on=["population", "benefit"]).join(
+        per_unit, on=["population", "benefit", "source", "unit_id"], how="left").join(n_fields, on="benefit")
+    # A population where no field is held at all still gets its "toutes" row, at 0.
+    empty = units.join(sources, on=["population", "benefit"], how="anti").select("population", "benefit") \
+        .unique().with_columns(pl.lit("toutes").alias("source"))
+    grid = pl.concat([grid, units.join(empty, on=["population", "benefit"]).join(n_fields, on="benefit")
+                      .with_columns(pl.lit(None, dtype=pl.UInt32).alias("_held"))
+                      .select(grid.columns)], how="vertical_relaxed")
+    return (grid.group_by("benefit", "population", "source")
+            .agg(pl.len().alias("units"), pl.col("fields").first(),
+                 (pl.col("_held").fill_null(0) / pl.col("fields")).mean().round(4).alias("share_held"))
+            .sort("benefit", "population", "source"))
+
+
+SCENARIOS: dict[str, str] = {
+    "ouverture automatique": "droit ouvert sans demande : certain, aucun champ de la demande à compléter "
+                             "par des données manquantes, et une règle qui le permet",
+    "demande pré-remplie": "demande pré-remplie à confirmer : certain ou probable, au plus quelques questions",
+    "courrier ou rendez-vous des droits": "courrier d'information ou rendez-vous des droits pour le reste",
+}
+
+_BASIS = {
+    "ouverture automatique": ("une disposition permettant l'attribution sans demande, comme CSS art. L861-2 pour "
+                              "la complémentaire santé solidaire des bénéficiaires du RSA"),
+    "demande pré-remplie": ("CRPA art. L113-12 et L114-8 (« dites-le nous une fois » : les informations détenues "
+                            "par une administration ne sont pas redemandées ; échanges entre administrations)"),
+    "courrier ou rendez-vous des droits": ("un traitement autorisé d'échange de données pour repérer le non-recours "
+                                           "(expérimentation de la loi n° 2022-217 du 21 février 2022, dite 3DS), "
+                                           "avec information des personnes (RGPD art. 14)"),
+}
+
+
+def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | None = None,
+                         provenance: pl.DataFrame | None = None, max_questions: int = 2) -> pl.DataFrame:
+    """Flags per benefit and scenario, with amounts, error risk and legal basis.
+
+    Automatic opening: grade certain, no deciding unknown, every data-answerable claim field held; the basis
+    exists today only for the CSS without participation of a unit paid the RSA (CSS art. L861-2; needs
+    ``units`` to know who is paid the RSA), elsewhere it would need a new rule. Pre-filled claim: certain or
+    probable with at most ``max_questions`` deciding unknowns. The rest: letter or rendez-vous des droits.
+    """
+    f = flags.with_columns(pl.col("deciding_unknowns").list.len().alias("_unknowns"))
+    # Data-answerable fields not held for the flag's unit and adults.
+    answerable = claim_fields_frame().drop_nulls("input")
+    n_answerable = answerable.group_by("benefit").agg(pl.col("field").n_unique().alias("_answerable"))
+    f = f.with_row_index("_flag").join(n_answerable, on="benefit", how="left")
+    if provenance is not None and provenance.height:
+        held = provenance.filter(pl.col("kind").is_in(["observed", "estimated"])).select("id", "input").unique()
+        got = (f.select("_flag", "benefit", pl.concat_list("adult_ids", "claimant_id", "unit_id").alias("id"))
+               .explode("id").join(answerable.select("benefit", "field", "input"), on="benefit")
+               .join(held, on=["id", "input"]).group_by("_flag").agg(pl.col("field").n_unique().alias("_held")))
+        f = f.join(got, on="_flag", how="left").with_columns(pl.col("_held").fill_null(0))
+    else:
+        f = f.with_columns(pl.lit(0, dtype=pl.UInt32).alias("_held"))
+    rsa_paid = (units.filter((pl.col("benefit") == "rsa") & (pl.col("paid").fill_null(0.0) > 0))
+                .select("unit_id").unique().with_columns(pl.lit(True).alias("_rsa_paid"))
+                if units is not None else pl.DataFrame(schema={"unit_id": pl.String, "_rsa_paid": pl.Boolean}))
+    f = f.join(rsa_paid, on="unit_id", how="left").with_columns(pl.col("_rsa_paid").fill_null(False))
+    complete = (pl.col("grade") == "certain") & (pl.col("_unknowns") == 0) & (pl.col("_held") >= pl.col("_answerable"))
+    scenario = (pl.when(complete).then(pl.lit("ouverture automatique"))
+                .when(pl.col("grade").is_in(["certain", "probable"]) & (pl.col("_unknowns") <= max_questions))
+                .then(pl.lit("demande pré-remplie")).otherwise(pl.lit("courrier ou rendez-vous des droits")))
+    basis_now = (pl.col("benefit") == "css_free") & pl.col("_rsa_paid")
+    f = f.with_columns(scenario.alias("scenario"),
+                       (pl.col("amount_central") - pl.col("paid").fill_null(0.0)).clip(lower_bound=0.0)
+                       .alias("_missing"))
+    out = (f.group_by("benefit", "scenario")
+           .agg(pl.len().alias("flags"), pl.col("_missing").sum().round(2).alias("monthly_amount"),
+                (pl.col("grade") == "certain").mean().round(4).alias("share_certain"),
+                (pl.col("grade") != "certain").mean().round(4).alias("error_risk"),
+                (basis_now & (pl.col("scenario") == "ouverture automatique")).sum().alias("basis_exists_for"))
+           .with_columns((pl.col("monthly_amount") * 12).round(2).alias("yearly_amount"),
+                         pl.col("scenario").replace_strict(SCENARIOS).alias("description"),
+                         pl.when((pl.col("scenario") == "ouverture automatique") & (pl.col("basis_exists_for") > 0))
+                         .then(pl.lit("CSS art. L861-2 (CSS sans participation des bénéficiaires du RSA), pour "
+                                      "les unités payées au RSA ; au-delà : ")).otherwise(pl.lit(""))
+                         .add(pl.col("scenario").replace_strict(_BASIS)).alias("legal_basis")))
+    order = {s: i for i, s in enumerate(SCENARIOS)}
+    return out.sort("benefit", pl.col("scenario").replace_strict(order)).select(
+        "benefit", "scenario", "flags", "monthly_amount", "yearly_amount", "share_certain", "error_risk",
+        "basis_exists_for", "legal_basis", "description")
+
+
+def headline(statistics_table: pl.DataFrame, automation: pl.DataFrame,
+             exchange: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The figures a report leads with, per benefit: non-take-up rate range and amounts foregone over the
+    whole extract, flags by scenario, and (when measured) the recall kept with the CAF's extract alone.
+
+    Columns: benefit, units, non_take_up_rate_low/central/high, yearly_foregone_low/central/high, flags,
+    automatic, prefilled, outreach, recall_caf_only.
+    """
+    whole = statistics_table.filter((pl.col("level") == "total") & (pl.col("household_type") == "ensemble"))
+    out = whole.select("benefit", "units", "non_take_up_rate_low", "non_take_up_rate_central",
+                       "non_take_up_rate_high", "yearly_foregone_low", "yearly_foregone_central",
+                       "yearly_foregone_high")
+    short = {"ouverture automatique": "automatic", "demande pré-remplie": "prefilled",
+             "courrier ou rendez-vous des droits": "outreach"}
+    scen = (automation.with_columns(pl.col("scenario").replace_strict(short))
+            .pivot("scenario", index="benefit", values="flags", aggregate_function="sum"))
+    for col in short.values():
+        if col not in scen.columns:
+            scen = scen.with_columns(pl.lit(0, dtype=pl.UInt32).alias(col))
+    scen = scen.with_columns(*[pl.col(c).fill_null(0) for c in short.values()]).with_columns(
+        pl.sum_horizontal(*short.values()).alias("flags"))
+    out = out.join(scen.select("benefit", "flags", *short.values()), on="benefit", how="full", coalesce=True)
+    if exchange is not None:
+        caf = exchange.filter(pl.col("scenario") == "CAF seule").select("benefit",
+                                                                       pl.col("recall").alias("recall_caf_only"))
+        out = out.join(caf, on="benefit", how="left")
+    else:
+        out = out.with_columns(pl.lit(None, dtype=pl.Float64).alias("recall_caf_only"))
+    return out.sort("benefit")
+
+
+def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame, provenance: pl.DataFrame,
+                  statistics_table: pl.DataFrame | None = None, members: pl.DataFrame | None = None,
+                  run_detection: Callable[[set[str]], pl.DataFrame] | None = None,
+                  truth: pl.DataFrame | None = None) -> dict[str, Path]:
+    """Write the three answers (Parquet and French CSV) under ``out``; return every path written."""
+    out = Path(out)
+    tables = {
+        "answer1_data_to_exchange": data_to_exchange(),
+        "answer2_claim_fields_held": claim_fields_held(flags, provenance, paid_units=units, members=members),
+        "answer3_automation": automation_scenarios(flags, units=units, provenance=provenance),
+    }
+    if run_detection is not None:
+        tables["answer1_exchange_value"] = exchange_value(run_detection, truth=truth)
+    if statistics_table is not None:
+        tables["answer2_non_take_up"] = statistics_table.filter(
+            pl.col("level").is_in(["total", "departement"]) & (pl.col("household_type") == "ensemble"))
+        tables["headline"] = headline(statistics_table, tables["answer3_automation"],
+                                      tables.get("answer1_exchange_value"))
+    written: dict[str, Path] = {}
+    for stem, frame in tables.items():
+        for kind, path in write_table(frame, out, stem).items():
+            written[f"{stem}.{kind}"] = path
+    return written
+

@@ -1,0 +1,300 @@
+"""Outreach lists: one per contacting agency, one row per person to contact, whatever the benefits missed.
+
+The lead agency of a person is the one paying the largest missing benefit (configurable, ``OutreachConfig``):
+RSA and prime d'activité by the CAF, ASPA by the CNAV (Carsat), CSS by the CNAM (CPAM), and each by the MSA for
+its members. A row says what the person may get (monthly range), how sure we are, why (plain French), what the
+administration already knows for the claim with the agency and month of each fact ("dites-le nous une fois":
+never ask it again), what is left to ask (the deciding unknowns and the conditions no data can show), where to
+claim, and a priority (missing amount × a weight per grade).
+
+Return tokens. A row carries a token only its agency can open (AES-SIV under that agency's own key, see
+``nonrecours.privacy.tokens``) wrapping the agency's own record number. The workspace does not keep record
+numbers: ingest replaces the CAF matricule and the CNAV/MSA dossier numbers by pseudonyms
+(``connectors/_ids.pseudonymise_ids``), and the CNAM files by NIR only. The number must therefore be turned into
+a token where it is known, at the agency's ingest, into a ``return_tokens`` table (agency, person_id,
+return_token, return_key_id) that can travel with the workspace. ``build_outreach`` takes either that table
+(``records`` with ``return_token``) or record numbers (``records`` with ``record_id``, tokenised here under
+``keys``); until ingest writes the table, tests pass pseudonyms as record numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from nonrecours.detection.schema import GRADES
+from nonrecours.errors import ConfigError, PrivacyError, SchemaError
+from nonrecours.outputs.law import (
+    AGENCY_LABELS,
+    BENEFIT_LABELS,
+    CHANNELS,
+    claim_fields_frame,
+    input_question,
+    questions_frame,
+)
+from nonrecours.privacy.keys import ReturnTokenKey
+from nonrecours.privacy.tokens import issue_return_tokens, open_return_tokens
+from nonrecours.schemas.codes import AGENCIES
+
+__all__ = ["OUTREACH_SCHEMA", "OutreachConfig", "PayerRule", "build_outreach", "open_outreach"]
+
+GRADE_LABELS = {"certain": "certain", "probable": "probable", "possible": "possible"}
+_GRADE_RANK = {g: i for i, g in enumerate(GRADES)}
+
+
+class PayerRule(BaseModel):
+    """Who pays a benefit: ``agency``, or ``msa_members`` for people the MSA covers (None: no exception)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    agency: str
+    msa_members: str | None = "msa"
+
+    @field_validator("agency", "msa_members")
+    @classmethod
+    def _known(cls, v: str | None) -> str | None:
+        if v is not None and (v not in AGENCIES or v == "synth"):
+            raise ValueError(f"unknown agency {v}")
+        return v
+
+
+class OutreachConfig(BaseModel):
+    """Who contacts whom, and how a flag's grade weighs in the priority."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    payers: dict[str, PayerRule] = Field(default_factory=lambda: {
+        "rsa": PayerRule(agency="caf"), "ppa": PayerRule(agency="caf"), "aspa": PayerRule(agency="cnav"),
+        "css_free": PayerRule(agency="cnam"), "css_participation": PayerRule(agency="cnam")})
+    grade_weights: dict[str, float] = Field(default_factory=lambda: {
+        "certain": 1.0, "probable": 0.6, "possible": 0.25})
+    statuses: tuple[str, ...] = ("non_take_up", "under_payment")
+    member_agency: str = "msa"
+    """The agency whose members are contacted by it for every benefit it pays (``PayerRule.msa_members``)."""
+
+    @field_validator("grade_weights")
+    @classmethod
+    def _every_grade(cls, v: dict[str, float]) -> dict[str, float]:
+        if set(v) != set(GRADES):
+            raise ValueError(f"grade_weights needs exactly the grades {', '.join(GRADES)}")
+        if any(not 0 <= w <= 1 for w in v.values()):
+            raise ValueError("grade weights are between 0 and 1")
+        return v
+
+
+OUTREACH_SCHEMA: dict[str, pl.DataType] = {
+    "agency": pl.String(),              # the agency that contacts the person (lead)
+    "return_token": pl.String(),        # opens to the agency's record number, with its key only
+    "return_key_id": pl.String(),
+    "has_record": pl.Boolean(),         # false: the lead agency has no record (the person is new to it)
+    "known_to": pl.List(pl.String()),   # agencies holding a record of the person
+    "month": pl.Date(),
+    "benefits": pl.List(pl.String()),
+    "lead_benefit": pl.String(),
+    "grade": pl.String(),               # grade of the lead benefit
+    "amount_low": pl.Float64(),         # monthly euros missing, summed over the benefits
+    "amount_central": pl.Float64(),
+    "amount_high": pl.Float64(),
+    "detail": pl.List(pl.String()),     # per benefit: amount range and grade, in French
+    "reasons": pl.List(pl.String()),
+    "known_facts": pl.List(pl.String()),  # claim facts held, with agency and month: not to ask again
+    "questions": pl.List(pl.String()),
+    "channels": pl.List(pl.String()),
+    "linked": pl.List(pl.String()),
+    "priority": pl.Float64(),
+}
+"""Columns of every outreach list (Parquet; the CSV joins lists with `` | ``)."""
+
+
+def _check_flags(flags: pl.DataFrame) -> None:
+    from nonrecours.detection.schema import FLAGS_SCHEMA
+
+    for col in FLAGS_SCHEMA:
+        if col not in flags.columns:
+            raise SchemaError("missing column of the flags table", table="flags", column=col)
+    bad = flags.select(pl.col("claimant_id").is_null().arg_true()).to_series()
+    if len(bad):
+        raise SchemaError("a flag without claimant cannot be contacted", table="flags", column="claimant_id",
+                          row=int(bad[0]))
+
+
+def _euros(expr: pl.Expr) -> pl.Expr:
+    return expr.round(0).cast(pl.Int64).cast(pl.String) + pl.lit(" €")
+
+
+def _month_fr(expr: pl.Expr) -> pl.Expr:
+    return expr.dt.strftime("%m/%Y")
+
+
+def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[str, ReturnTokenKey] | None = None,
+                   provenance: pl.DataFrame | None = None, affiliations: pl.DataFrame | None = None,
+                   memberships: pl.DataFrame | None = None,
+                   config: OutreachConfig | None = None) -> dict[str, pl.DataFrame]:
+    """Outreach lists (agency → frame in ``OUTREACH_SCHEMA``, sorted by priority) from detection's flags.
+
+    ``records``: agency, person_id, and ``record_id`` (tokenised here under ``keys[agency]``) or
+    ``return_token``/``return_key_id`` (issued at the agency). ``provenance``: ``CoreMonth.provenance`` (the
+    claim facts already held). ``affiliations``: person_id, agency (who covers whom; MSA members go to the MSA).
+    ``memberships``: person_id, unit_id of the month, so facts held on the claimant's other units (the ménage's
+    rent, the foyer fiscal's income) are found too.
+    """
+    config = config or OutreachConfig()
+    _check_flags(flags)
+    unknown = set(flags.get_column("benefit").unique().to_list()) - set(config.payers)
+    if unknown:
+        raise ConfigError(f"no paying agency configured for benefit {sorted(unknown)[0]}")
+    flags = flags.filter(pl.col("status").is_in(config.statuses))
+    member = config.member_agency
+    members = (affiliations.filter(pl.col("agency").cast(pl.String) == member).select("person_id").unique()
+               .with_columns(pl.lit(True).alias("_member"))
+               if affiliations is not None else pl.DataFrame(schema={"person_id": pl.String, "_member": pl.Boolean}))
+    payers = pl.DataFrame([(b, r.agency, r.msa_members) for b, r in config.payers.items()],
+                          schema={"benefit": pl.String, "_payer": pl.String, "_member_payer": pl.String},
+                          orient="row")
+    paid = pl.col("paid").fill_null(0.0)
+    f = (flags.join(payers, on="benefit", how="left")
+         .join(members, left_on="claimant_id", right_on="person_id", how="left")
+         .with_columns(
+             pl.when(pl.col("_member").fill_null(False) & pl.col("_member_payer").is_not_null())
+             .then(pl.col("_member_payer")).otherwise(pl.col("_payer")).alias("payer"),
+             *[(pl.col(f"amount_{e}") - paid).clip(lower_bound=0.0).alias(f"miss_{e}")
+               for e in ("low", "central", "high")],
+             pl.col("grade").replace_strict(config.grade_weights, return_dtype=pl.Float64).alias("_weight"),
+             pl.col("benefit").replace_strict(BENEFIT_LABELS, default=pl.col("benefit")).alias("_label"))
+         .with_columns((pl.col("miss_central") * pl.col("_weight")).alias("_score")))
+    # The lead: the benefit with the largest missing amount (ties: better grade, then benefit code).
+    f = f.with_columns(pl.col("grade").replace_strict(_GRADE_RANK, return_dtype=pl.Int32).alias("_grank"))
+    lead = (f.sort(["claimant_id", "miss_central", "_grank", "benefit"], descending=[False, True, False, False])
+            .group_by("claimant_id", maintain_order=True)
+            .agg(pl.col("payer").first().alias("agency"), pl.col("benefit").first().alias("lead_benefit"),
+                 pl.col("grade").first().alias("grade")))
+    detail = pl.format("{} : {} par mois (de {} à {}), {}", "_label", _euros(pl.col("miss_central")),
+                       _euros(pl.col("miss_low")), _euros(pl.col("miss_high")), pl.col("grade"))
+    channel_map = {f"{b}|{a}": f"{BENEFIT_LABELS.get(b, b)} : {text}" for (b, a), text in CHANNELS.items()}
+    per_person = (
+        f.sort(["claimant_id", "_score"], descending=[False, True])
+        .with_columns(detail.alias("_detail"),
+                      pl.concat_str("benefit", "payer", separator="|")
+                      .replace_strict(channel_map, default=None).alias("_channel"))
+        .group_by("claimant_id", maintain_order=True)
+        .agg(pl.col("month").max(), pl.col("benefit").alias("benefits"),
+             pl.col("miss_low").sum().alias("amount_low"), pl.col("miss_central").sum().alias("amount_central"),
+             pl.col("miss_high").sum().alias("amount_high"), pl.col("_detail").alias("detail"),
+             pl.col("_channel").drop_nulls().unique(maintain_order=True).alias("channels"),
+             pl.col("linked").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True)
+             .alias("linked"),
+             pl.col("_score").sum().round(2).alias("priority")))
+    reasons = (f.select("claimant_id", "_label", "_score", pl.col("reasons")).explode("reasons")
+               .drop_nulls("reasons").sort(["claimant_id", "_score"], descending=[False, True])
+               .group_by("claimant_id", maintain_order=True)
+               .agg(pl.format("{} : {}", "_label", "reasons").unique(maintain_order=True).alias("reasons")))
+    questions = _questions(f)
+    facts = _known_facts(f, provenance, memberships)
+    out = (lead.join(per_person, on="claimant_id", how="left")
+           .join(reasons, on="claimant_id", how="left").join(questions, on="claimant_id", how="left")
+           .join(facts, on="claimant_id", how="left")
+           .with_columns([pl.col(c).fill_null(pl.lit([], dtype=pl.List(pl.String)))
+                          for c in ("reasons", "questions", "known_facts")]))
+    out = _tokens(out, records, keys)
+    out = out.select(list(OUTREACH_SCHEMA)).cast(OUTREACH_SCHEMA).sort(  # type: ignore[arg-type]
+        ["agency", "priority", "amount_central"], descending=[False, True, True])
+    return {agency: frame for (agency,), frame in out.partition_by("agency", as_dict=True).items()}
+
+
+def _questions(f: pl.DataFrame) -> pl.DataFrame:
+    unknowns = f.select("claimant_id", "_score", pl.col("deciding_unknowns").alias("input")).explode("input") \
+        .drop_nulls("input")
+    names = unknowns.get_column("input").unique().to_list()
+    asked = unknowns.with_columns(pl.col("input").replace_strict({n: input_question(n) for n in names},
+                                                                 return_dtype=pl.String).alias("q"))
+    law = f.select("claimant_id", "_score", "benefit").join(
+        questions_frame().select("benefit", pl.col("text").alias("q"), "order"), on="benefit")
+    # Deciding unknowns first (they decide the grade), then the law's conditions, most valuable benefit first.
+    first = pl.lit(0, dtype=pl.Int64).alias("order")
+    both = pl.concat([asked.select("claimant_id", pl.lit(0).alias("_k"), "_score", first, "q"),
+                      law.select("claimant_id", pl.lit(1).alias("_k"), "_score", "order", "q")])
+    return (both.sort(["claimant_id", "_k", "_score", "order"], descending=[False, False, True, False])
+            .group_by("claimant_id", maintain_order=True).agg(pl.col("q").unique(maintain_order=True)
+                                                              .alias("questions")))
+
+
+def _known_facts(f: pl.DataFrame, provenance: pl.DataFrame | None,
+                 memberships: pl.DataFrame | None) -> pl.DataFrame:
+    empty = pl.DataFrame(schema={"claimant_id": pl.String, "known_facts": pl.List(pl.String)})
+    if provenance is None or provenance.height == 0:
+        return empty
+    # The ids a fact of the claim may hang on: the claimant, the unit's adults and the unit itself.
+    ids = (f.select("claimant_id", "benefit", pl.concat_list(pl.col("adult_ids"), pl.col("claimant_id"),
+                                                             pl.col("unit_id")).alias("id"))
+           .explode("id").unique())
+    if memberships is not None:
+        other = (ids.join(memberships.select(pl.col("person_id").alias("id"), pl.col("unit_id").alias("_unit")),
+                          on="id").select("claimant_id", "benefit", pl.col("_unit").alias("id")))
+        ids = pl.concat([ids, other]).unique()
+    fields = claim_fields_frame().drop_nulls("input").select("benefit", "field", "label", "input")
+    held = (provenance.filter(pl.col("kind").is_in(["observed", "estimated"]) & pl.col("source_agency").is_not_null())
+            .select("id", "input", pl.col("source_agency").cast(pl.String), "source_month"))
+    found = (ids.join(fields, on="benefit").join(held, on=["id", "input"])
+             .group_by("claimant_id", "field", "label", "source_agency")
+             .agg(pl.col("source_month").max()))
+    agency = pl.col("source_agency").replace_strict(AGENCY_LABELS, default=pl.col("source_agency"))
+    text = pl.format("{} : {} ({})", "label", agency,
+                     pl.when(pl.col("source_month").is_not_null()).then(_month_fr(pl.col("source_month")))
+                     .otherwise(pl.lit("mois inconnu")))
+    return (found.sort(["claimant_id", "field", "source_agency"]).group_by("claimant_id", maintain_order=True)
+            .agg(text.alias("known_facts")))
+
+
+def _tokens(out: pl.DataFrame, records: pl.DataFrame,
+            keys: Mapping[str, ReturnTokenKey] | None) -> pl.DataFrame:
+    need = {"agency", "person_id"}
+    if not need <= set(records.columns) or not ({"record_id", "return_token"} & set(records.columns)):
+        raise SchemaError("records need agency, person_id and record_id (or return_token)", table="records")
+    recs = records.with_columns(pl.col("agency").cast(pl.String)).filter(pl.col("person_id").is_not_null())
+    known_to = recs.group_by("person_id").agg(pl.col("agency").unique().sort().alias("known_to"))
+    value = "return_token" if "return_token" in recs.columns else "record_id"
+    extra = ["return_key_id"] if value == "return_token" and "return_key_id" in recs.columns else []
+    first = recs.sort("agency", "person_id", value).unique(["agency", "person_id"], keep="first",
+                                                          maintain_order=True)
+    out = (out.join(first.select("agency", "person_id", value, *extra), left_on=["agency", "claimant_id"],
+                    right_on=["agency", "person_id"], how="left")
+           .join(known_to, left_on="claimant_id", right_on="person_id", how="left")
+           .with_columns(pl.col(value).is_not_null().alias("has_record"),
+                         pl.col("known_to").fill_null(pl.lit([], dtype=pl.List(pl.String)))))
+    if value == "return_token":
+        return out if extra else out.with_columns(pl.lit(None, dtype=pl.String).alias("return_key_id"))
+    parts = []
+    for (agency,), part in out.partition_by("agency", as_dict=True).items():
+        key = (keys or {}).get(str(agency))
+        if key is None:
+            raise ConfigError(f"no return-token key for agency {agency}, which has people to contact")
+        if key.agency != agency:
+            raise PrivacyError(f"the return-token key given for agency {agency} belongs to agency {key.agency}")
+        parts.append(issue_return_tokens(part, "record_id", key))
+    if not parts:
+        return out.drop("record_id").with_columns(pl.lit(None, dtype=pl.String).alias("return_token"),
+                                                  pl.lit(None, dtype=pl.String).alias("return_key_id"))
+    return pl.concat(parts, how="vertical_relaxed")
+
+
+def open_outreach(path: str | Path, key: ReturnTokenKey, *, out_column: str = "record_id") -> pl.DataFrame:
+    """An agency opens its own list (Parquet or the French CSV): ``record_id`` in place of ``return_token``.
+
+    Refuses a list addressed to another agency, and any token its key did not issue (PrivacyError naming the
+    row, never the token).
+    """
+    path = Path(path)
+    if path.suffix == ".parquet":
+        frame = pl.read_parquet(path)
+    else:
+        frame = pl.read_csv(path, separator=";", decimal_comma=True, infer_schema=False)
+    for col in ("agency", "return_token"):
+        if col not in frame.columns:
+            raise SchemaError("not an outreach list", table=path.name, column=col)
+    others = frame.filter(pl.col("agency") != key.agency).height
+    if others:
+        raise PrivacyError(f"{path.name}: {others} rows are addressed to another agency than {key.agency}")
+    opened = open_return_tokens(frame, "return_token", key, out=out_column)
+    return opened.select(out_column, pl.exclude(out_column, "return_token", "return_key_id"))
+

@@ -1,0 +1,262 @@
+"""Statistics of non-take-up by benefit, territory and household type, under statistical secrecy.
+
+Cells: benefit × area × household type, where the area runs down the hierarchy whole extract ⊃ département ⊃
+EPCI ⊃ commune, and the household type includes ``ensemble`` (all types). Each cell gives the units evaluated,
+the units entitled by grade, the units paid, the non-take-up counts and rate with its range (certain only ..
+certain, probable and possible), the monthly and yearly amounts foregone, and the coherence rate (share of the
+paid units our rules also find entitled: the only precision signal real data gives).
+
+Rates. Non-take-up rate = non-take-up units / (non-take-up units + units paid): low counts certain flags
+only, central certain and probable, high every grade. Amounts foregone: the missing monthly amount (estimate
+minus what is paid, for non-take-up and under-payment), at the low, central and high estimate of the same
+grades; yearly = 12 × monthly.
+
+Secrecy. Every commune of the territory × every household type met is a cell, empty ones included (a reader must
+not learn from a secret cell's mere presence that it holds a unit). A cell of fewer than ``threshold`` units
+(11 by default; empty cells too) is suppressed with every measure in it (primary). Then, as long as some
+published sum (a row: the household types of an area and their total; a column: the children of an area in
+one household type, and the area) holds exactly one secret cell, or exactly one secret cell holding units
+among empty secret ones (a solver knows counts are at least 0 and would pin it against them), the smallest
+other cell of that sum is suppressed too (secondary), a detail cell before a total; repeated until no sum is
+exposed. Only ``secret`` is published, not primary/secondary (that would tell below or above the threshold).
+Every measure shares the pattern, so what protects the unit counts protects the others, except that a
+published 0 (no non-take-up in a row) tells the secret cells of that row hold 0 too. Tests attack the tables
+by iterated differencing on every measure and with a linear-programming solver on the unit counts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict, Field
+
+from nonrecours.errors import SchemaError
+
+__all__ = ["ALL_TYPES", "HOUSEHOLD_TYPES", "LEVELS", "StatisticsConfig", "build_statistics", "cell_counts", "suppress",
+           "territory_table", "unit_profiles"]
+
+LEVELS: tuple[str, ...] = ("total", "departement", "epci", "commune")
+"""Territorial levels, each nested in the one before."""
+HOUSEHOLD_TYPES: tuple[str, ...] = ("personne seule", "couple sans enfant", "famille monoparentale",
+                                    "couple avec enfants", "inconnu")
+ALL_TYPES = "ensemble"
+UNKNOWN_AREA = "inconnu"
+
+_COUNTS = ("units", "excluded", "entitled_certain", "entitled_probable", "entitled_possible", "paid",
+           "paid_entitled", "non_take_up_low", "non_take_up_central", "non_take_up_high", "under_payment")
+_AMOUNTS = ("monthly_foregone_low", "monthly_foregone_central", "monthly_foregone_high")
+
+
+class StatisticsConfig(BaseModel):
+    """Secrecy threshold and which levels to publish."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    threshold: int = Field(11, ge=1, description="cells of fewer units are suppressed")
+    levels: tuple[str, ...] = LEVELS
+
+
+def territory_table(name: str = "cahors") -> pl.DataFrame:
+    """depcom → epci, departement, from the synthetic territories' Etalab data (decoupage-administratif).
+
+    Only the Cahors table carries EPCIs; elsewhere the EPCI is unknown and a commune hangs under its
+    département's "EPCI inconnu" so that communes still nest in EPCIs and EPCIs in départements.
+    """
+    from importlib import resources
+
+    raw = resources.files("nonrecours.synth").joinpath("data", "cahors.csv").read_bytes()
+    epci = pl.read_csv(raw, schema_overrides={"depcom": pl.String}).select("depcom", "epci")
+    from nonrecours.synth import load_territory
+
+    base = load_territory(name).select("depcom", "departement")
+    return base.join(epci, on="depcom", how="left").select("depcom", "epci", "departement")
+
+
+def _departement(depcom: pl.Expr) -> pl.Expr:
+    return pl.when(depcom.str.starts_with("97")).then(depcom.str.slice(0, 3)).otherwise(depcom.str.slice(0, 2))
+
+
+def unit_profiles(memberships: pl.DataFrame | pl.LazyFrame, persons: pl.DataFrame | pl.LazyFrame,
+                  month: dt.date) -> pl.DataFrame:
+    """Per unit valid on ``month`` (famille, foyer fiscal, ménage, and each person as ``individu``): the commune
+    of its first adult and its household type, from the canonical tables (first source wins on conflicts).
+    A person's ``individu`` profile is that of their famille."""
+    m = memberships.lazy().filter((pl.col("valid_from") <= month)
+                                  & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month)))
+    m = (m.with_columns(pl.col("unit_kind").cast(pl.String), pl.col("role").cast(pl.String))
+         .unique(["person_id", "unit_kind", "unit_id"]))
+    adult = pl.col("role").is_in(["demandeur", "conjoint", "declarant", "personne_de_reference"])
+    child = pl.col("role").is_in(["enfant", "personne_a_charge"])
+    where = persons.lazy().select("person_id", "depcom").drop_nulls().unique("person_id", keep="first")
+    units = (m.join(where, on="person_id", how="left").sort("unit_kind", "unit_id", ~adult, "person_id")
+             .group_by("unit_kind", "unit_id", maintain_order=True)
+             .agg(adult.sum().alias("_a"), child.sum().alias("_c"), pl.col("depcom").drop_nulls().first()))
+    kind = (pl.when(pl.col("_a") == 1).then(pl.when(pl.col("_c") == 0).then(pl.lit("personne seule"))
+                                            .otherwise(pl.lit("famille monoparentale")))
+            .when(pl.col("_a") >= 2).then(pl.when(pl.col("_c") == 0).then(pl.lit("couple sans enfant"))
+                                          .otherwise(pl.lit("couple avec enfants")))
+            .otherwise(pl.lit("inconnu")))
+    units = units.select("unit_kind", "unit_id", "depcom", kind.alias("household_type"))
+    individu = (m.filter(pl.col("unit_kind") == "famille").select("person_id", "unit_id")
+                .join(units.filter(pl.col("unit_kind") == "famille"), on="unit_id")
+                .select(pl.lit("individu").alias("unit_kind"), pl.col("person_id").alias("unit_id"), "depcom",
+                        "household_type"))
+    return pl.concat([units, individu]).unique(["unit_kind", "unit_id"], keep="first").collect()
+
+
+def _measures(units: pl.DataFrame) -> pl.DataFrame:
+    grade, status = pl.col("grade"), pl.col("status")
+    paid = pl.col("paid").fill_null(0.0) > 0
+    ntu = status == "non_take_up"
+    missing = status.is_in(["non_take_up", "under_payment"])
+    gap = {e: (pl.col(f"amount_{e}") - pl.col("paid").fill_null(0.0)).clip(lower_bound=0.0)
+           for e in ("low", "central", "high")}
+    sure = {"low": grade == "certain", "central": grade.is_in(["certain", "probable"]),
+            "high": grade.is_not_null()}
+    return units.with_columns(
+        pl.lit(1, dtype=pl.Int64).alias("units"),
+        pl.col("excluded").is_not_null().cast(pl.Int64).alias("excluded"),
+        *[(grade == g).cast(pl.Int64).alias(f"entitled_{g}") for g in ("certain", "probable", "possible")],
+        paid.cast(pl.Int64).alias("paid"),
+        (paid & grade.is_not_null()).cast(pl.Int64).alias("paid_entitled"),
+        *[(ntu & sure[e]).cast(pl.Int64).alias(f"non_take_up_{e}") for e in ("low", "central", "high")],
+        (status == "under_payment").cast(pl.Int64).alias("under_payment"),
+        *[pl.when(missing & sure[e]).then(gap[e]).otherwise(0.0).alias(f"monthly_foregone_{e}")
+          for e in ("low", "central", "high")],
+    )
+
+
+def build_statistics(units: pl.DataFrame, profiles: pl.DataFrame, territory: pl.DataFrame | None = None, *,
+               config: StatisticsConfig | None = None) -> pl.DataFrame:
+    """The published table: one row per benefit × level × area × household type, secrecy applied.
+
+    ``units``: detection's units table; ``profiles``: unit_kind, unit_id, depcom, household_type
+    (``unit_profiles``); ``territory``: depcom, epci, departement (``territory_table``; départements of
+    communes it lacks come from the commune code).
+    """
+    config = config or StatisticsConfig()
+    cells = cell_counts(units, profiles, territory, levels=config.levels)
+    cells = suppress(cells, threshold=config.threshold, levels=config.levels)
+    return _publish(cells)
+
+
+def cell_counts(units: pl.DataFrame, profiles: pl.DataFrame, territory: pl.DataFrame | None = None, *,
+                levels: tuple[str, ...] = LEVELS) -> pl.DataFrame:
+    """The additive measures of every cell before any secrecy (never publish this frame)."""
+    for col in ("unit_kind", "unit_id", "benefit", "status", "grade", "amount_low", "amount_central",
+                "amount_high", "paid", "excluded"):
+        if col not in units.columns:
+            raise SchemaError("missing column of the units table", table="units", column=col)
+    terr = territory if territory is not None else pl.DataFrame(
+        schema={"depcom": pl.String, "epci": pl.String, "departement": pl.String})
+    measured = (_measures(units)
+                .join(profiles.select("unit_kind", "unit_id", "depcom", "household_type"),
+                      on=["unit_kind", "unit_id"], how="left")
+                .with_columns(pl.col("household_type").fill_null("inconnu"), pl.col("depcom").fill_null(UNKNOWN_AREA)))
+    # Every commune of the territory (and any seen) × every household type is a cell, empty ones too: a reader
+    # must not learn from a secret cell's mere presence that it holds at least one unit.
+    places = (pl.concat([terr.select("depcom"), measured.select("depcom")]).unique()
+              .join(terr.select("depcom", pl.col("epci").alias("_epci"), pl.col("departement").alias("_dep")),
+                    on="depcom", how="left"))
+    dep = pl.coalesce("_dep", _departement(pl.col("depcom"))).fill_null(UNKNOWN_AREA)
+    places = places.select(
+        "depcom", pl.col("depcom").alias("commune"), dep.alias("departement"),
+        # An EPCI is named within its département: communes always nest in EPCIs, EPCIs in départements.
+        (dep + pl.lit(" / ") + pl.col("_epci").fill_null("EPCI inconnu")).alias("epci"),
+        pl.lit("ensemble du fichier").alias("total"))
+    # The household types met in the extract (any benefit): a type nobody has would only add empty secret
+    # cells, and each would cost a secondary suppression in its row.
+    seen = set(measured.get_column("household_type").unique().to_list())
+    types = pl.DataFrame({"household_type": [t for t in HOUSEHOLD_TYPES if t in seen]
+                          + sorted(seen - set(HOUSEHOLD_TYPES))}, schema={"household_type": pl.String})
+    benefits = measured.select("benefit").unique()
+    empty = (benefits.join(places.select("depcom"), how="cross").join(types, how="cross")
+             .with_columns(*[pl.lit(0, dtype=pl.Int64).alias(c) for c in _COUNTS],
+                           *[pl.lit(0.0).alias(c) for c in _AMOUNTS]))
+    u = pl.concat([measured.select(empty.columns), empty]).join(places, on="depcom")
+    parent = {"total": None, "departement": "total", "epci": "departement", "commune": "epci"}
+    sums = [pl.col(c).sum() for c in (*_COUNTS, *_AMOUNTS)]
+    parts = []
+    for level in levels:
+        up = parent[level]
+        keys = ["benefit", level] + ([up] if up else [])
+        for htype in ("household_type", None):
+            g = (u.group_by([*keys, htype] if htype else keys).agg(sums)
+                 .with_columns(pl.lit(level).alias("level"), pl.col(level).alias("area"),
+                               (pl.col(up) if up else pl.lit(None, dtype=pl.String)).alias("parent_area"),
+                               (pl.col("household_type") if htype else pl.lit(ALL_TYPES)).alias("household_type")))
+            parts.append(g.select("benefit", "level", "area", "parent_area", "household_type", *_COUNTS, *_AMOUNTS))
+    return pl.concat(parts).sort("benefit", pl.col("level").replace_strict({lv: i for i, lv in enumerate(LEVELS)}),
+                                 "area", "household_type")
+
+
+def _publish(cells: pl.DataFrame) -> pl.DataFrame:
+    secret = pl.col("suppressed").is_not_null()
+    nt = {e: pl.col(f"non_take_up_{e}") for e in ("low", "central", "high")}
+    rates = [(nt[e] / (nt[e] + pl.col("paid"))).alias(f"non_take_up_rate_{e}") for e in ("low", "central", "high")]
+    out = cells.with_columns(
+        *[pl.when((nt[e] + pl.col("paid")) > 0).then(r) for e, r in zip(("low", "central", "high"), rates,
+                                                                          strict=True)],
+        pl.when(pl.col("paid") > 0).then(pl.col("paid_entitled") / pl.col("paid")).alias("coherence_rate"),
+        *[(pl.col(f"monthly_foregone_{e}") * 12).alias(f"yearly_foregone_{e}") for e in ("low", "central", "high")],
+    ).with_columns(
+        *[pl.col(c).round(2) for c in (*_AMOUNTS, "yearly_foregone_low", "yearly_foregone_central",
+                                       "yearly_foregone_high")],
+        *[pl.col(f"non_take_up_rate_{e}").round(4) for e in ("low", "central", "high")],
+        pl.col("coherence_rate").round(4))
+    measures = [c for c in out.columns if c not in ("benefit", "level", "area", "parent_area", "household_type",
+                                                   "suppressed")]
+    # Published: only whether a cell is secret. Saying "primary" would tell a reader the cell holds fewer
+    # than ``threshold`` units, and "secondary" that it holds at least that many.
+    return out.with_columns([pl.when(secret).then(None).otherwise(pl.col(c)).alias(c) for c in measures]
+                            ).with_columns(secret.alias("secret")).drop("suppressed")
+
+
+def _relations(cells: pl.DataFrame, levels: tuple[str, ...]) -> pl.DataFrame:
+    """Published sums: (relation, cell, is_total). Rows: an area's types and its ``ensemble``; columns: an area's
+    children in one household type (or ensemble) and that area."""
+    cell = cells.select("_cell", "benefit", "level", "area", "parent_area", "household_type")
+    row = cell.select(pl.format("r|{}|{}|{}", "benefit", "level", "area").alias("rel"), "_cell",
+                      (pl.col("household_type") == ALL_TYPES).alias("is_total"))
+    child_of = {levels[i + 1]: levels[i] for i in range(len(levels) - 1)}
+    col_parts = []
+    for child, par in child_of.items():
+        kids = cell.filter(pl.col("level") == child).select(
+            pl.format("c|{}|{}|{}|{}", "benefit", pl.lit(par), "parent_area", "household_type").alias("rel"),
+            "_cell", pl.lit(False).alias("is_total"))
+        tot = cell.filter(pl.col("level") == par).select(
+            pl.format("c|{}|{}|{}|{}", "benefit", pl.lit(par), "area", "household_type").alias("rel"),
+            "_cell", pl.lit(True).alias("is_total"))
+        col_parts += [kids, tot]
+    return pl.concat([row, *col_parts])
+
+
+def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...] = LEVELS,
+             value: str = "units") -> pl.DataFrame:
+    """Add ``suppressed`` (null, ``primary`` or ``secondary``) to hierarchical cells.
+
+    ``cells``: benefit, level, area, parent_area, household_type (with ``ensemble`` rows) and ``value``.
+    """
+    cells = cells.with_columns(pl.int_range(pl.len()).alias("_cell"))
+    rel = _relations(cells, levels)
+    status = cells.select("_cell", pl.col(value).alias("_v"),
+                          pl.when(pl.col(value) < threshold).then(pl.lit("primary")).alias("suppressed"))
+    while True:
+        joined = rel.join(status, on="_cell")
+        hidden = pl.col("suppressed").is_not_null()
+        # A sum is exposed when one secret cell is alone in it, or when it is the only secret cell holding
+        # units: secret empty cells sit at their bound (0) and give a reader's solver no room to move.
+        exposed = (joined.group_by("rel")
+                   .agg(hidden.sum().alias("_n"), (hidden & (pl.col("_v") > 0)).sum().alias("_nz"),
+                        hidden.not_().sum().alias("_open"))
+                   .filter(((pl.col("_n") == 1) | (pl.col("_nz") == 1)) & (pl.col("_open") > 0)).select("rel"))
+        if exposed.height == 0:
+            break
+        # In each exposed sum, the cheapest other cell: detail cells before the total, smallest value first.
+        picks = (joined.join(exposed, on="rel").filter(pl.col("suppressed").is_null())
+                 .sort("rel", "is_total", "_v", "_cell").group_by("rel").agg(pl.col("_cell").first())
+                 .select("_cell").unique())
+        status = status.with_columns(
+            pl.when(pl.col("_cell").is_in(picks.get_column("_cell").implode()) & pl.col("suppressed").is_null())
+            .then(pl.lit("secondary")).otherwise(pl.col("suppressed")).alias("suppressed"))
+    return cells.join(status.select("_cell", "suppressed"), on="_cell").drop("_cell")

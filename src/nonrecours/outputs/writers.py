@@ -1,0 +1,88 @@
+"""Writing output tables: Parquet for programs, CSV that a French spreadsheet opens as it is.
+
+A French Excel or LibreOffice opens a CSV on double-click only if it is separated by ``;`` (the comma is the
+decimal mark), starts with a UTF-8 byte-order mark (otherwise accents come out as ``Ã©``), writes decimals
+with a comma and dates as ``dd/mm/yyyy``. Lists (reasons, questions) are joined with `` | `` in one cell.
+
+Every file is written beside its target under a temporary name and renamed over it (``os.replace`` is atomic
+on one file system): a reader never sees a half-written list, and a crash leaves the previous file intact.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+__all__ = ["LIST_SEPARATOR", "write_french_csv", "write_parquet", "write_table"]
+
+LIST_SEPARATOR = " | "
+"""How a list cell (reasons, questions, benefits) is written in one CSV cell."""
+
+BOM = b"\xef\xbb\xbf"
+
+
+def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_parquet(frame: pl.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` as Parquet at ``path``, atomically."""
+    return _atomic(Path(path), lambda tmp: frame.write_parquet(tmp))
+
+
+def _french_cell(name: str, dtype: pl.DataType) -> pl.Expr:
+    col = pl.col(name)
+    if isinstance(dtype, pl.List | pl.Array):
+        inner = dtype.inner
+        element = pl.element()
+        if inner.is_float():
+            element = element.round(4).cast(pl.String).str.replace(".", ",", literal=True)
+        elif isinstance(inner, pl.Date):
+            element = element.dt.strftime("%d/%m/%Y")
+        elif not isinstance(inner, pl.String):
+            element = element.cast(pl.String)
+        return col.list.eval(element).list.join(LIST_SEPARATOR).alias(name)
+    if isinstance(dtype, pl.Boolean):
+        return pl.when(col).then(pl.lit("oui")).when(~col).then(pl.lit("non")).alias(name)
+    if isinstance(dtype, pl.Date):
+        return col.dt.strftime("%d/%m/%Y").alias(name)
+    if isinstance(dtype, pl.Datetime):
+        return col.dt.strftime("%d/%m/%Y %H:%M").alias(name)
+    if isinstance(dtype, pl.Struct | pl.Object):
+        raise TypeError(f"column {name}: a {dtype} cannot be written to CSV; flatten it first")
+    if dtype.is_float():
+        # Two decimals for euros and rates is what a reader checks; more digits only look like noise.
+        return col.round(4).alias(name)
+    return col.alias(name)
+
+
+def write_french_csv(frame: pl.DataFrame, path: str | Path) -> Path:
+    """Write ``frame`` as a CSV a French spreadsheet opens: ``;``, UTF-8 BOM, decimal comma, dd/mm/yyyy."""
+    flat = frame.select([_french_cell(n, d) for n, d in frame.schema.items()])
+
+    def write(tmp: Path) -> None:
+        body = flat.write_csv(separator=";", decimal_comma=True, quote_style="necessary")
+        tmp.write_bytes(BOM + body.encode("utf-8"))
+
+    return _atomic(Path(path), write)
+
+
+def write_table(frame: pl.DataFrame, folder: str | Path, stem: str) -> dict[str, Path]:
+    """Write ``frame`` as ``folder/stem.parquet`` and ``folder/stem.csv``; return both paths."""
+    folder = Path(folder)
+    return {"parquet": write_parquet(frame, folder / f"{stem}.parquet"),
+            "csv": write_french_csv(frame, folder / f"{stem}.csv")}

@@ -1,0 +1,150 @@
+"""The three answers: data to exchange (static and measured), claim fields held, automation scenarios."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from nonrecours.detection.schema import FLAGS_SCHEMA, UNITS_SCHEMA
+from nonrecours.outputs.answers import (
+    agency_columns,
+    automation_scenarios,
+    claim_fields_held,
+    data_to_exchange,
+    exchange_value,
+    headline,
+    write_answers,
+)
+from nonrecours.outputs.statistics import build_statistics
+from nonrecours.outputs.writers import BOM
+
+from .conftest import FLAG_ROWS, MONTH, flag, pid
+
+# The agencies each fixture flag needs to be found (in FLAG_ROWS order).
+NEEDS = [{"caf", "dgfip"}, {"caf", "cnam"}, {"msa"}, {"cnav"}, {"cnav", "cnam"}, {"cnam"}, {"caf", "dgfip"},
+         {"caf"}, {"caf"}, {"france_travail"}, {"msa"}]
+
+
+def fake_detection(agencies: set[str]) -> pl.DataFrame:
+    """Stands for the real pipeline: a flag needs its agencies' extracts; without the CNAM's payments, two
+    people already covered by the CSS look like non-take-up (false positives)."""
+    keep = [row for row, need in zip(FLAG_ROWS, NEEDS, strict=True) if need <= agencies]
+    if "cnam" not in agencies and "caf" in agencies:
+        keep += [flag("paid1", "css_free", "probable", 30.0), flag("paid2", "css_free", "certain", 30.0)]
+    return pl.DataFrame(keep, schema=FLAGS_SCHEMA)
+
+
+def test_data_to_exchange_reads_rules_and_mappings():
+    table = data_to_exchange()
+    rsa = {r["input"]: r for r in table.filter(pl.col("benefit") == "rsa").iter_rows(named=True)}
+    assert rsa["unemployment"]["agencies"] == ["caf", "france_travail"]
+    assert rsa["rent"]["agencies"] == ["caf"] and rsa["rent"]["columns"] == ["housing.rent"]
+    assert "dgfip" in rsa["salaires_imposables_n2"]["agencies"]
+    assert not rsa["rsdae"]["supplied"] and rsa["rsdae"]["agencies"] == []  # asked, never exchanged
+    aspa = set(table.filter(pl.col("benefit") == "aspa").get_column("input"))
+    assert "pension_gross" in aspa and "rent" not in aspa  # the IR says ASPA does not read the rent
+    carried = agency_columns()
+    assert carried.filter((pl.col("agency") == "france_travail") & (pl.col("table") == "resources")
+                          & (pl.col("column") == "amount")).get_column("qualifier").to_list() == [
+        "unemployment_benefit"]
+
+
+def test_exchange_value_measures_each_agency():
+    table = exchange_value(fake_detection, grades=("certain", "probable", "possible"))
+    row = {(r["scenario"], r["benefit"]): r for r in table.iter_rows(named=True)}
+    full = row[("toutes", "rsa")]
+    assert full["precision"] == 1.0 and full["recall"] == 1.0 and full["lost"] == 0
+    assert row[("sans france_travail", "rsa")]["lost"] == 1  # Loïc is known to France Travail only
+    assert row[("sans france_travail", "rsa")]["recall"] == pytest.approx(3 / 4)
+    no_cnam = row[("sans cnam", "css_free")]
+    assert no_cnam["flags"] == 2 and no_cnam["matched"] == 0 and no_cnam["precision"] == 0.0
+    assert no_cnam["recall"] == 0.0 and no_cnam["lost"] == 2
+    caf = row[("CAF seule", "rsa")]
+    assert caf["recall"] == pytest.approx(1 / 4)  # Élodie (needs DGFiP), Jérôme (MSA), Loïc (FT) lost
+    assert ("CAF seule", "aspa") not in row or row[("CAF seule", "aspa")]["recall"] == 0.0
+
+
+def test_exchange_value_against_a_truth():
+    truth = pl.DataFrame({"person_id": [pid("loic"), pid("elodie"), pid("nobody")], "benefit": ["rsa"] * 3})
+    table = exchange_value(fake_detection, truth=truth)
+    full = table.filter((pl.col("scenario") == "toutes") & (pl.col("benefit") == "rsa")).row(0, named=True)
+    assert full["recall"] == pytest.approx(2 / 3) and full["lost"] == 1
+    assert full["precision"] == pytest.approx(2 / 4)  # Élodie's partner René counts as Élodie's unit
+
+
+@pytest.fixture
+def units() -> pl.DataFrame:
+    rows = [(MONTH, "famille", pid("noel/famille"), "rsa", "consistent", "certain", 500.0, 520.0, 540.0, 520.0, None),
+            (MONTH, "famille", pid("paid/famille"), "rsa", "consistent", "probable", 300.0, 350.0, 400.0, 350.0, None),
+            (MONTH, "famille", pid("elodie/famille"), "rsa", "non_take_up", "certain", 580, 612.5, 640, 0.0, None)]
+    return pl.DataFrame(rows, schema=UNITS_SCHEMA, orient="row")
+
+
+def test_claim_fields_held(flags, provenance, units):
+    members = pl.DataFrame({"unit_id": [pid("paid/famille")], "person_id": [pid("paid")]})
+    prov = pl.concat([provenance, pl.DataFrame(
+        [("individu", pid("paid"), MONTH, "salary_net", "observed", "caf", MONTH)],
+        schema=provenance.schema, orient="row")])
+    table = claim_fields_held(flags, prov, paid_units=units, members=members)
+    rsa = {(r["population"], r["source"]): r for r in table.filter(pl.col("benefit") == "rsa").iter_rows(named=True)}
+    # Élodie's unit: birth date (CAF), salaries (DGFiP), unemployment (France Travail), couple (CAF): 4 of 19;
+    # Jérôme's: salaries estimated from the DGFiP's annual income: 1 of 19; Loïc's and Anaïs's: none.
+    flagged = rsa[("signalés", "toutes")]
+    assert flagged["fields"] == 19 and flagged["units"] == 4
+    assert flagged["share_held"] == pytest.approx((4 / 19 + 1 / 19) / 4, abs=1e-4)
+    assert rsa[("signalés", "caf")]["share_held"] == pytest.approx((2 / 19) / 4, abs=1e-4)
+    paid = rsa[("déjà payés", "toutes")]
+    assert paid["units"] == 2 and paid["share_held"] == pytest.approx((1 / 19) / 2, abs=1e-4)
+    assert set(table.get_column("population")) == {"signalés", "déjà payés"}
+
+
+def test_automation_scenarios(flags, provenance, units):
+    full = [("individu", pid("noel"), MONTH, inp, "observed", "cnam", MONTH)
+            for inp in ("date_naissance", "famille_role", "housing_status", "salary_net", "unemployment",
+                        "pension_net", "alimony_received", "af")]
+    extra = pl.DataFrame(full, schema=provenance.schema, orient="row")
+    auto_flag = flag("noel", "css_free", "certain", 41.0, unit="noel/famille")
+    table = automation_scenarios(pl.concat([flags, pl.DataFrame([auto_flag], schema=FLAGS_SCHEMA)]), units=units,
+                                 provenance=pl.concat([provenance, extra]))
+    css = {r["scenario"]: r for r in table.filter(pl.col("benefit") == "css_free").iter_rows(named=True)}
+    auto = css["ouverture automatique"]
+    assert auto["flags"] == 1 and auto["basis_exists_for"] == 1 and "L861-2" in auto["legal_basis"]
+    assert auto["error_risk"] == 0.0 and auto["monthly_amount"] == pytest.approx(41.0)
+    assert css["demande pré-remplie"]["flags"] == 2 and css["demande pré-remplie"]["error_risk"] == 1.0
+    rsa = {r["scenario"]: r for r in table.filter(pl.col("benefit") == "rsa").iter_rows(named=True)}
+    assert "ouverture automatique" not in rsa  # no RSA flag has every claim field held
+    assert rsa["demande pré-remplie"]["flags"] == 4
+    assert "L114-8" in rsa["demande pré-remplie"]["legal_basis"]
+    assert table.get_column("flags").sum() == flags.height + 1
+    assert (table.get_column("yearly_amount") == table.get_column("monthly_amount") * 12).all()
+
+
+def test_write_answers(tmp_path, flags, provenance, units):
+    paths = write_answers(tmp_path, flags=flags, units=units, provenance=provenance, run_detection=fake_detection)
+    assert {p.name for p in paths.values()} >= {"answer1_data_to_exchange.csv", "answer1_exchange_value.parquet",
+                                                 "answer3_automation.csv", "answer2_claim_fields_held.parquet"}
+    csv = paths["answer3_automation.csv"]
+    assert csv.read_bytes().startswith(BOM)
+    back = pl.read_csv(csv, separator=";", decimal_comma=True)
+    assert back.get_column("scenario").str.contains("é").any()
+    assert dt.date.today()  # files are written atomically: no temporary left behind
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_headline_figures(flags, provenance, units):
+    profiles = units.select("unit_kind", "unit_id", pl.lit("46042").alias("depcom"),
+                            pl.lit("personne seule").alias("household_type"))
+    many = pl.concat([units.with_columns(pl.col("unit_id") + pl.lit(str(i))) for i in range(6)])
+    prof = pl.concat([profiles.with_columns(pl.col("unit_id") + pl.lit(str(i))) for i in range(6)])
+    stats = build_statistics(many, prof)
+    auto = automation_scenarios(flags, units=units, provenance=provenance)
+    table = headline(stats, auto, exchange_value(fake_detection))
+    rsa = table.filter(pl.col("benefit") == "rsa").row(0, named=True)
+    assert rsa["units"] == 18 and rsa["non_take_up_rate_low"] == pytest.approx(6 / 18, abs=1e-4)
+    assert rsa["yearly_foregone_central"] == pytest.approx(6 * 612.5 * 12)
+    assert rsa["flags"] == 4 and rsa["prefilled"] == 4 and rsa["automatic"] == 0
+    assert rsa["recall_caf_only"] == pytest.approx(1 / 4)  # only Anaïs of the four RSA flags
+    aspa = table.filter(pl.col("benefit") == "aspa").row(0, named=True)
+    assert aspa["units"] is None and aspa["flags"] == 2  # flagged but no units table row for it here

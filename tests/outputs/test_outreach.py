@@ -1,0 +1,148 @@
+"""Outreach lists: one row per person, the right lead agency, tokens only the owner opens, sorted by priority."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from nonrecours.cli import app
+from nonrecours.errors import ConfigError, PrivacyError
+from nonrecours.outputs.outreach import OUTREACH_SCHEMA, OutreachConfig, PayerRule, build_outreach, open_outreach
+from nonrecours.outputs.writers import write_french_csv, write_parquet
+from nonrecours.privacy import derive_return_key, load_secret, write_secret_file
+
+from .conftest import EXCHANGE, MONTH, PURPOSE, pid
+
+
+@pytest.fixture
+def lists(flags, records, return_keys, provenance, affiliations):
+    return build_outreach(flags, records=records, keys=return_keys, provenance=provenance,
+                          affiliations=affiliations)
+
+
+def test_one_row_per_person_in_exactly_one_list(lists, flags):
+    rows = pl.concat(list(lists.values()))
+    assert rows.schema == pl.Schema(OUTREACH_SCHEMA)
+    assert rows.height == flags.get_column("claimant_id").n_unique() == 8
+    assert rows.filter(pl.col("return_token").is_not_null()).get_column("return_token").is_unique().all()
+
+
+def test_lead_agency_pays_the_largest_missing_benefit(lists):
+    leads = {a: sorted(f.get_column("lead_benefit").to_list()) for a, f in lists.items()}
+    assert leads == {"caf": ["ppa", "rsa", "rsa", "rsa"], "cnam": ["css_free"], "cnav": ["aspa"],
+                     "msa": ["aspa", "rsa"]}  # Jérôme's RSA and Hélène's ASPA go to the MSA, her members
+    anais = lists["caf"].filter(pl.col("benefits") == ["rsa", "ppa"]).row(0, named=True)
+    assert anais["lead_benefit"] == "rsa" and anais["grade"] == "probable"
+    assert anais["amount_central"] == pytest.approx(270.0)
+
+
+def test_under_payment_counts_the_missing_part(lists):
+    gaelle = lists["caf"].filter(pl.col("lead_benefit") == "ppa").row(0, named=True)
+    assert gaelle["amount_central"] == pytest.approx(150.0)  # 250 due, 100 paid
+    assert gaelle["priority"] == pytest.approx(150.0)
+
+
+def test_sorted_by_amount_times_grade_weight(lists):
+    caf = lists["caf"]
+    assert caf.get_column("priority").to_list() == sorted(caf.get_column("priority").to_list(), reverse=True)
+    top = caf.row(0, named=True)  # Élodie: 612.5 certain + 38 probable * 0.6
+    assert top["priority"] == pytest.approx(612.5 + 38 * 0.6)
+    assert top["benefits"] == ["rsa", "css_free"] and top["linked"] == ["css_free"]
+
+
+def test_row_tells_what_is_known_and_what_to_ask(lists):
+    elodie = lists["caf"].row(0, named=True)
+    assert "Date de naissance : CAF (05/2026)" in elodie["known_facts"]
+    assert "Salaires des derniers mois : DGFiP (04/2026)" in elodie["known_facts"]
+    assert "Allocations chômage : France Travail (05/2026)" in elodie["known_facts"]  # her partner's
+    assert not any("oyer" in f for f in elodie["known_facts"])  # rent is unknown: asked, not known
+    assert elodie["questions"][0].startswith("Quel est votre loyer")  # the deciding unknown comes first
+    assert any("neuf mois" in q and "R262-5" in q for q in elodie["questions"])
+    assert any("L861-4" in q for q in elodie["questions"])
+    assert any("caf.fr" in c for c in elodie["channels"]) and any("ameli.fr" in c for c in elodie["channels"])
+    assert elodie["reasons"][0].startswith("revenu de solidarité active (RSA) : ressources du foyer")
+    francoise = lists["cnav"].row(0, named=True)
+    assert any("R815-22" in q for q in francoise["questions"])
+
+
+def test_person_unknown_to_the_lead_agency_has_no_token(lists):
+    loic = lists["caf"].filter(~pl.col("has_record")).row(0, named=True)
+    assert loic["return_token"] is None and loic["known_to"] == ["france_travail"]
+
+
+def test_tokens_open_only_with_the_owning_agency_key(tmp_path, lists, return_keys, flags, records):
+    path = write_parquet(lists["caf"], tmp_path / "caf.parquet")
+    opened = open_outreach(path, return_keys["caf"])
+    tokens = lists["caf"].get_column("return_token")
+    assert "return_token" not in opened.columns
+    expected = {pid(p) for p in ("elodie", "gaelle", "anais")}
+    assert set(opened.get_column("record_id").drop_nulls().to_list()) == expected
+    assert tokens.null_count() == 1
+    # Another agency's key, or the CAF's secret under another exchange, opens nothing.
+    csv = write_french_csv(lists["caf"].with_columns(pl.lit("msa").alias("agency")), tmp_path / "caf.csv")
+    with pytest.raises(PrivacyError, match="authentication failed") as err:
+        open_outreach(csv, return_keys["msa"])
+    assert not any(t in str(err.value) for t in tokens.drop_nulls().to_list())
+    with pytest.raises(PrivacyError, match="another agency"):
+        open_outreach(path, return_keys["msa"])
+
+
+def test_config_changes_the_lead_and_weights(flags, records, return_keys, affiliations):
+    config = OutreachConfig(payers={**OutreachConfig().payers, "aspa": PayerRule(agency="cnav", msa_members=None)},
+                            grade_weights={"certain": 1.0, "probable": 0.5, "possible": 0.1})
+    lists = build_outreach(flags, records=records, keys=return_keys, affiliations=affiliations, config=config)
+    assert sorted(lists["cnav"].get_column("lead_benefit").to_list()) == ["aspa", "aspa"]
+    with pytest.raises(ValueError, match="grade_weights"):
+        OutreachConfig(grade_weights={"certain": 1.0})
+    with pytest.raises(ConfigError, match="no return-token key for agency cnam"):
+        build_outreach(flags, records=records, keys={a: k for a, k in return_keys.items() if a != "cnam"})
+
+
+def test_cli_open_with_own_key_and_refuses_another(tmp_path, flags, records, affiliations):
+    keyfiles = {a: write_secret_file(tmp_path / f"{a}.key") for a in ("caf", "cnam", "cnav", "msa")}
+    keys = {a: derive_return_key(load_secret(p), a, EXCHANGE, PURPOSE) for a, p in keyfiles.items()}
+    lists = build_outreach(flags, records=records, keys=keys, affiliations=affiliations)
+    caf_csv = write_french_csv(lists["caf"], tmp_path / "caf.csv")
+    runner = CliRunner()
+    ok = runner.invoke(app, ["outreach", "open", str(caf_csv), "--agency", "caf", "--key", str(keyfiles["caf"])])
+    assert ok.exit_code == 0, ok.output
+    opened = pl.read_csv(tmp_path / "caf-opened.csv", separator=";", decimal_comma=True)
+    assert set(opened.get_column("record_id").drop_nulls().to_list()) == {pid(p) for p in ("elodie", "gaelle",
+                                                                                           "anais")}
+    assert "é" in opened.get_column("detail").to_list()[0]
+    bad = runner.invoke(app, ["outreach", "open", str(caf_csv), "--agency", "caf", "--key", str(keyfiles["msa"]),
+                              "--out", str(tmp_path / "nope.csv")])
+    assert bad.exit_code == 4 and "authentication failed" in bad.output  # a privacy error (README exit codes)
+    assert not (tmp_path / "nope.csv").exists()
+    leaked = [t for t in lists["caf"].get_column("return_token").drop_nulls().to_list() if t in bad.output]
+    assert not leaked and pid("elodie") not in bad.output
+    other = runner.invoke(app, ["outreach", "open", str(caf_csv), "--agency", "msa", "--key", str(keyfiles["msa"]),
+                                "--out", str(tmp_path / "nope.csv")])
+    assert other.exit_code == 4 and "another agency" in other.output
+
+
+def test_written_lists_carry_no_pseudonym(tmp_path, lists, flags):
+    """The lists travel to agencies: no workspace pseudonym (person or unit) may be in them, only tokens."""
+    from nonrecours.outputs.writers import write_table
+    from nonrecours.privacy import find_leaks
+
+    for agency, frame in lists.items():
+        write_table(frame, tmp_path, f"outreach_{agency}")
+    ids = set(flags.get_column("claimant_id")) | set(flags.get_column("unit_id")) | {
+        a for adults in flags.get_column("adult_ids").to_list() for a in adults}
+    assert find_leaks(tmp_path, ids) == []
+    planted = write_french_csv(lists["caf"].with_columns(pl.lit(pid("elodie")).alias("known_to")), tmp_path / "x.csv")
+    assert find_leaks(planted, ids)  # the scan does find one when it is there
+
+
+def test_facts_held_on_the_claimants_other_units(flags, records, return_keys, provenance, affiliations):
+    rent = pl.DataFrame([("menage", pid("elodie/menage"), None, "rent", "observed", "caf", MONTH)],
+                        schema=provenance.schema, orient="row")
+    memberships = pl.DataFrame({"person_id": [pid("elodie")], "unit_id": [pid("elodie/menage")]})
+    args = dict(records=records, keys=return_keys, provenance=pl.concat([provenance, rent]),
+                affiliations=affiliations)
+    without = build_outreach(flags, **args)["caf"].row(0, named=True)
+    with_units = build_outreach(flags, memberships=memberships, **args)["caf"].row(0, named=True)
+    assert not any(f.startswith("Loyer") for f in without["known_facts"])
+    assert "Loyer ou mensualité d'emprunt : CAF (06/2026)" in with_units["known_facts"]

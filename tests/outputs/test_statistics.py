@@ -1,0 +1,247 @@
+"""Statistics: measures per cell, and secrecy that resists an attacker differencing the published sums."""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nonrecours.detection.schema import UNITS_SCHEMA
+from nonrecours.outputs.statistics import (
+    ALL_TYPES,
+    LEVELS,
+    StatisticsConfig,
+    build_statistics,
+    cell_counts,
+    territory_table,
+    unit_profiles,
+)
+
+TYPES = ("personne seule", "couple sans enfant", "famille monoparentale", "couple avec enfants")
+STATUS_CYCLE = [("non_take_up", "certain"), ("consistent", "probable"), ("non_take_up", "possible"),
+                ("not_entitled", None), ("under_payment", "probable"), ("paid_not_entitled", None),
+                ("non_take_up", "probable")]
+ADDITIVE = ("units", "excluded", "entitled_certain", "entitled_probable", "entitled_possible", "paid",
+            "paid_entitled", "non_take_up_low", "non_take_up_central", "non_take_up_high", "under_payment",
+            "monthly_foregone_low", "monthly_foregone_central", "monthly_foregone_high")
+
+
+def make_units(counts: pl.DataFrame, benefit: str = "rsa") -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Units (UNITS_SCHEMA) and profiles from counts per (depcom, household_type): statuses cycle."""
+    rows = (counts.filter(pl.col("n") > 0).with_columns(pl.int_ranges(0, "n").alias("i")).explode("i")
+            .with_columns(pl.format("{}|{}|{}", "depcom", "household_type", "i").alias("unit_id"),
+                          (pl.int_range(pl.len()) % len(STATUS_CYCLE)).alias("k")))
+    cycle = pl.DataFrame({"k": range(len(STATUS_CYCLE)), "status": [s for s, _ in STATUS_CYCLE],
+                          "grade": [g for _, g in STATUS_CYCLE]}, schema_overrides={"k": pl.Int64})
+    rows = rows.join(cycle, on="k")
+    paid = pl.when(pl.col("status").is_in(["consistent", "paid_not_entitled"])).then(500.0) \
+        .when(pl.col("status") == "under_payment").then(200.0).otherwise(0.0)
+    units = rows.select(
+        pl.lit(dt.date(2026, 6, 1)).alias("month"), pl.lit("famille").alias("unit_kind"), "unit_id",
+        pl.lit(benefit).alias("benefit"), "status", "grade",
+        (400.0 + pl.col("i")).alias("amount_low"), (500.0 + pl.col("i")).alias("amount_central"),
+        (650.0 + pl.col("i")).alias("amount_high"), paid.alias("paid"),
+        pl.when(pl.col("i") % 9 == 4).then(pl.lit("pending_claim")).alias("excluded")).cast(UNITS_SCHEMA)
+    profiles = rows.select(pl.lit("famille").alias("unit_kind"), "unit_id", "depcom", "household_type")
+    return units, profiles
+
+
+@pytest.fixture
+def cahors_counts() -> pl.DataFrame:
+    communes = territory_table("cahors").get_column("depcom").to_list()[:10]
+    sizes = [40, 3, 15, 0, 12, 7, 60, 25, 2, 11]
+    return pl.DataFrame([(c, t, (s * (j + 1)) % 23 + (s > 30) * 20) for c, s in zip(communes, sizes, strict=True)
+                         for j, t in enumerate(TYPES)], schema=["depcom", "household_type", "n"], orient="row")
+
+
+def test_measures_of_a_cell(cahors_counts):
+    units, profiles = make_units(cahors_counts)
+    table = build_statistics(units, profiles, territory_table("cahors"))
+    total = table.filter((pl.col("level") == "total") & (pl.col("household_type") == ALL_TYPES)).row(0, named=True)
+    assert total["units"] == units.height and not total["secret"]
+    st_ = units.get_column("status")
+    ntu = units.filter(st_ == "non_take_up")
+    assert total["non_take_up_high"] == ntu.height
+    assert total["non_take_up_low"] == ntu.filter(pl.col("grade") == "certain").height
+    assert total["paid"] == units.filter(pl.col("paid") > 0).height
+    assert total["non_take_up_rate_central"] == pytest.approx(
+        total["non_take_up_central"] / (total["non_take_up_central"] + total["paid"]), abs=1e-4)
+    assert total["non_take_up_rate_low"] <= total["non_take_up_rate_central"] <= total["non_take_up_rate_high"]
+    paid = units.filter(pl.col("paid") > 0)
+    assert total["coherence_rate"] == pytest.approx(paid.filter(pl.col("grade").is_not_null()).height / paid.height,
+                                                    abs=1e-4)
+    gap = units.filter(pl.col("status").is_in(["non_take_up", "under_payment"]) & pl.col("grade").is_not_null())
+    expected = (gap.get_column("amount_high") - gap.get_column("paid")).sum()
+    assert total["monthly_foregone_high"] == pytest.approx(expected)
+    assert total["yearly_foregone_high"] == pytest.approx(12 * expected)
+    assert total["excluded"] == units.get_column("excluded").is_not_null().sum()
+    assert set(table.get_column("level").unique()) == set(LEVELS)
+    # Secrecy: no published cell has fewer than 11 units, and secret cells publish nothing.
+    assert table.filter(~pl.col("secret")).get_column("units").min() >= 11
+    assert table.filter(pl.col("secret")).select(pl.col("units").is_null().all()).item()
+    assert table.filter(pl.col("secret")).height > 0
+
+
+def _relations(table: pl.DataFrame) -> list[tuple[int, list[int]]]:
+    """The sums an attacker reads off the published table's structure: (total cell, component cells)."""
+    t = table.with_row_index("cell")
+    rels: list[tuple[int, list[int]]] = []
+    for _, g in t.group_by("benefit", "level", "area"):
+        total = g.filter(pl.col("household_type") == ALL_TYPES).get_column("cell").to_list()
+        rels.append((total[0], g.filter(pl.col("household_type") != ALL_TYPES).get_column("cell").to_list()))
+    for upper, lower in itertools.pairwise(LEVELS):
+        parents = t.filter(pl.col("level") == upper)
+        kids = t.filter(pl.col("level") == lower)
+        pairs = parents.join(kids, left_on=["benefit", "area", "household_type"],
+                             right_on=["benefit", "parent_area", "household_type"], suffix="_kid")
+        for (parent,), g in pairs.group_by("cell"):
+            rels.append((parent, g.get_column("cell_kid").to_list()))
+    return rels
+
+
+def difference_attack(table: pl.DataFrame, measure: str) -> set[int]:
+    """Recover secret cells from single-cell differences along every sum, iterated until no progress."""
+    values = dict(enumerate(table.get_column(measure).to_list()))
+    secret = {i for i, s in enumerate(table.get_column("secret").to_list()) if s}
+    known = {i: v for i, v in values.items() if i not in secret}
+    rels = _relations(table)
+    recovered: set[int] = set()
+    progress = True
+    while progress:
+        progress = False
+        for total, parts in rels:
+            cells = [total, *parts]
+            unknown = [c for c in cells if c not in known]
+            if len(unknown) != 1:
+                continue
+            (c,) = unknown
+            known[c] = (sum(known[p] for p in parts if p != c) if c == total
+                        else known[total] - sum(known[p] for p in parts if p != c))
+            recovered.add(c)
+            progress = True
+    return recovered
+
+
+def lp_attack(table: pl.DataFrame) -> dict[int, tuple[float, float]]:
+    """Tightest bounds of each secret unit count under every published sum and counts >= 0."""
+    import numpy as np
+    from scipy.optimize import linprog
+
+    values = table.get_column("units").to_list()
+    secret = [i for i, s in enumerate(table.get_column("secret").to_list()) if s]
+    index = {c: j for j, c in enumerate(secret)}
+    rows, rhs = [], []
+    for total, parts in _relations(table):
+        coef = np.zeros(len(secret))
+        residual = 0.0
+        for c, sign in [(total, 1.0), *((p, -1.0) for p in parts)]:
+            if c in index:
+                coef[index[c]] += sign
+            else:
+                residual -= sign * values[c]
+        if coef.any():
+            rows.append(coef)
+            rhs.append(residual)
+    bounds: dict[int, tuple[float, float]] = {}
+    if not rows:  # nothing published ties the secret cells: nothing to bound
+        return {c: (0.0, float("inf")) for c in secret}
+    a_eq, b_eq = np.array(rows), np.array(rhs)
+    for c, j in index.items():
+        obj = np.zeros(len(secret))
+        obj[j] = 1.0
+        lo = linprog(obj, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        hi = linprog(-obj, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        # The true values are a solution; status 3: unbounded above.
+        assert lo.status == 0 and hi.status in (0, 3), (lo.message, hi.message)
+        bounds[c] = (lo.fun, -hi.fun if hi.status == 0 else float("inf"))
+    return bounds
+
+
+KEYS = ["benefit", "level", "area", "household_type"]
+
+
+def true_units(table: pl.DataFrame, units: pl.DataFrame, profiles: pl.DataFrame, terr: pl.DataFrame) -> list[int]:
+    """The unit count behind every cell of ``table`` (what the attacker is after)."""
+    full = cell_counts(units, profiles, terr)
+    return (table.select(KEYS).join(full.select(*KEYS, "units"), on=KEYS, how="left",
+                                    maintain_order="left").get_column("units").to_list())
+
+
+def assert_lp_cannot_pin(table: pl.DataFrame, truth: list[int]) -> None:
+    """No secret cell holding units is pinned to one value. An empty secret cell may be shown empty: that
+    says nothing about anyone (and publishing empty cells would instead tell that secret ones hold >= 1)."""
+    for cell, (lo, hi) in lp_attack(table).items():
+        assert lo <= truth[cell] <= hi
+        if truth[cell] > 0:
+            assert hi - lo >= 1, f"cell {cell} ({truth[cell]} units) pinned to [{lo}, {hi}]"
+
+
+def test_suppression_resists_differencing_and_linear_programming(cahors_counts):
+    units, profiles = make_units(cahors_counts)
+    terr = territory_table("cahors")
+    table = build_statistics(units, profiles, terr)
+    for measure in ADDITIVE:
+        assert difference_attack(table, measure) == set(), measure
+    assert_lp_cannot_pin(table, true_units(table, units, profiles, terr))
+
+
+def test_attacker_recovers_cells_without_secondary_suppression(cahors_counts):
+    """The attack is real: with primary suppression only, it recovers secret cells."""
+    units, profiles = make_units(cahors_counts)
+    table = build_statistics(units, profiles, territory_table("cahors"), config=StatisticsConfig(threshold=11))
+    full = cell_counts(units, profiles, territory_table("cahors"))
+    primary_only = full.with_columns((pl.col("units") < 11).alias("secret"))
+    assert difference_attack(primary_only, "units")
+    assert table.get_column("secret").sum() > primary_only.get_column("secret").sum()
+
+
+@st.composite
+def hierarchies(draw):
+    """Random départements ⊃ EPCIs ⊃ communes with small, often tiny, cell counts."""
+    rows, terr = [], []
+    for d in range(draw(st.integers(1, 2))):
+        for e in range(draw(st.integers(1, 3))):
+            for c in range(draw(st.integers(1, 3))):
+                depcom = f"{10 + d}{e}{c:02d}"
+                terr.append((depcom, f"EPCI {d}-{e}", str(10 + d)))
+                for t in draw(st.lists(st.sampled_from(TYPES), min_size=1, max_size=4, unique=True)):
+                    rows.append((depcom, t, draw(st.one_of(st.integers(1, 12), st.integers(0, 40)))))
+    return (pl.DataFrame(rows, schema=["depcom", "household_type", "n"], orient="row"),
+            pl.DataFrame(terr, schema=["depcom", "epci", "departement"], orient="row"))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hierarchies(), st.integers(3, 15))
+def test_no_secret_cell_recovered_on_random_hierarchies(data, threshold):
+    counts, terr = data
+    units, profiles = make_units(counts)
+    if units.height == 0:
+        return
+    table = build_statistics(units, profiles, terr, config=StatisticsConfig(threshold=threshold))
+    published = table.filter(~pl.col("secret"))
+    assert published.height == 0 or published.get_column("units").min() >= threshold
+    for measure in ("units", "non_take_up_high", "monthly_foregone_central"):
+        assert difference_attack(table, measure) == set()
+    assert_lp_cannot_pin(table, true_units(table, units, profiles, terr))
+
+
+def test_unit_profiles_from_canonical_tables():
+    m = dt.date(2026, 6, 1)
+    memberships = pl.DataFrame([
+        ("a", "famille", "f1", "demandeur"), ("b", "famille", "f1", "conjoint"), ("c", "famille", "f1", "enfant"),
+        ("d", "famille", "f2", "demandeur"), ("e", "famille", "f2", "enfant"),
+        ("g", "famille", "f3", "demandeur"),
+    ], schema=["person_id", "unit_kind", "unit_id", "role"], orient="row").with_columns(
+        pl.lit(dt.date(2020, 1, 1)).alias("valid_from"), pl.lit(None, dtype=pl.Date).alias("valid_to"))
+    persons = pl.DataFrame({"person_id": ["a", "b", "c", "d", "e", "g"],
+                            "depcom": ["46042", "46042", "46042", "46102", "46102", "46007"]})
+    prof = unit_profiles(memberships, persons, m).sort("unit_kind", "unit_id")
+    famille = dict(zip(prof.filter(pl.col("unit_kind") == "famille").get_column("unit_id"),
+                       prof.filter(pl.col("unit_kind") == "famille").get_column("household_type"), strict=True))
+    assert famille == {"f1": "couple avec enfants", "f2": "famille monoparentale", "f3": "personne seule"}
+    ind = prof.filter((pl.col("unit_kind") == "individu") & (pl.col("unit_id") == "d")).row(0, named=True)
+    assert ind["household_type"] == "famille monoparentale" and ind["depcom"] == "46102"

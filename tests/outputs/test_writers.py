@@ -1,0 +1,81 @@
+"""The CSV reads back as a French spreadsheet reads it: `;`, BOM, decimal comma, dd/mm/yyyy, accents intact."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nonrecours.outputs.writers import BOM, write_french_csv, write_parquet, write_table
+
+
+@pytest.fixture
+def table() -> pl.DataFrame:
+    return pl.DataFrame({
+        "commune": ["Cahors", "Saint-Cirq-Lapopie", "Bouziès; \"le bas\""],
+        "prestation": ["prime d'activité", "complémentaire santé solidaire", "RSA"],
+        "montant": [1234.56, 0.5, 612.0],
+        "unites": [12, 0, 3],
+        "mois": [dt.date(2026, 6, 1), dt.date(2026, 1, 31), None],
+        "raisons": [["âge ≥ 65 ans", "ressources < plafond"], [], ["œuvre"]],
+        "certain": [True, False, None],
+    })
+
+
+def test_csv_reads_back_as_a_french_spreadsheet(tmp_path, table):
+    path = write_french_csv(table, tmp_path / "t.csv")
+    raw = path.read_bytes()
+    assert raw.startswith(BOM) and raw[3:].startswith(b"commune;prestation;montant;")
+    text = raw[3:].decode("utf-8")
+    assert "1234,56" in text and "1234.56" not in text
+    assert "30/06/2026" not in text and "01/06/2026" in text and "31/01/2026" in text
+    back = pl.read_csv(path, separator=";", decimal_comma=True, encoding="utf8")
+    assert back.columns == table.columns  # the BOM does not end up in the first header
+    assert back.get_column("commune").to_list() == table.get_column("commune").to_list()
+    assert back.get_column("prestation").to_list() == table.get_column("prestation").to_list()
+    assert back.get_column("montant").to_list() == [1234.56, 0.5, 612.0]
+    assert back.get_column("unites").to_list() == [12, 0, 3]
+    assert back.get_column("raisons").to_list() == ["âge ≥ 65 ans | ressources < plafond", "", "œuvre"]
+    assert back.get_column("certain").to_list() == ["oui", "non", None]
+
+
+def test_write_is_atomic_and_leaves_no_temporary(tmp_path, table):
+    target = tmp_path / "sub" / "t.parquet"
+    write_parquet(table, target)
+    write_parquet(table.head(1), target)  # replaced, not appended
+    assert pl.read_parquet(target).height == 1
+    assert sorted(p.name for p in target.parent.iterdir()) == ["t.parquet"]
+
+
+def test_failed_write_keeps_the_previous_file(tmp_path, table):
+    target = tmp_path / "t.csv"
+    write_french_csv(table, target)
+    before = target.read_bytes()
+    with pytest.raises(TypeError):
+        write_french_csv(pl.DataFrame({"s": [{"a": 1}]}), target)
+    assert target.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["t.csv"]
+
+
+def test_write_table_writes_both(tmp_path, table):
+    paths = write_table(table, tmp_path, "stats")
+    assert pl.read_parquet(paths["parquet"]).equals(table)
+    assert paths["csv"].read_bytes().startswith(BOM)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")),
+                                  min_size=1, max_size=12),
+                          st.decimals(min_value=-10**7, max_value=10**7, places=2, allow_nan=False)),
+                min_size=1, max_size=20))
+def test_any_text_and_amount_round_trip(tmp_path_factory, rows):
+    frame = pl.DataFrame({"texte": [r[0] for r in rows], "montant": [float(r[1]) for r in rows]})
+    path = write_french_csv(frame, tmp_path_factory.mktemp("h") / "t.csv")
+    back = pl.read_csv(path, separator=";", decimal_comma=True, encoding="utf8",
+                       schema={"texte": pl.String, "montant": pl.Float64})
+    assert back.get_column("montant").to_list() == frame.get_column("montant").to_list()
+    # A spreadsheet trims nothing inside quotes; Polars reads empty-looking cells as null.
+    assert [t or "" for t in back.get_column("texte").to_list()] == frame.get_column("texte").to_list()
