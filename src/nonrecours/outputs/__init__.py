@@ -15,6 +15,7 @@ from nonrecours.outputs.answers import (
     write_answers,
 )
 from nonrecours.outputs.outreach import OUTREACH_SCHEMA, OutreachConfig, build_outreach, open_outreach
+from nonrecours.outputs.stage import run_stage
 from nonrecours.outputs.statistics import StatisticsConfig, build_statistics, territory_table, unit_profiles
 from nonrecours.outputs.writers import write_french_csv, write_parquet, write_table
 
@@ -29,6 +30,7 @@ __all__ = [
     "data_to_exchange",
     "exchange_value",
     "open_outreach",
+    "run_stage",
     "territory_table",
     "unit_profiles",
     "write_answers",

@@ -1,0 +1,85 @@
+"""The batch job's outputs stage: detection's flags and units → outreach lists, statistics, the three answers.
+
+Reads each month's ``detection/YYYY-MM/`` and the workspace, writes ``outputs/YYYY-MM/`` (Parquet and French
+CSV, atomically). Return tokens come from the workspace's ``return_tokens`` table (issued at the agency under
+its own key); when the workspace has none, the lists say so per row (``has_record`` false) instead of
+inventing a way back.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from nonrecours.core.month import PROVENANCE_SCHEMA
+from nonrecours.outputs.answers import write_answers
+from nonrecours.outputs.outreach import OutreachConfig, PayerRule, build_outreach
+from nonrecours.outputs.statistics import StatisticsConfig, build_statistics, territory_table, unit_profiles
+from nonrecours.outputs.writers import write_table
+
+__all__ = ["run_stage"]
+
+_NO_TOKENS = pl.DataFrame(schema={"agency": pl.String, "person_id": pl.String, "return_token": pl.String,
+                                  "return_key_id": pl.String})
+
+
+def _table(workspace: Path, name: str) -> pl.LazyFrame | None:
+    files = sorted((workspace / name).glob("*.parquet")) if (workspace / name).is_dir() else []
+    return pl.scan_parquet(files) if files else None
+
+
+def _outreach_config(lead: dict[str, str]) -> OutreachConfig:
+    """run.toml's lead agencies (benefit → agency; ``css`` covers both CSS fields) over the defaults."""
+    base = OutreachConfig()
+    payers = dict(base.payers)
+    for benefit, agency in lead.items():
+        for name in ("css_free", "css_participation") if benefit == "css" else (benefit,):
+            payers[name] = PayerRule(agency=agency)
+    return base.model_copy(update={"payers": payers})
+
+
+def run_stage(ctx: Any) -> Any:
+    """Outreach lists, statistics and answers for every month the detection stage wrote."""
+    from nonrecours.run import StageReport
+
+    report = StageReport("outputs", rows_out=0)
+    ws = ctx.workspace
+    persons, memberships = _table(ws, "persons"), _table(ws, "unit_memberships")
+    tokens = _table(ws, "return_tokens")
+    records = tokens.collect() if tokens is not None else _NO_TOKENS
+    if tokens is None:
+        report.note = "no return tokens in the workspace: lists carry has_record = false"
+    outreach_config = _outreach_config({str(k): str(v) for k, v in ctx.config.lead_agency.items()})
+    stats_config = StatisticsConfig(threshold=ctx.config.thresholds.suppression)
+    territory = territory_table("cahors")
+    for month in ctx.config.months:
+        det = ctx.out / "detection" / f"{month:%Y-%m}"
+        if not (det / "flags.parquet").exists():
+            continue
+        flags, units = pl.read_parquet(det / "flags.parquet"), pl.read_parquet(det / "units.parquet")
+        provenance = (pl.read_parquet(det / "provenance.parquet") if (det / "provenance.parquet").exists()
+                      else pl.DataFrame(schema=PROVENANCE_SCHEMA))
+        folder = ctx.out / "outputs" / f"{month:%Y-%m}"
+        written: list[Path] = []
+        month_members = None
+        if memberships is not None:
+            month_members = (memberships.filter((pl.col("valid_from") <= month)
+                                                & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month)))
+                             .select("person_id", "unit_id").unique().collect())
+        lists = build_outreach(flags, records=records, provenance=provenance, memberships=month_members,
+                               config=outreach_config)
+        for agency, frame in sorted(lists.items()):
+            written += write_table(frame, folder, f"outreach_{agency}").values()
+            report.counts[f"{month:%Y-%m} outreach {agency}"] = frame.height
+            report.rows_out += frame.height
+        statistics = None
+        if persons is not None and memberships is not None:
+            profiles = unit_profiles(memberships, persons, month)
+            statistics = build_statistics(units, profiles, territory, config=stats_config)
+            written += write_table(statistics, folder, "statistics").values()
+        written += write_answers(folder, flags=flags, units=units, provenance=provenance,
+                                 statistics_table=statistics).values()
+        report.outputs += written
+    return report
