@@ -112,3 +112,11 @@ def agency_secret() -> Secret:
 @pytest.fixture
 def return_keys():
     return {a: derive_return_key(agency_secret(), a, EXCHANGE, PURPOSE) for a in ("caf", "cnam", "cnav", "msa")}
+
+
+def as_units(frame: pl.DataFrame) -> pl.DataFrame:
+    """A units frame in detection's full schema: the columns a test gives, the others null."""
+    from nonrecours.detection.schema import UNITS_SCHEMA
+
+    return frame.with_columns(pl.lit(None, dtype=t).alias(c) for c, t in UNITS_SCHEMA.items()
+                              if c not in frame.columns).select(list(UNITS_SCHEMA)).cast(UNITS_SCHEMA)

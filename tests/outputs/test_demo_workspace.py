@@ -13,7 +13,7 @@ import secrets
 import polars as pl
 import pytest
 
-from nonrecours.detection.schema import FLAGS_SCHEMA, UNITS_SCHEMA
+from nonrecours.detection.schema import FLAGS_SCHEMA
 from nonrecours.outputs import (
     build_outreach,
     build_statistics,
@@ -24,6 +24,7 @@ from nonrecours.outputs import (
 )
 from nonrecours.privacy import Secret, derive_return_key
 
+from .conftest import as_units
 from .test_statistics import difference_attack
 
 MONTH = dt.date(2026, 6, 1)
@@ -47,7 +48,7 @@ def demo(tmp_path_factory):
     ]).join(paid.rename({"amount": "paid"}), on=["unit_id", "benefit"], how="left").with_columns(
         pl.col("paid").fill_null(0.0))
     entitled, is_paid = pl.col("amount") > 0, pl.col("paid") > 0
-    units = units.select(
+    units = as_units(units.select(
         pl.lit(MONTH).alias("month"), pl.lit("famille").alias("unit_kind"), "unit_id", "benefit",
         pl.when(entitled & ~is_paid).then(pl.lit("non_take_up")).when(~entitled & is_paid)
         .then(pl.lit("paid_not_entitled")).when(entitled).then(pl.lit("consistent"))
@@ -55,7 +56,7 @@ def demo(tmp_path_factory):
         pl.when(entitled).then(pl.lit("certain")).alias("grade"),
         pl.col("amount").alias("amount_low"), pl.col("amount").alias("amount_central"),
         pl.col("amount").alias("amount_high"), "paid", pl.lit(None, dtype=pl.String).alias("excluded"),
-    ).cast(UNITS_SCHEMA)
+    ))
     return read, units
 
 
@@ -83,7 +84,8 @@ def test_outreach_on_the_demo_workspace(demo, tmp_path):
                                        .alias("claimant_id"))
               # Quarantined lines leave a few familles without their demandeur: the partner claims.
               .with_columns(pl.coalesce("claimant_id", pl.col("adult_ids").list.first())))
-    flags = units.filter(pl.col("status") == "non_take_up").join(adults, on="unit_id").select(
+    unflagged = units.filter(pl.col("status") == "non_take_up").drop("claimant_id", "adult_ids")
+    flags = unflagged.join(adults, on="unit_id").select(
         *[pl.col(c) if c in units.columns or c in adults.columns else pl.lit(None).alias(c) for c in FLAGS_SCHEMA]
     ).with_columns(pl.col("paid_before").fill_null(0.0),
                    *[pl.lit([], dtype=pl.List(pl.String)).alias(c) for c in ("deciding_unknowns", "reasons", "linked")]

@@ -10,7 +10,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nonrecours.detection.schema import UNITS_SCHEMA
 from nonrecours.outputs.statistics import (
     ALL_TYPES,
     LEVELS,
@@ -20,6 +19,8 @@ from nonrecours.outputs.statistics import (
     territory_table,
     unit_profiles,
 )
+
+from .conftest import as_units
 
 TYPES = ("personne seule", "couple sans enfant", "famille monoparentale", "couple avec enfants")
 STATUS_CYCLE = [("non_take_up", "certain"), ("consistent", "probable"), ("non_take_up", "possible"),
@@ -40,12 +41,12 @@ def make_units(counts: pl.DataFrame, benefit: str = "rsa") -> tuple[pl.DataFrame
     rows = rows.join(cycle, on="k")
     paid = pl.when(pl.col("status").is_in(["consistent", "paid_not_entitled"])).then(500.0) \
         .when(pl.col("status") == "under_payment").then(200.0).otherwise(0.0)
-    units = rows.select(
+    units = as_units(rows.select(
         pl.lit(dt.date(2026, 6, 1)).alias("month"), pl.lit("famille").alias("unit_kind"), "unit_id",
         pl.lit(benefit).alias("benefit"), "status", "grade",
         (400.0 + pl.col("i")).alias("amount_low"), (500.0 + pl.col("i")).alias("amount_central"),
         (650.0 + pl.col("i")).alias("amount_high"), paid.alias("paid"),
-        pl.when(pl.col("i") % 9 == 4).then(pl.lit("pending_claim")).alias("excluded")).cast(UNITS_SCHEMA)
+        pl.when(pl.col("i") % 9 == 4).then(pl.lit("pending_claim")).alias("excluded")))
     profiles = rows.select(pl.lit("famille").alias("unit_kind"), "unit_id", "depcom", "household_type")
     return units, profiles
 
