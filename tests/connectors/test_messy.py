@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -146,14 +147,16 @@ def test_fixed_width_faults(territory: Territory, agreement: ExchangeAgreement, 
     i20 = next(i for i, x in enumerate(lines) if x.startswith("20"))
     i30 = next(i for i, x in enumerate(lines) if x.startswith("30"))
     lines[i20] = lines[i20][:76] + "32139999" + lines[i20][84:]         # bad birth date
-    lines[i30] = lines[i30][:18] + "-000001000" + lines[i30][28:]       # negative amount
+    lines[i30] = lines[i30][:18] + "-000001000" + lines[i30][28:]       # a regularisation: kept
     lines.insert(i30 + 1, "77" + lines[i30][2:])                         # unknown record type
     lines.insert(i30 + 2, lines[i30][:60])                               # record too short
     src = _write(tmp_path / "caf.dat", lines, "latin-1")
     report = _run(src, "caf", agreement, tmp_path / "o")
     got = {(r["line"], r["column"], r["reason"]) for r in _quarantine(report).iter_rows(named=True)}
     assert (i20 + 1, "DATE_NAISSANCE (positions 77-84)", "not a month in format %d%m%Y") in got
-    assert (i30 + 1, "MONTANT (positions 19-28)", "negative amount") in got
+    assert not any(line == i30 + 1 for line, _, _ in got)
+    paid = pl.read_parquet(report.outputs["benefits_paid"])
+    assert paid.filter(pl.col("amount") == Decimal("-10.00")).height == 1
     assert (i30 + 2, "record type (positions 1-2)", "unknown record type") in got
     assert any(line == i30 + 3 and column == "record length" for line, column, _ in got)
 
@@ -309,3 +312,24 @@ def test_csv_without_header_quotes_nothing(territory: Territory, agreement: Exch
         ingest(src, default_mapping("cnav"), agreement, tmp_path / "o")
     assert err.value.line == 1 and err.value.column is None
     assert not find_leaks(str(err.value), names=territory.names)
+
+
+def test_negative_regularisation_of_a_payment_is_kept(territory: Territory, agreement: ExchangeAgreement,
+                                                       tmp_path: Path) -> None:
+    """MONTANT_ASPA=-35.00 is a recovery booked on that month: the ASPA row is kept with its net amount."""
+    lines = _lines(territory.extracts["cnav"])
+    header = lines[0].split(";")
+    col = header.index("MONTANT_ASPA")
+    cells = lines[1].split(";")
+    cells[col] = "-35.00"
+    lines[1] = ";".join(cells)
+    report = _run(_write(tmp_path / "cnav.csv", lines), "cnav", agreement, tmp_path / "o")
+    assert not _quarantine(report).filter(pl.col("line") == 2).height
+    paid = pl.read_parquet(report.outputs["benefits_paid"])
+    assert paid.filter(pl.col("amount") == Decimal("-35.00")).height == 1
+    # an amount the layout does not allow negative still says why it is refused
+    cells[header.index("MONTANT_NET")] = "-1.00"
+    lines[1] = ";".join(cells)
+    report = _run(_write(tmp_path / "cnav2.csv", lines), "cnav", agreement, tmp_path / "o2")
+    got = {(r["line"], r["column"], r["reason"]) for r in _quarantine(report).iter_rows(named=True)}
+    assert (2, "MONTANT_NET", "negative amount") in got

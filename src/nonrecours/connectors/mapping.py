@@ -79,7 +79,7 @@ class Emit(_Model):
     constants: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     when: dict[str, list[str]] = Field(default_factory=dict,
                                        description="emit only rows whose field (after translation) is listed")
-    when_nonzero: list[str] = Field(default_factory=list, description="emit only rows where these are > 0")
+    when_nonzero: list[str] = Field(default_factory=list, description="emit only rows where these are not 0")
     spread_year: str | None = Field(None, description="a year field: emit 12 monthly rows, amount / 12")
 
     @model_validator(mode="after")

@@ -77,6 +77,49 @@ def _flags(f: FieldMap, s: pl.Expr) -> list[pl.Expr]:
     return [s.str.contains(_AMOUNT_RE).alias("a"), s.str.contains(_CENTS_RE).alias("c")]
 
 
+_WIDTHS = {"%Y": 4, "%m": 2, "%d": 2, "%y": 2}
+
+
+def _positions(fmt: str) -> dict[str, int] | None:
+    """Character offset of each directive in text written with ``fmt`` (None if a width varies)."""
+    out: dict[str, int] = {}
+    pos = i = 0
+    while i < len(fmt):
+        if fmt[i] == "%":
+            d = fmt[i:i + 2]
+            if d not in _WIDTHS:
+                return None
+            out[d] = pos
+            pos += _WIDTHS[d]
+            i += 2
+        else:
+            pos += 1
+            i += 1
+    return out
+
+
+def _unknown_day_month(raw: pl.Expr, fmt: str) -> pl.Expr:
+    """A month field's text with an unknown day (``00``) read as the 1st and an unknown month as December.
+
+    Civil status often lacks the day (``00031956``, ``19560300``, ``00/03/1956``) for people born abroad:
+    the month is all the canonical ``birth_month`` keeps, so the day does not matter. When the month is
+    unknown too, December of the year is kept (the French civil-status convention for an unknown date is
+    the 31st of December): the person is never taken as older than they can be, so no age condition
+    (ASPA at 65, RSA at 25) is met early.
+    """
+    pos = _positions(fmt)
+    if pos is None or "%d" not in pos:
+        return raw
+    d = pos["%d"]
+    day_unknown = raw.str.slice(d, 2) == "00"
+    text = pl.when(day_unknown).then(raw.str.slice(0, d) + "01" + raw.str.slice(d + 2)).otherwise(raw)
+    if "%m" in pos:
+        m = pos["%m"]
+        month_unknown = day_unknown & (raw.str.slice(m, 2) == "00")
+        text = pl.when(month_unknown).then(text.str.slice(0, m) + "12" + text.str.slice(m + 2)).otherwise(text)
+    return text
+
+
 def _value(f: FieldMap, s: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:
     """Stage 3: the typed value (null when absent or unparseable)."""
     raw = pl.col(f.target)
@@ -91,8 +134,9 @@ def _value(f: FieldMap, s: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:
         return s.cast(pl.Int64, strict=False)
     if f.type in ("date", "month"):
         fmt = f.date_format or ""
-        value = raw.str.to_date(fmt, strict=False) if "%d" in fmt else \
-            (raw + "01").str.to_date(fmt + "%d", strict=False)
+        text = _unknown_day_month(raw, fmt) if f.type == "month" else raw
+        value = text.str.to_date(fmt, strict=False) if "%d" in fmt else \
+            (text + "01").str.to_date(fmt + "%d", strict=False)
         return value.dt.month_start() if f.type == "month" else value
     assert f.codes is not None  # code and bool: translation table
     value = raw.replace_strict(f.codes, default=None, return_dtype=pl.String)
@@ -195,7 +239,7 @@ def emit_rows(ok: pl.DataFrame, record: RecordLayout, emit: Emit) -> pl.DataFram
     for field, values in emit.when.items():
         df = df.filter(pl.col(field).cast(pl.String).is_in(values))
     for field in emit.when_nonzero:
-        df = df.filter(pl.col(field).cast(pl.Float64) > 0)
+        df = df.filter(pl.col(field).cast(pl.Float64) != 0)  # a negative regularisation is kept
     if emit.spread_year:
         df = df.with_columns(pl.int_ranges(1, 13).alias("__m")).explode("__m").with_columns(
             pl.date(pl.col(emit.spread_year), pl.col("__m"), 1).alias("__month"))

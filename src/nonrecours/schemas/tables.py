@@ -280,8 +280,6 @@ class BenefitPaidRow(_Beneficiary):
     @model_validator(mode="after")
     def _benefit(self) -> BenefitPaidRow:
         _one_of(self.benefit, BENEFITS, "benefit")
-        if self.amount < 0:
-            raise ValueError("amount must be >= 0")
         return self
 
 
@@ -300,11 +298,12 @@ BENEFITS_PAID = TableSpec(
     contract=BenefitPaidRow,
     key=("unit_kind", "unit_id", "person_id", "benefit", "month", "source_agency"),
     description=("Benefits paid for a month, to a unit (famille, foyer) or to a person (ASPA, AAH...), "
-                 "with the agency that paid them."),
+                 "with the agency that paid them. A row says the benefit is in payment that month; its amount "
+                 "is the net paid and is negative when a regularisation (recovery of an overpayment of "
+                 "earlier months) exceeds the month's due."),
     nullable=frozenset({"unit_kind", "unit_id", "person_id"}),
     checks=(
         _first_day("month"),
-        Check("amount", pl.col("amount") >= 0, "amount must be >= 0"),
         _cents("amount"),
         *_BENEFICIARY_CHECKS,
     ),
