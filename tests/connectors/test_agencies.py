@@ -20,7 +20,7 @@ EXPECTED_TABLES = {
     "caf": {"persons", "unit_memberships", "benefits_paid", "housing", "resources"},
     "cnam": {"resources"},
     "france_travail": {"resources"},
-    "dgfip": {"unit_memberships", "resources"},
+    "dgfip": {"unit_memberships", "annual_income", "tax_households"},
     "cnav": {"persons", "unit_memberships", "resources"},
     "msa": {"persons", "unit_memberships", "benefits_paid", "resources"},
 }

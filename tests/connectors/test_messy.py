@@ -166,12 +166,25 @@ def test_dgfip_bad_values(territory: Territory, agreement: ExchangeAgreement, tm
     df = df.with_columns(
         pl.when(pl.int_range(pl.len()) == 2).then(-5).otherwise(pl.col("salaires_traitements"))
         .alias("salaires_traitements"),
-        pl.when(pl.int_range(pl.len()) == 4).then(pl.lit("XX")).otherwise(pl.col("qualite")).alias("qualite"))
+        pl.when(pl.int_range(pl.len()) == 4).then(pl.lit("XX")).otherwise(pl.col("qualite")).alias("qualite"),
+        pl.when(pl.int_range(pl.len()) == 6).then(-1234).otherwise(pl.col("revenus_non_salaries"))
+        .alias("revenus_non_salaries"))
     df.write_parquet(tmp_path / "d.parquet")
     report = _run(tmp_path / "d.parquet", "dgfip", agreement, tmp_path / "o")
     got = {(r["line"], r["column"], r["reason"]) for r in _quarantine(report).iter_rows(named=True)}
     assert (3, "salaires_traitements", "negative amount") in got
     assert (5, "qualite", "unknown code") in got
+    # a deficit of a business is income below zero: the foyer's row is kept with it
+    assert not any(line == 7 for line, _, _ in got)
+    income = pl.read_parquet(report.outputs["annual_income"])
+    deficit = income.filter(pl.col("amount") < 0)
+    assert deficit.height == 1 and deficit.get_column("kind").cast(pl.String).to_list() == ["self_employment"]
+    assert deficit.get_column("amount").to_list() == [Decimal("-1234.00")]
+    households = pl.read_parquet(report.outputs["tax_households"])
+    members = pl.read_parquet(report.outputs["unit_memberships"])
+    foyers = members.select("unit_id", pl.col("valid_from").dt.year().cast(pl.Int16).alias("year")).unique()
+    assert households.select("unit_id", "year").sort("unit_id", "year").equals(foyers.sort("unit_id", "year"))
+    assert (households.get_column("nb_parts") >= 1).all()
 
 
 # --- privacy at the boundary ------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pydantic import field_validator, model_validator
 
 from nonrecours.schemas.base import AMOUNT, MONTH, PROVENANCE, Check, Provenance, TableSpec, amount_ok
 from nonrecours.schemas.codes import (
+    ANNUAL_INCOME_KINDS,
     BENEFITS,
     CLAIM_EVENTS,
     HOUSING_STATUSES,
@@ -25,6 +26,7 @@ from nonrecours.schemas.codes import (
 )
 
 __all__ = [
+    "ANNUAL_INCOME",
     "BENEFITS_PAID",
     "CLAIMS",
     "HOUSING",
@@ -32,6 +34,7 @@ __all__ = [
     "PERSONS",
     "RESOURCES",
     "TABLES",
+    "TAX_HOUSEHOLDS",
     "UNIT_MEMBERSHIPS",
 ]
 
@@ -266,6 +269,86 @@ RESOURCES = TableSpec(
 )
 
 
+# --- annual income and tax households (DGFiP) -------------------------------------------------------
+
+class AnnualIncomeRow(Provenance):
+    person_id: str
+    year: int
+    kind: str
+    amount: Decimal
+
+    _amount = field_validator("amount")(amount_ok)
+
+    @model_validator(mode="after")
+    def _ok(self) -> AnnualIncomeRow:
+        _one_of(self.kind, ANNUAL_INCOME_KINDS, "kind")
+        if self.amount < 0 and self.kind != "self_employment":
+            raise ValueError("amount must be >= 0 (only self_employment may be a deficit)")
+        if not 1900 <= self.year <= 2200:
+            raise ValueError("year out of range")
+        return self
+
+
+ANNUAL_INCOME = TableSpec(
+    name="annual_income",
+    schema={
+        "person_id": _ID,
+        "year": pl.Int16(),
+        "kind": pl.Enum(ANNUAL_INCOME_KINDS),
+        "amount": AMOUNT,
+        **PROVENANCE,
+    },
+    contract=AnnualIncomeRow,
+    key=("person_id", "year", "kind", "source_agency"),
+    description=("Yearly taxable income of a person by kind, as declared to the DGFiP for an income year: "
+                 "a yearly amount, never spread over invented months. A self-employment deficit is negative."),
+    checks=(
+        Check("amount", (pl.col("amount") >= 0) | (pl.col("kind") == "self_employment"),
+              "amount must be >= 0 (only self_employment may be a deficit)"),
+        _cents("amount"),
+    ),
+)
+
+
+class TaxHouseholdRow(Provenance):
+    unit_id: str
+    year: int
+    rfr: Decimal
+    nb_parts: float
+
+    _amount = field_validator("rfr")(amount_ok)
+
+    @model_validator(mode="after")
+    def _ok(self) -> TaxHouseholdRow:
+        if self.rfr < 0:
+            raise ValueError("rfr must be >= 0")
+        if not self.nb_parts >= 1 or (self.nb_parts * 4) % 1:
+            raise ValueError("nb_parts must be >= 1, in quarters")
+        return self
+
+
+TAX_HOUSEHOLDS = TableSpec(
+    name="tax_households",
+    schema={
+        "unit_id": _ID,
+        "year": pl.Int16(),
+        "rfr": AMOUNT,
+        "nb_parts": pl.Float64(),
+        **PROVENANCE,
+    },
+    contract=TaxHouseholdRow,
+    key=("unit_id", "year", "source_agency"),
+    description=("A foyer fiscal (``unit_id`` as in unit_memberships with unit_kind foyer_fiscal) for an income "
+                 "year: its revenu fiscal de référence and its number of parts (quotient familial)."),
+    checks=(
+        Check("rfr", pl.col("rfr") >= 0, "rfr must be >= 0"),
+        _cents("rfr"),
+        Check("nb_parts", (pl.col("nb_parts") >= 1) & ((pl.col("nb_parts") * 4).mod(1) == 0),
+              "nb_parts must be >= 1, in quarters"),
+    ),
+)
+
+
 # --- benefits paid ----------------------------------------------------------------------------------
 
 class BenefitPaidRow(_Beneficiary):
@@ -411,5 +494,6 @@ OPT_OUTS = TableSpec(
 )
 
 TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (PERSONS, UNIT_MEMBERSHIPS, RESOURCES, BENEFITS_PAID, HOUSING, CLAIMS, OPT_OUTS)
+    t.name: t for t in (PERSONS, UNIT_MEMBERSHIPS, RESOURCES, ANNUAL_INCOME, TAX_HOUSEHOLDS, BENEFITS_PAID, HOUSING,
+                        CLAIMS, OPT_OUTS)
 }

@@ -523,7 +523,14 @@ def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise
         (0.9 * (pl.col("salaires_traitements") + pl.col("pensions_retraites") + pl.col("allocations_chomage")).sum()
          + (pl.col("pensions_alimentaires_recues") + pl.col("revenus_non_salaries")).sum()).round(0).cast(pl.Int64)
         .alias("revenu_fiscal_reference"))
-    foy = foy.join(rfr, on=["unit_id", "year"])
+    # quotient familial: one part per declarant, a half part for each of the first two dependants and a
+    # whole part from the third (CGI art. 194); the single parent's extra half part (case T) is left out
+    pac = (pl.col("role") == "personne_a_charge").sum()
+    parts = foy.group_by("unit_id", "year").agg(
+        ((pl.col("role") == "declarant").sum().clip(1, 2).cast(pl.Float64)
+         + pl.min_horizontal(pac, 2).cast(pl.Float64) * 0.5
+         + (pac - 2).clip(0).cast(pl.Float64)).alias("nombre_parts"))
+    foy = foy.join(rfr, on=["unit_id", "year"]).join(parts, on=["unit_id", "year"])
     nums = foy.select("unit_id").unique().sort("unit_id").with_row_index("r").with_columns(
         (pl.col("r") + 4_600_000_000_001).cast(pl.String).alias("numero_foyer"))
     foy = foy.join(nums, on="unit_id").join(_people(truth), on="person_id")
@@ -538,6 +545,7 @@ def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise
         pl.col("last_name").str.to_uppercase().alias("nom_naissance"), pl.col("first_name").alias("prenoms"),
         pl.col("birth_date").alias("date_naissance"), pl.col("address").alias("adresse"),
         pl.col("depcom").alias("code_commune"), "qualite", *col.values(), "revenu_fiscal_reference",
+        "nombre_parts",
     ).write_parquet(out / "dgfip.parquet")
 
 
