@@ -108,7 +108,7 @@ def _print_outputs(stage: str, paths: object) -> None:
 
 @app.command()
 def ingest(
-    agency: str = typer.Option(..., "--agency", help="caf, cnam, france_travail, dgfip, cnav or msa."),
+    agency: str = typer.Option(..., "--agency", help="caf, cnam, france_travail, dgfip, cnav, msa or drm."),
     input: Path = typer.Option(..., "--input", help="The agency's native extract."),
     exchange: Path = typer.Option(..., "--exchange", help="Exchange agreement (TOML): columns allowed, keys."),
     out: Path = typer.Option(..., "--out", help="Workspace: canonical tables, quarantine and report go here."),

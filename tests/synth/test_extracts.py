@@ -11,7 +11,8 @@ import pytest
 from nonrecours.synth import generate
 from nonrecours.synth.extracts import TAKE_UP_RATES, Noise, draw_take_up, stable_uniform, write_extracts
 
-FILES = ("caf.dat", "cnam.csv", "france_travail.csv", "dgfip.parquet", "cnav.csv", "msa.csv", "manifest.json")
+FILES = ("caf.dat", "cnam.csv", "france_travail.csv", "dgfip.parquet", "cnav.csv", "msa.csv", "drm.csv",
+         "manifest.json")
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ RESOURCE_KINDS = (
     "pension_net",
     "pension_gross",
     "invalidity_pension",
+    "daily_allowance",
     "alimony",
     "self_employment",
     "other",

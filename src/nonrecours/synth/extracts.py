@@ -1,9 +1,10 @@
-"""The six agencies' native extracts, written from the synthetic truth with realistic noise.
+"""The agencies' native extracts, written from the synthetic truth with realistic noise.
 
 ``write_extracts(truth_dir, out_dir, seed)`` reads the truth (``DIR/truth/*.parquet``, identities included)
 and writes, under ``out_dir``: ``caf.dat`` (fixed-width, latin-1), ``cnam.csv`` (``;``, decimal commas,
 UTF-8 with BOM), ``france_travail.csv`` (``,``, UTF-8), ``dgfip.parquet``, ``cnav.csv`` (``;``),
-``msa.csv`` (``;``, decimal commas, cp1252) and ``manifest.json`` (the noise injected, counted).
+``msa.csv`` (``;``, decimal commas, cp1252), ``drm.csv`` (``;``: the monthly resources the DSN and PASRAU
+declare for everyone, CAF-known or not) and ``manifest.json`` (the noise injected, counted).
 
 Payments of RSA, PPA, ASPA and the CSS come from entitlements (our rules on the true situations) and a
 take-up draw per unit and benefit (``draw_take_up``): the draw is a stable hash of (seed, unit, benefit),
@@ -635,6 +636,28 @@ def _write_msa(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
     ), out / "msa.csv", ";", encoding="cp1252")
 
 
+_DRM_NATURES = {"salary_net": "SAL", "unemployment_benefit": "CHO", "pension_net": "RET",
+                "invalidity_pension": "INV", "daily_allowance": "IJ"}
+"""Incomes declared monthly to the DRM: salaries through the DSN, replacement incomes through PASRAU."""
+
+
+def _write_drm(truth: _Truth, months: list, out: Path, seed: int, noise: Noise, stats: AgencyNoise) -> None:
+    """Monthly resources of everyone an employer (DSN) or a paying body (PASRAU) declares, CAF-known or not."""
+    res = truth.resources.filter(pl.col("month").is_in(months) & (pl.col("amount") > 0)
+                                 & pl.col("kind").cast(pl.String).is_in(list(_DRM_NATURES))).select(
+        "person_id", "month", pl.col("kind").cast(pl.String), pl.col("amount").cast(pl.Float64))
+    df = res.join(truth.identities.select("person_id", "nir"), on="person_id")
+    df = _person_noise(df, "drm", seed, noise, stats, months, monthly=True).sort("person_id", "month", "kind")
+    df = _row_noise(df, ["person_id", "month", "kind"], "amount", "drm", seed, noise, stats)
+    _csv(df.select(
+        pl.col("nir").alias("NIR"), pl.col("month").dt.strftime("%Y%m").alias("MOIS_RATTACHEMENT"),
+        pl.col("kind").replace_strict(_DRM_NATURES).alias("NATURE_REVENU"),
+        _dec(pl.col("amount"), False).alias("MONTANT"),
+        pl.when(pl.col("kind") == "salary_net").then(pl.lit("DSN")).otherwise(pl.lit("PASRAU"))
+        .alias("TYPE_DECLARANT"),
+    ), out / "drm.csv", ";")
+
+
 def write_extracts(truth_dir: str | Path, out_dir: str | Path, *, seed: int,
                    entitlements: pl.DataFrame | Literal["rules"] | None = None,
                    noise: Noise | None = None) -> dict[str, Path]:
@@ -667,7 +690,7 @@ def write_extracts(truth_dir: str | Path, out_dir: str | Path, *, seed: int,
                         noise={k: v for k, v in asdict(noise).items()},
                         take_up="drawn from entitlements" if take_up is not None
                         else "no entitlements given: no RSA, PPA, ASPA or CSS payment written")
-    stats = {a: AgencyNoise() for a in ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa")}
+    stats = {a: AgencyNoise() for a in ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa", "drm")}
     manifest.agencies = stats
     _write_caf(truth, paid, farm, months, out, seed, noise, stats["caf"])
     _write_cnam(truth, paid, farm_people, months, out, seed, noise, stats["cnam"])
@@ -675,7 +698,8 @@ def write_extracts(truth_dir: str | Path, out_dir: str | Path, *, seed: int,
     _write_dgfip(truth, months, out, seed, noise, stats["dgfip"])
     _write_cnav(truth, paid, farm_people, months, out, seed, noise, stats["cnav"])
     _write_msa(truth, paid, farm, months, out, seed, noise, stats["msa"])
+    _write_drm(truth, months, out, seed, noise, stats["drm"])
     (out / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2, default=str), encoding="utf-8")
     return {"caf": out / "caf.dat", "cnam": out / "cnam.csv", "france_travail": out / "france_travail.csv",
             "dgfip": out / "dgfip.parquet", "cnav": out / "cnav.csv", "msa": out / "msa.csv",
-            "manifest": out / "manifest.json"}
+            "drm": out / "drm.csv", "manifest": out / "manifest.json"}
