@@ -346,3 +346,41 @@ def test_negative_regularisation_of_a_payment_is_kept(territory: Territory, agre
     report = _run(_write(tmp_path / "cnav2.csv", lines), "cnav", agreement, tmp_path / "o2")
     got = {(r["line"], r["column"], r["reason"]) for r in _quarantine(report).iter_rows(named=True)}
     assert (2, "MONTANT_NET", "negative amount") in got
+
+
+def test_quoted_values_hold_separators_and_line_breaks(territory: Territory, agreement: ExchangeAgreement,
+                                                       tmp_path: Path) -> None:
+    """RFC 4180 quoting: "DUPONT; DIT MARTIN" and a quoted line break are valid rows; later lines keep their
+    numbers in the quarantine; an unclosed quote is a file-level fault naming its line."""
+    lines = _lines(territory.extracts["cnav"])
+    header = lines[0].split(";")
+    nom, net = header.index("NOM_NAISSANCE"), header.index("MONTANT_NET")
+
+    def set_cell(i: int, col: int, value: str) -> None:
+        cells = lines[i].split(";")
+        cells[col] = value
+        lines[i] = ";".join(cells)
+
+    set_cell(1, nom, '"DUPONT; DIT MARTIN"')
+    set_cell(2, nom, '"DUPONT\nDIT MARTIN"')          # lines 3 and 4 of the file: one record
+    set_cell(5, net, "x")                              # the 6th record, on line 7 of the file
+    data = [x for x in lines if x]
+    src = _write(tmp_path / "cnav.csv", lines)
+    report = _run(src, "cnav", agreement, tmp_path / "o")
+    assert report.rows_read == len(data) - 1           # the header is not a row; the quoted break joins two
+    got = {(r["line"], r["column"], r["reason"]) for r in _quarantine(report).iter_rows(named=True)}
+    assert (7, "MONTANT_NET", "not an amount") in got
+    assert not any(line in (2, 3, 4) for line, _, _ in got)
+    # too many fields: a located reject of the CSV reader
+    lines2 = list(lines)
+    lines2[10] = lines2[10] + ";extra"
+    report = _run(_write(tmp_path / "cnav2.csv", lines2), "cnav", agreement, tmp_path / "o2")
+    got = {(r["line"], r["reason"]) for r in _quarantine(report).iter_rows(named=True)}
+    n = len(header)
+    assert (12, f"{n + 1} fields where {n} expected (separator inside a value?)") in got
+    # a quote opened and never closed swallows the rest of the file: refused, with the line it starts on
+    set_cell(20, nom, '"DUPONT')
+    with pytest.raises(ExtractError, match="never closed") as err:
+        ingest(_write(tmp_path / "cnav3.csv", lines), default_mapping("cnav"), agreement, tmp_path / "o3")
+    assert err.value.line == 22
+    assert not find_leaks(str(err.value), names=territory.names)

@@ -149,7 +149,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
         fault_parts: list[Path] = []
         table_parts: dict[str, list[Path]] = {}
         emitted: Counter[str] = Counter()
-        for batch in iter_batches(path, mapping, chunk_bytes=chunk_bytes, batch_rows=batch_rows):
+        for batch in iter_batches(path, mapping, chunk_bytes=chunk_bytes, batch_rows=batch_rows, work=work):
             part += 1
             report.rows_read += batch.frame.height
             faults = [fault_frame(batch.frame, None).cast(FAULT_SCHEMA)]  # type: ignore[arg-type]

@@ -13,7 +13,7 @@ import polars as pl
 
 from nonrecours.connectors._ids import NIR_MESSAGES, pseudonymise_ids
 from nonrecours.connectors.mapping import Emit, ExtractMapping, FieldMap, RecordLayout
-from nonrecours.connectors.readers import FAULT, LINE, TEXT
+from nonrecours.connectors.readers import FAULT, FAULT_COLUMN, LINE, TEXT
 from nonrecours.privacy import PseudonymKey, check_nirs
 from nonrecours.schemas import TABLES
 
@@ -300,6 +300,7 @@ def check_rows(rows: pl.DataFrame, emit: Emit, record: RecordLayout, mapping: Ex
 
 def fault_frame(batch: pl.DataFrame, record: str | None) -> pl.DataFrame:
     """Line-level faults flagged by the reader (blank line, wrong number of fields...)."""
+    column = pl.col(FAULT_COLUMN) if FAULT_COLUMN in batch.columns else pl.lit(None, dtype=pl.String)
     return batch.filter(pl.col(FAULT).is_not_null()).select(
         pl.col(LINE).alias("line"), pl.lit(record, dtype=pl.String).alias("record"),
-        pl.lit(None, dtype=pl.String).alias("column"), pl.col(FAULT).alias("reason"))
+        column.alias("column"), pl.col(FAULT).alias("reason"))
