@@ -240,6 +240,8 @@ def emit_rows(ok: pl.DataFrame, record: RecordLayout, emit: Emit) -> pl.DataFram
         df = df.filter(pl.col(field).cast(pl.String).is_in(values))
     for field in emit.when_nonzero:
         df = df.filter(pl.col(field).cast(pl.Float64) != 0)  # a negative regularisation is kept
+    for field in emit.when_present:
+        df = df.filter(pl.col(field).is_not_null())
     if emit.spread_year:
         df = df.with_columns(pl.int_ranges(1, 13).alias("__m")).explode("__m").with_columns(
             pl.date(pl.col(emit.spread_year), pl.col("__m"), 1).alias("__month"))

@@ -459,7 +459,7 @@ CLAIMS = TableSpec(
         **PROVENANCE,
     },
     contract=ClaimRow,
-    key=(),
+    key=("unit_kind", "unit_id", "person_id", "benefit", "event", "event_date", "source_agency"),
     description=("Pending claims, refusals and closures, with their dates: a person with a pending claim "
                  "or a recent refusal is not a non-take-up case to contact."),
     nullable=frozenset({"unit_kind", "unit_id", "person_id"}),

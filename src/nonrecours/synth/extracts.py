@@ -169,6 +169,10 @@ class AgencyNoise:
     stale_rows_dropped: int = 0
     duplicates: int = 0
     late_updates: int = 0
+    claims: int = 0
+    """Claim events (pending, refused, closed) written in the extract."""
+    opt_outs: int = 0
+    """Objections to contact written in the extract."""
 
 
 @dataclass
@@ -179,6 +183,9 @@ class Manifest:
     noise: dict[str, float | int]
     take_up: str
     agencies: dict[str, AgencyNoise] = field(default_factory=dict)
+    claims_drawn: dict[str, int] = field(default_factory=dict)
+    """Claim events drawn from the truth by event, and opt-outs (``opt_out``): truth/claims.parquet and
+    truth/opt_outs.parquet hold them; each agency's ``claims``/``opt_outs`` count what its extract carries."""
 
 
 # --- truth access ------------------------------------------------------------------------------------
@@ -220,6 +227,50 @@ def _unit_at(truth: _Truth, kind: str, month) -> pl.DataFrame:
     m = truth.memberships
     return m.filter(_active(m, kind, pl.lit(month))).select(
         "person_id", "unit_id", pl.col("role").cast(pl.String)).unique("person_id", keep="first")
+
+
+# --- claims, refusals, closures and objections ----------------------------------------------------------
+
+CLAIM_SHARES = {"pending": 0.06, "closed": 0.04, "refused": 0.02, "opt_out": 0.03}
+"""Shares drawn: among entitled units that do not take the benefit up, a claim being examined (pending) or a
+right closed four months ago (closed); among units not entitled, a refusal two months ago; among the
+claimants of non-take-up units, an objection to any contact."""
+_EVENT_BENEFITS = ("rsa", "ppa", "aspa", "css_free")
+
+
+def _draw_events(truth: _Truth, take_up: pl.DataFrame | None, months: list,
+                 seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Claims (person_id of the claimant, benefit, event, event_date) and opt-outs (person_id, since)."""
+    claims_schema = {"person_id": pl.String, "benefit": pl.String, "event": pl.String, "event_date": pl.Date}
+    if take_up is None or take_up.is_empty():
+        return pl.DataFrame(schema=claims_schema), pl.DataFrame(schema={"person_id": pl.String, "since": pl.Date})
+    last = months[-1]
+    dem = _unit_at(truth, "famille", last).filter(pl.col("role") == "demandeur").select("unit_id", "person_id")
+    now = take_up.filter(pl.col("month") == last).select("unit_id", pl.col("benefit").cast(pl.String), "take_up")
+    non = now.filter(~pl.col("take_up")).unique(["unit_id", "benefit"]).sort("unit_id", "benefit")
+    u = stable_uniform(non, ["unit_id", "benefit"], seed=seed, salt="claims")
+    p, c = CLAIM_SHARES["pending"], CLAIM_SHARES["closed"]
+    drawn = non.with_columns(u.alias("u")).with_columns(
+        pl.when(pl.col("u") < p).then(pl.lit("pending")).when(pl.col("u") < p + c).then(pl.lit("closed"))
+        .otherwise(None).alias("event")).drop_nulls("event").with_columns(
+        pl.when(pl.col("event") == "pending").then(pl.lit(last).dt.offset_by("9d"))
+        .otherwise(pl.lit(last).dt.offset_by("-4mo")).alias("event_date"))
+    entitled = now.select("unit_id", "benefit").unique()
+    grid = dem.select("unit_id").join(pl.DataFrame({"benefit": list(_EVENT_BENEFITS)}), how="cross")
+    if "css_free" in grid.get_column("benefit").to_list():
+        entitled = pl.concat([entitled, entitled.filter(pl.col("benefit") == "css_participation")
+                              .with_columns(pl.lit("css_free").alias("benefit"))]).unique()
+    not_entitled = grid.join(entitled, on=["unit_id", "benefit"], how="anti").sort("unit_id", "benefit")
+    u2 = stable_uniform(not_entitled, ["unit_id", "benefit"], seed=seed, salt="refusals")
+    refused = not_entitled.filter(u2 < CLAIM_SHARES["refused"]).with_columns(
+        pl.lit("refused").alias("event"), pl.lit(last).dt.offset_by("-2mo").dt.offset_by("14d").alias("event_date"))
+    claims = pl.concat([drawn.select("unit_id", "benefit", "event", "event_date"),
+                        refused.select("unit_id", "benefit", "event", "event_date")]).join(dem, on="unit_id").select(
+        "person_id", "benefit", "event", "event_date").sort("person_id", "benefit", "event")
+    people = non.join(dem, on="unit_id").select("person_id").unique().sort("person_id")
+    u3 = stable_uniform(people, ["person_id"], seed=seed, salt="opt_out")
+    opt_outs = people.filter(u3 < CLAIM_SHARES["opt_out"]).with_columns(pl.lit(months[0]).alias("since"))
+    return claims.cast(claims_schema), opt_outs  # type: ignore[arg-type]
 
 
 # --- noise ----------------------------------------------------------------------------------------------
@@ -364,7 +415,9 @@ def _unit_payments_to_demandeur(paid: pl.DataFrame, truth: _Truth, month_last) -
 
 
 def _write_caf(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: list, out: Path, seed: int,
-               noise: Noise, stats: AgencyNoise) -> None:
+               noise: Noise, stats: AgencyNoise, claims: pl.DataFrame, opt_outs: pl.DataFrame,
+               farm_people: pl.Series) -> pl.Series:
+    """Write caf.dat; return the persons of its dossiers (their objections to contact are the CAF's)."""
     last = months[-1]
     caf_benefits = ("af", "paje_base", "asf", "aide_logement", "rsa", "ppa", "ars", "aah")
     pay = paid.filter((pl.col("unit_kind") == "famille") & pl.col("benefit").is_in(caf_benefits)
@@ -431,17 +484,38 @@ def _write_caf(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
         _fix(pl.col("month").dt.strftime("%Y%m"), 6), _fix(pl.col("kind").replace_strict(natures), 3),
         _cents(pl.col("amount"), 10),
     ]).str.pad_end(120).alias("l"), "matricule")
-    body = pl.concat([dossiers, rec20, rec30, rec40, rec50]).with_columns(
+    # claim events for RSA/PPA and objections to contact, with the claimant's NIR (the CAF may hold no
+    # payment for the dossier: such dossiers get a matricule of their own)
+    caf_claims = claims.filter(pl.col("benefit").is_in(["rsa", "ppa"])
+                               & ~pl.col("person_id").is_in(farm_people.implode()))
+    known = members.select("person_id", "matricule").unique("person_id", keep="first")
+    others = caf_claims.select("person_id").unique().join(known, on="person_id", how="anti").sort("person_id")
+    others = others.with_row_index("r").select(
+        "person_id", (pl.col("r") + 1_000_001 + units.height).cast(pl.String).alias("matricule"))
+    who = pl.concat([known, others]).join(truth.identities.select("person_id", "nir"), on="person_id")
+    code60 = pl.col("benefit").replace_strict({"rsa": "RSA", "ppa": "PPA"})
+    ev60 = pl.col("event").replace_strict({"pending": "DEP", "refused": "REJ", "closed": "CLO"})
+    rec60 = caf_claims.join(who, on="person_id").select(pl.concat_str([
+        pl.lit("60"), _fix(pl.col("matricule"), 7), _fix(pl.col("nir"), 15), _fix(code60, 3), _fix(ev60, 3),
+        _fix(pl.col("event_date").dt.strftime("%Y%m%d"), 8)]).str.pad_end(120).alias("l"), "matricule")
+    caf_opt = opt_outs.join(known, on="person_id").join(truth.identities.select("person_id", "nir"), on="person_id")
+    rec70 = caf_opt.select(pl.concat_str([
+        pl.lit("70"), _fix(pl.col("matricule"), 7), _fix(pl.col("nir"), 15), _fix(pl.lit(""), 3),
+        _fix(pl.col("since").dt.strftime("%Y%m%d"), 8)]).str.pad_end(120).alias("l"), "matricule")
+    stats.claims, stats.opt_outs = rec60.height, rec70.height
+    body = pl.concat([dossiers, rec20, rec30, rec40, rec50, rec60, rec70]).with_columns(
         pl.col("l").str.slice(0, 2).alias("t")).with_row_index("i").sort("matricule", "t", "i", maintain_order=True)
     head = pl.Series([("00CAF46" + last.strftime("%Y%m") + "28").ljust(120)])
     n = body.height + 2
     tail = pl.Series([("99" + str(n).zfill(9)).ljust(120)])
     stats.rows = body.height
     _write_text(out / "caf.dat", pl.concat([head, body.get_column("l"), tail]), "latin-1")
+    return known.get_column("person_id")
 
 
 def _write_cnam(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, months: list, out: Path, seed: int,
-                noise: Noise, stats: AgencyNoise) -> None:
+                noise: Noise, stats: AgencyNoise, claims: pl.DataFrame, opt_outs: pl.DataFrame,
+                caf_people: pl.Series) -> None:
     people = _people(truth).filter(~pl.col("person_id").is_in(farm_people.implode()))
     grid = people.select("person_id").join(pl.DataFrame({"month": months}), how="cross")
     fam = pl.concat([_unit_at(truth, "famille", mo).with_columns(pl.lit(mo).alias("month")) for mo in months])
@@ -451,6 +525,15 @@ def _write_cnam(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, month
         "person_id", "month", "benefit", "amount").unique(["person_id", "month"], keep="first")
     inval = _resource(truth, "invalidity_pension", months)
     df = grid.join(css, on=["person_id", "month"], how="left").join(inval, on=["person_id", "month"], how="left")
+    # the CSS claim event and the objection to contact of a person, on the row of the last month
+    last = pl.lit(months[-1])
+    css_claims = claims.filter(pl.col("benefit").is_in(["css_free", "css_participation"])).unique(
+        "person_id", keep="first").select("person_id", pl.col("benefit").alias("css_benefit"), "event",
+                                          "event_date", last.alias("month"))
+    objections = opt_outs.join(pl.DataFrame({"person_id": caf_people}), on="person_id", how="anti").select(
+        "person_id", "since", last.alias("month"))
+    df = df.join(css_claims, on=["person_id", "month"], how="left").join(objections, on=["person_id", "month"],
+                                                                        how="left")
     df = df.join(people, on="person_id")
     df = _person_noise(df, "cnam", seed, noise, stats, months, monthly=True)
     df = df.sort("person_id", "month")
@@ -463,7 +546,16 @@ def _write_cnam(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, month
         pl.col("month").dt.strftime("%m/%Y").alias("MOIS_DROIT"),
         _dec(pl.col("amount").fill_null(0.0), True).alias("MONTANT_PARTICIPATION"),
         _dec(pl.col("invalidity_pension").fill_null(0.0), True).alias("MONTANT_PENSION_INVALIDITE"),
+        pl.col("event").replace_strict({"pending": "INSTRUCTION", "refused": "REJET", "closed": "FIN_DROIT"},
+                                       default=None).alias("CSS_EVENEMENT"),
+        pl.col("css_benefit").replace_strict({"css_free": "1", "css_participation": "2"}, default=None)
+        .alias("CSS_PRESTATION"),
+        pl.col("event_date").dt.strftime("%d/%m/%Y").alias("CSS_DATE_EVENEMENT"),
+        pl.col("since").dt.strftime("%d/%m/%Y").alias("DATE_OPPOSITION"),
     ), out / "cnam.csv", ";", bom=True)
+    events = df.filter(pl.col("event").is_not_null()).select("person_id", "css_benefit", "event", "event_date")
+    stats.claims = events.unique().height
+    stats.opt_outs = df.filter(pl.col("since").is_not_null()).select("person_id").n_unique()
 
 
 def _write_france_travail(truth: _Truth, months: list, out: Path, seed: int, noise: Noise,
@@ -551,7 +643,7 @@ def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise
 
 
 def _write_cnav(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, months: list, out: Path, seed: int,
-                noise: Noise, stats: AgencyNoise) -> None:
+                noise: Noise, stats: AgencyNoise, claims: pl.DataFrame) -> None:
     net = _resource(truth, "pension_net", months)
     gross = _resource(truth, "pension_gross", months)
     aspa = _unit_payments_to_demandeur(paid.filter(pl.col("benefit") == "aspa"), truth, months[-1]).group_by(
@@ -569,6 +661,12 @@ def _write_cnav(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, month
     df = df.join(fam.join(dossiers, on="unit_id").select("person_id", "dossier", "role", "valid_from"),
                  on="person_id", how="left")
     df = _person_noise(df, "cnav", seed, noise, stats, months, monthly=True).sort("person_id", "month")
+    # the ASPA claim event of a retiree, once, on the row of the person's latest month in the extract
+    latest = df.group_by("person_id").agg(pl.col("month").max())
+    aspa_claims = claims.filter(pl.col("benefit") == "aspa").unique("person_id", keep="first").join(
+        latest, on="person_id").select("person_id", "month", "event", "event_date")
+    df = df.join(aspa_claims, on=["person_id", "month"], how="left")
+    stats.claims = aspa_claims.height
     df = _row_noise(df, ["person_id", "month"], "pension_net", "cnav", seed, noise, stats)
     _csv(df.select(
         pl.col("nir").alias("NIR"), pl.col("last_name").str.to_uppercase().alias("NOM_NAISSANCE"),
@@ -583,11 +681,14 @@ def _write_cnav(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, month
         _dec(pl.col("pension_gross").fill_null(0.0), False).alias("MONTANT_BRUT"),
         _dec(pl.col("pension_net").fill_null(0.0), False).alias("MONTANT_NET"),
         _dec(pl.col("aspa").fill_null(0.0), False).alias("MONTANT_ASPA"),
+        pl.col("event").replace_strict({"pending": "INSTRUCTION", "refused": "REJET", "closed": "CLOTURE"},
+                                       default=None).alias("ASPA_EVENEMENT"),
+        pl.col("event_date").dt.strftime("%Y%m%d").alias("ASPA_DATE_EVENEMENT"),
     ), out / "cnav.csv", ";")
 
 
 def _write_msa(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: list, out: Path, seed: int,
-               noise: Noise, stats: AgencyNoise) -> None:
+               noise: Noise, stats: AgencyNoise, claims: pl.DataFrame, opt_outs: pl.DataFrame) -> None:
     last = months[-1]
     m = truth.memberships
     mem = m.filter(_active(m, "famille", pl.lit(last))).join(farm, on="unit_id").select(
@@ -604,18 +705,28 @@ def _write_msa(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
         _resource(truth, k, months).rename({k: "amount"}).with_columns(pl.lit(k).alias("benefit"))
         .select("person_id", "benefit", "month", "amount") for k in ("pension_net", "pension_gross")
     ]).join(members, on="person_id")
+    ev = pl.concat([
+        claims.join(members, on="person_id").select("person_id", "event", "benefit", "event_date"),
+        opt_outs.join(members, on="person_id").select("person_id", pl.lit("opt_out").alias("event"),
+                                                      pl.lit(None, dtype=pl.String).alias("benefit"),
+                                                      pl.col("since").alias("event_date"))])
+    stats.claims = ev.filter(pl.col("event") != "opt_out").height
+    stats.opt_outs = ev.filter(pl.col("event") == "opt_out").height
+    events = ev.select("person_id", pl.col("event").alias("benefit"), pl.lit(last).alias("month"),
+                       pl.lit(0.0).alias("amount"), pl.col("benefit").alias("claim_benefit"), "event_date")
     rows = pl.concat([
         mem.select("person_id", pl.lit("member").alias("benefit"), pl.lit(last).alias("month"),
                    pl.lit(0.0).alias("amount")),
-        pay, pens]).join(mem.select("person_id", "dossier", "role", "valid_from"), on="person_id").join(
-        _people(truth), on="person_id")
+        pay, pens, events], how="diagonal_relaxed").join(
+        mem.select("person_id", "dossier", "role", "valid_from"), on="person_id").join(_people(truth), on="person_id")
     rows = _person_noise(rows, "msa", seed, noise, stats, months, monthly=True).sort("dossier", "person_id", "month",
                                                                                      "benefit")
     rows = _row_noise(rows, ["person_id", "month", "benefit"], "amount", "msa", seed, noise, stats)
     nature = pl.col("benefit").replace_strict({
         "member": "MEMBRE", "af": "AF", "paje_base": "PAJE", "asf": "ASF", "aide_logement": "AL", "rsa": "RSA",
         "ppa": "PPA", "aspa": "ASPA", "css_free": "CSS", "css_participation": "CSSP",
-        "pension_net": "RETNET", "pension_gross": "RETBRUT"})
+        "pension_net": "RETNET", "pension_gross": "RETBRUT", "pending": "DEMANDE", "refused": "REFUS",
+        "closed": "CLOTURE", "opt_out": "OPPOSITION"})
     status = pl.when(pl.col("benefit").str.starts_with("pension")).then(pl.lit("RET")) \
         .when(pl.col("role") == "enfant").then(pl.lit("AD")).otherwise(pl.lit("EXP"))
     _csv(rows.select(
@@ -633,6 +744,9 @@ def _write_msa(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
         pl.col("valid_from").dt.strftime("%Y-%m").alias("DATE_AFFILIATION"),
         pl.col("month").dt.strftime("%Y-%m").alias("PERIODE"), nature.alias("NATURE"),
         _dec(pl.col("amount"), True).alias("MONTANT"),
+        pl.col("claim_benefit").replace_strict({"rsa": "RSA", "ppa": "PPA", "aspa": "ASPA", "css_free": "CSS",
+                                                "css_participation": "CSSP"}, default=None).alias("PRESTATION"),
+        pl.col("event_date").dt.strftime("%d/%m/%Y").alias("DATE_EVENEMENT"),
     ), out / "msa.csv", ";", encoding="cp1252")
 
 
@@ -692,12 +806,19 @@ def write_extracts(truth_dir: str | Path, out_dir: str | Path, *, seed: int,
                         else "no entitlements given: no RSA, PPA, ASPA or CSS payment written")
     stats = {a: AgencyNoise() for a in ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa", "drm")}
     manifest.agencies = stats
-    _write_caf(truth, paid, farm, months, out, seed, noise, stats["caf"])
-    _write_cnam(truth, paid, farm_people, months, out, seed, noise, stats["cnam"])
+    claims, opt_outs = _draw_events(truth, take_up, months, seed)
+    claims.write_parquet(truth_dir / "claims.parquet")
+    opt_outs.write_parquet(truth_dir / "opt_outs.parquet")
+    manifest.claims_drawn = {**{e: claims.filter(pl.col("event") == e).height for e in ("pending", "refused",
+                                                                                         "closed")},
+                             "opt_out": opt_outs.height}
+    caf_people = _write_caf(truth, paid, farm, months, out, seed, noise, stats["caf"], claims, opt_outs,
+                            farm_people)
+    _write_cnam(truth, paid, farm_people, months, out, seed, noise, stats["cnam"], claims, opt_outs, caf_people)
     _write_france_travail(truth, months, out, seed, noise, stats["france_travail"])
     _write_dgfip(truth, months, out, seed, noise, stats["dgfip"])
-    _write_cnav(truth, paid, farm_people, months, out, seed, noise, stats["cnav"])
-    _write_msa(truth, paid, farm, months, out, seed, noise, stats["msa"])
+    _write_cnav(truth, paid, farm_people, months, out, seed, noise, stats["cnav"], claims)
+    _write_msa(truth, paid, farm, months, out, seed, noise, stats["msa"], claims, opt_outs)
     _write_drm(truth, months, out, seed, noise, stats["drm"])
     (out / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2, default=str), encoding="utf-8")
     return {"caf": out / "caf.dat", "cnam": out / "cnam.csv", "france_travail": out / "france_travail.csv",
