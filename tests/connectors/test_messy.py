@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from decimal import Decimal
 from pathlib import Path
@@ -384,3 +385,23 @@ def test_quoted_values_hold_separators_and_line_breaks(territory: Territory, agr
         ingest(_write(tmp_path / "cnav3.csv", lines), default_mapping("cnav"), agreement, tmp_path / "o3")
     assert err.value.line == 22
     assert not find_leaks(str(err.value), names=territory.names)
+
+
+def test_eea_residence_years_rsdae_and_unknown_birth_day_are_kept(territory: Territory,
+                                                                  agreement: ExchangeAgreement,
+                                                                  tmp_path: Path) -> None:
+    """An EEA national's years of residence (read by the RSA), an RSDAE flag and a birth date with an
+    unknown day are accepted with their meaning; blank flags stay unknown."""
+    lines = _lines(territory.extracts["caf"], "latin-1")
+    i20 = next(i for i, x in enumerate(lines) if x.startswith("20"))
+    rec = lines[i20]
+    rec = rec[:76] + "00031956" + rec[84:85] + "2" + "05" + rec[88:104] + "O" + rec[105:]
+    lines[i20] = rec
+    report = _run(_write(tmp_path / "caf.dat", lines, "latin-1"), "caf", agreement, tmp_path / "o")
+    assert not _quarantine(report).filter(pl.col("line") == i20 + 1).height
+    persons = pl.read_parquet(report.outputs["persons"])
+    row = persons.filter(pl.col("rsdae").fill_null(False))
+    assert row.height == 1
+    assert row.select("nationality_group", "residence_permit_years", "birth_month").row(0) == (
+        "EEA_CH", 5, dt.date(1956, 3, 1))
+    assert persons.get_column("recent_isolation").null_count() == persons.height  # not given: unknown

@@ -54,8 +54,10 @@ def test_contract_rejects_a_broken_field_naming_it(base, spec, field, value):
 def test_contract_checks_relations_between_fields():
     with pytest.raises(SchemaError, match="role not allowed"):
         UNIT_MEMBERSHIPS.validate_row({**MEMBERSHIP, "unit_kind": "foyer_fiscal", "role": "demandeur"})
-    with pytest.raises(SchemaError, match="only for nationality_group OTHER"):
+    with pytest.raises(SchemaError, match="not for nationality_group FR"):
         PERSONS.validate_row({**PERSON, "residence_permit_years": 3})
+    # an EEA national's years of residence are what the RSA's right-of-residence test reads: kept
+    PERSONS.validate_row({**PERSON, "nationality_group": "EEA_CH", "residence_permit_years": 3})
     with pytest.raises(SchemaError, match="exactly one of unit_id and person_id"):
         BENEFITS_PAID.validate_row({"unit_kind": "famille", "unit_id": "f", "person_id": "p", "benefit": "rsa",
                                     "month": dt.date(2026, 1, 1), "amount": Decimal(600),

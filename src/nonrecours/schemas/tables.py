@@ -101,6 +101,9 @@ class PersonRow(Provenance):
     disability_rate: float
     student: bool
     pregnant: bool
+    rsdae: bool | None = None
+    unfit_for_work: bool | None = None
+    recent_isolation: bool | None = None
 
     _birth = field_validator("birth_month")(_month_ok)
 
@@ -133,8 +136,8 @@ class PersonRow(Provenance):
     @model_validator(mode="after")
     def _permit(self) -> PersonRow:
         if self.residence_permit_years is not None:
-            if self.nationality_group != "OTHER":
-                raise ValueError("residence_permit_years is only for nationality_group OTHER")
+            if self.nationality_group == "FR":
+                raise ValueError("residence_permit_years is not for nationality_group FR")
             if self.residence_permit_years < 0:
                 raise ValueError("residence_permit_years must be >= 0")
         return self
@@ -152,12 +155,15 @@ PERSONS = TableSpec(
         "disability_rate": pl.Float64(),
         "student": pl.Boolean(),
         "pregnant": pl.Boolean(),
+        "rsdae": pl.Boolean(),
+        "unfit_for_work": pl.Boolean(),
+        "recent_isolation": pl.Boolean(),
         **PROVENANCE,
     },
     contract=PersonRow,
     key=("person_id", "source_agency"),
     description="One row per person known to an agency (one per person in the truth).",
-    nullable=frozenset({"residence_permit_years"}),
+    nullable=frozenset({"residence_permit_years", "rsdae", "unfit_for_work", "recent_isolation"}),
     checks=(
         _first_day("birth_month"),
         Check("depcom", pl.col("depcom").str.contains(r"^(\d{5}|2[AB]\d{3})$"),
@@ -166,8 +172,8 @@ PERSONS = TableSpec(
               "disability_rate must be between 0 and 1"),
         Check("residence_permit_years",
               pl.col("residence_permit_years").is_null()
-              | ((pl.col("nationality_group") == "OTHER") & (pl.col("residence_permit_years") >= 0)),
-              "residence_permit_years is only for nationality_group OTHER and must be >= 0"),
+              | ((pl.col("nationality_group") != "FR") & (pl.col("residence_permit_years") >= 0)),
+              "residence_permit_years is not for nationality_group FR and must be >= 0"),
         Check("pregnant", ~pl.col("pregnant") | (pl.col("sex") == "F"), "pregnant is only for sex F"),
     ),
 )

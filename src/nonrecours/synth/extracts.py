@@ -444,6 +444,7 @@ def _write_caf(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
         _fix(pl.col("student").replace_strict(yn, return_dtype=pl.String), 1),
         _fix(pl.col("pregnant").replace_strict(yn, return_dtype=pl.String), 1),
         _fix(pl.col("valid_from").dt.strftime("%Y%m"), 6), _fix(pl.col("depcom"), 5),
+        _fix(pl.lit(""), 2),  # RSDAE, ISOLEMENT_RECENT: the truth does not hold them, so they stay unknown
     ]).str.pad_end(120).alias("l"), "matricule")
     code = pl.col("benefit").replace_strict({"af": "AF", "paje_base": "PAJ", "asf": "ASF", "aide_logement": "ALF",
                                              "rsa": "RSA", "ppa": "PPA", "ars": "ARS", "aah": "AAH"})
@@ -674,6 +675,7 @@ def _write_cnav(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, month
         pl.col("sex").replace_strict({"M": "1", "F": "2"}).alias("SEXE"),
         pl.col("nationality_group").replace_strict({"FR": "FR", "EEA_CH": "UE", "OTHER": "ET"}).alias("NATIONALITE"),
         pl.col("residence_permit_years").cast(pl.String).alias("ANNEES_TITRE_SEJOUR"),
+        pl.lit(None, dtype=pl.String).alias("INAPTITUDE"),  # not in the truth: unknown
         pl.col("dossier").alias("NUM_DOSSIER_ASPA"), pl.col("valid_from").dt.strftime("%Y%m").alias("DATE_EFFET"),
         pl.when(pl.col("role") == "conjoint").then(pl.lit("CJ")).otherwise(pl.lit("TI")).alias("QUALITE"),
         pl.col("postcode").alias("CODE_POSTAL"), pl.col("depcom").alias("CODE_COMMUNE"),
