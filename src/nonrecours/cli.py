@@ -106,6 +106,16 @@ def _print_outputs(stage: str, paths: object) -> None:
         console.print(f"{stage}: wrote {path}")
 
 
+INGEST_EXIT_CODES: dict[int, str] = {
+    0: "ingested: every file-level control passed and the quarantined share is within the limit",
+    2: "not ingested: a file-level fault (unreadable, wrong encoding, missing column...) or a configuration error",
+    3: "ingested, but a file-level control failed (trailer count, typed Parquet columns of the wrong kind)",
+    4: "ingested, but more rows than --max-quarantined were quarantined",
+    130: "interrupted (Ctrl-C): nothing of this run is left in the workspace",
+}
+"""Exit codes of ``nonrecours ingest`` (docs/connectors/README.md), so a batch job can tell a bad run."""
+
+
 @app.command()
 def ingest(
     agency: str = typer.Option(..., "--agency", help="caf, cnam, france_travail, dgfip, cnav, msa or drm."),
@@ -114,19 +124,46 @@ def ingest(
     out: Path = typer.Option(..., "--out", help="Workspace: canonical tables, quarantine and report go here."),
     mapping: Path | None = typer.Option(None, "--mapping", help="Your own mapping (YAML/TOML) for this layout."),
     extract_id: str | None = typer.Option(None, "--extract-id", help="Defaults to the file name."),
+    extract_date: str | None = typer.Option(
+        None, "--extract-date", help="YYYY-MM-DD; defaults to the file's header record, else its modification date."),
+    max_quarantined: float = typer.Option(
+        0.10, "--max-quarantined", min=0.0, max=1.0, help="Exit 4 when a larger share of rows is quarantined."),
 ) -> None:
-    """Read one extract: validate, quarantine faulty rows, pseudonymise, write canonical Parquet + report."""
+    """Read one extract: validate, quarantine faulty rows, pseudonymise, write canonical Parquet + report.
+
+    Exit codes: 0 ok; 2 not ingested (file-level fault or configuration); 3 a file-level control failed;
+    4 too many rows quarantined; 130 interrupted.
+    """
+    import datetime as dt
+
     from nonrecours.connectors import ingest_extract
     from nonrecours.errors import NonRecoursError
 
     try:
-        report = ingest_extract(agency, input, exchange, out, mapping=mapping, extract_id=extract_id)
+        date = dt.date.fromisoformat(extract_date) if extract_date else None
+    except ValueError:
+        typer.echo("error: --extract-date is YYYY-MM-DD", err=True)
+        raise typer.Exit(2) from None
+    try:
+        report = ingest_extract(agency, input, exchange, out, mapping=mapping, extract_id=extract_id,
+                                extract_date=date)
     except NonRecoursError as exc:  # messages name file, line and column, never a value
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except KeyboardInterrupt:
+        typer.echo("interrupted: nothing of this run was kept", err=True)
+        raise typer.Exit(130) from None
     typer.echo(f"{report.file}: {report.rows_read} rows read, {report.rows_accepted} accepted, "
                f"{report.rows_quarantined} quarantined")
     _print_outputs("ingest", report.outputs.values())
+    if report.controls:
+        for control in report.controls:
+            typer.echo(f"control failed: {control}", err=True)
+        raise typer.Exit(3)
+    share = report.rows_quarantined / report.rows_read if report.rows_read else 0.0
+    if share > max_quarantined:
+        typer.echo(f"{share:.1%} of the rows quarantined (limit {max_quarantined:.1%})", err=True)
+        raise typer.Exit(4)
 
 
 @app.command()

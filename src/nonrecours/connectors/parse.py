@@ -9,6 +9,8 @@ on them, so a row that would break the canonical contract is quarantined with it
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from nonrecours.connectors._ids import NIR_MESSAGES, pseudonymise_ids
@@ -261,20 +263,50 @@ def emit_rows(ok: pl.DataFrame, record: RecordLayout, emit: Emit) -> pl.DataFram
         else:
             expr = pl.lit(None)
         cols.append(expr.cast(dtype, strict=False).alias(col))
-    # keep the pre-cast values of mapped enum columns to tell an untranslated code from a null
-    raw_enum = [pl.col(emit.columns[c]).cast(pl.String).alias(f"__raw_{c}") for c, d in spec.schema.items()
-                if c in emit.columns and isinstance(d, pl.Enum)]
-    return df.select(*cols, *raw_enum)
+    # keep the pre-cast values of mapped enum and numeric columns to tell an untranslated code or a value
+    # out of the canonical type's range (an Int16 overflow) from a null
+    raw = [pl.col(emit.columns[c]).cast(pl.String).alias(f"__raw_{c}") for c, d in spec.schema.items()
+           if c in emit.columns and (isinstance(d, pl.Enum) or d.is_numeric())]
+    return df.select(*cols, *raw)
 
 
-def check_rows(rows: pl.DataFrame, emit: Emit, record: RecordLayout, mapping: ExtractMapping) -> pl.DataFrame:
-    """Faults of canonical rows against the table's checks, blamed on the source column."""
+_EARLIEST = dt.date(1900, 1, 1)
+_MAX_YEARS = 120
+
+
+def _plausible(col: str, dtype: pl.DataType, extract_date: dt.date | None) -> list[tuple[str, pl.Expr, str]]:
+    """Checks of a value against the extract date and common sense: never a silent null or a year 2099."""
+    out: list[tuple[str, pl.Expr, str]] = []
+    c = pl.col(col)
+    if dtype == pl.Date and col != "extract_date":
+        out.append((col, c >= _EARLIEST, "date before 1900"))
+        if extract_date is not None:
+            if col == "birth_month":
+                out.append((col, c <= extract_date, "birth date after the extract date"))
+            else:
+                limit = dt.date(extract_date.year + 1, extract_date.month, 1)
+                out.append((col, c <= limit, "date more than a year after the extract date"))
+    if col == "residence_permit_years":
+        out.append((col, c <= _MAX_YEARS, f"more than {_MAX_YEARS} years"))
+    if col == "year" and extract_date is not None:
+        out.append((col, c.is_between(1900, extract_date.year), "year outside 1900 to the extract's year"))
+    return out
+
+
+def check_rows(rows: pl.DataFrame, emit: Emit, record: RecordLayout, mapping: ExtractMapping, *,
+               extract_date: dt.date | None = None) -> pl.DataFrame:
+    """Faults of canonical rows against the table's checks and the extract date, blamed on the source column."""
     spec = TABLES[emit.table]
     checks: list[tuple[str, pl.Expr, str]] = []
     for col, dtype in spec.schema.items():
         if isinstance(dtype, pl.Enum) and col in emit.columns:
             checks.append((col, pl.col(f"__raw_{col}").is_null() | pl.col(col).is_not_null(),
                            f"code not allowed in canonical column {col}"))
+        elif dtype.is_numeric() and col in emit.columns:
+            checks.append((col, pl.col(f"__raw_{col}").is_null() | pl.col(col).is_not_null(),
+                           f"value out of range for canonical column {col} ({dtype})"))
+        if col in emit.columns:
+            checks += _plausible(col, dtype, extract_date)
     for col in spec.schema:
         if col in ("source_agency", "extract_id", "extract_date") or col in spec.nullable:
             continue
