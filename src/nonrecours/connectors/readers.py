@@ -206,9 +206,10 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
                  work: Path | None) -> Iterator[RawBatch]:
     """CSV read by DuckDB's CSV reader (RFC 4180 quoting, rejects stored), lines mapped back to the file.
 
-    1. A streamed pass over the file's lines checks the encoding and writes a UTF-8 copy without blank lines,
-       repeated header lines and lines holding a bare carriage return (each a fault of its own, with its
-       line), in ``work``.
+    1. A streamed pass over the file's lines checks the encoding and writes a UTF-8 copy without repeated
+       header lines and lines holding a bare carriage return (each a fault of its own, with its line), in
+       ``work``; a blank line becomes a single space, which the reader rejects as a line of its own
+       ("blank line") and keeps inside a quoted value.
     2. DuckDB reads that copy with every column as text and ``store_rejects``: a quoted value may hold the
        separator or a line break; a row with too many or too few fields, or a misplaced quote, is a reject
        with its reason. Accepted rows go to a Parquet file in the file's order, read back in batches.
@@ -242,14 +243,15 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
                         f"FROM {reader}) TO '{accepted}' (FORMAT parquet)")
             rejects = con.execute(
                 "SELECT line, min(column_name), min(error_type), min(error_message), "
-                "max(length(csv_line) - length(replace(csv_line, chr(10), ''))) "
+                "max(length(csv_line) - length(replace(csv_line, chr(10), ''))), bool_or(trim(csv_line) = '') "
                 "FROM reject_errors GROUP BY line ORDER BY line").fetchall()
         except duckdb.Error as exc:
             raise ExtractError(f"the CSV reader failed ({type(exc).__name__})", file=path.name) from None
         finally:
             con.close()
         rej = pl.DataFrame(rejects, schema={"L": pl.Int64, "column": pl.String, "type": pl.String,
-                                            "message": pl.String, "nl": pl.Int64}, orient="row")
+                                            "message": pl.String, "nl": pl.Int64, "blank": pl.Boolean},
+                           orient="row")
         n_acc = pl.scan_parquet(accepted).select(pl.len()).collect().item()
         # logical numbers (header = 1) of the accepted records: those no reject takes, in order
         s_rej = (rej.get_column("L") - 2 - pl.int_range(rej.height, eager=True)).cast(pl.Int64)
@@ -281,7 +283,8 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
             faults.append(gone.with_columns(pl.lit(None, dtype=pl.String).alias(FAULT_COLUMN)))
         if rej.height:
             found = rej.get_column("message").str.extract(r"Found: (\d+)")
-            reason = (pl.when(pl.col("type") == "TOO MANY COLUMNS").then(
+            reason = (pl.when(pl.col("blank")).then(pl.lit("blank line"))
+                      .when(pl.col("type") == "TOO MANY COLUMNS").then(
                 pl.format("{} fields where {} expected (separator inside a value?)", found, pl.lit(len(names))))
                 .when(pl.col("type") == "MISSING COLUMNS").then(
                 pl.format("{} fields where {} expected", found, pl.lit(len(names)))
@@ -313,8 +316,8 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
 
 def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out: Path,
                      chunk_bytes: int) -> tuple[Path, pl.DataFrame, int]:
-    """Write a UTF-8 copy without blank and repeated header lines; return it, the removed lines with their
-    reason, and the number of lines of the file."""
+    """Write a UTF-8 copy without repeated header lines (blank lines as one space); return it, the removed
+    lines with their reason, and the number of lines of the file."""
     sep = mapping.separator
     split = pl.col(TEXT).str.split(sep)
     header_text = sep.join(names)
@@ -330,15 +333,18 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
             body = df.filter(pl.col(LINE) > 1)
             _check_encoding(body, path, mapping.encoding, split, names)
             unquoted = pl.col(TEXT).str.replace_all(mapping.quote or "\x00", "", literal=True)
-            reason = (pl.when(pl.col(TEXT).str.strip_chars().str.len_chars() == 0).then(pl.lit("blank line"))
-                      .when((pl.col(LINE) > 1) & (unquoted == header_text)).then(pl.lit("repeated header line"))
+            reason = (pl.when((pl.col(LINE) > 1) & (unquoted == header_text)).then(pl.lit("repeated header line"))
                       # a bare carriage return ends a record for the CSV reader: the line cannot be read safely
                       .when(pl.col(TEXT).str.contains("\r", literal=True)).then(
                           pl.lit("carriage return inside the line"))
                       .otherwise(None))
             df = df.with_columns(reason.alias(FAULT))
             removed.append(df.filter(pl.col(FAULT).is_not_null()).select(LINE, FAULT))
-            kept = df.filter(pl.col(FAULT).is_null()).get_column(TEXT)
+            # a blank line becomes one space: the CSV reader rejects it where it stands alone (reported as
+            # "blank line") and keeps it inside a quoted value (which then holds a space on that line)
+            kept = df.filter(pl.col(FAULT).is_null()).select(
+                pl.when(pl.col(TEXT).str.strip_chars().str.len_chars() == 0).then(pl.lit(" "))
+                .otherwise(pl.col(TEXT))).to_series()
             if kept.len():
                 fh.write(("\n".join(kept.to_list()) + "\n").encode("utf-8"))
     gone = pl.concat(removed) if removed else pl.DataFrame(schema={LINE: pl.Int64, FAULT: pl.String})

@@ -26,6 +26,9 @@ from typing import Literal
 
 import polars as pl
 
+from nonrecours.connectors import default_mapping
+from nonrecours.connectors.writer import fixed_width_lines, write_csv, write_parquet
+
 __all__ = ["TAKE_UP_RATES", "Noise", "draw_take_up", "entitlements_from_rules", "stable_uniform",
            "write_extracts"]
 
@@ -329,40 +332,11 @@ def _row_noise(df: pl.DataFrame, key: list[str], amount: str, agency: str, seed:
 
 # --- formatting helpers ----------------------------------------------------------------------------------
 
-def _fix(expr: pl.Expr, width: int, *, right: bool = False, fill: str = " ") -> pl.Expr:
-    s = expr.cast(pl.String).fill_null("").str.slice(0, width)
-    return s.str.pad_start(width, fill) if right else s.str.pad_end(width, fill)
-
-
-def _cents(expr: pl.Expr, width: int) -> pl.Expr:
-    cents = (expr.cast(pl.Float64) * 100).round(0).cast(pl.Int64)
-    return pl.when(cents < 0).then(pl.lit("-") + (-cents).cast(pl.String).str.pad_start(width - 1, "0")) \
-        .otherwise(cents.cast(pl.String).str.pad_start(width, "0"))
-
-
-def _dec(expr: pl.Expr, comma: bool) -> pl.Expr:
-    txt = expr.cast(pl.Float64).round(2).cast(pl.Decimal(12, 2)).cast(pl.String)
-    return txt.str.replace(".", ",", literal=True) if comma else txt
-
-
 def _write_text(path: Path, lines: pl.Series, encoding: str, bom: bool = False) -> None:
     text = "\n".join(lines.to_list()) + ("\n" if lines.len() else "")
     data = text.encode(encoding, errors="replace")
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
 
-
-def _csv(df: pl.DataFrame, path: Path, sep: str, encoding: str = "utf-8", bom: bool = False) -> None:
-    header = pl.Series([sep.join(df.columns)])
-    body = df.select(pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in df.columns],
-                                   separator=sep)).to_series()
-    _write_text(path, pl.concat([header, body]), encoding, bom)
-
-
-def _ym(expr: pl.Expr, fmt: str) -> pl.Expr:
-    return expr.dt.strftime(fmt)
-
-
-# --- per agency -----------------------------------------------------------------------------------------
 
 def _people(truth: _Truth) -> pl.DataFrame:
     return truth.persons.select("person_id", "birth_month", pl.col("sex").cast(pl.String),
@@ -417,7 +391,12 @@ def _unit_payments_to_demandeur(paid: pl.DataFrame, truth: _Truth, month_last) -
 def _write_caf(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: list, out: Path, seed: int,
                noise: Noise, stats: AgencyNoise, claims: pl.DataFrame, opt_outs: pl.DataFrame,
                farm_people: pl.Series) -> pl.Series:
-    """Write caf.dat; return the persons of its dossiers (their objections to contact are the CAF's)."""
+    """Write caf.dat through its mapping; return the persons of its dossiers (their objections are the CAF's)."""
+    layout = default_mapping("caf")
+
+    def lines(frame: pl.DataFrame, record: str) -> pl.DataFrame:
+        return pl.DataFrame({"l": fixed_width_lines(frame, layout, record), "matricule": frame.get_column("matricule")})
+
     last = months[-1]
     caf_benefits = ("af", "paje_base", "asf", "aide_logement", "rsa", "ppa", "ars", "aah")
     pay = paid.filter((pl.col("unit_kind") == "famille") & pl.col("benefit").is_in(caf_benefits)
@@ -430,61 +409,32 @@ def _write_caf(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
         units, on="unit_id").select("person_id", "matricule", pl.col("role").cast(pl.String), "valid_from")
     members = members.unique(["person_id", "matricule"], keep="last").join(_people(truth), on="person_id")
     members = _person_noise(members, "caf", seed, noise, stats, months, monthly=False)
-    role = pl.col("role").replace_strict({"demandeur": "01", "conjoint": "02", "enfant": "03"})
-    nat = pl.col("nationality_group").replace_strict({"FR": "1", "EEA_CH": "2", "OTHER": "3"})
-    yn = {True: "O", False: "N"}
-    rec20 = members.sort("matricule", "role", "person_id").select(pl.concat_str([
-        pl.lit("20"), _fix(pl.col("matricule"), 7), _fix(role, 2), _fix(pl.col("nir"), 15),
-        _fix(pl.col("last_name").str.to_uppercase(), 30), _fix(pl.col("first_name"), 20),
-        _fix(pl.col("birth_date").dt.strftime("%d%m%Y"), 8),
-        _fix(pl.col("sex").replace_strict({"M": "1", "F": "2"}), 1), _fix(nat, 1),
-        _fix(pl.col("residence_permit_years"), 2, right=True, fill="0").str.replace(r"^00$", "  ")
-        .pipe(lambda e: pl.when(pl.col("residence_permit_years").is_null()).then(pl.lit("  ")).otherwise(e)),
-        _fix((pl.col("disability_rate") * 100).round(0).cast(pl.Int64), 3, right=True, fill="0"),
-        _fix(pl.col("student").replace_strict(yn, return_dtype=pl.String), 1),
-        _fix(pl.col("pregnant").replace_strict(yn, return_dtype=pl.String), 1),
-        _fix(pl.col("valid_from").dt.strftime("%Y%m"), 6), _fix(pl.col("depcom"), 5),
-        _fix(pl.lit(""), 2),  # RSDAE, ISOLEMENT_RECENT: the truth does not hold them, so they stay unknown
-    ]).str.pad_end(120).alias("l"), "matricule")
-    code = pl.col("benefit").replace_strict({"af": "AF", "paje_base": "PAJ", "asf": "ASF", "aide_logement": "ALF",
-                                             "rsa": "RSA", "ppa": "PPA", "ars": "ARS", "aah": "AAH"})
+    # RSDAE and ISOLEMENT_RECENT are not in the truth: left out, so written blank (unknown)
+    rec20 = lines(members.sort("matricule", "role", "person_id").with_columns(
+        pl.col("last_name").str.to_uppercase().alias("nom"), pl.col("first_name").alias("prenom"),
+        pl.col("birth_date").alias("birth_month")), "membre")
     pay = pay.join(units, on="unit_id").sort("matricule", "month", "benefit")
     pay = _row_noise(pay, ["unit_id", "benefit", "month"], "amount", "caf", seed, noise, stats)
-    rec30 = pay.select(pl.concat_str([
-        pl.lit("30"), _fix(pl.col("matricule"), 7), _fix(code, 3), _fix(pl.col("month").dt.strftime("%Y%m"), 6),
-        _cents(pl.col("amount"), 10),
-        _fix(pl.col("month").dt.offset_by("1mo").dt.strftime("%Y%m") + "05", 8),
-    ]).str.pad_end(120).alias("l"), "matricule")
+    rec30 = lines(pay.with_columns(pl.col("month").dt.offset_by("1mo").dt.offset_by("4d").alias("paid_on")),
+                  "prestation")
     men = m.filter(pl.col("unit_kind").cast(pl.String) == "menage").select(
         "person_id", pl.col("unit_id").alias("menage_id"))
     dem = members.filter(pl.col("role") == "demandeur").select("person_id", "matricule", "address", "postcode")
     house = dem.join(men, on="person_id").unique("matricule", keep="first").join(
         truth.housing.filter(pl.col("month").is_in(months)), on="menage_id")
-    status = pl.col("status").cast(pl.String).replace_strict({
-        "tenant": "LO", "tenant_furnished": "LM", "social_tenant": "HL", "foyer": "FO", "owner": "PR",
-        "owner_with_loan": "AC", "free": "GR", "homeless": "SD"})
-    rec40 = house.sort("matricule", "month").select(pl.concat_str([
-        pl.lit("40"), _fix(pl.col("matricule"), 7), _fix(pl.col("month").dt.strftime("%Y%m"), 6),
-        _fix(status, 2), _cents(pl.col("rent"), 9), _fix(pl.col("address"), 30), _fix(pl.col("postcode"), 5),
-    ]).str.pad_end(120).alias("l"), "matricule")
-    dossiers = members.filter(pl.col("role") == "demandeur").unique("matricule").select(pl.concat_str([
-        pl.lit("10"), _fix(pl.col("matricule"), 7), _fix(pl.col("depcom"), 5),
-        _fix(pl.col("valid_from").dt.strftime("%Y%m"), 6)]).str.pad_end(120).alias("l"), "matricule")
+    rec40 = lines(house.sort("matricule", "month").with_columns(pl.col("address").alias("adresse")), "logement")
+    dossiers = lines(members.filter(pl.col("role") == "demandeur").unique("matricule").with_columns(
+        pl.col("valid_from").alias("opened")), "dossier")
     # monthly resources the CAF receives from the DRM (dispositif de ressources mensuelles, fed by the DSN
     # and PASRAU) for the members of its dossiers
-    natures = {"salary_net": "SAL", "unemployment_benefit": "CHO", "pension_net": "PEN",
-               "invalidity_pension": "INV", "alimony": "PAL"}
+    natures = ("salary_net", "unemployment_benefit", "pension_net", "invalidity_pension", "alimony")
     res = truth.resources.filter(pl.col("month").is_in(months) & (pl.col("amount") > 0)
                                  & pl.col("kind").cast(pl.String).is_in(list(natures))).select(
         "person_id", "month", pl.col("kind").cast(pl.String), pl.col("amount").cast(pl.Float64))
     res = members.select("person_id", "matricule", "nir").join(res, on="person_id").sort(
         "matricule", "person_id", "month", "kind")
     res = _row_noise(res, ["person_id", "month", "kind"], "amount", "caf-drm", seed, noise, stats)
-    rec50 = res.select(pl.concat_str([
-        pl.lit("50"), _fix(pl.col("matricule"), 7), _fix(pl.col("nir"), 15),
-        _fix(pl.col("month").dt.strftime("%Y%m"), 6), _fix(pl.col("kind").replace_strict(natures), 3),
-        _cents(pl.col("amount"), 10),
-    ]).str.pad_end(120).alias("l"), "matricule")
+    rec50 = lines(res, "ressources")
     # claim events for RSA/PPA and objections to contact, with the claimant's NIR (the CAF may hold no
     # payment for the dossier: such dossiers get a matricule of their own)
     caf_claims = claims.filter(pl.col("benefit").is_in(["rsa", "ppa"])
@@ -494,21 +444,15 @@ def _write_caf(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
     others = others.with_row_index("r").select(
         "person_id", (pl.col("r") + 1_000_001 + units.height).cast(pl.String).alias("matricule"))
     who = pl.concat([known, others]).join(truth.identities.select("person_id", "nir"), on="person_id")
-    code60 = pl.col("benefit").replace_strict({"rsa": "RSA", "ppa": "PPA"})
-    ev60 = pl.col("event").replace_strict({"pending": "DEP", "refused": "REJ", "closed": "CLO"})
-    rec60 = caf_claims.join(who, on="person_id").select(pl.concat_str([
-        pl.lit("60"), _fix(pl.col("matricule"), 7), _fix(pl.col("nir"), 15), _fix(code60, 3), _fix(ev60, 3),
-        _fix(pl.col("event_date").dt.strftime("%Y%m%d"), 8)]).str.pad_end(120).alias("l"), "matricule")
+    rec60 = lines(caf_claims.join(who, on="person_id"), "demande")
     caf_opt = opt_outs.join(known, on="person_id").join(truth.identities.select("person_id", "nir"), on="person_id")
-    rec70 = caf_opt.select(pl.concat_str([
-        pl.lit("70"), _fix(pl.col("matricule"), 7), _fix(pl.col("nir"), 15), _fix(pl.lit(""), 3),
-        _fix(pl.col("since").dt.strftime("%Y%m%d"), 8)]).str.pad_end(120).alias("l"), "matricule")
+    rec70 = lines(caf_opt, "opposition")
     stats.claims, stats.opt_outs = rec60.height, rec70.height
     body = pl.concat([dossiers, rec20, rec30, rec40, rec50, rec60, rec70]).with_columns(
         pl.col("l").str.slice(0, 2).alias("t")).with_row_index("i").sort("matricule", "t", "i", maintain_order=True)
-    head = pl.Series([("00CAF46" + last.strftime("%Y%m") + "28").ljust(120)])
-    n = body.height + 2
-    tail = pl.Series([("99" + str(n).zfill(9)).ljust(120)])
+    head = fixed_width_lines(pl.DataFrame({"organisme": ["CAF46"], "extract_date": [last.replace(day=28)]}),
+                             layout, "en-tete")
+    tail = fixed_width_lines(pl.DataFrame({"record_count": [body.height + 2]}), layout, "fin")
     stats.rows = body.height
     _write_text(out / "caf.dat", pl.concat([head, body.get_column("l"), tail]), "latin-1")
     return known.get_column("person_id")
@@ -539,21 +483,14 @@ def _write_cnam(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, month
     df = _person_noise(df, "cnam", seed, noise, stats, months, monthly=True)
     df = df.sort("person_id", "month")
     df = _row_noise(df, ["person_id", "month"], "invalidity_pension", "cnam", seed, noise, stats)
-    top = pl.col("benefit").replace_strict({"css_free": "1", "css_participation": "2"}, default="0")
-    _csv(df.select(
-        pl.col("nir").alias("NIR_BENEFICIAIRE"), pl.col("last_name").str.to_uppercase().alias("NOM_USAGE"),
-        pl.col("first_name").alias("PRENOM"), pl.col("birth_date").dt.strftime("%d/%m/%Y").alias("DATE_NAISSANCE"),
-        pl.col("depcom").alias("CODE_COMMUNE"), pl.lit("01").alias("CODE_REGIME"), top.alias("TOP_CSS"),
-        pl.col("month").dt.strftime("%m/%Y").alias("MOIS_DROIT"),
-        _dec(pl.col("amount").fill_null(0.0), True).alias("MONTANT_PARTICIPATION"),
-        _dec(pl.col("invalidity_pension").fill_null(0.0), True).alias("MONTANT_PENSION_INVALIDITE"),
-        pl.col("event").replace_strict({"pending": "INSTRUCTION", "refused": "REJET", "closed": "FIN_DROIT"},
-                                       default=None).alias("CSS_EVENEMENT"),
-        pl.col("css_benefit").replace_strict({"css_free": "1", "css_participation": "2"}, default=None)
-        .alias("CSS_PRESTATION"),
-        pl.col("event_date").dt.strftime("%d/%m/%Y").alias("CSS_DATE_EVENEMENT"),
-        pl.col("since").dt.strftime("%d/%m/%Y").alias("DATE_OPPOSITION"),
-    ), out / "cnam.csv", ";", bom=True)
+    write_csv(df.select(
+        "nir", pl.col("last_name").str.to_uppercase().alias("nom"), pl.col("first_name").alias("prenom"),
+        pl.col("birth_date").alias("birth_month"), "depcom", pl.lit("01").alias("regime"),
+        pl.col("benefit").fill_null("none").alias("css"), "month",
+        pl.col("amount").fill_null(0.0).alias("participation"),
+        pl.col("invalidity_pension").fill_null(0.0).alias("invalidity"), pl.col("event").alias("css_event"),
+        "css_benefit", pl.col("event_date").alias("css_event_date"), pl.col("since").alias("opt_out_since"),
+    ), default_mapping("cnam"), out / "cnam.csv", bom=True)
     events = df.filter(pl.col("event").is_not_null()).select("person_id", "css_benefit", "event", "event_date")
     stats.claims = events.unique().height
     stats.opt_outs = df.filter(pl.col("since").is_not_null()).select("person_id").n_unique()
@@ -571,17 +508,13 @@ def _write_france_travail(truth: _Truth, months: list, out: Path, seed: int, noi
     df = df.join(ids, on="person_id")
     df = _person_noise(df, "france_travail", seed, noise, stats, months, monthly=True).sort("person_id", "month")
     df = _row_noise(df, ["person_id", "month"], "unemployment_benefit", "france_travail", seed, noise, stats)
-    days = pl.col("month").dt.month_end().dt.day()
-    _csv(df.select(
-        pl.col("ft_id").alias("identifiant_local"), pl.col("nir").alias("nir"), pl.col("last_name").alias("nom"),
-        pl.col("first_name").alias("prenom"), pl.col("birth_date").dt.strftime("%Y-%m-%d").alias("date_naissance"),
-        pl.col("postcode").alias("code_postal"),
-        pl.when(pl.col("salary_net").fill_null(0) > 0).then(pl.lit("C")).otherwise(pl.lit("A")).alias("categorie"),
-        pl.col("registered").dt.strftime("%Y-%m-%d").alias("date_inscription"),
-        pl.col("month").dt.strftime("%Y-%m").alias("mois"),
-        _dec(pl.col("unemployment_benefit"), False).alias("montant_are"),
-        days.cast(pl.String).alias("nb_jours_indemnises"),
-    ), out / "france_travail.csv", ",")
+    write_csv(df.select(
+        "ft_id", "nir", pl.col("last_name").alias("nom"), pl.col("first_name").alias("prenom"),
+        pl.col("birth_date").alias("birth_month"), "postcode",
+        pl.when(pl.col("salary_net").fill_null(0) > 0).then(pl.lit("C")).otherwise(pl.lit("A")).alias("category"),
+        pl.col("registered").alias("registered_on"), "month", pl.col("unemployment_benefit").alias("are"),
+        pl.col("month").dt.month_end().dt.day().alias("days_paid"),
+    ), default_mapping("france_travail"), out / "france_travail.csv")
 
 
 def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise, stats: AgencyNoise) -> None:
@@ -634,13 +567,16 @@ def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise
     foy = foy.with_columns(qual.alias("qualite"))
     foy = _person_noise(foy, "dgfip", seed, noise, stats, months, monthly=False).sort("numero_foyer", "year", "qualite")
     stats.rows = foy.height
-    foy.select(
-        "numero_foyer", pl.col("year").cast(pl.Int32).alias("annee_revenus"), "nir",
-        pl.col("last_name").str.to_uppercase().alias("nom_naissance"), pl.col("first_name").alias("prenoms"),
-        pl.col("birth_date").alias("date_naissance"), pl.col("address").alias("adresse"),
-        pl.col("depcom").alias("code_commune"), "qualite", *col.values(), "revenu_fiscal_reference",
-        "nombre_parts",
-    ).write_parquet(out / "dgfip.parquet")
+    write_parquet(foy.select(
+        pl.col("numero_foyer").alias("foyer"), pl.col("year").cast(pl.Int32), "nir",
+        pl.col("last_name").str.to_uppercase().alias("nom"), pl.col("first_name").alias("prenoms"),
+        pl.col("birth_date").alias("birth_month"), pl.col("address").alias("adresse"), "depcom",
+        pl.col("qualite").alias("role"), pl.col("salaires_traitements").alias("salaries"),
+        pl.col("pensions_retraites").alias("pensions"), pl.col("allocations_chomage").alias("unemployment"),
+        pl.col("pensions_alimentaires_recues").alias("alimony"),
+        pl.col("revenus_non_salaries").alias("self_employment"), pl.col("revenu_fiscal_reference").alias("rfr"),
+        pl.col("nombre_parts").alias("nb_parts"),
+    ), default_mapping("dgfip"), out / "dgfip.parquet")
 
 
 def _write_cnav(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, months: list, out: Path, seed: int,
@@ -669,24 +605,16 @@ def _write_cnav(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, month
     df = df.join(aspa_claims, on=["person_id", "month"], how="left")
     stats.claims = aspa_claims.height
     df = _row_noise(df, ["person_id", "month"], "pension_net", "cnav", seed, noise, stats)
-    _csv(df.select(
-        pl.col("nir").alias("NIR"), pl.col("last_name").str.to_uppercase().alias("NOM_NAISSANCE"),
-        pl.col("first_name").alias("PRENOMS"), pl.col("birth_date").dt.strftime("%Y%m%d").alias("DATE_NAISSANCE"),
-        pl.col("sex").replace_strict({"M": "1", "F": "2"}).alias("SEXE"),
-        pl.col("nationality_group").replace_strict({"FR": "FR", "EEA_CH": "UE", "OTHER": "ET"}).alias("NATIONALITE"),
-        pl.col("residence_permit_years").cast(pl.String).alias("ANNEES_TITRE_SEJOUR"),
-        pl.lit(None, dtype=pl.String).alias("INAPTITUDE"),  # not in the truth: unknown
-        pl.col("dossier").alias("NUM_DOSSIER_ASPA"), pl.col("valid_from").dt.strftime("%Y%m").alias("DATE_EFFET"),
-        pl.when(pl.col("role") == "conjoint").then(pl.lit("CJ")).otherwise(pl.lit("TI")).alias("QUALITE"),
-        pl.col("postcode").alias("CODE_POSTAL"), pl.col("depcom").alias("CODE_COMMUNE"),
-        pl.col("month").dt.strftime("%Y%m").alias("MOIS_ECHEANCE"),
-        _dec(pl.col("pension_gross").fill_null(0.0), False).alias("MONTANT_BRUT"),
-        _dec(pl.col("pension_net").fill_null(0.0), False).alias("MONTANT_NET"),
-        _dec(pl.col("aspa").fill_null(0.0), False).alias("MONTANT_ASPA"),
-        pl.col("event").replace_strict({"pending": "INSTRUCTION", "refused": "REJET", "closed": "CLOTURE"},
-                                       default=None).alias("ASPA_EVENEMENT"),
-        pl.col("event_date").dt.strftime("%Y%m%d").alias("ASPA_DATE_EVENEMENT"),
-    ), out / "cnav.csv", ";")
+    # INAPTITUDE is not in the truth: left out, so written empty (unknown)
+    write_csv(df.select(
+        "nir", pl.col("last_name").str.to_uppercase().alias("nom"), pl.col("first_name").alias("prenoms"),
+        pl.col("birth_date").alias("birth_month"), "sex", "nationality_group", "residence_permit_years", "dossier",
+        "valid_from", pl.when(pl.col("role") == "conjoint").then(pl.lit("conjoint")).otherwise(pl.lit("demandeur"))
+        .alias("role"), "postcode", "depcom", "month",
+        pl.col("pension_gross").fill_null(0.0).alias("gross"), pl.col("pension_net").fill_null(0.0).alias("net"),
+        pl.col("aspa").fill_null(0.0), pl.col("event").alias("aspa_event"),
+        pl.col("event_date").alias("aspa_event_date"),
+    ), default_mapping("cnav"), out / "cnav.csv")
 
 
 def _write_msa(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: list, out: Path, seed: int,
@@ -724,36 +652,17 @@ def _write_msa(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
     rows = _person_noise(rows, "msa", seed, noise, stats, months, monthly=True).sort("dossier", "person_id", "month",
                                                                                      "benefit")
     rows = _row_noise(rows, ["person_id", "month", "benefit"], "amount", "msa", seed, noise, stats)
-    nature = pl.col("benefit").replace_strict({
-        "member": "MEMBRE", "af": "AF", "paje_base": "PAJE", "asf": "ASF", "aide_logement": "AL", "rsa": "RSA",
-        "ppa": "PPA", "aspa": "ASPA", "css_free": "CSS", "css_participation": "CSSP",
-        "pension_net": "RETNET", "pension_gross": "RETBRUT", "pending": "DEMANDE", "refused": "REFUS",
-        "closed": "CLOTURE", "opt_out": "OPPOSITION"})
     status = pl.when(pl.col("benefit").str.starts_with("pension")).then(pl.lit("RET")) \
         .when(pl.col("role") == "enfant").then(pl.lit("AD")).otherwise(pl.lit("EXP"))
-    _csv(rows.select(
-        pl.col("dossier").alias("NUM_DOSSIER"), pl.col("nir").alias("NIR"),
-        pl.col("last_name").str.to_uppercase().alias("NOM"), pl.col("first_name").alias("PRENOM"),
-        pl.col("birth_date").dt.strftime("%d/%m/%Y").alias("DATE_NAISSANCE"), pl.col("sex").alias("SEXE"),
-        pl.col("role").replace_strict({"demandeur": "ASS", "conjoint": "CJT", "enfant": "ENF"}).alias("LIEN"),
-        status.alias("STATUT"),
-        pl.col("nationality_group").replace_strict({"FR": "FR", "EEA_CH": "UE", "OTHER": "ET"}).alias("NATIONALITE"),
-        pl.col("residence_permit_years").cast(pl.String).alias("ANNEES_TITRE_SEJOUR"),
-        (pl.col("disability_rate") * 100).round(0).cast(pl.Int64).alias("TAUX_INCAPACITE"),
-        pl.col("student").replace_strict({True: "O", False: "N"}, return_dtype=pl.String).alias("ETUDIANT"),
-        pl.col("pregnant").replace_strict({True: "O", False: "N"}, return_dtype=pl.String).alias("GROSSESSE"),
-        pl.col("depcom").alias("CODE_COMMUNE"),
-        pl.col("valid_from").dt.strftime("%Y-%m").alias("DATE_AFFILIATION"),
-        pl.col("month").dt.strftime("%Y-%m").alias("PERIODE"), nature.alias("NATURE"),
-        _dec(pl.col("amount"), True).alias("MONTANT"),
-        pl.col("claim_benefit").replace_strict({"rsa": "RSA", "ppa": "PPA", "aspa": "ASPA", "css_free": "CSS",
-                                                "css_participation": "CSSP"}, default=None).alias("PRESTATION"),
-        pl.col("event_date").dt.strftime("%d/%m/%Y").alias("DATE_EVENEMENT"),
-    ), out / "msa.csv", ";", encoding="cp1252")
+    write_csv(rows.select(
+        "dossier", "nir", pl.col("last_name").str.to_uppercase().alias("nom"), pl.col("first_name").alias("prenom"),
+        pl.col("birth_date").alias("birth_month"), "sex", "role", status.alias("status"), "nationality_group",
+        "residence_permit_years", "disability_rate", "student", "pregnant", "depcom", "valid_from", "month",
+        pl.col("benefit").alias("nature"), "amount", "claim_benefit", "event_date",
+    ), default_mapping("msa"), out / "msa.csv")
 
 
-_DRM_NATURES = {"salary_net": "SAL", "unemployment_benefit": "CHO", "pension_net": "RET",
-                "invalidity_pension": "INV", "daily_allowance": "IJ"}
+_DRM_NATURES = ("salary_net", "unemployment_benefit", "pension_net", "invalidity_pension", "daily_allowance")
 """Incomes declared monthly to the DRM: salaries through the DSN, replacement incomes through PASRAU."""
 
 
@@ -765,13 +674,8 @@ def _write_drm(truth: _Truth, months: list, out: Path, seed: int, noise: Noise, 
     df = res.join(truth.identities.select("person_id", "nir"), on="person_id")
     df = _person_noise(df, "drm", seed, noise, stats, months, monthly=True).sort("person_id", "month", "kind")
     df = _row_noise(df, ["person_id", "month", "kind"], "amount", "drm", seed, noise, stats)
-    _csv(df.select(
-        pl.col("nir").alias("NIR"), pl.col("month").dt.strftime("%Y%m").alias("MOIS_RATTACHEMENT"),
-        pl.col("kind").replace_strict(_DRM_NATURES).alias("NATURE_REVENU"),
-        _dec(pl.col("amount"), False).alias("MONTANT"),
-        pl.when(pl.col("kind") == "salary_net").then(pl.lit("DSN")).otherwise(pl.lit("PASRAU"))
-        .alias("TYPE_DECLARANT"),
-    ), out / "drm.csv", ";")
+    declarant = pl.when(pl.col("kind") == "salary_net").then(pl.lit("dsn")).otherwise(pl.lit("pasrau"))
+    write_csv(df.with_columns(declarant.alias("declarant")), default_mapping("drm"), out / "drm.csv")
 
 
 def write_extracts(truth_dir: str | Path, out_dir: str | Path, *, seed: int,
