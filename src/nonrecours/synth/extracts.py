@@ -633,7 +633,7 @@ def _write_msa(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
     members = mem.select("person_id").unique()
     pens = pl.concat([
         _resource(truth, k, months).rename({k: "amount"}).with_columns(pl.lit(k).alias("benefit"))
-        .select("person_id", "benefit", "month", "amount") for k in ("pension_net", "pension_gross")
+        .select("person_id", "benefit", "month", "amount") for k in ("pension_net", "pension_gross", "salary_net")
     ]).join(members, on="person_id")
     ev = pl.concat([
         claims.join(members, on="person_id").select("person_id", "event", "benefit", "event_date"),
@@ -653,6 +653,7 @@ def _write_msa(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
                                                                                      "benefit")
     rows = _row_noise(rows, ["person_id", "month", "benefit"], "amount", "msa", seed, noise, stats)
     status = pl.when(pl.col("benefit").str.starts_with("pension")).then(pl.lit("RET")) \
+        .when(pl.col("benefit") == "salary_net").then(pl.lit("SAL")) \
         .when(pl.col("role") == "enfant").then(pl.lit("AD")).otherwise(pl.lit("EXP"))
     write_csv(rows.select(
         "dossier", "nir", pl.col("last_name").str.to_uppercase().alias("nom"), pl.col("first_name").alias("prenom"),
