@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -239,8 +240,9 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
             con.execute("SET preserve_insertion_order = true")
             reader = (f"read_csv('{copy}', delim = '{sep}', quote = '{quote}', escape = '{quote}', header = true, "
                       f"auto_detect = false, columns = {{{col_types}}}, store_rejects = true, parallel = false)")
-            con.execute(f"COPY (SELECT {newlines} AS __nl, {', '.join(c for _, c in keep) or 'NULL AS __none'} "
-                        f"FROM {reader}) TO '{accepted}' (FORMAT parquet)")
+            _interruptible(con, f"COPY (SELECT {newlines} AS __nl, "
+                                f"{', '.join(c for _, c in keep) or 'NULL AS __none'} "
+                                f"FROM {reader}) TO '{accepted}' (FORMAT parquet)")
             rejects = con.execute(
                 "SELECT line, min(column_name), min(error_type), min(error_message), "
                 "max(length(csv_line) - length(replace(csv_line, chr(10), ''))), bool_or(trim(csv_line) = '') "
@@ -312,6 +314,34 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
                        last=True)
     finally:
         shutil.rmtree(own, ignore_errors=True)
+
+
+def _interruptible(con: object, sql: str) -> None:
+    """Run a DuckDB statement in a worker thread so that Ctrl-C reaches Python.
+
+    Run from the main thread, DuckDB takes SIGINT over for the query and a COPY may finish as if nothing
+    happened: the interrupt is lost and the run reports success. From a worker thread, the main thread
+    receives the KeyboardInterrupt, interrupts the query and re-raises it.
+    """
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            con.execute(sql)  # type: ignore[attr-defined]
+        except BaseException as exc:  # handed to the main thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=run, name="nonrecours-csv", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.05)
+    except KeyboardInterrupt:
+        con.interrupt()  # type: ignore[attr-defined]
+        worker.join()
+        raise
+    if errors:
+        raise errors[0]
 
 
 def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out: Path,
