@@ -155,3 +155,21 @@ def test_drm_gives_monthly_resources_of_people_the_caf_does_not_follow(territory
     got = float(res.filter(pl.col("kind") == "salary_net").get_column("amount").cast(pl.Float64).sum())
     want = float(truth.get_column("amount").cast(pl.Float64).sum())
     assert 0.85 * want < got <= 1.01 * want
+
+
+def test_drm_as_parquet_gives_the_same_resources(territory: Territory, agreement: ExchangeAgreement,
+                                                 tmp_path: Path) -> None:
+    """The DRM supplied as typed Parquet, read with the example mapping, gives the CSV's rows."""
+    from nonrecours.connectors import load_mapping
+
+    from .conftest import REPO
+
+    csv = pl.read_csv(territory.extracts["drm"], separator=";", infer_schema=False)
+    csv.with_columns(pl.col("MOIS_RATTACHEMENT").str.to_date("%Y%m"), pl.col("MONTANT").cast(pl.Float64)).write_parquet(
+        tmp_path / "drm.parquet")
+    example = load_mapping(REPO / "examples" / "mappings" / "drm_parquet.yaml")
+    a = ingest(tmp_path / "drm.parquet", example, agreement, tmp_path / "p", extract_id="drm")
+    b = ingest(territory.extracts["drm"], default_mapping("drm"), agreement, tmp_path / "c", extract_id="drm")
+    ra, rb = (pl.read_parquet(r.outputs["resources"]).drop("extract_date") for r in (a, b))
+    assert ra.height > 0 and ra.sort(ra.columns).equals(rb.sort(rb.columns))
+    assert (a.rows_read, a.rows_quarantined) == (b.rows_read, b.rows_quarantined)
