@@ -402,23 +402,47 @@ def _print_outputs(stage: str, paths: Any) -> None:
 
 @app.command()
 def ingest(
-    agency: Annotated[str, typer.Option("--agency", help="caf, cnam, france_travail, dgfip, cnav or msa.")],
+    agency: Annotated[str, typer.Option("--agency", help="caf, cnam, france_travail, dgfip, cnav, msa or drm.")],
     input: Annotated[Path, typer.Option("--input", help="The agency's native extract.")],
     exchange: Annotated[Path, typer.Option("--exchange", help="Exchange agreement (TOML): columns allowed, keys.")],
     out: Annotated[Path, typer.Option("--out", help="Workspace: canonical tables, quarantine and report go here.")],
     mapping: Annotated[Path | None, typer.Option("--mapping", help="Your own mapping (YAML/TOML) for this layout.")
                        ] = None,
     extract_id: Annotated[str | None, typer.Option("--extract-id", help="Defaults to the file name.")] = None,
+    extract_date: Annotated[str | None, typer.Option(
+        "--extract-date", help="YYYY-MM-DD; defaults to the file's header record, else its modification date.")
+    ] = None,
+    max_quarantined: Annotated[float, typer.Option(
+        "--max-quarantined", min=0.0, max=1.0, help="Exit 3 when a larger share of rows is quarantined.")] = 0.10,
 ) -> None:
-    """Read one extract: validate, quarantine faulty rows, pseudonymise, write canonical Parquet + report."""
+    """Read one extract: validate, quarantine faulty rows, pseudonymise, write canonical Parquet + report.
+
+    Exit codes (the command line's one map): 0 ok; 2 usage or configuration; 3 the extract is invalid (nothing
+    ingested), or it was ingested but a file-level control failed or more than --max-quarantined of its rows
+    were quarantined (the report says which); 4 a key error; 130 interrupted (nothing of this run is kept).
+    """
+    import datetime as dt
+
     from nonrecours.connectors import ingest_extract
     from nonrecours.progress import stage
 
+    try:
+        date = dt.date.fromisoformat(extract_date) if extract_date else None
+    except ValueError:
+        raise typer.BadParameter("YYYY-MM-DD", param_hint="--extract-date") from None
     with stage(f"ingest: {agency} {input.name}"):
-        report = ingest_extract(agency, input, exchange, out, mapping=mapping, extract_id=extract_id)
+        report = ingest_extract(agency, input, exchange, out, mapping=mapping, extract_id=extract_id,
+                                extract_date=date)
     _out().print(f"{report.file}: {report.rows_read:,} rows read, {report.rows_accepted:,} accepted, "
                  f"{report.rows_quarantined:,} quarantined", markup=False)
     _print_outputs("ingest", report.outputs.values())
+    if report.controls:
+        raise errors.ControlError(f"{report.file}: ingested, but a file-level control failed: "
+                                  + "; ".join(report.controls))
+    share = report.rows_quarantined / report.rows_read if report.rows_read else 0.0
+    if share > max_quarantined:
+        raise errors.ControlError(f"{report.file}: ingested, but {share:.1%} of the rows were quarantined "
+                                  f"(limit {max_quarantined:.1%})")
 
 
 @app.command()

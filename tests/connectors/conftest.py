@@ -15,7 +15,7 @@ from nonrecours.privacy import ExchangeAgreement, load_agreement
 REPO = Path(__file__).resolve().parents[2]
 EXCHANGE = REPO / "src" / "nonrecours" / "connectors" / "exchange.toml"
 FILES = {"caf": "caf.dat", "cnam": "cnam.csv", "france_travail": "france_travail.csv",
-         "dgfip": "dgfip.parquet", "cnav": "cnav.csv", "msa": "msa.csv"}
+         "dgfip": "dgfip.parquet", "cnav": "cnav.csv", "msa": "msa.csv", "drm": "drm.csv"}
 
 
 @dataclass(frozen=True)

@@ -20,9 +20,10 @@ EXPECTED_TABLES = {
     "caf": {"persons", "unit_memberships", "benefits_paid", "housing", "resources"},
     "cnam": {"resources"},
     "france_travail": {"resources"},
-    "dgfip": {"unit_memberships", "resources"},
+    "dgfip": {"unit_memberships", "annual_income", "tax_households"},
     "cnav": {"persons", "unit_memberships", "resources"},
     "msa": {"persons", "unit_memberships", "benefits_paid", "resources"},
+    "drm": {"resources"},
 }
 
 
@@ -132,3 +133,43 @@ def test_ingested_workspace_feeds_the_core(territory: Territory, agreement: Exch
     fam = result["famille"]
     persons = pl.read_parquet(tmp_path / "persons" / "*.parquet").get_column("person_id").n_unique()
     assert fam.height > 0.3 * persons / 2.5  # CAF and MSA familles (others lack a famille in the extracts)
+
+
+def test_drm_gives_monthly_resources_of_people_the_caf_does_not_follow(territory: Territory,
+                                                                      agreement: ExchangeAgreement,
+                                                                      tmp_path: Path) -> None:
+    """The DRM carries the salaries of people in no CAF dossier, with the truth's amounts."""
+    drm = ingest(territory.extracts["drm"], default_mapping("drm"), agreement, tmp_path)
+    caf = ingest(territory.extracts["caf"], default_mapping("caf"), agreement, tmp_path)
+    res = pl.read_parquet(drm.outputs["resources"])
+    known = pl.read_parquet(caf.outputs["persons"]).select("person_id")
+    salaried = res.filter(pl.col("kind") == "salary_net").select("person_id").unique()
+    outside = salaried.join(known, on="person_id", how="anti")
+    assert outside.height > 0.3 * salaried.height
+    assert set(res.get_column("kind").cast(pl.String).unique()) >= {"salary_net", "unemployment_benefit",
+                                                                    "pension_net"}
+    # the amounts are the truth's: total salaries of the extract months, up to the noise (<5%)
+    truth = pl.read_parquet(territory.root / "truth" / "resources.parquet").filter(
+        (pl.col("kind").cast(pl.String) == "salary_net") & pl.col("month").is_in(res.get_column("month").unique()
+                                                                                  .implode()))
+    got = float(res.filter(pl.col("kind") == "salary_net").get_column("amount").cast(pl.Float64).sum())
+    want = float(truth.get_column("amount").cast(pl.Float64).sum())
+    assert 0.85 * want < got <= 1.01 * want
+
+
+def test_drm_as_parquet_gives_the_same_resources(territory: Territory, agreement: ExchangeAgreement,
+                                                 tmp_path: Path) -> None:
+    """The DRM supplied as typed Parquet, read with the example mapping, gives the CSV's rows."""
+    from nonrecours.connectors import load_mapping
+
+    from .conftest import REPO
+
+    csv = pl.read_csv(territory.extracts["drm"], separator=";", infer_schema=False)
+    csv.with_columns(pl.col("MOIS_RATTACHEMENT").str.to_date("%Y%m"), pl.col("MONTANT").cast(pl.Float64)).write_parquet(
+        tmp_path / "drm.parquet")
+    example = load_mapping(REPO / "examples" / "mappings" / "drm_parquet.yaml")
+    a = ingest(tmp_path / "drm.parquet", example, agreement, tmp_path / "p", extract_id="drm")
+    b = ingest(territory.extracts["drm"], default_mapping("drm"), agreement, tmp_path / "c", extract_id="drm")
+    ra, rb = (pl.read_parquet(r.outputs["resources"]).drop("extract_date") for r in (a, b))
+    assert ra.height > 0 and ra.sort(ra.columns).equals(rb.sort(rb.columns))
+    assert (a.rows_read, a.rows_quarantined) == (b.rows_read, b.rows_quarantined)

@@ -37,7 +37,7 @@ def test_synth_extracts_flag(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["synth", "--persons", "150", "--seed", "2", "--out", str(tmp_path),
                                    "--extracts", "--extract-months", "2"])
     assert res.exit_code == 0, res.output
-    for name in ("caf.dat", "cnam.csv", "france_travail.csv", "dgfip.parquet", "cnav.csv", "msa.csv",
+    for name in ("caf.dat", "cnam.csv", "france_travail.csv", "dgfip.parquet", "cnav.csv", "msa.csv", "drm.csv",
                  "manifest.json"):
         assert (tmp_path / "extracts" / name).stat().st_size > 0
     assert (tmp_path / "truth" / "take_up.parquet").exists()

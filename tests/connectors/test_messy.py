@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -146,14 +148,16 @@ def test_fixed_width_faults(territory: Territory, agreement: ExchangeAgreement, 
     i20 = next(i for i, x in enumerate(lines) if x.startswith("20"))
     i30 = next(i for i, x in enumerate(lines) if x.startswith("30"))
     lines[i20] = lines[i20][:76] + "32139999" + lines[i20][84:]         # bad birth date
-    lines[i30] = lines[i30][:18] + "-000001000" + lines[i30][28:]       # negative amount
+    lines[i30] = lines[i30][:18] + "-000001000" + lines[i30][28:]       # a regularisation: kept
     lines.insert(i30 + 1, "77" + lines[i30][2:])                         # unknown record type
     lines.insert(i30 + 2, lines[i30][:60])                               # record too short
     src = _write(tmp_path / "caf.dat", lines, "latin-1")
     report = _run(src, "caf", agreement, tmp_path / "o")
     got = {(r["line"], r["column"], r["reason"]) for r in _quarantine(report).iter_rows(named=True)}
     assert (i20 + 1, "DATE_NAISSANCE (positions 77-84)", "not a month in format %d%m%Y") in got
-    assert (i30 + 1, "MONTANT (positions 19-28)", "negative amount") in got
+    assert not any(line == i30 + 1 for line, _, _ in got)
+    paid = pl.read_parquet(report.outputs["benefits_paid"])
+    assert paid.filter(pl.col("amount") == Decimal("-10.00")).height == 1
     assert (i30 + 2, "record type (positions 1-2)", "unknown record type") in got
     assert any(line == i30 + 3 and column == "record length" for line, column, _ in got)
 
@@ -163,12 +167,25 @@ def test_dgfip_bad_values(territory: Territory, agreement: ExchangeAgreement, tm
     df = df.with_columns(
         pl.when(pl.int_range(pl.len()) == 2).then(-5).otherwise(pl.col("salaires_traitements"))
         .alias("salaires_traitements"),
-        pl.when(pl.int_range(pl.len()) == 4).then(pl.lit("XX")).otherwise(pl.col("qualite")).alias("qualite"))
+        pl.when(pl.int_range(pl.len()) == 4).then(pl.lit("XX")).otherwise(pl.col("qualite")).alias("qualite"),
+        pl.when(pl.int_range(pl.len()) == 6).then(-1234).otherwise(pl.col("revenus_non_salaries"))
+        .alias("revenus_non_salaries"))
     df.write_parquet(tmp_path / "d.parquet")
     report = _run(tmp_path / "d.parquet", "dgfip", agreement, tmp_path / "o")
     got = {(r["line"], r["column"], r["reason"]) for r in _quarantine(report).iter_rows(named=True)}
     assert (3, "salaires_traitements", "negative amount") in got
     assert (5, "qualite", "unknown code") in got
+    # a deficit of a business is income below zero: the foyer's row is kept with it
+    assert not any(line == 7 for line, _, _ in got)
+    income = pl.read_parquet(report.outputs["annual_income"])
+    deficit = income.filter(pl.col("amount") < 0)
+    assert deficit.height == 1 and deficit.get_column("kind").cast(pl.String).to_list() == ["self_employment"]
+    assert deficit.get_column("amount").to_list() == [Decimal("-1234.00")]
+    households = pl.read_parquet(report.outputs["tax_households"])
+    members = pl.read_parquet(report.outputs["unit_memberships"])
+    foyers = members.select("unit_id", pl.col("valid_from").dt.year().cast(pl.Int16).alias("year")).unique()
+    assert households.select("unit_id", "year").sort("unit_id", "year").equals(foyers.sort("unit_id", "year"))
+    assert (households.get_column("nb_parts") >= 1).all()
 
 
 # --- privacy at the boundary ------------------------------------------------------------------------------
@@ -193,10 +210,11 @@ def test_errors_and_logs_never_carry_identifiers(territory: Territory, agreement
         except ExtractError as exc:
             messages.append(str(exc))
     assert len(messages) == 2
+    assert not (tmp_path / "o").exists()  # a failed run leaves no output folder behind
     report = _run(territory.extracts["msa"], "msa", agreement, tmp_path / "o2")
     messages.append(report.to_json())
     messages += [r.getMessage() for r in caplog.records]
-    assert not find_leaks(["\n".join(messages), tmp_path / "o", tmp_path / "o2"], names=territory.names)
+    assert not find_leaks(["\n".join(messages), tmp_path / "o2"], names=territory.names)
 
 
 def test_user_adapted_mapping_from_toml(territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:
@@ -309,3 +327,82 @@ def test_csv_without_header_quotes_nothing(territory: Territory, agreement: Exch
         ingest(src, default_mapping("cnav"), agreement, tmp_path / "o")
     assert err.value.line == 1 and err.value.column is None
     assert not find_leaks(str(err.value), names=territory.names)
+
+
+def test_negative_regularisation_of_a_payment_is_kept(territory: Territory, agreement: ExchangeAgreement,
+                                                       tmp_path: Path) -> None:
+    """MONTANT_ASPA=-35.00 is a recovery booked on that month: the ASPA row is kept with its net amount."""
+    lines = _lines(territory.extracts["cnav"])
+    header = lines[0].split(";")
+    col = header.index("MONTANT_ASPA")
+    cells = lines[1].split(";")
+    cells[col] = "-35.00"
+    lines[1] = ";".join(cells)
+    report = _run(_write(tmp_path / "cnav.csv", lines), "cnav", agreement, tmp_path / "o")
+    assert not _quarantine(report).filter(pl.col("line") == 2).height
+    paid = pl.read_parquet(report.outputs["benefits_paid"])
+    assert paid.filter(pl.col("amount") == Decimal("-35.00")).height == 1
+    # an amount the layout does not allow negative still says why it is refused
+    cells[header.index("MONTANT_NET")] = "-1.00"
+    lines[1] = ";".join(cells)
+    report = _run(_write(tmp_path / "cnav2.csv", lines), "cnav", agreement, tmp_path / "o2")
+    got = {(r["line"], r["column"], r["reason"]) for r in _quarantine(report).iter_rows(named=True)}
+    assert (2, "MONTANT_NET", "negative amount") in got
+
+
+def test_quoted_values_hold_separators_and_line_breaks(territory: Territory, agreement: ExchangeAgreement,
+                                                       tmp_path: Path) -> None:
+    """RFC 4180 quoting: "DUPONT; DIT MARTIN" and a quoted line break are valid rows; later lines keep their
+    numbers in the quarantine; an unclosed quote is a file-level fault naming its line."""
+    lines = _lines(territory.extracts["cnav"])
+    header = lines[0].split(";")
+    nom, net = header.index("NOM_NAISSANCE"), header.index("MONTANT_NET")
+
+    def set_cell(i: int, col: int, value: str) -> None:
+        cells = lines[i].split(";")
+        cells[col] = value
+        lines[i] = ";".join(cells)
+
+    set_cell(1, nom, '"DUPONT; DIT MARTIN"')
+    set_cell(2, nom, '"DUPONT\nDIT MARTIN"')          # lines 3 and 4 of the file: one record
+    set_cell(5, net, "x")                              # the 6th record, on line 7 of the file
+    data = [x for x in lines if x]
+    src = _write(tmp_path / "cnav.csv", lines)
+    report = _run(src, "cnav", agreement, tmp_path / "o")
+    assert report.rows_read == len(data) - 1           # the header is not a row; the quoted break joins two
+    got = {(r["line"], r["column"], r["reason"]) for r in _quarantine(report).iter_rows(named=True)}
+    assert (7, "MONTANT_NET", "not an amount") in got
+    assert not any(line in (2, 3, 4) for line, _, _ in got)
+    # too many fields: a located reject of the CSV reader
+    lines2 = list(lines)
+    lines2[10] = lines2[10] + ";extra"
+    report = _run(_write(tmp_path / "cnav2.csv", lines2), "cnav", agreement, tmp_path / "o2")
+    got = {(r["line"], r["reason"]) for r in _quarantine(report).iter_rows(named=True)}
+    n = len(header)
+    assert (12, f"{n + 1} fields where {n} expected (separator inside a value?)") in got
+    # a quote opened and never closed swallows the rest of the file: refused, with the line it starts on
+    set_cell(20, nom, '"DUPONT')
+    with pytest.raises(ExtractError, match="never closed") as err:
+        ingest(_write(tmp_path / "cnav3.csv", lines), default_mapping("cnav"), agreement, tmp_path / "o3")
+    assert err.value.line == 22
+    assert not find_leaks(str(err.value), names=territory.names)
+
+
+def test_eea_residence_years_rsdae_and_unknown_birth_day_are_kept(territory: Territory,
+                                                                  agreement: ExchangeAgreement,
+                                                                  tmp_path: Path) -> None:
+    """An EEA national's years of residence (read by the RSA), an RSDAE flag and a birth date with an
+    unknown day are accepted with their meaning; blank flags stay unknown."""
+    lines = _lines(territory.extracts["caf"], "latin-1")
+    i20 = next(i for i, x in enumerate(lines) if x.startswith("20"))
+    rec = lines[i20]
+    rec = rec[:76] + "00031956" + rec[84:85] + "2" + "05" + rec[88:104] + "O" + rec[105:]
+    lines[i20] = rec
+    report = _run(_write(tmp_path / "caf.dat", lines, "latin-1"), "caf", agreement, tmp_path / "o")
+    assert not _quarantine(report).filter(pl.col("line") == i20 + 1).height
+    persons = pl.read_parquet(report.outputs["persons"])
+    row = persons.filter(pl.col("rsdae").fill_null(False))
+    assert row.height == 1
+    assert row.select("nationality_group", "residence_permit_years", "birth_month").row(0) == (
+        "EEA_CH", 5, dt.date(1956, 3, 1))
+    assert persons.get_column("recent_isolation").null_count() == persons.height  # not given: unknown

@@ -92,3 +92,23 @@ def test_fixed_width_layout_checks() -> None:
     with pytest.raises(ValueError, match="ends after the record"):
         ExtractMapping(agency="caf", format="fixed_width", records=[rec], record_type_start=1,
                        record_type_length=2)
+
+
+@pytest.mark.parametrize(("fmt", "texts"), [
+    ("%d%m%Y", ["00031956", "00001956", "15031956"]),
+    ("%Y%m%d", ["19560300", "19560000", "19560315"]),
+    ("%d/%m/%Y", ["00/03/1956", "00/00/1956", "15/03/1956"]),
+    ("%Y-%m-%d", ["1956-03-00", "1956-00-00", "1956-03-15"]),
+])
+def test_birth_month_with_unknown_day_or_month(fmt: str, texts: list[str]) -> None:
+    """An unknown day keeps the month; an unknown month too keeps December of the year (31/12 convention)."""
+    values, reasons = _parse(FieldMap(source="D", target="d", type="month", date_format=fmt), texts)
+    assert values == [dt.date(1956, 3, 1), dt.date(1956, 12, 1), dt.date(1956, 3, 1)]
+    assert reasons == [None, None, None]
+    # a full date keeps its strictness: an unknown day is not a date
+    _, reasons = _parse(FieldMap(source="D", target="d", type="date", date_format=fmt), texts[:1])
+    assert reasons == [f"not a date in format {fmt}"]
+    # an unknown month with a known day is not a civil-status convention: still refused
+    bad = dt.date(1956, 3, 15).strftime(fmt).replace("03", "00")
+    _, reasons = _parse(FieldMap(source="D", target="d", type="month", date_format=fmt), [bad])
+    assert reasons == [f"not a month in format {fmt}"]

@@ -54,8 +54,10 @@ def test_contract_rejects_a_broken_field_naming_it(base, spec, field, value):
 def test_contract_checks_relations_between_fields():
     with pytest.raises(SchemaError, match="role not allowed"):
         UNIT_MEMBERSHIPS.validate_row({**MEMBERSHIP, "unit_kind": "foyer_fiscal", "role": "demandeur"})
-    with pytest.raises(SchemaError, match="only for nationality_group OTHER"):
+    with pytest.raises(SchemaError, match="not for nationality_group FR"):
         PERSONS.validate_row({**PERSON, "residence_permit_years": 3})
+    # an EEA national's years of residence are what the RSA's right-of-residence test reads: kept
+    PERSONS.validate_row({**PERSON, "nationality_group": "EEA_CH", "residence_permit_years": 3})
     with pytest.raises(SchemaError, match="exactly one of unit_id and person_id"):
         BENEFITS_PAID.validate_row({"unit_kind": "famille", "unit_id": "f", "person_id": "p", "benefit": "rsa",
                                     "month": dt.date(2026, 1, 1), "amount": Decimal(600),
@@ -163,3 +165,21 @@ def test_claims_and_payments_share_the_beneficiary_rule():
     with pytest.raises(SchemaError) as err:
         CLAIMS.validate_frame(bad)
     assert err.value.column == "unit_kind"
+
+
+def test_annual_income_keeps_a_deficit_only_for_self_employment():
+    from nonrecours.schemas import ANNUAL_INCOME, TAX_HOUSEHOLDS
+
+    row = {"person_id": "p", "year": 2025, "kind": "self_employment", "amount": Decimal("-1234.00"), **PROV}
+    ANNUAL_INCOME.validate_row(row)
+    with pytest.raises(SchemaError, match="deficit"):
+        ANNUAL_INCOME.validate_row({**row, "kind": "salaries"})
+    frame = pl.DataFrame([row, {**row, "kind": "salaries", "amount": Decimal("-1.00")}]).with_columns(
+        pl.col("year").cast(pl.Int16), pl.col("kind").cast(ANNUAL_INCOME.schema["kind"]),
+        pl.col("amount").cast(pl.Decimal(12, 2)), pl.col("source_agency").cast(ANNUAL_INCOME.schema["source_agency"]))
+    with pytest.raises(SchemaError) as err:
+        ANNUAL_INCOME.validate_frame(frame)
+    assert err.value.row == 1 and err.value.column == "amount"
+    TAX_HOUSEHOLDS.validate_row({"unit_id": "f", "year": 2025, "rfr": Decimal("18000.00"), "nb_parts": 2.5, **PROV})
+    with pytest.raises(SchemaError, match="nb_parts"):
+        TAX_HOUSEHOLDS.validate_row({"unit_id": "f", "year": 2025, "rfr": Decimal("0"), "nb_parts": 0.5, **PROV})

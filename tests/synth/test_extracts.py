@@ -11,7 +11,8 @@ import pytest
 from nonrecours.synth import generate
 from nonrecours.synth.extracts import TAKE_UP_RATES, Noise, draw_take_up, stable_uniform, write_extracts
 
-FILES = ("caf.dat", "cnam.csv", "france_travail.csv", "dgfip.parquet", "cnav.csv", "msa.csv", "manifest.json")
+FILES = ("caf.dat", "cnam.csv", "france_travail.csv", "dgfip.parquet", "cnav.csv", "msa.csv", "drm.csv",
+         "manifest.json")
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +151,40 @@ def test_entitlements_from_our_rules(truth: Path, tmp_path: Path) -> None:
     cnam = pl.read_csv(paths["cnam"], separator=";", infer_schema=False)
     with_css = cnam.filter(pl.col("TOP_CSS") != "0")
     assert (with_css.height > 0) == (css_taken.height > 0)
+
+
+def test_claims_refusals_closures_and_opt_outs_reach_the_workspace(truth: Path, tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Events drawn from the truth (seeded, counted in the manifest) are carried by the extracts and ingested
+    into canonical claims and opt_outs."""
+    import secrets
+
+    from nonrecours.connectors import ingest_extract
+    from nonrecours.connectors.ingest import IngestReport
+    from nonrecours.schemas import CLAIMS, OPT_OUTS
+
+    monkeypatch.setenv("NONRECOURS_EXCHANGE_SECRET", secrets.token_urlsafe(40))
+    exchange = Path(__file__).resolve().parents[2] / "src" / "nonrecours" / "connectors" / "exchange.toml"
+    paths = write_extracts(truth, tmp_path / "x", seed=7, entitlements=_entitlements(truth))
+    again = write_extracts(truth, tmp_path / "y", seed=7, entitlements=_entitlements(truth))
+    assert paths["caf"].read_bytes() == again["caf"].read_bytes()
+    manifest = json.loads(paths["manifest"].read_text())
+    drawn = manifest["claims_drawn"]
+    assert drawn["pending"] > 0 and drawn["closed"] > 0 and drawn["refused"] > 0 and drawn["opt_out"] > 0
+    truth_claims = pl.read_parquet(truth / "claims.parquet")
+    assert truth_claims.height == drawn["pending"] + drawn["closed"] + drawn["refused"]
+    reports: dict[str, IngestReport] = {a: ingest_extract(a, paths[a], exchange, tmp_path / "ws")
+                                        for a in ("caf", "cnam", "cnav", "msa")}
+    claims = pl.read_parquet(tmp_path / "ws" / "claims" / "*.parquet")
+    CLAIMS.validate_frame(claims)
+    written = sum(manifest["agencies"][a]["claims"] for a in reports)
+    assert written > 0
+    # every claim written is ingested unless the NIR noise of its line quarantined it
+    assert 0.9 * written <= claims.height <= written
+    assert set(claims.get_column("event").cast(pl.String).unique()) == {"pending", "refused", "closed"}
+    by_agency = claims.group_by(pl.col("source_agency").cast(pl.String)).len()
+    assert "caf" in by_agency.get_column("source_agency").to_list()
+    opt = pl.read_parquet(tmp_path / "ws" / "opt_outs" / "*.parquet")
+    OPT_OUTS.validate_frame(opt)
+    assert 0 < opt.height <= sum(manifest["agencies"][a]["opt_outs"] for a in reports)
+    assert opt.get_column("benefit").is_null().all()  # the drawn objections are to every contact

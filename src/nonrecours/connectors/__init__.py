@@ -1,14 +1,13 @@
 """Connectors: agency extracts in, validated, quarantined and pseudonymised at the boundary.
 
-One module per agency (caf, cnam, france_travail, dgfip, cnav, msa) holds the default declarative mapping
-of its native extract; the generic machinery (readers, parser, ingest) is shared. ``ingest_extract`` is the
-one call most users need.
+Each agency's native extract is described once, by a declarative mapping in ``mappings/<agency>.yaml``
+(caf, cnam, france_travail, dgfip, cnav, msa, drm); the generic machinery (readers, parser, ingest) is
+shared. ``ingest_extract`` is the one call most users need.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from importlib import import_module
 from pathlib import Path
 
 from nonrecours.connectors.ingest import IngestReport, ingest
@@ -17,6 +16,7 @@ from nonrecours.errors import ConfigError
 
 __all__ = [
     "AGENCY_MODULES",
+    "MAPPINGS",
     "Emit",
     "ExtractMapping",
     "FieldMap",
@@ -28,14 +28,16 @@ __all__ = [
     "load_mapping",
 ]
 
-AGENCY_MODULES: tuple[str, ...] = ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa")
+AGENCY_MODULES: tuple[str, ...] = ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa", "drm")
+"""Agencies with a default mapping (``mappings/<agency>.yaml``), in the order ``synth --extracts`` writes them."""
+MAPPINGS = Path(__file__).with_name("mappings")
 
 
 def default_mapping(agency: str) -> ExtractMapping:
     """The mapping of the agency's native extract as ``nonrecours synth --extracts`` writes it."""
     if agency not in AGENCY_MODULES:
         raise ConfigError(f"unknown agency {agency}; expected one of {', '.join(AGENCY_MODULES)}")
-    return import_module(f"nonrecours.connectors.{agency}").mapping()
+    return load_mapping(MAPPINGS / f"{agency}.yaml")
 
 
 def ingest_extract(agency: str, input: str | Path, exchange: str | Path, out: str | Path, *,

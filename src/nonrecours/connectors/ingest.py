@@ -14,10 +14,14 @@ raised: faults name the file, line, record and column, never the value.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
+import os
+import re
 import shutil
+import signal
 import tempfile
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -37,7 +41,7 @@ from nonrecours.connectors.parse import (
     raw_fields,
 )
 from nonrecours.connectors.readers import FAULT, LINE, TEXT, iter_batches
-from nonrecours.errors import ConfigError
+from nonrecours.errors import ConfigError, ExtractError, PrivacyError
 from nonrecours.privacy import ExchangeAgreement, PseudonymKey
 from nonrecours.schemas import TABLES
 
@@ -71,6 +75,11 @@ class IngestReport:
     declared_records: int | None = None
     """The record count a trailer declares (when the mapping has one); compare with rows_read."""
     control_ok: bool | None = None
+    extract_date_source: str = ""
+    """Where the extract date comes from: ``given``, ``header`` (a header record) or ``file`` (the file's
+    modification date when neither is available; never the day of the run)."""
+    controls: list[str] = field(default_factory=list)
+    """File-level controls that failed (trailer count, typed Parquet columns...): a batch job stops on them."""
     tables: dict[str, TableCount] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
 
@@ -132,8 +141,11 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
     check_export(agreement, mapping.agency, mapping.exported_columns)
     key = key or agreement.pseudonym_key()
     extract_id = extract_id or path.stem
+    _check_paths(path, out, extract_id)
     date_given = extract_date is not None
-    extract_date = extract_date or dt.date.today()
+    date_source = "given" if date_given else "file"
+    if extract_date is None:  # the file's own date until a header record gives one; never the clock
+        extract_date = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC).date()
     report = IngestReport(agency=mapping.agency, file=path.name, extract_id=extract_id,
                           extract_date=extract_date.isoformat(), key_id=key.key_id)
     date_ref, count_ref = mapping.extract_date_from, mapping.record_count_from
@@ -142,14 +154,18 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
         raise ConfigError(f"a mapping has at most {_EMITS} emits")
     emit_index = {id(e): i for i, e in enumerate(emits)}
     stem = f"{mapping.agency}-{extract_id}"
+    created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    _claim_key(out, key.key_id, created)
     work = Path(tempfile.mkdtemp(prefix=".ingest-", dir=out))
+    ok = False
     try:
+        _check_parquet_types(path, mapping, report)
         part = 0
         fault_parts: list[Path] = []
         table_parts: dict[str, list[Path]] = {}
         emitted: Counter[str] = Counter()
-        for batch in iter_batches(path, mapping, chunk_bytes=chunk_bytes, batch_rows=batch_rows):
+        for batch in iter_batches(path, mapping, chunk_bytes=chunk_bytes, batch_rows=batch_rows, work=work):
             part += 1
             report.rows_read += batch.frame.height
             faults = [fault_frame(batch.frame, None).cast(FAULT_SCHEMA)]  # type: ignore[arg-type]
@@ -160,18 +176,18 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 if not rows.height:
                     continue
                 raw = raw_fields(rows, rec, mapping)
-                ok, parse_faults = parse_record(raw, rec, mapping, key)
+                parsed, parse_faults = parse_record(raw, rec, mapping, key)
                 faults.append(parse_faults)
-                if date_ref and rec.name == date_ref.record and not date_given and ok.height:
-                    found = ok.get_column(date_ref.field).drop_nulls()
+                if date_ref and rec.name == date_ref.record and not date_given and parsed.height:
+                    found = parsed.get_column(date_ref.field).drop_nulls()
                     if found.len():  # the header comes first: every row gets the extract's own date
-                        extract_date, date_given = found[0], True
+                        extract_date, date_given, date_source = found[0], True, "header"
                         report.extract_date = extract_date.isoformat()
-                if count_ref and rec.name == count_ref.record and ok.height:
-                    report.declared_records = int(ok.get_column(count_ref.field).drop_nulls()[-1])
+                if count_ref and rec.name == count_ref.record and parsed.height:
+                    report.declared_records = int(parsed.get_column(count_ref.field).drop_nulls()[-1])
                 for emit in rec.emits:
-                    canon = emit_rows(ok, rec, emit)
-                    faults.append(check_rows(canon, emit, rec, mapping))
+                    canon = emit_rows(parsed, rec, emit)
+                    faults.append(check_rows(canon, emit, rec, mapping, extract_date=extract_date))
                     # a unique, ordered row id: line, then emit, then month of a spread year
                     row_id = (pl.col(LINE) * _EMITS + emit_index[id(emit)]) * 16 + pl.col(SUB)
                     rows_by_table.setdefault(emit.table, []).append(canon.select(
@@ -202,22 +218,129 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 table_parts.setdefault(table, []).append(tp)
             log.info("%s: batch %d, %d lines read so far", path.name, part, report.rows_read)
         report.rows_accepted = report.rows_read - report.rows_quarantined
+        report.extract_date_source = date_source
+        if date_source == "file":
+            log.warning("%s: no extract date given nor in the file: the file's modification date is used",
+                        path.name)
         if count_ref is not None:
             report.control_ok = report.declared_records == report.rows_read
             if not report.control_ok:
+                report.controls.append("record count: the trailer's count differs from the records read")
                 log.warning("%s: the trailer declares %s records, %d were read (truncated file?)", path.name,
                             report.declared_records if report.declared_records is not None else "no",
                             report.rows_read)
-        _finish(report, out, stem, path.name, fault_parts, table_parts, emitted, work, spill_rows)
+        staged = work / "staged"
+        staged.mkdir()
+        _finish(report, staged, stem, path.name, fault_parts, table_parts, emitted, work, spill_rows)
+        _publish(report, staged, out, stem)
+        ok = True
     finally:
-        shutil.rmtree(work, ignore_errors=True)
-    rp = out / "reports" / f"{stem}.json"
-    rp.parent.mkdir(parents=True, exist_ok=True)
-    report.outputs["report"] = str(rp)
-    rp.write_text(report.to_json(), encoding="utf-8")
+        _cleanup(work, out if created and not ok else None)
     log.info("%s: %d read, %d accepted, %d quarantined", path.name, report.rows_read, report.rows_accepted,
              report.rows_quarantined)
     return report
+
+
+_EXTRACT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+WORKSPACE_FILE = "workspace.json"
+
+
+def _check_paths(path: Path, out: Path, extract_id: str) -> None:
+    """Clean errors for what a new user gets wrong, before anything is written."""
+    if not path.exists():
+        raise ExtractError("file not found", file=path.name)
+    if path.is_dir():
+        raise ExtractError("is a folder, not an extract file", file=path.name)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"the output {out.name} is a file, not a workspace folder")
+    if not _EXTRACT_ID.match(extract_id):
+        raise ConfigError("an extract id is letters, digits, '.', '_' or '-' (no '/'), at most 100 characters")
+
+
+def _claim_key(out: Path, key_id: str, created: bool) -> None:
+    """Record the workspace's key id; refuse tables pseudonymised under another exchange key (they never join)."""
+    marker = out / WORKSPACE_FILE
+    if marker.exists():
+        held = json.loads(marker.read_text(encoding="utf-8")).get("key_id")
+        if held != key_id:
+            raise PrivacyError(f"this workspace holds tables pseudonymised under key {held}; this exchange's key "
+                               f"is {key_id}: their pseudonyms would never join (use another workspace)")
+        return
+    if not created and any(p.suffix == ".parquet" for p in out.rglob("*.parquet")):
+        raise PrivacyError("this folder holds tables of unknown key (no workspace.json): use a new workspace")
+    marker.write_text(json.dumps({"key_id": key_id}), encoding="utf-8")
+
+
+def _publish(report: IngestReport, staged: Path, out: Path, stem: str) -> None:
+    """Replace every output of this extract (tables, quarantine, report) by the staged ones.
+
+    A re-ingest under the same extract id leaves none of the previous run's rows: tables the new run does
+    not produce are removed. Each file is moved with an atomic rename; SIGINT is held off meanwhile.
+    """
+    report.outputs = {}
+    moves: list[tuple[Path | None, Path]] = []
+    for name in [*TABLES, "quarantine"]:
+        src = staged / name / f"{stem}.parquet"
+        moves.append((src if src.exists() else None, out / name / f"{stem}.parquet"))
+    rp = staged / "reports" / f"{stem}.json"
+    rp.parent.mkdir(parents=True, exist_ok=True)
+    final_report = out / "reports" / f"{stem}.json"
+    for src, dst in moves:
+        if src is not None:
+            report.outputs[dst.parent.name] = str(dst)
+    report.outputs["report"] = str(final_report)
+    rp.write_text(report.to_json(), encoding="utf-8")
+    moves.append((rp, final_report))
+    with _no_interrupt():
+        for src, dst in moves:
+            if src is None:
+                dst.unlink(missing_ok=True)
+                continue
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(src, dst)
+
+
+class _no_interrupt:
+    """Hold SIGINT off (main thread only) while files are moved or removed, then deliver it."""
+
+    def __enter__(self) -> None:
+        self.blocked = hasattr(signal, "pthread_sigmask")
+        if self.blocked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+    def __exit__(self, *exc: object) -> None:
+        if self.blocked:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+def _cleanup(work: Path, created_out: Path | None) -> None:
+    """Remove the run's private folder (raw values of the CSV copy, part files) and an output folder the
+    failed run created, even when interrupted."""
+    with _no_interrupt():
+        shutil.rmtree(work, ignore_errors=True)
+        if created_out is not None:
+            marker = created_out / WORKSPACE_FILE
+            if marker.exists() and not [p for p in created_out.iterdir() if p != marker]:
+                marker.unlink()
+            with contextlib.suppress(OSError):  # not empty: something else lives there
+                created_out.rmdir()
+
+
+def _check_parquet_types(path: Path, mapping: ExtractMapping, report: IngestReport) -> None:
+    """A typed Parquet column of the wrong kind (amounts as strings...) fails a file-level control."""
+    if mapping.format != "parquet":
+        return
+    try:
+        schema = pl.scan_parquet(path).collect_schema()
+    except Exception:  # an unreadable file is reported by the reader, with its own message
+        return
+    for f in mapping.records[0].fields:
+        if f.source not in schema or f.type not in ("amount", "int", "float", "year"):
+            continue
+        if not schema[f.source].is_numeric():
+            report.controls.append(f"column {f.source}: {schema[f.source]} where numbers are expected")
+            log.warning("%s: column %s holds %s where numbers are expected", path.name, f.source,
+                        schema[f.source])
 
 
 def _last_per_key(parts: list[Path], key: list[str], work: Path) -> Path:
@@ -244,7 +367,7 @@ _DUCKDB_MEMORY = "1GB"
 def _finish(report: IngestReport, out: Path, stem: str, file: str, fault_parts: list[Path],
             table_parts: dict[str, list[Path]], emitted: Counter[str], work: Path, spill_rows: int) -> None:
     qdir = out / "quarantine"
-    qdir.mkdir(exist_ok=True)
+    qdir.mkdir(exist_ok=True)  # ``out`` is the staging folder: _publish moves the files in place
     qpath = qdir / f"{stem}.parquet"
     qschema = {"file": pl.String, **FAULT_SCHEMA}
     if fault_parts:

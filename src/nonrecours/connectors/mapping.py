@@ -79,7 +79,8 @@ class Emit(_Model):
     constants: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
     when: dict[str, list[str]] = Field(default_factory=dict,
                                        description="emit only rows whose field (after translation) is listed")
-    when_nonzero: list[str] = Field(default_factory=list, description="emit only rows where these are > 0")
+    when_nonzero: list[str] = Field(default_factory=list, description="emit only rows where these are not 0")
+    when_present: list[str] = Field(default_factory=list, description="emit only rows where these are given")
     spread_year: str | None = Field(None, description="a year field: emit 12 monthly rows, amount / 12")
 
     @model_validator(mode="after")
@@ -126,7 +127,7 @@ class RecordLayout(_Model):
             raise ValueError(f"record {self.name}: field {sorted(dup)[0]} defined twice")
         by_target = {f.target: f for f in self.fields}
         for emit in self.emits:
-            refs = [*emit.columns.values(), *emit.when, *emit.when_nonzero]
+            refs = [*emit.columns.values(), *emit.when, *emit.when_nonzero, *emit.when_present]
             refs += [emit.spread_year] if emit.spread_year else []
             for ref in refs:
                 if ref not in by_target:

@@ -9,11 +9,13 @@ on them, so a row that would break the canonical contract is quarantined with it
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 
 from nonrecours.connectors._ids import NIR_MESSAGES, pseudonymise_ids
 from nonrecours.connectors.mapping import Emit, ExtractMapping, FieldMap, RecordLayout
-from nonrecours.connectors.readers import FAULT, LINE, TEXT
+from nonrecours.connectors.readers import FAULT, FAULT_COLUMN, LINE, TEXT
 from nonrecours.privacy import PseudonymKey, check_nirs
 from nonrecours.schemas import TABLES
 
@@ -77,6 +79,49 @@ def _flags(f: FieldMap, s: pl.Expr) -> list[pl.Expr]:
     return [s.str.contains(_AMOUNT_RE).alias("a"), s.str.contains(_CENTS_RE).alias("c")]
 
 
+_WIDTHS = {"%Y": 4, "%m": 2, "%d": 2, "%y": 2}
+
+
+def _positions(fmt: str) -> dict[str, int] | None:
+    """Character offset of each directive in text written with ``fmt`` (None if a width varies)."""
+    out: dict[str, int] = {}
+    pos = i = 0
+    while i < len(fmt):
+        if fmt[i] == "%":
+            d = fmt[i:i + 2]
+            if d not in _WIDTHS:
+                return None
+            out[d] = pos
+            pos += _WIDTHS[d]
+            i += 2
+        else:
+            pos += 1
+            i += 1
+    return out
+
+
+def _unknown_day_month(raw: pl.Expr, fmt: str) -> pl.Expr:
+    """A month field's text with an unknown day (``00``) read as the 1st and an unknown month as December.
+
+    Civil status often lacks the day (``00031956``, ``19560300``, ``00/03/1956``) for people born abroad:
+    the month is all the canonical ``birth_month`` keeps, so the day does not matter. When the month is
+    unknown too, December of the year is kept (the French civil-status convention for an unknown date is
+    the 31st of December): the person is never taken as older than they can be, so no age condition
+    (ASPA at 65, RSA at 25) is met early.
+    """
+    pos = _positions(fmt)
+    if pos is None or "%d" not in pos:
+        return raw
+    d = pos["%d"]
+    day_unknown = raw.str.slice(d, 2) == "00"
+    text = pl.when(day_unknown).then(raw.str.slice(0, d) + "01" + raw.str.slice(d + 2)).otherwise(raw)
+    if "%m" in pos:
+        m = pos["%m"]
+        month_unknown = day_unknown & (raw.str.slice(m, 2) == "00")
+        text = pl.when(month_unknown).then(text.str.slice(0, m) + "12" + text.str.slice(m + 2)).otherwise(text)
+    return text
+
+
 def _value(f: FieldMap, s: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:
     """Stage 3: the typed value (null when absent or unparseable)."""
     raw = pl.col(f.target)
@@ -91,8 +136,9 @@ def _value(f: FieldMap, s: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:
         return s.cast(pl.Int64, strict=False)
     if f.type in ("date", "month"):
         fmt = f.date_format or ""
-        value = raw.str.to_date(fmt, strict=False) if "%d" in fmt else \
-            (raw + "01").str.to_date(fmt + "%d", strict=False)
+        text = _unknown_day_month(raw, fmt) if f.type == "month" else raw
+        value = text.str.to_date(fmt, strict=False) if "%d" in fmt else \
+            (text + "01").str.to_date(fmt + "%d", strict=False)
         return value.dt.month_start() if f.type == "month" else value
     assert f.codes is not None  # code and bool: translation table
     value = raw.replace_strict(f.codes, default=None, return_dtype=pl.String)
@@ -195,7 +241,9 @@ def emit_rows(ok: pl.DataFrame, record: RecordLayout, emit: Emit) -> pl.DataFram
     for field, values in emit.when.items():
         df = df.filter(pl.col(field).cast(pl.String).is_in(values))
     for field in emit.when_nonzero:
-        df = df.filter(pl.col(field).cast(pl.Float64) > 0)
+        df = df.filter(pl.col(field).cast(pl.Float64) != 0)  # a negative regularisation is kept
+    for field in emit.when_present:
+        df = df.filter(pl.col(field).is_not_null())
     if emit.spread_year:
         df = df.with_columns(pl.int_ranges(1, 13).alias("__m")).explode("__m").with_columns(
             pl.date(pl.col(emit.spread_year), pl.col("__m"), 1).alias("__month"))
@@ -215,20 +263,50 @@ def emit_rows(ok: pl.DataFrame, record: RecordLayout, emit: Emit) -> pl.DataFram
         else:
             expr = pl.lit(None)
         cols.append(expr.cast(dtype, strict=False).alias(col))
-    # keep the pre-cast values of mapped enum columns to tell an untranslated code from a null
-    raw_enum = [pl.col(emit.columns[c]).cast(pl.String).alias(f"__raw_{c}") for c, d in spec.schema.items()
-                if c in emit.columns and isinstance(d, pl.Enum)]
-    return df.select(*cols, *raw_enum)
+    # keep the pre-cast values of mapped enum and numeric columns to tell an untranslated code or a value
+    # out of the canonical type's range (an Int16 overflow) from a null
+    raw = [pl.col(emit.columns[c]).cast(pl.String).alias(f"__raw_{c}") for c, d in spec.schema.items()
+           if c in emit.columns and (isinstance(d, pl.Enum) or d.is_numeric())]
+    return df.select(*cols, *raw)
 
 
-def check_rows(rows: pl.DataFrame, emit: Emit, record: RecordLayout, mapping: ExtractMapping) -> pl.DataFrame:
-    """Faults of canonical rows against the table's checks, blamed on the source column."""
+_EARLIEST = dt.date(1900, 1, 1)
+_MAX_YEARS = 120
+
+
+def _plausible(col: str, dtype: pl.DataType, extract_date: dt.date | None) -> list[tuple[str, pl.Expr, str]]:
+    """Checks of a value against the extract date and common sense: never a silent null or a year 2099."""
+    out: list[tuple[str, pl.Expr, str]] = []
+    c = pl.col(col)
+    if dtype == pl.Date and col != "extract_date":
+        out.append((col, c >= _EARLIEST, "date before 1900"))
+        if extract_date is not None:
+            if col == "birth_month":
+                out.append((col, c <= extract_date, "birth date after the extract date"))
+            else:
+                limit = dt.date(extract_date.year + 1, extract_date.month, 1)
+                out.append((col, c <= limit, "date more than a year after the extract date"))
+    if col == "residence_permit_years":
+        out.append((col, c <= _MAX_YEARS, f"more than {_MAX_YEARS} years"))
+    if col == "year" and extract_date is not None:
+        out.append((col, c.is_between(1900, extract_date.year), "year outside 1900 to the extract's year"))
+    return out
+
+
+def check_rows(rows: pl.DataFrame, emit: Emit, record: RecordLayout, mapping: ExtractMapping, *,
+               extract_date: dt.date | None = None) -> pl.DataFrame:
+    """Faults of canonical rows against the table's checks and the extract date, blamed on the source column."""
     spec = TABLES[emit.table]
     checks: list[tuple[str, pl.Expr, str]] = []
     for col, dtype in spec.schema.items():
         if isinstance(dtype, pl.Enum) and col in emit.columns:
             checks.append((col, pl.col(f"__raw_{col}").is_null() | pl.col(col).is_not_null(),
                            f"code not allowed in canonical column {col}"))
+        elif dtype.is_numeric() and col in emit.columns:
+            checks.append((col, pl.col(f"__raw_{col}").is_null() | pl.col(col).is_not_null(),
+                           f"value out of range for canonical column {col} ({dtype})"))
+        if col in emit.columns:
+            checks += _plausible(col, dtype, extract_date)
     for col in spec.schema:
         if col in ("source_agency", "extract_id", "extract_date") or col in spec.nullable:
             continue
@@ -256,6 +334,7 @@ def check_rows(rows: pl.DataFrame, emit: Emit, record: RecordLayout, mapping: Ex
 
 def fault_frame(batch: pl.DataFrame, record: str | None) -> pl.DataFrame:
     """Line-level faults flagged by the reader (blank line, wrong number of fields...)."""
+    column = pl.col(FAULT_COLUMN) if FAULT_COLUMN in batch.columns else pl.lit(None, dtype=pl.String)
     return batch.filter(pl.col(FAULT).is_not_null()).select(
         pl.col(LINE).alias("line"), pl.lit(record, dtype=pl.String).alias("record"),
-        pl.lit(None, dtype=pl.String).alias("column"), pl.col(FAULT).alias("reason"))
+        column.alias("column"), pl.col(FAULT).alias("reason"))

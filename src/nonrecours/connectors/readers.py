@@ -14,6 +14,9 @@ line and the column; they never quote the content of a line.
 from __future__ import annotations
 
 import difflib
+import shutil
+import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +26,12 @@ import polars as pl
 from nonrecours.connectors.mapping import ExtractMapping
 from nonrecours.errors import ExtractError
 
-__all__ = ["RawBatch", "iter_batches", "read_header"]
+__all__ = ["FAULT", "FAULT_COLUMN", "LINE", "TEXT", "RawBatch", "iter_batches", "read_header"]
 
 LINE = "__line"
 FAULT = "__fault"
+FAULT_COLUMN = "__fault_column"
+"""Optional: the column a line-level fault is about (a misplaced quote), else null."""
 TEXT = "__text"
 _MOJIBAKE = r"[ÃÂ][\x80-\xBF]"
 """UTF-8 bytes of accented letters decoded as latin-1 ("Ã©" for "é"): a UTF-8 file read as latin-1."""
@@ -167,12 +172,16 @@ def read_header(path: Path, mapping: ExtractMapping) -> list[str]:
 
 
 def iter_batches(path: Path, mapping: ExtractMapping, *, chunk_bytes: int = 8 << 20,
-                 batch_rows: int = 250_000) -> Iterator[RawBatch]:
-    """Yield raw batches of an extract, following the mapping's format."""
+                 batch_rows: int = 250_000, work: Path | None = None) -> Iterator[RawBatch]:
+    """Yield raw batches of an extract, following the mapping's format.
+
+    ``work`` is a private folder for the CSV reader's temporary files (they hold raw values: the caller
+    deletes it with its own temporary files).
+    """
     if mapping.format == "parquet":
         yield from _parquet_batches(path, mapping, batch_rows)
     elif mapping.format == "csv":
-        yield from _csv_batches(path, mapping, chunk_bytes)
+        yield from _csv_batches(path, mapping, chunk_bytes, batch_rows, work)
     else:
         yield from _fixed_width_batches(path, mapping, chunk_bytes)
 
@@ -194,36 +203,182 @@ def _parquet_batches(path: Path, mapping: ExtractMapping, batch_rows: int) -> It
         yield RawBatch(lf.head(0).collect(), last=True)
 
 
-def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int) -> Iterator[RawBatch]:
+def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_rows: int,
+                 work: Path | None) -> Iterator[RawBatch]:
+    """CSV read by DuckDB's CSV reader (RFC 4180 quoting, rejects stored), lines mapped back to the file.
+
+    1. A streamed pass over the file's lines checks the encoding and writes a UTF-8 copy without repeated
+       header lines and lines holding a bare carriage return (each a fault of its own, with its line), in
+       ``work``; a blank line becomes a single space, which the reader rejects as a line of its own
+       ("blank line") and keeps inside a quoted value.
+    2. DuckDB reads that copy with every column as text and ``store_rejects``: a quoted value may hold the
+       separator or a line break; a row with too many or too few fields, or a misplaced quote, is a reject
+       with its reason. Accepted rows go to a Parquet file in the file's order, read back in batches.
+    3. DuckDB numbers a record by counting records, not physical lines: the line of each row in the file is
+       rebuilt from the line breaks held by earlier quoted values and the lines removed in step 1. Lines a
+       quoted value swallowed up to the end of the file (an unclosed quote) make an ``ExtractError``.
+    """
+    import duckdb
+
     names = read_header(path, mapping)
-    sep = mapping.separator
-    header_len = len(names)
     wanted = {f.source for f in mapping.records[0].fields if f.type != "identity"}
-    positions = {n: i for i, n in enumerate(names) if n in wanted}
+    own = Path(tempfile.mkdtemp(prefix=".csv-", dir=work)) if work is not None else Path(tempfile.mkdtemp())
+    try:
+        copy, gone, total_lines = _normalised_copy(path, mapping, names, own / "copy.csv", chunk_bytes)
+        removed = gone.get_column(LINE)
+        cols = [f"c{i}" for i in range(len(names))]
+        col_types = ", ".join(f"'{c}': 'VARCHAR'" for c in cols)
+        quote = (mapping.quote or "").replace("'", "''")
+        sep = mapping.separator.replace("'", "''")
+        newlines = " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in cols)
+        keep = [(n, f"c{i}") for i, n in enumerate(names) if n in wanted]
+        accepted = own / "accepted.parquet"
+        con = duckdb.connect()
+        try:
+            con.execute(f"SET temp_directory = '{own / 'duckdb'}'")
+            con.execute("SET memory_limit = '1GB'")
+            con.execute("SET preserve_insertion_order = true")
+            reader = (f"read_csv('{copy}', delim = '{sep}', quote = '{quote}', escape = '{quote}', header = true, "
+                      f"auto_detect = false, columns = {{{col_types}}}, store_rejects = true, parallel = false)")
+            _interruptible(con, f"COPY (SELECT {newlines} AS __nl, "
+                                f"{', '.join(c for _, c in keep) or 'NULL AS __none'} "
+                                f"FROM {reader}) TO '{accepted}' (FORMAT parquet)")
+            rejects = con.execute(
+                "SELECT line, min(column_name), min(error_type), min(error_message), "
+                "max(length(csv_line) - length(replace(csv_line, chr(10), ''))), bool_or(trim(csv_line) = '') "
+                "FROM reject_errors GROUP BY line ORDER BY line").fetchall()
+        except duckdb.Error as exc:
+            raise ExtractError(f"the CSV reader failed ({type(exc).__name__})", file=path.name) from None
+        finally:
+            con.close()
+        rej = pl.DataFrame(rejects, schema={"L": pl.Int64, "column": pl.String, "type": pl.String,
+                                            "message": pl.String, "nl": pl.Int64, "blank": pl.Boolean},
+                           orient="row")
+        n_acc = pl.scan_parquet(accepted).select(pl.len()).collect().item()
+        # logical numbers (header = 1) of the accepted records: those no reject takes, in order
+        s_rej = (rej.get_column("L") - 2 - pl.int_range(rej.height, eager=True)).cast(pl.Int64)
+        acc_nl = pl.scan_parquet(accepted).select(pl.col("__nl").cast(pl.Int64)).with_row_index("i").filter(
+            pl.col("__nl") > 0).collect()
+        acc_i = acc_nl.get_column("i").cast(pl.Int64)
+        acc_multi = pl.DataFrame({"L": acc_i + 2 + s_rej.search_sorted(acc_i, side="right").cast(pl.Int64),
+                                  "nl": acc_nl.get_column("__nl")})
+        multi = pl.concat([acc_multi, rej.select("L", "nl").filter(pl.col("nl") > 0)]).sort("L")
+        multi = multi.with_columns(pl.col("nl").cum_sum().alias("cum"))
+        removed_s = (removed - pl.int_range(removed.len(), eager=True)).cast(pl.Int64)
+
+        def physical(logical: pl.Series) -> pl.Series:
+            """Line in the file of records numbered by DuckDB (sorted)."""
+            idx = multi.get_column("L").search_sorted(logical, side="left")
+            cum = pl.concat([pl.Series([0], dtype=pl.Int64), multi.get_column("cum")])
+            t = logical + cum.gather(idx)
+            return t + removed_s.search_sorted(t, side="right").cast(pl.Int64)
+
+        n_records = n_acc + rej.height
+        kept_lines = total_lines - removed.len()
+        used = 1 + n_records + int(multi.get_column("nl").sum() or 0)
+        if used < kept_lines:  # DuckDB ran a quoted value to the end of the file and dropped it
+            first_lost = physical(pl.Series([used + 1 - int(multi.get_column("nl").sum() or 0)], dtype=pl.Int64))
+            raise ExtractError("a quoted value is never closed: it runs from this line to the end of the file",
+                               file=path.name, line=int(first_lost[0]))
+        faults = []
+        if removed.len():
+            faults.append(gone.with_columns(pl.lit(None, dtype=pl.String).alias(FAULT_COLUMN)))
+        if rej.height:
+            found = rej.get_column("message").str.extract(r"Found: (\d+)")
+            reason = (pl.when(pl.col("blank")).then(pl.lit("blank line"))
+                      .when(pl.col("type") == "TOO MANY COLUMNS").then(
+                pl.format("{} fields where {} expected (separator inside a value?)", found, pl.lit(len(names))))
+                .when(pl.col("type") == "MISSING COLUMNS").then(
+                pl.format("{} fields where {} expected", found, pl.lit(len(names)))
+                + pl.when(pl.col("L") == n_records + 1).then(pl.lit(" (truncated last line?)")).otherwise(pl.lit("")))
+                .when(pl.col("type") == "UNQUOTED VALUE").then(pl.lit("misplaced or unclosed quote in a value"))
+                .when(pl.col("type") == "LINE SIZE OVER MAXIMUM").then(pl.lit("line too long"))
+                .otherwise(pl.lit("unreadable line")))
+            col_name = pl.col("column").replace_strict(dict(zip(cols, names, strict=True)), default=None)
+            faults.append(rej.select(physical(rej.get_column("L")).alias(LINE), reason.alias(FAULT),
+                                     pl.when(pl.col("type") == "UNQUOTED VALUE").then(col_name)
+                                     .otherwise(None).alias(FAULT_COLUMN)))
+        if faults:
+            fault_df = pl.concat(faults, how="diagonal_relaxed").with_columns(
+                [pl.lit(None, dtype=pl.String).alias(n) for n, _ in keep])
+            yield RawBatch(fault_df.select(LINE, FAULT, *[n for n, _ in keep], FAULT_COLUMN), last=False)
+        offset = 0
+        lf = pl.scan_parquet(accepted).select([pl.col(c).alias(n) for n, c in keep])
+        for df in lf.collect_batches(chunk_size=batch_rows):
+            i = pl.int_range(offset, offset + df.height, eager=True, dtype=pl.Int64)
+            logical = i + 2 + s_rej.search_sorted(i, side="right").cast(pl.Int64)
+            offset += df.height
+            yield RawBatch(df.with_columns(physical(logical).alias(LINE), pl.lit(None, dtype=pl.String).alias(FAULT))
+                           .select(LINE, FAULT, *[n for n, _ in keep]), last=False)
+        yield RawBatch(pl.DataFrame(schema={LINE: pl.Int64, FAULT: pl.String, **{n: pl.String for n, _ in keep}}),
+                       last=True)
+    finally:
+        shutil.rmtree(own, ignore_errors=True)
+
+
+def _interruptible(con: object, sql: str) -> None:
+    """Run a DuckDB statement in a worker thread so that Ctrl-C reaches Python.
+
+    Run from the main thread, DuckDB takes SIGINT over for the query and a COPY may finish as if nothing
+    happened: the interrupt is lost and the run reports success. From a worker thread, the main thread
+    receives the KeyboardInterrupt, interrupts the query and re-raises it.
+    """
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            con.execute(sql)  # type: ignore[attr-defined]
+        except BaseException as exc:  # handed to the main thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=run, name="nonrecours-csv", daemon=True)
+    worker.start()
+    try:
+        while worker.is_alive():
+            worker.join(0.05)
+    except KeyboardInterrupt:
+        con.interrupt()  # type: ignore[attr-defined]
+        worker.join()
+        raise
+    if errors:
+        raise errors[0]
+
+
+def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out: Path,
+                     chunk_bytes: int) -> tuple[Path, pl.DataFrame, int]:
+    """Write a UTF-8 copy without repeated header lines (blank lines as one space); return it, the removed
+    lines with their reason, and the number of lines of the file."""
+    sep = mapping.separator
     split = pl.col(TEXT).str.split(sep)
     header_text = sep.join(names)
-    for first, lines, last in _iter_line_chunks(path, mapping.encoding, chunk_bytes):
-        df = _frame(first, lines)
-        if first == 1:
-            df = df.slice(1)  # the header line
-        _check_encoding(df, path, mapping.encoding, split, names)
-        parts = split.alias("__parts")
-        n = pl.col("__parts").list.len()
-        unquoted_text = pl.col(TEXT).str.replace_all(mapping.quote or "\x00", "", literal=True)
-        fault = (
-            pl.when(pl.col(TEXT).str.strip_chars().str.len_chars() == 0).then(pl.lit("blank line"))
-            .when(unquoted_text == header_text).then(pl.lit("repeated header line"))
-            .when(n < header_len).then(
-                pl.format("{} fields where {} expected" + (" (truncated last line?)" if last else ""),
-                          n, pl.lit(header_len)))
-            .when(n > header_len).then(pl.format("{} fields where {} expected (separator inside a value?)",
-                                                 n, pl.lit(header_len)))
-            .otherwise(None)
-        )
-        df = df.with_columns(parts).with_columns(fault.alias(FAULT))
-        cols = [_unquote(pl.col("__parts").list.get(i, null_on_oob=True), mapping.quote).alias(name)
-                for name, i in positions.items()]
-        yield RawBatch(df.select(LINE, FAULT, *cols), last=last)
+    removed: list[pl.DataFrame] = []
+    total = 0
+    with out.open("wb") as fh:
+        for first, lines, _last in _iter_line_chunks(path, mapping.encoding, chunk_bytes):
+            df = _frame(first, lines)
+            if first == 1 and df.height:
+                df = df.with_columns(pl.when(pl.col(LINE) == 1).then(pl.col(TEXT).str.strip_prefix("\ufeff"))
+                                     .otherwise(pl.col(TEXT)).alias(TEXT))
+            total += df.height
+            body = df.filter(pl.col(LINE) > 1)
+            _check_encoding(body, path, mapping.encoding, split, names)
+            unquoted = pl.col(TEXT).str.replace_all(mapping.quote or "\x00", "", literal=True)
+            reason = (pl.when((pl.col(LINE) > 1) & (unquoted == header_text)).then(pl.lit("repeated header line"))
+                      # a bare carriage return ends a record for the CSV reader: the line cannot be read safely
+                      .when(pl.col(TEXT).str.contains("\r", literal=True)).then(
+                          pl.lit("carriage return inside the line"))
+                      .otherwise(None))
+            df = df.with_columns(reason.alias(FAULT))
+            removed.append(df.filter(pl.col(FAULT).is_not_null()).select(LINE, FAULT))
+            # a blank line becomes one space: the CSV reader rejects it where it stands alone (reported as
+            # "blank line") and keeps it inside a quoted value (which then holds a space on that line)
+            kept = df.filter(pl.col(FAULT).is_null()).select(
+                pl.when(pl.col(TEXT).str.strip_chars().str.len_chars() == 0).then(pl.lit(" "))
+                .otherwise(pl.col(TEXT))).to_series()
+            if kept.len():
+                fh.write(("\n".join(kept.to_list()) + "\n").encode("utf-8"))
+    gone = pl.concat(removed) if removed else pl.DataFrame(schema={LINE: pl.Int64, FAULT: pl.String})
+    return out, gone, total
 
 
 def _fixed_width_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int) -> Iterator[RawBatch]:

@@ -3,6 +3,7 @@
 from nonrecours.schemas.base import AMOUNT, MONTH, PROVENANCE, TableSpec
 from nonrecours.schemas.codes import (
     AGENCIES,
+    ANNUAL_INCOME_KINDS,
     BENEFITS,
     CLAIM_EVENTS,
     HOUSING_STATUSES,
@@ -12,6 +13,7 @@ from nonrecours.schemas.codes import (
     UNIT_KINDS,
 )
 from nonrecours.schemas.tables import (
+    ANNUAL_INCOME,
     BENEFITS_PAID,
     CLAIMS,
     HOUSING,
@@ -19,12 +21,15 @@ from nonrecours.schemas.tables import (
     PERSONS,
     RESOURCES,
     TABLES,
+    TAX_HOUSEHOLDS,
     UNIT_MEMBERSHIPS,
 )
 
 __all__ = [
     "AGENCIES",
     "AMOUNT",
+    "ANNUAL_INCOME",
+    "ANNUAL_INCOME_KINDS",
     "BENEFITS",
     "BENEFITS_PAID",
     "CLAIMS",
@@ -40,6 +45,7 @@ __all__ = [
     "RESOURCE_KINDS",
     "ROLES",
     "TABLES",
+    "TAX_HOUSEHOLDS",
     "UNIT_KINDS",
     "UNIT_MEMBERSHIPS",
     "TableSpec",

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-AGENCIES: tuple[str, ...] = ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa", "synth")
-"""Source agencies. ``synth`` marks the true situations written by the synthetic generator."""
+AGENCIES: tuple[str, ...] = ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa", "drm", "synth")
+"""Source agencies. ``drm`` is the Dispositif de ressources mensuelles (monthly resources declared through
+the DSN and PASRAU); ``synth`` marks the true situations written by the synthetic generator."""
 
 SEXES = ("F", "M")
 NATIONALITY_GROUPS = ("FR", "EEA_CH", "OTHER")
@@ -24,10 +25,15 @@ RESOURCE_KINDS = (
     "pension_net",
     "pension_gross",
     "invalidity_pension",
+    "daily_allowance",
     "alimony",
     "self_employment",
     "other",
 )
+
+ANNUAL_INCOME_KINDS = ("salaries", "unemployment", "pensions", "self_employment", "alimony")
+"""Kinds of yearly taxable income a foyer declares (DGFiP). Only ``self_employment`` may be negative (a
+deficit of a business is income of the year, below zero)."""
 
 BENEFITS = (
     "rsa",

@@ -14,6 +14,7 @@ from pydantic import field_validator, model_validator
 
 from nonrecours.schemas.base import AMOUNT, MONTH, PROVENANCE, Check, Provenance, TableSpec, amount_ok
 from nonrecours.schemas.codes import (
+    ANNUAL_INCOME_KINDS,
     BENEFITS,
     CLAIM_EVENTS,
     HOUSING_STATUSES,
@@ -25,6 +26,7 @@ from nonrecours.schemas.codes import (
 )
 
 __all__ = [
+    "ANNUAL_INCOME",
     "BENEFITS_PAID",
     "CLAIMS",
     "HOUSING",
@@ -32,6 +34,7 @@ __all__ = [
     "PERSONS",
     "RESOURCES",
     "TABLES",
+    "TAX_HOUSEHOLDS",
     "UNIT_MEMBERSHIPS",
 ]
 
@@ -98,6 +101,9 @@ class PersonRow(Provenance):
     disability_rate: float
     student: bool
     pregnant: bool
+    rsdae: bool | None = None
+    unfit_for_work: bool | None = None
+    recent_isolation: bool | None = None
 
     _birth = field_validator("birth_month")(_month_ok)
 
@@ -130,8 +136,8 @@ class PersonRow(Provenance):
     @model_validator(mode="after")
     def _permit(self) -> PersonRow:
         if self.residence_permit_years is not None:
-            if self.nationality_group != "OTHER":
-                raise ValueError("residence_permit_years is only for nationality_group OTHER")
+            if self.nationality_group == "FR":
+                raise ValueError("residence_permit_years is not for nationality_group FR")
             if self.residence_permit_years < 0:
                 raise ValueError("residence_permit_years must be >= 0")
         return self
@@ -149,12 +155,15 @@ PERSONS = TableSpec(
         "disability_rate": pl.Float64(),
         "student": pl.Boolean(),
         "pregnant": pl.Boolean(),
+        "rsdae": pl.Boolean(),
+        "unfit_for_work": pl.Boolean(),
+        "recent_isolation": pl.Boolean(),
         **PROVENANCE,
     },
     contract=PersonRow,
     key=("person_id", "source_agency"),
     description="One row per person known to an agency (one per person in the truth).",
-    nullable=frozenset({"residence_permit_years"}),
+    nullable=frozenset({"residence_permit_years", "rsdae", "unfit_for_work", "recent_isolation"}),
     checks=(
         _first_day("birth_month"),
         Check("depcom", pl.col("depcom").str.contains(r"^(\d{5}|2[AB]\d{3})$"),
@@ -163,8 +172,8 @@ PERSONS = TableSpec(
               "disability_rate must be between 0 and 1"),
         Check("residence_permit_years",
               pl.col("residence_permit_years").is_null()
-              | ((pl.col("nationality_group") == "OTHER") & (pl.col("residence_permit_years") >= 0)),
-              "residence_permit_years is only for nationality_group OTHER and must be >= 0"),
+              | ((pl.col("nationality_group") != "FR") & (pl.col("residence_permit_years") >= 0)),
+              "residence_permit_years is not for nationality_group FR and must be >= 0"),
         Check("pregnant", ~pl.col("pregnant") | (pl.col("sex") == "F"), "pregnant is only for sex F"),
     ),
 )
@@ -266,6 +275,86 @@ RESOURCES = TableSpec(
 )
 
 
+# --- annual income and tax households (DGFiP) -------------------------------------------------------
+
+class AnnualIncomeRow(Provenance):
+    person_id: str
+    year: int
+    kind: str
+    amount: Decimal
+
+    _amount = field_validator("amount")(amount_ok)
+
+    @model_validator(mode="after")
+    def _ok(self) -> AnnualIncomeRow:
+        _one_of(self.kind, ANNUAL_INCOME_KINDS, "kind")
+        if self.amount < 0 and self.kind != "self_employment":
+            raise ValueError("amount must be >= 0 (only self_employment may be a deficit)")
+        if not 1900 <= self.year <= 2200:
+            raise ValueError("year out of range")
+        return self
+
+
+ANNUAL_INCOME = TableSpec(
+    name="annual_income",
+    schema={
+        "person_id": _ID,
+        "year": pl.Int16(),
+        "kind": pl.Enum(ANNUAL_INCOME_KINDS),
+        "amount": AMOUNT,
+        **PROVENANCE,
+    },
+    contract=AnnualIncomeRow,
+    key=("person_id", "year", "kind", "source_agency"),
+    description=("Yearly taxable income of a person by kind, as declared to the DGFiP for an income year: "
+                 "a yearly amount, never spread over invented months. A self-employment deficit is negative."),
+    checks=(
+        Check("amount", (pl.col("amount") >= 0) | (pl.col("kind") == "self_employment"),
+              "amount must be >= 0 (only self_employment may be a deficit)"),
+        _cents("amount"),
+    ),
+)
+
+
+class TaxHouseholdRow(Provenance):
+    unit_id: str
+    year: int
+    rfr: Decimal
+    nb_parts: float
+
+    _amount = field_validator("rfr")(amount_ok)
+
+    @model_validator(mode="after")
+    def _ok(self) -> TaxHouseholdRow:
+        if self.rfr < 0:
+            raise ValueError("rfr must be >= 0")
+        if not self.nb_parts >= 1 or (self.nb_parts * 4) % 1:
+            raise ValueError("nb_parts must be >= 1, in quarters")
+        return self
+
+
+TAX_HOUSEHOLDS = TableSpec(
+    name="tax_households",
+    schema={
+        "unit_id": _ID,
+        "year": pl.Int16(),
+        "rfr": AMOUNT,
+        "nb_parts": pl.Float64(),
+        **PROVENANCE,
+    },
+    contract=TaxHouseholdRow,
+    key=("unit_id", "year", "source_agency"),
+    description=("A foyer fiscal (``unit_id`` as in unit_memberships with unit_kind foyer_fiscal) for an income "
+                 "year: its revenu fiscal de référence and its number of parts (quotient familial)."),
+    checks=(
+        Check("rfr", pl.col("rfr") >= 0, "rfr must be >= 0"),
+        _cents("rfr"),
+        Check("nb_parts", (pl.col("nb_parts") >= 1) & ((pl.col("nb_parts") * 4).mod(1) == 0),
+              "nb_parts must be >= 1, in quarters"),
+    ),
+)
+
+
 # --- benefits paid ----------------------------------------------------------------------------------
 
 class BenefitPaidRow(_Beneficiary):
@@ -280,8 +369,6 @@ class BenefitPaidRow(_Beneficiary):
     @model_validator(mode="after")
     def _benefit(self) -> BenefitPaidRow:
         _one_of(self.benefit, BENEFITS, "benefit")
-        if self.amount < 0:
-            raise ValueError("amount must be >= 0")
         return self
 
 
@@ -300,11 +387,12 @@ BENEFITS_PAID = TableSpec(
     contract=BenefitPaidRow,
     key=("unit_kind", "unit_id", "person_id", "benefit", "month", "source_agency"),
     description=("Benefits paid for a month, to a unit (famille, foyer) or to a person (ASPA, AAH...), "
-                 "with the agency that paid them."),
+                 "with the agency that paid them. A row says the benefit is in payment that month; its amount "
+                 "is the net paid and is negative when a regularisation (recovery of an overpayment of "
+                 "earlier months) exceeds the month's due."),
     nullable=frozenset({"unit_kind", "unit_id", "person_id"}),
     checks=(
         _first_day("month"),
-        Check("amount", pl.col("amount") >= 0, "amount must be >= 0"),
         _cents("amount"),
         *_BENEFICIARY_CHECKS,
     ),
@@ -377,7 +465,7 @@ CLAIMS = TableSpec(
         **PROVENANCE,
     },
     contract=ClaimRow,
-    key=(),
+    key=("unit_kind", "unit_id", "person_id", "benefit", "event", "event_date", "source_agency"),
     description=("Pending claims, refusals and closures, with their dates: a person with a pending claim "
                  "or a recent refusal is not a non-take-up case to contact."),
     nullable=frozenset({"unit_kind", "unit_id", "person_id"}),
@@ -412,5 +500,6 @@ OPT_OUTS = TableSpec(
 )
 
 TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (PERSONS, UNIT_MEMBERSHIPS, RESOURCES, BENEFITS_PAID, HOUSING, CLAIMS, OPT_OUTS)
+    t.name: t for t in (PERSONS, UNIT_MEMBERSHIPS, RESOURCES, ANNUAL_INCOME, TAX_HOUSEHOLDS, BENEFITS_PAID, HOUSING,
+                        CLAIMS, OPT_OUTS)
 }

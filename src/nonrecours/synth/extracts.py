@@ -1,9 +1,10 @@
-"""The six agencies' native extracts, written from the synthetic truth with realistic noise.
+"""The agencies' native extracts, written from the synthetic truth with realistic noise.
 
 ``write_extracts(truth_dir, out_dir, seed)`` reads the truth (``DIR/truth/*.parquet``, identities included)
 and writes, under ``out_dir``: ``caf.dat`` (fixed-width, latin-1), ``cnam.csv`` (``;``, decimal commas,
 UTF-8 with BOM), ``france_travail.csv`` (``,``, UTF-8), ``dgfip.parquet``, ``cnav.csv`` (``;``),
-``msa.csv`` (``;``, decimal commas, cp1252) and ``manifest.json`` (the noise injected, counted).
+``msa.csv`` (``;``, decimal commas, cp1252), ``drm.csv`` (``;``: the monthly resources the DSN and PASRAU
+declare for everyone, CAF-known or not) and ``manifest.json`` (the noise injected, counted).
 
 Payments of RSA, PPA, ASPA and the CSS come from entitlements (our rules on the true situations) and a
 take-up draw per unit and benefit (``draw_take_up``): the draw is a stable hash of (seed, unit, benefit),
@@ -24,6 +25,9 @@ from pathlib import Path
 from typing import Literal
 
 import polars as pl
+
+from nonrecours.connectors import default_mapping
+from nonrecours.connectors.writer import fixed_width_lines, write_csv, write_parquet
 
 __all__ = ["TAKE_UP_RATES", "Noise", "draw_take_up", "entitlements_from_rules", "stable_uniform",
            "write_extracts"]
@@ -168,6 +172,10 @@ class AgencyNoise:
     stale_rows_dropped: int = 0
     duplicates: int = 0
     late_updates: int = 0
+    claims: int = 0
+    """Claim events (pending, refused, closed) written in the extract."""
+    opt_outs: int = 0
+    """Objections to contact written in the extract."""
 
 
 @dataclass
@@ -178,6 +186,9 @@ class Manifest:
     noise: dict[str, float | int]
     take_up: str
     agencies: dict[str, AgencyNoise] = field(default_factory=dict)
+    claims_drawn: dict[str, int] = field(default_factory=dict)
+    """Claim events drawn from the truth by event, and opt-outs (``opt_out``): truth/claims.parquet and
+    truth/opt_outs.parquet hold them; each agency's ``claims``/``opt_outs`` count what its extract carries."""
 
 
 # --- truth access ------------------------------------------------------------------------------------
@@ -219,6 +230,50 @@ def _unit_at(truth: _Truth, kind: str, month) -> pl.DataFrame:
     m = truth.memberships
     return m.filter(_active(m, kind, pl.lit(month))).select(
         "person_id", "unit_id", pl.col("role").cast(pl.String)).unique("person_id", keep="first")
+
+
+# --- claims, refusals, closures and objections ----------------------------------------------------------
+
+CLAIM_SHARES = {"pending": 0.06, "closed": 0.04, "refused": 0.02, "opt_out": 0.03}
+"""Shares drawn: among entitled units that do not take the benefit up, a claim being examined (pending) or a
+right closed four months ago (closed); among units not entitled, a refusal two months ago; among the
+claimants of non-take-up units, an objection to any contact."""
+_EVENT_BENEFITS = ("rsa", "ppa", "aspa", "css_free")
+
+
+def _draw_events(truth: _Truth, take_up: pl.DataFrame | None, months: list,
+                 seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Claims (person_id of the claimant, benefit, event, event_date) and opt-outs (person_id, since)."""
+    claims_schema = {"person_id": pl.String, "benefit": pl.String, "event": pl.String, "event_date": pl.Date}
+    if take_up is None or take_up.is_empty():
+        return pl.DataFrame(schema=claims_schema), pl.DataFrame(schema={"person_id": pl.String, "since": pl.Date})
+    last = months[-1]
+    dem = _unit_at(truth, "famille", last).filter(pl.col("role") == "demandeur").select("unit_id", "person_id")
+    now = take_up.filter(pl.col("month") == last).select("unit_id", pl.col("benefit").cast(pl.String), "take_up")
+    non = now.filter(~pl.col("take_up")).unique(["unit_id", "benefit"]).sort("unit_id", "benefit")
+    u = stable_uniform(non, ["unit_id", "benefit"], seed=seed, salt="claims")
+    p, c = CLAIM_SHARES["pending"], CLAIM_SHARES["closed"]
+    drawn = non.with_columns(u.alias("u")).with_columns(
+        pl.when(pl.col("u") < p).then(pl.lit("pending")).when(pl.col("u") < p + c).then(pl.lit("closed"))
+        .otherwise(None).alias("event")).drop_nulls("event").with_columns(
+        pl.when(pl.col("event") == "pending").then(pl.lit(last).dt.offset_by("9d"))
+        .otherwise(pl.lit(last).dt.offset_by("-4mo")).alias("event_date"))
+    entitled = now.select("unit_id", "benefit").unique()
+    grid = dem.select("unit_id").join(pl.DataFrame({"benefit": list(_EVENT_BENEFITS)}), how="cross")
+    if "css_free" in grid.get_column("benefit").to_list():
+        entitled = pl.concat([entitled, entitled.filter(pl.col("benefit") == "css_participation")
+                              .with_columns(pl.lit("css_free").alias("benefit"))]).unique()
+    not_entitled = grid.join(entitled, on=["unit_id", "benefit"], how="anti").sort("unit_id", "benefit")
+    u2 = stable_uniform(not_entitled, ["unit_id", "benefit"], seed=seed, salt="refusals")
+    refused = not_entitled.filter(u2 < CLAIM_SHARES["refused"]).with_columns(
+        pl.lit("refused").alias("event"), pl.lit(last).dt.offset_by("-2mo").dt.offset_by("14d").alias("event_date"))
+    claims = pl.concat([drawn.select("unit_id", "benefit", "event", "event_date"),
+                        refused.select("unit_id", "benefit", "event", "event_date")]).join(dem, on="unit_id").select(
+        "person_id", "benefit", "event", "event_date").sort("person_id", "benefit", "event")
+    people = non.join(dem, on="unit_id").select("person_id").unique().sort("person_id")
+    u3 = stable_uniform(people, ["person_id"], seed=seed, salt="opt_out")
+    opt_outs = people.filter(u3 < CLAIM_SHARES["opt_out"]).with_columns(pl.lit(months[0]).alias("since"))
+    return claims.cast(claims_schema), opt_outs  # type: ignore[arg-type]
 
 
 # --- noise ----------------------------------------------------------------------------------------------
@@ -277,40 +332,11 @@ def _row_noise(df: pl.DataFrame, key: list[str], amount: str, agency: str, seed:
 
 # --- formatting helpers ----------------------------------------------------------------------------------
 
-def _fix(expr: pl.Expr, width: int, *, right: bool = False, fill: str = " ") -> pl.Expr:
-    s = expr.cast(pl.String).fill_null("").str.slice(0, width)
-    return s.str.pad_start(width, fill) if right else s.str.pad_end(width, fill)
-
-
-def _cents(expr: pl.Expr, width: int) -> pl.Expr:
-    cents = (expr.cast(pl.Float64) * 100).round(0).cast(pl.Int64)
-    return pl.when(cents < 0).then(pl.lit("-") + (-cents).cast(pl.String).str.pad_start(width - 1, "0")) \
-        .otherwise(cents.cast(pl.String).str.pad_start(width, "0"))
-
-
-def _dec(expr: pl.Expr, comma: bool) -> pl.Expr:
-    txt = expr.cast(pl.Float64).round(2).cast(pl.Decimal(12, 2)).cast(pl.String)
-    return txt.str.replace(".", ",", literal=True) if comma else txt
-
-
 def _write_text(path: Path, lines: pl.Series, encoding: str, bom: bool = False) -> None:
     text = "\n".join(lines.to_list()) + ("\n" if lines.len() else "")
     data = text.encode(encoding, errors="replace")
     path.write_bytes((b"\xef\xbb\xbf" if bom else b"") + data)
 
-
-def _csv(df: pl.DataFrame, path: Path, sep: str, encoding: str = "utf-8", bom: bool = False) -> None:
-    header = pl.Series([sep.join(df.columns)])
-    body = df.select(pl.concat_str([pl.col(c).cast(pl.String).fill_null("") for c in df.columns],
-                                   separator=sep)).to_series()
-    _write_text(path, pl.concat([header, body]), encoding, bom)
-
-
-def _ym(expr: pl.Expr, fmt: str) -> pl.Expr:
-    return expr.dt.strftime(fmt)
-
-
-# --- per agency -----------------------------------------------------------------------------------------
 
 def _people(truth: _Truth) -> pl.DataFrame:
     return truth.persons.select("person_id", "birth_month", pl.col("sex").cast(pl.String),
@@ -363,7 +389,14 @@ def _unit_payments_to_demandeur(paid: pl.DataFrame, truth: _Truth, month_last) -
 
 
 def _write_caf(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: list, out: Path, seed: int,
-               noise: Noise, stats: AgencyNoise) -> None:
+               noise: Noise, stats: AgencyNoise, claims: pl.DataFrame, opt_outs: pl.DataFrame,
+               farm_people: pl.Series) -> pl.Series:
+    """Write caf.dat through its mapping; return the persons of its dossiers (their objections are the CAF's)."""
+    layout = default_mapping("caf")
+
+    def lines(frame: pl.DataFrame, record: str) -> pl.DataFrame:
+        return pl.DataFrame({"l": fixed_width_lines(frame, layout, record), "matricule": frame.get_column("matricule")})
+
     last = months[-1]
     caf_benefits = ("af", "paje_base", "asf", "aide_logement", "rsa", "ppa", "ars", "aah")
     pay = paid.filter((pl.col("unit_kind") == "famille") & pl.col("benefit").is_in(caf_benefits)
@@ -376,71 +409,58 @@ def _write_caf(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
         units, on="unit_id").select("person_id", "matricule", pl.col("role").cast(pl.String), "valid_from")
     members = members.unique(["person_id", "matricule"], keep="last").join(_people(truth), on="person_id")
     members = _person_noise(members, "caf", seed, noise, stats, months, monthly=False)
-    role = pl.col("role").replace_strict({"demandeur": "01", "conjoint": "02", "enfant": "03"})
-    nat = pl.col("nationality_group").replace_strict({"FR": "1", "EEA_CH": "2", "OTHER": "3"})
-    yn = {True: "O", False: "N"}
-    rec20 = members.sort("matricule", "role", "person_id").select(pl.concat_str([
-        pl.lit("20"), _fix(pl.col("matricule"), 7), _fix(role, 2), _fix(pl.col("nir"), 15),
-        _fix(pl.col("last_name").str.to_uppercase(), 30), _fix(pl.col("first_name"), 20),
-        _fix(pl.col("birth_date").dt.strftime("%d%m%Y"), 8),
-        _fix(pl.col("sex").replace_strict({"M": "1", "F": "2"}), 1), _fix(nat, 1),
-        _fix(pl.col("residence_permit_years"), 2, right=True, fill="0").str.replace(r"^00$", "  ")
-        .pipe(lambda e: pl.when(pl.col("residence_permit_years").is_null()).then(pl.lit("  ")).otherwise(e)),
-        _fix((pl.col("disability_rate") * 100).round(0).cast(pl.Int64), 3, right=True, fill="0"),
-        _fix(pl.col("student").replace_strict(yn, return_dtype=pl.String), 1),
-        _fix(pl.col("pregnant").replace_strict(yn, return_dtype=pl.String), 1),
-        _fix(pl.col("valid_from").dt.strftime("%Y%m"), 6), _fix(pl.col("depcom"), 5),
-    ]).str.pad_end(120).alias("l"), "matricule")
-    code = pl.col("benefit").replace_strict({"af": "AF", "paje_base": "PAJ", "asf": "ASF", "aide_logement": "ALF",
-                                             "rsa": "RSA", "ppa": "PPA", "ars": "ARS", "aah": "AAH"})
+    # RSDAE and ISOLEMENT_RECENT are not in the truth: left out, so written blank (unknown)
+    rec20 = lines(members.sort("matricule", "role", "person_id").with_columns(
+        pl.col("last_name").str.to_uppercase().alias("nom"), pl.col("first_name").alias("prenom"),
+        pl.col("birth_date").alias("birth_month")), "membre")
     pay = pay.join(units, on="unit_id").sort("matricule", "month", "benefit")
     pay = _row_noise(pay, ["unit_id", "benefit", "month"], "amount", "caf", seed, noise, stats)
-    rec30 = pay.select(pl.concat_str([
-        pl.lit("30"), _fix(pl.col("matricule"), 7), _fix(code, 3), _fix(pl.col("month").dt.strftime("%Y%m"), 6),
-        _cents(pl.col("amount"), 10),
-        _fix(pl.col("month").dt.offset_by("1mo").dt.strftime("%Y%m") + "05", 8),
-    ]).str.pad_end(120).alias("l"), "matricule")
+    rec30 = lines(pay.with_columns(pl.col("month").dt.offset_by("1mo").dt.offset_by("4d").alias("paid_on")),
+                  "prestation")
     men = m.filter(pl.col("unit_kind").cast(pl.String) == "menage").select(
         "person_id", pl.col("unit_id").alias("menage_id"))
     dem = members.filter(pl.col("role") == "demandeur").select("person_id", "matricule", "address", "postcode")
     house = dem.join(men, on="person_id").unique("matricule", keep="first").join(
         truth.housing.filter(pl.col("month").is_in(months)), on="menage_id")
-    status = pl.col("status").cast(pl.String).replace_strict({
-        "tenant": "LO", "tenant_furnished": "LM", "social_tenant": "HL", "foyer": "FO", "owner": "PR",
-        "owner_with_loan": "AC", "free": "GR", "homeless": "SD"})
-    rec40 = house.sort("matricule", "month").select(pl.concat_str([
-        pl.lit("40"), _fix(pl.col("matricule"), 7), _fix(pl.col("month").dt.strftime("%Y%m"), 6),
-        _fix(status, 2), _cents(pl.col("rent"), 9), _fix(pl.col("address"), 30), _fix(pl.col("postcode"), 5),
-    ]).str.pad_end(120).alias("l"), "matricule")
-    dossiers = members.filter(pl.col("role") == "demandeur").unique("matricule").select(pl.concat_str([
-        pl.lit("10"), _fix(pl.col("matricule"), 7), _fix(pl.col("depcom"), 5),
-        _fix(pl.col("valid_from").dt.strftime("%Y%m"), 6)]).str.pad_end(120).alias("l"), "matricule")
+    rec40 = lines(house.sort("matricule", "month").with_columns(pl.col("address").alias("adresse")), "logement")
+    dossiers = lines(members.filter(pl.col("role") == "demandeur").unique("matricule").with_columns(
+        pl.col("valid_from").alias("opened")), "dossier")
     # monthly resources the CAF receives from the DRM (dispositif de ressources mensuelles, fed by the DSN
     # and PASRAU) for the members of its dossiers
-    natures = {"salary_net": "SAL", "unemployment_benefit": "CHO", "pension_net": "PEN",
-               "invalidity_pension": "INV", "alimony": "PAL"}
+    natures = ("salary_net", "unemployment_benefit", "pension_net", "invalidity_pension", "alimony")
     res = truth.resources.filter(pl.col("month").is_in(months) & (pl.col("amount") > 0)
                                  & pl.col("kind").cast(pl.String).is_in(list(natures))).select(
         "person_id", "month", pl.col("kind").cast(pl.String), pl.col("amount").cast(pl.Float64))
     res = members.select("person_id", "matricule", "nir").join(res, on="person_id").sort(
         "matricule", "person_id", "month", "kind")
     res = _row_noise(res, ["person_id", "month", "kind"], "amount", "caf-drm", seed, noise, stats)
-    rec50 = res.select(pl.concat_str([
-        pl.lit("50"), _fix(pl.col("matricule"), 7), _fix(pl.col("nir"), 15),
-        _fix(pl.col("month").dt.strftime("%Y%m"), 6), _fix(pl.col("kind").replace_strict(natures), 3),
-        _cents(pl.col("amount"), 10),
-    ]).str.pad_end(120).alias("l"), "matricule")
-    body = pl.concat([dossiers, rec20, rec30, rec40, rec50]).with_columns(
+    rec50 = lines(res, "ressources")
+    # claim events for RSA/PPA and objections to contact, with the claimant's NIR (the CAF may hold no
+    # payment for the dossier: such dossiers get a matricule of their own)
+    caf_claims = claims.filter(pl.col("benefit").is_in(["rsa", "ppa"])
+                               & ~pl.col("person_id").is_in(farm_people.implode()))
+    known = members.select("person_id", "matricule").unique("person_id", keep="first")
+    others = caf_claims.select("person_id").unique().join(known, on="person_id", how="anti").sort("person_id")
+    others = others.with_row_index("r").select(
+        "person_id", (pl.col("r") + 1_000_001 + units.height).cast(pl.String).alias("matricule"))
+    who = pl.concat([known, others]).join(truth.identities.select("person_id", "nir"), on="person_id")
+    rec60 = lines(caf_claims.join(who, on="person_id"), "demande")
+    caf_opt = opt_outs.join(known, on="person_id").join(truth.identities.select("person_id", "nir"), on="person_id")
+    rec70 = lines(caf_opt, "opposition")
+    stats.claims, stats.opt_outs = rec60.height, rec70.height
+    body = pl.concat([dossiers, rec20, rec30, rec40, rec50, rec60, rec70]).with_columns(
         pl.col("l").str.slice(0, 2).alias("t")).with_row_index("i").sort("matricule", "t", "i", maintain_order=True)
-    head = pl.Series([("00CAF46" + last.strftime("%Y%m") + "28").ljust(120)])
-    n = body.height + 2
-    tail = pl.Series([("99" + str(n).zfill(9)).ljust(120)])
+    head = fixed_width_lines(pl.DataFrame({"organisme": ["CAF46"], "extract_date": [last.replace(day=28)]}),
+                             layout, "en-tete")
+    tail = fixed_width_lines(pl.DataFrame({"record_count": [body.height + 2]}), layout, "fin")
     stats.rows = body.height
     _write_text(out / "caf.dat", pl.concat([head, body.get_column("l"), tail]), "latin-1")
+    return known.get_column("person_id")
 
 
 def _write_cnam(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, months: list, out: Path, seed: int,
-                noise: Noise, stats: AgencyNoise) -> None:
+                noise: Noise, stats: AgencyNoise, claims: pl.DataFrame, opt_outs: pl.DataFrame,
+                caf_people: pl.Series) -> None:
     people = _people(truth).filter(~pl.col("person_id").is_in(farm_people.implode()))
     grid = people.select("person_id").join(pl.DataFrame({"month": months}), how="cross")
     fam = pl.concat([_unit_at(truth, "famille", mo).with_columns(pl.lit(mo).alias("month")) for mo in months])
@@ -450,19 +470,30 @@ def _write_cnam(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, month
         "person_id", "month", "benefit", "amount").unique(["person_id", "month"], keep="first")
     inval = _resource(truth, "invalidity_pension", months)
     df = grid.join(css, on=["person_id", "month"], how="left").join(inval, on=["person_id", "month"], how="left")
+    # the CSS claim event and the objection to contact of a person, on the row of the last month
+    last = pl.lit(months[-1])
+    css_claims = claims.filter(pl.col("benefit").is_in(["css_free", "css_participation"])).unique(
+        "person_id", keep="first").select("person_id", pl.col("benefit").alias("css_benefit"), "event",
+                                          "event_date", last.alias("month"))
+    objections = opt_outs.join(pl.DataFrame({"person_id": caf_people}), on="person_id", how="anti").select(
+        "person_id", "since", last.alias("month"))
+    df = df.join(css_claims, on=["person_id", "month"], how="left").join(objections, on=["person_id", "month"],
+                                                                        how="left")
     df = df.join(people, on="person_id")
     df = _person_noise(df, "cnam", seed, noise, stats, months, monthly=True)
     df = df.sort("person_id", "month")
     df = _row_noise(df, ["person_id", "month"], "invalidity_pension", "cnam", seed, noise, stats)
-    top = pl.col("benefit").replace_strict({"css_free": "1", "css_participation": "2"}, default="0")
-    _csv(df.select(
-        pl.col("nir").alias("NIR_BENEFICIAIRE"), pl.col("last_name").str.to_uppercase().alias("NOM_USAGE"),
-        pl.col("first_name").alias("PRENOM"), pl.col("birth_date").dt.strftime("%d/%m/%Y").alias("DATE_NAISSANCE"),
-        pl.col("depcom").alias("CODE_COMMUNE"), pl.lit("01").alias("CODE_REGIME"), top.alias("TOP_CSS"),
-        pl.col("month").dt.strftime("%m/%Y").alias("MOIS_DROIT"),
-        _dec(pl.col("amount").fill_null(0.0), True).alias("MONTANT_PARTICIPATION"),
-        _dec(pl.col("invalidity_pension").fill_null(0.0), True).alias("MONTANT_PENSION_INVALIDITE"),
-    ), out / "cnam.csv", ";", bom=True)
+    write_csv(df.select(
+        "nir", pl.col("last_name").str.to_uppercase().alias("nom"), pl.col("first_name").alias("prenom"),
+        pl.col("birth_date").alias("birth_month"), "depcom", pl.lit("01").alias("regime"),
+        pl.col("benefit").fill_null("none").alias("css"), "month",
+        pl.col("amount").fill_null(0.0).alias("participation"),
+        pl.col("invalidity_pension").fill_null(0.0).alias("invalidity"), pl.col("event").alias("css_event"),
+        "css_benefit", pl.col("event_date").alias("css_event_date"), pl.col("since").alias("opt_out_since"),
+    ), default_mapping("cnam"), out / "cnam.csv", bom=True)
+    events = df.filter(pl.col("event").is_not_null()).select("person_id", "css_benefit", "event", "event_date")
+    stats.claims = events.unique().height
+    stats.opt_outs = df.filter(pl.col("since").is_not_null()).select("person_id").n_unique()
 
 
 def _write_france_travail(truth: _Truth, months: list, out: Path, seed: int, noise: Noise,
@@ -477,17 +508,13 @@ def _write_france_travail(truth: _Truth, months: list, out: Path, seed: int, noi
     df = df.join(ids, on="person_id")
     df = _person_noise(df, "france_travail", seed, noise, stats, months, monthly=True).sort("person_id", "month")
     df = _row_noise(df, ["person_id", "month"], "unemployment_benefit", "france_travail", seed, noise, stats)
-    days = pl.col("month").dt.month_end().dt.day()
-    _csv(df.select(
-        pl.col("ft_id").alias("identifiant_local"), pl.col("nir").alias("nir"), pl.col("last_name").alias("nom"),
-        pl.col("first_name").alias("prenom"), pl.col("birth_date").dt.strftime("%Y-%m-%d").alias("date_naissance"),
-        pl.col("postcode").alias("code_postal"),
-        pl.when(pl.col("salary_net").fill_null(0) > 0).then(pl.lit("C")).otherwise(pl.lit("A")).alias("categorie"),
-        pl.col("registered").dt.strftime("%Y-%m-%d").alias("date_inscription"),
-        pl.col("month").dt.strftime("%Y-%m").alias("mois"),
-        _dec(pl.col("unemployment_benefit"), False).alias("montant_are"),
-        days.cast(pl.String).alias("nb_jours_indemnises"),
-    ), out / "france_travail.csv", ",")
+    write_csv(df.select(
+        "ft_id", "nir", pl.col("last_name").alias("nom"), pl.col("first_name").alias("prenom"),
+        pl.col("birth_date").alias("birth_month"), "postcode",
+        pl.when(pl.col("salary_net").fill_null(0) > 0).then(pl.lit("C")).otherwise(pl.lit("A")).alias("category"),
+        pl.col("registered").alias("registered_on"), "month", pl.col("unemployment_benefit").alias("are"),
+        pl.col("month").dt.month_end().dt.day().alias("days_paid"),
+    ), default_mapping("france_travail"), out / "france_travail.csv")
 
 
 def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise, stats: AgencyNoise) -> None:
@@ -523,7 +550,14 @@ def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise
         (0.9 * (pl.col("salaires_traitements") + pl.col("pensions_retraites") + pl.col("allocations_chomage")).sum()
          + (pl.col("pensions_alimentaires_recues") + pl.col("revenus_non_salaries")).sum()).round(0).cast(pl.Int64)
         .alias("revenu_fiscal_reference"))
-    foy = foy.join(rfr, on=["unit_id", "year"])
+    # quotient familial: one part per declarant, a half part for each of the first two dependants and a
+    # whole part from the third (CGI art. 194); the single parent's extra half part (case T) is left out
+    pac = (pl.col("role") == "personne_a_charge").sum()
+    parts = foy.group_by("unit_id", "year").agg(
+        ((pl.col("role") == "declarant").sum().clip(1, 2).cast(pl.Float64)
+         + pl.min_horizontal(pac, 2).cast(pl.Float64) * 0.5
+         + (pac - 2).clip(0).cast(pl.Float64)).alias("nombre_parts"))
+    foy = foy.join(rfr, on=["unit_id", "year"]).join(parts, on=["unit_id", "year"])
     nums = foy.select("unit_id").unique().sort("unit_id").with_row_index("r").with_columns(
         (pl.col("r") + 4_600_000_000_001).cast(pl.String).alias("numero_foyer"))
     foy = foy.join(nums, on="unit_id").join(_people(truth), on="person_id")
@@ -533,16 +567,20 @@ def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise
     foy = foy.with_columns(qual.alias("qualite"))
     foy = _person_noise(foy, "dgfip", seed, noise, stats, months, monthly=False).sort("numero_foyer", "year", "qualite")
     stats.rows = foy.height
-    foy.select(
-        "numero_foyer", pl.col("year").cast(pl.Int32).alias("annee_revenus"), "nir",
-        pl.col("last_name").str.to_uppercase().alias("nom_naissance"), pl.col("first_name").alias("prenoms"),
-        pl.col("birth_date").alias("date_naissance"), pl.col("address").alias("adresse"),
-        pl.col("depcom").alias("code_commune"), "qualite", *col.values(), "revenu_fiscal_reference",
-    ).write_parquet(out / "dgfip.parquet")
+    write_parquet(foy.select(
+        pl.col("numero_foyer").alias("foyer"), pl.col("year").cast(pl.Int32), "nir",
+        pl.col("last_name").str.to_uppercase().alias("nom"), pl.col("first_name").alias("prenoms"),
+        pl.col("birth_date").alias("birth_month"), pl.col("address").alias("adresse"), "depcom",
+        pl.col("qualite").alias("role"), pl.col("salaires_traitements").alias("salaries"),
+        pl.col("pensions_retraites").alias("pensions"), pl.col("allocations_chomage").alias("unemployment"),
+        pl.col("pensions_alimentaires_recues").alias("alimony"),
+        pl.col("revenus_non_salaries").alias("self_employment"), pl.col("revenu_fiscal_reference").alias("rfr"),
+        pl.col("nombre_parts").alias("nb_parts"),
+    ), default_mapping("dgfip"), out / "dgfip.parquet")
 
 
 def _write_cnav(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, months: list, out: Path, seed: int,
-                noise: Noise, stats: AgencyNoise) -> None:
+                noise: Noise, stats: AgencyNoise, claims: pl.DataFrame) -> None:
     net = _resource(truth, "pension_net", months)
     gross = _resource(truth, "pension_gross", months)
     aspa = _unit_payments_to_demandeur(paid.filter(pl.col("benefit") == "aspa"), truth, months[-1]).group_by(
@@ -560,25 +598,27 @@ def _write_cnav(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, month
     df = df.join(fam.join(dossiers, on="unit_id").select("person_id", "dossier", "role", "valid_from"),
                  on="person_id", how="left")
     df = _person_noise(df, "cnav", seed, noise, stats, months, monthly=True).sort("person_id", "month")
+    # the ASPA claim event of a retiree, once, on the row of the person's latest month in the extract
+    latest = df.group_by("person_id").agg(pl.col("month").max())
+    aspa_claims = claims.filter(pl.col("benefit") == "aspa").unique("person_id", keep="first").join(
+        latest, on="person_id").select("person_id", "month", "event", "event_date")
+    df = df.join(aspa_claims, on=["person_id", "month"], how="left")
+    stats.claims = aspa_claims.height
     df = _row_noise(df, ["person_id", "month"], "pension_net", "cnav", seed, noise, stats)
-    _csv(df.select(
-        pl.col("nir").alias("NIR"), pl.col("last_name").str.to_uppercase().alias("NOM_NAISSANCE"),
-        pl.col("first_name").alias("PRENOMS"), pl.col("birth_date").dt.strftime("%Y%m%d").alias("DATE_NAISSANCE"),
-        pl.col("sex").replace_strict({"M": "1", "F": "2"}).alias("SEXE"),
-        pl.col("nationality_group").replace_strict({"FR": "FR", "EEA_CH": "UE", "OTHER": "ET"}).alias("NATIONALITE"),
-        pl.col("residence_permit_years").cast(pl.String).alias("ANNEES_TITRE_SEJOUR"),
-        pl.col("dossier").alias("NUM_DOSSIER_ASPA"), pl.col("valid_from").dt.strftime("%Y%m").alias("DATE_EFFET"),
-        pl.when(pl.col("role") == "conjoint").then(pl.lit("CJ")).otherwise(pl.lit("TI")).alias("QUALITE"),
-        pl.col("postcode").alias("CODE_POSTAL"), pl.col("depcom").alias("CODE_COMMUNE"),
-        pl.col("month").dt.strftime("%Y%m").alias("MOIS_ECHEANCE"),
-        _dec(pl.col("pension_gross").fill_null(0.0), False).alias("MONTANT_BRUT"),
-        _dec(pl.col("pension_net").fill_null(0.0), False).alias("MONTANT_NET"),
-        _dec(pl.col("aspa").fill_null(0.0), False).alias("MONTANT_ASPA"),
-    ), out / "cnav.csv", ";")
+    # INAPTITUDE is not in the truth: left out, so written empty (unknown)
+    write_csv(df.select(
+        "nir", pl.col("last_name").str.to_uppercase().alias("nom"), pl.col("first_name").alias("prenoms"),
+        pl.col("birth_date").alias("birth_month"), "sex", "nationality_group", "residence_permit_years", "dossier",
+        "valid_from", pl.when(pl.col("role") == "conjoint").then(pl.lit("conjoint")).otherwise(pl.lit("demandeur"))
+        .alias("role"), "postcode", "depcom", "month",
+        pl.col("pension_gross").fill_null(0.0).alias("gross"), pl.col("pension_net").fill_null(0.0).alias("net"),
+        pl.col("aspa").fill_null(0.0), pl.col("event").alias("aspa_event"),
+        pl.col("event_date").alias("aspa_event_date"),
+    ), default_mapping("cnav"), out / "cnav.csv")
 
 
 def _write_msa(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: list, out: Path, seed: int,
-               noise: Noise, stats: AgencyNoise) -> None:
+               noise: Noise, stats: AgencyNoise, claims: pl.DataFrame, opt_outs: pl.DataFrame) -> None:
     last = months[-1]
     m = truth.memberships
     mem = m.filter(_active(m, "famille", pl.lit(last))).join(farm, on="unit_id").select(
@@ -593,38 +633,50 @@ def _write_msa(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
     members = mem.select("person_id").unique()
     pens = pl.concat([
         _resource(truth, k, months).rename({k: "amount"}).with_columns(pl.lit(k).alias("benefit"))
-        .select("person_id", "benefit", "month", "amount") for k in ("pension_net", "pension_gross")
+        .select("person_id", "benefit", "month", "amount") for k in ("pension_net", "pension_gross", "salary_net")
     ]).join(members, on="person_id")
+    ev = pl.concat([
+        claims.join(members, on="person_id").select("person_id", "event", "benefit", "event_date"),
+        opt_outs.join(members, on="person_id").select("person_id", pl.lit("opt_out").alias("event"),
+                                                      pl.lit(None, dtype=pl.String).alias("benefit"),
+                                                      pl.col("since").alias("event_date"))])
+    stats.claims = ev.filter(pl.col("event") != "opt_out").height
+    stats.opt_outs = ev.filter(pl.col("event") == "opt_out").height
+    events = ev.select("person_id", pl.col("event").alias("benefit"), pl.lit(last).alias("month"),
+                       pl.lit(0.0).alias("amount"), pl.col("benefit").alias("claim_benefit"), "event_date")
     rows = pl.concat([
         mem.select("person_id", pl.lit("member").alias("benefit"), pl.lit(last).alias("month"),
                    pl.lit(0.0).alias("amount")),
-        pay, pens]).join(mem.select("person_id", "dossier", "role", "valid_from"), on="person_id").join(
-        _people(truth), on="person_id")
+        pay, pens, events], how="diagonal_relaxed").join(
+        mem.select("person_id", "dossier", "role", "valid_from"), on="person_id").join(_people(truth), on="person_id")
     rows = _person_noise(rows, "msa", seed, noise, stats, months, monthly=True).sort("dossier", "person_id", "month",
                                                                                      "benefit")
     rows = _row_noise(rows, ["person_id", "month", "benefit"], "amount", "msa", seed, noise, stats)
-    nature = pl.col("benefit").replace_strict({
-        "member": "MEMBRE", "af": "AF", "paje_base": "PAJE", "asf": "ASF", "aide_logement": "AL", "rsa": "RSA",
-        "ppa": "PPA", "aspa": "ASPA", "css_free": "CSS", "css_participation": "CSSP",
-        "pension_net": "RETNET", "pension_gross": "RETBRUT"})
     status = pl.when(pl.col("benefit").str.starts_with("pension")).then(pl.lit("RET")) \
+        .when(pl.col("benefit") == "salary_net").then(pl.lit("SAL")) \
         .when(pl.col("role") == "enfant").then(pl.lit("AD")).otherwise(pl.lit("EXP"))
-    _csv(rows.select(
-        pl.col("dossier").alias("NUM_DOSSIER"), pl.col("nir").alias("NIR"),
-        pl.col("last_name").str.to_uppercase().alias("NOM"), pl.col("first_name").alias("PRENOM"),
-        pl.col("birth_date").dt.strftime("%d/%m/%Y").alias("DATE_NAISSANCE"), pl.col("sex").alias("SEXE"),
-        pl.col("role").replace_strict({"demandeur": "ASS", "conjoint": "CJT", "enfant": "ENF"}).alias("LIEN"),
-        status.alias("STATUT"),
-        pl.col("nationality_group").replace_strict({"FR": "FR", "EEA_CH": "UE", "OTHER": "ET"}).alias("NATIONALITE"),
-        pl.col("residence_permit_years").cast(pl.String).alias("ANNEES_TITRE_SEJOUR"),
-        (pl.col("disability_rate") * 100).round(0).cast(pl.Int64).alias("TAUX_INCAPACITE"),
-        pl.col("student").replace_strict({True: "O", False: "N"}, return_dtype=pl.String).alias("ETUDIANT"),
-        pl.col("pregnant").replace_strict({True: "O", False: "N"}, return_dtype=pl.String).alias("GROSSESSE"),
-        pl.col("depcom").alias("CODE_COMMUNE"),
-        pl.col("valid_from").dt.strftime("%Y-%m").alias("DATE_AFFILIATION"),
-        pl.col("month").dt.strftime("%Y-%m").alias("PERIODE"), nature.alias("NATURE"),
-        _dec(pl.col("amount"), True).alias("MONTANT"),
-    ), out / "msa.csv", ";", encoding="cp1252")
+    write_csv(rows.select(
+        "dossier", "nir", pl.col("last_name").str.to_uppercase().alias("nom"), pl.col("first_name").alias("prenom"),
+        pl.col("birth_date").alias("birth_month"), "sex", "role", status.alias("status"), "nationality_group",
+        "residence_permit_years", "disability_rate", "student", "pregnant", "depcom", "valid_from", "month",
+        pl.col("benefit").alias("nature"), "amount", "claim_benefit", "event_date",
+    ), default_mapping("msa"), out / "msa.csv")
+
+
+_DRM_NATURES = ("salary_net", "unemployment_benefit", "pension_net", "invalidity_pension", "daily_allowance")
+"""Incomes declared monthly to the DRM: salaries through the DSN, replacement incomes through PASRAU."""
+
+
+def _write_drm(truth: _Truth, months: list, out: Path, seed: int, noise: Noise, stats: AgencyNoise) -> None:
+    """Monthly resources of everyone an employer (DSN) or a paying body (PASRAU) declares, CAF-known or not."""
+    res = truth.resources.filter(pl.col("month").is_in(months) & (pl.col("amount") > 0)
+                                 & pl.col("kind").cast(pl.String).is_in(list(_DRM_NATURES))).select(
+        "person_id", "month", pl.col("kind").cast(pl.String), pl.col("amount").cast(pl.Float64))
+    df = res.join(truth.identities.select("person_id", "nir"), on="person_id")
+    df = _person_noise(df, "drm", seed, noise, stats, months, monthly=True).sort("person_id", "month", "kind")
+    df = _row_noise(df, ["person_id", "month", "kind"], "amount", "drm", seed, noise, stats)
+    declarant = pl.when(pl.col("kind") == "salary_net").then(pl.lit("dsn")).otherwise(pl.lit("pasrau"))
+    write_csv(df.with_columns(declarant.alias("declarant")), default_mapping("drm"), out / "drm.csv")
 
 
 def write_extracts(truth_dir: str | Path, out_dir: str | Path, *, seed: int,
@@ -659,15 +711,23 @@ def write_extracts(truth_dir: str | Path, out_dir: str | Path, *, seed: int,
                         noise={k: v for k, v in asdict(noise).items()},
                         take_up="drawn from entitlements" if take_up is not None
                         else "no entitlements given: no RSA, PPA, ASPA or CSS payment written")
-    stats = {a: AgencyNoise() for a in ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa")}
+    stats = {a: AgencyNoise() for a in ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa", "drm")}
     manifest.agencies = stats
-    _write_caf(truth, paid, farm, months, out, seed, noise, stats["caf"])
-    _write_cnam(truth, paid, farm_people, months, out, seed, noise, stats["cnam"])
+    claims, opt_outs = _draw_events(truth, take_up, months, seed)
+    claims.write_parquet(truth_dir / "claims.parquet")
+    opt_outs.write_parquet(truth_dir / "opt_outs.parquet")
+    manifest.claims_drawn = {**{e: claims.filter(pl.col("event") == e).height for e in ("pending", "refused",
+                                                                                         "closed")},
+                             "opt_out": opt_outs.height}
+    caf_people = _write_caf(truth, paid, farm, months, out, seed, noise, stats["caf"], claims, opt_outs,
+                            farm_people)
+    _write_cnam(truth, paid, farm_people, months, out, seed, noise, stats["cnam"], claims, opt_outs, caf_people)
     _write_france_travail(truth, months, out, seed, noise, stats["france_travail"])
     _write_dgfip(truth, months, out, seed, noise, stats["dgfip"])
-    _write_cnav(truth, paid, farm_people, months, out, seed, noise, stats["cnav"])
-    _write_msa(truth, paid, farm, months, out, seed, noise, stats["msa"])
+    _write_cnav(truth, paid, farm_people, months, out, seed, noise, stats["cnav"], claims)
+    _write_msa(truth, paid, farm, months, out, seed, noise, stats["msa"], claims, opt_outs)
+    _write_drm(truth, months, out, seed, noise, stats["drm"])
     (out / "manifest.json").write_text(json.dumps(asdict(manifest), indent=2, default=str), encoding="utf-8")
     return {"caf": out / "caf.dat", "cnam": out / "cnam.csv", "france_travail": out / "france_travail.csv",
             "dgfip": out / "dgfip.parquet", "cnav": out / "cnav.csv", "msa": out / "msa.csv",
-            "manifest": out / "manifest.json"}
+            "drm": out / "drm.csv", "manifest": out / "manifest.json"}

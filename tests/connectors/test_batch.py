@@ -1,0 +1,145 @@
+"""Ingest a batch job can trust: replacement on re-ingest, one key per workspace, exit codes, plausibility,
+the extract date, clean errors and interrupts."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import secrets
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from nonrecours.cli import app
+from nonrecours.connectors import default_mapping, ingest
+from nonrecours.errors import ConfigError, ExtractError, PrivacyError
+from nonrecours.privacy import ExchangeAgreement, load_agreement
+
+from .conftest import EXCHANGE, Territory
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text(encoding="utf-8").split("\n")
+
+
+def _write(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return path
+
+
+def test_reingest_under_the_same_id_replaces_the_extract(territory: Territory, agreement: ExchangeAgreement,
+                                                         tmp_path: Path) -> None:
+    first = ingest(territory.extracts["cnav"], default_mapping("cnav"), agreement, tmp_path, extract_id="cnav-06")
+    assert pl.read_parquet(first.outputs["persons"]).height > 0
+    header_only = _write(tmp_path / "h.csv", _lines(territory.extracts["cnav"])[:1])
+    again = ingest(header_only, default_mapping("cnav"), agreement, tmp_path, extract_id="cnav-06")
+    assert again.rows_read == 0
+    assert not (tmp_path / "persons" / "cnav-cnav-06.parquet").exists()
+    assert not list(tmp_path.glob("*/cnav-cnav-06.parquet"))[1:]  # only the (empty) quarantine remains
+    assert not list(tmp_path.glob(".ingest-*"))
+
+
+def test_a_workspace_refuses_a_second_exchange_key(territory: Territory, agreement: ExchangeAgreement,
+                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ingest(territory.extracts["caf"], default_mapping("caf"), agreement, tmp_path)
+    monkeypatch.setenv("NONRECOURS_EXCHANGE_SECRET", secrets.token_urlsafe(40))
+    other = load_agreement(EXCHANGE)
+    with pytest.raises(PrivacyError, match="never join"):
+        ingest(territory.extracts["cnav"], default_mapping("cnav"), other, tmp_path)
+    assert not (tmp_path / "persons" / "cnav-cnav.parquet").exists()
+
+
+def test_implausible_values_are_quarantined_with_a_reason(territory: Territory, agreement: ExchangeAgreement,
+                                                          tmp_path: Path) -> None:
+    lines = _lines(territory.extracts["cnav"])
+    header = lines[0].split(";")
+
+    def edit(i: int, name: str, value: str) -> None:
+        cells = lines[i].split(";")
+        cells[header.index(name)] = value
+        lines[i] = ";".join(cells)
+
+    edit(1, "DATE_NAISSANCE", "20990101")
+    edit(2, "DATE_NAISSANCE", "18000101")
+    edit(3, "MOIS_ECHEANCE", "209901")
+    edit(4, "NATIONALITE", "ET")
+    edit(4, "ANNEES_TITRE_SEJOUR", "300")
+    edit(5, "NATIONALITE", "ET")
+    edit(5, "ANNEES_TITRE_SEJOUR", "99999")
+    report = ingest(_write(tmp_path / "cnav.csv", lines), default_mapping("cnav"), agreement, tmp_path / "o",
+                    extract_date=dt.date(2026, 7, 1))
+    q = pl.read_parquet(report.outputs["quarantine"])
+    got = {(r["line"], r["column"], r["reason"]) for r in q.iter_rows(named=True)}
+    assert (2, "DATE_NAISSANCE", "birth date after the extract date") in got
+    assert (3, "DATE_NAISSANCE", "date before 1900") in got
+    assert (4, "MOIS_ECHEANCE", "date more than a year after the extract date") in got
+    assert (5, "ANNEES_TITRE_SEJOUR", "more than 120 years") in got
+    assert (6, "ANNEES_TITRE_SEJOUR", "value out of range for canonical column residence_permit_years (Int16)") in got
+
+
+def test_extract_date_comes_from_the_file_never_the_clock(territory: Territory, agreement: ExchangeAgreement,
+                                                         tmp_path: Path) -> None:
+    src = tmp_path / "cnav.csv"
+    src.write_bytes(territory.extracts["cnav"].read_bytes())
+    stamp = dt.datetime(2026, 7, 3, 12, tzinfo=dt.UTC).timestamp()
+    os.utime(src, (stamp, stamp))
+    report = ingest(src, default_mapping("cnav"), agreement, tmp_path / "a")
+    assert (report.extract_date, report.extract_date_source) == ("2026-07-03", "file")
+    given = ingest(src, default_mapping("cnav"), agreement, tmp_path / "b", extract_date=dt.date(2026, 6, 30))
+    assert (given.extract_date, given.extract_date_source) == ("2026-06-30", "given")
+    caf = ingest(territory.extracts["caf"], default_mapping("caf"), agreement, tmp_path / "c")
+    assert caf.extract_date_source == "header"
+
+
+def test_clean_errors_and_no_folder_left(territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:
+    with pytest.raises(ExtractError, match="is a folder"):
+        ingest(tmp_path, default_mapping("cnav"), agreement, tmp_path / "o1")
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(ConfigError, match="is a file"):
+        ingest(territory.extracts["cnav"], default_mapping("cnav"), agreement, tmp_path / "file")
+    with pytest.raises(ConfigError, match="no '/'"):
+        ingest(territory.extracts["cnav"], default_mapping("cnav"), agreement, tmp_path / "o2", extract_id="a/b")
+    broken = _write(tmp_path / "b.csv", ["nothing;here", "1;2"])
+    with pytest.raises(ExtractError):
+        ingest(broken, default_mapping("cnav"), agreement, tmp_path / "o3")
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith("o")]
+
+
+def test_interrupt_leaves_nothing(territory: Territory, agreement: ExchangeAgreement, tmp_path: Path,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    mod = sys.modules["nonrecours.connectors.ingest"]
+
+    def stop(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(mod, "parse_record", stop)
+    res = CliRunner().invoke(app, ["ingest", "--agency", "cnav", "--input", str(territory.extracts["cnav"]),
+                                   "--exchange", str(EXCHANGE), "--out", str(tmp_path / "ws")])
+    assert res.exit_code == 130 and "interrupted" in res.output
+    assert not (tmp_path / "ws").exists()
+
+
+def test_exit_codes_tell_a_bad_run(territory: Territory, tmp_path: Path) -> None:
+    runner = CliRunner()
+
+    def run(agency: str, src: Path, *extra: str) -> int:
+        return runner.invoke(app, ["ingest", "--agency", agency, "--input", str(src), "--exchange", str(EXCHANGE),
+                                   "--out", str(tmp_path / f"ws-{src.name}"), *extra]).exit_code
+
+    assert run("cnav", territory.extracts["cnav"]) == 0
+    caf_lines = territory.extracts["caf"].read_bytes().decode("latin-1").split("\n")
+    cut = tmp_path / "caf.dat"
+    cut.write_bytes("\n".join(caf_lines[: len(caf_lines) // 2]).encode("latin-1"))
+    assert run("caf", cut) == 3  # the trailer is missing: control_ok false
+    df = pl.read_parquet(territory.extracts["dgfip"])
+    df.with_columns(pl.col("salaires_traitements").cast(pl.String)).write_parquet(tmp_path / "dgfip.parquet")
+    assert run("dgfip", tmp_path / "dgfip.parquet") == 3  # amounts as strings
+    lines = _lines(territory.extracts["cnav"])
+    nir = lines[0].split(";").index("NIR")
+    bad = [lines[0], *[";".join("" if j == nir else c for j, c in enumerate(x.split(";"))) for x in lines[1:] if x]]
+    assert run("cnav", _write(tmp_path / "bad.csv", bad)) == 3  # every row quarantined (a control of the run: exit 3, the report says which)
+    assert run("cnav", territory.extracts["cnav"], "--extract-date", "2026-13-01") == 2

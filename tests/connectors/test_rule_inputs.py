@@ -1,0 +1,42 @@
+"""docs/connectors/README.md lists every input the rules read, and the agency fields that carry it."""
+
+from __future__ import annotations
+
+import re
+
+from nonrecours.connectors import AGENCY_MODULES, default_mapping
+from nonrecours.engine import required_inputs
+
+from .conftest import REPO
+
+BENEFITS = ("rsa", "ppa", "aspa", "css_free", "css_participation")
+
+
+def _table() -> dict[str, tuple[str, str, str]]:
+    text = (REPO / "docs" / "connectors" / "README.md").read_text()
+    section = text.split("## What the rules read, and who carries it\n", 1)[1].split("\n## ", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        if not line.startswith("| `"):
+            continue
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        assert len(cells) == 5, line
+        name = cells[0].strip("`")
+        assert name not in rows, f"{name} listed twice"
+        rows[name] = (cells[1], cells[2], cells[4])
+    return rows
+
+
+def test_every_rule_input_is_listed_with_its_carrier() -> None:
+    rows = _table()
+    needed = {(name, entity) for b in BENEFITS for entity, names in required_inputs(b).items() for name in names}
+    assert {n for n, _ in needed} == set(rows), "the table and the rules' inputs differ"
+    for name, entity in needed:
+        assert rows[name][0] == entity, name
+    sources = {a: {f.source for rec in default_mapping(a).records for f in rec.fields} for a in AGENCY_MODULES}
+    for name, (_, carriers, note) in rows.items():
+        refs = re.findall(r"(\w+):(\w+)", carriers)
+        assert refs or note, f"{name}: neither a carrier nor a reason"
+        for agency, field in refs:
+            assert agency in sources, (name, agency)
+            assert field in sources[agency], f"{name}: {agency} has no field {field}"
