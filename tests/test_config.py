@@ -93,7 +93,7 @@ def test_environment_overrides_the_file(folder, monkeypatch):
     ('backend = "duckdb"', 'backend = "spark"',
      r"line 4, column 11: key backend: Input should be 'polars' or 'duckdb'"),
     ('[agencies.caf]', '[agencies.kaf]', r"line 20, column 1: agencies.kaf: Input should be 'caf', 'cnam', "
-                                         r"'france_travail', 'dgfip', 'cnav' or 'msa'"),
+                                         r"'france_travail', 'dgfip', 'cnav', 'msa' or 'drm'"),
     ('benefits = ["rsa", "aspa"]', 'benefits = ["rsa", "ass"]', r"line 3, column 12: key benefits.1: .*'css'"),
     ('aspa = "cnav"', 'aspa = "carsat"', r"line 18, column 8: key lead_agency.aspa: .*'cnav'"),
     ('aspa = "cnav"', 'aspa = "msa"', r"key lead_agency.aspa: agency msa sends no extract"),

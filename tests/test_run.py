@@ -30,7 +30,7 @@ def test_the_run_records_every_stage(demo_run):
     assert [s["name"] for s in manifest["stages"]] == list(STAGES) == ["ingest", "rules", "detection", "outputs"]
     ingest = stages["ingest"]
     assert ingest["rows_in"] == ingest["rows_out"] + ingest["counts"]["quarantined"] > 0
-    assert {q["rows_read"] for q in manifest["quarantine"].values()} and len(manifest["inputs"]) == 6
+    assert {q["rows_read"] for q in manifest["quarantine"].values()} and len(manifest["inputs"]) == 7  # DRM too
     assert manifest["parameters"]["2026-06"] and all("name" in b for b in manifest["parameters"]["2026-06"])
     assert manifest["keys"]["pseudonym_key_id"] and manifest["agreement"]["purpose"] == "non-take-up-outreach"
     paths = {o["path"] for o in manifest["outputs"]}
@@ -92,7 +92,7 @@ def test_a_killed_run_restarts_cleanly(run_copy, demo_run, sig):
 
 def test_validate_checks_layouts_without_running(run_copy):
     checks = validate(run_copy / "run.toml")
-    assert {c.agency for c in checks} == {"caf", "cnam", "france_travail", "dgfip", "cnav", "msa"}
+    assert {c.agency for c in checks} == {"caf", "cnam", "france_travail", "dgfip", "cnav", "msa", "drm"}
     assert all(c.rows_sampled > 0 for c in checks)
     cnam = run_copy / "extracts" / "cnam.csv"
     lines = cnam.read_text(encoding="utf-8").splitlines(keepends=True)

@@ -37,10 +37,12 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from nonrecours.errors import ConfigError
 from nonrecours.privacy.keys import KeySource
+from nonrecours.schemas.codes import AGENCIES
 
 __all__ = ["BENEFITS_ASKED", "AgencyInput", "RunConfig", "Thresholds", "load_config"]
 
-AgencyName = Literal["caf", "cnam", "france_travail", "dgfip", "cnav", "msa"]
+AgencyName = Literal[tuple(a for a in AGENCIES if a != "synth")]  # type: ignore[valid-type]
+"""Agencies a run reads (the code list of schemas/codes.py, without the synthetic truth's own code)."""
 BenefitName = Literal["rsa", "ppa", "aspa", "css"]
 BENEFITS_ASKED: tuple[str, ...] = ("rsa", "ppa", "aspa", "css")
 """The benefits a run can look for non-take-up of (``css`` covers free and participating CSS)."""

@@ -134,8 +134,9 @@ def run_demo(out: Path, *, persons: int = 20_000, seed: int = 1, territory: str 
     read = {key.split("/", 1)[1]: q["rows_read"] for key, q in manifest["quarantine"].items()}
     for path in written.values():
         report.add("extracts", path, read.get(path.name))
-    if (out / "truth" / "take_up.parquet").exists():
-        report.add("extracts", out / "truth" / "take_up.parquet")
+    for name in ("take_up", "claims", "opt_outs"):  # what the extract writer draws is part of the truth
+        if (out / "truth" / f"{name}.parquet").exists():
+            report.add("extracts", out / "truth" / f"{name}.parquet")
     for stage_name, path, rows in result.outputs():
         report.add(stage_name, path, rows)
     for name in (".nonrecours-run.json", "manifest.json", "audit/log.jsonl", "audit/head.json", "run.log"):

@@ -20,11 +20,13 @@ import polars as pl
 
 from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame
 from nonrecours.outputs.writers import write_table
+from nonrecours.schemas.codes import AGENCIES
 
 __all__ = ["INPUT_COLUMNS", "SCENARIOS", "agency_columns", "automation_scenarios", "claim_fields_held",
            "data_to_exchange", "exchange_value", "headline", "write_answers"]
 
-CONTRIBUTING = ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa")
+CONTRIBUTING: tuple[str, ...] = tuple(a for a in AGENCIES if a != "synth")
+"""The agencies whose extract each exchange-value scenario leaves out in turn (schemas/codes.py)."""
 
 
 def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
@@ -45,14 +47,16 @@ def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
         "couple_kind": (("unit_memberships", "role", "famille"), ("unit_memberships", "role", "foyer_fiscal")),
         "hosted_free_of_charge": (("unit_memberships", "role", "menage"),),
         "famille_role": (("unit_memberships", "role", "famille"),),
-        "revenu_activite_imposable_n2": (("resources", "amount", "salary_taxable"),
-                                         ("resources", "amount", "unemployment_benefit")),
-        "salaires_imposables_n2": (("resources", "amount", "salary_taxable"),),
-        "pensions_imposables_n2": (("resources", "amount", "pension_gross"), ("resources", "amount", "alimony")),
-        "revenus_n2_renseignes": (("resources", "amount", "salary_taxable"),),
-        # No canonical column: no extract says it today (RSDAE and unfitness come from the MDPH and the
-        # Carsat's medical decision, recent isolation from a change of situation the CAF records).
-        "rsdae": (), "unfit_for_work": (), "recent_isolation": (),
+        # the DGFiP's annual income of the reference year (canonical ``annual_income`` by kind)
+        "revenu_activite_imposable_n2": (("annual_income", "amount", "salaries"),
+                                         ("annual_income", "amount", "unemployment")),
+        "salaires_imposables_n2": (("annual_income", "amount", "salaries"),),
+        "pensions_imposables_n2": (("annual_income", "amount", "pensions"), ("annual_income", "amount", "alimony")),
+        "revenus_n2_renseignes": (("annual_income", "year", None),),
+        # carried as nullable persons columns (RSDAE and recent isolation from the CAF, unfitness from the
+        # CNAV; blank means unknown: docs/connectors/README.md)
+        "rsdae": (("persons", "rsdae", None),), "unfit_for_work": (("persons", "unfit_for_work", None),),
+        "recent_isolation": (("persons", "recent_isolation", None),),
     }
     return out
 
