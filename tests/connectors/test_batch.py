@@ -141,5 +141,5 @@ def test_exit_codes_tell_a_bad_run(territory: Territory, tmp_path: Path) -> None
     lines = _lines(territory.extracts["cnav"])
     nir = lines[0].split(";").index("NIR")
     bad = [lines[0], *[";".join("" if j == nir else c for j, c in enumerate(x.split(";"))) for x in lines[1:] if x]]
-    assert run("cnav", _write(tmp_path / "bad.csv", bad)) == 3  # every row quarantined (a control of the run: exit 3, the report says which)
+    assert run("cnav", _write(tmp_path / "bad.csv", bad)) == 3  # every row quarantined: a control, exit 3
     assert run("cnav", territory.extracts["cnav"], "--extract-date", "2026-13-01") == 2
