@@ -95,13 +95,15 @@ def _series_dicts(df: pl.DataFrame, key: str, columns: Iterable[str]) -> dict[An
 
 def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                       famille_ids: Sequence[int] | pl.Series | None = None, *, benefits_paid: bool = True,
-                      outputs: bool = True) -> Export:
+                      outputs: bool | Mapping[str, Sequence[str]] = True) -> Export:
     """Web-API situations for the ménages of ``famille_ids`` (all familles when None) at ``month``.
 
     ``frames``: a dict of input frames or an :class:`~nonrecours.engine.Inputs`. ``benefits_paid``: state
     the paid family benefits and housing aid of the twelve previous months (False lets OpenFisca compute
-    them). ``outputs``: request :data:`EXPORTED_OUTPUTS` at ``month`` (``null`` values).
+    them). ``outputs``: request :data:`EXPORTED_OUTPUTS` (or the given ``{entity plural: variables}``) at
+    ``month`` (``null`` values, as the web API's ``/calculate`` expects).
     """
+    requested: Mapping[str, Sequence[str]] = (EXPORTED_OUTPUTS if outputs is True else outputs or {})
     month = dt.date(month.year, month.month, 1)
     ind = _frame(frames, "individu")
     if ind is None:
@@ -208,8 +210,7 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                 person.update(series)
             if r["famille_role"] != "enfant" and r.get("couple_kind") in ("married", "pacs"):
                 person["statut_marital"] = {whole: "marie" if r["couple_kind"] == "married" else "pacse"}
-            if outputs:
-                person.update({v: {period: None} for v in EXPORTED_OUTPUTS["individus"]})
+            person.update({v: {period: None} for v in requested.get("individus", ())})
             sit["individus"][pid] = person
             fkey = f"f{r['famille_id']}"
             f = sit["familles"].setdefault(fkey, {"parents": [], "enfants": []})
@@ -236,9 +237,8 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
             frow = fam_rows[fid]
             f["rsa_isolement_recent"] = {whole: bool(frow.get("recent_isolation"))}
             f.update(per_famille.get(fid, {}))
-            if outputs:  # a paid benefit is stated for past months and requested for the evaluated one
-                for v in EXPORTED_OUTPUTS["familles"]:
-                    f[v] = {**f.get(v, {}), period: None}
+            for v in requested.get("familles", ()):  # a paid benefit: past months stated, this one asked
+                f[v] = {**f.get(v, {}), period: None}
             idx_f.append(fid)
             idx_pos.append(len(situations))
             idx_key.append(fkey)
