@@ -28,8 +28,8 @@ from collections import defaultdict
 from typing import Any
 
 import numpy as np
-from openfisca_core.simulation_builder import SimulationBuilder
 from openfisca_core.periods import MONTH
+from openfisca_core.simulation_builder import SimulationBuilder
 from openfisca_core.variables import Variable
 from openfisca_france import FranceTaxBenefitSystem
 from openfisca_france.entities import Individu
@@ -39,7 +39,7 @@ ROLE_KEYS = {"familles": ("parents", "enfants"), "foyers_fiscaux": ("declarants"
              "menages": ("personne_de_reference", "conjoint", "enfants", "autres")}
 
 
-class asi_aspa_condition_nationalite(Variable):  # noqa: N801 (OpenFisca's variable name)
+class asi_aspa_condition_nationalite(Variable):
     """CSS art. L816-1: a national of an EEA state or of Switzerland, or a foreigner holding for at least
     ten years a residence permit authorising work (the duration is OpenFisca's own parameter)."""
 
@@ -49,7 +49,7 @@ class asi_aspa_condition_nationalite(Variable):  # noqa: N801 (OpenFisca's varia
     label = "Condition de nationalité ou de titre de séjour (ASPA, ASI), CSS art. L816-1"
     definition_period = MONTH
 
-    def formula(individu, period, parameters):  # type: ignore[no-untyped-def]  # noqa: N805
+    def formula(individu, period, parameters):  # type: ignore[no-untyped-def]
         eee = individu("ressortissant_eee", period)
         suisse = individu("nationalite", period) == b"CH"
         years = individu("duree_possession_titre_sejour", period)
@@ -136,7 +136,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input", help="JSON file of situations (default: stdin)")
     parser.add_argument("--output", help="JSON file to write (default: stdout)")
     args = parser.parse_args(argv)
-    text = open(args.input, encoding="utf-8").read() if args.input else sys.stdin.read()
+    if args.input:
+        with open(args.input, encoding="utf-8") as fh:
+            text = fh.read()
+    else:
+        text = sys.stdin.read()
     out = json.dumps(compute(json.loads(text)))
     if args.output:
         with open(args.output, "w", encoding="utf-8") as fh:

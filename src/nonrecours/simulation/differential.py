@@ -31,7 +31,8 @@ from nonrecours.outputs.export_openfisca import EXPORTED_OUTPUTS, export_situati
 from nonrecours.simulation.runner import OUTPUT_FIELDS
 from nonrecours.simulation.situations import BENEFITS_PAID_FIELDS, MAX_MONTH, MIN_MONTH, load_situations
 
-__all__ = ["COMPARED_FIELDS", "DifferentialReport", "Oracle", "compare_with_oracle", "generate_situations"]
+__all__ = ["COMPARED_FIELDS", "DifferentialReport", "Oracle", "compare_with_oracle", "generate_situations",
+           "public_case_agreement"]
 
 Oracle = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 COMPARED_FIELDS: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_free", "css_participation",
@@ -114,10 +115,12 @@ def _child(rng: random.Random, unit: str) -> dict[str, Any]:
 
 
 def generate_situations(n: int, seed: int = 0, *, first: dt.date = MIN_MONTH, last: dt.date = MAX_MONTH,
-                        prefix: str = "d") -> list[dict[str, Any]]:
+                        months: Sequence[str] | None = None, prefix: str = "d") -> list[dict[str, Any]]:
     """``n`` situations drawn with ``random.Random(seed)`` (same seed, same situations); ids ``{prefix}{seed}-k``.
 
-    Without ``benefits_paid``: the comparison states them from the oracle (see the module docstring).
+    Months are drawn in ``first``..``last``, or among ``months`` (YYYY-MM) when given: the oracle runs one
+    simulation per distinct month, so a short list makes a fast run. Without ``benefits_paid``: the
+    comparison states them from the oracle (see the module docstring).
     """
     rng = random.Random(seed)
     span = (last.year - first.year) * 12 + last.month - first.month
@@ -125,6 +128,8 @@ def generate_situations(n: int, seed: int = 0, *, first: dt.date = MIN_MONTH, la
     for k in range(n):
         mi = rng.randint(0, span)
         month = f"{first.year + (first.month - 1 + mi) // 12:04d}-{(first.month - 1 + mi) % 12 + 1:02d}"
+        if months:
+            month = rng.choice(list(months))
         shape = rng.random()
         persons: list[dict[str, Any]] = []
         couple = None
@@ -292,3 +297,33 @@ def compare_with_oracle(situations: Sequence[dict[str, Any]], oracle: Oracle,
           else ((pl.col(f) - pl.col(f"of_{f}")).abs() <= TOLERANCE + 1e-9).alias(f"agree_{f}")
           for f in COMPARED_FIELDS))
     return DifferentialReport(units=units, situations=per_sit)
+
+
+def public_case_agreement(cases: Sequence[dict[str, Any]], oracle: Oracle) -> dict[str, dict[str, Any]]:
+    """Labelled cases (``{"situation", "expected"}``) replayed through the exporter and the oracle: per
+    field, how many of OpenFisca's fresh amounts agree with the labels (proves the export conventions)."""
+    batch = load_situations([c["situation"] for c in cases])
+    if batch.errors:
+        raise ValueError(f"{len(batch.errors)} cases are invalid, first: {batch.errors[0]}")
+    theirs = _oracle_values(batch, oracle, benefits_paid=True)
+    units = batch.unit_index.join(theirs, on="famille_id", how="left")
+    expected = {(c["situation"]["id"], u["unit"]): u for c in cases for u in c["expected"]["by_unit"]}
+    fields = {"rsa": "rsa", "ppa": "ppa", "aspa": "aspa", "css_free": "cmu_c",
+              "css_participation": "css_participation_forfaitaire",
+              "css_participation_monthly": "css_participation_forfaitaire", "aah": "aah", "asi": "asi",
+              "af": "af", "aide_logement": "aide_logement"}
+    out: dict[str, dict[str, Any]] = {}
+    rows = units.to_dicts()
+    for f, var in fields.items():
+        bad = []
+        for r in rows:
+            exp = expected[(r["id"], r["unit"])][f]
+            got = r[var]
+            if f == "css_participation":
+                got = got > 0
+            ok = bool(got) == exp if isinstance(exp, bool) else abs(float(got) - float(exp)) <= TOLERANCE + 1e-9
+            if not ok:
+                bad.append({"id": r["id"], "unit": r["unit"], "openfisca_now": got, "label": exp})
+        out[f] = {"n_units": len(rows), "agree": len(rows) - len(bad), "rate": round(1 - len(bad) / len(rows), 4),
+                  "disagreements": bad[:20]}
+    return out
