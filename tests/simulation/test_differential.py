@@ -13,6 +13,7 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.oracle.environment import OracleUnavailable, ensure_oracle, run_oracle
 
 from nonrecours.simulation.differential import (
     COMPARED_FIELDS,
@@ -20,7 +21,6 @@ from nonrecours.simulation.differential import (
     generate_situations,
     public_case_agreement,
 )
-from tests.oracle.environment import OracleUnavailable, ensure_oracle, run_oracle
 
 pytestmark = pytest.mark.slow
 
