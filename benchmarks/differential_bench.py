@@ -36,7 +36,10 @@ from nonrecours.simulation.differential import (  # noqa: E402
     public_case_agreement,
 )
 
-CASES = ROOT.parent / "shared" / "reference" / "cases" / "openfisca_public.json"
+CASES = next((p / "shared" / "reference" / "cases" / "openfisca_public.json" for p in ROOT.parents
+              if (p / "shared" / "reference" / "cases" / "openfisca_public.json").exists()),
+             ROOT.parent / "shared" / "reference" / "cases" / "openfisca_public.json")
+"""The reference cases beside the checkout (``../shared``, or higher up for a git worktree)."""
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -78,6 +81,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "first_disagreements": report.disagreements(args.limit),
     }
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
     if args.public:
         cases = json.loads(CASES.read_text(encoding="utf-8"))["cases"]
         t0 = time.perf_counter()

@@ -24,7 +24,10 @@ from nonrecours.simulation.differential import (
 
 pytestmark = pytest.mark.slow
 
-CASES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "cases" / "openfisca_public.json"
+CASES = next((p / "shared" / "reference" / "cases" / "openfisca_public.json" for p in Path(__file__).resolve().parents
+              if (p / "shared" / "reference" / "cases" / "openfisca_public.json").exists()),
+             Path(__file__).resolve().parents[3] / "shared" / "reference" / "cases" / "openfisca_public.json")
+"""The reference cases beside the checkout (``../shared``, or higher up for a git worktree)."""
 MONTHS = ("2024-03", "2024-04", "2025-01", "2025-04", "2025-10", "2026-04")
 N = 300
 SEED = 7

@@ -142,7 +142,11 @@ def generate_situations(n: int, seed: int = 0, *, first: dt.date = MIN_MONTH, la
             if rng.random() < 0.5:
                 persons.append(_adult(rng, "main", _age_near(rng, 18, 66)))
             n_children = rng.choice((0, 0, 1, 1, 2, 2, 3, 4))
-            persons.extend(_child(rng, "main") for _ in range(n_children))
+            youngest_parent = min(p["age"] for p in persons)
+            for _ in range(n_children):  # a child is at least 16 years younger than the youngest parent
+                child = _child(rng, "main")
+                if child["age"] <= youngest_parent - 16:
+                    persons.append(child)
         n_parents = sum(p["role"] == "parent" for p in persons)
         if n_parents == 2:
             couple = rng.choice(("married", "pacs", "cohabiting"))
