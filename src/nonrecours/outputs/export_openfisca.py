@@ -17,7 +17,9 @@ SITUATION_FORMAT.md, so that OpenFisca reads our inputs as our rules do):
   month itself is computed;
 - a famille hosted free of charge in another's dwelling is its own ménage, ``loge_gratuitement``;
 - nationality groups become a representative code (FR, an EEA state, a code outside the EEA), the permit
-  years ``duree_possession_titre_sejour``; activity follows salary > unemployment > pension > inactive.
+  years ``duree_possession_titre_sejour``; activity follows salary > unemployment > pension > inactive;
+- OpenFisca's ``handicap`` (which opens the ASI to a retiree with a disability) is not stated: the ASI is
+  opened by an invalidity pension, as in our rules and in the reference cases.
 """
 
 from __future__ import annotations
@@ -199,7 +201,6 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                 "taux_incapacite": {whole: float(r.get("disability_rate") or 0.0)},
                 "aah_restriction_substantielle_durable_acces_emploi": {whole: bool(r.get("rsdae"))},
                 "inapte_travail": {whole: bool(r.get("unfit_for_work"))},
-                "handicap": {whole: float(r.get("disability_rate") or 0.0) >= 0.5},
                 "etudiant": {whole: bool(r.get("student"))},
                 "enceinte": {whole: bool(r.get("pregnant"))},
             }
@@ -210,7 +211,8 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                 person.update(series)
             if r["famille_role"] != "enfant" and r.get("couple_kind") in ("married", "pacs"):
                 person["statut_marital"] = {whole: "marie" if r["couple_kind"] == "married" else "pacse"}
-            person.update({v: {period: None} for v in requested.get("individus", ())})
+            for v in requested.get("individus", ()):  # an input asked for: its other months stay stated
+                person[v] = {**person.get(v, {}), period: None}
             sit["individus"][pid] = person
             fkey = f"f{r['famille_id']}"
             f = sit["familles"].setdefault(fkey, {"parents": [], "enfants": []})
