@@ -69,3 +69,21 @@ def test_fresh_situations_agree_with_openfisca_per_field(oracle) -> None:  # typ
     assert not failing, (failing, report.disagreements(5))
     for field in COMPARED_FIELDS:  # the generator reaches households OpenFisca pays, for every field
         assert summary[field]["n_openfisca_pays"] > 0, field
+
+
+def test_the_oracle_applies_the_ten_year_permit_of_the_aspa(oracle) -> None:  # type: ignore[no-untyped-def]
+    """openfisca-france 176.1.8 ignores the permit (numpy logical_or's output argument); the runner's
+    correction applies CSS art. L816-1: a non-EEA national with a permit held ten years gets the ASPA."""
+    def person(permit: float) -> dict:
+        return {"role": "parent", "age": 70, "nationality": "MA", "residence_permit_years": permit,
+                "monthly": {"pension": 300.0}}
+
+    sits = [{"id": f"permit-{y}", "month": "2025-06", "depcom": "69123", "housing": {"status": "social_tenant",
+             "rent": 350.0}, "persons": [person(y)],
+             "benefits_paid": {"main": {"af": 0.0, "paje_base": 0.0, "asf": 0.0, "aide_logement": 150.0}}}
+            for y in (4, 11)]
+    report = compare_with_oracle(sits, oracle)
+    by_id = {r["id"]: r for r in report.situations.to_dicts()}
+    assert by_id["permit-4"]["of_aspa"] == 0.0
+    assert by_id["permit-11"]["of_aspa"] > 500.0
+    assert all(r["agree_aspa"] for r in by_id.values())
