@@ -78,3 +78,21 @@ def test_selection_exports_whole_dwellings_and_indexes_familles(frames) -> None:
     assert ex.index["famille_id"].to_list() == fams[:2]  # the hosted unit's dwelling comes whole
     fam = next(iter(ex.situations[0]["familles"].values()))
     assert "rsa" not in fam and "aide_logement" not in fam
+
+
+def test_pseudonymous_ids_never_leave_and_unknown_birth_dates_follow_the_age(frames) -> None:  # type: ignore[no-untyped-def]
+    import polars as pl
+
+    ids = ("person_id", "famille_id", "foyer_fiscal_id", "menage_id")
+    out = {}
+    for name, df in frames.items():
+        df = df.with_columns(*(("SECRETPSEUDO" + pl.col(c).cast(pl.String)).alias(c) for c in ids if c in df.columns))
+        if name == "individu":
+            df = df.with_columns(pl.lit(dt.date(1800, 1, 1)).alias("date_naissance"))
+        out[name] = df
+    ex = export_situations(out, dt.date(2025, 4, 1))
+    text = json.dumps(ex.situations)
+    assert "SECRETPSEUDO" not in text
+    assert ex.index["famille_id"].str.starts_with("SECRETPSEUDO").all()  # the index maps keys back locally
+    births = sorted(p["date_naissance"]["ETERNITY"] for s in ex.situations for p in s["individus"].values())
+    assert "2020-10-01" in births  # a child of 4 in April 2025: birthday six months before, in October 2020

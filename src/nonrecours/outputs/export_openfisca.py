@@ -84,6 +84,17 @@ def _frame(frames: Mapping[str, Any], name: str) -> pl.DataFrame | None:
     return frames.get(name) if isinstance(frames, Mapping) else getattr(frames, name, None)
 
 
+def _birth_date(row: Mapping[str, Any], month: dt.date) -> str:
+    """The stated birth date, else (unknown: absent or the 1800-01-01 sentinel) the birthday six months
+    before ``month`` of a person of the row's age (the convention of the reference cases)."""
+    born = row.get("date_naissance")
+    if isinstance(born, dt.date) and born.year > 1800:
+        return born.isoformat()
+    if row.get("age") is None:
+        raise ValueError("export_situations: a person has neither a birth date nor an age")
+    return add_months(month, -12 * int(row["age"]) - 6).isoformat()
+
+
 def _series_dicts(df: pl.DataFrame, key: str, columns: Iterable[str]) -> dict[Any, dict[str, dict[str, Any]]]:
     """{key: {column: {month: value}}} from a long frame with a ``period`` string column (one group_by)."""
     cols = list(columns)
@@ -192,10 +203,13 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         if mrow is None:
             raise ValueError(f"export_situations: ménage {menage_id} has no row in the menage frame")
         sit: dict[str, Any] = {"individus": {}, "familles": {}, "foyers_fiscaux": {}, "menages": {}}
+        # keys are ordinals within the situation: no identifier (a pseudonym) leaves in the export
+        keys: dict[tuple[str, Any], str] = {}
+        fam_of: dict[str, Any] = {}
         for r in members:
-            pid = f"i{r['person_id']}"
+            pid = keys.setdefault(("i", r["person_id"]), f"i{len(sit['individus'])}")
             person: dict[str, Any] = {
-                "date_naissance": {"ETERNITY": r["date_naissance"].isoformat()},
+                "date_naissance": {"ETERNITY": _birth_date(r, month)},
                 "nationalite": {whole: NATIONALITY_CODE.get(r.get("nationality_group") or "FR", "ZZ")},
                 "duree_possession_titre_sejour": {whole: float(r.get("residence_permit_years") or 0.0)},
                 "taux_incapacite": {whole: float(r.get("disability_rate") or 0.0)},
@@ -214,14 +228,16 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
             for v in requested.get("individus", ()):  # an input asked for: its other months stay stated
                 person[v] = {**person.get(v, {}), period: None}
             sit["individus"][pid] = person
-            fkey = f"f{r['famille_id']}"
+            fkey = keys.setdefault(("f", r["famille_id"]), f"f{len(sit['familles'])}")
+            fam_of[fkey] = r["famille_id"]
             f = sit["familles"].setdefault(fkey, {"parents": [], "enfants": []})
             f["parents" if r["famille_role"] in ("demandeur", "conjoint") else "enfants"].append(pid)
-            ff = sit["foyers_fiscaux"].setdefault(f"ff{r['foyer_fiscal_id']}",
+            ffkey = keys.setdefault(("ff", r["foyer_fiscal_id"]), f"ff{len(sit['foyers_fiscaux'])}")
+            ff = sit["foyers_fiscaux"].setdefault(ffkey,
                                                   {"declarants": [], "personnes_a_charge": []})
             ff["declarants" if r["foyer_fiscal_role"] == "declarant" else "personnes_a_charge"].append(pid)
             hosted = bool(r.get("hosted_free_of_charge"))
-            mkey = f"m{menage_id}" + (f"_f{r['famille_id']}" if hosted else "")
+            mkey = keys.setdefault(("m", r["famille_id"] if hosted else None), f"m{len(sit['menages'])}")
             if mkey not in sit["menages"]:
                 sit["menages"][mkey] = {
                     "personne_de_reference": [], "conjoint": [], "enfants": [], "autres": [],
@@ -235,7 +251,7 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
             role = {"demandeur": "personne_de_reference", "conjoint": "conjoint"}.get(r["famille_role"], "enfants")
             mk[role].append(pid)
         for fkey, f in sit["familles"].items():
-            fid = int(fkey[1:])
+            fid = fam_of[fkey]
             frow = fam_rows[fid]
             f["rsa_isolement_recent"] = {whole: bool(frow.get("recent_isolation"))}
             f.update(per_famille.get(fid, {}))
