@@ -4,6 +4,7 @@
   questions, channels, priority); ``open_outreach``: an agency opens its own list.
 - ``build_statistics``: non-take-up by benefit, territory and household type under statistical secrecy.
 - ``answers``: the experiment's three answers (data to exchange, simplification margin, automation).
+- ``export_situations``: a flagged household as an OpenFisca web-API situation, to replay it.
 - ``write_table``: Parquet and a CSV a French spreadsheet opens (``;``, BOM, decimal comma), atomically.
 """
 
@@ -14,6 +15,7 @@ from nonrecours.outputs.answers import (
     exchange_value,
     write_answers,
 )
+from nonrecours.outputs.export_openfisca import Export, export_situations
 from nonrecours.outputs.outreach import OUTREACH_SCHEMA, OutreachConfig, build_outreach, open_outreach
 from nonrecours.outputs.stage import run_stage
 from nonrecours.outputs.statistics import StatisticsConfig, build_statistics, territory_table, unit_profiles
@@ -21,6 +23,7 @@ from nonrecours.outputs.writers import write_french_csv, write_parquet, write_ta
 
 __all__ = [
     "OUTREACH_SCHEMA",
+    "Export",
     "OutreachConfig",
     "StatisticsConfig",
     "automation_scenarios",
@@ -29,6 +32,7 @@ __all__ = [
     "claim_fields_held",
     "data_to_exchange",
     "exchange_value",
+    "export_situations",
     "open_outreach",
     "run_stage",
     "territory_table",

@@ -4,7 +4,8 @@ other benefits (it is not a simulate output).
 Since April 2020 the ASI is the difference between a ceiling (single or couple) and the foyer's
 resources of the three previous months, for a person drawing an invalidity pension who is not entitled
 to the ASPA (CSS art. L815-24, L815-24-1, D815-19). Resources are those of the ASPA without the AAH.
-Not modelled: retirees with a disability (ASI after an early pension), mixed ASI/ASPA couples.
+A couple whose other member is entitled to the ASPA gets no ASI (the ASPA side counts both; see ``aspa``).
+Not modelled: retirees with a disability (ASI after an early pension).
 """
 
 from __future__ import annotations

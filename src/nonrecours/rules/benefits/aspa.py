@@ -5,7 +5,8 @@ the foyer's resources of the three previous months exceed the ceiling by (CSS ar
 R815-29). Resources are gross: gross pensions, gross salaries after a flat deduction of 0.9 (single)
 or 1.5 (couple) monthly SMIC of 1 January per quarter, unemployment, invalidity pension, alimony, and
 AAH unless the person is entitled to ASPA or draws an invalidity pension.
-Not modelled: ASI and mixed ASI/ASPA couples, capital income and assets, the recovery on estates.
+A couple of an ASPA holder and an ASI holder is computed as OpenFisca-France does (see ``aspa``).
+Not modelled: capital income and assets, the recovery on estates.
 """
 
 from __future__ import annotations
@@ -80,14 +81,19 @@ def aspa_nb_eligibles(f: Famille):
 @rule(entity="famille", dtype="float", label="allocation de solidarité aux personnes âgées (mensuelle, foyer)",
       ref="CSS art. L815-1, L815-4, L815-9 et D815-1")
 def aspa(f: Famille):
+    """A couple whose other member is entitled to the ASI (invalidity pension) counts two allowance holders:
+    the ASPA holder gets half the couple amount less half the excess over the couple ceiling (the reading
+    of OpenFisca-France, whose ASI of such a couple is nil, as ours: CSS art. L815-9, D815-1, L815-24-1)."""
     un = f.aspa_nb_eligibles == 1
     deux = f.aspa_nb_eligibles == 2
+    mixte = un & f.en_couple & (f.count(role=PARENTS, where=f.members.asi_eligibilite) >= 1)
     seul = param(f"{A}.montant_maximum_annuel.personne_seule")
     couple = param(f"{A}.montant_maximum_annuel.couple")
-    montant_max = where(un, seul, where(deux, couple, 0.0)) / 12
+    montant_max = where(mixte, couple / 2, where(un, seul, where(deux, couple, 0.0))) / 12
     plafond = where(un & ~f.en_couple, param(f"{A}.plafond_ressources_annuel.personne_seule"),
                     param(f"{A}.plafond_ressources_annuel.couple")) / 12
     depassement = maximum(f.asi_aspa_base_ressources + montant_max - plafond, 0.0)
     eligible = condition("au moins un parent remplit les conditions d'âge et de séjour", un | deux,
                          ref="CSS art. L815-1")
-    return where(eligible, maximum(montant_max - depassement, 0.0), 0.0)
+    montant = where(mixte, montant_max - depassement / 2, montant_max - depassement)
+    return where(eligible, maximum(montant, 0.0), 0.0)

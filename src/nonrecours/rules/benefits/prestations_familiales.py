@@ -9,7 +9,9 @@ amount paid (CASF art. R262-10 and R262-10-1; CSS art. R844-4 and R844-5):
 - allocation de soutien familial: a flat amount per child (22.5 % of the BMAF), whatever was paid;
 - complément familial: not part of the inputs, so it is computed here (CSS art. L522-1 to L522-3): three
   children aged 3 to 20, resources of year N-2 under a ceiling; it is not paid with the PAJE allocation
-  de base. Only its non-majorated amount counts for RSA and prime d'activité.
+  de base. In Guadeloupe, Martinique, Guyane and La Réunion one child aged 3 to 5 opens it when no child
+  is under 3, under the ARS ceiling, at the rates of CSS art. D755-6 and D755-6-1 (CSS art. L755-16).
+  Only its non-majorated amount counts for RSA and prime d'activité.
 
 Resources are those of year N-2 of each month (taxable income, less the 10 % deduction for expenses),
 read from the ``*_imposable(s)_n2`` inputs.
@@ -116,15 +118,19 @@ def cf_base_ressources(f: Famille):
 @rule(entity="famille", dtype="float", label="complément familial: plafond de ressources (montant de base)",
       ref="CSS art. R522-2")
 def cf_plafond(f: Famille):
+    """In Guadeloupe, Martinique, Guyane and La Réunion the ceiling is that of the allocation de rentrée
+    scolaire: a base raised by 30 % per child at charge (CSS art. L755-16, R543-6)."""
     m = f.members
     n_charge = f.count(where=m.cf_enfant_a_charge)
     seuil_activite = 12 * param(f"{PF}.bmaf")
     n_actifs = f.count(role=("demandeur", "conjoint"),
                        where=m.salaires_n2 >= seuil_activite)
     majoration = where(~f.en_couple | (n_actifs == 2), param(f"{PF}.cf.majoration_biactifs_isoles"), 0.0)
-    return param(f"{PF}.cf.plafond_base") * (
+    metropole = param(f"{PF}.cf.plafond_base") * (
         1 + param(f"{PF}.cf.majoration_deux_premiers_enfants") * minimum(n_charge, 2)
         + param(f"{PF}.cf.majoration_enfant_supplementaire") * maximum(n_charge - 2, 0)) + majoration
+    dom = param(f"{PF}.cf.dom.plafond_base") * (1 + param(f"{PF}.cf.dom.majoration_par_enfant") * n_charge)
+    return where(f.menage.residence_dom, dom, metropole)
 
 
 @rule(entity="famille", dtype="float", label="complément familial non majoré (avant non-cumul)",
@@ -132,15 +138,22 @@ def cf_plafond(f: Famille):
 def cf_non_majore_avant_cumul(f: Famille):
     m = f.members
     n_eligibles = f.count(where=m.cf_enfant_a_charge & (m.age_mois >= param(f"{PF}.cf.age_min")))
-    composition = condition("au moins trois enfants de 3 à 20 ans", n_eligibles >= param(f"{PF}.cf.nb_enfants_min"),
-                            ref="CSS art. L522-1")
-    metropole = condition("résidence en métropole", ~f.menage.residence_dom, ref="CSS art. L755-16")
+    metropole = condition("résidence en métropole et au moins trois enfants de 3 à 20 ans",
+                          ~f.menage.residence_dom & (n_eligibles >= param(f"{PF}.cf.nb_enfants_min")),
+                          ref="CSS art. L522-1")
+    n_dom = f.count(where=m.cf_enfant_a_charge & (m.age_mois >= param(f"{PF}.cf.dom.age_min"))
+                    & (m.age_mois < param(f"{PF}.cf.dom.age_max")))
+    n_moins_3_ans = f.count(where=m.est_enfant & (m.age_mois < param(f"{PF}.cf.age_min")))
+    dom = condition("dans un DOM, au moins un enfant de 3 à 5 ans et aucun de moins de 3 ans",
+                    f.menage.residence_dom & (n_dom >= 1) & (n_moins_3_ans == 0), ref="CSS art. L755-16 et D755-6")
+    composition = metropole | dom
     ressources = f.cf_base_ressources
     plafond = f.cf_plafond
-    montant = param(f"{PF}.bmaf") * param(f"{PF}.cf.taux")
+    taux = where(f.menage.residence_dom, param(f"{PF}.cf.dom.taux"), param(f"{PF}.cf.taux"))
+    montant = param(f"{PF}.bmaf") * taux
     # just above the ceiling, a differential amount (CSS art. L522-2)
     differentiel = maximum((plafond + 12 * montant - ressources) / 12, 0.0)
-    return where(composition & metropole, where(ressources <= plafond, montant, minimum(differentiel, montant)), 0.0)
+    return where(composition, where(ressources <= plafond, montant, minimum(differentiel, montant)), 0.0)
 
 
 @rule(entity="famille", dtype="float", label="complément familial majoré (avant non-cumul)",
@@ -149,7 +162,8 @@ def cf_majore_avant_cumul(f: Famille):
     """Paid instead of the base amount when resources are under half the ceiling."""
     plafond_majore = f.cf_plafond * param(f"{PF}.cf.part_plafond_majore")
     eligible = (f.cf_non_majore_avant_cumul > 0) & (f.cf_base_ressources <= plafond_majore)
-    return where(eligible, param(f"{PF}.bmaf") * param(f"{PF}.cf.taux_majore"), 0.0)
+    taux = where(f.menage.residence_dom, param(f"{PF}.cf.dom.taux_majore"), param(f"{PF}.cf.taux_majore"))
+    return where(eligible, param(f"{PF}.bmaf") * taux, 0.0)
 
 
 @rule(entity="famille", dtype="float", label="complément familial", ref="CSS art. L522-1 et L532-1")

@@ -1,0 +1,272 @@
+"""Engine input frames → OpenFisca-France web-API situations (the JSON ``/calculate`` accepts).
+
+Used to replay a case in an OpenFisca engine (an agent checking a flagged household in the mes-aides
+simulator, the differential harness in ``tests/oracle``). It reads the frames of :class:`nonrecours.engine.Inputs`
+for one evaluated month, never OpenFisca itself (this module does not import it: AGPL).
+
+One situation per ménage of the selected familles. Conventions (those of the reference cases,
+SITUATION_FORMAT.md, so that OpenFisca reads our inputs as our rules do):
+- every monthly amount is stated for each month from January of year N-2 to the evaluated month; a month
+  before the earliest month the frames hold repeats the earliest month (resources assumed stable, as the
+  situations state); nothing is stated before year N-2, so the income of reference of a month of year N-1
+  (year N-3) is zero in OpenFisca as in our rules;
+- taxable amounts follow the mes-aides ratios (``SALARY_TAXABLE``...), gross salary is net / 0.78, gross
+  pension is ``pension_gross``;
+- family benefits and housing aid paid (af, paje_base, asf, aide_logement) are inputs of the twelve months
+  before the evaluated month (``benefits_paid=True``; a month without a row was paid 0); the evaluated
+  month itself is computed;
+- a famille hosted free of charge in another's dwelling is its own ménage, ``loge_gratuitement``;
+- nationality groups become a representative code (FR, an EEA state, a code outside the EEA), the permit
+  years ``duree_possession_titre_sejour``; activity follows salary > unemployment > pension > inactive;
+- OpenFisca's ``handicap`` (which opens the ASI to a retiree with a disability) is not stated: the ASI is
+  opened by an invalidity pension, as in our rules and in the reference cases.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from nonrecours.engine.plan import add_months
+from nonrecours.rules.benefits.common import PENSION_TAXABLE, SALARY_TAXABLE, UNEMPLOYMENT_TAXABLE
+
+__all__ = ["EXPORTED_OUTPUTS", "Export", "export_situations"]
+
+NET_TO_GROSS_SALARY = 0.78
+NATIONALITY_CODE = {"FR": "FR", "EEA_CH": "DE", "OTHER": "ZZ"}
+"""A representative ISO code per nationality group (ZZ: user-assigned, outside the EEA)."""
+HOUSING = {"tenant": "locataire_vide", "tenant_furnished": "locataire_meuble", "social_tenant": "locataire_hlm",
+           "foyer": "locataire_foyer", "owner": "proprietaire", "owner_with_loan": "primo_accedant",
+           "free": "loge_gratuitement", "homeless": "sans_domicile"}
+PAID = ("af", "paje_base", "asf", "aide_logement")
+PAID_MONTHS = 12
+EXPORTED_OUTPUTS: dict[str, tuple[str, ...]] = {
+    "familles": ("rsa", "ppa", "aspa", "aide_logement", "af", "paje_base", "asf", "cmu_c",
+                 "css_participation_forfaitaire", "rsa_base_ressources", "ppa_base_ressources",
+                 "asi_aspa_base_ressources", "css_cmu_base_ressources", "cmu_c_plafond", "acs_plafond",
+                 "rsa_forfait_logement", "ppa_forfait_logement"),
+    "individus": ("aah", "asi"),
+}
+"""Variables requested (as ``null`` at the evaluated month) when ``outputs=True``."""
+
+_AMOUNTS = {  # OpenFisca variable -> expression over our monthly columns
+    "salaire_net": pl.col("salary_net"),
+    "salaire_imposable": pl.col("salary_net") * SALARY_TAXABLE,
+    "salaire_de_base": pl.col("salary_net") / NET_TO_GROSS_SALARY,
+    "chomage_net": pl.col("unemployment"),
+    "chomage_imposable": pl.col("unemployment") * UNEMPLOYMENT_TAXABLE,
+    "retraite_nette": pl.col("pension_net"),
+    "retraite_imposable": pl.col("pension_net") * PENSION_TAXABLE,
+    "retraite_brute": pl.col("pension_gross"),
+    "pensions_invalidite": pl.col("invalidity_pension"),
+    "pensions_alimentaires_percues": pl.col("alimony_received"),
+}
+_MONEY = ("salary_net", "unemployment", "pension_net", "pension_gross", "invalidity_pension", "alimony_received")
+
+
+@dataclass(frozen=True)
+class Export:
+    """``situations``: web-API dicts, one per ménage; ``index``: famille_id → (position, famille key)."""
+
+    situations: list[dict[str, Any]]
+    index: pl.DataFrame
+
+
+def _ym(d: dt.date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def _frame(frames: Mapping[str, Any], name: str) -> pl.DataFrame | None:
+    return frames.get(name) if isinstance(frames, Mapping) else getattr(frames, name, None)
+
+
+def _birth_date(row: Mapping[str, Any], month: dt.date) -> str:
+    """The stated birth date, else (unknown: absent or the 1800-01-01 sentinel) the birthday six months
+    before ``month`` of a person of the row's age (the convention of the reference cases)."""
+    born = row.get("date_naissance")
+    if isinstance(born, dt.date) and born.year > 1800:
+        return born.isoformat()
+    if row.get("age") is None:
+        raise ValueError("export_situations: a person has neither a birth date nor an age")
+    return add_months(month, -12 * int(row["age"]) - 6).isoformat()
+
+
+def _series_dicts(df: pl.DataFrame, key: str, columns: Iterable[str]) -> dict[Any, dict[str, dict[str, Any]]]:
+    """{key: {column: {month: value}}} from a long frame with a ``period`` string column (one group_by)."""
+    cols = list(columns)
+    agg = df.group_by(key).agg(pl.col("period"), *[pl.col(c) for c in cols])
+    out: dict[Any, dict[str, dict[str, Any]]] = {}
+    for row in agg.iter_rows(named=True):
+        periods = row["period"]
+        out[row[key]] = {c: dict(zip(periods, row[c], strict=True)) for c in cols}
+    return out
+
+
+def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
+                      famille_ids: Sequence[int] | pl.Series | None = None, *, benefits_paid: bool = True,
+                      outputs: bool | Mapping[str, Sequence[str]] = True) -> Export:
+    """Web-API situations for the ménages of ``famille_ids`` (all familles when None) at ``month``.
+
+    ``frames``: a dict of input frames or an :class:`~nonrecours.engine.Inputs`. ``benefits_paid``: state
+    the paid family benefits and housing aid of the twelve previous months (False lets OpenFisca compute
+    them). ``outputs``: request :data:`EXPORTED_OUTPUTS` (or the given ``{entity plural: variables}``) at
+    ``month`` (``null`` values, as the web API's ``/calculate`` expects).
+    """
+    requested: Mapping[str, Sequence[str]] = (EXPORTED_OUTPUTS if outputs is True else outputs or {})
+    month = dt.date(month.year, month.month, 1)
+    ind = _frame(frames, "individu")
+    if ind is None:
+        raise ValueError("export_situations: the individu frame is required")
+    if famille_ids is not None:
+        sel = pl.DataFrame({"famille_id": pl.Series(list(famille_ids), dtype=ind["famille_id"].dtype)})
+        menages = ind.join(sel, on="famille_id", how="semi").select("menage_id").unique()
+        ind = ind.join(menages, on="menage_id", how="semi")
+    fam = _frame(frames, "famille")
+    fam = (fam.join(ind.select("famille_id").unique(), on="famille_id", how="semi") if fam is not None
+           else ind.select("famille_id").unique().with_columns(
+               pl.lit("").alias("couple_kind"), pl.lit(False).alias("recent_isolation"),
+               pl.lit(False).alias("hosted_free_of_charge")))
+    men = _frame(frames, "menage")
+    if men is None:
+        raise ValueError("export_situations: the menage frame is required (depcom, housing status, rent)")
+    men = men.join(ind.select("menage_id").unique(), on="menage_id", how="semi")
+
+    start = dt.date(month.year - 2, 1, 1)
+    window = []
+    m = start
+    while m <= month:
+        window.append(m)
+        m = add_months(m, 1)
+    window_df = pl.DataFrame({"month": window}, schema={"month": pl.Date}).with_columns(
+        pl.col("month").dt.strftime("%Y-%m").alias("period"))
+    whole = f"month:{_ym(start)}:{len(window)}"  # only for variables OpenFisca dispatches (not divides)
+    periods = [_ym(w) for w in window]
+
+    # -- individu monthly amounts over the window (earliest known month carried back) -------------------
+    im = _frame(frames, "individu_monthly")
+    persons = ind.select("person_id")
+    if im is not None and im.height:
+        have = [c for c in _MONEY if c in im.columns]
+        im = im.join(persons, on="person_id", how="semi").filter(pl.col("month") <= month).select(
+            "person_id", "month", *have)
+        im = im.with_columns(*(pl.lit(0.0).alias(c) for c in _MONEY if c not in have))
+        carriers = im.group_by("person_id").agg(pl.col("month").min().alias("first"))
+        grid = (carriers.join(window_df, how="cross")
+                .join(im, on=["person_id", "month"], how="left")
+                .sort("person_id", "month")
+                .with_columns(*(pl.col(c).backward_fill().over("person_id").fill_null(0.0) for c in _MONEY))
+                .with_columns(*(expr.round(2).alias(v) for v, expr in _AMOUNTS.items()))
+                .with_columns(pl.when(pl.col("salary_net") > 0).then(pl.lit("actif"))
+                              .when(pl.col("unemployment") > 0).then(pl.lit("chomeur"))
+                              .when(pl.col("pension_net") > 0).then(pl.lit("retraite"))
+                              .otherwise(pl.lit("inactif")).alias("activite")))
+        used = [v for v in _AMOUNTS if grid.select((pl.col(v) != 0).any()).item()]
+        per_person = _series_dicts(grid, "person_id", [*used, "activite"])
+    else:
+        per_person = {}
+
+    # -- famille paid benefits over the twelve months before ------------------------------------------
+    fm = _frame(frames, "famille_monthly")
+    paid_months = pl.DataFrame({"month": [add_months(month, -k) for k in range(PAID_MONTHS, 0, -1)]},
+                               schema={"month": pl.Date}).with_columns(
+        pl.col("month").dt.strftime("%Y-%m").alias("period"))
+    per_famille: dict[Any, dict[str, dict[str, Any]]] = {}
+    if benefits_paid:
+        grid = fam.select("famille_id").join(paid_months, how="cross")
+        if fm is not None and fm.height:
+            have = [c for c in PAID if c in fm.columns]
+            grid = grid.join(fm.select("famille_id", "month", *have), on=["famille_id", "month"], how="left")
+        grid = grid.with_columns(*(pl.col(c).fill_null(0.0) if c in grid.columns else pl.lit(0.0).alias(c)
+                                   for c in PAID))
+        per_famille = _series_dicts(grid, "famille_id", PAID)
+
+    # -- assemble, one situation per ménage ------------------------------------------------------------
+    ind = ind.join(fam.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge"),
+                   on="famille_id", how="left")
+    ind_rows = ind.sort("menage_id", "famille_id", "person_id").to_dicts()
+    fam_rows = {r["famille_id"]: r for r in fam.to_dicts()}
+    men_rows = {r["menage_id"]: r for r in men.to_dicts()}
+    period = _ym(month)
+    by_menage: dict[Any, list[dict[str, Any]]] = {}
+    for r in ind_rows:
+        by_menage.setdefault(r["menage_id"], []).append(r)
+    situations: list[dict[str, Any]] = []
+    idx_f: list[int] = []
+    idx_pos: list[int] = []
+    idx_key: list[str] = []
+    for menage_id, members in by_menage.items():
+        mrow = men_rows.get(menage_id)
+        if mrow is None:
+            raise ValueError(f"export_situations: ménage {menage_id} has no row in the menage frame")
+        sit: dict[str, Any] = {"individus": {}, "familles": {}, "foyers_fiscaux": {}, "menages": {}}
+        # keys are ordinals within the situation: no identifier (a pseudonym) leaves in the export
+        keys: dict[tuple[str, Any], str] = {}
+        fam_of: dict[str, Any] = {}
+        for r in members:
+            pid = keys.setdefault(("i", r["person_id"]), f"i{len(sit['individus'])}")
+            person: dict[str, Any] = {
+                "date_naissance": {"ETERNITY": _birth_date(r, month)},
+                "nationalite": {whole: NATIONALITY_CODE.get(r.get("nationality_group") or "FR", "ZZ")},
+                "duree_possession_titre_sejour": {whole: float(r.get("residence_permit_years") or 0.0)},
+                "taux_incapacite": {whole: float(r.get("disability_rate") or 0.0)},
+                "aah_restriction_substantielle_durable_acces_emploi": {whole: bool(r.get("rsdae"))},
+                "inapte_travail": {whole: bool(r.get("unfit_for_work"))},
+                "etudiant": {whole: bool(r.get("student"))},
+                "enceinte": {whole: bool(r.get("pregnant"))},
+            }
+            series = per_person.get(r["person_id"])
+            if series is None:
+                person["activite"] = {whole: "inactif"}
+            else:
+                person.update(series)
+            if r["famille_role"] != "enfant" and r.get("couple_kind") in ("married", "pacs"):
+                person["statut_marital"] = {whole: "marie" if r["couple_kind"] == "married" else "pacse"}
+            for v in requested.get("individus", ()):  # an input asked for: its other months stay stated
+                person[v] = {**person.get(v, {}), period: None}
+            sit["individus"][pid] = person
+            fkey = keys.setdefault(("f", r["famille_id"]), f"f{len(sit['familles'])}")
+            fam_of[fkey] = r["famille_id"]
+            f = sit["familles"].setdefault(fkey, {"parents": [], "enfants": []})
+            f["parents" if r["famille_role"] in ("demandeur", "conjoint") else "enfants"].append(pid)
+            ffkey = keys.setdefault(("ff", r["foyer_fiscal_id"]), f"ff{len(sit['foyers_fiscaux'])}")
+            ff = sit["foyers_fiscaux"].setdefault(ffkey,
+                                                  {"declarants": [], "personnes_a_charge": []})
+            ff["declarants" if r["foyer_fiscal_role"] == "declarant" else "personnes_a_charge"].append(pid)
+            hosted = bool(r.get("hosted_free_of_charge"))
+            mkey = keys.setdefault(("m", r["famille_id"] if hosted else None), f"m{len(sit['menages'])}")
+            if mkey not in sit["menages"]:
+                sit["menages"][mkey] = {
+                    "personne_de_reference": [], "conjoint": [], "enfants": [], "autres": [],
+                    "depcom": {whole: mrow["depcom"]},
+                    "statut_occupation_logement": {whole: "loge_gratuitement" if hosted
+                                                   else HOUSING[mrow["housing_status"]]},
+                    # loyer is divided over a multi-month period by OpenFisca: state each month
+                    "loyer": dict.fromkeys(periods, 0.0 if hosted else float(mrow.get("rent") or 0.0)),
+                }
+            mk = sit["menages"][mkey]
+            role = {"demandeur": "personne_de_reference", "conjoint": "conjoint"}.get(r["famille_role"], "enfants")
+            mk[role].append(pid)
+        for fkey, f in sit["familles"].items():
+            fid = fam_of[fkey]
+            frow = fam_rows[fid]
+            f["rsa_isolement_recent"] = {whole: bool(frow.get("recent_isolation"))}
+            f.update(per_famille.get(fid, {}))
+            for v in requested.get("familles", ()):  # a paid benefit: past months stated, this one asked
+                f[v] = {**f.get(v, {}), period: None}
+            idx_f.append(fid)
+            idx_pos.append(len(situations))
+            idx_key.append(fkey)
+        for mk in sit["menages"].values():
+            mk["personne_de_reference"] = mk["personne_de_reference"][:1]
+            mk["conjoint"] = mk["conjoint"][:1]
+            for role in ("conjoint", "enfants", "autres"):
+                if not mk[role]:
+                    del mk[role]
+        situations.append(sit)
+    index = pl.DataFrame({"famille_id": idx_f, "position": idx_pos, "famille": idx_key},
+                         schema={"famille_id": ind["famille_id"].dtype, "position": pl.Int64, "famille": pl.Utf8})
+    return Export(situations=situations, index=index)

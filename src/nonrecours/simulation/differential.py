@@ -1,0 +1,333 @@
+"""Differential testing against OpenFisca-France: a seeded generator of situations and a comparison.
+
+The generator draws household situations (SITUATION_FORMAT.md) covering the shapes the law distinguishes:
+ages on each side of every threshold, couples of each kind, lone parents (recently isolated or not),
+children 0 to 25 (some earning, some students), disability rates 0/50/79/80 % with or without RSDAE,
+unfitness for work, nationalities FR / EEA / other with permits around 5 and 10 years, pregnancy,
+dwellings with a hosted second unit, every housing status, resources near the ceilings, months 2024-01 to
+2026-12.
+
+The comparison runs our engine and an *oracle* on the same situations. The oracle is a callable taking
+OpenFisca web-API situations and returning their computed values (``tests/oracle/environment.run_oracle``
+runs OpenFisca-France in its own environment): this module never imports OpenFisca (AGPL). Family
+benefits and housing aid already paid are inputs of our rules; a generated situation without
+``benefits_paid`` gets them from the oracle first (its af, paje_base, asf and aide_logement of the month),
+which is how a CAF extract would state them.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import random
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from nonrecours.engine import Inputs, evaluate
+from nonrecours.outputs.export_openfisca import EXPORTED_OUTPUTS, export_situations
+from nonrecours.simulation.runner import OUTPUT_FIELDS
+from nonrecours.simulation.situations import BENEFITS_PAID_FIELDS, MAX_MONTH, MIN_MONTH, load_situations
+
+__all__ = ["COMPARED_FIELDS", "DifferentialReport", "Oracle", "compare_with_oracle", "generate_situations",
+           "public_case_agreement"]
+
+Oracle = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
+COMPARED_FIELDS: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_free", "css_participation",
+                                    "css_participation_monthly")
+BOOL_FIELDS = ("css_free", "css_participation")
+TOLERANCE = 1.0
+OPENFISCA_INTERMEDIATES = ("rsa_base_ressources", "rsa_forfait_logement", "ppa_base_ressources",
+                           "ppa_forfait_logement", "asi_aspa_base_ressources", "css_cmu_base_ressources",
+                           "cmu_c_plafond", "acs_plafond", "aide_logement", "af", "paje_base", "asf", "aah", "asi")
+OUR_INTERMEDIATES = ("rsa_socle", "rsa_base_ressources", "rsa_forfait_logement", "ppa_revenu_activite",
+                     "ppa_forfait_logement", "asi_aspa_base_ressources", "css_ressources_famille",
+                     "css_forfait_logement", "aah_famille", "cf", "rsa_eligibilite", "aspa_nb_eligibles")
+
+AGE_THRESHOLDS = (18, 20, 21, 25, 60, 62, 64, 65, 67)
+EEA = ("IT", "DE", "PT", "ES", "BE", "RO", "PL", "CH")
+OTHER = ("MA", "DZ", "TN", "SN", "CN", "US", "TR")
+DEPCOMS = ("75056", "92012", "69123", "13055", "59350", "67482", "33063", "46042", "23096", "2A004",
+           "97411", "97105", "97209", "97302")
+STATUSES = ("tenant", "tenant_furnished", "social_tenant", "foyer", "owner", "owner_with_loan", "free",
+            "homeless")
+SALARY_POINTS = (300, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000, 2300, 2600, 3200)
+"""Net monthly salaries around the PPA exit points and CSS ceilings of common households."""
+
+
+# -- generator ---------------------------------------------------------------------------------------
+def _age_near(rng: random.Random, lo: int, hi: int) -> int:
+    near = [a + d for a in AGE_THRESHOLDS for d in (-1, 0, 1) if lo <= a + d <= hi]
+    return rng.choice(near) if near and rng.random() < 0.5 else rng.randint(lo, hi)
+
+
+def _amount(rng: random.Random, points: Sequence[float], spread: float = 0.08) -> float:
+    return round(rng.choice(points) * (1 + rng.uniform(-spread, spread)), 2)
+
+
+def _adult(rng: random.Random, unit: str, age: int) -> dict[str, Any]:
+    p: dict[str, Any] = {"role": "parent", "age": age, "unit": unit, "monthly": {}}
+    m = p["monthly"]
+    if age < 62 and rng.random() < 0.45:
+        m["salary_net"] = _amount(rng, SALARY_POINTS)
+    if age < 62 and "salary_net" not in m and rng.random() < 0.25:
+        m["unemployment"] = _amount(rng, (400, 700, 1000, 1300))
+    if age >= 55 and rng.random() < 0.7:
+        m["pension"] = _amount(rng, (150, 400, 700, 900, 1100, 1400, 2000), 0.15)
+        if rng.random() < 0.3:
+            m["pension_gross"] = round(m["pension"] / rng.uniform(0.90, 0.95), 2)
+    if rng.random() < 0.06:
+        m["invalidity_pension"] = _amount(rng, (300, 600, 900))
+    if rng.random() < 0.06:
+        m["alimony_received"] = _amount(rng, (100, 200, 400))
+    r = rng.random()
+    if r < 0.08:
+        p["disability_rate"] = rng.choice((0.5, 0.79))
+        p["rsdae"] = rng.random() < 0.6
+    elif r < 0.16:
+        p["disability_rate"] = rng.choice((0.8, 0.85))
+    if age >= 60 and rng.random() < 0.15:
+        p["unfit_for_work"] = True
+    if 18 <= age <= 28 and rng.random() < 0.25:
+        p["student"] = True
+    r = rng.random()
+    if r < 0.15:
+        p["nationality"] = rng.choice(EEA)
+    elif r < 0.30:
+        p["nationality"] = rng.choice(OTHER)
+        p["residence_permit_years"] = rng.choice((None, 2, 4, 5, 6, 9, 10, 11, 15))
+    return p
+
+
+def _child(rng: random.Random, unit: str) -> dict[str, Any]:
+    age = rng.choice((0, 1, 2, 3, 5, 10, 13, 16, 17, 18, 19, 20, 21, 22, 24, 25)) if rng.random() < 0.6 \
+        else rng.randint(0, 25)
+    c: dict[str, Any] = {"role": "child", "age": age, "unit": unit}
+    if age >= 16 and rng.random() < 0.35:
+        c["monthly"] = {"salary_net": _amount(rng, (200, 500, 900, 1300), 0.2)}
+    if age >= 18 and rng.random() < 0.3:
+        c["student"] = True
+    if rng.random() < 0.04:
+        c["disability_rate"] = rng.choice((0.5, 0.8))
+    return c
+
+
+def generate_situations(n: int, seed: int = 0, *, first: dt.date = MIN_MONTH, last: dt.date = MAX_MONTH,
+                        months: Sequence[str] | None = None, prefix: str = "d") -> list[dict[str, Any]]:
+    """``n`` situations drawn with ``random.Random(seed)`` (same seed, same situations); ids ``{prefix}{seed}-k``.
+
+    Months are drawn in ``first``..``last``, or among ``months`` (YYYY-MM) when given: the oracle runs one
+    simulation per distinct month, so a short list makes a fast run. Without ``benefits_paid``: the
+    comparison states them from the oracle (see the module docstring).
+    """
+    rng = random.Random(seed)
+    span = (last.year - first.year) * 12 + last.month - first.month
+    out = []
+    for k in range(n):
+        mi = rng.randint(0, span)
+        month = f"{first.year + (first.month - 1 + mi) // 12:04d}-{(first.month - 1 + mi) % 12 + 1:02d}"
+        if months:
+            month = rng.choice(list(months))
+        shape = rng.random()
+        persons: list[dict[str, Any]] = []
+        couple = None
+        if shape < 0.25:  # elderly single or couple
+            persons.append(_adult(rng, "main", _age_near(rng, 58, 92)))
+            if rng.random() < 0.5:
+                persons.append(_adult(rng, "main", _age_near(rng, 55, 92)))
+        else:
+            persons.append(_adult(rng, "main", _age_near(rng, 18, 64)))
+            if rng.random() < 0.5:
+                persons.append(_adult(rng, "main", _age_near(rng, 18, 66)))
+            n_children = rng.choice((0, 0, 1, 1, 2, 2, 3, 4))
+            youngest_parent = min(p["age"] for p in persons)
+            for _ in range(n_children):  # a child is at least 16 years younger than the youngest parent
+                child = _child(rng, "main")
+                if child["age"] <= youngest_parent - 16:
+                    persons.append(child)
+        n_parents = sum(p["role"] == "parent" for p in persons)
+        if n_parents == 2:
+            couple = rng.choice(("married", "pacs", "cohabiting"))
+        adults = [p for p in persons if p["role"] == "parent" and p["age"] < 45]
+        if adults and rng.random() < 0.12:
+            adults[0]["pregnant"] = True
+        if rng.random() < 0.12:  # a second unit hosted free of charge: an adult child or an elderly parent
+            age = rng.choice((18, 19, 20, 21, 24, 25, 26, 30)) if rng.random() < 0.6 else _age_near(rng, 60, 90)
+            persons.append(_adult(rng, "second", age))
+        status = rng.choice(STATUSES)
+        rent = 0.0
+        if status in ("tenant", "tenant_furnished", "social_tenant", "foyer", "owner_with_loan"):
+            rent = round(rng.uniform(150, 1300), 2)
+        sit: dict[str, Any] = {"id": f"{prefix}{seed}-{k}", "month": month, "depcom": rng.choice(DEPCOMS),
+                               "housing": {"status": status, "rent": rent}, "persons": persons}
+        if couple:
+            sit["couple"] = couple
+        if n_parents == 1 and any(p["role"] == "child" for p in persons) and rng.random() < 0.4:
+            sit["recent_isolation"] = True
+        out.append(sit)
+    return out
+
+
+# -- comparison --------------------------------------------------------------------------------------
+@dataclass
+class DifferentialReport:
+    """``units``: one row per famille with ours (``<field>``) and OpenFisca's (``of_<field>``) values and
+    intermediates; ``situations``: summed per situation with ``agree_<field>`` columns."""
+
+    units: pl.DataFrame
+    situations: pl.DataFrame
+
+    @property
+    def n(self) -> int:
+        return self.situations.height
+
+    def summary(self) -> dict[str, dict[str, Any]]:
+        """Per field: agreement overall and where OpenFisca pays (> 0 or true)."""
+        out: dict[str, dict[str, Any]] = {}
+        s = self.situations
+        for f in COMPARED_FIELDS:
+            pays = s.filter(pl.col(f"of_{f}") if f in BOOL_FIELDS else pl.col(f"of_{f}") > 0)
+            out[f] = {"n": s.height, "agree": int(s[f"agree_{f}"].sum()),
+                      "rate": round(float(s[f"agree_{f}"].mean() or 0.0), 4),
+                      "n_openfisca_pays": pays.height, "agree_where_openfisca_pays": int(pays[f"agree_{f}"].sum()),
+                      "rate_where_openfisca_pays": round(float(pays[f"agree_{f}"].mean()), 4) if pays.height
+                      else None}
+        return out
+
+    def disagreements(self, limit: int = 20) -> list[dict[str, Any]]:
+        """The first situations that disagree, with every unit's values and intermediates on both sides."""
+        bad = self.situations.filter(~pl.all_horizontal(pl.col(f"agree_{f}") for f in COMPARED_FIELDS))
+        out = []
+        for row in bad.head(limit).iter_rows(named=True):
+            fields = [f for f in COMPARED_FIELDS if not row[f"agree_{f}"]]
+            units = self.units.filter(pl.col("id") == row["id"]).drop("famille_id", "situation").to_dicts()
+            out.append({"id": row["id"], "fields": fields,
+                        "ours": {f: row[f] for f in COMPARED_FIELDS},
+                        "openfisca": {f: row[f"of_{f}"] for f in COMPARED_FIELDS},
+                        "units": [{k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in u.items()}
+                                  for u in units]})
+        return out
+
+
+def _oracle_values(batch: Any, oracle: Oracle, benefits_paid: bool,
+                   requested: dict[str, tuple[str, ...]] | None = None) -> pl.DataFrame:
+    """OpenFisca's requested famille values (individu values summed per famille), one row per famille."""
+    sits: list[dict[str, Any]] = []
+    index = []
+    for month in batch.months:
+        ex = export_situations(batch.frames_for_month(month), month, benefits_paid=benefits_paid,
+                               outputs=requested or True)
+        index.append(ex.index.with_columns(pl.col("position") + len(sits),
+                                           pl.lit(month.strftime("%Y-%m")).alias("period")))
+        sits.extend(ex.situations)
+    results = oracle(sits)
+    idx = pl.concat(index)
+    fam_vars = (requested or EXPORTED_OUTPUTS).get("familles", ())
+    ind_vars = (requested or EXPORTED_OUTPUTS).get("individus", ())
+    cols: dict[str, list[Any]] = {"famille_id": [], **{v: [] for v in (*fam_vars, *ind_vars)}}
+    for fid, pos, key, per in idx.iter_rows():
+        res, sit = results[pos], sits[pos]
+        fam = res["familles"][key]
+        cols["famille_id"].append(fid)
+        for v in fam_vars:
+            cols[v].append(fam[v][per])
+        members = sit["familles"][key]["parents"] + sit["familles"][key].get("enfants", [])
+        for v in ind_vars:
+            cols[v].append(sum(res["individus"][p][v][per] for p in members))
+    return pl.DataFrame(cols).with_columns(pl.col("famille_id").cast(pl.Int64))
+
+
+def _state_paid(situations: Sequence[dict[str, Any]], oracle: Oracle) -> list[dict[str, Any]]:
+    """Situations without ``benefits_paid`` get OpenFisca's family benefits and housing aid of their month."""
+    todo = [s for s in situations if "benefits_paid" not in s]
+    if not todo:
+        return list(situations)
+    batch = load_situations(todo)
+    paid = _oracle_values(batch, oracle, benefits_paid=False,
+                          requested={"familles": BENEFITS_PAID_FIELDS})
+    rows = batch.unit_index.join(paid, on="famille_id").to_dicts()
+    stated: dict[str, dict[str, dict[str, float]]] = {}
+    for r in rows:
+        stated.setdefault(r["id"], {})[r["unit"]] = {b: round(float(r[b]), 2) for b in BENEFITS_PAID_FIELDS}
+    out = []
+    for s in situations:
+        if "benefits_paid" not in s and s["id"] in stated:
+            s = copy.deepcopy(s)
+            s["benefits_paid"] = stated[s["id"]]
+        out.append(s)
+    return out
+
+
+def _ours(batch: Any, backend: str) -> pl.DataFrame:
+    parts = []
+    for month in batch.months:
+        res = evaluate(list(OUTPUT_FIELDS), Inputs(**batch.frames_for_month(month)), month, backend=backend,
+                       missing_inputs="default")
+        full = res.full["famille"]
+        extra = [c for c in OUR_INTERMEDIATES if c in full.columns and c not in OUTPUT_FIELDS]
+        parts.append(full.select("famille_id", *OUTPUT_FIELDS, *[pl.col(c).alias(f"our_{c}") for c in extra]))
+    return pl.concat(parts, how="diagonal_relaxed")
+
+
+def compare_with_oracle(situations: Sequence[dict[str, Any]], oracle: Oracle,
+                        backend: str = "polars") -> DifferentialReport:
+    """Our engine and the oracle on the same situations: per famille values and per situation agreement."""
+    situations = _state_paid(situations, oracle)
+    batch = load_situations(situations)
+    if batch.errors:
+        raise ValueError(f"{len(batch.errors)} generated situations are invalid, first: {batch.errors[0]}")
+    theirs = _oracle_values(batch, oracle, benefits_paid=True)
+    theirs = theirs.with_columns(
+        pl.col("cmu_c").cast(pl.Boolean).alias("of_css_free"),
+        (pl.col("css_participation_forfaitaire") > 0).alias("of_css_participation"),
+        pl.col("css_participation_forfaitaire").alias("of_css_participation_monthly"),
+        *(pl.col(f).alias(f"of_{f}") for f in ("rsa", "ppa", "aspa")),
+    ).rename({c: f"of_{c}" for c in OPENFISCA_INTERMEDIATES if c not in ("rsa", "ppa", "aspa")})
+    of_cols = [c for c in theirs.columns if c.startswith("of_")]
+    units = (batch.unit_index.join(_ours(batch, backend), on="famille_id", how="left")
+             .join(theirs.select("famille_id", *of_cols), on="famille_id", how="left")
+             .with_columns(*(pl.col(f).cast(pl.Boolean).fill_null(False) for f in BOOL_FIELDS),
+                           *(pl.col(f).cast(pl.Float64).fill_null(0.0) for f in COMPARED_FIELDS
+                             if f not in BOOL_FIELDS))
+             .sort("situation", "famille_id"))
+    sums = [pl.col(f).sum().round(2) for f in COMPARED_FIELDS if f not in BOOL_FIELDS]
+    sums += [pl.col(f"of_{f}").sum().round(2) for f in COMPARED_FIELDS if f not in BOOL_FIELDS]
+    anys = [pl.col(f).any() for f in BOOL_FIELDS] + [pl.col(f"of_{f}").any() for f in BOOL_FIELDS]
+    per_sit = units.group_by("situation", "id", "month", maintain_order=True).agg(*sums, *anys)
+    per_sit = per_sit.with_columns(
+        *((pl.col(f) == pl.col(f"of_{f}")).alias(f"agree_{f}") if f in BOOL_FIELDS
+          else ((pl.col(f) - pl.col(f"of_{f}")).abs() <= TOLERANCE + 1e-9).alias(f"agree_{f}")
+          for f in COMPARED_FIELDS))
+    return DifferentialReport(units=units, situations=per_sit)
+
+
+def public_case_agreement(cases: Sequence[dict[str, Any]], oracle: Oracle) -> dict[str, dict[str, Any]]:
+    """Labelled cases (``{"situation", "expected"}``) replayed through the exporter and the oracle: per
+    field, how many of OpenFisca's fresh amounts agree with the labels (proves the export conventions)."""
+    batch = load_situations([c["situation"] for c in cases])
+    if batch.errors:
+        raise ValueError(f"{len(batch.errors)} cases are invalid, first: {batch.errors[0]}")
+    theirs = _oracle_values(batch, oracle, benefits_paid=True)
+    units = batch.unit_index.join(theirs, on="famille_id", how="left")
+    expected = {(c["situation"]["id"], u["unit"]): u for c in cases for u in c["expected"]["by_unit"]}
+    fields = {"rsa": "rsa", "ppa": "ppa", "aspa": "aspa", "css_free": "cmu_c",
+              "css_participation": "css_participation_forfaitaire",
+              "css_participation_monthly": "css_participation_forfaitaire", "aah": "aah", "asi": "asi",
+              "af": "af", "aide_logement": "aide_logement"}
+    out: dict[str, dict[str, Any]] = {}
+    rows = units.to_dicts()
+    for f, var in fields.items():
+        bad = []
+        for r in rows:
+            exp = expected[(r["id"], r["unit"])][f]
+            got = r[var]
+            if f == "css_participation":
+                got = got > 0
+            ok = bool(got) == exp if isinstance(exp, bool) else abs(float(got) - float(exp)) <= TOLERANCE + 1e-9
+            if not ok:
+                bad.append({"id": r["id"], "unit": r["unit"], "openfisca_now": got, "label": exp})
+        out[f] = {"n_units": len(rows), "agree": len(rows) - len(bad), "rate": round(1 - len(bad) / len(rows), 4),
+                  "disagreements": bad[:20]}
+    return out

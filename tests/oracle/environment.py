@@ -1,0 +1,81 @@
+"""Create (or reuse) the oracle virtual environment and run OpenFisca-France in it as a subprocess.
+
+``ensure_oracle()`` creates ``<project>/.oracle-venv`` (gitignored) with ``openfisca-france==176.1.8``
+pinned, reusing it when it already holds that version; ``run_oracle(situations)`` sends web-API situations
+to ``openfisca_runner.py`` in that environment and returns its results. Any failure raises
+:class:`OracleUnavailable` (tests must fail, never skip, when the oracle cannot be installed).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import venv
+from pathlib import Path
+from typing import Any
+
+__all__ = ["OPENFISCA_FRANCE", "OracleUnavailable", "ensure_oracle", "run_oracle"]
+
+PROJECT = Path(__file__).resolve().parents[2]
+DEFAULT_VENV = PROJECT / ".oracle-venv"
+OPENFISCA_FRANCE = "176.1.8"
+OPENFISCA_CORE = "44.7.1"
+"""The core version pip resolves for openfisca-france 176.1.8 on Python 3.11 (pinned for reproducibility)."""
+RUNNER = Path(__file__).resolve().parent / "openfisca_runner.py"
+
+
+class OracleUnavailable(RuntimeError):
+    """The oracle environment could not be created or the runner failed."""
+
+
+def _python(path: Path) -> Path:
+    return path / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def _installed(path: Path) -> bool:
+    py = _python(path)
+    if not py.exists():
+        return False
+    probe = subprocess.run(
+        [str(py), "-c", "import importlib.metadata as m; print(m.version('openfisca-france'), "
+                        "m.version('openfisca-core'))"], capture_output=True, text=True, check=False)
+    return probe.returncode == 0 and probe.stdout.split() == [OPENFISCA_FRANCE, OPENFISCA_CORE]
+
+
+def ensure_oracle(path: str | Path | None = None) -> Path:
+    """The oracle environment's python, creating the environment when absent or not at the pinned versions."""
+    path = Path(path or os.environ.get("NONRECOURS_ORACLE_VENV") or DEFAULT_VENV)
+    if _installed(path):
+        return _python(path)
+    try:
+        venv.EnvBuilder(with_pip=True, clear=path.exists()).create(path)
+    except Exception as exc:  # venv reports many kinds of OS errors
+        raise OracleUnavailable(f"cannot create the oracle environment at {path}: {exc}") from exc
+    cmd = [str(_python(path)), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+           f"openfisca-france=={OPENFISCA_FRANCE}", f"openfisca-core=={OPENFISCA_CORE}"]
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not _installed(path):
+        tail = "\n".join((done.stderr or done.stdout).splitlines()[-15:])
+        raise OracleUnavailable(f"pip could not install openfisca-france=={OPENFISCA_FRANCE}:\n{tail}")
+    return _python(path)
+
+
+def run_oracle(situations: list[dict[str, Any]], python: Path | None = None) -> list[dict[str, Any]]:
+    """Results of OpenFisca-France (with our one correction) for web-API situations, in the same order."""
+    python = python or ensure_oracle()
+    with tempfile.TemporaryDirectory(prefix="nonrecours-oracle-") as tmp:
+        src, dst = Path(tmp) / "in.json", Path(tmp) / "out.json"
+        src.write_text(json.dumps(situations), encoding="utf-8")
+        done = subprocess.run([str(python), str(RUNNER), "--input", str(src), "--output", str(dst)],
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            tail = "\n".join(done.stderr.splitlines()[-20:])
+            raise OracleUnavailable(f"the OpenFisca runner failed:\n{tail}")
+        return json.loads(dst.read_text(encoding="utf-8"))
+
+
+if __name__ == "__main__":
+    print(ensure_oracle(sys.argv[1] if len(sys.argv) > 1 else None))

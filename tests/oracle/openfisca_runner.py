@@ -1,0 +1,154 @@
+"""Compute OpenFisca-France web-API situations in bulk: run INSIDE the oracle virtual environment only.
+
+This script is ours (not OpenFisca's code); it imports ``openfisca_france`` (AGPL) and therefore lives
+outside the ``nonrecours`` package, which never imports it. It is started as a subprocess by
+``tests/oracle/environment.py``.
+
+Input (stdin or ``--input FILE``): a JSON list of OpenFisca web-API situations (``individus``,
+``familles``, ``foyers_fiscaux``, ``menages``), the ``/calculate`` shape: a variable whose value is
+``null`` at a period is a variable to compute. Output (stdout or ``--output FILE``): a JSON list, one
+object per situation, ``{entity plural: {id: {variable: {period: value}}}}`` for the requested
+variables only (numbers rounded to the cent, enums as their name).
+
+Situations asking for the same periods are merged into one big simulation (entity ids prefixed with the
+situation's position), which is what makes ~hundreds of households per second possible.
+
+One correction of openfisca-france 176.1.8 is applied (documented in docs/oracle_disagreements.md):
+``asi_aspa_condition_nationalite`` passes the ten-year permit test to numpy's ``logical_or`` as its
+output argument, so no non-EEA resident meets the condition; the law (code de la sécurité sociale,
+art. L816-1) is EEA or Swiss nationality, or a residence permit held for ten years.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+from openfisca_core.periods import MONTH
+from openfisca_core.simulation_builder import SimulationBuilder
+from openfisca_core.variables import Variable
+from openfisca_france import FranceTaxBenefitSystem
+from openfisca_france.entities import Individu
+
+ENTITIES = ("individus", "familles", "foyers_fiscaux", "menages")
+ROLE_KEYS = {"familles": ("parents", "enfants"), "foyers_fiscaux": ("declarants", "personnes_a_charge"),
+             "menages": ("personne_de_reference", "conjoint", "enfants", "autres")}
+
+
+class asi_aspa_condition_nationalite(Variable):
+    """CSS art. L816-1: a national of an EEA state or of Switzerland, or a foreigner holding for at least
+    ten years a residence permit authorising work (the duration is OpenFisca's own parameter)."""
+
+    value_type = bool
+    default_value = True
+    entity = Individu
+    label = "Condition de nationalité ou de titre de séjour (ASPA, ASI), CSS art. L816-1"
+    definition_period = MONTH
+
+    def formula(individu, period, parameters):  # type: ignore[no-untyped-def]
+        eee = individu("ressortissant_eee", period)
+        suisse = individu("nationalite", period) == b"CH"
+        years = individu("duree_possession_titre_sejour", period)
+        minimum = parameters(period).prestations_sociales.solidarite_insertion.minimum_vieillesse.aspa \
+            .duree_min_titre_sejour
+        return np.logical_or(np.logical_or(eee, suisse), years >= minimum)
+
+
+def tax_benefit_system() -> FranceTaxBenefitSystem:
+    tbs = FranceTaxBenefitSystem()
+    tbs.replace_variable(asi_aspa_condition_nationalite)
+    return tbs
+
+
+def _requests(situation: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(entity plural, id, variable, period) of every null value: what the web API would compute."""
+    out = []
+    for plural in ENTITIES:
+        for eid, values in (situation.get(plural) or {}).items():
+            for var, per in values.items():
+                if isinstance(per, dict):
+                    out.extend((plural, eid, var, p) for p, v in per.items() if v is None)
+    return out
+
+
+def _merge(group: list[tuple[int, dict[str, Any]]]) -> dict[str, Any]:
+    """One situation holding every situation of ``group``, ids prefixed by the situation's position."""
+    merged: dict[str, dict[str, Any]] = {p: {} for p in ENTITIES}
+    for pos, sit in group:
+        pre = f"s{pos}_"
+        for plural in ENTITIES:
+            for eid, values in (sit.get(plural) or {}).items():
+                entity = {}
+                for key, val in values.items():
+                    if plural != "individus" and key in ROLE_KEYS[plural]:
+                        entity[key] = [pre + m for m in val] if isinstance(val, list) else pre + val
+                    elif isinstance(val, dict):
+                        entity[key] = {p: v for p, v in val.items() if v is not None}
+                    else:
+                        entity[key] = val
+                merged[plural][pre + eid] = entity
+    return merged
+
+
+def _value(v: Any) -> Any:
+    if isinstance(v, (np.floating, float)):
+        return round(float(v), 2)
+    if isinstance(v, (np.bool_, bool)):
+        return bool(v)
+    if isinstance(v, (np.integer, int)):
+        return int(v)
+    return getattr(v, "name", str(v))
+
+
+def compute(situations: list[dict[str, Any]], tbs: FranceTaxBenefitSystem | None = None) -> list[dict[str, Any]]:
+    """Compute every requested variable of every situation (one simulation per set of requested periods)."""
+    tbs = tbs or tax_benefit_system()
+    requests = [_requests(s) for s in situations]
+    groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    for pos, (sit, req) in enumerate(zip(situations, requests, strict=True)):
+        groups[tuple(sorted({r[3] for r in req}))].append((pos, sit))
+    results: list[dict[str, Any]] = [{} for _ in situations]
+    for _, group in groups.items():
+        merged = _merge(group)
+        sim = SimulationBuilder().build_from_entities(tbs, merged)
+        wanted: dict[tuple[str, str, str], list[tuple[int, str]]] = defaultdict(list)
+        for pos, _sit in group:
+            for plural, eid, var, per in requests[pos]:
+                wanted[(plural, var, per)].append((pos, eid))
+        for (plural, var, per), targets in wanted.items():
+            population = sim.get_population(plural)
+            values = sim.calculate(var, per)
+            if hasattr(values, "decode_to_str"):
+                values = values.decode_to_str()
+            index = {eid: k for k, eid in enumerate(population.ids)}
+            for pos, eid in targets:
+                v = values[index[f"s{pos}_{eid}"]]
+                results[pos].setdefault(plural, {}).setdefault(eid, {}).setdefault(var, {})[per] = _value(v)
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--input", help="JSON file of situations (default: stdin)")
+    parser.add_argument("--output", help="JSON file to write (default: stdout)")
+    args = parser.parse_args(argv)
+    if args.input:
+        with open(args.input, encoding="utf-8") as fh:
+            text = fh.read()
+    else:
+        text = sys.stdin.read()
+    out = json.dumps(compute(json.loads(text)))
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as fh:
+            fh.write(out)
+    else:
+        sys.stdout.write(out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,98 @@
+"""Engine frames → OpenFisca web-API situations (no OpenFisca needed: the JSON shape and conventions)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+
+from nonrecours.engine import Inputs
+from nonrecours.outputs.export_openfisca import EXPORTED_OUTPUTS, export_situations
+from nonrecours.simulation import load_situations
+
+SITS = [
+    {"id": "a", "month": "2025-04", "depcom": "75056", "housing": {"status": "tenant", "rent": 600},
+     "couple": "married",
+     "persons": [{"role": "parent", "age": 40, "monthly": {"salary_net": 1200}},
+                 {"role": "parent", "age": 38, "nationality": "MA", "residence_permit_years": 11},
+                 {"role": "child", "age": 4},
+                 {"role": "parent", "age": 70, "unit": "granny", "monthly": {"pension": 500}}],
+     "benefits_paid": {"main": {"af": 0, "paje_base": 0, "asf": 0, "aide_logement": 210}}},
+    {"id": "b", "month": "2025-04", "depcom": "97411", "housing": {"status": "owner"},
+     "persons": [{"role": "parent", "age": 30, "monthly": {"unemployment": 900}, "pregnant": True}]},
+]
+
+
+@pytest.fixture(scope="module")
+def frames() -> dict:
+    return load_situations(SITS).frames_for_month(dt.date(2025, 4, 1))
+
+
+def test_one_situation_per_dwelling_with_roles_and_json_serialisable(frames) -> None:  # type: ignore[no-untyped-def]
+    ex = export_situations(frames, dt.date(2025, 4, 1))
+    assert len(ex.situations) == 2
+    a = ex.situations[0]
+    json.dumps(a)
+    assert len(a["familles"]) == 2 and len(a["individus"]) == 4
+    main = next(f for f in a["familles"].values() if len(f["parents"]) == 2)
+    assert len(main["enfants"]) == 1
+    assert len(a["foyers_fiscaux"]) == 2  # married couple + child in one return, the grandmother in hers
+    statuses = sorted(next(iter(m["statut_occupation_logement"].values())) for m in a["menages"].values())
+    assert statuses == ["locataire_vide", "loge_gratuitement"]  # the hosted unit is its own ménage
+    loyer = next(m["loyer"] for m in a["menages"].values()
+                 if "locataire_vide" in m["statut_occupation_logement"].values())
+    assert loyer["2023-01"] == 600 and loyer["2025-04"] == 600 and len(loyer) == 28  # Jan N-2 .. M, monthly
+    for v in EXPORTED_OUTPUTS["familles"]:
+        assert main[v]["2025-04"] is None
+    assert main["aide_logement"]["2024-04"] == 210 and main["aide_logement"]["2025-03"] == 210
+    assert "2024-03" not in main["aide_logement"]  # twelve months of stated payments
+
+
+def test_person_inputs_follow_the_conventions(frames) -> None:  # type: ignore[no-untyped-def]
+    ex = export_situations(frames, dt.date(2025, 4, 1))
+    people = list(ex.situations[0]["individus"].values())
+    worker = next(p for p in people if "salaire_net" in p)
+    assert worker["salaire_net"]["2023-01"] == 1200 and worker["salaire_net"]["2025-04"] == 1200
+    assert worker["salaire_imposable"]["2025-04"] == pytest.approx(1200 * 1.036529, abs=0.01)
+    assert worker["salaire_de_base"]["2025-04"] == pytest.approx(1200 / 0.78, abs=0.01)
+    assert worker["activite"]["2025-04"] == "actif"
+    assert worker["statut_marital"] == {"month:2023-01:28": "marie"}
+    foreign = next(p for p in people if "ZZ" in p["nationalite"].values())
+    assert list(foreign["duree_possession_titre_sejour"].values()) == [11.0]
+    retiree = next(p for p in people if p.get("retraite_nette", {}).get("2025-04"))
+    assert retiree["retraite_brute"]["2025-04"] == pytest.approx(500 / 0.926, abs=0.01)
+    b = ex.situations[1]
+    (person,) = b["individus"].values()
+    assert list(person["enceinte"].values()) == [True]
+    assert person["activite"]["2025-04"] == "chomeur"
+    (menage,) = b["menages"].values()
+    assert list(menage["depcom"].values()) == ["97411"]
+
+
+def test_selection_exports_whole_dwellings_and_indexes_familles(frames) -> None:  # type: ignore[no-untyped-def]
+    fams = frames["famille"]["famille_id"].to_list()
+    ex = export_situations(Inputs(**frames), dt.date(2025, 4, 1), famille_ids=[fams[1]], outputs=False,
+                           benefits_paid=False)
+    assert len(ex.situations) == 1
+    assert ex.index["famille_id"].to_list() == fams[:2]  # the hosted unit's dwelling comes whole
+    fam = next(iter(ex.situations[0]["familles"].values()))
+    assert "rsa" not in fam and "aide_logement" not in fam
+
+
+def test_pseudonymous_ids_never_leave_and_unknown_birth_dates_follow_the_age(frames) -> None:  # type: ignore[no-untyped-def]
+    import polars as pl
+
+    ids = ("person_id", "famille_id", "foyer_fiscal_id", "menage_id")
+    out = {}
+    for name, df in frames.items():
+        df = df.with_columns(*(("SECRETPSEUDO" + pl.col(c).cast(pl.String)).alias(c) for c in ids if c in df.columns))
+        if name == "individu":
+            df = df.with_columns(pl.lit(dt.date(1800, 1, 1)).alias("date_naissance"))
+        out[name] = df
+    ex = export_situations(out, dt.date(2025, 4, 1))
+    text = json.dumps(ex.situations)
+    assert "SECRETPSEUDO" not in text
+    assert ex.index["famille_id"].str.starts_with("SECRETPSEUDO").all()  # the index maps keys back locally
+    births = sorted(p["date_naissance"]["ETERNITY"] for s in ex.situations for p in s["individus"].values())
+    assert "2020-10-01" in births  # a child of 4 in April 2025: birthday six months before, in October 2020
