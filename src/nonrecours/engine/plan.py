@@ -20,7 +20,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from nonrecours.errors import ParameterError, RuleError
+from nonrecours.errors import NotInForceError, NotModelledError, ParameterError, RuleError
 from nonrecours.rules.ir import (
     Agg,
     BinOp,
@@ -44,7 +44,7 @@ from nonrecours.rules.ir import (
 from nonrecours.rules.params import Binding, ParameterStore
 from nonrecours.rules.registry import Registry, zero_of
 
-__all__ = ["Plan", "Step", "add_months", "build_plan", "column_name", "dtype_of"]
+__all__ = ["Plan", "Step", "add_months", "build_plan", "column_name", "dtype_of", "earliest_month"]
 
 MAX_OFFSET = 120
 ID = {"individu": "person_id", "famille": "famille_id", "foyer_fiscal": "foyer_fiscal_id",
@@ -261,7 +261,7 @@ class _Builder:
             b = self.params.bind(name, month)
         except ParameterError as exc:
             rule = self.current_rule[-1] if self.current_rule else "?"
-            raise ParameterError(f"rule {rule}: {exc}") from exc
+            raise type(exc)(f"rule {rule}: {exc}") from exc
         self.plan.bindings[(name, month)] = b
         if self.current_rule:
             self.plan.rule_bindings.setdefault(self.current_rule[-1], set()).add((name, month))
@@ -390,10 +390,37 @@ def build_plan(targets: list[str] | tuple[str, ...], registry: Registry, params:
     """Steps needed to compute ``targets`` (rule names) at ``month``, in dependency order."""
     if not targets:
         raise RuleError("no target rule given")
-    b = _Builder(registry, params, month.replace(day=1), tuple(targets))
+    month = month.replace(day=1)
+    b = _Builder(registry, params, month, tuple(targets))
     for t in targets:
         if t not in registry.rules:
             raise RuleError(f"target {t!r} is not a rule" + (" (it is an input)" if t in registry.inputs
                                                             else ""))
-        b.variable(t, 0)
+        try:
+            b.variable(t, 0)
+        except NotInForceError as exc:
+            if isinstance(exc, NotModelledError):
+                raise
+            earliest = earliest_month(t, registry, params, month)
+            since = (f"the earliest month it models is {earliest:%Y-%m}" if earliest is not None
+                     else f"no month of the {EARLIEST_SCAN} following is modelled either")
+            raise NotModelledError(f"{t}: not modelled in {month:%Y-%m}; {since} (why: {exc})",
+                                   benefit=t, month=month, earliest=earliest) from exc
     return b.plan
+
+
+EARLIEST_SCAN = 240
+"""Months scanned forward for the first one a refused target can be computed in (error path only)."""
+
+
+def earliest_month(target: str, registry: Registry, params: ParameterStore, after: dt.date) -> dt.date | None:
+    """First month from ``after`` on whose plan for ``target`` binds every parameter and rule variant it
+    reads, reference months included (None if none within :data:`EARLIEST_SCAN` months)."""
+    for k in range(1, EARLIEST_SCAN + 1):
+        m = add_months(after, k)
+        try:
+            _Builder(registry, params, m, (target,)).variable(target, 0)
+        except RuleError:  # not in force yet, or a parameter changing mid-month: not computable either
+            continue
+        return m
+    return None

@@ -12,7 +12,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from nonrecours.errors import RuleError
+from nonrecours.errors import NotInForceError, RuleError
 from nonrecours.rules.ir import DTYPES, ENTITIES, Expr
 
 __all__ = ["InputVariable", "Registry", "RuleVariant", "default_registry"]
@@ -154,7 +154,7 @@ class Registry:
         for v in self.rules[name]:
             if v.in_force(day):
                 return v
-        raise RuleError(f"rule {name}: no formula in force in {day:%Y-%m}")
+        raise NotInForceError(f"rule {name}: no formula in force in {day:%Y-%m}")
 
     def label_of(self, name: str) -> str:
         if name in self.inputs:
