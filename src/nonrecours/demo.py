@@ -20,9 +20,11 @@ from pathlib import Path
 
 import polars as pl
 
+from nonrecours.rules.benefits import OUTPUTS
+
 __all__ = ["TARGETS", "DemoReport", "run_demo"]
 
-TARGETS = ("rsa", "ppa", "aspa", "css_free", "css_participation", "css_participation_monthly")
+TARGETS = OUTPUTS
 SECRET_ENV = "NONRECOURS_EXCHANGE_SECRET"
 _CANONICAL = ("persons", "unit_memberships", "resources", "benefits_paid", "housing")
 

@@ -25,6 +25,8 @@ from typing import Literal
 
 import polars as pl
 
+from nonrecours.rules.benefits import OUTPUTS
+
 __all__ = ["TAKE_UP_RATES", "Noise", "draw_take_up", "entitlements_from_rules", "stable_uniform",
            "write_extracts"]
 
@@ -98,7 +100,7 @@ def draw_take_up(entitlements: pl.DataFrame, *, seed: int,
     return entitlements.with_columns(u.alias("u")).with_columns((pl.col("u") < rate).alias("take_up"))
 
 
-_RULE_TARGETS = ("rsa", "ppa", "aspa", "css_free", "css_participation", "css_participation_monthly")
+_RULE_TARGETS = OUTPUTS
 
 
 def entitlements_from_rules(truth_dir: str | Path, months: list, *, backend: str = "polars") -> pl.DataFrame:
