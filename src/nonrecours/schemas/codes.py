@@ -29,6 +29,14 @@ RESOURCE_KINDS = (
     "other",
 )
 
+NET_TO_TAXABLE: dict[str, float] = {
+    "salary_net": 1.036529,
+    "unemployment_benefit": 1.031443,
+    "pension_net": 1.031317,
+}
+"""Taxable / net ratio per resource kind, the mes-aides convention (SITUATION_FORMAT.md): the taxable
+income of reference estimated from net amounts when DGFiP supplies none (rules, situations, synth)."""
+
 BENEFITS = (
     "rsa",
     "ppa",

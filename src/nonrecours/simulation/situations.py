@@ -26,6 +26,7 @@ import polars as pl
 
 from nonrecours.errors import SituationError
 from nonrecours.rules.inputs import HOUSING_STATUSES
+from nonrecours.schemas.codes import NET_TO_TAXABLE
 
 __all__ = [
     "BENEFITS_PAID_FIELDS",
@@ -407,8 +408,9 @@ def _frames(ind_rows: dict[str, list[Any]], amounts_rows: dict[str, list[Any]],
     return SituationBatch(frames=frames, unit_index=unit_index, ids=ids, errors=errors)
 
 
-TAXABLE = {"salary_net": 1.036529, "unemployment": 1.031443, "pension_net": 1.031317}
-"""Net-to-taxable ratios of the mes-aides conventions (SITUATION_FORMAT.md)."""
+TAXABLE = {"salary_net": NET_TO_TAXABLE["salary_net"], "unemployment": NET_TO_TAXABLE["unemployment_benefit"],
+           "pension_net": NET_TO_TAXABLE["pension_net"]}
+"""Net-to-taxable ratios (schemas.codes.NET_TO_TAXABLE) under the situation's input names."""
 
 
 def _with_tax_year_income(monthly: pl.DataFrame, individu: pl.DataFrame, unit_index: pl.DataFrame) -> pl.DataFrame:

@@ -26,6 +26,7 @@ from typing import Literal
 import polars as pl
 
 from nonrecours.rules.benefits import OUTPUTS
+from nonrecours.schemas.codes import NET_TO_TAXABLE
 
 __all__ = ["TAKE_UP_RATES", "Noise", "draw_take_up", "entitlements_from_rules", "stable_uniform",
            "write_extracts"]
@@ -499,8 +500,7 @@ def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise
     years = [y for y in (ref_year - 2, ref_year - 1)
              if covered.filter(covered.dt.year() == y).len() == 12] or [ref_year - 1]
     res = truth.resources.with_columns(pl.col("month").dt.year().alias("year")).filter(pl.col("year").is_in(years))
-    factor = {"salary_net": 1.036529, "unemployment_benefit": 1.031443, "pension_net": 1.031317,
-              "alimony": 1.0, "self_employment": 1.0}
+    factor = {**NET_TO_TAXABLE, "alimony": 1.0, "self_employment": 1.0}
     col = {"salary_net": "salaires_traitements", "unemployment_benefit": "allocations_chomage",
            "pension_net": "pensions_retraites", "alimony": "pensions_alimentaires_recues",
            "self_employment": "revenus_non_salaries"}

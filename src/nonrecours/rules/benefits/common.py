@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from nonrecours.rules.dsl import Expr, Famille, Individu, abs_, floor, month_start, round_, rule, where, years_between
+from nonrecours.schemas.codes import NET_TO_TAXABLE
 
 __all__ = ["PENSION_TAXABLE", "SALARY_TAXABLE", "UNEMPLOYMENT_TAXABLE", "round_half_even"]
 
@@ -87,11 +88,11 @@ def round_half_even(x: Expr) -> Expr:
     return where(moitie, where(pair, bas, bas + 1), round_(x, 0))
 
 
-SALARY_TAXABLE = 1.036529
-UNEMPLOYMENT_TAXABLE = 1.031443
-PENSION_TAXABLE = 1.031317
-"""Net-to-taxable ratios of the mes-aides conventions (SITUATION_FORMAT.md), used when the income of the
-reference tax year is not supplied."""
+SALARY_TAXABLE = NET_TO_TAXABLE["salary_net"]
+UNEMPLOYMENT_TAXABLE = NET_TO_TAXABLE["unemployment_benefit"]
+PENSION_TAXABLE = NET_TO_TAXABLE["pension_net"]
+"""Net-to-taxable ratios (schemas.codes.NET_TO_TAXABLE), used when the income of the reference tax year
+is not supplied."""
 
 
 @rule(entity="individu", dtype="float", label="salaires imposables de l'année de référence N-2 (annuels)",
