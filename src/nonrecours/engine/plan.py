@@ -43,6 +43,7 @@ from nonrecours.rules.ir import (
 )
 from nonrecours.rules.params import Binding, ParameterStore
 from nonrecours.rules.registry import Registry, zero_of
+from nonrecours.schemas.months import add_months
 
 __all__ = ["Plan", "Step", "add_months", "build_plan", "column_name", "dtype_of", "earliest_month"]
 
@@ -50,11 +51,6 @@ MAX_OFFSET = 120
 ID = {"individu": "person_id", "famille": "famille_id", "foyer_fiscal": "foyer_fiscal_id",
       "menage": "menage_id"}
 ROLE_COL = {"famille": "famille_role", "foyer_fiscal": "foyer_fiscal_role", "menage": "menage_role"}
-
-
-def add_months(month: dt.date, k: int) -> dt.date:
-    m = month.year * 12 + month.month - 1 + k
-    return dt.date(m // 12, m % 12 + 1, 1)
 
 
 def column_name(name: str, offset: int) -> str:
