@@ -22,6 +22,7 @@ from typing import Any
 
 from nonrecours.errors import NotInForceError, NotModelledError, ParameterError, RuleError
 from nonrecours.rules.ir import (
+    UNIT_ENTITIES,
     Agg,
     BinOp,
     BoolOp,
@@ -48,9 +49,8 @@ from nonrecours.schemas.months import add_months
 __all__ = ["Plan", "Step", "add_months", "build_plan", "column_name", "dtype_of", "earliest_month"]
 
 MAX_OFFSET = 120
-ID = {"individu": "person_id", "famille": "famille_id", "foyer_fiscal": "foyer_fiscal_id",
-      "menage": "menage_id"}
-ROLE_COL = {"famille": "famille_role", "foyer_fiscal": "foyer_fiscal_role", "menage": "menage_role"}
+ID = {"individu": "person_id", **{unit: f"{unit}_id" for unit in UNIT_ENTITIES}}
+ROLE_COL = {unit: f"{unit}_role" for unit in UNIT_ENTITIES}
 
 
 def column_name(name: str, offset: int) -> str:

@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from nonrecours.errors import NotInForceError, RuleError
-from nonrecours.rules.ir import DTYPES, ENTITIES, Expr
+from nonrecours.rules.ir import DTYPES, ENTITIES, UNIT_ENTITIES, Expr
 
 __all__ = ["InputVariable", "Registry", "RuleVariant", "default_registry"]
 
-STRUCTURAL_COLUMNS: dict[str, str] = {
-    "famille_role": "str", "foyer_fiscal_role": "str", "menage_role": "str",
-}
+STRUCTURAL_COLUMNS: dict[str, str] = {f"{unit}_role": "str" for unit in UNIT_ENTITIES}
 """Individu columns every ``individu`` frame carries (roles in each unit), readable by rules."""
 
 _ZERO: dict[str, Any] = {"float": 0.0, "int": 0, "bool": False, "str": "", "date": None}

@@ -15,6 +15,8 @@ ROLES: dict[str, tuple[str, ...]] = {
     "foyer_fiscal": ("declarant", "personne_a_charge"),
     "menage": ("personne_de_reference", "conjoint", "enfant", "autre"),
 }
+PARENT_ROLES: tuple[str, ...] = ROLES["famille"][:2]
+"""The parents of a famille (demandeur and conjoint), as opposed to its enfants."""
 ALL_ROLES: tuple[str, ...] = tuple(dict.fromkeys(r for roles in ROLES.values() for r in roles))
 
 RESOURCE_KINDS = (

@@ -19,9 +19,9 @@ law counts it.
 
 from __future__ import annotations
 
+from nonrecours.rules.benefits.common import PARENTS
 from nonrecours.rules.dsl import Famille, Individu, condition, maximum, minimum, param, rule, shift, sum_over, where
 
-PARENTS = ("demandeur", "conjoint")
 DECONJUGALISATION = "2023-10-01"
 """Loi n° 2022-1158 du 16 août 2022, art. 10: the spouse's resources no longer count from this month."""
 CONJUGALISEE = ("2022-01-01", "2023-09-30")

@@ -10,6 +10,7 @@ Not modelled: ASI and mixed ASI/ASPA couples, capital income and assets, the rec
 
 from __future__ import annotations
 
+from nonrecours.rules.benefits.common import PARENTS
 from nonrecours.rules.dsl import (
     Famille,
     Individu,
@@ -26,7 +27,6 @@ from nonrecours.rules.dsl import (
 __all__: list[str] = []
 
 A = "minima_sociaux.aspa"
-PARENTS = ("demandeur", "conjoint")
 
 
 @rule(entity="individu", dtype="bool", label="éligibilité individuelle à l'ASPA (âge, séjour)",

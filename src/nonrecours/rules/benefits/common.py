@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 
 from nonrecours.rules.dsl import Expr, Famille, Individu, abs_, floor, month_start, round_, rule, where, years_between
-from nonrecours.schemas.codes import NET_TO_TAXABLE
+from nonrecours.schemas.codes import NET_TO_TAXABLE, PARENT_ROLES
 
 __all__ = ["PENSION_TAXABLE", "SALARY_TAXABLE", "UNEMPLOYMENT_TAXABLE", "round_half_even"]
 
-PARENTS = ("demandeur", "conjoint")
+PARENTS = PARENT_ROLES
 
 
 @rule(entity="individu", dtype="bool", label="parent (demandeur ou conjoint) dans sa famille")

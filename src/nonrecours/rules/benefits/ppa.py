@@ -14,6 +14,7 @@ Not modelled: self-employed income, apprentices' specific floor, capital income,
 
 from __future__ import annotations
 
+from nonrecours.rules.benefits.common import PARENTS
 from nonrecours.rules.dsl import (
     Famille,
     Individu,
@@ -31,7 +32,6 @@ from nonrecours.rules.dsl import (
 __all__: list[str] = []
 
 P = "minima_sociaux.ppa"
-PARENTS = ("demandeur", "conjoint")
 
 
 def _smic_horaire():  # type: ignore[no-untyped-def]

@@ -17,6 +17,7 @@ read from the ``*_imposable(s)_n2`` inputs.
 
 from __future__ import annotations
 
+from nonrecours.rules.benefits.common import PARENTS
 from nonrecours.rules.dsl import Famille, Individu, condition, maximum, minimum, param, round_, rule, where
 
 __all__: list[str] = []
@@ -119,7 +120,7 @@ def cf_plafond(f: Famille):
     m = f.members
     n_charge = f.count(where=m.cf_enfant_a_charge)
     seuil_activite = 12 * param(f"{PF}.bmaf")
-    n_actifs = f.count(role=("demandeur", "conjoint"),
+    n_actifs = f.count(role=PARENTS,
                        where=m.salaires_n2 >= seuil_activite)
     majoration = where(~f.en_couple | (n_actifs == 2), param(f"{PF}.cf.majoration_biactifs_isoles"), 0.0)
     return param(f"{PF}.cf.plafond_base") * (

@@ -8,12 +8,12 @@ interrupted-resource neutralisation beyond the rule of CASF art. R262-13, Mayott
 
 from __future__ import annotations
 
+from nonrecours.rules.benefits.common import PARENTS
 from nonrecours.rules.dsl import Famille, Individu, condition, maximum, mean_over, param, rule, shift, where
 
 __all__: list[str] = []
 
 R = "minima_sociaux.rsa"
-PARENTS = ("demandeur", "conjoint")
 
 
 def _neutralise(x, substitution):  # type: ignore[no-untyped-def]
