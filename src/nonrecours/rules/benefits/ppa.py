@@ -14,7 +14,7 @@ Not modelled: self-employed income, apprentices' specific floor, capital income,
 
 from __future__ import annotations
 
-from nonrecours.rules.benefits.common import PARENTS
+from nonrecours.rules.benefits.common import PARENTS, taux_montant_forfaitaire, taux_montant_majore_isolement
 from nonrecours.rules.dsl import (
     Famille,
     Individu,
@@ -79,15 +79,9 @@ def ppa_base_ressources(f: Famille):
 @rule(entity="famille", dtype="float", label="prime d'activité: montant forfaitaire (majoré pour un parent isolé)",
       ref="CSS art. L842-3, L842-7 et D843-1")
 def ppa_montant_forfaitaire(f: Famille):
-    n = f.nb_parents + f.rsa_nb_enfants
     base = param(f"{P}.montant_de_base")
-    taux = (1 + where(n >= 2, param(f"{P}.majoration.deuxieme_personne"), 0.0)
-            + where(n >= 3, param(f"{P}.majoration.troisieme_personne"), 0.0)
-            + where(n >= 4, where(f.nb_parents == 1, param(f"{P}.majoration.personne_supplementaire"),
-                                  param(f"{P}.majoration.troisieme_personne")), 0.0)
-            + maximum(n - 4, 0) * param(f"{P}.majoration.personne_supplementaire"))
-    majore = base * (param(f"{P}.majoration_isolement.base")
-                     + param(f"{P}.majoration_isolement.par_enfant") * f.rsa_nb_enfants)
+    taux = taux_montant_forfaitaire(P, f.nb_parents + f.rsa_nb_enfants, f.nb_parents)
+    majore = base * taux_montant_majore_isolement(P, f.rsa_nb_enfants)
     return where(f.rsa_majore_eligibilite, majore, base * taux)
 
 

@@ -8,7 +8,7 @@ interrupted-resource neutralisation beyond the rule of CASF art. R262-13, Mayott
 
 from __future__ import annotations
 
-from nonrecours.rules.benefits.common import PARENTS
+from nonrecours.rules.benefits.common import PARENTS, taux_montant_forfaitaire, taux_montant_majore_isolement
 from nonrecours.rules.dsl import Famille, Individu, condition, maximum, mean_over, param, rule, shift, where
 
 __all__: list[str] = []
@@ -102,12 +102,7 @@ def rsa_nb_personnes(f: Famille):
 
 @rule(entity="famille", dtype="float", label="montant forfaitaire du RSA", ref="CASF art. L262-2 et R262-1")
 def rsa_socle(f: Famille):
-    n = f.rsa_nb_personnes
-    taux = (1 + where(n >= 2, param(f"{R}.majoration.deuxieme_personne"), 0.0)
-            + where(n >= 3, param(f"{R}.majoration.troisieme_personne"), 0.0)
-            + where(n >= 4, where(f.nb_parents == 1, param(f"{R}.majoration.personne_supplementaire"),
-                                  param(f"{R}.majoration.troisieme_personne")), 0.0)
-            + maximum(n - 4, 0) * param(f"{R}.majoration.personne_supplementaire"))
+    taux = taux_montant_forfaitaire(R, f.rsa_nb_personnes, f.nb_parents)
     return where(f.rsa_eligibilite, param(f"{R}.montant_de_base") * taux, 0.0)
 
 
@@ -126,8 +121,7 @@ def rsa_majore_eligibilite(f: Famille):
 @rule(entity="famille", dtype="float", label="montant forfaitaire majoré pour isolement",
       ref="CASF art. L262-9 et R262-1")
 def rsa_socle_majore(f: Famille):
-    taux = (param(f"{R}.majoration_isolement.base")
-            + param(f"{R}.majoration_isolement.par_enfant") * f.rsa_nb_enfants)
+    taux = taux_montant_majore_isolement(R, f.rsa_nb_enfants)
     # the age and student conditions do not apply to an isolated parent or pregnant woman (CASF L262-4)
     return where(f.rsa_majore_eligibilite, param(f"{R}.montant_de_base") * taux, 0.0)
 
