@@ -18,17 +18,39 @@ read from the ``*_imposable(s)_n2`` inputs.
 from __future__ import annotations
 
 from nonrecours.rules.benefits.common import PARENTS
-from nonrecours.rules.dsl import Famille, Individu, condition, maximum, minimum, param, round_, rule, where
+from nonrecours.rules.dsl import (
+    Famille,
+    Individu,
+    condition,
+    maximum,
+    mean_over,
+    minimum,
+    param,
+    round_,
+    rule,
+    where,
+)
 
 __all__: list[str] = []
 
 PF = "prestations_familiales"
 
 
-@rule(entity="individu", dtype="bool", label="enfant ouvrant droit aux allocations familiales (moins de 20 ans)",
-      ref="CSS art. L512-3 et R512-2")
+@rule(entity="individu", dtype="bool", label="autonomie financière: rémunération moyenne des six mois précédents "
+      "d'au moins 55 % du SMIC mensuel (SMIC horaire x 169)", ref="CSS art. R512-2")
+def autonomie_financiere(i: Individu):
+    """A child earning that much is no longer a dependant for family benefits (nor, as the CAF applies it,
+    for RSA and prime d'activité). The net salary is compared with the gross SMIC, as the reference model
+    does (the text speaks of "rémunération")."""
+    seuil = (param(f"{PF}.autonomie_financiere.taux_smic") * param("marche_travail.smic.horaire_brut")
+             * param(f"{PF}.autonomie_financiere.heures_smic"))
+    return mean_over(i.salary_net, -6, -1) >= seuil
+
+
+@rule(entity="individu", dtype="bool", label="enfant ouvrant droit aux allocations familiales (moins de 20 ans, "
+      "sans autonomie financière)", ref="CSS art. L512-3 et R512-2")
 def af_enfant(i: Individu):
-    return i.est_enfant & (i.age_mois < param(f"{PF}.af.age_limite"))
+    return i.est_enfant & (i.age_mois < param(f"{PF}.af.age_limite")) & ~i.autonomie_financiere
 
 
 @rule(entity="famille", dtype="int", label="nombre d'enfants ouvrant droit aux allocations familiales")

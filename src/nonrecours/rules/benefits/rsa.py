@@ -54,18 +54,20 @@ def enceinte_fam(f: Famille):
 
 @rule(entity="individu", dtype="bool", label="enfant à charge au sens du RSA", ref="CASF art. L262-2 et R262-3")
 def rsa_enfant_a_charge(i: Individu):
-    """A child counts while younger than the age limit and while its own resources stay under the increase
-    of the montant forfaitaire it brings (CAF practice; OpenFisca-France rule)."""
+    """A child counts while younger than the age limit, not financially autonomous (CSS art. R512-2: a child
+    earning 55 % of the SMIC opens no family benefit, CASF art. R262-3, 1°) and while its own resources stay
+    under the increase of the montant forfaitaire it brings (CAF practice; OpenFisca-France rule)."""
     base = param(f"{R}.montant_de_base")
     age_pac = param(f"{R}.age_pac")
     fam = i.famille
-    autres_enfants = fam.count(role="enfant", where=fam.members.age_mois <= age_pac) > 1
+    autres_enfants = fam.count(role="enfant", where=(fam.members.age_mois <= age_pac)
+                               & ~fam.members.autonomie_financiere) > 1
     ouvre_majoration = ~i.famille.enceinte_fam & ~i.famille.en_couple & i.famille.recent_isolation & ~autres_enfants
     seuil = where(ouvre_majoration,
                   (param(f"{R}.majoration_isolement.base") - 1 + param(f"{R}.majoration_isolement.par_enfant")) * base,
                   param(f"{R}.majoration.personne_supplementaire") * base)
     ressources = i.rsa_ressources_individu + i.rsa_revenu_activite_individu
-    return i.est_enfant & (i.age_mois <= age_pac) & (ressources < seuil)
+    return i.est_enfant & ~i.autonomie_financiere & (i.age_mois <= age_pac) & (ressources < seuil)
 
 
 @rule(entity="famille", dtype="int", label="nombre d'enfants à charge au sens du RSA")
