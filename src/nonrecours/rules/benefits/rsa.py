@@ -60,14 +60,14 @@ def rsa_enfant_a_charge(i: Individu):
     base = param(f"{R}.montant_de_base")
     age_pac = param(f"{R}.age_pac")
     fam = i.famille
-    autres_enfants = fam.count(role="enfant", where=(fam.members.age_mois <= age_pac)
+    autres_enfants = fam.count(role="enfant", where=(fam.members.age_mois < age_pac)
                                & ~fam.members.autonomie_financiere) > 1
     ouvre_majoration = ~i.famille.enceinte_fam & ~i.famille.en_couple & i.famille.recent_isolation & ~autres_enfants
     seuil = where(ouvre_majoration,
                   (param(f"{R}.majoration_isolement.base") - 1 + param(f"{R}.majoration_isolement.par_enfant")) * base,
                   param(f"{R}.majoration.personne_supplementaire") * base)
     ressources = i.rsa_ressources_individu + i.rsa_revenu_activite_individu
-    return i.est_enfant & ~i.autonomie_financiere & (i.age_mois <= age_pac) & (ressources < seuil)
+    return i.est_enfant & ~i.autonomie_financiere & (i.age_mois < age_pac) & (ressources < seuil)
 
 
 @rule(entity="famille", dtype="int", label="nombre d'enfants à charge au sens du RSA")
