@@ -104,9 +104,13 @@ def ppa_forfait_logement(f: Famille):
 def ppa_eligibilite(f: Famille):
     age = condition("un membre du foyer a 18 ans ou plus", f.any(f.members.age_mois >= param(f"{P}.age_min")),
                     ref="CSS art. L842-1")
-    # as in the reference model, a member of the foyer (a French child included) fulfils it for the foyer
-    sejour = condition("un membre du foyer remplit la condition de nationalité ou de séjour",
-                       f.any(f.members.rsa_condition_nationalite), ref="CSS art. L842-2, 2°")
+    # as in the reference model, a member of the foyer (a French child included) fulfils it for the foyer;
+    # the condition does not apply to a person entitled to the majoration for isolation (L842-7), such as
+    # an isolated pregnant woman, who only needs a lawful residence (CSS art. L512-2)
+    sejour = condition("un membre du foyer remplit la condition de nationalité ou de séjour, ou la famille a "
+                       "droit à la majoration pour isolement",
+                       f.any(f.members.rsa_condition_nationalite) | f.rsa_majore_eligibilite,
+                       ref="CSS art. L842-2, 2° et L842-7")
     return age & sejour
 
 
