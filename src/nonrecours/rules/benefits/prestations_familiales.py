@@ -78,7 +78,8 @@ def af_taux_majorations(f: Famille):
     aine_maj = (n == 2) & (f.max(f.members.age_mois, where=f.members.af_enfant) >= age_maj)
     n_maj = n_maj - where(aine_maj, 1, 0)
     age_limite = param(f"{PF}.af.age_limite")
-    n_vingt_ans = f.count(where=f.members.est_enfant & (f.members.age_mois == age_limite))
+    n_vingt_ans = f.count(where=f.members.est_enfant & (f.members.age_mois == age_limite)
+                          & ~f.members.autonomie_financiere)
     forfait = where(n + n_vingt_ans >= 3, n_vingt_ans, 0) * param(f"{PF}.af.taux_forfait_20_ans")
     return where(n >= 2, n_maj * param(f"{PF}.af.taux_majoration_age"), 0.0) + forfait
 
@@ -126,7 +127,7 @@ def pf_base_ressources_individu(i: Individu):
 @rule(entity="individu", dtype="bool", label="enfant à charge au sens du complément familial (moins de 21 ans)",
       ref="CSS art. L522-1 et R512-2")
 def cf_enfant_a_charge(i: Individu):
-    return i.est_enfant & (i.age_mois < param(f"{PF}.cf.age_limite"))
+    return i.est_enfant & (i.age_mois < param(f"{PF}.cf.age_limite")) & ~i.autonomie_financiere
 
 
 @rule(entity="famille", dtype="float", label="complément familial: ressources de l'année de référence",
