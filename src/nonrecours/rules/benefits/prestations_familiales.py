@@ -68,15 +68,26 @@ def af_taux_base(f: Famille):
     return where(un_enfant_dom, param(f"{PF}.af.taux_un_enfant_dom"), metropole)
 
 
+@rule(entity="famille", dtype="int", label="âge du plus âgé des enfants ouvrant droit aux allocations familiales")
+def af_age_aine(f: Famille):
+    return f.max(f.members.age_mois, where=f.members.af_enfant)
+
+
+@rule(entity="individu", dtype="bool", label="enfant le plus âgé (en années) de la famille", ref="CSS art. L521-3")
+def af_aine(i: Individu):
+    return i.af_enfant & (i.age_mois == i.famille.af_age_aine)
+
+
 @rule(entity="famille", dtype="float", label="taux des majorations pour âge et de l'allocation forfaitaire (en BMAF)",
       ref="CSS art. L521-1, L521-3, D521-1 et D521-2")
 def af_taux_majorations(f: Famille):
     age_maj = param(f"{PF}.af.age_majoration")
     n = f.af_nb_enfants
     n_maj = f.count(where=f.members.af_enfant & (f.members.age_mois >= age_maj))
-    # with exactly two children the eldest gets no majoration
-    aine_maj = (n == 2) & (f.max(f.members.age_mois, where=f.members.af_enfant) >= age_maj)
-    n_maj = n_maj - where(aine_maj, 1, 0)
+    # with exactly two children "le plus âgé" gets no majoration (CSS L521-3): twins, or two children of the
+    # same age in years, are both the eldest (the reference model's reading; an age in years cannot part them)
+    aines_maj = f.count(where=f.members.af_aine & (f.members.age_mois >= age_maj))
+    n_maj = n_maj - where(n == 2, aines_maj, 0)
     age_limite = param(f"{PF}.af.age_limite")
     n_vingt_ans = f.count(where=f.members.est_enfant & (f.members.age_mois == age_limite)
                           & ~f.members.autonomie_financiere)
