@@ -15,6 +15,8 @@ __all__ = [
     "ExtractError",
     "KeyMaterialError",
     "NonRecoursError",
+    "NotInForceError",
+    "NotModelledError",
     "ParameterError",
     "PrivacyError",
     "RuleError",
@@ -88,6 +90,20 @@ class RuleError(NonRecoursError):
 
 class ParameterError(RuleError, ValueError):
     """A dated parameter is missing for a month, malformed, or changes in the middle of a month."""
+
+
+class NotInForceError(ParameterError):
+    """No law in force for a month: a parameter without a value then, or a rule without a dated formula."""
+
+
+class NotModelledError(NotInForceError):
+    """A benefit is asked for a month before the earliest law it encodes (its own month or a reference
+    month its rules read). Names the benefit and the earliest month it models; ``earliest`` is None when
+    no later month is modelled either."""
+
+    def __init__(self, message: str, *, benefit: str, month: object, earliest: object) -> None:
+        self.benefit, self.month, self.earliest = benefit, month, earliest
+        super().__init__(message)
 
 
 class EngineError(NonRecoursError):

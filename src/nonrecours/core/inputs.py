@@ -25,6 +25,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from nonrecours.errors import SchemaError
+from nonrecours.schemas.months import add_months, month_index, month_index_expr
 
 __all__ = ["RESOURCE_INPUTS", "SOURCE_PRIORITY", "build_inputs"]
 
@@ -59,9 +60,7 @@ def _rank(column: str) -> pl.Expr:
         {a: i for i, a in enumerate(order)}, default=len(order), return_dtype=pl.Int32)
 
 
-def _month_index(col: str | pl.Expr) -> pl.Expr:
-    e = pl.col(col) if isinstance(col, str) else col
-    return e.dt.year().cast(pl.Int32) * 12 + e.dt.month().cast(pl.Int32) - 1
+_month_index = month_index_expr
 
 
 def _valid_on(month: dt.date) -> pl.Expr:
@@ -84,9 +83,8 @@ def build_inputs(
     for needed in ("persons", "unit_memberships"):
         if needed not in lf:
             raise SchemaError("table needed to build the rule inputs", table=needed)
-    first = dt.date((month.year * 12 + month.month - 1 - lookback) // 12,
-                    (month.year * 12 + month.month - 1 - lookback) % 12 + 1, 1)
-    m_idx = month.year * 12 + month.month - 1
+    first = add_months(month, -lookback)
+    m_idx = month_index(month)
 
     members = (
         lf["unit_memberships"].filter(_valid_on(month))

@@ -20,8 +20,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from nonrecours.errors import ParameterError, RuleError
+from nonrecours.errors import NotInForceError, NotModelledError, ParameterError, RuleError
 from nonrecours.rules.ir import (
+    UNIT_ENTITIES,
     Agg,
     BinOp,
     BoolOp,
@@ -43,8 +44,10 @@ from nonrecours.rules.ir import (
 )
 from nonrecours.rules.params import Binding, ParameterStore
 from nonrecours.rules.registry import Registry, zero_of
+from nonrecours.schemas.months import add_months
 
-__all__ = ["MONTH_START", "Plan", "Step", "add_months", "build_plan", "build_plans", "column_name", "dtype_of"]
+__all__ = ["MONTH_START", "Plan", "Step", "add_months", "build_plan", "build_plans", "column_name", "dtype_of",
+           "earliest_month"]
 
 MAX_OFFSET = 120
 MONTH_START = "__month_start"
@@ -57,14 +60,10 @@ class _Split(Exception):
     def __init__(self, name: str, offset: int) -> None:
         super().__init__(name)
         self.name, self.offset = name, offset
-ID = {"individu": "person_id", "famille": "famille_id", "foyer_fiscal": "foyer_fiscal_id",
-      "menage": "menage_id"}
-ROLE_COL = {"famille": "famille_role", "foyer_fiscal": "foyer_fiscal_role", "menage": "menage_role"}
 
 
-def add_months(month: dt.date, k: int) -> dt.date:
-    m = month.year * 12 + month.month - 1 + k
-    return dt.date(m // 12, m % 12 + 1, 1)
+ID = {"individu": "person_id", **{unit: f"{unit}_id" for unit in UNIT_ENTITIES}}
+ROLE_COL = {unit: f"{unit}_role" for unit in UNIT_ENTITIES}
 
 
 def column_name(name: str, offset: int) -> str:
@@ -292,7 +291,7 @@ class _Builder:
                     b = self.bound[(name, month)] = self.params.bind(name, month)
                 except ParameterError as exc:
                     rule = self.current_rule[-1] if self.current_rule else "?"
-                    raise ParameterError(f"rule {rule}: {exc}") from exc
+                    raise type(exc)(f"rule {rule}: {exc}") from exc
             self.plan.bindings[(name, month)] = b
             if self.current_rule:
                 self.plan.rule_bindings.setdefault(self.current_rule[-1], set()).add((name, month))
@@ -464,5 +463,32 @@ def _build(targets: list[str] | tuple[str, ...], registry: Registry, params: Par
         if t not in registry.rules:
             raise RuleError(f"target {t!r} is not a rule" + (" (it is an input)" if t in registry.inputs
                                                             else ""))
-        b.variable(t, 0)
+        try:
+            b.variable(t, 0)
+        except NotInForceError as exc:
+            if isinstance(exc, NotModelledError):
+                raise
+            month = min(months)  # the earliest evaluated month is the first one out of the law's range
+            earliest = earliest_month(t, registry, params, month)
+            since = (f"the earliest month it models is {earliest:%Y-%m}" if earliest is not None
+                     else f"no month of the {EARLIEST_SCAN} following is modelled either")
+            raise NotModelledError(f"{t}: not modelled in {month:%Y-%m}; {since} (why: {exc})",
+                                   benefit=t, month=month, earliest=earliest) from exc
     return b.plan
+
+
+EARLIEST_SCAN = 240
+"""Months scanned forward for the first one a refused target can be computed in (error path only)."""
+
+
+def earliest_month(target: str, registry: Registry, params: ParameterStore, after: dt.date) -> dt.date | None:
+    """First month from ``after`` on whose plan for ``target`` binds every parameter and rule variant it
+    reads, reference months included (None if none within :data:`EARLIEST_SCAN` months)."""
+    for k in range(1, EARLIEST_SCAN + 1):
+        m = add_months(after, k)
+        try:
+            _Builder(registry, params, (m,), (target,)).variable(target, 0)
+        except RuleError:  # not in force yet, or a parameter changing mid-month: not computable either
+            continue
+        return m
+    return None

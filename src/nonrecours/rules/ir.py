@@ -24,6 +24,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from nonrecours.errors import RuleError
+from nonrecours.schemas.codes import ROLES as CODE_ROLES
+from nonrecours.schemas.codes import UNIT_KINDS
 
 __all__ = [
     "DTYPES",
@@ -53,13 +55,10 @@ __all__ = [
     "walk",
 ]
 
-ENTITIES: tuple[str, ...] = ("individu", "famille", "foyer_fiscal", "menage")
-UNIT_ENTITIES: tuple[str, ...] = ("famille", "foyer_fiscal", "menage")
-ROLES: dict[str, tuple[str, ...]] = {
-    "famille": ("demandeur", "conjoint", "enfant"),
-    "foyer_fiscal": ("declarant", "personne_a_charge"),
-    "menage": ("personne_de_reference", "conjoint", "enfant", "autre"),
-}
+UNIT_ENTITIES: tuple[str, ...] = UNIT_KINDS
+"""Units of individus, with their roles: the canonical codes (schemas.codes), so rules and data agree."""
+ENTITIES: tuple[str, ...] = ("individu", *UNIT_ENTITIES)
+ROLES: dict[str, tuple[str, ...]] = CODE_ROLES
 DTYPES: tuple[str, ...] = ("float", "int", "bool", "str", "date")
 
 AGG_KINDS = ("sum", "count", "any", "all", "max", "min", "value_of")

@@ -25,7 +25,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
-from nonrecours.errors import ParameterError
+from nonrecours.errors import NotInForceError, ParameterError
 
 __all__ = ["Binding", "ParameterFile", "ParameterStore", "ParameterValue", "default_parameters"]
 
@@ -132,12 +132,12 @@ class ParameterStore:
                     "is not applied by guess")
         in_force = [s for s in starts if s <= first]
         if not in_force:
-            raise ParameterError(f"parameter {name}: no value in force in {first:%Y-%m} "
+            raise NotInForceError(f"parameter {name}: no value in force in {first:%Y-%m} "
                                  f"(first value starts {starts[0]})")
         start = in_force[-1]
         pv = pf.values[start]
         if pv.value is None:
-            raise ParameterError(f"parameter {name}: not in force in {first:%Y-%m} (ended {start})")
+            raise NotInForceError(f"parameter {name}: not in force in {first:%Y-%m} (ended {start})")
         return Binding(name, first, pv.value, start, pv.ref or pf.reference, pf.unit)
 
 

@@ -12,14 +12,12 @@ import importlib
 from dataclasses import dataclass
 from typing import Any
 
-from nonrecours.errors import RuleError
-from nonrecours.rules.ir import DTYPES, ENTITIES, Expr
+from nonrecours.errors import NotInForceError, RuleError
+from nonrecours.rules.ir import DTYPES, ENTITIES, UNIT_ENTITIES, Expr
 
 __all__ = ["InputVariable", "Registry", "RuleVariant", "default_registry"]
 
-STRUCTURAL_COLUMNS: dict[str, str] = {
-    "famille_role": "str", "foyer_fiscal_role": "str", "menage_role": "str",
-}
+STRUCTURAL_COLUMNS: dict[str, str] = {f"{unit}_role": "str" for unit in UNIT_ENTITIES}
 """Individu columns every ``individu`` frame carries (roles in each unit), readable by rules."""
 
 _ZERO: dict[str, Any] = {"float": 0.0, "int": 0, "bool": False, "str": "", "date": None}
@@ -154,7 +152,7 @@ class Registry:
         for v in self.rules[name]:
             if v.in_force(day):
                 return v
-        raise RuleError(f"rule {name}: no formula in force in {day:%Y-%m}")
+        raise NotInForceError(f"rule {name}: no formula in force in {day:%Y-%m}")
 
     def label_of(self, name: str) -> str:
         if name in self.inputs:

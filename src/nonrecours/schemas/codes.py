@@ -16,6 +16,8 @@ ROLES: dict[str, tuple[str, ...]] = {
     "foyer_fiscal": ("declarant", "personne_a_charge"),
     "menage": ("personne_de_reference", "conjoint", "enfant", "autre"),
 }
+PARENT_ROLES: tuple[str, ...] = ROLES["famille"][:2]
+"""The parents of a famille (demandeur and conjoint), as opposed to its enfants."""
 ALL_ROLES: tuple[str, ...] = tuple(dict.fromkeys(r for roles in ROLES.values() for r in roles))
 
 RESOURCE_KINDS = (
@@ -34,6 +36,14 @@ RESOURCE_KINDS = (
 ANNUAL_INCOME_KINDS = ("salaries", "unemployment", "pensions", "self_employment", "alimony")
 """Kinds of yearly taxable income a foyer declares (DGFiP). Only ``self_employment`` may be negative (a
 deficit of a business is income of the year, below zero)."""
+
+NET_TO_TAXABLE: dict[str, float] = {
+    "salary_net": 1.036529,
+    "unemployment_benefit": 1.031443,
+    "pension_net": 1.031317,
+}
+"""Taxable / net ratio per resource kind, the mes-aides convention (SITUATION_FORMAT.md): the taxable
+income of reference estimated from net amounts when DGFiP supplies none (rules, situations, synth)."""
 
 BENEFITS = (
     "rsa",

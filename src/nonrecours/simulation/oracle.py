@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from nonrecours.rules.benefits import OUTPUTS
+
 __all__ = ["Disagreement", "OracleReport", "compare", "documented_disagreements"]
 
-FIELDS: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_free", "css_participation", "css_participation_monthly")
+FIELDS: tuple[str, ...] = OUTPUTS
 TOLERANCE = 1.0
 
 

@@ -20,14 +20,14 @@ import polars as pl
 
 from nonrecours.engine import BACKENDS, Inputs, evaluate
 from nonrecours.errors import SituationError
-from nonrecours.rules.benefits import OUTPUTS
+from nonrecours.rules.benefits import AMOUNT_OUTPUTS, FLAG_OUTPUTS, OUTPUTS
 from nonrecours.simulation.situations import SituationBatch, load_situation_json, load_situations
 
 __all__ = ["FLOAT_FIELDS", "OUTPUT_FIELDS", "SimulationResult", "simulate", "simulate_batch", "simulate_file"]
 
 OUTPUT_FIELDS: tuple[str, ...] = OUTPUTS
-FLOAT_FIELDS: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_participation_monthly")
-BOOL_FIELDS: tuple[str, ...] = ("css_free", "css_participation")
+FLOAT_FIELDS: tuple[str, ...] = AMOUNT_OUTPUTS
+BOOL_FIELDS: tuple[str, ...] = FLAG_OUTPUTS
 
 
 @dataclass

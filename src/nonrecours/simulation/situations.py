@@ -28,6 +28,8 @@ import polars as pl
 
 from nonrecours.errors import SituationError
 from nonrecours.rules.inputs import HOUSING_STATUSES
+from nonrecours.schemas.codes import NET_TO_TAXABLE
+from nonrecours.schemas.months import add_months
 
 __all__ = [
     "BENEFITS_PAID_FIELDS",
@@ -133,15 +135,10 @@ def _month_of(text: Any) -> dt.date | None:
     return dt.date(int(m.group(1)), int(m.group(2)), 1)
 
 
-def _shift_month(d: dt.date, k: int) -> dt.date:
-    n = d.year * 12 + d.month - 1 + k
-    return dt.date(n // 12, n % 12 + 1, 1)
-
-
 def _birth_date(month: dt.date, age: int) -> dt.date:
     """The birth date of a person ``age`` years old on the first day of ``month``: the birthday is put six
     months before, the middle of the possible dates (the convention of the reference amounts)."""
-    return _shift_month(month, -12 * age - 6)
+    return add_months(month, -12 * age - 6)
 
 
 def _is_amount(v: Any) -> bool:
@@ -419,8 +416,9 @@ def _frames(ind_rows: dict[str, list[Any]], amounts_rows: dict[str, list[Any]],
     return SituationBatch(frames=frames, unit_index=unit_index, ids=ids, errors=errors)
 
 
-TAXABLE = {"salary_net": 1.036529, "unemployment": 1.031443, "pension_net": 1.031317}
-"""Net-to-taxable ratios of the mes-aides conventions (SITUATION_FORMAT.md)."""
+TAXABLE = {"salary_net": NET_TO_TAXABLE["salary_net"], "unemployment": NET_TO_TAXABLE["unemployment_benefit"],
+           "pension_net": NET_TO_TAXABLE["pension_net"]}
+"""Net-to-taxable ratios (schemas.codes.NET_TO_TAXABLE) under the situation's input names."""
 
 
 def _with_tax_year_income(monthly: pl.DataFrame, individu: pl.DataFrame, unit_index: pl.DataFrame) -> pl.DataFrame:

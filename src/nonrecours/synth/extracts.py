@@ -28,6 +28,8 @@ import polars as pl
 
 from nonrecours.connectors import default_mapping
 from nonrecours.connectors.writer import fixed_width_lines, write_csv, write_parquet
+from nonrecours.rules.benefits import OUTPUTS
+from nonrecours.schemas.codes import NET_TO_TAXABLE
 
 __all__ = ["TAKE_UP_RATES", "Noise", "draw_take_up", "entitlements_from_rules", "stable_uniform",
            "write_extracts"]
@@ -102,7 +104,7 @@ def draw_take_up(entitlements: pl.DataFrame, *, seed: int,
     return entitlements.with_columns(u.alias("u")).with_columns((pl.col("u") < rate).alias("take_up"))
 
 
-_RULE_TARGETS = ("rsa", "ppa", "aspa", "css_free", "css_participation", "css_participation_monthly")
+_RULE_TARGETS = OUTPUTS
 
 
 def entitlements_from_rules(truth_dir: str | Path, months: list, *, backend: str = "polars") -> pl.DataFrame:
@@ -524,8 +526,7 @@ def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise
     years = [y for y in (ref_year - 2, ref_year - 1)
              if covered.filter(covered.dt.year() == y).len() == 12] or [ref_year - 1]
     res = truth.resources.with_columns(pl.col("month").dt.year().alias("year")).filter(pl.col("year").is_in(years))
-    factor = {"salary_net": 1.036529, "unemployment_benefit": 1.031443, "pension_net": 1.031317,
-              "alimony": 1.0, "self_employment": 1.0}
+    factor = {**NET_TO_TAXABLE, "alimony": 1.0, "self_employment": 1.0}
     col = {"salary_net": "salaires_traitements", "unemployment_benefit": "allocations_chomage",
            "pension_net": "pensions_retraites", "alimony": "pensions_alimentaires_recues",
            "self_employment": "revenus_non_salaries"}

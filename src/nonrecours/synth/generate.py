@@ -22,6 +22,7 @@ import polars as pl
 
 from nonrecours.errors import ConfigError
 from nonrecours.schemas import BENEFITS_PAID, HOUSING, PERSONS, RESOURCES, UNIT_MEMBERSHIPS
+from nonrecours.schemas.months import month_from_index
 from nonrecours.synth.caf import build_family_benefits
 from nonrecours.synth.households import (
     COUPLE_KIND_SHARES,
@@ -91,7 +92,7 @@ def _write_chunk(job: _ChunkJob) -> None:
     communes = load_territory(job.territory)
     end_idx = month_index(job.end_month)
     start_idx = end_idx - months + 1
-    window_start = dt.date(start_idx // 12, start_idx % 12 + 1, 1)
+    window_start = month_from_index(start_idx)
 
     def rng(stream: int) -> np.random.Generator:
         return _rng(job.seed, job.chunk_no, stream)
@@ -173,8 +174,8 @@ def generate(
     weights = communes["weight"].to_numpy()
     end_idx = month_index(end_month)
     start_idx = end_idx - months + 1
-    window_start = dt.date(start_idx // 12, start_idx % 12 + 1, 1)
-    extract_date = dt.date((end_idx + 1) // 12, (end_idx + 1) % 12 + 1, 1)
+    window_start = month_from_index(start_idx)
+    extract_date = month_from_index(end_idx + 1)
     provenance = {"source_agency": "synth", "extract_id": f"synth-{territory}-seed{seed}",
                   "extract_date": extract_date}
 

@@ -16,6 +16,7 @@ import numpy as np
 import polars as pl
 
 from nonrecours.schemas import HOUSING, HOUSING_STATUSES, RESOURCES
+from nonrecours.schemas.codes import NET_TO_TAXABLE
 from nonrecours.synth.households import HOUSEHOLD_TYPES, PersonKind
 from nonrecours.synth.people import month_date, month_index
 
@@ -37,8 +38,8 @@ _SHARES_60_64 = {"full_time": 0.30, "part_time": 0.08, "jobseeker": 0.07, "inact
                  "invalidity": 0.03, "retired": 0.45}
 SMIC_NET_FLOOR = 1400.0
 """Monthly net minimum wage, rounded (about 1,398 EUR in 2024 to 1,443 EUR in 2026)."""
-TAXABLE_SALARY_RATIO = 1.036529
-"""Taxable / net salary, the mes-aides convention (SITUATION_FORMAT.md)."""
+TAXABLE_SALARY_RATIO = NET_TO_TAXABLE["salary_net"]
+"""Taxable / net salary (schemas.codes.NET_TO_TAXABLE)."""
 PENSION_REVALUATION = {2025: 1.022, 2026: 1.009}
 """January revaluation of basic pensions assumed by the generator."""
 

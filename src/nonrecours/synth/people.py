@@ -13,6 +13,7 @@ import numpy as np
 import polars as pl
 
 from nonrecours.schemas import PERSONS, UNIT_MEMBERSHIPS
+from nonrecours.schemas.months import month_index, month_of_index_expr
 from nonrecours.synth.households import HouseholdChunk, PersonKind
 from nonrecours.synth.names import GIVEN_F, GIVEN_M, STREETS, SURNAMES
 
@@ -25,12 +26,7 @@ _ABROAD = np.array(["99350", "99352", "99351", "99139", "99134", "99109", "99127
 Espagne, Allemagne, Italie, Belgique, Turquie)."""
 
 
-def month_index(d: dt.date) -> int:
-    return d.year * 12 + d.month - 1
-
-
-def month_date(idx: pl.Expr) -> pl.Expr:
-    return pl.date(idx // 12, idx % 12 + 1, 1)
+month_date = month_of_index_expr
 
 
 def _ids(prefix: str, values: np.ndarray) -> pl.Series:

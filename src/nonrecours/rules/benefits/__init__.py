@@ -17,8 +17,14 @@ from nonrecours.rules.benefits import (  # noqa: F401  (imported for their regis
     prestations_familiales,
     rsa,
 )
+from nonrecours.rules.registry import default_registry
 
 OUTPUTS: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_free", "css_participation", "css_participation_monthly")
-"""The famille rules the ``simulate`` command reports."""
+"""The target benefits: the famille rules detection, the demo, the extracts' take-up draw, ``simulate``
+and the oracle comparison report. The one list; everything else derives from it."""
 
-__all__ = ["OUTPUTS"]
+AMOUNT_OUTPUTS: tuple[str, ...] = tuple(o for o in OUTPUTS if default_registry().dtype_of(o) == "float")
+"""Targets that are monthly amounts in euros (the others are booleans: entitlement flags)."""
+FLAG_OUTPUTS: tuple[str, ...] = tuple(o for o in OUTPUTS if default_registry().dtype_of(o) == "bool")
+
+__all__ = ["AMOUNT_OUTPUTS", "FLAG_OUTPUTS", "OUTPUTS"]

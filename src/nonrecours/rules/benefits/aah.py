@@ -1,19 +1,31 @@
 """Allocation aux adultes handicapés, modelled only as a *resource* of RSA, prime d'activité, ASPA and CSS.
 
-The situation inputs carry no AAH paid, so it is computed (CSS art. L821-1 to L821-3, individual
-"deconjugalised" resources since October 2023): a person at least 80 % disabled, or 50 % with a
-restriction substantielle et durable d'accès à l'emploi until the legal retirement age, receives the
-maximum amount less her own resources, the ceiling being raised by half the amount per child; a
-pension d'invalidité is deducted first. Workers are assessed on the three previous months (times
-four), others on the taxable income of year N-2 (inputs ``*_imposable(s)_n2``). Earned
-income is reduced by 80 % up to 30 % of the annual SMIC and 40 % beyond (CSS art. D821-9).
+The situation inputs carry no AAH paid, so it is computed (CSS art. L821-1 to L821-3): a person at
+least 80 % disabled, or 50 % with a restriction substantielle et durable d'accès à l'emploi until the
+legal retirement age, receives the maximum amount less her resources, the ceiling being raised by half
+the amount per child; a pension d'invalidité is deducted first. Workers are assessed on the three
+previous months (times four), others on the taxable income of year N-2 (inputs ``*_imposable(s)_n2``).
+Earned income is reduced by 80 % up to 30 % of the annual SMIC and 40 % beyond (CSS art. D821-9).
+
+Dated law: since 2023-10-01 only the claimant's own resources count ("déconjugalisation", loi
+n° 2022-1158 du 16 août 2022, art. 10). Before, from 2022-01-01, the spouse's resources counted too,
+after the 10 % deduction for expenses and an annual abatement of 5 000 € plus 1 400 € per child
+(CSS art. D821-8-1, décret n° 2022-42), against a ceiling raised by 81 % for a couple (CSS art. D821-2).
+The transitional option of those paid on 2023-10-01 to keep the former computation (décret
+n° 2022-1694) is not modelled. Earlier months are refused (no formula in force).
 AAH is not a simulate output; the complement (majoration pour la vie autonome) is counted where the
 law counts it.
 """
 
 from __future__ import annotations
 
+from nonrecours.rules.benefits.common import PARENTS
 from nonrecours.rules.dsl import Famille, Individu, condition, maximum, minimum, param, rule, shift, sum_over, where
+
+DECONJUGALISATION = "2023-10-01"
+"""Loi n° 2022-1158 du 16 août 2022, art. 10: the spouse's resources no longer count from this month."""
+CONJUGALISEE = ("2022-01-01", "2023-09-30")
+"""The spouse-counting rule with a flat abatement (décret n° 2022-42), the earliest AAH law encoded."""
 
 __all__: list[str] = []
 
@@ -38,24 +50,82 @@ def _assiette_activite(revenus_annuels, smic_annuel):  # type: ignore[no-untyped
             + (1 - param(f"{A}.abattement_au_dela")) * maximum(revenus_annuels - tranche, 0.0))
 
 
-@rule(entity="individu", dtype="float", label="AAH: base ressources mensuelle (ressources propres)",
+@rule(entity="individu", dtype="bool", label="AAH: évaluation trimestrielle (activité dans le mois)",
+      ref="CSS art. R821-4")
+def aah_evaluation_trimestrielle(i: Individu):
+    return i.salary_net > 0
+
+
+@rule(entity="individu", dtype="float", label="AAH: ressources propres annuelles (après abattements sur l'activité)",
       ref="CSS art. L821-3, R821-4 et D821-9")
-def aah_base_ressources(i: Individu):
+def aah_ressources_propres(i: Individu):
     smic_annuel = 12 * param("marche_travail.smic.horaire_brut") * param("marche_travail.smic.heures_mensuelles")
-    en_activite = i.salary_net > 0
     trimestre_activite = 4 * sum_over(i.salary_net + i.unemployment, -3, -1)
     trimestre_autres = 4 * sum_over(i.alimony_received + i.invalidity_pension + i.pension_net, -3, -1)
     trimestrielle = maximum(_assiette_activite(trimestre_activite, smic_annuel) + trimestre_autres, 0.0)
     annuelle = _assiette_activite(i.revenu_activite_n2, smic_annuel) + i.pensions_n2
-    return where(en_activite, trimestrielle, annuelle) / 12
+    return where(i.aah_evaluation_trimestrielle, trimestrielle, annuelle)
+
+
+@rule(entity="individu", dtype="float", label="AAH: base ressources mensuelle (ressources propres)",
+      ref="CSS art. L821-3 (loi n° 2022-1158, art. 10), R821-4 et D821-9", start=DECONJUGALISATION,
+      name="aah_base_ressources")
+def aah_base_ressources_deconjugalisee(i: Individu):
+    return i.aah_ressources_propres / 12
+
+
+@rule(entity="individu", dtype="float", label="AAH: ressources brutes des trois mois précédents, fois quatre",
+      ref="CSS art. R821-4")
+def aah_ressources_brutes_trimestrielles(i: Individu):
+    return 4 * sum_over(i.salary_net + i.unemployment + i.alimony_received + i.invalidity_pension + i.pension_net,
+                        -3, -1)
+
+
+@rule(entity="individu", dtype="float", label="AAH: ressources brutes imposables de l'année N-2",
+      ref="CSS art. R821-4 et R532-3")
+def aah_ressources_brutes_annuelles(i: Individu):
+    return i.revenu_activite_n2 + i.pensions_n2
+
+
+@rule(entity="individu", dtype="float", label="AAH: base ressources mensuelle (ressources propres et du conjoint "
+      "après abattement forfaitaire)", ref="CSS art. L821-3, R821-4, D821-8-1 et D821-9 (rédaction antérieure "
+      "au 1er octobre 2023)", start=CONJUGALISEE[0], end=CONJUGALISEE[1], name="aah_base_ressources")
+def aah_base_ressources_conjugalisee(i: Individu):
+    """The spouse's resources are taken over the claimant's period of assessment (the three months before
+    when the claimant works, year N-2 otherwise), less the 10 % deduction for expenses of the revenu net
+    catégoriel, then less 5 000 € plus 1 400 € per child (D821-8-1)."""
+    fam = i.famille
+    mode_trimestriel = i.aah_evaluation_trimestrielle
+    trimestre = fam.sum(fam.members.aah_ressources_brutes_trimestrielles, role=PARENTS)
+    annee = fam.sum(fam.members.aah_ressources_brutes_annuelles, role=PARENTS)
+    propres_brutes = where(mode_trimestriel, i.aah_ressources_brutes_trimestrielles, i.aah_ressources_brutes_annuelles)
+    conjoint = where(i.est_parent, where(mode_trimestriel, trimestre, annee) - propres_brutes, 0.0)
+    abattement = (param(f"{A}.abattement_conjoint.forfaitaire")
+                  + param(f"{A}.abattement_conjoint.par_enfant") * fam.af_nb_enfants)
+    retenu = maximum((1 - param("prestations_familiales.base_ressources.abattement_frais")) * maximum(conjoint, 0.0)
+                     - abattement, 0.0)
+    return (i.aah_ressources_propres + retenu) / 12
+
+
+@rule(entity="individu", dtype="float", label="AAH: plafond de ressources mensuel (sans le conjoint)",
+      ref="CSS art. D821-2", start=DECONJUGALISATION, name="aah_plafond")
+def aah_plafond_deconjugalise(i: Individu):
+    return param(f"{A}.montant") * (1 + param(f"{A}.majoration_plafond_par_enfant") * i.famille.af_nb_enfants)
+
+
+@rule(entity="individu", dtype="float", label="AAH: plafond de ressources mensuel (majoré pour un couple)",
+      ref="CSS art. D821-2 (rédaction antérieure au 1er octobre 2023)", start=CONJUGALISEE[0], end=CONJUGALISEE[1],
+      name="aah_plafond")
+def aah_plafond_conjugalise(i: Individu):
+    couple = where(i.famille.en_couple, param(f"{A}.majoration_plafond_couple"), 0.0)
+    return param(f"{A}.montant") * (1 + couple + param(f"{A}.majoration_plafond_par_enfant") * i.famille.af_nb_enfants)
 
 
 @rule(entity="individu", dtype="float", label="allocation aux adultes handicapés (mensuelle)",
       ref="CSS art. L821-1, L821-3 et D821-2")
 def aah(i: Individu):
     montant = param(f"{A}.montant")
-    plafond = montant * (1 + param(f"{A}.majoration_plafond_par_enfant") * i.famille.af_nb_enfants)
-    differentielle = minimum(montant, maximum(plafond - i.aah_base_ressources, 0.0))
+    differentielle = minimum(montant, maximum(i.aah_plafond - i.aah_base_ressources, 0.0))
     asi_du_mois_precedent = where(i.asi_eligibilite, shift(i.famille.asi, -1), 0.0)
     apres_invalidite = maximum(montant - i.invalidity_pension - asi_du_mois_precedent, 0.0)
     return where(i.aah_eligible, minimum(differentielle, apres_invalidite), 0.0)

@@ -10,12 +10,12 @@ Not modelled: retirees with a disability (ASI after an early pension).
 
 from __future__ import annotations
 
+from nonrecours.rules.benefits.common import PARENTS
 from nonrecours.rules.dsl import Famille, Individu, condition, maximum, param, rule, where
 
 __all__: list[str] = []
 
 S = "prestations_etat_de_sante.asi"
-PARENTS = ("demandeur", "conjoint")
 
 
 @rule(entity="individu", dtype="bool", label="éligibilité individuelle à l'ASI", ref="CSS art. L815-24 et L816-1")

@@ -11,6 +11,7 @@ Not modelled: capital income and assets, the recovery on estates.
 
 from __future__ import annotations
 
+from nonrecours.rules.benefits.common import PARENTS
 from nonrecours.rules.dsl import (
     Famille,
     Individu,
@@ -27,7 +28,6 @@ from nonrecours.rules.dsl import (
 __all__: list[str] = []
 
 A = "minima_sociaux.aspa"
-PARENTS = ("demandeur", "conjoint")
 
 
 @rule(entity="individu", dtype="bool", label="éligibilité individuelle à l'ASPA (âge, séjour)",

@@ -8,11 +8,33 @@ from __future__ import annotations
 
 import datetime as dt
 
-from nonrecours.rules.dsl import Expr, Famille, Individu, abs_, floor, month_start, round_, rule, where, years_between
+from nonrecours.rules.dsl import (
+    Expr,
+    Famille,
+    Individu,
+    abs_,
+    floor,
+    maximum,
+    month_start,
+    param,
+    round_,
+    rule,
+    where,
+    years_between,
+)
+from nonrecours.schemas.codes import NET_TO_TAXABLE, PARENT_ROLES
 
-__all__ = ["PENSION_TAXABLE", "SALARY_TAXABLE", "UNEMPLOYMENT_TAXABLE", "round_half_even"]
+__all__ = [
+    "PARENTS",
+    "PENSION_TAXABLE",
+    "SALARY_TAXABLE",
+    "UNEMPLOYMENT_TAXABLE",
+    "round_half_even",
+    "taux_montant_forfaitaire",
+    "taux_montant_majore_isolement",
+]
 
-PARENTS = ("demandeur", "conjoint")
+PARENTS = PARENT_ROLES
 
 
 @rule(entity="individu", dtype="bool", label="parent (demandeur ou conjoint) dans sa famille")
@@ -78,6 +100,26 @@ def revenus_remplacement(i: Individu):
     return i.unemployment + i.pension_net + i.invalidity_pension + i.alimony_received
 
 
+def taux_montant_forfaitaire(bareme: str, n_personnes: Expr, n_parents: Expr) -> Expr:
+    """Rate of the montant forfaitaire of a foyer of ``n_personnes`` (RSA, CASF art. R262-1; prime
+    d'activité, CSS art. D843-1, same scale): +50 % for the second person, +30 % for the third, then
+    +40 % per person, except that the fourth person of a couple brings 30 %. ``bareme`` is the parameter
+    folder (``minima_sociaux.rsa`` or ``minima_sociaux.ppa``)."""
+    maj = f"{bareme}.majoration"
+    return (1 + where(n_personnes >= 2, param(f"{maj}.deuxieme_personne"), 0.0)
+            + where(n_personnes >= 3, param(f"{maj}.troisieme_personne"), 0.0)
+            + where(n_personnes >= 4, where(n_parents == 1, param(f"{maj}.personne_supplementaire"),
+                                            param(f"{maj}.troisieme_personne")), 0.0)
+            + maximum(n_personnes - 4, 0) * param(f"{maj}.personne_supplementaire"))
+
+
+def taux_montant_majore_isolement(bareme: str, n_enfants: Expr) -> Expr:
+    """Rate of the montant forfaitaire majorated for an isolated parent or pregnant woman (CASF art.
+    L262-9 and R262-1; CSS art. L842-7 and D843-1): the base rate plus a rate per child."""
+    return (param(f"{bareme}.majoration_isolement.base")
+            + param(f"{bareme}.majoration_isolement.par_enfant") * n_enfants)
+
+
 def round_half_even(x: Expr) -> Expr:
     """Round to the unit, halves to the even neighbour (the rounding the CSS ceiling decree results show:
     9 719 x 1.5 = 14 578.5 gives 14 578)."""
@@ -87,11 +129,11 @@ def round_half_even(x: Expr) -> Expr:
     return where(moitie, where(pair, bas, bas + 1), round_(x, 0))
 
 
-SALARY_TAXABLE = 1.036529
-UNEMPLOYMENT_TAXABLE = 1.031443
-PENSION_TAXABLE = 1.031317
-"""Net-to-taxable ratios of the mes-aides conventions (SITUATION_FORMAT.md), used when the income of the
-reference tax year is not supplied."""
+SALARY_TAXABLE = NET_TO_TAXABLE["salary_net"]
+UNEMPLOYMENT_TAXABLE = NET_TO_TAXABLE["unemployment_benefit"]
+PENSION_TAXABLE = NET_TO_TAXABLE["pension_net"]
+"""Net-to-taxable ratios (schemas.codes.NET_TO_TAXABLE), used when the income of the reference tax year
+is not supplied."""
 
 
 @rule(entity="individu", dtype="float", label="salaires imposables de l'année de référence N-2 (annuels)",

@@ -19,7 +19,6 @@ from nonrecours.rules.dsl import Famille, Individu, condition, maximum, minimum,
 __all__: list[str] = []
 
 C = "minima_sociaux.css"
-PARENTS = ("demandeur", "conjoint")
 PREMIER_MOIS, DERNIER_MOIS = -12, -1
 """The rolling year of resources: the twelve months before the evaluated month (CSS art. R861-8)."""
 

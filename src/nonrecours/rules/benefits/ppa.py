@@ -14,6 +14,7 @@ Not modelled: self-employed income, apprentices' specific floor, capital income,
 
 from __future__ import annotations
 
+from nonrecours.rules.benefits.common import PARENTS, taux_montant_forfaitaire, taux_montant_majore_isolement
 from nonrecours.rules.dsl import (
     Famille,
     Individu,
@@ -31,7 +32,6 @@ from nonrecours.rules.dsl import (
 __all__: list[str] = []
 
 P = "minima_sociaux.ppa"
-PARENTS = ("demandeur", "conjoint")
 
 
 def _smic_horaire():  # type: ignore[no-untyped-def]
@@ -79,15 +79,9 @@ def ppa_base_ressources(f: Famille):
 @rule(entity="famille", dtype="float", label="prime d'activité: montant forfaitaire (majoré pour un parent isolé)",
       ref="CSS art. L842-3, L842-7 et D843-1")
 def ppa_montant_forfaitaire(f: Famille):
-    n = f.nb_parents + f.rsa_nb_enfants
     base = param(f"{P}.montant_de_base")
-    taux = (1 + where(n >= 2, param(f"{P}.majoration.deuxieme_personne"), 0.0)
-            + where(n >= 3, param(f"{P}.majoration.troisieme_personne"), 0.0)
-            + where(n >= 4, where(f.nb_parents == 1, param(f"{P}.majoration.personne_supplementaire"),
-                                  param(f"{P}.majoration.troisieme_personne")), 0.0)
-            + maximum(n - 4, 0) * param(f"{P}.majoration.personne_supplementaire"))
-    majore = base * (param(f"{P}.majoration_isolement.base")
-                     + param(f"{P}.majoration_isolement.par_enfant") * f.rsa_nb_enfants)
+    taux = taux_montant_forfaitaire(P, f.nb_parents + f.rsa_nb_enfants, f.nb_parents)
+    majore = base * taux_montant_majore_isolement(P, f.rsa_nb_enfants)
     return where(f.rsa_majore_eligibilite, majore, base * taux)
 
 
@@ -110,9 +104,13 @@ def ppa_forfait_logement(f: Famille):
 def ppa_eligibilite(f: Famille):
     age = condition("un membre du foyer a 18 ans ou plus", f.any(f.members.age_mois >= param(f"{P}.age_min")),
                     ref="CSS art. L842-1")
-    # as in the reference model, a member of the foyer (a French child included) fulfils it for the foyer
-    sejour = condition("un membre du foyer remplit la condition de nationalité ou de séjour",
-                       f.any(f.members.rsa_condition_nationalite), ref="CSS art. L842-2, 2°")
+    # as in the reference model, a member of the foyer (a French child included) fulfils it for the foyer;
+    # the condition does not apply to a person entitled to the majoration for isolation (L842-7), such as
+    # an isolated pregnant woman, who only needs a lawful residence (CSS art. L512-2)
+    sejour = condition("un membre du foyer remplit la condition de nationalité ou de séjour, ou la famille a "
+                       "droit à la majoration pour isolement",
+                       f.any(f.members.rsa_condition_nationalite) | f.rsa_majore_eligibilite,
+                       ref="CSS art. L842-2, 2° et L842-7")
     return age & sejour
 
 

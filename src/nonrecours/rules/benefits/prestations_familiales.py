@@ -19,17 +19,40 @@ read from the ``*_imposable(s)_n2`` inputs.
 
 from __future__ import annotations
 
-from nonrecours.rules.dsl import Famille, Individu, condition, maximum, minimum, param, round_, rule, where
+from nonrecours.rules.benefits.common import PARENTS
+from nonrecours.rules.dsl import (
+    Famille,
+    Individu,
+    condition,
+    maximum,
+    mean_over,
+    minimum,
+    param,
+    round_,
+    rule,
+    where,
+)
 
 __all__: list[str] = []
 
 PF = "prestations_familiales"
 
 
-@rule(entity="individu", dtype="bool", label="enfant ouvrant droit aux allocations familiales (moins de 20 ans)",
-      ref="CSS art. L512-3 et R512-2")
+@rule(entity="individu", dtype="bool", label="autonomie financière: rémunération moyenne des six mois précédents "
+      "d'au moins 55 % du SMIC mensuel (SMIC horaire x 169)", ref="CSS art. R512-2")
+def autonomie_financiere(i: Individu):
+    """A child earning that much is no longer a dependant for family benefits (nor, as the CAF applies it,
+    for RSA and prime d'activité). The net salary is compared with the gross SMIC, as the reference model
+    does (the text speaks of "rémunération")."""
+    seuil = (param(f"{PF}.autonomie_financiere.taux_smic") * param("marche_travail.smic.horaire_brut")
+             * param(f"{PF}.autonomie_financiere.heures_smic"))
+    return mean_over(i.salary_net, -6, -1) >= seuil
+
+
+@rule(entity="individu", dtype="bool", label="enfant ouvrant droit aux allocations familiales (moins de 20 ans, "
+      "sans autonomie financière)", ref="CSS art. L512-3 et R512-2")
 def af_enfant(i: Individu):
-    return i.est_enfant & (i.age_mois < param(f"{PF}.af.age_limite"))
+    return i.est_enfant & (i.age_mois < param(f"{PF}.af.age_limite")) & ~i.autonomie_financiere
 
 
 @rule(entity="famille", dtype="int", label="nombre d'enfants ouvrant droit aux allocations familiales")
@@ -47,17 +70,29 @@ def af_taux_base(f: Famille):
     return where(un_enfant_dom, param(f"{PF}.af.taux_un_enfant_dom"), metropole)
 
 
+@rule(entity="famille", dtype="int", label="âge du plus âgé des enfants ouvrant droit aux allocations familiales")
+def af_age_aine(f: Famille):
+    return f.max(f.members.age_mois, where=f.members.af_enfant)
+
+
+@rule(entity="individu", dtype="bool", label="enfant le plus âgé (en années) de la famille", ref="CSS art. L521-3")
+def af_aine(i: Individu):
+    return i.af_enfant & (i.age_mois == i.famille.af_age_aine)
+
+
 @rule(entity="famille", dtype="float", label="taux des majorations pour âge et de l'allocation forfaitaire (en BMAF)",
       ref="CSS art. L521-1, L521-3, D521-1 et D521-2")
 def af_taux_majorations(f: Famille):
     age_maj = param(f"{PF}.af.age_majoration")
     n = f.af_nb_enfants
     n_maj = f.count(where=f.members.af_enfant & (f.members.age_mois >= age_maj))
-    # with exactly two children the eldest gets no majoration
-    aine_maj = (n == 2) & (f.max(f.members.age_mois, where=f.members.af_enfant) >= age_maj)
-    n_maj = n_maj - where(aine_maj, 1, 0)
+    # with exactly two children "le plus âgé" gets no majoration (CSS L521-3): twins, or two children of the
+    # same age in years, are both the eldest (the reference model's reading; an age in years cannot part them)
+    aines_maj = f.count(where=f.members.af_aine & (f.members.age_mois >= age_maj))
+    n_maj = n_maj - where(n == 2, aines_maj, 0)
     age_limite = param(f"{PF}.af.age_limite")
-    n_vingt_ans = f.count(where=f.members.est_enfant & (f.members.age_mois == age_limite))
+    n_vingt_ans = f.count(where=f.members.est_enfant & (f.members.age_mois == age_limite)
+                          & ~f.members.autonomie_financiere)
     forfait = where(n + n_vingt_ans >= 3, n_vingt_ans, 0) * param(f"{PF}.af.taux_forfait_20_ans")
     return where(n >= 2, n_maj * param(f"{PF}.af.taux_majoration_age"), 0.0) + forfait
 
@@ -105,7 +140,7 @@ def pf_base_ressources_individu(i: Individu):
 @rule(entity="individu", dtype="bool", label="enfant à charge au sens du complément familial (moins de 21 ans)",
       ref="CSS art. L522-1 et R512-2")
 def cf_enfant_a_charge(i: Individu):
-    return i.est_enfant & (i.age_mois < param(f"{PF}.cf.age_limite"))
+    return i.est_enfant & (i.age_mois < param(f"{PF}.cf.age_limite")) & ~i.autonomie_financiere
 
 
 @rule(entity="famille", dtype="float", label="complément familial: ressources de l'année de référence",
@@ -123,7 +158,7 @@ def cf_plafond(f: Famille):
     m = f.members
     n_charge = f.count(where=m.cf_enfant_a_charge)
     seuil_activite = 12 * param(f"{PF}.bmaf")
-    n_actifs = f.count(role=("demandeur", "conjoint"),
+    n_actifs = f.count(role=PARENTS,
                        where=m.salaires_n2 >= seuil_activite)
     majoration = where(~f.en_couple | (n_actifs == 2), param(f"{PF}.cf.majoration_biactifs_isoles"), 0.0)
     metropole = param(f"{PF}.cf.plafond_base") * (

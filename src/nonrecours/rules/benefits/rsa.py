@@ -8,12 +8,12 @@ interrupted-resource neutralisation beyond the rule of CASF art. R262-13, Mayott
 
 from __future__ import annotations
 
+from nonrecours.rules.benefits.common import PARENTS, taux_montant_forfaitaire, taux_montant_majore_isolement
 from nonrecours.rules.dsl import Famille, Individu, condition, maximum, mean_over, param, rule, shift, where
 
 __all__: list[str] = []
 
 R = "minima_sociaux.rsa"
-PARENTS = ("demandeur", "conjoint")
 
 
 def _neutralise(x, substitution):  # type: ignore[no-untyped-def]
@@ -54,18 +54,20 @@ def enceinte_fam(f: Famille):
 
 @rule(entity="individu", dtype="bool", label="enfant à charge au sens du RSA", ref="CASF art. L262-2 et R262-3")
 def rsa_enfant_a_charge(i: Individu):
-    """A child counts while younger than the age limit and while its own resources stay under the increase
-    of the montant forfaitaire it brings (CAF practice; OpenFisca-France rule)."""
+    """A child counts while younger than the age limit, not financially autonomous (CSS art. R512-2: a child
+    earning 55 % of the SMIC opens no family benefit, CASF art. R262-3, 1°) and while its own resources stay
+    under the increase of the montant forfaitaire it brings (CAF practice; OpenFisca-France rule)."""
     base = param(f"{R}.montant_de_base")
     age_pac = param(f"{R}.age_pac")
     fam = i.famille
-    autres_enfants = fam.count(role="enfant", where=fam.members.age_mois <= age_pac) > 1
+    autres_enfants = fam.count(role="enfant", where=(fam.members.age_mois < age_pac)
+                               & ~fam.members.autonomie_financiere) > 1
     ouvre_majoration = ~i.famille.enceinte_fam & ~i.famille.en_couple & i.famille.recent_isolation & ~autres_enfants
     seuil = where(ouvre_majoration,
                   (param(f"{R}.majoration_isolement.base") - 1 + param(f"{R}.majoration_isolement.par_enfant")) * base,
                   param(f"{R}.majoration.personne_supplementaire") * base)
     ressources = i.rsa_ressources_individu + i.rsa_revenu_activite_individu
-    return i.est_enfant & (i.age_mois <= age_pac) & (ressources < seuil)
+    return i.est_enfant & ~i.autonomie_financiere & (i.age_mois < age_pac) & (ressources < seuil)
 
 
 @rule(entity="famille", dtype="int", label="nombre d'enfants à charge au sens du RSA")
@@ -102,12 +104,7 @@ def rsa_nb_personnes(f: Famille):
 
 @rule(entity="famille", dtype="float", label="montant forfaitaire du RSA", ref="CASF art. L262-2 et R262-1")
 def rsa_socle(f: Famille):
-    n = f.rsa_nb_personnes
-    taux = (1 + where(n >= 2, param(f"{R}.majoration.deuxieme_personne"), 0.0)
-            + where(n >= 3, param(f"{R}.majoration.troisieme_personne"), 0.0)
-            + where(n >= 4, where(f.nb_parents == 1, param(f"{R}.majoration.personne_supplementaire"),
-                                  param(f"{R}.majoration.troisieme_personne")), 0.0)
-            + maximum(n - 4, 0) * param(f"{R}.majoration.personne_supplementaire"))
+    taux = taux_montant_forfaitaire(R, f.rsa_nb_personnes, f.nb_parents)
     return where(f.rsa_eligibilite, param(f"{R}.montant_de_base") * taux, 0.0)
 
 
@@ -126,8 +123,7 @@ def rsa_majore_eligibilite(f: Famille):
 @rule(entity="famille", dtype="float", label="montant forfaitaire majoré pour isolement",
       ref="CASF art. L262-9 et R262-1")
 def rsa_socle_majore(f: Famille):
-    taux = (param(f"{R}.majoration_isolement.base")
-            + param(f"{R}.majoration_isolement.par_enfant") * f.rsa_nb_enfants)
+    taux = taux_montant_majore_isolement(R, f.rsa_nb_enfants)
     # the age and student conditions do not apply to an isolated parent or pregnant woman (CASF L262-4)
     return where(f.rsa_majore_eligibilite, param(f"{R}.montant_de_base") * taux, 0.0)
 
