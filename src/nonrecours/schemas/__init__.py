@@ -12,6 +12,8 @@ from nonrecours.schemas.codes import (
     UNIT_KINDS,
 )
 from nonrecours.schemas.tables import (
+    ANNUAL_INCOME,
+    TAX_HOUSEHOLDS,
     BENEFITS_PAID,
     CLAIMS,
     HOUSING,
@@ -23,6 +25,8 @@ from nonrecours.schemas.tables import (
 )
 
 __all__ = [
+    "ANNUAL_INCOME",
+    "TAX_HOUSEHOLDS",
     "AGENCIES",
     "AMOUNT",
     "BENEFITS",

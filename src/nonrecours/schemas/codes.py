@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-AGENCIES: tuple[str, ...] = ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa", "synth")
-"""Source agencies. ``synth`` marks the true situations written by the synthetic generator."""
+AGENCIES: tuple[str, ...] = ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa", "drm", "synth")
+"""Source agencies (``drm``: the Dispositif de ressources mensuelles, DSN + PASRAU). ``synth`` marks the true situations written by the synthetic generator."""
 
 SEXES = ("F", "M")
 NATIONALITY_GROUPS = ("FR", "EEA_CH", "OTHER")
@@ -60,3 +60,6 @@ HOUSING_STATUSES = (
 """The statuses of SITUATION_FORMAT.md."""
 
 CLAIM_EVENTS = ("pending", "refused", "closed")
+
+ANNUAL_INCOME_KINDS = ("salaries", "unemployment", "pensions", "self_employment", "alimony")
+"""Kinds of the DGFiP's yearly taxable income (``annual_income``)."""

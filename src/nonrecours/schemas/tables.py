@@ -14,6 +14,7 @@ from pydantic import field_validator, model_validator
 
 from nonrecours.schemas.base import AMOUNT, MONTH, PROVENANCE, Check, Provenance, TableSpec, amount_ok
 from nonrecours.schemas.codes import (
+    ANNUAL_INCOME_KINDS,
     BENEFITS,
     CLAIM_EVENTS,
     HOUSING_STATUSES,
@@ -25,6 +26,8 @@ from nonrecours.schemas.codes import (
 )
 
 __all__ = [
+    "ANNUAL_INCOME",
+    "TAX_HOUSEHOLDS",
     "BENEFITS_PAID",
     "CLAIMS",
     "HOUSING",
@@ -411,6 +414,64 @@ OPT_OUTS = TableSpec(
     nullable=frozenset({"benefit"}),
 )
 
+
+# --- DGFiP yearly income and tax households ----------------------------------------------------------
+
+class AnnualIncomeRow(Provenance):
+    person_id: str
+    year: int
+    kind: str
+    amount: Decimal
+
+    _amount = field_validator("amount")(amount_ok)
+
+    @field_validator("kind")
+    @classmethod
+    def _kind(cls, v: str) -> str:
+        return _one_of(v, ANNUAL_INCOME_KINDS, "kind")
+
+
+ANNUAL_INCOME = TableSpec(
+    name="annual_income",
+    schema={
+        "person_id": _ID,
+        "year": pl.Int16(),
+        "kind": pl.Enum(ANNUAL_INCOME_KINDS),
+        "amount": AMOUNT,
+        **PROVENANCE,
+    },
+    contract=AnnualIncomeRow,
+    key=("person_id", "year", "kind", "source_agency"),
+    description=("Yearly taxable income of a person by kind, as declared to the DGFiP (a self-employment "
+                 "deficit is negative). Never spread over invented monthly rows."),
+    checks=(_cents("amount"),),
+)
+
+class TaxHouseholdRow(Provenance):
+    unit_id: str
+    year: int
+    rfr: Decimal
+    nb_parts: float
+
+    _rfr = field_validator("rfr")(amount_ok)
+
+
+TAX_HOUSEHOLDS = TableSpec(
+    name="tax_households",
+    schema={
+        "unit_id": _ID,
+        "year": pl.Int16(),
+        "rfr": AMOUNT,
+        "nb_parts": pl.Float64(),
+        **PROVENANCE,
+    },
+    contract=TaxHouseholdRow,
+    key=("unit_id", "year", "source_agency"),
+    description="A foyer fiscal's revenu fiscal de référence and number of parts for an income year.",
+    checks=(_cents("rfr"),),
+)
+
 TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (PERSONS, UNIT_MEMBERSHIPS, RESOURCES, BENEFITS_PAID, HOUSING, CLAIMS, OPT_OUTS)
+    t.name: t for t in (PERSONS, UNIT_MEMBERSHIPS, RESOURCES, BENEFITS_PAID, HOUSING, CLAIMS, OPT_OUTS,
+                          ANNUAL_INCOME, TAX_HOUSEHOLDS)
 }
