@@ -120,7 +120,7 @@ def _entitlements(report: DemoReport, workspace: Path, month: dt.date, backend: 
 
     tables = {name: pl.scan_parquet(sorted((workspace / name).glob("*.parquet")))
               for name in _CANONICAL if (workspace / name).is_dir()}
-    result = evaluate(list(TARGETS), build_inputs(tables, month), month, backend=backend, missing_inputs="default")
+    result = evaluate(list(TARGETS), build_inputs(tables, month), month, backend=backend)
     rules_dir = report.out / "rules"
     rules_dir.mkdir(parents=True, exist_ok=True)
     target = rules_dir / f"entitlements-{month:%Y-%m}.parquet"
