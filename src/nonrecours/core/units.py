@@ -155,6 +155,21 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
         .otherwise(pl.col("menage_role")).alias("menage_role"),
         pl.coalesce("menage_id", "_men").alias("menage_id")).drop("_fam", "_men", "_minor"))
 
+    # Two declarants of one foyer whom no family agency lists: a couple, in a famille built for them.
+    lone = (wide.filter((pl.col("foyer_fiscal_role") == "declarant") & pl.col("famille_id").is_null())
+            .group_by("foyer_fiscal_id").agg(pl.col("person_id").min().alias("_head"), pl.len().alias("_n"))
+            .filter(pl.col("_n") == 2))
+    conflicts["couple_built_from_tax_household"] = lone.height
+    wide = (wide.join(lone.select("foyer_fiscal_id", "_head"), on="foyer_fiscal_id", how="left")
+            .with_columns(pl.when(pl.col("famille_id").is_null() & pl.col("_head").is_not_null()
+                                  & (pl.col("foyer_fiscal_role") == "declarant"))
+                          .then(pl.struct(f=pl.lit("core-famille:") + pl.col("_head"),
+                                          r=pl.when(pl.col("person_id") == pl.col("_head")).then(pl.lit("demandeur"))
+                                          .otherwise(pl.lit("conjoint"))))
+                          .alias("_couple"))
+            .with_columns(pl.coalesce("famille_id", pl.col("_couple").struct.field("f")).alias("famille_id"),
+                          pl.coalesce("famille_role", pl.col("_couple").struct.field("r")).alias("famille_role"))
+            .drop("_head", "_couple"))
     # 4. Units of one's own for everyone else.
     built_f = pl.col("famille_id").is_null()
     conflicts["famille_built"] = wide.filter(built_f).height
