@@ -19,7 +19,7 @@ import polars as pl
 from nonrecours.core.clusters import clusters
 from nonrecours.core.month import PROVENANCE_SCHEMA, UNKNOWNS_SCHEMA, CoreMonth
 from nonrecours.core.resources import CoreConfig, lookback, month_range, monthly_resources, n2_resources
-from nonrecours.core.units import people, reconcile
+from nonrecours.core.units import people, qualified, reconcile
 from nonrecours.errors import SchemaError
 
 __all__ = ["FAMILY_PAYMENTS", "build_inputs", "build_month"]
@@ -145,9 +145,10 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     "années de titre de séjour non transmises pour une personne hors EEE"))
 
     # Monthly resources and the DGFiP's year N-2.
-    followed = units.filter(~pl.col("famille_id").str.starts_with("core-")).select(
-        "person_id", pl.col("famille_id").str.split(":").list.first().alias("_a")).filter(
-        pl.col("_a").is_in(list(config.followers))).rename({"_a": "followed_by"})
+    fam_src = unit_source.filter(pl.col("entity") == "famille").select(
+        pl.col("id").alias("famille_id"), pl.col("source_agency").alias("followed_by"))
+    followed = (units.select("person_id", "famille_id").join(fam_src, on="famille_id", how="inner")
+                .filter(pl.col("followed_by").is_in(list(config.followers))).select("person_id", "followed_by"))
     if "persons" in lf:
         funds = (lf["persons"].filter(pl.col("source_agency").cast(pl.String).is_in(list(config.pension_funds)))
                  .select("person_id", pl.col("source_agency").cast(pl.String).alias("pension_fund"))
@@ -225,7 +226,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         paid = (lf["benefits_paid"]
                 .filter((pl.col("unit_kind") == "famille") & pl.col("benefit").cast(pl.String).is_in(fam_inputs)
                         & (pl.col("month") >= first) & (pl.col("month") <= month))
-                .select((pl.col("paying_agency").cast(pl.String) + ":" + pl.col("unit_id")).alias("famille_id"),
+                .select(qualified("paying_agency", "unit_id").alias("famille_id"),
                         "month", pl.col("benefit").cast(pl.String), pl.col("amount").cast(pl.Float64))
                 .group_by("famille_id", "month", "benefit").agg(pl.col("amount").first())
                 .collect().join(famille.select("famille_id"), on="famille_id", how="semi"))
@@ -236,8 +237,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                                          aggregate_function=None)
         # A famille no payer lists receives none of their benefits: an observed zero from exhaustive payers.
         prov.append(_prov(famille, "famille", "famille_id", fam_inputs, pl.lit("observed"),
-                          pl.coalesce(pl.col("famille_id").str.split(":").list.first()
-                                      .replace({"core-famille": None}), pl.lit(",".join(payers))),
+                          pl.lit(",".join(payers)),
                           pl.lit(month)))
     elif fam_inputs:
         prov.append(_prov(famille, "famille", "famille_id", fam_inputs, pl.lit("unknown"), pl.lit(None), pl.lit(None)))
@@ -265,7 +265,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     if "housing" in lf:
         h_first = month_range(month, config.housing_months)[0]
         housing = (lf["housing"].filter((pl.col("month") >= h_first) & (pl.col("month") <= month))
-                   .select((pl.col("source_agency").cast(pl.String) + ":" + pl.col("menage_id")).alias("menage_id"),
+                   .select(qualified("source_agency", "menage_id").alias("menage_id"),
                            "month", pl.col("status").cast(pl.String).alias("housing_status"),
                            pl.col("rent").cast(pl.Float64), pl.col("source_agency").cast(pl.String).alias("_hsrc"))
                    .sort("month", descending=True).unique(subset=["menage_id"], keep="first").collect())

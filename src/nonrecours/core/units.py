@@ -26,9 +26,16 @@ import polars as pl
 
 from nonrecours.core.resources import CoreConfig, month_range
 
-__all__ = ["people", "reconcile"]
+__all__ = ["people", "qualified", "reconcile"]
 
 _MENAGE_ROLE_OF = {"demandeur": "personne_de_reference", "conjoint": "conjoint", "enfant": "enfant"}
+
+
+def qualified(agency: str, unit_id: str) -> pl.Expr:
+    """A famille or ménage id qualified by its agency (ids are agency-local: two agencies' "F1" must not
+    merge); the synthetic truth's ids are global and kept as they are."""
+    return (pl.when(pl.col(agency).cast(pl.String) == "synth").then(pl.col(unit_id))
+            .otherwise(pl.col(agency).cast(pl.String) + ":" + pl.col(unit_id)))
 
 
 def _valid_on(month: dt.date) -> pl.Expr:
@@ -107,7 +114,7 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
     # Unit ids are agency-local: qualify them by agency so two agencies' "F1" never merge.
     chosen = chosen.with_columns(
         pl.when(pl.col("unit_kind") == "foyer_fiscal").then(pl.col("unit_id"))
-        .otherwise(pl.col("source_agency") + ":" + pl.col("unit_id")).alias("uid"))
+        .otherwise(qualified("source_agency", "unit_id")).alias("uid"))
     # A unit is kept whole: its members are those who chose that (agency, unit) for that kind.
     wide = ids.select("person_id")
     for kind in ("famille", "foyer_fiscal", "menage"):
@@ -132,8 +139,6 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
         pl.coalesce("famille_id", "_fam").alias("famille_id"),
         pl.when(pl.col("_fam").is_not_null()).then(pl.lit("conjoint")).otherwise(pl.col("famille_role"))
         .alias("famille_role"),
-        pl.when(pl.col("_fam").is_not_null()).then(pl.lit("dgfip")).otherwise(pl.col("famille__source"))
-        .alias("famille__source"),
         pl.when(pl.col("_fam").is_not_null() & pl.col("menage_id").is_null()).then(pl.lit("conjoint"))
         .otherwise(pl.col("menage_role")).alias("menage_role"),
         pl.coalesce("menage_id", "_men").alias("menage_id")).drop("_fam", "_men"))
@@ -148,8 +153,6 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
     wide = (wide.join(dep, on="person_id", how="left").with_columns(
         pl.when(pl.col("_minor")).then(pl.col("_fam")).otherwise(pl.col("famille_id")).alias("famille_id"),
         pl.when(pl.col("_minor")).then(pl.lit("enfant")).otherwise(pl.col("famille_role")).alias("famille_role"),
-        pl.when(pl.col("_minor").is_not_null()).then(pl.lit("dgfip")).otherwise(pl.col("famille__source"))
-        .alias("famille__source"),
         pl.when(pl.col("_men").is_not_null() & pl.col("menage_id").is_null())
         .then(pl.when(pl.col("_minor")).then(pl.lit("enfant")).otherwise(pl.lit("autre")))
         .otherwise(pl.col("menage_role")).alias("menage_role"),
@@ -196,13 +199,14 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
     wide = wide.with_columns(
         pl.when(pl.col("menage_id").str.starts_with("core-menage:") & (pl.col("famille_role") == "demandeur"))
         .then(pl.lit("personne_de_reference")).otherwise(pl.col("menage_role")).alias("menage_role"))
-    source = pl.concat([
+    source = (pl.concat([
         wide.select(pl.lit(kind).alias("entity"), pl.col(f"{kind}_id").alias("id"),
                     pl.col(f"{kind}__source").alias("source_agency"),
                     pl.col(f"{kind}__date").alias("extract_date"))
-        for kind in ("famille", "menage")], how="vertical_relaxed").sort("extract_date", descending=True,
-                                                                         nulls_last=True).unique(
-        subset=["entity", "id"], keep="first")
+        for kind in ("famille", "menage")], how="vertical_relaxed")
+        # the unit's own agency (a member added from the DGFiP carries none)
+        .sort(["source_agency", "extract_date"], descending=[False, True], nulls_last=True)
+        .unique(subset=["entity", "id"], keep="first"))
     wide = wide.select("person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role",
                        "menage_id", "menage_role")
     return wide, conflicts, source
