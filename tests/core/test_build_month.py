@@ -35,6 +35,10 @@ def _mem(pid, kind, uid, role, agency, since=dt.date(2024, 1, 1)):
     return [pid, kind, uid, role, since, None, *_p(agency)]
 
 
+def _head(pid, fam, men, agency):
+    return [_mem(pid, "famille", fam, "demandeur", agency), _mem(pid, "menage", men, "personne_de_reference", agency)]
+
+
 def _tables(persons, mems, resources=(), housing=(), annual=()):
     t = {"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}
     if resources:
@@ -52,9 +56,10 @@ def _row(frame, col, value):
 
 def test_people_known_only_to_france_travail_or_dgfip_count():
     t = _tables([_person("a", dt.date(1980, 1, 1))],
-                [_mem("a", "famille", "F1", "demandeur", "caf"), _mem("a", "menage", "M1", "personne_de_reference", "caf"),
+                [*_head("a", "F1", "M1", "caf"),
                  _mem("d", "foyer_fiscal", "T9", "declarant", "dgfip", dt.date(2024, 1, 1))],
-                resources=[["u", dt.date(2026, 5, 1), "unemployment_benefit", Decimal("950.00"), *_p("france_travail")]])
+                resources=[["u", dt.date(2026, 5, 1), "unemployment_benefit", Decimal("950.00"),
+                            *_p("france_travail")]])
     core = build_month(t, M)
     ind = core.inputs.individu
     assert set(ind["person_id"]) == {"a", "d", "u"}
@@ -70,13 +75,14 @@ def test_people_known_only_to_france_travail_or_dgfip_count():
     h = core.unknowns.filter((pl.col("id") == u["menage_id"].item()) & (pl.col("input") == "rent"))
     assert h["low"].item() == 0 and h["central"].item() > 0 and h["high"].item() > h["central"].item()
     # ARE comes from France Travail, observed
-    um = core.inputs.individu_monthly.filter((pl.col("person_id") == "u") & (pl.col("month") == dt.date(2026, 5, 1)))
+    um = core.inputs.individu_monthly.filter((pl.col("person_id") == "u")
+                                             & (pl.col("month") == dt.date(2026, 5, 1)))
     assert um["unemployment"].item() == 950.0 and um["unemployment__source"].item() == "france_travail"
 
 
 def test_retiree_spouse_absent_from_cnav_joins_from_the_tax_household():
     t = _tables([_person("r", dt.date(1950, 1, 1), "cnav", "M")],
-                [_mem("r", "famille", "C1", "demandeur", "cnav"), _mem("r", "menage", "CM1", "personne_de_reference", "cnav"),
+                [*_head("r", "C1", "CM1", "cnav"),
                  _mem("r", "foyer_fiscal", "T1", "declarant", "dgfip"),
                  _mem("s", "foyer_fiscal", "T1", "declarant", "dgfip")])
     core = build_month(t, M)
@@ -88,7 +94,7 @@ def test_retiree_spouse_absent_from_cnav_joins_from_the_tax_household():
 
 
 def test_adult_child_hosted_and_several_families_in_one_dwelling():
-    mems = [_mem("p", "famille", "F1", "demandeur", "caf"), _mem("p", "menage", "M1", "personne_de_reference", "caf"),
+    mems = [*_head("p", "F1", "M1", "caf"),
             _mem("p", "foyer_fiscal", "T1", "declarant", "dgfip"),
             # an adult dependant (26) the CAF does not count in its famille
             _mem("k", "foyer_fiscal", "T1", "personne_a_charge", "dgfip"),
@@ -111,7 +117,7 @@ def test_adult_child_hosted_and_several_families_in_one_dwelling():
 
 def test_rsdae_unknown_with_a_disability_rate():
     t = _tables([_person("h", dt.date(1980, 1, 1), rate=0.6)],
-                [_mem("h", "famille", "F1", "demandeur", "caf"), _mem("h", "menage", "M1", "personne_de_reference", "caf")])
+                [*_head("h", "F1", "M1", "caf")])
     u = build_month(t, M).unknowns.filter(pl.col("id") == "h")
     assert {"rsdae", "unfit_for_work"} <= set(u["input"])
 
@@ -136,7 +142,7 @@ def test_css_look_back_reaches_the_pensions_behind_each_aspa_month():
     months = month_range(M, depth["pension_gross"])
     rows = [["r", m, k, Decimal("1100.00"), *_p("cnav")] for m in months for k in ("pension_gross", "pension_net")]
     t = _tables([_person("r", dt.date(1950, 1, 1), "cnav")],
-                [_mem("r", "famille", "C1", "demandeur", "cnav"), _mem("r", "menage", "CM1", "personne_de_reference", "cnav")],
+                [*_head("r", "C1", "CM1", "cnav")],
                 resources=rows, housing=[["CM1", M, "owner", Decimal("0.00"), *_p("cnav")]])
     core = build_month(t, M)
     monthly = core.inputs.individu_monthly.filter(pl.col("person_id") == "r")

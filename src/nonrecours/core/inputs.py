@@ -36,7 +36,8 @@ def _month_index(e: pl.Expr) -> pl.Expr:
 
 def _prov(df: pl.DataFrame, entity: str, idc: str, inputs: list[str], kind: pl.Expr, agency: pl.Expr,
           when: pl.Expr) -> pl.DataFrame:
-    base = df.select(pl.lit(entity).alias("entity"), pl.col(idc).alias("id"), pl.lit(None, dtype=pl.Date).alias("month"),
+    base = df.select(pl.lit(entity).alias("entity"), pl.col(idc).alias("id"),
+                     pl.lit(None, dtype=pl.Date).alias("month"),
                      kind.alias("kind"), agency.cast(pl.String).alias("source_agency"),
                      when.cast(pl.Date).alias("source_month"))
     return base.join(pl.DataFrame({"input": inputs}), how="cross").select(list(PROVENANCE_SCHEMA))
@@ -45,7 +46,8 @@ def _prov(df: pl.DataFrame, entity: str, idc: str, inputs: list[str], kind: pl.E
 def _unk(df: pl.DataFrame, entity: str, idc: str, inputs: list[str], low: float | None, central: pl.Expr | float,
          high: float | None, reason: str) -> pl.DataFrame:
     c = central if isinstance(central, pl.Expr) else pl.lit(central)
-    base = df.select(pl.lit(entity).alias("entity"), pl.col(idc).alias("id"), pl.lit(None, dtype=pl.Date).alias("month"),
+    base = df.select(pl.lit(entity).alias("entity"), pl.col(idc).alias("id"),
+                     pl.lit(None, dtype=pl.Date).alias("month"),
                      pl.lit(low, dtype=pl.Float64).alias("low"), c.cast(pl.Float64).alias("central"),
                      pl.lit(high, dtype=pl.Float64).alias("high"), pl.lit(reason).alias("reason"))
     return base.join(pl.DataFrame({"input": inputs}), how="cross").select(list(UNKNOWNS_SCHEMA))
@@ -273,7 +275,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     else:
         menage = menage.with_columns(pl.lit(None, dtype=pl.String).alias("housing_status"),
                                      pl.lit(None, dtype=pl.Float64).alias("rent"),
-                                     pl.lit(None, dtype=pl.String).alias("_hsrc"), pl.lit(None, dtype=pl.Date).alias("month"))
+                                     pl.lit(None, dtype=pl.String).alias("_hsrc"),
+                                     pl.lit(None, dtype=pl.Date).alias("month"))
     h_known = menage.filter(pl.col("housing_status").is_not_null())
     h_unknown = menage.filter(pl.col("housing_status").is_null())
     counts["menages"] = menage.height

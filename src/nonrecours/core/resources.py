@@ -256,7 +256,8 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
     early = (cover.join(first_val, on=["person_id", "input"], how="inner")
              .filter(pl.col("_m0") <= pl.col("w_from")).join(grid, how="cross")
              .filter(pl.col("month") < pl.col("w_from"))
-             .select("person_id", "month", "input", pl.col("_a0").alias("amount"), pl.col("cover_agency").alias("agency")))
+             .select("person_id", "month", "input", pl.col("_a0").alias("amount"),
+                     pl.col("cover_agency").alias("agency")))
     vals = pl.concat([covered_obs.select("person_id", "month", "input", "amount", "agency"), early],
                      how="vertical_relaxed")
     if est is not None and est.height:

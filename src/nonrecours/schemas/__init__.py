@@ -13,7 +13,6 @@ from nonrecours.schemas.codes import (
 )
 from nonrecours.schemas.tables import (
     ANNUAL_INCOME,
-    TAX_HOUSEHOLDS,
     BENEFITS_PAID,
     CLAIMS,
     HOUSING,
@@ -21,14 +20,14 @@ from nonrecours.schemas.tables import (
     PERSONS,
     RESOURCES,
     TABLES,
+    TAX_HOUSEHOLDS,
     UNIT_MEMBERSHIPS,
 )
 
 __all__ = [
-    "ANNUAL_INCOME",
-    "TAX_HOUSEHOLDS",
     "AGENCIES",
     "AMOUNT",
+    "ANNUAL_INCOME",
     "BENEFITS",
     "BENEFITS_PAID",
     "CLAIMS",
@@ -44,6 +43,7 @@ __all__ = [
     "RESOURCE_KINDS",
     "ROLES",
     "TABLES",
+    "TAX_HOUSEHOLDS",
     "UNIT_KINDS",
     "UNIT_MEMBERSHIPS",
     "TableSpec",

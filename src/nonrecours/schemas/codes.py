@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 AGENCIES: tuple[str, ...] = ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa", "drm", "synth")
-"""Source agencies (``drm``: the Dispositif de ressources mensuelles, DSN + PASRAU). ``synth`` marks the true situations written by the synthetic generator."""
+"""Source agencies (``drm``: the Dispositif de ressources mensuelles, DSN + PASRAU).
+``synth`` marks the true situations written by the synthetic generator."""
 
 SEXES = ("F", "M")
 NATIONALITY_GROUPS = ("FR", "EEA_CH", "OTHER")

@@ -27,7 +27,6 @@ from nonrecours.schemas.codes import (
 
 __all__ = [
     "ANNUAL_INCOME",
-    "TAX_HOUSEHOLDS",
     "BENEFITS_PAID",
     "CLAIMS",
     "HOUSING",
@@ -35,6 +34,7 @@ __all__ = [
     "PERSONS",
     "RESOURCES",
     "TABLES",
+    "TAX_HOUSEHOLDS",
     "UNIT_MEMBERSHIPS",
 ]
 
