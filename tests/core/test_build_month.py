@@ -193,3 +193,48 @@ def test_no_silent_default(spec, kinds):
         missing = expected.join(accounted, on=["entity", "id", "input"], how="anti")
         assert missing.height == 0, missing.select("input").unique().to_series().to_list()
     evaluate(TARGETS, core.inputs, M)                          # missing_inputs="error": every column is there
+
+
+def test_two_declarants_no_family_agency_lists_form_a_couple():
+    t = _tables([_person("a", dt.date(1980, 1, 1))],
+                [*_head("a", "F1", "M1", "caf"),
+                 _mem("x", "foyer_fiscal", "T7", "declarant", "dgfip"),
+                 _mem("y", "foyer_fiscal", "T7", "declarant", "dgfip")])
+    core = build_month(t, M)
+    fam = _row(core.inputs.individu, "famille_id", "core-famille:x").sort("person_id")
+    assert fam["famille_role"].to_list() == ["demandeur", "conjoint"]
+    assert dict(core.conflicts.iter_rows())["couple_built_from_tax_household"] == 1
+
+
+def test_composition_older_than_three_months_is_unknown():
+    old = dt.date(2025, 12, 28)
+    mems = [["a", k, u, r, dt.date(2024, 1, 1), None, "caf", "caf-x", old]
+            for k, u, r in (("famille", "F1", "demandeur"), ("menage", "M1", "personne_de_reference"))]
+    core = build_month(_tables([_person("a", dt.date(1980, 1, 1))], mems), M)
+    u = core.unknowns.filter((pl.col("entity") == "famille") & (pl.col("input") == "couple_kind"))
+    assert u.height == 1 and "plus de 3 mois" in u["reason"].item()
+    assert core.counts["familles_stale_composition"] == 1
+
+
+def test_entitlements_command_on_a_workspace(tmp_path):
+    from typer.testing import CliRunner
+
+    from nonrecours.cli import app
+
+    t = _tables([_person("r", dt.date(1950, 1, 1), "cnav")],
+                [*_head("r", "C1", "CM1", "cnav"), _mem("r", "foyer_fiscal", "T1", "declarant", "dgfip"),
+                 _mem("s", "foyer_fiscal", "T1", "declarant", "dgfip")])
+    for name, df in t.items():
+        (tmp_path / "ws" / name).mkdir(parents=True)
+        df.write_parquet(tmp_path / "ws" / name / "part-0.parquet")
+    r = CliRunner().invoke(app, ["entitlements", "--workspace", str(tmp_path / "ws"), "--month", "2026-06",
+                                 "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    import json
+
+    summary = json.loads((tmp_path / "out" / "core-2026-06.json").read_text())
+    assert summary["counts"]["persons"] == 2 and "resources" in summary["tables_absent"]
+    assert pl.read_parquet(tmp_path / "out" / "entitlements-2026-06.parquet").height == 1
+    bad = CliRunner().invoke(app, ["entitlements", "--workspace", str(tmp_path / "ws"), "--month", "2026-13",
+                                   "--out", str(tmp_path / "out")])
+    assert bad.exit_code == 2
