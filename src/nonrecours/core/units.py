@@ -48,10 +48,10 @@ def people(lf: Mapping[str, pl.LazyFrame]) -> pl.DataFrame:
     parts = []
     for table in ("persons", "unit_memberships", "resources", "annual_income"):
         if table in lf:
-            parts.append(lf[table].select("person_id", pl.col("source_agency").cast(pl.String)))
+            parts.append(lf[table].select("person_id", pl.col("source_agency").cast(pl.String)).unique())
     if "benefits_paid" in lf:
         parts.append(lf["benefits_paid"].filter(pl.col("person_id").is_not_null())
-                     .select("person_id", pl.col("source_agency").cast(pl.String)))
+                     .select("person_id", pl.col("source_agency").cast(pl.String)).unique())
     if not parts:
         return pl.DataFrame(schema={"person_id": pl.String, "agencies": pl.List(pl.String)})
     return (pl.concat(parts, how="vertical_relaxed").filter(pl.col("person_id").is_not_null()
