@@ -446,6 +446,34 @@ def ingest(
 
 
 @app.command()
+def entitlements(
+    workspace: Path = typer.Option(..., "--workspace", help="Workspace of canonical tables (from ingest)."),
+    month: str = typer.Option(..., "--month", help="Evaluated month, YYYY-MM."),
+    backend: str = typer.Option("polars", "--backend", help="polars or duckdb."),
+    out: Path = typer.Option(..., "--out", help="Folder for entitlements, provenance, unknowns, summary."),
+) -> None:
+    """Evaluate the benefits for a month on a workspace, with what is observed, estimated or unknown."""
+    import datetime as dt
+
+    from nonrecours.core.workspace import run_entitlements
+    from nonrecours.errors import NonRecoursError
+
+    try:
+        m = dt.datetime.strptime(month, "%Y-%m").date()
+        paths = run_entitlements(workspace, m, out, backend=backend)
+    except ValueError as exc:
+        if not isinstance(exc, NonRecoursError):
+            typer.echo("error: --month must be YYYY-MM", err=True)
+            raise typer.Exit(2) from None
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except NonRecoursError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    _print_outputs("entitlements", paths.values())
+
+
+@app.command()
 def keygen(
     path: Annotated[Path, typer.Argument(help="Where to write the new secret (must not exist).")],
 ) -> None:

@@ -169,7 +169,7 @@ def _tables(workspace: Path) -> dict[str, pl.LazyFrame]:
 
 
 def rules_stage(ctx: RunContext) -> StageReport:
-    from nonrecours.core import build_inputs
+    from nonrecours.core import build_month
     from nonrecours.engine import evaluate
 
     cfg = ctx.config
@@ -182,8 +182,8 @@ def rules_stage(ctx: RunContext) -> StageReport:
     tables = _tables(ctx.workspace)
     for month in cfg.months:
         with stage(f"rules {month:%Y-%m} ({cfg.backend}): {', '.join(cfg.benefits)}"):
-            inputs = build_inputs(tables, month)
-            result = evaluate(targets, inputs, month, backend=cfg.backend, missing_inputs="default",
+            inputs = build_month(tables, month).inputs  # unknown values at their central estimate
+            result = evaluate(targets, inputs, month, backend=cfg.backend, missing_inputs="error",
                               duckdb_config=duckdb_config if cfg.backend == "duckdb" else None)
         fam = result["famille"]
         money = [c for c in fam.columns if c in targets and fam.schema[c].is_float()]
@@ -197,8 +197,7 @@ def rules_stage(ctx: RunContext) -> StageReport:
         report.rows_out += fam.height
         report.counts[f"{month:%Y-%m}"] = {b: int(fam.filter(pl.col(b) > 0).height) if fam.schema[b].is_numeric()
                                            else int(fam.filter(pl.col(b)).height) for b in targets}
-    report.note = "unknown inputs taken at their default (missing_inputs=default) until detection lands"
-    ctx.manifest["missing_inputs"] = "default"
+    report.note = "values no agency supplied taken at the core's central estimate (ranges in detection/)"
     return report
 
 

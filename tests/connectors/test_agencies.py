@@ -129,7 +129,7 @@ def test_ingested_workspace_feeds_the_core(territory: Territory, agreement: Exch
     assert kinds == {"famille", "foyer_fiscal", "menage"}
     month = pl.read_parquet(tmp_path / "housing" / "caf-caf.parquet").get_column("month").max()
     assert isinstance(month, dt.date)
-    result = evaluate(["rsa", "css_free"], build_inputs(tables, month), month, missing_inputs="default")
+    result = evaluate(["rsa", "css_free"], build_inputs(tables, month), month)
     fam = result["famille"]
     persons = pl.read_parquet(tmp_path / "persons" / "*.parquet").get_column("person_id").n_unique()
     assert fam.height > 0.3 * persons / 2.5  # CAF and MSA familles (others lack a famille in the extracts)

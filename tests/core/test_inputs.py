@@ -66,7 +66,7 @@ def test_units_roles_and_ages_of_the_month(tables):
     inp = build_inputs(tables, M)
     ind = inp.individu.sort("person_id")
     assert ind["person_id"].to_list() == ["a", "b", "c", "g"]          # z is not born yet
-    assert ind["famille_id"].to_list() == ["F1", "F1", "F1", "F2"]      # b's old famille is not valid
+    assert ind["famille_id"].to_list() == ["caf:F1", "caf:F1", "caf:F1", "caf:F2"]      # b's old famille is not valid
     assert ind["age"].to_list() == [46, 46, 11, 86]
     assert ind.filter(pl.col("person_id") == "g")["residence_permit_years"].item() == 12.0
 
@@ -74,10 +74,12 @@ def test_units_roles_and_ages_of_the_month(tables):
 def test_resources_pivoted_with_the_preferred_source(tables):
     monthly = build_inputs(tables, M).individu_monthly
     a = monthly.filter((pl.col("person_id") == "a") & (pl.col("month") == dt.date(2026, 3, 1)))
-    assert a["salary_net"].item() == 1250.0 and a["salary_net__source"].item() == "dgfip"
-    b = monthly.filter(pl.col("person_id") == "b")
+    # the DGFiP's rows are yearly amounts, never a month's salary: the CAF's monthly one is kept
+    assert a["salary_net"].item() == 1200.0 and a["salary_net__source"].item() == "caf"
+    b = monthly.filter((pl.col("person_id") == "b") & (pl.col("month") == dt.date(2026, 2, 1)))
     assert b["unemployment"].item() == 900.5 and b["salary_net"].item() == 0.0
-    assert monthly.filter(pl.col("person_id") == "g").height == 1       # 2024-01 is beyond 12 months
+    g = monthly.filter(pl.col("person_id") == "g")
+    assert dt.date(2024, 1, 1) not in g["month"].to_list()              # 2024-01 is beyond the look-back
 
 
 def test_couple_kind_hosting_payments_and_housing(tables):
@@ -96,12 +98,12 @@ def test_couple_kind_hosting_payments_and_housing(tables):
 def test_rules_run_on_the_built_inputs(tables):
     from nonrecours.engine import evaluate
 
-    res = evaluate(["rsa", "aspa"], build_inputs(tables, M), M, missing_inputs="default")
-    assert set(res["famille"]["famille_id"]) == {"F1", "F2"}
+    res = evaluate(["rsa", "aspa"], build_inputs(tables, M), M)
+    assert set(res["famille"]["famille_id"]) == {"caf:F1", "caf:F2"}
 
 
 def test_month_must_be_a_first_day(tables):
     with pytest.raises(SchemaError):
         build_inputs(tables, dt.date(2026, 4, 2))
     with pytest.raises(SchemaError):
-        build_inputs({"persons": tables["persons"]}, M)
+        build_inputs({"resources": tables["resources"]}, M)

@@ -1,20 +1,12 @@
-"""From canonical tables to the rule engine's inputs for one evaluated month.
+"""From canonical tables to the rule engine's inputs for one month, and what is known of each value.
 
-The canonical tables are long and agency-shaped (memberships with validity months, resources by kind,
-payments by benefit); the engine wants one frame per entity with one column per input variable. This
-module does that reshaping in bulk (DuckDB-friendly Polars: joins, pivots, no loop over people):
-
-- units and roles are those valid on the evaluated month;
-- age is in whole years on the first day of the month, from the birth month;
-- monthly resources are pivoted by kind for the ``lookback`` months before the month and the month itself;
-- benefits paid to a famille become its monthly ``af``, ``paje_base``, ``asf``, ``aide_logement``;
-- the couple kind comes from the tax household: partners filing together are married or pacsed (the
-  rules treat both alike), partners filing apart are cohabiting;
-- a famille whose demandeur is neither the ménage's reference person nor its partner is hosted free of
-  charge (an adult child or an elderly parent living with a family).
-
-When several agencies report the same fact, the first agency of ``SOURCE_PRIORITY`` wins and the
-chosen agency is kept in a ``<column>__source`` column, which explanations quote.
+``build_month`` reads the workspace lazily (only the columns and months the rules need), reconciles units
+(``core.units``), picks resources by configured source priority (``core.resources``), links households
+into clusters (``core.clusters``) and returns a :class:`CoreMonth`: engine inputs carrying the central value
+of every input, ``provenance`` (observed / estimated / unknown per entity, id and input; ``month`` null on
+a monthly input means the kind holds for every month read) and ``unknowns`` (low / central / high and a
+reason for every value no agency observed). Nothing is silently defaulted: the property tests check that
+every input the rules read is accounted for.
 """
 
 from __future__ import annotations
@@ -24,191 +16,302 @@ from collections.abc import Mapping
 
 import polars as pl
 
+from nonrecours.core.clusters import clusters
+from nonrecours.core.month import PROVENANCE_SCHEMA, UNKNOWNS_SCHEMA, CoreMonth
+from nonrecours.core.resources import CoreConfig, lookback, month_range, monthly_resources, n2_resources
+from nonrecours.core.units import people, qualified, reconcile
 from nonrecours.errors import SchemaError
-from nonrecours.schemas.months import add_months, month_index, month_index_expr
 
-__all__ = ["RESOURCE_INPUTS", "SOURCE_PRIORITY", "build_inputs"]
-
-RESOURCE_INPUTS: dict[str, str] = {
-    "salary_net": "salary_net",
-    "unemployment_benefit": "unemployment",
-    "pension_net": "pension_net",
-    "pension_gross": "pension_gross",
-    "invalidity_pension": "invalidity_pension",
-    "alimony": "alimony_received",
-}
-"""Canonical resource kind → rule input variable. ``salary_taxable``, ``self_employment`` and ``other``
-are not read by the current rules (documented in docs/benefits.md)."""
+__all__ = ["FAMILY_PAYMENTS", "build_inputs", "build_month"]
 
 FAMILY_PAYMENTS = ("af", "paje_base", "asf", "aide_logement")
-
-SOURCE_PRIORITY: dict[str, tuple[str, ...]] = {
-    # The agency closest to the fact first: payroll and tax for salaries, the payer for a benefit.
-    "salary_net": ("dgfip", "caf", "msa", "france_travail", "cnam", "cnav", "synth"),
-    "unemployment": ("france_travail", "caf", "dgfip", "msa", "cnam", "cnav", "synth"),
-    "pension_net": ("cnav", "msa", "dgfip", "caf", "cnam", "france_travail", "synth"),
-    "pension_gross": ("cnav", "msa", "dgfip", "caf", "cnam", "france_travail", "synth"),
-    "invalidity_pension": ("cnam", "msa", "caf", "dgfip", "cnav", "france_travail", "synth"),
-    "alimony_received": ("caf", "dgfip", "msa", "cnam", "cnav", "france_travail", "synth"),
-    "default": ("caf", "msa", "cnav", "cnam", "dgfip", "france_travail", "synth"),
-}
+_STATIC = ("age", "date_naissance", "student", "pregnant", "disability_rate", "nationality_group",
+           "residence_permit_years")
+_UNKNOWN_BIRTH = dt.date(1800, 1, 1)
 
 
-def _rank(column: str) -> pl.Expr:
-    order = SOURCE_PRIORITY.get(column, SOURCE_PRIORITY["default"])
-    return pl.col("source_agency").cast(pl.String).replace_strict(
-        {a: i for i, a in enumerate(order)}, default=len(order), return_dtype=pl.Int32)
+def _month_index(e: pl.Expr) -> pl.Expr:
+    return e.dt.year().cast(pl.Int32) * 12 + e.dt.month().cast(pl.Int32) - 1
 
 
-_month_index = month_index_expr
+def _prov(df: pl.DataFrame, entity: str, idc: str, inputs: list[str], kind: pl.Expr, agency: pl.Expr,
+          when: pl.Expr) -> pl.DataFrame:
+    base = df.select(pl.lit(entity).alias("entity"), pl.col(idc).alias("id"),
+                     pl.lit(None, dtype=pl.Date).alias("month"),
+                     kind.alias("kind"), agency.cast(pl.String).alias("source_agency"),
+                     when.cast(pl.Date).alias("source_month"))
+    return base.join(pl.DataFrame({"input": inputs}), how="cross").select(list(PROVENANCE_SCHEMA))
 
 
-def _valid_on(month: dt.date) -> pl.Expr:
-    return (pl.col("valid_from") <= month) & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month))
+def _unk(df: pl.DataFrame, entity: str, idc: str, inputs: list[str], low: float | None, central: pl.Expr | float,
+         high: float | None, reason: str) -> pl.DataFrame:
+    c = central if isinstance(central, pl.Expr) else pl.lit(central)
+    base = df.select(pl.lit(entity).alias("entity"), pl.col(idc).alias("id"),
+                     pl.lit(None, dtype=pl.Date).alias("month"),
+                     pl.lit(low, dtype=pl.Float64).alias("low"), c.cast(pl.Float64).alias("central"),
+                     pl.lit(high, dtype=pl.Float64).alias("high"), pl.lit(reason).alias("reason"))
+    return base.join(pl.DataFrame({"input": inputs}), how="cross").select(list(UNKNOWNS_SCHEMA))
 
 
-def build_inputs(
-    tables: Mapping[str, pl.DataFrame | pl.LazyFrame],
-    month: dt.date,
-    *,
-    lookback: int = 12,
-) -> object:
-    """Engine ``Inputs`` for ``month`` from canonical tables (persons, unit_memberships, resources,
-    benefits_paid, housing). Persons without a famille and a ménage on that month are left out."""
+def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, *,
+                config: CoreConfig | None = None) -> CoreMonth:
+    """Engine inputs for ``month`` and what is known of each value (see the module docstring)."""
     from nonrecours.engine import Inputs
 
+    config = config or CoreConfig()
     if month.day != 1:
         raise SchemaError("the evaluated month must be the first day of a month", column="month")
     lf = {k: (v.lazy() if isinstance(v, pl.DataFrame) else v) for k, v in tables.items()}
-    for needed in ("persons", "unit_memberships"):
-        if needed not in lf:
-            raise SchemaError("table needed to build the rule inputs", table=needed)
-    first = add_months(month, -lookback)
-    m_idx = month_index(month)
+    if "persons" not in lf and "unit_memberships" not in lf:
+        raise SchemaError("table needed to build the rule inputs", table="persons")
+    depth = lookback(config, month)
+    window = max(depth.values(), default=0)
+    m_idx = month.year * 12 + month.month - 1
+    ids = people(lf)
+    counts: dict[str, int] = {"persons_known": ids.height}
 
-    members = (
-        lf["unit_memberships"].filter(_valid_on(month))
-        .sort(_rank("default"))
-        .unique(subset=["person_id", "unit_kind"], keep="first", maintain_order=True)
-        .select("person_id", pl.col("unit_kind").cast(pl.String), "unit_id", pl.col("role").cast(pl.String))
-        .collect()
-        .pivot("unit_kind", index="person_id", values=["unit_id", "role"])
-    )
-    rename = {}
-    for kind in ("famille", "foyer_fiscal", "menage"):
-        rename[f"unit_id_{kind}"] = f"{kind}_id"
-        rename[f"role_{kind}"] = f"{kind}_role"
-    members = members.rename({k: v for k, v in rename.items() if k in members.columns})
-    for kind in ("famille", "foyer_fiscal", "menage"):
-        for col in (f"{kind}_id", f"{kind}_role"):
-            if col not in members.columns:
-                members = members.with_columns(pl.lit(None, dtype=pl.String).alias(col))
-    members = members.filter(pl.col("famille_id").is_not_null() & pl.col("menage_id").is_not_null())
+    # Static facts of each person from the preferred persons row.
+    order = {a: i for i, a in enumerate(config.person_priority)}
+    if "persons" in lf:
+        pers = (lf["persons"].select("person_id", "birth_month", "student", "pregnant", "disability_rate",
+                                     pl.col("nationality_group").cast(pl.String), "residence_permit_years",
+                                     "depcom", pl.col("source_agency").cast(pl.String), "extract_date")
+                .with_columns(pl.col("source_agency").replace_strict(order, default=99, return_dtype=pl.Int32)
+                              .alias("_o"))
+                .sort(["_o", "extract_date"], descending=[False, True])
+                .unique(subset=["person_id"], keep="first").drop("_o").collect())
+    else:
+        pers = pl.DataFrame(schema={"person_id": pl.String, "birth_month": pl.Date, "student": pl.Boolean,
+                                    "pregnant": pl.Boolean, "disability_rate": pl.Float64,
+                                    "nationality_group": pl.String, "residence_permit_years": pl.Int16,
+                                    "depcom": pl.String, "source_agency": pl.String, "extract_date": pl.Date})
+    ind = ids.select("person_id").join(pers, on="person_id", how="left").with_columns(
+        ((m_idx - _month_index(pl.col("birth_month"))) // 12).alias("age"))
+    unborn = ind.filter(pl.col("age") < 0).height
+    ind = ind.filter(pl.col("age").is_null() | (pl.col("age") >= 0))
+    counts["persons_not_born_yet"] = unborn
 
-    persons = (
-        lf["persons"].sort(_rank("default")).unique(subset=["person_id"], keep="first", maintain_order=True)
-        .select(
-            "person_id",
-            ((m_idx - _month_index("birth_month")) // 12).alias("age"),
-            "student", "pregnant", "disability_rate",
-            pl.col("nationality_group").cast(pl.String),
-            pl.col("residence_permit_years").cast(pl.Float64).fill_null(0.0),
-            "depcom",
-            pl.col("source_agency").cast(pl.String).alias("persons__source"),
-            (_month_index("birth_month") <= m_idx).alias("_born"),
-        ).collect()
-    )
-    individu = members.join(persons, on="person_id", how="inner").filter(pl.col("_born")).drop("_born")
-    individu = individu.with_columns(pl.lit(False).alias("rsdae"), pl.lit(False).alias("unfit_for_work"))
+    units, conflicts, unit_source = reconcile(lf, ind.select("person_id"), month, window, config,
+                                              ind.select("person_id", "age"))
+    counts["persons"] = units.height
+    known = pl.col("source_agency").is_not_null()
+    child = (pl.col("famille_role").eq("enfant") | pl.col("foyer_fiscal_role").eq("personne_a_charge")).fill_null(False)
+    ind = units.join(ind, on="person_id", how="left").with_columns(
+        pl.when(known).then(pl.col("age"))
+        .when(child).then(pl.lit(config.child_age[1])).otherwise(pl.lit(config.adult_age[1])).alias("age"),
+        pl.coalesce("birth_month", pl.lit(_UNKNOWN_BIRTH)).alias("date_naissance"),
+        pl.col("student").fill_null(False), pl.col("pregnant").fill_null(False),
+        pl.col("disability_rate").fill_null(0.0),
+        pl.col("nationality_group").fill_null("FR"),
+        pl.col("residence_permit_years").cast(pl.Float64).fill_null(0.0),
+        pl.lit(False).alias("rsdae"), pl.lit(False).alias("unfit_for_work"),
+        pl.col("source_agency").alias("persons__source"))
 
-    # Monthly resources: one row per person and month, one column per input, with the chosen source.
-    monthly = individu.select("person_id")
-    resources = None
-    if "resources" in lf:
-        kinds = list(RESOURCE_INPUTS)
-        long = (
-            lf["resources"]
-            .filter((pl.col("month") >= first) & (pl.col("month") <= month)
-                    & pl.col("kind").cast(pl.String).is_in(kinds))
-            .with_columns(pl.col("kind").cast(pl.String).replace_strict(RESOURCE_INPUTS).alias("input"))
-            .join(monthly.lazy(), on="person_id", how="semi")
-            .collect()
-        )
-        if long.height:
-            priority = pl.DataFrame(
-                [(name, agency, rank) for name in RESOURCE_INPUTS.values()
-                 for rank, agency in enumerate(SOURCE_PRIORITY.get(name, SOURCE_PRIORITY["default"]))],
-                schema={"input": pl.String, "_agency": pl.String, "_rank": pl.Int32}, orient="row")
-            ranked = (long.with_columns(pl.col("source_agency").cast(pl.String).alias("_agency"))
-                      .join(priority, on=["input", "_agency"], how="left")
-                      .with_columns(pl.col("_rank").fill_null(len(SOURCE_PRIORITY["default"]))))
-            best = (ranked.sort("_rank").unique(subset=["person_id", "month", "input"], keep="first")
-                    .with_columns(pl.col("amount").cast(pl.Float64)))
-            resources = best.pivot("input", index=["person_id", "month"], values="amount", aggregate_function=None)
-            sources = best.select("person_id", "month", "input", pl.col("source_agency").cast(pl.String)).pivot(
-                "input", index=["person_id", "month"], values="source_agency", aggregate_function=None)
-            sources = sources.rename({c: f"{c}__source" for c in sources.columns if c not in ("person_id", "month")})
-            resources = resources.join(sources, on=["person_id", "month"], how="left")
-            for name in RESOURCE_INPUTS.values():
-                if name not in resources.columns:
-                    resources = resources.with_columns(pl.lit(0.0).alias(name))
-            resources = resources.with_columns([pl.col(n).fill_null(0.0) for n in RESOURCE_INPUTS.values()])
+    prov: list[pl.DataFrame] = []
+    unk: list[pl.DataFrame] = []
+    obs_p = ind.filter(known)
+    new_p = ind.filter(~known)
+    counts["persons_without_person_row"] = new_p.height
+    prov.append(_prov(obs_p, "individu", "person_id", list(_STATIC), pl.lit("observed"), pl.col("source_agency"),
+                      pl.col("extract_date").dt.truncate("1mo")))
+    prov.append(_prov(new_p, "individu", "person_id", list(_STATIC), pl.lit("unknown"), pl.lit(None), pl.lit(None)))
+    reason = "personne connue d'une agence qui ne transmet pas {}"
+    kids, adults = new_p.filter(child), new_p.filter(~child)
+    unk.append(_unk(kids, "individu", "person_id", ["age"], float(config.child_age[0]),
+                    float(config.child_age[1]), float(config.child_age[2]), reason.format("la date de naissance")))
+    unk.append(_unk(adults, "individu", "person_id", ["age"], float(config.adult_age[0]),
+                    float(config.adult_age[1]), float(config.adult_age[2]), reason.format("la date de naissance")))
+    unk.append(_unk(new_p, "individu", "person_id", ["date_naissance"], None, None, None,
+                    reason.format("la date de naissance (l'âge central vaut pour tous les mois)")))
+    unk.append(_unk(new_p, "individu", "person_id", ["student", "pregnant"], 0.0, 0.0, 1.0,
+                    reason.format("la situation d'étudiante ou de grossesse")))
+    unk.append(_unk(new_p, "individu", "person_id", ["disability_rate"], 0.0, 0.0, 1.0,
+                    reason.format("le taux d'incapacité")))
+    unk.append(_unk(new_p, "individu", "person_id", ["nationality_group"], None, None, None,
+                    reason.format("la nationalité (FR retenue)")))
+    unk.append(_unk(new_p, "individu", "person_id", ["residence_permit_years"], 0.0, 0.0, 10.0,
+                    reason.format("le titre de séjour")))
+    # A recognised disability makes RSDAE and unfitness for work possible; no extract says which.
+    dis = ind.filter(pl.col("disability_rate") > 0)
+    unk.append(_unk(pl.concat([dis, new_p.filter(pl.col("disability_rate") <= 0)]), "individu", "person_id",
+                    ["rsdae", "unfit_for_work"], 0.0, 0.0, 1.0,
+                    "aucune agence ne transmet la RSDAE ni l'inaptitude au travail (MDPH, CNAV)"))
+    prov.append(_prov(pl.concat([dis, new_p.filter(pl.col("disability_rate") <= 0)]), "individu", "person_id",
+                      ["rsdae", "unfit_for_work"], pl.lit("unknown"), pl.lit(None), pl.lit(None)))
+    prov.append(_prov(obs_p.filter(pl.col("disability_rate") <= 0), "individu", "person_id",
+                      ["rsdae", "unfit_for_work"], pl.lit("estimated"), pl.col("source_agency"),
+                      pl.col("extract_date").dt.truncate("1mo")))
+    # A non-EEA national with no permit years given: unknown residence.
+    noperm = obs_p.filter((pl.col("nationality_group") == "OTHER") & pl.col("residence_permit_years").eq(0.0))
+    unk.append(_unk(noperm, "individu", "person_id", ["residence_permit_years"], 0.0, 0.0, 10.0,
+                    "années de titre de séjour non transmises pour une personne hors EEE"))
 
-    # Famille: couple kind, hosted free of charge, and the CAF's monthly payments.
-    heads = individu.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"]))
+    # Monthly resources and the DGFiP's year N-2.
+    fam_src = unit_source.filter(pl.col("entity") == "famille").select(
+        pl.col("id").alias("famille_id"), pl.col("source_agency").alias("followed_by"))
+    followed = (units.select("person_id", "famille_id").join(fam_src, on="famille_id", how="inner")
+                .filter(pl.col("followed_by").is_in(list(config.followers))).select("person_id", "followed_by"))
+    if "persons" in lf:
+        funds = (lf["persons"].filter(pl.col("source_agency").cast(pl.String).is_in(list(config.pension_funds)))
+                 .select("person_id", pl.col("source_agency").cast(pl.String).alias("pension_fund"))
+                 .unique(subset=["person_id"], keep="first").collect())
+    else:
+        funds = pl.DataFrame(schema={"person_id": pl.String, "pension_fund": pl.String})
+    who = ind.select("person_id").join(followed, on="person_id", how="left").join(funds, on="person_id", how="left")
+    monthly, p_m, u_m = monthly_resources(lf, who, month, depth, config)
+    n2, p_n2, u_n2 = n2_resources(lf, who, month, depth)
+    prov += [p_m, p_n2]
+    unk += [u_m, u_n2]
+    if n2 is not None:
+        monthly = n2 if monthly is None else monthly.join(n2, on=["person_id", "month"], how="full", coalesce=True)
+    if monthly is None:
+        monthly = pl.DataFrame(schema={"person_id": pl.String, "month": pl.Date})
+    for name, dtype in (*[(n, pl.Float64) for n in depth if n != "revenus_n2_renseignes"
+                          and ind.schema.get(n) is None], ("revenus_n2_renseignes", pl.Boolean)):
+        if name not in monthly.columns and name in depth:
+            monthly = monthly.with_columns(pl.lit(None, dtype=dtype).alias(name))
+    monthly = monthly.with_columns([pl.col(n).fill_null(False if n == "revenus_n2_renseignes" else 0.0)
+                                    for n in depth if n in monthly.columns and n not in FAMILY_PAYMENTS])
+    monthly = monthly.drop([n for n in FAMILY_PAYMENTS if n in monthly.columns])
+
+    # Famille: couple kind, hosting, payments.
+    heads = ind.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"]))
     famille = heads.group_by("famille_id").agg(
         pl.len().alias("_parents"),
         pl.col("foyer_fiscal_id").n_unique().alias("_foyers"),
+        pl.col("foyer_fiscal_id").null_count().alias("_no_foyer"),
         pl.col("menage_role").filter(pl.col("famille_role") == "demandeur").first().alias("_head_menage_role"),
     ).select(
         "famille_id",
         pl.when(pl.col("_parents") < 2).then(pl.lit(""))
-        .when(pl.col("_foyers") == 1).then(pl.lit("married")).otherwise(pl.lit("cohabiting")).alias("couple_kind"),
+        .when((pl.col("_foyers") == 1) & (pl.col("_no_foyer") == 0)).then(pl.lit("married"))
+        .otherwise(pl.lit("cohabiting")).alias("couple_kind"),
         pl.lit(False).alias("recent_isolation"),
         (~pl.col("_head_menage_role").is_in(["personne_de_reference", "conjoint"])).fill_null(False)
         .alias("hosted_free_of_charge"),
     )
+    src_f = unit_source.filter(pl.col("entity") == "famille").select(pl.col("id").alias("famille_id"),
+                                                                     "source_agency", "extract_date")
+    famille = famille.join(src_f, on="famille_id", how="left")
+    stale_before = month_range(month, config.stale_months)[0]
+    stale = pl.col("extract_date") < stale_before
+    fresh = famille.filter(pl.col("source_agency").is_not_null() & ~stale)
+    old = famille.filter(pl.col("source_agency").is_not_null() & stale)
+    built = famille.filter(pl.col("source_agency").is_null())
+    counts["familles"] = famille.height
+    counts["familles_stale_composition"] = old.height
+    counts["familles_built"] = built.height
+    comp = ["couple_kind", "hosted_free_of_charge"]
+    prov.append(_prov(fresh, "famille", "famille_id", comp, pl.lit("observed"), pl.col("source_agency"),
+                      pl.col("extract_date").dt.truncate("1mo")))
+    prov.append(_prov(pl.concat([old, built]), "famille", "famille_id", comp, pl.lit("unknown"), pl.lit(None),
+                      pl.lit(None)))
+    unk.append(_unk(old, "famille", "famille_id", comp, 0.0, 0.0, 1.0,
+                    f"composition du foyer transmise il y a plus de {config.stale_months} mois "
+                    "(couple_kind: 0 seul, 1 en couple)"))
+    unk.append(_unk(built, "famille", "famille_id", comp, 0.0, 0.0, 1.0,
+                    "composition reconstituée (personne inconnue des CAF et MSA): couple et hébergement incertains"))
+    # Recent isolation: no extract carries it; it matters for a single parent only.
+    n_children = ind.filter(pl.col("famille_role") == "enfant").group_by("famille_id").len()
+    single_parent = famille.filter(pl.col("couple_kind") == "").join(n_children, on="famille_id", how="semi")
+    prov.append(_prov(single_parent, "famille", "famille_id", ["recent_isolation"], pl.lit("unknown"),
+                      pl.lit(None), pl.lit(None)))
+    unk.append(_unk(single_parent, "famille", "famille_id", ["recent_isolation"], 0.0, 0.0, 1.0,
+                    "isolement récent (moins de 18 mois) non transmis par la CAF"))
+    prov.append(_prov(famille.join(single_parent, on="famille_id", how="anti"), "famille", "famille_id",
+                      ["recent_isolation"], pl.lit("estimated"), pl.lit(None), pl.lit(None)))
+
+    first = month_range(month, window)[0]
     famille_monthly = None
-    if "benefits_paid" in lf:
-        paid = (
-            lf["benefits_paid"]
-            .filter((pl.col("unit_kind") == "famille") & pl.col("benefit").cast(pl.String).is_in(FAMILY_PAYMENTS)
-                    & (pl.col("month") >= first) & (pl.col("month") <= month))
-            .with_columns(pl.col("benefit").cast(pl.String), _rank("default").alias("_rank"))
-            .sort("_rank").unique(subset=["unit_id", "month", "benefit"], keep="first")
-            .select(pl.col("unit_id").alias("famille_id"), "month", "benefit", pl.col("amount").cast(pl.Float64))
-            .join(famille.lazy().select("famille_id"), on="famille_id", how="semi")
-            .collect()
-        )
+    fam_inputs = [n for n in FAMILY_PAYMENTS if n in depth]
+    if "benefits_paid" in lf and fam_inputs:
+        paid = (lf["benefits_paid"]
+                .filter((pl.col("unit_kind") == "famille") & pl.col("benefit").cast(pl.String).is_in(fam_inputs)
+                        & (pl.col("month") >= first) & (pl.col("month") <= month))
+                .select(qualified("paying_agency", "unit_id").alias("famille_id"),
+                        "month", pl.col("benefit").cast(pl.String), pl.col("amount").cast(pl.Float64))
+                .group_by("famille_id", "month", "benefit").agg(pl.col("amount").first())
+                .collect().join(famille.select("famille_id"), on="famille_id", how="semi"))
+        payers = sorted(lf["benefits_paid"].select(pl.col("paying_agency").cast(pl.String)).unique().collect()
+                        .get_column("paying_agency").to_list())
         if paid.height:
             famille_monthly = paid.pivot("benefit", index=["famille_id", "month"], values="amount",
                                          aggregate_function=None)
-            for name in FAMILY_PAYMENTS:
-                if name not in famille_monthly.columns:
-                    famille_monthly = famille_monthly.with_columns(pl.lit(0.0).alias(name))
-            famille_monthly = famille_monthly.with_columns([pl.col(n).fill_null(0.0) for n in FAMILY_PAYMENTS])
+        # A famille no payer lists receives none of their benefits: an observed zero from exhaustive payers.
+        prov.append(_prov(famille, "famille", "famille_id", fam_inputs, pl.lit("observed"),
+                          pl.lit(",".join(payers)),
+                          pl.lit(month)))
+    elif fam_inputs:
+        prov.append(_prov(famille, "famille", "famille_id", fam_inputs, pl.lit("unknown"), pl.lit(None), pl.lit(None)))
+        unk.append(_unk(famille, "famille", "famille_id", fam_inputs, 0.0, 0.0, None,
+                        "prestations familiales versées inconnues (table benefits_paid absente)"))
+    if famille_monthly is None:
+        famille_monthly = pl.DataFrame(schema={"famille_id": pl.String, "month": pl.Date})
+    famille_monthly = famille_monthly.with_columns(
+        [pl.col(n).fill_null(0.0) if n in famille_monthly.columns else pl.lit(0.0).alias(n) for n in fam_inputs])
+    famille = famille.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge")
 
-    # Ménage: commune of the reference person, housing status and rent of the month.
-    menage = (
-        individu.sort(pl.col("menage_role") != "personne_de_reference")
-        .unique(subset=["menage_id"], keep="first", maintain_order=True)
-        .select("menage_id", "depcom",
-                pl.col("depcom").str.slice(0, 3).is_in(["971", "972", "973", "974"]).alias("residence_dom"))
-    )
+    # Ménage: commune of the reference person, housing of the latest month at most housing_months old.
+    menage = (ind.sort(pl.col("menage_role") != "personne_de_reference")
+              .unique(subset=["menage_id"], keep="first", maintain_order=True)
+              .select("menage_id", "depcom", pl.col("persons__source").alias("_dsrc"),
+                      pl.col("depcom").str.slice(0, 3).is_in(["971", "972", "973", "974"]).alias("residence_dom")))
+    no_dep = menage.filter(pl.col("depcom").is_null())
+    prov.append(_prov(menage.filter(pl.col("depcom").is_not_null()), "menage", "menage_id",
+                      ["depcom", "residence_dom"], pl.lit("observed"), pl.col("_dsrc"), pl.lit(month)))
+    prov.append(_prov(no_dep, "menage", "menage_id", ["depcom", "residence_dom"], pl.lit("unknown"), pl.lit(None),
+                      pl.lit(None)))
+    unk.append(_unk(no_dep, "menage", "menage_id", ["depcom"], None, None, None, "commune du logement inconnue"))
+    unk.append(_unk(no_dep, "menage", "menage_id", ["residence_dom"], 0.0, 0.0, 1.0, "commune du logement inconnue"))
+    menage = menage.with_columns(pl.col("depcom").fill_null(""), pl.col("residence_dom").fill_null(False))
     if "housing" in lf:
-        housing = (
-            lf["housing"].filter(pl.col("month") == month)
-            .with_columns(_rank("default").alias("_rank")).sort("_rank")
-            .unique(subset=["menage_id"], keep="first")
-            .select("menage_id", pl.col("status").cast(pl.String).alias("housing_status"),
-                    pl.col("rent").cast(pl.Float64), pl.col("source_agency").cast(pl.String).alias("rent__source"))
-            .collect()
-        )
-        menage = menage.join(housing, on="menage_id", how="left").with_columns(
-            pl.col("housing_status").fill_null("free"), pl.col("rent").fill_null(0.0))
+        h_first = month_range(month, config.housing_months)[0]
+        housing = (lf["housing"].filter((pl.col("month") >= h_first) & (pl.col("month") <= month))
+                   .select(qualified("source_agency", "menage_id").alias("menage_id"),
+                           "month", pl.col("status").cast(pl.String).alias("housing_status"),
+                           pl.col("rent").cast(pl.Float64), pl.col("source_agency").cast(pl.String).alias("_hsrc"))
+                   .sort("month", descending=True).unique(subset=["menage_id"], keep="first").collect())
+        menage = menage.join(housing, on="menage_id", how="left")
     else:
-        menage = menage.with_columns(pl.lit("free").alias("housing_status"), pl.lit(0.0).alias("rent"))
+        menage = menage.with_columns(pl.lit(None, dtype=pl.String).alias("housing_status"),
+                                     pl.lit(None, dtype=pl.Float64).alias("rent"),
+                                     pl.lit(None, dtype=pl.String).alias("_hsrc"),
+                                     pl.lit(None, dtype=pl.Date).alias("month"))
+    h_known = menage.filter(pl.col("housing_status").is_not_null())
+    h_unknown = menage.filter(pl.col("housing_status").is_null())
+    counts["menages"] = menage.height
+    counts["menages_housing_unknown"] = h_unknown.height
+    prov.append(_prov(h_known, "menage", "menage_id", ["housing_status", "rent"], pl.lit("observed"),
+                      pl.col("_hsrc"), pl.col("month")))
+    prov.append(_prov(h_unknown, "menage", "menage_id", ["housing_status", "rent"], pl.lit("unknown"), pl.lit(None),
+                      pl.lit(None)))
+    unk.append(_unk(h_unknown, "menage", "menage_id", ["housing_status"], None, None, None,
+                    "statut d'occupation inconnu (ménage inconnu de la CAF): locataire retenu"))
+    unk.append(_unk(h_unknown, "menage", "menage_id", ["rent"], 0.0, config.rent_typical, config.rent_ceiling,
+                    "loyer inconnu (pas d'aide au logement): de 0 au plafond de zone, loyer type au centre"))
+    menage = menage.with_columns(pl.col("housing_status").fill_null("tenant"),
+                                 pl.col("rent").fill_null(config.rent_typical)).select(
+        "menage_id", "depcom", "residence_dom", "housing_status", "rent")
 
-    individu = individu.drop("depcom")
-    return Inputs(individu=individu, individu_monthly=resources, famille=famille,
-                  famille_monthly=famille_monthly, menage=menage)
+    individu = ind.select("person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role",
+                          "menage_id", "menage_role", "age", "date_naissance", "student", "pregnant",
+                          "disability_rate", "nationality_group", "residence_permit_years", "rsdae",
+                          "unfit_for_work", "persons__source")
+    cl = clusters(individu)
+    counts["clusters"] = cl.get_column("cluster_id").n_unique()
+    conflict_df = pl.DataFrame({"kind": list(conflicts), "count": list(conflicts.values())},
+                               schema={"kind": pl.String, "count": pl.Int64})
+    provenance = pl.concat([p.select(list(PROVENANCE_SCHEMA)).cast(PROVENANCE_SCHEMA) for p in prov])
+    unknowns = pl.concat([u.select(list(UNKNOWNS_SCHEMA)).cast(UNKNOWNS_SCHEMA) for u in unk])
+    counts["provenance_rows"] = provenance.height
+    counts["unknowns_rows"] = unknowns.height
+    inputs = Inputs(individu=individu, individu_monthly=monthly, famille=famille, famille_monthly=famille_monthly,
+                    menage=menage)
+    return CoreMonth(month=month, inputs=inputs, unknowns=unknowns, provenance=provenance, conflicts=conflict_df,
+                     counts=counts, clusters=cl)
+
+
+def build_inputs(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, *,
+                 config: CoreConfig | None = None) -> object:
+    """The engine inputs of :func:`build_month` (for callers that do not need what is known of them)."""
+    return build_month(tables, month, config=config).inputs

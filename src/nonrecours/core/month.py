@@ -19,9 +19,9 @@ __all__ = ["PROVENANCE_SCHEMA", "UNKNOWNS_SCHEMA", "CoreMonth"]
 UNKNOWNS_SCHEMA: dict[str, pl.DataType] = {
     "entity": pl.String(),      # individu | famille | foyer_fiscal | menage
     "id": pl.String(),          # the unit or person id (a workspace pseudonym)
-    "month": pl.Date(),         # the month of a monthly input, null for a static one
+    "month": pl.Date(),         # the month of a monthly input; null: a static input, or every month read
     "input": pl.String(),       # the rule input variable (nonrecours.rules.inputs)
-    "low": pl.Float64(),        # smallest plausible value (booleans: 0/1)
+    "low": pl.Float64(),        # smallest plausible value (booleans: 0/1; null for a text input or no bound)
     "central": pl.Float64(),    # the value put in ``CoreMonth.inputs``
     "high": pl.Float64(),       # largest plausible value
     "reason": pl.String(),      # why it is unknown, in plain French (no identifier, no value)
@@ -57,6 +57,9 @@ class CoreMonth:
     conflicts: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema={"kind": pl.String(), "count": pl.Int64()}))
     counts: dict[str, int] = field(default_factory=dict)
+    clusters: pl.DataFrame = field(
+        default_factory=lambda: pl.DataFrame(schema={"person_id": pl.String(), "cluster_id": pl.String()}))
+    """(person_id, cluster_id): people linked by any unit, the partition key (``core.clusters``)."""
 
     def __repr__(self) -> str:  # never print data
         return (f"CoreMonth({self.month:%Y-%m}, {self.inputs!r}, unknowns={self.unknowns.height}, "

@@ -54,12 +54,10 @@ def read_workspace(workspace: str | Path) -> dict[str, pl.LazyFrame]:
 
 
 def core_month(tables: dict[str, pl.LazyFrame | pl.DataFrame], month: dt.date) -> CoreMonth:
-    """Adapter to swap for ``nonrecours.core.build_month`` when the join core lands: today's
-    ``build_inputs`` with no unknowns recorded (every value is taken as observed)."""
-    from nonrecours.core import build_inputs
+    """The join core's month: engine inputs with the unknowns and where each value comes from."""
+    from nonrecours.core import build_month
 
-    inputs = build_inputs(tables, month)
-    return CoreMonth(month=month, inputs=inputs)  # type: ignore[arg-type]
+    return build_month(tables, month)
 
 
 @dataclass
@@ -82,7 +80,7 @@ def _evaluate_variants(core: CoreMonth, backend: str) -> dict[str, Result]:
         if v != "central" and core.unknowns.is_empty():
             continue
         results[v] = evaluate(list(ENGINE_TARGETS), with_unknowns_at(core, v), core.month, backend=backend,
-                              missing_inputs="default")
+                              missing_inputs="error")
     for v in VARIANTS:
         results.setdefault(v, results["central"])
     return results
@@ -278,7 +276,13 @@ def parse_month(text: str) -> dt.date:
 
 def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backend: str = "polars",
                config: DetectionConfig | None = None) -> tuple[Detection, dict[str, Path]]:
-    """The ``nonrecours detect`` job: read the workspace lazily, build the month, detect, write."""
+    """The ``nonrecours detect`` job: read the workspace lazily, build the month, detect, write (with the core's
+    provenance and unknowns, which the outreach lists quote as the facts already held)."""
     tables = read_workspace(workspace)
-    run = detect(core_month(tables, month), tables, backend=backend, config=config)
-    return run, write_detection(run, out)
+    core = core_month(tables, month)
+    run = detect(core, tables, backend=backend, config=config)
+    paths = write_detection(run, out)
+    order = ["entity", "id", "input", "month"]
+    paths["provenance"] = write_parquet(Path(out) / "provenance.parquet", core.provenance.sort(order, nulls_last=True))
+    paths["unknowns"] = write_parquet(Path(out) / "unknowns.parquet", core.unknowns.sort(order, nulls_last=True))
+    return run, paths

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import polars as pl
 
-from nonrecours.core.inputs import RESOURCE_INPUTS
 from nonrecours.core.month import CoreMonth
+from nonrecours.core.resources import MONTHLY_INPUTS as RESOURCE_INPUTS
 from nonrecours.engine import Result, required_inputs
 from nonrecours.engine.explain import closure
 from nonrecours.engine.inputs import SOURCE_SUFFIX

@@ -30,7 +30,8 @@ CONTRIBUTING: tuple[str, ...] = tuple(a for a in AGENCIES if a != "synth")
 
 
 def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
-    from nonrecours.core.inputs import FAMILY_PAYMENTS, RESOURCE_INPUTS
+    from nonrecours.core.inputs import FAMILY_PAYMENTS
+    from nonrecours.core.resources import MONTHLY_INPUTS as RESOURCE_INPUTS
 
     by_input: dict[str, list[tuple[str, str, str | None]]] = {}
     for kind, name in RESOURCE_INPUTS.items():

@@ -76,3 +76,4 @@ HOUSING_STATUSES = (
 """The statuses of SITUATION_FORMAT.md."""
 
 CLAIM_EVENTS = ("pending", "refused", "closed")
+

@@ -499,6 +499,8 @@ OPT_OUTS = TableSpec(
     nullable=frozenset({"benefit"}),
 )
 
+
+
 TABLES: dict[str, TableSpec] = {
     t.name: t for t in (PERSONS, UNIT_MEMBERSHIPS, RESOURCES, ANNUAL_INCOME, TAX_HOUSEHOLDS, BENEFITS_PAID, HOUSING,
                         CLAIMS, OPT_OUTS)

@@ -122,8 +122,7 @@ def entitlements_from_rules(truth_dir: str | Path, months: list, *, backend: str
               for n in ("persons", "unit_memberships", "resources", "benefits_paid", "housing")}
     frames = []
     for month in months:
-        fam = evaluate(list(_RULE_TARGETS), build_inputs(tables, month), month, backend=backend,
-                       missing_inputs="default")["famille"]
+        fam = evaluate(list(_RULE_TARGETS), build_inputs(tables, month), month, backend=backend)["famille"]
         base = fam.select(pl.col("famille_id").alias("unit_id"), *_RULE_TARGETS)
         for benefit in ("rsa", "ppa", "aspa"):
             frames.append(base.filter(pl.col(benefit) > 0).select(

@@ -1,0 +1,375 @@
+"""Resources of every reference month from the best source, and the ranges of what no source gives.
+
+Source priority lives in :class:`CoreConfig` (pydantic, defaults below), never in code paths:
+
+- a *monthly* value comes from the first agency of ``monthly_priority[input]`` that has a row for the
+  person and month (DRM first: DSN salaries and PASRAU replacement incomes are the state's monthly source);
+- a person's monthly input is *observed* (a missing month is a true zero) when some agency *covers* it:
+  an exhaustive source for that input (``exhaustive``: the DRM for everything, France Travail for ARE, the
+  CNAM for invalidity pensions), an agency that follows the person's famille and declares all its
+  resources (``followers``: CAF, MSA), a pension fund that knows the person (``pension_funds``), or an
+  agency that reports that input for that person at all;
+- otherwise the monthly value is *estimated* from the DGFiP's yearly income (``annual_income``) when the
+  person has one, or *unknown* with a range (``unknown_high``), central value 0;
+- the ``*_imposable(s)_n2`` inputs are the DGFiP's yearly amounts of year N-2 of each month; without them
+  ``revenus_n2_renseignes`` is unknown (central False: the rules then estimate N-2 from the months).
+
+Months the rules read before the covering agency's first extract month are filled with that agency's
+first month and marked estimated (the look-back is derived from the rules' plan, see ``lookback``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import polars as pl
+from pydantic import BaseModel, Field
+
+__all__ = ["MONTHLY_INPUTS", "N2_INPUTS", "CoreConfig", "lookback", "month_range", "monthly_resources",
+           "n2_resources"]
+
+MONTHLY_INPUTS: dict[str, str] = {
+    "salary_net": "salary_net",
+    "unemployment_benefit": "unemployment",
+    "pension_net": "pension_net",
+    "pension_gross": "pension_gross",
+    "invalidity_pension": "invalidity_pension",
+    "alimony": "alimony_received",
+}
+"""Canonical resource kind → rule input. ``salary_taxable``, ``self_employment`` and ``other`` are not
+monthly rule inputs; the DGFiP's rows (yearly amounts) are read as yearly income, never as months."""
+
+N2_INPUTS: dict[str, tuple[str, ...]] = {
+    "revenu_activite_imposable_n2": ("salaries", "unemployment"),
+    "pensions_imposables_n2": ("pensions", "alimony"),
+    "salaires_imposables_n2": ("salaries",),
+}
+"""Rule input of year N-2 → the ``annual_income`` kinds it sums."""
+
+_ANNUAL_OF_INPUT: dict[str, tuple[str, float]] = {
+    "salary_net": ("salaries", 1.0),
+    "unemployment": ("unemployment", 1.0),
+    "pension_net": ("pensions", 1.0),
+    "pension_gross": ("pensions", 1.0),
+    "alimony_received": ("alimony", 1.0),
+}
+"""Monthly input → the yearly kind that estimates it (the factor is replaced by ``CoreConfig``'s ratios)."""
+
+_DGFIP_SPREAD_KINDS = {"salary_taxable": "salaries", "alimony": "alimony", "self_employment": "self_employment"}
+"""Legacy DGFiP rows spread over 12 months by the connectors: summed back into yearly income."""
+
+
+class CoreConfig(BaseModel):
+    """How the core chooses among sources and bounds what it does not know (every default documented)."""
+
+    targets: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_free", "css_participation",
+                                "css_participation_monthly")
+    monthly_priority: dict[str, tuple[str, ...]] = Field(default_factory=lambda: {
+        "salary_net": ("synth", "drm", "caf", "msa", "france_travail", "cnav", "cnam"),
+        "unemployment": ("synth", "drm", "france_travail", "caf", "msa", "cnam", "cnav"),
+        "pension_net": ("synth", "drm", "cnav", "msa", "caf", "cnam", "france_travail"),
+        "pension_gross": ("synth", "drm", "cnav", "msa", "caf", "cnam", "france_travail"),
+        "invalidity_pension": ("synth", "drm", "cnam", "msa", "caf", "cnav", "france_travail"),
+        "alimony_received": ("synth", "caf", "msa", "drm", "cnam", "cnav", "france_travail"),
+    })
+    exhaustive: dict[str, tuple[str, ...]] = Field(default_factory=lambda: {
+        "salary_net": ("synth", "drm"),
+        "unemployment": ("synth", "drm", "france_travail"),
+        "pension_net": ("synth", "drm"),
+        "pension_gross": ("synth", "drm"),
+        "invalidity_pension": ("synth", "drm", "cnam"),
+        "alimony_received": ("synth",),
+    })
+    followers: tuple[str, ...] = ("caf", "msa")
+    pension_funds: tuple[str, ...] = ("cnav", "msa")
+    composition_priority: tuple[str, ...] = ("synth", "caf", "msa", "cnav", "dgfip", "cnam", "france_travail",
+                                             "drm")
+    """Order among agencies for famille and ménage composition when no payment or recency decides."""
+    person_priority: tuple[str, ...] = ("synth", "caf", "msa", "cnav", "dgfip", "cnam", "france_travail", "drm")
+    stale_months: int = 3
+    """A composition from an extract older than this many months before the evaluated month is unknown."""
+    housing_months: int = 3
+    """A housing row this many months old at most still describes the dwelling of the month."""
+    unknown_high: dict[str, float] = Field(default_factory=lambda: {
+        "salary_net": 3000.0, "unemployment": 2000.0, "pension_net": 2500.0, "pension_gross": 2800.0,
+        "invalidity_pension": 1500.0, "alimony_received": 600.0,
+    })
+    """Upper end of a monthly resource no agency reports (euros per month)."""
+    estimate_spread: float = 0.25
+    """An estimate from yearly income may be off by this share either way (irregular months)."""
+    pension_gross_over_net: float = 1.10
+    """Gross pension ≈ net × this (CSG, CRDS, CASA on a full-rate retiree)."""
+    rent_typical: float = 450.0
+    rent_ceiling: float = 900.0
+    """Rent of a ménage the CAF does not know: central typical rent, up to a zone ceiling (euros)."""
+    adult_age: tuple[int, int, int] = (18, 45, 95)
+    child_age: tuple[int, int, int] = (0, 10, 25)
+    """Age range (low, central, high) of someone no agency gives a birth month for."""
+    lookback_months: int | None = None
+    """Months of history read before the evaluated month; None: derived from the rules' plan."""
+
+
+def month_range(month: dt.date, back: int) -> list[dt.date]:
+    """The ``back`` months before ``month`` and ``month`` itself, oldest first."""
+    i = month.year * 12 + month.month - 1
+    return [dt.date((i - k) // 12, (i - k) % 12 + 1, 1) for k in range(back, -1, -1)]
+
+
+def lookback(config: CoreConfig, month: dt.date) -> dict[str, int]:
+    """Per monthly input, how many months before ``month`` the targets' plan reads (the deepest shift).
+
+    Derived from the plan, not a constant: CSS adds the ASPA of each of the twelve previous months, and each
+    of those reads three months of gross pensions before it (M-15), PPA/RSA quarters read further back.
+    """
+    from nonrecours.engine.plan import build_plan
+    from nonrecours.rules.params import default_parameters
+    from nonrecours.rules.registry import default_registry
+
+    plan = build_plan(list(config.targets), default_registry(), default_parameters(), month)
+    depth: dict[str, int] = {}
+    for s in plan.inputs():
+        if s.monthly and s.variable is not None:
+            depth[s.variable] = max(depth.get(s.variable, 0), -s.offset)
+    if config.lookback_months is not None:
+        depth = {k: config.lookback_months for k in depth}
+    return depth
+
+
+def _agency(col: str = "source_agency") -> pl.Expr:
+    return pl.col(col).cast(pl.String)
+
+
+def _priority_table(priority: Mapping[str, tuple[str, ...]]) -> pl.DataFrame:
+    rows = [(inp, a, r) for inp, order in priority.items() for r, a in enumerate(order)]
+    return pl.DataFrame(rows, schema={"input": pl.String, "agency": pl.String, "rank": pl.Int32}, orient="row")
+
+
+def annual_income(lf: Mapping[str, pl.LazyFrame], years: list[int]) -> tuple[pl.LazyFrame | None, str]:
+    """Yearly income (person_id, year, kind, amount, source_agency, extract_date) and where it comes from:
+    the ``annual_income`` table, else the DGFiP's legacy yearly rows spread over months, summed back."""
+    if "annual_income" in lf:
+        a = (lf["annual_income"].filter(pl.col("year").cast(pl.Int32).is_in(years))
+             .select("person_id", pl.col("year").cast(pl.Int32), pl.col("kind").cast(pl.String),
+                     pl.col("amount").cast(pl.Float64), _agency(), "extract_date"))
+        return a, "annual_income"
+    if "resources" in lf:
+        a = (lf["resources"]
+             .filter((_agency() == "dgfip") & pl.col("kind").cast(pl.String).is_in(list(_DGFIP_SPREAD_KINDS))
+                     & pl.col("month").dt.year().cast(pl.Int32).is_in(years))
+             .group_by("person_id", pl.col("month").dt.year().cast(pl.Int32).alias("year"),
+                       pl.col("kind").cast(pl.String).replace_strict(_DGFIP_SPREAD_KINDS).alias("kind"))
+             .agg(pl.col("amount").cast(pl.Float64).sum(), pl.lit("dgfip").alias("source_agency"),
+                  pl.col("extract_date").max()))
+        return a, "resources (dgfip, yearly)"
+    return None, "absent"
+
+
+def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt.date,
+                      depth: Mapping[str, int], config: CoreConfig,
+                      ) -> tuple[pl.DataFrame | None, pl.DataFrame, pl.DataFrame]:
+    """Monthly resource inputs (person_id, month, one column per input + ``__source``), their provenance
+    per person and input (month null: it holds for every month read) and their unknowns.
+
+    ``people``: person_id, ``followed_by`` (agency following the person's famille, or null),
+    ``pension_fund`` (a pension fund knowing the person, or null).
+    """
+    inputs = [i for i in MONTHLY_INPUTS.values() if i in depth]
+    back = max((depth[i] for i in inputs), default=0)
+    months = month_range(month, back)
+    first = months[0]
+    ids = people.select("person_id")
+    # Observed rows, ranked by the configured priority; DGFiP rows are yearly amounts, not months.
+    if "resources" in lf:
+        obs = (lf["resources"]
+               .filter((pl.col("month") >= first) & (pl.col("month") <= month) & (_agency() != "dgfip")
+                       & pl.col("kind").cast(pl.String).is_in(list(MONTHLY_INPUTS)))
+               .select("person_id", "month",
+                       pl.col("kind").cast(pl.String).replace_strict(MONTHLY_INPUTS).alias("input"),
+                       pl.col("amount").cast(pl.Float64), _agency().alias("agency"))
+               .filter(pl.col("input").is_in(inputs))
+               .join(ids.lazy(), on="person_id", how="semi")
+               .collect())
+    else:
+        obs = pl.DataFrame(schema={"person_id": pl.String, "month": pl.Date, "input": pl.String,
+                                   "amount": pl.Float64, "agency": pl.String})
+    prio = _priority_table(config.monthly_priority)
+    obs = (obs.join(prio, on=["input", "agency"], how="left").with_columns(pl.col("rank").fill_null(99))
+           .sort("rank").unique(subset=["person_id", "month", "input"], keep="first"))
+    # Each agency's window: the months its resource rows span (an exhaustive source covers those only).
+    windows = obs.group_by("agency").agg(pl.col("month").min().alias("w_from"), pl.col("month").max().alias("w_to"))
+    present = set(windows.get_column("agency").to_list())
+
+    # Coverage: every (person, input) an agency answers for, best-ranked first.
+    cover_parts = []
+    for inp in inputs:
+        for a in config.exhaustive.get(inp, ()):
+            if a in present:
+                cover_parts.append(ids.with_columns(pl.lit(inp).alias("input"), pl.lit(a).alias("agency")))
+        fol = people.filter(pl.col("followed_by").is_not_null()).select(
+            "person_id", pl.lit(inp).alias("input"), pl.col("followed_by").alias("agency"))
+        cover_parts.append(fol)
+        if inp in ("pension_net", "pension_gross"):
+            cover_parts.append(people.filter(pl.col("pension_fund").is_not_null()).select(
+                "person_id", pl.lit(inp).alias("input"), pl.col("pension_fund").alias("agency")))
+    cover_parts.append(obs.select("person_id", "input", "agency").unique())
+    cover = (pl.concat(cover_parts, how="vertical_relaxed")
+             .join(prio, on=["input", "agency"], how="left").with_columns(pl.col("rank").fill_null(99))
+             .sort("rank").unique(subset=["person_id", "input"], keep="first")
+             .join(windows, on="agency", how="left")
+             # an agency with no resource row in the window (a follower whose members have none) covers the
+             # months of the evaluated window up to the month itself
+             .with_columns(pl.col("w_from").fill_null(pl.lit(month)), pl.col("w_to").fill_null(pl.lit(month)))
+             .select("person_id", "input", pl.col("agency").alias("cover_agency"), "w_from", "w_to"))
+
+    # Yearly income of the persons no agency covers, for an estimate.
+    years = sorted({m.year for m in months} | {month.year - 1, month.year - 2})
+    annual, annual_src = annual_income(lf, years)
+    grid_in = pl.DataFrame({"input": inputs, "depth": [depth[i] for i in inputs]})
+    all_pi = ids.join(grid_in, how="cross")
+    uncovered = all_pi.join(cover, on=["person_id", "input"], how="anti")
+    est = None
+    if annual is not None and uncovered.height:
+        kinds = {i: k for i, (k, _) in _ANNUAL_OF_INPUT.items() if i in inputs}
+        yearly = (annual.filter(pl.col("kind").is_in(list(set(kinds.values()))))
+                  .join(uncovered.select("person_id").unique().lazy(), on="person_id", how="semi")
+                  .collect())
+        # latest year the DGFiP knows the person: every kind not declared that year is 0
+        latest = yearly.group_by("person_id").agg(pl.col("year").max().alias("year"),
+                                                  pl.col("extract_date").max())
+        per_kind = (yearly.join(latest.select("person_id", "year"), on=["person_id", "year"], how="semi")
+                    .group_by("person_id", "kind").agg(pl.col("amount").sum()))
+        factor = {i: (config.pension_gross_over_net if i == "pension_gross" else 1.0) for i in kinds}
+        est = (uncovered.filter(pl.col("input").is_in(list(kinds)))
+               .join(latest, on="person_id", how="inner")
+               .with_columns(pl.col("input").replace_strict(kinds).alias("kind"),
+                             pl.col("input").replace_strict(factor, return_dtype=pl.Float64).alias("_f"))
+               .join(per_kind, on=["person_id", "kind"], how="left")
+               .select("person_id", "input", "year", "extract_date",
+                       (pl.col("amount").fill_null(0.0).clip(lower_bound=0.0) / 12 * pl.col("_f"))
+                       .round(2).alias("central")))
+    # Values of the months: observed inside a covering window, the window's first month before it.
+    grid = pl.DataFrame({"month": months}).with_columns(pl.col("month").cast(pl.Date))
+    covered_obs = obs.join(cover, on=["person_id", "input"], how="inner")
+    first_val = (covered_obs.sort("month").group_by("person_id", "input")
+                 .agg(pl.col("month").first().alias("_m0"), pl.col("amount").first().alias("_a0")))
+    early = (cover.join(first_val, on=["person_id", "input"], how="inner")
+             .filter(pl.col("_m0") <= pl.col("w_from")).join(grid, how="cross")
+             .filter(pl.col("month") < pl.col("w_from"))
+             .select("person_id", "month", "input", pl.col("_a0").alias("amount"),
+                     pl.col("cover_agency").alias("agency")))
+    vals = pl.concat([covered_obs.select("person_id", "month", "input", "amount", "agency"), early],
+                     how="vertical_relaxed")
+    if est is not None and est.height:
+        est_rows = (est.filter(pl.col("central") != 0).join(grid, how="cross")
+                    .select("person_id", "month", "input", pl.col("central").alias("amount"),
+                            pl.lit("dgfip").alias("agency")))
+        vals = pl.concat([vals, est_rows], how="vertical_relaxed")
+    monthly = None
+    if vals.height:
+        wide = vals.pivot("input", index=["person_id", "month"], values="amount", aggregate_function="first")
+        src = vals.pivot("input", index=["person_id", "month"], values="agency", aggregate_function="first")
+        src = src.rename({c: f"{c}__source" for c in src.columns if c not in ("person_id", "month")})
+        monthly = wide.join(src, on=["person_id", "month"], how="left")
+        for name in inputs:
+            if name not in monthly.columns:
+                monthly = monthly.with_columns(pl.lit(None, dtype=pl.Float64).alias(name))
+        monthly = monthly.with_columns([pl.col(n).fill_null(0.0) for n in inputs])
+
+    # Provenance per person and input; unknowns for what is estimated or unknown.
+    prov_cov = cover.select(
+        "person_id", "input",
+        pl.when(pl.col("w_from") <= pl.lit(first)).then(pl.lit("observed")).otherwise(pl.lit("estimated"))
+        .alias("kind"),
+        pl.col("cover_agency").alias("source_agency"), pl.col("w_to").alias("source_month"))
+    est_keys = est.select("person_id", "input") if est is not None else pl.DataFrame(
+        schema={"person_id": pl.String, "input": pl.String})
+    unknown = uncovered.select("person_id", "input").join(est_keys, on=["person_id", "input"], how="anti")
+    parts = [prov_cov]
+    unk_parts = []
+    if est is not None and est.height:
+        parts.append(est.select("person_id", "input", pl.lit("estimated").alias("kind"),
+                                pl.lit("dgfip").alias("source_agency"),
+                                pl.date(pl.col("year"), 12, 1).alias("source_month")))
+        s = config.estimate_spread
+        unk_parts.append(est.select(
+            "person_id", "input", (pl.col("central") * (1 - s)).round(2).alias("low"), "central",
+            (pl.col("central") * (1 + s)).round(2).alias("high"),
+            pl.lit(f"aucune source mensuelle: estimé d'après le revenu annuel déclaré ({annual_src})")
+            .alias("reason")))
+    parts.append(unknown.select("person_id", "input", pl.lit("unknown").alias("kind"),
+                                pl.lit(None, dtype=pl.String).alias("source_agency"),
+                                pl.lit(None, dtype=pl.Date).alias("source_month")))
+    high = {i: config.unknown_high[i] for i in inputs}
+    unk_parts.append(unknown.select(
+        "person_id", "input", pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"),
+        pl.col("input").replace_strict(high, return_dtype=pl.Float64).alias("high"),
+        pl.lit("aucune agence ne déclare cette ressource mensuelle de la personne (ni revenu annuel connu)")
+        .alias("reason")))
+    prov = pl.concat(parts, how="vertical_relaxed").select(
+        pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"), pl.lit(None, dtype=pl.Date).alias("month"),
+        "input", "kind", "source_agency", "source_month")
+    unk = pl.concat(unk_parts, how="vertical_relaxed").select(
+        pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"), pl.lit(None, dtype=pl.Date).alias("month"),
+        "input", "low", "central", "high", "reason")
+    return monthly, prov, unk
+
+
+def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt.date, depth: Mapping[str, int],
+                 ) -> tuple[pl.DataFrame | None, pl.DataFrame, pl.DataFrame]:
+    """The yearly taxable amounts of year N-2 of each month the rules read (person_id, month, inputs),
+    with ``revenus_n2_renseignes`` true where the DGFiP knows the person for that year."""
+    names = [n for n in (*N2_INPUTS, "revenus_n2_renseignes") if n in depth]
+    empty_prov = pl.DataFrame(schema={"entity": pl.String, "id": pl.String, "month": pl.Date, "input": pl.String,
+                                      "kind": pl.String, "source_agency": pl.String, "source_month": pl.Date})
+    empty_unk = pl.DataFrame(schema={"entity": pl.String, "id": pl.String, "month": pl.Date, "input": pl.String,
+                                     "low": pl.Float64, "central": pl.Float64, "high": pl.Float64,
+                                     "reason": pl.String})
+    if not names:
+        return None, empty_prov, empty_unk
+    months = month_range(month, max(depth[n] for n in names))
+    years = sorted({m.year - 2 for m in months})
+    annual, src = (None, "absent") if "annual_income" not in lf else annual_income(lf, years)
+    ids = people.select("person_id")
+    grid = pl.DataFrame({"month": months}).with_columns(pl.col("month").cast(pl.Date),
+                                                        (pl.col("month").dt.year().cast(pl.Int32) - 2).alias("year"))
+    if annual is None:
+        # Without the DGFiP's yearly table, N-2 is unknown: the rules estimate it from the months.
+        prov = ids.select(pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"),
+                          pl.lit(None, dtype=pl.Date).alias("month")).join(
+            pl.DataFrame({"input": names, "kind": ["estimated" if n in N2_INPUTS else "unknown" for n in names]}),
+            how="cross").with_columns(pl.lit(None, dtype=pl.String).alias("source_agency"),
+                                      pl.lit(None, dtype=pl.Date).alias("source_month"))
+        unk = ids.select(pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"),
+                         pl.lit(None, dtype=pl.Date).alias("month"), pl.lit("revenus_n2_renseignes").alias("input"),
+                         pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"), pl.lit(1.0).alias("high"),
+                         pl.lit("revenus annuels de la DGFiP absents de l'espace de travail (table annual_income): "
+                                "les règles estiment l'année N-2 d'après les mois").alias("reason"))
+        return None, prov.select(list(empty_prov.columns)), unk
+    yearly = (annual.join(ids.lazy(), on="person_id", how="semi")
+              .group_by("person_id", "year").agg(
+                  *[pl.col("amount").filter(pl.col("kind").is_in(kinds)).sum().alias(n)
+                    for n, kinds in N2_INPUTS.items()],
+                  pl.col("extract_date").max())
+              .collect())
+    rows = grid.join(yearly, on="year", how="inner").with_columns(pl.lit(True).alias("revenus_n2_renseignes"))
+    monthly = rows.select("person_id", "month", *[n for n in names])
+    known = yearly.group_by("person_id").agg(pl.col("year").n_unique().alias("_n"), pl.col("year").max())
+    full = known.filter(pl.col("_n") >= len(years))
+    prov_parts = [full.select("person_id", pl.lit("observed").alias("kind"), pl.lit("dgfip").alias("source_agency"),
+                              pl.date(pl.col("year") + 1, 1, 1).alias("source_month"))]
+    missing = ids.join(full, on="person_id", how="anti")
+    prov_parts.append(missing.select("person_id", pl.lit("unknown").alias("kind"),
+                                     pl.lit(None, dtype=pl.String).alias("source_agency"),
+                                     pl.lit(None, dtype=pl.Date).alias("source_month")))
+    prov = (pl.concat(prov_parts, how="vertical_relaxed").join(pl.DataFrame({"input": names}), how="cross")
+            .select(pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"),
+                    pl.lit(None, dtype=pl.Date).alias("month"), "input", "kind", "source_agency", "source_month"))
+    unk = missing.select(pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"),
+                         pl.lit(None, dtype=pl.Date).alias("month")).join(
+        pl.DataFrame({"input": names}), how="cross").with_columns(
+        pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"),
+        pl.when(pl.col("input") == "revenus_n2_renseignes").then(pl.lit(1.0)).otherwise(pl.lit(None))
+        .alias("high"),
+        pl.lit(f"la DGFiP ne transmet pas de revenus de l'année N-2 pour cette personne ({src})").alias("reason"))
+    return monthly, prov, unk.select(list(empty_unk.columns))

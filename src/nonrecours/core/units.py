@@ -1,0 +1,212 @@
+"""Who lives with whom on the evaluated month: every person any agency knows, in reconciled units.
+
+Precedence (documented, counted when sources disagree):
+
+1. a famille or ménage membership comes from the agency that *pays* that famille (CAF/MSA benefits in the
+   window), else from the most recent extract, else from ``CoreConfig.composition_priority``;
+2. a foyer fiscal comes from the DGFiP (its latest income year valid on the month);
+3. from the DGFiP foyer: a co-declarant no agency puts in a famille joins the famille of the other
+   declarant as its conjoint when that famille has none (a retiree's spouse the CNAV does not list); a
+   dependant under 18 joins a declarant's famille as a child; an adult dependant gets a famille of their own
+   hosted in the declarant's ménage (an adult child living with the parents);
+4. anyone still without a famille gets one of their own (demandeur); without a ménage, their famille
+   demandeur's ménage, else one of their own. Built unit ids are ``core-famille:<person>`` and
+   ``core-menage:<person>`` (workspace pseudonyms, nothing new).
+
+A famille whose demandeur is neither the reference person of the ménage nor their partner is hosted free
+of charge (several familles in one dwelling: only the reference person's pays the rent).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import polars as pl
+
+from nonrecours.core.resources import CoreConfig, month_range
+
+__all__ = ["people", "qualified", "reconcile"]
+
+_MENAGE_ROLE_OF = {"demandeur": "personne_de_reference", "conjoint": "conjoint", "enfant": "enfant"}
+
+
+def qualified(agency: str, unit_id: str) -> pl.Expr:
+    """A famille or ménage id qualified by its agency (ids are agency-local: two agencies' "F1" must not
+    merge); the synthetic truth's ids are global and kept as they are."""
+    return (pl.when(pl.col(agency).cast(pl.String) == "synth").then(pl.col(unit_id))
+            .otherwise(pl.col(agency).cast(pl.String) + ":" + pl.col(unit_id)))
+
+
+def _valid_on(month: dt.date) -> pl.Expr:
+    return (pl.col("valid_from") <= month) & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month))
+
+
+def people(lf: Mapping[str, pl.LazyFrame]) -> pl.DataFrame:
+    """Every person id any canonical table holds (persons, memberships, resources, payments, yearly income),
+    with the agencies that know them."""
+    parts = []
+    for table in ("persons", "unit_memberships", "resources", "annual_income"):
+        if table in lf:
+            parts.append(lf[table].select("person_id", pl.col("source_agency").cast(pl.String)).unique())
+    if "benefits_paid" in lf:
+        parts.append(lf["benefits_paid"].filter(pl.col("person_id").is_not_null())
+                     .select("person_id", pl.col("source_agency").cast(pl.String)).unique())
+    if not parts:
+        return pl.DataFrame(schema={"person_id": pl.String, "agencies": pl.List(pl.String)})
+    return (pl.concat(parts, how="vertical_relaxed").filter(pl.col("person_id").is_not_null()
+                                                             & (pl.col("person_id") != ""))
+            .unique().group_by("person_id").agg(pl.col("source_agency").sort().alias("agencies")).collect())
+
+
+def _choose(members: pl.DataFrame, payers: pl.DataFrame, config: CoreConfig) -> tuple[pl.DataFrame, dict[str, int]]:
+    """One membership per person and unit kind, by the precedence above; conflicts counted by kind."""
+    order = {a: i for i, a in enumerate(config.composition_priority)}
+    ranked = (members.join(payers, on=["source_agency", "unit_id"], how="left")
+              .with_columns(pl.col("_paid").fill_null(False),
+                            pl.col("source_agency").replace_strict(order, default=99, return_dtype=pl.Int32)
+                            .alias("_order")))
+    # Foyers: the DGFiP's latest year; familles and ménages: the payer, the latest extract, the order.
+    ranked = ranked.with_columns(
+        pl.when(pl.col("unit_kind") == "foyer_fiscal").then(pl.col("source_agency") != "dgfip")
+        .otherwise(~pl.col("_paid")).alias("_k1"))
+    chosen = ranked.sort(["_k1", "valid_from", "extract_date", "_order"], descending=[False, True, True, False]) \
+        .unique(subset=["person_id", "unit_kind"], keep="first", maintain_order=True)
+    # Conflicts: two agencies put a person in units of different sizes or with different roles.
+    size = members.group_by("source_agency", "unit_kind", "unit_id").agg(pl.len().alias("_size"))
+    per = (members.join(size, on=["source_agency", "unit_kind", "unit_id"])
+           .group_by("person_id", "unit_kind")
+           .agg(pl.col("_size").n_unique().alias("_sizes"), pl.col("role").n_unique().alias("_roles"),
+                pl.col("source_agency").n_unique().alias("_agencies")))
+    counts: dict[str, int] = {}
+    for kind in ("famille", "menage", "foyer_fiscal"):
+        k = per.filter(pl.col("unit_kind") == kind)
+        counts[f"{kind}_composition_differs"] = k.filter(pl.col("_sizes") > 1).height
+        counts[f"{kind}_role_differs"] = k.filter(pl.col("_roles") > 1).height
+    return chosen, counts
+
+
+def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date, window: int,
+              config: CoreConfig, age: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int], pl.DataFrame]:
+    """Units of every person of ``ids`` on ``month``: (person_id, famille_id/_role, foyer_fiscal_id/_role,
+    menage_id/_role), the conflicts counted by kind, and per unit the agency and extract date its
+    composition comes from (``entity``, ``id``, ``source_agency``, ``extract_date``, ``built``)."""
+    conflicts: dict[str, int] = {}
+    first = month_range(month, window)[0]
+    if "unit_memberships" in lf:
+        members = (lf["unit_memberships"].filter(_valid_on(month))
+                   .select("person_id", pl.col("unit_kind").cast(pl.String), "unit_id",
+                           pl.col("role").cast(pl.String), "valid_from", pl.col("source_agency").cast(pl.String),
+                           "extract_date")
+                   .collect())
+    else:
+        members = pl.DataFrame(schema={"person_id": pl.String, "unit_kind": pl.String, "unit_id": pl.String,
+                                       "role": pl.String, "valid_from": pl.Date, "source_agency": pl.String,
+                                       "extract_date": pl.Date})
+    if "benefits_paid" in lf:
+        payers = (lf["benefits_paid"].filter((pl.col("unit_kind") == "famille") & (pl.col("month") >= first)
+                                             & (pl.col("month") <= month))
+                  .select(pl.col("paying_agency").cast(pl.String).alias("source_agency"), "unit_id")
+                  .unique().with_columns(pl.lit(True).alias("_paid")).collect())
+    else:
+        payers = pl.DataFrame(schema={"source_agency": pl.String, "unit_id": pl.String, "_paid": pl.Boolean})
+    chosen, conflicts = _choose(members, payers, config)
+    # Unit ids are agency-local: qualify them by agency so two agencies' "F1" never merge.
+    chosen = chosen.with_columns(
+        pl.when(pl.col("unit_kind") == "foyer_fiscal").then(pl.col("unit_id"))
+        .otherwise(qualified("source_agency", "unit_id")).alias("uid"))
+    # A unit is kept whole: its members are those who chose that (agency, unit) for that kind.
+    wide = ids.select("person_id")
+    for kind in ("famille", "foyer_fiscal", "menage"):
+        k = chosen.filter(pl.col("unit_kind") == kind).select(
+            "person_id", pl.col("uid").alias(f"{kind}_id"), pl.col("role").alias(f"{kind}_role"),
+            pl.col("source_agency").alias(f"{kind}__source"), pl.col("extract_date").alias(f"{kind}__date"))
+        wide = wide.join(k, on="person_id", how="left")
+
+    # 3. The DGFiP foyer fills what the family agencies do not list.
+    decl = wide.filter(pl.col("foyer_fiscal_role") == "declarant").select(
+        "person_id", "foyer_fiscal_id", "famille_id", "famille_role", "menage_id")
+    pairs = decl.join(decl, on="foyer_fiscal_id", suffix="_o").filter(pl.col("person_id") != pl.col("person_id_o"))
+    has_conjoint = wide.filter(pl.col("famille_role") == "conjoint").select("famille_id").unique()
+    spouse = (pairs.filter(pl.col("famille_id").is_null() & pl.col("famille_id_o").is_not_null()
+                           & (pl.col("famille_role_o") == "demandeur"))
+              .join(has_conjoint, left_on="famille_id_o", right_on="famille_id", how="anti")
+              .unique(subset=["famille_id_o"], keep="first")
+              .unique(subset=["person_id"], keep="first")
+              .select("person_id", pl.col("famille_id_o").alias("_fam"), pl.col("menage_id_o").alias("_men")))
+    conflicts["spouse_added_from_tax_household"] = spouse.height
+    wide = (wide.join(spouse, on="person_id", how="left").with_columns(
+        pl.coalesce("famille_id", "_fam").alias("famille_id"),
+        pl.when(pl.col("_fam").is_not_null()).then(pl.lit("conjoint")).otherwise(pl.col("famille_role"))
+        .alias("famille_role"),
+        pl.when(pl.col("_fam").is_not_null() & pl.col("menage_id").is_null()).then(pl.lit("conjoint"))
+        .otherwise(pl.col("menage_role")).alias("menage_role"),
+        pl.coalesce("menage_id", "_men").alias("menage_id")).drop("_fam", "_men"))
+    # Dependants: a minor joins a declarant's famille; an adult is hosted in the declarant's ménage.
+    host = (wide.filter((pl.col("foyer_fiscal_role") == "declarant") & pl.col("famille_id").is_not_null())
+            .sort("person_id").unique(subset=["foyer_fiscal_id"], keep="first")
+            .select("foyer_fiscal_id", pl.col("famille_id").alias("_fam"), pl.col("menage_id").alias("_men")))
+    dep = (wide.filter((pl.col("foyer_fiscal_role") == "personne_a_charge") & pl.col("famille_id").is_null())
+           .join(age, on="person_id", how="left").join(host, on="foyer_fiscal_id", how="inner")
+           .select("person_id", "_fam", "_men", (pl.col("age").fill_null(0) < 18).alias("_minor")))
+    conflicts["dependant_added_from_tax_household"] = dep.height
+    wide = (wide.join(dep, on="person_id", how="left").with_columns(
+        pl.when(pl.col("_minor")).then(pl.col("_fam")).otherwise(pl.col("famille_id")).alias("famille_id"),
+        pl.when(pl.col("_minor")).then(pl.lit("enfant")).otherwise(pl.col("famille_role")).alias("famille_role"),
+        pl.when(pl.col("_men").is_not_null() & pl.col("menage_id").is_null())
+        .then(pl.when(pl.col("_minor")).then(pl.lit("enfant")).otherwise(pl.lit("autre")))
+        .otherwise(pl.col("menage_role")).alias("menage_role"),
+        pl.coalesce("menage_id", "_men").alias("menage_id")).drop("_fam", "_men", "_minor"))
+
+    # Two declarants of one foyer whom no family agency lists: a couple, in a famille built for them.
+    lone = (wide.filter((pl.col("foyer_fiscal_role") == "declarant") & pl.col("famille_id").is_null())
+            .group_by("foyer_fiscal_id").agg(pl.col("person_id").min().alias("_head"), pl.len().alias("_n"))
+            .filter(pl.col("_n") == 2))
+    conflicts["couple_built_from_tax_household"] = lone.height
+    wide = (wide.join(lone.select("foyer_fiscal_id", "_head"), on="foyer_fiscal_id", how="left")
+            .with_columns(pl.when(pl.col("famille_id").is_null() & pl.col("_head").is_not_null()
+                                  & (pl.col("foyer_fiscal_role") == "declarant"))
+                          .then(pl.struct(f=pl.lit("core-famille:") + pl.col("_head"),
+                                          r=pl.when(pl.col("person_id") == pl.col("_head")).then(pl.lit("demandeur"))
+                                          .otherwise(pl.lit("conjoint"))))
+                          .alias("_couple"))
+            .with_columns(pl.coalesce("famille_id", pl.col("_couple").struct.field("f")).alias("famille_id"),
+                          pl.coalesce("famille_role", pl.col("_couple").struct.field("r")).alias("famille_role"))
+            .drop("_head", "_couple"))
+    # 4. Units of one's own for everyone else.
+    built_f = pl.col("famille_id").is_null()
+    conflicts["famille_built"] = wide.filter(built_f).height
+    wide = wide.with_columns(
+        pl.when(built_f).then(pl.lit("core-famille:") + pl.col("person_id")).otherwise(pl.col("famille_id"))
+        .alias("famille_id"),
+        pl.when(built_f).then(pl.lit("demandeur")).otherwise(pl.col("famille_role")).alias("famille_role"),
+        pl.when(built_f).then(pl.lit(None, dtype=pl.String)).otherwise(pl.col("famille__source"))
+        .alias("famille__source"))
+    head_men = (wide.filter((pl.col("famille_role") == "demandeur") & pl.col("menage_id").is_not_null())
+                .unique(subset=["famille_id"], keep="first").select("famille_id", pl.col("menage_id").alias("_men")))
+    wide = wide.join(head_men, on="famille_id", how="left")
+    built_m = pl.col("menage_id").is_null()
+    conflicts["menage_built"] = wide.filter(built_m & pl.col("_men").is_null()
+                                            & (pl.col("famille_role") == "demandeur")).height
+    wide = wide.with_columns(
+        pl.when(built_m).then(pl.col("famille_role").replace_strict(_MENAGE_ROLE_OF, default="autre"))
+        .otherwise(pl.col("menage_role")).alias("menage_role"),
+        pl.when(built_m).then(pl.lit(None, dtype=pl.String)).otherwise(pl.col("menage__source"))
+        .alias("menage__source"),
+        pl.when(built_m).then(pl.coalesce("_men", pl.lit("core-menage:") + pl.col("famille_id")))
+        .otherwise(pl.col("menage_id")).alias("menage_id")).drop("_men")
+    # a ménage built for a famille whose demandeur is hosted elsewhere keeps one reference person
+    wide = wide.with_columns(
+        pl.when(pl.col("menage_id").str.starts_with("core-menage:") & (pl.col("famille_role") == "demandeur"))
+        .then(pl.lit("personne_de_reference")).otherwise(pl.col("menage_role")).alias("menage_role"))
+    source = (pl.concat([
+        wide.select(pl.lit(kind).alias("entity"), pl.col(f"{kind}_id").alias("id"),
+                    pl.col(f"{kind}__source").alias("source_agency"),
+                    pl.col(f"{kind}__date").alias("extract_date"))
+        for kind in ("famille", "menage")], how="vertical_relaxed")
+        # the unit's own agency (a member added from the DGFiP carries none)
+        .sort(["source_agency", "extract_date"], descending=[False, True], nulls_last=True)
+        .unique(subset=["entity", "id"], keep="first"))
+    wide = wide.select("person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role",
+                       "menage_id", "menage_role")
+    return wide, conflicts, source

@@ -1,0 +1,65 @@
+"""A team's own workspace: canonical Parquet read lazily, the month's entitlements and what is known."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import polars as pl
+
+from nonrecours.core.inputs import build_month
+from nonrecours.core.resources import CoreConfig
+from nonrecours.errors import SchemaError
+
+__all__ = ["run_entitlements", "scan_workspace"]
+
+
+def scan_workspace(workspace: Path) -> dict[str, pl.LazyFrame]:
+    """One LazyFrame per canonical table folder holding Parquet (nothing is read yet)."""
+    workspace = Path(workspace)
+    if not workspace.is_dir():
+        raise SchemaError("workspace is not a folder", table=str(workspace))
+    from nonrecours.schemas import TABLES
+
+    out = {}
+    for name in TABLES:
+        files = sorted((workspace / name).glob("*.parquet")) if (workspace / name).is_dir() else []
+        if files:
+            out[name] = pl.scan_parquet(files)
+    return out
+
+
+def run_entitlements(workspace: Path, month: dt.date, out: Path, *, backend: str = "polars",
+                     config: CoreConfig | None = None) -> dict[str, Path]:
+    """Evaluate the configured targets for ``month`` on ``workspace`` (``missing_inputs="error"``: every
+    input comes from the core, central values for unknowns) and write the results, provenance, unknowns
+    and a JSON summary (counts, conflicts, tables absent) under ``out``."""
+    from nonrecours.engine import evaluate
+
+    config = config or CoreConfig()
+    tables = scan_workspace(workspace)
+    core = build_month(tables, month, config=config)
+    result = evaluate(list(config.targets), core.inputs, month, backend=backend)
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tag = f"{month:%Y-%m}"
+    paths = {"entitlements": out / f"entitlements-{tag}.parquet", "provenance": out / f"provenance-{tag}.parquet",
+             "unknowns": out / f"unknowns-{tag}.parquet", "summary": out / f"core-{tag}.json"}
+    result["famille"].write_parquet(paths["entitlements"])
+    core.provenance.write_parquet(paths["provenance"])
+    core.unknowns.write_parquet(paths["unknowns"])
+    from nonrecours.schemas import TABLES
+
+    summary = {
+        "month": tag, "backend": backend, "counts": core.counts,
+        "conflicts": dict(core.conflicts.iter_rows()),
+        "tables_absent": sorted(set(TABLES) - set(tables)),
+        "provenance": {f"{e}.{i}.{k}": n for e, i, k, n in
+                       core.provenance.group_by("entity", "input", "kind").len().sort("entity", "input", "kind")
+                       .iter_rows()},
+        "unknowns": {f"{e}.{i}": n for e, i, n in
+                     core.unknowns.group_by("entity", "input").len().sort("entity", "input").iter_rows()},
+    }
+    paths["summary"].write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    return paths

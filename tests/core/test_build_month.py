@@ -1,0 +1,240 @@
+"""build_month on small hand-made canonical tables: every person counts, household reconciliation,
+unknowns with ranges, the CSS look-back of a pensioner, and no silent default (property)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nonrecours.core import CoreConfig, build_month
+from nonrecours.core.resources import lookback, month_range
+from nonrecours.engine import evaluate, required_inputs
+from nonrecours.schemas import ANNUAL_INCOME, HOUSING, PERSONS, RESOURCES, UNIT_MEMBERSHIPS
+
+M = dt.date(2026, 6, 1)
+TARGETS = list(CoreConfig().targets)
+
+
+def _frame(spec, rows):
+    return spec.validate_frame(pl.DataFrame(rows, schema=spec.polars_schema, orient="row"))
+
+
+def _p(agency, day=dt.date(2026, 6, 28)):
+    return [agency, f"{agency}-x", day]
+
+
+def _person(pid, birth, agency="caf", sex="F", rate=0.0):
+    return [pid, birth, sex, "FR", None, "46042", rate, False, False, *_p(agency)]
+
+
+def _mem(pid, kind, uid, role, agency, since=dt.date(2024, 1, 1)):
+    return [pid, kind, uid, role, since, None, *_p(agency)]
+
+
+def _head(pid, fam, men, agency):
+    return [_mem(pid, "famille", fam, "demandeur", agency), _mem(pid, "menage", men, "personne_de_reference", agency)]
+
+
+def _tables(persons, mems, resources=(), housing=(), annual=()):
+    t = {"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}
+    if resources:
+        t["resources"] = _frame(RESOURCES, list(resources))
+    if housing:
+        t["housing"] = _frame(HOUSING, list(housing))
+    if annual:
+        t["annual_income"] = _frame(ANNUAL_INCOME, list(annual))
+    return t
+
+
+def _row(frame, col, value):
+    return frame.filter(pl.col(col) == value)
+
+
+def test_people_known_only_to_france_travail_or_dgfip_count():
+    t = _tables([_person("a", dt.date(1980, 1, 1))],
+                [*_head("a", "F1", "M1", "caf"),
+                 _mem("d", "foyer_fiscal", "T9", "declarant", "dgfip", dt.date(2024, 1, 1))],
+                resources=[["u", dt.date(2026, 5, 1), "unemployment_benefit", Decimal("950.00"),
+                            *_p("france_travail")]])
+    core = build_month(t, M)
+    ind = core.inputs.individu
+    assert set(ind["person_id"]) == {"a", "d", "u"}
+    u = _row(ind, "person_id", "u")
+    assert u["famille_id"].item() == "core-famille:u" and u["famille_role"].item() == "demandeur"
+    assert u["menage_role"].item() == "personne_de_reference"
+    # age unknown: a range, not a silent value
+    age = core.unknowns.filter((pl.col("id") == "u") & (pl.col("input") == "age"))
+    assert age["low"].item() == 18 and age["high"].item() >= 90
+    # their ménage's housing is unknown, not "free"
+    men = _row(core.inputs.menage, "menage_id", u["menage_id"].item())
+    assert men["housing_status"].item() != "free"
+    h = core.unknowns.filter((pl.col("id") == u["menage_id"].item()) & (pl.col("input") == "rent"))
+    assert h["low"].item() == 0 and h["central"].item() > 0 and h["high"].item() > h["central"].item()
+    # ARE comes from France Travail, observed
+    um = core.inputs.individu_monthly.filter((pl.col("person_id") == "u")
+                                             & (pl.col("month") == dt.date(2026, 5, 1)))
+    assert um["unemployment"].item() == 950.0 and um["unemployment__source"].item() == "france_travail"
+
+
+def test_retiree_spouse_absent_from_cnav_joins_from_the_tax_household():
+    t = _tables([_person("r", dt.date(1950, 1, 1), "cnav", "M")],
+                [*_head("r", "C1", "CM1", "cnav"),
+                 _mem("r", "foyer_fiscal", "T1", "declarant", "dgfip"),
+                 _mem("s", "foyer_fiscal", "T1", "declarant", "dgfip")])
+    core = build_month(t, M)
+    s = _row(core.inputs.individu, "person_id", "s")
+    assert s["famille_id"].item() == "cnav:C1" and s["famille_role"].item() == "conjoint"
+    assert s["menage_id"].item() == "cnav:CM1"
+    assert _row(core.inputs.famille, "famille_id", "cnav:C1")["couple_kind"].item() == "married"
+    assert dict(core.conflicts.iter_rows())["spouse_added_from_tax_household"] == 1
+
+
+def test_adult_child_hosted_and_several_families_in_one_dwelling():
+    mems = [*_head("p", "F1", "M1", "caf"),
+            _mem("p", "foyer_fiscal", "T1", "declarant", "dgfip"),
+            # an adult dependant (26) the CAF does not count in its famille
+            _mem("k", "foyer_fiscal", "T1", "personne_a_charge", "dgfip"),
+            # a second famille in the same dwelling
+            _mem("o", "famille", "F2", "demandeur", "caf"), _mem("o", "menage", "M1", "autre", "caf")]
+    t = _tables([_person("p", dt.date(1970, 1, 1)), _person("k", dt.date(2000, 1, 1), "cnav"),
+                 _person("o", dt.date(1985, 1, 1))], mems,
+                housing=[["M1", M, "tenant", Decimal("700.00"), *_p("caf")]])
+    core = build_month(t, M)
+    ind = core.inputs.individu
+    k = _row(ind, "person_id", "k")
+    assert k["famille_id"].item() == "core-famille:k" and k["menage_id"].item() == "caf:M1"
+    fam = core.inputs.famille
+    assert _row(fam, "famille_id", "core-famille:k")["hosted_free_of_charge"].item() is True
+    assert _row(fam, "famille_id", "caf:F2")["hosted_free_of_charge"].item() is True
+    assert _row(fam, "famille_id", "caf:F1")["hosted_free_of_charge"].item() is False
+    assert core.inputs.menage.height == 1 and core.inputs.menage["rent"].item() == 700.0
+    assert core.clusters.get_column("cluster_id").n_unique() == 1
+
+
+def test_rsdae_unknown_with_a_disability_rate():
+    t = _tables([_person("h", dt.date(1980, 1, 1), rate=0.6)],
+                [*_head("h", "F1", "M1", "caf")])
+    u = build_month(t, M).unknowns.filter(pl.col("id") == "h")
+    assert {"rsdae", "unfit_for_work"} <= set(u["input"])
+
+
+def test_salary_estimated_from_yearly_income_where_no_monthly_source():
+    t = _tables([_person("a", dt.date(1980, 1, 1), "cnav")],
+                [_mem("a", "foyer_fiscal", "T1", "declarant", "dgfip")],
+                annual=[["a", 2025, "salaries", Decimal("14400.00"), *_p("dgfip")],
+                        ["a", 2024, "salaries", Decimal("12000.00"), *_p("dgfip")]])
+    core = build_month(t, M)
+    m = core.inputs.individu_monthly.filter((pl.col("person_id") == "a") & (pl.col("month") == M))
+    assert m["salary_net"].item() == 1200.0
+    p = core.provenance.filter((pl.col("id") == "a") & (pl.col("input") == "salary_net"))
+    assert p["kind"].item() == "estimated"
+    n2 = m["salaires_imposables_n2"].item()
+    assert n2 == 12000.0 and m["revenus_n2_renseignes"].item() is True
+
+
+def test_css_look_back_reaches_the_pensions_behind_each_aspa_month():
+    depth = lookback(CoreConfig(), M)
+    assert depth["pension_gross"] >= 15
+    months = month_range(M, depth["pension_gross"])
+    rows = [["r", m, k, Decimal("1100.00"), *_p("cnav")] for m in months for k in ("pension_gross", "pension_net")]
+    t = _tables([_person("r", dt.date(1950, 1, 1), "cnav")],
+                [*_head("r", "C1", "CM1", "cnav")],
+                resources=rows, housing=[["CM1", M, "owner", Decimal("0.00"), *_p("cnav")]])
+    core = build_month(t, M)
+    monthly = core.inputs.individu_monthly.filter(pl.col("person_id") == "r")
+    assert monthly["month"].min() <= month_range(M, 15)[0]
+    res = evaluate(TARGETS, core.inputs, M)["famille"]
+    # 1,100 € of pension every month: above the ASPA ceiling, so no ASPA in any past month either
+    assert res["aspa"].item() == 0
+    # with only twelve months of look-back, months M-12..M-10 would see no pension at all
+    short = build_month(t, M, config=CoreConfig(lookback_months=12)).inputs.individu_monthly
+    assert short["month"].min() > month_range(M, 15)[0]
+
+
+def _random_tables(draw_ids, draw_kinds):
+    persons, mems, res = [], [], []
+    for i, (has_person, has_caf, salary) in enumerate(draw_ids):
+        pid = f"p{i}"
+        if has_person:
+            persons.append(_person(pid, dt.date(1960 + i % 40, 1, 1)))
+        if has_caf:
+            mems.append(_mem(pid, "famille", f"F{i // 2}", "demandeur" if i % 2 == 0 else "conjoint", "caf"))
+            mems.append(_mem(pid, "menage", f"M{i // 2}", "personne_de_reference" if i % 2 == 0 else "conjoint", "caf"))
+        else:
+            mems.append(_mem(pid, "foyer_fiscal", f"T{i}", "declarant", "dgfip"))
+        if salary:
+            res.append([pid, dt.date(2026, 5, 1), draw_kinds[i % len(draw_kinds)], Decimal(salary), *_p("caf")])
+    return _tables(persons, mems, resources=res)
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.booleans(), st.booleans(), st.sampled_from([None, "0.00", "850.00"])), min_size=1,
+                max_size=8),
+       st.lists(st.sampled_from(["salary_net", "pension_net", "unemployment_benefit"]), min_size=1, max_size=3))
+def test_no_silent_default(spec, kinds):
+    core = build_month(_random_tables(spec, kinds), M)
+    assert core.inputs.individu.height == len(spec)          # rows conserved: every person counts
+    need = required_inputs(TARGETS)
+    accounted = pl.concat([
+        core.provenance.filter(pl.col("kind").is_in(["observed", "estimated"])).select("entity", "id", "input"),
+        core.unknowns.select("entity", "id", "input")]).unique()
+    id_col = {"individu": "person_id", "famille": "famille_id", "menage": "menage_id"}
+    frames = {"individu": core.inputs.individu, "famille": core.inputs.famille, "menage": core.inputs.menage}
+    for entity, names in need.items():
+        if entity not in frames:
+            continue
+        ids = frames[entity].select(pl.col(id_col[entity]).alias("id"))
+        expected = ids.join(pl.DataFrame({"input": sorted(names)}), how="cross").with_columns(
+            pl.lit(entity).alias("entity"))
+        missing = expected.join(accounted, on=["entity", "id", "input"], how="anti")
+        assert missing.height == 0, missing.select("input").unique().to_series().to_list()
+    evaluate(TARGETS, core.inputs, M)                          # missing_inputs="error": every column is there
+
+
+def test_two_declarants_no_family_agency_lists_form_a_couple():
+    t = _tables([_person("a", dt.date(1980, 1, 1))],
+                [*_head("a", "F1", "M1", "caf"),
+                 _mem("x", "foyer_fiscal", "T7", "declarant", "dgfip"),
+                 _mem("y", "foyer_fiscal", "T7", "declarant", "dgfip")])
+    core = build_month(t, M)
+    fam = _row(core.inputs.individu, "famille_id", "core-famille:x").sort("person_id")
+    assert fam["famille_role"].to_list() == ["demandeur", "conjoint"]
+    assert dict(core.conflicts.iter_rows())["couple_built_from_tax_household"] == 1
+
+
+def test_composition_older_than_three_months_is_unknown():
+    old = dt.date(2025, 12, 28)
+    mems = [["a", k, u, r, dt.date(2024, 1, 1), None, "caf", "caf-x", old]
+            for k, u, r in (("famille", "F1", "demandeur"), ("menage", "M1", "personne_de_reference"))]
+    core = build_month(_tables([_person("a", dt.date(1980, 1, 1))], mems), M)
+    u = core.unknowns.filter((pl.col("entity") == "famille") & (pl.col("input") == "couple_kind"))
+    assert u.height == 1 and "plus de 3 mois" in u["reason"].item()
+    assert core.counts["familles_stale_composition"] == 1
+
+
+def test_entitlements_command_on_a_workspace(tmp_path):
+    from typer.testing import CliRunner
+
+    from nonrecours.cli import app
+
+    t = _tables([_person("r", dt.date(1950, 1, 1), "cnav")],
+                [*_head("r", "C1", "CM1", "cnav"), _mem("r", "foyer_fiscal", "T1", "declarant", "dgfip"),
+                 _mem("s", "foyer_fiscal", "T1", "declarant", "dgfip")])
+    for name, df in t.items():
+        (tmp_path / "ws" / name).mkdir(parents=True)
+        df.write_parquet(tmp_path / "ws" / name / "part-0.parquet")
+    r = CliRunner().invoke(app, ["entitlements", "--workspace", str(tmp_path / "ws"), "--month", "2026-06",
+                                 "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    import json
+
+    summary = json.loads((tmp_path / "out" / "core-2026-06.json").read_text())
+    assert summary["counts"]["persons"] == 2 and "resources" in summary["tables_absent"]
+    assert pl.read_parquet(tmp_path / "out" / "entitlements-2026-06.parquet").height == 1
+    bad = CliRunner().invoke(app, ["entitlements", "--workspace", str(tmp_path / "ws"), "--month", "2026-13",
+                                   "--out", str(tmp_path / "out")])
+    assert bad.exit_code == 2
