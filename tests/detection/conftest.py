@@ -43,7 +43,7 @@ class Territory:
         for m in MONTHS:
             if salary:
                 self.resources.append({"person_id": pid, "month": m, "kind": "salary_net", "amount": salary,
-                                       "source_agency": "dgfip"})
+                                       "source_agency": "drm"})
             if pension:
                 for kind in ("pension_net", "pension_gross"):
                     self.resources.append({"person_id": pid, "month": m, "kind": kind, "amount": pension,
@@ -75,14 +75,18 @@ class Territory:
                                                              "source_agency": pl.String}),
             "benefits_paid": pl.DataFrame(self.paid, schema={
                 "unit_kind": pl.String, "unit_id": pl.String, "person_id": pl.String, "benefit": pl.String,
-                "month": pl.Date, "amount": pl.Float64, "source_agency": pl.String}),
+                "month": pl.Date, "amount": pl.Float64, "source_agency": pl.String}).with_columns(
+                pl.col("source_agency").alias("paying_agency")),
             "housing": pl.DataFrame(self.housing),
         }
         if self.claims:
             out["claims"] = pl.DataFrame(self.claims, schema_overrides={"person_id": pl.String})
         if self.opt_outs:
             out["opt_outs"] = pl.DataFrame(self.opt_outs)
-        return out
+        # every canonical row says which extract it comes from and its date (the core ranks sources by it)
+        extract = [pl.lit("test-extract").alias("extract_id"), pl.lit(dt.date(2026, 6, 28)).alias("extract_date")]
+        return {name: frame.with_columns(e for e in extract if e.meta.output_name() not in frame.columns)
+                for name, frame in out.items()}
 
 
 def unknown_salary(person: str, low: float, central: float, high: float) -> pl.DataFrame:

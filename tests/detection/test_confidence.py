@@ -23,7 +23,7 @@ def test_range_and_grade_follow_the_unknowns(territory, ends):
     at_central = with_unknowns_at(CoreMonth(MONTH, core.inputs, unknowns.with_columns(pl.col("central")
                                                                                       .alias("low"))), "low")
     run = detect(CoreMonth(MONTH, at_central, unknowns), tables)
-    u = run.units.filter((pl.col("unit_id") == "f-nothing") & (pl.col("benefit") == "rsa")).row(0, named=True)
+    u = run.units.filter((pl.col("unit_id") == "caf:f-nothing") & (pl.col("benefit") == "rsa")).row(0, named=True)
     assert u["amount_low"] <= u["amount_central"] <= u["amount_high"]
     expected = ("certain" if u["entitled_low"] and u["entitled_central"] and u["entitled_high"]
                 else "probable" if u["entitled_central"]
@@ -36,15 +36,15 @@ def test_range_and_grade_follow_the_unknowns(territory, ends):
 def test_static_and_unit_level_unknowns_are_applied(territory):
     _, core = territory
     unknowns = pl.DataFrame([
-        {"entity": "famille", "id": "f-nothing", "month": None, "input": "recent_isolation", "low": 0.0,
+        {"entity": "famille", "id": "caf:f-nothing", "month": None, "input": "recent_isolation", "low": 0.0,
          "central": 0.0, "high": 1.0, "reason": "date de séparation inconnue"},
-        {"entity": "menage", "id": "m-nothing", "month": None, "input": "rent", "low": 300.0,
+        {"entity": "menage", "id": "caf:m-nothing", "month": None, "input": "rent", "low": 300.0,
          "central": 450.0, "high": 700.0, "reason": "loyer non transmis"},
     ], schema=UNKNOWNS_SCHEMA)
     high = with_unknowns_at(CoreMonth(MONTH, core.inputs, unknowns), "high")
     assert high.famille is not None and high.menage is not None
-    fam = high.famille.filter(pl.col("famille_id") == "f-nothing")
+    fam = high.famille.filter(pl.col("famille_id") == "caf:f-nothing")
     assert fam["recent_isolation"].to_list() == [True]
-    assert high.menage.filter(pl.col("menage_id") == "m-nothing")["rent"].to_list() == [700.0]
-    assert high.menage.filter(pl.col("menage_id") == "m-paid")["rent"].to_list() == [450.0]
+    assert high.menage.filter(pl.col("menage_id") == "caf:m-nothing")["rent"].to_list() == [700.0]
+    assert high.menage.filter(pl.col("menage_id") == "caf:m-paid")["rent"].to_list() == [450.0]
     assert high.famille.height == core.inputs.famille.height  # type: ignore[union-attr]

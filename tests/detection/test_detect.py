@@ -19,13 +19,13 @@ def run(territory):
 
 
 def _unit(run, name: str, benefit: str = "rsa") -> dict:
-    rows = run.units.filter((pl.col("unit_id") == f"f-{name}") & (pl.col("benefit") == benefit))
+    rows = run.units.filter(pl.col("unit_id").str.ends_with(f":f-{name}") & (pl.col("benefit") == benefit))
     assert rows.height == 1
     return rows.row(0, named=True)
 
 
 def _flag(run, name: str, benefit: str = "rsa") -> dict | None:
-    rows = run.flags.filter((pl.col("unit_id") == f"f-{name}") & (pl.col("benefit") == benefit))
+    rows = run.flags.filter(pl.col("unit_id").str.ends_with(f":f-{name}") & (pl.col("benefit") == benefit))
     return rows.row(0, named=True) if rows.height else None
 
 
@@ -81,7 +81,7 @@ def test_paid_statuses(run):
 def test_under_payment_threshold_is_configurable(territory):
     tables, core = territory
     lax = detect(core, tables, config=DetectionConfig(under_payment_share=0.9))
-    assert lax.units.filter((pl.col("unit_id") == "f-under") & (pl.col("benefit") == "rsa"))["status"][0] \
+    assert lax.units.filter((pl.col("unit_id") == "caf:f-under") & (pl.col("benefit") == "rsa"))["status"][0] \
         == "consistent"
 
 
@@ -110,7 +110,7 @@ def test_refusal_window_is_configurable_per_benefit(territory):
     tables, core = territory
     cfg = DetectionConfig(refusal_months={"rsa": 36})
     strict = detect(core, tables, config=cfg)
-    assert strict.units.filter((pl.col("unit_id") == "f-old_refusal") & (pl.col("benefit") == "rsa"))[
+    assert strict.units.filter((pl.col("unit_id") == "caf:f-old_refusal") & (pl.col("benefit") == "rsa"))[
         "excluded"][0] == "recent_refusal"
 
 
@@ -120,7 +120,7 @@ def test_no_exclusion_table_is_reported_as_not_checked(territory):
     bare["persons"] = bare["persons"].drop("death_month")
     run = detect(core, bare)
     assert all(not v["checked"] and v["count"] is None for v in run.summary["exclusions"].values())
-    assert run.flags.filter(pl.col("unit_id") == "f-pending").height > 0
+    assert run.flags.filter(pl.col("unit_id") == "caf:f-pending").height > 0
 
 
 def test_missing_rsa_also_misses_the_css_it_brings(run):

@@ -18,6 +18,7 @@ import datetime as dt
 
 import polars as pl
 
+from nonrecours.core.units import qualified
 from nonrecours.detection.targets import DetectionConfig
 from nonrecours.engine.plan import add_months
 
@@ -66,8 +67,8 @@ def exclusions(tables: dict, adults: pl.DataFrame, month: dt.date,
     claims = _lazy(tables.get("claims"))
     if claims is not None:
         c = (claims.filter(pl.col("event_date") <= end)
-             .select(pl.col("unit_kind").cast(pl.String), "unit_id", "person_id",
-                     pl.col("benefit").cast(pl.String), pl.col("event").cast(pl.String), "event_date")
+             .select(pl.col("unit_kind").cast(pl.String), qualified("source_agency", "unit_id").alias("unit_id"),
+                     "person_id", pl.col("benefit").cast(pl.String), pl.col("event").cast(pl.String), "event_date")
              .collect())
         c = (c.join(adults, on="person_id", how="left")
              .with_columns(pl.when(pl.col("unit_kind") == "famille").then(pl.col("unit_id"))

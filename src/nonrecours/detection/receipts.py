@@ -12,6 +12,7 @@ import datetime as dt
 
 import polars as pl
 
+from nonrecours.core.units import qualified
 from nonrecours.engine.plan import add_months
 
 __all__ = ["paid_by_famille"]
@@ -29,9 +30,11 @@ def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu:
         return pl.DataFrame(schema=schema)
     first = add_months(month, -max(window, grace))
     lf = benefits_paid.lazy() if isinstance(benefits_paid, pl.DataFrame) else benefits_paid
+    payer = "paying_agency" if "paying_agency" in lf.collect_schema().names() else "source_agency"
     rows = (lf.filter(pl.col("benefit").cast(pl.String).is_in(list(benefits))
                       & (pl.col("month") >= first) & (pl.col("month") <= month))
-            .select(pl.col("unit_kind").cast(pl.String), "unit_id", "person_id",
+            # the core qualifies a famille id by the agency that holds it: a payment names its payer's famille
+            .select(pl.col("unit_kind").cast(pl.String), qualified(payer, "unit_id").alias("unit_id"), "person_id",
                     pl.col("benefit").cast(pl.String), "month", pl.col("amount").cast(pl.Float64),
                     pl.col("source_agency").cast(pl.String))
             .collect())
