@@ -55,7 +55,6 @@ TARGETS: dict[str, tuple[str, ...]] = {
     "css": ("css_free", "css_participation", "css_participation_monthly"),
 }
 """Rule targets evaluated for each benefit asked in run.toml."""
-_CANONICAL = ("persons", "unit_memberships", "resources", "benefits_paid", "housing")
 
 
 @dataclass
@@ -164,8 +163,9 @@ def ingest_stage(ctx: RunContext) -> StageReport:
 
 
 def _tables(workspace: Path) -> dict[str, pl.LazyFrame]:
-    return {name: pl.scan_parquet(sorted((workspace / name).glob("*.parquet")))
-            for name in _CANONICAL if (workspace / name).is_dir() and any((workspace / name).glob("*.parquet"))}
+    from nonrecours.core.workspace import scan_workspace
+
+    return scan_workspace(workspace)
 
 
 def rules_stage(ctx: RunContext) -> StageReport:

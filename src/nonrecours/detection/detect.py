@@ -34,20 +34,16 @@ from nonrecours.engine import Result, evaluate, required_inputs
 from nonrecours.engine.plan import add_months
 from nonrecours.errors import SchemaError
 
-__all__ = ["CANONICAL_TABLES", "Detection", "core_month", "detect", "parse_month", "read_workspace", "run_detect",
+__all__ = ["Detection", "core_month", "detect", "parse_month", "read_workspace", "run_detect",
            "write_detection"]
 
-CANONICAL_TABLES = ("persons", "unit_memberships", "resources", "benefits_paid", "housing", "claims", "opt_outs")
-
-
 def read_workspace(workspace: str | Path) -> dict[str, pl.LazyFrame]:
-    """The workspace's canonical tables as lazy scans (a table absent from the workspace is left out)."""
+    """The workspace's canonical tables as lazy scans (``nonrecours.core.workspace.scan_workspace``: every
+    table of the canonical model, a table absent from the workspace left out)."""
+    from nonrecours.core.workspace import scan_workspace
+
     ws = Path(workspace)
-    out = {}
-    for name in CANONICAL_TABLES:
-        files = sorted((ws / name).glob("*.parquet")) if (ws / name).is_dir() else []
-        if files:
-            out[name] = pl.scan_parquet(files)
+    out = scan_workspace(ws)
     if "persons" not in out or "unit_memberships" not in out:
         raise SchemaError("the workspace has no persons or unit_memberships table", table=str(ws.name))
     return out
@@ -196,12 +192,15 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     flags = flags.select([pl.col(c).cast(t) for c, t in FLAGS_SCHEMA.items()]).sort("benefit", "unit_id")
     units_out = units.select([pl.col(c).cast(t) for c, t in UNITS_SCHEMA.items()]).sort("benefit", "unit_id")
     summary = _summary(core, units, flags, excl, checked, backend, config)
-    # people an agency knows (in any table) but the core put in no famille: not evaluated, so never flagged
-    known = pl.concat([tables[t].lazy().select(pl.col("person_id")) for t in ("persons", "unit_memberships",
-                                                                            "resources") if t in tables]
-                      ).filter(pl.col("person_id").is_not_null()).select(pl.col("person_id").n_unique()).collect().item()
+    # people an agency knows (in any table the core reads) but who are in no evaluated famille: never flagged
+    known = core.counts.get("persons_known")
+    if known is None:
+        known = pl.concat([tables[t].lazy().select(pl.col("person_id")) for t in ("persons", "unit_memberships",
+                                                                                "resources") if t in tables]
+                          ).filter(pl.col("person_id").is_not_null()).select(pl.col("person_id").n_unique()
+                                                                             ).collect().item()
     summary["persons_known"] = int(known)
-    summary["persons_not_evaluated"] = int(known) - summary["persons"]
+    summary["persons_not_evaluated"] = max(int(known) - summary["persons"], 0)
     return Detection(month, units_out, flags, summary, central)
 
 
