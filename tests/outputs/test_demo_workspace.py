@@ -13,7 +13,6 @@ import secrets
 import polars as pl
 import pytest
 
-from nonrecours.detection.schema import FLAGS_SCHEMA
 from nonrecours.outputs import (
     build_outreach,
     build_statistics,
@@ -24,7 +23,6 @@ from nonrecours.outputs import (
 )
 from nonrecours.privacy import Secret, derive_return_key
 
-from .conftest import as_units
 from .test_statistics import difference_attack
 
 MONTH = dt.date(2026, 6, 1)
@@ -33,31 +31,17 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
+    """The demo's detection of the month: its units and flags, and the core's reconciled memberships and
+    residence (unit ids qualified by agency, as detection writes them)."""
     from nonrecours.demo import run_demo
 
     out = tmp_path_factory.mktemp("demo")
     run_demo(out, persons=1500, seed=2)
-    ws = out / "workspace"
-    read = {t: pl.read_parquet(ws / t) for t in ("persons", "unit_memberships", "benefits_paid")}
-    ent = pl.read_parquet(out / "rules" / f"entitlements-{MONTH:%Y-%m}.parquet")
-    paid = (read["benefits_paid"].filter((pl.col("month") == MONTH) & (pl.col("unit_kind") == "famille"))
-            .group_by("unit_id", pl.col("benefit").cast(pl.String)).agg(pl.col("amount").cast(pl.Float64).sum()))
-    units = pl.concat([
-        ent.select(pl.col("famille_id").alias("unit_id"), pl.lit(b).alias("benefit"),
-                   pl.col(b).cast(pl.Float64).alias("amount")) for b in ("rsa", "ppa")
-    ]).join(paid.rename({"amount": "paid"}), on=["unit_id", "benefit"], how="left").with_columns(
-        pl.col("paid").fill_null(0.0))
-    entitled, is_paid = pl.col("amount") > 0, pl.col("paid") > 0
-    units = as_units(units.select(
-        pl.lit(MONTH).alias("month"), pl.lit("famille").alias("unit_kind"), "unit_id", "benefit",
-        pl.when(entitled & ~is_paid).then(pl.lit("non_take_up")).when(~entitled & is_paid)
-        .then(pl.lit("paid_not_entitled")).when(entitled).then(pl.lit("consistent"))
-        .otherwise(pl.lit("not_entitled")).alias("status"),
-        pl.when(entitled).then(pl.lit("certain")).alias("grade"),
-        pl.col("amount").alias("amount_low"), pl.col("amount").alias("amount_central"),
-        pl.col("amount").alias("amount_high"), "paid", pl.lit(None, dtype=pl.String).alias("excluded"),
-    ))
-    return read, units
+    det = out / "detection" / f"{MONTH:%Y-%m}"
+    read = {"unit_memberships": pl.read_parquet(det / "memberships.parquet"),
+            "persons": pl.read_parquet(det / "residence.parquet"),
+            "flags": pl.read_parquet(det / "flags.parquet")}
+    return read, pl.read_parquet(det / "units.parquet")
 
 
 def test_statistics_on_the_demo_workspace(demo):
@@ -66,30 +50,21 @@ def test_statistics_on_the_demo_workspace(demo):
     famille = profiles.filter(pl.col("unit_kind") == "famille")
     assert units.join(famille, on="unit_id", how="anti").height == 0  # every evaluated famille has a profile
     terr = territory_table("cahors")
-    assert famille.join(terr, on="depcom", how="anti").height == 0  # all in the Cahors communes
+    # every known commune is a Cahors one; people known only to agencies that give no address have none
+    assert famille.drop_nulls("depcom").join(terr, on="depcom", how="anti").height == 0
     table = build_statistics(units, profiles, terr)
     total = table.filter((pl.col("level") == "total") & (pl.col("household_type") == "ensemble"))
-    assert dict(zip(total["benefit"], total["units"], strict=True)) == {"ppa": 563, "rsa": 563}
+    expected = dict(units.group_by("benefit").agg(pl.col("unit_id").n_unique()).iter_rows())
+    assert dict(zip(total["benefit"], total["units"], strict=True)) == expected
     assert table.filter(~pl.col("secret")).get_column("units").min() >= 11
     for measure in ("units", "non_take_up_high", "paid"):
         assert difference_attack(table, measure) == set()
 
 
 def test_outreach_on_the_demo_workspace(demo, tmp_path):
-    read, units = demo
-    m = read["unit_memberships"].filter(pl.col("unit_kind") == "famille").with_columns(pl.col("role").cast(pl.String))
-    adults = (m.filter(pl.col("role").is_in(["demandeur", "conjoint"])).sort("unit_id", "role", "person_id")
-              .group_by("unit_id").agg(pl.col("person_id").unique().sort().alias("adult_ids"),
-                                       pl.col("person_id").filter(pl.col("role") == "demandeur").first()
-                                       .alias("claimant_id"))
-              # Quarantined lines leave a few familles without their demandeur: the partner claims.
-              .with_columns(pl.coalesce("claimant_id", pl.col("adult_ids").list.first())))
-    unflagged = units.filter(pl.col("status") == "non_take_up").drop("claimant_id", "adult_ids")
-    flags = unflagged.join(adults, on="unit_id").select(
-        *[pl.col(c) if c in units.columns or c in adults.columns else pl.lit(None).alias(c) for c in FLAGS_SCHEMA]
-    ).with_columns(pl.col("paid_before").fill_null(0.0),
-                   *[pl.lit([], dtype=pl.List(pl.String)).alias(c) for c in ("deciding_unknowns", "reasons", "linked")]
-                   ).cast(FLAGS_SCHEMA)
+    read, _ = demo
+    m = read["unit_memberships"].filter(pl.col("unit_kind") == "famille")
+    flags = read["flags"].filter(pl.col("benefit").is_in(["rsa", "ppa"]))  # the CAF's list
     assert flags.height > 0
     records = m.select(pl.lit("caf").alias("agency"), "person_id", pl.col("person_id").alias("record_id")).unique()
     keys = {a: derive_return_key(Secret(secrets.token_urlsafe(40).encode()), a, "demo", "outreach")

@@ -34,8 +34,16 @@ from nonrecours.engine import Result, evaluate, required_inputs
 from nonrecours.engine.plan import add_months
 from nonrecours.errors import SchemaError
 
-__all__ = ["Detection", "core_month", "detect", "parse_month", "read_workspace", "run_detect",
-           "write_detection"]
+__all__ = [
+    "Detection",
+    "core_month",
+    "core_units",
+    "detect",
+    "parse_month",
+    "read_workspace",
+    "run_detect",
+    "write_detection",
+]
 
 def read_workspace(workspace: str | Path) -> dict[str, pl.LazyFrame]:
     """The workspace's canonical tables as lazy scans (``nonrecours.core.workspace.scan_workspace``: every
@@ -273,6 +281,28 @@ def parse_month(text: str) -> dt.date:
         raise SchemaError("a month is written YYYY-MM", column="month") from None
 
 
+def core_units(core: CoreMonth) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The month's reconciled units as canonical-like tables, for the outputs (the core qualifies unit ids by
+    agency, so profiles and facts must be read from here, not from the raw workspace memberships):
+    ``memberships`` (person_id, unit_kind, unit_id, role, valid_from, valid_to) and ``residence``
+    (person_id, depcom of the person's ménage)."""
+    ind = core.inputs.individu
+    parts = [ind.select("person_id", pl.lit(kind).alias("unit_kind"), pl.col(f"{kind}_id").alias("unit_id"),
+                        pl.col(f"{kind}_role").alias("role"))
+             for kind in ("famille", "foyer_fiscal", "menage")]
+    members = (pl.concat(parts).filter(pl.col("unit_id").is_not_null())
+               .with_columns(pl.lit(core.month).alias("valid_from"), pl.lit(core.month).alias("valid_to"))
+               .sort("unit_kind", "unit_id", "person_id"))
+    menage = core.inputs.menage
+    residence = (ind.select("person_id", "menage_id").join(menage.select("menage_id", "depcom"), on="menage_id",
+                                                           how="left")
+                 # an unknown commune is an empty code in the engine inputs: null here
+                 .select("person_id", pl.when(pl.col("depcom") != "").then(pl.col("depcom")).alias("depcom"))
+                 .sort("person_id")) if menage is not None else \
+        pl.DataFrame(schema={"person_id": pl.String, "depcom": pl.String})
+    return members, residence
+
+
 def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backend: str = "polars",
                config: DetectionConfig | None = None) -> tuple[Detection, dict[str, Path]]:
     """The ``nonrecours detect`` job: read the workspace lazily, build the month, detect, write (with the core's
@@ -282,6 +312,9 @@ def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backen
     run = detect(core, tables, backend=backend, config=config)
     paths = write_detection(run, out)
     order = ["entity", "id", "input", "month"]
+    members, residence = core_units(core)
+    paths["memberships"] = write_parquet(Path(out) / "memberships.parquet", members)
+    paths["residence"] = write_parquet(Path(out) / "residence.parquet", residence)
     paths["provenance"] = write_parquet(Path(out) / "provenance.parquet", core.provenance.sort(order, nulls_last=True))
     paths["unknowns"] = write_parquet(Path(out) / "unknowns.parquet", core.unknowns.sort(order, nulls_last=True))
     return run, paths

@@ -63,10 +63,14 @@ def run_stage(ctx: Any) -> Any:
                       else pl.DataFrame(schema=PROVENANCE_SCHEMA))
         folder = ctx.out / "outputs" / f"{month:%Y-%m}"
         written: list[Path] = []
+        # the core's reconciled units of the month (ids qualified by agency, people of one agency included)
+        members = (pl.scan_parquet(det / "memberships.parquet") if (det / "memberships.parquet").exists()
+                   else memberships)
+        residence = pl.scan_parquet(det / "residence.parquet") if (det / "residence.parquet").exists() else persons
         month_members = None
-        if memberships is not None:
-            month_members = (memberships.filter((pl.col("valid_from") <= month)
-                                                & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month)))
+        if members is not None:
+            month_members = (members.filter((pl.col("valid_from") <= month)
+                                            & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month)))
                              .select("person_id", "unit_id").unique().collect())
         lists = build_outreach(flags, records=records, provenance=provenance, memberships=month_members,
                                config=outreach_config)
@@ -75,8 +79,8 @@ def run_stage(ctx: Any) -> Any:
             report.counts[f"{month:%Y-%m} outreach {agency}"] = frame.height
             report.rows_out += frame.height
         statistics = None
-        if persons is not None and memberships is not None:
-            profiles = unit_profiles(memberships, persons, month)
+        if residence is not None and members is not None:
+            profiles = unit_profiles(members, residence, month)
             statistics = build_statistics(units, profiles, territory, config=stats_config)
             written += write_table(statistics, folder, "statistics").values()
         written += write_answers(folder, flags=flags, units=units, provenance=provenance,
