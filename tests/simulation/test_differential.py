@@ -32,11 +32,12 @@ MONTHS = ("2024-03", "2025-04", "2025-10", "2026-01")
 PUBLIC_MONTHS = ("2024-04", "2025-04", "2026-01")
 N = 200
 SEED = 7
-FLOOR = 0.97
-FLOOR_WHERE_PAID = 0.90
-"""Agreement floors per field, overall and where OpenFisca pays: below what the rules reach today on these
-situations (see benchmarks/results/differential.json), so a regression fails. The goal is 99.5 %; the
-clusters still missing it are listed in docs/oracle_disagreements.md."""
+FLOOR = 0.995
+FLOOR_WHERE_PAID = 0.95
+"""Agreement floors per field, overall and where OpenFisca pays. The seed is fixed, so the run is
+deterministic: on these 200 situations every field agrees on 100 % but ppa (199/200 overall, 30/31 where
+OpenFisca pays); the goal of 99.5 % where OpenFisca pays is measured on 2,000+ situations by
+benchmarks/differential_bench.py (a field paid ~30 times here cannot show it)."""
 
 
 @pytest.fixture(scope="module")
