@@ -264,7 +264,7 @@ def _ours(batch: Any, backend: str) -> pl.DataFrame:
     parts = []
     for month in batch.months:
         res = evaluate(list(OUTPUT_FIELDS), Inputs(**batch.frames_for_month(month)), month, backend=backend,
-                       missing_inputs="default")
+                       missing_inputs="error")
         full = res.full["famille"]
         extra = [c for c in OUR_INTERMEDIATES if c in full.columns and c not in OUTPUT_FIELDS]
         parts.append(full.select("famille_id", *OUTPUT_FIELDS, *[pl.col(c).alias(f"our_{c}") for c in extra]))

@@ -114,12 +114,12 @@ def simulate_batch(batch: SituationBatch, backend: str = "polars", explain: bool
         person_months = ind.select("person_id", "famille_id").join(
             batch.unit_index.select("famille_id", "month"), on="famille_id", how="left").drop("famille_id")
         res = evaluate(list(targets), Inputs(**batch.frames), person_months, backend=backend,
-                       missing_inputs="default")
+                       missing_inputs="error")
         return _shape(batch, [res["famille"].select("famille_id", *targets)], {}, targets)
 
     def one(month: dt.date) -> tuple[pl.DataFrame, dict[int, str]]:
         frames = batch.frames_for_month(month)
-        res = evaluate(list(targets), Inputs(**frames), month, backend=backend, missing_inputs="default")
+        res = evaluate(list(targets), Inputs(**frames), month, backend=backend, missing_inputs="error")
         fam = res["famille"].select("famille_id", *targets)
         notes = ({fid: res.explain("famille", fid, targets=list(targets)) for fid in fam["famille_id"].to_list()}
                  if explain else {})
