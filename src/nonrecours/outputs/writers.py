@@ -10,12 +10,12 @@ on one file system): a reader never sees a half-written list, and a crash leaves
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
+
+from nonrecours.atomic import atomic_path
 
 __all__ = ["LIST_SEPARATOR", "write_french_csv", "write_parquet", "write_table"]
 
@@ -26,17 +26,11 @@ BOM = b"\xef\xbb\xbf"
 
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write aside, sync, rename (``nonrecours.atomic``: a killed run leaves a partial file the batch job
+    knows how to clean, never a half-written list)."""
+    with atomic_path(path) as tmp:
+        write(tmp)
+    return Path(path)
 
 
 def write_parquet(frame: pl.DataFrame, path: str | Path) -> Path:
