@@ -39,7 +39,6 @@ __all__ = [
     "core_month",
     "core_units",
     "detect",
-    "parse_month",
     "read_workspace",
     "run_detect",
     "write_detection",
@@ -270,15 +269,6 @@ def write_detection(run: Detection, out: str | Path) -> dict[str, Path]:
     write_parquet(paths["units"], run.units.sort(key).with_columns(cents))
     write_json(paths["summary"], run.summary)
     return paths
-
-
-def parse_month(text: str) -> dt.date:
-    """``YYYY-MM`` → the first day of that month (SchemaError otherwise)."""
-    try:
-        year, mon = (int(x) for x in text.split("-"))
-        return dt.date(year, mon, 1)
-    except ValueError:
-        raise SchemaError("a month is written YYYY-MM", column="month") from None
 
 
 def core_units(core: CoreMonth) -> tuple[pl.DataFrame, pl.DataFrame]:
