@@ -1,8 +1,11 @@
 """The join core: canonical tables → reconciled units, reference-period resources, rule inputs and what is
-known of each (``build_month`` → :class:`CoreMonth`)."""
+known of each (``build_month`` → :class:`CoreMonth`). ``scan_workspace`` opens a workspace written by ingest
+(one lazy scan per canonical table), the first call of a notebook or a job on a team's own data."""
 
 from nonrecours.core.inputs import build_inputs, build_month
 from nonrecours.core.month import PROVENANCE_SCHEMA, UNKNOWNS_SCHEMA, CoreMonth
 from nonrecours.core.resources import CoreConfig
+from nonrecours.core.workspace import scan_workspace
 
-__all__ = ["PROVENANCE_SCHEMA", "UNKNOWNS_SCHEMA", "CoreConfig", "CoreMonth", "build_inputs", "build_month"]
+__all__ = ["PROVENANCE_SCHEMA", "UNKNOWNS_SCHEMA", "CoreConfig", "CoreMonth", "build_inputs", "build_month",
+           "scan_workspace"]

@@ -4,11 +4,11 @@
     score = evaluate_run(out_dir, truth_dir, agreement_toml)
 """
 
-from nonrecours.detection.detect import Detection, core_month, detect, run_detect, write_detection
+from nonrecours.detection.detect import Detection, core_month, core_units, detect, run_detect, write_detection
 from nonrecours.detection.evaluate import evaluate_run, render_markdown, write_evaluation
 from nonrecours.detection.schema import FLAGS_SCHEMA, GRADES, STATUSES, UNITS_SCHEMA
 from nonrecours.detection.targets import BENEFITS, DetectionConfig
 
 __all__ = ["BENEFITS", "FLAGS_SCHEMA", "GRADES", "STATUSES", "UNITS_SCHEMA", "Detection", "DetectionConfig",
-           "core_month", "detect", "evaluate_run", "render_markdown", "run_detect", "write_detection",
+           "core_month", "core_units", "detect", "evaluate_run", "render_markdown", "run_detect", "write_detection",
            "write_evaluation"]
