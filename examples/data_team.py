@@ -107,7 +107,8 @@ pl.DataFrame([(name, lf.select(pl.len()).collect().item()) for name, lf in table
 counts = pl.DataFrame([{"extract": key, **{k: v for k, v in q.items() if k.startswith("rows_")}}
                        for key, q in manifest["quarantine"].items()])
 assert (counts["rows_read"] == counts["rows_accepted"] + counts["rows_quarantined"]).all()
-counts.with_columns((pl.col("rows_quarantined") / pl.col("rows_read") * 100).round(2).alias("quarantined_%"))
+counts.select("extract", "rows_read", "rows_accepted", "rows_quarantined",
+              (pl.col("rows_quarantined") / pl.col("rows_read") * 100).round(2).alias("quarantined_%"))
 
 # %%
 quarantine = pl.read_parquet(str(RUN / "workspace" / "quarantine" / "*.parquet"))
@@ -195,7 +196,8 @@ stats = outputs.build_statistics(det.units, profiles, outputs.territory_table(TE
                                                                  ["suppression"]))
 names = synth.load_territory(TERRITORY).select(pl.col("depcom").alias("area"), "name")
 communes = (stats.filter((pl.col("level") == "commune") & (pl.col("household_type") == "ensemble"))
-            .join(names, on="area", how="left").with_columns(pl.col("name").fill_null(pl.col("area"))))
+            .join(names, on="area", how="left")
+            .with_columns(pl.col("name").fill_null(pl.lit("commune inconnue"))))  # units no agency placed
 shown = communes.filter(~pl.col("secret") & pl.col("non_take_up_rate_central").is_not_null())
 
 benefits = [b for b in detection.BENEFITS if b in communes["benefit"].unique().to_list()]
@@ -249,6 +251,9 @@ caf_list = RUN / "outputs" / f"{MONTH:%Y-%m}" / "outreach_caf.parquet"
 opened = outputs.open_outreach(caf_list, caf_key)
 print(f"{opened.height} people for the CAF to contact; {opened['has_record'].sum()} with a CAF record, "
       f"{opened['record_id'].is_not_null().sum()} record numbers opened")
+if not (RUN / "workspace" / "return_tokens").is_dir():
+    print("this workspace holds no return_tokens table (issued at each agency's ingest): no row can be opened "
+          "into a record number, and every row says has_record = false")
 opened.select("record_id", "has_record", "lead_benefit", "grade", "amount_low", "amount_central", "amount_high",
               "priority").head(10)
 

@@ -15,6 +15,7 @@ import pytest
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
 
 import nonrecours
 
@@ -71,6 +72,17 @@ def _kernel(tmp_path: Path, env: dict[str, str]) -> KernelManager:
         "env": {"PYTHONPATH": src, "MPLBACKEND": "module://matplotlib_inline.backend_inline", **env}}))
     ksm = KernelSpecManager(kernel_dirs=[str(tmp_path / "kernels")])
     return KernelManager(kernel_name=KERNEL, kernel_spec_manager=ksm)
+
+
+def test_the_kernel_is_this_interpreter_and_a_failing_cell_fails(tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import sys, nonrecours\nprint(sys.executable)\nprint(nonrecours.__file__)"),
+        nbformat.v4.new_code_cell("raise ValueError('a cell that fails')"),
+        nbformat.v4.new_code_cell("print('never reached')")])
+    with pytest.raises(CellExecutionError, match="a cell that fails"):
+        NotebookClient(nb, km=_kernel(tmp_path, {}), timeout=60).execute()
+    assert nb.cells[0].outputs[0].text.split() == [sys.executable, nonrecours.__file__]
+    assert nb.cells[2].outputs == []
 
 
 @pytest.mark.slow
