@@ -3,9 +3,12 @@ this very interpreter, and its paired jupytext script says the same thing."""
 
 from __future__ import annotations
 
+import ast
+import importlib
 import json
 import re
 import sys
+import types
 from pathlib import Path
 
 import jupytext
@@ -58,6 +61,44 @@ def test_committed_notebook_has_no_outputs():
     code = [c for c in raw["cells"] if c["cell_type"] == "code"]
     assert code and all(c["outputs"] == [] and c["execution_count"] is None for c in code)
     nbformat.validate(nbformat.reads(NOTEBOOK.read_text(encoding="utf-8"), as_version=4))
+
+
+def private_uses(script: Path) -> list[str]:
+    """Names the script takes from nonrecours that are not in their module's ``__all__`` (``from m import x``,
+    and ``m.x`` where ``m`` is a nonrecours module the script imported)."""
+    tree = ast.parse(script.read_text(encoding="utf-8"))
+    modules: dict[str, types.ModuleType] = {}
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "nonrecours":
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                try:  # a sub-package or module of the package
+                    value = importlib.import_module(f"{node.module}.{alias.name}")
+                except ModuleNotFoundError:
+                    value = getattr(module, alias.name, None)
+                if isinstance(value, types.ModuleType):
+                    modules[alias.asname or alias.name] = value
+                elif alias.name not in getattr(module, "__all__", ()):
+                    found.append(f"{node.module}.{alias.name}")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "nonrecours" and alias.asname:
+                    modules[alias.asname] = importlib.import_module(alias.name)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in modules:
+            module = modules[node.value.id]
+            if node.attr not in module.__all__:
+                found.append(f"{module.__name__}.{node.attr}")
+    return found
+
+
+def test_the_notebook_uses_only_the_public_api(tmp_path):
+    assert private_uses(SCRIPT) == []
+    probe = tmp_path / "probe.py"
+    probe.write_text("from nonrecours import detection\nfrom nonrecours.detection.detect import _adults\n"
+                     "detection.read_workspace('ws')\n")
+    assert private_uses(probe) == ["nonrecours.detection.detect._adults", "nonrecours.detection.read_workspace"]
 
 
 def _kernel(tmp_path: Path, env: dict[str, str]) -> KernelManager:
