@@ -81,7 +81,9 @@ def units() -> pl.DataFrame:
             (MONTH, "famille", pid("elodie/famille"), "rsa", "non_take_up", "certain", 580, 612.5, 640, 0.0, None)]
     base = list(UNITS_SCHEMA)[:11]  # the columns these rows give; detection's extra columns stay null here
     frame = pl.DataFrame(rows, schema={c: UNITS_SCHEMA[c] for c in base}, orient="row")
-    return frame.with_columns(pl.lit(None, dtype=UNITS_SCHEMA[c]).alias(c) for c in UNITS_SCHEMA if c not in base)
+    frame = frame.with_columns((pl.col("paid") > 0).alias("receiving"))
+    return frame.with_columns(pl.lit(None, dtype=UNITS_SCHEMA[c]).alias(c) for c in UNITS_SCHEMA
+                              if c not in frame.columns).select(list(UNITS_SCHEMA))
 
 
 def test_claim_fields_held(flags, provenance, units):

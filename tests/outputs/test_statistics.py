@@ -45,7 +45,7 @@ def make_units(counts: pl.DataFrame, benefit: str = "rsa") -> tuple[pl.DataFrame
         pl.lit(dt.date(2026, 6, 1)).alias("month"), pl.lit("famille").alias("unit_kind"), "unit_id",
         pl.lit(benefit).alias("benefit"), "status", "grade",
         (400.0 + pl.col("i")).alias("amount_low"), (500.0 + pl.col("i")).alias("amount_central"),
-        (650.0 + pl.col("i")).alias("amount_high"), paid.alias("paid"),
+        (650.0 + pl.col("i")).alias("amount_high"), paid.alias("paid"), (paid > 0).alias("receiving"),
         pl.when(pl.col("i") % 9 == 4).then(pl.lit("pending_claim")).alias("excluded")))
     profiles = rows.select(pl.lit("famille").alias("unit_kind"), "unit_id", "depcom", "household_type")
     return units, profiles
@@ -68,11 +68,11 @@ def test_measures_of_a_cell(cahors_counts):
     ntu = units.filter(st_ == "non_take_up")
     assert total["non_take_up_high"] == ntu.height
     assert total["non_take_up_low"] == ntu.filter(pl.col("grade") == "certain").height
-    assert total["paid"] == units.filter(pl.col("paid") > 0).height
+    assert total["paid"] == units.filter(pl.col("receiving")).height
     assert total["non_take_up_rate_central"] == pytest.approx(
         total["non_take_up_central"] / (total["non_take_up_central"] + total["paid"]), abs=1e-4)
     assert total["non_take_up_rate_low"] <= total["non_take_up_rate_central"] <= total["non_take_up_rate_high"]
-    paid = units.filter(pl.col("paid") > 0)
+    paid = units.filter(pl.col("receiving"))
     assert total["coherence_rate"] == pytest.approx(paid.filter(pl.col("grade").is_not_null()).height / paid.height,
                                                     abs=1e-4)
     gap = units.filter(pl.col("status").is_in(["non_take_up", "under_payment"]) & pl.col("grade").is_not_null())
@@ -246,3 +246,14 @@ def test_unit_profiles_from_canonical_tables():
     assert famille == {"f1": "couple avec enfants", "f2": "famille monoparentale", "f3": "personne seule"}
     ind = prof.filter((pl.col("unit_kind") == "individu") & (pl.col("unit_id") == "d")).row(0, named=True)
     assert ind["household_type"] == "famille monoparentale" and ind["depcom"] == "46102"
+
+
+def test_a_free_css_received_counts_as_paid_though_its_amount_is_zero(cahors_counts):
+    """The free CSS is a coverage: its paid amount is 0, detection says it is received (``receiving``)."""
+    units, profiles = make_units(cahors_counts, benefit="css_free")
+    units = units.with_columns(pl.when(pl.col("receiving")).then(0.0).otherwise(pl.col("paid")).alias("paid"))
+    table = build_statistics(units, profiles, territory_table("cahors"))
+    total = table.filter((pl.col("level") == "total") & (pl.col("household_type") == ALL_TYPES)).row(0, named=True)
+    received = units.filter(pl.col("receiving")).height
+    assert received > 0 and total["paid"] == received
+    assert total["non_take_up_rate_central"] < 1.0

@@ -185,7 +185,7 @@ def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *, paid_uni
                            .alias("id")).explode("id").with_columns(pl.lit("signalés").alias("population"))
     pops = [flagged]
     if paid_units is not None:
-        paid = paid_units.filter(pl.col("paid").fill_null(0.0) > 0).select("benefit", "unit_id")
+        paid = paid_units.filter(pl.col("receiving").fill_null(False)).select("benefit", "unit_id")
         ids = paid.with_columns(pl.col("unit_id").alias("id"))
         if members is not None:
             ids = pl.concat([ids, paid.join(members.select("unit_id", pl.col("person_id").alias("id")),
@@ -258,7 +258,7 @@ def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | None = No
         f = f.join(got, on="_flag", how="left").with_columns(pl.col("_held").fill_null(0))
     else:
         f = f.with_columns(pl.lit(0, dtype=pl.UInt32).alias("_held"))
-    rsa_paid = (units.filter((pl.col("benefit") == "rsa") & (pl.col("paid").fill_null(0.0) > 0))
+    rsa_paid = (units.filter((pl.col("benefit") == "rsa") & pl.col("receiving").fill_null(False))
                 .select("unit_id").unique().with_columns(pl.lit(True).alias("_rsa_paid"))
                 if units is not None else pl.DataFrame(schema={"unit_id": pl.String, "_rsa_paid": pl.Boolean}))
     f = f.join(rsa_paid, on="unit_id", how="left").with_columns(pl.col("_rsa_paid").fill_null(False))

@@ -106,7 +106,9 @@ def unit_profiles(memberships: pl.DataFrame | pl.LazyFrame, persons: pl.DataFram
 
 def _measures(units: pl.DataFrame) -> pl.DataFrame:
     grade, status = pl.col("grade"), pl.col("status")
-    paid = pl.col("paid").fill_null(0.0) > 0
+    # Receiving is detection's verdict (paid this month or within the grace months), not "amount > 0": the free
+    # CSS is a coverage whose amount is 0, and a payment in the grace months still counts.
+    paid = pl.col("receiving").fill_null(False)
     ntu = status == "non_take_up"
     missing = status.is_in(["non_take_up", "under_payment"])
     gap = {e: (pl.col(f"amount_{e}") - pl.col("paid").fill_null(0.0)).clip(lower_bound=0.0)
@@ -144,7 +146,7 @@ def cell_counts(units: pl.DataFrame, profiles: pl.DataFrame, territory: pl.DataF
                 levels: tuple[str, ...] = LEVELS) -> pl.DataFrame:
     """The additive measures of every cell before any secrecy (never publish this frame)."""
     for col in ("unit_kind", "unit_id", "benefit", "status", "grade", "amount_low", "amount_central",
-                "amount_high", "paid", "excluded"):
+                "amount_high", "paid", "receiving", "excluded"):
         if col not in units.columns:
             raise SchemaError("missing column of the units table", table="units", column=col)
     terr = territory if territory is not None else pl.DataFrame(
