@@ -273,3 +273,19 @@ def test_chromium_renders_it_offline_without_errors(demo_run, tmp_path_factory):
     width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
     assert width == 1280 and height > 3000
     print(f"screenshot: {shot}")
+
+
+def test_a_month_without_statistics_says_so(demo_run, tmp_path):
+    """When the outputs stage could not build statistics (no residence or composition in the workspace), the
+    report says so instead of showing figures from elsewhere, and still shows the quality and parameters."""
+    run = tmp_path / "run"
+    for sub in ("detection/2026-06", "rules", "workspace/reports", FOLDER):
+        shutil.copytree(demo_run / sub, run / sub)
+    (run / FOLDER / "statistics.parquet").unlink()
+    page = BeautifulSoup(build_report(run, MONTH), "html.parser")
+    assert "Les statistiques n'ont pas été produites" in page.find(id="limites").get_text()
+    for table_id in STAT_TABLES:
+        assert page.find("table", id=table_id) is None
+    counts = page.find("table", id="automatisation").find_all("td", class_="num")
+    assert counts and all(td.get_text() == SECRET_MARK for td in counts)  # nothing tells what is publishable
+    assert rows(page, "quarantaine") and rows(page, "parametres")

@@ -630,6 +630,7 @@ def _quality(run_dir: Path, stats: pl.DataFrame | None, summary: dict[str, Any] 
 
 
 def _parameters(run_dir: Path, month: dt.date) -> dict[str, Any]:
+    from nonrecours.errors import NotInForceError
     from nonrecours.rules.registry import default_registry
 
     bindings = _json(run_dir / "rules" / f"parameters-{month:%Y-%m}.json") or []
@@ -651,7 +652,7 @@ def _parameters(run_dir: Path, month: dt.date) -> dict[str, Any]:
     for t in TARGET_BENEFITS:
         try:
             v = registry.variant(t, month)
-        except Exception:  # a benefit with no formula in force that month: say so
+        except NotInForceError:  # a benefit with no formula in force that month: say so
             variants.append([cell(_benefit_label(t)), cell("aucune formule en vigueur"), cell(""), cell("")])
             continue
         variants.append([cell(_benefit_label(t)), cell(v.label), cell(fmt_date(v.start)),
