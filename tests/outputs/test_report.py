@@ -289,3 +289,20 @@ def test_a_month_without_statistics_says_so(demo_run, tmp_path):
     counts = page.find("table", id="automatisation").find_all("td", class_="num")
     assert counts and all(td.get_text() == SECRET_MARK for td in counts)  # nothing tells what is publishable
     assert rows(page, "quarantaine") and rows(page, "parametres")
+
+
+def test_no_identifier_in_the_report(demo_run):
+    """Aggregates only: no NIR-shaped string, no name, no pseudonym of a flagged person or unit."""
+    from nonrecours.privacy import find_leaks
+
+    ids = pl.read_parquet(demo_run / "truth" / "identities.parquet")
+    flags = pl.read_parquet(demo_run / "detection" / "2026-06" / "flags.parquet")
+    pseudonyms = set(flags["claimant_id"]) | set(flags["unit_id"])
+    from nonrecours.synth import load_territory
+
+    places = " ".join(load_territory("cahors")["name"]).lower()  # public commune names (Saint-Martin-Labouval)
+    names = {n for n in set(ids["first_name"]) | set(ids["last_name"]) if len(n) > 3 and n.lower() not in places}
+    report = demo_run / FOLDER / REPORT
+    assert not find_leaks([report], names=names | pseudonyms)
+    html = report.read_text(encoding="utf-8")
+    assert pseudonyms and not any(p in html for p in pseudonyms)
