@@ -249,6 +249,7 @@ def test_chromium_renders_it_offline_without_errors(demo_run, tmp_path_factory):
             page.goto(report.as_uri(), wait_until="load")
             assert page.title().startswith("Non-recours aux prestations")
             assert page.locator("svg").count() >= 6
+            page.screenshot(path=str(shot), full_page=True)  # as a reader first sees it
             # the territory table sorts on its figures (secret and undefined cells last) and filters
             header = page.locator("#territoires thead th", has_text="Taux (central)")
             header.click()
@@ -263,7 +264,6 @@ def test_chromium_renders_it_offline_without_errors(demo_run, tmp_path_factory):
                                                 "trs => trs.map(tr => tr.getAttribute('data-benefit'))")
             assert visible and set(visible) == {"rsa"}
             page.select_option("select[data-filter='territoires']", "")
-            page.screenshot(path=str(shot), full_page=True)
         finally:
             browser.close()
     assert not errors, errors
