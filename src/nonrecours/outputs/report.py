@@ -564,7 +564,8 @@ def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
                                                "Part certaine", "Risque d'erreur", "Base légale"], rows,
                             [{"benefit": r["benefit"], "scenario": r["scenario"]} for r in auto.iter_rows(named=True)],
                             sortable=True, caption="Scénarios d'automatisation (answer3_automation).")
-        scenarios = list(dict.fromkeys(auto["scenario"]))
+        present = set(auto["scenario"])
+        scenarios = [sc for sc in SCENARIOS if sc in present] + sorted(present - set(SCENARIOS))
         benefits = [b for b in TARGET_BENEFITS if b in set(auto["benefit"])]
         parts = {}
         for sc in scenarios:
