@@ -5,6 +5,7 @@
 - ``build_statistics``: non-take-up by benefit, territory and household type under statistical secrecy.
 - ``answers``: the experiment's three answers (data to exchange, simplification margin, automation).
 - ``export_situations``: a flagged household as an OpenFisca web-API situation, to replay it.
+- ``write_report``: ``report.html``, the self-contained French page for deciders, from the tables above.
 - ``write_table``: Parquet and a CSV a French spreadsheet opens (``;``, BOM, decimal comma), atomically.
 """
 
@@ -17,6 +18,7 @@ from nonrecours.outputs.answers import (
 )
 from nonrecours.outputs.export_openfisca import Export, export_situations
 from nonrecours.outputs.outreach import OUTREACH_SCHEMA, OutreachConfig, build_outreach, open_outreach
+from nonrecours.outputs.report import build_report, write_report
 from nonrecours.outputs.stage import run_stage
 from nonrecours.outputs.statistics import StatisticsConfig, build_statistics, territory_table, unit_profiles
 from nonrecours.outputs.writers import write_french_csv, write_parquet, write_table
@@ -28,6 +30,7 @@ __all__ = [
     "StatisticsConfig",
     "automation_scenarios",
     "build_outreach",
+    "build_report",
     "build_statistics",
     "claim_fields_held",
     "data_to_exchange",
@@ -40,5 +43,6 @@ __all__ = [
     "write_answers",
     "write_french_csv",
     "write_parquet",
+    "write_report",
     "write_table",
 ]

@@ -1,4 +1,5 @@
-"""The batch job's outputs stage: detection's flags and units → outreach lists, statistics, the three answers.
+"""The batch job's outputs stage: detection's flags and units → outreach lists, statistics, the three answers,
+and ``report.html`` (``outputs.report``) built from those tables.
 
 Reads each month's ``detection/YYYY-MM/`` and the workspace, writes ``outputs/YYYY-MM/`` (Parquet and French
 CSV, atomically). Return tokens come from the workspace's ``return_tokens`` table (issued at the agency under
@@ -16,10 +17,14 @@ import polars as pl
 from nonrecours.core.month import PROVENANCE_SCHEMA
 from nonrecours.outputs.answers import write_answers
 from nonrecours.outputs.outreach import OutreachConfig, PayerRule, build_outreach
+from nonrecours.outputs.report import write_report
 from nonrecours.outputs.statistics import StatisticsConfig, build_statistics, territory_table, unit_profiles
 from nonrecours.outputs.writers import write_table
 
 __all__ = ["run_stage"]
+
+TERRITORY = "cahors"
+"""The territory whose communes, EPCIs and names the statistics and the report are laid out on."""
 
 _NO_TOKENS = pl.DataFrame(schema={"agency": pl.String, "person_id": pl.String, "return_token": pl.String,
                                   "return_key_id": pl.String})
@@ -53,7 +58,7 @@ def run_stage(ctx: Any) -> Any:
         report.note = "no return tokens in the workspace: lists carry has_record = false"
     outreach_config = _outreach_config({str(k): str(v) for k, v in ctx.config.lead_agency.items()})
     stats_config = StatisticsConfig(threshold=ctx.config.thresholds.suppression)
-    territory = territory_table("cahors")
+    territory = territory_table(TERRITORY)
     for month in ctx.config.months:
         det = ctx.out / "detection" / f"{month:%Y-%m}"
         if not (det / "flags.parquet").exists():
@@ -85,5 +90,7 @@ def run_stage(ctx: Any) -> Any:
             written += write_table(statistics, folder, "statistics").values()
         written += write_answers(folder, flags=flags, units=units, provenance=provenance,
                                  statistics_table=statistics).values()
+        # The report reads only what was just written (and the run's own records), never the frames above.
+        written.append(write_report(ctx.out, month, run_info=ctx.manifest, territory=TERRITORY))
         report.outputs += written
     return report

@@ -1,0 +1,742 @@
+"""``report.html``: what a run found, for the people who decide, in one self-contained French page.
+
+The report reads the tables the run already wrote and nothing else: ``outputs/YYYY-MM/statistics.parquet``
+(rates, amounts, grades, coherence: under statistical secrecy), the answers (``answer1..3``), detection's
+``summary.json`` (flags by grade, source conflicts, exclusions), the rules stage's ``parameters-YYYY-MM.json``
+and the ingest reports (``workspace/reports/*.json``: quarantine). It never recomputes a figure: every number
+shown is a cell of one of those tables, formatted in French (babel). Counts the statistics would not publish
+stay secret here too: a secret cell is shown as secret, and the answers' whole-extract counts of a benefit
+are shown only when the statistics publish that benefit's whole-extract cell.
+
+Self-contained and offline: charts are matplotlib figures rendered to inline SVG (glyphs as paths, no font
+file, no link), styles and the small table-sorting script are inline, so the file opens from a USB stick on
+a machine without network. Rendering is deterministic (fixed SVG id salt, no dates), so a rerun writes the
+same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from nonrecours.atomic import write_text
+from nonrecours.outputs.answers import SCENARIOS
+from nonrecours.outputs.law import AGENCY_LABELS, BENEFIT_LABELS, TARGET_BENEFITS
+
+__all__ = ["REPORT", "build_report", "rules_version", "write_report"]
+
+REPORT = "report.html"
+LOCALE = "fr_FR"
+SECRET_MARK = "s"
+"""What a secret cell shows (with the title « secret statistique »)."""
+UNDEFINED_MARK = "—"
+
+LEVEL_LABELS = {"total": "ensemble du fichier", "departement": "département", "epci": "EPCI", "commune": "commune"}
+GRADE_LABELS = {"certain": "certain", "probable": "probable", "possible": "possible"}
+SHORT_BENEFITS = {"rsa": "RSA", "ppa": "Prime d'activité", "aspa": "ASPA", "css_free": "CSS sans participation",
+                  "css_participation": "CSS avec participation"}
+
+# What summary.json's counts mean, in French; a key not listed is shown as it is written.
+CONFLICT_LABELS = {
+    "couple_built_from_tax_household": "couples reconstitués à partir du foyer fiscal",
+    "dependant_added_from_tax_household": "personnes à charge ajoutées d'après le foyer fiscal",
+    "spouse_added_from_tax_household": "conjoints ajoutés d'après le foyer fiscal",
+    "famille_built": "familles reconstituées (aucun organisme ne les décrit)",
+    "famille_composition_differs": "familles dont la composition diffère selon les sources",
+    "famille_role_differs": "familles où un rôle diffère selon les sources",
+    "foyer_fiscal_composition_differs": "foyers fiscaux dont la composition diffère selon les sources",
+    "foyer_fiscal_role_differs": "foyers fiscaux où un rôle diffère selon les sources",
+    "menage_built": "ménages reconstitués",
+    "menage_composition_differs": "ménages dont la composition diffère selon les sources",
+    "menage_role_differs": "ménages où un rôle diffère selon les sources",
+}
+CORE_LABELS = {
+    "persons": "personnes évaluées", "familles": "familles", "menages": "ménages",
+    "clusters": "groupes de foyers liés", "familles_built": "familles reconstituées",
+    "familles_stale_composition": "familles à la composition périmée",
+    "menages_housing_unknown": "ménages dont le logement est inconnu",
+    "persons_not_born_yet": "personnes pas encore nées ce mois",
+    "persons_without_person_row": "personnes sans fiche d'identité (connues par un lien seulement)",
+    "provenance_rows": "valeurs tracées (provenance)", "unknowns_rows": "valeurs inconnues tracées",
+    "persons_known": "personnes connues des organismes",
+}
+EXCLUSION_LABELS = {
+    "opt_out": "opposition de la personne", "pending_claim": "demande en cours",
+    "recent_refusal": "refus récent", "recent_closure": "droit clos récemment",
+    "deceased_or_gone": "décès ou départ du territoire",
+}
+UNIT_LABELS = {"currency": "€", "rate": "", "year": "ans", "hour": "h", "month": "mois"}
+
+
+# --- French formatting (babel) -----------------------------------------------------------------------
+
+def fmt_int(x: float | int) -> str:
+    from babel.numbers import format_decimal
+
+    return format_decimal(int(x), locale=LOCALE)
+
+
+def fmt_number(x: float, digits: int = 6) -> str:
+    from babel.numbers import format_decimal
+
+    return format_decimal(x, format="#,##0." + "#" * digits, locale=LOCALE)
+
+
+def fmt_pct(x: float) -> str:
+    from babel.numbers import format_percent
+
+    return format_percent(x, "#,##0.0\u00a0%", locale=LOCALE)
+
+
+def fmt_eur(x: float, *, cents: bool = False) -> str:
+    from babel.numbers import format_currency
+
+    return format_currency(x, "EUR", format="#,##0.00\u00a0¤" if cents else "#,##0\u00a0¤", locale=LOCALE,
+                           currency_digits=False)
+
+
+def fmt_pct_tick(x: float) -> str:
+    from babel.numbers import format_percent
+
+    return format_percent(x, "#,##0\u00a0%", locale=LOCALE)
+
+
+def fmt_date(day: str | dt.date | None) -> str:
+    """dd/mm/yyyy, as a French reader writes a date; ``—`` when there is none."""
+    from babel.dates import format_date
+
+    if not day:
+        return UNDEFINED_MARK
+    return format_date(dt.date.fromisoformat(day) if isinstance(day, str) else day, "dd/MM/y", locale=LOCALE)
+
+
+def agency_label(code: str) -> str:
+    """An agency's name (``law.AGENCY_LABELS``); a source combining several (``caf,cnam``) names each."""
+    return ", ".join(AGENCY_LABELS.get(a, a.upper()) for a in code.split(","))
+
+
+def fmt_month(month: dt.date) -> str:
+    from babel.dates import format_date
+
+    return format_date(month, "MMMM y", locale=LOCALE)
+
+
+FORMATS: dict[str, Callable[[Any], str]] = {"int": fmt_int, "pct": fmt_pct, "eur": fmt_eur, "num": fmt_number}
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One table cell: the text shown, the raw value (for sorting and checks), the column it comes from."""
+
+    text: str
+    value: Any = None
+    col: str | None = None
+    kind: str = ""  # "secret", "undefined" or ""
+    numeric: bool = False
+
+
+def cell(value: Any, fmt: str | None = None, *, col: str | None = None, secret: bool = False) -> Cell:
+    if secret:
+        return Cell(SECRET_MARK, None, col, "secret", fmt is not None)
+    if value is None:
+        return Cell(UNDEFINED_MARK, None, col, "undefined", fmt is not None)
+    if fmt is None:
+        return Cell(str(value), None, col)
+    return Cell(FORMATS[fmt](value), value, col, "", True)
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table for the template: headers, rows of cells, row attributes (keys back to the source row)."""
+
+    id: str
+    headers: Sequence[str]
+    rows: Sequence[Sequence[Cell]]
+    keys: Sequence[Mapping[str, str]] = ()
+    sortable: bool = False
+    caption: str = ""
+
+
+# --- charts (matplotlib → inline SVG) ----------------------------------------------------------------
+
+PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
+"""Okabe–Ito: told apart by readers with colour-vision deficiencies."""
+
+
+def _svg(fig: Any, label: str) -> str:
+    """The figure as an SVG element to inline: glyphs as paths, no XML prologue, no metadata, fixed ids."""
+    import matplotlib
+
+    buf = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": "nonrecours-report", "svg.fonttype": "path"}):
+        fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": None, "Format": None, "Type": None},
+                    bbox_inches="tight")
+    text = buf.getvalue()
+    text = text[text.index("<svg"):]
+    text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
+    # Inline in HTML, the parser puts <svg> and xlink:href in their namespaces itself: the namespace URIs
+    # (never fetched, but URLs all the same) are dropped so the page holds no address at all.
+    text = re.sub(r'\s+xmlns(:xlink)?="[^"]*"', "", text, count=2)
+    safe = label.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+    return text.replace("<svg ", f'<svg role="img" aria-label="{safe}" ', 1).strip()
+
+
+def _figure(height: float) -> Any:
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8.0, height), dpi=96)
+    return fig, fig.add_subplot()
+
+
+def _style(ax: Any) -> None:
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.grid(axis="x", color="#dddddd", linewidth=0.6)
+    ax.set_axisbelow(True)
+
+
+def _tick_formatter(fmt: Callable[[float], str]) -> Any:
+    from matplotlib.ticker import FuncFormatter
+
+    return FuncFormatter(lambda x, _pos: fmt(x))
+
+
+def range_chart(labels: Sequence[str], central: Sequence[float | None], low: Sequence[float | None],
+                high: Sequence[float | None], *, fmt: Callable[[float], str], title: str, xlabel: str) -> str:
+    """Horizontal bars at the central estimate with the low–high range as a line; missing: « secret »."""
+    fig, ax = _figure(0.45 * len(labels) + 1.2)
+    y = list(range(len(labels)))[::-1]
+    said = []
+    for label, yi, c, lo, hi in zip(labels, y, central, low, high, strict=True):
+        if c is None:
+            ax.text(0, yi, " secret ou non défini", va="center", fontsize=9, color="#666666")
+            said.append(f"{label} : secret ou non défini")
+            continue
+        said.append(f"{label} : {fmt(c)}" + (f" (de {fmt(lo)} à {fmt(hi)})" if lo is not None and hi is not None
+                                              else ""))
+        ax.barh(yi, c, color=PALETTE[0], height=0.6)
+        if lo is not None and hi is not None:
+            ax.plot([lo, hi], [yi, yi], color="#222222", linewidth=1.5)
+            ax.plot([lo, lo], [yi - 0.15, yi + 0.15], color="#222222", linewidth=1.5)
+            ax.plot([hi, hi], [yi - 0.15, yi + 0.15], color="#222222", linewidth=1.5)
+        ax.text(hi if hi is not None else c, yi, "  " + fmt(c), va="center", fontsize=9)
+    ax.set_yticks(y, labels)
+    ax.xaxis.set_major_formatter(_tick_formatter(fmt_pct_tick if fmt is fmt_pct else fmt))
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.margins(x=0.25)
+    _style(ax)
+    return _svg(fig, f"{title}. " + " ; ".join(said))
+
+
+def stacked_chart(labels: Sequence[str], parts: Mapping[str, Sequence[float | None]], *, title: str,
+                  xlabel: str, fmt: Callable[[float], str] = fmt_int) -> str:
+    """Horizontal stacked bars (one segment per part); a row with a missing part is marked « secret »."""
+    fig, ax = _figure(0.45 * len(labels) + 1.4)
+    y = list(range(len(labels)))[::-1]
+    left = [0.0] * len(labels)
+    hidden = [any(v[i] is None for v in parts.values()) for i in range(len(labels))]
+    for k, (name, values) in enumerate(parts.items()):
+        widths = [0.0 if hidden[i] else float(v or 0) for i, v in enumerate(values)]
+        ax.barh(y, widths, left=left, color=PALETTE[k % len(PALETTE)], height=0.6, label=name)
+        left = [a + b for a, b in zip(left, widths, strict=True)]
+    said = []
+    for i, (yi, h, total) in enumerate(zip(y, hidden, left, strict=True)):
+        ax.text(total, yi, " secret" if h else "  " + fmt(total), va="center", fontsize=9)
+        said.append(f"{labels[i]} : secret" if h else f"{labels[i]} : "
+                    + ", ".join(f"{name} {fmt(float(v[i] or 0))}" for name, v in parts.items()))
+    ax.set_yticks(y, labels)
+    ax.xaxis.set_major_formatter(_tick_formatter(fmt))
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=9)
+    ax.margins(x=0.15)
+    _style(ax)
+    return _svg(fig, f"{title}. " + " ; ".join(said))
+
+
+def grouped_chart(groups: Sequence[str], series: Mapping[str, Sequence[float | None]], *, title: str,
+                  xlabel: str, fmt: Callable[[float], str]) -> str:
+    """Horizontal grouped bars: one group per label, one bar per series; a missing value is left out."""
+    fig, ax = _figure(0.32 * len(groups) * max(1, len(series)) + 1.6)
+    n = len(series)
+    height = 0.8 / max(n, 1)
+    base = list(range(len(groups)))[::-1]
+    said = [f"{g}, {name} : " + (fmt(v) if v is not None else "omis") for name, values in series.items()
+            for g, v in zip(groups, values, strict=True)]
+    for k, (name, values) in enumerate(series.items()):
+        ys = [b + 0.4 - height * (k + 0.5) for b in base]
+        shown = [(yy, v) for yy, v in zip(ys, values, strict=True) if v is not None]
+        ax.barh([s[0] for s in shown], [s[1] for s in shown], height=height * 0.9,
+                color=PALETTE[k % len(PALETTE)], label=name)
+        for yy, v in shown:
+            ax.text(v, yy, " " + fmt(v), va="center", fontsize=8)
+    ax.set_yticks(base, groups)
+    ax.xaxis.set_major_formatter(_tick_formatter(fmt_pct_tick if fmt is fmt_pct else fmt))
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=9)
+    ax.margins(x=0.15)
+    _style(ax)
+    return _svg(fig, f"{title}. " + " ; ".join(said))
+
+
+# --- reading what the run wrote ------------------------------------------------------------------------
+
+def _read(path: Path) -> pl.DataFrame | None:
+    return pl.read_parquet(path) if path.exists() else None
+
+
+def _json(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def rules_version() -> str:
+    """The package version and a digest of the rules as shipped (every rule module and parameter file):
+    two runs with the same digest applied the same law."""
+    from nonrecours import __version__
+
+    root = resources.files("nonrecours.rules")
+    h = hashlib.sha256()
+
+    def walk(node: Any, prefix: str) -> Iterable[tuple[str, Any]]:
+        for child in sorted(node.iterdir(), key=lambda c: c.name):
+            name = f"{prefix}{child.name}"
+            if child.is_dir():
+                if child.name != "__pycache__":
+                    yield from walk(child, name + "/")
+            elif child.name.endswith((".py", ".yaml", ".yml")):
+                yield name, child
+
+    for name, file in walk(root, ""):
+        h.update(name.encode() + b"\0" + file.read_bytes() + b"\0")
+    return f"nonrecours {__version__}, règles {h.hexdigest()[:16]}"
+
+
+def not_modelled() -> list[tuple[str, str]]:
+    """(benefit, text): the « Not modelled » paragraph of each benefit's rule module, the one place it is
+    written (quoted as written, in English)."""
+    from importlib import import_module
+
+    out = []
+    for module, benefit in (("rsa", "rsa"), ("ppa", "ppa"), ("aspa", "aspa"), ("css", "css_free")):
+        doc = import_module(f"nonrecours.rules.benefits.{module}").__doc__ or ""
+        found = re.search(r"Not modelled:(.*?)(?:\n\s*\n|$)", doc, flags=re.S)
+        if found:
+            label = "complémentaire santé solidaire" if module == "css" else BENEFIT_LABELS[benefit]
+            out.append((label, " ".join(found.group(1).split())))
+    return out
+
+
+# --- the sections ----------------------------------------------------------------------------------------
+
+STAT_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("units", "Unités évaluées", "int"),
+    ("paid", "Unités payées", "int"),
+    ("non_take_up_central", "Non-recours (central)", "int"),
+    ("non_take_up_low", "Non-recours bas", "int"),
+    ("non_take_up_high", "Non-recours haut", "int"),
+    ("non_take_up_rate_central", "Taux (central)", "pct"),
+    ("non_take_up_rate_low", "Taux bas", "pct"),
+    ("non_take_up_rate_high", "Taux haut", "pct"),
+    ("yearly_foregone_central", "Montant annuel non perçu (central)", "eur"),
+    ("yearly_foregone_low", "Montant annuel bas", "eur"),
+    ("yearly_foregone_high", "Montant annuel haut", "eur"),
+    ("coherence_rate", "Cohérence", "pct"),
+)
+"""Statistics columns shown in the territory tables, in order: (column, header, format)."""
+
+
+def _benefit_label(b: str) -> str:
+    return SHORT_BENEFITS.get(b, b)
+
+
+def _area_label(level: str, area: str, communes: Mapping[str, str]) -> str:
+    if level == "commune" and area in communes:
+        return f"{communes[area]} ({area})"
+    return area
+
+
+def _stat_rows(frame: pl.DataFrame, communes: Mapping[str, str], columns=STAT_COLUMNS,
+               with_household: bool = False) -> tuple[list[list[Cell]], list[dict[str, str]]]:
+    rows, keys = [], []
+    for r in frame.iter_rows(named=True):
+        secret = bool(r["secret"])
+        cells = [cell(_benefit_label(r["benefit"])), cell(LEVEL_LABELS.get(r["level"], r["level"])),
+                 cell(_area_label(r["level"], r["area"], communes))]
+        if with_household:
+            cells.append(cell(r["household_type"]))
+        cells += [cell(r[c], f, col=c, secret=secret) for c, _, f in columns]
+        rows.append(cells)
+        keys.append({"benefit": r["benefit"], "level": r["level"], "area": r["area"],
+                     "household": r["household_type"]})
+    return rows, keys
+
+
+def _whole(stats: pl.DataFrame | None) -> pl.DataFrame:
+    """The statistics' whole-extract rows (all household types), one per benefit, in the benefits' order."""
+    if stats is None:
+        return pl.DataFrame()
+    order = {b: i for i, b in enumerate(TARGET_BENEFITS)}
+    whole = stats.filter((pl.col("level") == "total") & (pl.col("household_type") == "ensemble"))
+    return whole.sort(pl.col("benefit").replace_strict(order, default=len(order)), "benefit")
+
+
+def _published(stats: pl.DataFrame | None) -> set[str]:
+    """Benefits whose whole-extract cell the statistics publish: only their answers' counts are shown."""
+    whole = _whole(stats)
+    return set(whole.filter(~pl.col("secret")).get_column("benefit")) if whole.height else set()
+
+
+def _headline(stats: pl.DataFrame | None) -> dict[str, Any]:
+    whole = _whole(stats)
+    if not whole.height:
+        return {"table": None, "charts": []}
+    rows, keys = _stat_rows(whole, {})
+    table = Table("synthese", ["Prestation", "Niveau", "Zone", *(h for _, h, _ in STAT_COLUMNS)], rows, keys,
+                  sortable=True, caption="Ensemble du fichier, tous types de foyers (table statistics).")
+    labels = [_benefit_label(b) for b in whole["benefit"]]
+
+    def col(name: str) -> list[Any]:
+        return [None if s else v for v, s in zip(whole[name].to_list(), whole["secret"].to_list(), strict=True)]
+
+    charts = [
+        range_chart(labels, col("non_take_up_rate_central"), col("non_take_up_rate_low"),
+                    col("non_take_up_rate_high"), fmt=fmt_pct, title="Taux de non-recours par prestation",
+                    xlabel="non-recours / (non-recours + unités payées) ; trait : fourchette basse–haute"),
+        range_chart(labels, col("yearly_foregone_central"), col("yearly_foregone_low"),
+                    col("yearly_foregone_high"), fmt=fmt_eur, title="Montants annuels non perçus par prestation",
+                    xlabel="euros par an (12 × le mois évalué) ; trait : fourchette basse–haute"),
+    ]
+    return {"table": table, "charts": charts}
+
+
+def _territory(stats: pl.DataFrame | None, communes: Mapping[str, str]) -> dict[str, Any]:
+    if stats is None:
+        return {"table": None, "households": None, "chart": None}
+    order = {lv: i for i, lv in enumerate(LEVEL_LABELS)}
+    bord = {b: i for i, b in enumerate(TARGET_BENEFITS)}
+    ens = (stats.filter(pl.col("household_type") == "ensemble")
+           .sort(pl.col("benefit").replace_strict(bord, default=len(bord)), pl.col("level").replace_strict(order),
+                 "area"))
+    rows, keys = _stat_rows(ens, communes)
+    table = Table("territoires", ["Prestation", "Niveau", "Zone", *(h for _, h, _ in STAT_COLUMNS)], rows, keys,
+                  sortable=True, caption="Tous types de foyers, par zone (table statistics). « s » : secret "
+                                         "statistique ; « — » : non défini (aucune unité concernée).")
+    types = (stats.filter(pl.col("level").is_in(["total", "departement"]) & (pl.col("household_type") != "ensemble"))
+             .sort(pl.col("benefit").replace_strict(bord, default=len(bord)), pl.col("level").replace_strict(order),
+                   "area", "household_type"))
+    hrows, hkeys = _stat_rows(types, communes, with_household=True)
+    households = Table("foyers", ["Prestation", "Niveau", "Zone", "Type de foyer",
+                                  *(h for _, h, _ in STAT_COLUMNS)], hrows, hkeys, sortable=True,
+                       caption="Par type de foyer, fichier entier et départements (table statistics).")
+    epci = ens.filter(pl.col("level") == "epci")
+    areas = sorted(set(epci["area"]))
+    series = {}
+    for b in [b for b in TARGET_BENEFITS if b in set(epci["benefit"])]:
+        sub = {r["area"]: (None if r["secret"] else r["non_take_up_rate_central"])
+               for r in epci.filter(pl.col("benefit") == b).iter_rows(named=True)}
+        series[_benefit_label(b)] = [sub.get(a) for a in areas]
+    chart = (grouped_chart(areas, series, title="Taux de non-recours central par EPCI", fmt=fmt_pct,
+                           xlabel="taux central ; zones secrètes ou sans unité concernée omises")
+             if areas else None)
+    return {"table": table, "households": households, "chart": chart}
+
+
+def _grades(stats: pl.DataFrame | None, summary: dict[str, Any] | None, published: set[str]) -> dict[str, Any]:
+    whole = _whole(stats)
+    out: dict[str, Any] = {"table": None, "chart": None, "flags": None}
+    if whole.height:
+        cols = (("entitled_certain", "Droit certain", "int"), ("entitled_probable", "Droit probable", "int"),
+                ("entitled_possible", "Droit possible", "int"), ("excluded", "Exclues du contact", "int"),
+                ("under_payment", "Sous-paiement", "int"))
+        rows, keys = _stat_rows(whole, {}, columns=cols)
+        out["table"] = Table("degres", ["Prestation", "Niveau", "Zone", *(h for _, h, _ in cols)], rows, keys,
+                             caption="Unités ouvrant droit par degré de confiance, fichier entier "
+                                     "(table statistics).")
+        labels = [_benefit_label(b) for b in whole["benefit"]]
+        parts = {GRADE_LABELS[g]: [None if s else v for v, s in zip(whole[f"entitled_{g}"], whole["secret"],
+                                                                     strict=True)]
+                 for g in ("certain", "probable", "possible")}
+        out["chart"] = stacked_chart(labels, parts, title="Unités ouvrant droit, par degré de confiance",
+                                     xlabel="unités (familles ou personnes selon la prestation)")
+    if summary is not None:
+        grades = summary.get("flags_by_benefit_grade", {})
+        rows = []
+        order = [b for b in TARGET_BENEFITS if b in grades] + sorted(set(grades) - set(TARGET_BENEFITS))
+        for b in order:
+            secret = b not in published
+            rows.append([cell(_benefit_label(b))] + [cell(grades[b].get(g, 0), "int", col=g, secret=secret)
+                                                     for g in ("certain", "probable", "possible")])
+        out["flags"] = Table("signalements", ["Prestation", "Certain", "Probable", "Possible"], rows,
+                             [{"benefit": b} for b in order],
+                             caption="Signalements à contacter (après exclusions) par degré (summary.json de la "
+                                     "détection).")
+    return out
+
+
+def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    # 1. Data to exchange, and (when the run measured it) the value of each exchange.
+    need = _read(folder / "answer1_data_to_exchange.parquet")
+    if need is not None:
+        agencies = sorted({a for lst in need["agencies"] for a in lst})
+        rows, keys = [], []
+        for b in [b for b in TARGET_BENEFITS if b in set(need["benefit"])]:
+            sub = need.filter(pl.col("benefit") == b)
+            carried = sub.explode("agencies").group_by("agencies").len()
+            per = dict(carried.drop_nulls("agencies").iter_rows())
+            missing = sub.filter(~pl.col("supplied")).get_column("input").to_list()
+            rows.append([cell(_benefit_label(b)), cell(sub.height, "int", col="inputs"),
+                         cell(int(sub["supplied"].sum()), "int", col="supplied"),
+                         *[cell(per.get(a, 0), "int", col=a) for a in agencies],
+                         cell(", ".join(missing) if missing else "aucune")])
+            keys.append({"benefit": b})
+        out["need"] = Table("echanges", ["Prestation", "Données lues par les règles", "dont fournies par un extrait",
+                                         *[agency_label(a) for a in agencies],
+                                         "Fournies par aucun extrait (restent à demander)"], rows, keys,
+                            caption="Nombre de données d'entrée des règles que l'extrait de chaque organisme "
+                                    "porte (answer1_data_to_exchange).")
+    value = _read(folder / "answer1_exchange_value.parquet")
+    if value is not None:
+        rows = [[cell(r["scenario"]), cell(_benefit_label(r["benefit"])),
+                 cell(r["flags"], "int", col="flags", secret=r["benefit"] not in published),
+                 cell(r["lost"], "int", col="lost", secret=r["benefit"] not in published),
+                 cell(r["precision"], "pct", col="precision", secret=r["benefit"] not in published),
+                 cell(r["recall"], "pct", col="recall", secret=r["benefit"] not in published)]
+                for r in value.iter_rows(named=True)]
+        out["value"] = Table("valeur-echanges", ["Scénario", "Prestation", "Signalements", "Perdus", "Précision",
+                                                 "Rappel"], rows, [{"benefit": b} for b in value["benefit"]],
+                             sortable=True, caption="Détection rejouée sans chaque organisme "
+                                                    "(answer1_exchange_value).")
+    # 2. Claim fields already held.
+    held = _read(folder / "answer2_claim_fields_held.parquet")
+    if held is not None:
+        bord = {b: i for i, b in enumerate(TARGET_BENEFITS)}
+        held = held.sort(pl.col("benefit").replace_strict(bord, default=len(bord)), "population", "source",
+                         maintain_order=True)
+        rows = [[cell(_benefit_label(r["benefit"])), cell(r["population"]),
+                 cell(agency_label(r["source"]) if r["source"] != "toutes" else "toutes"),
+                 cell(r["units"], "int", col="units", secret=r["benefit"] not in published),
+                 cell(r["fields"], "int", col="fields"),
+                 cell(r["share_held"], "pct", col="share_held", secret=r["benefit"] not in published)]
+                for r in held.iter_rows(named=True)]
+        out["held"] = Table("champs", ["Prestation", "Population", "Source", "Unités", "Champs du formulaire",
+                                       "Part déjà détenue"], rows,
+                            [{"benefit": r["benefit"], "population": r["population"], "source": r["source"]}
+                             for r in held.iter_rows(named=True)], sortable=True,
+                            caption="Part des champs du formulaire de demande déjà détenue par l'administration "
+                                    "(answer2_claim_fields_held).")
+        every = held.filter(pl.col("source") == "toutes")
+        benefits = [b for b in TARGET_BENEFITS if b in set(every["benefit"])]
+        series = {}
+        for pop in sorted(set(every["population"]), reverse=True):
+            sub = dict(every.filter(pl.col("population") == pop).select("benefit", "share_held").iter_rows())
+            series[pop] = [sub.get(b) if b in published else None for b in benefits]
+        out["held_chart"] = grouped_chart([_benefit_label(b) for b in benefits], series, fmt=fmt_pct,
+                                          title="Part du formulaire déjà détenue, toutes sources",
+                                          xlabel="part des champs de la demande") if benefits else None
+    # 3. Automation scenarios.
+    auto = _read(folder / "answer3_automation.parquet")
+    if auto is not None:
+        bord = {b: i for i, b in enumerate(TARGET_BENEFITS)}
+        auto = auto.sort(pl.col("benefit").replace_strict(bord, default=len(bord)),
+                         pl.col("scenario").replace_strict({sc: i for i, sc in enumerate(SCENARIOS)},
+                                                           default=len(SCENARIOS)), maintain_order=True)
+        rows = []
+        for r in auto.iter_rows(named=True):
+            s = r["benefit"] not in published
+            rows.append([cell(_benefit_label(r["benefit"])), cell(r["scenario"]),
+                         cell(r["flags"], "int", col="flags", secret=s),
+                         cell(r["yearly_amount"], "eur", col="yearly_amount", secret=s),
+                         cell(r["share_certain"], "pct", col="share_certain", secret=s),
+                         cell(r["error_risk"], "pct", col="error_risk", secret=s), cell(r["legal_basis"])])
+        out["auto"] = Table("automatisation", ["Prestation", "Scénario", "Signalements", "Montant annuel (central)",
+                                               "Part certaine", "Risque d'erreur", "Base légale"], rows,
+                            [{"benefit": r["benefit"], "scenario": r["scenario"]} for r in auto.iter_rows(named=True)],
+                            sortable=True, caption="Scénarios d'automatisation (answer3_automation).")
+        present = set(auto["scenario"])
+        scenarios = [sc for sc in SCENARIOS if sc in present] + sorted(present - set(SCENARIOS))
+        benefits = [b for b in TARGET_BENEFITS if b in set(auto["benefit"])]
+        parts = {}
+        for sc in scenarios:
+            sub = dict(auto.filter(pl.col("scenario") == sc).select("benefit", "flags").iter_rows())
+            parts[sc] = [(sub.get(b, 0) if b in published else None) for b in benefits]
+        out["auto_chart"] = stacked_chart([_benefit_label(b) for b in benefits], parts,
+                                          title="Signalements par scénario d'automatisation",
+                                          xlabel="signalements") if benefits else None
+        out["scenarios"] = sorted(set(zip(auto["scenario"], auto["description"], strict=True)),
+                                  key=lambda t: scenarios.index(t[0]))
+    return out
+
+
+def _quality(run_dir: Path, stats: pl.DataFrame | None, summary: dict[str, Any] | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    reports = [json.loads(p.read_text(encoding="utf-8"))
+               for p in sorted((run_dir / "workspace" / "reports").glob("*.json"))]
+    if reports:
+        rows, reasons = [], []
+        for r in reports:
+            share = r["rows_quarantined"] / r["rows_read"] if r["rows_read"] else None
+            rows.append([cell(agency_label(r["agency"])), cell(r["file"]),
+                         cell(r["rows_read"], "int", col="rows_read"),
+                         cell(r["rows_accepted"], "int", col="rows_accepted"),
+                         cell(r["rows_quarantined"], "int", col="rows_quarantined"),
+                         cell(share, "pct", col="share")])
+            reasons += [[cell(agency_label(r["agency"])), cell(r["file"]), cell(reason),
+                         cell(n, "int", col="count")] for reason, n in sorted(r["faults"].items())]
+        out["quarantine"] = Table("quarantaine", ["Organisme", "Fichier", "Lignes lues", "Acceptées",
+                                                  "En quarantaine", "Part en quarantaine"], rows,
+                                  [{"file": r["file"]} for r in reports], sortable=True,
+                                  caption="Lignes lues = acceptées + en quarantaine (rapports d'ingestion).")
+        out["reasons"] = Table("motifs", ["Organisme", "Fichier", "Colonne : motif", "Lignes"], reasons,
+                               sortable=True, caption="Motifs de mise en quarantaine, tels que l'ingestion les "
+                                                      "écrit.")
+    if summary is not None:
+        conflicts = summary.get("conflicts", {})
+        out["conflicts"] = Table("conflits", ["Écart entre sources", "Nombre"],
+                                 [[cell(CONFLICT_LABELS.get(k, k)), cell(v, "int", col=k)]
+                                  for k, v in sorted(conflicts.items())], [{"key": k} for k in sorted(conflicts)],
+                                 caption="Écarts de composition des foyers entre organismes, tels que le cœur les "
+                                         "a réconciliés (summary.json).")
+        core = summary.get("core_counts", {})
+        out["core"] = Table("coeur", ["Compte", "Nombre"], [[cell(CORE_LABELS.get(k, k)), cell(v, "int", col=k)]
+                                                           for k, v in sorted(core.items())],
+                            [{"key": k} for k in sorted(core)])
+        excl = summary.get("exclusions", {})
+        out["exclusions"] = Table("exclusions", ["Exclusion", "Vérifiée", "Unités exclues"],
+                                  [[cell(EXCLUSION_LABELS.get(k, k)), cell("oui" if v.get("checked") else "non"),
+                                    cell(v.get("count"), "int", col=k)] for k, v in sorted(excl.items())],
+                                  [{"key": k} for k in sorted(excl)])
+        out["unknowns"] = summary.get("unknowns", {})
+    whole = _whole(stats)
+    if whole.height:
+        cols = (("paid", "Unités payées", "int"), ("paid_entitled", "dont trouvées ouvrant droit", "int"),
+                ("coherence_rate", "Taux de cohérence", "pct"))
+        rows, keys = _stat_rows(whole, {}, columns=cols)
+        out["coherence"] = Table("coherence", ["Prestation", "Niveau", "Zone", *(h for _, h, _ in cols)], rows, keys,
+                                 caption="Part des unités déjà payées que nos règles trouvent aussi ouvrant droit : "
+                                         "le seul signal de précision que donnent des données réelles (table "
+                                         "statistics).")
+    return out
+
+
+def _parameters(run_dir: Path, month: dt.date) -> dict[str, Any]:
+    from nonrecours.errors import NotInForceError
+    from nonrecours.rules.registry import default_registry
+
+    bindings = _json(run_dir / "rules" / f"parameters-{month:%Y-%m}.json") or []
+    first = f"{month:%Y-%m}-01"
+    rows = []
+    for b in sorted((b for b in bindings if b["month"] == first), key=lambda b: b["name"]):
+        value = b["value"]
+        unit = b.get("unit") or ""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            shown = cell(str(value))
+        elif unit == "currency":
+            shown = Cell(fmt_eur(value, cents=True), value, "value", "", True)
+        else:
+            text = fmt_number(value) + (f" {UNIT_LABELS.get(unit, unit)}" if UNIT_LABELS.get(unit, unit) else "")
+            shown = Cell(text, value, "value", "", True)
+        rows.append([cell(b["name"]), shown, cell(fmt_date(b.get("start"))), cell(b.get("ref") or "")])
+    registry = default_registry()
+    variants = []
+    for t in TARGET_BENEFITS:
+        try:
+            v = registry.variant(t, month)
+        except NotInForceError:  # a benefit with no formula in force that month: say so
+            variants.append([cell(_benefit_label(t)), cell("aucune formule en vigueur"), cell(""), cell("")])
+            continue
+        variants.append([cell(_benefit_label(t)), cell(v.label), cell(fmt_date(v.start)),
+                         cell(v.ref or "")])
+    return {"table": Table("parametres", ["Paramètre", "Valeur", "En vigueur depuis", "Référence"], rows,
+                           sortable=True, caption=f"Valeurs en vigueur le 1er {fmt_month(month)} "
+                                                  f"(rules/parameters-{month:%Y-%m}.json)."),
+            "rules": Table("regles", ["Prestation", "Règle", "Formule en vigueur depuis", "Référence"], variants)}
+
+
+# --- the page ----------------------------------------------------------------------------------------
+
+def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, Any] | None = None,
+                 territory: str = "cahors") -> str:
+    """The report of ``month`` for the run folder ``run_dir``, as one HTML string.
+
+    ``run_info``: what the run manifest says of the run (``config`` with sha256, backend, benefits, thresholds;
+    ``agreement`` with exchange_id and purpose); ``territory``: the synthetic territory whose commune names
+    label commune rows (the one the outputs stage builds the statistics on).
+    """
+    from jinja2 import Environment, PackageLoader, select_autoescape
+    from markupsafe import Markup
+
+    run_dir = Path(run_dir)
+    info = dict(run_info or {})
+    folder = run_dir / "outputs" / f"{month:%Y-%m}"
+    stats = _read(folder / "statistics.parquet")
+    summary = _json(run_dir / "detection" / f"{month:%Y-%m}" / "summary.json")
+    published = _published(stats)
+    from nonrecours.synth import load_territory
+
+    communes = dict(load_territory(territory).select("depcom", "name").iter_rows())
+    answers = _answers(folder, published)
+    charts = {k: Markup(v) for k, v in answers.items() if k.endswith("_chart") and v}
+    headline = _headline(stats)
+    terr = _territory(stats, communes)
+    grades = _grades(stats, summary, published)
+    config = info.get("config", {})
+    thresholds = config.get("thresholds", {})
+    limits = []
+    if summary is not None:
+        for k, v in sorted(summary.get("exclusions", {}).items()):
+            if not v.get("checked"):
+                limits.append(f"Exclusion « {EXCLUSION_LABELS.get(k, k)} » : non vérifiée, aucune donnée ne la "
+                              "montre ; des personnes concernées peuvent figurer dans les signalements.")
+        unknowns = summary.get("unknowns", {})
+        if unknowns.get("values"):
+            limits.append(f"{fmt_int(unknowns['values'])} valeurs qu'aucun organisme ne fournit "
+                          f"({fmt_int(unknowns.get('units', 0))} unités) restent inconnues : elles font les "
+                          "fourchettes basse–haute et les degrés, jamais une valeur par défaut.")
+        if summary.get("persons_not_evaluated"):
+            limits.append(f"{fmt_int(summary['persons_not_evaluated'])} personnes connues des organismes ne "
+                          "sont dans aucune famille et ne sont pas évaluées.")
+    if "value" not in answers:
+        limits.append("La valeur de chaque échange (détection rejouée sans chaque organisme) n'est pas mesurée "
+                      "par ce run : seules les données que chaque extrait porte sont listées.")
+    if stats is None:
+        limits.append("Les statistiques n'ont pas été produites pour ce mois (pas de résidence ni de "
+                      "composition des foyers dans l'espace de travail).")
+    env = Environment(loader=PackageLoader("nonrecours.outputs", "templates"), autoescape=select_autoescape(),
+                      trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    page = env.get_template("report.html.j2").render(
+        month=fmt_month(month), month_code=f"{month:%Y-%m}", headline=headline, territory=terr, grades=grades,
+        answers=answers, charts=charts, quality=_quality(run_dir, stats, summary),
+        parameters=_parameters(run_dir, month), rules_version=rules_version(), not_modelled=not_modelled(),
+        limits=limits, threshold=thresholds.get("suppression"), config=config, agreement=info.get("agreement", {}),
+        units_note=_units_note(summary), chart_headline=[Markup(c) for c in headline["charts"]],
+        chart_territory=Markup(terr["chart"]) if terr.get("chart") else None,
+        chart_grades=Markup(grades["chart"]) if grades.get("chart") else None,
+        benefits=[(b, _benefit_label(b)) for b in TARGET_BENEFITS], fmt_pct=fmt_pct, fmt_int=fmt_int)
+    return page
+
+
+def _units_note(summary: dict[str, Any] | None) -> str:
+    if summary is None:
+        return ""
+    return (f"{fmt_int(summary.get('persons', 0))} personnes dans {fmt_int(summary.get('familles', 0))} familles "
+            "évaluées")
+
+
+def write_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, Any] | None = None,
+                 territory: str = "cahors") -> Path:
+    """Write ``outputs/YYYY-MM/report.html`` atomically; return its path."""
+    run_dir = Path(run_dir)
+    target = run_dir / "outputs" / f"{month:%Y-%m}" / REPORT
+    return write_text(target, build_report(run_dir, month, run_info=run_info, territory=territory))

@@ -1,0 +1,308 @@
+"""report.html: its figures are the statistics' and the answers' cells, secrets stay secret, and Debian's
+Chromium renders it offline with no console error and no network request.
+
+The report comes from the session's demo run (``tests/conftest.py``: the batch job writes it in its outputs
+stage); only the secrecy test rebuilds one, from that run's own detection tables under a higher threshold.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+from bs4 import BeautifulSoup
+
+from nonrecours.atomic import file_sha256
+from nonrecours.audit import read_manifest
+from nonrecours.outputs import StatisticsConfig, build_report, build_statistics, territory_table, unit_profiles
+from nonrecours.outputs.report import REPORT, SECRET_MARK, SHORT_BENEFITS, UNDEFINED_MARK, fmt_eur, fmt_pct
+
+MONTH = dt.date(2026, 6, 1)
+FOLDER = f"outputs/{MONTH:%Y-%m}"
+STAT_TABLES = ("synthese", "territoires", "foyers", "degres", "coherence")
+
+
+@pytest.fixture(scope="module")
+def page(demo_run: Path) -> BeautifulSoup:
+    return BeautifulSoup((demo_run / FOLDER / REPORT).read_text(encoding="utf-8"), "html.parser")
+
+
+def french_number(text: str) -> float:
+    """« 124 936 € », « 48,5 % », « 1 234 » → the number shown (a percentage as a fraction)."""
+    raw = re.sub(r"[\s\u202f\u00a0€]", "", text)
+    pct = raw.endswith("%")
+    value = float(raw.rstrip("%").replace(",", "."))
+    return value / 100 if pct else value
+
+
+def shown_precision(text: str) -> float:
+    """Half a unit of the last digit shown: how far the displayed number may be from the exact one."""
+    digits = len(text.split(",")[1].rstrip(" %€\u202f\u00a0")) if "," in text else 0
+    return 0.5 * 10 ** -digits / (100 if "%" in text else 1) + 1e-12
+
+
+def check_cell(td, value, secret: bool) -> None:
+    """A numeric cell shows ``value`` in French (or « s » for a secret, « — » for undefined); its
+    data-value is the exact value."""
+    text = td.get_text()
+    if secret:
+        assert text == SECRET_MARK and "secret" in td["class"] and td["data-value"] == "", td
+        return
+    if value is None:
+        assert text == UNDEFINED_MARK and td["data-value"] == "", td
+        return
+    assert float(td["data-value"]) == pytest.approx(value, abs=0, rel=1e-15), td
+    assert abs(french_number(text) - value) <= shown_precision(text), (text, value)
+
+
+def rows(page: BeautifulSoup, table_id: str):
+    table = page.find("table", id=table_id)
+    assert table is not None, f"no table {table_id}"
+    return table.tbody.find_all("tr")
+
+
+def chart(page: BeautifulSoup, title: str) -> str:
+    """The description a chart carries (``aria-label``: its title, then each value it draws)."""
+    found = [s["aria-label"] for s in page.find_all("svg") if s["aria-label"].startswith(title + ". ")]
+    assert len(found) == 1, title
+    return found[0]
+
+
+def test_the_run_writes_and_lists_the_report(demo_run):
+    path = demo_run / FOLDER / REPORT
+    listed = {o["path"]: o for o in read_manifest(demo_run)["outputs"]}
+    assert f"{FOLDER}/{REPORT}" in listed
+    assert listed[f"{FOLDER}/{REPORT}"]["sha256"] == file_sha256(path)
+    # deterministic: rebuilding it from the same run gives the same page
+    manifest = read_manifest(demo_run)
+    assert build_report(demo_run, MONTH, run_info=manifest) == path.read_text(encoding="utf-8")
+
+
+def test_figures_equal_the_statistics_table(demo_run, page):
+    stats = pl.read_parquet(demo_run / FOLDER / "statistics.parquet")
+    by_key = {(r["benefit"], r["level"], r["area"], r["household_type"]): r for r in stats.iter_rows(named=True)}
+    seen: dict[str, set] = {}
+    checked = 0
+    for table_id in STAT_TABLES:
+        seen[table_id] = set()
+        for tr in rows(page, table_id):
+            key = (tr["data-benefit"], tr["data-level"], tr["data-area"], tr["data-household"])
+            row = by_key[key]
+            seen[table_id].add(key)
+            for td in tr.find_all("td", attrs={"data-col": True}):
+                check_cell(td, row[td["data-col"]], bool(row["secret"]))
+                checked += 1
+    whole = {k for k in by_key if k[1] == "total" and k[3] == "ensemble"}
+    assert seen["synthese"] == seen["degres"] == seen["coherence"] == whole
+    assert seen["territoires"] == {k for k in by_key if k[3] == "ensemble"}  # every area, every level
+    assert seen["foyers"] == {k for k in by_key if k[1] in ("total", "departement") and k[3] != "ensemble"}
+    assert checked > 3000
+    # secrecy is the statistics' own: as many secret cells as secret rows shown
+    secret_rows = sum(by_key[k]["secret"] for t in ("territoires", "foyers") for k in seen[t])
+    shown_secret = sum(1 for t in ("territoires", "foyers") for tr in rows(page, t)
+                       if tr.find("td", class_="secret") is not None)
+    assert secret_rows == shown_secret > 0
+    # the charts draw the same cells
+    rates, amounts = (chart(page, "Taux de non-recours par prestation"),
+                      chart(page, "Montants annuels non perçus par prestation"))
+    for (benefit, *_), row in ((k, by_key[k]) for k in sorted(whole)):
+        label = SHORT_BENEFITS[benefit]
+        if row["secret"] or row["non_take_up_rate_central"] is None:
+            assert f"{label} : secret ou non défini" in rates
+            continue
+        assert (f"{label} : {fmt_pct(row['non_take_up_rate_central'])} (de {fmt_pct(row['non_take_up_rate_low'])} "
+                f"à {fmt_pct(row['non_take_up_rate_high'])})") in rates
+        assert (f"{label} : {fmt_eur(row['yearly_foregone_central'])} (de {fmt_eur(row['yearly_foregone_low'])} "
+                f"à {fmt_eur(row['yearly_foregone_high'])})") in amounts
+
+
+def test_answers_and_quality_equal_their_tables(demo_run, page):
+    folder = demo_run / FOLDER
+    auto = {(r["benefit"], r["scenario"]): r for r in pl.read_parquet(folder / "answer3_automation.parquet")
+            .iter_rows(named=True)}
+    trs = rows(page, "automatisation")
+    assert {(tr["data-benefit"], tr["data-scenario"]) for tr in trs} == set(auto)
+    for tr in trs:
+        for td in tr.find_all("td", attrs={"data-col": True}):
+            check_cell(td, auto[(tr["data-benefit"], tr["data-scenario"])][td["data-col"]], False)
+    held = {(r["benefit"], r["population"], r["source"]): r
+            for r in pl.read_parquet(folder / "answer2_claim_fields_held.parquet").iter_rows(named=True)}
+    trs = rows(page, "champs")
+    assert {(tr["data-benefit"], tr["data-population"], tr["data-source"]) for tr in trs} == set(held)
+    for tr in trs:
+        for td in tr.find_all("td", attrs={"data-col": True}):
+            check_cell(td, held[(tr["data-benefit"], tr["data-population"], tr["data-source"])][td["data-col"]],
+                       False)
+    need = pl.read_parquet(folder / "answer1_data_to_exchange.parquet")
+    for tr in rows(page, "echanges"):
+        sub = need.filter(pl.col("benefit") == tr["data-benefit"])
+        cells = {td["data-col"]: td for td in tr.find_all("td", attrs={"data-col": True})}
+        check_cell(cells["inputs"], sub.height, False)
+        check_cell(cells["supplied"], int(sub["supplied"].sum()), False)
+        check_cell(cells["caf"], int(sub["agencies"].list.contains("caf").sum()), False)
+    summary = json.loads((demo_run / "detection" / "2026-06" / "summary.json").read_text())
+    for tr in rows(page, "signalements"):
+        for td in tr.find_all("td", attrs={"data-col": True}):
+            check_cell(td, summary["flags_by_benefit_grade"][tr["data-benefit"]][td["data-col"]], False)
+    for tr in rows(page, "conflits"):
+        check_cell(tr.find("td", attrs={"data-col": True}), summary["conflicts"][tr["data-key"]], False)
+    reports = {json.loads(p.read_text())["file"]: json.loads(p.read_text())
+               for p in (demo_run / "workspace" / "reports").glob("*.json")}
+    trs = rows(page, "quarantaine")
+    assert {tr["data-file"] for tr in trs} == set(reports)
+    for tr in trs:
+        r = reports[tr["data-file"]]
+        cells = {td["data-col"]: td for td in tr.find_all("td", attrs={"data-col": True})}
+        for col in ("rows_read", "rows_accepted", "rows_quarantined"):
+            check_cell(cells[col], r[col], False)
+    assert len(rows(page, "motifs")) == sum(len(r["faults"]) for r in reports.values())
+    # the parameters in force on the month, from the rules stage's bindings
+    bindings = json.loads((demo_run / "rules" / "parameters-2026-06.json").read_text())
+    assert len(rows(page, "parametres")) == sum(b["month"] == "2026-06-01" for b in bindings) > 20
+
+
+def test_the_page_is_french_and_self_contained(page, demo_run):
+    html = (demo_run / FOLDER / REPORT).read_text(encoding="utf-8")
+    assert page.html["lang"] == "fr"
+    for sid in ("synthese-section", "territoires-section", "degres-section", "reponses", "qualite",
+                "parametres-section", "limites"):
+        assert page.find(id=sid) is not None, sid
+    # nothing to fetch: no link, no src, no url(), no @import, no address at all; a CSP that forbids loads
+    assert not page.find_all(["link", "img", "iframe", "object", "embed"])
+    assert not page.find_all(src=True)
+    assert not re.search(r"https?://|url\((?!#)|@import|@font-face|//[a-z0-9-]+\.[a-z]", html, flags=re.I)
+    assert all(a["href"].startswith("#") for a in page.find_all(href=True))
+    csp = page.find("meta", attrs={"http-equiv": "Content-Security-Policy"})
+    assert "default-src 'none'" in csp["content"]
+    # charts: inline SVG with glyphs as paths (no text element needing a font)
+    svgs = page.find_all("svg")
+    assert len(svgs) >= 6 and all(s.get("aria-label") for s in svgs)
+    assert not any(s.find("text") for s in svgs)
+    # French formatting: percentages with a decimal comma and a space before %, euros after the number
+    shown = page.find("table", id="synthese").get_text()
+    assert re.search(r"\d,\d\u00a0%", shown) and re.search(r"\d\u00a0€", shown)
+    # what is not modelled: each benefit's rule module's own paragraph
+    limits = page.find(id="limites").get_text()
+    assert "RSA jeune actif" in limits and "capital income" in limits
+
+
+def test_secret_statistics_hide_the_answers_counts_too(demo_run, tmp_path):
+    """Under a threshold above the extract's size every statistics cell is secret: the report then shows no
+    count, rate or amount of the statistics, and none of the answers' per-benefit counts either."""
+    det = demo_run / "detection" / "2026-06"
+    run = tmp_path / "run"
+    for sub in ("detection/2026-06", "rules", "workspace/reports", FOLDER):
+        shutil.copytree(demo_run / sub, run / sub)
+    units = pl.read_parquet(det / "units.parquet")
+    profiles = unit_profiles(pl.scan_parquet(det / "memberships.parquet"), pl.scan_parquet(det / "residence.parquet"),
+                             MONTH)
+    stats = build_statistics(units, profiles, territory_table("cahors"),
+                             config=StatisticsConfig(threshold=units.height + 1))
+    assert stats["secret"].all()
+    stats.write_parquet(run / FOLDER / "statistics.parquet")
+    page = BeautifulSoup(build_report(run, MONTH), "html.parser")
+    for table_id in (*STAT_TABLES, "automatisation", "signalements"):
+        numeric = [td for tr in rows(page, table_id) for td in tr.find_all("td", class_="num")]
+        assert numeric and all(td.get_text() == SECRET_MARK for td in numeric), table_id
+    for tr in rows(page, "champs"):
+        assert tr.find("td", attrs={"data-col": "units"}).get_text() == SECRET_MARK
+        assert tr.find("td", attrs={"data-col": "share_held"}).get_text() == SECRET_MARK
+    # the charts draw no value either
+    for title in ("Taux de non-recours par prestation", "Montants annuels non perçus par prestation",
+                  "Unités ouvrant droit, par degré de confiance", "Signalements par scénario d'automatisation"):
+        said = chart(page, title).split(". ", 1)[1]
+        assert not re.search(r"\d", said), said
+    epci = chart(page, "Taux de non-recours central par EPCI").split(". ", 1)[1].split(" ; ")
+    assert epci and all(item.endswith(" : omis") for item in epci)
+
+
+def chromium() -> str:
+    path = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+    if path is None:
+        pytest.fail("Chromium is not installed: the report's render test needs Debian's package "
+                    "(apt-get install -y chromium, as root; .ci/run does it). See README, 'System package'.")
+    return path
+
+
+def test_chromium_renders_it_offline_without_errors(demo_run, tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    report = demo_run / FOLDER / REPORT
+    shot = tmp_path_factory.mktemp("report-render") / "report.png"
+    errors: list[str] = []
+    requests: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox"])
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, offline=True)
+            page = context.new_page()
+            page.on("console", lambda m: errors.append(f"{m.type}: {m.text}") if m.type in ("error", "warning")
+                    else None)
+            page.on("pageerror", lambda e: errors.append(f"page error: {e}"))
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
+            page.goto(report.as_uri(), wait_until="load")
+            assert page.title().startswith("Non-recours aux prestations")
+            assert page.locator("svg").count() >= 6
+            page.screenshot(path=str(shot), full_page=True)  # as a reader first sees it
+            # the territory table sorts on its figures (secret and undefined cells last) and filters
+            header = page.locator("#territoires thead th", has_text="Taux (central)")
+            header.click()
+            assert header.get_attribute("aria-sort") == "ascending"
+            values = page.eval_on_selector_all(
+                "#territoires tbody tr td[data-col='non_take_up_rate_central']",
+                "tds => tds.map(td => td.getAttribute('data-value'))")
+            numbers = [float(v) for v in values if v]
+            assert numbers == sorted(numbers) and all(v for v in values[:len(numbers)])
+            page.select_option("select[data-filter='territoires']", "rsa")
+            visible = page.eval_on_selector_all("#territoires tbody tr:not([hidden])",
+                                                "trs => trs.map(tr => tr.getAttribute('data-benefit'))")
+            assert visible and set(visible) == {"rsa"}
+            page.select_option("select[data-filter='territoires']", "")
+        finally:
+            browser.close()
+    assert not errors, errors
+    assert requests == [report.as_uri()]  # the file itself, nothing else
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 100_000
+    width, height = int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+    assert width == 1280 and height > 3000
+    print(f"screenshot: {shot}")
+
+
+def test_a_month_without_statistics_says_so(demo_run, tmp_path):
+    """When the outputs stage could not build statistics (no residence or composition in the workspace), the
+    report says so instead of showing figures from elsewhere, and still shows the quality and parameters."""
+    run = tmp_path / "run"
+    for sub in ("detection/2026-06", "rules", "workspace/reports", FOLDER):
+        shutil.copytree(demo_run / sub, run / sub)
+    (run / FOLDER / "statistics.parquet").unlink()
+    page = BeautifulSoup(build_report(run, MONTH), "html.parser")
+    assert "Les statistiques n'ont pas été produites" in page.find(id="limites").get_text()
+    for table_id in STAT_TABLES:
+        assert page.find("table", id=table_id) is None
+    counts = page.find("table", id="automatisation").find_all("td", class_="num")
+    assert counts and all(td.get_text() == SECRET_MARK for td in counts)  # nothing tells what is publishable
+    assert rows(page, "quarantaine") and rows(page, "parametres")
+
+
+def test_no_identifier_in_the_report(demo_run):
+    """Aggregates only: no NIR-shaped string, no name, no pseudonym of a flagged person or unit."""
+    from nonrecours.privacy import find_leaks
+
+    ids = pl.read_parquet(demo_run / "truth" / "identities.parquet")
+    flags = pl.read_parquet(demo_run / "detection" / "2026-06" / "flags.parquet")
+    pseudonyms = set(flags["claimant_id"]) | set(flags["unit_id"])
+    from nonrecours.synth import load_territory
+
+    places = " ".join(load_territory("cahors")["name"]).lower()  # public commune names (Saint-Martin-Labouval)
+    names = {n for n in set(ids["first_name"]) | set(ids["last_name"]) if len(n) > 3 and n.lower() not in places}
+    report = demo_run / FOLDER / REPORT
+    assert not find_leaks([report], names=names | pseudonyms)
+    html = report.read_text(encoding="utf-8")
+    assert pseudonyms and not any(p in html for p in pseudonyms)
