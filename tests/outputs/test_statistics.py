@@ -257,3 +257,14 @@ def test_a_free_css_received_counts_as_paid_though_its_amount_is_zero(cahors_cou
     received = units.filter(pl.col("receiving")).height
     assert received > 0 and total["paid"] == received
     assert total["non_take_up_rate_central"] < 1.0
+
+
+def test_units_of_unknown_commune_sit_in_an_unknown_departement(cahors_counts):
+    """A unit no agency placed in a commune is counted, in the unknown commune of an unknown département (not
+    in a "département in" made of the first letters of "inconnu")."""
+    units, profiles = make_units(cahors_counts)
+    profiles = profiles.with_columns(pl.when(pl.int_range(pl.len()) % 7 == 0).then(None)
+                                     .otherwise(pl.col("depcom")).alias("depcom"))
+    table = build_statistics(units, profiles, territory_table("cahors"))
+    deps = set(table.filter(pl.col("level") == "departement").get_column("area").to_list())
+    assert deps == {"46", "inconnu"}

@@ -73,7 +73,12 @@ def territory_table(name: str = "cahors") -> pl.DataFrame:
 
 
 def _departement(depcom: pl.Expr) -> pl.Expr:
-    return pl.when(depcom.str.starts_with("97")).then(depcom.str.slice(0, 3)).otherwise(depcom.str.slice(0, 2))
+    """The département of a commune code (INSEE COG: three characters overseas, two elsewhere, Corsica 2A/2B);
+    null for anything that is not a commune code (the unknown area stays unknown, never a "département in")."""
+    is_code = depcom.str.contains(r"^(?:\d{5}|2[AB]\d{3})$")
+    return (pl.when(~is_code).then(None)
+            .when(depcom.str.starts_with("97")).then(depcom.str.slice(0, 3))
+            .otherwise(depcom.str.slice(0, 2)))
 
 
 def unit_profiles(memberships: pl.DataFrame | pl.LazyFrame, persons: pl.DataFrame | pl.LazyFrame,
