@@ -14,11 +14,11 @@ from .conftest import MONTH, unknown_salary
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.floats(0.0, 4000.0, allow_nan=False), min_size=3, max_size=3).map(sorted))
-def test_range_and_grade_follow_the_unknowns(territory, ends):
+@given(st.lists(st.floats(0.0, 4000.0, allow_nan=False), min_size=3, max_size=3).map(sorted), st.booleans())
+def test_range_and_grade_follow_the_unknowns(territory, ends, informed):
     tables, core = territory
     low, central, high = ends
-    unknowns = unknown_salary("p-nothing", low, central, high)
+    unknowns = unknown_salary("p-nothing", low, central, high, informed=informed)
     # the inputs carry the central value, as the core's contract says
     at_central = with_unknowns_at(CoreMonth(MONTH, core.inputs, unknowns.with_columns(pl.col("central")
                                                                                       .alias("low"))), "low")
@@ -26,7 +26,7 @@ def test_range_and_grade_follow_the_unknowns(territory, ends):
     u = run.units.filter((pl.col("unit_id") == "caf:f-nothing") & (pl.col("benefit") == "rsa")).row(0, named=True)
     assert u["amount_low"] <= u["amount_central"] <= u["amount_high"]
     expected = ("certain" if u["entitled_low"] and u["entitled_central"] and u["entitled_high"]
-                else "probable" if u["entitled_central"]
+                else "probable" if u["entitled_central"] and informed
                 else "possible" if u["entitled_low"] or u["entitled_high"] else None)
     assert u["grade"] == expected
     # RSA falls as the salary rises: entitled at the low end whenever entitled at all

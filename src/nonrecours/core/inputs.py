@@ -44,12 +44,13 @@ def _prov(df: pl.DataFrame, entity: str, idc: str, inputs: list[str], kind: pl.E
 
 
 def _unk(df: pl.DataFrame, entity: str, idc: str, inputs: list[str], low: float | None, central: pl.Expr | float,
-         high: float | None, reason: str) -> pl.DataFrame:
+         high: float | None, reason: str, informed: bool = False) -> pl.DataFrame:
     c = central if isinstance(central, pl.Expr) else pl.lit(central)
     base = df.select(pl.lit(entity).alias("entity"), pl.col(idc).alias("id"),
                      pl.lit(None, dtype=pl.Date).alias("month"),
                      pl.lit(low, dtype=pl.Float64).alias("low"), c.cast(pl.Float64).alias("central"),
-                     pl.lit(high, dtype=pl.Float64).alias("high"), pl.lit(reason).alias("reason"))
+                     pl.lit(high, dtype=pl.Float64).alias("high"), pl.lit(reason).alias("reason"),
+                     pl.lit(informed).alias("informed"))
     return base.join(pl.DataFrame({"input": inputs}), how="cross").select(list(UNKNOWNS_SCHEMA))
 
 

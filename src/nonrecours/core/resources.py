@@ -296,7 +296,7 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
             "person_id", "input", (pl.col("central") * (1 - s)).round(2).alias("low"), "central",
             (pl.col("central") * (1 + s)).round(2).alias("high"),
             pl.lit(f"aucune source mensuelle: estimé d'après le revenu annuel déclaré ({annual_src})")
-            .alias("reason")))
+            .alias("reason"), pl.lit(True).alias("informed")))
     parts.append(unknown.select("person_id", "input", pl.lit("unknown").alias("kind"),
                                 pl.lit(None, dtype=pl.String).alias("source_agency"),
                                 pl.lit(None, dtype=pl.Date).alias("source_month")))
@@ -305,13 +305,13 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
         "person_id", "input", pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"),
         pl.col("input").replace_strict(high, return_dtype=pl.Float64).alias("high"),
         pl.lit("aucune agence ne déclare cette ressource mensuelle de la personne (ni revenu annuel connu)")
-        .alias("reason")))
+        .alias("reason"), pl.lit(False).alias("informed")))
     prov = pl.concat(parts, how="vertical_relaxed").select(
         pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"), pl.lit(None, dtype=pl.Date).alias("month"),
         "input", "kind", "source_agency", "source_month")
     unk = pl.concat(unk_parts, how="vertical_relaxed").select(
         pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"), pl.lit(None, dtype=pl.Date).alias("month"),
-        "input", "low", "central", "high", "reason")
+        "input", "low", "central", "high", "reason", "informed")
     return monthly, prov, unk
 
 
@@ -324,7 +324,7 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
                                       "kind": pl.String, "source_agency": pl.String, "source_month": pl.Date})
     empty_unk = pl.DataFrame(schema={"entity": pl.String, "id": pl.String, "month": pl.Date, "input": pl.String,
                                      "low": pl.Float64, "central": pl.Float64, "high": pl.Float64,
-                                     "reason": pl.String})
+                                     "reason": pl.String, "informed": pl.Boolean})
     if not names:
         return None, empty_prov, empty_unk
     months = month_range(month, max(depth[n] for n in names))
@@ -344,7 +344,7 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
                          pl.lit(None, dtype=pl.Date).alias("month"), pl.lit("revenus_n2_renseignes").alias("input"),
                          pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"), pl.lit(1.0).alias("high"),
                          pl.lit("revenus annuels de la DGFiP absents de l'espace de travail (table annual_income): "
-                                "les règles estiment l'année N-2 d'après les mois").alias("reason"))
+                                "les règles estiment l'année N-2 d'après les mois").alias("reason"), pl.lit(False).alias("informed"))
         return None, prov.select(list(empty_prov.columns)), unk
     yearly = (annual.join(ids.lazy(), on="person_id", how="semi")
               .group_by("person_id", "year").agg(
@@ -371,5 +371,5 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
         pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"),
         pl.when(pl.col("input") == "revenus_n2_renseignes").then(pl.lit(1.0)).otherwise(pl.lit(None))
         .alias("high"),
-        pl.lit(f"la DGFiP ne transmet pas de revenus de l'année N-2 pour cette personne ({src})").alias("reason"))
+        pl.lit(f"la DGFiP ne transmet pas de revenus de l'année N-2 pour cette personne ({src})").alias("reason"), pl.lit(False).alias("informed"))
     return monthly, prov, unk.select(list(empty_unk.columns))

@@ -28,9 +28,13 @@ from nonrecours.engine.plan import ID
 from nonrecours.errors import SchemaError
 from nonrecours.rules.registry import default_registry
 
-__all__ = ["VARIANTS", "grade_expr", "with_unknowns_at"]
+__all__ = ["ALL_VARIANTS", "VARIANTS", "grade_expr", "with_unknowns_at"]
 
 VARIANTS = ("low", "central", "high")
+UNINFORMED_VARIANTS = ("uninformed_low", "uninformed_high")
+"""Only the *uninformed* unknowns (a conventional central value, ``informed`` false) at their ends, the
+informed ones (estimated from a declared income) at their central value: a probable flag must hold on both."""
+ALL_VARIANTS = VARIANTS + UNINFORMED_VARIANTS
 
 
 def _frame_name(entity: str, monthly: bool) -> str:
@@ -38,13 +42,18 @@ def _frame_name(entity: str, monthly: bool) -> str:
 
 
 def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
-    """The core's inputs with every unknown value set to its ``end`` (``low``/``central``/``high``) value.
+    """The core's inputs with every unknown value set to its ``end`` (``low``/``central``/``high``) value, or
+    (``uninformed_low``/``uninformed_high``) only the uninformed unknowns at that end.
 
     One pivot and one join per input frame touched; rows absent from a monthly frame are added (their other
     inputs stay null, which the engine reads as the declared default)."""
-    if end not in VARIANTS:
-        raise ValueError(f"end must be one of {VARIANTS}")
+    if end not in ALL_VARIANTS:
+        raise ValueError(f"end must be one of {ALL_VARIANTS}")
     unknowns = core.unknowns
+    if end in UNINFORMED_VARIANTS:
+        informed = (pl.col("informed").fill_null(False) if "informed" in unknowns.columns else pl.lit(False))
+        unknowns = unknowns.filter(~informed)
+        end = end.removeprefix("uninformed_")
     if end == "central" or unknowns.is_empty():
         return core.inputs
     reg = default_registry()
@@ -81,12 +90,16 @@ def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
     return Inputs(**frames)
 
 
-def grade_expr(low: str, central: str, high: str) -> pl.Expr:
-    """certain: entitled on every variant; probable: on the central values; possible: on some variant only;
-    null: on none."""
+def grade_expr(low: str, central: str, high: str, uninformed_low: str | None = None,
+               uninformed_high: str | None = None) -> pl.Expr:
+    """certain: entitled on every variant; probable: on the central values and whatever the uninformed
+    unknowns (a conventional central value is no evidence: when such an unknown decides, the flag is only
+    possible); possible: on some variant only; null: on none."""
     lo, ce, hi = pl.col(low), pl.col(central), pl.col(high)
+    ulo = pl.col(uninformed_low) if uninformed_low else pl.lit(True)
+    uhi = pl.col(uninformed_high) if uninformed_high else pl.lit(True)
     return (pl.when(lo & ce & hi).then(pl.lit("certain"))
-            .when(ce).then(pl.lit("probable"))
+            .when(ce & ulo & uhi).then(pl.lit("probable"))
             .when(lo | hi).then(pl.lit("possible"))
             .otherwise(pl.lit(None, dtype=pl.String)))
 
