@@ -207,11 +207,17 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                       pl.col("extract_date").dt.truncate("1mo")))
     prov.append(_prov(pl.concat([old, built]), "famille", "famille_id", comp, pl.lit("unknown"), pl.lit(None),
                       pl.lit(None)))
-    unk.append(_unk(old, "famille", "famille_id", comp, 0.0, 0.0, 1.0,
-                    f"composition du foyer transmise il y a plus de {config.stale_months} mois "
-                    "(couple_kind: 0 seul, 1 en couple)"))
-    unk.append(_unk(built, "famille", "famille_id", comp, 0.0, 0.0, 1.0,
-                    "composition reconstituée (personne inconnue des CAF et MSA): couple et hébergement incertains"))
+    # The couple: no input value can stand for a partner the extracts do not show (the number of parents
+    # comes from the memberships), so its unknown carries no range: it marks the famille, and detection
+    # caps its grade at "possible" (COMPOSITION_UNKNOWN). A reconstituted famille with two declarants of one
+    # tax foyer is a couple the DGFiP knows (married or PACS); a single declarant may live with a partner.
+    built_single = built.filter(pl.col("couple_kind") == "")
+    unk.append(_unk(old, "famille", "famille_id", ["couple_kind"], None, None, None,
+                    f"composition du foyer transmise il y a plus de {config.stale_months} mois"))
+    unk.append(_unk(built_single, "famille", "famille_id", ["couple_kind"], None, None, None,
+                    "composition reconstituée (personne inconnue des CAF et MSA): vie en couple inconnue"))
+    unk.append(_unk(pl.concat([old, built]), "famille", "famille_id", ["hosted_free_of_charge"], 0.0, 0.0, 1.0,
+                    "hébergement inconnu (composition ancienne ou reconstituée)"))
     # Recent isolation: no extract carries it; it matters for a single parent only.
     n_children = ind.filter(pl.col("famille_role") == "enfant").group_by("famille_id").len()
     single_parent = famille.filter(pl.col("couple_kind") == "").join(n_children, on="famille_id", how="semi")

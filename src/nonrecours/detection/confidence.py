@@ -28,13 +28,19 @@ from nonrecours.engine.plan import ID
 from nonrecours.errors import SchemaError
 from nonrecours.rules.registry import default_registry
 
-__all__ = ["ALL_VARIANTS", "VARIANTS", "grade_expr", "with_unknowns_at"]
+__all__ = ["ALL_VARIANTS", "COMPOSITION_UNKNOWN", "VARIANTS", "composition_unknown", "grade_expr",
+           "with_unknowns_at"]
 
 VARIANTS = ("low", "central", "high")
 UNINFORMED_VARIANTS = ("uninformed_low", "uninformed_high")
 """Only the *uninformed* unknowns (a conventional central value, ``informed`` false) at their ends, the
 informed ones (estimated from a declared income) at their central value: a probable flag must hold on both."""
 ALL_VARIANTS = VARIANTS + UNINFORMED_VARIANTS
+COMPOSITION_UNKNOWN = "couple_kind"
+"""A famille-level unknown on this input means the extracts may not show a partner (a single tax declarant
+the CAF and MSA do not follow, a stale composition). No input value stands for a missing partner (the number
+of parents comes from the memberships), and a partner changes every benefit's amount and resources: such a
+famille's flags are ``possible`` at most."""
 
 
 def _frame_name(entity: str, monthly: bool) -> str:
@@ -104,3 +110,10 @@ def grade_expr(low: str, central: str, high: str, uninformed_low: str | None = N
             .otherwise(pl.lit(None, dtype=pl.String)))
 
 
+
+
+def composition_unknown(core: CoreMonth) -> pl.DataFrame:
+    """famille_id of the familles whose couple is unknown (see ``COMPOSITION_UNKNOWN``)."""
+    u = core.unknowns
+    return (u.filter((pl.col("entity") == "famille") & (pl.col("input") == COMPOSITION_UNKNOWN))
+            .select(pl.col("id").alias("famille_id")).unique())

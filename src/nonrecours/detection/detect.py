@@ -22,6 +22,7 @@ from nonrecours.detection.confidence import (
     ALL_VARIANTS,
     UNINFORMED_VARIANTS,
     VARIANTS,
+    composition_unknown,
     grade_expr,
     with_unknowns_at,
 )
@@ -177,6 +178,11 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                            pl.col("receiving").fill_null(False),
                            grade_expr("entitled_low", "entitled_central", "entitled_high",
                                       "entitled_uninformed_low", "entitled_uninformed_high").alias("grade")))
+    # a partner the extracts may not show decides every benefit: possible at most
+    couple_unknown = composition_unknown(core).get_column("famille_id")
+    units = units.with_columns(
+        pl.when(pl.col("grade").is_not_null() & pl.col("famille_id").is_in(couple_unknown.implode()))
+        .then(pl.lit("possible")).otherwise(pl.col("grade")).alias("grade"))
     amount_benefit = pl.col("benefit").is_in(list(AMOUNT_BENEFITS))
     under = (amount_benefit & (pl.col("paid") > 0)
              & (pl.col("paid") < pl.col("amount_low") * (1 - config.under_payment_share))
