@@ -182,8 +182,9 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         pl.col("foyer_fiscal_id").n_unique().alias("_foyers"),
         pl.col("foyer_fiscal_id").null_count().alias("_no_foyer"),
         pl.col("menage_role").filter(pl.col("famille_role") == "demandeur").first().alias("_head_menage_role"),
+        (pl.col("famille_role") == "demandeur").any().not_().alias("_no_demandeur"),
     ).select(
-        "famille_id",
+        "famille_id", "_no_demandeur",
         pl.when(pl.col("_parents") < 2).then(pl.lit(""))
         .when((pl.col("_foyers") == 1) & (pl.col("_no_foyer") == 0)).then(pl.lit("married"))
         .otherwise(pl.lit("cohabiting")).alias("couple_kind"),
@@ -212,6 +213,11 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # caps its grade at "possible" (COMPOSITION_UNKNOWN). A reconstituted famille with two declarants of one
     # tax foyer is a couple the DGFiP knows (married or PACS); a single declarant may live with a partner.
     built_single = built.filter(pl.col("couple_kind") == "")
+    # a famille whose agency lists no demandeur (the allocataire's row was lost) is incomplete
+    no_head = famille.filter(pl.col("_no_demandeur") & pl.col("source_agency").is_not_null())
+    counts["familles_without_demandeur"] = no_head.height
+    unk.append(_unk(no_head, "famille", "famille_id", ["couple_kind"], None, None, None,
+                    "l'allocataire du dossier manque à l'extrait: composition incomplète"))
     unk.append(_unk(old, "famille", "famille_id", ["couple_kind"], None, None, None,
                     f"composition du foyer transmise il y a plus de {config.stale_months} mois"))
     unk.append(_unk(built_single, "famille", "famille_id", ["couple_kind"], None, None, None,
