@@ -69,7 +69,8 @@ class CoreConfig(BaseModel):
         "salary_net": ("synth", "drm", "caf", "msa", "france_travail", "cnav", "cnam"),
         "unemployment": ("synth", "drm", "france_travail", "caf", "msa", "cnam", "cnav"),
         "pension_net": ("synth", "drm", "cnav", "msa", "caf", "cnam", "france_travail"),
-        "pension_gross": ("synth", "drm", "cnav", "msa", "caf", "cnam", "france_travail"),
+        # the DRM (PASRAU) declares net pensions only: gross comes from the pension funds
+        "pension_gross": ("synth", "cnav", "msa", "caf", "cnam", "france_travail"),
         "invalidity_pension": ("synth", "drm", "cnam", "msa", "caf", "cnav", "france_travail"),
         "alimony_received": ("synth", "caf", "msa", "drm", "cnam", "cnav", "france_travail"),
     })
@@ -77,7 +78,7 @@ class CoreConfig(BaseModel):
         "salary_net": ("synth", "drm"),
         "unemployment": ("synth", "drm", "france_travail"),
         "pension_net": ("synth", "drm"),
-        "pension_gross": ("synth", "drm"),
+        "pension_gross": ("synth",),
         "invalidity_pension": ("synth", "drm", "cnam"),
         "alimony_received": ("synth",),
     })
@@ -260,6 +261,24 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                      pl.col("cover_agency").alias("agency")))
     vals = pl.concat([covered_obs.select("person_id", "month", "input", "amount", "agency"), early],
                      how="vertical_relaxed")
+    # A gross pension nobody covers, for a person whose net pension is observed in the month: net × the
+    # configured ratio (the DRM declares net pensions only), an estimate preferred to the yearly one.
+    net_src = pl.DataFrame(schema={"person_id": pl.String, "input": pl.String, "source_agency": pl.String,
+                                   "source_month": pl.Date})
+    if "pension_gross" in inputs and "pension_net" in inputs:
+        gross_unc = uncovered.filter(pl.col("input") == "pension_gross").select("person_id")
+        from_net = (vals.filter((pl.col("input") == "pension_net") & (pl.col("amount") > 0))
+                    .join(gross_unc, on="person_id", how="semi")
+                    .with_columns(pl.lit("pension_gross").alias("input"),
+                                  (pl.col("amount") * config.pension_gross_over_net).round(2).alias("amount")))
+        if from_net.height:
+            vals = pl.concat([vals, from_net.select(vals.columns)], how="vertical_relaxed")
+            net_est = from_net.select("person_id", "input").unique()
+            uncovered = uncovered.join(net_est, on=["person_id", "input"], how="anti")
+            if est is not None:
+                est = est.join(net_est, on=["person_id", "input"], how="anti")
+            net_src = (from_net.sort("month").group_by("person_id", "input")
+                       .agg(pl.col("agency").last().alias("source_agency"), pl.col("month").max().alias("source_month")))
     if est is not None and est.height:
         est_rows = (est.filter(pl.col("central") != 0).join(grid, how="cross")
                     .select("person_id", "month", "input", pl.col("central").alias("amount"),
@@ -285,7 +304,8 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
     est_keys = est.select("person_id", "input") if est is not None else pl.DataFrame(
         schema={"person_id": pl.String, "input": pl.String})
     unknown = uncovered.select("person_id", "input").join(est_keys, on=["person_id", "input"], how="anti")
-    parts = [prov_cov]
+    parts = [prov_cov, net_src.select("person_id", "input", pl.lit("estimated").alias("kind"), "source_agency",
+                                      "source_month")]
     unk_parts = []
     if est is not None and est.height:
         parts.append(est.select("person_id", "input", pl.lit("estimated").alias("kind"),

@@ -65,6 +65,20 @@ def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
     reg = default_registry()
     frames = {f.name: getattr(core.inputs, f.name) for f in fields(core.inputs)}
     long = unknowns.select("entity", "id", "month", "input", pl.col(end).alias("value"))
+    # a monthly input's unknown given once (month null: "every month read") applies to each month the core
+    # built for that entity; left on the static frame the engine would never read it
+    monthly_inputs = [n for n, v in reg.inputs.items() if v.monthly]
+    every = long.filter(pl.col("month").is_null() & pl.col("input").is_in(monthly_inputs))
+    if every.height:
+        parts = [long.filter(~(pl.col("month").is_null() & pl.col("input").is_in(monthly_inputs)))]
+        for (entity,), part in every.group_by("entity"):
+            mframe = frames.get(_frame_name(str(entity), True))
+            if mframe is None or mframe.is_empty():
+                raise SchemaError("unknowns of a monthly input without the core's monthly frame",
+                                  table=f"{entity}_monthly")
+            months = mframe.select(pl.col("month").cast(pl.Date)).unique()
+            parts.append(part.drop("month").join(months, how="cross").select(long.columns))
+        long = pl.concat(parts)
     for (entity, monthly), part in long.group_by(
             pl.col("entity"), pl.col("month").is_not_null().alias("monthly")):
         name = _frame_name(str(entity), bool(monthly))
