@@ -302,6 +302,14 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     "statut d'occupation inconnu (ménage inconnu de la CAF): locataire retenu"))
     unk.append(_unk(h_unknown, "menage", "menage_id", ["rent"], 0.0, config.rent_typical, config.rent_ceiling,
                     "loyer inconnu (pas d'aide au logement): de 0 au plafond de zone, loyer type au centre"))
+    # The housing status is text (no low/high value): what it decides is whether the famille is housed at no
+    # cost (owner without loan, free housing), which brings the forfait logement of RSA, PPA and CSS. A famille
+    # in a ménage of unknown housing may be, unless its hosting is already listed as unknown above.
+    h_unknown_fam = (ind.filter(pl.col("famille_role") == "demandeur").select("famille_id", "menage_id")
+                     .join(h_unknown.select("menage_id"), on="menage_id", how="semi")
+                     .join(pl.concat([old, built]).select("famille_id"), on="famille_id", how="anti").unique())
+    unk.append(_unk(h_unknown_fam, "famille", "famille_id", ["hosted_free_of_charge"], 0.0, 0.0, 1.0,
+                    "statut d'occupation inconnu: logé sans frais (propriétaire, hébergé) ou non"))
     menage = menage.with_columns(pl.col("housing_status").fill_null("tenant"),
                                  pl.col("rent").fill_null(config.rent_typical)).select(
         "menage_id", "depcom", "residence_dom", "housing_status", "rent")
