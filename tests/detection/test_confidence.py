@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from nonrecours.core import UNKNOWNS_SCHEMA, CoreMonth
 from nonrecours.detection import detect
-from nonrecours.detection.confidence import with_unknowns_at
+from nonrecours.detection.confidence import grade_expr, with_unknowns_at
 
 from .conftest import MONTH, unknown_salary
 
@@ -27,7 +27,7 @@ def test_range_and_grade_follow_the_unknowns(territory, ends, informed):
     assert u["amount_low"] <= u["amount_central"] <= u["amount_high"]
     expected = ("certain" if u["entitled_low"] and u["entitled_central"] and u["entitled_high"]
                 else "probable" if u["entitled_central"] and informed
-                else "possible" if u["entitled_low"] or u["entitled_high"] else None)
+                else "possible" if u["entitled_low"] or u["entitled_central"] or u["entitled_high"] else None)
     assert u["grade"] == expected
     # RSA falls as the salary rises: entitled at the low end whenever entitled at all
     assert u["entitled_low"] or not u["entitled_high"]
@@ -48,3 +48,16 @@ def test_static_and_unit_level_unknowns_are_applied(territory):
     assert high.menage.filter(pl.col("menage_id") == "caf:m-nothing")["rent"].to_list() == [700.0]
     assert high.menage.filter(pl.col("menage_id") == "caf:m-paid")["rent"].to_list() == [450.0]
     assert high.famille.height == core.inputs.famille.height  # type: ignore[union-attr]
+
+
+def test_grade_table():
+    """Every combination of the five variants: certain needs all three main ones, probable the central one and
+    both uninformed corners, possible any entitlement at all (the central one included)."""
+    rows = [(lo, ce, hi, ulo, uhi) for lo in (False, True) for ce in (False, True) for hi in (False, True)
+            for ulo in (False, True) for uhi in (False, True)]
+    df = pl.DataFrame(rows, schema=["lo", "ce", "hi", "ulo", "uhi"], orient="row")
+    got = df.with_columns(grade_expr("lo", "ce", "hi", "ulo", "uhi").alias("g")).iter_rows()
+    for lo, ce, hi, ulo, uhi, g in got:
+        expected = ("certain" if lo and ce and hi else "probable" if ce and ulo and uhi
+                    else "possible" if lo or ce or hi else None)
+        assert g == expected, (lo, ce, hi, ulo, uhi)

@@ -120,7 +120,7 @@ def grade_expr(low: str, central: str, high: str, uninformed_low: str | None = N
     uhi = pl.col(uninformed_high) if uninformed_high else pl.lit(True)
     return (pl.when(lo & ce & hi).then(pl.lit("certain"))
             .when(ce & ulo & uhi).then(pl.lit("probable"))
-            .when(lo | hi).then(pl.lit("possible"))
+            .when(ce | lo | hi).then(pl.lit("possible"))
             .otherwise(pl.lit(None, dtype=pl.String)))
 
 
