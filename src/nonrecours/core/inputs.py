@@ -241,7 +241,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         paid = (lf["benefits_paid"]
                 .filter((pl.col("unit_kind") == "famille") & pl.col("benefit").cast(pl.String).is_in(fam_inputs)
                         & (pl.col("month") >= first) & (pl.col("month") <= month))
-                .select(qualified("paying_agency", "unit_id").alias("famille_id"),
+                .select(qualified("paying_agency", "unit_id", "source_agency").alias("famille_id"),
                         "month", pl.col("benefit").cast(pl.String), pl.col("amount").cast(pl.Float64))
                 .group_by("famille_id", "month", "benefit").agg(pl.col("amount").first())
                 .collect().join(famille.select("famille_id"), on="famille_id", how="semi"))

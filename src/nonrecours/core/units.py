@@ -31,10 +31,12 @@ __all__ = ["people", "qualified", "reconcile"]
 _MENAGE_ROLE_OF = {"demandeur": "personne_de_reference", "conjoint": "conjoint", "enfant": "enfant"}
 
 
-def qualified(agency: str, unit_id: str) -> pl.Expr:
+def qualified(agency: str, unit_id: str, source: str | None = None) -> pl.Expr:
     """A famille or ménage id qualified by its agency (ids are agency-local: two agencies' "F1" must not
-    merge); the synthetic truth's ids are global and kept as they are."""
-    return (pl.when(pl.col(agency).cast(pl.String) == "synth").then(pl.col(unit_id))
+    merge); the synthetic truth's ids are global and kept as they are. ``source``: the column saying where
+    the row comes from, when it is not ``agency`` (a payment of the truth names its payer, CAF or MSA, but
+    its unit id is the truth's own)."""
+    return (pl.when(pl.col(source or agency).cast(pl.String) == "synth").then(pl.col(unit_id))
             .otherwise(pl.col(agency).cast(pl.String) + ":" + pl.col(unit_id)))
 
 
