@@ -261,24 +261,34 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                      pl.col("cover_agency").alias("agency")))
     vals = pl.concat([covered_obs.select("person_id", "month", "input", "amount", "agency"), early],
                      how="vertical_relaxed")
-    # A gross pension nobody covers, for a person whose net pension is observed in the month: net × the
-    # configured ratio (the DRM declares net pensions only), an estimate preferred to the yearly one.
+    # A gross pension no row gives for a month where the net pension is observed: net × the configured ratio.
+    # The DRM and the CAF declare net pensions only, and a month missing from a pension fund's extract while
+    # the DRM shows the pension paid is a lost row, not a stopped pension.
     net_src = pl.DataFrame(schema={"person_id": pl.String, "input": pl.String, "source_agency": pl.String,
                                    "source_month": pl.Date})
     if "pension_gross" in inputs and "pension_net" in inputs:
-        gross_unc = uncovered.filter(pl.col("input") == "pension_gross").select("person_id")
+        have_gross = vals.filter((pl.col("input") == "pension_gross") & (pl.col("amount") > 0)).select(
+            "person_id", "month")
         from_net = (vals.filter((pl.col("input") == "pension_net") & (pl.col("amount") > 0))
-                    .join(gross_unc, on="person_id", how="semi")
+                    .join(have_gross, on=["person_id", "month"], how="anti")
                     .with_columns(pl.lit("pension_gross").alias("input"),
                                   (pl.col("amount") * config.pension_gross_over_net).round(2).alias("amount")))
         if from_net.height:
-            vals = pl.concat([vals, from_net.select(vals.columns)], how="vertical_relaxed")
+            vals = pl.concat([vals.join(from_net.select("person_id", "month", "input"),
+                                        on=["person_id", "month", "input"], how="anti"),
+                              from_net.select(vals.columns)], how="vertical_relaxed")
             net_est = from_net.select("person_id", "input").unique()
             uncovered = uncovered.join(net_est, on=["person_id", "input"], how="anti")
             if est is not None:
                 est = est.join(net_est, on=["person_id", "input"], how="anti")
             net_src = (from_net.sort("month").group_by("person_id", "input")
                        .agg(pl.col("agency").last().alias("source_agency"), pl.col("month").max().alias("source_month")))
+            # a person with some months estimated is no longer wholly observed by the fund
+            prov_drop = net_est
+        else:
+            prov_drop = None
+    else:
+        prov_drop = None
     if est is not None and est.height:
         est_rows = (est.filter(pl.col("central") != 0).join(grid, how="cross")
                     .select("person_id", "month", "input", pl.col("central").alias("amount"),
@@ -296,6 +306,8 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
         monthly = monthly.with_columns([pl.col(n).fill_null(0.0) for n in inputs])
 
     # Provenance per person and input; unknowns for what is estimated or unknown.
+    if prov_drop is not None:
+        cover = cover.join(prov_drop, on=["person_id", "input"], how="anti")
     prov_cov = cover.select(
         "person_id", "input",
         pl.when(pl.col("w_from") <= pl.lit(first)).then(pl.lit("observed")).otherwise(pl.lit("estimated"))
