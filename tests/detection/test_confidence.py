@@ -61,3 +61,21 @@ def test_grade_table():
         expected = ("certain" if lo and ce and hi else "probable" if ce and ulo and uhi
                     else "possible" if lo or ce or hi else None)
         assert g == expected, (lo, ce, hi, ulo, uhi)
+
+
+def test_monthly_unknown_given_once_moves_every_month(territory):
+    """The core gives an unknown monthly resource once (month null: every month read): the variants must set
+    it on each month of the monthly frame, not on the static frame the engine never reads for it."""
+    _, core = territory
+    unknowns = pl.DataFrame([{"entity": "individu", "id": "p-nothing", "month": None, "input": "salary_net",
+                              "low": 0.0, "central": 0.0, "high": 2000.0, "reason": "salaire non transmis",
+                              "informed": False}], schema=UNKNOWNS_SCHEMA)
+    for end in ("high", "uninformed_high"):
+        m = with_unknowns_at(CoreMonth(MONTH, core.inputs, unknowns), end).individu_monthly
+        assert m is not None
+        months = core.inputs.individu_monthly.get_column("month").unique()  # type: ignore[union-attr]
+        got = m.filter(pl.col("person_id") == "p-nothing")
+        assert got.height == months.len() and (got["salary_net"] == 2000.0).all()
+    # informed unknowns stay at their central value in the uninformed variants
+    informed = unknowns.with_columns(pl.lit(True).alias("informed"))
+    assert with_unknowns_at(CoreMonth(MONTH, core.inputs, informed), "uninformed_high") is core.inputs

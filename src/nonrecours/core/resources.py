@@ -282,7 +282,8 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
             if est is not None:
                 est = est.join(net_est, on=["person_id", "input"], how="anti")
             net_src = (from_net.sort("month").group_by("person_id", "input")
-                       .agg(pl.col("agency").last().alias("source_agency"), pl.col("month").max().alias("source_month")))
+                       .agg(pl.col("agency").last().alias("source_agency"),
+                            pl.col("month").max().alias("source_month")))
             # a person with some months estimated is no longer wholly observed by the fund
             prov_drop = net_est
         else:
@@ -376,7 +377,8 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
                          pl.lit(None, dtype=pl.Date).alias("month"), pl.lit("revenus_n2_renseignes").alias("input"),
                          pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"), pl.lit(1.0).alias("high"),
                          pl.lit("revenus annuels de la DGFiP absents de l'espace de travail (table annual_income): "
-                                "les règles estiment l'année N-2 d'après les mois").alias("reason"), pl.lit(False).alias("informed"))
+                                "les règles estiment l'année N-2 d'après les mois").alias("reason"),
+                         pl.lit(False).alias("informed"))
         return None, prov.select(list(empty_prov.columns)), unk
     yearly = (annual.join(ids.lazy(), on="person_id", how="semi")
               .group_by("person_id", "year").agg(
@@ -403,5 +405,6 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
         pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"),
         pl.when(pl.col("input") == "revenus_n2_renseignes").then(pl.lit(1.0)).otherwise(pl.lit(None))
         .alias("high"),
-        pl.lit(f"la DGFiP ne transmet pas de revenus de l'année N-2 pour cette personne ({src})").alias("reason"), pl.lit(False).alias("informed"))
+        pl.lit(f"la DGFiP ne transmet pas de revenus de l'année N-2 pour cette personne ({src})").alias("reason"),
+        pl.lit(False).alias("informed"))
     return monthly, prov, unk.select(list(empty_unk.columns))
