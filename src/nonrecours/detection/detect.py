@@ -274,7 +274,8 @@ def _summary(core: CoreMonth, units: pl.DataFrame, flags: pl.DataFrame, excl: pl
         "flags_by_benefit_status": flag_status,
         "units_by_benefit_status": statuses,
         "flags": int(flags.height),
-        "monotonicity": "estimate range taken at the all-low and all-high corners of the unknowns",
+        "monotonicity": ("estimate range taken at the all-low and all-high corners of the unknowns; probable also "
+                         "needs the corners of the uninformed unknowns"),
     }
 
 
