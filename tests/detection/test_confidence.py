@@ -51,16 +51,35 @@ def test_static_and_unit_level_unknowns_are_applied(territory):
 
 
 def test_grade_table():
-    """Every combination of the five variants: certain needs all three main ones, probable the central one and
-    both uninformed corners, possible any entitlement at all (the central one included)."""
-    rows = [(lo, ce, hi, ulo, uhi) for lo in (False, True) for ce in (False, True) for hi in (False, True)
-            for ulo in (False, True) for uhi in (False, True)]
-    df = pl.DataFrame(rows, schema=["lo", "ce", "hi", "ulo", "uhi"], orient="row")
-    got = df.with_columns(grade_expr("lo", "ce", "hi", "ulo", "uhi").alias("g")).iter_rows()
-    for lo, ce, hi, ulo, uhi, g in got:
-        expected = ("certain" if lo and ce and hi else "probable" if ce and ulo and uhi
+    """Every combination of the variants: certain needs the central one and every corner, probable the
+    central one and the uninformed unfavourable corner, possible any entitlement at all."""
+    rows = [(lo, ce, hi, unf, uunf) for lo in (False, True) for ce in (False, True) for hi in (False, True)
+            for unf in (False, True) for uunf in (False, True)]
+    df = pl.DataFrame(rows, schema=["lo", "ce", "hi", "unf", "uunf"], orient="row")
+    got = df.with_columns(grade_expr("lo", "ce", "hi", "unf", "uunf").alias("g")).iter_rows()
+    for lo, ce, hi, unf, uunf, g in got:
+        expected = ("certain" if lo and ce and hi and unf else "probable" if ce and uunf
                     else "possible" if lo or ce or hi else None)
-        assert g == expected, (lo, ce, hi, ulo, uhi)
+        assert g == expected, (lo, ce, hi, unf, uunf)
+
+
+def test_unfavourable_corner_orients_each_unknown(territory):
+    """The unfavourable corner puts a resource or a housing at no cost at its high end but an age or a
+    pregnancy at its low end (each lowers the minimum incomes there); a rent stays central."""
+    _, core = territory
+    unknowns = pl.DataFrame([
+        {"entity": "individu", "id": "p-nothing", "month": None, "input": "age", "low": 18.0, "central": 45.0,
+         "high": 95.0, "reason": "date de naissance non transmise", "informed": False},
+        {"entity": "famille", "id": "caf:f-nothing", "month": None, "input": "hosted_free_of_charge", "low": 0.0,
+         "central": 0.0, "high": 1.0, "reason": "hébergement inconnu", "informed": False},
+        {"entity": "menage", "id": "caf:m-nothing", "month": None, "input": "rent", "low": 300.0,
+         "central": 450.0, "high": 700.0, "reason": "loyer non transmis", "informed": False},
+    ], schema=UNKNOWNS_SCHEMA)
+    unf = with_unknowns_at(CoreMonth(MONTH, core.inputs, unknowns), "unfavourable")
+    assert unf.individu.filter(pl.col("person_id") == "p-nothing")["age"].to_list() == [18]
+    assert unf.famille.filter(pl.col("famille_id") == "caf:f-nothing")["hosted_free_of_charge"].to_list() == [True]  # type: ignore[union-attr]
+    before = core.inputs.menage.filter(pl.col("menage_id") == "caf:m-nothing")["rent"].to_list()  # type: ignore[union-attr]
+    assert unf.menage.filter(pl.col("menage_id") == "caf:m-nothing")["rent"].to_list() == before  # type: ignore[union-attr]
 
 
 def test_monthly_unknown_given_once_moves_every_month(territory):
@@ -70,7 +89,7 @@ def test_monthly_unknown_given_once_moves_every_month(territory):
     unknowns = pl.DataFrame([{"entity": "individu", "id": "p-nothing", "month": None, "input": "salary_net",
                               "low": 0.0, "central": 0.0, "high": 2000.0, "reason": "salaire non transmis",
                               "informed": False}], schema=UNKNOWNS_SCHEMA)
-    for end in ("high", "uninformed_high"):
+    for end in ("high", "unfavourable", "uninformed_unfavourable"):
         m = with_unknowns_at(CoreMonth(MONTH, core.inputs, unknowns), end).individu_monthly
         assert m is not None
         months = core.inputs.individu_monthly.get_column("month").unique()  # type: ignore[union-attr]
@@ -78,4 +97,4 @@ def test_monthly_unknown_given_once_moves_every_month(territory):
         assert got.height == months.len() and (got["salary_net"] == 2000.0).all()
     # informed unknowns stay at their central value in the uninformed variants
     informed = unknowns.with_columns(pl.lit(True).alias("informed"))
-    assert with_unknowns_at(CoreMonth(MONTH, core.inputs, informed), "uninformed_high") is core.inputs
+    assert with_unknowns_at(CoreMonth(MONTH, core.inputs, informed), "uninformed_unfavourable") is core.inputs

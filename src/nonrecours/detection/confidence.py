@@ -32,10 +32,17 @@ __all__ = ["ALL_VARIANTS", "COMPOSITION_UNKNOWN", "VARIANTS", "composition_unkno
            "with_unknowns_at"]
 
 VARIANTS = ("low", "central", "high")
-UNINFORMED_VARIANTS = ("uninformed_low", "uninformed_high")
-"""Only the *uninformed* unknowns (a conventional central value, ``informed`` false) at their ends, the
-informed ones (estimated from a declared income) at their central value: a probable flag must hold on both."""
-ALL_VARIANTS = VARIANTS + UNINFORMED_VARIANTS
+UNINFORMED_VARIANTS = ("uninformed_unfavourable",)
+"""Only the *uninformed* unknowns (a conventional central value, ``informed`` false) at their unfavourable
+end, the informed ones (estimated from a declared income) at their central value: a probable flag holds there."""
+ALL_VARIANTS = (*VARIANTS, "unfavourable", *UNINFORMED_VARIANTS)
+
+UNFAVOURABLE_LOW = frozenset({"age", "pregnant", "recent_isolation", "residence_permit_years"})
+"""Inputs whose *low* end lowers the minimum incomes (RSA from 25, ASPA from 65, the majorations of a
+pregnancy or a recent isolation, the residence test); every other unknown's high end does (resources, being
+housed at no cost, studies, a disability whose AAH is a resource, family benefits)."""
+UNFAVOURABLE_CENTRAL = frozenset({"rent", "revenus_n2_renseignes"})
+"""Inputs with no end that lowers every benefit: left at their central value in the unfavourable corners."""
 COMPOSITION_UNKNOWN = "couple_kind"
 """A famille-level unknown on this input means the extracts may not show a partner (a single tax declarant
 the CAF and MSA do not follow, a stale composition). No input value stands for a missing partner (the number
@@ -48,8 +55,9 @@ def _frame_name(entity: str, monthly: bool) -> str:
 
 
 def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
-    """The core's inputs with every unknown value set to its ``end`` (``low``/``central``/``high``) value, or
-    (``uninformed_low``/``uninformed_high``) only the uninformed unknowns at that end.
+    """The core's inputs with every unknown value set to its ``end`` (``low``/``central``/``high``) value, at
+    its unfavourable end (``unfavourable``, see ``UNFAVOURABLE_LOW``), or only the uninformed unknowns at their
+    unfavourable end (``uninformed_unfavourable``).
 
     One pivot and one join per input frame touched; rows absent from a monthly frame are added (their other
     inputs stay null, which the engine reads as the declared default)."""
@@ -60,11 +68,15 @@ def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
         informed = (pl.col("informed").fill_null(False) if "informed" in unknowns.columns else pl.lit(False))
         unknowns = unknowns.filter(~informed)
         end = end.removeprefix("uninformed_")
+    if end == "unfavourable":
+        unknowns = unknowns.filter(~pl.col("input").is_in(list(UNFAVOURABLE_CENTRAL)))
     if end == "central" or unknowns.is_empty():
         return core.inputs
     reg = default_registry()
     frames = {f.name: getattr(core.inputs, f.name) for f in fields(core.inputs)}
-    long = unknowns.select("entity", "id", "month", "input", pl.col(end).alias("value"))
+    value = (pl.when(pl.col("input").is_in(list(UNFAVOURABLE_LOW))).then(pl.col("low")).otherwise(pl.col("high"))
+             if end == "unfavourable" else pl.col(end))
+    long = unknowns.select("entity", "id", "month", "input", value.alias("value"))
     # a monthly input's unknown given once (month null: "every month read") applies to each month the core
     # built for that entity; left on the static frame the engine would never read it
     monthly_inputs = [n for n, v in reg.inputs.items() if v.monthly]
@@ -110,20 +122,19 @@ def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
     return Inputs(**frames)
 
 
-def grade_expr(low: str, central: str, high: str, uninformed_low: str | None = None,
-               uninformed_high: str | None = None) -> pl.Expr:
-    """certain: entitled on every variant; probable: on the central values and whatever the uninformed
-    unknowns (a conventional central value is no evidence: when such an unknown decides, the flag is only
-    possible); possible: on some variant only; null: on none."""
+def grade_expr(low: str, central: str, high: str, unfavourable: str | None = None,
+               uninformed_unfavourable: str | None = None) -> pl.Expr:
+    """certain: entitled on the central values and at the unfavourable corner of every unknown (each at the
+    end that lowers the benefits); probable: on the central values and at the unfavourable corner of the
+    uninformed unknowns (a conventional central value is no evidence); possible: on some variant only (the
+    central one included); null: on none. Without the oriented corners: the all-low and all-high ones."""
     lo, ce, hi = pl.col(low), pl.col(central), pl.col(high)
-    ulo = pl.col(uninformed_low) if uninformed_low else pl.lit(True)
-    uhi = pl.col(uninformed_high) if uninformed_high else pl.lit(True)
-    return (pl.when(lo & ce & hi).then(pl.lit("certain"))
-            .when(ce & ulo & uhi).then(pl.lit("probable"))
+    unf = pl.col(unfavourable) if unfavourable else (lo & hi)
+    uunf = pl.col(uninformed_unfavourable) if uninformed_unfavourable else pl.lit(True)
+    return (pl.when(ce & unf & lo & hi).then(pl.lit("certain"))
+            .when(ce & uunf).then(pl.lit("probable"))
             .when(ce | lo | hi).then(pl.lit("possible"))
             .otherwise(pl.lit(None, dtype=pl.String)))
-
-
 
 
 def composition_unknown(core: CoreMonth) -> pl.DataFrame:

@@ -98,7 +98,7 @@ def _evaluate_variants(core: CoreMonth, backend: str) -> dict[str, Result]:
             continue
         results[v] = evaluate(list(ENGINE_TARGETS), with_unknowns_at(core, v), core.month, backend=backend,
                               missing_inputs="error")
-    for v in VARIANTS:
+    for v in (*VARIANTS, "unfavourable"):
         results.setdefault(v, results["central"])
     for v in UNINFORMED_VARIANTS:
         results.setdefault(v, results[v.removeprefix("uninformed_")])
@@ -177,7 +177,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
              .with_columns(pl.col("paid").fill_null(0.0), pl.col("paid_before").fill_null(0.0),
                            pl.col("receiving").fill_null(False),
                            grade_expr("entitled_low", "entitled_central", "entitled_high",
-                                      "entitled_uninformed_low", "entitled_uninformed_high").alias("grade")))
+                                      "entitled_unfavourable", "entitled_uninformed_unfavourable")
+                           .alias("grade")))
     # a partner the extracts may not show decides every benefit: possible at most
     couple_unknown = composition_unknown(core).get_column("famille_id")
     units = units.with_columns(
@@ -274,8 +275,8 @@ def _summary(core: CoreMonth, units: pl.DataFrame, flags: pl.DataFrame, excl: pl
         "flags_by_benefit_status": flag_status,
         "units_by_benefit_status": statuses,
         "flags": int(flags.height),
-        "monotonicity": ("estimate range taken at the all-low and all-high corners of the unknowns; probable also "
-                         "needs the corners of the uninformed unknowns"),
+        "monotonicity": ("estimate range taken at the all-low and all-high corners of the unknowns; the grade at "
+                         "their unfavourable corner (each unknown at the end that lowers the benefits)"),
     }
 
 
