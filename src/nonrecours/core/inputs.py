@@ -206,13 +206,17 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     comp = ["couple_kind", "hosted_free_of_charge"]
     prov.append(_prov(fresh, "famille", "famille_id", comp, pl.lit("observed"), pl.col("source_agency"),
                       pl.col("extract_date").dt.truncate("1mo")))
-    prov.append(_prov(pl.concat([old, built]), "famille", "famille_id", comp, pl.lit("unknown"), pl.lit(None),
-                      pl.lit(None)))
+    prov.append(_prov(pl.concat([old, built]), "famille", "famille_id", ["hosted_free_of_charge"], pl.lit("unknown"),
+                      pl.lit(None), pl.lit(None)))
     # The couple: no input value can stand for a partner the extracts do not show (the number of parents
     # comes from the memberships), so its unknown carries no range: it marks the famille, and detection
     # caps its grade at "possible" (COMPOSITION_UNKNOWN). A reconstituted famille with two declarants of one
     # tax foyer is a couple the DGFiP knows (married or PACS); a single declarant may live with a partner.
     built_single = built.filter(pl.col("couple_kind") == "")
+    prov.append(_prov(pl.concat([old, built_single]), "famille", "famille_id", ["couple_kind"], pl.lit("unknown"),
+                      pl.lit(None), pl.lit(None)))
+    prov.append(_prov(built.join(built_single, on="famille_id", how="anti"), "famille", "famille_id",
+                      ["couple_kind"], pl.lit("estimated"), pl.lit("dgfip"), pl.lit(None)))
     # a famille whose agency lists no demandeur (the allocataire's row was lost) is incomplete
     no_head = famille.filter(pl.col("_no_demandeur") & pl.col("source_agency").is_not_null())
     counts["familles_without_demandeur"] = no_head.height
