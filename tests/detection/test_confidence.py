@@ -75,8 +75,14 @@ def test_unfavourable_corner_orients_each_unknown(territory):
         {"entity": "menage", "id": "caf:m-nothing", "month": None, "input": "rent", "low": 300.0,
          "central": 450.0, "high": 700.0, "reason": "loyer non transmis", "informed": False},
     ], schema=UNKNOWNS_SCHEMA)
-    unf = with_unknowns_at(CoreMonth(MONTH, core.inputs, unknowns), "unfavourable")
+    nat = pl.DataFrame([{"entity": "individu", "id": "p-nothing", "month": None, "input": "nationality_group",
+                         "low": None, "central": None, "high": None, "reason": "nationalité non transmise",
+                         "informed": False}], schema=UNKNOWNS_SCHEMA)
+    unf = with_unknowns_at(CoreMonth(MONTH, core.inputs, pl.concat([unknowns, nat])), "unfavourable")
     assert unf.individu.filter(pl.col("person_id") == "p-nothing")["age"].to_list() == [18]
+    # a nationality no agency gives is non-EEA at the unfavourable corner (the residence test decides)
+    assert unf.individu.filter(pl.col("person_id") == "p-nothing")["nationality_group"].to_list() == ["OTHER"]
+    assert unf.individu.filter(pl.col("person_id") == "p-paid")["nationality_group"].to_list() == ["FR"]
     assert unf.famille.filter(pl.col("famille_id") == "caf:f-nothing")["hosted_free_of_charge"].to_list() == [True]  # type: ignore[union-attr]
     before = core.inputs.menage.filter(pl.col("menage_id") == "caf:m-nothing")["rent"].to_list()  # type: ignore[union-attr]
     assert unf.menage.filter(pl.col("menage_id") == "caf:m-nothing")["rent"].to_list() == before  # type: ignore[union-attr]

@@ -41,6 +41,9 @@ UNFAVOURABLE_LOW = frozenset({"age", "pregnant", "recent_isolation", "residence_
 """Inputs whose *low* end lowers the minimum incomes (RSA from 25, ASPA from 65, the majorations of a
 pregnancy or a recent isolation, the residence test); every other unknown's high end does (resources, being
 housed at no cost, studies, a disability whose AAH is a resource, family benefits)."""
+UNFAVOURABLE_TEXT: dict[str, str] = {"nationality_group": "OTHER"}
+"""Text inputs (no low/high value) and the value they take at the unfavourable corner: a nationality no agency
+gives is taken as non-EEA there, so the residence test (with unknown years of residence at 0) decides."""
 UNFAVOURABLE_CENTRAL = frozenset({"rent", "revenus_n2_renseignes"})
 """Inputs with no end that lowers every benefit: left at their central value in the unfavourable corners."""
 COMPOSITION_UNKNOWN = "couple_kind"
@@ -119,6 +122,16 @@ def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
         if monthly:
             wide = wide.with_columns(pl.col("month").cast(base.schema["month"]))
         frames[name] = base.update(wide, on=keys, how="full" if monthly else "left")
+    if end == "unfavourable":
+        for inp, value in UNFAVOURABLE_TEXT.items():
+            var = reg.inputs.get(inp)
+            rows = unknowns.filter(pl.col("input") == inp)
+            if var is None or rows.is_empty():
+                continue
+            name, idc = _frame_name(var.entity, False), ID[var.entity]
+            ids = rows.get_column("id").unique().implode()
+            frames[name] = frames[name].with_columns(
+                pl.when(pl.col(idc).is_in(ids)).then(pl.lit(value)).otherwise(pl.col(inp)).alias(inp))
     return Inputs(**frames)
 
 
