@@ -162,6 +162,23 @@ def test_fixed_width_faults(territory: Territory, agreement: ExchangeAgreement, 
     assert any(line == i30 + 3 and column == "record length" for line, column, _ in got)
 
 
+def test_dgfip_dwelling_becomes_a_menage(territory: Territory, agreement: ExchangeAgreement,
+                                        tmp_path: Path) -> None:
+    """Foyers sharing an identifiant_local are one ménage (one reference person per foyer); a blank local
+    emits no ménage row, and the row is not quarantined for it."""
+    df = pl.read_parquet(territory.extracts["dgfip"]).head(6).with_columns(
+        pl.when(pl.int_range(pl.len()) < 5).then(pl.lit("4600199999999")).otherwise(None).alias("identifiant_local"))
+    df.write_parquet(tmp_path / "d.parquet")
+    report = _run(tmp_path / "d.parquet", "dgfip", agreement, tmp_path / "o")
+    assert _quarantine(report).height == 0
+    members = pl.read_parquet(report.outputs["unit_memberships"])
+    men = members.filter(pl.col("unit_kind").cast(pl.String) == "menage")
+    assert men.height == 5 and men.get_column("unit_id").n_unique() == 1
+    expected = {"DEC1": "personne_de_reference", "DEC2": "conjoint", "PAC": "enfant"}
+    roles = sorted(expected[q] for q in df.head(5).get_column("qualite"))
+    assert sorted(men.get_column("role").cast(pl.String)) == roles
+
+
 def test_dgfip_bad_values(territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:
     df = pl.read_parquet(territory.extracts["dgfip"])
     df = df.with_columns(
@@ -183,7 +200,8 @@ def test_dgfip_bad_values(territory: Territory, agreement: ExchangeAgreement, tm
     assert deficit.get_column("amount").to_list() == [Decimal("-1234.00")]
     households = pl.read_parquet(report.outputs["tax_households"])
     members = pl.read_parquet(report.outputs["unit_memberships"])
-    foyers = members.select("unit_id", pl.col("valid_from").dt.year().cast(pl.Int16).alias("year")).unique()
+    foyers = members.filter(pl.col("unit_kind").cast(pl.String) == "foyer_fiscal").select(
+        "unit_id", pl.col("valid_from").dt.year().cast(pl.Int16).alias("year")).unique()
     assert households.select("unit_id", "year").sort("unit_id", "year").equals(foyers.sort("unit_id", "year"))
     assert (households.get_column("nb_parts") >= 1).all()
 

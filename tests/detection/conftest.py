@@ -89,10 +89,13 @@ class Territory:
                 for name, frame in out.items()}
 
 
-def unknown_salary(person: str, low: float, central: float, high: float) -> pl.DataFrame:
-    """A salary no agency supplied, for every month the rules read."""
+def unknown_salary(person: str, low: float, central: float, high: float, *, informed: bool = True
+                   ) -> pl.DataFrame:
+    """A salary no agency supplied, for every month the rules read (``informed``: its central value is
+    estimated from a declared yearly income; else a conventional value)."""
     return pl.DataFrame([{"entity": "individu", "id": person, "month": m, "input": "salary_net", "low": low,
-                          "central": central, "high": high, "reason": "salaire non transmis"}
+                          "central": central, "high": high, "reason": "salaire non transmis",
+                          "informed": informed}
                          for m in MONTHS], schema=UNKNOWNS_SCHEMA)
 
 
@@ -100,7 +103,8 @@ def unknown_salary(person: str, low: float, central: float, high: float) -> pl.D
 def territory() -> tuple[dict[str, pl.DataFrame], CoreMonth]:
     t = Territory()
     t.famille("nothing")                          # no resource, nothing paid: RSA non-take-up, certain
-    t.famille("probable")                         # salary unknown, central 0: probable
+    t.famille("probable")                         # salary unknown, central 0 from a declared income: probable
+    t.famille("conventional")                     # salary unknown, conventional central 0: possible only
     t.famille("possible", salary=2500.0)          # salary unknown, central 2500: possible only
     t.famille("paid")
     t.pay("paid", "rsa", 640.0)
@@ -126,5 +130,6 @@ def territory() -> tuple[dict[str, pl.DataFrame], CoreMonth]:
     tables = t.tables()
     core = core_month(tables, MONTH)
     unknowns = pl.concat([unknown_salary("p-probable", 0.0, 0.0, 3000.0),
-                          unknown_salary("p-possible", 0.0, 2500.0, 3000.0)])
+                          unknown_salary("p-possible", 0.0, 2500.0, 3000.0),
+                          unknown_salary("p-conventional", 0.0, 0.0, 3000.0, informed=False)])
     return tables, CoreMonth(month=MONTH, inputs=core.inputs, unknowns=unknowns)

@@ -8,17 +8,17 @@ from hypothesis import strategies as st
 
 from nonrecours.core import UNKNOWNS_SCHEMA, CoreMonth
 from nonrecours.detection import detect
-from nonrecours.detection.confidence import with_unknowns_at
+from nonrecours.detection.confidence import grade_expr, with_unknowns_at
 
 from .conftest import MONTH, unknown_salary
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(st.lists(st.floats(0.0, 4000.0, allow_nan=False), min_size=3, max_size=3).map(sorted))
-def test_range_and_grade_follow_the_unknowns(territory, ends):
+@given(st.lists(st.floats(0.0, 4000.0, allow_nan=False), min_size=3, max_size=3).map(sorted), st.booleans())
+def test_range_and_grade_follow_the_unknowns(territory, ends, informed):
     tables, core = territory
     low, central, high = ends
-    unknowns = unknown_salary("p-nothing", low, central, high)
+    unknowns = unknown_salary("p-nothing", low, central, high, informed=informed)
     # the inputs carry the central value, as the core's contract says
     at_central = with_unknowns_at(CoreMonth(MONTH, core.inputs, unknowns.with_columns(pl.col("central")
                                                                                       .alias("low"))), "low")
@@ -26,8 +26,8 @@ def test_range_and_grade_follow_the_unknowns(territory, ends):
     u = run.units.filter((pl.col("unit_id") == "caf:f-nothing") & (pl.col("benefit") == "rsa")).row(0, named=True)
     assert u["amount_low"] <= u["amount_central"] <= u["amount_high"]
     expected = ("certain" if u["entitled_low"] and u["entitled_central"] and u["entitled_high"]
-                else "probable" if u["entitled_central"]
-                else "possible" if u["entitled_low"] or u["entitled_high"] else None)
+                else "probable" if u["entitled_central"] and informed
+                else "possible" if u["entitled_low"] or u["entitled_central"] or u["entitled_high"] else None)
     assert u["grade"] == expected
     # RSA falls as the salary rises: entitled at the low end whenever entitled at all
     assert u["entitled_low"] or not u["entitled_high"]
@@ -48,3 +48,59 @@ def test_static_and_unit_level_unknowns_are_applied(territory):
     assert high.menage.filter(pl.col("menage_id") == "caf:m-nothing")["rent"].to_list() == [700.0]
     assert high.menage.filter(pl.col("menage_id") == "caf:m-paid")["rent"].to_list() == [450.0]
     assert high.famille.height == core.inputs.famille.height  # type: ignore[union-attr]
+
+
+def test_grade_table():
+    """Every combination of the variants: certain needs the central one and every corner, probable the
+    central one and the uninformed unfavourable corner, possible any entitlement at all."""
+    rows = [(lo, ce, hi, unf, uunf) for lo in (False, True) for ce in (False, True) for hi in (False, True)
+            for unf in (False, True) for uunf in (False, True)]
+    df = pl.DataFrame(rows, schema=["lo", "ce", "hi", "unf", "uunf"], orient="row")
+    got = df.with_columns(grade_expr("lo", "ce", "hi", "unf", "uunf").alias("g")).iter_rows()
+    for lo, ce, hi, unf, uunf, g in got:
+        expected = ("certain" if lo and ce and hi and unf else "probable" if ce and uunf
+                    else "possible" if lo or ce or hi else None)
+        assert g == expected, (lo, ce, hi, unf, uunf)
+
+
+def test_unfavourable_corner_orients_each_unknown(territory):
+    """The unfavourable corner puts a resource or a housing at no cost at its high end but an age or a
+    pregnancy at its low end (each lowers the minimum incomes there); a rent stays central."""
+    _, core = territory
+    unknowns = pl.DataFrame([
+        {"entity": "individu", "id": "p-nothing", "month": None, "input": "age", "low": 18.0, "central": 45.0,
+         "high": 95.0, "reason": "date de naissance non transmise", "informed": False},
+        {"entity": "famille", "id": "caf:f-nothing", "month": None, "input": "hosted_free_of_charge", "low": 0.0,
+         "central": 0.0, "high": 1.0, "reason": "hébergement inconnu", "informed": False},
+        {"entity": "menage", "id": "caf:m-nothing", "month": None, "input": "rent", "low": 300.0,
+         "central": 450.0, "high": 700.0, "reason": "loyer non transmis", "informed": False},
+    ], schema=UNKNOWNS_SCHEMA)
+    nat = pl.DataFrame([{"entity": "individu", "id": "p-nothing", "month": None, "input": "nationality_group",
+                         "low": None, "central": None, "high": None, "reason": "nationalité non transmise",
+                         "informed": False}], schema=UNKNOWNS_SCHEMA)
+    unf = with_unknowns_at(CoreMonth(MONTH, core.inputs, pl.concat([unknowns, nat])), "unfavourable")
+    assert unf.individu.filter(pl.col("person_id") == "p-nothing")["age"].to_list() == [18]
+    # a nationality no agency gives is non-EEA at the unfavourable corner (the residence test decides)
+    assert unf.individu.filter(pl.col("person_id") == "p-nothing")["nationality_group"].to_list() == ["OTHER"]
+    assert unf.individu.filter(pl.col("person_id") == "p-paid")["nationality_group"].to_list() == ["FR"]
+    assert unf.famille.filter(pl.col("famille_id") == "caf:f-nothing")["hosted_free_of_charge"].to_list() == [True]  # type: ignore[union-attr]
+    before = core.inputs.menage.filter(pl.col("menage_id") == "caf:m-nothing")["rent"].to_list()  # type: ignore[union-attr]
+    assert unf.menage.filter(pl.col("menage_id") == "caf:m-nothing")["rent"].to_list() == before  # type: ignore[union-attr]
+
+
+def test_monthly_unknown_given_once_moves_every_month(territory):
+    """The core gives an unknown monthly resource once (month null: every month read): the variants must set
+    it on each month of the monthly frame, not on the static frame the engine never reads for it."""
+    _, core = territory
+    unknowns = pl.DataFrame([{"entity": "individu", "id": "p-nothing", "month": None, "input": "salary_net",
+                              "low": 0.0, "central": 0.0, "high": 2000.0, "reason": "salaire non transmis",
+                              "informed": False}], schema=UNKNOWNS_SCHEMA)
+    for end in ("high", "unfavourable", "uninformed_unfavourable"):
+        m = with_unknowns_at(CoreMonth(MONTH, core.inputs, unknowns), end).individu_monthly
+        assert m is not None
+        months = core.inputs.individu_monthly.get_column("month").unique()  # type: ignore[union-attr]
+        got = m.filter(pl.col("person_id") == "p-nothing")
+        assert got.height == months.len() and (got["salary_net"] == 2000.0).all()
+    # informed unknowns stay at their central value in the uninformed variants
+    informed = unknowns.with_columns(pl.lit(True).alias("informed"))
+    assert with_unknowns_at(CoreMonth(MONTH, core.inputs, informed), "uninformed_unfavourable") is core.inputs

@@ -60,6 +60,15 @@ def test_probable_when_only_central_values_give_the_right(run):
     assert f["deciding_unknowns"] == ["salary_net"]
 
 
+def test_possible_when_a_conventional_value_decides(run):
+    """An unknown salary whose central value no data supports (no declared income) cannot make a flag
+    probable: it is only possible, with the same amounts as the informed case."""
+    f = _flag(run, "conventional")
+    assert f is not None and f["grade"] == "possible" and f["status"] == "non_take_up"
+    assert f["amount_low"] == 0.0 < f["amount_central"] == f["amount_high"]
+    assert f["deciding_unknowns"] == ["salary_net"]
+
+
 def test_possible_when_only_favourable_values_give_the_right(run):
     f = _flag(run, "possible")
     assert f is not None and f["grade"] == "possible"

@@ -44,12 +44,13 @@ def _prov(df: pl.DataFrame, entity: str, idc: str, inputs: list[str], kind: pl.E
 
 
 def _unk(df: pl.DataFrame, entity: str, idc: str, inputs: list[str], low: float | None, central: pl.Expr | float,
-         high: float | None, reason: str) -> pl.DataFrame:
+         high: float | None, reason: str, informed: bool = False) -> pl.DataFrame:
     c = central if isinstance(central, pl.Expr) else pl.lit(central)
     base = df.select(pl.lit(entity).alias("entity"), pl.col(idc).alias("id"),
                      pl.lit(None, dtype=pl.Date).alias("month"),
                      pl.lit(low, dtype=pl.Float64).alias("low"), c.cast(pl.Float64).alias("central"),
-                     pl.lit(high, dtype=pl.Float64).alias("high"), pl.lit(reason).alias("reason"))
+                     pl.lit(high, dtype=pl.Float64).alias("high"), pl.lit(reason).alias("reason"),
+                     pl.lit(informed).alias("informed"))
     return base.join(pl.DataFrame({"input": inputs}), how="cross").select(list(UNKNOWNS_SCHEMA))
 
 
@@ -181,8 +182,9 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         pl.col("foyer_fiscal_id").n_unique().alias("_foyers"),
         pl.col("foyer_fiscal_id").null_count().alias("_no_foyer"),
         pl.col("menage_role").filter(pl.col("famille_role") == "demandeur").first().alias("_head_menage_role"),
+        (pl.col("famille_role") == "demandeur").any().not_().alias("_no_demandeur"),
     ).select(
-        "famille_id",
+        "famille_id", "_no_demandeur",
         pl.when(pl.col("_parents") < 2).then(pl.lit(""))
         .when((pl.col("_foyers") == 1) & (pl.col("_no_foyer") == 0)).then(pl.lit("married"))
         .otherwise(pl.lit("cohabiting")).alias("couple_kind"),
@@ -204,13 +206,28 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     comp = ["couple_kind", "hosted_free_of_charge"]
     prov.append(_prov(fresh, "famille", "famille_id", comp, pl.lit("observed"), pl.col("source_agency"),
                       pl.col("extract_date").dt.truncate("1mo")))
-    prov.append(_prov(pl.concat([old, built]), "famille", "famille_id", comp, pl.lit("unknown"), pl.lit(None),
-                      pl.lit(None)))
-    unk.append(_unk(old, "famille", "famille_id", comp, 0.0, 0.0, 1.0,
-                    f"composition du foyer transmise il y a plus de {config.stale_months} mois "
-                    "(couple_kind: 0 seul, 1 en couple)"))
-    unk.append(_unk(built, "famille", "famille_id", comp, 0.0, 0.0, 1.0,
-                    "composition reconstituée (personne inconnue des CAF et MSA): couple et hébergement incertains"))
+    prov.append(_prov(pl.concat([old, built]), "famille", "famille_id", ["hosted_free_of_charge"], pl.lit("unknown"),
+                      pl.lit(None), pl.lit(None)))
+    # The couple: no input value can stand for a partner the extracts do not show (the number of parents
+    # comes from the memberships), so its unknown carries no range: it marks the famille, and detection
+    # caps its grade at "possible" (COMPOSITION_UNKNOWN). A reconstituted famille with two declarants of one
+    # tax foyer is a couple the DGFiP knows (married or PACS); a single declarant may live with a partner.
+    built_single = built.filter(pl.col("couple_kind") == "")
+    prov.append(_prov(pl.concat([old, built_single]), "famille", "famille_id", ["couple_kind"], pl.lit("unknown"),
+                      pl.lit(None), pl.lit(None)))
+    prov.append(_prov(built.join(built_single, on="famille_id", how="anti"), "famille", "famille_id",
+                      ["couple_kind"], pl.lit("estimated"), pl.lit("dgfip"), pl.lit(None)))
+    # a famille whose agency lists no demandeur (the allocataire's row was lost) is incomplete
+    no_head = famille.filter(pl.col("_no_demandeur") & pl.col("source_agency").is_not_null())
+    counts["familles_without_demandeur"] = no_head.height
+    unk.append(_unk(no_head, "famille", "famille_id", ["couple_kind"], None, None, None,
+                    "l'allocataire du dossier manque à l'extrait: composition incomplète"))
+    unk.append(_unk(old, "famille", "famille_id", ["couple_kind"], None, None, None,
+                    f"composition du foyer transmise il y a plus de {config.stale_months} mois"))
+    unk.append(_unk(built_single, "famille", "famille_id", ["couple_kind"], None, None, None,
+                    "composition reconstituée (personne inconnue des CAF et MSA): vie en couple inconnue"))
+    unk.append(_unk(pl.concat([old, built]), "famille", "famille_id", ["hosted_free_of_charge"], 0.0, 0.0, 1.0,
+                    "hébergement inconnu (composition ancienne ou reconstituée)"))
     # Recent isolation: no extract carries it; it matters for a single parent only.
     n_children = ind.filter(pl.col("famille_role") == "enfant").group_by("famille_id").len()
     single_parent = famille.filter(pl.col("couple_kind") == "").join(n_children, on="famille_id", how="semi")
@@ -228,7 +245,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         paid = (lf["benefits_paid"]
                 .filter((pl.col("unit_kind") == "famille") & pl.col("benefit").cast(pl.String).is_in(fam_inputs)
                         & (pl.col("month") >= first) & (pl.col("month") <= month))
-                .select(qualified("paying_agency", "unit_id").alias("famille_id"),
+                .select(qualified("paying_agency", "unit_id", "source_agency").alias("famille_id"),
                         "month", pl.col("benefit").cast(pl.String), pl.col("amount").cast(pl.Float64))
                 .group_by("famille_id", "month", "benefit").agg(pl.col("amount").first())
                 .collect().join(famille.select("famille_id"), on="famille_id", how="semi"))
@@ -289,6 +306,14 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     "statut d'occupation inconnu (ménage inconnu de la CAF): locataire retenu"))
     unk.append(_unk(h_unknown, "menage", "menage_id", ["rent"], 0.0, config.rent_typical, config.rent_ceiling,
                     "loyer inconnu (pas d'aide au logement): de 0 au plafond de zone, loyer type au centre"))
+    # The housing status is text (no low/high value): what it decides is whether the famille is housed at no
+    # cost (owner without loan, free housing), which brings the forfait logement of RSA, PPA and CSS. A famille
+    # in a ménage of unknown housing may be, unless its hosting is already listed as unknown above.
+    h_unknown_fam = (ind.filter(pl.col("famille_role") == "demandeur").select("famille_id", "menage_id")
+                     .join(h_unknown.select("menage_id"), on="menage_id", how="semi")
+                     .join(pl.concat([old, built]).select("famille_id"), on="famille_id", how="anti").unique())
+    unk.append(_unk(h_unknown_fam, "famille", "famille_id", ["hosted_free_of_charge"], 0.0, 0.0, 1.0,
+                    "statut d'occupation inconnu: logé sans frais (propriétaire, hébergé) ou non"))
     menage = menage.with_columns(pl.col("housing_status").fill_null("tenant"),
                                  pl.col("rent").fill_null(config.rent_typical)).select(
         "menage_id", "depcom", "residence_dom", "housing_status", "rent")

@@ -25,9 +25,13 @@ UNKNOWNS_SCHEMA: dict[str, pl.DataType] = {
     "central": pl.Float64(),    # the value put in ``CoreMonth.inputs``
     "high": pl.Float64(),       # largest plausible value
     "reason": pl.String(),      # why it is unknown, in plain French (no identifier, no value)
+    "informed": pl.Boolean(),   # true: the central value is estimated from what an agency sent (a declared
+                                # yearly income); false or null: a conventional value no data supports
 }
 """One row per input value no agency supplied and that the rules read. The engine inputs carry the central
-value; detection evaluates the low and high ends too."""
+value; detection evaluates the low and high ends too. A flag may rest on an *informed* central value
+(``probable``), never on a conventional one: an uninformed unknown that decides the entitlement makes the flag
+``possible`` at most."""
 
 PROVENANCE_SCHEMA: dict[str, pl.DataType] = {
     "entity": pl.String(),

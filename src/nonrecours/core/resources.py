@@ -69,7 +69,8 @@ class CoreConfig(BaseModel):
         "salary_net": ("synth", "drm", "caf", "msa", "france_travail", "cnav", "cnam"),
         "unemployment": ("synth", "drm", "france_travail", "caf", "msa", "cnam", "cnav"),
         "pension_net": ("synth", "drm", "cnav", "msa", "caf", "cnam", "france_travail"),
-        "pension_gross": ("synth", "drm", "cnav", "msa", "caf", "cnam", "france_travail"),
+        # the DRM (PASRAU) declares net pensions only: gross comes from the pension funds
+        "pension_gross": ("synth", "cnav", "msa", "caf", "cnam", "france_travail"),
         "invalidity_pension": ("synth", "drm", "cnam", "msa", "caf", "cnav", "france_travail"),
         "alimony_received": ("synth", "caf", "msa", "drm", "cnam", "cnav", "france_travail"),
     })
@@ -77,7 +78,7 @@ class CoreConfig(BaseModel):
         "salary_net": ("synth", "drm"),
         "unemployment": ("synth", "drm", "france_travail"),
         "pension_net": ("synth", "drm"),
-        "pension_gross": ("synth", "drm"),
+        "pension_gross": ("synth",),
         "invalidity_pension": ("synth", "drm", "cnam"),
         "alimony_received": ("synth",),
     })
@@ -260,6 +261,35 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                      pl.col("cover_agency").alias("agency")))
     vals = pl.concat([covered_obs.select("person_id", "month", "input", "amount", "agency"), early],
                      how="vertical_relaxed")
+    # A gross pension no row gives for a month where the net pension is observed: net × the configured ratio.
+    # The DRM and the CAF declare net pensions only, and a month missing from a pension fund's extract while
+    # the DRM shows the pension paid is a lost row, not a stopped pension.
+    net_src = pl.DataFrame(schema={"person_id": pl.String, "input": pl.String, "source_agency": pl.String,
+                                   "source_month": pl.Date})
+    if "pension_gross" in inputs and "pension_net" in inputs:
+        have_gross = vals.filter((pl.col("input") == "pension_gross") & (pl.col("amount") > 0)).select(
+            "person_id", "month")
+        from_net = (vals.filter((pl.col("input") == "pension_net") & (pl.col("amount") > 0))
+                    .join(have_gross, on=["person_id", "month"], how="anti")
+                    .with_columns(pl.lit("pension_gross").alias("input"),
+                                  (pl.col("amount") * config.pension_gross_over_net).round(2).alias("amount")))
+        if from_net.height:
+            vals = pl.concat([vals.join(from_net.select("person_id", "month", "input"),
+                                        on=["person_id", "month", "input"], how="anti"),
+                              from_net.select(vals.columns)], how="vertical_relaxed")
+            net_est = from_net.select("person_id", "input").unique()
+            uncovered = uncovered.join(net_est, on=["person_id", "input"], how="anti")
+            if est is not None:
+                est = est.join(net_est, on=["person_id", "input"], how="anti")
+            net_src = (from_net.sort("month").group_by("person_id", "input")
+                       .agg(pl.col("agency").last().alias("source_agency"),
+                            pl.col("month").max().alias("source_month")))
+            # a person with some months estimated is no longer wholly observed by the fund
+            prov_drop = net_est
+        else:
+            prov_drop = None
+    else:
+        prov_drop = None
     if est is not None and est.height:
         est_rows = (est.filter(pl.col("central") != 0).join(grid, how="cross")
                     .select("person_id", "month", "input", pl.col("central").alias("amount"),
@@ -277,6 +307,8 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
         monthly = monthly.with_columns([pl.col(n).fill_null(0.0) for n in inputs])
 
     # Provenance per person and input; unknowns for what is estimated or unknown.
+    if prov_drop is not None:
+        cover = cover.join(prov_drop, on=["person_id", "input"], how="anti")
     prov_cov = cover.select(
         "person_id", "input",
         pl.when(pl.col("w_from") <= pl.lit(first)).then(pl.lit("observed")).otherwise(pl.lit("estimated"))
@@ -285,7 +317,8 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
     est_keys = est.select("person_id", "input") if est is not None else pl.DataFrame(
         schema={"person_id": pl.String, "input": pl.String})
     unknown = uncovered.select("person_id", "input").join(est_keys, on=["person_id", "input"], how="anti")
-    parts = [prov_cov]
+    parts = [prov_cov, net_src.select("person_id", "input", pl.lit("estimated").alias("kind"), "source_agency",
+                                      "source_month")]
     unk_parts = []
     if est is not None and est.height:
         parts.append(est.select("person_id", "input", pl.lit("estimated").alias("kind"),
@@ -296,7 +329,7 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
             "person_id", "input", (pl.col("central") * (1 - s)).round(2).alias("low"), "central",
             (pl.col("central") * (1 + s)).round(2).alias("high"),
             pl.lit(f"aucune source mensuelle: estimé d'après le revenu annuel déclaré ({annual_src})")
-            .alias("reason")))
+            .alias("reason"), pl.lit(True).alias("informed")))
     parts.append(unknown.select("person_id", "input", pl.lit("unknown").alias("kind"),
                                 pl.lit(None, dtype=pl.String).alias("source_agency"),
                                 pl.lit(None, dtype=pl.Date).alias("source_month")))
@@ -305,13 +338,13 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
         "person_id", "input", pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"),
         pl.col("input").replace_strict(high, return_dtype=pl.Float64).alias("high"),
         pl.lit("aucune agence ne déclare cette ressource mensuelle de la personne (ni revenu annuel connu)")
-        .alias("reason")))
+        .alias("reason"), pl.lit(False).alias("informed")))
     prov = pl.concat(parts, how="vertical_relaxed").select(
         pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"), pl.lit(None, dtype=pl.Date).alias("month"),
         "input", "kind", "source_agency", "source_month")
     unk = pl.concat(unk_parts, how="vertical_relaxed").select(
         pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"), pl.lit(None, dtype=pl.Date).alias("month"),
-        "input", "low", "central", "high", "reason")
+        "input", "low", "central", "high", "reason", "informed")
     return monthly, prov, unk
 
 
@@ -324,7 +357,7 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
                                       "kind": pl.String, "source_agency": pl.String, "source_month": pl.Date})
     empty_unk = pl.DataFrame(schema={"entity": pl.String, "id": pl.String, "month": pl.Date, "input": pl.String,
                                      "low": pl.Float64, "central": pl.Float64, "high": pl.Float64,
-                                     "reason": pl.String})
+                                     "reason": pl.String, "informed": pl.Boolean})
     if not names:
         return None, empty_prov, empty_unk
     months = month_range(month, max(depth[n] for n in names))
@@ -344,7 +377,8 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
                          pl.lit(None, dtype=pl.Date).alias("month"), pl.lit("revenus_n2_renseignes").alias("input"),
                          pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"), pl.lit(1.0).alias("high"),
                          pl.lit("revenus annuels de la DGFiP absents de l'espace de travail (table annual_income): "
-                                "les règles estiment l'année N-2 d'après les mois").alias("reason"))
+                                "les règles estiment l'année N-2 d'après les mois").alias("reason"),
+                         pl.lit(False).alias("informed"))
         return None, prov.select(list(empty_prov.columns)), unk
     yearly = (annual.join(ids.lazy(), on="person_id", how="semi")
               .group_by("person_id", "year").agg(
@@ -371,5 +405,6 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
         pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"),
         pl.when(pl.col("input") == "revenus_n2_renseignes").then(pl.lit(1.0)).otherwise(pl.lit(None))
         .alias("high"),
-        pl.lit(f"la DGFiP ne transmet pas de revenus de l'année N-2 pour cette personne ({src})").alias("reason"))
+        pl.lit(f"la DGFiP ne transmet pas de revenus de l'année N-2 pour cette personne ({src})").alias("reason"),
+        pl.lit(False).alias("informed"))
     return monthly, prov, unk.select(list(empty_unk.columns))

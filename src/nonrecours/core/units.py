@@ -31,10 +31,12 @@ __all__ = ["people", "qualified", "reconcile"]
 _MENAGE_ROLE_OF = {"demandeur": "personne_de_reference", "conjoint": "conjoint", "enfant": "enfant"}
 
 
-def qualified(agency: str, unit_id: str) -> pl.Expr:
+def qualified(agency: str, unit_id: str, source: str | None = None) -> pl.Expr:
     """A famille or ménage id qualified by its agency (ids are agency-local: two agencies' "F1" must not
-    merge); the synthetic truth's ids are global and kept as they are."""
-    return (pl.when(pl.col(agency).cast(pl.String) == "synth").then(pl.col(unit_id))
+    merge); the synthetic truth's ids are global and kept as they are. ``source``: the column saying where
+    the row comes from, when it is not ``agency`` (a payment of the truth names its payer, CAF or MSA, but
+    its unit id is the truth's own)."""
+    return (pl.when(pl.col(source or agency).cast(pl.String) == "synth").then(pl.col(unit_id))
             .otherwise(pl.col(agency).cast(pl.String) + ":" + pl.col(unit_id)))
 
 
@@ -127,21 +129,28 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
     decl = wide.filter(pl.col("foyer_fiscal_role") == "declarant").select(
         "person_id", "foyer_fiscal_id", "famille_id", "famille_role", "menage_id")
     pairs = decl.join(decl, on="foyer_fiscal_id", suffix="_o").filter(pl.col("person_id") != pl.col("person_id_o"))
-    has_conjoint = wide.filter(pl.col("famille_role") == "conjoint").select("famille_id").unique()
+    # the co-declarant fills the parent role the famille lacks: its conjoint, or its demandeur when the
+    # agency's row of the allocataire was lost (a famille listing a conjoint only)
+    parents = (wide.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"]))
+               .group_by("famille_id").agg(pl.col("famille_role").unique().alias("_roles")))
     spouse = (pairs.filter(pl.col("famille_id").is_null() & pl.col("famille_id_o").is_not_null()
-                           & (pl.col("famille_role_o") == "demandeur"))
-              .join(has_conjoint, left_on="famille_id_o", right_on="famille_id", how="anti")
+                           & pl.col("famille_role_o").is_in(["demandeur", "conjoint"]))
+              .join(parents, left_on="famille_id_o", right_on="famille_id", how="inner")
+              .filter(pl.col("_roles").list.len() == 1)
               .unique(subset=["famille_id_o"], keep="first")
               .unique(subset=["person_id"], keep="first")
-              .select("person_id", pl.col("famille_id_o").alias("_fam"), pl.col("menage_id_o").alias("_men")))
+              .select("person_id", pl.col("famille_id_o").alias("_fam"), pl.col("menage_id_o").alias("_men"),
+                      pl.when(pl.col("famille_role_o") == "demandeur").then(pl.lit("conjoint"))
+                      .otherwise(pl.lit("demandeur")).alias("_role")))
     conflicts["spouse_added_from_tax_household"] = spouse.height
     wide = (wide.join(spouse, on="person_id", how="left").with_columns(
         pl.coalesce("famille_id", "_fam").alias("famille_id"),
-        pl.when(pl.col("_fam").is_not_null()).then(pl.lit("conjoint")).otherwise(pl.col("famille_role"))
-        .alias("famille_role"),
-        pl.when(pl.col("_fam").is_not_null() & pl.col("menage_id").is_null()).then(pl.lit("conjoint"))
+        pl.coalesce("_role", "famille_role").alias("famille_role"),
+        pl.when(pl.col("_fam").is_not_null() & pl.col("menage_id").is_null())
+        .then(pl.when(pl.col("_role") == "demandeur").then(pl.lit("personne_de_reference"))
+              .otherwise(pl.lit("conjoint")))
         .otherwise(pl.col("menage_role")).alias("menage_role"),
-        pl.coalesce("menage_id", "_men").alias("menage_id")).drop("_fam", "_men"))
+        pl.coalesce("menage_id", "_men").alias("menage_id")).drop("_fam", "_men", "_role"))
     # Dependants: a minor joins a declarant's famille; an adult is hosted in the declarant's ménage.
     host = (wide.filter((pl.col("foyer_fiscal_role") == "declarant") & pl.col("famille_id").is_not_null())
             .sort("person_id").unique(subset=["foyer_fiscal_id"], keep="first")

@@ -28,9 +28,29 @@ from nonrecours.engine.plan import ID
 from nonrecours.errors import SchemaError
 from nonrecours.rules.registry import default_registry
 
-__all__ = ["VARIANTS", "grade_expr", "with_unknowns_at"]
+__all__ = ["ALL_VARIANTS", "COMPOSITION_UNKNOWN", "VARIANTS", "composition_unknown", "grade_expr",
+           "with_unknowns_at"]
 
 VARIANTS = ("low", "central", "high")
+UNINFORMED_VARIANTS = ("uninformed_unfavourable",)
+"""Only the *uninformed* unknowns (a conventional central value, ``informed`` false) at their unfavourable
+end, the informed ones (estimated from a declared income) at their central value: a probable flag holds there."""
+ALL_VARIANTS = (*VARIANTS, "unfavourable", *UNINFORMED_VARIANTS)
+
+UNFAVOURABLE_LOW = frozenset({"age", "pregnant", "recent_isolation", "residence_permit_years"})
+"""Inputs whose *low* end lowers the minimum incomes (RSA from 25, ASPA from 65, the majorations of a
+pregnancy or a recent isolation, the residence test); every other unknown's high end does (resources, being
+housed at no cost, studies, a disability whose AAH is a resource, family benefits)."""
+UNFAVOURABLE_TEXT: dict[str, str] = {"nationality_group": "OTHER"}
+"""Text inputs (no low/high value) and the value they take at the unfavourable corner: a nationality no agency
+gives is taken as non-EEA there, so the residence test (with unknown years of residence at 0) decides."""
+UNFAVOURABLE_CENTRAL = frozenset({"rent", "revenus_n2_renseignes"})
+"""Inputs with no end that lowers every benefit: left at their central value in the unfavourable corners."""
+COMPOSITION_UNKNOWN = "couple_kind"
+"""A famille-level unknown on this input means the extracts may not show a partner (a single tax declarant
+the CAF and MSA do not follow, a stale composition). No input value stands for a missing partner (the number
+of parents comes from the memberships), and a partner changes every benefit's amount and resources: such a
+famille's flags are ``possible`` at most."""
 
 
 def _frame_name(entity: str, monthly: bool) -> str:
@@ -38,18 +58,42 @@ def _frame_name(entity: str, monthly: bool) -> str:
 
 
 def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
-    """The core's inputs with every unknown value set to its ``end`` (``low``/``central``/``high``) value.
+    """The core's inputs with every unknown value set to its ``end`` (``low``/``central``/``high``) value, at
+    its unfavourable end (``unfavourable``, see ``UNFAVOURABLE_LOW``), or only the uninformed unknowns at their
+    unfavourable end (``uninformed_unfavourable``).
 
     One pivot and one join per input frame touched; rows absent from a monthly frame are added (their other
     inputs stay null, which the engine reads as the declared default)."""
-    if end not in VARIANTS:
-        raise ValueError(f"end must be one of {VARIANTS}")
+    if end not in ALL_VARIANTS:
+        raise ValueError(f"end must be one of {ALL_VARIANTS}")
     unknowns = core.unknowns
+    if end in UNINFORMED_VARIANTS:
+        informed = (pl.col("informed").fill_null(False) if "informed" in unknowns.columns else pl.lit(False))
+        unknowns = unknowns.filter(~informed)
+        end = end.removeprefix("uninformed_")
+    if end == "unfavourable":
+        unknowns = unknowns.filter(~pl.col("input").is_in(list(UNFAVOURABLE_CENTRAL)))
     if end == "central" or unknowns.is_empty():
         return core.inputs
     reg = default_registry()
     frames = {f.name: getattr(core.inputs, f.name) for f in fields(core.inputs)}
-    long = unknowns.select("entity", "id", "month", "input", pl.col(end).alias("value"))
+    value = (pl.when(pl.col("input").is_in(list(UNFAVOURABLE_LOW))).then(pl.col("low")).otherwise(pl.col("high"))
+             if end == "unfavourable" else pl.col(end))
+    long = unknowns.select("entity", "id", "month", "input", value.alias("value"))
+    # a monthly input's unknown given once (month null: "every month read") applies to each month the core
+    # built for that entity; left on the static frame the engine would never read it
+    monthly_inputs = [n for n, v in reg.inputs.items() if v.monthly]
+    every = long.filter(pl.col("month").is_null() & pl.col("input").is_in(monthly_inputs))
+    if every.height:
+        parts = [long.filter(~(pl.col("month").is_null() & pl.col("input").is_in(monthly_inputs)))]
+        for (entity,), part in every.group_by("entity"):
+            mframe = frames.get(_frame_name(str(entity), True))
+            if mframe is None or mframe.is_empty():
+                raise SchemaError("unknowns of a monthly input without the core's monthly frame",
+                                  table=f"{entity}_monthly")
+            months = mframe.select(pl.col("month").cast(pl.Date)).unique()
+            parts.append(part.drop("month").join(months, how="cross").select(long.columns))
+        long = pl.concat(parts)
     for (entity, monthly), part in long.group_by(
             pl.col("entity"), pl.col("month").is_not_null().alias("monthly")):
         name = _frame_name(str(entity), bool(monthly))
@@ -78,16 +122,36 @@ def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
         if monthly:
             wide = wide.with_columns(pl.col("month").cast(base.schema["month"]))
         frames[name] = base.update(wide, on=keys, how="full" if monthly else "left")
+    if end == "unfavourable":
+        for inp, value in UNFAVOURABLE_TEXT.items():
+            var = reg.inputs.get(inp)
+            rows = unknowns.filter(pl.col("input") == inp)
+            if var is None or rows.is_empty():
+                continue
+            name, idc = _frame_name(var.entity, False), ID[var.entity]
+            ids = rows.get_column("id").unique().implode()
+            frames[name] = frames[name].with_columns(
+                pl.when(pl.col(idc).is_in(ids)).then(pl.lit(value)).otherwise(pl.col(inp)).alias(inp))
     return Inputs(**frames)
 
 
-def grade_expr(low: str, central: str, high: str) -> pl.Expr:
-    """certain: entitled on every variant; probable: on the central values; possible: on some variant only;
-    null: on none."""
+def grade_expr(low: str, central: str, high: str, unfavourable: str | None = None,
+               uninformed_unfavourable: str | None = None) -> pl.Expr:
+    """certain: entitled on the central values and at the unfavourable corner of every unknown (each at the
+    end that lowers the benefits); probable: on the central values and at the unfavourable corner of the
+    uninformed unknowns (a conventional central value is no evidence); possible: on some variant only (the
+    central one included); null: on none. Without the oriented corners: the all-low and all-high ones."""
     lo, ce, hi = pl.col(low), pl.col(central), pl.col(high)
-    return (pl.when(lo & ce & hi).then(pl.lit("certain"))
-            .when(ce).then(pl.lit("probable"))
-            .when(lo | hi).then(pl.lit("possible"))
+    unf = pl.col(unfavourable) if unfavourable else (lo & hi)
+    uunf = pl.col(uninformed_unfavourable) if uninformed_unfavourable else pl.lit(True)
+    return (pl.when(ce & unf & lo & hi).then(pl.lit("certain"))
+            .when(ce & uunf).then(pl.lit("probable"))
+            .when(ce | lo | hi).then(pl.lit("possible"))
             .otherwise(pl.lit(None, dtype=pl.String)))
 
 
+def composition_unknown(core: CoreMonth) -> pl.DataFrame:
+    """famille_id of the familles whose couple is unknown (see ``COMPOSITION_UNKNOWN``)."""
+    u = core.unknowns
+    return (u.filter((pl.col("entity") == "famille") & (pl.col("input") == COMPOSITION_UNKNOWN))
+            .select(pl.col("id").alias("famille_id")).unique())

@@ -18,7 +18,14 @@ import polars as pl
 
 from nonrecours.atomic import write_json, write_parquet
 from nonrecours.core.month import CoreMonth
-from nonrecours.detection.confidence import VARIANTS, grade_expr, with_unknowns_at
+from nonrecours.detection.confidence import (
+    ALL_VARIANTS,
+    UNINFORMED_VARIANTS,
+    VARIANTS,
+    composition_unknown,
+    grade_expr,
+    with_unknowns_at,
+)
 from nonrecours.detection.exclusions import EXCLUSIONS, exclusions
 from nonrecours.detection.reasons import fact_sources, reasons
 from nonrecours.detection.receipts import paid_by_famille
@@ -78,26 +85,35 @@ class Detection:
 
 
 def _evaluate_variants(core: CoreMonth, backend: str) -> dict[str, Result]:
+    """The rules on the central values, all unknowns low, all high, and (when some unknown is informed) the
+    uninformed ones low or high; a variant equal to another is not evaluated twice."""
     results: dict[str, Result] = {}
-    for v in VARIANTS:
-        if v != "central" and core.unknowns.is_empty():
+    u = core.unknowns
+    informed = (u.get_column("informed").fill_null(False).any() if "informed" in u.columns and u.height
+                else False)
+    for v in ALL_VARIANTS:
+        if v != "central" and u.is_empty():
+            continue
+        if v in UNINFORMED_VARIANTS and not informed:
             continue
         results[v] = evaluate(list(ENGINE_TARGETS), with_unknowns_at(core, v), core.month, backend=backend,
                               missing_inputs="error")
-    for v in VARIANTS:
+    for v in (*VARIANTS, "unfavourable"):
         results.setdefault(v, results["central"])
+    for v in UNINFORMED_VARIANTS:
+        results.setdefault(v, results[v.removeprefix("uninformed_")])
     return results
 
 
 def _estimates(results: dict[str, Result], benefits: tuple[str, ...]) -> pl.DataFrame:
-    """famille_id, benefit, entitled_<v>, amount_<v> for the three variants, amount range."""
+    """famille_id, benefit, entitled_<v> for every variant, the amount range over the three main ones."""
     frames = []
     for benefit in benefits:
         cols = None
-        for v in VARIANTS:
+        for v in ALL_VARIANTS:
             f = results[v]["famille"].select(
                 "famille_id", entitled_expr(benefit).alias(f"entitled_{v}"),
-                amount_expr(benefit).alias(f"_amount_{v}"))
+                *([amount_expr(benefit).alias(f"_amount_{v}")] if v in VARIANTS else []))
             cols = f if cols is None else cols.join(f, on="famille_id", how="full", coalesce=True)
         assert cols is not None
         zero = 0.0 if benefit in AMOUNT_BENEFITS else None
@@ -105,7 +121,7 @@ def _estimates(results: dict[str, Result], benefits: tuple[str, ...]) -> pl.Data
                    for v in VARIANTS]
         frames.append(cols.select(
             "famille_id", pl.lit(benefit).alias("benefit"),
-            *[pl.col(f"entitled_{v}").fill_null(False) for v in VARIANTS],
+            *[pl.col(f"entitled_{v}").fill_null(False) for v in ALL_VARIANTS],
             pl.min_horizontal(amounts).alias("amount_low"),
             (pl.col("_amount_central").fill_null(zero) if zero is not None else pl.col("_amount_central"))
             .alias("amount_central"),
@@ -160,7 +176,14 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     units = (est.join(paid, on=["famille_id", "benefit"], how="left")
              .with_columns(pl.col("paid").fill_null(0.0), pl.col("paid_before").fill_null(0.0),
                            pl.col("receiving").fill_null(False),
-                           grade_expr("entitled_low", "entitled_central", "entitled_high").alias("grade")))
+                           grade_expr("entitled_low", "entitled_central", "entitled_high",
+                                      "entitled_unfavourable", "entitled_uninformed_unfavourable")
+                           .alias("grade")))
+    # a partner the extracts may not show decides every benefit: possible at most
+    couple_unknown = composition_unknown(core).get_column("famille_id")
+    units = units.with_columns(
+        pl.when(pl.col("grade").is_not_null() & pl.col("famille_id").is_in(couple_unknown.implode()))
+        .then(pl.lit("possible")).otherwise(pl.col("grade")).alias("grade"))
     amount_benefit = pl.col("benefit").is_in(list(AMOUNT_BENEFITS))
     under = (amount_benefit & (pl.col("paid") > 0)
              & (pl.col("paid") < pl.col("amount_low") * (1 - config.under_payment_share))
@@ -252,7 +275,8 @@ def _summary(core: CoreMonth, units: pl.DataFrame, flags: pl.DataFrame, excl: pl
         "flags_by_benefit_status": flag_status,
         "units_by_benefit_status": statuses,
         "flags": int(flags.height),
-        "monotonicity": "estimate range taken at the all-low and all-high corners of the unknowns",
+        "monotonicity": ("estimate range taken at the all-low and all-high corners of the unknowns; the grade at "
+                         "their unfavourable corner (each unknown at the end that lowers the benefits)"),
     }
 
 

@@ -34,7 +34,8 @@ def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu:
     rows = (lf.filter(pl.col("benefit").cast(pl.String).is_in(list(benefits))
                       & (pl.col("month") >= first) & (pl.col("month") <= month))
             # the core qualifies a famille id by the agency that holds it: a payment names its payer's famille
-            .select(pl.col("unit_kind").cast(pl.String), qualified(payer, "unit_id").alias("unit_id"), "person_id",
+            .select(pl.col("unit_kind").cast(pl.String),
+                    qualified(payer, "unit_id", "source_agency").alias("unit_id"), "person_id",
                     pl.col("benefit").cast(pl.String), "month", pl.col("amount").cast(pl.Float64),
                     pl.col("source_agency").cast(pl.String))
             .collect())

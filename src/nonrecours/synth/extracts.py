@@ -544,6 +544,18 @@ def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise
         f = m.filter(_active(m, "foyer_fiscal", dec)).select("person_id", "unit_id", pl.col("role").cast(pl.String))
         frames.append(f.with_columns(pl.lit(y).alias("year")))
     foy = pl.concat(frames).unique(["person_id", "year"], keep="first")
+    # the dwelling on 1 January after the income year (the declaration's address): the truth's ménage
+    dwell = []
+    for y in years:
+        m = truth.memberships
+        jan = pl.date(y + 1, 1, 1)
+        dwell.append(m.filter(_active(m, "menage", jan)).select("person_id", pl.col("unit_id").alias("_men"))
+                     .unique("person_id", keep="first").with_columns(pl.lit(y).alias("year")))
+    locs = pl.concat(dwell)
+    local_ids = locs.select("_men").unique().sort("_men").with_row_index("r").with_columns(
+        (pl.col("r") + 4_600_100_000_001).cast(pl.String).alias("identifiant_local"))
+    foy = foy.join(locs.join(local_ids, on="_men").select("person_id", "year", "identifiant_local"),
+                   on=["person_id", "year"], how="left")
     foy = foy.join(wide, on=["person_id", "year"], how="left").with_columns(
         [pl.col(c).fill_null(0) for c in col.values()])
     rfr = foy.group_by("unit_id", "year").agg(
@@ -571,7 +583,9 @@ def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise
         pl.col("numero_foyer").alias("foyer"), pl.col("year").cast(pl.Int32), "nir",
         pl.col("last_name").str.to_uppercase().alias("nom"), pl.col("first_name").alias("prenoms"),
         pl.col("birth_date").alias("birth_month"), pl.col("address").alias("adresse"), "depcom",
-        pl.col("qualite").alias("role"), pl.col("salaires_traitements").alias("salaries"),
+        pl.col("identifiant_local").alias("logement"),
+        pl.col("qualite").alias("role"), pl.col("qualite").alias("menage_role"),
+        pl.col("salaires_traitements").alias("salaries"),
         pl.col("pensions_retraites").alias("pensions"), pl.col("allocations_chomage").alias("unemployment"),
         pl.col("pensions_alimentaires_recues").alias("alimony"),
         pl.col("revenus_non_salaries").alias("self_employment"), pl.col("revenu_fiscal_reference").alias("rfr"),

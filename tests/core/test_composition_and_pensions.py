@@ -1,0 +1,127 @@
+"""What the core does not know of a famille's composition, and gross pensions no agency declares: the cases
+behind the false alarms measured in docs/detection.md (lost allocataire rows, cohabiting tax declarants,
+net-only pension sources)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import polars as pl
+
+from nonrecours.core import build_month
+from nonrecours.schemas import PERSONS, RESOURCES, UNIT_MEMBERSHIPS
+
+M = dt.date(2026, 6, 1)
+
+
+def _p(agency, day=dt.date(2026, 6, 28)):
+    return [agency, f"{agency}-x", day]
+
+
+def _person(pid, birth, agency="caf"):
+    return [pid, birth, "F", "FR", None, "46042", 0.0, False, False, None, None, None, *_p(agency)]
+
+
+def _mem(pid, kind, uid, role, agency, since=dt.date(2024, 1, 1)):
+    return [pid, kind, uid, role, since, None, *_p(agency)]
+
+
+def _head(pid, fam, men, agency):
+    return [_mem(pid, "famille", fam, "demandeur", agency), _mem(pid, "menage", men, "personne_de_reference", agency)]
+
+
+def _tables(persons, mems, resources=()):
+    def frame(spec, rows):
+        return spec.validate_frame(pl.DataFrame(rows, schema=spec.polars_schema, orient="row"))
+    t = {"persons": frame(PERSONS, persons), "unit_memberships": frame(UNIT_MEMBERSHIPS, mems)}
+    if resources:
+        t["resources"] = frame(RESOURCES, list(resources))
+    return t
+
+
+def _row(frame, col, value):
+    return frame.filter(pl.col(col) == value)
+
+
+def _couple_unknown(core) -> set[str]:
+    u = core.unknowns.filter((pl.col("entity") == "famille") & (pl.col("input") == "couple_kind"))
+    assert u.select(pl.col("low").is_null().all() & pl.col("high").is_null().all()).item()  # no fake range
+    return set(u["id"])
+
+
+def test_co_declarant_fills_the_demandeur_a_caf_famille_lost():
+    """The CAF lists the conjoint and a child only (the allocataire's row was lost); the DGFiP foyer of the
+    conjoint has a second declarant: that person becomes the famille's demandeur, and the couple is known."""
+    t = _tables([_person("c", dt.date(1985, 1, 1)), _person("k", dt.date(2015, 1, 1))],
+                [_mem("c", "famille", "F1", "conjoint", "caf"), _mem("k", "famille", "F1", "enfant", "caf"),
+                 _mem("c", "menage", "F1", "conjoint", "caf"), _mem("k", "menage", "F1", "enfant", "caf"),
+                 _mem("c", "foyer_fiscal", "T1", "declarant", "dgfip"),
+                 _mem("d", "foyer_fiscal", "T1", "declarant", "dgfip")])
+    core = build_month(t, M)
+    d = _row(core.inputs.individu, "person_id", "d")
+    assert d["famille_id"].item() == "caf:F1" and d["famille_role"].item() == "demandeur"
+    assert d["menage_id"].item() == "caf:F1"
+    assert "caf:F1" not in _couple_unknown(core)
+
+
+def test_famille_without_its_demandeur_has_an_unknown_couple():
+    t = _tables([_person("c", dt.date(1985, 1, 1))],
+                [_mem("c", "famille", "F1", "conjoint", "caf"), _mem("c", "menage", "F1", "conjoint", "caf")])
+    core = build_month(t, M)
+    assert "caf:F1" in _couple_unknown(core)
+    assert core.counts["familles_without_demandeur"] == 1
+
+
+def test_single_tax_declarant_may_live_in_couple_joint_declarants_do_not():
+    t = _tables([_person("a", dt.date(1980, 1, 1))],
+                [*_head("a", "F1", "M1", "caf"),
+                 _mem("s", "foyer_fiscal", "T1", "declarant", "dgfip"),
+                 _mem("x", "foyer_fiscal", "T2", "declarant", "dgfip"),
+                 _mem("y", "foyer_fiscal", "T2", "declarant", "dgfip")])
+    core = build_month(t, M)
+    ind = core.inputs.individu
+    single = _row(ind, "person_id", "s")["famille_id"].item()
+    pair = _row(ind, "person_id", "x")["famille_id"].item()
+    assert pair == _row(ind, "person_id", "y")["famille_id"].item()
+    unknown = _couple_unknown(core)
+    assert single in unknown and pair not in unknown and "caf:F1" not in unknown
+    # both built familles may be housed at no cost: an uninformed hosting unknown
+    host = core.unknowns.filter((pl.col("input") == "hosted_free_of_charge") & pl.col("id").is_in([single, pair]))
+    assert host.height == 2 and not host["informed"].any()
+
+
+def test_gross_pension_from_the_observed_net_where_no_fund_gives_it():
+    """The DRM declares a net pension; the CNAV knows the retiree but its row for May was lost: April's gross
+    is the CNAV's, May's is net × ratio, never 0; a retiree only the DRM knows gets net × ratio every month."""
+    drm = "drm"
+    t = _tables([_person("r", dt.date(1955, 1, 1), agency="cnav"), _person("q", dt.date(1955, 1, 1))],
+                [*_head("r", "R1", "R1", "cnav"), *_head("q", "F2", "M2", "caf")],
+                resources=[
+                    ["r", dt.date(2026, 4, 1), "pension_net", Decimal("900.00"), *_p(drm)],
+                    ["r", dt.date(2026, 5, 1), "pension_net", Decimal("900.00"), *_p(drm)],
+                    ["r", dt.date(2026, 4, 1), "pension_gross", Decimal("960.00"), *_p("cnav")],
+                    ["q", dt.date(2026, 5, 1), "pension_net", Decimal("700.00"), *_p(drm)]])
+    core = build_month(t, M)
+    m = core.inputs.individu_monthly
+    def gross(p, month):
+        return m.filter((pl.col("person_id") == p) & (pl.col("month") == month))["pension_gross"].item()
+    assert gross("r", dt.date(2026, 4, 1)) == 960.0
+    assert gross("r", dt.date(2026, 5, 1)) == 990.0
+    assert gross("q", dt.date(2026, 5, 1)) == 770.0
+    prov = core.provenance.filter((pl.col("input") == "pension_gross") & pl.col("id").is_in(["r", "q"]))
+    assert set(prov["kind"]) == {"estimated"}
+
+
+def test_truth_payments_join_the_truth_familles():
+    """The synthetic truth's payments name their payer (CAF) but carry the truth's own famille ids: the
+    famille's family benefits must reach its inputs (they were read as 0, so the truth's RSA ignored them)."""
+    from nonrecours.schemas import BENEFITS_PAID
+
+    t = _tables([_person("a", dt.date(1985, 1, 1), agency="synth")], _head("a", "F1", "M1", "synth"))
+    t["benefits_paid"] = BENEFITS_PAID.validate_frame(pl.DataFrame(
+        [["famille", "F1", None, "af", dt.date(2026, 5, 1), Decimal("150.00"), "caf", *_p("synth")]],
+        schema=BENEFITS_PAID.polars_schema, orient="row"))
+    core = build_month(t, M)
+    fm = core.inputs.famille_monthly
+    assert fm.filter((pl.col("famille_id") == "F1") & (pl.col("month") == dt.date(2026, 5, 1)))["af"].item() == 150.0
