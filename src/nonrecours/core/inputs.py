@@ -79,8 +79,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                                      "depcom", pl.col("source_agency").cast(pl.String), "extract_date")
                 .with_columns(pl.col("source_agency").replace_strict(order, default=99, return_dtype=pl.Int32)
                               .alias("_o"))
-                .sort(["_o", "extract_date"], descending=[False, True])
-                .unique(subset=["person_id"], keep="first").drop("_o").collect())
+                .sort(["_o", "extract_date"], descending=[False, True], maintain_order=True)
+                .unique(subset=["person_id"], keep="first", maintain_order=True).drop("_o").collect())
     else:
         pers = pl.DataFrame(schema={"person_id": pl.String, "birth_month": pl.Date, "student": pl.Boolean,
                                     "pregnant": pl.Boolean, "disability_rate": pl.Float64,
@@ -269,7 +269,10 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     famille = famille.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge")
 
     # Ménage: commune of the reference person, housing of the latest month at most housing_months old.
-    menage = (ind.sort(pl.col("menage_role") != "personne_de_reference")
+    # The reference person first, then anyone whose commune is known, then by id: a ménage whose members
+    # have no reference person (a DGFiP dwelling) gets the same commune at every run.
+    menage = (ind.sort(pl.col("menage_role") != "personne_de_reference", pl.col("depcom").is_null(),
+                       "person_id", maintain_order=True)
               .unique(subset=["menage_id"], keep="first", maintain_order=True)
               .select("menage_id", "depcom", pl.col("persons__source").alias("_dsrc"),
                       pl.col("depcom").str.slice(0, 3).is_in(["971", "972", "973", "974"]).alias("residence_dom")))
