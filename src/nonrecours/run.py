@@ -115,7 +115,7 @@ def _extract_date(spec: Any, mapping: Any, file: Path) -> dt.date | None:
 
 
 def ingest_stage(ctx: RunContext) -> StageReport:
-    from nonrecours.connectors import default_mapping, ingest, load_mapping
+    from nonrecours.connectors import default_mapping, ingest, load_mapping, return_key_of
 
     report = StageReport("ingest", rows_in=0, rows_out=0)
     key = ctx.agreement.pseudonym_key()
@@ -128,7 +128,8 @@ def ingest_stage(ctx: RunContext) -> StageReport:
             shutil.rmtree(staging, ignore_errors=True)
             with stage(f"ingest {agency}: {file.name}"):
                 r = ingest(file, mapping, ctx.agreement, staging, key=key,
-                           extract_date=_extract_date(spec, mapping, file))
+                           extract_date=_extract_date(spec, mapping, file),
+                           return_key=return_key_of(ctx.agreement, mapping, required=True))
             if r.control_ok is False:
                 raise ControlError(f"{file.name}: the trailer declares {r.declared_records} records, "
                                    f"{r.rows_read} were read (truncated or altered file?)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -41,11 +42,16 @@ def demo(tmp_path_factory):
     read = {"unit_memberships": pl.read_parquet(det / "memberships.parquet"),
             "persons": pl.read_parquet(det / "residence.parquet"),
             "flags": pl.read_parquet(det / "flags.parquet")}
-    return read, pl.read_parquet(det / "units.parquet")
+    return read, pl.read_parquet(det / "units.parquet"), out
+
+
+@pytest.fixture(scope="module")
+def demo_run_folder(demo):
+    return demo[2]
 
 
 def test_statistics_on_the_demo_workspace(demo):
-    read, units = demo
+    read, units, _ = demo
     profiles = unit_profiles(read["unit_memberships"], read["persons"], MONTH)
     famille = profiles.filter(pl.col("unit_kind") == "famille")
     assert units.join(famille, on="unit_id", how="anti").height == 0  # every evaluated famille has a profile
@@ -62,7 +68,8 @@ def test_statistics_on_the_demo_workspace(demo):
 
 
 def test_outreach_on_the_demo_workspace(demo, tmp_path):
-    read, _ = demo
+    """Stand-in records (pseudonyms as record numbers), tokenised by build_outreach: one row per person."""
+    read, _, _ = demo
     m = read["unit_memberships"].filter(pl.col("unit_kind") == "famille")
     flags = read["flags"].filter(pl.col("benefit").is_in(["rsa", "ppa"]))  # the CAF's list
     assert flags.height > 0
@@ -77,3 +84,72 @@ def test_outreach_on_the_demo_workspace(demo, tmp_path):
     opened = open_outreach(paths["csv"], keys["caf"])
     assert set(opened.get_column("record_id")) == set(flags.get_column("claimant_id"))
     assert opened.get_column("questions").str.contains("neuf mois").any()
+
+
+def _caf_matricules(run: Path) -> pl.DataFrame:
+    """person pseudonym → CAF matricule, read from the raw CAF extract the way the CAF itself knows them
+    (members, type 20, NIR at 12; resources, claims and opt-outs, types 50-70, NIR at 10), pseudonymised
+    under the run's exchange key."""
+    from nonrecours.privacy import load_agreement, pseudonymise
+
+    lines = pl.read_csv(run / "extracts" / "caf.dat", has_header=False, new_columns=["line"], separator="\x1f",
+                        encoding="latin-1", quote_char=None)
+    code = pl.col("line").str.slice(0, 2)
+    members = lines.filter(code.is_in(["20", "50", "60", "70"])).select(
+        pl.col("line").str.slice(2, 7).alias("matricule"),
+        pl.when(code == "20").then(pl.col("line").str.slice(11, 15)).otherwise(pl.col("line").str.slice(9, 15))
+        .alias("nir"))
+    key = load_agreement(run / "exchange.toml").pseudonym_key()
+    return pseudonymise(members, "nir", key, key_id_column=None, reason_column=None).drop_nulls().unique()
+
+
+def _cli(*args: str) -> tuple[int, str]:
+    from typer.testing import CliRunner
+
+    from nonrecours.cli import app
+
+    result = CliRunner().invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def test_the_runs_lists_open_to_the_agencies_own_record_numbers(demo_run_folder, tmp_path):
+    """The run's CAF list opens, with the CAF's key file only, to the CAF matricules of the people listed;
+    another agency's key fails cleanly (exit 4) and names no token nor record."""
+    run = demo_run_folder
+    folder = run / "outputs" / f"{MONTH:%Y-%m}"
+    listed = pl.read_parquet(folder / "outreach_caf.parquet")
+    tokens = pl.read_parquet(run / "workspace" / "return_tokens" / "caf-caf.parquet")
+    assert tokens.height > 0 and set(tokens.columns) == {"agency", "person_id", "return_token", "return_key_id",
+                                                         "extract_id", "extract_date"}
+    raw = _caf_matricules(run)
+    # the protected table never holds a raw number: every token differs from every matricule
+    assert tokens.join(raw, left_on="return_token", right_on="matricule", how="semi").height == 0
+    with_record = listed.filter(pl.col("has_record"))
+    assert with_record.height > 0 and with_record.get_column("return_token").is_not_null().all()
+    assert listed.filter(~pl.col("has_record")).get_column("return_token").is_null().all()
+    out = tmp_path / "opened.csv"
+    code, text = _cli("outreach", "open", str(folder / "outreach_caf.csv"), "--agency", "caf",
+                      "--key", str(run / "keys" / "caf-return.key"), "--exchange", str(run / "exchange.toml"),
+                      "--out", str(out))
+    assert code == 0, text
+    opened = pl.read_csv(out, separator=";", infer_schema=False)
+    assert opened.height == listed.height and "return_token" not in opened.columns
+    numbers = opened.get_column("record_id").drop_nulls()
+    assert numbers.len() == with_record.height and numbers.str.contains(r"^\d{7}$").all()
+    # each number is the matricule of a person the CAF list contacts: the list's claimants, matched through
+    # the flags (claimant pseudonyms) to the raw extract
+    flags = pl.read_parquet(run / "detection" / f"{MONTH:%Y-%m}" / "flags.parquet")
+    claimants = raw.join(flags.select(pl.col("claimant_id").alias("person_id")).unique(), on="person_id")
+    assert set(numbers) <= set(claimants.get_column("matricule"))
+    assert len(set(numbers)) >= 0.9 * with_record.height  # mostly one dossier per contacted person
+    for other in ("cnav", "cnam"):
+        code, text = _cli("outreach", "open", str(folder / "outreach_caf.parquet"), "--agency", "caf",
+                          "--key", str(run / "keys" / f"{other}-return.key"), "--exchange",
+                          str(run / "exchange.toml"), "--out", str(tmp_path / f"{other}.parquet"))
+        assert code == 4 and "authentication failed" in text, text
+        assert not (tmp_path / f"{other}.parquet").exists()
+        assert not any(n in text for n in numbers.to_list())
+        assert not any(t in text for t in with_record.get_column("return_token").to_list())
+    code, text = _cli("outreach", "open", str(folder / "outreach_caf.parquet"), "--agency", "cnav",
+                      "--key", str(run / "keys" / "cnav-return.key"), "--exchange", str(run / "exchange.toml"))
+    assert code == 4 and "another agency" in text, text
