@@ -153,3 +153,52 @@ def test_the_runs_lists_open_to_the_agencies_own_record_numbers(demo_run_folder,
     code, text = _cli("outreach", "open", str(folder / "outreach_caf.parquet"), "--agency", "cnav",
                       "--key", str(run / "keys" / "cnav-return.key"), "--exchange", str(run / "exchange.toml"))
     assert code == 4 and "another agency" in text, text
+
+
+def test_ablation_reruns_detection_on_the_workspace(demo_run_folder):
+    """Detection restricted to every agency reproduces the run's flags; without the CNAV, ASPA recall falls
+    (the CNAV holds the pensions and the ASPA paid)."""
+    from nonrecours.outputs.ablation import ablation_detection, truth_non_take_up
+    from nonrecours.outputs.answers import CONTRIBUTING, exchange_value
+
+    run = demo_run_folder
+    stored = pl.read_parquet(run / "detection" / f"{MONTH:%Y-%m}" / "flags.parquet")
+    # the polars backend (faster at this size) against the run's DuckDB detection: same flags
+    detect = ablation_detection(run / "workspace", MONTH, backend="polars", config=_run_detection_config(run))
+    everyone = detect(set(CONTRIBUTING))
+    key = ["unit_id", "benefit", "status", "grade"]
+    assert everyone.select(key).sort(key).equals(stored.select(key).sort(key))
+    truth = truth_non_take_up(run / "truth", MONTH, run / "exchange.toml")
+    assert truth.height > 0 and set(truth.get_column("benefit")) >= {"rsa", "aspa"}
+    table = exchange_value(lambda used: everyone if used == set(CONTRIBUTING) else detect(used),
+                           agencies=CONTRIBUTING, truth=truth.filter(pl.col("benefit") == "aspa"))
+    aspa = {r["scenario"]: r for r in table.filter(pl.col("benefit") == "aspa").iter_rows(named=True)}
+    assert aspa["toutes"]["flags_gained"] == aspa["toutes"]["flags_lost"] == 0
+    assert aspa["toutes"]["recall_change"] == 0
+    assert aspa["sans cnav"]["recall"] < aspa["toutes"]["recall"]
+    assert aspa["sans cnav"]["flags_lost"] > 0
+
+
+def _run_detection_config(run: Path):
+    from types import SimpleNamespace
+
+    from nonrecours.config import load_config
+    from nonrecours.run import _detection_config
+
+    return _detection_config(SimpleNamespace(config=load_config(run / "run.toml")))
+
+
+def test_the_ablation_command_writes_answer1s_exchange_value(demo_run_folder):
+    run = demo_run_folder
+    code, text = _cli("ablation", str(run / "run.toml"), "--backend", "polars")
+    assert code == 0, text
+    table = pl.read_parquet(run / "outputs" / f"{MONTH:%Y-%m}" / "answer1_exchange_value.parquet")
+    scenarios = set(table.get_column("scenario"))
+    assert scenarios == {"toutes", "CAF seule", *(f"sans {a}" for a in ("caf", "cnam", "france_travail", "dgfip",
+                                                                          "cnav", "msa", "drm"))}
+    assert {"flags_gained", "flags_lost", "precision_change", "recall_change"} <= set(table.columns)
+    full = table.filter(pl.col("scenario") == "toutes")
+    assert full.get_column("recall").is_not_null().all()  # the demo's truth is the reference
+    assert "reference: truth" in text
+    csv = (run / "outputs" / f"{MONTH:%Y-%m}" / "answer1_exchange_value.csv").read_bytes()
+    assert csv.startswith(b"\xef\xbb\xbf")
