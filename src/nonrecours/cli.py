@@ -304,12 +304,16 @@ def ablation(
 
     Reads the run's workspace and detection; writes outputs/YYYY-MM/answer1_exchange_value (Parquet, CSV):
     per scenario and benefit, flags, flags gained and lost against every agency, precision and recall (against
-    the truth when there is one, else against the full run) and their change.
+    the truth when there is one, else against the full run) and their change; refreshes the headline's recall
+    with the CAF alone.
     """
     from types import SimpleNamespace
 
     from nonrecours.config import load_config
+    import polars as pl
+
     from nonrecours.outputs.ablation import run_ablation, truth_non_take_up
+    from nonrecours.outputs.answers import headline
     from nonrecours.outputs.writers import write_table
     from nonrecours.progress import stage
     from nonrecours.run import _detection_config
@@ -325,7 +329,13 @@ def ablation(
         ref = truth_non_take_up(truth, m, cfg.exchange) if truth is not None else None
         with stage(f"ablation {m:%Y-%m}: detection without each agency"):
             table = run_ablation(folder, m, backend=backend or cfg.backend, config=det_config, truth=ref)
-        paths = write_table(table, folder / "outputs" / f"{m:%Y-%m}", "answer1_exchange_value")
+        dest = folder / "outputs" / f"{m:%Y-%m}"
+        paths = dict(write_table(table, dest, "answer1_exchange_value"))
+        if (dest / "statistics.parquet").exists() and (dest / "answer3_automation.parquet").exists():
+            # the headline's recall with the CAF alone comes from this table
+            lead = headline(pl.read_parquet(dest / "statistics.parquet"),
+                            pl.read_parquet(dest / "answer3_automation.parquet"), table)
+            paths.update({f"headline.{k}": v for k, v in write_table(lead, dest, "headline").items()})
         _out().print(f"ablation {m:%Y-%m} (reference: {'truth' if ref is not None else 'the full run'})",
                      markup=False)
         for r in table.sort("benefit", "scenario").iter_rows(named=True):

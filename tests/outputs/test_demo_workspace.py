@@ -202,3 +202,7 @@ def test_the_ablation_command_writes_answer1s_exchange_value(demo_run_folder):
     assert "reference: truth" in text
     csv = (run / "outputs" / f"{MONTH:%Y-%m}" / "answer1_exchange_value.csv").read_bytes()
     assert csv.startswith(b"\xef\xbb\xbf")
+    lead = pl.read_parquet(run / "outputs" / f"{MONTH:%Y-%m}" / "headline.parquet")
+    caf_only = table.filter(pl.col("scenario") == "CAF seule").select("benefit", "recall")
+    assert dict(lead.join(caf_only, on="benefit").select("benefit", "recall_caf_only").iter_rows()) == dict(
+        caf_only.iter_rows())
