@@ -309,9 +309,9 @@ def ablation(
     """
     from types import SimpleNamespace
 
-    from nonrecours.config import load_config
     import polars as pl
 
+    from nonrecours.config import load_config
     from nonrecours.outputs.ablation import run_ablation, truth_non_take_up
     from nonrecours.outputs.answers import headline
     from nonrecours.outputs.writers import write_table
