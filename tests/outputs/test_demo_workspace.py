@@ -217,8 +217,9 @@ REPLAY_FLOOR = 0.9
 """Share of fully-known flagged familles whose amounts OpenFisca reproduces within 1 €, per benefit. Measured on
 this demo (1,500 persons, seed 2, June 2026): 30 flagged familles (of 256 flagged for RSA, PPA or ASPA) have
 every input the three benefits read known in their whole dwelling; PPA and ASPA agree on 30/30, RSA on 28/30:
-two couples where both pay the RSA but differ by 72 € and 66 € (left to investigate: the quarter's resources
-of a couple, see docs/outputs.md)."""
+two couples where both pay the RSA but differ by 72 € and 66 €, entirely in the housing flat-rate deduction
+(forfait logement: ours 72 € and 90 € from the housing aid the CAF pays in the month; OpenFisca's 0 € and
+156.41 € from the housing aid it computes for the month, which the export asks instead of stating)."""
 
 
 def test_flagged_units_replay_through_openfisca(demo_run_folder):
