@@ -154,7 +154,8 @@ def ingest_stage(ctx: RunContext) -> StageReport:
             ctx.audit.append("exchange", {
                 "agency": agency, "file": file.name, "sha256": file_sha256(file), "rows_read": r.rows_read,
                 "exchange_id": ctx.agreement.exchange_id, "purpose": ctx.agreement.purpose,
-                "pseudonym_key_id": key.key_id})
+                "pseudonym_key_id": key.key_id, "return_key_id": r.return_key_id,
+                "return_tokens": r.return_tokens})
     shutil.rmtree(staging, ignore_errors=True)
     report.counts["quarantined"] = quarantined
     if report.rows_in != report.rows_out + quarantined:
