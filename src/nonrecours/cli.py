@@ -490,6 +490,9 @@ def ingest(
                                 extract_date=date)
     _out().print(f"{report.file}: {report.rows_read:,} rows read, {report.rows_accepted:,} accepted, "
                  f"{report.rows_quarantined:,} quarantined", markup=False)
+    if report.return_tokens is not None:
+        _out().print(f"return tokens: {report.return_tokens:,} (person, record) pairs under {agency}'s own key "
+                     f"{report.return_key_id}", markup=False)
     _print_outputs("ingest", report.outputs.values())
     if report.controls:
         raise errors.ControlError(f"{report.file}: ingested, but a file-level control failed: "
