@@ -292,6 +292,61 @@ def run_command(
 
 
 @app.command()
+def ablation(
+    config: Annotated[Path, typer.Argument(help="The run configuration (run.toml) of a finished run.")],
+    month: Annotated[str | None, typer.Option("--month", help="YYYY-MM; default: every month of the run.")] = None,
+    truth: Annotated[Path | None, typer.Option("--truth", help="Synthetic truth folder (take_up.parquet) for "
+                                               "precision and recall; default: the run's truth/ if any.")] = None,
+    backend: Annotated[str | None, typer.Option("--backend", help="polars or duckdb for the reruns; default: "
+                                                "the run's (polars is faster on small workspaces).")] = None,
+) -> None:
+    """Answer 1, measured: detection rerun without each agency's data (and with the CAF alone).
+
+    Reads the run's workspace and detection; writes outputs/YYYY-MM/answer1_exchange_value (Parquet, CSV):
+    per scenario and benefit, flags, flags gained and lost against every agency, precision and recall (against
+    the truth when there is one, else against the full run) and their change; refreshes the headline's recall
+    with the CAF alone.
+    """
+    from types import SimpleNamespace
+
+    import polars as pl
+
+    from nonrecours.config import load_config
+    from nonrecours.outputs.ablation import run_ablation, truth_non_take_up
+    from nonrecours.outputs.answers import headline
+    from nonrecours.outputs.writers import write_table
+    from nonrecours.progress import stage
+    from nonrecours.run import _detection_config
+
+    cfg = load_config(config)
+    folder = cfg.output
+    months = [_month(month)] if month else cfg.months
+    truth = truth or (folder / "truth" if (folder / "truth" / "take_up.parquet").exists() else None)
+    det_config = _detection_config(SimpleNamespace(config=cfg))
+    for m in months:
+        if not (folder / "detection" / f"{m:%Y-%m}" / "flags.parquet").exists():
+            raise errors.ConfigError(f"no detection for {m:%Y-%m} in {folder}: run `nonrecours run {config}` first")
+        ref = truth_non_take_up(truth, m, cfg.exchange) if truth is not None else None
+        with stage(f"ablation {m:%Y-%m}: detection without each agency"):
+            table = run_ablation(folder, m, backend=backend or cfg.backend, config=det_config, truth=ref)
+        dest = folder / "outputs" / f"{m:%Y-%m}"
+        paths = dict(write_table(table, dest, "answer1_exchange_value"))
+        if (dest / "statistics.parquet").exists() and (dest / "answer3_automation.parquet").exists():
+            # the headline's recall with the CAF alone comes from this table
+            lead = headline(pl.read_parquet(dest / "statistics.parquet"),
+                            pl.read_parquet(dest / "answer3_automation.parquet"), table)
+            paths.update({f"headline.{k}": v for k, v in write_table(lead, dest, "headline").items()})
+        _out().print(f"ablation {m:%Y-%m} (reference: {'truth' if ref is not None else 'the full run'})",
+                     markup=False)
+        for r in table.sort("benefit", "scenario").iter_rows(named=True):
+            p = "—" if r["precision"] is None else f"{r['precision']:.1%}"
+            rc = "—" if r["recall"] is None else f"{r['recall']:.1%}"
+            _out().print(f"  {r['benefit']:<18} {r['scenario']:<22} flags {r['flags']:>6}  +{r['flags_gained']:<5} "
+                         f"-{r['flags_lost']:<5} precision {p:>6}  recall {rc:>6}", markup=False)
+        _print_outputs("ablation", paths.values())
+
+
+@app.command()
 def validate(
     config: Annotated[Path, typer.Argument(help="The run configuration (run.toml).")],
 ) -> None:
@@ -435,6 +490,9 @@ def ingest(
                                 extract_date=date)
     _out().print(f"{report.file}: {report.rows_read:,} rows read, {report.rows_accepted:,} accepted, "
                  f"{report.rows_quarantined:,} quarantined", markup=False)
+    if report.return_tokens is not None:
+        _out().print(f"return tokens: {report.return_tokens:,} (person, record) pairs under {agency}'s own key "
+                     f"{report.return_key_id}", markup=False)
     _print_outputs("ingest", report.outputs.values())
     if report.controls:
         raise errors.ControlError(f"{report.file}: ingested, but a file-level control failed: "

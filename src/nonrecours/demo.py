@@ -14,6 +14,7 @@ Every stage runs for real and reports what it wrote; nothing is shown that was n
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +43,9 @@ def _agreement(out: Path, report: DemoReport) -> Path:
     """The exchange agreement of the default mappings, its secret from the environment or a key file.
 
     Without ``NONRECOURS_EXCHANGE_SECRET``, a random secret is written to ``keys/exchange.key`` (mode 600)
-    and the agreement points at that file: the secret is never in code, output or logs.
+    and the agreement points at that file: the secret is never in code, output or logs. Likewise each
+    contacting agency's own return-token secret (``keys/<agency>-return.key``), the ``--key`` of
+    ``nonrecours outreach open``.
     """
     from importlib import resources
 
@@ -53,6 +56,17 @@ def _agreement(out: Path, report: DemoReport) -> Path:
     agreement = out / "exchange.toml"
     keys = out / "keys"
     keys.mkdir(mode=0o700, exist_ok=True)
+    # each contacting agency's own secret (opens its outreach rows' tokens): its variable, else a key file
+    for agency, env in re.findall(r'^\[agencies\.(\w+)\]\s*\n(?:#.*\n)*return_token_key = \{ env = "(\w+)" \}',
+                                  template, flags=re.M):
+        if os.environ.get(env):
+            continue
+        own = keys / f"{agency}-return.key"
+        if not own.exists():
+            write_secret_file(own)
+        report.add("config", own)
+        template = template.replace(f'return_token_key = {{ env = "{env}" }}',
+                                    f'return_token_key = {{ file = "keys/{agency}-return.key" }}')
     if os.environ.get(SECRET_ENV):
         write_text(agreement, template)
     else:

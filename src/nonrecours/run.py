@@ -115,7 +115,7 @@ def _extract_date(spec: Any, mapping: Any, file: Path) -> dt.date | None:
 
 
 def ingest_stage(ctx: RunContext) -> StageReport:
-    from nonrecours.connectors import default_mapping, ingest, load_mapping
+    from nonrecours.connectors import default_mapping, ingest, load_mapping, return_key_of
 
     report = StageReport("ingest", rows_in=0, rows_out=0)
     key = ctx.agreement.pseudonym_key()
@@ -128,7 +128,8 @@ def ingest_stage(ctx: RunContext) -> StageReport:
             shutil.rmtree(staging, ignore_errors=True)
             with stage(f"ingest {agency}: {file.name}"):
                 r = ingest(file, mapping, ctx.agreement, staging, key=key,
-                           extract_date=_extract_date(spec, mapping, file))
+                           extract_date=_extract_date(spec, mapping, file),
+                           return_key=return_key_of(ctx.agreement, mapping, required=True))
             if r.control_ok is False:
                 raise ControlError(f"{file.name}: the trailer declares {r.declared_records} records, "
                                    f"{r.rows_read} were read (truncated or altered file?)")
@@ -153,7 +154,8 @@ def ingest_stage(ctx: RunContext) -> StageReport:
             ctx.audit.append("exchange", {
                 "agency": agency, "file": file.name, "sha256": file_sha256(file), "rows_read": r.rows_read,
                 "exchange_id": ctx.agreement.exchange_id, "purpose": ctx.agreement.purpose,
-                "pseudonym_key_id": key.key_id})
+                "pseudonym_key_id": key.key_id, "return_key_id": r.return_key_id,
+                "return_tokens": r.return_tokens})
     shutil.rmtree(staging, ignore_errors=True)
     report.counts["quarantined"] = quarantined
     if report.rows_in != report.rows_out + quarantined:

@@ -96,3 +96,15 @@ def test_pseudonymous_ids_never_leave_and_unknown_birth_dates_follow_the_age(fra
     assert ex.index["famille_id"].str.starts_with("SECRETPSEUDO").all()  # the index maps keys back locally
     births = sorted(p["date_naissance"]["ETERNITY"] for s in ex.situations for p in s["individus"].values())
     assert "2020-10-01" in births  # a child of 4 in April 2025: birthday six months before, in October 2020
+
+
+def test_the_months_paid_benefits_can_be_stated_instead_of_computed(frames) -> None:  # type: ignore[no-untyped-def]
+    """A flagged case replays as detection saw it: the housing aid paid in the month is an input, not asked."""
+    ex = export_situations(frames, dt.date(2025, 4, 1), paid_this_month=True)
+    main = next(f for f in ex.situations[0]["familles"].values() if len(f["parents"]) == 2)
+    assert main["aide_logement"]["2025-04"] == 210 and main["aide_logement"]["2024-04"] == 210
+    assert main["af"]["2025-04"] == 0 and len(main["aide_logement"]) == 13
+    assert main["rsa"]["2025-04"] is None  # the benefits detected are still computed
+    default = export_situations(frames, dt.date(2025, 4, 1))
+    main = next(f for f in default.situations[0]["familles"].values() if len(f["parents"]) == 2)
+    assert main["aide_logement"]["2025-04"] is None

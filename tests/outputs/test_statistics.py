@@ -268,3 +268,32 @@ def test_units_of_unknown_commune_sit_in_an_unknown_departement(cahors_counts):
     table = build_statistics(units, profiles, territory_table("cahors"))
     deps = set(table.filter(pl.col("level") == "departement").get_column("area").to_list())
     assert deps == {"46", "inconnu"}
+
+
+def test_every_territory_synth_makes_has_its_epcis():
+    """The EPCIs come from the national table (Etalab decoupage-administratif), not from Cahors alone."""
+    from nonrecours.outputs.statistics import NO_EPCI, epci_table
+
+    france = territory_table("france")
+    # every mainland commune has its EPCI but the four islands the law leaves out of any
+    assert sorted(france.filter(pl.col("epci") == NO_EPCI).get_column("depcom")) == ["22016", "29083", "29155",
+                                                                                       "85113"]
+    assert epci_table().get_column("depcom").is_unique().all()
+    assert territory_table("cahors").get_column("epci").unique().sort().to_list() == [
+        "CA du Grand Cahors", "CC du Pays de Lalbenque-Limogne"]
+    # a run whose communes lie outside Cahors: the départements they fall in, with their EPCIs
+    annecy, bonneville, cahors = "74010", "74042", "46042"
+    terr = territory_table(None, communes=pl.Series([annecy, bonneville, cahors, None]))
+    assert set(terr.get_column("departement")) == {"46", "74"}
+    assert dict(terr.filter(pl.col("depcom").is_in([annecy, bonneville])).select("depcom", "epci").iter_rows()) == {
+        annecy: "CA du Grand Annecy", bonneville: "CC Faucigny - Glières"}
+    assert territory_table(None, communes=pl.Series([cahors])).height == 59  # all in Cahors: the Cahors table
+    counts = pl.DataFrame([(c, t, 14) for c in (annecy, bonneville) for t in TYPES[:2]],
+                          schema=["depcom", "household_type", "n"], orient="row")
+    units, profiles = make_units(counts)
+    cells = cell_counts(units, profiles, terr).filter((pl.col("level") == "epci") & (pl.col("units") > 0)
+                                                     & (pl.col("household_type") == ALL_TYPES))
+    assert dict(cells.select("area", "units").iter_rows()) == {"74 / CA du Grand Annecy": 28,
+                                                                "74 / CC Faucigny - Glières": 28}
+    published = build_statistics(units, profiles, terr).filter((pl.col("level") == "epci") & ~pl.col("secret"))
+    assert published.height and published.get_column("parent_area").is_in(["46", "74"]).all()

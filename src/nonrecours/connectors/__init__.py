@@ -8,11 +8,15 @@ shared. ``ingest_extract`` is the one call most users need.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from pathlib import Path
+from typing import Any
 
 from nonrecours.connectors.ingest import IngestReport, ingest
 from nonrecours.connectors.mapping import Emit, ExtractMapping, FieldMap, RecordLayout, load_mapping
-from nonrecours.errors import ConfigError
+from nonrecours.errors import ConfigError, KeyMaterialError
+
+log = logging.getLogger("nonrecours.connectors")
 
 __all__ = [
     "AGENCY_MODULES",
@@ -26,6 +30,7 @@ __all__ = [
     "ingest",
     "ingest_extract",
     "load_mapping",
+    "return_key_of",
 ]
 
 AGENCY_MODULES: tuple[str, ...] = ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa", "drm")
@@ -40,13 +45,36 @@ def default_mapping(agency: str) -> ExtractMapping:
     return load_mapping(MAPPINGS / f"{agency}.yaml")
 
 
+def return_key_of(agreement: Any, mapping: ExtractMapping, *, required: bool) -> Any:
+    """The agency's own return-token key when its agreement names one and the mapping a record number.
+
+    ``required``: a key the agreement names but that cannot be loaded is an error (the batch run, whose
+    outreach lists need it); otherwise the ingest goes on without tokens and says so (log and report).
+    """
+    terms = agreement.agencies.get(mapping.agency)
+    if terms is None or terms.return_token_key is None or mapping.record_number is None:
+        return None
+    try:
+        return agreement.return_key(mapping.agency)
+    except KeyMaterialError as exc:
+        if required:
+            raise
+        log.warning("%s: no return tokens issued, the agency's own key is unavailable (%s)", mapping.agency, exc)
+        return None
+
+
 def ingest_extract(agency: str, input: str | Path, exchange: str | Path, out: str | Path, *,
                    mapping: str | Path | None = None, extract_id: str | None = None,
                    extract_date: dt.date | None = None) -> IngestReport:
-    """Ingest one extract: the agency's default mapping (or ``mapping``), the agreement read from TOML."""
+    """Ingest one extract: the agency's default mapping (or ``mapping``), the agreement read from TOML.
+
+    Return tokens are issued when the agency's own key (``return_token_key``) can be loaded.
+    """
     from nonrecours.privacy import load_agreement
 
     m = load_mapping(mapping) if mapping is not None else default_mapping(agency)
     if m.agency != agency:
         raise ConfigError(f"the mapping is for agency {m.agency}, not {agency}")
-    return ingest(input, m, load_agreement(exchange), out, extract_id=extract_id, extract_date=extract_date)
+    agreement = load_agreement(exchange)
+    return ingest(input, m, agreement, out, extract_id=extract_id, extract_date=extract_date,
+                  return_key=return_key_of(agreement, m, required=False))

@@ -14,13 +14,15 @@ import polars as pl
 from nonrecours.privacy import (
     ExchangeAgreement,
     PseudonymKey,
+    ReturnTokenKey,
+    issue_return_tokens,
     nir_normalised,
     nir_reason,
     pseudonymise,
     pseudonymise_local_ids,
 )
 
-__all__ = ["NIR_MESSAGES", "check_export", "nir_fault", "pseudonymise_ids"]
+__all__ = ["NIR_MESSAGES", "RETURN_TOKEN", "check_export", "nir_fault", "pseudonymise_ids", "wrap_record_numbers"]
 
 NIR_MESSAGES: Mapping[str, str] = {
     "missing": "missing NIR",
@@ -49,6 +51,23 @@ def pseudonymise_ids(frame: pl.DataFrame, nir_columns: list[str], local_columns:
     for col, namespace in local_columns.items():
         frame = pseudonymise_local_ids(frame, col, key, namespace=namespace)
     return frame
+
+
+RETURN_TOKEN = "__return_token"
+"""Column ``parse_record`` adds: the agency's record number as a return token (the raw number never leaves)."""
+
+
+def wrap_record_numbers(frame: pl.DataFrame, column: str, key: ReturnTokenKey) -> pl.DataFrame:
+    """Add ``RETURN_TOKEN``: ``column`` (the agency's own record number, raw) wrapped under the agency's key.
+
+    Each distinct number is encrypted once (AES-SIV is deterministic; a dossier has several members and
+    months), then joined back; the raw column itself is left for the pseudonymisation that follows.
+    """
+    numbers = frame.select(pl.col(column).cast(pl.String).alias("__number")).drop_nulls().unique()
+    tokens = issue_return_tokens(numbers, "__number", key, out=RETURN_TOKEN, key_id_column=None,
+                                 drop_record=False)
+    return frame.join(tokens, left_on=pl.col(column).cast(pl.String), right_on="__number", how="left",
+                      maintain_order="left").drop("__number", strict=False)
 
 
 def check_export(agreement: ExchangeAgreement, agency: str, exported: Mapping[str, list[str]]) -> None:

@@ -3,6 +3,8 @@
 The run writes, under ``out``::
 
     <table>/<agency>-<extract_id>.parquet     canonical tables (pseudonyms only, provenance columns)
+    return_tokens/<agency>-<extract_id>.parquet  person pseudonym → the agency's record number wrapped in a
+                                              return token under the agency's own key (when it is given)
     quarantine/<agency>-<extract_id>.parquet  one row per fault: file, line, record, column, reason
     reports/<agency>-<extract_id>.json        counts: rows_read = rows_accepted + rows_quarantined
 
@@ -29,7 +31,7 @@ from pathlib import Path
 
 import polars as pl
 
-from nonrecours.connectors._ids import check_export
+from nonrecours.connectors._ids import RETURN_TOKEN, check_export
 from nonrecours.connectors.mapping import ExtractMapping, RecordLayout
 from nonrecours.connectors.parse import (
     FAULT_SCHEMA,
@@ -42,10 +44,17 @@ from nonrecours.connectors.parse import (
 )
 from nonrecours.connectors.readers import FAULT, LINE, TEXT, iter_batches
 from nonrecours.errors import ConfigError, ExtractError, PrivacyError
-from nonrecours.privacy import ExchangeAgreement, PseudonymKey
+from nonrecours.privacy import ExchangeAgreement, PseudonymKey, ReturnTokenKey
 from nonrecours.schemas import TABLES
 
-__all__ = ["IngestReport", "ingest"]
+__all__ = ["RETURN_TOKENS", "RETURN_TOKENS_SCHEMA", "IngestReport", "ingest"]
+
+RETURN_TOKENS = "return_tokens"
+RETURN_TOKENS_SCHEMA: dict[str, pl.DataType] = {
+    "agency": pl.String(), "person_id": pl.String(), "return_token": pl.String(), "return_key_id": pl.String(),
+    "extract_id": pl.String(), "extract_date": pl.Date()}
+"""The protected table of record numbers: each (person, record) of the agency once, the number only as a
+token its own key opens (AES-SIV, ``nonrecours.privacy.tokens``); what an outreach row carries back."""
 
 log = logging.getLogger("nonrecours.connectors")
 ROW = "__row"
@@ -82,6 +91,9 @@ class IngestReport:
     """File-level controls that failed (trailer count, typed Parquet columns...): a batch job stops on them."""
     tables: dict[str, TableCount] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
+    return_tokens: int | None = None
+    """(person, record) pairs written to ``return_tokens`` (None: no return-token key was given)."""
+    return_key_id: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -128,18 +140,26 @@ def _split_records(batch: pl.DataFrame, mapping: ExtractMapping) -> tuple[list[t
 def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreement, out: str | Path, *,
            key: PseudonymKey | None = None, extract_id: str | None = None,
            extract_date: dt.date | None = None, chunk_bytes: int = 8 << 20,
-           batch_rows: int = 250_000, spill_rows: int = 5_000_000) -> IngestReport:
+           batch_rows: int = 250_000, spill_rows: int = 5_000_000,
+           return_key: ReturnTokenKey | None = None) -> IngestReport:
     """Read ``input`` with ``mapping`` and write canonical tables, quarantine and report under ``out``.
 
     The agreement is checked first (PrivacyError on a mapping exporting an unlisted column); ``key``
     defaults to the agreement's pseudonym key (exchange secret, HKDF per exchange and purpose). Rows are
     read in chunks of ``chunk_bytes`` (text) or ``batch_rows`` (Parquet); a table of more than
     ``spill_rows`` rows is deduplicated by DuckDB, which spills to disk, instead of Polars in memory.
+    ``return_key`` (the agency's own, from its secret) wraps the mapping's ``record_number`` of each person
+    into the ``return_tokens`` table; the raw number is never written.
     """
     path = Path(input)
     out = Path(out)
     check_export(agreement, mapping.agency, mapping.exported_columns)
     key = key or agreement.pseudonym_key()
+    if return_key is not None and return_key.agency != mapping.agency:
+        raise PrivacyError(f"the return-token key given belongs to agency {return_key.agency}, the extract to "
+                           f"{mapping.agency}")
+    if return_key is not None and mapping.record_number is None:
+        raise ConfigError(f"the {mapping.agency} mapping names no record_number to wrap in return tokens")
     extract_id = extract_id or path.stem
     _check_paths(path, out, extract_id)
     date_given = extract_date is not None
@@ -147,7 +167,8 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
     if extract_date is None:  # the file's own date until a header record gives one; never the clock
         extract_date = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC).date()
     report = IngestReport(agency=mapping.agency, file=path.name, extract_id=extract_id,
-                          extract_date=extract_date.isoformat(), key_id=key.key_id)
+                          extract_date=extract_date.isoformat(), key_id=key.key_id,
+                          return_key_id=return_key.key_id if return_key is not None else None)
     date_ref, count_ref = mapping.extract_date_from, mapping.record_count_from
     emits = [e for rec in mapping.records for e in rec.emits]
     if len(emits) > _EMITS:
@@ -164,6 +185,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
         part = 0
         fault_parts: list[Path] = []
         table_parts: dict[str, list[Path]] = {}
+        token_parts: list[Path] = []
         emitted: Counter[str] = Counter()
         for batch in iter_batches(path, mapping, chunk_bytes=chunk_bytes, batch_rows=batch_rows, work=work):
             part += 1
@@ -172,12 +194,17 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
             per_record, split_faults = _split_records(batch.frame, mapping)
             faults.append(split_faults)
             rows_by_table: dict[str, list[pl.DataFrame]] = {}
+            tokens: list[pl.DataFrame] = []
             for rec, rows in per_record:
                 if not rows.height:
                     continue
                 raw = raw_fields(rows, rec, mapping)
-                parsed, parse_faults = parse_record(raw, rec, mapping, key)
+                parsed, parse_faults = parse_record(raw, rec, mapping, key, return_key=return_key)
                 faults.append(parse_faults)
+                if RETURN_TOKEN in parsed.columns:  # the person's pseudonym beside the wrapped record number
+                    person = next(f.target for f in rec.fields if f.type == "nir")
+                    tokens.append(parsed.select(LINE, pl.col(person).alias("person_id"),
+                                                pl.col(RETURN_TOKEN).alias("return_token")))
                 if date_ref and rec.name == date_ref.record and not date_given and parsed.height:
                     found = parsed.get_column(date_ref.field).drop_nulls()
                     if found.len():  # the header comes first: every row gets the extract's own date
@@ -200,6 +227,11 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 fault_df.write_parquet(fp)
                 fault_parts.append(fp)
             report.rows_quarantined += bad_lines.len()
+            if tokens:
+                tp = work / f"{RETURN_TOKENS}-{part:06d}.parquet"
+                (pl.concat(tokens).filter(~pl.col(LINE).is_in(bad_lines.implode())).drop(LINE)
+                 .drop_nulls().unique().write_parquet(tp))
+                token_parts.append(tp)
             for table, frames in rows_by_table.items():
                 spec = TABLES[table]
                 df = pl.concat(frames, how="diagonal_relaxed").filter(~pl.col(LINE).is_in(bad_lines.implode()))
@@ -232,6 +264,8 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
         staged = work / "staged"
         staged.mkdir()
         _finish(report, staged, stem, path.name, fault_parts, table_parts, emitted, work, spill_rows)
+        if return_key is not None:
+            _finish_tokens(report, staged, stem, token_parts, return_key, extract_id, extract_date)
         _publish(report, staged, out, stem)
         ok = True
     finally:
@@ -279,7 +313,7 @@ def _publish(report: IngestReport, staged: Path, out: Path, stem: str) -> None:
     """
     report.outputs = {}
     moves: list[tuple[Path | None, Path]] = []
-    for name in [*TABLES, "quarantine"]:
+    for name in [*TABLES, RETURN_TOKENS, "quarantine"]:
         src = staged / name / f"{stem}.parquet"
         moves.append((src if src.exists() else None, out / name / f"{stem}.parquet"))
     rp = staged / "reports" / f"{stem}.json"
@@ -362,6 +396,22 @@ def _last_per_key(parts: list[Path], key: list[str], work: Path) -> Path:
 
 
 _DUCKDB_MEMORY = "1GB"
+
+
+def _finish_tokens(report: IngestReport, out: Path, stem: str, parts: list[Path], key: ReturnTokenKey,
+                   extract_id: str, extract_date: dt.date) -> None:
+    """Each (person, token) once, with the agency and key id: the protected table of record numbers."""
+    tdir = out / RETURN_TOKENS
+    tdir.mkdir(exist_ok=True)
+    tpath = tdir / f"{stem}.parquet"
+    frame = (pl.scan_parquet(parts).unique().collect() if parts
+             else pl.DataFrame(schema={"person_id": pl.String, "return_token": pl.String}))
+    frame = frame.select(pl.lit(key.agency).alias("agency"), "person_id", "return_token",
+                         pl.lit(key.key_id).alias("return_key_id"), pl.lit(extract_id).alias("extract_id"),
+                         pl.lit(extract_date, dtype=pl.Date).alias("extract_date"))
+    frame.cast(RETURN_TOKENS_SCHEMA).sort("person_id", "return_token").write_parquet(tpath)  # type: ignore[arg-type]
+    report.return_tokens = frame.height
+    report.outputs[RETURN_TOKENS] = str(tpath)
 
 
 def _finish(report: IngestReport, out: Path, stem: str, file: str, fault_parts: list[Path],

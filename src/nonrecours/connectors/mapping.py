@@ -173,9 +173,19 @@ class ExtractMapping(_Model):
         None, description="a date field (header record) giving the extract date when none is passed")
     record_count_from: FieldRef | None = Field(
         None, description="an int field (trailer record) with the number of records the file should hold")
+    record_number: str | None = Field(
+        None, description="the field (a local_id, or the nir where the agency files people by NIR) holding the "
+                          "agency's own record number: wrapped at ingest in a return token only it can open")
 
     @model_validator(mode="after")
     def _layout(self) -> ExtractMapping:
+        if self.record_number is not None:
+            carriers = [r for r in self.records
+                        if any(f.target == self.record_number and f.type in ("local_id", "nir") for f in r.fields)
+                        and any(f.type == "nir" for f in r.fields)]
+            if not carriers:
+                raise ValueError(f"record_number {self.record_number}: no record has it as a local_id or nir "
+                                 "field beside the person's nir")
         for ref, kinds in ((self.extract_date_from, ("date",)), (self.record_count_from, ("int",))):
             if ref is None:
                 continue

@@ -13,10 +13,10 @@ import datetime as dt
 
 import polars as pl
 
-from nonrecours.connectors._ids import NIR_MESSAGES, pseudonymise_ids
+from nonrecours.connectors._ids import NIR_MESSAGES, pseudonymise_ids, wrap_record_numbers
 from nonrecours.connectors.mapping import Emit, ExtractMapping, FieldMap, RecordLayout
 from nonrecours.connectors.readers import FAULT, FAULT_COLUMN, LINE, TEXT
-from nonrecours.privacy import PseudonymKey, check_nirs
+from nonrecours.privacy import PseudonymKey, ReturnTokenKey, check_nirs
 from nonrecours.schemas import TABLES
 
 __all__ = ["FAULT_SCHEMA", "SUB", "check_rows", "emit_rows", "parse_record", "raw_fields"]
@@ -172,8 +172,11 @@ def _reason(f: FieldMap, value: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:
 
 
 def parse_record(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMapping,
-                 key: PseudonymKey) -> tuple[pl.DataFrame, pl.DataFrame]:
+                 key: PseudonymKey, *, return_key: ReturnTokenKey | None = None) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Typed, pseudonymised fields of the accepted rows, and the faults (line, record, column, reason).
+
+    With ``return_key`` (the agency's own), a record carrying the mapping's ``record_number`` beside a nir
+    gets ``RETURN_TOKEN``: that number wrapped before the identifiers become pseudonyms.
 
     Built in stages of materialised columns (cleaned text, shape flags, values, reasons), so each costly
     string operation runs once per cell whatever the number of branches that read it.
@@ -221,6 +224,9 @@ def parse_record(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMappin
     # identifiers become pseudonyms here, in place: the raw values do not outlive this function
     nirs = [f.target for f in fields if f.type == "nir"]
     local = {f.target: f"{mapping.agency}:{f.target}" for f in fields if f.type == "local_id"}
+    if return_key is not None and mapping.record_number is not None and nirs \
+            and any(f.target == mapping.record_number for f in fields):
+        ok = wrap_record_numbers(ok, mapping.record_number, return_key)
     return pseudonymise_ids(ok, nirs, local, key), faults
 
 

@@ -135,20 +135,27 @@ def exchange_value(run_detection: Callable[[set[str]], pl.DataFrame], *,
     """Detection rerun with every agency, without each one, and with the CAF alone.
 
     ``run_detection(agencies) -> flags`` is the real pipeline restricted to those agencies' extracts.
-    Reference: ``truth`` (person_id, benefit: one row per true non-take-up) when given, else the full run's
+    Reference: ``truth`` (person_id, benefit: one row per true non-take-up; with ``unit_id``, one item per
+    unit and benefit, matched through any of its persons) when given, else the full run's
     flags. A flag counts when its grade is in ``grades``; a flag and a reference item match when they share a
     person and the benefit. Columns: scenario, benefit, flags, matched (flags that match), lost (reference
-    items no flag matches), precision, recall, amount_central (monthly, summed over the flags).
+    items no flag matches), flags_gained and flags_lost (against the run with every agency), precision,
+    recall, amount_central (monthly, summed over the flags), precision_change and recall_change (against
+    the run with every agency).
     """
     agencies = tuple(agencies)
     full = run_detection(set(agencies))
     scenarios = {"toutes": set(agencies), **{f"sans {a}": set(agencies) - {a} for a in agencies},
                  "CAF seule": {"caf"}}
-    if truth is not None:
+    if truth is not None and "unit_id" in truth.columns:  # one item per true unit, found through any adult
+        ref = (truth.select("unit_id", pl.col("person_id").alias("person"), "benefit").unique()
+               .with_columns(pl.struct("unit_id", "benefit").rank("dense").alias("_r")).drop("unit_id"))
+    elif truth is not None:
         ref = truth.select(pl.col("person_id").alias("person"), "benefit").unique().with_row_index("_r")
     else:
         ref = _persons(full.filter(pl.col("grade").is_in(grades)), "_r")
     ref_n = ref.group_by("benefit").agg(pl.col("_r").n_unique().alias("_ref"))
+    base = _persons(full.filter(pl.col("grade").is_in(grades)), "_b")
     parts = []
     for name, used in scenarios.items():  # a handful of detection runs, each in bulk
         flags = (full if used == set(agencies) else run_detection(used)).filter(pl.col("grade").is_in(grades))
@@ -159,16 +166,32 @@ def exchange_value(run_detection: Callable[[set[str]], pl.DataFrame], *,
                  .agg(pl.col("_r").n_unique().alias("_found")))
         counts = flags.group_by("benefit").agg(pl.len().alias("flags"),
                                                pl.col("amount_central").sum().alias("amount_central"))
+        # against the run with every agency: flags this scenario adds, and the full run's flags it loses
+        gained = (persons.join(base, on=["person", "benefit"], how="anti")
+                  .join(persons.join(base, on=["person", "benefit"], how="semi").select("_f").unique(), on="_f",
+                        how="anti").group_by("benefit").agg(pl.col("_f").n_unique().alias("flags_gained")))
+        dropped = (base.join(base.join(persons, on=["person", "benefit"], how="semi").select("_b").unique(),
+                             on="_b", how="anti").group_by("benefit").agg(pl.col("_b").n_unique()
+                                                                          .alias("flags_lost")))
         per = (counts.join(ref_n, on="benefit", how="full", coalesce=True)
-               .join(correct, on="benefit", how="left").join(found, on="benefit", how="left"))
+               .join(correct, on="benefit", how="left").join(found, on="benefit", how="left")
+               .join(gained, on="benefit", how="left").join(dropped, on="benefit", how="left"))
         parts.append(per.with_columns(pl.lit(name).alias("scenario")))
     out = pl.concat(parts, how="diagonal_relaxed").with_columns(
-        pl.col("flags", "matched", "_found", "_ref").fill_null(0), pl.col("amount_central").fill_null(0.0))
-    return out.select(
+        pl.col("flags", "matched", "_found", "_ref", "flags_gained", "flags_lost").fill_null(0),
+        pl.col("amount_central").fill_null(0.0))
+    out = out.select(
         "scenario", "benefit", "flags", "matched", (pl.col("_ref") - pl.col("_found")).alias("lost"),
+        "flags_gained", "flags_lost",
         pl.when(pl.col("flags") > 0).then(pl.col("matched") / pl.col("flags")).alias("precision"),
         pl.when(pl.col("_ref") > 0).then(pl.col("_found") / pl.col("_ref")).alias("recall"),
-        pl.col("amount_central").round(2)).sort("benefit", "scenario")
+        pl.col("amount_central").round(2))
+    ref_row = out.filter(pl.col("scenario") == "toutes").select(
+        "benefit", pl.col("precision").alias("_p0"), pl.col("recall").alias("_r0"))
+    return (out.join(ref_row, on="benefit", how="left")
+            .with_columns((pl.col("precision") - pl.col("_p0")).alias("precision_change"),
+                          (pl.col("recall") - pl.col("_r0")).alias("recall_change"))
+            .drop("_p0", "_r0").sort("benefit", "scenario"))
 
 
 def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *, paid_units: pl.DataFrame | None = None,

@@ -108,13 +108,15 @@ def _series_dicts(df: pl.DataFrame, key: str, columns: Iterable[str]) -> dict[An
 
 def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                       famille_ids: Sequence[int] | pl.Series | None = None, *, benefits_paid: bool = True,
-                      outputs: bool | Mapping[str, Sequence[str]] = True) -> Export:
+                      outputs: bool | Mapping[str, Sequence[str]] = True, paid_this_month: bool = False) -> Export:
     """Web-API situations for the ménages of ``famille_ids`` (all familles when None) at ``month``.
 
     ``frames``: a dict of input frames or an :class:`~nonrecours.engine.Inputs`. ``benefits_paid``: state
     the paid family benefits and housing aid of the twelve previous months (False lets OpenFisca compute
     them). ``outputs``: request :data:`EXPORTED_OUTPUTS` (or the given ``{entity plural: variables}``) at
-    ``month`` (``null`` values, as the web API's ``/calculate`` expects).
+    ``month`` (``null`` values, as the web API's ``/calculate`` expects). ``paid_this_month``: state the
+    evaluated month's paid benefits too (as our rules read them: the housing aid paid enters the RSA and PPA
+    forfait logement), instead of letting OpenFisca compute them; replays a flagged case as detection saw it.
     """
     requested: Mapping[str, Sequence[str]] = (EXPORTED_OUTPUTS if outputs is True else outputs or {})
     month = dt.date(month.year, month.month, 1)
@@ -169,9 +171,10 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
     else:
         per_person = {}
 
-    # -- famille paid benefits over the twelve months before ------------------------------------------
+    # -- famille paid benefits over the twelve months before (and the month itself if asked) ---------
     fm = _frame(frames, "famille_monthly")
-    paid_months = pl.DataFrame({"month": [add_months(month, -k) for k in range(PAID_MONTHS, 0, -1)]},
+    last = 0 if paid_this_month else 1
+    paid_months = pl.DataFrame({"month": [add_months(month, -k) for k in range(PAID_MONTHS, last - 1, -1)]},
                                schema={"month": pl.Date}).with_columns(
         pl.col("month").dt.strftime("%Y-%m").alias("period"))
     per_famille: dict[Any, dict[str, dict[str, Any]]] = {}
@@ -256,6 +259,8 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
             f["rsa_isolement_recent"] = {whole: bool(frow.get("recent_isolation"))}
             f.update(per_famille.get(fid, {}))
             for v in requested.get("familles", ()):  # a paid benefit: past months stated, this one asked
+                if paid_this_month and v in PAID:
+                    continue
                 f[v] = {**f.get(v, {}), period: None}
             idx_f.append(fid)
             idx_pos.append(len(situations))

@@ -8,13 +8,13 @@ never ask it again), what is left to ask (the deciding unknowns and the conditio
 claim, and a priority (missing amount × a weight per grade).
 
 Return tokens. A row carries a token only its agency can open (AES-SIV under that agency's own key, see
-``nonrecours.privacy.tokens``) wrapping the agency's own record number. The workspace does not keep record
-numbers: ingest replaces the CAF matricule and the CNAV/MSA dossier numbers by pseudonyms
-(``connectors/_ids.pseudonymise_ids``), and the CNAM files by NIR only. The number must therefore be turned into
-a token where it is known, at the agency's ingest, into a ``return_tokens`` table (agency, person_id,
-return_token, return_key_id) that can travel with the workspace. ``build_outreach`` takes either that table
-(``records`` with ``return_token``) or record numbers (``records`` with ``record_id``, tokenised here under
-``keys``); until ingest writes the table, tests pass pseudonyms as record numbers.
+``nonrecours.privacy.tokens``) wrapping the agency's own record number: the CAF matricule, the CNAV ASPA
+dossier, the MSA dossier, the France Travail identifier, and for the CNAM the NIR (the CPAM files insured
+people by it); the mapping's ``record_number`` names the field. Ingest wraps the number where it is read,
+under the agency's own key, into the workspace's ``return_tokens`` table (agency, person_id, return_token,
+return_key_id, extract): the raw number is never written, and the pseudonym never leaves with a list.
+``build_outreach`` takes that table (``records`` with ``return_token``) or record numbers (``records`` with
+``record_id``, tokenised here under ``keys``).
 """
 
 from __future__ import annotations
@@ -255,8 +255,10 @@ def _tokens(out: pl.DataFrame, records: pl.DataFrame,
     known_to = recs.group_by("person_id").agg(pl.col("agency").unique().sort().alias("known_to"))
     value = "return_token" if "return_token" in recs.columns else "record_id"
     extra = ["return_key_id"] if value == "return_token" and "return_key_id" in recs.columns else []
-    first = recs.sort("agency", "person_id", value).unique(["agency", "person_id"], keep="first",
-                                                          maintain_order=True)
+    # a person with several records at the agency: the latest extract's, then a fixed order
+    latest = [pl.col("extract_date").fill_null(pl.date(1900, 1, 1))] if "extract_date" in recs.columns else []
+    first = (recs.sort(["agency", "person_id", *latest, value], descending=[False, False, *[True] * len(latest), False])
+             .unique(["agency", "person_id"], keep="first", maintain_order=True))
     out = (out.join(first.select("agency", "person_id", value, *extra), left_on=["agency", "claimant_id"],
                     right_on=["agency", "person_id"], how="left")
            .join(known_to, left_on="claimant_id", right_on="person_id", how="left")

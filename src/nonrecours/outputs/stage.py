@@ -58,7 +58,6 @@ def run_stage(ctx: Any) -> Any:
         report.note = "no return tokens in the workspace: lists carry has_record = false"
     outreach_config = _outreach_config({str(k): str(v) for k, v in ctx.config.lead_agency.items()})
     stats_config = StatisticsConfig(threshold=ctx.config.thresholds.suppression)
-    territory = territory_table(TERRITORY)
     for month in ctx.config.months:
         det = ctx.out / "detection" / f"{month:%Y-%m}"
         if not (det / "flags.parquet").exists():
@@ -86,6 +85,8 @@ def run_stage(ctx: Any) -> Any:
         statistics = None
         if residence is not None and members is not None:
             profiles = unit_profiles(members, residence, month)
+            # the shipped territory the data's communes fall in (Cahors, else their départements)
+            territory = territory_table(None, communes=profiles.get_column("depcom"))
             statistics = build_statistics(units, profiles, territory, config=stats_config)
             written += write_table(statistics, folder, "statistics").values()
         written += write_answers(folder, flags=flags, units=units, provenance=provenance,

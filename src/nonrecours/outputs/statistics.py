@@ -33,8 +33,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nonrecours.errors import SchemaError
 
-__all__ = ["ALL_TYPES", "HOUSEHOLD_TYPES", "LEVELS", "StatisticsConfig", "build_statistics", "cell_counts", "suppress",
-           "territory_table", "unit_profiles"]
+__all__ = ["ALL_TYPES", "HOUSEHOLD_TYPES", "LEVELS", "NO_EPCI", "StatisticsConfig", "build_statistics", "cell_counts",
+           "epci_table", "suppress", "territory_table", "unit_profiles"]
 
 LEVELS: tuple[str, ...] = ("total", "departement", "epci", "commune")
 """Territorial levels, each nested in the one before."""
@@ -56,20 +56,49 @@ class StatisticsConfig(BaseModel):
     levels: tuple[str, ...] = LEVELS
 
 
-def territory_table(name: str = "cahors") -> pl.DataFrame:
-    """depcom → epci, departement, from the synthetic territories' Etalab data (decoupage-administratif).
+NO_EPCI = "commune isolée (hors EPCI)"
+"""The EPCI of a commune that belongs to none (four islands of mainland France, CGCT art. L5210-1-1)."""
 
-    Only the Cahors table carries EPCIs; elsewhere the EPCI is unknown and a commune hangs under its
-    département's "EPCI inconnu" so that communes still nest in EPCIs and EPCIs in départements.
+
+def epci_table() -> pl.DataFrame:
+    """depcom → epci_code, epci (name), epci_type for every commune member of an EPCI à fiscalité propre.
+
+    Etalab ``decoupage-administratif`` 6.0.0 (the DGCL's EPCIs), shipped as ``synth/data/epci.csv.gz``;
+    origin and how it was made in ``synth/data/SOURCES.md``.
     """
+    import gzip
     from importlib import resources
 
-    raw = resources.files("nonrecours.synth").joinpath("data", "cahors.csv").read_bytes()
-    epci = pl.read_csv(raw, schema_overrides={"depcom": pl.String}).select("depcom", "epci")
+    raw = gzip.decompress(resources.files("nonrecours.synth").joinpath("data", "epci.csv.gz").read_bytes())
+    return pl.read_csv(raw, schema={"depcom": pl.String, "epci_code": pl.String, "epci": pl.String,
+                                    "epci_type": pl.String})
+
+
+def territory_table(name: str | None = "cahors", *, communes: pl.Series | None = None) -> pl.DataFrame:
+    """depcom → epci, departement for the communes of a synthetic territory (``cahors``, ``france``).
+
+    ``name=None`` with ``communes`` (the codes seen in the data): the smallest shipped territory holding
+    them: Cahors when every one is a Cahors commune, else every commune of the départements they fall in.
+    EPCIs come from the national table (``epci_table``); a commune in no EPCI gets ``NO_EPCI``.
+    """
     from nonrecours.synth import load_territory
 
-    base = load_territory(name).select("depcom", "departement")
-    return base.join(epci, on="depcom", how="left").select("depcom", "epci", "departement")
+    if name is None:
+        seen = (communes if communes is not None else pl.Series([], dtype=pl.String)).drop_nulls().unique()
+        cahors = load_territory("cahors").get_column("depcom")
+        if seen.is_in(cahors.implode()).all():
+            name = "cahors"
+        else:
+            france = load_territory("france")
+            deps = france.filter(pl.col("depcom").is_in(seen.implode())).get_column("departement").unique()
+            base = france.filter(pl.col("departement").is_in(deps.implode())).select("depcom", "departement")
+            return _with_epci(base)
+    return _with_epci(load_territory(name).select("depcom", "departement"))
+
+
+def _with_epci(base: pl.DataFrame) -> pl.DataFrame:
+    return (base.join(epci_table().select("depcom", "epci"), on="depcom", how="left")
+            .with_columns(pl.col("epci").fill_null(NO_EPCI)).select("depcom", "epci", "departement"))
 
 
 def _departement(depcom: pl.Expr) -> pl.Expr:

@@ -1,0 +1,95 @@
+"""The value of each exchange, measured: detection rerun on the workspace without each agency's data.
+
+Answer 1 of the experiment says which agreement to sign. ``exchange_value`` (``outputs.answers``) compares
+detection with every agency, without each one and with the CAF alone; this module gives it the real pipeline:
+the run's workspace with the rows of the agencies left out removed (every canonical row carries its
+``source_agency``), then the core (``core.build_month``) and detection (``detection.detect``) again. The run
+with every agency is not recomputed: its flags are the ones the detection stage wrote. Each other scenario
+changes the core's inputs, so the core and detection run again, nothing else (no ingest, no outputs).
+
+Reference for precision and recall: the synthetic truth when there is one (``truth_non_take_up``: the adults
+of every famille the truth says does not take a benefit up, pseudonymised under the run's key), else the full
+run's flags (then "recall" is the share of the full run's flags a scenario keeps).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from nonrecours.outputs.answers import CONTRIBUTING, exchange_value
+
+__all__ = ["ablation_detection", "run_ablation", "truth_non_take_up"]
+
+
+def ablation_detection(workspace: str | Path, month: dt.date, *, backend: str = "duckdb", config: Any = None,
+                       full_flags: pl.DataFrame | None = None,
+                       agencies: Iterable[str] = CONTRIBUTING) -> Callable[[set[str]], pl.DataFrame]:
+    """``run_detection(agencies) -> flags`` on ``workspace`` restricted to those agencies' rows.
+
+    ``full_flags``: the flags of the run with every agency (``agencies``), reused instead of recomputed.
+    Each set of agencies is detected once (memoised).
+    """
+    from nonrecours.detection.detect import core_month, detect, read_workspace
+
+    tables = read_workspace(workspace)
+    every = frozenset(agencies)
+    done: dict[frozenset[str], pl.DataFrame] = {}
+    if full_flags is not None:
+        done[every] = full_flags
+
+    def run(used: set[str]) -> pl.DataFrame:
+        key = frozenset(used)
+        if key not in done:
+            kept = {name: t.filter(pl.col("source_agency").cast(pl.String).is_in(sorted(key)))
+                    for name, t in tables.items()}
+            done[key] = detect(core_month(kept, month), kept, backend=backend, config=config).flags
+        return done[key]
+
+    return run
+
+
+def truth_non_take_up(truth: str | Path, month: dt.date, agreement: str | Path) -> pl.DataFrame:
+    """unit_id (truth famille), person_id (workspace pseudonym of each adult), benefit: the true non-take-up
+    of ``month`` in the synthetic truth folder, keyed as the workspace is (the run's exchange key)."""
+    from nonrecours.privacy import load_agreement
+    from nonrecours.privacy.pseudonyms import pseudonymise
+
+    truth = Path(truth)
+    take_up = pl.read_parquet(truth / "take_up.parquet").filter((pl.col("month") == month) & ~pl.col("take_up"))
+    m = pl.read_parquet(truth / "unit_memberships.parquet")
+    adults = m.filter((pl.col("unit_kind").cast(pl.String) == "famille") & (pl.col("valid_from") <= month)
+                      & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month))
+                      & pl.col("role").cast(pl.String).is_in(["demandeur", "conjoint"])).select("unit_id", "person_id")
+    nirs = pl.read_parquet(truth / "identities.parquet", columns=["person_id", "nir"])
+    key = load_agreement(agreement).pseudonym_key()
+    pseud = pseudonymise(nirs.rename({"person_id": "truth_person"}), "nir", key, out="ws_person",
+                         key_id_column=None, reason_column=None)
+    return (take_up.select("unit_id", pl.col("benefit").cast(pl.String)).unique()
+            .join(adults, on="unit_id").join(pseud, left_on="person_id", right_on="truth_person")
+            .select(pl.col("unit_id").cast(pl.String), pl.col("ws_person").alias("person_id"), "benefit"))
+
+
+def run_ablation(run_folder: str | Path, month: dt.date, *, backend: str = "duckdb", config: Any = None,
+                 truth: pl.DataFrame | None = None, agencies: Iterable[str] | None = None) -> pl.DataFrame:
+    """``exchange_value`` on a finished run's workspace and detection of ``month`` (see the module docstring).
+
+    ``agencies``: the agencies whose extracts the run ingested (default: those with rows in the workspace).
+    """
+    run_folder = Path(run_folder)
+    ws = run_folder / "workspace"
+    det = run_folder / "detection" / f"{month:%Y-%m}" / "flags.parquet"
+    if agencies is None:
+        from nonrecours.detection.detect import read_workspace
+
+        seen = pl.concat([t.select(pl.col("source_agency").cast(pl.String)).unique()
+                          for t in read_workspace(ws).values()]).unique().collect()
+        agencies = [a for a in CONTRIBUTING if a in set(seen.get_column("source_agency").to_list())]
+    agencies = tuple(agencies)
+    full = pl.read_parquet(det) if det.exists() else None
+    run = ablation_detection(ws, month, backend=backend, config=config, full_flags=full, agencies=agencies)
+    return exchange_value(run, agencies=agencies, truth=truth)
