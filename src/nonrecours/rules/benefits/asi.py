@@ -1,5 +1,5 @@
-"""Allocation supplémentaire d'invalidité (CSS art. L815-24 and following), modelled as a resource of the
-other benefits (it is not a simulate output).
+"""Allocation supplémentaire d'invalidité (CSS art. L815-24 and following): a ``simulate`` output and a
+resource of the other benefits.
 
 Since April 2020 the ASI is the difference between a ceiling (single or couple) and the foyer's
 resources of the three previous months, for a person drawing an invalidity pension who is not entitled

@@ -128,11 +128,26 @@ def af_nb_forfait(f: Famille):
     return where(n + n_vingt_ans >= 3, n_vingt_ans, 0)
 
 
+@rule(entity="famille", dtype="float", label="outre-mer: majoration pour âge d'un enfant unique (en BMAF)",
+      ref="CSS art. L755-11 et D755-5, II")
+def af_taux_majoration_enfant_unique_dom(f: Famille):
+    m = f.members
+    dom = f"{PF}.af.dom"
+    taux = where(m.age_mois >= param(f"{dom}.enfant_unique_age_2"), param(f"{dom}.enfant_unique_taux_2"),
+                 where(m.age_mois >= param(f"{dom}.enfant_unique_age_1"), param(f"{dom}.enfant_unique_taux_1"), 0.0))
+    return where(f.menage.residence_dom & (f.af_nb_enfants == 1), f.sum(taux, where=m.af_enfant), 0.0)
+
+
+@rule(entity="famille", dtype="float", label="taux des majorations pour âge (en BMAF)",
+      ref="CSS art. L521-3, D521-2 et D755-5, II")
+def af_taux_majorations_age(f: Famille):
+    return f.af_nb_majorations * param(f"{PF}.af.taux_majoration_age") + f.af_taux_majoration_enfant_unique_dom
+
+
 @rule(entity="famille", dtype="float", label="taux des majorations pour âge et de l'allocation forfaitaire (en BMAF)",
       ref="CSS art. L521-1, L521-3, D521-1 et D521-2")
 def af_taux_majorations(f: Famille):
-    return (f.af_nb_majorations * param(f"{PF}.af.taux_majoration_age")
-            + f.af_nb_forfait * param(f"{PF}.af.taux_forfait_20_ans"))
+    return f.af_taux_majorations_age + f.af_nb_forfait * param(f"{PF}.af.taux_forfait_20_ans")
 
 
 @rule(entity="famille", dtype="float", label="taux total des allocations familiales du mois (en BMAF)",
@@ -287,11 +302,12 @@ def af_droit_base(f: Famille):
 @rule(entity="famille", dtype="float", label="allocations familiales: majorations pour âge modulées",
       ref="CSS art. L521-3, D521-1 et D521-2")
 def af_droit_majorations(f: Famille):
-    montant = param(f"{PF}.bmaf") * param(f"{PF}.af.taux_majoration_age") * f.af_nb_majorations
+    montant = param(f"{PF}.bmaf") * f.af_taux_majorations_age
     return where(f.af_droit_base > 0, montant * _modulation_af(f, f.af_nb_enfants), 0.0)
 
 
-@rule(entity="famille", dtype="float", label="allocations familiales: allocation forfaitaire (enfant de 20 ans) modulée",
+@rule(entity="famille", dtype="float",
+      label="allocations familiales: allocation forfaitaire (enfant de 20 ans) modulée",
       ref="CSS art. L521-1, D521-1 et D521-2")
 def af_droit_forfait(f: Famille):
     montant = round_(param(f"{PF}.bmaf") * param(f"{PF}.af.taux_forfait_20_ans"), 2) * f.af_nb_forfait

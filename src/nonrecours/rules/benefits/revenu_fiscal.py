@@ -42,10 +42,12 @@ def rfr_abattement_pensions(i: Individu):
                                   _n2("deductions.pensions_min"))), pensions)
 
 
-@rule(entity="individu", dtype="bool", label="déclarant de 65 ans ou plus au 1er janvier de l'année N-2",
+@rule(entity="individu", dtype="bool", label="déclarant âgé de 65 ans ou plus au 31 décembre de l'année N-2",
       ref="CGI art. 157 bis")
 def rfr_declarant_age(i: Individu):
-    return (i.foyer_fiscal_role == "declarant") & (age_au(i, 1, annees=-2) >= param(f"{IR}.abattement_age.age"))
+    """The age reached on 31 December of the income year (the age on 1 December: birth dates are the first of a
+    month)."""
+    return (i.foyer_fiscal_role == "declarant") & (age_au(i, 12, annees=-2) >= param(f"{IR}.abattement_age.age"))
 
 
 @rule(entity="foyer_fiscal", dtype="float", label="revenu net global de l'année N-2", ref="CGI art. 156 et 158")
@@ -61,6 +63,7 @@ def rfr_n2(ff: FoyerFiscal):
     rng = ff.rfr_revenu_net_global
     par_personne = where(rng <= _n2("abattement_age.plafond_1"), _n2("abattement_age.montant_1"),
                          where(rng <= _n2("abattement_age.plafond_2"), _n2("abattement_age.montant_2"), 0.0))
+    # doubled when both spouses meet the age condition (CGI art. 157 bis, 2nd paragraph)
     abattement = ff.count(where=ff.members.rfr_declarant_age) * par_personne
     return maximum(rng - minimum(abattement, rng), 0.0)
 
