@@ -48,10 +48,14 @@ EXPORTED_OUTPUTS: dict[str, tuple[str, ...]] = {
     "familles": ("rsa", "ppa", "aspa", "aide_logement", "af", "paje_base", "asf", "cmu_c",
                  "css_participation_forfaitaire", "rsa_base_ressources", "ppa_base_ressources",
                  "asi_aspa_base_ressources", "css_cmu_base_ressources", "cmu_c_plafond", "acs_plafond",
-                 "rsa_forfait_logement", "ppa_forfait_logement"),
+                 "rsa_forfait_logement", "ppa_forfait_logement", "ars"),
     "individus": ("aah", "asi"),
+    "menages": ("cheque_energie",),
 }
-"""Variables requested (as ``null`` at the evaluated month) when ``outputs=True``."""
+"""Variables requested (as ``null`` at the evaluated month, at its year for :data:`YEARLY` ones) when
+``outputs=True``."""
+YEARLY = frozenset({"ars", "cheque_energie"})
+"""OpenFisca variables defined for a calendar year: requested at the evaluated month's year."""
 
 _AMOUNTS = {  # OpenFisca variable -> expression over our monthly columns
     "salaire_net": pl.col("salary_net"),
@@ -70,7 +74,7 @@ _MONEY = ("salary_net", "unemployment", "pension_net", "pension_gross", "invalid
 
 @dataclass(frozen=True)
 class Export:
-    """``situations``: web-API dicts, one per ménage; ``index``: famille_id → (position, famille key)."""
+    """``situations``: web-API dicts, one per ménage; ``index``: famille_id → (position, famille key, ménage key)."""
 
     situations: list[dict[str, Any]]
     index: pl.DataFrame
@@ -191,6 +195,7 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
     fam_rows = {r["famille_id"]: r for r in fam.to_dicts()}
     men_rows = {r["menage_id"]: r for r in men.to_dicts()}
     period = _ym(month)
+    year = f"{month.year:04d}"
     by_menage: dict[Any, list[dict[str, Any]]] = {}
     for r in ind_rows:
         by_menage.setdefault(r["menage_id"], []).append(r)
@@ -198,6 +203,7 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
     idx_f: list[int] = []
     idx_pos: list[int] = []
     idx_key: list[str] = []
+    idx_men: list[str] = []
     for menage_id, members in by_menage.items():
         mrow = men_rows.get(menage_id)
         if mrow is None:
@@ -206,6 +212,7 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         # keys are ordinals within the situation: no identifier (a pseudonym) leaves in the export
         keys: dict[tuple[str, Any], str] = {}
         fam_of: dict[str, Any] = {}
+        menage_of: dict[str, str] = {}
         for r in members:
             pid = keys.setdefault(("i", r["person_id"]), f"i{len(sit['individus'])}")
             person: dict[str, Any] = {
@@ -226,7 +233,7 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
             if r["famille_role"] != "enfant" and r.get("couple_kind") in ("married", "pacs"):
                 person["statut_marital"] = {whole: "marie" if r["couple_kind"] == "married" else "pacse"}
             for v in requested.get("individus", ()):  # an input asked for: its other months stay stated
-                person[v] = {**person.get(v, {}), period: None}
+                person[v] = {**person.get(v, {}), (year if v in YEARLY else period): None}
             sit["individus"][pid] = person
             fkey = keys.setdefault(("f", r["famille_id"]), f"f{len(sit['familles'])}")
             fam_of[fkey] = r["famille_id"]
@@ -248,6 +255,7 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                     "loyer": dict.fromkeys(periods, 0.0 if hosted else float(mrow.get("rent") or 0.0)),
                 }
             mk = sit["menages"][mkey]
+            menage_of[fkey] = mkey
             role = {"demandeur": "personne_de_reference", "conjoint": "conjoint"}.get(r["famille_role"], "enfants")
             mk[role].append(pid)
         for fkey, f in sit["familles"].items():
@@ -256,17 +264,21 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
             f["rsa_isolement_recent"] = {whole: bool(frow.get("recent_isolation"))}
             f.update(per_famille.get(fid, {}))
             for v in requested.get("familles", ()):  # a paid benefit: past months stated, this one asked
-                f[v] = {**f.get(v, {}), period: None}
+                f[v] = {**f.get(v, {}), (year if v in YEARLY else period): None}
             idx_f.append(fid)
             idx_pos.append(len(situations))
             idx_key.append(fkey)
+            idx_men.append(menage_of[fkey])
         for mk in sit["menages"].values():
+            for v in requested.get("menages", ()):
+                mk[v] = {(year if v in YEARLY else period): None}
             mk["personne_de_reference"] = mk["personne_de_reference"][:1]
             mk["conjoint"] = mk["conjoint"][:1]
             for role in ("conjoint", "enfants", "autres"):
                 if not mk[role]:
                     del mk[role]
         situations.append(sit)
-    index = pl.DataFrame({"famille_id": idx_f, "position": idx_pos, "famille": idx_key},
-                         schema={"famille_id": ind["famille_id"].dtype, "position": pl.Int64, "famille": pl.Utf8})
+    index = pl.DataFrame({"famille_id": idx_f, "position": idx_pos, "famille": idx_key, "menage": idx_men},
+                         schema={"famille_id": ind["famille_id"].dtype, "position": pl.Int64, "famille": pl.Utf8,
+                                 "menage": pl.Utf8})
     return Export(situations=situations, index=index)
