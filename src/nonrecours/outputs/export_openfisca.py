@@ -6,8 +6,9 @@ for one evaluated month, never OpenFisca itself (this module does not import it:
 
 One situation per ménage of the selected familles. Conventions (those of the reference cases,
 SITUATION_FORMAT.md, so that OpenFisca reads our inputs as our rules do):
-- every monthly amount is stated for each month from January of year N-2 to the evaluated month; a month
-  before the earliest month the frames hold repeats the earliest month (resources assumed stable, as the
+- every monthly amount is stated for each month from January of year N-2 to December of year N (the
+  yearly ARS and chèque énergie read the autumn); a month before the earliest month the frames hold repeats
+  the earliest month, a month after the evaluated month repeats it (resources assumed stable, as the
   situations state); nothing is stated before year N-2, so the income of reference of a month of year N-1
   (year N-3) is zero in OpenFisca as in our rules;
 - taxable amounts follow the mes-aides ratios (``SALARY_TAXABLE``...), gross salary is net / 0.78, gross
@@ -145,10 +146,17 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
     while m <= month:
         window.append(m)
         m = add_months(m, 1)
-    window_df = pl.DataFrame({"month": window}, schema={"month": pl.Date}).with_columns(
-        pl.col("month").dt.strftime("%Y-%m").alias("period"))
     whole = f"month:{_ym(start)}:{len(window)}"  # only for variables OpenFisca dispatches (not divides)
     periods = [_ym(w) for w in window]
+    # resources are stable up to December of year N (SITUATION_FORMAT.md): the yearly benefits (ARS, chèque
+    # énergie) read the months after M (a child's earnings in the autumn), so those months are stated too
+    later = []
+    m = add_months(month, 1)
+    while m.year == month.year:
+        later.append(m)
+        m = add_months(m, 1)
+    income_df = pl.DataFrame({"month": [*window, *later]}, schema={"month": pl.Date}).with_columns(
+        pl.col("month").dt.strftime("%Y-%m").alias("period"))
 
     # -- individu monthly amounts over the window (earliest known month carried back) -------------------
     im = _frame(frames, "individu_monthly")
@@ -159,10 +167,11 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
             "person_id", "month", *have)
         im = im.with_columns(*(pl.lit(0.0).alias(c) for c in _MONEY if c not in have))
         carriers = im.group_by("person_id").agg(pl.col("month").min().alias("first"))
-        grid = (carriers.join(window_df, how="cross")
+        grid = (carriers.join(income_df, how="cross")
                 .join(im, on=["person_id", "month"], how="left")
                 .sort("person_id", "month")
-                .with_columns(*(pl.col(c).backward_fill().over("person_id").fill_null(0.0) for c in _MONEY))
+                .with_columns(*(pl.col(c).backward_fill().over("person_id").forward_fill().over("person_id")
+                                .fill_null(0.0) for c in _MONEY))
                 .with_columns(*(expr.round(2).alias(v) for v, expr in _AMOUNTS.items()))
                 .with_columns(pl.when(pl.col("salary_net") > 0).then(pl.lit("actif"))
                               .when(pl.col("unemployment") > 0).then(pl.lit("chomeur"))
