@@ -88,7 +88,7 @@ def af_aine(i: Individu):
 @rule(entity="individu", dtype="int", label="âge d'ouverture de la majoration pour âge des allocations familiales",
       ref="CSS art. R521-1", end="2026-02-28", name="af_age_ouverture_majoration")
 def af_age_ouverture_majoration_14_ans(i: Individu):
-    return param(f"{PF}.af.age_majoration") + 0 * i.age
+    return param(f"{PF}.af.age_majoration")
 
 
 @rule(entity="individu", dtype="int", label="âge d'ouverture de la majoration pour âge des allocations familiales "
