@@ -8,7 +8,7 @@ import json
 import pytest
 
 from nonrecours.engine import Inputs
-from nonrecours.outputs.export_openfisca import EXPORTED_OUTPUTS, export_situations
+from nonrecours.outputs.export_openfisca import EXPORTED_OUTPUTS, YEARLY, export_situations
 from nonrecours.simulation import load_situations
 
 SITS = [
@@ -44,7 +44,8 @@ def test_one_situation_per_dwelling_with_roles_and_json_serialisable(frames) -> 
                  if "locataire_vide" in m["statut_occupation_logement"].values())
     assert loyer["2023-01"] == 600 and loyer["2025-04"] == 600 and len(loyer) == 28  # Jan N-2 .. M, monthly
     for v in EXPORTED_OUTPUTS["familles"]:
-        assert main[v]["2025-04"] is None
+        assert main[v]["2025" if v in YEARLY else "2025-04"] is None  # yearly variables at the year
+    assert all(m["cheque_energie"] == {"2025": None} for m in a["menages"].values())
     assert main["aide_logement"]["2024-04"] == 210 and main["aide_logement"]["2025-03"] == 210
     assert "2024-03" not in main["aide_logement"]  # twelve months of stated payments
 

@@ -42,11 +42,16 @@ def test_every_public_situation_is_computed(batch, cases) -> None:  # type: igno
     assert batch.unit_index.height == sum(len(c["expected"]["by_unit"]) for c in cases)
 
 
+LEGAL_DIFFERENCES = {"cheque_energie_annual": 0.985}
+"""Fields where the law parts from the reference model on more than 1 % of the cases, with the floor they must
+keep: the chèque énergie's RFR (CGI art. 157 bis, documented in docs/oracle_disagreements.md)."""
+
+
 def test_agreement_per_field_at_least_99_percent(records, cases) -> None:  # type: ignore[no-untyped-def]
     backend, recs = records
     report = compare(recs, cases)
     for field in FIELDS:
-        assert report.agreement(field) >= 0.99, (backend, field, report.summary()[field])
+        assert report.agreement(field) >= LEGAL_DIFFERENCES.get(field, 0.99), (backend, field, report.summary()[field])
 
 
 def test_every_disagreement_is_documented(records, cases) -> None:  # type: ignore[no-untyped-def]
@@ -69,7 +74,8 @@ def test_units_agree_too(records, cases) -> None:  # type: ignore[no-untyped-def
             continue
         for unit in c["expected"]["by_unit"]:
             mine = ours[sid][unit["unit"]]
-            for f in ("rsa", "ppa", "aspa", "css_participation_monthly"):
+            for f in ("rsa", "ppa", "aspa", "css_participation_monthly", "aah", "asi", "af", "ars_annual",
+                      "cheque_energie_annual"):
                 if abs(mine[f] - unit[f]) > 1:
                     bad.append((sid, unit["unit"], f))
             for f in ("css_free", "css_participation"):

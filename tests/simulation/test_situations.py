@@ -123,8 +123,10 @@ def test_simulate_reports_fields_and_units_and_errors(tmp_path) -> None:  # type
     records, errors = simulate_file(path)
     assert [r["id"] for r in records] == ["good"]
     rec = records[0]
-    assert set(rec) >= {"rsa", "ppa", "aspa", "css_free", "css_participation", "css_participation_monthly"}
-    assert "asi" not in rec and "aide_logement" not in rec
+    assert set(rec) >= {"rsa", "ppa", "aspa", "css_free", "css_participation", "css_participation_monthly",
+                        "aah", "asi", "af", "ars_annual", "cheque_energie_annual"}
+    assert "aide_logement" not in rec  # housing aid is read from what is paid, not computed here
+    assert rec["ars_annual"] > 0  # a child of 6 in 2025: the allowance of the school year
     assert rec["by_unit"][0]["unit"] == "main"
     assert errors == [{"id": "broken", "field": "housing.status", "error": errors[0]["error"]}]
 

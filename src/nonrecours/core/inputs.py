@@ -266,7 +266,13 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         famille_monthly = pl.DataFrame(schema={"famille_id": pl.String, "month": pl.Date})
     famille_monthly = famille_monthly.with_columns(
         [pl.col(n).fill_null(0.0) if n in famille_monthly.columns else pl.lit(0.0).alias(n) for n in fam_inputs])
-    famille = famille.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge")
+    # The payments are known when the payers' table came (an absent famille was paid nothing); without it the
+    # rules compute the allocations familiales that RSA, PPA and CSS count (SITUATION_FORMAT.md, issue 11).
+    paid_known = "benefits_paid" in lf and bool(fam_inputs)
+    famille = famille.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge",
+                             pl.lit(paid_known).alias("prestations_versees_connues"))
+    prov.append(_prov(famille, "famille", "famille_id", ["prestations_versees_connues"],
+                      pl.lit("observed" if paid_known else "estimated"), pl.lit(None), pl.lit(None)))
 
     # Ménage: commune of the reference person, housing of the latest month at most housing_months old.
     # The reference person first, then anyone whose commune is known, then by id: a ménage whose members

@@ -42,6 +42,8 @@ def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
     out: dict[str, tuple[tuple[str, str, str | None], ...]] = {k: tuple(v) for k, v in by_input.items()}
     out |= {name: (("persons", col, None),) for name, col in person.items()}
     out |= {b: (("benefits_paid", "amount", b),) for b in FAMILY_PAYMENTS}
+    # known when the payers' table is shared (a famille absent from it was paid nothing)
+    out["prestations_versees_connues"] = (("benefits_paid", "amount", None),)
     out |= {
         "housing_status": (("housing", "status", None),),
         "rent": (("housing", "rent", None),),

@@ -6,8 +6,9 @@ for one evaluated month, never OpenFisca itself (this module does not import it:
 
 One situation per ménage of the selected familles. Conventions (those of the reference cases,
 SITUATION_FORMAT.md, so that OpenFisca reads our inputs as our rules do):
-- every monthly amount is stated for each month from January of year N-2 to the evaluated month; a month
-  before the earliest month the frames hold repeats the earliest month (resources assumed stable, as the
+- every monthly amount is stated for each month from January of year N-2 to December of year N (the
+  yearly ARS and chèque énergie read the autumn); a month before the earliest month the frames hold repeats
+  the earliest month, a month after the evaluated month repeats it (resources assumed stable, as the
   situations state); nothing is stated before year N-2, so the income of reference of a month of year N-1
   (year N-3) is zero in OpenFisca as in our rules;
 - taxable amounts follow the mes-aides ratios (``SALARY_TAXABLE``...), gross salary is net / 0.78, gross
@@ -48,10 +49,14 @@ EXPORTED_OUTPUTS: dict[str, tuple[str, ...]] = {
     "familles": ("rsa", "ppa", "aspa", "aide_logement", "af", "paje_base", "asf", "cmu_c",
                  "css_participation_forfaitaire", "rsa_base_ressources", "ppa_base_ressources",
                  "asi_aspa_base_ressources", "css_cmu_base_ressources", "cmu_c_plafond", "acs_plafond",
-                 "rsa_forfait_logement", "ppa_forfait_logement"),
+                 "rsa_forfait_logement", "ppa_forfait_logement", "ars"),
     "individus": ("aah", "asi"),
+    "menages": ("cheque_energie",),
 }
-"""Variables requested (as ``null`` at the evaluated month) when ``outputs=True``."""
+"""Variables requested (as ``null`` at the evaluated month, at its year for :data:`YEARLY` ones) when
+``outputs=True``."""
+YEARLY = frozenset({"ars", "cheque_energie"})
+"""OpenFisca variables defined for a calendar year: requested at the evaluated month's year."""
 
 _AMOUNTS = {  # OpenFisca variable -> expression over our monthly columns
     "salaire_net": pl.col("salary_net"),
@@ -70,7 +75,7 @@ _MONEY = ("salary_net", "unemployment", "pension_net", "pension_gross", "invalid
 
 @dataclass(frozen=True)
 class Export:
-    """``situations``: web-API dicts, one per ménage; ``index``: famille_id → (position, famille key)."""
+    """``situations``: web-API dicts, one per ménage; ``index``: famille_id → (position, famille key, ménage key)."""
 
     situations: list[dict[str, Any]]
     index: pl.DataFrame
@@ -143,10 +148,17 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
     while m <= month:
         window.append(m)
         m = add_months(m, 1)
-    window_df = pl.DataFrame({"month": window}, schema={"month": pl.Date}).with_columns(
-        pl.col("month").dt.strftime("%Y-%m").alias("period"))
     whole = f"month:{_ym(start)}:{len(window)}"  # only for variables OpenFisca dispatches (not divides)
     periods = [_ym(w) for w in window]
+    # resources are stable up to December of year N (SITUATION_FORMAT.md): the yearly benefits (ARS, chèque
+    # énergie) read the months after M (a child's earnings in the autumn), so those months are stated too
+    later = []
+    m = add_months(month, 1)
+    while m.year == month.year:
+        later.append(m)
+        m = add_months(m, 1)
+    income_df = pl.DataFrame({"month": [*window, *later]}, schema={"month": pl.Date}).with_columns(
+        pl.col("month").dt.strftime("%Y-%m").alias("period"))
 
     # -- individu monthly amounts over the window (earliest known month carried back) -------------------
     im = _frame(frames, "individu_monthly")
@@ -157,10 +169,11 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
             "person_id", "month", *have)
         im = im.with_columns(*(pl.lit(0.0).alias(c) for c in _MONEY if c not in have))
         carriers = im.group_by("person_id").agg(pl.col("month").min().alias("first"))
-        grid = (carriers.join(window_df, how="cross")
+        grid = (carriers.join(income_df, how="cross")
                 .join(im, on=["person_id", "month"], how="left")
                 .sort("person_id", "month")
-                .with_columns(*(pl.col(c).backward_fill().over("person_id").fill_null(0.0) for c in _MONEY))
+                .with_columns(*(pl.col(c).backward_fill().over("person_id").forward_fill().over("person_id")
+                                .fill_null(0.0) for c in _MONEY))
                 .with_columns(*(expr.round(2).alias(v) for v, expr in _AMOUNTS.items()))
                 .with_columns(pl.when(pl.col("salary_net") > 0).then(pl.lit("actif"))
                               .when(pl.col("unemployment") > 0).then(pl.lit("chomeur"))
@@ -194,6 +207,7 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
     fam_rows = {r["famille_id"]: r for r in fam.to_dicts()}
     men_rows = {r["menage_id"]: r for r in men.to_dicts()}
     period = _ym(month)
+    year = f"{month.year:04d}"
     by_menage: dict[Any, list[dict[str, Any]]] = {}
     for r in ind_rows:
         by_menage.setdefault(r["menage_id"], []).append(r)
@@ -201,6 +215,7 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
     idx_f: list[int] = []
     idx_pos: list[int] = []
     idx_key: list[str] = []
+    idx_men: list[str] = []
     for menage_id, members in by_menage.items():
         mrow = men_rows.get(menage_id)
         if mrow is None:
@@ -209,6 +224,7 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         # keys are ordinals within the situation: no identifier (a pseudonym) leaves in the export
         keys: dict[tuple[str, Any], str] = {}
         fam_of: dict[str, Any] = {}
+        menage_of: dict[str, str] = {}
         for r in members:
             pid = keys.setdefault(("i", r["person_id"]), f"i{len(sit['individus'])}")
             person: dict[str, Any] = {
@@ -229,7 +245,7 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
             if r["famille_role"] != "enfant" and r.get("couple_kind") in ("married", "pacs"):
                 person["statut_marital"] = {whole: "marie" if r["couple_kind"] == "married" else "pacse"}
             for v in requested.get("individus", ()):  # an input asked for: its other months stay stated
-                person[v] = {**person.get(v, {}), period: None}
+                person[v] = {**person.get(v, {}), (year if v in YEARLY else period): None}
             sit["individus"][pid] = person
             fkey = keys.setdefault(("f", r["famille_id"]), f"f{len(sit['familles'])}")
             fam_of[fkey] = r["famille_id"]
@@ -251,6 +267,7 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                     "loyer": dict.fromkeys(periods, 0.0 if hosted else float(mrow.get("rent") or 0.0)),
                 }
             mk = sit["menages"][mkey]
+            menage_of[fkey] = mkey
             role = {"demandeur": "personne_de_reference", "conjoint": "conjoint"}.get(r["famille_role"], "enfants")
             mk[role].append(pid)
         for fkey, f in sit["familles"].items():
@@ -261,17 +278,21 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
             for v in requested.get("familles", ()):  # a paid benefit: past months stated, this one asked
                 if paid_this_month and v in PAID:
                     continue
-                f[v] = {**f.get(v, {}), period: None}
+                f[v] = {**f.get(v, {}), (year if v in YEARLY else period): None}
             idx_f.append(fid)
             idx_pos.append(len(situations))
             idx_key.append(fkey)
+            idx_men.append(menage_of[fkey])
         for mk in sit["menages"].values():
+            for v in requested.get("menages", ()):
+                mk[v] = {(year if v in YEARLY else period): None}
             mk["personne_de_reference"] = mk["personne_de_reference"][:1]
             mk["conjoint"] = mk["conjoint"][:1]
             for role in ("conjoint", "enfants", "autres"):
                 if not mk[role]:
                     del mk[role]
         situations.append(sit)
-    index = pl.DataFrame({"famille_id": idx_f, "position": idx_pos, "famille": idx_key},
-                         schema={"famille_id": ind["famille_id"].dtype, "position": pl.Int64, "famille": pl.Utf8})
+    index = pl.DataFrame({"famille_id": idx_f, "position": idx_pos, "famille": idx_key, "menage": idx_men},
+                         schema={"famille_id": ind["famille_id"].dtype, "position": pl.Int64, "famille": pl.Utf8,
+                                 "menage": pl.Utf8})
     return Export(situations=situations, index=index)

@@ -76,6 +76,9 @@ input_variable("recent_isolation", entity="famille", dtype="bool", monthly=False
                label="parent isolé depuis moins de 18 mois", ref="caf")
 input_variable("hosted_free_of_charge", entity="famille", dtype="bool", monthly=False,
                label="famille hébergée gratuitement dans le logement d'un autre foyer", ref="caf")
+input_variable("prestations_versees_connues", entity="famille", dtype="bool", monthly=False, default=True,
+               label="les prestations familiales et l'aide au logement versées sont fournies (sinon les "
+                     "allocations familiales sont calculées)", ref="caf")
 input_variable("af", entity="famille", dtype="float", monthly=True,
                label="allocations familiales versées", ref="caf")
 input_variable("paje_base", entity="famille", dtype="float", monthly=True,

@@ -27,7 +27,8 @@ from typing import Any
 import polars as pl
 
 from nonrecours.engine import Inputs, evaluate
-from nonrecours.outputs.export_openfisca import EXPORTED_OUTPUTS, export_situations
+from nonrecours.outputs.export_openfisca import EXPORTED_OUTPUTS, YEARLY, export_situations
+from nonrecours.rules.benefits import SIMULATED_RULES
 from nonrecours.simulation.runner import OUTPUT_FIELDS
 from nonrecours.simulation.situations import BENEFITS_PAID_FIELDS, MAX_MONTH, MIN_MONTH, load_situations
 
@@ -36,12 +37,16 @@ __all__ = ["COMPARED_FIELDS", "DifferentialReport", "Oracle", "compare_with_orac
 
 Oracle = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 COMPARED_FIELDS: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_free", "css_participation",
-                                    "css_participation_monthly")
+                                    "css_participation_monthly", "aah", "asi", "af", "ars_annual",
+                                    "cheque_energie_annual")
 BOOL_FIELDS = ("css_free", "css_participation")
 TOLERANCE = 1.0
 OPENFISCA_INTERMEDIATES = ("rsa_base_ressources", "rsa_forfait_logement", "ppa_base_ressources",
                            "ppa_forfait_logement", "asi_aspa_base_ressources", "css_cmu_base_ressources",
-                           "cmu_c_plafond", "acs_plafond", "aide_logement", "af", "paje_base", "asf", "aah", "asi")
+                           "cmu_c_plafond", "acs_plafond", "aide_logement", "af", "paje_base", "asf", "aah", "asi",
+                           "ars", "cheque_energie")
+OPENFISCA_NAMES = {"ars_annual": "ars", "cheque_energie_annual": "cheque_energie"}
+"""Compared fields whose OpenFisca variable has another name (the others share ours)."""
 OUR_INTERMEDIATES = ("rsa_socle", "rsa_base_ressources", "rsa_forfait_logement", "ppa_revenu_activite",
                      "ppa_forfait_logement", "asi_aspa_base_ressources", "css_ressources_famille",
                      "css_forfait_logement", "aah_famille", "cf", "rsa_eligibilite", "aspa_nb_eligibles")
@@ -226,16 +231,20 @@ def _oracle_values(batch: Any, oracle: Oracle, benefits_paid: bool,
     idx = pl.concat(index)
     fam_vars = (requested or EXPORTED_OUTPUTS).get("familles", ())
     ind_vars = (requested or EXPORTED_OUTPUTS).get("individus", ())
-    cols: dict[str, list[Any]] = {"famille_id": [], **{v: [] for v in (*fam_vars, *ind_vars)}}
-    for fid, pos, key, per in idx.iter_rows():
+    men_vars = (requested or EXPORTED_OUTPUTS).get("menages", ())
+    cols: dict[str, list[Any]] = {"famille_id": [], **{v: [] for v in (*fam_vars, *ind_vars, *men_vars)}}
+    for fid, pos, key, mkey, per in idx.iter_rows():
         res, sit = results[pos], sits[pos]
         fam = res["familles"][key]
         cols["famille_id"].append(fid)
+        year = per[:4]
         for v in fam_vars:
-            cols[v].append(fam[v][per])
+            cols[v].append(fam[v][year if v in YEARLY else per])
+        for v in men_vars:  # one famille per ménage in the export (a hosted famille is its own ménage)
+            cols[v].append(res["menages"][mkey][v][year if v in YEARLY else per])
         members = sit["familles"][key]["parents"] + sit["familles"][key].get("enfants", [])
         for v in ind_vars:
-            cols[v].append(sum(res["individus"][p][v][per] for p in members))
+            cols[v].append(sum(res["individus"][p][v][year if v in YEARLY else per] for p in members))
     return pl.DataFrame(cols).with_columns(pl.col("famille_id").cast(pl.Int64))
 
 
@@ -263,11 +272,13 @@ def _state_paid(situations: Sequence[dict[str, Any]], oracle: Oracle) -> list[di
 def _ours(batch: Any, backend: str) -> pl.DataFrame:
     parts = []
     for month in batch.months:
-        res = evaluate(list(OUTPUT_FIELDS), Inputs(**batch.frames_for_month(month)), month, backend=backend,
+        rules = [SIMULATED_RULES.get(f, f) for f in OUTPUT_FIELDS]
+        res = evaluate(rules, Inputs(**batch.frames_for_month(month)), month, backend=backend,
                        missing_inputs="error")
         full = res.full["famille"]
-        extra = [c for c in OUR_INTERMEDIATES if c in full.columns and c not in OUTPUT_FIELDS]
-        parts.append(full.select("famille_id", *OUTPUT_FIELDS, *[pl.col(c).alias(f"our_{c}") for c in extra]))
+        extra = [c for c in OUR_INTERMEDIATES if c in full.columns and c not in rules]
+        parts.append(full.select("famille_id", *[pl.col(r).alias(f) for f, r in zip(OUTPUT_FIELDS, rules, strict=True)],
+                                 *[pl.col(c).alias(f"our_{c}") for c in extra]))
     return pl.concat(parts, how="diagonal_relaxed")
 
 
@@ -284,7 +295,9 @@ def compare_with_oracle(situations: Sequence[dict[str, Any]], oracle: Oracle,
         (pl.col("css_participation_forfaitaire") > 0).alias("of_css_participation"),
         pl.col("css_participation_forfaitaire").alias("of_css_participation_monthly"),
         *(pl.col(f).alias(f"of_{f}") for f in ("rsa", "ppa", "aspa")),
-    ).rename({c: f"of_{c}" for c in OPENFISCA_INTERMEDIATES if c not in ("rsa", "ppa", "aspa")})
+        *(pl.col(v).alias(f"of_{f}") for f, v in OPENFISCA_NAMES.items()),
+    ).rename({c: f"of_{c}" for c in OPENFISCA_INTERMEDIATES
+              if c not in ("rsa", "ppa", "aspa", *OPENFISCA_NAMES.values())})
     of_cols = [c for c in theirs.columns if c.startswith("of_")]
     units = (batch.unit_index.join(_ours(batch, backend), on="famille_id", how="left")
              .join(theirs.select("famille_id", *of_cols), on="famille_id", how="left")
@@ -315,7 +328,8 @@ def public_case_agreement(cases: Sequence[dict[str, Any]], oracle: Oracle) -> di
     fields = {"rsa": "rsa", "ppa": "ppa", "aspa": "aspa", "css_free": "cmu_c",
               "css_participation": "css_participation_forfaitaire",
               "css_participation_monthly": "css_participation_forfaitaire", "aah": "aah", "asi": "asi",
-              "af": "af", "aide_logement": "aide_logement"}
+              "af": "af", "aide_logement": "aide_logement", "ars_annual": "ars",
+              "cheque_energie_annual": "cheque_energie"}
     out: dict[str, dict[str, Any]] = {}
     rows = units.to_dicts()
     for f, var in fields.items():

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nonrecours.rules.benefits import OUTPUTS
+from nonrecours.rules.benefits import SIMULATED_OUTPUTS
 
 __all__ = ["Disagreement", "OracleReport", "compare", "documented_disagreements"]
 
-FIELDS: tuple[str, ...] = OUTPUTS
+FIELDS: tuple[str, ...] = SIMULATED_OUTPUTS
 TOLERANCE = 1.0
 
 

@@ -2,8 +2,8 @@
 and shape the output of ``nonrecours simulate`` (one object per situation, with ``by_unit``).
 
 Only the fields we compute are reported (``rsa``, ``ppa``, ``aspa``, ``css_free``, ``css_participation``,
-``css_participation_monthly``); the other fields of the reference file (asi, aah, aide_logement, af,
-ars_annual, cheque_energie_annual) are outside this library's benefits and are left out.
+``css_participation_monthly``, ``aah``, ``asi``, ``af``, ``ars_annual``, ``cheque_energie_annual``: the fields
+of ``SIMULATED_RULES``, each read from its famille rule).
 """
 
 from __future__ import annotations
@@ -20,14 +20,23 @@ import polars as pl
 
 from nonrecours.engine import BACKENDS, Inputs, evaluate
 from nonrecours.errors import SituationError
-from nonrecours.rules.benefits import AMOUNT_OUTPUTS, FLAG_OUTPUTS, OUTPUTS
+from nonrecours.rules.benefits import SIMULATED_AMOUNTS, SIMULATED_FLAGS, SIMULATED_OUTPUTS, SIMULATED_RULES
 from nonrecours.simulation.situations import SituationBatch, load_situation_json, load_situations
 
 __all__ = ["FLOAT_FIELDS", "OUTPUT_FIELDS", "SimulationResult", "simulate", "simulate_batch", "simulate_file"]
 
-OUTPUT_FIELDS: tuple[str, ...] = OUTPUTS
-FLOAT_FIELDS: tuple[str, ...] = AMOUNT_OUTPUTS
-BOOL_FIELDS: tuple[str, ...] = FLAG_OUTPUTS
+OUTPUT_FIELDS: tuple[str, ...] = SIMULATED_OUTPUTS
+FLOAT_FIELDS: tuple[str, ...] = SIMULATED_AMOUNTS
+BOOL_FIELDS: tuple[str, ...] = SIMULATED_FLAGS
+
+
+def _rules(targets: Sequence[str]) -> list[str]:
+    return [SIMULATED_RULES.get(t, t) for t in targets]
+
+
+def _select(fam: pl.DataFrame, targets: Sequence[str]) -> pl.DataFrame:
+    """The famille frame with one column per output field (rule columns renamed to their field)."""
+    return fam.select("famille_id", *[pl.col(SIMULATED_RULES.get(t, t)).alias(t) for t in targets])
 
 
 @dataclass
@@ -113,15 +122,15 @@ def simulate_batch(batch: SituationBatch, backend: str = "polars", explain: bool
         ind = batch.frames["individu"]
         person_months = ind.select("person_id", "famille_id").join(
             batch.unit_index.select("famille_id", "month"), on="famille_id", how="left").drop("famille_id")
-        res = evaluate(list(targets), Inputs(**batch.frames), person_months, backend=backend,
+        res = evaluate(_rules(targets), Inputs(**batch.frames), person_months, backend=backend,
                        missing_inputs="error")
-        return _shape(batch, [res["famille"].select("famille_id", *targets)], {}, targets)
+        return _shape(batch, [_select(res["famille"], targets)], {}, targets)
 
     def one(month: dt.date) -> tuple[pl.DataFrame, dict[int, str]]:
         frames = batch.frames_for_month(month)
-        res = evaluate(list(targets), Inputs(**frames), month, backend=backend, missing_inputs="error")
-        fam = res["famille"].select("famille_id", *targets)
-        notes = ({fid: res.explain("famille", fid, targets=list(targets)) for fid in fam["famille_id"].to_list()}
+        res = evaluate(_rules(targets), Inputs(**frames), month, backend=backend, missing_inputs="error")
+        fam = _select(res["famille"], targets)
+        notes = ({fid: res.explain("famille", fid, targets=_rules(targets)) for fid in fam["famille_id"].to_list()}
                  if explain else {})
         return fam, notes
 

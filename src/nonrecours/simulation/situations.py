@@ -266,7 +266,8 @@ def _parse(sit: Any) -> dict[str, Any]:
         paid_norm[unit] = {b: _amount(values.get(b), f"benefits_paid.{unit}.{b}") for b in BENEFITS_PAID_FIELDS}
     return {"month": month, "depcom": depcom, "dom": depcom[:3] in OVERSEAS_DEPARTMENTS, "status": status,
             "rent": rent, "couple": couple or "", "recent_isolation": recent_isolation, "persons": parsed,
-            "units": units, "paid": paid_norm}
+            "units": units, "paid": paid_norm,
+            "paid_known": "benefits_paid" in sit and sit["benefits_paid"] is not None}
 
 
 def load_situations(situations: Sequence[Any] | Iterable[Any]) -> SituationBatch:
@@ -302,7 +303,8 @@ def _assemble(valid: list[tuple[int, str, dict[str, Any]]], ids: list[str],
         "nationality_group", "residence_permit_years")}
     amounts_rows: dict[str, list[Any]] = {"person_id": [], **{c: [] for c in MONTHLY_FIELDS.values()}}
     fam_rows: dict[str, list[Any]] = {k: [] for k in (
-        "famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge", *BENEFITS_PAID_FIELDS)}
+        "famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge", "prestations_versees_connues",
+        *BENEFITS_PAID_FIELDS)}
     men_rows: dict[str, list[Any]] = {k: [] for k in ("menage_id", "depcom", "residence_dom", "housing_status",
                                                       "rent")}
     idx_rows: dict[str, list[Any]] = {k: [] for k in ("famille_id", "situation", "id", "unit", "month")}
@@ -324,6 +326,7 @@ def _assemble(valid: list[tuple[int, str, dict[str, Any]]], ids: list[str],
             fam_rows["couple_kind"].append(s["couple"] if two else "")
             fam_rows["recent_isolation"].append(s["recent_isolation"] and not two)
             fam_rows["hosted_free_of_charge"].append(u_rank > 0)
+            fam_rows["prestations_versees_connues"].append(s["paid_known"])
             paid = s["paid"].get(unit, {})
             for b in BENEFITS_PAID_FIELDS:
                 fam_rows[b].append(paid.get(b, 0.0))
@@ -399,8 +402,10 @@ def _frames(ind_rows: dict[str, list[Any]], amounts_rows: dict[str, list[Any]],
                                                 **{c: pl.Float64 for c in MONTHLY_FIELDS.values()}})
     fam_all = pl.DataFrame(fam_rows, schema={
         "famille_id": pl.Int64, "couple_kind": pl.Utf8, "recent_isolation": pl.Boolean,
-        "hosted_free_of_charge": pl.Boolean, **{b: pl.Float64 for b in BENEFITS_PAID_FIELDS}})
-    famille = fam_all.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge")
+        "hosted_free_of_charge": pl.Boolean, "prestations_versees_connues": pl.Boolean,
+        **{b: pl.Float64 for b in BENEFITS_PAID_FIELDS}})
+    famille = fam_all.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge",
+                             "prestations_versees_connues")
     paid = fam_all.select("famille_id", *BENEFITS_PAID_FIELDS).filter(
         pl.any_horizontal(pl.col(b) != 0 for b in BENEFITS_PAID_FIELDS))
     menage = pl.DataFrame(men_rows, schema={"menage_id": pl.Int64, "depcom": pl.Utf8, "residence_dom": pl.Boolean,
@@ -535,7 +540,8 @@ def _from_typed(s: _Situation) -> dict[str, Any]:
         paid_norm[unit] = {b: float(values.get(b) or 0.0) for b in BENEFITS_PAID_FIELDS}
     return {"month": month, "depcom": depcom, "dom": depcom[:3] in OVERSEAS_DEPARTMENTS,
             "status": s.housing.status, "rent": float(s.housing.rent or 0.0), "couple": s.couple or "",
-            "recent_isolation": bool(s.recent_isolation), "persons": parsed, "units": units, "paid": paid_norm}
+            "recent_isolation": bool(s.recent_isolation), "persons": parsed, "units": units, "paid": paid_norm,
+            "paid_known": s.benefits_paid is not None}
 
 
 def load_situation_json(raw: bytes, name: str = "situations") -> SituationBatch:

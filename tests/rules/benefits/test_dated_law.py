@@ -8,7 +8,7 @@ import pytest
 
 from nonrecours.engine.plan import add_months, build_plan, earliest_month
 from nonrecours.errors import NotModelledError, RuleError
-from nonrecours.rules.benefits import OUTPUTS
+from nonrecours.rules.benefits import SIMULATED_RULES
 from nonrecours.rules.params import default_parameters
 from nonrecours.rules.registry import default_registry
 from nonrecours.simulation import load_situations, situations
@@ -62,7 +62,7 @@ def test_aah_has_no_formula_before_2022() -> None:
         reg.variant("aah_base_ressources", dt.date(2021, 12, 1))
 
 
-@pytest.mark.parametrize("benefit", OUTPUTS)
+@pytest.mark.parametrize("benefit", tuple(SIMULATED_RULES.values()))
 def test_every_benefit_refuses_the_month_before_its_earliest_law(benefit: str) -> None:
     """The earliest month is where every parameter and rule the benefit reads, at every reference month,
     is in force: that month builds, the one before is refused with a message naming both."""

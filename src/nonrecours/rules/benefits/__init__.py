@@ -3,18 +3,22 @@
 Importing this package registers every rule in the default registry (the engine reads them by name):
 ``common`` (household, housing), ``prestations_familiales`` (family benefits counted as resources),
 ``aah`` (the disability allowance, modelled only as a resource of the others), then ``rsa``, ``ppa``,
-``aspa`` and ``css``. Output rules per famille: ``rsa``, ``ppa``, ``aspa``, ``css_free``,
-``css_participation``, ``css_participation_monthly``.
+``aspa`` and ``css``, ``ars``, ``revenu_fiscal`` and ``cheque_energie``. Output rules per famille: ``rsa``,
+``ppa``, ``aspa``, ``css_free``, ``css_participation``, ``css_participation_monthly`` (the targets), and for
+``simulate`` also the AAH, ASI, allocations familiales, ARS and chèque énergie (``SIMULATED_RULES``).
 """
 
 from nonrecours.rules.benefits import (  # noqa: F401  (imported for their registrations)
     aah,
+    ars,
     asi,
     aspa,
+    cheque_energie,
     common,
     css,
     ppa,
     prestations_familiales,
+    revenu_fiscal,
     rsa,
 )
 from nonrecours.rules.registry import default_registry
@@ -23,8 +27,27 @@ OUTPUTS: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_free", "css_participation
 """The target benefits: the famille rules detection, the demo, the extracts' take-up draw, ``simulate``
 and the oracle comparison report. The one list; everything else derives from it."""
 
+SIMULATED_RULES: dict[str, str] = {
+    **{o: o for o in OUTPUTS},
+    "aah": "aah_famille",
+    "asi": "asi",
+    "af": "af_droit",
+    "ars_annual": "ars_annuelle",
+    "cheque_energie_annual": "cheque_energie_annuel",
+}
+"""``simulate`` output field -> famille rule (SITUATION_FORMAT.md): the targets, then the benefits computed
+in their own right beside them (the famille's AAH, the ASI, the allocations familiales due, the yearly ARS
+and chèque énergie). Their names differ where an input holds the amount paid (``af``)."""
+SIMULATED_OUTPUTS: tuple[str, ...] = tuple(SIMULATED_RULES)
+
 AMOUNT_OUTPUTS: tuple[str, ...] = tuple(o for o in OUTPUTS if default_registry().dtype_of(o) == "float")
 """Targets that are monthly amounts in euros (the others are booleans: entitlement flags)."""
 FLAG_OUTPUTS: tuple[str, ...] = tuple(o for o in OUTPUTS if default_registry().dtype_of(o) == "bool")
 
-__all__ = ["AMOUNT_OUTPUTS", "FLAG_OUTPUTS", "OUTPUTS"]
+SIMULATED_AMOUNTS: tuple[str, ...] = tuple(
+    f for f, r in SIMULATED_RULES.items() if default_registry().dtype_of(r) == "float")
+SIMULATED_FLAGS: tuple[str, ...] = tuple(
+    f for f, r in SIMULATED_RULES.items() if default_registry().dtype_of(r) == "bool")
+
+__all__ = ["AMOUNT_OUTPUTS", "FLAG_OUTPUTS", "OUTPUTS", "SIMULATED_AMOUNTS", "SIMULATED_FLAGS", "SIMULATED_OUTPUTS",
+           "SIMULATED_RULES"]

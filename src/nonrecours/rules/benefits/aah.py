@@ -1,11 +1,13 @@
-"""Allocation aux adultes handicapés, modelled only as a *resource* of RSA, prime d'activité, ASPA and CSS.
+"""Allocation aux adultes handicapés: a ``simulate`` output (summed over the famille) and a resource of RSA,
+prime d'activité, ASPA and CSS.
 
 The situation inputs carry no AAH paid, so it is computed (CSS art. L821-1 to L821-3): a person at
 least 80 % disabled, or 50 % with a restriction substantielle et durable d'accès à l'emploi until the
 legal retirement age, receives the maximum amount less her resources, the ceiling being raised by half
 the amount per child; a pension d'invalidité is deducted first. Workers are assessed on the three
 previous months (times four), others on the taxable income of year N-2 (inputs ``*_imposable(s)_n2``).
-Earned income is reduced by 80 % up to 30 % of the annual SMIC and 40 % beyond (CSS art. D821-9).
+Earned income is reduced by 80 % up to 30 % of the annual SMIC and 40 % beyond (CSS art. D821-9), then by
+30 % when the activity stopped or a replacement income is received (CSS art. R532-5).
 
 Dated law: since 2023-10-01 only the claimant's own resources count ("déconjugalisation", loi
 n° 2022-1158 du 16 août 2022, art. 10). Before, from 2022-01-01, the spouse's resources counted too,
@@ -13,8 +15,7 @@ after the 10 % deduction for expenses and an annual abatement of 5 000 € plus 
 (CSS art. D821-8-1, décret n° 2022-42), against a ceiling raised by 81 % for a couple (CSS art. D821-2).
 The transitional option of those paid on 2023-10-01 to keep the former computation (décret
 n° 2022-1694) is not modelled. Earlier months are refused (no formula in force).
-AAH is not a simulate output; the complement (majoration pour la vie autonome) is counted where the
-law counts it.
+The complement (majoration pour la vie autonome) is counted where the law counts it.
 """
 
 from __future__ import annotations
@@ -62,8 +63,13 @@ def aah_ressources_propres(i: Individu):
     smic_annuel = 12 * param("marche_travail.smic.horaire_brut") * param("marche_travail.smic.heures_mensuelles")
     trimestre_activite = 4 * sum_over(i.salary_net + i.unemployment, -3, -1)
     trimestre_autres = 4 * sum_over(i.alimony_received + i.invalidity_pension + i.pension_net, -3, -1)
-    trimestrielle = maximum(_assiette_activite(trimestre_activite, smic_annuel) + trimestre_autres, 0.0)
-    annuelle = _assiette_activite(i.revenu_activite_n2, smic_annuel) + i.pensions_n2
+    # 30 % less on earned income when the activity stopped (no salary now, not a student) or a replacement income
+    # (unemployment, pension, invalidity pension) was received the month before (CSS art. R532-5)
+    substitution = shift(i.unemployment + i.pension_net + i.invalidity_pension, -1) > 0
+    cessation = (~i.aah_evaluation_trimestrielle & ~i.student) | substitution
+    coefficient = 1 - where(cessation, param(f"{A}.abattement_cessation_activite"), 0.0)
+    trimestrielle = maximum(coefficient * _assiette_activite(trimestre_activite, smic_annuel) + trimestre_autres, 0.0)
+    annuelle = coefficient * _assiette_activite(i.revenu_activite_n2, smic_annuel) + i.pensions_n2
     return where(i.aah_evaluation_trimestrielle, trimestrielle, annuelle)
 
 
@@ -126,7 +132,7 @@ def aah_plafond_conjugalise(i: Individu):
 def aah(i: Individu):
     montant = param(f"{A}.montant")
     differentielle = minimum(montant, maximum(i.aah_plafond - i.aah_base_ressources, 0.0))
-    asi_du_mois_precedent = where(i.asi_eligibilite, shift(i.famille.asi, -1), 0.0)
+    asi_du_mois_precedent = where(i.asi_eligibilite, shift(i.famille.asi_hors_aah, -1), 0.0)
     apres_invalidite = maximum(montant - i.invalidity_pension - asi_du_mois_precedent, 0.0)
     return where(i.aah_eligible, minimum(differentielle, apres_invalidite), 0.0)
 

@@ -1,9 +1,10 @@
-"""Allocation supplémentaire d'invalidité (CSS art. L815-24 and following), modelled as a resource of the
-other benefits (it is not a simulate output).
+"""Allocation supplémentaire d'invalidité (CSS art. L815-24 and following): a ``simulate`` output and a
+resource of the other benefits.
 
 Since April 2020 the ASI is the difference between a ceiling (single or couple) and the foyer's
 resources of the three previous months, for a person drawing an invalidity pension who is not entitled
-to the ASPA (CSS art. L815-24, L815-24-1, D815-19). Resources are those of the ASPA without the AAH.
+to the ASPA (CSS art. L815-24, L815-24-1, D815-19). Resources are those of the ASPA: a spouse's AAH
+counts, not the AAH of the claimant (it is itself reduced by the ASI).
 A couple whose other member is entitled to the ASPA gets no ASI (the ASPA side counts both; see ``aspa``).
 Not modelled: retirees with a disability (ASI after an early pension).
 """
@@ -26,12 +27,25 @@ def asi_eligibilite(i: Individu):
     return i.est_parent & ~i.aspa_eligibilite & invalidite & sejour
 
 
-@rule(entity="famille", dtype="float", label="allocation supplémentaire d'invalidité (mensuelle, foyer)",
-      ref="CSS art. L815-24-1 et D815-19")
-def asi(f: Famille):
+def _asi(f: Famille, ressources):  # type: ignore[no-untyped-def]
     n = f.count(role=PARENTS, where=f.members.asi_eligibilite)
     plafond = where(f.en_couple, param(f"{S}.plafond_ressources_annuel.couple"),
                     param(f"{S}.plafond_ressources_annuel.personne_seule")) / 12
-    ressources = f.sum(f.members.asi_aspa_ressources_hors_aah, role=PARENTS)
     eligible = (n >= 1) & (f.aspa_nb_eligibles == 0)
     return where(eligible, maximum(plafond - ressources, 0.0), 0.0)
+
+
+@rule(entity="famille", dtype="float", label="ASI sans l'AAH des membres dans les ressources (déduite de l'AAH)",
+      ref="CSS art. L815-24-1, D815-19 et L821-1")
+def asi_hors_aah(f: Famille):
+    """The ASI the AAH is reduced by (the AAH is subsidiary to it, CSS art. L821-1): computed without any AAH,
+    which also keeps the two allowances from reading each other."""
+    return _asi(f, f.sum(f.members.asi_aspa_ressources_hors_aah, role=PARENTS))
+
+
+@rule(entity="famille", dtype="float", label="allocation supplémentaire d'invalidité (mensuelle, foyer)",
+      ref="CSS art. L815-24-1, R815-22 et D815-19")
+def asi(f: Famille):
+    """Resources are the ASPA's (CSS art. R815-22): a spouse's AAH counts, not the AAH of a member entitled to
+    the ASI or drawing an invalidity pension (that AAH is itself reduced by the ASI)."""
+    return _asi(f, f.asi_aspa_base_ressources)

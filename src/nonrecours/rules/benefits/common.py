@@ -13,13 +13,17 @@ from nonrecours.rules.dsl import (
     Famille,
     Individu,
     abs_,
+    day_of,
     floor,
     maximum,
+    month_of,
     month_start,
     param,
     round_,
     rule,
+    shift,
     where,
+    year_of,
     years_between,
 )
 from nonrecours.schemas.codes import NET_TO_TAXABLE, PARENT_ROLES
@@ -29,12 +33,44 @@ __all__ = [
     "PENSION_TAXABLE",
     "SALARY_TAXABLE",
     "UNEMPLOYMENT_TAXABLE",
+    "age_au",
+    "au_mois",
     "round_half_even",
     "taux_montant_forfaitaire",
     "taux_montant_majore_isolement",
 ]
 
 PARENTS = PARENT_ROLES
+
+
+NAISSANCE_INCONNUE = dt.date(1801, 1, 1)
+"""Birth dates before this are the input's "unknown" marker (1800-01-01)."""
+
+
+def au_mois(expr: Expr, mois: int, annees: int = 0) -> Expr:
+    """``expr`` as of month ``mois`` (1..12) of the evaluated month's year, moved by ``annees`` years: yearly
+    benefits read a fixed month of their year (the October BMAF of the ARS, the January of year N-2 of the
+    tax rules) whatever the evaluated month. One shift per possible evaluated month, chosen by its month."""
+    m = month_of(month_start())
+    out = shift(expr, mois - 12 + 12 * annees)
+    for k in range(11, 0, -1):
+        out = where(m == k, shift(expr, mois - k + 12 * annees), out)
+    return out
+
+
+def age_au(i: Individu, mois: int, annees: int = 0, en_mois: bool = False) -> Expr:
+    """Age (whole years, or whole months with ``en_mois``) on the first day of month ``mois`` of the evaluated
+    month's year moved by ``annees`` years, from the birth date; with an unknown birth date, the age of the
+    evaluated month (in months: twelve times it)."""
+    naissance = i.date_naissance
+    annee = year_of(month_start()) + annees
+    pas_encore = where(day_of(naissance) > 1, 1, 0)
+    if en_mois:
+        connu = 12 * (annee - year_of(naissance)) + (mois - month_of(naissance)) - pas_encore
+        return where(naissance > NAISSANCE_INCONNUE, connu, 12 * i.age)
+    avant = (month_of(naissance) > mois) | ((month_of(naissance) == mois) & (day_of(naissance) > 1))
+    connu = annee - year_of(naissance) - where(avant, 1, 0)
+    return where(naissance > NAISSANCE_INCONNUE, connu, i.age)
 
 
 @rule(entity="individu", dtype="bool", label="parent (demandeur ou conjoint) dans sa famille")

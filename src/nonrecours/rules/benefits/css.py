@@ -106,8 +106,9 @@ def css_ressources_famille(f: Famille):
 @rule(entity="famille", dtype="float", label="CSS: allocations familiales et ASF des douze mois de référence",
       ref="CSS art. R861-8")
 def css_af_asf_annuelles(f: Famille):
-    """The amounts paid in each of the twelve months, as the paying agency reports them month by month."""
-    return sum_over(f.af + f.asf, PREMIER_MOIS, DERNIER_MOIS)
+    """The amounts paid in each of the twelve months, as the paying agency reports them month by month (the
+    computed allowances when the payments are not known)."""
+    return sum_over(f.af_retenues + f.asf, PREMIER_MOIS, DERNIER_MOIS)
 
 
 @rule(entity="famille", dtype="float", label="CSS: ressources des douze mois de référence",

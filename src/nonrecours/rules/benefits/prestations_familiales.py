@@ -19,7 +19,9 @@ read from the ``*_imposable(s)_n2`` inputs.
 
 from __future__ import annotations
 
-from nonrecours.rules.benefits.common import PARENTS
+import datetime as dt
+
+from nonrecours.rules.benefits.common import NAISSANCE_INCONNUE, PARENTS
 from nonrecours.rules.dsl import (
     Famille,
     Individu,
@@ -27,10 +29,13 @@ from nonrecours.rules.dsl import (
     maximum,
     mean_over,
     minimum,
+    month_of,
+    month_start,
     param,
     round_,
     rule,
     where,
+    year_of,
 )
 
 __all__: list[str] = []
@@ -80,21 +85,69 @@ def af_aine(i: Individu):
     return i.af_enfant & (i.age_mois == i.famille.af_age_aine)
 
 
+@rule(entity="individu", dtype="int", label="âge d'ouverture de la majoration pour âge des allocations familiales",
+      ref="CSS art. R521-1", end="2026-02-28", name="af_age_ouverture_majoration")
+def af_age_ouverture_majoration_14_ans(i: Individu):
+    return param(f"{PF}.af.age_majoration")
+
+
+@rule(entity="individu", dtype="int", label="âge d'ouverture de la majoration pour âge des allocations familiales "
+      "(18 ans, 14 ans pour les enfants nés avant le 1er mars 2012)",
+      ref="CSS art. R521-1 (décret n° 2026-138 du 27 février 2026)", start="2026-03-01",
+      name="af_age_ouverture_majoration")
+def af_age_ouverture_majoration_18_ans(i: Individu):
+    """The décret keeps 14 for a child whose 14th birthday came before 1 March 2026. Without a birth date,
+    the year of birth is estimated from the age (born before March 2012 when the estimated year is earlier)."""
+    annee_estimee = year_of(month_start()) - i.age
+    ancien_selon_age = (annee_estimee < 2012) | ((annee_estimee == 2012) & (month_of(month_start()) < 3))
+    ancien = where(i.date_naissance > NAISSANCE_INCONNUE, i.date_naissance < dt.date(2012, 3, 1), ancien_selon_age)
+    return where(ancien, param(f"{PF}.af.age_majoration_ancien_regime"), param(f"{PF}.af.age_majoration"))
+
+
+@rule(entity="famille", dtype="int", label="nombre d'enfants ouvrant droit à la majoration pour âge",
+      ref="CSS art. L521-3, R521-1 et D521-2")
+def af_nb_majorations(f: Famille):
+    n = f.af_nb_enfants
+    m = f.members
+    age_ok = m.age_mois >= m.af_age_ouverture_majoration
+    n_maj = f.count(where=m.af_enfant & age_ok)
+    # with exactly two children "le plus âgé" gets no majoration (CSS L521-3): twins, or two children of the
+    # same age in years, are both the eldest (the reference model's reading; an age in years cannot part them)
+    aines_maj = f.count(where=m.af_aine & age_ok)
+    return where(n >= 2, n_maj - where(n == 2, aines_maj, 0), 0)
+
+
+@rule(entity="famille", dtype="int", label="nombre d'enfants de 20 ans ouvrant l'allocation forfaitaire",
+      ref="CSS art. L521-1 et D521-2")
+def af_nb_forfait(f: Famille):
+    """A child who reaches the age limit, without financial autonomy, in a famille of at least three children
+    (those of 20 counted)."""
+    n = f.af_nb_enfants
+    n_vingt_ans = f.count(where=f.members.est_enfant & (f.members.age_mois == param(f"{PF}.af.age_limite"))
+                          & ~f.members.autonomie_financiere)
+    return where(n + n_vingt_ans >= 3, n_vingt_ans, 0)
+
+
+@rule(entity="famille", dtype="float", label="outre-mer: majoration pour âge d'un enfant unique (en BMAF)",
+      ref="CSS art. L755-11 et D755-5, II")
+def af_taux_majoration_enfant_unique_dom(f: Famille):
+    m = f.members
+    dom = f"{PF}.af.dom"
+    taux = where(m.age_mois >= param(f"{dom}.enfant_unique_age_2"), param(f"{dom}.enfant_unique_taux_2"),
+                 where(m.age_mois >= param(f"{dom}.enfant_unique_age_1"), param(f"{dom}.enfant_unique_taux_1"), 0.0))
+    return where(f.menage.residence_dom & (f.af_nb_enfants == 1), f.sum(taux, where=m.af_enfant), 0.0)
+
+
+@rule(entity="famille", dtype="float", label="taux des majorations pour âge (en BMAF)",
+      ref="CSS art. L521-3, D521-2 et D755-5, II")
+def af_taux_majorations_age(f: Famille):
+    return f.af_nb_majorations * param(f"{PF}.af.taux_majoration_age") + f.af_taux_majoration_enfant_unique_dom
+
+
 @rule(entity="famille", dtype="float", label="taux des majorations pour âge et de l'allocation forfaitaire (en BMAF)",
       ref="CSS art. L521-1, L521-3, D521-1 et D521-2")
 def af_taux_majorations(f: Famille):
-    age_maj = param(f"{PF}.af.age_majoration")
-    n = f.af_nb_enfants
-    n_maj = f.count(where=f.members.af_enfant & (f.members.age_mois >= age_maj))
-    # with exactly two children "le plus âgé" gets no majoration (CSS L521-3): twins, or two children of the
-    # same age in years, are both the eldest (the reference model's reading; an age in years cannot part them)
-    aines_maj = f.count(where=f.members.af_aine & (f.members.age_mois >= age_maj))
-    n_maj = n_maj - where(n == 2, aines_maj, 0)
-    age_limite = param(f"{PF}.af.age_limite")
-    n_vingt_ans = f.count(where=f.members.est_enfant & (f.members.age_mois == age_limite)
-                          & ~f.members.autonomie_financiere)
-    forfait = where(n + n_vingt_ans >= 3, n_vingt_ans, 0) * param(f"{PF}.af.taux_forfait_20_ans")
-    return where(n >= 2, n_maj * param(f"{PF}.af.taux_majoration_age"), 0.0) + forfait
+    return f.af_taux_majorations_age + f.af_nb_forfait * param(f"{PF}.af.taux_forfait_20_ans")
 
 
 @rule(entity="famille", dtype="float", label="taux total des allocations familiales du mois (en BMAF)",
@@ -111,9 +164,10 @@ def af_base(f: Famille):
     month's BMAF, instead of taking a share of a stated amount, keeps the April revaluation in the reference
     months of RSA and prime d'activité."""
     total = param(f"{PF}.bmaf") * f.af_taux_total
-    ratio = where(total > 0, f.af / where(total > 0, total, 1.0), 0.0)
+    af = f.af_retenues
+    ratio = where(total > 0, af / where(total > 0, total, 1.0), 0.0)
     modulation = where(ratio > 0.75, 1.0, where(ratio > 0.375, 0.5, 0.25))
-    return where((f.af > 0) & (total > 0), param(f"{PF}.bmaf") * f.af_taux_base * modulation, 0.0)
+    return where((af > 0) & (total > 0), param(f"{PF}.bmaf") * f.af_taux_base * modulation, 0.0)
 
 
 @rule(entity="famille", dtype="float", label="ASF retenue forfaitairement (22,5 % de la BMAF par enfant, au plus "
@@ -212,4 +266,84 @@ def cf(f: Famille):
       "prime d'activité", ref="CASF art. R262-10 et R262-10-1; CSS art. R844-4 et R844-5")
 def pf_retenues_minima(f: Famille):
     cf_retenu = where(f.cf > 0, f.cf_non_majore_avant_cumul, 0.0)
-    return f.paje_base + f.rsa_forfait_asf + minimum(f.af_base, f.af) + cf_retenu
+    return f.paje_base + f.rsa_forfait_asf + minimum(f.af_base, f.af_retenues) + cf_retenu
+
+
+# -- allocations familiales computed ----------------------------------------------------------------------
+
+@rule(entity="famille", dtype="float", label="prestations familiales: ressources de l'année de référence (N-2)",
+      ref="CSS art. R532-1 et R532-3")
+def pf_base_ressources(f: Famille):
+    """Revenu net catégoriel of year N-2 of the parents and of the children at charge."""
+    return f.cf_base_ressources
+
+
+def _plafond_af(rang: int, n_enfants):  # type: ignore[no-untyped-def]
+    return (param(f"{PF}.af.modulation.plafond_tranche_{rang}")
+            + maximum(n_enfants, 0) * param(f"{PF}.af.modulation.majoration_par_enfant"))
+
+
+def _modulation_af(f: Famille, n_enfants):  # type: ignore[no-untyped-def]
+    ressources = f.pf_base_ressources
+    return where(ressources <= _plafond_af(1, n_enfants), 1.0,
+                 where(ressources <= _plafond_af(2, n_enfants), param(f"{PF}.af.modulation.taux_tranche_2"),
+                       param(f"{PF}.af.modulation.taux_tranche_3")))
+
+
+@rule(entity="famille", dtype="float", label="allocations familiales: montant de base modulé",
+      ref="CSS art. L521-1, D521-1 et D521-3")
+def af_droit_base(f: Famille):
+    """The base amount (rounded to the cent), times 1, 1/2 or 1/4 as the resources of year N-2 exceed none,
+    one or both ceilings (raised per child at charge)."""
+    montant = round_(param(f"{PF}.bmaf") * f.af_taux_base, 2)
+    return montant * _modulation_af(f, f.af_nb_enfants)
+
+
+@rule(entity="famille", dtype="float", label="allocations familiales: majorations pour âge modulées",
+      ref="CSS art. L521-3, D521-1 et D521-2")
+def af_droit_majorations(f: Famille):
+    montant = param(f"{PF}.bmaf") * f.af_taux_majorations_age
+    return where(f.af_droit_base > 0, montant * _modulation_af(f, f.af_nb_enfants), 0.0)
+
+
+@rule(entity="famille", dtype="float",
+      label="allocations familiales: allocation forfaitaire (enfant de 20 ans) modulée",
+      ref="CSS art. L521-1, D521-1 et D521-2")
+def af_droit_forfait(f: Famille):
+    montant = round_(param(f"{PF}.bmaf") * param(f"{PF}.af.taux_forfait_20_ans"), 2) * f.af_nb_forfait
+    return montant * _modulation_af(f, f.af_nb_enfants + f.af_nb_forfait)
+
+
+@rule(entity="famille", dtype="float", label="allocations familiales: dépassement mensuel du plafond franchi",
+      ref="CSS art. L521-1 et D521-3")
+def af_depassement_mensuel(f: Famille):
+    ressources = f.pf_base_ressources
+    n = f.af_nb_enfants
+    au_dela_1 = maximum(ressources - _plafond_af(1, n), 0.0)
+    au_dela_2 = maximum(ressources - _plafond_af(2, n), 0.0)
+    return where(au_dela_2 > 0, au_dela_2, au_dela_1) / 12
+
+
+@rule(entity="famille", dtype="float", label="allocations familiales: complément dégressif",
+      ref="CSS art. L521-1 (dernier alinéa) et D521-3")
+def af_droit_complement_degressif(f: Famille):
+    """Just above a ceiling the allowances are not cut at once: the family gets what the lower rate would
+    have given less the monthly overshoot (not in the overseas departments, where AF have no ceiling)."""
+    depassement = f.af_depassement_mensuel
+    allocations = maximum(f.af_droit_base + f.af_droit_majorations - depassement, 0.0)
+    forfait = maximum(f.af_droit_forfait - depassement, 0.0)
+    return where(~f.menage.residence_dom & (depassement > 0), allocations + forfait, 0.0)
+
+
+@rule(entity="famille", dtype="float", label="allocations familiales (montant du droit, mensuel)",
+      ref="CSS art. L521-1 à L521-3, D521-1 à D521-3")
+def af_droit(f: Famille):
+    return f.af_droit_base + f.af_droit_majorations + f.af_droit_forfait + f.af_droit_complement_degressif
+
+
+@rule(entity="famille", dtype="float", label="allocations familiales retenues pour les autres prestations "
+      "(versées quand elles sont connues, sinon le droit calculé)", ref="CASF art. R262-10; CSS art. R844-5")
+def af_retenues(f: Famille):
+    """What the CAF pays is used when the payments are known (the extract, a situation's benefits_paid);
+    without them the computed entitlement stands in."""
+    return where(f.prestations_versees_connues, f.af, f.af_droit)

@@ -1,0 +1,58 @@
+"""benefits_paid given or not: RSA, PPA and CSS use the allocations familiales paid when the situation states
+them, and the allocations familiales we compute when it does not (SITUATION_FORMAT.md, issue 11)."""
+
+from __future__ import annotations
+
+import copy
+
+from nonrecours.simulation.runner import simulate
+
+BMAF_2025 = 474.37  # from April 2025 (Instruction DSS/2A/2C/2025/32)
+AF_BASE_DEUX_ENFANTS = round(0.32 * BMAF_2025, 2)  # CSS art. D521-1: 32 % of the BMAF for two children
+
+LONE_PARENT = {
+    "id": "lp",
+    "month": "2025-06",
+    "depcom": "46042",
+    "housing": {"status": "tenant", "rent": 450},
+    "persons": [
+        {"role": "parent", "age": 35, "monthly": {"salary_net": 300}},
+        {"role": "child", "age": 6},
+        {"role": "child", "age": 9},
+    ],
+}
+
+
+def _run(**changes: object) -> dict:
+    s = copy.deepcopy(LONE_PARENT)
+    s.update(changes)
+    result = simulate([s])
+    assert result.errors == []
+    return result.records()[0]
+
+
+def _paid(af: float) -> dict:
+    return {"main": {"af": af, "paje_base": 0.0, "asf": 0.0, "aide_logement": 0.0}}
+
+
+def test_computed_af_is_the_two_children_base() -> None:
+    rec = _run()
+    assert abs(rec["af"] - AF_BASE_DEUX_ENFANTS) < 0.01
+
+
+def test_without_benefits_paid_the_computed_af_feed_rsa() -> None:
+    """No benefits_paid: RSA counts the AF we compute, exactly as if that amount had been stated as paid."""
+    computed = _run()
+    stated = _run(benefits_paid=_paid(AF_BASE_DEUX_ENFANTS))
+    for field in ("rsa", "ppa", "css_free", "css_participation", "css_participation_monthly"):
+        assert computed[field] == stated[field], field
+    assert computed["rsa"] > 0
+
+
+def test_with_benefits_paid_the_paid_amount_is_used() -> None:
+    """A situation that states no AF paid gets an RSA higher by the AF base it would otherwise count."""
+    computed = _run()
+    none_paid = _run(benefits_paid=_paid(0.0))
+    assert abs(none_paid["rsa"] - computed["rsa"] - AF_BASE_DEUX_ENFANTS) < 0.02
+    # the af output is the entitlement of the month either way
+    assert abs(none_paid["af"] - computed["af"]) < 0.01
