@@ -16,9 +16,9 @@ Resources (since the 2021 "contemporanéisation"): those of the twelve months en
 evaluated month, after the CGI deductions (10 % for professional expenses, 10 % on pensions), an abattement
 of 30 % on activity income of a retiree or AAH holder without earnings and on unemployment benefit when
 the person is retired or holds the AAH (CCH art. R822-13, R822-14); activity and unemployment income of
-the parents is neutralised when the foyer received the RSA the month before (R822-15 to R822-17); minus
-the double-activity abattement, rounded up to the hundred euros; a student applicant's resources are the
-student forfait.
+the parents is neutralised from the month after one in which the foyer received the RSA (R822-17); minus
+the double-activity abattement when each of the two members of the couple earned at least twelve BMAF
+(R822-7), rounded up to the hundred euros; a student applicant's resources are the student forfait.
 
 Not modelled (the situation format carries none of it): colocation and rooms, Crous housing, scholarship
 holders, accession (a loan signed since 2018 opens no aid outside the few "ancien en zone 3" loans; no
@@ -161,11 +161,14 @@ def al_revenus_activite(i: Individu):
     return activite + chomage
 
 
-@rule(entity="famille", dtype="bool", label="aides au logement: biactivité (chaque parent a des revenus d'activité "
-      "d'au moins douze BMAF)", ref="Arrêté du 27 septembre 2019, art. 2")
+@rule(entity="famille", dtype="bool", label="aides au logement: biactivité (chacun des deux conjoints a des revenus "
+      "professionnels retenus d'au moins douze fois la BMAF sur la période de référence)", ref="CCH art. R822-7")
 def al_biactivite(f: Famille):
+    """The professional income "pris en compte dans les ressources" is the twelve months' salary after the
+    deduction for professional expenses."""
     seuil = 12 * param("prestations_familiales.bmaf")
-    return (f.nb_parents == 2) & f.all(f.members.al_salaires >= seuil, role=PARENTS)
+    m = f.members
+    return (f.nb_parents == 2) & f.all(m.al_salaires - m.al_deduction_frais_professionnels >= seuil, role=PARENTS)
 
 
 def _base_ressources(f: Famille, neutralise):  # type: ignore[no-untyped-def]
@@ -186,7 +189,7 @@ def _base_ressources(f: Famille, neutralise):  # type: ignore[no-untyped-def]
 
 
 @rule(entity="famille", dtype="bool", label="RSA versé le mois précédent (forfait logement calculé avec l'aide "
-      "au logement versée, sinon avec l'aide calculée sans neutralisation)", ref="CCH art. R822-15 et R822-17")
+      "au logement versée, sinon avec l'aide calculée sans neutralisation)", ref="CCH art. R822-17")
 def al_rsa_mois_precedent(f: Famille):
     al = shift(where(f.aide_logement_versee_connue, f.aide_logement_versee, f.aide_logement_hors_neutralisation), -1)
     plein = shift(f.rsa_forfait_logement_plein, -1)
@@ -200,7 +203,7 @@ def al_rsa_mois_precedent(f: Famille):
       ref="CCH art. R822-3 à R822-17 et D822-20")
 def aide_logement_base_ressources(f: Famille):
     neutralise = condition("revenus d'activité et de chômage neutralisés: RSA perçu le mois précédent",
-                           f.al_rsa_mois_precedent, ref="CCH art. R822-15 et R822-17")
+                           f.al_rsa_mois_precedent, ref="CCH art. R822-17")
     return _base_ressources(f, neutralise)
 
 
