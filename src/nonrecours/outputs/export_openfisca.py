@@ -51,7 +51,7 @@ EXPORTED_OUTPUTS: dict[str, tuple[str, ...]] = {
     "familles": ("rsa", "ppa", "aspa", "aide_logement", "af", "paje_base", "asf", "cmu_c",
                  "css_participation_forfaitaire", "rsa_base_ressources", "ppa_base_ressources",
                  "asi_aspa_base_ressources", "css_cmu_base_ressources", "cmu_c_plafond", "acs_plafond",
-                 "rsa_forfait_logement", "ppa_forfait_logement"),
+                 "rsa_forfait_logement", "ppa_forfait_logement", "aide_logement_base_ressources"),
     "individus": ("aah", "asi"),
 }
 """Variables requested (as ``null`` at the evaluated month) when ``outputs=True``."""

@@ -2,8 +2,9 @@
 and shape the output of ``nonrecours simulate`` (one object per situation, with ``by_unit``).
 
 Only the fields we compute are reported (``rsa``, ``ppa``, ``aspa``, ``css_free``, ``css_participation``,
-``css_participation_monthly``); the other fields of the reference file (asi, aah, aide_logement, af,
-ars_annual, cheque_energie_annual) are outside this library's benefits and are left out.
+``css_participation_monthly``, ``aide_logement``); the other fields of the reference file (asi, aah, af,
+ars_annual, cheque_energie_annual) are outside this library's benefits and are left out. A situation without
+``benefits_paid.aide_logement`` gets its housing aid computed, and RSA, PPA and CSS read that one.
 """
 
 from __future__ import annotations

@@ -54,7 +54,7 @@ def results(request):  # type: ignore[no-untyped-def]
 
 def test_there_are_cases_for_every_benefit() -> None:
     stems = {cid.split(":")[0] for cid, _ in CASES}
-    assert stems == {"rsa", "ppa", "aspa", "css", "aah_asi"}
+    assert stems == {"rsa", "ppa", "aspa", "css", "aah_asi", "aide_logement"}
     assert len(CASES) >= 40
 
 

@@ -304,7 +304,7 @@ def _montant_locataire(f: Famille, ressources):  # type: ignore[no-untyped-def]
 
 
 @rule(entity="famille", dtype="float", label="aides au logement en foyer: nombre de parts (N)",
-      ref="CCH art. D823-19; arrêté du 27 septembre 2019, art. 24")
+      ref="CCH art. D832-25; arrêté du 27 septembre 2019, art. 24 (logements-foyers)")
 def al_foyer_nb_parts(f: Famille):
     p = f"{AL}.foyer.n_parts"
     avec = _bareme_pac(f, p, ["", "pac_1", "pac_2", "pac_3", "pac_4"], "par_pac_supp", 4)
@@ -313,7 +313,7 @@ def al_foyer_nb_parts(f: Famille):
 
 @rule(entity="famille", dtype="float", label="aides au logement en foyer: équivalence de loyer et de charges "
       "plafond (personnes âgées de 62 ans ou plus, sinon chambre réhabilitée)",
-      ref="CCH art. D823-19; arrêté du 27 septembre 2019, art. 25")
+      ref="Arrêté du 27 septembre 2019, art. 25 (logements-foyers)")
 def al_foyer_plafond(f: Famille):
     p = f"{AL}.foyer.plafond"
     agee = f.value_of("demandeur", f.members.age_mois) >= 62
@@ -384,7 +384,7 @@ def _aide(f: Famille, ressources, rls):  # type: ignore[no-untyped-def]
 
 
 @rule(entity="famille", dtype="float", label="aide au logement calculée sans la neutralisation liée au RSA",
-      ref="CCH art. L821-1, D823-16 à D823-20")
+      ref="CCH art. L821-1, D823-16 et D823-17")
 def aide_logement_hors_neutralisation(f: Famille):
     """Reads no RSA: what the RSA of the month before (and the AAH's majoration pour la vie autonome) use when
     the aid paid is unknown, which keeps the RSA ↔ housing aid dependency finite."""
@@ -392,7 +392,7 @@ def aide_logement_hors_neutralisation(f: Famille):
 
 
 @rule(entity="famille", dtype="float", label="aide personnelle au logement (APL + ALF + ALS), mensuelle",
-      ref="CCH art. L821-1, L823-1, D823-16 à D823-20")
+      ref="CCH art. L821-1, L823-1, D823-16 et D823-17")
 def aide_logement(f: Famille):
     loge = condition("locataire (vide, meublé, HLM) ou résident d'un logement-foyer",
                      f.statut_occupation.is_in([*LOCATAIRES, "foyer"]), ref="CCH art. L822-1 et L831-1")
