@@ -177,7 +177,7 @@ def _base_ressources(f: Famille, neutralise):  # type: ignore[no-untyped-def]
     m = f.members
     garde = where(neutralise, 0.0, 1.0)
     parents = maximum(f.sum(m.al_revenus_activite, role=PARENTS) * garde + f.sum(m.al_pensions, role=PARENTS), 0.0)
-    enfants_plafond = 1.25 * param("minima_sociaux.aspa.plafond_ressources_annuel.personne_seule")
+    enfants_plafond = param(f"{RES}.abattement_ressources_enfant")
     enfants = f.sum(maximum(m.al_revenus_activite + m.al_pensions - enfants_plafond, 0.0), role="enfant")
     ressources = maximum(parents + enfants
                          - where(f.al_biactivite, param(f"{RES}.abattement_double_activite"), 0.0), 0.0)
