@@ -83,5 +83,5 @@ def test_a_batch_before_the_earliest_law_fails_naming_the_benefit() -> None:
     sit = {"id": "old", "month": "2023-06", "depcom": "46042", "housing": {"status": "tenant", "rent": 400},
            "persons": [{"role": "parent", "age": 30, "monthly": {"salary_net": 1000}}]}
     with pytest.raises(NotModelledError, match=r"^css_free: not modelled in 2023-06; the earliest month it "
-                       r"models is 2024-01"):
+                       r"models is 2023-10"):
         simulate_batch(load_situations([sit]), targets=("css_free", "rsa"))

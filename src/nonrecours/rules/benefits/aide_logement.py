@@ -386,8 +386,8 @@ def _aide(f: Famille, ressources, rls):  # type: ignore[no-untyped-def]
 @rule(entity="famille", dtype="float", label="aide au logement calculée sans la neutralisation liée au RSA",
       ref="CCH art. L821-1, D823-16 et D823-17")
 def aide_logement_hors_neutralisation(f: Famille):
-    """Reads no RSA: what the RSA of the month before (and the AAH's majoration pour la vie autonome) use when
-    the aid paid is unknown, which keeps the RSA ↔ housing aid dependency finite."""
+    """Reads no RSA: what the RSA of the month before uses when the aid paid is unknown, which keeps the RSA ↔
+    housing aid dependency finite."""
     return _aide(f, f.aide_logement_base_ressources_hors_neutralisation, 0.0)
 
 
@@ -426,7 +426,12 @@ def aide_logement_retenue(f: Famille):
     return where(f.aide_logement_versee_connue, f.aide_logement_versee, f.aide_logement)
 
 
-@rule(entity="famille", dtype="bool", label="une aide au logement est perçue (versée, ou calculée quand le "
-      "versement est inconnu)", ref="CSS art. L821-1-2")
+@rule(entity="famille", dtype="bool", label="une aide au logement est perçue (versée; quand le versement est "
+      "inconnu: locataire ou résident d'un foyer payant un loyer)", ref="CSS art. L821-1-2")
 def aide_logement_percue(f: Famille):
-    return where(f.aide_logement_versee_connue, f.aide_logement_versee > 0, f.aide_logement_hors_neutralisation > 0)
+    """What the AAH's majoration pour la vie autonome asks. When the aid paid is unknown it is estimated from
+    the housing: the AAH is not a resource of housing aid, so a renter living on it is nearly always paid one.
+    Computing the aid there instead would evaluate it for each of the CSS's twelve reference months, which
+    doubled the cost of every plan reading the CSS."""
+    loue = f.statut_occupation.is_in([*LOCATAIRES, "foyer"]) & (f.loyer_famille > 0)
+    return where(f.aide_logement_versee_connue, f.aide_logement_versee > 0, loue)
