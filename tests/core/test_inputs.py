@@ -89,9 +89,11 @@ def test_couple_kind_hosting_payments_and_housing(tables):
     assert fam["hosted_free_of_charge"].to_list() == [False, True]     # g lives in F1's dwelling
     fm = inp.famille_monthly
     assert fm.columns[:2] == ["famille_id", "month"] and "rsa" not in fm.columns
-    assert fm["aide_logement"].to_list() == [210.0]
+    assert fm["aide_logement_versee"].to_list() == [210.0]
+    assert fam["aide_logement_versee_connue"].to_list() == [True, True]  # the payers' table is exhaustive
     men = inp.menage
     assert men["depcom"].to_list() == ["46042"] and men["residence_dom"].to_list() == [False]
+    assert men["zone_apl"].to_list() == [3]  # Cahors: zone 3 of housing aid
     assert men["housing_status"].to_list() == ["tenant"] and men["rent"].to_list() == [640.0]
 
 

@@ -1,5 +1,6 @@
-"""benefits_paid given or not: RSA, PPA and CSS use the allocations familiales paid when the situation states
-them, and the allocations familiales we compute when it does not (SITUATION_FORMAT.md, issue 11)."""
+"""benefits_paid.af given or not: RSA, PPA and CSS use the allocations familiales paid when the situation states
+them, and the allocations familiales we compute when it does not (SITUATION_FORMAT.md, issue 11). Each payment
+is known on its own: these situations all state that no housing aid is paid, so that only the AF differ."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ LONE_PARENT = {
     "month": "2025-06",
     "depcom": "46042",
     "housing": {"status": "tenant", "rent": 450},
+    "benefits_paid": {"main": {"aide_logement": 0.0}},
     "persons": [
         {"role": "parent", "age": 35, "monthly": {"salary_net": 300}},
         {"role": "child", "age": 6},
@@ -41,7 +43,7 @@ def test_computed_af_is_the_two_children_base() -> None:
 
 
 def test_without_benefits_paid_the_computed_af_feed_rsa() -> None:
-    """No benefits_paid: RSA counts the AF we compute, exactly as if that amount had been stated as paid."""
+    """No AF stated: RSA counts the AF we compute, exactly as if that amount had been stated as paid."""
     computed = _run()
     stated = _run(benefits_paid=_paid(AF_BASE_DEUX_ENFANTS))
     for field in ("rsa", "ppa", "css_free", "css_participation", "css_participation_monthly"):

@@ -21,7 +21,10 @@ def test_simulate_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert result.exit_code == 3, result.output  # a situation failed: the computed ones are still written
     out = json.loads(result.stdout)
     assert [r["id"] for r in out] == ["c1"]
-    assert out[0]["rsa"] == 646.52 and out[0]["css_free"] is True
+    # no benefits_paid: the housing aid is computed (zone 3, R = 0: 269.32 + 59.97 - 39.15 - 5 € - CRDS 1.42,
+    # rounded down: 283 €) and the RSA deducts its housing forfait (646.52 - 77.58)
+    assert out[0]["aide_logement"] == 283.0
+    assert out[0]["rsa"] == 568.94 and out[0]["css_free"] is True
     assert json.loads(result.stderr.split("nonrecours: error:")[0])["errors"][0]["field"] == "housing.status"
     assert "1 of 2 situations could not be computed" in result.stderr
 

@@ -7,8 +7,8 @@ import pytest
 from nonrecours.simulation.oracle import compare, documented_disagreements
 
 EXPECTED = {"rsa": 100.0, "ppa": 0.0, "aspa": 0.0, "css_free": True, "css_participation": False,
-            "css_participation_monthly": 0.0, "aah": 0.0, "asi": 0.0, "af": 151.8, "ars_annual": 0.0,
-            "cheque_energie_annual": 194.0}
+            "css_participation_monthly": 0.0, "aide_logement": 0.0, "aah": 0.0, "asi": 0.0, "af": 151.8,
+            "ars_annual": 0.0, "cheque_energie_annual": 194.0}
 
 
 def _case(sid: str) -> dict:

@@ -124,8 +124,7 @@ def test_simulate_reports_fields_and_units_and_errors(tmp_path) -> None:  # type
     assert [r["id"] for r in records] == ["good"]
     rec = records[0]
     assert set(rec) >= {"rsa", "ppa", "aspa", "css_free", "css_participation", "css_participation_monthly",
-                        "aah", "asi", "af", "ars_annual", "cheque_energie_annual"}
-    assert "aide_logement" not in rec  # housing aid is read from what is paid, not computed here
+                        "aide_logement", "aah", "asi", "af", "ars_annual", "cheque_energie_annual"}
     assert rec["ars_annual"] > 0  # a child of 6 in 2025: the allowance of the school year
     assert rec["by_unit"][0]["unit"] == "main"
     assert errors == [{"id": "broken", "field": "housing.status", "error": errors[0]["error"]}]
@@ -202,3 +201,25 @@ def test_a_file_that_is_not_json_names_the_line(tmp_path) -> None:  # type: igno
     path.write_text('[\n {"id": "a",\n  "month": }\n]', encoding="utf-8")
     with pytest.raises(SituationError, match=r"broken.json: not valid JSON \(line 3\)"):
         simulate_file(path)
+
+
+def test_housing_aid_paid_zone_and_computed_aid() -> None:
+    """The aid paid is the input ``aide_logement_versee`` (known only when the situation states it), the zone
+    comes from the commune, and a situation without the aid paid gets the computed one read by the RSA."""
+    sits = [_sit("paid"), _sit("lyon", depcom="69123", benefits_paid={"main": {"af": 0.0}}),
+            _sit("paris", depcom="75056", benefits_paid=None)]
+    batch = load_situations(sits)
+    fam = batch.frames["famille"].sort("famille_id")
+    assert fam["aide_logement_versee_connue"].to_list() == [True, False, False]
+    paid = batch.frames["famille_monthly"]
+    assert "aide_logement" not in paid.columns and set(paid["aide_logement_versee"].unique()) == {300.0}
+    assert batch.frames["menage"].sort("menage_id")["zone_apl"].to_list() == [3, 2, 1]
+    recs = {r["id"]: r for r in simulate(sits).records()}
+    assert all(recs[sid]["aide_logement"] > 0 for sid in recs)  # an output, computed whatever was paid
+    assert recs["paris"]["aide_logement"] > recs["lyon"]["aide_logement"]  # zone 1 ceiling above zone 2
+
+
+def test_a_commune_outside_the_zoning_table_is_refused() -> None:
+    batch = load_situations([_sit("nowhere", depcom="99999"), _sit("ok")])
+    assert [(e.situation_id, e.field) for e in batch.errors] == [("nowhere", "depcom")]
+    assert batch.ids == ["nowhere", "ok"] and batch.unit_index["id"].to_list() == ["ok"]

@@ -21,10 +21,16 @@ from nonrecours.core.month import PROVENANCE_SCHEMA, UNKNOWNS_SCHEMA, CoreMonth
 from nonrecours.core.resources import CoreConfig, lookback, month_range, monthly_resources, n2_resources
 from nonrecours.core.units import people, qualified, reconcile
 from nonrecours.errors import SchemaError
+from nonrecours.schemas.zonage import zone_apl_of
 
-__all__ = ["FAMILY_PAYMENTS", "build_inputs", "build_month"]
+__all__ = ["FAMILY_PAYMENTS", "PAYMENT_INPUTS", "build_inputs", "build_month"]
 
 FAMILY_PAYMENTS = ("af", "paje_base", "asf", "aide_logement")
+PAYMENT_INPUTS: dict[str, str] = {"af": "af", "paje_base": "paje_base", "asf": "asf",
+                                  "aide_logement": "aide_logement_versee"}
+"""Rule input holding each benefit paid (the housing aid paid is distinct from the ``aide_logement`` the rules
+compute)."""
+_PAYMENT_COLUMNS = tuple(PAYMENT_INPUTS.values())
 _STATIC = ("age", "date_naissance", "student", "pregnant", "disability_rate", "nationality_group",
            "residence_permit_years")
 _UNKNOWN_BIRTH = dt.date(1800, 1, 1)
@@ -172,8 +178,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         if name not in monthly.columns and name in depth:
             monthly = monthly.with_columns(pl.lit(None, dtype=dtype).alias(name))
     monthly = monthly.with_columns([pl.col(n).fill_null(False if n == "revenus_n2_renseignes" else 0.0)
-                                    for n in depth if n in monthly.columns and n not in FAMILY_PAYMENTS])
-    monthly = monthly.drop([n for n in FAMILY_PAYMENTS if n in monthly.columns])
+                                    for n in depth if n in monthly.columns and n not in _PAYMENT_COLUMNS])
+    monthly = monthly.drop([n for n in _PAYMENT_COLUMNS if n in monthly.columns])
 
     # Famille: couple kind, hosting, payments.
     heads = ind.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"]))
@@ -240,10 +246,11 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
 
     first = month_range(month, window)[0]
     famille_monthly = None
-    fam_inputs = [n for n in FAMILY_PAYMENTS if n in depth]
+    fam_benefits = [b for b in FAMILY_PAYMENTS if PAYMENT_INPUTS[b] in depth]
+    fam_inputs = [PAYMENT_INPUTS[b] for b in fam_benefits]
     if "benefits_paid" in lf and fam_inputs:
         paid = (lf["benefits_paid"]
-                .filter((pl.col("unit_kind") == "famille") & pl.col("benefit").cast(pl.String).is_in(fam_inputs)
+                .filter((pl.col("unit_kind") == "famille") & pl.col("benefit").cast(pl.String).is_in(fam_benefits)
                         & (pl.col("month") >= first) & (pl.col("month") <= month))
                 .select(qualified("paying_agency", "unit_id", "source_agency").alias("famille_id"),
                         "month", pl.col("benefit").cast(pl.String), pl.col("amount").cast(pl.Float64))
@@ -254,6 +261,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         if paid.height:
             famille_monthly = paid.pivot("benefit", index=["famille_id", "month"], values="amount",
                                          aggregate_function=None)
+            famille_monthly = famille_monthly.rename({b: PAYMENT_INPUTS[b] for b in fam_benefits
+                                                      if b in famille_monthly.columns})
         # A famille no payer lists receives none of their benefits: an observed zero from exhaustive payers.
         prov.append(_prov(famille, "famille", "famille_id", fam_inputs, pl.lit("observed"),
                           pl.lit(",".join(payers)),
@@ -267,11 +276,13 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     famille_monthly = famille_monthly.with_columns(
         [pl.col(n).fill_null(0.0) if n in famille_monthly.columns else pl.lit(0.0).alias(n) for n in fam_inputs])
     # The payments are known when the payers' table came (an absent famille was paid nothing); without it the
-    # rules compute the allocations familiales that RSA, PPA and CSS count (SITUATION_FORMAT.md, issue 11).
+    # rules compute the allocations familiales and the housing aid that RSA, PPA, CSS and AAH count
+    # (SITUATION_FORMAT.md, issue 11).
     paid_known = "benefits_paid" in lf and bool(fam_inputs)
     famille = famille.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge",
-                             pl.lit(paid_known).alias("prestations_versees_connues"))
-    prov.append(_prov(famille, "famille", "famille_id", ["prestations_versees_connues"],
+                             pl.lit(paid_known).alias("prestations_versees_connues"),
+                             pl.lit("benefits_paid" in lf).alias("aide_logement_versee_connue"))
+    prov.append(_prov(famille, "famille", "famille_id", ["prestations_versees_connues", "aide_logement_versee_connue"],
                       pl.lit("observed" if paid_known else "estimated"), pl.lit(None), pl.lit(None)))
 
     # Ménage: commune of the reference person, housing of the latest month at most housing_months old.
@@ -289,7 +300,16 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                       pl.lit(None)))
     unk.append(_unk(no_dep, "menage", "menage_id", ["depcom"], None, None, None, "commune du logement inconnue"))
     unk.append(_unk(no_dep, "menage", "menage_id", ["residence_dom"], 0.0, 0.0, 1.0, "commune du logement inconnue"))
-    menage = menage.with_columns(pl.col("depcom").fill_null(""), pl.col("residence_dom").fill_null(False))
+    menage = menage.with_columns(zone_apl_of(menage["depcom"]).cast(pl.Int64))
+    zone_known = pl.col("zone_apl").is_not_null()
+    prov.append(_prov(menage.filter(zone_known), "menage", "menage_id", ["zone_apl"], pl.lit("observed"),
+                      pl.col("_dsrc"), pl.lit(month)))
+    prov.append(_prov(menage.filter(~zone_known), "menage", "menage_id", ["zone_apl"], pl.lit("unknown"),
+                      pl.lit(None), pl.lit(None)))
+    unk.append(_unk(menage.filter(~zone_known), "menage", "menage_id", ["zone_apl"], 1.0, 2.0, 3.0,
+                    "zone des aides au logement inconnue (commune inconnue ou absente du zonage): zone 2 retenue"))
+    menage = menage.with_columns(pl.col("depcom").fill_null(""), pl.col("residence_dom").fill_null(False),
+                                 pl.col("zone_apl").fill_null(2))
     if "housing" in lf:
         h_first = month_range(month, config.housing_months)[0]
         housing = (lf["housing"].filter((pl.col("month") >= h_first) & (pl.col("month") <= month))
@@ -325,7 +345,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     "statut d'occupation inconnu: logé sans frais (propriétaire, hébergé) ou non"))
     menage = menage.with_columns(pl.col("housing_status").fill_null("tenant"),
                                  pl.col("rent").fill_null(config.rent_typical)).select(
-        "menage_id", "depcom", "residence_dom", "housing_status", "rent")
+        "menage_id", "depcom", "residence_dom", "zone_apl", "housing_status", "rent")
 
     individu = ind.select("person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role",
                           "menage_id", "menage_role", "age", "date_naissance", "student", "pregnant",

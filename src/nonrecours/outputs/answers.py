@@ -30,7 +30,7 @@ CONTRIBUTING: tuple[str, ...] = tuple(a for a in AGENCIES if a != "synth")
 
 
 def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
-    from nonrecours.core.inputs import FAMILY_PAYMENTS
+    from nonrecours.core.inputs import FAMILY_PAYMENTS, PAYMENT_INPUTS
     from nonrecours.core.resources import MONTHLY_INPUTS as RESOURCE_INPUTS
 
     by_input: dict[str, list[tuple[str, str, str | None]]] = {}
@@ -38,12 +38,14 @@ def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
         by_input.setdefault(name, []).append(("resources", "amount", kind))
     person = {"age": "birth_month", "date_naissance": "birth_month", "student": "student", "pregnant": "pregnant",
               "disability_rate": "disability_rate", "nationality_group": "nationality_group",
-              "residence_permit_years": "residence_permit_years", "depcom": "depcom", "residence_dom": "depcom"}
+              "residence_permit_years": "residence_permit_years", "depcom": "depcom", "residence_dom": "depcom",
+              "zone_apl": "depcom"}
     out: dict[str, tuple[tuple[str, str, str | None], ...]] = {k: tuple(v) for k, v in by_input.items()}
     out |= {name: (("persons", col, None),) for name, col in person.items()}
-    out |= {b: (("benefits_paid", "amount", b),) for b in FAMILY_PAYMENTS}
+    out |= {PAYMENT_INPUTS[b]: (("benefits_paid", "amount", b),) for b in FAMILY_PAYMENTS}
     # known when the payers' table is shared (a famille absent from it was paid nothing)
     out["prestations_versees_connues"] = (("benefits_paid", "amount", None),)
+    out["aide_logement_versee_connue"] = (("benefits_paid", "amount", "aide_logement"),)
     out |= {
         "housing_status": (("housing", "status", None),),
         "rent": (("housing", "rent", None),),

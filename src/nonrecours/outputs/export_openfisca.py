@@ -13,9 +13,10 @@ SITUATION_FORMAT.md, so that OpenFisca reads our inputs as our rules do):
   (year N-3) is zero in OpenFisca as in our rules;
 - taxable amounts follow the mes-aides ratios (``SALARY_TAXABLE``...), gross salary is net / 0.78, gross
   pension is ``pension_gross``;
-- family benefits and housing aid paid (af, paje_base, asf, aide_logement) are inputs of the twelve months
-  before the evaluated month (``benefits_paid=True``; a month without a row was paid 0); the evaluated
-  month itself is computed;
+- family benefits and housing aid paid (af, paje_base, asf, aide_logement_versee) are inputs of the twelve
+  months before the evaluated month (``benefits_paid=True``; a month without a row was paid 0; a housing aid
+  whose payment is unknown, ``aide_logement_versee_connue`` false, is not stated); the evaluated month
+  itself is computed;
 - a famille hosted free of charge in another's dwelling is its own ménage, ``loge_gratuitement``;
 - nationality groups become a representative code (FR, an EEA state, a code outside the EEA), the permit
   years ``duree_possession_titre_sejour``; activity follows salary > unemployment > pension > inactive;
@@ -44,12 +45,14 @@ HOUSING = {"tenant": "locataire_vide", "tenant_furnished": "locataire_meuble", "
            "foyer": "locataire_foyer", "owner": "proprietaire", "owner_with_loan": "primo_accedant",
            "free": "loge_gratuitement", "homeless": "sans_domicile"}
 PAID = ("af", "paje_base", "asf", "aide_logement")
+PAID_COLUMNS = {"af": "af", "paje_base": "paje_base", "asf": "asf", "aide_logement": "aide_logement_versee"}
+"""Our input column of each OpenFisca variable stated as paid."""
 PAID_MONTHS = 12
 EXPORTED_OUTPUTS: dict[str, tuple[str, ...]] = {
     "familles": ("rsa", "ppa", "aspa", "aide_logement", "af", "paje_base", "asf", "cmu_c",
                  "css_participation_forfaitaire", "rsa_base_ressources", "ppa_base_ressources",
                  "asi_aspa_base_ressources", "css_cmu_base_ressources", "cmu_c_plafond", "acs_plafond",
-                 "rsa_forfait_logement", "ppa_forfait_logement", "ars"),
+                 "rsa_forfait_logement", "ppa_forfait_logement", "aide_logement_base_ressources", "ars"),
     "individus": ("aah", "asi"),
     "menages": ("cheque_energie",),
 }
@@ -194,11 +197,15 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
     if benefits_paid:
         grid = fam.select("famille_id").join(paid_months, how="cross")
         if fm is not None and fm.height:
-            have = [c for c in PAID if c in fm.columns]
-            grid = grid.join(fm.select("famille_id", "month", *have), on=["famille_id", "month"], how="left")
+            have = {v: PAID_COLUMNS[v] for v in PAID if PAID_COLUMNS[v] in fm.columns}
+            grid = grid.join(fm.select("famille_id", "month", *(pl.col(c).alias(v) for v, c in have.items())),
+                             on=["famille_id", "month"], how="left")
         grid = grid.with_columns(*(pl.col(c).fill_null(0.0) if c in grid.columns else pl.lit(0.0).alias(c)
                                    for c in PAID))
         per_famille = _series_dicts(grid, "famille_id", PAID)
+        if "aide_logement_versee_connue" in fam.columns:  # an aid paid unknown is left for OpenFisca to compute
+            for fid in fam.filter(~pl.col("aide_logement_versee_connue"))["famille_id"].to_list():
+                per_famille.get(fid, {}).pop("aide_logement", None)
 
     # -- assemble, one situation per ménage ------------------------------------------------------------
     ind = ind.join(fam.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge"),

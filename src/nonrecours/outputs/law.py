@@ -81,7 +81,7 @@ _UNEMPLOYMENT = ("chomage", "Allocations chômage", ("unemployment",))
 _PENSIONS = ("pensions", "Pensions de retraite et d'invalidité", ("pension_net", "invalidity_pension"))
 _ALIMONY = ("pensions_alimentaires", "Pensions alimentaires reçues", ("alimony_received",))
 _FAMILY = ("prestations", "Prestations familiales et aide au logement", ("af", "asf", "paje_base",
-                                                                           "aide_logement"))
+                                                                           "aide_logement_versee"))
 _ASSETS = ("patrimoine", "Capitaux, placements et biens (revenus du patrimoine)", ())
 _BANK = ("coordonnees_bancaires", "Coordonnées bancaires", ())
 _RESIDENCE = ("residence_france", "Résidence en France", ())

@@ -85,8 +85,11 @@ input_variable("paje_base", entity="famille", dtype="float", monthly=True,
                label="allocation de base de la PAJE versée", ref="caf")
 input_variable("asf", entity="famille", dtype="float", monthly=True,
                label="allocation de soutien familial versée", ref="caf")
-input_variable("aide_logement", entity="famille", dtype="float", monthly=True,
+input_variable("aide_logement_versee", entity="famille", dtype="float", monthly=True,
                label="aide au logement versée (APL, ALF, ALS)", ref="caf")
+input_variable("aide_logement_versee_connue", entity="famille", dtype="bool", monthly=False, default=True,
+               label="l'aide au logement versée est connue (sinon RSA, prime d'activité, CSS et AAH lisent l'aide "
+                     "calculée par les règles)", ref="caf")
 
 # -- ménage -------------------------------------------------------------------------------------------
 input_variable("depcom", entity="menage", dtype="str", monthly=False,
@@ -94,6 +97,9 @@ input_variable("depcom", entity="menage", dtype="str", monthly=False,
 input_variable("residence_dom", entity="menage", dtype="bool", monthly=False,
                label="logement en Guadeloupe, Martinique, Guyane ou à La Réunion (code commune 971 à 974)",
                ref="derived from depcom")
+input_variable("zone_apl", entity="menage", dtype="int", monthly=False, default=2,
+               label="zone géographique des aides au logement de la commune (1, 2 ou 3)",
+               ref="derived from depcom (schemas.zonage, arrêté du 17 mars 1978)")
 input_variable("housing_status", entity="menage", dtype="str", monthly=False, default="tenant",
                label="statut d'occupation du logement", ref="caf")
 input_variable("rent", entity="menage", dtype="float", monthly=False,

@@ -37,17 +37,18 @@ __all__ = ["COMPARED_FIELDS", "DifferentialReport", "Oracle", "compare_with_orac
 
 Oracle = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 COMPARED_FIELDS: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_free", "css_participation",
-                                    "css_participation_monthly", "aah", "asi", "af", "ars_annual",
-                                    "cheque_energie_annual")
+                                    "css_participation_monthly", "aide_logement", "aah", "asi", "af",
+                                    "ars_annual", "cheque_energie_annual")
 BOOL_FIELDS = ("css_free", "css_participation")
 TOLERANCE = 1.0
 OPENFISCA_INTERMEDIATES = ("rsa_base_ressources", "rsa_forfait_logement", "ppa_base_ressources",
                            "ppa_forfait_logement", "asi_aspa_base_ressources", "css_cmu_base_ressources",
-                           "cmu_c_plafond", "acs_plafond", "aide_logement", "af", "paje_base", "asf", "aah", "asi",
-                           "ars", "cheque_energie")
+                           "cmu_c_plafond", "acs_plafond", "aide_logement", "aide_logement_base_ressources", "af",
+                           "paje_base", "asf", "aah", "asi", "ars", "cheque_energie")
 OPENFISCA_NAMES = {"ars_annual": "ars", "cheque_energie_annual": "cheque_energie"}
 """Compared fields whose OpenFisca variable has another name (the others share ours)."""
-OUR_INTERMEDIATES = ("rsa_socle", "rsa_base_ressources", "rsa_forfait_logement", "ppa_revenu_activite",
+OUR_INTERMEDIATES = ("aide_logement_base_ressources", "rsa_socle", "rsa_base_ressources", "rsa_forfait_logement",
+                     "ppa_revenu_activite",
                      "ppa_forfait_logement", "asi_aspa_base_ressources", "css_ressources_famille",
                      "css_forfait_logement", "aah_famille", "cf", "rsa_eligibilite", "aspa_nb_eligibles")
 

@@ -2,8 +2,9 @@
 and shape the output of ``nonrecours simulate`` (one object per situation, with ``by_unit``).
 
 Only the fields we compute are reported (``rsa``, ``ppa``, ``aspa``, ``css_free``, ``css_participation``,
-``css_participation_monthly``, ``aah``, ``asi``, ``af``, ``ars_annual``, ``cheque_energie_annual``: the fields
-of ``SIMULATED_RULES``, each read from its famille rule).
+``css_participation_monthly``, ``aide_logement``, ``aah``, ``asi``, ``af``, ``ars_annual``,
+``cheque_energie_annual``: the fields of ``SIMULATED_RULES``, each read from its famille rule). A situation
+without ``benefits_paid.aide_logement`` gets its housing aid computed, and RSA, PPA and CSS read that one.
 """
 
 from __future__ import annotations

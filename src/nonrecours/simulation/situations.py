@@ -30,6 +30,7 @@ from nonrecours.errors import SituationError
 from nonrecours.rules.inputs import HOUSING_STATUSES
 from nonrecours.schemas.codes import NET_TO_TAXABLE
 from nonrecours.schemas.months import add_months
+from nonrecours.schemas.zonage import zonage_communes, zone_apl_of
 
 __all__ = [
     "BENEFITS_PAID_FIELDS",
@@ -60,6 +61,10 @@ MONTHLY_FIELDS: dict[str, str] = {  # situation key -> input column
     "alimony_received": "alimony_received",
 }
 BENEFITS_PAID_FIELDS: tuple[str, ...] = ("af", "paje_base", "asf", "aide_logement")
+PAID_COLUMNS: dict[str, str] = {"af": "af", "paje_base": "paje_base", "asf": "asf",
+                                "aide_logement": "aide_logement_versee"}
+"""Engine input column of each benefit a situation states as paid (the housing aid paid is distinct from the
+``aide_logement`` the rules compute)."""
 PENSION_NET_TO_GROSS = 0.926
 """Net-to-gross ratio of a pension when the gross pension is not given (SITUATION_FORMAT.md)."""
 
@@ -184,6 +189,8 @@ def _parse(sit: Any) -> dict[str, Any]:
         raise _Fault("depcom", "must be a 5-character INSEE commune code")
     if depcom[:3] in ("975", "976", "977", "978") or depcom.startswith("98"):
         raise _Fault("depcom", "this overseas territory is not modelled (mainland France and 971-974 only)")
+    if depcom not in zonage_communes():
+        raise _Fault("depcom", "commune code absent from the zoning table of housing aid (zone unknown)")
     housing = sit.get("housing")
     if not isinstance(housing, Mapping):
         raise _Fault("housing", "must be an object with a status")
@@ -264,10 +271,11 @@ def _parse(sit: Any) -> dict[str, Any]:
             if key not in BENEFITS_PAID_FIELDS:
                 raise _Fault(f"benefits_paid.{unit}.{key}", "unknown benefit")
         paid_norm[unit] = {b: _amount(values.get(b), f"benefits_paid.{unit}.{b}") for b in BENEFITS_PAID_FIELDS}
+        paid_norm[unit]["__housing_known"] = values.get("aide_logement") is not None  # type: ignore[assignment]
+        paid_norm[unit]["__af_known"] = values.get("af") is not None  # type: ignore[assignment]
     return {"month": month, "depcom": depcom, "dom": depcom[:3] in OVERSEAS_DEPARTMENTS, "status": status,
             "rent": rent, "couple": couple or "", "recent_isolation": recent_isolation, "persons": parsed,
-            "units": units, "paid": paid_norm,
-            "paid_known": "benefits_paid" in sit and sit["benefits_paid"] is not None}
+            "units": units, "paid": paid_norm}
 
 
 def load_situations(situations: Sequence[Any] | Iterable[Any]) -> SituationBatch:
@@ -304,6 +312,7 @@ def _assemble(valid: list[tuple[int, str, dict[str, Any]]], ids: list[str],
     amounts_rows: dict[str, list[Any]] = {"person_id": [], **{c: [] for c in MONTHLY_FIELDS.values()}}
     fam_rows: dict[str, list[Any]] = {k: [] for k in (
         "famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge", "prestations_versees_connues",
+        "aide_logement_versee_connue",
         *BENEFITS_PAID_FIELDS)}
     men_rows: dict[str, list[Any]] = {k: [] for k in ("menage_id", "depcom", "residence_dom", "housing_status",
                                                       "rent")}
@@ -326,10 +335,13 @@ def _assemble(valid: list[tuple[int, str, dict[str, Any]]], ids: list[str],
             fam_rows["couple_kind"].append(s["couple"] if two else "")
             fam_rows["recent_isolation"].append(s["recent_isolation"] and not two)
             fam_rows["hosted_free_of_charge"].append(u_rank > 0)
-            fam_rows["prestations_versees_connues"].append(s["paid_known"])
             paid = s["paid"].get(unit, {})
+            # each payment is known when the situation states it for this unit (SITUATION_FORMAT.md): the
+            # allocations familiales paid, else ours computed; the housing aid paid, else ours computed
+            fam_rows["prestations_versees_connues"].append(bool(paid.get("__af_known", False)))
             for b in BENEFITS_PAID_FIELDS:
                 fam_rows[b].append(paid.get(b, 0.0))
+            fam_rows["aide_logement_versee_connue"].append(bool(paid.get("__housing_known", False)))
             for col, v in zip(("famille_id", "situation", "id", "unit", "month"),
                               (fid, pos, sid, unit, s["month"]), strict=True):
                 idx_rows[col].append(v)
@@ -403,13 +415,14 @@ def _frames(ind_rows: dict[str, list[Any]], amounts_rows: dict[str, list[Any]],
     fam_all = pl.DataFrame(fam_rows, schema={
         "famille_id": pl.Int64, "couple_kind": pl.Utf8, "recent_isolation": pl.Boolean,
         "hosted_free_of_charge": pl.Boolean, "prestations_versees_connues": pl.Boolean,
-        **{b: pl.Float64 for b in BENEFITS_PAID_FIELDS}})
+        "aide_logement_versee_connue": pl.Boolean, **{b: pl.Float64 for b in BENEFITS_PAID_FIELDS}})
     famille = fam_all.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge",
-                             "prestations_versees_connues")
+                             "prestations_versees_connues", "aide_logement_versee_connue")
     paid = fam_all.select("famille_id", *BENEFITS_PAID_FIELDS).filter(
-        pl.any_horizontal(pl.col(b) != 0 for b in BENEFITS_PAID_FIELDS))
+        pl.any_horizontal(pl.col(b) != 0 for b in BENEFITS_PAID_FIELDS)).rename(PAID_COLUMNS)
     menage = pl.DataFrame(men_rows, schema={"menage_id": pl.Int64, "depcom": pl.Utf8, "residence_dom": pl.Boolean,
                                             "housing_status": pl.Utf8, "rent": pl.Float64})
+    menage = menage.with_columns(zone_apl_of(menage["depcom"]).cast(pl.Int64))
     frames = {
         "individu": individu,
         "individu_monthly": _with_tax_year_income(monthly(amounts, "person_id"), individu, unit_index),
@@ -507,7 +520,8 @@ def _from_typed(s: _Situation) -> dict[str, Any]:
     if month is None or not MIN_MONTH <= month <= MAX_MONTH:
         raise _Fallback
     depcom = s.depcom
-    if not _DEPCOM_RE.match(depcom) or depcom[:3] in ("975", "976", "977", "978") or depcom.startswith("98"):
+    if (not _DEPCOM_RE.match(depcom) or depcom[:3] in ("975", "976", "977", "978") or depcom.startswith("98")
+            or depcom not in zonage_communes()):
         raise _Fallback
     units: dict[str, list[int]] = {}
     parsed: list[dict[str, Any]] = []
@@ -538,10 +552,11 @@ def _from_typed(s: _Situation) -> dict[str, Any]:
         if unit not in units:
             raise _Fallback
         paid_norm[unit] = {b: float(values.get(b) or 0.0) for b in BENEFITS_PAID_FIELDS}
+        paid_norm[unit]["__housing_known"] = values.get("aide_logement") is not None  # type: ignore[assignment]
+        paid_norm[unit]["__af_known"] = values.get("af") is not None  # type: ignore[assignment]
     return {"month": month, "depcom": depcom, "dom": depcom[:3] in OVERSEAS_DEPARTMENTS,
             "status": s.housing.status, "rent": float(s.housing.rent or 0.0), "couple": s.couple or "",
-            "recent_isolation": bool(s.recent_isolation), "persons": parsed, "units": units, "paid": paid_norm,
-            "paid_known": s.benefits_paid is not None}
+            "recent_isolation": bool(s.recent_isolation), "persons": parsed, "units": units, "paid": paid_norm}
 
 
 def load_situation_json(raw: bytes, name: str = "situations") -> SituationBatch:

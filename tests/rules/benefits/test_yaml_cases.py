@@ -31,8 +31,15 @@ CASES = _load()
 
 
 def _situation(cid: str, case: dict[str, Any]) -> dict[str, Any]:
+    """The case as a situation. The cases of the minima sociaux were computed by hand for a household paid no
+    housing aid unless they state one: the situation says so (``benefits_paid.main.aide_logement`` 0), or
+    the rules would compute the aid and the RSA/PPA/CSS would read it. Housing-aid cases state nothing."""
     sit = {"id": cid, "month": str(case["period"]), "depcom": "46042", **case["input"]}
     sit["depcom"] = str(sit["depcom"])
+    if not cid.startswith("aide_logement:"):
+        paid = {u: dict(v) for u, v in (sit.get("benefits_paid") or {}).items()}
+        paid.setdefault("main", {}).setdefault("aide_logement", 0.0)
+        sit["benefits_paid"] = paid
     return sit
 
 
@@ -47,7 +54,7 @@ def results(request):  # type: ignore[no-untyped-def]
 
 def test_there_are_cases_for_every_benefit() -> None:
     stems = {cid.split(":")[0] for cid, _ in CASES}
-    assert stems == {"rsa", "ppa", "aspa", "css", "aah_asi"}
+    assert stems == {"rsa", "ppa", "aspa", "css", "aah_asi", "aide_logement", "af_ars_cheque"}
     assert len(CASES) >= 40
 
 

@@ -3,13 +3,15 @@
 Importing this package registers every rule in the default registry (the engine reads them by name):
 ``common`` (household, housing), ``prestations_familiales`` (family benefits counted as resources),
 ``aah`` (the disability allowance, modelled only as a resource of the others), then ``rsa``, ``ppa``,
-``aspa`` and ``css``, ``ars``, ``revenu_fiscal`` and ``cheque_energie``. Output rules per famille: ``rsa``,
-``ppa``, ``aspa``, ``css_free``, ``css_participation``, ``css_participation_monthly`` (the targets), and for
-``simulate`` also the AAH, ASI, allocations familiales, ARS and chèque énergie (``SIMULATED_RULES``).
+``aspa``, ``css``, ``aide_logement`` (housing aid, which the others read when the aid paid is unknown), ``ars``,
+``revenu_fiscal`` and ``cheque_energie``. Output rules per famille: ``rsa``, ``ppa``, ``aspa``, ``css_free``,
+``css_participation``, ``css_participation_monthly`` (the targets), and for ``simulate`` also the housing aid,
+the AAH, ASI, allocations familiales, ARS and chèque énergie (``SIMULATED_RULES``).
 """
 
 from nonrecours.rules.benefits import (  # noqa: F401  (imported for their registrations)
     aah,
+    aide_logement,
     ars,
     asi,
     aspa,
@@ -29,6 +31,7 @@ and the oracle comparison report. The one list; everything else derives from it.
 
 SIMULATED_RULES: dict[str, str] = {
     **{o: o for o in OUTPUTS},
+    "aide_logement": "aide_logement",
     "aah": "aah_famille",
     "asi": "asi",
     "af": "af_droit",
@@ -36,8 +39,8 @@ SIMULATED_RULES: dict[str, str] = {
     "cheque_energie_annual": "cheque_energie_annuel",
 }
 """``simulate`` output field -> famille rule (SITUATION_FORMAT.md): the targets, then the benefits computed
-in their own right beside them (the famille's AAH, the ASI, the allocations familiales due, the yearly ARS
-and chèque énergie). Their names differ where an input holds the amount paid (``af``)."""
+in their own right beside them (the housing aid, the famille's AAH, the ASI, the allocations familiales due,
+the yearly ARS and chèque énergie). Their names differ where an input holds the amount paid (``af``)."""
 SIMULATED_OUTPUTS: tuple[str, ...] = tuple(SIMULATED_RULES)
 
 AMOUNT_OUTPUTS: tuple[str, ...] = tuple(o for o in OUTPUTS if default_registry().dtype_of(o) == "float")

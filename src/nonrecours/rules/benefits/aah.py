@@ -143,7 +143,7 @@ def caah(i: Individu):
     logement_independant = i.menage_role.is_in(["personne_de_reference", "conjoint"]) & (
         i.famille.statut_occupation != "foyer")
     eligible = ((i.disability_rate >= param(f"{A}.taux_incapacite")) & (i.aah > 0) & logement_independant
-                & (i.salary_net <= 0) & (i.famille.aide_logement > 0))
+                & (i.salary_net <= 0) & i.famille.aide_logement_percue)
     return where(eligible, param(f"{A}.majoration_vie_autonome"), 0.0)
 
 

@@ -69,7 +69,8 @@ def _forfait(f: Famille, variante: str):  # type: ignore[no-untyped-def]
 def css_forfait_logement(f: Famille):
     sans_charge = f.statut_occupation.is_in(["owner", "free"])
     base = where(sans_charge, _forfait(f, "sans_aide_logement"), 0.0)
-    aide = where(f.aide_logement > 0, minimum(12 * f.aide_logement, _forfait(f, "avec_aide_logement")), 0.0)
+    al = f.aide_logement_retenue
+    aide = where(al > 0, minimum(12 * al, _forfait(f, "avec_aide_logement")), 0.0)
     return base + aide
 
 

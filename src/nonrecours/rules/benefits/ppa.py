@@ -95,7 +95,7 @@ def ppa_forfait_logement(f: Famille):
     forfait = base * where(n <= 1, param(f"{P}.forfait_logement.taux_1_personne"),
                            where(n == 2, param(f"{P}.forfait_logement.taux_2_personnes"),
                                  param(f"{P}.forfait_logement.taux_3_personnes_ou_plus")))
-    aide = where(f.aide_logement > 0, f.aide_logement, 0.0)
+    aide = where(f.aide_logement_retenue > 0, f.aide_logement_retenue, 0.0)
     return maximum(minimum(aide, forfait), where(f.avantage_nature_logement, forfait, 0.0))
 
 

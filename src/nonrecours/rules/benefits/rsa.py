@@ -128,18 +128,23 @@ def rsa_socle_majore(f: Famille):
     return where(f.rsa_majore_eligibilite, param(f"{R}.montant_de_base") * taux, 0.0)
 
 
-@rule(entity="famille", dtype="float", label="forfait logement du RSA", ref="CASF art. R262-9 et R262-10")
-def rsa_forfait_logement(f: Famille):
-    """Deducted when the famille is housed without cost (owner without loan, housed free of charge), or
-    up to the housing aid paid."""
+@rule(entity="famille", dtype="float", label="forfait logement du RSA à taux plein", ref="CASF art. R262-10")
+def rsa_forfait_logement_plein(f: Famille):
     n = f.rsa_nb_personnes
     base = param(f"{R}.montant_de_base")
     taux_2p = 1 + param(f"{R}.majoration.deuxieme_personne")
     taux_3p = taux_2p + param(f"{R}.majoration.troisieme_personne")
-    forfait = base * where(n <= 1, param(f"{R}.forfait_logement.taux_1_personne"),
-                           where(n == 2, param(f"{R}.forfait_logement.taux_2_personnes") * taux_2p,
-                                 param(f"{R}.forfait_logement.taux_3_personnes_ou_plus") * taux_3p))
-    aide = where(f.aide_logement > 0, f.aide_logement, 0.0)
+    return base * where(n <= 1, param(f"{R}.forfait_logement.taux_1_personne"),
+                        where(n == 2, param(f"{R}.forfait_logement.taux_2_personnes") * taux_2p,
+                              param(f"{R}.forfait_logement.taux_3_personnes_ou_plus") * taux_3p))
+
+
+@rule(entity="famille", dtype="float", label="forfait logement du RSA", ref="CASF art. R262-9 et R262-10")
+def rsa_forfait_logement(f: Famille):
+    """Deducted when the famille is housed without cost (owner without loan, housed free of charge), or
+    up to the housing aid received (paid when known, else computed)."""
+    forfait = f.rsa_forfait_logement_plein
+    aide = where(f.aide_logement_retenue > 0, f.aide_logement_retenue, 0.0)
     montant_al = where(aide < forfait, aide, forfait)
     return maximum(montant_al, where(f.avantage_nature_logement, forfait, 0.0))
 

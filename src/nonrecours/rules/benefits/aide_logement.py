@@ -1,0 +1,437 @@
+"""Aides personnelles au logement: APL, allocation de logement familiale (ALF) and sociale (ALS)
+(Code de la construction et de l'habitation, art. L821-1 and following, R822-1 and following, R823-1 and
+following, D823-1 and following; arrêté du 27 septembre 2019 relatif au calcul des aides personnelles au
+logement).
+
+Renters (unfurnished, furnished, social housing): aide = loyer retenu (the rent, 2/3 of it when furnished,
+within the ceiling of the zone and household) + forfait de charges − participation personnelle, where the
+participation is P0 = max(P0 rate × (L + C), P0 forfait) plus Tp × (R − R0), Tp = TF (household size) + TL
+(rent over the zone-2 reference rent). Not paid under the minimum amount, reduced for rents above
+the degressivity threshold, minus the 5 € flat reduction and, in social housing, 98 % of the reduction of
+rent of solidarity (RLS); the CRDS (0.5 %) is withheld and the amount is rounded down to the euro.
+Foyers: aide = K × (L + C − L0) with the foyer ceilings and the minimal rent L0 of the E0 scale.
+Every scale is a dated parameter, revalued each October (ceilings, forfaits) or January (R0).
+
+Resources (since the 2021 "contemporanéisation"): those of the twelve months ending two months before the
+evaluated month, after the CGI deductions (10 % for professional expenses, 10 % on pensions), an abattement
+of 30 % on activity income of a retiree or AAH holder without earnings and on unemployment benefit when
+the person is retired or holds the AAH (CCH art. R822-13, R822-14); activity and unemployment income of
+the parents is neutralised from the month after one in which the foyer received the RSA (R822-17); minus
+the double-activity abattement when each of the two members of the couple earned at least twelve BMAF
+(R822-7), rounded up to the hundred euros; a student applicant's resources are the student forfait.
+
+Not modelled (the situation format carries none of it): colocation and rooms, Crous housing, scholarship
+holders, accession (a loan signed since 2018 opens no aid outside the few "ancien en zone 3" loans; no
+situation states the loan), capital income and assets, unindemnified jobseekers (no input tells them from
+inactive people), parental leave, Saint-Pierre-et-Miquelon and Mayotte, the special abattement of CGI art.
+157 bis, dependent ascendants.
+
+The values of the parameters were transcribed with their legal texts from OpenFisca-France's parameter
+files (``parameters/aides_logement``), the commune zones from the ministry's zoning file
+(``nonrecours.schemas.zonage``).
+"""
+
+from __future__ import annotations
+
+from nonrecours.rules.benefits.common import PARENTS, PENSION_TAXABLE, SALARY_TAXABLE, UNEMPLOYMENT_TAXABLE
+from nonrecours.rules.dsl import (
+    Famille,
+    Individu,
+    ceil,
+    condition,
+    floor,
+    maximum,
+    minimum,
+    param,
+    round_,
+    rule,
+    shift,
+    sum_over,
+    where,
+)
+
+__all__: list[str] = []
+
+AL = "aides_logement"
+LOC = f"{AL}.locatif"
+RES = f"{AL}.ressources"
+LOCATAIRES = ("tenant", "tenant_furnished", "social_tenant")
+
+# -- household ---------------------------------------------------------------------------------------------
+
+
+@rule(entity="individu", dtype="bool", label="enfant à charge au sens des aides au logement (moins de 21 ans, "
+      "sans autonomie financière)", ref="CCH art. L823-1 et R823-4; CSS art. R512-2")
+def al_enfant_a_charge(i: Individu):
+    return i.est_enfant & (i.age_mois < param("prestations_familiales.cf.age_limite")) & ~i.autonomie_financiere
+
+
+@rule(entity="famille", dtype="int", label="nombre de personnes à charge au sens des aides au logement",
+      ref="CCH art. R823-4")
+def al_nb_personnes_a_charge(f: Famille):
+    return f.count(where=f.members.al_enfant_a_charge)
+
+
+@rule(entity="famille", dtype="bool", label="barème couple des aides au logement (couple, ou femme enceinte isolée)",
+      ref="CCH art. R823-4 et D823-16")
+def al_couple(f: Famille):
+    return f.en_couple | f.enceinte_fam
+
+
+def _par_composition(f: Famille, seul, couple, pac):  # type: ignore[no-untyped-def]
+    """Value for a person alone without dependant, a couple without dependant, else the one with dependants."""
+    return where(f.al_nb_personnes_a_charge > 0, pac, where(f.al_couple, couple, seul))
+
+
+def _par_zone(f: Famille, nom: str):  # type: ignore[no-untyped-def]
+    """Parameter ``<nom>`` with ``{zone}`` replaced by the dwelling's zone (1, 2 or 3)."""
+    z = f.menage.zone_apl
+    return where(z == 1, param(nom.format(zone=1)), where(z == 2, param(nom.format(zone=2)), param(nom.format(zone=3))))
+
+
+def _bareme_pac(f: Famille, prefixe: str, noms: list[str], suivant: str, au_dela: int):  # type: ignore[no-untyped-def]
+    """Value of a scale by number of dependants: ``noms[k]`` for k dependants (the last for k and more),
+    plus ``suivant`` per dependant beyond ``au_dela``."""
+    n = f.al_nb_personnes_a_charge
+    out = param(f"{prefixe}.{noms[-1]}")
+    for k in range(len(noms) - 2, 0, -1):
+        out = where(n == k, param(f"{prefixe}.{noms[k]}"), out)
+    return out + maximum(n - au_dela, 0) * param(f"{prefixe}.{suivant}")
+
+
+# -- resources -----------------------------------------------------------------------------------------------
+
+
+@rule(entity="individu", dtype="float", label="aides au logement: salaires imposables des douze mois de référence",
+      ref="CCH art. R822-3 et R822-4 (douze mois précédant l'avant-dernier mois)")
+def al_salaires(i: Individu):
+    return sum_over(i.salary_net, -13, -2) * SALARY_TAXABLE
+
+
+@rule(entity="individu", dtype="float", label="aides au logement: allocations chômage imposables des douze mois de "
+      "référence", ref="CCH art. R822-3 et R822-4")
+def al_chomage(i: Individu):
+    return sum_over(i.unemployment, -13, -2) * UNEMPLOYMENT_TAXABLE
+
+
+@rule(entity="individu", dtype="float", label="aides au logement: déduction pour frais professionnels",
+      ref="CCH art. R822-3; CGI art. 83, 3°")
+def al_deduction_frais_professionnels(i: Individu):
+    d = f"{RES}.deduction_frais_professionnels"
+    assiette = i.al_salaires + i.al_chomage
+    return where(assiette > 0, round_(minimum(maximum(param(f"{d}.taux") * assiette, param(f"{d}.minimum")),
+                                              param(f"{d}.maximum"))), 0.0)
+
+
+@rule(entity="individu", dtype="float", label="aides au logement: pensions, rentes et pensions alimentaires des "
+      "douze mois de référence après l'abattement de 10 %", ref="CCH art. R822-3; CGI art. 158, 5, a")
+def al_pensions(i: Individu):
+    brut = (sum_over(i.pension_net, -13, -2) * PENSION_TAXABLE
+            + sum_over(i.invalidity_pension + i.alimony_received, -13, -2))
+    a = "impot_revenu.abattement_pensions"
+    abattement = round_(minimum(maximum(param(f"{a}.taux") * brut, param(f"{a}.minimum")), param(f"{a}.maximum")))
+    return maximum(brut - abattement, 0.0)
+
+
+@rule(entity="individu", dtype="bool", label="retraité sans revenu d'activité (ni chômage) dans le mois")
+def al_retraite(i: Individu):
+    return (i.salary_net <= 0) & (i.unemployment <= 0) & (i.pension_net > 0)
+
+
+@rule(entity="individu", dtype="bool", label="aides au logement: abattement de 30 % sur les revenus d'activité "
+      "(chômage indemnisé depuis deux mois, retraite, AAH sans activité)", ref="CCH art. R822-13")
+def al_abattement_activite(i: Individu):
+    chomeur = [(shift(i.salary_net, -k) <= 0) & (shift(i.unemployment, -k) > 0) for k in (0, 1, 2)]
+    return (chomeur[0] & chomeur[1] & chomeur[2]) | i.al_retraite | ((i.aah > 0) & (i.salary_net <= 0))
+
+
+@rule(entity="individu", dtype="bool", label="aides au logement: abattement de 30 % sur les allocations chômage "
+      "(retraite ou AAH sans activité)", ref="CCH art. R822-14")
+def al_abattement_chomage(i: Individu):
+    return (i.al_retraite | (i.aah > 0)) & (i.salary_net <= 0)
+
+
+@rule(entity="individu", dtype="float", label="aides au logement: revenus d'activité et de chômage retenus "
+      "(neutralisables)", ref="CCH art. R822-3, R822-13 et R822-14")
+def al_revenus_activite(i: Individu):
+    taux = param(f"{RES}.abattement_chomage")
+    net_salaires = i.al_salaires - i.al_deduction_frais_professionnels
+    activite = maximum(net_salaires, 0.0) * (1 - taux * where(i.al_abattement_activite, 1.0, 0.0))
+    chomage = (i.al_chomage + minimum(net_salaires, 0.0)) * (1 - taux * where(i.al_abattement_chomage, 1.0, 0.0))
+    return activite + chomage
+
+
+@rule(entity="famille", dtype="bool", label="aides au logement: biactivité (chacun des deux conjoints a des revenus "
+      "professionnels retenus d'au moins douze fois la BMAF sur la période de référence)", ref="CCH art. R822-7")
+def al_biactivite(f: Famille):
+    """The professional income "pris en compte dans les ressources" is the twelve months' salary after the
+    deduction for professional expenses."""
+    seuil = 12 * param("prestations_familiales.bmaf")
+    m = f.members
+    return (f.nb_parents == 2) & f.all(m.al_salaires - m.al_deduction_frais_professionnels >= seuil, role=PARENTS)
+
+
+def _base_ressources(f: Famille, neutralise):  # type: ignore[no-untyped-def]
+    """Resources of the famille, rounded up to the hundred euros, the parents' activity and unemployment income
+    neutralised where ``neutralise`` holds."""
+    m = f.members
+    garde = where(neutralise, 0.0, 1.0)
+    parents = maximum(f.sum(m.al_revenus_activite, role=PARENTS) * garde + f.sum(m.al_pensions, role=PARENTS), 0.0)
+    enfants_plafond = param(f"{RES}.abattement_ressources_enfant")
+    enfants = f.sum(maximum(m.al_revenus_activite + m.al_pensions - enfants_plafond, 0.0), role="enfant")
+    ressources = maximum(parents + enfants
+                         - where(f.al_biactivite, param(f"{RES}.abattement_double_activite"), 0.0), 0.0)
+    demandeur_etudiant = f.any(m.student & (m.age_mois < param(f"{RES}.etudiant_age_max")), role="demandeur")
+    forfait = where(f.statut_occupation == "foyer", param(f"{RES}.etudiant_forfait_foyer"),
+                    param(f"{RES}.etudiant_forfait_locatif"))
+    ressources = where(demandeur_etudiant, forfait, ressources)
+    return ceil(round_(ressources, 2) / 100) * 100
+
+
+@rule(entity="famille", dtype="bool", label="RSA versé le mois précédent (forfait logement calculé avec l'aide "
+      "au logement versée, sinon avec l'aide calculée sans neutralisation)", ref="CCH art. R822-17")
+def al_rsa_mois_precedent(f: Famille):
+    al = shift(where(f.aide_logement_versee_connue, f.aide_logement_versee, f.aide_logement_hors_neutralisation), -1)
+    plein = shift(f.rsa_forfait_logement_plein, -1)
+    forfait = maximum(minimum(maximum(al, 0.0), plein), where(shift(f.avantage_nature_logement, -1), plein, 0.0))
+    socle = maximum(shift(f.rsa_socle, -1), shift(f.rsa_socle_majore, -1))
+    montant = maximum(socle - forfait - shift(f.rsa_base_ressources, -1), 0.0)
+    return montant >= shift(param("minima_sociaux.rsa.montant_minimum_verse"), -1)
+
+
+@rule(entity="famille", dtype="float", label="base ressources des aides au logement (annuelle)",
+      ref="CCH art. R822-3 à R822-17 et D822-20")
+def aide_logement_base_ressources(f: Famille):
+    neutralise = condition("revenus d'activité et de chômage neutralisés: RSA perçu le mois précédent",
+                           f.al_rsa_mois_precedent, ref="CCH art. R822-17")
+    return _base_ressources(f, neutralise)
+
+
+@rule(entity="famille", dtype="float", label="base ressources des aides au logement sans la neutralisation liée "
+      "au RSA (annuelle)", ref="CCH art. R822-3 à R822-14 et D822-20")
+def aide_logement_base_ressources_hors_neutralisation(f: Famille):
+    return _base_ressources(f, False)
+
+
+# -- renters -----------------------------------------------------------------------------------------------------
+
+
+@rule(entity="famille", dtype="float", label="aides au logement: loyer plafond (L)", ref="CCH art. D823-16; arrêté du "
+      "27 septembre 2019, art. 7")
+def al_loyer_plafond(f: Famille):
+    p = f"{LOC}.plafond_loyer.zone_{{zone}}"
+    n = f.al_nb_personnes_a_charge
+    n_plafond = where(f.menage.residence_dom, minimum(n, 6), n)
+    famille = _par_zone(f, f"{p}.un_enfant") + maximum(n_plafond - 1, 0) * _par_zone(f, f"{p}.majoration_par_enf_supp")
+    return round_(_par_composition(f, _par_zone(f, f"{p}.personnes_seules"), _par_zone(f, f"{p}.couples"), famille), 2)
+
+
+@rule(entity="famille", dtype="float", label="aides au logement: loyer réel (deux tiers en meublé)",
+      ref="CCH art. D823-16 (décret n° 2020-17 du 9 janvier 2020)")
+def al_loyer_reel(f: Famille):
+    return f.loyer_famille * where(f.statut_occupation == "tenant_furnished", 2 / 3, 1.0)
+
+
+@rule(entity="famille", dtype="float", label="aides au logement: forfait de charges (C)",
+      ref="CCH art. D823-16; arrêté du 27 septembre 2019, art. 9")
+def al_charges(f: Famille):
+    n = f.al_nb_personnes_a_charge
+    metropole = param(f"{LOC}.forfait_charges.cas_general") + n * param(f"{LOC}.forfait_charges.majoration_par_enfant")
+    dom = (param(f"{LOC}.forfait_charges_dom.cas_general")
+           + n * param(f"{LOC}.forfait_charges_dom.majoration_par_enfant"))
+    return where(f.menage.residence_dom, dom, metropole)
+
+
+@rule(entity="famille", dtype="float", label="aides au logement: abattement forfaitaire R0 (annuel)",
+      ref="CCH art. D823-17; arrêté du 27 septembre 2019, art. 15")
+def al_r0(f: Famille):
+    p = f"{LOC}.r0"
+    n = f.al_nb_personnes_a_charge
+    avec = _bareme_pac(f, p, ["", "taux1pac", "taux2pac", "taux3pac", "taux4pac", "taux5pac", "taux6pac"],
+                       "taux_pac_supp", 6)
+    avec = where(f.menage.residence_dom & (n == 1), param(f"{LOC}.r0_outre_mer.taux1pac"), avec)
+    return _par_composition(f, param(f"{p}.taux_seul"), param(f"{p}.taux_couple"), avec)
+
+
+@rule(entity="famille", dtype="float", label="aides au logement: taux lié à la taille de la famille (TF)",
+      ref="CCH art. D823-17; arrêté du 27 septembre 2019, art. 16")
+def al_taux_famille(f: Famille):
+    noms = ["", "avec_1_enfant", "avec_2_enfants", "avec_3_enfants", "avec_4_enfants", "avec_5_enfants",
+            "avec_6_enfants"]
+    metropole = _par_composition(f, param(f"{LOC}.tf.personnes_isolees"), param(f"{LOC}.tf.couples_0_enfant"),
+                                 _bareme_pac(f, f"{LOC}.tf", noms, "maj_par_enf_supp", 6))
+    dom = _par_composition(f, param(f"{LOC}.tf_dom.personnes_isolees"), param(f"{LOC}.tf_dom.couples_0_enfant"),
+                           _bareme_pac(f, f"{LOC}.tf_dom", [*noms, "avec_7_enfants"], "maj_par_enf_supp", 7))
+    return where(f.menage.residence_dom, dom, metropole)
+
+
+@rule(entity="famille", dtype="float", label="aides au logement: taux lié au loyer (TL)",
+      ref="CCH art. D823-17; arrêté du 27 septembre 2019, art. 17")
+def al_taux_loyer(f: Famille):
+    p = f"{LOC}.plafond_loyer.zone_2"
+    n = f.al_nb_personnes_a_charge
+    n_ref = where(f.menage.residence_dom, minimum(n, 6), n)
+    avec = param(f"{p}.un_enfant") + maximum(n_ref - 1, 0) * param(f"{p}.majoration_par_enf_supp")
+    reference = _par_composition(f, param(f"{p}.personnes_seules"), param(f"{p}.couples"), avec)
+    rl = round_(minimum(f.al_loyer_reel, f.al_loyer_plafond) / reference * 100, 2) / 100
+    s1, s2 = param(f"{LOC}.tl.seuil_1"), param(f"{LOC}.tl.seuil_2")
+    t2, t3 = param(f"{LOC}.tl.tl_taux_2"), param(f"{LOC}.tl.tl_taux_3")
+    tl = where(rl >= s2, t3 * (rl - s2) + t2 * (s2 - s1), maximum(t2 * (rl - s1), 0.0))
+    return round_(tl, 5)
+
+
+@rule(entity="famille", dtype="float", label="aides au logement: coefficient de dégressivité des loyers élevés",
+      ref="CCH art. D823-16; arrêté du 27 septembre 2019, art. 8")
+def al_coefficient_loyer_eleve(f: Famille):
+    p = f"{LOC}.loyer_eleve.zone_{{zone}}"
+    degressivite = round_(f.al_loyer_plafond * _par_zone(f, f"{p}.degressivite"), 2)
+    suppression = round_(f.al_loyer_plafond * _par_zone(f, f"{p}.suppression"), 2)
+    reel = f.al_loyer_reel
+    entre = 1 - (reel - degressivite) / maximum(suppression - degressivite, 0.01)
+    return where(reel <= degressivite, 1.0, where(reel <= suppression, entre, 0.0))
+
+
+def _montant_locataire(f: Famille, ressources):  # type: ignore[no-untyped-def]
+    """Aid of a renter before the minimum amount, from the famille's resources (annual)."""
+    loyer = minimum(f.al_loyer_reel, f.al_loyer_plafond)
+    charges = f.al_charges
+    p0 = maximum(param(f"{LOC}.p0.taux") * (loyer + charges), param(f"{LOC}.p0.forfait"))
+    participation = p0 + (f.al_taux_famille + f.al_taux_loyer) * maximum(ressources - f.al_r0, 0.0)
+    return maximum(loyer + charges - participation, 0.0)
+
+
+# -- foyers ---------------------------------------------------------------------------------------------------
+
+
+@rule(entity="famille", dtype="float", label="aides au logement en foyer: nombre de parts (N)",
+      ref="CCH art. D832-25; arrêté du 27 septembre 2019, art. 24 (logements-foyers)")
+def al_foyer_nb_parts(f: Famille):
+    p = f"{AL}.foyer.n_parts"
+    avec = _bareme_pac(f, p, ["", "pac_1", "pac_2", "pac_3", "pac_4"], "par_pac_supp", 4)
+    return _par_composition(f, param(f"{p}.isole"), param(f"{p}.couple"), avec)
+
+
+@rule(entity="famille", dtype="float", label="aides au logement en foyer: équivalence de loyer et de charges "
+      "plafond (personnes âgées de 62 ans ou plus, sinon chambre réhabilitée)",
+      ref="Arrêté du 27 septembre 2019, art. 25 (logements-foyers)")
+def al_foyer_plafond(f: Famille):
+    p = f"{AL}.foyer.plafond"
+    agee = f.value_of("demandeur", f.members.age_mois) >= 62
+    couple = f.al_couple
+    age = where(couple, param(f"{p}.personnes_agees.couple"), param(f"{p}.personnes_agees.personne_isolee"))
+    autre = where(couple, param(f"{p}.etudiants_en_chambre_rehabilitee.couple"),
+                  param(f"{p}.etudiants_en_chambre_rehabilitee.personne_isolee"))
+    return where(agee, age, autre)
+
+
+def _montant_foyer(f: Famille, ressources):  # type: ignore[no-untyped-def]
+    """K × (L + C − L0) for a famille in a logement-foyer, from its resources (annual)."""
+    n = f.al_foyer_nb_parts
+    k = param(f"{AL}.foyer.k_plafond") - ressources / (param(f"{AL}.foyer.k_cm") * n)
+    x = ressources / n
+    e0 = 0.0
+    for t in range(1, 6):
+        bas = param(f"{AL}.foyer.e0.seuil_{t}")
+        haut = x if t == 5 else minimum(x, param(f"{AL}.foyer.e0.seuil_{t + 1}"))
+        tranche = maximum(haut - bas, 0.0)
+        e0 = e0 + param(f"{AL}.foyer.e0.taux_{t}") * tranche
+    l0 = (e0 * n + param(f"{AL}.foyer.e0_majoration")) / 12
+    plafond = f.al_foyer_plafond
+    return where(plafond > 0, k * maximum(plafond + f.al_charges - l0, 0.0), 0.0)
+
+
+# -- amount --------------------------------------------------------------------------------------------------------
+
+
+def _bareme_pac_zone(f: Famille, p: str):  # type: ignore[no-untyped-def]
+    """RLS resources ceiling of a famille with dependants, by their number."""
+    n = f.al_nb_personnes_a_charge
+    out = _par_zone(f, f"{p}.famille_6pac") + maximum(n - 6, 0) * _par_zone(f, f"{p}.majoration_par_pac_supp")
+    for k in range(5, 0, -1):
+        out = where(n == k, _par_zone(f, f"{p}.famille_{k}pac"), out)
+    return out
+
+
+@rule(entity="famille", dtype="float", label="réduction de loyer de solidarité (logement social)",
+      ref="CCH art. L442-2-1; arrêté du 27 février 2018 relatif à la réduction de loyer de solidarité")
+def al_reduction_loyer_solidarite(f: Famille):
+    p = f"{AL}.rls.plafond_ressources.zone_{{zone}}"
+    plafond = _par_composition(
+        f, _par_zone(f, f"{p}.personnes_seules"), _par_zone(f, f"{p}.couples"),
+        _bareme_pac_zone(f, p))
+    m = f"{AL}.rls.montant.zone_{{zone}}"
+    n = f.al_nb_personnes_a_charge
+    montant = _par_composition(f, _par_zone(f, f"{m}.personnes_seules"), _par_zone(f, f"{m}.couples"),
+                               _par_zone(f, f"{m}.famille_1pac")
+                               + maximum(n - 1, 0) * _par_zone(f, f"{m}.majoration_par_pac_supp"))
+    eligible = (f.statut_occupation == "social_tenant") & (f.aide_logement_base_ressources / 12 < plafond)
+    return where(eligible, montant, 0.0)
+
+
+def _aide(f: Famille, ressources, rls):  # type: ignore[no-untyped-def]
+    """The monthly aid paid, from the famille's resources and its reduction of rent of solidarity."""
+    statut = f.statut_occupation
+    locataire = statut.is_in(LOCATAIRES)
+    foyer = statut == "foyer"
+    avant_seuil = where(locataire, _montant_locataire(f, ressources), where(foyer, _montant_foyer(f, ressources), 0.0))
+    seuil = where(statut == "social_tenant", param(f"{AL}.seuil_versement.apl"), param(f"{AL}.seuil_versement.non_apl"))
+    montant = where(avant_seuil >= seuil, avant_seuil, 0.0)
+    coefficient = where(foyer, 1.0, f.al_coefficient_loyer_eleve)
+    brut = maximum(round_(montant * coefficient, 2) - param(f"{AL}.minoration_forfaitaire"), 0.0)
+    brut = maximum(brut - rls * param(f"{AL}.rls.fraction_baisse_apl"), 0.0)
+    crds = floor(brut * 100 * param(f"{AL}.taux_crds")) / 100
+    return where(locataire | foyer, floor(brut - crds + 1e-9), 0.0)
+
+
+@rule(entity="famille", dtype="float", label="aide au logement calculée sans la neutralisation liée au RSA",
+      ref="CCH art. L821-1, D823-16 et D823-17")
+def aide_logement_hors_neutralisation(f: Famille):
+    """Reads no RSA: what the RSA of the month before uses when the aid paid is unknown, which keeps the RSA ↔
+    housing aid dependency finite."""
+    return _aide(f, f.aide_logement_base_ressources_hors_neutralisation, 0.0)
+
+
+@rule(entity="famille", dtype="float", label="aide personnelle au logement (APL + ALF + ALS), mensuelle",
+      ref="CCH art. L821-1, L823-1, D823-16 et D823-17")
+def aide_logement(f: Famille):
+    loge = condition("locataire (vide, meublé, HLM) ou résident d'un logement-foyer",
+                     f.statut_occupation.is_in([*LOCATAIRES, "foyer"]), ref="CCH art. L822-1 et L831-1")
+    return where(loge, _aide(f, f.aide_logement_base_ressources, f.al_reduction_loyer_solidarite), 0.0)
+
+
+@rule(entity="famille", dtype="float", label="aide personnalisée au logement (logement conventionné)",
+      ref="CCH art. L821-1, 1° et L831-1")
+def apl(f: Famille):
+    return where(f.statut_occupation == "social_tenant", f.aide_logement, 0.0)
+
+
+@rule(entity="famille", dtype="float", label="allocation de logement familiale (personne à charge)",
+      ref="CCH art. L821-1, 2° et L841-1")
+def alf(f: Famille):
+    return where((f.statut_occupation != "social_tenant") & (f.al_nb_personnes_a_charge > 0), f.aide_logement, 0.0)
+
+
+@rule(entity="famille", dtype="float", label="allocation de logement sociale (sans personne à charge)",
+      ref="CCH art. L821-1, 3° et L841-1")
+def als(f: Famille):
+    return where((f.statut_occupation != "social_tenant") & (f.al_nb_personnes_a_charge == 0), f.aide_logement, 0.0)
+
+
+# -- what the other benefits read ------------------------------------------------------------------------------
+
+
+@rule(entity="famille", dtype="float", label="aide au logement retenue par le RSA, la prime d'activité et la CSS: "
+      "celle versée quand elle est connue, sinon celle calculée", ref="CASF art. R262-9; CSS art. R844-3 et R861-5")
+def aide_logement_retenue(f: Famille):
+    return where(f.aide_logement_versee_connue, f.aide_logement_versee, f.aide_logement)
+
+
+@rule(entity="famille", dtype="bool", label="une aide au logement est perçue (versée; quand le versement est "
+      "inconnu: locataire ou résident d'un foyer payant un loyer)", ref="CSS art. L821-1-2")
+def aide_logement_percue(f: Famille):
+    """What the AAH's majoration pour la vie autonome asks. When the aid paid is unknown it is estimated from
+    the housing: the AAH is not a resource of housing aid, so a renter living on it is nearly always paid one.
+    Computing the aid there instead would evaluate it for each of the CSS's twelve reference months, which
+    doubled the cost of every plan reading the CSS."""
+    loue = f.statut_occupation.is_in([*LOCATAIRES, "foyer"]) & (f.loyer_famille > 0)
+    return where(f.aide_logement_versee_connue, f.aide_logement_versee > 0, loue)
