@@ -78,11 +78,16 @@ def _as(e: exp.Expression, have: str, want: str) -> exp.Expression:
 
 
 def lower_sql(e: Expr, coltypes: dict[str, str], table: str | None = None,
-              memo: dict[int, str] | None = None) -> exp.Expression:
+              memo: dict[int, str] | None = None, dialect: str = DIALECT) -> exp.Expression:
     """A flattened IR expression as a sqlglot expression tree (same semantics as the Polars lowering).
 
     ``table`` qualifies column references; ``memo`` caches node dtypes (by node identity) across calls.
+    ``dialect``: the few constructs whose functions differ (``"duckdb"`` or ``"spark"``) are built for it:
+    truncation of a double (DuckDB's ``TRUNC``; Spark's is a date function, its cast truncates) and
+    ``FLOOR``/``CEIL`` (a BIGINT in Spark, cast back to DOUBLE).
     """
+    if dialect not in ("duckdb", "spark"):
+        raise UnsupportedConstructError(f"sql: no lowering for dialect {dialect!r}")
     types: dict[int, str] = memo if memo is not None else {}
 
     def t(x: Expr) -> str:
@@ -144,6 +149,8 @@ def lower_sql(e: Expr, coltypes: dict[str, str], table: str | None = None,
             if x.dtype == "bool" and src != "bool":
                 return exp.Paren(this=exp.NEQ(this=inner, expression=sql_literal(0, "int")))
             if x.dtype == "int" and src == "float":  # CAST(DOUBLE AS BIGINT) rounds in DuckDB: truncate
+                if dialect == "spark":  # Spark's cast truncates towards zero (its TRUNC is for dates)
+                    return _cast(inner, "int")
                 return _cast(exp.Anonymous(this="TRUNC", expressions=[inner]), "int")
             return _as(inner, src, x.dtype)
         raise UnsupportedConstructError(f"{BACKEND}: no lowering for node {type(x).__name__}")
@@ -162,7 +169,8 @@ def lower_sql(e: Expr, coltypes: dict[str, str], table: str | None = None,
             return exp.Paren(this=exp.Neg(this=num(a0)))
         if x.name in ("floor", "ceil"):
             f = _cast(num(a0), "float")
-            return exp.Floor(this=f) if x.name == "floor" else exp.Ceil(this=f)
+            fc = exp.Floor(this=f) if x.name == "floor" else exp.Ceil(this=f)
+            return _cast(fc, "float") if dialect == "spark" else fc
         if x.name == "round":
             f = _cast(num(a0), "float")
 
@@ -175,8 +183,10 @@ def lower_sql(e: Expr, coltypes: dict[str, str], table: str | None = None,
             scaled = exp.Add(this=exp.Add(this=exp.Mul(this=exp.Abs(this=f.copy()), expression=scale()),
                                           expression=sql_literal(0.5, "float")),
                              expression=sql_literal(ROUND_EPS, "float"))
-            return exp.Paren(this=exp.Mul(this=sign, expression=exp.Div(
-                this=exp.Floor(this=exp.Paren(this=scaled)), expression=scale())))
+            fl: exp.Expression = exp.Floor(this=exp.Paren(this=scaled))
+            if dialect == "spark":
+                fl = _cast(fl, "float")
+            return exp.Paren(this=exp.Mul(this=sign, expression=exp.Div(this=fl, expression=scale())))
         if x.name in ("year", "month", "day"):
             cls3 = {"year": exp.Year, "month": exp.Month, "day": exp.Day}[x.name]
             return _cast(cls3(this=go(a0)), "int")
@@ -246,24 +256,18 @@ class _Runner:
     dependency depth inside the stage, never materialised). So no wide table is rewritten at each level:
     every computed column is written once."""
 
+    dialect = DIALECT
+    backend = BACKEND
+
     def __init__(self, plan: Plan, frames: dict[str, pl.DataFrame], config: dict[str, Any] | None) -> None:
         self.plan = plan
         self.frames = frames
-        # small inputs (situations) run faster on one thread: statements are dominated by planning
-        small = frames["individu"].height < SMALL_ROWS
-        # results are re-ordered by id when fetched: insertion order need not be kept (a large saving)
-        cfg: dict[str, Any] = {"threads": 1 if small else (os.cpu_count() or 1),
-                               "preserve_insertion_order": "false"}
-        cfg.update(config or {})
-        cfg.setdefault("temp_directory", tempfile.gettempdir())
-        self.tmp = str(cfg["temp_directory"])
-        self.con = duckdb.connect(database=":memory:", config={k: str(v) for k, v in cfg.items()})
         self.where: dict[tuple[str, str], str] = {}  # (entity, column) -> table holding it
         self.parts: dict[str, list[tuple[str, list[str]]]] = {e: [] for e in frames}
         self.base = {e: f"in_{e}" for e in frames}
+        self._connect(config)
         for entity, df in frames.items():
-            # Arrow C stream (no pyarrow needed), copied into a DuckDB table: internal name, no data in SQL
-            self.con.from_arrow(df.__arrow_c_stream__()).create(self.base[entity])
+            self._load(self.base[entity], df)
             for c in df.columns:
                 self.where[(entity, c)] = self.base[entity]
         self.stage = stages(plan)
@@ -276,11 +280,40 @@ class _Runner:
         self.coltypes = {s.name: s.dtype for s in plan.steps.values()}
         self.public = {s.name for s in plan.steps.values() if s.public}
 
+    def _connect(self, config: dict[str, Any] | None) -> None:
+        # small inputs (situations) run faster on one thread: statements are dominated by planning
+        small = self.frames["individu"].height < SMALL_ROWS
+        # results are re-ordered by id when fetched: insertion order need not be kept (a large saving)
+        cfg: dict[str, Any] = {"threads": 1 if small else (os.cpu_count() or 1),
+                               "preserve_insertion_order": "false"}
+        cfg.update(config or {})
+        cfg.setdefault("temp_directory", tempfile.gettempdir())
+        self.tmp = str(cfg["temp_directory"])
+        self.con = duckdb.connect(database=":memory:", config={k: str(v) for k, v in cfg.items()})
+
+    def _load(self, name: str, df: pl.DataFrame) -> None:
+        # Arrow C stream (no pyarrow needed), copied into a DuckDB table: internal name, no data in SQL
+        self.con.from_arrow(df.__arrow_c_stream__()).create(name)
+
     def _execute(self, stmt: exp.Expression, what: str) -> None:
         try:
             self.con.execute(stmt.sql(dialect=DIALECT))
         except duckdb.Error as exc:  # the message may quote SQL with rule names only, never data
             raise EngineError(f"{BACKEND}: {what} failed: {type(exc).__name__}") from exc
+
+    def _materialise(self, name: str, q: exp.Select, what: str) -> None:
+        """Write the result of ``q`` as the table ``name``."""
+        self._execute(exp.Create(this=exp.Table(this=_ident(name)), kind="TABLE", expression=q), what)
+
+    def _export(self, q: exp.Select, path: str, what: str) -> pl.DataFrame:
+        """The rows of ``q`` as a Polars frame, through a Parquet file at ``path`` in a private folder."""
+        copy = exp.Copy(this=exp.Subquery(this=q), kind=False, files=[exp.Literal.string(path)],
+                        params=[exp.CopyParameter(this=exp.Var(this="FORMAT"), expression=exp.Var(this="parquet"))])
+        self._execute(copy, what)
+        return pl.read_parquet(path)
+
+    def _close(self) -> None:
+        self.con.close()
 
     def _gather(self, entity: str, cols: list[str]) -> exp.Select:
         """``SELECT id, cols`` of ``entity``: the base table joined by id to the narrow tables holding cols."""
@@ -354,7 +387,7 @@ class _Runner:
                 if depth.get(s.name) != d or s.expr is None:
                     continue
                 try:
-                    sql = lower_sql(s.expr, self.coltypes, table="l", memo=memo)
+                    sql = lower_sql(s.expr, self.coltypes, table="l", memo=memo, dialect=self.dialect)
                 except UnsupportedConstructError as exc:
                     raise UnsupportedConstructError(f"rule {s.rule or s.variable or s.name}: {exc}") from None
                 cols.append(exp.alias_(_as(sql, dtype_of(s.expr, self.coltypes), s.dtype), s.name, quoted=True,
@@ -367,8 +400,7 @@ class _Runner:
         q = exp.select(_col(idc), *[_col(c) for c in keep], copy=False) \
             .from_(exp.Subquery(this=q, alias=exp.TableAlias(this=_ident("l"))), copy=False)
         name = f"s{k}_{entity}"
-        self._execute(exp.Create(this=exp.Table(this=_ident(name)), kind="TABLE", expression=q),
-                      f"stage {k} on {entity}")
+        self._materialise(name, q, f"stage {k} on {entity}")
         for c in keep:
             self.where[(entity, c)] = name
         self.parts[entity].append((name, [c for c in keep if c in self.public]))
@@ -393,16 +425,12 @@ class _Runner:
                     path = os.path.join(tmp, f"{name}.parquet")
                     q = exp.select(*[_col(c) for c in (idc, *cols)], copy=False) \
                         .from_(exp.Table(this=_ident(name)), copy=False)
-                    copy = exp.Copy(this=exp.Subquery(this=q), kind=False, files=[exp.Literal.string(path)],
-                                    params=[exp.CopyParameter(this=exp.Var(this="FORMAT"),
-                                                              expression=exp.Var(this="parquet"))])
-                    self._execute(copy, f"export of {entity}")
-                    parts.append(pl.read_parquet(path).sort(idc, nulls_last=True).drop(idc))
+                    parts.append(self._export(q, path, f"export of {entity}").sort(idc, nulls_last=True).drop(idc))
                 # ids are unique and every table keeps every unit: sorted by id, the parts align row by row
                 if len(parts) > 1:
                     base = base.sort(idc, nulls_last=True)
                 out[entity] = pl.concat(parts, how="horizontal") if len(parts) > 1 else base
-        self.con.close()
+        self._close()
         return out
 
 
