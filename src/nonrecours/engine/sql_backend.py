@@ -254,7 +254,8 @@ class _Runner:
     from the base and the earlier narrow tables by a join on the id, aggregates and projections are joined
     in, then the formulas are computed in nested ``SELECT *, <formulas> FROM (...)`` (one nesting per
     dependency depth inside the stage, never materialised). So no wide table is rewritten at each level:
-    every computed column is written once."""
+    every computed column is written once, and individu formulas read only by the aggregates of one later
+    statement are not written at all (:meth:`_sink`)."""
 
     dialect = DIALECT
     backend = BACKEND
