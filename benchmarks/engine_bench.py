@@ -193,6 +193,8 @@ def real_rules(n_individus: int, backends: tuple[str, ...]) -> dict[str, object]
         "plan_levels": len(results[backends[0]].plan.by_level()),
         "seconds_evaluate": timings,
     }
+    if "polars" in timings:
+        out["ratio_to_polars"] = {b: round(t / timings["polars"], 2) for b, t in timings.items() if b != "polars"}
     if len(backends) == 2:
         a, b = (results[x]["famille"] for x in backends)
         out["max_abs_float_difference_between_backends"] = max(
@@ -204,49 +206,63 @@ def real_rules(n_individus: int, backends: tuple[str, ...]) -> dict[str, object]
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--individus", type=int, default=1_000_000)
-    ap.add_argument("--real-individus", type=int, default=0,
-                    help="also run the project's benefit rules on about this many individus (0: skip)")
+    ap.add_argument("--real-individus", default="0",
+                    help="also run the project's benefit rules on about this many individus, comma-separated "
+                         "sizes in one run (0: skip)")
+    ap.add_argument("--skip-toy", action="store_true", help="only the project's rules (--real-individus)")
     ap.add_argument("--real-backends", default="polars,duckdb")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "engine.json")
     args = ap.parse_args()
-    reg = bench_registry()
-    targets = ["allocation", "css"]
-    with tempfile.TemporaryDirectory() as tmp:
-        params = write_params(Path(tmp))
-        t0 = time.perf_counter()
-        inputs = synth(args.individus)
-        t_synth = time.perf_counter() - t0
-        small = synth(2000, seed=1)
-        results, timings = {}, {}
-        for backend in ("polars", "duckdb"):
-            evaluate(targets, small, MONTH, backend=backend, registry=reg, parameters=params)  # warm-up
+    report: dict[str, object] = {
+        "benchmark": "engine: the project's rules (toy rule set skipped)",
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": {"cpus": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2),
+                    "python": platform.python_version(),
+                    "polars": pl.__version__, "duckdb": __import__("duckdb").__version__},
+    }
+    if not args.skip_toy:
+        reg = bench_registry()
+        targets = ["allocation", "css"]
+        with tempfile.TemporaryDirectory() as tmp:
+            params = write_params(Path(tmp))
             t0 = time.perf_counter()
-            results[backend] = evaluate(targets, inputs, MONTH, backend=backend, registry=reg,
-                                        parameters=params, duckdb_config={"memory_limit": "4GB"})
-            timings[backend] = round(time.perf_counter() - t0, 3)
-        a, b = results["polars"]["famille"], results["duckdb"]["famille"]
-        max_diff = max(float((a[c] - b[c]).abs().max()) for c in a.columns if a[c].dtype == pl.Float64)
-        bool_equal = all(a[c].equals(b[c]) for c in a.columns if a[c].dtype == pl.Boolean)
-        plan = results["polars"].plan
-        report = {
-            "benchmark": "engine: benefit-like rule set, 3- and 12-month windows, both backends",
-            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-            "machine": {"cpus": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2),
-                        "python": platform.python_version(),
-                        "polars": pl.__version__, "duckdb": __import__("duckdb").__version__},
-            "individus": inputs.individu.height,
-            "familles": a.height,
-            "monthly_rows": inputs.individu_monthly.height if inputs.individu_monthly is not None else 0,
-            "plan_steps": len(plan.steps),
-            "plan_levels": len(plan.by_level()),
-            "seconds_synthetic_data": round(t_synth, 3),
-            "seconds_evaluate": timings,
-            "max_abs_float_difference_between_backends": max_diff,
-            "boolean_columns_equal": bool_equal,
-            "allocation_paid_share": round(float((a["allocation"] > 0).mean()), 4),
-        }
-    if args.real_individus:
-        report["real_rules"] = real_rules(args.real_individus, tuple(args.real_backends.split(",")))
+            inputs = synth(args.individus)
+            t_synth = time.perf_counter() - t0
+            small = synth(2000, seed=1)
+            results, timings = {}, {}
+            for backend in ("polars", "duckdb"):
+                evaluate(targets, small, MONTH, backend=backend, registry=reg, parameters=params)  # warm-up
+                t0 = time.perf_counter()
+                results[backend] = evaluate(targets, inputs, MONTH, backend=backend, registry=reg,
+                                            parameters=params, duckdb_config={"memory_limit": "4GB"})
+                timings[backend] = round(time.perf_counter() - t0, 3)
+            a, b = results["polars"]["famille"], results["duckdb"]["famille"]
+            max_diff = max(float((a[c] - b[c]).abs().max()) for c in a.columns if a[c].dtype == pl.Float64)
+            bool_equal = all(a[c].equals(b[c]) for c in a.columns if a[c].dtype == pl.Boolean)
+            plan = results["polars"].plan
+            report = {
+                "benchmark": "engine: benefit-like rule set, 3- and 12-month windows, both backends",
+                "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                "machine": {"cpus": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2),
+                            "python": platform.python_version(),
+                            "polars": pl.__version__, "duckdb": __import__("duckdb").__version__},
+                "individus": inputs.individu.height,
+                "familles": a.height,
+                "monthly_rows": inputs.individu_monthly.height if inputs.individu_monthly is not None else 0,
+                "plan_steps": len(plan.steps),
+                "plan_levels": len(plan.by_level()),
+                "seconds_synthetic_data": round(t_synth, 3),
+                "seconds_evaluate": timings,
+                "max_abs_float_difference_between_backends": max_diff,
+                "boolean_columns_equal": bool_equal,
+                "allocation_paid_share": round(float((a["allocation"] > 0).mean()), 4),
+            }
+    sizes = [int(x) for x in args.real_individus.split(",") if int(x)]
+    backends = tuple(args.real_backends.split(","))
+    if len(sizes) == 1:
+        report["real_rules"] = real_rules(sizes[0], backends)
+    elif sizes:
+        report["real_rules_by_size"] = {str(n): real_rules(n, backends) for n in sizes}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
     print(json.dumps(report, indent=2))

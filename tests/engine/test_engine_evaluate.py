@@ -214,7 +214,7 @@ def test_rule_errors_name_the_rule(toy_params, household):
     with pytest.raises(RuleError, match="is not a rule"):
         evaluate(["x"], household, MAY, registry=reg, parameters=toy_params)
     with pytest.raises(EngineError, match="unknown backend"):
-        evaluate(["early"], household, MAY, backend="spark", registry=reg, parameters=toy_params)
+        evaluate(["early"], household, MAY, backend="sqlite", registry=reg, parameters=toy_params)
 
 
 def test_parameter_missing_for_month_names_rule(toy_reg, tmp_path, household):

@@ -1,5 +1,5 @@
 """The rule engine: a plan of named steps built from the rules' IR, lowered to Polars (default) or to SQL
-trees (sqlglot) run on DuckDB, with explanations.
+trees (sqlglot) run on DuckDB or, with the optional extra ``spark``, on Spark; with explanations.
 
     from nonrecours.engine import Inputs, evaluate
     result = evaluate(["rsa"], Inputs(individu=ind, individu_monthly=monthly), dt.date(2025, 3, 1))
@@ -7,7 +7,7 @@ trees (sqlglot) run on DuckDB, with explanations.
     print(result.explain("famille", some_famille_id))
 """
 
-from nonrecours.engine.evaluate import BACKENDS, Result, evaluate, required_inputs
+from nonrecours.engine.evaluate import BACKENDS, OPTIONAL_BACKENDS, Result, evaluate, required_inputs
 from nonrecours.engine.inputs import Inputs
 
-__all__ = ["BACKENDS", "Inputs", "Result", "evaluate", "required_inputs"]
+__all__ = ["BACKENDS", "OPTIONAL_BACKENDS", "Inputs", "Result", "evaluate", "required_inputs"]

@@ -15,9 +15,11 @@ from nonrecours.rules.ir import ENTITIES, Agg, Col, walk
 from nonrecours.rules.params import Binding, ParameterStore, default_parameters
 from nonrecours.rules.registry import Registry, default_registry
 
-__all__ = ["BACKENDS", "Result", "evaluate", "required_inputs"]
+__all__ = ["BACKENDS", "OPTIONAL_BACKENDS", "Result", "evaluate", "required_inputs"]
 
 BACKENDS = ("polars", "duckdb")
+OPTIONAL_BACKENDS = ("spark",)
+"""Backends of ``evaluate`` that need an optional extra (``nonrecours[spark]`` and a Java runtime)."""
 
 
 @dataclass
@@ -88,6 +90,10 @@ def _run(plan: Plan, inputs: Inputs, backend: str, missing_inputs: str, months: 
         from nonrecours.engine.polars_backend import run_polars
 
         return run_polars(plan, frames)
+    if backend == "spark":
+        from nonrecours.engine.spark_backend import run_spark
+
+        return run_spark(plan, frames, config=duckdb_config)
     from nonrecours.engine.sql_backend import run_duckdb
 
     return run_duckdb(plan, frames, config=duckdb_config)
@@ -102,14 +108,16 @@ def evaluate(targets: list[str] | tuple[str, ...] | str, inputs: Inputs, month: 
     ``month``: the evaluated month, or a frame (``person_id``, ``month``) giving each individu its own month
     (the members of a unit share one): the rules are then planned once for all the months (once per set of
     dated variants) and run in one pass, parameters that differ between the months becoming columns.
-    ``backend``: ``"polars"`` (default) or ``"duckdb"`` (the same plan lowered to SQL with sqlglot).
+    ``backend``: ``"polars"`` (default), ``"duckdb"`` (the same plan lowered to SQL with sqlglot) or
+    ``"spark"`` (that SQL rendered for Spark; optional extra). ``duckdb_config``: settings of the SQL
+    backend (DuckDB settings, or Spark settings for the session when the call creates it).
     ``missing_inputs``: ``"error"`` (default) or ``"default"`` to treat an absent input column as its
     default. ``registry`` / ``parameters`` default to the project's rules and YAML parameters.
     """
     if isinstance(targets, str):
         targets = [targets]
-    if backend not in BACKENDS:
-        raise EngineError(f"unknown backend {backend!r}; expected one of {BACKENDS}")
+    if backend not in BACKENDS + OPTIONAL_BACKENDS:
+        raise EngineError(f"unknown backend {backend!r}; expected one of {BACKENDS + OPTIONAL_BACKENDS}")
     if missing_inputs not in ("error", "default"):
         raise EngineError("missing_inputs is 'error' or 'default'")
     reg = registry if registry is not None else default_registry()

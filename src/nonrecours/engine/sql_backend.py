@@ -78,11 +78,16 @@ def _as(e: exp.Expression, have: str, want: str) -> exp.Expression:
 
 
 def lower_sql(e: Expr, coltypes: dict[str, str], table: str | None = None,
-              memo: dict[int, str] | None = None) -> exp.Expression:
+              memo: dict[int, str] | None = None, dialect: str = DIALECT) -> exp.Expression:
     """A flattened IR expression as a sqlglot expression tree (same semantics as the Polars lowering).
 
     ``table`` qualifies column references; ``memo`` caches node dtypes (by node identity) across calls.
+    ``dialect``: the few constructs whose functions differ (``"duckdb"`` or ``"spark"``) are built for it:
+    truncation of a double (DuckDB's ``TRUNC``; Spark's is a date function, its cast truncates) and
+    ``FLOOR``/``CEIL`` (a BIGINT in Spark, cast back to DOUBLE).
     """
+    if dialect not in ("duckdb", "spark"):
+        raise UnsupportedConstructError(f"sql: no lowering for dialect {dialect!r}")
     types: dict[int, str] = memo if memo is not None else {}
 
     def t(x: Expr) -> str:
@@ -144,6 +149,8 @@ def lower_sql(e: Expr, coltypes: dict[str, str], table: str | None = None,
             if x.dtype == "bool" and src != "bool":
                 return exp.Paren(this=exp.NEQ(this=inner, expression=sql_literal(0, "int")))
             if x.dtype == "int" and src == "float":  # CAST(DOUBLE AS BIGINT) rounds in DuckDB: truncate
+                if dialect == "spark":  # Spark's cast truncates towards zero (its TRUNC is for dates)
+                    return _cast(inner, "int")
                 return _cast(exp.Anonymous(this="TRUNC", expressions=[inner]), "int")
             return _as(inner, src, x.dtype)
         raise UnsupportedConstructError(f"{BACKEND}: no lowering for node {type(x).__name__}")
@@ -162,7 +169,8 @@ def lower_sql(e: Expr, coltypes: dict[str, str], table: str | None = None,
             return exp.Paren(this=exp.Neg(this=num(a0)))
         if x.name in ("floor", "ceil"):
             f = _cast(num(a0), "float")
-            return exp.Floor(this=f) if x.name == "floor" else exp.Ceil(this=f)
+            fc = exp.Floor(this=f) if x.name == "floor" else exp.Ceil(this=f)
+            return _cast(fc, "float") if dialect == "spark" else fc
         if x.name == "round":
             f = _cast(num(a0), "float")
 
@@ -175,8 +183,10 @@ def lower_sql(e: Expr, coltypes: dict[str, str], table: str | None = None,
             scaled = exp.Add(this=exp.Add(this=exp.Mul(this=exp.Abs(this=f.copy()), expression=scale()),
                                           expression=sql_literal(0.5, "float")),
                              expression=sql_literal(ROUND_EPS, "float"))
-            return exp.Paren(this=exp.Mul(this=sign, expression=exp.Div(
-                this=exp.Floor(this=exp.Paren(this=scaled)), expression=scale())))
+            fl: exp.Expression = exp.Floor(this=exp.Paren(this=scaled))
+            if dialect == "spark":
+                fl = _cast(fl, "float")
+            return exp.Paren(this=exp.Mul(this=sign, expression=exp.Div(this=fl, expression=scale())))
         if x.name in ("year", "month", "day"):
             cls3 = {"year": exp.Year, "month": exp.Month, "day": exp.Day}[x.name]
             return _cast(cls3(this=go(a0)), "int")
@@ -244,26 +254,21 @@ class _Runner:
     from the base and the earlier narrow tables by a join on the id, aggregates and projections are joined
     in, then the formulas are computed in nested ``SELECT *, <formulas> FROM (...)`` (one nesting per
     dependency depth inside the stage, never materialised). So no wide table is rewritten at each level:
-    every computed column is written once."""
+    every computed column is written once, and individu formulas read only by the aggregates of one later
+    statement are not written at all (:meth:`_sink`)."""
+
+    dialect = DIALECT
+    backend = BACKEND
 
     def __init__(self, plan: Plan, frames: dict[str, pl.DataFrame], config: dict[str, Any] | None) -> None:
         self.plan = plan
         self.frames = frames
-        # small inputs (situations) run faster on one thread: statements are dominated by planning
-        small = frames["individu"].height < SMALL_ROWS
-        # results are re-ordered by id when fetched: insertion order need not be kept (a large saving)
-        cfg: dict[str, Any] = {"threads": 1 if small else (os.cpu_count() or 1),
-                               "preserve_insertion_order": "false"}
-        cfg.update(config or {})
-        cfg.setdefault("temp_directory", tempfile.gettempdir())
-        self.tmp = str(cfg["temp_directory"])
-        self.con = duckdb.connect(database=":memory:", config={k: str(v) for k, v in cfg.items()})
         self.where: dict[tuple[str, str], str] = {}  # (entity, column) -> table holding it
         self.parts: dict[str, list[tuple[str, list[str]]]] = {e: [] for e in frames}
         self.base = {e: f"in_{e}" for e in frames}
+        self._connect(config)
         for entity, df in frames.items():
-            # Arrow C stream (no pyarrow needed), copied into a DuckDB table: internal name, no data in SQL
-            self.con.from_arrow(df.__arrow_c_stream__()).create(self.base[entity])
+            self._load(self.base[entity], df)
             for c in df.columns:
                 self.where[(entity, c)] = self.base[entity]
         self.stage = stages(plan)
@@ -275,12 +280,42 @@ class _Runner:
                        and (s.public or readers.get(s.name, 0) > self.stage[s.name])}
         self.coltypes = {s.name: s.dtype for s in plan.steps.values()}
         self.public = {s.name for s in plan.steps.values() if s.public}
+        self._sink()
+
+    def _connect(self, config: dict[str, Any] | None) -> None:
+        # small inputs (situations) run faster on one thread: statements are dominated by planning
+        small = self.frames["individu"].height < SMALL_ROWS
+        # results are re-ordered by id when fetched: insertion order need not be kept (a large saving)
+        cfg: dict[str, Any] = {"threads": 1 if small else (os.cpu_count() or 1),
+                               "preserve_insertion_order": "false"}
+        cfg.update(config or {})
+        cfg.setdefault("temp_directory", tempfile.gettempdir())
+        self.tmp = str(cfg["temp_directory"])
+        self.con = duckdb.connect(database=":memory:", config={k: str(v) for k, v in cfg.items()})
+
+    def _load(self, name: str, df: pl.DataFrame) -> None:
+        # Arrow C stream (no pyarrow needed), copied into a DuckDB table: internal name, no data in SQL
+        self.con.from_arrow(df.__arrow_c_stream__()).create(name)
 
     def _execute(self, stmt: exp.Expression, what: str) -> None:
         try:
             self.con.execute(stmt.sql(dialect=DIALECT))
         except duckdb.Error as exc:  # the message may quote SQL with rule names only, never data
             raise EngineError(f"{BACKEND}: {what} failed: {type(exc).__name__}") from exc
+
+    def _materialise(self, name: str, q: exp.Select, what: str) -> None:
+        """Write the result of ``q`` as the table ``name``."""
+        self._execute(exp.Create(this=exp.Table(this=_ident(name)), kind="TABLE", expression=q), what)
+
+    def _export(self, q: exp.Select, path: str, what: str) -> pl.DataFrame:
+        """The rows of ``q`` as a Polars frame, through a Parquet file at ``path`` in a private folder."""
+        copy = exp.Copy(this=exp.Subquery(this=q), kind=False, files=[exp.Literal.string(path)],
+                        params=[exp.CopyParameter(this=exp.Var(this="FORMAT"), expression=exp.Var(this="parquet"))])
+        self._execute(copy, what)
+        return pl.read_parquet(path)
+
+    def _close(self) -> None:
+        self.con.close()
 
     def _gather(self, entity: str, cols: list[str]) -> exp.Select:
         """``SELECT id, cols`` of ``entity``: the base table joined by id to the narrow tables holding cols."""
@@ -299,6 +334,81 @@ class _Runner:
             q = q.join(exp.Table(this=_ident(t), alias=exp.TableAlias(this=_ident(alias))),
                        on=exp.EQ(this=_col(idc, "b"), expression=_col(idc, alias)), join_type="left", copy=False)
         return q
+
+    def _nest(self, q: exp.Select, ss: list[Step], inside: set[str]) -> exp.Select:
+        """``q`` wrapped in one ``SELECT *, <formulas>`` per dependency depth of the formulas of ``ss``."""
+        depth: dict[str, int] = {}
+        for s in ss:
+            if s.kind == "formula":
+                depth[s.name] = 1 + max((depth.get(d, 0) for d in s.deps if d in inside), default=0)
+        memo: dict[int, str] = {}
+        for d in range(1, max(depth.values(), default=0) + 1):
+            cols: list[exp.Expression] = [exp.Star()]
+            for s in ss:
+                if depth.get(s.name) != d or s.expr is None:
+                    continue
+                try:
+                    sql = lower_sql(s.expr, self.coltypes, table="l", memo=memo, dialect=self.dialect)
+                except UnsupportedConstructError as exc:
+                    raise UnsupportedConstructError(f"rule {s.rule or s.variable or s.name}: {exc}") from None
+                cols.append(exp.alias_(_as(sql, dtype_of(s.expr, self.coltypes), s.dtype), s.name, quoted=True,
+                                       copy=False))
+            q = exp.select(*cols, copy=False).from_(exp.Subquery(this=q, alias=exp.TableAlias(this=_ident("l"))),
+                                                    copy=False)
+        return q
+
+    def _closure(self, cols: list[str]) -> list[Step]:
+        """The individu formulas (in plan order) to recompute for ``cols``: those not stored anywhere."""
+        need: set[str] = set()
+        stack = [c for c in cols if ("individu", c) not in self.where]
+        while stack:
+            c = stack.pop()
+            if c not in need:
+                need.add(c)
+                stack += [d for d in self.plan.steps[c].deps if ("individu", d) not in self.where]
+        return [s for s in self.plan.steps.values() if s.name in need]
+
+    def _agg_source(self, need: list[str]) -> exp.Select:
+        """The individu rows the aggregates read: gathered columns, plus the *sunk* formulas (read only by
+        these aggregates, never written: computed here from what is stored, see :meth:`_sink`)."""
+        comp = self._closure(need)
+        if not comp:
+            return self._gather("individu", need)
+        names = {s.name for s in comp}
+        leaves = [c for c in need if c not in names]
+        leaves += [d for s in comp for d in s.deps if d not in names]
+        return self._nest(self._gather("individu", leaves), comp, names)
+
+    def _sink(self) -> None:
+        """Individu formulas read only by the aggregates of one later statement are not written: that
+        statement computes them (and their unwritten inputs) in its aggregate source. Measured: writing a
+        stage's 300 columns costs about 4 times computing them; 131 of them are such formulas."""
+        readers: dict[str, list[Step]] = {}
+        for s in self.plan.steps.values():
+            for d in s.deps:
+                readers.setdefault(d, []).append(s)
+        self.sunk: set[str] = set()
+        for s in self.plan.steps.values():
+            rs = readers.get(s.name, [])
+            if (s.kind == "formula" and s.entity == "individu" and not s.public and rs
+                    and all(r.kind == "agg" for r in rs)
+                    and len({(self.stage[r.name], r.entity) for r in rs}) == 1):
+                self.sunk.add(s.name)
+        self.stored -= self.sunk
+        # a sunk formula is computed only where it is read (never in its own stage): what it reads is stored
+        # or an individu formula recomputed with it; an aggregate or a projection it reads is stored
+        seen: set[str] = set()
+        stack = list(self.sunk)
+        while stack:
+            for d in self.plan.steps[stack.pop()].deps:
+                step = self.plan.steps[d]
+                if d in seen or step.kind == "input" or d in self.stored:
+                    continue
+                seen.add(d)
+                if step.kind == "formula" and step.entity == "individu":
+                    stack.append(d)
+                else:
+                    self.stored.add(d)
 
     def _stage(self, entity: str, ss: list[Step], k: int) -> None:
         """One statement computing the steps ``ss`` of ``entity`` in stage ``k`` (see the class doc)."""
@@ -320,7 +430,7 @@ class _Runner:
         if aggs:
             need = [ID[entity], ROLE_COL[entity], "person_id"]
             need += [c for s in aggs for c in (s.value_col, s.where_col) if c]
-            src = exp.Subquery(this=self._gather("individu", need), alias=exp.TableAlias(this=_ident("src")))
+            src = exp.Subquery(this=self._agg_source(need), alias=exp.TableAlias(this=_ident("src")))
             sub = exp.select(_col(idc), *[exp.alias_(_agg_sql(s, entity), s.name, quoted=True, copy=False)
                                           for s in aggs], copy=False) \
                 .from_(src, copy=False).group_by(_col(idc), copy=False)
@@ -342,33 +452,14 @@ class _Runner:
                                                   copy=False)
         for table, on in q_joins:
             q = q.join(table, on=on, join_type="left", copy=False)
-        # formulas nested by their dependency depth inside the stage
-        depth: dict[str, int] = {}
-        for s in ss:
-            if s.kind == "formula":
-                depth[s.name] = 1 + max((depth.get(d, 0) for d in s.deps if d in inside), default=0)
-        memo: dict[int, str] = {}
-        for d in range(1, max(depth.values(), default=0) + 1):
-            cols: list[exp.Expression] = [exp.Star()]
-            for s in ss:
-                if depth.get(s.name) != d or s.expr is None:
-                    continue
-                try:
-                    sql = lower_sql(s.expr, self.coltypes, table="l", memo=memo)
-                except UnsupportedConstructError as exc:
-                    raise UnsupportedConstructError(f"rule {s.rule or s.variable or s.name}: {exc}") from None
-                cols.append(exp.alias_(_as(sql, dtype_of(s.expr, self.coltypes), s.dtype), s.name, quoted=True,
-                                       copy=False))
-            q = exp.select(*cols, copy=False).from_(exp.Subquery(this=q, alias=exp.TableAlias(this=_ident("l"))),
-                                                    copy=False)
+        q = self._nest(q, ss, inside)
         keep = [s.name for s in ss if s.name in self.stored]
         if not keep:
             return
         q = exp.select(_col(idc), *[_col(c) for c in keep], copy=False) \
             .from_(exp.Subquery(this=q, alias=exp.TableAlias(this=_ident("l"))), copy=False)
         name = f"s{k}_{entity}"
-        self._execute(exp.Create(this=exp.Table(this=_ident(name)), kind="TABLE", expression=q),
-                      f"stage {k} on {entity}")
+        self._materialise(name, q, f"stage {k} on {entity}")
         for c in keep:
             self.where[(entity, c)] = name
         self.parts[entity].append((name, [c for c in keep if c in self.public]))
@@ -376,7 +467,7 @@ class _Runner:
     def run(self) -> dict[str, pl.DataFrame]:
         by_stage: dict[tuple[int, str], list[Step]] = {}
         for s in self.plan.steps.values():
-            if s.kind != "input":
+            if s.kind != "input" and s.name not in self.sunk:
                 by_stage.setdefault((self.stage[s.name], s.entity), []).append(s)
         for (k, entity), ss in sorted(by_stage.items(), key=lambda kv: (kv[0][0], ENTITY_ORDER[kv[0][1]])):
             self._stage(entity, ss, k)
@@ -393,16 +484,12 @@ class _Runner:
                     path = os.path.join(tmp, f"{name}.parquet")
                     q = exp.select(*[_col(c) for c in (idc, *cols)], copy=False) \
                         .from_(exp.Table(this=_ident(name)), copy=False)
-                    copy = exp.Copy(this=exp.Subquery(this=q), kind=False, files=[exp.Literal.string(path)],
-                                    params=[exp.CopyParameter(this=exp.Var(this="FORMAT"),
-                                                              expression=exp.Var(this="parquet"))])
-                    self._execute(copy, f"export of {entity}")
-                    parts.append(pl.read_parquet(path).sort(idc, nulls_last=True).drop(idc))
+                    parts.append(self._export(q, path, f"export of {entity}").sort(idc, nulls_last=True).drop(idc))
                 # ids are unique and every table keeps every unit: sorted by id, the parts align row by row
                 if len(parts) > 1:
                     base = base.sort(idc, nulls_last=True)
                 out[entity] = pl.concat(parts, how="horizontal") if len(parts) > 1 else base
-        self.con.close()
+        self._close()
         return out
 
 
