@@ -232,17 +232,13 @@ plt.show()
 # (`nonrecours outreach open LIST --agency caf --key KEYFILE` does the same from a shell).
 #
 # The CAF's secret is the CAF's, never the data team's: in production `CAF_KEY_FILE` points at the file the
-# CAF keeps. For the synthetic run, a fresh one stands in for it, outside the run folder. A row with
+# CAF keeps. For the synthetic run, the demo wrote one per agency (`keys/<agency>-return.key`, mode 600),
+# standing in for the agencies' own. A row with
 # `has_record` false has no token: the lead agency has no record of the person (or ingest issued no token for
 # it), so the agency contacts them as a new claimant.
 
 # %%
-CAF_KEY_FILE = os.environ.get("NONRECOURS_EXAMPLE_CAF_KEY")
-if CAF_KEY_FILE is None:
-    CAF_KEY_FILE = WORKDIR / "caf-keys" / "caf-return.key"
-    CAF_KEY_FILE.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not CAF_KEY_FILE.exists():
-        privacy.write_secret_file(CAF_KEY_FILE)
+CAF_KEY_FILE = Path(os.environ.get("NONRECOURS_EXAMPLE_CAF_KEY") or RUN / "keys" / "caf-return.key")
 
 agreement = privacy.load_agreement(RUN / "exchange.toml")
 caf_key = privacy.derive_return_key(privacy.load_secret(CAF_KEY_FILE), "caf", agreement.exchange_id,
@@ -268,10 +264,7 @@ for title in ("detail", "reasons", "known_facts", "questions", "channels"):
 # Another agency's key does not open the CAF's list: the refusal names the file, never a token or a record.
 
 # %%
-cnam_key_file = WORKDIR / "cnam-keys" / "cnam-return.key"
-cnam_key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-if not cnam_key_file.exists():
-    privacy.write_secret_file(cnam_key_file)
+cnam_key_file = RUN / "keys" / "cnam-return.key"
 cnam_key = privacy.derive_return_key(privacy.load_secret(cnam_key_file), "cnam", agreement.exchange_id,
                                      agreement.purpose)
 try:
