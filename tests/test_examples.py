@@ -151,7 +151,8 @@ def test_notebook_runs_on_a_small_territory(tmp_path):
     assert "invalid NIR check key" in text or "missing NIR" in text  # the quarantine's reasons
     assert text.count("=== claimant ") == 3 and text.count("Conditions :") >= 3
     assert any("image/png" in o.get("data", {}) for c in code for o in c.outputs)  # the commune chart
-    opened = re.search(r"(\d+) people for the CAF to contact; (\d+) with a CAF record, (\d+) record numbers opened", text)
+    opened = re.search(r"(\d+) people for the CAF to contact; (\d+) with a CAF record, (\d+) record numbers opened",
+                       text)
     assert opened and int(opened[2]) > 0 and opened[2] == opened[3]  # every CAF record opened with the CAF's key
     assert "refused: outreach_caf.parquet" in text
     # never a NIR on screen: the synthetic truth knows every NIR of the territory
