@@ -242,6 +242,8 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for every output of the run.")] = Path("nonrecours-demo"),
     persons: Annotated[int, typer.Option("--persons", min=1, help="Size of the synthetic territory.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the territory and the extracts.")] = 1,
+    without: Annotated[list[str] | None, typer.Option(
+        "--without", help="An agency whose extract is written but left out of the run (repeatable).")] = None,
 ) -> None:
     """Run the main job on the embedded default: synthetic Cahors territory, local files, DuckDB.
 
@@ -251,7 +253,7 @@ def demo(
 
     from nonrecours.demo import run_demo
 
-    report = run_demo(out, persons=persons, seed=seed)
+    report = run_demo(out, persons=persons, seed=seed, without=tuple(without or ()))
     console = _out()
     table = Table(title=f"nonrecours demo: every file written under {report.out}")
     for col, justify in (("stage", "left"), ("file", "left"), ("rows", "right")):

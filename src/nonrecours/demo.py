@@ -101,8 +101,11 @@ def write_run_config(out: Path, extracts: dict[str, Path], month: str, backend: 
 
 
 def run_demo(out: Path, *, persons: int = 20_000, seed: int = 1, territory: str = "cahors",
-             backend: str = "duckdb") -> DemoReport:
-    """Build the synthetic territory under ``out``, write its run.toml, and run the batch job on it."""
+             backend: str = "duckdb", without: tuple[str, ...] = ()) -> DemoReport:
+    """Build the synthetic territory under ``out``, write its run.toml, and run the batch job on it.
+
+    ``without`` names agencies whose extract is written but left out of the run (to measure what an extract
+    brings, e.g. the DRM's monthly resources: issue 12)."""
     from nonrecours.config import load_config
     from nonrecours.progress import stage
     from nonrecours.run import run
@@ -125,7 +128,10 @@ def run_demo(out: Path, *, persons: int = 20_000, seed: int = 1, territory: str 
         # persons: CSS-with-participation precision 52.7 % with 12 months, 81.7 % with 13)
         written = write_extracts(out / "truth", out / "extracts", seed=seed, entitlements="rules",
                                  noise=Noise(months=13))
-    extracts = {a: p for a, p in written.items() if p.suffix != ".json"}
+    unknown = set(without) - set(written)
+    if unknown:
+        raise ValueError(f"--without names no written extract: {sorted(unknown)} (written: {sorted(written)})")
+    extracts = {a: p for a, p in written.items() if p.suffix != ".json" and a not in without}
     _agreement(out, report)
     config = write_run_config(out, extracts, f"{DEFAULT_END_MONTH:%Y-%m}", backend)
     report.add("config", config)
