@@ -212,7 +212,7 @@ def synth(
     persons: Annotated[int, typer.Option("--persons", min=1, help="Number of persons to generate.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives byte-identical tables.")] = 1,
     territory: Annotated[str, typer.Option("--territory", help="cahors (default) or france.")] = "cahors",
-    end_month: Annotated[str, typer.Option("--end-month", help="Last month of the 24-month window (YYYY-MM).")
+    end_month: Annotated[str, typer.Option("--end-month", help="Last month of the window (24 months; from January of N-3 with --extracts) (YYYY-MM).")
                          ] = "2026-06",
     extracts: Annotated[bool, typer.Option("--extracts", help="Also write the six agencies' native extracts "
                                            "(with noise and a take-up draw on our rules) to OUT/extracts/.")
@@ -222,11 +222,13 @@ def synth(
 ) -> None:
     """Build a reproducible synthetic population and write its true situations as Parquet."""
     from nonrecours.progress import stage
-    from nonrecours.synth import generate
+    from nonrecours.synth import generate, tax_window
 
     month = _month(end_month)
     with stage(f"synth: {persons:,} persons ({territory})"):
-        paths = generate(persons, seed, out, territory=territory, end_month=month)
+        # with the extracts, the truth covers income years N-3 to N-1 in full (the DGFiP extract carries them)
+        paths = generate(persons, seed, out, territory=territory, end_month=month,
+                         months=tax_window(month) if extracts else 24)
     _print_outputs("synth", paths.values())
     if extracts:
         from nonrecours.synth.extracts import Noise, write_extracts

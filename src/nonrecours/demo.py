@@ -109,14 +109,15 @@ def run_demo(out: Path, *, persons: int = 20_000, seed: int = 1, territory: str 
     from nonrecours.config import load_config
     from nonrecours.progress import stage
     from nonrecours.run import run
-    from nonrecours.synth import DEFAULT_END_MONTH, generate
+    from nonrecours.synth import DEFAULT_END_MONTH, generate, tax_window
     from nonrecours.synth.extracts import Noise, write_extracts
 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     report = DemoReport(out=out)
     with stage(f"synth: {persons:,} persons ({territory})"):
-        paths = generate(persons, seed, out, territory=territory)
+        # income years N-3 to N-1 in full: the DGFiP extract carries them (the core reads N-2 as observed)
+        paths = generate(persons, seed, out, territory=territory, months=tax_window(DEFAULT_END_MONTH))
     for path in paths.values():
         report.add("synth", path)
     households = pl.read_parquet(paths["households"])
