@@ -212,7 +212,8 @@ def synth(
     persons: Annotated[int, typer.Option("--persons", min=1, help="Number of persons to generate.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives byte-identical tables.")] = 1,
     territory: Annotated[str, typer.Option("--territory", help="cahors (default) or france.")] = "cahors",
-    end_month: Annotated[str, typer.Option("--end-month", help="Last month of the window (24 months; from January of N-3 with --extracts) (YYYY-MM).")
+    end_month: Annotated[str, typer.Option("--end-month", help="Last month of the window (24 months; "
+                                                         "from January of N-3 with --extracts) (YYYY-MM).")
                          ] = "2026-06",
     extracts: Annotated[bool, typer.Option("--extracts", help="Also write the six agencies' native extracts "
                                            "(with noise and a take-up draw on our rules) to OUT/extracts/.")

@@ -193,7 +193,8 @@ def test_claims_refusals_closures_and_opt_outs_reach_the_workspace(truth: Path, 
 def test_dgfip_carries_income_years_n2_and_n1_and_the_core_reads_n2_as_observed(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The DGFiP holds the income years N-3 to N-1 (avis N-1 on income N-2 and the ones around it): with a truth
-    from January of N-3 the extract carries them all (the rules' look-back reads N-2 of months of year N-1), each year's salaries the truth's taxable sum, and the core reads
+    from January of N-3 the extract carries them all (the rules' look-back reads N-2 of months of year N-1),
+    each year's salaries the truth's taxable sum, and the core reads
     year N-2 as observed from the DGFiP."""
     import datetime as dt
     import secrets
