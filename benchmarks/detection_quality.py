@@ -42,9 +42,11 @@ def summarise(evaluation: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _demo(persons: int, seed: int, out: Path) -> None:
+def _demo(persons: int, seed: int, out: Path, without: list[str]) -> None:
     cmd = [sys.executable, "-c", "from nonrecours.cli import app; app()", "demo", "--out", str(out),
            "--persons", str(persons), "--seed", str(seed)]
+    for agency in without:
+        cmd += ["--without", agency]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
 
@@ -55,13 +57,15 @@ def main() -> None:
     ap.add_argument("--run", type=Path, default=None, help="a finished demo folder (else the demo is run)")
     ap.add_argument("--label", required=True, help="what this measurement is (the change it follows)")
     ap.add_argument("--commit", default=None)
+    ap.add_argument("--without", action="append", default=[],
+                    help="an agency's extract left out of the run (repeatable; e.g. drm)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         run = args.run
         if run is None:
             run = Path(tmp) / "demo"
-            _demo(args.persons, args.seed, run)
+            _demo(args.persons, args.seed, run, args.without)
         files = sorted((run / "evaluation").glob("*/evaluation.json"))
         if not files:
             raise SystemExit(f"no evaluation/*/evaluation.json under {run}")
@@ -69,7 +73,7 @@ def main() -> None:
         manifest = json.loads((run / "truth" / "manifest.json").read_text(encoding="utf-8"))
     entry = {"label": args.label, "commit": args.commit, "month": evaluation["month"],
              "backend": evaluation.get("backend"), "persons": manifest.get("persons", args.persons),
-             "seed": manifest.get("seed", args.seed), "benefits": summarise(evaluation)}
+             "seed": manifest.get("seed", args.seed), "without": args.without, "benefits": summarise(evaluation)}
     data = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {"history": []}
     data["history"].append(entry)
     data["latest"] = entry

@@ -212,7 +212,8 @@ def synth(
     persons: Annotated[int, typer.Option("--persons", min=1, help="Number of persons to generate.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives byte-identical tables.")] = 1,
     territory: Annotated[str, typer.Option("--territory", help="cahors (default) or france.")] = "cahors",
-    end_month: Annotated[str, typer.Option("--end-month", help="Last month of the 24-month window (YYYY-MM).")
+    end_month: Annotated[str, typer.Option("--end-month", help="Last month of the window (24 months; "
+                                                         "from January of N-3 with --extracts) (YYYY-MM).")
                          ] = "2026-06",
     extracts: Annotated[bool, typer.Option("--extracts", help="Also write the six agencies' native extracts "
                                            "(with noise and a take-up draw on our rules) to OUT/extracts/.")
@@ -222,11 +223,13 @@ def synth(
 ) -> None:
     """Build a reproducible synthetic population and write its true situations as Parquet."""
     from nonrecours.progress import stage
-    from nonrecours.synth import generate
+    from nonrecours.synth import generate, tax_window
 
     month = _month(end_month)
     with stage(f"synth: {persons:,} persons ({territory})"):
-        paths = generate(persons, seed, out, territory=territory, end_month=month)
+        # with the extracts, the truth covers income years N-3 to N-1 in full (the DGFiP extract carries them)
+        paths = generate(persons, seed, out, territory=territory, end_month=month,
+                         months=tax_window(month) if extracts else 24)
     _print_outputs("synth", paths.values())
     if extracts:
         from nonrecours.synth.extracts import Noise, write_extracts
@@ -242,6 +245,8 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for every output of the run.")] = Path("nonrecours-demo"),
     persons: Annotated[int, typer.Option("--persons", min=1, help="Size of the synthetic territory.")] = 20_000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the territory and the extracts.")] = 1,
+    without: Annotated[list[str] | None, typer.Option(
+        "--without", help="An agency whose extract is written but left out of the run (repeatable).")] = None,
 ) -> None:
     """Run the main job on the embedded default: synthetic Cahors territory, local files, DuckDB.
 
@@ -251,7 +256,7 @@ def demo(
 
     from nonrecours.demo import run_demo
 
-    report = run_demo(out, persons=persons, seed=seed)
+    report = run_demo(out, persons=persons, seed=seed, without=tuple(without or ()))
     console = _out()
     table = Table(title=f"nonrecours demo: every file written under {report.out}")
     for col, justify in (("stage", "left"), ("file", "left"), ("rows", "right")):

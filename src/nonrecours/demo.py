@@ -115,19 +115,23 @@ def write_run_config(out: Path, extracts: dict[str, Path], month: str, backend: 
 
 
 def run_demo(out: Path, *, persons: int = 20_000, seed: int = 1, territory: str = "cahors",
-             backend: str = "duckdb") -> DemoReport:
-    """Build the synthetic territory under ``out``, write its run.toml, and run the batch job on it."""
+             backend: str = "duckdb", without: tuple[str, ...] = ()) -> DemoReport:
+    """Build the synthetic territory under ``out``, write its run.toml, and run the batch job on it.
+
+    ``without`` names agencies whose extract is written but left out of the run (to measure what an extract
+    brings, e.g. the DRM's monthly resources: issue 12)."""
     from nonrecours.config import load_config
     from nonrecours.progress import stage
     from nonrecours.run import run
-    from nonrecours.synth import DEFAULT_END_MONTH, generate
+    from nonrecours.synth import DEFAULT_END_MONTH, generate, tax_window
     from nonrecours.synth.extracts import Noise, write_extracts
 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
     report = DemoReport(out=out)
     with stage(f"synth: {persons:,} persons ({territory})"):
-        paths = generate(persons, seed, out, territory=territory)
+        # income years N-3 to N-1 in full: the DGFiP extract carries them (the core reads N-2 as observed)
+        paths = generate(persons, seed, out, territory=territory, months=tax_window(DEFAULT_END_MONTH))
     for path in paths.values():
         report.add("synth", path)
     households = pl.read_parquet(paths["households"])
@@ -139,7 +143,10 @@ def run_demo(out: Path, *, persons: int = 20_000, seed: int = 1, territory: str 
         # persons: CSS-with-participation precision 52.7 % with 12 months, 81.7 % with 13)
         written = write_extracts(out / "truth", out / "extracts", seed=seed, entitlements="rules",
                                  noise=Noise(months=13))
-    extracts = {a: p for a, p in written.items() if p.suffix != ".json"}
+    unknown = set(without) - set(written)
+    if unknown:
+        raise ValueError(f"--without names no written extract: {sorted(unknown)} (written: {sorted(written)})")
+    extracts = {a: p for a, p in written.items() if p.suffix != ".json" and a not in without}
     _agreement(out, report)
     config = write_run_config(out, extracts, f"{DEFAULT_END_MONTH:%Y-%m}", backend)
     report.add("config", config)

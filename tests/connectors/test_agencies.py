@@ -173,3 +173,15 @@ def test_drm_as_parquet_gives_the_same_resources(territory: Territory, agreement
     ra, rb = (pl.read_parquet(r.outputs["resources"]).drop("extract_date") for r in (a, b))
     assert ra.height > 0 and ra.sort(ra.columns).equals(rb.sort(rb.columns))
     assert (a.rows_read, a.rows_quarantined) == (b.rows_read, b.rows_quarantined)
+
+
+def test_cnav_leaves_what_it_does_not_hold_null(territory: Territory, agreement: ExchangeAgreement,
+                                                 tmp_path: Path) -> None:
+    """The CNAV knows neither studies, pregnancy nor disability: its persons rows leave them null (unknown to
+    the core) instead of writing false/0 for every retiree."""
+    report = ingest(territory.extracts["cnav"], default_mapping("cnav"), agreement, tmp_path)
+    persons = pl.read_parquet(report.outputs["persons"])
+    assert persons.height > 0
+    for col in ("disability_rate", "student", "pregnant"):
+        assert persons.get_column(col).is_null().all(), col
+    assert persons.get_column("birth_month").is_not_null().all()

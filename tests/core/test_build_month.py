@@ -136,6 +136,22 @@ def test_salary_estimated_from_yearly_income_where_no_monthly_source():
     assert n2 == 12000.0 and m["revenus_n2_renseignes"].item() is True
 
 
+def test_n2_of_a_foyer_member_with_no_income_row_is_an_observed_zero():
+    """The DGFiP connector emits only non-zero incomes: a person in a DGFiP foyer for years 2023 and 2024 with no
+    income row declared nothing those years (N-2 observed, 0), while one in no foyer stays unknown."""
+    t = _tables([_person("z", dt.date(1980, 1, 1), "cnav"), _person("n", dt.date(1981, 1, 1), "cnav")],
+                [_mem("z", "foyer_fiscal", "T1", "declarant", "dgfip", since=dt.date(2023, 1, 1)),
+                 _mem("z", "foyer_fiscal", "T1", "declarant", "dgfip", since=dt.date(2024, 1, 1)),
+                 *_head("n", "F2", "M2", "cnav")],
+                annual=[["a", 2024, "salaries", Decimal("100.00"), *_p("dgfip")]])
+    core = build_month(t, M)
+    m = core.inputs.individu_monthly.filter((pl.col("person_id") == "z") & (pl.col("month") == M))
+    assert m["salaires_imposables_n2"].item() == 0.0 and m["revenus_n2_renseignes"].item() is True
+    p = core.provenance.filter(pl.col("input") == "revenus_n2_renseignes")
+    assert _row(p, "id", "z")["kind"].item() == "observed"
+    assert _row(p, "id", "n")["kind"].item() == "unknown"
+
+
 def test_css_look_back_reaches_the_pensions_behind_each_aspa_month():
     depth = lookback(CoreConfig(), M)
     assert depth["pension_gross"] >= 15

@@ -125,3 +125,29 @@ def test_truth_payments_join_the_truth_familles():
     core = build_month(t, M)
     fm = core.inputs.famille_monthly
     assert fm.filter((pl.col("famille_id") == "F1") & (pl.col("month") == dt.date(2026, 5, 1)))["af"].item() == 150.0
+
+
+def test_facts_the_cnav_does_not_hold_are_unknown_not_invented():
+    """The CNAV's persons rows carry no studies, pregnancy or disability: for a retiree only the CNAV knows they
+    are unknown (with a range), and so are RSDAE and unfitness; a person the CAF also knows takes the CAF's."""
+    cnav_only = [*_person("r", dt.date(1955, 1, 1), agency="cnav")]
+    cnav_only[6:9] = [None, None, None]
+    both_cnav = [*_person("s", dt.date(1956, 1, 1), agency="cnav")]
+    both_cnav[6:9] = [None, None, None]
+    both_caf = [*_person("s", dt.date(1956, 1, 1))]
+    both_caf[6] = 0.5
+    t = _tables([cnav_only, both_cnav, both_caf],
+                [*_head("r", "R1", "R1", "cnav"), *_head("s", "F2", "M2", "caf")])
+    core = build_month(t, M)
+    unk = core.unknowns.filter(pl.col("entity") == "individu")
+    r_unknown = set(unk.filter(pl.col("id") == "r")["input"])
+    assert {"student", "pregnant", "disability_rate", "rsdae", "unfit_for_work"} <= r_unknown
+    assert unk.filter((pl.col("id") == "r") & (pl.col("input") == "disability_rate"))["high"].item() == 1.0
+    prov = core.provenance.filter((pl.col("entity") == "individu") & pl.col("input").is_in(
+        ["student", "pregnant", "disability_rate"]))
+    assert set(prov.filter(pl.col("id") == "r")["kind"]) == {"unknown"}
+    assert set(prov.filter(pl.col("id") == "s")["kind"]) == {"observed"}
+    assert set(prov.filter(pl.col("id") == "s")["source_agency"]) == {"caf"}
+    assert not {"student", "pregnant", "disability_rate"} & set(unk.filter(pl.col("id") == "s")["input"])
+    ind = core.inputs.individu.filter(pl.col("person_id") == "s")
+    assert ind["disability_rate"].item() == 0.5

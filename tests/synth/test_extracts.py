@@ -188,3 +188,44 @@ def test_claims_refusals_closures_and_opt_outs_reach_the_workspace(truth: Path, 
     OPT_OUTS.validate_frame(opt)
     assert 0 < opt.height <= sum(manifest["agencies"][a]["opt_outs"] for a in reports)
     assert opt.get_column("benefit").is_null().all()  # the drawn objections are to every contact
+
+
+def test_dgfip_carries_income_years_n2_and_n1_and_the_core_reads_n2_as_observed(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The DGFiP holds the income years N-3 to N-1 (avis N-1 on income N-2 and the ones around it): with a truth
+    from January of N-3 the extract carries them all (the rules' look-back reads N-2 of months of year N-1),
+    each year's salaries the truth's taxable sum, and the core reads
+    year N-2 as observed from the DGFiP."""
+    import datetime as dt
+    import secrets
+
+    from nonrecours.connectors import default_mapping, ingest
+    from nonrecours.core import build_month
+    from nonrecours.privacy import load_agreement
+    from nonrecours.synth import DEFAULT_END_MONTH, tax_window
+    from nonrecours.synth.extracts import NET_TO_TAXABLE
+
+    generate(300, 7, tmp_path, months=tax_window(DEFAULT_END_MONTH))
+    truth = tmp_path / "truth"
+    paths = write_extracts(truth, tmp_path / "x", seed=7, noise=Noise(nir_typo=0.0, nir_missing=0.0))
+    dgfip = pl.read_parquet(paths["dgfip"])
+    n = DEFAULT_END_MONTH.year
+    assert set(dgfip["annee_revenus"].unique().to_list()) == {n - 3, n - 2, n - 1}
+    ids = pl.read_parquet(truth / "identities.parquet").select("person_id", "nir")
+    sal = (pl.read_parquet(truth / "resources.parquet")
+           .filter((pl.col("kind").cast(pl.String) == "salary_net") & (pl.col("month").dt.year() == n - 2))
+           .group_by("person_id").agg((pl.col("amount").cast(pl.Float64).sum()
+                                       * NET_TO_TAXABLE["salary_net"]).round(0).alias("truth")))
+    got = (dgfip.filter(pl.col("annee_revenus") == n - 2).join(ids, on="nir")
+           .join(sal, on="person_id").filter(pl.col("truth") > 0))
+    assert got.height > 10
+    assert (got["salaires_traitements"] - got["truth"]).abs().max() <= 1
+    # through the connector and the core: year N-2 observed from the DGFiP
+    monkeypatch.setenv("NONRECOURS_EXCHANGE_SECRET", secrets.token_urlsafe(40))
+    agreement = load_agreement(Path(__file__).parents[2] / "src" / "nonrecours" / "connectors" / "exchange.toml")
+    report = ingest(paths["dgfip"], default_mapping("dgfip"), agreement, tmp_path / "ws")
+    tables = {t: pl.read_parquet(report.outputs[t]) for t in report.tables}
+    core = build_month(tables, dt.date(n, 6, 1))
+    prov = core.provenance.filter(pl.col("input") == "revenus_n2_renseignes")
+    assert prov.filter(pl.col("kind") == "observed").height > 0.9 * prov.height
+    assert set(prov.filter(pl.col("kind") == "observed")["source_agency"]) == {"dgfip"}

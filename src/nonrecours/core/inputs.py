@@ -33,6 +33,8 @@ compute)."""
 _PAYMENT_COLUMNS = tuple(PAYMENT_INPUTS.values())
 _STATIC = ("age", "date_naissance", "student", "pregnant", "disability_rate", "nationality_group",
            "residence_permit_years")
+_HEALTH = ("student", "pregnant", "disability_rate")
+"""Facts a persons row may leave null: an agency that does not hold them (the CNAV) gives no value."""
 _UNKNOWN_BIRTH = dt.date(1800, 1, 1)
 
 
@@ -80,7 +82,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # Static facts of each person from the preferred persons row.
     order = {a: i for i, a in enumerate(config.person_priority)}
     if "persons" in lf:
-        pers = (lf["persons"].select("person_id", "birth_month", "student", "pregnant", "disability_rate",
+        pers = (lf["persons"].select("person_id", "birth_month", pl.col("sex").cast(pl.String), "student",
+                                     "pregnant", "disability_rate",
                                      pl.col("nationality_group").cast(pl.String), "residence_permit_years",
                                      "depcom", pl.col("source_agency").cast(pl.String), "extract_date")
                 .with_columns(pl.col("source_agency").replace_strict(order, default=99, return_dtype=pl.Int32)
@@ -88,7 +91,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                 .sort(["_o", "extract_date"], descending=[False, True], maintain_order=True)
                 .unique(subset=["person_id"], keep="first", maintain_order=True).drop("_o").collect())
     else:
-        pers = pl.DataFrame(schema={"person_id": pl.String, "birth_month": pl.Date, "student": pl.Boolean,
+        pers = pl.DataFrame(schema={"person_id": pl.String, "birth_month": pl.Date, "sex": pl.String,
+                                    "student": pl.Boolean,
                                     "pregnant": pl.Boolean, "disability_rate": pl.Float64,
                                     "nationality_group": pl.String, "residence_permit_years": pl.Int16,
                                     "depcom": pl.String, "source_agency": pl.String, "extract_date": pl.Date})
@@ -107,6 +111,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         pl.when(known).then(pl.col("age"))
         .when(child).then(pl.lit(config.child_age[1])).otherwise(pl.lit(config.adult_age[1])).alias("age"),
         pl.coalesce("birth_month", pl.lit(_UNKNOWN_BIRTH)).alias("date_naissance"),
+        *[pl.col(c).is_null().alias(f"_no_{c}") for c in _HEALTH],
         pl.col("student").fill_null(False), pl.col("pregnant").fill_null(False),
         pl.col("disability_rate").fill_null(0.0),
         pl.col("nationality_group").fill_null("FR"),
@@ -119,8 +124,23 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     obs_p = ind.filter(known)
     new_p = ind.filter(~known)
     counts["persons_without_person_row"] = new_p.height
-    prov.append(_prov(obs_p, "individu", "person_id", list(_STATIC), pl.lit("observed"), pl.col("source_agency"),
-                      pl.col("extract_date").dt.truncate("1mo")))
+    prov.append(_prov(obs_p, "individu", "person_id", [i for i in _STATIC if i not in _HEALTH], pl.lit("observed"),
+                      pl.col("source_agency"), pl.col("extract_date").dt.truncate("1mo")))
+    # A persons row from an agency that does not hold a fact (the CNAV: studies, pregnancy, disability) leaves it
+    # null: unknown, never the row's invented default.
+    for c in _HEALTH:
+        prov.append(_prov(obs_p, "individu", "person_id", [c],
+                          pl.when(pl.col(f"_no_{c}")).then(pl.lit("unknown")).otherwise(pl.lit("observed")),
+                          pl.when(pl.col(f"_no_{c}")).then(pl.lit(None)).otherwise(pl.col("source_agency")),
+                          pl.when(pl.col(f"_no_{c}")).then(pl.lit(None))
+                          .otherwise(pl.col("extract_date").dt.truncate("1mo"))))
+    held = "personne connue d'agences qui ne transmettent pas {}"
+    unk.append(_unk(obs_p.filter(pl.col("_no_student")), "individu", "person_id", ["student"], 0.0, 0.0, 1.0,
+                    held.format("la situation d'étudiant")))
+    unk.append(_unk(obs_p.filter(pl.col("_no_pregnant") & pl.col("sex").fill_null("F").eq("F")), "individu",
+                    "person_id", ["pregnant"], 0.0, 0.0, 1.0, held.format("la grossesse")))
+    unk.append(_unk(obs_p.filter(pl.col("_no_disability_rate")), "individu", "person_id", ["disability_rate"],
+                    0.0, 0.0, 1.0, held.format("le taux d'incapacité")))
     prov.append(_prov(new_p, "individu", "person_id", list(_STATIC), pl.lit("unknown"), pl.lit(None), pl.lit(None)))
     reason = "personne connue d'une agence qui ne transmet pas {}"
     kids, adults = new_p.filter(child), new_p.filter(~child)
@@ -139,13 +159,15 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     unk.append(_unk(new_p, "individu", "person_id", ["residence_permit_years"], 0.0, 0.0, 10.0,
                     reason.format("le titre de séjour")))
     # A recognised disability makes RSDAE and unfitness for work possible; no extract says which.
-    dis = ind.filter(pl.col("disability_rate") > 0)
-    unk.append(_unk(pl.concat([dis, new_p.filter(pl.col("disability_rate") <= 0)]), "individu", "person_id",
+    # so does a disability no agency transmits.
+    maybe = (pl.col("disability_rate") > 0) | pl.col("_no_disability_rate")
+    dis = ind.filter(maybe)
+    unk.append(_unk(pl.concat([dis, new_p.filter(~maybe)]), "individu", "person_id",
                     ["rsdae", "unfit_for_work"], 0.0, 0.0, 1.0,
                     "aucune agence ne transmet la RSDAE ni l'inaptitude au travail (MDPH, CNAV)"))
-    prov.append(_prov(pl.concat([dis, new_p.filter(pl.col("disability_rate") <= 0)]), "individu", "person_id",
+    prov.append(_prov(pl.concat([dis, new_p.filter(~maybe)]), "individu", "person_id",
                       ["rsdae", "unfit_for_work"], pl.lit("unknown"), pl.lit(None), pl.lit(None)))
-    prov.append(_prov(obs_p.filter(pl.col("disability_rate") <= 0), "individu", "person_id",
+    prov.append(_prov(obs_p.filter(~maybe), "individu", "person_id",
                       ["rsdae", "unfit_for_work"], pl.lit("estimated"), pl.col("source_agency"),
                       pl.col("extract_date").dt.truncate("1mo")))
     # A non-EEA national with no permit years given: unknown residence.

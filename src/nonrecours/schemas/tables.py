@@ -98,9 +98,9 @@ class PersonRow(Provenance):
     nationality_group: str
     residence_permit_years: int | None = None
     depcom: str
-    disability_rate: float
-    student: bool
-    pregnant: bool
+    disability_rate: float | None = None
+    student: bool | None = None
+    pregnant: bool | None = None
     rsdae: bool | None = None
     unfit_for_work: bool | None = None
     recent_isolation: bool | None = None
@@ -128,8 +128,8 @@ class PersonRow(Provenance):
 
     @field_validator("disability_rate")
     @classmethod
-    def _rate(cls, v: float) -> float:
-        if not 0.0 <= v <= 1.0:
+    def _rate(cls, v: float | None) -> float | None:
+        if v is not None and not 0.0 <= v <= 1.0:
             raise ValueError("disability_rate must be between 0 and 1")
         return v
 
@@ -163,7 +163,9 @@ PERSONS = TableSpec(
     contract=PersonRow,
     key=("person_id", "source_agency"),
     description="One row per person known to an agency (one per person in the truth).",
-    nullable=frozenset({"residence_permit_years", "rsdae", "unfit_for_work", "recent_isolation"}),
+    # studies, pregnancy and disability are null when the agency does not hold them (the CNAV): unknown
+    nullable=frozenset({"residence_permit_years", "disability_rate", "student", "pregnant", "rsdae",
+                        "unfit_for_work", "recent_isolation"}),
     checks=(
         _first_day("birth_month"),
         Check("depcom", pl.col("depcom").str.contains(r"^(\d{5}|2[AB]\d{3})$"),

@@ -522,7 +522,8 @@ def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise
     ref_year = months[-1].year
     covered = truth.resources.select(pl.col("month").unique()).to_series()
     # income years the truth covers in full (a foyer declares a whole year)
-    years = [y for y in (ref_year - 2, ref_year - 1)
+    # the DGFiP holds the avis of the last years: N-3 and N-2 (the rules' N-2 of the look-back months) and N-1
+    years = [y for y in (ref_year - 3, ref_year - 2, ref_year - 1)
              if covered.filter(covered.dt.year() == y).len() == 12] or [ref_year - 1]
     res = truth.resources.with_columns(pl.col("month").dt.year().alias("year")).filter(pl.col("year").is_in(years))
     factor = {**NET_TO_TAXABLE, "alimony": 1.0, "self_employment": 1.0}

@@ -36,10 +36,20 @@ from nonrecours.synth.income import build_housing, build_resources
 from nonrecours.synth.people import build_people, finalise_identities, month_index
 from nonrecours.synth.territory import TERRITORIES, load_territory
 
-__all__ = ["DEFAULT_END_MONTH", "TRUTH_TABLES", "generate"]
+__all__ = ["DEFAULT_END_MONTH", "TRUTH_TABLES", "generate", "tax_window"]
 
 DEFAULT_END_MONTH = dt.date(2026, 6, 1)
 """Last month of the default window: the latest month our dated parameters cover."""
+
+
+def tax_window(end_month: dt.date) -> int:
+    """Months from January of year N-3 to ``end_month``: the DGFiP holds the income years N-3 to N-1 (the avis
+    of year N-1 on income N-2, and the one before it), and the rules read year N-2 of every month of their
+    look-back (15 months: back into year N-1, whose N-2 is N-3), so the truth covers those years in full for
+    the synthetic DGFiP extract to carry them."""
+    return 36 + end_month.month
+
+
 TRUTH_TABLES = ("persons", "unit_memberships", "resources", "housing", "benefits_paid", "identities",
                 "households")
 _SPECS = {"persons": PERSONS, "unit_memberships": UNIT_MEMBERSHIPS, "resources": RESOURCES,
