@@ -11,6 +11,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from nonrecours.engine import Inputs, evaluate
 from nonrecours.engine import spark_backend as sb
@@ -74,5 +75,7 @@ def test_public_cases_on_spark_equal_polars(spark) -> None:  # type: ignore[no-u
     assert inputs.individu.height > 20
     for entity, frame in want.frames.items():
         assert got[entity].schema == frame.schema, entity
-        assert got[entity].equals(frame), entity
+        # floats to the last few bits (a product like 0.32 x BMAF rounds differently in the JVM and in Rust),
+        # everything else exactly
+        assert_frame_equal(got[entity], frame, check_exact=False, rel_tol=0, abs_tol=1e-9)
     assert want["famille"]["rsa"].sum() > 0  # the sample pays something

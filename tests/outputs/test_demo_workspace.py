@@ -258,7 +258,7 @@ def test_flagged_units_replay_through_openfisca(demo_run_folder):
     period = f"{MONTH:%Y-%m}"
     theirs = pl.DataFrame(
         [(fid, *(float(results[pos]["familles"][key][b][period]) for b in benefits))
-         for fid, pos, key in export.index.iter_rows()],
+         for fid, pos, key in export.index.select("famille_id", "position", "famille").iter_rows()],
         schema=["famille_id", *[f"of_{b}" for b in benefits]], orient="row")
     ours = evaluate(benefits, core.inputs, MONTH, backend="polars", missing_inputs="error")["famille"]
     both = sample.join(theirs, on="famille_id").join(ours.select("famille_id", *benefits), on="famille_id")
