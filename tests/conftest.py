@@ -1,4 +1,5 @@
-"""A small demo run shared by the run and audit tests (built once per session, copied before changes)."""
+"""Small demo runs shared across the suite (built once per session; tests copy them before any change): one of
+600 persons for the run and audit tests, one of 1,500 for the demo's own tests and detection's scoring."""
 
 from __future__ import annotations
 
@@ -33,3 +34,15 @@ def output_hashes(folder: Path) -> dict[str, str]:
     hashes = {o["path"]: file_sha256(folder / o["path"]) for o in read_manifest(folder)["outputs"]}
     hashes["manifest.json"] = file_sha256(folder / "manifest.json")
     return hashes
+
+
+@pytest.fixture(scope="session")
+def demo_result(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The demo's result (its outputs and facts) on 1,500 persons, with no secret in the environment (the demo
+    makes its key files). Read only: a test that writes into it copies the folder first."""
+    from nonrecours.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo-1500")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("NONRECOURS_EXCHANGE_SECRET", raising=False)
+        return run_demo(out, persons=1_500, seed=4)

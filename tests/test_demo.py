@@ -5,16 +5,13 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from nonrecours.demo import run_demo
 from nonrecours.privacy import find_leaks
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("demo")
-    with pytest.MonkeyPatch.context() as mp:  # no secret in the environment: the demo makes a key file
-        mp.delenv("NONRECOURS_EXCHANGE_SECRET", raising=False)
-        return run_demo(out, persons=1_500, seed=4)
+def demo(demo_result):  # type: ignore[no-untyped-def]
+    """The session's 1,500-person demo (tests/conftest.py): no secret in the environment, so it made key files."""
+    return demo_result
 
 
 def test_every_stage_writes_its_outputs(demo):

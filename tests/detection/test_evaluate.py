@@ -11,7 +11,6 @@ import pytest
 from typer.testing import CliRunner
 
 from nonrecours.cli import app
-from nonrecours.demo import run_demo
 from nonrecours.detection import evaluate_run
 from nonrecours.detection.evaluate import _truth_to_workspace
 
@@ -19,12 +18,9 @@ MONTH = dt.date(2026, 6, 1)
 
 
 @pytest.fixture(scope="module")
-def territory(tmp_path_factory):
-    out = tmp_path_factory.mktemp("territory")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("NONRECOURS_EXCHANGE_SECRET", raising=False)
-        run_demo(out, persons=1_200, seed=7)
-    return out
+def territory(demo_result):  # type: ignore[no-untyped-def]
+    """The session's 1,500-person demo run (tests/conftest.py), read only."""
+    return demo_result.out
 
 
 def test_score_is_consistent(territory):
