@@ -198,6 +198,16 @@ def _figure(height: float) -> Any:
     return fig, fig.add_subplot()
 
 
+def _finish(fig: Any, ax: Any, *, title: str, xlabel: str, said: Sequence[str]) -> str:
+    """Title, axis label and legend of a bar chart, then its SVG with the values said in text."""
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, loc="left", fontsize=11)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=9)
+    ax.margins(x=0.15)
+    _style(ax)
+    return _svg(fig, f"{title}. " + " ; ".join(said))
+
+
 def _style(ax: Any) -> None:
     ax.spines[["top", "right"]].set_visible(False)
     ax.grid(axis="x", color="#dddddd", linewidth=0.6)
@@ -256,12 +266,7 @@ def stacked_chart(labels: Sequence[str], parts: Mapping[str, Sequence[float | No
                     + ", ".join(f"{name} {fmt(float(v[i] or 0))}" for name, v in parts.items()))
     ax.set_yticks(y, labels)
     ax.xaxis.set_major_formatter(_tick_formatter(fmt))
-    ax.set_xlabel(xlabel)
-    ax.set_title(title, loc="left", fontsize=11)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=9)
-    ax.margins(x=0.15)
-    _style(ax)
-    return _svg(fig, f"{title}. " + " ; ".join(said))
+    return _finish(fig, ax, title=title, xlabel=xlabel, said=said)
 
 
 def grouped_chart(groups: Sequence[str], series: Mapping[str, Sequence[float | None]], *, title: str,
@@ -282,12 +287,7 @@ def grouped_chart(groups: Sequence[str], series: Mapping[str, Sequence[float | N
             ax.text(v, yy, " " + fmt(v), va="center", fontsize=8)
     ax.set_yticks(base, groups)
     ax.xaxis.set_major_formatter(_tick_formatter(fmt_pct_tick if fmt is fmt_pct else fmt))
-    ax.set_xlabel(xlabel)
-    ax.set_title(title, loc="left", fontsize=11)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=9)
-    ax.margins(x=0.15)
-    _style(ax)
-    return _svg(fig, f"{title}. " + " ; ".join(said))
+    return _finish(fig, ax, title=title, xlabel=xlabel, said=said)
 
 
 # --- reading what the run wrote ------------------------------------------------------------------------
