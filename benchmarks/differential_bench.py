@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/oracle: the oracle environment lives outside the package (AGPL)
 
 import polars as pl  # noqa: E402
-from tests.oracle.environment import OPENFISCA_FRANCE, ensure_oracle, run_oracle  # noqa: E402
+from tests.oracle.environment import OPENFISCA_FRANCE, REFERENCE_CASES, ensure_oracle, run_oracle  # noqa: E402
 
 from nonrecours.simulation.differential import (  # noqa: E402
     COMPARED_FIELDS,
@@ -36,9 +36,7 @@ from nonrecours.simulation.differential import (  # noqa: E402
     public_case_agreement,
 )
 
-CASES = next((p / "shared" / "reference" / "cases" / "openfisca_public.json" for p in ROOT.parents
-              if (p / "shared" / "reference" / "cases" / "openfisca_public.json").exists()),
-             ROOT.parent / "shared" / "reference" / "cases" / "openfisca_public.json")
+CASES = REFERENCE_CASES
 """The reference cases beside the checkout (``../shared``, or higher up for a git worktree)."""
 
 

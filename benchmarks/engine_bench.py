@@ -15,12 +15,16 @@ import datetime as dt
 import json
 import os
 import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/oracle: the reference cases' place
+from tests.oracle.environment import REFERENCE_CASES
 
 from nonrecours.engine import Inputs, evaluate
 from nonrecours.rules.dsl import (
@@ -49,17 +53,6 @@ PARAMS = {
     "bench/minimum_verse": ("currency", {"2009-06-01": 6.0}),
 }
 AMOUNTS = ("salaire", "chomage", "pension")
-
-
-def _reference_cases() -> Path:
-    """The public reference cases in ``shared/reference/cases`` beside the checkout (or beside a parent
-    folder of a git worktree)."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        path = parent / "shared" / "reference" / "cases" / "openfisca_public.json"
-        if path.exists():
-            return path
-    return here.parents[2] / "shared" / "reference" / "cases" / "openfisca_public.json"
 
 
 def write_params(root: Path) -> ParameterStore:
@@ -163,7 +156,7 @@ def real_rules(n_individus: int, backends: tuple[str, ...]) -> dict[str, object]
     from nonrecours.rules.benefits import OUTPUTS
     from nonrecours.simulation.situations import load_situations, read_situation_file
 
-    cases = _reference_cases()
+    cases = REFERENCE_CASES
     batch = load_situations(read_situation_file(json.loads(cases.read_text(encoding="utf-8"))))
     month = batch.months[0]
     frames = batch.frames_for_month(month)

@@ -19,27 +19,19 @@ import json
 import os
 import platform
 import random
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/oracle: the reference cases' place
+from tests.oracle.environment import REFERENCE_CASES
+
 from nonrecours.simulation import load_situations
 from nonrecours.simulation.runner import simulate_batch
 
-
-def _reference_cases() -> Path:
-    """The public reference cases in ``shared/reference/cases`` beside the checkout (or beside a parent
-    folder of a git worktree)."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        path = parent / "shared" / "reference" / "cases" / "openfisca_public.json"
-        if path.exists():
-            return path
-    return here.parents[2] / "shared" / "reference" / "cases" / "openfisca_public.json"
-
-
-CASES = _reference_cases()
+CASES = REFERENCE_CASES
 MONTHS = [f"{y}-{m:02d}" for y in (2024, 2025, 2026) for m in range(1, 13) if (y, m) <= (2026, 6)]
 
 

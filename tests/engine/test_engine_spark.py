@@ -7,11 +7,11 @@ tests run: without PySpark or Java the tests fail with the remedy, they are neve
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
+from tests.oracle.environment import REFERENCE_CASES
 
 from nonrecours.engine import Inputs, evaluate
 from nonrecours.engine import spark_backend as sb
@@ -20,10 +20,7 @@ from nonrecours.engine.sql_backend import lower_sql
 from nonrecours.errors import EngineError
 from nonrecours.rules.ir import Cast, Col, Func
 
-ROOT = Path(__file__).resolve().parents[2]
-CASES = next((p / "shared" / "reference" / "cases" / "openfisca_public.json" for p in ROOT.parents
-              if (p / "shared" / "reference" / "cases" / "openfisca_public.json").exists()),
-             ROOT.parent / "shared" / "reference" / "cases" / "openfisca_public.json")
+CASES = REFERENCE_CASES
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ import venv
 from pathlib import Path
 from typing import Any
 
-__all__ = ["OPENFISCA_FRANCE", "OracleUnavailable", "ensure_oracle", "run_oracle"]
+__all__ = ["OPENFISCA_FRANCE", "REFERENCE_CASES", "OracleUnavailable", "ensure_oracle", "run_oracle"]
 
 PROJECT = Path(__file__).resolve().parents[2]
 DEFAULT_VENV = PROJECT / ".oracle-venv"
@@ -25,6 +25,10 @@ OPENFISCA_FRANCE = "176.1.8"
 OPENFISCA_CORE = "44.7.1"
 """The core version pip resolves for openfisca-france 176.1.8 on Python 3.11 (pinned for reproducibility)."""
 RUNNER = Path(__file__).resolve().parent / "openfisca_runner.py"
+_CASES = Path("shared") / "reference" / "cases" / "openfisca_public.json"
+REFERENCE_CASES = next((p / _CASES for p in PROJECT.parents if (p / _CASES).exists()), PROJECT.parent / _CASES)
+"""The public reference cases beside the checkout (``../shared``, or higher up for a git worktree); the tests
+that read them fail, never skip, when the file is not there."""
 
 
 class OracleUnavailable(RuntimeError):

@@ -10,10 +10,9 @@ minute: the oracle builds one simulation per distinct month.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
-from tests.oracle.environment import OracleUnavailable, ensure_oracle, run_oracle
+from tests.oracle.environment import REFERENCE_CASES, OracleUnavailable, ensure_oracle, run_oracle
 
 from nonrecours.simulation.differential import (
     COMPARED_FIELDS,
@@ -24,9 +23,7 @@ from nonrecours.simulation.differential import (
 
 pytestmark = pytest.mark.slow
 
-CASES = next((p / "shared" / "reference" / "cases" / "openfisca_public.json" for p in Path(__file__).resolve().parents
-              if (p / "shared" / "reference" / "cases" / "openfisca_public.json").exists()),
-             Path(__file__).resolve().parents[3] / "shared" / "reference" / "cases" / "openfisca_public.json")
+CASES = REFERENCE_CASES
 """The reference cases beside the checkout (``../shared``, or higher up for a git worktree)."""
 MONTHS = ("2024-03", "2025-04", "2025-10", "2026-01")
 PUBLIC_MONTHS = ("2024-04", "2025-04", "2026-01")

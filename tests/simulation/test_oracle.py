@@ -6,15 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from tests.oracle.environment import REFERENCE_CASES
 
 from nonrecours.simulation import load_situations, read_situation_file
 from nonrecours.simulation.oracle import FIELDS, compare, documented_disagreements
 from nonrecours.simulation.runner import simulate_batch
 
 ROOT = Path(__file__).resolve().parents[2]
-CASES = next((p / "shared" / "reference" / "cases" / "openfisca_public.json" for p in ROOT.parents
-              if (p / "shared" / "reference" / "cases" / "openfisca_public.json").exists()),
-             ROOT.parent / "shared" / "reference" / "cases" / "openfisca_public.json")
+CASES = REFERENCE_CASES
 DOC = ROOT / "docs" / "oracle_disagreements.md"
 
 
