@@ -117,6 +117,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         pl.col("nationality_group").fill_null("FR"),
         pl.col("residence_permit_years").cast(pl.Float64).fill_null(0.0),
         pl.lit(False).alias("rsdae"), pl.lit(False).alias("unfit_for_work"),
+        pl.lit(False).alias("residence_condition_exempt"),
         pl.col("source_agency").alias("persons__source"))
 
     prov: list[pl.DataFrame] = []
@@ -170,10 +171,22 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     prov.append(_prov(obs_p.filter(~maybe), "individu", "person_id",
                       ["rsdae", "unfit_for_work"], pl.lit("estimated"), pl.col("source_agency"),
                       pl.col("extract_date").dt.truncate("1mo")))
-    # A non-EEA national with no permit years given: unknown residence.
-    noperm = obs_p.filter((pl.col("nationality_group") == "OTHER") & pl.col("residence_permit_years").eq(0.0))
+    # A foreign national with no years of permit (non-EEA) or of residence (EEA, Swiss: CASF art. L262-6) given:
+    # unknown residence, never zero years.
+    noperm = obs_p.filter(pl.col("nationality_group").is_in(["OTHER", "EEA_CH"])
+                          & pl.col("residence_permit_years").eq(0.0))
     unk.append(_unk(noperm, "individu", "person_id", ["residence_permit_years"], 0.0, 0.0, 10.0,
-                    "années de titre de séjour non transmises pour une personne hors EEE"))
+                    "années de titre de séjour (hors EEE) ou de résidence (EEE, Suisse) non transmises"))
+    # Refugee, subsidiary protection, stateless person, carte de résident (CASF art. L262-4, 2°; CSS art. L842-2,
+    # 2°): no extract carries it (préfecture, OFPRA); it matters for a non-EEA national (or unknown nationality).
+    exempt_open = pl.concat([obs_p.filter(pl.col("nationality_group") == "OTHER"), new_p])
+    prov.append(_prov(exempt_open, "individu", "person_id", ["residence_condition_exempt"], pl.lit("unknown"),
+                      pl.lit(None), pl.lit(None)))
+    unk.append(_unk(exempt_open, "individu", "person_id", ["residence_condition_exempt"], 0.0, 0.0, 1.0,
+                    "statut de réfugié, protection subsidiaire, apatridie ou carte de résident non transmis"))
+    prov.append(_prov(obs_p.filter(pl.col("nationality_group") != "OTHER"), "individu", "person_id",
+                      ["residence_condition_exempt"], pl.lit("estimated"), pl.col("source_agency"),
+                      pl.col("extract_date").dt.truncate("1mo")))
 
     # Monthly resources and the DGFiP's year N-2.
     fam_src = unit_source.filter(pl.col("entity") == "famille").select(
@@ -371,8 +384,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
 
     individu = ind.select("person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role",
                           "menage_id", "menage_role", "age", "date_naissance", "student", "pregnant",
-                          "disability_rate", "nationality_group", "residence_permit_years", "rsdae",
-                          "unfit_for_work", "persons__source")
+                          "disability_rate", "nationality_group", "residence_permit_years",
+                          "residence_condition_exempt", "rsdae", "unfit_for_work", "persons__source")
     cl = clusters(individu)
     counts["clusters"] = cl.get_column("cluster_id").n_unique()
     conflict_df = pl.DataFrame({"kind": list(conflicts), "count": list(conflicts.values())},

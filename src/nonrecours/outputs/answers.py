@@ -62,6 +62,8 @@ def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
         # CNAV; blank means unknown: docs/connectors/README.md)
         "rsdae": (("persons", "rsdae", None),), "unfit_for_work": (("persons", "unfit_for_work", None),),
         "recent_isolation": (("persons", "recent_isolation", None),),
+        # refugee, protection, statelessness, carte de résident: no extract carries it (docs/connectors/README.md)
+        "residence_condition_exempt": (),
     }
     return out
 

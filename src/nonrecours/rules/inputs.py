@@ -42,6 +42,11 @@ input_variable("nationality_group", entity="individu", dtype="str", monthly=Fals
 input_variable("residence_permit_years", entity="individu", dtype="float", monthly=False,
                label="années de détention d'un titre de séjour autorisant à travailler (hors EEE)",
                ref="caf/cnav")
+input_variable("residence_condition_exempt", entity="individu", dtype="bool", monthly=False, default=False,
+               label="hors EEE, dispensé de la durée de titre de séjour: réfugié, bénéficiaire de la protection "
+                     "subsidiaire, apatride, titulaire d'une carte de résident ou d'un titre conférant des droits "
+                     "équivalents (CASF art. L262-4, 2°; CSS art. L842-2, 2°)",
+               ref="préfecture (AGDREF/ANEF), OFPRA; la CAF le constate à la demande")
 
 # -- individu, monthly amounts (euros per month) ---------------------------------------------------------
 input_variable("salary_net", entity="individu", dtype="float", monthly=True,

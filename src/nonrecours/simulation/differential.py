@@ -3,7 +3,7 @@
 The generator draws household situations (SITUATION_FORMAT.md) covering the shapes the law distinguishes:
 ages on each side of every threshold, couples of each kind, lone parents (recently isolated or not),
 children 0 to 25 (some earning, some students), disability rates 0/50/79/80 % with or without RSDAE,
-unfitness for work, nationalities FR / EEA / other with permits around 5 and 10 years, pregnancy,
+unfitness for work, nationalities FR / EEA (residence around three months) / other with permits around 5 and 10 years, pregnancy,
 dwellings with a hosted second unit, every housing status, resources near the ceilings, months 2024-01 to
 2026-12.
 
@@ -101,6 +101,8 @@ def _adult(rng: random.Random, unit: str, age: int) -> dict[str, Any]:
     r = rng.random()
     if r < 0.15:
         p["nationality"] = rng.choice(EEA)
+        if rng.random() < 0.5:  # years of residence in France, on each side of three months (CASF art. L262-6)
+            p["residence_permit_years"] = rng.choice((0.1, 0.2, 0.25, 0.5, 1, 3, 6))
     elif r < 0.30:
         p["nationality"] = rng.choice(OTHER)
         p["residence_permit_years"] = rng.choice((None, 2, 4, 5, 6, 9, 10, 11, 15))
