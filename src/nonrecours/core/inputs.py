@@ -316,8 +316,10 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     paid_known = "benefits_paid" in lf and bool(fam_inputs)
     famille = famille.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge",
                              pl.lit(paid_known).alias("prestations_versees_connues"),
-                             pl.lit("benefits_paid" in lf).alias("aide_logement_versee_connue"))
-    prov.append(_prov(famille, "famille", "famille_id", ["prestations_versees_connues", "aide_logement_versee_connue"],
+                             pl.lit("benefits_paid" in lf).alias("aide_logement_versee_connue"),
+                             pl.lit("benefits_paid" in lf).alias("aide_logement_du_mois_connue"))
+    prov.append(_prov(famille, "famille", "famille_id", ["prestations_versees_connues", "aide_logement_versee_connue",
+                                                         "aide_logement_du_mois_connue"],
                       pl.lit("observed" if paid_known else "estimated"), pl.lit(None), pl.lit(None)))
 
     # Ménage: commune of the reference person, housing of the latest month at most housing_months old.

@@ -46,6 +46,7 @@ def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
     # known when the payers' table is shared (a famille absent from it was paid nothing)
     out["prestations_versees_connues"] = (("benefits_paid", "amount", None),)
     out["aide_logement_versee_connue"] = (("benefits_paid", "amount", "aide_logement"),)
+    out["aide_logement_du_mois_connue"] = (("benefits_paid", "amount", "aide_logement"),)
     out |= {
         "housing_status": (("housing", "status", None),),
         "rent": (("housing", "rent", None),),

@@ -95,6 +95,10 @@ input_variable("aide_logement_versee", entity="famille", dtype="float", monthly=
 input_variable("aide_logement_versee_connue", entity="famille", dtype="bool", monthly=False, default=True,
                label="l'aide au logement versée est connue (sinon RSA, prime d'activité, CSS et AAH lisent l'aide "
                      "calculée par les règles)", ref="caf")
+input_variable("aide_logement_du_mois_connue", entity="famille", dtype="bool", monthly=False, default=True,
+               label="l'aide au logement versée pour le mois évalué lui-même est connue (extraits de la CAF: oui; "
+                     "situations de référence: non, elles ne fixent que les douze mois qui le précèdent et le "
+                     "forfait logement du RSA du mois lit alors l'aide calculée)", ref="caf")
 
 # -- ménage -------------------------------------------------------------------------------------------
 input_variable("depcom", entity="menage", dtype="str", monthly=False,

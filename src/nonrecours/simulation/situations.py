@@ -420,8 +420,10 @@ def _frames(ind_rows: dict[str, list[Any]], amounts_rows: dict[str, list[Any]],
         "famille_id": pl.Int64, "couple_kind": pl.Utf8, "recent_isolation": pl.Boolean,
         "hosted_free_of_charge": pl.Boolean, "prestations_versees_connues": pl.Boolean,
         "aide_logement_versee_connue": pl.Boolean, **{b: pl.Float64 for b in BENEFITS_PAID_FIELDS}})
+    # the stated payments hold over the months before the situation's month; that month's own aid is computed
     famille = fam_all.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge",
-                             "prestations_versees_connues", "aide_logement_versee_connue")
+                             "prestations_versees_connues", "aide_logement_versee_connue",
+                             pl.lit(False).alias("aide_logement_du_mois_connue"))
     paid = fam_all.select("famille_id", *BENEFITS_PAID_FIELDS).filter(
         pl.any_horizontal(pl.col(b) != 0 for b in BENEFITS_PAID_FIELDS)).rename(PAID_COLUMNS)
     menage = pl.DataFrame(men_rows, schema={"menage_id": pl.Int64, "depcom": pl.Utf8, "residence_dom": pl.Boolean,

@@ -153,9 +153,12 @@ def rsa_forfait_logement_plein(f: Famille):
 @rule(entity="famille", dtype="float", label="forfait logement du RSA", ref="CASF art. R262-9 et R262-10")
 def rsa_forfait_logement(f: Famille):
     """Deducted when the famille is housed without cost (owner without loan, housed free of charge), or
-    up to the housing aid received (paid when known, else computed)."""
+    up to the housing aid of the month (paid when known, else computed: a reference situation states the
+    payments of the months before its month only, SITUATION_FORMAT.md). Read at the evaluated month only
+    (the RSA of the month before, for the housing aid's R822-17, is recomputed there with that month's aid)."""
     forfait = f.rsa_forfait_logement_plein
-    aide = where(f.aide_logement_retenue > 0, f.aide_logement_retenue, 0.0)
+    al_mois = where(f.aide_logement_du_mois_connue, f.aide_logement_retenue, f.aide_logement)
+    aide = where(al_mois > 0, al_mois, 0.0)
     montant_al = where(aide < forfait, aide, forfait)
     return maximum(montant_al, where(f.avantage_nature_logement, forfait, 0.0))
 
