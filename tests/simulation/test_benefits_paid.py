@@ -58,3 +58,24 @@ def test_with_benefits_paid_the_paid_amount_is_used() -> None:
     assert abs(none_paid["rsa"] - computed["rsa"] - AF_BASE_DEUX_ENFANTS) < 0.02
     # the af output is the entitlement of the month either way
     assert abs(none_paid["af"] - computed["af"]) < 0.01
+
+
+FOYER_COUPLE = {  # d2001-1403 of the differential benchmark (docs/oracle_disagreements.md)
+    "id": "d2001-1403", "month": "2026-05", "depcom": "23096", "housing": {"status": "foyer", "rent": 647.46},
+    "couple": "married",
+    "persons": [{"role": "parent", "age": 53}, {"role": "parent", "age": 22, "monthly": {"salary_net": 853.16}}],
+    "benefits_paid": {"main": {"af": 0.0, "paje_base": 0.0, "asf": 0.0, "aide_logement": 308.0}},
+}
+
+
+def test_rsa_forfait_logement_reads_the_housing_aid_of_the_month() -> None:
+    """The stated 308 € hold over the months before May: with them the RSA of April is nil, so May's housing aid
+    is not neutralised (CCH art. R822-17) and is 112 €; the forfait logement of May is limited to it (CASF art.
+    R262-10): 977.54 - 112 - 853.16 = 12.38 € (OpenFisca-France's amount). Stated for May as well, the 308 €
+    bring the full forfait of 156.41 € and no RSA."""
+    (computed,) = simulate([FOYER_COUPLE]).records()
+    assert computed["aide_logement"] == 112.0
+    assert abs(computed["rsa"] - 12.38) < 0.01
+    (in_month,) = simulate([{**FOYER_COUPLE, "benefits_paid_in_month": True}]).records()
+    assert in_month["rsa"] == 0.0
+    assert in_month["ppa"] == computed["ppa"]  # the prime reads the months before only

@@ -11,7 +11,11 @@ Conventions (the ones the reference amounts were computed with):
 - in a famille the first parent is the demandeur, the second the conjoint, children are enfants;
 - married and pacs parents file one tax return, cohabiting parents two; children are dependants of
   their famille's first parent; another unit files its own return;
-- ``pension_gross`` defaults to ``pension / 0.926`` when absent.
+- ``pension_gross`` defaults to ``pension / 0.926`` when absent;
+- ``benefits_paid`` hold over the months before the situation's month; that month's own housing aid is
+  computed (the RSA's forfait logement of the month reads it), unless the situation says
+  ``"benefits_paid_in_month": true`` (an addition to the format: the stated payments hold in the month too,
+  as in an agency's payment file).
 """
 
 from __future__ import annotations
@@ -205,6 +209,7 @@ def _parse(sit: Any) -> dict[str, Any]:
     if couple is not None and couple not in COUPLES:
         raise _Fault("couple", f"must be one of {', '.join(COUPLES)}")
     recent_isolation = _bool(sit.get("recent_isolation"), "recent_isolation")
+    in_month = _bool(sit.get("benefits_paid_in_month"), "benefits_paid_in_month")
     persons = sit.get("persons")
     if not isinstance(persons, list) or not persons:
         raise _Fault("persons", "must be a non-empty list")
@@ -278,7 +283,7 @@ def _parse(sit: Any) -> dict[str, Any]:
         paid_norm[unit]["__af_known"] = values.get("af") is not None  # type: ignore[assignment]
     return {"month": month, "depcom": depcom, "dom": depcom[:3] in OVERSEAS_DEPARTMENTS, "status": status,
             "rent": rent, "couple": couple or "", "recent_isolation": recent_isolation, "persons": parsed,
-            "units": units, "paid": paid_norm}
+            "units": units, "paid": paid_norm, "in_month": in_month}
 
 
 def load_situations(situations: Sequence[Any] | Iterable[Any]) -> SituationBatch:
@@ -315,7 +320,7 @@ def _assemble(valid: list[tuple[int, str, dict[str, Any]]], ids: list[str],
     amounts_rows: dict[str, list[Any]] = {"person_id": [], **{c: [] for c in MONTHLY_FIELDS.values()}}
     fam_rows: dict[str, list[Any]] = {k: [] for k in (
         "famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge", "prestations_versees_connues",
-        "aide_logement_versee_connue",
+        "aide_logement_versee_connue", "aide_logement_du_mois_connue",
         *BENEFITS_PAID_FIELDS)}
     men_rows: dict[str, list[Any]] = {k: [] for k in ("menage_id", "depcom", "residence_dom", "housing_status",
                                                       "rent")}
@@ -345,6 +350,7 @@ def _assemble(valid: list[tuple[int, str, dict[str, Any]]], ids: list[str],
             for b in BENEFITS_PAID_FIELDS:
                 fam_rows[b].append(paid.get(b, 0.0))
             fam_rows["aide_logement_versee_connue"].append(bool(paid.get("__housing_known", False)))
+            fam_rows["aide_logement_du_mois_connue"].append(s["in_month"])
             for col, v in zip(("famille_id", "situation", "id", "unit", "month"),
                               (fid, pos, sid, unit, s["month"]), strict=True):
                 idx_rows[col].append(v)
@@ -419,11 +425,11 @@ def _frames(ind_rows: dict[str, list[Any]], amounts_rows: dict[str, list[Any]],
     fam_all = pl.DataFrame(fam_rows, schema={
         "famille_id": pl.Int64, "couple_kind": pl.Utf8, "recent_isolation": pl.Boolean,
         "hosted_free_of_charge": pl.Boolean, "prestations_versees_connues": pl.Boolean,
-        "aide_logement_versee_connue": pl.Boolean, **{b: pl.Float64 for b in BENEFITS_PAID_FIELDS}})
-    # the stated payments hold over the months before the situation's month; that month's own aid is computed
+        "aide_logement_versee_connue": pl.Boolean, "aide_logement_du_mois_connue": pl.Boolean,
+        **{b: pl.Float64 for b in BENEFITS_PAID_FIELDS}})
     famille = fam_all.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge",
                              "prestations_versees_connues", "aide_logement_versee_connue",
-                             pl.lit(False).alias("aide_logement_du_mois_connue"))
+                             "aide_logement_du_mois_connue")
     paid = fam_all.select("famille_id", *BENEFITS_PAID_FIELDS).filter(
         pl.any_horizontal(pl.col(b) != 0 for b in BENEFITS_PAID_FIELDS)).rename(PAID_COLUMNS)
     menage = pl.DataFrame(men_rows, schema={"menage_id": pl.Int64, "depcom": pl.Utf8, "residence_dom": pl.Boolean,
@@ -502,6 +508,7 @@ class _Situation(msgspec.Struct):
     persons: Annotated[list[_Person], msgspec.Meta(min_length=1)]
     couple: Literal[COUPLES] | None = None  # type: ignore[valid-type]
     recent_isolation: bool | None = None
+    benefits_paid_in_month: bool | None = None
     benefits_paid: dict[str, dict[Literal[BENEFITS_PAID_FIELDS], _Amount | None]] | None = None  # type: ignore[valid-type]
 
 
@@ -563,7 +570,8 @@ def _from_typed(s: _Situation) -> dict[str, Any]:
         paid_norm[unit]["__af_known"] = values.get("af") is not None  # type: ignore[assignment]
     return {"month": month, "depcom": depcom, "dom": depcom[:3] in OVERSEAS_DEPARTMENTS,
             "status": s.housing.status, "rent": float(s.housing.rent or 0.0), "couple": s.couple or "",
-            "recent_isolation": bool(s.recent_isolation), "persons": parsed, "units": units, "paid": paid_norm}
+            "recent_isolation": bool(s.recent_isolation), "persons": parsed, "units": units, "paid": paid_norm,
+            "in_month": bool(s.benefits_paid_in_month)}
 
 
 def load_situation_json(raw: bytes, name: str = "situations") -> SituationBatch:

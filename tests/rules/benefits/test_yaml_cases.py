@@ -32,7 +32,8 @@ CASES = _load()
 
 def _situation(cid: str, case: dict[str, Any]) -> dict[str, Any]:
     """The case as a situation. The cases of the minima sociaux were computed by hand for a household paid no
-    housing aid unless they state one: the situation says so (``benefits_paid.main.aide_logement`` 0), or
+    housing aid unless they state one: the situation says so (``benefits_paid.main.aide_logement`` 0, in the
+    evaluated month too: ``benefits_paid_in_month``), or
     the rules would compute the aid and the RSA/PPA/CSS would read it. Housing-aid cases state nothing."""
     sit = {"id": cid, "month": str(case["period"]), "depcom": "46042", **case["input"]}
     sit["depcom"] = str(sit["depcom"])
@@ -40,6 +41,7 @@ def _situation(cid: str, case: dict[str, Any]) -> dict[str, Any]:
         paid = {u: dict(v) for u, v in (sit.get("benefits_paid") or {}).items()}
         paid.setdefault("main", {}).setdefault("aide_logement", 0.0)
         sit["benefits_paid"] = paid
+        sit.setdefault("benefits_paid_in_month", True)  # paid no aid in the evaluated month either
     return sit
 
 
