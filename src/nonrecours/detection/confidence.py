@@ -40,8 +40,8 @@ ALL_VARIANTS = (*VARIANTS, "unfavourable", *UNINFORMED_VARIANTS)
 UNFAVOURABLE_LOW = frozenset({"age", "pregnant", "recent_isolation", "residence_permit_years",
                               "residence_condition_exempt"})
 """Inputs whose *low* end lowers the minimum incomes (RSA from 25, ASPA from 65, the majorations of a
-pregnancy or a recent isolation, the residence test and its exemptions); every other unknown's high end does (resources, being
-housed at no cost, studies, a disability whose AAH is a resource, family benefits)."""
+pregnancy or a recent isolation, the residence test and its exemptions); every other unknown's high end does
+(resources, being housed at no cost, studies, a disability whose AAH is a resource, family benefits)."""
 UNFAVOURABLE_TEXT: dict[str, str] = {"nationality_group": "OTHER"}
 """Text inputs (no low/high value) and the value they take at the unfavourable corner: a nationality no agency
 gives is taken as non-EEA there, so the residence test (with unknown years of residence at 0) decides."""

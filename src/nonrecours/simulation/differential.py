@@ -3,9 +3,9 @@
 The generator draws household situations (SITUATION_FORMAT.md) covering the shapes the law distinguishes:
 ages on each side of every threshold, couples of each kind, lone parents (recently isolated or not),
 children 0 to 25 (some earning, some students), disability rates 0/50/79/80 % with or without RSDAE,
-unfitness for work, nationalities FR / EEA (residence around three months) / other with permits around 5 and 10 years, pregnancy,
-dwellings with a hosted second unit, every housing status, resources near the ceilings, months 2024-01 to
-2026-12.
+unfitness for work, nationalities FR / EEA (residence around three months) / other with permits around 5
+and 10 years, pregnancy, dwellings with a hosted second unit, every housing status, resources near the
+ceilings, months 2024-01 to 2026-12.
 
 The comparison runs our engine and an *oracle* on the same situations. The oracle is a callable taking
 OpenFisca web-API situations and returning their computed values (``tests/oracle/environment.run_oracle``
