@@ -29,7 +29,7 @@ import polars as pl
 from nonrecours.engine import Inputs, evaluate
 from nonrecours.outputs.export_openfisca import EXPORTED_OUTPUTS, export_situations
 from nonrecours.rules.benefits import SIMULATED_RULES
-from nonrecours.simulation.openfisca_process import Oracle, famille_values
+from nonrecours.simulation.openfisca_process import LABEL_VARIABLES, Oracle, famille_values, our_benefits
 from nonrecours.simulation.runner import OUTPUT_FIELDS
 from nonrecours.simulation.situations import BENEFITS_PAID_FIELDS, MAX_MONTH, MIN_MONTH, load_situations
 
@@ -275,11 +275,9 @@ def compare_with_oracle(situations: Sequence[dict[str, Any]], oracle: Oracle,
     if batch.errors:
         raise ValueError(f"{len(batch.errors)} generated situations are invalid, first: {batch.errors[0]}")
     theirs = _oracle_values(batch, oracle, benefits_paid=True)
-    theirs = theirs.with_columns(
-        pl.col("cmu_c").cast(pl.Boolean).alias("of_css_free"),
-        (pl.col("css_participation_forfaitaire") > 0).alias("of_css_participation"),
-        pl.col("css_participation_forfaitaire").alias("of_css_participation_monthly"),
-        *(pl.col(f).alias(f"of_{f}") for f in ("rsa", "ppa", "aspa")),
+    named = our_benefits(theirs.select("famille_id", *LABEL_VARIABLES))
+    theirs = theirs.join(named.select("famille_id", *(pl.col(c).alias(f"of_{c}") for c in named.columns
+                                                      if c != "famille_id")), on="famille_id").with_columns(
         *(pl.col(v).alias(f"of_{f}") for f, v in OPENFISCA_NAMES.items()),
     ).rename({c: f"of_{c}" for c in OPENFISCA_INTERMEDIATES
               if c not in ("rsa", "ppa", "aspa", *OPENFISCA_NAMES.values())})
