@@ -275,6 +275,13 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the territory and the extracts.")] = 1,
     without: Annotated[list[str] | None, typer.Option(
         "--without", help="An agency whose extract is written but left out of the run (repeatable).")] = None,
+    truth_engine: Annotated[str, typer.Option(
+        "--truth-engine", help="What labels the truth's entitlement: rules (ours) or openfisca (OpenFisca-France "
+        "in the oracle's own Python: the evaluation then also measures the rules).")] = "rules",
+    oracle_python: Annotated[Path | None, typer.Option(
+        "--oracle-python", envvar="NONRECOURS_ORACLE_PYTHON",
+        help="Python of the oracle environment (openfisca-france 176.1.8), for --truth-engine openfisca.")
+    ] = None,
 ) -> None:
     """Run the main job on the embedded default: synthetic Cahors territory, local files, DuckDB.
 
@@ -283,8 +290,21 @@ def demo(
     from rich.table import Table
 
     from nonrecours.demo import run_demo
+    from nonrecours.synth.extracts import TRUTH_ENGINES
 
-    report = run_demo(out, persons=persons, seed=seed, without=tuple(without or ()))
+    if truth_engine not in TRUTH_ENGINES:
+        raise errors.ConfigError(f"--truth-engine is one of {', '.join(TRUTH_ENGINES)}, not {truth_engine!r}")
+    oracle = None
+    if truth_engine == "openfisca":
+        from nonrecours.simulation.openfisca_process import OpenFiscaProcess
+
+        oracle = OpenFiscaProcess(oracle_python)
+    try:
+        report = run_demo(out, persons=persons, seed=seed, without=tuple(without or ()), truth_engine=truth_engine,
+                          oracle=oracle)
+    finally:
+        if oracle is not None:
+            oracle.close()
     console = _out()
     table = Table(title=f"nonrecours demo: every file written under {report.out}")
     for col, justify in (("stage", "left"), ("file", "left"), ("rows", "right")):

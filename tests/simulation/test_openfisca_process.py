@@ -112,3 +112,6 @@ def test_synth_truth_engine_options(tmp_path, monkeypatch) -> None:  # type: ign
     missing = runner.invoke(app, [*base, "--extracts", "--truth-engine", "openfisca"])
     assert missing.exit_code == 2 and "--oracle-python" in missing.output
     assert not (tmp_path / "t").exists()  # checked before anything is generated
+    demo = runner.invoke(app, ["demo", "--out", str(tmp_path / "d"), "--truth-engine", "openfisca"])
+    assert demo.exit_code == 2 and "--oracle-python" in demo.output
+    assert not (tmp_path / "d").exists()
