@@ -158,13 +158,36 @@ def entitlements_from_rules(truth_dir: str | Path, months: list, *, backend: str
     return _entitlements(frames)
 
 
+def _zero_months_stated(inputs, month):
+    """The truth's monthly resources with a zero row for every month a person earned nothing.
+
+    The truth writes a resource only when it is paid; its income is known for every month of its window, so
+    a month without a row is a month at zero (as the rules read it). The exporter, made for situations that
+    state only some months, would carry a neighbouring month's amount into such a gap: state the zeros.
+    """
+    import dataclasses
+
+    from nonrecours.outputs.export_openfisca import _MONEY
+
+    im = inputs.individu_monthly
+    if im is None or im.is_empty():
+        return inputs
+    money = [c for c in _MONEY if c in im.columns]
+    first = im.get_column("month").min()
+    months = pl.DataFrame({"month": pl.date_range(first, month, "1mo", eager=True)})
+    grid = im.select("person_id").unique().join(months, how="cross")
+    full = grid.join(im.filter(pl.col("month") <= month), on=["person_id", "month"], how="left").with_columns(
+        pl.col(c).fill_null(0.0) for c in money)
+    return dataclasses.replace(inputs, individu_monthly=full)
+
+
 def entitlements_from_openfisca(truth_dir: str | Path, months: list, oracle, *,
                                 batch_households: int = 5_000) -> pl.DataFrame:
     """What OpenFisca-France gives each true famille, month by month: the frame of :func:`entitlements_from_rules`.
 
     The same engine inputs as the rules (``core.build_inputs`` on the truth tables), exported as web-API
     situations (``outputs.export_openfisca``: the family benefits and housing aid the truth pays are stated,
-    those of the month too, as the rules read them) and computed by ``oracle`` (a
+    those of the month too, as the rules read them; a month without income stated at zero) and computed by ``oracle`` (a
     :class:`~nonrecours.simulation.openfisca_process.OpenFiscaProcess`, or any callable taking situations)
     in batches of ``batch_households`` ménages, each one vectorised simulation.
     """
@@ -178,7 +201,7 @@ def entitlements_from_openfisca(truth_dir: str | Path, months: list, oracle, *,
     requested = {"familles": LABEL_VARIABLES}
     frames = []
     for month in months:
-        inputs = build_inputs(tables, month)
+        inputs = _zero_months_stated(build_inputs(tables, month), month)
         ind = inputs.individu
         menages = ind.select("menage_id").unique().sort("menage_id").get_column("menage_id")
         values = []
