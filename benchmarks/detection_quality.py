@@ -61,12 +61,13 @@ def _demo(persons: int, seed: int, out: Path, without: list[str]) -> None:
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
 
-def _openfisca_demo(persons: int, seed: int, out: Path, without: list[str], python: Path | None) -> dict[str, Any]:
+def _openfisca_demo(persons: int, seed: int, out: Path, without: list[str], python: Path | None,
+                    workers: int = 1) -> dict[str, Any]:
     """The demo with the truth labelled by OpenFisca-France; the oracle's rate and its labels against ours."""
     import time
 
     from nonrecours.demo import run_demo
-    from nonrecours.simulation.openfisca_process import OpenFiscaProcess
+    from nonrecours.simulation.openfisca_process import open_oracle
     from nonrecours.synth.extracts import compare_entitlements, entitlements_from_rules, familles_evaluated
 
     if python is None:
@@ -75,7 +76,7 @@ def _openfisca_demo(persons: int, seed: int, out: Path, without: list[str], pyth
 
         python = ensure_oracle()
     started = time.perf_counter()
-    with OpenFiscaProcess(python) as oracle:
+    with open_oracle(python, workers=workers) as oracle:
         run_demo(out, persons=persons, seed=seed, without=tuple(without), truth_engine="openfisca", oracle=oracle)
     demo_s = time.perf_counter() - started
     truth = out / "truth"
@@ -84,7 +85,7 @@ def _openfisca_demo(persons: int, seed: int, out: Path, without: list[str], pyth
     ours = entitlements_from_rules(truth, months)
     agreement = compare_entitlements(ours, theirs, evaluated=familles_evaluated(truth, months))
     agreement["disagreements"] = agreement["disagreements"][:50]
-    return {"households": oracle.households, "seconds": round(oracle.seconds, 1),
+    return {"workers": workers, "households": oracle.households, "seconds": round(oracle.seconds, 1),
             "households_per_s": round(oracle.households / oracle.seconds, 1) if oracle.seconds else None,
             "load_seconds": round(oracle.load_seconds, 1), "demo_seconds": round(demo_s, 1),
             "label_agreement_with_rules": agreement}
@@ -113,7 +114,8 @@ def _both(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         runs = {"rules": Path(tmp) / "rules", "openfisca": Path(tmp) / "openfisca"}
         _demo(args.persons, args.seed, runs["rules"], args.without)
-        oracle = _openfisca_demo(args.persons, args.seed, runs["openfisca"], args.without, args.oracle_python)
+        oracle = _openfisca_demo(args.persons, args.seed, runs["openfisca"], args.without, args.oracle_python,
+                                 args.oracle_workers)
         evaluations = {engine: _evaluation(run) for engine, run in runs.items()}
     (ev_rules, manifest), (ev_of, _) = evaluations["rules"], evaluations["openfisca"]
     entry = {"label": args.label, "commit": args.commit, "month": ev_rules["month"],
@@ -151,6 +153,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--truth-engine", choices=("rules", "openfisca", "both"), default="rules",
                     help="what labels the truth's entitlement; both: side by side (detection_quality_engines.json)")
+    ap.add_argument("--oracle-workers", type=int, default=1, help="OpenFisca processes computing each batch")
     ap.add_argument("--oracle-python", type=Path, default=None,
                     help="the oracle's Python (openfisca-france 176.1.8); default: tests/oracle/environment.py's")
     args = ap.parse_args()
@@ -164,7 +167,7 @@ def main() -> None:
             run = Path(tmp) / "demo"
             if args.truth_engine == "openfisca":
                 extra["openfisca_labelling"] = _openfisca_demo(args.persons, args.seed, run, args.without,
-                                                               args.oracle_python)
+                                                               args.oracle_python, args.oracle_workers)
             else:
                 _demo(args.persons, args.seed, run, args.without)
         evaluation, manifest = _evaluation(run)

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/oracle: the oracle environment lives outside the package (AGPL)
 
-from nonrecours.simulation.openfisca_process import OPENFISCA_FRANCE, OpenFiscaProcess  # noqa: E402
+from nonrecours.simulation.openfisca_process import OPENFISCA_FRANCE, open_oracle  # noqa: E402
 from nonrecours.synth import DEFAULT_END_MONTH, generate, tax_window  # noqa: E402
 from nonrecours.synth.extracts import (  # noqa: E402
     compare_entitlements,
@@ -41,6 +41,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--months", type=int, default=1, help="months labelled, ending at the truth's last")
     ap.add_argument("--batch", type=int, default=5000, help="ménages per OpenFisca simulation")
+    ap.add_argument("--oracle-workers", type=int, default=1, help="OpenFisca processes computing each batch")
     ap.add_argument("--oracle-python", type=Path, default=None)
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "openfisca_truth.json")
     args = ap.parse_args()
@@ -58,14 +59,14 @@ def main() -> None:
         t0 = time.perf_counter()
         ours = entitlements_from_rules(truth, months)
         rules_s = time.perf_counter() - t0
-        with OpenFiscaProcess(python) as oracle:
+        with open_oracle(python, workers=args.oracle_workers) as oracle:
             t0 = time.perf_counter()
             theirs = entitlements_from_openfisca(truth, months, oracle, batch_households=args.batch)
             total_s = time.perf_counter() - t0
         agreement = compare_entitlements(ours, theirs, evaluated=familles_evaluated(truth, months))
     agreement["disagreements"] = agreement["disagreements"][:30]
     run = {"persons": args.persons, "seed": args.seed, "months": [f"{m:%Y-%m}" for m in months],
-           "batch_households": args.batch, "households": oracle.households,
+           "batch_households": args.batch, "workers": args.oracle_workers, "households": oracle.households,
            "openfisca": {"load_s": round(oracle.load_seconds, 1), "oracle_s": round(oracle.seconds, 1),
                          "total_s": round(total_s, 1),
                          "households_per_s_oracle": round(oracle.households / oracle.seconds, 1),

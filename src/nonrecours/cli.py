@@ -228,6 +228,9 @@ def synth(
         "--oracle-python", envvar="NONRECOURS_ORACLE_PYTHON",
         help="Python of the oracle environment (openfisca-france 176.1.8), for --truth-engine openfisca.")
     ] = None,
+    oracle_workers: Annotated[int, typer.Option(
+        "--oracle-workers", min=1, help="OpenFisca processes computing each batch at once (one per spare core).")
+    ] = 1,
 ) -> None:
     """Build a reproducible synthetic population and write its true situations as Parquet."""
     from nonrecours.progress import stage
@@ -239,7 +242,7 @@ def synth(
     if truth_engine != "rules" and not extracts:
         raise errors.ConfigError("--truth-engine labels the entitlement of the take-up draw: it needs --extracts")
     if truth_engine == "openfisca":  # checked before generating: a missing oracle fails at once
-        from nonrecours.simulation.openfisca_process import OpenFiscaProcess
+        from nonrecours.simulation.openfisca_process import open_oracle
         from nonrecours.simulation.openfisca_process import oracle_python as check_oracle
 
         oracle_python = check_oracle(oracle_python)
@@ -252,7 +255,7 @@ def synth(
     if extracts:
         from nonrecours.synth.extracts import Noise, write_extracts
 
-        oracle = OpenFiscaProcess(oracle_python) if truth_engine == "openfisca" else None
+        oracle = open_oracle(oracle_python, workers=oracle_workers) if truth_engine == "openfisca" else None
         try:
             with stage(f"extracts: the six agencies' extracts (entitlement labelled by {truth_engine})"):
                 written = write_extracts(Path(out) / "truth", Path(out) / "extracts", seed=seed,
@@ -282,6 +285,9 @@ def demo(
         "--oracle-python", envvar="NONRECOURS_ORACLE_PYTHON",
         help="Python of the oracle environment (openfisca-france 176.1.8), for --truth-engine openfisca.")
     ] = None,
+    oracle_workers: Annotated[int, typer.Option(
+        "--oracle-workers", min=1, help="OpenFisca processes computing each batch at once (one per spare core).")
+    ] = 1,
 ) -> None:
     """Run the main job on the embedded default: synthetic Cahors territory, local files, DuckDB.
 
@@ -296,9 +302,9 @@ def demo(
         raise errors.ConfigError(f"--truth-engine is one of {', '.join(TRUTH_ENGINES)}, not {truth_engine!r}")
     oracle = None
     if truth_engine == "openfisca":
-        from nonrecours.simulation.openfisca_process import OpenFiscaProcess
+        from nonrecours.simulation.openfisca_process import open_oracle
 
-        oracle = OpenFiscaProcess(oracle_python)
+        oracle = open_oracle(oracle_python, workers=oracle_workers)
     try:
         report = run_demo(out, persons=persons, seed=seed, without=tuple(without or ()), truth_engine=truth_engine,
                           oracle=oracle)

@@ -19,8 +19,10 @@ from nonrecours.simulation.openfisca_process import (
     OPENFISCA_FRANCE,
     PYTHON_ENV,
     RUNNER_ENV,
+    OpenFiscaPool,
     OpenFiscaProcess,
     famille_values,
+    open_oracle,
     oracle_python,
     our_benefits,
 )
@@ -68,6 +70,22 @@ def test_a_runner_that_fails_or_miscounts_is_an_engine_error(tmp_path) -> None: 
         assert oracle([]) == []
         with pytest.raises(EngineError, match="0 results for 2 situations"):
             oracle([{}, {}])
+
+
+def test_a_pool_cuts_each_batch_and_keeps_the_order(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    python = _fake_python(tmp_path, OPENFISCA_FRANCE)
+    echo = tmp_path / "echo.py"  # answers each situation with its own id and the process that computed it
+    echo.write_text("import json, os, sys\nfor line in sys.stdin:\n"
+                    "    out = [{'id': s['id'], 'pid': os.getpid()} for s in json.loads(line)]\n"
+                    "    print(json.dumps(out), flush=True)\n")
+    with open_oracle(python, echo, workers=3) as pool:
+        assert isinstance(pool, OpenFiscaPool)
+        out = pool([{"id": k} for k in range(7)])
+        assert [r["id"] for r in out] == list(range(7))
+        assert len({r["pid"] for r in out}) == 3  # every process computed a part
+        assert pool([]) == [] and pool.households == 7
+    with open_oracle(python, echo) as one:
+        assert isinstance(one, OpenFiscaProcess) and one([{"id": 1}]) == [{"id": 1, "pid": one._proc.pid}]
 
 
 def test_famille_values_read_back_and_named_as_our_benefits() -> None:

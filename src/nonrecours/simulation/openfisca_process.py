@@ -28,8 +28,8 @@ import polars as pl
 from nonrecours.errors import ConfigError, EngineError
 from nonrecours.outputs.export_openfisca import YEARLY
 
-__all__ = ["LABEL_VARIABLES", "OPENFISCA_FRANCE", "PYTHON_ENV", "RUNNER_ENV", "OpenFiscaProcess", "Oracle",
-           "famille_values", "oracle_python", "our_benefits"]
+__all__ = ["LABEL_VARIABLES", "OPENFISCA_FRANCE", "PYTHON_ENV", "RUNNER_ENV", "OpenFiscaPool", "OpenFiscaProcess",
+           "Oracle", "famille_values", "open_oracle", "oracle_python", "our_benefits"]
 
 Oracle = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 OPENFISCA_FRANCE = "176.1.8"
@@ -78,19 +78,29 @@ class OpenFiscaProcess:
     ``households`` and ``seconds`` add up what it computed and how long the calls took (the rate of the oracle,
     loading excluded: ``load_seconds``)."""
 
-    def __init__(self, python: str | Path | None = None, runner: str | Path | None = None) -> None:
+    def __init__(self, python: str | Path | None = None, runner: str | Path | None = None, *,
+                 wait: bool = True) -> None:
         self.python = oracle_python(python)
         self.runner = _runner(runner)
         self.households = 0
         self.seconds = 0.0
         self.load_seconds = 0.0
         self._err = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 (closed by close())
-        started = time.perf_counter()
+        self._started = time.perf_counter()
         self._proc = subprocess.Popen([str(self.python), str(self.runner), "--stream"], stdin=subprocess.PIPE,
                                       stdout=subprocess.PIPE, stderr=self._err,  # a file: a pipe could fill and block
                                       text=True, encoding="utf-8")
-        self._call([])  # the tax-benefit system is loaded on the first batch: load it now, timed apart
-        self.load_seconds = time.perf_counter() - started
+        self._ready = False
+        self._send([])  # the tax-benefit system is loaded before the first batch: load it now, timed apart
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Wait until the runner has loaded the tax-benefit system (several processes load at once)."""
+        if not self._ready:
+            self._receive(0)
+            self._ready = True
+            self.load_seconds = time.perf_counter() - self._started
 
     def _failure(self) -> EngineError:
         code = self._proc.wait()
@@ -98,26 +108,29 @@ class OpenFiscaProcess:
         tail = "\n".join(self._err.read().splitlines()[-12:])
         return EngineError(f"the OpenFisca runner {self.runner.name} stopped (exit {code}):\n{tail}")
 
-    def _call(self, situations: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        if self._proc.poll() is not None or self._proc.stdin is None or self._proc.stdout is None:
+    def _send(self, situations: list[dict[str, Any]]) -> None:
+        if self._proc.poll() is not None or self._proc.stdin is None:
             raise self._failure()
         try:
             self._proc.stdin.write(json.dumps(situations) + "\n")
             self._proc.stdin.flush()
         except BrokenPipeError:
             raise self._failure() from None
-        line = self._proc.stdout.readline()
+
+    def _receive(self, n: int) -> list[dict[str, Any]]:
+        line = self._proc.stdout.readline() if self._proc.stdout is not None else ""
         if not line:
             raise self._failure()
         results = json.loads(line)
-        if len(results) != len(situations):
-            raise EngineError(f"the OpenFisca runner answered {len(results)} results for {len(situations)} "
-                              "situations")
+        if len(results) != n:
+            raise EngineError(f"the OpenFisca runner answered {len(results)} results for {n} situations")
         return results
 
     def __call__(self, situations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        self.wait_ready()
         started = time.perf_counter()
-        results = self._call(list(situations))
+        self._send(list(situations))
+        results = self._receive(len(situations))
         self.seconds += time.perf_counter() - started
         self.households += len(situations)
         return results
@@ -138,9 +151,58 @@ class OpenFiscaProcess:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @property
-    def version(self) -> str:
-        return f"openfisca-france {OPENFISCA_FRANCE}"
+
+
+class OpenFiscaPool:
+    """Several runner processes (one per core to spare): each batch is cut in ``workers`` parts computed at
+    once, the results put back in order. The same :data:`Oracle` interface and counters as one process."""
+
+    def __init__(self, python: str | Path | None = None, runner: str | Path | None = None, *,
+                 workers: int = 2) -> None:
+        if workers < 1:
+            raise ConfigError("the oracle needs at least one worker")
+        started = time.perf_counter()
+        self.processes: list[OpenFiscaProcess] = []
+        try:
+            for _ in range(workers):  # started together: they load the tax-benefit system at the same time
+                self.processes.append(OpenFiscaProcess(python, runner, wait=False))
+            for proc in self.processes:
+                proc.wait_ready()
+        except BaseException:
+            self.close()
+            raise
+        self.load_seconds = time.perf_counter() - started
+        self.households = 0
+        self.seconds = 0.0
+
+    def __call__(self, situations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        started = time.perf_counter()
+        n = len(self.processes)
+        size = -(-len(situations) // n) if situations else 0
+        parts = [list(situations[k * size:(k + 1) * size]) for k in range(n)] if size else [[] for _ in range(n)]
+        with ThreadPoolExecutor(n) as pool:  # each thread waits on its process's pipe
+            answers = list(pool.map(lambda pair: pair[0](pair[1]), zip(self.processes, parts, strict=True)))
+        self.seconds += time.perf_counter() - started
+        self.households += len(situations)
+        return [r for answer in answers for r in answer]
+
+    def close(self) -> None:
+        for proc in self.processes:
+            proc.close()
+
+    def __enter__(self) -> OpenFiscaPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_oracle(python: str | Path | None = None, runner: str | Path | None = None, *,
+                workers: int = 1) -> OpenFiscaProcess | OpenFiscaPool:
+    """One runner process, or a pool of ``workers``."""
+    return OpenFiscaProcess(python, runner) if workers == 1 else OpenFiscaPool(python, runner, workers=workers)
 
 
 def famille_values(index: pl.DataFrame, situations: Sequence[Mapping[str, Any]], results: Sequence[Mapping[str, Any]],
