@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
@@ -31,6 +31,9 @@ from nonrecours.connectors import default_mapping
 from nonrecours.connectors.writer import fixed_width_lines, write_csv, write_parquet
 from nonrecours.rules.benefits import OUTPUTS
 from nonrecours.schemas.codes import NET_TO_TAXABLE
+
+if TYPE_CHECKING:
+    from nonrecours.simulation.openfisca_process import Oracle
 
 __all__ = ["TAKE_UP_RATES", "TRUTH_ENGINES", "Noise", "compare_entitlements", "draw_take_up", "engine_record",
            "entitlements_from_openfisca", "entitlements_from_rules", "familles_evaluated", "stable_uniform",
@@ -181,7 +184,7 @@ def _zero_months_stated(inputs, month):
     return dataclasses.replace(inputs, individu_monthly=full)
 
 
-def entitlements_from_openfisca(truth_dir: str | Path, months: list, oracle, *,
+def entitlements_from_openfisca(truth_dir: str | Path, months: list, oracle: Oracle, *,
                                 batch_households: int = 5_000) -> pl.DataFrame:
     """What OpenFisca-France gives each true famille, month by month: the frame of :func:`entitlements_from_rules`.
 
@@ -834,7 +837,8 @@ def _record_engine(truth_dir: Path, engine: str, months: list) -> None:
 
 def write_extracts(truth_dir: str | Path, out_dir: str | Path, *, seed: int,
                    entitlements: pl.DataFrame | Literal["rules", "openfisca"] | None = None,
-                   noise: Noise | None = None, oracle=None, batch_households: int = 5_000) -> dict[str, Path]:
+                   noise: Noise | None = None, oracle: Oracle | None = None,
+                   batch_households: int = 5_000) -> dict[str, Path]:
     """Write the six agency extracts and the noise manifest; return their paths by agency.
 
     ``entitlements`` (unit_kind, unit_id, benefit, month, amount) are the RSA, PPA, ASPA and CSS amounts of
