@@ -7,19 +7,30 @@ Run: ``python benchmarks/detection_quality.py --persons 20000 --seed 1 --label "
 ``latest`` is the last one. Figures per benefit: flags and precision/recall of certain+probable flags, precision
 of certain flags, possible flags, true and estimated non-take-up rates, coherence, and why the true cases are
 missed and what the false alarms are.
+
+``--truth-engine openfisca`` labels the truth's entitlement with OpenFisca-France 176.1.8 (the oracle
+environment of tests/oracle, ``--oracle-python`` or installed/found by ``tests/oracle/environment.py``), so the
+score also measures the rules; ``--truth-engine both`` runs the demo twice at the same seed and size (rules,
+then OpenFisca) and writes the two evaluations side by side to ``benchmarks/results/detection_quality_engines.json``
+with the oracle's rate (households/s) and the agreement of OpenFisca's labels with our rules' on the same truth.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+
 RESULTS = Path(__file__).parent / "results" / "detection_quality.json"
+ENGINES_RESULTS = Path(__file__).parent / "results" / "detection_quality_engines.json"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _pct(v: float | None) -> float | None:
@@ -50,6 +61,86 @@ def _demo(persons: int, seed: int, out: Path, without: list[str]) -> None:
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
 
 
+def _openfisca_demo(persons: int, seed: int, out: Path, without: list[str], python: Path | None,
+                    workers: int = 1) -> dict[str, Any]:
+    """The demo with the truth labelled by OpenFisca-France; the oracle's rate and its labels against ours."""
+    import time
+
+    from nonrecours.demo import run_demo
+    from nonrecours.simulation.openfisca_process import open_oracle
+    from nonrecours.synth.extracts import compare_entitlements, entitlements_from_rules, familles_evaluated
+
+    if python is None:
+        sys.path.insert(0, str(ROOT))  # tests/oracle: the oracle environment lives outside the package (AGPL)
+        from tests.oracle.environment import ensure_oracle
+
+        python = ensure_oracle()
+    started = time.perf_counter()
+    with open_oracle(python, workers=workers) as oracle:
+        run_demo(out, persons=persons, seed=seed, without=tuple(without), truth_engine="openfisca", oracle=oracle)
+    demo_s = time.perf_counter() - started
+    truth = out / "truth"
+    theirs = pl.read_parquet(truth / "take_up.parquet").select("unit_kind", "unit_id", "benefit", "month", "amount")
+    months = sorted(theirs.get_column("month").unique().to_list())
+    ours = entitlements_from_rules(truth, months)
+    agreement = compare_entitlements(ours, theirs, evaluated=familles_evaluated(truth, months))
+    agreement["disagreements"] = agreement["disagreements"][:50]
+    return {"workers": workers, "households": oracle.households, "seconds": round(oracle.seconds, 1),
+            "households_per_s": round(oracle.households / oracle.seconds, 1) if oracle.seconds else None,
+            "load_seconds": round(oracle.load_seconds, 1), "demo_seconds": round(demo_s, 1),
+            "label_agreement_with_rules": agreement}
+
+
+def _evaluation(run: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    files = sorted((run / "evaluation").glob("*/evaluation.json"))
+    if not files:
+        raise SystemExit(f"no evaluation/*/evaluation.json under {run}")
+    return (json.loads(files[-1].read_text(encoding="utf-8")),
+            json.loads((run / "truth" / "manifest.json").read_text(encoding="utf-8")))
+
+
+def _append(path: Path, entry: dict[str, Any]) -> None:
+    data = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {"history": []}
+    data["history"].append(entry)
+    data["latest"] = entry
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def _both(args: argparse.Namespace) -> None:
+    """Rules- and OpenFisca-labelled truths at the same seed and size, side by side."""
+    import platform
+
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = {"rules": Path(tmp) / "rules", "openfisca": Path(tmp) / "openfisca"}
+        _demo(args.persons, args.seed, runs["rules"], args.without)
+        oracle = _openfisca_demo(args.persons, args.seed, runs["openfisca"], args.without, args.oracle_python,
+                                 args.oracle_workers)
+        evaluations = {engine: _evaluation(run) for engine, run in runs.items()}
+    (ev_rules, manifest), (ev_of, _) = evaluations["rules"], evaluations["openfisca"]
+    entry = {"label": args.label, "commit": args.commit, "month": ev_rules["month"],
+             "backend": ev_rules.get("backend"), "persons": manifest.get("persons", args.persons),
+             "seed": manifest.get("seed", args.seed), "without": args.without,
+             "machine": {"cpus": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2),
+                         "python": platform.python_version()},
+             "truth_engines": {"rules": ev_rules.get("truth_engine"), "openfisca": ev_of.get("truth_engine")},
+             "openfisca_labelling": oracle,
+             "rules": summarise(ev_rules), "openfisca": summarise(ev_of)}
+    out = args.out if args.out != RESULTS else ENGINES_RESULTS
+    _append(out, entry)
+    print(f"{'benefit':18} {'truth':8} {'precision c+p':>14} {'recall c+p':>11} {'true rate':>10} {'est. rate':>10}")
+    for b in entry["rules"]:
+        for engine in ("rules", "openfisca"):
+            r = entry[engine][b]
+            print(f"{b:18} {engine:8} {r['precision_cp']!s:>14} {r['recall_cp']!s:>11} {r['true_rate']!s:>10} "
+                  f"{r['estimated_rate']!s:>10}")
+    agree = oracle["label_agreement_with_rules"]
+    print(f"openfisca: {oracle['households']:,} households in {oracle['seconds']} s "
+          f"({oracle['households_per_s']} households/s); labels agree with our rules on "
+          f"{agree['unit_months_evaluated'] - agree['disagree']:,} / {agree['unit_months_evaluated']:,} famille-months "
+          f"({100 * agree['rate']:.2f} %), {agree['disagree']} differ")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--persons", type=int, default=20000)
@@ -60,25 +151,31 @@ def main() -> None:
     ap.add_argument("--without", action="append", default=[],
                     help="an agency's extract left out of the run (repeatable; e.g. drm)")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--truth-engine", choices=("rules", "openfisca", "both"), default="rules",
+                    help="what labels the truth's entitlement; both: side by side (detection_quality_engines.json)")
+    ap.add_argument("--oracle-workers", type=int, default=1, help="OpenFisca processes computing each batch")
+    ap.add_argument("--oracle-python", type=Path, default=None,
+                    help="the oracle's Python (openfisca-france 176.1.8); default: tests/oracle/environment.py's")
     args = ap.parse_args()
+    if args.truth_engine == "both":
+        _both(args)
+        return
+    extra: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         run = args.run
         if run is None:
             run = Path(tmp) / "demo"
-            _demo(args.persons, args.seed, run, args.without)
-        files = sorted((run / "evaluation").glob("*/evaluation.json"))
-        if not files:
-            raise SystemExit(f"no evaluation/*/evaluation.json under {run}")
-        evaluation = json.loads(files[-1].read_text(encoding="utf-8"))
-        manifest = json.loads((run / "truth" / "manifest.json").read_text(encoding="utf-8"))
+            if args.truth_engine == "openfisca":
+                extra["openfisca_labelling"] = _openfisca_demo(args.persons, args.seed, run, args.without,
+                                                               args.oracle_python, args.oracle_workers)
+            else:
+                _demo(args.persons, args.seed, run, args.without)
+        evaluation, manifest = _evaluation(run)
     entry = {"label": args.label, "commit": args.commit, "month": evaluation["month"],
              "backend": evaluation.get("backend"), "persons": manifest.get("persons", args.persons),
-             "seed": manifest.get("seed", args.seed), "without": args.without, "benefits": summarise(evaluation)}
-    data = json.loads(args.out.read_text(encoding="utf-8")) if args.out.exists() else {"history": []}
-    data["history"].append(entry)
-    data["latest"] = entry
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+             "seed": manifest.get("seed", args.seed), "without": args.without,
+             "truth_engine": evaluation.get("truth_engine"), **extra, "benefits": summarise(evaluation)}
+    _append(args.out, entry)
     for b, r in entry["benefits"].items():
         print(f"{b:18} precision c+p {r['precision_cp']} % recall c+p {r['recall_cp']} % "
               f"coherence {r['coherence']} %")

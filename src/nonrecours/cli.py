@@ -220,11 +220,32 @@ def synth(
                         ] = False,
     extract_months: Annotated[int, typer.Option("--extract-months", min=1,
                                                 help="Months covered by the monthly extracts.")] = 12,
+    truth_engine: Annotated[str, typer.Option(
+        "--truth-engine", help="What labels entitlement before the take-up draw (with --extracts): rules (ours) "
+        "or openfisca (OpenFisca-France in the oracle's own Python, so a score also measures the rules).")
+    ] = "rules",
+    oracle_python: Annotated[Path | None, typer.Option(
+        "--oracle-python", envvar="NONRECOURS_ORACLE_PYTHON",
+        help="Python of the oracle environment (openfisca-france 176.1.8), for --truth-engine openfisca.")
+    ] = None,
+    oracle_workers: Annotated[int, typer.Option(
+        "--oracle-workers", min=1, help="OpenFisca processes computing each batch at once (one per spare core).")
+    ] = 1,
 ) -> None:
     """Build a reproducible synthetic population and write its true situations as Parquet."""
     from nonrecours.progress import stage
     from nonrecours.synth import generate, tax_window
+    from nonrecours.synth.extracts import TRUTH_ENGINES
 
+    if truth_engine not in TRUTH_ENGINES:
+        raise errors.ConfigError(f"--truth-engine is one of {', '.join(TRUTH_ENGINES)}, not {truth_engine!r}")
+    if truth_engine != "rules" and not extracts:
+        raise errors.ConfigError("--truth-engine labels the entitlement of the take-up draw: it needs --extracts")
+    if truth_engine == "openfisca":  # checked before generating: a missing oracle fails at once
+        from nonrecours.simulation.openfisca_process import open_oracle
+        from nonrecours.simulation.openfisca_process import oracle_python as check_oracle
+
+        oracle_python = check_oracle(oracle_python)
     month = _month(end_month)
     with stage(f"synth: {persons:,} persons ({territory})"):
         # with the extracts, the truth covers income years N-3 to N-1 in full (the DGFiP extract carries them)
@@ -234,9 +255,19 @@ def synth(
     if extracts:
         from nonrecours.synth.extracts import Noise, write_extracts
 
-        with stage("extracts: the six agencies' extracts"):
-            written = write_extracts(Path(out) / "truth", Path(out) / "extracts", seed=seed, entitlements="rules",
-                                     noise=Noise(months=extract_months))
+        oracle = open_oracle(oracle_python, workers=oracle_workers) if truth_engine == "openfisca" else None
+        try:
+            with stage(f"extracts: the six agencies' extracts (entitlement labelled by {truth_engine})"):
+                written = write_extracts(Path(out) / "truth", Path(out) / "extracts", seed=seed,
+                                         entitlements=truth_engine,  # type: ignore[arg-type]
+                                         noise=Noise(months=extract_months), oracle=oracle)
+        finally:
+            if oracle is not None:
+                oracle.close()
+        if oracle is not None and oracle.seconds:
+            _out().print(f"openfisca: {oracle.households:,} households in {oracle.seconds:,.1f} s "
+                         f"({oracle.households / oracle.seconds:,.0f} households/s, loading "
+                         f"{oracle.load_seconds:.1f} s)", markup=False)
         _print_outputs("extracts", written.values())
 
 
@@ -247,6 +278,16 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", help="Random seed of the territory and the extracts.")] = 1,
     without: Annotated[list[str] | None, typer.Option(
         "--without", help="An agency whose extract is written but left out of the run (repeatable).")] = None,
+    truth_engine: Annotated[str, typer.Option(
+        "--truth-engine", help="What labels the truth's entitlement: rules (ours) or openfisca (OpenFisca-France "
+        "in the oracle's own Python: the evaluation then also measures the rules).")] = "rules",
+    oracle_python: Annotated[Path | None, typer.Option(
+        "--oracle-python", envvar="NONRECOURS_ORACLE_PYTHON",
+        help="Python of the oracle environment (openfisca-france 176.1.8), for --truth-engine openfisca.")
+    ] = None,
+    oracle_workers: Annotated[int, typer.Option(
+        "--oracle-workers", min=1, help="OpenFisca processes computing each batch at once (one per spare core).")
+    ] = 1,
 ) -> None:
     """Run the main job on the embedded default: synthetic Cahors territory, local files, DuckDB.
 
@@ -255,8 +296,21 @@ def demo(
     from rich.table import Table
 
     from nonrecours.demo import run_demo
+    from nonrecours.synth.extracts import TRUTH_ENGINES
 
-    report = run_demo(out, persons=persons, seed=seed, without=tuple(without or ()))
+    if truth_engine not in TRUTH_ENGINES:
+        raise errors.ConfigError(f"--truth-engine is one of {', '.join(TRUTH_ENGINES)}, not {truth_engine!r}")
+    oracle = None
+    if truth_engine == "openfisca":
+        from nonrecours.simulation.openfisca_process import open_oracle
+
+        oracle = open_oracle(oracle_python, workers=oracle_workers)
+    try:
+        report = run_demo(out, persons=persons, seed=seed, without=tuple(without or ()), truth_engine=truth_engine,
+                          oracle=oracle)
+    finally:
+        if oracle is not None:
+            oracle.close()
     console = _out()
     table = Table(title=f"nonrecours demo: every file written under {report.out}")
     for col, justify in (("stage", "left"), ("file", "left"), ("rows", "right")):

@@ -115,11 +115,14 @@ def write_run_config(out: Path, extracts: dict[str, Path], month: str, backend: 
 
 
 def run_demo(out: Path, *, persons: int = 20_000, seed: int = 1, territory: str = "cahors",
-             backend: str = "duckdb", without: tuple[str, ...] = ()) -> DemoReport:
+             backend: str = "duckdb", without: tuple[str, ...] = (), truth_engine: str = "rules",
+             oracle: object | None = None) -> DemoReport:
     """Build the synthetic territory under ``out``, write its run.toml, and run the batch job on it.
 
     ``without`` names agencies whose extract is written but left out of the run (to measure what an extract
-    brings, e.g. the DRM's monthly resources: issue 12)."""
+    brings, e.g. the DRM's monthly resources: issue 12). ``truth_engine``: what labels the truth's entitlement
+    (``rules``, or ``openfisca`` through ``oracle``, an ``OpenFiscaProcess``: the score then measures the rules
+    too)."""
     from nonrecours.config import load_config
     from nonrecours.progress import stage
     from nonrecours.run import run
@@ -141,8 +144,9 @@ def run_demo(out: Path, *, persons: int = 20_000, seed: int = 1, territory: str 
         # 13 months: the CSS reads the 12 months before the evaluated month (CSS art. R861-8), on top of the
         # evaluated month's own rows; with 12, every CSS resource base misses a month (measured at 20,000
         # persons: CSS-with-participation precision 52.7 % with 12 months, 81.7 % with 13)
-        written = write_extracts(out / "truth", out / "extracts", seed=seed, entitlements="rules",
-                                 noise=Noise(months=13))
+        written = write_extracts(out / "truth", out / "extracts", seed=seed,
+                                 entitlements=truth_engine,  # type: ignore[arg-type]
+                                 noise=Noise(months=13), oracle=oracle)
     unknown = set(without) - set(written)
     if unknown:
         raise ValueError(f"--without names no written extract: {sorted(unknown)} (written: {sorted(written)})")

@@ -17,11 +17,12 @@ import venv
 from pathlib import Path
 from typing import Any
 
+from nonrecours.simulation.openfisca_process import OPENFISCA_FRANCE
+
 __all__ = ["OPENFISCA_FRANCE", "REFERENCE_CASES", "OracleUnavailable", "ensure_oracle", "run_oracle"]
 
 PROJECT = Path(__file__).resolve().parents[2]
 DEFAULT_VENV = PROJECT / ".oracle-venv"
-OPENFISCA_FRANCE = "176.1.8"
 OPENFISCA_CORE = "44.7.1"
 """The core version pip resolves for openfisca-france 176.1.8 on Python 3.11 (pinned for reproducibility)."""
 RUNNER = Path(__file__).resolve().parent / "openfisca_runner.py"

@@ -118,6 +118,8 @@ def test_entitlements_become_payments_for_takers_only(truth: Path, tmp_path: Pat
     taken_rsa = drawn.filter((pl.col("benefit") == "rsa") & pl.col("take_up"))
     manifest = json.loads(paths["manifest"].read_text())
     assert manifest["take_up"] == "drawn from entitlements"
+    assert manifest["truth_engine"] == "given"  # a frame the caller computed
+    assert json.loads((truth / "manifest.json").read_text())["entitlements"]["engine"] == "given"
     caf = pl.Series(paths["caf"].read_bytes().decode("latin-1").split("\n"))
     msa = pl.read_csv(paths["msa"], separator=";", infer_schema=False, encoding="windows-1252")
     rsa_lines = caf.filter(caf.str.starts_with("30") & (caf.str.slice(9, 3) == "RSA")).len()
@@ -135,6 +137,9 @@ def test_entitlements_from_our_rules(truth: Path, tmp_path: Path) -> None:
                            noise=Noise(months=2, duplicates=0, late_updates=0))
     drawn = pl.read_parquet(truth / "take_up.parquet")
     assert drawn.height > 0
+    assert json.loads(paths["manifest"].read_text())["truth_engine"] == "rules"
+    months = sorted(f"{m:%Y-%m}" for m in drawn.get_column("month").unique())
+    assert json.loads((truth / "manifest.json").read_text())["entitlements"] == {"engine": "rules", "months": months}
     assert set(drawn.get_column("benefit").unique()) <= set(TAKE_UP_RATES)
     assert drawn.get_column("take_up").any() and not drawn.get_column("take_up").all()
     caf = pl.Series(paths["caf"].read_bytes().decode("latin-1").split("\n"))

@@ -49,6 +49,14 @@ def _truth_to_workspace(truth: Path, units: pl.DataFrame, month: dt.date, agreem
             .unique("truth_id", keep="first").select("truth_id", "unit_id"))
 
 
+def _truth_engine(truth: Path) -> str:
+    """What labelled the truth's entitlement (its manifest, written with take_up.parquet): ``rules``,
+    ``openfisca-france <version>``..., or ``not recorded`` for a truth written before the record existed."""
+    path = truth / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return str((manifest.get("entitlements") or {}).get("engine") or "not recorded")
+
+
 def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> dict[str, Any]:
     """The score of the run in ``run`` (flags/units/summary) against ``truth`` (synthetic truth folder)."""
     run, truth = Path(run), Path(truth)
@@ -60,7 +68,8 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
     take_up = pl.read_parquet(truth / "take_up.parquet").filter(pl.col("month") == month)
     mapping = _truth_to_workspace(truth, units, month, Path(agreement))
     out: dict[str, Any] = {"month": summary["month"], "backend": summary.get("backend"),
-                           "truth_familles_matched": mapping.height, "benefits": {}}
+                           "truth_engine": _truth_engine(truth), "truth_familles_matched": mapping.height,
+                           "benefits": {}}
     for b in BENEFITS:
         ent = take_up.filter(pl.col("benefit") == b).join(mapping, left_on="unit_id", right_on="truth_id",
                                                          how="left", suffix="_ws")
@@ -129,6 +138,7 @@ def _pct(x: float | None) -> str:
 def render_markdown(score: dict[str, Any]) -> str:
     """The evaluation as a Markdown table (one row per benefit), then the misses and false alarms."""
     lines = [f"# Detection scored against the synthetic truth ({score['month']}, {score['backend']})", "",
+             f"Truth entitlement labelled by: {score.get('truth_engine', 'not recorded')}", "",
              "| benefit | flags c+p | precision c+p | recall c+p | precision certain | flags possible | "
              "true rate | estimated rate | foregone true € | foregone est. € | coherence |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]

@@ -20,22 +20,22 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import polars as pl
 
 from nonrecours.engine import Inputs, evaluate
-from nonrecours.outputs.export_openfisca import EXPORTED_OUTPUTS, YEARLY, export_situations
+from nonrecours.outputs.export_openfisca import EXPORTED_OUTPUTS, export_situations
 from nonrecours.rules.benefits import SIMULATED_RULES
+from nonrecours.simulation.openfisca_process import LABEL_VARIABLES, Oracle, famille_values, our_benefits
 from nonrecours.simulation.runner import OUTPUT_FIELDS
 from nonrecours.simulation.situations import BENEFITS_PAID_FIELDS, MAX_MONTH, MIN_MONTH, load_situations
 
 __all__ = ["COMPARED_FIELDS", "DifferentialReport", "Oracle", "compare_with_oracle", "generate_situations",
            "public_case_agreement"]
 
-Oracle = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
 COMPARED_FIELDS: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_free", "css_participation",
                                     "css_participation_monthly", "aide_logement", "aah", "asi", "af",
                                     "ars_annual", "cheque_energie_annual")
@@ -231,24 +231,8 @@ def _oracle_values(batch: Any, oracle: Oracle, benefits_paid: bool,
                                            pl.lit(month.strftime("%Y-%m")).alias("period")))
         sits.extend(ex.situations)
     results = oracle(sits)
-    idx = pl.concat(index)
-    fam_vars = (requested or EXPORTED_OUTPUTS).get("familles", ())
-    ind_vars = (requested or EXPORTED_OUTPUTS).get("individus", ())
-    men_vars = (requested or EXPORTED_OUTPUTS).get("menages", ())
-    cols: dict[str, list[Any]] = {"famille_id": [], **{v: [] for v in (*fam_vars, *ind_vars, *men_vars)}}
-    for fid, pos, key, mkey, per in idx.iter_rows():
-        res, sit = results[pos], sits[pos]
-        fam = res["familles"][key]
-        cols["famille_id"].append(fid)
-        year = per[:4]
-        for v in fam_vars:
-            cols[v].append(fam[v][year if v in YEARLY else per])
-        for v in men_vars:  # one famille per ménage in the export (a hosted famille is its own ménage)
-            cols[v].append(res["menages"][mkey][v][year if v in YEARLY else per])
-        members = sit["familles"][key]["parents"] + sit["familles"][key].get("enfants", [])
-        for v in ind_vars:
-            cols[v].append(sum(res["individus"][p][v][year if v in YEARLY else per] for p in members))
-    return pl.DataFrame(cols).with_columns(pl.col("famille_id").cast(pl.Int64))
+    return famille_values(pl.concat(index), sits, results, requested or EXPORTED_OUTPUTS).with_columns(
+        pl.col("famille_id").cast(pl.Int64))
 
 
 def _state_paid(situations: Sequence[dict[str, Any]], oracle: Oracle) -> list[dict[str, Any]]:
@@ -293,11 +277,9 @@ def compare_with_oracle(situations: Sequence[dict[str, Any]], oracle: Oracle,
     if batch.errors:
         raise ValueError(f"{len(batch.errors)} generated situations are invalid, first: {batch.errors[0]}")
     theirs = _oracle_values(batch, oracle, benefits_paid=True)
-    theirs = theirs.with_columns(
-        pl.col("cmu_c").cast(pl.Boolean).alias("of_css_free"),
-        (pl.col("css_participation_forfaitaire") > 0).alias("of_css_participation"),
-        pl.col("css_participation_forfaitaire").alias("of_css_participation_monthly"),
-        *(pl.col(f).alias(f"of_{f}") for f in ("rsa", "ppa", "aspa")),
+    named = our_benefits(theirs.select("famille_id", *LABEL_VARIABLES))
+    theirs = theirs.join(named.select("famille_id", *(pl.col(c).alias(f"of_{c}") for c in named.columns
+                                                      if c != "famille_id")), on="famille_id").with_columns(
         *(pl.col(v).alias(f"of_{f}") for f, v in OPENFISCA_NAMES.items()),
     ).rename({c: f"of_{c}" for c in OPENFISCA_INTERMEDIATES
               if c not in ("rsa", "ppa", "aspa", *OPENFISCA_NAMES.values())})

@@ -6,10 +6,11 @@ UTF-8 with BOM), ``france_travail.csv`` (``,``, UTF-8), ``dgfip.parquet``, ``cna
 ``msa.csv`` (``;``, decimal commas, cp1252), ``drm.csv`` (``;``: the monthly resources the DSN and PASRAU
 declare for everyone, CAF-known or not) and ``manifest.json`` (the noise injected, counted).
 
-Payments of RSA, PPA, ASPA and the CSS come from entitlements (our rules on the true situations) and a
-take-up draw per unit and benefit (``draw_take_up``): the draw is a stable hash of (seed, unit, benefit),
-so it is reproducible and independent of row order; the drawn frame is written to ``truth/take_up.parquet``
-so detection can be scored. Family benefits and housing aid are paid to all who are entitled, as the
+Payments of RSA, PPA, ASPA and the CSS come from entitlements (our rules on the true situations, or
+OpenFisca-France's through the oracle: ``entitlements="openfisca"``) and a take-up draw per unit and
+benefit (``draw_take_up``): the draw is a stable hash of (seed, unit, benefit), so it is reproducible
+and independent of row order; the drawn frame is written to ``truth/take_up.parquet`` so detection can be
+scored. Family benefits and housing aid are paid to all who are entitled, as the
 truth's ``benefits_paid`` says.
 
 Every random choice (who an agency does not know, NIR typos, missing NIRs, stale months, duplicates, late
@@ -22,7 +23,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import polars as pl
 
@@ -31,7 +32,11 @@ from nonrecours.connectors.writer import fixed_width_lines, write_csv, write_par
 from nonrecours.rules.benefits import OUTPUTS
 from nonrecours.schemas.codes import NET_TO_TAXABLE
 
-__all__ = ["TAKE_UP_RATES", "Noise", "draw_take_up", "entitlements_from_rules", "stable_uniform",
+if TYPE_CHECKING:
+    from nonrecours.simulation.openfisca_process import Oracle
+
+__all__ = ["TAKE_UP_RATES", "TRUTH_ENGINES", "Noise", "compare_entitlements", "draw_take_up", "engine_record",
+           "entitlements_from_openfisca", "entitlements_from_rules", "familles_evaluated", "stable_uniform",
            "write_extracts"]
 
 TAKE_UP_RATES: dict[str, float] = {
@@ -105,6 +110,37 @@ def draw_take_up(entitlements: pl.DataFrame, *, seed: int,
 
 
 _RULE_TARGETS = OUTPUTS
+TRUTH_ENGINES = ("rules", "openfisca")
+"""What labels the truth's entitlement: our rules, or OpenFisca-France run by the oracle (so that a score
+against the truth also measures the rules)."""
+_TRUTH_TABLES = ("persons", "unit_memberships", "resources", "benefits_paid", "housing")
+_ENTITLEMENTS_SCHEMA = {"unit_kind": pl.String, "unit_id": pl.String, "benefit": pl.String, "month": pl.Date,
+                        "amount": pl.Float64}
+
+
+def _truth_tables(truth_dir: Path) -> dict[str, pl.LazyFrame]:
+    return {n: pl.scan_parquet(truth_dir / f"{n}.parquet") for n in _TRUTH_TABLES}
+
+
+def _entitlement_rows(base: pl.DataFrame, month) -> list[pl.DataFrame]:
+    """The long rows of one month from a frame of unit_id, rsa, ppa, aspa, css_free, css_participation,
+    css_participation_monthly (whichever engine computed it): amounts rounded to the cent, kept when > 0;
+    the CSS without participation (amount 0) and with participation (its monthly participation)."""
+    frames = [base.filter(pl.col(b) > 0).select("unit_id", pl.lit(b).alias("benefit"), pl.lit(month).alias("month"),
+                                                pl.col(b).round(2).alias("amount")) for b in ("rsa", "ppa", "aspa")]
+    frames.append(base.filter(pl.col("css_free")).select(
+        "unit_id", pl.lit("css_free").alias("benefit"), pl.lit(month).alias("month"), pl.lit(0.0).alias("amount")))
+    frames.append(base.filter(pl.col("css_participation") & ~pl.col("css_free")).select(
+        "unit_id", pl.lit("css_participation").alias("benefit"), pl.lit(month).alias("month"),
+        pl.col("css_participation_monthly").round(2).alias("amount")))
+    return frames
+
+
+def _entitlements(frames: list[pl.DataFrame]) -> pl.DataFrame:
+    out = pl.concat(frames) if frames else pl.DataFrame(schema={k: v for k, v in _ENTITLEMENTS_SCHEMA.items()
+                                                                 if k != "unit_kind"})
+    return out.select(pl.lit("famille").alias("unit_kind"), pl.col("unit_id").cast(pl.String), "benefit", "month",
+                      pl.col("amount").cast(pl.Float64)).sort("unit_id", "benefit", "month")
 
 
 def entitlements_from_rules(truth_dir: str | Path, months: list, *, backend: str = "polars") -> pl.DataFrame:
@@ -117,27 +153,112 @@ def entitlements_from_rules(truth_dir: str | Path, months: list, *, backend: str
     from nonrecours.core import build_inputs
     from nonrecours.engine import evaluate
 
-    truth_dir = Path(truth_dir)
-    tables = {n: pl.scan_parquet(truth_dir / f"{n}.parquet")
-              for n in ("persons", "unit_memberships", "resources", "benefits_paid", "housing")}
+    tables = _truth_tables(Path(truth_dir))
     frames = []
     for month in months:
         fam = evaluate(list(_RULE_TARGETS), build_inputs(tables, month), month, backend=backend)["famille"]
-        base = fam.select(pl.col("famille_id").alias("unit_id"), *_RULE_TARGETS)
-        for benefit in ("rsa", "ppa", "aspa"):
-            frames.append(base.filter(pl.col(benefit) > 0).select(
-                "unit_id", pl.lit(benefit).alias("benefit"), pl.lit(month).alias("month"),
-                pl.col(benefit).round(2).alias("amount")))
-        frames.append(base.filter(pl.col("css_free")).select(
-            "unit_id", pl.lit("css_free").alias("benefit"), pl.lit(month).alias("month"),
-            pl.lit(0.0).alias("amount")))
-        frames.append(base.filter(pl.col("css_participation") & ~pl.col("css_free")).select(
-            "unit_id", pl.lit("css_participation").alias("benefit"), pl.lit(month).alias("month"),
-            pl.col("css_participation_monthly").round(2).alias("amount")))
-    out = pl.concat(frames) if frames else pl.DataFrame(
-        schema={"unit_id": pl.String, "benefit": pl.String, "month": pl.Date, "amount": pl.Float64})
-    return out.select(pl.lit("famille").alias("unit_kind"), "unit_id", "benefit", "month",
-                      pl.col("amount").cast(pl.Float64)).sort("unit_id", "benefit", "month")
+        frames += _entitlement_rows(fam.select(pl.col("famille_id").alias("unit_id"), *_RULE_TARGETS), month)
+    return _entitlements(frames)
+
+
+def _zero_months_stated(inputs, month):
+    """The truth's monthly resources with a zero row for every month a person earned nothing.
+
+    The truth writes a resource only when it is paid; its income is known for every month of its window, so
+    a month without a row is a month at zero (as the rules read it). The exporter, made for situations that
+    state only some months, would carry a neighbouring month's amount into such a gap: state the zeros.
+    """
+    import dataclasses
+
+    from nonrecours.outputs.export_openfisca import _MONEY
+
+    im = inputs.individu_monthly
+    if im is None or im.is_empty():
+        return inputs
+    money = [c for c in _MONEY if c in im.columns]
+    first = im.get_column("month").min()
+    months = pl.DataFrame({"month": pl.date_range(first, month, "1mo", eager=True)})
+    grid = im.select("person_id").unique().join(months, how="cross")
+    full = grid.join(im.filter(pl.col("month") <= month), on=["person_id", "month"], how="left").with_columns(
+        pl.col(c).fill_null(0.0) for c in money)
+    return dataclasses.replace(inputs, individu_monthly=full)
+
+
+def entitlements_from_openfisca(truth_dir: str | Path, months: list, oracle: Oracle, *,
+                                batch_households: int = 5_000) -> pl.DataFrame:
+    """What OpenFisca-France gives each true famille, month by month: the frame of :func:`entitlements_from_rules`.
+
+    The same engine inputs as the rules (``core.build_inputs`` on the truth tables), exported as web-API
+    situations (``outputs.export_openfisca``: the family benefits and housing aid the truth pays are stated,
+    those of the month too, as the rules read them; a month without income stated at zero) and computed by ``oracle`` (a
+    :class:`~nonrecours.simulation.openfisca_process.OpenFiscaProcess`, or any callable taking situations)
+    in batches of ``batch_households`` ménages, each one vectorised simulation.
+    """
+    from nonrecours.core import build_inputs
+    from nonrecours.outputs.export_openfisca import export_situations
+    from nonrecours.simulation.openfisca_process import LABEL_VARIABLES, famille_values, our_benefits
+
+    if batch_households < 1:
+        raise ValueError("batch_households must be positive")
+    tables = _truth_tables(Path(truth_dir))
+    requested = {"familles": LABEL_VARIABLES}
+    frames = []
+    for month in months:
+        inputs = _zero_months_stated(build_inputs(tables, month), month)
+        ind = inputs.individu
+        menages = ind.select("menage_id").unique().sort("menage_id").get_column("menage_id")
+        values = []
+        for start in range(0, menages.len(), batch_households):  # whole ménages: a famille is exported once
+            chosen = ind.filter(pl.col("menage_id").is_in(menages.slice(start, batch_households).implode()))
+            ex = export_situations(inputs, month, chosen.get_column("famille_id").unique(), benefits_paid=True,
+                                   outputs=requested, paid_this_month=True)
+            index = ex.index.with_columns(pl.lit(month.strftime("%Y-%m")).alias("period"))
+            values.append(famille_values(index, ex.situations, oracle(ex.situations), requested))
+        if values:
+            base = our_benefits(pl.concat(values)).rename({"famille_id": "unit_id"})
+            frames += _entitlement_rows(base, month)
+    return _entitlements(frames)
+
+
+def familles_evaluated(truth_dir: str | Path, months: list) -> int:
+    """Famille-months of the truth in ``months`` (every one is labelled, entitled or not)."""
+    m = pl.scan_parquet(Path(truth_dir) / "unit_memberships.parquet").filter(
+        pl.col("unit_kind").cast(pl.String) == "famille")
+    return int(pl.concat([m.filter((pl.col("valid_from") <= month)
+                                   & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month)))
+                          .select("unit_id").unique() for month in months]).select(pl.len()).collect().item())
+
+
+def compare_entitlements(ours: pl.DataFrame, theirs: pl.DataFrame, *, evaluated: int | None = None,
+                         tolerance: float = 1.0) -> dict:
+    """Agreement of two labellings (frames of :func:`entitlements_from_rules`) per unit and month.
+
+    A unit-month agrees on a benefit when both find it entitled with amounts within ``tolerance`` euros, or
+    neither does; it agrees when it agrees on every benefit. ``rate_entitled``: among the unit-months either
+    labelling finds entitled to something; ``rate``: among all ``evaluated`` unit-months (the others agree by
+    construction; :func:`familles_evaluated`). ``disagreements`` lists every differing (unit, month, benefit)
+    with both amounts (None: not entitled).
+    """
+    key = ["unit_kind", "unit_id", "month", "benefit"]
+    both = ours.select(*key, pl.col("amount").alias("ours")).join(
+        theirs.select(*key, pl.col("amount").alias("theirs")), on=key, how="full", coalesce=True)
+    both = both.with_columns((pl.col("ours").is_not_null() & pl.col("theirs").is_not_null()
+                              & ((pl.col("ours") - pl.col("theirs")).abs() <= tolerance + 1e-9)).alias("agree"))
+    units = both.group_by("unit_kind", "unit_id", "month").agg(pl.col("agree").all())
+    disagree = units.height - int(units.get_column("agree").sum())
+    bad = both.filter(~pl.col("agree")).sort("month", "unit_id", "benefit")
+    per_benefit = {b: {"unit_months": g.height, "agree": int(g.get_column("agree").sum())}
+                   for (b,), g in both.group_by("benefit", maintain_order=True)}
+    out: dict = {"unit_months_entitled": units.height, "disagree": disagree,
+                 "rate_entitled": round(1 - disagree / units.height, 6) if units.height else None}
+    if evaluated is not None:
+        if evaluated < units.height:
+            raise ValueError(f"{evaluated} unit-months evaluated, fewer than the {units.height} labelled entitled")
+        out.update(unit_months_evaluated=evaluated, rate=round(1 - disagree / evaluated, 6) if evaluated else None)
+    out["per_benefit"] = dict(sorted(per_benefit.items()))
+    out["disagreements"] = [{**r, "month": r["month"].strftime("%Y-%m")}
+                            for r in bad.select("unit_id", "month", "benefit", "ours", "theirs").to_dicts()]
+    return out
 
 
 @dataclass(frozen=True)
@@ -186,6 +307,8 @@ class Manifest:
     months: list[str]
     noise: dict[str, float | int]
     take_up: str
+    truth_engine: str | None = None
+    """What labelled entitlement before the take-up draw (:func:`engine_record`), None without entitlements."""
     agencies: dict[str, AgencyNoise] = field(default_factory=dict)
     claims_drawn: dict[str, int] = field(default_factory=dict)
     """Claim events drawn from the truth by event, and opt-outs (``opt_out``): truth/claims.parquet and
@@ -694,15 +817,37 @@ def _write_drm(truth: _Truth, months: list, out: Path, seed: int, noise: Noise, 
     write_csv(df.with_columns(declarant.alias("declarant")), default_mapping("drm"), out / "drm.csv")
 
 
+def engine_record(engine: str) -> str:
+    """How a labelling engine is named in the manifests and the evaluation: ``rules`` (nonrecours's own rules),
+    ``openfisca-france <version>`` or ``given`` (a frame the caller computed)."""
+    if engine == "openfisca":
+        from nonrecours.simulation.openfisca_process import OPENFISCA_FRANCE
+
+        return f"openfisca-france {OPENFISCA_FRANCE}"
+    return engine
+
+
+def _record_engine(truth_dir: Path, engine: str, months: list) -> None:
+    """The truth's manifest says which engine labelled its take_up.parquet, for which months."""
+    path = truth_dir / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    manifest["entitlements"] = {"engine": engine_record(engine), "months": [m.strftime("%Y-%m") for m in months]}
+    path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+
+
 def write_extracts(truth_dir: str | Path, out_dir: str | Path, *, seed: int,
-                   entitlements: pl.DataFrame | Literal["rules"] | None = None,
-                   noise: Noise | None = None) -> dict[str, Path]:
+                   entitlements: pl.DataFrame | Literal["rules", "openfisca"] | None = None,
+                   noise: Noise | None = None, oracle: Oracle | None = None,
+                   batch_households: int = 5_000) -> dict[str, Path]:
     """Write the six agency extracts and the noise manifest; return their paths by agency.
 
-    ``entitlements`` (unit_kind, unit_id, benefit, month, amount) are the RSA, PPA, ASPA and CSS amounts
-    our rules give the true situations, or ``"rules"`` to compute them here (``entitlements_from_rules``
-    over the extract months); they go through ``draw_take_up`` and the result is kept in
-    ``truth/take_up.parquet``. With None, no RSA, PPA, ASPA or CSS payment is written (the manifest says so).
+    ``entitlements`` (unit_kind, unit_id, benefit, month, amount) are the RSA, PPA, ASPA and CSS amounts of
+    the true situations: ``"rules"`` computes them here with our rules (``entitlements_from_rules`` over the
+    extract months), ``"openfisca"`` with OpenFisca-France through ``oracle`` (an
+    :class:`~nonrecours.simulation.openfisca_process.OpenFiscaProcess`; ``entitlements_from_openfisca``), or a
+    frame the caller computed. They go through ``draw_take_up`` and the result is kept in
+    ``truth/take_up.parquet``; the engine is recorded in both manifests. With None, no RSA, PPA, ASPA or CSS
+    payment is written (the manifest says so).
     """
     truth_dir, out = Path(truth_dir), Path(out_dir)
     noise = noise or Noise()
@@ -710,13 +855,23 @@ def write_extracts(truth_dir: str | Path, out_dir: str | Path, *, seed: int,
     truth = _read_truth(truth_dir)
     months = _months(truth, noise.months)
     take_up = None
+    engine = None
     if isinstance(entitlements, str):
-        if entitlements != "rules":
-            raise ValueError("entitlements is a frame, 'rules' or None")
-        entitlements = entitlements_from_rules(truth_dir, months)
-    if entitlements is not None:
+        if entitlements not in TRUTH_ENGINES:
+            raise ValueError(f"entitlements is a frame, one of {TRUTH_ENGINES} or None")
+        engine = entitlements
+        if entitlements == "openfisca":
+            if oracle is None:
+                raise ValueError("entitlements='openfisca' needs an oracle (OpenFiscaProcess)")
+            entitlements = entitlements_from_openfisca(truth_dir, months, oracle, batch_households=batch_households)
+        else:
+            entitlements = entitlements_from_rules(truth_dir, months)
+    elif entitlements is not None:
+        engine = "given"
+    if entitlements is not None and engine is not None:
         take_up = draw_take_up(entitlements, seed=seed)
         take_up.write_parquet(truth_dir / "take_up.parquet")
+        _record_engine(truth_dir, engine, months)
     paid = _paid(truth, take_up, months)
     farm = _farm_families(truth, seed, noise.msa_share)
     farm_people = truth.memberships.filter(pl.col("unit_kind").cast(pl.String) == "famille").join(
@@ -725,7 +880,8 @@ def write_extracts(truth_dir: str | Path, out_dir: str | Path, *, seed: int,
                         months=[m.strftime("%Y-%m") for m in months],
                         noise={k: v for k, v in asdict(noise).items()},
                         take_up="drawn from entitlements" if take_up is not None
-                        else "no entitlements given: no RSA, PPA, ASPA or CSS payment written")
+                        else "no entitlements given: no RSA, PPA, ASPA or CSS payment written",
+                        truth_engine=engine_record(engine) if engine else None)
     stats = {a: AgencyNoise() for a in ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa", "drm")}
     manifest.agencies = stats
     claims, opt_outs = _draw_events(truth, take_up, months, seed)
