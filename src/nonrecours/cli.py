@@ -319,9 +319,9 @@ def ablation(
 
     import polars as pl
 
+    from nonrecours.audit.manifest import MANIFEST
     from nonrecours.config import load_config
     from nonrecours.outputs.ablation import EXCHANGE_VALUE, ablation_month
-    from nonrecours.audit.manifest import MANIFEST
     from nonrecours.outputs.answers import headline
     from nonrecours.outputs.report import REPORT, write_report
     from nonrecours.outputs.stage import TERRITORY
