@@ -324,7 +324,6 @@ def ablation(
     from nonrecours.outputs.ablation import EXCHANGE_VALUE, ablation_month
     from nonrecours.outputs.answers import headline
     from nonrecours.outputs.report import REPORT, write_report
-    from nonrecours.outputs.stage import TERRITORY
     from nonrecours.outputs.writers import write_table
     from nonrecours.progress import stage
 
@@ -346,8 +345,7 @@ def ablation(
                             pl.read_parquet(dest / "answer3_automation.parquet"), table)
             paths.update({f"headline.{k}": v for k, v in write_table(lead, dest, "headline").items()})
         if (dest / REPORT).exists() and (folder / MANIFEST).exists():  # the report shows this table too
-            paths["report"] = write_report(folder, m, run_info=json.loads((folder / MANIFEST).read_text()),
-                                           territory=TERRITORY)
+            paths["report"] = write_report(folder, m, run_info=json.loads((folder / MANIFEST).read_text()))
         _out().print(f"ablation {m:%Y-%m} (reference: {'truth' if truth is not None else 'the full run'})",
                      markup=False)
         for r in table.sort("benefit", "scenario").iter_rows(named=True):

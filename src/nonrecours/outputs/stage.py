@@ -24,9 +24,6 @@ from nonrecours.outputs.writers import write_table
 
 __all__ = ["run_stage"]
 
-TERRITORY = "cahors"
-"""The territory whose communes, EPCIs and names the statistics and the report are laid out on."""
-
 _NO_TOKENS = pl.DataFrame(schema={"agency": pl.String, "person_id": pl.String, "return_token": pl.String,
                                   "return_key_id": pl.String})
 
@@ -97,6 +94,6 @@ def run_stage(ctx: Any) -> Any:
         written += write_answers(folder, flags=flags, units=units, provenance=provenance,
                                  statistics_table=statistics, exchange=exchange).values()
         # The report reads only what was just written (and the run's own records), never the frames above.
-        written.append(write_report(ctx.out, month, run_info=ctx.manifest, territory=TERRITORY))
+        written.append(write_report(ctx.out, month, run_info=ctx.manifest))
         report.outputs += written
     return report
