@@ -39,3 +39,29 @@ def test_any_altered_token_or_other_binding_fails_at_its_row(msgs, data):
     short = list(tokens)
     short[row] = tokens[row][:15]
     assert siv_decrypt(key, short, ad)[1] == row
+
+
+@settings(max_examples=40, deadline=None)
+@given(key=st.sampled_from([32, 48, 64]).map(os.urandom),
+       texts=st.lists(st.one_of(st.none(), st.text(min_size=1, max_size=30)),
+                      max_size=30), ad=associated)
+def test_whole_columns_match_aessiv_in_base64url(key, texts, ad):
+    import base64
+
+    import polars as pl
+
+    from nonrecours.privacy.siv import decrypt_column, encrypt_column
+
+    column = pl.Series("v", texts, dtype=pl.String).cast(pl.Binary)
+    tokens = encrypt_column(key, column, ad)
+    expected = [None if t is None else base64.urlsafe_b64encode(AESSIV(key).encrypt(t.encode(), ad)).decode()
+                .rstrip("=") for t in texts]
+    assert tokens.to_list() == expected
+    raw = pl.Series([None if t is None else AESSIV(key).encrypt(t.encode(), ad) for t in texts], dtype=pl.Binary)
+    plain, bad = decrypt_column(key, raw, ad)
+    assert bad is None and plain.to_list() == texts
+    if any(t is not None for t in texts):
+        row = next(i for i, t in enumerate(texts) if t is not None)
+        altered = raw.to_list()
+        altered[row] = altered[row][:-1] + bytes([altered[row][-1] ^ 0x40])
+        assert decrypt_column(key, pl.Series(altered, dtype=pl.Binary), ad)[1] == row
