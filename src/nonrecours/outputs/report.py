@@ -876,7 +876,8 @@ def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, 
                           "sont dans aucune famille et ne sont pas évaluées.")
     if "value" not in answers:
         limits.append("La valeur de chaque échange (détection rejouée sans chaque organisme) n'est pas mesurée "
-                      "par ce run : seules les données que chaque extrait porte sont listées.")
+                      "par ce traitement (section [ablation] de run.toml) : seules les données que chaque extrait "
+                      "porte sont listées.")
     if stats is None:
         limits.append("Les statistiques n'ont pas été produites pour ce mois (pas de résidence ni de "
                       "composition des foyers dans l'espace de travail).")
