@@ -154,6 +154,7 @@ def main() -> None:
               "records_100k": token_timings(hundred_k, keys["caf"])}
     result = {
         "date": dt.date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "load_average_1min_at_end": round(os.getloadavg()[0], 1),  # the machine is shared: timings are noisy
         "persons": args.persons, "territory": args.territory, "units": data["units"].height,
         "flags": data["flags"].height, "people_contacted": sum(f.height for f in lists.values()),
         "statistics_cells": stats.height, "secret_cells": int(stats.get_column("secret").sum()),
