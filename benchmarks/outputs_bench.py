@@ -3,6 +3,10 @@
 Run: ``python benchmarks/outputs_bench.py [--persons 1000000] [--territory france]
 [--out benchmarks/results/outputs.json]``
 
+Return tokens are also timed alone (``tokens``): issuing one per contacted person and agency, and opening
+them, with the column-at-once AES-SIV (``privacy.siv``), against the per-row ``AESSIV`` loop it replaced on
+the first 100,000 records (same bytes, checked).
+
 Detection's tables are generated in bulk with the shapes of FLAGS_SCHEMA and UNITS_SCHEMA (about 0.45 units
 per person and benefit, 6 % of units flagged, five facts of provenance per flagged adult), since detection is
 built elsewhere; the outputs' own work is what is timed: outreach (lead agency, texts, AES-SIV return
@@ -31,6 +35,8 @@ from nonrecours.outputs import build_outreach, build_statistics, territory_table
 from nonrecours.outputs.law import TARGET_BENEFITS
 from nonrecours.outputs.statistics import HOUSEHOLD_TYPES
 from nonrecours.privacy import Secret, derive_return_key
+from nonrecours.privacy.keys import ReturnTokenKey
+from nonrecours.privacy.tokens import issue_return_tokens, open_return_tokens
 
 MONTH = dt.date(2026, 6, 1)
 
@@ -60,8 +66,12 @@ def tables(persons: int, territory: str, seed: int = 1) -> dict[str, pl.DataFram
             "month": [MONTH] * n_units, "unit_kind": "famille", "unit_id": base.get_column("unit_id"),
             "benefit": b, "status": status, "grade": grade, "amount_low": central * 0.8,
             "amount_central": central, "amount_high": central * 1.2,
-            "paid": np.where(paid, central, 0.0), "excluded": None}, schema_overrides=UNITS_SCHEMA)
-            .with_columns(pl.when(pl.col("grade") != "").then(pl.col("grade")).alias("grade")))
+            "paid": np.where(paid, central, 0.0), "excluded": None, "claimant_id": base.get_column("unit_id"),
+            "paid_before": np.where(paid, central * 3, 0.0), "receiving": paid,
+            "entitled_low": grade == "certain", "entitled_central": np.isin(grade, ["certain", "probable"]),
+            "entitled_high": grade != ""}, schema_overrides=UNITS_SCHEMA)
+            .with_columns(pl.when(pl.col("grade") != "").then(pl.col("grade")).alias("grade"),
+                          pl.concat_list("claimant_id").alias("adult_ids")))
     units = pl.concat(parts).cast(UNITS_SCHEMA)
     flagged = units.filter(pl.col("status") == "non_take_up")
     flags = flagged.select(
@@ -84,6 +94,35 @@ def tables(persons: int, territory: str, seed: int = 1) -> dict[str, pl.DataFram
         "agency", pl.col("claimant_id").alias("person_id"), pl.col("claimant_id").alias("record_id"))
     return {"units": units, "profiles": profiles, "flags": flags, "provenance": provenance, "records": records,
             "territory": terr}
+
+
+def token_timings(records: pl.DataFrame, key: ReturnTokenKey, loop_rows: int = 100_000) -> dict:
+    """Seconds to issue and open the tokens of ``records`` in bulk, and the per-row loop on ``loop_rows``."""
+    from cryptography.hazmat.primitives.ciphers.aead import AESSIV
+
+    frame = records.select("record_id")
+    t0 = time.perf_counter()
+    issued = issue_return_tokens(frame, "record_id", key, drop_record=False)
+    t_issue = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    opened = open_return_tokens(issued, "return_token", key)
+    t_open = time.perf_counter() - t0
+    assert opened.get_column("record_id").equals(frame.get_column("record_id"))
+    sample = frame.head(loop_rows).get_column("record_id").to_list()
+    siv, ad = AESSIV(key._siv_key), key.associated_data()
+    t0 = time.perf_counter()
+    loop = [siv.encrypt(v.encode(), ad) for v in sample]
+    t_loop = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    bulk = issue_return_tokens(frame.head(loop_rows), "record_id", key, drop_record=False)
+    t_bulk = time.perf_counter() - t0
+    from nonrecours.privacy.tokens import _to_b64url
+
+    expected = pl.DataFrame({"t": pl.Series(loop, dtype=pl.Binary)}).select(_to_b64url(pl.col("t"))).to_series()
+    assert bulk.get_column("return_token").equals(expected, check_names=False)  # the same bytes as AESSIV
+    return {"rows": frame.height, "issue_seconds": round(t_issue, 3), "open_seconds": round(t_open, 3),
+            "compared_rows": len(sample), "per_row_loop_seconds": round(t_loop, 3),
+            "bulk_seconds": round(t_bulk, 3)}
 
 
 def main() -> None:
@@ -109,13 +148,19 @@ def main() -> None:
             write_table(frame, tmp, f"outreach_{agency}")
         write_table(stats, tmp, "statistics")
         t_write = time.perf_counter() - t0
+    # the outreach lists' records, and a fixed 100,000 CAF-like record numbers (the size the loop was measured at)
+    hundred_k = pl.DataFrame({"record_id": [f"caf-{i:011d}" for i in range(100_000)]})
+    tokens = {"outreach_records": token_timings(data["records"], keys["caf"]),
+              "records_100k": token_timings(hundred_k, keys["caf"])}
     result = {
         "date": dt.date.today().isoformat(), "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "load_average_1min_at_end": round(os.getloadavg()[0], 1),  # the machine is shared: timings are noisy
         "persons": args.persons, "territory": args.territory, "units": data["units"].height,
         "flags": data["flags"].height, "people_contacted": sum(f.height for f in lists.values()),
         "statistics_cells": stats.height, "secret_cells": int(stats.get_column("secret").sum()),
         "seconds": {"generate_inputs": round(gen, 2), "outreach": round(t_outreach, 2),
                     "statistics": round(t_stats, 2), "write_parquet_csv": round(t_write, 2)},
+        "tokens": tokens,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     text = json.dumps(result, indent=2, ensure_ascii=False)

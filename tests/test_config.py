@@ -38,6 +38,10 @@ files = ["extracts/caf.dat"]
 [agencies.cnav]
 files = ["extracts/cnav.csv"]
 extract_date = 2026-06-30
+
+[ablation]
+enabled = true
+backend = "polars"
 """
 
 
@@ -66,6 +70,7 @@ def test_good_file_loads(folder):
     assert cfg.output == folder / "run" and cfg.audit_key.file == folder / "keys" / "audit.key"
     assert cfg.thresholds.exclusion_months == {"rsa": 4} and cfg.lead_agency == {"aspa": "cnav"}
     assert cfg.agencies["cnav"].extract_date == dt.date(2026, 6, 30)
+    assert cfg.ablation.enabled and cfg.ablation.backend == "polars" and cfg.ablation.truth is None
     assert len(cfg.digest()) == 64 and cfg.digest() == load_config(folder / "run.toml").digest()
 
 
@@ -103,6 +108,13 @@ def test_environment_overrides_the_file(folder, monkeypatch):
     ('exchange = "exchange.toml"', 'exchange = "echange.toml"', r"line 7, column 12: key exchange: file not found"),
     ('files = ["extracts/caf.dat"]', 'files = ["extracts/caf.dat", "extracts/../extracts/caf.dat"]',
      r"line 21, column 9: key agencies.caf.files.1: files 0 and 1 have the same name caf"),
+    ('enabled = true', 'enabeld = true', r"line 28, column 1: unknown key ablation.enabeld; allowed keys: "
+                                         r"backend, enabled, truth"),
+    ('enabled = true', 'enabled = "oui"', r"line 28, column 11: key ablation.enabled: .*valid boolean"),
+    ('backend = "polars"', 'backend = "pandas"', r"line 29, column 11: key ablation.backend: .*'polars' or "
+                                                      r"'duckdb'"),
+    ('enabled = true', 'enabled = true\ntruth = "truth"',
+     r"line 29, column 9: key ablation.truth: not a synthetic truth folder"),
 ])
 def test_each_mistake_names_its_key(folder, old, new, expected):
     assert old in GOOD

@@ -4,6 +4,7 @@ restart after a kill, and the command line's exit codes."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import signal
 import subprocess
@@ -27,7 +28,8 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 def test_the_run_records_every_stage(demo_run):
     manifest = read_manifest(demo_run)
     stages = {s["name"]: s for s in manifest["stages"]}
-    assert [s["name"] for s in manifest["stages"]] == list(STAGES) == ["ingest", "rules", "detection", "outputs"]
+    assert [s["name"] for s in manifest["stages"]] == list(STAGES) == ["ingest", "rules", "detection", "ablation",
+                                                                       "outputs"]
     ingest = stages["ingest"]
     assert ingest["rows_in"] == ingest["rows_out"] + ingest["counts"]["quarantined"] > 0
     assert {q["rows_read"] for q in manifest["quarantine"].values()} and len(manifest["inputs"]) == 7  # DRM too
@@ -40,7 +42,7 @@ def test_the_run_records_every_stage(demo_run):
     fam = pl.read_parquet(demo_run / "rules" / "entitlements-2026-06.parquet")
     assert (fam["rsa"] * 100).round(6).equals((fam["rsa"] * 100).round(0))  # amounts to the cent
     # a stage whose package has no entry point yet says so; it does not invent outputs
-    for name in ("detection", "outputs"):
+    for name in ("detection", "ablation", "outputs"):
         stage = stages[name]
         assert stage["status"] in ("done", "not available")
         if stage["status"] == "not available":
@@ -138,7 +140,9 @@ def test_registered_stages_and_the_detection_entry_point(run_copy, monkeypatch):
         seen.append(ctx.workspace)
         return StageReport("extra", note="plugged")
 
-    report = run(load_config(run_copy / "run.toml"), stages={**STAGES, "extra": extra})
+    # (the ablation stage reruns detection itself: left out here, where detection is a stand-in)
+    stages = {name: fn for name, fn in STAGES.items() if name != "ablation"}
+    report = run(load_config(run_copy / "run.toml"), stages={**stages, "extra": extra})
     assert calls == [(run_copy / "workspace", dt.date(2026, 6, 1), "duckdb")]
     assert seen == [run_copy / "workspace"]
     manifest = read_manifest(run_copy)
@@ -159,3 +163,41 @@ def test_one_run_at_a_time_in_a_folder(run_copy):
     lock.write_text(f"{dead.pid}\n")  # left by a killed run: taken over
     run_file(run_copy / "run.toml")
     assert not lock.exists()
+
+
+def test_the_ablation_stage_is_in_the_manifest_and_the_audit_log(demo_run):
+    """The demo enables ``[ablation]``: its table is an output with its hash, one audit entry per month says
+    which agencies' data was read again and under which agreement (no identifier), and the headline's recall
+    with the CAF alone is that table's."""
+    import polars as pl
+
+    from nonrecours.atomic import file_sha256
+
+    manifest = read_manifest(demo_run)
+    stage = {s["name"]: s for s in manifest["stages"]}["ablation"]
+    assert stage["status"] == "done" and stage["counts"]["2026-06"]["reference"] == "vérité synthétique"
+    listed = {o["path"]: o["sha256"] for o in manifest["outputs"]}
+    table_path = demo_run / "outputs" / "2026-06" / "answer1_exchange_value.parquet"
+    assert listed["outputs/2026-06/answer1_exchange_value.parquet"] == file_sha256(table_path)
+    entries = [json.loads(line) for line in (demo_run / "audit" / "log.jsonl").read_text().splitlines()]
+    ablation = [e for e in entries if e["kind"] == "ablation"]
+    assert len(ablation) == 1 and ablation[0]["data"]["exchange_id"] == manifest["agreement"]["exchange_id"]
+    assert ablation[0]["data"]["outputs"]["answer1_exchange_value.parquet"] == file_sha256(table_path)
+    assert ablation[0]["data"]["agencies"] == ["caf", "cnam", "france_travail", "dgfip", "cnav", "msa", "drm"]
+    table = pl.read_parquet(table_path)
+    assert set(table["scenario"]) == {"toutes", "CAF seule", *(f"sans {a}" for a in ablation[0]["data"]["agencies"])}
+    full = table.filter(pl.col("scenario") == "toutes")
+    assert (full["flags_lost"] == 0).all() and (full["amount_change"] == 0).all()
+    head = pl.read_parquet(demo_run / "outputs" / "2026-06" / "headline.parquet")
+    caf = dict(table.filter(pl.col("scenario") == "CAF seule").select("benefit", "recall").iter_rows())
+    assert dict(head.select("benefit", "recall_caf_only").iter_rows()) == {b: caf.get(b) for b in head["benefit"]}
+
+
+def test_a_run_without_ablation_says_so():
+    from types import SimpleNamespace
+
+    from nonrecours.config import AblationConfig
+    from nonrecours.outputs.ablation import run_stage
+
+    report = run_stage(SimpleNamespace(config=SimpleNamespace(ablation=AblationConfig())))
+    assert report.status == "not asked" and "[ablation] enabled = true" in report.note and not report.outputs

@@ -288,6 +288,9 @@ def demo(
     oracle_workers: Annotated[int, typer.Option(
         "--oracle-workers", min=1, help="OpenFisca processes computing each batch at once (one per spare core).")
     ] = 1,
+    ablation: Annotated[bool, typer.Option(
+        "--ablation/--no-ablation", help="Measure the value of each exchange in the run (detection rerun "
+        "without each agency, against the synthetic truth).")] = True,
 ) -> None:
     """Run the main job on the embedded default: synthetic Cahors territory, local files, DuckDB.
 
@@ -307,7 +310,7 @@ def demo(
         oracle = open_oracle(oracle_python, workers=oracle_workers)
     try:
         report = run_demo(out, persons=persons, seed=seed, without=tuple(without or ()), truth_engine=truth_engine,
-                          oracle=oracle)
+                          oracle=oracle, ablation=ablation)
     finally:
         if oracle is not None:
             oracle.close()
@@ -366,36 +369,38 @@ def ablation(
     the truth when there is one, else against the full run) and their change; refreshes the headline's recall
     with the CAF alone.
     """
-    from types import SimpleNamespace
+    import json
 
     import polars as pl
 
+    from nonrecours.audit.manifest import MANIFEST
     from nonrecours.config import load_config
-    from nonrecours.outputs.ablation import run_ablation, truth_non_take_up
+    from nonrecours.outputs.ablation import EXCHANGE_VALUE, ablation_month
     from nonrecours.outputs.answers import headline
+    from nonrecours.outputs.report import REPORT, write_report
     from nonrecours.outputs.writers import write_table
     from nonrecours.progress import stage
-    from nonrecours.run import _detection_config
 
     cfg = load_config(config)
     folder = cfg.output
     months = [_month(month)] if month else cfg.months
-    truth = truth or (folder / "truth" if (folder / "truth" / "take_up.parquet").exists() else None)
-    det_config = _detection_config(SimpleNamespace(config=cfg))
+    truth = truth or cfg.ablation.truth or (folder / "truth" if (folder / "truth" / "take_up.parquet").exists()
+                                            else None)
     for m in months:
         if not (folder / "detection" / f"{m:%Y-%m}" / "flags.parquet").exists():
             raise errors.ConfigError(f"no detection for {m:%Y-%m} in {folder}: run `nonrecours run {config}` first")
-        ref = truth_non_take_up(truth, m, cfg.exchange) if truth is not None else None
         with stage(f"ablation {m:%Y-%m}: detection without each agency"):
-            table = run_ablation(folder, m, backend=backend or cfg.backend, config=det_config, truth=ref)
+            table = ablation_month(folder, m, cfg, backend=backend, truth=truth)
         dest = folder / "outputs" / f"{m:%Y-%m}"
-        paths = dict(write_table(table, dest, "answer1_exchange_value"))
+        paths = dict(write_table(table, dest, EXCHANGE_VALUE))
         if (dest / "statistics.parquet").exists() and (dest / "answer3_automation.parquet").exists():
             # the headline's recall with the CAF alone comes from this table
             lead = headline(pl.read_parquet(dest / "statistics.parquet"),
                             pl.read_parquet(dest / "answer3_automation.parquet"), table)
             paths.update({f"headline.{k}": v for k, v in write_table(lead, dest, "headline").items()})
-        _out().print(f"ablation {m:%Y-%m} (reference: {'truth' if ref is not None else 'the full run'})",
+        if (dest / REPORT).exists() and (folder / MANIFEST).exists():  # the report shows this table too
+            paths["report"] = write_report(folder, m, run_info=json.loads((folder / MANIFEST).read_text()))
+        _out().print(f"ablation {m:%Y-%m} (reference: {'truth' if truth is not None else 'the full run'})",
                      markup=False)
         for r in table.sort("benefit", "scenario").iter_rows(named=True):
             p = "—" if r["precision"] is None else f"{r['precision']:.1%}"

@@ -39,7 +39,7 @@ from nonrecours.errors import ConfigError
 from nonrecours.privacy.keys import KeySource
 from nonrecours.schemas.codes import AGENCIES
 
-__all__ = ["BENEFITS_ASKED", "AgencyInput", "RunConfig", "Thresholds", "load_config"]
+__all__ = ["BENEFITS_ASKED", "AblationConfig", "AgencyInput", "RunConfig", "Thresholds", "load_config"]
 
 AgencyName = Literal[tuple(a for a in AGENCIES if a != "synth")]  # type: ignore[valid-type]
 """Agencies a run reads (the code list of schemas/codes.py, without the synthetic truth's own code)."""
@@ -90,6 +90,21 @@ class Thresholds(_Strict):
     """Statistical cells under this many units are suppressed."""
 
 
+class AblationConfig(_Strict):
+    """Answer 1 measured in the run (``[ablation]``): detection rerun without each agency's extract and with
+    the CAF's alone, on the run's own workspace (``outputs.ablation``). Off by default: it reruns the core
+    and detection once per scenario (eight with the seven agencies)."""
+
+    enabled: bool = False
+    backend: Literal["polars", "duckdb"] | None = None
+    """Engine of the reruns; default: the run's. At a few thousand persons polars is several times faster
+    than DuckDB (measured on the demo: benchmarks/results/outputs.json); DuckDB keeps memory bounded at scale."""
+    truth: Path | None = None
+    """A synthetic truth folder (``take_up.parquet``, written by ``nonrecours synth``): precision and recall
+    against the true non-take-up. Without it (real extracts), each scenario is compared with the run with
+    every agency: flags lost and gained, and the monthly amounts they carry."""
+
+
 class RunConfig(BaseSettings):
     """A batch run: months, agencies and files, agreement, keys, benefits, engine, thresholds, outputs."""
 
@@ -109,6 +124,7 @@ class RunConfig(BaseSettings):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     lead_agency: dict[BenefitName, AgencyName] = Field(default_factory=dict)
     """Overrides of the agency that contacts people for a benefit (default: the paying agency)."""
+    ablation: AblationConfig = Field(default_factory=AblationConfig)
     _digest: str | None = PrivateAttr(None)
 
     @classmethod
@@ -295,8 +311,10 @@ def _resolve(cfg: RunConfig, base: Path) -> RunConfig:
     agencies = {a: s.model_copy(update={"files": [r(f) for f in s.files], "mapping": r(s.mapping)})
                 for a, s in cfg.agencies.items()}
     key = cfg.audit_key if cfg.audit_key.file is None else KeySource(file=r(cfg.audit_key.file))
+    ablation = cfg.ablation.model_copy(update={"truth": r(cfg.ablation.truth)})
     return cfg.model_copy(update={"output": r(cfg.output), "exchange": r(cfg.exchange),
-                                  "spill_dir": r(cfg.spill_dir), "agencies": agencies, "audit_key": key})
+                                  "spill_dir": r(cfg.spill_dir), "agencies": agencies, "audit_key": key,
+                                  "ablation": ablation})
 
 
 def _check_files(cfg: RunConfig, text: str, path: Path) -> None:
@@ -318,6 +336,10 @@ def _check_files(cfg: RunConfig, text: str, path: Path) -> None:
             stems[f.stem] = i
         if spec.mapping is not None and not spec.mapping.is_file():
             fail(("agencies", agency, "mapping"), f"file not found: {spec.mapping}")
+    truth = cfg.ablation.truth
+    if truth is not None and not (truth / "take_up.parquet").is_file():
+        fail(("ablation", "truth"), f"not a synthetic truth folder (no take_up.parquet in {truth}); leave the "
+                                    "key out to compare each scenario with the run with every agency")
     if cfg.output.exists() and not cfg.output.is_dir():
         fail(("output",), f"not a folder: {cfg.output}")
     from nonrecours.privacy import load_agreement

@@ -7,6 +7,8 @@ ingest     each agency's extracts read, validated, quarantined and pseudonymised
            ``workspace/``; each read is an *exchange* entry of the audit log
 rules      the benefit rules for each month (``core.build_inputs`` + ``engine.evaluate``) into ``rules/``
 detection  ``nonrecours.detection.run_detect`` when the package provides it, into ``detection/YYYY-MM/``
+ablation   answer 1's value of each exchange (``outputs.ablation.run_stage``) when run.toml's ``[ablation]``
+           enables it: detection rerun without each agency, into ``outputs/YYYY-MM/answer1_exchange_value``
 outputs    ``nonrecours.outputs.run_stage`` when the package provides it
 =========  ==========================================================================================
 
@@ -267,10 +269,20 @@ def outputs_stage(ctx: RunContext) -> StageReport:
     return fn(ctx)
 
 
+def ablation_stage(ctx: RunContext) -> StageReport:
+    """Calls ``nonrecours.outputs.ablation.run_stage(ctx)`` (the value of each exchange) when provided."""
+    fn = _entry_point("nonrecours.outputs.ablation", "run_stage")
+    if fn is None:
+        return StageReport("ablation", status="not available",
+                           note="nonrecours.outputs.ablation.run_stage is not in this build")
+    return fn(ctx)
+
+
 STAGES: dict[str, Stage] = {
     "ingest": ingest_stage,
     "rules": rules_stage,
     "detection": detection_stage,
+    "ablation": ablation_stage,
     "outputs": outputs_stage,
 }
 """The registry, in execution order. A package plugs in by providing the entry point named above (or by

@@ -28,11 +28,12 @@ def _write(folder, lines):
 
 def test_intact_run_verifies(demo_run):
     counts = verify_run(demo_run)
-    assert counts["entries"] == 8 and counts["outputs"] == len(read_manifest(demo_run)["outputs"]) > 20
+    assert counts["entries"] == 9 and counts["outputs"] == len(read_manifest(demo_run)["outputs"]) > 20
     kinds = [e["kind"] for e in open_log(demo_run).entries()]
-    assert kinds == ["exchange"] * 7 + ["run"]  # the six agencies and the DRM, then the run
+    # the six agencies and the DRM, the ablation (their data read again, without each), then the run
+    assert kinds == ["exchange"] * 7 + ["ablation", "run"]
     res = CliRunner().invoke(app, ["audit", "verify", str(demo_run)])
-    assert res.exit_code == 0 and "8 log entries chained" in res.output
+    assert res.exit_code == 0 and "9 log entries chained" in res.output
 
 
 def _edit(lines):
@@ -46,8 +47,8 @@ def _edit(lines):
     (_edit, "audit entry 3: MAC mismatch"),
     (lambda lines: lines[:2] + lines[3:], "audit entry 3: sequence number 4 where 3 expected"),
     (lambda lines: [lines[0], lines[2], lines[1], *lines[3:]], "audit entry 2: sequence number 3 where 2"),
-    (lambda lines: lines[:-1], "entries 8 to 8 were removed"),
-    (lambda lines: lines[:-2], "entries 7 to 8 were removed"),
+    (lambda lines: lines[:-1], "entries 9 to 9 were removed"),
+    (lambda lines: lines[:-2], "entries 8 to 9 were removed"),
     (lambda lines: [*lines[:3], "{not json\n", *lines[3:]], "audit entry 4: not a JSON entry"),
 ])
 def test_each_tampering_of_the_log_is_named(run_copy, tamper, message):
@@ -105,7 +106,7 @@ def test_another_key_cannot_verify_or_extend(run_copy, tmp_path):
     log = open_log(run_copy, KeySource(file=other))
     with pytest.raises(AuditError):
         log.append("run", {"note": "forged"})
-    assert len(_lines(run_copy)) == 8
+    assert len(_lines(run_copy)) == 9
 
 
 def test_nothing_identifying_enters_the_log(demo_run, tmp_path):

@@ -166,6 +166,39 @@ def test_answers_and_quality_equal_their_tables(demo_run, page):
     assert len(rows(page, "parametres")) == sum(b["month"] == "2026-06-01" for b in bindings) > 20
 
 
+def test_exchange_value_equals_the_ablation_table(demo_run, page):
+    """Answer 1 measured: every cell of the report's table is the ablation stage's, and the plain-French
+    reading quotes that table's figures (the agency whose absence loses the most flags, the CAF alone)."""
+    from nonrecours.outputs.report import _scenario_label
+
+    table = pl.read_parquet(demo_run / FOLDER / "answer1_exchange_value.parquet")
+    by_key = {(r["benefit"], r["scenario"]): r for r in table.iter_rows(named=True)}
+    stats = pl.read_parquet(demo_run / FOLDER / "statistics.parquet")
+    published = set(stats.filter((pl.col("level") == "total") & (pl.col("household_type") == "ensemble")
+                                 & ~pl.col("secret"))["benefit"])
+    trs = rows(page, "valeur-echanges")
+    assert {(tr["data-benefit"], tr["data-scenario"]) for tr in trs} == set(by_key)
+    checked = 0
+    for tr in trs:
+        row = by_key[(tr["data-benefit"], tr["data-scenario"])]
+        assert tr.find("td").get_text() == _scenario_label(row["scenario"])
+        for td in tr.find_all("td", attrs={"data-col": True}):
+            check_cell(td, row[td["data-col"]], row["benefit"] not in published)
+            checked += 1
+    assert checked == 8 * len(by_key)
+    reading = [li.get_text() for li in page.find("ul", class_="reading").find_all("li")]
+    assert published and len(reading) == len([b for b in published if (b, "toutes") in by_key
+                                               and by_key[(b, "toutes")]["flags"]])
+    for sentence in reading:
+        benefit = next(b for b, label in SHORT_BENEFITS.items() if sentence.startswith(label + " : "))
+        full, caf = by_key[(benefit, "toutes")], by_key[(benefit, "CAF seule")]
+        lost = max(r["flags_lost"] for (b, s), r in by_key.items() if b == benefit and s.startswith("sans "))
+        if lost:
+            assert f"{lost} des {full['flags']} signalements sont perdus" in sentence.replace("\u202f", "")
+        assert f"la pratique actuelle), {caf['flags']} signalements" in sentence.replace("\u202f", "")
+        assert f"un rappel de {fmt_pct(caf['recall'])}" in sentence  # the demo has a truth
+
+
 def test_the_page_is_french_and_self_contained(page, demo_run):
     html = (demo_run / FOLDER / REPORT).read_text(encoding="utf-8")
     assert page.html["lang"] == "fr"
@@ -186,9 +219,46 @@ def test_the_page_is_french_and_self_contained(page, demo_run):
     # French formatting: percentages with a decimal comma and a space before %, euros after the number
     shown = page.find("table", id="synthese").get_text()
     assert re.search(r"\d,\d\u00a0%", shown) and re.search(r"\d\u00a0€", shown)
-    # what is not modelled: each benefit's rule module's own paragraph
+    # what is not modelled: each benefit's rule module's own paragraph, in French
     limits = page.find(id="limites").get_text()
-    assert "RSA jeune actif" in limits and "capital income" in limits
+    assert "RSA jeune actif" in limits and "revenus du capital" in limits
+    assert not page.find(lang="en") and "capital income" not in limits
+    # every label of the page is French: no count key or quarantine reason shown as the code writes it
+    shown = page.find(id="qualite").get_text()
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", shown.replace("france_travail.csv", "")), \
+        re.findall(r"\b[a-z]+_[a-z_]+\b", shown)
+    assert "(motif non traduit)" not in shown and "check key" not in shown and "missing" not in shown
+
+
+def test_not_modelled_translations_follow_the_rule_modules():
+    """Each translation is tied to the digest of its rule module's English paragraph: when a module's
+    « Not modelled » changes, this fails until the French text (report.NOT_MODELLED) is updated."""
+    import hashlib
+
+    from nonrecours.outputs.report import NOT_MODELLED, english_not_modelled
+
+    for module, (digest, french) in NOT_MODELLED.items():
+        english = english_not_modelled(module)
+        assert english, module
+        assert hashlib.sha256(english.encode()).hexdigest()[:12] == digest, (module, english)
+        assert french.endswith(".") and "capital" in french
+
+
+def test_quarantine_reasons_and_commune_names_are_french():
+    from nonrecours.outputs.report import commune_names, quarantine_reason
+
+    assert quarantine_reason("NIR (positions 10-24): invalid NIR check key") == \
+        "NIR (positions 10-24) : clé de contrôle du NIR invalide"
+    assert quarantine_reason("DATE_NAIS: not a date in format %d/%m/%Y") == \
+        "DATE_NAIS : pas une date au format %d/%m/%Y"
+    assert quarantine_reason("line: blank line (truncated last line?)") == \
+        "ligne : ligne vide (dernière ligne tronquée ?)"
+    assert quarantine_reason("X: something new").endswith("(motif non traduit)")  # never silently English
+    # names from the national table, not only the synthetic territory's: Cahors, Toulouse, and an overseas
+    # commune (not in the mainland table) by its EPCI; a code that is no commune gets no name
+    names = commune_names(pl.Series(["46042", "31555", "97411", "99999", None]))
+    assert names == {"46042": "Cahors", "31555": "Toulouse",
+                     "97411": "commune de CA Intercommunale du Nord de la Réunion (CINOR)"}
 
 
 def test_secret_statistics_hide_the_answers_counts_too(demo_run, tmp_path):

@@ -9,7 +9,18 @@ changes the core's inputs, so the core and detection run again, nothing else (no
 
 Reference for precision and recall: the synthetic truth when there is one (``truth_non_take_up``: the adults
 of every famille the truth says does not take a benefit up, pseudonymised under the run's key), else the full
-run's flags (then "recall" is the share of the full run's flags a scenario keeps).
+run's flags (then "recall" is the share of the full run's flags a scenario keeps, and what a real agency reads
+is the flags lost and gained and the monthly amounts they carry).
+
+In a run, ``run_stage`` is the ``ablation`` stage (``[ablation] enabled = true`` in run.toml): after detection,
+before the outputs stage (whose headline and report read its table), it writes
+``outputs/YYYY-MM/answer1_exchange_value`` (Parquet and French CSV, atomically) and logs one audit entry per
+month. ``nonrecours ablation`` calls the same ``ablation_month`` on a finished run.
+
+Why the core is rebuilt for each scenario rather than reused: it chooses among sources per agency over the
+whole population (an agency's resource window, the DRM as exhaustive source when present), so a core without
+an agency is not the full core with that agency's values removed. Each scenario's rerun is faithful; the
+workspace is reused (no ingest), and the run with every agency reuses the detection stage's flags.
 """
 
 from __future__ import annotations
@@ -23,7 +34,13 @@ import polars as pl
 
 from nonrecours.outputs.answers import CONTRIBUTING, exchange_value
 
-__all__ = ["ablation_detection", "run_ablation", "truth_non_take_up"]
+__all__ = ["EXCHANGE_VALUE", "ablation_detection", "ablation_month", "run_ablation", "run_stage",
+           "truth_non_take_up"]
+
+EXCHANGE_VALUE = "answer1_exchange_value"
+"""The table's file stem in ``outputs/YYYY-MM/``."""
+REFERENCES = {"truth": "vérité synthétique", "run": "traitement avec tous les organismes"}
+"""What precision and recall are measured against (the table's ``reference`` column, in French)."""
 
 
 def ablation_detection(workspace: str | Path, month: dt.date, *, backend: str = "duckdb", config: Any = None,
@@ -93,3 +110,64 @@ def run_ablation(run_folder: str | Path, month: dt.date, *, backend: str = "duck
     full = pl.read_parquet(det) if det.exists() else None
     run = ablation_detection(ws, month, backend=backend, config=config, full_flags=full, agencies=agencies)
     return exchange_value(run, agencies=agencies, truth=truth)
+
+
+def _run_agencies(config: Any) -> tuple[str, ...]:
+    """The agencies a run reads, in the code list's order."""
+    return tuple(a for a in CONTRIBUTING if a in config.agencies)
+
+
+def ablation_month(run_folder: str | Path, month: dt.date, run_config: Any, *, backend: str | None = None,
+                   truth: str | Path | None = None) -> pl.DataFrame:
+    """``exchange_value`` of ``month`` on a run folder, with its ``reference`` column (French: the synthetic
+    truth, or the run with every agency): the one computation behind the stage and the command.
+
+    ``run_config``: the run's RunConfig (agencies, agreement, thresholds); ``backend``: of the reruns (default:
+    ``[ablation] backend``, else the run's); ``truth``: a synthetic truth folder (default ``[ablation] truth``).
+    """
+    from types import SimpleNamespace
+
+    from nonrecours.run import _detection_config
+
+    settings = run_config.ablation
+    backend = backend or settings.backend or run_config.backend
+    truth = truth if truth is not None else settings.truth
+    ref = truth_non_take_up(truth, month, run_config.exchange) if truth is not None else None
+    table = run_ablation(run_folder, month, backend=backend, truth=ref, agencies=_run_agencies(run_config),
+                         config=_detection_config(SimpleNamespace(config=run_config)))
+    return table.with_columns(pl.lit(REFERENCES["truth" if ref is not None else "run"]).alias("reference"))
+
+
+def run_stage(ctx: Any) -> Any:
+    """The run's ``ablation`` stage (see the module docstring); ``not asked`` when run.toml does not enable it."""
+    from nonrecours.atomic import file_sha256
+    from nonrecours.outputs.writers import write_table
+    from nonrecours.progress import stage
+    from nonrecours.run import StageReport
+
+    settings = ctx.config.ablation
+    if not settings.enabled:
+        return StageReport("ablation", status="not asked",
+                           note="answer 1's exchange value not measured: [ablation] enabled = true in run.toml")
+    report = StageReport("ablation", rows_out=0)
+    backend = settings.backend or ctx.config.backend
+    for month in ctx.config.months:
+        if not (ctx.out / "detection" / f"{month:%Y-%m}" / "flags.parquet").exists():
+            continue
+        scenarios = len(_run_agencies(ctx.config)) + 1
+        with stage(f"ablation {month:%Y-%m} ({backend}): detection rerun for {scenarios} scenarios"):
+            table = ablation_month(ctx.out, month, ctx.config)
+        paths = write_table(table, ctx.out / "outputs" / f"{month:%Y-%m}", EXCHANGE_VALUE)
+        report.outputs += paths.values()
+        report.rows_out += table.height
+        reference = table.get_column("reference")[0] if table.height else REFERENCES["run"]
+        report.counts[f"{month:%Y-%m}"] = {"scenarios": int(table.get_column("scenario").n_unique()),
+                                           "reference": reference}
+        # which agencies' data was read again, for what, under which agreement: an entry of the audit chain
+        ctx.audit.append("ablation", {
+            "month": f"{month:%Y-%m}", "agencies": list(_run_agencies(ctx.config)), "backend": backend,
+            "scenarios": sorted(table.get_column("scenario").unique().to_list()), "reference": reference,
+            "exchange_id": ctx.agreement.exchange_id, "purpose": ctx.agreement.purpose,
+            "outputs": {p.name: file_sha256(p) for p in paths.values()}})
+    report.note = f"detection rerun on the workspace without each agency ({backend})"
+    return report

@@ -147,8 +147,8 @@ def exchange_value(run_detection: Callable[[set[str]], pl.DataFrame], *,
     flags. A flag counts when its grade is in ``grades``; a flag and a reference item match when they share a
     person and the benefit. Columns: scenario, benefit, flags, matched (flags that match), lost (reference
     items no flag matches), flags_gained and flags_lost (against the run with every agency), precision,
-    recall, amount_central (monthly, summed over the flags), precision_change and recall_change (against
-    the run with every agency).
+    recall, amount_central (monthly, summed over the flags), precision_change, recall_change and
+    amount_change (against the run with every agency).
     """
     agencies = tuple(agencies)
     full = run_detection(set(agencies))
@@ -194,11 +194,13 @@ def exchange_value(run_detection: Callable[[set[str]], pl.DataFrame], *,
         pl.when(pl.col("_ref") > 0).then(pl.col("_found") / pl.col("_ref")).alias("recall"),
         pl.col("amount_central").round(2))
     ref_row = out.filter(pl.col("scenario") == "toutes").select(
-        "benefit", pl.col("precision").alias("_p0"), pl.col("recall").alias("_r0"))
+        "benefit", pl.col("precision").alias("_p0"), pl.col("recall").alias("_r0"),
+        pl.col("amount_central").alias("_a0"))
     return (out.join(ref_row, on="benefit", how="left")
             .with_columns((pl.col("precision") - pl.col("_p0")).alias("precision_change"),
-                          (pl.col("recall") - pl.col("_r0")).alias("recall_change"))
-            .drop("_p0", "_r0").sort("benefit", "scenario"))
+                          (pl.col("recall") - pl.col("_r0")).alias("recall_change"),
+                          (pl.col("amount_central") - pl.col("_a0").fill_null(0.0)).round(2).alias("amount_change"))
+            .drop("_p0", "_r0", "_a0").sort("benefit", "scenario"))
 
 
 def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *, paid_units: pl.DataFrame | None = None,
@@ -351,8 +353,11 @@ def headline(statistics_table: pl.DataFrame, automation: pl.DataFrame,
 def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame, provenance: pl.DataFrame,
                   statistics_table: pl.DataFrame | None = None, members: pl.DataFrame | None = None,
                   run_detection: Callable[[set[str]], pl.DataFrame] | None = None,
-                  truth: pl.DataFrame | None = None) -> dict[str, Path]:
-    """Write the three answers (Parquet and French CSV) under ``out``; return every path written."""
+                  truth: pl.DataFrame | None = None, exchange: pl.DataFrame | None = None) -> dict[str, Path]:
+    """Write the three answers (Parquet and French CSV) under ``out``; return every path written.
+
+    ``exchange``: answer 1's exchange value already written (by the ablation stage): read into the headline,
+    not rewritten; ``run_detection``: measure it here instead (and write it)."""
     out = Path(out)
     tables = {
         "answer1_data_to_exchange": data_to_exchange(),
@@ -365,7 +370,7 @@ def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame, 
         tables["answer2_non_take_up"] = statistics_table.filter(
             pl.col("level").is_in(["total", "departement"]) & (pl.col("household_type") == "ensemble"))
         tables["headline"] = headline(statistics_table, tables["answer3_automation"],
-                                      tables.get("answer1_exchange_value"))
+                                      tables.get("answer1_exchange_value", exchange))
     written: dict[str, Path] = {}
     for stem, frame in tables.items():
         for kind, path in write_table(frame, out, stem).items():

@@ -69,12 +69,66 @@ CORE_LABELS = {
     "persons_without_person_row": "personnes sans fiche d'identité (connues par un lien seulement)",
     "provenance_rows": "valeurs tracées (provenance)", "unknowns_rows": "valeurs inconnues tracées",
     "persons_known": "personnes connues des organismes",
+    "familles_without_demandeur": "familles sans demandeur",
 }
 EXCLUSION_LABELS = {
     "opt_out": "opposition de la personne", "pending_claim": "demande en cours",
     "recent_refusal": "refus récent", "recent_closure": "droit clos récemment",
     "deceased_or_gone": "décès ou départ du territoire",
 }
+QUARANTINE_LABELS = {
+    "missing NIR": "NIR absent",
+    "NIR with characters other than digits (or 2A/2B)": "NIR avec d'autres caractères que des chiffres (ou 2A/2B)",
+    "NIR of the wrong length": "NIR de longueur incorrecte",
+    "invalid NIR check key": "clé de contrôle du NIR invalide",
+    "NIR with an invalid first digit": "NIR au premier chiffre invalide",
+    "NIR with an invalid birth month": "NIR au mois de naissance invalide",
+    "unusable NIR": "NIR inutilisable",
+    "missing value": "valeur absente", "not an amount": "pas un montant",
+    "amount with more than two decimals": "montant à plus de deux décimales",
+    "amount out of range": "montant hors limites", "not a number": "pas un nombre",
+    "not an integer": "pas un entier", "not a year": "pas une année", "unknown code": "code inconnu",
+    "negative amount": "montant négatif", "negative number": "nombre négatif",
+    "date before 1900": "date antérieure à 1900",
+    "birth date after the extract date": "date de naissance postérieure à la date de l'extrait",
+    "date more than a year after the extract date": "date plus d'un an après la date de l'extrait",
+    "year outside 1900 to the extract's year": "année hors de 1900 à l'année de l'extrait",
+    "blank line": "ligne vide", "misplaced or unclosed quote in a value": "guillemet mal placé ou non fermé",
+    "line too long": "ligne trop longue", "unreadable line": "ligne illisible",
+    "repeated header line": "ligne d'en-tête répétée",
+    "carriage return inside the line": "retour chariot dans la ligne",
+    "record length": "longueur d'enregistrement incorrecte", "unknown record type": "type d'enregistrement inconnu",
+}
+"""The ingestion's quarantine reasons (connectors, in English in their reports) in French; patterns below."""
+QUARANTINE_PATTERNS = (
+    (r"^not a (date|month) in format (.+)$", lambda m: f"pas une {'date' if m[1] == 'date' else 'mois'} au "
+                                                     f"format {m[2]}"),
+    (r"^more than (\d+) years$", lambda m: f"plus de {m[1]} ans"),
+    (r"^code not allowed in canonical column (.+)$", lambda m: f"code non admis pour la colonne {m[1]}"),
+    (r"^value out of range for canonical column (\S+) \((.+)\)$",
+     lambda m: f"valeur hors limites pour la colonne {m[1]} ({m[2]})"),
+    (r"^no value for canonical column (.+)$", lambda m: f"aucune valeur pour la colonne {m[1]}"),
+)
+
+
+def quarantine_reason(key: str) -> str:
+    """« colonne : motif » of an ingest report in French (the column as the agency names it); a reason this
+    table does not know yet is shown as written, marked « (motif non traduit) »."""
+    column, sep, reason = key.rpartition(": ")
+    truncated = reason.endswith(" (truncated last line?)")
+    reason = reason.removesuffix(" (truncated last line?)")
+    text = QUARANTINE_LABELS.get(reason)
+    if text is None:
+        for pattern, render in QUARANTINE_PATTERNS:
+            found = re.match(pattern, reason)
+            if found:
+                text = render(found)
+                break
+    text = (text or f"{reason} (motif non traduit)") + (" (dernière ligne tronquée ?)" if truncated else "")
+    column = {"line": "ligne"}.get(column, column)
+    return f"{column} : {text}" if sep else text
+
+
 UNIT_LABELS = {"currency": "€", "rate": "", "year": "ans", "hour": "h", "month": "mois"}
 
 
@@ -322,18 +376,40 @@ def rules_version() -> str:
     return f"nonrecours {__version__}, règles {h.hexdigest()[:16]}"
 
 
-def not_modelled() -> list[tuple[str, str]]:
-    """(benefit, text): the « Not modelled » paragraph of each benefit's rule module, the one place it is
-    written (quoted as written, in English)."""
+NOT_MODELLED: dict[str, tuple[str, str]] = {
+    "rsa": ("231fb228bfb2", "le RSA jeune actif (moins de 25 ans ayant travaillé deux ans), les travailleurs "
+                            "indépendants, les revenus du capital, la neutralisation des ressources interrompues "
+                            "au-delà de la règle de l'article R262-13 du CASF, Mayotte."),
+    "ppa": ("257d53b30df9", "les revenus des travailleurs indépendants, le plancher propre aux apprentis, les "
+                            "revenus du capital, l'allocation supplémentaire d'invalidité (ASI)."),
+    "aspa": ("1f5cf47cff00", "les revenus du capital et le patrimoine, la récupération sur succession."),
+    "css": ("ce8d72d9e4ee", "Mayotte, les montants de participation propres à l'Alsace-Moselle, la CSS des "
+                            "étudiants en leur nom propre, les revenus du capital, l'abattement sur les revenus "
+                            "d'activité des demandeurs d'emploi (il ne vise que des salaires que les situations "
+                            "n'ont jamais en même temps qu'une allocation chômage), l'allocation supplémentaire "
+                            "d'invalidité (ASI)."),
+}
+"""Per benefit rule module: (digest of its English « Not modelled » paragraph, that paragraph in French). The
+paragraph in the module is the source; the digest ties the translation to it (``english_not_modelled``: a
+test fails when the module's paragraph changes and the translation was not updated)."""
+
+
+def english_not_modelled(module: str) -> str:
+    """The « Not modelled: » paragraph of a rule module's docstring, whitespace normalised."""
     from importlib import import_module
 
+    doc = import_module(f"nonrecours.rules.benefits.{module}").__doc__ or ""
+    found = re.search(r"Not modelled:(.*?)(?:\n\s*\n|$)", doc, flags=re.S)
+    return " ".join(found.group(1).split()) if found else ""
+
+
+def not_modelled() -> list[tuple[str, str]]:
+    """(benefit, French text): what each benefit's rules leave out, translated from its rule module's own
+    paragraph (``NOT_MODELLED``)."""
     out = []
     for module, benefit in (("rsa", "rsa"), ("ppa", "ppa"), ("aspa", "aspa"), ("css", "css_free")):
-        doc = import_module(f"nonrecours.rules.benefits.{module}").__doc__ or ""
-        found = re.search(r"Not modelled:(.*?)(?:\n\s*\n|$)", doc, flags=re.S)
-        if found:
-            label = "complémentaire santé solidaire" if module == "css" else BENEFIT_LABELS[benefit]
-            out.append((label, " ".join(found.group(1).split())))
+        label = "complémentaire santé solidaire" if module == "css" else BENEFIT_LABELS[benefit]
+        out.append((label, NOT_MODELLED[module][1]))
     return out
 
 
@@ -358,6 +434,22 @@ STAT_COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 def _benefit_label(b: str) -> str:
     return SHORT_BENEFITS.get(b, b)
+
+
+def commune_names(codes: pl.Series) -> dict[str, str]:
+    """INSEE commune code → its name, for ``codes``: the national table shipped with the package (every
+    commune of mainland France, Etalab ``decoupage-administratif``: ``synth/data/SOURCES.md``); a commune it
+    does not name (overseas) is called by its EPCI (« commune de <EPCI> »), from the national EPCI table."""
+    from nonrecours.outputs.statistics import epci_table
+    from nonrecours.synth import load_territory
+
+    wanted = pl.DataFrame({"depcom": codes.drop_nulls().unique().cast(pl.String)})
+    if not wanted.height:
+        return {}
+    named = wanted.join(load_territory("france").select("depcom", "name"), on="depcom", how="left").join(
+        epci_table().select("depcom", "epci"), on="depcom", how="left")
+    return {code: name if name is not None else f"commune de {epci}"
+            for code, name, epci in named.iter_rows() if name is not None or epci is not None}
 
 
 def _area_label(level: str, area: str, communes: Mapping[str, str]) -> str:
@@ -484,6 +576,92 @@ def _grades(stats: pl.DataFrame | None, summary: dict[str, Any] | None, publishe
     return out
 
 
+VALUE_COLUMNS: tuple[tuple[str, str, str], ...] = (
+    ("flags", "Signalements", "int"),
+    ("flags_lost", "Perdus", "int"),
+    ("flags_gained", "Gagnés", "int"),
+    ("amount_central", "Montant mensuel signalé", "eur"),
+    ("amount_change", "Écart de montant", "eur"),
+    ("precision", "Précision", "pct"),
+    ("recall", "Rappel", "pct"),
+    ("recall_change", "Écart de rappel", "pct"),
+)
+"""answer1_exchange_value columns shown, in order: (column, header, format); lost and gained against the run
+with every agency."""
+
+
+def _scenario_label(scenario: str) -> str:
+    """« sans caf » → « sans CAF »; « toutes » → « tous les organismes »; « CAF seule » as it is."""
+    if scenario.startswith("sans "):
+        return "sans " + agency_label(scenario.removeprefix("sans "))
+    return {"toutes": "tous les organismes"}.get(scenario, scenario)
+
+
+def _exchange_value(value: pl.DataFrame, published: set[str]) -> dict[str, Any]:
+    """The value of each exchange (answer 1, measured): the table, and per benefit one sentence in plain
+    French naming the extract whose absence loses the most flags and what the CAF's alone keeps. Every
+    figure is a cell of ``answer1_exchange_value``; a benefit the statistics keep secret is not read out."""
+    from nonrecours.outputs.answers import CONTRIBUTING
+
+    order = {s: i for i, s in enumerate(["toutes", *(f"sans {a}" for a in CONTRIBUTING), "CAF seule"])}
+    bord = {b: i for i, b in enumerate(TARGET_BENEFITS)}
+    value = value.sort(pl.col("benefit").replace_strict(bord, default=len(bord)),
+                       pl.col("scenario").replace_strict(order, default=len(order)), maintain_order=True)
+    truth = "reference" in value.columns and value.height and value["reference"][0] == "vérité synthétique"
+    rows = [[cell(_scenario_label(r["scenario"])), cell(_benefit_label(r["benefit"])),
+             *[cell(r[c], f, col=c, secret=r["benefit"] not in published) for c, _, f in VALUE_COLUMNS]]
+            for r in value.iter_rows(named=True)]
+    against = ("la vérité du territoire synthétique (précision : part des signalements justes ; rappel : part "
+               "du non-recours réel trouvé)" if truth else
+               "le traitement avec tous les organismes (précision : part des signalements qu'il fait aussi ; "
+               "rappel : part de ses signalements conservés)")
+    table = Table("valeur-echanges", ["Scénario", "Prestation", *(h for _, h, _ in VALUE_COLUMNS)], rows,
+                  [{"benefit": r["benefit"], "scenario": r["scenario"]} for r in value.iter_rows(named=True)],
+                  sortable=True, caption="Détection rejouée sans l'extrait de chaque organisme, et avec celui de "
+                                         f"la CAF seul ; mesurée contre {against}. Perdus, gagnés et écarts : "
+                                         "par rapport au traitement avec tous les organismes "
+                                         "(answer1_exchange_value).")
+    reading = []
+    for b in [b for b in TARGET_BENEFITS if b in published and b in set(value["benefit"])]:
+        sub = {r["scenario"]: r for r in value.filter(pl.col("benefit") == b).iter_rows(named=True)}
+        full = sub.get("toutes")
+        without = [r for s, r in sub.items() if s.startswith("sans ")]
+        if full is None or not without or not full["flags"]:
+            continue
+        worst = max(without, key=lambda r: (r["flags_lost"], -(r["amount_change"] or 0.0), r["scenario"]))
+        text = f"{_benefit_label(b)} : "
+        if worst["flags_lost"]:
+            text += (f"sans l'extrait {_of(worst['scenario'].removeprefix('sans '))}, {fmt_int(worst['flags_lost'])} "
+                     f"des {fmt_int(full['flags'])} signalements sont perdus")
+            if (worst["amount_change"] or 0.0) <= -0.5:
+                text += f" (le montant mensuel signalé baisse de {fmt_eur(-worst['amount_change'])})"
+            if truth and worst["recall"] is not None and full["recall"] is not None:
+                text += f", le rappel passant de {fmt_pct(full['recall'])} à {fmt_pct(worst['recall'])}"
+        else:
+            text += "aucun extrait ne fait à lui seul perdre de signalement"
+        caf = sub.get("CAF seule")
+        if caf is not None:
+            text += (f" ; avec le seul extrait de la CAF (la pratique actuelle), {fmt_int(caf['flags'])} "
+                     "signalements")
+            if truth and caf["recall"] is not None and caf["precision"] is not None:
+                text += f" justes à {fmt_pct(caf['precision'])} et un rappel de {fmt_pct(caf['recall'])}"
+            elif truth and caf["recall"] is not None:
+                text += f" et un rappel de {fmt_pct(caf['recall'])}"
+            else:
+                text += f", dont {fmt_int(caf['flags'] - caf['flags_gained'])} du traitement complet"
+        reading.append(text + ".")
+    return {"value": table, "value_reading": reading}
+
+
+_ARTICLES = {"caf": "de la", "cnam": "de l'", "dgfip": "de la", "cnav": "de l'", "msa": "de la", "drm": "du"}
+
+
+def _of(agency: str) -> str:
+    """« de la CAF », « de l'Assurance maladie », « du DRM », « de France Travail »: with its French article."""
+    article = _ARTICLES.get(agency, "de")
+    return f"{article}{'' if article.endswith(chr(39)) else ' '}{agency_label(agency)}"
+
+
 def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     # 1. Data to exchange, and (when the run measured it) the value of each exchange.
@@ -508,16 +686,7 @@ def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
                                     "porte (answer1_data_to_exchange).")
     value = _read(folder / "answer1_exchange_value.parquet")
     if value is not None:
-        rows = [[cell(r["scenario"]), cell(_benefit_label(r["benefit"])),
-                 cell(r["flags"], "int", col="flags", secret=r["benefit"] not in published),
-                 cell(r["lost"], "int", col="lost", secret=r["benefit"] not in published),
-                 cell(r["precision"], "pct", col="precision", secret=r["benefit"] not in published),
-                 cell(r["recall"], "pct", col="recall", secret=r["benefit"] not in published)]
-                for r in value.iter_rows(named=True)]
-        out["value"] = Table("valeur-echanges", ["Scénario", "Prestation", "Signalements", "Perdus", "Précision",
-                                                 "Rappel"], rows, [{"benefit": b} for b in value["benefit"]],
-                             sortable=True, caption="Détection rejouée sans chaque organisme "
-                                                    "(answer1_exchange_value).")
+        out.update(_exchange_value(value, published))
     # 2. Claim fields already held.
     held = _read(folder / "answer2_claim_fields_held.parquet")
     if held is not None:
@@ -592,15 +761,15 @@ def _quality(run_dir: Path, stats: pl.DataFrame | None, summary: dict[str, Any] 
                          cell(r["rows_accepted"], "int", col="rows_accepted"),
                          cell(r["rows_quarantined"], "int", col="rows_quarantined"),
                          cell(share, "pct", col="share")])
-            reasons += [[cell(agency_label(r["agency"])), cell(r["file"]), cell(reason),
+            reasons += [[cell(agency_label(r["agency"])), cell(r["file"]), cell(quarantine_reason(reason)),
                          cell(n, "int", col="count")] for reason, n in sorted(r["faults"].items())]
         out["quarantine"] = Table("quarantaine", ["Organisme", "Fichier", "Lignes lues", "Acceptées",
                                                   "En quarantaine", "Part en quarantaine"], rows,
                                   [{"file": r["file"]} for r in reports], sortable=True,
                                   caption="Lignes lues = acceptées + en quarantaine (rapports d'ingestion).")
         out["reasons"] = Table("motifs", ["Organisme", "Fichier", "Colonne : motif", "Lignes"], reasons,
-                               sortable=True, caption="Motifs de mise en quarantaine, tels que l'ingestion les "
-                                                      "écrit.")
+                               sortable=True, caption="Motifs de mise en quarantaine (colonne telle que "
+                                                      "l'organisme la nomme : motif).")
     if summary is not None:
         conflicts = summary.get("conflicts", {})
         out["conflicts"] = Table("conflits", ["Écart entre sources", "Nombre"],
@@ -666,13 +835,12 @@ def _parameters(run_dir: Path, month: dt.date) -> dict[str, Any]:
 
 # --- the page ----------------------------------------------------------------------------------------
 
-def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, Any] | None = None,
-                 territory: str = "cahors") -> str:
+def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, Any] | None = None) -> str:
     """The report of ``month`` for the run folder ``run_dir``, as one HTML string.
 
     ``run_info``: what the run manifest says of the run (``config`` with sha256, backend, benefits, thresholds;
-    ``agreement`` with exchange_id and purpose); ``territory``: the synthetic territory whose commune names
-    label commune rows (the one the outputs stage builds the statistics on).
+    ``agreement`` with exchange_id and purpose). Commune rows are named from the national table
+    (``commune_names``).
     """
     from jinja2 import Environment, PackageLoader, select_autoescape
     from markupsafe import Markup
@@ -683,9 +851,8 @@ def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, 
     stats = _read(folder / "statistics.parquet")
     summary = _json(run_dir / "detection" / f"{month:%Y-%m}" / "summary.json")
     published = _published(stats)
-    from nonrecours.synth import load_territory
-
-    communes = dict(load_territory(territory).select("depcom", "name").iter_rows())
+    communes = commune_names(stats.filter(pl.col("level") == "commune").get_column("area")
+                             if stats is not None else pl.Series([], dtype=pl.String))
     answers = _answers(folder, published)
     charts = {k: Markup(v) for k, v in answers.items() if k.endswith("_chart") and v}
     headline = _headline(stats)
@@ -709,7 +876,8 @@ def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, 
                           "sont dans aucune famille et ne sont pas évaluées.")
     if "value" not in answers:
         limits.append("La valeur de chaque échange (détection rejouée sans chaque organisme) n'est pas mesurée "
-                      "par ce run : seules les données que chaque extrait porte sont listées.")
+                      "par ce traitement (section [ablation] de run.toml) : seules les données que chaque extrait "
+                      "porte sont listées.")
     if stats is None:
         limits.append("Les statistiques n'ont pas été produites pour ce mois (pas de résidence ni de "
                       "composition des foyers dans l'espace de travail).")
@@ -734,9 +902,8 @@ def _units_note(summary: dict[str, Any] | None) -> str:
             "évaluées")
 
 
-def write_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, Any] | None = None,
-                 territory: str = "cahors") -> Path:
+def write_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, Any] | None = None) -> Path:
     """Write ``outputs/YYYY-MM/report.html`` atomically; return its path."""
     run_dir = Path(run_dir)
     target = run_dir / "outputs" / f"{month:%Y-%m}" / REPORT
-    return write_text(target, build_report(run_dir, month, run_info=run_info, territory=territory))
+    return write_text(target, build_report(run_dir, month, run_info=run_info))

@@ -15,6 +15,7 @@ from typing import Any
 import polars as pl
 
 from nonrecours.core.month import PROVENANCE_SCHEMA
+from nonrecours.outputs.ablation import EXCHANGE_VALUE
 from nonrecours.outputs.answers import write_answers
 from nonrecours.outputs.outreach import OutreachConfig, PayerRule, build_outreach
 from nonrecours.outputs.report import write_report
@@ -22,9 +23,6 @@ from nonrecours.outputs.statistics import StatisticsConfig, build_statistics, te
 from nonrecours.outputs.writers import write_table
 
 __all__ = ["run_stage"]
-
-TERRITORY = "cahors"
-"""The territory whose communes, EPCIs and names the statistics and the report are laid out on."""
 
 _NO_TOKENS = pl.DataFrame(schema={"agency": pl.String, "person_id": pl.String, "return_token": pl.String,
                                   "return_key_id": pl.String})
@@ -89,9 +87,13 @@ def run_stage(ctx: Any) -> Any:
             territory = territory_table(None, communes=profiles.get_column("depcom"))
             statistics = build_statistics(units, profiles, territory, config=stats_config)
             written += write_table(statistics, folder, "statistics").values()
+        # answer 1's exchange value, when the ablation stage measured it this run (the headline's recall
+        # with the CAF alone comes from it)
+        value = folder / f"{EXCHANGE_VALUE}.parquet"
+        exchange = pl.read_parquet(value) if ctx.config.ablation.enabled and value.exists() else None
         written += write_answers(folder, flags=flags, units=units, provenance=provenance,
-                                 statistics_table=statistics).values()
+                                 statistics_table=statistics, exchange=exchange).values()
         # The report reads only what was just written (and the run's own records), never the frames above.
-        written.append(write_report(ctx.out, month, run_info=ctx.manifest, territory=TERRITORY))
+        written.append(write_report(ctx.out, month, run_info=ctx.manifest))
         report.outputs += written
     return report
