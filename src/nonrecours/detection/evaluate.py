@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from nonrecours.detection.targets import AMOUNT_BENEFITS, BENEFITS
+from nonrecours.schemas.benefits import benefit as catalogue_row
 
 __all__ = ["evaluate_run", "render_markdown", "write_evaluation"]
 
@@ -61,7 +62,8 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
     mapping = _truth_to_workspace(truth, units, month, Path(agreement))
     out: dict[str, Any] = {"month": summary["month"], "backend": summary.get("backend"),
                            "truth_familles_matched": mapping.height, "benefits": {}}
-    for b in BENEFITS:
+    asked = summary.get("config", {}).get("benefits") or BENEFITS
+    for b in asked:
         ent = take_up.filter(pl.col("benefit") == b).join(mapping, left_on="unit_id", right_on="truth_id",
                                                          how="left", suffix="_ws")
         true_ntu = ent.filter(~pl.col("take_up"))
@@ -81,8 +83,9 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
         sure = ub.filter(pl.col("grade").is_in(["certain", "probable"]))
         est_ntu = sure.filter(pl.col("status") == "non_take_up").height
         res["estimated_rate"] = est_ntu / sure.height if sure.height else None
-        if b in AMOUNT_BENEFITS:
-            res["amount_foregone_true"] = float(true_ntu.get_column("amount").sum())
+        if b in AMOUNT_BENEFITS:  # monthly euros (a yearly benefit's truth amount is the year's: / 12)
+            per = 12.0 if catalogue_row(b).yearly else 1.0
+            res["amount_foregone_true"] = float(true_ntu.get_column("amount").sum()) / per
             res["amount_foregone_estimated"] = float(
                 fb.filter(pl.col("grade").is_in(["certain", "probable"])).get_column("amount_central").sum())
         # why the misses are missed, and what the false alarms are
