@@ -10,7 +10,7 @@ Relative paths are resolved against the configuration file's folder. Keys are *p
 an environment variable name), never written in the file. Example (``nonrecours demo`` writes one)::
 
     first_month = "2026-06"            # evaluated month (YYYY-MM); last_month for a range
-    benefits = ["rsa", "ppa", "aspa", "css"]
+    benefits = ["rsa", "ppa", "aspa", "css"]  # default: every benefit of the catalogue
     backend = "duckdb"                 # polars | duckdb
     output = "run"                     # the run folder: workspace, results, manifest, audit log
     exchange = "exchange.toml"         # the exchange agreement (keys, purpose, retention)
@@ -37,15 +37,18 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from nonrecours.errors import ConfigError
 from nonrecours.privacy.keys import KeySource
+from nonrecours.schemas.benefits import ASKED, CATALOGUE
 from nonrecours.schemas.codes import AGENCIES
 
 __all__ = ["BENEFITS_ASKED", "AblationConfig", "AgencyInput", "RunConfig", "Thresholds", "load_config"]
 
 AgencyName = Literal[tuple(a for a in AGENCIES if a != "synth")]  # type: ignore[valid-type]
 """Agencies a run reads (the code list of schemas/codes.py, without the synthetic truth's own code)."""
-BenefitName = Literal["rsa", "ppa", "aspa", "css"]
-BENEFITS_ASKED: tuple[str, ...] = ("rsa", "ppa", "aspa", "css")
-"""The benefits a run can look for non-take-up of (``css`` covers free and participating CSS)."""
+BENEFITS_ASKED: tuple[str, ...] = ASKED
+"""The benefits a run can look for non-take-up of (the catalogue's run.toml names, schemas.benefits; ``css``
+covers free and participating CSS)."""
+BenefitName = Literal[BENEFITS_ASKED]  # type: ignore[valid-type]
+_EXCLUSION_MONTHS: dict[str, int] = {b.asked: b.exclusion_months for b in CATALOGUE}
 ENV_PREFIX = "NONRECOURS_RUN_"
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
@@ -84,7 +87,7 @@ class Thresholds(_Strict):
     under_payment: float = Field(0.2, ge=0, lt=1)
     """A paid unit is under-paid when paid < (1 - under_payment) × least favourable estimate."""
     exclusion_months: dict[BenefitName, Annotated[int, Field(ge=0, le=60)]] = Field(
-        default_factory=lambda: {"rsa": 3, "ppa": 3, "aspa": 6, "css": 3})
+        default_factory=lambda: dict(_EXCLUSION_MONTHS))
     """A claim, refusal or closure within this many months excludes the unit from outreach, per benefit."""
     suppression: int = Field(11, ge=1)
     """Statistical cells under this many units are suppressed."""

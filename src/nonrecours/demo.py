@@ -20,6 +20,8 @@ from pathlib import Path
 
 import polars as pl
 
+from nonrecours.schemas.benefits import ASKED, CATALOGUE
+
 __all__ = ["DemoReport", "run_demo", "write_run_config"]
 
 SECRET_ENV = "NONRECOURS_EXCHANGE_SECRET"
@@ -93,7 +95,7 @@ def write_run_config(out: Path, extracts: dict[str, Path], month: str, backend: 
     lines = [
         "# nonrecours run configuration, written by `nonrecours demo` (see nonrecours.config).",
         f'first_month = "{month}"',
-        'benefits = ["rsa", "ppa", "aspa", "css"]',
+        "benefits = [" + ", ".join(f'"{a}"' for a in ASKED) + "]",
         f'backend = "{backend}"',
         'memory_limit = "2GB"',
         'spill_dir = "spill"',
@@ -106,10 +108,7 @@ def write_run_config(out: Path, extracts: dict[str, Path], month: str, backend: 
         "suppression = 11",
         "",
         "[thresholds.exclusion_months]",
-        "rsa = 3",
-        "ppa = 3",
-        "aspa = 6",
-        "css = 3",
+        *[f"{a} = {m}" for a, m in {b.asked: b.exclusion_months for b in CATALOGUE}.items()],
     ]
     if ablation:
         lines += ["", "# answer 1: detection rerun without each agency; the synthetic truth gives precision and recall",
@@ -205,18 +204,20 @@ def _facts(out: Path, manifest: dict, result: object) -> list[tuple[str, str]]:
     for month in manifest["config"]["months"]:
         fam = pl.read_parquet(out / "rules" / f"entitlements-{month}.parquet")
         paid_n = {b: n for b, m, n in paid.iter_rows() if f"{m:%Y-%m}" == month}
-        for benefit in ("rsa", "ppa", "aspa"):
-            if benefit in fam.columns:
-                entitled = fam.filter(pl.col(benefit) > 0)
-                facts.append((f"{benefit} {month} ({backend})",
+        for b in CATALOGUE:
+            if b.rule not in fam.columns:
+                continue
+            if b.kind == "amount":
+                entitled = fam.filter(pl.col(b.rule) > 0)
+                per = "a year" if b.yearly else "a month"
+                facts.append((f"{b.code} {month} ({backend})",
                               f"{entitled.height:,} of {fam.height:,} familles entitled by the rules "
-                              f"({entitled[benefit].sum():,.2f} EUR a month); {paid_n.get(benefit, 0):,} "
+                              f"({entitled[b.rule].sum():,.2f} EUR {per}); {paid_n.get(b.code, 0):,} "
                               "payments in the extracts"))
-        for benefit in ("css_free", "css_participation"):
-            if benefit in fam.columns:
-                facts.append((f"{benefit} {month} ({backend})",
-                              f"{fam.filter(pl.col(benefit)).height:,} of {fam.height:,} familles eligible; "
-                              f"{paid_n.get(benefit, 0):,} people covered in the extracts"))
+            else:
+                facts.append((f"{b.code} {month} ({backend})",
+                              f"{fam.filter(pl.col(b.rule)).height:,} of {fam.height:,} familles eligible; "
+                              f"{paid_n.get(b.code, 0):,} people covered in the extracts"))
     for info in manifest["stages"]:
         if info["status"] != "done":
             facts.append((info["name"], f"{info['status']}: {info['note']}"))

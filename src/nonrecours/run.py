@@ -44,6 +44,7 @@ from nonrecours.audit.manifest import MANIFEST, describe_file, relative
 from nonrecours.config import RunConfig, load_config
 from nonrecours.errors import ControlError, RunConflictError
 from nonrecours.progress import stage
+from nonrecours.schemas.benefits import ASKED, CATALOGUE, by_asked
 
 __all__ = ["STAGES", "RunContext", "RunReport", "StageReport", "run", "run_file", "validate"]
 
@@ -53,10 +54,8 @@ MARKER = ".nonrecours-run.json"
 LOCK = ".nonrecours-run.lock"
 STAGING = ".partial-staging"
 TARGETS: dict[str, tuple[str, ...]] = {
-    "rsa": ("rsa",), "ppa": ("ppa",), "aspa": ("aspa",),
-    "css": ("css_free", "css_participation", "css_participation_monthly"),
-}
-"""Rule targets evaluated for each benefit asked in run.toml."""
+    asked: tuple(dict.fromkeys(r for b in CATALOGUE if b.asked == asked for r in b.rules)) for asked in ASKED}
+"""Rule targets evaluated for each benefit asked in run.toml (from the catalogue, schemas.benefits)."""
 
 
 @dataclass
@@ -217,23 +216,26 @@ def _entry_point(module: str, name: str) -> Callable[..., Any] | None:
 
 
 def _detection_config(ctx: RunContext) -> Any:
-    """The detection package's own configuration with run.toml's thresholds: the under-payment share and
-    the exclusion windows (a window given for ``css`` applies to ``css_free`` and ``css_participation``)."""
+    """The detection package's own configuration with run.toml's benefits and thresholds: the benefits asked
+    (``css`` asks for ``css_free`` and ``css_participation``), the under-payment share and the exclusion windows
+    (a window given for a run.toml name applies to every benefit it asks for)."""
     cls = getattr(import_module("nonrecours.detection"), "DetectionConfig", None)
     if cls is None:
         return None
     th = ctx.config.thresholds
     base = cls()
     update: dict[str, Any] = {}
+    if "benefits" in cls.model_fields:
+        update["benefits"] = by_asked(ctx.config.benefits)
     if "under_payment_share" in cls.model_fields:
         update["under_payment_share"] = th.under_payment
+    asked_of = {b.code: b.asked for b in CATALOGUE}
     for name in ("refusal_months", "closure_months"):
         if name in cls.model_fields:
             windows = dict(getattr(base, name))
-            for benefit, months in th.exclusion_months.items():
-                for key in windows:
-                    if key == benefit or key.startswith(benefit + "_"):
-                        windows[key] = months
+            for key in windows:
+                if asked_of.get(key) in th.exclusion_months:
+                    windows[key] = th.exclusion_months[asked_of[key]]
             update[name] = windows
     return base.model_copy(update=update)
 

@@ -6,10 +6,12 @@ import re
 
 from nonrecours.connectors import AGENCY_MODULES, default_mapping
 from nonrecours.engine import required_inputs
+from nonrecours.schemas.benefits import CATALOGUE
 
 from .conftest import REPO
 
-BENEFITS = ("rsa", "ppa", "aspa", "css_free", "css_participation")
+RULES = tuple(r for b in CATALOGUE for r in b.rules)
+"""Every rule detection evaluates (the benefit catalogue's)."""
 
 
 def _table() -> dict[str, tuple[str, str, str]]:
@@ -29,7 +31,7 @@ def _table() -> dict[str, tuple[str, str, str]]:
 
 def test_every_rule_input_is_listed_with_its_carrier() -> None:
     rows = _table()
-    needed = {(name, entity) for b in BENEFITS for entity, names in required_inputs(b).items() for name in names}
+    needed = {(name, entity) for r in RULES for entity, names in required_inputs(r).items() for name in names}
     assert {n for n, _ in needed} == set(rows), "the table and the rules' inputs differ"
     for name, entity in needed:
         assert rows[name][0] == entity, name

@@ -8,10 +8,14 @@ import polars as pl
 import pytest
 
 from nonrecours.core import UNKNOWNS_SCHEMA, CoreMonth
-from nonrecours.detection import core_month
+from nonrecours.detection import DetectionConfig, core_month
 from nonrecours.engine.plan import add_months
+from nonrecours.schemas.benefits import CATALOGUE
 
 MONTH = dt.date(2026, 6, 1)
+FIRST = DetectionConfig(benefits=tuple(b.code for b in CATALOGUE if b.asked in ("rsa", "ppa", "aspa", "css")))
+"""The first four benefits only: the hand-made territory below is about them (and each benefit more is another
+evaluation of its rules); the second wave has its own territory (test_second_wave.py)."""
 MONTHS = [add_months(MONTH, -k) for k in range(12, -1, -1)]
 
 

@@ -10,7 +10,7 @@ from nonrecours.core import UNKNOWNS_SCHEMA, CoreMonth
 from nonrecours.detection import detect
 from nonrecours.detection.confidence import grade_expr, with_unknowns_at
 
-from .conftest import MONTH, unknown_salary
+from .conftest import FIRST, MONTH, unknown_salary
 
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -22,7 +22,7 @@ def test_range_and_grade_follow_the_unknowns(territory, ends, informed):
     # the inputs carry the central value, as the core's contract says
     at_central = with_unknowns_at(CoreMonth(MONTH, core.inputs, unknowns.with_columns(pl.col("central")
                                                                                       .alias("low"))), "low")
-    run = detect(CoreMonth(MONTH, at_central, unknowns), tables)
+    run = detect(CoreMonth(MONTH, at_central, unknowns), tables, config=FIRST)
     u = run.units.filter((pl.col("unit_id") == "caf:f-nothing") & (pl.col("benefit") == "rsa")).row(0, named=True)
     assert u["amount_low"] <= u["amount_central"] <= u["amount_high"]
     expected = ("certain" if u["entitled_low"] and u["entitled_central"] and u["entitled_high"]

@@ -11,11 +11,13 @@ from polars.testing import assert_frame_equal
 from nonrecours.detection import FLAGS_SCHEMA, UNITS_SCHEMA, DetectionConfig, detect
 from nonrecours.detection.confidence import with_unknowns_at
 
+from .conftest import FIRST
+
 
 @pytest.fixture(scope="module")
 def run(territory):
     tables, core = territory
-    return detect(core, tables, backend="polars")
+    return detect(core, tables, backend="polars", config=FIRST)
 
 
 def _unit(run, name: str, benefit: str = "rsa") -> dict:
@@ -89,7 +91,7 @@ def test_paid_statuses(run):
 
 def test_under_payment_threshold_is_configurable(territory):
     tables, core = territory
-    lax = detect(core, tables, config=DetectionConfig(under_payment_share=0.9))
+    lax = detect(core, tables, config=FIRST.model_copy(update={"under_payment_share": 0.9}))
     assert lax.units.filter((pl.col("unit_id") == "caf:f-under") & (pl.col("benefit") == "rsa"))["status"][0] \
         == "consistent"
 
@@ -117,7 +119,7 @@ def test_exclusions_are_per_benefit_and_dated(run):
 
 def test_refusal_window_is_configurable_per_benefit(territory):
     tables, core = territory
-    cfg = DetectionConfig(refusal_months={"rsa": 36})
+    cfg = FIRST.model_copy(update={"refusal_months": {"rsa": 36}})
     strict = detect(core, tables, config=cfg)
     assert strict.units.filter((pl.col("unit_id") == "caf:f-old_refusal") & (pl.col("benefit") == "rsa"))[
         "excluded"][0] == "recent_refusal"
@@ -127,7 +129,7 @@ def test_no_exclusion_table_is_reported_as_not_checked(territory):
     tables, core = territory
     bare = {k: v for k, v in tables.items() if k not in ("claims", "opt_outs")}
     bare["persons"] = bare["persons"].drop("death_month")
-    run = detect(core, bare)
+    run = detect(core, bare, config=FIRST)
     assert all(not v["checked"] and v["count"] is None for v in run.summary["exclusions"].values())
     assert run.flags.filter(pl.col("unit_id") == "caf:f-pending").height > 0
 
@@ -168,7 +170,7 @@ def test_coherence_rate_in_the_summary(run):
 
 def test_backends_give_the_same_flags(territory, run):
     tables, core = territory
-    other = detect(core, tables, backend="duckdb")
+    other = detect(core, tables, backend="duckdb", config=FIRST)
     # amounts agree to a millionth of a euro (float sums in another order); everything else exactly
     assert_frame_equal(run.flags, other.flags, check_exact=False, abs_tol=1e-6)
     assert_frame_equal(run.units, other.units, check_exact=False, abs_tol=1e-6)

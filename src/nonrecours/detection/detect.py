@@ -28,11 +28,10 @@ from nonrecours.detection.confidence import (
 )
 from nonrecours.detection.exclusions import EXCLUSIONS, exclusions
 from nonrecours.detection.reasons import fact_sources, reasons
-from nonrecours.detection.receipts import paid_by_famille
+from nonrecours.detection.receipts import paid_by_famille, payments_known
 from nonrecours.detection.schema import FLAGS_SCHEMA, GRADES, STATUSES, UNITS_SCHEMA
 from nonrecours.detection.targets import (
     AMOUNT_BENEFITS,
-    ENGINE_TARGETS,
     DetectionConfig,
     amount_expr,
     entitled_expr,
@@ -40,6 +39,7 @@ from nonrecours.detection.targets import (
 from nonrecours.engine import Result, evaluate, required_inputs
 from nonrecours.engine.plan import add_months
 from nonrecours.errors import SchemaError
+from nonrecours.schemas.benefits import benefit as catalogue_row
 
 __all__ = [
     "Detection",
@@ -84,9 +84,10 @@ class Detection:
         return f"Detection({self.month:%Y-%m}, units={self.units.height}, flags={self.flags.height})"
 
 
-def _evaluate_variants(core: CoreMonth, backend: str) -> dict[str, Result]:
-    """The rules on the central values, all unknowns low, all high, and (when some unknown is informed) the
-    uninformed ones low or high; a variant equal to another is not evaluated twice."""
+def _evaluate_variants(core: CoreMonth, backend: str, benefits: tuple[str, ...]) -> dict[str, Result]:
+    """The rules of ``benefits`` on the central values, all unknowns low, all high, and (when some unknown is
+    informed) the uninformed ones low or high; a variant equal to another is not evaluated twice."""
+    targets = list(dict.fromkeys(r for b in benefits for r in catalogue_row(b).rules))
     results: dict[str, Result] = {}
     u = core.unknowns
     informed = (u.get_column("informed").fill_null(False).any() if "informed" in u.columns and u.height
@@ -96,7 +97,7 @@ def _evaluate_variants(core: CoreMonth, backend: str) -> dict[str, Result]:
             continue
         if v in UNINFORMED_VARIANTS and not informed:
             continue
-        results[v] = evaluate(list(ENGINE_TARGETS), with_unknowns_at(core, v), core.month, backend=backend,
+        results[v] = evaluate(targets, with_unknowns_at(core, v), core.month, backend=backend,
                               missing_inputs="error")
     for v in (*VARIANTS, "unfavourable"):
         results.setdefault(v, results["central"])
@@ -146,11 +147,55 @@ def _deciding(core: CoreMonth, individu: pl.DataFrame, benefits: tuple[str, ...]
         parts.append(u.filter(pl.col("entity") == entity).select(pl.col("id").alias(key), "input")
                      .join(link, on=key, how="inner").select("famille_id", "input"))
     found = pl.concat(parts).unique()
-    reads = pl.DataFrame([(b, i) for b in benefits for vs in required_inputs(b).values() for i in vs],
+    reads = pl.DataFrame(list(dict.fromkeys((b, i) for b in benefits for r in catalogue_row(b).rules
+                                            for vs in required_inputs(r).values() for i in vs)),
                          schema={"benefit": pl.String, "input": pl.String}, orient="row")
     return (found.join(reads, on="input", how="inner")
             .group_by("famille_id", "benefit").agg(pl.col("input").unique().sort().alias("deciding_unknowns"))
             .cast(schema))  # type: ignore[arg-type]
+
+
+_GRADE_RANK = {g: i for i, g in enumerate(GRADES)}
+
+
+def _cap_grades(units: pl.DataFrame, core: CoreMonth, individu: pl.DataFrame, benefits: tuple[str, ...],
+                known: dict[str, bool]) -> pl.DataFrame:
+    """The catalogue's limits on a grade (schemas.benefits): a famille whose value of a capped input is unknown
+    (the rent of a famille without housing aid, a disability rate no agency transmits) gets at most the
+    benefit's cap for it; a benefit whose payments nobody in the run reports is ``possible`` at most (whether
+    it is received is unknown)."""
+    caps = [(b, inp, g) for b in benefits for inp, g in catalogue_row(b).unknown_caps]
+    caps += [(b, None, "possible") for b in benefits if not known[b]]
+    if not caps:
+        return units
+    u = core.unknowns
+    parts = []
+    for b, inp, grade in caps:
+        if inp is None:
+            fams = units.filter(pl.col("benefit") == b).select("famille_id")
+        else:
+            fams = _unknown_familles(u, individu, inp)
+        parts.append(fams.with_columns(pl.lit(b).alias("benefit"), pl.lit(_GRADE_RANK[grade]).alias("_cap")))
+    cap = pl.concat(parts).group_by("famille_id", "benefit").agg(pl.col("_cap").max())
+    rank = pl.col("grade").replace_strict(_GRADE_RANK, default=None, return_dtype=pl.Int32)
+    worst = pl.max_horizontal(rank, pl.col("_cap"))
+    return (units.join(cap, on=["famille_id", "benefit"], how="left")
+            .with_columns(pl.when(pl.col("grade").is_not_null() & pl.col("_cap").is_not_null())
+                          .then(worst.replace_strict({i: g for g, i in _GRADE_RANK.items()}, return_dtype=pl.String))
+                          .otherwise(pl.col("grade")).alias("grade"))
+            .drop("_cap"))
+
+
+def _unknown_familles(u: pl.DataFrame, individu: pl.DataFrame, inp: str) -> pl.DataFrame:
+    """famille_id of the familles with an unknown value of input ``inp`` (on the famille, a member or its
+    ménage)."""
+    rows = u.filter(pl.col("input") == inp)
+    parts = [rows.filter(pl.col("entity") == "famille").select(pl.col("id").alias("famille_id"))]
+    for entity, key in (("individu", "person_id"), ("menage", "menage_id"), ("foyer_fiscal", "foyer_fiscal_id")):
+        link = individu.select(key, "famille_id").filter(pl.col(key).is_not_null()).unique()
+        parts.append(rows.filter(pl.col("entity") == entity).select(pl.col("id").alias(key))
+                     .join(link, on=key, how="inner").select("famille_id"))
+    return pl.concat([p.cast({"famille_id": pl.String}) for p in parts]).unique()
 
 
 def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
@@ -158,7 +203,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     """Units, flags and summary for ``core.month`` (see the module docstring)."""
     config = config or DetectionConfig()
     month = core.month
-    results = _evaluate_variants(core, backend)
+    results = _evaluate_variants(core, backend, config.benefits)
     central = results["central"]
     individu = core.inputs.individu.select("person_id", "famille_id", "famille_role", "foyer_fiscal_id",
                                            "menage_id")
@@ -184,6 +229,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     units = units.with_columns(
         pl.when(pl.col("grade").is_not_null() & pl.col("famille_id").is_in(couple_unknown.implode()))
         .then(pl.lit("possible")).otherwise(pl.col("grade")).alias("grade"))
+    paid_known = payments_known(tables, config.benefits)
+    units = _cap_grades(units, core, individu, config.benefits, paid_known)
     amount_benefit = pl.col("benefit").is_in(list(AMOUNT_BENEFITS))
     under = (amount_benefit & (pl.col("paid") > 0)
              & (pl.col("paid") < pl.col("amount_low") * (1 - config.under_payment_share))
@@ -218,10 +265,12 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                  .otherwise(pl.col("deciding_unknowns")).fill_null(pl.lit([], dtype=pl.List(pl.String)))
                  .alias("deciding_unknowns")))
     sources = fact_sources(core, individu, add_months(month, -config.paid_window), flags)
-    flags = reasons(flags, central, sources, config.max_reasons)
+    flags = reasons(flags, central, sources, config.max_reasons,
+                    frozenset(b for b, k in paid_known.items() if not k))
     flags = flags.select([pl.col(c).cast(t) for c, t in FLAGS_SCHEMA.items()]).sort("benefit", "unit_id")
     units_out = units.select([pl.col(c).cast(t) for c, t in UNITS_SCHEMA.items()]).sort("benefit", "unit_id")
     summary = _summary(core, units, flags, excl, checked, backend, config)
+    summary["payments_known"] = paid_known
     # people an agency knows (in any table the core reads) but who are in no evaluated famille: never flagged
     known = core.counts.get("persons_known")
     if known is None:

@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from nonrecours.detection.targets import AMOUNT_BENEFITS, BENEFITS
+from nonrecours.schemas.benefits import benefit as catalogue_row
 
 __all__ = ["evaluate_run", "render_markdown", "write_evaluation"]
 
@@ -49,12 +50,17 @@ def _truth_to_workspace(truth: Path, units: pl.DataFrame, month: dt.date, agreem
             .unique("truth_id", keep="first").select("truth_id", "unit_id"))
 
 
-def _truth_engine(truth: Path) -> str:
-    """What labelled the truth's entitlement (its manifest, written with take_up.parquet): ``rules``,
-    ``openfisca-france <version>``..., or ``not recorded`` for a truth written before the record existed."""
+def _truth_record(truth: Path) -> dict[str, Any]:
+    """What labelled the truth's entitlement (its manifest, written with take_up.parquet): the engine
+    (``rules``, ``openfisca-france <version>``...) and the benefits it labelled; empty when not recorded."""
     path = truth / "manifest.json"
     manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    return str((manifest.get("entitlements") or {}).get("engine") or "not recorded")
+    return manifest.get("entitlements") or {}
+
+
+def _truth_engine(truth: Path) -> str:
+    """The engine that labelled the truth, or ``not recorded`` for a truth written before the record existed."""
+    return str(_truth_record(truth).get("engine") or "not recorded")
 
 
 def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> dict[str, Any]:
@@ -70,7 +76,12 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
     out: dict[str, Any] = {"month": summary["month"], "backend": summary.get("backend"),
                            "truth_engine": _truth_engine(truth), "truth_familles_matched": mapping.height,
                            "benefits": {}}
-    for b in BENEFITS:
+    asked = summary.get("config", {}).get("benefits") or BENEFITS
+    labelled = _truth_record(truth).get("benefits")
+    out["not_labelled_by_truth"] = [b for b in asked if labelled is not None and b not in labelled]
+    for b in asked:
+        if b in out["not_labelled_by_truth"]:  # no truth to score against: said, not scored as zero
+            continue
         ent = take_up.filter(pl.col("benefit") == b).join(mapping, left_on="unit_id", right_on="truth_id",
                                                          how="left", suffix="_ws")
         true_ntu = ent.filter(~pl.col("take_up"))
@@ -90,8 +101,9 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
         sure = ub.filter(pl.col("grade").is_in(["certain", "probable"]))
         est_ntu = sure.filter(pl.col("status") == "non_take_up").height
         res["estimated_rate"] = est_ntu / sure.height if sure.height else None
-        if b in AMOUNT_BENEFITS:
-            res["amount_foregone_true"] = float(true_ntu.get_column("amount").sum())
+        if b in AMOUNT_BENEFITS:  # monthly euros (a yearly benefit's truth amount is the year's: / 12)
+            per = 12.0 if catalogue_row(b).yearly else 1.0
+            res["amount_foregone_true"] = float(true_ntu.get_column("amount").sum()) / per
             res["amount_foregone_estimated"] = float(
                 fb.filter(pl.col("grade").is_in(["certain", "probable"])).get_column("amount_central").sum())
         # why the misses are missed, and what the false alarms are
@@ -139,6 +151,8 @@ def render_markdown(score: dict[str, Any]) -> str:
     """The evaluation as a Markdown table (one row per benefit), then the misses and false alarms."""
     lines = [f"# Detection scored against the synthetic truth ({score['month']}, {score['backend']})", "",
              f"Truth entitlement labelled by: {score.get('truth_engine', 'not recorded')}", "",
+             *([f"Not scored (the truth does not label them): {', '.join(score['not_labelled_by_truth'])}", ""]
+               if score.get("not_labelled_by_truth") else []),
              "| benefit | flags c+p | precision c+p | recall c+p | precision certain | flags possible | "
              "true rate | estimated rate | foregone true € | foregone est. € | coherence |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]

@@ -17,15 +17,15 @@ from nonrecours.engine import Result, required_inputs
 from nonrecours.engine.explain import closure
 from nonrecours.engine.inputs import SOURCE_SUFFIX
 from nonrecours.rules.registry import default_registry
+from nonrecours.schemas.benefits import CATALOGUE
+from nonrecours.schemas.benefits import benefit as catalogue_row
 
 __all__ = ["AGENCY_FR", "BENEFIT_FR", "fact_sources", "reasons"]
 
 AGENCY_FR = {"caf": "CAF", "cnam": "CNAM", "france_travail": "France Travail", "dgfip": "DGFiP",
              "cnav": "CNAV", "msa": "MSA", "synth": "données de test"}
-BENEFIT_FR = {"rsa": "RSA", "ppa": "prime d'activité", "aspa": "ASPA",
-              "css_free": "complémentaire santé solidaire sans participation",
-              "css_participation": "complémentaire santé solidaire avec participation"}
-_ESTIME = {"rsa": "estimé", "ppa": "estimée", "aspa": "estimée"}
+BENEFIT_FR = {b.code: b.short if b.kind == "amount" else b.label for b in CATALOGUE}
+"""French name of each benefit in a reason line (the catalogue's, schemas.benefits)."""
 _STATIC_SOURCES = {"persons__source": ("individu", "age", "état civil (âge, nationalité, études)")}
 
 
@@ -84,10 +84,13 @@ def fact_sources(core: CoreMonth, individu: pl.DataFrame, months_from,  # type: 
 def _conditions(result: Result, benefit: str) -> list[tuple[str, str]]:
     """(column, label) of the famille-level labelled conditions the benefit depends on."""
     cols = set(result["famille"].columns)
-    own = (benefit, f"{benefit}_")  # the benefit's own rule and its eligibility rules, not its dependencies'
-    return [(s.name, s.label or s.name) for s in closure(result, [benefit])
+    rule = catalogue_row(benefit).rule
+    # the benefit's own rule and its eligibility rules, not its dependencies'
+    own = {benefit, rule}
+    prefixes = (f"{benefit}_", f"{rule}_")
+    return [(s.name, s.label or s.name) for s in closure(result, [rule])
             if s.public and s.rule is not None and s.entity == "famille" and s.name in cols
-            and (s.rule == own[0] or s.rule.startswith(own[1]))]
+            and (s.rule in own or s.rule.startswith(prefixes))]
 
 
 def _input_label(name: str) -> str:
@@ -102,9 +105,11 @@ def _input_labels() -> dict[str, str]:
     return {name: var.label for name, var in default_registry().inputs.items()}
 
 
-def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_lines: int) -> pl.DataFrame:
+def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_lines: int,
+            payments_unknown: frozenset[str] = frozenset()) -> pl.DataFrame:
     """``flags`` (famille_id, benefit, grade, amounts, paid, deciding_unknowns, linked) with a ``reasons``
-    list column added."""
+    list column added. ``payments_unknown``: benefits whose payments no agency of the run reports (said on the
+    flag: what is received is unknown)."""
     if flags.is_empty():
         return flags.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias("reasons"))
     fam = result["famille"]
@@ -118,7 +123,7 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
     for benefit, part in flags.group_by("benefit"):
         benefit = str(benefit[0])
         conds = _conditions(result, benefit)
-        needed = {v for vs in required_inputs(benefit).values() for v in vs}
+        needed = {v for r in catalogue_row(benefit).rules for vs in required_inputs(r).values() for v in vs}
         needed |= {"age"}
         facts = (src.filter(pl.col("input").is_in(sorted(needed)))
                  .sort("input").group_by("famille_id")
@@ -126,14 +131,21 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                       pl.col("input").is_in(list(RESOURCE_INPUTS.values())).any().alias("_has_resources")))
         part = part.join(fam.select("famille_id", *[c for c, _ in conds]), on="famille_id", how="left")
         part = part.join(facts, on="famille_id", how="left")
+        row = catalogue_row(benefit)
         name = BENEFIT_FR[benefit]
-        if benefit in ("rsa", "ppa", "aspa"):
+        if row.kind == "amount":
+            per = 12.0 if row.yearly else 1.0
             ranged = pl.when(pl.col("amount_low") != pl.col("amount_high")).then(
-                pl.lit(" (de ") + _euros(pl.col("amount_low")) + pl.lit(" à ") + _euros(pl.col("amount_high"))
-                + pl.lit(" selon les données inconnues)")).otherwise(pl.lit(""))
-            estimate = (pl.lit(f"{name[0].upper()}{name[1:]} {_ESTIME[benefit]} à ")
-                        + _euros(pl.col("amount_central")) + pl.lit(" par mois") + ranged
-                        + pl.lit(" ; versé ce mois : ") + _euros(pl.col("paid")) + pl.lit("."))
+                pl.lit(" (de ") + _euros(pl.col("amount_low") * per) + pl.lit(" à ")
+                + _euros(pl.col("amount_high") * per) + pl.lit(" selon les données inconnues)")).otherwise(pl.lit(""))
+            word = "estimée" if row.feminine else "estimé"
+            period = " pour l'année" if row.yearly else " par mois"
+            received = (pl.lit(" ; versé ces douze derniers mois : ") + _euros(pl.col("paid") * per)) if row.yearly \
+                else pl.lit(" ; versé ce mois : ") + _euros(pl.col("paid"))
+            if benefit in payments_unknown:
+                received = pl.lit(" ; versements non transmis par les organismes (à vérifier)")
+            estimate = (pl.lit(f"{name[0].upper()}{name[1:]} {word} à ")
+                        + _euros(pl.col("amount_central") * per) + pl.lit(period) + ranged + received + pl.lit("."))
         else:
             estimate = pl.lit(f"Droit estimé à la {name} ; aucune couverture enregistrée ce mois.")
         held = [pl.when(pl.col(c).fill_null(False)).then(pl.lit(lbl)) for c, lbl in conds]

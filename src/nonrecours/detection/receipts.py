@@ -4,18 +4,28 @@ Payments arrive keyed by unit (the CAF and MSA pay a famille) or by person (the 
 pensioner, the CNAM reports the CSS per insured person); a person's payment is attached to the famille the
 person belongs to in the evaluated month. When two agencies report the same benefit for the same famille
 and month, the larger of their totals is kept (never the sum: it is one payment seen twice).
+
+A yearly benefit (the ARS paid in August, the chèque énergie: ``period="year"`` in the catalogue) is received
+when a payment was made in the twelve months up to the evaluated month; its ``paid`` is then the monthly
+equivalent of what was paid over those twelve months (the amount / 12), as detection's estimates are.
+Whether a benefit's payments are known at all (``payments_known``): some agency that pays it sent
+``benefits_paid`` rows; otherwise nothing paid is *unknown*, not zero.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 import polars as pl
 
 from nonrecours.core.units import qualified
 from nonrecours.engine.plan import add_months
+from nonrecours.schemas.benefits import benefit as catalogue_row
 
-__all__ = ["paid_by_famille"]
+__all__ = ["paid_by_famille", "payments_known"]
+
+_YEAR = 12
 
 
 def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame,
@@ -28,7 +38,8 @@ def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu:
               "paid_before": pl.Float64(), "receiving": pl.Boolean()}
     if benefits_paid is None:
         return pl.DataFrame(schema=schema)
-    first = add_months(month, -max(window, grace))
+    yearly = [b for b in benefits if catalogue_row(b).yearly]
+    first = add_months(month, -max(window, grace, _YEAR - 1 if yearly else 0))
     lf = benefits_paid.lazy() if isinstance(benefits_paid, pl.DataFrame) else benefits_paid
     payer = "paying_agency" if "paying_agency" in lf.collect_schema().names() else "source_agency"
     rows = (lf.filter(pl.col("benefit").cast(pl.String).is_in(list(benefits))
@@ -48,8 +59,39 @@ def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu:
                  .group_by("famille_id", "benefit", "month").agg(pl.col("amount").max()))
     m = pl.col("month")
     grace_from = add_months(month, -grace)
+    year_from = add_months(month, -(_YEAR - 1))
+    is_year = pl.col("benefit").is_in(yearly)
     return per_month.group_by("famille_id", "benefit").agg(
-        pl.col("amount").filter(m == month).sum().alias("paid"),
+        pl.when(is_year.first()).then(pl.col("amount").filter(m >= year_from).sum() / _YEAR)
+        .otherwise(pl.col("amount").filter(m == month).sum()).alias("paid"),
         pl.col("amount").filter((m < month) & (m >= add_months(month, -window))).sum().alias("paid_before"),
-        (m >= grace_from).any().alias("receiving"),
+        pl.when(is_year.first()).then((m >= year_from).any()).otherwise((m >= grace_from).any())
+        .alias("receiving"),
     ).select(list(schema))
+
+
+def payments_known(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None],
+                   benefits: tuple[str, ...]) -> dict[str, bool]:
+    """benefit → whether its payments are known: an agency the catalogue names as paying it (``payers``) sent an
+    extract to the run (its rows in ``persons``, ``unit_memberships`` or ``benefits_paid``: an agency that pays a
+    benefit reports every payment of it, so a famille it does not list was paid nothing), or some agency reported
+    a payment of it. A benefit nobody in the run pays (the chèque énergie, sent by the ASP; the ASPA in a run
+    without the pension funds) has unknown payments, never zero."""
+    agencies: set[str] = set()
+    reported: set[str] = set()
+    for name in ("persons", "unit_memberships", "benefits_paid"):
+        t = tables.get(name)
+        if t is None:
+            continue
+        lf = t.lazy() if isinstance(t, pl.DataFrame) else t
+        cols = lf.collect_schema().names()
+        for c in ("source_agency", "paying_agency"):
+            if c in cols:
+                agencies |= set(lf.select(pl.col(c).cast(pl.String).unique()).collect().get_column(c).drop_nulls()
+                                .to_list())
+        if name == "benefits_paid":
+            reported |= set(lf.select(pl.col("benefit").cast(pl.String).unique()).collect().get_column("benefit")
+                            .drop_nulls().to_list())
+    if "benefits_paid" not in tables or tables.get("benefits_paid") is None:
+        return dict.fromkeys(benefits, False)
+    return {b: bool(agencies & set(catalogue_row(b).payers)) or b in reported for b in benefits}

@@ -3,48 +3,54 @@ run's thresholds (one pydantic model, so a run's configuration is validated and 
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-__all__ = ["BENEFITS", "ENGINE_TARGETS", "DetectionConfig", "amount_expr", "entitled_expr"]
+from nonrecours.schemas.benefits import AMOUNT_BENEFITS as _AMOUNT_BENEFITS
+from nonrecours.schemas.benefits import BENEFITS as _BENEFITS
+from nonrecours.schemas.benefits import ENGINE_TARGETS as _ENGINE_TARGETS
+from nonrecours.schemas.benefits import benefit as catalogue_row
 
-BENEFITS: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_free", "css_participation")
-"""The benefits detection flags. All are computed per famille (the CAF unit): the ASPA of a couple is one
-household amount (CSS art. L815-9) and the CSS covers the whole foyer (CSS art. R861-2)."""
+__all__ = ["AMOUNT_BENEFITS", "BENEFITS", "ENGINE_TARGETS", "DetectionConfig", "amount_expr", "entitled_expr"]
 
-ENGINE_TARGETS: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_free", "css_participation",
-                                   "css_participation_monthly")
+BENEFITS: tuple[str, ...] = _BENEFITS
+"""The benefits detection flags (the catalogue's codes, schemas.benefits). All are computed per famille (the
+CAF unit): the ASPA of a couple is one household amount (CSS art. L815-9), the CSS covers the whole foyer
+(CSS art. R861-2), housing aid, AF and ARS are paid to the famille, the AAH and ASI of its members are summed."""
+
+ENGINE_TARGETS: tuple[str, ...] = _ENGINE_TARGETS
 """Rules evaluated for detection (``css_participation_monthly`` gives the CSS participation amount)."""
 
-AMOUNT_BENEFITS = ("rsa", "ppa", "aspa")
-"""Benefits paid as a monthly amount; the CSS is a coverage (an under-payment makes no sense there)."""
+AMOUNT_BENEFITS: tuple[str, ...] = _AMOUNT_BENEFITS
+"""Benefits paid as an amount; the CSS is a coverage (an under-payment makes no sense there)."""
 
 
 def entitled_expr(benefit: str):  # type: ignore[no-untyped-def]
-    """Entitlement of a famille from the engine's famille frame. CSS with participation is counted only
-    when the free CSS is not due (the two are exclusive; the synthetic truth counts them the same way)."""
+    """Entitlement of a famille from the engine's famille frame: an amount above zero, or the coverage's flag.
+    A coverage that another one replaces (CSS with participation when the free CSS is due) is counted only
+    when that other one is not due (the two are exclusive; the synthetic truth counts them the same way)."""
     import polars as pl
 
-    if benefit in AMOUNT_BENEFITS:
-        return pl.col(benefit).fill_null(0.0) > 0
-    if benefit == "css_free":
-        return pl.col("css_free").fill_null(False)
-    if benefit == "css_participation":
-        return pl.col("css_participation").fill_null(False) & ~pl.col("css_free").fill_null(False)
-    raise ValueError(f"unknown benefit {benefit!r}")
+    b = catalogue_row(benefit)
+    if b.kind == "amount":
+        return pl.col(b.rule).fill_null(0.0) > 0
+    own = pl.col(b.rule).fill_null(False)
+    return own & ~pl.col(catalogue_row(b.excludes).rule).fill_null(False) if b.excludes else own
 
 
 def amount_expr(benefit: str):  # type: ignore[no-untyped-def]
-    """Monthly amount (euros) of a famille: the benefit for RSA/PPA/ASPA, 0 for the free CSS, the monthly
-    participation (what the foyer pays) for the CSS with participation; null when not entitled."""
+    """Monthly amount (euros) of a famille, null when not entitled: the benefit for an amount (a yearly one,
+    the ARS or the chèque énergie, as its monthly equivalent: the year's amount / 12), the monthly
+    participation (what the foyer pays) for the CSS with participation, 0 for the free CSS."""
     import polars as pl
 
+    b = catalogue_row(benefit)
     e = entitled_expr(benefit)
-    if benefit in AMOUNT_BENEFITS:
-        value = pl.col(benefit).cast(pl.Float64)
-    elif benefit == "css_free":
-        value = pl.lit(0.0)
+    if b.kind == "amount":
+        value = pl.col(b.rule).cast(pl.Float64) / (12.0 if b.yearly else 1.0)
+    elif b.amount_rule:
+        value = pl.col(b.amount_rule).cast(pl.Float64)
     else:
-        value = pl.col("css_participation_monthly").cast(pl.Float64)
+        value = pl.lit(0.0)
     return pl.when(e).then(value).otherwise(None)
 
 
@@ -69,3 +75,11 @@ class DetectionConfig(BaseModel):
     refusal_months: dict[str, int] = Field(default_factory=lambda: {b: 6 for b in BENEFITS})
     closure_months: dict[str, int] = Field(default_factory=lambda: {b: 3 for b in BENEFITS})
     max_reasons: int = Field(6, ge=2, le=20)
+
+    @field_validator("benefits")
+    @classmethod
+    def _known(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [b for b in v if b not in _BENEFITS]
+        if unknown:
+            raise ValueError(f"unknown benefit {unknown[0]!r}; known: {', '.join(_BENEFITS)}")
+        return v

@@ -20,6 +20,7 @@ import polars as pl
 
 from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame
 from nonrecours.outputs.writers import write_table
+from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCIES
 
 __all__ = ["INPUT_COLUMNS", "SCENARIOS", "agency_columns", "automation_scenarios", "claim_fields_held",
@@ -105,8 +106,8 @@ def data_to_exchange(benefits: Iterable[str] = TARGET_BENEFITS) -> pl.DataFrame:
     them (``agencies`` empty: no extract does, so the value stays unknown and is asked)."""
     from nonrecours.engine import required_inputs
 
-    rows = [(b, entity, name) for b in benefits for entity, names in required_inputs(b).items()
-            for name in sorted(names)]
+    rows = list(dict.fromkeys((b, entity, name) for b in benefits for r in catalogue_row(b).rules
+                              for entity, names in required_inputs(r).items() for name in sorted(names)))
     needed = pl.DataFrame(rows, schema=["benefit", "entity", "input"], orient="row")
     sources = pl.DataFrame([(name, t, c, q) for name, cols in INPUT_COLUMNS.items() for t, c, q in cols],
                            schema=["input", "table", "column", "qualifier"], orient="row")

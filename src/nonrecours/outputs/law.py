@@ -17,19 +17,15 @@ from functools import cache
 
 import polars as pl
 
+from nonrecours.schemas.benefits import BENEFITS, CATALOGUE
+
 __all__ = ["AGENCY_LABELS", "BENEFIT_LABELS", "CHANNELS", "CLAIM_FIELDS", "INPUT_QUESTIONS", "QUESTIONS",
            "TARGET_BENEFITS", "claim_fields_frame", "input_question", "questions_frame"]
 
-TARGET_BENEFITS: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_free", "css_participation")
-"""The benefits detection flags and outputs report on."""
+TARGET_BENEFITS: tuple[str, ...] = BENEFITS
+"""The benefits detection flags and outputs report on (the catalogue's, schemas.benefits)."""
 
-BENEFIT_LABELS: dict[str, str] = {
-    "rsa": "revenu de solidarité active (RSA)",
-    "ppa": "prime d'activité",
-    "aspa": "allocation de solidarité aux personnes âgées (ASPA)",
-    "css_free": "complémentaire santé solidaire sans participation",
-    "css_participation": "complémentaire santé solidaire avec participation",
-}
+BENEFIT_LABELS: dict[str, str] = {b.code: b.label for b in CATALOGUE}
 
 AGENCY_LABELS: dict[str, str] = {
     "caf": "CAF", "cnam": "Assurance maladie", "france_travail": "France Travail", "dgfip": "DGFiP",
@@ -66,6 +62,36 @@ QUESTIONS: tuple[tuple[str, str, str], ...] = (
                           "complémentaire inscrit) ?", "CSS art. L861-4"),
     ("css_participation", "Acceptez-vous la participation financière mensuelle et son prélèvement ?",
      "CSS art. L861-1, 2° et D861-3"),
+    ("aide_logement", "Le logement est-il votre résidence principale, occupée au moins huit mois par an ?",
+     "CCH art. L822-1 et suivants (résidence principale)"),
+    ("aide_logement", "Quel est votre loyer mensuel hors charges, et le logement est-il décent ?",
+     "CCH art. L823-1 et D823-16 ; loi n° 89-462 du 6 juillet 1989, art. 6 (décence)"),
+    ("aide_logement", "Le logement vous est-il loué par un parent (ascendant ou descendant) ?",
+     "CCH art. L822-1 et suivants"),
+    ("aide_logement", "Votre patrimoine (hors résidence principale et biens professionnels) dépasse-t-il "
+                      "30 000 € ?", "CCH art. L822-5"),
+    ("aah", "La commission des droits et de l'autonomie (CDAPH, saisie par la MDPH) vous a-t-elle reconnu un "
+            "taux d'incapacité d'au moins 80 %, ou de 50 à 79 % avec une restriction substantielle et durable "
+            "d'accès à l'emploi ?", "CSS art. L821-1, L821-2 et D821-1"),
+    ("aah", "Résidez-vous en France de manière permanente ?", "CSS art. L821-1 et R821-1"),
+    ("aah", "Avez-vous demandé les avantages de vieillesse ou d'invalidité auxquels vous pouvez prétendre "
+            "(l'AAH vient en complément) ?", "CSS art. L821-1"),
+    ("asi", "Résidez-vous en France de manière stable et régulière ?", "CSS art. L815-24 et L816-1"),
+    ("asi", "Possédez-vous des biens immobiliers autres que votre résidence principale ou des placements ?",
+     "CSS art. L815-24-1 et R815-25"),
+    ("asi", "Information à donner : l'ASI peut être récupérée sur la succession au-delà d'un seuil d'actif net.",
+     "CSS art. L815-28"),
+    ("af", "Résidez-vous en France de manière stable avec vos enfants ?", "CSS art. L512-1 et R512-1"),
+    ("af", "Assumez-vous la charge effective et permanente des enfants (et leurs revenus éventuels sont-ils "
+           "inférieurs à 55 % du SMIC) ?", "CSS art. L513-1, L512-3 et R512-2"),
+    ("ars", "Vos enfants de 16 à 18 ans sont-ils encore scolarisés ou en apprentissage à la rentrée ?",
+     "CSS art. L543-1 et R543-2"),
+    ("ars", "Assumez-vous la charge effective et permanente des enfants ?", "CSS art. L513-1 et L543-1"),
+    ("cheque_energie", "Occupez-vous le logement comme résidence principale et y payez-vous l'énergie "
+                       "(hors hébergement et logement-foyer sans contrat) ?", "Code de l'énergie art. L124-1 et "
+                                                                             "R124-1"),
+    ("cheque_energie", "Avez-vous déposé votre déclaration de revenus (le revenu fiscal de référence décide "
+                       "du droit) ?", "Code de l'énergie art. R124-2"),
 )
 """(benefit, question in plain French, legal reference): conditions no agency's extract can show."""
 
@@ -112,6 +138,29 @@ CLAIM_FIELDS: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
 }
 CLAIM_FIELDS["css_participation"] = (*CLAIM_FIELDS["css_free"], ("participation", "Accord sur la participation "
                                                                  "et mode de paiement", ()))
+_DISABILITY = ("handicap", "Taux d'incapacité reconnu par la CDAPH", ("disability_rate", "rsdae"))
+# Demande d'aide au logement en ligne (caf.fr, msa.fr): logement, loyer, ressources des douze derniers mois.
+CLAIM_FIELDS["aide_logement"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _CHILDREN, _HOUSING, _RENT,
+                                 ("commune", "Adresse du logement", ("depcom",)), _SALARY, _UNEMPLOYMENT,
+                                 _PENSIONS, _ALIMONY, ("bail", "Bail et attestation de loyer du bailleur", ()),
+                                 _ASSETS, _BANK)
+# Demande à la MDPH (cerfa n° 15692), qui transmet la décision à la CAF ou à la MSA.
+CLAIM_FIELDS["aah"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _DISABILITY, _SALARY, _PENSIONS,
+                       ("certificat", "Certificat médical (cerfa n° 15695)", ()), _RESIDENCE, _BANK)
+# Demande d'allocation supplémentaire d'invalidité (formulaire de l'Assurance maladie, ou de la MSA).
+CLAIM_FIELDS["asi"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE,
+                       ("pension_invalidite", "Pension d'invalidité", ("invalidity_pension",)),
+                       _SALARY, _PENSIONS, _ALIMONY, ("biens", "Biens immobiliers et placements", ()),
+                       _RESIDENCE, _BANK)
+# Déclaration de situation pour les prestations familiales (caf.fr, msa.fr).
+CLAIM_FIELDS["af"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _CHILDREN, _RESIDENCE, _BANK)
+CLAIM_FIELDS["ars"] = (_IDENTITY, _COUPLE, _CHILDREN, _SALARY, _UNEMPLOYMENT, _PENSIONS,
+                       ("scolarite", "Scolarité des enfants de 16 à 18 ans", ()), _BANK)
+# Réclamation en ligne sur chequeenergie.gouv.fr: numéro fiscal et revenu fiscal de référence.
+CLAIM_FIELDS["cheque_energie"] = (_IDENTITY, _COUPLE, _HOUSING,
+                                  ("revenu_fiscal", "Revenu fiscal de référence et parts",
+                                   ("revenu_activite_imposable_n2", "pensions_imposables_n2")),
+                                  ("commune", "Adresse du logement", ("depcom",)))
 """benefit → (field code, label on the form, engine inputs that answer it)."""
 
 CHANNELS: dict[tuple[str, str], str] = {
@@ -125,6 +174,22 @@ CHANNELS: dict[tuple[str, str], str] = {
     ("css_free", "msa"): "demande en ligne sur msa.fr, ou formulaire cerfa n° 12504 (MSA)",
     ("css_participation", "cnam"): "demande en ligne sur ameli.fr, ou formulaire cerfa n° 12504 (CPAM)",
     ("css_participation", "msa"): "demande en ligne sur msa.fr, ou formulaire cerfa n° 12504 (MSA)",
+    ("aide_logement", "caf"): "demande d'aide au logement en ligne sur caf.fr (CAF)",
+    ("aide_logement", "msa"): "demande d'aide au logement en ligne sur msa.fr (MSA)",
+    ("aah", "caf"): "demande à la MDPH (formulaire cerfa n° 15692 et certificat médical cerfa n° 15695), "
+                    "qui transmet la décision à la CAF",
+    ("aah", "msa"): "demande à la MDPH (formulaire cerfa n° 15692 et certificat médical cerfa n° 15695), "
+                    "qui transmet la décision à la MSA",
+    ("asi", "cnam"): "demande d'allocation supplémentaire d'invalidité auprès de la CPAM qui verse la pension "
+                     "d'invalidité (formulaire sur ameli.fr)",
+    ("asi", "msa"): "demande d'allocation supplémentaire d'invalidité auprès de la MSA",
+    ("af", "caf"): "déclaration de situation en ligne sur caf.fr (les allocations familiales n'ont pas de "
+                   "formulaire propre)",
+    ("af", "msa"): "déclaration de situation en ligne sur msa.fr",
+    ("ars", "caf"): "versée sans demande aux allocataires ; sinon déclaration de situation sur caf.fr",
+    ("ars", "msa"): "versée sans demande aux allocataires ; sinon déclaration de situation sur msa.fr",
+    ("cheque_energie", "dgfip"): "demande en ligne sur chequeenergie.gouv.fr (guichet de l'ASP, sur le revenu "
+                                 "fiscal de référence de la DGFiP)",
 }
 """(benefit, paying agency) → where and how to claim."""
 

@@ -37,6 +37,7 @@ from nonrecours.outputs.law import (
 )
 from nonrecours.privacy.keys import ReturnTokenKey
 from nonrecours.privacy.tokens import issue_return_tokens, open_return_tokens
+from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.codes import AGENCIES
 
 __all__ = ["OUTREACH_SCHEMA", "OutreachConfig", "PayerRule", "build_outreach", "open_outreach"]
@@ -65,8 +66,8 @@ class OutreachConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     payers: dict[str, PayerRule] = Field(default_factory=lambda: {
-        "rsa": PayerRule(agency="caf"), "ppa": PayerRule(agency="caf"), "aspa": PayerRule(agency="cnav"),
-        "css_free": PayerRule(agency="cnam"), "css_participation": PayerRule(agency="cnam")})
+        b.code: PayerRule(agency=b.lead, msa_members=b.members_lead) for b in CATALOGUE})
+    """benefit → who pays it and contacts people about it (the catalogue's lead agencies, schemas.benefits)."""
     grade_weights: dict[str, float] = Field(default_factory=lambda: {
         "certain": 1.0, "probable": 0.6, "possible": 0.25})
     statuses: tuple[str, ...] = ("non_take_up", "under_payment")

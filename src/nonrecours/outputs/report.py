@@ -32,6 +32,8 @@ import polars as pl
 from nonrecours.atomic import write_text
 from nonrecours.outputs.answers import SCENARIOS
 from nonrecours.outputs.law import AGENCY_LABELS, BENEFIT_LABELS, TARGET_BENEFITS
+from nonrecours.schemas.benefits import CATALOGUE
+from nonrecours.schemas.benefits import benefit as catalogue_row
 
 __all__ = ["REPORT", "build_report", "rules_version", "write_report"]
 
@@ -43,8 +45,7 @@ UNDEFINED_MARK = "—"
 
 LEVEL_LABELS = {"total": "ensemble du fichier", "departement": "département", "epci": "EPCI", "commune": "commune"}
 GRADE_LABELS = {"certain": "certain", "probable": "probable", "possible": "possible"}
-SHORT_BENEFITS = {"rsa": "RSA", "ppa": "Prime d'activité", "aspa": "ASPA", "css_free": "CSS sans participation",
-                  "css_participation": "CSS avec participation"}
+SHORT_BENEFITS = {b.code: b.short[:1].upper() + b.short[1:] for b in CATALOGUE}
 
 # What summary.json's counts mean, in French; a key not listed is shown as it is written.
 CONFLICT_LABELS = {
@@ -821,7 +822,7 @@ def _parameters(run_dir: Path, month: dt.date) -> dict[str, Any]:
     variants = []
     for t in TARGET_BENEFITS:
         try:
-            v = registry.variant(t, month)
+            v = registry.variant(catalogue_row(t).rule, month)
         except NotInForceError:  # a benefit with no formula in force that month: say so
             variants.append([cell(_benefit_label(t)), cell("aucune formule en vigueur"), cell(""), cell("")])
             continue

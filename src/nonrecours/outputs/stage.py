@@ -21,6 +21,7 @@ from nonrecours.outputs.outreach import OutreachConfig, PayerRule, build_outreac
 from nonrecours.outputs.report import write_report
 from nonrecours.outputs.statistics import StatisticsConfig, build_statistics, territory_table, unit_profiles
 from nonrecours.outputs.writers import write_table
+from nonrecours.schemas.benefits import by_asked
 
 __all__ = ["run_stage"]
 
@@ -34,11 +35,11 @@ def _table(workspace: Path, name: str) -> pl.LazyFrame | None:
 
 
 def _outreach_config(lead: dict[str, str]) -> OutreachConfig:
-    """run.toml's lead agencies (benefit → agency; ``css`` covers both CSS fields) over the defaults."""
+    """run.toml's lead agencies (run.toml name → agency; ``css`` covers both CSS) over the catalogue's."""
     base = OutreachConfig()
     payers = dict(base.payers)
     for benefit, agency in lead.items():
-        for name in ("css_free", "css_participation") if benefit == "css" else (benefit,):
+        for name in by_asked([benefit]):
             payers[name] = PayerRule(agency=agency)
     return base.model_copy(update={"payers": payers})
 

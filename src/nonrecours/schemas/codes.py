@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nonrecours.schemas.benefits import BENEFITS as _DETECTED
+
 AGENCIES: tuple[str, ...] = ("caf", "cnam", "france_travail", "dgfip", "cnav", "msa", "drm", "synth")
 """Source agencies. ``drm`` is the Dispositif de ressources mensuelles (monthly resources declared through
 the DSN and PASRAU); ``synth`` marks the true situations written by the synthetic generator."""
@@ -45,23 +47,13 @@ NET_TO_TAXABLE: dict[str, float] = {
 """Taxable / net ratio per resource kind, the mes-aides convention (SITUATION_FORMAT.md): the taxable
 income of reference estimated from net amounts when DGFiP supplies none (rules, situations, synth)."""
 
-BENEFITS = (
-    "rsa",
-    "ppa",
-    "aspa",
-    "asi",
-    "aah",
-    "css_free",
-    "css_participation",
-    "af",
-    "paje_base",
-    "asf",
-    "aide_logement",
-    "ars",
-    "are",
-)
-"""Benefit codes. ``are`` (unemployment insurance) is paid by France Travail and appears as a
-resource too; it is listed so an extract's payments can be kept as paid."""
+PAID_ONLY_BENEFITS: tuple[str, ...] = ("paje_base", "asf", "are")
+"""Benefits an extract may report as paid that detection does not look for: family benefits read as
+resources (PAJE allocation de base, ASF) and ``are`` (unemployment insurance, paid by France Travail and a
+resource too), listed so an extract's payments can be kept as paid."""
+BENEFITS: tuple[str, ...] = (*_DETECTED, *(b for b in PAID_ONLY_BENEFITS if b not in _DETECTED))
+"""Benefit codes of ``benefits_paid``, claims and opt-outs: the catalogue's (schemas.benefits) then the
+paid-only ones."""
 
 HOUSING_STATUSES = (
     "tenant",

@@ -29,7 +29,9 @@ import polars as pl
 
 from nonrecours.connectors import default_mapping
 from nonrecours.connectors.writer import fixed_width_lines, write_csv, write_parquet
-from nonrecours.rules.benefits import OUTPUTS
+from nonrecours.core.inputs import PAYMENT_INPUTS
+from nonrecours.schemas.benefits import CATALOGUE
+from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import NET_TO_TAXABLE
 
 if TYPE_CHECKING:
@@ -37,7 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = ["TAKE_UP_RATES", "TRUTH_ENGINES", "Noise", "compare_entitlements", "draw_take_up", "engine_record",
            "entitlements_from_openfisca", "entitlements_from_rules", "familles_evaluated", "stable_uniform",
-           "write_extracts"]
+           "take_up_from_rules", "write_extracts"]
 
 TAKE_UP_RATES: dict[str, float] = {
     "rsa": 0.66,
@@ -45,10 +47,18 @@ TAKE_UP_RATES: dict[str, float] = {
     "aspa": 0.50,
     "css_free": 0.69,
     "css_participation": 0.33,
+    "aide_logement": 0.90,
+    "aah": 0.85,
+    "asi": 0.50,
+    "af": 0.97,
+    "ars": 0.95,
+    "cheque_energie": 0.80,
 }
-"""Published take-up rates (DREES): RSA about 66% of eligible households, prime d'activité 73%, ASPA
-about 50%, CSS without participation 69%, with participation 33%."""
-
+"""Take-up rates drawn per benefit. Published (DREES): RSA about 66% of eligible households, prime d'activité
+73%, ASPA about 50%, CSS without participation 69%, with participation 33%. Assumed, no national estimate being
+published: housing aid 90% (claimed with the lease), AAH 85% (claimed at the MDPH), ASI 50% (like the ASPA, a
+recoverable minimum claimed separately), allocations familiales 97% and ARS 95% (paid without a claim to
+allocataires), chèque énergie 80% (order of the cheques' use rate)."""
 _M64 = 0xFFFFFFFFFFFFFFFF
 _GOLDEN = 0x9E3779B97F4A7C15
 
@@ -109,8 +119,10 @@ def draw_take_up(entitlements: pl.DataFrame, *, seed: int,
     return entitlements.with_columns(u.alias("u")).with_columns((pl.col("u") < rate).alias("take_up"))
 
 
-_RULE_TARGETS = OUTPUTS
 TRUTH_ENGINES = ("rules", "openfisca")
+OPENFISCA_LABELLED: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_free", "css_participation")
+"""Benefits OpenFisca labels in an ``openfisca`` truth (the oracle's label variables); the truth then holds no
+entitlement of the others, and their take-up is not drawn (evaluation says so)."""
 """What labels the truth's entitlement: our rules, or OpenFisca-France run by the oracle (so that a score
 against the truth also measures the rules)."""
 _TRUTH_TABLES = ("persons", "unit_memberships", "resources", "benefits_paid", "housing")
@@ -122,17 +134,21 @@ def _truth_tables(truth_dir: Path) -> dict[str, pl.LazyFrame]:
     return {n: pl.scan_parquet(truth_dir / f"{n}.parquet") for n in _TRUTH_TABLES}
 
 
-def _entitlement_rows(base: pl.DataFrame, month) -> list[pl.DataFrame]:
-    """The long rows of one month from a frame of unit_id, rsa, ppa, aspa, css_free, css_participation,
-    css_participation_monthly (whichever engine computed it): amounts rounded to the cent, kept when > 0;
-    the CSS without participation (amount 0) and with participation (its monthly participation)."""
-    frames = [base.filter(pl.col(b) > 0).select("unit_id", pl.lit(b).alias("benefit"), pl.lit(month).alias("month"),
-                                                pl.col(b).round(2).alias("amount")) for b in ("rsa", "ppa", "aspa")]
-    frames.append(base.filter(pl.col("css_free")).select(
-        "unit_id", pl.lit("css_free").alias("benefit"), pl.lit(month).alias("month"), pl.lit(0.0).alias("amount")))
-    frames.append(base.filter(pl.col("css_participation") & ~pl.col("css_free")).select(
-        "unit_id", pl.lit("css_participation").alias("benefit"), pl.lit(month).alias("month"),
-        pl.col("css_participation_monthly").round(2).alias("amount")))
+def _entitlement_rows(fam: pl.DataFrame, month, rows) -> list[pl.DataFrame]:
+    """The long rows of one month from a famille frame (``unit_id`` and the rule columns of the catalogue's
+    ``rows``, whichever engine computed them): an amount benefit when > 0, its amount rounded to the cent; a
+    coverage when granted (and its exclusive better form is not), with its monthly participation or 0."""
+    frames = []
+    for b in rows:
+        if b.kind == "amount":
+            entitled, amount = pl.col(b.rule).fill_null(0.0) > 0, pl.col(b.rule).round(2)
+        else:
+            entitled = pl.col(b.rule).fill_null(False)
+            if b.excludes:
+                entitled = entitled & ~pl.col(catalogue_row(b.excludes).rule).fill_null(False)
+            amount = pl.col(b.amount_rule).round(2) if b.amount_rule else pl.lit(0.0)
+        frames.append(fam.filter(entitled).select("unit_id", pl.lit(b.code).alias("benefit"), pl.lit(month).alias("month"),
+                                                  amount.cast(pl.Float64).alias("amount")))
     return frames
 
 
@@ -141,23 +157,34 @@ def _entitlements(frames: list[pl.DataFrame]) -> pl.DataFrame:
                                                                  if k != "unit_kind"})
     return out.select(pl.lit("famille").alias("unit_kind"), pl.col("unit_id").cast(pl.String), "benefit", "month",
                       pl.col("amount").cast(pl.Float64)).sort("unit_id", "benefit", "month")
+FEEDING: tuple[str, ...] = tuple(b.code for b in CATALOGUE if b.code in PAYMENT_INPUTS)
+"""Benefits whose amount paid the other rules read (the allocations familiales and the housing aid are resources
+of RSA, PPA and CSS, the housing aid brings the forfait logement): drawn first, so that the truth's other
+entitlements are computed on what is really paid (``take_up_from_rules``)."""
 
 
-def entitlements_from_rules(truth_dir: str | Path, months: list, *, backend: str = "polars") -> pl.DataFrame:
+def entitlements_from_rules(truth_dir: str | Path, months: list, *, backend: str = "polars",
+                            benefits: tuple[str, ...] | None = None,
+                            benefits_paid: pl.LazyFrame | None = None) -> pl.DataFrame:
     """What our rules give each true famille, month by month: the frame ``draw_take_up`` takes.
 
-    RSA, PPA and ASPA amounts (rounded to the cent, kept when > 0); CSS without participation (amount 0)
-    and with participation (the monthly participation) when eligible. Uses ``core.build_inputs`` and
-    ``engine.evaluate`` on the truth tables.
+    One row per famille, benefit of the catalogue (``benefits``, default all) and month where it is entitled,
+    with the rule's amount rounded to the cent (a yearly benefit's amount is the year's; 0 for the free CSS,
+    the monthly participation for the CSS with participation). Uses ``core.build_inputs`` and
+    ``engine.evaluate`` on the truth tables, with ``benefits_paid`` in place of the truth's own when given.
     """
     from nonrecours.core import build_inputs
     from nonrecours.engine import evaluate
 
+    rows = [catalogue_row(b) for b in (benefits or tuple(b.code for b in CATALOGUE))]
+    targets = list(dict.fromkeys(r for b in rows for r in b.rules))
     tables = _truth_tables(Path(truth_dir))
+    if benefits_paid is not None:
+        tables["benefits_paid"] = benefits_paid
     frames = []
     for month in months:
-        fam = evaluate(list(_RULE_TARGETS), build_inputs(tables, month), month, backend=backend)["famille"]
-        frames += _entitlement_rows(fam.select(pl.col("famille_id").alias("unit_id"), *_RULE_TARGETS), month)
+        fam = evaluate(targets, build_inputs(tables, month), month, backend=backend)["famille"]
+        frames += _entitlement_rows(fam.rename({"famille_id": "unit_id"}), month, rows)
     return _entitlements(frames)
 
 
@@ -216,7 +243,7 @@ def entitlements_from_openfisca(truth_dir: str | Path, months: list, oracle: Ora
             values.append(famille_values(index, ex.situations, oracle(ex.situations), requested))
         if values:
             base = our_benefits(pl.concat(values)).rename({"famille_id": "unit_id"})
-            frames += _entitlement_rows(base, month)
+            frames += _entitlement_rows(base, month, [catalogue_row(b) for b in OPENFISCA_LABELLED])
     return _entitlements(frames)
 
 
@@ -259,6 +286,49 @@ def compare_entitlements(ours: pl.DataFrame, theirs: pl.DataFrame, *, evaluated:
     out["disagreements"] = [{**r, "month": r["month"].strftime("%Y-%m")}
                             for r in bad.select("unit_id", "month", "benefit", "ours", "theirs").to_dicts()]
     return out
+
+
+def take_up_from_rules(truth_dir: str | Path, months: list, *, seed: int, backend: str = "polars") -> pl.DataFrame:
+    """Entitlements from our rules and their take-up draw, benefit after benefit where one feeds the others.
+
+    The truth's own payments of the ``FEEDING`` benefits are set aside; each is then computed on what is paid
+    so far and drawn, in catalogue order (the allocations familiales, then the housing aid, whose resources
+    are neutralised for an RSA recipient: the RSA it reads must be computed without a housing aid the famille
+    may not take up), and its takers' payments join ``benefits_paid``; the other benefits are computed last,
+    on those payments (a famille that does not take its housing aid up receives none, so its RSA has no forfait
+    logement), and drawn."""
+    truth_dir = Path(truth_dir)
+    truth_paid = pl.scan_parquet(truth_dir / "benefits_paid.parquet")
+    schema = truth_paid.collect_schema()
+    paid = truth_paid.filter(~pl.col("benefit").cast(pl.String).is_in(list(FEEDING)))
+    drawn_frames = []
+    for code in FEEDING:
+        drawn = draw_take_up(entitlements_from_rules(truth_dir, months, backend=backend, benefits=(code,),
+                                                     benefits_paid=paid), seed=seed)
+        drawn_frames.append(drawn)
+        rows = _payments(drawn).select(
+            pl.col("unit_kind").cast(schema["unit_kind"]), "unit_id",
+            pl.lit(None, dtype=pl.String).alias("person_id"), pl.col("benefit").cast(schema["benefit"]), "month",
+            pl.col("amount").cast(schema["amount"]),
+            pl.lit("caf").cast(schema["paying_agency"]).alias("paying_agency"),
+            pl.lit("synth").cast(schema["source_agency"]).alias("source_agency"),
+            *[pl.lit(None, dtype=schema[c]).alias(c) for c in schema.names()
+              if c not in ("unit_kind", "unit_id", "person_id", "benefit", "month", "amount", "paying_agency",
+                           "source_agency")])
+        paid = pl.concat([paid, rows.lazy().select(schema.names())])
+    others = tuple(b.code for b in CATALOGUE if b.code not in FEEDING)
+    last = draw_take_up(entitlements_from_rules(truth_dir, months, backend=backend, benefits=others,
+                                                benefits_paid=paid), seed=seed)
+    return pl.concat([*drawn_frames, last]).sort("unit_id", "benefit", "month")
+
+
+def _payments(take_up: pl.DataFrame) -> pl.DataFrame:
+    """What the takers are paid: every month for a monthly benefit; a yearly one (ARS, chèque énergie) in its
+    payment month only, its year's amount."""
+    month_of = {b.code: b.payment_month or 0 for b in CATALOGUE if b.yearly}
+    pay_month = pl.col("benefit").cast(pl.String).replace_strict(month_of, default=None, return_dtype=pl.Int64)
+    return take_up.filter(pl.col("take_up") & (pl.col("amount") >= 0)
+                          & (pay_month.is_null() | (pl.col("month").dt.month() == pay_month)))
 
 
 @dataclass(frozen=True)
@@ -363,6 +433,9 @@ CLAIM_SHARES = {"pending": 0.06, "closed": 0.04, "refused": 0.02, "opt_out": 0.0
 right closed four months ago (closed); among units not entitled, a refusal two months ago; among the
 claimants of non-take-up units, an objection to any contact."""
 _EVENT_BENEFITS = ("rsa", "ppa", "aspa", "css_free")
+_CLAIM_BENEFITS = ("rsa", "ppa", "aspa", "css_free", "css_participation")
+"""Benefits whose claim events the agencies' layouts carry (no layout carries claims of the second-wave
+benefits yet: none are drawn for them)."""
 
 
 def _draw_events(truth: _Truth, take_up: pl.DataFrame | None, months: list,
@@ -373,7 +446,8 @@ def _draw_events(truth: _Truth, take_up: pl.DataFrame | None, months: list,
         return pl.DataFrame(schema=claims_schema), pl.DataFrame(schema={"person_id": pl.String, "since": pl.Date})
     last = months[-1]
     dem = _unit_at(truth, "famille", last).filter(pl.col("role") == "demandeur").select("unit_id", "person_id")
-    now = take_up.filter(pl.col("month") == last).select("unit_id", pl.col("benefit").cast(pl.String), "take_up")
+    now = take_up.filter((pl.col("month") == last) & pl.col("benefit").cast(pl.String).is_in(_CLAIM_BENEFITS)).select(
+        "unit_id", pl.col("benefit").cast(pl.String), "take_up")
     non = now.filter(~pl.col("take_up")).unique(["unit_id", "benefit"]).sort("unit_id", "benefit")
     u = stable_uniform(non, ["unit_id", "benefit"], seed=seed, salt="claims")
     p, c = CLAIM_SHARES["pending"], CLAIM_SHARES["closed"]
@@ -489,18 +563,22 @@ def _farm_families(truth: _Truth, seed: int, share: float) -> pl.DataFrame:
 
 
 def _paid(truth: _Truth, take_up: pl.DataFrame | None, months: list) -> pl.DataFrame:
-    """unit_kind, unit_id, person_id, benefit, month, amount paid (truth family benefits + drawn take-up)."""
+    """unit_kind, unit_id, person_id, benefit, month, amount paid: the truth's family benefits and the drawn
+    take-up. A benefit the draw covers (the housing aid and the allocations familiales when drawn from the
+    rules) is paid to its takers only, replacing the truth's own payments of it."""
     cols = ["unit_kind", "unit_id", "person_id", "benefit", "month", "amount"]
     fam = truth.benefits.filter(pl.col("month").is_in(months) & (pl.col("amount") > 0)).select(
         pl.col("unit_kind").cast(pl.String), "unit_id", "person_id", pl.col("benefit").cast(pl.String),
         "month", pl.col("amount").cast(pl.Float64))
     if take_up is None or take_up.is_empty():
         return fam.select(cols)
-    drawn = take_up.filter(pl.col("take_up") & pl.col("month").is_in(months) & (pl.col("amount") >= 0)).select(
+    covered = take_up.get_column("benefit").cast(pl.String).unique().to_list()
+    drawn = _payments(take_up.filter(pl.col("month").is_in(months))).select(
         pl.col("unit_kind").cast(pl.String), pl.col("unit_id"),
         pl.lit(None, dtype=pl.String).alias("person_id"), pl.col("benefit").cast(pl.String), "month",
         pl.col("amount").cast(pl.Float64))
-    return pl.concat([fam.select(cols), drawn.select(cols)], how="vertical_relaxed")
+    return pl.concat([fam.filter(~pl.col("benefit").is_in(covered)).select(cols), drawn.select(cols)],
+                     how="vertical_relaxed")
 
 
 def _unit_payments_to_demandeur(paid: pl.DataFrame, truth: _Truth, month_last) -> pl.DataFrame:
@@ -593,7 +671,14 @@ def _write_cnam(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, month
         pl.when(pl.col("role") == "demandeur").then(pl.col("amount")).otherwise(0.0).alias("amount")).select(
         "person_id", "month", "benefit", "amount").unique(["person_id", "month"], keep="first")
     inval = _resource(truth, "invalidity_pension", months)
-    df = grid.join(css, on=["person_id", "month"], how="left").join(inval, on=["person_id", "month"], how="left")
+    # the ASI of a famille is paid with the invalidity pension: to the member who draws one
+    asi = paid.filter((pl.col("benefit") == "asi") & pl.col("unit_id").is_not_null()).select(
+        "unit_id", "month", pl.col("amount").alias("asi"))
+    pensioner = fam.join(inval.select("person_id", "month"), on=["person_id", "month"]).sort("role", "person_id")
+    asi = pensioner.join(asi, on=["unit_id", "month"]).unique(["unit_id", "month"], keep="first").select(
+        "person_id", "month", "asi")
+    df = (grid.join(css, on=["person_id", "month"], how="left").join(inval, on=["person_id", "month"], how="left")
+          .join(asi, on=["person_id", "month"], how="left"))
     # the CSS claim event and the objection to contact of a person, on the row of the last month
     last = pl.lit(months[-1])
     css_claims = claims.filter(pl.col("benefit").is_in(["css_free", "css_participation"])).unique(
@@ -612,7 +697,8 @@ def _write_cnam(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, month
         pl.col("birth_date").alias("birth_month"), "depcom", pl.lit("01").alias("regime"),
         pl.col("benefit").fill_null("none").alias("css"), "month",
         pl.col("amount").fill_null(0.0).alias("participation"),
-        pl.col("invalidity_pension").fill_null(0.0).alias("invalidity"), pl.col("event").alias("css_event"),
+        pl.col("invalidity_pension").fill_null(0.0).alias("invalidity"), pl.col("asi").fill_null(0.0),
+        pl.col("event").alias("css_event"),
         "css_benefit", pl.col("event_date").alias("css_event_date"), pl.col("since").alias("opt_out_since"),
     ), default_mapping("cnam"), out / "cnam.csv", bom=True)
     events = df.filter(pl.col("event").is_not_null()).select("person_id", "css_benefit", "event", "event_date")
@@ -765,7 +851,8 @@ def _write_msa(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
         (pl.lit("M") + (pl.col("r") + 460_001).cast(pl.String)).alias("dossier"))
     mem = mem.join(dossiers, on="unit_id")
     dem = mem.filter(pl.col("role") == "demandeur").select("unit_id", pl.col("person_id").alias("payee"))
-    family = ("af", "paje_base", "asf", "aide_logement", "rsa", "ppa", "aspa", "css_free", "css_participation")
+    family = ("af", "paje_base", "asf", "aide_logement", "rsa", "ppa", "aspa", "css_free", "css_participation",
+              "aah", "ars", "asi")
     pay = paid.filter(pl.col("benefit").is_in(family) & pl.col("unit_id").is_not_null()).join(
         dem, on="unit_id").select(pl.col("payee").alias("person_id"), "benefit", "month", "amount")
     members = mem.select("person_id").unique()
@@ -827,11 +914,12 @@ def engine_record(engine: str) -> str:
     return engine
 
 
-def _record_engine(truth_dir: Path, engine: str, months: list) -> None:
-    """The truth's manifest says which engine labelled its take_up.parquet, for which months."""
+def _record_engine(truth_dir: Path, engine: str, months: list, benefits: list[str]) -> None:
+    """The truth's manifest says which engine labelled its take_up.parquet, for which months and benefits."""
     path = truth_dir / "manifest.json"
     manifest = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
-    manifest["entitlements"] = {"engine": engine_record(engine), "months": [m.strftime("%Y-%m") for m in months]}
+    manifest["entitlements"] = {"engine": engine_record(engine), "months": [m.strftime("%Y-%m") for m in months],
+                                "benefits": benefits}
     path.write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
 
 
@@ -863,15 +951,19 @@ def write_extracts(truth_dir: str | Path, out_dir: str | Path, *, seed: int,
         if entitlements == "openfisca":
             if oracle is None:
                 raise ValueError("entitlements='openfisca' needs an oracle (OpenFiscaProcess)")
-            entitlements = entitlements_from_openfisca(truth_dir, months, oracle, batch_households=batch_households)
+            take_up = draw_take_up(entitlements_from_openfisca(truth_dir, months, oracle,
+                                                               batch_households=batch_households), seed=seed)
         else:
-            entitlements = entitlements_from_rules(truth_dir, months)
+            take_up = take_up_from_rules(truth_dir, months, seed=seed)
     elif entitlements is not None:
         engine = "given"
-    if entitlements is not None and engine is not None:
         take_up = draw_take_up(entitlements, seed=seed)
+    if take_up is not None:
         take_up.write_parquet(truth_dir / "take_up.parquet")
-        _record_engine(truth_dir, engine, months)
+        labelled = (OPENFISCA_LABELLED if engine == "openfisca" else
+                    tuple(b.code for b in CATALOGUE) if engine == "rules" else
+                    tuple(take_up.get_column("benefit").unique().sort()))
+        _record_engine(truth_dir, engine, months, list(labelled))
     paid = _paid(truth, take_up, months)
     farm = _farm_families(truth, seed, noise.msa_share)
     farm_people = truth.memberships.filter(pl.col("unit_kind").cast(pl.String) == "famille").join(

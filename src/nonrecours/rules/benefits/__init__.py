@@ -24,23 +24,20 @@ from nonrecours.rules.benefits import (  # noqa: F401  (imported for their regis
     rsa,
 )
 from nonrecours.rules.registry import default_registry
+from nonrecours.schemas.benefits import CATALOGUE, ENGINE_TARGETS
 
-OUTPUTS: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_free", "css_participation", "css_participation_monthly")
-"""The target benefits: the famille rules detection, the demo, the extracts' take-up draw, ``simulate``
-and the oracle comparison report. The one list; everything else derives from it."""
+OUTPUTS: tuple[str, ...] = ENGINE_TARGETS
+"""The target rules: the famille rules detection, the demo, the extracts' take-up draw, ``simulate`` and the
+oracle comparison report read, derived from the benefit catalogue (schemas.benefits)."""
 
 SIMULATED_RULES: dict[str, str] = {
-    **{o: o for o in OUTPUTS},
-    "aide_logement": "aide_logement",
-    "aah": "aah_famille",
-    "asi": "asi",
-    "af": "af_droit",
-    "ars_annual": "ars_annuelle",
-    "cheque_energie_annual": "cheque_energie_annuel",
-}
-"""``simulate`` output field -> famille rule (SITUATION_FORMAT.md): the targets, then the benefits computed
-in their own right beside them (the housing aid, the famille's AAH, the ASI, the allocations familiales due,
-the yearly ARS and chèque énergie). Their names differ where an input holds the amount paid (``af``)."""
+    field: rule
+    for b in CATALOGUE
+    for field, rule in ((b.simulate_field or b.code, b.rule), *(((b.amount_rule, b.amount_rule),) if b.amount_rule
+                                                               else ()))}
+"""``simulate`` output field -> famille rule (SITUATION_FORMAT.md), from the catalogue: the first four benefits,
+then the housing aid, the famille's AAH, the ASI, the allocations familiales due, the yearly ARS and chèque
+énergie. Their names differ where an input holds the amount paid (``af``) or the amount is yearly."""
 SIMULATED_OUTPUTS: tuple[str, ...] = tuple(SIMULATED_RULES)
 
 AMOUNT_OUTPUTS: tuple[str, ...] = tuple(o for o in OUTPUTS if default_registry().dtype_of(o) == "float")

@@ -1,0 +1,165 @@
+"""The benefit catalogue: one row per benefit detection looks for, the one place every list derives from.
+
+Each :class:`Benefit` says how it is read off the engine (the famille rule giving the monthly amount or the
+entitlement), whether it is an amount or a coverage, how often it is paid, who pays it and contacts people
+about it (the lead agency, and the MSA for its members), its French names, the ``run.toml`` name that asks
+for it, and the default window of a refusal or closure that excludes a unit from outreach.
+
+Derived here: ``BENEFITS`` (codes, in order), ``ASKED`` (run.toml names), ``ENGINE_TARGETS`` (rules the
+engine evaluates), ``AMOUNT_BENEFITS``. Derived elsewhere from ``CATALOGUE``: the run configuration's allowed
+names and exclusion windows (``config``), the rule targets of the rules stage (``run``), detection's targets
+(``detection.targets``), the outputs' labels and payers (``outputs.law``, ``outputs.outreach``), the
+``simulate`` fields and the engine outputs (``rules.benefits``). No other module lists benefits.
+
+Decisions written down (legal text cited on each row):
+
+- Yearly benefits (``period="year"``: the allocation de rentrée scolaire, the chèque énergie) are detected in
+  any month on the rule's amount for the calendar year of the evaluated month; their amounts in detection
+  outputs are monthly equivalents (the yearly amount / 12, so statistics add them to the monthly ones and
+  ``yearly = 12 × monthly`` holds); a famille is *receiving* one when a payment was made in the twelve months
+  up to the evaluated month. Before the August payment, a famille newly entitled this year is flagged early:
+  that is the early triggering the experiment asks about, not an error.
+- The chèque énergie is sent by the Agence de services et de paiement (ASP) to the households the DGFiP lists
+  from the revenu fiscal de référence (Code de l'énergie art. L124-1, R124-1 to R124-3). No agency of this
+  project transmits the cheques sent: its payment is *unknown* (``payers`` empty), so its flags are
+  ``possible`` at most, and its lead agency is the DGFiP, which holds the RFR and the composition the ASP's
+  list is built from. A newly eligible household claims it on chequeenergie.gouv.fr.
+- The ASI is served by the body paying the invalidity pension it tops up (CSS art. L815-24: in practice
+  the CPAM, the MSA for farm members): lead agency CNAM, whose extract carries it. The AAH is paid by the CAF
+  (MSA for farm members) on the CDAPH's decision (CSS art. L821-7); the disability rate is only known when
+  an agency transmits it, so an AAH flag without a transmitted rate is ``possible`` at most.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "AMOUNT_BENEFITS",
+    "ASKED",
+    "BENEFITS",
+    "CATALOGUE",
+    "ENGINE_TARGETS",
+    "Benefit",
+    "benefit",
+    "by_asked",
+]
+
+
+@dataclass(frozen=True)
+class Benefit:
+    """One benefit detection looks for (see the module docstring for the decisions behind the fields)."""
+
+    code: str
+    """Code in ``benefits_paid`` (schemas.codes.BENEFITS), in detection's outputs and in the outputs."""
+    rule: str
+    """Famille rule: the monthly (or yearly) amount in euros, or the entitlement (a boolean) of a coverage."""
+    kind: Literal["amount", "coverage"]
+    label: str
+    """French name for letters and tables."""
+    short: str
+    """Short French name (reasons, charts)."""
+    asked: str
+    """The ``benefits`` name in run.toml that asks for it (``css`` asks for both CSS)."""
+    lead: str
+    """Agency that pays it and contacts people about it."""
+    ref: str
+    """Legal reference of the benefit and of who pays it."""
+    exclusion_months: int
+    """Default window (months) in which a refusal or closure excludes a unit from outreach."""
+    members_lead: str | None = "msa"
+    """Agency paying it to its own members instead (farm households: the MSA); None: no exception."""
+    payers: tuple[str, ...] = ()
+    """Agencies whose extracts report the payments (empty: nobody transmits them, so payment is unknown)."""
+    period: Literal["month", "year"] = "month"
+    payment_month: int | None = None
+    """For a yearly benefit, the month it is paid (the ARS in August, the chèque énergie in April)."""
+    amount_rule: str | None = None
+    """For a coverage, the rule giving its monthly amount (the CSS participation the foyer pays)."""
+    excludes: str | None = None
+    """Code of a benefit that, when due, replaces this one (free CSS over CSS with participation)."""
+    simulate_field: str | None = None
+    """``simulate`` output field of ``rule`` (SITUATION_FORMAT.md) when it differs from ``code``."""
+    unknown_caps: tuple[tuple[str, str], ...] = ()
+    """(engine input, best grade) : a famille whose value of that input is unknown gets at most that grade."""
+    feminine: bool = False
+    """Grammatical gender of ``short`` (« estimée » or « estimé »)."""
+    extra_rules: tuple[str, ...] = field(default=())
+    """Other rules its entitlement reads (the free CSS for the CSS with participation)."""
+
+    @property
+    def yearly(self) -> bool:
+        return self.period == "year"
+
+    @property
+    def rules(self) -> tuple[str, ...]:
+        """Every engine rule detection evaluates for it."""
+        own = (self.rule, *((self.amount_rule,) if self.amount_rule else ()), *self.extra_rules)
+        return tuple(dict.fromkeys(own))
+
+    @property
+    def payment_known(self) -> bool:
+        return bool(self.payers)
+
+
+CATALOGUE: tuple[Benefit, ...] = (
+    Benefit("rsa", "rsa", "amount", "revenu de solidarité active (RSA)", "RSA", "rsa", "caf",
+            "CASF art. L262-1 et L262-16 (CAF, MSA)", 3, payers=("caf", "msa")),
+    Benefit("ppa", "ppa", "amount", "prime d'activité", "prime d'activité", "ppa", "caf",
+            "CSS art. L841-1 et L843-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True),
+    Benefit("aspa", "aspa", "amount", "allocation de solidarité aux personnes âgées (ASPA)", "ASPA", "aspa",
+            "cnav", "CSS art. L815-1 et L815-7 (caisses de retraite : CNAV/Carsat, MSA)", 6,
+            payers=("cnav", "msa"), feminine=True),
+    Benefit("css_free", "css_free", "coverage", "complémentaire santé solidaire sans participation",
+            "CSS sans participation", "css", "cnam", "CSS art. L861-1 et L861-4 (CPAM, MSA)", 3,
+            payers=("cnam", "msa"), feminine=True),
+    Benefit("css_participation", "css_participation", "coverage",
+            "complémentaire santé solidaire avec participation", "CSS avec participation", "css", "cnam",
+            "CSS art. L861-1, 2° et L861-4 (CPAM, MSA)", 3, payers=("cnam", "msa"),
+            amount_rule="css_participation_monthly", excludes="css_free", extra_rules=("css_free",),
+            feminine=True),
+    Benefit("aide_logement", "aide_logement", "amount", "aide personnelle au logement (APL, ALF, ALS)",
+            "aide au logement", "aide_logement", "caf", "CCH art. L821-1 et L822-1 (CAF, MSA)", 3,
+            payers=("caf", "msa"), unknown_caps=(("rent", "probable"),), feminine=True),
+    Benefit("aah", "aah_famille", "amount", "allocation aux adultes handicapés (AAH)", "AAH", "aah", "caf",
+            "CSS art. L821-1 et L821-7 (CAF, MSA, sur décision de la CDAPH)", 6, payers=("caf", "msa"),
+            unknown_caps=(("disability_rate", "possible"),), feminine=True),
+    Benefit("asi", "asi", "amount", "allocation supplémentaire d'invalidité (ASI)", "ASI", "asi", "cnam",
+            "CSS art. L815-24 et L815-24-1 (organisme qui sert la pension d'invalidité : CPAM, MSA)", 6,
+            payers=("cnam", "msa"), feminine=True),
+    Benefit("af", "af_droit", "amount", "allocations familiales", "allocations familiales", "af", "caf",
+            "CSS art. L521-1 et D521-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True),
+    Benefit("ars", "ars_annuelle", "amount", "allocation de rentrée scolaire (ARS)", "ARS", "ars", "caf",
+            "CSS art. L543-1 et R543-1 à D543-2 (CAF, MSA)", 12, payers=("caf", "msa"), period="year",
+            payment_month=8, simulate_field="ars_annual", feminine=True),
+    Benefit("cheque_energie", "cheque_energie_annuel", "amount", "chèque énergie", "chèque énergie",
+            "cheque_energie", "dgfip",
+            "Code de l'énergie art. L124-1 et R124-1 à R124-3 (envoyé par l'ASP sur la liste établie à partir "
+            "des données de la DGFiP)", 12, members_lead=None, payers=(), period="year", payment_month=4,
+            simulate_field="cheque_energie_annual"),
+)
+"""Every benefit detection looks for, in the order of tables and reports."""
+
+BENEFITS: tuple[str, ...] = tuple(b.code for b in CATALOGUE)
+ASKED: tuple[str, ...] = tuple(dict.fromkeys(b.asked for b in CATALOGUE))
+ENGINE_TARGETS: tuple[str, ...] = tuple(dict.fromkeys(r for b in CATALOGUE for r in b.rules))
+AMOUNT_BENEFITS: tuple[str, ...] = tuple(b.code for b in CATALOGUE if b.kind == "amount")
+_BY_CODE = {b.code: b for b in CATALOGUE}
+
+
+def benefit(code: str) -> Benefit:
+    """The catalogue row of ``code`` (KeyError naming the known codes otherwise)."""
+    try:
+        return _BY_CODE[code]
+    except KeyError:
+        raise KeyError(f"unknown benefit {code!r}; known: {', '.join(BENEFITS)}") from None
+
+
+def by_asked(names: object) -> tuple[str, ...]:
+    """The benefit codes a list of run.toml names asks for, in catalogue order."""
+    wanted = set(names)  # type: ignore[call-overload]
+    unknown = wanted - set(ASKED)
+    if unknown:
+        raise KeyError(f"unknown benefit {sorted(unknown)[0]!r}; known: {', '.join(ASKED)}")
+    return tuple(b.code for b in CATALOGUE if b.asked in wanted)
