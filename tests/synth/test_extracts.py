@@ -8,6 +8,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.synth import generate
 from nonrecours.synth.extracts import TAKE_UP_RATES, Noise, draw_take_up, stable_uniform, write_extracts
 
@@ -139,7 +140,8 @@ def test_entitlements_from_our_rules(truth: Path, tmp_path: Path) -> None:
     assert drawn.height > 0
     assert json.loads(paths["manifest"].read_text())["truth_engine"] == "rules"
     months = sorted(f"{m:%Y-%m}" for m in drawn.get_column("month").unique())
-    assert json.loads((truth / "manifest.json").read_text())["entitlements"] == {"engine": "rules", "months": months}
+    assert json.loads((truth / "manifest.json").read_text())["entitlements"] == {
+        "engine": "rules", "months": months, "benefits": [b.code for b in CATALOGUE]}
     assert set(drawn.get_column("benefit").unique()) <= set(TAKE_UP_RATES)
     assert drawn.get_column("take_up").any() and not drawn.get_column("take_up").all()
     caf = pl.Series(paths["caf"].read_bytes().decode("latin-1").split("\n"))

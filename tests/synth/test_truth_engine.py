@@ -20,7 +20,12 @@ from typer.testing import CliRunner
 from nonrecours.cli import app
 from nonrecours.detection.evaluate import _truth_engine
 from nonrecours.simulation.openfisca_process import OPENFISCA_FRANCE
-from nonrecours.synth.extracts import compare_entitlements, entitlements_from_rules, familles_evaluated
+from nonrecours.synth.extracts import (
+    OPENFISCA_LABELLED,
+    compare_entitlements,
+    entitlements_from_rules,
+    familles_evaluated,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -48,7 +53,8 @@ def test_the_truth_says_openfisca_labelled_it(labelled) -> None:  # type: ignore
     out, output = labelled
     engine = f"openfisca-france {OPENFISCA_FRANCE}"
     truth = json.loads((out / "truth" / "manifest.json").read_text())
-    assert truth["entitlements"] == {"engine": engine, "months": [f"{MONTH:%Y-%m}"]}
+    assert truth["entitlements"] == {"engine": engine, "months": [f"{MONTH:%Y-%m}"],
+                                     "benefits": list(OPENFISCA_LABELLED)}
     assert truth["persons"] == PERSONS  # the generator's record is kept beside it
     assert json.loads((out / "extracts" / "manifest.json").read_text())["truth_engine"] == engine
     assert _truth_engine(out / "truth") == engine  # what `nonrecours evaluate` prints above its table
@@ -61,7 +67,7 @@ def test_openfisca_labels_agree_with_our_rules(labelled) -> None:  # type: ignor
     take_up = pl.read_parquet(truth / "take_up.parquet")
     assert take_up.get_column("month").unique().to_list() == [MONTH]
     theirs = take_up.select("unit_kind", "unit_id", "benefit", "month", "amount")
-    ours = entitlements_from_rules(truth, [MONTH])
+    ours = entitlements_from_rules(truth, [MONTH], benefits=OPENFISCA_LABELLED)
     score = compare_entitlements(ours, theirs, evaluated=familles_evaluated(truth, [MONTH]))
     for d in score["disagreements"]:
         print("disagreement", d)

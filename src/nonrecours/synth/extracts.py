@@ -147,8 +147,9 @@ def _entitlement_rows(fam: pl.DataFrame, month, rows) -> list[pl.DataFrame]:
             if b.excludes:
                 entitled = entitled & ~pl.col(catalogue_row(b.excludes).rule).fill_null(False)
             amount = pl.col(b.amount_rule).round(2) if b.amount_rule else pl.lit(0.0)
-        frames.append(fam.filter(entitled).select("unit_id", pl.lit(b.code).alias("benefit"), pl.lit(month).alias("month"),
-                                                  amount.cast(pl.Float64).alias("amount")))
+        frames.append(fam.filter(entitled).select(
+            "unit_id", pl.lit(b.code).alias("benefit"), pl.lit(month).alias("month"),
+            amount.cast(pl.Float64).alias("amount")))
     return frames
 
 
