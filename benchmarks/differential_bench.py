@@ -7,8 +7,9 @@ The oracle environment (``.oracle-venv``, see tests/oracle/environment.py) is cr
 Situations come from ``nonrecours.simulation.differential.generate_situations`` with seeds ``seed``,
 ``seed + 1``... one per chunk (the CI test uses seed 7 and a few months; this benchmark draws every month
 2024-01..2026-12). ``--public`` also runs the 550 public reference cases through the exporter and the
-oracle and compares OpenFisca's fresh amounts with the labels (proof of the exporter and of the one
-documented correction). The results file holds, per field, agreement within 1 euro overall and where
+oracle and compares OpenFisca's fresh amounts with the labels (proof of the exporter and of the ASPA/ASI
+correction the labels carry; the RSA/PPA residence correction of the oracle parts from the labels on four
+documented cases). The results file holds, per field, agreement within 1 euro overall and where
 OpenFisca pays, and the first disagreements with OpenFisca's intermediate quantities beside ours.
 """
 
@@ -72,7 +73,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                 situations=pl.concat([p.situations for p in parts], how="diagonal_relaxed"))
     run_s = time.perf_counter() - t0
     result: dict[str, Any] = {
-        "oracle": f"openfisca-france {OPENFISCA_FRANCE} (with the ASPA/ASI nationality correction)",
+        "oracle": f"openfisca-france {OPENFISCA_FRANCE} (with the ASPA/ASI nationality and the RSA/PPA EEA-worker "
+                  "residence corrections)",
         "n": report.n, "seeds": [args.seed, seed - 1], "backend": args.backend, "tolerance_euros": 1.0,
         "agreement": report.summary(),
         "seconds": {"oracle_install_or_check": round(install_s, 1), "generate_compare": round(run_s, 1)},

@@ -16,10 +16,13 @@ simulation takes, one ``set_input`` per variable and period) rather than value b
 thousands of households per second possible. ``--stream`` keeps one process (and one tax-benefit system)
 for many batches: one JSON list of situations per input line, one JSON list of results per output line.
 
-One correction of openfisca-france 176.1.8 is applied (documented in docs/oracle_disagreements.md):
+Two corrections of openfisca-france 176.1.8 are applied (documented in docs/oracle_disagreements.md):
 ``asi_aspa_condition_nationalite`` passes the ten-year permit test to numpy's ``logical_or`` as its
 output argument, so no non-EEA resident meets the condition; the law (code de la sécurité sociale,
-art. L816-1) is EEA or Swiss nationality, or a residence permit held for ten years.
+art. L816-1) is EEA or Swiss nationality, or a residence permit held for ten years. And
+``rsa_condition_nationalite`` (RSA and prime d'activité) asks every EEA or Swiss national for three months
+of residence, where the law (CASF art. L262-6; CSS art. L842-2, 2°) opposes no duration to a worker or to a
+former worker registered as a jobseeker.
 """
 
 from __future__ import annotations
@@ -63,9 +66,35 @@ class asi_aspa_condition_nationalite(Variable):
         return np.logical_or(np.logical_or(eee, suisse), years >= minimum)
 
 
+class rsa_condition_nationalite(Variable):
+    """CASF art. L262-6 (RSA) and CSS art. L842-2, 2° (prime d'activité, which reads this variable): an EEA or
+    Swiss national needs three months of residence, a duration not opposable to a person in declared
+    professional activity nor to a former worker registered as a jobseeker (here: a net salary or a net
+    unemployment benefit in the month). A non-EEA national needs a permit held for five years (CASF art.
+    L262-4, 2°). The durations are OpenFisca's own parameters."""
+
+    value_type = bool
+    default_value = True
+    entity = Individu
+    label = "Condition de nationalité ou de séjour (RSA, prime d'activité), CASF art. L262-4, 2° et L262-6"
+    definition_period = MONTH
+
+    def formula(individu, period, parameters):  # type: ignore[no-untyped-def]
+        nationalite = individu("nationalite", period)
+        eee_ou_suisse = np.logical_or(individu("ressortissant_eee", period), nationalite == b"CH")
+        years = individu("duree_possession_titre_sejour", period)
+        duree = parameters(period).prestations_sociales.solidarite_insertion.minima_sociaux.rsa.rsa_cond \
+            .duree_min_titre_sejour
+        actif = np.logical_or(individu("salaire_net", period) > 0, individu("chomage_net", period) > 0)
+        eee = np.logical_and(eee_ou_suisse, np.logical_or(years >= duree.eee, actif))
+        autre = np.logical_and(np.logical_not(eee_ou_suisse), years >= duree.non_eee)
+        return np.logical_or(nationalite == b"FR", np.logical_or(eee, autre))
+
+
 def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs = FranceTaxBenefitSystem()
     tbs.replace_variable(asi_aspa_condition_nationalite)
+    tbs.replace_variable(rsa_condition_nationalite)
     return tbs
 
 

@@ -35,8 +35,9 @@ RSA_CYCLE_UNITS = {"h00117", "h00225", "xh00034"}
 docs/oracle_disagreements.md, (1)); the replay requests the aid first and gets the neutralised amount."""
 FLOOR_WHERE_PAID = 0.95
 """Agreement floors per field, overall and where OpenFisca pays. The seed is fixed, so the run is
-deterministic: on these 200 situations every field agrees on 100 % but ppa (199/200 overall, 30/31 where
-OpenFisca pays); the goal of 99.5 % where OpenFisca pays is measured on 2,000+ situations by
+deterministic: on these 200 situations (oracle with both runner corrections) every field agrees on 100 % but
+cheque_energie_annual (199/200 overall, 62/63 where OpenFisca pays: CGI art. 157 bis, documented); the goal of
+99.5 % where OpenFisca pays is measured on 2,000+ situations by
 benchmarks/differential_bench.py (a field paid ~30 times here cannot show it)."""
 
 
