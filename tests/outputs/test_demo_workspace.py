@@ -239,9 +239,7 @@ def test_flagged_units_replay_through_openfisca(demo_run_folder):
     core = core_month(read_workspace(run / "workspace"), MONTH)
     flags = pl.read_parquet(run / "detection" / f"{MONTH:%Y-%m}" / "flags.parquet")
     ind = core.inputs.individu.select("person_id", "famille_id", "menage_id")
-    # the commune too: OpenFisca's housing aid (which its RSA and PPA read) needs the dwelling's zone
-    reads = sorted(({i for vs in required_inputs(benefits).values() for i in vs} | {"depcom", "zone_apl"})
-                   - N2_CONVENTION)
+    reads = sorted({i for vs in required_inputs(benefits).values() for i in vs} - N2_CONVENTION)
     unknown = core.unknowns.filter(pl.col("input").is_in(reads))
     by = {e: unknown.filter(pl.col("entity") == e).select(pl.col("id")) for e in ("individu", "famille", "menage")}
     partial = pl.concat([
