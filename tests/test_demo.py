@@ -39,6 +39,7 @@ def test_detection_writes_flags_units_summary_and_evaluation(demo):
     import json
 
     from nonrecours.detection import FLAGS_SCHEMA, GRADES, UNITS_SCHEMA
+    from nonrecours.schemas.benefits import BENEFITS
 
     det = demo.out / "detection" / "2026-06"
     flags = pl.read_parquet(det / "flags.parquet")
@@ -51,7 +52,7 @@ def test_detection_writes_flags_units_summary_and_evaluation(demo):
     assert set(summary["exclusions"]) >= {"opt_out", "pending_claim", "recent_refusal", "recent_closure"}
     assert sum(n for gs in summary["flags_by_benefit_grade"].values() for n in gs.values()) == flags.height
     score = json.loads((demo.out / "evaluation" / "2026-06" / "evaluation.json").read_text())
-    assert set(score["benefits"]) == {"rsa", "ppa", "aspa", "css_free", "css_participation"}
+    assert set(score["benefits"]) == set(BENEFITS)  # the demo asks for every benefit of the catalogue
     assert score["truth_familles_matched"] > 0
     facts = dict(demo.facts)
     assert any(label.startswith("flags 2026-06") for label in facts)
