@@ -9,6 +9,9 @@ Source priority lives in :class:`CoreConfig` (pydantic, defaults below), never i
   CNAM for invalidity pensions), an agency that follows the person's famille and declares all its
   resources (``followers``: CAF, MSA), a pension fund that knows the person (``pension_funds``), or an
   agency that reports that input for that person at all;
+- an exhaustive source covers the persons it identifies: someone it has no row for in the window while the
+  DGFiP's latest year shows that kind of income (stopped, or a row it failed to match to a NIR) is *unknown*
+  from 0 (central, uninformed) to the declared level, never an observed 0;
 - otherwise the monthly value is *estimated* from the DGFiP's yearly income (``annual_income``) when the
   person has one, or *unknown* with a range (``unknown_high``), central value 0;
 - the ``*_imposable(s)_n2`` inputs are the DGFiP's yearly amounts of year N-2 of each month; without them
