@@ -35,6 +35,9 @@ _STATIC = ("age", "date_naissance", "student", "pregnant", "disability_rate", "n
            "residence_permit_years")
 _HEALTH = ("student", "pregnant", "disability_rate")
 """Facts a persons row may leave null: an agency that does not hold them (the CNAV) gives no value."""
+_HELD = ("rsdae", "unfit_for_work")
+"""Facts only some agencies hold (RSDAE: the CAF from the MDPH decision; unfitness for work: the CNAV's
+pension award): read from the persons row when it gives them, else unknown for whoever may have them."""
 _UNKNOWN_BIRTH = dt.date(1800, 1, 1)
 
 
@@ -82,10 +85,13 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # Static facts of each person from the preferred persons row.
     order = {a: i for i, a in enumerate(config.person_priority)}
     if "persons" in lf:
+        have = lf["persons"].collect_schema().names()
+        held = [pl.col(c).cast(pl.Boolean) if c in have else pl.lit(None, dtype=pl.Boolean).alias(c)
+                for c in (*_HELD, "recent_isolation")]
         pers = (lf["persons"].select("person_id", "birth_month", pl.col("sex").cast(pl.String), "student",
                                      "pregnant", "disability_rate",
                                      pl.col("nationality_group").cast(pl.String), "residence_permit_years",
-                                     "depcom", pl.col("source_agency").cast(pl.String), "extract_date")
+                                     "depcom", *held, pl.col("source_agency").cast(pl.String), "extract_date")
                 .with_columns(pl.col("source_agency").replace_strict(order, default=99, return_dtype=pl.Int32)
                               .alias("_o"))
                 .sort(["_o", "extract_date"], descending=[False, True], maintain_order=True)
@@ -95,7 +101,9 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                                     "student": pl.Boolean,
                                     "pregnant": pl.Boolean, "disability_rate": pl.Float64,
                                     "nationality_group": pl.String, "residence_permit_years": pl.Int16,
-                                    "depcom": pl.String, "source_agency": pl.String, "extract_date": pl.Date})
+                                    "depcom": pl.String, "rsdae": pl.Boolean, "unfit_for_work": pl.Boolean,
+                                    "recent_isolation": pl.Boolean, "source_agency": pl.String,
+                                    "extract_date": pl.Date})
     ind = ids.select("person_id").join(pers, on="person_id", how="left").with_columns(
         ((m_idx - _month_index(pl.col("birth_month"))) // 12).alias("age"))
     unborn = ind.filter(pl.col("age") < 0).height
@@ -111,12 +119,12 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         pl.when(known).then(pl.col("age"))
         .when(child).then(pl.lit(config.child_age[1])).otherwise(pl.lit(config.adult_age[1])).alias("age"),
         pl.coalesce("birth_month", pl.lit(_UNKNOWN_BIRTH)).alias("date_naissance"),
-        *[pl.col(c).is_null().alias(f"_no_{c}") for c in _HEALTH],
+        *[pl.col(c).is_null().alias(f"_no_{c}") for c in (*_HEALTH, *_HELD, "nationality_group")],
         pl.col("student").fill_null(False), pl.col("pregnant").fill_null(False),
         pl.col("disability_rate").fill_null(0.0),
         pl.col("nationality_group").fill_null("FR"),
         pl.col("residence_permit_years").cast(pl.Float64).fill_null(0.0),
-        pl.lit(False).alias("rsdae"), pl.lit(False).alias("unfit_for_work"),
+        pl.col("rsdae").fill_null(False), pl.col("unfit_for_work").fill_null(False),
         pl.lit(False).alias("residence_condition_exempt"),
         pl.col("source_agency").alias("persons__source"))
 
@@ -125,8 +133,21 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     obs_p = ind.filter(known)
     new_p = ind.filter(~known)
     counts["persons_without_person_row"] = new_p.height
-    prov.append(_prov(obs_p, "individu", "person_id", [i for i in _STATIC if i not in _HEALTH], pl.lit("observed"),
-                      pl.col("source_agency"), pl.col("extract_date").dt.truncate("1mo")))
+    prov.append(_prov(obs_p, "individu", "person_id",
+                      [i for i in _STATIC if i not in (*_HEALTH, "nationality_group", "residence_permit_years")],
+                      pl.lit("observed"), pl.col("source_agency"), pl.col("extract_date").dt.truncate("1mo")))
+    # A persons row without nationality (the CNAM, the DGFiP send a birth month and a commune only): the
+    # nationality and the years of residence permit are unknown, as for someone with no persons row.
+    no_nat = obs_p.filter(pl.col("_no_nationality_group"))
+    prov.append(_prov(obs_p.filter(~pl.col("_no_nationality_group")), "individu", "person_id",
+                      ["nationality_group", "residence_permit_years"], pl.lit("observed"), pl.col("source_agency"),
+                      pl.col("extract_date").dt.truncate("1mo")))
+    prov.append(_prov(no_nat, "individu", "person_id", ["nationality_group", "residence_permit_years"],
+                      pl.lit("unknown"), pl.lit(None), pl.lit(None)))
+    unk.append(_unk(no_nat, "individu", "person_id", ["nationality_group"], None, None, None,
+                    "nationalité non transmise par l'agence qui connaît la personne (FR retenue)"))
+    unk.append(_unk(no_nat, "individu", "person_id", ["residence_permit_years"], 0.0, 0.0, 10.0,
+                    "titre de séjour non transmis par l'agence qui connaît la personne"))
     # A persons row from an agency that does not hold a fact (the CNAV: studies, pregnancy, disability) leaves it
     # null: unknown, never the row's invented default.
     for c in _HEALTH:
@@ -159,18 +180,22 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     reason.format("la nationalité (FR retenue)")))
     unk.append(_unk(new_p, "individu", "person_id", ["residence_permit_years"], 0.0, 0.0, 10.0,
                     reason.format("le titre de séjour")))
-    # A recognised disability makes RSDAE and unfitness for work possible; no extract says which.
-    # so does a disability no agency transmits.
-    maybe = (pl.col("disability_rate") > 0) | pl.col("_no_disability_rate")
-    dis = ind.filter(maybe)
-    unk.append(_unk(pl.concat([dis, new_p.filter(~maybe)]), "individu", "person_id",
-                    ["rsdae", "unfit_for_work"], 0.0, 0.0, 1.0,
-                    "aucune agence ne transmet la RSDAE ni l'inaptitude au travail (MDPH, CNAV)"))
-    prov.append(_prov(pl.concat([dis, new_p.filter(~maybe)]), "individu", "person_id",
-                      ["rsdae", "unfit_for_work"], pl.lit("unknown"), pl.lit(None), pl.lit(None)))
-    prov.append(_prov(obs_p.filter(~maybe), "individu", "person_id",
-                      ["rsdae", "unfit_for_work"], pl.lit("estimated"), pl.col("source_agency"),
-                      pl.col("extract_date").dt.truncate("1mo")))
+    # RSDAE (the CAF, from the MDPH decision) and unfitness for work (the CNAV's pension award): observed when
+    # the persons row gives them. Otherwise a recognised disability makes them possible, and so does a
+    # disability no agency transmits: unknown; a person whose agency gives no disability is estimated without.
+    maybe = (pl.col("disability_rate") > 0) | pl.col("_no_disability_rate") | ~known
+    for c in _HELD:
+        seen = known & ~pl.col(f"_no_{c}")
+        prov.append(_prov(ind.filter(seen), "individu", "person_id", [c], pl.lit("observed"),
+                          pl.col("source_agency"), pl.col("extract_date").dt.truncate("1mo")))
+        rest = ind.filter(~seen)
+        unk.append(_unk(rest.filter(maybe), "individu", "person_id", [c], 0.0, 0.0, 1.0,
+                        "aucune agence ne transmet la RSDAE ni l'inaptitude au travail de cette personne "
+                        "(MDPH, CNAV)"))
+        prov.append(_prov(rest.filter(maybe), "individu", "person_id", [c], pl.lit("unknown"), pl.lit(None),
+                          pl.lit(None)))
+        prov.append(_prov(rest.filter(~maybe), "individu", "person_id", [c], pl.lit("estimated"),
+                          pl.col("source_agency"), pl.col("extract_date").dt.truncate("1mo")))
     # A foreign national with no years of permit (non-EEA) or of residence (EEA, Swiss: CASF art. L262-6) given:
     # unknown residence, never zero years.
     noperm = obs_p.filter(pl.col("nationality_group").is_in(["OTHER", "EEA_CH"])
@@ -179,12 +204,13 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     "années de titre de séjour (hors EEE) ou de résidence (EEE, Suisse) non transmises"))
     # Refugee, subsidiary protection, stateless person, carte de résident (CASF art. L262-4, 2°; CSS art. L842-2,
     # 2°): no extract carries it (préfecture, OFPRA); it matters for a non-EEA national (or unknown nationality).
-    exempt_open = pl.concat([obs_p.filter(pl.col("nationality_group") == "OTHER"), new_p])
+    foreign_or_unknown = (pl.col("nationality_group") == "OTHER") | pl.col("_no_nationality_group")
+    exempt_open = pl.concat([obs_p.filter(foreign_or_unknown), new_p])
     prov.append(_prov(exempt_open, "individu", "person_id", ["residence_condition_exempt"], pl.lit("unknown"),
                       pl.lit(None), pl.lit(None)))
     unk.append(_unk(exempt_open, "individu", "person_id", ["residence_condition_exempt"], 0.0, 0.0, 1.0,
                     "statut de réfugié, protection subsidiaire, apatridie ou carte de résident non transmis"))
-    prov.append(_prov(obs_p.filter(pl.col("nationality_group") != "OTHER"), "individu", "person_id",
+    prov.append(_prov(obs_p.filter(~foreign_or_unknown), "individu", "person_id",
                       ["residence_condition_exempt"], pl.lit("estimated"), pl.col("source_agency"),
                       pl.col("extract_date").dt.truncate("1mo")))
 
@@ -224,12 +250,15 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         pl.col("foyer_fiscal_id").null_count().alias("_no_foyer"),
         pl.col("menage_role").filter(pl.col("famille_role") == "demandeur").first().alias("_head_menage_role"),
         (pl.col("famille_role") == "demandeur").any().not_().alias("_no_demandeur"),
+        pl.col("recent_isolation").filter(pl.col("famille_role") == "demandeur").first().alias("_isolation"),
+        pl.col("persons__source").filter(pl.col("famille_role") == "demandeur").first().alias("_isolation_src"),
     ).select(
-        "famille_id", "_no_demandeur",
+        "famille_id", "_no_demandeur", "_isolation", "_isolation_src",
         pl.when(pl.col("_parents") < 2).then(pl.lit(""))
         .when((pl.col("_foyers") == 1) & (pl.col("_no_foyer") == 0)).then(pl.lit("married"))
         .otherwise(pl.lit("cohabiting")).alias("couple_kind"),
-        pl.lit(False).alias("recent_isolation"),
+        # a couple is not isolated; a single person's recent isolation comes from the demandeur's row (CAF)
+        (pl.col("_isolation").fill_null(False) & (pl.col("_parents") < 2)).alias("recent_isolation"),
         (~pl.col("_head_menage_role").is_in(["personne_de_reference", "conjoint"])).fill_null(False)
         .alias("hosted_free_of_charge"),
     )
@@ -254,9 +283,28 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # caps its grade at "possible" (COMPOSITION_UNKNOWN). A reconstituted famille with two declarants of one
     # tax foyer is a couple the DGFiP knows (married or PACS); a single declarant may live with a partner.
     built_single = built.filter(pl.col("couple_kind") == "")
+    # A single declarant the DGFiP places in a dwelling (the occupants declared for the local: an unmarried
+    # partner files a declaration of their own, so shows as another foyer there) where no other adult lives
+    # without a partner: nobody there could be the partner. The couple stays unknown (the occupancy may be out
+    # of date), but single is an estimate from what the DGFiP sent (informed), not a convention.
+    men_src = unit_source.filter((pl.col("entity") == "menage") & pl.col("source_agency").is_not_null()).select(
+        pl.col("id").alias("menage_id"), pl.col("source_agency").alias("_msrc"))
+    single_ids = famille.filter(pl.col("couple_kind") == "").select("famille_id")
+    singles = (ind.filter((pl.col("famille_role") == "demandeur") & (pl.col("age") >= 18))
+               .join(single_ids, on="famille_id", how="semi").group_by("menage_id").len("_singles"))
+    alone = (built_single.select("famille_id")
+             .join(heads.filter(pl.col("famille_role") == "demandeur").select("famille_id", "menage_id"),
+                   on="famille_id", how="inner")
+             .join(men_src, on="menage_id", how="inner").join(singles, on="menage_id", how="left")
+             .filter(pl.col("_msrc").eq("dgfip") & pl.col("_singles").fill_null(0).le(1))
+             .select("famille_id").unique())
+    counts["familles_single_from_dwelling"] = alone.height
+    prov.append(_prov(alone, "famille", "famille_id", ["couple_kind"], pl.lit("estimated"), pl.lit("dgfip"),
+                      pl.lit(None)))
+    built_single = built_single.join(alone, on="famille_id", how="anti")
     prov.append(_prov(pl.concat([old, built_single]), "famille", "famille_id", ["couple_kind"], pl.lit("unknown"),
                       pl.lit(None), pl.lit(None)))
-    prov.append(_prov(built.join(built_single, on="famille_id", how="anti"), "famille", "famille_id",
+    prov.append(_prov(built.filter(pl.col("couple_kind") != ""), "famille", "famille_id",
                       ["couple_kind"], pl.lit("estimated"), pl.lit("dgfip"), pl.lit(None)))
     # a famille whose agency lists no demandeur (the allocataire's row was lost) is incomplete
     no_head = famille.filter(pl.col("_no_demandeur") & pl.col("source_agency").is_not_null())
@@ -267,17 +315,25 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     f"composition du foyer transmise il y a plus de {config.stale_months} mois"))
     unk.append(_unk(built_single, "famille", "famille_id", ["couple_kind"], None, None, None,
                     "composition reconstituée (personne inconnue des CAF et MSA): vie en couple inconnue"))
+    unk.append(_unk(alone, "famille", "famille_id", ["couple_kind"], None, None, None,
+                    "composition reconstituée: seul adulte sans conjoint du logement déclaré à la DGFiP "
+                    "(vie en couple estimée: non)", informed=True))
     unk.append(_unk(pl.concat([old, built]), "famille", "famille_id", ["hosted_free_of_charge"], 0.0, 0.0, 1.0,
                     "hébergement inconnu (composition ancienne ou reconstituée)"))
-    # Recent isolation: no extract carries it; it matters for a single parent only.
+    # Recent isolation: the CAF gives it on the demandeur's row when it knows it; otherwise unknown, and it
+    # matters for a single parent only.
     n_children = ind.filter(pl.col("famille_role") == "enfant").group_by("famille_id").len()
-    single_parent = famille.filter(pl.col("couple_kind") == "").join(n_children, on="famille_id", how="semi")
+    isolation_seen = (pl.col("couple_kind") == "") & pl.col("_isolation").is_not_null()
+    prov.append(_prov(famille.filter(isolation_seen), "famille", "famille_id", ["recent_isolation"],
+                      pl.lit("observed"), pl.col("_isolation_src"), pl.col("extract_date").dt.truncate("1mo")))
+    single_parent = (famille.filter((pl.col("couple_kind") == "") & ~isolation_seen)
+                     .join(n_children, on="famille_id", how="semi"))
     prov.append(_prov(single_parent, "famille", "famille_id", ["recent_isolation"], pl.lit("unknown"),
                       pl.lit(None), pl.lit(None)))
     unk.append(_unk(single_parent, "famille", "famille_id", ["recent_isolation"], 0.0, 0.0, 1.0,
                     "isolement récent (moins de 18 mois) non transmis par la CAF"))
-    prov.append(_prov(famille.join(single_parent, on="famille_id", how="anti"), "famille", "famille_id",
-                      ["recent_isolation"], pl.lit("estimated"), pl.lit(None), pl.lit(None)))
+    prov.append(_prov(famille.filter(~isolation_seen).join(single_parent, on="famille_id", how="anti"), "famille",
+                      "famille_id", ["recent_isolation"], pl.lit("estimated"), pl.lit(None), pl.lit(None)))
 
     first = month_range(month, window)[0]
     famille_monthly = None

@@ -9,6 +9,9 @@ Source priority lives in :class:`CoreConfig` (pydantic, defaults below), never i
   CNAM for invalidity pensions), an agency that follows the person's famille and declares all its
   resources (``followers``: CAF, MSA), a pension fund that knows the person (``pension_funds``), or an
   agency that reports that input for that person at all;
+- an exhaustive source covers the persons it identifies: someone it has no row for in the window while the
+  DGFiP's latest year shows that kind of income (stopped, or a row it failed to match to a NIR) is *unknown*
+  from 0 (central, uninformed) to the declared level, never an observed 0;
 - otherwise the monthly value is *estimated* from the DGFiP's yearly income (``annual_income``) when the
   person has one, or *unknown* with a range (``unknown_high``), central value 0;
 - the ``*_imposable(s)_n2`` inputs are the DGFiP's yearly amounts of year N-2 of each month; without them
@@ -201,12 +204,42 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
     windows = obs.group_by("agency").agg(pl.col("month").min().alias("w_from"), pl.col("month").max().alias("w_to"))
     present = set(windows.get_column("agency").to_list())
 
+    # Yearly income, for the doubts below and the estimates of what no agency covers.
+    years = sorted({m.year for m in months} | {month.year - 1, month.year - 2})
+    annual, annual_src = annual_income(lf, years)
+    # An exhaustive source lists every person it *identifies*: someone it has no row for at all in the window,
+    # while the DGFiP's latest year shows that kind of income, may have stopped (a true zero) or may be a row
+    # the source failed to match to a NIR. That input is then doubtful, not observed: 0 to the declared level.
+    doubt = pl.DataFrame(schema={"person_id": pl.String, "input": pl.String, "agency": pl.String,
+                                 "high": pl.Float64})
+    if annual is not None:
+        kinds = {i: k for i, (k, _) in _ANNUAL_OF_INPUT.items() if i in inputs}
+        declared = (annual.filter(pl.col("kind").is_in(list(set(kinds.values()))))
+                    .join(ids.lazy(), on="person_id", how="semi").collect())
+        latest_year = declared.group_by("person_id").agg(pl.col("year").max())
+        declared = (declared.join(latest_year, on=["person_id", "year"], how="semi")
+                    .group_by("person_id", "kind").agg(pl.col("amount").sum()).filter(pl.col("amount") > 0))
+        seen = obs.select("person_id", "agency").unique()
+        parts_d = []
+        for inp, kind in kinds.items():
+            for a in config.exhaustive.get(inp, ()):
+                if a in present and a != "synth":
+                    parts_d.append(declared.filter(pl.col("kind") == kind)
+                                   .join(seen.filter(pl.col("agency") == a), on="person_id", how="anti")
+                                   .select("person_id", pl.lit(inp).alias("input"), pl.lit(a).alias("agency"),
+                                           (pl.col("amount") / 12 * (1 + config.estimate_spread)).round(2)
+                                           .alias("high")))
+        if parts_d:
+            doubt = pl.concat(parts_d)
+
     # Coverage: every (person, input) an agency answers for, best-ranked first.
     cover_parts = []
     for inp in inputs:
         for a in config.exhaustive.get(inp, ()):
             if a in present:
-                cover_parts.append(ids.with_columns(pl.lit(inp).alias("input"), pl.lit(a).alias("agency")))
+                cover_parts.append(ids.join(doubt.filter((pl.col("input") == inp) & (pl.col("agency") == a)),
+                                            on="person_id", how="anti")
+                                   .with_columns(pl.lit(inp).alias("input"), pl.lit(a).alias("agency")))
         fol = people.filter(pl.col("followed_by").is_not_null()).select(
             "person_id", pl.lit(inp).alias("input"), pl.col("followed_by").alias("agency"))
         cover_parts.append(fol)
@@ -223,12 +256,13 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
              .with_columns(pl.col("w_from").fill_null(pl.lit(month)), pl.col("w_to").fill_null(pl.lit(month)))
              .select("person_id", "input", pl.col("agency").alias("cover_agency"), "w_from", "w_to"))
 
-    # Yearly income of the persons no agency covers, for an estimate.
-    years = sorted({m.year for m in months} | {month.year - 1, month.year - 2})
-    annual, annual_src = annual_income(lf, years)
+    # Yearly income of the persons no agency covers, for an estimate; the doubtful ones get their own range.
     grid_in = pl.DataFrame({"input": inputs, "depth": [depth[i] for i in inputs]})
     all_pi = ids.join(grid_in, how="cross")
     uncovered = all_pi.join(cover, on=["person_id", "input"], how="anti")
+    doubtful = (uncovered.join(doubt.select("person_id", "input", "high"), on=["person_id", "input"], how="inner")
+                .unique(["person_id", "input"]))
+    uncovered = uncovered.join(doubtful, on=["person_id", "input"], how="anti")
     est = None
     if annual is not None and uncovered.height:
         kinds = {i: k for i, (k, _) in _ANNUAL_OF_INPUT.items() if i in inputs}
@@ -339,6 +373,14 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
         pl.col("input").replace_strict(high, return_dtype=pl.Float64).alias("high"),
         pl.lit("aucune agence ne déclare cette ressource mensuelle de la personne (ni revenu annuel connu)")
         .alias("reason"), pl.lit(False).alias("informed")))
+    parts.append(doubtful.select("person_id", "input", pl.lit("unknown").alias("kind"),
+                                 pl.lit(None, dtype=pl.String).alias("source_agency"),
+                                 pl.lit(None, dtype=pl.Date).alias("source_month")))
+    unk_parts.append(doubtful.select(
+        "person_id", "input", pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"), "high",
+        pl.lit("absente de la source mensuelle exhaustive alors que la DGFiP déclare ce revenu l'année connue: "
+               "arrêt ou ligne non rapprochée, de 0 au niveau déclaré").alias("reason"),
+        pl.lit(False).alias("informed")))
     prov = pl.concat(parts, how="vertical_relaxed").select(
         pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"), pl.lit(None, dtype=pl.Date).alias("month"),
         "input", "kind", "source_agency", "source_month")

@@ -51,7 +51,8 @@ COMPOSITION_UNKNOWN = "couple_kind"
 """A famille-level unknown on this input means the extracts may not show a partner (a single tax declarant
 the CAF and MSA do not follow, a stale composition). No input value stands for a missing partner (the number
 of parents comes from the memberships), and a partner changes every benefit's amount and resources: such a
-famille's flags are ``possible`` at most."""
+famille's flags are ``possible`` at most, or ``probable`` at most when the unknown is *informed* (the DGFiP's
+dwelling shows nobody who could be the partner: single is an estimate from data, not a convention)."""
 
 
 def _frame_name(entity: str, monthly: bool) -> str:
@@ -152,7 +153,10 @@ def grade_expr(low: str, central: str, high: str, unfavourable: str | None = Non
 
 
 def composition_unknown(core: CoreMonth) -> pl.DataFrame:
-    """famille_id of the familles whose couple is unknown (see ``COMPOSITION_UNKNOWN``)."""
+    """famille_id of the familles whose couple is unknown (see ``COMPOSITION_UNKNOWN``), with ``informed``:
+    true when every such unknown of the famille is estimated from data (grade capped at ``probable``), false
+    when one is a convention (capped at ``possible``)."""
     u = core.unknowns
+    informed = pl.col("informed").fill_null(False) if "informed" in u.columns else pl.lit(False)
     return (u.filter((pl.col("entity") == "famille") & (pl.col("input") == COMPOSITION_UNKNOWN))
-            .select(pl.col("id").alias("famille_id")).unique())
+            .group_by(pl.col("id").alias("famille_id")).agg(informed.all().alias("informed")))

@@ -28,7 +28,7 @@ from nonrecours.detection.confidence import (
 )
 from nonrecours.detection.exclusions import EXCLUSIONS, exclusions
 from nonrecours.detection.reasons import fact_sources, reasons
-from nonrecours.detection.receipts import paid_by_famille, payments_known
+from nonrecours.detection.receipts import paid_by_famille, payer_unknown, payments_known
 from nonrecours.detection.schema import FLAGS_SCHEMA, GRADES, STATUSES, UNITS_SCHEMA
 from nonrecours.detection.targets import (
     AMOUNT_BENEFITS,
@@ -224,13 +224,25 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                            grade_expr("entitled_low", "entitled_central", "entitled_high",
                                       "entitled_unfavourable", "entitled_uninformed_unfavourable")
                            .alias("grade")))
-    # a partner the extracts may not show decides every benefit: possible at most
-    couple_unknown = composition_unknown(core).get_column("famille_id")
+    # a partner the extracts may not show decides every benefit: possible at most; probable at most when the
+    # DGFiP's dwelling shows nobody who could be the partner (an informed estimate)
+    couple = composition_unknown(core)
+    guessed = couple.filter(~pl.col("informed")).get_column("famille_id").implode()
+    estimated = couple.filter(pl.col("informed")).get_column("famille_id").implode()
     units = units.with_columns(
-        pl.when(pl.col("grade").is_not_null() & pl.col("famille_id").is_in(couple_unknown.implode()))
-        .then(pl.lit("possible")).otherwise(pl.col("grade")).alias("grade"))
+        pl.when(pl.col("grade").is_not_null() & pl.col("famille_id").is_in(guessed)).then(pl.lit("possible"))
+        .when((pl.col("grade") == "certain") & pl.col("famille_id").is_in(estimated)).then(pl.lit("probable"))
+        .otherwise(pl.col("grade")).alias("grade"))
     paid_known = payments_known(tables, config.benefits)
     units = _cap_grades(units, core, individu, config.benefits, paid_known)
+    # a benefit the person's own health insurance fund pays, and no fund whose extract came knows the person:
+    # not receiving it is not observed, so a non-take-up there is possible at most
+    unpaid_unknown = payer_unknown(tables, individu, config.benefits).with_columns(pl.lit(True).alias("_pu"))
+    units = (units.join(unpaid_unknown, on=["famille_id", "benefit"], how="left")
+             .with_columns(pl.when(pl.col("_pu").fill_null(False) & ~pl.col("receiving")
+                                   & pl.col("grade").is_not_null())
+                           .then(pl.lit("possible")).otherwise(pl.col("grade")).alias("grade"))
+             .drop("_pu"))
     amount_benefit = pl.col("benefit").is_in(list(AMOUNT_BENEFITS))
     under = (amount_benefit & (pl.col("paid") > 0)
              & (pl.col("paid") < pl.col("amount_low") * (1 - config.under_payment_share))
@@ -271,6 +283,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     units_out = units.select([pl.col(c).cast(t) for c, t in UNITS_SCHEMA.items()]).sort("benefit", "unit_id")
     summary = _summary(core, units, flags, excl, checked, backend, config)
     summary["payments_known"] = paid_known
+    summary["familles_unknown_to_benefit_payer"] = {
+        b: int(n) for b, n in unpaid_unknown.group_by("benefit").len().iter_rows()}
     # people an agency knows (in any table the core reads) but who are in no evaluated famille: never flagged
     known = core.counts.get("persons_known")
     if known is None:

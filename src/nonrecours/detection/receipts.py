@@ -23,9 +23,37 @@ from nonrecours.core.units import qualified
 from nonrecours.engine.plan import add_months
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
-__all__ = ["paid_by_famille", "payments_known"]
+__all__ = ["AFFILIATION_PAYERS", "paid_by_famille", "payer_unknown", "payments_known"]
 
 _YEAR = 12
+
+AFFILIATION_PAYERS: dict[str, tuple[str, ...]] = {"css_free": ("cnam", "msa"),
+                                                  "css_participation": ("cnam", "msa")}
+"""Benefits paid by the person's own health insurance fund, and the funds whose extracts come. Unlike the CAF's
+allocataires (absent from the CAF: not paid by it), everyone is insured by some fund: a person no listed fund
+knows is insured elsewhere (another scheme) or unmatched, so whether they receive the benefit is unknown."""
+
+
+def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.DataFrame,
+                  benefits: tuple[str, ...]) -> pl.DataFrame:
+    """famille_id, benefit: the familles none of whose adults any fund paying the benefit knows (in any of
+    its persons, payments or resources rows), for the benefits of ``AFFILIATION_PAYERS``."""
+    out = pl.DataFrame(schema={"famille_id": pl.String, "benefit": pl.String})
+    adults = individu.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"])).select("famille_id",
+                                                                                            "person_id")
+    for benefit in benefits:
+        funds = AFFILIATION_PAYERS.get(benefit)
+        if not funds:
+            continue
+        parts = [t.lazy().filter(pl.col("source_agency").cast(pl.String).is_in(list(funds))
+                                 & pl.col("person_id").is_not_null()).select("person_id")
+                 for name in ("persons", "benefits_paid", "resources") if (t := tables.get(name)) is not None]
+        known = (pl.concat(parts).unique().collect() if parts
+                 else pl.DataFrame(schema={"person_id": pl.String}))
+        seen = adults.join(known, on="person_id", how="semi").select("famille_id").unique()
+        out = pl.concat([out, adults.select("famille_id").unique().join(seen, on="famille_id", how="anti")
+                         .with_columns(pl.lit(benefit).alias("benefit"))])
+    return out
 
 
 def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame,

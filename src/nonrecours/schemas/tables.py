@@ -94,8 +94,8 @@ _BENEFICIARY_CHECKS = (
 class PersonRow(Provenance):
     person_id: str
     birth_month: dt.date
-    sex: str
-    nationality_group: str
+    sex: str | None = None
+    nationality_group: str | None = None
     residence_permit_years: int | None = None
     depcom: str
     disability_rate: float | None = None
@@ -109,15 +109,15 @@ class PersonRow(Provenance):
 
     @field_validator("sex")
     @classmethod
-    def _sex(cls, v: str) -> str:
-        if v not in SEXES:
+    def _sex(cls, v: str | None) -> str | None:
+        if v is not None and v not in SEXES:
             raise ValueError("sex must be F or M")
         return v
 
     @field_validator("nationality_group")
     @classmethod
-    def _nat(cls, v: str) -> str:
-        return _one_of(v, NATIONALITY_GROUPS, "nationality_group")
+    def _nat(cls, v: str | None) -> str | None:
+        return None if v is None else _one_of(v, NATIONALITY_GROUPS, "nationality_group")
 
     @field_validator("depcom")
     @classmethod
@@ -163,9 +163,10 @@ PERSONS = TableSpec(
     contract=PersonRow,
     key=("person_id", "source_agency"),
     description="One row per person known to an agency (one per person in the truth).",
-    # studies, pregnancy and disability are null when the agency does not hold them (the CNAV): unknown
-    nullable=frozenset({"residence_permit_years", "disability_rate", "student", "pregnant", "rsdae",
-                        "unfit_for_work", "recent_isolation"}),
+    # a fact is null when the agency does not hold it: studies, pregnancy and disability (the CNAV), sex and
+    # nationality (the CNAM and the DGFiP, which send a birth month and a commune): unknown to the core
+    nullable=frozenset({"sex", "nationality_group", "residence_permit_years", "disability_rate", "student",
+                        "pregnant", "rsdae", "unfit_for_work", "recent_isolation"}),
     checks=(
         _first_day("birth_month"),
         Check("depcom", pl.col("depcom").str.contains(r"^(\d{5}|2[AB]\d{3})$"),

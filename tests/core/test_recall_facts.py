@@ -1,0 +1,124 @@
+"""Facts the persons rows carry that decide a grade (RSDAE, unfitness, recent isolation, nationality), what a
+DGFiP dwelling says of a single declarant's couple, and a DRM absence a DGFiP income contradicts: the causes of
+missed non-take-up measured in benchmarks/results/detection_quality.json."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import polars as pl
+
+from nonrecours.core import build_month
+from nonrecours.schemas import ANNUAL_INCOME, PERSONS, RESOURCES, UNIT_MEMBERSHIPS
+
+M = dt.date(2026, 6, 1)
+
+
+def _p(agency, day=dt.date(2026, 6, 28)):
+    return [agency, f"{agency}-x", day]
+
+
+def _person(pid, birth, agency="caf", *, sex="F", nat="FR", rsdae=None, unfit=None, isolation=None,
+            health=(0.0, False, False)):
+    return [pid, birth, sex, nat, None, "46042", *health, rsdae, unfit, isolation, *_p(agency)]
+
+
+def _mem(pid, kind, uid, role, agency, since=dt.date(2024, 1, 1)):
+    return [pid, kind, uid, role, since, None, *_p(agency)]
+
+
+def _frame(spec, rows):
+    return spec.validate_frame(pl.DataFrame(rows, schema=spec.polars_schema, orient="row"))
+
+
+def _unknown(core, pid, inp):
+    return core.unknowns.filter((pl.col("id") == pid) & (pl.col("input") == inp))
+
+
+def _kind(core, pid, inp):
+    return core.provenance.filter((pl.col("id") == pid) & (pl.col("input") == inp))["kind"].to_list()
+
+
+def test_rsdae_unfitness_and_recent_isolation_are_read_from_the_persons_rows():
+    """The CAF gives RSDAE and a recent isolation, the CNAV an unfitness for work: observed, not unknown; a
+    disabled person whose row gives neither keeps them unknown."""
+    persons = [_person("a", dt.date(1990, 1, 1), rsdae=True, isolation=True, health=(0.6, False, False)),
+               _person("k", dt.date(2018, 1, 1)),
+               _person("r", dt.date(1962, 1, 1), agency="cnav", unfit=True, health=(None, None, None)),
+               _person("d", dt.date(1980, 1, 1), health=(0.6, False, False))]
+    mems = [_mem("a", "famille", "F1", "demandeur", "caf"), _mem("k", "famille", "F1", "enfant", "caf"),
+            _mem("a", "menage", "F1", "personne_de_reference", "caf"), _mem("k", "menage", "F1", "enfant", "caf"),
+            _mem("r", "famille", "R1", "demandeur", "cnav"), _mem("r", "menage", "R1", "personne_de_reference", "cnav"),
+            _mem("d", "famille", "F2", "demandeur", "caf"), _mem("d", "menage", "F2", "personne_de_reference", "caf")]
+    core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}, M)
+    ind = core.inputs.individu
+    assert ind.filter(pl.col("person_id") == "a")["rsdae"].item() is True
+    assert ind.filter(pl.col("person_id") == "r")["unfit_for_work"].item() is True
+    assert _kind(core, "a", "rsdae") == ["observed"] and _unknown(core, "a", "rsdae").is_empty()
+    assert _kind(core, "r", "unfit_for_work") == ["observed"] and _unknown(core, "r", "unfit_for_work").is_empty()
+    # the CNAV does not hold RSDAE: still unknown for its retiree (disability unknown too)
+    assert _unknown(core, "r", "rsdae").height == 1
+    assert _unknown(core, "d", "rsdae").height == 1 and _unknown(core, "d", "unfit_for_work").height == 1
+    fam = core.inputs.famille.filter(pl.col("famille_id") == "caf:F1")
+    assert fam["recent_isolation"].item() is True
+    assert _kind(core, "caf:F1", "recent_isolation") == ["observed"]
+    assert _unknown(core, "caf:F1", "recent_isolation").is_empty()
+
+
+def test_a_persons_row_without_nationality_gives_the_age_and_leaves_the_nationality_unknown():
+    """The DGFiP and the CNAM send a birth month and a commune: the age is observed, nationality and residence
+    permit are unknown (central FR, no invented observation); sex unknown keeps a pregnancy possible."""
+    row = _person("t", dt.date(1970, 3, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))
+    core = build_month({"persons": _frame(PERSONS, [row]),
+                        "unit_memberships": _frame(UNIT_MEMBERSHIPS, [
+                            _mem("t", "foyer_fiscal", "T1", "declarant", "dgfip")])}, M)
+    ind = core.inputs.individu.filter(pl.col("person_id") == "t")
+    assert ind["age"].item() == 56 and _kind(core, "t", "age") == ["observed"]
+    assert _kind(core, "t", "nationality_group") == ["unknown"]
+    assert _unknown(core, "t", "nationality_group").height == 1
+    assert _unknown(core, "t", "residence_permit_years")["high"].item() == 10.0
+    assert _unknown(core, "t", "pregnant").height == 1
+
+
+def test_a_single_declarant_alone_in_the_dgfip_dwelling_is_single_by_estimate():
+    """s lives alone in dwelling L1: the couple stays unknown, informed (probable at most); u shares L2 with
+    another single declarant v, who could be the partner: uninformed (possible at most)."""
+    mems = [_mem("s", "foyer_fiscal", "T1", "declarant", "dgfip"),
+            _mem("s", "menage", "L1", "personne_de_reference", "dgfip"),
+            _mem("u", "foyer_fiscal", "T2", "declarant", "dgfip"),
+            _mem("u", "menage", "L2", "personne_de_reference", "dgfip"),
+            _mem("v", "foyer_fiscal", "T3", "declarant", "dgfip"),
+            _mem("v", "menage", "L2", "personne_de_reference", "dgfip")]
+    persons = [_person(p, dt.date(1980, 1, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))
+               for p in ("s", "u", "v")]
+    core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}, M)
+    ind = core.inputs.individu
+    fam = {p: ind.filter(pl.col("person_id") == p)["famille_id"].item() for p in ("s", "u", "v")}
+    couple = core.unknowns.filter(pl.col("input") == "couple_kind")
+    informed = dict(zip(couple["id"], couple["informed"], strict=True))
+    assert informed[fam["s"]] is True
+    assert informed[fam["u"]] is False and informed[fam["v"]] is False
+    assert core.counts["familles_single_from_dwelling"] == 1
+    assert _kind(core, fam["s"], "couple_kind") == ["estimated"]
+
+
+def test_absent_from_the_drm_while_the_dgfip_shows_salaries_is_doubtful_not_zero():
+    """The DRM lists a salary for a, nothing for b nor c. b declared 18,000 € of salaries in the latest year: b's
+    salary is unknown from 0 to the declared level (not an observed 0); c declared none: the DRM's 0."""
+    persons = [_person(p, dt.date(1985, 1, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))
+               for p in ("a", "b", "c")]
+    mems = [_mem(p, "foyer_fiscal", f"T{p}", "declarant", "dgfip") for p in ("a", "b", "c")]
+    res = [["a", dt.date(2026, m, 1), "salary_net", Decimal("1500.00"), *_p("drm")] for m in range(1, 7)]
+    annual = [["b", 2025, "salaries", Decimal("18000.00"), *_p("dgfip")],
+              ["a", 2025, "salaries", Decimal("18000.00"), *_p("dgfip")]]
+    core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems),
+                        "resources": _frame(RESOURCES, res), "annual_income": _frame(ANNUAL_INCOME, annual)}, M)
+    b = _unknown(core, "b", "salary_net")
+    assert b.height == 1 and b["low"].item() == 0.0 and b["central"].item() == 0.0
+    assert b["high"].item() == 1875.0 and b["informed"].item() is False
+    assert _kind(core, "b", "salary_net") == ["unknown"]
+    assert _unknown(core, "a", "salary_net").is_empty() and _unknown(core, "c", "salary_net").is_empty()
+    # covered by the DRM (estimated before its first month, as for anyone it covers), never unknown
+    c = core.provenance.filter((pl.col("id") == "c") & (pl.col("input") == "salary_net"))
+    assert c["kind"].to_list() != ["unknown"] and c["source_agency"].to_list() == ["drm"]
