@@ -133,7 +133,10 @@ class _SparkRunner(_Runner):
         self._write(self._sql(q, what), self._path(name), what)
         self._register(name)
 
-    def _export(self, q: exp.Select, path: str, what: str) -> pl.DataFrame:
+    def _result(self, name: str, cols: list[str], what: str) -> pl.DataFrame:
+        q = exp.select(*[exp.column(c, quoted=True) for c in cols], copy=False) \
+            .from_(exp.Table(this=exp.to_identifier(name, quoted=True)), copy=False)
+        path = os.path.join(self.folder, f"export_{name}")
         self._write(self._sql(q, what), path, what)
         return pl.read_parquet(os.path.join(path, "*.parquet"))
 
