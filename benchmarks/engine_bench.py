@@ -173,21 +173,25 @@ def real_rules(n_individus: int, backends: tuple[str, ...]) -> dict[str, object]
             .drop("__copy")
 
     inputs = Inputs(**{name: rep(df) for name, df in frames.items()})
-    timings, results = {}, {}
+    timings, cpu, results = {}, {}, {}
     for backend in backends:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         results[backend] = evaluate(list(OUTPUTS), inputs, month, backend=backend, missing_inputs="default",
                                     duckdb_config={"memory_limit": "6GB"})
         timings[backend] = round(time.perf_counter() - t0, 3)
+        cpu[backend] = round(time.process_time() - c0, 3)  # all threads: steadier than wall on a shared machine
     out: dict[str, object] = {
         "rules": "project benefits (rsa, ppa, aspa, css): every simulate output",
         "month": month.isoformat(), "individus": inputs.individu.height,
         "plan_steps": len(results[backends[0]].plan.steps),
         "plan_levels": len(results[backends[0]].plan.by_level()),
         "seconds_evaluate": timings,
+        "cpu_seconds_evaluate": cpu,
+        "load_average_1min_after": round(os.getloadavg()[0], 2),
     }
     if "polars" in timings:
         out["ratio_to_polars"] = {b: round(t / timings["polars"], 2) for b, t in timings.items() if b != "polars"}
+        out["cpu_ratio_to_polars"] = {b: round(t / cpu["polars"], 2) for b, t in cpu.items() if b != "polars"}
     if len(backends) == 2:
         a, b = (results[x]["famille"] for x in backends)
         out["max_abs_float_difference_between_backends"] = max(

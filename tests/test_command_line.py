@@ -74,3 +74,40 @@ def test_unexpected_error_and_interrupt(tmp_path, monkeypatch):
     monkeypatch.setattr(runner_module, "simulate_file", interrupted)
     res = runner.invoke(app, ["simulate", str(path)])
     assert res.exit_code == 130 and "interrupted" in res.output
+
+
+@pytest.mark.parametrize("command", [
+    ["detect", "--workspace", "ws", "--month", "2026-06", "--out", "out"],
+    ["entitlements", "--workspace", "ws", "--month", "2026-06", "--out", "out"],
+    ["ablation", "run.toml"],
+])
+def test_backend_option_checked_before_any_work(command, tmp_path, monkeypatch):
+    """--backend accepts polars, duckdb and spark; an unknown name, or spark without Java (or PySpark), is a
+    usage error (exit 2) naming what to install, before any file is read."""
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, [*command, "--backend", "sparks"])
+    assert res.exit_code == 2 and "unknown backend 'sparks'" in res.output and "spark" in res.output
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", "/nonexistent")
+    res = runner.invoke(app, [*command, "--backend", "spark"])
+    assert res.exit_code == 2, res.output
+    assert "no Java runtime found" in res.output and "default-jre-headless" in res.output
+
+
+def test_detect_passes_spark_to_the_engine(tmp_path, monkeypatch):
+    import importlib
+    from types import SimpleNamespace
+
+    detect_module = importlib.import_module("nonrecours.detection.detect")  # the package exports a detect()
+
+    seen = {}
+
+    def fake_run_detect(workspace, month, out, *, backend):
+        seen["backend"] = backend
+        return SimpleNamespace(summary={"flags_by_benefit_grade": {}}), {}
+
+    monkeypatch.setattr(detect_module, "run_detect", fake_run_detect)
+    res = runner.invoke(app, ["detect", "--workspace", str(tmp_path), "--month", "2026-06", "--out",
+                              str(tmp_path / "out"), "--backend", "spark"])
+    assert res.exit_code == 0, res.output
+    assert seen == {"backend": "spark"}

@@ -95,8 +95,8 @@ def test_environment_overrides_the_file(folder, monkeypatch):
      r"line 21, column 9: key agencies.caf.files.0: file not found: .*caf.txt"),
     ('audit_key = { file = "keys/audit.key" }', 'audit_key = { file = "keys/missing.key" }',
      r"line 8, column 22: key audit_key.file: file not found"),
-    ('backend = "duckdb"', 'backend = "spark"',
-     r"line 4, column 11: key backend: Input should be 'polars' or 'duckdb'"),
+    ('backend = "duckdb"', 'backend = "sparks"',
+     r"line 4, column 11: key backend: Input should be 'polars', 'duckdb' or 'spark'"),
     ('[agencies.caf]', '[agencies.kaf]', r"line 20, column 1: agencies.kaf: Input should be 'caf', 'cnam', "
                                          r"'france_travail', 'dgfip', 'cnav', 'msa' or 'drm'"),
     ('benefits = ["rsa", "aspa"]', 'benefits = ["rsa", "ass"]', r"line 3, column 12: key benefits.1: .*'css'"),
@@ -120,6 +120,30 @@ def test_each_mistake_names_its_key(folder, old, new, expected):
     assert old in GOOD
     with pytest.raises(ConfigError, match=expected):
         load_config(_write(folder, GOOD.replace(old, new, 1)))
+
+
+def test_spark_backend_is_accepted_when_spark_can_run(folder):
+    """pyspark is a dev dependency and Java is installed where the tests run (.ci/run): never skipped."""
+    assert load_config(_write(folder, GOOD.replace('backend = "duckdb"', 'backend = "spark"'))).backend == "spark"
+
+
+@pytest.mark.parametrize(("missing", "expected"), [
+    ("pyspark", r"line 4, column 11: key backend: spark: PySpark is not installed; install the optional extra: "
+                r"pip install 'nonrecours\[spark\]'"),
+    ("java", r"line 4, column 11: key backend: spark: no Java runtime found.*default-jre-headless"),
+])
+def test_spark_backend_without_pyspark_or_java_names_the_remedy(folder, monkeypatch, missing, expected):
+    import sys
+
+    if missing == "pyspark":
+        monkeypatch.setitem(sys.modules, "pyspark", None)  # import fails as if not installed
+    else:
+        monkeypatch.delenv("JAVA_HOME", raising=False)
+        monkeypatch.setenv("PATH", "/nonexistent")
+    text = GOOD.replace('backend = "duckdb"', 'backend = "spark"')
+    with pytest.raises(ConfigError, match=expected):
+        load_config(_write(folder, text))
+    assert load_config(folder / "run.toml", check_files=False).backend == "spark"  # the file itself is valid
 
 
 def test_agency_not_in_agreement(folder):

@@ -202,6 +202,23 @@ def _month(value: str) -> Any:
         raise typer.BadParameter(f"{value!r}: {exc}") from None
 
 
+def _backend(value: str | None) -> str | None:
+    """``--backend``: a known engine backend usable here (Spark: its extra and Java installed), checked before
+    any work; the message names what to install."""
+    if value is None:
+        return None
+    from nonrecours.engine import check_backend
+
+    try:
+        check_backend(value)
+    except errors.EngineError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--backend") from None
+    return value
+
+
+BACKEND_HELP = "polars, duckdb or spark (extra nonrecours[spark] and Java 17+)"
+
+
 def _out() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
@@ -359,8 +376,9 @@ def ablation(
     month: Annotated[str | None, typer.Option("--month", help="YYYY-MM; default: every month of the run.")] = None,
     truth: Annotated[Path | None, typer.Option("--truth", help="Synthetic truth folder (take_up.parquet) for "
                                                "precision and recall; default: the run's truth/ if any.")] = None,
-    backend: Annotated[str | None, typer.Option("--backend", help="polars or duckdb for the reruns; default: "
-                                                "the run's (polars is faster on small workspaces).")] = None,
+    backend: Annotated[str | None, typer.Option("--backend", callback=_backend,
+                                                help=BACKEND_HELP + " for the reruns; default: the run's "
+                                                "(polars is faster on small workspaces).")] = None,
 ) -> None:
     """Answer 1, measured: detection rerun without each agency's data (and with the CAF alone).
 
@@ -571,7 +589,7 @@ def ingest(
 def entitlements(
     workspace: Path = typer.Option(..., "--workspace", help="Workspace of canonical tables (from ingest)."),
     month: str = typer.Option(..., "--month", help="Evaluated month, YYYY-MM."),
-    backend: str = typer.Option("polars", "--backend", help="polars or duckdb."),
+    backend: str = typer.Option("polars", "--backend", callback=_backend, help=BACKEND_HELP + "."),
     out: Path = typer.Option(..., "--out", help="Folder for entitlements, provenance, unknowns, summary."),
 ) -> None:
     """Evaluate the benefits for a month on a workspace, with what is observed, estimated or unknown."""
@@ -616,7 +634,7 @@ def detect(
     workspace: Path = typer.Option(..., "--workspace", help="Workspace of canonical tables (from ingest)."),
     month: str = typer.Option(..., "--month", help="Evaluated month, YYYY-MM."),
     out: Path = typer.Option(..., "--out", help="Folder for flags.parquet, units.parquet and summary.json."),
-    backend: str = typer.Option("polars", "--backend", help="polars or duckdb."),
+    backend: str = typer.Option("polars", "--backend", callback=_backend, help=BACKEND_HELP + "."),
 ) -> None:
     """Find units probably entitled to RSA, prime d'activité, ASPA or CSS that receive nothing (or too little)."""
     from nonrecours.detection.detect import run_detect

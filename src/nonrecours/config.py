@@ -11,7 +11,7 @@ an environment variable name), never written in the file. Example (``nonrecours 
 
     first_month = "2026-06"            # evaluated month (YYYY-MM); last_month for a range
     benefits = ["rsa", "ppa", "aspa", "css"]  # default: every benefit of the catalogue
-    backend = "duckdb"                 # polars | duckdb
+    backend = "duckdb"                 # polars | duckdb | spark (extra nonrecours[spark] and Java 17+)
     output = "run"                     # the run folder: workspace, results, manifest, audit log
     exchange = "exchange.toml"         # the exchange agreement (keys, purpose, retention)
     audit_key = { file = "keys/audit.key" }
@@ -117,7 +117,9 @@ class RunConfig(BaseSettings):
     first_month: dt.date
     last_month: dt.date | None = None
     benefits: list[BenefitName] = Field(default_factory=lambda: list(BENEFITS_ASKED), min_length=1)
-    backend: Literal["polars", "duckdb"] = "duckdb"
+    backend: Literal["polars", "duckdb", "spark"] = "duckdb"
+    """Rule engine backend; ``spark`` needs the optional extra ``nonrecours[spark]`` and a Java runtime,
+    checked when the file is loaded with its files (:func:`load_config`)."""
     memory_limit: str = "2GB"
     spill_dir: Path | None = None
     output: Path
@@ -278,7 +280,8 @@ def _describe(err: dict[str, Any], text: str, path: Path) -> str:
 def load_config(path: str | Path, *, check_files: bool = True) -> RunConfig:
     """Read and validate ``run.toml``; resolve relative paths against its folder.
 
-    With ``check_files``, every extract, mapping, the agreement and the audit key file must exist.
+    With ``check_files``, every extract, mapping, the agreement and the audit key file must exist, and the
+    backend must be usable on this machine (Spark: PySpark and Java installed), so a run fails before ingest.
     Raises ConfigError naming the key, its line and column, and the allowed values.
     """
     path = Path(path)
@@ -304,7 +307,18 @@ def load_config(path: str | Path, *, check_files: bool = True) -> RunConfig:
     cfg._digest = digest
     if check_files:
         _check_files(cfg, text, path)
+        _check_backend(cfg, text, path)
     return cfg
+
+
+def _check_backend(cfg: RunConfig, text: str, path: Path) -> None:
+    from nonrecours.engine import check_backend
+    from nonrecours.errors import EngineError
+
+    try:
+        check_backend(cfg.backend)
+    except EngineError as exc:
+        raise ConfigError(_describe({"loc": ("backend",), "type": "backend", "msg": str(exc)}, text, path)) from None
 
 
 def _resolve(cfg: RunConfig, base: Path) -> RunConfig:

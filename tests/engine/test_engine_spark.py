@@ -39,6 +39,19 @@ def test_missing_java_is_a_clear_error(monkeypatch) -> None:  # type: ignore[no-
         sb.spark_session()
 
 
+def test_check_backend_names_the_extra_when_pyspark_is_missing(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    from nonrecours.engine import check_backend
+
+    check_backend("spark")  # PySpark and Java are installed where the tests run
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # import fails as if not installed
+    with pytest.raises(EngineError, match=r"PySpark is not installed.*nonrecours\[spark\].*default-jre-headless"):
+        check_backend("spark")
+    with pytest.raises(EngineError, match=r"unknown backend 'sprak'.*polars, duckdb, spark"):
+        check_backend("sprak")
+
+
 def test_truncation_floor_ceil_round_match_polars(spark) -> None:  # type: ignore[no-untyped-def]
     """Spark's TRUNC is a date function and its FLOOR/CEIL return BIGINT: the Spark lowering differs there."""
     values = [-2.7, -2.5, -0.5, -0.0, 0.49999, 0.5, 2.5, 2.675, 1234.005, 7.0]

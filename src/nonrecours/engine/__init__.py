@@ -7,7 +7,16 @@ trees (sqlglot) run on DuckDB or, with the optional extra ``spark``, on Spark; w
     print(result.explain("famille", some_famille_id))
 """
 
-from nonrecours.engine.evaluate import BACKENDS, OPTIONAL_BACKENDS, Result, evaluate, required_inputs
+from nonrecours.engine.evaluate import (
+    ALL_BACKENDS,
+    BACKENDS,
+    OPTIONAL_BACKENDS,
+    Result,
+    check_backend,
+    evaluate,
+    required_inputs,
+)
 from nonrecours.engine.inputs import Inputs
 
-__all__ = ["BACKENDS", "OPTIONAL_BACKENDS", "Inputs", "Result", "evaluate", "required_inputs"]
+__all__ = ["ALL_BACKENDS", "BACKENDS", "OPTIONAL_BACKENDS", "Inputs", "Result", "check_backend", "evaluate",
+           "required_inputs"]

@@ -15,11 +15,24 @@ from nonrecours.rules.ir import ENTITIES, Agg, Col, walk
 from nonrecours.rules.params import Binding, ParameterStore, default_parameters
 from nonrecours.rules.registry import Registry, default_registry
 
-__all__ = ["BACKENDS", "OPTIONAL_BACKENDS", "Result", "evaluate", "required_inputs"]
+__all__ = ["ALL_BACKENDS", "BACKENDS", "OPTIONAL_BACKENDS", "Result", "check_backend", "evaluate", "required_inputs"]
 
 BACKENDS = ("polars", "duckdb")
 OPTIONAL_BACKENDS = ("spark",)
 """Backends of ``evaluate`` that need an optional extra (``nonrecours[spark]`` and a Java runtime)."""
+ALL_BACKENDS = BACKENDS + OPTIONAL_BACKENDS
+
+
+def check_backend(backend: str) -> None:
+    """Raise :class:`EngineError` unless ``backend`` is known and usable here: for Spark, PySpark importable
+    and a Java runtime present (the message names the extra and the Debian package to install). Cheap: no
+    JVM is started, so configuration and command-line checks call it before any work."""
+    if backend not in ALL_BACKENDS:
+        raise EngineError(f"unknown backend {backend!r}; expected one of {', '.join(ALL_BACKENDS)}")
+    if backend == "spark":
+        from nonrecours.engine.spark_backend import require_spark
+
+        require_spark()
 
 
 @dataclass
@@ -116,8 +129,7 @@ def evaluate(targets: list[str] | tuple[str, ...] | str, inputs: Inputs, month: 
     """
     if isinstance(targets, str):
         targets = [targets]
-    if backend not in BACKENDS + OPTIONAL_BACKENDS:
-        raise EngineError(f"unknown backend {backend!r}; expected one of {BACKENDS + OPTIONAL_BACKENDS}")
+    check_backend(backend)
     if missing_inputs not in ("error", "default"):
         raise EngineError("missing_inputs is 'error' or 'default'")
     reg = registry if registry is not None else default_registry()

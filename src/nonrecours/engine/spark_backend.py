@@ -23,7 +23,7 @@ from nonrecours.engine.plan import Plan
 from nonrecours.engine.sql_backend import _Runner
 from nonrecours.errors import EngineError
 
-__all__ = ["SPARK_DEFAULTS", "run_spark", "spark_session"]
+__all__ = ["SPARK_DEFAULTS", "require_spark", "run_spark", "spark_session"]
 
 BACKEND = "spark"
 SPARK_DEFAULTS: dict[str, str] = {
@@ -50,6 +50,25 @@ _LOCK = threading.Lock()
 _SESSION: Any = None
 
 
+INSTALL_PYSPARK = "pip install 'nonrecours[spark]'"
+INSTALL_JAVA = "apt-get install default-jre-headless"
+
+
+def require_spark() -> None:
+    """Check, without starting a JVM, that this machine can run Spark: PySpark importable and a Java runtime
+    (``JAVA_HOME`` or ``java`` on the path). Raises :class:`EngineError` naming what to install."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise EngineError(f"spark: PySpark is not installed; install the optional extra: {INSTALL_PYSPARK} "
+                          f"(Spark also needs Java 17 or later, e.g. {INSTALL_JAVA})") from None
+    java_home = os.environ.get("JAVA_HOME")
+    has_java = (java_home and os.path.exists(os.path.join(java_home, "bin", "java"))) or shutil.which("java")
+    if not has_java:
+        raise EngineError("spark: no Java runtime found (no java on PATH, no JAVA_HOME); Spark needs Java 17 "
+                          f"or later, e.g. {INSTALL_JAVA} (Debian package default-jre-headless)")
+
+
 def spark_session(config: dict[str, str] | None = None) -> Any:
     """The process's Spark session, created on first use with :data:`SPARK_DEFAULTS` (plus ``config``).
 
@@ -58,16 +77,9 @@ def spark_session(config: dict[str, str] | None = None) -> Any:
     with _LOCK:
         if _SESSION is not None:
             return _SESSION
-        try:
-            from pyspark.sql import SparkSession
-        except ImportError:
-            raise EngineError("spark: PySpark is not installed; install the optional extra: "
-                              "pip install 'nonrecours[spark]'") from None
-        java_home = os.environ.get("JAVA_HOME")
-        has_java = (java_home and os.path.exists(os.path.join(java_home, "bin", "java"))) or shutil.which("java")
-        if not has_java:
-            raise EngineError("spark: no Java runtime found (no java on PATH, no JAVA_HOME); Spark needs Java 17 "
-                              "or later, e.g. apt-get install default-jre-headless")
+        require_spark()
+        from pyspark.sql import SparkSession
+
         builder = SparkSession.builder
         for k, v in {**SPARK_DEFAULTS, **(config or {})}.items():
             builder = builder.config(k, v)
@@ -121,7 +133,10 @@ class _SparkRunner(_Runner):
         self._write(self._sql(q, what), self._path(name), what)
         self._register(name)
 
-    def _export(self, q: exp.Select, path: str, what: str) -> pl.DataFrame:
+    def _result(self, name: str, cols: list[str], what: str) -> pl.DataFrame:
+        q = exp.select(*[exp.column(c, quoted=True) for c in cols], copy=False) \
+            .from_(exp.Table(this=exp.to_identifier(name, quoted=True)), copy=False)
+        path = os.path.join(self.folder, f"export_{name}")
         self._write(self._sql(q, what), path, what)
         return pl.read_parquet(os.path.join(path, "*.parquet"))
 
