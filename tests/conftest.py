@@ -46,3 +46,16 @@ def demo_result(tmp_path_factory):  # type: ignore[no-untyped-def]
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("NONRECOURS_EXCHANGE_SECRET", raising=False)
         return run_demo(out, persons=1_500, seed=4)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """OpenFisca's answers kept in the pytest cache dir (tests/oracle/environment.run_oracle), keyed by the
+    situations sent, the pinned OpenFisca versions and the runner's source: a rerun does not recompute them.
+    ``-p no:cacheprovider`` (or a preset NONRECOURS_ORACLE_CACHE) leaves it as it is."""
+    import os
+
+    from tests.oracle.environment import CACHE_ENV
+
+    cache = getattr(config, "cache", None)
+    if cache is not None and CACHE_ENV not in os.environ:
+        os.environ[CACHE_ENV] = str(cache.mkdir("openfisca-oracle"))

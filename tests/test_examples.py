@@ -7,6 +7,7 @@ import ast
 import importlib
 import json
 import re
+import shutil
 import sys
 import types
 from pathlib import Path
@@ -127,9 +128,13 @@ def test_the_kernel_is_this_interpreter_and_a_failing_cell_fails(tmp_path):
 
 
 @pytest.mark.slow
-def test_notebook_runs_on_a_small_territory(tmp_path):
+def test_notebook_runs_on_a_small_territory(tmp_path, demo_result):
+    """On a copy of the session's 1,500-person demo (tests/conftest.py): the notebook reads a finished run
+    folder; its one other path, ``run_demo`` into an empty folder, is the demo the session built."""
     work = tmp_path / "work"
-    km = _kernel(tmp_path, {"NONRECOURS_EXAMPLE_PERSONS": str(PERSONS), "NONRECOURS_EXAMPLE_DIR": str(work)})
+    shutil.copytree(demo_result.out, work / "run")
+    km = _kernel(tmp_path, {"NONRECOURS_EXAMPLE_PERSONS": str(PERSONS), "NONRECOURS_EXAMPLE_DIR": str(work),
+                            "NONRECOURS_EXAMPLE_RUN": str(work / "run")})
     nb = nbformat.read(NOTEBOOK, as_version=4)
     # a failing cell raises CellExecutionError naming the cell and the error: the test fails with it
     NotebookClient(nb, km=km, timeout=600, resources={"metadata": {"path": str(tmp_path)}}).execute()
@@ -147,6 +152,7 @@ def test_notebook_runs_on_a_small_territory(tmp_path):
     text = "\n".join(texts)
     # the run it built, then each step's output
     run = work / "run"
+    assert "synthetic run written" not in text  # it read the given run, never built one of its own
     assert (run / "manifest.json").exists() and (run / "workspace" / "quarantine").is_dir()
     assert "invalid NIR check key" in text or "missing NIR" in text  # the quarantine's reasons
     assert text.count("=== claimant ") == 3 and text.count("Conditions :") >= 3

@@ -8,6 +8,7 @@ to ``openfisca_runner.py`` in that environment and returns its results. Any fail
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -19,7 +20,7 @@ from typing import Any
 
 from nonrecours.simulation.openfisca_process import OPENFISCA_FRANCE
 
-__all__ = ["OPENFISCA_FRANCE", "REFERENCE_CASES", "OracleUnavailable", "ensure_oracle", "run_oracle"]
+__all__ = ["CACHE_ENV", "OPENFISCA_FRANCE", "REFERENCE_CASES", "OracleUnavailable", "ensure_oracle", "run_oracle"]
 
 PROJECT = Path(__file__).resolve().parents[2]
 DEFAULT_VENV = PROJECT / ".oracle-venv"
@@ -68,18 +69,47 @@ def ensure_oracle(path: str | Path | None = None) -> Path:
     return _python(path)
 
 
-def run_oracle(situations: list[dict[str, Any]], python: Path | None = None) -> list[dict[str, Any]]:
-    """Results of OpenFisca-France (with our one correction) for web-API situations, in the same order."""
+CACHE_ENV = "NONRECOURS_ORACLE_CACHE"
+"""A folder where results are kept (the test session sets it inside the pytest cache dir): OpenFisca loads for
+~10 s and computes for tens of seconds, for answers that cannot change while its inputs, its pinned versions
+and our runner stay the same."""
+
+
+def _cache_file(text: str) -> Path | None:
+    folder = os.environ.get(CACHE_ENV)
+    if not folder:
+        return None
+    key = hashlib.sha256()
+    for part in (OPENFISCA_FRANCE, OPENFISCA_CORE, RUNNER.read_text(encoding="utf-8"), text):
+        key.update(part.encode("utf-8") + b"\0")
+    return Path(folder) / f"{key.hexdigest()}.json"
+
+
+def run_oracle(situations: list[dict[str, Any]], python: Path | None = None, *, cache: bool = True
+               ) -> list[dict[str, Any]]:
+    """Results of OpenFisca-France (with our one correction) for web-API situations, in the same order; kept in
+    ``$NONRECOURS_ORACLE_CACHE`` when set, keyed by the input, the pinned versions and the runner's source
+    (``cache=False``: always computed, for what times OpenFisca itself)."""
+    text = json.dumps(situations)
+    cached = _cache_file(text) if cache else None
+    if cached is not None and cached.exists():
+        return json.loads(cached.read_text(encoding="utf-8"))
     python = python or ensure_oracle()
     with tempfile.TemporaryDirectory(prefix="nonrecours-oracle-") as tmp:
         src, dst = Path(tmp) / "in.json", Path(tmp) / "out.json"
-        src.write_text(json.dumps(situations), encoding="utf-8")
+        src.write_text(text, encoding="utf-8")
         done = subprocess.run([str(python), str(RUNNER), "--input", str(src), "--output", str(dst)],
                               capture_output=True, text=True, check=False)
         if done.returncode != 0:
             tail = "\n".join(done.stderr.splitlines()[-20:])
             raise OracleUnavailable(f"the OpenFisca runner failed:\n{tail}")
-        return json.loads(dst.read_text(encoding="utf-8"))
+        out = dst.read_text(encoding="utf-8")
+    if cached is not None:  # written whole then renamed: a parallel or interrupted run never reads half a file
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        part = cached.with_suffix(f".{os.getpid()}.part")
+        part.write_text(out, encoding="utf-8")
+        part.replace(cached)
+    return json.loads(out)
 
 
 if __name__ == "__main__":
