@@ -293,6 +293,9 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         for mk in sit["menages"].values():
             for v in requested.get("menages", ()):
                 mk[v] = {(year if v in YEARLY else period): None}
+            # one reference person and one spouse per ménage; the adults of its other familles are "autres"
+            # (dropped, they would be in no ménage and OpenFisca would give them an empty default one)
+            mk["autres"] = [*mk["personne_de_reference"][1:], *mk["conjoint"][1:], *mk["autres"]]
             mk["personne_de_reference"] = mk["personne_de_reference"][:1]
             mk["conjoint"] = mk["conjoint"][:1]
             for role in ("conjoint", "enfants", "autres"):
