@@ -4,8 +4,8 @@ Run: ``python benchmarks/outputs_bench.py [--persons 1000000] [--territory franc
 [--out benchmarks/results/outputs.json]``
 
 Return tokens are also timed alone (``tokens``): issuing one per contacted person and agency, and opening
-them, with the column-at-once AES-SIV (``privacy.siv``), against the per-row ``AESSIV`` loop it replaced on
-the first 100,000 records (same bytes, checked).
+them (``cryptography``'s AES-SIV, one call per record: a maintained implementation rather than a faster
+hand-built one; at 1M persons about 107k people are contacted, so tokens cost well under a second).
 
 Detection's tables are generated in bulk with the shapes of FLAGS_SCHEMA and UNITS_SCHEMA (about 0.45 units
 per person and benefit, 6 % of units flagged, five facts of provenance per flagged adult), since detection is
@@ -96,10 +96,8 @@ def tables(persons: int, territory: str, seed: int = 1) -> dict[str, pl.DataFram
             "territory": terr}
 
 
-def token_timings(records: pl.DataFrame, key: ReturnTokenKey, loop_rows: int = 100_000) -> dict:
-    """Seconds to issue and open the tokens of ``records`` in bulk, and the per-row loop on ``loop_rows``."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESSIV
-
+def token_timings(records: pl.DataFrame, key: ReturnTokenKey) -> dict:
+    """Seconds to issue and open the tokens of ``records`` (every record opens back to itself, checked)."""
     frame = records.select("record_id")
     t0 = time.perf_counter()
     issued = issue_return_tokens(frame, "record_id", key, drop_record=False)
@@ -108,21 +106,8 @@ def token_timings(records: pl.DataFrame, key: ReturnTokenKey, loop_rows: int = 1
     opened = open_return_tokens(issued, "return_token", key)
     t_open = time.perf_counter() - t0
     assert opened.get_column("record_id").equals(frame.get_column("record_id"))
-    sample = frame.head(loop_rows).get_column("record_id").to_list()
-    siv, ad = AESSIV(key._siv_key), key.associated_data()
-    t0 = time.perf_counter()
-    loop = [siv.encrypt(v.encode(), ad) for v in sample]
-    t_loop = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    bulk = issue_return_tokens(frame.head(loop_rows), "record_id", key, drop_record=False)
-    t_bulk = time.perf_counter() - t0
-    from nonrecours.privacy.tokens import _to_b64url
-
-    expected = pl.DataFrame({"t": pl.Series(loop, dtype=pl.Binary)}).select(_to_b64url(pl.col("t"))).to_series()
-    assert bulk.get_column("return_token").equals(expected, check_names=False)  # the same bytes as AESSIV
     return {"rows": frame.height, "issue_seconds": round(t_issue, 3), "open_seconds": round(t_open, 3),
-            "compared_rows": len(sample), "per_row_loop_seconds": round(t_loop, 3),
-            "bulk_seconds": round(t_bulk, 3)}
+            "per_record_microseconds": round(1e6 * (t_issue + t_open) / max(frame.height, 1) / 2, 2)}
 
 
 def main() -> None:
