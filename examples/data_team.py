@@ -159,6 +159,8 @@ assert picked.height == 3, "fewer than three benefits with a certain or probable
 def section(text: str, title: str) -> list[str]:
     """The lines of one section (``Conditions :``, ``Résultats :``...) of an engine explanation."""
     lines = text.splitlines()
+    if title not in lines:  # a rule with no labelled condition of its own (e.g. an amount read from a scale)
+        return ["  (aucune condition étiquetée dans cette règle)"]
     start = lines.index(title) + 1
     end = next((i for i in range(start, len(lines)) if not lines[i].startswith("  ")), len(lines))
     return lines[start:end]

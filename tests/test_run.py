@@ -110,11 +110,11 @@ def test_command_line_run_and_validate(run_copy):
     assert res.exit_code == 0, res.output
     assert "layouts are valid" in res.output
     bad = run_copy / "bad.toml"
-    bad.write_text((run_copy / "run.toml").read_text().replace('backend = "duckdb"', 'backend = "spark"'))
+    bad.write_text((run_copy / "run.toml").read_text().replace('backend = "duckdb"', 'backend = "sparkle"'))
     for command in ("run", "validate"):
         res = CliRunner().invoke(app, [command, str(bad)])
         assert res.exit_code == 2
-        assert "bad.toml, line 4, column 11: key backend: Input should be 'polars' or 'duckdb'" in res.output
+        assert "bad.toml, line 4, column 11: key backend: Input should be 'polars', 'duckdb' or 'spark'" in res.output
 
 
 def test_registered_stages_and_the_detection_entry_point(run_copy, monkeypatch):

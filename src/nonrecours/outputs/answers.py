@@ -185,7 +185,11 @@ def exchange_value(run_detection: Callable[[set[str]], pl.DataFrame], *,
                .join(correct, on="benefit", how="left").join(found, on="benefit", how="left")
                .join(gained, on="benefit", how="left").join(dropped, on="benefit", how="left"))
         parts.append(per.with_columns(pl.lit(name).alias("scenario")))
-    out = pl.concat(parts, how="diagonal_relaxed").with_columns(
+    out = pl.concat(parts, how="diagonal_relaxed")
+    # every scenario has a row for every benefit seen in any (a scenario with no flag and no reference item
+    # for a benefit has zero flags there, not no row)
+    grid = pl.DataFrame({"scenario": list(scenarios)}).join(out.select("benefit").unique(), how="cross")
+    out = grid.join(out, on=["scenario", "benefit"], how="left").with_columns(
         pl.col("flags", "matched", "_found", "_ref", "flags_gained", "flags_lost").fill_null(0),
         pl.col("amount_central").fill_null(0.0))
     out = out.select(
