@@ -223,6 +223,14 @@ def _out() -> Console:
     return Console(highlight=False, soft_wrap=True)
 
 
+OraclePython = Annotated[Path | None, typer.Option(
+    "--oracle-python", envvar="NONRECOURS_ORACLE_PYTHON",
+    help="Python of the oracle environment (openfisca-france 176.1.8), for --truth-engine openfisca.")]
+OracleWorkers = Annotated[int, typer.Option(
+    "--oracle-workers", min=1, help="OpenFisca processes computing each batch at once (one per spare core).")]
+"""The oracle options of ``synth`` and ``demo`` (an OpenFisca-labelled truth), written once."""
+
+
 @app.command()
 def synth(
     out: Annotated[Path, typer.Option("--out", help="Output folder; tables go to OUT/truth/.")],
@@ -241,13 +249,8 @@ def synth(
         "--truth-engine", help="What labels entitlement before the take-up draw (with --extracts): rules (ours) "
         "or openfisca (OpenFisca-France in the oracle's own Python, so a score also measures the rules).")
     ] = "rules",
-    oracle_python: Annotated[Path | None, typer.Option(
-        "--oracle-python", envvar="NONRECOURS_ORACLE_PYTHON",
-        help="Python of the oracle environment (openfisca-france 176.1.8), for --truth-engine openfisca.")
-    ] = None,
-    oracle_workers: Annotated[int, typer.Option(
-        "--oracle-workers", min=1, help="OpenFisca processes computing each batch at once (one per spare core).")
-    ] = 1,
+    oracle_python: OraclePython = None,
+    oracle_workers: OracleWorkers = 1,
 ) -> None:
     """Build a reproducible synthetic population and write its true situations as Parquet."""
     from nonrecours.progress import stage
@@ -298,13 +301,8 @@ def demo(
     truth_engine: Annotated[str, typer.Option(
         "--truth-engine", help="What labels the truth's entitlement: rules (ours) or openfisca (OpenFisca-France "
         "in the oracle's own Python: the evaluation then also measures the rules).")] = "rules",
-    oracle_python: Annotated[Path | None, typer.Option(
-        "--oracle-python", envvar="NONRECOURS_ORACLE_PYTHON",
-        help="Python of the oracle environment (openfisca-france 176.1.8), for --truth-engine openfisca.")
-    ] = None,
-    oracle_workers: Annotated[int, typer.Option(
-        "--oracle-workers", min=1, help="OpenFisca processes computing each batch at once (one per spare core).")
-    ] = 1,
+    oracle_python: OraclePython = None,
+    oracle_workers: OracleWorkers = 1,
     ablation: Annotated[bool, typer.Option(
         "--ablation/--no-ablation", help="Measure the value of each exchange in the run (detection rerun "
         "without each agency, against the synthetic truth).")] = True,
