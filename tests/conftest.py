@@ -1,5 +1,7 @@
 """Small demo runs shared across the suite (built once per session; tests copy them before any change): one of
-600 persons for the run and audit tests, one of 1,500 for the demo's own tests and detection's scoring."""
+600 persons for the run and audit tests (the one run that measures the ablation), the same extracts run again
+on Polars without the ablation for the tests that rerun a whole run, and one of 1,500 for the demo's own tests,
+detection's scoring and the outputs on a demo workspace."""
 
 from __future__ import annotations
 
@@ -27,6 +29,34 @@ def demo_run(tmp_path_factory) -> Path:
 def run_copy(demo_run, tmp_path) -> Path:
     """A private copy of the demo run folder (key files keep their mode 600)."""
     return Path(shutil.copytree(demo_run, tmp_path / "run", symlinks=False))
+
+
+@pytest.fixture(scope="session")
+def quick_run(demo_run, tmp_path_factory) -> Path:
+    """``demo_run``'s extracts, agreement and keys run again with the Polars backend and no ``[ablation]``: a
+    finished run folder cheap enough to rerun (about a tenth of the DuckDB run with its eight more
+    detections). For the tests of rerunning itself (identity, restart after a kill, the run lock); the
+    DuckDB rerun is tested on ``demo_result`` and the ablation stage on ``demo_run``."""
+    from nonrecours.config import load_config
+    from nonrecours.demo import write_run_config
+    from nonrecours.run import run
+
+    out = tmp_path_factory.mktemp("quick-run")
+    for name in ("truth", "extracts", "keys"):
+        shutil.copytree(demo_run / name, out / name)
+    shutil.copy2(demo_run / "exchange.toml", out / "exchange.toml")
+    extracts = {a: out / "extracts" / Path(f).name
+                for a, spec in load_config(demo_run / "run.toml").agencies.items() for f in spec.files}
+    month = read_manifest(demo_run)["config"]["months"][0]
+    config = write_run_config(out, extracts, month, "polars", ablation=False)
+    run(load_config(config))
+    return out
+
+
+@pytest.fixture
+def quick_copy(quick_run, tmp_path) -> Path:
+    """A private copy of ``quick_run`` (key files keep their mode 600)."""
+    return Path(shutil.copytree(quick_run, tmp_path / "run", symlinks=False))
 
 
 def output_hashes(folder: Path) -> dict[str, str]:

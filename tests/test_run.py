@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -49,12 +50,24 @@ def test_the_run_records_every_stage(demo_run):
             assert "not in this build" in stage["note"]
 
 
-def test_rerun_gives_identical_outputs(run_copy, demo_run):
-    before = output_hashes(run_copy)
-    assert before == output_hashes(demo_run)
-    run_file(run_copy / "run.toml")
-    assert output_hashes(run_copy) == before
-    verify_run(run_copy)
+def test_rerun_gives_identical_outputs(demo_result, tmp_path):
+    """On a copy of the session's DuckDB demo (1,500 persons, no ablation: tests/conftest.py): DuckDB's
+    parallel execution must not change a byte of any output."""
+    folder = Path(shutil.copytree(demo_result.out, tmp_path / "run", symlinks=False))
+    before = output_hashes(folder)
+    assert before == output_hashes(demo_result.out)
+    assert read_manifest(folder)["config"]["backend"] == "duckdb"
+    run_file(folder / "run.toml")
+    assert output_hashes(folder) == before
+    verify_run(folder)
+
+
+def test_a_polars_rerun_gives_identical_outputs(quick_copy, quick_run):
+    before = output_hashes(quick_copy)
+    assert before == output_hashes(quick_run)
+    run_file(quick_copy / "run.toml")
+    assert output_hashes(quick_copy) == before
+    verify_run(quick_copy)
 
 
 def test_another_configuration_is_refused(run_copy):
@@ -71,8 +84,11 @@ def test_another_configuration_is_refused(run_copy):
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
-def test_a_killed_run_restarts_cleanly(run_copy, demo_run, sig):
-    expected = output_hashes(demo_run)
+def test_a_killed_run_restarts_cleanly(quick_copy, quick_run, sig):
+    """On the Polars run without the ablation (tests/conftest.py ``quick_run``): restarting is the run's
+    business, not a backend's."""
+    run_copy = quick_copy
+    expected = output_hashes(quick_run)
     for name in ("workspace", "rules"):  # the run will have to write them again
         for p in (run_copy / name).rglob("*.parquet"):
             p.unlink()
@@ -117,7 +133,7 @@ def test_command_line_run_and_validate(run_copy):
         assert "bad.toml, line 4, column 11: key backend: Input should be 'polars', 'duckdb' or 'spark'" in res.output
 
 
-def test_registered_stages_and_the_detection_entry_point(run_copy, monkeypatch):
+def test_registered_stages_and_the_detection_entry_point(quick_copy, monkeypatch):
     """A package plugs in through the registry: the detection stage calls ``run_detect`` when the package
     has it, and every file it writes is in the manifest with its hash."""
     import polars as pl
@@ -140,10 +156,11 @@ def test_registered_stages_and_the_detection_entry_point(run_copy, monkeypatch):
         seen.append(ctx.workspace)
         return StageReport("extra", note="plugged")
 
+    run_copy = quick_copy
     # (the ablation stage reruns detection itself: left out here, where detection is a stand-in)
     stages = {name: fn for name, fn in STAGES.items() if name != "ablation"}
     report = run(load_config(run_copy / "run.toml"), stages={**stages, "extra": extra})
-    assert calls == [(run_copy / "workspace", dt.date(2026, 6, 1), "duckdb")]
+    assert calls == [(run_copy / "workspace", dt.date(2026, 6, 1), "polars")]  # the configuration's backend
     assert seen == [run_copy / "workspace"]
     manifest = read_manifest(run_copy)
     stages = {s["name"]: s for s in manifest["stages"]}
@@ -153,7 +170,8 @@ def test_registered_stages_and_the_detection_entry_point(run_copy, monkeypatch):
     verify_run(run_copy)
 
 
-def test_one_run_at_a_time_in_a_folder(run_copy):
+def test_one_run_at_a_time_in_a_folder(quick_copy):
+    run_copy = quick_copy
     lock = run_copy / ".nonrecours-run.lock"
     lock.write_text(f"{os.getppid()}\n")  # a live process holds the folder
     with pytest.raises(RunConflictError, match=r"another run \(process \d+\) is writing to this folder"):
