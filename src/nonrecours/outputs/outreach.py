@@ -243,7 +243,7 @@ def _known_facts(f: pl.DataFrame, provenance: pl.DataFrame | None,
     text = pl.format("{} : {} ({})", "label", agency,
                      pl.when(pl.col("source_month").is_not_null()).then(_month_fr(pl.col("source_month")))
                      .otherwise(pl.lit("mois inconnu")))
-    return (found.sort(["claimant_id", "field", "source_agency"]).group_by("claimant_id", maintain_order=True)
+    return (found.sort(["claimant_id", "field", "source_agency", "label"]).group_by("claimant_id", maintain_order=True)
             .agg(text.alias("known_facts")))
 
 
