@@ -126,7 +126,9 @@ def test_command_line_run_and_validate(run_copy):
     assert res.exit_code == 0, res.output
     assert "layouts are valid" in res.output
     bad = run_copy / "bad.toml"
-    bad.write_text((run_copy / "run.toml").read_text().replace('backend = "duckdb"', 'backend = "sparkle"'))
+    text = (run_copy / "run.toml").read_text()
+    assert 'backend = "polars"' in text  # the session's run (tests/conftest.py demo_run)
+    bad.write_text(text.replace('backend = "polars"', 'backend = "sparkle"', 1))  # the run's, line 4
     for command in ("run", "validate"):
         res = CliRunner().invoke(app, [command, str(bad)])
         assert res.exit_code == 2

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import shutil
 from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from nonrecours.outputs import (
     build_outreach,
@@ -31,13 +33,11 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(demo_result):  # type: ignore[no-untyped-def]
     """The demo's detection of the month: its units and flags, and the core's reconciled memberships and
-    residence (unit ids qualified by agency, as detection writes them)."""
-    from nonrecours.demo import run_demo
-
-    out = tmp_path_factory.mktemp("demo")
-    run_demo(out, persons=1500, seed=2, ablation=False)  # its ablation tests rerun detection themselves
+    residence (unit ids qualified by agency, as detection writes them). The session's 1,500-person DuckDB demo
+    (tests/conftest.py ``demo_result``), read only."""
+    out = demo_result.out
     det = out / "detection" / f"{MONTH:%Y-%m}"
     read = {"unit_memberships": pl.read_parquet(det / "memberships.parquet"),
             "persons": pl.read_parquet(det / "residence.parquet"),
@@ -156,10 +156,11 @@ def test_the_runs_lists_open_to_the_agencies_own_record_numbers(demo_run_folder,
 
 
 def test_ablation_reruns_detection_on_the_workspace(demo_run_folder):
-    """Detection restricted to every agency reproduces the run's flags; without the CNAV, ASPA recall falls
-    (the CNAV holds the pensions and the ASPA paid)."""
+    """Detection restricted to every agency reproduces the run's flags, on the Polars backend against the
+    run's DuckDB detection; the truth's non-take-up is keyed as the workspace is. (What the scenarios without
+    each agency give, through ``exchange_value``, is tested on the ablation command below.)"""
     from nonrecours.outputs.ablation import ablation_detection, truth_non_take_up
-    from nonrecours.outputs.answers import CONTRIBUTING, exchange_value
+    from nonrecours.outputs.answers import CONTRIBUTING
 
     run = demo_run_folder
     stored = pl.read_parquet(run / "detection" / f"{MONTH:%Y-%m}" / "flags.parquet")
@@ -167,16 +168,11 @@ def test_ablation_reruns_detection_on_the_workspace(demo_run_folder):
     detect = ablation_detection(run / "workspace", MONTH, backend="polars", config=_run_detection_config(run))
     everyone = detect(set(CONTRIBUTING))
     key = ["unit_id", "benefit", "status", "grade"]
-    assert everyone.select(key).sort(key).equals(stored.select(key).sort(key))
+    assert everyone.height > 0 and everyone.select(key).sort(key).equals(stored.select(key).sort(key))
     truth = truth_non_take_up(run / "truth", MONTH, run / "exchange.toml")
     assert truth.height > 0 and set(truth.get_column("benefit")) >= {"rsa", "aspa"}
-    table = exchange_value(lambda used: everyone if used == set(CONTRIBUTING) else detect(used),
-                           agencies=CONTRIBUTING, truth=truth.filter(pl.col("benefit") == "aspa"))
-    aspa = {r["scenario"]: r for r in table.filter(pl.col("benefit") == "aspa").iter_rows(named=True)}
-    assert aspa["toutes"]["flags_gained"] == aspa["toutes"]["flags_lost"] == 0
-    assert aspa["toutes"]["recall_change"] == 0
-    assert aspa["sans cnav"]["recall"] < aspa["toutes"]["recall"]
-    assert aspa["sans cnav"]["flags_lost"] > 0
+    persons = pl.read_parquet(sorted((run / "workspace" / "persons").glob("*.parquet")), columns=["person_id"])
+    assert truth.join(persons, on="person_id", how="semi").height == truth.height  # workspace pseudonyms
 
 
 def _run_detection_config(run: Path):
@@ -188,17 +184,31 @@ def _run_detection_config(run: Path):
     return _detection_config(SimpleNamespace(config=load_config(run / "run.toml")))
 
 
-def test_the_ablation_command_writes_answer1s_exchange_value(demo_run_folder):
-    run = demo_run_folder
+def test_the_ablation_command_writes_answer1s_exchange_value(demo_run, tmp_path):
+    """On a copy of the session's 600-person run (tests/conftest.py ``demo_run``, whose run measured the
+    ablation): the command rewrites the stage's table identically (one computation behind both, and a
+    deterministic one), and without the CNAV the ASPA's recall falls (the CNAV holds the pensions and the
+    ASPA paid)."""
+    run = Path(shutil.copytree(demo_run, tmp_path / "run", symlinks=False))
+    path = run / "outputs" / f"{MONTH:%Y-%m}" / "answer1_exchange_value.parquet"
+    stage_table = pl.read_parquet(path)
+    path.unlink()
     code, text = _cli("ablation", str(run / "run.toml"), "--backend", "polars")
     assert code == 0, text
-    table = pl.read_parquet(run / "outputs" / f"{MONTH:%Y-%m}" / "answer1_exchange_value.parquet")
+    table = pl.read_parquet(path)
+    assert_frame_equal(table, stage_table)
     scenarios = set(table.get_column("scenario"))
     assert scenarios == {"toutes", "CAF seule", *(f"sans {a}" for a in ("caf", "cnam", "france_travail", "dgfip",
                                                                           "cnav", "msa", "drm"))}
     assert {"flags_gained", "flags_lost", "precision_change", "recall_change"} <= set(table.columns)
+    # the demo's truth is the reference: a recall for every benefit it holds non-take-up of, none elsewhere
+    from nonrecours.outputs.ablation import truth_non_take_up
+
+    truth = set(truth_non_take_up(run / "truth", MONTH, run / "exchange.toml").get_column("benefit"))
     full = table.filter(pl.col("scenario") == "toutes")
-    assert full.get_column("recall").is_not_null().all()  # the demo's truth is the reference
+    assert len(truth) >= 5 and {"rsa", "aspa"} <= truth
+    assert full.filter(pl.col("benefit").is_in(sorted(truth))).get_column("recall").is_not_null().all()
+    assert full.filter(~pl.col("benefit").is_in(sorted(truth))).get_column("recall").is_null().all()
     assert "reference: truth" in text
     csv = (run / "outputs" / f"{MONTH:%Y-%m}" / "answer1_exchange_value.csv").read_bytes()
     assert csv.startswith(b"\xef\xbb\xbf")
@@ -206,6 +216,11 @@ def test_the_ablation_command_writes_answer1s_exchange_value(demo_run_folder):
     caf_only = table.filter(pl.col("scenario") == "CAF seule").select("benefit", "recall")
     assert dict(lead.join(caf_only, on="benefit").select("benefit", "recall_caf_only").iter_rows()) == dict(
         caf_only.iter_rows())
+    aspa = {r["scenario"]: r for r in table.filter(pl.col("benefit") == "aspa").iter_rows(named=True)}
+    assert aspa["toutes"]["flags_gained"] == aspa["toutes"]["flags_lost"] == 0
+    assert aspa["toutes"]["recall_change"] == 0
+    assert aspa["sans cnav"]["recall"] < aspa["toutes"]["recall"]
+    assert aspa["sans cnav"]["flags_lost"] > 0
 
 
 N2_CONVENTION = {"revenus_n2_renseignes", "salaires_imposables_n2", "revenu_activite_imposable_n2",
@@ -215,10 +230,11 @@ states those monthly amounts back to January N-2, so OpenFisca reads the same; n
 REPLAY_SAMPLE = 40
 REPLAY_FLOOR = 0.95
 """Share of fully-known flagged familles whose amounts OpenFisca reproduces within 1 €, per benefit. Measured on
-this demo (1,500 persons, seed 2, June 2026): 30 flagged familles (of 256 flagged for RSA, PPA or ASPA) have
-every input the three benefits read known in their whole dwelling; RSA, PPA and ASPA agree on 30/30. Without
-the month's paid housing aid stated (``paid_this_month``), RSA agreed on 28/30: OpenFisca computed the aid
-itself and two couples' forfait logement differed (72 € and 66 €)."""
+a 1,500-person demo of seed 2 (June 2026; the test now reads the session's demo of seed 4, where it holds too):
+30 flagged familles (of 256 flagged for RSA, PPA or ASPA) have every input the three benefits read known in
+their whole dwelling; RSA, PPA and ASPA agree on 30/30. Without the month's paid housing aid stated
+(``paid_this_month``), RSA agreed on 28/30: OpenFisca computed the aid itself and two couples' forfait logement
+differed (72 € and 66 €)."""
 
 
 def test_flagged_units_replay_through_openfisca(demo_run_folder):
