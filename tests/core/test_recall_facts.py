@@ -131,7 +131,8 @@ def test_france_travail_gives_the_nationality_a_preferred_row_lacks():
             _person("t", dt.date(1980, 3, 1), agency="france_travail", sex=None, nat="OTHER",
                     health=(None, None, None)),
             _person("f", dt.date(1982, 3, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))]
-    mems = [_mem("t", "foyer_fiscal", "T1", "declarant", "dgfip"), _mem("f", "foyer_fiscal", "T2", "declarant", "dgfip")]
+    mems = [_mem("t", "foyer_fiscal", "T1", "declarant", "dgfip"),
+            _mem("f", "foyer_fiscal", "T2", "declarant", "dgfip")]
     core = build_month({"persons": _frame(PERSONS, rows), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}, M)
     ind = core.inputs.individu.filter(pl.col("person_id") == "t")
     assert ind["nationality_group"].item() == "OTHER" and ind["age"].item() == 46
@@ -145,7 +146,7 @@ def test_france_travail_gives_the_nationality_a_preferred_row_lacks():
 def test_no_aah_paid_informs_an_unknown_disability_rate():
     """The CAF sent its extract and does not know d (a DGFiP declarant): no AAH is paid to d, so d's unknown
     disability rate is an estimate (informed); without any AAH payer's extract it stays a convention."""
-    caf = [_person("a", dt.date(1990, 1, 1)), ]
+    caf = [_person("a", dt.date(1990, 1, 1))]
     caf_mems = [_mem("a", "famille", "F1", "demandeur", "caf")]
     dgfip = [_person("d", dt.date(1985, 1, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))]
     dgfip_mems = [_mem("d", "foyer_fiscal", "T1", "declarant", "dgfip")]
@@ -153,5 +154,6 @@ def test_no_aah_paid_informs_an_unknown_disability_rate():
                             "unit_memberships": _frame(UNIT_MEMBERSHIPS, caf_mems + dgfip_mems)}, M)
     u = _unknown(with_caf, "d", "disability_rate")
     assert u.height == 1 and u["informed"].item() is True and u["high"].item() == 1.0
-    alone = build_month({"persons": _frame(PERSONS, dgfip), "unit_memberships": _frame(UNIT_MEMBERSHIPS, dgfip_mems)}, M)
+    alone = build_month({"persons": _frame(PERSONS, dgfip),
+                         "unit_memberships": _frame(UNIT_MEMBERSHIPS, dgfip_mems)}, M)
     assert _unknown(alone, "d", "disability_rate")["informed"].item() is False
