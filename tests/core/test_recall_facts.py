@@ -122,3 +122,38 @@ def test_absent_from_the_drm_while_the_dgfip_shows_salaries_is_doubtful_not_zero
     # covered by the DRM (estimated before its first month, as for anyone it covers), never unknown
     c = core.provenance.filter((pl.col("id") == "c") & (pl.col("input") == "salary_net"))
     assert c["kind"].to_list() != ["unknown"] and c["source_agency"].to_list() == ["drm"]
+
+
+def test_france_travail_gives_the_nationality_a_preferred_row_lacks():
+    """The DGFiP's row (preferred) gives the age but no nationality; France Travail's registration gives it:
+    observed from France Travail, with the years of permit still unknown for a non-EEA national."""
+    rows = [_person("t", dt.date(1980, 3, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None)),
+            _person("t", dt.date(1980, 3, 1), agency="france_travail", sex=None, nat="OTHER",
+                    health=(None, None, None)),
+            _person("f", dt.date(1982, 3, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))]
+    mems = [_mem("t", "foyer_fiscal", "T1", "declarant", "dgfip"),
+            _mem("f", "foyer_fiscal", "T2", "declarant", "dgfip")]
+    core = build_month({"persons": _frame(PERSONS, rows), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}, M)
+    ind = core.inputs.individu.filter(pl.col("person_id") == "t")
+    assert ind["nationality_group"].item() == "OTHER" and ind["age"].item() == 46
+    prov = core.provenance.filter((pl.col("id") == "t") & (pl.col("input") == "nationality_group"))
+    assert prov["kind"].to_list() == ["observed"] and prov["source_agency"].to_list() == ["france_travail"]
+    assert _unknown(core, "t", "nationality_group").is_empty()
+    assert _unknown(core, "t", "residence_permit_years").height == 1
+    assert _unknown(core, "f", "nationality_group").height == 1  # nobody gave f's
+
+
+def test_no_aah_paid_informs_an_unknown_disability_rate():
+    """The CAF sent its extract and does not know d (a DGFiP declarant): no AAH is paid to d, so d's unknown
+    disability rate is an estimate (informed); without any AAH payer's extract it stays a convention."""
+    caf = [_person("a", dt.date(1990, 1, 1))]
+    caf_mems = [_mem("a", "famille", "F1", "demandeur", "caf")]
+    dgfip = [_person("d", dt.date(1985, 1, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))]
+    dgfip_mems = [_mem("d", "foyer_fiscal", "T1", "declarant", "dgfip")]
+    with_caf = build_month({"persons": _frame(PERSONS, caf + dgfip),
+                            "unit_memberships": _frame(UNIT_MEMBERSHIPS, caf_mems + dgfip_mems)}, M)
+    u = _unknown(with_caf, "d", "disability_rate")
+    assert u.height == 1 and u["informed"].item() is True and u["high"].item() == 1.0
+    alone = build_month({"persons": _frame(PERSONS, dgfip),
+                         "unit_memberships": _frame(UNIT_MEMBERSHIPS, dgfip_mems)}, M)
+    assert _unknown(alone, "d", "disability_rate")["informed"].item() is False

@@ -21,6 +21,7 @@ from nonrecours.core.month import PROVENANCE_SCHEMA, UNKNOWNS_SCHEMA, CoreMonth
 from nonrecours.core.resources import CoreConfig, lookback, month_range, monthly_resources, n2_resources
 from nonrecours.core.units import people, qualified, reconcile
 from nonrecours.errors import SchemaError
+from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.zonage import zone_apl_of
 
 __all__ = ["FAMILY_PAYMENTS", "PAYMENT_INPUTS", "build_inputs", "build_month"]
@@ -65,6 +66,18 @@ def _unk(df: pl.DataFrame, entity: str, idc: str, inputs: list[str], low: float 
     return base.join(pl.DataFrame({"input": inputs}), how="cross").select(list(UNKNOWNS_SCHEMA))
 
 
+def _aah_payers_know(lf: Mapping[str, pl.LazyFrame]) -> pl.Series | None:
+    """person_id of everyone an AAH payer (the catalogue's ``payers`` of the AAH: CAF, MSA) lists in its
+    persons or memberships rows; None when no such payer sent an extract (then nobody's AAH is known)."""
+    payers = list(catalogue_row("aah").payers)
+    parts = [lf[t].filter(pl.col("source_agency").cast(pl.String).is_in(payers)).select("person_id")
+             for t in ("persons", "unit_memberships") if t in lf]
+    if not parts:
+        return None
+    ids = pl.concat(parts).unique().collect().get_column("person_id")
+    return ids if ids.len() else None
+
+
 def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, *,
                 config: CoreConfig | None = None) -> CoreMonth:
     """Engine inputs for ``month`` and what is known of each value (see the module docstring)."""
@@ -88,14 +101,30 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         have = lf["persons"].collect_schema().names()
         held = [pl.col(c).cast(pl.Boolean) if c in have else pl.lit(None, dtype=pl.Boolean).alias(c)
                 for c in (*_HELD, "recent_isolation")]
-        pers = (lf["persons"].select("person_id", "birth_month", pl.col("sex").cast(pl.String), "student",
-                                     "pregnant", "disability_rate",
-                                     pl.col("nationality_group").cast(pl.String), "residence_permit_years",
-                                     "depcom", *held, pl.col("source_agency").cast(pl.String), "extract_date")
-                .with_columns(pl.col("source_agency").replace_strict(order, default=99, return_dtype=pl.Int32)
-                              .alias("_o"))
-                .sort(["_o", "extract_date"], descending=[False, True], maintain_order=True)
-                .unique(subset=["person_id"], keep="first", maintain_order=True).drop("_o").collect())
+        ranked = (lf["persons"].select("person_id", "birth_month", pl.col("sex").cast(pl.String), "student",
+                                       "pregnant", "disability_rate",
+                                       pl.col("nationality_group").cast(pl.String), "residence_permit_years",
+                                       "depcom", *held, pl.col("source_agency").cast(pl.String), "extract_date")
+                  .with_columns(pl.col("source_agency").replace_strict(order, default=99, return_dtype=pl.Int32)
+                                .alias("_o"))
+                  .sort(["_o", "extract_date"], descending=[False, True], maintain_order=True))
+        pers = ranked.unique(subset=["person_id"], keep="first", maintain_order=True).drop("_o").collect()
+        # The preferred row may carry no nationality (the CNAM's, the DGFiP's): the first row that gives one
+        # (France Travail's registration) supplies it, with its years of permit and its agency.
+        nat = (ranked.filter(pl.col("nationality_group").is_not_null())
+               .unique(subset=["person_id"], keep="first", maintain_order=True)
+               .select("person_id", pl.col("nationality_group").alias("_nat"),
+                       pl.col("residence_permit_years").alias("_nat_years"),
+                       pl.col("source_agency").alias("_nat_source"), pl.col("extract_date").alias("_nat_date"))
+               .collect())
+        pers = pers.join(nat, on="person_id", how="left").with_columns(
+            pl.coalesce("nationality_group", "_nat").alias("nationality_group"),
+            pl.when(pl.col("nationality_group").is_null()).then(pl.col("_nat_years"))
+            .otherwise(pl.col("residence_permit_years")).alias("residence_permit_years"),
+            pl.when(pl.col("nationality_group").is_null()).then(pl.col("_nat_source"))
+            .otherwise(pl.col("source_agency")).alias("_nat_source"),
+            pl.when(pl.col("nationality_group").is_null()).then(pl.col("_nat_date"))
+            .otherwise(pl.col("extract_date")).alias("_nat_date")).drop("_nat", "_nat_years")
     else:
         pers = pl.DataFrame(schema={"person_id": pl.String, "birth_month": pl.Date, "sex": pl.String,
                                     "student": pl.Boolean,
@@ -103,7 +132,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                                     "nationality_group": pl.String, "residence_permit_years": pl.Int16,
                                     "depcom": pl.String, "rsdae": pl.Boolean, "unfit_for_work": pl.Boolean,
                                     "recent_isolation": pl.Boolean, "source_agency": pl.String,
-                                    "extract_date": pl.Date})
+                                    "extract_date": pl.Date, "_nat_source": pl.String, "_nat_date": pl.Date})
     ind = ids.select("person_id").join(pers, on="person_id", how="left").with_columns(
         ((m_idx - _month_index(pl.col("birth_month"))) // 12).alias("age"))
     unborn = ind.filter(pl.col("age") < 0).height
@@ -130,6 +159,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
 
     prov: list[pl.DataFrame] = []
     unk: list[pl.DataFrame] = []
+    aah_known = _aah_payers_know(lf)
     obs_p = ind.filter(known)
     new_p = ind.filter(~known)
     counts["persons_without_person_row"] = new_p.height
@@ -140,8 +170,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # nationality and the years of residence permit are unknown, as for someone with no persons row.
     no_nat = obs_p.filter(pl.col("_no_nationality_group"))
     prov.append(_prov(obs_p.filter(~pl.col("_no_nationality_group")), "individu", "person_id",
-                      ["nationality_group", "residence_permit_years"], pl.lit("observed"), pl.col("source_agency"),
-                      pl.col("extract_date").dt.truncate("1mo")))
+                      ["nationality_group", "residence_permit_years"], pl.lit("observed"), pl.col("_nat_source"),
+                      pl.col("_nat_date").dt.truncate("1mo")))
     prov.append(_prov(no_nat, "individu", "person_id", ["nationality_group", "residence_permit_years"],
                       pl.lit("unknown"), pl.lit(None), pl.lit(None)))
     unk.append(_unk(no_nat, "individu", "person_id", ["nationality_group"], None, None, None,
@@ -161,8 +191,17 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     held.format("la situation d'étudiant")))
     unk.append(_unk(obs_p.filter(pl.col("_no_pregnant") & pl.col("sex").fill_null("F").eq("F")), "individu",
                     "person_id", ["pregnant"], 0.0, 0.0, 1.0, held.format("la grossesse")))
-    unk.append(_unk(obs_p.filter(pl.col("_no_disability_rate")), "individu", "person_id", ["disability_rate"],
+    # A disability rate no agency transmits, for someone no AAH payer (CAF, MSA) whose extract came knows: the
+    # payer lists every person of the familles it pays, so no AAH is paid to them. A rate of 80 % or more (or
+    # 50 % with RSDAE) would give an AAH that counts as a resource of RSA, PPA and CSS; with none paid, the
+    # central 0 is an estimate from data (informed), not a convention (CSS art. L821-1, L821-2).
+    aah_seen = pl.col("person_id").is_in(aah_known.implode()) if aah_known is not None else pl.lit(True)
+    no_aah = "aucune AAH versée par la CAF ou la MSA, qui ne connaissent pas cette personne"
+    no_rate = obs_p.filter(pl.col("_no_disability_rate"))
+    unk.append(_unk(no_rate.filter(aah_seen), "individu", "person_id", ["disability_rate"],
                     0.0, 0.0, 1.0, held.format("le taux d'incapacité")))
+    unk.append(_unk(no_rate.filter(~aah_seen), "individu", "person_id", ["disability_rate"],
+                    0.0, 0.0, 1.0, held.format("le taux d'incapacité") + f" ({no_aah})", informed=True))
     prov.append(_prov(new_p, "individu", "person_id", list(_STATIC), pl.lit("unknown"), pl.lit(None), pl.lit(None)))
     reason = "personne connue d'une agence qui ne transmet pas {}"
     kids, adults = new_p.filter(child), new_p.filter(~child)
@@ -174,8 +213,10 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     reason.format("la date de naissance (l'âge central vaut pour tous les mois)")))
     unk.append(_unk(new_p, "individu", "person_id", ["student", "pregnant"], 0.0, 0.0, 1.0,
                     reason.format("la situation d'étudiante ou de grossesse")))
-    unk.append(_unk(new_p, "individu", "person_id", ["disability_rate"], 0.0, 0.0, 1.0,
+    unk.append(_unk(new_p.filter(aah_seen), "individu", "person_id", ["disability_rate"], 0.0, 0.0, 1.0,
                     reason.format("le taux d'incapacité")))
+    unk.append(_unk(new_p.filter(~aah_seen), "individu", "person_id", ["disability_rate"], 0.0, 0.0, 1.0,
+                    reason.format("le taux d'incapacité") + f" ({no_aah})", informed=True))
     unk.append(_unk(new_p, "individu", "person_id", ["nationality_group"], None, None, None,
                     reason.format("la nationalité (FR retenue)")))
     unk.append(_unk(new_p, "individu", "person_id", ["residence_permit_years"], 0.0, 0.0, 10.0,

@@ -721,7 +721,7 @@ def _write_france_travail(truth: _Truth, months: list, out: Path, seed: int, noi
     df = _row_noise(df, ["person_id", "month"], "unemployment_benefit", "france_travail", seed, noise, stats)
     write_csv(df.select(
         "ft_id", "nir", pl.col("last_name").alias("nom"), pl.col("first_name").alias("prenom"),
-        pl.col("birth_date").alias("birth_month"), "postcode",
+        pl.col("birth_date").alias("birth_month"), "postcode", "nationality_group", "depcom",
         pl.when(pl.col("salary_net").fill_null(0) > 0).then(pl.lit("C")).otherwise(pl.lit("A")).alias("category"),
         pl.col("registered").alias("registered_on"), "month", pl.col("unemployment_benefit").alias("are"),
         pl.col("month").dt.month_end().dt.day().alias("days_paid"),
