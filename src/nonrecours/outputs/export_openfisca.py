@@ -20,12 +20,13 @@ SITUATION_FORMAT.md, so that OpenFisca reads our inputs as our rules do):
 - a famille hosted free of charge in another's dwelling is its own ménage, ``loge_gratuitement``;
 - nationality groups become a representative code (FR, an EEA state, a code outside the EEA), the permit
   years ``duree_possession_titre_sejour``; activity follows salary > unemployment > pension > inactive;
-- a person exempt from the permit duration (``residence_condition_exempt``: refugee, subsidiary protection,
-  stateless, carte de résident; CASF art. L262-4, 2°, CSS art. L842-2, 2°) has ``rsa_condition_nationalite``
-  stated true for each month (OpenFisca-France 176.1.8 has no variable for these statuses; RSA and prime
-  d'activité read that condition). ``asi_aspa_condition_nationalite`` is not stated: the ASPA/ASI exemption
-  (CSS art. L816-1) covers refugees, beneficiaries of subsidiary protection and stateless persons but not a
-  carte de résident, which the input does not tell apart;
+- the exemption from the permit duration (``residence_condition_exempt``: refugee, subsidiary protection,
+  stateless, carte de résident; CASF art. L262-4, 2°, CSS art. L842-2, 2°) is not stated: OpenFisca-France
+  176.1.8 has no input for these statuses, and stating its computed condition ``rsa_condition_nationalite``
+  as an input for the exempt person only is unsafe, because a batch merged into one simulation gives every
+  other person of the batch that variable's default (true) instead of its formula (measured: a non-exempt
+  permit holder of two years got the RSA). An exempt person's RSA/PPA therefore differs from OpenFisca's by
+  construction (docs/oracle_disagreements.md);
 - OpenFisca's ``handicap`` (which opens the ASI to a retiree with a disability) is not stated: the ASI is
   opened by an invalidity pension, as in our rules and in the reference cases.
 """
@@ -250,9 +251,6 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                 "etudiant": {whole: bool(r.get("student"))},
                 "enceinte": {whole: bool(r.get("pregnant"))},
             }
-            if r.get("residence_condition_exempt"):  # OpenFisca has no refugee, protection or carte de résident
-                # input: its condition variable (read by rsa and ppa) is stated true, month by month
-                person["rsa_condition_nationalite"] = {p: True for p in periods}
             series = per_person.get(r["person_id"])
             if series is None:
                 person["activite"] = {whole: "inactif"}
