@@ -20,6 +20,13 @@ SITUATION_FORMAT.md, so that OpenFisca reads our inputs as our rules do):
 - a famille hosted free of charge in another's dwelling is its own ménage, ``loge_gratuitement``;
 - nationality groups become a representative code (FR, an EEA state, a code outside the EEA), the permit
   years ``duree_possession_titre_sejour``; activity follows salary > unemployment > pension > inactive;
+- the exemption from the permit duration (``residence_condition_exempt``: refugee, subsidiary protection,
+  stateless, carte de résident; CASF art. L262-4, 2°, CSS art. L842-2, 2°) is not stated: OpenFisca-France
+  176.1.8 has no input for these statuses, and stating its computed condition ``rsa_condition_nationalite``
+  as an input for the exempt person only is unsafe, because a batch merged into one simulation gives every
+  other person of the batch that variable's default (true) instead of its formula (measured: a non-exempt
+  permit holder of two years got the RSA). An exempt person's RSA/PPA therefore differs from OpenFisca's by
+  construction (docs/oracle_disagreements.md);
 - OpenFisca's ``handicap`` (which opens the ASI to a retiree with a disability) is not stated: the ASI is
   opened by an invalidity pension, as in our rules and in the reference cases.
 """

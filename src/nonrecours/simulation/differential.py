@@ -28,7 +28,7 @@ import polars as pl
 
 from nonrecours.engine import Inputs, evaluate
 from nonrecours.outputs.export_openfisca import EXPORTED_OUTPUTS, export_situations
-from nonrecours.rules.benefits import SIMULATED_RULES
+from nonrecours.rules.benefits import SIMULATED_FLAGS, SIMULATED_OUTPUTS, SIMULATED_RULES
 from nonrecours.simulation.openfisca_process import LABEL_VARIABLES, Oracle, famille_values, our_benefits
 from nonrecours.simulation.runner import OUTPUT_FIELDS
 from nonrecours.simulation.situations import BENEFITS_PAID_FIELDS, MAX_MONTH, MIN_MONTH, load_situations
@@ -36,17 +36,22 @@ from nonrecours.simulation.situations import BENEFITS_PAID_FIELDS, MAX_MONTH, MI
 __all__ = ["COMPARED_FIELDS", "DifferentialReport", "Oracle", "compare_with_oracle", "generate_situations",
            "public_case_agreement"]
 
-COMPARED_FIELDS: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_free", "css_participation",
-                                    "css_participation_monthly", "aide_logement", "aah", "asi", "af",
-                                    "ars_annual", "cheque_energie_annual")
-BOOL_FIELDS = ("css_free", "css_participation")
+COMPARED_FIELDS: tuple[str, ...] = SIMULATED_OUTPUTS
+"""Every ``simulate`` field, derived from the benefit catalogue (schemas/benefits.py) through rules.benefits."""
+BOOL_FIELDS: tuple[str, ...] = SIMULATED_FLAGS
 TOLERANCE = 1.0
 OPENFISCA_INTERMEDIATES = ("rsa_base_ressources", "rsa_forfait_logement", "ppa_base_ressources",
                            "ppa_forfait_logement", "asi_aspa_base_ressources", "css_cmu_base_ressources",
                            "cmu_c_plafond", "acs_plafond", "aide_logement", "aide_logement_base_ressources", "af",
                            "paje_base", "asf", "aah", "asi", "ars", "cheque_energie")
 OPENFISCA_NAMES = {"ars_annual": "ars", "cheque_energie_annual": "cheque_energie"}
-"""Compared fields whose OpenFisca variable has another name (the others share ours)."""
+"""Compared amounts whose OpenFisca variable has another name (the others share ours; the CSS fields are
+named by ``our_benefits``)."""
+OPENFISCA_VARIABLES: dict[str, str] = {f: {"css_free": "cmu_c", "css_participation": "css_participation_forfaitaire",
+                                           "css_participation_monthly": "css_participation_forfaitaire",
+                                           **OPENFISCA_NAMES}.get(f, f) for f in COMPARED_FIELDS}
+"""OpenFisca's variable for each compared field (a catalogue benefit added to ``simulate`` is compared under
+its own name unless named here)."""
 OUR_INTERMEDIATES = ("aide_logement_base_ressources", "rsa_socle", "rsa_base_ressources", "rsa_forfait_logement",
                      "ppa_revenu_activite",
                      "ppa_forfait_logement", "asi_aspa_base_ressources", "css_ressources_famille",
@@ -310,11 +315,7 @@ def public_case_agreement(cases: Sequence[dict[str, Any]], oracle: Oracle) -> di
     theirs = _oracle_values(batch, oracle, benefits_paid=True)
     units = batch.unit_index.join(theirs, on="famille_id", how="left")
     expected = {(c["situation"]["id"], u["unit"]): u for c in cases for u in c["expected"]["by_unit"]}
-    fields = {"rsa": "rsa", "ppa": "ppa", "aspa": "aspa", "css_free": "cmu_c",
-              "css_participation": "css_participation_forfaitaire",
-              "css_participation_monthly": "css_participation_forfaitaire", "aah": "aah", "asi": "asi",
-              "af": "af", "aide_logement": "aide_logement", "ars_annual": "ars",
-              "cheque_energie_annual": "cheque_energie"}
+    fields = OPENFISCA_VARIABLES
     out: dict[str, dict[str, Any]] = {}
     rows = units.to_dicts()
     for f, var in fields.items():
