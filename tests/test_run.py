@@ -127,8 +127,8 @@ def test_registered_stages_and_the_detection_entry_point(run_copy, monkeypatch):
 
     calls = []
 
-    def run_detect(workspace, month, out, *, backend, config=None):
-        calls.append((workspace, month, backend))
+    def run_detect(workspace, month, out, *, backend, config=None, engine_config=None):
+        calls.append((workspace, month, backend, engine_config))
         out.mkdir(parents=True, exist_ok=True)
         pl.DataFrame(schema=FLAGS_SCHEMA).write_parquet(out / "flags.parquet")
         return None, {"flags": out / "flags.parquet"}
@@ -143,7 +143,9 @@ def test_registered_stages_and_the_detection_entry_point(run_copy, monkeypatch):
     # (the ablation stage reruns detection itself: left out here, where detection is a stand-in)
     stages = {name: fn for name, fn in STAGES.items() if name != "ablation"}
     report = run(load_config(run_copy / "run.toml"), stages={**stages, "extra": extra})
-    assert calls == [(run_copy / "workspace", dt.date(2026, 6, 1), "duckdb")]
+    # run.toml's DuckDB settings reach the detection's evaluations (the demo's: 2GB, spill folder "spill")
+    assert calls == [(run_copy / "workspace", dt.date(2026, 6, 1), "duckdb",
+                      {"memory_limit": "2GB", "temp_directory": str(run_copy / "spill")})]
     assert seen == [run_copy / "workspace"]
     manifest = read_manifest(run_copy)
     stages = {s["name"]: s for s in manifest["stages"]}
