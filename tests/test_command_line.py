@@ -80,6 +80,7 @@ def test_unexpected_error_and_interrupt(tmp_path, monkeypatch):
     ["detect", "--workspace", "ws", "--month", "2026-06", "--out", "out"],
     ["entitlements", "--workspace", "ws", "--month", "2026-06", "--out", "out"],
     ["ablation", "run.toml"],
+    ["simulate", "cases.json"],
 ])
 def test_backend_option_checked_before_any_work(command, tmp_path, monkeypatch):
     """--backend accepts polars, duckdb and spark; an unknown name, or spark without Java (or PySpark), is a

@@ -135,6 +135,18 @@ def test_command_line_run_and_validate(run_copy):
         assert "bad.toml, line 4, column 11: key backend: Input should be 'polars', 'duckdb' or 'spark'" in res.output
 
 
+def test_duckdb_settings_reach_every_stage(quick_copy):
+    """run.toml's ``memory_limit`` and ``spill_dir`` become the DuckDB settings of every stage that evaluates
+    rules (rules, detection), the spill folder created; the other backends get none."""
+    from nonrecours.run import engine_config
+
+    cfg = load_config(quick_copy / "run.toml")
+    assert engine_config(cfg) is None  # polars
+    duck = cfg.model_copy(update={"backend": "duckdb", "memory_limit": "3GB", "spill_dir": quick_copy / "spill"})
+    assert engine_config(duck) == {"memory_limit": "3GB", "temp_directory": str(quick_copy / "spill")}
+    assert (quick_copy / "spill").is_dir()
+
+
 def test_registered_stages_and_the_detection_entry_point(quick_copy, monkeypatch):
     """A package plugs in through the registry: the detection stage calls ``run_detect`` when the package
     has it, and every file it writes is in the manifest with its hash."""
@@ -145,8 +157,8 @@ def test_registered_stages_and_the_detection_entry_point(quick_copy, monkeypatch
 
     calls = []
 
-    def run_detect(workspace, month, out, *, backend, config=None):
-        calls.append((workspace, month, backend))
+    def run_detect(workspace, month, out, *, backend, config=None, engine_config=None):
+        calls.append((workspace, month, backend, engine_config))
         out.mkdir(parents=True, exist_ok=True)
         pl.DataFrame(schema=FLAGS_SCHEMA).write_parquet(out / "flags.parquet")
         return None, {"flags": out / "flags.parquet"}
@@ -162,7 +174,8 @@ def test_registered_stages_and_the_detection_entry_point(quick_copy, monkeypatch
     # (the ablation stage reruns detection itself: left out here, where detection is a stand-in)
     stages = {name: fn for name, fn in STAGES.items() if name != "ablation"}
     report = run(load_config(run_copy / "run.toml"), stages={**stages, "extra": extra})
-    assert calls == [(run_copy / "workspace", dt.date(2026, 6, 1), "polars")]  # the configuration's backend
+    # the configuration's backend; Polars takes no DuckDB settings (test_duckdb_settings_reach_every_stage)
+    assert calls == [(run_copy / "workspace", dt.date(2026, 6, 1), "polars", None)]
     assert seen == [run_copy / "workspace"]
     manifest = read_manifest(run_copy)
     stages = {s["name"]: s for s in manifest["stages"]}

@@ -507,18 +507,15 @@ def audit_expired(
 @app.command()
 def simulate(
     file: Annotated[Path, typer.Argument(help="JSON: a list of situations, or {\"cases\": [{\"situation\": ...}]}.")],
-    backend: Annotated[str, typer.Option("--backend", help="polars (default) or duckdb.")] = "polars",
+    backend: Annotated[str, typer.Option("--backend", callback=_backend,
+                                         help=BACKEND_HELP + "; default polars.")] = "polars",
     explain: Annotated[bool, typer.Option("--explain", help="Add a French explanation per unit.")] = False,
 ) -> None:
     """Compute RSA, prime d'activité, ASPA and CSS for household situations; JSON on stdout, the
     situations that could not be computed on stderr (id, field, error), exit code 3 if any."""
-    from nonrecours.engine import BACKENDS
     from nonrecours.progress import stage
     from nonrecours.simulation.runner import dumps, simulate_file
 
-    if backend not in BACKENDS:
-        raise typer.BadParameter(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}",
-                                 param_hint="--backend")
     with stage(f"simulate: {file.name} ({backend})"):
         records, failed = simulate_file(file, backend=backend, explain=explain)
     sys.stdout.write((dumps(records) + b"\n").decode("utf-8"))

@@ -171,6 +171,18 @@ def _tables(workspace: Path) -> dict[str, pl.LazyFrame]:
     return scan_workspace(workspace)
 
 
+def engine_config(cfg: RunConfig) -> dict[str, Any] | None:
+    """run.toml's ``memory_limit`` and ``spill_dir`` as DuckDB settings (the spill folder created), for every
+    stage that evaluates rules on DuckDB; None for the other backends (Spark keeps its own settings)."""
+    if cfg.backend != "duckdb":
+        return None
+    out: dict[str, Any] = {"memory_limit": cfg.memory_limit}
+    if cfg.spill_dir is not None:
+        cfg.spill_dir.mkdir(parents=True, exist_ok=True)
+        out["temp_directory"] = str(cfg.spill_dir)
+    return out
+
+
 def rules_stage(ctx: RunContext) -> StageReport:
     from nonrecours.core import build_month
     from nonrecours.engine import evaluate
@@ -178,16 +190,13 @@ def rules_stage(ctx: RunContext) -> StageReport:
     cfg = ctx.config
     report = StageReport("rules", rows_in=0, rows_out=0)
     targets = [t for b in cfg.benefits for t in TARGETS[b]]
-    duckdb_config: dict[str, Any] = {"memory_limit": cfg.memory_limit}
-    if cfg.spill_dir is not None:
-        cfg.spill_dir.mkdir(parents=True, exist_ok=True)
-        duckdb_config["temp_directory"] = str(cfg.spill_dir)
+    duckdb_config = engine_config(cfg)
     tables = _tables(ctx.workspace)
     for month in cfg.months:
         with stage(f"rules {month:%Y-%m} ({cfg.backend}): {', '.join(cfg.benefits)}"):
             inputs = build_month(tables, month).inputs  # unknown values at their central estimate
             result = evaluate(targets, inputs, month, backend=cfg.backend, missing_inputs="error",
-                              duckdb_config=duckdb_config if cfg.backend == "duckdb" else None)
+                              duckdb_config=duckdb_config)
         fam = result["famille"]
         money = [c for c in fam.columns if c in targets and fam.schema[c].is_float()]
         fam = fam.with_columns(pl.col(money).round(2)).sort(fam.columns[0])  # amounts to the cent
@@ -241,7 +250,8 @@ def _detection_config(ctx: RunContext) -> Any:
 
 
 def detection_stage(ctx: RunContext) -> StageReport:
-    """Calls ``nonrecours.detection.run_detect(workspace, month, out, backend=, config=)`` for each month,
+    """Calls ``nonrecours.detection.run_detect(workspace, month, out, backend=, config=, engine_config=)`` for
+    each month (run.toml's DuckDB memory limit and spill folder reach the detection's evaluations too),
     into ``detection/YYYY-MM/``, when the detection package provides it."""
     run_detect = _entry_point("nonrecours.detection", "run_detect")
     if run_detect is None:
@@ -252,7 +262,8 @@ def detection_stage(ctx: RunContext) -> StageReport:
     for month in ctx.config.months:
         folder = ctx.out / "detection" / f"{month:%Y-%m}"
         with stage(f"detection {month:%Y-%m} ({ctx.config.backend})"):
-            _, paths = run_detect(ctx.workspace, month, folder, backend=ctx.config.backend, config=config)
+            _, paths = run_detect(ctx.workspace, month, folder, backend=ctx.config.backend, config=config,
+                                  engine_config=engine_config(ctx.config))
         written = sorted(Path(p) for p in paths.values())
         report.outputs += written
         flags = [p for p in written if p.name == "flags.parquet"]

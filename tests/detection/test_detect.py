@@ -168,9 +168,25 @@ def test_coherence_rate_in_the_summary(run):
     assert sum(grades.values()) == run.flags.filter(pl.col("benefit") == "rsa").height
 
 
-def test_backends_give_the_same_flags(territory, run):
+def test_backends_give_the_same_flags(territory, run, tmp_path, monkeypatch):
+    """And DuckDB gets the engine settings (run.toml's memory limit and spill folder) at every evaluation."""
+    import duckdb
+
+    from nonrecours.engine import sql_backend
+
+    seen: list[dict] = []
+    connect = duckdb.connect
+
+    def spy(*args, config=None, **kw):  # type: ignore[no-untyped-def]
+        seen.append(dict(config or {}))
+        return connect(*args, config=config, **kw)
+
+    monkeypatch.setattr(sql_backend.duckdb, "connect", spy)
     tables, core = territory
-    other = detect(core, tables, backend="duckdb", config=FIRST)
+    spill = str(tmp_path / "spill")
+    other = detect(core, tables, backend="duckdb", config=FIRST,
+                   engine_config={"memory_limit": "1GB", "temp_directory": spill})
+    assert seen and all(c["memory_limit"] == "1GB" and c["temp_directory"] == spill for c in seen)
     # amounts agree to a millionth of a euro (float sums in another order); everything else exactly
     assert_frame_equal(run.flags, other.flags, check_exact=False, abs_tol=1e-6)
     assert_frame_equal(run.units, other.units, check_exact=False, abs_tol=1e-6)

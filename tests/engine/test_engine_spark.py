@@ -89,3 +89,33 @@ def test_public_cases_on_spark_equal_polars(spark) -> None:  # type: ignore[no-u
         # everything else exactly
         assert_frame_equal(got[entity], frame, check_exact=False, rel_tol=0, abs_tol=1e-9)
     assert want["famille"]["rsa"].sum() > 0  # the sample pays something
+
+
+def test_simulate_on_spark_equals_polars(spark, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``nonrecours simulate --backend spark``: situations of two months in one file go through the vectorised
+    path (one engine call, each situation at its own month) and give Polars' records."""
+    from typer.testing import CliRunner
+
+    from nonrecours.cli import app
+    from nonrecours.simulation.situations import read_situation_file
+
+    cases = read_situation_file(json.loads(CASES.read_text(encoding="utf-8")))
+    by_month: dict[str, list[dict]] = {}
+    for c in cases:
+        by_month.setdefault(str(c["month"]), []).append(c)
+    months = sorted(by_month, key=lambda m: -len(by_month[m]))[:2]
+    picked = [c for m in months for c in by_month[m][:8]]
+    assert len(months) == 2 and len(picked) > 8
+    path = tmp_path / "cases.json"
+    path.write_text(json.dumps(picked), encoding="utf-8")
+    runner = CliRunner()
+    want = runner.invoke(app, ["simulate", str(path), "--backend", "polars"])
+    got = runner.invoke(app, ["simulate", str(path), "--backend", "spark"])
+    assert got.exit_code == want.exit_code == 0, got.output
+    want_rows, got_rows = json.loads(want.stdout), json.loads(got.stdout)
+    assert len(got_rows) == len(picked) and [r["id"] for r in got_rows] == [r["id"] for r in want_rows]
+    for w, g in zip(want_rows, got_rows, strict=True):
+        assert g.keys() == w.keys()
+        for k, v in w.items():
+            assert g[k] == pytest.approx(v, abs=1e-6) if isinstance(v, float) else g[k] == v, (w["id"], k)
+    assert any(r["rsa"] > 0 for r in want_rows) or any(r["aspa"] > 0 for r in want_rows)

@@ -32,7 +32,7 @@ def test_simulate_command(tmp_path) -> None:  # type: ignore[no-untyped-def]
 def test_simulate_rejects_unknown_backend_and_bad_json(tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "cases.json"
     path.write_text(json.dumps([SIT]), encoding="utf-8")
-    assert CliRunner().invoke(app, ["simulate", str(path), "--backend", "spark"]).exit_code == 2
+    assert CliRunner().invoke(app, ["simulate", str(path), "--backend", "sparks"]).exit_code == 2
     broken = tmp_path / "broken.json"
     broken.write_text("[{", encoding="utf-8")
     assert CliRunner().invoke(app, ["simulate", str(broken)]).exit_code == 3

@@ -84,7 +84,8 @@ class Detection:
         return f"Detection({self.month:%Y-%m}, units={self.units.height}, flags={self.flags.height})"
 
 
-def _evaluate_variants(core: CoreMonth, backend: str, benefits: tuple[str, ...]) -> dict[str, Result]:
+def _evaluate_variants(core: CoreMonth, backend: str, benefits: tuple[str, ...],
+                       engine_config: dict[str, Any] | None = None) -> dict[str, Result]:
     """The rules of ``benefits`` on the central values, all unknowns low, all high, and (when some unknown is
     informed) the uninformed ones low or high; a variant equal to another is not evaluated twice."""
     targets = list(dict.fromkeys(r for b in benefits for r in catalogue_row(b).rules))
@@ -98,7 +99,7 @@ def _evaluate_variants(core: CoreMonth, backend: str, benefits: tuple[str, ...])
         if v in UNINFORMED_VARIANTS and not informed:
             continue
         results[v] = evaluate(targets, with_unknowns_at(core, v), core.month, backend=backend,
-                              missing_inputs="error")
+                              missing_inputs="error", duckdb_config=engine_config)
     for v in (*VARIANTS, "unfavourable"):
         results.setdefault(v, results["central"])
     for v in UNINFORMED_VARIANTS:
@@ -199,11 +200,12 @@ def _unknown_familles(u: pl.DataFrame, individu: pl.DataFrame, inp: str) -> pl.D
 
 
 def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
-           config: DetectionConfig | None = None) -> Detection:
-    """Units, flags and summary for ``core.month`` (see the module docstring)."""
+           config: DetectionConfig | None = None, engine_config: dict[str, Any] | None = None) -> Detection:
+    """Units, flags and summary for ``core.month`` (see the module docstring). ``engine_config``: settings of
+    the SQL backend (run.toml's ``memory_limit`` and ``spill_dir`` for DuckDB), passed to every evaluation."""
     config = config or DetectionConfig()
     month = core.month
-    results = _evaluate_variants(core, backend, config.benefits)
+    results = _evaluate_variants(core, backend, config.benefits, engine_config)
     central = results["central"]
     individu = core.inputs.individu.select("person_id", "famille_id", "famille_role", "foyer_fiscal_id",
                                            "menage_id")
@@ -381,12 +383,13 @@ def core_units(core: CoreMonth) -> tuple[pl.DataFrame, pl.DataFrame]:
 
 
 def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backend: str = "polars",
-               config: DetectionConfig | None = None) -> tuple[Detection, dict[str, Path]]:
+               config: DetectionConfig | None = None, engine_config: dict[str, Any] | None = None
+               ) -> tuple[Detection, dict[str, Path]]:
     """The ``nonrecours detect`` job: read the workspace lazily, build the month, detect, write (with the core's
     provenance and unknowns, which the outreach lists quote as the facts already held)."""
     tables = read_workspace(workspace)
     core = core_month(tables, month)
-    run = detect(core, tables, backend=backend, config=config)
+    run = detect(core, tables, backend=backend, config=config, engine_config=engine_config)
     paths = write_detection(run, out)
     order = ["entity", "id", "input", "month"]
     members, residence = core_units(core)

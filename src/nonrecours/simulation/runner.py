@@ -19,7 +19,7 @@ from typing import Any
 import msgspec
 import polars as pl
 
-from nonrecours.engine import BACKENDS, Inputs, evaluate
+from nonrecours.engine import ALL_BACKENDS, Inputs, evaluate
 from nonrecours.errors import SituationError
 from nonrecours.rules.benefits import SIMULATED_AMOUNTS, SIMULATED_FLAGS, SIMULATED_OUTPUTS, SIMULATED_RULES
 from nonrecours.simulation.situations import SituationBatch, load_situation_json, load_situations
@@ -169,8 +169,8 @@ def simulate(situations: Sequence[Any], backend: str = "polars", explain: bool =
 def simulate_file(path: str | Path, backend: str = "polars", explain: bool = False
                   ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Read a situation file and simulate it: (records for stdout, errors naming situation and field)."""
-    if backend not in BACKENDS:
-        raise SituationError(f"unknown backend {backend!r}; expected one of {', '.join(BACKENDS)}")
+    if backend not in ALL_BACKENDS:
+        raise SituationError(f"unknown backend {backend!r}; expected one of {', '.join(ALL_BACKENDS)}")
     batch = load_situation_json(Path(path).read_bytes(), Path(path).name)
     result = simulate_batch(batch, backend=backend, explain=explain)
     return result.records(), result.error_records()
