@@ -31,6 +31,7 @@ from tests.oracle.environment import OPENFISCA_FRANCE, REFERENCE_CASES, ensure_o
 
 from nonrecours.simulation.differential import (  # noqa: E402
     COMPARED_FIELDS,
+    L262_5_DIVERGENCE,
     DifferentialReport,
     compare_with_oracle,
     generate_situations,
@@ -39,6 +40,18 @@ from nonrecours.simulation.differential import (  # noqa: E402
 
 CASES = REFERENCE_CASES
 """The reference cases beside the checkout (``../shared``, or higher up for a git worktree)."""
+
+
+def _rsa_outside_l262_5(report: DifferentialReport) -> dict[str, Any]:
+    """RSA agreement on the situations where no partner is left out of the foyer (CASF art. L262-5, which
+    OpenFisca-France 176.1.8 does not model), and how many were set apart."""
+    apart = report.units.filter(L262_5_DIVERGENCE)["id"].unique().to_list()
+    s = report.situations.filter(~pl.col("id").is_in(apart))
+    pays = s.filter(pl.col("of_rsa") > 0)
+    return {"set_apart": len(apart), "n": s.height, "agree": int(s["agree_rsa"].sum()),
+            "rate": round(float(s["agree_rsa"].mean()), 4), "n_openfisca_pays": pays.height,
+            "agree_where_openfisca_pays": int(pays["agree_rsa"].sum()),
+            "rate_where_openfisca_pays": round(float(pays["agree_rsa"].mean()), 4) if pays.height else None}
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -77,6 +90,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                   "residence corrections)",
         "n": report.n, "seeds": [args.seed, seed - 1], "backend": args.backend, "tolerance_euros": 1.0,
         "agreement": report.summary(),
+        "rsa_outside_L262_5": _rsa_outside_l262_5(report),
         "seconds": {"oracle_install_or_check": round(install_s, 1), "generate_compare": round(run_s, 1)},
         "machine": {"python": platform.python_version(), "platform": platform.platform()},
         "first_disagreements": report.disagreements(args.limit),
@@ -95,6 +109,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         a = result["agreement"][f]
         print(f"{f:28s} {a['rate']:.4f} overall ({a['agree']}/{a['n']}), where OpenFisca pays "
               f"{a['rate_where_openfisca_pays']} ({a['agree_where_openfisca_pays']}/{a['n_openfisca_pays']})")
+    print(f"rsa outside CASF L262-5        {result['rsa_outside_L262_5']}")
     return result
 
 

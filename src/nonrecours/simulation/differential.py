@@ -33,8 +33,8 @@ from nonrecours.simulation.openfisca_process import LABEL_VARIABLES, Oracle, fam
 from nonrecours.simulation.runner import OUTPUT_FIELDS
 from nonrecours.simulation.situations import BENEFITS_PAID_FIELDS, MAX_MONTH, MIN_MONTH, load_situations
 
-__all__ = ["COMPARED_FIELDS", "DifferentialReport", "Oracle", "compare_with_oracle", "generate_situations",
-           "public_case_agreement"]
+__all__ = ["COMPARED_FIELDS", "L262_5_DIVERGENCE", "DifferentialReport", "Oracle", "compare_with_oracle",
+           "generate_situations", "public_case_agreement"]
 
 COMPARED_FIELDS: tuple[str, ...] = SIMULATED_OUTPUTS
 """Every ``simulate`` field, derived from the benefit catalogue (schemas/benefits.py) through rules.benefits."""
@@ -55,7 +55,11 @@ its own name unless named here)."""
 OUR_INTERMEDIATES = ("aide_logement_base_ressources", "rsa_socle", "rsa_base_ressources", "rsa_forfait_logement",
                      "ppa_revenu_activite",
                      "ppa_forfait_logement", "asi_aspa_base_ressources", "css_ressources_famille",
-                     "css_forfait_logement", "aah_famille", "cf", "rsa_eligibilite", "aspa_nb_eligibles")
+                     "css_forfait_logement", "aah_famille", "cf", "rsa_eligibilite", "aspa_nb_eligibles",
+                     "nb_parents", "rsa_nb_parents")
+L262_5_DIVERGENCE = pl.col("our_rsa_nb_parents") < pl.col("our_nb_parents")
+"""Familles where a partner is left out of the RSA foyer (CASF art. L262-5), which OpenFisca-France 176.1.8
+does not model: their RSA differs by construction (docs/oracle_disagreements.md)."""
 
 AGE_THRESHOLDS = (18, 20, 21, 25, 60, 62, 64, 65, 67)
 EEA = ("IT", "DE", "PT", "ES", "BE", "RO", "PL", "CH")

@@ -108,14 +108,25 @@ def rsa_eligibilite(f: Famille):
     return age & etudiant & sejour
 
 
-@rule(entity="famille", dtype="int", label="nombre de personnes du foyer RSA")
+@rule(entity="famille", dtype="int", label="parents comptés au titre des droits du RSA", ref="CASF art. L262-5")
+def rsa_nb_parents(f: Famille):
+    """The spouse, cohabitant or PACS partner of a beneficiary is counted in the beneficiary's rights only if
+    they meet the nationality or residence condition of L262-4, 2° (CASF art. L262-5, first paragraph): a
+    foreign partner without it is left out of the number of persons (montant forfaitaire, forfait logement)
+    while their resources, those of a person living in the foyer, still count (rsa_base_ressources, CASF art.
+    R262-6). With no parent meeting it the famille has no RSA (rsa_eligibilite): both are kept then."""
+    n = f.count(role=PARENTS, where=f.members.rsa_condition_nationalite)
+    return where(n >= 1, n, f.nb_parents)
+
+
+@rule(entity="famille", dtype="int", label="nombre de personnes du foyer RSA", ref="CASF art. L262-5 et R262-3")
 def rsa_nb_personnes(f: Famille):
-    return f.nb_parents + f.rsa_nb_enfants
+    return f.rsa_nb_parents + f.rsa_nb_enfants
 
 
 @rule(entity="famille", dtype="float", label="montant forfaitaire du RSA", ref="CASF art. L262-2 et R262-1")
 def rsa_socle(f: Famille):
-    taux = taux_montant_forfaitaire(R, f.rsa_nb_personnes, f.nb_parents)
+    taux = taux_montant_forfaitaire(R, f.rsa_nb_personnes, f.rsa_nb_parents)
     return where(f.rsa_eligibilite, param(f"{R}.montant_de_base") * taux, 0.0)
 
 
