@@ -51,13 +51,14 @@ __all__ = [
     "write_detection",
 ]
 
-def read_workspace(workspace: str | Path) -> dict[str, pl.LazyFrame]:
+def read_workspace(workspace: str | Path, agencies: Any = None) -> dict[str, pl.LazyFrame]:
     """The workspace's canonical tables as lazy scans (``nonrecours.core.workspace.scan_workspace``: every
-    table of the canonical model, a table absent from the workspace left out)."""
+    table of the canonical model, a table absent from the workspace left out; ``agencies``: only the files of
+    those agencies' extracts)."""
     from nonrecours.core.workspace import scan_workspace
 
     ws = Path(workspace)
-    out = scan_workspace(ws)
+    out = scan_workspace(ws, agencies)
     if "persons" not in out or "unit_memberships" not in out:
         raise SchemaError("the workspace has no persons or unit_memberships table", table=str(ws.name))
     return out

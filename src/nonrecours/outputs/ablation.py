@@ -2,8 +2,9 @@
 
 Answer 1 of the experiment says which agreement to sign. ``exchange_value`` (``outputs.answers``) compares
 detection with every agency, without each one and with the CAF alone; this module gives it the real pipeline:
-the run's workspace with the rows of the agencies left out removed (every canonical row carries its
-``source_agency``), then the core (``core.build_month``) and detection (``detection.detect``) again. The run
+the run's workspace without the files of the agencies left out (each table file is one agency's extract:
+a table only they wrote is then absent, so what only they report is unknown, exactly as in a run their
+extract never reached), then the core (``core.build_month``) and detection (``detection.detect``) again. The run
 with every agency is not recomputed: its flags are the ones the detection stage wrote. Each other scenario
 changes the core's inputs, so the core and detection run again, nothing else (no ingest, no outputs).
 
@@ -46,24 +47,32 @@ REFERENCES = {"truth": "vérité synthétique", "run": "traitement avec tous les
 def ablation_detection(workspace: str | Path, month: dt.date, *, backend: str = "duckdb", config: Any = None,
                        full_flags: pl.DataFrame | None = None,
                        agencies: Iterable[str] = CONTRIBUTING) -> Callable[[set[str]], pl.DataFrame]:
-    """``run_detection(agencies) -> flags`` on ``workspace`` restricted to those agencies' rows.
+    """``run_detection(agencies) -> flags`` on ``workspace`` restricted to the files of those agencies' extracts.
 
     ``full_flags``: the flags of the run with every agency (``agencies``), reused instead of recomputed.
-    Each set of agencies is detected once (memoised).
+    Each set of workspace files is detected once (memoised).
     """
+    from nonrecours.core.workspace import file_agency
     from nonrecours.detection.detect import core_month, detect, read_workspace
+    from nonrecours.schemas import TABLES
 
-    tables = read_workspace(workspace)
-    every = frozenset(agencies)
-    done: dict[frozenset[str], pl.DataFrame] = {}
+    files = sorted(f for f in Path(workspace).glob("*/*.parquet") if f.parent.name in TABLES)
+
+    def read(used: frozenset[str]) -> frozenset[Path]:
+        """The workspace files a scenario reads: two scenarios reading the same files detect the same flags
+        (without an agency that wrote nothing, detection is the full run's)."""
+        return frozenset(f for f in files if file_agency(f) in used)
+
+    done: dict[frozenset[Path], pl.DataFrame] = {}
     if full_flags is not None:
-        done[every] = full_flags
+        done[read(frozenset(agencies))] = full_flags
 
     def run(used: set[str]) -> pl.DataFrame:
-        key = frozenset(used)
+        key = read(frozenset(used))
         if key not in done:
-            kept = {name: t.filter(pl.col("source_agency").cast(pl.String).is_in(sorted(key)))
-                    for name, t in tables.items()}
+            # the files of the kept agencies' extracts only: a table only a left-out agency wrote is absent, as
+            # in a run its extract never reached (its payments, resources, housing become unknown, not zero)
+            kept = read_workspace(workspace, sorted(used))
             done[key] = detect(core_month(kept, month), kept, backend=backend, config=config).flags
         return done[key]
 
@@ -101,11 +110,10 @@ def run_ablation(run_folder: str | Path, month: dt.date, *, backend: str = "duck
     ws = run_folder / "workspace"
     det = run_folder / "detection" / f"{month:%Y-%m}" / "flags.parquet"
     if agencies is None:
-        from nonrecours.detection.detect import read_workspace
+        from nonrecours.core.workspace import file_agency
 
-        seen = pl.concat([t.select(pl.col("source_agency").cast(pl.String)).unique()
-                          for t in read_workspace(ws).values()]).unique().collect()
-        agencies = [a for a in CONTRIBUTING if a in set(seen.get_column("source_agency").to_list())]
+        seen = {file_agency(f) for f in ws.glob("*/*.parquet")}
+        agencies = [a for a in CONTRIBUTING if a in seen]
     agencies = tuple(agencies)
     full = pl.read_parquet(det) if det.exists() else None
     run = ablation_detection(ws, month, backend=backend, config=config, full_flags=full, agencies=agencies)
