@@ -212,7 +212,8 @@ def _unstack(res: Result, k: int, inputs: Inputs) -> Result:
 
 
 def evaluate_many(targets: list[str] | tuple[str, ...], many: list[Inputs], month: dt.date, backend: str = "polars",
-                  *, missing_inputs: str = "error") -> list[Result]:
+                  *, registry: Registry | None = None, parameters: ParameterStore | None = None,
+                  missing_inputs: str = "error") -> list[Result]:
     """``evaluate`` on each of ``many`` sets of inputs at one month, in one evaluation when they are small.
 
     The rules compute each unit from its own rows only (aggregates and projections join on the unit's id), so
@@ -225,8 +226,10 @@ def evaluate_many(targets: list[str] | tuple[str, ...], many: list[Inputs], mont
     rows = sum(inp.individu.height for inp in many)
     stacked = _stack(many) if len(many) > 1 and rows <= STACK_ROWS else None
     if stacked is None:
-        return [evaluate(targets, inp, month, backend, missing_inputs=missing_inputs) for inp in many]
-    res = evaluate(targets, stacked, month, backend, missing_inputs=missing_inputs)
+        return [evaluate(targets, inp, month, backend, registry=registry, parameters=parameters,
+                         missing_inputs=missing_inputs) for inp in many]
+    res = evaluate(targets, stacked, month, backend, registry=registry, parameters=parameters,
+                   missing_inputs=missing_inputs)
     return [_unstack(res, k, inp) for k, inp in enumerate(many)]
 
 
