@@ -73,23 +73,31 @@ def test_without_the_paying_agencies_payments_are_unknown(demo_run):
 
 
 def test_the_ablation_detects_each_scenario_on_its_agencies_files_once(demo_run, monkeypatch):
-    """``ablation_detection`` hands detection the scenario's own tables (the left-out agency's absent), reuses
-    the run's flags for every agency, and detects a scenario reading the same files as another only once."""
+    """``ablation_detection`` hands detection each scenario's own tables (the left-out agency's absent), reuses
+    the run's flags for every agency, detects the scenarios together on the first one asked (small run), and a
+    scenario reading the same files as another only once."""
     from importlib import import_module
     from types import SimpleNamespace
 
     from nonrecours.outputs.ablation import ablation_detection
 
     detect_module = import_module("nonrecours.detection.detect")  # the module (the package exports ``detect``)
-
     seen: list[set[str]] = []
-    monkeypatch.setattr(detect_module, "core_month", lambda tables, month: tables)
-    monkeypatch.setattr(detect_module, "detect", lambda core, tables, **_: (
-        seen.append(set(tables)), SimpleNamespace(flags=pl.DataFrame({"n": [len(seen)]})))[1])
+
+    def detect_many(cases, **_):
+        return [(seen.append(set(tables)), SimpleNamespace(flags=pl.DataFrame({"n": [len(seen)]})))[1]
+                for _core, tables in cases]
+
+    monkeypatch.setattr(detect_module, "core_month", lambda tables, month: SimpleNamespace(
+        inputs=SimpleNamespace(individu=pl.DataFrame({"person_id": ["a"]}))))
+    monkeypatch.setattr(detect_module, "detect_many", detect_many)
     full = pl.DataFrame({"n": [0]})
     run = ablation_detection(demo_run / "workspace", _month(demo_run), full_flags=full,
                              agencies=(*CONTRIBUTING, "synth"))  # an agency that wrote nothing
     assert run({*CONTRIBUTING, "synth"}) is full and run(set(CONTRIBUTING)) is full and not seen
     without = run({a for a in CONTRIBUTING if a != "dgfip"})
-    assert len(seen) == 1 and not {"annual_income", "tax_households"} & seen[0] and "persons" in seen[0]
-    assert run({a for a in CONTRIBUTING if a != "dgfip"} | {"synth"}) is without and len(seen) == 1
+    # the seven other scenarios (without each agency that wrote files, the CAF alone) came in the same batch
+    assert len(seen) == len(CONTRIBUTING) + 1
+    assert not {"annual_income", "tax_households"} & seen[0] and "persons" in seen[0]
+    assert run({a for a in CONTRIBUTING if a != "dgfip"} | {"synth"}) is without
+    assert run({"caf"}).item() == len(seen) and len(seen) == len(CONTRIBUTING) + 1

@@ -53,7 +53,9 @@ def ablation_detection(workspace: str | Path, month: dt.date, *, backend: str = 
     Each set of workspace files is detected once (memoised).
     """
     from nonrecours.core.workspace import file_agency
-    from nonrecours.detection.detect import core_month, detect, read_workspace
+    from nonrecours.detection.confidence import ALL_VARIANTS
+    from nonrecours.detection.detect import core_month, detect, detect_many, read_workspace
+    from nonrecours.engine.evaluate import STACK_ROWS
     from nonrecours.schemas import TABLES
 
     files = sorted(f for f in Path(workspace).glob("*/*.parquet") if f.parent.name in TABLES)
@@ -63,17 +65,35 @@ def ablation_detection(workspace: str | Path, month: dt.date, *, backend: str = 
         (without an agency that wrote nothing, detection is the full run's)."""
         return frozenset(f for f in files if file_agency(f) in used)
 
+    every = frozenset(agencies)
+    # exchange_value's scenarios: detected together on the first one asked, when small enough to stack
+    batch = [every - {a} for a in every] + [frozenset({"caf"}) & every]
     done: dict[frozenset[Path], pl.DataFrame] = {}
     if full_flags is not None:
-        done[read(frozenset(agencies))] = full_flags
+        done[read(every)] = full_flags
 
     def run(used: set[str]) -> pl.DataFrame:
         key = read(frozenset(used))
-        if key not in done:
-            # the files of the kept agencies' extracts only: a table only a left-out agency wrote is absent, as
-            # in a run its extract never reached (its payments, resources, housing become unknown, not zero)
-            kept = read_workspace(workspace, sorted(used))
-            done[key] = detect(core_month(kept, month), kept, backend=backend, config=config).flags
+        if key in done:
+            return done[key]
+        # the files of the kept agencies' extracts only: a table only a left-out agency wrote is absent, as
+        # in a run its extract never reached (its payments, resources, housing become unknown, not zero)
+        tables = read_workspace(workspace, sorted(used))
+        core = core_month(tables, month)
+        pending: dict[frozenset[Path], frozenset[str]] = {}
+        for other in batch:
+            if other and read(other) not in done and read(other) != key:
+                pending.setdefault(read(other), other)
+        if core.inputs.individu.height * (1 + len(pending)) * len(ALL_VARIANTS) > STACK_ROWS:
+            done[key] = detect(core, tables, backend=backend, config=config).flags
+            return done[key]
+        # small: every pending scenario's variants in one evaluation (detect_many), the same flags as one by one
+        cases = [(core, tables)]
+        for other in pending.values():
+            t = read_workspace(workspace, sorted(other))
+            cases.append((core_month(t, month), t))
+        for k, det in zip([key, *pending], detect_many(cases, backend=backend, config=config), strict=True):
+            done[k] = det.flags
         return done[key]
 
     return run
