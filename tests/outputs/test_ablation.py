@@ -101,3 +101,22 @@ def test_the_ablation_detects_each_scenario_on_its_agencies_files_once(demo_run,
     assert not {"annual_income", "tax_households"} & seen[0] and "persons" in seen[0]
     assert run({a for a in CONTRIBUTING if a != "dgfip"} | {"synth"}) is without
     assert run({"caf"}).item() == len(seen) and len(seen) == len(CONTRIBUTING) + 1
+
+
+def test_scenarios_detected_together_equal_each_detected_alone(demo_run):
+    """``detect_many`` (every scenario's variants in one stacked evaluation) gives each scenario the flags and
+    units its own detection gives (the polars backend: the fastest at this size)."""
+    from nonrecours.detection.detect import detect, detect_many
+
+    month = _month(demo_run)
+    ws = demo_run / "workspace"
+    cases = []
+    for used in (CONTRIBUTING, [a for a in CONTRIBUTING if a != "dgfip"], ["caf"]):
+        tables = scan_workspace(ws, used)
+        cases.append((core_month(tables, month), tables))
+    together = detect_many(cases, backend="polars")
+    for (core, tables), got in zip(cases, together, strict=True):
+        alone = detect(core, tables, backend="polars")
+        assert got.flags.equals(alone.flags) and got.units.equals(alone.units)
+        assert got.summary == alone.summary
+    assert together[0].flags.height != together[2].flags.height  # the scenarios do differ
