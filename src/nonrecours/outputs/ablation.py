@@ -22,6 +22,12 @@ Why the core is rebuilt for each scenario rather than reused: it chooses among s
 whole population (an agency's resource window, the DRM as exhaustive source when present), so a core without
 an agency is not the full core with that agency's values removed. Each scenario's rerun is faithful; the
 workspace is reused (no ingest), and the run with every agency reuses the detection stage's flags.
+
+What is shared without changing a flag: the engine's plan (built once per targets and month), and, in a small
+run, the rule evaluation: every scenario's core is built apart, then all their variants of the unknowns go
+through the engine in one stacked evaluation (``detection.detect_many``; each unit is computed from its own
+rows, so stacking after the core gives each scenario its own flags, unlike stacking the extracts before it).
+On the 1,500-person demo: about 25 s CPU instead of about 210 (``benchmarks/results/ablation.json``).
 """
 
 from __future__ import annotations
