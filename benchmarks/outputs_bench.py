@@ -90,7 +90,7 @@ def tables(persons: int, territory: str, seed: int = 1) -> dict[str, pl.DataFram
         pl.lit("individu").alias("entity"), pl.col("claimant_id").alias("id"), pl.lit(MONTH).alias("month"),
         "input", pl.lit("observed").alias("kind"), "source_agency", pl.lit(MONTH).alias("source_month"),
     ).cast(PROVENANCE_SCHEMA)
-    records = people.join(pl.DataFrame({"agency": ["caf", "cnam", "cnav"]}), how="cross").select(
+    records = people.join(pl.DataFrame({"agency": ["caf", "cnam", "cnav", "dgfip"]}), how="cross").select(
         "agency", pl.col("claimant_id").alias("person_id"), pl.col("claimant_id").alias("record_id"))
     return {"units": units, "profiles": profiles, "flags": flags, "provenance": provenance, "records": records,
             "territory": terr}
@@ -119,8 +119,12 @@ def main() -> None:
     t0 = time.perf_counter()
     data = tables(args.persons, args.territory)
     gen = time.perf_counter() - t0
+    from nonrecours.schemas.benefits import CATALOGUE
+
+    # every agency that leads some benefit contacts people (the DGFiP for the chèque énergie)
+    leads = sorted({b.lead for b in CATALOGUE} | {b.members_lead for b in CATALOGUE if b.members_lead})
     keys = {a: derive_return_key(Secret(secrets.token_urlsafe(40).encode()), a, "bench", "outreach")
-            for a in ("caf", "cnam", "cnav", "msa")}
+            for a in leads}
     t0 = time.perf_counter()
     lists = build_outreach(data["flags"], records=data["records"], keys=keys, provenance=data["provenance"])
     t_outreach = time.perf_counter() - t0

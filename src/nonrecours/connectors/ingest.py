@@ -45,6 +45,7 @@ from nonrecours.connectors.parse import (
 from nonrecours.connectors.readers import FAULT, LINE, TEXT, iter_batches
 from nonrecours.errors import ConfigError, ExtractError, PrivacyError
 from nonrecours.privacy import ExchangeAgreement, PseudonymKey, ReturnTokenKey
+from nonrecours.privacy.keys import key_id_matches
 from nonrecours.schemas import TABLES
 
 __all__ = ["RETURN_TOKENS", "RETURN_TOKENS_SCHEMA", "IngestReport", "ingest"]
@@ -296,7 +297,7 @@ def _claim_key(out: Path, key_id: str, created: bool) -> None:
     marker = out / WORKSPACE_FILE
     if marker.exists():
         held = json.loads(marker.read_text(encoding="utf-8")).get("key_id")
-        if held != key_id:
+        if not key_id_matches(held, key_id):  # a workspace written before key ids had their letter stays readable
             raise PrivacyError(f"this workspace holds tables pseudonymised under key {held}; this exchange's key "
                                f"is {key_id}: their pseudonyms would never join (use another workspace)")
         return

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterable
 from pathlib import Path
 
 import polars as pl
@@ -12,19 +13,32 @@ from nonrecours.core.inputs import build_month
 from nonrecours.core.resources import CoreConfig
 from nonrecours.errors import SchemaError
 
-__all__ = ["run_entitlements", "scan_workspace"]
+__all__ = ["file_agency", "run_entitlements", "scan_workspace"]
 
 
-def scan_workspace(workspace: Path) -> dict[str, pl.LazyFrame]:
-    """One LazyFrame per canonical table folder holding Parquet (nothing is read yet)."""
+def file_agency(path: Path) -> str:
+    """The agency whose extract wrote a workspace file: ingest names each ``<table>/<agency>-<extract_id>.parquet``
+    (agency codes hold no hyphen)."""
+    return Path(path).name.split("-", 1)[0]
+
+
+def scan_workspace(workspace: Path, agencies: Iterable[str] | None = None) -> dict[str, pl.LazyFrame]:
+    """One LazyFrame per canonical table folder holding Parquet (nothing is read yet).
+
+    ``agencies``: read only the files those agencies' extracts wrote, so the tables are exactly those of a
+    workspace where the other extracts never came (a table no kept agency wrote is absent, not empty: the core
+    reads an absent table as unknown, an empty one as "nothing to report")."""
     workspace = Path(workspace)
     if not workspace.is_dir():
         raise SchemaError("workspace is not a folder", table=str(workspace))
     from nonrecours.schemas import TABLES
 
+    kept = None if agencies is None else set(agencies)
     out = {}
     for name in TABLES:
         files = sorted((workspace / name).glob("*.parquet")) if (workspace / name).is_dir() else []
+        if kept is not None:
+            files = [f for f in files if file_agency(f) in kept]
         if files:
             out[name] = pl.scan_parquet(files)
     return out

@@ -36,7 +36,8 @@ from nonrecours.detection.targets import (
     amount_expr,
     entitled_expr,
 )
-from nonrecours.engine import Result, evaluate, required_inputs
+from nonrecours.engine import Result, required_inputs
+from nonrecours.engine.evaluate import evaluate_many
 from nonrecours.engine.plan import add_months
 from nonrecours.errors import SchemaError
 from nonrecours.schemas.benefits import benefit as catalogue_row
@@ -46,18 +47,20 @@ __all__ = [
     "core_month",
     "core_units",
     "detect",
+    "detect_many",
     "read_workspace",
     "run_detect",
     "write_detection",
 ]
 
-def read_workspace(workspace: str | Path) -> dict[str, pl.LazyFrame]:
+def read_workspace(workspace: str | Path, agencies: Any = None) -> dict[str, pl.LazyFrame]:
     """The workspace's canonical tables as lazy scans (``nonrecours.core.workspace.scan_workspace``: every
-    table of the canonical model, a table absent from the workspace left out)."""
+    table of the canonical model, a table absent from the workspace left out; ``agencies``: only the files of
+    those agencies' extracts)."""
     from nonrecours.core.workspace import scan_workspace
 
     ws = Path(workspace)
-    out = scan_workspace(ws)
+    out = scan_workspace(ws, agencies)
     if "persons" not in out or "unit_memberships" not in out:
         raise SchemaError("the workspace has no persons or unit_memberships table", table=str(ws.name))
     return out
@@ -84,27 +87,59 @@ class Detection:
         return f"Detection({self.month:%Y-%m}, units={self.units.height}, flags={self.flags.height})"
 
 
-def _evaluate_variants(core: CoreMonth, backend: str, benefits: tuple[str, ...],
-                       engine_config: dict[str, Any] | None = None) -> dict[str, Result]:
-    """The rules of ``benefits`` on the central values, all unknowns low, all high, and (when some unknown is
-    informed) the uninformed ones low or high; a variant equal to another is not evaluated twice."""
-    targets = list(dict.fromkeys(r for b in benefits for r in catalogue_row(b).rules))
-    results: dict[str, Result] = {}
+def _variant_inputs(core: CoreMonth) -> dict[str, Any]:
+    """The engine inputs of each variant to evaluate: the central values, all unknowns low, all high, at their
+    unfavourable end, and (when some unknown is informed) the uninformed ones at it; none but the central one
+    when nothing is unknown."""
     u = core.unknowns
     informed = (u.get_column("informed").fill_null(False).any() if "informed" in u.columns and u.height
                 else False)
-    for v in ALL_VARIANTS:
-        if v != "central" and u.is_empty():
-            continue
-        if v in UNINFORMED_VARIANTS and not informed:
-            continue
-        results[v] = evaluate(targets, with_unknowns_at(core, v), core.month, backend=backend,
-                              missing_inputs="error", duckdb_config=engine_config)
+    return {v: with_unknowns_at(core, v) for v in ALL_VARIANTS
+            if (v == "central" or not u.is_empty()) and (v not in UNINFORMED_VARIANTS or informed)}
+
+
+def _targets(benefits: tuple[str, ...]) -> list[str]:
+    return list(dict.fromkeys(r for b in benefits for r in catalogue_row(b).rules))
+
+
+def _complete(results: dict[str, Result]) -> dict[str, Result]:
+    """Every variant's result: one not evaluated is the one it equals."""
     for v in (*VARIANTS, "unfavourable"):
         results.setdefault(v, results["central"])
     for v in UNINFORMED_VARIANTS:
         results.setdefault(v, results[v.removeprefix("uninformed_")])
     return results
+
+
+def _evaluate_variants(core: CoreMonth, backend: str, benefits: tuple[str, ...],
+                       engine_config: dict[str, Any] | None = None) -> dict[str, Result]:
+    """The rules of ``benefits`` on each variant of the unknowns (``_variant_inputs``), stacked in one evaluation
+    (``engine.evaluate_many``: the same values, the fixed costs of an evaluation paid once)."""
+    asked = _variant_inputs(core)
+    return _complete(dict(zip(asked, evaluate_many(_targets(benefits), list(asked.values()), core.month,
+                                                   backend=backend, missing_inputs="error",
+                                                   duckdb_config=engine_config), strict=True)))
+
+
+def detect_many(cases: list[tuple[CoreMonth, dict[str, Any]]], *, backend: str = "polars",
+                config: DetectionConfig | None = None,
+                engine_config: dict[str, Any] | None = None) -> list[Detection]:
+    """``detect`` on several (core, tables) of one month, every variant of every core stacked in one evaluation
+    (the exchange-value scenarios: one evaluation instead of one per scenario; the same flags, each unit being
+    computed from its own rows). Beyond the engine's ``STACK_ROWS`` individus in all, each is evaluated apart."""
+    config = config or DetectionConfig()
+    months = {core.month for core, _ in cases}
+    if len(months) > 1:
+        raise SchemaError("detect_many takes cores of one month", table="core")
+    asked = [_variant_inputs(core) for core, _ in cases]
+    flat = [inputs for a in asked for inputs in a.values()]
+    results = iter(evaluate_many(_targets(config.benefits), flat, months.pop(), backend=backend,
+                                 missing_inputs="error", duckdb_config=engine_config) if flat else [])
+    out = []
+    for (core, tables), a in zip(cases, asked, strict=True):
+        mine = _complete({v: next(results) for v in a})
+        out.append(detect(core, tables, backend=backend, config=config, results=mine))
+    return out
 
 
 def _estimates(results: dict[str, Result], benefits: tuple[str, ...]) -> pl.DataFrame:
@@ -200,12 +235,15 @@ def _unknown_familles(u: pl.DataFrame, individu: pl.DataFrame, inp: str) -> pl.D
 
 
 def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
-           config: DetectionConfig | None = None, engine_config: dict[str, Any] | None = None) -> Detection:
-    """Units, flags and summary for ``core.month`` (see the module docstring). ``engine_config``: settings of
-    the SQL backend (run.toml's ``memory_limit`` and ``spill_dir`` for DuckDB), passed to every evaluation."""
+           config: DetectionConfig | None = None, results: dict[str, Result] | None = None,
+           engine_config: dict[str, Any] | None = None) -> Detection:
+    """Units, flags and summary for ``core.month`` (see the module docstring). ``results``: the engine's result
+    of each variant, when already evaluated (``detect_many``). ``engine_config``: settings of the SQL backend
+    (run.toml's ``memory_limit`` and ``spill_dir`` for DuckDB), passed to every evaluation."""
     config = config or DetectionConfig()
     month = core.month
-    results = _evaluate_variants(core, backend, config.benefits, engine_config)
+    if results is None:
+        results = _evaluate_variants(core, backend, config.benefits, engine_config)
     central = results["central"]
     individu = core.inputs.individu.select("person_id", "famille_id", "famille_role", "foyer_fiscal_id",
                                            "menage_id")

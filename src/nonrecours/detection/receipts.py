@@ -90,9 +90,11 @@ def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu:
     year_from = add_months(month, -(_YEAR - 1))
     is_year = pl.col("benefit").is_in(yearly)
     return per_month.group_by("famille_id", "benefit").agg(
-        pl.when(is_year.first()).then(pl.col("amount").filter(m >= year_from).sum() / _YEAR)
-        .otherwise(pl.col("amount").filter(m == month).sum()).alias("paid"),
-        pl.col("amount").filter((m < month) & (m >= add_months(month, -window))).sum().alias("paid_before"),
+        pl.when(is_year.first()).then(pl.col("amount").filter(m >= year_from).sum().round(2) / _YEAR)
+        .otherwise(pl.col("amount").filter(m == month).sum().round(2)).alias("paid"),
+        # to the cent: a float sum's last bits depend on the order rows are summed in, which varies between
+        # runs (a rerun must write the same bytes)
+        pl.col("amount").filter((m < month) & (m >= add_months(month, -window))).sum().round(2).alias("paid_before"),
         pl.when(is_year.first()).then((m >= year_from).any()).otherwise((m >= grace_from).any())
         .alias("receiving"),
     ).select(list(schema))

@@ -1,0 +1,74 @@
+"""Exchange-value benchmark: the ablation stage (core and detection rerun without each agency, and with the
+CAF alone) on a demo run.
+
+Run: ``python benchmarks/ablation_bench.py [--persons 1500] [--seed 4] [--run FOLDER] [--backend duckdb]
+[--out benchmarks/results/ablation.json]``
+
+Without ``--run``, a demo of ``--persons`` is built first (``nonrecours demo`` without its own ablation), then
+``outputs.ablation.ablation_month`` is timed on it against the demo's truth, as the run's stage calls it. CPU
+seconds (every thread of the process) are given beside wall seconds: on a shared machine they are the steadier
+figure. ``--label`` names the entry of ``--out`` written (e.g. ``before`` and ``after`` a change), the others kept.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--persons", type=int, default=1_500)
+    ap.add_argument("--seed", type=int, default=4)
+    ap.add_argument("--run", type=Path, help="an existing demo run folder (else one is built)")
+    ap.add_argument("--backend", default="duckdb")
+    ap.add_argument("--out", type=Path)
+    ap.add_argument("--table", type=Path, help="write the exchange-value table there (to compare versions)")
+    ap.add_argument("--label", default="measured", help="the entry of --out this measure goes in (others kept)")
+    args = ap.parse_args()
+
+    from nonrecours.config import load_config
+    from nonrecours.outputs.ablation import ablation_month
+
+    run = args.run
+    if run is None:
+        import tempfile
+
+        from nonrecours.demo import run_demo
+
+        run = Path(tempfile.mkdtemp(prefix="ablation-bench-"))
+        run_demo(run, persons=args.persons, seed=args.seed, ablation=False)
+    config = load_config(run / "run.toml")
+    month = config.months[0]
+    t0, c0 = time.perf_counter(), time.process_time()
+    table = ablation_month(run, month, config, backend=args.backend, truth=run / "truth")
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    commit = subprocess.run(["git", "-C", str(Path(__file__).parent), "rev-parse", "--short", "HEAD"],
+                            capture_output=True, text=True).stdout.strip()
+    result = {
+        "date": dt.date.today().isoformat(), "commit": commit,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "load_average_1min_at_end": round(os.getloadavg()[0], 1),
+        "persons": args.persons if args.run is None else None, "month": f"{month:%Y-%m}",
+        "backend": args.backend, "scenarios": int(table.get_column("scenario").n_unique()),
+        "rows": table.height, "wall_seconds": round(wall, 1), "cpu_seconds": round(cpu, 1),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    print(json.dumps(result, indent=2))
+    if args.table:
+        table.write_parquet(args.table)
+    if args.out:
+        kept = json.loads(args.out.read_text()) if args.out.exists() else {}
+        kept[args.label] = result
+        args.out.write_text(json.dumps(kept, indent=2, ensure_ascii=False) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,122 @@
+"""The exchange-value scenarios read the workspace as a run would whose left-out extracts never came.
+
+On the session's 600-person demo run (``demo_run``, read only: a test that changes it copies it first). Only the
+core and the payment check run here (about a second each), never a whole detection.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from nonrecours.config import load_config
+from nonrecours.core.workspace import file_agency, scan_workspace
+from nonrecours.detection.detect import core_month
+from nonrecours.detection.receipts import payments_known
+from nonrecours.outputs.answers import CONTRIBUTING
+from nonrecours.schemas import TABLES
+
+
+def _month(run: Path):
+    return load_config(run / "run.toml").months[0]
+
+
+def _sorted(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(sorted(frame.columns)).sort(pl.all(), nulls_last=True)
+
+
+def test_each_workspace_file_is_one_agencys_extract(demo_run):
+    """The scenarios select files by the agency their name gives: every row of a file is that agency's."""
+    files = [f for f in (demo_run / "workspace").glob("*/*.parquet") if f.parent.name in TABLES]
+    assert {file_agency(f) for f in files} == set(CONTRIBUTING)
+    for f in files:
+        agencies = pl.read_parquet(f, columns=["source_agency"]).get_column("source_agency").cast(pl.String)
+        assert set(agencies.unique().to_list()) <= {file_agency(f)}, f.name
+
+
+@pytest.mark.parametrize("left_out", ["dgfip", "caf"])
+def test_a_scenario_is_the_run_whose_extract_never_came(demo_run, tmp_path, left_out):
+    """Without the DGFiP (the only one to send incomes and tax households) or the CAF (the only one to send
+    housing), the scenario's tables are those of a workspace where that extract was never ingested: the table
+    only it wrote is absent, not present and empty, and the core reads the same inputs, unknowns and sources."""
+    month = _month(demo_run)
+    never = Path(shutil.copytree(demo_run / "workspace", tmp_path / "ws",
+                                 ignore=lambda _d, names: [n for n in names if n.startswith(f"{left_out}-")]))
+    kept = [a for a in CONTRIBUTING if a != left_out]
+    scenario = scan_workspace(demo_run / "workspace", kept)
+    absent = {"dgfip": {"annual_income", "tax_households"}, "caf": {"housing"}}[left_out]
+    assert set(scenario) == set(scan_workspace(never))
+    assert not absent & set(scenario) and absent <= set(scan_workspace(demo_run / "workspace"))
+    a, b = core_month(scenario, month), core_month(scan_workspace(never), month)
+    assert _sorted(a.unknowns).equals(_sorted(b.unknowns))
+    assert _sorted(a.provenance).equals(_sorted(b.provenance))
+    assert _sorted(a.inputs.individu).equals(_sorted(b.inputs.individu))
+    # nothing the left-out agency sent is read: no value comes from it
+    assert left_out not in set(a.provenance.get_column("source_agency").drop_nulls().to_list())
+
+
+def test_without_the_paying_agencies_payments_are_unknown(demo_run):
+    """The ASPA is paid by the CNAV and the MSA: without both, "not paid" is unknown for it (detection then
+    grades it possible at most), while the CAF's benefits stay known; with every agency it is known."""
+    ws = demo_run / "workspace"
+    benefits = ("aspa", "rsa", "css_free")
+    assert payments_known(scan_workspace(ws), benefits) == dict.fromkeys(benefits, True)
+    without = scan_workspace(ws, [a for a in CONTRIBUTING if a not in ("cnav", "msa")])
+    assert payments_known(without, benefits) == {"aspa": False, "rsa": True, "css_free": True}
+    # the CAF alone: no health fund, so the CSS's payments are unknown too
+    caf = scan_workspace(ws, ["caf"])
+    assert set(caf) < set(scan_workspace(ws))
+    assert payments_known(caf, benefits) == {"aspa": False, "rsa": True, "css_free": False}
+
+
+def test_the_ablation_detects_each_scenario_on_its_agencies_files_once(demo_run, monkeypatch):
+    """``ablation_detection`` hands detection each scenario's own tables (the left-out agency's absent), reuses
+    the run's flags for every agency, detects the scenarios together on the first one asked (small run), and a
+    scenario reading the same files as another only once."""
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from nonrecours.outputs.ablation import ablation_detection
+
+    detect_module = import_module("nonrecours.detection.detect")  # the module (the package exports ``detect``)
+    seen: list[set[str]] = []
+
+    def detect_many(cases, **_):
+        return [(seen.append(set(tables)), SimpleNamespace(flags=pl.DataFrame({"n": [len(seen)]})))[1]
+                for _core, tables in cases]
+
+    monkeypatch.setattr(detect_module, "core_month", lambda tables, month: SimpleNamespace(
+        inputs=SimpleNamespace(individu=pl.DataFrame({"person_id": ["a"]}))))
+    monkeypatch.setattr(detect_module, "detect_many", detect_many)
+    full = pl.DataFrame({"n": [0]})
+    run = ablation_detection(demo_run / "workspace", _month(demo_run), full_flags=full,
+                             agencies=(*CONTRIBUTING, "synth"))  # an agency that wrote nothing
+    assert run({*CONTRIBUTING, "synth"}) is full and run(set(CONTRIBUTING)) is full and not seen
+    without = run({a for a in CONTRIBUTING if a != "dgfip"})
+    # the seven other scenarios (without each agency that wrote files, the CAF alone) came in the same batch
+    assert len(seen) == len(CONTRIBUTING) + 1
+    assert not {"annual_income", "tax_households"} & seen[0] and "persons" in seen[0]
+    assert run({a for a in CONTRIBUTING if a != "dgfip"} | {"synth"}) is without
+    assert run({"caf"}).item() == len(seen) and len(seen) == len(CONTRIBUTING) + 1
+
+
+def test_scenarios_detected_together_equal_each_detected_alone(demo_run):
+    """``detect_many`` (every scenario's variants in one stacked evaluation) gives each scenario the flags and
+    units its own detection gives (the polars backend: the fastest at this size)."""
+    from nonrecours.detection.detect import detect, detect_many
+
+    month = _month(demo_run)
+    ws = demo_run / "workspace"
+    cases = []
+    for used in (CONTRIBUTING, [a for a in CONTRIBUTING if a != "dgfip"], ["caf"]):
+        tables = scan_workspace(ws, used)
+        cases.append((core_month(tables, month), tables))
+    together = detect_many(cases, backend="polars")
+    for (core, tables), got in zip(cases, together, strict=True):
+        alone = detect(core, tables, backend="polars")
+        assert got.flags.equals(alone.flags) and got.units.equals(alone.units)
+        assert got.summary == alone.summary
+    assert together[0].flags.height != together[2].flags.height  # the scenarios do differ
