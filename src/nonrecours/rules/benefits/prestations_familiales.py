@@ -179,7 +179,7 @@ def rsa_forfait_asf(f: Famille):
     stated in)."""
     par_enfant = param(f"{PF}.bmaf") * param("minima_sociaux.rsa.forfait_asf_taux")
     n = f.count(where=f.members.af_enfant)
-    return where(f.asf > 0, minimum(f.asf, n * par_enfant), 0.0)
+    return where(f.asf_retenue > 0, minimum(f.asf_retenue, n * par_enfant), 0.0)
 
 
 # -- complément familial --------------------------------------------------------------------------------
@@ -259,14 +259,14 @@ def cf_majore_avant_cumul(f: Famille):
 def cf(f: Famille):
     """The majorated amount when due; not paid together with the PAJE allocation de base (CSS art. L532-1)."""
     montant = maximum(f.cf_non_majore_avant_cumul, f.cf_majore_avant_cumul)
-    return where(f.paje_base > 0, 0.0, round_(montant, 2))
+    return where(f.paje_base_retenue > 0, 0.0, round_(montant, 2))
 
 
 @rule(entity="famille", dtype="float", label="prestations familiales comptées dans les ressources du RSA et de la "
       "prime d'activité", ref="CASF art. R262-10 et R262-10-1; CSS art. R844-4 et R844-5")
 def pf_retenues_minima(f: Famille):
     cf_retenu = where(f.cf > 0, f.cf_non_majore_avant_cumul, 0.0)
-    return f.paje_base + f.rsa_forfait_asf + minimum(f.af_base, f.af_retenues) + cf_retenu
+    return f.paje_base_retenue + f.rsa_forfait_asf + minimum(f.af_base, f.af_retenues) + cf_retenu
 
 
 # -- allocations familiales computed ----------------------------------------------------------------------
