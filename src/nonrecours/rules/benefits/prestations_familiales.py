@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from nonrecours.rules.benefits.common import NAISSANCE_INCONNUE, PARENTS
+from nonrecours.rules.benefits.common import NAISSANCE_INCONNUE, PARENTS, au_mois
 from nonrecours.rules.dsl import (
     Famille,
+    FoyerFiscal,
     Individu,
     condition,
     maximum,
@@ -41,6 +42,11 @@ from nonrecours.rules.dsl import (
 __all__: list[str] = []
 
 PF = "prestations_familiales"
+
+
+def _ir_n2(name: str):  # type: ignore[no-untyped-def]
+    """An income-tax parameter of the income year N-2."""
+    return au_mois(param(f"impot_revenu.{name}"), 1, annees=-2)
 
 
 @rule(entity="individu", dtype="bool", label="autonomie financière: rémunération moyenne des six mois précédents "
@@ -187,8 +193,28 @@ def rsa_forfait_asf(f: Famille):
 @rule(entity="individu", dtype="float", label="revenu net catégoriel annuel de l'année de référence (N-2)",
       ref="CSS art. R532-3")
 def pf_base_ressources_individu(i: Individu):
-    imposable = i.revenu_activite_n2 + i.pensions_n2
-    return imposable * (1 - param(f"{PF}.base_ressources.abattement_frais"))
+    """Net of the deductions of the income tax (CGI art. 83, 3° and 158, 5-a): 10 % of earnings and
+    unemployment benefit, at least the year's minimum and at most its maximum; 10 % of pensions, at least
+    the minimum per pensioner, within the foyer's ceiling (shared in proportion to each one's abatement)."""
+    activite = i.revenu_activite_n2
+    deduction = round_(minimum(maximum(param(f"{PF}.base_ressources.abattement_frais") * activite,
+                                       _ir_n2("deductions.frais_professionnels_min")),
+                               _ir_n2("deductions.frais_professionnels_max")))
+    pensions = i.pensions_n2
+    abattement = minimum(round_(maximum(param("impot_revenu.deductions.pensions_taux") * pensions,
+                                        _ir_n2("deductions.pensions_min"))), pensions)
+    return (maximum(activite - where(activite > 0, deduction, 0.0), 0.0)
+            + pensions - abattement * i.foyer_fiscal.pf_part_abattement_pensions)
+
+
+@rule(entity="foyer_fiscal", dtype="float", label="part de l'abattement de 10 % sur les pensions dans le plafond du "
+      "foyer", ref="CGI art. 158, 5-a")
+def pf_part_abattement_pensions(ff: FoyerFiscal):
+    m = ff.members
+    total = ff.sum(minimum(round_(maximum(param("impot_revenu.deductions.pensions_taux") * m.pensions_n2,
+                                          _ir_n2("deductions.pensions_min"))), m.pensions_n2))
+    plafond = _ir_n2("deductions.pensions_max")
+    return where(total > plafond, plafond / where(total > 0, total, 1.0), 1.0)
 
 
 @rule(entity="individu", dtype="bool", label="enfant à charge au sens du complément familial (moins de 21 ans)",
