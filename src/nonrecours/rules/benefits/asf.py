@@ -14,7 +14,7 @@ R262-10-1), capped by the ASF paid when payments are known, by this computed ent
 
 Not modelled: orphans of both parents and children taken in by another household (the higher rate), the
 maintenance the other parent owes but does not pay (the ASF then advances it, CSS art. L581-2), the
-four-month provisional ASF before a maintenance ruling, Mayotte.
+four-month provisional ASF before a maintenance ruling, Mayotte, capital income.
 """
 
 from __future__ import annotations

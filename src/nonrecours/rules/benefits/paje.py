@@ -10,8 +10,8 @@ The amount paid is an input (``paje_base``, the CAF extract or a situation's ``b
 minima sociaux count is that paid amount when payments are known, this computed entitlement otherwise.
 
 Not modelled: adoption (paid for three years from the adoption), the allocation de naissance, the PreParE
-and the complément de libre choix du mode de garde, one allocation per birth for twins or triplets,
-Mayotte.
+and the complément de libre choix du mode de garde, multiple births (one allocation per child born at
+once, CSS art. L531-3), Mayotte, capital income.
 """
 
 from __future__ import annotations

@@ -15,6 +15,9 @@ amount paid (CASF art. R262-10 and R262-10-1; CSS art. R844-4 and R844-5):
 
 Resources are those of year N-2 of each month (taxable income, less the 10 % deduction for expenses),
 read from the ``*_imposable(s)_n2`` inputs.
+
+Not modelled: children placed with the aide sociale à l'enfance, alternating residence (the allowances
+shared between the parents), the family benefits of Mayotte, capital income.
 """
 
 from __future__ import annotations
