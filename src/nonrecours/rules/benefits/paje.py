@@ -16,7 +16,7 @@ once, CSS art. L531-3), Mayotte, capital income.
 
 from __future__ import annotations
 
-from nonrecours.rules.benefits.common import PARENTS
+from nonrecours.rules.benefits.common import PARENTS, au_mois
 from nonrecours.rules.dsl import Famille, Individu, condition, maximum, minimum, param, rule, where
 
 __all__: list[str] = []
@@ -35,8 +35,10 @@ def paje_enfant(i: Individu):
 @rule(entity="famille", dtype="bool", label="couple dont chacun a des revenus professionnels d'au moins 12 BMAF "
       "l'année de référence, ou parent isolé", ref="CSS art. R531-1 et R522-2")
 def pf_biactifs_ou_isole(f: Famille):
-    seuil_activite = 12 * param(f"{PF}.bmaf")
-    n_actifs = f.count(role=PARENTS, where=f.members.salaires_n2 >= seuil_activite)
+    """Earnings and unemployment benefit of year N-2 net of the 10 % deduction, against twelve times the BMAF
+    in force on 1 January of that year (the reference model's reading of « revenu professionnel »)."""
+    seuil_activite = 12 * au_mois(param(f"{PF}.bmaf"), 1, annees=-2)
+    n_actifs = f.count(role=PARENTS, where=f.members.pf_revenu_professionnel >= seuil_activite)
     return ~f.en_couple | (n_actifs == 2)
 
 

@@ -199,15 +199,20 @@ def pf_base_ressources_individu(i: Individu):
     """Net of the deductions of the income tax (CGI art. 83, 3° and 158, 5-a): 10 % of earnings and
     unemployment benefit, at least the year's minimum and at most its maximum; 10 % of pensions, at least
     the minimum per pensioner, within the foyer's ceiling (shared in proportion to each one's abatement)."""
+    pensions = i.pensions_n2
+    abattement = minimum(round_(maximum(param("impot_revenu.deductions.pensions_taux") * pensions,
+                                        _ir_n2("deductions.pensions_min"))), pensions)
+    return i.pf_revenu_professionnel + pensions - abattement * i.foyer_fiscal.pf_part_abattement_pensions
+
+
+@rule(entity="individu", dtype="float", label="revenus d'activité et de chômage de l'année N-2 après déduction de "
+      "10 %", ref="CSS art. R532-3; CGI art. 83, 3°")
+def pf_revenu_professionnel(i: Individu):
     activite = i.revenu_activite_n2
     deduction = round_(minimum(maximum(param(f"{PF}.base_ressources.abattement_frais") * activite,
                                        _ir_n2("deductions.frais_professionnels_min")),
                                _ir_n2("deductions.frais_professionnels_max")))
-    pensions = i.pensions_n2
-    abattement = minimum(round_(maximum(param("impot_revenu.deductions.pensions_taux") * pensions,
-                                        _ir_n2("deductions.pensions_min"))), pensions)
-    return (maximum(activite - where(activite > 0, deduction, 0.0), 0.0)
-            + pensions - abattement * i.foyer_fiscal.pf_part_abattement_pensions)
+    return maximum(activite - where(activite > 0, deduction, 0.0), 0.0)
 
 
 @rule(entity="foyer_fiscal", dtype="float", label="part de l'abattement de 10 % sur les pensions dans le plafond du "
