@@ -128,3 +128,20 @@ def test_grade_caps_of_the_catalogue_lower_certain_flags() -> None:
     assert got[("f1", "aide_logement")] == "probable" and got[("f3", "aide_logement")] == "certain"
     assert got[("f2", "aah")] == "possible" and got[("f1", "aah")] == "certain"
     assert {got[(f, "cheque_energie")] for f in ("f1", "f2", "f3")} == {"possible"}
+
+
+def test_asf_is_probable_at_most_whatever_the_data_and_paje_keeps_its_grade() -> None:
+    """Whether the other parent contributes is in no agency's data: a certain ASF estimate is capped at
+    probable (the catalogue's grade_cap), a possible one stays possible; the PAJE has no such cap."""
+    from nonrecours.core import UNKNOWNS_SCHEMA, CoreMonth
+    from nonrecours.detection.detect import _cap_grades
+
+    assert benefit("asf").grade_cap is not None and benefit("asf").grade_cap[0] == "probable"
+    core = CoreMonth(month=MONTH, inputs=None, unknowns=pl.DataFrame(schema=UNKNOWNS_SCHEMA))  # type: ignore[arg-type]
+    individu = pl.DataFrame({"person_id": ["p1", "p2"], "famille_id": ["f1", "f2"], "menage_id": ["m1", "m2"],
+                             "foyer_fiscal_id": ["ff1", "ff2"]})
+    units = pl.DataFrame({"famille_id": ["f1", "f2", "f1"], "benefit": ["asf", "asf", "paje_base"],
+                          "grade": ["certain", "possible", "certain"]})
+    capped = _cap_grades(units, core, individu, ("asf", "paje_base"), {"asf": True, "paje_base": True})
+    got = {(f, b): g for f, b, g in capped.select("famille_id", "benefit", "grade").iter_rows()}
+    assert got == {("f1", "asf"): "probable", ("f2", "asf"): "possible", ("f1", "paje_base"): "certain"}

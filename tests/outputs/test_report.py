@@ -244,7 +244,13 @@ def test_not_modelled_translations_follow_the_rule_modules():
         english = english_not_modelled(module)
         assert english, module
         assert hashlib.sha256(english.encode()).hexdigest()[:12] == digest, (module, english)
-        assert french.endswith(".") and "capital" in french
+        assert french.endswith(".") and "capital" in french, module
+    # every benefit of the catalogue has its line, from its own rule module (one source)
+    from nonrecours.outputs.report import not_modelled
+    from nonrecours.schemas.benefits import CATALOGUE
+
+    assert set(NOT_MODELLED) == {b.rule_module for b in CATALOGUE}
+    assert len(not_modelled()) == len({b.rule_module for b in CATALOGUE})
 
 
 def test_quarantine_reasons_and_commune_names_are_french():

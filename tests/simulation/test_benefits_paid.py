@@ -1,6 +1,7 @@
 """benefits_paid.af given or not: RSA, PPA and CSS use the allocations familiales paid when the situation states
 them, and the allocations familiales we compute when it does not (SITUATION_FORMAT.md, issue 11). Each payment
-is known on its own: these situations all state that no housing aid is paid, so that only the AF differ."""
+is known on its own: these situations all state that no housing aid is paid, and the ones stating family benefits
+state the ASF this lone parent is computed to get, so that only the AF differ."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from nonrecours.simulation.runner import simulate
 
 BMAF_2025 = 474.37  # from April 2025 (Instruction DSS/2A/2C/2025/32)
 AF_BASE_DEUX_ENFANTS = round(0.32 * BMAF_2025, 2)  # CSS art. D521-1: 32 % of the BMAF for two children
+ASF_DEUX_ENFANTS = round(2 * 0.422 * BMAF_2025, 2)  # CSS art. R523-7: 42.2 % of the BMAF per child
 
 LONE_PARENT = {
     "id": "lp",
@@ -34,7 +36,7 @@ def _run(**changes: object) -> dict:
 
 
 def _paid(af: float) -> dict:
-    return {"main": {"af": af, "paje_base": 0.0, "asf": 0.0, "aide_logement": 0.0}}
+    return {"main": {"af": af, "paje_base": 0.0, "asf": ASF_DEUX_ENFANTS, "aide_logement": 0.0}}
 
 
 def test_computed_af_is_the_two_children_base() -> None:
@@ -49,6 +51,15 @@ def test_without_benefits_paid_the_computed_af_feed_rsa() -> None:
     for field in ("rsa", "ppa", "css_free", "css_participation", "css_participation_monthly"):
         assert computed[field] == stated[field], field
     assert computed["rsa"] > 0
+
+
+def test_without_benefits_paid_the_computed_asf_feeds_rsa() -> None:
+    """No ASF stated: RSA counts the flat ASF of the ASF we compute for a lone parent (CASF art. R262-10-1: 22.5 %
+    of the BMAF per child), as OpenFisca does; a situation stating no ASF paid gets an RSA higher by it."""
+    computed = _run()
+    no_asf = _run(benefits_paid={"main": {"af": AF_BASE_DEUX_ENFANTS, "paje_base": 0.0, "asf": 0.0,
+                                          "aide_logement": 0.0}})
+    assert abs(no_asf["rsa"] - computed["rsa"] - round(2 * 0.225 * BMAF_2025, 2)) < 0.02
 
 
 def test_with_benefits_paid_the_paid_amount_is_used() -> None:

@@ -133,3 +133,27 @@ def test_document_lists_only_real_disagreements(records) -> None:  # type: ignor
     ids = {c["situation"]["id"] for c in cases}
     stale = {(i, f) for i, f in documented_disagreements(DOC) if i in ids} - actual
     assert stale == set(), f"{backend}: documented but agreeing now: {sorted(stale)}"
+
+
+@pytest.mark.parametrize("rule, detail", [("paje_base_droit", "paje_base"), ("asf_droit", "asf")])
+def test_family_benefits_without_a_simulate_field_agree_with_the_reference_details(batch, cases, rule,
+                                                                                    detail) -> None:  # type: ignore[no-untyped-def]
+    """PAJE allocation de base and ASF have no ``simulate`` field (SITUATION_FORMAT.md names none); the public
+    cases carry OpenFisca's amounts of the month in ``details``: every unit agrees within 1 euro, and the
+    sample holds units where OpenFisca pays them (the comparison can fail)."""
+    import polars as pl
+
+    from nonrecours.engine import evaluate
+    from nonrecours.engine.inputs import Inputs
+
+    pm = (batch.frames["individu"].select("person_id", "famille_id")
+          .join(batch.unit_index.select("famille_id", "month"), on="famille_id").drop("famille_id"))
+    fam = evaluate([rule], Inputs(**batch.frames), pm, missing_inputs="error")["famille"].join(
+        batch.unit_index, on="famille_id")
+    expected = pl.DataFrame([{"id": c["situation"]["id"], "unit": u["unit"], "expected": u["details"][detail]}
+                             for c in cases for u in c["expected"]["by_unit"]])
+    both = fam.join(expected, on=["id", "unit"], how="inner")
+    assert both.height == expected.height
+    assert both.filter(pl.col("expected") > 0).height >= 50
+    bad = both.filter((pl.col(rule) - pl.col("expected")).abs() > 1.0)
+    assert bad.is_empty(), bad.select("id", "unit", rule, "expected").head(5)

@@ -96,7 +96,7 @@ def test_take_up_draw_is_per_unit_and_benefit(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="amount"):
         draw_take_up(ent.drop("amount"), seed=1)
     with pytest.raises(ValueError, match="no take-up rate"):
-        draw_take_up(ent.with_columns(pl.lit("paje_base").alias("benefit")), seed=1)
+        draw_take_up(ent.with_columns(pl.lit("are").alias("benefit")), seed=1)
 
 
 def test_stable_uniform_is_pinned() -> None:

@@ -199,9 +199,11 @@ def _cap_grades(units: pl.DataFrame, core: CoreMonth, individu: pl.DataFrame, be
     """The catalogue's limits on a grade (schemas.benefits): a famille whose value of a capped input is unknown
     (the rent of a famille without housing aid, a disability rate no agency transmits) gets at most the
     benefit's cap for it; a benefit whose payments nobody in the run reports is ``possible`` at most (whether
-    it is received is unknown)."""
+    it is received is unknown); a benefit with a condition no data shows (``grade_cap``: the ASF's absence of
+    maintenance from the other parent) gets at most its cap."""
     caps = [(b, inp, g) for b in benefits for inp, g in catalogue_row(b).unknown_caps]
     caps += [(b, None, "possible") for b in benefits if not known[b]]
+    caps += [(b, None, row.grade_cap[0]) for b in benefits if (row := catalogue_row(b)).grade_cap]
     if not caps:
         return units
     u = core.unknowns

@@ -154,6 +154,9 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                      + pl.concat_list(held).list.drop_nulls().list.join(" ; ") + pl.lit(".")) if held else None
         failed_list = pl.concat_list(failed).list.drop_nulls() if failed else None
         lines = [estimate]
+        cap = catalogue_row(benefit).grade_cap
+        if cap is not None:  # a condition no data shows: said first, the letter asks it
+            lines.append(pl.lit(f"À vérifier auprès de la personne : {cap[1]}."))
         if held_line is not None:
             lines.append(pl.when(pl.concat_list(held).list.drop_nulls().list.len() > 0).then(held_line))
         if failed_list is not None:  # only says why the central values fail, for a ``possible`` flag

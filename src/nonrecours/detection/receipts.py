@@ -21,17 +21,18 @@ import polars as pl
 
 from nonrecours.core.units import qualified
 from nonrecours.engine.plan import add_months
+from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
 __all__ = ["AFFILIATION_PAYERS", "paid_by_famille", "payer_unknown", "payments_known"]
 
 _YEAR = 12
 
-AFFILIATION_PAYERS: dict[str, tuple[str, ...]] = {"css_free": ("cnam", "msa"),
-                                                  "css_participation": ("cnam", "msa")}
-"""Benefits paid by the person's own health insurance fund, and the funds whose extracts come. Unlike the CAF's
-allocataires (absent from the CAF: not paid by it), everyone is insured by some fund: a person no listed fund
-knows is insured elsewhere (another scheme) or unmatched, so whether they receive the benefit is unknown."""
+AFFILIATION_PAYERS: dict[str, tuple[str, ...]] = {b.code: b.payers for b in CATALOGUE if b.by_affiliation}
+"""Benefits paid by the person's own health insurance fund, and the funds whose extracts come (the catalogue's
+``by_affiliation`` and ``payers``). Unlike the CAF's allocataires (absent from the CAF: not paid by it), everyone
+is insured by some fund: a person no listed fund knows is insured elsewhere (another scheme) or unmatched, so
+whether they receive the benefit is unknown."""
 
 
 def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.DataFrame,

@@ -389,6 +389,37 @@ NOT_MODELLED: dict[str, tuple[str, str]] = {
                             "d'activité des demandeurs d'emploi (il ne vise que des salaires que les situations "
                             "n'ont jamais en même temps qu'une allocation chômage), l'allocation supplémentaire "
                             "d'invalidité (ASI)."),
+    "aide_logement": ("4b159d841777", "la colocation et les chambres, les logements du Crous, les boursiers, "
+                                      "l'accession à la propriété (un prêt signé depuis 2018 n'ouvre pas d'aide "
+                                      "hors quelques prêts « ancien en zone 3 » ; aucune situation n'indique le "
+                                      "prêt), les revenus du capital et le patrimoine, les demandeurs d'emploi non "
+                                      "indemnisés (aucune donnée ne les distingue des inactifs), le congé "
+                                      "parental, Saint-Pierre-et-Miquelon et Mayotte, l'abattement spécial de "
+                                      "l'article 157 bis du CGI, les ascendants à charge."),
+    "aah": ("4c14937f60b8", "l'option transitoire du décret n° 2022-1694, la réduction après soixante jours "
+                            "d'hospitalisation, d'hébergement en établissement spécialisé ou de détention (CSS "
+                            "art. R821-8), la décision de la CDAPH elle-même (le taux d'incapacité est une "
+                            "donnée transmise), les revenus du capital."),
+    "asi": ("090d09dd0cbf", "les retraités invalides (ASI après une pension de retraite anticipée), les revenus du "
+                            "capital et le patrimoine."),
+    "prestations_familiales": ("5579a7da89df", "les enfants confiés à l'aide sociale à l'enfance, la résidence "
+                                               "alternée (allocations partagées entre les parents), les "
+                                               "prestations familiales de Mayotte, les revenus du capital."),
+    "paje": ("335f1a47054d", "l'adoption (allocation versée trois ans à compter de l'adoption), la prime à la "
+                             "naissance, la PreParE et le complément de libre choix du mode de garde, les "
+                             "naissances multiples (une allocation par enfant né en même temps, CSS art. L531-3), "
+                             "Mayotte, les revenus du capital."),
+    "asf": ("860c7e53b13a", "les orphelins de père et de mère et les enfants recueillis (taux plus élevé), la "
+                            "pension alimentaire due mais non payée (l'ASF en fait alors l'avance, CSS art. "
+                            "L581-2), l'ASF provisoire de quatre mois avant la fixation d'une pension, Mayotte, "
+                            "les revenus du capital."),
+    "ars": ("896a0b48d502", "la scolarité ou l'apprentissage des enfants de seize à dix-huit ans (aucune donnée "
+                            "ne le dit : tout enfant de cet âge compte), les enfants confiés à un tiers, les "
+                            "revenus du capital."),
+    "cheque_energie": ("8e357029eb4f", "les résidents d'un EHPAD ou d'un foyer-logement (ils le reçoivent par "
+                                       "leur établissement), les ménages sans déclaration de revenus (pas de "
+                                       "revenu fiscal de référence), les revenus du capital au-delà de ce que "
+                                       "contient le revenu fiscal de référence de la DGFiP."),
 }
 """Per benefit rule module: (digest of its English « Not modelled » paragraph, that paragraph in French). The
 paragraph in the module is the source; the digest ties the translation to it (``english_not_modelled``: a
@@ -400,16 +431,21 @@ def english_not_modelled(module: str) -> str:
     from importlib import import_module
 
     doc = import_module(f"nonrecours.rules.benefits.{module}").__doc__ or ""
-    found = re.search(r"Not modelled:(.*?)(?:\n\s*\n|$)", doc, flags=re.S)
+    found = re.search(r"Not modelled(?: \([^)]*\))?:(.*?)(?:\n\s*\n|$)", doc, flags=re.S)
     return " ".join(found.group(1).split()) if found else ""
 
 
 def not_modelled() -> list[tuple[str, str]]:
-    """(benefit, French text): what each benefit's rules leave out, translated from its rule module's own
-    paragraph (``NOT_MODELLED``)."""
+    """(benefit, French text): what each benefit of the catalogue leaves out, translated from its rule module's
+    own paragraph (``NOT_MODELLED``); benefits sharing a module (the two CSS) share one line."""
+    from nonrecours.schemas.benefits import CATALOGUE
+
+    by_module: dict[str, list[str]] = {}
+    for b in CATALOGUE:
+        by_module.setdefault(b.rule_module, []).append(b.code)
     out = []
-    for module, benefit in (("rsa", "rsa"), ("ppa", "ppa"), ("aspa", "aspa"), ("css", "css_free")):
-        label = "complémentaire santé solidaire" if module == "css" else BENEFIT_LABELS[benefit]
+    for module, codes in by_module.items():
+        label = "complémentaire santé solidaire" if module == "css" else BENEFIT_LABELS[codes[0]]
         out.append((label, NOT_MODELLED[module][1]))
     return out
 

@@ -87,6 +87,18 @@ class Benefit:
     """Grammatical gender of ``short`` (« estimée » or « estimé »)."""
     extra_rules: tuple[str, ...] = field(default=())
     """Other rules its entitlement reads (the free CSS for the CSS with participation)."""
+    module: str = ""
+    """Rule module (rules.benefits.<module>) whose « Not modelled » paragraph the report shows; "" = ``code``."""
+    simulated: bool = True
+    """Whether ``simulate`` outputs it (SITUATION_FORMAT.md names a field for it)."""
+    by_affiliation: bool = False
+    """Paid by the person's own health insurance fund (the CSS): everyone is insured by some fund, so a person
+    none of the ``payers`` knows is insured elsewhere or unmatched, and whether they receive it is unknown."""
+    claim_layouts: tuple[str, ...] = ("caf", "msa")
+    """Agencies whose extract layouts carry its claim events and objections (connectors/mappings): the one
+    that instructs the claim, and the MSA for its members. Empty: no layout carries them."""
+    grade_cap: tuple[str, str] | None = None
+    """(best grade, French reason): a condition of the benefit no agency's data can show caps every flag."""
 
     @property
     def yearly(self) -> bool:
@@ -97,6 +109,10 @@ class Benefit:
         """Every engine rule detection evaluates for it."""
         own = (self.rule, *((self.amount_rule,) if self.amount_rule else ()), *self.extra_rules)
         return tuple(dict.fromkeys(own))
+
+    @property
+    def rule_module(self) -> str:
+        return self.module or self.code
 
     @property
     def payment_known(self) -> bool:
@@ -110,15 +126,17 @@ CATALOGUE: tuple[Benefit, ...] = (
             "CSS art. L841-1 et L843-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True),
     Benefit("aspa", "aspa", "amount", "allocation de solidarité aux personnes âgées (ASPA)", "ASPA", "aspa",
             "cnav", "CSS art. L815-1 et L815-7 (caisses de retraite : CNAV/Carsat, MSA)", 6,
-            payers=("cnav", "msa"), feminine=True),
+            payers=("cnav", "msa"), feminine=True, claim_layouts=("cnav", "msa")),
     Benefit("css_free", "css_free", "coverage", "complémentaire santé solidaire sans participation",
             "CSS sans participation", "css", "cnam", "CSS art. L861-1 et L861-4 (CPAM, MSA)", 3,
-            payers=("cnam", "msa"), feminine=True),
+            payers=("cnam", "msa"), feminine=True, module="css", claim_layouts=("cnam", "msa"),
+            by_affiliation=True),
     Benefit("css_participation", "css_participation", "coverage",
             "complémentaire santé solidaire avec participation", "CSS avec participation", "css", "cnam",
             "CSS art. L861-1, 2° et L861-4 (CPAM, MSA)", 3, payers=("cnam", "msa"),
             amount_rule="css_participation_monthly", excludes="css_free", extra_rules=("css_free",),
-            feminine=True),
+            feminine=True, module="css", claim_layouts=("cnam", "msa"),
+            by_affiliation=True),
     Benefit("aide_logement", "aide_logement", "amount", "aide personnelle au logement (APL, ALF, ALS)",
             "aide au logement", "aide_logement", "caf", "CCH art. L821-1 et L822-1 (CAF, MSA)", 3,
             payers=("caf", "msa"), unknown_caps=(("rent", "probable"),), feminine=True),
@@ -127,16 +145,27 @@ CATALOGUE: tuple[Benefit, ...] = (
             unknown_caps=(("disability_rate", "possible"),), feminine=True),
     Benefit("asi", "asi", "amount", "allocation supplémentaire d'invalidité (ASI)", "ASI", "asi", "cnam",
             "CSS art. L815-24 et L815-24-1 (organisme qui sert la pension d'invalidité : CPAM, MSA)", 6,
-            payers=("cnam", "msa"), feminine=True),
+            payers=("cnam", "msa"), feminine=True, claim_layouts=()),
     Benefit("af", "af_droit", "amount", "allocations familiales", "allocations familiales", "af", "caf",
-            "CSS art. L521-1 et D521-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True),
+            "CSS art. L521-1 et D521-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True,
+            module="prestations_familiales"),
+    Benefit("paje_base", "paje_base_droit", "amount", "allocation de base de la prestation d'accueil du jeune "
+            "enfant (PAJE)", "allocation de base de la PAJE", "paje_base", "caf",
+            "CSS art. L531-1, L531-3 et D531-3 (CAF, MSA)", 3, payers=("caf", "msa"), simulated=False,
+            module="paje", feminine=True),
+    Benefit("asf", "asf_droit", "amount", "allocation de soutien familial (ASF)", "ASF", "asf", "caf",
+            "CSS art. L523-1, R523-7 et D523-3 (CAF, MSA)", 3, payers=("caf", "msa"), simulated=False,
+            grade_cap=("probable", "l'ASF suppose que l'autre parent ne contribue pas à l'entretien de l'enfant "
+                       "(ou moins que l'ASF) : aucune donnée ne le montre"),
+            feminine=True),
     Benefit("ars", "ars_annuelle", "amount", "allocation de rentrée scolaire (ARS)", "ARS", "ars", "caf",
             "CSS art. L543-1 et R543-1 à D543-2 (CAF, MSA)", 12, payers=("caf", "msa"), period="year",
-            payment_month=8, simulate_field="ars_annual", feminine=True),
+            payment_month=8, simulate_field="ars_annual", feminine=True, module="ars"),
     Benefit("cheque_energie", "cheque_energie_annuel", "amount", "chèque énergie", "chèque énergie",
             "cheque_energie", "dgfip",
             "Code de l'énergie art. L124-1 et R124-1 à R124-3 (envoyé par l'ASP sur la liste établie à partir "
             "des données de la DGFiP)", 12, members_lead=None, payers=(), period="year", payment_month=4,
+            claim_layouts=(),
             simulate_field="cheque_energie_annual"),
 )
 """Every benefit detection looks for, in the order of tables and reports."""

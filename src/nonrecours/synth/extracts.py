@@ -51,6 +51,8 @@ TAKE_UP_RATES: dict[str, float] = {
     "aah": 0.85,
     "asi": 0.50,
     "af": 0.97,
+    "paje_base": 0.95,
+    "asf": 0.70,
     "ars": 0.95,
     "cheque_energie": 0.80,
 }
@@ -58,7 +60,8 @@ TAKE_UP_RATES: dict[str, float] = {
 73%, ASPA about 50%, CSS without participation 69%, with participation 33%. Assumed, no national estimate being
 published: housing aid 90% (claimed with the lease), AAH 85% (claimed at the MDPH), ASI 50% (like the ASPA, a
 recoverable minimum claimed separately), allocations familiales 97% and ARS 95% (paid without a claim to
-allocataires), chèque énergie 80% (order of the cheques' use rate)."""
+allocataires), PAJE allocation de base 95% (claimed with the declaration of pregnancy), ASF 70% (a lone parent
+must claim it and take steps against the other parent), chèque énergie 80% (order of the cheques' use rate)."""
 _M64 = 0xFFFFFFFFFFFFFFFF
 _GOLDEN = 0x9E3779B97F4A7C15
 
@@ -433,10 +436,12 @@ CLAIM_SHARES = {"pending": 0.06, "closed": 0.04, "refused": 0.02, "opt_out": 0.0
 """Shares drawn: among entitled units that do not take the benefit up, a claim being examined (pending) or a
 right closed four months ago (closed); among units not entitled, a refusal two months ago; among the
 claimants of non-take-up units, an objection to any contact."""
-_EVENT_BENEFITS = ("rsa", "ppa", "aspa", "css_free")
-_CLAIM_BENEFITS = ("rsa", "ppa", "aspa", "css_free", "css_participation")
-"""Benefits whose claim events the agencies' layouts carry (no layout carries claims of the second-wave
-benefits yet: none are drawn for them)."""
+_CLAIM_BENEFITS = tuple(b.code for b in CATALOGUE if b.claim_layouts)
+"""Benefits whose claim events some agency's layout carries (the catalogue's ``claim_layouts``): the ASI and
+the chèque énergie have none, so none are drawn for them."""
+_EVENT_BENEFITS = tuple(b for b in _CLAIM_BENEFITS if catalogue_row(b).excludes is None)
+"""Benefits a refusal is drawn for among units not entitled (the CSS with participation is refused as the CSS)."""
+_CAF_CLAIMS = tuple(b.code for b in CATALOGUE if "caf" in b.claim_layouts)
 
 
 def _draw_events(truth: _Truth, take_up: pl.DataFrame | None, months: list,
@@ -638,9 +643,9 @@ def _write_caf(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
         "matricule", "person_id", "month", "kind")
     res = _row_noise(res, ["person_id", "month", "kind"], "amount", "caf-drm", seed, noise, stats)
     rec50 = lines(res, "ressources")
-    # claim events for RSA/PPA and objections to contact, with the claimant's NIR (the CAF may hold no
-    # payment for the dossier: such dossiers get a matricule of their own)
-    caf_claims = claims.filter(pl.col("benefit").is_in(["rsa", "ppa"])
+    # claim events of the benefits the CAF instructs and objections to contact, with the claimant's NIR (the
+    # CAF may hold no payment for the dossier: such dossiers get a matricule of their own)
+    caf_claims = claims.filter(pl.col("benefit").is_in(list(_CAF_CLAIMS))
                                & ~pl.col("person_id").is_in(farm_people.implode()))
     known = members.select("person_id", "matricule").unique("person_id", keep="first")
     others = caf_claims.select("person_id").unique().join(known, on="person_id", how="anti").sort("person_id")

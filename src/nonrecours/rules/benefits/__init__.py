@@ -13,11 +13,13 @@ from nonrecours.rules.benefits import (  # noqa: F401  (imported for their regis
     aah,
     aide_logement,
     ars,
+    asf,
     asi,
     aspa,
     cheque_energie,
     common,
     css,
+    paje,
     ppa,
     prestations_familiales,
     revenu_fiscal,
@@ -32,7 +34,7 @@ oracle comparison report read, derived from the benefit catalogue (schemas.benef
 
 SIMULATED_RULES: dict[str, str] = {
     field: rule
-    for b in CATALOGUE
+    for b in CATALOGUE if b.simulated
     for field, rule in ((b.simulate_field or b.code, b.rule), *(((b.amount_rule, b.amount_rule),) if b.amount_rule
                                                                else ()))}
 """``simulate`` output field -> famille rule (SITUATION_FORMAT.md), from the catalogue: the first four benefits,

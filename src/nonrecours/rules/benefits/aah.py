@@ -16,6 +16,10 @@ after the 10 % deduction for expenses and an annual abatement of 5 000 € plus 
 The transitional option of those paid on 2023-10-01 to keep the former computation (décret
 n° 2022-1694) is not modelled. Earlier months are refused (no formula in force).
 The complement (majoration pour la vie autonome) is counted where the law counts it.
+
+Not modelled: the transitional option of décret n° 2022-1694, the reduction after sixty days in a hospital,
+a specialised home or prison (CSS art. R821-8), the CDAPH's decision itself (the disability rate is an
+input), capital income.
 """
 
 from __future__ import annotations

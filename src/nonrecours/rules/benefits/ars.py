@@ -7,6 +7,9 @@ child at charge. Just above the ceiling a differential amount is paid (CSS art. 
 The amount is that of the calendar year of the evaluated month: ages in December of that year (a child of
 18 stays eligible the first months after the birthday, the 15 September rule), the BMAF and the ceiling of
 October, the number of children at charge in October, the resources of year N-2.
+
+Not modelled: whether a child of sixteen to eighteen is still at school or in apprenticeship (no input
+says it; every child of that age counts), children placed with a third party, capital income.
 """
 
 from __future__ import annotations

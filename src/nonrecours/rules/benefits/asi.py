@@ -6,7 +6,7 @@ resources of the three previous months, for a person drawing an invalidity pensi
 to the ASPA (CSS art. L815-24, L815-24-1, D815-19). Resources are those of the ASPA: a spouse's AAH
 counts, not the AAH of the claimant (it is itself reduced by the ASI).
 A couple whose other member is entitled to the ASPA gets no ASI (the ASPA side counts both; see ``aspa``).
-Not modelled: retirees with a disability (ASI after an early pension).
+Not modelled: retirees with a disability (ASI after an early pension), capital income and assets.
 """
 
 from __future__ import annotations

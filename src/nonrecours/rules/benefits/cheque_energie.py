@@ -6,6 +6,9 @@ taxe d'habitation the cheque is no longer sent to every newly eligible household
 
 The household is the famille (a famille hosted by another is housed free of charge: not eligible); its
 RFR is the sum over the foyers fiscaux of its declarants.
+
+Not modelled: residents of an EHPAD or a foyer-logement (they receive it through their establishment),
+households that filed no tax return (no RFR), capital income beyond what the RFR of the DGFiP holds.
 """
 
 from __future__ import annotations

@@ -15,15 +15,19 @@ amount paid (CASF art. R262-10 and R262-10-1; CSS art. R844-4 and R844-5):
 
 Resources are those of year N-2 of each month (taxable income, less the 10 % deduction for expenses),
 read from the ``*_imposable(s)_n2`` inputs.
+
+Not modelled: children placed with the aide sociale à l'enfance, alternating residence (the allowances
+shared between the parents), the family benefits of Mayotte, capital income.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from nonrecours.rules.benefits.common import NAISSANCE_INCONNUE, PARENTS
+from nonrecours.rules.benefits.common import NAISSANCE_INCONNUE, PARENTS, au_mois
 from nonrecours.rules.dsl import (
     Famille,
+    FoyerFiscal,
     Individu,
     condition,
     maximum,
@@ -41,6 +45,11 @@ from nonrecours.rules.dsl import (
 __all__: list[str] = []
 
 PF = "prestations_familiales"
+
+
+def _ir_n2(name: str):  # type: ignore[no-untyped-def]
+    """An income-tax parameter of the income year N-2."""
+    return au_mois(param(f"impot_revenu.{name}"), 1, annees=-2)
 
 
 @rule(entity="individu", dtype="bool", label="autonomie financière: rémunération moyenne des six mois précédents "
@@ -179,7 +188,7 @@ def rsa_forfait_asf(f: Famille):
     stated in)."""
     par_enfant = param(f"{PF}.bmaf") * param("minima_sociaux.rsa.forfait_asf_taux")
     n = f.count(where=f.members.af_enfant)
-    return where(f.asf > 0, minimum(f.asf, n * par_enfant), 0.0)
+    return where(f.asf_retenue > 0, minimum(f.asf_retenue, n * par_enfant), 0.0)
 
 
 # -- complément familial --------------------------------------------------------------------------------
@@ -187,8 +196,33 @@ def rsa_forfait_asf(f: Famille):
 @rule(entity="individu", dtype="float", label="revenu net catégoriel annuel de l'année de référence (N-2)",
       ref="CSS art. R532-3")
 def pf_base_ressources_individu(i: Individu):
-    imposable = i.revenu_activite_n2 + i.pensions_n2
-    return imposable * (1 - param(f"{PF}.base_ressources.abattement_frais"))
+    """Net of the deductions of the income tax (CGI art. 83, 3° and 158, 5-a): 10 % of earnings and
+    unemployment benefit, at least the year's minimum and at most its maximum; 10 % of pensions, at least
+    the minimum per pensioner, within the foyer's ceiling (shared in proportion to each one's abatement)."""
+    pensions = i.pensions_n2
+    abattement = minimum(round_(maximum(param("impot_revenu.deductions.pensions_taux") * pensions,
+                                        _ir_n2("deductions.pensions_min"))), pensions)
+    return i.pf_revenu_professionnel + pensions - abattement * i.foyer_fiscal.pf_part_abattement_pensions
+
+
+@rule(entity="individu", dtype="float", label="revenus d'activité et de chômage de l'année N-2 après déduction de "
+      "10 %", ref="CSS art. R532-3; CGI art. 83, 3°")
+def pf_revenu_professionnel(i: Individu):
+    activite = i.revenu_activite_n2
+    deduction = round_(minimum(maximum(param(f"{PF}.base_ressources.abattement_frais") * activite,
+                                       _ir_n2("deductions.frais_professionnels_min")),
+                               _ir_n2("deductions.frais_professionnels_max")))
+    return maximum(activite - where(activite > 0, deduction, 0.0), 0.0)
+
+
+@rule(entity="foyer_fiscal", dtype="float", label="part de l'abattement de 10 % sur les pensions dans le plafond du "
+      "foyer", ref="CGI art. 158, 5-a")
+def pf_part_abattement_pensions(ff: FoyerFiscal):
+    m = ff.members
+    total = ff.sum(minimum(round_(maximum(param("impot_revenu.deductions.pensions_taux") * m.pensions_n2,
+                                          _ir_n2("deductions.pensions_min"))), m.pensions_n2))
+    plafond = _ir_n2("deductions.pensions_max")
+    return where(total > plafond, plafond / where(total > 0, total, 1.0), 1.0)
 
 
 @rule(entity="individu", dtype="bool", label="enfant à charge au sens du complément familial (moins de 21 ans)",
@@ -259,14 +293,14 @@ def cf_majore_avant_cumul(f: Famille):
 def cf(f: Famille):
     """The majorated amount when due; not paid together with the PAJE allocation de base (CSS art. L532-1)."""
     montant = maximum(f.cf_non_majore_avant_cumul, f.cf_majore_avant_cumul)
-    return where(f.paje_base > 0, 0.0, round_(montant, 2))
+    return where(f.paje_base_retenue > 0, 0.0, round_(montant, 2))
 
 
 @rule(entity="famille", dtype="float", label="prestations familiales comptées dans les ressources du RSA et de la "
       "prime d'activité", ref="CASF art. R262-10 et R262-10-1; CSS art. R844-4 et R844-5")
 def pf_retenues_minima(f: Famille):
     cf_retenu = where(f.cf > 0, f.cf_non_majore_avant_cumul, 0.0)
-    return f.paje_base + f.rsa_forfait_asf + minimum(f.af_base, f.af_retenues) + cf_retenu
+    return f.paje_base_retenue + f.rsa_forfait_asf + minimum(f.af_base, f.af_retenues) + cf_retenu
 
 
 # -- allocations familiales computed ----------------------------------------------------------------------
