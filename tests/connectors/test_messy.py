@@ -410,7 +410,7 @@ def test_eea_residence_years_rsdae_and_unknown_birth_day_are_kept(territory: Ter
                                                                   agreement: ExchangeAgreement,
                                                                   tmp_path: Path) -> None:
     """An EEA national's years of residence (read by the RSA), an RSDAE flag and a birth date with an
-    unknown day are accepted with their meaning; blank flags stay unknown."""
+    unknown day are accepted with their meaning; a blank flag stays unknown."""
     lines = _lines(territory.extracts["caf"], "latin-1")
     i20 = next(i for i, x in enumerate(lines) if x.startswith("20"))
     rec = lines[i20]
@@ -423,7 +423,10 @@ def test_eea_residence_years_rsdae_and_unknown_birth_day_are_kept(territory: Ter
     assert row.height == 1
     assert row.select("nationality_group", "residence_permit_years", "birth_month").row(0) == (
         "EEA_CH", 5, dt.date(1956, 3, 1))
-    assert persons.get_column("recent_isolation").null_count() == persons.height  # not given: unknown
+    # the CAF gives RSDAE only where an MDPH decision exists (from a 50 % rate): blank, unknown, below it
+    below = persons.filter((pl.col("disability_rate") < 0.5) & ~pl.col("rsdae").fill_null(False))  # not ours
+    assert below.height and below.get_column("rsdae").null_count() == below.height
+    assert persons.get_column("recent_isolation").null_count() == 0  # declared to the CAF: given
 
 
 def test_csv_lines_are_file_lines_whatever_the_line_ends(territory: Territory, tmp_path: Path) -> None:
