@@ -410,7 +410,7 @@ def test_eea_residence_years_rsdae_and_unknown_birth_day_are_kept(territory: Ter
                                                                   agreement: ExchangeAgreement,
                                                                   tmp_path: Path) -> None:
     """An EEA national's years of residence (read by the RSA), an RSDAE flag and a birth date with an
-    unknown day are accepted with their meaning; blank flags stay unknown."""
+    unknown day are accepted with their meaning; a blank flag stays unknown."""
     lines = _lines(territory.extracts["caf"], "latin-1")
     i20 = next(i for i, x in enumerate(lines) if x.startswith("20"))
     rec = lines[i20]
@@ -423,4 +423,39 @@ def test_eea_residence_years_rsdae_and_unknown_birth_day_are_kept(territory: Ter
     assert row.height == 1
     assert row.select("nationality_group", "residence_permit_years", "birth_month").row(0) == (
         "EEA_CH", 5, dt.date(1956, 3, 1))
-    assert persons.get_column("recent_isolation").null_count() == persons.height  # not given: unknown
+    # the CAF gives RSDAE only where an MDPH decision exists (from a 50 % rate): blank, unknown, below it
+    below = persons.filter((pl.col("disability_rate") < 0.5) & ~pl.col("rsdae").fill_null(False))  # not ours
+    assert below.height and below.get_column("rsdae").null_count() == below.height
+    assert persons.get_column("recent_isolation").null_count() == 0  # declared to the CAF: given
+
+
+def test_csv_lines_are_file_lines_whatever_the_line_ends(territory: Territory, tmp_path: Path) -> None:
+    """cp1252 bytes, CRLF line ends, a quoted line break, a blank line, a repeated header and a last line
+    without line end: each accepted row carries the line its record starts on, each fault its own line, and
+    every line of the file is one row or part of a record."""
+    from nonrecours.connectors.readers import FAULT, LINE, iter_batches
+
+    mapping = default_mapping("msa")
+    lines = territory.extracts["msa"].read_bytes().decode("cp1252").split("\n")[:30]
+    header = lines[0].split(";")
+    nom = header.index("NOM")
+    cells = lines[4].split(";")
+    cells[nom] = '"DURAND\nDIT É"'                       # file lines 5 and 6: one record
+    lines[4] = ";".join(cells)
+    lines[10:10] = ["", lines[0]]                         # a blank line (12) and a repeated header (13)
+    lines[20] = lines[20][:8]                             # a cut record
+    src = tmp_path / "msa.csv"
+    src.write_bytes("\r\n".join(lines).encode("cp1252"))  # no line end after the last record
+    physical = src.read_bytes().decode("cp1252").split("\r\n")
+    physical = [x for chunk in physical for x in chunk.split("\n")]
+    df = pl.concat([b.frame for b in iter_batches(src, mapping, chunk_bytes=512, work=tmp_path)],
+                   how="diagonal_relaxed")
+    faults = dict(df.filter(pl.col(FAULT).is_not_null()).select(LINE, FAULT).iter_rows())
+    assert faults[12] == "blank line" and faults[13] == "repeated header line"
+    assert "fields where" in faults[22]                  # lines[20]: one line below, for the quoted break
+    accepted = df.filter(pl.col(FAULT).is_null())
+    first = header[0]
+    assert all(physical[line - 1].startswith(value) for line, value in accepted.select(LINE, first).iter_rows())
+    assert 6 not in set(df.get_column(LINE))             # the second line of the quoted value is no row
+    assert df.height == len(physical) - 2                # header, and the line the quoted break added
+    assert 5 in set(accepted.get_column(LINE))           # the record holding the quoted break is valid

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from nonrecours.connectors import default_mapping, ingest
@@ -53,6 +53,10 @@ def _expected_rows(data: str, header: bool) -> int:
                          [("cnam", "utf-8-sig", True), ("caf", "latin-1", False), ("msa", "cp1252", True)])
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.lists(_EDIT, min_size=1, max_size=6))
+# two quotes make one record of several lines, then the last line is cut: its fault is on its line in the file,
+# beyond the number of records (the bound once checked against rows read + 1 failed here: 42 > 41)
+@example(edits=[("insert", 0.5, '"'), ("insert", 0.6, '"'), ("cut_line", 0.97, "")])
+@example(edits=[("insert", 0.3, '"\n"'), ("insert", 0.999, "\r\n"), ("cut_line", 0.99, "")])
 def test_no_row_is_lost(agency: str, encoding: str, header: bool, edits: list[tuple[str, float, str]],
                         territory: Territory, agreement: ExchangeAgreement) -> None:
     text = territory.extracts[agency].read_bytes().decode(encoding)
@@ -79,8 +83,10 @@ def test_no_row_is_lost(agency: str, encoding: str, header: bool, edits: list[tu
         q = pl.read_parquet(report.outputs["quarantine"])
         lines = q.get_column("line")
         assert lines.n_unique() == report.rows_quarantined
-        if lines.len():
+        if lines.len():  # lines of the file: a record holding quoted line breaks spans several of them
             assert lines.min() >= (2 if header else 1)
-            assert lines.max() <= report.rows_read + (1 if header else 0)
+            assert lines.max() <= _expected_rows(data, header) + (1 if header else 0)
+            if not (header and '"' in data):
+                assert lines.max() <= report.rows_read + (1 if header else 0)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -221,7 +221,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                     rows_by_table.setdefault(emit.table, []).append(canon.select(
                         LINE, row_id.alias(ROW), *TABLES[emit.table].schema.keys() - {
                             "source_agency", "extract_id", "extract_date"}))
-            fault_df = pl.concat(faults)
+            fault_df = pl.concat(faults).unique(maintain_order=True)  # a column emitted to two tables: one fault
             bad_lines = fault_df.get_column("line").unique()
             if fault_df.height:
                 fp = work / f"faults-{part:06d}.parquet"

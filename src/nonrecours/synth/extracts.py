@@ -30,6 +30,7 @@ import polars as pl
 from nonrecours.connectors import default_mapping
 from nonrecours.connectors.writer import fixed_width_lines, write_csv, write_parquet
 from nonrecours.core.inputs import PAYMENT_INPUTS
+from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import NET_TO_TAXABLE
@@ -545,7 +546,8 @@ def _write_text(path: Path, lines: pl.Series, encoding: str, bom: bool = False) 
 def _people(truth: _Truth) -> pl.DataFrame:
     return truth.persons.select("person_id", "birth_month", pl.col("sex").cast(pl.String),
                                 pl.col("nationality_group").cast(pl.String), "residence_permit_years",
-                                "disability_rate", "student", "pregnant").join(
+                                "disability_rate", "student", "pregnant", "rsdae", "unfit_for_work",
+                                "recent_isolation").join(
         truth.identities, on="person_id", how="left")
 
 
@@ -617,10 +619,13 @@ def _write_caf(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
         units, on="unit_id").select("person_id", "matricule", pl.col("role").cast(pl.String), "valid_from")
     members = members.unique(["person_id", "matricule"], keep="last").join(_people(truth), on="person_id")
     members = _person_noise(members, "caf", seed, noise, stats, months, monthly=False)
-    # RSDAE and ISOLEMENT_RECENT are not in the truth: left out, so written blank (unknown)
+    rsdae_rate = default_parameters().bind("prestations_etat_de_sante.aah.taux_incapacite_rsdae", last).value
+    # the CAF knows RSDAE from the MDPH decision of an AAH file, which exists from the RSDAE rate (blank, unknown,
+    # for the others), and a recent isolation from what its allocataires declare (every member)
     rec20 = lines(members.sort("matricule", "role", "person_id").with_columns(
         pl.col("last_name").str.to_uppercase().alias("nom"), pl.col("first_name").alias("prenom"),
-        pl.col("birth_date").alias("birth_month")), "membre")
+        pl.col("birth_date").alias("birth_month"),
+        pl.when(pl.col("disability_rate") >= rsdae_rate).then(pl.col("rsdae")).alias("rsdae")), "membre")
     pay = pay.join(units, on="unit_id").sort("matricule", "month", "benefit")
     pay = _row_noise(pay, ["unit_id", "benefit", "month"], "amount", "caf", seed, noise, stats)
     rec30 = lines(pay.with_columns(pl.col("month").dt.offset_by("1mo").dt.offset_by("4d").alias("paid_on")),
@@ -835,7 +840,7 @@ def _write_cnav(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, month
     df = df.join(aspa_claims, on=["person_id", "month"], how="left")
     stats.claims = aspa_claims.height
     df = _row_noise(df, ["person_id", "month"], "pension_net", "cnav", seed, noise, stats)
-    # INAPTITUDE is not in the truth: left out, so written empty (unknown)
+    # INAPTITUDE: the CNAV knows whether it granted the pension for unfitness for work (every retiree)
     write_csv(df.select(
         "nir", pl.col("last_name").str.to_uppercase().alias("nom"), pl.col("first_name").alias("prenoms"),
         pl.col("birth_date").alias("birth_month"), "sex", "nationality_group", "residence_permit_years", "dossier",
@@ -843,7 +848,7 @@ def _write_cnav(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, month
         .alias("role"), "postcode", "depcom", "month",
         pl.col("pension_gross").fill_null(0.0).alias("gross"), pl.col("pension_net").fill_null(0.0).alias("net"),
         pl.col("aspa").fill_null(0.0), pl.col("event").alias("aspa_event"),
-        pl.col("event_date").alias("aspa_event_date"),
+        pl.col("event_date").alias("aspa_event_date"), "unfit_for_work",
     ), default_mapping("cnav"), out / "cnav.csv")
 
 
