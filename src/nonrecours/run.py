@@ -273,22 +273,23 @@ def detection_stage(ctx: RunContext) -> StageReport:
     return report
 
 
-def outputs_stage(ctx: RunContext) -> StageReport:
-    """Calls ``nonrecours.outputs.run_stage(ctx)`` (outreach lists, statistics, answers) when provided."""
-    fn = _entry_point("nonrecours.outputs", "run_stage")
-    if fn is None:
-        return StageReport("outputs", status="not available",
-                           note="nonrecours.outputs.run_stage is not in this build")
-    return fn(ctx)
+def _plugged_stage(name: str, module: str) -> Stage:
+    """A stage that calls ``module.run_stage(ctx)`` when that module is in the build, else reports it absent."""
+    def stage(ctx: RunContext) -> StageReport:
+        fn = _entry_point(module, "run_stage")
+        if fn is None:
+            return StageReport(name, status="not available", note=f"{module}.run_stage is not in this build")
+        return fn(ctx)
+
+    stage.__name__ = f"{name}_stage"
+    stage.__doc__ = f"Calls ``{module}.run_stage(ctx)`` when provided."
+    return stage
 
 
-def ablation_stage(ctx: RunContext) -> StageReport:
-    """Calls ``nonrecours.outputs.ablation.run_stage(ctx)`` (the value of each exchange) when provided."""
-    fn = _entry_point("nonrecours.outputs.ablation", "run_stage")
-    if fn is None:
-        return StageReport("ablation", status="not available",
-                           note="nonrecours.outputs.ablation.run_stage is not in this build")
-    return fn(ctx)
+outputs_stage = _plugged_stage("outputs", "nonrecours.outputs")
+"""Outreach lists, statistics, answers and the report."""
+ablation_stage = _plugged_stage("ablation", "nonrecours.outputs.ablation")
+"""The value of each agency's exchange."""
 
 
 STAGES: dict[str, Stage] = {
