@@ -120,32 +120,22 @@ def month_range(month: dt.date, back: int) -> list[dt.date]:
     return [dt.date((i - k) // 12, (i - k) % 12 + 1, 1) for k in range(back, -1, -1)]
 
 
-_DEPTHS: dict[tuple[object, ...], dict[str, int]] = {}
-"""``lookback``'s plan depths by (targets, month, registry, parameters): the package's rules and parameters are
-loaded once and not changed, so one plan per targets and month answers every later call."""
-
-
 def lookback(config: CoreConfig, month: dt.date) -> dict[str, int]:
     """Per monthly input, how many months before ``month`` the targets' plan reads (the deepest shift).
 
     Derived from the plan, not a constant: CSS adds the ASPA of each of the twelve previous months, and each
-    of those reads three months of gross pensions before it (M-15), PPA/RSA quarters read further back.
+    of those reads three months of gross pensions before it (M-15), PPA/RSA quarters read further back. The
+    plan is the engine's cached one (``cached_plan``): a run asks the same month many times.
     """
+    from nonrecours.engine.evaluate import cached_plan
     from nonrecours.rules.params import default_parameters
     from nonrecours.rules.registry import default_registry
 
-    registry, params = default_registry(), default_parameters()
-    key = (tuple(config.targets), month, id(registry), id(params))
-    if key not in _DEPTHS:  # planning costs about half a second; a run asks the same month many times
-        from nonrecours.engine.plan import build_plan
-
-        plan = build_plan(list(config.targets), registry, params, month)
-        found: dict[str, int] = {}
-        for s in plan.inputs():
-            if s.monthly and s.variable is not None:
-                found[s.variable] = max(found.get(s.variable, 0), -s.offset)
-        _DEPTHS[key] = found
-    depth = dict(_DEPTHS[key])
+    plan = cached_plan(tuple(config.targets), default_registry(), default_parameters(), month)
+    depth: dict[str, int] = {}
+    for s in plan.inputs():
+        if s.monthly and s.variable is not None:
+            depth[s.variable] = max(depth.get(s.variable, 0), -s.offset)
     if config.lookback_months is not None:
         depth = {k: config.lookback_months for k in depth}
     return depth

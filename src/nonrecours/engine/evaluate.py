@@ -117,12 +117,12 @@ _PLANS: dict[tuple[Any, ...], Plan] = {}
 _PLANS_KEPT = 64
 
 
-def _plan(targets: tuple[str, ...], reg: Registry, params: ParameterStore, month: dt.date) -> Plan:
+def cached_plan(targets: tuple[str, ...], reg: Registry, params: ParameterStore, month: dt.date) -> Plan:
     """``build_plan``, kept for the project's own rules and parameters: a plan depends only on the targets, the
     rules, the parameters and the month, and is never changed once built, so detection's variants (four or five
     evaluations a month) and the exchange-value reruns (eight detections) plan once. Measured on the 1,500-person
-    demo: planning is about a tenth of an evaluation there. Rules or parameters of the caller's own are planned
-    each time (they may be changed between calls)."""
+    demo: planning is about a tenth of an evaluation there; the core's ``lookback`` reads the same plans. Rules or
+    parameters of the caller's own are planned each time (they may be changed between calls)."""
     if reg is not default_registry() or params is not default_parameters():
         return build_plan(list(targets), reg, params, month)
     key = (targets, month, id(reg), id(params), len(reg.rules), len(reg.inputs))
@@ -160,7 +160,7 @@ def evaluate(targets: list[str] | tuple[str, ...] | str, inputs: Inputs, month: 
     if isinstance(month, pl.DataFrame):
         return _evaluate_months(list(targets), inputs, month, backend, reg, params, missing_inputs, duckdb_config)
     month = month.replace(day=1)
-    plan = _plan(tuple(targets), reg, params, month)
+    plan = cached_plan(tuple(targets), reg, params, month)
     full = _run(plan, inputs, backend, missing_inputs, None, duckdb_config)
     bindings = sorted(plan.bindings.values(), key=lambda b: (b.name, b.month))
     return Result(month, backend, plan, _public_frames(plan, full), bindings, inputs, full, months=(month,))
