@@ -26,11 +26,12 @@ from nonrecours.schemas.zonage import zone_apl_of
 
 __all__ = ["FAMILY_PAYMENTS", "PAYMENT_INPUTS", "build_inputs", "build_month"]
 
-FAMILY_PAYMENTS = ("af", "paje_base", "asf", "aide_logement")
+FAMILY_PAYMENTS = ("af", "paje_base", "asf", "aide_logement", "aah")
 PAYMENT_INPUTS: dict[str, str] = {"af": "af", "paje_base": "paje_base", "asf": "asf",
-                                  "aide_logement": "aide_logement_versee"}
-"""Rule input holding each benefit paid (the housing aid paid is distinct from the ``aide_logement`` the rules
-compute)."""
+                                  "aide_logement": "aide_logement_versee", "aah": "aah_versee"}
+"""Rule input holding each benefit paid to a famille (the housing aid and the AAH paid are distinct from the
+``aide_logement`` and ``aah`` the rules compute; the AAH is paid per dossier, and the rules share it among the
+members)."""
 _PAYMENT_COLUMNS = tuple(PAYMENT_INPUTS.values())
 _STATIC = ("age", "date_naissance", "student", "pregnant", "disability_rate", "nationality_group",
            "residence_permit_years")
@@ -411,13 +412,22 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # rules compute the allocations familiales and the housing aid that RSA, PPA, CSS and AAH count
     # (SITUATION_FORMAT.md, issue 11).
     paid_known = "benefits_paid" in lf and bool(fam_inputs)
+    # The AAH paid is known when the payers' table holds the payments of an AAH payer (CAF, MSA; a famille
+    # absent from it was paid none): the rules then count the AAH received as a resource (CASF R262-6, CSS
+    # R844-1, R861-8), else the AAH they compute (an ablation without the CAF and the MSA, a situation).
+    aah_paid_known = "benefits_paid" in lf and bool(
+        lf["benefits_paid"].filter(pl.col("paying_agency").cast(pl.String).is_in(list(catalogue_row("aah").payers)))
+        .select(pl.len()).collect().item())
     famille = famille.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge",
                              pl.lit(paid_known).alias("prestations_versees_connues"),
                              pl.lit("benefits_paid" in lf).alias("aide_logement_versee_connue"),
-                             pl.lit("benefits_paid" in lf).alias("aide_logement_du_mois_connue"))
+                             pl.lit("benefits_paid" in lf).alias("aide_logement_du_mois_connue"),
+                             pl.lit(aah_paid_known).alias("aah_versee_connue"))
     prov.append(_prov(famille, "famille", "famille_id", ["prestations_versees_connues", "aide_logement_versee_connue",
                                                          "aide_logement_du_mois_connue"],
                       pl.lit("observed" if paid_known else "estimated"), pl.lit(None), pl.lit(None)))
+    prov.append(_prov(famille, "famille", "famille_id", ["aah_versee_connue"],
+                      pl.lit("observed" if aah_paid_known else "estimated"), pl.lit(None), pl.lit(None)))
 
     # Ménage: commune of the reference person, housing of the latest month at most housing_months old.
     # The reference person first, then anyone whose commune is known, then by id: a ménage whose members

@@ -48,6 +48,7 @@ def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
     out["prestations_versees_connues"] = (("benefits_paid", "amount", None),)
     out["aide_logement_versee_connue"] = (("benefits_paid", "amount", "aide_logement"),)
     out["aide_logement_du_mois_connue"] = (("benefits_paid", "amount", "aide_logement"),)
+    out["aah_versee_connue"] = (("benefits_paid", "amount", "aah"),)
     out |= {
         "housing_status": (("housing", "status", None),),
         "rent": (("housing", "rent", None),),

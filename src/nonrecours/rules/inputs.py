@@ -95,6 +95,12 @@ input_variable("aide_logement_versee", entity="famille", dtype="float", monthly=
 input_variable("aide_logement_versee_connue", entity="famille", dtype="bool", monthly=False, default=True,
                label="l'aide au logement versée est connue (sinon RSA, prime d'activité, CSS et AAH lisent l'aide "
                      "calculée par les règles)", ref="caf")
+input_variable("aah_versee", entity="famille", dtype="float", monthly=True,
+               label="AAH versée à la famille (CAF, MSA: le dossier, sans le bénéficiaire)", ref="caf/msa")
+input_variable("aah_versee_connue", entity="famille", dtype="bool", monthly=False, default=False,
+               label="l'AAH versée est connue (extraits de la CAF et de la MSA: oui; situations de référence: non, "
+                     "SITUATION_FORMAT.md n'a pas de clé pour elle, et RSA, prime d'activité, ASPA et CSS lisent "
+                     "alors l'AAH calculée)", ref="caf/msa")
 input_variable("aide_logement_du_mois_connue", entity="famille", dtype="bool", monthly=False, default=True,
                label="l'aide au logement versée pour le mois évalué lui-même est connue (extraits de la CAF: oui; "
                      "situations de référence: non, elles ne fixent que les douze mois qui le précèdent et le "

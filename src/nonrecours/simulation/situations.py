@@ -427,11 +427,14 @@ def _frames(ind_rows: dict[str, list[Any]], amounts_rows: dict[str, list[Any]],
         "hosted_free_of_charge": pl.Boolean, "prestations_versees_connues": pl.Boolean,
         "aide_logement_versee_connue": pl.Boolean, "aide_logement_du_mois_connue": pl.Boolean,
         **{b: pl.Float64 for b in BENEFITS_PAID_FIELDS}})
+    # SITUATION_FORMAT.md has no key for an AAH paid: a situation's AAH paid is unknown, and the rules count
+    # the AAH they compute (rules.benefits.aah)
     famille = fam_all.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge",
                              "prestations_versees_connues", "aide_logement_versee_connue",
-                             "aide_logement_du_mois_connue")
+                             "aide_logement_du_mois_connue", pl.lit(False).alias("aah_versee_connue"))
     paid = fam_all.select("famille_id", *BENEFITS_PAID_FIELDS).filter(
-        pl.any_horizontal(pl.col(b) != 0 for b in BENEFITS_PAID_FIELDS)).rename(PAID_COLUMNS)
+        pl.any_horizontal(pl.col(b) != 0 for b in BENEFITS_PAID_FIELDS)).rename(PAID_COLUMNS).with_columns(
+        pl.lit(0.0).alias("aah_versee"))
     menage = pl.DataFrame(men_rows, schema={"menage_id": pl.Int64, "depcom": pl.Utf8, "residence_dom": pl.Boolean,
                                             "housing_status": pl.Utf8, "rent": pl.Float64})
     menage = menage.with_columns(zone_apl_of(menage["depcom"]).cast(pl.Int64))

@@ -162,10 +162,11 @@ def _entitlements(frames: list[pl.DataFrame]) -> pl.DataFrame:
                                                                  if k != "unit_kind"})
     return out.select(pl.lit("famille").alias("unit_kind"), pl.col("unit_id").cast(pl.String), "benefit", "month",
                       pl.col("amount").cast(pl.Float64)).sort("unit_id", "benefit", "month")
-FEEDING: tuple[str, ...] = tuple(b.code for b in CATALOGUE if b.code in PAYMENT_INPUTS)
-"""Benefits whose amount paid the other rules read (the allocations familiales and the housing aid are resources
-of RSA, PPA and CSS, the housing aid brings the forfait logement): drawn first, so that the truth's other
-entitlements are computed on what is really paid (``take_up_from_rules``)."""
+FEEDING: tuple[str, ...] = ("aah", *(b.code for b in CATALOGUE if b.code in PAYMENT_INPUTS and b.code != "aah"))
+"""Benefits whose amount paid the other rules read (the AAH, the allocations familiales and the housing aid are
+resources of RSA, PPA, ASPA and CSS, the housing aid brings the forfait logement): drawn first, so that the
+truth's other entitlements are computed on what is really paid, not on what is due (``take_up_from_rules``).
+The AAH comes first: it reads no benefit paid, and the housing aid reads it (CCH art. R822-13 and R822-14)."""
 
 
 def entitlements_from_rules(truth_dir: str | Path, months: list, *, backend: str = "polars",
@@ -297,7 +298,7 @@ def take_up_from_rules(truth_dir: str | Path, months: list, *, seed: int, backen
     """Entitlements from our rules and their take-up draw, benefit after benefit where one feeds the others.
 
     The truth's own payments of the ``FEEDING`` benefits are set aside; each is then computed on what is paid
-    so far and drawn, in catalogue order (the allocations familiales, then the housing aid, whose resources
+    so far and drawn, in ``FEEDING`` order (the AAH, then the housing aid, whose resources
     are neutralised for an RSA recipient: the RSA it reads must be computed without a housing aid the famille
     may not take up), and its takers' payments join ``benefits_paid``; the other benefits are computed last,
     on those payments (a famille that does not take its housing aid up receives none, so its RSA has no forfait

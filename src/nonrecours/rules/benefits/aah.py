@@ -1,7 +1,11 @@
 """Allocation aux adultes handicapés: a ``simulate`` output (summed over the famille) and a resource of RSA,
 prime d'activité, ASPA and CSS.
 
-The situation inputs carry no AAH paid, so it is computed (CSS art. L821-1 to L821-3): a person at
+Those benefits count the resources received (CASF art. R262-6; CSS art. R844-1, R815-22, R861-8): where the
+payers' extracts are read (``aah_versee_connue``), they read the AAH paid (``aah_percue``), as they read the
+family benefits and the housing aid paid; otherwise, and always for a reference situation (SITUATION_FORMAT.md
+has no key for an AAH paid), they read the AAH computed here. The entitlement (``aah``, ``aah_famille``) is
+always computed (CSS art. L821-1 to L821-3): a person at
 least 80 % disabled, or 50 % with a restriction substantielle et durable d'accès à l'emploi until the
 legal retirement age, receives the maximum amount less her resources, the ceiling being raised by half
 the amount per child; a pension d'invalidité is deducted first. Workers are assessed on the three
@@ -146,7 +150,7 @@ def aah(i: Individu):
 def caah(i: Individu):
     logement_independant = i.menage_role.is_in(["personne_de_reference", "conjoint"]) & (
         i.famille.statut_occupation != "foyer")
-    eligible = ((i.disability_rate >= param(f"{A}.taux_incapacite")) & (i.aah > 0) & logement_independant
+    eligible = ((i.disability_rate >= param(f"{A}.taux_incapacite")) & (i.aah_percue > 0) & logement_independant
                 & (i.salary_net <= 0) & i.famille.aide_logement_percue)
     return where(eligible, param(f"{A}.majoration_vie_autonome"), 0.0)
 
@@ -154,3 +158,25 @@ def caah(i: Individu):
 @rule(entity="famille", dtype="float", label="AAH des membres de la famille (mensuelle)", ref="CSS art. L821-1")
 def aah_famille(f: Famille):
     return f.sum(f.members.aah)
+
+
+@rule(entity="famille", dtype="bool", label="AAH versée sans droit calculé: le conjoint plutôt que le demandeur "
+      "en est le bénéficiaire présumé")
+def aah_versee_au_conjoint(f: Famille):
+    """The parent with the higher disability rate (the demandeur on a tie or when no rate is known)."""
+    taux = f.members.disability_rate
+    return f.value_of("conjoint", taux, default=-1.0) > f.value_of("demandeur", taux, default=-1.0)
+
+
+@rule(entity="individu", dtype="float", label="AAH perçue (versée quand les versements sont connus, sinon calculée)",
+      ref="CASF art. R262-6; CSS art. R844-1, R815-22 et R861-8")
+def aah_percue(i: Individu):
+    """The paying agency reports the AAH per dossier (famille), not per beneficiary: the paid amount is shared
+    in proportion to the AAH computed for each member; when the rules compute none (a disability rate no
+    agency gave) it goes to the presumed beneficiary. A regularisation (negative amount) counts as nothing
+    received."""
+    f = i.famille
+    calculee = f.aah_famille
+    presume = where(f.aah_versee_au_conjoint, i.famille_role == "conjoint", i.famille_role == "demandeur")
+    part = where(calculee > 0, i.aah / maximum(calculee, 0.01), where(presume, 1.0, 0.0))
+    return where(f.aah_versee_connue, maximum(f.aah_versee, 0.0) * part, i.aah)

@@ -142,13 +142,13 @@ def al_retraite(i: Individu):
       "(chômage indemnisé depuis deux mois, retraite, AAH sans activité)", ref="CCH art. R822-13")
 def al_abattement_activite(i: Individu):
     chomeur = [(shift(i.salary_net, -k) <= 0) & (shift(i.unemployment, -k) > 0) for k in (0, 1, 2)]
-    return (chomeur[0] & chomeur[1] & chomeur[2]) | i.al_retraite | ((i.aah > 0) & (i.salary_net <= 0))
+    return (chomeur[0] & chomeur[1] & chomeur[2]) | i.al_retraite | ((i.aah_percue > 0) & (i.salary_net <= 0))
 
 
 @rule(entity="individu", dtype="bool", label="aides au logement: abattement de 30 % sur les allocations chômage "
       "(retraite ou AAH sans activité)", ref="CCH art. R822-14")
 def al_abattement_chomage(i: Individu):
-    return (i.al_retraite | (i.aah > 0)) & (i.salary_net <= 0)
+    return (i.al_retraite | (i.aah_percue > 0)) & (i.salary_net <= 0)
 
 
 @rule(entity="individu", dtype="float", label="aides au logement: revenus d'activité et de chômage retenus "

@@ -64,7 +64,7 @@ def asi_aspa_ressources_hors_aah(i: Individu):
       ref="CSS art. R815-22, R815-25 et R815-29")
 def asi_aspa_base_ressources_individu(i: Individu):
     """The AAH counts unless the person is entitled to ASPA or draws an invalidity pension."""
-    aah_comptee = where(i.aspa_eligibilite | (i.invalidity_pension > 0), 0.0, mean_over(i.aah, -3, -1))
+    aah_comptee = where(i.aspa_eligibilite | (i.invalidity_pension > 0), 0.0, mean_over(i.aah_percue, -3, -1))
     return i.asi_aspa_ressources_hors_aah + aah_comptee
 
 

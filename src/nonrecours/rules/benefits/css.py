@@ -76,7 +76,7 @@ def css_forfait_logement(f: Famille):
 
 @rule(entity="individu", dtype="float", label="CSS: ressources individuelles du mois", ref="CSS art. R861-8 et R861-10")
 def css_ressources_individu(i: Individu):
-    aah = maximum(i.aah - param(f"{C}.abattement_aah"), 0.0)
+    aah = maximum(i.aah_percue - param(f"{C}.abattement_aah"), 0.0)
     return (i.salary_net + i.unemployment + i.pension_net + i.invalidity_pension + i.alimony_received
             + aah + i.caah)
 
@@ -92,7 +92,7 @@ def css_aspa_retenue(f: Famille):
       ref="Instruction interministérielle n° DSS/SD2A/2021/71 du 30 mars 2021")
 def css_asi_retenue(f: Famille):
     """No abatement when the ASI beneficiary also receives the AAH (its own abatement applies)."""
-    avec_aah = f.any(f.members.asi_eligibilite & (f.members.aah > 0))
+    avec_aah = f.any(f.members.asi_eligibilite & (f.members.aah_percue > 0))
     abattement = where(avec_aah, 0.0, param(f"{C}.abattement_asi.personne_seule"))
     return maximum(f.asi - abattement, 0.0)
 

@@ -42,7 +42,7 @@ def _smic_horaire():  # type: ignore[no-untyped-def]
       "de 29 heures de SMIC)", ref="CSS art. L842-4, R844-1 et D843-4")
 def ppa_revenu_activite_individu(i: Individu):
     seuil_aah = param(f"{P}.seuil_aah_activite") * _smic_horaire()
-    return i.salary_net + where(i.salary_net >= seuil_aah, i.aah, 0.0)
+    return i.salary_net + where(i.salary_net >= seuil_aah, i.aah_percue, 0.0)
 
 
 @rule(entity="individu", dtype="float", label="prime d'activité: autres ressources du mois",
@@ -50,7 +50,7 @@ def ppa_revenu_activite_individu(i: Individu):
 def ppa_ressources_hors_activite_individu(i: Individu):
     seuil_aah = param(f"{P}.seuil_aah_activite") * _smic_horaire()
     return (i.unemployment + i.pension_net + i.invalidity_pension + i.alimony_received + i.caah
-            + where(i.salary_net < seuil_aah, i.aah, 0.0))
+            + where(i.salary_net < seuil_aah, i.aah_percue, 0.0))
 
 
 @rule(entity="individu", dtype="float", label="bonification individuelle de la prime d'activité",

@@ -44,7 +44,7 @@ def rsa_ressources_individu(i: Individu):
     for x in (i.invalidity_pension, i.alimony_received):
         arrete = (x == 0) & (shift(x, -1) > 0)
         non_pros = non_pros + maximum(3 * mean_over(x, -3, -1) - where(arrete, forfait, 0.0), 0.0) / 3
-    return pros + non_pros + mean_over(i.aah + i.caah, -3, -1)
+    return pros + non_pros + mean_over(i.aah_percue + i.caah, -3, -1)
 
 
 @rule(entity="famille", dtype="bool", label="parent enceinte dans la famille")
