@@ -109,3 +109,32 @@ def test_month_must_be_a_first_day(tables):
         build_inputs(tables, dt.date(2026, 4, 2))
     with pytest.raises(SchemaError):
         build_inputs({"resources": tables["resources"]}, M)
+
+
+def _with_paid(tables, rows):
+    return {**tables, "benefits_paid": _frame(BENEFITS_PAID, rows)}
+
+
+def test_the_aah_paid_is_read_and_counted_where_an_aah_payer_sent_its_payments(tables):
+    from nonrecours.engine import evaluate
+
+    months = [dt.date(2026, m, 1) for m in (1, 2, 3)]
+    paid = _with_paid(tables, [["famille", "F1", None, "aah", m, Decimal("500.00"), "caf", *_prov()] for m in months])
+    inp = build_inputs(paid, M)
+    assert inp.famille.sort("famille_id")["aah_versee_connue"].to_list() == [True, True]
+    fm = inp.famille_monthly.filter(pl.col("famille_id") == "caf:F1").sort("month")
+    assert fm.filter(pl.col("month").is_in(months))["aah_versee"].to_list() == [500.0] * 3
+    ind = evaluate(["aah_percue", "aah"], inp, M)["individu"].sort("person_id")
+    # nobody's disability rate opens an AAH here: the dossier's AAH goes to the demandeur (a), as received
+    assert ind["aah"].to_list() == [0.0] * 4
+    received = evaluate(["rsa_ressources_individu"], inp, M)["individu"].sort("person_id")
+    assert received["rsa_ressources_individu"][0] == pytest.approx(500.0)
+
+
+def test_the_aah_paid_is_unknown_without_the_payments_of_an_aah_payer(tables):
+    # only the CNAV's ASPA payments came (the CAF and the MSA were left out): the rules compute the AAH
+    only_cnav = _with_paid(tables, [["famille", "F2", None, "aspa", dt.date(2026, 3, 1), Decimal("100.00"), "cnav",
+                                     *_prov("cnav")]])
+    assert build_inputs(only_cnav, M).famille["aah_versee_connue"].to_list() == [False, False]
+    without = {k: v for k, v in tables.items() if k != "benefits_paid"}
+    assert build_inputs(without, M).famille["aah_versee_connue"].to_list() == [False, False]
