@@ -19,14 +19,18 @@ from nonrecours.rules.dsl import (
     Famille,
     Individu,
     condition,
+    day_of,
     maximum,
     mean_over,
     minimum,
+    month_of,
+    month_start,
     param,
     round_,
     rule,
     shift,
     where,
+    year_of,
 )
 
 __all__: list[str] = []
@@ -76,19 +80,36 @@ def ppa_base_ressources(f: Famille):
             + f.pf_retenues_minima + f.aspa + f.asi)
 
 
+@rule(entity="individu", dtype="bool", label="enfant né dans le mois, après son premier jour")
+def ppa_enfant_ne_dans_le_mois(i: Individu):
+    """Not yet a member on the first day of the month (``est_enfant``), a member on its last day."""
+    naissance, debut = i.date_naissance, month_start()
+    return ((i.famille_role == "enfant") & (year_of(naissance) == year_of(debut))
+            & (month_of(naissance) == month_of(debut)) & (day_of(naissance) > 1))
+
+
+@rule(entity="famille", dtype="int", label="prime d'activité: enfants à charge au dernier jour du mois",
+      ref="CSS art. R843-1, II")
+def ppa_nb_enfants(f: Famille):
+    """For each reference month the composition is the foyer's on the last day of that month (CSS art. R843-1,
+    II): a child born during the month counts for it, though the RSA's count (the first day) leaves it out. A
+    newborn has no resource and is not autonomous, so it is at charge."""
+    return f.rsa_nb_enfants + f.count(where=f.members.ppa_enfant_ne_dans_le_mois)
+
+
 @rule(entity="famille", dtype="float", label="prime d'activité: montant forfaitaire (majoré pour un parent isolé)",
-      ref="CSS art. L842-3, L842-7 et D843-1")
+      ref="CSS art. L842-3, L842-7, R843-1 et D843-1")
 def ppa_montant_forfaitaire(f: Famille):
     base = param(f"{P}.montant_de_base")
-    taux = taux_montant_forfaitaire(P, f.nb_parents + f.rsa_nb_enfants, f.nb_parents)
-    majore = base * taux_montant_majore_isolement(P, f.rsa_nb_enfants)
+    taux = taux_montant_forfaitaire(P, f.nb_parents + f.ppa_nb_enfants, f.nb_parents)
+    majore = base * taux_montant_majore_isolement(P, f.ppa_nb_enfants)
     return where(f.rsa_majore_eligibilite, majore, base * taux)
 
 
 @rule(entity="famille", dtype="float", label="forfait logement de la prime d'activité", ref="CSS art. R844-3")
 def ppa_forfait_logement(f: Famille):
     """The forfait is computed on the montant forfaitaire of at most three persons."""
-    n = f.nb_parents + f.rsa_nb_enfants
+    n = f.nb_parents + f.ppa_nb_enfants
     base = param(f"{P}.montant_de_base") * (
         1 + where(n >= 2, param(f"{P}.majoration.deuxieme_personne"), 0.0)
         + where(n >= 3, param(f"{P}.majoration.troisieme_personne"), 0.0))

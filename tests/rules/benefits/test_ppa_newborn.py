@@ -1,0 +1,51 @@
+"""A child born during a reference month counts for that month's prime d'activité: the composition of each
+reference month is the foyer's on its last day (CSS art. R843-1, II), not on its first day as the RSA takes it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from nonrecours.engine import Inputs, evaluate
+from nonrecours.simulation import load_situations
+
+JUNE = dt.date(2025, 6, 1)
+SITUATION = {"id": "newborn", "month": "2025-06", "depcom": "46042", "housing": {"status": "tenant", "rent": 500},
+             "persons": [{"role": "parent", "age": 30, "monthly": {"salary_net": 1000}},
+                         {"role": "parent", "age": 31, "monthly": {"salary_net": 400}},
+                         {"role": "child", "age": 0}],
+             "benefits_paid": {"main": {"af": 0, "paje_base": 0, "asf": 0, "aide_logement": 0}}}
+
+
+@pytest.fixture(scope="module")
+def frames() -> dict[str, pl.DataFrame]:
+    batch = load_situations([SITUATION])
+    assert batch.errors == []
+    return batch.frames_for_month(JUNE)
+
+
+def _born(frames: dict[str, pl.DataFrame], birth: dt.date, month: dt.date, targets: list[str]) -> dict:
+    ind = frames["individu"].with_columns(
+        pl.when(pl.col("famille_role") == "enfant").then(pl.lit(birth)).otherwise(pl.col("date_naissance"))
+        .alias("date_naissance"))
+    res = evaluate(targets, Inputs(**{**frames, "individu": ind}), month)
+    return res["famille"].row(0, named=True)
+
+
+def test_a_child_born_mid_month_counts_for_the_prime_of_that_month_not_for_the_rsa(frames) -> None:
+    may = dt.date(2025, 5, 1)
+    got = _born(frames, dt.date(2025, 5, 15), may, ["ppa_nb_enfants", "rsa_nb_enfants"])
+    assert (got["ppa_nb_enfants"], got["rsa_nb_enfants"]) == (1, 0)
+    before = _born(frames, dt.date(2025, 5, 15), dt.date(2025, 4, 1), ["ppa_nb_enfants"])
+    assert before["ppa_nb_enfants"] == 0  # not yet born on the last day of April
+
+
+def test_the_prime_is_the_same_for_a_birth_on_the_first_or_the_fifteenth_of_a_reference_month(frames) -> None:
+    first = _born(frames, dt.date(2025, 5, 1), JUNE, ["ppa"])["ppa"]
+    mid = _born(frames, dt.date(2025, 5, 15), JUNE, ["ppa"])["ppa"]
+    after = _born(frames, dt.date(2025, 6, 2), JUNE, ["ppa"])["ppa"]  # born after the reference months
+    assert mid == pytest.approx(first, abs=0.01)
+    # the child's share of the montant forfaitaire (30 % of the base) for one reference month of three
+    assert mid - after == pytest.approx(0.3 * 638.28 / 3, abs=1.0)
