@@ -236,3 +236,33 @@ def test_dgfip_carries_income_years_n2_and_n1_and_the_core_reads_n2_as_observed(
     prov = core.provenance.filter(pl.col("input") == "revenus_n2_renseignes")
     assert prov.filter(pl.col("kind") == "observed").height > 0.9 * prov.height
     assert set(prov.filter(pl.col("kind") == "observed")["source_agency"]) == {"dgfip"}
+
+
+def test_the_truth_counts_the_aah_received_not_the_aah_due(truth: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The AAH is drawn before the benefits that count it: a famille that does not take its AAH up has RSA,
+    PPA and CSS computed without it (CASF art. R262-6; CSS art. R844-1, R861-8), as the rules read a workspace."""
+    from nonrecours.synth import extracts
+
+    last = pl.read_parquet(truth / "housing.parquet").get_column("month").max()
+    # the RSA and the PPA of the last month read the AAH paid in the months before it (two months keep it short:
+    # the AAH paid the month before is a third of the RSA's resources of reference)
+    months = [pl.select(pl.lit(last).dt.offset_by("-1mo")).item(), last]
+    by_rate = {}
+    for rate in (0.0, 1.0):
+        monkeypatch.setitem(extracts.TAKE_UP_RATES, "aah", rate)
+        by_rate[rate] = extracts.take_up_from_rules(truth, months, seed=5)
+    aah = by_rate[1.0].filter(pl.col("benefit") == "aah").get_column("unit_id").unique()
+    assert aah.len() > 0 and not by_rate[0.0].filter(pl.col("benefit") == "aah").get_column("take_up").any()
+    key = ["unit_id", "benefit", "month"]
+    counting = ["rsa", "ppa"]
+    due, received = (f.filter(pl.col("unit_id").is_in(aah.implode()) & pl.col("benefit").is_in(counting)
+                              & (pl.col("month") == last))
+                     .select(*key, "amount") for f in (by_rate[1.0], by_rate[0.0]))
+    both = received.join(due, on=key, how="left", suffix="_due")
+    # without the AAH received every famille is entitled to at least as much, and some to more
+    assert (both.get_column("amount") >= both.get_column("amount_due").fill_null(0.0) - 0.01).all()
+    assert received.height > due.height or (both.get_column("amount") > both.get_column("amount_due") + 1).any()
+    # the other familles' entitlements do not move
+    others = [f.filter(~pl.col("unit_id").is_in(aah.implode()) & (pl.col("benefit") != "aah")).select(*key, "amount")
+              .sort(key) for f in (by_rate[0.0], by_rate[1.0])]
+    assert others[0].equals(others[1])
