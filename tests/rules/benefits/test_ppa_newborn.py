@@ -26,19 +26,25 @@ def frames() -> dict[str, pl.DataFrame]:
     return batch.frames_for_month(JUNE)
 
 
-def _born(frames: dict[str, pl.DataFrame], birth: dt.date, month: dt.date, targets: list[str]) -> dict:
+@pytest.fixture(scope="module", params=["polars", "duckdb"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _born(frames: dict[str, pl.DataFrame], birth: dt.date, month: dt.date, targets: list[str],
+          backend: str = "polars") -> dict:
     ind = frames["individu"].with_columns(
         pl.when(pl.col("famille_role") == "enfant").then(pl.lit(birth)).otherwise(pl.col("date_naissance"))
         .alias("date_naissance"))
-    res = evaluate(targets, Inputs(**{**frames, "individu": ind}), month)
+    res = evaluate(targets, Inputs(**{**frames, "individu": ind}), month, backend=backend)
     return res["famille"].row(0, named=True)
 
 
-def test_a_child_born_mid_month_counts_for_the_prime_of_that_month_not_for_the_rsa(frames) -> None:
+def test_a_child_born_mid_month_counts_for_the_prime_of_that_month_not_for_the_rsa(frames, backend) -> None:
     may = dt.date(2025, 5, 1)
-    got = _born(frames, dt.date(2025, 5, 15), may, ["ppa_nb_enfants", "rsa_nb_enfants"])
+    got = _born(frames, dt.date(2025, 5, 15), may, ["ppa_nb_enfants", "rsa_nb_enfants"], backend)
     assert (got["ppa_nb_enfants"], got["rsa_nb_enfants"]) == (1, 0)
-    before = _born(frames, dt.date(2025, 5, 15), dt.date(2025, 4, 1), ["ppa_nb_enfants"])
+    before = _born(frames, dt.date(2025, 5, 15), dt.date(2025, 4, 1), ["ppa_nb_enfants"], backend)
     assert before["ppa_nb_enfants"] == 0  # not yet born on the last day of April
 
 
