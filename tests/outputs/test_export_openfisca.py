@@ -109,3 +109,27 @@ def test_the_months_paid_benefits_can_be_stated_instead_of_computed(frames) -> N
     default = export_situations(frames, dt.date(2025, 4, 1))
     main = next(f for f in default.situations[0]["familles"].values() if len(f["parents"]) == 2)
     assert main["aide_logement"]["2025-04"] is None
+
+
+def test_a_known_aah_paid_is_stated_for_the_parent_with_the_higher_disability_rate(frames) -> None:  # type: ignore[no-untyped-def]
+    """OpenFisca then counts the AAH received, as our rules do where the CAF's payments are known."""
+    import polars as pl
+
+    fam = frames["famille"]
+    main = fam["famille_id"].min()  # situation a's main famille (the parents and the child)
+    ind = frames["individu"].with_columns(
+        pl.when(pl.col("famille_role") == "conjoint").then(0.8).otherwise(pl.col("disability_rate"))
+        .alias("disability_rate"))
+    fm = frames["famille_monthly"].with_columns(
+        pl.when(pl.col("famille_id") == main).then(500.0).otherwise(0.0).alias("aah_versee"))
+    known = fam.with_columns((pl.col("famille_id") == main).alias("aah_versee_connue"))
+    ex = export_situations({**frames, "individu": ind, "famille": known, "famille_monthly": fm}, dt.date(2025, 4, 1))
+    people = ex.situations[0]["individus"]
+    f = next(f for f in ex.situations[0]["familles"].values() if len(f["parents"]) == 2)
+    demandeur, conjoint = f["parents"]
+    assert people[conjoint]["aah"]["2025-03"] == 500 and people[conjoint]["aah"]["2025-04"] is None
+    assert people[demandeur]["aah"]["2025-03"] == 0 and people[f["enfants"][0]]["aah"]["2025-03"] == 0
+    granny = next(p for k, p in people.items() if k not in (*f["parents"], *f["enfants"]))
+    assert set(granny["aah"]) == {"2025-04"}  # her famille's AAH paid is unknown: OpenFisca computes it
+    unknown = export_situations(frames, dt.date(2025, 4, 1)).situations[0]["individus"]
+    assert set(unknown[conjoint]["aah"]) == {"2025-04"}  # situations carry no AAH paid

@@ -16,7 +16,8 @@ SITUATION_FORMAT.md, so that OpenFisca reads our inputs as our rules do):
 - family benefits and housing aid paid (af, paje_base, asf, aide_logement_versee) are inputs of the twelve
   months before the evaluated month (``benefits_paid=True``; a month without a row was paid 0; a housing aid
   whose payment is unknown, ``aide_logement_versee_connue`` false, is not stated); the evaluated month
-  itself is computed;
+  itself is computed; the AAH paid (``aah_versee``, per dossier) where it is known, as the ``aah`` of the
+  parent with the higher disability rate and 0 for the other members (``_aah_paid``);
 - a famille hosted free of charge in another's dwelling is its own ménage, ``loge_gratuitement``;
 - nationality groups become a representative code (FR, an EEA state, a code outside the EEA), the permit
   years ``duree_possession_titre_sejour``; activity follows salary > unemployment > pension > inactive;
@@ -121,6 +122,32 @@ def _series_dicts(df: pl.DataFrame, key: str, columns: Iterable[str]) -> dict[An
     return out
 
 
+def _aah_paid(ind: pl.DataFrame, fam: pl.DataFrame, fm: pl.DataFrame | None,
+              paid_months: pl.DataFrame) -> dict[Any, dict[str, dict[str, Any]]]:
+    """OpenFisca's ``aah`` (per person) of the familles whose AAH paid is known (``aah_versee_connue``): the
+    dossier's payment goes to the parent with the higher disability rate (the demandeur on a tie), the other
+    members get 0, so OpenFisca counts the AAH received as our rules do (``aah_percue``). Our rules share a
+    payment among members in proportion to the AAH they compute; with two members entitled the export differs."""
+    if fm is None or "aah_versee" not in fm.columns or "aah_versee_connue" not in fam.columns:
+        return {}
+    known = fam.filter(pl.col("aah_versee_connue")).select("famille_id")
+    members = ind.join(known, on="famille_id", how="semi")
+    if members.is_empty():
+        return {}
+    rate = pl.col("disability_rate").fill_null(-1.0)
+    parents = members.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"]))
+    who = (parents.sort(["famille_id", rate, pl.col("famille_role") == "demandeur"], descending=[False, True, True])
+           .unique("famille_id", keep="first", maintain_order=True)
+           .select("famille_id", pl.col("person_id").alias("who")))
+    grid = (members.select("famille_id", "person_id").join(who, on="famille_id", how="left")
+            .join(paid_months, how="cross")
+            .join(fm.select("famille_id", "month", "aah_versee"), on=["famille_id", "month"], how="left")
+            .with_columns(pl.when(pl.col("person_id") == pl.col("who"))
+                          .then(pl.col("aah_versee").fill_null(0.0).clip(lower_bound=0.0)).otherwise(0.0)
+                          .round(2).alias("aah")))
+    return _series_dicts(grid, "person_id", ["aah"])
+
+
 def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                       famille_ids: Sequence[int] | pl.Series | None = None, *, benefits_paid: bool = True,
                       outputs: bool | Mapping[str, Sequence[str]] = True, paid_this_month: bool = False) -> Export:
@@ -213,6 +240,7 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         if "aide_logement_versee_connue" in fam.columns:  # an aid paid unknown is left for OpenFisca to compute
             for fid in fam.filter(~pl.col("aide_logement_versee_connue"))["famille_id"].to_list():
                 per_famille.get(fid, {}).pop("aide_logement", None)
+    aah_paid = _aah_paid(ind, fam, fm, paid_months) if benefits_paid else {}
 
     # -- assemble, one situation per ménage ------------------------------------------------------------
     ind = ind.join(fam.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge"),
@@ -256,9 +284,12 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                 person["activite"] = {whole: "inactif"}
             else:
                 person.update(series)
+            person.update(aah_paid.get(r["person_id"], {}))
             if r["famille_role"] != "enfant" and r.get("couple_kind") in ("married", "pacs"):
                 person["statut_marital"] = {whole: "marie" if r["couple_kind"] == "married" else "pacse"}
             for v in requested.get("individus", ()):  # an input asked for: its other months stay stated
+                if paid_this_month and period in person.get(v, {}):  # the AAH paid: stated, not asked
+                    continue
                 person[v] = {**person.get(v, {}), (year if v in YEARLY else period): None}
             sit["individus"][pid] = person
             fkey = keys.setdefault(("f", r["famille_id"]), f"f{len(sit['familles'])}")
