@@ -730,7 +730,7 @@ def _write_cnam(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, month
 RSA_REGISTRATION_FROM = dt.date(2025, 1, 1)
 """Since this date a person who claims the RSA, and their spouse, cohabitant or PACS partner, are registered at
 France Travail (Code du travail art. L5411-1, 2°, loi n° 2023-1196 du 18 décembre 2023 pour le plein emploi,
-art. 1 and 14), unless they have reached the full-rate pension age (the ``pension`` test of ``_jobseekers``)."""
+art. 1, in force on that date), unless they have reached the full-rate pension age (see ``_jobseekers``)."""
 FULL_RATE_AGE = 67
 """The age of the full-rate pension (CSS art. L351-8, 1°), past which the RSA claimant is not registered."""
 
