@@ -53,6 +53,54 @@ def summarise(evaluation: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+CAUSE_GROUPS: dict[str, tuple[str, ...]] = {
+    "nationality": ("nationality_group", "residence_permit_years", "residence_condition_exempt"),
+    "disability": ("disability_rate", "rsdae", "unfit_for_work"),
+}
+"""Unknowns a possible flag names, grouped; a flag naming several groups counts under the first."""
+
+
+def miss_causes(run: Path) -> dict[str, dict[str, int]]:
+    """Why each true non-take-up unit missed by the certain+probable flags is missed, per benefit, in this order:
+    not in the workspace, excluded (claim, refusal, closure, opt-out), not entitled on the workspace's data,
+    seen as paid, then the first group of ``CAUSE_GROUPS`` the unit's possible flag names, else other."""
+    import datetime as dt
+
+    from nonrecours.detection.evaluate import _truth_to_workspace
+
+    det = sorted((run / "detection").glob("*/units.parquet"))[-1].parent
+    month = dt.date.fromisoformat(det.name + "-01")
+    units, flags = pl.read_parquet(det / "units.parquet"), pl.read_parquet(det / "flags.parquet")
+    truth = run / "truth"
+    take_up = pl.read_parquet(truth / "take_up.parquet").filter(pl.col("month") == month)
+    mapping = _truth_to_workspace(truth, units, month, run / "exchange.toml")
+    group = pl.lit("other")
+    for name, inputs in reversed(CAUSE_GROUPS.items()):
+        group = pl.when(pl.col("deciding_unknowns").list.eval(pl.element().is_in(list(inputs))).list.any()) \
+            .then(pl.lit(name)).otherwise(group)
+    out: dict[str, dict[str, int]] = {}
+    for b in take_up.get_column("benefit").unique().sort().to_list():
+        fb = flags.filter((pl.col("benefit") == b) & (pl.col("status") == "non_take_up"))
+        found = fb.filter(pl.col("grade").is_in(["certain", "probable"])).get_column("unit_id")
+        ntu = take_up.filter((pl.col("benefit") == b) & ~pl.col("take_up")).select("unit_id").join(
+            mapping.rename({"unit_id": "ws"}), left_on="unit_id", right_on="truth_id", how="left")
+        missed = ntu.filter(~pl.col("ws").is_in(found.implode()) | pl.col("ws").is_null()).join(
+            units.filter(pl.col("benefit") == b).select(pl.col("unit_id").alias("ws"), "status", "grade",
+                                                        "excluded"), on="ws", how="left").join(
+            fb.filter(pl.col("grade") == "possible").select(pl.col("unit_id").alias("ws"), "deciding_unknowns"),
+            on="ws", how="left")
+        cause = (pl.when(pl.col("ws").is_null()).then(pl.lit("not_in_workspace"))
+                 .when(pl.col("excluded").is_not_null()).then(pl.lit("excluded"))
+                 .when(pl.col("grade").is_null()).then(pl.lit("not_entitled_on_data"))
+                 .when(pl.col("status").is_in(["consistent", "under_payment"])).then(pl.lit("seen_as_paid"))
+                 .when(pl.col("deciding_unknowns").is_not_null()).then(group).otherwise(pl.lit("other")))
+        counts = dict(missed.select(cause.alias("c")).get_column("c").value_counts().iter_rows())
+        out[b] = {"true": ntu.height, "found": ntu.height - missed.height,
+                  **{c: counts.get(c, 0) for c in ("not_in_workspace", "excluded", "not_entitled_on_data",
+                                                   "seen_as_paid", *CAUSE_GROUPS, "other")}}
+    return out
+
+
 def _demo(persons: int, seed: int, out: Path, without: list[str]) -> None:
     cmd = [sys.executable, "-c", "from nonrecours.cli import app; app()", "demo", "--out", str(out),
            "--persons", str(persons), "--seed", str(seed)]
@@ -171,10 +219,12 @@ def main() -> None:
             else:
                 _demo(args.persons, args.seed, run, args.without)
         evaluation, manifest = _evaluation(run)
+        causes = miss_causes(run)
     entry = {"label": args.label, "commit": args.commit, "month": evaluation["month"],
              "backend": evaluation.get("backend"), "persons": manifest.get("persons", args.persons),
              "seed": manifest.get("seed", args.seed), "without": args.without,
-             "truth_engine": evaluation.get("truth_engine"), **extra, "benefits": summarise(evaluation)}
+             "truth_engine": evaluation.get("truth_engine"), **extra, "benefits": summarise(evaluation),
+             "miss_causes": causes}
     _append(args.out, entry)
     for b, r in entry["benefits"].items():
         print(f"{b:18} precision c+p {r['precision_cp']} % recall c+p {r['recall_cp']} % "

@@ -266,3 +266,45 @@ def test_the_truth_counts_the_aah_received_not_the_aah_due(truth: Path, monkeypa
     others = [f.filter(~pl.col("unit_id").is_in(aah.implode()) & (pl.col("benefit") != "aah")).select(*key, "amount")
               .sort(key) for f in (by_rate[0.0], by_rate[1.0])]
     assert others[0].equals(others[1])
+
+
+def test_france_travail_lists_every_registered_jobseeker_with_its_nationality(truth: Path, tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The extract lists every registered jobseeker and month, with or without ARE (the truth's own
+    registrations, the RSA takers' parents from 2025: L5411-1 2°), and its ingest gives their nationality."""
+    import datetime as dt
+    import secrets
+
+    from nonrecours.connectors import ingest_extract
+    from nonrecours.synth.extracts import FULL_RATE_AGE, RSA_REGISTRATION_FROM
+
+    monkeypatch.setenv("NONRECOURS_EXCHANGE_SECRET", secrets.token_urlsafe(40))
+    exchange = Path(__file__).resolve().parents[2] / "src" / "nonrecours" / "connectors" / "exchange.toml"
+    noise = Noise(unknown=0, nir_typo=0, nir_missing=0, stale=0, duplicates=0, late_updates=0)
+    paths = write_extracts(truth, tmp_path / "x", seed=5, entitlements=_entitlements(truth), noise=noise)
+    months = [dt.date.fromisoformat(f"{m}-01") for m in json.loads(paths["manifest"].read_text())["months"]]
+    seekers = pl.read_parquet(truth / "jobseekers.parquet")
+    own = pl.read_parquet(truth / "registrations.parquet").filter(pl.col("month").is_in(months))
+    # every registration of the truth is listed, and nothing else but the RSA claimants' from 2025
+    assert own.select("person_id", "month").join(seekers, on=["person_id", "month"], how="anti").is_empty()
+    rsa = seekers.filter(pl.col("basis") == "rsa")
+    assert rsa.height > 0 and rsa.get_column("month").min() >= RSA_REGISTRATION_FROM
+    taken = pl.read_parquet(truth / "take_up.parquet").filter((pl.col("benefit") == "rsa") & pl.col("take_up")
+                                                              & (pl.col("month") >= RSA_REGISTRATION_FROM))
+    fam = pl.read_parquet(truth / "unit_memberships.parquet").filter(pl.col("unit_kind").cast(pl.String) == "famille")
+    claimants = rsa.join(fam.select("person_id", "unit_id", "role"), on="person_id").join(
+        taken.select("unit_id", "month"), on=["unit_id", "month"])
+    assert claimants.get_column("role").cast(pl.String).is_in(["demandeur", "conjoint"]).all()
+    born = pl.read_parquet(truth / "persons.parquet").select("person_id", "birth_month")
+    assert rsa.join(born, on="person_id").filter(
+        pl.col("birth_month").dt.offset_by(f"{FULL_RATE_AGE}y") <= pl.col("month")).is_empty()
+    ft = pl.read_csv(paths["france_travail"], infer_schema=False)
+    assert ft.height == seekers.height  # no noise: one row per registered person and month
+    assert set(ft.get_column("categorie")) <= {"A", "B", "C", "D", "E"}
+    no_are = ft.filter(pl.col("montant_are").cast(pl.Float64) == 0)
+    assert no_are.height > 0 and (no_are.get_column("nb_jours_indemnises") == "0").all()
+    assert no_are.get_column("nationalite").is_not_null().all()
+    ingest_extract("france_travail", paths["france_travail"], exchange, tmp_path / "ws")
+    persons = pl.read_parquet(tmp_path / "ws" / "persons" / "*.parquet")
+    assert persons.height == ft.get_column("nir").n_unique()  # the jobseekers without ARE included
+    assert persons.get_column("nationality_group").is_not_null().all()

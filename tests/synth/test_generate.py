@@ -202,3 +202,23 @@ def test_invariants_hold_for_any_size_seed_and_chunking(tmp_path_factory, person
     _check_roles(persons_df, memberships)
     resources = pl.read_parquet(paths["resources"]).join(persons_df, on="person_id")
     assert (resources["month"] >= resources["birth_month"]).all()
+
+
+def test_registrations_cover_every_are_month_and_follow_the_salary(territory):
+    """France Travail registration kept by the truth: every month with ARE is registered (the ARE is paid to
+    registered jobseekers only), the category follows the month's salary, the registration date precedes it."""
+    from nonrecours.synth.income import CATEGORY_B_BELOW
+
+    reg = territory["registrations"]
+    res = territory["resources"]
+    are = res.filter(pl.col("kind").cast(pl.String) == "unemployment_benefit").select("person_id", "month")
+    assert are.height > 0 and are.join(reg, on=["person_id", "month"], how="anti").is_empty()
+    assert reg.height > are.height  # long-term jobseekers without ARE and part-time workers are registered too
+    assert reg.filter(pl.col("registered_on") > pl.col("month").dt.month_end()).is_empty()
+    sal = res.filter(pl.col("kind").cast(pl.String) == "salary_net").select(
+        "person_id", "month", pl.col("amount").cast(pl.Float64))
+    cat = reg.join(sal, on=["person_id", "month"], how="left").with_columns(pl.col("amount").fill_null(0.0))
+    expected = (pl.when(pl.col("amount") <= 0).then(pl.lit("A")).when(pl.col("amount") < CATEGORY_B_BELOW)
+                .then(pl.lit("B")).otherwise(pl.lit("C")))
+    assert (cat.get_column("category").cast(pl.String) == cat.select(expected).to_series()).all()
+    assert set(reg.get_column("category").cast(pl.String).unique()) == {"A", "B", "C"}

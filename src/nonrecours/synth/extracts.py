@@ -20,6 +20,7 @@ the entity: the same seed gives the same bytes.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,7 +34,8 @@ from nonrecours.core.inputs import PAYMENT_INPUTS
 from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
-from nonrecours.schemas.codes import NET_TO_TAXABLE
+from nonrecours.schemas.codes import NET_TO_TAXABLE, PARENT_ROLES
+from nonrecours.synth.income import CATEGORY_B_BELOW
 
 if TYPE_CHECKING:
     from nonrecours.simulation.openfisca_process import Oracle
@@ -401,13 +403,21 @@ class _Truth:
     resources: pl.DataFrame
     housing: pl.DataFrame
     benefits: pl.DataFrame
+    registrations: pl.DataFrame
+    """Months registered at France Travail on the person's own request (``synth.generate``); empty for a truth
+    written before the table existed (the months with ARE, always registered, are added by ``_jobseekers``)."""
+
+
+_REGISTRATIONS_SCHEMA = {"person_id": pl.String, "month": pl.Date, "category": pl.String, "registered_on": pl.Date}
 
 
 def _read_truth(truth_dir: Path) -> _Truth:
     def rd(name: str) -> pl.DataFrame:
         return pl.read_parquet(truth_dir / f"{name}.parquet")
+    reg = (rd("registrations").with_columns(pl.col("category").cast(pl.String))
+           if (truth_dir / "registrations.parquet").exists() else pl.DataFrame(schema=_REGISTRATIONS_SCHEMA))
     return _Truth(rd("persons"), rd("identities"), rd("unit_memberships"), rd("resources"), rd("housing"),
-                  rd("benefits_paid"))
+                  rd("benefits_paid"), reg)
 
 
 def _months(truth: _Truth, n: int) -> list:
@@ -718,13 +728,62 @@ def _write_cnam(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, month
     stats.opt_outs = df.filter(pl.col("since").is_not_null()).select("person_id").n_unique()
 
 
-def _write_france_travail(truth: _Truth, months: list, out: Path, seed: int, noise: Noise,
-                          stats: AgencyNoise) -> None:
+RSA_REGISTRATION_FROM = dt.date(2025, 1, 1)
+"""Since this date a person who claims the RSA, and their spouse, cohabitant or PACS partner, are registered at
+France Travail (Code du travail art. L5411-1, 2°, loi n° 2023-1196 du 18 décembre 2023 pour le plein emploi,
+art. 1, in force on that date), unless they have reached the full-rate pension age (see ``_jobseekers``)."""
+FULL_RATE_AGE = 67
+"""The age of the full-rate pension (CSS art. L351-8, 1°), past which the RSA claimant is not registered."""
+
+
+def _jobseekers(truth: _Truth, take_up: pl.DataFrame | None, claims: pl.DataFrame, months: list) -> pl.DataFrame:
+    """Every registered jobseeker and month: person_id, month, category (A no work, B/C reduced activity, from
+    the month's salary), registered_on, basis (``own``: the person's request, L5411-1 1°, with every month with
+    ARE; ``rsa``: the RSA claimant and partner, L5411-1 2°, from 2025).
+
+    The RSA claimants are the famille's parents in a month it is paid the RSA (the drawn take-up) or claims it
+    (a pending claim); a person drawing a pension or aged 67 or more is left out (the 2° does not apply at the
+    full-rate age; a retiree drawing a pension is taken as having it).
+    """
+    are = _resource(truth, "unemployment_benefit", months).select("person_id", "month")
+    own = pl.concat([
+        truth.registrations.filter(pl.col("month").is_in(months)).select("person_id", "month", "registered_on"),
+        are.join(are.group_by("person_id").agg(pl.col("month").min().alias("registered_on")), on="person_id"),
+    ]).group_by("person_id", "month").agg(pl.col("registered_on").min()).with_columns(pl.lit("own").alias("basis"))
+    rsa_months = [m for m in months if m >= RSA_REGISTRATION_FROM]
+    parents = pl.concat([_unit_at(truth, "famille", m).with_columns(pl.lit(m).alias("month")) for m in rsa_months]
+                        ) if rsa_months else pl.DataFrame(schema={"person_id": pl.String, "unit_id": pl.String,
+                                                                   "role": pl.String, "month": pl.Date})
+    parents = parents.filter(pl.col("role").is_in(list(PARENT_ROLES)))
+    paid = (take_up.filter((pl.col("benefit").cast(pl.String) == "rsa") & pl.col("take_up")).select("unit_id", "month")
+            if take_up is not None else pl.DataFrame(schema={"unit_id": pl.String, "month": pl.Date}))
+    last = months[-1]
+    pending = claims.filter((pl.col("benefit") == "rsa") & (pl.col("event") == "pending")).join(
+        _unit_at(truth, "famille", last), on="person_id").select("unit_id", pl.lit(last).alias("month"))
+    rsa = parents.join(pl.concat([paid, pending]).unique(), on=["unit_id", "month"]).select("person_id", "month")
+    pension = truth.resources.filter(pl.col("kind").cast(pl.String).is_in(["pension_net", "pension_gross"])
+                                     & (pl.col("amount") > 0)).select("person_id", "month").unique()
+    born = truth.persons.select("person_id", "birth_month")
+    rsa = rsa.join(pension, on=["person_id", "month"], how="anti").join(born, on="person_id").filter(
+        pl.col("birth_month").dt.offset_by(f"{FULL_RATE_AGE}y") > pl.col("month")).drop("birth_month")
+    rsa = rsa.join(own.select("person_id", "month"), on=["person_id", "month"], how="anti")
+    rsa = rsa.join(rsa.group_by("person_id").agg(pl.col("month").min().alias("registered_on")), on="person_id")
+    out = pl.concat([own, rsa.with_columns(pl.lit("rsa").alias("basis"))], how="vertical_relaxed")
+    salary = _resource(truth, "salary_net", months)
+    return out.join(salary, on=["person_id", "month"], how="left").with_columns(
+        pl.when(pl.col("salary_net").fill_null(0) <= 0).then(pl.lit("A"))
+        .when(pl.col("salary_net") < CATEGORY_B_BELOW).then(pl.lit("B")).otherwise(pl.lit("C")).alias("category"),
+    ).select("person_id", "month", "category", "registered_on", "basis").sort("person_id", "month")
+
+
+def _write_france_travail(truth: _Truth, jobseekers: pl.DataFrame, months: list, out: Path, seed: int,
+                          noise: Noise, stats: AgencyNoise) -> None:
+    """One row per registered jobseeker and month (categories A to E, with or without ARE), with the nationality
+    declared at registration (France Travail checks a non-EEA national's residence and work permit, Code du
+    travail L5411-4, R5221-48; it keeps the permit in force, not the years since the first, which stay unknown)."""
     are = _resource(truth, "unemployment_benefit", months)
-    sal = _resource(truth, "salary_net", months)
-    first = are.group_by("person_id").agg(pl.col("month").min().alias("registered"))
-    df = are.join(sal, on=["person_id", "month"], how="left").join(first, on="person_id").join(
-        _people(truth), on="person_id")
+    df = jobseekers.join(are, on=["person_id", "month"], how="left").with_columns(
+        pl.col("unemployment_benefit").fill_null(0.0)).join(_people(truth), on="person_id")
     ids = df.select("person_id").unique().sort("person_id").with_row_index("r").with_columns(
         (pl.lit("FT") + (pl.col("r") + 4_600_001).cast(pl.String)).alias("ft_id"))
     df = df.join(ids, on="person_id")
@@ -732,10 +791,10 @@ def _write_france_travail(truth: _Truth, months: list, out: Path, seed: int, noi
     df = _row_noise(df, ["person_id", "month"], "unemployment_benefit", "france_travail", seed, noise, stats)
     write_csv(df.select(
         "ft_id", "nir", pl.col("last_name").alias("nom"), pl.col("first_name").alias("prenom"),
-        pl.col("birth_date").alias("birth_month"), "postcode", "nationality_group", "depcom",
-        pl.when(pl.col("salary_net").fill_null(0) > 0).then(pl.lit("C")).otherwise(pl.lit("A")).alias("category"),
-        pl.col("registered").alias("registered_on"), "month", pl.col("unemployment_benefit").alias("are"),
-        pl.col("month").dt.month_end().dt.day().alias("days_paid"),
+        pl.col("birth_date").alias("birth_month"), "postcode", "nationality_group", "depcom", "category",
+        "registered_on", "month", pl.col("unemployment_benefit").alias("are"),
+        pl.when(pl.col("unemployment_benefit") > 0).then(pl.col("month").dt.month_end().dt.day()).otherwise(0)
+        .alias("days_paid"),
     ), default_mapping("france_travail"), out / "france_travail.csv")
 
 
@@ -997,7 +1056,9 @@ def write_extracts(truth_dir: str | Path, out_dir: str | Path, *, seed: int,
     caf_people = _write_caf(truth, paid, farm, months, out, seed, noise, stats["caf"], claims, opt_outs,
                             farm_people)
     _write_cnam(truth, paid, farm_people, months, out, seed, noise, stats["cnam"], claims, opt_outs, caf_people)
-    _write_france_travail(truth, months, out, seed, noise, stats["france_travail"])
+    jobseekers = _jobseekers(truth, take_up, claims, months)
+    jobseekers.write_parquet(truth_dir / "jobseekers.parquet")
+    _write_france_travail(truth, jobseekers, months, out, seed, noise, stats["france_travail"])
     _write_dgfip(truth, months, out, seed, noise, stats["dgfip"])
     _write_cnav(truth, paid, farm_people, months, out, seed, noise, stats["cnav"], claims)
     _write_msa(truth, paid, farm, months, out, seed, noise, stats["msa"], claims, opt_outs)

@@ -51,7 +51,7 @@ def tax_window(end_month: dt.date) -> int:
 
 
 TRUTH_TABLES = ("persons", "unit_memberships", "resources", "housing", "benefits_paid", "identities",
-                "households")
+                "households", "registrations")
 _SPECS = {"persons": PERSONS, "unit_memberships": UNIT_MEMBERSHIPS, "resources": RESOURCES,
           "housing": HOUSING, "benefits_paid": BENEFITS_PAID}
 
@@ -111,7 +111,7 @@ def _write_chunk(job: _ChunkJob) -> None:
                           end_month=job.end_month, window_start=window_start, communes=communes,
                           provenance=job.provenance)
     facts = people["person_facts"]
-    resources, income = build_resources(rng(2), facts, window_start=window_start, months=months,
+    resources, income, registrations = build_resources(rng(2), facts, window_start=window_start, months=months,
                                         provenance=job.provenance)
     sizes = np.bincount(chunk.hh, minlength=chunk.n_households)
     pensioner = chunk.age[chunk.kind == PersonKind.ADULT1] >= 65
@@ -139,7 +139,7 @@ def _write_chunk(job: _ChunkJob) -> None:
         pl.when(pl.col("n_adults") == 2).then(pl.col("couple_kind")).alias("couple_kind")).drop("n_adults")
     tables = {"persons": people["persons"], "unit_memberships": people["unit_memberships"],
               "resources": resources, "housing": housing, "benefits_paid": benefits,
-              "identities": people["identities"], "households": households}
+              "identities": people["identities"], "households": households, "registrations": registrations}
     for name, frame in tables.items():
         if name in _SPECS:
             # Keys are unique by construction (person × month × kind, ménage × month...); the tests
@@ -164,8 +164,10 @@ def generate(
 
     Returns the path of each table. Tables: the canonical persons, unit_memberships, resources
     (24 months), housing, benefits_paid (family benefits and housing aid), plus two truth-only tables:
-    identities (raw NIR, names, birth date, address: for writing agency extracts, never for analysis)
-    and households (type, couple kind, commune) for scoring and checks. ``workers``: processes
+    identities (raw NIR, names, birth date, address: for writing agency extracts, never for analysis),
+    households (type, couple kind, commune) for scoring and checks, and registrations (the months each person
+    is registered at France Travail on their own request, with category and registration date; the RSA
+    claimants' registration is added by ``write_extracts``, which draws the take-up). ``workers``: processes
     building chunks (default: one per core); the output does not depend on it.
     """
     if persons <= 0:

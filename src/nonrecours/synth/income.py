@@ -22,7 +22,10 @@ from nonrecours.synth.people import month_date, month_index
 
 __all__ = [
     "ACTIVITY",
+    "CATEGORY_B_BELOW",
     "HOUSING_SHARES",
+    "JOBSEEKER_CATEGORIES",
+    "REGISTRATION_SHARES",
     "TAXABLE_SALARY_RATIO",
     "MonthlyIncome",
     "build_housing",
@@ -42,6 +45,18 @@ TAXABLE_SALARY_RATIO = NET_TO_TAXABLE["salary_net"]
 """Taxable / net salary (schemas.codes.NET_TO_TAXABLE)."""
 PENSION_REVALUATION = {2025: 1.022, 2026: 1.009}
 """January revaluation of basic pensions assumed by the generator."""
+JOBSEEKER_CATEGORIES = ("A", "B", "C", "D", "E")
+"""France Travail's registration categories (arrêté du 5 février 1992 as amended): A no work at all, B/C reduced
+activity (B up to 78 hours in the month, C more), D/E not immediately available (training, sickness; subsidised
+job). The generator draws A, B and C."""
+REGISTRATION_SHARES = {"jobseeker": 0.85, "part_time": 0.15}
+"""Generator assumptions: share of long-term jobseekers registered at France Travail when they draw no ARE (the
+others have stopped renewing their registration), and of part-time workers registered to look for more hours
+(categories B/C). Every month with ARE is registered (the ARE is paid to registered jobseekers only, Code du
+travail art. L5421-1 and L5411-1, 1°)."""
+CATEGORY_B_BELOW = 0.5 * 1400.0
+"""Net salary below which a registered worker is in category B (up to 78 hours a month, about half a full-time
+minimum wage), above it C."""
 
 
 def to_amount(cents: pl.Expr) -> pl.Expr:
@@ -70,8 +85,9 @@ def build_resources(
     window_start: dt.date,
     months: int,
     provenance: dict[str, object],
-) -> tuple[pl.DataFrame, MonthlyIncome]:
-    """Return (resources in canonical long form, per-person monthly totals used by the CAF payments)."""
+) -> tuple[pl.DataFrame, MonthlyIncome, pl.DataFrame]:
+    """Return (resources in canonical long form, per-person monthly totals used by the CAF payments, months
+    registered at France Travail by the person's own request: ``registrations``)."""
     p = facts.height
     age = facts["age"].to_numpy()
     kind = facts["kind"].to_numpy()
@@ -167,7 +183,42 @@ def build_resources(
     income = (cents[:, :, k["salary_net"]] + cents[:, :, k["unemployment_benefit"]] + cents[:, :, k["pension_net"]]
               + cents[:, :, k["invalidity_pension"]] + cents[:, :, k["self_employment"]]
               + cents[:, :, k["alimony"]]) / 100
-    return resources, MonthlyIncome(income=income, alimony=cents[:, :, k["alimony"]] / 100)
+    registrations = _registrations(rng, facts["person_id"], is_, cents[:, :, k["unemployment_benefit"]] > 0,
+                                   cents[:, :, k["salary_net"]] / 100, start_idx)
+    return resources, MonthlyIncome(income=income, alimony=cents[:, :, k["alimony"]] / 100), registrations
+
+
+def _registrations(rng: np.random.Generator, person_id: pl.Series, is_: dict[str, np.ndarray], are: np.ndarray,
+                   salary: np.ndarray, start_idx: int) -> pl.DataFrame:
+    """Months each person is registered at France Travail on their own request (Code du travail L5411-1, 1°):
+    person_id, month, category (A/B/C from the month's salary) and registered_on (first day of the current
+    registration; drawn 1 to 36 months before the window for someone registered at its start).
+
+    Drawn after every other draw of the stream, so the resources do not depend on it.
+    """
+    p = are.shape[0]
+    u = rng.random(p)
+    before = rng.integers(1, 37, p)
+    day = rng.integers(1, 29, p)
+    own = ((is_["jobseeker"] & (u < REGISTRATION_SHARES["jobseeker"]))
+           | (is_["part_time"] & (u < REGISTRATION_SHARES["part_time"])))
+    registered = are | own[:, None]
+    pidx, midx = np.nonzero(registered)
+    sal = salary[pidx, midx]
+    frame = pl.DataFrame({
+        "person_id": person_id.gather(pidx), "p": pidx, "m": midx,
+        "category": np.where(sal <= 0, "A", np.where(sal < CATEGORY_B_BELOW, "B", "C")),
+        "before": before[pidx], "day": day[pidx],
+    })
+    # a registration runs over consecutive months: its first month, or before the window if it starts with it
+    frame = frame.with_columns((pl.col("m") - pl.int_range(pl.len()).over("p")).alias("run"))
+    frame = frame.with_columns(pl.col("m").min().over("p", "run").alias("first"))
+    start = pl.when(pl.col("first") == 0).then(start_idx - pl.col("before")).otherwise(start_idx + pl.col("first"))
+    return frame.select(
+        "person_id", month_date(start_idx + pl.col("m")).alias("month"),
+        pl.col("category").cast(pl.Enum(JOBSEEKER_CATEGORIES)),
+        month_date(start).dt.offset_by(pl.format("{}d", pl.col("day") - 1)).alias("registered_on"),
+    )
 
 
 @dataclass(frozen=True)
