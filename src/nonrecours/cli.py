@@ -76,7 +76,9 @@ def _message(exc: BaseException) -> str:
     if isinstance(exc, OSError) and not isinstance(exc, errors.NonRecoursError):
         return f"{exc.filename}: {exc.strerror}" if exc.filename else (exc.strerror or type(exc).__name__)
     if isinstance(exc, errors.NonRecoursError):
-        return " ".join(str(exc).split()) or type(exc).__name__
+        # one line per mistake (a configuration may hold several), each on one line
+        return "\n".join(" ".join(line.split()) for line in str(exc).splitlines() if line.strip()) \
+            or type(exc).__name__
     return f"unexpected {type(exc).__name__}; rerun with --verbose for the traceback and report it"
 
 
@@ -100,7 +102,8 @@ class _Group(TyperGroup):
             code = exit_code(exc)
             if code == 1 and _VERBOSE[0]:  # on the console only: a library's message may quote data
                 _stderr().print_exception()
-            _stderr().print(f"nonrecours: error: {_message(exc)}", markup=False)
+            for line in _message(exc).splitlines():
+                _stderr().print(f"nonrecours: error: {line}", markup=False)
             raise typer.Exit(code) from None
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
