@@ -312,10 +312,8 @@ def demo(
 ) -> None:
     """Run the main job on the embedded default: synthetic Cahors territory, local files, DuckDB.
 
-    Writes the territory, the six extracts, an exchange agreement, key files and a run.toml under OUT,
-    then runs `nonrecours run OUT/run.toml`."""
-    from rich.table import Table
-
+    Writes the territory, the extracts of the six agencies and the DRM, an exchange agreement, key files
+    and a run.toml under OUT, then runs `nonrecours run OUT/run.toml`."""
     from nonrecours.demo import run_demo
     from nonrecours.synth.extracts import TRUTH_ENGINES
 
@@ -332,10 +330,17 @@ def demo(
     finally:
         if oracle is not None:
             oracle.close()
+    _print_demo(report)
+
+
+def _print_demo(report: Any) -> None:
+    """Every file the demo wrote, with its rows; a path too long for the terminal wraps, never cut short."""
+    from rich.table import Table
+
     console = _out()
     table = Table(title=f"nonrecours demo: every file written under {report.out}")
     for col, justify in (("stage", "left"), ("file", "left"), ("rows", "right")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, overflow="fold", min_width=5)  # type: ignore[arg-type]
     for stage_name, path, rows in report.outputs:
         table.add_row(stage_name, str(path.relative_to(report.out)), "" if rows is None else f"{rows:,}")
     console.print(table)
@@ -442,7 +447,7 @@ def validate(
     checks = check(config)
     table = Table(title=f"nonrecours validate: {config}")
     for col in ("agency", "file", "format", "encoding", "rows sampled", "faulty rows"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # a name too long for the terminal wraps, never cut short
     for c in checks:
         table.add_row(c.agency, c.file, c.format, c.encoding, f"{c.rows_sampled:,}",
                       f"{sum(c.faults_sampled.values()):,}")
@@ -514,8 +519,9 @@ def simulate(
                                          help=BACKEND_HELP + "; default polars.")] = "polars",
     explain: Annotated[bool, typer.Option("--explain", help="Add a French explanation per unit.")] = False,
 ) -> None:
-    """Compute RSA, prime d'activité, ASPA and CSS for household situations; JSON on stdout, the
-    situations that could not be computed on stderr (id, field, error), exit code 3 if any."""
+    """Compute every benefit of the catalogue (RSA, prime d'activité, ASPA, CSS, housing aid...) per situation.
+
+    JSON on stdout; the situations that could not be computed on stderr (id, field, error), exit code 3 if any."""
     from nonrecours.progress import stage
     from nonrecours.simulation.runner import dumps, simulate_file
 
@@ -634,7 +640,7 @@ def detect(
     out: Path = typer.Option(..., "--out", help="Folder for flags.parquet, units.parquet and summary.json."),
     backend: str = typer.Option("polars", "--backend", callback=_backend, help=BACKEND_HELP + "."),
 ) -> None:
-    """Find units probably entitled to RSA, prime d'activité, ASPA or CSS that receive nothing (or too little)."""
+    """Find units probably entitled to a benefit of the catalogue that receive nothing (or too little)."""
     from nonrecours.detection.detect import run_detect
     from nonrecours.progress import stage
 
