@@ -674,7 +674,8 @@ app.add_typer(outreach_app, name="outreach")
 @outreach_app.command("open")
 def outreach_open(
     list_path: Annotated[Path, typer.Argument(metavar="LIST", help="The agency's outreach list (.parquet or .csv).")],
-    agency: Annotated[str, typer.Option("--agency", help="caf, cnam, cnav or msa: whose list this is.")],
+    agency: Annotated[str, typer.Option("--agency", help="Whose list this is: caf, cnam, france_travail, dgfip, "
+                                        "cnav or msa (the lead agency of outreach_<agency>).")],
     key: Annotated[Path, typer.Option("--key", help="The agency's own return-token secret (mode-600 key file).")],
     exchange: Annotated[Path | None, typer.Option("--exchange", help="Exchange agreement (TOML) the list was "
                                                   "issued under; default: the packaged one.")] = None,
@@ -685,7 +686,11 @@ def outreach_open(
     from nonrecours.outputs.outreach import open_outreach
     from nonrecours.outputs.writers import write_french_csv, write_parquet
     from nonrecours.privacy import derive_return_key, load_agreement, load_secret
+    from nonrecours.schemas.codes import AGENCIES
 
+    contacting = [a for a in AGENCIES if a not in ("drm", "synth")]
+    if agency not in contacting:
+        raise errors.ConfigError(f"unknown agency {agency}; expected one of {', '.join(contacting)}")
     terms = load_agreement(exchange or Path(__file__).parent / "connectors" / "exchange.toml")
     secret = load_secret(key)
     try:
@@ -697,5 +702,8 @@ def outreach_open(
                                  f"({type(exc).__name__})") from None
     target = out or list_path.with_name(f"{list_path.stem}-opened{list_path.suffix}")
     (write_parquet if target.suffix == ".parquet" else write_french_csv)(opened, target)
-    _out().print(f"outreach open: {opened.height} rows opened for agency {agency}, written to {target}",
+    numbers = opened.get_column("record_id").is_not_null().sum()
+    # a row without a token (has_record false: the agency holds no record of the person) opens to nothing
+    _out().print(f"outreach open: {opened.height:,} rows for agency {agency}, {numbers:,} record numbers opened "
+                 f"({opened.height - numbers:,} rows without a record at {agency}), written to {target}",
                  markup=False)
