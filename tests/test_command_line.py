@@ -112,3 +112,23 @@ def test_detect_passes_spark_to_the_engine(tmp_path, monkeypatch):
                               str(tmp_path / "out"), "--backend", "spark"])
     assert res.exit_code == 0, res.output
     assert seen == {"backend": "spark"}
+
+
+def test_the_demo_printout_shows_every_path_whole_in_a_narrow_terminal(tmp_path, monkeypatch, capsys):
+    """The demo lists every file it wrote; a long workspace path wraps in an 80-column terminal instead of
+    ending in an ellipsis (``france_travail-france_travail.parqu…`` was unreadable)."""
+    from nonrecours.cli import _print_demo
+    from nonrecours.demo import DemoReport
+
+    report = DemoReport(tmp_path)
+    names = ["workspace/return_tokens/france_travail-france_travail.parquet", "extracts/caf.dat", "run.toml"]
+    for i, name in enumerate(names):
+        report.outputs.append(("ingest", tmp_path / name, 1_000 * i or None))
+    monkeypatch.setenv("COLUMNS", "80")
+    _print_demo(report)
+    out = capsys.readouterr().out
+    assert "…" not in out
+    cells = "".join(line.split("│")[2].strip() for line in out.splitlines() if line.count("│") == 4)
+    for name in names:
+        assert name in cells, (name, out)
+    assert "1,000" in out

@@ -164,3 +164,27 @@ def test_locate_inline_and_dotted_keys():
     assert locate(text, ("key", "env")) == (2, 27)
     assert locate(text, ("t", "sub", "deep")) == (4, 12)
     assert locate(text, ("nothing",)) is None
+
+
+def test_every_mistake_is_named_a_misspelt_key_first(folder):
+    """A misspelt required key is one typo: the message names the unknown key (with its line) before the
+    missing one, and every other mistake of the file too, one per line."""
+    text = GOOD.replace('output = "run"', 'outptu = "run"').replace('backend = "duckdb"', 'backend = "duck"')
+    with pytest.raises(ConfigError) as caught:
+        load_config(_write(folder, text))
+    lines = str(caught.value).splitlines()
+    assert lines[0].startswith("run.toml, line 6, column 1: unknown key outptu; allowed keys: ")
+    assert "run.toml, line 4, column 11: key backend: Input should be 'polars', 'duckdb' or 'spark'" in lines
+    assert "run.toml: key output is required" in lines and len(lines) == 3
+
+
+def test_the_command_line_prints_one_error_line_per_mistake(folder):
+    from typer.testing import CliRunner
+
+    from nonrecours.cli import app
+
+    text = GOOD.replace('output = "run"', 'outptu = "run"').replace('backend = "duckdb"', 'backend = "duck"')
+    res = CliRunner().invoke(app, ["validate", str(_write(folder, text))])
+    assert res.exit_code == 2, res.output
+    errors = [line for line in res.output.splitlines() if line.startswith("nonrecours: error: run.toml")]
+    assert len(errors) == 3 and "unknown key outptu" in errors[0], res.output

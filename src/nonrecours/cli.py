@@ -76,7 +76,9 @@ def _message(exc: BaseException) -> str:
     if isinstance(exc, OSError) and not isinstance(exc, errors.NonRecoursError):
         return f"{exc.filename}: {exc.strerror}" if exc.filename else (exc.strerror or type(exc).__name__)
     if isinstance(exc, errors.NonRecoursError):
-        return " ".join(str(exc).split()) or type(exc).__name__
+        # one line per mistake (a configuration may hold several), each on one line
+        return "\n".join(" ".join(line.split()) for line in str(exc).splitlines() if line.strip()) \
+            or type(exc).__name__
     return f"unexpected {type(exc).__name__}; rerun with --verbose for the traceback and report it"
 
 
@@ -100,7 +102,8 @@ class _Group(TyperGroup):
             code = exit_code(exc)
             if code == 1 and _VERBOSE[0]:  # on the console only: a library's message may quote data
                 _stderr().print_exception()
-            _stderr().print(f"nonrecours: error: {_message(exc)}", markup=False)
+            for line in _message(exc).splitlines():
+                _stderr().print(f"nonrecours: error: {line}", markup=False)
             raise typer.Exit(code) from None
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
@@ -309,10 +312,8 @@ def demo(
 ) -> None:
     """Run the main job on the embedded default: synthetic Cahors territory, local files, DuckDB.
 
-    Writes the territory, the six extracts, an exchange agreement, key files and a run.toml under OUT,
-    then runs `nonrecours run OUT/run.toml`."""
-    from rich.table import Table
-
+    Writes the territory, the extracts of the six agencies and the DRM, an exchange agreement, key files
+    and a run.toml under OUT, then runs `nonrecours run OUT/run.toml`."""
     from nonrecours.demo import run_demo
     from nonrecours.synth.extracts import TRUTH_ENGINES
 
@@ -329,10 +330,17 @@ def demo(
     finally:
         if oracle is not None:
             oracle.close()
+    _print_demo(report)
+
+
+def _print_demo(report: Any) -> None:
+    """Every file the demo wrote, with its rows; a path too long for the terminal wraps, never cut short."""
+    from rich.table import Table
+
     console = _out()
     table = Table(title=f"nonrecours demo: every file written under {report.out}")
     for col, justify in (("stage", "left"), ("file", "left"), ("rows", "right")):
-        table.add_column(col, justify=justify)  # type: ignore[arg-type]
+        table.add_column(col, justify=justify, overflow="fold", min_width=5)  # type: ignore[arg-type]
     for stage_name, path, rows in report.outputs:
         table.add_row(stage_name, str(path.relative_to(report.out)), "" if rows is None else f"{rows:,}")
     console.print(table)
@@ -439,7 +447,7 @@ def validate(
     checks = check(config)
     table = Table(title=f"nonrecours validate: {config}")
     for col in ("agency", "file", "format", "encoding", "rows sampled", "faulty rows"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # a name too long for the terminal wraps, never cut short
     for c in checks:
         table.add_row(c.agency, c.file, c.format, c.encoding, f"{c.rows_sampled:,}",
                       f"{sum(c.faults_sampled.values()):,}")
@@ -511,8 +519,9 @@ def simulate(
                                          help=BACKEND_HELP + "; default polars.")] = "polars",
     explain: Annotated[bool, typer.Option("--explain", help="Add a French explanation per unit.")] = False,
 ) -> None:
-    """Compute RSA, prime d'activité, ASPA and CSS for household situations; JSON on stdout, the
-    situations that could not be computed on stderr (id, field, error), exit code 3 if any."""
+    """Compute every benefit of the catalogue (RSA, prime d'activité, ASPA, CSS, housing aid...) per situation.
+
+    JSON on stdout; the situations that could not be computed on stderr (id, field, error), exit code 3 if any."""
     from nonrecours.progress import stage
     from nonrecours.simulation.runner import dumps, simulate_file
 
@@ -631,7 +640,7 @@ def detect(
     out: Path = typer.Option(..., "--out", help="Folder for flags.parquet, units.parquet and summary.json."),
     backend: str = typer.Option("polars", "--backend", callback=_backend, help=BACKEND_HELP + "."),
 ) -> None:
-    """Find units probably entitled to RSA, prime d'activité, ASPA or CSS that receive nothing (or too little)."""
+    """Find units probably entitled to a benefit of the catalogue that receive nothing (or too little)."""
     from nonrecours.detection.detect import run_detect
     from nonrecours.progress import stage
 
@@ -665,7 +674,8 @@ app.add_typer(outreach_app, name="outreach")
 @outreach_app.command("open")
 def outreach_open(
     list_path: Annotated[Path, typer.Argument(metavar="LIST", help="The agency's outreach list (.parquet or .csv).")],
-    agency: Annotated[str, typer.Option("--agency", help="caf, cnam, cnav or msa: whose list this is.")],
+    agency: Annotated[str, typer.Option("--agency", help="Whose list this is: caf, cnam, france_travail, dgfip, "
+                                        "cnav or msa (the lead agency of outreach_<agency>).")],
     key: Annotated[Path, typer.Option("--key", help="The agency's own return-token secret (mode-600 key file).")],
     exchange: Annotated[Path | None, typer.Option("--exchange", help="Exchange agreement (TOML) the list was "
                                                   "issued under; default: the packaged one.")] = None,
@@ -676,7 +686,11 @@ def outreach_open(
     from nonrecours.outputs.outreach import open_outreach
     from nonrecours.outputs.writers import write_french_csv, write_parquet
     from nonrecours.privacy import derive_return_key, load_agreement, load_secret
+    from nonrecours.schemas.codes import AGENCIES
 
+    contacting = [a for a in AGENCIES if a not in ("drm", "synth")]
+    if agency not in contacting:
+        raise errors.ConfigError(f"unknown agency {agency}; expected one of {', '.join(contacting)}")
     terms = load_agreement(exchange or Path(__file__).parent / "connectors" / "exchange.toml")
     secret = load_secret(key)
     try:
@@ -688,5 +702,8 @@ def outreach_open(
                                  f"({type(exc).__name__})") from None
     target = out or list_path.with_name(f"{list_path.stem}-opened{list_path.suffix}")
     (write_parquet if target.suffix == ".parquet" else write_french_csv)(opened, target)
-    _out().print(f"outreach open: {opened.height} rows opened for agency {agency}, written to {target}",
+    numbers = opened.get_column("record_id").is_not_null().sum()
+    # a row without a token (has_record false: the agency holds no record of the person) opens to nothing
+    _out().print(f"outreach open: {opened.height:,} rows for agency {agency}, {numbers:,} record numbers opened "
+                 f"({opened.height - numbers:,} rows without a record at {agency}), written to {target}",
                  markup=False)

@@ -298,10 +298,9 @@ def load_config(path: str | Path, *, check_files: bool = True) -> RunConfig:
     try:
         cfg = RunConfig(**data)
     except ValidationError as exc:
-        errors = exc.errors()
-        first = _describe(errors[0], text, path)  # type: ignore[arg-type]
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise ConfigError(first + more) from None
+        # every mistake, unknown keys first: a misspelt required key is one typo, not "key ... is required"
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        raise ConfigError("\n".join(_describe(e, text, path) for e in errors)) from None  # type: ignore[arg-type]
     digest = cfg.digest()
     cfg = _resolve(cfg, path.parent.resolve())
     cfg._digest = digest

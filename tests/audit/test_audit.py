@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import polars as pl
 import pytest
@@ -120,6 +121,24 @@ def test_nothing_identifying_enters_the_log(demo_run, tmp_path):
     with pytest.raises(AuditError, match=r"data\.rows\.person_id: identifiers and keys never enter"):
         log.append("exchange", {"rows": {"person_id": "x"}})
     assert not (tmp_path / "audit" / "log.jsonl").exists()
+
+
+def test_the_manifest_counts_exclusions_and_names_every_key_id(demo_run):
+    """Beside the quarantine counts, the exclusions of each month (as detection counted them; None when a
+    reason could not be checked); beside the pseudonym and audit key ids, the ids of the agencies' return-token
+    keys, the same the log's exchange entries name. Ids only: no key file's secret is in the manifest."""
+    manifest = read_manifest(demo_run)
+    summary = json.loads((demo_run / "detection" / "2026-06" / "summary.json").read_text())
+    assert manifest["exclusions"] == {"2026-06": summary["exclusions"]}
+    assert any(e["count"] for e in summary["exclusions"].values())
+    logged = {e["data"]["agency"]: [e["data"]["return_key_id"]] for e in open_log(demo_run).entries()
+              if e["kind"] == "exchange" and e["data"]["return_key_id"]}
+    ids = manifest["keys"]["return_key_ids"]
+    assert ids == logged and {"caf", "cnam", "cnav", "msa"} <= set(ids)
+    assert all(re.fullmatch(r"k[0-9a-f]{15}", i) for v in ids.values() for i in v)
+    text = (demo_run / "manifest.json").read_text()
+    for key in (demo_run / "keys").glob("*.key"):
+        assert key.read_text().strip() not in text
 
 
 def test_a_crash_between_entry_and_head_is_not_tampering(tmp_path):

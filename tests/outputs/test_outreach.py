@@ -110,6 +110,10 @@ def test_cli_open_with_own_key_and_refuses_another(tmp_path, flags, records, aff
     opened = pl.read_csv(tmp_path / "caf-opened.csv", separator=";", decimal_comma=True)
     assert set(opened.get_column("record_id").drop_nulls().to_list()) == {pid(p) for p in ("elodie", "gaelle",
                                                                                            "anais")}
+    # the count says how many rows opened to a record number, and how many had none to open
+    without = opened.get_column("record_id").null_count()
+    assert (f"{opened.height} rows for agency caf, 3 record numbers opened ({without} rows without a record "
+            "at caf)") in " ".join(ok.output.split())
     assert "é" in opened.get_column("detail").to_list()[0]
     bad = runner.invoke(app, ["outreach", "open", str(caf_csv), "--agency", "caf", "--key", str(keyfiles["msa"]),
                               "--out", str(tmp_path / "nope.csv")])
@@ -120,6 +124,10 @@ def test_cli_open_with_own_key_and_refuses_another(tmp_path, flags, records, aff
     other = runner.invoke(app, ["outreach", "open", str(caf_csv), "--agency", "msa", "--key", str(keyfiles["msa"]),
                                 "--out", str(tmp_path / "nope.csv")])
     assert other.exit_code == 4 and "another agency" in other.output
+    unknown = runner.invoke(app, ["outreach", "open", str(caf_csv), "--agency", "kaf", "--key",
+                                  str(keyfiles["caf"])])
+    assert unknown.exit_code == 2 and "unknown agency kaf; expected one of caf, cnam, france_travail, dgfip" \
+        in unknown.output
 
 
 def test_written_lists_carry_no_pseudonym(tmp_path, lists, flags):
@@ -146,3 +154,26 @@ def test_facts_held_on_the_claimants_other_units(flags, records, return_keys, pr
     with_units = build_outreach(flags, memberships=memberships, **args)["caf"].row(0, named=True)
     assert not any(f.startswith("Loyer") for f in without["known_facts"])
     assert "Loyer ou mensualité d'emprunt : CAF (06/2026)" in with_units["known_facts"]
+
+
+def test_an_unknown_central_amount_is_said_never_dropped_nor_counted_as_zero(tmp_path, flags, records,
+                                                                             return_keys):
+    """Detection leaves a possible flag's central amount unknown when only the favourable variant opens the
+    right (seen on the demo: CSS with participation, 42 € at low and high, none at central). Its line stays
+    in the detail (« montant inconnu »), the person's central total is unknown rather than the other
+    benefits' sum (which fell below the low total), and the lead is the benefit whose amount is known."""
+    from .conftest import FLAG_ROWS, flag
+
+    unknown = {**flag("francoise", "css_participation", "possible", 42.0), "amount_low": 42.0,
+               "amount_central": None, "amount_high": 42.0}
+    rows = [r for r in FLAG_ROWS if not (r["claimant_id"] == pid("francoise") and r["benefit"] != "aspa")]
+    lists = build_outreach(pl.DataFrame([*rows, unknown], schema=flags.schema), records=records,
+                           keys=return_keys)
+    francoise = lists["cnav"].filter(pl.col("lead_benefit") == "aspa").row(0, named=True)
+    assert francoise["benefits"] == ["aspa", "css_participation"]
+    assert francoise["detail"][1] == ("complémentaire santé solidaire avec participation : montant inconnu par "
+                                      "mois (de 42 € à 42 €), possible")
+    assert francoise["amount_central"] is None and francoise["amount_low"] == pytest.approx(round(402.3 * 0.95, 2) + 42)
+    assert francoise["priority"] == pytest.approx(402.3)  # over the amounts known
+    back = pl.read_csv(write_french_csv(lists["cnav"], tmp_path / "cnav.csv"), separator=";", infer_schema=False)
+    assert "montant inconnu" in back.filter(pl.col("lead_benefit") == "aspa").item(0, "detail")

@@ -79,3 +79,46 @@ def test_any_text_and_amount_round_trip(tmp_path_factory, rows):
     assert back.get_column("montant").to_list() == frame.get_column("montant").to_list()
     # A spreadsheet trims nothing inside quotes; Polars reads empty-looking cells as null.
     assert [t or "" for t in back.get_column("texte").to_list()] == frame.get_column("texte").to_list()
+
+
+def _as_spreadsheet_reads(csv_path, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """The CSV as a French spreadsheet reads it: `;`, UTF-8 (its BOM is not a character of the first header),
+    decimal comma for the numeric columns, everything else as text."""
+    numeric = {n: (pl.Float64 if d.is_float() else pl.Int64) for n, d in schema.items() if d.is_numeric()}
+    return pl.read_csv(csv_path, separator=";", decimal_comma=True, encoding="utf8",
+                       schema={n: numeric.get(n, pl.String) for n in schema})
+
+
+def test_the_demos_csvs_read_back_as_their_parquet(demo_run):
+    """Every table the demo's outputs stage wrote (outreach lists, statistics, the three answers, the headline)
+    reads back from its CSV with the Parquet's text, accents and amounts: numbers to 4 decimals, booleans
+    oui/non, dates dd/mm/yyyy, lists joined with « | »."""
+    folder = demo_run / "outputs" / "2026-06"
+    csvs = sorted(folder.glob("*.csv"))
+    stems = {p.stem for p in csvs}
+    assert {"statistics", "outreach_caf", "answer1_data_to_exchange", "answer2_claim_fields_held",
+            "answer2_non_take_up", "answer3_automation", "headline"} <= stems, stems
+    accents = 0
+    for csv_path in csvs:
+        parquet = pl.read_parquet(csv_path.with_suffix(".parquet"))
+        assert csv_path.read_bytes().startswith(BOM), csv_path.name
+        back = _as_spreadsheet_reads(csv_path, parquet.schema)
+        assert back.columns == parquet.columns and back.height == parquet.height, csv_path.name
+        for name, dtype in parquet.schema.items():
+            ours, read = parquet.get_column(name), back.get_column(name)
+            if dtype.is_float():
+                assert ((read - ours.round(4)).abs() < 1e-9).all(), (csv_path.name, name)
+                assert read.is_null().to_list() == ours.is_null().to_list(), (csv_path.name, name)
+            elif dtype.is_integer():
+                assert read.to_list() == ours.to_list(), (csv_path.name, name)
+            elif dtype == pl.Boolean:
+                assert read.to_list() == [None if v is None else ("oui" if v else "non") for v in ours], name
+            elif dtype == pl.Date:
+                assert read.to_list() == [None if v is None else f"{v:%d/%m/%Y}" for v in ours], name
+            elif isinstance(dtype, pl.List):
+                assert [v.split(" | ") if v else [] for v in read] == \
+                    [[] if v is None else [str(x) for x in v] for v in ours.to_list()], (csv_path.name, name)
+            else:
+                assert [v or "" for v in read] == [v or "" for v in ours], (csv_path.name, name)
+                accents += sum(any(c in v for c in "éèàçôœ€") for v in ours.drop_nulls())
+    assert accents > 100  # French text went through: labels, reasons, questions

@@ -121,7 +121,14 @@ def _check_flags(flags: pl.DataFrame) -> None:
 
 
 def _euros(expr: pl.Expr) -> pl.Expr:
-    return expr.round(0).cast(pl.Int64).cast(pl.String) + pl.lit(" €")
+    """« 870 € », or « montant inconnu » (unknown is not zero, and a null would drop the whole line)."""
+    return (pl.when(expr.is_null()).then(pl.lit("montant inconnu"))
+            .otherwise(expr.round(0).cast(pl.Int64).cast(pl.String) + pl.lit(" €")))
+
+
+def _sum_unknown_if_any(name: str) -> pl.Expr:
+    """A person's total over benefits: unknown when one benefit's amount is unknown (never that part as 0)."""
+    return pl.when(pl.col(name).is_null().any()).then(None).otherwise(pl.col(name).sum())
 
 
 def _month_fr(expr: pl.Expr) -> pl.Expr:
@@ -166,7 +173,9 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
          .with_columns((pl.col("miss_central") * pl.col("_weight")).alias("_score")))
     # The lead: the benefit with the largest missing amount (ties: better grade, then benefit code).
     f = f.with_columns(pl.col("grade").replace_strict(_GRADE_RANK, return_dtype=pl.Int32).alias("_grank"))
-    lead = (f.sort(["claimant_id", "miss_central", "_grank", "benefit"], descending=[False, True, False, False])
+    # (a benefit whose central amount is unknown comes after those whose amount is known)
+    lead = (f.sort(["claimant_id", "miss_central", "_grank", "benefit"], descending=[False, True, False, False],
+                   nulls_last=True)
             .group_by("claimant_id", maintain_order=True)
             .agg(pl.col("payer").first().alias("agency"), pl.col("benefit").first().alias("lead_benefit"),
                  pl.col("grade").first().alias("grade")))
@@ -174,20 +183,20 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
                        _euros(pl.col("miss_low")), _euros(pl.col("miss_high")), pl.col("grade"))
     channel_map = {f"{b}|{a}": f"{BENEFIT_LABELS.get(b, b)} : {text}" for (b, a), text in CHANNELS.items()}
     per_person = (
-        f.sort(["claimant_id", "_score"], descending=[False, True])
+        f.sort(["claimant_id", "_score"], descending=[False, True], nulls_last=True)
         .with_columns(detail.alias("_detail"),
                       pl.concat_str("benefit", "payer", separator="|")
                       .replace_strict(channel_map, default=None).alias("_channel"))
         .group_by("claimant_id", maintain_order=True)
         .agg(pl.col("month").max(), pl.col("benefit").alias("benefits"),
-             pl.col("miss_low").sum().alias("amount_low"), pl.col("miss_central").sum().alias("amount_central"),
-             pl.col("miss_high").sum().alias("amount_high"), pl.col("_detail").alias("detail"),
+             *[_sum_unknown_if_any(f"miss_{e}").alias(f"amount_{e}") for e in ("low", "central", "high")],
+             pl.col("_detail").alias("detail"),
              pl.col("_channel").drop_nulls().unique(maintain_order=True).alias("channels"),
              pl.col("linked").list.explode(keep_nulls=False, empty_as_null=False).unique(maintain_order=True)
              .alias("linked"),
-             pl.col("_score").sum().round(2).alias("priority")))
+             pl.col("_score").sum().round(2).alias("priority")))  # over the benefits whose amount is known
     reasons = (f.select("claimant_id", "_label", "_score", pl.col("reasons")).explode("reasons")
-               .drop_nulls("reasons").sort(["claimant_id", "_score"], descending=[False, True])
+               .drop_nulls("reasons").sort(["claimant_id", "_score"], descending=[False, True], nulls_last=True)
                .group_by("claimant_id", maintain_order=True)
                .agg(pl.format("{} : {}", "_label", "reasons").unique(maintain_order=True).alias("reasons")))
     questions = _questions(f)
@@ -199,7 +208,7 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
                           for c in ("reasons", "questions", "known_facts")]))
     out = _tokens(out, records, keys)
     out = out.select(list(OUTREACH_SCHEMA)).cast(OUTREACH_SCHEMA).sort(  # type: ignore[arg-type]
-        ["agency", "priority", "amount_central"], descending=[False, True, True])
+        ["agency", "priority", "amount_central"], descending=[False, True, True], nulls_last=True)
     return {agency: frame for (agency,), frame in out.partition_by("agency", as_dict=True).items()}
 
 
@@ -215,7 +224,8 @@ def _questions(f: pl.DataFrame) -> pl.DataFrame:
     first = pl.lit(0, dtype=pl.Int64).alias("order")
     both = pl.concat([asked.select("claimant_id", pl.lit(0).alias("_k"), "_score", first, "q"),
                       law.select("claimant_id", pl.lit(1).alias("_k"), "_score", "order", "q")])
-    return (both.sort(["claimant_id", "_k", "_score", "order"], descending=[False, False, True, False])
+    return (both.sort(["claimant_id", "_k", "_score", "order"], descending=[False, False, True, False],
+                      nulls_last=True)
             .group_by("claimant_id", maintain_order=True).agg(pl.col("q").unique(maintain_order=True)
                                                               .alias("questions")))
 

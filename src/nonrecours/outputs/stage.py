@@ -9,6 +9,7 @@ inventing a way back.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,10 @@ def run_stage(ctx: Any) -> Any:
     records = tokens.collect() if tokens is not None else _NO_TOKENS
     if tokens is None:
         report.note = "no return tokens in the workspace: lists carry has_record = false"
+    # the manifest names the keys the lists' tokens were issued under (ids only, never a key)
+    ctx.manifest["keys"]["return_key_ids"] = {
+        str(a): sorted(ids) for a, ids in records.group_by("agency").agg(
+            pl.col("return_key_id").drop_nulls().unique()).iter_rows()}
     outreach_config = _outreach_config({str(k): str(v) for k, v in ctx.config.lead_agency.items()})
     stats_config = StatisticsConfig(threshold=ctx.config.thresholds.suppression)
     for month in ctx.config.months:
@@ -62,6 +67,9 @@ def run_stage(ctx: Any) -> Any:
         if not (det / "flags.parquet").exists():
             continue
         flags, units = pl.read_parquet(det / "flags.parquet"), pl.read_parquet(det / "units.parquet")
+        if (det / "summary.json").exists():  # the manifest's exclusion counts, beside its quarantine counts
+            ctx.manifest.setdefault("exclusions", {})[f"{month:%Y-%m}"] = json.loads(
+                (det / "summary.json").read_text(encoding="utf-8"))["exclusions"]
         provenance = (pl.read_parquet(det / "provenance.parquet") if (det / "provenance.parquet").exists()
                       else pl.DataFrame(schema=PROVENANCE_SCHEMA))
         folder = ctx.out / "outputs" / f"{month:%Y-%m}"
