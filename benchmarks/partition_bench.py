@@ -25,7 +25,7 @@ from pathlib import Path
 import polars as pl
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from core_bench import M, write_workspace  # noqa: E402
+from core_bench import M, write_workspace
 
 _CHILD = """
 import resource, sys, time

@@ -12,6 +12,10 @@ ablation   answer 1's value of each exchange (``outputs.ablation.run_stage``) wh
 outputs    ``nonrecours.outputs.run_stage`` when the package provides it
 =========  ==========================================================================================
 
+With run.toml's ``partitions`` above 1, the rules and detection stages build and evaluate one part of the
+population at a time (``core.partition``: households linked by any unit stay together) and merge the parts'
+outputs into the files of a run in one pass.
+
 A stage is a function ``(RunContext) -> StageReport``; ``STAGES`` is the registry, in order. A stage whose
 package does not provide its entry point yet reports ``not available`` (shown in the summary and recorded in
 the manifest: never a silent skip, never a made-up output).

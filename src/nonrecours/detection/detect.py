@@ -10,6 +10,7 @@ cases to act on, graded and explained), plus a summary with every count.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -538,6 +539,7 @@ def _run_partitioned(partitions: Partitions, month: dt.date, out: Path, *, backe
         if name in ("flags", "units"):
             merged[name] = frame
         del frame
+    shutil.rmtree(parts)
     summary = merge_summaries(summaries)
     paths["summary"] = write_json(out / "summary.json", summary)
     return Detection(month, merged["units"], merged["flags"], summary, None), paths
