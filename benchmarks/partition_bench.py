@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -75,7 +76,8 @@ def main() -> None:
             result["runs"][str(n)] = {  # type: ignore[index]
                 "seconds": round(float(seconds), 2), "split_seconds": round(float(split), 2),
                 "peak_rss_mb": round(int(rss_kb) / 1024), "persons": int(persons), "flags": int(flags),
-                "persons_per_part": [int(s) for s in sizes], "same_files_as_first": hashes == first}
+                "persons_per_part": [int(s) for s in sizes], "same_files_as_first": hashes == first,
+                "load_average_after": round(os.getloadavg()[0], 1)}  # a shared machine: other jobs' load
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:

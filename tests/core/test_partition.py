@@ -69,3 +69,23 @@ def test_a_partitioned_run_writes_the_files_of_an_unpartitioned_run(quick_copy, 
     run(parted)
     assert output_hashes(quick_copy) == output_hashes(quick_run)
     assert not (quick_copy / ".partial-partitions").exists()
+
+
+def test_the_core_clusters_of_the_demo_lie_each_in_one_part(quick_run, tmp_path):
+    """On the demo's workspace, each part's core holds whole household clusters: together the parts' clusters
+    are exactly those of the core built on everyone, and no person is in two parts."""
+    import datetime as dt
+
+    from nonrecours.core import build_month, population_facts, scan_workspace
+
+    tables = scan_workspace(quick_run / "workspace")
+    month = dt.date(2026, 6, 1)
+    whole = build_month(tables, month).clusters
+    parts = Partitions(tables, 3, tmp_path)
+    facts = population_facts(tables, month)
+    got = pl.concat([build_month(parts.tables(k), month, facts=facts).clusters.with_columns(pl.lit(k).alias("part"))
+                     for k in range(3)])
+    assert got.get_column("person_id").is_unique().all()
+    assert got.group_by("cluster_id").agg(pl.col("part").n_unique()).get_column("part").max() == 1
+    assert got.drop("part").sort("person_id").equals(whole.sort("person_id"))
+    assert got.get_column("part").n_unique() == 3

@@ -93,7 +93,7 @@ class Partitions:
         self._assign().write_parquet(self.path)
 
     def _assign(self) -> pl.DataFrame:
-        """(kind "p"/"u", id, part) for every person id and unit node any table names."""
+        """(kind "p"/"u", id, part, component) for every person id and unit node any table names."""
         persons, units, edges = [], [], []
         for name, lf in self.source.items():
             cols = lf.collect_schema().names()
