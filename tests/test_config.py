@@ -74,6 +74,14 @@ def test_good_file_loads(folder):
     assert len(cfg.digest()) == 64 and cfg.digest() == load_config(folder / "run.toml").digest()
 
 
+def test_partitions_do_not_change_the_digest(folder):
+    """The outputs of a partitioned run are those of a run in one pass (tests/core/test_partition.py): the same
+    run folder takes either."""
+    one = load_config(_write(folder, GOOD))
+    four = load_config(_write(folder, GOOD.replace('memory_limit = "1GB"', 'memory_limit = "1GB"\npartitions = 4')))
+    assert one.partitions == 1 and four.partitions == 4 and one.digest() == four.digest()
+
+
 def test_environment_overrides_the_file(folder, monkeypatch):
     monkeypatch.setenv("NONRECOURS_RUN_BACKEND", "polars")
     assert load_config(_write(folder, GOOD)).backend == "polars"
@@ -113,6 +121,8 @@ def test_environment_overrides_the_file(folder, monkeypatch):
     ('enabled = true', 'enabled = "oui"', r"line 28, column 11: key ablation.enabled: .*valid boolean"),
     ('backend = "polars"', 'backend = "pandas"', r"line 29, column 11: key ablation.backend: .*'polars' or "
                                                       r"'duckdb'"),
+    ('memory_limit = "1GB"', 'memory_limit = "1GB"\npartitions = 0',
+     r"line 6, column 14: key partitions: .*greater than or equal to 1"),
     ('enabled = true', 'enabled = true\ntruth = "truth"',
      r"line 29, column 9: key ablation.truth: not a synthetic truth folder"),
 ])

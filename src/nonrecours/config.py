@@ -122,6 +122,11 @@ class RunConfig(BaseSettings):
     checked when the file is loaded with its files (:func:`load_config`)."""
     memory_limit: str = "2GB"
     spill_dir: Path | None = None
+    partitions: int = Field(1, ge=1, le=10_000)
+    """Parts the population is split into for the rules and detection stages (``core.partition``: households
+    linked by any unit stay together): each part is built, evaluated and detected on its own and its outputs
+    merged, so the peak memory follows a part, not the population. 1 (the default): one pass over everyone.
+    The outputs do not depend on it (the same files, row for row), so it is left out of the run's digest."""
     output: Path
     exchange: Path
     audit_key: KeySource
@@ -175,7 +180,8 @@ class RunConfig(BaseSettings):
         inputs write the same outputs."""
         if self._digest is not None:
             return self._digest
-        text = json.dumps(self.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+        text = json.dumps(self.model_dump(mode="json", exclude={"partitions"}), sort_keys=True,
+                          separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -12,6 +12,10 @@ ablation   answer 1's value of each exchange (``outputs.ablation.run_stage``) wh
 outputs    ``nonrecours.outputs.run_stage`` when the package provides it
 =========  ==========================================================================================
 
+With run.toml's ``partitions`` above 1, the rules and detection stages build and evaluate one part of the
+population at a time (``core.partition``: households linked by any unit stay together) and merge the parts'
+outputs into the files of a run in one pass.
+
 A stage is a function ``(RunContext) -> StageReport``; ``STAGES`` is the registry, in order. A stage whose
 package does not provide its entry point yet reports ``not available`` (shown in the summary and recorded in
 the manifest: never a silent skip, never a made-up output).
@@ -30,7 +34,8 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from importlib import import_module
 from pathlib import Path
@@ -53,6 +58,7 @@ log = logging.getLogger("nonrecours.run")
 MARKER = ".nonrecours-run.json"
 LOCK = ".nonrecours-run.lock"
 STAGING = ".partial-staging"
+PARTITIONS = ".partial-partitions"
 TARGETS: dict[str, tuple[str, ...]] = {
     asked: tuple(dict.fromkeys(r for b in CATALOGUE if b.asked == asked for r in b.rules)) for asked in ASKED}
 """Rule targets evaluated for each benefit asked in run.toml (from the catalogue, schemas.benefits)."""
@@ -183,8 +189,32 @@ def engine_config(cfg: RunConfig) -> dict[str, Any] | None:
     return out
 
 
+@contextmanager
+def _partitions(ctx: RunContext) -> Iterator[Any]:
+    """run.toml's ``partitions`` over the workspace (``core.partition.Partitions``, its files in a hidden folder of
+    the spill folder or the run folder, removed afterwards), or None for a run in one pass."""
+    if ctx.config.partitions == 1:
+        yield None
+        return
+    from nonrecours.core import Partitions
+
+    folder = (ctx.config.spill_dir or ctx.out) / PARTITIONS
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        with stage(f"partitions: {ctx.config.partitions} parts by linked households"):
+            parts = Partitions(_tables(ctx.workspace), ctx.config.partitions, folder)
+        yield parts
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _parts(partitions: Any) -> list[int]:
+    """The parts holding someone (at least the first, so an empty workspace still gives its empty outputs)."""
+    return [k for k, n in enumerate(partitions.sizes()) if n or k == 0]
+
+
 def rules_stage(ctx: RunContext) -> StageReport:
-    from nonrecours.core import build_month
+    from nonrecours.core import build_month, population_facts
     from nonrecours.engine import evaluate
 
     cfg = ctx.config
@@ -192,23 +222,39 @@ def rules_stage(ctx: RunContext) -> StageReport:
     targets = [t for b in cfg.benefits for t in TARGETS[b]]
     duckdb_config = engine_config(cfg)
     tables = _tables(ctx.workspace)
-    for month in cfg.months:
-        with stage(f"rules {month:%Y-%m} ({cfg.backend}): {', '.join(cfg.benefits)}"):
-            inputs = build_month(tables, month).inputs  # unknown values at their central estimate
-            result = evaluate(targets, inputs, month, backend=cfg.backend, missing_inputs="error",
-                              duckdb_config=duckdb_config)
-        fam = result["famille"]
-        money = [c for c in fam.columns if c in targets and fam.schema[c].is_float()]
-        fam = fam.with_columns(pl.col(money).round(2)).sort(fam.columns[0])  # amounts to the cent
-        target = write_parquet(ctx.out / "rules" / f"entitlements-{month:%Y-%m}.parquet", fam)
-        bindings = result.bindings_manifest()
-        params = write_json(ctx.out / "rules" / f"parameters-{month:%Y-%m}.json", bindings)
-        ctx.manifest["parameters"][f"{month:%Y-%m}"] = bindings
-        report.outputs += [target, params]
-        report.rows_in += inputs.individu.height  # persons with a famille and a ménage that month
-        report.rows_out += fam.height
-        report.counts[f"{month:%Y-%m}"] = {b: int(fam.filter(pl.col(b) > 0).height) if fam.schema[b].is_numeric()
-                                           else int(fam.filter(pl.col(b)).height) for b in targets}
+    with _partitions(ctx) as partitions:
+        for month in cfg.months:
+            with stage(f"rules {month:%Y-%m} ({cfg.backend}): {', '.join(cfg.benefits)}"):
+                if partitions is None:
+                    views = [tables]
+                    facts = None
+                else:  # each part built and evaluated alone, its entitlements set aside, merged below
+                    views = (partitions.tables(k) for k in _parts(partitions))
+                    facts = population_facts(tables, month)
+                fams, bindings, rows_in = [], None, 0
+                for view in views:
+                    inputs = build_month(view, month, facts=facts).inputs  # unknowns at their central estimate
+                    result = evaluate(targets, inputs, month, backend=cfg.backend, missing_inputs="error",
+                                      duckdb_config=duckdb_config)
+                    fam = result["famille"]
+                    money = [c for c in fam.columns if c in targets and fam.schema[c].is_float()]
+                    fams.append(fam.with_columns(pl.col(money).round(2)))  # amounts to the cent
+                    rows_in += inputs.individu.height  # persons with a famille and a ménage that month
+                    if bindings is None:
+                        bindings = result.bindings_manifest()
+                    elif bindings != result.bindings_manifest():  # parameters are the month's, not a part's
+                        raise ControlError(f"rules {month:%Y-%m}: partitions bound different parameters")
+                    del inputs, result
+            fam = pl.concat(fams)
+            fam = fam.sort(fam.columns[0])
+            target = write_parquet(ctx.out / "rules" / f"entitlements-{month:%Y-%m}.parquet", fam)
+            params = write_json(ctx.out / "rules" / f"parameters-{month:%Y-%m}.json", bindings)
+            ctx.manifest["parameters"][f"{month:%Y-%m}"] = bindings
+            report.outputs += [target, params]
+            report.rows_in += rows_in
+            report.rows_out += fam.height
+            report.counts[f"{month:%Y-%m}"] = {b: int(fam.filter(pl.col(b) > 0).height) if fam.schema[b].is_numeric()
+                                               else int(fam.filter(pl.col(b)).height) for b in targets}
     report.note = "values no agency supplied taken at the core's central estimate (ranges in detection/)"
     return report
 
@@ -252,24 +298,27 @@ def _detection_config(ctx: RunContext) -> Any:
 def detection_stage(ctx: RunContext) -> StageReport:
     """Calls ``nonrecours.detection.run_detect(workspace, month, out, backend=, config=, engine_config=)`` for
     each month (run.toml's DuckDB memory limit and spill folder reach the detection's evaluations too),
-    into ``detection/YYYY-MM/``, when the detection package provides it."""
+    into ``detection/YYYY-MM/``, when the detection package provides it; with run.toml's ``partitions``
+    above 1, part by part (``partitions=``)."""
     run_detect = _entry_point("nonrecours.detection", "run_detect")
     if run_detect is None:
         return StageReport("detection", status="not available",
                            note="nonrecours.detection.run_detect is not in this build")
     report = StageReport("detection", rows_out=0)
     config = _detection_config(ctx)
-    for month in ctx.config.months:
-        folder = ctx.out / "detection" / f"{month:%Y-%m}"
-        with stage(f"detection {month:%Y-%m} ({ctx.config.backend})"):
-            _, paths = run_detect(ctx.workspace, month, folder, backend=ctx.config.backend, config=config,
-                                  engine_config=engine_config(ctx.config))
-        written = sorted(Path(p) for p in paths.values())
-        report.outputs += written
-        flags = [p for p in written if p.name == "flags.parquet"]
-        if flags:
-            report.counts[f"{month:%Y-%m}"] = {"flags": _rows(flags[0])}
-            report.rows_out += _rows(flags[0]) or 0
+    with _partitions(ctx) as partitions:
+        for month in ctx.config.months:
+            folder = ctx.out / "detection" / f"{month:%Y-%m}"
+            with stage(f"detection {month:%Y-%m} ({ctx.config.backend})"):
+                _, paths = run_detect(ctx.workspace, month, folder, backend=ctx.config.backend, config=config,
+                                      engine_config=engine_config(ctx.config),
+                                      **({} if partitions is None else {"partitions": partitions}))
+            written = sorted(Path(p) for p in paths.values())
+            report.outputs += written
+            flags = [p for p in written if p.name == "flags.parquet"]
+            if flags:
+                report.counts[f"{month:%Y-%m}"] = {"flags": _rows(flags[0])}
+                report.rows_out += _rows(flags[0]) or 0
     return report
 
 

@@ -13,18 +13,27 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import polars as pl
 
 from nonrecours.core.clusters import clusters
 from nonrecours.core.month import PROVENANCE_SCHEMA, UNKNOWNS_SCHEMA, CoreMonth
-from nonrecours.core.resources import CoreConfig, lookback, month_range, monthly_resources, n2_resources
+from nonrecours.core.resources import (
+    CoreConfig,
+    lookback,
+    month_range,
+    monthly_resources,
+    n2_resources,
+    resource_windows,
+)
 from nonrecours.core.units import people, qualified, reconcile
 from nonrecours.errors import SchemaError
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.zonage import zone_apl_of
 
-__all__ = ["FAMILY_PAYMENTS", "PAYMENT_INPUTS", "build_inputs", "build_month"]
+__all__ = ["FAMILY_PAYMENTS", "PAYMENT_INPUTS", "PopulationFacts", "build_inputs", "build_month",
+           "population_facts"]
 
 FAMILY_PAYMENTS = ("af", "paje_base", "asf", "aide_logement", "aah")
 PAYMENT_INPUTS: dict[str, str] = {"af": "af", "paje_base": "paje_base", "asf": "asf",
@@ -67,21 +76,54 @@ def _unk(df: pl.DataFrame, entity: str, idc: str, inputs: list[str], low: float 
     return base.join(pl.DataFrame({"input": inputs}), how="cross").select(list(UNKNOWNS_SCHEMA))
 
 
-def _aah_payers_know(lf: Mapping[str, pl.LazyFrame]) -> pl.Series | None:
+@dataclass(frozen=True)
+class PopulationFacts:
+    """What ``build_month`` reads about the extracts as a whole rather than about a person: the same for every
+    partition of a partitioned run (``core.partition``), so computed once over the whole population.
+
+    ``aah_payers_sent``: an AAH payer (CAF, MSA) sent persons or memberships rows; ``paying_agencies``: the
+    agencies ``benefits_paid`` names as payers (None without that table); ``resource_windows``: the months
+    each agency's resource rows span (``core.resources.resource_windows``)."""
+
+    aah_payers_sent: bool
+    paying_agencies: tuple[str, ...] | None
+    resource_windows: pl.DataFrame = field(repr=False)
+
+
+def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, *,
+                     config: CoreConfig | None = None) -> PopulationFacts:
+    """The facts of :class:`PopulationFacts` for ``month``, read from the (whole) tables."""
+    config = config or CoreConfig()
+    lf = {k: (v.lazy() if isinstance(v, pl.DataFrame) else v) for k, v in tables.items()}
+    payers = list(catalogue_row("aah").payers)
+    parts = [lf[t].filter(pl.col("source_agency").cast(pl.String).is_in(payers)).select("person_id").head(1)
+             for t in ("persons", "unit_memberships") if t in lf]
+    sent = bool(parts) and pl.concat(parts).collect().height > 0
+    paying = None
+    if "benefits_paid" in lf:
+        paying = tuple(sorted(lf["benefits_paid"].select(pl.col("paying_agency").cast(pl.String)).unique()
+                              .collect().get_column("paying_agency").to_list()))
+    return PopulationFacts(sent, paying, resource_windows(lf, month, lookback(config, month)))
+
+
+def _aah_payers_know(lf: Mapping[str, pl.LazyFrame], sent: bool) -> pl.Series | None:
     """person_id of everyone an AAH payer (the catalogue's ``payers`` of the AAH: CAF, MSA) lists in its
-    persons or memberships rows; None when no such payer sent an extract (then nobody's AAH is known)."""
+    persons or memberships rows; None when no such payer sent an extract (``sent``: then nobody's AAH is
+    known)."""
+    if not sent:
+        return None
     payers = list(catalogue_row("aah").payers)
     parts = [lf[t].filter(pl.col("source_agency").cast(pl.String).is_in(payers)).select("person_id")
              for t in ("persons", "unit_memberships") if t in lf]
-    if not parts:
-        return None
-    ids = pl.concat(parts).unique().collect().get_column("person_id")
-    return ids if ids.len() else None
+    return pl.concat(parts).unique().collect().get_column("person_id")
 
 
 def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, *,
-                config: CoreConfig | None = None) -> CoreMonth:
-    """Engine inputs for ``month`` and what is known of each value (see the module docstring)."""
+                config: CoreConfig | None = None, facts: PopulationFacts | None = None) -> CoreMonth:
+    """Engine inputs for ``month`` and what is known of each value (see the module docstring).
+
+    ``facts``: the population's facts (:func:`population_facts`) when ``tables`` hold one partition of it;
+    by default read from ``tables``."""
     from nonrecours.engine import Inputs
 
     config = config or CoreConfig()
@@ -90,6 +132,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     lf = {k: (v.lazy() if isinstance(v, pl.DataFrame) else v) for k, v in tables.items()}
     if "persons" not in lf and "unit_memberships" not in lf:
         raise SchemaError("table needed to build the rule inputs", table="persons")
+    if facts is None:
+        facts = population_facts(lf, month, config=config)
     depth = lookback(config, month)
     window = max(depth.values(), default=0)
     m_idx = month.year * 12 + month.month - 1
@@ -160,7 +204,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
 
     prov: list[pl.DataFrame] = []
     unk: list[pl.DataFrame] = []
-    aah_known = _aah_payers_know(lf)
+    aah_known = _aah_payers_know(lf, facts.aah_payers_sent)
     obs_p = ind.filter(known)
     new_p = ind.filter(~known)
     counts["persons_without_person_row"] = new_p.height
@@ -268,7 +312,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     else:
         funds = pl.DataFrame(schema={"person_id": pl.String, "pension_fund": pl.String})
     who = ind.select("person_id").join(followed, on="person_id", how="left").join(funds, on="person_id", how="left")
-    monthly, p_m, u_m = monthly_resources(lf, who, month, depth, config)
+    monthly, p_m, u_m = monthly_resources(lf, who, month, depth, config, facts.resource_windows)
     n2, p_n2, u_n2 = n2_resources(lf, who, month, depth)
     prov += [p_m, p_n2]
     unk += [u_m, u_n2]
@@ -389,8 +433,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                         "month", pl.col("benefit").cast(pl.String), pl.col("amount").cast(pl.Float64))
                 .group_by("famille_id", "month", "benefit").agg(pl.col("amount").first())
                 .collect().join(famille.select("famille_id"), on="famille_id", how="semi"))
-        payers = sorted(lf["benefits_paid"].select(pl.col("paying_agency").cast(pl.String)).unique().collect()
-                        .get_column("paying_agency").to_list())
+        payers = list(facts.paying_agencies or ())
         if paid.height:
             famille_monthly = paid.pivot("benefit", index=["famille_id", "month"], values="amount",
                                          aggregate_function=None)

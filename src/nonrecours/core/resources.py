@@ -30,7 +30,7 @@ import polars as pl
 from pydantic import BaseModel, Field
 
 __all__ = ["MONTHLY_INPUTS", "N2_INPUTS", "CoreConfig", "lookback", "month_range", "monthly_resources",
-           "n2_resources"]
+           "n2_resources", "resource_windows"]
 
 MONTHLY_INPUTS: dict[str, str] = {
     "salary_net": "salary_net",
@@ -170,11 +170,32 @@ def annual_income(lf: Mapping[str, pl.LazyFrame], years: list[int]) -> tuple[pl.
     return None, "absent"
 
 
+def resource_windows(lf: Mapping[str, pl.LazyFrame], month: dt.date, depth: Mapping[str, int]) -> pl.DataFrame:
+    """(agency, w_from, w_to): the months each agency's monthly resource rows span in the evaluated window,
+    over every row of the table (a fact of the extract, the same whichever persons are evaluated: a
+    partitioned run computes it once for all partitions)."""
+    inputs = [i for i in MONTHLY_INPUTS.values() if i in depth]
+    first = month_range(month, max((depth[i] for i in inputs), default=0))[0]
+    schema = {"agency": pl.String, "w_from": pl.Date, "w_to": pl.Date}
+    if "resources" not in lf:
+        return pl.DataFrame(schema=schema)
+    return (lf["resources"]
+            .filter((pl.col("month") >= first) & (pl.col("month") <= month) & (_agency() != "dgfip")
+                    & pl.col("kind").cast(pl.String).is_in(list(MONTHLY_INPUTS))
+                    & pl.col("kind").cast(pl.String).replace_strict(MONTHLY_INPUTS, default=None).is_in(inputs)
+                    & pl.col("person_id").is_not_null() & (pl.col("person_id") != ""))
+            .group_by(_agency().alias("agency"))
+            .agg(pl.col("month").min().alias("w_from"), pl.col("month").max().alias("w_to"))
+            .sort("agency").collect().cast(schema))  # type: ignore[arg-type]
+
+
 def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt.date,
-                      depth: Mapping[str, int], config: CoreConfig,
+                      depth: Mapping[str, int], config: CoreConfig, windows: pl.DataFrame | None = None,
                       ) -> tuple[pl.DataFrame | None, pl.DataFrame, pl.DataFrame]:
     """Monthly resource inputs (person_id, month, one column per input + ``__source``), their provenance
     per person and input (month null: it holds for every month read) and their unknowns.
+
+    ``windows``: each agency's window (``resource_windows``), when computed once for a partitioned run.
 
     ``people``: person_id, ``followed_by`` (agency following the person's famille, or null),
     ``pension_fund`` (a pension fund knowing the person, or null).
@@ -201,8 +222,10 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
     prio = _priority_table(config.monthly_priority)
     obs = (obs.join(prio, on=["input", "agency"], how="left").with_columns(pl.col("rank").fill_null(99))
            .sort("rank").unique(subset=["person_id", "month", "input"], keep="first"))
-    # Each agency's window: the months its resource rows span (an exhaustive source covers those only).
-    windows = obs.group_by("agency").agg(pl.col("month").min().alias("w_from"), pl.col("month").max().alias("w_to"))
+    # Each agency's window: the months its resource rows span (an exhaustive source covers those only); a
+    # property of the agency's extract, so read over the whole population (``resource_windows``).
+    if windows is None:
+        windows = resource_windows(lf, month, depth)
     present = set(windows.get_column("agency").to_list())
 
     # Yearly income, for the doubts below and the estimates of what no agency covers.

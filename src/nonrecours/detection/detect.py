@@ -10,6 +10,7 @@ cases to act on, graded and explained), plus a summary with every count.
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import polars as pl
 
 from nonrecours.atomic import write_json, write_parquet
 from nonrecours.core.month import CoreMonth
+from nonrecours.core.partition import Partitions
 from nonrecours.detection.confidence import (
     ALL_VARIANTS,
     UNINFORMED_VARIANTS,
@@ -48,6 +50,7 @@ __all__ = [
     "core_units",
     "detect",
     "detect_many",
+    "merge_summaries",
     "read_workspace",
     "run_detect",
     "write_detection",
@@ -81,7 +84,8 @@ class Detection:
     units: pl.DataFrame
     flags: pl.DataFrame
     summary: dict[str, Any]
-    result: Result = field(repr=False)
+    result: Result | None = field(repr=False)
+    """The central engine result; None after a partitioned run (each part's was dropped with the part)."""
 
     def __repr__(self) -> str:
         return f"Detection({self.month:%Y-%m}, units={self.units.height}, flags={self.flags.height})"
@@ -238,10 +242,11 @@ def _unknown_familles(u: pl.DataFrame, individu: pl.DataFrame, inp: str) -> pl.D
 
 def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
            config: DetectionConfig | None = None, results: dict[str, Result] | None = None,
-           engine_config: dict[str, Any] | None = None) -> Detection:
+           engine_config: dict[str, Any] | None = None, paid_known: dict[str, bool] | None = None) -> Detection:
     """Units, flags and summary for ``core.month`` (see the module docstring). ``results``: the engine's result
     of each variant, when already evaluated (``detect_many``). ``engine_config``: settings of the SQL backend
-    (run.toml's ``memory_limit`` and ``spill_dir`` for DuckDB), passed to every evaluation."""
+    (run.toml's ``memory_limit`` and ``spill_dir`` for DuckDB), passed to every evaluation. ``paid_known``:
+    ``payments_known`` of the whole population when ``tables`` hold one partition of it."""
     config = config or DetectionConfig()
     month = core.month
     if results is None:
@@ -275,7 +280,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
         pl.when(pl.col("grade").is_not_null() & pl.col("famille_id").is_in(guessed)).then(pl.lit("possible"))
         .when((pl.col("grade") == "certain") & pl.col("famille_id").is_in(estimated)).then(pl.lit("probable"))
         .otherwise(pl.col("grade")).alias("grade"))
-    paid_known = payments_known(tables, config.benefits)
+    if paid_known is None:
+        paid_known = payments_known(tables, config.benefits)
     units = _cap_grades(units, core, individu, config.benefits, paid_known)
     # a benefit the person's own health insurance fund pays, and no fund whose extract came knows the person:
     # not receiving it is not observed, so a non-take-up there is possible at most
@@ -353,8 +359,7 @@ def _summary(core: CoreMonth, units: pl.DataFrame, flags: pl.DataFrame, excl: pl
         n = paid.height
         ok = paid.filter(pl.col("grade").is_not_null()).height
         ok_central = paid.filter(pl.col("entitled_central")).height
-        coherence[b] = {"paid_units": n, "entitled": ok, "rate": round(ok / n, 6) if n else None,
-                        "rate_central": round(ok_central / n, 6) if n else None}
+        coherence[b] = _rates({"paid_units": n, "entitled": ok, "entitled_central": ok_central})
     by_grade = {b: {g: 0 for g in GRADES} for b in config.benefits}
     for b, g, n in flags.group_by("benefit", "grade").len().iter_rows():
         by_grade[b][g] = n
@@ -383,6 +388,46 @@ def _summary(core: CoreMonth, units: pl.DataFrame, flags: pl.DataFrame, excl: pl
         "monotonicity": ("estimate range taken at the all-low and all-high corners of the unknowns; the grade at "
                          "their unfavourable corner (each unknown at the end that lowers the benefits)"),
     }
+
+
+def _rates(c: dict[str, Any]) -> dict[str, Any]:
+    """A coherence entry's rates from its counts."""
+    n = c["paid_units"]
+    return {**c, "rate": round(c["entitled"] / n, 6) if n else None,
+            "rate_central": round(c["entitled_central"] / n, 6) if n else None}
+
+
+def _add(a: Any, b: Any, where: str) -> Any:
+    """Two partitions' summary values merged: counts summed (None where a check could not be made), mappings
+    merged key by key, anything else (month, backend, configuration, checks made) equal in every part."""
+    if where == "summary.config":  # the detection's settings, not counts
+        if a != b:
+            raise SchemaError("partitions ran with different detection settings", table="summary")
+        return a
+    if isinstance(a, dict) and isinstance(b, dict):
+        return {k: (_add(a[k], b[k], f"{where}.{k}") if k in a and k in b else a.get(k, b.get(k)))
+                for k in dict.fromkeys([*a, *b])}
+    if isinstance(a, int) and isinstance(b, int) and not isinstance(a, bool) and not isinstance(b, bool):
+        return a + b
+    if a == b:
+        return a
+    raise SchemaError(f"partitions disagree on a population-wide fact of the summary ({where})", table="summary")
+
+
+def merge_summaries(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """The summary of the whole population from its partitions' (``run_detect`` with ``partitions``): counts
+    are sums, since every famille and person lies in one partition; the rates are recomputed from the sums."""
+    def counts(s: dict[str, Any]) -> dict[str, Any]:
+        return {**s, "coherence": {b: {k: v for k, v in c.items() if not k.startswith("rate")}
+                                   for b, c in s["coherence"].items()}}
+
+    out = counts(summaries[0])
+    for s in summaries[1:]:
+        out = _add(out, counts(s), "summary")
+    out["coherence"] = {b: _rates({k: v for k, v in c.items() if not k.startswith("rate")})
+                        for b, c in out["coherence"].items()}
+    out["persons_not_evaluated"] = max(out["persons_known"] - out["persons"], 0)
+    return out
 
 
 def write_detection(run: Detection, out: str | Path) -> dict[str, Path]:
@@ -422,19 +467,79 @@ def core_units(core: CoreMonth) -> tuple[pl.DataFrame, pl.DataFrame]:
     return members, residence
 
 
+_KEY = ["unit_kind", "unit_id", "benefit"]
+_ORDER = ["entity", "id", "input", "month"]
+_SORTS: dict[str, tuple[list[str], bool]] = {
+    "flags": (_KEY, False), "units": (_KEY, False), "memberships": (["unit_kind", "unit_id", "person_id"], False),
+    "residence": (["person_id"], False), "provenance": (_ORDER, True), "unknowns": (_ORDER, True)}
+"""Each Parquet output of ``run_detect`` and its order (key columns, nulls last): one order, so the merge of a
+partitioned run's parts writes the rows of an unpartitioned run in the same order."""
+
+
+def _outputs(run: Detection, core: CoreMonth) -> dict[str, pl.DataFrame]:
+    """Every Parquet output of ``run_detect``, sorted (``_SORTS``), amounts to the cent in flags and units (a
+    rerun on the same inputs writes the same bytes: sums of floats in another order differ in the last bits)."""
+    cents = pl.col(pl.Float64).round(2)
+    members, residence = core_units(core)
+    frames = {"flags": run.flags.with_columns(cents), "units": run.units.with_columns(cents),
+              "memberships": members, "residence": residence, "provenance": core.provenance,
+              "unknowns": core.unknowns}
+    return {name: f.sort(_SORTS[name][0], nulls_last=_SORTS[name][1]) for name, f in frames.items()}
+
+
 def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backend: str = "polars",
-               config: DetectionConfig | None = None, engine_config: dict[str, Any] | None = None
-               ) -> tuple[Detection, dict[str, Path]]:
+               config: DetectionConfig | None = None, engine_config: dict[str, Any] | None = None,
+               partitions: Partitions | None = None) -> tuple[Detection, dict[str, Path]]:
     """The ``nonrecours detect`` job: read the workspace lazily, build the month, detect, write (with the core's
-    provenance and unknowns, which the outreach lists quote as the facts already held)."""
+    provenance and unknowns, which the outreach lists quote as the facts already held).
+
+    ``partitions`` (``core.partition.Partitions`` over this workspace's tables): build, evaluate and detect one
+    part of the population at a time, each part's outputs written to the partitions' folder and merged at the
+    end, the summary the sum of the parts'; the files are those of an unpartitioned run, row for row. The
+    returned Detection then holds the merged units, flags and summary, and no engine result."""
+    if partitions is not None:
+        return _run_partitioned(partitions, month, Path(out), backend=backend, config=config,
+                                engine_config=engine_config)
     tables = read_workspace(workspace)
     core = core_month(tables, month)
     run = detect(core, tables, backend=backend, config=config, engine_config=engine_config)
-    paths = write_detection(run, out)
-    order = ["entity", "id", "input", "month"]
-    members, residence = core_units(core)
-    paths["memberships"] = write_parquet(Path(out) / "memberships.parquet", members)
-    paths["residence"] = write_parquet(Path(out) / "residence.parquet", residence)
-    paths["provenance"] = write_parquet(Path(out) / "provenance.parquet", core.provenance.sort(order, nulls_last=True))
-    paths["unknowns"] = write_parquet(Path(out) / "unknowns.parquet", core.unknowns.sort(order, nulls_last=True))
+    paths = {}
+    for name, frame in _outputs(run, core).items():
+        paths[name] = write_parquet(Path(out) / f"{name}.parquet", frame)
+    paths["summary"] = write_json(Path(out) / "summary.json", run.summary)
     return run, paths
+
+
+def _run_partitioned(partitions: Partitions, month: dt.date, out: Path, *, backend: str,
+                     config: DetectionConfig | None, engine_config: dict[str, Any] | None
+                     ) -> tuple[Detection, dict[str, Path]]:
+    from nonrecours.core import build_month, population_facts
+
+    config = config or DetectionConfig()
+    facts = population_facts(partitions.source, month)
+    paid_known = payments_known(partitions.source, config.benefits)
+    parts = partitions.path.parent / f"detection-{month:%Y-%m}"
+    summaries = []
+    sizes = partitions.sizes()
+    for k in [k for k, n in enumerate(sizes) if n or k == 0]:  # a part holding nobody adds nothing
+        tables = partitions.tables(k)
+        core = build_month(tables, month, facts=facts)
+        run = detect(core, tables, backend=backend, config=config, engine_config=engine_config,
+                     paid_known=paid_known)
+        for name, frame in _outputs(run, core).items():
+            (parts / name).mkdir(parents=True, exist_ok=True)
+            frame.write_parquet(parts / name / f"{k:05d}.parquet")
+        summaries.append(run.summary)
+        del core, run
+    paths = {}
+    merged = {}
+    for name, (key, nulls_last) in _SORTS.items():
+        frame = pl.read_parquet(sorted((parts / name).glob("*.parquet"))).sort(key, nulls_last=nulls_last)
+        paths[name] = write_parquet(out / f"{name}.parquet", frame)
+        if name in ("flags", "units"):
+            merged[name] = frame
+        del frame
+    shutil.rmtree(parts)
+    summary = merge_summaries(summaries)
+    paths["summary"] = write_json(out / "summary.json", summary)
+    return Detection(month, merged["units"], merged["flags"], summary, None), paths

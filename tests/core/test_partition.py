@@ -1,0 +1,97 @@
+"""Partitioned runs (core.partition): no household split across parts, and the outputs of an unpartitioned run."""
+
+from __future__ import annotations
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from nonrecours.core import Partitions
+from nonrecours.core.partition import components
+
+
+def _tables(rows: list[tuple[int, str, int, str]]) -> dict[str, pl.DataFrame]:
+    """Memberships (person, kind, unit, agency) and a payment to every CAF famille, named by unit only."""
+    members = pl.DataFrame([(f"P{p}", kind, f"U{u}", agency) for p, kind, u, agency in rows],
+                           schema={"person_id": pl.String, "unit_kind": pl.String, "unit_id": pl.String,
+                                   "source_agency": pl.String}, orient="row")
+    paid = (members.filter((pl.col("unit_kind") == "famille") & (pl.col("source_agency") == "caf"))
+            .select("unit_kind", "unit_id", pl.lit(None, dtype=pl.String).alias("person_id"),
+                    pl.lit("caf").alias("paying_agency"), pl.lit("caf").alias("source_agency")).unique())
+    persons = pl.DataFrame({"person_id": [f"P{p}" for p in range(40)], "source_agency": "cnav"})
+    return {"persons": persons, "unit_memberships": members, "benefits_paid": paid}
+
+
+_ROW = st.tuples(st.integers(0, 29), st.sampled_from(["famille", "menage", "foyer_fiscal"]), st.integers(0, 12),
+                 st.sampled_from(["caf", "msa", "dgfip"]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(_ROW, min_size=1, max_size=60), n=st.integers(1, 5))
+def test_no_unit_or_linked_household_is_split_across_parts(tmp_path_factory, rows, n):
+    tables = _tables(rows)
+    parts = Partitions(tables, n, tmp_path_factory.mktemp("parts"))
+    views = [{k: v.collect() for k, v in parts.tables(k).items()} for k in range(n)]
+    # every row in exactly one part
+    for name, t in tables.items():
+        assert sum(v[name].height for v in views) == t.height
+    # every person in one part, and every unit's members (the core's clusters are made of these units) with them
+    part_of = pl.concat([v["persons"].select("person_id", pl.lit(k).alias("part")) for k, v in enumerate(views)])
+    assert part_of.get_column("person_id").is_unique().all() and part_of.height == 40
+    members = tables["unit_memberships"].join(part_of, on="person_id")
+    assert members.group_by("unit_kind", "unit_id", "source_agency").agg(
+        pl.col("part").n_unique()).get_column("part").max() == 1
+    # a payment naming only its famille lands where the famille's members are
+    for v in views:
+        fams = v["unit_memberships"].filter(pl.col("unit_kind") == "famille").select("unit_id", "source_agency")
+        assert v["benefits_paid"].join(fams, on=["unit_id", "source_agency"], how="anti").height == 0
+    assert sum(parts.sizes()) == 40
+
+
+def test_components_follow_chains():
+    edges = pl.DataFrame({"a": ["p:1", "p:2", "p:3", "p:7"], "b": ["u:a", "u:a", "u:b", "u:c"]})
+    edges = pl.concat([edges, pl.DataFrame({"a": ["p:2"], "b": ["u:b"]})])
+    got = dict(components(edges).iter_rows())
+    assert got["p:1"] == got["p:3"] == got["u:b"] == "p:1"
+    assert got["p:7"] == got["u:c"] == "p:7"
+
+
+def test_a_partitioned_run_writes_the_files_of_an_unpartitioned_run(quick_copy, quick_run):
+    """The demo's workspace (tests/conftest.py ``quick_run``) through the rules and detection stages again in 3
+    parts: every file they write (entitlements, parameters, flags, units, memberships, residence, provenance,
+    unknowns and the summary with its counts) has the bytes of the run in one pass."""
+    from nonrecours.atomic import file_sha256
+    from nonrecours.config import load_config
+    from nonrecours.run import RunContext, detection_stage, rules_stage
+
+    cfg = load_config(quick_copy / "run.toml")
+    parted = cfg.model_copy(update={"partitions": 3})
+    assert parted.digest() == cfg.digest()
+    ctx = RunContext(parted, quick_copy, None, None, {"parameters": {}})
+    written = [p for stage in (rules_stage, detection_stage) for p in stage(ctx).outputs]
+    expected = sorted(p.relative_to(quick_run) for d in ("rules", "detection") for p in (quick_run / d).rglob("*")
+                      if p.is_file())
+    assert sorted(p.relative_to(quick_copy) for p in written) == expected and len(expected) >= 9
+    assert {str(p): file_sha256(quick_copy / p) for p in expected} == {
+        str(p): file_sha256(quick_run / p) for p in expected}
+    assert not (quick_copy / ".partial-partitions").exists()
+
+
+def test_the_core_clusters_of_the_demo_lie_each_in_one_part(quick_run, tmp_path):
+    """On the demo's workspace, each part's core holds whole household clusters: together the parts' clusters
+    are exactly those of the core built on everyone, and no person is in two parts."""
+    import datetime as dt
+
+    from nonrecours.core import build_month, population_facts, scan_workspace
+
+    tables = scan_workspace(quick_run / "workspace")
+    month = dt.date(2026, 6, 1)
+    whole = build_month(tables, month).clusters
+    parts = Partitions(tables, 3, tmp_path)
+    facts = population_facts(tables, month)
+    got = pl.concat([build_month(parts.tables(k), month, facts=facts).clusters.with_columns(pl.lit(k).alias("part"))
+                     for k in range(3)])
+    assert got.get_column("person_id").is_unique().all()
+    assert got.group_by("cluster_id").agg(pl.col("part").n_unique()).get_column("part").max() == 1
+    assert got.drop("part").sort("person_id").equals(whole.sort("person_id"))
+    assert got.get_column("part").n_unique() == 3
