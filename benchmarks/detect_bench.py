@@ -21,7 +21,8 @@ from polars.testing import assert_frame_equal
 
 _CHILD = """
 import resource, sys, time
-from nonrecours.detection.detect import parse_month, run_detect
+from nonrecours.config import parse_month
+from nonrecours.detection.detect import run_detect
 t = time.perf_counter()
 run, _ = run_detect(sys.argv[1], parse_month(sys.argv[2]), sys.argv[3], backend=sys.argv[4])
 print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, run.summary["persons"])
