@@ -309,8 +309,12 @@ def pf_retenues_minima(f: Famille):
 @rule(entity="famille", dtype="float", label="prestations familiales: ressources de l'année de référence (N-2)",
       ref="CSS art. R532-1 et R532-3")
 def pf_base_ressources(f: Famille):
-    """Revenu net catégoriel of year N-2 of the parents and of the children at charge."""
-    return f.cf_base_ressources
+    """Revenu net catégoriel of year N-2 of the parents and of the children at charge in the sense of the
+    family benefits in general: under 20 and not financially autonomous (CSS art. L512-3, R512-2). A child of
+    20 is at charge for the complément familial only (under 21, L522-1), whose own base counts them
+    (``cf_base_ressources``); the allocations familiales, the allocation de base and the ARS do not."""
+    m = f.members
+    return f.sum(m.pf_base_ressources_individu, where=m.est_parent | m.af_enfant)
 
 
 def _plafond_af(rang: int, n_enfants):  # type: ignore[no-untyped-def]
