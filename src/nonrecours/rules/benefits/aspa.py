@@ -6,7 +6,8 @@ R815-29). Resources are gross: gross pensions, gross salaries after a flat deduc
 or 1.5 (couple) monthly SMIC of 1 January per quarter, unemployment, invalidity pension, alimony, and
 AAH unless the person is entitled to ASPA or draws an invalidity pension.
 A couple of an ASPA holder and an ASI holder is computed as OpenFisca-France does (see ``aspa``).
-Not modelled: capital income and assets, the recovery on estates.
+Not modelled: capital income and assets, the recovery on estates, the exemption from the ten years of
+permit of a carte de résident holder who fought for France (CSS art. L816-1).
 """
 
 from __future__ import annotations
