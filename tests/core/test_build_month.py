@@ -132,7 +132,7 @@ def test_salary_estimated_from_yearly_income_where_no_monthly_source():
     assert m["salary_net"].item() == 1200.0
     p = core.provenance.filter((pl.col("id") == "a") & (pl.col("input") == "salary_net"))
     assert p["kind"].item() == "estimated"
-    n2 = m["salaires_imposables_n2"].item()
+    n2 = m["revenu_activite_imposable_n2"].item()
     assert n2 == 12000.0 and m["revenus_n2_renseignes"].item() is True
 
 
@@ -146,7 +146,7 @@ def test_n2_of_a_foyer_member_with_no_income_row_is_an_observed_zero():
                 annual=[["a", 2024, "salaries", Decimal("100.00"), *_p("dgfip")]])
     core = build_month(t, M)
     m = core.inputs.individu_monthly.filter((pl.col("person_id") == "z") & (pl.col("month") == M))
-    assert m["salaires_imposables_n2"].item() == 0.0 and m["revenus_n2_renseignes"].item() is True
+    assert m["revenu_activite_imposable_n2"].item() == 0.0 and m["revenus_n2_renseignes"].item() is True
     p = core.provenance.filter(pl.col("input") == "revenus_n2_renseignes")
     assert _row(p, "id", "z")["kind"].item() == "observed"
     assert _row(p, "id", "n")["kind"].item() == "unknown"

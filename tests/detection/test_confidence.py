@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nonrecours.core import UNKNOWNS_SCHEMA, CoreMonth
-from nonrecours.detection import detect
+from nonrecours.detection import core_month, detect
 from nonrecours.detection.confidence import grade_expr, with_unknowns_at
 
 from .conftest import FIRST, MONTH, unknown_salary
@@ -104,3 +104,28 @@ def test_monthly_unknown_given_once_moves_every_month(territory):
     # informed unknowns stay at their central value in the uninformed variants
     informed = unknowns.with_columns(pl.lit(True).alias("informed"))
     assert with_unknowns_at(CoreMonth(MONTH, core.inputs, informed), "uninformed_unfavourable") is core.inputs
+
+
+def test_refugee_status_no_agency_gives_stays_unknown_in_the_aspa_grade():
+    """CSS art. L816-1: a non-EEA pensioner with four years of permit gets the ASPA only as a refugee, a
+    beneficiary of subsidiary protection or a stateless person, a status no extract carries. The core marks
+    ``ofpra_protection`` unknown for them (never a silent no) and for nobody of French nationality; graded with
+    that unknown alone (the core's other unknowns of this one-agency territory, e.g. salaries the CNAV does not
+    see, are left out here), the ASPA flag is possible: entitled at the high end only, never certain."""
+    from .conftest import Territory
+
+    t = Territory()
+    t.famille("foreign", age=70, pension=400.0, agency="cnav")
+    t.famille("french", age=70, pension=400.0, agency="cnav")
+    t.persons[0].update(nationality_group="OTHER", residence_permit_years=4)
+    tables = t.tables()
+    core = core_month(tables, MONTH)
+    status = core.unknowns.filter(pl.col("input") == "ofpra_protection")
+    assert status["id"].to_list() == ["p-foreign"]
+    assert status.select("low", "central", "high").row(0) == (0.0, 0.0, 1.0)
+    assert core.inputs.individu.filter(pl.col("person_id") == "p-foreign")["ofpra_protection"].to_list() == [False]
+    units = detect(CoreMonth(MONTH, core.inputs, status), tables, config=FIRST).units
+    grade = {u["unit_id"].split(":")[-1]: u for u in units.filter(pl.col("benefit") == "aspa").iter_rows(named=True)}
+    assert grade["f-foreign"]["grade"] == "possible"
+    assert not grade["f-foreign"]["entitled_central"] and grade["f-foreign"]["entitled_high"]
+    assert grade["f-french"]["grade"] == "certain"

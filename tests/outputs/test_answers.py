@@ -41,7 +41,7 @@ def test_data_to_exchange_reads_rules_and_mappings():
     rsa = {r["input"]: r for r in table.filter(pl.col("benefit") == "rsa").iter_rows(named=True)}
     assert rsa["unemployment"]["agencies"] == ["caf", "drm", "france_travail"]
     assert rsa["rent"]["agencies"] == ["caf"] and rsa["rent"]["columns"] == ["housing.rent"]
-    assert "dgfip" in rsa["salaires_imposables_n2"]["agencies"]
+    assert "dgfip" in rsa["revenu_activite_imposable_n2"]["agencies"]
     assert rsa["rsdae"]["supplied"] and rsa["rsdae"]["agencies"] == ["caf"]  # MDPH decision, through the CAF
     aspa = set(table.filter(pl.col("benefit") == "aspa").get_column("input"))
     assert "pension_gross" in aspa and "rent" not in aspa  # the IR says ASPA does not read the rent

@@ -88,3 +88,17 @@ def test_malformed_file_names_file_and_field(tmp_path, text, field):
 def test_missing_directory(tmp_path):
     with pytest.raises(ParameterError, match="does not exist"):
         ParameterStore(tmp_path / "nope")
+
+
+@pytest.mark.parametrize("year", [2024, 2025, 2026])
+def test_paje_full_rate_ceiling_is_the_complement_familial_s(year: int) -> None:
+    """CSS art. L531-3: the ceiling of the allocation de base at the full rate is the complément familial's
+    (base and the majoration for a two-earner couple or a lone parent), as the yearly instructions print."""
+    from nonrecours.rules.params import default_parameters
+
+    store, month = default_parameters(), dt.date(year, 6, 1)
+    for cf, paje in (("cf.plafond_base", "paje.taux_plein.plafond_base"),
+                     ("cf.majoration_biactifs_isoles", "paje.taux_plein.majoration_biactifs_isoles")):
+        a = store.bind(f"prestations_familiales.{cf}", month)
+        b = store.bind(f"prestations_familiales.{paje}", month)
+        assert (a.value, a.start) == (b.value, b.start), (cf, year)

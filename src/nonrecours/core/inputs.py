@@ -199,7 +199,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         pl.col("nationality_group").fill_null("FR"),
         pl.col("residence_permit_years").cast(pl.Float64).fill_null(0.0),
         pl.col("rsdae").fill_null(False), pl.col("unfit_for_work").fill_null(False),
-        pl.lit(False).alias("residence_condition_exempt"),
+        pl.lit(False).alias("residence_condition_exempt"), pl.lit(False).alias("ofpra_protection"),
         pl.col("source_agency").alias("persons__source"))
 
     prov: list[pl.DataFrame] = []
@@ -289,16 +289,18 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     unk.append(_unk(noperm, "individu", "person_id", ["residence_permit_years"], 0.0, 0.0, 10.0,
                     "années de titre de séjour (hors EEE) ou de résidence (EEE, Suisse) non transmises"))
     # Refugee, subsidiary protection, stateless person, carte de résident (CASF art. L262-4, 2°; CSS art. L842-2,
-    # 2°): no extract carries it (préfecture, OFPRA); it matters for a non-EEA national (or unknown nationality).
+    # 2°), and the first three alone (CSS art. L816-1, ASPA/ASI): no extract carries them (préfecture, OFPRA);
+    # they matter for a non-EEA national (or unknown nationality).
     foreign_or_unknown = (pl.col("nationality_group") == "OTHER") | pl.col("_no_nationality_group")
     exempt_open = pl.concat([obs_p.filter(foreign_or_unknown), new_p])
-    prov.append(_prov(exempt_open, "individu", "person_id", ["residence_condition_exempt"], pl.lit("unknown"),
-                      pl.lit(None), pl.lit(None)))
-    unk.append(_unk(exempt_open, "individu", "person_id", ["residence_condition_exempt"], 0.0, 0.0, 1.0,
-                    "statut de réfugié, protection subsidiaire, apatridie ou carte de résident non transmis"))
-    prov.append(_prov(obs_p.filter(~foreign_or_unknown), "individu", "person_id",
-                      ["residence_condition_exempt"], pl.lit("estimated"), pl.col("source_agency"),
-                      pl.col("extract_date").dt.truncate("1mo")))
+    for col, what in (("residence_condition_exempt",
+                       "statut de réfugié, protection subsidiaire, apatridie ou carte de résident non transmis"),
+                      ("ofpra_protection", "statut de réfugié, protection subsidiaire ou apatridie non transmis")):
+        prov.append(_prov(exempt_open, "individu", "person_id", [col], pl.lit("unknown"), pl.lit(None),
+                          pl.lit(None)))
+        unk.append(_unk(exempt_open, "individu", "person_id", [col], 0.0, 0.0, 1.0, what))
+        prov.append(_prov(obs_p.filter(~foreign_or_unknown), "individu", "person_id", [col], pl.lit("estimated"),
+                          pl.col("source_agency"), pl.col("extract_date").dt.truncate("1mo")))
 
     # Monthly resources and the DGFiP's year N-2.
     fam_src = unit_source.filter(pl.col("entity") == "famille").select(
@@ -537,7 +539,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     individu = ind.select("person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role",
                           "menage_id", "menage_role", "age", "date_naissance", "student", "pregnant",
                           "disability_rate", "nationality_group", "residence_permit_years",
-                          "residence_condition_exempt", "rsdae", "unfit_for_work", "persons__source")
+                          "residence_condition_exempt", "ofpra_protection", "rsdae", "unfit_for_work",
+                          "persons__source")
     cl = clusters(individu)
     counts["clusters"] = cl.get_column("cluster_id").n_unique()
     conflict_df = pl.DataFrame({"kind": list(conflicts), "count": list(conflicts.values())},

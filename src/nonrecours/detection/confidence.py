@@ -38,7 +38,7 @@ end, the informed ones (estimated from a declared income) at their central value
 ALL_VARIANTS = (*VARIANTS, "unfavourable", *UNINFORMED_VARIANTS)
 
 UNFAVOURABLE_LOW = frozenset({"age", "pregnant", "recent_isolation", "residence_permit_years",
-                              "residence_condition_exempt"})
+                              "residence_condition_exempt", "ofpra_protection"})
 """Inputs whose *low* end lowers the minimum incomes (RSA from 25, ASPA from 65, the majorations of a
 pregnancy or a recent isolation, the residence test and its exemptions); every other unknown's high end does
 (resources, being housed at no cost, studies, a disability whose AAH is a resource, family benefits)."""

@@ -66,7 +66,7 @@ def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
         "rsdae": (("persons", "rsdae", None),), "unfit_for_work": (("persons", "unfit_for_work", None),),
         "recent_isolation": (("persons", "recent_isolation", None),),
         # refugee, protection, statelessness, carte de résident: no extract carries it (docs/connectors/README.md)
-        "residence_condition_exempt": (),
+        "residence_condition_exempt": (), "ofpra_protection": (),
     }
     return out
 

@@ -27,7 +27,8 @@ SITUATION_FORMAT.md, so that OpenFisca reads our inputs as our rules do):
   as an input for the exempt person only is unsafe, because a batch merged into one simulation gives every
   other person of the batch that variable's default (true) instead of its formula (measured: a non-exempt
   permit holder of two years got the RSA). An exempt person's RSA/PPA therefore differs from OpenFisca's by
-  construction (docs/oracle_disagreements.md);
+  construction (docs/oracle_disagreements.md); nor is ``ofpra_protection`` (refugee, protection, statelessness:
+  CSS art. L816-1 waives the ASPA/ASI's ten years), for the same reason (``asi_aspa_condition_nationalite``);
 - OpenFisca's ``handicap`` (which opens the ASI to a retiree with a disability) is not stated: the ASI is
   opened by an invalidity pension, as in our rules and in the reference cases.
 """

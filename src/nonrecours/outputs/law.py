@@ -98,7 +98,8 @@ QUESTIONS: tuple[tuple[str, str, str], ...] = (
 _IDENTITY = ("date_naissance", "Date de naissance", ("date_naissance", "age"))
 _NATIONALITY = ("nationalite", "Nationalité", ("nationality_group",))
 _PERMIT = ("titre_sejour", "Titre de séjour (hors EEE et Suisse)", ("residence_permit_years",
-                                                                 "residence_condition_exempt"))
+                                                                 "residence_condition_exempt",
+                                                                 "ofpra_protection"))
 _COUPLE = ("situation_couple", "Situation de couple", ("couple_kind",))
 _CHILDREN = ("enfants_a_charge", "Enfants et personnes à charge", ("famille_role",))
 _HOUSING = ("logement_statut", "Statut d'occupation du logement", ("housing_status",))
@@ -211,6 +212,7 @@ INPUT_QUESTIONS: dict[str, str] = {
     "residence_permit_years": "Depuis combien d'années détenez-vous un titre de séjour autorisant à travailler ?",
     "residence_condition_exempt": "Êtes-vous réfugié(e), bénéficiaire de la protection subsidiaire, apatride ou "
                                   "titulaire d'une carte de résident ?",
+    "ofpra_protection": "Êtes-vous réfugié(e), bénéficiaire de la protection subsidiaire ou apatride ?",
     "disability_rate": "Un taux d'incapacité vous a-t-il été reconnu (MDPH) ?",
     "unfit_for_work": "Avez-vous été reconnu(e) inapte au travail ?",
     "rsdae": "Une restriction substantielle et durable d'accès à l'emploi vous a-t-elle été reconnue ?",

@@ -383,7 +383,9 @@ NOT_MODELLED: dict[str, tuple[str, str]] = {
                             "au-delà de la règle de l'article R262-13 du CASF, Mayotte."),
     "ppa": ("257d53b30df9", "les revenus des travailleurs indépendants, le plancher propre aux apprentis, les "
                             "revenus du capital, l'allocation supplémentaire d'invalidité (ASI)."),
-    "aspa": ("1f5cf47cff00", "les revenus du capital et le patrimoine, la récupération sur succession."),
+    "aspa": ("befef98328ee", "les revenus du capital et le patrimoine, la récupération sur succession, la dispense des "
+                     "dix ans de titre du titulaire d'une carte de résident ayant combattu pour la France (CSS "
+                     "art. L816-1)."),
     "css": ("ce8d72d9e4ee", "Mayotte, les montants de participation propres à l'Alsace-Moselle, la CSS des "
                             "étudiants en leur nom propre, les revenus du capital, l'abattement sur les revenus "
                             "d'activité des demandeurs d'emploi (il ne vise que des salaires que les situations "

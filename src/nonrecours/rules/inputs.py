@@ -47,6 +47,11 @@ input_variable("residence_condition_exempt", entity="individu", dtype="bool", mo
                      "subsidiaire, apatride, titulaire d'une carte de résident ou d'un titre conférant des droits "
                      "équivalents (CASF art. L262-4, 2°; CSS art. L842-2, 2°)",
                ref="préfecture (AGDREF/ANEF), OFPRA; la CAF le constate à la demande")
+input_variable("ofpra_protection", entity="individu", dtype="bool", monthly=False, default=False,
+               label="hors EEE, réfugié, bénéficiaire de la protection subsidiaire ou apatride (statuts que l'OFPRA "
+                     "reconnaît): dispensé des dix ans de titre de l'ASPA et de l'ASI (CSS art. L816-1), et des cinq "
+                     "ans du RSA et de la prime d'activité; la carte de résident seule n'en dispense pas",
+               ref="OFPRA, préfecture (AGDREF/ANEF); la CAF ou la caisse de retraite le constate à la demande")
 
 # -- individu, monthly amounts (euros per month) ---------------------------------------------------------
 input_variable("salary_net", entity="individu", dtype="float", monthly=True,

@@ -83,10 +83,11 @@ _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 _DEPCOM_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
 _PERSON_KEYS = frozenset({"role", "age", "unit", "monthly", "student", "disability_rate", "rsdae",
                           "unfit_for_work", "nationality", "residence_permit_years", "pregnant",
-                          "residence_condition_exempt"})
-_BOOL_FIELDS = ("student", "rsdae", "unfit_for_work", "pregnant", "residence_condition_exempt")
-"""Yes/no facts of a person (absent: no). ``residence_condition_exempt`` is an addition to the reference format
-(refugee, subsidiary protection, stateless, carte de résident: CASF art. L262-4, 2°), absent from OpenFisca."""
+                          "residence_condition_exempt", "ofpra_protection"})
+_BOOL_FIELDS = ("student", "rsdae", "unfit_for_work", "pregnant", "residence_condition_exempt", "ofpra_protection")
+"""Yes/no facts of a person (absent: no). ``residence_condition_exempt`` (refugee, subsidiary protection,
+stateless, carte de résident: CASF art. L262-4, 2°) and ``ofpra_protection`` (refugee, subsidiary protection,
+stateless only: CSS art. L816-1) are additions to the reference format, absent from OpenFisca."""
 
 
 @dataclass(slots=True)
@@ -316,7 +317,7 @@ def _assemble(valid: list[tuple[int, str, dict[str, Any]]], ids: list[str],
     ind_rows: dict[str, list[Any]] = {k: [] for k in (
         "person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role", "menage_id",
         "menage_role", "age", "date_naissance", "student", "pregnant", "disability_rate", "rsdae", "unfit_for_work",
-        "nationality_group", "residence_permit_years", "residence_condition_exempt")}
+        "nationality_group", "residence_permit_years", "residence_condition_exempt", "ofpra_protection")}
     amounts_rows: dict[str, list[Any]] = {"person_id": [], **{c: [] for c in MONTHLY_FIELDS.values()}}
     fam_rows: dict[str, list[Any]] = {k: [] for k in (
         "famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge", "prestations_versees_connues",
@@ -382,7 +383,8 @@ def _assemble(valid: list[tuple[int, str, dict[str, Any]]], ids: list[str],
                 ind_rows["age"].append(p["age"])
                 ind_rows["date_naissance"].append(_birth_date(s["month"], p["age"]))
                 for col in ("student", "pregnant", "disability_rate", "rsdae", "unfit_for_work",
-                            "nationality_group", "residence_permit_years", "residence_condition_exempt"):
+                            "nationality_group", "residence_permit_years", "residence_condition_exempt",
+                            "ofpra_protection"):
                     ind_rows[col].append(p[col])
                 if any(v != 0 for v in p["amounts"].values()):
                     amounts_rows["person_id"].append(pid)
@@ -404,7 +406,7 @@ def _frames(ind_rows: dict[str, list[Any]], amounts_rows: dict[str, list[Any]],
         "date_naissance": pl.Date,
         "student": pl.Boolean, "pregnant": pl.Boolean, "disability_rate": pl.Float64, "rsdae": pl.Boolean,
         "unfit_for_work": pl.Boolean, "nationality_group": pl.Utf8, "residence_permit_years": pl.Float64,
-        "residence_condition_exempt": pl.Boolean})
+        "residence_condition_exempt": pl.Boolean, "ofpra_protection": pl.Boolean})
     unit_index = pl.DataFrame(idx_rows, schema={
         "famille_id": pl.Int64, "situation": pl.Int64, "id": pl.Utf8, "unit": pl.Utf8, "month": pl.Date})
     offsets = pl.DataFrame({"offset": list(range(-MONTHS_BACK, 1))}, schema={"offset": pl.Int32})
@@ -496,6 +498,7 @@ class _Person(msgspec.Struct, forbid_unknown_fields=True):
     residence_permit_years: _Amount | None = None
     pregnant: bool | None = None
     residence_condition_exempt: bool | None = None
+    ofpra_protection: bool | None = None
 
 
 class _Housing(msgspec.Struct):
@@ -556,6 +559,7 @@ def _from_typed(s: _Situation) -> dict[str, Any]:
             "role": p.role, "age": p.age, "unit": p.unit, "amounts": amounts,
             "student": bool(p.student), "rsdae": bool(p.rsdae), "unfit_for_work": bool(p.unfit_for_work),
             "pregnant": bool(p.pregnant), "residence_condition_exempt": bool(p.residence_condition_exempt),
+            "ofpra_protection": bool(p.ofpra_protection),
             "disability_rate": float(p.disability_rate or 0.0),
             "nationality_group": "FR" if nationality == "FR" else ("EEA_CH" if nationality in EEA_CH else "OTHER"),
             "residence_permit_years": float(p.residence_permit_years or 0.0),

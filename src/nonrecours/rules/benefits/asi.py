@@ -22,8 +22,8 @@ S = "prestations_etat_de_sante.asi"
 @rule(entity="individu", dtype="bool", label="éligibilité individuelle à l'ASI", ref="CSS art. L815-24 et L816-1")
 def asi_eligibilite(i: Individu):
     invalidite = condition("titulaire d'une pension d'invalidité", i.invalidity_pension > 0, ref="CSS art. L815-24")
-    sejour = (i.nationality_group != "OTHER") | (
-        i.residence_permit_years >= param("minima_sociaux.aspa.duree_min_titre_sejour"))
+    sejour = condition("nationalité française ou EEE, titre de séjour depuis 10 ans, ou réfugié, protection "
+                       "subsidiaire, apatride", i.asi_aspa_condition_sejour, ref="CSS art. L816-1")
     return i.est_parent & ~i.aspa_eligibilite & invalidite & sejour
 
 

@@ -6,7 +6,8 @@ R815-29). Resources are gross: gross pensions, gross salaries after a flat deduc
 or 1.5 (couple) monthly SMIC of 1 January per quarter, unemployment, invalidity pension, alimony, and
 AAH unless the person is entitled to ASPA or draws an invalidity pension.
 A couple of an ASPA holder and an ASI holder is computed as OpenFisca-France does (see ``aspa``).
-Not modelled: capital income and assets, the recovery on estates.
+Not modelled: capital income and assets, the recovery on estates, the exemption from the ten years of
+permit of a carte de résident holder who fought for France (CSS art. L816-1).
 """
 
 from __future__ import annotations
@@ -37,11 +38,22 @@ def aspa_eligibilite(i: Individu):
     age = condition("65 ans, ou l'âge légal de retraite en cas d'inaptitude ou d'incapacité d'au moins 50 %",
                     (i.age_mois >= param(f"{A}.age_min")) | ((i.age_mois >= param(f"{A}.age_min_inaptitude")) & inapte),
                     ref="CSS art. L815-1 et R815-2")
-    sejour = condition("nationalité française ou EEE, ou titre de séjour depuis 10 ans",
-                       (i.nationality_group != "OTHER")
-                       | (i.residence_permit_years >= param(f"{A}.duree_min_titre_sejour")),
-                       ref="CSS art. L816-1")
+    sejour = condition("nationalité française ou EEE, titre de séjour depuis 10 ans, ou réfugié, protection "
+                       "subsidiaire, apatride", i.asi_aspa_condition_sejour, ref="CSS art. L816-1")
     return i.est_parent & age & sejour
+
+
+@rule(entity="individu", dtype="bool", label="ASPA/ASI: condition de nationalité ou de séjour",
+      ref="CSS art. L816-1 (rédaction issue de l'ordonnance n° 2020-1733, en vigueur le 1er mai 2021)",
+      start="2021-05-01")
+def asi_aspa_condition_sejour(i: Individu):
+    """A foreign national outside the EEA needs ten years of a permit allowing work; the condition is not
+    opposable to refugees, stateless persons and beneficiaries of subsidiary protection (``ofpra_protection``).
+    A carte de résident (``residence_condition_exempt``, which waives the RSA's five years) does not waive
+    these ten years unless its holder fought for France, a case not modelled (CSS art. L816-1)."""
+    return ((i.nationality_group != "OTHER")
+            | (i.residence_permit_years >= param(f"{A}.duree_min_titre_sejour"))
+            | i.ofpra_protection)
 
 
 def _smic_mensuel_1er_janvier():  # type: ignore[no-untyped-def]

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from nonrecours.rules.benefits.common import NAISSANCE_INCONNUE, PARENTS, au_mois
+from nonrecours.rules.benefits.common import NAISSANCE_INCONNUE, au_mois
 from nonrecours.rules.dsl import (
     Famille,
     FoyerFiscal,
@@ -241,14 +241,15 @@ def cf_base_ressources(f: Famille):
 @rule(entity="famille", dtype="float", label="complément familial: plafond de ressources (montant de base)",
       ref="CSS art. R522-2")
 def cf_plafond(f: Famille):
-    """In Guadeloupe, Martinique, Guyane and La Réunion the ceiling is that of the allocation de rentrée
-    scolaire: a base raised by 30 % per child at charge (CSS art. L755-16, R543-6)."""
+    """The majoration for a lone parent or a couple where each member had a professional income of at least
+    twelve BMAF in the reference year is the allocation de base's (``pf_biactifs_ou_isole``: earnings and
+    unemployment benefit of year N-2 after the 10 % deduction, against the BMAF of 1 January of that year;
+    CSS art. R522-2, the PAJE's ceilings being the same, L531-3). In Guadeloupe, Martinique, Guyane and La
+    Réunion the ceiling is that of the allocation de rentrée scolaire: a base raised by 30 % per child at
+    charge (CSS art. L755-16, R543-6)."""
     m = f.members
     n_charge = f.count(where=m.cf_enfant_a_charge)
-    seuil_activite = 12 * param(f"{PF}.bmaf")
-    n_actifs = f.count(role=PARENTS,
-                       where=m.salaires_n2 >= seuil_activite)
-    majoration = where(~f.en_couple | (n_actifs == 2), param(f"{PF}.cf.majoration_biactifs_isoles"), 0.0)
+    majoration = where(f.pf_biactifs_ou_isole, param(f"{PF}.cf.majoration_biactifs_isoles"), 0.0)
     metropole = param(f"{PF}.cf.plafond_base") * (
         1 + param(f"{PF}.cf.majoration_deux_premiers_enfants") * minimum(n_charge, 2)
         + param(f"{PF}.cf.majoration_enfant_supplementaire") * maximum(n_charge - 2, 0)) + majoration
@@ -308,8 +309,12 @@ def pf_retenues_minima(f: Famille):
 @rule(entity="famille", dtype="float", label="prestations familiales: ressources de l'année de référence (N-2)",
       ref="CSS art. R532-1 et R532-3")
 def pf_base_ressources(f: Famille):
-    """Revenu net catégoriel of year N-2 of the parents and of the children at charge."""
-    return f.cf_base_ressources
+    """Revenu net catégoriel of year N-2 of the parents and of the children at charge in the sense of the
+    family benefits in general: under 20 and not financially autonomous (CSS art. L512-3, R512-2). A child of
+    20 is at charge for the complément familial only (under 21, L522-1), whose own base counts them
+    (``cf_base_ressources``); the allocations familiales, the allocation de base and the ARS do not."""
+    m = f.members
+    return f.sum(m.pf_base_ressources_individu, where=m.est_parent | m.af_enfant)
 
 
 def _plafond_af(rang: int, n_enfants):  # type: ignore[no-untyped-def]

@@ -78,19 +78,20 @@ def rsa_nb_enfants(f: Famille):
 @rule(entity="individu", dtype="bool", label="condition de nationalité ou de séjour du RSA",
       ref="CASF art. L262-4, 2° et L262-6")
 def rsa_condition_nationalite(i: Individu):
-    """French nationals meet it. A non-EEA national meets it after five years of a permit allowing work, or
-    at once as a refugee, a beneficiary of subsidiary protection, a stateless person or the holder of a carte
-    de résident (or a title giving equivalent rights) (CASF art. L262-4, 2°). An EEA or Swiss national needs a
-    right of residence and three months of residence, a duration not opposable to a person in declared
-    professional activity nor to a former worker registered as a jobseeker (CASF art. L262-6): the month's
-    salary, or an unemployment benefit (which France Travail pays to a registered jobseeker who worked),
-    stands for it. The prime d'activité has the same conditions (CSS art. L842-2, 2°)."""
+    """French nationals meet it. A non-EEA national meets it after five years of a permit allowing work, or at once
+    as a refugee, a beneficiary of subsidiary protection, a stateless person or the holder of a carte de
+    résident (or a title giving equivalent rights) (CASF art. L262-4, 2°): ``residence_condition_exempt``, or
+    ``ofpra_protection`` (refugee, protection, statelessness), which also waives the ASPA's ten years. An EEA or
+    Swiss national needs a right of residence and three months of residence, a duration not opposable to a
+    person in declared professional activity nor to a former worker registered as a jobseeker (CASF art.
+    L262-6): the month's salary, or an unemployment benefit (which France Travail pays to a registered jobseeker
+    who worked), stands for it. The prime d'activité has the same conditions (CSS art. L842-2, 2°)."""
     eee = i.nationality_group == "EEA_CH"
     residence_eee = eee & (i.residence_permit_years >= param(f"{R}.duree_min_residence_eee"))
     travailleur_eee = eee & ((i.salary_net > 0) | (i.unemployment > 0))
     autre = i.nationality_group == "OTHER"
     titre = autre & ((i.residence_permit_years >= param(f"{R}.duree_min_titre_sejour"))
-                     | i.residence_condition_exempt)
+                     | i.residence_condition_exempt | i.ofpra_protection)
     return (i.nationality_group == "FR") | residence_eee | travailleur_eee | titre
 
 
