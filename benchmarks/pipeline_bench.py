@@ -13,7 +13,7 @@ functions below them wrapped in place (the same objects the stages call, nothing
 ingest/<agency>    ``connectors.ingest``, once per extract (the agency's name)
 rules/join         ``core.build_month`` inside the rules stage; ``detection/join`` the same inside detection
                    (the run joins the month twice); ``join`` in the table is their sum
-rules/evaluate     ``engine.evaluate`` (the rules on the chosen backend)
+rules/evaluate     ``engine.evaluate`` (the rules on the chosen backend; <stage>/evaluate wherever it is called)
 outputs/outreach   ``outputs.stage.build_outreach`` (lead agency, texts, AES-SIV return tokens)
 outputs/statistics ``outputs.stage.unit_profiles`` + ``build_statistics`` (every level, secondary suppression)
 outputs/writing    ``outputs.stage.write_table``, ``write_answers``, ``write_report`` (Parquet, French CSV, HTML)
@@ -99,6 +99,7 @@ class Meter:
         self.peak_method = ("VmHWM reset at each step (/proc/self/clear_refs)" if self.resettable
                             else "ru_maxrss (the process's peak so far: an upper bound of the step's)")
         self._children_peak = 0.0
+        self._wrapped: list[tuple[Any, str, Any]] = []
         self._stop = threading.Event()
         self._sampler: threading.Thread | None = None
         try:
@@ -111,6 +112,10 @@ class Meter:
             self._proc = None
 
     def close(self) -> None:
+        """Stop sampling; put back every function ``wrap`` replaced (an in-process run leaves nothing behind)."""
+        for owner, attr, original in reversed(self._wrapped):
+            setattr(owner, attr, original)
+        self._wrapped.clear()
         self._stop.set()
         if self._sampler is not None:
             self._sampler.join()
@@ -194,6 +199,7 @@ class Meter:
             with self.measure(name(*args, **kwargs) if callable(name) else name):
                 return original(*args, **kwargs)
 
+        self._wrapped.append((owner, attr, original))
         setattr(owner, attr, measured)
 
     def report(self) -> dict[str, dict[str, Any]]:
@@ -225,6 +231,25 @@ def synth(root: Path, persons: int, seed: int, territory: str) -> dict[str, Any]
     return {"steps": meter.report(), "peak_method": meter.peak_method, "extracts": extracts,
             "extract_mib": {a: round(s / _MIB, 1) for a, s in sizes.items()},
             "month": f"{DEFAULT_END_MONTH:%Y-%m}"}
+
+
+def reuse(folder: Path, root: Path) -> dict[str, Any]:
+    """A territory built before (truth, extracts, agreement, keys and run.toml) copied to ``root``: the synth step
+    is then not run, and said so."""
+    from nonrecours.config import load_config
+
+    folder = folder.resolve()
+    tomls = [folder / "run.toml"] if (folder / "run.toml").exists() else sorted(folder.glob("run-*.toml"))
+    if not tomls:
+        raise FileNotFoundError(f"{folder} has no run.toml (nor a run-<backend>.toml of this benchmark)")
+    cfg = load_config(tomls[0])
+    for name in ("truth", "extracts", "keys"):
+        shutil.copytree(folder / name, root / name)
+    shutil.copy2(folder / "exchange.toml", root / "exchange.toml")
+    extracts = {a: str(Path(f).relative_to(folder)) for a, spec in cfg.agencies.items() for f in spec.files}
+    return {"steps": {}, "reused": str(folder), "peak_method": None, "extracts": extracts,
+            "extract_mib": {a: round((root / p).stat().st_size / _MIB, 1) for a, p in extracts.items()},
+            "month": f"{cfg.months[0]:%Y-%m}"}
 
 
 def _agency(input: Any, mapping: Any, *args: Any, **kwargs: Any) -> str:
@@ -268,15 +293,15 @@ def pipeline(root: Path, backend: str, extracts: dict[str, str], month: str, mem
                 return fn(ctx)
         return measured
 
-    meter.wrap(connectors, "ingest", _agency)
-    meter.wrap(nonrecours.core, "build_month", lambda *a, **k: f"{current['stage']}/join")
-    meter.wrap(nonrecours.engine, "evaluate", "rules/evaluate")
-    meter.wrap(outputs_stage, "build_outreach", "outputs/outreach")
-    for attr in ("unit_profiles", "build_statistics"):
-        meter.wrap(outputs_stage, attr, "outputs/statistics")
-    for attr in ("write_table", "write_answers", "write_report"):
-        meter.wrap(outputs_stage, attr, "outputs/writing")
     try:
+        meter.wrap(connectors, "ingest", _agency)
+        meter.wrap(nonrecours.core, "build_month", lambda *a, **k: f"{current['stage']}/join")
+        meter.wrap(nonrecours.engine, "evaluate", lambda *a, **k: f"{current['stage']}/evaluate")
+        meter.wrap(outputs_stage, "build_outreach", "outputs/outreach")
+        for attr in ("unit_profiles", "build_statistics"):
+            meter.wrap(outputs_stage, attr, "outputs/statistics")
+        for attr in ("write_table", "write_answers", "write_report"):
+            meter.wrap(outputs_stage, attr, "outputs/writing")
         cfg = load_config(toml)
         with meter.measure("run"):
             report = run(cfg, stages={n: staged(n, f) for n, f in STAGES.items()})
@@ -370,8 +395,8 @@ def markdown(report: dict[str, Any]) -> str:
         return f"{c['wall_s']:.1f} / {c['cpu_s']:.1f}{peak}"
 
     for size in report["sizes"]:
-        sy = size["synth"]["steps"]["synth"]
-        synth_cell = cell({"wall_s": sy["wall_s"], "cpu_s": sy["cpu_s"], "peak_rss_mib": sy["peak_rss_mib"]})
+        sy = size["synth"]["steps"].get("synth")
+        synth_cell = "reused" if sy is None else cell(sy)
         for row in size["summary"]:
             t = row.get("target")
             target = "" if t is None else (f"{t['seconds']:.0f} s: {'met' if t['met'] else 'missed'} "
@@ -404,6 +429,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--in-process", action="store_true", help="no child process per step (the smoke test)")
     ap.add_argument("--openfisca", type=int, default=0,
                     help="also openfisca_speed_bench on this many situations (0: not run; at most 100000)")
+    ap.add_argument("--reuse", type=Path, help="a territory already built (a `nonrecours demo` folder or one kept "
+                    "by --keep): copied instead of synthesised, `synth` then reported as not run")
     ap.add_argument("--out", type=Path, help="the JSON written (default results/pipeline_<date>.json)")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -414,6 +441,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                                 for k, v in json.loads(payload).items()})
         Path(result_file).write_text(json.dumps(result), encoding="utf-8")
         return result
+    if args.reuse is not None and "," in args.persons:
+        ap.error("--reuse: one territory, so one --persons (its size)")
     if args.openfisca > 100_000:
         ap.error("--openfisca: at most 100000 situations (OpenFisca-France takes minutes per 100,000)")
     sizes = [int(n) for n in args.persons.split(",")]
@@ -427,14 +456,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "load_average_1min_start": round(os.getloadavg()[0], 2), "territory": args.territory,
         "memory_limit": args.memory_limit, "isolation": "in process" if args.in_process else "a process per step",
-        "targets": {"run_seconds_by_persons": TARGETS, "peak_gib_at_10M": MEMORY_TARGET_GIB}, "sizes": []}
+        "targets": {"run_seconds_by_persons": {str(k): v for k, v in TARGETS.items()},
+                    "peak_gib_at_10M": MEMORY_TARGET_GIB}, "sizes": []}
     try:
         for n in sizes:
             root = work / f"persons-{n}"
             shutil.rmtree(root, ignore_errors=True)
             root.mkdir(parents=True)
-            built = _child("synth", {"root": str(root), "persons": n, "seed": args.seed,
-                                     "territory": args.territory}, args.in_process)
+            if args.reuse is None:
+                built = _child("synth", {"root": str(root), "persons": n, "seed": args.seed,
+                                         "territory": args.territory}, args.in_process)
+            else:
+                built = reuse(args.reuse, root)
             runs = [_child("pipeline", {"root": str(root), "backend": b, "extracts": built["extracts"],
                                         "month": built["month"], "memory_limit": args.memory_limit},
                            args.in_process) for b in backends]
