@@ -61,6 +61,8 @@ TARGETS = {1_000_000: 60.0, 10_000_000: 600.0}
 MEMORY_TARGET_GIB = 16.0
 """Issue 13: peak memory at 10 million persons."""
 _MIB = 1024 * 1024
+SYNTH_FIGURES = "pipeline_synth.json"
+"""The synth step's figures, kept in the territory's folder (``--keep``) for a later ``--reuse``."""
 
 
 # --- the meter ----------------------------------------------------------------------------------------
@@ -228,17 +230,26 @@ def synth(root: Path, persons: int, seed: int, territory: str) -> dict[str, Any]
         meter.close()
     extracts = {a: str(p.relative_to(root)) for a, p in written.items() if p.suffix != ".json"}
     sizes = {a: (root / p).stat().st_size for a, p in extracts.items()}
-    return {"steps": meter.report(), "peak_method": meter.peak_method, "extracts": extracts,
-            "extract_mib": {a: round(s / _MIB, 1) for a, s in sizes.items()},
-            "month": f"{DEFAULT_END_MONTH:%Y-%m}"}
+    result = {"steps": meter.report(), "peak_method": meter.peak_method, "extracts": extracts,
+              "extract_mib": {a: round(s / _MIB, 1) for a, s in sizes.items()},
+              "month": f"{DEFAULT_END_MONTH:%Y-%m}", "persons": persons, "territory": territory}
+    (root / SYNTH_FIGURES).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return result
 
 
 def reuse(folder: Path, root: Path) -> dict[str, Any]:
-    """A territory built before (truth, extracts, agreement, keys and run.toml) copied to ``root``: the synth step
-    is then not run, and said so."""
+    """A territory built before (truth, extracts, agreement, keys, and run.toml or this benchmark's synth figures)
+    copied to ``root``: the synth step is not run again; its figures are those measured when it was built, if
+    this benchmark built it, else none."""
     from nonrecours.config import load_config
 
     folder = folder.resolve()
+    if (folder / SYNTH_FIGURES).exists():
+        built = json.loads((folder / SYNTH_FIGURES).read_text(encoding="utf-8"))
+        for name in ("truth", "extracts", "keys"):
+            shutil.copytree(folder / name, root / name)
+        shutil.copy2(folder / "exchange.toml", root / "exchange.toml")
+        return built | {"reused": str(folder)}
     tomls = [folder / "run.toml"] if (folder / "run.toml").exists() else sorted(folder.glob("run-*.toml"))
     if not tomls:
         raise FileNotFoundError(f"{folder} has no run.toml (nor a run-<backend>.toml of this benchmark)")
@@ -396,7 +407,7 @@ def markdown(report: dict[str, Any]) -> str:
 
     for size in report["sizes"]:
         sy = size["synth"]["steps"].get("synth")
-        synth_cell = "reused" if sy is None else cell(sy)
+        synth_cell = "reused" if sy is None else cell(sy) + (" (built before)" if "reused" in size["synth"] else "")
         for row in size["summary"]:
             t = row.get("target")
             target = "" if t is None else (f"{t['seconds']:.0f} s: {'met' if t['met'] else 'missed'} "
@@ -456,7 +467,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "load_average_1min_start": round(os.getloadavg()[0], 2), "territory": args.territory,
         "memory_limit": args.memory_limit, "isolation": "in process" if args.in_process else "a process per step",
-        "targets": {"run_seconds_by_persons": {str(k): v for k, v in TARGETS.items()},
+        "complete": False, "targets": {"run_seconds_by_persons": {str(k): v for k, v in TARGETS.items()},
                     "peak_gib_at_10M": MEMORY_TARGET_GIB}, "sizes": []}
     try:
         for n in sizes:
@@ -468,12 +479,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                          "territory": args.territory}, args.in_process)
             else:
                 built = reuse(args.reuse, root)
-            runs = [_child("pipeline", {"root": str(root), "backend": b, "extracts": built["extracts"],
-                                        "month": built["month"], "memory_limit": args.memory_limit},
-                           args.in_process) for b in backends]
-            report["sizes"].append({"persons": n, "synth": built, "runs": runs,
-                                    "summary": [_summary(n, r) for r in runs]})
-            report["peak_method"] = runs[0]["peak_method"] if runs else built["peak_method"]
+            size = {"persons": n, "synth": built, "runs": [], "summary": []}
+            report["sizes"].append(size)
+            report["peak_method"] = built["peak_method"]
+            for b in backends:
+                ran = _child("pipeline", {"root": str(root), "backend": b, "extracts": built["extracts"],
+                                          "month": built["month"], "memory_limit": args.memory_limit},
+                             args.in_process)
+                size["runs"].append(ran)
+                size["summary"].append(_summary(n, ran))
+                report["peak_method"] = ran["peak_method"]
+                _write(report, out)  # each run's figures kept as soon as measured
             if not args.keep:
                 shutil.rmtree(root, ignore_errors=True)
         if args.openfisca:
@@ -485,12 +501,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     finally:
         if args.workdir is None and not args.keep:
             shutil.rmtree(work, ignore_errors=True)
+    report["complete"] = True
+    _write(report, out)
+    print(markdown(report))
+    return report
+
+
+def _write(report: dict[str, Any], out: Path) -> None:
+    """The JSON and its Markdown table (``complete``: false until every size and backend has run)."""
+    report.setdefault("complete", False)
     report["load_average_1min_end"] = round(os.getloadavg()[0], 2)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     out.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
-    print(markdown(report))
-    return report
 
 
 if __name__ == "__main__":
