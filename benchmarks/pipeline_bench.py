@@ -13,7 +13,8 @@ functions below them wrapped in place (the same objects the stages call, nothing
 ingest/<agency>    ``connectors.ingest``, once per extract (the agency's name)
 rules/join         ``core.build_month`` inside the rules stage; ``detection/join`` the same inside detection
                    (the run joins the month twice); ``join`` in the table is their sum
-rules/evaluate     ``engine.evaluate`` (the rules on the chosen backend; <stage>/evaluate wherever it is called)
+rules/evaluate     ``engine.evaluate`` (the rules on the chosen backend); ``detection/evaluate`` detection's
+                   ``evaluate_many`` (the low, central and high variants stacked)
 outputs/outreach   ``outputs.stage.build_outreach`` (lead agency, texts, AES-SIV return tokens)
 outputs/statistics ``outputs.stage.unit_profiles`` + ``build_statistics`` (every level, secondary suppression)
 outputs/writing    ``outputs.stage.write_table``, ``write_answers``, ``write_report`` (Parquet, French CSV, HTML)
@@ -39,6 +40,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import functools
+import importlib
 import json
 import os
 import platform
@@ -280,6 +282,7 @@ def pipeline(root: Path, backend: str, extracts: dict[str, str], month: str, mem
     from nonrecours.demo import write_run_config
     from nonrecours.run import STAGES, run
 
+    detect_module = importlib.import_module("nonrecours.detection.detect")  # the package's `detect` hides it
     config = write_run_config(root, {a: root / p for a, p in extracts.items()}, month, backend, ablation=False)
     text = config.read_text(encoding="utf-8")
     for old, new in (('output = "."', f'output = "run-{backend}"'),
@@ -308,6 +311,7 @@ def pipeline(root: Path, backend: str, extracts: dict[str, str], month: str, mem
         meter.wrap(connectors, "ingest", _agency)
         meter.wrap(nonrecours.core, "build_month", lambda *a, **k: f"{current['stage']}/join")
         meter.wrap(nonrecours.engine, "evaluate", lambda *a, **k: f"{current['stage']}/evaluate")
+        meter.wrap(detect_module, "evaluate_many", lambda *a, **k: f"{current['stage']}/evaluate")
         meter.wrap(outputs_stage, "build_outreach", "outputs/outreach")
         for attr in ("unit_profiles", "build_statistics"):
             meter.wrap(outputs_stage, attr, "outputs/statistics")
