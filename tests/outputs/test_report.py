@@ -16,6 +16,8 @@ from pathlib import Path
 import polars as pl
 import pytest
 from bs4 import BeautifulSoup
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from nonrecours.atomic import file_sha256
 from nonrecours.audit import read_manifest
@@ -385,3 +387,22 @@ def test_no_identifier_in_the_report(demo_run):
     assert not find_leaks([report], names=names | pseudonyms)
     html = report.read_text(encoding="utf-8")
     assert pseudonyms and not any(p in html for p in pseudonyms)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(-10**12, 10**12), st.floats(-1e9, 1e9, allow_nan=False), st.booleans())
+def test_formats_with_the_parsed_locale_equal_babels_on_the_locale_name(n: int, x: float, cents: bool) -> None:
+    """The locale is parsed once (``_locale``): every format gives what babel gives on the name, as before."""
+    from babel.dates import format_date
+    from babel.numbers import format_currency, format_decimal, format_percent
+
+    from nonrecours.outputs.report import LOCALE, fmt_int, fmt_month, fmt_number, fmt_pct_tick
+
+    assert fmt_int(n) == format_decimal(n, locale=LOCALE)
+    assert fmt_number(x) == format_decimal(x, format="#,##0.######", locale=LOCALE)
+    assert fmt_pct(x) == format_percent(x, "#,##0.0\u00a0%", locale=LOCALE)
+    assert fmt_pct_tick(x) == format_percent(x, "#,##0\u00a0%", locale=LOCALE)
+    money = "#,##0.00\u00a0¤" if cents else "#,##0\u00a0¤"
+    assert fmt_eur(x, cents=cents) == format_currency(x, "EUR", format=money, locale=LOCALE, currency_digits=False)
+    month = dt.date(2000 + n % 50, 1 + n % 12, 1)
+    assert fmt_month(month) == format_date(month, "MMMM y", locale=LOCALE)
