@@ -101,7 +101,9 @@ def test_figures_equal_the_statistics_table(demo_run, page):
                 checked += 1
     whole = {k for k in by_key if k[1] == "total" and k[3] == "ensemble"}
     assert seen["synthese"] == seen["degres"] == seen["coherence"] == whole
-    assert seen["territoires"] == {k for k in by_key if k[3] == "ensemble"}  # every area, every level
+    # every area of every level but the commune, whose secret rows show no figure (they are in statistics.csv)
+    assert seen["territoires"] == {k for k in by_key if k[3] == "ensemble"
+                                   and (k[1] != "commune" or not by_key[k]["secret"])}
     assert seen["foyers"] == {k for k in by_key if k[1] in ("total", "departement") and k[3] != "ensemble"}
     assert checked > 3000
     # secrecy is the statistics' own: as many secret cells as secret rows shown
@@ -406,3 +408,24 @@ def test_formats_with_the_parsed_locale_equal_babels_on_the_locale_name(n: int, 
     assert fmt_eur(x, cents=cents) == format_currency(x, "EUR", format=money, locale=LOCALE, currency_digits=False)
     month = dt.date(2000 + n % 50, 1 + n % 12, 1)
     assert fmt_month(month) == format_date(month, "MMMM y", locale=LOCALE)
+
+
+def test_the_territory_table_keeps_a_national_extract_readable():
+    """An extract spanning France lists every commune: the page shows every total, département and EPCI row,
+    and only the largest published communes of each benefit (the rest is in statistics.csv, and said)."""
+    from nonrecours.outputs import report
+
+    n = report.COMMUNES_SHOWN + 150
+    communes = pl.DataFrame({"benefit": ["rsa"] * n, "level": ["commune"] * n,
+                             "area": [f"{46000 + i:05d}" for i in range(n)], "units": list(range(n)),
+                             "secret": [i % 3 == 0 for i in range(n)]})
+    others = pl.DataFrame({"benefit": ["rsa"] * 3, "level": ["total", "departement", "epci"],
+                           "area": ["total", "46", "200023737"], "units": [n * 10, n * 10, n * 5],
+                           "secret": [False, False, True]})
+    ens = pl.concat([others, communes]).with_columns(household_type=pl.lit("ensemble"))
+    shown = report._shown_areas(ens)
+    assert shown.filter(pl.col("level") != "commune").height == 3  # a secret EPCI row is still a row
+    kept = shown.filter(pl.col("level") == "commune")
+    assert kept.height == report.COMMUNES_SHOWN and not kept.get_column("secret").any()
+    published = communes.filter(~pl.col("secret")).sort("units", descending=True)
+    assert set(kept.get_column("area")) == set(published.head(report.COMMUNES_SHOWN).get_column("area"))

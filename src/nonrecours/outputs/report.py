@@ -561,18 +561,41 @@ def _headline(stats: pl.DataFrame | None) -> dict[str, Any]:
     return {"table": table, "charts": charts}
 
 
+COMMUNES_SHOWN = 200
+"""Communes shown per benefit in the report's territory table (the largest published ones); every cell is in
+statistics.parquet/csv. An extract spanning France lists every commune of France: at 100,000 persons that was
+470,249 rows and a 644 MB page, almost all of them secret."""
+EPCIS_CHARTED = 40
+"""EPCIs drawn in the territory chart: those with a published rate first, then by units."""
+
+
+def _shown_areas(ens: pl.DataFrame) -> pl.DataFrame:
+    """The rows of the territory table: every total, département and EPCI row; of the communes, only the
+    published ones (a secret row shows no figure), the :data:`COMMUNES_SHOWN` largest of each benefit."""
+    communes = (ens.filter((pl.col("level") == "commune") & ~pl.col("secret"))
+                .sort("units", "area", descending=[True, False])
+                .filter(pl.int_range(pl.len()).over("benefit") < COMMUNES_SHOWN))
+    return pl.concat([ens.filter(pl.col("level") != "commune"), communes])
+
+
 def _territory(stats: pl.DataFrame | None, communes: Mapping[str, str]) -> dict[str, Any]:
     if stats is None:
         return {"table": None, "households": None, "chart": None}
     order = {lv: i for i, lv in enumerate(LEVEL_LABELS)}
     bord = {b: i for i, b in enumerate(TARGET_BENEFITS)}
-    ens = (stats.filter(pl.col("household_type") == "ensemble")
-           .sort(pl.col("benefit").replace_strict(bord, default=len(bord)), pl.col("level").replace_strict(order),
-                 "area"))
-    rows, keys = _stat_rows(ens, communes)
+    ens = stats.filter(pl.col("household_type") == "ensemble")
+    n_communes = ens.filter(pl.col("level") == "commune").get_column("area").n_unique()
+    shown = (_shown_areas(ens)
+             .sort(pl.col("benefit").replace_strict(bord, default=len(bord)), pl.col("level").replace_strict(order),
+                   "area"))
+    rows, keys = _stat_rows(shown, communes)
+    omitted = ens.filter(pl.col("level") == "commune").height - shown.filter(pl.col("level") == "commune").height
+    note = (f" Communes : {fmt_int(omitted)} lignes secrètes ou au-delà des {COMMUNES_SHOWN} plus grandes "
+            f"par prestation non affichées ({fmt_int(n_communes)} communes en tout) : voir statistics.csv."
+            if omitted else "")
     table = Table("territoires", ["Prestation", "Niveau", "Zone", *(h for _, h, _ in STAT_COLUMNS)], rows, keys,
                   sortable=True, caption="Tous types de foyers, par zone (table statistics). « s » : secret "
-                                         "statistique ; « — » : non défini (aucune unité concernée).")
+                                         "statistique ; « — » : non défini (aucune unité concernée)." + note)
     types = (stats.filter(pl.col("level").is_in(["total", "departement"]) & (pl.col("household_type") != "ensemble"))
              .sort(pl.col("benefit").replace_strict(bord, default=len(bord)), pl.col("level").replace_strict(order),
                    "area", "household_type"))
@@ -581,6 +604,12 @@ def _territory(stats: pl.DataFrame | None, communes: Mapping[str, str]) -> dict[
                                   *(h for _, h, _ in STAT_COLUMNS)], hrows, hkeys, sortable=True,
                        caption="Par type de foyer, fichier entier et départements (table statistics).")
     epci = ens.filter(pl.col("level") == "epci")
+    # the EPCIs with a published rate first (secret ones are drawn as such), the largest first
+    published = ~pl.col("secret") & pl.col("non_take_up_rate_central").is_not_null()
+    charted = (epci.group_by("area").agg(published.any().alias("published"), pl.col("units").max())
+               .sort("published", "units", "area", descending=[True, True, False])
+               .head(EPCIS_CHARTED).get_column("area"))
+    epci = epci.filter(pl.col("area").is_in(charted.implode()))
     areas = sorted(set(epci["area"]))
     series = {}
     for b in [b for b in TARGET_BENEFITS if b in set(epci["benefit"])]:
@@ -588,7 +617,8 @@ def _territory(stats: pl.DataFrame | None, communes: Mapping[str, str]) -> dict[
                for r in epci.filter(pl.col("benefit") == b).iter_rows(named=True)}
         series[_benefit_label(b)] = [sub.get(a) for a in areas]
     chart = (grouped_chart(areas, series, title="Taux de non-recours central par EPCI", fmt=fmt_pct,
-                           xlabel="taux central ; zones secrètes ou sans unité concernée omises")
+                           xlabel=f"taux central ; les {EPCIS_CHARTED} EPCI les plus grands au plus, "
+                                  "zones secrètes ou sans unité concernée omises")
              if areas else None)
     return {"table": table, "households": households, "chart": chart}
 
