@@ -1,7 +1,9 @@
-"""Small demo runs shared across the suite (built once per session; tests copy them before any change): one of
-600 persons for the run and audit tests (the one run that measures the ablation), the same extracts run again
-on Polars without the ablation for the tests that rerun a whole run, and one of 1,500 for the demo's own tests,
-detection's scoring and the outputs on a demo workspace."""
+"""Demo runs shared across the suite (built once per session; tests copy them before any change). One synthetic
+territory of 1,500 persons (seed 4) is made once, by ``demo_result``: the demo itself on DuckDB, for the demo's
+own tests, detection's scoring and the outputs on a demo workspace. Its truth, extracts, agreement and keys are
+run again on Polars with the ``[ablation]`` stage (``demo_run``: the run and audit tests, the one run that
+measures the ablation), and on Polars without it (``quick_run``: the tests that rerun a whole run). Making the
+territory is the largest part of a demo (the truth's entitlements for 13 months), so it is made once."""
 
 from __future__ import annotations
 
@@ -14,17 +16,29 @@ from nonrecours.atomic import file_sha256
 from nonrecours.audit import read_manifest
 
 
-@pytest.fixture(scope="session")
-def demo_run(tmp_path_factory) -> Path:
-    """The demo on 600 persons with its ``[ablation]`` stage, on the Polars backend (the DuckDB run, about four
-    times slower at this size, is ``demo_result``'s)."""
-    from nonrecours.demo import run_demo
+def _run_again(source: Path, out: Path, backend: str, *, ablation: bool) -> Path:
+    """``source``'s truth, extracts, agreement and keys run again under ``out`` with this backend (a finished run
+    folder, as ``nonrecours run`` leaves it)."""
+    from nonrecours.config import load_config
+    from nonrecours.demo import write_run_config
+    from nonrecours.run import run
 
-    out = tmp_path_factory.mktemp("demo-run")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("NONRECOURS_EXCHANGE_SECRET", raising=False)
-        run_demo(out, persons=600, seed=3, backend="polars")
+    for name in ("truth", "extracts", "keys"):
+        shutil.copytree(source / name, out / name)
+    shutil.copy2(source / "exchange.toml", out / "exchange.toml")
+    extracts = {a: out / "extracts" / Path(f).name
+                for a, spec in load_config(source / "run.toml").agencies.items() for f in spec.files}
+    month = read_manifest(source)["config"]["months"][0]
+    config = write_run_config(out, extracts, month, backend, ablation=ablation)
+    run(load_config(config))
     return out
+
+
+@pytest.fixture(scope="session")
+def demo_run(demo_result, tmp_path_factory) -> Path:
+    """The demo's territory (``demo_result``: 1,500 persons) run on Polars with its ``[ablation]`` stage (the
+    DuckDB run is ``demo_result``'s)."""
+    return _run_again(demo_result.out, tmp_path_factory.mktemp("demo-run"), "polars", ablation=True)
 
 
 @pytest.fixture
@@ -39,20 +53,7 @@ def quick_run(demo_run, tmp_path_factory) -> Path:
     cheap enough to rerun (a fifth of the run with its eight more detections). For the tests of rerunning
     itself (identity, restart after a kill, the run lock); the DuckDB rerun is tested on ``demo_result`` and the
     ablation stage on ``demo_run``."""
-    from nonrecours.config import load_config
-    from nonrecours.demo import write_run_config
-    from nonrecours.run import run
-
-    out = tmp_path_factory.mktemp("quick-run")
-    for name in ("truth", "extracts", "keys"):
-        shutil.copytree(demo_run / name, out / name)
-    shutil.copy2(demo_run / "exchange.toml", out / "exchange.toml")
-    extracts = {a: out / "extracts" / Path(f).name
-                for a, spec in load_config(demo_run / "run.toml").agencies.items() for f in spec.files}
-    month = read_manifest(demo_run)["config"]["months"][0]
-    config = write_run_config(out, extracts, month, "polars", ablation=False)
-    run(load_config(config))
-    return out
+    return _run_again(demo_run, tmp_path_factory.mktemp("quick-run"), "polars", ablation=False)
 
 
 @pytest.fixture
@@ -77,7 +78,7 @@ def demo_result(tmp_path_factory):  # type: ignore[no-untyped-def]
     out = tmp_path_factory.mktemp("demo-1500")
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("NONRECOURS_EXCHANGE_SECRET", raising=False)
-        # the value of each exchange (eight more detections) is tested on ``demo_run``'s 600 persons
+        # the value of each exchange (eight more detections) is measured in ``demo_run``, on this territory
         return run_demo(out, persons=1_500, seed=4, ablation=False)
 
 

@@ -8,6 +8,7 @@ to ``openfisca_runner.py`` in that environment and returns its results. Any fail
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
@@ -85,25 +86,56 @@ def _cache_file(text: str) -> Path | None:
     return Path(folder) / f"{key.hexdigest()}.json"
 
 
+_STREAMS: dict[Path, Any] = {}
+"""One streaming runner per oracle interpreter, kept for the rest of this Python process (closed at exit)."""
+
+
+def _stream(python: Path) -> Any:
+    """The runner in ``--stream`` mode for ``python``, started on first use: OpenFisca's tax-benefit system loads
+    once for every uncached call of a test session (seconds each), not once per call. Each call is still its
+    own batch, computed exactly as a separate runner would compute it."""
+    from nonrecours.errors import ConfigError, EngineError
+    from nonrecours.simulation.openfisca_process import OpenFiscaProcess
+
+    proc = _STREAMS.get(python)
+    if proc is None or proc._proc.poll() is not None:  # first use, or the runner stopped after a failure
+        try:
+            proc = OpenFiscaProcess(python, RUNNER)
+        except (ConfigError, EngineError) as exc:  # the version check, or the runner died while loading
+            raise OracleUnavailable(f"the OpenFisca runner could not start: {exc}") from exc
+        _STREAMS[python] = proc
+        atexit.register(proc.close)
+    return proc
+
+
 def run_oracle(situations: list[dict[str, Any]], python: Path | None = None, *, cache: bool = True
                ) -> list[dict[str, Any]]:
     """Results of OpenFisca-France (with our one correction) for web-API situations, in the same order; kept in
-    ``$NONRECOURS_ORACLE_CACHE`` when set, keyed by the input, the pinned versions and the runner's source
-    (``cache=False``: always computed, for what times OpenFisca itself)."""
+    ``$NONRECOURS_ORACLE_CACHE`` when set, keyed by the input, the pinned versions and the runner's source.
+    Computed by one runner kept for the process (:func:`_stream`); ``cache=False``, for what times OpenFisca
+    itself, loading included: always computed, by a runner of its own."""
     text = json.dumps(situations)
     cached = _cache_file(text) if cache else None
     if cached is not None and cached.exists():
         return json.loads(cached.read_text(encoding="utf-8"))
     python = python or ensure_oracle()
-    with tempfile.TemporaryDirectory(prefix="nonrecours-oracle-") as tmp:
-        src, dst = Path(tmp) / "in.json", Path(tmp) / "out.json"
-        src.write_text(text, encoding="utf-8")
-        done = subprocess.run([str(python), str(RUNNER), "--input", str(src), "--output", str(dst)],
-                              capture_output=True, text=True, check=False)
-        if done.returncode != 0:
-            tail = "\n".join(done.stderr.splitlines()[-20:])
-            raise OracleUnavailable(f"the OpenFisca runner failed:\n{tail}")
-        out = dst.read_text(encoding="utf-8")
+    if cache:
+        from nonrecours.errors import EngineError
+
+        try:
+            out = json.dumps(_stream(python)(situations))
+        except EngineError as exc:  # the runner stopped: its stderr's tail is in the message
+            raise OracleUnavailable(f"the OpenFisca runner failed:\n{exc}") from exc
+    else:
+        with tempfile.TemporaryDirectory(prefix="nonrecours-oracle-") as tmp:
+            src, dst = Path(tmp) / "in.json", Path(tmp) / "out.json"
+            src.write_text(text, encoding="utf-8")
+            done = subprocess.run([str(python), str(RUNNER), "--input", str(src), "--output", str(dst)],
+                                  capture_output=True, text=True, check=False)
+            if done.returncode != 0:
+                tail = "\n".join(done.stderr.splitlines()[-20:])
+                raise OracleUnavailable(f"the OpenFisca runner failed:\n{tail}")
+            out = dst.read_text(encoding="utf-8")
     if cached is not None:  # written whole then renamed: a parallel or interrupted run never reads half a file
         cached.parent.mkdir(parents=True, exist_ok=True)
         part = cached.with_suffix(f".{os.getpid()}.part")

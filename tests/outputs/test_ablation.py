@@ -1,6 +1,6 @@
 """The exchange-value scenarios read the workspace as a run would whose left-out extracts never came.
 
-On the session's 600-person demo run (``demo_run``, read only: a test that changes it copies it first). Only the
+On the session's Polars demo run (``demo_run``, read only: a test that changes it copies it first). Only the
 core and the payment check run here (about a second each), never a whole detection.
 """
 

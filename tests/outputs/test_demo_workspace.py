@@ -185,7 +185,7 @@ def _run_detection_config(run: Path):
 
 
 def test_the_ablation_command_writes_answer1s_exchange_value(demo_run, tmp_path):
-    """On a copy of the session's 600-person run (tests/conftest.py ``demo_run``, whose run measured the
+    """On a copy of the session's Polars run (tests/conftest.py ``demo_run``, whose run measured the
     ablation): the command rewrites the stage's table identically (one computation behind both, and a
     deterministic one), and without the CNAV the ASPA's recall falls (the CNAV holds the pensions and the
     ASPA paid)."""
