@@ -24,6 +24,10 @@ def test_pseudonyms_and_other_numbers_are_not_leaks() -> None:
     hexy = "ab" + "1850578006084" + "77" + "cd" * 24  # 64 hex chars holding 15 digits in a row
     assert find_leaks([hexy, "row 1234567890", "2026-11-22T06:50:05", "amount 185057800.60"]) == []
     assert find_leaks(with_key("1850578006084"), valid_key_only=True)
+    # the fraction digits of a decimal are not a NIR, even 15 of them (a recall 20/73 written in full) ...
+    assert find_leaks(['data-value="0.273972602739726"', f"rate {0.1 + int(NIR) / 10**15!r}"]) == []
+    # ... but a NIR after a separator or a comma (a comma-separated file) still is
+    assert all(find_leaks(t) for t in (f"42,{NIR}", f"x.{NIR}", f"; {NIR}", f"1. {NIR}"))
     assert not find_leaks(NIR[:-2] + ("00" if NIR[-2:] != "00" else "01"), valid_key_only=True)
 
 

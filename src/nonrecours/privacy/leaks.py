@@ -27,7 +27,9 @@ NIR_SHAPE = (rf"[1-478]{_SEP}[0-9]{{2}}{_SEP}[0-9]{{2}}{_SEP}(?:[0-9]{{2}}|2[ABa
              rf"[0-9]{{3}}{_SEP}[0-9]{{3}}{_SEP}[0-9]{{2}}")
 """Regex body of a NIR with optional separators (no anchors)."""
 
-_NIR_RE = re.compile(rf"(?<![0-9A-Za-z]){NIR_SHAPE}(?![0-9A-Za-z])")
+# not after "digit.": the fraction digits of a decimal number (a rate 20/73 = 0.273972602739726 has exactly 15);
+# a NIR after a comma is still found (a comma-separated file puts one after a number)
+_NIR_RE = re.compile(rf"(?<![0-9A-Za-z])(?<![0-9]\.){NIR_SHAPE}(?![0-9A-Za-z])")
 _NIR_POLARS = rf"(?:^|[^0-9A-Za-z]){NIR_SHAPE}(?:$|[^0-9A-Za-z])"
 _TEXT_SUFFIXES = {".txt", ".log", ".json", ".jsonl", ".csv", ".tsv", ".md", ".toml", ".yaml", ".yml",
                   ".dat", ".out", ".err", ".sql", ".html", ".xml", ""}
