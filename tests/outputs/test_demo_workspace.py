@@ -223,7 +223,7 @@ def test_the_ablation_command_writes_answer1s_exchange_value(demo_run, tmp_path)
     assert aspa["sans cnav"]["flags_lost"] > 0
 
 
-N2_CONVENTION = {"revenus_n2_renseignes", "salaires_imposables_n2", "revenu_activite_imposable_n2",
+N2_CONVENTION = {"revenus_n2_renseignes", "revenu_activite_imposable_n2",
                  "pensions_imposables_n2"}
 """Inputs of year N-2 no agency states: the rules then estimate them from the monthly amounts, and the export
 states those monthly amounts back to January N-2, so OpenFisca reads the same; not a lack for the replay."""

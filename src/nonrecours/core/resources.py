@@ -46,7 +46,6 @@ monthly rule inputs; the DGFiP's rows (yearly amounts) are read as yearly income
 N2_INPUTS: dict[str, tuple[str, ...]] = {
     "revenu_activite_imposable_n2": ("salaries", "unemployment"),
     "pensions_imposables_n2": ("pensions", "alimony"),
-    "salaires_imposables_n2": ("salaries",),
 }
 """Rule input of year N-2 → the ``annual_income`` kinds it sums."""
 

@@ -58,7 +58,6 @@ def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
         # the DGFiP's annual income of the reference year (canonical ``annual_income`` by kind)
         "revenu_activite_imposable_n2": (("annual_income", "amount", "salaries"),
                                          ("annual_income", "amount", "unemployment")),
-        "salaires_imposables_n2": (("annual_income", "amount", "salaries"),),
         "pensions_imposables_n2": (("annual_income", "amount", "pensions"), ("annual_income", "amount", "alimony")),
         "revenus_n2_renseignes": (("annual_income", "year", None),),
         # carried as nullable persons columns (RSDAE and recent isolation from the CAF, unfitness from the

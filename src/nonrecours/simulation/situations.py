@@ -470,7 +470,6 @@ def _with_tax_year_income(monthly: pl.DataFrame, individu: pl.DataFrame, unit_in
     return (monthly.join(evaluated, on="person_id")
             .with_columns(pl.when(known).then(activite).otherwise(0.0).alias("revenu_activite_imposable_n2"),
                           pl.when(known).then(pensions).otherwise(0.0).alias("pensions_imposables_n2"),
-                          pl.when(known).then(salaires).otherwise(0.0).alias("salaires_imposables_n2"),
                           pl.lit(True).alias("revenus_n2_renseignes"))
             .drop("__evaluated"))
 

@@ -172,12 +172,6 @@ PENSION_TAXABLE = NET_TO_TAXABLE["pension_net"]
 is not supplied."""
 
 
-@rule(entity="individu", dtype="float", label="salaires imposables de l'année de référence N-2 (annuels)",
-      ref="CSS art. R532-3")
-def salaires_n2(i: Individu):
-    return where(i.revenus_n2_renseignes, i.salaires_imposables_n2, 12 * i.salary_net * SALARY_TAXABLE)
-
-
 @rule(entity="individu", dtype="float", label="revenus d'activité et de chômage imposables de l'année N-2 (annuels)",
       ref="CSS art. R532-3")
 def revenu_activite_n2(i: Individu):
