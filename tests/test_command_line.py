@@ -20,12 +20,13 @@ def test_every_error_class_has_its_exit_code():
     for cls in classes:
         if cls is errors.NonRecoursError:
             continue
-        assert exit_code(cls.__new__(cls)) in {2, 3, 4, 5, 6}, cls
+        assert exit_code(cls.__new__(cls)) in {2, 3, 4, 5, 6, 7}, cls
     assert exit_code(errors.KeyMaterialError("x")) == 4  # a KeyError, but a privacy error first
     assert exit_code(errors.ExtractError("bad", file="f.csv", line=2)) == 3
+    assert exit_code(errors.EmptyExtractError("no record", file="f.csv")) == 7  # its own code, not 3
     assert exit_code(errors.RunConflictError("x")) == 2 and exit_code(errors.AuditError("x")) == 6
     assert exit_code(RuntimeError("bug")) == 1 and exit_code(FileNotFoundError()) == 2
-    assert set(EXIT_CODES.values()) <= {2, 3, 4, 5, 6}
+    assert set(EXIT_CODES.values()) <= {2, 3, 4, 5, 6, 7}
 
 
 def test_version_and_help():

@@ -33,6 +33,9 @@ def test_the_run_records_every_stage(demo_run):
                                                                        "outputs"]
     ingest = stages["ingest"]
     assert ingest["rows_in"] == ingest["rows_out"] + ingest["counts"]["quarantined"] > 0
+    # where each extract's date comes from: the CAF's header record, the others' file date (run.toml gives none)
+    sources = {k: (q["extract_date_source"], q["empty"]) for k, q in manifest["quarantine"].items()}
+    assert sources.pop("caf/caf.dat") == ("header", False) and set(sources.values()) == {("file", False)}
     assert {q["rows_read"] for q in manifest["quarantine"].values()} and len(manifest["inputs"]) == 7  # DRM too
     assert manifest["parameters"]["2026-06"] and all("name" in b for b in manifest["parameters"]["2026-06"])
     assert manifest["keys"]["pseudonym_key_id"] and manifest["agreement"]["purpose"] == "non-take-up-outreach"
@@ -234,3 +237,34 @@ def test_a_run_without_ablation_says_so():
 
     report = run_stage(SimpleNamespace(config=SimpleNamespace(ablation=AblationConfig())))
     assert report.status == "not asked" and "[ablation] enabled = true" in report.note and not report.outputs
+
+
+def test_a_run_stops_on_an_empty_extract(demo_run, tmp_path):
+    """A header-only extract in run.toml stops the run at ingest with exit 7 (most likely a failed export) unless
+    its agency says ``allow_empty = true``; the manifest then records the extract as empty, and where its date
+    comes from."""
+    from nonrecours.demo import write_run_config
+
+    month = read_manifest(demo_run)["config"]["months"][0]
+    header = (demo_run / "extracts" / "cnav.csv").read_text().split("\n")[0] + "\n"
+
+    def folder(name: str, allow_empty: bool) -> Path:
+        out = tmp_path / name
+        shutil.copytree(demo_run / "keys", out / "keys")
+        shutil.copy2(demo_run / "exchange.toml", out / "exchange.toml")
+        (out / "extracts").mkdir()
+        (out / "extracts" / "cnav.csv").write_text(header)
+        config = write_run_config(out, {"cnav": out / "extracts" / "cnav.csv"}, month, "polars", ablation=False)
+        if allow_empty:
+            config.write_text(config.read_text().replace('files = ["extracts/cnav.csv"]',
+                                                         'files = ["extracts/cnav.csv"]\nallow_empty = true'))
+        return config
+
+    res = CliRunner().invoke(app, ["run", str(folder("refused", False))])
+    assert res.exit_code == 7 and "cnav.csv: no record after the header" in " ".join(res.output.split())
+    assert not (tmp_path / "refused" / "workspace" / "persons").exists()
+    # allowed: ingest goes through (the later stages need some persons: only ingest is run here)
+    run(load_config(folder("allowed", True)), stages={"ingest": STAGES["ingest"]})
+    quarantine = read_manifest(tmp_path / "allowed")["quarantine"]["cnav/cnav.csv"]
+    assert quarantine["empty"] is True and quarantine["rows_read"] == 0
+    assert quarantine["extract_date_source"] == "file"

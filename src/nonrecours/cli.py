@@ -14,6 +14,7 @@ code  meaning
 4     privacy or key error (missing or weak key, a column the agreement does not allow)
 5     rules or engine error (malformed rule, missing parameter for a month, backend failure)
 6     audit trail broken (``audit verify``: chain or output hash mismatch)
+7     empty extract: no record after its header (``ingest``, ``run``); nothing ingested unless allowed
 130   interrupted (Ctrl-C); outputs already written stay whole, a rerun restarts cleanly
 ====  ====================================================================================================
 
@@ -55,6 +56,7 @@ EXIT_CODES: dict[type[BaseException], int] = {
     errors.AuditError: 6,
     errors.RunConflictError: 2,
     errors.ControlError: 3,
+    errors.EmptyExtractError: 7,
     FileNotFoundError: 2,
     FileExistsError: 2,
     IsADirectoryError: 2,
@@ -555,12 +557,17 @@ def ingest(
     ] = None,
     max_quarantined: Annotated[float, typer.Option(
         "--max-quarantined", min=0.0, max=1.0, help="Exit 3 when a larger share of rows is quarantined.")] = 0.10,
+    allow_empty: Annotated[bool, typer.Option(
+        "--allow-empty", help="Accept an extract with no record (the agency has nothing to send); else exit 7.")
+    ] = False,
 ) -> None:
     """Read one extract: validate, quarantine faulty rows, pseudonymise, write canonical Parquet + report.
 
     Exit codes (the command line's one map): 0 ok; 2 usage or configuration; 3 the extract is invalid (nothing
     ingested), or it was ingested but a file-level control failed or more than --max-quarantined of its rows
-    were quarantined (the report says which); 4 a key error; 130 interrupted (nothing of this run is kept).
+    were quarantined (the report says which); 4 a key error; 7 the extract holds no record (a header only: nothing
+    ingested, the previous extract of this id kept; --allow-empty accepts it); 130 interrupted (nothing of this
+    run is kept). Without --extract-date nor a header date, the file's modification date is used, with a warning.
     """
     import datetime as dt
 
@@ -573,7 +580,11 @@ def ingest(
         raise typer.BadParameter("YYYY-MM-DD", param_hint="--extract-date") from None
     with stage(f"ingest: {agency} {input.name}"):
         report = ingest_extract(agency, input, exchange, out, mapping=mapping, extract_id=extract_id,
-                                extract_date=date)
+                                extract_date=date, allow_empty=allow_empty)
+    if report.extract_date_source == "file":
+        _stderr().print(f"warning: {report.file}: no --extract-date and no date in the file: its modification date "
+                     f"{report.extract_date} is used (wrong for a copied file: it sets the retention period)",
+                     markup=False)
     _out().print(f"{report.file}: {report.rows_read:,} rows read, {report.rows_accepted:,} accepted, "
                  f"{report.rows_quarantined:,} quarantined", markup=False)
     if report.return_tokens is not None:

@@ -78,7 +78,12 @@ class AgencyInput(_Strict):
     files: list[Path] = Field(min_length=1)
     mapping: Path | None = None
     extract_date: dt.date | None = None
-    """Provenance date written on every row; by default the extract's own (header) or the file's date."""
+    """Provenance date written on every row (it starts the retention period); by default the extract's own
+    (header), else the file's modification date, with a warning and ``extract_date_source = "file"`` in the
+    manifest: give it for a layout without a header date whose files are copied."""
+    allow_empty: bool = False
+    """Accept a file with no record after its header (the agency has nothing to send); by default such a file
+    stops the run (exit 7): for an agency with many people it is most likely a failed export."""
 
 
 class Thresholds(_Strict):

@@ -11,6 +11,7 @@ __all__ = [
     "ConfigError",
     "ConnectorError",
     "ControlError",
+    "EmptyExtractError",
     "EngineError",
     "ExtractError",
     "KeyMaterialError",
@@ -71,6 +72,12 @@ class ExtractError(ConnectorError, ValueError):
         if column:
             where += f", column {column}"
         super().__init__(f"{where}: {message}")
+
+
+class EmptyExtractError(ExtractError):
+    """An extract holding no record (a header, and a trailer, only): refused unless the run allows it, since for
+    an agency with many people it is most likely a failed export, and accepting it would replace the previous
+    extract's rows with nothing."""
 
 
 class PrivacyError(NonRecoursError):

@@ -29,7 +29,6 @@ only ``.partial-`` files, removed when the run restarts, and the rerun writes th
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os
@@ -110,17 +109,6 @@ Stage = Callable[[RunContext], StageReport]
 
 # --- stages -------------------------------------------------------------------------------------------
 
-def _extract_date(spec: Any, mapping: Any, file: Path) -> dt.date | None:
-    """The provenance date: the configuration's, else the extract's own header (None lets ingest read
-    it), else the file's modification date, a property of the input (never today's date, which would
-    make two runs on the same inputs differ)."""
-    if spec.extract_date is not None:
-        return spec.extract_date
-    if mapping.extract_date_from is not None:
-        return None
-    return dt.datetime.fromtimestamp(file.stat().st_mtime, tz=dt.UTC).date()
-
-
 def ingest_stage(ctx: RunContext) -> StageReport:
     from nonrecours.connectors import default_mapping, ingest, load_mapping, return_key_of
 
@@ -134,12 +122,16 @@ def ingest_stage(ctx: RunContext) -> StageReport:
         for file in spec.files:
             shutil.rmtree(staging, ignore_errors=True)
             with stage(f"ingest {agency}: {file.name}"):
-                r = ingest(file, mapping, ctx.agreement, staging, key=key,
-                           extract_date=_extract_date(spec, mapping, file),
-                           return_key=return_key_of(ctx.agreement, mapping, required=True))
+                # the configuration's date, else the extract's header, else the file's modification date
+                # (ingest says which: never today's date, which would make two runs on the same inputs differ)
+                r = ingest(file, mapping, ctx.agreement, staging, key=key, extract_date=spec.extract_date,
+                           return_key=return_key_of(ctx.agreement, mapping, required=True),
+                           allow_empty=spec.allow_empty)
             if r.control_ok is False:
                 raise ControlError(f"{file.name}: the trailer declares {r.declared_records} records, "
                                    f"{r.rows_read} were read (truncated or altered file?)")
+            if r.controls:
+                raise ControlError(f"{file.name}: a file-level control failed: " + "; ".join(r.controls))
             outputs = {}
             for name, produced in r.outputs.items():
                 if name == "report":
@@ -157,7 +149,8 @@ def ingest_stage(ctx: RunContext) -> StageReport:
             quarantined += r.rows_quarantined
             ctx.manifest["quarantine"][f"{agency}/{file.name}"] = {
                 "rows_read": r.rows_read, "rows_accepted": r.rows_accepted,
-                "rows_quarantined": r.rows_quarantined, "faults": r.faults}
+                "rows_quarantined": r.rows_quarantined, "faults": r.faults, "empty": r.empty,
+                "extract_date": r.extract_date, "extract_date_source": r.extract_date_source}
             ctx.audit.append("exchange", {
                 "agency": agency, "file": file.name, "sha256": file_sha256(file), "rows_read": r.rows_read,
                 "exchange_id": ctx.agreement.exchange_id, "purpose": ctx.agreement.purpose,

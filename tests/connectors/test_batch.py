@@ -4,6 +4,7 @@ the extract date, clean errors and interrupts."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import secrets
 from pathlib import Path
@@ -14,7 +15,7 @@ from typer.testing import CliRunner
 
 from nonrecours.cli import app
 from nonrecours.connectors import default_mapping, ingest
-from nonrecours.errors import ConfigError, ExtractError, PrivacyError
+from nonrecours.errors import ConfigError, EmptyExtractError, ExtractError, PrivacyError
 from nonrecours.privacy import ExchangeAgreement, load_agreement
 
 from .conftest import EXCHANGE, Territory
@@ -34,8 +35,14 @@ def test_reingest_under_the_same_id_replaces_the_extract(territory: Territory, a
     first = ingest(territory.extracts["cnav"], default_mapping("cnav"), agreement, tmp_path, extract_id="cnav-06")
     assert pl.read_parquet(first.outputs["persons"]).height > 0
     header_only = _write(tmp_path / "h.csv", _lines(territory.extracts["cnav"])[:1])
-    again = ingest(header_only, default_mapping("cnav"), agreement, tmp_path, extract_id="cnav-06")
-    assert again.rows_read == 0
+    # an empty extract is refused by default (a failed export?): the previous one stays whole
+    with pytest.raises(EmptyExtractError):
+        ingest(header_only, default_mapping("cnav"), agreement, tmp_path, extract_id="cnav-06")
+    assert pl.read_parquet(first.outputs["persons"]).height > 0
+    assert not list(tmp_path.glob(".ingest-*"))
+    again = ingest(header_only, default_mapping("cnav"), agreement, tmp_path, extract_id="cnav-06",
+                   allow_empty=True)
+    assert again.rows_read == 0 and again.empty
     assert not (tmp_path / "persons" / "cnav-cnav-06.parquet").exists()
     assert not list(tmp_path.glob("*/cnav-cnav-06.parquet"))[1:]  # only the (empty) quarantine remains
     assert not list(tmp_path.glob(".ingest-*"))
@@ -91,6 +98,57 @@ def test_extract_date_comes_from_the_file_never_the_clock(territory: Territory, 
     assert (given.extract_date, given.extract_date_source) == ("2026-06-30", "given")
     caf = ingest(territory.extracts["caf"], default_mapping("caf"), agreement, tmp_path / "c")
     assert caf.extract_date_source == "header"
+
+
+def test_the_command_line_says_where_the_extract_date_comes_from(territory: Territory, tmp_path: Path) -> None:
+    """A file's modification date is a weak extract date (a copy made today): the command warns, and the report
+    records the source; a date given or read from the header is not warned about."""
+    src = tmp_path / "cnav.csv"
+    src.write_bytes(territory.extracts["cnav"].read_bytes())
+    stamp = dt.datetime(2026, 7, 3, 12, tzinfo=dt.UTC).timestamp()
+    os.utime(src, (stamp, stamp))
+    runner = CliRunner()
+
+    def ingest_cli(agency: str, path: Path, out: str, *extra: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, ["ingest", "--agency", agency, "--input", str(path), "--exchange", str(EXCHANGE),
+                                   "--out", str(tmp_path / out), *extra])
+
+    res = ingest_cli("cnav", src, "a")
+    assert res.exit_code == 0
+    assert "warning: cnav.csv: no --extract-date and no date in the file: its modification date 2026-07-03" in (
+        " ".join(res.output.split()))
+    report = json.loads((tmp_path / "a" / "reports" / "cnav-cnav.json").read_text())
+    assert (report["extract_date"], report["extract_date_source"]) == ("2026-07-03", "file")
+    given = ingest_cli("cnav", src, "b", "--extract-date", "2026-06-30")
+    assert given.exit_code == 0 and "warning" not in given.output
+    caf = ingest_cli("caf", territory.extracts["caf"], "c")
+    assert caf.exit_code == 0 and "warning" not in caf.output
+
+
+def test_an_empty_extract_exits_7_unless_allowed(territory: Territory, agreement: ExchangeAgreement,
+                                                 tmp_path: Path) -> None:
+    """A header-only file, most likely a failed export for an agency of many people: exit 7, nothing written and
+    the previous extract of that id kept; ``--allow-empty`` accepts it (the agency had nothing to send)."""
+    runner = CliRunner()
+    ws = tmp_path / "ws"
+
+    def ingest_cli(path: Path, *extra: str):  # type: ignore[no-untyped-def]
+        return runner.invoke(app, ["ingest", "--agency", "cnav", "--input", str(path), "--exchange", str(EXCHANGE),
+                                   "--out", str(ws), "--extract-id", "cnav-06", "--extract-date", "2026-07-01",
+                                   *extra])
+
+    header_only = _write(tmp_path / "h.csv", [*_lines(territory.extracts["cnav"])[:1], ""])
+    res = ingest_cli(header_only)
+    assert res.exit_code == 7 and "no record after the header" in res.output
+    assert not ws.exists()  # the run created nothing
+    assert ingest_cli(territory.extracts["cnav"]).exit_code == 0
+    before = pl.read_parquet(ws / "persons" / "cnav-cnav-06.parquet").height
+    assert ingest_cli(header_only).exit_code == 7
+    assert pl.read_parquet(ws / "persons" / "cnav-cnav-06.parquet").height == before > 0
+    allowed = ingest_cli(header_only, "--allow-empty")
+    assert allowed.exit_code == 0 and "0 rows read" in allowed.output
+    assert not (ws / "persons" / "cnav-cnav-06.parquet").exists()  # replaced by an extract with no row
+    assert json.loads((ws / "reports" / "cnav-cnav-06.json").read_text())["empty"] is True
 
 
 def test_clean_errors_and_no_folder_left(territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from nonrecours.connectors import default_mapping, ingest, load_mapping
-from nonrecours.errors import ConfigError, ExtractError, PrivacyError
+from nonrecours.errors import ConfigError, EmptyExtractError, ExtractError, PrivacyError
 from nonrecours.privacy import ExchangeAgreement, find_leaks, load_agreement
 
 from .conftest import EXCHANGE, REPO, Territory
@@ -82,8 +82,19 @@ def test_empty_file_and_header_only(agreement: ExchangeAgreement, tmp_path: Path
             ingest(tmp_path / name, default_mapping(agency), agreement, tmp_path / "o")
         assert err.value.file == name
     header = _lines(territory.extracts["france_travail"])[0]
-    report = _run(_write(tmp_path / "h.csv", [header, ""]), "france_travail", agreement, tmp_path / "o")
-    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (0, 0, 0)
+    with pytest.raises(EmptyExtractError, match="no record after the header") as empty:
+        ingest(_write(tmp_path / "h.csv", [header, ""]), default_mapping("france_travail"), agreement, tmp_path / "o")
+    assert empty.value.file == "h.csv" and not (tmp_path / "o").exists()  # nothing written
+    report = _run(tmp_path / "h.csv", "france_travail", agreement, tmp_path / "o", allow_empty=True)
+    assert (report.rows_read, report.rows_accepted, report.rows_quarantined, report.empty) == (0, 0, 0, True)
+    # a fixed-width extract with its header and trailer only is empty too (its two lines are control records)
+    from nonrecours.connectors.writer import fixed_width_lines
+
+    trailer = fixed_width_lines(pl.DataFrame({"record_count": [2]}), default_mapping("caf"), "fin").item()
+    caf = _write(tmp_path / "h.dat", [_lines(territory.extracts["caf"], "latin-1")[0], trailer, ""], "latin-1")
+    with pytest.raises(EmptyExtractError):
+        ingest(caf, default_mapping("caf"), agreement, tmp_path / "o2")
+    assert _run(caf, "caf", agreement, tmp_path / "o2", allow_empty=True).control_ok  # the trailer's count holds
 
 
 def test_duplicated_header_column(territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:
@@ -419,10 +430,9 @@ def test_eea_residence_years_rsdae_and_unknown_birth_day_are_kept(territory: Ter
     report = _run(_write(tmp_path / "caf.dat", lines, "latin-1"), "caf", agreement, tmp_path / "o")
     assert not _quarantine(report).filter(pl.col("line") == i20 + 1).height
     persons = pl.read_parquet(report.outputs["persons"])
-    row = persons.filter(pl.col("rsdae").fill_null(False))
-    assert row.height == 1
-    assert row.select("nationality_group", "residence_permit_years", "birth_month").row(0) == (
-        "EEA_CH", 5, dt.date(1956, 3, 1))
+    row = persons.filter(pl.col("birth_month") == dt.date(1956, 3, 1), pl.col("nationality_group") == "EEA_CH",
+                         pl.col("residence_permit_years") == 5)
+    assert row.height == 1 and row.get_column("rsdae").item() is True
     # the CAF gives RSDAE only where an MDPH decision exists (from a 50 % rate): blank, unknown, below it
     below = persons.filter((pl.col("disability_rate") < 0.5) & ~pl.col("rsdae").fill_null(False))  # not ours
     assert below.height and below.get_column("rsdae").null_count() == below.height

@@ -42,3 +42,30 @@ def test_every_rule_input_is_listed_with_its_carrier() -> None:
         for agency, field in refs:
             assert agency in sources, (name, agency)
             assert field in sources[agency], f"{name}: {agency} has no field {field}"
+
+
+def _claim_benefits(agency: str) -> set[str]:
+    """Benefits the agency's default layout can write claim events for: a constant benefit of a claims emit, or
+    the canonical codes of the field its benefit column reads."""
+    out: set[str] = set()
+    for rec in default_mapping(agency).records:
+        fields = {f.target: f for f in rec.fields}
+        for emit in rec.emits:
+            if emit.table != "claims":
+                continue
+            if "benefit" in emit.constants:
+                out.add(str(emit.constants["benefit"]))
+            elif "benefit" in emit.columns:
+                out |= set((fields[emit.columns["benefit"]].codes or {}).values())
+    return out
+
+
+def test_claim_layouts_of_the_catalogue_are_the_mappings_claims() -> None:
+    """The catalogue's ``claim_layouts`` (what the synthetic extracts draw claims for, and docs/connectors/README.md's
+    claims table) is exactly what each layout can carry: the ASI at the CNAM and the MSA, no layout for the chèque
+    énergie."""
+    for agency in AGENCY_MODULES:
+        expected = {b.code for b in CATALOGUE if agency in b.claim_layouts}
+        assert _claim_benefits(agency) == expected, agency
+    asi, cheque = (next(b for b in CATALOGUE if b.code == c) for c in ("asi", "cheque_energie"))
+    assert set(asi.claim_layouts) == {"cnam", "msa"} and cheque.claim_layouts == ()

@@ -138,3 +138,22 @@ def test_the_aah_paid_is_unknown_without_the_payments_of_an_aah_payer(tables):
     assert build_inputs(only_cnav, M).famille["aah_versee_connue"].to_list() == [False, False]
     without = {k: v for k, v in tables.items() if k != "benefits_paid"}
     assert build_inputs(without, M).famille["aah_versee_connue"].to_list() == [False, False]
+
+
+def test_the_drm_is_the_first_source_of_monthly_resources_the_others_fall_back(tables):
+    """Issue 12: the DRM (DSN salaries, PASRAU replacement incomes) is the core's first monthly source; the CAF's
+    record 50 and France Travail fill a month the DRM has no row for."""
+    extra = _frame(RESOURCES, [
+        ["a", dt.date(2026, 3, 1), "salary_net", Decimal("1210.00"), *_prov("drm")],       # beside the CAF's 1200
+        ["b", dt.date(2026, 3, 1), "unemployment_benefit", Decimal("905.00"), *_prov("drm")],
+    ])
+    with_drm = dict(tables, resources=pl.concat([tables["resources"], extra]))
+    monthly = build_inputs(with_drm, M).individu_monthly
+
+    def at(person: str, month: dt.date, col: str) -> tuple[float, str]:
+        row = monthly.filter((pl.col("person_id") == person) & (pl.col("month") == month))
+        return row[col].item(), row[f"{col}__source"].item()
+
+    assert at("a", dt.date(2026, 3, 1), "salary_net") == (1210.0, "drm")               # DRM over the CAF
+    assert at("b", dt.date(2026, 3, 1), "unemployment") == (905.0, "drm")
+    assert at("b", dt.date(2026, 2, 1), "unemployment") == (900.5, "france_travail")    # no DRM row: fallback

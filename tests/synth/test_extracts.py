@@ -308,3 +308,105 @@ def test_france_travail_lists_every_registered_jobseeker_with_its_nationality(tr
     persons = pl.read_parquet(tmp_path / "ws" / "persons" / "*.parquet")
     assert persons.height == ft.get_column("nir").n_unique()  # the jobseekers without ARE included
     assert persons.get_column("nationality_group").is_not_null().all()
+
+
+EXCHANGE = Path(__file__).resolve().parents[2] / "src" / "nonrecours" / "connectors" / "exchange.toml"
+
+
+@pytest.fixture(scope="module")
+def larger_truth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """3,000 persons: enough for a few RSDAE, unfit retirees and invalidity pensioners."""
+    root = tmp_path_factory.mktemp("truth3000")
+    generate(3_000, 5, root)
+    return root / "truth"
+
+
+
+def test_caf_rsdae_and_cnav_unfitness_carry_the_drawn_mix(larger_truth: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The truth draws RSDAE and unfitness for work (synth.capacity): the CAF's RSDAE (given from a 50 % rate,
+    blank below) and the CNAV's INAPTITUDE (every retiree) carry both answers through ingest, no more than the
+    truth has."""
+    import secrets
+
+    from nonrecours.connectors import ingest_extract
+
+    monkeypatch.setenv("NONRECOURS_EXCHANGE_SECRET", secrets.token_urlsafe(40))
+    exchange = EXCHANGE
+    truth = pl.read_parquet(larger_truth / "persons.parquet")
+    paths = write_extracts(larger_truth, tmp_path / "x", seed=5)
+
+    def persons(agency: str) -> pl.DataFrame:
+        report = ingest_extract(agency, paths[agency], exchange, tmp_path / "ws")
+        return pl.read_parquet(report.outputs["persons"])
+
+    caf = persons("caf")
+    given = caf.filter(pl.col("rsdae").is_not_null())
+    assert given["rsdae"].sum() > 0 and (~given["rsdae"]).sum() > 0
+    assert given["disability_rate"].min() >= 0.5
+    assert caf.filter(pl.col("disability_rate") < 0.5)["rsdae"].is_null().all()
+    cnav = persons("cnav")
+    assert cnav["unfit_for_work"].null_count() == 0
+    assert cnav["unfit_for_work"].sum() > 0 and (~cnav["unfit_for_work"]).sum() > 0
+    assert given["rsdae"].sum() <= truth["rsdae"].sum()
+    assert cnav["unfit_for_work"].sum() <= truth["unfit_for_work"].sum()
+
+
+
+def test_asi_claims_go_through_the_cnam_and_msa_layouts_to_the_exclusions(larger_truth: Path, tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ASI's claims, refusals and closures: drawn (refusals only where an invalidity pension is drawn), written
+    by the CPAM (ASI_EVENEMENT, with the pension it tops up) and the MSA (PRESTATION ASI), ingested as canonical
+    claims, and read by detection's exclusions: pending → pending_claim, a recent refusal or closure → recent_*."""
+    import datetime as dt
+    import secrets
+
+    from nonrecours.connectors import ingest_extract
+    from nonrecours.detection.exclusions import exclusions
+    from nonrecours.detection.targets import DetectionConfig
+
+    monkeypatch.setenv("NONRECOURS_EXCHANGE_SECRET", secrets.token_urlsafe(40))
+    fam = pl.read_parquet(larger_truth / "unit_memberships.parquet").filter(
+        pl.col("unit_kind").cast(pl.String) == "famille").select("unit_id").unique().sort("unit_id")
+    last = pl.read_parquet(larger_truth / "resources.parquet").get_column("month").max()
+    # every other famille entitled to the ASI (hand-made): its non-takers draw claims, the others refusals
+    entitled = fam.gather_every(2).join(pl.DataFrame({"month": [last]}), how="cross").with_columns(
+        pl.lit("famille").alias("unit_kind"), pl.lit("asi").alias("benefit"), pl.lit(220.0).alias("amount"))
+    from nonrecours.synth import extracts
+
+    monkeypatch.setitem(extracts.CLAIM_SHARES, "refused", 0.5)  # the routing is tested here, not the rate
+    paths = write_extracts(larger_truth, tmp_path / "x", seed=5, entitlements=entitled)
+    drawn = pl.read_parquet(larger_truth / "claims.parquet").filter(pl.col("benefit") == "asi")
+    assert set(drawn.get_column("event")) == {"pending", "closed", "refused"}
+    # a refusal of the ASI only where the famille draws an invalidity pension (the ASI tops one up)
+    members = pl.read_parquet(larger_truth / "unit_memberships.parquet").filter(
+        pl.col("unit_kind").cast(pl.String) == "famille").select("person_id", "unit_id")
+    pensioned = pl.read_parquet(larger_truth / "resources.parquet").filter(
+        (pl.col("kind").cast(pl.String) == "invalidity_pension") & (pl.col("month") == last)).join(
+        members, on="person_id").get_column("unit_id")
+    refused = drawn.filter(pl.col("event") == "refused").join(members, on="person_id")
+    assert refused.height > 0 and refused.get_column("unit_id").is_in(pensioned.implode()).all()
+    manifest = json.loads(paths["manifest"].read_text())
+    for agency in ("cnam", "msa"):
+        ingest_extract(agency, paths[agency], EXCHANGE, tmp_path / "ws")
+    claims = pl.read_parquet(tmp_path / "ws" / "claims" / "*.parquet").filter(pl.col("benefit") == "asi")
+    by = dict(claims.group_by(pl.col("source_agency").cast(pl.String)).len().iter_rows())
+    assert by.get("cnam", 0) > 0 and by.get("msa", 0) > 0 and set(by) == {"cnam", "msa"}
+    assert claims.height <= drawn.height and claims.height <= manifest["agencies"]["cnam"]["claims"] + \
+        manifest["agencies"]["msa"]["claims"]
+    # detection: each claimant as the adult of a famille of their own
+    adults = claims.select(pl.concat_str(pl.lit("f-"), "person_id").alias("famille_id"), "person_id").unique()
+    config = DetectionConfig(benefits=("asi",), refusal_months={"asi": 6}, closure_months={"asi": 6})
+    found, checked = exclusions({"claims": claims}, adults, last, config)
+    assert checked["pending_claim"] and checked["recent_refusal"] and checked["recent_closure"]
+    got = {(r["famille_id"], r["exclusion"]) for r in found.filter(pl.col("benefit") == "asi").iter_rows(named=True)}
+    expected = {"pending": "pending_claim", "refused": "recent_refusal", "closed": "recent_closure"}
+    for r in claims.iter_rows(named=True):
+        assert (f"f-{r['person_id']}", expected[r["event"]]) in got, r["event"]
+    assert last - dt.timedelta(days=180) < claims.get_column("event_date").min()  # all within the windows
+    # with the default three-month closure window, a closure four months old no longer excludes
+    found, _ = exclusions({"claims": claims}, adults, last, DetectionConfig(benefits=("asi",)))
+    assert not found.filter(pl.col("exclusion") == "recent_closure").height
+    assert found.filter(pl.col("exclusion") == "pending_claim").height == claims.filter(
+        pl.col("event") == "pending").select("person_id").n_unique()
+

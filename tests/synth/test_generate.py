@@ -222,3 +222,38 @@ def test_registrations_cover_every_are_month_and_follow_the_salary(territory):
                 .then(pl.lit("B")).otherwise(pl.lit("C")))
     assert (cat.get_column("category").cast(pl.String) == cat.select(expected).to_series()).all()
     assert set(reg.get_column("category").cast(pl.String).unique()) == {"A", "B", "C"}
+
+
+def test_rsdae_and_unfitness_are_drawn_where_they_can_exist(territory):
+    """RSDAE only at a 50-79 % rate between 20 and 63, unfitness for work only for retirees of 60 and over: a
+    mix of both, in plausible shares (synth.capacity), nobody else."""
+    persons = territory["persons"].with_columns(_age())
+    retirees = territory["resources"].filter(pl.col("kind").cast(pl.String) == "pension_gross").select(
+        "person_id").unique()
+    persons = persons.with_columns(pl.col("person_id").is_in(retirees["person_id"].implode()).alias("retired"))
+    band = pl.col("disability_rate").is_between(0.5, 0.79) & pl.col("age").is_between(20, 63)
+    assert persons.filter(pl.col("rsdae") & ~band).is_empty()
+    assert 0.15 <= persons.filter(band)["rsdae"].mean() <= 0.6
+    assert persons.filter(pl.col("unfit_for_work") & ~(pl.col("retired") & (pl.col("age") >= 60))).is_empty()
+    assert 0.08 <= persons.filter(pl.col("retired") & (pl.col("age") >= 60))["unfit_for_work"].mean() <= 0.25
+    assert not persons["recent_isolation"].any()  # not modelled: false, as a fact
+
+
+def test_the_rules_read_the_drawn_rsdae_and_unfitness(tmp_path):
+    """On the truth: AAH eligibility at 50-79 % exactly for those with a RSDAE (CSS art. L821-2); at 64 (the
+    legal retirement age) with a rate under 50 %, ASPA eligibility only for those unfit for work (L815-1)."""
+    from nonrecours.core import build_inputs
+    from nonrecours.engine import evaluate
+
+    paths = generate(5_000, 3, tmp_path)
+    tables = {n: pl.scan_parquet(paths[n]) for n in ("persons", "unit_memberships", "resources", "benefits_paid",
+                                                     "housing")}
+    ind = evaluate(["aah_eligible", "aspa_eligibilite"], build_inputs(tables, END), END)["individu"]
+    people = pl.read_parquet(paths["persons"]).with_columns(_age()).join(ind, on="person_id")
+    band = people.filter(pl.col("disability_rate").is_between(0.5, 0.79) & pl.col("age").is_between(20, 63))
+    assert band["rsdae"].sum() > 0 and (~band["rsdae"]).sum() > 0
+    assert band["aah_eligible"].equals(band["rsdae"])
+    at_64 = people.filter((pl.col("age") == 64) & (pl.col("disability_rate") < 0.5)
+                          & (pl.col("nationality_group").cast(pl.String) == "FR"))
+    assert at_64["unfit_for_work"].sum() > 0 and (~at_64["unfit_for_work"]).sum() > 0
+    assert at_64["aspa_eligibilite"].equals(at_64["unfit_for_work"])

@@ -65,10 +65,11 @@ def return_key_of(agreement: Any, mapping: ExtractMapping, *, required: bool) ->
 
 def ingest_extract(agency: str, input: str | Path, exchange: str | Path, out: str | Path, *,
                    mapping: str | Path | None = None, extract_id: str | None = None,
-                   extract_date: dt.date | None = None) -> IngestReport:
+                   extract_date: dt.date | None = None, allow_empty: bool = False) -> IngestReport:
     """Ingest one extract: the agency's default mapping (or ``mapping``), the agreement read from TOML.
 
-    Return tokens are issued when the agency's own key (``return_token_key``) can be loaded.
+    Return tokens are issued when the agency's own key (``return_token_key``) can be loaded; an extract with
+    no record is refused unless ``allow_empty`` (:func:`~nonrecours.connectors.ingest.ingest`).
     """
     from nonrecours.privacy import load_agreement
 
@@ -77,4 +78,4 @@ def ingest_extract(agency: str, input: str | Path, exchange: str | Path, out: st
         raise ConfigError(f"the mapping is for agency {m.agency}, not {agency}")
     agreement = load_agreement(exchange)
     return ingest(input, m, agreement, out, extract_id=extract_id, extract_date=extract_date,
-                  return_key=return_key_of(agreement, m, required=False))
+                  return_key=return_key_of(agreement, m, required=False), allow_empty=allow_empty)

@@ -43,7 +43,7 @@ from nonrecours.connectors.parse import (
     raw_fields,
 )
 from nonrecours.connectors.readers import FAULT, LINE, TEXT, iter_batches
-from nonrecours.errors import ConfigError, ExtractError, PrivacyError
+from nonrecours.errors import ConfigError, EmptyExtractError, ExtractError, PrivacyError
 from nonrecours.privacy import ExchangeAgreement, PseudonymKey, ReturnTokenKey
 from nonrecours.privacy.keys import key_id_matches
 from nonrecours.schemas import TABLES
@@ -88,6 +88,8 @@ class IngestReport:
     extract_date_source: str = ""
     """Where the extract date comes from: ``given``, ``header`` (a header record) or ``file`` (the file's
     modification date when neither is available; never the day of the run)."""
+    empty: bool = False
+    """No record besides a header or trailer (accepted only when allowed: ``allow_empty``)."""
     controls: list[str] = field(default_factory=list)
     """File-level controls that failed (trailer count, typed Parquet columns...): a batch job stops on them."""
     tables: dict[str, TableCount] = field(default_factory=dict)
@@ -142,7 +144,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
            key: PseudonymKey | None = None, extract_id: str | None = None,
            extract_date: dt.date | None = None, chunk_bytes: int = 8 << 20,
            batch_rows: int = 250_000, spill_rows: int = 5_000_000,
-           return_key: ReturnTokenKey | None = None) -> IngestReport:
+           return_key: ReturnTokenKey | None = None, allow_empty: bool = False) -> IngestReport:
     """Read ``input`` with ``mapping`` and write canonical tables, quarantine and report under ``out``.
 
     The agreement is checked first (PrivacyError on a mapping exporting an unlisted column); ``key``
@@ -151,6 +153,10 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
     ``spill_rows`` rows is deduplicated by DuckDB, which spills to disk, instead of Polars in memory.
     ``return_key`` (the agency's own, from its secret) wraps the mapping's ``record_number`` of each person
     into the ``return_tokens`` table; the raw number is never written.
+
+    An extract with no record besides its header (and trailer) raises :class:`EmptyExtractError` before anything
+    is written, so the previous extract of the same id stays in place; ``allow_empty`` accepts it (an agency
+    that has nothing to send for the period) and it then replaces that extract with no rows.
     """
     path = Path(input)
     out = Path(out)
@@ -188,6 +194,8 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
         table_parts: dict[str, list[Path]] = {}
         token_parts: list[Path] = []
         emitted: Counter[str] = Counter()
+        data_rows = 0  # rows of records that carry data: not the header or trailer records
+        control_records = {r.record for r in (date_ref, count_ref) if r is not None}
         for batch in iter_batches(path, mapping, chunk_bytes=chunk_bytes, batch_rows=batch_rows, work=work):
             part += 1
             report.rows_read += batch.frame.height
@@ -199,6 +207,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
             for rec, rows in per_record:
                 if not rows.height:
                     continue
+                data_rows += rows.height if rec.name not in control_records else 0
                 raw = raw_fields(rows, rec, mapping)
                 parsed, parse_faults = parse_record(raw, rec, mapping, key, return_key=return_key)
                 faults.append(parse_faults)
@@ -252,6 +261,13 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
             log.info("%s: batch %d, %d lines read so far", path.name, part, report.rows_read)
         report.rows_accepted = report.rows_read - report.rows_quarantined
         report.extract_date_source = date_source
+        report.empty = data_rows == 0 and report.rows_quarantined == 0
+        if report.empty and not allow_empty:
+            raise EmptyExtractError("no record after the header: an empty extract is refused (a failed export?) "
+                                    "and the previous one of this id is kept; allow it (--allow-empty, run.toml "
+                                    "allow_empty = true) if the agency has nothing to send", file=path.name)
+        if report.empty:
+            log.warning("%s: no record after the header: an empty extract, accepted as allowed", path.name)
         if date_source == "file":
             log.warning("%s: no extract date given nor in the file: the file's modification date is used",
                         path.name)

@@ -23,9 +23,11 @@ Decisions written down (legal text cited on each row):
   from the revenu fiscal de référence (Code de l'énergie art. L124-1, R124-1 to R124-3). No agency of this
   project transmits the cheques sent: its payment is *unknown* (``payers`` empty), so its flags are
   ``possible`` at most, and its lead agency is the DGFiP, which holds the RFR and the composition the ASP's
-  list is built from. A newly eligible household claims it on chequeenergie.gouv.fr.
+  list is built from. A newly eligible household claims it on chequeenergie.gouv.fr, from the ASP, which sends
+  no extract: no layout carries its claims (``claim_layouts`` empty).
 - The ASI is served by the body paying the invalidity pension it tops up (CSS art. L815-24: in practice
-  the CPAM, the MSA for farm members): lead agency CNAM, whose extract carries it. The AAH is paid by the CAF
+  the CPAM, the MSA for farm members): lead agency CNAM, whose extract carries its payments and its claim
+  events (as does the MSA's). The AAH is paid by the CAF
   (MSA for farm members) on the CDAPH's decision (CSS art. L821-7); the disability rate is only known when
   an agency transmits it, so an AAH flag without a transmitted rate is ``possible`` at most.
 """
@@ -145,7 +147,7 @@ CATALOGUE: tuple[Benefit, ...] = (
             unknown_caps=(("disability_rate", "possible"),), feminine=True),
     Benefit("asi", "asi", "amount", "allocation supplémentaire d'invalidité (ASI)", "ASI", "asi", "cnam",
             "CSS art. L815-24 et L815-24-1 (organisme qui sert la pension d'invalidité : CPAM, MSA)", 6,
-            payers=("cnam", "msa"), feminine=True, claim_layouts=()),
+            payers=("cnam", "msa"), feminine=True, claim_layouts=("cnam", "msa")),
     Benefit("af", "af_droit", "amount", "allocations familiales", "allocations familiales", "af", "caf",
             "CSS art. L521-1 et D521-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True,
             module="prestations_familiales"),

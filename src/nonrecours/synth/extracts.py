@@ -449,8 +449,8 @@ CLAIM_SHARES = {"pending": 0.06, "closed": 0.04, "refused": 0.02, "opt_out": 0.0
 right closed four months ago (closed); among units not entitled, a refusal two months ago; among the
 claimants of non-take-up units, an objection to any contact."""
 _CLAIM_BENEFITS = tuple(b.code for b in CATALOGUE if b.claim_layouts)
-"""Benefits whose claim events some agency's layout carries (the catalogue's ``claim_layouts``): the ASI and
-the chèque énergie have none, so none are drawn for them."""
+"""Benefits whose claim events some agency's layout carries (the catalogue's ``claim_layouts``): the chèque
+énergie has none (its claims are made to the ASP, which sends no extract), so none are drawn for it."""
 _EVENT_BENEFITS = tuple(b for b in _CLAIM_BENEFITS if catalogue_row(b).excludes is None)
 """Benefits a refusal is drawn for among units not entitled (the CSS with participation is refused as the CSS)."""
 _CAF_CLAIMS = tuple(b.code for b in CATALOGUE if "caf" in b.claim_layouts)
@@ -476,6 +476,11 @@ def _draw_events(truth: _Truth, take_up: pl.DataFrame | None, months: list,
         .otherwise(pl.lit(last).dt.offset_by("-4mo")).alias("event_date"))
     entitled = now.select("unit_id", "benefit").unique()
     grid = dem.select("unit_id").join(pl.DataFrame({"benefit": list(_EVENT_BENEFITS)}), how="cross")
+    # the ASI tops up an invalidity pension (CSS art. L815-24): only a famille drawing one can be refused it
+    pensioned = truth.resources.filter((pl.col("kind").cast(pl.String) == "invalidity_pension")
+                                       & (pl.col("month") == last)).select("person_id").join(
+        _unit_at(truth, "famille", last), on="person_id").get_column("unit_id")
+    grid = grid.filter((pl.col("benefit") != "asi") | pl.col("unit_id").is_in(pensioned.implode()))
     if "css_free" in grid.get_column("benefit").to_list():
         entitled = pl.concat([entitled, entitled.filter(pl.col("benefit") == "css_participation")
                               .with_columns(pl.lit("css_free").alias("benefit"))]).unique()
@@ -706,10 +711,15 @@ def _write_cnam(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, month
     css_claims = claims.filter(pl.col("benefit").is_in(["css_free", "css_participation"])).unique(
         "person_id", keep="first").select("person_id", pl.col("benefit").alias("css_benefit"), "event",
                                           "event_date", last.alias("month"))
+    # the ASI claim event, instructed by the CPAM with the invalidity pension it tops up (CSS art. L815-24)
+    asi_claims = claims.filter(pl.col("benefit") == "asi").unique("person_id", keep="first").select(
+        "person_id", pl.col("event").alias("asi_event"), pl.col("event_date").alias("asi_event_date"),
+        last.alias("month"))
     objections = opt_outs.join(pl.DataFrame({"person_id": caf_people}), on="person_id", how="anti").select(
         "person_id", "since", last.alias("month"))
-    df = df.join(css_claims, on=["person_id", "month"], how="left").join(objections, on=["person_id", "month"],
-                                                                        how="left")
+    df = (df.join(css_claims, on=["person_id", "month"], how="left")
+          .join(asi_claims, on=["person_id", "month"], how="left")
+          .join(objections, on=["person_id", "month"], how="left"))
     df = df.join(people, on="person_id")
     df = _person_noise(df, "cnam", seed, noise, stats, months, monthly=True)
     df = df.sort("person_id", "month")
@@ -721,10 +731,12 @@ def _write_cnam(truth: _Truth, paid: pl.DataFrame, farm_people: pl.Series, month
         pl.col("amount").fill_null(0.0).alias("participation"),
         pl.col("invalidity_pension").fill_null(0.0).alias("invalidity"), pl.col("asi").fill_null(0.0),
         pl.col("event").alias("css_event"),
-        "css_benefit", pl.col("event_date").alias("css_event_date"), pl.col("since").alias("opt_out_since"),
+        "css_benefit", pl.col("event_date").alias("css_event_date"), "asi_event", "asi_event_date",
+        pl.col("since").alias("opt_out_since"),
     ), default_mapping("cnam"), out / "cnam.csv", bom=True)
     events = df.filter(pl.col("event").is_not_null()).select("person_id", "css_benefit", "event", "event_date")
-    stats.claims = events.unique().height
+    asi_events = df.filter(pl.col("asi_event").is_not_null()).select("person_id", "asi_event", "asi_event_date")
+    stats.claims = events.unique().height + asi_events.unique().height
     stats.opt_outs = df.filter(pl.col("since").is_not_null()).select("person_id").n_unique()
 
 

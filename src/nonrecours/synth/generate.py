@@ -24,6 +24,7 @@ from nonrecours.errors import ConfigError
 from nonrecours.schemas import BENEFITS_PAID, HOUSING, PERSONS, RESOURCES, UNIT_MEMBERSHIPS
 from nonrecours.schemas.months import month_from_index
 from nonrecours.synth.caf import build_family_benefits
+from nonrecours.synth.capacity import draw_work_capacity
 from nonrecours.synth.households import (
     COUPLE_KIND_SHARES,
     HOUSEHOLD_TYPES,
@@ -113,6 +114,10 @@ def _write_chunk(job: _ChunkJob) -> None:
     facts = people["person_facts"]
     resources, income, registrations = build_resources(rng(2), facts, window_start=window_start, months=months,
                                         provenance=job.provenance)
+    # RSDAE and unfitness for work read the disability, work and retirement just drawn: a stream of their own
+    capacity = draw_work_capacity(rng(4), facts, resources)
+    people["persons"] = people["persons"].drop("rsdae", "unfit_for_work").join(
+        capacity, on="person_id", how="left", maintain_order="left").select(people["persons"].columns)
     sizes = np.bincount(chunk.hh, minlength=chunk.n_households)
     pensioner = chunk.age[chunk.kind == PersonKind.ADULT1] >= 65
     status = np.zeros(chunk.n_households, dtype=np.int64)

@@ -96,7 +96,8 @@ def build_people(
         .cast(PERSONS.schema["nationality_group"]).alias("nationality_group"),
         pl.when(pl.col("permit") >= 0).then(pl.col("permit")).cast(pl.Int16).alias("residence_permit_years"),
         "depcom", "disability_rate", "student", "pregnant",
-        # the synthetic population models no RSDAE, unfitness for work or recent isolation: false, as a fact
+        # false here; RSDAE and unfitness for work are drawn once resources are known (synth.capacity); the
+        # synthetic population models no recent isolation: false, as a fact
         *[pl.lit(False).alias(k) for k in ("rsdae", "unfit_for_work", "recent_isolation")],
         *[pl.lit(v, dtype=PERSONS.schema[k]).alias(k) for k, v in provenance.items()],
     )
