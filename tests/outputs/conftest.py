@@ -111,7 +111,8 @@ def agency_secret() -> Secret:
 
 @pytest.fixture
 def return_keys():
-    return {a: derive_return_key(agency_secret(), a, EXCHANGE, PURPOSE) for a in ("caf", "cnam", "cnav", "msa")}
+    return {a: derive_return_key(agency_secret(), a, EXCHANGE, PURPOSE)
+            for a in ("caf", "cnam", "cnav", "msa", "france_travail")}
 
 
 def as_units(frame: pl.DataFrame) -> pl.DataFrame:

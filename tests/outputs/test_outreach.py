@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import polars as pl
 import pytest
 from typer.testing import CliRunner
@@ -29,7 +31,9 @@ def test_one_row_per_person_in_exactly_one_list(lists, flags):
 
 
 def test_lead_agency_pays_the_largest_missing_benefit(lists):
-    leads = {a: sorted(f.get_column("lead_benefit").to_list()) for a, f in lists.items()}
+    rows = pl.concat(list(lists.values()))
+    leads = {a: sorted(f.get_column("lead_benefit").to_list())
+             for (a,), f in rows.partition_by("claim_agency", as_dict=True).items()}
     assert leads == {"caf": ["ppa", "rsa", "rsa", "rsa"], "cnam": ["css_free"], "cnav": ["aspa"],
                      "msa": ["aspa", "rsa"]}  # Jérôme's RSA and Hélène's ASPA go to the MSA, her members
     anais = lists["caf"].filter(pl.col("benefits") == ["rsa", "ppa"]).row(0, named=True)
@@ -66,9 +70,28 @@ def test_row_tells_what_is_known_and_what_to_ask(lists):
     assert any("R815-22" in q for q in francoise["questions"])
 
 
-def test_person_unknown_to_the_lead_agency_has_no_token(lists):
-    loic = lists["caf"].filter(~pl.col("has_record")).row(0, named=True)
-    assert loic["return_token"] is None and loic["known_to"] == ["france_travail"]
+def test_a_person_the_claims_agency_does_not_know_is_contacted_by_one_that_does(lists, return_keys, flags,
+                                                                                 records, tmp_path):
+    """Loïc's RSA goes to the CAF, which holds no record of him: France Travail, which does, contacts him with
+    a token only it opens; every row of every list can be opened by its agency."""
+    loic = lists["france_travail"].row(0, named=True)
+    assert loic["claim_agency"] == "caf" and loic["lead_benefit"] == "rsa" and loic["has_record"]
+    assert loic["known_to"] == ["france_travail"]
+    opened = open_outreach(write_parquet(lists["france_travail"], tmp_path / "ft.parquet"),
+                           return_keys["france_travail"])
+    assert opened.get_column("record_id").to_list() == [pid("loic")]
+    rows = pl.concat(list(lists.values()))
+    assert rows.get_column("has_record").all() and rows.get_column("return_token").null_count() == 0
+    # the agency the claim goes to contacts the people it knows itself
+    own = rows.filter(pl.col("known_to").list.contains(pl.col("claim_agency")))
+    assert own.height == rows.height - 1 and (own.get_column("agency") == own.get_column("claim_agency")).all()
+    # a person no agency holds a record of stays with the claim's agency, without a token (counted, not dropped)
+    unknown = build_outreach(flags, records=records.filter(pl.col("person_id") != pid("loic")), keys=return_keys)
+    nobody = pl.concat(list(unknown.values())).filter(~pl.col("has_record"))
+    assert nobody.height == 1 and nobody.row(0, named=True)["agency"] == "caf"
+    assert nobody.row(0, named=True)["return_token"] is None and nobody.row(0, named=True)["known_to"] == []
+    with pytest.raises(ValueError, match="relay_order"):
+        OutreachConfig(relay_order=("cnam", "cpam"))
 
 
 def test_tokens_open_only_with_the_owning_agency_key(tmp_path, lists, return_keys, flags, records):
@@ -78,7 +101,7 @@ def test_tokens_open_only_with_the_owning_agency_key(tmp_path, lists, return_key
     assert "return_token" not in opened.columns
     expected = {pid(p) for p in ("elodie", "gaelle", "anais")}
     assert set(opened.get_column("record_id").drop_nulls().to_list()) == expected
-    assert tokens.null_count() == 1
+    assert tokens.null_count() == 0
     # Another agency's key, or the CAF's secret under another exchange, opens nothing.
     csv = write_french_csv(lists["caf"].with_columns(pl.lit("msa").alias("agency")), tmp_path / "caf.csv")
     with pytest.raises(PrivacyError, match="authentication failed") as err:
@@ -92,7 +115,11 @@ def test_config_changes_the_lead_and_weights(flags, records, return_keys, affili
     config = OutreachConfig(payers={**OutreachConfig().payers, "aspa": PayerRule(agency="cnav", msa_members=None)},
                             grade_weights={"certain": 1.0, "probable": 0.5, "possible": 0.1})
     lists = build_outreach(flags, records=records, keys=return_keys, affiliations=affiliations, config=config)
-    assert sorted(lists["cnav"].get_column("lead_benefit").to_list()) == ["aspa", "aspa"]
+    rows = pl.concat(list(lists.values()))
+    cnav = rows.filter(pl.col("claim_agency") == "cnav")
+    assert sorted(cnav.get_column("lead_benefit").to_list()) == ["aspa", "aspa"]
+    # Hélène's ASPA now goes to the CNAV, which holds no record of her: the MSA, which does, contacts her
+    assert sorted(cnav.get_column("agency").to_list()) == ["cnav", "msa"]
     with pytest.raises(ValueError, match="grade_weights"):
         OutreachConfig(grade_weights={"certain": 1.0})
     with pytest.raises(ConfigError, match="no return-token key for agency cnam"):
@@ -100,7 +127,7 @@ def test_config_changes_the_lead_and_weights(flags, records, return_keys, affili
 
 
 def test_cli_open_with_own_key_and_refuses_another(tmp_path, flags, records, affiliations):
-    keyfiles = {a: write_secret_file(tmp_path / f"{a}.key") for a in ("caf", "cnam", "cnav", "msa")}
+    keyfiles = {a: write_secret_file(tmp_path / f"{a}.key") for a in ("caf", "cnam", "cnav", "msa", "france_travail")}
     keys = {a: derive_return_key(load_secret(p), a, EXCHANGE, PURPOSE) for a, p in keyfiles.items()}
     lists = build_outreach(flags, records=records, keys=keys, affiliations=affiliations)
     caf_csv = write_french_csv(lists["caf"], tmp_path / "caf.csv")
@@ -177,3 +204,24 @@ def test_an_unknown_central_amount_is_said_never_dropped_nor_counted_as_zero(tmp
     assert francoise["priority"] == pytest.approx(402.3)  # over the amounts known
     back = pl.read_csv(write_french_csv(lists["cnav"], tmp_path / "cnav.csv"), separator=";", infer_schema=False)
     assert "montant inconnu" in back.filter(pl.col("lead_benefit") == "aspa").item(0, "detail")
+
+
+def test_every_row_of_the_demos_lists_reaches_its_person_or_says_nobody_can(demo_run):
+    """On the demo's lists every row carries a token its own agency issued, except people no agency holds a
+    record of (counted by the run); the claim's agency contacts the people it knows itself."""
+    folder = demo_run / "outputs" / MONTH.strftime("%Y-%m")
+    rows = pl.concat([pl.read_parquet(p) for p in sorted(folder.glob("outreach_*.parquet"))])
+    assert rows.height > 100
+    reached = rows.filter(pl.col("has_record"))
+    assert reached.get_column("return_token").null_count() == 0
+    assert reached.select(pl.col("known_to").list.contains(pl.col("agency")).all()).item()
+    nobody = rows.filter(~pl.col("has_record"))
+    assert nobody.get_column("return_token").null_count() == nobody.height
+    assert (nobody.get_column("known_to").list.len() == 0).all()
+    assert (nobody.get_column("agency") == nobody.get_column("claim_agency")).all()
+    own = rows.filter(pl.col("known_to").list.contains(pl.col("claim_agency")))
+    assert (own.get_column("agency") == own.get_column("claim_agency")).all()
+    assert rows.filter(pl.col("agency") != pl.col("claim_agency")).height > 0  # the demo has relays
+    manifest = json.loads((demo_run / "manifest.json").read_text(encoding="utf-8"))
+    counts = json.dumps(manifest)
+    assert f'"{MONTH:%Y-%m} outreach without any record": {nobody.height}' in counts

@@ -2,7 +2,11 @@
 
 The lead agency of a person is the one paying the largest missing benefit (configurable, ``OutreachConfig``):
 RSA and prime d'activité by the CAF, ASPA by the CNAV (Carsat), CSS by the CNAM (CPAM), and each by the MSA for
-its members. A row says what the person may get (monthly range), how sure we are, why (plain French), what the
+its members. The claim goes to it (``claim_agency``); the contact comes from it when it holds a record of the
+person, else from the first agency of ``OutreachConfig.relay_order`` that does (the relay: most people flagged
+for RSA are unknown to the CAF, which is the point, but known to the CPAM), so every row carries a token an
+agency can open; a person no agency holds a record of stays with the lead agency, without a token, and counted.
+A row says what the person may get (monthly range), how sure we are, why (plain French), what the
 administration already knows for the claim with the agency and month of each fact ("dites-le nous une fois":
 never ask it again), what is left to ask (the deciding unknowns and the conditions no data can show), where to
 claim, and a priority (missing amount × a weight per grade).
@@ -73,6 +77,19 @@ class OutreachConfig(BaseModel):
     statuses: tuple[str, ...] = ("non_take_up", "under_payment")
     member_agency: str = "msa"
     """The agency whose members are contacted by it for every benefit it pays (``PayerRule.msa_members``)."""
+    relay_order: tuple[str, ...] = ("msa", "cnam", "caf", "cnav", "france_travail")
+    """Who contacts a person the claim's agency holds no record of: the first of these that does (the MSA for
+    its members, then the CPAM, which files every insured person)."""
+
+    @field_validator("relay_order")
+    @classmethod
+    def _agencies(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [a for a in v if a not in AGENCIES or a == "synth"]
+        if bad:
+            raise ValueError(f"unknown agency {bad[0]} in relay_order")
+        if len(set(v)) != len(v):
+            raise ValueError("relay_order names an agency twice")
+        return v
 
     @field_validator("grade_weights")
     @classmethod
@@ -85,10 +102,11 @@ class OutreachConfig(BaseModel):
 
 
 OUTREACH_SCHEMA: dict[str, pl.DataType] = {
-    "agency": pl.String(),              # the agency that contacts the person (lead)
+    "agency": pl.String(),              # the agency that contacts the person (the claim's, else a relay)
+    "claim_agency": pl.String(),        # the agency the claim goes to (pays the largest missing benefit)
     "return_token": pl.String(),        # opens to the agency's record number, with its key only
     "return_key_id": pl.String(),
-    "has_record": pl.Boolean(),         # false: the lead agency has no record (the person is new to it)
+    "has_record": pl.Boolean(),         # false: no agency holds a record of the person (no token)
     "known_to": pl.List(pl.String()),   # agencies holding a record of the person
     "month": pl.Date(),
     "benefits": pl.List(pl.String()),
@@ -177,7 +195,7 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
     lead = (f.sort(["claimant_id", "miss_central", "_grank", "benefit"], descending=[False, True, False, False],
                    nulls_last=True)
             .group_by("claimant_id", maintain_order=True)
-            .agg(pl.col("payer").first().alias("agency"), pl.col("benefit").first().alias("lead_benefit"),
+            .agg(pl.col("payer").first().alias("claim_agency"), pl.col("benefit").first().alias("lead_benefit"),
                  pl.col("grade").first().alias("grade")))
     detail = pl.format("{} : {} par mois (de {} à {}), {}", "_label", _euros(pl.col("miss_central")),
                        _euros(pl.col("miss_low")), _euros(pl.col("miss_high")), pl.col("grade"))
@@ -206,7 +224,7 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
            .join(facts, on="claimant_id", how="left")
            .with_columns([pl.col(c).fill_null(pl.lit([], dtype=pl.List(pl.String)))
                           for c in ("reasons", "questions", "known_facts")]))
-    out = _tokens(out, records, keys)
+    out = _tokens(out, records, keys, config.relay_order)
     out = out.select(list(OUTREACH_SCHEMA)).cast(OUTREACH_SCHEMA).sort(  # type: ignore[arg-type]
         ["agency", "priority", "amount_central"], descending=[False, True, True], nulls_last=True)
     return {agency: frame for (agency,), frame in out.partition_by("agency", as_dict=True).items()}
@@ -257,8 +275,8 @@ def _known_facts(f: pl.DataFrame, provenance: pl.DataFrame | None,
             .agg(text.alias("known_facts")))
 
 
-def _tokens(out: pl.DataFrame, records: pl.DataFrame,
-            keys: Mapping[str, ReturnTokenKey] | None) -> pl.DataFrame:
+def _tokens(out: pl.DataFrame, records: pl.DataFrame, keys: Mapping[str, ReturnTokenKey] | None,
+            relay_order: tuple[str, ...]) -> pl.DataFrame:
     need = {"agency", "person_id"}
     if not need <= set(records.columns) or not ({"record_id", "return_token"} & set(records.columns)):
         raise SchemaError("records need agency, person_id and record_id (or return_token)", table="records")
@@ -270,11 +288,17 @@ def _tokens(out: pl.DataFrame, records: pl.DataFrame,
     latest = [pl.col("extract_date").fill_null(pl.date(1900, 1, 1))] if "extract_date" in recs.columns else []
     first = (recs.sort(["agency", "person_id", *latest, value], descending=[False, False, *[True] * len(latest), False])
              .unique(["agency", "person_id"], keep="first", maintain_order=True))
-    out = (out.join(first.select("agency", "person_id", value, *extra), left_on=["agency", "claimant_id"],
-                    right_on=["agency", "person_id"], how="left")
-           .join(known_to, left_on="claimant_id", right_on="person_id", how="left")
-           .with_columns(pl.col(value).is_not_null().alias("has_record"),
-                         pl.col("known_to").fill_null(pl.lit([], dtype=pl.List(pl.String)))))
+    # the contacting agency: the claim's if it holds a record of the person, else the first relay that does
+    knows = pl.col("known_to").list
+    contact = pl.when(knows.contains(pl.col("claim_agency"))).then(pl.col("claim_agency"))
+    for agency in relay_order:
+        contact = contact.when(knows.contains(pl.lit(agency))).then(pl.lit(agency))
+    out = (out.join(known_to, left_on="claimant_id", right_on="person_id", how="left")
+           .with_columns(pl.col("known_to").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+           .with_columns(contact.otherwise(pl.col("claim_agency")).alias("agency"))
+           .join(first.select("agency", "person_id", value, *extra), left_on=["agency", "claimant_id"],
+                 right_on=["agency", "person_id"], how="left")
+           .with_columns(pl.col(value).is_not_null().alias("has_record")))
     if value == "return_token":
         return out if extra else out.with_columns(pl.lit(None, dtype=pl.String).alias("return_key_id"))
     parts = []

@@ -89,6 +89,12 @@ def run_stage(ctx: Any) -> Any:
             written += write_table(frame, folder, f"outreach_{agency}").values()
             report.counts[f"{month:%Y-%m} outreach {agency}"] = frame.height
             report.rows_out += frame.height
+        # who is contacted by a relay (the claim's agency holds no record of them), and who by nobody's record
+        rows = pl.concat([f.select("agency", "claim_agency", "has_record") for f in lists.values()]) if lists \
+            else pl.DataFrame(schema={"agency": pl.String, "claim_agency": pl.String, "has_record": pl.Boolean})
+        report.counts[f"{month:%Y-%m} outreach relayed"] = rows.filter(
+            pl.col("has_record") & (pl.col("agency") != pl.col("claim_agency"))).height
+        report.counts[f"{month:%Y-%m} outreach without any record"] = rows.filter(~pl.col("has_record")).height
         statistics = None
         if residence is not None and members is not None:
             profiles = unit_profiles(members, residence, month)
