@@ -77,6 +77,12 @@ def test_possible_when_only_favourable_values_give_the_right(run):
     assert f["amount_central"] == 0.0 < f["amount_high"]
     assert "salary_net" in f["deciding_unknowns"]
     assert any("salaire net" in r for r in f["reasons"])
+    # it says, before anything else the central values hold, that they do not give the right
+    assert f["reasons"][1] == ("Droit seulement si les données inconnues sont favorables : "
+                               "pas sur les valeurs centrales.")
+    conventional = _flag(run, "conventional")
+    assert conventional["reasons"][1].startswith("Droit sur les valeurs centrales, mais")
+    assert not any(r.startswith("Droit s") for name in ("probable", "nothing") for r in _flag(run, name)["reasons"])
 
 
 def test_paid_statuses(run):

@@ -154,6 +154,12 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                      + pl.concat_list(held).list.drop_nulls().list.join(" ; ") + pl.lit(".")) if held else None
         failed_list = pl.concat_list(failed).list.drop_nulls() if failed else None
         lines = [estimate]
+        # a possible flag says first on which values it rests: the central values may not give the right at all
+        central_gives = pl.col("amount_central").fill_null(0.0) > 0
+        lines.append(pl.when((pl.col("grade") == "possible") & ~central_gives).then(pl.lit(
+            "Droit seulement si les données inconnues sont favorables : pas sur les valeurs centrales."))
+            .when(pl.col("grade") == "possible").then(pl.lit(
+                "Droit sur les valeurs centrales, mais certaines ne reposent sur aucune donnée transmise.")))
         cap = catalogue_row(benefit).grade_cap
         if cap is not None:  # a condition no data shows: said first, the letter asks it
             lines.append(pl.lit(f"À vérifier auprès de la personne : {cap[1]}."))
