@@ -165,7 +165,7 @@ def run_demo(out: Path, *, persons: int = 20_000, seed: int = 1, territory: str 
     read = {key.split("/", 1)[1]: q["rows_read"] for key, q in manifest["quarantine"].items()}
     for path in written.values():
         report.add("extracts", path, read.get(path.name))
-    for name in ("take_up", "claims", "opt_outs"):  # what the extract writer draws is part of the truth
+    for name in ("take_up", "claims", "opt_outs", "jobseekers"):  # what the extract writer draws is truth too
         if (out / "truth" / f"{name}.parquet").exists():
             report.add("extracts", out / "truth" / f"{name}.parquet")
     for stage_name, path, rows in result.outputs():
