@@ -268,3 +268,24 @@ def test_a_run_stops_on_an_empty_extract(demo_run, tmp_path):
     quarantine = read_manifest(tmp_path / "allowed")["quarantine"]["cnav/cnav.csv"]
     assert quarantine["empty"] is True and quarantine["rows_read"] == 0
     assert quarantine["extract_date_source"] == "file"
+
+
+def test_a_run_stops_when_a_file_level_control_fails(demo_run, tmp_path):
+    """A Parquet extract whose amounts are strings (a broken export) fails its file-level control: the run stops
+    at ingest with exit 3 and writes no table of it."""
+    import polars as pl
+
+    from nonrecours.demo import write_run_config
+
+    month = read_manifest(demo_run)["config"]["months"][0]
+    out = tmp_path / "strings"
+    shutil.copytree(demo_run / "keys", out / "keys")
+    shutil.copy2(demo_run / "exchange.toml", out / "exchange.toml")
+    (out / "extracts").mkdir()
+    file = out / "extracts" / "dgfip.parquet"
+    pl.read_parquet(demo_run / "extracts" / "dgfip.parquet").with_columns(
+        pl.col("salaires_traitements").cast(pl.String)).write_parquet(file)
+    config = write_run_config(out, {"dgfip": file}, month, "polars", ablation=False)
+    res = CliRunner().invoke(app, ["run", str(config)])
+    assert res.exit_code == 3 and "a file-level control failed" in " ".join(res.output.split()), res.output
+    assert not (out / "workspace" / "persons").exists()
