@@ -7,6 +7,7 @@ territory is the largest part of a demo (the truth's entitlements for 13 months)
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -22,6 +23,7 @@ def _run_again(source: Path, out: Path, backend: str, *, ablation: bool) -> Path
     from nonrecours.config import load_config
     from nonrecours.demo import write_run_config
     from nonrecours.run import run
+    from nonrecours.synth.extracts import extract_date
 
     for name in ("truth", "extracts", "keys"):
         shutil.copytree(source / name, out / name)
@@ -29,7 +31,8 @@ def _run_again(source: Path, out: Path, backend: str, *, ablation: bool) -> Path
     extracts = {a: out / "extracts" / Path(f).name
                 for a, spec in load_config(source / "run.toml").agencies.items() for f in spec.files}
     month = read_manifest(source)["config"]["months"][0]
-    config = write_run_config(out, extracts, month, backend, ablation=ablation)
+    config = write_run_config(out, extracts, month, backend, ablation=ablation,
+                              extract_date=extract_date(dt.date.fromisoformat(f"{month}-01")))
     run(load_config(config))
     return out
 

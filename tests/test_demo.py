@@ -70,3 +70,16 @@ def test_no_raw_identifier_past_the_connectors(demo):
     assert (demo.out / "keys" / "exchange.key").stat().st_mode & 0o077 == 0
     assert not find_leaks([demo.out / "workspace", demo.out / "rules", demo.out / "exchange.toml",
                            demo.out / "audit", demo.out / "manifest.json", demo.out / "run.toml"], names=[key])
+
+
+def test_the_demo_dates_every_extract(demo):
+    """The demo knows the day its extracts were made: the CAF's header carries it, run.toml states it for the
+    layouts without a header date, so no extract is dated by its file (and no such warning is printed)."""
+    import json
+
+    manifest = json.loads((demo.out / "manifest.json").read_text())
+    sources = {k: (q["extract_date_source"], q["extract_date"]) for k, q in manifest["quarantine"].items()}
+    assert sources.pop("caf/caf.dat") == ("header", "2026-06-28")
+    assert len(sources) == 6 and set(sources.values()) == {("given", "2026-06-28")}
+    assert (demo.out / "run.toml").read_text().count("extract_date = 2026-06-28") == 6
+    assert "modification date" not in (demo.out / "run.log").read_text()

@@ -33,9 +33,11 @@ def test_the_run_records_every_stage(demo_run):
                                                                        "outputs"]
     ingest = stages["ingest"]
     assert ingest["rows_in"] == ingest["rows_out"] + ingest["counts"]["quarantined"] > 0
-    # where each extract's date comes from: the CAF's header record, the others' file date (run.toml gives none)
+    # where each extract's date comes from: the CAF's header record, the others' run.toml (the file date is the
+    # run's last resort: test_a_run_stops_on_an_empty_extract); one day for all, the CAF's
     sources = {k: (q["extract_date_source"], q["empty"]) for k, q in manifest["quarantine"].items()}
-    assert sources.pop("caf/caf.dat") == ("header", False) and set(sources.values()) == {("file", False)}
+    assert sources.pop("caf/caf.dat") == ("header", False) and set(sources.values()) == {("given", False)}
+    assert {q["extract_date"] for q in manifest["quarantine"].values()} == {"2026-06-28"}
     assert {q["rows_read"] for q in manifest["quarantine"].values()} and len(manifest["inputs"]) == 7  # DRM too
     assert manifest["parameters"]["2026-06"] and all("name" in b for b in manifest["parameters"]["2026-06"])
     assert manifest["keys"]["pseudonym_key_id"] and manifest["agreement"]["purpose"] == "non-take-up-outreach"
@@ -268,6 +270,8 @@ def test_a_run_stops_on_an_empty_extract(demo_run, tmp_path):
     quarantine = read_manifest(tmp_path / "allowed")["quarantine"]["cnav/cnav.csv"]
     assert quarantine["empty"] is True and quarantine["rows_read"] == 0
     assert quarantine["extract_date_source"] == "file"
+    assert "cnav.csv: no extract date given nor in the file: the file's modification date is used" in (
+        tmp_path / "allowed" / "run.log").read_text()
 
 
 def test_a_run_stops_when_a_file_level_control_fails(demo_run, tmp_path):

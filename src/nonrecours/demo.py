@@ -13,6 +13,7 @@ Every stage runs for real and reports what it wrote; nothing is shown that was n
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field
@@ -87,10 +88,15 @@ def _agreement(out: Path, report: DemoReport) -> Path:
 
 
 def write_run_config(out: Path, extracts: dict[str, Path], month: str, backend: str, *,
-                     ablation: bool = True) -> Path:
+                     ablation: bool = True, extract_date: dt.date | None = None) -> Path:
     """The run.toml a data team would write for these extracts (paths relative to ``out``); ``ablation``:
-    answer 1's value of each exchange measured in the run, against the synthetic truth (``truth/``)."""
+    answer 1's value of each exchange measured in the run, against the synthetic truth (``truth/``).
+
+    ``extract_date``: the day the extracts were made, stated for each agency whose layout carries no date of its
+    own (no header record), as a data team that knows it would: the file's modification date (a copy's) is then
+    never used. Without it, those extracts fall back to the file date, with a warning."""
     from nonrecours.atomic import write_text
+    from nonrecours.connectors import default_mapping
 
     lines = [
         "# nonrecours run configuration, written by `nonrecours demo` (see nonrecours.config).",
@@ -116,6 +122,8 @@ def write_run_config(out: Path, extracts: dict[str, Path], month: str, backend: 
                   "backend = \"polars\"  # several times faster than DuckDB at the demo's size", 'truth = "truth"']
     for agency, path in extracts.items():
         lines += ["", f"[agencies.{agency}]", f'files = ["{path.relative_to(out).as_posix()}"]']
+        if extract_date is not None and default_mapping(agency).extract_date_from is None:
+            lines.append(f"extract_date = {extract_date.isoformat()}")
     return write_text(out / "run.toml", "\n".join(lines) + "\n")
 
 
@@ -133,7 +141,7 @@ def run_demo(out: Path, *, persons: int = 20_000, seed: int = 1, territory: str 
     from nonrecours.progress import stage
     from nonrecours.run import run
     from nonrecours.synth import DEFAULT_END_MONTH, generate, tax_window
-    from nonrecours.synth.extracts import Noise, write_extracts
+    from nonrecours.synth.extracts import Noise, extract_date, write_extracts
 
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -158,7 +166,9 @@ def run_demo(out: Path, *, persons: int = 20_000, seed: int = 1, territory: str 
         raise ValueError(f"--without names no written extract: {sorted(unknown)} (written: {sorted(written)})")
     extracts = {a: p for a, p in written.items() if p.suffix != ".json" and a not in without}
     _agreement(out, report)
-    config = write_run_config(out, extracts, f"{DEFAULT_END_MONTH:%Y-%m}", backend, ablation=ablation)
+    # the extracts are dated the day they were made: the layouts without a header date get it from run.toml
+    config = write_run_config(out, extracts, f"{DEFAULT_END_MONTH:%Y-%m}", backend, ablation=ablation,
+                              extract_date=extract_date(DEFAULT_END_MONTH))
     report.add("config", config)
     result = run(load_config(config))
     manifest = __import__("json").loads(result.manifest.read_text())

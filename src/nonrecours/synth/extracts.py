@@ -41,8 +41,8 @@ if TYPE_CHECKING:
     from nonrecours.simulation.openfisca_process import Oracle
 
 __all__ = ["TAKE_UP_RATES", "TRUTH_ENGINES", "Noise", "compare_entitlements", "draw_take_up", "engine_record",
-           "entitlements_from_openfisca", "entitlements_from_rules", "familles_evaluated", "stable_uniform",
-           "take_up_from_rules", "write_extracts"]
+           "entitlements_from_openfisca", "entitlements_from_rules", "extract_date", "familles_evaluated",
+           "stable_uniform", "take_up_from_rules", "write_extracts"]
 
 TAKE_UP_RATES: dict[str, float] = {
     "rsa": 0.66,
@@ -420,6 +420,12 @@ def _read_truth(truth_dir: Path) -> _Truth:
                   rd("benefits_paid"), reg)
 
 
+def extract_date(last_month: dt.date) -> dt.date:
+    """The day the synthetic agencies extract their files: the 28th of the last month they cover (every month has
+    one). The CAF writes it in its header record; the demo's run.toml states it for the layouts without one."""
+    return last_month.replace(day=28)
+
+
 def _months(truth: _Truth, n: int) -> list:
     last = truth.resources.get_column("month").max()
     if last is None:
@@ -679,7 +685,7 @@ def _write_caf(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
     stats.claims, stats.opt_outs = rec60.height, rec70.height
     body = pl.concat([dossiers, rec20, rec30, rec40, rec50, rec60, rec70]).with_columns(
         pl.col("l").str.slice(0, 2).alias("t")).with_row_index("i").sort("matricule", "t", "i", maintain_order=True)
-    head = fixed_width_lines(pl.DataFrame({"organisme": ["CAF46"], "extract_date": [last.replace(day=28)]}),
+    head = fixed_width_lines(pl.DataFrame({"organisme": ["CAF46"], "extract_date": [extract_date(last)]}),
                              layout, "en-tete")
     tail = fixed_width_lines(pl.DataFrame({"record_count": [body.height + 2]}), layout, "fin")
     stats.rows = body.height
