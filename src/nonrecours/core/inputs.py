@@ -457,22 +457,27 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # rules compute the allocations familiales and the housing aid that RSA, PPA, CSS and AAH count
     # (SITUATION_FORMAT.md, issue 11).
     paid_known = "benefits_paid" in lf and bool(fam_inputs)
-    # The AAH paid is known when the payers' table holds the payments of an AAH payer (CAF, MSA; a famille
-    # absent from it was paid none): the rules then count the AAH received as a resource (CASF R262-6, CSS
-    # R844-1, R861-8), else the AAH they compute (an ablation without the CAF and the MSA, a situation).
-    aah_paid_known = "benefits_paid" in lf and bool(
-        lf["benefits_paid"].filter(pl.col("paying_agency").cast(pl.String).is_in(list(catalogue_row("aah").payers)))
-        .select(pl.len()).collect().item())
+    # The AAH and the housing aid paid are known when the payers' table holds the payments of one of their
+    # payers (CAF, MSA; a famille absent from it was paid none): the rules then count the AAH and the housing
+    # aid received as resources (CASF R262-6, CSS R844-1, R861-8), else the ones they compute (an ablation
+    # without the CAF and the MSA, a situation).
+    def payer_rows(benefit: str) -> bool:
+        return "benefits_paid" in lf and bool(
+            lf["benefits_paid"].filter(
+                pl.col("paying_agency").cast(pl.String).is_in(list(catalogue_row(benefit).payers)))
+            .select(pl.len()).collect().item())
+
+    aah_paid_known, housing_paid_known = payer_rows("aah"), payer_rows("aide_logement")
     famille = famille.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge",
                              pl.lit(paid_known).alias("prestations_versees_connues"),
-                             pl.lit("benefits_paid" in lf).alias("aide_logement_versee_connue"),
-                             pl.lit("benefits_paid" in lf).alias("aide_logement_du_mois_connue"),
+                             pl.lit(housing_paid_known).alias("aide_logement_versee_connue"),
+                             pl.lit(housing_paid_known).alias("aide_logement_du_mois_connue"),
                              pl.lit(aah_paid_known).alias("aah_versee_connue"))
-    prov.append(_prov(famille, "famille", "famille_id", ["prestations_versees_connues", "aide_logement_versee_connue",
-                                                         "aide_logement_du_mois_connue"],
-                      pl.lit("observed" if paid_known else "estimated"), pl.lit(None), pl.lit(None)))
-    prov.append(_prov(famille, "famille", "famille_id", ["aah_versee_connue"],
-                      pl.lit("observed" if aah_paid_known else "estimated"), pl.lit(None), pl.lit(None)))
+    for known, names in ((paid_known, ["prestations_versees_connues"]),
+                         (housing_paid_known, ["aide_logement_versee_connue", "aide_logement_du_mois_connue"]),
+                         (aah_paid_known, ["aah_versee_connue"])):
+        prov.append(_prov(famille, "famille", "famille_id", names, pl.lit("observed" if known else "estimated"),
+                          pl.lit(None), pl.lit(None)))
 
     # Ménage: commune of the reference person, housing of the latest month at most housing_months old.
     # The reference person first, then anyone whose commune is known, then by id: a ménage whose members
