@@ -10,7 +10,7 @@ from decimal import Decimal
 import polars as pl
 
 from nonrecours.core import build_month
-from nonrecours.schemas import PERSONS, RESOURCES, UNIT_MEMBERSHIPS
+from nonrecours.schemas import ANNUAL_INCOME, PERSONS, RESOURCES, UNIT_MEMBERSHIPS
 
 M = dt.date(2026, 6, 1)
 
@@ -31,12 +31,14 @@ def _head(pid, fam, men, agency):
     return [_mem(pid, "famille", fam, "demandeur", agency), _mem(pid, "menage", men, "personne_de_reference", agency)]
 
 
-def _tables(persons, mems, resources=()):
+def _tables(persons, mems, resources=(), annual=()):
     def frame(spec, rows):
         return spec.validate_frame(pl.DataFrame(rows, schema=spec.polars_schema, orient="row"))
     t = {"persons": frame(PERSONS, persons), "unit_memberships": frame(UNIT_MEMBERSHIPS, mems)}
     if resources:
         t["resources"] = frame(RESOURCES, list(resources))
+    if annual:
+        t["annual_income"] = frame(ANNUAL_INCOME, list(annual))
     return t
 
 
@@ -111,6 +113,33 @@ def test_gross_pension_from_the_observed_net_where_no_fund_gives_it():
     assert gross("q", dt.date(2026, 5, 1)) == 770.0
     prov = core.provenance.filter((pl.col("input") == "pension_gross") & pl.col("id").is_in(["r", "q"]))
     assert set(prov["kind"]) == {"estimated"}
+
+
+def test_the_drm_rules_out_a_gross_pension_where_it_lists_none():
+    """The DRM (PASRAU) lists every pension paid: a young worker it covers, with salaries and no pension row, has a
+    gross pension of 0 in every month, from the DRM, not unknown; without the DRM extract it is unknown (no
+    agency answers for it). A person absent from the DRM while the DGFiP declares pensions is not covered by it:
+    their gross pension is not ruled out (estimated from the declared pensions)."""
+    people = [_person("y", dt.date(2000, 3, 1), agency="cnam"), _person("d", dt.date(1950, 1, 1), agency="cnam")]
+    mems = [*_head("y", "Y1", "Y1", "cnam"), *_head("d", "D1", "D1", "cnam")]
+    months = [dt.date(2025, 6 + k, 1) if k < 7 else dt.date(2026, k - 6, 1) for k in range(13)]
+    salaries = [["y", mo, "salary_net", Decimal("1500.00"), *_p("drm")] for mo in months]
+    annual = [["d", 2025, "pensions", Decimal("12000.00"), *_p("dgfip")],
+              ["y", 2025, "salaries", Decimal("18000.00"), *_p("dgfip")]]
+
+    def gross(core, pid):
+        m = core.inputs.individu_monthly.filter(pl.col("person_id") == pid)
+        prov = core.provenance.filter((pl.col("id") == pid) & (pl.col("input") == "pension_gross"))
+        unk = core.unknowns.filter((pl.col("id") == pid) & (pl.col("input") == "pension_gross"))
+        return set(m["pension_gross"]), set(prov["source_agency"]), unk.select("central", "high").rows()
+
+    with_drm = build_month(_tables(people, mems, salaries, annual), M)
+    assert gross(with_drm, "y") == ({0.0}, {"drm"}, [])
+    # d: doubtful for the DRM (no row at all, pensions declared): the gross is the DGFiP's estimate, not 0
+    assert gross(with_drm, "d")[1:] == ({"dgfip"}, [(1100.0, 1375.0)])
+    no_drm = [["y", mo, "salary_net", Decimal("1500.00"), *_p("cnam")] for mo in months]
+    without = build_month(_tables(people, mems, no_drm), M)
+    assert gross(without, "y")[1:] == ({None}, [(0.0, 2800.0)])
 
 
 def test_truth_payments_join_the_truth_familles():

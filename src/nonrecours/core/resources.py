@@ -8,7 +8,9 @@ Source priority lives in :class:`CoreConfig` (pydantic, defaults below), never i
   an exhaustive source for that input (``exhaustive``: the DRM for everything, France Travail for ARE, the
   CNAM for invalidity pensions), an agency that follows the person's famille and declares all its
   resources (``followers``: CAF, MSA), a pension fund that knows the person (``pension_funds``), or an
-  agency that reports that input for that person at all;
+  agency that reports that input for that person at all; the DRM declares net pensions only, and answers
+  for the gross pension of the persons it covers for net pensions (``gross_zero_from``): 0 in a month it
+  lists no pension for, net × ``pension_gross_over_net`` in a month it lists one;
 - an exhaustive source covers the persons it identifies: someone it has no row for in the window while the
   DGFiP's latest year shows that kind of income (stopped, or a row it failed to match to a NIR) is *unknown*
   from 0 (central, uninformed) to the declared level, never an observed 0;
@@ -71,8 +73,9 @@ class CoreConfig(BaseModel):
         "salary_net": ("synth", "drm", "caf", "msa", "france_travail", "cnav", "cnam"),
         "unemployment": ("synth", "drm", "france_travail", "caf", "msa", "cnam", "cnav"),
         "pension_net": ("synth", "drm", "cnav", "msa", "caf", "cnam", "france_travail"),
-        # the DRM (PASRAU) declares net pensions only: gross comes from the pension funds
-        "pension_gross": ("synth", "cnav", "msa", "caf", "cnam", "france_travail"),
+        # the DRM (PASRAU) declares net pensions only: gross comes from the pension funds (the DRM last: it
+        # answers for the gross pension only of a person it covers with no net pension, ``gross_zero_from``)
+        "pension_gross": ("synth", "cnav", "msa", "caf", "cnam", "france_travail", "drm"),
         "invalidity_pension": ("synth", "drm", "cnam", "msa", "caf", "cnav", "france_travail"),
         "alimony_received": ("synth", "caf", "msa", "drm", "cnam", "cnav", "france_travail"),
     })
@@ -84,6 +87,11 @@ class CoreConfig(BaseModel):
         "invalidity_pension": ("synth", "drm", "cnam"),
         "alimony_received": ("synth",),
     })
+    gross_zero_from: tuple[str, ...] = ("drm",)
+    """Exhaustive sources of net pensions (``exhaustive["pension_net"]``) that also answer for the gross pension
+    of the persons they cover: PASRAU lists every pension paid, and a pension with a gross amount has a net one,
+    so a month it lists no pension for has a gross pension of 0 (a month it lists one: net × the ratio, below).
+    A person it does not cover for net pensions (absent from it while the DGFiP declares pensions) is left out."""
     followers: tuple[str, ...] = ("caf", "msa")
     pension_funds: tuple[str, ...] = ("cnav", "msa")
     composition_priority: tuple[str, ...] = ("synth", "caf", "msa", "cnav", "dgfip", "cnam", "france_travail",
@@ -269,6 +277,13 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
         if inp in ("pension_net", "pension_gross"):
             cover_parts.append(people.filter(pl.col("pension_fund").is_not_null()).select(
                 "person_id", pl.lit(inp).alias("input"), pl.col("pension_fund").alias("agency")))
+        if inp == "pension_gross" and "pension_net" in inputs:
+            # the persons an exhaustive net-pension source covers (its own doubtful ones left out, as for the net)
+            for a in config.gross_zero_from:
+                if a in present and a in config.exhaustive.get("pension_net", ()):
+                    cover_parts.append(ids.join(doubt.filter((pl.col("input") == "pension_net")
+                                                             & (pl.col("agency") == a)), on="person_id", how="anti")
+                                       .with_columns(pl.lit(inp).alias("input"), pl.lit(a).alias("agency")))
     cover_parts.append(obs.select("person_id", "input", "agency").unique())
     cover = (pl.concat(cover_parts, how="vertical_relaxed")
              .join(prio, on=["input", "agency"], how="left").with_columns(pl.col("rank").fill_null(99))
