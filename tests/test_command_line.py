@@ -37,6 +37,39 @@ def test_version_and_help():
         assert res.exit_code == 0 and "<bool>" not in res.output and "--help" in res.output
 
 
+def test_help_shows_each_paragraph_unbroken():
+    """A docstring's line breaks (the source's width) do not show in --help: each paragraph is one text the
+    terminal wraps, and Rich markup in it stays literal."""
+    from nonrecours.cli import tidy_help
+
+    doc = "First line\n    goes on.\n\n    Second [ablation]\n    paragraph.\n\n    \b\n    kept\n    as is"
+    assert tidy_help(doc) == "First line goes on.\n\nSecond \\[ablation] paragraph.\n\n\b\nkept\nas is"
+    res = CliRunner(env={"COLUMNS": "1000"}).invoke(app, ["ingest", "--help"])
+    lines = [line for line in res.output.splitlines() if "Exit codes (the command line's one map)" in line]
+    assert res.exit_code == 0 and len(lines) == 1 and lines[0].rstrip().endswith("used, with a warning.")
+
+
+def test_a_reader_that_closes_the_output_ends_the_command_quietly():
+    """``nonrecours ... --help | head``: the reader goes before the help is written. No "Broken pipe" error and
+    not 1 (a bug): 141, as a Unix command that SIGPIPE ended."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    for args in (["--help"], ["ingest", "--help"]):
+        read, write = os.pipe()
+        os.close(read)  # the reader is gone before anything is written: every write fails with EPIPE
+        try:
+            done = subprocess.run([sys.executable, "-c", "from nonrecours.cli import app; app()", *args],
+                                  stdout=write, stderr=subprocess.PIPE, text=True, timeout=120,
+                                  env={**os.environ, "PYTHONPATH": src})
+        finally:
+            os.close(write)
+        assert (done.returncode, done.stderr) == (141, ""), args
+
+
 @pytest.mark.parametrize(("args", "code", "text"), [
     (["bogus"], 2, "nonrecours: No such command 'bogus'"),
     (["synth", "--out", "x", "--end-month", "2026-13"], 2, "month number must be 01 to 12"),

@@ -16,6 +16,8 @@ code  meaning
 6     audit trail broken (``audit verify``: chain or output hash mismatch)
 7     empty extract: no record after its header (``ingest``, ``run``); nothing ingested unless allowed
 130   interrupted (Ctrl-C); outputs already written stay whole, a rerun restarts cleanly
+141   the reader of the output closed it (``nonrecours ... --help | head``): the rest of the output is dropped
+      silently, as a Unix command killed by SIGPIPE (128 + 13) would
 ====  ====================================================================================================
 
 Logging is configured once, here: warnings on stderr through rich, ``--verbose`` for progress details and
@@ -25,7 +27,10 @@ tracebacks of unexpected errors, ``--quiet`` for errors only (no progress displa
 
 from __future__ import annotations
 
+import errno
+import inspect
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -88,6 +93,52 @@ def _stderr() -> Console:
     return Console(stderr=True, soft_wrap=True, highlight=False)
 
 
+PIPE_CLOSED = 141
+"""Exit code when the reader of the output closed it early (128 + SIGPIPE, what a shell reports for a Unix
+command that SIGPIPE ended): not a failure of the command, so no message and not 1 (a bug)."""
+
+
+def _closed_pipe(exc: BaseException | None) -> bool:
+    """``exc``, or an exception it was raised while handling (click and rich turn a broken pipe into
+    ``SystemExit(1)``), is a write to a pipe whose reader is gone."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+            return True
+        exc = exc.__context__
+    return False
+
+
+def _drop_output() -> int:
+    """Point stdout at /dev/null, so that flushing what is left at exit raises nothing (Python's documented
+    recipe for SIGPIPE), and return the exit code of a closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real stdout (a test runner's capture): nothing left to flush
+        pass
+    return PIPE_CLOSED
+
+
+def tidy_help(text: str | None) -> str | None:
+    """A docstring as ``--help`` shows it: each paragraph on one line (the terminal wraps it; the docstring's own
+    line breaks, made for the source's width, otherwise show as ragged lines), Rich markup escaped (a
+    ``[section]`` of run.toml stays visible). A paragraph starting with ``\b`` is kept as written (click's
+    convention)."""
+    if not text:
+        return text
+    from rich.markup import escape
+
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(p if p.startswith("\b") else escape(" ".join(line.strip() for line in p.splitlines()))
+                       for p in paragraphs)
+
+
+def _tidy_commands(command: Any) -> None:
+    command.help = tidy_help(command.help)
+    for sub in getattr(command, "commands", {}).values():
+        _tidy_commands(sub)
+
+
 class _Group(TyperGroup):
     """Every sub-command's failures go through one map and one printing style."""
 
@@ -101,6 +152,8 @@ class _Group(TyperGroup):
                             markup=False)
             raise typer.Exit(130) from None
         except Exception as exc:
+            if _closed_pipe(exc):  # the reader of the output is gone: not an error, main ends quietly
+                raise
             code = exit_code(exc)
             if code == 1 and _VERBOSE[0]:  # on the console only: a library's message may quote data
                 _stderr().print_exception()
@@ -110,10 +163,19 @@ class _Group(TyperGroup):
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
+        _tidy_commands(self)
         try:
             rv = super().main(args=args, prog_name=prog_name or "nonrecours", complete_var=complete_var,
                               standalone_mode=False, **extra)
             code = rv if isinstance(rv, int) else 0
+        except SystemExit as exc:  # click's and rich's own handling of a broken pipe exits 1
+            if not _closed_pipe(exc):
+                raise
+            code = _drop_output()
+        except OSError as exc:
+            if exc.errno != errno.EPIPE:
+                raise
+            code = _drop_output()
         except ClickException as exc:
             if not exc.format_message().strip():  # no arguments: the help was shown
                 code = exc.exit_code
