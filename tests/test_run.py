@@ -274,6 +274,55 @@ def test_a_run_stops_on_an_empty_extract(demo_run, tmp_path):
         tmp_path / "allowed" / "run.log").read_text()
 
 
+def test_a_run_stops_when_too_many_rows_are_quarantined(demo_run, tmp_path):
+    """run.toml's ``max_quarantined`` is ``ingest --max-quarantined``: an extract with a larger share of its rows
+    quarantined is ingested (its report names the rows), then the run stops with exit 3; a higher limit lets it
+    through. A CNAV extract whose amounts are letters on every fourth row: about 25 % quarantined."""
+    import re
+
+    from nonrecours.demo import write_run_config
+
+    month = read_manifest(demo_run)["config"]["months"][0]
+    header, *rows = [line for line in (demo_run / "extracts" / "cnav.csv").read_bytes().split(b"\n") if line]
+    column = header.split(b";").index(b"MONTANT_BRUT")
+
+    def broken(row: bytes) -> bytes:
+        fields = row.split(b";")
+        fields[column] = b"abc"
+        return b";".join(fields)
+
+    text = b"\n".join([header, *(broken(r) if i % 4 == 0 else r for i, r in enumerate(rows))]) + b"\n"
+
+    def folder(name: str, limit: float | None) -> Path:
+        out = tmp_path / name
+        shutil.copytree(demo_run / "keys", out / "keys")
+        shutil.copy2(demo_run / "exchange.toml", out / "exchange.toml")
+        (out / "extracts").mkdir()
+        (out / "extracts" / "cnav.csv").write_bytes(text)
+        config = write_run_config(out, {"cnav": out / "extracts" / "cnav.csv"}, month, "polars", ablation=False)
+        if limit is not None:
+            config.write_text(config.read_text().replace('backend = "polars"',
+                                                         f'backend = "polars"\nmax_quarantined = {limit}'))
+        return config
+
+    res = CliRunner().invoke(app, ["run", str(folder("refused", None))])
+    message = " ".join(res.output.split())
+    found = re.search(r"cnav\.csv: ingested, but (\d+\.\d)% of the rows were quarantined \(limit 10\.0%, run\.toml "
+                      r"max_quarantined\)", message)
+    assert res.exit_code == 3 and found, res.output
+    report = json.loads((tmp_path / "refused" / "workspace" / "reports" / "cnav-cnav.json").read_text())
+    assert report["rows_read"] == len(rows) and report["rows_quarantined"] >= len(rows[::4])
+    assert found.group(1) == f"{100 * report['rows_quarantined'] / report['rows_read']:.1f}"
+    assert not (tmp_path / "refused" / "rules").exists()  # stopped at ingest
+    # a limit above the share: the run goes through ingest, with the same counts
+    run(load_config(folder("allowed", 0.5)), stages={"ingest": STAGES["ingest"]})
+    quarantine = read_manifest(tmp_path / "allowed")["quarantine"]["cnav/cnav.csv"]
+    assert (quarantine["rows_read"], quarantine["rows_quarantined"]) == (report["rows_read"],
+                                                                        report["rows_quarantined"])
+    with pytest.raises(Exception, match="less than or equal to 1"):
+        load_config(folder("wrong", 1.5))
+
+
 def test_a_run_stops_when_a_file_level_control_fails(demo_run, tmp_path):
     """A Parquet extract whose amounts are strings (a broken export) fails its file-level control: the run stops
     at ingest with exit 3 and writes no table of it."""

@@ -132,6 +132,10 @@ class RunConfig(BaseSettings):
     linked by any unit stay together): each part is built, evaluated and detected on its own and its outputs
     merged, so the peak memory follows a part, not the population. 1 (the default): one pass over everyone.
     The outputs do not depend on it (the same files, row for row), so it is left out of the run's digest."""
+    max_quarantined: float = Field(0.10, ge=0, le=1)
+    """Largest share of an extract file's rows that may be quarantined: above it the run stops after ingesting
+    that file (exit 3, the workspace report says which rows), as ``nonrecours ingest --max-quarantined``. A
+    rerun with the same inputs stops or writes the same files, so it is left out of the run's digest."""
     output: Path
     exchange: Path
     audit_key: KeySource
@@ -185,7 +189,7 @@ class RunConfig(BaseSettings):
         inputs write the same outputs."""
         if self._digest is not None:
             return self._digest
-        text = json.dumps(self.model_dump(mode="json", exclude={"partitions"}), sort_keys=True,
+        text = json.dumps(self.model_dump(mode="json", exclude={"partitions", "max_quarantined"}), sort_keys=True,
                           separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 

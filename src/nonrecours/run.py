@@ -156,6 +156,11 @@ def ingest_stage(ctx: RunContext) -> StageReport:
                 "exchange_id": ctx.agreement.exchange_id, "purpose": ctx.agreement.purpose,
                 "pseudonym_key_id": key.key_id, "return_key_id": r.return_key_id,
                 "return_tokens": r.return_tokens})
+            # as ``nonrecours ingest --max-quarantined``: ingested (its report names the faulty rows), then stop
+            share = r.rows_quarantined / r.rows_read if r.rows_read else 0.0
+            if share > ctx.config.max_quarantined:
+                raise ControlError(f"{file.name}: ingested, but {share:.1%} of the rows were quarantined (limit "
+                                   f"{ctx.config.max_quarantined:.1%}, run.toml max_quarantined)")
     shutil.rmtree(staging, ignore_errors=True)
     report.counts["quarantined"] = quarantined
     if report.rows_in != report.rows_out + quarantined:
