@@ -72,24 +72,32 @@ def test_without_the_paying_agencies_payments_are_unknown(demo_run):
     assert payments_known(caf, benefits) == {"aspa": False, "rsa": True, "css_free": False}
 
 
-def test_without_the_caf_and_the_msa_the_housing_aid_paid_is_unknown(demo_run):
-    """The housing aid's payers are the CAF and the MSA: without both, the payments table still comes (the CNAV's,
-    the CNAM's) but holds no housing aid, so the rules read the aid they compute, as for the AAH (an observed zero
-    would be a guess); with either payer it is known."""
+def test_without_the_caf_and_the_msa_the_family_payments_are_unknown(demo_run):
+    """The housing aid's, the AAH's and the allocations familiales' payers are the CAF and the MSA: without both,
+    the payments table still comes (the CNAV's, the CNAM's) but holds none of theirs, so the payments are unknown
+    (not an observed 0) and the rules read the benefits they compute; with either payer they are known."""
     ws, month = demo_run / "workspace", _month(demo_run)
-    flags = ["aide_logement_versee_connue", "aide_logement_du_mois_connue", "aah_versee_connue"]
+    flags = ["prestations_versees_connues", "aide_logement_versee_connue", "aide_logement_du_mois_connue",
+             "aah_versee_connue"]
+    paid = ["af", "aide_logement_versee", "aah_versee"]
 
-    def known(agencies: list[str]) -> tuple[set[bool], set[str], bool]:
-        """The flags' values over every famille and column, their provenance kinds, whether payments came."""
+    def known(agencies: list[str]) -> tuple[set[bool], set[str], set[str], bool]:
+        """The flags' values over every famille, their provenance kinds, the payments' kinds, whether the
+        payments table came."""
         tables = scan_workspace(ws, agencies)
         core = core_month(tables, month)
         values = set(core.inputs.famille.select(flags).unpivot().get_column("value").to_list())
         kinds = set(core.provenance.filter(pl.col("input").is_in(flags)).get_column("kind").to_list())
-        return values, kinds, "benefits_paid" in tables
+        payments = set(core.provenance.filter(pl.col("input").is_in(paid)).get_column("kind").to_list())
+        return values, kinds, payments, "benefits_paid" in tables
 
-    assert known(list(CONTRIBUTING)) == ({True}, {"observed"}, True)
-    assert known([a for a in CONTRIBUTING if a != "caf"]) == ({True}, {"observed"}, True)
-    assert known([a for a in CONTRIBUTING if a not in ("caf", "msa")]) == ({False}, {"estimated"}, True)
+    assert known(list(CONTRIBUTING)) == ({True}, {"observed"}, {"observed"}, True)
+    assert known([a for a in CONTRIBUTING if a != "caf"]) == ({True}, {"observed"}, {"observed"}, True)
+    without = [a for a in CONTRIBUTING if a not in ("caf", "msa")]
+    assert known(without) == ({False}, {"estimated"}, {"unknown"}, True)
+    reasons = core_month(scan_workspace(ws, without), month).unknowns.filter(pl.col("input") == "af")
+    assert set(reasons["reason"]) == {"prestations familiales versées inconnues (aucun de leurs organismes "
+                                      "payeurs, CAF ou MSA, n'a transmis ses paiements)"}
 
 
 def test_the_ablation_detects_each_scenario_on_its_agencies_files_once(demo_run, monkeypatch):

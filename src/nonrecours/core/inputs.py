@@ -42,6 +42,14 @@ PAYMENT_INPUTS: dict[str, str] = {"af": "af", "paje_base": "paje_base", "asf": "
 ``aide_logement`` and ``aah`` the rules compute; the AAH is paid per dossier, and the rules share it among the
 members)."""
 _PAYMENT_COLUMNS = tuple(PAYMENT_INPUTS.values())
+_PAID_KNOWN: dict[str, tuple[str, ...]] = {
+    "prestations_versees_connues": ("af", "paje_base", "asf"),
+    "aide_logement_versee_connue": ("aide_logement",),
+    "aide_logement_du_mois_connue": ("aide_logement",),
+    "aah_versee_connue": ("aah",),
+}
+"""Each famille flag the rules read (true: the benefit paid, false: the one they compute) → the benefits paid it
+stands for: true only when a payer of each of them (the catalogue's ``payers``) sent its payments."""
 _STATIC = ("age", "date_naissance", "student", "pregnant", "disability_rate", "nationality_group",
            "residence_permit_years")
 _HEALTH = ("student", "pregnant", "disability_rate")
@@ -425,11 +433,23 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
 
     first = month_range(month, window)[0]
     famille_monthly = None
+    # A benefit's payments are known when one of its payers (CAF, MSA) is among the payers of ``benefits_paid``
+    # over the whole population (``facts``: the same in every partition); a famille absent from them was paid
+    # none. Without such a payer (no table, or an ablation without the CAF and the MSA) they are unknown and the
+    # rules compute the benefit (SITUATION_FORMAT.md, issue 11).
+    paying = set(facts.paying_agencies or ())
+
+    def payer_sent(benefit: str) -> bool:
+        return "benefits_paid" in lf and bool(paying & set(catalogue_row(benefit).payers))
+
     fam_benefits = [b for b in FAMILY_PAYMENTS if PAYMENT_INPUTS[b] in depth]
     fam_inputs = [PAYMENT_INPUTS[b] for b in fam_benefits]
-    if "benefits_paid" in lf and fam_inputs:
+    known_benefits = [b for b in fam_benefits if payer_sent(b)]
+    known_inputs = [PAYMENT_INPUTS[b] for b in known_benefits]
+    unknown_inputs = [i for i in fam_inputs if i not in known_inputs]
+    if known_inputs:
         paid = (lf["benefits_paid"]
-                .filter((pl.col("unit_kind") == "famille") & pl.col("benefit").cast(pl.String).is_in(fam_benefits)
+                .filter((pl.col("unit_kind") == "famille") & pl.col("benefit").cast(pl.String).is_in(known_benefits)
                         & (pl.col("month") >= first) & (pl.col("month") <= month))
                 .select(qualified("paying_agency", "unit_id", "source_agency").alias("famille_id"),
                         "month", pl.col("benefit").cast(pl.String), pl.col("amount").cast(pl.Float64))
@@ -439,44 +459,32 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         if paid.height:
             famille_monthly = paid.pivot("benefit", index=["famille_id", "month"], values="amount",
                                          aggregate_function=None)
-            famille_monthly = famille_monthly.rename({b: PAYMENT_INPUTS[b] for b in fam_benefits
+            famille_monthly = famille_monthly.rename({b: PAYMENT_INPUTS[b] for b in known_benefits
                                                       if b in famille_monthly.columns})
         # A famille no payer lists receives none of their benefits: an observed zero from exhaustive payers.
-        prov.append(_prov(famille, "famille", "famille_id", fam_inputs, pl.lit("observed"),
+        prov.append(_prov(famille, "famille", "famille_id", known_inputs, pl.lit("observed"),
                           pl.lit(",".join(payers)),
                           pl.lit(month)))
-    elif fam_inputs:
-        prov.append(_prov(famille, "famille", "famille_id", fam_inputs, pl.lit("unknown"), pl.lit(None), pl.lit(None)))
-        unk.append(_unk(famille, "famille", "famille_id", fam_inputs, 0.0, 0.0, None,
-                        "prestations familiales versées inconnues (table benefits_paid absente)"))
+    if unknown_inputs:
+        why = ("table benefits_paid absente" if "benefits_paid" not in lf
+               else "aucun de leurs organismes payeurs, CAF ou MSA, n'a transmis ses paiements")
+        prov.append(_prov(famille, "famille", "famille_id", unknown_inputs, pl.lit("unknown"), pl.lit(None),
+                          pl.lit(None)))
+        unk.append(_unk(famille, "famille", "famille_id", unknown_inputs, 0.0, 0.0, None,
+                        f"prestations familiales versées inconnues ({why})"))
     if famille_monthly is None:
         famille_monthly = pl.DataFrame(schema={"famille_id": pl.String, "month": pl.Date})
     famille_monthly = famille_monthly.with_columns(
         [pl.col(n).fill_null(0.0) if n in famille_monthly.columns else pl.lit(0.0).alias(n) for n in fam_inputs])
-    # The payments are known when the payers' table came (an absent famille was paid nothing); without it the
-    # rules compute the allocations familiales and the housing aid that RSA, PPA, CSS and AAH count
-    # (SITUATION_FORMAT.md, issue 11).
-    paid_known = "benefits_paid" in lf and bool(fam_inputs)
-    # The AAH and the housing aid paid are known when the payers' table holds the payments of one of their
-    # payers (CAF, MSA; a famille absent from it was paid none): the rules then count the AAH and the housing
-    # aid received as resources (CASF R262-6, CSS R844-1, R861-8), else the ones they compute (an ablation
-    # without the CAF and the MSA, a situation).
-    def payer_rows(benefit: str) -> bool:
-        return "benefits_paid" in lf and bool(
-            lf["benefits_paid"].filter(
-                pl.col("paying_agency").cast(pl.String).is_in(list(catalogue_row(benefit).payers)))
-            .select(pl.len()).collect().item())
-
-    aah_paid_known, housing_paid_known = payer_rows("aah"), payer_rows("aide_logement")
+    # Known payments are read as received: the rules count the allocations familiales, the housing aid and the
+    # AAH paid as resources (CASF R262-6, CSS R844-1, R861-8), else the ones they compute (a situation, an
+    # ablation without the CAF and the MSA). The allocations familiales' flag is false when the rules read no payment.
+    known = {flag: all(payer_sent(b) for b in benefits) for flag, benefits in _PAID_KNOWN.items()}
+    known["prestations_versees_connues"] &= bool(fam_inputs)
     famille = famille.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge",
-                             pl.lit(paid_known).alias("prestations_versees_connues"),
-                             pl.lit(housing_paid_known).alias("aide_logement_versee_connue"),
-                             pl.lit(housing_paid_known).alias("aide_logement_du_mois_connue"),
-                             pl.lit(aah_paid_known).alias("aah_versee_connue"))
-    for known, names in ((paid_known, ["prestations_versees_connues"]),
-                         (housing_paid_known, ["aide_logement_versee_connue", "aide_logement_du_mois_connue"]),
-                         (aah_paid_known, ["aah_versee_connue"])):
-        prov.append(_prov(famille, "famille", "famille_id", names, pl.lit("observed" if known else "estimated"),
+                             *[pl.lit(v).alias(flag) for flag, v in known.items()])
+    for flag, v in known.items():
+        prov.append(_prov(famille, "famille", "famille_id", [flag], pl.lit("observed" if v else "estimated"),
                           pl.lit(None), pl.lit(None)))
 
     # Ménage: commune of the reference person, housing of the latest month at most housing_months old.
