@@ -433,10 +433,11 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
 
     first = month_range(month, window)[0]
     famille_monthly = None
-    # A benefit's payments are known when one of its payers (CAF, MSA) is among the payers of ``benefits_paid``
-    # over the whole population (``facts``: the same in every partition); a famille absent from them was paid
-    # none. Without such a payer (no table, or an ablation without the CAF and the MSA) they are unknown and the
-    # rules compute the benefit (SITUATION_FORMAT.md, issue 11).
+    # A benefit's payments are known when one of its payers (CAF, MSA) pays someone in ``benefits_paid`` (over
+    # the whole population, ``facts``: the same in every partition); a famille absent from the table was paid
+    # none. Without such a payer (no table, an ablation without the CAF and the MSA, or a payer whose payment
+    # records did not come) the payments are unknown and the rules compute the benefit (SITUATION_FORMAT.md,
+    # issue 11).
     paying = set(facts.paying_agencies or ())
 
     def payer_sent(benefit: str) -> bool:
@@ -474,6 +475,9 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                         f"prestations familiales versées inconnues ({why})"))
     if famille_monthly is None:
         famille_monthly = pl.DataFrame(schema={"famille_id": pl.String, "month": pl.Date})
+    if unknown_inputs and famille_monthly.is_empty():
+        # the unknown payments are monthly inputs: detection sets them on the monthly frame's months
+        famille_monthly = famille.select("famille_id", pl.lit(month, dtype=pl.Date).alias("month"))
     famille_monthly = famille_monthly.with_columns(
         [pl.col(n).fill_null(0.0) if n in famille_monthly.columns else pl.lit(0.0).alias(n) for n in fam_inputs])
     # Known payments are read as received: the rules count the allocations familiales, the housing aid and the
