@@ -91,11 +91,13 @@ class PopulationFacts:
 
     ``aah_payers_sent``: an AAH payer (CAF, MSA) sent persons or memberships rows; ``paying_agencies``: the
     agencies ``benefits_paid`` names as payers (None without that table); ``resource_windows``: the months
-    each agency's resource rows span (``core.resources.resource_windows``)."""
+    each agency's resource rows span (``core.resources.resource_windows``); ``truth``: the tables are the
+    synthetic truth's (source ``synth``), which knows every payment, made or not."""
 
     aah_payers_sent: bool
     paying_agencies: tuple[str, ...] | None
     resource_windows: pl.DataFrame = field(repr=False)
+    truth: bool = False
 
 
 def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, *,
@@ -111,7 +113,10 @@ def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: d
     if "benefits_paid" in lf:
         paying = tuple(sorted(lf["benefits_paid"].select(pl.col("paying_agency").cast(pl.String)).unique()
                               .collect().get_column("paying_agency").to_list()))
-    return PopulationFacts(sent, paying, resource_windows(lf, month, lookback(config, month)))
+    synth = [lf[t].filter(pl.col("source_agency").cast(pl.String) == "synth").select("person_id").head(1)
+             for t in ("persons", "unit_memberships") if t in lf]
+    truth = bool(synth) and pl.concat(synth).collect().height > 0
+    return PopulationFacts(sent, paying, resource_windows(lf, month, lookback(config, month)), truth)
 
 
 def _aah_payers_know(lf: Mapping[str, pl.LazyFrame], sent: bool) -> pl.Series | None:
@@ -441,7 +446,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     paying = set(facts.paying_agencies or ())
 
     def payer_sent(benefit: str) -> bool:
-        return "benefits_paid" in lf and bool(paying & set(catalogue_row(benefit).payers))
+        return "benefits_paid" in lf and (facts.truth or bool(paying & set(catalogue_row(benefit).payers)))
 
     fam_benefits = [b for b in FAMILY_PAYMENTS if PAYMENT_INPUTS[b] in depth]
     fam_inputs = [PAYMENT_INPUTS[b] for b in fam_benefits]
