@@ -23,10 +23,24 @@ from nonrecours.schemas.benefits import benefit as catalogue_row
 __all__ = ["AGENCY_FR", "BENEFIT_FR", "fact_sources", "reasons"]
 
 AGENCY_FR = {"caf": "CAF", "cnam": "CNAM", "france_travail": "France Travail", "dgfip": "DGFiP",
-             "cnav": "CNAV", "msa": "MSA", "synth": "données de test"}
+             "cnav": "CNAV", "msa": "MSA", "drm": "DRM", "synth": "données de test"}
 BENEFIT_FR = {b.code: b.short if b.kind == "amount" else b.label for b in CATALOGUE}
 """French name of each benefit in a reason line (the catalogue's, schemas.benefits)."""
-_STATIC_SOURCES = {"persons__source": ("individu", "age", "état civil (âge, nationalité, études)")}
+_STATIC_SOURCES = {"persons__source": ("individu", "age", "âge")}
+"""Without the core's provenance, the persons row's agency is only known to have given the age (the birth
+month): the other facts of that row may come from another agency's row (a nationality from France Travail)."""
+FACT_FR = {"age": "âge", "nationality_group": "nationalité", "residence_permit_years": "titre de séjour",
+           "residence_condition_exempt": "dispense de durée de titre de séjour",
+           "ofpra_protection": "protection de l'OFPRA", "student": "études", "pregnant": "grossesse",
+           "disability_rate": "taux d'incapacité", "rsdae": "RSDAE", "unfit_for_work": "inaptitude au travail",
+           "couple_kind": "situation de couple", "hosted_free_of_charge": "hébergement gratuit",
+           "revenu_activite_imposable_n2": "revenus d'activité imposables N-2",
+           "pensions_imposables_n2": "pensions imposables N-2", "aah_versee": "AAH versée"}
+"""Short French name of a fact in a reason line, where the registry's label is a definition too long for a
+letter; any other input keeps its registry label."""
+_NOT_A_FACT = frozenset({"date_naissance", "revenus_n2_renseignes", "prestations_versees_connues",
+                         "aide_logement_versee_connue", "aah_versee_connue", "aide_logement_du_mois_connue"})
+"""Inputs that say whether another one is known (or repeat the age): not facts of the person's situation."""
 
 
 def _euros(e: pl.Expr) -> pl.Expr:
@@ -39,18 +53,21 @@ def _euros(e: pl.Expr) -> pl.Expr:
 
 def fact_sources(core: CoreMonth, individu: pl.DataFrame, months_from,  # type: ignore[no-untyped-def]
                  familles: pl.DataFrame) -> pl.DataFrame:
-    """famille_id, input, agency: which agency supplied each input the core read for the members of
-    ``familles`` (famille_id: the flagged ones only, so the work scales with the flags, not the territory),
-    from the core's provenance when it has one, else from the ``__source`` columns of the inputs."""
+    """famille_id, input, agency, month: which agency supplied each input the core read for the members of
+    ``familles`` (famille_id: the flagged ones only, so the work scales with the flags, not the territory), and
+    the month of its extract: from the core's provenance when it has one (per fact: a nationality France
+    Travail sent is named France Travail's even when the DGFiP gave the birth month), else from the
+    ``__source`` columns of the inputs (month null)."""
     fam = individu.select("person_id", "famille_id", "menage_id").join(familles.select("famille_id").unique(),
                                                                       on="famille_id", how="semi")
     parts: list[pl.DataFrame] = []
-    schema = {"famille_id": pl.String(), "input": pl.String(), "agency": pl.String()}
+    schema = {"famille_id": pl.String(), "input": pl.String(), "agency": pl.String(), "month": pl.Date()}
     if core.provenance.height:
         p = core.provenance.filter(pl.col("source_agency").is_not_null())
         for entity, key in (("individu", "person_id"), ("famille", "famille_id"), ("menage", "menage_id")):
             sel = p.filter(pl.col("entity") == entity).select(pl.col("id").alias(key), "input",
-                                                              pl.col("source_agency").alias("agency"))
+                                                              pl.col("source_agency").alias("agency"),
+                                                              pl.col("source_month").alias("month"))
             link = fam.select(key, "famille_id").unique() if key != "famille_id" else None
             if link is not None:
                 sel = sel.join(link, on=key, how="inner")
@@ -64,17 +81,20 @@ def fact_sources(core: CoreMonth, individu: pl.DataFrame, months_from,  # type: 
                         .join(fam.select("person_id"), on="person_id", how="semi").select("person_id", *src_cols)
                         .unpivot(index="person_id", variable_name="input", value_name="agency")
                         .filter(pl.col("agency").is_not_null()).unique()
-                        .with_columns(pl.col("input").str.replace(f"{SOURCE_SUFFIX}$", "")))
+                        .with_columns(pl.col("input").str.replace(f"{SOURCE_SUFFIX}$", ""),
+                                      pl.lit(None, dtype=pl.Date).alias("month")))
                 parts.append(long.join(fam, on="person_id").select(list(schema)))
         ind = core.inputs.individu
         for col, (_entity, name, _label) in _STATIC_SOURCES.items():
             if col in ind.columns:
-                parts.append(ind.select("person_id", pl.lit(name).alias("input"), pl.col(col).alias("agency"))
+                parts.append(ind.select("person_id", pl.lit(name).alias("input"), pl.col(col).alias("agency"),
+                                        pl.lit(None, dtype=pl.Date).alias("month"))
                              .join(fam, on="person_id").select(list(schema)))
         men = core.inputs.menage
         if men is not None and f"rent{SOURCE_SUFFIX}" in men.columns:
             parts.append(men.select("menage_id", pl.lit("rent").alias("input"),
-                                    pl.col(f"rent{SOURCE_SUFFIX}").alias("agency"))
+                                    pl.col(f"rent{SOURCE_SUFFIX}").alias("agency"),
+                                    pl.lit(None, dtype=pl.Date).alias("month"))
                          .join(fam.select("menage_id", "famille_id").unique(), on="menage_id")
                          .select(list(schema)))
     parts = [p.cast(schema).filter(pl.col("agency").is_not_null()) for p in parts]  # type: ignore[arg-type]
@@ -94,8 +114,8 @@ def _conditions(result: Result, benefit: str) -> list[tuple[str, str]]:
 
 
 def _input_label(name: str) -> str:
-    if name == "age":
-        return _STATIC_SOURCES["persons__source"][2]
+    if name in FACT_FR:
+        return FACT_FR[name]
     reg = default_registry()
     var = reg.inputs.get(name)
     return var.label if var is not None else name
@@ -114,19 +134,28 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         return flags.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias("reasons"))
     fam = result["famille"]
     out: list[pl.DataFrame] = []
-    labels = pl.DataFrame({"input": sorted(set(sources.get_column("input").to_list()) | {"age"})})
-    labels = labels.with_columns(pl.col("input").map_elements(_input_label, return_dtype=pl.String)
-                                 .alias("_label"))  # one call per input name, not per unit
+    names = sorted((set(sources.get_column("input").to_list()) | {"age"}) - _NOT_A_FACT)
+    labels = pl.DataFrame({"input": names, "_label": [_input_label(n) for n in names]},
+                          schema={"input": pl.String, "_label": pl.String})  # one per input name, not per unit
     agency = pl.col("agency").replace_strict(AGENCY_FR, default=pl.col("agency"), return_dtype=pl.String)
-    src = (sources.join(labels, on="input").with_columns(agency.alias("agency"))
-           .group_by("famille_id", "input", "_label").agg(pl.col("agency").unique().sort().str.join(", ")))
+    # each fact with the agency (and extract month) its provenance records, for each member it was read for
+    origin = pl.when(pl.col("month").is_not_null()).then(
+        agency + pl.lit(" ") + pl.col("month").dt.strftime("%m/%Y")).otherwise(agency)
+    # a payments fact names every exhaustive payer ("caf,msa"): one agency each; none named, nothing said
+    src = (sources.join(labels, on="input")
+           .with_columns(pl.col("agency").str.split(",")).explode("agency").filter(pl.col("agency") != "")
+           .with_columns(origin.alias("agency"))
+           .group_by("famille_id", "input", "_label").agg(pl.col("agency").unique().sort().str.join(", "))
+           # the person's own facts first (in FACT_FR's order), then the others by name
+           .with_columns(pl.col("input").replace_strict({n: i for i, n in enumerate(FACT_FR)}, default=len(FACT_FR),
+                                                       return_dtype=pl.Int32).alias("_rank")))
     for benefit, part in flags.group_by("benefit"):
         benefit = str(benefit[0])
         conds = _conditions(result, benefit)
         needed = {v for r in catalogue_row(benefit).rules for vs in required_inputs(r).values() for v in vs}
         needed |= {"age"}
         facts = (src.filter(pl.col("input").is_in(sorted(needed)))
-                 .sort("input").group_by("famille_id")
+                 .sort("_rank", "input").group_by("famille_id")
                  .agg((pl.col("_label") + pl.lit(" (") + pl.col("agency") + pl.lit(")")).alias("_facts"),
                       pl.col("input").is_in(list(RESOURCE_INPUTS.values())).any().alias("_has_resources")))
         part = part.join(fam.select("famille_id", *[c for c, _ in conds]), on="famille_id", how="left")

@@ -1,0 +1,56 @@
+"""Reasons name, fact by fact, the agency and extract month the core's provenance records."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from nonrecours.detection import DetectionConfig, core_month, detect
+
+from .conftest import MONTH, Territory
+
+RSA_ONLY = DetectionConfig(benefits=("rsa",))
+
+
+@pytest.fixture(scope="module")
+def foreign():
+    """A woman the CAF follows (the CAF sends no nationality for her) whose nationality only France Travail's
+    registration gives, in its May extract: the reason must name France Travail for it, not the CAF."""
+    t = Territory()
+    t.famille("jobseeker", salary=300.0)
+    tables = t.tables()
+    persons = tables["persons"]
+    caf = persons.with_columns(pl.lit(None, dtype=pl.String).alias("nationality_group"))
+    ft = persons.with_columns(pl.lit("france_travail").alias("source_agency"),
+                              pl.lit("OTHER").alias("nationality_group"),
+                              pl.lit(12, dtype=pl.Int16).alias("residence_permit_years"),
+                              pl.lit(None, dtype=pl.Float64).alias("disability_rate"),
+                              pl.lit(None, dtype=pl.Boolean).alias("student"),
+                              pl.lit(None, dtype=pl.Boolean).alias("pregnant"),
+                              pl.lit(dt.date(2026, 5, 30)).alias("extract_date"))
+    tables["persons"] = pl.concat([caf, ft.select(caf.columns)])
+    core = core_month(tables, MONTH)
+    return tables, core, detect(core, tables, backend="polars", config=RSA_ONLY)
+
+
+def test_nationality_is_named_with_the_agency_and_month_that_sent_it(foreign):
+    _, core, run = foreign
+    prov = core.provenance.filter((pl.col("id") == "p-jobseeker") & (pl.col("input") == "nationality_group"))
+    assert prov.get_column("source_agency").to_list() == ["france_travail"]
+    flag = run.flags.filter(pl.col("unit_id").str.ends_with(":f-jobseeker")).row(0, named=True)
+    facts = next(r for r in flag["reasons"] if r.startswith("Données utilisées"))
+    assert "nationalité (France Travail 05/2026)" in facts
+    assert "âge (CAF 06/2026)" in facts
+    assert "état civil" not in facts and "nationalité (CAF" not in facts
+
+
+def test_no_fact_is_named_with_an_agency_its_provenance_does_not_record(foreign):
+    """Every (fact, agency) pair of a reason line is one the provenance holds for a member of the famille."""
+    _, core, run = foreign
+    facts = next(r for r in run.flags.get_column("reasons").explode().to_list() if r.startswith("Données"))
+    named = {p.split(" (")[0]: p.split(" (")[1].split(" ")[0] for p in facts.removeprefix(
+        "Données utilisées : ").rstrip(".").split(" ; ")}
+    agencies = set(core.provenance.filter(pl.col("id") == "p-jobseeker").get_column("source_agency").drop_nulls())
+    assert named and {a.lower().replace("france", "france_travail") for a in named.values()} <= agencies
