@@ -54,3 +54,37 @@ def test_no_fact_is_named_with_an_agency_its_provenance_does_not_record(foreign)
         "Données utilisées : ").rstrip(".").split(" ; ")}
     agencies = set(core.provenance.filter(pl.col("id") == "p-jobseeker").get_column("source_agency").drop_nulls())
     assert named and {a.lower().replace("france", "france_travail") for a in named.values()} <= agencies
+
+
+@pytest.fixture(scope="module")
+def css_band():
+    """A salary no agency sent (a conventional central value): 600 € a month centrally (the free CSS), up to
+    1,100 € (the CSS with participation band) at the high end."""
+    from nonrecours.core import CoreMonth
+
+    from .conftest import unknown_salary
+
+    t = Territory()
+    t.famille("band", salary=1.0)
+    tables = t.tables()
+    core = core_month(tables, MONTH)
+    core = CoreMonth(month=MONTH, inputs=core.inputs, provenance=core.provenance,
+                     unknowns=pl.concat([core.unknowns, unknown_salary("p-band", 0.0, 600.0, 1100.0, informed=False)
+                                         .cast(core.unknowns.schema)]))
+    return detect(core, tables, backend="polars",
+                  config=DetectionConfig(benefits=("css_free", "css_participation")))
+
+
+def test_a_participation_not_due_centrally_says_the_free_css_is(css_band):
+    """The CSS with participation flag with a low and high amount but no central one: the central values give
+    the free CSS (the two exclude each other), so the reason says that, not « favourable values »."""
+    units = {r["benefit"]: r for r in css_band.units.iter_rows(named=True)}
+    part, free = units["css_participation"], units["css_free"]
+    assert free["entitled_central"] and not part["entitled_central"] and part["entitled_high"]
+    assert part["grade"] == "possible" and part["amount_central"] is None and part["amount_high"] > 0
+    reasons = css_band.flags.filter(pl.col("benefit") == "css_participation").item(0, "reasons").to_list()
+    assert reasons[0].startswith("Droit estimé à la complémentaire santé solidaire avec participation ; "
+                                 "participation de ")
+    assert reasons[1].startswith("Sur les valeurs centrales, c'est la complémentaire santé solidaire sans "
+                                 "participation qui est due")
+    assert not any("favorables" in r for r in reasons)

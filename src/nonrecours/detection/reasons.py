@@ -13,6 +13,7 @@ import polars as pl
 
 from nonrecours.core.month import CoreMonth
 from nonrecours.core.resources import MONTHLY_INPUTS as RESOURCE_INPUTS
+from nonrecours.detection.targets import entitled_expr
 from nonrecours.engine import Result, required_inputs
 from nonrecours.engine.explain import closure
 from nonrecours.engine.inputs import SOURCE_SUFFIX
@@ -158,9 +159,12 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                  .sort("_rank", "input").group_by("famille_id")
                  .agg((pl.col("_label") + pl.lit(" (") + pl.col("agency") + pl.lit(")")).alias("_facts"),
                       pl.col("input").is_in(list(RESOURCE_INPUTS.values())).any().alias("_has_resources")))
-        part = part.join(fam.select("famille_id", *[c for c, _ in conds]), on="famille_id", how="left")
-        part = part.join(facts, on="famille_id", how="left")
         row = catalogue_row(benefit)
+        # a coverage another replaces (the CSS with participation, the free CSS): is the other due centrally?
+        other = (entitled_expr(row.excludes).alias("_other_central") if row.excludes
+                 else pl.lit(False).alias("_other_central"))
+        part = part.join(fam.select("famille_id", *[c for c, _ in conds], other), on="famille_id", how="left")
+        part = part.join(facts, on="famille_id", how="left")
         name = BENEFIT_FR[benefit]
         if row.kind == "amount":
             per = 12.0 if row.yearly else 1.0
@@ -177,6 +181,13 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                         + _euros(pl.col("amount_central") * per) + pl.lit(period) + ranged + received + pl.lit("."))
         else:
             estimate = pl.lit(f"Droit estimé à la {name} ; aucune couverture enregistrée ce mois.")
+            if row.amount_rule:  # the participation the foyer would pay, over the variants that give it
+                estimate = pl.when(pl.col("amount_high").is_not_null()).then(
+                    pl.lit(f"Droit estimé à la {name} ; participation de ") + _euros(pl.col("amount_low"))
+                    + pl.when(pl.col("amount_low") != pl.col("amount_high")).then(
+                        pl.lit(" à ") + _euros(pl.col("amount_high"))).otherwise(pl.lit(""))
+                    + pl.lit(" par mois selon les données inconnues ; aucune couverture enregistrée ce mois.")
+                ).otherwise(estimate)
         held = [pl.when(pl.col(c).fill_null(False)).then(pl.lit(lbl)) for c, lbl in conds]
         failed = [pl.when(~pl.col(c).fill_null(True)).then(pl.lit(lbl)) for c, lbl in conds]
         held_line = (pl.lit("Conditions remplies (valeurs centrales) : ")
@@ -184,10 +195,19 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         failed_list = pl.concat_list(failed).list.drop_nulls() if failed else None
         lines = [estimate]
         # a possible flag says first on which values it rests: the central values may not give the right at all
-        central_gives = pl.col("amount_central").fill_null(0.0) > 0
-        lines.append(pl.when((pl.col("grade") == "possible") & ~central_gives).then(pl.lit(
-            "Droit seulement si les données inconnues sont favorables : pas sur les valeurs centrales."))
-            .when(pl.col("grade") == "possible").then(pl.lit(
+        central_gives = (pl.col("amount_central").fill_null(0.0) > 0) if row.kind == "amount" \
+            else pl.col("amount_central").is_not_null()
+        possible = pl.col("grade") == "possible"
+        other = pl.col("_other_central").fill_null(False) & pl.col("amount_central").is_null()
+        other_name = BENEFIT_FR[row.excludes] if row.excludes else ""
+        # the central values give the other coverage (the two exclude each other): the participation is due on
+        # other values of the unknowns (resources above the free coverage's ceiling), not on "favourable" ones
+        lines.append(pl.when(possible & other).then(pl.lit(
+            f"Sur les valeurs centrales, c'est la {other_name} qui est due (les deux s'excluent) : la "
+            "participation ne vaut que si des données inconnues placent les ressources au-dessus de son plafond."))
+            .when(possible & ~central_gives).then(pl.lit(
+                "Droit seulement si les données inconnues sont favorables : pas sur les valeurs centrales."))
+            .when(possible).then(pl.lit(
                 "Droit sur les valeurs centrales, mais certaines ne reposent sur aucune donnée transmise.")))
         cap = catalogue_row(benefit).grade_cap
         if cap is not None:  # a condition no data shows: said first, the letter asks it
