@@ -14,23 +14,41 @@ from .conftest import MONTH, Territory
 RSA_ONLY = DetectionConfig(benefits=("rsa",))
 
 
-@pytest.fixture(scope="module")
-def foreign():
-    """A woman the CAF follows (the CAF sends no nationality for her) whose nationality only France Travail's
-    registration gives, in its May extract: the reason must name France Travail for it, not the CAF."""
+def _known_to_caf_and_france_travail(nationality: str) -> dict[str, pl.DataFrame]:
     t = Territory()
     t.famille("jobseeker", salary=300.0)
     tables = t.tables()
     persons = tables["persons"]
     caf = persons.with_columns(pl.lit(None, dtype=pl.String).alias("nationality_group"))
     ft = persons.with_columns(pl.lit("france_travail").alias("source_agency"),
-                              pl.lit("OTHER").alias("nationality_group"),
-                              pl.lit(12, dtype=pl.Int16).alias("residence_permit_years"),
+                              pl.lit(nationality).alias("nationality_group"),
+                              pl.lit(12 if nationality == "OTHER" else None, dtype=pl.Int16)
+                              .alias("residence_permit_years"),
                               pl.lit(None, dtype=pl.Float64).alias("disability_rate"),
                               pl.lit(None, dtype=pl.Boolean).alias("student"),
                               pl.lit(None, dtype=pl.Boolean).alias("pregnant"),
                               pl.lit(dt.date(2026, 5, 30)).alias("extract_date"))
     tables["persons"] = pl.concat([caf, ft.select(caf.columns)])
+    return tables
+
+
+def test_an_exemption_estimated_from_the_nationality_has_the_nationalitys_agency():
+    """A French national needs no residence exemption: that estimate follows from the nationality France
+    Travail sent (May), so its provenance is France Travail's, not the CAF's persons row."""
+    core = core_month(_known_to_caf_and_france_travail("FR"), MONTH)
+    prov = core.provenance.filter((pl.col("id") == "p-jobseeker")
+                                  & pl.col("input").is_in(["nationality_group", "residence_condition_exempt",
+                                                           "ofpra_protection"]))
+    assert prov.height == 3
+    assert set(prov.get_column("source_agency")) == {"france_travail"}
+    assert set(prov.get_column("source_month")) == {dt.date(2026, 5, 1)}
+
+
+@pytest.fixture(scope="module")
+def foreign():
+    """A woman the CAF follows (the CAF sends no nationality for her) whose nationality only France Travail's
+    registration gives, in its May extract: the reason must name France Travail for it, not the CAF."""
+    tables = _known_to_caf_and_france_travail("OTHER")
     core = core_month(tables, MONTH)
     return tables, core, detect(core, tables, backend="polars", config=RSA_ONLY)
 
@@ -47,13 +65,16 @@ def test_nationality_is_named_with_the_agency_and_month_that_sent_it(foreign):
 
 
 def test_no_fact_is_named_with_an_agency_its_provenance_does_not_record(foreign):
-    """Every (fact, agency) pair of a reason line is one the provenance holds for a member of the famille."""
+    """Every « fact (agency month) » of the reason line is one the provenance holds for the famille's member."""
+    from nonrecours.detection.reasons import AGENCY_FR, _input_label
+
     _, core, run = foreign
+    prov = core.provenance.filter((pl.col("id") == "p-jobseeker") & pl.col("source_agency").is_not_null())
+    held = {f"{_input_label(i)} ({AGENCY_FR.get(a, a)} {m:%m/%Y})"
+            for i, a, m in prov.select("input", "source_agency", "source_month").iter_rows()}
     facts = next(r for r in run.flags.get_column("reasons").explode().to_list() if r.startswith("Données"))
-    named = {p.split(" (")[0]: p.split(" (")[1].split(" ")[0] for p in facts.removeprefix(
-        "Données utilisées : ").rstrip(".").split(" ; ")}
-    agencies = set(core.provenance.filter(pl.col("id") == "p-jobseeker").get_column("source_agency").drop_nulls())
-    assert named and {a.lower().replace("france", "france_travail") for a in named.values()} <= agencies
+    named = facts.removeprefix("Données utilisées : ").removesuffix(".").split(" ; ")
+    assert len(named) >= 3 and set(named) <= held
 
 
 @pytest.fixture(scope="module")

@@ -123,7 +123,7 @@ def _input_label(name: str) -> str:
 
 
 def _input_labels() -> dict[str, str]:
-    return {name: var.label for name, var in default_registry().inputs.items()}
+    return {name: _input_label(name) for name in default_registry().inputs}
 
 
 def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_lines: int,
