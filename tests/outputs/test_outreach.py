@@ -185,9 +185,9 @@ def test_facts_held_on_the_claimants_other_units(flags, records, return_keys, pr
 
 def test_an_unknown_central_amount_is_said_never_dropped_nor_counted_as_zero(tmp_path, flags, records,
                                                                              return_keys):
-    """Detection leaves a possible flag's central amount unknown when only the favourable variant opens the
-    right (seen on the demo: CSS with participation, 42 € at low and high, none at central). Its line stays
-    in the detail (« montant inconnu »), the person's central total is unknown rather than the other
+    """Detection leaves a possible flag's central amount null when the central values do not give it (seen on
+    the demo: CSS with participation, 42 € at low and high, none at central, where the central values give the
+    free CSS). Its line stays in the detail and says so, the person's central total is unknown rather than the other
     benefits' sum (which fell below the low total), and the lead is the benefit whose amount is known."""
     from .conftest import FLAG_ROWS, flag
 
@@ -198,12 +198,13 @@ def test_an_unknown_central_amount_is_said_never_dropped_nor_counted_as_zero(tmp
                            keys=return_keys)
     francoise = lists["cnav"].filter(pl.col("lead_benefit") == "aspa").row(0, named=True)
     assert francoise["benefits"] == ["aspa", "css_participation"]
-    assert francoise["detail"][1] == ("complémentaire santé solidaire avec participation : montant inconnu par "
-                                      "mois (de 42 € à 42 €), possible")
+    assert francoise["detail"][1] == ("complémentaire santé solidaire avec participation : pas due sur les "
+                                      "valeurs centrales ; 42 € à 42 € par mois selon les données inconnues, "
+                                      "possible")
     assert francoise["amount_central"] is None and francoise["amount_low"] == pytest.approx(round(402.3 * 0.95, 2) + 42)
     assert francoise["priority"] == pytest.approx(402.3)  # over the amounts known
     back = pl.read_csv(write_french_csv(lists["cnav"], tmp_path / "cnav.csv"), separator=";", infer_schema=False)
-    assert "montant inconnu" in back.filter(pl.col("lead_benefit") == "aspa").item(0, "detail")
+    assert "pas due sur les valeurs centrales" in back.filter(pl.col("lead_benefit") == "aspa").item(0, "detail")
 
 
 def test_every_row_of_the_demos_lists_reaches_its_person_or_says_nobody_can(demo_run):

@@ -312,8 +312,9 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         prov.append(_prov(exempt_open, "individu", "person_id", [col], pl.lit("unknown"), pl.lit(None),
                           pl.lit(None)))
         unk.append(_unk(exempt_open, "individu", "person_id", [col], 0.0, 0.0, 1.0, what))
+        # estimated from the nationality: the agency (and month) that sent the nationality, not the persons row's
         prov.append(_prov(obs_p.filter(~foreign_or_unknown), "individu", "person_id", [col], pl.lit("estimated"),
-                          pl.col("source_agency"), pl.col("extract_date").dt.truncate("1mo")))
+                          pl.col("_nat_source"), pl.col("_nat_date").dt.truncate("1mo")))
 
     # Monthly resources and the DGFiP's year N-2.
     fam_src = unit_source.filter(pl.col("entity") == "famille").select(

@@ -240,6 +240,30 @@ def _unknown_familles(u: pl.DataFrame, individu: pl.DataFrame, inp: str) -> pl.D
     return pl.concat([p.cast({"famille_id": pl.String}) for p in parts]).unique()
 
 
+DISABILITY_BENEFITS = ("aah",)
+"""Benefits whose right rests on a disability: a flag needs some evidence of one (see ``_disability_evidence``)."""
+
+
+def _disability_evidence(core: CoreMonth, individu: pl.DataFrame) -> pl.DataFrame:
+    """famille_id of the familles with some evidence of an adult's disability: a disability rate an agency
+    transmits (above 0), a recognised RSDAE, an invalidity pension in a month the core read. Without any (and no
+    AAH paid), an AAH that only the favourable end of an unknown rate (0 to 100 %) gives is noise for an
+    outreach list: every adult no AAH payer knows would be a case (CSS art. L821-1, L821-2 need a rate the
+    CDAPH sets)."""
+    adults = _adults(individu).select("famille_id", "person_id")
+    ind = core.inputs.individu
+    cond = [pl.col(c).fill_null(0.0) > 0 if c == "disability_rate" else pl.col(c).fill_null(False)
+            for c in ("disability_rate", "rsdae") if c in ind.columns]
+    parts = [ind.filter(pl.any_horizontal(cond)).select("person_id")] if cond else []
+    monthly = core.inputs.individu_monthly
+    if monthly is not None and "invalidity_pension" in monthly.columns:
+        parts.append(monthly.filter(pl.col("invalidity_pension").fill_null(0.0) > 0).select("person_id"))
+    if not parts:
+        return pl.DataFrame(schema={"famille_id": pl.String()})
+    seen = pl.concat([p.cast({"person_id": pl.String}) for p in parts]).unique()
+    return adults.join(seen, on="person_id", how="semi").select("famille_id").unique()
+
+
 def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
            config: DetectionConfig | None = None, results: dict[str, Result] | None = None,
            engine_config: dict[str, Any] | None = None, paid_known: dict[str, bool] | None = None) -> Detection:
@@ -291,6 +315,14 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                    & pl.col("grade").is_not_null())
                            .then(pl.lit("possible")).otherwise(pl.col("grade")).alias("grade"))
              .drop("_pu"))
+    # a disability benefit with no evidence of a disability and nothing paid: only an unknown rate at its
+    # favourable end gives it, for anyone no AAH payer knows; not a case (counted in the summary)
+    evidence = _disability_evidence(core, individu).get_column("famille_id").implode()
+    no_evidence = (pl.col("benefit").is_in(list(DISABILITY_BENEFITS)) & pl.col("grade").is_not_null()
+                   & ~pl.col("receiving") & (pl.col("paid_before") <= 0) & ~pl.col("famille_id").is_in(evidence))
+    dropped = units.filter(no_evidence).group_by("benefit").len()
+    units = units.with_columns(pl.when(no_evidence).then(pl.lit(None, dtype=pl.String))
+                               .otherwise(pl.col("grade")).alias("grade"))
     amount_benefit = pl.col("benefit").is_in(list(AMOUNT_BENEFITS))
     under = (amount_benefit & (pl.col("paid") > 0)
              & (pl.col("paid") < pl.col("amount_low") * (1 - config.under_payment_share))
@@ -331,6 +363,9 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     units_out = units.select([pl.col(c).cast(t) for c, t in UNITS_SCHEMA.items()]).sort("benefit", "unit_id")
     summary = _summary(core, units, flags, excl, checked, backend, config)
     summary["payments_known"] = paid_known
+    n_dropped = dict(dropped.iter_rows())
+    summary["without_disability_evidence"] = {b: int(n_dropped.get(b, 0)) for b in DISABILITY_BENEFITS
+                                              if b in config.benefits}
     summary["familles_unknown_to_benefit_payer"] = {
         b: int(n) for b, n in unpaid_unknown.group_by("benefit").len().iter_rows()}
     # people an agency knows (in any table the core reads) but who are in no evaluated famille: never flagged

@@ -13,6 +13,7 @@ import polars as pl
 
 from nonrecours.core.month import CoreMonth
 from nonrecours.core.resources import MONTHLY_INPUTS as RESOURCE_INPUTS
+from nonrecours.detection.targets import entitled_expr
 from nonrecours.engine import Result, required_inputs
 from nonrecours.engine.explain import closure
 from nonrecours.engine.inputs import SOURCE_SUFFIX
@@ -23,10 +24,24 @@ from nonrecours.schemas.benefits import benefit as catalogue_row
 __all__ = ["AGENCY_FR", "BENEFIT_FR", "fact_sources", "reasons"]
 
 AGENCY_FR = {"caf": "CAF", "cnam": "CNAM", "france_travail": "France Travail", "dgfip": "DGFiP",
-             "cnav": "CNAV", "msa": "MSA", "synth": "données de test"}
+             "cnav": "CNAV", "msa": "MSA", "drm": "DRM", "synth": "données de test"}
 BENEFIT_FR = {b.code: b.short if b.kind == "amount" else b.label for b in CATALOGUE}
 """French name of each benefit in a reason line (the catalogue's, schemas.benefits)."""
-_STATIC_SOURCES = {"persons__source": ("individu", "age", "état civil (âge, nationalité, études)")}
+_STATIC_SOURCES = {"persons__source": ("individu", "age", "âge")}
+"""Without the core's provenance, the persons row's agency is only known to have given the age (the birth
+month): the other facts of that row may come from another agency's row (a nationality from France Travail)."""
+FACT_FR = {"age": "âge", "nationality_group": "nationalité", "residence_permit_years": "titre de séjour",
+           "residence_condition_exempt": "dispense de durée de titre de séjour",
+           "ofpra_protection": "protection de l'OFPRA", "student": "études", "pregnant": "grossesse",
+           "disability_rate": "taux d'incapacité", "rsdae": "RSDAE", "unfit_for_work": "inaptitude au travail",
+           "couple_kind": "situation de couple", "hosted_free_of_charge": "hébergement gratuit",
+           "revenu_activite_imposable_n2": "revenus d'activité imposables N-2",
+           "pensions_imposables_n2": "pensions imposables N-2", "aah_versee": "AAH versée"}
+"""Short French name of a fact in a reason line, where the registry's label is a definition too long for a
+letter; any other input keeps its registry label."""
+_NOT_A_FACT = frozenset({"date_naissance", "revenus_n2_renseignes", "prestations_versees_connues",
+                         "aide_logement_versee_connue", "aah_versee_connue", "aide_logement_du_mois_connue"})
+"""Inputs that say whether another one is known (or repeat the age): not facts of the person's situation."""
 
 
 def _euros(e: pl.Expr) -> pl.Expr:
@@ -39,18 +54,21 @@ def _euros(e: pl.Expr) -> pl.Expr:
 
 def fact_sources(core: CoreMonth, individu: pl.DataFrame, months_from,  # type: ignore[no-untyped-def]
                  familles: pl.DataFrame) -> pl.DataFrame:
-    """famille_id, input, agency: which agency supplied each input the core read for the members of
-    ``familles`` (famille_id: the flagged ones only, so the work scales with the flags, not the territory),
-    from the core's provenance when it has one, else from the ``__source`` columns of the inputs."""
+    """famille_id, input, agency, month: which agency supplied each input the core read for the members of
+    ``familles`` (famille_id: the flagged ones only, so the work scales with the flags, not the territory), and
+    the month of its extract: from the core's provenance when it has one (per fact: a nationality France
+    Travail sent is named France Travail's even when the DGFiP gave the birth month), else from the
+    ``__source`` columns of the inputs (month null)."""
     fam = individu.select("person_id", "famille_id", "menage_id").join(familles.select("famille_id").unique(),
                                                                       on="famille_id", how="semi")
     parts: list[pl.DataFrame] = []
-    schema = {"famille_id": pl.String(), "input": pl.String(), "agency": pl.String()}
+    schema = {"famille_id": pl.String(), "input": pl.String(), "agency": pl.String(), "month": pl.Date()}
     if core.provenance.height:
         p = core.provenance.filter(pl.col("source_agency").is_not_null())
         for entity, key in (("individu", "person_id"), ("famille", "famille_id"), ("menage", "menage_id")):
             sel = p.filter(pl.col("entity") == entity).select(pl.col("id").alias(key), "input",
-                                                              pl.col("source_agency").alias("agency"))
+                                                              pl.col("source_agency").alias("agency"),
+                                                              pl.col("source_month").alias("month"))
             link = fam.select(key, "famille_id").unique() if key != "famille_id" else None
             if link is not None:
                 sel = sel.join(link, on=key, how="inner")
@@ -64,17 +82,20 @@ def fact_sources(core: CoreMonth, individu: pl.DataFrame, months_from,  # type: 
                         .join(fam.select("person_id"), on="person_id", how="semi").select("person_id", *src_cols)
                         .unpivot(index="person_id", variable_name="input", value_name="agency")
                         .filter(pl.col("agency").is_not_null()).unique()
-                        .with_columns(pl.col("input").str.replace(f"{SOURCE_SUFFIX}$", "")))
+                        .with_columns(pl.col("input").str.replace(f"{SOURCE_SUFFIX}$", ""),
+                                      pl.lit(None, dtype=pl.Date).alias("month")))
                 parts.append(long.join(fam, on="person_id").select(list(schema)))
         ind = core.inputs.individu
         for col, (_entity, name, _label) in _STATIC_SOURCES.items():
             if col in ind.columns:
-                parts.append(ind.select("person_id", pl.lit(name).alias("input"), pl.col(col).alias("agency"))
+                parts.append(ind.select("person_id", pl.lit(name).alias("input"), pl.col(col).alias("agency"),
+                                        pl.lit(None, dtype=pl.Date).alias("month"))
                              .join(fam, on="person_id").select(list(schema)))
         men = core.inputs.menage
         if men is not None and f"rent{SOURCE_SUFFIX}" in men.columns:
             parts.append(men.select("menage_id", pl.lit("rent").alias("input"),
-                                    pl.col(f"rent{SOURCE_SUFFIX}").alias("agency"))
+                                    pl.col(f"rent{SOURCE_SUFFIX}").alias("agency"),
+                                    pl.lit(None, dtype=pl.Date).alias("month"))
                          .join(fam.select("menage_id", "famille_id").unique(), on="menage_id")
                          .select(list(schema)))
     parts = [p.cast(schema).filter(pl.col("agency").is_not_null()) for p in parts]  # type: ignore[arg-type]
@@ -94,15 +115,15 @@ def _conditions(result: Result, benefit: str) -> list[tuple[str, str]]:
 
 
 def _input_label(name: str) -> str:
-    if name == "age":
-        return _STATIC_SOURCES["persons__source"][2]
+    if name in FACT_FR:
+        return FACT_FR[name]
     reg = default_registry()
     var = reg.inputs.get(name)
     return var.label if var is not None else name
 
 
 def _input_labels() -> dict[str, str]:
-    return {name: var.label for name, var in default_registry().inputs.items()}
+    return {name: _input_label(name) for name in default_registry().inputs}
 
 
 def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_lines: int,
@@ -114,24 +135,36 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         return flags.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias("reasons"))
     fam = result["famille"]
     out: list[pl.DataFrame] = []
-    labels = pl.DataFrame({"input": sorted(set(sources.get_column("input").to_list()) | {"age"})})
-    labels = labels.with_columns(pl.col("input").map_elements(_input_label, return_dtype=pl.String)
-                                 .alias("_label"))  # one call per input name, not per unit
+    names = sorted((set(sources.get_column("input").to_list()) | {"age"}) - _NOT_A_FACT)
+    labels = pl.DataFrame({"input": names, "_label": [_input_label(n) for n in names]},
+                          schema={"input": pl.String, "_label": pl.String})  # one per input name, not per unit
     agency = pl.col("agency").replace_strict(AGENCY_FR, default=pl.col("agency"), return_dtype=pl.String)
-    src = (sources.join(labels, on="input").with_columns(agency.alias("agency"))
-           .group_by("famille_id", "input", "_label").agg(pl.col("agency").unique().sort().str.join(", ")))
+    # each fact with the agency (and extract month) its provenance records, for each member it was read for
+    origin = pl.when(pl.col("month").is_not_null()).then(
+        agency + pl.lit(" ") + pl.col("month").dt.strftime("%m/%Y")).otherwise(agency)
+    # a payments fact names every exhaustive payer ("caf,msa"): one agency each; none named, nothing said
+    src = (sources.join(labels, on="input")
+           .with_columns(pl.col("agency").str.split(",")).explode("agency").filter(pl.col("agency") != "")
+           .with_columns(origin.alias("agency"))
+           .group_by("famille_id", "input", "_label").agg(pl.col("agency").unique().sort().str.join(", "))
+           # the person's own facts first (in FACT_FR's order), then the others by name
+           .with_columns(pl.col("input").replace_strict({n: i for i, n in enumerate(FACT_FR)}, default=len(FACT_FR),
+                                                       return_dtype=pl.Int32).alias("_rank")))
     for benefit, part in flags.group_by("benefit"):
         benefit = str(benefit[0])
         conds = _conditions(result, benefit)
         needed = {v for r in catalogue_row(benefit).rules for vs in required_inputs(r).values() for v in vs}
         needed |= {"age"}
         facts = (src.filter(pl.col("input").is_in(sorted(needed)))
-                 .sort("input").group_by("famille_id")
+                 .sort("_rank", "input").group_by("famille_id")
                  .agg((pl.col("_label") + pl.lit(" (") + pl.col("agency") + pl.lit(")")).alias("_facts"),
                       pl.col("input").is_in(list(RESOURCE_INPUTS.values())).any().alias("_has_resources")))
-        part = part.join(fam.select("famille_id", *[c for c, _ in conds]), on="famille_id", how="left")
-        part = part.join(facts, on="famille_id", how="left")
         row = catalogue_row(benefit)
+        # a coverage another replaces (the CSS with participation, the free CSS): is the other due centrally?
+        other = (entitled_expr(row.excludes).alias("_other_central") if row.excludes
+                 else pl.lit(False).alias("_other_central"))
+        part = part.join(fam.select("famille_id", *[c for c, _ in conds], other), on="famille_id", how="left")
+        part = part.join(facts, on="famille_id", how="left")
         name = BENEFIT_FR[benefit]
         if row.kind == "amount":
             per = 12.0 if row.yearly else 1.0
@@ -148,6 +181,13 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                         + _euros(pl.col("amount_central") * per) + pl.lit(period) + ranged + received + pl.lit("."))
         else:
             estimate = pl.lit(f"Droit estimé à la {name} ; aucune couverture enregistrée ce mois.")
+            if row.amount_rule:  # the participation the foyer would pay, over the variants that give it
+                estimate = pl.when(pl.col("amount_high").is_not_null()).then(
+                    pl.lit(f"Droit estimé à la {name} ; participation de ") + _euros(pl.col("amount_low"))
+                    + pl.when(pl.col("amount_low") != pl.col("amount_high")).then(
+                        pl.lit(" à ") + _euros(pl.col("amount_high"))).otherwise(pl.lit(""))
+                    + pl.lit(" par mois selon les données inconnues ; aucune couverture enregistrée ce mois.")
+                ).otherwise(estimate)
         held = [pl.when(pl.col(c).fill_null(False)).then(pl.lit(lbl)) for c, lbl in conds]
         failed = [pl.when(~pl.col(c).fill_null(True)).then(pl.lit(lbl)) for c, lbl in conds]
         held_line = (pl.lit("Conditions remplies (valeurs centrales) : ")
@@ -155,10 +195,19 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         failed_list = pl.concat_list(failed).list.drop_nulls() if failed else None
         lines = [estimate]
         # a possible flag says first on which values it rests: the central values may not give the right at all
-        central_gives = pl.col("amount_central").fill_null(0.0) > 0
-        lines.append(pl.when((pl.col("grade") == "possible") & ~central_gives).then(pl.lit(
-            "Droit seulement si les données inconnues sont favorables : pas sur les valeurs centrales."))
-            .when(pl.col("grade") == "possible").then(pl.lit(
+        central_gives = (pl.col("amount_central").fill_null(0.0) > 0) if row.kind == "amount" \
+            else pl.col("amount_central").is_not_null()
+        possible = pl.col("grade") == "possible"
+        other = pl.col("_other_central").fill_null(False) & pl.col("amount_central").is_null()
+        other_name = BENEFIT_FR[row.excludes] if row.excludes else ""
+        # the central values give the other coverage (the two exclude each other): the participation is due on
+        # other values of the unknowns (resources above the free coverage's ceiling), not on "favourable" ones
+        lines.append(pl.when(possible & other).then(pl.lit(
+            f"Sur les valeurs centrales, c'est la {other_name} qui est due (les deux s'excluent) : la "
+            "participation ne vaut que si des données inconnues placent les ressources au-dessus de son plafond."))
+            .when(possible & ~central_gives).then(pl.lit(
+                "Droit seulement si les données inconnues sont favorables : pas sur les valeurs centrales."))
+            .when(possible).then(pl.lit(
                 "Droit sur les valeurs centrales, mais certaines ne reposent sur aucune donnée transmise.")))
         cap = catalogue_row(benefit).grade_cap
         if cap is not None:  # a condition no data shows: said first, the letter asks it

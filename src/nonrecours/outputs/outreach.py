@@ -197,8 +197,14 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
             .group_by("claimant_id", maintain_order=True)
             .agg(pl.col("payer").first().alias("claim_agency"), pl.col("benefit").first().alias("lead_benefit"),
                  pl.col("grade").first().alias("grade")))
-    detail = pl.format("{} : {} par mois (de {} à {}), {}", "_label", _euros(pl.col("miss_central")),
-                       _euros(pl.col("miss_low")), _euros(pl.col("miss_high")), pl.col("grade"))
+    # a coverage not due on the central values (the CSS with participation where the free CSS is due there)
+    # has a range over the other variants but no central amount: said, never shown as an unknown amount
+    detail = (pl.when(pl.col("miss_central").is_null() & pl.col("miss_high").is_not_null())
+              .then(pl.format("{} : pas due sur les valeurs centrales ; {} à {} par mois selon les données "
+                              "inconnues, {}", "_label", _euros(pl.col("miss_low")), _euros(pl.col("miss_high")),
+                              pl.col("grade")))
+              .otherwise(pl.format("{} : {} par mois (de {} à {}), {}", "_label", _euros(pl.col("miss_central")),
+                                   _euros(pl.col("miss_low")), _euros(pl.col("miss_high")), pl.col("grade"))))
     channel_map = {f"{b}|{a}": f"{BENEFIT_LABELS.get(b, b)} : {text}" for (b, a), text in CHANNELS.items()}
     per_person = (
         f.sort(["claimant_id", "_score"], descending=[False, True], nulls_last=True)

@@ -1,0 +1,111 @@
+"""Reasons name, fact by fact, the agency and extract month the core's provenance records."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from nonrecours.detection import DetectionConfig, core_month, detect
+
+from .conftest import MONTH, Territory
+
+RSA_ONLY = DetectionConfig(benefits=("rsa",))
+
+
+def _known_to_caf_and_france_travail(nationality: str) -> dict[str, pl.DataFrame]:
+    t = Territory()
+    t.famille("jobseeker", salary=300.0)
+    tables = t.tables()
+    persons = tables["persons"]
+    caf = persons.with_columns(pl.lit(None, dtype=pl.String).alias("nationality_group"))
+    ft = persons.with_columns(pl.lit("france_travail").alias("source_agency"),
+                              pl.lit(nationality).alias("nationality_group"),
+                              pl.lit(12 if nationality == "OTHER" else None, dtype=pl.Int16)
+                              .alias("residence_permit_years"),
+                              pl.lit(None, dtype=pl.Float64).alias("disability_rate"),
+                              pl.lit(None, dtype=pl.Boolean).alias("student"),
+                              pl.lit(None, dtype=pl.Boolean).alias("pregnant"),
+                              pl.lit(dt.date(2026, 5, 30)).alias("extract_date"))
+    tables["persons"] = pl.concat([caf, ft.select(caf.columns)])
+    return tables
+
+
+def test_an_exemption_estimated_from_the_nationality_has_the_nationalitys_agency():
+    """A French national needs no residence exemption: that estimate follows from the nationality France
+    Travail sent (May), so its provenance is France Travail's, not the CAF's persons row."""
+    core = core_month(_known_to_caf_and_france_travail("FR"), MONTH)
+    prov = core.provenance.filter((pl.col("id") == "p-jobseeker")
+                                  & pl.col("input").is_in(["nationality_group", "residence_condition_exempt",
+                                                           "ofpra_protection"]))
+    assert prov.height == 3
+    assert set(prov.get_column("source_agency")) == {"france_travail"}
+    assert set(prov.get_column("source_month")) == {dt.date(2026, 5, 1)}
+
+
+@pytest.fixture(scope="module")
+def foreign():
+    """A woman the CAF follows (the CAF sends no nationality for her) whose nationality only France Travail's
+    registration gives, in its May extract: the reason must name France Travail for it, not the CAF."""
+    tables = _known_to_caf_and_france_travail("OTHER")
+    core = core_month(tables, MONTH)
+    return tables, core, detect(core, tables, backend="polars", config=RSA_ONLY)
+
+
+def test_nationality_is_named_with_the_agency_and_month_that_sent_it(foreign):
+    _, core, run = foreign
+    prov = core.provenance.filter((pl.col("id") == "p-jobseeker") & (pl.col("input") == "nationality_group"))
+    assert prov.get_column("source_agency").to_list() == ["france_travail"]
+    flag = run.flags.filter(pl.col("unit_id").str.ends_with(":f-jobseeker")).row(0, named=True)
+    facts = next(r for r in flag["reasons"] if r.startswith("Données utilisées"))
+    assert "nationalité (France Travail 05/2026)" in facts
+    assert "âge (CAF 06/2026)" in facts
+    assert "état civil" not in facts and "nationalité (CAF" not in facts
+
+
+def test_no_fact_is_named_with_an_agency_its_provenance_does_not_record(foreign):
+    """Every « fact (agency month) » of the reason line is one the provenance holds for the famille's member."""
+    from nonrecours.detection.reasons import AGENCY_FR, _input_label
+
+    _, core, run = foreign
+    prov = core.provenance.filter((pl.col("id") == "p-jobseeker") & pl.col("source_agency").is_not_null())
+    held = {f"{_input_label(i)} ({AGENCY_FR.get(a, a)} {m:%m/%Y})"
+            for i, a, m in prov.select("input", "source_agency", "source_month").iter_rows()}
+    facts = next(r for r in run.flags.get_column("reasons").explode().to_list() if r.startswith("Données"))
+    named = facts.removeprefix("Données utilisées : ").removesuffix(".").split(" ; ")
+    assert len(named) >= 3 and set(named) <= held
+
+
+@pytest.fixture(scope="module")
+def css_band():
+    """A salary no agency sent (a conventional central value): 600 € a month centrally (the free CSS), up to
+    1,100 € (the CSS with participation band) at the high end."""
+    from nonrecours.core import CoreMonth
+
+    from .conftest import unknown_salary
+
+    t = Territory()
+    t.famille("band", salary=1.0)
+    tables = t.tables()
+    core = core_month(tables, MONTH)
+    core = CoreMonth(month=MONTH, inputs=core.inputs, provenance=core.provenance,
+                     unknowns=pl.concat([core.unknowns, unknown_salary("p-band", 0.0, 600.0, 1100.0, informed=False)
+                                         .cast(core.unknowns.schema)]))
+    return detect(core, tables, backend="polars",
+                  config=DetectionConfig(benefits=("css_free", "css_participation")))
+
+
+def test_a_participation_not_due_centrally_says_the_free_css_is(css_band):
+    """The CSS with participation flag with a low and high amount but no central one: the central values give
+    the free CSS (the two exclude each other), so the reason says that, not « favourable values »."""
+    units = {r["benefit"]: r for r in css_band.units.iter_rows(named=True)}
+    part, free = units["css_participation"], units["css_free"]
+    assert free["entitled_central"] and not part["entitled_central"] and part["entitled_high"]
+    assert part["grade"] == "possible" and part["amount_central"] is None and part["amount_high"] > 0
+    reasons = css_band.flags.filter(pl.col("benefit") == "css_participation").item(0, "reasons").to_list()
+    assert reasons[0].startswith("Droit estimé à la complémentaire santé solidaire avec participation ; "
+                                 "participation de ")
+    assert reasons[1].startswith("Sur les valeurs centrales, c'est la complémentaire santé solidaire sans "
+                                 "participation qui est due")
+    assert not any("favorables" in r for r in reasons)
