@@ -238,13 +238,15 @@ differed (72 € and 66 €)."""
 
 
 def test_flagged_units_replay_through_openfisca(demo_run_folder):
-    """A sample of the demo's flagged familles, exported as OpenFisca web-API situations and computed by
-    OpenFisca-France 176.1.8 (the test oracle), gets our amounts within 1 € where its inputs are all known."""
+    """A sample of the demo's outreach rows, replayed as an agent would: the row's ``situation_id`` finds its
+    line in ``openfisca/<agency>.jsonl``, whose situation OpenFisca-France 176.1.8 (the test oracle) computes;
+    where the dwelling's inputs are all known, it gets our amounts (the flags' central amounts) within 1 €."""
+    import json
+
     from tests.oracle.environment import OracleUnavailable, ensure_oracle, run_oracle
 
     from nonrecours.detection.detect import core_month, read_workspace
     from nonrecours.engine import evaluate, required_inputs
-    from nonrecours.outputs import export_situations
 
     try:
         python = ensure_oracle()
@@ -253,45 +255,56 @@ def test_flagged_units_replay_through_openfisca(demo_run_folder):
     run = demo_run_folder
     benefits = ["rsa", "ppa", "aspa"]
     core = core_month(read_workspace(run / "workspace"), MONTH)
-    flags = pl.read_parquet(run / "detection" / f"{MONTH:%Y-%m}" / "flags.parquet")
+    det = run / "detection" / f"{MONTH:%Y-%m}"
+    flags = pl.read_parquet(det / "flags.parquet")
     ind = core.inputs.individu.select("person_id", "famille_id", "menage_id")
     reads = sorted({i for vs in required_inputs(benefits).values() for i in vs} - N2_CONVENTION)
     unknown = core.unknowns.filter(pl.col("input").is_in(reads))
     by = {e: unknown.filter(pl.col("entity") == e).select(pl.col("id")) for e in ("individu", "famille", "menage")}
-    # a famille whose demandeur lives in another dwelling (or that has none: a child no extract links to its
-    # parents) cannot be exported with this dwelling: OpenFisca would find no demandeur, hence no ménage
-    split = (core.inputs.individu.group_by("famille_id")
-             .agg(pl.col("menage_id").n_unique().alias("n"),
-                  (pl.col("famille_role") == "demandeur").any().alias("has_demandeur"))
-             .filter((pl.col("n") > 1) | ~pl.col("has_demandeur")).select("famille_id"))
-    parentless = core.inputs.individu.join(split, on="famille_id").select("menage_id").unique()
     partial = pl.concat([
-        parentless,
         ind.join(by["individu"].rename({"id": "person_id"}), on="person_id").select("menage_id"),
         ind.join(by["famille"].rename({"id": "famille_id"}), on="famille_id").select("menage_id"),
         by["menage"].rename({"id": "menage_id"})]).unique()
     flagged = (flags.filter(pl.col("benefit").is_in(benefits) & (pl.col("unit_kind") == "famille"))
-               .select(pl.col("unit_id").alias("famille_id")).unique())
+               .select(pl.col("unit_id").alias("famille_id"), "claimant_id").unique())
     known = (flagged.join(ind.select("famille_id", "menage_id").unique(), on="famille_id")
              .join(partial, on="menage_id", how="anti"))  # the whole dwelling is exported: all of it known
-    assert known.height >= 20, known.height
-    sample = known.sort("famille_id").head(REPLAY_SAMPLE)
-    # the month's paid family benefits and housing aid stated as detection read them (not recomputed)
-    export = export_situations(core.inputs, MONTH, sample.get_column("famille_id"), paid_this_month=True)
-    results = run_oracle(export.situations, python)
+    # the files an agent reads: each list's rows and its situations, by situation_id
+    out = run / "outputs" / f"{MONTH:%Y-%m}"
+    rows = pl.concat([pl.read_parquet(p) for p in sorted(out.glob("outreach_*.parquet"))])
+    lines = [json.loads(line) for p in sorted((out / "openfisca").glob("*.jsonl"))
+             for line in p.read_text(encoding="utf-8").splitlines()]
+    by_id = {line["situation_id"]: line for line in lines}
+    # which claimant a line is (test side only: through detection's table, by the situation's exact text)
+    texts = pl.DataFrame({"situation_id": list(by_id), "famille": [v["famille"] for v in by_id.values()],
+                          "situation": [json.dumps(v["situation"], ensure_ascii=False, separators=(",", ":"))
+                                        for v in by_id.values()]})
+    situations = pl.read_parquet(det / "situations.parquet")
+    linked = texts.join(situations, on=["situation", "famille"])
+    assert linked.height == texts.height and linked.get_column("claimant_id").is_unique().all()
+    sample = (known.join(linked.select("claimant_id", "situation_id"), on="claimant_id")
+              .join(rows.select("situation_id", "benefits"), on="situation_id").sort("situation_id")
+              .head(REPLAY_SAMPLE))
+    assert sample.height >= 20, sample.height
+    # the situation as the agent POSTs it to /calculate, read at the line's famille
+    ids = sample.get_column("situation_id").to_list()
+    results = run_oracle([by_id[i]["situation"] for i in ids], python)
     period = f"{MONTH:%Y-%m}"
     theirs = pl.DataFrame(
-        [(fid, *(float(results[pos]["familles"][key][b][period]) for b in benefits))
-         for fid, pos, key in export.index.select("famille_id", "position", "famille").iter_rows()],
-        schema=["famille_id", *[f"of_{b}" for b in benefits]], orient="row")
+        [(i, *(float(r["familles"][by_id[i]["famille"]][b][period]) for b in benefits))
+         for i, r in zip(ids, results, strict=True)],
+        schema=["situation_id", *[f"of_{b}" for b in benefits]], orient="row")
     ours = evaluate(benefits, core.inputs, MONTH, backend="polars", missing_inputs="error")["famille"]
-    both = sample.join(theirs, on="famille_id").join(ours.select("famille_id", *benefits), on="famille_id")
+    both = sample.join(theirs, on="situation_id").join(ours.select("famille_id", *benefits), on="famille_id")
     assert both.height == sample.height
     rates = both.select(*[((pl.col(b) - pl.col(f"of_{b}")).abs() <= 1.0).mean().alias(b) for b in benefits]).row(
         0, named=True)
-    assert all(rate >= REPLAY_FLOOR for rate in rates.values()), (rates, both.to_dicts())
-    # the flags' central amounts are these amounts: what the agent reads is what OpenFisca replays
-    replayed = flags.join(both.rename({"famille_id": "unit_id"}), on="unit_id")
+    assert all(rate >= REPLAY_FLOOR for rate in rates.values()), (rates, both.drop("benefits").to_dicts())
+    # the flags' central amounts are these amounts: what the agent reads is what OpenFisca replays, and the row
+    # names every benefit flagged
+    replayed = flags.join(both.drop("benefits").rename({"famille_id": "unit_id"}), on=["unit_id", "claimant_id"])
     for b in benefits:
-        rows = replayed.filter(pl.col("benefit") == b)
-        assert ((rows.get_column("amount_central") - rows.get_column(b)).abs() <= 0.01).all(), b
+        rows_b = replayed.filter(pl.col("benefit") == b)
+        assert ((rows_b.get_column("amount_central") - rows_b.get_column(b)).abs() <= 0.01).all(), b
+    named = replayed.join(both.select("situation_id", "benefits"), on="situation_id")
+    assert named.select(pl.col("benefits").list.contains(pl.col("benefit")).all()).item()
