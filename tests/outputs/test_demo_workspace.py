@@ -227,6 +227,54 @@ N2_CONVENTION = {"revenus_n2_renseignes", "revenu_activite_imposable_n2",
                  "pensions_imposables_n2"}
 """Inputs of year N-2 no agency states: the rules then estimate them from the monthly amounts, and the export
 states those monthly amounts back to January N-2, so OpenFisca reads the same; not a lack for the replay."""
+def test_each_listed_row_finds_one_situation_and_no_identifier_leaves(demo_run_folder):
+    """Every row of the demo's lists with a ``situation_id`` has exactly one line in its agency's
+    ``openfisca/<agency>.jsonl``, in the list's order, and every line belongs to a row; the situations carry
+    neutral keys only: no pseudonym, no NIR-shaped string, no name."""
+    import json
+    import re
+
+    from nonrecours.audit import read_manifest
+    from nonrecours.outputs.export_openfisca import HOUSING
+    from nonrecours.privacy import find_leaks
+
+    run = demo_run_folder
+    out = run / "outputs" / f"{MONTH:%Y-%m}"
+    lists = {p.stem.removeprefix("outreach_"): pl.read_parquet(p) for p in sorted(out.glob("outreach_*.parquet"))}
+    total = linked = 0
+    for agency, frame in lists.items():
+        lines = [json.loads(line) for line in (out / "openfisca" / f"{agency}.jsonl").read_text("utf-8").splitlines()]
+        ids = frame.get_column("situation_id").drop_nulls().to_list()
+        assert [line["situation_id"] for line in lines] == ids and len(set(ids)) == len(ids)
+        assert all(re.fullmatch(rf"{agency}-\d{{6}}", i) for i in ids)
+        for line in lines:
+            sit = line["situation"]
+            assert set(sit) == {"individus", "familles", "foyers_fiscaux", "menages"}
+            assert line["famille"] in sit["familles"]
+            keys = [k for entity in sit.values() for k in entity]
+            assert all(re.fullmatch(r"(i|f|ff|m)\d+", k) for k in keys), keys
+        total += frame.height
+        linked += len(ids)
+    assert linked >= 0.95 * total, (linked, total)
+    manifest = read_manifest(run)
+    (stage,) = [s for s in manifest["stages"] if s["name"] == "outputs"]
+    assert stage["counts"][f"{MONTH:%Y-%m} outreach without an OpenFisca situation"] == total - linked
+    files = {o["path"] for o in manifest["outputs"]}
+    assert {f"outputs/{MONTH:%Y-%m}/openfisca/{a}.jsonl" for a in lists} <= files
+    flags = pl.read_parquet(run / "detection" / f"{MONTH:%Y-%m}" / "flags.parquet")
+    members = pl.read_parquet(run / "detection" / f"{MONTH:%Y-%m}" / "memberships.parquet")
+    pseudonyms = (set(flags["claimant_id"]) | set(members["person_id"]) | set(members["unit_id"])
+                  | {u.split(":", 1)[-1] for u in members["unit_id"]})
+    people = pl.read_parquet(run / "truth" / "identities.parquet")
+    # OpenFisca's own words are no name (« marie », statut_marital, is also a first name)
+    vocabulary = {"marie", "pacse", "actif", "chomeur", "retraite", "inactif", *HOUSING.values()}
+    names = {n for n in set(people["first_name"]) | set(people["last_name"])
+             if len(n) > 3 and n.lower() not in vocabulary}
+    text = "".join(p.read_text("utf-8") for p in sorted((out / "openfisca").glob("*.jsonl")))
+    assert text and not any(p in text for p in pseudonyms)
+    assert not find_leaks([out / "openfisca"], names=names)
+
+
 REPLAY_SAMPLE = 40
 REPLAY_FLOOR = 0.95
 """Share of fully-known flagged familles whose amounts OpenFisca reproduces within 1 €, per benefit. Measured on
