@@ -275,6 +275,29 @@ def test_each_listed_row_finds_one_situation_and_no_identifier_leaves(demo_run_f
     assert not find_leaks([out / "openfisca"], names=names)
 
 
+def test_the_command_prints_a_rows_situation(demo_run_folder, tmp_path):
+    """``nonrecours outreach situation LIST SITUATION_ID`` prints the JSON to POST for the row, and fails cleanly
+    (exit 3, naming the file) on an id the list does not have."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from nonrecours.cli import app
+
+    out = demo_run_folder / "outputs" / f"{MONTH:%Y-%m}"
+    first = json.loads((out / "openfisca" / "cnam.jsonl").read_text("utf-8").splitlines()[0])
+    row = pl.read_parquet(out / "outreach_cnam.parquet").filter(pl.col("situation_id") == first["situation_id"])
+    assert row.height == 1
+    runner = CliRunner()
+    done = runner.invoke(app, ["outreach", "situation", str(out / "outreach_cnam.csv"), first["situation_id"],
+                               "--out", str(tmp_path / "s.json")])
+    assert done.exit_code == 0, done.output
+    assert json.loads((tmp_path / "s.json").read_text("utf-8")) == first["situation"]
+    assert f"familles.{first['famille']}" in done.output
+    missing = runner.invoke(app, ["outreach", "situation", str(out / "outreach_cnam.csv"), "cnam-999999"])
+    assert missing.exit_code == 3 and "cnam.jsonl" in missing.output
+
+
 REPLAY_SAMPLE = 40
 REPLAY_FLOOR = 0.95
 """Share of fully-known flagged familles whose amounts OpenFisca reproduces within 1 €, per benefit. Measured on

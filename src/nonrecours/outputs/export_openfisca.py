@@ -49,7 +49,7 @@ from nonrecours.engine.plan import add_months
 from nonrecours.rules.benefits.common import PENSION_TAXABLE, SALARY_TAXABLE, UNEMPLOYMENT_TAXABLE
 
 __all__ = ["EXPORTED_OUTPUTS", "SITUATIONS_SCHEMA", "Export", "export_situations", "flagged_situations",
-           "write_situations"]
+           "read_situation", "write_situations"]
 
 NET_TO_GROSS_SALARY = 0.78
 NATIONALITY_CODE = {"FR": "FR", "EEA_CH": "DE", "OTHER": "ZZ"}
@@ -417,3 +417,25 @@ def write_situations(rows: pl.DataFrame, situations: pl.DataFrame, path: str | P
     with atomic_path(path) as tmp:
         tmp.write_text("".join(text.to_list()), encoding="utf-8")
     return path
+
+
+def read_situation(list_path: str | Path, situation_id: str) -> tuple[str, dict[str, Any]]:
+    """(famille key, situation) of a row of an outreach list, from ``openfisca/<agency>.jsonl`` beside the list
+    (``outreach_<agency>.csv`` or ``.parquet``): what ``nonrecours outreach situation`` prints to replay it."""
+    from nonrecours.errors import SchemaError
+
+    list_path = Path(list_path)
+    agency = list_path.stem.removeprefix("outreach_")
+    source = list_path.parent / "openfisca" / f"{agency}.jsonl"
+    if not list_path.stem.startswith("outreach_") or not source.exists():
+        raise SchemaError(f"no OpenFisca situations beside this list (expected openfisca/{agency}.jsonl)",
+                          table=list_path.name)
+    with source.open(encoding="utf-8") as lines:
+        for n, line in enumerate(lines):
+            if line.startswith(f'{{"situation_id":"{situation_id}"'):
+                row = json.loads(line)
+                if row.get("situation_id") != situation_id:
+                    raise SchemaError("malformed line", table=source.name, row=n)
+                return row["famille"], row["situation"]
+    raise SchemaError(f"no situation {situation_id} (a row without situation_id has none: its famille spans "
+                      "several dwellings)", table=source.name, column="situation_id")
