@@ -300,12 +300,10 @@ def test_the_command_prints_a_rows_situation(demo_run_folder, tmp_path):
 
 REPLAY_SAMPLE = 40
 REPLAY_FLOOR = 0.95
-"""Share of fully-known flagged familles whose amounts OpenFisca reproduces within 1 €, per benefit. Measured on
-a 1,500-person demo of seed 2 (June 2026; the test now reads the session's demo of seed 4, where it holds too):
-30 flagged familles (of 256 flagged for RSA, PPA or ASPA) have every input the three benefits read known in
-their whole dwelling; RSA, PPA and ASPA agree on 30/30. Without the month's paid housing aid stated
-(``paid_this_month``), RSA agreed on 28/30: OpenFisca computed the aid itself and two couples' forfait logement
-differed (72 € and 66 €)."""
+"""Share of the replayed rows (dwelling fully known) whose amounts OpenFisca reproduces within 1 €, per benefit.
+Measured on the session's demo (1,500 persons, seed 4, June 2026), through the written files: 34 rows; RSA
+34/34, PPA 33/34, ASPA 34/34 (docs/outputs.md). Earlier, on seed 2 through ``export_situations`` directly: 30/30
+each, and RSA 28/30 when OpenFisca computed the month's housing aid instead of reading it (``paid_this_month``)."""
 
 
 def test_flagged_units_replay_through_openfisca(demo_run_folder):
