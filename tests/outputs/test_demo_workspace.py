@@ -235,7 +235,7 @@ def test_each_listed_row_finds_one_situation_and_no_identifier_leaves(demo_run_f
     import re
 
     from nonrecours.audit import read_manifest
-    from nonrecours.outputs.export_openfisca import HOUSING
+    from nonrecours.outputs.export_openfisca import VOCABULARY
     from nonrecours.privacy import find_leaks
 
     run = demo_run_folder
@@ -267,9 +267,8 @@ def test_each_listed_row_finds_one_situation_and_no_identifier_leaves(demo_run_f
                   | {u.split(":", 1)[-1] for u in members["unit_id"]})
     people = pl.read_parquet(run / "truth" / "identities.parquet")
     # OpenFisca's own words are no name (« marie », statut_marital, is also a first name)
-    vocabulary = {"marie", "pacse", "actif", "chomeur", "retraite", "inactif", *HOUSING.values()}
     names = {n for n in set(people["first_name"]) | set(people["last_name"])
-             if len(n) > 3 and n.lower() not in vocabulary}
+             if len(n) > 3 and n.lower() not in VOCABULARY}
     text = "".join(p.read_text("utf-8") for p in sorted((out / "openfisca").glob("*.jsonl")))
     assert text and not any(p in text for p in pseudonyms)
     assert not find_leaks([out / "openfisca"], names=names)

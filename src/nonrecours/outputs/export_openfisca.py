@@ -48,7 +48,7 @@ from nonrecours.atomic import atomic_path
 from nonrecours.engine.plan import add_months
 from nonrecours.rules.benefits.common import PENSION_TAXABLE, SALARY_TAXABLE, UNEMPLOYMENT_TAXABLE
 
-__all__ = ["EXPORTED_OUTPUTS", "SITUATIONS_SCHEMA", "Export", "export_situations", "flagged_situations",
+__all__ = ["EXPORTED_OUTPUTS", "SITUATIONS_SCHEMA", "VOCABULARY", "Export", "export_situations", "flagged_situations",
            "read_situation", "write_situations"]
 
 NET_TO_GROSS_SALARY = 0.78
@@ -57,6 +57,9 @@ NATIONALITY_CODE = {"FR": "FR", "EEA_CH": "DE", "OTHER": "ZZ"}
 HOUSING = {"tenant": "locataire_vide", "tenant_furnished": "locataire_meuble", "social_tenant": "locataire_hlm",
            "foyer": "locataire_foyer", "owner": "proprietaire", "owner_with_loan": "primo_accedant",
            "free": "loge_gratuitement", "homeless": "sans_domicile"}
+VOCABULARY = frozenset({"marie", "pacse", "actif", "chomeur", "retraite", "inactif", *HOUSING.values()})
+"""OpenFisca's words the export writes as values (« marie » is statut_marital, and a first name too): a name
+scanner over situations leaves these out."""
 PAID = ("af", "paje_base", "asf", "aide_logement")
 PAID_COLUMNS = {"af": "af", "paje_base": "paje_base", "asf": "asf", "aide_logement": "aide_logement_versee"}
 """Our input column of each OpenFisca variable stated as paid."""
