@@ -15,9 +15,11 @@ rules/join         ``core.build_month`` inside the rules stage; ``detection/join
                    (the run joins the month twice); ``join`` in the table is their sum
 rules/evaluate     ``engine.evaluate`` (the rules on the chosen backend); ``detection/evaluate`` detection's
                    ``evaluate_many`` (the low, central and high variants stacked)
+detection/export   ``export_openfisca.flagged_situations`` (each flagged claimant's OpenFisca situation)
 outputs/outreach   ``outputs.stage.build_outreach`` (lead agency, texts, AES-SIV return tokens)
 outputs/statistics ``outputs.stage.unit_profiles`` + ``build_statistics`` (every level, secondary suppression)
-outputs/writing    ``outputs.stage.write_table``, ``write_answers``, ``write_report`` (Parquet, French CSV, HTML)
+outputs/writing    ``outputs.stage.write_table``, ``write_situations``, ``write_answers``, ``write_report`` (Parquet,
+                   French CSV, JSON Lines, HTML)
 finish             the run after its last stage: manifest (every output hashed and counted), audit entry
 =================  ==============================================================================================
 
@@ -275,6 +277,7 @@ def pipeline(root: Path, backend: str, extracts: dict[str, str], month: str, mem
 
     import nonrecours.core
     import nonrecours.engine
+    import nonrecours.outputs.export_openfisca as export_openfisca
     import nonrecours.outputs.stage as outputs_stage
     from nonrecours import connectors
     from nonrecours.config import load_config
@@ -312,10 +315,11 @@ def pipeline(root: Path, backend: str, extracts: dict[str, str], month: str, mem
         meter.wrap(nonrecours.core, "build_month", lambda *a, **k: f"{current['stage']}/join")
         meter.wrap(nonrecours.engine, "evaluate", lambda *a, **k: f"{current['stage']}/evaluate")
         meter.wrap(detect_module, "evaluate_many", lambda *a, **k: f"{current['stage']}/evaluate")
+        meter.wrap(export_openfisca, "flagged_situations", "detection/export")
         meter.wrap(outputs_stage, "build_outreach", "outputs/outreach")
         for attr in ("unit_profiles", "build_statistics"):
             meter.wrap(outputs_stage, attr, "outputs/statistics")
-        for attr in ("write_table", "write_answers", "write_report"):
+        for attr in ("write_table", "write_situations", "write_answers", "write_report"):
             meter.wrap(outputs_stage, attr, "outputs/writing")
         cfg = load_config(toml)
         with meter.measure("run"):

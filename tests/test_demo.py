@@ -60,8 +60,11 @@ def test_detection_writes_flags_units_summary_and_evaluation(demo):
 
 
 def test_no_raw_identifier_past_the_connectors(demo):
+    from nonrecours.outputs.export_openfisca import VOCABULARY
+
     ids = pl.read_parquet(demo.out / "truth" / "identities.parquet")
-    names = set(ids["first_name"]) | set(ids["last_name"])
+    # detection's OpenFisca situations write « marie » (statut_marital), also a first name
+    names = {n for n in set(ids["first_name"]) | set(ids["last_name"]) if n.lower() not in VOCABULARY}
     leaks = find_leaks([demo.out / "workspace", demo.out / "rules", demo.out / "detection",
                         demo.out / "evaluation", demo.out / "audit", demo.out / "manifest.json",
                         demo.out / "run.log"], names=names)

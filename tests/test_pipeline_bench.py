@@ -48,7 +48,7 @@ def test_every_stage_of_the_run_is_measured(bench, quick_run, tmp_path) -> None:
     agencies = list(load_config(quick_run / "run.toml").agencies)
     steps = run["steps"]
     expected = ["run", "ingest", *(f"ingest/{a}" for a in agencies), "rules", "rules/join", "rules/evaluate",
-                "detection", "detection/join", "detection/evaluate", "outputs", "outputs/outreach",
+                "detection", "detection/join", "detection/evaluate", "detection/export", "outputs", "outputs/outreach",
                 "outputs/statistics", "outputs/writing", "ablation"]
     for name in expected:
         assert set(steps[name]) == FIELDS, name

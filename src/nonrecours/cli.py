@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import errno
 import inspect
+import json
 import logging
 import os
 import sys
@@ -740,7 +741,8 @@ def evaluate(
     _print_outputs("evaluate", write_evaluation(score, out or run).values())
 
 
-outreach_app = typer.Typer(help="Outreach lists: an agency opens its own list.", no_args_is_help=True)
+outreach_app = typer.Typer(help="Outreach lists: an agency opens its own list, or replays a row in OpenFisca.",
+                            no_args_is_help=True)
 app.add_typer(outreach_app, name="outreach")
 
 
@@ -780,3 +782,25 @@ def outreach_open(
     _out().print(f"outreach open: {opened.height:,} rows for agency {agency}, {numbers:,} record numbers opened "
                  f"({opened.height - numbers:,} rows without a record at {agency}), written to {target}",
                  markup=False)
+
+
+@outreach_app.command("situation")
+def outreach_situation(
+    list_path: Annotated[Path, typer.Argument(metavar="LIST", help="An outreach list (outreach_<agency>.csv or "
+                                              ".parquet) with openfisca/<agency>.jsonl beside it.")],
+    situation_id: Annotated[str, typer.Argument(metavar="SITUATION_ID", help="The row's situation_id column.")],
+    out: Annotated[Path | None, typer.Option("--out", help="Write the JSON there instead of printing it.")] = None,
+) -> None:
+    """Print a row's OpenFisca situation: the JSON to POST to the web API's /calculate to replay the case."""
+    from nonrecours.atomic import atomic_path
+    from nonrecours.outputs.export_openfisca import read_situation
+
+    famille, situation = read_situation(list_path, situation_id)
+    text = json.dumps(situation, ensure_ascii=False, indent=2)
+    if out is None:
+        typer.echo(text)
+    else:
+        with atomic_path(out) as tmp:
+            tmp.write_text(text + "\n", encoding="utf-8")
+    typer.echo(f"outreach situation: {situation_id}, the row's famille is {famille} (read its benefits at "
+               f"familles.{famille} in the answer)" + (f", written to {out}" if out else ""), err=True)

@@ -227,24 +227,94 @@ N2_CONVENTION = {"revenus_n2_renseignes", "revenu_activite_imposable_n2",
                  "pensions_imposables_n2"}
 """Inputs of year N-2 no agency states: the rules then estimate them from the monthly amounts, and the export
 states those monthly amounts back to January N-2, so OpenFisca reads the same; not a lack for the replay."""
+def test_each_listed_row_finds_one_situation_and_no_identifier_leaves(demo_run_folder):
+    """Every row of the demo's lists with a ``situation_id`` has exactly one line in its agency's
+    ``openfisca/<agency>.jsonl``, in the list's order, and every line belongs to a row; the situations carry
+    neutral keys only: no pseudonym, no NIR-shaped string, no name."""
+    import json
+    import re
+
+    from nonrecours.audit import read_manifest
+    from nonrecours.outputs.export_openfisca import VOCABULARY
+    from nonrecours.privacy import find_leaks
+
+    run = demo_run_folder
+    out = run / "outputs" / f"{MONTH:%Y-%m}"
+    lists = {p.stem.removeprefix("outreach_"): pl.read_parquet(p) for p in sorted(out.glob("outreach_*.parquet"))}
+    total = linked = 0
+    for agency, frame in lists.items():
+        lines = [json.loads(line) for line in (out / "openfisca" / f"{agency}.jsonl").read_text("utf-8").splitlines()]
+        ids = frame.get_column("situation_id").drop_nulls().to_list()
+        assert [line["situation_id"] for line in lines] == ids and len(set(ids)) == len(ids)
+        assert all(re.fullmatch(rf"{agency}-\d{{6}}", i) for i in ids)
+        for line in lines:
+            sit = line["situation"]
+            assert set(sit) == {"individus", "familles", "foyers_fiscaux", "menages"}
+            assert line["famille"] in sit["familles"]
+            keys = [k for entity in sit.values() for k in entity]
+            assert all(re.fullmatch(r"(i|f|ff|m)\d+", k) for k in keys), keys
+        total += frame.height
+        linked += len(ids)
+    assert linked >= 0.95 * total, (linked, total)
+    manifest = read_manifest(run)
+    (stage,) = [s for s in manifest["stages"] if s["name"] == "outputs"]
+    assert stage["counts"][f"{MONTH:%Y-%m} outreach without an OpenFisca situation"] == total - linked
+    files = {o["path"] for o in manifest["outputs"]}
+    assert {f"outputs/{MONTH:%Y-%m}/openfisca/{a}.jsonl" for a in lists} <= files
+    flags = pl.read_parquet(run / "detection" / f"{MONTH:%Y-%m}" / "flags.parquet")
+    members = pl.read_parquet(run / "detection" / f"{MONTH:%Y-%m}" / "memberships.parquet")
+    pseudonyms = (set(flags["claimant_id"]) | set(members["person_id"]) | set(members["unit_id"])
+                  | {u.split(":", 1)[-1] for u in members["unit_id"]})
+    people = pl.read_parquet(run / "truth" / "identities.parquet")
+    # OpenFisca's own words are no name (« marie », statut_marital, is also a first name)
+    names = {n for n in set(people["first_name"]) | set(people["last_name"])
+             if len(n) > 3 and n.lower() not in VOCABULARY}
+    text = "".join(p.read_text("utf-8") for p in sorted((out / "openfisca").glob("*.jsonl")))
+    assert text and not any(p in text for p in pseudonyms)
+    assert not find_leaks([out / "openfisca"], names=names)
+
+
+def test_the_command_prints_a_rows_situation(demo_run_folder, tmp_path):
+    """``nonrecours outreach situation LIST SITUATION_ID`` prints the JSON to POST for the row, and fails cleanly
+    (exit 3, naming the file) on an id the list does not have."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from nonrecours.cli import app
+
+    out = demo_run_folder / "outputs" / f"{MONTH:%Y-%m}"
+    first = json.loads((out / "openfisca" / "cnam.jsonl").read_text("utf-8").splitlines()[0])
+    row = pl.read_parquet(out / "outreach_cnam.parquet").filter(pl.col("situation_id") == first["situation_id"])
+    assert row.height == 1
+    runner = CliRunner()
+    done = runner.invoke(app, ["outreach", "situation", str(out / "outreach_cnam.csv"), first["situation_id"],
+                               "--out", str(tmp_path / "s.json")])
+    assert done.exit_code == 0, done.output
+    assert json.loads((tmp_path / "s.json").read_text("utf-8")) == first["situation"]
+    assert f"familles.{first['famille']}" in done.output
+    missing = runner.invoke(app, ["outreach", "situation", str(out / "outreach_cnam.csv"), "cnam-999999"])
+    assert missing.exit_code == 3 and "cnam.jsonl" in missing.output
+
+
 REPLAY_SAMPLE = 40
 REPLAY_FLOOR = 0.95
-"""Share of fully-known flagged familles whose amounts OpenFisca reproduces within 1 €, per benefit. Measured on
-a 1,500-person demo of seed 2 (June 2026; the test now reads the session's demo of seed 4, where it holds too):
-30 flagged familles (of 256 flagged for RSA, PPA or ASPA) have every input the three benefits read known in
-their whole dwelling; RSA, PPA and ASPA agree on 30/30. Without the month's paid housing aid stated
-(``paid_this_month``), RSA agreed on 28/30: OpenFisca computed the aid itself and two couples' forfait logement
-differed (72 € and 66 €)."""
+"""Share of the replayed rows (dwelling fully known) whose amounts OpenFisca reproduces within 1 €, per benefit.
+Measured on the session's demo (1,500 persons, seed 4, June 2026), through the written files: 34 rows; RSA
+34/34, PPA 33/34, ASPA 34/34 (docs/outputs.md). Earlier, on seed 2 through ``export_situations`` directly: 30/30
+each, and RSA 28/30 when OpenFisca computed the month's housing aid instead of reading it (``paid_this_month``)."""
 
 
 def test_flagged_units_replay_through_openfisca(demo_run_folder):
-    """A sample of the demo's flagged familles, exported as OpenFisca web-API situations and computed by
-    OpenFisca-France 176.1.8 (the test oracle), gets our amounts within 1 € where its inputs are all known."""
+    """A sample of the demo's outreach rows, replayed as an agent would: the row's ``situation_id`` finds its
+    line in ``openfisca/<agency>.jsonl``, whose situation OpenFisca-France 176.1.8 (the test oracle) computes;
+    where the dwelling's inputs are all known, it gets our amounts (the flags' central amounts) within 1 €."""
+    import json
+
     from tests.oracle.environment import OracleUnavailable, ensure_oracle, run_oracle
 
     from nonrecours.detection.detect import core_month, read_workspace
     from nonrecours.engine import evaluate, required_inputs
-    from nonrecours.outputs import export_situations
 
     try:
         python = ensure_oracle()
@@ -253,45 +323,56 @@ def test_flagged_units_replay_through_openfisca(demo_run_folder):
     run = demo_run_folder
     benefits = ["rsa", "ppa", "aspa"]
     core = core_month(read_workspace(run / "workspace"), MONTH)
-    flags = pl.read_parquet(run / "detection" / f"{MONTH:%Y-%m}" / "flags.parquet")
+    det = run / "detection" / f"{MONTH:%Y-%m}"
+    flags = pl.read_parquet(det / "flags.parquet")
     ind = core.inputs.individu.select("person_id", "famille_id", "menage_id")
     reads = sorted({i for vs in required_inputs(benefits).values() for i in vs} - N2_CONVENTION)
     unknown = core.unknowns.filter(pl.col("input").is_in(reads))
     by = {e: unknown.filter(pl.col("entity") == e).select(pl.col("id")) for e in ("individu", "famille", "menage")}
-    # a famille whose demandeur lives in another dwelling (or that has none: a child no extract links to its
-    # parents) cannot be exported with this dwelling: OpenFisca would find no demandeur, hence no ménage
-    split = (core.inputs.individu.group_by("famille_id")
-             .agg(pl.col("menage_id").n_unique().alias("n"),
-                  (pl.col("famille_role") == "demandeur").any().alias("has_demandeur"))
-             .filter((pl.col("n") > 1) | ~pl.col("has_demandeur")).select("famille_id"))
-    parentless = core.inputs.individu.join(split, on="famille_id").select("menage_id").unique()
     partial = pl.concat([
-        parentless,
         ind.join(by["individu"].rename({"id": "person_id"}), on="person_id").select("menage_id"),
         ind.join(by["famille"].rename({"id": "famille_id"}), on="famille_id").select("menage_id"),
         by["menage"].rename({"id": "menage_id"})]).unique()
     flagged = (flags.filter(pl.col("benefit").is_in(benefits) & (pl.col("unit_kind") == "famille"))
-               .select(pl.col("unit_id").alias("famille_id")).unique())
+               .select(pl.col("unit_id").alias("famille_id"), "claimant_id").unique())
     known = (flagged.join(ind.select("famille_id", "menage_id").unique(), on="famille_id")
              .join(partial, on="menage_id", how="anti"))  # the whole dwelling is exported: all of it known
-    assert known.height >= 20, known.height
-    sample = known.sort("famille_id").head(REPLAY_SAMPLE)
-    # the month's paid family benefits and housing aid stated as detection read them (not recomputed)
-    export = export_situations(core.inputs, MONTH, sample.get_column("famille_id"), paid_this_month=True)
-    results = run_oracle(export.situations, python)
+    # the files an agent reads: each list's rows and its situations, by situation_id
+    out = run / "outputs" / f"{MONTH:%Y-%m}"
+    rows = pl.concat([pl.read_parquet(p) for p in sorted(out.glob("outreach_*.parquet"))])
+    lines = [json.loads(line) for p in sorted((out / "openfisca").glob("*.jsonl"))
+             for line in p.read_text(encoding="utf-8").splitlines()]
+    by_id = {line["situation_id"]: line for line in lines}
+    # which claimant a line is (test side only: through detection's table, by the situation's exact text)
+    texts = pl.DataFrame({"situation_id": list(by_id), "famille": [v["famille"] for v in by_id.values()],
+                          "situation": [json.dumps(v["situation"], ensure_ascii=False, separators=(",", ":"))
+                                        for v in by_id.values()]})
+    situations = pl.read_parquet(det / "situations.parquet")
+    linked = texts.join(situations, on=["situation", "famille"])
+    assert linked.height == texts.height and linked.get_column("claimant_id").is_unique().all()
+    sample = (known.join(linked.select("claimant_id", "situation_id"), on="claimant_id")
+              .join(rows.select("situation_id", "benefits"), on="situation_id").sort("situation_id")
+              .head(REPLAY_SAMPLE))
+    assert sample.height >= 20, sample.height
+    # the situation as the agent POSTs it to /calculate, read at the line's famille
+    ids = sample.get_column("situation_id").to_list()
+    results = run_oracle([by_id[i]["situation"] for i in ids], python)
     period = f"{MONTH:%Y-%m}"
     theirs = pl.DataFrame(
-        [(fid, *(float(results[pos]["familles"][key][b][period]) for b in benefits))
-         for fid, pos, key in export.index.select("famille_id", "position", "famille").iter_rows()],
-        schema=["famille_id", *[f"of_{b}" for b in benefits]], orient="row")
+        [(i, *(float(r["familles"][by_id[i]["famille"]][b][period]) for b in benefits))
+         for i, r in zip(ids, results, strict=True)],
+        schema=["situation_id", *[f"of_{b}" for b in benefits]], orient="row")
     ours = evaluate(benefits, core.inputs, MONTH, backend="polars", missing_inputs="error")["famille"]
-    both = sample.join(theirs, on="famille_id").join(ours.select("famille_id", *benefits), on="famille_id")
+    both = sample.join(theirs, on="situation_id").join(ours.select("famille_id", *benefits), on="famille_id")
     assert both.height == sample.height
     rates = both.select(*[((pl.col(b) - pl.col(f"of_{b}")).abs() <= 1.0).mean().alias(b) for b in benefits]).row(
         0, named=True)
-    assert all(rate >= REPLAY_FLOOR for rate in rates.values()), (rates, both.to_dicts())
-    # the flags' central amounts are these amounts: what the agent reads is what OpenFisca replays
-    replayed = flags.join(both.rename({"famille_id": "unit_id"}), on="unit_id")
+    assert all(rate >= REPLAY_FLOOR for rate in rates.values()), (rates, both.drop("benefits").to_dicts())
+    # the flags' central amounts are these amounts: what the agent reads is what OpenFisca replays, and the row
+    # names every benefit flagged
+    replayed = flags.join(both.drop("benefits").rename({"famille_id": "unit_id"}), on=["unit_id", "claimant_id"])
     for b in benefits:
-        rows = replayed.filter(pl.col("benefit") == b)
-        assert ((rows.get_column("amount_central") - rows.get_column(b)).abs() <= 0.01).all(), b
+        rows_b = replayed.filter(pl.col("benefit") == b)
+        assert ((rows_b.get_column("amount_central") - rows_b.get_column(b)).abs() <= 0.01).all(), b
+    named = replayed.join(both.select("situation_id", "benefits"), on="situation_id")
+    assert named.select(pl.col("benefits").list.contains(pl.col("benefit")).all()).item()

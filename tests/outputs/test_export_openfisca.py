@@ -133,3 +133,23 @@ def test_a_known_aah_paid_is_stated_for_the_parent_with_the_higher_disability_ra
     assert set(granny["aah"]) == {"2025-04"}  # her famille's AAH paid is unknown: OpenFisca computes it
     unknown = export_situations(frames, dt.date(2025, 4, 1)).situations[0]["individus"]
     assert set(unknown[conjoint]["aah"]) == {"2025-04"}  # situations carry no AAH paid
+
+
+def test_a_flagged_claimants_situation_does_not_depend_on_who_else_is_flagged(frames) -> None:  # type: ignore[no-untyped-def]
+    """Detection writes each claimant's situation part by part: the text must be the one of a run in one pass."""
+    import polars as pl
+
+    from nonrecours.outputs.export_openfisca import SITUATIONS_SCHEMA, flagged_situations
+
+    ind = frames["individu"]
+    parents = ind.filter(pl.col("famille_role") == "demandeur").get_column("person_id").to_list()
+    together = flagged_situations(frames, dt.date(2025, 4, 1), pl.DataFrame({"claimant_id": parents}))
+    assert together.schema == pl.Schema(SITUATIONS_SCHEMA) and together.height == len(parents) == 3
+    for p in parents:
+        alone = flagged_situations(frames, dt.date(2025, 4, 1), pl.DataFrame({"claimant_id": [p]}))
+        assert alone.rows() == together.filter(pl.col("claimant_id") == str(p)).rows()
+    jobseeker = json.loads(together.filter(pl.col("famille") == "f0").get_column("situation")[-1])
+    assert "SECRET" not in json.dumps(jobseeker) and all(
+        "salaire_net" not in p for p in jobseeker["individus"].values() if "chomage_net" in p)
+    granny = together.filter(pl.col("famille") == "f1")  # the hosted famille: her own key in the dwelling's JSON
+    assert granny.height == 1 and json.loads(granny["situation"][0])["familles"]["f1"]["parents"]

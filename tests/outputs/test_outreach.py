@@ -226,3 +226,21 @@ def test_every_row_of_the_demos_lists_reaches_its_person_or_says_nobody_can(demo
     manifest = json.loads((demo_run / "manifest.json").read_text(encoding="utf-8"))
     counts = json.dumps(manifest)
     assert f'"{MONTH:%Y-%m} outreach without any record": {nobody.height}' in counts
+
+
+def test_rows_with_an_exported_situation_get_an_id_that_is_their_rank(flags, records, return_keys, provenance,
+                                                                        affiliations):
+    """``situation_id`` is the agency and the row's rank in its list (never a pseudonym), only for the claimants
+    whose situation the run exported; ``claimant_id`` is kept only when asked (for the run to link them)."""
+    exported = pl.DataFrame({"claimant_id": [pid("elodie"), pid("gaelle"), pid("francoise")]})
+    lists = build_outreach(flags, records=records, keys=return_keys, provenance=provenance,
+                           affiliations=affiliations, situations=exported, with_claimant=True)
+    for agency, frame in lists.items():
+        ranks = [f"{agency}-{n:06d}" for n in range(1, frame.height + 1)]
+        got = frame.get_column("situation_id").to_list()
+        assert got == [r if c in set(exported["claimant_id"]) else None
+                       for r, c in zip(ranks, frame["claimant_id"], strict=True)]
+    ids = pl.concat([f.drop_nulls("situation_id") for f in lists.values()])
+    assert sorted(ids["claimant_id"]) == sorted(exported["claimant_id"])
+    plain = build_outreach(flags, records=records, keys=return_keys, affiliations=affiliations)
+    assert all(list(f.columns) == list(OUTREACH_SCHEMA) and f["situation_id"].is_null().all() for f in plain.values())

@@ -506,19 +506,24 @@ _KEY = ["unit_kind", "unit_id", "benefit"]
 _ORDER = ["entity", "id", "input", "month"]
 _SORTS: dict[str, tuple[list[str], bool]] = {
     "flags": (_KEY, False), "units": (_KEY, False), "memberships": (["unit_kind", "unit_id", "person_id"], False),
-    "residence": (["person_id"], False), "provenance": (_ORDER, True), "unknowns": (_ORDER, True)}
+    "residence": (["person_id"], False), "provenance": (_ORDER, True), "unknowns": (_ORDER, True),
+    "situations": (["claimant_id"], False)}
 """Each Parquet output of ``run_detect`` and its order (key columns, nulls last): one order, so the merge of a
 partitioned run's parts writes the rows of an unpartitioned run in the same order."""
 
 
 def _outputs(run: Detection, core: CoreMonth) -> dict[str, pl.DataFrame]:
     """Every Parquet output of ``run_detect``, sorted (``_SORTS``), amounts to the cent in flags and units (a
-    rerun on the same inputs writes the same bytes: sums of floats in another order differ in the last bits)."""
+    rerun on the same inputs writes the same bytes: sums of floats in another order differ in the last bits).
+    ``situations``: each flagged claimant's dwelling as an OpenFisca web-API situation (the outputs stage links
+    them to the outreach rows), made here where the month's engine inputs are at hand."""
+    from nonrecours.outputs.export_openfisca import flagged_situations
+
     cents = pl.col(pl.Float64).round(2)
     members, residence = core_units(core)
     frames = {"flags": run.flags.with_columns(cents), "units": run.units.with_columns(cents),
               "memberships": members, "residence": residence, "provenance": core.provenance,
-              "unknowns": core.unknowns}
+              "unknowns": core.unknowns, "situations": flagged_situations(core.inputs, core.month, run.flags)}
     return {name: f.sort(_SORTS[name][0], nulls_last=_SORTS[name][1]) for name, f in frames.items()}
 
 

@@ -36,16 +36,20 @@ SITUATION_FORMAT.md, so that OpenFisca reads our inputs as our rules do):
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from nonrecours.atomic import atomic_path
 from nonrecours.engine.plan import add_months
 from nonrecours.rules.benefits.common import PENSION_TAXABLE, SALARY_TAXABLE, UNEMPLOYMENT_TAXABLE
 
-__all__ = ["EXPORTED_OUTPUTS", "Export", "export_situations"]
+__all__ = ["EXPORTED_OUTPUTS", "SITUATIONS_SCHEMA", "VOCABULARY", "Export", "export_situations", "flagged_situations",
+           "read_situation", "write_situations"]
 
 NET_TO_GROSS_SALARY = 0.78
 NATIONALITY_CODE = {"FR": "FR", "EEA_CH": "DE", "OTHER": "ZZ"}
@@ -53,6 +57,9 @@ NATIONALITY_CODE = {"FR": "FR", "EEA_CH": "DE", "OTHER": "ZZ"}
 HOUSING = {"tenant": "locataire_vide", "tenant_furnished": "locataire_meuble", "social_tenant": "locataire_hlm",
            "foyer": "locataire_foyer", "owner": "proprietaire", "owner_with_loan": "primo_accedant",
            "free": "loge_gratuitement", "homeless": "sans_domicile"}
+VOCABULARY = frozenset({"marie", "pacse", "actif", "chomeur", "retraite", "inactif", *HOUSING.values()})
+"""OpenFisca's words the export writes as values (« marie » is statut_marital, and a first name too): a name
+scanner over situations leaves these out."""
 PAID = ("af", "paje_base", "asf", "aide_logement")
 PAID_COLUMNS = {"af": "af", "paje_base": "paje_base", "asf": "asf", "aide_logement": "aide_logement_versee"}
 """Our input column of each OpenFisca variable stated as paid."""
@@ -345,3 +352,93 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                          schema={"famille_id": ind["famille_id"].dtype, "position": pl.Int64, "famille": pl.Utf8,
                                  "menage": pl.Utf8})
     return Export(situations=situations, index=index)
+
+
+SITUATIONS_SCHEMA: dict[str, pl.DataType] = {
+    "claimant_id": pl.String(),  # the flag's claimant (a pseudonym: this table stays in the run's detection/)
+    "famille": pl.String(),      # the claimant's famille key inside the situation ("f0", "f1"...)
+    "situation": pl.String(),    # the web-API situation, compact JSON with neutral keys only
+}
+"""Detection's ``situations.parquet``: one row per claimant of a flag whose whole famille lies in one dwelling."""
+
+
+def _drop_zero_series(situation: dict[str, Any]) -> None:
+    """Drop a person's amount series that is 0 in every month (OpenFisca's default): the export states a series
+    for every person once anyone of the batch has a non-zero one, so without this a ménage's JSON would depend on
+    which other ménages were exported with it (a partitioned run must write the bytes of a run in one pass)."""
+    for person in situation["individus"].values():
+        for v in _AMOUNTS:
+            if v in person and not any(person[v].values()):
+                del person[v]
+
+
+def flagged_situations(inputs: Any, month: dt.date, flags: pl.DataFrame) -> pl.DataFrame:
+    """The situation of each flagged claimant's dwelling (:data:`SITUATIONS_SCHEMA`, sorted by claimant), as
+    detection saw the month (``paid_this_month``: the month's paid benefits stated) with the benefits requested,
+    so that POSTing it to ``/calculate`` replays our amounts.
+
+    A famille whose members live in several dwellings (or without a demandeur) is left out: OpenFisca needs a
+    famille's members and its reference person in one situation, so its replay would not be the case we detected.
+    """
+    empty = pl.DataFrame(schema=SITUATIONS_SCHEMA)
+    ind = _frame(inputs, "individu")
+    if ind is None or flags.is_empty():
+        return empty
+    claimants = (flags.select("claimant_id").unique()
+                 .join(ind.select(pl.col("person_id").alias("claimant_id"), "famille_id"), on="claimant_id"))
+    whole = (ind.group_by("famille_id")
+             .agg(pl.col("menage_id").n_unique().alias("_n"), (pl.col("famille_role") == "demandeur").any().alias("_d"))
+             .filter((pl.col("_n") == 1) & pl.col("_d")).select("famille_id"))
+    claimants = claimants.join(whole, on="famille_id", how="semi")
+    if claimants.is_empty():
+        return empty
+    ex = export_situations(inputs, month, claimants.get_column("famille_id").unique().sort(), paid_this_month=True)
+    texts = []
+    for sit in ex.situations:
+        _drop_zero_series(sit)
+        texts.append(json.dumps(sit, ensure_ascii=False, separators=(",", ":")))
+    index = ex.index.join(pl.DataFrame({"position": range(len(texts)), "situation": texts},
+                                       schema={"position": pl.Int64, "situation": pl.String}), on="position")
+    return (claimants.join(index.select("famille_id", "famille", "situation"), on="famille_id")
+            .select(list(SITUATIONS_SCHEMA)).cast(SITUATIONS_SCHEMA).sort("claimant_id"))  # type: ignore[arg-type]
+
+
+def write_situations(rows: pl.DataFrame, situations: pl.DataFrame, path: str | Path) -> Path:
+    """``path`` (JSON Lines, atomically): for each row of an outreach list (``claimant_id``, ``situation_id``)
+    that has a situation, in the list's order, ``{"situation_id", "famille", "situation"}``; POST
+    ``situation`` to ``/calculate`` and read the benefits at ``familles[famille]``. The claimant's pseudonym stays
+    out: the line is found by the row's ``situation_id`` alone."""
+    lines = (rows.select("claimant_id", "situation_id").drop_nulls("situation_id")
+             .join(situations, on="claimant_id", how="left", maintain_order="left"))
+    missing = lines.get_column("situation").null_count()
+    if missing:
+        raise ValueError(f"{Path(path).name}: {missing} rows have a situation_id but no situation")
+    text = lines.select(pl.concat_str(pl.lit('{"situation_id":"'), "situation_id", pl.lit('","famille":"'), "famille",
+                                      pl.lit('","situation":'), "situation", pl.lit("}\n"))).to_series()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        tmp.write_text("".join(text.to_list()), encoding="utf-8")
+    return path
+
+
+def read_situation(list_path: str | Path, situation_id: str) -> tuple[str, dict[str, Any]]:
+    """(famille key, situation) of a row of an outreach list, from ``openfisca/<agency>.jsonl`` beside the list
+    (``outreach_<agency>.csv`` or ``.parquet``): what ``nonrecours outreach situation`` prints to replay it."""
+    from nonrecours.errors import SchemaError
+
+    list_path = Path(list_path)
+    agency = list_path.stem.removeprefix("outreach_")
+    source = list_path.parent / "openfisca" / f"{agency}.jsonl"
+    if not list_path.stem.startswith("outreach_") or not source.exists():
+        raise SchemaError(f"no OpenFisca situations beside this list (expected openfisca/{agency}.jsonl)",
+                          table=list_path.name)
+    with source.open(encoding="utf-8") as lines:
+        for n, line in enumerate(lines):
+            if line.startswith(f'{{"situation_id":"{situation_id}"'):
+                row = json.loads(line)
+                if row.get("situation_id") != situation_id:
+                    raise SchemaError("malformed line", table=source.name, row=n)
+                return row["famille"], row["situation"]
+    raise SchemaError(f"no situation {situation_id} (a row without situation_id has none: its famille spans "
+                      "several dwellings)", table=source.name, column="situation_id")

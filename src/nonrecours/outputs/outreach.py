@@ -122,6 +122,7 @@ OUTREACH_SCHEMA: dict[str, pl.DataType] = {
     "channels": pl.List(pl.String()),
     "linked": pl.List(pl.String()),
     "priority": pl.Float64(),
+    "situation_id": pl.String(),        # the row's OpenFisca situation in openfisca/<agency>.jsonl (null: none)
 }
 """Columns of every outreach list (Parquet; the CSV joins lists with `` | ``)."""
 
@@ -155,15 +156,19 @@ def _month_fr(expr: pl.Expr) -> pl.Expr:
 
 def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[str, ReturnTokenKey] | None = None,
                    provenance: pl.DataFrame | None = None, affiliations: pl.DataFrame | None = None,
-                   memberships: pl.DataFrame | None = None,
-                   config: OutreachConfig | None = None) -> dict[str, pl.DataFrame]:
+                   memberships: pl.DataFrame | None = None, config: OutreachConfig | None = None,
+                   situations: pl.DataFrame | None = None, with_claimant: bool = False) -> dict[str, pl.DataFrame]:
     """Outreach lists (agency → frame in ``OUTREACH_SCHEMA``, sorted by priority) from detection's flags.
 
     ``records``: agency, person_id, and ``record_id`` (tokenised here under ``keys[agency]``) or
     ``return_token``/``return_key_id`` (issued at the agency). ``provenance``: ``CoreMonth.provenance`` (the
     claim facts already held). ``affiliations``: person_id, agency (who covers whom; MSA members go to the MSA).
     ``memberships``: person_id, unit_id of the month, so facts held on the claimant's other units (the ménage's
-    rent, the foyer fiscal's income) are found too.
+    rent, the foyer fiscal's income) are found too. ``situations``: the claimants (``claimant_id``) whose
+    OpenFisca situation the run exports; their rows get a ``situation_id``, the agency and the row's rank in its
+    list (``caf-000012``: neither a pseudonym nor a record number, it only finds the row's line in
+    ``openfisca/<agency>.jsonl``). ``with_claimant``: keep ``claimant_id`` first, for the run to link each row to
+    its situation (never written with a list).
     """
     config = config or OutreachConfig()
     _check_flags(flags)
@@ -231,8 +236,14 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
            .with_columns([pl.col(c).fill_null(pl.lit([], dtype=pl.List(pl.String)))
                           for c in ("reasons", "questions", "known_facts")]))
     out = _tokens(out, records, keys, config.relay_order)
-    out = out.select(list(OUTREACH_SCHEMA)).cast(OUTREACH_SCHEMA).sort(  # type: ignore[arg-type]
-        ["agency", "priority", "amount_central"], descending=[False, True, True], nulls_last=True)
+    out = out.sort(["agency", "priority", "amount_central"], descending=[False, True, True], nulls_last=True,
+                   maintain_order=True)  # ties keep the claimants' order: a rerun numbers the rows alike
+    rank = (pl.int_range(1, pl.len() + 1).over("agency")).cast(pl.String).str.zfill(6)
+    exported = (pl.col("claimant_id").is_in(situations.get_column("claimant_id").implode())
+                if situations is not None else pl.lit(False))
+    out = out.with_columns(pl.when(exported).then(pl.concat_str("agency", pl.lit("-"), rank)).alias("situation_id"))
+    out = out.select(*(["claimant_id"] if with_claimant else []), *OUTREACH_SCHEMA).cast(
+        OUTREACH_SCHEMA)  # type: ignore[arg-type]
     return {agency: frame for (agency,), frame in out.partition_by("agency", as_dict=True).items()}
 
 

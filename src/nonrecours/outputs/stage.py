@@ -18,6 +18,7 @@ import polars as pl
 from nonrecours.core.month import PROVENANCE_SCHEMA
 from nonrecours.outputs.ablation import EXCHANGE_VALUE
 from nonrecours.outputs.answers import write_answers
+from nonrecours.outputs.export_openfisca import write_situations
 from nonrecours.outputs.outreach import OutreachConfig, PayerRule, build_outreach
 from nonrecours.outputs.report import write_report
 from nonrecours.outputs.statistics import StatisticsConfig, build_statistics, territory_table, unit_profiles
@@ -83,9 +84,14 @@ def run_stage(ctx: Any) -> Any:
             month_members = (members.filter((pl.col("valid_from") <= month)
                                             & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month)))
                              .select("person_id", "unit_id").unique().collect())
+        situations = (pl.read_parquet(det / "situations.parquet") if (det / "situations.parquet").exists()
+                      else None)
         lists = build_outreach(flags, records=records, provenance=provenance, memberships=month_members,
-                               config=outreach_config)
+                               config=outreach_config, situations=situations, with_claimant=True)
         for agency, frame in sorted(lists.items()):
+            if situations is not None:
+                written.append(write_situations(frame, situations, folder / "openfisca" / f"{agency}.jsonl"))
+            frame = frame.drop("claimant_id")
             written += write_table(frame, folder, f"outreach_{agency}").values()
             report.counts[f"{month:%Y-%m} outreach {agency}"] = frame.height
             report.rows_out += frame.height
@@ -95,6 +101,9 @@ def run_stage(ctx: Any) -> Any:
         report.counts[f"{month:%Y-%m} outreach relayed"] = rows.filter(
             pl.col("has_record") & (pl.col("agency") != pl.col("claim_agency"))).height
         report.counts[f"{month:%Y-%m} outreach without any record"] = rows.filter(~pl.col("has_record")).height
+        if situations is not None:  # rows whose famille spans several dwellings have no situation to replay
+            report.counts[f"{month:%Y-%m} outreach without an OpenFisca situation"] = sum(
+                f.get_column("situation_id").null_count() for f in lists.values())
         statistics = None
         if residence is not None and members is not None:
             profiles = unit_profiles(members, residence, month)
