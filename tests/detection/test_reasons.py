@@ -87,6 +87,8 @@ def css_band():
 
     t = Territory()
     t.famille("band", salary=1.0)
+    t.famille("paid")                 # the CAF's extract pays someone: its famille payments are known
+    t.pay("paid", "rsa", 640.0)
     tables = t.tables()
     core = core_month(tables, MONTH)
     core = CoreMonth(month=MONTH, inputs=core.inputs, provenance=core.provenance,
@@ -99,11 +101,12 @@ def css_band():
 def test_a_participation_not_due_centrally_says_the_free_css_is(css_band):
     """The CSS with participation flag with a low and high amount but no central one: the central values give
     the free CSS (the two exclude each other), so the reason says that, not « favourable values »."""
-    units = {r["benefit"]: r for r in css_band.units.iter_rows(named=True)}
+    units = {r["benefit"]: r for r in css_band.units.filter(pl.col("unit_id") == "caf:f-band").iter_rows(named=True)}
     part, free = units["css_participation"], units["css_free"]
     assert free["entitled_central"] and not part["entitled_central"] and part["entitled_high"]
     assert part["grade"] == "possible" and part["amount_central"] is None and part["amount_high"] > 0
-    reasons = css_band.flags.filter(pl.col("benefit") == "css_participation").item(0, "reasons").to_list()
+    reasons = css_band.flags.filter((pl.col("benefit") == "css_participation") & (pl.col("unit_id") == "caf:f-band")
+                                    ).item(0, "reasons").to_list()
     assert reasons[0].startswith("Droit estimé à la complémentaire santé solidaire avec participation ; "
                                  "participation de ")
     assert reasons[1].startswith("Sur les valeurs centrales, c'est la complémentaire santé solidaire sans "
