@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 
@@ -153,3 +154,27 @@ def test_a_flagged_claimants_situation_does_not_depend_on_who_else_is_flagged(fr
         "salaire_net" not in p for p in jobseeker["individus"].values() if "chomage_net" in p)
     granny = together.filter(pl.col("famille") == "f1")  # the hosted famille: her own key in the dwelling's JSON
     assert granny.height == 1 and json.loads(granny["situation"][0])["familles"]["f1"]["parents"]
+
+
+def test_a_dwelling_with_a_famille_without_its_row_is_left_out_not_a_crash(frames) -> None:  # type: ignore[no-untyped-def]
+    """A dwelling holding a person whose famille has no row in the famille frame cannot be stated whole (seen on
+    a 100,000-person run): its claimants get no situation, the others keep theirs, and no key is named."""
+    import polars as pl
+
+    from nonrecours.outputs.export_openfisca import export_situations, flagged_situations
+
+    ind = frames["individu"]
+    parents = ind.filter(pl.col("famille_role") == "demandeur").get_column("person_id").to_list()
+    granny_famille = ind.filter(pl.col("famille_id") != ind.filter(pl.col("famille_role") == "demandeur")
+                                ["famille_id"][0])["famille_id"][0]
+    broken = {**frames, "famille": frames["famille"].filter(pl.col("famille_id") != granny_famille)}
+    out = flagged_situations(broken, dt.date(2025, 4, 1), pl.DataFrame({"claimant_id": parents}))
+    whole = flagged_situations(frames, dt.date(2025, 4, 1), pl.DataFrame({"claimant_id": parents}))
+    homes = set(ind.filter(pl.col("famille_id") == granny_famille)["menage_id"].to_list())
+    gone = {str(p) for p in ind.filter(pl.col("menage_id").is_in(list(homes)))["person_id"].to_list()}
+    assert set(out["claimant_id"].to_list()) == set(whole["claimant_id"].to_list()) - gone
+    assert out.height < whole.height
+    with pytest.raises(ValueError, match="without a row") as err:
+        export_situations(broken, dt.date(2025, 4, 1))
+    assert re.fullmatch(r"export_situations: a member of ménage number \d+ belongs to a famille without a row in "
+                        r"the famille frame", str(err.value))  # a position, never the famille's key

@@ -325,7 +325,10 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
             mk[role].append(pid)
         for fkey, f in sit["familles"].items():
             fid = fam_of[fkey]
-            frow = fam_rows[fid]
+            frow = fam_rows.get(fid)
+            if frow is None:  # named by its position only: a famille key is a pseudonym
+                raise ValueError(f"export_situations: a member of ménage number {len(situations) + 1} belongs to "
+                                 "a famille without a row in the famille frame")
             f["rsa_isolement_recent"] = {whole: bool(frow.get("recent_isolation"))}
             f.update(per_famille.get(fid, {}))
             for v in requested.get("familles", ()):  # a paid benefit: past months stated, this one asked
@@ -390,6 +393,12 @@ def flagged_situations(inputs: Any, month: dt.date, flags: pl.DataFrame) -> pl.D
              .agg(pl.col("menage_id").n_unique().alias("_n"), (pl.col("famille_role") == "demandeur").any().alias("_d"))
              .filter((pl.col("_n") == 1) & pl.col("_d")).select("famille_id"))
     claimants = claimants.join(whole, on="famille_id", how="semi")
+    fam = _frame(inputs, "famille")
+    if fam is not None:  # a dwelling holding a person whose famille has no row cannot be stated whole: left out
+        broken = ind.join(fam.select("famille_id"), on="famille_id", how="anti").select("menage_id").unique()
+        claimants = (claimants.join(ind.select(pl.col("person_id").alias("claimant_id"), "menage_id"),
+                                    on="claimant_id")
+                     .join(broken, on="menage_id", how="anti").drop("menage_id"))
     if claimants.is_empty():
         return empty
     ex = export_situations(inputs, month, claimants.get_column("famille_id").unique().sort(), paid_this_month=True)
