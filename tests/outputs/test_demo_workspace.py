@@ -237,6 +237,7 @@ their whole dwelling; RSA, PPA and ASPA agree on 30/30. Without the month's paid
 differed (72 € and 66 €)."""
 
 
+@pytest.mark.xdist_group("oracle")  # with the other OpenFisca tests under pytest -n (one runner)
 def test_flagged_units_replay_through_openfisca(demo_run_folder):
     """A sample of the demo's flagged familles, exported as OpenFisca web-API situations and computed by
     OpenFisca-France 176.1.8 (the test oracle), gets our amounts within 1 € where its inputs are all known."""
