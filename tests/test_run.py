@@ -67,13 +67,6 @@ def test_rerun_gives_identical_outputs(demo_result, tmp_path):
     verify_run(folder)
 
 
-def test_a_polars_rerun_gives_identical_outputs(quick_copy, quick_run):
-    before = output_hashes(quick_copy)
-    assert before == output_hashes(quick_run)
-    run_file(quick_copy / "run.toml")
-    assert output_hashes(quick_copy) == before
-    verify_run(quick_copy)
-
 
 def test_another_configuration_is_refused(run_copy):
     before = output_hashes(run_copy)
@@ -190,17 +183,24 @@ def test_registered_stages_and_the_detection_entry_point(quick_copy, monkeypatch
     verify_run(run_copy)
 
 
-def test_one_run_at_a_time_in_a_folder(quick_copy):
+def test_one_run_at_a_time_and_a_polars_rerun_gives_identical_outputs(quick_copy, quick_run):
+    """A live run's lock refuses a second run; a killed run's lock is taken over, and that rerun (on Polars:
+    tests/conftest.py ``quick_run``) gives outputs identical to the first run's (one rerun serves both)."""
     run_copy = quick_copy
+    before = output_hashes(run_copy)
+    assert before == output_hashes(quick_run)
     lock = run_copy / ".nonrecours-run.lock"
     lock.write_text(f"{os.getppid()}\n")  # a live process holds the folder
     with pytest.raises(RunConflictError, match=r"another run \(process \d+\) is writing to this folder"):
         run_file(run_copy / "run.toml")
+    assert output_hashes(run_copy) == before
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     lock.write_text(f"{dead.pid}\n")  # left by a killed run: taken over
     run_file(run_copy / "run.toml")
     assert not lock.exists()
+    assert output_hashes(run_copy) == before
+    verify_run(run_copy)
 
 
 def test_the_ablation_stage_is_in_the_manifest_and_the_audit_log(demo_run):

@@ -13,7 +13,6 @@ import pytest
 from polars.testing import assert_frame_equal
 from tests.oracle.environment import REFERENCE_CASES
 
-from nonrecours.engine import Inputs, evaluate
 from nonrecours.engine import spark_backend as sb
 from nonrecours.engine.polars_backend import lower_polars
 from nonrecours.engine.sql_backend import lower_sql
@@ -21,6 +20,7 @@ from nonrecours.errors import EngineError
 from nonrecours.rules.ir import Cast, Col, Func
 
 CASES = REFERENCE_CASES
+pytestmark = pytest.mark.xdist_group("spark")  # one JVM under pytest -n
 
 
 @pytest.fixture(scope="session")
@@ -69,45 +69,37 @@ def test_truncation_floor_ceil_round_match_polars(spark) -> None:  # type: ignor
         "trunc": "bigint", "floor": "double", "ceil": "double", "round2": "double"}
 
 
-def test_public_cases_on_spark_equal_polars(spark) -> None:  # type: ignore[no-untyped-def]
-    """Every simulate output and its intermediate columns, on the public cases of one month (a sample: the
-    cost is the plan, about 1,400 steps, not the rows)."""
-    from nonrecours.rules.benefits import OUTPUTS
-    from nonrecours.simulation.situations import load_situations, read_situation_file
-
-    if not CASES.exists():
-        pytest.fail(f"reference cases not found at {CASES}: the checkout must sit beside shared/")
-    batch = load_situations(read_situation_file(json.loads(CASES.read_text(encoding="utf-8"))))
-    month = batch.months[0]
-    inputs = Inputs(**batch.frames_for_month(month))
-    want = evaluate(list(OUTPUTS), inputs, month, backend="polars", missing_inputs="default")
-    got = evaluate(list(OUTPUTS), inputs, month, backend="spark", missing_inputs="default")
-    assert inputs.individu.height > 20
-    for entity, frame in want.frames.items():
-        assert got[entity].schema == frame.schema, entity
-        # floats to the last few bits (a product like 0.32 x BMAF rounds differently in the JVM and in Rust),
-        # everything else exactly
-        assert_frame_equal(got[entity], frame, check_exact=False, rel_tol=0, abs_tol=1e-9)
-    assert want["famille"]["rsa"].sum() > 0  # the sample pays something
-
-
-def test_simulate_on_spark_equals_polars(spark, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """``nonrecours simulate --backend spark``: situations of two months in one file go through the vectorised
-    path (one engine call, each situation at its own month) and give Polars' records."""
+def test_simulate_on_spark_equals_polars(spark, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """``nonrecours simulate --backend spark`` on public cases of two months in one file: they go through the
+    vectorised path (one engine call, each situation at its own month) and give Polars' records; and that one
+    Spark evaluation (the cost is the plan, about 1,400 steps, not the rows: one run serves both checks) gives
+    every simulate output and its intermediate columns, every entity, as Polars does."""
     from typer.testing import CliRunner
 
     from nonrecours.cli import app
+    from nonrecours.rules.benefits import OUTPUTS
+    from nonrecours.simulation import runner as simulation_runner
     from nonrecours.simulation.situations import read_situation_file
 
+    if not CASES.exists():
+        pytest.fail(f"reference cases not found at {CASES}: the checkout must sit beside shared/")
     cases = read_situation_file(json.loads(CASES.read_text(encoding="utf-8")))
     by_month: dict[str, list[dict]] = {}
     for c in cases:
         by_month.setdefault(str(c["month"]), []).append(c)
     months = sorted(by_month, key=lambda m: -len(by_month[m]))[:2]
-    picked = [c for m in months for c in by_month[m][:8]]
-    assert len(months) == 2 and len(picked) > 8
+    picked = [c for m in months for c in by_month[m][:20]]
+    assert len(months) == 2 and len(picked) > 20
     path = tmp_path / "cases.json"
     path.write_text(json.dumps(picked), encoding="utf-8")
+    results: dict[str, object] = {}
+    evaluate_ = simulation_runner.evaluate
+
+    def recorded(*args, **kwargs):  # type: ignore[no-untyped-def]
+        results[kwargs["backend"]] = res = evaluate_(*args, **kwargs)
+        return res
+
+    monkeypatch.setattr(simulation_runner, "evaluate", recorded)
     runner = CliRunner()
     want = runner.invoke(app, ["simulate", str(path), "--backend", "polars"])
     got = runner.invoke(app, ["simulate", str(path), "--backend", "spark"])
@@ -119,3 +111,14 @@ def test_simulate_on_spark_equals_polars(spark, tmp_path) -> None:  # type: igno
         for k, v in w.items():
             assert g[k] == pytest.approx(v, abs=1e-6) if isinstance(v, float) else g[k] == v, (w["id"], k)
     assert any(r["rsa"] > 0 for r in want_rows) or any(r["aspa"] > 0 for r in want_rows)
+    # the engine call behind both commands: every frame, intermediate columns included
+    assert set(results) == {"polars", "spark"}
+    frames_want, frames_got = results["polars"].frames, results["spark"].frames  # type: ignore[attr-defined]
+    assert set(frames_got) == set(frames_want) and frames_want["individu"].height > 20
+    assert set(OUTPUTS) <= {c for f in frames_want.values() for c in f.columns}
+    for entity, frame in frames_want.items():
+        assert frames_got[entity].schema == frame.schema, entity
+        # floats to the last few bits (a product like 0.32 x BMAF rounds differently in the JVM and in Rust),
+        # everything else exactly
+        assert_frame_equal(frames_got[entity], frame, check_exact=False, rel_tol=0, abs_tol=1e-9)
+    assert frames_want["famille"]["rsa"].sum() > 0  # the sample pays something

@@ -9,6 +9,7 @@ to ``openfisca_runner.py`` in that environment and returns its results. Any fail
 from __future__ import annotations
 
 import atexit
+import fcntl
 import hashlib
 import json
 import os
@@ -57,6 +58,18 @@ def ensure_oracle(path: str | Path | None = None) -> Path:
     path = Path(path or os.environ.get("NONRECOURS_ORACLE_VENV") or DEFAULT_VENV)
     if _installed(path):
         return _python(path)
+    # pytest-xdist's workers may get here together: one creates the environment, the others wait and reuse it
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f"{path.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _python(path) if _installed(path) else _create(path)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _create(path: Path) -> Path:
+    """Create the environment at ``path`` and install the pinned versions (under :func:`ensure_oracle`'s lock)."""
     try:
         venv.EnvBuilder(with_pip=True, clear=path.exists()).create(path)
     except Exception as exc:  # venv reports many kinds of OS errors

@@ -305,6 +305,7 @@ Measured on the session's demo (1,500 persons, seed 4, June 2026), through the w
 each, and RSA 28/30 when OpenFisca computed the month's housing aid instead of reading it (``paid_this_month``)."""
 
 
+@pytest.mark.xdist_group("oracle")  # with the other OpenFisca tests under pytest -n (one runner)
 def test_flagged_units_replay_through_openfisca(demo_run_folder):
     """A sample of the demo's outreach rows, replayed as an agent would: the row's ``situation_id`` finds its
     line in ``openfisca/<agency>.jsonl``, whose situation OpenFisca-France 176.1.8 (the test oracle) computes;

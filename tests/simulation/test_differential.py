@@ -24,7 +24,7 @@ from nonrecours.simulation.differential import (
     public_case_agreement,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("oracle")]  # one OpenFisca runner (pytest -n)
 
 CASES = REFERENCE_CASES
 """The reference cases beside the checkout (``../shared``, or higher up for a git worktree)."""

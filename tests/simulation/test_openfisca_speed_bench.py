@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from tests.oracle.environment import OracleUnavailable, ensure_oracle
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("oracle")]  # one OpenFisca runner (pytest -n)
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "openfisca_speed_bench.py"
 

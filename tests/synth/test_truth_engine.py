@@ -27,7 +27,7 @@ from nonrecours.synth.extracts import (
     familles_evaluated,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("oracle")]  # one OpenFisca runner (pytest -n)
 
 PERSONS = 400
 SEED = 11
