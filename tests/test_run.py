@@ -241,22 +241,28 @@ def test_a_run_without_ablation_says_so():
     assert report.status == "not asked" and "[ablation] enabled = true" in report.note and not report.outputs
 
 
+def _cnav_only_run(demo_run: Path, out: Path, extract: bytes, month: str) -> Path:
+    """A run folder with the demo's keys and exchange agreement and one CNAV extract (``extract``'s bytes): its
+    run.toml, as the demo writes it for that extract alone."""
+    from nonrecours.demo import write_run_config
+
+    shutil.copytree(demo_run / "keys", out / "keys")
+    shutil.copy2(demo_run / "exchange.toml", out / "exchange.toml")
+    (out / "extracts").mkdir()
+    (out / "extracts" / "cnav.csv").write_bytes(extract)
+    return write_run_config(out, {"cnav": out / "extracts" / "cnav.csv"}, month, "polars", ablation=False)
+
+
 def test_a_run_stops_on_an_empty_extract(demo_run, tmp_path):
     """A header-only extract in run.toml stops the run at ingest with exit 7 (most likely a failed export) unless
     its agency says ``allow_empty = true``; the manifest then records the extract as empty, and where its date
     comes from."""
-    from nonrecours.demo import write_run_config
 
     month = read_manifest(demo_run)["config"]["months"][0]
     header = (demo_run / "extracts" / "cnav.csv").read_text().split("\n")[0] + "\n"
 
     def folder(name: str, allow_empty: bool) -> Path:
-        out = tmp_path / name
-        shutil.copytree(demo_run / "keys", out / "keys")
-        shutil.copy2(demo_run / "exchange.toml", out / "exchange.toml")
-        (out / "extracts").mkdir()
-        (out / "extracts" / "cnav.csv").write_text(header)
-        config = write_run_config(out, {"cnav": out / "extracts" / "cnav.csv"}, month, "polars", ablation=False)
+        config = _cnav_only_run(demo_run, tmp_path / name, header.encode(), month)
         if allow_empty:
             config.write_text(config.read_text().replace('files = ["extracts/cnav.csv"]',
                                                          'files = ["extracts/cnav.csv"]\nallow_empty = true'))
@@ -280,8 +286,6 @@ def test_a_run_stops_when_too_many_rows_are_quarantined(demo_run, tmp_path):
     through. A CNAV extract whose amounts are letters on every fourth row: about 25 % quarantined."""
     import re
 
-    from nonrecours.demo import write_run_config
-
     month = read_manifest(demo_run)["config"]["months"][0]
     header, *rows = [line for line in (demo_run / "extracts" / "cnav.csv").read_bytes().split(b"\n") if line]
     column = header.split(b";").index(b"MONTANT_BRUT")
@@ -294,12 +298,7 @@ def test_a_run_stops_when_too_many_rows_are_quarantined(demo_run, tmp_path):
     text = b"\n".join([header, *(broken(r) if i % 4 == 0 else r for i, r in enumerate(rows))]) + b"\n"
 
     def folder(name: str, limit: float | None) -> Path:
-        out = tmp_path / name
-        shutil.copytree(demo_run / "keys", out / "keys")
-        shutil.copy2(demo_run / "exchange.toml", out / "exchange.toml")
-        (out / "extracts").mkdir()
-        (out / "extracts" / "cnav.csv").write_bytes(text)
-        config = write_run_config(out, {"cnav": out / "extracts" / "cnav.csv"}, month, "polars", ablation=False)
+        config = _cnav_only_run(demo_run, tmp_path / name, text, month)
         if limit is not None:
             config.write_text(config.read_text().replace('backend = "polars"',
                                                          f'backend = "polars"\nmax_quarantined = {limit}'))
