@@ -12,7 +12,8 @@ functions below them wrapped in place (the same objects the stages call, nothing
 =================  ==============================================================================================
 ingest/<agency>    ``connectors.ingest``, once per extract (the agency's name)
 rules/join         ``core.build_month`` inside the rules stage; ``detection/join`` the same inside detection
-                   (the run joins the month twice); ``join`` in the table is their sum
+                   when it builds the month again (a run in several partitions or months: in one pass, detection
+                   takes the month the rules stage built); ``join`` in the table is their sum
 rules/evaluate     ``engine.evaluate`` (the rules on the chosen backend); ``detection/evaluate`` detection's
                    ``evaluate_many`` (the low, central and high variants stacked)
 detection/export   ``export_openfisca.flagged_situations`` (each flagged claimant's OpenFisca situation)
@@ -32,7 +33,12 @@ child processes' memory is sampled every 0.2 s with psutil (``children_peak_rss_
 average at each step's start and end (the machine may be shared: CPU seconds are the steadier figure).
 
 Each size's synth and each backend's run are a fresh child process (``--in-process`` runs them in this one, for
-the smoke test: peaks then include what earlier steps left). Optional ``--openfisca N``: ``openfisca_speed_bench``'s
+the smoke test: peaks then include what earlier steps left). ``--reuse DIR[,DIR...]``: territories built before,
+one per size. ``--baseline FILE``: an earlier results file of this benchmark on the same territories (another
+commit): each stage's figures before and after, and their ratio, under ``comparison``. Every report carries
+``extrapolation``: each stage's wall and CPU seconds carried to 1 and 10 million persons, by a line through the
+sizes measured (proportional to the persons when one size was), the stage that dominates there and how far
+``run`` is from the target. Optional ``--openfisca N``: ``openfisca_speed_bench``'s
 comparison on N differential situations in the same run (rates of our ``simulate`` and OpenFisca-France for
 rsa, ppa, aspa and css; at most 100,000), its figures under ``openfisca``.
 """
@@ -396,13 +402,77 @@ def _summary(persons: int, run: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
+COLUMNS = ("ingest", "join", "rules", "detection", "outputs", "finish", "run")
+"""The table's stage columns (``_summary``)."""
+
+
+def compare(report: dict[str, Any], baseline: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each (size, backend) measured in both: every column's wall and CPU seconds before (``baseline``) and
+    after (``report``), and before / after (above 1: faster now)."""
+    before = {(row["persons"], row["backend"]): row for size in baseline["sizes"] for row in size["summary"]}
+    out = []
+    for size in report["sizes"]:
+        for row in size["summary"]:
+            old = before.get((row["persons"], row["backend"]))
+            if old is None:
+                continue
+            cols = {}
+            for col in COLUMNS:
+                cols[col] = {f: {"before": old[col][f], "after": row[col][f],
+                                 "ratio": round(old[col][f] / row[col][f], 2) if row[col][f] else None}
+                             for f in ("wall_s", "cpu_s")}
+            out.append({"persons": row["persons"], "backend": row["backend"], "baseline_commit": baseline["commit"],
+                        "baseline_date": baseline["date"], "columns": cols,
+                        "peak_rss_mib": {"before": old["peak_rss_mib"], "after": row["peak_rss_mib"]}})
+    return out
+
+
+def extrapolate(report: dict[str, Any], to: tuple[int, ...] = (1_000_000, 10_000_000)) -> list[dict[str, Any]]:
+    """Each backend's columns carried to ``to`` persons: least squares on a line ``a + b × persons`` through the
+    sizes measured (several sizes: a fixed part shows as ``a``), else proportional to the persons. Only a
+    projection of what was measured on this machine, under its load: said as such in the Markdown."""
+    out = []
+    backends = dict.fromkeys(row["backend"] for size in report["sizes"] for row in size["summary"])
+    for backend in backends:
+        rows = [row for size in report["sizes"] for row in size["summary"] if row["backend"] == backend]
+        xs = [float(r["persons"]) for r in rows]
+        method = "line through the sizes" if len(set(xs)) > 1 else "proportional to the persons"
+        for n in to:
+            cols: dict[str, dict[str, float]] = {}
+            for col in COLUMNS:
+                cols[col] = {}
+                for f in ("wall_s", "cpu_s"):
+                    ys = [float(r[col][f]) for r in rows]
+                    if len(set(xs)) > 1:
+                        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+                        slope = (sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True))
+                                 / sum((x - mx) ** 2 for x in xs))
+                        value = my + slope * (n - mx)
+                    else:
+                        value = ys[0] * n / xs[0]
+                    cols[col][f] = round(max(value, 0.0), 1)
+            stages = {c: v for c, v in cols.items() if c not in ("run", "finish")}
+            top = max(stages, key=lambda c: stages[c]["cpu_s"])
+            entry = {"persons": n, "backend": backend, "method": method, "sizes": sorted({int(x) for x in xs}),
+                     "columns": cols, "dominant": top,
+                     "dominant_share_cpu": round(stages[top]["cpu_s"] / cols["run"]["cpu_s"], 3)
+                     if cols["run"]["cpu_s"] else None}
+            target = TARGETS.get(n)
+            if target is not None:
+                entry["target_s"] = target
+                entry["ratio_to_target_wall"] = round(cols["run"]["wall_s"] / target, 1)
+                entry["ratio_to_target_cpu_on_2_cores"] = round(cols["run"]["cpu_s"] / 2 / target, 1)
+            out.append(entry)
+    return out
+
+
 def markdown(report: dict[str, Any]) -> str:
     lines = [f"# Pipeline benchmark, {report['date']} (commit {report['commit']})", "",
              f"Machine: {report['machine']}; load average (1 min) {report['load_average_1min_start']} at the "
              f"start, {report['load_average_1min_end']} at the end. Territory: {report['territory']}. "
              f"Peak memory: {report['peak_method']}.", "",
              "Each cell: wall s / CPU s / peak RSS MiB of that stage alone (join: `core.build_month`, summed over "
-             "the rules and detection stages, which both build the month; rules and detection without it). "
+             "the stages that build the month; rules and detection without it). "
              "`run` is `nonrecours run` from the raw extracts to the outreach lists and the manifest.", "",
              "| persons | backend | synth | ingest | join | rules | detection | outputs | finish | run | "
              "target |", "|---|---|---|---|---|---|---|---|---|---|---|"]
@@ -428,6 +498,29 @@ def markdown(report: dict[str, Any]) -> str:
         for run in size["runs"]:
             parts = [f"`{k}` {cell(v)}" for k, v in run["steps"].items() if "/" in k]
             lines.append(f"- {size['persons']:,} persons, {run['backend']}: " + "; ".join(parts))
+    for c in report.get("comparison", []):
+        lines += ["", f"Before (commit {c['baseline_commit']}, {c['baseline_date']}) → after (this run), "
+                  f"{c['persons']:,} persons, {c['backend']}: wall s and CPU s, before → after (before / after)", "",
+                  "| | " + " | ".join(COLUMNS) + " |", "|---|" + "---|" * len(COLUMNS)]
+        for f, label in (("wall_s", "wall s"), ("cpu_s", "CPU s")):
+            lines.append(f"| {label} | " + " | ".join(
+                f"{c['columns'][col][f]['before']:.1f} → {c['columns'][col][f]['after']:.1f} "
+                f"(×{c['columns'][col][f]['ratio']})" for col in COLUMNS) + " |")
+        lines.append(f"| peak MiB | {c['peak_rss_mib']['before']:,.0f} → {c['peak_rss_mib']['after']:,.0f} |"
+                     + " |" * (len(COLUMNS) - 1))
+    if report.get("extrapolation"):
+        lines += ["", "Extrapolation (a projection of the figures above, on this shared machine, not a run): each "
+                  "column's seconds carried to the size by a line through the sizes measured (proportional to the "
+                  "persons from one size). CPU / 2 is the wall time two fully used cores would need.", "",
+                  "| persons | backend | from sizes | " + " | ".join(COLUMNS) + " | dominant (share of CPU) | "
+                  "target |", "|---|---|---|" + "---|" * len(COLUMNS) + "---|---|"]
+        for e in report["extrapolation"]:
+            target = "" if "target_s" not in e else (f"{e['target_s']:.0f} s: wall ×{e['ratio_to_target_wall']}, "
+                                                     f"CPU/2 ×{e['ratio_to_target_cpu_on_2_cores']}")
+            lines.append(f"| {e['persons']:,} | {e['backend']} | {', '.join(f'{n:,}' for n in e['sizes'])} | "
+                         + " | ".join(f"{e['columns'][c]['wall_s']:,.0f} / {e['columns'][c]['cpu_s']:,.0f}"
+                                      for c in COLUMNS)
+                         + f" | {e['dominant']} ({100 * (e['dominant_share_cpu'] or 0):.0f} %) | {target} |")
     if report.get("openfisca"):
         for r in report["openfisca"]["runs"]:
             lines.append(f"- OpenFisca-France beside `simulate` on {r['situations']:,} situations: ours "
@@ -448,8 +541,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--in-process", action="store_true", help="no child process per step (the smoke test)")
     ap.add_argument("--openfisca", type=int, default=0,
                     help="also openfisca_speed_bench on this many situations (0: not run; at most 100000)")
-    ap.add_argument("--reuse", type=Path, help="a territory already built (a `nonrecours demo` folder or one kept "
-                    "by --keep): copied instead of synthesised, `synth` then reported as not run")
+    ap.add_argument("--reuse", help="territories already built, comma-separated, one per size (a `nonrecours "
+                    "demo` folder or one kept by --keep): copied instead of synthesised, `synth` then not run")
+    ap.add_argument("--baseline", type=Path, help="an earlier results JSON of this benchmark on the same "
+                    "territories: before/after figures and ratios in the report")
     ap.add_argument("--out", type=Path, help="the JSON written (default results/pipeline_<date>.json)")
     ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -460,11 +555,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                                 for k, v in json.loads(payload).items()})
         Path(result_file).write_text(json.dumps(result), encoding="utf-8")
         return result
-    if args.reuse is not None and "," in args.persons:
-        ap.error("--reuse: one territory, so one --persons (its size)")
+    reused = [Path(f) for f in args.reuse.split(",")] if args.reuse else None
+    if reused is not None and len(reused) != len(args.persons.split(",")):
+        ap.error("--reuse: one territory per --persons size, in the same order")
     if args.openfisca > 100_000:
         ap.error("--openfisca: at most 100000 situations (OpenFisca-France takes minutes per 100,000)")
     sizes = [int(n) for n in args.persons.split(",")]
+    baseline = json.loads(args.baseline.read_text(encoding="utf-8")) if args.baseline else None
     backends = args.backends.split(",")
     today = dt.date.today().isoformat()
     out = args.out or RESULTS / f"pipeline_{today}.json"
@@ -478,15 +575,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "complete": False, "targets": {"run_seconds_by_persons": {str(k): v for k, v in TARGETS.items()},
                     "peak_gib_at_10M": MEMORY_TARGET_GIB}, "sizes": []}
     try:
-        for n in sizes:
+        for k, n in enumerate(sizes):
             root = work / f"persons-{n}"
             shutil.rmtree(root, ignore_errors=True)
             root.mkdir(parents=True)
-            if args.reuse is None:
+            if reused is None:
                 built = _child("synth", {"root": str(root), "persons": n, "seed": args.seed,
                                          "territory": args.territory}, args.in_process)
             else:
-                built = reuse(args.reuse, root)
+                built = reuse(reused[k], root)
             size = {"persons": n, "synth": built, "runs": [], "summary": []}
             report["sizes"].append(size)
             report["peak_method"] = built["peak_method"]
@@ -497,6 +594,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 size["runs"].append(ran)
                 size["summary"].append(_summary(n, ran))
                 report["peak_method"] = ran["peak_method"]
+                report["extrapolation"] = extrapolate(report)
+                if baseline is not None:
+                    report["comparison"] = compare(report, baseline)
                 _write(report, out)  # each run's figures kept as soon as measured
             if not args.keep:
                 shutil.rmtree(root, ignore_errors=True)

@@ -48,8 +48,9 @@ def test_every_stage_of_the_run_is_measured(bench, quick_run, tmp_path) -> None:
     agencies = list(load_config(quick_run / "run.toml").agencies)
     steps = run["steps"]
     expected = ["run", "ingest", *(f"ingest/{a}" for a in agencies), "rules", "rules/join", "rules/evaluate",
-                "detection", "detection/join", "detection/evaluate", "detection/export", "outputs", "outputs/outreach",
+                "detection", "detection/evaluate", "detection/export", "outputs", "outputs/outreach",
                 "outputs/statistics", "outputs/writing", "ablation"]
+    assert "detection/join" not in steps  # the month is joined once, by the rules stage
     for name in expected:
         assert set(steps[name]) == FIELDS, name
         assert steps[name]["calls"] >= 1 and steps[name]["wall_s"] >= 0 and steps[name]["cpu_s"] >= 0
@@ -88,3 +89,52 @@ def test_a_steps_peak_is_its_own_and_reaches_the_step_around_it(bench) -> None: 
     assert outer["peak_rss_mib"] >= big["peak_rss_mib"]
     if meter.resettable:  # Linux: the high-water mark is reset when a step starts
         assert small["peak_rss_mib"] < big["peak_rss_mib"] - 200
+
+
+def _row(persons: int, backend: str, cpu: dict[str, float]) -> dict:  # type: ignore[type-arg]
+    cols = {c: {"wall_s": 2 * v, "cpu_s": v, "peak_rss_mib": None} for c, v in cpu.items()}
+    return {"persons": persons, "backend": backend, **cols, "peak_rss_mib": 100.0 * persons / 1000}
+
+
+def _report(rows: list[dict], commit: str = "abc") -> dict:  # type: ignore[type-arg]
+    sizes = sorted({r["persons"] for r in rows})
+    return {"commit": commit, "date": "2026-11-29", "sizes": [
+        {"persons": n, "summary": [r for r in rows if r["persons"] == n]} for n in sizes]}
+
+
+def test_extrapolation_follows_the_line_through_the_sizes(bench) -> None:  # type: ignore[no-untyped-def]
+    """Two sizes: each column on the line through them (a fixed part shows); one size: proportional."""
+    def cpu(n: int) -> dict[str, float]:
+        stages = {"ingest": 1e-4 * n, "join": 2e-4 * n, "rules": 1e-5 * n, "detection": 5e-4 * n + 3,
+                  "outputs": 20.0 + 1e-5 * n, "finish": 1.0}
+        return stages | {"run": sum(stages.values())}
+
+    two = bench.extrapolate(_report([_row(20_000, "polars", cpu(20_000)), _row(100_000, "polars", cpu(100_000))]))
+    at_1m = next(e for e in two if e["persons"] == 1_000_000)
+    assert at_1m["method"] == "line through the sizes" and at_1m["sizes"] == [20_000, 100_000]
+    for col, v in cpu(1_000_000).items():
+        assert at_1m["columns"][col]["cpu_s"] == pytest.approx(v, abs=0.1)
+        assert at_1m["columns"][col]["wall_s"] == pytest.approx(2 * v, abs=0.1)
+    assert at_1m["dominant"] == "detection"
+    assert at_1m["ratio_to_target_cpu_on_2_cores"] == round(cpu(1_000_000)["run"] / 2 / 60, 1)
+    (one, _) = bench.extrapolate(_report([_row(100_000, "polars", cpu(100_000))]))
+    assert one["method"] == "proportional to the persons"
+    assert one["columns"]["outputs"]["cpu_s"] == pytest.approx(10 * cpu(100_000)["outputs"], abs=0.1)
+
+
+def test_comparison_gives_before_after_and_ratio(bench) -> None:  # type: ignore[no-untyped-def]
+    cols = ("ingest", "join", "rules", "detection", "outputs", "finish", "run")
+    before = _report([_row(100_000, "polars", dict.fromkeys(cols, 30.0)),
+                      _row(100_000, "duckdb", dict.fromkeys(cols, 40.0))], commit="old")
+    after = _report([_row(100_000, "polars", dict.fromkeys(cols, 20.0))], commit="new")
+    (c,) = bench.compare(after, before)  # only what both measured
+    assert (c["persons"], c["backend"], c["baseline_commit"]) == (100_000, "polars", "old")
+    assert c["columns"]["run"]["cpu_s"] == {"before": 30.0, "after": 20.0, "ratio": 1.5}
+    assert c["columns"]["detection"]["wall_s"] == {"before": 60.0, "after": 40.0, "ratio": 1.5}
+    after["comparison"], after["extrapolation"] = [c], bench.extrapolate(after)
+    for key in ("load_average_1min_start", "load_average_1min_end", "territory", "peak_method", "machine"):
+        after[key] = "x"
+    for size in after["sizes"]:
+        size["synth"], size["runs"] = {"steps": {}}, []
+    text = bench.markdown(after)
+    assert "Before (commit old" in text and "30.0 → 20.0 (×1.5)" in text and "| 1,000,000 | polars |" in text

@@ -147,7 +147,8 @@ def test_duckdb_settings_reach_every_stage(quick_copy):
 
 def test_registered_stages_and_the_detection_entry_point(quick_copy, monkeypatch):
     """A package plugs in through the registry: the detection stage calls ``run_detect`` when the package
-    has it, and every file it writes is in the manifest with its hash."""
+    has it, with the month's core the rules stage built (not joined twice), and every file it writes is in
+    the manifest with its hash."""
     import polars as pl
 
     import nonrecours.detection as detection
@@ -155,8 +156,8 @@ def test_registered_stages_and_the_detection_entry_point(quick_copy, monkeypatch
 
     calls = []
 
-    def run_detect(workspace, month, out, *, backend, config=None, engine_config=None):
-        calls.append((workspace, month, backend, engine_config))
+    def run_detect(workspace, month, out, *, backend, config=None, engine_config=None, core=None):
+        calls.append((workspace, month, backend, engine_config, core.month, core.inputs.individu.height > 0))
         out.mkdir(parents=True, exist_ok=True)
         pl.DataFrame(schema=FLAGS_SCHEMA).write_parquet(out / "flags.parquet")
         return None, {"flags": out / "flags.parquet"}
@@ -173,7 +174,7 @@ def test_registered_stages_and_the_detection_entry_point(quick_copy, monkeypatch
     stages = {name: fn for name, fn in STAGES.items() if name != "ablation"}
     report = run(load_config(run_copy / "run.toml"), stages={**stages, "extra": extra})
     # the configuration's backend; Polars takes no DuckDB settings (test_duckdb_settings_reach_every_stage)
-    assert calls == [(run_copy / "workspace", dt.date(2026, 6, 1), "polars", None)]
+    assert calls == [(run_copy / "workspace", dt.date(2026, 6, 1), "polars", None, dt.date(2026, 6, 1), True)]
     assert seen == [run_copy / "workspace"]
     manifest = read_manifest(run_copy)
     stages = {s["name"]: s for s in manifest["stages"]}

@@ -85,6 +85,11 @@ class RunContext:
     agreement: Any
     audit: AuditLog
     manifest: dict[str, Any]
+    month_core: Any = field(default=None, repr=False)
+    """The last month's ``CoreMonth`` the rules stage built in one pass, handed to the detection stage, which
+    needs the same month of the same workspace: the join (``core.build_month``, about a tenth of a run) is made
+    once. One month only, so the memory held stays that of one month; the detection stage drops it at its first
+    month (a run of several months joins each month again there)."""
 
     @property
     def workspace(self) -> Path:
@@ -230,8 +235,13 @@ def rules_stage(ctx: RunContext) -> StageReport:
                     views = (partitions.tables(k) for k in _parts(partitions))
                     facts = population_facts(tables, month)
                 fams, bindings, rows_in = [], None, 0
+                ctx.month_core = None  # one month's core held at a time
                 for view in views:
-                    inputs = build_month(view, month, facts=facts).inputs  # unknowns at their central estimate
+                    core = build_month(view, month, facts=facts)
+                    inputs = core.inputs  # unknowns at their central estimate
+                    if partitions is None:
+                        ctx.month_core = core
+                    del core
                     result = evaluate(targets, inputs, month, backend=cfg.backend, missing_inputs="error",
                                       duckdb_config=duckdb_config)
                     fam = result["famille"]
@@ -297,7 +307,8 @@ def detection_stage(ctx: RunContext) -> StageReport:
     """Calls ``nonrecours.detection.run_detect(workspace, month, out, backend=, config=, engine_config=)`` for
     each month (run.toml's DuckDB memory limit and spill folder reach the detection's evaluations too),
     into ``detection/YYYY-MM/``, when the detection package provides it; with run.toml's ``partitions``
-    above 1, part by part (``partitions=``)."""
+    above 1, part by part (``partitions=``); with the month's core the rules stage built (``core=``,
+    ``RunContext.month_core``) rather than joining the month again."""
     run_detect = _entry_point("nonrecours.detection", "run_detect")
     if run_detect is None:
         return StageReport("detection", status="not available",
@@ -307,10 +318,17 @@ def detection_stage(ctx: RunContext) -> StageReport:
     with _partitions(ctx) as partitions:
         for month in ctx.config.months:
             folder = ctx.out / "detection" / f"{month:%Y-%m}"
+            # the rules stage's last month (the first month here in a run of one month); dropped in any case,
+            # so two months' cores are never held at once
+            built = ctx.month_core if partitions is None and getattr(ctx.month_core, "month", None) == month \
+                else None
+            ctx.month_core = None
             with stage(f"detection {month:%Y-%m} ({ctx.config.backend})"):
                 _, paths = run_detect(ctx.workspace, month, folder, backend=ctx.config.backend, config=config,
                                       engine_config=engine_config(ctx.config),
-                                      **({} if partitions is None else {"partitions": partitions}))
+                                      **({} if partitions is None else {"partitions": partitions}),
+                                      **({} if built is None else {"core": built}))
+            del built
             written = sorted(Path(p) for p in paths.values())
             report.outputs += written
             flags = [p for p in written if p.name == "flags.parquet"]

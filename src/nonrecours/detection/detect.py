@@ -529,19 +529,26 @@ def _outputs(run: Detection, core: CoreMonth) -> dict[str, pl.DataFrame]:
 
 def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backend: str = "polars",
                config: DetectionConfig | None = None, engine_config: dict[str, Any] | None = None,
-               partitions: Partitions | None = None) -> tuple[Detection, dict[str, Path]]:
+               partitions: Partitions | None = None, core: CoreMonth | None = None
+               ) -> tuple[Detection, dict[str, Path]]:
     """The ``nonrecours detect`` job: read the workspace lazily, build the month, detect, write (with the core's
     provenance and unknowns, which the outreach lists quote as the facts already held).
+
+    ``core``: this workspace's month already built (``core.build_month`` of the same tables, as the run's rules
+    stage builds it), used instead of joining the month again.
 
     ``partitions`` (``core.partition.Partitions`` over this workspace's tables): build, evaluate and detect one
     part of the population at a time, each part's outputs written to the partitions' folder and merged at the
     end, the summary the sum of the parts'; the files are those of an unpartitioned run, row for row. The
     returned Detection then holds the merged units, flags and summary, and no engine result."""
+    if core is not None and (partitions is not None or core.month != month):
+        raise SchemaError("a core given to run_detect is the month's own, for a run in one pass", table="core")
     if partitions is not None:
         return _run_partitioned(partitions, month, Path(out), backend=backend, config=config,
                                 engine_config=engine_config)
     tables = read_workspace(workspace)
-    core = core_month(tables, month)
+    if core is None:
+        core = core_month(tables, month)
     run = detect(core, tables, backend=backend, config=config, engine_config=engine_config)
     paths = {}
     for name, frame in _outputs(run, core).items():

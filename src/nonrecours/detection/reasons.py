@@ -155,7 +155,9 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         conds = _conditions(result, benefit)
         needed = {v for r in catalogue_row(benefit).rules for vs in required_inputs(r).values() for v in vs}
         needed |= {"age"}
-        facts = (src.filter(pl.col("input").is_in(sorted(needed)))
+        # the sources of this benefit's flagged familles only (src holds those of every flag)
+        facts = (src.join(part.select("famille_id").unique(), on="famille_id", how="semi")
+                 .filter(pl.col("input").is_in(sorted(needed)))
                  .sort("_rank", "input").group_by("famille_id")
                  .agg((pl.col("_label") + pl.lit(" (") + pl.col("agency") + pl.lit(")")).alias("_facts"),
                       pl.col("input").is_in(list(RESOURCE_INPUTS.values())).any().alias("_has_resources")))

@@ -191,7 +191,7 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error",
         src = inputs.frame(entity, monthly) if (entity != "individu" or monthly) else ind
         if entity != "individu" and not monthly:
             src = _unit_frame(inputs, entity)
-        cols, fills = [], []
+        cols, fills, read = [], [], []
         for s in steps:
             assert s.variable is not None
             present = src is not None and s.variable in src.columns
@@ -201,6 +201,7 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error",
                                   column=s.variable)
             if present:
                 cols.append(pl.col(s.variable).cast(PL_DTYPES[s.dtype], strict=True).alias(s.name))
+                read.append(s.variable)
             fills.append((s.name, s.default, s.dtype))
         if cols:
             assert src is not None
@@ -214,7 +215,11 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error",
                     part = by_offset[entity].get(offset, src.clear())
                 else:
                     target = add_months(plan.month, offset)
-                    part = src.filter(pl.col("month").cast(pl.Date) == pl.lit(target, dtype=pl.Date))
+                    # only the columns read, then the month's rows: a monthly frame is wide (every input and
+                    # its source, each month), and filtering all its columns once per month offset read
+                    # cost more than the join below
+                    part = (src.lazy().select(*dict.fromkeys([idc, *read, "month"]))
+                            .filter(pl.col("month").cast(pl.Date) == pl.lit(target, dtype=pl.Date)).collect())
                     if part.get_column(idc).n_unique() != part.height:
                         raise SchemaError(f"two rows for one unit in {target:%Y-%m}",
                                           table=f"{entity}_monthly", column=idc)
