@@ -67,6 +67,52 @@ def test_co_declarant_fills_the_demandeur_a_caf_famille_lost():
     assert "caf:F1" not in _couple_unknown(core)
 
 
+def _conflicts(core) -> dict[str, int]:
+    return dict(core.conflicts.iter_rows())
+
+
+def test_declarant_becomes_the_parent_of_a_caf_famille_listing_only_children():
+    """The CAF lists two children only (the allocataire's row lost, no conjoint): the DGFiP foyer they are
+    dependants of has one declarant no family agency lists; that person heads the CAF famille, and a third
+    child the CAF does not list joins it as a child, never as a famille of their own."""
+    t = _tables([_person("p", dt.date(1982, 3, 1), "dgfip"), *[_person(k, dt.date(y, 1, 1)) for k, y in
+                                                                  (("k1", 2010), ("k2", 2012))],
+                 _person("k3", dt.date(2014, 1, 1), "dgfip")],
+                [_mem("k1", "famille", "F1", "enfant", "caf"), _mem("k2", "famille", "F1", "enfant", "caf"),
+                 _mem("k1", "menage", "F1", "enfant", "caf"), _mem("k2", "menage", "F1", "enfant", "caf"),
+                 _mem("p", "foyer_fiscal", "T1", "declarant", "dgfip"),
+                 *[_mem(k, "foyer_fiscal", "T1", "personne_a_charge", "dgfip") for k in ("k1", "k2", "k3")]])
+    core = build_month(t, M)
+    ind = core.inputs.individu
+    p = _row(ind, "person_id", "p")
+    assert p["famille_id"].item() == "caf:F1" and p["famille_role"].item() == "demandeur"
+    assert p["menage_id"].item() == "caf:F1" and p["menage_role"].item() == "personne_de_reference"
+    k3 = _row(ind, "person_id", "k3")
+    assert k3["famille_id"].item() == "caf:F1" and k3["famille_role"].item() == "enfant"
+    assert core.inputs.famille["famille_id"].to_list() == ["caf:F1"]
+    c = _conflicts(core)
+    assert c["parent_added_from_tax_household"] == 1 and c["famille_without_parent"] == 0
+
+
+def test_minor_dependant_of_a_declarant_no_agency_lists_joins_the_famille_built_for_them():
+    t = _tables([_person("p", dt.date(1982, 3, 1), "dgfip"), _person("k", dt.date(2014, 1, 1), "dgfip")],
+                [_mem("p", "foyer_fiscal", "T1", "declarant", "dgfip"),
+                 _mem("k", "foyer_fiscal", "T1", "personne_a_charge", "dgfip")])
+    core = build_month(t, M)
+    ind = core.inputs.individu
+    assert _row(ind, "person_id", "k")["famille_role"].item() == "enfant"
+    assert _row(ind, "person_id", "k")["famille_id"].item() == _row(ind, "person_id", "p")["famille_id"].item()
+    assert core.inputs.famille.height == 1
+
+
+def test_children_whose_parents_no_source_shows_are_counted_not_lost_silently():
+    t = _tables([_person("k1", dt.date(2010, 1, 1)), _person("k2", dt.date(2012, 1, 1))],
+                [_mem("k1", "famille", "F1", "enfant", "caf"), _mem("k2", "famille", "F1", "enfant", "caf")])
+    c = _conflicts(build_month(t, M))
+    assert c["famille_without_parent"] == 1 and c["persons_in_famille_without_parent"] == 2
+    assert c["parent_added_from_tax_household"] == 0
+
+
 def test_famille_without_its_demandeur_has_an_unknown_couple():
     t = _tables([_person("c", dt.date(1985, 1, 1))],
                 [_mem("c", "famille", "F1", "conjoint", "caf"), _mem("c", "menage", "F1", "conjoint", "caf")])

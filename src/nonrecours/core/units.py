@@ -6,8 +6,10 @@ Precedence (documented, counted when sources disagree):
    window), else from the most recent extract, else from ``CoreConfig.composition_priority``;
 2. a foyer fiscal comes from the DGFiP (its latest income year valid on the month);
 3. from the DGFiP foyer: a co-declarant no agency puts in a famille joins the famille of the other
-   declarant as its conjoint when that famille has none (a retiree's spouse the CNAV does not list); a
-   dependant under 18 joins a declarant's famille as a child; an adult dependant gets a famille of their own
+   declarant as its conjoint when that famille has none (a retiree's spouse the CNAV does not list); the
+   declarants no agency lists become the parents of a famille listing only children who are their
+   dependants (the allocataire's row was lost); a dependant under 18 joins a declarant's famille as a child
+   (the famille built for that declarant when no agency lists them); an adult dependant gets a famille of their own
    hosted in the declarant's ménage (an adult child living with the parents);
 4. anyone still without a famille gets one of their own (demandeur); without a ménage, their famille
    demandeur's ménage, else one of their own. Built unit ids are ``core-famille:<person>`` and
@@ -143,6 +145,28 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
                       pl.when(pl.col("famille_role_o") == "demandeur").then(pl.lit("conjoint"))
                       .otherwise(pl.lit("demandeur")).alias("_role")))
     conflicts["spouse_added_from_tax_household"] = spouse.height
+    # A famille listing children only (the allocataire's row lost, no conjoint listed): the declarants no
+    # family agency lists, of the foyer most of its children are dependants of, are its parents.
+    no_parent = (wide.filter(pl.col("famille_id").is_not_null()).group_by("famille_id")
+                 .agg(pl.col("famille_role").is_in(["demandeur", "conjoint"]).any().alias("_p"))
+                 .filter(~pl.col("_p")))
+    their_foyer = (wide.join(no_parent, on="famille_id", how="semi")
+                   .filter((pl.col("foyer_fiscal_role") == "personne_a_charge")
+                           & pl.col("foyer_fiscal_id").is_not_null())
+                   .group_by("famille_id", "foyer_fiscal_id")
+                   .agg(pl.len().alias("_k"), pl.col("menage_id").drop_nulls().first().alias("_men"))
+                   .sort(["famille_id", "_k", "foyer_fiscal_id"], descending=[False, True, False])
+                   .unique(subset=["famille_id"], keep="first"))
+    parent = (decl.filter(pl.col("famille_id").is_null()).select("person_id", "foyer_fiscal_id")
+              .join(their_foyer.select(pl.col("famille_id").alias("_fam"), "foyer_fiscal_id", "_men"),
+                    on="foyer_fiscal_id", how="inner")
+              .join(spouse, on="person_id", how="anti")
+              .sort("_fam", "person_id").unique(subset=["person_id"], keep="first")
+              .with_columns(pl.when(pl.col("person_id") == pl.col("person_id").min().over("_fam"))
+                            .then(pl.lit("demandeur")).otherwise(pl.lit("conjoint")).alias("_role"))
+              .select("person_id", "_fam", "_men", "_role"))
+    conflicts["parent_added_from_tax_household"] = parent.height
+    spouse = pl.concat([spouse, parent], how="vertical_relaxed")
     wide = (wide.join(spouse, on="person_id", how="left").with_columns(
         pl.coalesce("famille_id", "_fam").alias("famille_id"),
         pl.coalesce("_role", "famille_role").alias("famille_role"),
@@ -152,9 +176,13 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
         .otherwise(pl.col("menage_role")).alias("menage_role"),
         pl.coalesce("menage_id", "_men").alias("menage_id")).drop("_fam", "_men", "_role"))
     # Dependants: a minor joins a declarant's famille; an adult is hosted in the declarant's ménage.
-    host = (wide.filter((pl.col("foyer_fiscal_role") == "declarant") & pl.col("famille_id").is_not_null())
-            .sort("person_id").unique(subset=["foyer_fiscal_id"], keep="first")
-            .select("foyer_fiscal_id", pl.col("famille_id").alias("_fam"), pl.col("menage_id").alias("_men")))
+    # A declarant no agency lists yet is the head of the famille step 4 builds for them (or for the couple
+    # of two such declarants: the smaller id heads it), so the minor is never a famille of their own.
+    host = (wide.filter(pl.col("foyer_fiscal_role") == "declarant")
+            .sort(pl.col("famille_id").is_null(), "person_id").unique(subset=["foyer_fiscal_id"], keep="first")
+            .select("foyer_fiscal_id",
+                    pl.coalesce("famille_id", pl.lit("core-famille:") + pl.col("person_id")).alias("_fam"),
+                    pl.col("menage_id").alias("_men")))
     dep = (wide.filter((pl.col("foyer_fiscal_role") == "personne_a_charge") & pl.col("famille_id").is_null())
            .join(age, on="person_id", how="left").join(host, on="foyer_fiscal_id", how="inner")
            .select("person_id", "_fam", "_men", (pl.col("age").fill_null(0) < 18).alias("_minor")))
@@ -191,6 +219,12 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
         pl.when(built_f).then(pl.lit("demandeur")).otherwise(pl.col("famille_role")).alias("famille_role"),
         pl.when(built_f).then(pl.lit(None, dtype=pl.String)).otherwise(pl.col("famille__source"))
         .alias("famille__source"))
+    # a famille of children whose parents no source shows: its members are evaluated in no famille (counted)
+    orphans = (wide.group_by("famille_id")
+               .agg(pl.col("famille_role").is_in(["demandeur", "conjoint"]).any().alias("_p"), pl.len().alias("_n"))
+               .filter(~pl.col("_p")))
+    conflicts["famille_without_parent"] = orphans.height
+    conflicts["persons_in_famille_without_parent"] = int(orphans["_n"].sum())
     head_men = (wide.filter((pl.col("famille_role") == "demandeur") & pl.col("menage_id").is_not_null())
                 .unique(subset=["famille_id"], keep="first").select("famille_id", pl.col("menage_id").alias("_men")))
     wide = wide.join(head_men, on="famille_id", how="left")
