@@ -208,3 +208,38 @@ def test_summary_counts_every_person_evaluated(run, territory):
 def test_repr_prints_no_data(run):
     assert "p-" not in repr(run) and "f-" not in repr(run)
     assert dataclasses.is_dataclass(run)
+
+
+def test_a_flag_names_the_unknowns_that_decide_it_alone():
+    """Three unknowns the RSA reads: a salary (0 to 3,000 €) and studies each take the right away alone; an
+    alimony of at most 50 € only lowers the amount. The flag names the first two; without the analysis it
+    names all three. The summary counts, per benefit, the flags each unknown decides."""
+    from nonrecours.core import UNKNOWNS_SCHEMA, CoreMonth
+    from nonrecours.detection import core_month
+
+    from .conftest import MONTH, MONTHS, Territory, unknown_salary
+
+    t = Territory()
+    t.famille("mixed")
+    t.famille("plain")
+    tables = t.tables()
+    alimony = pl.DataFrame([{"entity": "individu", "id": "p-mixed", "month": m, "input": "alimony_received",
+                             "low": 0.0, "central": 0.0, "high": 50.0, "reason": "pension non transmise",
+                             "informed": False} for m in MONTHS], schema=UNKNOWNS_SCHEMA)
+    student = pl.DataFrame([{"entity": "individu", "id": "p-mixed", "month": None, "input": "student", "low": 0.0,
+                             "central": 0.0, "high": 1.0, "reason": "études non transmises", "informed": False}],
+                           schema=UNKNOWNS_SCHEMA)
+    core = CoreMonth(month=MONTH, inputs=core_month(tables, MONTH).inputs,
+                     unknowns=pl.concat([unknown_salary("p-mixed", 0.0, 0.0, 3000.0, informed=False), alimony,
+                                         student]))
+    on = detect(core, tables, backend="polars", config=FIRST)
+    off = detect(core, tables, backend="polars", config=FIRST.model_copy(update={"decisive_unknowns": False}))
+    assert _flag(on, "mixed")["grade"] == "possible"
+    assert _flag(on, "mixed")["deciding_unknowns"] == ["salary_net", "student"]
+    assert _flag(off, "mixed")["deciding_unknowns"] == ["alimony_received", "salary_net", "student"]
+    assert on.summary["decided_by_one_unknown"]["rsa"] == {"salary_net": 1, "student": 1}
+    assert _flag(on, "plain")["deciding_unknowns"] == [] and _flag(on, "plain")["grade"] == "certain"
+    # the analysis changes the names only: every other column of the flags is the same
+    assert_frame_equal(on.flags.drop("deciding_unknowns", "reasons"), off.flags.drop("deciding_unknowns", "reasons"))
+    assert _flag(on, "mixed")["reasons"][2] == ("Données inconnues qui décident : salaire net, études "
+                                                "(à vérifier auprès de la personne).")

@@ -15,6 +15,7 @@ from nonrecours.outputs.answers import (
     data_to_exchange,
     exchange_value,
     headline,
+    unknowns_to_settle,
     write_answers,
 )
 from nonrecours.outputs.statistics import build_statistics
@@ -125,9 +126,27 @@ def test_automation_scenarios(flags, provenance, units):
     assert (table.get_column("yearly_amount") == table.get_column("monthly_amount") * 12).all()
 
 
+def test_unknowns_to_settle_counts_the_flags_each_unknown_decides():
+    rows = [flag("a", "ppa", "possible", 200.0, unknowns=("nationality_group",)),
+            flag("b", "ppa", "possible", 100.0, unknowns=("nationality_group", "student")),
+            flag("c", "ppa", "probable", 50.0, unknowns=("salary_net",)),
+            flag("d", "ppa", "certain", 300.0),
+            flag("e", "rsa", "possible", 500.0, unknowns=("student",))]
+    table = unknowns_to_settle(pl.DataFrame(rows, schema=FLAGS_SCHEMA))
+    ppa = {r["input"]: r for r in table.filter(pl.col("benefit") == "ppa").iter_rows(named=True)}
+    nat = ppa["nationality_group"]
+    assert (nat["flags"], nat["possible"], nat["probable"], nat["monthly_amount"]) == (2, 2, 0, 300.0)
+    assert nat["share_of_uncertain_flags"] == pytest.approx(2 / 3, abs=1e-4)
+    assert "france_travail" in nat["agencies"] and "cnam" not in nat["agencies"]
+    assert ppa["salary_net"]["probable"] == 1 and "drm" in ppa["salary_net"]["agencies"]
+    assert table.filter(pl.col("benefit") == "ppa").get_column("input").to_list()[0] == "nationality_group"
+    assert table.filter(pl.col("benefit") == "rsa").get_column("flags").to_list() == [1]
+
+
 def test_write_answers(tmp_path, flags, provenance, units):
     paths = write_answers(tmp_path, flags=flags, units=units, provenance=provenance, run_detection=fake_detection)
     assert {p.name for p in paths.values()} >= {"answer1_data_to_exchange.csv", "answer1_exchange_value.parquet",
+                                                 "answer1_unknowns_to_settle.csv",
                                                  "answer3_automation.csv", "answer2_claim_fields_held.parquet"}
     csv = paths["answer3_automation.csv"]
     assert csv.read_bytes().startswith(BOM)

@@ -28,6 +28,7 @@ from nonrecours.detection.confidence import (
     grade_expr,
     with_unknowns_at,
 )
+from nonrecours.detection.deciding import decisive_unknowns
 from nonrecours.detection.exclusions import EXCLUSIONS, exclusions
 from nonrecours.detection.reasons import fact_sources, reasons
 from nonrecours.detection.receipts import paid_by_famille, payer_unknown, payments_known
@@ -356,6 +357,12 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                  pl.when(pl.col("grade") == "certain").then(pl.lit([], dtype=pl.List(pl.String)))
                  .otherwise(pl.col("deciding_unknowns")).fill_null(pl.lit([], dtype=pl.List(pl.String)))
                  .alias("deciding_unknowns")))
+    decisive = (decisive_unknowns(core, flags, backend=backend, engine_config=engine_config)
+                if config.decisive_unknowns else None)
+    if decisive is not None:
+        flags = (flags.join(decisive, on=["famille_id", "benefit"], how="left")
+                 .with_columns(pl.coalesce("decisive", "deciding_unknowns").alias("deciding_unknowns"))
+                 .drop("decisive"))
     sources = fact_sources(core, individu, add_months(month, -config.paid_window), flags)
     flags = reasons(flags, central, sources, config.max_reasons,
                     frozenset(b for b, k in paid_known.items() if not k))
@@ -366,6 +373,12 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     n_dropped = dict(dropped.iter_rows())
     summary["without_disability_evidence"] = {b: int(n_dropped.get(b, 0)) for b in DISABILITY_BENEFITS
                                               if b in config.benefits}
+    if decisive is not None:
+        # per benefit, how many flags each unknown decides alone: the data whose exchange would settle them
+        per = decisive.explode("decisive").group_by("benefit", "decisive").len().sort("benefit", "decisive")
+        summary["decided_by_one_unknown"] = {
+            b: {str(i): int(n) for _, i, n in part.iter_rows()} for (b,), part in per.group_by("benefit")}
+        summary["flags_with_decisive_unknowns"] = decisive.height
     summary["familles_unknown_to_benefit_payer"] = {
         b: int(n) for b, n in unpaid_unknown.group_by("benefit").len().iter_rows()}
     # people an agency knows (in any table the core reads) but who are in no evaluated famille: never flagged

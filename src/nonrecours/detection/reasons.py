@@ -21,7 +21,7 @@ from nonrecours.rules.registry import default_registry
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
-__all__ = ["AGENCY_FR", "BENEFIT_FR", "fact_sources", "reasons"]
+__all__ = ["AGENCY_FR", "BENEFIT_FR", "fact_sources", "input_labels", "reasons"]
 
 AGENCY_FR = {"caf": "CAF", "cnam": "CNAM", "france_travail": "France Travail", "dgfip": "DGFiP",
              "cnav": "CNAV", "msa": "MSA", "drm": "DRM", "synth": "données de test"}
@@ -122,7 +122,8 @@ def _input_label(name: str) -> str:
     return var.label if var is not None else name
 
 
-def _input_labels() -> dict[str, str]:
+def input_labels() -> dict[str, str]:
+    """Each rule input's French label (the rules' own description), as reasons and the report name it."""
     return {name: _input_label(name) for name in default_registry().inputs}
 
 
@@ -211,6 +212,11 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                 "Droit seulement si les données inconnues sont favorables : pas sur les valeurs centrales."))
             .when(possible).then(pl.lit(
                 "Droit sur les valeurs centrales, mais certaines ne reposent sur aucune donnée transmise.")))
+        # the questions that settle the flag, before the facts (a list cut at ``max_lines`` keeps them)
+        lines.append(pl.when(pl.col("deciding_unknowns").list.len() > 0).then(
+            pl.lit("Données inconnues qui décident : ") + pl.col("deciding_unknowns").list.eval(
+                pl.element().replace_strict(input_labels(), default=pl.element())).list.join(", ")
+            + pl.lit(" (à vérifier auprès de la personne).")))
         cap = catalogue_row(benefit).grade_cap
         if cap is not None:  # a condition no data shows: said first, the letter asks it
             lines.append(pl.lit(f"À vérifier auprès de la personne : {cap[1]}."))
@@ -223,10 +229,6 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             pl.lit("Données utilisées : ") + pl.col("_facts").list.head(6).list.join(" ; ") + pl.lit(".")))
         lines.append(pl.when(~pl.col("_has_resources").fill_null(False)).then(
             pl.lit("Aucun revenu transmis par les organismes pour les mois de référence.")))
-        lines.append(pl.when(pl.col("deciding_unknowns").list.len() > 0).then(
-            pl.lit("Données inconnues qui décident : ") + pl.col("deciding_unknowns").list.eval(
-                pl.element().replace_strict(_input_labels(), default=pl.element())).list.join(", ")
-            + pl.lit(" (à vérifier auprès de la personne).")))
         lines.append(pl.when(pl.col("linked").list.len() > 0).then(
             pl.lit("Ouvre aussi droit à : ") + pl.col("linked").list.eval(
                 pl.element().replace_strict(BENEFIT_FR, default=pl.element())).list.join(", ") + pl.lit(".")))

@@ -75,6 +75,9 @@ class DetectionConfig(BaseModel):
     refusal_months: dict[str, int] = Field(default_factory=lambda: {b: 6 for b in BENEFITS})
     closure_months: dict[str, int] = Field(default_factory=lambda: {b: 3 for b in BENEFITS})
     max_reasons: int = Field(6, ge=2, le=20)
+    decisive_unknowns: bool = True
+    """Name on each flag the unknowns that decide it alone (``detection.deciding``: one more evaluation, on the
+    flagged familles' rows); off, a flag names every unknown its benefit reads."""
 
     @field_validator("benefits")
     @classmethod

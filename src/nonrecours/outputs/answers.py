@@ -24,7 +24,7 @@ from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCIES
 
 __all__ = ["INPUT_COLUMNS", "SCENARIOS", "agency_columns", "automation_scenarios", "claim_fields_held",
-           "data_to_exchange", "exchange_value", "headline", "write_answers"]
+           "data_to_exchange", "exchange_value", "headline", "unknowns_to_settle", "write_answers"]
 
 CONTRIBUTING: tuple[str, ...] = tuple(a for a in AGENCIES if a != "synth")
 """The agencies whose extract each exchange-value scenario leaves out in turn (schemas/codes.py)."""
@@ -355,6 +355,30 @@ def headline(statistics_table: pl.DataFrame, automation: pl.DataFrame,
     return out.sort("benefit")
 
 
+def unknowns_to_settle(flags: pl.DataFrame) -> pl.DataFrame:
+    """Per benefit and unknown input: the flags short of ``certain`` that name it among their deciding unknowns
+    (one that decides alone when detection found one, ``detection.deciding``), by grade, with the monthly
+    amount they estimate, and the agencies whose extract can carry it: the data whose exchange would settle
+    the most flags (answer 1, at the level of a field rather than of an agency)."""
+    named = (flags.filter(pl.col("grade") != "certain")
+             .select("benefit", "grade", pl.col("amount_central").fill_null(0.0), pl.col("deciding_unknowns")
+                     .alias("input")).explode("input").drop_nulls("input"))
+    benefits = sorted(set(named.get_column("benefit").to_list()))
+    carried = (data_to_exchange(benefits).select("input", "agencies").unique(subset=["input"])
+               if benefits else pl.DataFrame(schema={"input": pl.String, "agencies": pl.List(pl.String)}))
+    totals = flags.filter(pl.col("grade") != "certain").group_by("benefit").len("_not_certain")
+    return (named.group_by("benefit", "input").agg(
+                pl.len().alias("flags"), (pl.col("grade") == "probable").sum().alias("probable"),
+                (pl.col("grade") == "possible").sum().alias("possible"),
+                pl.col("amount_central").sum().round(2).alias("monthly_amount"))
+            .join(totals, on="benefit", how="left")
+            .with_columns((pl.col("flags") / pl.col("_not_certain")).round(4).alias("share_of_uncertain_flags"))
+            .drop("_not_certain")
+            .join(carried, on="input", how="left")
+            .with_columns(pl.col("agencies").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+            .sort("benefit", "flags", "input", descending=[False, True, False]))
+
+
 def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame, provenance: pl.DataFrame,
                   statistics_table: pl.DataFrame | None = None, members: pl.DataFrame | None = None,
                   run_detection: Callable[[set[str]], pl.DataFrame] | None = None,
@@ -366,6 +390,7 @@ def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame, 
     out = Path(out)
     tables = {
         "answer1_data_to_exchange": data_to_exchange(),
+        "answer1_unknowns_to_settle": unknowns_to_settle(flags),
         "answer2_claim_fields_held": claim_fields_held(flags, provenance, paid_units=units, members=members),
         "answer3_automation": automation_scenarios(flags, units=units, provenance=provenance),
     }

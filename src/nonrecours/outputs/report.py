@@ -31,6 +31,7 @@ from typing import Any
 import polars as pl
 
 from nonrecours.atomic import write_text
+from nonrecours.detection.reasons import input_labels
 from nonrecours.outputs.answers import SCENARIOS
 from nonrecours.outputs.law import AGENCY_LABELS, BENEFIT_LABELS, TARGET_BENEFITS
 from nonrecours.schemas.benefits import CATALOGUE
@@ -535,6 +536,10 @@ def _whole(stats: pl.DataFrame | None) -> pl.DataFrame:
     return whole.sort(pl.col("benefit").replace_strict(order, default=len(order)), "benefit")
 
 
+SETTLE_MIN_FLAGS = 11
+"""Fewest flags an unknown must name to be shown in the report (the statistics' secrecy threshold)."""
+
+
 def _published(stats: pl.DataFrame | None) -> set[str]:
     """Benefits whose whole-extract cell the statistics publish: only their answers' counts are shown."""
     whole = _whole(stats)
@@ -766,6 +771,28 @@ def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
                                          "Fournies par aucun extrait (restent à demander)"], rows, keys,
                             caption="Nombre de données d'entrée des règles que l'extrait de chaque organisme "
                                     "porte (answer1_data_to_exchange).")
+    settle = _read(folder / "answer1_unknowns_to_settle.parquet")
+    if settle is not None:
+        # a published benefit's unknowns only, each naming at least as many flags as a published cell holds
+        # units (no total beside them: nothing to difference)
+        shown = settle.filter(pl.col("benefit").is_in(sorted(published)) & (pl.col("flags") >= SETTLE_MIN_FLAGS))
+        bord = {b: i for i, b in enumerate(TARGET_BENEFITS)}
+        shown = shown.sort(pl.col("benefit").replace_strict(bord, default=len(bord)), pl.col("flags"),
+                           descending=[False, True], maintain_order=True)
+        labels = input_labels()
+        rows = [[cell(_benefit_label(r["benefit"])), cell(labels.get(r["input"], r["input"])),
+                 cell(r["flags"], "int", col="flags"), cell(r["share_of_uncertain_flags"], "pct", col="share"),
+                 cell(r["monthly_amount"], "eur", col="monthly_amount"),
+                 cell(", ".join(agency_label(a) for a in r["agencies"]) if r["agencies"] else "aucun extrait")]
+                for r in shown.iter_rows(named=True)]
+        out["settle"] = Table("inconnues", ["Prestation", "Donnée inconnue qui décide", "Signalements",
+                                           "Part des signalements non certains", "Montant mensuel estimé",
+                                           "Organismes qui peuvent la transmettre"], rows,
+                              [{"benefit": r["benefit"], "input": r["input"]} for r in shown.iter_rows(named=True)],
+                              sortable=True,
+                              caption="Données inconnues qui décident des signalements non certains : celles dont "
+                                      "l'échange ferait passer le plus de cas en « certain » "
+                                      f"(answer1_unknowns_to_settle ; {SETTLE_MIN_FLAGS} signalements au moins).")
     value = _read(folder / "answer1_exchange_value.parquet")
     if value is not None:
         out.update(_exchange_value(value, published))

@@ -1,0 +1,115 @@
+"""Which unknown inputs decide a flag: each one moved alone to the end that changes the entitlement.
+
+A flag is not ``certain`` because some unknown input, at an end the data cannot exclude, takes the right
+away (or, for a flag entitled at a corner only, gives it). Naming every unknown the benefit reads sends a
+caseworker to ask a dozen questions where one decides, and hides which exchange of data would settle the
+most cases (the experiment's first question). Here each candidate input is moved alone, every other unknown
+at its central value, on the rows of the flagged familles only (with the ménages and foyers they share),
+in one stacked evaluation: an input whose move alone flips the entitlement decides. A flag no single input
+flips (several must move together) keeps the whole list of the unknowns it reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import polars as pl
+
+from nonrecours.core.month import CoreMonth
+from nonrecours.detection.confidence import COMPOSITION_UNKNOWN, with_unknowns_at
+from nonrecours.detection.targets import entitled_expr
+from nonrecours.engine import Inputs
+from nonrecours.engine.evaluate import evaluate_many
+from nonrecours.engine.plan import ID
+from nonrecours.schemas.benefits import benefit as catalogue_row
+
+__all__ = ["decisive_unknowns"]
+
+_SCHEMA = {"famille_id": pl.String(), "benefit": pl.String(), "decisive": pl.List(pl.String())}
+_UNITS = ("famille", "menage", "foyer_fiscal")
+
+
+def _closure(individu: pl.DataFrame, familles: pl.DataFrame) -> pl.DataFrame:
+    """The individus of ``familles`` and of every ménage, foyer and famille they share (two hops: a famille's
+    benefit may read an aggregate of its ménage or foyer, whose members' values come from their own famille)."""
+    keys = [ID[u] for u in _UNITS]
+    people = individu.join(familles, on="famille_id", how="semi")
+    for _ in range(2):
+        parts = [individu.join(people.select(k).drop_nulls().unique(), on=k, how="semi") for k in keys]
+        people = pl.concat(parts).unique(subset=["person_id"])
+    return people
+
+
+def _subset(core: CoreMonth, familles: pl.DataFrame) -> CoreMonth:
+    """``core`` restricted to the rows of ``familles``' closure, its unknowns included (an unknown of a row
+    left out would add that row back to a monthly frame)."""
+    inp = core.inputs
+    people = _closure(inp.individu, familles)
+    ids = {"individu": people.select("person_id").unique()}
+    for u in _UNITS:
+        ids[u] = people.select(ID[u]).drop_nulls().unique()
+    frames: dict[str, pl.DataFrame | None] = {}
+    for f in dataclasses.fields(inp):
+        frame = getattr(inp, f.name)
+        entity = f.name.removesuffix("_monthly")
+        key = "person_id" if entity == "individu" else ID[entity]
+        frames[f.name] = None if frame is None else frame.join(ids[entity], on=key, how="semi")
+    u = core.unknowns
+    kept = [u.filter(pl.col("entity") == e).join(ids[e].rename({ids[e].columns[0]: "id"}), on="id", how="semi")
+            for e in ids]
+    return dataclasses.replace(core, inputs=Inputs(**frames), unknowns=pl.concat(kept) if kept else u)
+
+
+def decisive_unknowns(core: CoreMonth, flags: pl.DataFrame, *, backend: str = "polars",
+                      engine_config: dict[str, Any] | None = None) -> pl.DataFrame:
+    """famille_id, benefit, decisive: for each flag not ``certain`` with unknowns (``flags``: famille_id,
+    benefit, grade, entitled_central, deciding_unknowns), the unknowns that flip its entitlement alone, plus
+    those that cap its grade (the catalogue's ``unknown_caps``, an unknown couple). A flag whose subset
+    evaluation differs from the whole one, or that no single input flips, is left out (it keeps its list)."""
+    todo = flags.filter((pl.col("grade") != "certain") & (pl.col("deciding_unknowns").list.len() > 0))
+    if todo.is_empty():
+        return pl.DataFrame(schema=_SCHEMA)
+    sub = _subset(core, todo.select("famille_id").unique())
+    known_inputs = set(sub.unknowns.get_column("input").unique().to_list())
+    pairs = (todo.select("famille_id", "entitled_central", pl.col("deciding_unknowns").alias("input"))
+             .explode("input").filter(pl.col("input").is_in(sorted(known_inputs))))
+    # each input moved on the familles whose flag reads it only: the unfavourable end for a flag entitled on
+    # the central values, either end for one entitled at a corner only
+    variants: list[tuple[str, str]] = []
+    asked = [sub.inputs]
+    for end, side in (("unfavourable", pl.col("entitled_central")), ("low", ~pl.col("entitled_central")),
+                      ("high", ~pl.col("entitled_central"))):
+        for (inp,), fams in pairs.filter(side).group_by("input"):
+            part = _subset(sub, fams.select("famille_id").unique())
+            variants.append((str(inp), end))
+            asked.append(with_unknowns_at(dataclasses.replace(
+                part, unknowns=part.unknowns.filter(pl.col("input") == inp)), end))
+    benefits = sorted(set(todo.get_column("benefit").to_list()))
+    targets = list(dict.fromkeys(r for b in benefits for r in catalogue_row(b).rules))
+    results = evaluate_many(targets, asked, core.month, backend=backend, missing_inputs="error",
+                            duckdb_config=engine_config)
+    flips = []
+    for benefit in benefits:
+        mine = todo.filter(pl.col("benefit") == benefit).select("famille_id", "entitled_central")
+        central = results[0]["famille"].select("famille_id", entitled_expr(benefit).fill_null(False).alias("_sub"))
+        # the subset must reproduce the whole evaluation, or its verdicts are not this flag's
+        mine = mine.join(central, on="famille_id", how="inner").filter(pl.col("_sub") == pl.col("entitled_central"))
+        for (inp, end), result in zip(variants, results[1:], strict=True):
+            moved = result["famille"].select("famille_id", entitled_expr(benefit).fill_null(False).alias("_e"))
+            flip = (~pl.col("_e")) if end == "unfavourable" else pl.col("_e")
+            on_side = pl.col("entitled_central") if end == "unfavourable" else ~pl.col("entitled_central")
+            flips.append(mine.join(moved, on="famille_id", how="inner").filter(on_side & flip)
+                         .select("famille_id", pl.lit(benefit).alias("benefit"), pl.lit(inp).alias("input")))
+    found = pl.concat(flips) if flips else pl.DataFrame(schema={"famille_id": pl.String, "benefit": pl.String,
+                                                                  "input": pl.String})
+    # the unknowns that cap a grade whatever the entitlement: the catalogue's, and a couple the data may not show
+    caps = pl.DataFrame([(b, i) for b in benefits for i, _ in catalogue_row(b).unknown_caps]
+                        + [(b, COMPOSITION_UNKNOWN) for b in benefits],
+                        schema={"benefit": pl.String, "input": pl.String}, orient="row")
+    capped = (todo.select("famille_id", "benefit", pl.col("deciding_unknowns").alias("input")).explode("input")
+              .join(caps, on=["benefit", "input"], how="semi").join(found.select("famille_id", "benefit").unique(),
+                                                                  on=["famille_id", "benefit"], how="semi"))
+    return (pl.concat([found, capped]).unique()
+            .group_by("famille_id", "benefit").agg(pl.col("input").sort().alias("decisive"))
+            .cast(_SCHEMA))  # type: ignore[arg-type]
