@@ -55,3 +55,28 @@ def test_the_prime_is_the_same_for_a_birth_on_the_first_or_the_fifteenth_of_a_re
     assert mid == pytest.approx(first, abs=0.01)
     # the child's share of the montant forfaitaire (30 % of the base) for one reference month of three
     assert mid - after == pytest.approx(0.3 * 638.28 / 3, abs=1.0)
+
+
+def test_an_unborn_child_does_not_give_the_majoration_for_isolation(backend) -> None:
+    """A lone parent of a child of 6 whose second child is born on 10 June: in May the baby is not in the foyer,
+    and its negative age is not "a child under 3" (CASF art. R262-1); the elder child is over 3 and the isolation
+    is not recent, so only a declared pregnancy (L262-9, 2°) would give the majoration then. From July the baby
+    is born and under 3: the majoration applies."""
+    lone = {**SITUATION, "id": "lone", "persons": [{"role": "parent", "age": 30, "monthly": {"salary_net": 300}},
+                                                   {"role": "child", "age": 6}, {"role": "child", "age": 0}]}
+    batch = load_situations([lone])
+    assert batch.errors == []
+    frames = batch.frames_for_month(JUNE)
+    ind = frames["individu"]
+    baby = ind.filter(pl.col("famille_role") == "enfant").sort("date_naissance").get_column("person_id")[-1]
+    ind = ind.with_columns(pl.when(pl.col("person_id") == baby).then(pl.lit(dt.date(2025, 6, 10)))
+                           .otherwise(pl.col("date_naissance")).alias("date_naissance"))
+    targets = ["rsa_majore_eligibilite", "rsa_nb_enfants"]
+
+    def at(month: dt.date) -> dict:
+        return evaluate(targets, Inputs(**{**frames, "individu": ind}), month, backend=backend)["famille"].row(
+            0, named=True)
+
+    may, july = at(dt.date(2025, 5, 1)), at(dt.date(2025, 7, 1))
+    assert (may["rsa_majore_eligibilite"], may["rsa_nb_enfants"]) == (False, 1)
+    assert (july["rsa_majore_eligibilite"], july["rsa_nb_enfants"]) == (True, 2)

@@ -137,7 +137,10 @@ def rsa_majore_eligibilite(f: Famille):
     isole = condition("parent isolé", ~f.en_couple, ref="CASF art. L262-9")
     charge = condition("enceinte ou au moins un enfant à charge", f.enceinte_fam | (f.rsa_nb_enfants > 0),
                        ref="CASF art. L262-9")
-    jeune_enfant = f.any(f.members.age_mois < param(f"{R}.majoration_isolement.age_limite_enfant"), role="enfant")
+    # a child already born (``est_enfant``: a member on the month's first day); an unborn child's negative age is
+    # not "under 3": before the birth only the pregnancy gives the majoration (L262-9, 2°)
+    jeune_enfant = f.any(f.members.est_enfant
+                         & (f.members.age_mois < param(f"{R}.majoration_isolement.age_limite_enfant")))
     duree = condition("enfant de moins de 3 ans, isolement de moins de 18 mois ou grossesse",
                       jeune_enfant | f.recent_isolation | f.enceinte_fam, ref="CASF art. R262-1")
     return isole & charge & duree
