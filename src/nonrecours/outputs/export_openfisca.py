@@ -143,16 +143,25 @@ def _num(expr: pl.Expr) -> pl.Expr:
     Polars writes the same shortest round-trip digits except in two places, fixed here: a one-digit negative
     exponent (``1e-9``, Python ``1e-09``) and fixed notation below 1e-4 (``0.00001``, Python ``1e-05``).
     Amounts rounded to the cent never reach either; unrounded amounts (a paid benefit as the CAF sent it) might.
+    Use it over a whole column (``with_columns``), not inside an aggregation (it would run once per group).
     """
-    x = expr.cast(pl.Float64)
-    s = x.cast(pl.String)
-    g = s.str.extract_groups(r"^(-?)0\.(0*)([1-9])(\d*)$")
+    return expr.cast(pl.Float64).map_batches(_num_text, return_dtype=pl.String)
+
+
+def _num_text(x: pl.Series) -> pl.Series:
+    text = x.cast(pl.String)
+    odd = (((x.abs() < 1e-4) & (x != 0)) | text.str.contains("e-", literal=True)).fill_null(False)
+    if not odd.any():
+        return text
+    rows = pl.DataFrame({"s": text.filter(odd)})
+    g = pl.col("s").str.extract_groups(r"^(-?)0\.(0*)([1-9])(\d*)$")
     tail = g.struct.field("4")
     sci = pl.concat_str(g.struct.field("1"), g.struct.field("3"),
                         pl.when(tail != "").then(pl.lit(".") + tail).otherwise(pl.lit("")), pl.lit("e-"),
                         (g.struct.field("2").str.len_chars() + 1).cast(pl.String).str.zfill(2))
-    return (pl.when((x.abs() < 1e-4) & (x != 0) & ~s.str.contains("e", literal=True)).then(sci)
-            .otherwise(s.str.replace(r"e-(\d)$", "e-0${1}")))
+    fixed = rows.select(pl.when(pl.col("s").str.contains("e", literal=True))
+                        .then(pl.col("s").str.replace(r"e-(\d)$", "e-0${1}")).otherwise(sci)).to_series()
+    return text.scatter(odd.arg_true(), fixed)
 
 
 def _cents(expr: pl.Expr) -> pl.Expr:
@@ -168,9 +177,9 @@ def _quoted(expr: pl.Expr) -> pl.Expr:
     return pl.concat_str(pl.lit('"'), expr, pl.lit('"'))
 
 
-def _series(period: pl.Expr, value: pl.Expr) -> pl.Expr:
-    """``"YYYY-MM":value,...`` over a group's rows (in their order): the body of a ``{period: value}`` object."""
-    return pl.concat_str(pl.lit('"'), period, pl.lit('":'), value).str.join(",")
+def _item(value: pl.Expr) -> pl.Expr:
+    """``"YYYY-MM":value`` of a row with a ``period`` column: joined with "," per unit, the body of a series."""
+    return pl.concat_str(pl.lit('"'), pl.col("period"), pl.lit('":'), value)
 
 
 def _first_rank(keys: list[str]) -> pl.Expr:
@@ -272,9 +281,12 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         im = im.join(ind.select("person_id"), on="person_id", how="semi").filter(pl.col("month") <= month).select(
             "person_id", "month", *have)
         im = im.with_columns(*(pl.lit(0.0).alias(c) for c in _MONEY if c not in have))
-        grid = (im.select("person_id").unique().join(income_df, how="cross")
-                .join(im, on=["person_id", "month"], how="left")
-                .sort("person_id", "month")
+        # a person whose every amount is 0 (or missing) in every month has the same series as any other such
+        # person (zeros, inactive): written once as a literal; the month grid is built for the others only
+        active = im.group_by("person_id").agg(
+            pl.any_horizontal(*(pl.col(c) != 0 for c in _MONEY)).any().alias("_active"))
+        grid = (active.filter("_active").select("person_id").join(income_df, how="cross")  # months in order
+                .join(im, on=["person_id", "month"], how="left", maintain_order="left")
                 .with_columns(*(pl.col(c).backward_fill().over("person_id").forward_fill().over("person_id")
                                 .fill_null(0.0) for c in _MONEY))
                 .with_columns(*(expr.round(2).alias(v) for v, expr in _AMOUNTS.items())))
@@ -282,16 +294,24 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         activite = (pl.when(pl.col("salary_net") > 0).then(pl.lit("actif"))
                     .when(pl.col("unemployment") > 0).then(pl.lit("chomeur"))
                     .when(pl.col("pension_net") > 0).then(pl.lit("retraite")).otherwise(pl.lit("inactif")))
-        series = grid.group_by("person_id").agg(
-            *(_series(pl.col("period"), _cents(pl.col(v))).alias(v) for v in used),
-            *((pl.col(v) != 0).any().alias(f"_nz_{v}") for v in used),
-            _series(pl.col("period"), _quoted(activite)).alias("activite"))
+        series = grid.select("person_id", _item(_quoted(activite)).alias("activite")).group_by("person_id").agg(
+            pl.col("activite").str.join(","))
+        nonzero = grid.group_by("person_id").agg(*((pl.col(v) != 0).any().alias(v) for v in used))
+        for v in used:  # a person's series of zeros is left out unless zero_series
+            rows = grid if zero_series else grid.join(nonzero.filter(v).select("person_id"), on="person_id",
+                                                      how="semi")
+            series = series.join(rows.select("person_id", _item(_cents(pl.col(v))).alias(v))
+                                 .group_by("person_id").agg(pl.col(v).str.join(",")), on="person_id", how="left")
         block = pl.concat_str(
-            *(pl.when(pl.lit(True) if zero_series else pl.col(f"_nz_{v}"))
-              .then(pl.concat_str(pl.lit(f',"{v}":{{'), pl.col(v), pl.lit("}"))).otherwise(pl.lit(""))
-              for v in used),
+            *(pl.when(pl.col(v).is_not_null()).then(pl.concat_str(pl.lit(f',"{v}":{{'), pl.col(v), pl.lit("}")))
+              .otherwise(pl.lit("")) for v in used),
             pl.lit(',"activite":{'), pl.col("activite"), pl.lit("}"))
-        series = series.select("person_id", block.alias("_series"))
+        income_periods = income_df.get_column("period").to_list()
+        zeros = "".join(f',"{v}":{{' + ",".join(f'"{p}":0.0' for p in income_periods) + "}"
+                        for v in (used if zero_series else ()))
+        idle = zeros + ',"activite":{' + ",".join(f'"{p}":"inactif"' for p in income_periods) + "}"
+        series = pl.concat([series.select("person_id", block.alias("_series")),
+                            active.filter(~pl.col("_active")).select("person_id", pl.lit(idle).alias("_series"))])
     else:
         series = pl.DataFrame(schema={"person_id": ind.schema["person_id"], "_series": pl.String})
 
@@ -305,9 +325,9 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
     aah_open = ',"aah":{'
     aah_close = f',"{period}":null}}' if aah_request and not paid_this_month else "}"
     if benefits_paid and (aah := _aah_paid(ind, fam, fm, paid_months)) is not None:
-        aah = aah.sort("person_id", "month").group_by("person_id").agg(
-            pl.concat_str(pl.lit(aah_open), _series(pl.col("period"), _cents(pl.col("aah"))), pl.lit(aah_close))
-            .first().alias("_aah"))
+        aah = (aah.sort("person_id", "month").select("person_id", _item(_cents(pl.col("aah"))).alias("_aah"))
+               .group_by("person_id").agg(pl.col("_aah").str.join(","))
+               .select("person_id", pl.concat_str(pl.lit(aah_open), "_aah", pl.lit(aah_close)).alias("_aah")))
     else:
         aah = pl.DataFrame(schema={"person_id": ind.schema["person_id"], "_aah": pl.String})
 
@@ -345,7 +365,8 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
            .sort("position", "_row"))
     if mem.select((birth.is_null()).any()).item():
         raise ValueError("export_situations: a person has neither a birth date nor an age")
-    individus = mem.group_by("position", maintain_order=True).agg(person.str.join(",").alias("individus"))
+    individus = (mem.select("position", person.alias("individus"))
+                 .group_by("position", maintain_order=True).agg(pl.col("individus").str.join(",")))
 
     # -- familles ------------------------------------------------------------------------------------------
     parent = role.is_in(PARENT_ROLES).fill_null(False)
@@ -365,9 +386,10 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                                    for c in PAID))
         extend = {v: f',"{period}":null}}' if v in requested.get("familles", ()) and not paid_this_month else "}"
                   for v in PAID}
-        paid = grid.sort("famille_id", "month").group_by("famille_id").agg(
-            *(pl.concat_str(pl.lit(f',"{v}":{{'), _series(pl.col("period"), _num(pl.col(v))), pl.lit(extend[v]))
-              .first().alias(f"_paid_{v}") for v in PAID))
+        paid = (grid.sort("famille_id", "month").select("famille_id", *(_item(_num(pl.col(v))).alias(v) for v in PAID))
+                .group_by("famille_id").agg(*(pl.col(v).str.join(",") for v in PAID))
+                .select("famille_id", *(pl.concat_str(pl.lit(f',"{v}":{{'), pl.col(v), pl.lit(extend[v]))
+                                        .alias(f"_paid_{v}") for v in PAID)))
         fams = fams.join(paid, on="famille_id", how="left")
         if "aide_logement_versee_connue" in fam.columns:  # an aid paid unknown is left for OpenFisca to compute
             fams = fams.join(fam.select("famille_id", "aide_logement_versee_connue"), on="famille_id", how="left")
@@ -384,8 +406,8 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         pl.lit('"f'), pl.col("f_rank"), pl.lit('":{"parents":['), pl.col("parents"), pl.lit('],"enfants":['),
         pl.col("enfants"), pl.lit(f'],"rsa_isolement_recent":{w}'), _bool(pl.col("recent_isolation")), pl.lit("}"),
         *paid_block, *asks, pl.lit("}"))
-    familles = (fams.sort("position", "f_rank").group_by("position", maintain_order=True)
-                .agg(famille.str.join(",").alias("familles")))
+    familles = (fams.sort("position", "f_rank").select("position", famille.alias("familles"))
+                .group_by("position", maintain_order=True).agg(pl.col("familles").str.join(",")))
 
     # -- foyers fiscaux --------------------------------------------------------------------------------------
     declarant = pl.col("foyer_fiscal_role").eq_missing("declarant")
@@ -431,7 +453,8 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         *(part for k, p in enumerate(periods) for part in (pl.lit(f'{"," if k else ""}"{p}":'), pl.col("_rent"))),
         pl.lit("}"), *(pl.lit("," + asked(v)) for v in requested.get("menages", ())), pl.lit("}"))
     menages = (mens.with_columns(autres.alias("_autres"), rent.alias("_rent")).sort("position", "m_rank")
-               .group_by("position", maintain_order=True).agg(menage.str.join(",").alias("menages")))
+               .select("position", menage.alias("menages"))
+               .group_by("position", maintain_order=True).agg(pl.col("menages").str.join(",")))
 
     texts = (individus.join(familles, on="position").join(foyers, on="position").join(menages, on="position")
              .sort("position")
