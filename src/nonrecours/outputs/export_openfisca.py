@@ -200,8 +200,8 @@ _STATED = {
     "menages": frozenset({"personne_de_reference", "conjoint", "enfants", "autres", "depcom",
                           "statut_occupation_logement", "loyer"}),
 }
-"""Inputs the export states whatever the request: requesting one would overwrite the input (the paid benefits,
-``aah`` and the PAID familles variables, are series the request extends instead)."""
+"""Inputs the export states whatever the request: requesting one would overwrite the input, so it is refused. The
+paid benefits (``aah``, the familles' :data:`PAID`) are not here: a request extends their series with the month."""
 
 
 def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
