@@ -301,7 +301,8 @@ REPLAY_SAMPLE = 40
 REPLAY_FLOOR = 0.95
 """Share of the replayed rows (dwelling fully known) whose amounts OpenFisca reproduces within 1 €, per benefit.
 Measured on the session's demo (1,500 persons, seed 4, June 2026), through the written files: 34 rows; RSA
-34/34, PPA 33/34, ASPA 34/34 (docs/outputs.md). Earlier, on seed 2 through ``export_situations`` directly: 30/30
+34/34, PPA 33/34, ASPA 34/34 (docs/outputs.md; the PPA row: OpenFisca counts a child born on 1 June at charge in
+the reference months, docs/oracle_disagreements.md). Earlier, on seed 2 through ``export_situations`` directly: 30/30
 each, and RSA 28/30 when OpenFisca computed the month's housing aid instead of reading it (``paid_this_month``)."""
 
 

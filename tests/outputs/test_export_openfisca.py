@@ -178,3 +178,74 @@ def test_a_dwelling_with_a_famille_without_its_row_is_left_out_not_a_crash(frame
         export_situations(broken, dt.date(2025, 4, 1))
     assert re.fullmatch(r"export_situations: a member of ménage number \d+ belongs to a famille without a row in "
                         r"the famille frame", str(err.value))  # a position, never the famille's key
+
+
+def test_floats_are_written_as_json_dumps_writes_them() -> None:
+    """The texts are built by Polars, not by ``json.dumps``: every float must read back the same and be written as
+    Python writes it (shortest digits, an exponent below 1e-4 and from 1e16, two exponent digits)."""
+    import random
+
+    import polars as pl
+
+    from nonrecours.outputs.export_openfisca import _num
+
+    rng = random.Random(7)
+    values = [0.0, -0.0, 1.0, 0.1, 1e-4, 9.99e-5, 1e-5, 1.5e-7, -3e-9, 5.6e-17, 1e15, 1e16, 1.5e22, 123.45000000000002,
+              0.30000000000000004, *(rng.uniform(-1, 1) * 10.0 ** rng.randint(-25, 20) for _ in range(4000)),
+              *(round(rng.uniform(0, 5000), 2) for _ in range(1000))]
+    written = pl.DataFrame({"x": values}).select(_num(pl.col("x"))).to_series().to_list()
+    assert written == [json.dumps(v) for v in values]
+
+
+def test_the_texts_are_compact_json_with_the_keys_in_the_dicts_order(frames) -> None:  # type: ignore[no-untyped-def]
+    """``situations.parquet`` holds the Polars-built texts; ``export_situations`` parses the same texts: writing the
+    parsed dicts back with ``json.dumps`` gives the text byte for byte (an odd paid amount included)."""
+    import polars as pl
+
+    from nonrecours.outputs.export_openfisca import _situation_texts, flagged_situations
+
+    fm = frames["famille_monthly"].with_columns(pl.lit(1e-05).alias("asf"), (pl.col("af") + 0.1 + 0.2).alias("af"))
+    odd = {**frames, "famille_monthly": fm}
+    for paid_this_month in (False, True):
+        texts, index = _situation_texts(odd, dt.date(2025, 4, 1), None, benefits_paid=True,
+                                        requested=EXPORTED_OUTPUTS, paid_this_month=paid_this_month, zero_series=True)
+        for text in texts.get_column("situation"):
+            assert json.dumps(json.loads(text), ensure_ascii=False, separators=(",", ":")) == text
+        assert index.get_column("position").max() == texts.height - 1
+    flagged = flagged_situations(odd, dt.date(2025, 4, 1), pl.DataFrame({"claimant_id": odd["individu"]["person_id"]}))
+    main = json.loads(flagged.filter(pl.col("famille") == "f0")["situation"][0])["familles"]["f0"]
+    assert main["asf"]["2025-04"] == 1e-05 and '"asf":{"2024-04":1e-05' in flagged["situation"][0]
+    assert main["af"]["2025-04"] == 0.30000000000000004
+
+
+def test_a_famille_over_two_dwellings_or_without_demandeur_gets_no_situation(frames) -> None:  # type: ignore[no-untyped-def]
+    """OpenFisca needs a famille's members and its reference person in one situation: such a claimant is left
+    out (and counted by the outputs stage), the others keep theirs."""
+    import polars as pl
+
+    from nonrecours.outputs.export_openfisca import flagged_situations
+
+    ind = frames["individu"]
+    everyone = pl.DataFrame({"claimant_id": ind["person_id"]})
+    whole = flagged_situations(frames, dt.date(2025, 4, 1), everyone)
+    child = ind.filter(pl.col("famille_role") == "enfant")
+    (moved_famille,) = child["famille_id"].to_list()
+    other_home = next(m for m in ind["menage_id"].to_list() if m not in set(child["menage_id"].to_list()))
+    split = ind.with_columns(pl.when(pl.col("famille_role") == "enfant").then(pl.lit(other_home))
+                             .otherwise(pl.col("menage_id")).alias("menage_id"))
+    out = flagged_situations({**frames, "individu": split}, dt.date(2025, 4, 1), everyone)
+    gone = set(ind.filter(pl.col("famille_id") == moved_famille)["person_id"].cast(pl.String).to_list())
+    assert set(out["claimant_id"].to_list()) == set(whole["claimant_id"].to_list()) - gone
+    orphan = ind.with_columns(pl.when(pl.col("famille_id") == moved_famille).then(pl.lit("conjoint"))
+                              .otherwise(pl.col("famille_role")).alias("famille_role"))
+    out = flagged_situations({**frames, "individu": orphan}, dt.date(2025, 4, 1), everyone)
+    assert set(out["claimant_id"].to_list()) == set(whole["claimant_id"].to_list()) - gone
+
+
+def test_requesting_a_stated_input_is_refused(frames) -> None:  # type: ignore[no-untyped-def]
+    """A request would overwrite the input (the loyer, a salary): refused, naming it; a paid benefit is extended."""
+    with pytest.raises(ValueError, match="menages loyer is stated as an input"):
+        export_situations(frames, dt.date(2025, 4, 1), outputs={"menages": ("loyer",)})
+    ex = export_situations(frames, dt.date(2025, 4, 1), outputs={"familles": ("af",)})
+    main = next(f for f in ex.situations[0]["familles"].values() if len(f["parents"]) == 2)
+    assert len(main["af"]) == 13 and main["af"]["2025-04"] is None

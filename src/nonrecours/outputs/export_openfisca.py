@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,8 @@ import polars as pl
 from nonrecours.atomic import atomic_path
 from nonrecours.engine.plan import add_months
 from nonrecours.rules.benefits.common import PENSION_TAXABLE, SALARY_TAXABLE, UNEMPLOYMENT_TAXABLE
+from nonrecours.schemas.codes import PARENT_ROLES
+from nonrecours.schemas.months import month_index, month_of_index_expr
 
 __all__ = ["EXPORTED_OUTPUTS", "SITUATIONS_SCHEMA", "VOCABULARY", "Export", "export_situations", "flagged_situations",
            "read_situation", "write_situations"]
@@ -108,67 +110,116 @@ def _frame(frames: Mapping[str, Any], name: str) -> pl.DataFrame | None:
     return frames.get(name) if isinstance(frames, Mapping) else getattr(frames, name, None)
 
 
-def _birth_date(row: Mapping[str, Any], month: dt.date) -> str:
-    """The stated birth date, else (unknown: absent or the 1800-01-01 sentinel) the birthday six months
-    before ``month`` of a person of the row's age (the convention of the reference cases)."""
-    born = row.get("date_naissance")
-    if isinstance(born, dt.date) and born.year > 1800:
-        return born.isoformat()
-    if row.get("age") is None:
-        raise ValueError("export_situations: a person has neither a birth date nor an age")
-    return add_months(month, -12 * int(row["age"]) - 6).isoformat()
-
-
-def _series_dicts(df: pl.DataFrame, key: str, columns: Iterable[str]) -> dict[Any, dict[str, dict[str, Any]]]:
-    """{key: {column: {month: value}}} from a long frame with a ``period`` string column (one group_by)."""
-    cols = list(columns)
-    agg = df.group_by(key).agg(pl.col("period"), *[pl.col(c) for c in cols])
-    out: dict[Any, dict[str, dict[str, Any]]] = {}
-    for row in agg.iter_rows(named=True):
-        periods = row["period"]
-        out[row[key]] = {c: dict(zip(periods, row[c], strict=True)) for c in cols}
-    return out
-
-
 def _aah_paid(ind: pl.DataFrame, fam: pl.DataFrame, fm: pl.DataFrame | None,
-              paid_months: pl.DataFrame) -> dict[Any, dict[str, dict[str, Any]]]:
+              paid_months: pl.DataFrame) -> pl.DataFrame | None:
     """OpenFisca's ``aah`` (per person) of the familles whose AAH paid is known (``aah_versee_connue``): the
     dossier's payment goes to the parent with the higher disability rate (the demandeur on a tie), the other
     members get 0, so OpenFisca counts the AAH received as our rules do (``aah_percue``). Our rules share a
-    payment among members in proportion to the AAH they compute; with two members entitled the export differs."""
+    payment among members in proportion to the AAH they compute; with two members entitled the export differs.
+    One row per member and paid month (``person_id``, ``month``, ``period``, ``aah``); None when none is known."""
     if fm is None or "aah_versee" not in fm.columns or "aah_versee_connue" not in fam.columns:
         return {}
     known = fam.filter(pl.col("aah_versee_connue")).select("famille_id")
     members = ind.join(known, on="famille_id", how="semi")
     if members.is_empty():
-        return {}
+        return None
     rate = pl.col("disability_rate").fill_null(-1.0)
     parents = members.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"]))
     who = (parents.sort(["famille_id", rate, pl.col("famille_role") == "demandeur"], descending=[False, True, True])
            .unique("famille_id", keep="first", maintain_order=True)
            .select("famille_id", pl.col("person_id").alias("who")))
-    grid = (members.select("famille_id", "person_id").join(who, on="famille_id", how="left")
+    return (members.select("famille_id", "person_id").join(who, on="famille_id", how="left")
             .join(paid_months, how="cross")
             .join(fm.select("famille_id", "month", "aah_versee"), on=["famille_id", "month"], how="left")
             .with_columns(pl.when(pl.col("person_id") == pl.col("who"))
                           .then(pl.col("aah_versee").fill_null(0.0).clip(lower_bound=0.0)).otherwise(0.0)
-                          .round(2).alias("aah")))
-    return _series_dicts(grid, "person_id", ["aah"])
+                          .round(2).alias("aah"))
+            .select("person_id", "month", "period", "aah"))
 
 
-def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
-                      famille_ids: Sequence[int] | pl.Series | None = None, *, benefits_paid: bool = True,
-                      outputs: bool | Mapping[str, Sequence[str]] = True, paid_this_month: bool = False) -> Export:
-    """Web-API situations for the ménages of ``famille_ids`` (all familles when None) at ``month``.
+def _num(expr: pl.Expr) -> pl.Expr:
+    """A float written as ``json.dumps`` writes it (Python's ``repr``), so the texts are those of the dict export.
 
-    ``frames``: a dict of input frames or an :class:`~nonrecours.engine.Inputs`. ``benefits_paid``: state
-    the paid family benefits and housing aid of the twelve previous months (False lets OpenFisca compute
-    them). ``outputs``: request :data:`EXPORTED_OUTPUTS` (or the given ``{entity plural: variables}``) at
-    ``month`` (``null`` values, as the web API's ``/calculate`` expects). ``paid_this_month``: state the
-    evaluated month's paid benefits too (as our rules read them: the housing aid paid enters the RSA and PPA
-    forfait logement), instead of letting OpenFisca compute them; replays a flagged case as detection saw it.
+    Polars writes the same shortest round-trip digits except in two places, fixed here: a one-digit negative
+    exponent (``1e-9``, Python ``1e-09``) and fixed notation below 1e-4 (``0.00001``, Python ``1e-05``).
+    Amounts rounded to the cent never reach either; unrounded amounts (a paid benefit as the CAF sent it) might.
+    Use it over a whole column (``with_columns``), not inside an aggregation (it would run once per group).
     """
-    requested: Mapping[str, Sequence[str]] = (EXPORTED_OUTPUTS if outputs is True else outputs or {})
+    return expr.cast(pl.Float64).map_batches(_num_text, return_dtype=pl.String)
+
+
+def _num_text(x: pl.Series) -> pl.Series:
+    text = x.cast(pl.String)
+    odd = (((x.abs() < 1e-4) & (x != 0)) | text.str.contains("e-", literal=True)).fill_null(False)
+    if not odd.any():
+        return text
+    rows = pl.DataFrame({"s": text.filter(odd)})
+    g = pl.col("s").str.extract_groups(r"^(-?)0\.(0*)([1-9])(\d*)$")
+    tail = g.struct.field("4")
+    sci = pl.concat_str(g.struct.field("1"), g.struct.field("3"),
+                        pl.when(tail != "").then(pl.lit(".") + tail).otherwise(pl.lit("")), pl.lit("e-"),
+                        (g.struct.field("2").str.len_chars() + 1).cast(pl.String).str.zfill(2))
+    fixed = rows.select(pl.when(pl.col("s").str.contains("e", literal=True))
+                        .then(pl.col("s").str.replace(r"e-(\d)$", "e-0${1}")).otherwise(sci)).to_series()
+    return text.scatter(odd.arg_true(), fixed)
+
+
+def _cents(expr: pl.Expr) -> pl.Expr:
+    """A float already rounded to the cent: Polars' text is Python's (0 or at least 0.005, no small exponent)."""
+    return expr.cast(pl.String)
+
+
+def _bool(expr: pl.Expr) -> pl.Expr:
+    return pl.when(expr.cast(pl.Boolean).fill_null(False)).then(pl.lit("true")).otherwise(pl.lit("false"))
+
+
+def _quoted(expr: pl.Expr) -> pl.Expr:
+    return pl.concat_str(pl.lit('"'), expr, pl.lit('"'))
+
+
+def _item(value: pl.Expr) -> pl.Expr:
+    """``"YYYY-MM":value`` of a row with a ``period`` column: joined with "," per unit, the body of a series."""
+    return pl.concat_str(pl.lit('"'), pl.col("period"), pl.lit('":'), value)
+
+
+def _first_rank(keys: list[str]) -> pl.Expr:
+    """Ordinal (0, 1...) of a unit within its ménage, in the order its first member appears (a dict's keys)."""
+    return pl.col("_row").min().over(["position", *keys]).rank("dense").over("position").cast(pl.Int64) - 1
+
+
+def _column(df: pl.DataFrame, name: str) -> pl.Expr:
+    """A column that may be absent (then null, as ``row.get`` read it)."""
+    return pl.col(name) if name in df.columns else pl.lit(None)
+
+
+_STATED = {
+    "individus": frozenset({"date_naissance", "nationalite", "duree_possession_titre_sejour", "taux_incapacite",
+                            "aah_restriction_substantielle_durable_acces_emploi", "inapte_travail", "etudiant",
+                            "enceinte", "activite", "statut_marital", *_AMOUNTS}),
+    "familles": frozenset({"parents", "enfants", "rsa_isolement_recent"}),
+    "menages": frozenset({"personne_de_reference", "conjoint", "enfants", "autres", "depcom",
+                          "statut_occupation_logement", "loyer"}),
+}
+"""Inputs the export states whatever the request: requesting one would overwrite the input, so it is refused. The
+paid benefits (``aah``, the familles' :data:`PAID`) are not here: a request extends their series with the month."""
+
+
+def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
+                     famille_ids: Sequence[Any] | pl.Series | None, *, benefits_paid: bool,
+                     requested: Mapping[str, Sequence[str]], paid_this_month: bool,
+                     zero_series: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """(``position``, ``situation``: compact JSON) per ménage in ménage order, and the famille index of
+    :class:`Export`, built with Polars expressions (no Python loop over persons or dwellings).
+
+    ``zero_series``: keep a person's amount series that is 0 in every month once any person of the batch has a
+    non-zero one (the dict export, unchanged); False drops it, so a ménage's text does not depend on the others.
+    The texts are those ``json.dumps(..., ensure_ascii=False, separators=(",", ":"))`` writes of the dicts
+    :func:`export_situations` returns, keys in the same order.
+    """
+    for entity, names in requested.items():
+        clash = sorted(set(names) & _STATED.get(entity, frozenset()))
+        if clash:
+            raise ValueError(f"export_situations: {entity} {', '.join(clash)} is stated as an input, not requested")
     month = dt.date(month.year, month.month, 1)
     ind = _frame(frames, "individu")
     if ind is None:
@@ -188,54 +239,143 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
     men = men.join(ind.select("menage_id").unique(), on="menage_id", how="semi")
 
     start = dt.date(month.year - 2, 1, 1)
-    window = []
-    m = start
-    while m <= month:
-        window.append(m)
-        m = add_months(m, 1)
-    whole = f"month:{_ym(start)}:{len(window)}"  # only for variables OpenFisca dispatches (not divides)
-    periods = [_ym(w) for w in window]
+    n_window = month_index(month) - month_index(start) + 1
+    whole = f"month:{_ym(start)}:{n_window}"  # only for variables OpenFisca dispatches (not divides)
+    periods = [_ym(add_months(start, k)) for k in range(n_window)]
     # resources are stable up to December of year N (SITUATION_FORMAT.md): the yearly benefits (ARS, chèque
     # énergie) read the months after M (a child's earnings in the autumn), so those months are stated too
-    later = []
-    m = add_months(month, 1)
-    while m.year == month.year:
-        later.append(m)
-        m = add_months(m, 1)
-    income_df = pl.DataFrame({"month": [*window, *later]}, schema={"month": pl.Date}).with_columns(
+    later = [add_months(month, k) for k in range(1, 13 - month.month)]
+    income_df = pl.DataFrame({"month": [*(add_months(start, k) for k in range(n_window)), *later]},
+                             schema={"month": pl.Date}).with_columns(
         pl.col("month").dt.strftime("%Y-%m").alias("period"))
+    period, year = _ym(month), f"{month.year:04d}"
 
-    # -- individu monthly amounts over the window (earliest known month carried back) -------------------
+    def asked(v: str) -> str:  # the request of v: ``"v":{"<period>":null}``
+        return f'"{v}":{{"{year if v in YEARLY else period}":null}}'
+
+    # -- members, one row per person in (ménage, famille, person) order, with their keys in the situation --
+    mem = (ind.join(fam.select("famille_id", _column(fam, "couple_kind").cast(pl.String).alias("couple_kind"),
+                               _column(fam, "recent_isolation").cast(pl.Boolean).alias("recent_isolation"),
+                               _column(fam, "hosted_free_of_charge").cast(pl.Boolean).alias("hosted_free_of_charge"),
+                               pl.lit(True).alias("_has_row")), on="famille_id", how="left")
+           .join(men.select("menage_id", pl.lit(True).alias("_has_menage")), on="menage_id", how="left")
+           .sort("menage_id", "famille_id", "person_id", nulls_last=True)
+           .with_columns(position=(pl.col("menage_id").ne_missing(pl.col("menage_id").shift(1))).cum_sum()
+                         .cast(pl.Int64) - 1))
+    mem = mem.with_columns(_row=pl.int_range(pl.len(), dtype=pl.Int64).over("position"),
+                           hosted=pl.col("hosted_free_of_charge").cast(pl.Boolean).fill_null(False))
+    mem = mem.with_columns(_mgroup=pl.when(pl.col("hosted")).then(pl.col("famille_id")))
+    mem = mem.with_columns(pid=pl.concat_str(pl.lit("i"), pl.col("_row")), f_rank=_first_rank(["famille_id"]),
+                           ff_rank=_first_rank(["foyer_fiscal_id"]), m_rank=_first_rank(["_mgroup"]))
+    for check, what in (("_has_menage", "ménage number {} has no row in the menage frame"),
+                        ("_has_row", "a member of ménage number {} belongs to a famille without a row in the "
+                                     "famille frame")):
+        bad = mem.filter(pl.col(check).is_null())
+        if bad.height:  # named by its position only: a key is a pseudonym
+            raise ValueError("export_situations: " + what.format(int(bad["position"].min()) + 1))
+
+    # -- a person's amount series over the window (earliest known month carried back) and activity ---------
     im = _frame(frames, "individu_monthly")
-    persons = ind.select("person_id")
     if im is not None and im.height:
         have = [c for c in _MONEY if c in im.columns]
-        im = im.join(persons, on="person_id", how="semi").filter(pl.col("month") <= month).select(
+        im = im.join(ind.select("person_id"), on="person_id", how="semi").filter(pl.col("month") <= month).select(
             "person_id", "month", *have)
         im = im.with_columns(*(pl.lit(0.0).alias(c) for c in _MONEY if c not in have))
-        carriers = im.group_by("person_id").agg(pl.col("month").min().alias("first"))
-        grid = (carriers.join(income_df, how="cross")
-                .join(im, on=["person_id", "month"], how="left")
-                .sort("person_id", "month")
+        # a person whose every amount is 0 (or missing) in every month has the same series as any other such
+        # person (zeros, inactive): written once as a literal; the month grid is built for the others only
+        active = im.group_by("person_id").agg(
+            pl.any_horizontal(*(pl.col(c) != 0 for c in _MONEY)).any().alias("_active"))
+        grid = (active.filter("_active").select("person_id").join(income_df, how="cross")  # months in order
+                .join(im, on=["person_id", "month"], how="left", maintain_order="left")
                 .with_columns(*(pl.col(c).backward_fill().over("person_id").forward_fill().over("person_id")
                                 .fill_null(0.0) for c in _MONEY))
-                .with_columns(*(expr.round(2).alias(v) for v, expr in _AMOUNTS.items()))
-                .with_columns(pl.when(pl.col("salary_net") > 0).then(pl.lit("actif"))
-                              .when(pl.col("unemployment") > 0).then(pl.lit("chomeur"))
-                              .when(pl.col("pension_net") > 0).then(pl.lit("retraite"))
-                              .otherwise(pl.lit("inactif")).alias("activite")))
+                .with_columns(*(expr.round(2).alias(v) for v, expr in _AMOUNTS.items())))
         used = [v for v in _AMOUNTS if grid.select((pl.col(v) != 0).any()).item()]
-        per_person = _series_dicts(grid, "person_id", [*used, "activite"])
+        activite = (pl.when(pl.col("salary_net") > 0).then(pl.lit("actif"))
+                    .when(pl.col("unemployment") > 0).then(pl.lit("chomeur"))
+                    .when(pl.col("pension_net") > 0).then(pl.lit("retraite")).otherwise(pl.lit("inactif")))
+        series = grid.select("person_id", _item(_quoted(activite)).alias("activite")).group_by("person_id").agg(
+            pl.col("activite").str.join(","))
+        nonzero = grid.group_by("person_id").agg(*((pl.col(v) != 0).any().alias(v) for v in used))
+        for v in used:  # a person's series of zeros is left out unless zero_series
+            rows = grid if zero_series else grid.join(nonzero.filter(v).select("person_id"), on="person_id",
+                                                      how="semi")
+            series = series.join(rows.select("person_id", _item(_cents(pl.col(v))).alias(v))
+                                 .group_by("person_id").agg(pl.col(v).str.join(",")), on="person_id", how="left")
+        block = pl.concat_str(
+            *(pl.when(pl.col(v).is_not_null()).then(pl.concat_str(pl.lit(f',"{v}":{{'), pl.col(v), pl.lit("}")))
+              .otherwise(pl.lit("")) for v in used),
+            pl.lit(',"activite":{'), pl.col("activite"), pl.lit("}"))
+        income_periods = income_df.get_column("period").to_list()
+        zeros = "".join(f',"{v}":{{' + ",".join(f'"{p}":0.0' for p in income_periods) + "}"
+                        for v in (used if zero_series else ()))
+        idle = zeros + ',"activite":{' + ",".join(f'"{p}":"inactif"' for p in income_periods) + "}"
+        series = pl.concat([series.select("person_id", block.alias("_series")),
+                            active.filter(~pl.col("_active")).select("person_id", pl.lit(idle).alias("_series"))])
     else:
-        per_person = {}
+        series = pl.DataFrame(schema={"person_id": ind.schema["person_id"], "_series": pl.String})
 
-    # -- famille paid benefits over the twelve months before (and the month itself if asked) ---------
+    # -- paid benefits over the twelve months before (and the month itself if asked) ------------------------
     fm = _frame(frames, "famille_monthly")
     last = 0 if paid_this_month else 1
     paid_months = pl.DataFrame({"month": [add_months(month, -k) for k in range(PAID_MONTHS, last - 1, -1)]},
                                schema={"month": pl.Date}).with_columns(
         pl.col("month").dt.strftime("%Y-%m").alias("period"))
-    per_famille: dict[Any, dict[str, dict[str, Any]]] = {}
+    aah_request = "aah" in requested.get("individus", ())
+    aah_open = ',"aah":{'
+    aah_close = f',"{period}":null}}' if aah_request and not paid_this_month else "}"
+    if benefits_paid and (aah := _aah_paid(ind, fam, fm, paid_months)) is not None:
+        aah = (aah.sort("person_id", "month").select("person_id", _item(_cents(pl.col("aah"))).alias("_aah"))
+               .group_by("person_id").agg(pl.col("_aah").str.join(","))
+               .select("person_id", pl.concat_str(pl.lit(aah_open), "_aah", pl.lit(aah_close)).alias("_aah")))
+    else:
+        aah = pl.DataFrame(schema={"person_id": ind.schema["person_id"], "_aah": pl.String})
+
+    # -- individus ---------------------------------------------------------------------------------------
+    born = (pl.when(pl.col("date_naissance").dt.year() > 1800).then(pl.col("date_naissance"))
+            if ind.schema.get("date_naissance") == pl.Date else pl.when(pl.lit(False)).then(pl.lit(None, pl.Date)))
+    months_back = month_index(month) - 6 - 12 * _column(mem, "age").cast(pl.Int64)
+    birth = born.otherwise(month_of_index_expr(months_back)).dt.strftime("%Y-%m-%d")
+    group = _column(mem, "nationality_group").cast(pl.String)
+    nationality = (pl.when(group.is_null() | (group == "")).then(pl.lit("FR"))
+                   .otherwise(group.replace_strict(NATIONALITY_CODE, default="ZZ", return_dtype=pl.String)))
+    role = pl.col("famille_role")
+    married = (role.ne_missing("enfant") & _column(mem, "couple_kind").is_in(["married", "pacs"]).fill_null(False))
+    w = f'{{"{whole}":'
+    person = pl.concat_str(
+        pl.lit('"'), pl.col("pid"), pl.lit('":{"date_naissance":{"ETERNITY":"'), birth,
+        pl.lit(f'"}},"nationalite":{w}"'), nationality,
+        pl.lit(f'"}},"duree_possession_titre_sejour":{w}'),
+        _num(_column(mem, "residence_permit_years").cast(pl.Float64).fill_null(0.0)),
+        pl.lit(f'}},"taux_incapacite":{w}'), _num(_column(mem, "disability_rate").cast(pl.Float64).fill_null(0.0)),
+        pl.lit(f'}},"aah_restriction_substantielle_durable_acces_emploi":{w}'), _bool(_column(mem, "rsdae")),
+        pl.lit(f'}},"inapte_travail":{w}'), _bool(_column(mem, "unfit_for_work")),
+        pl.lit(f'}},"etudiant":{w}'), _bool(_column(mem, "student")),
+        pl.lit(f'}},"enceinte":{w}'), _bool(_column(mem, "pregnant")), pl.lit("}"),
+        pl.col("_series").fill_null(f',"activite":{w}"inactif"}}'),
+        pl.col("_aah").fill_null(""),
+        pl.when(married).then(pl.concat_str(
+            pl.lit(f',"statut_marital":{w}"'),
+            pl.when(pl.col("couple_kind") == "married").then(pl.lit("marie")).otherwise(pl.lit("pacse")),
+            pl.lit('"}'))).otherwise(pl.lit("")),
+        *((pl.when(pl.col("_aah").is_not_null()).then(pl.lit("")).otherwise(pl.lit("," + asked(v))) if v == "aah"
+           else pl.lit("," + asked(v))) for v in requested.get("individus", ())),
+        pl.lit("}"))
+    mem = (mem.join(series, on="person_id", how="left").join(aah, on="person_id", how="left")
+           .sort("position", "_row"))
+    if mem.select((birth.is_null()).any()).item():
+        raise ValueError("export_situations: a person has neither a birth date nor an age")
+    individus = (mem.select("position", person.alias("individus"))
+                 .group_by("position", maintain_order=True).agg(pl.col("individus").str.join(",")))
+
+    # -- familles ------------------------------------------------------------------------------------------
+    parent = role.is_in(PARENT_ROLES).fill_null(False)
+    quoted = _quoted(pl.col("pid"))
+    fams = mem.group_by("position", "f_rank", maintain_order=True).agg(
+        pl.col("famille_id").first(), pl.col("m_rank").first(), pl.col("recent_isolation").first(),
+        quoted.filter(parent).str.join(",").alias("parents"), quoted.filter(~parent).str.join(",").alias("enfants"))
+    paid_block = []
+    known = {v: pl.lit(benefits_paid) for v in PAID}
     if benefits_paid:
         grid = fam.select("famille_id").join(paid_months, how="cross")
         if fm is not None and fm.height:
@@ -244,116 +384,105 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                              on=["famille_id", "month"], how="left")
         grid = grid.with_columns(*(pl.col(c).fill_null(0.0) if c in grid.columns else pl.lit(0.0).alias(c)
                                    for c in PAID))
-        per_famille = _series_dicts(grid, "famille_id", PAID)
+        extend = {v: f',"{period}":null}}' if v in requested.get("familles", ()) and not paid_this_month else "}"
+                  for v in PAID}
+        paid = (grid.sort("famille_id", "month").select("famille_id", *(_item(_num(pl.col(v))).alias(v) for v in PAID))
+                .group_by("famille_id").agg(*(pl.col(v).str.join(",") for v in PAID))
+                .select("famille_id", *(pl.concat_str(pl.lit(f',"{v}":{{'), pl.col(v), pl.lit(extend[v]))
+                                        .alias(f"_paid_{v}") for v in PAID)))
+        fams = fams.join(paid, on="famille_id", how="left")
         if "aide_logement_versee_connue" in fam.columns:  # an aid paid unknown is left for OpenFisca to compute
-            for fid in fam.filter(~pl.col("aide_logement_versee_connue"))["famille_id"].to_list():
-                per_famille.get(fid, {}).pop("aide_logement", None)
-    aah_paid = _aah_paid(ind, fam, fm, paid_months) if benefits_paid else {}
+            fams = fams.join(fam.select("famille_id", "aide_logement_versee_connue"), on="famille_id", how="left")
+            known["aide_logement"] = pl.col("aide_logement_versee_connue").ne_missing(False)
+        paid_block = [pl.when(known[v]).then(pl.col(f"_paid_{v}")).otherwise(pl.lit("")) for v in PAID]
+    asks = []
+    for v in requested.get("familles", ()):  # a paid benefit: past months stated, this one asked
+        if v in PAID:
+            if not paid_this_month:
+                asks.append(pl.when(known[v]).then(pl.lit("")).otherwise(pl.lit("," + asked(v))))
+        else:
+            asks.append(pl.lit("," + asked(v)))
+    famille = pl.concat_str(
+        pl.lit('"f'), pl.col("f_rank"), pl.lit('":{"parents":['), pl.col("parents"), pl.lit('],"enfants":['),
+        pl.col("enfants"), pl.lit(f'],"rsa_isolement_recent":{w}'), _bool(pl.col("recent_isolation")), pl.lit("}"),
+        *paid_block, *asks, pl.lit("}"))
+    familles = (fams.sort("position", "f_rank").select("position", famille.alias("familles"))
+                .group_by("position", maintain_order=True).agg(pl.col("familles").str.join(",")))
 
-    # -- assemble, one situation per ménage ------------------------------------------------------------
-    ind = ind.join(fam.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge"),
-                   on="famille_id", how="left")
-    ind_rows = ind.sort("menage_id", "famille_id", "person_id").to_dicts()
-    fam_rows = {r["famille_id"]: r for r in fam.to_dicts()}
-    men_rows = {r["menage_id"]: r for r in men.to_dicts()}
-    period = _ym(month)
-    year = f"{month.year:04d}"
-    by_menage: dict[Any, list[dict[str, Any]]] = {}
-    for r in ind_rows:
-        by_menage.setdefault(r["menage_id"], []).append(r)
-    situations: list[dict[str, Any]] = []
-    idx_f: list[int] = []
-    idx_pos: list[int] = []
-    idx_key: list[str] = []
-    idx_men: list[str] = []
-    for menage_id, members in by_menage.items():
-        mrow = men_rows.get(menage_id)
-        if mrow is None:
-            raise ValueError(f"export_situations: ménage {menage_id} has no row in the menage frame")
-        sit: dict[str, Any] = {"individus": {}, "familles": {}, "foyers_fiscaux": {}, "menages": {}}
-        # keys are ordinals within the situation: no identifier (a pseudonym) leaves in the export
-        keys: dict[tuple[str, Any], str] = {}
-        fam_of: dict[str, Any] = {}
-        menage_of: dict[str, str] = {}
-        for r in members:
-            pid = keys.setdefault(("i", r["person_id"]), f"i{len(sit['individus'])}")
-            person: dict[str, Any] = {
-                "date_naissance": {"ETERNITY": _birth_date(r, month)},
-                "nationalite": {whole: NATIONALITY_CODE.get(r.get("nationality_group") or "FR", "ZZ")},
-                "duree_possession_titre_sejour": {whole: float(r.get("residence_permit_years") or 0.0)},
-                "taux_incapacite": {whole: float(r.get("disability_rate") or 0.0)},
-                "aah_restriction_substantielle_durable_acces_emploi": {whole: bool(r.get("rsdae"))},
-                "inapte_travail": {whole: bool(r.get("unfit_for_work"))},
-                "etudiant": {whole: bool(r.get("student"))},
-                "enceinte": {whole: bool(r.get("pregnant"))},
-            }
-            series = per_person.get(r["person_id"])
-            if series is None:
-                person["activite"] = {whole: "inactif"}
-            else:
-                person.update(series)
-            person.update(aah_paid.get(r["person_id"], {}))
-            if r["famille_role"] != "enfant" and r.get("couple_kind") in ("married", "pacs"):
-                person["statut_marital"] = {whole: "marie" if r["couple_kind"] == "married" else "pacse"}
-            for v in requested.get("individus", ()):  # an input asked for: its other months stay stated
-                if paid_this_month and period in person.get(v, {}):  # the AAH paid: stated, not asked
-                    continue
-                person[v] = {**person.get(v, {}), (year if v in YEARLY else period): None}
-            sit["individus"][pid] = person
-            fkey = keys.setdefault(("f", r["famille_id"]), f"f{len(sit['familles'])}")
-            fam_of[fkey] = r["famille_id"]
-            f = sit["familles"].setdefault(fkey, {"parents": [], "enfants": []})
-            f["parents" if r["famille_role"] in ("demandeur", "conjoint") else "enfants"].append(pid)
-            ffkey = keys.setdefault(("ff", r["foyer_fiscal_id"]), f"ff{len(sit['foyers_fiscaux'])}")
-            ff = sit["foyers_fiscaux"].setdefault(ffkey,
-                                                  {"declarants": [], "personnes_a_charge": []})
-            ff["declarants" if r["foyer_fiscal_role"] == "declarant" else "personnes_a_charge"].append(pid)
-            hosted = bool(r.get("hosted_free_of_charge"))
-            mkey = keys.setdefault(("m", r["famille_id"] if hosted else None), f"m{len(sit['menages'])}")
-            if mkey not in sit["menages"]:
-                sit["menages"][mkey] = {
-                    "personne_de_reference": [], "conjoint": [], "enfants": [], "autres": [],
-                    "depcom": {whole: mrow["depcom"]},
-                    "statut_occupation_logement": {whole: "loge_gratuitement" if hosted
-                                                   else HOUSING[mrow["housing_status"]]},
-                    # loyer is divided over a multi-month period by OpenFisca: state each month
-                    "loyer": dict.fromkeys(periods, 0.0 if hosted else float(mrow.get("rent") or 0.0)),
-                }
-            mk = sit["menages"][mkey]
-            menage_of[fkey] = mkey
-            role = {"demandeur": "personne_de_reference", "conjoint": "conjoint"}.get(r["famille_role"], "enfants")
-            mk[role].append(pid)
-        for fkey, f in sit["familles"].items():
-            fid = fam_of[fkey]
-            frow = fam_rows.get(fid)
-            if frow is None:  # named by its position only: a famille key is a pseudonym
-                raise ValueError(f"export_situations: a member of ménage number {len(situations) + 1} belongs to "
-                                 "a famille without a row in the famille frame")
-            f["rsa_isolement_recent"] = {whole: bool(frow.get("recent_isolation"))}
-            f.update(per_famille.get(fid, {}))
-            for v in requested.get("familles", ()):  # a paid benefit: past months stated, this one asked
-                if paid_this_month and v in PAID:
-                    continue
-                f[v] = {**f.get(v, {}), (year if v in YEARLY else period): None}
-            idx_f.append(fid)
-            idx_pos.append(len(situations))
-            idx_key.append(fkey)
-            idx_men.append(menage_of[fkey])
-        for mk in sit["menages"].values():
-            for v in requested.get("menages", ()):
-                mk[v] = {(year if v in YEARLY else period): None}
-            # one reference person and one spouse per ménage; the adults of its other familles are "autres"
-            # (dropped, they would be in no ménage and OpenFisca would give them an empty default one)
-            mk["autres"] = [*mk["personne_de_reference"][1:], *mk["conjoint"][1:], *mk["autres"]]
-            mk["personne_de_reference"] = mk["personne_de_reference"][:1]
-            mk["conjoint"] = mk["conjoint"][:1]
-            for role in ("conjoint", "enfants", "autres"):
-                if not mk[role]:
-                    del mk[role]
-        situations.append(sit)
-    index = pl.DataFrame({"famille_id": idx_f, "position": idx_pos, "famille": idx_key, "menage": idx_men},
-                         schema={"famille_id": ind["famille_id"].dtype, "position": pl.Int64, "famille": pl.Utf8,
-                                 "menage": pl.Utf8})
+    # -- foyers fiscaux --------------------------------------------------------------------------------------
+    declarant = pl.col("foyer_fiscal_role").eq_missing("declarant")
+    foyers = mem.sort("position", "ff_rank", "_row").group_by("position", "ff_rank", maintain_order=True).agg(
+        pl.concat_str(pl.lit('"ff'), pl.col("ff_rank").first(), pl.lit('":{"declarants":['),
+                      quoted.filter(declarant).str.join(","), pl.lit('],"personnes_a_charge":['),
+                      quoted.filter(~declarant).str.join(","), pl.lit("]}")).alias("_ff"))
+    foyers = foyers.group_by("position", maintain_order=True).agg(pl.col("_ff").str.join(",").alias("foyers"))
+
+    # -- ménages: one per dwelling, plus one per famille hosted free of charge --------------------------------
+    demandeur, conjoint = role.eq_missing("demandeur"), role.eq_missing("conjoint")
+    mens = (mem.sort("position", "m_rank", "_row")
+            .group_by("position", "m_rank", maintain_order=True).agg(
+                pl.col("menage_id").first(), pl.col("hosted").first(),
+                quoted.filter(demandeur).head(1).str.join(",").alias("_pdr"),
+                quoted.filter(conjoint).head(1).str.join(",").alias("_conj"),
+                quoted.filter(~demandeur & ~conjoint).str.join(",").alias("_enf"),
+                quoted.filter(demandeur).slice(1).str.join(",").alias("_pdr_more"),
+                quoted.filter(conjoint).slice(1).str.join(",").alias("_conj_more"))
+            .join(men.select("menage_id", "depcom", "housing_status", _column(men, "rent").alias("rent")),
+                  on="menage_id", how="left"))
+    status = pl.col("housing_status").replace_strict(HOUSING, default=None, return_dtype=pl.String)
+    bad = mens.filter(~pl.col("hosted") & status.is_null())
+    if bad.height:
+        raise ValueError(f"export_situations: ménage number {int(bad['position'].min()) + 1} has a housing status "
+                         f"without an OpenFisca equivalent (known: {', '.join(HOUSING)})")
+    rent = _num(pl.when(pl.col("hosted")).then(pl.lit(0.0)).otherwise(pl.col("rent").cast(pl.Float64).fill_null(0.0)))
+    depcom = pl.struct(pl.col("depcom")).struct.json_encode().str.strip_prefix('{"depcom":').str.strip_suffix("}")
+
+    def listed(name: str, col: str) -> pl.Expr:  # a role list, left out when empty
+        return (pl.when(pl.col(col) != "").then(pl.concat_str(pl.lit(f',"{name}":['), pl.col(col), pl.lit("]")))
+                .otherwise(pl.lit("")))
+
+    autres = pl.concat_str(pl.col("_pdr_more"), pl.when((pl.col("_pdr_more") != "") & (pl.col("_conj_more") != ""))
+                           .then(pl.lit(",")).otherwise(pl.lit("")), pl.col("_conj_more"))
+    menage = pl.concat_str(
+        pl.lit('"m'), pl.col("m_rank"), pl.lit('":{"personne_de_reference":['), pl.col("_pdr"), pl.lit("]"),
+        listed("conjoint", "_conj"), listed("enfants", "_enf"), listed("autres", "_autres"),
+        pl.lit(f',"depcom":{w}'), depcom,
+        pl.lit(f'}},"statut_occupation_logement":{w}"'),
+        pl.when(pl.col("hosted")).then(pl.lit("loge_gratuitement")).otherwise(status),
+        pl.lit('"},"loyer":{'),
+        *(part for k, p in enumerate(periods) for part in (pl.lit(f'{"," if k else ""}"{p}":'), pl.col("_rent"))),
+        pl.lit("}"), *(pl.lit("," + asked(v)) for v in requested.get("menages", ())), pl.lit("}"))
+    menages = (mens.with_columns(autres.alias("_autres"), rent.alias("_rent")).sort("position", "m_rank")
+               .select("position", menage.alias("menages"))
+               .group_by("position", maintain_order=True).agg(pl.col("menages").str.join(",")))
+
+    texts = (individus.join(familles, on="position").join(foyers, on="position").join(menages, on="position")
+             .sort("position")
+             .select("position", pl.concat_str(pl.lit('{"individus":{'), "individus", pl.lit('},"familles":{'),
+                                               "familles", pl.lit('},"foyers_fiscaux":{'), "foyers",
+                                               pl.lit('},"menages":{'), "menages", pl.lit("}}")).alias("situation")))
+    index = fams.sort("position", "f_rank").select(
+        pl.col("famille_id").cast(ind.schema["famille_id"]), "position",
+        pl.concat_str(pl.lit("f"), "f_rank").alias("famille"), pl.concat_str(pl.lit("m"), "m_rank").alias("menage"))
+    return texts, index
+
+
+def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
+                      famille_ids: Sequence[Any] | pl.Series | None = None, *, benefits_paid: bool = True,
+                      outputs: bool | Mapping[str, Sequence[str]] = True, paid_this_month: bool = False) -> Export:
+    """Web-API situations for the ménages of ``famille_ids`` (all familles when None) at ``month``.
+
+    ``frames``: a dict of input frames or an :class:`~nonrecours.engine.Inputs`. ``benefits_paid``: state
+    the paid family benefits and housing aid of the twelve previous months (False lets OpenFisca compute
+    them). ``outputs``: request :data:`EXPORTED_OUTPUTS` (or the given ``{entity plural: variables}``) at
+    ``month`` (``null`` values, as the web API's ``/calculate`` expects). ``paid_this_month``: state the
+    evaluated month's paid benefits too (as our rules read them: the housing aid paid enters the RSA and PPA
+    forfait logement), instead of letting OpenFisca compute them; replays a flagged case as detection saw it.
+    """
+    requested: Mapping[str, Sequence[str]] = (EXPORTED_OUTPUTS if outputs is True else outputs or {})
+    texts, index = _situation_texts(frames, month, famille_ids, benefits_paid=benefits_paid, requested=requested,
+                                    paid_this_month=paid_this_month, zero_series=True)
+    situations = json.loads("[" + ",".join(texts.get_column("situation").to_list()) + "]")  # one parse
     return Export(situations=situations, index=index)
 
 
@@ -365,50 +494,39 @@ SITUATIONS_SCHEMA: dict[str, pl.DataType] = {
 """Detection's ``situations.parquet``: one row per claimant of a flag whose whole famille lies in one dwelling."""
 
 
-def _drop_zero_series(situation: dict[str, Any]) -> None:
-    """Drop a person's amount series that is 0 in every month (OpenFisca's default): the export states a series
-    for every person once anyone of the batch has a non-zero one, so without this a ménage's JSON would depend on
-    which other ménages were exported with it (a partitioned run must write the bytes of a run in one pass)."""
-    for person in situation["individus"].values():
-        for v in _AMOUNTS:
-            if v in person and not any(person[v].values()):
-                del person[v]
-
-
 def flagged_situations(inputs: Any, month: dt.date, flags: pl.DataFrame) -> pl.DataFrame:
     """The situation of each flagged claimant's dwelling (:data:`SITUATIONS_SCHEMA`, sorted by claimant), as
     detection saw the month (``paid_this_month``: the month's paid benefits stated) with the benefits requested,
     so that POSTing it to ``/calculate`` replays our amounts.
 
-    A famille whose members live in several dwellings (or without a demandeur) is left out: OpenFisca needs a
-    famille's members and its reference person in one situation, so its replay would not be the case we detected.
+    Left out, in one pass: a famille whose members live in several dwellings (or without a demandeur), since
+    OpenFisca needs a famille's members and its reference person in one situation, so its replay would not be the
+    case we detected; and a dwelling holding a person whose famille has no row, which cannot be stated whole.
+    A person's amount series that is 0 in every month is not stated (OpenFisca's default): a dwelling's text
+    does not depend on which other dwellings were exported with it, so a partitioned run writes the bytes of a
+    run in one pass.
     """
     empty = pl.DataFrame(schema=SITUATIONS_SCHEMA)
     ind = _frame(inputs, "individu")
     if ind is None or flags.is_empty():
         return empty
-    claimants = (flags.select("claimant_id").unique()
-                 .join(ind.select(pl.col("person_id").alias("claimant_id"), "famille_id"), on="claimant_id"))
-    whole = (ind.group_by("famille_id")
-             .agg(pl.col("menage_id").n_unique().alias("_n"), (pl.col("famille_role") == "demandeur").any().alias("_d"))
-             .filter((pl.col("_n") == 1) & pl.col("_d")).select("famille_id"))
-    claimants = claimants.join(whole, on="famille_id", how="semi")
     fam = _frame(inputs, "famille")
-    if fam is not None:  # a dwelling holding a person whose famille has no row cannot be stated whole: left out
-        broken = ind.join(fam.select("famille_id"), on="famille_id", how="anti").select("menage_id").unique()
-        claimants = (claimants.join(ind.select(pl.col("person_id").alias("claimant_id"), "menage_id"),
-                                    on="claimant_id")
-                     .join(broken, on="menage_id", how="anti").drop("menage_id"))
+    has_row = (pl.col("famille_id").is_in(fam.get_column("famille_id").implode()) if fam is not None
+               else pl.lit(True))
+    stated_whole = ((pl.col("menage_id").n_unique().over("famille_id") == 1)
+                    & (pl.col("famille_role") == "demandeur").any().over("famille_id")
+                    & has_row.fill_null(False).all().over("menage_id"))
+    claimants = (ind.lazy().filter(stated_whole)
+                 .select(pl.col("person_id").alias("claimant_id"), "famille_id")
+                 .join(flags.lazy().select("claimant_id").unique(), on="claimant_id", how="semi")
+                 .collect())
     if claimants.is_empty():
         return empty
-    ex = export_situations(inputs, month, claimants.get_column("famille_id").unique().sort(), paid_this_month=True)
-    texts = []
-    for sit in ex.situations:
-        _drop_zero_series(sit)
-        texts.append(json.dumps(sit, ensure_ascii=False, separators=(",", ":")))
-    index = ex.index.join(pl.DataFrame({"position": range(len(texts)), "situation": texts},
-                                       schema={"position": pl.Int64, "situation": pl.String}), on="position")
-    return (claimants.join(index.select("famille_id", "famille", "situation"), on="famille_id")
+    texts, index = _situation_texts(inputs, month, claimants.get_column("famille_id").unique().sort(),
+                                    benefits_paid=True, requested=EXPORTED_OUTPUTS, paid_this_month=True,
+                                    zero_series=False)
+    index = index.join(texts, on="position").select("famille_id", "famille", "situation")
+    return (claimants.join(index, on="famille_id")
             .select(list(SITUATIONS_SCHEMA)).cast(SITUATIONS_SCHEMA).sort("claimant_id"))  # type: ignore[arg-type]
 
 
