@@ -13,8 +13,8 @@ documented cases). The results file holds, per field, agreement within 1 euro ov
 OpenFisca pays, and the first disagreements with OpenFisca's intermediate quantities beside ours.
 
 Cost: the oracle runs one simulation per month present (36), twice (paid benefits, then the compared values),
-and its time is per month and variable, not per situation (its first pass: 48 CPU s for 200 situations, 38 for
-1,000); our engine plans once per set of dated rule variants. So a chunk costs about the same whatever its
+and its time is per month and variable, not per situation (both passes: 102 CPU s for 200 situations, 140 for a
+chunk of 5,000); our engine plans once per set of dated rule variants. So a chunk costs about the same whatever its
 size: keep chunks large. After each chunk the results file is rewritten (``complete``, ``n``) and the chunk's
 frames are kept in ``--parts``: an interrupted run still gives honest figures for the chunks done, and
 ``--resume`` continues it.
