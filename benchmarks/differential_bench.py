@@ -1,7 +1,7 @@
 """Differential run against OpenFisca-France 176.1.8: agreement per field on fresh generated situations.
 
-Run: ``python benchmarks/differential_bench.py [--n 10000] [--seed 1000] [--chunk 2000] [--public]
-[--out FILE]`` (default FILE: benchmarks/results/differential.json).
+Run: ``python benchmarks/differential_bench.py [--n 10000] [--seed 1000] [--chunk 2500] [--public]
+[--out FILE] [--resume]`` (default FILE: benchmarks/results/differential.json).
 
 The oracle environment (``.oracle-venv``, see tests/oracle/environment.py) is created on first use.
 Situations come from ``nonrecours.simulation.differential.generate_situations`` with seeds ``seed``,
@@ -11,12 +11,20 @@ oracle and compares OpenFisca's fresh amounts with the labels (proof of the expo
 correction the labels carry; the RSA/PPA residence correction of the oracle parts from the labels on four
 documented cases). The results file holds, per field, agreement within 1 euro overall and where
 OpenFisca pays, and the first disagreements with OpenFisca's intermediate quantities beside ours.
+
+Cost: the oracle runs one simulation per month present (36), twice (paid benefits, then the compared values),
+and its time is per month and variable, not per situation (both passes: 102 CPU s for 200 situations, 140 for a
+chunk of 5,000); our engine plans once per set of dated rule variants. So a chunk costs about the same whatever its
+size: keep chunks large. After each chunk the results file is rewritten (``complete``, ``n``) and the chunk's
+frames are kept in ``--parts``: an interrupted run still gives honest figures for the chunks done, and
+``--resume`` continues it.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import sys
 import time
@@ -27,7 +35,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # tests/oracle: the oracle environment lives outside the package (AGPL)
 
 import polars as pl  # noqa: E402
-from tests.oracle.environment import OPENFISCA_FRANCE, REFERENCE_CASES, ensure_oracle, run_oracle  # noqa: E402
+from tests.oracle.environment import (  # noqa: E402
+    _STREAMS,
+    OPENFISCA_FRANCE,
+    REFERENCE_CASES,
+    ensure_oracle,
+    run_oracle,
+)
 
 from nonrecours.simulation.differential import (  # noqa: E402
     COMPARED_FIELDS,
@@ -54,57 +68,132 @@ def _rsa_outside_l262_5(report: DifferentialReport) -> dict[str, Any]:
             "rate_where_openfisca_pays": round(float(pays["agree_rsa"].mean()), 4) if pays.height else None}
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a live process (Linux /proc; 0 elsewhere): on a shared machine the wall time
+    measures the neighbours too, the CPU time only the work."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class _TimedOracle:
+    """The streamed oracle, its calls timed (wall and the runner's CPU), so a report splits OpenFisca's time
+    from ours."""
+
+    def __init__(self, python: Path) -> None:
+        self.python = python
+        self.wall = 0.0
+        self.calls = 0
+
+    def __call__(self, sits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        t0 = time.perf_counter()
+        out = run_oracle(sits, self.python)
+        self.wall += time.perf_counter() - t0
+        self.calls += 1
+        return out
+
+    def cpu(self) -> float:
+        proc = _STREAMS.get(self.python)
+        return _cpu_seconds(proc._proc.pid) if proc is not None else 0.0
+
+
+def _chunks(n: int, chunk: int, seed: int) -> list[tuple[int, int]]:
+    """(seed, size) of each chunk: seed, seed + 1... (a chunk's situations depend on its seed and size only)."""
+    out, done = [], 0
+    while done < n:
+        size = min(chunk, n - done)
+        out.append((seed + len(out), size))
+        done += size
+    return out
+
+
+def _results(report: DifferentialReport, args: argparse.Namespace, chunks: list[tuple[int, int]],
+             seconds: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "oracle": f"openfisca-france {OPENFISCA_FRANCE} (with the ASPA/ASI nationality and the RSA/PPA EEA-worker "
+                  "residence corrections)",
+        "n": report.n, "n_requested": args.n, "complete": report.n == args.n,
+        "seeds": [args.seed, chunks[-1][0]] if chunks else [args.seed], "chunk": args.chunk,
+        "chunks_done": len(chunks), "backend": args.backend, "tolerance_euros": 1.0,
+        "agreement": report.summary(),
+        "rsa_outside_L262_5": _rsa_outside_l262_5(report),
+        "seconds": seconds,
+        "machine": {"python": platform.python_version(), "platform": platform.platform(),
+                    "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
+        "first_disagreements": report.disagreements(args.limit),
+    }
+
+
+def _write(path: Path, result: dict[str, Any]) -> None:
+    """Written whole then renamed: an interrupted run leaves the previous chunk's complete file, never half one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_suffix(".json.part")
+    part.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+    part.replace(path)
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--seed", type=int, default=1000)
-    ap.add_argument("--chunk", type=int, default=2000, help="situations per oracle call")
+    ap.add_argument("--chunk", type=int, default=2500,
+                    help="situations per chunk (one seed each; the results file is rewritten after each)")
     ap.add_argument("--limit", type=int, default=40, help="disagreements written to the results")
     ap.add_argument("--backend", default="polars")
     ap.add_argument("--public", action="store_true", help="also replay the 550 public cases")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "differential.json"))
+    ap.add_argument("--parts", default=None,
+                    help="folder of the per-chunk frames (default: OUT without .json, + .parts)")
+    ap.add_argument("--resume", action="store_true",
+                    help="reuse the chunks already in --parts (same seed and size) instead of computing them")
     args = ap.parse_args(argv)
+    out = Path(args.out)
+    parts_dir = Path(args.parts) if args.parts else out.with_name(out.stem + ".parts")
+    parts_dir.mkdir(parents=True, exist_ok=True)
 
     t0 = time.perf_counter()
     python = ensure_oracle()
     install_s = time.perf_counter() - t0
-
-    def oracle(sits: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return run_oracle(sits, python)
+    oracle = _TimedOracle(python)
 
     t0 = time.perf_counter()
+    cpu0 = time.process_time()
     parts: list[DifferentialReport] = []
-    done = 0
-    seed = args.seed
-    while done < args.n:
-        size = min(args.chunk, args.n - done)
-        parts.append(compare_with_oracle(generate_situations(size, seed), oracle, backend=args.backend))
-        done += size
-        seed += 1
-        print(f"{done}/{args.n} situations compared", file=sys.stderr)
-    report = DifferentialReport(units=pl.concat([p.units for p in parts], how="diagonal_relaxed"),
-                                situations=pl.concat([p.situations for p in parts], how="diagonal_relaxed"))
-    run_s = time.perf_counter() - t0
-    result: dict[str, Any] = {
-        "oracle": f"openfisca-france {OPENFISCA_FRANCE} (with the ASPA/ASI nationality and the RSA/PPA EEA-worker "
-                  "residence corrections)",
-        "n": report.n, "seeds": [args.seed, seed - 1], "backend": args.backend, "tolerance_euros": 1.0,
-        "agreement": report.summary(),
-        "rsa_outside_L262_5": _rsa_outside_l262_5(report),
-        "seconds": {"oracle_install_or_check": round(install_s, 1), "generate_compare": round(run_s, 1)},
-        "machine": {"python": platform.python_version(), "platform": platform.platform()},
-        "first_disagreements": report.disagreements(args.limit),
-    }
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+    done_chunks: list[tuple[int, int]] = []
+    reused = 0
+    plan = _chunks(args.n, args.chunk, args.seed)
+    for k, (seed, size) in enumerate(plan):
+        stem = parts_dir / f"chunk{k:03d}_seed{seed}_n{size}"
+        units_f, sits_f = stem.with_suffix(".units.parquet"), stem.with_suffix(".situations.parquet")
+        if args.resume and units_f.exists() and sits_f.exists():
+            parts.append(DifferentialReport(units=pl.read_parquet(units_f), situations=pl.read_parquet(sits_f)))
+            reused += 1
+        else:
+            part = compare_with_oracle(generate_situations(size, seed), oracle, backend=args.backend)
+            part.units.write_parquet(units_f)
+            part.situations.write_parquet(sits_f)
+            parts.append(part)
+        done_chunks.append((seed, size))
+        report = DifferentialReport(units=pl.concat([p.units for p in parts], how="diagonal_relaxed"),
+                                    situations=pl.concat([p.situations for p in parts], how="diagonal_relaxed"))
+        wall = time.perf_counter() - t0
+        seconds = {"oracle_install_or_check": round(install_s, 1), "generate_compare": round(wall, 1),
+                   "oracle_calls_wall": round(oracle.wall, 1), "oracle_calls": oracle.calls,
+                   "oracle_runner_cpu": round(oracle.cpu(), 1),
+                   "ours_and_harness_cpu": round(time.process_time() - cpu0, 1),
+                   "chunks_reused": reused}
+        _write(out, _results(report, args, done_chunks, seconds))
+        print(f"{report.n}/{args.n} situations compared ({k + 1}/{len(plan)} chunks, {wall:.0f} s, "
+              f"oracle {oracle.wall:.0f} s wall, {oracle.cpu():.0f} s CPU)", file=sys.stderr, flush=True)
+    result = _results(report, args, done_chunks, seconds)
     if args.public:
         cases = json.loads(CASES.read_text(encoding="utf-8"))["cases"]
         t0 = time.perf_counter()
         result["public_cases_through_exporter"] = public_case_agreement(cases, oracle)
         result["seconds"]["public_cases"] = round(time.perf_counter() - t0, 1)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(result, indent=1, ensure_ascii=False, default=str), encoding="utf-8")
+    _write(out, result)
     for f in COMPARED_FIELDS:
         a = result["agreement"][f]
         print(f"{f:28s} {a['rate']:.4f} overall ({a['agree']}/{a['n']}), where OpenFisca pays "

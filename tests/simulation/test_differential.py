@@ -9,7 +9,9 @@ minute: the oracle builds one simulation per distinct month.
 
 from __future__ import annotations
 
+import importlib.util
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -26,6 +28,7 @@ from nonrecours.simulation.differential import (
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("oracle")]  # one OpenFisca runner (pytest -n)
 
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "differential_bench.py"
 CASES = REFERENCE_CASES
 """The reference cases beside the checkout (``../shared``, or higher up for a git worktree)."""
 MONTHS = ("2024-03", "2025-04", "2025-10", "2026-01")
@@ -69,8 +72,13 @@ def test_public_cases_replayed_through_the_exporter_match_their_labels(oracle) -
         assert agreement[field]["rate"] >= 0.995, (field, agreement[field])
 
 
-def test_fresh_situations_agree_with_openfisca_per_field(oracle) -> None:  # type: ignore[no-untyped-def]
-    report = compare_with_oracle(generate_situations(N, SEED, months=MONTHS), oracle)
+@pytest.fixture(scope="module")
+def fresh(oracle) -> DifferentialReport:  # type: ignore[no-untyped-def]
+    return compare_with_oracle(generate_situations(N, SEED, months=MONTHS), oracle)
+
+
+def test_fresh_situations_agree_with_openfisca_per_field(fresh: DifferentialReport) -> None:
+    report = fresh
     assert report.n == N
     # a partner left out of the RSA foyer (CASF L262-5, not in OpenFisca): those situations' RSA differs by
     # construction (documented); every other field of theirs is still compared
@@ -103,3 +111,26 @@ def test_the_oracle_applies_the_ten_year_permit_of_the_aspa(oracle) -> None:  # 
     assert by_id["permit-4"]["of_aspa"] == 0.0
     assert by_id["permit-11"]["of_aspa"] > 500.0
     assert all(r["agree_aspa"] for r in by_id.values())
+
+
+def test_the_benchmark_checkpoints_each_chunk_and_resumes_from_them(fresh: DifferentialReport, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """benchmarks/differential_bench.py keeps each chunk's frames and rewrites its results after each chunk;
+    ``--resume`` rebuilds the same figures from the chunks kept, computing nothing again."""
+    spec = importlib.util.spec_from_file_location("differential_bench", BENCH)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    half = N // 2
+    ids = fresh.situations["id"].to_list()
+    parts = tmp_path / "run.parts"
+    parts.mkdir()
+    for k, (seed, chunk_ids) in enumerate(((SEED, ids[:half]), (SEED + 1, ids[half:]))):
+        stem = parts / f"chunk{k:03d}_seed{seed}_n{len(chunk_ids)}"
+        fresh.units.filter(pl.col("id").is_in(chunk_ids)).write_parquet(stem.with_suffix(".units.parquet"))
+        fresh.situations.filter(pl.col("id").is_in(chunk_ids)).write_parquet(stem.with_suffix(".situations.parquet"))
+    out = tmp_path / "run.json"
+    result = bench.main(["--n", str(N), "--seed", str(SEED), "--chunk", str(half), "--resume", "--out", str(out)])
+    written = json.loads(out.read_text(encoding="utf-8"))
+    assert written["n"] == N and written["complete"] and written["chunks_done"] == 2
+    assert written["seconds"]["chunks_reused"] == 2 and written["seconds"]["oracle_calls"] == 0
+    assert written["agreement"] == fresh.summary() == result["agreement"]

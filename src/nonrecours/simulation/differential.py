@@ -266,16 +266,17 @@ def _state_paid(situations: Sequence[dict[str, Any]], oracle: Oracle) -> list[di
 
 
 def _ours(batch: Any, backend: str) -> pl.DataFrame:
-    parts = []
-    for month in batch.months:
-        rules = [SIMULATED_RULES.get(f, f) for f in OUTPUT_FIELDS]
-        res = evaluate(rules, Inputs(**batch.frames_for_month(month)), month, backend=backend,
-                       missing_inputs="error")
-        full = res.full["famille"]
-        extra = [c for c in OUR_INTERMEDIATES if c in full.columns and c not in rules]
-        parts.append(full.select("famille_id", *[pl.col(r).alias(f) for f, r in zip(OUTPUT_FIELDS, rules, strict=True)],
-                                 *[pl.col(c).alias(f"our_{c}") for c in extra]))
-    return pl.concat(parts, how="diagonal_relaxed")
+    """Our values and intermediates per famille: one engine call for every month of the batch (each situation
+    at its own month, the rules planned once per set of dated variants), as ``simulate_batch`` does; one call
+    per month cost a plan build each (0.76 s, 35 months)."""
+    rules = [SIMULATED_RULES.get(f, f) for f in OUTPUT_FIELDS]
+    person_months = batch.frames["individu"].select("person_id", "famille_id").join(
+        batch.unit_index.select("famille_id", "month"), on="famille_id", how="left").drop("famille_id")
+    res = evaluate(rules, Inputs(**batch.frames), person_months, backend=backend, missing_inputs="error")
+    full = res.full["famille"]
+    extra = [c for c in OUR_INTERMEDIATES if c in full.columns and c not in rules]
+    return full.select("famille_id", *[pl.col(r).alias(f) for f, r in zip(OUTPUT_FIELDS, rules, strict=True)],
+                       *[pl.col(c).alias(f"our_{c}") for c in extra])
 
 
 def compare_with_oracle(situations: Sequence[dict[str, Any]], oracle: Oracle,
