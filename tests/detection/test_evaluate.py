@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from nonrecours.cli import app
 from nonrecours.detection import evaluate_run
 from nonrecours.detection.evaluate import _truth_to_workspace
+from nonrecours.schemas.benefits import benefit
 
 MONTH = dt.date(2026, 6, 1)
 
@@ -45,17 +46,22 @@ def test_a_run_flagging_exactly_the_truth_scores_perfect_precision(territory, tm
     shutil.copytree(territory / "detection" / "2026-06", run)
     units = pl.read_parquet(run / "units.parquet")
     flags = pl.read_parquet(run / "flags.parquet")
-    mapping = _truth_to_workspace(territory / "truth", units, MONTH, territory / "exchange.toml")
-    take_up = pl.read_parquet(territory / "truth" / "take_up.parquet").filter(
-        (pl.col("month") == MONTH) & ~pl.col("take_up"))
-    truth = take_up.join(mapping, left_on="unit_id", right_on="truth_id").select(
-        pl.col("unit_id_right").alias("unit_id"), "benefit")
+    # each benefit's true cases of the payment detection judges (a yearly one's last payment due: August 2025)
+    take_up = pl.read_parquet(territory / "truth" / "take_up.parquet").filter(~pl.col("take_up"))
+    parts = []
+    for (code,), rows in take_up.group_by("benefit"):
+        due = benefit(str(code)).due_month(MONTH)
+        mapping = _truth_to_workspace(territory / "truth", units, due, territory / "exchange.toml")
+        parts.append(rows.filter(pl.col("month") == due).join(mapping, left_on="unit_id", right_on="truth_id")
+                     .select(pl.col("unit_id_right").alias("unit_id"), "benefit"))
+    truth = pl.concat(parts)
     assert truth.height > 0
     template = flags.head(1)
     perfect = truth.join(template.drop("unit_id", "benefit"), how="cross").with_columns(
         pl.lit("non_take_up").alias("status"), pl.lit("certain").alias("grade")).select(flags.columns)
     perfect.write_parquet(run / "flags.parquet")
     score = evaluate_run(run, territory / "truth", territory / "exchange.toml")
+    assert score["benefits"]["ars"]["due_month"] == "2025-08"  # scored on the payment detection judges
     for b, r in score["benefits"].items():
         cp = r["grades"]["certain+probable"]
         if r["true_non_take_up"] == 0:

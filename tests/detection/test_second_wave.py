@@ -40,6 +40,8 @@ def second():
     t.housing = [h for h in t.housing if h["menage_id"] != "m-no_housing"]
     t.famille("disabled")                              # a persons row without the disability rate
     t.persons[-1]["disability_rate"] = None
+    t.famille("history")                               # the CAF's payments held reach back to August 2025
+    t.pay("history", "rsa", 600.0, [LAST_AUGUST])
     tables = t.tables()
     core = core_month(tables, MONTH)
     first = detect(core, tables, config=DetectionConfig(benefits=SECOND))

@@ -171,6 +171,96 @@ def _estimates(results: dict[str, Result], benefits: tuple[str, ...]) -> pl.Data
     return pl.concat(frames)
 
 
+def _history_covers(tables: dict[str, Any], due: dt.date, benefits: tuple[str, ...]) -> bool:
+    """Whether the payments held reach back to ``due``: some ``benefits_paid`` row of a payer of ``benefits``
+    (of any agency when none is named: the chèque énergie) in ``due`` or before. Otherwise what was paid for
+    that payment cannot be seen, and the benefit is not judged."""
+    bp = tables.get("benefits_paid")
+    if bp is None:
+        return False
+    payers = sorted({a for b in benefits for a in catalogue_row(b).payers})
+    lf = bp.lazy()
+    if payers:
+        lf = lf.filter(pl.col("paying_agency" if "paying_agency" in lf.collect_schema().names()
+                              else "source_agency").cast(pl.String).is_in(payers))
+    first = lf.select(pl.col("month").min()).collect().item()
+    return first is not None and first <= due
+
+
+def _famille_now(earlier: pl.DataFrame, individu: pl.DataFrame) -> pl.DataFrame:
+    """famille_id (of the earlier month) → famille_now: the famille its demandeur (else its conjoint) belongs
+    to in the evaluated month, where the outreach finds them."""
+    ranked = (earlier.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"]))
+              .select("famille_id", "person_id", (pl.col("famille_role") != "demandeur").alias("_rank")))
+    return (ranked.join(individu.select("person_id", pl.col("famille_id").alias("famille_now")), on="person_id",
+                        how="inner")
+            .sort("famille_id", "_rank", "famille_now").unique("famille_id", keep="first")
+            .select("famille_id", "famille_now"))
+
+
+def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, paid: pl.DataFrame,
+                    individu: pl.DataFrame, config: DetectionConfig, backend: str,
+                    engine_config: dict[str, Any] | None, due_facts: dict[dt.date, Any] | None
+                    ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
+    """A yearly benefit judged on the payment already due, at its month (``Benefit.due_month``): in June 2026,
+    the ARS due in August 2025, with the ages, composition and resources of August 2025 (the month's own core,
+    built from the same tables), against what was paid since. The ARS the evaluated month's rules give is the
+    one paid next August: not yet due, never compared with last year's payment (that made every newly eligible
+    famille a non-take-up and every change of age band an under-payment); it is counted (``not_yet_due``).
+    When the payments held do not reach back to the month due, the benefit is not judged (no unit), and said.
+
+    The earlier month's familles are carried to this month's by their demandeur (else conjoint); two of them now
+    in one famille add up. Returns ``est`` and ``paid`` with those benefits replaced, and the summary's
+    ``yearly`` entry of each yearly benefit."""
+    from nonrecours.core import build_month
+
+    month = core.month
+    by_due: dict[dt.date, list[str]] = {}
+    info: dict[str, Any] = {}
+    for b in config.benefits:
+        row = catalogue_row(b)
+        if not row.yearly:
+            continue
+        due = row.due_month(month)
+        coming = est.filter((pl.col("benefit") == b) & pl.col("entitled_central")).height
+        info[b] = {"due_month": f"{due:%Y-%m}", "due": row.due_name(due), "judged": True,
+                   "not_yet_due": coming if due != month else 0, "not_in_month": 0}
+        if due != month:
+            by_due.setdefault(due, []).append(b)
+    for due, codes in sorted(by_due.items()):
+        bs = tuple(codes)
+        est = est.filter(~pl.col("benefit").is_in(bs))
+        paid = paid.filter(~pl.col("benefit").is_in(bs))
+        if not _history_covers(tables, due, bs):
+            for b in bs:
+                info[b]["judged"] = False
+                info[b]["reason"] = (f"payments held start after {due:%Y-%m}: the payment due then cannot be "
+                                     "checked; not judged")
+            continue
+        earlier = build_month(tables, due, facts=(due_facts or {}).get(due))
+        e = _estimates(_evaluate_variants(earlier, backend, bs, engine_config), bs)
+        ind = earlier.inputs.individu.select("person_id", "famille_id", "famille_role")
+        p = paid_by_famille(tables.get("benefits_paid"), ind, month, bs, window=config.paid_window,
+                            grace=config.grace_months)
+        now = _famille_now(ind, individu)
+        e = e.join(now, on="famille_id", how="left")
+        for b, n in (e.filter(pl.col("famille_now").is_null() & pl.col("entitled_high"))
+                     .group_by("benefit").len().iter_rows()):
+            info[b]["not_in_month"] = int(n)  # entitled then, nobody of the famille evaluated now: counted
+        ent = [c for c in e.columns if c.startswith("entitled_")]
+        e = (e.filter(pl.col("famille_now").is_not_null())
+             .group_by(pl.col("famille_now").alias("famille_id"), "benefit")
+             .agg(*[pl.col(c).any() for c in ent],
+                  *[pl.col(c).sum() for c in ("amount_low", "amount_central", "amount_high")]))
+        # a payment to a famille id of no earlier famille (its payer's own unit) keeps that id
+        p = (p.join(now, on="famille_id", how="left")
+             .group_by(pl.coalesce("famille_now", "famille_id").alias("famille_id"), "benefit")
+             .agg(pl.col("paid").sum(), pl.col("paid_before").sum(), pl.col("receiving").any()))
+        est = pl.concat([est, e.select(est.columns)], how="vertical_relaxed")
+        paid = pl.concat([paid, p.select(paid.columns)], how="vertical_relaxed")
+    return est, paid, info
+
+
 def _adults(individu: pl.DataFrame) -> pl.DataFrame:
     return individu.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"])).select(
         "famille_id", "person_id", pl.col("famille_role"))
@@ -267,11 +357,16 @@ def _disability_evidence(core: CoreMonth, individu: pl.DataFrame) -> pl.DataFram
 
 def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
            config: DetectionConfig | None = None, results: dict[str, Result] | None = None,
-           engine_config: dict[str, Any] | None = None, paid_known: dict[str, bool] | None = None) -> Detection:
+           engine_config: dict[str, Any] | None = None, paid_known: dict[str, bool] | None = None,
+           due_facts: dict[dt.date, Any] | None = None) -> Detection:
     """Units, flags and summary for ``core.month`` (see the module docstring). ``results``: the engine's result
     of each variant, when already evaluated (``detect_many``). ``engine_config``: settings of the SQL backend
     (run.toml's ``memory_limit`` and ``spill_dir`` for DuckDB), passed to every evaluation. ``paid_known``:
-    ``payments_known`` of the whole population when ``tables`` hold one partition of it."""
+    ``payments_known`` of the whole population when ``tables`` hold one partition of it; ``due_facts``: the
+    population's facts (``core.population_facts``) of each earlier month a yearly benefit is judged at, likewise.
+
+    A yearly benefit is judged on the payment already due (``Benefit.due_month``), at that month: see
+    ``_judged_earlier``."""
     config = config or DetectionConfig()
     month = core.month
     if results is None:
@@ -282,6 +377,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     est = _estimates(results, config.benefits)
     paid = paid_by_famille(tables.get("benefits_paid"), individu, month, config.benefits,
                            window=config.paid_window, grace=config.grace_months)
+    est, paid, yearly = _judged_earlier(core, tables, est, paid, individu, config, backend, engine_config,
+                                        due_facts)
     adults = _adults(individu)
     heads = adults.sort(pl.col("famille_role") != "demandeur", "person_id").group_by("famille_id").agg(
         pl.col("person_id").first().alias("claimant_id"), pl.col("person_id").alias("adult_ids"))
@@ -370,6 +467,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     units_out = units.select([pl.col(c).cast(t) for c, t in UNITS_SCHEMA.items()]).sort("benefit", "unit_id")
     summary = _summary(core, units, flags, excl, checked, backend, config)
     summary["payments_known"] = paid_known
+    summary["yearly"] = yearly
     n_dropped = dict(dropped.iter_rows())
     summary["without_disability_evidence"] = {b: int(n_dropped.get(b, 0)) for b in DISABILITY_BENEFITS
                                               if b in config.benefits}
@@ -578,6 +676,8 @@ def _run_partitioned(partitions: Partitions, month: dt.date, out: Path, *, backe
     config = config or DetectionConfig()
     facts = population_facts(partitions.source, month)
     paid_known = payments_known(partitions.source, config.benefits)
+    due_facts = {d: population_facts(partitions.source, d)
+                 for d in {catalogue_row(b).due_month(month) for b in config.benefits} if d != month}
     parts = partitions.path.parent / f"detection-{month:%Y-%m}"
     summaries = []
     sizes = partitions.sizes()
@@ -585,7 +685,7 @@ def _run_partitioned(partitions: Partitions, month: dt.date, out: Path, *, backe
         tables = partitions.tables(k)
         core = build_month(tables, month, facts=facts)
         run = detect(core, tables, backend=backend, config=config, engine_config=engine_config,
-                     paid_known=paid_known)
+                     paid_known=paid_known, due_facts=due_facts)
         for name, frame in _outputs(run, core).items():
             (parts / name).mkdir(parents=True, exist_ok=True)
             frame.write_parquet(parts / name / f"{k:05d}.parquet")

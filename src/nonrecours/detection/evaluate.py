@@ -6,6 +6,10 @@ by month, with the take-up draw: the true non-take-up cases are its rows with ``
 familles are matched to the workspace's by their adults: the truth's NIRs are pseudonymised with the
 exchange agreement's key, exactly as the connectors did at ingest, and a truth famille is the workspace
 famille holding its demandeur (else its conjoint). Nothing else of the truth is used.
+
+A yearly benefit is scored on the payment detection judges (``Benefit.due_month``: in June 2026, the ARS due in
+August 2025): the truth's rows of that month, whose take-up draw decided that payment, its familles matched by
+their adults of that month.
 """
 
 from __future__ import annotations
@@ -71,8 +75,15 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
     month = dt.date(year, mon, 1)
     units = pl.read_parquet(run / "units.parquet")
     flags = pl.read_parquet(run / "flags.parquet")
-    take_up = pl.read_parquet(truth / "take_up.parquet").filter(pl.col("month") == month)
-    mapping = _truth_to_workspace(truth, units, month, Path(agreement))
+    all_take_up = pl.read_parquet(truth / "take_up.parquet")
+    mappings: dict[dt.date, pl.DataFrame] = {}
+
+    def mapping_at(due: dt.date) -> pl.DataFrame:
+        if due not in mappings:
+            mappings[due] = _truth_to_workspace(truth, units, due, Path(agreement))
+        return mappings[due]
+
+    mapping = mapping_at(month)
     out: dict[str, Any] = {"month": summary["month"], "backend": summary.get("backend"),
                            "truth_engine": _truth_engine(truth), "truth_familles_matched": mapping.height,
                            "benefits": {}}
@@ -82,13 +93,15 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
     for b in asked:
         if b in out["not_labelled_by_truth"]:  # no truth to score against: said, not scored as zero
             continue
-        ent = take_up.filter(pl.col("benefit") == b).join(mapping, left_on="unit_id", right_on="truth_id",
-                                                         how="left", suffix="_ws")
+        due = catalogue_row(b).due_month(month)  # the payment judged: a yearly benefit's last one due
+        ent = all_take_up.filter((pl.col("benefit") == b) & (pl.col("month") == due)).join(
+            mapping_at(due), left_on="unit_id", right_on="truth_id", how="left", suffix="_ws")
         true_ntu = ent.filter(~pl.col("take_up"))
         t_ids = true_ntu.get_column("unit_id_ws").drop_nulls()
         ub = units.filter(pl.col("benefit") == b)
         fb = flags.filter((pl.col("benefit") == b) & (pl.col("status") == "non_take_up"))
-        res: dict[str, Any] = {"true_entitled": ent.height, "true_non_take_up": true_ntu.height,
+        res: dict[str, Any] = {"due_month": f"{due:%Y-%m}", "true_entitled": ent.height,
+                               "true_non_take_up": true_ntu.height,
                                "true_rate": true_ntu.height / ent.height if ent.height else None,
                                "grades": {}}
         for name, grades in GRADE_SETS.items():

@@ -175,9 +175,11 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                 pl.lit(" (de ") + _euros(pl.col("amount_low") * per) + pl.lit(" à ")
                 + _euros(pl.col("amount_high") * per) + pl.lit(" selon les données inconnues)")).otherwise(pl.lit(""))
             word = "estimée" if row.feminine else "estimé"
-            period = " pour l'année" if row.yearly else " par mois"
-            received = (pl.lit(" ; versé ces douze derniers mois : ") + _euros(pl.col("paid") * per)) if row.yearly \
-                else pl.lit(" ; versé ce mois : ") + _euros(pl.col("paid"))
+            period, received = " par mois", pl.lit(" ; versé ce mois : ") + _euros(pl.col("paid"))
+            if row.yearly:  # the payment judged is the one due (Benefit.due_month): say which year it is
+                due = row.due_month(part.get_column("month")[0])
+                period = f" pour l'année ({row.due_name(due)})"
+                received = pl.lit(f" ; versé depuis {due:%m/%Y} : ") + _euros(pl.col("paid") * per)
             if benefit in payments_unknown:
                 received = pl.lit(" ; versements non transmis par les organismes (à vérifier)")
             estimate = (pl.lit(f"{name[0].upper()}{name[1:]} {word} à ")

@@ -6,8 +6,9 @@ person belongs to in the evaluated month. When two agencies report the same bene
 and month, the larger of their totals is kept (never the sum: it is one payment seen twice).
 
 A yearly benefit (the ARS paid in August, the chèque énergie: ``period="year"`` in the catalogue) is received
-when a payment was made in the twelve months up to the evaluated month; its ``paid`` is then the monthly
-equivalent of what was paid over those twelve months (the amount / 12), as detection's estimates are.
+when a payment was made since the payment now due (``Benefit.due_month``: in June 2026, August 2025), up to the
+evaluated month; its ``paid`` is then the monthly equivalent of what was paid since (the amount / 12), as
+detection's estimates are. A payment before it belongs to the year before and is not counted.
 Whether a benefit's payments are known at all (``payments_known``): some agency that pays it sent
 ``benefits_paid`` rows; otherwise nothing paid is *unknown*, not zero.
 """
@@ -68,7 +69,8 @@ def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu:
     if benefits_paid is None:
         return pl.DataFrame(schema=schema)
     yearly = [b for b in benefits if catalogue_row(b).yearly]
-    first = add_months(month, -max(window, grace, _YEAR - 1 if yearly else 0))
+    due = {b: catalogue_row(b).due_month(month) for b in yearly}
+    first = min([add_months(month, -max(window, grace)), *due.values()])
     lf = benefits_paid.lazy() if isinstance(benefits_paid, pl.DataFrame) else benefits_paid
     payer = "paying_agency" if "paying_agency" in lf.collect_schema().names() else "source_agency"
     rows = (lf.filter(pl.col("benefit").cast(pl.String).is_in(list(benefits))
@@ -88,15 +90,16 @@ def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu:
                  .group_by("famille_id", "benefit", "month").agg(pl.col("amount").max()))
     m = pl.col("month")
     grace_from = add_months(month, -grace)
-    year_from = add_months(month, -(_YEAR - 1))
+    # a yearly benefit's payments since the payment due (one row per benefit: the month it is due)
+    year_from = pl.col("benefit").replace_strict(due, default=None, return_dtype=pl.Date)
     is_year = pl.col("benefit").is_in(yearly)
     return per_month.group_by("famille_id", "benefit").agg(
-        pl.when(is_year.first()).then(pl.col("amount").filter(m >= year_from).sum().round(2) / _YEAR)
+        pl.when(is_year.first()).then(pl.col("amount").filter(m >= year_from.first()).sum().round(2) / _YEAR)
         .otherwise(pl.col("amount").filter(m == month).sum().round(2)).alias("paid"),
         # to the cent: a float sum's last bits depend on the order rows are summed in, which varies between
         # runs (a rerun must write the same bytes)
         pl.col("amount").filter((m < month) & (m >= add_months(month, -window))).sum().round(2).alias("paid_before"),
-        pl.when(is_year.first()).then((m >= year_from).any()).otherwise((m >= grace_from).any())
+        pl.when(is_year.first()).then((m >= year_from.first()).any()).otherwise((m >= grace_from).any())
         .alias("receiving"),
     ).select(list(schema))
 

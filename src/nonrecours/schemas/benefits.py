@@ -13,12 +13,15 @@ names and exclusion windows (``config``), the rule targets of the rules stage (`
 
 Decisions written down (legal text cited on each row):
 
-- Yearly benefits (``period="year"``: the allocation de rentrée scolaire, the chèque énergie) are detected in
-  any month on the rule's amount for the calendar year of the evaluated month; their amounts in detection
-  outputs are monthly equivalents (the yearly amount / 12, so statistics add them to the monthly ones and
-  ``yearly = 12 × monthly`` holds); a famille is *receiving* one when a payment was made in the twelve months
-  up to the evaluated month. Before the August payment, a famille newly entitled this year is flagged early:
-  that is the early triggering the experiment asks about, not an error.
+- Yearly benefits (``period="year"``: the allocation de rentrée scolaire, the chèque énergie) are judged on
+  the payment already due (``Benefit.due_month``): the last ``payment_month`` at or before the evaluated
+  month. In June 2026 the ARS judged is the one due in August 2025 (school year 2025-2026), computed at that
+  month with the rules' own conditions (ages, composition and resources then), against what was paid from
+  that month on; the ARS of August 2026 is not yet due and is only counted (``not_yet_due`` in detection's
+  summary). Judging the coming payment against the last one paid made every newly eligible famille a
+  non-take-up and every change of age band an under-payment. Their amounts in detection outputs are monthly
+  equivalents (the yearly amount / 12, so statistics add them to the monthly ones and ``yearly = 12 ×
+  monthly`` holds).
 - The chèque énergie is sent by the Agence de services et de paiement (ASP) to the households the DGFiP lists
   from the revenu fiscal de référence (Code de l'énergie art. L124-1, R124-1 to R124-3). No agency of this
   project transmits the cheques sent: its payment is *unknown* (``payers`` empty), so its flags are
@@ -34,6 +37,7 @@ Decisions written down (legal text cited on each row):
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -77,6 +81,8 @@ class Benefit:
     period: Literal["month", "year"] = "month"
     payment_month: int | None = None
     """For a yearly benefit, the month it is paid (the ARS in August, the chèque énergie in April)."""
+    due_label: str = ""
+    """For a yearly benefit, the French name of the payment due in ``{year}`` (reasons: which year is judged)."""
     amount_rule: str | None = None
     """For a coverage, the rule giving its monthly amount (the CSS participation the foyer pays)."""
     excludes: str | None = None
@@ -105,6 +111,21 @@ class Benefit:
     @property
     def yearly(self) -> bool:
         return self.period == "year"
+
+    def due_month(self, month: dt.date) -> dt.date:
+        """The month whose entitlement is judged in ``month``: ``month`` itself for a monthly benefit; for a
+        yearly one, its last payment month at or before ``month`` (the payment already due: the ARS of the
+        school year started, not the one paid next August)."""
+        if not self.yearly:
+            return month
+        if self.payment_month is None:
+            raise ValueError(f"yearly benefit {self.code!r} has no payment_month")
+        year = month.year if month.month >= self.payment_month else month.year - 1
+        return dt.date(year, self.payment_month, 1)
+
+    def due_name(self, due: dt.date) -> str:
+        """French name of the yearly payment due in ``due`` (« rentrée scolaire 2025-2026 »)."""
+        return self.due_label.format(year=due.year, next=due.year + 1)
 
     @property
     def rules(self) -> tuple[str, ...]:
@@ -162,12 +183,13 @@ CATALOGUE: tuple[Benefit, ...] = (
             feminine=True),
     Benefit("ars", "ars_annuelle", "amount", "allocation de rentrée scolaire (ARS)", "ARS", "ars", "caf",
             "CSS art. L543-1 et R543-1 à D543-2 (CAF, MSA)", 12, payers=("caf", "msa"), period="year",
-            payment_month=8, simulate_field="ars_annual", feminine=True, module="ars"),
+            payment_month=8, due_label="rentrée scolaire {year}-{next}, versée en août {year}",
+            simulate_field="ars_annual", feminine=True, module="ars"),
     Benefit("cheque_energie", "cheque_energie_annuel", "amount", "chèque énergie", "chèque énergie",
             "cheque_energie", "dgfip",
             "Code de l'énergie art. L124-1 et R124-1 à R124-3 (envoyé par l'ASP sur la liste établie à partir "
             "des données de la DGFiP)", 12, members_lead=None, payers=(), period="year", payment_month=4,
-            claim_layouts=(),
+            due_label="chèque énergie {year}, envoyé en avril {year}", claim_layouts=(),
             simulate_field="cheque_energie_annual"),
 )
 """Every benefit detection looks for, in the order of tables and reports."""

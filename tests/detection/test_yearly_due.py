@@ -1,0 +1,109 @@
+"""Yearly benefits are judged on the payment already due (``Benefit.due_month``): in June 2026, the ARS due
+in August 2025 (school year 2025-2026), with the children's ages then, against what was paid since; the ARS of
+August 2026 is not yet due, only counted. Judging the coming payment against last year's made newly eligible
+familles non-take-up and a second child turning six an under-payment."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from nonrecours.detection import DetectionConfig, core_month, detect
+from nonrecours.schemas.benefits import CATALOGUE, benefit
+
+from .conftest import MONTH, Territory
+
+ARS = DetectionConfig(benefits=("ars",))
+AUGUST_2025 = dt.date(2025, 8, 1)
+
+
+def _child(t: Territory, name: str, k: int, born: dt.date) -> None:
+    pid = f"c-{name}-{k}"
+    t.persons.append({"person_id": pid, "birth_month": born, "sex": "F", "nationality_group": "FR",
+                      "residence_permit_years": None, "depcom": "46042", "disability_rate": 0.0,
+                      "student": False, "pregnant": False, "source_agency": "caf", "death_month": None})
+    for kind, role in (("famille", "enfant"), ("menage", "enfant"), ("foyer_fiscal", "personne_a_charge")):
+        t.members.append({"person_id": pid, "unit_kind": kind, "unit_id": f"{kind[0]}-{name}", "role": role,
+                          "valid_from": dt.date(2015, 1, 1), "valid_to": None, "source_agency": "caf"})
+
+
+def _territory(*, payments_from: dt.date = dt.date(2025, 6, 1)) -> Territory:
+    t = Territory()
+    t.famille("turns_six")            # only child 5 in 2025, 6 in 2026: first entitled to the August 2026 ARS
+    _child(t, "turns_six", 0, dt.date(2020, 3, 1))
+    t.famille("second_six")           # a child of 8 paid for in August 2025; a second one turns 6 in 2026
+    _child(t, "second_six", 0, dt.date(2017, 3, 1))
+    _child(t, "second_six", 1, dt.date(2020, 3, 1))
+    t.famille("last_year")            # only child 17 in 2025 (lycée), 18 long before the 2026 school year
+    _child(t, "last_year", 0, dt.date(2008, 3, 1))
+    t.famille("old_payment")          # a child of 8, an ARS paid in July 2025: the school year before
+    _child(t, "old_payment", 0, dt.date(2017, 3, 1))
+    t.pay("old_payment", "ars", 420.0, [dt.date(2025, 7, 1)])
+    t.famille("history", salary=900.0)  # the payer's history: an allocation paid every month held
+    t.pay("history", "rsa", 600.0, [m for m in (dt.date(2025, 6 + k, 1) if k < 7 else dt.date(2026, k - 6, 1)
+                                                for k in range(13))])
+    t.paid = [p for p in t.paid if p["month"] >= payments_from]  # the payments the extracts hold
+    return t
+
+
+@pytest.fixture(scope="module")
+def judged():
+    t = _territory()
+    # what the CAF paid in August 2025 for the child of 8 then: 89 % of the BMAF of April 2025 (478,16 €)
+    t.pay("second_six", "ars", 425.60, [AUGUST_2025])
+    tables = t.tables()
+    return detect(core_month(tables, MONTH), tables, config=ARS)
+
+
+def _unit(run, name: str) -> dict | None:
+    rows = run.units.filter(pl.col("unit_id").str.ends_with(f":f-{name}") & (pl.col("benefit") == "ars"))
+    return rows.row(0, named=True) if rows.height else None
+
+
+def test_due_month_is_the_last_payment_month_at_or_before_the_month() -> None:
+    ars = benefit("ars")
+    assert ars.due_month(dt.date(2026, 6, 1)) == AUGUST_2025
+    assert ars.due_month(dt.date(2026, 8, 1)) == dt.date(2026, 8, 1)
+    assert ars.due_month(dt.date(2026, 12, 1)) == dt.date(2026, 8, 1)
+    assert benefit("cheque_energie").due_month(dt.date(2026, 3, 1)) == dt.date(2025, 4, 1)
+    assert benefit("rsa").due_month(MONTH) == MONTH
+    assert all(b.payment_month for b in CATALOGUE if b.yearly)
+
+
+def test_a_child_turning_six_next_school_year_is_not_yet_due(judged):
+    u = _unit(judged, "turns_six")
+    assert u is None or u["status"] == "not_entitled"  # no ARS was due in August 2025
+    assert judged.flags.filter(pl.col("unit_id").str.ends_with(":f-turns_six")).is_empty()
+    yearly = judged.summary["yearly"]["ars"]
+    assert yearly["due_month"] == "2025-08" and yearly["judged"]
+    assert yearly["not_yet_due"] >= 2  # turns_six and second_six are entitled to the August 2026 payment
+
+
+def test_a_second_child_turning_six_is_not_an_under_payment(judged):
+    u = _unit(judged, "second_six")
+    assert u["receiving"] and u["status"] == "consistent"
+
+
+def test_the_school_year_started_is_judged_with_last_years_ages(judged):
+    u = _unit(judged, "last_year")  # 17 at the 2025 school year: the ARS due in August 2025, never paid
+    assert (u["status"], u["grade"]) == ("non_take_up", "certain")
+    flag = judged.flags.filter(pl.col("unit_id").str.ends_with(":f-last_year")).row(0, named=True)
+    assert flag["month"] == MONTH  # contacted now, in this month's famille
+    text = " ".join(flag["reasons"])
+    assert "rentrée scolaire 2025-2026" in text and "versé depuis 08/2025 : 0,00 €" in text
+
+
+def test_a_payment_before_the_month_due_belongs_to_the_year_before(judged):
+    u = _unit(judged, "old_payment")
+    assert not u["receiving"] and u["status"] == "non_take_up"
+
+
+def test_without_payments_back_to_the_month_due_the_benefit_is_said_not_judged():
+    tables = _territory(payments_from=dt.date(2025, 10, 1)).tables()
+    run = detect(core_month(tables, MONTH), tables, config=ARS)
+    yearly = run.summary["yearly"]["ars"]
+    assert not yearly["judged"] and "2025-08" in yearly["reason"]
+    assert yearly["not_yet_due"] >= 2  # counted, not dropped
+    assert run.units.filter(pl.col("benefit") == "ars").is_empty()
