@@ -454,8 +454,10 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                  pl.when(pl.col("grade") == "certain").then(pl.lit([], dtype=pl.List(pl.String)))
                  .otherwise(pl.col("deciding_unknowns")).fill_null(pl.lit([], dtype=pl.List(pl.String)))
                  .alias("deciding_unknowns")))
-    decisive = (decisive_unknowns(core, flags, backend=backend, engine_config=engine_config)
-                if config.decisive_unknowns else None)
+    # a yearly benefit judged at an earlier month (its payment due) rests on that month's core, not this one's
+    now = [b for b in config.benefits if catalogue_row(b).due_month(month) == month]
+    decisive = (decisive_unknowns(core, flags.filter(pl.col("benefit").is_in(now)), backend=backend,
+                                  engine_config=engine_config) if config.decisive_unknowns else None)
     if decisive is not None:
         flags = (flags.join(decisive, on=["famille_id", "benefit"], how="left")
                  .with_columns(pl.coalesce("decisive", "deciding_unknowns").alias("deciding_unknowns"))
