@@ -596,7 +596,8 @@ def with_payments(inputs, tables: Mapping[str, pl.DataFrame | pl.LazyFrame], mon
     again from ``tables``' ``benefits_paid``, the rest unchanged: the inputs ``build_month`` gives on ``tables``
     when they differ from the first ones by their payments only (the synthetic truth's, as each benefit's
     take-up is drawn: ``synth.extracts.take_up_from_rules``), at the cost of one payment read, not a new join.
-    The payers are those of the new table."""
+    The payers are those of the new table. Not read again: ``reconcile``'s preference for a paid famille, which
+    decides only for a person with two memberships of one kind in the month (the truth has one)."""
     import dataclasses
 
     lf = {k: (v.lazy() if isinstance(v, pl.DataFrame) else v) for k, v in tables.items()}
