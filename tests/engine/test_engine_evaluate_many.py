@@ -51,3 +51,19 @@ def test_stacked_sets_equal_separate_evaluations(backend, text_ids, toy_reg, toy
             assert got[entity].equals(frame), (entity, backend)
     if text_ids:  # the sets differ, and so do their results: no set reads another's rows
         assert not many[0]["famille"].equals(many[1]["famille"])
+
+
+@pytest.mark.parametrize("backend", ["polars", "duckdb"])
+def test_sets_at_their_own_months_equal_separate_evaluations(backend, toy_reg, toy_params, household):
+    """Each set at its own month (a period evaluated in one pass, as the synthetic truth's months are): a parameter
+    changing in April and a rule's variant in June are read at each set's month."""
+    sets = _variants(household)
+    months = [dt.date(2024, 3, 1), MAY, dt.date(2024, 6, 1)]
+    many = evaluate_many(ALL_TARGETS, sets, months, backend, registry=toy_reg, parameters=toy_params)
+    for got, inputs, month in zip(many, sets, months, strict=True):
+        alone = evaluate(ALL_TARGETS, inputs, month, backend, registry=toy_reg, parameters=toy_params)
+        assert got.month == month
+        for entity, frame in alone.frames.items():
+            assert got[entity].select(frame.columns).equals(frame), (entity, backend, month)
+    with pytest.raises(Exception, match="2 months for 3 sets"):
+        evaluate_many(ALL_TARGETS, sets, months[:2], backend, registry=toy_reg, parameters=toy_params)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 from pathlib import Path
 
@@ -410,3 +411,54 @@ def test_asi_claims_go_through_the_cnam_and_msa_layouts_to_the_exclusions(larger
     assert found.filter(pl.col("exclusion") == "pending_claim").height == claims.filter(
         pl.col("event") == "pending").select("person_id").n_unique()
 
+
+
+def test_take_up_steps_equal_a_fresh_join_per_month_and_benefit(truth: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``take_up_from_rules`` builds each month's inputs once, reads only the payments again at each step, stacks
+    the months in one evaluation and evaluates the benefits reading no payment together: the same frame as a fresh
+    join and evaluation per month and benefit on what is paid so far (how it was computed before), also when the
+    months are split into several chunks."""
+    from nonrecours.core import build_inputs
+    from nonrecours.engine import evaluate
+    from nonrecours.synth import extracts
+
+    evaluate_module = importlib.import_module("nonrecours.engine.evaluate")
+
+    last = pl.read_parquet(truth / "housing.parquet").get_column("month").max()
+    months = [pl.select(pl.lit(last).dt.offset_by("-1mo")).item(), last]
+    tables = {n: pl.scan_parquet(truth / f"{n}.parquet") for n in extracts._TRUTH_TABLES}
+    truth_paid = tables["benefits_paid"]
+    schema = truth_paid.collect_schema()
+    paid = truth_paid.filter(~pl.col("benefit").cast(pl.String).is_in(list(extracts.FEEDING)))
+
+    def entitled(codes: tuple[str, ...], benefits_paid: pl.LazyFrame) -> pl.DataFrame:
+        rows = [extracts.catalogue_row(b) for b in codes]
+        targets = list(dict.fromkeys(r for b in rows for r in b.rules))
+        frames = []
+        for month in months:
+            inputs = build_inputs({**tables, "benefits_paid": benefits_paid}, month)
+            fam = evaluate(targets, inputs, month)["famille"].rename({"famille_id": "unit_id"})
+            frames += extracts._entitlement_rows(fam, month, rows)
+        return extracts.draw_take_up(extracts._entitlements(frames), seed=5)
+
+    expected = []
+    for code in extracts.FEEDING:
+        drawn = entitled((code,), paid)
+        expected.append(drawn)
+        rows = extracts._payments(drawn).select(
+            pl.col("unit_kind").cast(schema["unit_kind"]), "unit_id", pl.lit(None, dtype=pl.String).alias("person_id"),
+            pl.col("benefit").cast(schema["benefit"]), "month", pl.col("amount").cast(schema["amount"]),
+            pl.lit("caf").cast(schema["paying_agency"]).alias("paying_agency"),
+            pl.lit("synth").cast(schema["source_agency"]).alias("source_agency"),
+            *[pl.lit(None, dtype=schema[c]).alias(c) for c in schema.names()
+              if c not in ("unit_kind", "unit_id", "person_id", "benefit", "month", "amount", "paying_agency",
+                           "source_agency")])
+        paid = pl.concat([paid, rows.lazy().select(schema.names())])
+    expected.append(entitled(tuple(b.code for b in CATALOGUE if b.code not in extracts.FEEDING), paid))
+    want = pl.concat(expected).sort("unit_id", "benefit", "month")
+    # the housing aid reads the payments, so it has a step of its own; the AAH reads none
+    assert extracts._reads_payments("aide_logement") and not extracts._reads_payments("aah")
+    assert want.filter(pl.col("benefit") == "aide_logement").height > 0
+    for stack_rows in (evaluate_module.STACK_ROWS, 1):  # all months in one chunk, then one month a chunk
+        monkeypatch.setattr(evaluate_module, "STACK_ROWS", stack_rows)
+        assert extracts.take_up_from_rules(truth, months, seed=5).equals(want), stack_rows

@@ -33,7 +33,7 @@ from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.zonage import zone_apl_of
 
 __all__ = ["FAMILY_PAYMENTS", "PAYMENT_INPUTS", "PopulationFacts", "build_inputs", "build_month",
-           "population_facts"]
+           "population_facts", "with_payments"]
 
 FAMILY_PAYMENTS = ("af", "paje_base", "asf", "aide_logement", "aah")
 PAYMENT_INPUTS: dict[str, str] = {"af": "af", "paje_base": "paje_base", "asf": "asf",
@@ -438,36 +438,17 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                       "famille_id", ["recent_isolation"], pl.lit("estimated"), pl.lit(None), pl.lit(None)))
 
     first = month_range(month, window)[0]
-    famille_monthly = None
     # A benefit's payments are known when one of its payers (CAF, MSA) pays someone in ``benefits_paid`` (over
     # the whole population, ``facts``: the same in every partition); a famille absent from the table was paid
     # none. Without such a payer (no table, an ablation without the CAF and the MSA, or a payer whose payment
     # records did not come) the payments are unknown and the rules compute the benefit (SITUATION_FORMAT.md,
     # issue 11).
-    paying = set(facts.paying_agencies or ())
-
-    def payer_sent(benefit: str) -> bool:
-        return "benefits_paid" in lf and (facts.truth or bool(paying & set(catalogue_row(benefit).payers)))
-
-    fam_benefits = [b for b in FAMILY_PAYMENTS if PAYMENT_INPUTS[b] in depth]
-    fam_inputs = [PAYMENT_INPUTS[b] for b in fam_benefits]
-    known_benefits = [b for b in fam_benefits if payer_sent(b)]
+    fam_inputs, known_benefits, payer_sent = _payment_inputs(lf, facts, depth)
     known_inputs = [PAYMENT_INPUTS[b] for b in known_benefits]
     unknown_inputs = [i for i in fam_inputs if i not in known_inputs]
+    famille_monthly = _famille_payments(lf, famille.select("famille_id"), month, first, fam_inputs, known_benefits)
     if known_inputs:
-        paid = (lf["benefits_paid"]
-                .filter((pl.col("unit_kind") == "famille") & pl.col("benefit").cast(pl.String).is_in(known_benefits)
-                        & (pl.col("month") >= first) & (pl.col("month") <= month))
-                .select(qualified("paying_agency", "unit_id", "source_agency").alias("famille_id"),
-                        "month", pl.col("benefit").cast(pl.String), pl.col("amount").cast(pl.Float64))
-                .group_by("famille_id", "month", "benefit").agg(pl.col("amount").first())
-                .collect().join(famille.select("famille_id"), on="famille_id", how="semi"))
         payers = list(facts.paying_agencies or ())
-        if paid.height:
-            famille_monthly = paid.pivot("benefit", index=["famille_id", "month"], values="amount",
-                                         aggregate_function=None)
-            famille_monthly = famille_monthly.rename({b: PAYMENT_INPUTS[b] for b in known_benefits
-                                                      if b in famille_monthly.columns})
         # A famille no payer lists receives none of their benefits: an observed zero from exhaustive payers.
         prov.append(_prov(famille, "famille", "famille_id", known_inputs, pl.lit("observed"),
                           pl.lit(",".join(payers)),
@@ -479,18 +460,10 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                           pl.lit(None)))
         unk.append(_unk(famille, "famille", "famille_id", unknown_inputs, 0.0, 0.0, None,
                         f"prestations familiales versées inconnues ({why})"))
-    if famille_monthly is None:
-        famille_monthly = pl.DataFrame(schema={"famille_id": pl.String, "month": pl.Date})
-    if unknown_inputs and famille_monthly.is_empty():
-        # the unknown payments are monthly inputs: detection sets them on the monthly frame's months
-        famille_monthly = famille.select("famille_id", pl.lit(month, dtype=pl.Date).alias("month"))
-    famille_monthly = famille_monthly.with_columns(
-        [pl.col(n).fill_null(0.0) if n in famille_monthly.columns else pl.lit(0.0).alias(n) for n in fam_inputs])
     # Known payments are read as received: the rules count the allocations familiales, the housing aid and the
     # AAH paid as resources (CASF R262-6, CSS R844-1, R861-8), else the ones they compute (a situation, an
     # ablation without the CAF and the MSA). The allocations familiales' flag is false when the rules read no payment.
-    known = {flag: all(payer_sent(b) for b in benefits) for flag, benefits in _PAID_KNOWN.items()}
-    known["prestations_versees_connues"] &= bool(fam_inputs)
+    known = _payments_known(payer_sent, fam_inputs)
     famille = famille.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge",
                              *[pl.lit(v).alias(flag) for flag, v in known.items()])
     for flag, v in known.items():
@@ -576,6 +549,77 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     menage=menage)
     return CoreMonth(month=month, inputs=inputs, unknowns=unknowns, provenance=provenance, conflicts=conflict_df,
                      counts=counts, clusters=cl)
+
+
+def _payment_inputs(lf: Mapping[str, pl.LazyFrame], facts: PopulationFacts, depth: Mapping[str, int]):
+    """The famille payment inputs the rules read (``depth``), the benefits whose payments are known (a payer
+    of each sent ``benefits_paid``, or the table is the synthetic truth's) and that test per benefit."""
+    paying = set(facts.paying_agencies or ())
+
+    def payer_sent(benefit: str) -> bool:
+        return "benefits_paid" in lf and (facts.truth or bool(paying & set(catalogue_row(benefit).payers)))
+
+    fam_benefits = [b for b in FAMILY_PAYMENTS if PAYMENT_INPUTS[b] in depth]
+    return [PAYMENT_INPUTS[b] for b in fam_benefits], [b for b in fam_benefits if payer_sent(b)], payer_sent
+
+
+def _famille_payments(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, month: dt.date, first: dt.date,
+                      fam_inputs: list[str], known_benefits: list[str]) -> pl.DataFrame:
+    """``famille_monthly``: each famille's payments of ``known_benefits`` from ``first`` to ``month`` (0 where
+    none was paid), one column per payment input; the unknown ones at 0 on the month (the unknowns say so)."""
+    famille_monthly = None
+    if known_benefits:
+        paid = (lf["benefits_paid"]
+                .filter((pl.col("unit_kind") == "famille") & pl.col("benefit").cast(pl.String).is_in(known_benefits)
+                        & (pl.col("month") >= first) & (pl.col("month") <= month))
+                .select(qualified("paying_agency", "unit_id", "source_agency").alias("famille_id"),
+                        "month", pl.col("benefit").cast(pl.String), pl.col("amount").cast(pl.Float64))
+                .group_by("famille_id", "month", "benefit").agg(pl.col("amount").first())
+                .collect().join(familles, on="famille_id", how="semi"))
+        if paid.height:
+            famille_monthly = paid.pivot("benefit", index=["famille_id", "month"], values="amount",
+                                         aggregate_function=None)
+            famille_monthly = famille_monthly.rename({b: PAYMENT_INPUTS[b] for b in known_benefits
+                                                      if b in famille_monthly.columns})
+    if famille_monthly is None:
+        famille_monthly = pl.DataFrame(schema={"famille_id": pl.String, "month": pl.Date})
+    if len(known_benefits) < len(fam_inputs) and famille_monthly.is_empty():
+        # the unknown payments are monthly inputs: detection sets them on the monthly frame's months
+        famille_monthly = familles.select("famille_id", pl.lit(month, dtype=pl.Date).alias("month"))
+    return famille_monthly.with_columns(
+        [pl.col(n).fill_null(0.0) if n in famille_monthly.columns else pl.lit(0.0).alias(n) for n in fam_inputs])
+
+
+def with_payments(inputs, tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, facts: PopulationFacts,
+                  *, config: CoreConfig | None = None):
+    """``inputs`` (``build_month``'s at ``month``, ``facts`` its population facts) with the famille payments read
+    again from ``tables``' ``benefits_paid``, the rest unchanged: the inputs ``build_month`` gives on ``tables``
+    when they differ from the first ones by their payments only (the synthetic truth's, as each benefit's
+    take-up is drawn: ``synth.extracts.take_up_from_rules``), at the cost of one payment read, not a new join.
+    The payers are those of the new table. Not read again: ``reconcile``'s preference for a paid famille, which
+    decides only for a person with two memberships of one kind in the month (the truth has one)."""
+    import dataclasses
+
+    lf = {k: (v.lazy() if isinstance(v, pl.DataFrame) else v) for k, v in tables.items()}
+    config = config or CoreConfig()
+    if "benefits_paid" in lf:
+        paying = tuple(sorted(lf["benefits_paid"].select(pl.col("paying_agency").cast(pl.String)).unique()
+                              .collect().get_column("paying_agency").to_list()))
+        facts = dataclasses.replace(facts, paying_agencies=paying)
+    depth = lookback(config, month)
+    first = month_range(month, max(depth.values(), default=0))[0]
+    fam_inputs, known_benefits, payer_sent = _payment_inputs(lf, facts, depth)
+    payments = _famille_payments(lf, inputs.famille.select("famille_id"), month, first, fam_inputs, known_benefits)
+    known = _payments_known(payer_sent, fam_inputs)
+    famille = inputs.famille.with_columns(pl.lit(v).alias(flag) for flag, v in known.items())
+    return dataclasses.replace(inputs, famille=famille, famille_monthly=payments)
+
+
+def _payments_known(payer_sent, fam_inputs: list[str]) -> dict[str, bool]:
+    """The famille flags of ``_PAID_KNOWN``: the rules read the payments (true) or compute the benefits."""
+    known = {flag: all(payer_sent(b) for b in benefits) for flag, benefits in _PAID_KNOWN.items()}
+    known["prestations_versees_connues"] &= bool(fam_inputs)
+    return known
 
 
 def build_inputs(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, *,

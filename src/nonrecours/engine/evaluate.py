@@ -197,8 +197,9 @@ def _tag(k: int) -> str:
     return f"{k:04d}|"
 
 
-def _unstack(res: Result, k: int, inputs: Inputs) -> Result:
-    """Set ``k``'s own result out of a stacked evaluation: its rows, ids without their tag."""
+def _unstack(res: Result, k: int, inputs: Inputs, month: dt.date | None = None) -> Result:
+    """Set ``k``'s own result out of a stacked evaluation: its rows, ids without their tag (``month``: its own
+    evaluated month, when the sets were evaluated at different months)."""
     tag = _tag(k)
 
     def part(frame: pl.DataFrame, entity: str) -> pl.DataFrame:
@@ -208,12 +209,13 @@ def _unstack(res: Result, k: int, inputs: Inputs) -> Result:
 
     frames = {e: part(f, e) for e, f in res.frames.items()}
     full = {e: part(f, e) for e, f in res.full.items()}
-    return Result(res.month, res.backend, res.plan, frames, res.bindings, inputs, full, months=res.months)
+    return Result(month or res.month, res.backend, res.plan, frames, res.bindings, inputs, full, months=res.months)
 
 
-def evaluate_many(targets: list[str] | tuple[str, ...], many: list[Inputs], month: dt.date, backend: str = "polars",
-                  *, registry: Registry | None = None, parameters: ParameterStore | None = None,
-                  missing_inputs: str = "error", duckdb_config: dict[str, Any] | None = None) -> list[Result]:
+def evaluate_many(targets: list[str] | tuple[str, ...], many: list[Inputs], month: dt.date | list[dt.date],
+                  backend: str = "polars", *, registry: Registry | None = None,
+                  parameters: ParameterStore | None = None, missing_inputs: str = "error",
+                  duckdb_config: dict[str, Any] | None = None) -> list[Result]:
     """``evaluate`` on each of ``many`` sets of inputs at one month, in one evaluation when they are small.
 
     The rules compute each unit from its own rows only (aggregates and projections join on the unit's id), so
@@ -222,15 +224,26 @@ def evaluate_many(targets: list[str] | tuple[str, ...], many: list[Inputs], mont
     Those fixed costs dominate small evaluations (detection's four or five variants of a month, the exchange-
     value reruns): measured on the 1,500-person demo, four variants stacked cost about a third of four
     evaluations. Beyond ``STACK_ROWS`` individus in all, or ids that are not text, each set is evaluated apart.
+    ``month``: one month for every set, or each set's own (a list as long as ``many``: the months of a period
+    evaluated in one pass, each set's individus at its month, planned once for the months).
     """
+    months = [month] * len(many) if isinstance(month, dt.date) else list(month)
+    if len(months) != len(many):
+        raise EngineError(f"{len(months)} months for {len(many)} sets of inputs")
     rows = sum(inp.individu.height for inp in many)
     stacked = _stack(many) if len(many) > 1 and rows <= STACK_ROWS else None
     if stacked is None:
-        return [evaluate(targets, inp, month, backend, registry=registry, parameters=parameters,
-                         missing_inputs=missing_inputs, duckdb_config=duckdb_config) for inp in many]
-    res = evaluate(targets, stacked, month, backend, registry=registry, parameters=parameters,
+        return [evaluate(targets, inp, m, backend, registry=registry, parameters=parameters,
+                         missing_inputs=missing_inputs, duckdb_config=duckdb_config)
+                for inp, m in zip(many, months, strict=True)]
+    at: dt.date | pl.DataFrame = months[0]
+    if len(set(months)) > 1:
+        at = pl.concat([inp.individu.select((pl.lit(_tag(k)) + pl.col("person_id")).alias("person_id"),
+                                            pl.lit(m, dtype=pl.Date).alias("month"))
+                        for k, (inp, m) in enumerate(zip(many, months, strict=True))])
+    res = evaluate(targets, stacked, at, backend, registry=registry, parameters=parameters,
                    missing_inputs=missing_inputs, duckdb_config=duckdb_config)
-    return [_unstack(res, k, inp) for k, inp in enumerate(many)]
+    return [_unstack(res, k, inp, m.replace(day=1)) for k, (inp, m) in enumerate(zip(many, months, strict=True))]
 
 
 def _evaluate_months(targets: list[str], inputs: Inputs, months: pl.DataFrame, backend: str, reg: Registry,

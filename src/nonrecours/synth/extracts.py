@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -171,6 +172,41 @@ truth's other entitlements are computed on what is really paid, not on what is d
 The AAH comes first: it reads no benefit paid, and the housing aid reads it (CCH art. R822-13 and R822-14)."""
 
 
+def _month_chunks(tables: dict[str, pl.LazyFrame], months: list) -> Iterator[list[tuple]]:
+    """The months' engine inputs on ``tables``, built once per month, in chunks of consecutive months of at
+    most the engine's ``STACK_ROWS`` individus in all (one stacked evaluation each; a month alone beyond):
+    (month, inputs, population facts) for each month of a chunk."""
+    from nonrecours.core import build_month, population_facts
+    from nonrecours.engine.evaluate import STACK_ROWS
+
+    chunk: list[tuple] = []
+    rows = 0
+    for month in months:
+        facts = population_facts(tables, month)
+        inputs = build_month(tables, month, facts=facts).inputs
+        if chunk and rows + inputs.individu.height > STACK_ROWS:
+            yield chunk
+            chunk, rows = [], 0
+        chunk.append((month, inputs, facts))
+        rows += inputs.individu.height
+    if chunk:
+        yield chunk
+
+
+def _chunk_entitlements(codes: tuple[str, ...], chunk: list[tuple], backend: str) -> pl.DataFrame:
+    """Entitlement rows (``entitlements_from_rules``) of ``codes`` for a chunk of months, in one evaluation."""
+    from nonrecours.engine.evaluate import evaluate_many
+
+    rows = [catalogue_row(b) for b in codes]
+    targets = list(dict.fromkeys(r for b in rows for r in b.rules))
+    results = evaluate_many(targets, [inputs for _, inputs, _ in chunk], [month for month, _, _ in chunk],
+                            backend=backend)
+    frames = []
+    for (month, _, _), res in zip(chunk, results, strict=True):
+        frames += _entitlement_rows(res["famille"].rename({"famille_id": "unit_id"}), month, rows)
+    return _entitlements(frames)
+
+
 def entitlements_from_rules(truth_dir: str | Path, months: list, *, backend: str = "polars",
                             benefits: tuple[str, ...] | None = None,
                             benefits_paid: pl.LazyFrame | None = None) -> pl.DataFrame:
@@ -178,22 +214,15 @@ def entitlements_from_rules(truth_dir: str | Path, months: list, *, backend: str
 
     One row per famille, benefit of the catalogue (``benefits``, default all) and month where it is entitled,
     with the rule's amount rounded to the cent (a yearly benefit's amount is the year's; 0 for the free CSS,
-    the monthly participation for the CSS with participation). Uses ``core.build_inputs`` and
-    ``engine.evaluate`` on the truth tables, with ``benefits_paid`` in place of the truth's own when given.
+    the monthly participation for the CSS with participation). Uses ``core.build_month`` (once per month) and
+    ``engine.evaluate_many`` (the months stacked in one evaluation, up to ``STACK_ROWS`` individus) on the truth
+    tables, with ``benefits_paid`` in place of the truth's own when given.
     """
-    from nonrecours.core import build_inputs
-    from nonrecours.engine import evaluate
-
-    rows = [catalogue_row(b) for b in (benefits or tuple(b.code for b in CATALOGUE))]
-    targets = list(dict.fromkeys(r for b in rows for r in b.rules))
+    codes = benefits or tuple(b.code for b in CATALOGUE)
     tables = _truth_tables(Path(truth_dir))
     if benefits_paid is not None:
         tables["benefits_paid"] = benefits_paid
-    frames = []
-    for month in months:
-        fam = evaluate(targets, build_inputs(tables, month), month, backend=backend)["famille"]
-        frames += _entitlement_rows(fam.rename({"famille_id": "unit_id"}), month, rows)
-    return _entitlements(frames)
+    return _entitlements([_chunk_entitlements(codes, chunk, backend) for chunk in _month_chunks(tables, months)])
 
 
 def _zero_months_stated(inputs, month):
@@ -296,6 +325,16 @@ def compare_entitlements(ours: pl.DataFrame, theirs: pl.DataFrame, *, evaluated:
     return out
 
 
+def _reads_payments(code: str) -> bool:
+    """Whether the rules of benefit ``code`` may read a famille payment (or whether one is known): those that
+    do not give the same values whatever ``benefits_paid`` holds."""
+    from nonrecours.core.inputs import _PAID_KNOWN
+    from nonrecours.engine import required_inputs
+
+    read = set().union(*required_inputs(list(catalogue_row(code).rules)).values())
+    return bool(read & (set(PAYMENT_INPUTS.values()) | set(_PAID_KNOWN)))
+
+
 def take_up_from_rules(truth_dir: str | Path, months: list, *, seed: int, backend: str = "polars") -> pl.DataFrame:
     """Entitlements from our rules and their take-up draw, benefit after benefit where one feeds the others.
 
@@ -304,30 +343,50 @@ def take_up_from_rules(truth_dir: str | Path, months: list, *, seed: int, backen
     are neutralised for an RSA recipient: the RSA it reads must be computed without a housing aid the famille
     may not take up), and its takers' payments join ``benefits_paid``; the other benefits are computed last,
     on those payments (a famille that does not take its housing aid up receives none, so its RSA has no forfait
-    logement), and drawn."""
-    truth_dir = Path(truth_dir)
-    truth_paid = pl.scan_parquet(truth_dir / "benefits_paid.parquet")
+    logement), and drawn.
+
+    Each month's inputs are built once (``core.build_month``); each step only reads the payments again
+    (``core.inputs.with_payments``), and the months are evaluated together (``engine.evaluate_many``). The
+    ``FEEDING`` benefits whose rules read no payment are computed in one evaluation, first: what is paid does
+    not change them. A month's inputs read payments up to that month only, so chunks of months are taken in
+    order, each through every step, with the same values as every month through each step in turn."""
+    from nonrecours.core.inputs import with_payments
+
+    tables = _truth_tables(Path(truth_dir))
+    truth_paid = tables["benefits_paid"]
     schema = truth_paid.collect_schema()
-    paid = truth_paid.filter(~pl.col("benefit").cast(pl.String).is_in(list(FEEDING)))
+    base = truth_paid.filter(~pl.col("benefit").cast(pl.String).is_in(list(FEEDING)))
+    tables["benefits_paid"] = base
+    free = tuple(c for c in FEEDING if not _reads_payments(c))
+    # each step: its benefits, and the FEEDING benefits whose payments it reads (those drawn before it)
+    steps: list[tuple[tuple[str, ...], tuple[str, ...]]] = [(free, ())] if free else []
+    steps += [((c,), FEEDING[:i]) for i, c in enumerate(FEEDING) if c not in free]
+    steps.append((tuple(b.code for b in CATALOGUE if b.code not in FEEDING), FEEDING))
+    payments: dict[str, list[pl.DataFrame]] = {c: [] for c in FEEDING}
     drawn_frames = []
-    for code in FEEDING:
-        drawn = draw_take_up(entitlements_from_rules(truth_dir, months, backend=backend, benefits=(code,),
-                                                     benefits_paid=paid), seed=seed)
-        drawn_frames.append(drawn)
-        rows = _payments(drawn).select(
-            pl.col("unit_kind").cast(schema["unit_kind"]), "unit_id",
-            pl.lit(None, dtype=pl.String).alias("person_id"), pl.col("benefit").cast(schema["benefit"]), "month",
-            pl.col("amount").cast(schema["amount"]),
-            pl.lit("caf").cast(schema["paying_agency"]).alias("paying_agency"),
-            pl.lit("synth").cast(schema["source_agency"]).alias("source_agency"),
-            *[pl.lit(None, dtype=schema[c]).alias(c) for c in schema.names()
-              if c not in ("unit_kind", "unit_id", "person_id", "benefit", "month", "amount", "paying_agency",
-                           "source_agency")])
-        paid = pl.concat([paid, rows.lazy().select(schema.names())])
-    others = tuple(b.code for b in CATALOGUE if b.code not in FEEDING)
-    last = draw_take_up(entitlements_from_rules(truth_dir, months, backend=backend, benefits=others,
-                                                benefits_paid=paid), seed=seed)
-    return pl.concat([*drawn_frames, last]).sort("unit_id", "benefit", "month")
+    for chunk in _month_chunks(tables, months):
+        for codes, seen in steps:
+            if seen:
+                paid = pl.concat([base, *[f.lazy() for c in seen for f in payments[c]]])
+                view = {**tables, "benefits_paid": paid}
+                part = [(m, with_payments(inputs, view, m, facts), facts) for m, inputs, facts in chunk]
+            else:
+                part = chunk
+            drawn = draw_take_up(_chunk_entitlements(codes, part, backend), seed=seed)
+            drawn_frames.append(drawn)
+            for code in codes:
+                if code not in payments:
+                    continue
+                payments[code].append(_payments(drawn.filter(pl.col("benefit") == code)).select(
+                    pl.col("unit_kind").cast(schema["unit_kind"]), "unit_id",
+                    pl.lit(None, dtype=pl.String).alias("person_id"), pl.col("benefit").cast(schema["benefit"]),
+                    "month", pl.col("amount").cast(schema["amount"]),
+                    pl.lit("caf").cast(schema["paying_agency"]).alias("paying_agency"),
+                    pl.lit("synth").cast(schema["source_agency"]).alias("source_agency"),
+                    *[pl.lit(None, dtype=schema[c]).alias(c) for c in schema.names()
+                      if c not in ("unit_kind", "unit_id", "person_id", "benefit", "month", "amount", "paying_agency",
+                                   "source_agency")]).select(schema.names()))
+    return pl.concat(drawn_frames).sort("unit_id", "benefit", "month")
 
 
 def _payments(take_up: pl.DataFrame) -> pl.DataFrame:
@@ -876,7 +935,10 @@ def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise
     qual = pl.when(pl.col("role") == "personne_a_charge").then(pl.lit("PAC")) \
         .when(rank == 1).then(pl.lit("DEC1")).otherwise(pl.lit("DEC2"))
     foy = foy.with_columns(qual.alias("qualite"))
-    foy = _person_noise(foy, "dgfip", seed, noise, stats, months, monthly=False).sort("numero_foyer", "year", "qualite")
+    # person_id breaks the ties between the dependants (PAC) of one foyer: without it their order, hence the
+    # file's bytes, changed from one run to the next
+    foy = _person_noise(foy, "dgfip", seed, noise, stats, months, monthly=False).sort("numero_foyer", "year", "qualite",
+                                                                                      "person_id")
     stats.rows = foy.height
     write_parquet(foy.select(
         pl.col("numero_foyer").alias("foyer"), pl.col("year").cast(pl.Int32), "nir",
