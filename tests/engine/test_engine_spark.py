@@ -14,12 +14,15 @@ from polars.testing import assert_frame_equal
 from tests.oracle.environment import REFERENCE_CASES
 
 from nonrecours.engine import spark_backend as sb
+from nonrecours.engine.plan import MONTH_START
 from nonrecours.engine.polars_backend import lower_polars
 from nonrecours.engine.sql_backend import lower_sql
 from nonrecours.errors import EngineError
 from nonrecours.rules.ir import Cast, Col, Func
 
 CASES = REFERENCE_CASES
+SPARK_MONTHS = ("2025-03", "2025-04")
+"""The months of the public cases the simulate test runs on Spark (see the test)."""
 pytestmark = pytest.mark.xdist_group("spark")  # one JVM under pytest -n
 
 
@@ -73,7 +76,13 @@ def test_simulate_on_spark_equals_polars(spark, tmp_path, monkeypatch) -> None: 
     """``nonrecours simulate --backend spark`` on public cases of two months in one file: they go through the
     vectorised path (one engine call, each situation at its own month) and give Polars' records; and that one
     Spark evaluation (the cost is the plan, about 1,400 steps, not the rows: one run serves both checks) gives
-    every simulate output and its intermediate columns, every entity, as Polars does."""
+    every simulate output and its intermediate columns, every entity, as Polars does.
+
+    The months (:data:`SPARK_MONTHS`) are planned together, the RSA's April revaluation between them: one plan
+    whose parameters that change between the months are columns. Two months of different laws would cost two
+    plans on Spark (twice this test's time) for no construct more: measured when these months were chosen,
+    this plan holds every kind of IR node, function, cast, aggregate and dtype that the plans of April 2024 and
+    April 2026 (the months used before) hold together, plus the month-varying parameters they had none of."""
     from typer.testing import CliRunner
 
     from nonrecours.cli import app
@@ -84,12 +93,8 @@ def test_simulate_on_spark_equals_polars(spark, tmp_path, monkeypatch) -> None: 
     if not CASES.exists():
         pytest.fail(f"reference cases not found at {CASES}: the checkout must sit beside shared/")
     cases = read_situation_file(json.loads(CASES.read_text(encoding="utf-8")))
-    by_month: dict[str, list[dict]] = {}
-    for c in cases:
-        by_month.setdefault(str(c["month"]), []).append(c)
-    months = sorted(by_month, key=lambda m: -len(by_month[m]))[:2]
-    picked = [c for m in months for c in by_month[m][:20]]
-    assert len(months) == 2 and len(picked) > 20
+    picked = [c for m in SPARK_MONTHS for c in [c for c in cases if str(c["month"]) == m][:20]]
+    assert {str(c["month"]) for c in picked} == set(SPARK_MONTHS) and len(picked) > 20
     path = tmp_path / "cases.json"
     path.write_text(json.dumps(picked), encoding="utf-8")
     results: dict[str, object] = {}
@@ -113,6 +118,8 @@ def test_simulate_on_spark_equals_polars(spark, tmp_path, monkeypatch) -> None: 
     assert any(r["rsa"] > 0 for r in want_rows) or any(r["aspa"] > 0 for r in want_rows)
     # the engine call behind both commands: every frame, intermediate columns included
     assert set(results) == {"polars", "spark"}
+    plan = results["spark"].plan  # type: ignore[attr-defined]
+    assert len(plan.months) == 2 and any(s.param != MONTH_START for s in plan.month_inputs())
     frames_want, frames_got = results["polars"].frames, results["spark"].frames  # type: ignore[attr-defined]
     assert set(frames_got) == set(frames_want) and frames_want["individu"].height > 20
     assert set(OUTPUTS) <= {c for f in frames_want.values() for c in f.columns}

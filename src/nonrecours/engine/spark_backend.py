@@ -118,8 +118,8 @@ class _SparkRunner(_Runner):
         self._register(name)
 
     def _sql(self, q: exp.Expression, what: str) -> Any:
-        try:
-            return self.spark.sql(q.sql(dialect=self.dialect))
+        try:  # rendered in place: ``q`` is built for this statement alone (see the DuckDB runner's _fetch)
+            return self.spark.sql(q.sql(dialect=self.dialect, copy=False))
         except Exception as exc:  # analysis errors quote column (rule) names, never data
             raise EngineError(f"{BACKEND}: {what} failed: {type(exc).__name__}") from exc
 
