@@ -28,8 +28,8 @@ from nonrecours.engine.plan import ID
 from nonrecours.errors import SchemaError
 from nonrecours.rules.registry import default_registry
 
-__all__ = ["ALL_VARIANTS", "COMPOSITION_UNKNOWN", "VARIANTS", "composition_unknown", "grade_expr",
-           "with_unknowns_at"]
+__all__ = ["ALL_VARIANTS", "COMPOSITION_UNKNOWN", "VARIANTS", "composition_unknown", "dated_unknowns",
+           "grade_expr", "with_unknowns_at"]
 
 VARIANTS = ("low", "central", "high")
 UNINFORMED_VARIANTS = ("uninformed_unfavourable",)
@@ -81,21 +81,7 @@ def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
     frames = {f.name: getattr(core.inputs, f.name) for f in fields(core.inputs)}
     value = (pl.when(pl.col("input").is_in(list(UNFAVOURABLE_LOW))).then(pl.col("low")).otherwise(pl.col("high"))
              if end == "unfavourable" else pl.col(end))
-    long = unknowns.select("entity", "id", "month", "input", value.alias("value"))
-    # a monthly input's unknown given once (month null: "every month read") applies to each month the core
-    # built for that entity; left on the static frame the engine would never read it
-    monthly_inputs = [n for n, v in reg.inputs.items() if v.monthly]
-    every = long.filter(pl.col("month").is_null() & pl.col("input").is_in(monthly_inputs))
-    if every.height:
-        parts = [long.filter(~(pl.col("month").is_null() & pl.col("input").is_in(monthly_inputs)))]
-        for (entity,), part in every.group_by("entity"):
-            mframe = frames.get(_frame_name(str(entity), True))
-            if mframe is None or mframe.is_empty():
-                raise SchemaError("unknowns of a monthly input without the core's monthly frame",
-                                  table=f"{entity}_monthly")
-            months = mframe.select(pl.col("month").cast(pl.Date)).unique()
-            parts.append(part.drop("month").join(months, how="cross").select(long.columns))
-        long = pl.concat(parts)
+    long = dated_unknowns(unknowns, core.inputs).select("entity", "id", "month", "input", value.alias("value"))
     for (entity, monthly), part in long.group_by(
             pl.col("entity"), pl.col("month").is_not_null().alias("monthly")):
         name = _frame_name(str(entity), bool(monthly))
@@ -135,6 +121,26 @@ def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
             frames[name] = frames[name].with_columns(
                 pl.when(pl.col(idc).is_in(ids)).then(pl.lit(value)).otherwise(pl.col(inp)).alias(inp))
     return Inputs(**frames)
+
+
+def dated_unknowns(unknowns: pl.DataFrame, inputs: Inputs) -> pl.DataFrame:
+    """``unknowns`` with each monthly input's unknown given once (month null: "every month read") spelled out for
+    each month ``inputs`` holds for that entity: left on the static frame the engine would never read it, and a
+    part of the core (``detection.deciding``) keeps the months of the whole."""
+    monthly_inputs = [n for n, v in default_registry().inputs.items() if v.monthly]
+    every_month = pl.col("month").is_null() & pl.col("input").is_in(monthly_inputs)
+    every = unknowns.filter(every_month)
+    if every.is_empty():
+        return unknowns
+    parts = [unknowns.filter(~every_month)]
+    for (entity,), part in every.group_by("entity"):
+        mframe = getattr(inputs, _frame_name(str(entity), True), None)
+        if mframe is None or mframe.is_empty():
+            raise SchemaError("unknowns of a monthly input without the core's monthly frame",
+                              table=f"{entity}_monthly")
+        months = mframe.select(pl.col("month").cast(unknowns.schema["month"])).unique()
+        parts.append(part.drop("month").join(months, how="cross").select(unknowns.columns))
+    return pl.concat(parts)
 
 
 def grade_expr(low: str, central: str, high: str, unfavourable: str | None = None,
