@@ -13,7 +13,8 @@ functions below them wrapped in place (the same objects the stages call, nothing
 ingest/<agency>    ``connectors.ingest``, once per extract (the agency's name)
 rules/join         ``core.build_month`` inside the rules stage; ``detection/join`` the same inside detection
                    when it builds the month again (a run in several partitions or months: in one pass, detection
-                   takes the month the rules stage built); ``join`` in the table is their sum
+                   takes the month the rules stage built; it joins only the earlier months a yearly benefit is
+                   judged at, its payment due); ``join`` in the table is their sum
 rules/evaluate     ``engine.evaluate`` (the rules on the chosen backend); ``detection/evaluate`` detection's
                    ``evaluate_many`` (the low, central and high variants stacked)
 detection/export   ``export_openfisca.flagged_situations`` (each flagged claimant's OpenFisca situation)
