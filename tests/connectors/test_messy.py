@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -469,3 +470,63 @@ def test_csv_lines_are_file_lines_whatever_the_line_ends(territory: Territory, t
     assert 6 not in set(df.get_column(LINE))             # the second line of the quoted value is no row
     assert df.height == len(physical) - 2                # header, and the line the quoted break added
     assert 5 in set(accepted.get_column(LINE))           # the record holding the quoted break is valid
+
+
+def _tables(report) -> dict[str, pl.DataFrame]:  # type: ignore[no-untyped-def]
+    """The canonical tables an ingest wrote (not its quarantine), for comparing two spellings of one file."""
+    return {name: pl.read_parquet(path) for name, path in report.outputs.items()
+            if name not in ("quarantine", "report") and str(path).endswith(".parquet")}
+
+
+def test_header_spelling_and_separator_of_another_tool_are_read(territory: Territory,
+                                                                 agreement: ExchangeAgreement,
+                                                                 tmp_path: Path) -> None:
+    """The CNAV layout exported with commas, lower-case column names padded with spaces: the same rows and
+    values as the layout's own spelling, and the report says what was adapted; a renamed column still fails."""
+    lines = _lines(territory.extracts["cnav"])
+    (tmp_path / "a").mkdir()
+    base = _run(_write(tmp_path / "a" / "cnav.csv", lines), "cnav", agreement, tmp_path / "oa")
+    assert base.adaptations == []
+    header = ",".join(f" {name.lower()} " for name in lines[0].split(";"))
+    other = [header, *(line.replace(";", ",") for line in lines[1:])]   # amounts carry decimal points
+    (tmp_path / "b").mkdir()
+    report = _run(_write(tmp_path / "b" / "cnav.csv", other), "cnav", agreement, tmp_path / "ob")
+    assert report.adaptations[0] == "separator ',' read where the mapping declares ';'"
+    assert "column names read ignoring case and spaces (e.g. NIR from 'nir')" in report.adaptations[1]
+    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == \
+        (base.rows_read, base.rows_accepted, base.rows_quarantined)
+    ours, theirs = _tables(base), _tables(report)
+    assert ours.keys() == theirs.keys() and ours
+    for name, frame in ours.items():
+        assert frame.drop("extract_date", strict=False).equals(theirs[name].drop("extract_date", strict=False)), name
+    renamed = [header.replace("mois_echeance", "mois_ech"), *other[1:]]
+    (tmp_path / "c").mkdir()
+    with pytest.raises(ExtractError, match="renamed"):
+        ingest(_write(tmp_path / "c" / "cnav.csv", renamed), default_mapping("cnav"), agreement, tmp_path / "oc")
+
+
+@pytest.mark.parametrize(("agency", "mark", "other"), [("cnav", ".", ","), ("cnam", ",", ".")])
+def test_the_other_decimal_mark_is_read_when_unambiguous(territory: Territory, agreement: ExchangeAgreement,
+                                                        tmp_path: Path, agency: str, mark: str, other: str) -> None:
+    """Amounts written with the other decimal mark (``1316,73`` in the CNAV's point layout, ``12.50`` in the
+    CNAM's comma layout) keep their value: before, the CNAM read ``12.50`` as 1,250 euros (the point taken as a
+    thousands separator) and the CNAV quarantined every row."""
+    lines = _lines(territory.extracts[agency], "utf-8-sig")
+    cells = [line.split(";") for line in lines]
+    amount = re.compile(rf"^-?\d+{re.escape(mark)}\d\d$")
+    changed = 0
+    for row in cells[1:]:
+        for j, cell in enumerate(row):
+            if amount.match(cell):
+                row[j] = cell.replace(mark, other)
+                changed += cell.strip("0" + mark + "-") != ""
+    assert changed > 20                                  # non-zero amounts were rewritten
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    name = territory.extracts[agency].name
+    base = _run(_write(tmp_path / "a" / name, lines), agency, agreement, tmp_path / "oa")
+    report = _run(_write(tmp_path / "b" / name, [";".join(r) for r in cells]), agency, agreement, tmp_path / "ob")
+    assert report.rows_quarantined == base.rows_quarantined
+    ours, theirs = _tables(base), _tables(report)
+    for table, frame in ours.items():
+        assert frame.drop("extract_date", strict=False).equals(theirs[table].drop("extract_date", strict=False)), table

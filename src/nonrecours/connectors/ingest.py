@@ -42,7 +42,7 @@ from nonrecours.connectors.parse import (
     parse_record,
     raw_fields,
 )
-from nonrecours.connectors.readers import FAULT, LINE, TEXT, iter_batches
+from nonrecours.connectors.readers import FAULT, LINE, TEXT, fit_to_header, iter_batches
 from nonrecours.errors import ConfigError, EmptyExtractError, ExtractError, PrivacyError
 from nonrecours.privacy import ExchangeAgreement, PseudonymKey, ReturnTokenKey
 from nonrecours.privacy.keys import key_id_matches
@@ -97,6 +97,9 @@ class IngestReport:
     return_tokens: int | None = None
     """(person, record) pairs written to ``return_tokens`` (None: no return-token key was given)."""
     return_key_id: str | None = None
+    adaptations: list[str] = field(default_factory=list)
+    """How the file's header departed from the mapping and was read anyway (another separator, a column name
+    in another case or spacing): ``readers.fit_to_header``."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -173,9 +176,13 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
     date_source = "given" if date_given else "file"
     if extract_date is None:  # the file's own date until a header record gives one; never the clock
         extract_date = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC).date()
+    mapping, adaptations = fit_to_header(path, mapping)
+    for note in adaptations:
+        log.warning("%s: %s", path.name, note)
     report = IngestReport(agency=mapping.agency, file=path.name, extract_id=extract_id,
                           extract_date=extract_date.isoformat(), key_id=key.key_id,
-                          return_key_id=return_key.key_id if return_key is not None else None)
+                          return_key_id=return_key.key_id if return_key is not None else None,
+                          adaptations=adaptations)
     date_ref, count_ref = mapping.extract_date_from, mapping.record_count_from
     emits = [e for rec in mapping.records for e in rec.emits]
     if len(emits) > _EMITS:

@@ -26,6 +26,8 @@ SUB = "__sub"
 """Rank of a row among those one emit makes from one line (the month of a spread year, else 0)."""
 _AMOUNT_RE = r"^-?\d+(\.\d+)?$"
 _CENTS_RE = r"^-?\d+(\.\d{1,2})?$"
+_OTHER_MARK_POINT = r"^-?\d+\.\d{1,2}$"
+_OTHER_MARK_COMMA = r"^-?\d+,\d{1,2}$"
 
 
 def where(f: FieldMap, mapping: ExtractMapping) -> str:
@@ -55,11 +57,22 @@ def raw_fields(batch: pl.DataFrame, record: RecordLayout, mapping: ExtractMappin
 
 
 def _prepared(f: FieldMap) -> pl.Expr | None:
-    """Stage 1: the raw text cleaned for numeric parsing (spaces, decimal comma, implied decimals)."""
+    """Stage 1: the raw text cleaned for numeric parsing (spaces, decimal comma, implied decimals).
+
+    The other decimal mark is read too when it cannot be a thousands separator (one or two digits after it,
+    and no other mark): ``30.50`` in a layout with decimal commas is 30.50, not 3,050 with a dot between
+    thousands, and ``30,50`` in a layout with decimal points is 30.50, not a fault. Groups of thousands
+    always have three digits, so a mark followed by three is read by the layout's convention.
+    """
     if f.type not in ("amount", "float", "int", "year"):
         return None
     s = pl.col(f.target).str.replace_many([" ", "\u00a0", "\u202f"], ["", "", ""])
-    if f.decimal_comma:
+    if f.type in ("amount", "float"):
+        if f.decimal_comma:
+            s = pl.when(s.str.contains(_OTHER_MARK_POINT)).then(s).otherwise(s.str.replace_many([".", ","], ["", "."]))
+        else:
+            s = pl.when(s.str.contains(_OTHER_MARK_COMMA)).then(s.str.replace(",", ".", literal=True)).otherwise(s)
+    elif f.decimal_comma:
         s = s.str.replace_many([".", ","], ["", "."])
     if f.implied_decimals:
         d = f.implied_decimals

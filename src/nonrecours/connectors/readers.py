@@ -26,7 +26,7 @@ import polars as pl
 from nonrecours.connectors.mapping import ExtractMapping
 from nonrecours.errors import ExtractError
 
-__all__ = ["FAULT", "FAULT_COLUMN", "LINE", "TEXT", "RawBatch", "iter_batches", "read_header"]
+__all__ = ["FAULT", "FAULT_COLUMN", "LINE", "TEXT", "RawBatch", "fit_to_header", "iter_batches", "read_header"]
 
 LINE = "__line"
 FAULT = "__fault"
@@ -123,6 +123,80 @@ def _unquote(expr: pl.Expr, quote: str | None) -> pl.Expr:
         .then(inner).otherwise(expr)
 
 
+_SEPARATORS = (";", ",", "\t", "|")
+"""Separators tried when the mapping's own finds no expected column name in the header line."""
+
+
+def _header_line(path: Path, mapping: ExtractMapping) -> str | None:
+    """The first line of a CSV extract as text (None when it cannot be decoded: ``read_header`` says why)."""
+    with path.open("rb") as fh:
+        first = fh.readline()
+    try:
+        return first.decode(_codec(mapping.encoding)).lstrip("\ufeff").rstrip("\r\n")
+    except UnicodeDecodeError:
+        return None
+
+
+def _split_header(text: str, separator: str, quote: str | None) -> list[str]:
+    return pl.select(_unquote(pl.lit(text).str.split(separator).explode(), quote)).to_series().to_list()
+
+
+def _fold(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def fit_to_header(path: Path, mapping: ExtractMapping) -> tuple[ExtractMapping, list[str]]:
+    """The mapping adapted to how a CSV extract spells its header, with one note per adaptation.
+
+    Files written by hand or by another export tool often keep the layout's columns but change their
+    spelling: another separator (``,`` or a tab for ``;``), column names in lower case or padded with spaces.
+    Those are unambiguous, so they are read rather than rejected: the separator is taken when it is the only
+    one of ``;`` ``,`` tab ``|`` that finds expected names while the mapping's finds none, and a column is
+    matched ignoring case and surrounding or repeated spaces when exactly one header name folds to its name.
+    Anything else (a renamed or missing column) is still an ``ExtractError`` from ``read_header``. The notes
+    name separators and column names only, never content.
+    """
+    if mapping.format != "csv" or not path.exists() or path.stat().st_size == 0:
+        return mapping, []
+    text = _header_line(path, mapping)
+    if text is None or not text.strip():
+        return mapping, []
+    record = mapping.records[0]
+    wanted = {_fold(f.source) for f in record.fields}
+    notes: list[str] = []
+
+    def found(sep: str) -> list[str]:
+        return _split_header(text, sep, mapping.quote)
+
+    names = found(mapping.separator)
+    if not wanted & {_fold(n) for n in names}:
+        fitting = [sep for sep in _SEPARATORS if sep != mapping.separator
+                   and len(wanted & {_fold(n) for n in found(sep)}) >= 2]
+        if len(fitting) != 1:
+            return mapping, []
+        shown = {"\t": "tab"}.get(fitting[0], repr(fitting[0]))
+        notes.append(f"separator {shown} read where the mapping declares {mapping.separator!r}")
+        mapping = mapping.model_copy(update={"separator": fitting[0]})
+        names = found(fitting[0])
+    by_fold: dict[str, list[str]] = {}
+    for n in names:
+        by_fold.setdefault(_fold(n), []).append(n)
+    exact = set(names)
+    fields, respelt = [], {}
+    for f in record.fields:
+        spelt = by_fold.get(_fold(f.source), [])
+        if f.source not in exact and len(spelt) == 1:
+            respelt[f.source] = spelt[0]
+            f = f.model_copy(update={"source": spelt[0]})
+        fields.append(f)
+    if respelt:
+        first = next(iter(respelt.items()))
+        notes.append(f"{len(respelt)} column names read ignoring case and spaces (e.g. {first[0]} from "
+                     f"{first[1]!r})")
+        mapping = mapping.model_copy(update={"records": [record.model_copy(update={"fields": fields})]})
+    return mapping, notes
+
+
 def read_header(path: Path, mapping: ExtractMapping) -> list[str]:
     """Return the column names of a CSV or Parquet extract, after checking them against the mapping."""
     if not path.exists():
@@ -165,8 +239,9 @@ def read_header(path: Path, mapping: ExtractMapping) -> list[str]:
     unknown = [n for n in names if n not in known]
     for f in record.fields:
         if f.type != "identity" and f.required and f.source not in seen:
-            close = difflib.get_close_matches(f.source, unknown, n=1, cutoff=0.6)
-            hint = f"; found column {close[0]}: renamed? adapt the mapping" if close else ""
+            folded = {_fold(u): u for u in unknown}
+            close = difflib.get_close_matches(_fold(f.source), list(folded), n=1, cutoff=0.6)
+            hint = f"; found column {folded[close[0]]}: renamed? adapt the mapping" if close else ""
             raise ExtractError(f"required column is missing{hint}", file=path.name, line=line, column=f.source)
     return names
 
