@@ -530,3 +530,26 @@ def test_the_other_decimal_mark_is_read_when_unambiguous(territory: Territory, a
     ours, theirs = _tables(base), _tables(report)
     for table, frame in ours.items():
         assert frame.drop("extract_date", strict=False).equals(theirs[table].drop("extract_date", strict=False)), table
+
+
+def test_dates_in_another_delimited_convention_are_read(territory: Territory, agreement: ExchangeAgreement,
+                                                        tmp_path: Path) -> None:
+    """The CNAM's French dates (``11/09/1959``, month ``06/2025``) rewritten in ISO order keep their value;
+    an undelimited date in another order stays a fault."""
+    text = territory.extracts["cnam"].read_bytes().decode("utf-8-sig")
+    iso = re.sub(r";(\d\d)/(\d{4});", r";\2-\1;", re.sub(r"(\d\d)/(\d\d)/(\d{4})", r"\3-\2-\1", text))
+    assert iso != text
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    base = _run(_write(tmp_path / "a" / "cnam.csv", text.split("\n")), "cnam", agreement, tmp_path / "oa")
+    report = _run(_write(tmp_path / "b" / "cnam.csv", iso.split("\n")), "cnam", agreement, tmp_path / "ob")
+    assert report.rows_quarantined == base.rows_quarantined
+    ours, theirs = _tables(base), _tables(report)
+    for table, frame in ours.items():
+        assert frame.drop("extract_date", strict=False).equals(theirs[table].drop("extract_date", strict=False)), table
+    lines = text.split("\n")
+    lines[1] = re.sub(r"(\d\d)/(\d\d)/(\d{4})", r"\3\2\1", lines[1], count=1)
+    (tmp_path / "c").mkdir()
+    report = _run(_write(tmp_path / "c" / "cnam.csv", lines), "cnam", agreement, tmp_path / "oc")
+    got = {(r["line"], r["column"]) for r in _quarantine(report).iter_rows(named=True)}
+    assert (2, "DATE_NAISSANCE") in got

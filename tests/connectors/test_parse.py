@@ -72,9 +72,14 @@ def test_dates_and_months(day: dt.date, fmt: str) -> None:
 
 
 def test_bad_dates_and_codes() -> None:
-    _, reasons = _parse(FieldMap(source="D", target="d", type="date", date_format="%d/%m/%Y"),
-                        ["31/02/2024", "2024-01-01", "01/01/2024"])
-    assert reasons == ["not a date in format %d/%m/%Y"] * 2 + [None]
+    values, reasons = _parse(FieldMap(source="D", target="d", type="date", date_format="%d/%m/%Y"),
+                             ["31/02/2024", "20240102", "2024-02-31", "2024-01-02", "01/01/2024"])
+    # an ISO date cannot be misread (its dashes tell the order): read; undelimited or impossible: faults
+    assert reasons == ["not a date in format %d/%m/%Y"] * 3 + [None, None]
+    assert values[3:] == [dt.date(2024, 1, 2), dt.date(2024, 1, 1)]
+    values, reasons = _parse(FieldMap(source="M", target="m", type="month", date_format="%Y%m"),
+                             ["202406", "06/2024", "2024-06", "062024"])
+    assert values == [dt.date(2024, 6, 1)] * 3 + [None] and reasons[3] == "not a month in format %Y%m"
     values, reasons = _parse(FieldMap(source="C", target="c", type="code", codes={"1": "css_free"}),
                              ["1", "9", None])
     assert values == ["css_free", None, None] and reasons == [None, "unknown code", "missing value"]

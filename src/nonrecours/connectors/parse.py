@@ -135,6 +135,23 @@ def _unknown_day_month(raw: pl.Expr, fmt: str) -> pl.Expr:
     return text
 
 
+_OTHER_DATE_SHAPES = {
+    "date": (("%Y-%m-%d", r"^\d{4}-\d{2}-\d{2}$"), ("%d/%m/%Y", r"^\d{2}/\d{2}/\d{4}$")),
+    "month": (("%Y-%m-%d", r"^\d{4}-\d{2}-\d{2}$"), ("%d/%m/%Y", r"^\d{2}/\d{2}/\d{4}$"),
+              ("%Y-%m", r"^\d{4}-\d{2}$"), ("%m/%Y", r"^\d{2}/\d{4}$")),
+}
+"""Dates written in another layout's convention that cannot be misread (the separators tell ISO from French
+order), read when the layout's own format fails: an export tool that wrote ``1959-09-11`` where the layout says
+``%d/%m/%Y``. Undelimited forms (``%Y%m%d`` against ``%d%m%Y``) are ambiguous and stay faults."""
+
+
+def _date(raw: pl.Expr, fmt: str, kind: str) -> pl.Expr:
+    text = _unknown_day_month(raw, fmt) if kind == "month" else raw
+    value = text.str.to_date(fmt, strict=False) if "%d" in fmt else \
+        (text + "01").str.to_date(fmt + "%d", strict=False)
+    return value.dt.month_start() if kind == "month" else value
+
+
 def _value(f: FieldMap, s: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:
     """Stage 3: the typed value (null when absent or unparseable)."""
     raw = pl.col(f.target)
@@ -148,11 +165,12 @@ def _value(f: FieldMap, s: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:
     if f.type in ("int", "year"):
         return s.cast(pl.Int64, strict=False)
     if f.type in ("date", "month"):
-        fmt = f.date_format or ""
-        text = _unknown_day_month(raw, fmt) if f.type == "month" else raw
-        value = text.str.to_date(fmt, strict=False) if "%d" in fmt else \
-            (text + "01").str.to_date(fmt + "%d", strict=False)
-        return value.dt.month_start() if f.type == "month" else value
+        value = _date(raw, f.date_format or "", f.type)
+        for fmt, shape in _OTHER_DATE_SHAPES[f.type]:
+            if fmt != f.date_format:
+                value = pl.when(value.is_null() & raw.str.contains(shape)).then(_date(raw, fmt, f.type)) \
+                    .otherwise(value)
+        return value
     assert f.codes is not None  # code and bool: translation table
     value = raw.replace_strict(f.codes, default=None, return_dtype=pl.String)
     return value == "true" if f.type == "bool" else value
