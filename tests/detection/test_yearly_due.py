@@ -107,3 +107,15 @@ def test_without_payments_back_to_the_month_due_the_benefit_is_said_not_judged()
     assert not yearly["judged"] and "2025-08" in yearly["reason"]
     assert yearly["not_yet_due"] >= 2  # counted, not dropped
     assert run.units.filter(pl.col("benefit") == "ars").is_empty()
+
+
+def test_a_part_without_old_payments_is_judged_on_the_whole_populations_history():
+    """One part of a partitioned run holds nobody paid back in August 2025: the history of the whole population
+    (``history``) says whether the payment due then can be checked, so the part judges the ARS as a run in one
+    pass does, instead of saying it cannot."""
+    part = _territory(payments_from=dt.date(2025, 10, 1)).tables()
+    whole = _territory().tables()
+    run = detect(core_month(part, MONTH), part, config=ARS, history=whole)
+    assert run.summary["yearly"]["ars"]["judged"]
+    u = _unit(run, "last_year")
+    assert (u["status"], u["grade"]) == ("non_take_up", "certain")

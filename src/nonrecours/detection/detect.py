@@ -200,8 +200,8 @@ def _famille_now(earlier: pl.DataFrame, individu: pl.DataFrame) -> pl.DataFrame:
 
 def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, paid: pl.DataFrame,
                     individu: pl.DataFrame, config: DetectionConfig, backend: str,
-                    engine_config: dict[str, Any] | None, due_facts: dict[dt.date, Any] | None
-                    ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
+                    engine_config: dict[str, Any] | None, due_facts: dict[dt.date, Any] | None,
+                    history: dict[str, Any] | None = None) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
     """A yearly benefit judged on the payment already due, at its month (``Benefit.due_month``): in June 2026,
     the ARS due in August 2025, with the ages, composition and resources of August 2025 (the month's own core,
     built from the same tables), against what was paid since. The ARS the evaluated month's rules give is the
@@ -231,7 +231,7 @@ def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, 
         bs = tuple(codes)
         est = est.filter(~pl.col("benefit").is_in(bs))
         paid = paid.filter(~pl.col("benefit").is_in(bs))
-        if not _history_covers(tables, due, bs):
+        if not _history_covers(history if history is not None else tables, due, bs):
             for b in bs:
                 info[b]["judged"] = False
                 info[b]["reason"] = (f"payments held start after {due:%Y-%m}: the payment due then cannot be "
@@ -358,12 +358,14 @@ def _disability_evidence(core: CoreMonth, individu: pl.DataFrame) -> pl.DataFram
 def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
            config: DetectionConfig | None = None, results: dict[str, Result] | None = None,
            engine_config: dict[str, Any] | None = None, paid_known: dict[str, bool] | None = None,
-           due_facts: dict[dt.date, Any] | None = None) -> Detection:
+           due_facts: dict[dt.date, Any] | None = None, history: dict[str, Any] | None = None) -> Detection:
     """Units, flags and summary for ``core.month`` (see the module docstring). ``results``: the engine's result
     of each variant, when already evaluated (``detect_many``). ``engine_config``: settings of the SQL backend
     (run.toml's ``memory_limit`` and ``spill_dir`` for DuckDB), passed to every evaluation. ``paid_known``:
     ``payments_known`` of the whole population when ``tables`` hold one partition of it; ``due_facts``: the
-    population's facts (``core.population_facts``) of each earlier month a yearly benefit is judged at, likewise.
+    population's facts (``core.population_facts``) of each earlier month a yearly benefit is judged at, likewise;
+    ``history``: the whole population's tables, whose payments tell whether the history held reaches back to
+    that month (a part holding no payment that old would otherwise leave the benefit unjudged in that part only).
 
     A yearly benefit is judged on the payment already due (``Benefit.due_month``), at that month: see
     ``_judged_earlier``."""
@@ -378,7 +380,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     paid = paid_by_famille(tables.get("benefits_paid"), individu, month, config.benefits,
                            window=config.paid_window, grace=config.grace_months)
     est, paid, yearly = _judged_earlier(core, tables, est, paid, individu, config, backend, engine_config,
-                                        due_facts)
+                                        due_facts, history)
     adults = _adults(individu)
     heads = adults.sort(pl.col("famille_role") != "demandeur", "person_id").group_by("famille_id").agg(
         pl.col("person_id").first().alias("claimant_id"), pl.col("person_id").alias("adult_ids"))
@@ -687,7 +689,7 @@ def _run_partitioned(partitions: Partitions, month: dt.date, out: Path, *, backe
         tables = partitions.tables(k)
         core = build_month(tables, month, facts=facts)
         run = detect(core, tables, backend=backend, config=config, engine_config=engine_config,
-                     paid_known=paid_known, due_facts=due_facts)
+                     paid_known=paid_known, due_facts=due_facts, history=partitions.source)
         for name, frame in _outputs(run, core).items():
             (parts / name).mkdir(parents=True, exist_ok=True)
             frame.write_parquet(parts / name / f"{k:05d}.parquet")
