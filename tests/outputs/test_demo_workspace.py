@@ -165,7 +165,8 @@ def test_ablation_reruns_detection_on_the_workspace(demo_run_folder):
     run = demo_run_folder
     stored = pl.read_parquet(run / "detection" / f"{MONTH:%Y-%m}" / "flags.parquet")
     # the polars backend (faster at this size) against the run's DuckDB detection: same flags
-    detect = ablation_detection(run / "workspace", MONTH, backend="polars", config=_run_detection_config(run))
+    detect = ablation_detection(run / "workspace", MONTH, backend="polars", config=_run_detection_config(run),
+                                batch=())  # this scenario alone: the others are the command's, below
     everyone = detect(set(CONTRIBUTING))
     key = ["unit_id", "benefit", "status", "grade"]
     assert everyone.height > 0 and everyone.select(key).sort(key).equals(stored.select(key).sort(key))
@@ -186,10 +187,19 @@ def _run_detection_config(run: Path):
 
 def test_the_ablation_command_writes_answer1s_exchange_value(demo_run, tmp_path):
     """On a copy of the session's Polars run (tests/conftest.py ``demo_run``, whose run measured the
-    ablation): the command rewrites the stage's table identically (one computation behind both, and a
-    deterministic one), and without the CNAV the ASPA's recall falls (the CNAV holds the pensions and the
-    ASPA paid)."""
+    ablation): the command reads the scenarios the stage stored (their flags equal fresh detections:
+    tests/outputs/test_ablation.py) and rewrites the stage's table identically (one computation behind both),
+    and without the CNAV the ASPA's recall falls (the CNAV holds the pensions and the ASPA paid). Once the
+    workspace, the flags or a scenario file differ from the manifest's record, or the configuration is
+    another, nothing stored is read."""
+    from nonrecours.config import load_config
+    from nonrecours.outputs.ablation import stored_scenarios
+
     run = Path(shutil.copytree(demo_run, tmp_path / "run", symlinks=False))
+    cfg = load_config(run / "run.toml")
+    stored = stored_scenarios(run, MONTH, cfg)
+    every = {"caf", "cnam", "france_travail", "dgfip", "cnav", "msa", "drm"}
+    assert set(stored) == {frozenset(every - {a}) for a in every} | {frozenset({"caf"})}
     path = run / "outputs" / f"{MONTH:%Y-%m}" / "answer1_exchange_value.parquet"
     stage_table = pl.read_parquet(path)
     path.unlink()
@@ -197,6 +207,22 @@ def test_the_ablation_command_writes_answer1s_exchange_value(demo_run, tmp_path)
     assert code == 0, text
     table = pl.read_parquet(path)
     assert_frame_equal(table, stage_table)
+    # what would make the stored scenarios another workspace's: each one alone turns the reuse off
+    other = run / "other.toml"
+    other.write_text((run / "run.toml").read_text().replace('backend = "polars"', 'backend = "duckdb"', 1))
+    assert load_config(other).digest() != cfg.digest() and stored_scenarios(run, MONTH, load_config(other)) == {}
+    scenario = sorted((run / "detection" / f"{MONTH:%Y-%m}" / "ablation").glob("*.parquet"))[0]
+    flags = run / "detection" / f"{MONTH:%Y-%m}" / "flags.parquet"
+    workspace_file = run / "workspace" / "resources" / "cnav-cnav.parquet"
+    for target in (scenario, flags, workspace_file):
+        kept = target.read_bytes()
+        frame = pl.read_parquet(target)
+        frame.head(frame.height - 1).write_parquet(target)
+        assert stored_scenarios(run, MONTH, cfg) == {}, target
+        target.write_bytes(kept)
+        assert len(stored_scenarios(run, MONTH, cfg)) == len(stored)
+    shutil.copy2(workspace_file, workspace_file.with_name("cnav-extra.parquet"))  # a file the run did not write
+    assert stored_scenarios(run, MONTH, cfg) == {}
     scenarios = set(table.get_column("scenario"))
     assert scenarios == {"toutes", "CAF seule", *(f"sans {a}" for a in ("caf", "cnam", "france_travail", "dgfip",
                                                                           "cnav", "msa", "drm"))}
