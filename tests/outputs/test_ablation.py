@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from nonrecours.audit import read_manifest
 from nonrecours.config import load_config
 from nonrecours.core.workspace import file_agency, scan_workspace
 from nonrecours.detection.detect import core_month
@@ -136,10 +137,12 @@ def test_the_ablation_detects_each_scenario_on_its_agencies_files_once(demo_run,
     assert len(seen) == 1 and {"annual_income", "persons"} <= seen[0]
 
 
-def test_scenarios_detected_together_equal_each_detected_alone(demo_run):
+def test_scenarios_detected_together_equal_each_detected_alone(demo_run, demo_result):
     """``detect_many`` (every scenario's variants in one stacked evaluation) gives each scenario the flags and
     units its own detection gives (the polars backend: the fastest at this size; the run's detection settings,
-    as the ablation stage uses)."""
+    as the ablation stage uses). The scenario with every agency, detected alone on the files of every agency's
+    extract, gives the flags of the session's DuckDB demo run (``demo_result``: the same extracts and keys),
+    and the scenarios the ablation stage stored are these detections'."""
     from types import SimpleNamespace
 
     from nonrecours.detection.detect import detect, detect_many
@@ -158,6 +161,12 @@ def test_scenarios_detected_together_equal_each_detected_alone(demo_run):
         assert got.flags.equals(alone.flags) and got.units.equals(alone.units)
         assert got.summary == alone.summary
     assert together[0].flags.height != together[2].flags.height  # the scenarios do differ
+    # every agency's files, on Polars, against the DuckDB run's detection of the same workspace: the same flags
+    key = ["unit_id", "benefit", "status", "grade"]
+    duckdb_run = pl.read_parquet(demo_result.out / "detection" / f"{month:%Y-%m}" / "flags.parquet")
+    assert read_manifest(demo_result.out)["config"]["backend"] == "duckdb"
+    assert together[0].flags.height > 0
+    assert together[0].flags.select(key).sort(key).equals(duckdb_run.select(key).sort(key))
     # the flags the run's ablation stage stored for two of these scenarios (read by ``nonrecours ablation``)
     # are these fresh detections'
     from nonrecours.outputs.ablation import stored_scenarios

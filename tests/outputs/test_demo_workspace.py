@@ -155,34 +155,17 @@ def test_the_runs_lists_open_to_the_agencies_own_record_numbers(demo_run_folder,
     assert code == 4 and "another agency" in text, text
 
 
-def test_ablation_reruns_detection_on_the_workspace(demo_run_folder):
-    """Detection restricted to every agency reproduces the run's flags, on the Polars backend against the
-    run's DuckDB detection; the truth's non-take-up is keyed as the workspace is. (What the scenarios without
-    each agency give, through ``exchange_value``, is tested on the ablation command below.)"""
-    from nonrecours.outputs.ablation import ablation_detection, truth_non_take_up
-    from nonrecours.outputs.answers import CONTRIBUTING
+def test_the_truths_non_take_up_is_keyed_as_the_workspace(demo_run_folder):
+    """The truth's non-take-up (the ablation's reference) is keyed as the workspace is: its adults under the
+    run's pseudonyms. (That detection on every agency's files gives the run's flags, and what the scenarios
+    without each agency give, are tested in tests/outputs/test_ablation.py and on the ablation command below.)"""
+    from nonrecours.outputs.ablation import truth_non_take_up
 
     run = demo_run_folder
-    stored = pl.read_parquet(run / "detection" / f"{MONTH:%Y-%m}" / "flags.parquet")
-    # the polars backend (faster at this size) against the run's DuckDB detection: same flags
-    detect = ablation_detection(run / "workspace", MONTH, backend="polars", config=_run_detection_config(run),
-                                batch=())  # this scenario alone: the others are the command's, below
-    everyone = detect(set(CONTRIBUTING))
-    key = ["unit_id", "benefit", "status", "grade"]
-    assert everyone.height > 0 and everyone.select(key).sort(key).equals(stored.select(key).sort(key))
     truth = truth_non_take_up(run / "truth", MONTH, run / "exchange.toml")
     assert truth.height > 0 and set(truth.get_column("benefit")) >= {"rsa", "aspa"}
     persons = pl.read_parquet(sorted((run / "workspace" / "persons").glob("*.parquet")), columns=["person_id"])
     assert truth.join(persons, on="person_id", how="semi").height == truth.height  # workspace pseudonyms
-
-
-def _run_detection_config(run: Path):
-    from types import SimpleNamespace
-
-    from nonrecours.config import load_config
-    from nonrecours.run import _detection_config
-
-    return _detection_config(SimpleNamespace(config=load_config(run / "run.toml")))
 
 
 def test_the_ablation_command_writes_answer1s_exchange_value(demo_run, tmp_path):
