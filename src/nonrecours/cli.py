@@ -453,7 +453,8 @@ def ablation(
 ) -> None:
     """Answer 1, measured: detection rerun without each agency's data (and with the CAF alone).
 
-    Reads the run's workspace and detection; writes outputs/YYYY-MM/answer1_exchange_value (Parquet, CSV):
+    Reads the run's workspace and detection (and the scenarios its ablation stage stored, while the workspace
+    is the one the manifest records); writes outputs/YYYY-MM/answer1_exchange_value (Parquet, CSV):
     per scenario and benefit, flags, flags gained and lost against every agency, precision and recall (against
     the truth when there is one, else against the full run) and their change; refreshes the headline's recall
     with the CAF alone.
@@ -464,7 +465,7 @@ def ablation(
 
     from nonrecours.audit.manifest import MANIFEST
     from nonrecours.config import load_config
-    from nonrecours.outputs.ablation import EXCHANGE_VALUE, ablation_month
+    from nonrecours.outputs.ablation import EXCHANGE_VALUE, ablation_month, stored_scenarios
     from nonrecours.outputs.answers import headline
     from nonrecours.outputs.report import REPORT, write_report
     from nonrecours.outputs.writers import write_table
@@ -478,8 +479,11 @@ def ablation(
     for m in months:
         if not (folder / "detection" / f"{m:%Y-%m}" / "flags.parquet").exists():
             raise errors.ConfigError(f"no detection for {m:%Y-%m} in {folder}: run `nonrecours run {config}` first")
-        with stage(f"ablation {m:%Y-%m}: detection without each agency"):
-            table = ablation_month(folder, m, cfg, backend=backend, truth=truth)
+        # the scenarios the run's ablation stage detected on this very workspace are read, not detected again
+        stored = stored_scenarios(folder, m, cfg)
+        with stage(f"ablation {m:%Y-%m}: detection without each agency"
+                   + (f" ({len(stored)} scenarios as the run's ablation stage detected them)" if stored else "")):
+            table = ablation_month(folder, m, cfg, backend=backend, truth=truth, stored=stored)
         dest = folder / "outputs" / f"{m:%Y-%m}"
         paths = dict(write_table(table, dest, EXCHANGE_VALUE))
         if (dest / "statistics.parquet").exists() and (dest / "answer3_automation.parquet").exists():

@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from nonrecours.audit import read_manifest
 from nonrecours.config import load_config
 from nonrecours.core.workspace import file_agency, scan_workspace
 from nonrecours.detection.detect import core_month
@@ -129,22 +130,80 @@ def test_the_ablation_detects_each_scenario_on_its_agencies_files_once(demo_run,
     assert not {"annual_income", "tax_households"} & seen[0] and "persons" in seen[0]
     assert run({a for a in CONTRIBUTING if a != "dgfip"} | {"synth"}) is without
     assert run({"caf"}).item() == len(seen) and len(seen) == len(CONTRIBUTING) + 1
+    # a caller asking one scenario only (batch=()): that scenario's tables alone go to detection
+    seen.clear()
+    alone = ablation_detection(demo_run / "workspace", _month(demo_run), batch=())
+    alone(set(CONTRIBUTING))
+    assert len(seen) == 1 and {"annual_income", "persons"} <= seen[0]
 
 
-def test_scenarios_detected_together_equal_each_detected_alone(demo_run):
+def test_scenarios_detected_together_equal_each_detected_alone(demo_run, demo_result):
     """``detect_many`` (every scenario's variants in one stacked evaluation) gives each scenario the flags and
-    units its own detection gives (the polars backend: the fastest at this size)."""
+    units its own detection gives (the polars backend: the fastest at this size; the run's detection settings,
+    as the ablation stage uses). The scenario with every agency, detected alone on the files of every agency's
+    extract, gives the flags of the session's DuckDB demo run (``demo_result``: the same extracts and keys),
+    and the scenarios the ablation stage stored are these detections'."""
+    from types import SimpleNamespace
+
     from nonrecours.detection.detect import detect, detect_many
+    from nonrecours.run import _detection_config
 
     month = _month(demo_run)
     ws = demo_run / "workspace"
+    config = _detection_config(SimpleNamespace(config=load_config(demo_run / "run.toml")))
     cases = []
     for used in (CONTRIBUTING, [a for a in CONTRIBUTING if a != "dgfip"], ["caf"]):
         tables = scan_workspace(ws, used)
         cases.append((core_month(tables, month), tables))
-    together = detect_many(cases, backend="polars")
+    together = detect_many(cases, backend="polars", config=config)
     for (core, tables), got in zip(cases, together, strict=True):
-        alone = detect(core, tables, backend="polars")
+        alone = detect(core, tables, backend="polars", config=config)
         assert got.flags.equals(alone.flags) and got.units.equals(alone.units)
         assert got.summary == alone.summary
     assert together[0].flags.height != together[2].flags.height  # the scenarios do differ
+    # every agency's files, on Polars, against the DuckDB run's detection of the same workspace: the same flags
+    key = ["unit_id", "benefit", "status", "grade"]
+    duckdb_run = pl.read_parquet(demo_result.out / "detection" / f"{month:%Y-%m}" / "flags.parquet")
+    assert read_manifest(demo_result.out)["config"]["backend"] == "duckdb"
+    assert together[0].flags.height > 0
+    assert together[0].flags.select(key).sort(key).equals(duckdb_run.select(key).sort(key))
+    # the flags the run's ablation stage stored for two of these scenarios (read by ``nonrecours ablation``)
+    # are these fresh detections'
+    from nonrecours.outputs.ablation import stored_scenarios
+
+    stored = stored_scenarios(demo_run, month, load_config(demo_run / "run.toml"))
+    for got, used in zip(together[1:], ([a for a in CONTRIBUTING if a != "dgfip"], ["caf"]), strict=True):
+        assert stored[frozenset(used)].equals(got.flags)
+
+
+def test_a_rerun_of_the_stage_on_the_same_workspace_detects_nothing_again(demo_run, tmp_path, monkeypatch):
+    """The ablation stage run again on a copy of the run (same configuration, workspace and flags, as in a
+    restart after a crash) reads the scenarios the run stored: no core built, no detection, and it writes the
+    same table and scenario files byte for byte, with its audit entry."""
+    from importlib import import_module
+    from types import SimpleNamespace
+
+    from nonrecours.atomic import file_sha256
+    from nonrecours.outputs.ablation import run_stage
+    from nonrecours.privacy import load_agreement
+
+    run = Path(shutil.copytree(demo_run, tmp_path / "run", symlinks=False))
+    month = _month(run)
+    written = sorted((run / "detection" / f"{month:%Y-%m}" / "ablation").glob("*.parquet")) + sorted(
+        (run / "outputs" / f"{month:%Y-%m}").glob("answer1_exchange_value.*"))
+    before = {p: file_sha256(p) for p in written}
+    detect_module = import_module("nonrecours.detection.detect")
+
+    def no_detection(*_args, **_kwargs):
+        raise AssertionError("a scenario was detected again")
+
+    for name in ("core_month", "detect", "detect_many"):
+        monkeypatch.setattr(detect_module, name, no_detection)
+    entries: list[tuple[str, dict]] = []
+    cfg = load_config(run / "run.toml")
+    ctx = SimpleNamespace(config=cfg, out=run, agreement=load_agreement(cfg.exchange),
+                          audit=SimpleNamespace(append=lambda kind, data: entries.append((kind, data))))
+    report = run_stage(ctx)
+    assert sorted(report.outputs) == sorted(written) and len(written) == len(CONTRIBUTING) + 1 + 2
+    assert {p: file_sha256(p) for p in written} == before
+    assert [kind for kind, _ in entries] == ["ablation"]

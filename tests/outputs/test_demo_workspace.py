@@ -155,41 +155,34 @@ def test_the_runs_lists_open_to_the_agencies_own_record_numbers(demo_run_folder,
     assert code == 4 and "another agency" in text, text
 
 
-def test_ablation_reruns_detection_on_the_workspace(demo_run_folder):
-    """Detection restricted to every agency reproduces the run's flags, on the Polars backend against the
-    run's DuckDB detection; the truth's non-take-up is keyed as the workspace is. (What the scenarios without
-    each agency give, through ``exchange_value``, is tested on the ablation command below.)"""
-    from nonrecours.outputs.ablation import ablation_detection, truth_non_take_up
-    from nonrecours.outputs.answers import CONTRIBUTING
+def test_the_truths_non_take_up_is_keyed_as_the_workspace(demo_run_folder):
+    """The truth's non-take-up (the ablation's reference) is keyed as the workspace is: its adults under the
+    run's pseudonyms. (That detection on every agency's files gives the run's flags, and what the scenarios
+    without each agency give, are tested in tests/outputs/test_ablation.py and on the ablation command below.)"""
+    from nonrecours.outputs.ablation import truth_non_take_up
 
     run = demo_run_folder
-    stored = pl.read_parquet(run / "detection" / f"{MONTH:%Y-%m}" / "flags.parquet")
-    # the polars backend (faster at this size) against the run's DuckDB detection: same flags
-    detect = ablation_detection(run / "workspace", MONTH, backend="polars", config=_run_detection_config(run))
-    everyone = detect(set(CONTRIBUTING))
-    key = ["unit_id", "benefit", "status", "grade"]
-    assert everyone.height > 0 and everyone.select(key).sort(key).equals(stored.select(key).sort(key))
     truth = truth_non_take_up(run / "truth", MONTH, run / "exchange.toml")
     assert truth.height > 0 and set(truth.get_column("benefit")) >= {"rsa", "aspa"}
     persons = pl.read_parquet(sorted((run / "workspace" / "persons").glob("*.parquet")), columns=["person_id"])
     assert truth.join(persons, on="person_id", how="semi").height == truth.height  # workspace pseudonyms
 
 
-def _run_detection_config(run: Path):
-    from types import SimpleNamespace
-
-    from nonrecours.config import load_config
-    from nonrecours.run import _detection_config
-
-    return _detection_config(SimpleNamespace(config=load_config(run / "run.toml")))
-
-
 def test_the_ablation_command_writes_answer1s_exchange_value(demo_run, tmp_path):
     """On a copy of the session's Polars run (tests/conftest.py ``demo_run``, whose run measured the
-    ablation): the command rewrites the stage's table identically (one computation behind both, and a
-    deterministic one), and without the CNAV the ASPA's recall falls (the CNAV holds the pensions and the
-    ASPA paid)."""
+    ablation): the command reads the scenarios the stage stored (their flags equal fresh detections:
+    tests/outputs/test_ablation.py) and rewrites the stage's table identically (one computation behind both),
+    and without the CNAV the ASPA's recall falls (the CNAV holds the pensions and the ASPA paid). Once the
+    workspace, the flags or a scenario file differ from the manifest's record, or the configuration is
+    another, nothing stored is read."""
+    from nonrecours.config import load_config
+    from nonrecours.outputs.ablation import stored_scenarios
+
     run = Path(shutil.copytree(demo_run, tmp_path / "run", symlinks=False))
+    cfg = load_config(run / "run.toml")
+    stored = stored_scenarios(run, MONTH, cfg)
+    every = {"caf", "cnam", "france_travail", "dgfip", "cnav", "msa", "drm"}
+    assert set(stored) == {frozenset(every - {a}) for a in every} | {frozenset({"caf"})}
     path = run / "outputs" / f"{MONTH:%Y-%m}" / "answer1_exchange_value.parquet"
     stage_table = pl.read_parquet(path)
     path.unlink()
@@ -197,6 +190,22 @@ def test_the_ablation_command_writes_answer1s_exchange_value(demo_run, tmp_path)
     assert code == 0, text
     table = pl.read_parquet(path)
     assert_frame_equal(table, stage_table)
+    # what would make the stored scenarios another workspace's: each one alone turns the reuse off
+    other = run / "other.toml"
+    other.write_text((run / "run.toml").read_text().replace('backend = "polars"', 'backend = "duckdb"', 1))
+    assert load_config(other).digest() != cfg.digest() and stored_scenarios(run, MONTH, load_config(other)) == {}
+    scenario = sorted((run / "detection" / f"{MONTH:%Y-%m}" / "ablation").glob("*.parquet"))[0]
+    flags = run / "detection" / f"{MONTH:%Y-%m}" / "flags.parquet"
+    workspace_file = run / "workspace" / "resources" / "cnav-cnav.parquet"
+    for target in (scenario, flags, workspace_file):
+        kept = target.read_bytes()
+        frame = pl.read_parquet(target)
+        frame.head(frame.height - 1).write_parquet(target)
+        assert stored_scenarios(run, MONTH, cfg) == {}, target
+        target.write_bytes(kept)
+        assert len(stored_scenarios(run, MONTH, cfg)) == len(stored)
+    shutil.copy2(workspace_file, workspace_file.with_name("cnav-extra.parquet"))  # a file the run did not write
+    assert stored_scenarios(run, MONTH, cfg) == {}
     scenarios = set(table.get_column("scenario"))
     assert scenarios == {"toutes", "CAF seule", *(f"sans {a}" for a in ("caf", "cnam", "france_travail", "dgfip",
                                                                           "cnav", "msa", "drm"))}

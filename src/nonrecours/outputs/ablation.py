@@ -16,7 +16,8 @@ is the flags lost and gained and the monthly amounts they carry).
 In a run, ``run_stage`` is the ``ablation`` stage (``[ablation] enabled = true`` in run.toml): after detection,
 before the outputs stage (whose headline and report read its table), it writes
 ``outputs/YYYY-MM/answer1_exchange_value`` (Parquet and French CSV, atomically) and logs one audit entry per
-month. ``nonrecours ablation`` calls the same ``ablation_month`` on a finished run.
+month, and stores each scenario's flags (``write_scenarios``). ``nonrecours ablation`` calls the same
+``ablation_month`` on a finished run, reusing those flags while the workspace is unchanged (``stored_scenarios``).
 
 Why the core is rebuilt for each scenario rather than reused: it chooses among sources per agency over the
 whole population (an agency's resource window, the DRM as exhaustive source when present), so a core without
@@ -42,7 +43,7 @@ import polars as pl
 from nonrecours.outputs.answers import CONTRIBUTING, exchange_value
 
 __all__ = ["EXCHANGE_VALUE", "ablation_detection", "ablation_month", "run_ablation", "run_stage",
-           "truth_non_take_up"]
+           "stored_scenarios", "truth_non_take_up"]
 
 EXCHANGE_VALUE = "answer1_exchange_value"
 """The table's file stem in ``outputs/YYYY-MM/``."""
@@ -52,11 +53,16 @@ REFERENCES = {"truth": "vérité synthétique", "run": "traitement avec tous les
 
 def ablation_detection(workspace: str | Path, month: dt.date, *, backend: str = "duckdb", config: Any = None,
                        full_flags: pl.DataFrame | None = None, agencies: Iterable[str] = CONTRIBUTING,
-                       engine_config: dict[str, Any] | None = None) -> Callable[[set[str]], pl.DataFrame]:
+                       engine_config: dict[str, Any] | None = None,
+                       batch: Iterable[Iterable[str]] | None = None,
+                       stored: dict[frozenset[str], pl.DataFrame] | None = None) -> Callable[[set[str]], pl.DataFrame]:
     """``run_detection(agencies) -> flags`` on ``workspace`` restricted to the files of those agencies' extracts.
     ``engine_config``: the SQL backend's settings (run.toml's memory limit and spill folder for DuckDB).
 
-    ``full_flags``: the flags of the run with every agency (``agencies``), reused instead of recomputed.
+    ``full_flags``: the flags of the run with every agency (``agencies``), reused instead of recomputed;
+    ``stored``: other scenarios' flags (by agencies kept) detected on this same workspace, reused likewise.
+    ``batch``: the scenarios detected together on the first one asked, when small enough to stack (default:
+    exchange_value's, without each agency and the CAF alone; ``()`` for a caller that asks one scenario only).
     Each set of workspace files is detected once (memoised).
     """
     from nonrecours.core.workspace import file_agency
@@ -74,10 +80,13 @@ def ablation_detection(workspace: str | Path, month: dt.date, *, backend: str = 
 
     every = frozenset(agencies)
     # exchange_value's scenarios: detected together on the first one asked, when small enough to stack
-    batch = [every - {a} for a in every] + [frozenset({"caf"}) & every]
+    batch = ([every - {a} for a in every] + [frozenset({"caf"}) & every] if batch is None
+             else [frozenset(b) for b in batch])
     done: dict[frozenset[Path], pl.DataFrame] = {}
     if full_flags is not None:
         done[read(every)] = full_flags
+    for used, flags in (stored or {}).items():
+        done.setdefault(read(used), flags)
 
     def run(used: set[str]) -> pl.DataFrame:
         key = read(frozenset(used))
@@ -130,10 +139,15 @@ def truth_non_take_up(truth: str | Path, month: dt.date, agreement: str | Path) 
 
 def run_ablation(run_folder: str | Path, month: dt.date, *, backend: str = "duckdb", config: Any = None,
                  truth: pl.DataFrame | None = None, agencies: Iterable[str] | None = None,
-                 engine_config: dict[str, Any] | None = None) -> pl.DataFrame:
+                 engine_config: dict[str, Any] | None = None,
+                 stored: dict[frozenset[str], pl.DataFrame] | None = None,
+                 detected: dict[frozenset[str], pl.DataFrame] | None = None) -> pl.DataFrame:
     """``exchange_value`` on a finished run's workspace and detection of ``month`` (see the module docstring).
 
-    ``agencies``: the agencies whose extracts the run ingested (default: those with rows in the workspace).
+    ``agencies``: the agencies whose extracts the run ingested (default: those with rows in the workspace);
+    ``stored``: scenarios' flags already detected on this workspace (``stored_scenarios``), not recomputed;
+    ``detected``: filled with every scenario's flags but the full run's, by agencies kept (for
+    ``write_scenarios``).
     """
     run_folder = Path(run_folder)
     ws = run_folder / "workspace"
@@ -146,8 +160,65 @@ def run_ablation(run_folder: str | Path, month: dt.date, *, backend: str = "duck
     agencies = tuple(agencies)
     full = pl.read_parquet(det) if det.exists() else None
     run = ablation_detection(ws, month, backend=backend, config=config, full_flags=full, agencies=agencies,
-                             engine_config=engine_config)
-    return exchange_value(run, agencies=agencies, truth=truth)
+                             engine_config=engine_config, stored=stored)
+
+    def recorded(used: set[str]) -> pl.DataFrame:
+        flags = run(used)
+        if detected is not None and frozenset(used) != frozenset(agencies):
+            detected[frozenset(used)] = flags
+        return flags
+
+    return exchange_value(recorded, agencies=agencies, truth=truth)
+
+
+SCENARIOS = "ablation"
+"""``detection/YYYY-MM/ablation/``: each scenario's flags as the stage detected them, one Parquet file per
+scenario named by the agencies kept (``caf+cnam.parquet``), listed in the manifest like every output."""
+
+
+def write_scenarios(folder: Path, detected: dict[frozenset[str], pl.DataFrame]) -> list[Path]:
+    """Each scenario's flags under ``folder`` (``SCENARIOS``), atomically; files of a former run removed."""
+    from nonrecours.atomic import write_parquet
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {folder / f"{'+'.join(sorted(used)) or 'aucun'}.parquet": flags for used, flags in detected.items()}
+    for old in set(folder.glob("*.parquet")) - set(paths):
+        old.unlink()
+    return [write_parquet(path, flags) for path, flags in sorted(paths.items())]
+
+
+def stored_scenarios(run_folder: str | Path, month: dt.date, run_config: Any) -> dict[frozenset[str], pl.DataFrame]:
+    """The scenarios' flags the run's ablation stage stored for ``month``, when still those of this workspace:
+    the manifest is this configuration's (``RunConfig.digest``) and this package version's, and every workspace
+    file, the month's flags and the scenario files are on disk exactly as it records them (size and SHA-256; no
+    file added). Anything else, nothing: the command then detects every scenario again. Why: the command on a
+    finished run with the stage would otherwise redo the stage's detections, the largest part of its time."""
+    from nonrecours import __version__
+    from nonrecours.atomic import file_sha256
+    from nonrecours.audit.manifest import MANIFEST, read_manifest
+
+    run_folder = Path(run_folder)
+    if not (run_folder / MANIFEST).exists():
+        return {}
+    manifest = read_manifest(run_folder)
+    if (manifest.get("config", {}).get("sha256") != run_config.digest()
+            or manifest.get("package", {}).get("version") != __version__):
+        return {}
+    det = f"detection/{month:%Y-%m}/"
+    scen = f"{det}{SCENARIOS}/"
+    recorded = {o["path"]: o for o in manifest.get("outputs", [])
+                if o["path"].startswith(("workspace/", scen)) or o["path"] == f"{det}flags.parquet"}
+    on_disk = {str(p.relative_to(run_folder)) for pattern in ("workspace/**/*", f"{scen}*")
+               for p in run_folder.glob(pattern) if p.is_file()}
+    on_disk.add(f"{det}flags.parquet")
+    if not any(k.startswith(scen) for k in recorded) or on_disk != set(recorded):
+        return {}
+    for path, o in recorded.items():
+        f = run_folder / path
+        if not f.is_file() or f.stat().st_size != o["size"] or file_sha256(f) != o["sha256"]:
+            return {}
+    return {frozenset(a for a in Path(path).stem.split("+") if a != "aucun"): pl.read_parquet(run_folder / path)
+            for path in recorded if path.startswith(scen)}
 
 
 def _run_agencies(config: Any) -> tuple[str, ...]:
@@ -156,12 +227,14 @@ def _run_agencies(config: Any) -> tuple[str, ...]:
 
 
 def ablation_month(run_folder: str | Path, month: dt.date, run_config: Any, *, backend: str | None = None,
-                   truth: str | Path | None = None) -> pl.DataFrame:
+                   truth: str | Path | None = None, stored: dict[frozenset[str], pl.DataFrame] | None = None,
+                   detected: dict[frozenset[str], pl.DataFrame] | None = None) -> pl.DataFrame:
     """``exchange_value`` of ``month`` on a run folder, with its ``reference`` column (French: the synthetic
     truth, or the run with every agency): the one computation behind the stage and the command.
 
     ``run_config``: the run's RunConfig (agencies, agreement, thresholds); ``backend``: of the reruns (default:
-    ``[ablation] backend``, else the run's); ``truth``: a synthetic truth folder (default ``[ablation] truth``).
+    ``[ablation] backend``, else the run's); ``truth``: a synthetic truth folder (default ``[ablation] truth``);
+    ``stored``, ``detected``: as ``run_ablation``'s.
     """
     from types import SimpleNamespace
 
@@ -173,7 +246,8 @@ def ablation_month(run_folder: str | Path, month: dt.date, run_config: Any, *, b
     ref = truth_non_take_up(truth, month, run_config.exchange) if truth is not None else None
     table = run_ablation(run_folder, month, backend=backend, truth=ref, agencies=_run_agencies(run_config),
                          config=_detection_config(SimpleNamespace(config=run_config)),
-                         engine_config=engine_config(run_config.model_copy(update={"backend": backend})))
+                         engine_config=engine_config(run_config.model_copy(update={"backend": backend})),
+                         stored=stored, detected=detected)
     return table.with_columns(pl.lit(REFERENCES["truth" if ref is not None else "run"]).alias("reference"))
 
 
@@ -194,10 +268,17 @@ def run_stage(ctx: Any) -> Any:
         if not (ctx.out / "detection" / f"{month:%Y-%m}" / "flags.parquet").exists():
             continue
         scenarios = len(_run_agencies(ctx.config)) + 1
-        with stage(f"ablation {month:%Y-%m} ({backend}): detection rerun for {scenarios} scenarios"):
-            table = ablation_month(ctx.out, month, ctx.config)
+        detected: dict[frozenset[str], pl.DataFrame] = {}
+        # a rerun on the same workspace (same configuration, same flags: a restart after a crash) reads the
+        # scenarios the last run stored instead of detecting them again
+        stored = stored_scenarios(ctx.out, month, ctx.config)
+        with stage(f"ablation {month:%Y-%m} ({backend}): detection rerun for {scenarios} scenarios"
+                   + (" (stored by the last run on this very workspace)" if stored else "")):
+            table = ablation_month(ctx.out, month, ctx.config, stored=stored, detected=detected)
         paths = write_table(table, ctx.out / "outputs" / f"{month:%Y-%m}", EXCHANGE_VALUE)
         report.outputs += paths.values()
+        # each scenario's flags, for ``nonrecours ablation`` on this run (stored_scenarios): not detected again
+        report.outputs += write_scenarios(ctx.out / "detection" / f"{month:%Y-%m}" / SCENARIOS, detected)
         report.rows_out += table.height
         reference = table.get_column("reference")[0] if table.height else REFERENCES["run"]
         report.counts[f"{month:%Y-%m}"] = {"scenarios": int(table.get_column("scenario").n_unique()),

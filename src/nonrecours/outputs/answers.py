@@ -148,7 +148,7 @@ def exchange_value(run_detection: Callable[[set[str]], pl.DataFrame], *,
     flags. A flag counts when its grade is in ``grades``; a flag and a reference item match when they share a
     person and the benefit. Columns: scenario, benefit, flags, matched (flags that match), lost (reference
     items no flag matches), flags_gained and flags_lost (against the run with every agency), precision,
-    recall, amount_central (monthly, summed over the flags), precision_change, recall_change and
+    recall, amount_central (monthly, summed over the flags in whole cents), precision_change, recall_change and
     amount_change (against the run with every agency).
     """
     agencies = tuple(agencies)
@@ -172,8 +172,11 @@ def exchange_value(run_detection: Callable[[set[str]], pl.DataFrame], *,
                    .agg(pl.col("_f").n_unique().alias("matched")))
         found = (ref.join(persons, on=["person", "benefit"], how="semi").group_by("benefit")
                  .agg(pl.col("_r").n_unique().alias("_found")))
-        counts = flags.group_by("benefit").agg(pl.len().alias("flags"),
-                                               pl.col("amount_central").sum().alias("amount_central"))
+        # amounts summed in whole cents: an integer sum is exact in any order, so the table is the same bytes
+        # however the flags are chunked or the threads scheduled (a float sum is not: the command reading the
+        # scenarios the stage stored gave another last bit than the stage's own sum)
+        counts = flags.group_by("benefit").agg(
+            pl.len().alias("flags"), (pl.col("amount_central") * 100).round(0).cast(pl.Int64).sum().alias("_cents"))
         # against the run with every agency: flags this scenario adds, and the full run's flags it loses
         gained = (persons.join(base, on=["person", "benefit"], how="anti")
                   .join(persons.join(base, on=["person", "benefit"], how="semi").select("_f").unique(), on="_f",
@@ -190,22 +193,20 @@ def exchange_value(run_detection: Callable[[set[str]], pl.DataFrame], *,
     # for a benefit has zero flags there, not no row)
     grid = pl.DataFrame({"scenario": list(scenarios)}).join(out.select("benefit").unique(), how="cross")
     out = grid.join(out, on=["scenario", "benefit"], how="left").with_columns(
-        pl.col("flags", "matched", "_found", "_ref", "flags_gained", "flags_lost").fill_null(0),
-        pl.col("amount_central").fill_null(0.0))
+        pl.col("flags", "matched", "_found", "_ref", "flags_gained", "flags_lost", "_cents").fill_null(0))
     out = out.select(
         "scenario", "benefit", "flags", "matched", (pl.col("_ref") - pl.col("_found")).alias("lost"),
         "flags_gained", "flags_lost",
         pl.when(pl.col("flags") > 0).then(pl.col("matched") / pl.col("flags")).alias("precision"),
         pl.when(pl.col("_ref") > 0).then(pl.col("_found") / pl.col("_ref")).alias("recall"),
-        pl.col("amount_central").round(2))
+        (pl.col("_cents") / 100).alias("amount_central"), "_cents")
     ref_row = out.filter(pl.col("scenario") == "toutes").select(
-        "benefit", pl.col("precision").alias("_p0"), pl.col("recall").alias("_r0"),
-        pl.col("amount_central").alias("_a0"))
+        "benefit", pl.col("precision").alias("_p0"), pl.col("recall").alias("_r0"), pl.col("_cents").alias("_c0"))
     return (out.join(ref_row, on="benefit", how="left")
             .with_columns((pl.col("precision") - pl.col("_p0")).alias("precision_change"),
                           (pl.col("recall") - pl.col("_r0")).alias("recall_change"),
-                          (pl.col("amount_central") - pl.col("_a0").fill_null(0.0)).round(2).alias("amount_change"))
-            .drop("_p0", "_r0", "_a0").sort("benefit", "scenario"))
+                          ((pl.col("_cents") - pl.col("_c0").fill_null(0)) / 100).alias("amount_change"))
+            .drop("_p0", "_r0", "_c0", "_cents").sort("benefit", "scenario"))
 
 
 def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *, paid_units: pl.DataFrame | None = None,
