@@ -22,7 +22,11 @@ output argument, so no non-EEA resident meets the condition; the law (code de la
 art. L816-1) is EEA or Swiss nationality, or a residence permit held for ten years. And
 ``rsa_condition_nationalite`` (RSA and prime d'activité) asks every EEA or Swiss national for three months
 of residence, where the law (CASF art. L262-6; CSS art. L842-2, 2°) opposes no duration to a worker or to a
-former worker registered as a jobseeker.
+former worker registered as a jobseeker. A third: ``abat_spe`` (the special abatement of CGI art. 157 bis, which
+the revenu fiscal de référence, and so the chèque énergie, is computed after) adds the declarant's and the
+spouse's conditions as two boolean arrays, a logical OR, and reads their age in January of the income year;
+the law doubles the abatement when both spouses meet the condition and reads the age on 31 December of the
+income year.
 """
 
 from __future__ import annotations
@@ -36,11 +40,11 @@ from typing import Any
 import numpy as np
 from openfisca_core import periods
 from openfisca_core.indexed_enums import Enum
-from openfisca_core.periods import MONTH
+from openfisca_core.periods import MONTH, YEAR
 from openfisca_core.simulations import Simulation
 from openfisca_core.variables import Variable
 from openfisca_france import FranceTaxBenefitSystem
-from openfisca_france.entities import Individu
+from openfisca_france.entities import FoyerFiscal, Individu
 
 ENTITIES = ("individus", "familles", "foyers_fiscaux", "menages")
 ROLE_KEYS = {"familles": ("parents", "enfants"), "foyers_fiscaux": ("declarants", "personnes_a_charge"),
@@ -91,10 +95,39 @@ class rsa_condition_nationalite(Variable):
         return np.logical_or(nationalite == b"FR", np.logical_or(eee, autre))
 
 
+class abat_spe(Variable):
+    """CGI art. 157 bis: a taxpayer "âgé de plus de soixante-cinq ans au 31 décembre de l'année d'imposition",
+    or meeting an invalidity condition of art. 195 (OpenFisca's ``caseP``, ``caseF``), deducts from the
+    revenu net global the amount of the scale (OpenFisca's own parameter); "dans le cas de personnes mariées
+    soumises à une imposition commune, la déduction ... est doublée si les deux époux remplissent les
+    conditions". The age is that of December of the income year (birth dates are first days of a month in our
+    situations, so the age on 1 December is the age on 31 December). The abatement for married children
+    attached to the foyer (art. 196 B) is kept as OpenFisca has it. Never above the revenu net global."""
+
+    value_type = float
+    entity = FoyerFiscal
+    label = "Abattements spéciaux (CGI art. 157 bis, doublé pour deux époux; âge au 31 décembre)"
+    definition_period = YEAR
+
+    def formula(foyer_fiscal, period, parameters):  # type: ignore[no-untyped-def]
+        december = periods.period(f"{period.start.year}-12")  # core's ``last_month`` is the month before
+        rng = foyer_fiscal("rng", period)
+        params = parameters(period).impot_revenu.calcul_revenus_imposables.abat_rni
+        count = np.zeros(len(rng), dtype=np.int64)
+        for who, invalid in ((foyer_fiscal.declarant_principal, "caseP"), (foyer_fiscal.conjoint, "caseF")):
+            age = who("age", december)
+            present = age > 0
+            count += (present & ((age >= 65) | foyer_fiscal(invalid, period))).astype(np.int64)
+        per_person = params.contribuable_age_invalide.calc(rng)
+        married_children = foyer_fiscal("nbN", period) * params.enfant_marie
+        return np.minimum(rng, count * per_person + married_children)
+
+
 def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs = FranceTaxBenefitSystem()
     tbs.replace_variable(asi_aspa_condition_nationalite)
     tbs.replace_variable(rsa_condition_nationalite)
+    tbs.replace_variable(abat_spe)
     return tbs
 
 
