@@ -45,8 +45,8 @@ two spouses aged 65 or more, or the age read in January (docs/oracle_disagreemen
 runner's third correction applies the law, which gives our amounts."""
 FLOOR_WHERE_PAID = 0.95
 """Agreement floors per field, overall and where OpenFisca pays. The seed is fixed, so the run is
-deterministic: on these 200 situations (oracle with both runner corrections) every field agrees on 100 % but
-cheque_energie_annual (199/200 overall, 62/63 where OpenFisca pays: CGI art. 157 bis, documented); the goal of
+deterministic: on these 200 situations (oracle with its three runner corrections) every field agrees on 100 %
+(cheque_energie_annual 63/63 where OpenFisca pays; 199/200 before the CGI art. 157 bis correction); the goal of
 99.5 % where OpenFisca pays is measured on 2,000+ situations by
 benchmarks/differential_bench.py (a field paid ~30 times here cannot show it)."""
 
@@ -119,6 +119,27 @@ def test_the_oracle_applies_the_ten_year_permit_of_the_aspa(oracle) -> None:  # 
     assert by_id["permit-4"]["of_aspa"] == 0.0
     assert by_id["permit-11"]["of_aspa"] > 500.0
     assert all(r["agree_aspa"] for r in by_id.values())
+
+
+def test_the_oracle_applies_the_abatement_of_cgi_157_bis_as_the_law_words_it(oracle) -> None:  # type: ignore[no-untyped-def]
+    """openfisca-france 176.1.8 gives two spouses aged 65+ one abatement (two booleans added) and reads the age
+    in January of the income year; the runner's correction doubles it and reads the age on 31 December, as
+    CGI art. 157 bis does: both engines then give 113 € to the couple and 146 € to the pensioner who turned 65
+    in December of year N-2 (the cases of tests/rules/cases/af_ars_cheque.yaml; uncorrected: 63 € and 48 €)."""
+    def sit(sid: str, persons: list[dict]) -> dict:
+        return {"id": sid, "month": "2025-06", "depcom": "46042", "housing": {"status": "tenant", "rent": 450.0},
+                "persons": persons,
+                "benefits_paid": {"main": {"af": 0.0, "paje_base": 0.0, "asf": 0.0, "aide_logement": 0.0}}}
+
+    couple = sit("couple-70", [{"role": "parent", "age": 70, "monthly": {"pension": 700.0}},
+                               {"role": "parent", "age": 70, "monthly": {"pension": 700.0}}])
+    couple["couple"] = "married"
+    december = sit("turned-65-in-december", [{"role": "parent", "age": 66, "monthly": {"pension": 800.0}}])
+    report = compare_with_oracle([couple, december], oracle)
+    by_id = {r["id"]: r for r in report.situations.to_dicts()}
+    assert by_id["couple-70"]["of_cheque_energie_annual"] == 113.0
+    assert by_id["turned-65-in-december"]["of_cheque_energie_annual"] == 146.0
+    assert all(r["agree_cheque_energie_annual"] for r in by_id.values())
 
 
 def test_the_benchmark_checkpoints_each_chunk_and_resumes_from_them(fresh: DifferentialReport, tmp_path) -> None:  # type: ignore[no-untyped-def]
