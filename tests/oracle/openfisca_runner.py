@@ -39,12 +39,14 @@ from typing import Any
 
 import numpy as np
 from openfisca_core import periods
+from openfisca_core.holders import set_input_divide_by_period
 from openfisca_core.indexed_enums import Enum
 from openfisca_core.periods import MONTH, YEAR
 from openfisca_core.simulations import Simulation
 from openfisca_core.variables import Variable
 from openfisca_france import FranceTaxBenefitSystem
-from openfisca_france.entities import FoyerFiscal, Individu
+from openfisca_france.entities import Famille, FoyerFiscal, Individu
+from openfisca_france.model.base import TypesStatutOccupationLogement
 
 ENTITIES = ("individus", "familles", "foyers_fiscaux", "menages")
 ROLE_KEYS = {"familles": ("parents", "enfants"), "foyers_fiscaux": ("declarants", "personnes_a_charge"),
@@ -123,11 +125,73 @@ class abat_spe(Variable):
         return np.minimum(rng, count * per_person + married_children)
 
 
+def _rsa_parents_comptes(famille, period):  # type: ignore[no-untyped-def]
+    """CASF art. L262-5: the parents counted in the beneficiary's rights, those meeting the nationality or
+    residence condition (the variable above); with none meeting it the famille has no RSA, so all are kept."""
+    total = famille("nb_parents", period)
+    meeting = famille.sum(famille.members("rsa_condition_nationalite", period), role=Famille.PARENT)
+    return np.where(meeting >= 1, meeting, total)
+
+
+class rsa_socle(Variable):
+    """CASF art. R262-1 with L262-5: the montant forfaitaire by the number of persons of the foyer, where a
+    partner who does not meet the condition of L262-4, 2° (or L262-6) is not counted; +50 % for the second
+    person, +30 % for the third, then +40 % each, the fourth of a couple +30 % (OpenFisca's own parameters)."""
+
+    value_type = float
+    entity = Famille
+    label = "RSA socle (CASF art. R262-1; partenaire hors condition de séjour non compté, L262-5)"
+    definition_period = MONTH
+    set_input = set_input_divide_by_period
+
+    def formula(famille, period, parameters):  # type: ignore[no-untyped-def]
+        parents = _rsa_parents_comptes(famille, period)
+        n = parents + famille("rsa_nb_enfants", period)
+        rsa = parameters(period).prestations_sociales.solidarite_insertion.minima_sociaux.rsa
+        maj = rsa.rsa_maj.maj_montant_max
+        fourth = np.where(parents == 1, maj.par_enfant_supplementaire, maj.couple_1_enfant_ou_2e_enfant)
+        rate = (1 + (n >= 2) * maj.couples_celibataire_avec_enfant + (n >= 3) * maj.couple_1_enfant_ou_2e_enfant
+                + (n >= 4) * fourth + np.maximum(n - 4, 0) * maj.par_enfant_supplementaire)
+        return famille("rsa_eligibilite", period) * rsa.rsa_m.montant_de_base_du_rsa * rate
+
+
+class rsa_forfait_logement(Variable):
+    """CASF art. R262-9 and R262-10 with L262-5: the forfait logement (housing aid received, up to the forfait,
+    or housing as an owner without a loan or free of charge) by the number of persons counted (a partner who
+    does not meet the residence condition is not); OpenFisca's own rates."""
+
+    value_type = float
+    entity = Famille
+    label = "Forfait logement du RSA (CASF art. R262-10; personnes comptées selon L262-5)"
+    definition_period = MONTH
+    set_input = set_input_divide_by_period
+
+    def formula(famille, period, parameters):  # type: ignore[no-untyped-def]
+        n = _rsa_parents_comptes(famille, period) + famille("rsa_nb_enfants", period)
+        aide = famille("aide_logement", period)
+        statut = famille.demandeur.menage("statut_occupation_logement", period)
+        owner = (statut == TypesStatutOccupationLogement.primo_accedant) \
+            | (statut == TypesStatutOccupationLogement.proprietaire)
+        free = statut == TypesStatutOccupationLogement.loge_gratuitement
+        in_kind = (owner & np.logical_not(famille.demandeur.menage("loyer", period))) \
+            | (free & np.logical_not(famille.demandeur.menage("participation_frais", period)))
+        rsa = parameters(period).prestations_sociales.solidarite_insertion.minima_sociaux.rsa
+        maj = rsa.rsa_maj.maj_montant_max
+        fl = rsa.rsa_fl.forfait_logement
+        two = 1 + maj.couples_celibataire_avec_enfant
+        three = two + maj.couple_1_enfant_ou_2e_enfant
+        forfait = rsa.rsa_m.montant_de_base_du_rsa * np.select(
+            [n <= 1, n == 2], [fl.taux_1_personne, fl.taux_2_personnes * two], fl.taux_3_personnes_ou_plus * three)
+        return np.maximum((aide > 0) * np.minimum(aide, forfait), in_kind * forfait)
+
+
 def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs = FranceTaxBenefitSystem()
     tbs.replace_variable(asi_aspa_condition_nationalite)
     tbs.replace_variable(rsa_condition_nationalite)
     tbs.replace_variable(abat_spe)
+    tbs.replace_variable(rsa_socle)
+    tbs.replace_variable(rsa_forfait_logement)
     return tbs
 
 
