@@ -16,7 +16,7 @@ simulation takes, one ``set_input`` per variable and period) rather than value b
 thousands of households per second possible. ``--stream`` keeps one process (and one tax-benefit system)
 for many batches: one JSON list of situations per input line, one JSON list of results per output line.
 
-Two corrections of openfisca-france 176.1.8 are applied (documented in docs/oracle_disagreements.md):
+Corrections of openfisca-france 176.1.8 are applied (documented in docs/oracle_disagreements.md):
 ``asi_aspa_condition_nationalite`` passes the ten-year permit test to numpy's ``logical_or`` as its
 output argument, so no non-EEA resident meets the condition; the law (code de la sécurité sociale,
 art. L816-1) is EEA or Swiss nationality, or a residence permit held for ten years. And
@@ -26,7 +26,9 @@ former worker registered as a jobseeker. A third: ``abat_spe`` (the special abat
 the revenu fiscal de référence, and so the chèque énergie, is computed after) adds the declarant's and the
 spouse's conditions as two boolean arrays, a logical OR, and reads their age in January of the income year;
 the law doubles the abatement when both spouses meet the condition and reads the age on 31 December of the
-income year.
+income year. A fourth: ``rsa_socle`` and ``rsa_forfait_logement`` count every parent of the famille, where CASF
+art. L262-5 counts a spouse, cohabitant or PACS partner in the beneficiary's rights only if they meet the
+nationality or residence condition of L262-4, 2° (their resources still count, R262-6).
 """
 
 from __future__ import annotations

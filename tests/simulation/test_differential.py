@@ -43,6 +43,9 @@ CGI_157_BIS_UNITS = {"h00042", "h00061", "h00130", "h00205", "h00211", "h00264",
 """Public cases whose labelled chèque énergie is OpenFisca-France's abatement of CGI art. 157 bis taken once for
 two spouses aged 65 or more, or the age read in January (docs/oracle_disagreements.md, "Chèque énergie"); the
 runner's third correction applies the law, which gives our amounts."""
+L262_5_UNITS = {"h00003", "h00004", "h00132", "h00179", "h00269", "h00306", "xh00081", "xh00127"}
+"""Public cases whose labelled RSA counts a partner who does not meet the residence condition (OpenFisca-France
+176.1.8); the runner's fourth correction leaves that partner out (CASF art. L262-5), which gives our amounts."""
 FLOOR_WHERE_PAID = 0.95
 """Agreement floors per field, overall and where OpenFisca pays. The seed is fixed, so the run is
 deterministic: on these 200 situations (oracle with its three runner corrections) every field agrees on 100 %
@@ -76,6 +79,10 @@ def test_public_cases_replayed_through_the_exporter_match_their_labels(oracle) -
         if field == "cheque_energie_annual":  # labelled before the runner's CGI art. 157 bis correction
             ids = {d["id"] for d in agreement[field]["disagreements"]}
             assert ids <= CGI_157_BIS_UNITS, (field, agreement[field])
+            continue
+        if field == "rsa":  # labelled before the runner's CASF art. L262-5 correction
+            ids = {d["id"] for d in agreement[field]["disagreements"]}
+            assert ids <= L262_5_UNITS, (field, agreement[field])
             continue
         assert agreement[field]["rate"] >= 0.995, (field, agreement[field])
 
