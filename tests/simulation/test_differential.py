@@ -149,6 +149,22 @@ def test_the_oracle_applies_the_abatement_of_cgi_157_bis_as_the_law_words_it(ora
     assert all(r["agree_cheque_energie_annual"] for r in by_id.values())
 
 
+def test_the_oracle_leaves_a_partner_without_the_residence_condition_out_of_the_rsa(oracle) -> None:  # type: ignore[no-untyped-def]
+    """openfisca-france 176.1.8 counts both parents in the RSA's montant forfaitaire and forfait logement; the
+    runner's correction applies CASF art. L262-5: the public cases h00003 (an Italian partner with no stated
+    residence nor activity) and xh00127 (a Moroccan partner with three years of permit) get our one-person
+    amounts, 568.94 and 382.86 € (labels, uncorrected: 814.62 and 573.57 €)."""
+    if not CASES.exists():
+        pytest.fail(f"reference cases not found at {CASES}")
+    sits = [c["situation"] for c in json.loads(CASES.read_text(encoding="utf-8"))["cases"]
+            if c["situation"]["id"] in {"h00003", "xh00127"}]
+    report = compare_with_oracle(sits, oracle)
+    by_id = {r["id"]: r for r in report.situations.to_dicts()}
+    assert by_id["h00003"]["of_rsa"] == pytest.approx(568.94, abs=0.01)
+    assert by_id["xh00127"]["of_rsa"] == pytest.approx(382.86, abs=0.02)
+    assert all(r["agree_rsa"] for r in by_id.values())
+
+
 def test_the_benchmark_checkpoints_each_chunk_and_resumes_from_them(fresh: DifferentialReport, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """benchmarks/differential_bench.py keeps each chunk's frames and rewrites its results after each chunk;
     ``--resume`` rebuilds the same figures from the chunks kept, computing nothing again."""
