@@ -48,7 +48,7 @@ L262_5_UNITS = {"h00003", "h00004", "h00132", "h00179", "h00269", "h00306", "xh0
 176.1.8); the runner's fourth correction leaves that partner out (CASF art. L262-5), which gives our amounts."""
 FLOOR_WHERE_PAID = 0.95
 """Agreement floors per field, overall and where OpenFisca pays. The seed is fixed, so the run is
-deterministic: on these 200 situations (oracle with its three runner corrections) every field agrees on 100 %
+deterministic: on these 200 situations (oracle with its four runner corrections) every field agrees on 100 %
 (cheque_energie_annual 63/63 where OpenFisca pays; 199/200 before the CGI art. 157 bis correction); the goal of
 99.5 % where OpenFisca pays is measured on 2,000+ situations by
 benchmarks/differential_bench.py (a field paid ~30 times here cannot show it)."""
