@@ -16,13 +16,19 @@ simulation takes, one ``set_input`` per variable and period) rather than value b
 thousands of households per second possible. ``--stream`` keeps one process (and one tax-benefit system)
 for many batches: one JSON list of situations per input line, one JSON list of results per output line.
 
-Two corrections of openfisca-france 176.1.8 are applied (documented in docs/oracle_disagreements.md):
+Corrections of openfisca-france 176.1.8 are applied (documented in docs/oracle_disagreements.md):
 ``asi_aspa_condition_nationalite`` passes the ten-year permit test to numpy's ``logical_or`` as its
 output argument, so no non-EEA resident meets the condition; the law (code de la sécurité sociale,
 art. L816-1) is EEA or Swiss nationality, or a residence permit held for ten years. And
 ``rsa_condition_nationalite`` (RSA and prime d'activité) asks every EEA or Swiss national for three months
 of residence, where the law (CASF art. L262-6; CSS art. L842-2, 2°) opposes no duration to a worker or to a
-former worker registered as a jobseeker.
+former worker registered as a jobseeker. A third: ``abat_spe`` (the special abatement of CGI art. 157 bis, which
+the revenu fiscal de référence, and so the chèque énergie, is computed after) adds the declarant's and the
+spouse's conditions as two boolean arrays, a logical OR, and reads their age in January of the income year;
+the law doubles the abatement when both spouses meet the condition and reads the age on 31 December of the
+income year. A fourth: ``rsa_socle`` and ``rsa_forfait_logement`` count every parent of the famille, where CASF
+art. L262-5 counts a spouse, cohabitant or PACS partner in the beneficiary's rights only if they meet the
+nationality or residence condition of L262-4, 2° (their resources still count, R262-6).
 """
 
 from __future__ import annotations
@@ -35,12 +41,14 @@ from typing import Any
 
 import numpy as np
 from openfisca_core import periods
+from openfisca_core.holders import set_input_divide_by_period
 from openfisca_core.indexed_enums import Enum
-from openfisca_core.periods import MONTH
+from openfisca_core.periods import MONTH, YEAR
 from openfisca_core.simulations import Simulation
 from openfisca_core.variables import Variable
 from openfisca_france import FranceTaxBenefitSystem
-from openfisca_france.entities import Individu
+from openfisca_france.entities import Famille, FoyerFiscal, Individu
+from openfisca_france.model.base import TypesStatutOccupationLogement
 
 ENTITIES = ("individus", "familles", "foyers_fiscaux", "menages")
 ROLE_KEYS = {"familles": ("parents", "enfants"), "foyers_fiscaux": ("declarants", "personnes_a_charge"),
@@ -91,10 +99,101 @@ class rsa_condition_nationalite(Variable):
         return np.logical_or(nationalite == b"FR", np.logical_or(eee, autre))
 
 
+class abat_spe(Variable):
+    """CGI art. 157 bis: a taxpayer "âgé de plus de soixante-cinq ans au 31 décembre de l'année d'imposition",
+    or meeting an invalidity condition of art. 195 (OpenFisca's ``caseP``, ``caseF``), deducts from the
+    revenu net global the amount of the scale (OpenFisca's own parameter); "dans le cas de personnes mariées
+    soumises à une imposition commune, la déduction ... est doublée si les deux époux remplissent les
+    conditions". The age is that of December of the income year (birth dates are first days of a month in our
+    situations, so the age on 1 December is the age on 31 December). The abatement for married children
+    attached to the foyer (art. 196 B) is kept as OpenFisca has it. Never above the revenu net global."""
+
+    value_type = float
+    entity = FoyerFiscal
+    label = "Abattements spéciaux (CGI art. 157 bis, doublé pour deux époux; âge au 31 décembre)"
+    definition_period = YEAR
+
+    def formula(foyer_fiscal, period, parameters):  # type: ignore[no-untyped-def]
+        december = periods.period(f"{period.start.year}-12")  # core's ``last_month`` is the month before
+        rng = foyer_fiscal("rng", period)
+        params = parameters(period).impot_revenu.calcul_revenus_imposables.abat_rni
+        count = np.zeros(len(rng), dtype=np.int64)
+        for who, invalid in ((foyer_fiscal.declarant_principal, "caseP"), (foyer_fiscal.conjoint, "caseF")):
+            age = who("age", december)
+            present = age > 0
+            count += (present & ((age >= 65) | foyer_fiscal(invalid, period))).astype(np.int64)
+        per_person = params.contribuable_age_invalide.calc(rng)
+        married_children = foyer_fiscal("nbN", period) * params.enfant_marie
+        return np.minimum(rng, count * per_person + married_children)
+
+
+def _rsa_parents_comptes(famille, period):  # type: ignore[no-untyped-def]
+    """CASF art. L262-5: the parents counted in the beneficiary's rights, those meeting the nationality or
+    residence condition (the variable above); with none meeting it the famille has no RSA, so all are kept."""
+    total = famille("nb_parents", period)
+    meeting = famille.sum(famille.members("rsa_condition_nationalite", period), role=Famille.PARENT)
+    return np.where(meeting >= 1, meeting, total)
+
+
+class rsa_socle(Variable):
+    """CASF art. R262-1 with L262-5: the montant forfaitaire by the number of persons of the foyer, where a
+    partner who does not meet the condition of L262-4, 2° (or L262-6) is not counted; +50 % for the second
+    person, +30 % for the third, then +40 % each, the fourth of a couple +30 % (OpenFisca's own parameters)."""
+
+    value_type = float
+    entity = Famille
+    label = "RSA socle (CASF art. R262-1; partenaire hors condition de séjour non compté, L262-5)"
+    definition_period = MONTH
+    set_input = set_input_divide_by_period
+
+    def formula(famille, period, parameters):  # type: ignore[no-untyped-def]
+        parents = _rsa_parents_comptes(famille, period)
+        n = parents + famille("rsa_nb_enfants", period)
+        rsa = parameters(period).prestations_sociales.solidarite_insertion.minima_sociaux.rsa
+        maj = rsa.rsa_maj.maj_montant_max
+        fourth = np.where(parents == 1, maj.par_enfant_supplementaire, maj.couple_1_enfant_ou_2e_enfant)
+        rate = (1 + (n >= 2) * maj.couples_celibataire_avec_enfant + (n >= 3) * maj.couple_1_enfant_ou_2e_enfant
+                + (n >= 4) * fourth + np.maximum(n - 4, 0) * maj.par_enfant_supplementaire)
+        return famille("rsa_eligibilite", period) * rsa.rsa_m.montant_de_base_du_rsa * rate
+
+
+class rsa_forfait_logement(Variable):
+    """CASF art. R262-9 and R262-10 with L262-5: the forfait logement (housing aid received, up to the forfait,
+    or housing as an owner without a loan or free of charge) by the number of persons counted (a partner who
+    does not meet the residence condition is not); OpenFisca's own rates."""
+
+    value_type = float
+    entity = Famille
+    label = "Forfait logement du RSA (CASF art. R262-10; personnes comptées selon L262-5)"
+    definition_period = MONTH
+    set_input = set_input_divide_by_period
+
+    def formula(famille, period, parameters):  # type: ignore[no-untyped-def]
+        n = _rsa_parents_comptes(famille, period) + famille("rsa_nb_enfants", period)
+        aide = famille("aide_logement", period)
+        statut = famille.demandeur.menage("statut_occupation_logement", period)
+        owner = (statut == TypesStatutOccupationLogement.primo_accedant) \
+            | (statut == TypesStatutOccupationLogement.proprietaire)
+        free = statut == TypesStatutOccupationLogement.loge_gratuitement
+        in_kind = (owner & np.logical_not(famille.demandeur.menage("loyer", period))) \
+            | (free & np.logical_not(famille.demandeur.menage("participation_frais", period)))
+        rsa = parameters(period).prestations_sociales.solidarite_insertion.minima_sociaux.rsa
+        maj = rsa.rsa_maj.maj_montant_max
+        fl = rsa.rsa_fl.forfait_logement
+        two = 1 + maj.couples_celibataire_avec_enfant
+        three = two + maj.couple_1_enfant_ou_2e_enfant
+        forfait = rsa.rsa_m.montant_de_base_du_rsa * np.select(
+            [n <= 1, n == 2], [fl.taux_1_personne, fl.taux_2_personnes * two], fl.taux_3_personnes_ou_plus * three)
+        return np.maximum((aide > 0) * np.minimum(aide, forfait), in_kind * forfait)
+
+
 def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs = FranceTaxBenefitSystem()
     tbs.replace_variable(asi_aspa_condition_nationalite)
     tbs.replace_variable(rsa_condition_nationalite)
+    tbs.replace_variable(abat_spe)
+    tbs.replace_variable(rsa_socle)
+    tbs.replace_variable(rsa_forfait_logement)
     return tbs
 
 

@@ -6,7 +6,11 @@ child at charge. Just above the ceiling a differential amount is paid (CSS art. 
 
 The amount is that of the calendar year of the evaluated month: ages in December of that year (a child of
 18 stays eligible the first months after the birthday, the 15 September rule), the BMAF and the ceiling of
-October, the number of children at charge in October, the resources of year N-2.
+October, the number of children at charge in October, the resources of year N-2. The charge of a child past
+compulsory schooling (its remuneration under the ceiling of L512-3, 2°: CSS art. L543-1, 2nd paragraph, and
+R512-2) is judged on the day of the school year's start (CSS art. R543-1): from September the rules read the
+child's financial autonomy in September; before September, when the school year has not started, its
+autonomy in the evaluated month (the latest known).
 
 Not modelled: whether a child of sixteen to eighteen is still at school or in apprenticeship (no input
 says it; every child of that age counts), children placed with a third party, capital income.
@@ -15,7 +19,7 @@ says it; every child of that age counts), children placed with a third party, ca
 from __future__ import annotations
 
 from nonrecours.rules.benefits.common import age_au, au_mois
-from nonrecours.rules.dsl import Famille, Individu, maximum, param, rule, where
+from nonrecours.rules.dsl import Famille, Individu, maximum, month_of, month_start, param, rule, shift, where
 
 __all__: list[str] = []
 
@@ -28,11 +32,25 @@ def ars_age_decembre(i: Individu):
     return age_au(i, 12)
 
 
+@rule(entity="individu", dtype="bool", label="ARS: autonomie financière de l'enfant au jour de la rentrée scolaire",
+      ref="CSS art. L543-1, R543-1 et R512-2")
+def ars_autonomie_rentree(i: Individu):
+    """"[La] charge au jour de la rentrée scolaire" (R543-1): the autonomy of September for a month from
+    September to December (September is then one of the months the inputs state); before September the
+    school year has not started and the evaluated month's autonomy is the latest known. Not December
+    (OpenFisca-France's reading), nor the evaluated month after September."""
+    mois = month_of(month_start())
+    out = i.autonomie_financiere
+    for m in range(10, 13):
+        out = where(mois == m, shift(i.autonomie_financiere, 9 - m), out)
+    return out
+
+
 @rule(entity="individu", dtype="bool", label="enfant à charge au sens des prestations familiales en octobre",
       ref="CSS art. L512-3 et R512-2")
 def ars_enfant_a_charge_octobre(i: Individu):
     return (i.famille_role == "enfant") & (age_au(i, 10) >= 0) & (age_au(i, 10) < param(f"{PF}.af.age_limite")) \
-        & ~i.autonomie_financiere
+        & ~i.ars_autonomie_rentree
 
 
 @rule(entity="individu", dtype="float", label="ARS: taux de l'enfant (en BMAF)", ref="CSS art. R543-2 et D543-1")
@@ -42,7 +60,7 @@ def ars_taux_enfant(i: Individu):
     age = i.ars_age_decembre
     age_mois = age_au(i, 12, en_mois=True)
     limite = param(f"{ARS}.age_limite")
-    a_charge = (i.famille_role == "enfant") & ~i.autonomie_financiere
+    a_charge = (i.famille_role == "enfant") & ~i.ars_autonomie_rentree
     dix_huit_ans_a_la_rentree = (age_mois >= 12 * limite) & (age_mois <= 12 * limite + 2)
     primaire = (age >= param(f"{ARS}.age_primaire")) & (age < param(f"{ARS}.age_college"))
     college = (age >= param(f"{ARS}.age_college")) & (age < param(f"{ARS}.age_lycee"))
