@@ -243,3 +243,34 @@ def test_a_flag_names_the_unknowns_that_decide_it_alone():
     assert_frame_equal(on.flags.drop("deciding_unknowns", "reasons"), off.flags.drop("deciding_unknowns", "reasons"))
     assert _flag(on, "mixed")["reasons"][2] == ("Données inconnues qui décident : salaire net, études "
                                                 "(à vérifier auprès de la personne).")
+
+
+def test_a_payment_our_data_do_not_explain_makes_the_familles_flags_possible():
+    # the CAF pays a couple's prime d'activité, but the conjoint's row (and earnings) did not reach us: we see a
+    # single adult with no income, whom the rules give the RSA and deny the prime d'activité
+    from nonrecours.detection import core_month
+
+    from .conftest import MONTH, MONTHS, Territory
+
+    t = Territory()
+    t.famille("hidden")
+    t.pay("hidden", "ppa", 250.0, months=MONTHS[-4:])
+    t.famille("alone")                            # the same person with nothing paid: the RSA stays certain
+    t.famille("earner", salary=3000.0)            # a neighbour with a salary
+    tables = t.tables()
+    core = core_month(tables, MONTH)
+    run = detect(core, tables, config=FIRST)
+    assert _unit(run, "hidden", "ppa")["status"] == "paid_not_entitled"
+    hidden, alone = _flag(run, "hidden"), _flag(run, "alone")
+    assert alone["grade"] == "certain" and hidden["grade"] == "possible"
+    assert hidden["amount_central"] == alone["amount_central"]    # the estimate is kept, only its grade falls
+    line = next(r for r in hidden["reasons"] if "n'expliquent pas" in r)
+    assert "la CAF verse la prime d'activité" in line and "composition du foyer" in line
+    assert not any(r.startswith("Droit s") for r in hidden["reasons"])
+    assert run.summary["downgraded_by_unexplained_payment"]["rsa"] == 1
+    assert run.summary["downgraded_by_unexplained_payment"]["css_free"] == (
+        1 if (_flag(run, "alone", "css_free") or {}).get("grade") in ("certain", "probable") else 0)
+    # the treatment is a setting: without it, the contradicted flag keeps its grade
+    kept = detect(core, tables, config=FIRST.model_copy(update={"contradicting_payments": ()}))
+    assert _flag(kept, "hidden")["grade"] == "certain"
+    assert kept.summary["downgraded_by_unexplained_payment"]["rsa"] == 0

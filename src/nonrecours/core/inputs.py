@@ -27,7 +27,7 @@ from nonrecours.core.resources import (
     n2_resources,
     resource_windows,
 )
-from nonrecours.core.units import people, qualified, reconcile
+from nonrecours.core.units import people, qualified, reconcile, shared_dwellings
 from nonrecours.errors import SchemaError
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.zonage import zone_apl_of
@@ -376,6 +376,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     counts["familles_stale_composition"] = old.height
     counts["familles_built"] = built.height
     comp = ["couple_kind", "hosted_free_of_charge"]
+    fresh_prov = len(prov)
     prov.append(_prov(fresh, "famille", "famille_id", comp, pl.lit("observed"), pl.col("source_agency"),
                       pl.col("extract_date").dt.truncate("1mo")))
     prov.append(_prov(pl.concat([old, built]), "famille", "famille_id", ["hosted_free_of_charge"], pl.lit("unknown"),
@@ -528,6 +529,38 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                      .join(pl.concat([old, built]).select("famille_id"), on="famille_id", how="anti").unique())
     unk.append(_unk(h_unknown_fam, "famille", "famille_id", ["hosted_free_of_charge"], 0.0, 0.0, 1.0,
                     "statut d'occupation inconnu: logé sans frais (propriétaire, hébergé) ou non"))
+    # A dwelling shared with another foyer fiscal (CCH L822-1ff: the aid goes to the household holding the
+    # lease). The agency's housing record of the famille is kept for the dwelling, but whether this famille
+    # holds the lease is not known: fewer adults than a famille declared there (a single adult in a couple's
+    # dwelling, the couple being the reference household, as INSEE takes it) → hosted, estimated from the
+    # DGFiP's dwelling (informed); as many → unknown (co-tenants, or one hosts the other); more → the lease
+    # holder, unchanged. Only for a famille whose tenancy is otherwise known and not already hosted.
+    shared = (shared_dwellings(lf, ind, month)
+              .join(heads.filter(pl.col("famille_role") == "demandeur").select("famille_id", "menage_id"),
+                    on="famille_id", how="inner")
+              .join(h_known.select("menage_id"), on="menage_id", how="semi")
+              .join(famille.filter(~pl.col("hosted_free_of_charge")).select("famille_id"), on="famille_id", how="semi")
+              .join(pl.concat([old, built]).select("famille_id"), on="famille_id", how="anti")
+              .filter(pl.col("other_adults") >= pl.col("own_adults")))
+    hosted_est = shared.filter(pl.col("other_adults") > pl.col("own_adults"))
+    lease_unknown = shared.filter(pl.col("other_adults") == pl.col("own_adults"))
+    counts["familles_shared_dwelling_hosted_estimated"] = hosted_est.height
+    counts["familles_shared_dwelling_lease_unknown"] = lease_unknown.height
+    unk.append(_unk(hosted_est, "famille", "famille_id", ["hosted_free_of_charge"], 0.0, 1.0, 1.0,
+                    "logement partagé avec un couple d'un autre foyer fiscal (DGFiP), vraisemblablement titulaire "
+                    "du bail: hébergé retenu (colocataire possible)", informed=True))
+    unk.append(_unk(lease_unknown, "famille", "famille_id", ["hosted_free_of_charge"], 0.0, 0.0, 1.0,
+                    "logement partagé avec un autre foyer fiscal (DGFiP): titulaire du bail inconnu "
+                    "(locataire, colocataire ou hébergé)"))
+    prov[fresh_prov] = prov[fresh_prov].filter(
+        (pl.col("input") != "hosted_free_of_charge") | ~pl.col("id").is_in(shared["famille_id"].implode()))
+    prov.append(_prov(hosted_est, "famille", "famille_id", ["hosted_free_of_charge"], pl.lit("estimated"),
+                      pl.lit("dgfip"), pl.lit(None)))
+    prov.append(_prov(lease_unknown, "famille", "famille_id", ["hosted_free_of_charge"], pl.lit("unknown"),
+                      pl.lit(None), pl.lit(None)))
+    famille = famille.with_columns(
+        (pl.col("hosted_free_of_charge") | pl.col("famille_id").is_in(hosted_est["famille_id"].implode()))
+        .alias("hosted_free_of_charge"))
     menage = menage.with_columns(pl.col("housing_status").fill_null("tenant"),
                                  pl.col("rent").fill_null(config.rent_typical)).select(
         "menage_id", "depcom", "residence_dom", "zone_apl", "housing_status", "rent")

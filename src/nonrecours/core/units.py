@@ -28,7 +28,7 @@ import polars as pl
 
 from nonrecours.core.resources import CoreConfig, month_range
 
-__all__ = ["people", "qualified", "reconcile"]
+__all__ = ["people", "qualified", "reconcile", "shared_dwellings"]
 
 _MENAGE_ROLE_OF = {"demandeur": "personne_de_reference", "conjoint": "conjoint", "enfant": "enfant"}
 
@@ -253,3 +253,39 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
     wide = wide.select("person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role",
                        "menage_id", "menage_role")
     return wide, conflicts, source
+
+
+def shared_dwellings(lf: Mapping[str, pl.LazyFrame], ind: pl.DataFrame, month: dt.date) -> pl.DataFrame:
+    """Familles whose adults the DGFiP declares in a dwelling (its local) where adults of another famille are
+    declared too, while the core's ménage of the famille is not that dwelling (a family agency's dossier):
+    ``famille_id``, ``own_adults`` (its adults declared there) and ``other_adults`` (the most adults one other
+    famille declares there).
+
+    Why: the aid of CCH L822-1ff goes to the household holding the lease. A family agency's housing record
+    says what its allocataire declared, but a dwelling the DGFiP shows shared with another foyer fiscal may be
+    the other foyer's lease: the allocataire may be hosted or a co-tenant. ``ind``: the core's persons with
+    famille_id, famille_role and menage_id."""
+    empty = pl.DataFrame(schema={"famille_id": pl.String, "own_adults": pl.UInt32, "other_adults": pl.UInt32})
+    if "unit_memberships" not in lf:
+        return empty
+    # each person's latest DGFiP dwelling; its declarants only (a dependant is no candidate for the lease)
+    loc = (lf["unit_memberships"]
+           .filter(_valid_on(month) & (pl.col("unit_kind").cast(pl.String) == "menage")
+                   & (pl.col("source_agency").cast(pl.String) == "dgfip"))
+           .select("person_id", pl.col("source_agency").cast(pl.String), "unit_id",
+                   pl.col("role").cast(pl.String).alias("_role"), "valid_from", "extract_date")
+           .collect()
+           .sort(["valid_from", "extract_date", "unit_id"], descending=[True, True, False])
+           .unique(subset=["person_id"], keep="first")
+           .filter(pl.col("_role").is_in(["personne_de_reference", "conjoint"]))
+           .select("person_id", qualified("source_agency", "unit_id").alias("_loc")))
+    adults = (ind.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"]))
+              .select("person_id", "famille_id", "menage_id").join(loc, on="person_id", how="inner"))
+    per = adults.group_by("_loc", "famille_id").agg(pl.len().alias("own_adults"),
+                                                     (pl.col("menage_id") == pl.col("_loc")).any().alias("_same"))
+    other = per.join(per.select("_loc", pl.col("famille_id").alias("_o"), pl.col("own_adults").alias("_n")),
+                     on="_loc").filter(pl.col("_o") != pl.col("famille_id"))
+    return (other.filter(~pl.col("_same"))
+            .group_by("famille_id").agg(pl.col("own_adults").max(), pl.col("_n").max().alias("other_adults"))
+            .select(list(empty.columns)).cast(empty.schema))
+

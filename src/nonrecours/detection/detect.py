@@ -432,7 +432,17 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
               .when(pl.col("grade").is_null()).then(pl.lit("paid_not_entitled"))
               .when(under).then(pl.lit("under_payment"))
               .otherwise(pl.lit("consistent")))
-    units = (units.with_columns(status.alias("status"))
+    units = units.with_columns(status.alias("status"))
+    # a payment our rules cannot justify on any value of the unknowns shows an incomplete view of the famille
+    # (a partner's or a resource's row missing): its other flags rest on contradicted data, possible at most
+    contra = (units.filter((pl.col("status") == "paid_not_entitled")
+                           & pl.col("benefit").is_in(list(config.contradicting_payments)))
+              .group_by("famille_id").agg(pl.col("benefit").sort().alias("contradicted")))
+    downgraded = (pl.col("contradicted").is_not_null() & pl.col("grade").is_in(["certain", "probable"])
+                  & pl.col("status").is_in(["non_take_up", "under_payment"]))
+    units = units.join(contra, on="famille_id", how="left")
+    units = (units.with_columns(pl.when(downgraded).then(pl.lit("possible")).otherwise(pl.col("grade")).alias("grade"),
+                                pl.when(downgraded).then(pl.col("contradicted")).alias("contradicted"))
              .join(first_excl, on=["famille_id", "benefit"], how="left")
              .join(heads, on="famille_id", how="left")
              .with_columns(pl.lit(month).alias("month"), pl.lit("famille").alias("unit_kind"),
@@ -456,6 +466,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                  pl.when(pl.col("grade") == "certain").then(pl.lit([], dtype=pl.List(pl.String)))
                  .otherwise(pl.col("deciding_unknowns")).fill_null(pl.lit([], dtype=pl.List(pl.String)))
                  .alias("deciding_unknowns")))
+    n_contra = dict(flags.filter(pl.col("contradicted").is_not_null()).group_by("benefit").len().iter_rows())
     # a yearly benefit judged at an earlier month (its payment due) rests on that month's core, not this one's
     now = [b for b in config.benefits if catalogue_row(b).due_month(month) == month]
     decisive = (decisive_unknowns(core, flags.filter(pl.col("benefit").is_in(now)), backend=backend,
@@ -481,6 +492,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
         summary["decided_by_one_unknown"] = {
             b: {str(i): int(n) for _, i, n in part.iter_rows()} for (b,), part in per.group_by("benefit")}
         summary["flags_with_decisive_unknowns"] = decisive.height
+    summary["downgraded_by_unexplained_payment"] = {b: int(n_contra.get(b, 0)) for b in config.benefits}
     summary["familles_unknown_to_benefit_payer"] = {
         b: int(n) for b, n in unpaid_unknown.group_by("benefit").len().iter_rows()}
     # people an agency knows (in any table the core reads) but who are in no evaluated famille: never flagged

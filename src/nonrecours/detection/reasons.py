@@ -127,6 +127,31 @@ def input_labels() -> dict[str, str]:
     return {name: _input_label(name) for name in default_registry().inputs}
 
 
+def _with_article(benefit: str) -> str:
+    """The benefit's French name with its definite article (« l'ASPA », « les allocations familiales »)."""
+    name = BENEFIT_FR[benefit]
+    if name.split(" ")[0].endswith("s"):
+        return f"les {name}"
+    if name[0].lower() in "aeiouyh":
+        return f"l'{name}"
+    return f"{'la' if catalogue_row(benefit).feminine else 'le'} {name}"
+
+
+def _contradiction_line() -> pl.Expr:
+    """For a flag ``detect`` ramène à « possible » (``contradicted``: the benefits paid that our rules deny on
+    every value of the unknowns): the payer (the agency qualifying the famille id, which is the payer's own
+    dossier) and what it pays, said in plain French."""
+    payer = (pl.col("famille_id").str.split(":").list.first()
+             .replace_strict({k: f"la {v}" if k in ("caf", "cnam", "cnav", "msa", "drm") else v
+                              for k, v in AGENCY_FR.items()}, default="un organisme", return_dtype=pl.String))
+    named = pl.col("contradicted").list.eval(
+        pl.element().replace_strict({b: _with_article(b) for b in BENEFIT_FR}, default=pl.element())
+    ).list.join(" et ")
+    return (pl.lit("Signalement ramené à « possible » : ") + payer + pl.lit(" verse ") + named
+            + pl.lit(", que nos données n'expliquent pas : la composition du foyer ou ses ressources sont sans doute "
+                     "incomplètes."))
+
+
 def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_lines: int,
             payments_unknown: frozenset[str] = frozenset()) -> pl.DataFrame:
     """``flags`` (famille_id, benefit, grade, amounts, paid, deciding_unknowns, linked) with a ``reasons``
@@ -207,7 +232,10 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         other_name = BENEFIT_FR[row.excludes] if row.excludes else ""
         # the central values give the other coverage (the two exclude each other): the participation is due on
         # other values of the unknowns (resources above the free coverage's ceiling), not on "favourable" ones
-        lines.append(pl.when(possible & other).then(pl.lit(
+        contradicted = (pl.col("contradicted").list.len() > 0).fill_null(False) if "contradicted" in part.columns \
+            else pl.lit(False)
+        lines.append(pl.when(possible & contradicted).then(_contradiction_line())
+                     .when(possible & other).then(pl.lit(
             f"Sur les valeurs centrales, c'est la {other_name} qui est due (les deux s'excluent) : la "
             "participation ne vaut que si des données inconnues placent les ressources au-dessus de son plafond."))
             .when(possible & ~central_gives).then(pl.lit(

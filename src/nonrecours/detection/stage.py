@@ -16,6 +16,7 @@ def summary_facts(sm: dict[str, Any]) -> list[tuple[str, str]]:
     month = sm["month"]
     grades = sm["flags_by_benefit_grade"]
     lines = [f"{b}: " + ", ".join(f"{g} {n:,}" for g, n in gs.items()) for b, gs in grades.items()]
+    contra = {b: n for b, n in sm.get("downgraded_by_unexplained_payment", {}).items() if n}
     return [
         ("detection coverage", f"{sm['persons']:,} persons in {sm['familles']:,} familles evaluated; "
          f"{sm['persons_not_evaluated']:,} of the {sm['persons_known']:,} persons the agencies know "
@@ -23,4 +24,6 @@ def summary_facts(sm: dict[str, Any]) -> list[tuple[str, str]]:
         (f"flags {month} by benefit and grade", "; ".join(lines)),
         ("coherence (paid units our rules find entitled)", "; ".join(
             f"{b} {_pct(c['rate'])} of {c['paid_units']:,}" for b, c in sm["coherence"].items())),
+        ("flags made possible by a payment our data do not explain (composition or resources incomplete)",
+         "; ".join(f"{b} {n:,}" for b, n in contra.items()) or "none"),
     ]

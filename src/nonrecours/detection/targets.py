@@ -79,7 +79,13 @@ class DetectionConfig(BaseModel):
     """Name on each flag the unknowns that decide it alone (``detection.deciding``: one more evaluation, on the
     flagged familles' rows); off, a flag names every unknown its benefit reads."""
 
-    @field_validator("benefits")
+    contradicting_payments: tuple[str, ...] = ("rsa", "ppa")
+    """Benefits whose payment, where our rules deny it on every value of the unknowns (``paid_not_entitled``),
+    shows that our view of the famille's composition or resources is incomplete (e.g. a couple's prime
+    d'activité paid while the conjoint's row is missing): the famille's other flags are ``possible`` at most,
+    with a reason naming the payment."""
+
+    @field_validator("benefits", "contradicting_payments")
     @classmethod
     def _known(cls, v: tuple[str, ...]) -> tuple[str, ...]:
         unknown = [b for b in v if b not in _BENEFITS]
