@@ -274,3 +274,23 @@ def test_a_payment_our_data_do_not_explain_makes_the_familles_flags_possible():
     kept = detect(core, tables, config=FIRST.model_copy(update={"contradicting_payments": ()}))
     assert _flag(kept, "hidden")["grade"] == "certain"
     assert kept.summary["downgraded_by_unexplained_payment"]["rsa"] == 0
+
+
+def test_a_workspace_without_any_resource_row_is_detected():
+    """No agency sent a single resource (a territory of people without income, or extracts of payments and
+    memberships only): the unknowns given for every month read are spelled out on the core's months, not
+    refused for want of a monthly row; two persons alone without income are entitled to the RSA for certain."""
+    from nonrecours.detection import core_month
+
+    from .conftest import MONTH, Territory
+
+    t = Territory()
+    t.famille("alone")
+    t.famille("other")
+    tables = t.tables()
+    assert "resources" not in tables or tables["resources"].height == 0
+    core = core_month(tables, MONTH)
+    assert len(core.months_read) > 12 and core.months_read[-1] == MONTH
+    run = detect(core, tables)
+    rsa = run.flags.filter(pl.col("benefit") == "rsa")
+    assert rsa.height == 2 and set(rsa.get_column("grade")) == {"certain"}

@@ -64,6 +64,9 @@ class CoreMonth:
     clusters: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema={"person_id": pl.String(), "cluster_id": pl.String()}))
     """(person_id, cluster_id): people linked by any unit, the partition key (``core.clusters``)."""
+    months_read: tuple[dt.date, ...] = ()
+    """The months the rules read for ``month`` (its look-back and itself): where an unknown given for every month
+    is spelled out when no monthly row holds those months (a workspace with no resource row at all)."""
 
     def __repr__(self) -> str:  # never print data
         return (f"CoreMonth({self.month:%Y-%m}, {self.inputs!r}, unknowns={self.unknowns.height}, "

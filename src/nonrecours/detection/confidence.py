@@ -17,6 +17,7 @@ unknowns named on each flag let a caseworker check them.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import fields
 
 import polars as pl
@@ -81,7 +82,8 @@ def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
     frames = {f.name: getattr(core.inputs, f.name) for f in fields(core.inputs)}
     value = (pl.when(pl.col("input").is_in(list(UNFAVOURABLE_LOW))).then(pl.col("low")).otherwise(pl.col("high"))
              if end == "unfavourable" else pl.col(end))
-    long = dated_unknowns(unknowns, core.inputs).select("entity", "id", "month", "input", value.alias("value"))
+    long = dated_unknowns(unknowns, core.inputs, core.months_read).select(
+        "entity", "id", "month", "input", value.alias("value"))
     for (entity, monthly), part in long.group_by(
             pl.col("entity"), pl.col("month").is_not_null().alias("monthly")):
         name = _frame_name(str(entity), bool(monthly))
@@ -123,10 +125,11 @@ def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
     return Inputs(**frames)
 
 
-def dated_unknowns(unknowns: pl.DataFrame, inputs: Inputs) -> pl.DataFrame:
+def dated_unknowns(unknowns: pl.DataFrame, inputs: Inputs, months_read: tuple[dt.date, ...] = ()) -> pl.DataFrame:
     """``unknowns`` with each monthly input's unknown given once (month null: "every month read") spelled out for
     each month ``inputs`` holds for that entity: left on the static frame the engine would never read it, and a
-    part of the core (``detection.deciding``) keeps the months of the whole."""
+    part of the core (``detection.deciding``) keeps the months of the whole. An entity with no monthly row (no
+    agency sent a resource) takes ``months_read``, the core's months (``CoreMonth.months_read``)."""
     monthly_inputs = [n for n, v in default_registry().inputs.items() if v.monthly]
     every_month = pl.col("month").is_null() & pl.col("input").is_in(monthly_inputs)
     every = unknowns.filter(every_month)
@@ -135,10 +138,13 @@ def dated_unknowns(unknowns: pl.DataFrame, inputs: Inputs) -> pl.DataFrame:
     parts = [unknowns.filter(~every_month)]
     for (entity,), part in every.group_by("entity"):
         mframe = getattr(inputs, _frame_name(str(entity), True), None)
-        if mframe is None or mframe.is_empty():
-            raise SchemaError("unknowns of a monthly input without the core's monthly frame",
+        if mframe is not None and not mframe.is_empty():
+            months = mframe.select(pl.col("month").cast(unknowns.schema["month"])).unique()
+        elif months_read:
+            months = pl.DataFrame({"month": list(months_read)}, schema={"month": unknowns.schema["month"]})
+        else:
+            raise SchemaError("unknowns of a monthly input without the core's monthly frame nor its months",
                               table=f"{entity}_monthly")
-        months = mframe.select(pl.col("month").cast(unknowns.schema["month"])).unique()
         parts.append(part.drop("month").join(months, how="cross").select(unknowns.columns))
     return pl.concat(parts)
 

@@ -55,7 +55,7 @@ def _subset(core: CoreMonth, familles: pl.DataFrame) -> CoreMonth:
         entity = f.name.removesuffix("_monthly")
         key = "person_id" if entity == "individu" else ID[entity]
         frames[f.name] = None if frame is None else frame.join(ids[entity], on=key, how="semi")
-    u = dated_unknowns(core.unknowns, inp)  # the whole core's months: a part may hold no monthly row
+    u = dated_unknowns(core.unknowns, inp, core.months_read)  # the whole core's months: a part may hold no monthly row
     kept = [u.filter(pl.col("entity") == e).join(ids[e].rename({ids[e].columns[0]: "id"}), on="id", how="semi")
             for e in ids]
     return dataclasses.replace(core, inputs=Inputs(**frames), unknowns=pl.concat(kept) if kept else u)
