@@ -98,6 +98,17 @@ class Thresholds(_Strict):
     """Statistical cells under this many units are suppressed."""
 
 
+class DetectionOptions(_Strict):
+    """How detection names and grades its flags (``[detection]``); the thresholds are in ``[thresholds]``."""
+
+    decisive_unknowns: bool = True
+    """Name, for a flag short of certain, the unknowns that decide it alone (each moved alone on the flagged
+    familles' rows); off: every unknown its benefit reads (cheaper on a very large run, longer letters)."""
+    contradicting_payments: list[BenefitName] = Field(default_factory=lambda: ["rsa", "ppa"])
+    """Benefits whose payment, where our rules deny it whatever the unknowns, caps the famille's other flags at
+    ``possible`` (the agency's view of the famille is more complete than ours); ``[]``: never."""
+
+
 class AblationConfig(_Strict):
     """Answer 1 measured in the run (``[ablation]``): detection rerun without each agency's extract and with
     the CAF's alone, on the run's own workspace (``outputs.ablation``). Off by default: it reruns the core
@@ -141,6 +152,7 @@ class RunConfig(BaseSettings):
     audit_key: KeySource
     agencies: dict[AgencyName, AgencyInput] = Field(min_length=1)
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    detection: DetectionOptions = Field(default_factory=DetectionOptions)
     lead_agency: dict[BenefitName, AgencyName] = Field(default_factory=dict)
     """Overrides of the agency that contacts people for a benefit (default: the paying agency)."""
     ablation: AblationConfig = Field(default_factory=AblationConfig)

@@ -292,6 +292,11 @@ def _detection_config(ctx: RunContext) -> Any:
         update["benefits"] = by_asked(ctx.config.benefits)
     if "under_payment_share" in cls.model_fields:
         update["under_payment_share"] = th.under_payment
+    opts = ctx.config.detection
+    if "decisive_unknowns" in cls.model_fields:
+        update["decisive_unknowns"] = opts.decisive_unknowns
+    if "contradicting_payments" in cls.model_fields:
+        update["contradicting_payments"] = by_asked(opts.contradicting_payments)
     asked_of = {b.code: b.asked for b in CATALOGUE}
     for name in ("refusal_months", "closure_months"):
         if name in cls.model_fields:
