@@ -328,9 +328,17 @@ def _audit_loop(every_sum: pl.DataFrame, rel: pl.DataFrame, status: pl.DataFrame
     More suppression only loosens a reader's constraints (a published value becomes a free one), so a cell
     found protected stays protected: each round audits only the blocks holding a cell suppressed since.
     """
+    import logging
+
+    log = logging.getLogger(__name__)
     touched: pl.Series | None = None  # None: audit every block
+    rounds = 0
     while True:
         exposed, blocks = audit(every_sum, status, threshold, only=touched)
+        rounds += 1
+        # counts only: never a cell's area or value
+        log.info("secrecy audit round %d: %d blocks solved, %d cells exposed", rounds,
+                 len(set(blocks.values())), len(exposed))
         if not exposed:
             return status
         before = status.get_column("suppressed").is_not_null()
@@ -456,11 +464,15 @@ def _audit_block(a, rhs, value, need_hi, primary) -> list[int]:
         np.minimum(lo_seen, x, out=lo_seen)
 
     free = np.full(value.shape, np.inf)
-    # One solve pushes every unsettled cell up to what it needs at once; the cells it leaves short get their own.
+    # One solve pushes every unsettled cell up to what it needs at once, again while that settles some; the
+    # cells left short get their own solves.
     pending = todo & ~ok()
-    if pending.any():
-        cap = np.where(pending, need_hi, free)
-        see(solve(-pending.astype(float), cap))
+    while pending.any():
+        see(solve(-pending.astype(float), np.where(pending, need_hi, free)))
+        left = todo & ~ok()
+        if left.sum() == pending.sum():
+            break
+        pending = left
     for k in np.flatnonzero(todo & ~ok()):
         obj = np.zeros(value.shape)
         obj[k] = -1.0
