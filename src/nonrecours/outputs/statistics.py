@@ -338,7 +338,7 @@ def _audit_loop(every_sum: pl.DataFrame, rel: pl.DataFrame, status: pl.DataFrame
         rounds += 1
         # counts only: never a cell's area or value
         log.info("secrecy audit round %d: %d blocks solved, %d cells exposed", rounds,
-                 len(set(blocks.values())), len(exposed))
+                 blocks.get_column("_block").n_unique(), len(exposed))
         if not exposed:
             return status
         before = status.get_column("suppressed").is_not_null()
@@ -349,7 +349,7 @@ def _audit_loop(every_sum: pl.DataFrame, rel: pl.DataFrame, status: pl.DataFrame
 
 
 def _audit_picks(every_sum: pl.DataFrame, status: pl.DataFrame, exposed: list[int],
-                 blocks: dict[int, int]) -> pl.Series:
+                 block: pl.DataFrame) -> pl.Series:
     """For each exposed cell, the cheapest published cell of a sum through it (a detail cell before a total,
     smallest value first); when every sum through it is secret already, the cheapest published cell of a sum
     through any secret cell of its block."""
@@ -361,8 +361,6 @@ def _audit_picks(every_sum: pl.DataFrame, status: pl.DataFrame, exposed: list[in
     left = sorted(set(exposed) - set(direct.get_column("_exposed").to_list()))
     picks = direct.get_column("_cell")
     if left:
-        block = pl.DataFrame({"_cell": list(blocks), "_block": list(blocks.values())},
-                             schema={"_cell": pl.Int64, "_block": pl.Int64})
         wanted = block.filter(pl.col("_cell").is_in(left)).select("_block").unique()
         members = block.join(wanted, on="_block")
         rels = every_sum.join(members, on="_cell").select("rel", "_block").unique()
@@ -373,7 +371,7 @@ def _audit_picks(every_sum: pl.DataFrame, status: pl.DataFrame, exposed: list[in
 
 
 def audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
-          only: pl.Series | None = None) -> tuple[list[int], dict[int, int]]:
+          only: pl.Series | None = None) -> tuple[list[int], pl.DataFrame]:
     """Secret cells a reader's linear-programming solver narrows below the protection criterion.
 
     ``every_sum``: (rel, _cell, is_total), a sum being total = its parts; ``status``: _cell, _v (the true
@@ -382,7 +380,7 @@ def audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
     secret cell with units (and, with ``only``, one of those cells) are solved. Criterion (docs/outputs.md):
     a primary cell holding units must be able to reach ``threshold`` (upper bound >= threshold, so a reader
     cannot tell it is a small cell), any other secret cell holding units must not be pinned (upper - lower
-    >= 1). Returns the exposed cells and, for every secret cell of a solved block, its block.
+    >= 1). Returns the exposed cells and the block of every secret cell of a solved block (_cell, _block).
     """
     import numpy as np
     import scipy.sparse as sp
@@ -391,7 +389,7 @@ def audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
     secret_df = status.filter(pl.col("suppressed").is_not_null()).select("_cell", "_v", "suppressed")
     n = secret_df.height
     if n == 0:
-        return [], {}
+        return [], pl.DataFrame(schema={"_cell": pl.Int64, "_block": pl.Int64})
     secret_df = secret_df.with_columns(pl.int_range(pl.len()).alias("_j"))
     entries = every_sum.join(status.select("_cell", "_v"), on="_cell").join(
         secret_df.select("_cell", "_j"), on="_cell", how="left").with_columns(
@@ -424,7 +422,8 @@ def audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
     # what each cell must reach: a primary cell the threshold, any other one more unit
     need_hi = np.where(primary, float(threshold), value + 1.0)
     exposed: list[int] = []
-    blocks: dict[int, int] = {}
+    solved = np.isin(cell_block, np.fromiter(wanted, dtype=cell_block.dtype, count=len(wanted)))
+    blocks = pl.DataFrame({"_cell": cell_id[solved], "_block": cell_block[solved]}).cast(pl.Int64)
     by_block_cells = np.argsort(cell_block, kind="stable")
     cell_starts = np.searchsorted(cell_block[by_block_cells], np.arange(label.max() + 2))
     by_block_sums = np.argsort(sum_block, kind="stable")
@@ -432,8 +431,6 @@ def audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
     for b in sorted(wanted):
         cols = by_block_cells[cell_starts[b]:cell_starts[b + 1]]
         rows = by_block_sums[sum_starts[b]:sum_starts[b + 1]]
-        for j in cols:
-            blocks[int(cell_id[j])] = int(b)
         bad = _audit_block(a[rows][:, cols], rhs[rows], value[cols], need_hi[cols], primary[cols])
         exposed += [int(cell_id[cols[k]]) for k in bad]
     return sorted(exposed), blocks
