@@ -421,62 +421,85 @@ def audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
         wanted &= set(cell_block[touched].tolist())
     # what each cell must reach: a primary cell the threshold, any other one more unit
     need_hi = np.where(primary, float(threshold), value + 1.0)
-    exposed: list[int] = []
     solved = np.isin(cell_block, np.fromiter(wanted, dtype=cell_block.dtype, count=len(wanted)))
     blocks = pl.DataFrame({"_cell": cell_id[solved], "_block": cell_block[solved]}).cast(pl.Int64)
+    # Phase 1, every wanted block in one program (they share no sum, so one solve is each block's solve):
+    # push every unsettled cell up to what it needs at once, again while that settles some. Each feasible
+    # point is a certificate for every cell it moves far enough.
+    cols = np.flatnonzero(solved)
+    rows = np.flatnonzero(np.isin(sum_block, cell_block[cols]))
+    hi_seen, lo_seen = value.copy(), value.copy()  # the true values are a feasible point
+    _push(a[rows][:, cols], rhs[rows], value[cols], need_hi[cols], primary[cols], hi_seen, lo_seen, cols)
+    # Phase 2: each cell still short gets its own solves, within its block.
+    short = np.flatnonzero(solved & target & ~_settled(hi_seen, lo_seen, need_hi, primary))
+    exposed: list[int] = []
     by_block_cells = np.argsort(cell_block, kind="stable")
     cell_starts = np.searchsorted(cell_block[by_block_cells], np.arange(label.max() + 2))
     by_block_sums = np.argsort(sum_block, kind="stable")
     sum_starts = np.searchsorted(sum_block[by_block_sums], np.arange(label.max() + 2))
-    for b in sorted(wanted):
+    for b in np.unique(cell_block[short]):
         cols = by_block_cells[cell_starts[b]:cell_starts[b + 1]]
         rows = by_block_sums[sum_starts[b]:sum_starts[b + 1]]
-        bad = _audit_block(a[rows][:, cols], rhs[rows], value[cols], need_hi[cols], primary[cols])
+        bad = _audit_block(a[rows][:, cols], rhs[rows], value[cols], need_hi[cols], primary[cols],
+                           hi_seen[cols], lo_seen[cols])
         exposed += [int(cell_id[cols[k]]) for k in bad]
     return sorted(exposed), blocks
 
 
-def _audit_block(a, rhs, value, need_hi, primary) -> list[int]:
-    """Indices of the block's cells holding units that fail the criterion. Every feasible point a solve
-    returns is a certificate for every cell it moves far enough, so few cells need their own solves."""
+def _settled(hi_seen, lo_seen, need_hi, primary):
+    tol = 1e-7
+    return (hi_seen >= need_hi - tol) | (~primary & (hi_seen - lo_seen >= 1.0 - tol))
+
+
+def _solve(a, rhs, objective, cap):
     import numpy as np
     from scipy.optimize import linprog
 
-    tol = 1e-7
-    hi_seen, lo_seen = value.copy(), value.copy()  # the true values are a feasible point
+    res = linprog(objective, A_eq=a, b_eq=rhs, bounds=np.column_stack([np.zeros_like(cap), cap]), method="highs")
+    if res.status != 0:  # the true values are feasible and every objective is bounded: a solver failure
+        raise RuntimeError(f"secrecy audit: the solver failed ({res.message})")
+    return res.x
+
+
+def _push(a, rhs, value, need_hi, primary, hi_seen, lo_seen, at) -> None:
+    """Maximise the sum of the unsettled cells, each capped at what it needs, while that settles some; the
+    points found widen ``hi_seen``/``lo_seen`` (full-size arrays, this program's cells at ``at``)."""
+    import numpy as np
+
     todo = value > 0
+    pending = todo & ~_settled(hi_seen[at], lo_seen[at], need_hi, primary)
+    while pending.any():
+        x = _solve(a, rhs, -pending.astype(float), np.where(pending, need_hi, np.inf))
+        hi_seen[at] = np.maximum(hi_seen[at], x)
+        lo_seen[at] = np.minimum(lo_seen[at], x)
+        left = todo & ~_settled(hi_seen[at], lo_seen[at], need_hi, primary)
+        if left.sum() == pending.sum():
+            return
+        pending = left
 
-    def ok() -> np.ndarray:
-        return (hi_seen >= need_hi - tol) | (~primary & (hi_seen - lo_seen >= 1.0 - tol))
 
-    def solve(objective: np.ndarray, cap: np.ndarray) -> np.ndarray:
-        res = linprog(objective, A_eq=a, b_eq=rhs, bounds=np.column_stack([np.zeros_like(cap), cap]),
-                      method="highs")
-        if res.status != 0:  # the true values are feasible and every objective is bounded: a solver failure
-            raise RuntimeError(f"secrecy audit: the solver failed ({res.message})")
-        return res.x
+def _audit_block(a, rhs, value, need_hi, primary, hi_seen, lo_seen) -> list[int]:
+    """Indices of the block's cells holding units that fail the criterion, each short cell solved on its own
+    (upper bound, then lower bound for a secondary one); every point found also certifies the others."""
+    import numpy as np
+
+    hi_seen, lo_seen = hi_seen.copy(), lo_seen.copy()
+    todo = value > 0
+    free = np.full(value.shape, np.inf)
 
     def see(x: np.ndarray) -> None:
         np.maximum(hi_seen, x, out=hi_seen)
         np.minimum(lo_seen, x, out=lo_seen)
 
-    free = np.full(value.shape, np.inf)
-    # One solve pushes every unsettled cell up to what it needs at once, again while that settles some; the
-    # cells left short get their own solves.
-    pending = todo & ~ok()
-    while pending.any():
-        see(solve(-pending.astype(float), np.where(pending, need_hi, free)))
-        left = todo & ~ok()
-        if left.sum() == pending.sum():
-            break
-        pending = left
-    for k in np.flatnonzero(todo & ~ok()):
+    for k in np.flatnonzero(todo & ~_settled(hi_seen, lo_seen, need_hi, primary)):
+        if _settled(hi_seen[k], lo_seen[k], need_hi[k], primary[k]):
+            continue
         obj = np.zeros(value.shape)
         obj[k] = -1.0
         cap = free.copy()
         cap[k] = need_hi[k]
-        see(solve(obj, cap))
-        if not ok()[k] and not primary[k]:
+        see(_solve(a, rhs, obj, cap))
+        if not _settled(hi_seen[k], lo_seen[k], need_hi[k], primary[k]) and not primary[k]:
             obj[k] = 1.0
-            see(solve(obj, free))
-    return np.flatnonzero(todo & ~ok()).tolist()
+            see(_solve(a, rhs, obj, free))
+    return np.flatnonzero(todo & ~_settled(hi_seen, lo_seen, need_hi, primary)).tolist()
