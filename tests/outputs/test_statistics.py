@@ -172,13 +172,16 @@ def true_units(table: pl.DataFrame, units: pl.DataFrame, profiles: pl.DataFrame,
                                     maintain_order="left").get_column("units").to_list())
 
 
-def assert_lp_cannot_pin(table: pl.DataFrame, truth: list[int]) -> None:
+def assert_lp_cannot_pin(table: pl.DataFrame, truth: list[int], threshold: int | None = None) -> None:
     """No secret cell holding units is pinned to one value. An empty secret cell may be shown empty: that
-    says nothing about anyone (and publishing empty cells would instead tell that secret ones hold >= 1)."""
+    says nothing about anyone (and publishing empty cells would instead tell that secret ones hold >= 1).
+    With ``threshold``, the audit's criterion too: a cell under it may, for the solver, hold the threshold."""
     for cell, (lo, hi) in lp_attack(table).items():
-        assert lo <= truth[cell] <= hi
+        assert lo - 1e-6 <= truth[cell] <= hi + 1e-6
         if truth[cell] > 0:
-            assert hi - lo >= 1, f"cell {cell} ({truth[cell]} units) pinned to [{lo}, {hi}]"
+            assert hi - lo >= 1 - 1e-6, f"cell {cell} ({truth[cell]} units) pinned to [{lo}, {hi}]"
+        if threshold is not None and 0 < truth[cell] < threshold:
+            assert hi >= threshold - 1e-6, f"cell {cell} ({truth[cell]} units) shown under {threshold}: {hi}"
 
 
 def test_suppression_resists_differencing_and_linear_programming(cahors_counts):
@@ -187,7 +190,7 @@ def test_suppression_resists_differencing_and_linear_programming(cahors_counts):
     table = build_statistics(units, profiles, terr)
     for measure in ADDITIVE:
         assert difference_attack(table, measure) == set(), measure
-    assert_lp_cannot_pin(table, true_units(table, units, profiles, terr))
+    assert_lp_cannot_pin(table, true_units(table, units, profiles, terr), threshold=11)
 
 
 def test_attacker_recovers_cells_without_secondary_suppression(cahors_counts):
@@ -227,7 +230,46 @@ def test_no_secret_cell_recovered_on_random_hierarchies(data, threshold):
     assert published.height == 0 or published.get_column("units").min() >= threshold
     for measure in ("units", "non_take_up_high", "monthly_foregone_central"):
         assert difference_attack(table, measure) == set()
-    assert_lp_cannot_pin(table, true_units(table, units, profiles, terr))
+    assert_lp_cannot_pin(table, true_units(table, units, profiles, terr), threshold)
+
+
+# The example the pattern heuristic alone left exposed (hypothesis seed 184831919483170405848776961714861982624):
+# at threshold 5, the RSA cell « département 10, couple sans enfant » (72 units) lies in three published sums
+# (the département's household types, the type over the whole extract, the type over the département's EPCIs);
+# together, with the empty secret cells at their bound 0, they pin it.
+PINNED_COUNTS = [
+    ("10000", "couple avec enfants", 11), ("10000", "couple sans enfant", 31), ("10000", "personne seule", 12),
+    ("10000", "famille monoparentale", 1), ("10001", "couple avec enfants", 8), ("10001", "famille monoparentale", 12),
+    ("10100", "famille monoparentale", 8), ("10100", "couple avec enfants", 15), ("10100", "couple sans enfant", 21),
+    ("10100", "personne seule", 23), ("10200", "famille monoparentale", 12), ("10200", "couple sans enfant", 12),
+    ("10200", "couple avec enfants", 38), ("10200", "personne seule", 10), ("10201", "couple avec enfants", 5),
+    ("10201", "personne seule", 10), ("10201", "couple sans enfant", 8), ("10202", "famille monoparentale", 39),
+    ("11000", "personne seule", 6), ("11100", "personne seule", 7), ("11100", "couple sans enfant", 21),
+    ("11100", "famille monoparentale", 9), ("11101", "personne seule", 16), ("11101", "couple avec enfants", 20),
+    ("11101", "famille monoparentale", 22), ("11101", "couple sans enfant", 39)]
+PINNED_TERRITORY = [("10000", "EPCI 0-0", "10"), ("10001", "EPCI 0-0", "10"), ("10100", "EPCI 0-1", "10"),
+                    ("10200", "EPCI 0-2", "10"), ("10201", "EPCI 0-2", "10"), ("10202", "EPCI 0-2", "10"),
+                    ("11000", "EPCI 1-0", "11"), ("11100", "EPCI 1-1", "11"), ("11101", "EPCI 1-1", "11")]
+
+
+def test_audit_protects_the_cell_three_published_sums_pinned():
+    from nonrecours.outputs.statistics import _publish, suppress
+
+    counts = pl.DataFrame(PINNED_COUNTS, schema=["depcom", "household_type", "n"], orient="row")
+    terr = pl.DataFrame(PINNED_TERRITORY, schema=["depcom", "epci", "departement"], orient="row")
+    units, profiles = make_units(counts)
+    cells = cell_counts(units, profiles, terr)
+    cell = (pl.col("level") == "departement") & (pl.col("area") == "10") & (pl.col("household_type")
+                                                                            == "couple sans enfant")
+    # the heuristic alone: the cell is secret, yet a solver pins it to its 72 units
+    heuristic = _publish(suppress(cells, threshold=5, audit=False))
+    (k,) = heuristic.with_row_index("k").filter(cell).get_column("k").to_list()
+    assert heuristic.row(k, named=True)["secret"]
+    assert lp_attack(heuristic)[k] == (pytest.approx(72.0), pytest.approx(72.0))
+    # with the audit: nothing holding units is pinned, and every primary cell may hold the threshold
+    table = build_statistics(units, profiles, terr, config=StatisticsConfig(threshold=5))
+    truth = true_units(table, units, profiles, terr)
+    assert_lp_cannot_pin(table, truth, threshold=5)
 
 
 def _suppress_every_sum(cells: pl.DataFrame, threshold: int) -> pl.DataFrame:
@@ -260,8 +302,9 @@ def _suppress_every_sum(cells: pl.DataFrame, threshold: int) -> pl.DataFrame:
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hierarchies(), st.integers(3, 15))
 def test_sums_secret_from_the_start_left_out_change_no_cell(data, threshold):
-    """``suppress`` skips the sums whose cells are all secret before it starts (most of them for an extract
-    spanning France): the same cells come out secret as when every sum is examined at each round."""
+    """``suppress``'s pattern heuristic skips the sums whose cells are all secret before it starts (most of them
+    for an extract spanning France): the same cells come out secret as when every sum is examined at each
+    round. The audit after it only adds secret cells (it never publishes one the heuristic hid)."""
     from nonrecours.outputs.statistics import suppress
 
     counts, terr = data
@@ -269,7 +312,13 @@ def test_sums_secret_from_the_start_left_out_change_no_cell(data, threshold):
     if units.height == 0:
         return
     cells = cell_counts(units, profiles, terr)
-    assert suppress(cells, threshold=threshold).equals(_suppress_every_sum(cells, threshold))
+    reference = _suppress_every_sum(cells, threshold)
+    assert suppress(cells, threshold=threshold, audit=False).equals(reference)
+    audited = suppress(cells, threshold=threshold)
+    assert audited.select(KEYS).equals(reference.select(KEYS))
+    was, now = reference.get_column("suppressed"), audited.get_column("suppressed")
+    assert not (was.is_not_null() & now.is_null()).any()
+    assert (now.is_not_null() & was.is_null()).sum() == (now == "secondary").sum() - (was == "secondary").sum()
 
 
 def test_unit_profiles_from_canonical_tables():

@@ -18,7 +18,13 @@ published sum (a row: the household types of an area and their total; a column: 
 one household type, and the area) holds exactly one secret cell, or exactly one secret cell holding units
 among empty secret ones (a solver knows counts are at least 0 and would pin it against them), the smallest
 other cell of that sum is suppressed too (secondary), a detail cell before a total; repeated until no sum is
-exposed. Only ``secret`` is published, not primary/secondary (that would tell below or above the threshold).
+exposed. That heuristic misses combinations of sums, so the pattern is then audited as a reader's solver would
+attack it (``audit``): the feasible interval of each secret cell under every published sum and counts >= 0,
+by linear programming (HiGHS), block by independent block. A primary cell holding units must be able to reach
+the threshold (a reader cannot tell it is a small cell), any other secret cell holding units must not be pinned
+(interval at least one unit wide); each cell failing gets one more suppression, the cheapest published cell of
+a sum through it, and the audit runs again until none fails (docs/outputs.md).
+Only ``secret`` is published, not primary/secondary (that would tell below or above the threshold).
 Every measure shares the pattern, so what protects the unit counts protects the others, except that a
 published 0 (no non-take-up in a row) tells the secret cells of that row hold 0 too. Tests attack the tables
 by iterated differencing on every measure and with a linear-programming solver on the unit counts.
@@ -268,21 +274,30 @@ def _relations(cells: pl.DataFrame, levels: tuple[str, ...]) -> pl.DataFrame:
 
 
 def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...] = LEVELS,
-             value: str = "units") -> pl.DataFrame:
+             value: str = "units", audit: bool = True) -> pl.DataFrame:
     """Add ``suppressed`` (null, ``primary`` or ``secondary``) to hierarchical cells.
 
     ``cells``: benefit, level, area, parent_area, household_type (with ``ensemble`` rows) and ``value``.
+    ``audit=False`` stops after the pattern heuristic (the audit's starting point, kept apart for its tests).
     """
     cells = cells.with_columns(pl.int_range(pl.len()).alias("_cell"))
     status = cells.select("_cell", pl.col(value).alias("_v"),
                           pl.when(pl.col(value) < threshold).then(pl.lit("primary")).alias("suppressed"))
+    every_sum = _relations(cells, levels)
     # A sum whose cells are all secret from the start is never exposed (suppression only hides more cells):
     # left out, since the empty communes of an extract spanning France make most of the sums (at 100,000
     # persons, 2.35 million cells almost all secret), and each round of the loop joins every sum kept.
-    rel = _relations(cells, levels)
-    open_sums = (rel.join(status.filter(pl.col("suppressed").is_null()).select("_cell"), on="_cell", how="semi")
-                 .select("rel").unique())
-    rel = rel.join(open_sums, on="rel", how="semi")
+    open_sums = (every_sum.join(status.filter(pl.col("suppressed").is_null()).select("_cell"), on="_cell",
+                                how="semi").select("rel").unique())
+    rel = every_sum.join(open_sums, on="rel", how="semi")
+    status = _single_sum_heuristic(rel, status)
+    if audit:
+        status = _audit_loop(every_sum, rel, status, threshold)
+    return cells.join(status.select("_cell", "suppressed"), on="_cell").drop("_cell")
+
+
+def _single_sum_heuristic(rel: pl.DataFrame, status: pl.DataFrame) -> pl.DataFrame:
+    """Suppress the cheapest other cell of every sum exposed on its own, until none is."""
     while True:
         joined = rel.join(status, on="_cell")
         hidden = pl.col("suppressed").is_not_null()
@@ -293,12 +308,198 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
                         hidden.not_().sum().alias("_open"))
                    .filter(((pl.col("_n") == 1) | (pl.col("_nz") == 1)) & (pl.col("_open") > 0)).select("rel"))
         if exposed.height == 0:
-            break
+            return status
         # In each exposed sum, the cheapest other cell: detail cells before the total, smallest value first.
         picks = (joined.join(exposed, on="rel").filter(pl.col("suppressed").is_null())
                  .sort("rel", "is_total", "_v", "_cell").group_by("rel").agg(pl.col("_cell").first())
                  .select("_cell").unique())
-        status = status.with_columns(
-            pl.when(pl.col("_cell").is_in(picks.get_column("_cell").implode()) & pl.col("suppressed").is_null())
-            .then(pl.lit("secondary")).otherwise(pl.col("suppressed")).alias("suppressed"))
-    return cells.join(status.select("_cell", "suppressed"), on="_cell").drop("_cell")
+        status = _mark_secondary(status, picks.get_column("_cell"))
+
+
+def _mark_secondary(status: pl.DataFrame, picks: pl.Series) -> pl.DataFrame:
+    return status.with_columns(
+        pl.when(pl.col("_cell").is_in(picks.implode()) & pl.col("suppressed").is_null())
+        .then(pl.lit("secondary")).otherwise(pl.col("suppressed")).alias("suppressed"))
+
+
+def _audit_loop(every_sum: pl.DataFrame, rel: pl.DataFrame, status: pl.DataFrame, threshold: int) -> pl.DataFrame:
+    """Audit the pattern as a reader's solver would, suppress one more cell per exposed cell, until none is.
+
+    More suppression only loosens a reader's constraints (a published value becomes a free one), so a cell
+    found protected stays protected: each round audits only the blocks holding a cell suppressed since.
+    """
+    import logging
+
+    log = logging.getLogger(__name__)
+    touched: pl.Series | None = None  # None: audit every block
+    rounds = 0
+    while True:
+        exposed, blocks = audit(every_sum, status, threshold, only=touched)
+        rounds += 1
+        # counts only: never a cell's area or value
+        log.info("secrecy audit round %d: %d blocks solved, %d cells exposed", rounds,
+                 blocks.get_column("_block").n_unique(), len(exposed))
+        if not exposed:
+            return status
+        before = status.get_column("suppressed").is_not_null()
+        status = _mark_secondary(status, _audit_picks(every_sum, status, exposed, blocks))
+        status = _single_sum_heuristic(rel, status)
+        now = status.get_column("suppressed").is_not_null()
+        touched = status.filter(now & ~before).get_column("_cell")
+
+
+def _audit_picks(every_sum: pl.DataFrame, status: pl.DataFrame, exposed: list[int],
+                 block: pl.DataFrame) -> pl.Series:
+    """For each exposed cell, the cheapest published cell of a sum through it (a detail cell before a total,
+    smallest value first); when every sum through it is secret already, the cheapest published cell of a sum
+    through any secret cell of its block."""
+    joined = every_sum.join(status, on="_cell")
+    open_ = joined.filter(pl.col("suppressed").is_null())
+    through = every_sum.filter(pl.col("_cell").is_in(exposed)).select("rel", pl.col("_cell").alias("_exposed"))
+    direct = (open_.join(through, on="rel").sort("_exposed", "is_total", "_v", "_cell")
+              .group_by("_exposed").agg(pl.col("_cell").first()))
+    left = sorted(set(exposed) - set(direct.get_column("_exposed").to_list()))
+    picks = direct.get_column("_cell")
+    if left:
+        wanted = block.filter(pl.col("_cell").is_in(left)).select("_block").unique()
+        members = block.join(wanted, on="_block")
+        rels = every_sum.join(members, on="_cell").select("rel", "_block").unique()
+        far = (open_.join(rels, on="rel").sort("_block", "is_total", "_v", "_cell")
+               .group_by("_block").agg(pl.col("_cell").first()).get_column("_cell"))
+        picks = pl.concat([picks, far.cast(picks.dtype)])
+    return picks.unique()
+
+
+def audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
+          only: pl.Series | None = None) -> tuple[list[int], pl.DataFrame]:
+    """Secret cells a reader's linear-programming solver narrows below the protection criterion.
+
+    ``every_sum``: (rel, _cell, is_total), a sum being total = its parts; ``status``: _cell, _v (the true
+    value), suppressed. Unknowns: the secret cells, each >= 0; every published value is a constant. The
+    unknowns split into independent blocks (connected through the sums they share); only blocks holding a
+    secret cell with units (and, with ``only``, one of those cells) are solved. Criterion (docs/outputs.md):
+    a primary cell holding units must be able to reach ``threshold`` (upper bound >= threshold, so a reader
+    cannot tell it is a small cell), any other secret cell holding units must not be pinned (upper - lower
+    >= 1). Returns the exposed cells and the block of every secret cell of a solved block (_cell, _block).
+    """
+    import numpy as np
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    secret_df = status.filter(pl.col("suppressed").is_not_null()).select("_cell", "_v", "suppressed")
+    n = secret_df.height
+    if n == 0:
+        return [], pl.DataFrame(schema={"_cell": pl.Int64, "_block": pl.Int64})
+    secret_df = secret_df.with_columns(pl.int_range(pl.len()).alias("_j"))
+    entries = every_sum.join(status.select("_cell", "_v"), on="_cell").join(
+        secret_df.select("_cell", "_j"), on="_cell", how="left").with_columns(
+        pl.when(pl.col("is_total")).then(1.0).otherwise(-1.0).alias("_coef"))
+    # sums holding a secret cell: total - parts = 0, published values moved to the right-hand side
+    live = entries.filter(pl.col("_j").is_not_null()).select("rel").unique().with_columns(
+        pl.int_range(pl.len()).alias("_r"))
+    entries = entries.join(live, on="rel")
+    rhs_df = (entries.filter(pl.col("_j").is_null()).group_by("_r")
+              .agg((-(pl.col("_coef") * pl.col("_v"))).sum().alias("_b")))
+    m = live.height
+    rhs = np.zeros(m)
+    rhs[rhs_df.get_column("_r").to_numpy()] = rhs_df.get_column("_b").to_numpy()
+    var = entries.filter(pl.col("_j").is_not_null())
+    a = sp.csr_matrix((var.get_column("_coef").to_numpy(), (var.get_column("_r").to_numpy(),
+                                                            var.get_column("_j").to_numpy())), shape=(m, n))
+    # blocks: secret cells and sums as one bipartite graph
+    graph = sp.bmat([[None, a.T.tocsr()], [a, None]]).tocsr()
+    graph.data = np.ones_like(graph.data)
+    _, label = connected_components(graph, directed=False)
+    cell_block, sum_block = label[:n], label[n:]
+    value = secret_df.get_column("_v").to_numpy().astype(float)
+    primary = secret_df.get_column("suppressed").to_numpy() == "primary"
+    cell_id = secret_df.get_column("_cell").to_numpy()
+    target = value > 0
+    wanted = set(cell_block[target].tolist())
+    if only is not None:
+        touched = np.isin(cell_id, only.to_numpy())
+        wanted &= set(cell_block[touched].tolist())
+    # what each cell must reach: a primary cell the threshold, any other one more unit
+    need_hi = np.where(primary, float(threshold), value + 1.0)
+    solved = np.isin(cell_block, np.fromiter(wanted, dtype=cell_block.dtype, count=len(wanted)))
+    blocks = pl.DataFrame({"_cell": cell_id[solved], "_block": cell_block[solved]}).cast(pl.Int64)
+    # Phase 1, every wanted block in one program (they share no sum, so one solve is each block's solve):
+    # push every unsettled cell up to what it needs at once, again while that settles some. Each feasible
+    # point is a certificate for every cell it moves far enough.
+    cols = np.flatnonzero(solved)
+    rows = np.flatnonzero(np.isin(sum_block, cell_block[cols]))
+    hi_seen, lo_seen = value.copy(), value.copy()  # the true values are a feasible point
+    _push(a[rows][:, cols], rhs[rows], value[cols], need_hi[cols], primary[cols], hi_seen, lo_seen, cols)
+    # Phase 2: each cell still short gets its own solves, within its block.
+    short = np.flatnonzero(solved & target & ~_settled(hi_seen, lo_seen, need_hi, primary))
+    exposed: list[int] = []
+    by_block_cells = np.argsort(cell_block, kind="stable")
+    cell_starts = np.searchsorted(cell_block[by_block_cells], np.arange(label.max() + 2))
+    by_block_sums = np.argsort(sum_block, kind="stable")
+    sum_starts = np.searchsorted(sum_block[by_block_sums], np.arange(label.max() + 2))
+    for b in np.unique(cell_block[short]):
+        cols = by_block_cells[cell_starts[b]:cell_starts[b + 1]]
+        rows = by_block_sums[sum_starts[b]:sum_starts[b + 1]]
+        bad = _audit_block(a[rows][:, cols], rhs[rows], value[cols], need_hi[cols], primary[cols],
+                           hi_seen[cols], lo_seen[cols])
+        exposed += [int(cell_id[cols[k]]) for k in bad]
+    return sorted(exposed), blocks
+
+
+def _settled(hi_seen, lo_seen, need_hi, primary):
+    tol = 1e-7
+    return (hi_seen >= need_hi - tol) | (~primary & (hi_seen - lo_seen >= 1.0 - tol))
+
+
+def _solve(a, rhs, objective, cap):
+    import numpy as np
+    from scipy.optimize import linprog
+
+    res = linprog(objective, A_eq=a, b_eq=rhs, bounds=np.column_stack([np.zeros_like(cap), cap]), method="highs")
+    if res.status != 0:  # the true values are feasible and every objective is bounded: a solver failure
+        raise RuntimeError(f"secrecy audit: the solver failed ({res.message})")
+    return res.x
+
+
+def _push(a, rhs, value, need_hi, primary, hi_seen, lo_seen, at) -> None:
+    """Maximise the sum of the unsettled cells, each capped at what it needs, while that settles some; the
+    points found widen ``hi_seen``/``lo_seen`` (full-size arrays, this program's cells at ``at``)."""
+    import numpy as np
+
+    todo = value > 0
+    pending = todo & ~_settled(hi_seen[at], lo_seen[at], need_hi, primary)
+    while pending.any():
+        x = _solve(a, rhs, -pending.astype(float), np.where(pending, need_hi, np.inf))
+        hi_seen[at] = np.maximum(hi_seen[at], x)
+        lo_seen[at] = np.minimum(lo_seen[at], x)
+        left = todo & ~_settled(hi_seen[at], lo_seen[at], need_hi, primary)
+        if left.sum() == pending.sum():
+            return
+        pending = left
+
+
+def _audit_block(a, rhs, value, need_hi, primary, hi_seen, lo_seen) -> list[int]:
+    """Indices of the block's cells holding units that fail the criterion, each short cell solved on its own
+    (upper bound, then lower bound for a secondary one); every point found also certifies the others."""
+    import numpy as np
+
+    hi_seen, lo_seen = hi_seen.copy(), lo_seen.copy()
+    todo = value > 0
+    free = np.full(value.shape, np.inf)
+
+    def see(x: np.ndarray) -> None:
+        np.maximum(hi_seen, x, out=hi_seen)
+        np.minimum(lo_seen, x, out=lo_seen)
+
+    for k in np.flatnonzero(todo & ~_settled(hi_seen, lo_seen, need_hi, primary)):
+        if _settled(hi_seen[k], lo_seen[k], need_hi[k], primary[k]):
+            continue
+        obj = np.zeros(value.shape)
+        obj[k] = -1.0
+        cap = free.copy()
+        cap[k] = need_hi[k]
+        see(_solve(a, rhs, obj, cap))
+        if not _settled(hi_seen[k], lo_seen[k], need_hi[k], primary[k]) and not primary[k]:
+            obj[k] = 1.0
+            see(_solve(a, rhs, obj, free))
+    return np.flatnonzero(todo & ~_settled(hi_seen, lo_seen, need_hi, primary)).tolist()
