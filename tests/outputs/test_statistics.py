@@ -272,6 +272,27 @@ def test_audit_protects_the_cell_three_published_sums_pinned():
     assert_lp_cannot_pin(table, truth, threshold=5)
 
 
+def test_an_audit_beyond_its_cell_solves_hides_more_never_less(monkeypatch):
+    """Past ``CELL_SOLVES`` short cells, the audit takes every cell its pushing solves leave short as exposed
+    (bounded time on a France-wide table): the pattern hides every cell the exact audit hides, and the attack
+    still pins nothing."""
+    from nonrecours.outputs import statistics
+
+    counts = pl.DataFrame(PINNED_COUNTS, schema=["depcom", "household_type", "n"], orient="row")
+    terr = pl.DataFrame(PINNED_TERRITORY, schema=["depcom", "epci", "departement"], orient="row")
+    units, profiles = make_units(counts)
+    cells = cell_counts(units, profiles, terr)
+    exact = statistics.suppress(cells, threshold=5)
+    monkeypatch.setattr(statistics, "CELL_SOLVES", 0)
+    bounded = statistics.suppress(cells, threshold=5)
+    hidden = pl.col("suppressed").is_not_null()
+    assert bounded.filter(hidden).height >= exact.filter(hidden).height
+    assert exact.with_row_index("k").filter(hidden).join(
+        bounded.with_row_index("k").filter(hidden), on="k", how="anti").is_empty()
+    table = build_statistics(units, profiles, terr, config=StatisticsConfig(threshold=5))
+    assert_lp_cannot_pin(table, true_units(table, units, profiles, terr), threshold=5)
+
+
 def _suppress_every_sum(cells: pl.DataFrame, threshold: int) -> pl.DataFrame:
     """The secondary suppression as first written: every published sum joined at each round, those whose cells
     are all secret from the start included (``suppress`` leaves them out)."""
