@@ -115,7 +115,11 @@ def test_a_part_without_old_payments_is_judged_on_the_whole_populations_history(
     pass does, instead of saying it cannot."""
     part = _territory(payments_from=dt.date(2025, 10, 1)).tables()
     whole = _territory().tables()
-    run = detect(core_month(part, MONTH), part, config=ARS, history=whole)
+    from nonrecours.detection.detect import history_coverage
+
+    history = history_coverage(whole, MONTH, ARS.benefits)
+    assert history == {AUGUST_2025: True}
+    run = detect(core_month(part, MONTH), part, config=ARS, history=history)
     assert run.summary["yearly"]["ars"]["judged"]
     u = _unit(run, "last_year")
     assert (u["status"], u["grade"]) == ("non_take_up", "certain")

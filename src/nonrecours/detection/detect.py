@@ -187,6 +187,22 @@ def _history_covers(tables: dict[str, Any], due: dt.date, benefits: tuple[str, .
     return first is not None and first <= due
 
 
+def _earlier_dues(benefits: tuple[str, ...], month: dt.date) -> dict[dt.date, tuple[str, ...]]:
+    """The yearly benefits judged at an earlier month than ``month`` (their payment due), by that month."""
+    dues: dict[dt.date, list[str]] = {}
+    for b in benefits:
+        row = catalogue_row(b)
+        if row.yearly and row.due_month(month) != month:
+            dues.setdefault(row.due_month(month), []).append(b)
+    return {d: tuple(bs) for d, bs in sorted(dues.items())}
+
+
+def history_coverage(tables: dict[str, Any], month: dt.date, benefits: tuple[str, ...]) -> dict[dt.date, bool]:
+    """For each earlier month a yearly benefit of ``benefits`` is judged at, whether the payments of ``tables``
+    reach back to it (``_history_covers``): read once on the whole population for a partitioned run."""
+    return {due: _history_covers(tables, due, bs) for due, bs in _earlier_dues(benefits, month).items()}
+
+
 def _famille_now(earlier: pl.DataFrame, individu: pl.DataFrame) -> pl.DataFrame:
     """famille_id (of the earlier month) → famille_now: the famille its demandeur (else its conjoint) belongs
     to in the evaluated month, where the outreach finds them."""
@@ -201,7 +217,7 @@ def _famille_now(earlier: pl.DataFrame, individu: pl.DataFrame) -> pl.DataFrame:
 def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, paid: pl.DataFrame,
                     individu: pl.DataFrame, config: DetectionConfig, backend: str,
                     engine_config: dict[str, Any] | None, due_facts: dict[dt.date, Any] | None,
-                    history: dict[str, Any] | None = None) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
+                    history: dict[dt.date, bool] | None = None) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
     """A yearly benefit judged on the payment already due, at its month (``Benefit.due_month``): in June 2026,
     the ARS due in August 2025, with the ages, composition and resources of August 2025 (the month's own core,
     built from the same tables), against what was paid since. The ARS the evaluated month's rules give is the
@@ -215,7 +231,6 @@ def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, 
     from nonrecours.core import build_month
 
     month = core.month
-    by_due: dict[dt.date, list[str]] = {}
     info: dict[str, Any] = {}
     for b in config.benefits:
         row = catalogue_row(b)
@@ -225,13 +240,10 @@ def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, 
         coming = est.filter((pl.col("benefit") == b) & pl.col("entitled_central")).height
         info[b] = {"due_month": f"{due:%Y-%m}", "due": row.due_name(due), "judged": True,
                    "not_yet_due": coming if due != month else 0, "not_in_month": 0}
-        if due != month:
-            by_due.setdefault(due, []).append(b)
-    for due, codes in sorted(by_due.items()):
-        bs = tuple(codes)
+    for due, bs in _earlier_dues(config.benefits, month).items():
         est = est.filter(~pl.col("benefit").is_in(bs))
         paid = paid.filter(~pl.col("benefit").is_in(bs))
-        if not _history_covers(history if history is not None else tables, due, bs):
+        if not (history[due] if history is not None else _history_covers(tables, due, bs)):
             for b in bs:
                 info[b]["judged"] = False
                 info[b]["reason"] = (f"payments held start after {due:%Y-%m}: the payment due then cannot be "
@@ -358,14 +370,14 @@ def _disability_evidence(core: CoreMonth, individu: pl.DataFrame) -> pl.DataFram
 def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
            config: DetectionConfig | None = None, results: dict[str, Result] | None = None,
            engine_config: dict[str, Any] | None = None, paid_known: dict[str, bool] | None = None,
-           due_facts: dict[dt.date, Any] | None = None, history: dict[str, Any] | None = None) -> Detection:
+           due_facts: dict[dt.date, Any] | None = None, history: dict[dt.date, bool] | None = None) -> Detection:
     """Units, flags and summary for ``core.month`` (see the module docstring). ``results``: the engine's result
     of each variant, when already evaluated (``detect_many``). ``engine_config``: settings of the SQL backend
     (run.toml's ``memory_limit`` and ``spill_dir`` for DuckDB), passed to every evaluation. ``paid_known``:
     ``payments_known`` of the whole population when ``tables`` hold one partition of it; ``due_facts``: the
     population's facts (``core.population_facts``) of each earlier month a yearly benefit is judged at, likewise;
-    ``history``: the whole population's tables, whose payments tell whether the history held reaches back to
-    that month (a part holding no payment that old would otherwise leave the benefit unjudged in that part only).
+    ``history``: ``history_coverage`` of the whole population, whether the payments held reach back to each such
+    month (a part holding no payment that old would otherwise leave the benefit unjudged in that part only).
 
     A yearly benefit is judged on the payment already due (``Benefit.due_month``), at that month: see
     ``_judged_earlier``."""
@@ -692,8 +704,8 @@ def _run_partitioned(partitions: Partitions, month: dt.date, out: Path, *, backe
     config = config or DetectionConfig()
     facts = population_facts(partitions.source, month)
     paid_known = payments_known(partitions.source, config.benefits)
-    due_facts = {d: population_facts(partitions.source, d)
-                 for d in {catalogue_row(b).due_month(month) for b in config.benefits} if d != month}
+    due_facts = {d: population_facts(partitions.source, d) for d in _earlier_dues(config.benefits, month)}
+    history = history_coverage(partitions.source, month, config.benefits)
     parts = partitions.path.parent / f"detection-{month:%Y-%m}"
     summaries = []
     sizes = partitions.sizes()
@@ -701,7 +713,7 @@ def _run_partitioned(partitions: Partitions, month: dt.date, out: Path, *, backe
         tables = partitions.tables(k)
         core = build_month(tables, month, facts=facts)
         run = detect(core, tables, backend=backend, config=config, engine_config=engine_config,
-                     paid_known=paid_known, due_facts=due_facts, history=partitions.source)
+                     paid_known=paid_known, due_facts=due_facts, history=history)
         for name, frame in _outputs(run, core).items():
             (parts / name).mkdir(parents=True, exist_ok=True)
             frame.write_parquet(parts / name / f"{k:05d}.parquet")

@@ -329,8 +329,6 @@ def _audit_loop(every_sum: pl.DataFrame, rel: pl.DataFrame, status: pl.DataFrame
     More suppression only loosens a reader's constraints (a published value becomes a free one), so a cell
     found protected stays protected: each round audits only the blocks holding a cell suppressed since.
     """
-    import logging
-
     log = logging.getLogger(__name__)
     touched: pl.Series | None = None  # None: audit every block
     rounds = 0
