@@ -22,11 +22,13 @@ from nonrecours.core.month import CoreMonth
 from nonrecours.core.partition import Partitions
 from nonrecours.detection.confidence import (
     ALL_VARIANTS,
+    COMPOSITION_UNKNOWN,
     UNINFORMED_VARIANTS,
     VARIANTS,
     composition_unknown,
     grade_expr,
     with_unknowns_at,
+    young_dependant_caps,
 )
 from nonrecours.detection.deciding import decisive_unknowns
 from nonrecours.detection.exclusions import EXCLUSIONS, exclusions
@@ -293,7 +295,14 @@ def _deciding(core: CoreMonth, individu: pl.DataFrame, benefits: tuple[str, ...]
     reads = pl.DataFrame(list(dict.fromkeys((b, i) for b in benefits for r in catalogue_row(b).rules
                                             for vs in required_inputs(r).values() for i in vs)),
                          schema={"benefit": pl.String, "input": pl.String}, orient="row")
-    return (found.join(reads, on="input", how="inner")
+    # a composition unknown caps every benefit (a young dependant's, those that can count them) whether or not
+    # its rules read the input: it is named on each
+    comp = composition_unknown(core).filter(~pl.col("young_dependant"))
+    named = pl.concat([
+        comp.join(pl.DataFrame({"benefit": list(benefits)}, schema={"benefit": pl.String}), how="cross")
+        .select("famille_id", "benefit"), young_dependant_caps(core, benefits)]).with_columns(
+        pl.lit(COMPOSITION_UNKNOWN).alias("input"))
+    return (pl.concat([found.join(reads, on="input", how="inner").select("famille_id", "benefit", "input"), named])
             .group_by("famille_id", "benefit").agg(pl.col("input").unique().sort().alias("deciding_unknowns"))
             .cast(schema))  # type: ignore[arg-type]
 
@@ -410,12 +419,15 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # a partner the extracts may not show decides every benefit: possible at most; probable at most when the
     # DGFiP's dwelling shows nobody who could be the partner (an informed estimate)
     couple = composition_unknown(core)
-    guessed = couple.filter(~pl.col("informed")).get_column("famille_id").implode()
+    guessed = couple.filter(~pl.col("informed") & ~pl.col("young_dependant")).get_column("famille_id").implode()
     estimated = couple.filter(pl.col("informed")).get_column("famille_id").implode()
-    units = units.with_columns(
+    # a young adult dependant the famille may be missing: possible for the benefits that can count them
+    young = young_dependant_caps(core, config.benefits).with_columns(pl.lit(True).alias("_young"))
+    units = units.join(young, on=["famille_id", "benefit"], how="left").with_columns(
         pl.when(pl.col("grade").is_not_null() & pl.col("famille_id").is_in(guessed)).then(pl.lit("possible"))
+        .when(pl.col("grade").is_not_null() & pl.col("_young").fill_null(False)).then(pl.lit("possible"))
         .when((pl.col("grade") == "certain") & pl.col("famille_id").is_in(estimated)).then(pl.lit("probable"))
-        .otherwise(pl.col("grade")).alias("grade"))
+        .otherwise(pl.col("grade")).alias("grade")).drop("_young")
     if paid_known is None:
         paid_known = payments_known(tables, config.benefits)
     units = _cap_grades(units, core, individu, config.benefits, paid_known)

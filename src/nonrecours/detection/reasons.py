@@ -34,7 +34,7 @@ FACT_FR = {"age": "âge", "nationality_group": "nationalité", "residence_permit
            "residence_condition_exempt": "dispense de durée de titre de séjour",
            "ofpra_protection": "protection de l'OFPRA", "student": "études", "pregnant": "grossesse",
            "disability_rate": "taux d'incapacité", "rsdae": "RSDAE", "unfit_for_work": "inaptitude au travail",
-           "couple_kind": "situation de couple", "hosted_free_of_charge": "hébergement gratuit",
+           "couple_kind": "composition du foyer", "hosted_free_of_charge": "hébergement gratuit",
            "revenu_activite_imposable_n2": "revenus d'activité imposables N-2",
            "pensions_imposables_n2": "pensions imposables N-2", "aah_versee": "AAH versée"}
 """Short French name of a fact in a reason line, where the registry's label is a definition too long for a
