@@ -33,7 +33,7 @@ from nonrecours.detection.confidence import (
 from nonrecours.detection.deciding import decisive_unknowns
 from nonrecours.detection.exclusions import EXCLUSIONS, exclusions
 from nonrecours.detection.reasons import fact_sources, reasons
-from nonrecours.detection.receipts import paid_by_famille, payer_unknown, payments_known
+from nonrecours.detection.receipts import paid_by_famille, payer_unknown, payers_by_famille, payments_known
 from nonrecours.detection.schema import FLAGS_SCHEMA, GRADES, STATUSES, UNITS_SCHEMA
 from nonrecours.detection.targets import (
     AMOUNT_BENEFITS,
@@ -459,14 +459,22 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     units = units.with_columns(status.alias("status"))
     # a payment our rules cannot justify on any value of the unknowns shows an incomplete view of the famille
     # (a partner's or a resource's row missing): its other flags rest on contradicted data, possible at most
-    contra = (units.filter((pl.col("status") == "paid_not_entitled")
-                           & pl.col("benefit").is_in(list(config.contradicting_payments)))
-              .group_by("famille_id").agg(pl.col("benefit").sort().alias("contradicted")))
+    contra_rows = units.filter((pl.col("status") == "paid_not_entitled")
+                               & pl.col("benefit").is_in(list(config.contradicting_payments)))
+    # who pays it, for the reason line (a famille the core built has no payer of its own: its member's is named)
+    payers = payers_by_famille(tables.get("benefits_paid"), individu, month, tuple(config.contradicting_payments),
+                               grace=config.grace_months).join(contra_rows.select("famille_id", "benefit"),
+                                                               on=["famille_id", "benefit"], how="semi")
+    contra = (contra_rows.group_by("famille_id").agg(pl.col("benefit").sort().alias("contradicted"))
+              .join(payers.explode("payers").group_by("famille_id")
+                    .agg(pl.col("payers").drop_nulls().unique().sort().alias("contradicted_payers")),
+                    on="famille_id", how="left"))
     downgraded = (pl.col("contradicted").is_not_null() & pl.col("grade").is_in(["certain", "probable"])
                   & pl.col("status").is_in(["non_take_up", "under_payment"]))
     units = units.join(contra, on="famille_id", how="left")
     units = (units.with_columns(pl.when(downgraded).then(pl.lit("possible")).otherwise(pl.col("grade")).alias("grade"),
-                                pl.when(downgraded).then(pl.col("contradicted")).alias("contradicted"))
+                                pl.when(downgraded).then(pl.col("contradicted")).alias("contradicted"),
+                                pl.when(downgraded).then(pl.col("contradicted_payers")).alias("contradicted_payers"))
              .join(first_excl, on=["famille_id", "benefit"], how="left")
              .join(heads, on="famille_id", how="left")
              .with_columns(pl.lit(month).alias("month"), pl.lit("famille").alias("unit_kind"),
