@@ -30,7 +30,7 @@ from nonrecours.errors import SchemaError
 from nonrecours.rules.registry import default_registry
 
 __all__ = ["ALL_VARIANTS", "COMPOSITION_UNKNOWN", "VARIANTS", "composition_unknown", "dated_unknowns",
-           "grade_expr", "moved_unknowns", "with_unknowns_at"]
+           "grade_expr", "with_unknowns_at"]
 
 VARIANTS = ("low", "central", "high")
 UNINFORMED_VARIANTS = ("uninformed_unfavourable",)
@@ -60,22 +60,6 @@ def _frame_name(entity: str, monthly: bool) -> str:
     return f"{entity}_monthly" if monthly else entity
 
 
-def moved_unknowns(unknowns: pl.DataFrame, end: str) -> pl.DataFrame:
-    """The rows of ``unknowns`` whose value ``with_unknowns_at(core, end)`` moves off the central one: all of them
-    at ``low``/``high``, the uninformed ones only at ``uninformed_unfavourable``, none of ``UNFAVOURABLE_CENTRAL``
-    at an unfavourable end, none at ``central``."""
-    if end not in ALL_VARIANTS:
-        raise ValueError(f"end must be one of {ALL_VARIANTS}")
-    if end == "central":
-        return unknowns.clear()
-    if end in UNINFORMED_VARIANTS:
-        informed = (pl.col("informed").fill_null(False) if "informed" in unknowns.columns else pl.lit(False))
-        unknowns = unknowns.filter(~informed)
-    if end.endswith("unfavourable"):
-        unknowns = unknowns.filter(~pl.col("input").is_in(list(UNFAVOURABLE_CENTRAL)))
-    return unknowns
-
-
 def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
     """The core's inputs with every unknown value set to its ``end`` (``low``/``central``/``high``) value, at
     its unfavourable end (``unfavourable``, see ``UNFAVOURABLE_LOW``), or only the uninformed unknowns at their
@@ -83,9 +67,16 @@ def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
 
     One pivot and one join per input frame touched; rows absent from a monthly frame are added (their other
     inputs stay null, which the engine reads as the declared default)."""
-    unknowns = moved_unknowns(core.unknowns, end)
-    end = end.removeprefix("uninformed_")
-    if unknowns.is_empty():
+    if end not in ALL_VARIANTS:
+        raise ValueError(f"end must be one of {ALL_VARIANTS}")
+    unknowns = core.unknowns
+    if end in UNINFORMED_VARIANTS:
+        informed = (pl.col("informed").fill_null(False) if "informed" in unknowns.columns else pl.lit(False))
+        unknowns = unknowns.filter(~informed)
+        end = end.removeprefix("uninformed_")
+    if end == "unfavourable":
+        unknowns = unknowns.filter(~pl.col("input").is_in(list(UNFAVOURABLE_CENTRAL)))
+    if end == "central" or unknowns.is_empty():
         return core.inputs
     reg = default_registry()
     frames = {f.name: getattr(core.inputs, f.name) for f in fields(core.inputs)}

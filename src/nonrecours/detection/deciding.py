@@ -24,7 +24,7 @@ from nonrecours.engine.evaluate import evaluate_many
 from nonrecours.engine.plan import ID
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
-__all__ = ["decisive_unknowns", "reach", "subset"]
+__all__ = ["decisive_unknowns"]
 
 _SCHEMA = {"famille_id": pl.String(), "benefit": pl.String(), "decisive": pl.List(pl.String())}
 _UNITS = ("famille", "menage", "foyer_fiscal")
@@ -33,21 +33,15 @@ _UNITS = ("famille", "menage", "foyer_fiscal")
 def _closure(individu: pl.DataFrame, familles: pl.DataFrame) -> pl.DataFrame:
     """The individus of ``familles`` and of every ménage, foyer and famille they share (two hops: a famille's
     benefit may read an aggregate of its ménage or foyer, whose members' values come from their own famille)."""
-    return reach(individu, individu.join(familles, on="famille_id", how="semi"))
-
-
-def reach(individu: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
-    """The rows of ``individu`` within two hops of ``people`` (one of its rows' subsets), a hop being a famille,
-    ménage or foyer shared: the rows a famille's result may read (``_closure``) and, the relation being symmetric,
-    the familles whose result an input of ``people`` may change."""
     keys = [ID[u] for u in _UNITS]
+    people = individu.join(familles, on="famille_id", how="semi")
     for _ in range(2):
         parts = [individu.join(people.select(k).drop_nulls().unique(), on=k, how="semi") for k in keys]
         people = pl.concat(parts).unique(subset=["person_id"])
     return people
 
 
-def subset(core: CoreMonth, familles: pl.DataFrame) -> CoreMonth:
+def _subset(core: CoreMonth, familles: pl.DataFrame) -> CoreMonth:
     """``core`` restricted to the rows of ``familles``' closure, its unknowns included (an unknown of a row
     left out would add that row back to a monthly frame)."""
     inp = core.inputs
@@ -76,7 +70,7 @@ def decisive_unknowns(core: CoreMonth, flags: pl.DataFrame, *, backend: str = "p
     todo = flags.filter((pl.col("grade") != "certain") & (pl.col("deciding_unknowns").list.len() > 0))
     if todo.is_empty():
         return pl.DataFrame(schema=_SCHEMA)
-    sub = subset(core, todo.select("famille_id").unique())
+    sub = _subset(core, todo.select("famille_id").unique())
     known_inputs = set(sub.unknowns.get_column("input").unique().to_list())
     pairs = (todo.select("famille_id", "entitled_central", pl.col("deciding_unknowns").alias("input"))
              .explode("input").filter(pl.col("input").is_in(sorted(known_inputs))))
@@ -87,7 +81,7 @@ def decisive_unknowns(core: CoreMonth, flags: pl.DataFrame, *, backend: str = "p
     for end, side in (("unfavourable", pl.col("entitled_central")), ("low", ~pl.col("entitled_central")),
                       ("high", ~pl.col("entitled_central"))):
         for (inp,), fams in pairs.filter(side).group_by("input"):
-            part = subset(sub, fams.select("famille_id").unique())
+            part = _subset(sub, fams.select("famille_id").unique())
             variants.append((str(inp), end))
             asked.append(with_unknowns_at(dataclasses.replace(
                 part, unknowns=part.unknowns.filter(pl.col("input") == inp)), end))

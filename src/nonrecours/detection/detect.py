@@ -9,7 +9,6 @@ cases to act on, graded and explained), plus a summary with every count.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import shutil
 from dataclasses import dataclass, field
@@ -27,10 +26,9 @@ from nonrecours.detection.confidence import (
     VARIANTS,
     composition_unknown,
     grade_expr,
-    moved_unknowns,
     with_unknowns_at,
 )
-from nonrecours.detection.deciding import decisive_unknowns, reach, subset
+from nonrecours.detection.deciding import decisive_unknowns
 from nonrecours.detection.exclusions import EXCLUSIONS, exclusions
 from nonrecours.detection.reasons import fact_sources, reasons
 from nonrecours.detection.receipts import paid_by_famille, payer_unknown, payments_known
@@ -43,7 +41,7 @@ from nonrecours.detection.targets import (
 )
 from nonrecours.engine import Result, required_inputs
 from nonrecours.engine.evaluate import evaluate_many
-from nonrecours.engine.plan import ID, add_months
+from nonrecours.engine.plan import add_months
 from nonrecours.errors import SchemaError
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
@@ -118,54 +116,14 @@ def _complete(results: dict[str, Result]) -> dict[str, Result]:
     return results
 
 
-def _moved_familles(core: CoreMonth, end: str, reads: set[str]) -> pl.DataFrame:
-    """famille_id of the familles whose result ``with_unknowns_at(core, end)`` may change for rules reading the
-    inputs ``reads``: those within two hops (``deciding.reach``) of a person holding, or member of a unit holding,
-    an unknown of ``reads`` that ``end`` moves. Every other famille reads only values equal to the central ones."""
-    u = moved_unknowns(core.unknowns, end).filter(pl.col("input").is_in(sorted(reads)))
-    ind = core.inputs.individu.select("person_id", *(ID[e] for e in ("famille", "menage", "foyer_fiscal")))
-    if u.is_empty():
-        return ind.select("famille_id").clear()
-    held = [ind.join(u.filter(pl.col("entity") == "individu").select(pl.col("id").alias("person_id")).unique(),
-                     on="person_id", how="semi")]
-    held += [ind.join(u.filter(pl.col("entity") == e).select(pl.col("id").alias(ID[e])).unique(), on=ID[e],
-                      how="semi") for e in ("famille", "menage", "foyer_fiscal")]
-    people = pl.concat(held).unique(subset=["person_id"])
-    return reach(ind, people).select("famille_id").drop_nulls().unique()
-
-
 def _evaluate_variants(core: CoreMonth, backend: str, benefits: tuple[str, ...],
                        engine_config: dict[str, Any] | None = None) -> dict[str, Result]:
     """The rules of ``benefits`` on each variant of the unknowns (``_variant_inputs``), stacked in one evaluation
-    (``engine.evaluate_many``: the same values, the fixed costs of an evaluation paid once).
-
-    A variant other than the central one is evaluated on the familles whose result it may change only
-    (``_moved_familles``: an unknown these benefits' rules read, moved, within their reach) with the rows they
-    read (``deciding.subset``); every other famille's result is the central one. Most of a yearly benefit's
-    unknowns at its due month are inputs its rules do not read (the ARS reads 9 of the 27). Such a variant's
-    Result holds the ``famille`` frame only (all ``_estimates`` reads), so no other use can take a part for the
-    whole."""
+    (``engine.evaluate_many``: the same values, the fixed costs of an evaluation paid once)."""
     asked = _variant_inputs(core)
-    reads = set().union(*required_inputs(_targets(benefits)).values())
-    moved = {v: _moved_familles(core, v, reads) for v in asked if v != "central"}
-    sets = {"central": core.inputs}
-    for v, fams in moved.items():
-        if not fams.is_empty():
-            sets[v] = with_unknowns_at(subset(core, fams), v)
-    out = dict(zip(sets, evaluate_many(_targets(benefits), list(sets.values()), core.month, backend=backend,
-                                       missing_inputs="error", duckdb_config=engine_config), strict=True))
-    central = out["central"]
-    for v, res in list(out.items()):
-        if v == "central":
-            continue
-        ids = moved[v].get_column("famille_id").implode()
-        cols = central["famille"].columns
-        merged = (pl.concat([central["famille"].filter(~pl.col("famille_id").is_in(ids)),
-                             res["famille"].filter(pl.col("famille_id").is_in(ids)).select(cols)],
-                            how="vertical_relaxed").sort("famille_id"))
-        out[v] = dataclasses.replace(res, frames={"famille": merged}, full={})
-    # a variant moving nothing these rules read is the central one (not the variant ``_complete`` would take)
-    return _complete({v: out.get(v, central) for v in asked})
+    return _complete(dict(zip(asked, evaluate_many(_targets(benefits), list(asked.values()), core.month,
+                                                   backend=backend, missing_inputs="error",
+                                                   duckdb_config=engine_config), strict=True)))
 
 
 def detect_many(cases: list[tuple[CoreMonth, dict[str, Any]]], *, backend: str = "polars",
