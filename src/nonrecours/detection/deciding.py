@@ -17,19 +17,11 @@ from typing import Any
 import polars as pl
 
 from nonrecours.core.month import CoreMonth
-from nonrecours.detection.confidence import (
-    COMPOSITION_UNKNOWN,
-    UNFAVOURABLE_CENTRAL,
-    UNFAVOURABLE_LOW,
-    UNFAVOURABLE_TEXT,
-    dated_unknowns,
-    with_unknowns_at,
-)
+from nonrecours.detection.confidence import COMPOSITION_UNKNOWN, dated_unknowns, with_unknowns_at
 from nonrecours.detection.targets import entitled_expr
 from nonrecours.engine import Inputs
 from nonrecours.engine.evaluate import evaluate_many
 from nonrecours.engine.plan import ID
-from nonrecours.rules.registry import default_registry
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
 __all__ = ["decisive_unknowns"]
@@ -69,24 +61,6 @@ def _subset(core: CoreMonth, familles: pl.DataFrame) -> CoreMonth:
     return dataclasses.replace(core, inputs=Inputs(**frames), unknowns=pl.concat(kept) if kept else u)
 
 
-def _still(unknowns: pl.DataFrame, inp: str, end: str) -> bool:
-    """Whether moving ``inp`` to ``end`` (``with_unknowns_at``) leaves every value of ``unknowns`` where it is:
-    an input the unfavourable end keeps central (``UNFAVOURABLE_CENTRAL``), or a static input whose value at that
-    end is its central one, or none (an end without a value is not applied), on every row. Such a move is the
-    central evaluation (measured: a disability rate, the RSDAE and studies are unknown at 0, their low end)."""
-    if end == "unfavourable":
-        if inp in UNFAVOURABLE_CENTRAL:
-            return True
-        if inp in UNFAVOURABLE_TEXT:
-            return False
-        end = "low" if inp in UNFAVOURABLE_LOW else "high"
-    var = default_registry().inputs.get(inp)
-    if var is None or var.monthly:  # a monthly move may add rows to a monthly frame: evaluated
-        return False
-    rows = unknowns.filter(pl.col("input") == inp)
-    return bool(rows.select((pl.col(end).is_null() | (pl.col(end) == pl.col("central"))).all()).item())
-
-
 def decisive_unknowns(core: CoreMonth, flags: pl.DataFrame, *, backend: str = "polars",
                       engine_config: dict[str, Any] | None = None) -> pl.DataFrame:
     """famille_id, benefit, decisive: for each flag not ``certain`` with unknowns (``flags``: famille_id,
@@ -107,8 +81,6 @@ def decisive_unknowns(core: CoreMonth, flags: pl.DataFrame, *, backend: str = "p
     for end, side in (("unfavourable", pl.col("entitled_central")), ("low", ~pl.col("entitled_central")),
                       ("high", ~pl.col("entitled_central"))):
         for (inp,), fams in pairs.filter(side).group_by("input"):
-            if _still(sub.unknowns, str(inp), end):
-                continue  # every value stays central: the central evaluation, which flips nothing
             part = _subset(sub, fams.select("famille_id").unique())
             variants.append((str(inp), end))
             asked.append(with_unknowns_at(dataclasses.replace(
