@@ -181,13 +181,15 @@ def composition_unknown(core: CoreMonth) -> pl.DataFrame:
                  (pl.col("reason") == YOUNG_DEPENDANT_MISSING).all().alias("young_dependant")))
 
 
-def young_dependant_caps(core: CoreMonth, benefits: tuple[str, ...]) -> pl.DataFrame:
+def young_dependant_caps(core: CoreMonth, benefits: tuple[str, ...],
+                         composition: pl.DataFrame | None = None) -> pl.DataFrame:
     """famille_id, benefit: the familles whose only composition unknown is a young adult dependant missing from
     them (``composition_unknown``'s ``young_dependant``), for each benefit whose famille rule can count that
     dependant: one no older than the benefit's age limit (``Benefit.young_dependant_age``, bound on the month).
-    The dependants are the DGFiP's of the famille's declarants heading a famille built for them."""
+    The dependants are the DGFiP's of the famille's declarants heading a famille built for them.
+    ``composition``: ``composition_unknown(core)`` when the caller already has it."""
     schema = {"famille_id": pl.String(), "benefit": pl.String()}
-    comp = composition_unknown(core).filter(pl.col("young_dependant"))
+    comp = (composition_unknown(core) if composition is None else composition).filter(pl.col("young_dependant"))
     limits = {b: row.young_dependant_age for b in benefits if (row := benefit_row(b)).young_dependant_age}
     if comp.is_empty() or not limits:
         return pl.DataFrame(schema=schema)

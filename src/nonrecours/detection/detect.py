@@ -280,8 +280,10 @@ def _adults(individu: pl.DataFrame) -> pl.DataFrame:
         "famille_id", "person_id", pl.col("famille_role"))
 
 
-def _deciding(core: CoreMonth, individu: pl.DataFrame, benefits: tuple[str, ...]) -> pl.DataFrame:
-    """famille_id, benefit, deciding_unknowns: the famille's unknown inputs that the benefit reads."""
+def _deciding(core: CoreMonth, individu: pl.DataFrame, benefits: tuple[str, ...], composition: pl.DataFrame,
+              young: pl.DataFrame) -> pl.DataFrame:
+    """famille_id, benefit, deciding_unknowns: the famille's unknown inputs that the benefit reads, and the
+    composition unknown (``composition``: ``composition_unknown``; ``young``: ``young_dependant_caps``)."""
     schema = {"famille_id": pl.String(), "benefit": pl.String(), "deciding_unknowns": pl.List(pl.String())}
     u = core.unknowns
     if u.is_empty():
@@ -297,10 +299,10 @@ def _deciding(core: CoreMonth, individu: pl.DataFrame, benefits: tuple[str, ...]
                          schema={"benefit": pl.String, "input": pl.String}, orient="row")
     # a composition unknown caps every benefit (a young dependant's, those that can count them) whether or not
     # its rules read the input: it is named on each
-    comp = composition_unknown(core).filter(~pl.col("young_dependant"))
+    comp = composition.filter(~pl.col("young_dependant"))
     named = pl.concat([
         comp.join(pl.DataFrame({"benefit": list(benefits)}, schema={"benefit": pl.String}), how="cross")
-        .select("famille_id", "benefit"), young_dependant_caps(core, benefits)]).with_columns(
+        .select("famille_id", "benefit"), young]).with_columns(
         pl.lit(COMPOSITION_UNKNOWN).alias("input"))
     return (pl.concat([found.join(reads, on="input", how="inner").select("famille_id", "benefit", "input"), named])
             .group_by("famille_id", "benefit").agg(pl.col("input").unique().sort().alias("deciding_unknowns"))
@@ -422,7 +424,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     guessed = couple.filter(~pl.col("informed") & ~pl.col("young_dependant")).get_column("famille_id").implode()
     estimated = couple.filter(pl.col("informed")).get_column("famille_id").implode()
     # a young adult dependant the famille may be missing: possible for the benefits that can count them
-    young = young_dependant_caps(core, config.benefits).with_columns(pl.lit(True).alias("_young"))
+    young_caps = young_dependant_caps(core, config.benefits, couple)
+    young = young_caps.with_columns(pl.lit(True).alias("_young"))
     units = units.join(young, on=["famille_id", "benefit"], how="left").with_columns(
         pl.when(pl.col("grade").is_not_null() & pl.col("famille_id").is_in(guessed)).then(pl.lit("possible"))
         .when(pl.col("grade").is_not_null() & pl.col("_young").fill_null(False)).then(pl.lit("possible"))
@@ -487,7 +490,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     css_missing = units.filter((pl.col("benefit") == "css_free") & ~pl.col("receiving")).select("famille_id")
     linked = css_missing.with_columns(pl.lit("rsa").alias("benefit"),
                                       pl.lit(["css_free"], dtype=pl.List(pl.String)).alias("linked"))
-    deciding = _deciding(core, individu, config.benefits)
+    deciding = _deciding(core, individu, config.benefits, couple, young_caps)
     flags = (units.filter(actionable & pl.col("excluded").is_null())
              .join(linked, on=["famille_id", "benefit"], how="left")
              .join(deciding, on=["famille_id", "benefit"], how="left")
