@@ -11,7 +11,8 @@ stage does with the rules stage's core).
 - ``--baseline REV`` (a git revision, e.g. ``a433af7``): that commit's ``src`` (a detached git worktree in a
   temporary folder) and this tree's, back to back on ``--backends`` (default polars), alternating ``--repeat``
   times; ``flags.parquet`` and ``units.parquet`` of the two are compared row for row (sorted on their key) and
-  must be identical.
+  must be identical. ``--stack-rows N`` sets the engine's ``STACK_ROWS`` to N in both children: the stacking of
+  a territory ``250000 / N`` times larger, on this one.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ import polars as pl
 from polars.testing import assert_frame_equal
 
 _CHILD = """
-import resource, sys, time
+import importlib, os, resource, sys, time
 from nonrecours.config import parse_month
+if os.environ.get("DETECT_BENCH_STACK_ROWS"):  # --stack-rows: the engine's stacking limit, in both codes
+    importlib.import_module("nonrecours.engine.evaluate").STACK_ROWS = int(os.environ["DETECT_BENCH_STACK_ROWS"])
 from nonrecours.detection.detect import core_month, read_workspace, run_detect
 month = parse_month(sys.argv[2])
 t, c = time.perf_counter(), time.process_time()
@@ -44,8 +47,11 @@ print(t1 - t, c1 - c, t2 - t1, c2 - c1, resource.getrusage(resource.RUSAGE_SELF)
 _KEY = ["unit_kind", "unit_id", "benefit"]
 
 
-def _child(src: Path, workspace: Path, month: str, out: Path, backend: str) -> dict[str, float]:
+def _child(src: Path, workspace: Path, month: str, out: Path, backend: str,
+           stack_rows: int | None = None) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(src)}
+    if stack_rows:
+        env["DETECT_BENCH_STACK_ROWS"] = str(stack_rows)
     done = subprocess.run([sys.executable, "-c", _CHILD, str(workspace), month, str(out), backend],
                           check=True, capture_output=True, text=True, env=env)
     join_s, join_cpu, det_s, det_cpu, rss_kb, persons = done.stdout.split()[-6:]
@@ -76,14 +82,15 @@ def _baseline(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     try:
         srcs = {"baseline": base / "src", "this": here / "src"}
         results: dict[str, object] = {"machine": platform.platform(), "month": args.month, "baseline": rev,
-                                      "this": head, "workspace": str(args.workspace), "runs": []}
+                                      "this": head, "workspace": str(args.workspace), "runs": [],
+                                      "stack_rows": args.stack_rows}
         for backend in args.backends.split(","):
             for k in range(args.repeat):
                 order = ("baseline", "this") if k % 2 == 0 else ("this", "baseline")
                 for name in order:
                     out = tmp / f"{name}-{backend}-{k}"
                     row = {"code": name, "backend": backend, "repeat": k,
-                           **_child(srcs[name], args.workspace, args.month, out, backend)}
+                           **_child(srcs[name], args.workspace, args.month, out, backend, args.stack_rows)}
                     print(json.dumps(row), flush=True)
                     results["runs"].append(row)  # type: ignore[attr-defined]
                 a, b = tmp / f"baseline-{backend}-{k}", tmp / f"this-{backend}-{k}"
@@ -105,6 +112,9 @@ def main() -> None:
     ap.add_argument("--baseline", default=None, help="a git revision run beside this tree")
     ap.add_argument("--backends", default="polars", help="with --baseline: comma-separated backends")
     ap.add_argument("--repeat", type=int, default=1, help="with --baseline: pairs run, in alternating order")
+    ap.add_argument("--stack-rows", type=int, default=None,
+                    help="with --baseline: the engine's STACK_ROWS in both runs (a smaller territory in the stacking "
+                         "regime of a larger one: 50000 at 20,000 persons is 250000 at 100,000)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         if args.baseline:

@@ -121,7 +121,7 @@ def test_an_unexplained_payment_to_a_famille_the_core_built_names_its_payer():
     famille is paid through a member, never « un organisme »; a CAF famille is named from the payments too, and
     from its dossier id when the payment rows name nobody."""
     from nonrecours.detection.reasons import _contradiction_line
-    from nonrecours.detection.receipts import payers_by_famille
+    from nonrecours.detection.receipts import payers_by_famille, payment_rows
 
     individu = pl.DataFrame({"person_id": ["p-a", "p-b", "p-c"],
                              "famille_id": ["core-famille:p-a", "core-famille:p-a", "caf:f-c"]})
@@ -131,6 +131,15 @@ def test_an_unexplained_payment_to_a_famille_the_core_built_names_its_payer():
                         schema_overrides={"unit_kind": pl.String, "unit_id": pl.String})
     payers = payers_by_famille(paid, individu, MONTH, ("aspa", "ppa"), grace=1).sort("famille_id")
     assert payers.rows() == [("caf:f-c", "ppa", ["caf"]), ("core-famille:p-a", "aspa", ["cnav"])]
+    # from the rows detection read once for every benefit and a longer window, a payment months before the
+    # grace and a benefit not asked for left out: the same payers
+    older = pl.concat([paid, paid.with_columns(pl.lit(dt.date(MONTH.year - 1, MONTH.month, 1)).alias("month"),
+                                               pl.lit("msa").alias("paying_agency")),
+                       paid.with_columns(pl.lit("rsa").alias("benefit"))])
+    rows = payment_rows(older, individu, MONTH, ("aspa", "ppa", "rsa"), window=12, grace=1)
+    assert rows is not None and rows.height == 6
+    assert payers_by_famille(older, individu, MONTH, ("aspa", "ppa"), grace=1, rows=rows).sort(
+        "famille_id").equals(payers)
     flags = pl.DataFrame({"famille_id": ["core-famille:p-a", "caf:f-c", "caf:f-d", "core-famille:p-e"],
                           "contradicted": [["aspa"], ["ppa"], ["rsa"], ["rsa"]],
                           "contradicted_payers": [["cnav"], ["caf"], [], []]})

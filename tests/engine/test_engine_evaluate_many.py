@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 from dataclasses import fields
 
 import polars as pl
@@ -67,3 +68,29 @@ def test_sets_at_their_own_months_equal_separate_evaluations(backend, toy_reg, t
             assert got[entity].select(frame.columns).equals(frame), (entity, backend, month)
     with pytest.raises(Exception, match="2 months for 3 sets"):
         evaluate_many(ALL_TARGETS, sets, months[:2], backend, registry=toy_reg, parameters=toy_params)
+
+
+def test_sets_beyond_stack_rows_are_stacked_in_runs(toy_reg, toy_params, household, monkeypatch):
+    """More individus than ``STACK_ROWS`` in all: the sets are cut into stacked runs (in order, at most
+    ``STACK_ROWS`` individus each), and each set still gets its own evaluation's values."""
+    evaluate_module = importlib.import_module("nonrecours.engine.evaluate")
+
+    sets = _variants(household) * 2
+    n = sets[0].individu.height
+    monkeypatch.setattr(evaluate_module, "STACK_ROWS", 2 * n)  # two sets a run: three runs
+    assert evaluate_module._chunks([s.individu.height for s in sets]) == [[0, 1], [2, 3], [4, 5]]
+    assert evaluate_module._chunks([n, 3 * n, n]) == [[0], [1], [2]]  # a set beyond the limit alone
+    stacked: list[int] = []
+    real = evaluate_module.evaluate
+
+    def counting(targets, inputs, *args, **kwargs):
+        stacked.append(inputs.individu.height)
+        return real(targets, inputs, *args, **kwargs)
+
+    monkeypatch.setattr(evaluate_module, "evaluate", counting)
+    many = evaluate_many(ALL_TARGETS, sets, MAY, "polars", registry=toy_reg, parameters=toy_params)
+    assert stacked == [2 * n] * 3
+    for got, inputs in zip(many, sets, strict=True):
+        alone = real(ALL_TARGETS, inputs, MAY, "polars", registry=toy_reg, parameters=toy_params)
+        for entity, frame in alone.frames.items():
+            assert got[entity].equals(frame), entity

@@ -33,7 +33,13 @@ from nonrecours.detection.confidence import (
 from nonrecours.detection.deciding import decisive_unknowns
 from nonrecours.detection.exclusions import EXCLUSIONS, exclusions
 from nonrecours.detection.reasons import fact_sources, reasons
-from nonrecours.detection.receipts import paid_by_famille, payer_unknown, payers_by_famille, payments_known
+from nonrecours.detection.receipts import (
+    paid_by_famille,
+    payer_unknown,
+    payers_by_famille,
+    payment_rows,
+    payments_known,
+)
 from nonrecours.detection.schema import FLAGS_SCHEMA, GRADES, STATUSES, UNITS_SCHEMA
 from nonrecours.detection.targets import (
     AMOUNT_BENEFITS,
@@ -400,8 +406,11 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     individu = core.inputs.individu.select("person_id", "famille_id", "famille_role", "foyer_fiscal_id",
                                            "menage_id")
     est = _estimates(results, config.benefits)
+    # the month's payments, read once: what each famille is paid, and who paid a contradicted payment (below)
+    pay_rows = payment_rows(tables.get("benefits_paid"), individu, month, config.benefits,
+                            window=config.paid_window, grace=config.grace_months)
     paid = paid_by_famille(tables.get("benefits_paid"), individu, month, config.benefits,
-                           window=config.paid_window, grace=config.grace_months)
+                           window=config.paid_window, grace=config.grace_months, rows=pay_rows)
     est, paid, yearly = _judged_earlier(core, tables, est, paid, individu, config, backend, engine_config,
                                         due_facts, history)
     adults = _adults(individu)
@@ -466,8 +475,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                & pl.col("benefit").is_in(list(config.contradicting_payments)))
     # who pays it, for the reason line (a famille the core built has no payer of its own: its member's is named)
     payers = payers_by_famille(tables.get("benefits_paid"), individu, month, tuple(config.contradicting_payments),
-                               grace=config.grace_months).join(contra_rows.select("famille_id", "benefit"),
-                                                               on=["famille_id", "benefit"], how="semi")
+                               grace=config.grace_months, rows=pay_rows).join(
+        contra_rows.select("famille_id", "benefit"), on=["famille_id", "benefit"], how="semi")
     contra = (contra_rows.group_by("famille_id").agg(pl.col("benefit").sort().alias("contradicted"))
               .join(payers.explode("payers").group_by("famille_id")
                     .agg(pl.col("payers").drop_nulls().unique().sort().alias("contradicted_payers")),

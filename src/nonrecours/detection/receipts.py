@@ -25,7 +25,8 @@ from nonrecours.engine.plan import add_months
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
-__all__ = ["AFFILIATION_PAYERS", "paid_by_famille", "payer_unknown", "payers_by_famille", "payments_known"]
+__all__ = ["AFFILIATION_PAYERS", "paid_by_famille", "payer_unknown", "payers_by_famille", "payment_rows",
+           "payments_known"]
 
 _YEAR = 12
 
@@ -58,20 +59,36 @@ def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.D
     return out
 
 
+def _first_month(month: dt.date, benefits: tuple[str, ...], window: int, grace: int) -> dt.date:
+    """The first month ``paid_by_famille`` reads: the window, the grace months, each yearly benefit's due month."""
+    due = [catalogue_row(b).due_month(month) for b in benefits if catalogue_row(b).yearly]
+    return min([add_months(month, -max(window, grace)), *due])
+
+
+def payment_rows(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame, month: dt.date,
+                 benefits: tuple[str, ...], *, window: int, grace: int) -> pl.DataFrame | None:
+    """The payments ``paid_by_famille`` reads (``benefits`` from its first month to ``month``), each on its
+    famille, in one scan of ``benefits_paid``: handed to ``paid_by_famille`` and ``payers_by_famille`` (``rows``),
+    which then do not scan it again. None without ``benefits_paid``."""
+    if benefits_paid is None:
+        return None
+    return _payment_rows(benefits_paid, individu, _first_month(month, benefits, window, grace), month, benefits)
+
+
 def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame,
                     month: dt.date, benefits: tuple[str, ...], *, window: int,
-                    grace: int) -> pl.DataFrame:
+                    grace: int, rows: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per (famille_id, benefit) with any payment in the window: ``paid`` (this month, 0 when
     none), ``paid_before`` (the ``window`` months before), ``receiving`` (paid this month or in the
-    ``grace`` months before)."""
+    ``grace`` months before). ``rows``: ``payment_rows`` of the same arguments, when already read."""
     schema = {"famille_id": pl.String(), "benefit": pl.String(), "paid": pl.Float64(),
               "paid_before": pl.Float64(), "receiving": pl.Boolean()}
     if benefits_paid is None:
         return pl.DataFrame(schema=schema)
     yearly = [b for b in benefits if catalogue_row(b).yearly]
     due = {b: catalogue_row(b).due_month(month) for b in yearly}
-    first = min([add_months(month, -max(window, grace)), *due.values()])
-    rows = _payment_rows(benefits_paid, individu, first, month, benefits)
+    if rows is None:
+        rows = _payment_rows(benefits_paid, individu, _first_month(month, benefits, window, grace), month, benefits)
     per_month = (rows.group_by("famille_id", "benefit", "month", "source_agency").agg(pl.col("amount").sum())
                  .group_by("famille_id", "benefit", "month").agg(pl.col("amount").max()))
     m = pl.col("month")
@@ -112,13 +129,20 @@ def _payment_rows(benefits_paid: pl.LazyFrame | pl.DataFrame, individu: pl.DataF
 
 
 def payers_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame,
-                      month: dt.date, benefits: tuple[str, ...], *, grace: int) -> pl.DataFrame:
+                      month: dt.date, benefits: tuple[str, ...], *, grace: int,
+                      rows: pl.DataFrame | None = None) -> pl.DataFrame:
     """famille_id, benefit, payers: the agencies that paid each famille ``benefits`` this month or in the ``grace``
-    months before (the payment ``paid_by_famille`` reads as received), sorted; a reason line names them."""
+    months before (the payment ``paid_by_famille`` reads as received), sorted; a reason line names them.
+    ``rows``: ``payment_rows`` already read (for these months at least, of these benefits or more): filtered
+    here instead of a second scan of ``benefits_paid``."""
     schema = {"famille_id": pl.String(), "benefit": pl.String(), "payers": pl.List(pl.String())}
     if benefits_paid is None or not benefits:
         return pl.DataFrame(schema=schema)
-    rows = _payment_rows(benefits_paid, individu, add_months(month, -grace), month, benefits)
+    first = add_months(month, -grace)
+    if rows is None:
+        rows = _payment_rows(benefits_paid, individu, first, month, benefits)
+    else:
+        rows = rows.filter(pl.col("benefit").is_in(list(benefits)) & pl.col("month").is_between(first, month))
     return (rows.filter(pl.col("payer").is_not_null()).group_by("famille_id", "benefit")
             .agg(pl.col("payer").unique().sort().alias("payers")).cast(schema))  # type: ignore[arg-type]
 

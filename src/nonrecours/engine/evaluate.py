@@ -167,7 +167,7 @@ def evaluate(targets: list[str] | tuple[str, ...] | str, inputs: Inputs, month: 
 
 
 STACK_ROWS = 250_000
-"""Most individus ``evaluate_many`` stacks into one evaluation; beyond, each set of inputs is evaluated apart."""
+"""Most individus ``evaluate_many`` stacks into one evaluation: more sets are cut into several stacked runs."""
 
 
 def _ids(frame: pl.DataFrame) -> list[str]:
@@ -223,26 +223,54 @@ def evaluate_many(targets: list[str] | tuple[str, ...], many: list[Inputs], mont
     as separate evaluations, with one plan, one SQL generation and one DuckDB planning instead of one each.
     Those fixed costs dominate small evaluations (detection's four or five variants of a month, the exchange-
     value reruns): measured on the 1,500-person demo, four variants stacked cost about a third of four
-    evaluations. Beyond ``STACK_ROWS`` individus in all, or ids that are not text, each set is evaluated apart.
+    evaluations. The sets are stacked in runs of at most ``STACK_ROWS`` individus (in order; a set larger than that
+    is evaluated alone): beyond it, memory grows and the fixed costs no longer matter. Until 2026-11-29 sets
+    beyond ``STACK_ROWS`` in all were each evaluated apart, so detection's moved sets of decisive unknowns
+    (92,000 individus in 69 sets on the 20,000-person France territory, about five times as many individus at
+    100,000 persons) cost 69 evaluations there. Sets whose ids are not text, or with a frame given for some of
+    them only, are evaluated apart.
     ``month``: one month for every set, or each set's own (a list as long as ``many``: the months of a period
     evaluated in one pass, each set's individus at its month, planned once for the months).
     """
     months = [month] * len(many) if isinstance(month, dt.date) else list(month)
     if len(months) != len(many):
         raise EngineError(f"{len(months)} months for {len(many)} sets of inputs")
-    rows = sum(inp.individu.height for inp in many)
-    stacked = _stack(many) if len(many) > 1 and rows <= STACK_ROWS else None
+    kw: dict[str, Any] = {"registry": registry, "parameters": parameters, "missing_inputs": missing_inputs,
+                          "duckdb_config": duckdb_config}
+    out: list[Result] = []
+    for chunk in _chunks([inp.individu.height for inp in many]):
+        out.extend(_evaluate_stacked(targets, [many[k] for k in chunk], [months[k] for k in chunk], backend, kw))
+    return out
+
+
+def _chunks(rows: list[int]) -> list[list[int]]:
+    """The sets' indices in order, cut into runs of at most ``STACK_ROWS`` individus (a set larger than that
+    alone): each run is one stacked evaluation."""
+    chunks: list[list[int]] = []
+    held = 0
+    for k, n in enumerate(rows):
+        if chunks and chunks[-1] and held + n <= STACK_ROWS:
+            chunks[-1].append(k)
+            held += n
+        else:
+            chunks.append([k])
+            held = n
+    return chunks
+
+
+def _evaluate_stacked(targets: list[str] | tuple[str, ...], many: list[Inputs], months: list[dt.date],
+                      backend: str, kw: dict[str, Any]) -> list[Result]:
+    """``many`` in one stacked evaluation, or each apart when they cannot be stacked (one set, ids not text,
+    a frame given for some sets only)."""
+    stacked = _stack(many) if len(many) > 1 else None
     if stacked is None:
-        return [evaluate(targets, inp, m, backend, registry=registry, parameters=parameters,
-                         missing_inputs=missing_inputs, duckdb_config=duckdb_config)
-                for inp, m in zip(many, months, strict=True)]
+        return [evaluate(targets, inp, m, backend, **kw) for inp, m in zip(many, months, strict=True)]
     at: dt.date | pl.DataFrame = months[0]
     if len(set(months)) > 1:
         at = pl.concat([inp.individu.select((pl.lit(_tag(k)) + pl.col("person_id")).alias("person_id"),
                                             pl.lit(m, dtype=pl.Date).alias("month"))
                         for k, (inp, m) in enumerate(zip(many, months, strict=True))])
-    res = evaluate(targets, stacked, at, backend, registry=registry, parameters=parameters,
-                   missing_inputs=missing_inputs, duckdb_config=duckdb_config)
+    res = evaluate(targets, stacked, at, backend, **kw)
     return [_unstack(res, k, inp, m.replace(day=1)) for k, (inp, m) in enumerate(zip(many, months, strict=True))]
 
 
