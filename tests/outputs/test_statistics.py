@@ -409,3 +409,138 @@ def test_every_territory_synth_makes_has_its_epcis():
                                                                 "74 / CC Faucigny - Glières": 28}
     published = build_statistics(units, profiles, terr).filter((pl.col("level") == "epci") & ~pl.col("secret"))
     assert published.height and published.get_column("parent_area").is_in(["46", "74"]).all()
+
+
+# The split audit (``SPLIT_CELLS``): on France-wide tables the cells below the départements are audited with the
+# top two levels known, the top two levels against points each département's program reaches. Forced here on
+# small hierarchies (threshold 0 cells), the real reader (every secret cell unknown, empty ones too) must still
+# pin nothing and see no small cell as small.
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hierarchies(), st.integers(3, 15))
+def test_split_audit_protects_random_hierarchies(data, threshold):
+    from unittest import mock
+
+    from nonrecours.outputs import statistics
+
+    counts, terr = data
+    units, profiles = make_units(counts)
+    if units.height == 0:
+        return
+    with mock.patch.object(statistics, "SPLIT_CELLS", 0):
+        table = build_statistics(units, profiles, terr, config=StatisticsConfig(threshold=threshold))
+    for measure in ("units", "non_take_up_high"):
+        assert difference_attack(table, measure) == set()
+    assert_lp_cannot_pin(table, true_units(table, units, profiles, terr), threshold)
+
+
+def test_split_audit_catches_the_cell_pinned_through_the_sums_below_it(monkeypatch):
+    """The département cell of the regression case is pinned through a sum below it (the type over the
+    département's EPCIs) with two at the top: the split audit's upper part must see the sums below, through
+    the points of the département's program, or it would leave the cell pinned."""
+    from nonrecours.outputs import statistics
+
+    counts = pl.DataFrame(PINNED_COUNTS, schema=["depcom", "household_type", "n"], orient="row")
+    terr = pl.DataFrame(PINNED_TERRITORY, schema=["depcom", "epci", "departement"], orient="row")
+    units, profiles = make_units(counts)
+    cells = cell_counts(units, profiles, terr)
+    monkeypatch.setattr(statistics, "SPLIT_CELLS", 0)
+    status = cells.with_columns(pl.int_range(pl.len()).alias("_cell"))
+    heuristic = statistics.suppress(cells, threshold=5, audit=False)
+    every_sum = statistics._relations(status, LEVELS)
+    tier = pl.col("level").replace_strict({"total": 0, "departement": 1}, default=2).cast(pl.Int8)
+    st_ = heuristic.with_columns(pl.int_range(pl.len()).alias("_cell")).select(
+        "_cell", pl.col("units").alias("_v"), "suppressed", tier.alias("_tier"))
+    exposed, _ = statistics.audit(every_sum, st_, 5)
+    cell = (pl.col("level") == "departement") & (pl.col("area") == "10") & (pl.col("household_type")
+                                                                            == "couple sans enfant")
+    (k,) = status.filter(cell).get_column("_cell").to_list()
+    assert k in exposed
+    table = build_statistics(units, profiles, terr, config=StatisticsConfig(threshold=5))
+    assert_lp_cannot_pin(table, true_units(table, units, profiles, terr), threshold=5)
+
+
+def test_split_audit_on_a_territory_of_two_departements(monkeypatch):
+    """Cahors' communes spread over two départements (so the split has two départements to tie at the top):
+    every measure resists differencing and the solver pins nothing, split or whole, and the split's stronger
+    readers cost few suppressions more than the whole audit (none on this table)."""
+    from nonrecours.outputs import statistics
+
+    base = territory_table("cahors")
+    half = base.height // 2
+    terr = base.with_columns(pl.when(pl.int_range(pl.len()) < half).then(pl.lit("46")).otherwise(pl.lit("47"))
+                             .alias("departement"))
+    communes = terr.get_column("depcom").to_list()
+    counts = pl.DataFrame([(c, t, (7 * i + 3 * j) % 19) for i, c in enumerate(communes) for j, t in enumerate(TYPES)],
+                          schema=["depcom", "household_type", "n"], orient="row")
+    units, profiles = make_units(counts)
+    whole = build_statistics(units, profiles, terr, config=StatisticsConfig(threshold=11))
+    monkeypatch.setattr(statistics, "SPLIT_CELLS", 0)
+    split = build_statistics(units, profiles, terr, config=StatisticsConfig(threshold=11))
+    truth = true_units(split, units, profiles, terr)
+    for table in (whole, split):
+        assert difference_attack(table, "units") == set()
+        assert_lp_cannot_pin(table, truth, threshold=11)
+    assert split.get_column("secret").sum() <= whole.get_column("secret").sum() + 5
+
+
+def _program(sums: dict[str, list[tuple[str, bool]]], cells: dict[str, tuple[int, int, str | None]]):
+    """every_sum and status frames for ``audit`` from named cells: name -> (tier, true value, suppressed),
+    and named sums: name -> [(cell, is_total)]."""
+    ids = {c: k for k, c in enumerate(cells)}
+    every_sum = pl.DataFrame([(r, ids[c], t) for r, members in sums.items() for c, t in members],
+                             schema={"rel": pl.String, "_cell": pl.Int64, "is_total": pl.Boolean}, orient="row")
+    status = pl.DataFrame([(ids[c], v, s, t) for c, (t, v, s) in cells.items()],
+                          schema={"_cell": pl.Int64, "_v": pl.Int64, "suppressed": pl.String, "_tier": pl.Int8},
+                          orient="row")
+    return every_sum, status, ids
+
+
+# T (the whole extract) = D1 + D2 (départements); D1 = C1 + C2 (the cells below D1).
+TWO_LEVEL_SUMS = {"top": [("T", True), ("D1", False), ("D2", False)],
+                  "below": [("D1", True), ("C1", False), ("C2", False)]}
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_split_lower_part_keeps_what_the_top_tells(monkeypatch, split):
+    """C1 is pinned only through the top: D1 = T - D2 (both published), then C1 = D1 - C2. The lower part,
+    which takes D1 known at its true value, sees it; one that dropped the sums through secret second-level
+    cells instead would leave C1 free."""
+    from nonrecours.outputs import statistics
+
+    monkeypatch.setattr(statistics, "SPLIT_CELLS", 0 if split else 10**9)
+    every_sum, status, ids = _program(TWO_LEVEL_SUMS, {
+        "T": (0, 20, None), "D1": (1, 10, "secondary"), "D2": (1, 10, None),
+        "C1": (2, 4, "primary"), "C2": (2, 6, None)})
+    exposed, _ = statistics.audit(every_sum, status, 11)
+    assert exposed == sorted([ids["D1"], ids["C1"]])
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_split_upper_part_keeps_what_the_sums_below_tell(monkeypatch, split):
+    """D1 is pinned only from below (D1 = C1 + C2, both published), and with it T = D1 + D2. The upper part
+    sees it through the points of D1's local program; one that left the second-level cells free of the sums
+    below them would find both protected."""
+    from nonrecours.outputs import statistics
+
+    monkeypatch.setattr(statistics, "SPLIT_CELLS", 0 if split else 10**9)
+    every_sum, status, ids = _program(TWO_LEVEL_SUMS, {
+        "T": (0, 55, "secondary"), "D1": (1, 25, "secondary"), "D2": (1, 30, None),
+        "C1": (2, 12, None), "C2": (2, 13, None)})
+    exposed, _ = statistics.audit(every_sum, status, 11)
+    assert exposed == sorted([ids["T"], ids["D1"]])
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_split_audit_finds_what_protects(monkeypatch, split):
+    """With C1 and C2 secret, D1 can move (so T can), and C1, C2 can trade against each other under D1 known:
+    nothing exposed, split or whole (the split's stronger readers do not cost a suppression here)."""
+    from nonrecours.outputs import statistics
+
+    monkeypatch.setattr(statistics, "SPLIT_CELLS", 0 if split else 10**9)
+    every_sum, status, _ = _program(TWO_LEVEL_SUMS, {
+        "T": (0, 55, "secondary"), "D1": (1, 25, "secondary"), "D2": (1, 30, None),
+        "C1": (2, 5, "primary"), "C2": (2, 20, "secondary")})
+    exposed, _ = statistics.audit(every_sum, status, 11)
+    assert exposed == []

@@ -282,8 +282,12 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
     ``audit=False`` stops after the pattern heuristic (the audit's starting point, kept apart for its tests).
     """
     cells = cells.with_columns(pl.int_range(pl.len()).alias("_cell"))
+    # the tier of a cell's level (0: the top, 1: the second, 2: below), for the split audit
+    tier = pl.when(pl.col("level") == levels[0]).then(0).when(pl.col("level") == (levels[1:] or ("",))[0]
+                                                             ).then(1).otherwise(2)
     status = cells.select("_cell", pl.col(value).alias("_v"),
-                          pl.when(pl.col(value) < threshold).then(pl.lit("primary")).alias("suppressed"))
+                          pl.when(pl.col(value) < threshold).then(pl.lit("primary")).alias("suppressed"),
+                          tier.cast(pl.Int8).alias("_tier"))
     every_sum = _relations(cells, levels)
     # A sum whose cells are all secret from the start is never exposed (suppression only hides more cells):
     # left out, since the empty communes of an extract spanning France make most of the sums (at 100,000
@@ -377,33 +381,44 @@ audit would hide (a France-wide table, almost all secret, loses little), in boun
 holds either way, since every cell that fails it is among the short ones."""
 
 
+SPLIT_CELLS = 20_000
+"""Above this many secret cells holding units, the audit is split at the second level (départements): the
+cells below it are audited with the cells of the top two levels known to the reader, and the cells of the top
+two levels against an inner bound of what each département's cells allow (docs/outputs.md, "Split audit").
+Both are stronger readers than the real one, so what they find protected is protected; at or below this
+many cells (a territory such as Cahors) the program is solved whole, as a reader would."""
+
+
 def audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
           only: pl.Series | None = None) -> tuple[list[int], pl.DataFrame]:
     """Secret cells a reader's linear-programming solver narrows below the protection criterion.
 
     ``every_sum``: (rel, _cell, is_total), a sum being total = its parts; ``status``: _cell, _v (the true
-    value), suppressed. Unknowns: the secret cells, each >= 0; every published value is a constant. The
-    unknowns split into independent blocks (connected through the sums they share); only blocks holding a
-    secret cell with units (and, with ``only``, one of those cells) are solved. Criterion (docs/outputs.md):
-    a primary cell holding units must be able to reach ``threshold`` (upper bound >= threshold, so a reader
-    cannot tell it is a small cell), any other secret cell holding units must not be pinned (upper - lower
-    >= 1). Returns the exposed cells and the block of every secret cell of a solved block (_cell, _block).
+    value), suppressed, and ``_tier`` (0: the top level, 1: the second, 2: below; needed to split the audit).
+    Unknowns: the secret cells, each >= 0; every published value is a constant. The unknowns split into
+    independent blocks (connected through the sums they share); only blocks holding a secret cell with units
+    (and, with ``only``, one of those cells) are solved. Criterion (docs/outputs.md): a primary cell holding
+    units must be able to reach ``threshold`` (upper bound >= threshold, so a reader cannot tell it is a small
+    cell), any other secret cell holding units must not be pinned (upper - lower >= 1). Past ``SPLIT_CELLS``
+    cells the audit is split (``_split_audit``). Returns the exposed cells and the block of every secret cell
+    of a solved block (_cell, _block).
     """
     import numpy as np
     import scipy.sparse as sp
-    from scipy.sparse.csgraph import connected_components
 
     # Empty secret cells are taken as known to the reader (0): a stronger reader than the real one, whose
     # intervals can only be narrower, so a cell protected here is protected from the real reader. It keeps
     # the program to the cells holding units: an extract spanning France has millions of empty secret cells
     # (every commune without a unit), and with them as unknowns one benefit's block held about a million.
+    has_tier = "_tier" in status.columns
     secret_df = (status.filter(pl.col("suppressed").is_not_null() & (pl.col("_v") > 0))
-                 .select("_cell", "_v", "suppressed"))
+                 .select("_cell", "_v", "suppressed", pl.col("_tier") if has_tier else pl.lit(0).alias("_tier")))
     n = secret_df.height
     if n == 0:
         return [], pl.DataFrame(schema={"_cell": pl.Int64, "_block": pl.Int64})
     secret_df = secret_df.with_columns(pl.int_range(pl.len()).alias("_j"))
-    entries = every_sum.join(status.select("_cell", "_v"), on="_cell").join(
+    entries = every_sum.join(status.select("_cell", "_v", pl.col("_tier") if has_tier else pl.lit(0).alias("_tier")),
+                             on="_cell").join(
         secret_df.select("_cell", "_j"), on="_cell", how="left").with_columns(
         pl.when(pl.col("is_total")).then(1.0).otherwise(-1.0).alias("_coef"))
     # sums holding a secret cell: total - parts = 0, published values moved to the right-hand side
@@ -412,55 +427,221 @@ def audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
     entries = entries.join(live, on="rel")
     rhs_df = (entries.filter(pl.col("_j").is_null()).group_by("_r")
               .agg((-(pl.col("_coef") * pl.col("_v"))).sum().alias("_b")))
+    # a sum is of the top when it holds a cell of the top level (published or not): the top level's rows and
+    # the columns of its children
+    top_df = entries.group_by("_r").agg((pl.col("_tier") == 0).any().alias("_top"))
     m = live.height
     rhs = np.zeros(m)
     rhs[rhs_df.get_column("_r").to_numpy()] = rhs_df.get_column("_b").to_numpy()
+    top_sum = np.zeros(m, dtype=bool)
+    top_sum[top_df.get_column("_r").to_numpy()] = top_df.get_column("_top").to_numpy()
     var = entries.filter(pl.col("_j").is_not_null())
     a = sp.csr_matrix((var.get_column("_coef").to_numpy(), (var.get_column("_r").to_numpy(),
                                                             var.get_column("_j").to_numpy())), shape=(m, n))
-    # blocks: secret cells and sums as one bipartite graph
-    graph = sp.bmat([[None, a.T.tocsr()], [a, None]]).tocsr()
-    graph.data = np.ones_like(graph.data)
-    _, label = connected_components(graph, directed=False)
-    cell_block, sum_block = label[:n], label[n:]
     value = secret_df.get_column("_v").to_numpy().astype(float)
     primary = secret_df.get_column("suppressed").to_numpy() == "primary"
     cell_id = secret_df.get_column("_cell").to_numpy()
-    target = value > 0
-    wanted = set(cell_block[target].tolist())
-    if only is not None:
-        touched = np.isin(cell_id, only.to_numpy())
-        wanted &= set(cell_block[touched].tolist())
+    tier = secret_df.get_column("_tier").to_numpy()
+    touched = np.isin(cell_id, only.to_numpy()) if only is not None else np.ones(n, dtype=bool)
     # what each cell must reach: a primary cell the threshold, any other one more unit
     need_hi = np.where(primary, float(threshold), value + 1.0)
-    solved = np.isin(cell_block, np.fromiter(wanted, dtype=cell_block.dtype, count=len(wanted)))
-    blocks = pl.DataFrame({"_cell": cell_id[solved], "_block": cell_block[solved]}).cast(pl.Int64)
+    target = value > 0
+    if n <= SPLIT_CELLS or not has_tier:
+        exposed, solved, label = _audit_program(a, rhs, value, need_hi, primary, target, touched)
+        blocks = pl.DataFrame({"_cell": cell_id[solved], "_block": label[solved]}).cast(pl.Int64)
+        return sorted(int(cell_id[k]) for k in exposed), blocks
+    exposed, block_cell, block_label = _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target,
+                                                    touched)
+    blocks = pl.DataFrame({"_cell": cell_id[block_cell], "_block": block_label}).cast(pl.Int64)
+    return sorted(int(cell_id[k]) for k in exposed), blocks
+
+
+def _components(a):
+    """Connected components of a program's unknowns and sums (one bipartite graph): (cell labels, sum labels)."""
+    import numpy as np
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    m, n = a.shape
+    graph = sp.bmat([[sp.csr_matrix((n, n)), a.T.tocsr()], [a, sp.csr_matrix((m, m))]]).tocsr()
+    graph.data = np.ones_like(graph.data)
+    _, label = connected_components(graph, directed=False)
+    return label[:n], label[n:]
+
+
+def _audit_program(a, rhs, value, need_hi, primary, target, touched):
+    """The audit of one program (a x = rhs, x >= 0; the true ``value`` a solution): the indices of the
+    ``target`` cells failing the criterion, the mask of the cells of the blocks solved (those holding a
+    target cell that is ``touched``), and every cell's block label."""
+    import numpy as np
+
+    n = a.shape[1]
+    if n == 0:
+        return [], np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
+    cell_block, sum_block = _components(a)
+    wanted = np.unique(cell_block[target & touched])
+    solved = np.isin(cell_block, wanted)
     # Phase 1, every wanted block in one program (they share no sum, so one solve is each block's solve):
     # push every unsettled cell up to what it needs at once, again while that settles some. Each feasible
     # point is a certificate for every cell it moves far enough.
     cols = np.flatnonzero(solved)
-    rows = np.flatnonzero(np.isin(sum_block, cell_block[cols]))
+    rows = np.flatnonzero(np.isin(sum_block, wanted))
     hi_seen, lo_seen = value.copy(), value.copy()  # the true values are a feasible point
-    _push(a[rows][:, cols], rhs[rows], value[cols], need_hi[cols], primary[cols], hi_seen, lo_seen, cols)
+    _push(a[rows][:, cols], rhs[rows], value[cols], need_hi[cols], primary[cols], target[cols], hi_seen,
+          lo_seen, cols, cell_block[cols], sum_block[rows])
     # Phase 2: each cell still short gets its own solves, within its block; beyond CELL_SOLVES cells, every
     # short cell is taken as exposed (one more suppression each).
     short = np.flatnonzero(solved & target & ~_settled(hi_seen, lo_seen, need_hi, primary))
     if short.size > CELL_SOLVES:
         logging.getLogger(__name__).info("secrecy audit: %d cells short after the pushing solves, above %d: "
                                          "each taken as exposed", short.size, CELL_SOLVES)
-        return sorted(int(c) for c in cell_id[short]), blocks
+        return short.tolist(), solved, cell_block
     exposed: list[int] = []
+    nb = int(cell_block.max()) + 2
     by_block_cells = np.argsort(cell_block, kind="stable")
-    cell_starts = np.searchsorted(cell_block[by_block_cells], np.arange(label.max() + 2))
+    cell_starts = np.searchsorted(cell_block[by_block_cells], np.arange(nb))
     by_block_sums = np.argsort(sum_block, kind="stable")
-    sum_starts = np.searchsorted(sum_block[by_block_sums], np.arange(label.max() + 2))
+    sum_starts = np.searchsorted(sum_block[by_block_sums], np.arange(nb))
     for b in np.unique(cell_block[short]):
         cols = by_block_cells[cell_starts[b]:cell_starts[b + 1]]
         rows = by_block_sums[sum_starts[b]:sum_starts[b + 1]]
-        bad = _audit_block(a[rows][:, cols], rhs[rows], value[cols], need_hi[cols], primary[cols],
+        bad = _audit_block(a[rows][:, cols], rhs[rows], value[cols], need_hi[cols], primary[cols], target[cols],
                            hi_seen[cols], lo_seen[cols])
-        exposed += [int(cell_id[cols[k]]) for k in bad]
-    return sorted(exposed), blocks
+        exposed += [int(cols[k]) for k in bad]
+    return exposed, solved, cell_block
+
+
+def _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target, touched):
+    """The audit split at the second level (docs/outputs.md, "Split audit"); same criterion, same returns as
+    ``audit`` but as indices: (exposed, cells of the solved blocks, their block labels).
+
+    Lower part: the cells below the second level, with every cell of the top two levels known to the reader
+    at its true value. Nothing but those cells links two départements, so the program falls into blocks no
+    larger than a département's. Upper part: the cells of the top two levels, where each group of second-level
+    cells tied through the sums below them (a département's, the "local" program) may take any convex
+    combination of points that program is known to reach (the true values, and each second-level cell pushed
+    up to what it needs and down to its least): a subset of what the real reader allows, so again what is
+    found protected is protected.
+    """
+    import numpy as np
+    import scipy.sparse as sp
+
+    n = a.shape[1]
+    low, up = tier == 2, tier < 2
+    # Lower part: the top two levels' values to the right-hand side.
+    low_cols = np.flatnonzero(low)
+    a_low = a[:, low_cols]
+    rhs_low = rhs - a[:, np.flatnonzero(up)] @ value[up]
+    low_rows = np.flatnonzero(np.diff(a_low.tocsr().indptr) > 0)
+    exposed_l, solved_l, label_l = _audit_program(a_low[low_rows], rhs_low[low_rows], value[low], need_hi[low],
+                                                  primary[low], target[low], touched[low])
+    exposed = [int(low_cols[k]) for k in exposed_l]
+    block_cell = [low_cols[solved_l]]
+    block_label = [label_l[solved_l]]
+    offset = int(label_l.max()) + 1 if label_l.size else 0
+    # Local programs: the second level and below, through the sums that hold no top-level cell.
+    loc_cols = np.flatnonzero(tier >= 1)
+    loc_rows = np.flatnonzero(~top_sum)
+    a_loc = a[loc_rows][:, loc_cols].tocsr()
+    keep = np.diff(a_loc.indptr) > 0
+    loc_rows, a_loc = loc_rows[keep], a_loc[keep]
+    loc_cell, loc_sum = _components(a_loc)
+    group = np.full(n, -1)
+    group[loc_cols] = loc_cell
+    second = np.flatnonzero(tier == 1)
+    # Which upper blocks need solving: the structure alone (upper cells, top sums, one node per group).
+    up_cols = np.flatnonzero(up)
+    top_rows = np.flatnonzero(top_sum)
+    a_top = a[top_rows][:, up_cols]
+    n_groups = int(loc_cell.max()) + 1 if loc_cell.size else 0
+    pos = np.full(n, -1)
+    pos[up_cols] = np.arange(up_cols.size)
+    link = sp.csr_matrix((np.ones(second.size), (group[second], pos[second])), shape=(n_groups, up_cols.size))
+    struct_cell, _ = _components(sp.vstack([a_top, link]).tocsr())
+    group_block = np.full(n_groups, -1)
+    group_block[group[second]] = struct_cell[pos[second]]
+    in_group = loc_cols[group[loc_cols] >= 0]
+    hit = np.zeros(struct_cell.max() + 1 if struct_cell.size else 0, dtype=bool)
+    hit[struct_cell[touched[up_cols] & target[up_cols]]] = True
+    touched_groups = np.unique(group[in_group[touched[in_group]]])
+    touched_groups = touched_groups[group_block[touched_groups] >= 0]
+    hit[group_block[touched_groups]] = True
+    # every upper block holding a target is solved when touched (a touched group counts for its block)
+    has_target = np.zeros_like(hit)
+    has_target[struct_cell[target[up_cols]]] = True
+    hit &= has_target
+    if not hit.any():
+        return exposed, np.concatenate(block_cell), np.concatenate(block_label)
+    u_cols = up_cols[hit[struct_cell]]  # upper cells solved
+    groups = np.flatnonzero((group_block >= 0) & hit[np.maximum(group_block, 0)])
+    # Points of each group's local program: one batched program per rank of second-level cell in the group.
+    g_cols = loc_cols[np.isin(loc_cell, groups)]
+    g_rows = loc_rows[np.isin(loc_sum, groups)]
+    a_g = a[g_rows][:, g_cols]
+    sec_g = second[np.isin(group[second], groups)]
+    order = np.lexsort((sec_g, group[sec_g]))
+    sec_g = sec_g[order]
+    first = np.searchsorted(group[sec_g], group[sec_g], side="left")
+    rank = np.arange(sec_g.size) - first
+    at = np.full(n, -1)
+    at[g_cols] = np.arange(g_cols.size)
+    points = [value[sec_g]]  # the true values
+    point_rank = [np.full(sec_g.size, -1)]
+    for r in range(int(rank.max()) + 1 if rank.size else 0):
+        pick = sec_g[rank == r]
+        for sign in (-1.0, 1.0):
+            obj = np.zeros(g_cols.size)
+            obj[at[pick]] = sign
+            cap = np.full(g_cols.size, np.inf)
+            if sign < 0:
+                cap[at[pick]] = need_hi[pick]
+            x = _solve(a_g, rhs[g_rows], obj, cap)
+            points.append(x[at[sec_g]])
+            point_rank.append(np.full(sec_g.size, r))
+    # Upper program: the solved upper cells, then one weight per (group, point); rows: the top sums, one link
+    # row per second-level cell (cell - sum of weight x point = 0), one row per group (weights sum to 1).
+    k_points = len(points)
+    g_of = group[sec_g]
+    g_index = np.searchsorted(groups, g_of)
+    nu = u_cols.size
+    upos = np.full(n, -1)
+    upos[u_cols] = np.arange(nu)
+    lam = nu + g_index[:, None] * k_points + np.arange(k_points)[None, :]  # weight columns per sec cell
+    n_var = nu + groups.size * k_points
+    # the top sums through the solved cells (a block is whole: every unknown of such a sum is solved)
+    a_t = a[top_rows][:, u_cols].tocsr()
+    keep_t = np.diff(a_t.indptr) > 0
+    t_rows, a_t = top_rows[keep_t], a_t[keep_t]
+    pts = np.column_stack(points)  # sec cell x point
+    rows_l = np.repeat(np.arange(sec_g.size), 1 + k_points)
+    cols_l = np.column_stack([upos[sec_g], lam]).ravel()
+    vals_l = np.column_stack([np.ones(sec_g.size), -pts]).ravel()
+    link_m = sp.csr_matrix((vals_l, (rows_l, cols_l)), shape=(sec_g.size, n_var))
+    conv = sp.csr_matrix((np.ones(groups.size * k_points),
+                          (np.repeat(np.arange(groups.size), k_points), nu + np.arange(groups.size * k_points))),
+                         shape=(groups.size, n_var))
+    a_up = sp.vstack([sp.hstack([a_t, sp.csr_matrix((t_rows.size, n_var - nu))]), link_m, conv]).tocsr()
+    rhs_up = np.concatenate([rhs[t_rows], np.zeros(sec_g.size), np.ones(groups.size)])
+    true_lam = np.zeros(groups.size * k_points)
+    true_lam[np.arange(groups.size) * k_points] = 1.0
+    v_up = np.concatenate([value[u_cols], true_lam])
+    t_up = np.concatenate([target[u_cols], np.zeros(true_lam.size, dtype=bool)])
+    need_up = np.concatenate([need_hi[u_cols], np.full(true_lam.size, np.inf)])
+    prim_up = np.concatenate([primary[u_cols], np.zeros(true_lam.size, dtype=bool)])
+    exposed_u, solved_u, label_u = _audit_program(a_up, rhs_up, v_up, need_up, prim_up, t_up,
+                                                  np.ones(n_var, dtype=bool))
+    exposed += [int(u_cols[k]) for k in exposed_u if k < nu]
+    # blocks: an upper block's cells, with the cells of its groups (a pick may fall in either)
+    label_u = label_u + offset
+    block_cell.append(u_cols[solved_u[:nu]])
+    block_label.append(label_u[:nu][solved_u[:nu]])
+    ub = np.full(groups.size, -1)
+    ub[g_index] = label_u[upos[sec_g]]
+    members = g_cols[group[g_cols] >= 0]
+    lab = ub[np.searchsorted(groups, group[members])]
+    block_cell.append(members[lab >= 0])
+    block_label.append(lab[lab >= 0])
+    return exposed, np.concatenate(block_cell), np.concatenate(block_label)
 
 
 def _settled(hi_seen, lo_seen, need_hi, primary):
@@ -478,30 +659,36 @@ def _solve(a, rhs, objective, cap):
     return res.x
 
 
-def _push(a, rhs, value, need_hi, primary, hi_seen, lo_seen, at) -> None:
+def _push(a, rhs, value, need_hi, primary, target, hi_seen, lo_seen, at, cell_block, sum_block) -> None:
     """Maximise the sum of the unsettled cells, each capped at what it needs, while that settles some; the
-    points found widen ``hi_seen``/``lo_seen`` (full-size arrays, this program's cells at ``at``)."""
+    points found widen ``hi_seen``/``lo_seen`` (full-size arrays, this program's cells at ``at``). Blocks
+    (``cell_block``, ``sum_block``: labels of the columns and rows) share no sum, so each solve holds only the
+    blocks with a cell still unsettled: after the first, a small part of a France-wide program."""
     import numpy as np
 
-    todo = value > 0
+    todo = target
     pending = todo & ~_settled(hi_seen[at], lo_seen[at], need_hi, primary)
     while pending.any():
-        x = _solve(a, rhs, -pending.astype(float), np.where(pending, need_hi, np.inf))
-        hi_seen[at] = np.maximum(hi_seen[at], x)
-        lo_seen[at] = np.minimum(lo_seen[at], x)
+        live = np.unique(cell_block[pending])
+        cols = np.flatnonzero(np.isin(cell_block, live))
+        rows = np.flatnonzero(np.isin(sum_block, live))
+        x = _solve(a[rows][:, cols], rhs[rows], -pending[cols].astype(float),
+                   np.where(pending[cols], need_hi[cols], np.inf))
+        hi_seen[at[cols]] = np.maximum(hi_seen[at[cols]], x)
+        lo_seen[at[cols]] = np.minimum(lo_seen[at[cols]], x)
         left = todo & ~_settled(hi_seen[at], lo_seen[at], need_hi, primary)
         if left.sum() == pending.sum():
             return
         pending = left
 
 
-def _audit_block(a, rhs, value, need_hi, primary, hi_seen, lo_seen) -> list[int]:
+def _audit_block(a, rhs, value, need_hi, primary, target, hi_seen, lo_seen) -> list[int]:
     """Indices of the block's cells holding units that fail the criterion, each short cell solved on its own
     (upper bound, then lower bound for a secondary one); every point found also certifies the others."""
     import numpy as np
 
     hi_seen, lo_seen = hi_seen.copy(), lo_seen.copy()
-    todo = value > 0
+    todo = target
     free = np.full(value.shape, np.inf)
 
     def see(x: np.ndarray) -> None:
