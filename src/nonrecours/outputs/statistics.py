@@ -659,27 +659,42 @@ def _solve(a, rhs, objective, cap):
     return res.x
 
 
+PUSH_GAIN = 0.05
+"""The pushing solves go on while one settles at least this share of the cells still unsettled (at least one):
+past that, each further solve of a France-wide program (seconds) settles a handful, which the cells' own
+solves or the ``CELL_SOLVES`` bound handle."""
+
+
 def _push(a, rhs, value, need_hi, primary, target, hi_seen, lo_seen, at, cell_block, sum_block) -> None:
-    """Maximise the sum of the unsettled cells, each capped at what it needs, while that settles some; the
-    points found widen ``hi_seen``/``lo_seen`` (full-size arrays, this program's cells at ``at``). Blocks
-    (``cell_block``, ``sum_block``: labels of the columns and rows) share no sum, so each solve holds only the
-    blocks with a cell still unsettled: after the first, a small part of a France-wide program."""
+    """Maximise the sum of the unsettled cells, each capped at what it needs, while that settles enough
+    (``PUSH_GAIN``); then once minimise the sum of the unsettled cells that need not reach the threshold (one
+    unit down settles them as well as one up). The points found widen ``hi_seen``/``lo_seen`` (full-size
+    arrays, this program's cells at ``at``). Blocks (``cell_block``, ``sum_block``: labels of the columns and
+    rows) share no sum, so each solve holds only the blocks with a cell still unsettled."""
     import numpy as np
 
-    todo = target
-    pending = todo & ~_settled(hi_seen[at], lo_seen[at], need_hi, primary)
-    while pending.any():
+    def unsettled():
+        return target & ~_settled(hi_seen[at], lo_seen[at], need_hi, primary)
+
+    def solve(pending, sign):
         live = np.unique(cell_block[pending])
         cols = np.flatnonzero(np.isin(cell_block, live))
         rows = np.flatnonzero(np.isin(sum_block, live))
-        x = _solve(a[rows][:, cols], rhs[rows], -pending[cols].astype(float),
-                   np.where(pending[cols], need_hi[cols], np.inf))
+        cap = np.where(pending[cols], need_hi[cols], np.inf) if sign < 0 else np.full(cols.size, np.inf)
+        x = _solve(a[rows][:, cols], rhs[rows], sign * pending[cols].astype(float), cap)
         hi_seen[at[cols]] = np.maximum(hi_seen[at[cols]], x)
         lo_seen[at[cols]] = np.minimum(lo_seen[at[cols]], x)
-        left = todo & ~_settled(hi_seen[at], lo_seen[at], need_hi, primary)
-        if left.sum() == pending.sum():
-            return
+
+    pending = unsettled()
+    while pending.any():
+        solve(pending, -1.0)
+        left = unsettled()
+        if pending.sum() - left.sum() < max(1.0, PUSH_GAIN * pending.sum()):
+            break
         pending = left
+    down = unsettled() & ~primary
+    if down.any():
+        solve(down, 1.0)
 
 
 def _audit_block(a, rhs, value, need_hi, primary, target, hi_seen, lo_seen) -> list[int]:
