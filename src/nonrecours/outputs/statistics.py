@@ -586,7 +586,6 @@ def _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target, touched
     at = np.full(n, -1)
     at[g_cols] = np.arange(g_cols.size)
     points = [value[sec_g]]  # the true values
-    point_rank = [np.full(sec_g.size, -1)]
     for r in range(int(rank.max()) + 1 if rank.size else 0):
         pick = sec_g[rank == r]
         for sign in (-1.0, 1.0):
@@ -595,9 +594,9 @@ def _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target, touched
             cap = np.full(g_cols.size, np.inf)
             if sign < 0:
                 cap[at[pick]] = need_hi[pick]
-            x = _solve(a_g, rhs[g_rows], obj, cap)
+            x = _solve_chunks(a_g, rhs[g_rows], obj, cap, loc_cell[np.isin(loc_cell, groups)],
+                              loc_sum[np.isin(loc_sum, groups)])
             points.append(x[at[sec_g]])
-            point_rank.append(np.full(sec_g.size, r))
     # Upper program: the solved upper cells, then one weight per (group, point); rows: the top sums, one link
     # row per second-level cell (cell - sum of weight x point = 0), one row per group (weights sum to 1).
     k_points = len(points)
@@ -659,10 +658,33 @@ def _solve(a, rhs, objective, cap):
     return res.x
 
 
+CHUNK_CELLS = 5_000
+"""The pushing solves gather independent blocks into programs of about this many unknowns: one program per
+block pays the solver's overhead thousands of times on a France-wide table, one program for all of them
+(190,000 unknowns at 20,000 persons) costs more than its parts, the solver's time growing faster than its
+size. A table of this many cells or fewer (Cahors) is one program, as before."""
+
 PUSH_GAIN = 0.05
 """The pushing solves go on while one settles at least this share of the cells still unsettled (at least one):
 past that, each further solve of a France-wide program (seconds) settles a handful, which the cells' own
 solves or the ``CELL_SOLVES`` bound handle."""
+
+
+def _solve_chunks(a, rhs, objective, cap, cell_block, sum_block):
+    """``_solve`` on a program of independent blocks (labels of its columns and rows), the blocks gathered into
+    programs of about ``CHUNK_CELLS`` unknowns."""
+    import numpy as np
+
+    x = np.zeros(a.shape[1])
+    live = np.unique(cell_block)
+    size = np.bincount(cell_block)
+    chunk = np.cumsum(size[live]) // CHUNK_CELLS
+    for c in np.unique(chunk):
+        part = live[chunk == c]
+        cols = np.flatnonzero(np.isin(cell_block, part))
+        rows = np.flatnonzero(np.isin(sum_block, part))
+        x[cols] = _solve(a[rows][:, cols], rhs[rows], objective[cols], cap[cols])
+    return x
 
 
 def _push(a, rhs, value, need_hi, primary, target, hi_seen, lo_seen, at, cell_block, sum_block) -> None:
@@ -681,7 +703,8 @@ def _push(a, rhs, value, need_hi, primary, target, hi_seen, lo_seen, at, cell_bl
         cols = np.flatnonzero(np.isin(cell_block, live))
         rows = np.flatnonzero(np.isin(sum_block, live))
         cap = np.where(pending[cols], need_hi[cols], np.inf) if sign < 0 else np.full(cols.size, np.inf)
-        x = _solve(a[rows][:, cols], rhs[rows], sign * pending[cols].astype(float), cap)
+        x = _solve_chunks(a[rows][:, cols], rhs[rows], sign * pending[cols].astype(float), cap, cell_block[cols],
+                          sum_block[rows])
         hi_seen[at[cols]] = np.maximum(hi_seen[at[cols]], x)
         lo_seen[at[cols]] = np.minimum(lo_seen[at[cols]], x)
 
