@@ -23,7 +23,9 @@ attack it (``audit``): the feasible interval of each secret cell under every pub
 by linear programming (HiGHS), block by independent block. A primary cell holding units must be able to reach
 the threshold (a reader cannot tell it is a small cell), any other secret cell holding units must not be pinned
 (interval at least one unit wide); each cell failing gets one more suppression, the cheapest published cell of
-a sum through it, and the audit runs again until none fails (docs/outputs.md).
+a sum through it, and the audit runs again until none fails (docs/outputs.md). Past ``SPLIT_CELLS`` secret
+cells holding units (a France-wide table) the audit is split at the départements, against two stronger
+readers than the real one (``_split_audit``), so that its blocks stay no larger than a département's.
 Only ``secret`` is published, not primary/secondary (that would tell below or above the threshold).
 Every measure shares the pattern, so what protects the unit counts protects the others, except that a
 published 0 (no non-take-up in a row) tells the secret cells of that row hold 0 too. Tests attack the tables
