@@ -38,6 +38,8 @@ class _Rounds(logging.Handler):
         m = re.search(r"round (\d+): (\d+) blocks solved, (\d+) cells exposed", record.getMessage())
         if m:
             self.rounds.append({"round": int(m[1]), "blocks_solved": int(m[2]), "exposed": int(m[3])})
+        elif "secrecy audit split:" in record.getMessage():
+            self.rounds.append({"split": record.getMessage().split(": ", 1)[1]})
 
 
 def main() -> None:

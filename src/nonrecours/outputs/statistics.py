@@ -632,6 +632,11 @@ def _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target, touched
     exposed_u, solved_u, label_u = _audit_program(a_up, rhs_up, v_up, need_up, prim_up, t_up,
                                                   np.ones(n_var, dtype=bool))
     exposed += [int(u_cols[k]) for k in exposed_u if k < nu]
+    # counts only: never a cell's area or value
+    logging.getLogger(__name__).info(
+        "secrecy audit split: lower part %d cells solved, %d exposed; upper part %d cells, %d groups, %d points "
+        "each, %d exposed", int(solved_l.sum()), len(exposed_l), nu, groups.size, k_points,
+        sum(1 for k in exposed_u if k < nu))
     # blocks: an upper block's cells, with the cells of its groups (a pick may fall in either)
     label_u = label_u + offset
     block_cell.append(u_cols[solved_u[:nu]])
