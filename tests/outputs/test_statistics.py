@@ -544,3 +544,50 @@ def test_split_audit_finds_what_protects(monkeypatch, split):
         "C1": (2, 5, "primary"), "C2": (2, 20, "secondary")})
     exposed, _ = statistics.audit(every_sum, status, 11)
     assert exposed == []
+
+
+# C1, C2, C3 below the département D1 (T = D1 + D2 at the top), tied by three sums whose totals are published:
+# C1 + C2 = D1, C1 + C3 = E, C2 + C3 = F, so all three are pinned once D1 is known.
+TRIANGLE_SUMS = {"top": [("T", True), ("D1", False), ("D2", False)],
+                 "below": [("D1", True), ("C1", False), ("C2", False)],
+                 "row": [("E", True), ("C1", False), ("C3", False)],
+                 "col": [("F", True), ("C2", False), ("C3", False)]}
+TRIANGLE_CELLS = {"T": (0, 30, None), "D1": (1, 12, None), "D2": (1, 18, None), "C1": (2, 3, "primary"),
+                  "C2": (2, 9, "secondary"), "C3": (2, 10, "secondary"), "E": (2, 13, None), "F": (2, 19, None)}
+
+
+def test_split_audit_mends_a_lower_exposure_below_the_departements(monkeypatch):
+    """The lower part (the top two levels known) finds C1, C2, C3 pinned. Hiding D1 (the cheapest total of a sum
+    through C1 and C2) cannot help that reader, who knows D1: the extra suppressions must be E and F, below the
+    départements, and the top two levels stay published; the real reader then pins nothing either."""
+    from nonrecours.outputs import statistics
+
+    monkeypatch.setattr(statistics, "SPLIT_CELLS", 0)
+    every_sum, status, ids = _program(TRIANGLE_SUMS, TRIANGLE_CELLS)
+    exposed, _ = statistics.audit(every_sum, status, 5)
+    assert exposed == sorted([ids["C1"], ids["C2"], ids["C3"]])
+    done = statistics._audit_loop(every_sum, every_sum, status, 5)
+    secret = set(done.filter(pl.col("suppressed").is_not_null()).get_column("_cell").to_list())
+    assert secret == {ids[c] for c in ("C1", "C2", "C3", "E", "F")}
+    monkeypatch.setattr(statistics, "SPLIT_CELLS", 10**9)
+    assert statistics.audit(every_sum, done, 5)[0] == []
+
+
+def test_audit_loop_asks_the_real_reader_when_nothing_is_left_to_hide(monkeypatch, caplog):
+    """C1 + C2 = D1 with D1 known to the lower part (4 units, under the threshold 5): that stronger reader sees C1
+    and C2 unable to reach 5, and every cell around them is secret, so no suppression can help. The real reader
+    (D1 unknown, T too) sees them reach 5: the loop must ask it (the whole audit of those cells) and stop, the
+    pattern unchanged."""
+    import logging
+
+    from nonrecours.outputs import statistics
+
+    monkeypatch.setattr(statistics, "SPLIT_CELLS", 0)
+    every_sum, status, ids = _program(TWO_LEVEL_SUMS, {
+        "T": (0, 30, "secondary"), "D1": (1, 4, "primary"), "D2": (1, 26, "secondary"),
+        "C1": (2, 2, "primary"), "C2": (2, 2, "primary")})
+    assert statistics.audit(every_sum, status, 5)[0] == sorted([ids["C1"], ids["C2"]])
+    with caplog.at_level(logging.INFO, logger="nonrecours.outputs.statistics"):
+        done = statistics._audit_loop(every_sum, every_sum, status, 5)
+    assert done.equals(status)
+    assert "2 cells with nothing left to hide, 0 exposed to the whole audit" in caplog.text

@@ -339,7 +339,7 @@ def _audit_loop(every_sum: pl.DataFrame, rel: pl.DataFrame, status: pl.DataFrame
     touched: pl.Series | None = None  # None: audit every block
     rounds = 0
     while True:
-        exposed, blocks = audit(every_sum, status, threshold, only=touched)
+        exposed, blocks, split = _audit(every_sum, status, threshold, only=touched)
         rounds += 1
         # counts only: never a cell's area or value
         log.info("secrecy audit round %d: %d blocks solved, %d cells exposed", rounds,
@@ -347,17 +347,49 @@ def _audit_loop(every_sum: pl.DataFrame, rel: pl.DataFrame, status: pl.DataFrame
         if not exposed:
             return status
         before = status.get_column("suppressed").is_not_null()
-        status = _mark_secondary(status, _audit_picks(every_sum, status, exposed, blocks))
+        status = _mark_secondary(status, _audit_picks(every_sum, status, exposed, blocks, lower=split))
         status = _single_sum_heuristic(rel, status)
         now = status.get_column("suppressed").is_not_null()
+        if not (now & ~before).any():
+            # Nothing left to hide around these cells. Under the split, the stronger readers may see a cell
+            # exposed that the real reader does not (a commune cell capped by its département's secret cell,
+            # which the lower part knows): these cells alone are audited against the real reader, whole.
+            stuck = pl.Series("_cell", exposed, dtype=status.get_column("_cell").dtype)
+            still = _audit(every_sum, status, threshold, only=stuck, whole=True)[0] if split else exposed
+            log.info("secrecy audit: %d cells with nothing left to hide, %d exposed to the whole audit",
+                     len(exposed), len(still))
+            if still:
+                raise RuntimeError(f"secrecy audit: {len(still)} cells stay exposed with no published cell left "
+                                   "to suppress around them")
+            return status
         touched = status.filter(now & ~before).get_column("_cell")
 
 
 def _audit_picks(every_sum: pl.DataFrame, status: pl.DataFrame, exposed: list[int],
-                 block: pl.DataFrame) -> pl.Series:
+                 block: pl.DataFrame, *, lower: bool = False) -> pl.Series:
     """For each exposed cell, the cheapest published cell of a sum through it (a detail cell before a total,
     smallest value first); when every sum through it is secret already, the cheapest published cell of a sum
-    through any secret cell of its block."""
+    through any secret cell of its block.
+
+    ``lower``: the audit was split (``_split_audit``). A cell below the top two levels was then found exposed by
+    the lower part, whose reader knows every cell of the top two levels: hiding one of those cannot help it, so
+    its pick is made among the published cells below the top two levels first (the same two choices), and only
+    when there is none among every published cell."""
+    if lower and "_tier" in status.columns:
+        tiers = status.filter(pl.col("_cell").is_in(exposed)).select("_cell", "_tier")
+        low = tiers.filter(pl.col("_tier") == 2).get_column("_cell").to_list()
+        if low:
+            picks, unserved = _cheapest(every_sum, status.filter(pl.col("_tier") == 2), low, block)
+            rest = sorted(set(exposed) - set(low) | set(unserved))
+            if rest:
+                picks = pl.concat([picks, _cheapest(every_sum, status, rest, block)[0].cast(picks.dtype)])
+            return picks.unique()
+    return _cheapest(every_sum, status, exposed, block)[0]
+
+
+def _cheapest(every_sum: pl.DataFrame, status: pl.DataFrame, exposed: list[int],
+              block: pl.DataFrame) -> tuple[pl.Series, list[int]]:
+    """``_audit_picks``' two choices among the cells of ``status``: (picks, the exposed cells given none)."""
     joined = every_sum.join(status, on="_cell")
     open_ = joined.filter(pl.col("suppressed").is_null())
     through = every_sum.filter(pl.col("_cell").is_in(exposed)).select("rel", pl.col("_cell").alias("_exposed"))
@@ -370,9 +402,11 @@ def _audit_picks(every_sum: pl.DataFrame, status: pl.DataFrame, exposed: list[in
         members = block.join(wanted, on="_block")
         rels = every_sum.join(members, on="_cell").select("rel", "_block").unique()
         far = (open_.join(rels, on="rel").sort("_block", "is_total", "_v", "_cell")
-               .group_by("_block").agg(pl.col("_cell").first()).get_column("_cell"))
-        picks = pl.concat([picks, far.cast(picks.dtype)])
-    return picks.unique()
+               .group_by("_block").agg(pl.col("_cell").first()))
+        picks = pl.concat([picks, far.get_column("_cell").cast(picks.dtype)])
+        served = set(block.join(far.select("_block"), on="_block").get_column("_cell").to_list())
+        left = [c for c in left if c not in served]
+    return picks.unique(), left
 
 
 CELL_SOLVES = 400
@@ -405,6 +439,14 @@ def audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
     cells the audit is split (``_split_audit``). Returns the exposed cells and the block of every secret cell
     of a solved block (_cell, _block).
     """
+    exposed, blocks, _ = _audit(every_sum, status, threshold, only=only)
+    return exposed, blocks
+
+
+def _audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
+           only: pl.Series | None = None, whole: bool = False) -> tuple[list[int], pl.DataFrame, bool]:
+    """``audit``, and whether it was split. ``whole``: never split, and only the cells of ``only`` are judged
+    (their blocks solved whole, as the real reader would)."""
     import numpy as np
     import scipy.sparse as sp
 
@@ -417,7 +459,7 @@ def audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
                  .select("_cell", "_v", "suppressed", pl.col("_tier") if has_tier else pl.lit(0).alias("_tier")))
     n = secret_df.height
     if n == 0:
-        return [], pl.DataFrame(schema={"_cell": pl.Int64, "_block": pl.Int64})
+        return [], pl.DataFrame(schema={"_cell": pl.Int64, "_block": pl.Int64}), False
     secret_df = secret_df.with_columns(pl.int_range(pl.len()).alias("_j"))
     entries = every_sum.join(status.select("_cell", "_v", pl.col("_tier") if has_tier else pl.lit(0).alias("_tier")),
                              on="_cell").join(
@@ -448,14 +490,16 @@ def audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
     # what each cell must reach: a primary cell the threshold, any other one more unit
     need_hi = np.where(primary, float(threshold), value + 1.0)
     target = value > 0
-    if n <= SPLIT_CELLS or not has_tier:
+    if whole:
+        target &= touched
+    if whole or n <= SPLIT_CELLS or not has_tier:
         exposed, solved, label = _audit_program(a, rhs, value, need_hi, primary, target, touched)
         blocks = pl.DataFrame({"_cell": cell_id[solved], "_block": label[solved]}).cast(pl.Int64)
-        return sorted(int(cell_id[k]) for k in exposed), blocks
+        return sorted(int(cell_id[k]) for k in exposed), blocks, False
     exposed, block_cell, block_label = _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target,
                                                     touched)
     blocks = pl.DataFrame({"_cell": cell_id[block_cell], "_block": block_label}).cast(pl.Int64)
-    return sorted(int(cell_id[k]) for k in exposed), blocks
+    return sorted(int(cell_id[k]) for k in exposed), blocks, True
 
 
 def _components(a):
