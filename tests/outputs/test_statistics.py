@@ -591,3 +591,15 @@ def test_audit_loop_asks_the_real_reader_when_nothing_is_left_to_hide(monkeypatc
         done = statistics._audit_loop(every_sum, every_sum, status, 5)
     assert done.equals(status)
     assert "2 cells with nothing left to hide, 0 exposed to the whole audit" in caplog.text
+
+
+def test_audit_loop_fails_past_its_round_limit(monkeypatch):
+    """The triangle needs a second round to certify its pattern: with one round allowed, the loop must fail,
+    never return the pattern its first round found exposed."""
+    from nonrecours.outputs import statistics
+
+    monkeypatch.setattr(statistics, "SPLIT_CELLS", 0)
+    monkeypatch.setattr(statistics, "MAX_ROUNDS", 1)
+    every_sum, status, _ = _program(TRIANGLE_SUMS, TRIANGLE_CELLS)
+    with pytest.raises(RuntimeError, match="still exposed after 1 rounds"):
+        statistics._audit_loop(every_sum, every_sum, status, 5)

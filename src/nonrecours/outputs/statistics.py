@@ -346,6 +346,9 @@ def _audit_loop(every_sum: pl.DataFrame, rel: pl.DataFrame, status: pl.DataFrame
                  blocks.get_column("_block").n_unique(), len(exposed))
         if not exposed:
             return status
+        if rounds >= MAX_ROUNDS:
+            raise RuntimeError(f"secrecy audit: {len(exposed)} cells still exposed after {rounds} rounds "
+                               "(MAX_ROUNDS): the pattern is not certified")
         before = status.get_column("suppressed").is_not_null()
         status = _mark_secondary(status, _audit_picks(every_sum, status, exposed, blocks, lower=split))
         status = _single_sum_heuristic(rel, status)
@@ -415,6 +418,21 @@ cell the pushing solves leave short may still be protected, which only its own s
 many, each short cell is taken as exposed and gets one more suppression: more cells hidden than the exact
 audit would hide (a France-wide table, almost all secret, loses little), in bounded time; the criterion
 holds either way, since every cell that fails it is among the short ones."""
+
+
+MAX_ROUNDS = 30
+"""Most rounds of the audit loop. Each round hides at least one more cell, so the loop ends, but a table whose
+audit keeps finding cells exposed (France at 20,000 persons under the split: the upper part's few known points
+per département) would run for hours; past this many rounds it fails, never returning an uncertified pattern.
+Every table measured so far needed 2 to 3 rounds (docs/outputs.md)."""
+
+
+UPPER_CELL_SOLVES = 5_000
+"""``CELL_SOLVES`` for the split's upper part, whose program is small (the top two levels' secret cells and a
+few weights per département: about 500 unknowns a benefit at 20,000 persons over France), so a cell solved
+alone costs milliseconds. With the bound at 400 there, every short cell taken as exposed hid more cells of
+the top two levels, which left more short: France at 20,000 persons went past 9 rounds, 515 to 773 upper
+cells exposed each; with it, 225 to 243 a round from round 3 on (still not converging, docs/outputs.md)."""
 
 
 SPLIT_CELLS = 20_000
@@ -515,7 +533,7 @@ def _components(a):
     return label[:n], label[n:]
 
 
-def _audit_program(a, rhs, value, need_hi, primary, target, touched):
+def _audit_program(a, rhs, value, need_hi, primary, target, touched, cell_solves=None):
     """The audit of one program (a x = rhs, x >= 0; the true ``value`` a solution): the indices of the
     ``target`` cells failing the criterion, the mask of the cells of the blocks solved (those holding a
     target cell that is ``touched``), and every cell's block label."""
@@ -538,9 +556,10 @@ def _audit_program(a, rhs, value, need_hi, primary, target, touched):
     # Phase 2: each cell still short gets its own solves, within its block; beyond CELL_SOLVES cells, every
     # short cell is taken as exposed (one more suppression each).
     short = np.flatnonzero(solved & target & ~_settled(hi_seen, lo_seen, need_hi, primary))
-    if short.size > CELL_SOLVES:
+    bound = CELL_SOLVES if cell_solves is None else cell_solves
+    if short.size > bound:
         logging.getLogger(__name__).info("secrecy audit: %d cells short after the pushing solves, above %d: "
-                                         "each taken as exposed", short.size, CELL_SOLVES)
+                                         "each taken as exposed", short.size, bound)
         return short.tolist(), solved, cell_block
     exposed: list[int] = []
     nb = int(cell_block.max()) + 2
@@ -674,7 +693,7 @@ def _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target, touched
     need_up = np.concatenate([need_hi[u_cols], np.full(true_lam.size, np.inf)])
     prim_up = np.concatenate([primary[u_cols], np.zeros(true_lam.size, dtype=bool)])
     exposed_u, solved_u, label_u = _audit_program(a_up, rhs_up, v_up, need_up, prim_up, t_up,
-                                                  np.ones(n_var, dtype=bool))
+                                                  np.ones(n_var, dtype=bool), cell_solves=UPPER_CELL_SOLVES)
     exposed += [int(u_cols[k]) for k in exposed_u if k < nu]
     # counts only: never a cell's area or value
     logging.getLogger(__name__).info(
