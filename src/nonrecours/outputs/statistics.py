@@ -358,7 +358,7 @@ def _audit_loop(every_sum: pl.DataFrame, rel: pl.DataFrame, status: pl.DataFrame
             # exposed that the real reader does not (a commune cell capped by its département's secret cell,
             # which the lower part knows): these cells alone are audited against the real reader, whole.
             stuck = pl.Series("_cell", exposed, dtype=status.get_column("_cell").dtype)
-            still = _audit(every_sum, status, threshold, only=stuck, whole=True)[0] if split else exposed
+            still = _audit(every_sum, status, threshold, only=stuck, whole=True)[0]
             log.info("secrecy audit: %d cells with nothing left to hide, %d exposed to the whole audit",
                      len(exposed), len(still))
             if still:
@@ -511,7 +511,8 @@ def _audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
     if whole:
         target &= touched
     if whole or n <= SPLIT_CELLS or not has_tier:
-        exposed, solved, label = _audit_program(a, rhs, value, need_hi, primary, target, touched)
+        exposed, solved, label = _audit_program(a, rhs, value, need_hi, primary, target, touched,
+                                                cell_solves=n if whole else None)
         blocks = pl.DataFrame({"_cell": cell_id[solved], "_block": label[solved]}).cast(pl.Int64)
         return sorted(int(cell_id[k]) for k in exposed), blocks, False
     exposed, block_cell, block_label = _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target,
