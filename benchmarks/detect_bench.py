@@ -1,15 +1,24 @@
-"""Detection benchmark: ``nonrecours detect`` on an ingested workspace, on both backends.
+"""Detection benchmark: ``nonrecours detect`` on an ingested workspace, on both backends, or this tree beside an
+earlier commit.
 
 Run: ``python benchmarks/detect_bench.py --workspace DIR --month 2026-06 [--out benchmarks/results/detect.json]``
-(a workspace from ``nonrecours demo --persons N --out D``: ``D/workspace``). Each backend runs in its own
-process so that its peak memory (``ru_maxrss`` of the child) is its own; wall-clock time is measured there too.
-The flags of both backends are compared.
+(a workspace from ``nonrecours demo --persons N --out D``: ``D/workspace``). Each run is its own process, so that
+its peak memory (``ru_maxrss`` of the child) is its own; wall-clock and CPU time are measured there too, for the
+join of the month (``build_month``) and for detection on it (``detect`` and the writing, as the run's detection
+stage does with the rules stage's core).
+
+- Backends (default): the flags of Polars and DuckDB are compared.
+- ``--baseline REV`` (a git revision, e.g. ``a433af7``): that commit's ``src`` (a detached git worktree in a
+  temporary folder) and this tree's, back to back on ``--backends`` (default polars), alternating ``--repeat``
+  times; ``flags.parquet`` and ``units.parquet`` of the two are compared row for row (sorted on their key) and
+  must be identical.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -22,11 +31,70 @@ from polars.testing import assert_frame_equal
 _CHILD = """
 import resource, sys, time
 from nonrecours.config import parse_month
-from nonrecours.detection.detect import run_detect
-t = time.perf_counter()
-run, _ = run_detect(sys.argv[1], parse_month(sys.argv[2]), sys.argv[3], backend=sys.argv[4])
-print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, run.summary["persons"])
+from nonrecours.detection.detect import core_month, read_workspace, run_detect
+month = parse_month(sys.argv[2])
+t, c = time.perf_counter(), time.process_time()
+core = core_month(read_workspace(sys.argv[1]), month)
+t1, c1 = time.perf_counter(), time.process_time()
+run, _ = run_detect(sys.argv[1], month, sys.argv[3], backend=sys.argv[4], core=core)
+t2, c2 = time.perf_counter(), time.process_time()
+print(t1 - t, c1 - c, t2 - t1, c2 - c1, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, run.summary["persons"])
 """
+
+_KEY = ["unit_kind", "unit_id", "benefit"]
+
+
+def _child(src: Path, workspace: Path, month: str, out: Path, backend: str) -> dict[str, float]:
+    env = {**os.environ, "PYTHONPATH": str(src)}
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(workspace), month, str(out), backend],
+                          check=True, capture_output=True, text=True, env=env)
+    join_s, join_cpu, det_s, det_cpu, rss_kb, persons = done.stdout.split()[-6:]
+    return {"join_seconds": round(float(join_s), 2), "join_cpu_seconds": round(float(join_cpu), 2),
+            "detect_seconds": round(float(det_s), 2), "detect_cpu_seconds": round(float(det_cpu), 2),
+            "peak_rss_mb": round(int(rss_kb) / 1024), "persons": int(persons), "load_after": os.getloadavg()[0]}
+
+
+def _same(a: Path, b: Path, name: str, *, exact: bool = True) -> bool:
+    x = pl.read_parquet(a / f"{name}.parquet").sort(_KEY)
+    y = pl.read_parquet(b / f"{name}.parquet").sort(_KEY)
+    try:  # across backends, amounts agree to a millionth of a euro (float sums in another order)
+        assert_frame_equal(x, y, check_exact=exact, **({} if exact else {"abs_tol": 1e-6}))
+    except AssertionError:
+        return False
+    return True
+
+
+def _baseline(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
+    here = Path(__file__).resolve().parents[1]
+    rev = subprocess.run(["git", "-C", str(here), "rev-parse", args.baseline], check=True, capture_output=True,
+                         text=True).stdout.strip()
+    head = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], check=True, capture_output=True,
+                          text=True).stdout.strip()
+    base = tmp / "baseline"
+    subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", str(base), rev], check=True,
+                   capture_output=True)
+    try:
+        srcs = {"baseline": base / "src", "this": here / "src"}
+        results: dict[str, object] = {"machine": platform.platform(), "month": args.month, "baseline": rev,
+                                      "this": head, "workspace": str(args.workspace), "runs": []}
+        for backend in args.backends.split(","):
+            for k in range(args.repeat):
+                order = ("baseline", "this") if k % 2 == 0 else ("this", "baseline")
+                for name in order:
+                    out = tmp / f"{name}-{backend}-{k}"
+                    row = {"code": name, "backend": backend, "repeat": k,
+                           **_child(srcs[name], args.workspace, args.month, out, backend)}
+                    print(json.dumps(row), flush=True)
+                    results["runs"].append(row)  # type: ignore[attr-defined]
+                a, b = tmp / f"baseline-{backend}-{k}", tmp / f"this-{backend}-{k}"
+                results.setdefault("identical", {})[f"{backend}-{k}"] = {  # type: ignore[index]
+                    n: _same(a, b, n) for n in ("flags", "units")}
+                results["flags"] = pl.scan_parquet(b / "flags.parquet").select(pl.len()).collect().item()
+                results["units"] = pl.scan_parquet(b / "units.parquet").select(pl.len()).collect().item()
+        return results
+    finally:
+        subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(base)], check=False,
+                       capture_output=True)
 
 
 def main() -> None:
@@ -34,25 +102,22 @@ def main() -> None:
     ap.add_argument("--workspace", type=Path, required=True)
     ap.add_argument("--month", default="2026-06")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--baseline", default=None, help="a git revision run beside this tree")
+    ap.add_argument("--backends", default="polars", help="with --baseline: comma-separated backends")
+    ap.add_argument("--repeat", type=int, default=1, help="with --baseline: pairs run, in alternating order")
     args = ap.parse_args()
-    results: dict[str, object] = {"machine": platform.platform(), "month": args.month, "backends": {}}
     with tempfile.TemporaryDirectory() as tmp:
-        for backend in ("polars", "duckdb"):
-            out = Path(tmp) / backend
-            done = subprocess.run([sys.executable, "-c", _CHILD, str(args.workspace), args.month, str(out), backend],
-                                  check=True, capture_output=True, text=True)
-            seconds, rss_kb, persons = done.stdout.split()[-3:]
-            results["persons"] = int(persons)
-            results["backends"][backend] = {"seconds": round(float(seconds), 2),  # type: ignore[index]
-                                            "peak_rss_mb": round(int(rss_kb) / 1024)}
-        a = pl.read_parquet(Path(tmp) / "polars" / "flags.parquet")
-        b = pl.read_parquet(Path(tmp) / "duckdb" / "flags.parquet")
-        try:  # amounts agree to a millionth of a euro (float sums in another order), all else exactly
-            assert_frame_equal(a, b, check_exact=False, abs_tol=1e-6)
-            results["same_flags"] = True
-        except AssertionError:
-            results["same_flags"] = False
-        results["flags"] = a.height
+        if args.baseline:
+            results = _baseline(args, Path(tmp))
+        else:
+            src = Path(__file__).resolve().parents[1] / "src"
+            results = {"machine": platform.platform(), "month": args.month, "backends": {}}
+            for backend in ("polars", "duckdb"):
+                row = _child(src, args.workspace, args.month, Path(tmp) / backend, backend)
+                results["persons"] = row.pop("persons")
+                results["backends"][backend] = row  # type: ignore[index]
+            results["same_flags"] = _same(Path(tmp) / "polars", Path(tmp) / "duckdb", "flags", exact=False)
+            results["flags"] = pl.read_parquet(Path(tmp) / "polars" / "flags.parquet").height
     text = json.dumps(results, indent=2)
     print(text)
     if args.out:

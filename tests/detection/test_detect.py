@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import polars as pl
 import pytest
@@ -10,6 +11,7 @@ from polars.testing import assert_frame_equal
 
 from nonrecours.detection import FLAGS_SCHEMA, UNITS_SCHEMA, DetectionConfig, detect
 from nonrecours.detection.confidence import with_unknowns_at
+from nonrecours.schemas.benefits import benefit
 
 from .conftest import FIRST
 
@@ -294,3 +296,38 @@ def test_a_workspace_without_any_resource_row_is_detected():
     run = detect(core, tables)
     rsa = run.flags.filter(pl.col("benefit") == "rsa")
     assert rsa.height == 2 and set(rsa.get_column("grade")) == {"certain"}
+
+
+def test_default_windows_are_those_of_a_run_with_default_thresholds():
+    """``nonrecours detect`` (DetectionConfig's defaults) and ``nonrecours run`` without
+    ``[thresholds.exclusion_months]`` exclude on the same windows: the catalogue's (on a 5,000-person demo the
+    two gave 80 and 77 ASPA flags on the same workspace, three familles closed 4 to 6 months before)."""
+    from types import SimpleNamespace
+
+    from nonrecours.config import BENEFITS_ASKED, DetectionOptions, Thresholds
+    from nonrecours.run import _detection_config
+
+    run_toml = SimpleNamespace(thresholds=Thresholds(), benefits=list(BENEFITS_ASKED), detection=DetectionOptions())
+    run_windows = _detection_config(SimpleNamespace(config=run_toml))
+    default = DetectionConfig()
+    assert default.refusal_months == run_windows.refusal_months
+    assert default.closure_months == run_windows.closure_months
+    assert default.closure_months["aspa"] == benefit("aspa").exclusion_months == 6
+    assert default.refusal_months["rsa"] == benefit("rsa").exclusion_months == 3
+
+
+def test_a_closure_within_the_catalogue_window_excludes_at_default(territory):
+    """An ASPA closed five months before the month: inside the ASPA's 6-month window (the catalogue's), so the
+    retiree is excluded at the default configuration; an RSA closed five months before is outside its 3."""
+    tables, core = territory
+    closed = pl.DataFrame([
+        {"unit_kind": "famille", "unit_id": "f-retiree", "person_id": None, "benefit": "aspa", "event": "closed",
+         "event_date": dt.date(2026, 1, 5), "source_agency": "cnav"},
+        {"unit_kind": "famille", "unit_id": "f-nothing", "person_id": None, "benefit": "rsa", "event": "closed",
+         "event_date": dt.date(2026, 1, 5), "source_agency": "caf"}], schema=tables["claims"].schema)
+    res = detect(core, {**tables, "claims": pl.concat([tables["claims"], closed])}, backend="polars",
+                 config=DetectionConfig(benefits=FIRST.benefits))
+    assert _unit(res, "retiree", "aspa")["excluded"] == "recent_closure"
+    assert _flag(res, "retiree", "aspa") is None
+    assert _unit(res, "nothing")["excluded"] is None
+    assert _flag(res, "nothing") is not None

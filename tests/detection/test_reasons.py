@@ -112,3 +112,32 @@ def test_a_participation_not_due_centrally_says_the_free_css_is(css_band):
     assert reasons[1].startswith("Sur les valeurs centrales, c'est la complémentaire santé solidaire sans "
                                  "participation qui est due")
     assert not any("favorables" in r for r in reasons)
+
+
+
+def test_an_unexplained_payment_to_a_famille_the_core_built_names_its_payer():
+    """A famille the core built (no agency's dossier: ``core-famille:``) is paid through a member (the CNAV's
+    ASPA to a person): the line of a flag made possible names the CNAV, from the payment rows, and says the
+    famille is paid through a member, never « un organisme »; a CAF famille is named from the payments too, and
+    from its dossier id when the payment rows name nobody."""
+    from nonrecours.detection.reasons import _contradiction_line
+    from nonrecours.detection.receipts import payers_by_famille
+
+    individu = pl.DataFrame({"person_id": ["p-a", "p-b", "p-c"],
+                             "famille_id": ["core-famille:p-a", "core-famille:p-a", "caf:f-c"]})
+    paid = pl.DataFrame({"unit_kind": [None, "famille"], "unit_id": [None, "f-c"], "person_id": ["p-b", None],
+                         "benefit": ["aspa", "ppa"], "month": [MONTH, MONTH], "amount": [300.0, 150.0],
+                         "source_agency": ["cnav", "caf"], "paying_agency": ["cnav", "caf"]},
+                        schema_overrides={"unit_kind": pl.String, "unit_id": pl.String})
+    payers = payers_by_famille(paid, individu, MONTH, ("aspa", "ppa"), grace=1).sort("famille_id")
+    assert payers.rows() == [("caf:f-c", "ppa", ["caf"]), ("core-famille:p-a", "aspa", ["cnav"])]
+    flags = pl.DataFrame({"famille_id": ["core-famille:p-a", "caf:f-c", "caf:f-d", "core-famille:p-e"],
+                          "contradicted": [["aspa"], ["ppa"], ["rsa"], ["rsa"]],
+                          "contradicted_payers": [["cnav"], ["caf"], [], []]})
+    lines = flags.select(_contradiction_line(True).alias("l")).get_column("l").to_list()
+    assert lines[0].startswith("Signalement ramené à « possible » : la CNAV verse l'ASPA à un membre de cette "
+                               "famille, qu'aucun organisme ne décrit, que nos données n'expliquent pas")
+    assert lines[1].startswith("Signalement ramené à « possible » : la CAF verse la prime d'activité, que nos")
+    assert lines[2].startswith("Signalement ramené à « possible » : la CAF verse le RSA, que nos")
+    assert "un organisme non identifié verse le RSA à un membre" in lines[3]
+    assert not any("un organisme verse" in line for line in lines)

@@ -405,8 +405,10 @@ def test_asi_claims_go_through_the_cnam_and_msa_layouts_to_the_exclusions(larger
     for r in claims.iter_rows(named=True):
         assert (f"f-{r['person_id']}", expected[r["event"]]) in got, r["event"]
     assert last - dt.timedelta(days=180) < claims.get_column("event_date").min()  # all within the windows
-    # with the default three-month closure window, a closure four months old no longer excludes
-    found, _ = exclusions({"claims": claims}, adults, last, DetectionConfig(benefits=("asi",)))
+    # with a three-month closure window (the ASI's default is the catalogue's six), a closure four months old no
+    # longer excludes
+    found, _ = exclusions({"claims": claims}, adults, last, DetectionConfig(benefits=("asi",),
+                                                                            closure_months={"asi": 3}))
     assert not found.filter(pl.col("exclusion") == "recent_closure").height
     assert found.filter(pl.col("exclusion") == "pending_claim").height == claims.filter(
         pl.col("event") == "pending").select("person_id").n_unique()

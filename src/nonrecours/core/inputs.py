@@ -29,11 +29,12 @@ from nonrecours.core.resources import (
 )
 from nonrecours.core.units import people, qualified, reconcile, shared_dwellings
 from nonrecours.errors import SchemaError
+from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.zonage import zone_apl_of
 
-__all__ = ["FAMILY_PAYMENTS", "PAYMENT_INPUTS", "PopulationFacts", "build_inputs", "build_month",
-           "population_facts", "with_payments"]
+__all__ = ["FAMILY_PAYMENTS", "PAYMENT_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts", "build_inputs",
+           "build_month", "population_facts", "with_payments"]
 
 FAMILY_PAYMENTS = ("af", "paje_base", "asf", "aide_logement", "aah")
 PAYMENT_INPUTS: dict[str, str] = {"af": "af", "paje_base": "paje_base", "asf": "asf",
@@ -58,6 +59,10 @@ _HELD = ("rsdae", "unfit_for_work")
 """Facts only some agencies hold (RSDAE: the CAF from the MDPH decision; unfitness for work: the CNAV's
 pension award): read from the persons row when it gives them, else unknown for whoever may have them."""
 _UNKNOWN_BIRTH = dt.date(1800, 1, 1)
+YOUNG_DEPENDANT_MISSING = ("un jeune adulte à charge fiscale du foyer manque au dossier: à la charge de la famille "
+                           "ou famille à part, inconnu")
+"""Reason of the composition unknown of a famille a young adult dependant of its declarants may be missing from:
+detection caps only the benefits that can count such a person (``Benefit.young_dependant_age``)."""
 
 
 def _month_index(e: pl.Expr) -> pl.Expr:
@@ -401,12 +406,31 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
              .join(men_src, on="menage_id", how="inner").join(singles, on="menage_id", how="left")
              .filter(pl.col("_msrc").eq("dgfip") & pl.col("_singles").fill_null(0).le(1))
              .select("famille_id").unique())
+    # A young adult the DGFiP declares as a dependant of a foyer (18 to the age limit of CASF R262-3 and CSS
+    # R861-2) whom no family agency lists: whether they are at the charge of the declarants' famille (RSA, PPA,
+    # CSS: persons under 25 at the effective and permanent charge; for the CSS, fiscal attachment is one of the
+    # tests) or a foyer of their own (a young worker may claim the prime d'activité alone, attached or not), no
+    # data says. No member is moved: the famille built for the dependant (step 4 of core.units) and the
+    # declarants' famille (the paying agency's as it lists it, or the one built from the DGFiP) keep theirs,
+    # and the composition of both is an unknown that caps their grade (COMPOSITION_UNKNOWN, uninformed).
+    dep_age = default_parameters().bind("minima_sociaux.rsa.age_pac", month).value
+    young = (ind.filter((pl.col("foyer_fiscal_role") == "personne_a_charge") & (pl.col("famille_role") == "demandeur")
+                        & (pl.col("age") >= 18) & (pl.col("age") < dep_age))
+             .join(built.select("famille_id"), on="famille_id", how="semi"))
+    dependant = young.select("famille_id").unique()
+    hosting = (ind.filter(pl.col("foyer_fiscal_role") == "declarant")
+               .join(young.select("foyer_fiscal_id").unique(), on="foyer_fiscal_id", how="semi")
+               .select("famille_id").unique().join(dependant, on="famille_id", how="anti"))
+    counts["familles_of_adult_dependant"] = dependant.height
+    counts["familles_hosting_adult_dependant"] = hosting.height
+    alone = alone.join(pl.concat([dependant, hosting]), on="famille_id", how="anti")
     counts["familles_single_from_dwelling"] = alone.height
     prov.append(_prov(alone, "famille", "famille_id", ["couple_kind"], pl.lit("estimated"), pl.lit("dgfip"),
                       pl.lit(None)))
     built_single = built_single.join(alone, on="famille_id", how="anti")
     prov.append(_prov(pl.concat([old, built_single]), "famille", "famille_id", ["couple_kind"], pl.lit("unknown"),
                       pl.lit(None), pl.lit(None)))
+    built_single = built_single.join(dependant, on="famille_id", how="anti")  # one unknown each: the dependant's
     prov.append(_prov(built.filter(pl.col("couple_kind") != ""), "famille", "famille_id",
                       ["couple_kind"], pl.lit("estimated"), pl.lit("dgfip"), pl.lit(None)))
     # a famille whose agency lists no demandeur (the allocataire's row was lost) is incomplete
@@ -421,6 +445,13 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     unk.append(_unk(alone, "famille", "famille_id", ["couple_kind"], None, None, None,
                     "composition reconstituée: seul adulte sans conjoint du logement déclaré à la DGFiP "
                     "(vie en couple estimée: non)", informed=True))
+    unk.append(_unk(dependant, "famille", "famille_id", ["couple_kind"], None, None, None,
+                    "personne à charge fiscale d'un autre foyer, inconnue des CAF et MSA: à la charge de ce foyer "
+                    "ou famille à part, inconnu"))
+    # (a famille whose composition is already unknown keeps that unknown: one per famille)
+    hosting = hosting.join(pl.concat([old.select("famille_id"), built_single.select("famille_id"),
+                                      no_head.select("famille_id")]), on="famille_id", how="anti")
+    unk.append(_unk(hosting, "famille", "famille_id", ["couple_kind"], None, None, None, YOUNG_DEPENDANT_MISSING))
     unk.append(_unk(pl.concat([old, built]), "famille", "famille_id", ["hosted_free_of_charge"], 0.0, 0.0, 1.0,
                     "hébergement inconnu (composition ancienne ou reconstituée)"))
     # Recent isolation: the CAF gives it on the demandeur's row when it knows it; otherwise unknown, and it

@@ -9,8 +9,10 @@ Precedence (documented, counted when sources disagree):
    declarant as its conjoint when that famille has none (a retiree's spouse the CNAV does not list); the
    declarants no agency lists become the parents of a famille listing only children who are their
    dependants (the allocataire's row was lost); a dependant under 18 joins a declarant's famille as a child
-   (the famille built for that declarant when no agency lists them); an adult dependant gets a famille of their own
-   hosted in the declarant's ménage (an adult child living with the parents);
+   (the famille built for that declarant when no agency lists them); an adult dependant is hosted in the
+   declarant's ménage and keeps no famille from the DGFiP: step 4 builds one of their own (an adult child living
+   with the parents), and ``core.inputs`` marks the composition of that famille and of the declarants' famille
+   unknown when the dependant is under 25 (at the parents' charge or a foyer of their own: no extract says);
 4. anyone still without a famille gets one of their own (demandeur); without a ménage, their famille
    demandeur's ménage, else one of their own. Built unit ids are ``core-famille:<person>`` and
    ``core-menage:<person>`` (workspace pseudonyms, nothing new).

@@ -22,15 +22,18 @@ from dataclasses import fields
 
 import polars as pl
 
+from nonrecours.core.inputs import YOUNG_DEPENDANT_MISSING
 from nonrecours.core.month import CoreMonth
 from nonrecours.engine import Inputs
 from nonrecours.engine.inputs import PL_DTYPES
 from nonrecours.engine.plan import ID
 from nonrecours.errors import SchemaError
+from nonrecours.rules.params import default_parameters
 from nonrecours.rules.registry import default_registry
+from nonrecours.schemas.benefits import benefit as benefit_row
 
 __all__ = ["ALL_VARIANTS", "COMPOSITION_UNKNOWN", "VARIANTS", "composition_unknown", "dated_unknowns",
-           "grade_expr", "with_unknowns_at"]
+           "grade_expr", "with_unknowns_at", "young_dependant_caps"]
 
 VARIANTS = ("low", "central", "high")
 UNINFORMED_VARIANTS = ("uninformed_unfavourable",)
@@ -167,8 +170,40 @@ def grade_expr(low: str, central: str, high: str, unfavourable: str | None = Non
 def composition_unknown(core: CoreMonth) -> pl.DataFrame:
     """famille_id of the familles whose couple is unknown (see ``COMPOSITION_UNKNOWN``), with ``informed``:
     true when every such unknown of the famille is estimated from data (grade capped at ``probable``), false
-    when one is a convention (capped at ``possible``)."""
+    when one is a convention (capped at ``possible``); ``young_dependant``: the only unknown is a young adult
+    dependant of its declarants that no family agency lists (``core.inputs.YOUNG_DEPENDANT_MISSING``): only the
+    benefits that can count such a person are capped (``young_dependant_caps``)."""
     u = core.unknowns
     informed = pl.col("informed").fill_null(False) if "informed" in u.columns else pl.lit(False)
     return (u.filter((pl.col("entity") == "famille") & (pl.col("input") == COMPOSITION_UNKNOWN))
-            .group_by(pl.col("id").alias("famille_id")).agg(informed.all().alias("informed")))
+            .group_by(pl.col("id").alias("famille_id"))
+            .agg(informed.all().alias("informed"),
+                 (pl.col("reason") == YOUNG_DEPENDANT_MISSING).all().alias("young_dependant")))
+
+
+def young_dependant_caps(core: CoreMonth, benefits: tuple[str, ...],
+                         composition: pl.DataFrame | None = None) -> pl.DataFrame:
+    """famille_id, benefit: the familles whose only composition unknown is a young adult dependant missing from
+    them (``composition_unknown``'s ``young_dependant``), for each benefit whose famille rule can count that
+    dependant: one no older than the benefit's age limit (``Benefit.young_dependant_age``, bound on the month).
+    The dependants are the DGFiP's of the famille's declarants heading a famille built for them.
+    ``composition``: ``composition_unknown(core)`` when the caller already has it."""
+    schema = {"famille_id": pl.String(), "benefit": pl.String()}
+    comp = (composition_unknown(core) if composition is None else composition).filter(pl.col("young_dependant"))
+    limits = {b: row.young_dependant_age for b in benefits if (row := benefit_row(b)).young_dependant_age}
+    if comp.is_empty() or not limits:
+        return pl.DataFrame(schema=schema)
+    ind = core.inputs.individu
+    dependants = (ind.filter((pl.col("foyer_fiscal_role") == "personne_a_charge")
+                             & (pl.col("famille_role") == "demandeur") & (pl.col("age") >= 18))
+                  .select("foyer_fiscal_id", "age"))
+    youngest = (ind.filter(pl.col("foyer_fiscal_role") == "declarant").select("famille_id", "foyer_fiscal_id")
+                .join(comp.select("famille_id"), on="famille_id", how="semi")
+                .join(dependants, on="foyer_fiscal_id", how="inner")
+                .group_by("famille_id").agg(pl.col("age").min().alias("_age")))
+    params = default_parameters()
+    ages = pl.DataFrame({"benefit": list(limits),
+                         "_limit": [float(params.bind(p, core.month).value) for p in limits.values()]},
+                        schema={"benefit": pl.String, "_limit": pl.Float64})
+    return (youngest.join(ages, how="cross").filter(pl.col("_age") <= pl.col("_limit"))
+            .select("famille_id", "benefit").cast(schema))  # type: ignore[arg-type]

@@ -22,16 +22,18 @@ from nonrecours.core.month import CoreMonth
 from nonrecours.core.partition import Partitions
 from nonrecours.detection.confidence import (
     ALL_VARIANTS,
+    COMPOSITION_UNKNOWN,
     UNINFORMED_VARIANTS,
     VARIANTS,
     composition_unknown,
     grade_expr,
     with_unknowns_at,
+    young_dependant_caps,
 )
 from nonrecours.detection.deciding import decisive_unknowns
 from nonrecours.detection.exclusions import EXCLUSIONS, exclusions
 from nonrecours.detection.reasons import fact_sources, reasons
-from nonrecours.detection.receipts import paid_by_famille, payer_unknown, payments_known
+from nonrecours.detection.receipts import paid_by_famille, payer_unknown, payers_by_famille, payments_known
 from nonrecours.detection.schema import FLAGS_SCHEMA, GRADES, STATUSES, UNITS_SCHEMA
 from nonrecours.detection.targets import (
     AMOUNT_BENEFITS,
@@ -278,8 +280,10 @@ def _adults(individu: pl.DataFrame) -> pl.DataFrame:
         "famille_id", "person_id", pl.col("famille_role"))
 
 
-def _deciding(core: CoreMonth, individu: pl.DataFrame, benefits: tuple[str, ...]) -> pl.DataFrame:
-    """famille_id, benefit, deciding_unknowns: the famille's unknown inputs that the benefit reads."""
+def _deciding(core: CoreMonth, individu: pl.DataFrame, benefits: tuple[str, ...], composition: pl.DataFrame,
+              young: pl.DataFrame) -> pl.DataFrame:
+    """famille_id, benefit, deciding_unknowns: the famille's unknown inputs that the benefit reads, and the
+    composition unknown (``composition``: ``composition_unknown``; ``young``: ``young_dependant_caps``)."""
     schema = {"famille_id": pl.String(), "benefit": pl.String(), "deciding_unknowns": pl.List(pl.String())}
     u = core.unknowns
     if u.is_empty():
@@ -293,7 +297,14 @@ def _deciding(core: CoreMonth, individu: pl.DataFrame, benefits: tuple[str, ...]
     reads = pl.DataFrame(list(dict.fromkeys((b, i) for b in benefits for r in catalogue_row(b).rules
                                             for vs in required_inputs(r).values() for i in vs)),
                          schema={"benefit": pl.String, "input": pl.String}, orient="row")
-    return (found.join(reads, on="input", how="inner")
+    # a composition unknown caps every benefit (a young dependant's, those that can count them) whether or not
+    # its rules read the input: it is named on each
+    comp = composition.filter(~pl.col("young_dependant"))
+    named = pl.concat([
+        comp.join(pl.DataFrame({"benefit": list(benefits)}, schema={"benefit": pl.String}), how="cross")
+        .select("famille_id", "benefit"), young]).with_columns(
+        pl.lit(COMPOSITION_UNKNOWN).alias("input"))
+    return (pl.concat([found.join(reads, on="input", how="inner").select("famille_id", "benefit", "input"), named])
             .group_by("famille_id", "benefit").agg(pl.col("input").unique().sort().alias("deciding_unknowns"))
             .cast(schema))  # type: ignore[arg-type]
 
@@ -410,12 +421,16 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # a partner the extracts may not show decides every benefit: possible at most; probable at most when the
     # DGFiP's dwelling shows nobody who could be the partner (an informed estimate)
     couple = composition_unknown(core)
-    guessed = couple.filter(~pl.col("informed")).get_column("famille_id").implode()
+    guessed = couple.filter(~pl.col("informed") & ~pl.col("young_dependant")).get_column("famille_id").implode()
     estimated = couple.filter(pl.col("informed")).get_column("famille_id").implode()
-    units = units.with_columns(
+    # a young adult dependant the famille may be missing: possible for the benefits that can count them
+    young_caps = young_dependant_caps(core, config.benefits, couple)
+    young = young_caps.with_columns(pl.lit(True).alias("_young"))
+    units = units.join(young, on=["famille_id", "benefit"], how="left").with_columns(
         pl.when(pl.col("grade").is_not_null() & pl.col("famille_id").is_in(guessed)).then(pl.lit("possible"))
+        .when(pl.col("grade").is_not_null() & pl.col("_young").fill_null(False)).then(pl.lit("possible"))
         .when((pl.col("grade") == "certain") & pl.col("famille_id").is_in(estimated)).then(pl.lit("probable"))
-        .otherwise(pl.col("grade")).alias("grade"))
+        .otherwise(pl.col("grade")).alias("grade")).drop("_young")
     if paid_known is None:
         paid_known = payments_known(tables, config.benefits)
     units = _cap_grades(units, core, individu, config.benefits, paid_known)
@@ -447,14 +462,22 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     units = units.with_columns(status.alias("status"))
     # a payment our rules cannot justify on any value of the unknowns shows an incomplete view of the famille
     # (a partner's or a resource's row missing): its other flags rest on contradicted data, possible at most
-    contra = (units.filter((pl.col("status") == "paid_not_entitled")
-                           & pl.col("benefit").is_in(list(config.contradicting_payments)))
-              .group_by("famille_id").agg(pl.col("benefit").sort().alias("contradicted")))
+    contra_rows = units.filter((pl.col("status") == "paid_not_entitled")
+                               & pl.col("benefit").is_in(list(config.contradicting_payments)))
+    # who pays it, for the reason line (a famille the core built has no payer of its own: its member's is named)
+    payers = payers_by_famille(tables.get("benefits_paid"), individu, month, tuple(config.contradicting_payments),
+                               grace=config.grace_months).join(contra_rows.select("famille_id", "benefit"),
+                                                               on=["famille_id", "benefit"], how="semi")
+    contra = (contra_rows.group_by("famille_id").agg(pl.col("benefit").sort().alias("contradicted"))
+              .join(payers.explode("payers").group_by("famille_id")
+                    .agg(pl.col("payers").drop_nulls().unique().sort().alias("contradicted_payers")),
+                    on="famille_id", how="left"))
     downgraded = (pl.col("contradicted").is_not_null() & pl.col("grade").is_in(["certain", "probable"])
                   & pl.col("status").is_in(["non_take_up", "under_payment"]))
     units = units.join(contra, on="famille_id", how="left")
     units = (units.with_columns(pl.when(downgraded).then(pl.lit("possible")).otherwise(pl.col("grade")).alias("grade"),
-                                pl.when(downgraded).then(pl.col("contradicted")).alias("contradicted"))
+                                pl.when(downgraded).then(pl.col("contradicted")).alias("contradicted"),
+                                pl.when(downgraded).then(pl.col("contradicted_payers")).alias("contradicted_payers"))
              .join(first_excl, on=["famille_id", "benefit"], how="left")
              .join(heads, on="famille_id", how="left")
              .with_columns(pl.lit(month).alias("month"), pl.lit("famille").alias("unit_kind"),
@@ -467,7 +490,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     css_missing = units.filter((pl.col("benefit") == "css_free") & ~pl.col("receiving")).select("famille_id")
     linked = css_missing.with_columns(pl.lit("rsa").alias("benefit"),
                                       pl.lit(["css_free"], dtype=pl.List(pl.String)).alias("linked"))
-    deciding = _deciding(core, individu, config.benefits)
+    deciding = _deciding(core, individu, config.benefits, couple, young_caps)
     flags = (units.filter(actionable & pl.col("excluded").is_null())
              .join(linked, on=["famille_id", "benefit"], how="left")
              .join(deciding, on=["famille_id", "benefit"], how="left")

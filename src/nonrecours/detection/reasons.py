@@ -34,7 +34,7 @@ FACT_FR = {"age": "âge", "nationality_group": "nationalité", "residence_permit
            "residence_condition_exempt": "dispense de durée de titre de séjour",
            "ofpra_protection": "protection de l'OFPRA", "student": "études", "pregnant": "grossesse",
            "disability_rate": "taux d'incapacité", "rsdae": "RSDAE", "unfit_for_work": "inaptitude au travail",
-           "couple_kind": "situation de couple", "hosted_free_of_charge": "hébergement gratuit",
+           "couple_kind": "composition du foyer", "hosted_free_of_charge": "hébergement gratuit",
            "revenu_activite_imposable_n2": "revenus d'activité imposables N-2",
            "pensions_imposables_n2": "pensions imposables N-2", "aah_versee": "AAH versée"}
 """Short French name of a fact in a reason line, where the registry's label is a definition too long for a
@@ -137,17 +137,30 @@ def _with_article(benefit: str) -> str:
     return f"{'la' if catalogue_row(benefit).feminine else 'le'} {name}"
 
 
-def _contradiction_line() -> pl.Expr:
+_WITH_ARTICLE = {k: f"la {v}" if k in ("caf", "cnam", "cnav", "msa", "drm") else v for k, v in AGENCY_FR.items()}
+
+
+def _contradiction_line(has_payers: bool) -> pl.Expr:
     """For a flag ``detect`` ramène à « possible » (``contradicted``: the benefits paid that our rules deny on
-    every value of the unknowns): the payer (the agency qualifying the famille id, which is the payer's own
-    dossier) and what it pays, said in plain French."""
-    payer = (pl.col("famille_id").str.split(":").list.first()
-             .replace_strict({k: f"la {v}" if k in ("caf", "cnam", "cnav", "msa", "drm") else v
-                              for k, v in AGENCY_FR.items()}, default="un organisme", return_dtype=pl.String))
+    every value of the unknowns): who pays (``contradicted_payers``, the paying agencies of those payments; else
+    the agency qualifying the famille id, which is the payer's own dossier) and what, in plain French. A famille
+    the core built (``core-famille:``, no agency's dossier) is paid through a member: said so."""
+    qualifier = pl.col("famille_id").str.split(":").list.first()
+    by_id = qualifier.replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
+    if has_payers:
+        named_payers = pl.col("contradicted_payers").list.eval(
+            pl.element().replace_strict(_WITH_ARTICLE, default=pl.element())).list.join(" et ")
+        payer = pl.when(pl.col("contradicted_payers").list.len() > 0).then(named_payers).otherwise(by_id)
+    else:
+        payer = by_id
+    payer = payer.fill_null(pl.lit("un organisme non identifié"))
+    built = qualifier == "core-famille"
     named = pl.col("contradicted").list.eval(
         pl.element().replace_strict({b: _with_article(b) for b in BENEFIT_FR}, default=pl.element())
     ).list.join(" et ")
     return (pl.lit("Signalement ramené à « possible » : ") + payer + pl.lit(" verse ") + named
+            + pl.when(built).then(pl.lit(" à un membre de cette famille, qu'aucun organisme ne décrit"))
+            .otherwise(pl.lit(""))
             + pl.lit(", que nos données n'expliquent pas : la composition du foyer ou ses ressources sont sans doute "
                      "incomplètes."))
 
@@ -234,7 +247,7 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         # other values of the unknowns (resources above the free coverage's ceiling), not on "favourable" ones
         contradicted = (pl.col("contradicted").list.len() > 0).fill_null(False) if "contradicted" in part.columns \
             else pl.lit(False)
-        lines.append(pl.when(possible & contradicted).then(_contradiction_line())
+        lines.append(pl.when(possible & contradicted).then(_contradiction_line("contradicted_payers" in part.columns))
                      .when(possible & other).then(pl.lit(
             f"Sur les valeurs centrales, c'est la {other_name} qui est due (les deux s'excluent) : la "
             "participation ne vaut que si des données inconnues placent les ressources au-dessus de son plafond."))

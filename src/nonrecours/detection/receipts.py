@@ -25,7 +25,7 @@ from nonrecours.engine.plan import add_months
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
-__all__ = ["AFFILIATION_PAYERS", "paid_by_famille", "payer_unknown", "payments_known"]
+__all__ = ["AFFILIATION_PAYERS", "paid_by_famille", "payer_unknown", "payers_by_famille", "payments_known"]
 
 _YEAR = 12
 
@@ -71,21 +71,7 @@ def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu:
     yearly = [b for b in benefits if catalogue_row(b).yearly]
     due = {b: catalogue_row(b).due_month(month) for b in yearly}
     first = min([add_months(month, -max(window, grace)), *due.values()])
-    lf = benefits_paid.lazy() if isinstance(benefits_paid, pl.DataFrame) else benefits_paid
-    payer = "paying_agency" if "paying_agency" in lf.collect_schema().names() else "source_agency"
-    rows = (lf.filter(pl.col("benefit").cast(pl.String).is_in(list(benefits))
-                      & (pl.col("month") >= first) & (pl.col("month") <= month))
-            # the core qualifies a famille id by the agency that holds it: a payment names its payer's famille
-            .select(pl.col("unit_kind").cast(pl.String),
-                    qualified(payer, "unit_id", "source_agency").alias("unit_id"), "person_id",
-                    pl.col("benefit").cast(pl.String), "month", pl.col("amount").cast(pl.Float64),
-                    pl.col("source_agency").cast(pl.String))
-            .collect())
-    fam_of = individu.select("person_id", pl.col("famille_id").alias("_fam"))
-    rows = (rows.join(fam_of, on="person_id", how="left")
-            .with_columns(pl.when(pl.col("unit_kind") == "famille").then(pl.col("unit_id"))
-                          .otherwise(pl.col("_fam")).alias("famille_id"))
-            .filter(pl.col("famille_id").is_not_null()))
+    rows = _payment_rows(benefits_paid, individu, first, month, benefits)
     per_month = (rows.group_by("famille_id", "benefit", "month", "source_agency").agg(pl.col("amount").sum())
                  .group_by("famille_id", "benefit", "month").agg(pl.col("amount").max()))
     m = pl.col("month")
@@ -102,6 +88,39 @@ def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu:
         pl.when(is_year.first()).then((m >= year_from.first()).any()).otherwise((m >= grace_from).any())
         .alias("receiving"),
     ).select(list(schema))
+
+
+def _payment_rows(benefits_paid: pl.LazyFrame | pl.DataFrame, individu: pl.DataFrame, first: dt.date,
+                  month: dt.date, benefits: tuple[str, ...]) -> pl.DataFrame:
+    """The payments of ``benefits`` from ``first`` to ``month``, each on its famille: a famille payment on its
+    payer's famille (the core qualifies a famille id by the agency that holds it), a person's on the famille the
+    person belongs to in ``individu``; with ``source_agency`` and ``payer`` (the paying agency)."""
+    lf = benefits_paid.lazy() if isinstance(benefits_paid, pl.DataFrame) else benefits_paid
+    payer = "paying_agency" if "paying_agency" in lf.collect_schema().names() else "source_agency"
+    rows = (lf.filter(pl.col("benefit").cast(pl.String).is_in(list(benefits))
+                      & (pl.col("month") >= first) & (pl.col("month") <= month))
+            .select(pl.col("unit_kind").cast(pl.String),
+                    qualified(payer, "unit_id", "source_agency").alias("unit_id"), "person_id",
+                    pl.col("benefit").cast(pl.String), "month", pl.col("amount").cast(pl.Float64),
+                    pl.col("source_agency").cast(pl.String), pl.col(payer).cast(pl.String).alias("payer"))
+            .collect())
+    fam_of = individu.select("person_id", pl.col("famille_id").alias("_fam"))
+    return (rows.join(fam_of, on="person_id", how="left")
+            .with_columns(pl.when(pl.col("unit_kind") == "famille").then(pl.col("unit_id"))
+                          .otherwise(pl.col("_fam")).alias("famille_id"))
+            .filter(pl.col("famille_id").is_not_null()))
+
+
+def payers_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame,
+                      month: dt.date, benefits: tuple[str, ...], *, grace: int) -> pl.DataFrame:
+    """famille_id, benefit, payers: the agencies that paid each famille ``benefits`` this month or in the ``grace``
+    months before (the payment ``paid_by_famille`` reads as received), sorted; a reason line names them."""
+    schema = {"famille_id": pl.String(), "benefit": pl.String(), "payers": pl.List(pl.String())}
+    if benefits_paid is None or not benefits:
+        return pl.DataFrame(schema=schema)
+    rows = _payment_rows(benefits_paid, individu, add_months(month, -grace), month, benefits)
+    return (rows.filter(pl.col("payer").is_not_null()).group_by("famille_id", "benefit")
+            .agg(pl.col("payer").unique().sort().alias("payers")).cast(schema))  # type: ignore[arg-type]
 
 
 def payments_known(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None],

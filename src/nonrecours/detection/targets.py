@@ -54,6 +54,11 @@ def amount_expr(benefit: str):  # type: ignore[no-untyped-def]
     return pl.when(e).then(value).otherwise(None)
 
 
+def _exclusion_windows() -> dict[str, int]:
+    """The catalogue's default exclusion window of each benefit, in months (``Benefit.exclusion_months``)."""
+    return {b: catalogue_row(b).exclusion_months for b in BENEFITS}
+
+
 class DetectionConfig(BaseModel):
     """Thresholds of a detection run.
 
@@ -62,7 +67,10 @@ class DetectionConfig(BaseModel):
     rounding and reference-period lags do not flag). ``paid_window``: months before the evaluated month whose
     payments are reported (``paid_before``). ``grace_months``: a payment in that many months before the
     evaluated month still counts as receiving the benefit (extracts lag by a month). ``refusal_months`` /
-    ``closure_months``: a refusal or closure that recent excludes the unit, per benefit.
+    ``closure_months``: a refusal or closure that recent excludes the unit, per benefit; by default the
+    catalogue's ``exclusion_months`` for both (ASPA, AAH, ASI 6, ARS and chèque énergie 12, the others 3), the
+    windows a run takes when run.toml's ``[thresholds.exclusion_months]`` is left out, so that ``nonrecours
+    detect`` on a run's workspace flags what the run flagged.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -72,8 +80,8 @@ class DetectionConfig(BaseModel):
     under_payment_min: float = Field(20.0, ge=0.0)
     paid_window: int = Field(3, ge=0, le=24)
     grace_months: int = Field(0, ge=0, le=12)
-    refusal_months: dict[str, int] = Field(default_factory=lambda: {b: 6 for b in BENEFITS})
-    closure_months: dict[str, int] = Field(default_factory=lambda: {b: 3 for b in BENEFITS})
+    refusal_months: dict[str, int] = Field(default_factory=lambda: _exclusion_windows())
+    closure_months: dict[str, int] = Field(default_factory=lambda: _exclusion_windows())
     max_reasons: int = Field(6, ge=2, le=20)
     decisive_unknowns: bool = True
     """Name on each flag the unknowns that decide it alone (``detection.deciding``: one more evaluation, on the

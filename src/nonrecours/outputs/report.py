@@ -76,6 +76,8 @@ CORE_LABELS = {
     "provenance_rows": "valeurs tracées (provenance)", "unknowns_rows": "valeurs inconnues tracées",
     "persons_known": "personnes connues des organismes",
     "familles_without_demandeur": "familles sans demandeur",
+    "familles_of_adult_dependant": "familles reconstituées d'un jeune adulte à charge fiscale (composition inconnue)",
+    "familles_hosting_adult_dependant": "familles dont un jeune adulte à charge fiscale manque peut-être",
 }
 EXCLUSION_LABELS = {
     "opt_out": "opposition de la personne", "pending_claim": "demande en cours",

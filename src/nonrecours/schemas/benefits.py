@@ -107,6 +107,12 @@ class Benefit:
     that instructs the claim, and the MSA for its members. Empty: no layout carries them."""
     grade_cap: tuple[str, str] | None = None
     """(best grade, French reason): a condition of the benefit no agency's data can show caps every flag."""
+    young_dependant_age: str | None = None
+    """Parameter of the age up to which its famille rule can count an adult dependant (persons at charge under 25
+    for the RSA, the prime d'activité and the CSS; 21 for the housing aid; 20 for the AF, its forfait included,
+    and the ASF): a famille a young adult the DGFiP attaches to it may be missing from has its flags capped when
+    that person is not older (detection). None: its rule counts no adult dependant (the couple's ASPA, AAH and
+    ASI; the PAJE and the ARS, for younger children; the chèque énergie, from the DGFiP's own foyer)."""
 
     @property
     def yearly(self) -> bool:
@@ -144,25 +150,28 @@ class Benefit:
 
 CATALOGUE: tuple[Benefit, ...] = (
     Benefit("rsa", "rsa", "amount", "revenu de solidarité active (RSA)", "RSA", "rsa", "caf",
-            "CASF art. L262-1 et L262-16 (CAF, MSA)", 3, payers=("caf", "msa")),
+            "CASF art. L262-1 et L262-16 (CAF, MSA)", 3, payers=("caf", "msa"),
+            young_dependant_age="minima_sociaux.rsa.age_pac"),
     Benefit("ppa", "ppa", "amount", "prime d'activité", "prime d'activité", "ppa", "caf",
-            "CSS art. L841-1 et L843-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True),
+            "CSS art. L841-1 et L843-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True,
+            young_dependant_age="minima_sociaux.rsa.age_pac"),
     Benefit("aspa", "aspa", "amount", "allocation de solidarité aux personnes âgées (ASPA)", "ASPA", "aspa",
             "cnav", "CSS art. L815-1 et L815-7 (caisses de retraite : CNAV/Carsat, MSA)", 6,
             payers=("cnav", "msa"), feminine=True, claim_layouts=("cnav", "msa")),
     Benefit("css_free", "css_free", "coverage", "complémentaire santé solidaire sans participation",
             "CSS sans participation", "css", "cnam", "CSS art. L861-1 et L861-4 (CPAM, MSA)", 3,
             payers=("cnam", "msa"), feminine=True, module="css", claim_layouts=("cnam", "msa"),
-            by_affiliation=True),
+            by_affiliation=True, young_dependant_age="minima_sociaux.css.age_limite_pac"),
     Benefit("css_participation", "css_participation", "coverage",
             "complémentaire santé solidaire avec participation", "CSS avec participation", "css", "cnam",
             "CSS art. L861-1, 2° et L861-4 (CPAM, MSA)", 3, payers=("cnam", "msa"),
             amount_rule="css_participation_monthly", excludes="css_free", extra_rules=("css_free",),
             feminine=True, module="css", claim_layouts=("cnam", "msa"),
-            by_affiliation=True),
+            by_affiliation=True, young_dependant_age="minima_sociaux.css.age_limite_pac"),
     Benefit("aide_logement", "aide_logement", "amount", "aide personnelle au logement (APL, ALF, ALS)",
             "aide au logement", "aide_logement", "caf", "CCH art. L821-1 et L822-1 (CAF, MSA)", 3,
-            payers=("caf", "msa"), unknown_caps=(("rent", "probable"),), feminine=True),
+            payers=("caf", "msa"), unknown_caps=(("rent", "probable"),), feminine=True,
+            young_dependant_age="prestations_familiales.cf.age_limite"),
     Benefit("aah", "aah_famille", "amount", "allocation aux adultes handicapés (AAH)", "AAH", "aah", "caf",
             "CSS art. L821-1 et L821-7 (CAF, MSA, sur décision de la CDAPH)", 6, payers=("caf", "msa"),
             unknown_caps=(("disability_rate", "possible"),), feminine=True),
@@ -171,7 +180,8 @@ CATALOGUE: tuple[Benefit, ...] = (
             payers=("cnam", "msa"), feminine=True, claim_layouts=("cnam", "msa")),
     Benefit("af", "af_droit", "amount", "allocations familiales", "allocations familiales", "af", "caf",
             "CSS art. L521-1 et D521-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True,
-            module="prestations_familiales"),
+            module="prestations_familiales",
+            young_dependant_age="prestations_familiales.af.age_limite"),
     Benefit("paje_base", "paje_base_droit", "amount", "allocation de base de la prestation d'accueil du jeune "
             "enfant (PAJE)", "allocation de base de la PAJE", "paje_base", "caf",
             "CSS art. L531-1, L531-3 et D531-3 (CAF, MSA)", 3, payers=("caf", "msa"), simulated=False,
@@ -180,7 +190,7 @@ CATALOGUE: tuple[Benefit, ...] = (
             "CSS art. L523-1, R523-7 et D523-3 (CAF, MSA)", 3, payers=("caf", "msa"), simulated=False,
             grade_cap=("probable", "l'ASF suppose que l'autre parent ne contribue pas à l'entretien de l'enfant "
                        "(ou moins que l'ASF) : aucune donnée ne le montre"),
-            feminine=True),
+            feminine=True, young_dependant_age="prestations_familiales.af.age_limite"),
     Benefit("ars", "ars_annuelle", "amount", "allocation de rentrée scolaire (ARS)", "ARS", "ars", "caf",
             "CSS art. L543-1 et R543-1 à D543-2 (CAF, MSA)", 12, payers=("caf", "msa"), period="year",
             payment_month=8, due_label="rentrée scolaire {year}-{next}, versée en août {year}",
