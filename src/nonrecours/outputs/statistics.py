@@ -25,7 +25,9 @@ the threshold (a reader cannot tell it is a small cell), any other secret cell h
 (interval at least one unit wide); each cell failing gets one more suppression, the cheapest published cell of
 a sum through it, and the audit runs again until none fails (docs/outputs.md). Past ``SPLIT_CELLS`` secret
 cells holding units (a France-wide table) the audit is split at the départements, against two stronger
-readers than the real one (``_split_audit``), so that its blocks stay no larger than a département's.
+readers than the real one (``_split_audit``), so that its blocks stay no larger than a département's; a cell
+of the top two levels the second of them finds exposed is asked of the real reader (the whole program) before
+it gets a suppression.
 Only ``secret`` is published, not primary/secondary (that would tell below or above the threshold).
 Every measure shares the pattern, so what protects the unit counts protects the others, except that a
 published 0 (no non-take-up in a row) tells the secret cells of that row hold 0 too. Tests attack the tables
@@ -337,9 +339,10 @@ def _audit_loop(every_sum: pl.DataFrame, rel: pl.DataFrame, status: pl.DataFrame
     """
     log = logging.getLogger(__name__)
     touched: pl.Series | None = None  # None: audit every block
+    certified: set[int] = set()  # cells the real reader was found not to narrow (the split's upper part)
     rounds = 0
     while True:
-        exposed, blocks, split = _audit(every_sum, status, threshold, only=touched)
+        exposed, blocks, split = _audit(every_sum, status, threshold, only=touched, certified=certified)
         rounds += 1
         # counts only: never a cell's area or value
         log.info("secrecy audit round %d: %d blocks solved, %d cells exposed", rounds,
@@ -422,9 +425,9 @@ holds either way, since every cell that fails it is among the short ones."""
 
 MAX_ROUNDS = 30
 """Most rounds of the audit loop. Each round hides at least one more cell, so the loop ends, but a table whose
-audit keeps finding cells exposed (France at 20,000 persons under the split: the upper part's few known points
-per département) would run for hours; past this many rounds it fails, never returning an uncertified pattern.
-Every table measured so far needed 2 to 3 rounds (docs/outputs.md)."""
+audit keeps finding cells exposed (France at 20,000 persons under the split, before the upper part asked the
+real reader: the few known points per département) would run for hours; past this many rounds it fails, never
+returning an uncertified pattern. Every table measured so far needed 2 to 3 rounds (docs/outputs.md)."""
 
 
 UPPER_CELL_SOLVES = 5_000
@@ -432,7 +435,8 @@ UPPER_CELL_SOLVES = 5_000
 few weights per département: about 500 unknowns a benefit at 20,000 persons over France), so a cell solved
 alone costs milliseconds. With the bound at 400 there, every short cell taken as exposed hid more cells of
 the top two levels, which left more short: France at 20,000 persons went past 9 rounds, 515 to 773 upper
-cells exposed each; with it, 225 to 243 a round from round 3 on (still not converging, docs/outputs.md)."""
+cells exposed each; with it, 225 to 243 a round from round 3 on, which only the real reader's check of those
+cells (``_split_audit``) settled (docs/outputs.md)."""
 
 
 SPLIT_CELLS = 20_000
@@ -462,9 +466,12 @@ def audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
 
 
 def _audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
-           only: pl.Series | None = None, whole: bool = False) -> tuple[list[int], pl.DataFrame, bool]:
+           only: pl.Series | None = None, whole: bool = False,
+           certified: set[int] | None = None) -> tuple[list[int], pl.DataFrame, bool]:
     """``audit``, and whether it was split. ``whole``: never split, and only the cells of ``only`` are judged
-    (their blocks solved whole, as the real reader would)."""
+    (their blocks solved whole, as the real reader would). ``certified``: cells (``_cell``) the real reader was
+    found not to narrow in an earlier round of the same pattern's loop (the split's upper part does not ask
+    again of them; it adds those it finds)."""
     import numpy as np
     import scipy.sparse as sp
 
@@ -516,7 +523,7 @@ def _audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
         blocks = pl.DataFrame({"_cell": cell_id[solved], "_block": label[solved]}).cast(pl.Int64)
         return sorted(int(cell_id[k]) for k in exposed), blocks, False
     exposed, block_cell, block_label = _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target,
-                                                    touched)
+                                                    touched, cell_id, set() if certified is None else certified)
     blocks = pl.DataFrame({"_cell": cell_id[block_cell], "_block": block_label}).cast(pl.Int64)
     return sorted(int(cell_id[k]) for k in exposed), blocks, True
 
@@ -577,7 +584,7 @@ def _audit_program(a, rhs, value, need_hi, primary, target, touched, cell_solves
     return exposed, solved, cell_block
 
 
-def _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target, touched):
+def _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target, touched, cell_id, certified):
     """The audit split at the second level (docs/outputs.md, "Split audit"); same criterion, same returns as
     ``audit`` but as indices: (exposed, cells of the solved blocks, their block labels).
 
@@ -587,7 +594,9 @@ def _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target, touched
     cells tied through the sums below them (a département's, the "local" program) may take any convex
     combination of points that program is known to reach (the true values, and each second-level cell pushed
     up to what it needs and down to its least): a subset of what the real reader allows, so again what is
-    found protected is protected.
+    found protected is protected. A cell the upper part finds exposed is then asked of the real reader (the
+    whole program, ``_audit_program`` on the blocks holding it) unless ``certified`` (cell ids) holds it, and
+    only those the real reader narrows are returned; the others join ``certified``.
     """
     import numpy as np
     import scipy.sparse as sp
@@ -637,6 +646,9 @@ def _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target, touched
     has_target[struct_cell[target[up_cols]]] = True
     hit &= has_target
     if not hit.any():
+        # counts only (the upper part has no block holding a cell to judge)
+        logging.getLogger(__name__).info("secrecy audit split: lower part %d cells solved, %d exposed; upper part "
+                                         "nothing to solve", int(solved_l.sum()), len(exposed_l))
         return exposed, np.concatenate(block_cell), np.concatenate(block_label)
     u_cols = up_cols[hit[struct_cell]]  # upper cells solved
     groups = np.flatnonzero((group_block >= 0) & hit[np.maximum(group_block, 0)])
@@ -695,12 +707,26 @@ def _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target, touched
     prim_up = np.concatenate([primary[u_cols], np.zeros(true_lam.size, dtype=bool)])
     exposed_u, solved_u, label_u = _audit_program(a_up, rhs_up, v_up, need_up, prim_up, t_up,
                                                   np.ones(n_var, dtype=bool), cell_solves=UPPER_CELL_SOLVES)
-    exposed += [int(u_cols[k]) for k in exposed_u if k < nu]
+    # The upper part's reader knows each group through a few points only, so it may call a cell exposed that
+    # the real reader protects by trading between départements' local solutions (France at 20,000 persons:
+    # 225-243 such cells a round, never mended by hiding more). Each one is asked of the real reader (the
+    # whole program, its blocks solved whole) before it gets a suppression; one found protected is
+    # ``certified`` (more suppression only loosens a reader, so it stays protected in later rounds).
+    up_exp = [int(u_cols[k]) for k in exposed_u if k < nu]
+    ask = np.array(sorted(k for k in up_exp if int(cell_id[k]) not in certified), dtype=np.int64)
+    real: list[int] = []
+    if ask.size:
+        mask = np.zeros(n, dtype=bool)
+        mask[ask] = True
+        real = [int(k) for k in _audit_program(a, rhs, value, need_hi, primary, target & mask, mask,
+                                               cell_solves=n)[0]]
+        certified.update(int(cell_id[k]) for k in set(ask.tolist()) - set(real))
+    exposed += real
     # counts only: never a cell's area or value
     logging.getLogger(__name__).info(
         "secrecy audit split: lower part %d cells solved, %d exposed; upper part %d cells, %d groups, %d points "
-        "each, %d exposed", int(solved_l.sum()), len(exposed_l), nu, groups.size, k_points,
-        sum(1 for k in exposed_u if k < nu))
+        "each, %d exposed, %d asked of the whole program, %d exposed to it", int(solved_l.sum()), len(exposed_l),
+        nu, groups.size, k_points, len(up_exp), int(ask.size), len(real))
     # blocks: an upper block's cells, with the cells of its groups (a pick may fall in either)
     label_u = label_u + offset
     block_cell.append(u_cols[solved_u[:nu]])
