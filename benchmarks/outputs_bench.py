@@ -10,7 +10,8 @@ hand-built one; at 1M persons about 107k people are contacted, so tokens cost we
 Detection's tables are generated in bulk with the shapes of FLAGS_SCHEMA and UNITS_SCHEMA (about 0.45 units
 per person and benefit, 6 % of units flagged, five facts of provenance per flagged adult), since detection is
 built elsewhere; the outputs' own work is what is timed: outreach (lead agency, texts, AES-SIV return
-tokens), statistics (every level, secondary suppression to a fixed point), and writing Parquet + French CSV.
+tokens), statistics (every level, secondary suppression and the secrecy audit to a fixed point: wall and CPU
+seconds, the audit's rounds logged to stderr), and writing Parquet + French CSV.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import os
 import platform
 import resource
@@ -128,9 +130,13 @@ def main() -> None:
     t0 = time.perf_counter()
     lists = build_outreach(data["flags"], records=data["records"], keys=keys, provenance=data["provenance"])
     t_outreach = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    # the secrecy audit's rounds, as they come, on stderr (counts only: never an area or a value)
+    log = logging.getLogger("nonrecours.outputs.statistics")
+    log.addHandler(logging.StreamHandler())
+    log.setLevel(logging.INFO)
+    t0, c0 = time.perf_counter(), time.process_time()
     stats = build_statistics(data["units"], data["profiles"], data["territory"])
-    t_stats = time.perf_counter() - t0
+    t_stats, c_stats = time.perf_counter() - t0, time.process_time() - c0
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
         for agency, frame in lists.items():
@@ -148,7 +154,8 @@ def main() -> None:
         "flags": data["flags"].height, "people_contacted": sum(f.height for f in lists.values()),
         "statistics_cells": stats.height, "secret_cells": int(stats.get_column("secret").sum()),
         "seconds": {"generate_inputs": round(gen, 2), "outreach": round(t_outreach, 2),
-                    "statistics": round(t_stats, 2), "write_parquet_csv": round(t_write, 2)},
+                    "statistics": round(t_stats, 2), "statistics_cpu": round(c_stats, 2),
+                    "write_parquet_csv": round(t_write, 2)},
         "tokens": tokens,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }

@@ -23,7 +23,11 @@ attack it (``audit``): the feasible interval of each secret cell under every pub
 by linear programming (HiGHS), block by independent block. A primary cell holding units must be able to reach
 the threshold (a reader cannot tell it is a small cell), any other secret cell holding units must not be pinned
 (interval at least one unit wide); each cell failing gets one more suppression, the cheapest published cell of
-a sum through it, and the audit runs again until none fails (docs/outputs.md).
+a sum through it, and the audit runs again until none fails (docs/outputs.md). Past ``SPLIT_CELLS`` secret
+cells holding units (a France-wide table) the audit is split at the départements, against two stronger
+readers than the real one (``_split_audit``), so that its blocks stay no larger than a département's; a cell
+of the top two levels the second of them finds exposed is asked of the real reader (the whole program) before
+it gets a suppression.
 Only ``secret`` is published, not primary/secondary (that would tell below or above the threshold).
 Every measure shares the pattern, so what protects the unit counts protects the others, except that a
 published 0 (no non-take-up in a row) tells the secret cells of that row hold 0 too. Tests attack the tables
@@ -282,8 +286,12 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
     ``audit=False`` stops after the pattern heuristic (the audit's starting point, kept apart for its tests).
     """
     cells = cells.with_columns(pl.int_range(pl.len()).alias("_cell"))
+    # the tier of a cell's level (0: the top, 1: the second, 2: below), for the split audit
+    tier = pl.when(pl.col("level") == levels[0]).then(0).when(pl.col("level") == (levels[1:] or ("",))[0]
+                                                             ).then(1).otherwise(2)
     status = cells.select("_cell", pl.col(value).alias("_v"),
-                          pl.when(pl.col(value) < threshold).then(pl.lit("primary")).alias("suppressed"))
+                          pl.when(pl.col(value) < threshold).then(pl.lit("primary")).alias("suppressed"),
+                          tier.cast(pl.Int8).alias("_tier"))
     every_sum = _relations(cells, levels)
     # A sum whose cells are all secret from the start is never exposed (suppression only hides more cells):
     # left out, since the empty communes of an extract spanning France make most of the sums (at 100,000
@@ -331,27 +339,63 @@ def _audit_loop(every_sum: pl.DataFrame, rel: pl.DataFrame, status: pl.DataFrame
     """
     log = logging.getLogger(__name__)
     touched: pl.Series | None = None  # None: audit every block
+    certified: set[int] = set()  # cells the real reader was found not to narrow (the split's upper part)
     rounds = 0
     while True:
-        exposed, blocks = audit(every_sum, status, threshold, only=touched)
+        exposed, blocks, split = _audit(every_sum, status, threshold, only=touched, certified=certified)
         rounds += 1
         # counts only: never a cell's area or value
         log.info("secrecy audit round %d: %d blocks solved, %d cells exposed", rounds,
                  blocks.get_column("_block").n_unique(), len(exposed))
         if not exposed:
             return status
+        if rounds >= MAX_ROUNDS:
+            raise RuntimeError(f"secrecy audit: {len(exposed)} cells still exposed after {rounds} rounds "
+                               "(MAX_ROUNDS): the pattern is not certified")
         before = status.get_column("suppressed").is_not_null()
-        status = _mark_secondary(status, _audit_picks(every_sum, status, exposed, blocks))
+        status = _mark_secondary(status, _audit_picks(every_sum, status, exposed, blocks, lower=split))
         status = _single_sum_heuristic(rel, status)
         now = status.get_column("suppressed").is_not_null()
+        if not (now & ~before).any():
+            # Nothing left to hide around these cells. Under the split, the stronger readers may see a cell
+            # exposed that the real reader does not (a commune cell capped by its département's secret cell,
+            # which the lower part knows): these cells alone are audited against the real reader, whole.
+            stuck = pl.Series("_cell", exposed, dtype=status.get_column("_cell").dtype)
+            still = _audit(every_sum, status, threshold, only=stuck, whole=True)[0]
+            log.info("secrecy audit: %d cells with nothing left to hide, %d exposed to the whole audit",
+                     len(exposed), len(still))
+            if still:
+                raise RuntimeError(f"secrecy audit: {len(still)} cells stay exposed with no published cell left "
+                                   "to suppress around them")
+            return status
         touched = status.filter(now & ~before).get_column("_cell")
 
 
 def _audit_picks(every_sum: pl.DataFrame, status: pl.DataFrame, exposed: list[int],
-                 block: pl.DataFrame) -> pl.Series:
+                 block: pl.DataFrame, *, lower: bool = False) -> pl.Series:
     """For each exposed cell, the cheapest published cell of a sum through it (a detail cell before a total,
     smallest value first); when every sum through it is secret already, the cheapest published cell of a sum
-    through any secret cell of its block."""
+    through any secret cell of its block.
+
+    ``lower``: the audit was split (``_split_audit``). A cell below the top two levels was then found exposed by
+    the lower part, whose reader knows every cell of the top two levels: hiding one of those cannot help it, so
+    its pick is made among the published cells below the top two levels first (the same two choices), and only
+    when there is none among every published cell."""
+    if lower and "_tier" in status.columns:
+        tiers = status.filter(pl.col("_cell").is_in(exposed)).select("_cell", "_tier")
+        low = tiers.filter(pl.col("_tier") == 2).get_column("_cell").to_list()
+        if low:
+            picks, unserved = _cheapest(every_sum, status.filter(pl.col("_tier") == 2), low, block)
+            rest = sorted(set(exposed) - set(low) | set(unserved))
+            if rest:
+                picks = pl.concat([picks, _cheapest(every_sum, status, rest, block)[0].cast(picks.dtype)])
+            return picks.unique()
+    return _cheapest(every_sum, status, exposed, block)[0]
+
+
+def _cheapest(every_sum: pl.DataFrame, status: pl.DataFrame, exposed: list[int],
+              block: pl.DataFrame) -> tuple[pl.Series, list[int]]:
+    """``_audit_picks``' two choices among the cells of ``status``: (picks, the exposed cells given none)."""
     joined = every_sum.join(status, on="_cell")
     open_ = joined.filter(pl.col("suppressed").is_null())
     through = every_sum.filter(pl.col("_cell").is_in(exposed)).select("rel", pl.col("_cell").alias("_exposed"))
@@ -364,9 +408,11 @@ def _audit_picks(every_sum: pl.DataFrame, status: pl.DataFrame, exposed: list[in
         members = block.join(wanted, on="_block")
         rels = every_sum.join(members, on="_cell").select("rel", "_block").unique()
         far = (open_.join(rels, on="rel").sort("_block", "is_total", "_v", "_cell")
-               .group_by("_block").agg(pl.col("_cell").first()).get_column("_cell"))
-        picks = pl.concat([picks, far.cast(picks.dtype)])
-    return picks.unique()
+               .group_by("_block").agg(pl.col("_cell").first()))
+        picks = pl.concat([picks, far.get_column("_cell").cast(picks.dtype)])
+        served = set(block.join(far.select("_block"), on="_block").get_column("_cell").to_list())
+        left = [c for c in left if c not in served]
+    return picks.unique(), left
 
 
 CELL_SOLVES = 400
@@ -377,33 +423,71 @@ audit would hide (a France-wide table, almost all secret, loses little), in boun
 holds either way, since every cell that fails it is among the short ones."""
 
 
+MAX_ROUNDS = 30
+"""Most rounds of the audit loop. Each round hides at least one more cell, so the loop ends, but a table whose
+audit keeps finding cells exposed (France at 20,000 persons under the split, before the upper part asked the
+real reader: the few known points per département) would run for hours; past this many rounds it fails, never
+returning an uncertified pattern. Every table measured so far needed 2 to 3 rounds (docs/outputs.md)."""
+
+
+UPPER_CELL_SOLVES = 5_000
+"""``CELL_SOLVES`` for the split's upper part, whose program is small (the top two levels' secret cells and a
+few weights per département: about 500 unknowns a benefit at 20,000 persons over France), so a cell solved
+alone costs milliseconds. With the bound at 400 there, every short cell taken as exposed hid more cells of
+the top two levels, which left more short: France at 20,000 persons went past 9 rounds, 515 to 773 upper
+cells exposed each; with it, 225 to 243 a round from round 3 on, which only the real reader's check of those
+cells (``_split_audit``) settled (docs/outputs.md)."""
+
+
+SPLIT_CELLS = 20_000
+"""Above this many secret cells holding units, the audit is split at the second level (départements): the
+cells below it are audited with the cells of the top two levels known to the reader, and the cells of the top
+two levels against an inner bound of what each département's cells allow (docs/outputs.md, "Split audit").
+Both are stronger readers than the real one, so what they find protected is protected; at or below this
+many cells (a territory such as Cahors) the program is solved whole, as a reader would."""
+
+
 def audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
           only: pl.Series | None = None) -> tuple[list[int], pl.DataFrame]:
     """Secret cells a reader's linear-programming solver narrows below the protection criterion.
 
     ``every_sum``: (rel, _cell, is_total), a sum being total = its parts; ``status``: _cell, _v (the true
-    value), suppressed. Unknowns: the secret cells, each >= 0; every published value is a constant. The
-    unknowns split into independent blocks (connected through the sums they share); only blocks holding a
-    secret cell with units (and, with ``only``, one of those cells) are solved. Criterion (docs/outputs.md):
-    a primary cell holding units must be able to reach ``threshold`` (upper bound >= threshold, so a reader
-    cannot tell it is a small cell), any other secret cell holding units must not be pinned (upper - lower
-    >= 1). Returns the exposed cells and the block of every secret cell of a solved block (_cell, _block).
+    value), suppressed, and ``_tier`` (0: the top level, 1: the second, 2: below; needed to split the audit).
+    Unknowns: the secret cells, each >= 0; every published value is a constant. The unknowns split into
+    independent blocks (connected through the sums they share); only blocks holding a secret cell with units
+    (and, with ``only``, one of those cells) are solved. Criterion (docs/outputs.md): a primary cell holding
+    units must be able to reach ``threshold`` (upper bound >= threshold, so a reader cannot tell it is a small
+    cell), any other secret cell holding units must not be pinned (upper - lower >= 1). Past ``SPLIT_CELLS``
+    cells the audit is split (``_split_audit``). Returns the exposed cells and the block of every secret cell
+    of a solved block (_cell, _block).
     """
+    exposed, blocks, _ = _audit(every_sum, status, threshold, only=only)
+    return exposed, blocks
+
+
+def _audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
+           only: pl.Series | None = None, whole: bool = False,
+           certified: set[int] | None = None) -> tuple[list[int], pl.DataFrame, bool]:
+    """``audit``, and whether it was split. ``whole``: never split, and only the cells of ``only`` are judged
+    (their blocks solved whole, as the real reader would). ``certified``: cells (``_cell``) the real reader was
+    found not to narrow in an earlier round of the same pattern's loop (the split's upper part does not ask
+    again of them; it adds those it finds)."""
     import numpy as np
     import scipy.sparse as sp
-    from scipy.sparse.csgraph import connected_components
 
     # Empty secret cells are taken as known to the reader (0): a stronger reader than the real one, whose
     # intervals can only be narrower, so a cell protected here is protected from the real reader. It keeps
     # the program to the cells holding units: an extract spanning France has millions of empty secret cells
     # (every commune without a unit), and with them as unknowns one benefit's block held about a million.
+    has_tier = "_tier" in status.columns
     secret_df = (status.filter(pl.col("suppressed").is_not_null() & (pl.col("_v") > 0))
-                 .select("_cell", "_v", "suppressed"))
+                 .select("_cell", "_v", "suppressed", pl.col("_tier") if has_tier else pl.lit(0).alias("_tier")))
     n = secret_df.height
     if n == 0:
-        return [], pl.DataFrame(schema={"_cell": pl.Int64, "_block": pl.Int64})
+        return [], pl.DataFrame(schema={"_cell": pl.Int64, "_block": pl.Int64}), False
     secret_df = secret_df.with_columns(pl.int_range(pl.len()).alias("_j"))
-    entries = every_sum.join(status.select("_cell", "_v"), on="_cell").join(
+    entries = every_sum.join(status.select("_cell", "_v", pl.col("_tier") if has_tier else pl.lit(0).alias("_tier")),
+                             on="_cell").join(
         secret_df.select("_cell", "_j"), on="_cell", how="left").with_columns(
         pl.when(pl.col("is_total")).then(1.0).otherwise(-1.0).alias("_coef"))
     # sums holding a secret cell: total - parts = 0, published values moved to the right-hand side
@@ -412,55 +496,248 @@ def audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
     entries = entries.join(live, on="rel")
     rhs_df = (entries.filter(pl.col("_j").is_null()).group_by("_r")
               .agg((-(pl.col("_coef") * pl.col("_v"))).sum().alias("_b")))
+    # a sum is of the top when it holds a cell of the top level (published or not): the top level's rows and
+    # the columns of its children
+    top_df = entries.group_by("_r").agg((pl.col("_tier") == 0).any().alias("_top"))
     m = live.height
     rhs = np.zeros(m)
     rhs[rhs_df.get_column("_r").to_numpy()] = rhs_df.get_column("_b").to_numpy()
+    top_sum = np.zeros(m, dtype=bool)
+    top_sum[top_df.get_column("_r").to_numpy()] = top_df.get_column("_top").to_numpy()
     var = entries.filter(pl.col("_j").is_not_null())
     a = sp.csr_matrix((var.get_column("_coef").to_numpy(), (var.get_column("_r").to_numpy(),
                                                             var.get_column("_j").to_numpy())), shape=(m, n))
-    # blocks: secret cells and sums as one bipartite graph
-    graph = sp.bmat([[None, a.T.tocsr()], [a, None]]).tocsr()
-    graph.data = np.ones_like(graph.data)
-    _, label = connected_components(graph, directed=False)
-    cell_block, sum_block = label[:n], label[n:]
     value = secret_df.get_column("_v").to_numpy().astype(float)
     primary = secret_df.get_column("suppressed").to_numpy() == "primary"
     cell_id = secret_df.get_column("_cell").to_numpy()
-    target = value > 0
-    wanted = set(cell_block[target].tolist())
-    if only is not None:
-        touched = np.isin(cell_id, only.to_numpy())
-        wanted &= set(cell_block[touched].tolist())
+    tier = secret_df.get_column("_tier").to_numpy()
+    touched = np.isin(cell_id, only.to_numpy()) if only is not None else np.ones(n, dtype=bool)
     # what each cell must reach: a primary cell the threshold, any other one more unit
     need_hi = np.where(primary, float(threshold), value + 1.0)
-    solved = np.isin(cell_block, np.fromiter(wanted, dtype=cell_block.dtype, count=len(wanted)))
-    blocks = pl.DataFrame({"_cell": cell_id[solved], "_block": cell_block[solved]}).cast(pl.Int64)
+    target = value > 0
+    if whole:
+        target &= touched
+    if whole or n <= SPLIT_CELLS or not has_tier:
+        exposed, solved, label = _audit_program(a, rhs, value, need_hi, primary, target, touched,
+                                                cell_solves=n if whole else None)
+        blocks = pl.DataFrame({"_cell": cell_id[solved], "_block": label[solved]}).cast(pl.Int64)
+        return sorted(int(cell_id[k]) for k in exposed), blocks, False
+    exposed, block_cell, block_label = _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target,
+                                                    touched, cell_id, set() if certified is None else certified)
+    blocks = pl.DataFrame({"_cell": cell_id[block_cell], "_block": block_label}).cast(pl.Int64)
+    return sorted(int(cell_id[k]) for k in exposed), blocks, True
+
+
+def _components(a):
+    """Connected components of a program's unknowns and sums (one bipartite graph): (cell labels, sum labels)."""
+    import numpy as np
+    import scipy.sparse as sp
+    from scipy.sparse.csgraph import connected_components
+
+    m, n = a.shape
+    graph = sp.bmat([[sp.csr_matrix((n, n)), a.T.tocsr()], [a, sp.csr_matrix((m, m))]]).tocsr()
+    graph.data = np.ones_like(graph.data)
+    _, label = connected_components(graph, directed=False)
+    return label[:n], label[n:]
+
+
+def _audit_program(a, rhs, value, need_hi, primary, target, touched, cell_solves=None):
+    """The audit of one program (a x = rhs, x >= 0; the true ``value`` a solution): the indices of the
+    ``target`` cells failing the criterion, the mask of the cells of the blocks solved (those holding a
+    target cell that is ``touched``), and every cell's block label."""
+    import numpy as np
+
+    n = a.shape[1]
+    if n == 0:
+        return [], np.zeros(0, dtype=bool), np.zeros(0, dtype=np.int64)
+    cell_block, sum_block = _components(a)
+    wanted = np.unique(cell_block[target & touched])
+    solved = np.isin(cell_block, wanted)
     # Phase 1, every wanted block in one program (they share no sum, so one solve is each block's solve):
     # push every unsettled cell up to what it needs at once, again while that settles some. Each feasible
     # point is a certificate for every cell it moves far enough.
     cols = np.flatnonzero(solved)
-    rows = np.flatnonzero(np.isin(sum_block, cell_block[cols]))
+    rows = np.flatnonzero(np.isin(sum_block, wanted))
     hi_seen, lo_seen = value.copy(), value.copy()  # the true values are a feasible point
-    _push(a[rows][:, cols], rhs[rows], value[cols], need_hi[cols], primary[cols], hi_seen, lo_seen, cols)
+    _push(a[rows][:, cols], rhs[rows], value[cols], need_hi[cols], primary[cols], target[cols], hi_seen,
+          lo_seen, cols, cell_block[cols], sum_block[rows])
     # Phase 2: each cell still short gets its own solves, within its block; beyond CELL_SOLVES cells, every
     # short cell is taken as exposed (one more suppression each).
     short = np.flatnonzero(solved & target & ~_settled(hi_seen, lo_seen, need_hi, primary))
-    if short.size > CELL_SOLVES:
+    bound = CELL_SOLVES if cell_solves is None else cell_solves
+    if short.size > bound:
         logging.getLogger(__name__).info("secrecy audit: %d cells short after the pushing solves, above %d: "
-                                         "each taken as exposed", short.size, CELL_SOLVES)
-        return sorted(int(c) for c in cell_id[short]), blocks
+                                         "each taken as exposed", short.size, bound)
+        return short.tolist(), solved, cell_block
     exposed: list[int] = []
+    nb = int(cell_block.max()) + 2
     by_block_cells = np.argsort(cell_block, kind="stable")
-    cell_starts = np.searchsorted(cell_block[by_block_cells], np.arange(label.max() + 2))
+    cell_starts = np.searchsorted(cell_block[by_block_cells], np.arange(nb))
     by_block_sums = np.argsort(sum_block, kind="stable")
-    sum_starts = np.searchsorted(sum_block[by_block_sums], np.arange(label.max() + 2))
+    sum_starts = np.searchsorted(sum_block[by_block_sums], np.arange(nb))
     for b in np.unique(cell_block[short]):
         cols = by_block_cells[cell_starts[b]:cell_starts[b + 1]]
         rows = by_block_sums[sum_starts[b]:sum_starts[b + 1]]
-        bad = _audit_block(a[rows][:, cols], rhs[rows], value[cols], need_hi[cols], primary[cols],
+        bad = _audit_block(a[rows][:, cols], rhs[rows], value[cols], need_hi[cols], primary[cols], target[cols],
                            hi_seen[cols], lo_seen[cols])
-        exposed += [int(cell_id[cols[k]]) for k in bad]
-    return sorted(exposed), blocks
+        exposed += [int(cols[k]) for k in bad]
+    return exposed, solved, cell_block
+
+
+def _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target, touched, cell_id, certified):
+    """The audit split at the second level (docs/outputs.md, "Split audit"); same criterion, same returns as
+    ``audit`` but as indices: (exposed, cells of the solved blocks, their block labels).
+
+    Lower part: the cells below the second level, with every cell of the top two levels known to the reader
+    at its true value. Nothing but those cells links two départements, so the program falls into blocks no
+    larger than a département's. Upper part: the cells of the top two levels, where each group of second-level
+    cells tied through the sums below them (a département's, the "local" program) may take any convex
+    combination of points that program is known to reach (the true values, and each second-level cell pushed
+    up to what it needs and down to its least): a subset of what the real reader allows, so again what is
+    found protected is protected. A cell the upper part finds exposed is then asked of the real reader (the
+    whole program, ``_audit_program`` on the blocks holding it) unless ``certified`` (cell ids) holds it, and
+    only those the real reader narrows are returned; the others join ``certified``.
+    """
+    import numpy as np
+    import scipy.sparse as sp
+
+    n = a.shape[1]
+    low, up = tier == 2, tier < 2
+    # Lower part: the top two levels' values to the right-hand side.
+    low_cols = np.flatnonzero(low)
+    a_low = a[:, low_cols]
+    rhs_low = rhs - a[:, np.flatnonzero(up)] @ value[up]
+    low_rows = np.flatnonzero(np.diff(a_low.tocsr().indptr) > 0)
+    exposed_l, solved_l, label_l = _audit_program(a_low[low_rows], rhs_low[low_rows], value[low], need_hi[low],
+                                                  primary[low], target[low], touched[low])
+    exposed = [int(low_cols[k]) for k in exposed_l]
+    block_cell = [low_cols[solved_l]]
+    block_label = [label_l[solved_l]]
+    offset = int(label_l.max()) + 1 if label_l.size else 0
+    # Local programs: the second level and below, through the sums that hold no top-level cell.
+    loc_cols = np.flatnonzero(tier >= 1)
+    loc_rows = np.flatnonzero(~top_sum)
+    a_loc = a[loc_rows][:, loc_cols].tocsr()
+    keep = np.diff(a_loc.indptr) > 0
+    loc_rows, a_loc = loc_rows[keep], a_loc[keep]
+    loc_cell, loc_sum = _components(a_loc)
+    group = np.full(n, -1)
+    group[loc_cols] = loc_cell
+    second = np.flatnonzero(tier == 1)
+    # Which upper blocks need solving: the structure alone (upper cells, top sums, one node per group).
+    up_cols = np.flatnonzero(up)
+    top_rows = np.flatnonzero(top_sum)
+    a_top = a[top_rows][:, up_cols]
+    n_groups = int(loc_cell.max()) + 1 if loc_cell.size else 0
+    pos = np.full(n, -1)
+    pos[up_cols] = np.arange(up_cols.size)
+    link = sp.csr_matrix((np.ones(second.size), (group[second], pos[second])), shape=(n_groups, up_cols.size))
+    struct_cell, _ = _components(sp.vstack([a_top, link]).tocsr())
+    group_block = np.full(n_groups, -1)
+    group_block[group[second]] = struct_cell[pos[second]]
+    in_group = loc_cols[group[loc_cols] >= 0]
+    hit = np.zeros(struct_cell.max() + 1 if struct_cell.size else 0, dtype=bool)
+    hit[struct_cell[touched[up_cols] & target[up_cols]]] = True
+    touched_groups = np.unique(group[in_group[touched[in_group]]])
+    touched_groups = touched_groups[group_block[touched_groups] >= 0]
+    hit[group_block[touched_groups]] = True
+    # every upper block holding a target is solved when touched (a touched group counts for its block)
+    has_target = np.zeros_like(hit)
+    has_target[struct_cell[target[up_cols]]] = True
+    hit &= has_target
+    if not hit.any():
+        # counts only (the upper part has no block holding a cell to judge)
+        logging.getLogger(__name__).info("secrecy audit split: lower part %d cells solved, %d exposed; upper part "
+                                         "nothing to solve", int(solved_l.sum()), len(exposed_l))
+        return exposed, np.concatenate(block_cell), np.concatenate(block_label)
+    u_cols = up_cols[hit[struct_cell]]  # upper cells solved
+    groups = np.flatnonzero((group_block >= 0) & hit[np.maximum(group_block, 0)])
+    # Points of each group's local program: one batched program per rank of second-level cell in the group.
+    g_cols = loc_cols[np.isin(loc_cell, groups)]
+    g_rows = loc_rows[np.isin(loc_sum, groups)]
+    a_g = a[g_rows][:, g_cols]
+    sec_g = second[np.isin(group[second], groups)]
+    order = np.lexsort((sec_g, group[sec_g]))
+    sec_g = sec_g[order]
+    first = np.searchsorted(group[sec_g], group[sec_g], side="left")
+    rank = np.arange(sec_g.size) - first
+    at = np.full(n, -1)
+    at[g_cols] = np.arange(g_cols.size)
+    points = [value[sec_g]]  # the true values
+    for r in range(int(rank.max()) + 1 if rank.size else 0):
+        pick = sec_g[rank == r]
+        for sign in (-1.0, 1.0):
+            obj = np.zeros(g_cols.size)
+            obj[at[pick]] = sign
+            cap = np.full(g_cols.size, np.inf)
+            if sign < 0:
+                cap[at[pick]] = need_hi[pick]
+            x = _solve_chunks(a_g, rhs[g_rows], obj, cap, loc_cell[np.isin(loc_cell, groups)],
+                              loc_sum[np.isin(loc_sum, groups)])
+            points.append(x[at[sec_g]])
+    # Upper program: the solved upper cells, then one weight per (group, point); rows: the top sums, one link
+    # row per second-level cell (cell - sum of weight x point = 0), one row per group (weights sum to 1).
+    k_points = len(points)
+    g_of = group[sec_g]
+    g_index = np.searchsorted(groups, g_of)
+    nu = u_cols.size
+    upos = np.full(n, -1)
+    upos[u_cols] = np.arange(nu)
+    lam = nu + g_index[:, None] * k_points + np.arange(k_points)[None, :]  # weight columns per sec cell
+    n_var = nu + groups.size * k_points
+    # the top sums through the solved cells (a block is whole: every unknown of such a sum is solved)
+    a_t = a[top_rows][:, u_cols].tocsr()
+    keep_t = np.diff(a_t.indptr) > 0
+    t_rows, a_t = top_rows[keep_t], a_t[keep_t]
+    pts = np.column_stack(points)  # sec cell x point
+    rows_l = np.repeat(np.arange(sec_g.size), 1 + k_points)
+    cols_l = np.column_stack([upos[sec_g], lam]).ravel()
+    vals_l = np.column_stack([np.ones(sec_g.size), -pts]).ravel()
+    link_m = sp.csr_matrix((vals_l, (rows_l, cols_l)), shape=(sec_g.size, n_var))
+    conv = sp.csr_matrix((np.ones(groups.size * k_points),
+                          (np.repeat(np.arange(groups.size), k_points), nu + np.arange(groups.size * k_points))),
+                         shape=(groups.size, n_var))
+    a_up = sp.vstack([sp.hstack([a_t, sp.csr_matrix((t_rows.size, n_var - nu))]), link_m, conv]).tocsr()
+    rhs_up = np.concatenate([rhs[t_rows], np.zeros(sec_g.size), np.ones(groups.size)])
+    true_lam = np.zeros(groups.size * k_points)
+    true_lam[np.arange(groups.size) * k_points] = 1.0
+    v_up = np.concatenate([value[u_cols], true_lam])
+    t_up = np.concatenate([target[u_cols], np.zeros(true_lam.size, dtype=bool)])
+    need_up = np.concatenate([need_hi[u_cols], np.full(true_lam.size, np.inf)])
+    prim_up = np.concatenate([primary[u_cols], np.zeros(true_lam.size, dtype=bool)])
+    exposed_u, solved_u, label_u = _audit_program(a_up, rhs_up, v_up, need_up, prim_up, t_up,
+                                                  np.ones(n_var, dtype=bool), cell_solves=UPPER_CELL_SOLVES)
+    # The upper part's reader knows each group through a few points only, so it may call a cell exposed that
+    # the real reader protects by trading between départements' local solutions (France at 20,000 persons:
+    # 225-243 such cells a round, never mended by hiding more). Each one is asked of the real reader (the
+    # whole program, its blocks solved whole) before it gets a suppression; one found protected is
+    # ``certified`` (more suppression only loosens a reader, so it stays protected in later rounds).
+    up_exp = [int(u_cols[k]) for k in exposed_u if k < nu]
+    ask = np.array(sorted(k for k in up_exp if int(cell_id[k]) not in certified), dtype=np.int64)
+    real: list[int] = []
+    if ask.size:
+        mask = np.zeros(n, dtype=bool)
+        mask[ask] = True
+        real = [int(k) for k in _audit_program(a, rhs, value, need_hi, primary, target & mask, mask,
+                                               cell_solves=n)[0]]
+        certified.update(int(cell_id[k]) for k in set(ask.tolist()) - set(real))
+    exposed += real
+    # counts only: never a cell's area or value
+    logging.getLogger(__name__).info(
+        "secrecy audit split: lower part %d cells solved, %d exposed; upper part %d cells, %d groups, %d points "
+        "each, %d exposed, %d asked of the whole program, %d exposed to it", int(solved_l.sum()), len(exposed_l),
+        nu, groups.size, k_points, len(up_exp), int(ask.size), len(real))
+    # blocks: an upper block's cells, with the cells of its groups (a pick may fall in either)
+    label_u = label_u + offset
+    block_cell.append(u_cols[solved_u[:nu]])
+    block_label.append(label_u[:nu][solved_u[:nu]])
+    ub = np.full(groups.size, -1)
+    ub[g_index] = label_u[upos[sec_g]]
+    members = g_cols[group[g_cols] >= 0]
+    lab = ub[np.searchsorted(groups, group[members])]
+    block_cell.append(members[lab >= 0])
+    block_label.append(lab[lab >= 0])
+    return exposed, np.concatenate(block_cell), np.concatenate(block_label)
 
 
 def _settled(hi_seen, lo_seen, need_hi, primary):
@@ -478,30 +755,75 @@ def _solve(a, rhs, objective, cap):
     return res.x
 
 
-def _push(a, rhs, value, need_hi, primary, hi_seen, lo_seen, at) -> None:
-    """Maximise the sum of the unsettled cells, each capped at what it needs, while that settles some; the
-    points found widen ``hi_seen``/``lo_seen`` (full-size arrays, this program's cells at ``at``)."""
+CHUNK_CELLS = 5_000
+"""The pushing solves gather independent blocks into programs of about this many unknowns: one program per
+block pays the solver's overhead thousands of times on a France-wide table, one program for all of them
+(190,000 unknowns at 20,000 persons) costs more than its parts, the solver's time growing faster than its
+size. A table of this many cells or fewer (Cahors) is one program, as before."""
+
+PUSH_GAIN = 0.05
+"""The pushing solves go on while one settles at least this share of the cells still unsettled (at least one):
+past that, each further solve of a France-wide program (seconds) settles a handful, which the cells' own
+solves or the ``CELL_SOLVES`` bound handle."""
+
+
+def _solve_chunks(a, rhs, objective, cap, cell_block, sum_block):
+    """``_solve`` on a program of independent blocks (labels of its columns and rows), the blocks gathered into
+    programs of about ``CHUNK_CELLS`` unknowns."""
     import numpy as np
 
-    todo = value > 0
-    pending = todo & ~_settled(hi_seen[at], lo_seen[at], need_hi, primary)
+    x = np.zeros(a.shape[1])
+    live = np.unique(cell_block)
+    size = np.bincount(cell_block)
+    chunk = np.cumsum(size[live]) // CHUNK_CELLS
+    for c in np.unique(chunk):
+        part = live[chunk == c]
+        cols = np.flatnonzero(np.isin(cell_block, part))
+        rows = np.flatnonzero(np.isin(sum_block, part))
+        x[cols] = _solve(a[rows][:, cols], rhs[rows], objective[cols], cap[cols])
+    return x
+
+
+def _push(a, rhs, value, need_hi, primary, target, hi_seen, lo_seen, at, cell_block, sum_block) -> None:
+    """Maximise the sum of the unsettled cells, each capped at what it needs, while that settles enough
+    (``PUSH_GAIN``); then once minimise the sum of the unsettled cells that need not reach the threshold (one
+    unit down settles them as well as one up). The points found widen ``hi_seen``/``lo_seen`` (full-size
+    arrays, this program's cells at ``at``). Blocks (``cell_block``, ``sum_block``: labels of the columns and
+    rows) share no sum, so each solve holds only the blocks with a cell still unsettled."""
+    import numpy as np
+
+    def unsettled():
+        return target & ~_settled(hi_seen[at], lo_seen[at], need_hi, primary)
+
+    def solve(pending, sign):
+        live = np.unique(cell_block[pending])
+        cols = np.flatnonzero(np.isin(cell_block, live))
+        rows = np.flatnonzero(np.isin(sum_block, live))
+        cap = np.where(pending[cols], need_hi[cols], np.inf) if sign < 0 else np.full(cols.size, np.inf)
+        x = _solve_chunks(a[rows][:, cols], rhs[rows], sign * pending[cols].astype(float), cap, cell_block[cols],
+                          sum_block[rows])
+        hi_seen[at[cols]] = np.maximum(hi_seen[at[cols]], x)
+        lo_seen[at[cols]] = np.minimum(lo_seen[at[cols]], x)
+
+    pending = unsettled()
     while pending.any():
-        x = _solve(a, rhs, -pending.astype(float), np.where(pending, need_hi, np.inf))
-        hi_seen[at] = np.maximum(hi_seen[at], x)
-        lo_seen[at] = np.minimum(lo_seen[at], x)
-        left = todo & ~_settled(hi_seen[at], lo_seen[at], need_hi, primary)
-        if left.sum() == pending.sum():
-            return
+        solve(pending, -1.0)
+        left = unsettled()
+        if pending.sum() - left.sum() < max(1.0, PUSH_GAIN * pending.sum()):
+            break
         pending = left
+    down = unsettled() & ~primary
+    if down.any():
+        solve(down, 1.0)
 
 
-def _audit_block(a, rhs, value, need_hi, primary, hi_seen, lo_seen) -> list[int]:
+def _audit_block(a, rhs, value, need_hi, primary, target, hi_seen, lo_seen) -> list[int]:
     """Indices of the block's cells holding units that fail the criterion, each short cell solved on its own
     (upper bound, then lower bound for a secondary one); every point found also certifies the others."""
     import numpy as np
 
     hi_seen, lo_seen = hi_seen.copy(), lo_seen.copy()
-    todo = value > 0
+    todo = target
     free = np.full(value.shape, np.inf)
 
     def see(x: np.ndarray) -> None:
