@@ -794,17 +794,26 @@ def outreach_situation(
                                               ".parquet) with openfisca/<agency>.jsonl beside it.")],
     situation_id: Annotated[str, typer.Argument(metavar="SITUATION_ID", help="The row's situation_id column.")],
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON there instead of printing it.")] = None,
+    month: Annotated[str | None, typer.Option("--month", metavar="YYYY-MM", help=(
+        "The row's situation of that month: a yearly benefit judged on the payment due (the ARS of last August) "
+        "is replayed in that month's situation; default: the latest month the row's flags were judged at."))] = None,
 ) -> None:
     """Print a row's OpenFisca situation: the JSON to POST to the web API's /calculate to replay the case."""
     from nonrecours.atomic import atomic_path
-    from nonrecours.outputs.export_openfisca import read_situation
+    from nonrecours.outputs.export_openfisca import read_situation, situation_entries
 
-    famille, situation = read_situation(list_path, situation_id)
+    entries = situation_entries(list_path, situation_id)
+    famille, situation = read_situation(list_path, situation_id, month)
+    entry = next(e for e in entries if e["famille"] == famille and e["situation"] == situation)
     text = json.dumps(situation, ensure_ascii=False, indent=2)
     if out is None:
         typer.echo(text)
     else:
         with atomic_path(out) as tmp:
             tmp.write_text(text + "\n", encoding="utf-8")
-    typer.echo(f"outreach situation: {situation_id}, the row's famille is {famille} (read its benefits at "
-               f"familles.{famille} in the answer)" + (f", written to {out}" if out else ""), err=True)
+    others = [str(e["month"]) for e in entries if e is not entry]
+    typer.echo(f"outreach situation: {situation_id}, the situation of {entry['month']}; the row's famille is "
+               f"{famille} (read {', '.join(entry['benefits'] or [])} at familles.{famille} in the answer, at "
+               f"{entry['month']}, the ARS and the chèque énergie at its year)"
+               + (f"; the row also has the situation of {', '.join(others)} (--month)" if others else "")
+               + (f", written to {out}" if out else ""), err=True)
