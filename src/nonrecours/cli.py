@@ -716,14 +716,29 @@ def detect(
     workspace: Path = typer.Option(..., "--workspace", help="Workspace of canonical tables (from ingest)."),
     month: str = typer.Option(..., "--month", help="Evaluated month, YYYY-MM."),
     out: Path = typer.Option(..., "--out", help="Folder for flags.parquet, units.parquet and summary.json."),
-    backend: str = typer.Option("polars", "--backend", callback=_backend, help=BACKEND_HELP + "."),
+    backend: str | None = typer.Option(None, "--backend", callback=_backend, help=BACKEND_HELP + "; default: "
+                                       "the run.toml's with --config, else polars."),
+    config: Path | None = typer.Option(None, "--config", help=(
+        "A run.toml: detect with its benefits, [thresholds] and [detection] (and, on DuckDB, its memory_limit "
+        "and spill_dir), as its run's detection stage does; its files need not be here.")),
 ) -> None:
     """Find units probably entitled to a benefit of the catalogue that receive nothing (or too little)."""
     from nonrecours.detection.detect import run_detect
     from nonrecours.progress import stage
 
+    settings, engine = None, None
+    if config is not None:
+        from nonrecours.config import load_config
+        from nonrecours.run import detection_config, engine_config
+
+        cfg = load_config(config, check_files=False)  # ConfigError (exit 2) naming the key, line and column
+        backend = backend or _backend(cfg.backend)
+        settings = detection_config(cfg)
+        engine = engine_config(cfg.model_copy(update={"backend": backend}))
+    backend = backend or "polars"
     with stage(f"detect {month} ({backend})"):
-        run, paths = run_detect(workspace, _month(month), out, backend=backend)
+        run, paths = run_detect(workspace, _month(month), out, backend=backend, config=settings,
+                                engine_config=engine)
     for benefit, grades in run.summary["flags_by_benefit_grade"].items():
         _out().print(f"{benefit}: " + ", ".join(f"{g} {n}" for g, n in grades.items()), markup=False)
     _print_outputs("detect", paths.values())
