@@ -92,9 +92,10 @@ class Detection:
     due_provenance: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=DUE_PROVENANCE_SCHEMA),
                                          repr=False)
     """``DUE_PROVENANCE_SCHEMA``: the facts behind each flag of a yearly benefit judged at an earlier month."""
-    earlier: list[Earlier] = field(default_factory=list, repr=False)
-    """The cores of the earlier months yearly benefits were judged at (for their OpenFisca situations); empty
-    after a partitioned run."""
+    due_situations: pl.DataFrame | None = field(default=None, repr=False)
+    """The OpenFisca situations (``SITUATIONS_SCHEMA``) of the flags of a yearly benefit judged at an earlier
+    month, at that month (taken in ``detect``, where that month's core is at hand); None after a partitioned
+    run."""
 
     def __repr__(self) -> str:
         return f"Detection({self.month:%Y-%m}, units={self.units.height}, flags={self.flags.height})"
@@ -304,24 +305,43 @@ def _earlier_flags(earlier: Earlier, flags: pl.DataFrame) -> pl.DataFrame:
         "famille_id", pl.col("famille_now").alias("unit_id"), "claimant_id", "benefit")
 
 
-def _due_provenance(earlier: list[Earlier], flags: pl.DataFrame) -> pl.DataFrame:
-    """``DUE_PROVENANCE_SCHEMA``: for each flag of a benefit judged at an earlier month, that month's provenance
-    of the famille it was judged on: its members', the famille's, and their ménages' and foyers' (the facts that
-    decided the flag, with the agency and extract month they came from)."""
-    parts = [pl.DataFrame(schema=DUE_PROVENANCE_SCHEMA)]
-    for e in earlier:
-        fam = _earlier_flags(e, flags).select("famille_id", "unit_id", "benefit")
-        if fam.is_empty():
-            continue
-        ind = e.core.inputs.individu.join(fam.select("famille_id").unique(), on="famille_id", how="semi")
-        ids = pl.concat([ind.select(pl.lit(entity).alias("entity"), pl.col(key).alias("id"), "famille_id")
-                         for entity, key in (("individu", "person_id"), ("famille", "famille_id"),
-                                             ("menage", "menage_id"), ("foyer_fiscal", "foyer_fiscal_id"))
-                         if key in ind.columns]).drop_nulls("id").unique()
-        rows = (e.core.provenance.join(ids, on=["entity", "id"], how="inner").join(fam, on="famille_id")
-                .with_columns(pl.lit(e.due).alias("due_month")))
-        parts.append(rows.select(list(DUE_PROVENANCE_SCHEMA)).cast(DUE_PROVENANCE_SCHEMA))  # type: ignore[arg-type]
-    return pl.concat(parts).unique()
+@dataclass
+class _DueFacts:
+    """What the flags of ``benefits`` (judged at an earlier month) quote and export, taken from that month's core:
+    ``sources`` (``fact_sources``, on the famille now), ``provenance`` (``DUE_PROVENANCE_SCHEMA``) and
+    ``situations`` (``SITUATIONS_SCHEMA``, at that month)."""
+
+    benefits: tuple[str, ...]
+    sources: pl.DataFrame
+    provenance: pl.DataFrame
+    situations: pl.DataFrame
+
+
+def _due_facts(e: Earlier, flags: pl.DataFrame, paid_window: int) -> _DueFacts:
+    """For the flags of ``e``'s benefits, from ``e``'s core: the sources their reasons name, the provenance of the
+    famille judged then (its members', the famille's, their ménages' and foyers': the facts that decided the flag,
+    with the agency and extract month they came from) and its OpenFisca situation at that month (the claimant must
+    have been in that famille: a famille now led by someone else is not it)."""
+    from nonrecours.outputs.export_openfisca import flagged_situations
+
+    judged = _earlier_flags(e, flags)
+    fam = judged.select("famille_id", "unit_id").unique()
+    then = e.core.inputs.individu
+    sources = (fact_sources(e.core, then.select("person_id", "famille_id", "menage_id"),
+                            add_months(e.due, -paid_window), fam)
+               .join(fam, on="famille_id").drop("famille_id").rename({"unit_id": "famille_id"}).unique())
+    ind = then.join(fam.select("famille_id"), on="famille_id", how="semi")
+    ids = pl.concat([ind.select(pl.lit(entity).alias("entity"), pl.col(key).alias("id"), "famille_id")
+                     for entity, key in (("individu", "person_id"), ("famille", "famille_id"),
+                                         ("menage", "menage_id"), ("foyer_fiscal", "foyer_fiscal_id"))
+                     if key in ind.columns]).drop_nulls("id").unique()
+    provenance = (e.core.provenance.join(ids, on=["entity", "id"], how="inner")
+                  .join(judged.select("famille_id", "unit_id", "benefit").unique(), on="famille_id")
+                  .with_columns(pl.lit(e.due).alias("due_month"))
+                  .select(list(DUE_PROVENANCE_SCHEMA)).cast(DUE_PROVENANCE_SCHEMA).unique())  # type: ignore[arg-type]
+    claimants = judged.join(then.select(pl.col("person_id").alias("claimant_id"), "famille_id"),
+                            on=["claimant_id", "famille_id"], how="semi")
+    return _DueFacts(e.benefits, sources, provenance, flagged_situations(e.core.inputs, e.due, claimants))
 
 
 def _adults(individu: pl.DataFrame) -> pl.DataFrame:
@@ -550,6 +570,10 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                  pl.when(pl.col("grade") == "certain").then(pl.lit([], dtype=pl.List(pl.String)))
                  .otherwise(pl.col("deciding_unknowns")).fill_null(pl.lit([], dtype=pl.List(pl.String)))
                  .alias("deciding_unknowns")))
+    # a yearly benefit judged at an earlier month: what its flags quote and export is that month's, taken now so
+    # that month's core is released before the rest (decisive unknowns, reasons, the outputs)
+    due = [_due_facts(e, flags, config.paid_window) for e in earlier]
+    del earlier
     n_contra = dict(flags.filter(pl.col("contradicted").is_not_null()).group_by("benefit").len().iter_rows())
     # a yearly benefit judged at an earlier month (its payment due) rests on that month's core, not this one's
     now = [b for b in config.benefits if catalogue_row(b).due_month(month) == month]
@@ -563,12 +587,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     judged_now = flags.filter(pl.col("benefit").is_in(now))
     parts = [reasons(judged_now, central, fact_sources(core, individu, add_months(month, -config.paid_window),
                                                        judged_now), config.max_reasons, unreported)]
-    for e in earlier:  # a benefit judged at an earlier month names that month's sources (on the famille now)
-        fam = _earlier_flags(e, flags).select("famille_id", "unit_id").unique()
-        then = e.core.inputs.individu.select("person_id", "famille_id", "menage_id")
-        due_sources = (fact_sources(e.core, then, add_months(e.due, -config.paid_window), fam)
-                       .join(fam, on="famille_id").drop("famille_id").rename({"unit_id": "famille_id"}).unique())
-        parts.append(reasons(flags.filter(pl.col("benefit").is_in(e.benefits)), central, due_sources,
+    for d in due:  # a benefit judged at an earlier month names that month's sources (on the famille now)
+        parts.append(reasons(flags.filter(pl.col("benefit").is_in(d.benefits)), central, d.sources,
                              config.max_reasons, unreported))
     flags = pl.concat(parts, how="vertical_relaxed")
     flags = flags.select([pl.col(c).cast(t) for c, t in FLAGS_SCHEMA.items()]).sort("benefit", "unit_id")
@@ -597,7 +617,11 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                                                              ).collect().item()
     summary["persons_known"] = int(known)
     summary["persons_not_evaluated"] = max(int(known) - summary["persons"], 0)
-    return Detection(month, units_out, flags, summary, central, _due_provenance(earlier, flags), earlier)
+    due_provenance = pl.concat([pl.DataFrame(schema=DUE_PROVENANCE_SCHEMA), *[d.provenance for d in due]])
+    from nonrecours.outputs.export_openfisca import SITUATIONS_SCHEMA
+
+    due_situations = pl.concat([pl.DataFrame(schema=SITUATIONS_SCHEMA), *[d.situations for d in due]])
+    return Detection(month, units_out, flags, summary, central, due_provenance, due_situations)
 
 
 def _summary(core: CoreMonth, units: pl.DataFrame, flags: pl.DataFrame, excl: pl.DataFrame,
@@ -739,19 +763,17 @@ def _outputs(run: Detection, core: CoreMonth) -> dict[str, pl.DataFrame]:
     ``situations``: each flagged claimant's dwelling as an OpenFisca web-API situation (the outputs stage links
     them to the outreach rows), made here where the month's engine inputs are at hand: the month's for the flags
     judged at the month, and for a yearly benefit judged at an earlier month (its payment due), that month's, of
-    the famille it was judged on. ``provenance_due``: the facts behind the latter flags (``_due_provenance``)."""
+    the famille it was judged on (``Detection.due_situations``, taken in ``detect`` from that month's core).
+    ``provenance_due``: the facts behind the latter flags (``_due_facts``)."""
     from nonrecours.outputs.export_openfisca import flagged_situations
 
     cents = pl.col(pl.Float64).round(2)
     members, residence = core_units(core)
-    later = {b for e in run.earlier for b in e.benefits}
-    situations = [flagged_situations(core.inputs, core.month, run.flags.filter(~pl.col("benefit").is_in(later)))]
-    for e in run.earlier:
-        # the claimant must have been in the famille judged then (a famille now led by someone else is not it)
-        judged = _earlier_flags(e, run.flags).join(
-            e.core.inputs.individu.select(pl.col("person_id").alias("claimant_id"), "famille_id"),
-            on=["claimant_id", "famille_id"], how="semi")
-        situations.append(flagged_situations(e.core.inputs, e.due, judged))
+    now = [b for b in run.flags.get_column("benefit").unique().to_list()
+           if catalogue_row(b).due_month(run.month) == run.month]
+    situations = [flagged_situations(core.inputs, core.month, run.flags.filter(pl.col("benefit").is_in(now)))]
+    if run.due_situations is not None:
+        situations.append(run.due_situations)
     frames = {"flags": run.flags.with_columns(cents), "units": run.units.with_columns(cents),
               "memberships": members, "residence": residence, "provenance": core.provenance,
               "unknowns": core.unknowns, "situations": pl.concat(situations),
