@@ -121,3 +121,35 @@ def test_an_ars_only_famille_replays_its_ars_through_openfisca(judged):
     for name, f, r, res in zip(names, flags, rows, results, strict=True):
         theirs = float(res["familles"][r["famille"]]["ars"]["2025"])
         assert abs(theirs - 12 * f["amount_central"]) <= 1.0, (name, theirs, 12 * f["amount_central"])
+
+
+@pytest.mark.xdist_group("oracle")
+def test_a_cheque_energie_flag_replays_at_the_month_it_was_sent():
+    """The chèque énergie judged in June 2026 is the one sent in April 2026: its situation is April's and
+    OpenFisca-France computes the cheque of 2026 on it, our amount within 1 € (measured: 8 of 8 equal). The
+    territory has no DGFiP yearly table: the income of reference is the months' estimate on both sides (with an
+    income of reference of 0, as before, every household here got the first tranche)."""
+    import json
+
+    from tests.oracle.environment import OracleUnavailable, ensure_oracle, run_oracle
+
+    try:
+        python = ensure_oracle()
+    except OracleUnavailable as exc:  # a failure, never a skip
+        pytest.fail(f"the OpenFisca oracle could not be installed: {exc}")
+    t = _territory()
+    t.famille("lowpay", salary=700.0)
+    t.famille("pensioner", age=70, pension=900.0)
+    t.famille("mid", salary=1300.0)
+    _child(t, "mid", 0, dt.date(2012, 3, 1))
+    tables = t.tables()
+    core = core_month(tables, MONTH)
+    run = detect(core, tables, config=DetectionConfig(benefits=("cheque_energie",)))
+    sit = _outputs(run, core)["situations"]
+    assert set(sit.get_column("month").to_list()) == {dt.date(2026, 4, 1)}
+    rows = sit.join(run.flags.select("claimant_id", "amount_central"), on="claimant_id").to_dicts()
+    assert len(rows) >= 6 and len({r["amount_central"] for r in rows}) >= 3  # several tranches
+    results = run_oracle([json.loads(r["situation"]) for r in rows], python)
+    for r, res in zip(rows, results, strict=True):
+        (menage,) = res["menages"].values()
+        assert abs(float(menage["cheque_energie"]["2026"]) - 12 * r["amount_central"]) <= 1.0, r["claimant_id"]
