@@ -137,7 +137,7 @@ def test_detect_passes_spark_to_the_engine(tmp_path, monkeypatch):
 
     seen = {}
 
-    def fake_run_detect(workspace, month, out, *, backend):
+    def fake_run_detect(workspace, month, out, *, backend, config=None, engine_config=None):
         seen["backend"] = backend
         return SimpleNamespace(summary={"flags_by_benefit_grade": {}}), {}
 

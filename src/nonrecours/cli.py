@@ -716,14 +716,29 @@ def detect(
     workspace: Path = typer.Option(..., "--workspace", help="Workspace of canonical tables (from ingest)."),
     month: str = typer.Option(..., "--month", help="Evaluated month, YYYY-MM."),
     out: Path = typer.Option(..., "--out", help="Folder for flags.parquet, units.parquet and summary.json."),
-    backend: str = typer.Option("polars", "--backend", callback=_backend, help=BACKEND_HELP + "."),
+    backend: str | None = typer.Option(None, "--backend", callback=_backend, help=BACKEND_HELP + "; default: "
+                                       "the run.toml's with --config, else polars."),
+    config: Path | None = typer.Option(None, "--config", help=(
+        "A run.toml: detect with its benefits, [thresholds] and [detection] (and, on DuckDB, its memory_limit "
+        "and spill_dir), as its run's detection stage does; its files need not be here.")),
 ) -> None:
     """Find units probably entitled to a benefit of the catalogue that receive nothing (or too little)."""
     from nonrecours.detection.detect import run_detect
     from nonrecours.progress import stage
 
+    settings, engine = None, None
+    if config is not None:
+        from nonrecours.config import load_config
+        from nonrecours.run import detection_config, engine_config
+
+        cfg = load_config(config, check_files=False)  # ConfigError (exit 2) naming the key, line and column
+        backend = backend or _backend(cfg.backend)
+        settings = detection_config(cfg)
+        engine = engine_config(cfg.model_copy(update={"backend": backend}))
+    backend = backend or "polars"
     with stage(f"detect {month} ({backend})"):
-        run, paths = run_detect(workspace, _month(month), out, backend=backend)
+        run, paths = run_detect(workspace, _month(month), out, backend=backend, config=settings,
+                                engine_config=engine)
     for benefit, grades in run.summary["flags_by_benefit_grade"].items():
         _out().print(f"{benefit}: " + ", ".join(f"{g} {n}" for g, n in grades.items()), markup=False)
     _print_outputs("detect", paths.values())
@@ -794,17 +809,26 @@ def outreach_situation(
                                               ".parquet) with openfisca/<agency>.jsonl beside it.")],
     situation_id: Annotated[str, typer.Argument(metavar="SITUATION_ID", help="The row's situation_id column.")],
     out: Annotated[Path | None, typer.Option("--out", help="Write the JSON there instead of printing it.")] = None,
+    month: Annotated[str | None, typer.Option("--month", metavar="YYYY-MM", help=(
+        "The row's situation of that month: a yearly benefit judged on the payment due (the ARS of last August) "
+        "is replayed in that month's situation; default: the latest month the row's flags were judged at."))] = None,
 ) -> None:
     """Print a row's OpenFisca situation: the JSON to POST to the web API's /calculate to replay the case."""
     from nonrecours.atomic import atomic_path
-    from nonrecours.outputs.export_openfisca import read_situation
+    from nonrecours.outputs.export_openfisca import read_situation, situation_entries
 
-    famille, situation = read_situation(list_path, situation_id)
+    entries = situation_entries(list_path, situation_id)
+    famille, situation = read_situation(list_path, situation_id, month)
+    entry = next(e for e in entries if e["famille"] == famille and e["situation"] == situation)
     text = json.dumps(situation, ensure_ascii=False, indent=2)
     if out is None:
         typer.echo(text)
     else:
         with atomic_path(out) as tmp:
             tmp.write_text(text + "\n", encoding="utf-8")
-    typer.echo(f"outreach situation: {situation_id}, the row's famille is {famille} (read its benefits at "
-               f"familles.{famille} in the answer)" + (f", written to {out}" if out else ""), err=True)
+    others = [str(e["month"]) for e in entries if e is not entry]
+    typer.echo(f"outreach situation: {situation_id}, the situation of {entry['month']}; the row's famille is "
+               f"{famille} (read {', '.join(entry['benefits'] or [])} at familles.{famille} in the answer, at "
+               f"{entry['month']}, the ARS and the chèque énergie at its year)"
+               + (f"; the row also has the situation of {', '.join(others)} (--month)" if others else "")
+               + (f", written to {out}" if out else ""), err=True)

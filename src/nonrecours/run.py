@@ -50,7 +50,8 @@ from nonrecours.errors import ControlError, RunConflictError
 from nonrecours.progress import stage
 from nonrecours.schemas.benefits import ASKED, CATALOGUE, by_asked
 
-__all__ = ["STAGES", "RunContext", "RunReport", "StageReport", "run", "run_file", "validate"]
+__all__ = ["STAGES", "RunContext", "RunReport", "StageReport", "detection_config", "engine_config", "run", "run_file",
+           "validate"]
 
 log = logging.getLogger("nonrecours.run")
 
@@ -279,20 +280,26 @@ def _entry_point(module: str, name: str) -> Callable[..., Any] | None:
 
 
 def _detection_config(ctx: RunContext) -> Any:
-    """The detection package's own configuration with run.toml's benefits and thresholds: the benefits asked
-    (``css`` asks for ``css_free`` and ``css_participation``), the under-payment share and the exclusion windows
-    (a window given for a run.toml name applies to every benefit it asks for)."""
+    return detection_config(ctx.config)
+
+
+def detection_config(cfg: RunConfig) -> Any:
+    """The detection package's own configuration with run.toml's benefits, ``[thresholds]`` and ``[detection]``:
+    the benefits asked (``css`` asks for ``css_free`` and ``css_participation``), the under-payment share, the
+    exclusion windows (a window given for a run.toml name applies to every benefit it asks for), the decisive
+    unknowns and the contradicting payments. The run's detection stage and ``nonrecours detect --config`` both
+    read it here, so a run's flags are reproduced by ``detect`` alone."""
     cls = getattr(import_module("nonrecours.detection"), "DetectionConfig", None)
     if cls is None:
         return None
-    th = ctx.config.thresholds
+    th = cfg.thresholds
     base = cls()
     update: dict[str, Any] = {}
     if "benefits" in cls.model_fields:
-        update["benefits"] = by_asked(ctx.config.benefits)
+        update["benefits"] = by_asked(cfg.benefits)
     if "under_payment_share" in cls.model_fields:
         update["under_payment_share"] = th.under_payment
-    opts = ctx.config.detection
+    opts = cfg.detection
     if "decisive_unknowns" in cls.model_fields:
         update["decisive_unknowns"] = opts.decisive_unknowns
     if "contradicting_payments" in cls.model_fields:

@@ -40,7 +40,7 @@ from nonrecours.detection.receipts import (
     payment_rows,
     payments_known,
 )
-from nonrecours.detection.schema import FLAGS_SCHEMA, GRADES, STATUSES, UNITS_SCHEMA
+from nonrecours.detection.schema import DUE_PROVENANCE_SCHEMA, FLAGS_SCHEMA, GRADES, STATUSES, UNITS_SCHEMA
 from nonrecours.detection.targets import (
     AMOUNT_BENEFITS,
     DetectionConfig,
@@ -95,6 +95,13 @@ class Detection:
     summary: dict[str, Any]
     result: Result | None = field(repr=False)
     """The central engine result; None after a partitioned run (each part's was dropped with the part)."""
+    due_provenance: pl.DataFrame = field(default_factory=lambda: pl.DataFrame(schema=DUE_PROVENANCE_SCHEMA),
+                                         repr=False)
+    """``DUE_PROVENANCE_SCHEMA``: the facts behind each flag of a yearly benefit judged at an earlier month."""
+    due_situations: pl.DataFrame | None = field(default=None, repr=False)
+    """The OpenFisca situations (``SITUATIONS_SCHEMA``) of the flags of a yearly benefit judged at an earlier
+    month, at that month (taken in ``detect``, where that month's core is at hand); None after a partitioned
+    run."""
 
     def __repr__(self) -> str:
         return f"Detection({self.month:%Y-%m}, units={self.units.height}, flags={self.flags.height})"
@@ -211,6 +218,17 @@ def history_coverage(tables: dict[str, Any], month: dt.date, benefits: tuple[str
     return {due: _history_covers(tables, due, bs) for due, bs in _earlier_dues(benefits, month).items()}
 
 
+@dataclass
+class Earlier:
+    """A month before the evaluated one at which yearly benefits (``benefits``) were judged (their payment due):
+    its core and ``famille_now`` (famille_id then → famille_now, where the flag is)."""
+
+    due: dt.date
+    benefits: tuple[str, ...]
+    core: CoreMonth = field(repr=False)
+    famille_now: pl.DataFrame = field(repr=False)
+
+
 def _famille_now(earlier: pl.DataFrame, individu: pl.DataFrame) -> pl.DataFrame:
     """famille_id (of the earlier month) → famille_now: the famille its demandeur (else its conjoint) belongs
     to in the evaluated month, where the outreach finds them."""
@@ -225,7 +243,8 @@ def _famille_now(earlier: pl.DataFrame, individu: pl.DataFrame) -> pl.DataFrame:
 def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, paid: pl.DataFrame,
                     individu: pl.DataFrame, config: DetectionConfig, backend: str,
                     engine_config: dict[str, Any] | None, due_facts: dict[dt.date, Any] | None,
-                    history: dict[dt.date, bool] | None = None) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
+                    history: dict[dt.date, bool] | None = None
+                    ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any], list[Earlier]]:
     """A yearly benefit judged on the payment already due, at its month (``Benefit.due_month``): in June 2026,
     the ARS due in August 2025, with the ages, composition and resources of August 2025 (the month's own core,
     built from the same tables), against what was paid since. The ARS the evaluated month's rules give is the
@@ -234,12 +253,14 @@ def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, 
     When the payments held do not reach back to the month due, the benefit is not judged (no unit), and said.
 
     The earlier month's familles are carried to this month's by their demandeur (else conjoint); two of them now
-    in one famille add up. Returns ``est`` and ``paid`` with those benefits replaced, and the summary's
-    ``yearly`` entry of each yearly benefit."""
+    in one famille add up. Returns ``est`` and ``paid`` with those benefits replaced, the summary's
+    ``yearly`` entry of each yearly benefit, and each earlier month's core (``Earlier``: the facts and the
+    OpenFisca situation of its flags are that month's)."""
     from nonrecours.core import build_month
 
     month = core.month
     info: dict[str, Any] = {}
+    kept: list[Earlier] = []
     for b in config.benefits:
         row = catalogue_row(b)
         if not row.yearly:
@@ -263,6 +284,7 @@ def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, 
         p = paid_by_famille(tables.get("benefits_paid"), ind, month, bs, window=config.paid_window,
                             grace=config.grace_months)
         now = _famille_now(ind, individu)
+        kept.append(Earlier(due, bs, earlier, now))
         e = e.join(now, on="famille_id", how="left")
         for b, n in (e.filter(pl.col("famille_now").is_null() & pl.col("entitled_high"))
                      .group_by("benefit").len().iter_rows()):
@@ -278,7 +300,54 @@ def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, 
              .agg(pl.col("paid").sum(), pl.col("paid_before").sum(), pl.col("receiving").any()))
         est = pl.concat([est, e.select(est.columns)], how="vertical_relaxed")
         paid = pl.concat([paid, p.select(paid.columns)], how="vertical_relaxed")
-    return est, paid, info
+    return est, paid, info, kept
+
+
+def _earlier_flags(earlier: Earlier, flags: pl.DataFrame) -> pl.DataFrame:
+    """famille_id (of the earlier month), unit_id, claimant_id, benefit: the flags of ``earlier``'s benefits and
+    the familles of that month they were judged on (two then, one now: both)."""
+    f = flags.filter(pl.col("benefit").is_in(earlier.benefits)).select("unit_id", "claimant_id", "benefit")
+    return earlier.famille_now.join(f, left_on="famille_now", right_on="unit_id", how="inner").select(
+        "famille_id", pl.col("famille_now").alias("unit_id"), "claimant_id", "benefit")
+
+
+@dataclass
+class _DueFacts:
+    """What the flags of ``benefits`` (judged at an earlier month) quote and export, taken from that month's core:
+    ``sources`` (``fact_sources``, on the famille now), ``provenance`` (``DUE_PROVENANCE_SCHEMA``) and
+    ``situations`` (``SITUATIONS_SCHEMA``, at that month)."""
+
+    benefits: tuple[str, ...]
+    sources: pl.DataFrame
+    provenance: pl.DataFrame
+    situations: pl.DataFrame
+
+
+def _due_facts(e: Earlier, flags: pl.DataFrame, paid_window: int) -> _DueFacts:
+    """For the flags of ``e``'s benefits, from ``e``'s core: the sources their reasons name, the provenance of the
+    famille judged then (its members', the famille's, their ménages' and foyers': the facts that decided the flag,
+    with the agency and extract month they came from) and its OpenFisca situation at that month (the claimant must
+    have been in that famille: a famille now led by someone else is not it)."""
+    from nonrecours.outputs.export_openfisca import flagged_situations
+
+    judged = _earlier_flags(e, flags)
+    fam = judged.select("famille_id", "unit_id").unique()
+    then = e.core.inputs.individu
+    sources = (fact_sources(e.core, then.select("person_id", "famille_id", "menage_id"),
+                            add_months(e.due, -paid_window), fam)
+               .join(fam, on="famille_id").drop("famille_id").rename({"unit_id": "famille_id"}).unique())
+    ind = then.join(fam.select("famille_id"), on="famille_id", how="semi")
+    ids = pl.concat([ind.select(pl.lit(entity).alias("entity"), pl.col(key).alias("id"), "famille_id")
+                     for entity, key in (("individu", "person_id"), ("famille", "famille_id"),
+                                         ("menage", "menage_id"), ("foyer_fiscal", "foyer_fiscal_id"))
+                     if key in ind.columns]).drop_nulls("id").unique()
+    provenance = (e.core.provenance.join(ids, on=["entity", "id"], how="inner")
+                  .join(judged.select("famille_id", "unit_id", "benefit").unique(), on="famille_id")
+                  .with_columns(pl.lit(e.due).alias("due_month"))
+                  .select(list(DUE_PROVENANCE_SCHEMA)).cast(DUE_PROVENANCE_SCHEMA).unique())  # type: ignore[arg-type]
+    claimants = judged.join(then.select(pl.col("person_id").alias("claimant_id"), "famille_id"),
+                            on=["claimant_id", "famille_id"], how="semi")
+    return _DueFacts(e.benefits, sources, provenance, flagged_situations(e.core.inputs, e.due, claimants))
 
 
 def _adults(individu: pl.DataFrame) -> pl.DataFrame:
@@ -411,8 +480,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                             window=config.paid_window, grace=config.grace_months)
     paid = paid_by_famille(tables.get("benefits_paid"), individu, month, config.benefits,
                            window=config.paid_window, grace=config.grace_months, rows=pay_rows)
-    est, paid, yearly = _judged_earlier(core, tables, est, paid, individu, config, backend, engine_config,
-                                        due_facts, history)
+    est, paid, yearly, earlier = _judged_earlier(core, tables, est, paid, individu, config, backend,
+                                                 engine_config, due_facts, history)
     adults = _adults(individu)
     heads = adults.sort(pl.col("famille_role") != "demandeur", "person_id").group_by("famille_id").agg(
         pl.col("person_id").first().alias("claimant_id"), pl.col("person_id").alias("adult_ids"))
@@ -510,6 +579,10 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                  pl.when(pl.col("grade") == "certain").then(pl.lit([], dtype=pl.List(pl.String)))
                  .otherwise(pl.col("deciding_unknowns")).fill_null(pl.lit([], dtype=pl.List(pl.String)))
                  .alias("deciding_unknowns")))
+    # a yearly benefit judged at an earlier month: what its flags quote and export is that month's, taken now so
+    # that month's core is released before the rest (decisive unknowns, reasons, the outputs)
+    due = [_due_facts(e, flags, config.paid_window) for e in earlier]
+    del earlier
     n_contra = dict(flags.filter(pl.col("contradicted").is_not_null()).group_by("benefit").len().iter_rows())
     # a yearly benefit judged at an earlier month (its payment due) rests on that month's core, not this one's
     now = [b for b in config.benefits if catalogue_row(b).due_month(month) == month]
@@ -519,9 +592,14 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
         flags = (flags.join(decisive, on=["famille_id", "benefit"], how="left")
                  .with_columns(pl.coalesce("decisive", "deciding_unknowns").alias("deciding_unknowns"))
                  .drop("decisive"))
-    sources = fact_sources(core, individu, add_months(month, -config.paid_window), flags)
-    flags = reasons(flags, central, sources, config.max_reasons,
-                    frozenset(b for b, k in paid_known.items() if not k))
+    unreported = frozenset(b for b, k in paid_known.items() if not k)
+    judged_now = flags.filter(pl.col("benefit").is_in(now))
+    parts = [reasons(judged_now, central, fact_sources(core, individu, add_months(month, -config.paid_window),
+                                                       judged_now), config.max_reasons, unreported)]
+    for d in due:  # a benefit judged at an earlier month names that month's sources (on the famille now)
+        parts.append(reasons(flags.filter(pl.col("benefit").is_in(d.benefits)), central, d.sources,
+                             config.max_reasons, unreported))
+    flags = pl.concat(parts, how="vertical_relaxed")
     flags = flags.select([pl.col(c).cast(t) for c, t in FLAGS_SCHEMA.items()]).sort("benefit", "unit_id")
     units_out = units.select([pl.col(c).cast(t) for c, t in UNITS_SCHEMA.items()]).sort("benefit", "unit_id")
     summary = _summary(core, units, flags, excl, checked, backend, config)
@@ -548,7 +626,11 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                                                              ).collect().item()
     summary["persons_known"] = int(known)
     summary["persons_not_evaluated"] = max(int(known) - summary["persons"], 0)
-    return Detection(month, units_out, flags, summary, central)
+    due_provenance = pl.concat([pl.DataFrame(schema=DUE_PROVENANCE_SCHEMA), *[d.provenance for d in due]])
+    from nonrecours.outputs.export_openfisca import SITUATIONS_SCHEMA
+
+    due_situations = pl.concat([pl.DataFrame(schema=SITUATIONS_SCHEMA), *[d.situations for d in due]])
+    return Detection(month, units_out, flags, summary, central, due_provenance, due_situations)
 
 
 def _summary(core: CoreMonth, units: pl.DataFrame, flags: pl.DataFrame, excl: pl.DataFrame,
@@ -678,7 +760,8 @@ _ORDER = ["entity", "id", "input", "month"]
 _SORTS: dict[str, tuple[list[str], bool]] = {
     "flags": (_KEY, False), "units": (_KEY, False), "memberships": (["unit_kind", "unit_id", "person_id"], False),
     "residence": (["person_id"], False), "provenance": (_ORDER, True), "unknowns": (_ORDER, True),
-    "situations": (["claimant_id"], False)}
+    "situations": (["claimant_id", "month"], False),
+    "provenance_due": (["unit_id", "benefit", *_ORDER], True)}
 """Each Parquet output of ``run_detect`` and its order (key columns, nulls last): one order, so the merge of a
 partitioned run's parts writes the rows of an unpartitioned run in the same order."""
 
@@ -687,14 +770,23 @@ def _outputs(run: Detection, core: CoreMonth) -> dict[str, pl.DataFrame]:
     """Every Parquet output of ``run_detect``, sorted (``_SORTS``), amounts to the cent in flags and units (a
     rerun on the same inputs writes the same bytes: sums of floats in another order differ in the last bits).
     ``situations``: each flagged claimant's dwelling as an OpenFisca web-API situation (the outputs stage links
-    them to the outreach rows), made here where the month's engine inputs are at hand."""
+    them to the outreach rows), made here where the month's engine inputs are at hand: the month's for the flags
+    judged at the month, and for a yearly benefit judged at an earlier month (its payment due), that month's, of
+    the famille it was judged on (``Detection.due_situations``, taken in ``detect`` from that month's core).
+    ``provenance_due``: the facts behind the latter flags (``_due_facts``)."""
     from nonrecours.outputs.export_openfisca import flagged_situations
 
     cents = pl.col(pl.Float64).round(2)
     members, residence = core_units(core)
+    now = [b for b in run.flags.get_column("benefit").unique().to_list()
+           if catalogue_row(b).due_month(run.month) == run.month]
+    situations = [flagged_situations(core.inputs, core.month, run.flags.filter(pl.col("benefit").is_in(now)))]
+    if run.due_situations is not None:
+        situations.append(run.due_situations)
     frames = {"flags": run.flags.with_columns(cents), "units": run.units.with_columns(cents),
               "memberships": members, "residence": residence, "provenance": core.provenance,
-              "unknowns": core.unknowns, "situations": flagged_situations(core.inputs, core.month, run.flags)}
+              "unknowns": core.unknowns, "situations": pl.concat(situations),
+              "provenance_due": run.due_provenance}
     return {name: f.sort(_SORTS[name][0], nulls_last=_SORTS[name][1]) for name, f in frames.items()}
 
 

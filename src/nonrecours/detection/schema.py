@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["FLAGS_SCHEMA", "GRADES", "STATUSES", "UNITS_SCHEMA"]
+from nonrecours.core.month import PROVENANCE_SCHEMA
+
+__all__ = ["DUE_PROVENANCE_SCHEMA", "FLAGS_SCHEMA", "GRADES", "STATUSES", "UNITS_SCHEMA"]
 
 STATUSES: tuple[str, ...] = ("non_take_up", "under_payment", "consistent", "paid_not_entitled", "not_entitled")
 """non_take_up: entitled, nothing paid; under_payment: paid clearly less than the least favourable estimate;
@@ -55,3 +57,13 @@ UNITS_SCHEMA: dict[str, pl.DataType] = {
     "entitled_high": pl.Boolean(),
 }
 """units.parquet: every evaluated unit and benefit, so rates can be computed."""
+
+DUE_PROVENANCE_SCHEMA: dict[str, pl.DataType] = {
+    "unit_id": pl.String(),     # the flag's unit (the famille of the evaluated month, where the person is contacted)
+    "benefit": pl.String(),     # a yearly benefit judged at an earlier month (its payment due: the ARS of August)
+    "due_month": pl.Date(),     # the month it was judged at
+    **PROVENANCE_SCHEMA,        # the due month's provenance of that famille then: members, famille, ménage, foyer
+}
+"""provenance_due.parquet: where each fact came from at the month a flag of a yearly benefit was judged at
+(``Benefit.due_month`` before the evaluated month), for the flags of such benefits only. The outreach lists quote
+these as the facts already held for that benefit, never the evaluated month's ``provenance.parquet``."""

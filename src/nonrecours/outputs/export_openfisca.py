@@ -51,7 +51,7 @@ from nonrecours.schemas.codes import PARENT_ROLES
 from nonrecours.schemas.months import month_index, month_of_index_expr
 
 __all__ = ["EXPORTED_OUTPUTS", "SITUATIONS_SCHEMA", "VOCABULARY", "Export", "export_situations", "flagged_situations",
-           "read_situation", "write_situations"]
+           "read_situation", "situation_entries", "write_situations"]
 
 NET_TO_GROSS_SALARY = 0.78
 NATIONALITY_CODE = {"FR": "FR", "EEA_CH": "DE", "OTHER": "ZZ"}
@@ -488,10 +488,15 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
 
 SITUATIONS_SCHEMA: dict[str, pl.DataType] = {
     "claimant_id": pl.String(),  # the flag's claimant (a pseudonym: this table stays in the run's detection/)
+    "month": pl.Date(),          # the month the situation states: where the benefits below were judged
+    "benefits": pl.List(pl.String()),  # the claimant's flagged benefits judged at that month (replayed there)
     "famille": pl.String(),      # the claimant's famille key inside the situation ("f0", "f1"...)
     "situation": pl.String(),    # the web-API situation, compact JSON with neutral keys only
 }
-"""Detection's ``situations.parquet``: one row per claimant of a flag whose whole famille lies in one dwelling."""
+"""Detection's ``situations.parquet``: one row per claimant of a flag whose whole famille lies in one dwelling
+and month the claimant's flags were judged at: the evaluated month, and for a yearly benefit judged on the
+payment already due (the ARS of last August) that month (the famille, ages and resources then), so each
+benefit's amount replays in the situation of the month that decided it."""
 
 
 def flagged_situations(inputs: Any, month: dt.date, flags: pl.DataFrame) -> pl.DataFrame:
@@ -505,6 +510,10 @@ def flagged_situations(inputs: Any, month: dt.date, flags: pl.DataFrame) -> pl.D
     A person's amount series that is 0 in every month is not stated (OpenFisca's default): a dwelling's text
     does not depend on which other dwellings were exported with it, so a partitioned run writes the bytes of a
     run in one pass.
+
+    ``flags``: claimant_id and benefit of the flags judged at ``month`` (``inputs`` are that month's), and
+    famille_id when a claimant's famille of ``month`` must be the one the flag was judged on (a yearly benefit
+    judged at an earlier month: detection passes that month's inputs and famille).
     """
     empty = pl.DataFrame(schema=SITUATIONS_SCHEMA)
     ind = _frame(inputs, "individu")
@@ -516,9 +525,14 @@ def flagged_situations(inputs: Any, month: dt.date, flags: pl.DataFrame) -> pl.D
     stated_whole = ((pl.col("menage_id").n_unique().over("famille_id") == 1)
                     & (pl.col("famille_role") == "demandeur").any().over("famille_id")
                     & has_row.fill_null(False).all().over("menage_id"))
+    flagged = flags.lazy().group_by("claimant_id").agg(
+        (pl.col("benefit").unique().sort() if "benefit" in flags.columns
+         else pl.lit([], dtype=pl.List(pl.String)).first()).alias("benefits"))
+    if "famille_id" in flags.columns:  # the famille each claimant's flags were judged on, when given
+        flagged = flagged.join(flags.lazy().select("claimant_id", "famille_id").unique(), on="claimant_id")
     claimants = (ind.lazy().filter(stated_whole)
                  .select(pl.col("person_id").alias("claimant_id"), "famille_id")
-                 .join(flags.lazy().select("claimant_id").unique(), on="claimant_id", how="semi")
+                 .join(flagged, on=[c for c in ("claimant_id", "famille_id") if c in flags.columns], how="inner")
                  .collect())
     if claimants.is_empty():
         return empty
@@ -526,22 +540,42 @@ def flagged_situations(inputs: Any, month: dt.date, flags: pl.DataFrame) -> pl.D
                                     benefits_paid=True, requested=EXPORTED_OUTPUTS, paid_this_month=True,
                                     zero_series=False)
     index = index.join(texts, on="position").select("famille_id", "famille", "situation")
-    return (claimants.join(index, on="famille_id")
+    return (claimants.join(index, on="famille_id").with_columns(pl.lit(month).alias("month"))
             .select(list(SITUATIONS_SCHEMA)).cast(SITUATIONS_SCHEMA).sort("claimant_id"))  # type: ignore[arg-type]
+
+
+def _situation_entry(prefix: str) -> pl.Expr:
+    """``<prefix>"month":"YYYY-MM","benefits":[...],"famille":"f0","situation":{...}`` of a situations row."""
+    benefits = pl.concat_str(pl.lit("["), pl.col("benefits").list.eval(
+        pl.concat_str(pl.lit('"'), pl.element(), pl.lit('"'))).list.join(","), pl.lit("]"))
+    return pl.concat_str(pl.lit(f'{prefix}"month":"'), pl.col("month").dt.strftime("%Y-%m"),
+                         pl.lit('","benefits":'), benefits, pl.lit(',"famille":"'), "famille",
+                         pl.lit('","situation":'), "situation")
 
 
 def write_situations(rows: pl.DataFrame, situations: pl.DataFrame, path: str | Path) -> Path:
     """``path`` (JSON Lines, atomically): for each row of an outreach list (``claimant_id``, ``situation_id``)
-    that has a situation, in the list's order, ``{"situation_id", "famille", "situation"}``; POST
-    ``situation`` to ``/calculate`` and read the benefits at ``familles[famille]``. The claimant's pseudonym stays
-    out: the line is found by the row's ``situation_id`` alone."""
+    that has a situation, in the list's order, ``{"situation_id", "month", "benefits", "famille", "situation"}``;
+    POST ``situation`` to ``/calculate`` and read ``benefits`` at ``familles[famille]`` for ``month`` (its year for
+    the ARS and the chèque énergie). That situation is the latest month the row's flags were judged at (the
+    evaluated month, or for a row whose flags are all a yearly benefit judged on the payment due, that month); a
+    row with flags judged at both has the earlier month's in ``"earlier": [{"month", "benefits", "famille",
+    "situation"}]``. The claimant's pseudonym stays out: the line is found by the row's ``situation_id`` alone."""
     lines = (rows.select("claimant_id", "situation_id").drop_nulls("situation_id")
-             .join(situations, on="claimant_id", how="left", maintain_order="left"))
+             .with_row_index("_row")
+             .join(situations, on="claimant_id", how="left"))
     missing = lines.get_column("situation").null_count()
     if missing:
         raise ValueError(f"{Path(path).name}: {missing} rows have a situation_id but no situation")
-    text = lines.select(pl.concat_str(pl.lit('{"situation_id":"'), "situation_id", pl.lit('","famille":"'), "famille",
-                                      pl.lit('","situation":'), "situation", pl.lit("}\n"))).to_series()
+    latest = pl.col("month") == pl.col("month").max().over("_row")
+    earlier = (lines.filter(~latest).sort("_row", "month").group_by("_row", maintain_order=True)
+               .agg((_situation_entry("{").str.join("},") + pl.lit("}")).alias("_earlier")))
+    first = lines.filter(latest).join(earlier, on="_row", how="left").sort("_row")
+    text = first.select(pl.concat_str(
+        pl.lit('{"situation_id":"'), "situation_id", _situation_entry('",'),
+        pl.when(pl.col("_earlier").is_not_null())
+        .then(pl.concat_str(pl.lit(',"earlier":['), "_earlier", pl.lit("]"))).otherwise(pl.lit("")),
+        pl.lit("}\n"))).to_series()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(path) as tmp:
@@ -549,9 +583,10 @@ def write_situations(rows: pl.DataFrame, situations: pl.DataFrame, path: str | P
     return path
 
 
-def read_situation(list_path: str | Path, situation_id: str) -> tuple[str, dict[str, Any]]:
-    """(famille key, situation) of a row of an outreach list, from ``openfisca/<agency>.jsonl`` beside the list
-    (``outreach_<agency>.csv`` or ``.parquet``): what ``nonrecours outreach situation`` prints to replay it."""
+def situation_entries(list_path: str | Path, situation_id: str) -> list[dict[str, Any]]:
+    """The situations of a row of an outreach list, from ``openfisca/<agency>.jsonl`` beside the list
+    (``outreach_<agency>.csv`` or ``.parquet``): each ``{"month", "benefits", "famille", "situation"}``, the latest
+    month first (``write_situations``: a row with flags judged at two months has two)."""
     from nonrecours.errors import SchemaError
 
     list_path = Path(list_path)
@@ -566,6 +601,22 @@ def read_situation(list_path: str | Path, situation_id: str) -> tuple[str, dict[
                 row = json.loads(line)
                 if row.get("situation_id") != situation_id:
                     raise SchemaError("malformed line", table=source.name, row=n)
-                return row["famille"], row["situation"]
+                keys = ("month", "benefits", "famille", "situation")
+                return [{k: row.get(k) for k in keys}, *row.get("earlier", [])]
     raise SchemaError(f"no situation {situation_id} (a row without situation_id has none: its famille spans "
                       "several dwellings)", table=source.name, column="situation_id")
+
+
+def read_situation(list_path: str | Path, situation_id: str, month: str | None = None) -> tuple[str, dict[str, Any]]:
+    """(famille key, situation) of a row of an outreach list (``situation_entries``): what ``nonrecours outreach
+    situation`` prints to replay it; ``month`` ("YYYY-MM"): the row's situation of that month (a yearly benefit
+    judged on the payment due, the ARS of last August), else the latest."""
+    from nonrecours.errors import SchemaError
+
+    entries = situation_entries(list_path, situation_id)
+    chosen = [e for e in entries if month is None or e["month"] == month][:1]
+    if not chosen:
+        raise SchemaError(f"no situation of {month} for {situation_id} (it has "
+                          f"{', '.join(str(e['month']) for e in entries)})", table=Path(list_path).name,
+                          column="situation_id")
+    return chosen[0]["famille"], chosen[0]["situation"]

@@ -42,6 +42,7 @@ from nonrecours.outputs.law import (
 from nonrecours.privacy.keys import ReturnTokenKey
 from nonrecours.privacy.tokens import issue_return_tokens, open_return_tokens
 from nonrecours.schemas.benefits import CATALOGUE
+from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCIES
 
 __all__ = ["OUTREACH_SCHEMA", "OutreachConfig", "PayerRule", "build_outreach", "open_outreach"]
@@ -157,7 +158,8 @@ def _month_fr(expr: pl.Expr) -> pl.Expr:
 def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[str, ReturnTokenKey] | None = None,
                    provenance: pl.DataFrame | None = None, affiliations: pl.DataFrame | None = None,
                    memberships: pl.DataFrame | None = None, config: OutreachConfig | None = None,
-                   situations: pl.DataFrame | None = None, with_claimant: bool = False) -> dict[str, pl.DataFrame]:
+                   situations: pl.DataFrame | None = None, with_claimant: bool = False,
+                   due_provenance: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
     """Outreach lists (agency → frame in ``OUTREACH_SCHEMA``, sorted by priority) from detection's flags.
 
     ``records``: agency, person_id, and ``record_id`` (tokenised here under ``keys[agency]``) or
@@ -168,7 +170,9 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
     OpenFisca situation the run exports; their rows get a ``situation_id``, the agency and the row's rank in its
     list (``caf-000012``: neither a pseudonym nor a record number, it only finds the row's line in
     ``openfisca/<agency>.jsonl``). ``with_claimant``: keep ``claimant_id`` first, for the run to link each row to
-    its situation (never written with a list).
+    its situation (never written with a list). ``due_provenance``: detection's ``provenance_due.parquet``
+    (``DUE_PROVENANCE_SCHEMA``), the facts behind the flags of a yearly benefit judged at an earlier month (the ARS
+    due last August): those flags quote them, never the evaluated month's ``provenance`` (none when not given).
     """
     config = config or OutreachConfig()
     _check_flags(flags)
@@ -229,7 +233,7 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
                .group_by("claimant_id", maintain_order=True)
                .agg(pl.format("{} : {}", "_label", "reasons").unique(maintain_order=True).alias("reasons")))
     questions = _questions(f)
-    facts = _known_facts(f, provenance, memberships)
+    facts = _known_facts(f, provenance, memberships, due_provenance)
     out = (lead.join(per_person, on="claimant_id", how="left")
            .join(reasons, on="claimant_id", how="left").join(questions, on="claimant_id", how="left")
            .join(facts, on="claimant_id", how="left")
@@ -265,25 +269,54 @@ def _questions(f: pl.DataFrame) -> pl.DataFrame:
                                                               .alias("questions")))
 
 
-def _known_facts(f: pl.DataFrame, provenance: pl.DataFrame | None,
-                 memberships: pl.DataFrame | None) -> pl.DataFrame:
+def _judged_earlier(f: pl.DataFrame) -> pl.Expr:
+    """Whether a flag's benefit was judged at an earlier month than the flag's (a yearly benefit judged on the
+    payment already due, ``Benefit.due_month``: the ARS of last August)."""
+    pairs = f.select("benefit", "month").unique()
+    earlier = [b for b, m in pairs.iter_rows() if catalogue_row(b).due_month(m) != m]
+    return pl.col("benefit").is_in(earlier)
+
+
+def _held() -> pl.Expr:
+    """A fact an agency supplied (observed, or estimated from its data)."""
+    return pl.col("kind").is_in(["observed", "estimated"]) & pl.col("source_agency").is_not_null()
+
+
+def _known_facts(f: pl.DataFrame, provenance: pl.DataFrame | None, memberships: pl.DataFrame | None,
+                 due_provenance: pl.DataFrame | None = None) -> pl.DataFrame:
+    """claimant_id, known_facts: the claim form's fields whose answer an agency already holds, with the agency
+    and the extract month; for a benefit judged at an earlier month, that month's facts (``due_provenance``)."""
     empty = pl.DataFrame(schema={"claimant_id": pl.String, "known_facts": pl.List(pl.String)})
-    if provenance is None or provenance.height == 0:
-        return empty
-    # The ids a fact of the claim may hang on: the claimant, the unit's adults and the unit itself.
-    ids = (f.select("claimant_id", "benefit", pl.concat_list(pl.col("adult_ids"), pl.col("claimant_id"),
-                                                             pl.col("unit_id")).alias("id"))
-           .explode("id").unique())
-    if memberships is not None:
-        other = (ids.join(memberships.select(pl.col("person_id").alias("id"), pl.col("unit_id").alias("_unit")),
-                          on="id").select("claimant_id", "benefit", pl.col("_unit").alias("id")))
-        ids = pl.concat([ids, other]).unique()
     fields = claim_fields_frame().drop_nulls("input").select("benefit", "field", "label", "input")
-    held = (provenance.filter(pl.col("kind").is_in(["observed", "estimated"]) & pl.col("source_agency").is_not_null())
-            .select("id", "input", pl.col("source_agency").cast(pl.String), "source_month"))
-    found = (ids.join(fields, on="benefit").join(held, on=["id", "input"])
-             .group_by("claimant_id", "field", "label", "source_agency")
+    found_schema = {"claimant_id": pl.String, "field": pl.String, "label": pl.String, "source_agency": pl.String,
+                    "source_month": pl.Date}
+    parts = [pl.DataFrame(schema=found_schema)]
+    earlier = _judged_earlier(f)
+    now = f.filter(~earlier)
+    if provenance is not None and provenance.height and now.height:
+        # The ids a fact of the claim may hang on: the claimant, the unit's adults and the unit itself.
+        ids = (now.select("claimant_id", "benefit", pl.concat_list(pl.col("adult_ids"), pl.col("claimant_id"),
+                                                                   pl.col("unit_id")).alias("id"))
+               .explode("id").unique())
+        if memberships is not None:
+            other = (ids.join(memberships.select(pl.col("person_id").alias("id"), pl.col("unit_id").alias("_unit")),
+                              on="id").select("claimant_id", "benefit", pl.col("_unit").alias("id")))
+            ids = pl.concat([ids, other]).unique()
+        held = provenance.filter(_held()).select("id", "input", pl.col("source_agency").cast(pl.String),
+                                                           "source_month")
+        parts.append(ids.join(fields, on="benefit").join(held, on=["id", "input"])
+                     .select(list(found_schema)))
+    if due_provenance is not None and due_provenance.height:
+        # the famille as it was at the month judged: detection linked its facts to the flag's unit already
+        held = due_provenance.filter(_held()).select(
+            "unit_id", "benefit", "input", pl.col("source_agency").cast(pl.String), "source_month")
+        parts.append(f.filter(earlier).select("claimant_id", "unit_id", "benefit")
+                     .join(held, on=["unit_id", "benefit"]).join(fields, on=["benefit", "input"])
+                     .select(list(found_schema)))
+    found = (pl.concat(parts).group_by("claimant_id", "field", "label", "source_agency")
              .agg(pl.col("source_month").max()))
+    if found.is_empty():
+        return empty
     agency = pl.col("source_agency").replace_strict(AGENCY_LABELS, default=pl.col("source_agency"))
     text = pl.format("{} : {} ({})", "label", agency,
                      pl.when(pl.col("source_month").is_not_null()).then(_month_fr(pl.col("source_month")))

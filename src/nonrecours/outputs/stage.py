@@ -86,8 +86,12 @@ def run_stage(ctx: Any) -> Any:
                              .select("person_id", "unit_id").unique().collect())
         situations = (pl.read_parquet(det / "situations.parquet") if (det / "situations.parquet").exists()
                       else None)
+        # the facts behind the flags of a yearly benefit judged at an earlier month (the ARS due last August)
+        due_provenance = (pl.read_parquet(det / "provenance_due.parquet")
+                          if (det / "provenance_due.parquet").exists() else None)
         lists = build_outreach(flags, records=records, provenance=provenance, memberships=month_members,
-                               config=outreach_config, situations=situations, with_claimant=True)
+                               config=outreach_config, situations=situations, with_claimant=True,
+                               due_provenance=due_provenance)
         for agency, frame in sorted(lists.items()):
             if situations is not None:
                 written.append(write_situations(frame, situations, folder / "openfisca" / f"{agency}.jsonl"))

@@ -27,7 +27,10 @@ def _n2(name: str):  # type: ignore[no-untyped-def]
 @rule(entity="individu", dtype="float", label="salaires et chômage imposables N-2 après déduction de 10 %",
       ref="CGI art. 83, 3°")
 def rfr_salaires_nets(i: Individu):
-    brut = i.revenu_activite_imposable_n2
+    # the DGFiP's amount of year N-2, else the months' estimate (``revenu_activite_n2``): a person the DGFiP does
+    # not report had a zero income of reference here, so every household of the truth (which has no DGFiP
+    # table) was entitled to the chèque énergie's first tranche
+    brut = i.revenu_activite_n2
     deduction = round_(minimum(maximum(param(f"{IR}.deductions.frais_professionnels_taux") * brut,
                                        _n2("deductions.frais_professionnels_min")),
                                _n2("deductions.frais_professionnels_max")))
@@ -37,7 +40,7 @@ def rfr_salaires_nets(i: Individu):
 @rule(entity="individu", dtype="float", label="abattement de 10 % sur les pensions N-2 (avant plafond du foyer)",
       ref="CGI art. 158, 5-a")
 def rfr_abattement_pensions(i: Individu):
-    pensions = i.pensions_imposables_n2
+    pensions = i.pensions_n2
     return minimum(round_(maximum(param(f"{IR}.deductions.pensions_taux") * pensions,
                                   _n2("deductions.pensions_min"))), pensions)
 
@@ -54,7 +57,7 @@ def rfr_declarant_age(i: Individu):
 def rfr_revenu_net_global(ff: FoyerFiscal):
     m = ff.members
     abattement = minimum(ff.sum(m.rfr_abattement_pensions), _n2("deductions.pensions_max"))
-    return ff.sum(m.rfr_salaires_nets) + ff.sum(m.pensions_imposables_n2) - abattement
+    return ff.sum(m.rfr_salaires_nets) + ff.sum(m.pensions_n2) - abattement
 
 
 @rule(entity="foyer_fiscal", dtype="float", label="revenu fiscal de référence de l'année N-2",
