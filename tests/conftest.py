@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -23,9 +24,10 @@ settings.register_profile("nonrecours", deadline=None)
 settings.load_profile("nonrecours")
 
 
-def _run_again(source: Path, out: Path, backend: str, *, ablation: bool) -> Path:
+def _run_again(source: Path, out: Path, backend: str, *, ablation: bool,
+               edit: Callable[[str], str] | None = None) -> Path:
     """``source``'s truth, extracts, agreement and keys run again under ``out`` with this backend (a finished run
-    folder, as ``nonrecours run`` leaves it)."""
+    folder, as ``nonrecours run`` leaves it); ``edit``: applied to the run.toml's text before the run."""
     from nonrecours.config import load_config
     from nonrecours.demo import write_run_config
     from nonrecours.run import run
@@ -39,8 +41,16 @@ def _run_again(source: Path, out: Path, backend: str, *, ablation: bool) -> Path
     month = read_manifest(source)["config"]["months"][0]
     config = write_run_config(out, extracts, month, backend, ablation=ablation,
                               extract_date=extract_date(dt.date.fromisoformat(f"{month}-01")))
+    if edit is not None:
+        config.write_text(edit(config.read_text(encoding="utf-8")), encoding="utf-8")
     run(load_config(config))
     return out
+
+
+@pytest.fixture(scope="session")
+def run_again() -> Callable[..., Path]:
+    """``_run_again``, for a test module's own rerun of a demo (its settings changed by ``edit``)."""
+    return _run_again
 
 
 @pytest.fixture(scope="session")

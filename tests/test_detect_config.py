@@ -4,8 +4,6 @@ run configuration's own models (``run.detection_config``): a run with non-defaul
 
 from __future__ import annotations
 
-import datetime as dt
-import shutil
 from pathlib import Path
 
 import polars as pl
@@ -25,29 +23,14 @@ contradicting_payments = []
 
 
 @pytest.fixture(scope="module")
-def tuned_run(demo_result, tmp_path_factory) -> Path:
+def tuned_run(demo_result, run_again, tmp_path_factory) -> Path:
     """The demo's extracts, agreement and keys run on Polars with non-default ``[detection]`` and
     ``[thresholds]`` settings (no decisive unknowns, no contradicting payments, an under-payment share of 5 %)."""
-    from nonrecours.config import load_config
-    from nonrecours.demo import write_run_config
-    from nonrecours.run import run
-    from nonrecours.synth.extracts import extract_date
+    def tune(text: str) -> str:
+        assert "under_payment = 0.2\n" in text
+        return text.replace("under_payment = 0.2\n", "under_payment = 0.05\n") + NON_DEFAULT
 
-    source, out = demo_result.out, tmp_path_factory.mktemp("tuned-run")
-    for name in ("truth", "extracts", "keys"):
-        shutil.copytree(source / name, out / name)
-    shutil.copy2(source / "exchange.toml", out / "exchange.toml")
-    extracts = {a: out / "extracts" / Path(f).name
-                for a, spec in load_config(source / "run.toml").agencies.items() for f in spec.files}
-    month = read_manifest(source)["config"]["months"][0]
-    config = write_run_config(out, extracts, month, "polars", ablation=False,
-                              extract_date=extract_date(dt.date.fromisoformat(f"{month}-01")))
-    text = config.read_text(encoding="utf-8")
-    assert "under_payment = 0.2\n" in text
-    config.write_text(text.replace("under_payment = 0.2\n", "under_payment = 0.05\n") + NON_DEFAULT,
-                      encoding="utf-8")
-    run(load_config(config))
-    return out
+    return run_again(demo_result.out, tmp_path_factory.mktemp("tuned-run"), "polars", ablation=False, edit=tune)
 
 
 @pytest.mark.slow
