@@ -125,6 +125,9 @@ def test_a_yearly_flag_counts_the_fields_held_at_the_month_it_was_judged_at(prov
           "drm", AUGUST_2025),
          (pid("ines/famille"), "ars", AUGUST_2025, "famille", pid("ines/famille"), None, "couple_kind", "observed",
           "caf", AUGUST_2025),
+         # a child's fact: the flags of every benefit count the unit's, its adults' and the claimant's only
+         (pid("ines/famille"), "ars", AUGUST_2025, "individu", pid("ines-child"), None, "date_naissance", "observed",
+          "dgfip", AUGUST_2025),
          # a fact nobody supplied is not held
          (pid("ines/famille"), "ars", AUGUST_2025, "individu", pid("ines"), AUGUST_2025, "pension_net", "unknown",
           None, None)],
@@ -132,7 +135,7 @@ def test_a_yearly_flag_counts_the_fields_held_at_the_month_it_was_judged_at(prov
     flags = pl.DataFrame([ars, rsa], schema=FLAGS_SCHEMA)
     table = claim_fields_held(flags, june, due_provenance=due)
     held = {r["source"]: r for r in table.filter(pl.col("benefit") == "ars").iter_rows(named=True)}
-    assert set(held) == {"caf", "drm", "toutes"}  # no France Travail: its unemployment is June's
+    assert set(held) == {"caf", "drm", "toutes"}  # no France Travail: its unemployment is June's; no child's
     assert held["toutes"]["fields"] == 8 and held["toutes"]["units"] == 1
     assert held["toutes"]["share_held"] == pytest.approx(2 / 8, abs=1e-4)
     assert held["drm"]["share_held"] == pytest.approx(1 / 8, abs=1e-4)  # the salary: the DRM's, not the CAF's

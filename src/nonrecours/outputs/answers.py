@@ -218,14 +218,17 @@ def _held(provenance: pl.DataFrame, *keys: str) -> pl.DataFrame:
 
 def _due_fields(flags: pl.DataFrame, due_provenance: pl.DataFrame | None, keys: list[str]) -> pl.DataFrame:
     """``keys``, field, source: the claim fields held for the flags of a benefit judged at an earlier month (``flags``:
-    those only, with ``keys``, unit_id and benefit), read off that month's facts (detection's
-    ``provenance_due.parquet``, ``DUE_PROVENANCE_SCHEMA``: already linked to the flag's unit and benefit)."""
+    those only, with ``keys``, unit_id, benefit, adult_ids and claimant_id), read off that month's facts
+    (detection's ``provenance_due.parquet``, ``DUE_PROVENANCE_SCHEMA``: linked to the flag's unit and benefit) on
+    the ids the evaluated month's flags are read on (the unit, its adults and the claimant), so that the shares
+    of every benefit count the same facts."""
     if due_provenance is None:
         raise SchemaError("flags of a benefit judged at an earlier month (a yearly benefit's payment due) need the "
                           "facts of that month: pass detection's provenance_due.parquet", table="provenance_due")
     fields = claim_fields_frame().drop_nulls("input").select("benefit", "field", "input")
-    return (flags.select(*dict.fromkeys([*keys, "unit_id", "benefit"])).unique()
-            .join(_held(due_provenance, "unit_id", "benefit"), on=["unit_id", "benefit"])
+    ids = (flags.select(*dict.fromkeys([*keys, "unit_id", "benefit"]),
+                        pl.concat_list("adult_ids", "claimant_id", "unit_id").alias("id")).explode("id").unique())
+    return (ids.join(_held(due_provenance, "unit_id", "benefit", "id"), on=["unit_id", "benefit", "id"])
             .join(fields, on=["benefit", "input"]).select(*keys, "field", "source").unique())
 
 
