@@ -7,7 +7,8 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from nonrecours.detection.schema import FLAGS_SCHEMA, UNITS_SCHEMA
+from nonrecours.detection.schema import DUE_PROVENANCE_SCHEMA, FLAGS_SCHEMA, UNITS_SCHEMA
+from nonrecours.errors import SchemaError
 from nonrecours.outputs.answers import (
     agency_columns,
     automation_scenarios,
@@ -103,6 +104,57 @@ def test_claim_fields_held(flags, provenance, units):
     paid = rsa[("déjà payés", "toutes")]
     assert paid["units"] == 2 and paid["share_held"] == pytest.approx((1 / 19) / 2, abs=1e-4)
     assert set(table.get_column("population")) == {"signalés", "déjà payés"}
+
+
+AUGUST_2025 = dt.date(2025, 8, 1)
+
+
+def test_a_yearly_flag_counts_the_fields_held_at_the_month_it_was_judged_at(provenance):
+    """In June 2026 the ARS flagged is the one due in August 2025: its claim fields held are that month's facts
+    (detection's provenance_due), never June's, like the outreach list's facts already held. June's provenance
+    holds the parent's salary at the CAF and unemployment at France Travail; August 2025's, the salary at the DRM
+    and the couple at the CAF. The RSA flag of the same month keeps June's facts."""
+    ars = flag("ines", "ars", "certain", 35.0, unit="ines/famille")
+    rsa = flag("ines", "rsa", "probable", 300.0, unit="ines/famille")
+    june = pl.concat([provenance, pl.DataFrame(
+        [("individu", pid("ines"), MONTH, "salary_net", "observed", "caf", MONTH),
+         ("individu", pid("ines"), MONTH, "unemployment", "observed", "france_travail", MONTH)],
+        schema=provenance.schema, orient="row")])
+    due = pl.DataFrame(
+        [(pid("ines/famille"), "ars", AUGUST_2025, "individu", pid("ines"), AUGUST_2025, "salary_net", "observed",
+          "drm", AUGUST_2025),
+         (pid("ines/famille"), "ars", AUGUST_2025, "famille", pid("ines/famille"), None, "couple_kind", "observed",
+          "caf", AUGUST_2025),
+         # a child's fact: the flags of every benefit count the unit's, its adults' and the claimant's only
+         (pid("ines/famille"), "ars", AUGUST_2025, "individu", pid("ines-child"), None, "date_naissance", "observed",
+          "dgfip", AUGUST_2025),
+         # a fact nobody supplied is not held
+         (pid("ines/famille"), "ars", AUGUST_2025, "individu", pid("ines"), AUGUST_2025, "pension_net", "unknown",
+          None, None)],
+        schema=DUE_PROVENANCE_SCHEMA, orient="row")
+    flags = pl.DataFrame([ars, rsa], schema=FLAGS_SCHEMA)
+    table = claim_fields_held(flags, june, due_provenance=due)
+    held = {r["source"]: r for r in table.filter(pl.col("benefit") == "ars").iter_rows(named=True)}
+    assert set(held) == {"caf", "drm", "toutes"}  # no France Travail: its unemployment is June's; no child's
+    assert held["toutes"]["fields"] == 8 and held["toutes"]["units"] == 1
+    assert held["toutes"]["share_held"] == pytest.approx(2 / 8, abs=1e-4)
+    assert held["drm"]["share_held"] == pytest.approx(1 / 8, abs=1e-4)  # the salary: the DRM's, not the CAF's
+    assert held["caf"]["share_held"] == pytest.approx(1 / 8, abs=1e-4)  # the couple
+    rsa_held = {r["source"] for r in table.filter(pl.col("benefit") == "rsa").iter_rows(named=True)}
+    assert rsa_held == {"caf", "france_travail", "toutes"}
+    with pytest.raises(SchemaError, match="provenance_due"):  # never June's facts quietly instead
+        claim_fields_held(flags, june)
+    # answer 3 reads the same facts: every data-answerable ARS field held in August 2025 opens it automatically
+    full = pl.DataFrame([(pid("ines/famille"), "ars", AUGUST_2025, "individu", pid("ines"), AUGUST_2025, inp,
+                          "observed", "drm", AUGUST_2025)
+                         for inp in ("date_naissance", "couple_kind", "famille_role", "salary_net", "unemployment",
+                                     "pension_net")], schema=DUE_PROVENANCE_SCHEMA, orient="row")
+    scen = {r["benefit"]: r["scenario"] for r in automation_scenarios(
+        flags, provenance=june, due_provenance=full).iter_rows(named=True)}
+    assert scen["ars"] == "ouverture automatique"
+    scen = {r["benefit"]: r["scenario"] for r in automation_scenarios(
+        flags, provenance=june, due_provenance=due).iter_rows(named=True)}
+    assert scen["ars"] == "demande pré-remplie"
 
 
 def test_automation_scenarios(flags, provenance, units):

@@ -10,9 +10,11 @@ from typer.testing import CliRunner
 
 from nonrecours.cli import app
 from nonrecours.errors import ConfigError, PrivacyError
+from nonrecours.outputs.law import AGENCY_LABELS
 from nonrecours.outputs.outreach import OUTREACH_SCHEMA, OutreachConfig, PayerRule, build_outreach, open_outreach
 from nonrecours.outputs.writers import write_french_csv, write_parquet
 from nonrecours.privacy import derive_return_key, load_secret, write_secret_file
+from nonrecours.schemas.codes import AGENCIES
 
 from .conftest import EXCHANGE, MONTH, PURPOSE, pid
 
@@ -244,3 +246,17 @@ def test_rows_with_an_exported_situation_get_an_id_that_is_their_rank(flags, rec
     assert sorted(ids["claimant_id"]) == sorted(exported["claimant_id"])
     plain = build_outreach(flags, records=records, keys=return_keys, affiliations=affiliations)
     assert all(list(f.columns) == list(OUTREACH_SCHEMA) and f["situation_id"].is_null().all() for f in plain.values())
+
+
+def test_every_agency_is_named_for_people(flags, records, return_keys, provenance, affiliations):
+    """A fact held by the DRM (the dispositif de ressources mensuelles the CNAV runs: DSN salaries, PASRAU
+    replacement incomes) is quoted by its name like the other agencies', never by its code « drm »."""
+    assert set(AGENCY_LABELS) == set(AGENCIES)  # one name per agency any extract can come from
+    pension = pl.DataFrame([("individu", pid("francoise"), MONTH, "pension_net", "observed", "drm", MONTH)],
+                           schema=provenance.schema, orient="row")
+    lists = build_outreach(flags, records=records, keys=return_keys, provenance=pl.concat([provenance, pension]),
+                           affiliations=affiliations)
+    facts = lists["cnav"].row(0, named=True)["known_facts"]
+    assert "Pensions de retraite et d'invalidité : DRM (Assurance retraite) (06/2026)" in facts, facts
+    assert not any(": drm " in f for f in pl.concat(list(lists.values())).get_column("known_facts").explode()
+                   .drop_nulls())

@@ -14,7 +14,7 @@ from tests.detection.test_yearly_due import AUGUST_2025, _child, _territory
 
 from nonrecours.detection import DetectionConfig, core_month, detect
 from nonrecours.detection.detect import _outputs
-from nonrecours.outputs import build_outreach
+from nonrecours.outputs import build_outreach, claim_fields_held
 
 BOTH = DetectionConfig(benefits=("rsa", "ars"))
 
@@ -59,7 +59,7 @@ def test_an_ars_flag_quotes_the_facts_of_the_month_it_was_judged_at(judged, retu
     facts = rows.filter(pl.col("claimant_id") == flag["claimant_id"]).item(0, "known_facts").to_list()
     salaries = [f for f in facts if f.startswith("Salaires")]
     # the salaries of the months before August 2025 decided the ARS: those of June 2026 did not
-    assert salaries == ["Salaires des derniers mois : drm (08/2025)"], facts
+    assert salaries == ["Salaires des derniers mois : DRM (Assurance retraite) (08/2025)"], facts
     assert flag["amount_central"] > 0
     due = outputs["provenance_due"].filter(pl.col("unit_id") == flag["unit_id"])
     assert set(due.get_column("due_month").to_list()) == {AUGUST_2025} and set(due.get_column("benefit")) == {"ars"}
@@ -69,6 +69,26 @@ def test_an_ars_flag_quotes_the_facts_of_the_month_it_was_judged_at(judged, retu
     both = rows.filter(pl.col("claimant_id") == _flag(run, "both", "rsa")["claimant_id"]).row(0, named=True)
     assert sorted(both["benefits"]) == ["ars", "rsa"]
     assert "Nationalité : CAF (06/2026)" in both["known_facts"], both["known_facts"]
+
+
+def test_answer_2_counts_an_ars_flags_fields_held_at_the_month_it_was_judged_at(judged):
+    """The experiment's answer 2 (claim fields already held) reads the ARS flags' facts where the outreach list
+    does: August 2025's (provenance_due), so June 2026's facts change nothing for them, and the RSA's are June's."""
+    run, outputs, core = judged
+    due = outputs["provenance_due"]
+    table = claim_fields_held(run.flags, core.provenance, due_provenance=due)
+    ars = table.filter(pl.col("benefit") == "ars").drop("benefit")
+    units = run.flags.filter(pl.col("benefit") == "ars").height
+    assert ars.filter(pl.col("source") == "toutes").item(0, "units") == units > 0
+    # the salaried parent's salary of 2025 (the DRM's), the composition (the CAF's): the due month's sources
+    held = due.filter(pl.col("kind").is_in(["observed", "estimated"])).get_column("source_agency").drop_nulls()
+    assert {"caf", "drm", "toutes"} <= set(ars.get_column("source")) <= {"toutes", *held.cast(pl.String)}
+    assert ars.filter(pl.col("source") == "toutes").item(0, "share_held") > 0
+    without_june = claim_fields_held(run.flags, core.provenance.clear(), due_provenance=due)
+    assert without_june.filter(pl.col("benefit") == "ars").drop("benefit").equals(ars)
+    rsa = {r["source"]: r["share_held"] for r in table.filter(pl.col("benefit") == "rsa").iter_rows(named=True)}
+    assert rsa["toutes"] > 0  # the RSA's facts are June's: none held without them
+    assert without_june.filter(pl.col("benefit") == "rsa").select("source", "share_held").rows() == [("toutes", 0.0)]
 
 
 def test_a_famille_flagged_at_two_months_has_each_months_situation(judged):

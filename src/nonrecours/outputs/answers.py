@@ -18,7 +18,8 @@ from pathlib import Path
 
 import polars as pl
 
-from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame
+from nonrecours.errors import SchemaError
+from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame, judged_earlier
 from nonrecours.outputs.writers import write_table
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCIES
@@ -209,8 +210,31 @@ def exchange_value(run_detection: Callable[[set[str]], pl.DataFrame], *,
             .drop("_p0", "_r0", "_c0", "_cents").sort("benefit", "scenario"))
 
 
+def _held(provenance: pl.DataFrame, *keys: str) -> pl.DataFrame:
+    """``keys``, input, source: the facts an agency supplied (observed, or estimated from its data)."""
+    return (provenance.filter(pl.col("kind").is_in(["observed", "estimated"]) & pl.col("source_agency").is_not_null())
+            .select(*keys, "input", pl.col("source_agency").cast(pl.String).alias("source")).unique())
+
+
+def _due_fields(flags: pl.DataFrame, due_provenance: pl.DataFrame | None, keys: list[str]) -> pl.DataFrame:
+    """``keys``, field, source: the claim fields held for the flags of a benefit judged at an earlier month (``flags``:
+    those only, with ``keys``, unit_id, benefit, adult_ids and claimant_id), read off that month's facts
+    (detection's ``provenance_due.parquet``, ``DUE_PROVENANCE_SCHEMA``: linked to the flag's unit and benefit) on
+    the ids the evaluated month's flags are read on (the unit, its adults and the claimant), so that the shares
+    of every benefit count the same facts."""
+    if due_provenance is None:
+        raise SchemaError("flags of a benefit judged at an earlier month (a yearly benefit's payment due) need the "
+                          "facts of that month: pass detection's provenance_due.parquet", table="provenance_due")
+    fields = claim_fields_frame().drop_nulls("input").select("benefit", "field", "input")
+    ids = (flags.select(*dict.fromkeys([*keys, "unit_id", "benefit"]),
+                        pl.concat_list("adult_ids", "claimant_id", "unit_id").alias("id")).explode("id").unique())
+    return (ids.join(_held(due_provenance, "unit_id", "benefit", "id"), on=["unit_id", "benefit", "id"])
+            .join(fields, on=["benefit", "input"]).select(*keys, "field", "source").unique())
+
+
 def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *, paid_units: pl.DataFrame | None = None,
-                      members: pl.DataFrame | None = None) -> pl.DataFrame:
+                      members: pl.DataFrame | None = None,
+                      due_provenance: pl.DataFrame | None = None) -> pl.DataFrame:
     """Share of the claim form's fields already held, per benefit, population and source.
 
     ``flags`` give the flagged units and their adults; ``paid_units`` (units table rows paid the benefit)
@@ -218,9 +242,16 @@ def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *, paid_uni
     estimated) one of the inputs that answer it, for the unit or one of its adults. Fields no data answers
     (bank details, residence, assets) count as not held. Columns: benefit, population, source (an agency or
     ``toutes``), units, fields, share_held.
+
+    A flag of a benefit judged at an earlier month (``law.judged_earlier``: in June 2026 the ARS due last August)
+    reads that month's facts, ``due_provenance`` (detection's ``provenance_due.parquet``; an error when such flags
+    come without it), never ``provenance``, the evaluated month's, as the outreach list's facts already held do.
+    The paid population reads ``provenance``.
     """
-    flagged = flags.select("benefit", "unit_id", pl.concat_list("adult_ids", "claimant_id", "unit_id")
-                           .alias("id")).explode("id").with_columns(pl.lit("signalés").alias("population"))
+    earlier = judged_earlier(flags)
+    flagged = flags.filter(~earlier).select(
+        "benefit", "unit_id", pl.concat_list("adult_ids", "claimant_id", "unit_id").alias("id")).explode("id") \
+        .with_columns(pl.lit("signalés").alias("population"))
     pops = [flagged]
     if paid_units is not None:
         paid = paid_units.filter(pl.col("receiving").fill_null(False)).select("benefit", "unit_id")
@@ -229,18 +260,24 @@ def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *, paid_uni
             ids = pl.concat([ids, paid.join(members.select("unit_id", pl.col("person_id").alias("id")),
                                             on="unit_id")])
         pops.append(ids.with_columns(pl.lit("déjà payés").alias("population")))
+    due_flags = flags.filter(earlier).with_columns(pl.lit("signalés").alias("population"))
+    due_found = (_due_fields(due_flags, due_provenance, ["population", "benefit", "unit_id"])
+                 if due_flags.height else None)
     ids = pl.concat([p.select("population", "benefit", "unit_id", "id") for p in pops]).unique()
     fields = claim_fields_frame()
     n_fields = fields.group_by("benefit").agg(pl.col("field").n_unique().alias("fields"))
-    held = (provenance.filter(pl.col("kind").is_in(["observed", "estimated"]) & pl.col("source_agency").is_not_null())
-            .select("id", "input", pl.col("source_agency").cast(pl.String).alias("source")).unique())
     found = (ids.join(fields.drop_nulls("input").select("benefit", "field", "input"), on="benefit")
-             .join(held, on=["id", "input"]).select("population", "benefit", "unit_id", "field", "source").unique())
+             .join(_held(provenance, "id"), on=["id", "input"])
+             .select("population", "benefit", "unit_id", "field", "source").unique())
+    units = ids.select("population", "benefit", "unit_id")
+    if due_found is not None:
+        found = pl.concat([found, due_found.select(found.columns)])
+        units = pl.concat([units, due_flags.select(units.columns)])
     any_source = found.select("population", "benefit", "unit_id", "field").unique().with_columns(
         pl.lit("toutes").alias("source"))
     per_unit = (pl.concat([found, any_source.select(found.columns)])
                 .group_by("population", "benefit", "source", "unit_id").agg(pl.len().alias("_held")))
-    units = ids.select("population", "benefit", "unit_id").unique()
+    units = units.unique()
     sources = per_unit.select("population", "benefit", "source").unique()
     grid = units.join(sources, on=["population", "benefit"]).join(
         per_unit, on=["population", "benefit", "source", "unit_id"], how="left").join(n_fields, on="benefit")
@@ -275,27 +312,34 @@ _BASIS = {
 
 
 def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | None = None,
-                         provenance: pl.DataFrame | None = None, max_questions: int = 2) -> pl.DataFrame:
+                         provenance: pl.DataFrame | None = None, max_questions: int = 2,
+                         due_provenance: pl.DataFrame | None = None) -> pl.DataFrame:
     """Flags per benefit and scenario, with amounts, error risk and legal basis.
 
     Automatic opening: grade certain, no deciding unknown, every data-answerable claim field held; the basis
     exists today only for the CSS without participation of a unit paid the RSA (CSS art. L861-2; needs
     ``units`` to know who is paid the RSA), elsewhere it would need a new rule. Pre-filled claim: certain or
     probable with at most ``max_questions`` deciding unknowns. The rest: letter or rendez-vous des droits.
+    The fields held of a flag judged at an earlier month (the ARS due last August) are that month's
+    (``due_provenance``, as in ``claim_fields_held``).
     """
     f = flags.with_columns(pl.col("deciding_unknowns").list.len().alias("_unknowns"))
     # Data-answerable fields not held for the flag's unit and adults.
     answerable = claim_fields_frame().drop_nulls("input")
     n_answerable = answerable.group_by("benefit").agg(pl.col("field").n_unique().alias("_answerable"))
     f = f.with_row_index("_flag").join(n_answerable, on="benefit", how="left")
+    earlier = judged_earlier(f)  # these read the facts of the month judged (claim_fields_held)
+    got = [pl.DataFrame(schema={"_flag": pl.UInt32, "field": pl.String})]
     if provenance is not None and provenance.height:
         held = provenance.filter(pl.col("kind").is_in(["observed", "estimated"])).select("id", "input").unique()
-        got = (f.select("_flag", "benefit", pl.concat_list("adult_ids", "claimant_id", "unit_id").alias("id"))
-               .explode("id").join(answerable.select("benefit", "field", "input"), on="benefit")
-               .join(held, on=["id", "input"]).group_by("_flag").agg(pl.col("field").n_unique().alias("_held")))
-        f = f.join(got, on="_flag", how="left").with_columns(pl.col("_held").fill_null(0))
-    else:
-        f = f.with_columns(pl.lit(0, dtype=pl.UInt32).alias("_held"))
+        got.append(f.filter(~earlier)
+                   .select("_flag", "benefit", pl.concat_list("adult_ids", "claimant_id", "unit_id").alias("id"))
+                   .explode("id").join(answerable.select("benefit", "field", "input"), on="benefit")
+                   .join(held, on=["id", "input"]).select("_flag", "field"))
+    if f.filter(earlier).height:
+        got.append(_due_fields(f.filter(earlier), due_provenance, ["_flag"]).select("_flag", "field"))
+    f = f.join(pl.concat(got).group_by("_flag").agg(pl.col("field").n_unique().alias("_held")), on="_flag",
+               how="left").with_columns(pl.col("_held").fill_null(0))
     rsa_paid = (units.filter((pl.col("benefit") == "rsa") & pl.col("receiving").fill_null(False))
                 .select("unit_id").unique().with_columns(pl.lit(True).alias("_rsa_paid"))
                 if units is not None else pl.DataFrame(schema={"unit_id": pl.String, "_rsa_paid": pl.Boolean}))
@@ -381,19 +425,23 @@ def unknowns_to_settle(flags: pl.DataFrame) -> pl.DataFrame:
 
 
 def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame, provenance: pl.DataFrame,
-                  statistics_table: pl.DataFrame | None = None, members: pl.DataFrame | None = None,
+                  due_provenance: pl.DataFrame | None = None, statistics_table: pl.DataFrame | None = None,
+                  members: pl.DataFrame | None = None,
                   run_detection: Callable[[set[str]], pl.DataFrame] | None = None,
                   truth: pl.DataFrame | None = None, exchange: pl.DataFrame | None = None) -> dict[str, Path]:
     """Write the three answers (Parquet and French CSV) under ``out``; return every path written.
 
     ``exchange``: answer 1's exchange value already written (by the ablation stage): read into the headline,
-    not rewritten; ``run_detection``: measure it here instead (and write it)."""
+    not rewritten; ``run_detection``: measure it here instead (and write it). ``due_provenance``: detection's
+    ``provenance_due.parquet``, the facts of the flags of a benefit judged at an earlier month (answers 2 and 3)."""
     out = Path(out)
     tables = {
         "answer1_data_to_exchange": data_to_exchange(),
         "answer1_unknowns_to_settle": unknowns_to_settle(flags),
-        "answer2_claim_fields_held": claim_fields_held(flags, provenance, paid_units=units, members=members),
-        "answer3_automation": automation_scenarios(flags, units=units, provenance=provenance),
+        "answer2_claim_fields_held": claim_fields_held(flags, provenance, paid_units=units, members=members,
+                                                       due_provenance=due_provenance),
+        "answer3_automation": automation_scenarios(flags, units=units, provenance=provenance,
+                                                   due_provenance=due_provenance),
     }
     if run_detection is not None:
         tables["answer1_exchange_value"] = exchange_value(run_detection, truth=truth)

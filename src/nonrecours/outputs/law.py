@@ -18,9 +18,10 @@ from functools import cache
 import polars as pl
 
 from nonrecours.schemas.benefits import BENEFITS, CATALOGUE
+from nonrecours.schemas.benefits import benefit as catalogue_row
 
 __all__ = ["AGENCY_LABELS", "BENEFIT_LABELS", "CHANNELS", "CLAIM_FIELDS", "INPUT_QUESTIONS", "QUESTIONS",
-           "TARGET_BENEFITS", "claim_fields_frame", "input_question", "questions_frame"]
+           "TARGET_BENEFITS", "claim_fields_frame", "input_question", "judged_earlier", "questions_frame"]
 
 TARGET_BENEFITS: tuple[str, ...] = BENEFITS
 """The benefits detection flags and outputs report on (the catalogue's, schemas.benefits)."""
@@ -29,8 +30,21 @@ BENEFIT_LABELS: dict[str, str] = {b.code: b.label for b in CATALOGUE}
 
 AGENCY_LABELS: dict[str, str] = {
     "caf": "CAF", "cnam": "Assurance maladie", "france_travail": "France Travail", "dgfip": "DGFiP",
-    "cnav": "Assurance retraite", "msa": "MSA", "synth": "données synthétiques",
+    "cnav": "Assurance retraite", "msa": "MSA", "drm": "DRM (Assurance retraite)", "synth": "données synthétiques",
 }
+"""Each agency's name for people and readers (outreach facts, report): the one the public knows it by. The DRM
+(dispositif de ressources mensuelles: DSN salaries, PASRAU replacement incomes) is run by the CNAV, whose
+public name is the Assurance retraite."""
+
+
+def judged_earlier(flags: pl.DataFrame) -> pl.Expr:
+    """Whether a flag's benefit was judged at an earlier month than the flag's ``month``: a yearly benefit judged
+    on the payment already due (the catalogue's ``Benefit.due_month``, as detection judges it: in June 2026 the
+    ARS of August 2025). Such flags' facts are that month's (detection's ``provenance_due.parquet``), never the
+    evaluated month's ``provenance.parquet``."""
+    pairs = flags.select("benefit", "month").unique()
+    earlier = sorted({b for b, m in pairs.iter_rows() if catalogue_row(b).due_month(m) != m})
+    return pl.col("benefit").is_in(earlier)
 
 _RSA_RESIDENCE = ("Résidez-vous en France au moins neuf mois par an (séjours hors de France de trois mois "
                   "au plus sur l'année civile) ?", "CASF art. L262-2 et R262-5")

@@ -37,12 +37,12 @@ from nonrecours.outputs.law import (
     CHANNELS,
     claim_fields_frame,
     input_question,
+    judged_earlier,
     questions_frame,
 )
 from nonrecours.privacy.keys import ReturnTokenKey
 from nonrecours.privacy.tokens import issue_return_tokens, open_return_tokens
 from nonrecours.schemas.benefits import CATALOGUE
-from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCIES
 
 __all__ = ["OUTREACH_SCHEMA", "OutreachConfig", "PayerRule", "build_outreach", "open_outreach"]
@@ -269,14 +269,6 @@ def _questions(f: pl.DataFrame) -> pl.DataFrame:
                                                               .alias("questions")))
 
 
-def _judged_earlier(f: pl.DataFrame) -> pl.Expr:
-    """Whether a flag's benefit was judged at an earlier month than the flag's (a yearly benefit judged on the
-    payment already due, ``Benefit.due_month``: the ARS of last August)."""
-    pairs = f.select("benefit", "month").unique()
-    earlier = [b for b, m in pairs.iter_rows() if catalogue_row(b).due_month(m) != m]
-    return pl.col("benefit").is_in(earlier)
-
-
 def _held() -> pl.Expr:
     """A fact an agency supplied (observed, or estimated from its data)."""
     return pl.col("kind").is_in(["observed", "estimated"]) & pl.col("source_agency").is_not_null()
@@ -291,7 +283,7 @@ def _known_facts(f: pl.DataFrame, provenance: pl.DataFrame | None, memberships: 
     found_schema = {"claimant_id": pl.String, "field": pl.String, "label": pl.String, "source_agency": pl.String,
                     "source_month": pl.Date}
     parts = [pl.DataFrame(schema=found_schema)]
-    earlier = _judged_earlier(f)
+    earlier = judged_earlier(f)
     now = f.filter(~earlier)
     if provenance is not None and provenance.height and now.height:
         # The ids a fact of the claim may hang on: the claimant, the unit's adults and the unit itself.

@@ -120,7 +120,7 @@ def run_stage(ctx: Any) -> Any:
         value = folder / f"{EXCHANGE_VALUE}.parquet"
         exchange = pl.read_parquet(value) if ctx.config.ablation.enabled and value.exists() else None
         written += write_answers(folder, flags=flags, units=units, provenance=provenance,
-                                 statistics_table=statistics, exchange=exchange).values()
+                                 due_provenance=due_provenance, statistics_table=statistics, exchange=exchange).values()
         # The report reads only what was just written (and the run's own records), never the frames above.
         written.append(write_report(ctx.out, month, run_info=ctx.manifest))
         report.outputs += written
