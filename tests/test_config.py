@@ -204,16 +204,15 @@ def test_detection_options_reach_detection(folder):
     """``[detection]`` turns the decisive-unknowns analysis off and chooses the payments that contradict our view
     of a famille (run.toml names, the CSS asking for both its codes); defaults are detection's own; a benefit
     the catalogue does not know is named."""
-    from types import SimpleNamespace
 
     from nonrecours.detection import DetectionConfig
-    from nonrecours.run import _detection_config
+    from nonrecours.run import detection_config
 
-    default = _detection_config(SimpleNamespace(config=load_config(_write(folder, GOOD))))
+    default = detection_config(load_config(_write(folder, GOOD)))
     assert default.decisive_unknowns is True
     assert default.contradicting_payments == DetectionConfig().contradicting_payments == ("rsa", "ppa")
     text = GOOD + '\n[detection]\ndecisive_unknowns = false\ncontradicting_payments = ["ppa", "css"]\n'
-    config = _detection_config(SimpleNamespace(config=load_config(_write(folder, text))))
+    config = detection_config(load_config(_write(folder, text)))
     assert config.decisive_unknowns is False
     assert config.contradicting_payments == ("ppa", "css_free", "css_participation")
     with pytest.raises(ConfigError, match=r"detection\.contradicting_payments"):

@@ -279,10 +279,6 @@ def _entry_point(module: str, name: str) -> Callable[..., Any] | None:
     return fn if callable(fn) else None
 
 
-def _detection_config(ctx: RunContext) -> Any:
-    return detection_config(ctx.config)
-
-
 def detection_config(cfg: RunConfig) -> Any:
     """The detection package's own configuration with run.toml's benefits, ``[thresholds]`` and ``[detection]``:
     the benefits asked (``css`` asks for ``css_free`` and ``css_participation``), the under-payment share, the
@@ -326,7 +322,7 @@ def detection_stage(ctx: RunContext) -> StageReport:
         return StageReport("detection", status="not available",
                            note="nonrecours.detection.run_detect is not in this build")
     report = StageReport("detection", rows_out=0)
-    config = _detection_config(ctx)
+    config = detection_config(ctx.config)
     with _partitions(ctx) as partitions:
         for month in ctx.config.months:
             folder = ctx.out / "detection" / f"{month:%Y-%m}"

@@ -305,10 +305,10 @@ def test_default_windows_are_those_of_a_run_with_default_thresholds():
     from types import SimpleNamespace
 
     from nonrecours.config import BENEFITS_ASKED, DetectionOptions, Thresholds
-    from nonrecours.run import _detection_config
+    from nonrecours.run import detection_config
 
     run_toml = SimpleNamespace(thresholds=Thresholds(), benefits=list(BENEFITS_ASKED), detection=DetectionOptions())
-    run_windows = _detection_config(SimpleNamespace(config=run_toml))
+    run_windows = detection_config(run_toml)
     default = DetectionConfig()
     assert default.refusal_months == run_windows.refusal_months
     assert default.closure_months == run_windows.closure_months

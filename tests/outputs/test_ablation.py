@@ -143,14 +143,13 @@ def test_scenarios_detected_together_equal_each_detected_alone(demo_run, demo_re
     as the ablation stage uses). The scenario with every agency, detected alone on the files of every agency's
     extract, gives the flags of the session's DuckDB demo run (``demo_result``: the same extracts and keys),
     and the scenarios the ablation stage stored are these detections'."""
-    from types import SimpleNamespace
 
     from nonrecours.detection.detect import detect, detect_many
-    from nonrecours.run import _detection_config
+    from nonrecours.run import detection_config
 
     month = _month(demo_run)
     ws = demo_run / "workspace"
-    config = _detection_config(SimpleNamespace(config=load_config(demo_run / "run.toml")))
+    config = detection_config(load_config(demo_run / "run.toml"))
     cases = []
     for used in (CONTRIBUTING, [a for a in CONTRIBUTING if a != "dgfip"], ["caf"]):
         tables = scan_workspace(ws, used)

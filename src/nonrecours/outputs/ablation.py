@@ -236,16 +236,14 @@ def ablation_month(run_folder: str | Path, month: dt.date, run_config: Any, *, b
     ``[ablation] backend``, else the run's); ``truth``: a synthetic truth folder (default ``[ablation] truth``);
     ``stored``, ``detected``: as ``run_ablation``'s.
     """
-    from types import SimpleNamespace
-
-    from nonrecours.run import _detection_config, engine_config
+    from nonrecours.run import detection_config, engine_config
 
     settings = run_config.ablation
     backend = backend or settings.backend or run_config.backend
     truth = truth if truth is not None else settings.truth
     ref = truth_non_take_up(truth, month, run_config.exchange) if truth is not None else None
     table = run_ablation(run_folder, month, backend=backend, truth=ref, agencies=_run_agencies(run_config),
-                         config=_detection_config(SimpleNamespace(config=run_config)),
+                         config=detection_config(run_config),
                          engine_config=engine_config(run_config.model_copy(update={"backend": backend})),
                          stored=stored, detected=detected)
     return table.with_columns(pl.lit(REFERENCES["truth" if ref is not None else "run"]).alias("reference"))

@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from nonrecours.errors import SchemaError
-from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame, judged_earlier
+from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame, held_fact, judged_earlier
 from nonrecours.outputs.writers import write_table
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCIES
@@ -212,7 +212,7 @@ def exchange_value(run_detection: Callable[[set[str]], pl.DataFrame], *,
 
 def _held(provenance: pl.DataFrame, *keys: str) -> pl.DataFrame:
     """``keys``, input, source: the facts an agency supplied (observed, or estimated from its data)."""
-    return (provenance.filter(pl.col("kind").is_in(["observed", "estimated"]) & pl.col("source_agency").is_not_null())
+    return (provenance.filter(held_fact())
             .select(*keys, "input", pl.col("source_agency").cast(pl.String).alias("source")).unique())
 
 

@@ -21,7 +21,7 @@ from nonrecours.schemas.benefits import BENEFITS, CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
 __all__ = ["AGENCY_LABELS", "BENEFIT_LABELS", "CHANNELS", "CLAIM_FIELDS", "INPUT_QUESTIONS", "QUESTIONS",
-           "TARGET_BENEFITS", "claim_fields_frame", "input_question", "judged_earlier", "questions_frame"]
+           "TARGET_BENEFITS", "claim_fields_frame", "held_fact", "input_question", "judged_earlier", "questions_frame"]
 
 TARGET_BENEFITS: tuple[str, ...] = BENEFITS
 """The benefits detection flags and outputs report on (the catalogue's, schemas.benefits)."""
@@ -35,6 +35,12 @@ AGENCY_LABELS: dict[str, str] = {
 """Each agency's name for people and readers (outreach facts, report): the one the public knows it by. The DRM
 (dispositif de ressources mensuelles: DSN salaries, PASRAU replacement incomes) is run by the CNAV, whose
 public name is the Assurance retraite."""
+
+
+def held_fact() -> pl.Expr:
+    """On provenance rows: a fact an agency already holds (observed, or estimated from its data), what a claim
+    form need not ask again (the outreach list's facts, answer 2's shares)."""
+    return pl.col("kind").is_in(["observed", "estimated"]) & pl.col("source_agency").is_not_null()
 
 
 def judged_earlier(flags: pl.DataFrame) -> pl.Expr:

@@ -36,6 +36,7 @@ from nonrecours.outputs.law import (
     BENEFIT_LABELS,
     CHANNELS,
     claim_fields_frame,
+    held_fact,
     input_question,
     judged_earlier,
     questions_frame,
@@ -269,11 +270,6 @@ def _questions(f: pl.DataFrame) -> pl.DataFrame:
                                                               .alias("questions")))
 
 
-def _held() -> pl.Expr:
-    """A fact an agency supplied (observed, or estimated from its data)."""
-    return pl.col("kind").is_in(["observed", "estimated"]) & pl.col("source_agency").is_not_null()
-
-
 def _known_facts(f: pl.DataFrame, provenance: pl.DataFrame | None, memberships: pl.DataFrame | None,
                  due_provenance: pl.DataFrame | None = None) -> pl.DataFrame:
     """claimant_id, known_facts: the claim form's fields whose answer an agency already holds, with the agency
@@ -294,13 +290,13 @@ def _known_facts(f: pl.DataFrame, provenance: pl.DataFrame | None, memberships: 
             other = (ids.join(memberships.select(pl.col("person_id").alias("id"), pl.col("unit_id").alias("_unit")),
                               on="id").select("claimant_id", "benefit", pl.col("_unit").alias("id")))
             ids = pl.concat([ids, other]).unique()
-        held = provenance.filter(_held()).select("id", "input", pl.col("source_agency").cast(pl.String),
+        held = provenance.filter(held_fact()).select("id", "input", pl.col("source_agency").cast(pl.String),
                                                            "source_month")
         parts.append(ids.join(fields, on="benefit").join(held, on=["id", "input"])
                      .select(list(found_schema)))
     if due_provenance is not None and due_provenance.height:
         # the famille as it was at the month judged: detection linked its facts to the flag's unit already
-        held = due_provenance.filter(_held()).select(
+        held = due_provenance.filter(held_fact()).select(
             "unit_id", "benefit", "input", pl.col("source_agency").cast(pl.String), "source_month")
         parts.append(f.filter(earlier).select("claimant_id", "unit_id", "benefit")
                      .join(held, on=["unit_id", "benefit"]).join(fields, on=["benefit", "input"])
