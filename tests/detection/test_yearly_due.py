@@ -95,6 +95,23 @@ def test_the_school_year_started_is_judged_with_last_years_ages(judged):
     assert "rentrée scolaire 2025-2026" in text and "versé depuis 08/2025 : 0,00 €" in text
 
 
+def test_the_conditions_a_yearly_flag_names_are_those_of_the_month_it_was_judged_at(judged):
+    """The child of 17 at the 2025 school year is 18 long before the 2026 one: June 2026's central values fail the
+    ARS's child condition, August 2025's hold it, and the flag (judged on August 2025) must say it held."""
+    from nonrecours.engine import evaluate
+
+    flag = judged.flags.filter(pl.col("unit_id").str.ends_with(":f-last_year")).row(0, named=True)
+    held = [r for r in flag["reasons"] if r.startswith("Conditions remplies")]
+    assert held and "un enfant à charge de 6 à 18 ans à la rentrée scolaire" in held[0], flag["reasons"]
+    assert "ressources de l'année N-2 sous le plafond" in held[0]
+    # the same famille on June 2026's values: the child condition fails (why the due month's must be read)
+    tables = _territory().tables()
+    june = evaluate(["ars_annuelle"], core_month(tables, MONTH).inputs, MONTH, backend="polars",
+                    missing_inputs="error")["famille"]
+    col = next(c for c in june.columns if c.startswith("ars_annuelle__un_enfant"))
+    assert june.filter(pl.col("famille_id").str.ends_with(":f-last_year")).item(0, col) is False
+
+
 def test_a_payment_before_the_month_due_belongs_to_the_year_before(judged):
     u = _unit(judged, "old_payment")
     assert not u["receiving"] and u["status"] == "non_take_up"

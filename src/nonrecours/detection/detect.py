@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from nonrecours.detection.confidence import (
 )
 from nonrecours.detection.deciding import decisive_unknowns
 from nonrecours.detection.exclusions import EXCLUSIONS, exclusions
-from nonrecours.detection.reasons import fact_sources, reasons
+from nonrecours.detection.reasons import condition_columns, fact_sources, reasons
 from nonrecours.detection.receipts import (
     paid_by_famille,
     payer_unknown,
@@ -227,6 +227,8 @@ class Earlier:
     benefits: tuple[str, ...]
     core: CoreMonth = field(repr=False)
     famille_now: pl.DataFrame = field(repr=False)
+    conditions: pl.DataFrame = field(repr=False)
+    """famille_id (now), then the benefits' labelled conditions on that month's central values (``_conditions_now``)."""
 
 
 def _famille_now(earlier: pl.DataFrame, individu: pl.DataFrame) -> pl.DataFrame:
@@ -238,6 +240,14 @@ def _famille_now(earlier: pl.DataFrame, individu: pl.DataFrame) -> pl.DataFrame:
                         how="inner")
             .sort("famille_id", "_rank", "famille_now").unique("famille_id", keep="first")
             .select("famille_id", "famille_now"))
+
+
+def _conditions_now(central: Result, benefits: tuple[str, ...], famille_now: pl.DataFrame) -> pl.DataFrame:
+    """The labelled conditions of ``benefits`` at the month they were judged, carried to the famille now: two
+    familles then in one now hold a condition when either held it (their amounts add up, ``_judged_earlier``)."""
+    cols = condition_columns(central, benefits)
+    return (central["famille"].select("famille_id", *cols).join(famille_now, on="famille_id", how="inner")
+            .group_by("famille_now").agg(pl.col(cols).any()).rename({"famille_now": "famille_id"}))
 
 
 def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, paid: pl.DataFrame,
@@ -279,12 +289,14 @@ def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, 
                                      "checked; not judged")
             continue
         earlier = build_month(tables, due, facts=(due_facts or {}).get(due))
-        e = _estimates(_evaluate_variants(earlier, backend, bs, engine_config), bs)
+        results = _evaluate_variants(earlier, backend, bs, engine_config)
+        e = _estimates(results, bs)
         ind = earlier.inputs.individu.select("person_id", "famille_id", "famille_role")
         p = paid_by_famille(tables.get("benefits_paid"), ind, month, bs, window=config.paid_window,
                             grace=config.grace_months)
         now = _famille_now(ind, individu)
-        kept.append(Earlier(due, bs, earlier, now))
+        kept.append(Earlier(due, bs, earlier, now, _conditions_now(results["central"], bs, now)))
+        del results
         e = e.join(now, on="famille_id", how="left")
         for b, n in (e.filter(pl.col("famille_now").is_null() & pl.col("entitled_high"))
                      .group_by("benefit").len().iter_rows()):
@@ -314,13 +326,15 @@ def _earlier_flags(earlier: Earlier, flags: pl.DataFrame) -> pl.DataFrame:
 @dataclass
 class _DueFacts:
     """What the flags of ``benefits`` (judged at an earlier month) quote and export, taken from that month's core:
-    ``sources`` (``fact_sources``, on the famille now), ``provenance`` (``DUE_PROVENANCE_SCHEMA``) and
-    ``situations`` (``SITUATIONS_SCHEMA``, at that month)."""
+    ``sources`` (``fact_sources``, on the famille now), ``provenance`` (``DUE_PROVENANCE_SCHEMA``),
+    ``situations`` (``SITUATIONS_SCHEMA``, at that month) and ``conditions`` (``Earlier.conditions`` of the
+    flagged familles: the conditions their reasons say held or failed)."""
 
     benefits: tuple[str, ...]
     sources: pl.DataFrame
     provenance: pl.DataFrame
     situations: pl.DataFrame
+    conditions: pl.DataFrame
 
 
 def _due_facts(e: Earlier, flags: pl.DataFrame, paid_window: int) -> _DueFacts:
@@ -347,7 +361,9 @@ def _due_facts(e: Earlier, flags: pl.DataFrame, paid_window: int) -> _DueFacts:
                   .select(list(DUE_PROVENANCE_SCHEMA)).cast(DUE_PROVENANCE_SCHEMA).unique())  # type: ignore[arg-type]
     claimants = judged.join(then.select(pl.col("person_id").alias("claimant_id"), "famille_id"),
                             on=["claimant_id", "famille_id"], how="semi")
-    return _DueFacts(e.benefits, sources, provenance, flagged_situations(e.core.inputs, e.due, claimants))
+    conditions = e.conditions.join(fam.select(pl.col("unit_id").alias("famille_id")).unique(), on="famille_id",
+                                   how="semi")
+    return _DueFacts(e.benefits, sources, provenance, flagged_situations(e.core.inputs, e.due, claimants), conditions)
 
 
 def _adults(individu: pl.DataFrame) -> pl.DataFrame:
@@ -596,8 +612,9 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     judged_now = flags.filter(pl.col("benefit").is_in(now))
     parts = [reasons(judged_now, central, fact_sources(core, individu, add_months(month, -config.paid_window),
                                                        judged_now), config.max_reasons, unreported)]
-    for d in due:  # a benefit judged at an earlier month names that month's sources (on the famille now)
-        parts.append(reasons(flags.filter(pl.col("benefit").is_in(d.benefits)), central, d.sources,
+    for d in due:  # a benefit judged at an earlier month names that month's sources and conditions (famille now)
+        then = replace(central, frames={**central.frames, "famille": d.conditions})
+        parts.append(reasons(flags.filter(pl.col("benefit").is_in(d.benefits)), then, d.sources,
                              config.max_reasons, unreported))
     flags = pl.concat(parts, how="vertical_relaxed")
     flags = flags.select([pl.col(c).cast(t) for c, t in FLAGS_SCHEMA.items()]).sort("benefit", "unit_id")

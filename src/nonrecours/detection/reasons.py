@@ -114,6 +114,11 @@ def _conditions(result: Result, benefit: str) -> list[tuple[str, str]]:
             and (s.rule in own or s.rule.startswith(prefixes))]
 
 
+def condition_columns(result: Result, benefits: tuple[str, ...]) -> list[str]:
+    """The famille columns of ``benefits``' labelled conditions in ``result``: what a flag's reasons read."""
+    return sorted({c for b in benefits for c, _ in _conditions(result, b)})
+
+
 def _input_label(name: str) -> str:
     if name in FACT_FR:
         return FACT_FR[name]

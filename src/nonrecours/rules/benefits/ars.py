@@ -19,7 +19,7 @@ says it; every child of that age counts), children placed with a third party, ca
 from __future__ import annotations
 
 from nonrecours.rules.benefits.common import age_au, au_mois
-from nonrecours.rules.dsl import Famille, Individu, maximum, month_of, month_start, param, rule, shift, where
+from nonrecours.rules.dsl import Famille, Individu, condition, maximum, month_of, month_start, param, rule, shift, where
 
 __all__: list[str] = []
 
@@ -79,7 +79,16 @@ def ars_plafond(f: Famille):
 @rule(entity="famille", dtype="float", label="allocation de rentrée scolaire de l'année (annuelle)",
       ref="CSS art. L543-1, R543-6, R543-6-1, D543-1 et D543-2")
 def ars_annuelle(f: Famille):
+    """The two conditions are labelled so that a flag's reasons say which held (at the month the payment was
+    due, for a flag judged then)."""
     bmaf = au_mois(param(f"{PF}.bmaf"), 10)
     pleine = bmaf * f.sum(f.members.ars_taux_enfant)
+    enfant = condition("un enfant à charge de 6 à 18 ans à la rentrée scolaire", pleine > 0,
+                       ref="CSS art. L543-1, R543-1 et R543-2")
     montant = maximum(pleine - maximum(f.pf_base_ressources - f.ars_plafond, 0.0), 0.0)
-    return where(montant >= param(f"{ARS}.montant_minimum"), montant, 0.0)
+    # with a child, the first term implies the second (the full amount exceeds the minimum): the two together are
+    # the rule's own test; without one, the line still says whether the resources are under the ceiling
+    ressources = condition("ressources de l'année N-2 sous le plafond, ou allocation différentielle d'au moins 15 €",
+                           (f.pf_base_ressources <= f.ars_plafond) | (montant >= param(f"{ARS}.montant_minimum")),
+                           ref="CSS art. R543-6, R543-6-1 et D543-2")
+    return where(enfant & ressources & (montant >= param(f"{ARS}.montant_minimum")), montant, 0.0)

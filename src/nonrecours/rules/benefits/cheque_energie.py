@@ -13,7 +13,7 @@ households that filed no tax return (no RFR), capital income beyond what the RFR
 
 from __future__ import annotations
 
-from nonrecours.rules.dsl import Famille, maximum, param, rule, where
+from nonrecours.rules.dsl import Famille, condition, maximum, param, rule, where
 
 __all__: list[str] = []
 
@@ -53,8 +53,13 @@ def _bareme(classe: str, rfr_uc):  # type: ignore[no-untyped-def]
 @rule(entity="famille", dtype="float", label="chèque énergie de l'année (annuel)",
       ref="Code de l'énergie art. L124-1, R124-1 et R124-2; arrêté du 6 mai 2016 modifié")
 def cheque_energie_annuel(f: Famille):
+    """The two conditions are labelled so that a flag's reasons say which held (at April of the year judged)."""
     uc = f.cheque_energie_uc
     rfr_uc = f.cheque_energie_rfr / uc
+    occupe = condition("occupe son logement (locataire ou propriétaire)", f.statut_occupation.is_in(list(OCCUPANTS)),
+                       ref="Code de l'énergie art. L124-1 et R124-1")
+    sous_plafond = condition("revenu fiscal de référence N-2 par unité de consommation sous le plafond",
+                             rfr_uc < param(f"{CE}.plafond"), ref="Code de l'énergie art. R124-2; arrêté du 6 mai 2016")
     montant = where(uc <= 1, _bareme("une_uc", rfr_uc),
                     where(uc < 2, _bareme("moins_de_deux_uc", rfr_uc), _bareme("deux_uc_ou_plus", rfr_uc)))
-    return where(f.statut_occupation.is_in(list(OCCUPANTS)), montant, 0.0)
+    return where(occupe & sous_plafond, montant, 0.0)
