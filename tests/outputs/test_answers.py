@@ -7,6 +7,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from nonrecours.core.month import PROVENANCE_SCHEMA
 from nonrecours.detection.schema import DUE_PROVENANCE_SCHEMA, FLAGS_SCHEMA, UNITS_SCHEMA
 from nonrecours.errors import SchemaError
 from nonrecours.outputs.answers import (
@@ -19,6 +20,7 @@ from nonrecours.outputs.answers import (
     unknowns_to_settle,
     write_answers,
 )
+from nonrecours.outputs.law import claim_fields_frame
 from nonrecours.outputs.statistics import build_statistics
 from nonrecours.outputs.writers import BOM
 
@@ -104,6 +106,57 @@ def test_claim_fields_held(flags, provenance, units):
     paid = rsa[("déjà payés", "toutes")]
     assert paid["units"] == 2 and paid["share_held"] == pytest.approx((1 / 19) / 2, abs=1e-4)
     assert set(table.get_column("population")) == {"signalés", "déjà payés"}
+
+
+def test_fields_held_count_the_menage_and_the_paid_units_adults_like_the_outreach_list():
+    """A housing-aid flag's rent and housing status are held on the ménage (the CAF's dossier), not on the
+    famille or its adults; a paid unit's salary on its adult. With the month's memberships both are counted,
+    as the outreach list quotes them; a child's fact is not (the adults only, as for a flag). Before, answer 2
+    read neither: the paid population was measured on the famille id alone (a share 3 times too low on the
+    20,000-person demo: RSA 0.25 against 0.72)."""
+    flags = pl.DataFrame([flag("zoe", "aide_logement", "probable", 210.0)], schema=FLAGS_SCHEMA)
+    members = pl.DataFrame(
+        [(pid("zoe"), pid("zoe/famille"), "demandeur"), (pid("zoe"), pid("zoe/menage"), "personne_de_reference"),
+         (pid("yann"), pid("yann/famille"), "demandeur"), (pid("yann-child"), pid("yann/famille"), "enfant")],
+        schema=["person_id", "unit_id", "role"], orient="row")
+    prov = pl.DataFrame(
+        [("menage", pid("zoe/menage"), MONTH, "rent", "observed", "caf", MONTH),
+         ("menage", pid("zoe/menage"), MONTH, "housing_status", "observed", "caf", MONTH),
+         ("individu", pid("yann"), MONTH, "salary_net", "observed", "drm", MONTH),
+         ("individu", pid("yann-child"), None, "date_naissance", "observed", "caf", MONTH)],
+        schema=PROVENANCE_SCHEMA, orient="row")
+    paid = pl.DataFrame([(MONTH, "famille", pid("yann/famille"), "aide_logement", "consistent", "certain", 150.0,
+                          160.0, 170.0, 160.0, None)], schema={c: UNITS_SCHEMA[c] for c in list(UNITS_SCHEMA)[:11]},
+                        orient="row").with_columns(pl.lit(True).alias("receiving"))
+    n = claim_fields_frame().filter(pl.col("benefit") == "aide_logement").get_column("field").n_unique()
+
+    def shares(members):
+        table = claim_fields_held(flags, prov, paid_units=paid, members=members)
+        return {r["population"]: r["share_held"] for r in table.filter(pl.col("source") == "toutes").iter_rows(
+            named=True)}
+
+    with_members = shares(members)
+    held = {f for f, i in claim_fields_frame().filter(pl.col("benefit") == "aide_logement")
+            .select("field", "input").iter_rows() if i in {"rent", "housing_status"}}
+    assert with_members["signalés"] == pytest.approx(len(held) / n, abs=1e-4) and len(held) >= 1
+    salaried = {f for f, i in claim_fields_frame().filter(pl.col("benefit") == "aide_logement")
+                .select("field", "input").iter_rows() if i == "salary_net"}
+    assert with_members["déjà payés"] == pytest.approx(len(salaried) / n, abs=1e-4)  # not the child's birth date
+    assert shares(None) == {"signalés": 0.0, "déjà payés": 0.0}
+    # answer 3 counts the same fields: every answerable one held (the rent on the ménage) opens a certain flag
+    # automatically; without the memberships, its rent looks missing
+    certain = pl.DataFrame([flag("zoe", "aide_logement", "certain", 210.0)], schema=FLAGS_SCHEMA)
+    inputs = claim_fields_frame().filter(pl.col("benefit") == "aide_logement").get_column("input").drop_nulls()
+    on_menage = {"rent", "housing_status"}
+    every = pl.DataFrame([("menage" if i in on_menage else "individu",
+                           pid("zoe/menage") if i in on_menage else pid("zoe"), MONTH, i, "observed", "caf", MONTH)
+                          for i in inputs.unique().sort()], schema=PROVENANCE_SCHEMA, orient="row")
+
+    def scenario(members):
+        return automation_scenarios(certain, provenance=every, members=members).item(0, "scenario")
+
+    assert scenario(members) == "ouverture automatique"
+    assert scenario(None) == "demande pré-remplie"
 
 
 AUGUST_2025 = dt.date(2025, 8, 1)

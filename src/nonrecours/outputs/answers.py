@@ -19,7 +19,7 @@ from pathlib import Path
 import polars as pl
 
 from nonrecours.errors import SchemaError
-from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame, held_fact, judged_earlier
+from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame, fact_ids, held_fact, judged_earlier
 from nonrecours.outputs.writers import write_table
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCIES
@@ -216,20 +216,44 @@ def _held(provenance: pl.DataFrame, *keys: str) -> pl.DataFrame:
             .select(*keys, "input", pl.col("source_agency").cast(pl.String).alias("source")).unique())
 
 
+_HOUSEHOLD_UNITS = ("menage", "foyer_fiscal")
+"""Provenance entities of the units a flag's people belong to beside the flag's own (``law.fact_ids``)."""
+
+
 def _due_fields(flags: pl.DataFrame, due_provenance: pl.DataFrame | None, keys: list[str]) -> pl.DataFrame:
     """``keys``, field, source: the claim fields held for the flags of a benefit judged at an earlier month (``flags``:
     those only, with ``keys``, unit_id, benefit, adult_ids and claimant_id), read off that month's facts
     (detection's ``provenance_due.parquet``, ``DUE_PROVENANCE_SCHEMA``: linked to the flag's unit and benefit) on
-    the ids the evaluated month's flags are read on (the unit, its adults and the claimant), so that the shares
-    of every benefit count the same facts."""
+    the ids the evaluated month's flags are read on (the unit, its adults and the claimant, and the ménage and
+    foyer fiscal of that famille then), so that the shares of every benefit count the same facts."""
     if due_provenance is None:
         raise SchemaError("flags of a benefit judged at an earlier month (a yearly benefit's payment due) need the "
                           "facts of that month: pass detection's provenance_due.parquet", table="provenance_due")
     fields = claim_fields_frame().drop_nulls("input").select("benefit", "field", "input")
-    ids = (flags.select(*dict.fromkeys([*keys, "unit_id", "benefit"]),
-                        pl.concat_list("adult_ids", "claimant_id", "unit_id").alias("id")).explode("id").unique())
-    return (ids.join(_held(due_provenance, "unit_id", "benefit", "id"), on=["unit_id", "benefit", "id"])
+    key = list(dict.fromkeys([*keys, "unit_id", "benefit"]))
+    ids = fact_ids(flags, key)
+    held = due_provenance.filter(held_fact())
+    own = ids.join(_held(held.filter(~pl.col("entity").is_in(_HOUSEHOLD_UNITS)), "unit_id", "benefit", "id"),
+                   on=["unit_id", "benefit", "id"])
+    household = flags.select(key).unique().join(
+        _held(held.filter(pl.col("entity").is_in(_HOUSEHOLD_UNITS)), "unit_id", "benefit"), on=["unit_id", "benefit"])
+    return (pl.concat([own.select(*key, "input", "source"), household.select(*key, "input", "source")])
             .join(fields, on=["benefit", "input"]).select(*keys, "field", "source").unique())
+
+
+def _paid_ids(paid_units: pl.DataFrame, members: pl.DataFrame | None) -> pl.DataFrame:
+    """benefit, unit_id, id: the ids the facts of the units paid a benefit hang on, like a flag's (``fact_ids``):
+    the unit, its adults (``members``' demandeur and conjoint; every member when ``members`` has no role) and
+    their other units of the month."""
+    paid = paid_units.filter(pl.col("receiving").fill_null(False)).select("benefit", "unit_id").unique()
+    adults = pl.DataFrame(schema={"unit_id": pl.String, "adult_ids": pl.List(pl.String)})
+    if members is not None:
+        m = members.filter(pl.col("role").is_in(["demandeur", "conjoint"])) if "role" in members.columns else members
+        adults = m.group_by("unit_id").agg(pl.col("person_id").alias("adult_ids"))
+    paid = (paid.join(adults, on="unit_id", how="left")
+            .with_columns(pl.col("adult_ids").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+                          pl.lit(None, dtype=pl.String).alias("claimant_id")))
+    return fact_ids(paid, ["benefit", "unit_id"], members)
 
 
 def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *, paid_units: pl.DataFrame | None = None,
@@ -237,9 +261,11 @@ def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *, paid_uni
                       due_provenance: pl.DataFrame | None = None) -> pl.DataFrame:
     """Share of the claim form's fields already held, per benefit, population and source.
 
-    ``flags`` give the flagged units and their adults; ``paid_units`` (units table rows paid the benefit)
-    and ``members`` (unit_id, person_id) the paid population. A field is held when an agency observed (or
-    estimated) one of the inputs that answer it, for the unit or one of its adults. Fields no data answers
+    ``flags`` give the flagged units and their adults; ``paid_units`` (units table rows paid the benefit) the paid
+    population; ``members`` (person_id, unit_id, role of the month, every unit kind: detection's memberships)
+    the adults of a paid unit and the ménage and foyer fiscal of each adult. A field is held when an agency
+    observed (or estimated) one of the inputs that answer it, for the unit, one of its adults or their ménage or
+    foyer fiscal (``law.fact_ids``, as the outreach list's facts already held). Fields no data answers
     (bank details, residence, assets) count as not held. Columns: benefit, population, source (an agency or
     ``toutes``), units, fields, share_held.
 
@@ -249,17 +275,11 @@ def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *, paid_uni
     The paid population reads ``provenance``.
     """
     earlier = judged_earlier(flags)
-    flagged = flags.filter(~earlier).select(
-        "benefit", "unit_id", pl.concat_list("adult_ids", "claimant_id", "unit_id").alias("id")).explode("id") \
-        .with_columns(pl.lit("signalés").alias("population"))
+    flagged = fact_ids(flags.filter(~earlier), ["benefit", "unit_id"], members).with_columns(
+        pl.lit("signalés").alias("population"))
     pops = [flagged]
     if paid_units is not None:
-        paid = paid_units.filter(pl.col("receiving").fill_null(False)).select("benefit", "unit_id")
-        ids = paid.with_columns(pl.col("unit_id").alias("id"))
-        if members is not None:
-            ids = pl.concat([ids, paid.join(members.select("unit_id", pl.col("person_id").alias("id")),
-                                            on="unit_id")])
-        pops.append(ids.with_columns(pl.lit("déjà payés").alias("population")))
+        pops.append(_paid_ids(paid_units, members).with_columns(pl.lit("déjà payés").alias("population")))
     due_flags = flags.filter(earlier).with_columns(pl.lit("signalés").alias("population"))
     due_found = (_due_fields(due_flags, due_provenance, ["population", "benefit", "unit_id"])
                  if due_flags.height else None)
@@ -313,15 +333,16 @@ _BASIS = {
 
 def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | None = None,
                          provenance: pl.DataFrame | None = None, max_questions: int = 2,
-                         due_provenance: pl.DataFrame | None = None) -> pl.DataFrame:
+                         due_provenance: pl.DataFrame | None = None,
+                         members: pl.DataFrame | None = None) -> pl.DataFrame:
     """Flags per benefit and scenario, with amounts, error risk and legal basis.
 
     Automatic opening: grade certain, no deciding unknown, every data-answerable claim field held; the basis
     exists today only for the CSS without participation of a unit paid the RSA (CSS art. L861-2; needs
     ``units`` to know who is paid the RSA), elsewhere it would need a new rule. Pre-filled claim: certain or
     probable with at most ``max_questions`` deciding unknowns. The rest: letter or rendez-vous des droits.
-    The fields held of a flag judged at an earlier month (the ARS due last August) are that month's
-    (``due_provenance``, as in ``claim_fields_held``).
+    The fields held are counted as in ``claim_fields_held`` (the same ids with ``members``, the same facts: a flag
+    judged at an earlier month, the ARS due last August, reads that month's, ``due_provenance``).
     """
     f = flags.with_columns(pl.col("deciding_unknowns").list.len().alias("_unknowns"))
     # Data-answerable fields not held for the flag's unit and adults.
@@ -331,10 +352,9 @@ def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | None = No
     earlier = judged_earlier(f)  # these read the facts of the month judged (claim_fields_held)
     got = [pl.DataFrame(schema={"_flag": pl.UInt32, "field": pl.String})]
     if provenance is not None and provenance.height:
-        held = provenance.filter(pl.col("kind").is_in(["observed", "estimated"])).select("id", "input").unique()
-        got.append(f.filter(~earlier)
-                   .select("_flag", "benefit", pl.concat_list("adult_ids", "claimant_id", "unit_id").alias("id"))
-                   .explode("id").join(answerable.select("benefit", "field", "input"), on="benefit")
+        held = _held(provenance, "id").select("id", "input").unique()
+        got.append(fact_ids(f.filter(~earlier), ["_flag", "benefit"], members)
+                   .join(answerable.select("benefit", "field", "input"), on="benefit")
                    .join(held, on=["id", "input"]).select("_flag", "field"))
     if f.filter(earlier).height:
         got.append(_due_fields(f.filter(earlier), due_provenance, ["_flag"]).select("_flag", "field"))
@@ -433,7 +453,8 @@ def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame, 
 
     ``exchange``: answer 1's exchange value already written (by the ablation stage): read into the headline,
     not rewritten; ``run_detection``: measure it here instead (and write it). ``due_provenance``: detection's
-    ``provenance_due.parquet``, the facts of the flags of a benefit judged at an earlier month (answers 2 and 3)."""
+    ``provenance_due.parquet``, the facts of the flags of a benefit judged at an earlier month (answers 2 and 3);
+    ``members``: the month's memberships (person_id, unit_id, role), the ids answers 2 and 3 read facts on."""
     out = Path(out)
     tables = {
         "answer1_data_to_exchange": data_to_exchange(),
@@ -441,7 +462,7 @@ def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame, 
         "answer2_claim_fields_held": claim_fields_held(flags, provenance, paid_units=units, members=members,
                                                        due_provenance=due_provenance),
         "answer3_automation": automation_scenarios(flags, units=units, provenance=provenance,
-                                                   due_provenance=due_provenance),
+                                                   due_provenance=due_provenance, members=members),
     }
     if run_detection is not None:
         tables["answer1_exchange_value"] = exchange_value(run_detection, truth=truth)

@@ -21,7 +21,8 @@ from nonrecours.schemas.benefits import BENEFITS, CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
 __all__ = ["AGENCY_LABELS", "BENEFIT_LABELS", "CHANNELS", "CLAIM_FIELDS", "INPUT_QUESTIONS", "QUESTIONS",
-           "TARGET_BENEFITS", "claim_fields_frame", "held_fact", "input_question", "judged_earlier", "questions_frame"]
+           "TARGET_BENEFITS", "claim_fields_frame", "fact_ids", "held_fact", "input_question", "judged_earlier",
+           "questions_frame"]
 
 TARGET_BENEFITS: tuple[str, ...] = BENEFITS
 """The benefits detection flags and outputs report on (the catalogue's, schemas.benefits)."""
@@ -41,6 +42,20 @@ def held_fact() -> pl.Expr:
     """On provenance rows: a fact an agency already holds (observed, or estimated from its data), what a claim
     form need not ask again (the outreach list's facts, answer 2's shares)."""
     return pl.col("kind").is_in(["observed", "estimated"]) & pl.col("source_agency").is_not_null()
+
+
+def fact_ids(flags: pl.DataFrame, keys: list[str], memberships: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``keys``, id: the ids a flag's facts hang on (provenance ``id``): its unit, the unit's adults and the
+    claimant, and with ``memberships`` (person_id, unit_id of the month) the other units those people belong
+    to (their ménage: rent, housing status; their foyer fiscal). The outreach list's facts already held and
+    answer 2's shares read the same ids."""
+    ids = (flags.select(*keys, pl.concat_list("adult_ids", "claimant_id", "unit_id").alias("id"))
+           .explode("id").drop_nulls("id").unique())
+    if memberships is None:
+        return ids
+    other = ids.join(memberships.select(pl.col("person_id").alias("id"), pl.col("unit_id").alias("_unit")),
+                     on="id").select(*keys, pl.col("_unit").alias("id"))
+    return pl.concat([ids, other]).unique()
 
 
 def judged_earlier(flags: pl.DataFrame) -> pl.Expr:

@@ -36,6 +36,7 @@ from nonrecours.outputs.law import (
     BENEFIT_LABELS,
     CHANNELS,
     claim_fields_frame,
+    fact_ids,
     held_fact,
     input_question,
     judged_earlier,
@@ -282,14 +283,7 @@ def _known_facts(f: pl.DataFrame, provenance: pl.DataFrame | None, memberships: 
     earlier = judged_earlier(f)
     now = f.filter(~earlier)
     if provenance is not None and provenance.height and now.height:
-        # The ids a fact of the claim may hang on: the claimant, the unit's adults and the unit itself.
-        ids = (now.select("claimant_id", "benefit", pl.concat_list(pl.col("adult_ids"), pl.col("claimant_id"),
-                                                                   pl.col("unit_id")).alias("id"))
-               .explode("id").unique())
-        if memberships is not None:
-            other = (ids.join(memberships.select(pl.col("person_id").alias("id"), pl.col("unit_id").alias("_unit")),
-                              on="id").select("claimant_id", "benefit", pl.col("_unit").alias("id")))
-            ids = pl.concat([ids, other]).unique()
+        ids = fact_ids(now, ["claimant_id", "benefit"], memberships)
         held = provenance.filter(held_fact()).select("id", "input", pl.col("source_agency").cast(pl.String),
                                                            "source_month")
         parts.append(ids.join(fields, on="benefit").join(held, on=["id", "input"])

@@ -83,7 +83,7 @@ def run_stage(ctx: Any) -> Any:
         if members is not None:
             month_members = (members.filter((pl.col("valid_from") <= month)
                                             & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month)))
-                             .select("person_id", "unit_id").unique().collect())
+                             .select("person_id", "unit_id", "role").unique().collect())
         situations = (pl.read_parquet(det / "situations.parquet") if (det / "situations.parquet").exists()
                       else None)
         # the facts behind the flags of a yearly benefit judged at an earlier month (the ARS due last August)
@@ -120,7 +120,8 @@ def run_stage(ctx: Any) -> Any:
         value = folder / f"{EXCHANGE_VALUE}.parquet"
         exchange = pl.read_parquet(value) if ctx.config.ablation.enabled and value.exists() else None
         written += write_answers(folder, flags=flags, units=units, provenance=provenance,
-                                 due_provenance=due_provenance, statistics_table=statistics, exchange=exchange).values()
+                                 due_provenance=due_provenance, statistics_table=statistics, exchange=exchange,
+                                 members=month_members).values()
         # The report reads only what was just written (and the run's own records), never the frames above.
         written.append(write_report(ctx.out, month, run_info=ctx.manifest))
         report.outputs += written
