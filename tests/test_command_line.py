@@ -49,6 +49,16 @@ def test_help_shows_each_paragraph_unbroken():
     assert res.exit_code == 0 and len(lines) == 1 and lines[0].rstrip().endswith("used, with a warning.")
 
 
+def test_an_options_help_keeps_its_brackets():
+    """Rich read "[detection]" and "nonrecours[spark]" in an option's help as markup and dropped them: detect's
+    --config said "its benefits,  and  (and, on DuckDB...". Asked twice in one process, never escaped twice."""
+    for _ in range(2):
+        res = CliRunner(env={"COLUMNS": "1000"}).invoke(app, ["detect", "--help"])
+        assert res.exit_code == 0
+        assert "[thresholds] and [detection]" in res.output and "nonrecours[spark]" in res.output, res.output
+        assert "\\[" not in res.output
+
+
 def test_a_reader_that_closes_the_output_ends_the_command_quietly():
     """``nonrecours ... --help | head``: the reader goes before the help is written. No "Broken pipe" error and
     not 1 (a bug): 141, as a Unix command that SIGPIPE ended."""

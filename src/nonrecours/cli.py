@@ -135,7 +135,15 @@ def tidy_help(text: str | None) -> str | None:
 
 
 def _tidy_commands(command: Any) -> None:
+    from rich.markup import escape
+
+    if getattr(command, "_tidied", False):  # escaped once: a second escape would show its backslashes
+        return
+    command._tidied = True
     command.help = tidy_help(command.help)
+    for param in getattr(command, "params", ()):  # an option's "[detection]" or "nonrecours[spark]" stays visible
+        if getattr(param, "help", None):
+            param.help = escape(param.help)
     for sub in getattr(command, "commands", {}).values():
         _tidy_commands(sub)
 
