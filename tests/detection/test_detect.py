@@ -158,7 +158,7 @@ def test_reasons_are_short_french_and_name_the_agencies(run):
     assert reasons[0].startswith("RSA estimé")
     assert any("Données utilisées" in r and "(CAF)" in r for r in reasons)
     retiree = _flag(run, "retiree", "aspa")
-    assert retiree is not None and any("(CNAV)" in r for r in retiree["reasons"])
+    assert retiree is not None and any("(Assurance retraite)" in r for r in retiree["reasons"])
     for r in run.flags.get_column("reasons").explode().to_list():
         assert "p-" not in r and "f-" not in r  # no identifier in a letter
 

@@ -66,11 +66,12 @@ def test_nationality_is_named_with_the_agency_and_month_that_sent_it(foreign):
 
 def test_no_fact_is_named_with_an_agency_its_provenance_does_not_record(foreign):
     """Every « fact (agency month) » of the reason line is one the provenance holds for the famille's member."""
-    from nonrecours.detection.reasons import AGENCY_FR, _input_label
+    from nonrecours.detection.reasons import _input_label
+    from nonrecours.schemas.codes import AGENCY_LABELS
 
     _, core, run = foreign
     prov = core.provenance.filter((pl.col("id") == "p-jobseeker") & pl.col("source_agency").is_not_null())
-    held = {f"{_input_label(i)} ({AGENCY_FR.get(a, a)} {m:%m/%Y})"
+    held = {f"{_input_label(i)} ({AGENCY_LABELS.get(a, a)} {m:%m/%Y})"
             for i, a, m in prov.select("input", "source_agency", "source_month").iter_rows()}
     facts = next(r for r in run.flags.get_column("reasons").explode().to_list() if r.startswith("Données"))
     named = facts.removeprefix("Données utilisées : ").removesuffix(".").split(" ; ")
@@ -144,8 +145,8 @@ def test_an_unexplained_payment_to_a_famille_the_core_built_names_its_payer():
                           "contradicted": [["aspa"], ["ppa"], ["rsa"], ["rsa"]],
                           "contradicted_payers": [["cnav"], ["caf"], [], []]})
     lines = flags.select(_contradiction_line(True).alias("l")).get_column("l").to_list()
-    assert lines[0].startswith("Signalement ramené à « possible » : la CNAV verse l'ASPA à un membre de cette "
-                               "famille, qu'aucun organisme ne décrit, que nos données n'expliquent pas")
+    assert lines[0].startswith("Signalement ramené à « possible » : l'Assurance retraite verse l'ASPA à un membre de "
+                               "cette famille, qu'aucun organisme ne décrit, que nos données n'expliquent pas")
     assert lines[1].startswith("Signalement ramené à « possible » : la CAF verse la prime d'activité, que nos")
     assert lines[2].startswith("Signalement ramené à « possible » : la CAF verse le RSA, que nos")
     assert "un organisme non identifié verse le RSA à un membre" in lines[3]

@@ -10,11 +10,10 @@ from typer.testing import CliRunner
 
 from nonrecours.cli import app
 from nonrecours.errors import ConfigError, PrivacyError
-from nonrecours.outputs.law import AGENCY_LABELS
 from nonrecours.outputs.outreach import OUTREACH_SCHEMA, OutreachConfig, PayerRule, build_outreach, open_outreach
 from nonrecours.outputs.writers import write_french_csv, write_parquet
 from nonrecours.privacy import derive_return_key, load_secret, write_secret_file
-from nonrecours.schemas.codes import AGENCIES
+from nonrecours.schemas.codes import AGENCIES, AGENCY_LABELS
 
 from .conftest import EXCHANGE, MONTH, PURPOSE, pid
 
@@ -257,6 +256,6 @@ def test_every_agency_is_named_for_people(flags, records, return_keys, provenanc
     lists = build_outreach(flags, records=records, keys=return_keys, provenance=pl.concat([provenance, pension]),
                            affiliations=affiliations)
     facts = lists["cnav"].row(0, named=True)["known_facts"]
-    assert "Pensions de retraite et d'invalidité : DRM (Assurance retraite) (06/2026)" in facts, facts
+    assert "Pensions de retraite et d'invalidité : DRM de l'Assurance retraite (06/2026)" in facts, facts
     assert not any(": drm " in f for f in pl.concat(list(lists.values())).get_column("known_facts").explode()
                    .drop_nulls())

@@ -59,12 +59,12 @@ def test_an_ars_flag_quotes_the_facts_of_the_month_it_was_judged_at(judged, retu
     facts = rows.filter(pl.col("claimant_id") == flag["claimant_id"]).item(0, "known_facts").to_list()
     salaries = [f for f in facts if f.startswith("Salaires")]
     # the salaries of the months before August 2025 decided the ARS: those of June 2026 did not
-    assert salaries == ["Salaires des derniers mois : DRM (Assurance retraite) (08/2025)"], facts
+    assert salaries == ["Salaires des derniers mois : DRM de l'Assurance retraite (08/2025)"], facts
     assert flag["amount_central"] > 0
     due = outputs["provenance_due"].filter(pl.col("unit_id") == flag["unit_id"])
     assert set(due.get_column("due_month").to_list()) == {AUGUST_2025} and set(due.get_column("benefit")) == {"ars"}
     # the reasons name the same sources
-    assert "salaire net (DRM 08/2025)" in " ".join(flag["reasons"])
+    assert "salaire net (DRM de l'Assurance retraite 08/2025)" in " ".join(flag["reasons"])
     # the RSA of a famille flagged for both keeps the evaluated month's facts
     both = rows.filter(pl.col("claimant_id") == _flag(run, "both", "rsa")["claimant_id"]).row(0, named=True)
     assert sorted(both["benefits"]) == ["ars", "rsa"]

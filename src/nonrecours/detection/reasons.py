@@ -20,11 +20,10 @@ from nonrecours.engine.inputs import SOURCE_SUFFIX
 from nonrecours.rules.registry import default_registry
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
+from nonrecours.schemas.codes import AGENCY_LABELS, agency_subject
 
-__all__ = ["AGENCY_FR", "BENEFIT_FR", "fact_sources", "input_labels", "reasons"]
+__all__ = ["BENEFIT_FR", "fact_sources", "input_labels", "reasons"]
 
-AGENCY_FR = {"caf": "CAF", "cnam": "CNAM", "france_travail": "France Travail", "dgfip": "DGFiP",
-             "cnav": "CNAV", "msa": "MSA", "drm": "DRM", "synth": "données de test"}
 BENEFIT_FR = {b.code: b.short if b.kind == "amount" else b.label for b in CATALOGUE}
 """French name of each benefit in a reason line (the catalogue's, schemas.benefits)."""
 _STATIC_SOURCES = {"persons__source": ("individu", "age", "âge")}
@@ -142,7 +141,7 @@ def _with_article(benefit: str) -> str:
     return f"{'la' if catalogue_row(benefit).feminine else 'le'} {name}"
 
 
-_WITH_ARTICLE = {k: f"la {v}" if k in ("caf", "cnam", "cnav", "msa", "drm") else v for k, v in AGENCY_FR.items()}
+_WITH_ARTICLE = {k: agency_subject(k) for k in AGENCY_LABELS}
 
 
 def _contradiction_line(has_payers: bool) -> pl.Expr:
@@ -182,7 +181,7 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
     names = sorted((set(sources.get_column("input").to_list()) | {"age"}) - _NOT_A_FACT)
     labels = pl.DataFrame({"input": names, "_label": [_input_label(n) for n in names]},
                           schema={"input": pl.String, "_label": pl.String})  # one per input name, not per unit
-    agency = pl.col("agency").replace_strict(AGENCY_FR, default=pl.col("agency"), return_dtype=pl.String)
+    agency = pl.col("agency").replace_strict(AGENCY_LABELS, default=pl.col("agency"), return_dtype=pl.String)
     # each fact with the agency (and extract month) its provenance records, for each member it was read for
     origin = pl.when(pl.col("month").is_not_null()).then(
         agency + pl.lit(" ") + pl.col("month").dt.strftime("%m/%Y")).otherwise(agency)

@@ -22,7 +22,7 @@ from nonrecours.errors import SchemaError
 from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame, fact_ids, held_fact, judged_earlier
 from nonrecours.outputs.writers import write_table
 from nonrecours.schemas.benefits import benefit as catalogue_row
-from nonrecours.schemas.codes import AGENCIES
+from nonrecours.schemas.codes import AGENCIES, PARENT_ROLES
 
 __all__ = ["INPUT_COLUMNS", "SCENARIOS", "agency_columns", "automation_scenarios", "claim_fields_held",
            "data_to_exchange", "exchange_value", "headline", "unknowns_to_settle", "write_answers"]
@@ -248,7 +248,7 @@ def _paid_ids(paid_units: pl.DataFrame, members: pl.DataFrame | None) -> pl.Data
     paid = paid_units.filter(pl.col("receiving").fill_null(False)).select("benefit", "unit_id").unique()
     adults = pl.DataFrame(schema={"unit_id": pl.String, "adult_ids": pl.List(pl.String)})
     if members is not None:
-        m = members.filter(pl.col("role").is_in(["demandeur", "conjoint"])) if "role" in members.columns else members
+        m = members.filter(pl.col("role").is_in(PARENT_ROLES)) if "role" in members.columns else members
         adults = m.group_by("unit_id").agg(pl.col("person_id").alias("adult_ids"))
     paid = (paid.join(adults, on="unit_id", how="left")
             .with_columns(pl.col("adult_ids").fill_null(pl.lit([], dtype=pl.List(pl.String))),

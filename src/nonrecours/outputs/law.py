@@ -20,7 +20,7 @@ import polars as pl
 from nonrecours.schemas.benefits import BENEFITS, CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
-__all__ = ["AGENCY_LABELS", "BENEFIT_LABELS", "CHANNELS", "CLAIM_FIELDS", "INPUT_QUESTIONS", "QUESTIONS",
+__all__ = ["BENEFIT_LABELS", "CHANNELS", "CLAIM_FIELDS", "INPUT_QUESTIONS", "QUESTIONS",
            "TARGET_BENEFITS", "claim_fields_frame", "fact_ids", "held_fact", "input_question", "judged_earlier",
            "questions_frame"]
 
@@ -29,13 +29,6 @@ TARGET_BENEFITS: tuple[str, ...] = BENEFITS
 
 BENEFIT_LABELS: dict[str, str] = {b.code: b.label for b in CATALOGUE}
 
-AGENCY_LABELS: dict[str, str] = {
-    "caf": "CAF", "cnam": "Assurance maladie", "france_travail": "France Travail", "dgfip": "DGFiP",
-    "cnav": "Assurance retraite", "msa": "MSA", "drm": "DRM (Assurance retraite)", "synth": "données synthétiques",
-}
-"""Each agency's name for people and readers (outreach facts, report): the one the public knows it by. The DRM
-(dispositif de ressources mensuelles: DSN salaries, PASRAU replacement incomes) is run by the CNAV, whose
-public name is the Assurance retraite."""
 
 
 def held_fact() -> pl.Expr:

@@ -32,7 +32,6 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from nonrecours.detection.schema import GRADES
 from nonrecours.errors import ConfigError, PrivacyError, SchemaError
 from nonrecours.outputs.law import (
-    AGENCY_LABELS,
     BENEFIT_LABELS,
     CHANNELS,
     claim_fields_frame,
@@ -45,7 +44,7 @@ from nonrecours.outputs.law import (
 from nonrecours.privacy.keys import ReturnTokenKey
 from nonrecours.privacy.tokens import issue_return_tokens, open_return_tokens
 from nonrecours.schemas.benefits import CATALOGUE
-from nonrecours.schemas.codes import AGENCIES
+from nonrecours.schemas.codes import AGENCIES, AGENCY_LABELS
 
 __all__ = ["OUTREACH_SCHEMA", "OutreachConfig", "PayerRule", "build_outreach", "open_outreach"]
 

@@ -33,9 +33,10 @@ import polars as pl
 from nonrecours.atomic import write_text
 from nonrecours.detection.reasons import input_labels
 from nonrecours.outputs.answers import SCENARIOS
-from nonrecours.outputs.law import AGENCY_LABELS, BENEFIT_LABELS, TARGET_BENEFITS
+from nonrecours.outputs.law import BENEFIT_LABELS, TARGET_BENEFITS
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
+from nonrecours.schemas.codes import AGENCY_LABELS, agency_of
 
 __all__ = ["REPORT", "build_report", "rules_version", "write_report"]
 
@@ -192,7 +193,7 @@ def fmt_date(day: str | dt.date | None) -> str:
 
 
 def agency_label(code: str) -> str:
-    """An agency's name (``law.AGENCY_LABELS``); a source combining several (``caf,cnam``) names each."""
+    """An agency's name (``schemas.codes.AGENCY_LABELS``); a source combining several (``caf,cnam``) names each."""
     return ", ".join(AGENCY_LABELS.get(a, a.upper()) for a in code.split(","))
 
 
@@ -720,8 +721,8 @@ def _exchange_value(value: pl.DataFrame, published: set[str]) -> dict[str, Any]:
         worst = max(without, key=lambda r: (r["flags_lost"], -(r["amount_change"] or 0.0), r["scenario"]))
         text = f"{_benefit_label(b)} : "
         if worst["flags_lost"]:
-            text += (f"sans l'extrait {_of(worst['scenario'].removeprefix('sans '))}, {fmt_int(worst['flags_lost'])} "
-                     f"des {fmt_int(full['flags'])} signalements sont perdus")
+            text += (f"sans l'extrait {agency_of(worst['scenario'].removeprefix('sans '))}, "
+                     f"{fmt_int(worst['flags_lost'])} des {fmt_int(full['flags'])} signalements sont perdus")
             if (worst["amount_change"] or 0.0) <= -0.5:
                 text += f" (le montant mensuel signalé baisse de {fmt_eur(-worst['amount_change'])})"
             if truth and worst["recall"] is not None and full["recall"] is not None:
@@ -740,15 +741,6 @@ def _exchange_value(value: pl.DataFrame, published: set[str]) -> dict[str, Any]:
                 text += f", dont {fmt_int(caf['flags'] - caf['flags_gained'])} du traitement complet"
         reading.append(text + ".")
     return {"value": table, "value_reading": reading}
-
-
-_ARTICLES = {"caf": "de la", "cnam": "de l'", "dgfip": "de la", "cnav": "de l'", "msa": "de la", "drm": "du"}
-
-
-def _of(agency: str) -> str:
-    """« de la CAF », « de l'Assurance maladie », « du DRM », « de France Travail »: with its French article."""
-    article = _ARTICLES.get(agency, "de")
-    return f"{article}{'' if article.endswith(chr(39)) else ' '}{agency_label(agency)}"
 
 
 def _answers(folder: Path, published: set[str]) -> dict[str, Any]:

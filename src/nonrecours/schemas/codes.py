@@ -8,6 +8,30 @@ AGENCIES: tuple[str, ...] = ("caf", "cnam", "france_travail", "dgfip", "cnav", "
 """Source agencies. ``drm`` is the Dispositif de ressources mensuelles (monthly resources declared through
 the DSN and PASRAU); ``synth`` marks the true situations written by the synthetic generator."""
 
+AGENCY_LABELS: dict[str, str] = {
+    "caf": "CAF", "cnam": "Assurance maladie", "france_travail": "France Travail", "dgfip": "DGFiP",
+    "cnav": "Assurance retraite", "msa": "MSA", "drm": "DRM de l'Assurance retraite", "synth": "données synthétiques",
+}
+"""Each agency's name for people and readers (reason lines, outreach facts, report): the one the public knows it
+by. The DRM (dispositif de ressources mensuelles: DSN salaries, PASRAU replacement incomes) is run by the CNAV,
+whose public name is the Assurance retraite."""
+
+_ARTICLES: dict[str, str] = {"caf": "la ", "cnam": "l'", "france_travail": "", "dgfip": "la ", "cnav": "l'",
+                             "msa": "la ", "drm": "le ", "synth": "les "}
+
+
+def agency_subject(code: str) -> str:
+    """« la CAF », « l'Assurance maladie », « France Travail »: an agency named as a sentence's subject."""
+    return _ARTICLES.get(code, "") + AGENCY_LABELS.get(code, code)
+
+
+def agency_of(code: str) -> str:
+    """« de la CAF », « de l'Assurance retraite », « du DRM de l'Assurance retraite », « de France Travail »."""
+    article = _ARTICLES.get(code, "")
+    de = {"le ": "du ", "les ": "des "}.get(article, "de " + article)
+    return de + AGENCY_LABELS.get(code, code)
+
+
 SEXES = ("F", "M")
 NATIONALITY_GROUPS = ("FR", "EEA_CH", "OTHER")
 """FR, a national of the EEA or Switzerland, or another nationality (with residence-permit years)."""
