@@ -28,7 +28,7 @@ from pathlib import Path
 import polars as pl
 
 ROOT = Path(__file__).resolve().parents[1]
-MODULE = "src/nonrecours/outputs/export_openfisca.py"
+MODULE = "src/nonrecours/simulation/export_openfisca.py"
 FRAMES = ("individu", "individu_monthly", "famille", "famille_monthly", "foyer_fiscal", "menage")
 
 
@@ -38,7 +38,7 @@ class _Captured(Exception):
 
 def capture(persons: int, seed: int, out: Path) -> Path:
     """Run the demo of ``persons`` until detection calls the export; write what it was given under ``out/frames``."""
-    import nonrecours.outputs.export_openfisca as export
+    import nonrecours.simulation.export_openfisca as export
     from nonrecours.cli import app
 
     frames_dir = out / "frames"
@@ -97,7 +97,7 @@ def main() -> None:
     ap.add_argument("--label", default="")
     args = ap.parse_args()
 
-    import nonrecours.outputs.export_openfisca as current
+    import nonrecours.simulation.export_openfisca as current
 
     frames_dir = args.frames or capture(args.persons, args.seed, args.out or Path(tempfile.mkdtemp()))
     frames, flags, month = load(frames_dir)

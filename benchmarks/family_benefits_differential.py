@@ -26,9 +26,9 @@ from tests.oracle.environment import ensure_oracle, run_oracle  # noqa: E402
 
 from nonrecours.engine import evaluate  # noqa: E402
 from nonrecours.engine.inputs import Inputs  # noqa: E402
-from nonrecours.outputs.export_openfisca import export_situations  # noqa: E402
 from nonrecours.simulation import load_situations  # noqa: E402
 from nonrecours.simulation.differential import generate_situations  # noqa: E402
+from nonrecours.simulation.export_openfisca import export_situations  # noqa: E402
 from nonrecours.simulation.openfisca_process import famille_values  # noqa: E402
 
 PAIRS = {"paje_base": "paje_base_droit", "asf": "asf_droit"}

@@ -29,9 +29,9 @@ sys.path.insert(0, str(ROOT))  # tests/oracle: the oracle environment lives outs
 
 from tests.oracle.environment import OPENFISCA_FRANCE, ensure_oracle, run_oracle  # noqa: E402
 
-from nonrecours.outputs.export_openfisca import export_situations  # noqa: E402
 from nonrecours.simulation import load_situations  # noqa: E402
 from nonrecours.simulation.differential import generate_situations  # noqa: E402
+from nonrecours.simulation.export_openfisca import export_situations  # noqa: E402
 from nonrecours.simulation.runner import simulate_batch  # noqa: E402
 from nonrecours.simulation.situations import BENEFITS_PAID_FIELDS  # noqa: E402
 

@@ -284,8 +284,8 @@ def pipeline(root: Path, backend: str, extracts: dict[str, str], month: str, mem
 
     import nonrecours.core
     import nonrecours.engine
-    import nonrecours.outputs.export_openfisca as export_openfisca
     import nonrecours.outputs.stage as outputs_stage
+    import nonrecours.simulation.export_openfisca as export_openfisca
     from nonrecours import connectors
     from nonrecours.config import load_config
     from nonrecours.core.workspace import scan_workspace

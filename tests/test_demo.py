@@ -60,7 +60,7 @@ def test_detection_writes_flags_units_summary_and_evaluation(demo):
 
 
 def test_no_raw_identifier_past_the_connectors(demo):
-    from nonrecours.outputs.export_openfisca import VOCABULARY
+    from nonrecours.simulation.export_openfisca import VOCABULARY
 
     ids = pl.read_parquet(demo.out / "truth" / "identities.parquet")
     # detection's OpenFisca situations write « marie » (statut_marital), also a first name

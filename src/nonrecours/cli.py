@@ -823,7 +823,7 @@ def outreach_situation(
 ) -> None:
     """Print a row's OpenFisca situation: the JSON to POST to the web API's /calculate to replay the case."""
     from nonrecours.atomic import atomic_path
-    from nonrecours.outputs.export_openfisca import read_situation, situation_entries
+    from nonrecours.outputs.situations import read_situation, situation_entries
 
     entries = situation_entries(list_path, situation_id)
     famille, situation = read_situation(list_path, situation_id, month)

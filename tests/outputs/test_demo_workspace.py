@@ -244,8 +244,8 @@ def test_each_listed_row_finds_one_situation_and_no_identifier_leaves(demo_run_f
     import re
 
     from nonrecours.audit import read_manifest
-    from nonrecours.outputs.export_openfisca import VOCABULARY
     from nonrecours.privacy import find_leaks
+    from nonrecours.simulation.export_openfisca import VOCABULARY
 
     run = demo_run_folder
     out = run / "outputs" / f"{MONTH:%Y-%m}"

@@ -103,7 +103,7 @@ def test_a_famille_flagged_at_two_months_has_each_months_situation(judged):
 def test_the_outreach_line_of_a_famille_flagged_at_two_months_carries_both(judged, tmp_path, return_keys):
     import json
 
-    from nonrecours.outputs.export_openfisca import read_situation, write_situations
+    from nonrecours.outputs.situations import read_situation, write_situations
 
     run, outputs, core = judged
     rows = _lists(run, outputs, core, return_keys)

@@ -342,7 +342,7 @@ def _due_facts(e: Earlier, flags: pl.DataFrame, paid_window: int) -> _DueFacts:
     famille judged then (its members', the famille's, their ménages' and foyers': the facts that decided the flag,
     with the agency and extract month they came from) and its OpenFisca situation at that month (the claimant must
     have been in that famille: a famille now led by someone else is not it)."""
-    from nonrecours.outputs.export_openfisca import flagged_situations
+    from nonrecours.simulation.export_openfisca import flagged_situations
 
     judged = _earlier_flags(e, flags)
     fam = judged.select("famille_id", "unit_id").unique()
@@ -644,7 +644,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     summary["persons_known"] = int(known)
     summary["persons_not_evaluated"] = max(int(known) - summary["persons"], 0)
     due_provenance = pl.concat([pl.DataFrame(schema=DUE_PROVENANCE_SCHEMA), *[d.provenance for d in due]])
-    from nonrecours.outputs.export_openfisca import SITUATIONS_SCHEMA
+    from nonrecours.simulation.export_openfisca import SITUATIONS_SCHEMA
 
     due_situations = pl.concat([pl.DataFrame(schema=SITUATIONS_SCHEMA), *[d.situations for d in due]])
     return Detection(month, units_out, flags, summary, central, due_provenance, due_situations)
@@ -791,7 +791,7 @@ def _outputs(run: Detection, core: CoreMonth) -> dict[str, pl.DataFrame]:
     judged at the month, and for a yearly benefit judged at an earlier month (its payment due), that month's, of
     the famille it was judged on (``Detection.due_situations``, taken in ``detect`` from that month's core).
     ``provenance_due``: the facts behind the latter flags (``_due_facts``)."""
-    from nonrecours.outputs.export_openfisca import flagged_situations
+    from nonrecours.simulation.export_openfisca import flagged_situations
 
     cents = pl.col(pl.Float64).round(2)
     members, residence = core_units(core)

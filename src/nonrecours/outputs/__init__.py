@@ -4,7 +4,8 @@
   questions, channels, priority); ``open_outreach``: an agency opens its own list.
 - ``build_statistics``: non-take-up by benefit, territory and household type under statistical secrecy.
 - ``answers``: the experiment's three answers (data to exchange, simplification margin, automation).
-- ``export_situations``: a flagged household as an OpenFisca web-API situation, to replay it.
+- ``write_situations`` / ``read_situation``: the OpenFisca situation of each list row, to replay it (built by
+  ``simulation.export_openfisca``).
 - ``write_report``: ``report.html``, the self-contained French page for deciders, from the tables above.
 - ``write_table``: Parquet and a CSV a French spreadsheet opens (``;``, BOM, decimal comma), atomically.
 """
@@ -16,16 +17,15 @@ from nonrecours.outputs.answers import (
     exchange_value,
     write_answers,
 )
-from nonrecours.outputs.export_openfisca import Export, export_situations
 from nonrecours.outputs.outreach import OUTREACH_SCHEMA, OutreachConfig, build_outreach, open_outreach
 from nonrecours.outputs.report import build_report, write_report
+from nonrecours.outputs.situations import read_situation, situation_entries, write_situations
 from nonrecours.outputs.stage import run_stage
 from nonrecours.outputs.statistics import StatisticsConfig, build_statistics, territory_table, unit_profiles
 from nonrecours.outputs.writers import write_french_csv, write_parquet, write_table
 
 __all__ = [
     "OUTREACH_SCHEMA",
-    "Export",
     "OutreachConfig",
     "StatisticsConfig",
     "automation_scenarios",
@@ -35,14 +35,16 @@ __all__ = [
     "claim_fields_held",
     "data_to_exchange",
     "exchange_value",
-    "export_situations",
     "open_outreach",
+    "read_situation",
     "run_stage",
+    "situation_entries",
     "territory_table",
     "unit_profiles",
     "write_answers",
     "write_french_csv",
     "write_parquet",
     "write_report",
+    "write_situations",
     "write_table",
 ]

@@ -18,9 +18,9 @@ import polars as pl
 from nonrecours.core.month import PROVENANCE_SCHEMA
 from nonrecours.outputs.ablation import EXCHANGE_VALUE
 from nonrecours.outputs.answers import write_answers
-from nonrecours.outputs.export_openfisca import write_situations
 from nonrecours.outputs.outreach import OutreachConfig, PayerRule, build_outreach
 from nonrecours.outputs.report import write_report
+from nonrecours.outputs.situations import write_situations
 from nonrecours.outputs.statistics import StatisticsConfig, build_statistics, territory_table, unit_profiles
 from nonrecours.outputs.writers import write_table
 from nonrecours.schemas.benefits import by_asked

@@ -27,8 +27,8 @@ from typing import Any
 import polars as pl
 
 from nonrecours.engine import Inputs, evaluate
-from nonrecours.outputs.export_openfisca import EXPORTED_OUTPUTS, export_situations
 from nonrecours.rules.benefits import SIMULATED_FLAGS, SIMULATED_OUTPUTS, SIMULATED_RULES
+from nonrecours.simulation.export_openfisca import EXPORTED_OUTPUTS, export_situations
 from nonrecours.simulation.openfisca_process import LABEL_VARIABLES, Oracle, famille_values, our_benefits
 from nonrecours.simulation.runner import OUTPUT_FIELDS
 from nonrecours.simulation.situations import BENEFITS_PAID_FIELDS, MAX_MONTH, MIN_MONTH, load_situations

@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from nonrecours.errors import ConfigError, EngineError
-from nonrecours.outputs.export_openfisca import YEARLY
+from nonrecours.simulation.export_openfisca import YEARLY
 
 __all__ = ["LABEL_VARIABLES", "OPENFISCA_FRANCE", "PYTHON_ENV", "RUNNER_ENV", "OpenFiscaPool", "OpenFiscaProcess",
            "Oracle", "famille_values", "open_oracle", "oracle_python", "our_benefits"]

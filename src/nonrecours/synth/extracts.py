@@ -234,7 +234,7 @@ def _zero_months_stated(inputs, month):
     """
     import dataclasses
 
-    from nonrecours.outputs.export_openfisca import _MONEY
+    from nonrecours.simulation.export_openfisca import _MONEY
 
     im = inputs.individu_monthly
     if im is None or im.is_empty():
@@ -253,13 +253,13 @@ def entitlements_from_openfisca(truth_dir: str | Path, months: list, oracle: Ora
     """What OpenFisca-France gives each true famille, month by month: the frame of :func:`entitlements_from_rules`.
 
     The same engine inputs as the rules (``core.build_inputs`` on the truth tables), exported as web-API
-    situations (``outputs.export_openfisca``: the family benefits and housing aid the truth pays are stated,
+    situations (``simulation.export_openfisca``: the family benefits and housing aid the truth pays are stated,
     those of the month too, as the rules read them; a month without income stated at zero) and computed by ``oracle`` (a
     :class:`~nonrecours.simulation.openfisca_process.OpenFiscaProcess`, or any callable taking situations)
     in batches of ``batch_households`` ménages, each one vectorised simulation.
     """
     from nonrecours.core import build_inputs
-    from nonrecours.outputs.export_openfisca import export_situations
+    from nonrecours.simulation.export_openfisca import export_situations
     from nonrecours.simulation.openfisca_process import LABEL_VARIABLES, famille_values, our_benefits
 
     if batch_households < 1:

@@ -9,8 +9,8 @@ import re
 import pytest
 
 from nonrecours.engine import Inputs
-from nonrecours.outputs.export_openfisca import EXPORTED_OUTPUTS, YEARLY, export_situations
 from nonrecours.simulation import load_situations
+from nonrecours.simulation.export_openfisca import EXPORTED_OUTPUTS, YEARLY, export_situations
 
 SITS = [
     {"id": "a", "month": "2025-04", "depcom": "75056", "housing": {"status": "tenant", "rent": 600},
@@ -140,7 +140,7 @@ def test_a_flagged_claimants_situation_does_not_depend_on_who_else_is_flagged(fr
     """Detection writes each claimant's situation part by part: the text must be the one of a run in one pass."""
     import polars as pl
 
-    from nonrecours.outputs.export_openfisca import SITUATIONS_SCHEMA, flagged_situations
+    from nonrecours.simulation.export_openfisca import SITUATIONS_SCHEMA, flagged_situations
 
     ind = frames["individu"]
     parents = ind.filter(pl.col("famille_role") == "demandeur").get_column("person_id").to_list()
@@ -161,7 +161,7 @@ def test_a_dwelling_with_a_famille_without_its_row_is_left_out_not_a_crash(frame
     a 100,000-person run): its claimants get no situation, the others keep theirs, and no key is named."""
     import polars as pl
 
-    from nonrecours.outputs.export_openfisca import export_situations, flagged_situations
+    from nonrecours.simulation.export_openfisca import export_situations, flagged_situations
 
     ind = frames["individu"]
     parents = ind.filter(pl.col("famille_role") == "demandeur").get_column("person_id").to_list()
@@ -187,7 +187,7 @@ def test_floats_are_written_as_json_dumps_writes_them() -> None:
 
     import polars as pl
 
-    from nonrecours.outputs.export_openfisca import _num
+    from nonrecours.simulation.export_openfisca import _num
 
     rng = random.Random(7)
     values = [0.0, -0.0, 1.0, 0.1, 1e-4, 9.99e-5, 1e-5, 1.5e-7, -3e-9, 5.6e-17, 1e15, 1e16, 1.5e22, 123.45000000000002,
@@ -202,7 +202,7 @@ def test_the_texts_are_compact_json_with_the_keys_in_the_dicts_order(frames) -> 
     parsed dicts back with ``json.dumps`` gives the text byte for byte (an odd paid amount included)."""
     import polars as pl
 
-    from nonrecours.outputs.export_openfisca import _situation_texts, flagged_situations
+    from nonrecours.simulation.export_openfisca import _situation_texts, flagged_situations
 
     fm = frames["famille_monthly"].with_columns(pl.lit(1e-05).alias("asf"), (pl.col("af") + 0.1 + 0.2).alias("af"))
     odd = {**frames, "famille_monthly": fm}
@@ -223,7 +223,7 @@ def test_a_famille_over_two_dwellings_or_without_demandeur_gets_no_situation(fra
     out (and counted by the outputs stage), the others keep theirs."""
     import polars as pl
 
-    from nonrecours.outputs.export_openfisca import flagged_situations
+    from nonrecours.simulation.export_openfisca import flagged_situations
 
     ind = frames["individu"]
     everyone = pl.DataFrame({"claimant_id": ind["person_id"]})
