@@ -103,6 +103,73 @@ def test_a_single_declarant_alone_in_the_dgfip_dwelling_is_single_by_estimate():
     assert _kind(core, fam["s"], "couple_kind") == ["estimated"]
 
 
+def test_a_partner_the_caf_follows_is_counted_in_the_dgfip_dwelling():
+    """w is a single declarant only the DGFiP knows, in dwelling L3; x, a mother the CAF follows alone with her
+    child (the CAF's dossier: its own ménage), is declared by the DGFiP in L3 too, with a foyer of her own (an
+    unmarried couple files two declarations). x could be w's partner: w's couple is unknown, uninformed
+    (possible at most), not single by estimate. Until 29 November 2026 the singles were counted per core ménage,
+    where x (the CAF's ménage) was not, and w was graded as living alone."""
+    mems = [_mem("w", "foyer_fiscal", "T4", "declarant", "dgfip"),
+            _mem("w", "menage", "L3", "personne_de_reference", "dgfip"),
+            _mem("x", "foyer_fiscal", "T5", "declarant", "dgfip"),
+            _mem("k", "foyer_fiscal", "T5", "personne_a_charge", "dgfip"),
+            _mem("x", "menage", "L3", "personne_de_reference", "dgfip"),
+            _mem("k", "menage", "L3", "enfant", "dgfip"),
+            _mem("x", "famille", "F9", "demandeur", "caf"), _mem("k", "famille", "F9", "enfant", "caf"),
+            _mem("x", "menage", "F9", "personne_de_reference", "caf"), _mem("k", "menage", "F9", "enfant", "caf")]
+    persons = [_person("w", dt.date(1984, 1, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None)),
+               _person("x", dt.date(1986, 1, 1)), _person("k", dt.date(2016, 1, 1))]
+    core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}, M)
+    ind = core.inputs.individu
+    fam_w = ind.filter(pl.col("person_id") == "w")["famille_id"].item()
+    couple = core.unknowns.filter((pl.col("input") == "couple_kind") & (pl.col("id") == fam_w))
+    assert couple["informed"].to_list() == [False]
+    assert core.counts["familles_single_from_dwelling"] == 0
+    assert _kind(core, fam_w, "couple_kind") == ["unknown"]
+
+
+def test_a_single_the_caf_follows_sharing_a_dwelling_with_another_single_adult_may_live_in_couple():
+    """x, whom the CAF follows alone with her child, is declared by the DGFiP in dwelling L3 where w, a single
+    declarant of another foyer, lives too: her dossier may lack a partner (an unmarried couple files two
+    declarations). Her couple is unknown, uninformed. y, whom the CAF also follows alone, shares L4 with a
+    married couple (two declarants of one foyer, not a possible partner): her composition stays observed; so does
+    z's, whose dwelling L5 holds a single declarant 30 years older (more likely her parent than a partner,
+    ``CoreConfig.partner_age_gap``)."""
+    mems = [_mem("w", "foyer_fiscal", "T4", "declarant", "dgfip"),
+            _mem("w", "menage", "L3", "personne_de_reference", "dgfip"),
+            _mem("x", "foyer_fiscal", "T5", "declarant", "dgfip"),
+            _mem("x", "menage", "L3", "personne_de_reference", "dgfip"),
+            _mem("x", "famille", "F9", "demandeur", "caf"), _mem("k", "famille", "F9", "enfant", "caf"),
+            _mem("x", "menage", "F9", "personne_de_reference", "caf"), _mem("k", "menage", "F9", "enfant", "caf"),
+            _mem("y", "foyer_fiscal", "T6", "declarant", "dgfip"),
+            _mem("y", "menage", "L4", "personne_de_reference", "dgfip"),
+            _mem("y", "famille", "F8", "demandeur", "caf"), _mem("j", "famille", "F8", "enfant", "caf"),
+            _mem("y", "menage", "F8", "personne_de_reference", "caf"), _mem("j", "menage", "F8", "enfant", "caf"),
+            _mem("a", "foyer_fiscal", "T7", "declarant", "dgfip"),
+            _mem("b", "foyer_fiscal", "T7", "declarant", "dgfip"),
+            _mem("a", "menage", "L4", "personne_de_reference", "dgfip"), _mem("b", "menage", "L4", "conjoint", "dgfip"),
+            _mem("z", "foyer_fiscal", "T8", "declarant", "dgfip"),
+            _mem("z", "menage", "L5", "personne_de_reference", "dgfip"),
+            _mem("z", "famille", "F7", "demandeur", "caf"), _mem("i", "famille", "F7", "enfant", "caf"),
+            _mem("z", "menage", "F7", "personne_de_reference", "caf"), _mem("i", "menage", "F7", "enfant", "caf"),
+            _mem("g", "foyer_fiscal", "T9", "declarant", "dgfip"),
+            _mem("g", "menage", "L5", "personne_de_reference", "dgfip")]
+    persons = [_person(p, dt.date(1984, 1, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))
+               for p in ("w", "a", "b")]
+    persons += [_person("g", dt.date(1958, 1, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))]
+    persons += [_person("x", dt.date(1986, 1, 1)), _person("k", dt.date(2016, 1, 1)),
+                _person("y", dt.date(1987, 1, 1)), _person("j", dt.date(2015, 1, 1)),
+                _person("z", dt.date(1988, 1, 1)), _person("i", dt.date(2017, 1, 1))]
+    core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}, M)
+    couple = core.unknowns.filter((pl.col("input") == "couple_kind")
+                                  & pl.col("id").is_in(["caf:F9", "caf:F8", "caf:F7"]))
+    assert couple["id"].to_list() == ["caf:F9"] and couple["informed"].to_list() == [False]
+    assert core.counts["familles_single_sharing_dwelling"] == 1
+    assert _kind(core, "caf:F9", "couple_kind") == ["unknown"]
+    assert _kind(core, "caf:F8", "couple_kind") == ["observed"]
+    assert _kind(core, "caf:F7", "couple_kind") == ["observed"]
+
+
 def test_absent_from_the_drm_while_the_dgfip_shows_salaries_is_doubtful_not_zero():
     """The DRM lists a salary for a, nothing for b nor c. b declared 18,000 € of salaries in the latest year: b's
     salary is unknown from 0 to the declared level (not an observed 0); c declared none: the DRM's 0."""

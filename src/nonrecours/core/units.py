@@ -30,7 +30,7 @@ import polars as pl
 
 from nonrecours.core.resources import CoreConfig, month_range
 
-__all__ = ["people", "qualified", "reconcile", "shared_dwellings"]
+__all__ = ["dgfip_dwellings", "people", "qualified", "reconcile", "shared_dwellings"]
 
 _MENAGE_ROLE_OF = {"demandeur": "personne_de_reference", "conjoint": "conjoint", "enfant": "enfant"}
 
@@ -257,6 +257,24 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
     return wide, conflicts, source
 
 
+def dgfip_dwellings(lf: Mapping[str, pl.LazyFrame], month: dt.date) -> pl.DataFrame:
+    """(person_id, ``_loc``): the latest dwelling the DGFiP declares each of its declarants in (the local of the
+    foyer's main residence, ``identifiant_local``), qualified as the core qualifies ménage ids; dependants left
+    out. Empty without memberships."""
+    if "unit_memberships" not in lf:
+        return pl.DataFrame(schema={"person_id": pl.String, "_loc": pl.String})
+    return (lf["unit_memberships"]
+            .filter(_valid_on(month) & (pl.col("unit_kind").cast(pl.String) == "menage")
+                    & (pl.col("source_agency").cast(pl.String) == "dgfip"))
+            .select("person_id", pl.col("source_agency").cast(pl.String), "unit_id",
+                    pl.col("role").cast(pl.String).alias("_role"), "valid_from", "extract_date")
+            .collect()
+            .sort(["valid_from", "extract_date", "unit_id"], descending=[True, True, False])
+            .unique(subset=["person_id"], keep="first")
+            .filter(pl.col("_role").is_in(["personne_de_reference", "conjoint"]))
+            .select("person_id", qualified("source_agency", "unit_id").alias("_loc")))
+
+
 def shared_dwellings(lf: Mapping[str, pl.LazyFrame], ind: pl.DataFrame, month: dt.date) -> pl.DataFrame:
     """Familles whose adults the DGFiP declares in a dwelling (its local) where adults of another famille are
     declared too, while the core's ménage of the famille is not that dwelling (a family agency's dossier):
@@ -270,17 +288,7 @@ def shared_dwellings(lf: Mapping[str, pl.LazyFrame], ind: pl.DataFrame, month: d
     empty = pl.DataFrame(schema={"famille_id": pl.String, "own_adults": pl.UInt32, "other_adults": pl.UInt32})
     if "unit_memberships" not in lf:
         return empty
-    # each person's latest DGFiP dwelling; its declarants only (a dependant is no candidate for the lease)
-    loc = (lf["unit_memberships"]
-           .filter(_valid_on(month) & (pl.col("unit_kind").cast(pl.String) == "menage")
-                   & (pl.col("source_agency").cast(pl.String) == "dgfip"))
-           .select("person_id", pl.col("source_agency").cast(pl.String), "unit_id",
-                   pl.col("role").cast(pl.String).alias("_role"), "valid_from", "extract_date")
-           .collect()
-           .sort(["valid_from", "extract_date", "unit_id"], descending=[True, True, False])
-           .unique(subset=["person_id"], keep="first")
-           .filter(pl.col("_role").is_in(["personne_de_reference", "conjoint"]))
-           .select("person_id", qualified("source_agency", "unit_id").alias("_loc")))
+    loc = dgfip_dwellings(lf, month)  # a dependant is no candidate for the lease
     adults = (ind.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"]))
               .select("person_id", "famille_id", "menage_id").join(loc, on="person_id", how="inner"))
     per = adults.group_by("_loc", "famille_id").agg(pl.len().alias("own_adults"),
