@@ -228,6 +228,11 @@ def test_dgfip_carries_income_years_n2_and_n1_and_the_core_reads_n2_as_observed(
            .join(sal, on="person_id").filter(pl.col("truth") > 0))
     assert got.height > 10
     assert (got["salaires_traitements"] - got["truth"]).abs().max() <= 1
+    # the quotient familial (CGI art. 194): one part per declarant, a half for each of the first two dependants,
+    # a whole one from the third (a foyer with fewer than two dependants read 2**32 - 1 parts: an unsigned count
+    # minus 2); the noise drops rows, not parts, so the parts are those of the true foyer: 1 to 2 + its dependants
+    assert dgfip["nombre_parts"].is_between(1.0, 8.0).all()
+    assert set(dgfip["nombre_parts"].unique().to_list()) >= {1.0, 1.5, 2.0, 2.5, 3.0}
     # through the connector and the core: year N-2 observed from the DGFiP
     monkeypatch.setenv("NONRECOURS_EXCHANGE_SECRET", secrets.token_urlsafe(40))
     agreement = load_agreement(Path(__file__).parents[2] / "src" / "nonrecours" / "connectors" / "exchange.toml")

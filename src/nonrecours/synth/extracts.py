@@ -970,7 +970,7 @@ def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise
     parts = foy.group_by("unit_id", "year").agg(
         ((pl.col("role") == "declarant").sum().clip(1, 2).cast(pl.Float64)
          + pl.min_horizontal(pac, 2).cast(pl.Float64) * 0.5
-         + (pac - 2).clip(0).cast(pl.Float64)).alias("nombre_parts"))
+         + (pac.cast(pl.Int64) - 2).clip(0).cast(pl.Float64)).alias("nombre_parts"))
     foy = foy.join(rfr, on=["unit_id", "year"]).join(parts, on=["unit_id", "year"])
     nums = foy.select("unit_id").unique().sort("unit_id").with_row_index("r").with_columns(
         (pl.col("r") + 4_600_000_000_001).cast(pl.String).alias("numero_foyer"))
