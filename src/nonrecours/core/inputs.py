@@ -27,7 +27,7 @@ from nonrecours.core.resources import (
     n2_resources,
     resource_windows,
 )
-from nonrecours.core.units import dgfip_dwellings, people, qualified, reconcile, shared_dwellings
+from nonrecours.core.units import declarant_missing, dgfip_dwellings, people, qualified, reconcile, shared_dwellings
 from nonrecours.errors import SchemaError
 from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.benefits import benefit as catalogue_row
@@ -415,6 +415,14 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
              .join(men_src, on="menage_id", how="inner").filter(pl.col("_msrc").eq("dgfip"))
              .join(shares, on="famille_id", how="anti")
              .select("famille_id").unique())
+    # A declarant whose joint declaration shows a second declarant the extract lacks (a DEC2 without its DEC1, or
+    # an RFR its persons' incomes do not explain) lives in couple as far as the DGFiP knows: not single.
+    margin, share = config.rfr_unexplained
+    partner_lost = (ind.filter(pl.col("famille_role") == "demandeur")
+                    .join(declarant_missing(lf, month, margin, share), on="person_id", how="semi")
+                    .select("famille_id").join(built_single, on="famille_id", how="semi").unique())
+    alone = alone.join(partner_lost, on="famille_id", how="anti")
+    counts["familles_declarant_missing"] = partner_lost.height
     # A young adult the DGFiP declares as a dependant of a foyer (18 to the age limit of CASF R262-3 and CSS
     # R861-2) whom no family agency lists: whether they are at the charge of the declarants' famille (RSA, PPA,
     # CSS: persons under 25 at the effective and permanent charge; for the CSS, fiscal attachment is one of the
@@ -440,6 +448,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     prov.append(_prov(pl.concat([old, built_single]), "famille", "famille_id", ["couple_kind"], pl.lit("unknown"),
                       pl.lit(None), pl.lit(None)))
     built_single = built_single.join(dependant, on="famille_id", how="anti")  # one unknown each: the dependant's
+    partner_lost = partner_lost.join(dependant, on="famille_id", how="anti")
+    built_single = built_single.join(partner_lost, on="famille_id", how="anti")
     prov.append(_prov(built.filter(pl.col("couple_kind") != ""), "famille", "famille_id",
                       ["couple_kind"], pl.lit("estimated"), pl.lit("dgfip"), pl.lit(None)))
     # a famille whose agency lists no demandeur (the allocataire's row was lost) is incomplete
@@ -451,6 +461,9 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     f"composition du foyer transmise il y a plus de {config.stale_months} mois"))
     unk.append(_unk(built_single, "famille", "famille_id", ["couple_kind"], None, None, None,
                     "composition reconstituée (personne inconnue des CAF et MSA): vie en couple inconnue"))
+    unk.append(_unk(partner_lost, "famille", "famille_id", ["couple_kind"], None, None, None,
+                    "déclaration commune à la DGFiP dont l'autre déclarant manque à l'extrait: vie en couple "
+                    "probable, conjoint inconnu"))
     unk.append(_unk(alone, "famille", "famille_id", ["couple_kind"], None, None, None,
                     "composition reconstituée: seul adulte sans conjoint du logement déclaré à la DGFiP "
                     "(vie en couple estimée: non)", informed=True))
@@ -475,7 +488,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     "conjoint (autre foyer fiscal): vie en couple possible"))
     # (a famille whose composition is already unknown keeps that unknown: one per famille)
     hosting = hosting.join(pl.concat([old.select("famille_id"), built_single.select("famille_id"),
-                                      no_head.select("famille_id"), cohabit]), on="famille_id", how="anti")
+                                      no_head.select("famille_id"), cohabit, partner_lost]),
+                           on="famille_id", how="anti")
     unk.append(_unk(hosting, "famille", "famille_id", ["couple_kind"], None, None, None, YOUNG_DEPENDANT_MISSING))
     unk.append(_unk(pl.concat([old, built]), "famille", "famille_id", ["hosted_free_of_charge"], 0.0, 0.0, 1.0,
                     "hébergement inconnu (composition ancienne ou reconstituée)"))
