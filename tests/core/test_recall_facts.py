@@ -10,7 +10,7 @@ from decimal import Decimal
 import polars as pl
 
 from nonrecours.core import build_month
-from nonrecours.schemas import ANNUAL_INCOME, PERSONS, RESOURCES, UNIT_MEMBERSHIPS
+from nonrecours.schemas import ANNUAL_INCOME, PERSONS, RESOURCES, TAX_HOUSEHOLDS, UNIT_MEMBERSHIPS
 
 M = dt.date(2026, 6, 1)
 
@@ -101,6 +101,103 @@ def test_a_single_declarant_alone_in_the_dgfip_dwelling_is_single_by_estimate():
     assert informed[fam["u"]] is False and informed[fam["v"]] is False
     assert core.counts["familles_single_from_dwelling"] == 1
     assert _kind(core, fam["s"], "couple_kind") == ["estimated"]
+
+
+def test_a_partner_the_caf_follows_is_counted_in_the_dgfip_dwelling():
+    """w is a single declarant only the DGFiP knows, in dwelling L3; x, a mother the CAF follows alone with her
+    child (the CAF's dossier: its own ménage), is declared by the DGFiP in L3 too, with a foyer of her own (an
+    unmarried couple files two declarations). x could be w's partner: w's couple is unknown, uninformed
+    (possible at most), not single by estimate. Until 29 November 2026 the singles were counted per core ménage,
+    where x (the CAF's ménage) was not, and w was graded as living alone."""
+    mems = [_mem("w", "foyer_fiscal", "T4", "declarant", "dgfip"),
+            _mem("w", "menage", "L3", "personne_de_reference", "dgfip"),
+            _mem("x", "foyer_fiscal", "T5", "declarant", "dgfip"),
+            _mem("k", "foyer_fiscal", "T5", "personne_a_charge", "dgfip"),
+            _mem("x", "menage", "L3", "personne_de_reference", "dgfip"),
+            _mem("k", "menage", "L3", "enfant", "dgfip"),
+            _mem("x", "famille", "F9", "demandeur", "caf"), _mem("k", "famille", "F9", "enfant", "caf"),
+            _mem("x", "menage", "F9", "personne_de_reference", "caf"), _mem("k", "menage", "F9", "enfant", "caf")]
+    persons = [_person("w", dt.date(1984, 1, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None)),
+               _person("x", dt.date(1986, 1, 1)), _person("k", dt.date(2016, 1, 1))]
+    core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}, M)
+    ind = core.inputs.individu
+    fam_w = ind.filter(pl.col("person_id") == "w")["famille_id"].item()
+    couple = core.unknowns.filter((pl.col("input") == "couple_kind") & (pl.col("id") == fam_w))
+    assert couple["informed"].to_list() == [False]
+    assert core.counts["familles_single_from_dwelling"] == 0
+    assert _kind(core, fam_w, "couple_kind") == ["unknown"]
+
+
+def test_a_single_the_caf_follows_sharing_a_dwelling_with_another_single_adult_may_live_in_couple():
+    """x, whom the CAF follows alone with her child, is declared by the DGFiP in dwelling L3 where w, a single
+    declarant of another foyer, lives too: her dossier may lack a partner (an unmarried couple files two
+    declarations). Her couple is unknown, uninformed. y, whom the CAF also follows alone, shares L4 with a
+    married couple (two declarants of one foyer, not a possible partner): her composition stays observed; so does
+    z's, whose dwelling L5 holds a single declarant 30 years older (more likely her parent than a partner,
+    ``CoreConfig.partner_age_gap``)."""
+    mems = [_mem("w", "foyer_fiscal", "T4", "declarant", "dgfip"),
+            _mem("w", "menage", "L3", "personne_de_reference", "dgfip"),
+            _mem("x", "foyer_fiscal", "T5", "declarant", "dgfip"),
+            _mem("x", "menage", "L3", "personne_de_reference", "dgfip"),
+            _mem("x", "famille", "F9", "demandeur", "caf"), _mem("k", "famille", "F9", "enfant", "caf"),
+            _mem("x", "menage", "F9", "personne_de_reference", "caf"), _mem("k", "menage", "F9", "enfant", "caf"),
+            _mem("y", "foyer_fiscal", "T6", "declarant", "dgfip"),
+            _mem("y", "menage", "L4", "personne_de_reference", "dgfip"),
+            _mem("y", "famille", "F8", "demandeur", "caf"), _mem("j", "famille", "F8", "enfant", "caf"),
+            _mem("y", "menage", "F8", "personne_de_reference", "caf"), _mem("j", "menage", "F8", "enfant", "caf"),
+            _mem("a", "foyer_fiscal", "T7", "declarant", "dgfip"),
+            _mem("b", "foyer_fiscal", "T7", "declarant", "dgfip"),
+            _mem("a", "menage", "L4", "personne_de_reference", "dgfip"), _mem("b", "menage", "L4", "conjoint", "dgfip"),
+            _mem("z", "foyer_fiscal", "T8", "declarant", "dgfip"),
+            _mem("z", "menage", "L5", "personne_de_reference", "dgfip"),
+            _mem("z", "famille", "F7", "demandeur", "caf"), _mem("i", "famille", "F7", "enfant", "caf"),
+            _mem("z", "menage", "F7", "personne_de_reference", "caf"), _mem("i", "menage", "F7", "enfant", "caf"),
+            _mem("g", "foyer_fiscal", "T9", "declarant", "dgfip"),
+            _mem("g", "menage", "L5", "personne_de_reference", "dgfip")]
+    persons = [_person(p, dt.date(1984, 1, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))
+               for p in ("w", "a", "b")]
+    persons += [_person("g", dt.date(1958, 1, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))]
+    persons += [_person("x", dt.date(1986, 1, 1)), _person("k", dt.date(2016, 1, 1)),
+                _person("y", dt.date(1987, 1, 1)), _person("j", dt.date(2015, 1, 1)),
+                _person("z", dt.date(1988, 1, 1)), _person("i", dt.date(2017, 1, 1))]
+    core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}, M)
+    couple = core.unknowns.filter((pl.col("input") == "couple_kind")
+                                  & pl.col("id").is_in(["caf:F9", "caf:F8", "caf:F7"]))
+    assert couple["id"].to_list() == ["caf:F9"] and couple["informed"].to_list() == [False]
+    assert core.counts["familles_single_sharing_dwelling"] == 1
+    assert _kind(core, "caf:F9", "couple_kind") == ["unknown"]
+    assert _kind(core, "caf:F8", "couple_kind") == ["observed"]
+    assert _kind(core, "caf:F7", "couple_kind") == ["observed"]
+
+
+def test_a_joint_declaration_missing_its_other_declarant_is_no_single():
+    """Three declarants alone in their DGFiP dwellings, income year 2025. s is the second declarant (DEC2, the
+    ménage's conjoint) of a joint declaration whose first is not in the extract; t declared 20,000 € of salaries
+    but the foyer's RFR is 45,000 €: someone's income the extract does not show (the other spouse's). Both may
+    live in couple: uninformed (possible at most), not single by estimate. u's RFR, 16,200 €, is what u's
+    18,000 € of salaries give: u is single by estimate (probable at most)."""
+    y = dt.date(2025, 1, 1)
+    mems = [_mem("s", "foyer_fiscal", "T1", "declarant", "dgfip", y), _mem("s", "menage", "L1", "conjoint", "dgfip", y),
+            _mem("t", "foyer_fiscal", "T2", "declarant", "dgfip", y),
+            _mem("t", "menage", "L2", "personne_de_reference", "dgfip", y),
+            _mem("u", "foyer_fiscal", "T3", "declarant", "dgfip", y),
+            _mem("u", "menage", "L3", "personne_de_reference", "dgfip", y)]
+    persons = [_person(p, dt.date(1980, 1, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))
+               for p in ("s", "t", "u")]
+    annual = [[p, 2025, "salaries", Decimal(a), *_p("dgfip")] for p, a in (("s", "15000.00"), ("t", "20000.00"),
+                                                                          ("u", "18000.00"))]
+    tax = [[f, 2025, Decimal(r), 1.0, *_p("dgfip")] for f, r in (("T1", "13500.00"), ("T2", "45000.00"),
+                                                                  ("T3", "16200.00"))]
+    core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems),
+                        "annual_income": _frame(ANNUAL_INCOME, annual),
+                        "tax_households": _frame(TAX_HOUSEHOLDS, tax)}, M)
+    ind = core.inputs.individu
+    fam = {p: ind.filter(pl.col("person_id") == p)["famille_id"].item() for p in ("s", "t", "u")}
+    couple = core.unknowns.filter(pl.col("input") == "couple_kind")
+    informed = dict(zip(couple["id"], couple["informed"], strict=True))
+    assert informed == {fam["s"]: False, fam["t"]: False, fam["u"]: True}
+    assert couple.filter(pl.col("id") == fam["t"])["reason"].item().startswith("déclaration commune")
+    assert core.counts["familles_declarant_missing"] == 2 and core.counts["familles_single_from_dwelling"] == 1
 
 
 def test_absent_from_the_drm_while_the_dgfip_shows_salaries_is_doubtful_not_zero():

@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from nonrecours.schemas.benefits import CATALOGUE
-from nonrecours.synth import generate
+from nonrecours.synth import extracts, generate
 from nonrecours.synth.extracts import TAKE_UP_RATES, Noise, draw_take_up, stable_uniform, write_extracts
 
 FILES = ("caf.dat", "cnam.csv", "france_travail.csv", "dgfip.parquet", "cnav.csv", "msa.csv", "drm.csv",
@@ -228,6 +228,11 @@ def test_dgfip_carries_income_years_n2_and_n1_and_the_core_reads_n2_as_observed(
            .join(sal, on="person_id").filter(pl.col("truth") > 0))
     assert got.height > 10
     assert (got["salaires_traitements"] - got["truth"]).abs().max() <= 1
+    # the quotient familial (CGI art. 194): one part per declarant, a half for each of the first two dependants,
+    # a whole one from the third (a foyer with fewer than two dependants read 2**32 - 1 parts: an unsigned count
+    # minus 2); the noise drops rows, not parts, so the parts are those of the true foyer: 1 to 2 + its dependants
+    assert dgfip["nombre_parts"].is_between(1.0, 8.0).all()
+    assert set(dgfip["nombre_parts"].unique().to_list()) >= {1.0, 1.5, 2.0, 2.5, 3.0}
     # through the connector and the core: year N-2 observed from the DGFiP
     monkeypatch.setenv("NONRECOURS_EXCHANGE_SECRET", secrets.token_urlsafe(40))
     agreement = load_agreement(Path(__file__).parents[2] / "src" / "nonrecours" / "connectors" / "exchange.toml")
@@ -237,6 +242,69 @@ def test_dgfip_carries_income_years_n2_and_n1_and_the_core_reads_n2_as_observed(
     prov = core.provenance.filter(pl.col("input") == "revenus_n2_renseignes")
     assert prov.filter(pl.col("kind") == "observed").height > 0.9 * prov.height
     assert set(prov.filter(pl.col("kind") == "observed")["source_agency"]) == {"dgfip"}
+
+
+@pytest.fixture(scope="module")
+def tax_truth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A truth from January of N-3 (``tax_window``): the years N-3 to N-1 covered in full."""
+    from nonrecours.synth import DEFAULT_END_MONTH, tax_window
+
+    root = tmp_path_factory.mktemp("tax_truth")
+    generate(400, 11, root, months=tax_window(DEFAULT_END_MONTH))
+    return root / "truth"
+
+
+def test_the_truth_reads_the_income_of_year_n2_not_the_evaluated_month(tax_truth: Path) -> None:
+    """The family benefits' resources are those of year N-2 (CSS art. R532-1, R532-3). The truth has no DGFiP
+    extract: its yearly income is its own months' (``truth_annual_income``), so the rules read year N-2 as
+    observed. Before, ``revenus_n2_renseignes`` was false for everyone and the truth estimated N-2 as twelve
+    times the evaluated month (its ARS of August 2025 came and went with one month's salary)."""
+    import datetime as dt
+
+    from nonrecours.core import build_month
+    from nonrecours.engine import evaluate
+
+    month = dt.date(2025, 8, 1)
+    core = build_month(extracts._truth_tables(tax_truth), month)
+    got = evaluate(["revenu_activite_n2", "pensions_n2"], core.inputs, month)["individu"]
+    res = pl.read_parquet(tax_truth / "resources.parquet").filter(pl.col("month").dt.year() == 2023)
+    factor = {**extracts.NET_TO_TAXABLE, "invalidity_pension": 1.0, "alimony": 1.0}
+    taxable = (res.filter(pl.col("kind").cast(pl.String).is_in(list(factor)))
+               .with_columns(pl.col("amount").cast(pl.Float64)
+                             * pl.col("kind").cast(pl.String).replace_strict(factor, return_dtype=pl.Float64))
+               .group_by("person_id").agg(
+                   pl.col("amount").filter(pl.col("kind").cast(pl.String).is_in(["salary_net", "unemployment_benefit"]))
+                   .sum().alias("activite"),
+                   pl.col("amount").filter(pl.col("kind").cast(pl.String).is_in(
+                       ["pension_net", "invalidity_pension", "alimony"])).sum().alias("pensions")))
+    both = got.join(taxable, on="person_id", how="left").with_columns(pl.col("activite", "pensions").fill_null(0.0))
+    assert both.height == core.inputs.individu.height > 300
+    assert (both["revenu_activite_n2"] - both["activite"]).abs().max() <= 2
+    assert (both["pensions_n2"] - both["pensions"]).abs().max() <= 2
+    # persons whose salary of August 2025 is not their 2023 average: the evaluated month no longer decides
+    aug = (pl.read_parquet(tax_truth / "resources.parquet")
+           .filter((pl.col("month") == month) & (pl.col("kind").cast(pl.String) == "salary_net"))
+           .select("person_id", (12 * pl.col("amount").cast(pl.Float64) * extracts.NET_TO_TAXABLE["salary_net"])
+                   .alias("twelve_months")))
+    moved = both.join(aug, on="person_id").filter((pl.col("twelve_months") - pl.col("activite")).abs() > 1000)
+    assert moved.height > 5
+
+
+def test_dgfip_declares_invalidity_pensions_with_the_pensions(tax_truth: Path, tmp_path: Path) -> None:
+    """An invalidity pension is taxable, declared with the pensions (CGI art. 79; OpenFisca-France's
+    ``revenu_assimile_pension`` counts ``pensions_invalidite``): the DGFiP extract's pensions carry it."""
+    paths = write_extracts(tax_truth, tmp_path / "x", seed=11, noise=Noise(nir_typo=0.0, nir_missing=0.0))
+    dgfip = pl.read_parquet(paths["dgfip"])
+    ids = pl.read_parquet(tax_truth / "identities.parquet").select("person_id", "nir")
+    res = pl.read_parquet(tax_truth / "resources.parquet").filter(pl.col("month").dt.year() == 2024)
+    inv = (res.filter(pl.col("kind").cast(pl.String) == "invalidity_pension").group_by("person_id")
+           .agg(pl.col("amount").cast(pl.Float64).sum().alias("invalidity")))
+    net = (res.filter(pl.col("kind").cast(pl.String) == "pension_net").group_by("person_id")
+           .agg((pl.col("amount").cast(pl.Float64).sum() * extracts.NET_TO_TAXABLE["pension_net"]).alias("net")))
+    got = (dgfip.filter(pl.col("annee_revenus") == 2024).join(ids, on="nir").join(inv, on="person_id")
+           .join(net, on="person_id", how="left").with_columns(pl.col("net").fill_null(0.0)))
+    assert got.height >= 3
+    assert ((got["pensions_retraites"] - (got["net"] + got["invalidity"]).round(0)).abs() <= 1).all()
 
 
 def test_the_truth_counts_the_aah_received_not_the_aah_due(truth: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -428,7 +496,7 @@ def test_take_up_steps_equal_a_fresh_join_per_month_and_benefit(truth: Path, mon
 
     last = pl.read_parquet(truth / "housing.parquet").get_column("month").max()
     months = [pl.select(pl.lit(last).dt.offset_by("-1mo")).item(), last]
-    tables = {n: pl.scan_parquet(truth / f"{n}.parquet") for n in extracts._TRUTH_TABLES}
+    tables = extracts._truth_tables(truth)
     truth_paid = tables["benefits_paid"]
     schema = truth_paid.collect_schema()
     paid = truth_paid.filter(~pl.col("benefit").cast(pl.String).is_in(list(extracts.FEEDING)))

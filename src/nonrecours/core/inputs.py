@@ -27,7 +27,7 @@ from nonrecours.core.resources import (
     n2_resources,
     resource_windows,
 )
-from nonrecours.core.units import people, qualified, reconcile, shared_dwellings
+from nonrecours.core.units import declarant_missing, dgfip_dwellings, people, qualified, reconcile, shared_dwellings
 from nonrecours.errors import SchemaError
 from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.benefits import benefit as catalogue_row
@@ -397,15 +397,32 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # of date), but single is an estimate from what the DGFiP sent (informed), not a convention.
     men_src = unit_source.filter((pl.col("entity") == "menage") & pl.col("source_agency").is_not_null()).select(
         pl.col("id").alias("menage_id"), pl.col("source_agency").alias("_msrc"))
+    # Who could be the partner: an adult of another famille living without a partner, whom the DGFiP declares in
+    # the same dwelling, of an age within ``partner_age_gap`` years. Counted per dwelling the DGFiP declares, not
+    # per ménage the core gave the famille: a partner a family agency follows has that agency's ménage (counted
+    # per core ménage until 29 November 2026, such a partner was invisible here).
     single_ids = famille.filter(pl.col("couple_kind") == "").select("famille_id")
-    singles = (ind.filter((pl.col("famille_role") == "demandeur") & (pl.col("age") >= 18))
-               .join(single_ids, on="famille_id", how="semi").group_by("menage_id").len("_singles"))
+    single_heads = (ind.filter((pl.col("famille_role") == "demandeur") & (pl.col("age") >= 18))
+                    .join(single_ids, on="famille_id", how="semi").select("famille_id", "age", "person_id")
+                    .join(dgfip_dwellings(lf, month), on="person_id", how="inner").drop("person_id"))
+    shares = (single_heads.join(single_heads.rename({"famille_id": "_other", "age": "_age"}), on="_loc")
+              .filter((pl.col("_other") != pl.col("famille_id"))
+                      & ((pl.col("age") - pl.col("_age")).abs() < config.partner_age_gap))
+              .select("famille_id").unique())
     alone = (built_single.select("famille_id")
              .join(heads.filter(pl.col("famille_role") == "demandeur").select("famille_id", "menage_id"),
                    on="famille_id", how="inner")
-             .join(men_src, on="menage_id", how="inner").join(singles, on="menage_id", how="left")
-             .filter(pl.col("_msrc").eq("dgfip") & pl.col("_singles").fill_null(0).le(1))
+             .join(men_src, on="menage_id", how="inner").filter(pl.col("_msrc").eq("dgfip"))
+             .join(shares, on="famille_id", how="anti")
              .select("famille_id").unique())
+    # A declarant whose joint declaration shows a second declarant the extract lacks (a DEC2 without its DEC1, or
+    # an RFR its persons' incomes do not explain) lives in couple as far as the DGFiP knows: not single.
+    margin, share = config.rfr_unexplained
+    partner_lost = (ind.filter(pl.col("famille_role") == "demandeur")
+                    .join(declarant_missing(lf, month, margin, share), on="person_id", how="semi")
+                    .select("famille_id").join(built_single, on="famille_id", how="semi").unique())
+    alone = alone.join(partner_lost, on="famille_id", how="anti")
+    counts["familles_declarant_missing"] = partner_lost.height
     # A young adult the DGFiP declares as a dependant of a foyer (18 to the age limit of CASF R262-3 and CSS
     # R861-2) whom no family agency lists: whether they are at the charge of the declarants' famille (RSA, PPA,
     # CSS: persons under 25 at the effective and permanent charge; for the CSS, fiscal attachment is one of the
@@ -431,6 +448,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     prov.append(_prov(pl.concat([old, built_single]), "famille", "famille_id", ["couple_kind"], pl.lit("unknown"),
                       pl.lit(None), pl.lit(None)))
     built_single = built_single.join(dependant, on="famille_id", how="anti")  # one unknown each: the dependant's
+    partner_lost = partner_lost.join(dependant, on="famille_id", how="anti")
+    built_single = built_single.join(partner_lost, on="famille_id", how="anti")
     prov.append(_prov(built.filter(pl.col("couple_kind") != ""), "famille", "famille_id",
                       ["couple_kind"], pl.lit("estimated"), pl.lit("dgfip"), pl.lit(None)))
     # a famille whose agency lists no demandeur (the allocataire's row was lost) is incomplete
@@ -442,15 +461,35 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     f"composition du foyer transmise il y a plus de {config.stale_months} mois"))
     unk.append(_unk(built_single, "famille", "famille_id", ["couple_kind"], None, None, None,
                     "composition reconstituée (personne inconnue des CAF et MSA): vie en couple inconnue"))
+    unk.append(_unk(partner_lost, "famille", "famille_id", ["couple_kind"], None, None, None,
+                    "déclaration commune à la DGFiP dont l'autre déclarant manque à l'extrait: vie en couple "
+                    "probable, conjoint inconnu"))
     unk.append(_unk(alone, "famille", "famille_id", ["couple_kind"], None, None, None,
                     "composition reconstituée: seul adulte sans conjoint du logement déclaré à la DGFiP "
                     "(vie en couple estimée: non)", informed=True))
     unk.append(_unk(dependant, "famille", "famille_id", ["couple_kind"], None, None, None,
                     "personne à charge fiscale d'un autre foyer, inconnue des CAF et MSA: à la charge de ce foyer "
                     "ou famille à part, inconnu"))
+    # A famille a family agency or pension fund follows as single (its dossier lists no partner) whose adult the
+    # DGFiP declares in a dwelling where another adult living without a partner is declared, with a foyer of
+    # their own: an unmarried partner files their own declaration (the reason a lone built declarant there is
+    # not taken as single, above), and a dossier may lack a partner (a row lost to the extract, an NIR that
+    # failed). The isolation the benefits of a single parent require (CSS art. L523-1 ASF, CASF art. L262-9
+    # RSA majoré; and a couple's resources for every other) is then unknown, uninformed: possible at most.
+    cohabit = (fresh.filter(pl.col("couple_kind") == "").select("famille_id")
+               .join(shares, on="famille_id", how="semi"))
+    counts["familles_single_sharing_dwelling"] = cohabit.height
+    prov[fresh_prov] = prov[fresh_prov].filter(
+        (pl.col("input") != "couple_kind") | ~pl.col("id").is_in(cohabit["famille_id"].implode()))
+    prov.append(_prov(cohabit, "famille", "famille_id", ["couple_kind"], pl.lit("unknown"), pl.lit(None),
+                      pl.lit(None)))
+    unk.append(_unk(cohabit, "famille", "famille_id", ["couple_kind"], None, None, None,
+                    "seul adulte du dossier, déclaré à la DGFiP dans un logement où vit un autre adulte sans "
+                    "conjoint (autre foyer fiscal): vie en couple possible"))
     # (a famille whose composition is already unknown keeps that unknown: one per famille)
     hosting = hosting.join(pl.concat([old.select("famille_id"), built_single.select("famille_id"),
-                                      no_head.select("famille_id")]), on="famille_id", how="anti")
+                                      no_head.select("famille_id"), cohabit, partner_lost]),
+                           on="famille_id", how="anti")
     unk.append(_unk(hosting, "famille", "famille_id", ["couple_kind"], None, None, None, YOUNG_DEPENDANT_MISSING))
     unk.append(_unk(pl.concat([old, built]), "famille", "famille_id", ["hosted_free_of_charge"], 0.0, 0.0, 1.0,
                     "hébergement inconnu (composition ancienne ou reconstituée)"))

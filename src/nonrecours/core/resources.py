@@ -117,6 +117,13 @@ class CoreConfig(BaseModel):
     adult_age: tuple[int, int, int] = (18, 45, 95)
     child_age: tuple[int, int, int] = (0, 10, 25)
     """Age range (low, central, high) of someone no agency gives a birth month for."""
+    partner_age_gap: int = 15
+    """Two adults living without a partner in one dwelling the DGFiP declares could be a couple when their ages
+    differ by less than this many years; further apart they are more likely a parent and an adult child (INSEE:
+    the partners of a couple are 2 to 3 years apart on average, more than 15 years for a few percent of them)."""
+    rfr_unexplained: tuple[float, float] = (1000.0, 0.2)
+    """A foyer's revenu fiscal de référence exceeding the declared incomes of its persons in the extract by more
+    than these euros and this share of the RFR shows a declarant (or an income) the extract lacks."""
     lookback_months: int | None = None
     """Months of history read before the evaluated month; None: derived from the rules' plan."""
 

@@ -30,7 +30,7 @@ import polars as pl
 
 from nonrecours.core.resources import CoreConfig, month_range
 
-__all__ = ["people", "qualified", "reconcile", "shared_dwellings"]
+__all__ = ["declarant_missing", "dgfip_dwellings", "people", "qualified", "reconcile", "shared_dwellings"]
 
 _MENAGE_ROLE_OF = {"demandeur": "personne_de_reference", "conjoint": "conjoint", "enfant": "enfant"}
 
@@ -257,6 +257,71 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
     return wide, conflicts, source
 
 
+def dgfip_dwellings(lf: Mapping[str, pl.LazyFrame], month: dt.date) -> pl.DataFrame:
+    """(person_id, ``_loc``): the latest dwelling the DGFiP declares each of its declarants in (the local of the
+    foyer's main residence, ``identifiant_local``), qualified as the core qualifies ménage ids; dependants left
+    out. Empty without memberships."""
+    if "unit_memberships" not in lf:
+        return pl.DataFrame(schema={"person_id": pl.String, "_loc": pl.String})
+    return (lf["unit_memberships"]
+            .filter(_valid_on(month) & (pl.col("unit_kind").cast(pl.String) == "menage")
+                    & (pl.col("source_agency").cast(pl.String) == "dgfip"))
+            .select("person_id", pl.col("source_agency").cast(pl.String), "unit_id",
+                    pl.col("role").cast(pl.String).alias("_role"), "valid_from", "extract_date")
+            .collect()
+            .sort(["valid_from", "extract_date", "unit_id"], descending=[True, True, False])
+            .unique(subset=["person_id"], keep="first")
+            .filter(pl.col("_role").is_in(["personne_de_reference", "conjoint"]))
+            .select("person_id", qualified("source_agency", "unit_id").alias("_loc")))
+
+
+def declarant_missing(lf: Mapping[str, pl.LazyFrame], month: dt.date, margin: float, share: float) -> pl.DataFrame:
+    """(person_id): the declarants whose foyer fiscal, in the latest income year the DGFiP sent for it, shows a
+    second declarant the extract lacks while one only is there: the one there is the declaration's second
+    (qualité DEC2: a joint declaration, CGI art. 6), or the foyer's revenu fiscal de référence exceeds what the
+    declared incomes of its persons in the extract give (0.9 x earnings, unemployment and pensions, plus alimony
+    and non-salaried income; CGI art. 1417, IV) by more than ``margin`` euros and ``share`` of the RFR (the 10 %
+    deduction's floor and cap, capital and property income a person's rows do not carry)."""
+    empty = pl.DataFrame(schema={"person_id": pl.String})
+    if "unit_memberships" not in lf:
+        return empty
+    dgfip = (pl.col("source_agency").cast(pl.String) == "dgfip") & (pl.col("valid_from") <= month)
+    mem = (lf["unit_memberships"].filter(dgfip)
+           .select("person_id", pl.col("unit_kind").cast(pl.String), "unit_id", pl.col("role").cast(pl.String),
+                   pl.col("valid_from").dt.year().cast(pl.Int32).alias("year")).collect())
+    foy = mem.filter(pl.col("unit_kind") == "foyer_fiscal")
+    latest = foy.group_by("unit_id").agg(pl.col("year").max())
+    foy = foy.join(latest, on=["unit_id", "year"], how="semi")
+    second = mem.filter((pl.col("unit_kind") == "menage") & (pl.col("role") == "conjoint")).select(
+        "person_id", "year", pl.lit(True).alias("_dec2")).unique(["person_id", "year"])
+    per = foy.join(second, on=["person_id", "year"], how="left")
+    if "annual_income" in lf:
+        income = (lf["annual_income"].select("person_id", pl.col("year").cast(pl.Int32), pl.col("kind").cast(pl.String),
+                                             pl.col("amount").cast(pl.Float64)).collect()
+                  .group_by("person_id", "year").agg(
+                      (0.9 * pl.col("amount").filter(pl.col("kind").is_in(["salaries", "unemployment", "pensions"]))
+                       .sum() + pl.col("amount").filter(pl.col("kind").is_in(["alimony", "self_employment"])).sum())
+                      .alias("_net")))
+        per = per.join(income, on=["person_id", "year"], how="left")
+    else:
+        per = per.with_columns(pl.lit(None, dtype=pl.Float64).alias("_net"))
+    sums = per.group_by("unit_id", "year").agg(
+        (pl.col("role") == "declarant").sum().alias("_declarants"), pl.col("_dec2").fill_null(False).any(),
+        pl.col("_net").fill_null(0.0).sum())
+    if "tax_households" in lf:
+        rfr = (lf["tax_households"].filter(pl.col("source_agency").cast(pl.String) == "dgfip")
+               .select("unit_id", pl.col("year").cast(pl.Int32), pl.col("rfr").cast(pl.Float64)).collect()
+               .unique(["unit_id", "year"]))
+        sums = sums.join(rfr, on=["unit_id", "year"], how="left")
+    else:
+        sums = sums.with_columns(pl.lit(None, dtype=pl.Float64).alias("rfr"))
+    gap = pl.col("rfr") - pl.col("_net")
+    missing = sums.filter((pl.col("_declarants") == 1)
+                          & (pl.col("_dec2") | ((gap > margin) & (gap > share * pl.col("rfr"))).fill_null(False)))
+    return (per.filter(pl.col("role") == "declarant").join(missing, on=["unit_id", "year"], how="semi")
+            .select("person_id").unique())
+
+
 def shared_dwellings(lf: Mapping[str, pl.LazyFrame], ind: pl.DataFrame, month: dt.date) -> pl.DataFrame:
     """Familles whose adults the DGFiP declares in a dwelling (its local) where adults of another famille are
     declared too, while the core's ménage of the famille is not that dwelling (a family agency's dossier):
@@ -270,17 +335,7 @@ def shared_dwellings(lf: Mapping[str, pl.LazyFrame], ind: pl.DataFrame, month: d
     empty = pl.DataFrame(schema={"famille_id": pl.String, "own_adults": pl.UInt32, "other_adults": pl.UInt32})
     if "unit_memberships" not in lf:
         return empty
-    # each person's latest DGFiP dwelling; its declarants only (a dependant is no candidate for the lease)
-    loc = (lf["unit_memberships"]
-           .filter(_valid_on(month) & (pl.col("unit_kind").cast(pl.String) == "menage")
-                   & (pl.col("source_agency").cast(pl.String) == "dgfip"))
-           .select("person_id", pl.col("source_agency").cast(pl.String), "unit_id",
-                   pl.col("role").cast(pl.String).alias("_role"), "valid_from", "extract_date")
-           .collect()
-           .sort(["valid_from", "extract_date", "unit_id"], descending=[True, True, False])
-           .unique(subset=["person_id"], keep="first")
-           .filter(pl.col("_role").is_in(["personne_de_reference", "conjoint"]))
-           .select("person_id", qualified("source_agency", "unit_id").alias("_loc")))
+    loc = dgfip_dwellings(lf, month)  # a dependant is no candidate for the lease
     adults = (ind.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"]))
               .select("person_id", "famille_id", "menage_id").join(loc, on="person_id", how="inner"))
     per = adults.group_by("_loc", "famille_id").agg(pl.len().alias("own_adults"),

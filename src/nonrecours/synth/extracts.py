@@ -138,7 +138,57 @@ _ENTITLEMENTS_SCHEMA = {"unit_kind": pl.String, "unit_id": pl.String, "benefit":
 
 
 def _truth_tables(truth_dir: Path) -> dict[str, pl.LazyFrame]:
-    return {n: pl.scan_parquet(truth_dir / f"{n}.parquet") for n in _TRUTH_TABLES}
+    """The truth's tables as the core reads them, with the yearly income of every person and full year the truth
+    covers (``annual_income``, :func:`truth_annual_income`): the family benefits' resources are those of year
+    N-2 (CSS art. R532-1 and R532-3), a fact of the true situation like any other."""
+    tables = {n: pl.scan_parquet(truth_dir / f"{n}.parquet") for n in _TRUTH_TABLES}
+    tables["annual_income"] = truth_annual_income(tables["resources"], tables["persons"])
+    return tables
+
+
+_ANNUAL_KIND_OF: dict[str, str] = {"salary_net": "salaries", "unemployment_benefit": "unemployment",
+                                   "pension_net": "pensions", "invalidity_pension": "pensions",
+                                   "alimony": "alimony", "self_employment": "self_employment"}
+"""Monthly resource kind of the truth → the yearly kind the DGFiP declares it under. An invalidity pension is
+taxable and declared with the pensions (CGI art. 79; the « pensions, retraites, rentes » of the declaration, as
+OpenFisca-France's ``revenu_assimile_pension`` counts ``pensions_invalidite``)."""
+_TAXABLE_FACTOR: dict[str, float] = {**NET_TO_TAXABLE, "invalidity_pension": 1.0, "alimony": 1.0,
+                                     "self_employment": 1.0}
+"""Taxable / monthly amount per kind (the invalidity pension read as the rules read it: its amount)."""
+
+
+def full_years(resources: pl.LazyFrame | pl.DataFrame) -> list[int]:
+    """The calendar years whose twelve months the truth's ``resources`` cover (a foyer declares a whole year)."""
+    months = resources.lazy().select(pl.col("month").unique()).collect().to_series()
+    return sorted(y for y in months.dt.year().unique().to_list() if months.filter(months.dt.year() == y).len() == 12)
+
+
+def yearly_taxable(resources: pl.LazyFrame | pl.DataFrame, years: list[int]) -> pl.LazyFrame:
+    """(person_id, year, kind, amount): each person's taxable income of each of ``years`` by the DGFiP's yearly
+    kinds (salaries, unemployment, pensions, alimony, self_employment), in whole euros: the one source of the
+    DGFiP extract's amounts and of the truth's income of year N-2."""
+    return (resources.lazy().with_columns(pl.col("month").dt.year().alias("year"))
+            .filter(pl.col("year").is_in(years) & pl.col("kind").cast(pl.String).is_in(list(_ANNUAL_KIND_OF)))
+            .group_by("person_id", "year", pl.col("kind").cast(pl.String))
+            .agg(pl.col("amount").cast(pl.Float64).sum())
+            .with_columns(pl.col("amount") * pl.col("kind").replace_strict(_TAXABLE_FACTOR, return_dtype=pl.Float64),
+                          pl.col("kind").replace_strict(_ANNUAL_KIND_OF))
+            .group_by("person_id", "year", "kind").agg(pl.col("amount").sum().round(0).cast(pl.Int64)))
+
+
+def truth_annual_income(resources: pl.LazyFrame, persons: pl.LazyFrame) -> pl.LazyFrame:
+    """The ``annual_income`` table of the truth: every person's taxable income of every full year the truth
+    covers, a zero stated for a kind they had none of (known, not missing: the core would otherwise estimate
+    year N-2 from the evaluated month, ``revenu_activite_n2``, and label a family benefit on the wrong year)."""
+    years = full_years(resources)
+    kinds = sorted(set(_ANNUAL_KIND_OF.values()))
+    grid = (persons.select("person_id").unique()
+            .join(pl.LazyFrame({"year": years}, schema={"year": pl.Int32}), how="cross")
+            .join(pl.LazyFrame({"kind": kinds}), how="cross"))
+    amounts = yearly_taxable(resources, years).with_columns(pl.col("year").cast(pl.Int32))
+    return grid.join(amounts, on=["person_id", "year", "kind"], how="left").select(
+        "person_id", "year", "kind", pl.col("amount").fill_null(0).cast(pl.Float64),
+        pl.lit("synth").alias("source_agency"), pl.lit(None, dtype=pl.Date).alias("extract_date"))
 
 
 def _entitlement_rows(fam: pl.DataFrame, month, rows) -> list[pl.DataFrame]:
@@ -877,19 +927,13 @@ def _write_france_travail(truth: _Truth, jobseekers: pl.DataFrame, months: list,
 
 def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise, stats: AgencyNoise) -> None:
     ref_year = months[-1].year
-    covered = truth.resources.select(pl.col("month").unique()).to_series()
-    # income years the truth covers in full (a foyer declares a whole year)
+    covered = full_years(truth.resources)  # income years the truth covers in full (a foyer declares a whole year)
     # the DGFiP holds the avis of the last years: N-3 and N-2 (the rules' N-2 of the look-back months) and N-1
-    years = [y for y in (ref_year - 3, ref_year - 2, ref_year - 1)
-             if covered.filter(covered.dt.year() == y).len() == 12] or [ref_year - 1]
-    res = truth.resources.with_columns(pl.col("month").dt.year().alias("year")).filter(pl.col("year").is_in(years))
-    factor = {**NET_TO_TAXABLE, "alimony": 1.0, "self_employment": 1.0}
-    col = {"salary_net": "salaires_traitements", "unemployment_benefit": "allocations_chomage",
-           "pension_net": "pensions_retraites", "alimony": "pensions_alimentaires_recues",
+    years = [y for y in (ref_year - 3, ref_year - 2, ref_year - 1) if y in covered] or [ref_year - 1]
+    col = {"salaries": "salaires_traitements", "unemployment": "allocations_chomage",
+           "pensions": "pensions_retraites", "alimony": "pensions_alimentaires_recues",
            "self_employment": "revenus_non_salaries"}
-    annual = res.filter(pl.col("kind").cast(pl.String).is_in(list(factor))).group_by(
-        "person_id", "year", pl.col("kind").cast(pl.String)).agg(pl.col("amount").cast(pl.Float64).sum()).with_columns(
-        (pl.col("amount") * pl.col("kind").replace_strict(factor, return_dtype=pl.Float64)).round(0).cast(pl.Int64))
+    annual = yearly_taxable(truth.resources, years).collect()
     wide = annual.with_columns(pl.col("kind").replace_strict(col)).pivot(
         on="kind", index=["person_id", "year"], values="amount")
     for c in col.values():
@@ -926,7 +970,7 @@ def _write_dgfip(truth: _Truth, months: list, out: Path, seed: int, noise: Noise
     parts = foy.group_by("unit_id", "year").agg(
         ((pl.col("role") == "declarant").sum().clip(1, 2).cast(pl.Float64)
          + pl.min_horizontal(pac, 2).cast(pl.Float64) * 0.5
-         + (pac - 2).clip(0).cast(pl.Float64)).alias("nombre_parts"))
+         + (pac.cast(pl.Int64) - 2).clip(0).cast(pl.Float64)).alias("nombre_parts"))
     foy = foy.join(rfr, on=["unit_id", "year"]).join(parts, on=["unit_id", "year"])
     nums = foy.select("unit_id").unique().sort("unit_id").with_row_index("r").with_columns(
         (pl.col("r") + 4_600_000_000_001).cast(pl.String).alias("numero_foyer"))
