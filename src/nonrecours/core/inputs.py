@@ -400,7 +400,14 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     single_ids = famille.filter(pl.col("couple_kind") == "").select("famille_id")
     singles = (ind.filter((pl.col("famille_role") == "demandeur") & (pl.col("age") >= 18))
                .join(single_ids, on="famille_id", how="semi").group_by("menage_id").len("_singles"))
-    alone = (built_single.select("famille_id")
+    # A single declarant the dwelling lists as the *conjoint* of its reference person (the DGFiP's second
+    # declarant, DEC2, of a joint declaration: married or PACS, CGI art. 6) whose first declarant no extract
+    # shows (a lost row, a NIR not matched): the DGFiP says there is a partner, so never "alone" below.
+    spouse_away = (built_single.select("famille_id")
+                   .join(heads.filter((pl.col("famille_role") == "demandeur") & (pl.col("menage_role") == "conjoint"))
+                         .select("famille_id"), on="famille_id", how="semi"))
+    counts["familles_partner_missing"] = spouse_away.height
+    alone = (built_single.select("famille_id").join(spouse_away, on="famille_id", how="anti")
              .join(heads.filter(pl.col("famille_role") == "demandeur").select("famille_id", "menage_id"),
                    on="famille_id", how="inner")
              .join(men_src, on="menage_id", how="inner").join(singles, on="menage_id", how="left")
@@ -431,6 +438,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     prov.append(_prov(pl.concat([old, built_single]), "famille", "famille_id", ["couple_kind"], pl.lit("unknown"),
                       pl.lit(None), pl.lit(None)))
     built_single = built_single.join(dependant, on="famille_id", how="anti")  # one unknown each: the dependant's
+    spouse_away = spouse_away.join(dependant, on="famille_id", how="anti")
     prov.append(_prov(built.filter(pl.col("couple_kind") != ""), "famille", "famille_id",
                       ["couple_kind"], pl.lit("estimated"), pl.lit("dgfip"), pl.lit(None)))
     # a famille whose agency lists no demandeur (the allocataire's row was lost) is incomplete
@@ -440,8 +448,12 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     "l'allocataire du dossier manque à l'extrait: composition incomplète"))
     unk.append(_unk(old, "famille", "famille_id", ["couple_kind"], None, None, None,
                     f"composition du foyer transmise il y a plus de {config.stale_months} mois"))
-    unk.append(_unk(built_single, "famille", "famille_id", ["couple_kind"], None, None, None,
+    unk.append(_unk(built_single.join(spouse_away, on="famille_id", how="anti"), "famille", "famille_id",
+                    ["couple_kind"], None, None, None,
                     "composition reconstituée (personne inconnue des CAF et MSA): vie en couple inconnue"))
+    unk.append(_unk(spouse_away, "famille", "famille_id", ["couple_kind"], None, None, None,
+                    "composition reconstituée: second déclarant d'une imposition commune (DGFiP) dont l'autre "
+                    "déclarant manque aux extraits: conjoint probable, inconnu"))
     unk.append(_unk(alone, "famille", "famille_id", ["couple_kind"], None, None, None,
                     "composition reconstituée: seul adulte sans conjoint du logement déclaré à la DGFiP "
                     "(vie en couple estimée: non)", informed=True))
