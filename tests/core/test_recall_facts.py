@@ -184,3 +184,26 @@ def test_the_second_declarant_of_a_joint_declaration_whose_partner_is_missing_is
     assert core.counts["familles_partner_missing"] == 1 and core.counts["familles_single_from_dwelling"] == 1
     assert _kind(core, fam["j"], "couple_kind") == ["unknown"]
 
+
+def test_a_dgfip_declarant_with_no_row_of_a_kind_declared_none_of_it():
+    """The DGFiP connector emits only non-zero amounts. p, a declarant of 2025 with only self-employment income,
+    and q, a declarant of 2025 with no income row at all, declared no alimony that year: their monthly alimony
+    (which no monthly source covers) is estimated 0 from the DGFiP (informed), like that of r, who declared
+    salaries; n, whom the DGFiP does not know, stays unknown from 0 to the ceiling (uninformed)."""
+    pids = ("p", "q", "r", "n")
+    persons = [_person(p, dt.date(1985, 1, 1), agency="dgfip" if p != "n" else "cnam", sex=None, nat=None,
+                       health=(None, None, None)) for p in pids]
+    mems = [_mem(p, "foyer_fiscal", f"T{p}", "declarant", "dgfip", since=dt.date(2025, 1, 1)) for p in ("p", "q", "r")]
+    annual = [["p", 2025, "self_employment", Decimal("9000.00"), *_p("dgfip")],
+              ["r", 2025, "salaries", Decimal("18000.00"), *_p("dgfip")]]
+    core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems),
+                        "annual_income": _frame(ANNUAL_INCOME, annual)}, M)
+    for p in ("p", "q", "r"):
+        u = _unknown(core, p, "alimony_received")
+        assert u.height == 1 and u["informed"].item() is True, p
+        assert (u["low"].item(), u["central"].item(), u["high"].item()) == (0.0, 0.0, 0.0)
+        prov = core.provenance.filter((pl.col("id") == p) & (pl.col("input") == "alimony_received"))
+        assert prov["kind"].to_list() == ["estimated"] and prov["source_agency"].to_list() == ["dgfip"]
+    n = _unknown(core, "n", "alimony_received")
+    assert n["informed"].item() is False and n["central"].item() == 0.0 and n["high"].item() == 600.0
+    assert _kind(core, "n", "alimony_received") == ["unknown"]
