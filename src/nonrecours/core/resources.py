@@ -487,21 +487,14 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
               .collect())
     # A person in a DGFiP foyer for a year with no income row declared nothing that year: known, zero (the
     # connector emits only non-zero amounts), not unknown.
-    if "unit_memberships" in lf:
-        declared = (lf["unit_memberships"]
-                    .filter((_agency() == "dgfip") & (pl.col("unit_kind").cast(pl.String) == "foyer_fiscal"))
-                    .select("person_id", pl.col("valid_from").dt.year().cast(pl.Int32).alias("year"),
-                            "extract_date")
-                    .filter(pl.col("year").is_in(years))
-                    .join(ids.lazy(), on="person_id", how="semi")
-                    .group_by("person_id", "year").agg(pl.col("extract_date").max())
-                    .collect())
-        zero = declared.join(yearly.select("person_id", pl.col("year").cast(pl.Int32)),
-                             on=["person_id", "year"], how="anti")
-        if zero.height:
-            zero = zero.with_columns(*[pl.lit(0.0).alias(n) for n in N2_INPUTS])
-            yearly = pl.concat([yearly.with_columns(pl.col("year").cast(pl.Int32)),
-                                zero.select(yearly.columns)], how="vertical_relaxed")
+    declared = (_dgfip_declared(lf, years).join(ids.lazy(), on="person_id", how="semi")
+                .group_by("person_id", "year").agg(pl.col("extract_date").max()).collect())
+    zero = declared.join(yearly.select("person_id", pl.col("year").cast(pl.Int32)),
+                         on=["person_id", "year"], how="anti")
+    if zero.height:
+        zero = zero.with_columns(*[pl.lit(0.0).alias(n) for n in N2_INPUTS])
+        yearly = pl.concat([yearly.with_columns(pl.col("year").cast(pl.Int32)),
+                            zero.select(yearly.columns)], how="vertical_relaxed")
     rows = grid.join(yearly, on="year", how="inner").with_columns(pl.lit(True).alias("revenus_n2_renseignes"))
     monthly = rows.select("person_id", "month", *[n for n in names])
     known = yearly.group_by("person_id").agg(pl.col("year").n_unique().alias("_n"), pl.col("year").max())
