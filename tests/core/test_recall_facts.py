@@ -254,3 +254,53 @@ def test_no_aah_paid_informs_an_unknown_disability_rate():
     alone = build_month({"persons": _frame(PERSONS, dgfip),
                          "unit_memberships": _frame(UNIT_MEMBERSHIPS, dgfip_mems)}, M)
     assert _unknown(alone, "d", "disability_rate")["informed"].item() is False
+
+
+def test_the_second_declarant_of_a_joint_declaration_whose_partner_is_missing_is_not_alone():
+    """j is the DGFiP's second declarant (DEC2: the conjoint of dwelling L3's reference person) of foyer T4, whose
+    first declarant no extract shows, with a child: the DGFiP says j has a partner, so the couple is unknown and
+    uninformed (possible at most), never "alone in the dwelling" (informed single, probable); s, the first
+    declarant alone in L1 with a child, stays single by estimate."""
+    mems = [_mem("j", "foyer_fiscal", "T4", "declarant", "dgfip"),
+            _mem("k", "foyer_fiscal", "T4", "personne_a_charge", "dgfip"),
+            _mem("j", "menage", "L3", "conjoint", "dgfip"), _mem("k", "menage", "L3", "enfant", "dgfip"),
+            _mem("s", "foyer_fiscal", "T1", "declarant", "dgfip"),
+            _mem("c", "foyer_fiscal", "T1", "personne_a_charge", "dgfip"),
+            _mem("s", "menage", "L1", "personne_de_reference", "dgfip"), _mem("c", "menage", "L1", "enfant", "dgfip")]
+    persons = [_person(p, b, agency="dgfip", sex=None, nat=None, health=(None, None, None))
+               for p, b in (("j", dt.date(1990, 1, 1)), ("k", dt.date(2018, 1, 1)), ("s", dt.date(1990, 1, 1)),
+                            ("c", dt.date(2018, 1, 1)))]
+    core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}, M)
+    ind = core.inputs.individu
+    fam = {p: ind.filter(pl.col("person_id") == p)["famille_id"].item() for p in ("j", "s")}
+    assert ind.filter(pl.col("person_id") == "k")["famille_id"].item() == fam["j"]
+    couple = core.unknowns.filter(pl.col("input") == "couple_kind")
+    by_id = {r["id"]: r for r in couple.iter_rows(named=True)}
+    assert by_id[fam["j"]]["informed"] is False and "déclaration commune" in by_id[fam["j"]]["reason"]
+    assert by_id[fam["s"]]["informed"] is True
+    assert core.counts["familles_declarant_missing"] == 1 and core.counts["familles_single_from_dwelling"] == 1
+    assert _kind(core, fam["j"], "couple_kind") == ["unknown"]
+
+
+def test_a_dgfip_declarant_with_no_row_of_a_kind_declared_none_of_it():
+    """The DGFiP connector emits only non-zero amounts. p, a declarant of 2025 with only self-employment income,
+    and q, a declarant of 2025 with no income row at all, declared no alimony that year: their monthly alimony
+    (which no monthly source covers) is estimated 0 from the DGFiP (informed), like that of r, who declared
+    salaries; n, whom the DGFiP does not know, stays unknown from 0 to the ceiling (uninformed)."""
+    pids = ("p", "q", "r", "n")
+    persons = [_person(p, dt.date(1985, 1, 1), agency="dgfip" if p != "n" else "cnam", sex=None, nat=None,
+                       health=(None, None, None)) for p in pids]
+    mems = [_mem(p, "foyer_fiscal", f"T{p}", "declarant", "dgfip", since=dt.date(2025, 1, 1)) for p in ("p", "q", "r")]
+    annual = [["p", 2025, "self_employment", Decimal("9000.00"), *_p("dgfip")],
+              ["r", 2025, "salaries", Decimal("18000.00"), *_p("dgfip")]]
+    core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems),
+                        "annual_income": _frame(ANNUAL_INCOME, annual)}, M)
+    for p in ("p", "q", "r"):
+        u = _unknown(core, p, "alimony_received")
+        assert u.height == 1 and u["informed"].item() is True, p
+        assert (u["low"].item(), u["central"].item(), u["high"].item()) == (0.0, 0.0, 0.0)
+        prov = core.provenance.filter((pl.col("id") == p) & (pl.col("input") == "alimony_received"))
+        assert prov["kind"].to_list() == ["estimated"] and prov["source_agency"].to_list() == ["dgfip"]
+    n = _unknown(core, "n", "alimony_received")
+    assert n["informed"].item() is False and n["central"].item() == 0.0 and n["high"].item() == 600.0
+    assert _kind(core, "n", "alimony_received") == ["unknown"]

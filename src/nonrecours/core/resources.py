@@ -14,8 +14,10 @@ Source priority lives in :class:`CoreConfig` (pydantic, defaults below), never i
 - an exhaustive source covers the persons it identifies: someone it has no row for in the window while the
   DGFiP's latest year shows that kind of income (stopped, or a row it failed to match to a NIR) is *unknown*
   from 0 (central, uninformed) to the declared level, never an observed 0;
-- otherwise the monthly value is *estimated* from the DGFiP's yearly income (``annual_income``) when the
-  person has one, or *unknown* with a range (``unknown_high``), central value 0;
+- otherwise the monthly value is *estimated* from the DGFiP's yearly income (``annual_income``) of the latest
+  year the DGFiP knows the person (an income row of any kind, or a foyer fiscal membership: its connector emits
+  only non-zero amounts, so a kind with no row that year was declared 0), or *unknown* with a range
+  (``unknown_high``), central value 0, for a person the DGFiP does not know;
 - the ``*_imposable(s)_n2`` inputs are the DGFiP's yearly amounts of year N-2 of each month; without them
   ``revenus_n2_renseignes`` is unknown (central False: the rules then estimate N-2 from the months).
 
@@ -184,6 +186,18 @@ def annual_income(lf: Mapping[str, pl.LazyFrame], years: list[int]) -> tuple[pl.
     return None, "absent"
 
 
+def _dgfip_declared(lf: Mapping[str, pl.LazyFrame], years: list[int]) -> pl.LazyFrame:
+    """(person_id, year, extract_date): the income years ``years`` the DGFiP places the person in a foyer fiscal
+    (a declarant or a dependant of a declaration of that year)."""
+    schema = {"person_id": pl.String, "year": pl.Int32, "extract_date": pl.Date}
+    if "unit_memberships" not in lf:
+        return pl.LazyFrame(schema=schema)
+    return (lf["unit_memberships"]
+            .filter((_agency() == "dgfip") & (pl.col("unit_kind").cast(pl.String) == "foyer_fiscal"))
+            .select("person_id", pl.col("valid_from").dt.year().cast(pl.Int32).alias("year"), "extract_date")
+            .filter(pl.col("year").is_in(years)).cast(schema))  # type: ignore[arg-type]
+
+
 def resource_windows(lf: Mapping[str, pl.LazyFrame], month: dt.date, depth: Mapping[str, int]) -> pl.DataFrame:
     """(agency, w_from, w_to): the months each agency's monthly resource rows span in the evaluated window,
     over every row of the table (a fact of the extract, the same whichever persons are evaluated: a
@@ -311,12 +325,17 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
     est = None
     if annual is not None and uncovered.height:
         kinds = {i: k for i, (k, _) in _ANNUAL_OF_INPUT.items() if i in inputs}
-        yearly = (annual.filter(pl.col("kind").is_in(list(set(kinds.values()))))
-                  .join(uncovered.select("person_id").unique().lazy(), on="person_id", how="semi")
+        who = uncovered.select("person_id").unique()
+        known_years = annual.join(who.lazy(), on="person_id", how="semi")
+        yearly = known_years.filter(pl.col("kind").is_in(list(set(kinds.values())))).collect()
+        # latest year the DGFiP knows the person: every kind not declared that year is 0. The DGFiP knows the
+        # person for a year it sends any income row of (a self-employed person's included) or a foyer fiscal
+        # membership of: its connector emits only non-zero amounts, so a declarant or dependant with no row of
+        # a kind declared none (as ``n2_resources`` reads year N-2)
+        latest = (pl.concat([known_years.select("person_id", "year", "extract_date"),
+                             _dgfip_declared(lf, years).join(who.lazy(), on="person_id", how="semi")])
+                  .group_by("person_id").agg(pl.col("year").max().alias("year"), pl.col("extract_date").max())
                   .collect())
-        # latest year the DGFiP knows the person: every kind not declared that year is 0
-        latest = yearly.group_by("person_id").agg(pl.col("year").max().alias("year"),
-                                                  pl.col("extract_date").max())
         per_kind = (yearly.join(latest.select("person_id", "year"), on=["person_id", "year"], how="semi")
                     .group_by("person_id", "kind").agg(pl.col("amount").sum()))
         factor = {i: (config.pension_gross_over_net if i == "pension_gross" else 1.0) for i in kinds}
@@ -475,21 +494,14 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
               .collect())
     # A person in a DGFiP foyer for a year with no income row declared nothing that year: known, zero (the
     # connector emits only non-zero amounts), not unknown.
-    if "unit_memberships" in lf:
-        declared = (lf["unit_memberships"]
-                    .filter((_agency() == "dgfip") & (pl.col("unit_kind").cast(pl.String) == "foyer_fiscal"))
-                    .select("person_id", pl.col("valid_from").dt.year().cast(pl.Int32).alias("year"),
-                            "extract_date")
-                    .filter(pl.col("year").is_in(years))
-                    .join(ids.lazy(), on="person_id", how="semi")
-                    .group_by("person_id", "year").agg(pl.col("extract_date").max())
-                    .collect())
-        zero = declared.join(yearly.select("person_id", pl.col("year").cast(pl.Int32)),
-                             on=["person_id", "year"], how="anti")
-        if zero.height:
-            zero = zero.with_columns(*[pl.lit(0.0).alias(n) for n in N2_INPUTS])
-            yearly = pl.concat([yearly.with_columns(pl.col("year").cast(pl.Int32)),
-                                zero.select(yearly.columns)], how="vertical_relaxed")
+    declared = (_dgfip_declared(lf, years).join(ids.lazy(), on="person_id", how="semi")
+                .group_by("person_id", "year").agg(pl.col("extract_date").max()).collect())
+    zero = declared.join(yearly.select("person_id", pl.col("year").cast(pl.Int32)),
+                         on=["person_id", "year"], how="anti")
+    if zero.height:
+        zero = zero.with_columns(*[pl.lit(0.0).alias(n) for n in N2_INPUTS])
+        yearly = pl.concat([yearly.with_columns(pl.col("year").cast(pl.Int32)),
+                            zero.select(yearly.columns)], how="vertical_relaxed")
     rows = grid.join(yearly, on="year", how="inner").with_columns(pl.lit(True).alias("revenus_n2_renseignes"))
     monthly = rows.select("person_id", "month", *[n for n in names])
     known = yearly.group_by("person_id").agg(pl.col("year").n_unique().alias("_n"), pl.col("year").max())
