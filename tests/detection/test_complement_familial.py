@@ -109,3 +109,20 @@ def test_duckdb_gives_the_same_complement_familial_flags(famille_runs) -> None:
     polars_run, duckdb_run, _ = famille_runs
     assert_frame_equal(polars_run.flags, duckdb_run.flags, check_exact=False, abs_tol=1e-6)
     assert_frame_equal(polars_run.units, duckdb_run.units, check_exact=False, abs_tol=1e-6)
+
+
+def test_outreach_tables_say_how_to_claim_the_complement_familial() -> None:
+    """Each agency that contacts people about the CF (the lead, the MSA for its members) has a channel; the claim
+    fields an agency may hold name engine inputs the rules know; the questions no data answers cite the law."""
+    from nonrecours.outputs.law import CHANNELS, claim_fields_frame, questions_frame
+    from nonrecours.rules.registry import default_registry
+
+    cf = benefit("cf")
+    for agency in (cf.lead, cf.members_lead):
+        assert "déclaration de situation" in CHANNELS[("cf", agency)]
+    fields = claim_fields_frame().filter(pl.col("benefit") == "cf")
+    held = set(fields.get_column("input").drop_nulls())
+    assert {"revenu_activite_imposable_n2", "famille_role"} <= held
+    assert held <= set(default_registry().inputs)
+    questions = questions_frame().filter(pl.col("benefit") == "cf")
+    assert questions.height >= 2 and questions.get_column("ref").str.contains("CSS art. L5").all()
