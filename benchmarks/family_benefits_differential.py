@@ -1,13 +1,13 @@
-"""PAJE allocation de base and ASF against OpenFisca-France 176.1.8 on fresh generated situations.
+"""PAJE allocation de base, ASF and complément familial against OpenFisca-France 176.1.8 on fresh generated situations.
 
 Run: ``python benchmarks/family_benefits_differential.py [--n 400] [--seed 1100] [--out FILE]`` (default
 FILE: benchmarks/results/family_benefits_differential.json).
 
 They have no ``simulate`` field (SITUATION_FORMAT.md names none), so the differential harness of
 ``nonrecours.simulation.differential`` does not compare them: this script exports the same generated
-situations (``generate_situations``) without paid benefits, lets OpenFisca compute ``paje_base`` and ``asf``
-of the evaluated month, and compares them with our ``paje_base_droit`` and ``asf_droit`` within 1 euro,
-overall and where OpenFisca pays.
+situations (``generate_situations``) without paid benefits, lets OpenFisca compute ``paje_base``, ``asf`` and
+``cf`` of the evaluated month, and compares them with our ``paje_base_droit``, ``asf_droit`` and ``cf`` within 1
+euro, overall and where OpenFisca pays.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from nonrecours.simulation.differential import generate_situations  # noqa: E402
 from nonrecours.simulation.export_openfisca import export_situations  # noqa: E402
 from nonrecours.simulation.openfisca_process import famille_values  # noqa: E402
 
-PAIRS = {"paje_base": "paje_base_droit", "asf": "asf_droit"}
+PAIRS = {"paje_base": "paje_base_droit", "asf": "asf_droit", "cf": "cf"}
 """OpenFisca famille variable -> our rule."""
 
 
@@ -49,18 +49,20 @@ def compare(n: int, seed: int) -> dict[str, Any]:
                                            pl.lit(month.strftime("%Y-%m")).alias("period")))
         sits.extend(ex.situations)
         ours.append(evaluate(list(PAIRS.values()), Inputs(**frames), month, missing_inputs="error")["famille"]
-                    .select("famille_id", *PAIRS.values()))
+                    .select("famille_id", *[pl.col(r).alias(f"ours_{of}") for of, r in PAIRS.items()]))
     theirs = famille_values(pl.concat(index), sits, run_oracle(sits, python), {"familles": tuple(PAIRS)})
     both = (pl.concat(ours).with_columns(pl.col("famille_id").cast(pl.Int64))
             .join(theirs.with_columns(pl.col("famille_id").cast(pl.Int64)), on="famille_id", how="inner")
             .join(batch.unit_index.with_columns(pl.col("famille_id").cast(pl.Int64)), on="famille_id"))
     out: dict[str, Any] = {"situations": n, "seed": seed, "familles": both.height}
-    for of, rule in PAIRS.items():
-        ok = (both[rule] - both[of].cast(pl.Float64)).abs() <= 1.0 + 1e-9
+    for of, rule in PAIRS.items():  # ours under ``ours_<variable>``: our ``cf`` has OpenFisca's name
+        mine = f"ours_{of}"
+        ok = (both[mine] - both[of].cast(pl.Float64)).abs() <= 1.0 + 1e-9
         pays = both[of].cast(pl.Float64) > 0
         out[of] = {"rate": round(float(ok.mean()), 4), "n_openfisca_pays": int(pays.sum()),
                    "rate_where_openfisca_pays": round(float(ok.filter(pays).mean()), 4) if pays.any() else None,
-                   "disagreements": both.filter(~ok).select("id", "unit", pl.col("month").cast(pl.String), rule, of)
+                   "disagreements": both.filter(~ok).select("id", "unit", pl.col("month").cast(pl.String),
+                                                            pl.col(mine).alias(rule if rule != of else mine), of)
                    .head(20).to_dicts()}
     return out
 

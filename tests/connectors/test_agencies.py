@@ -85,6 +85,46 @@ def test_noise_is_counted_and_resolved(territory: Territory, agreement: Exchange
     assert set(q.get_column("record").unique()) <= {"membre", "ressources"}
 
 
+def test_complement_familial_payments_are_read_as_cf(territory: Territory, agreement: ExchangeAgreement,
+                                                      tmp_path: Path) -> None:
+    """The CAF's record 30 code ``CF`` and the MSA's nature ``CF`` are the complément familial: the truth pays it
+    (41.65 % of the BMAF, synth.caf) and the CAF extract carries it at that amount; an MSA payment line of
+    nature CF becomes a cf payment of the same amount."""
+    import datetime as dt
+    from decimal import Decimal
+
+    import numpy as np
+
+    from nonrecours.synth.caf import bmaf_for
+
+    truth = pl.read_parquet(territory.root / "truth" / "benefits_paid.parquet").filter(
+        (pl.col("benefit").cast(pl.String) == "cf") & (pl.col("paying_agency").cast(pl.String) == "caf"))
+    assert truth.height > 0
+    caf = ingest(territory.extracts["caf"], default_mapping("caf"), agreement, tmp_path / "caf")
+    paid = pl.read_parquet(caf.outputs["benefits_paid"])
+    cf = paid.filter(pl.col("benefit").cast(pl.String) == "cf")
+    assert cf.height > 0 and cf.get_column("unit_id").n_unique() <= truth.get_column("unit_id").n_unique()
+    months = cf.get_column("month").to_list()
+    expected = np.round(bmaf_for(np.array([m.year * 12 + m.month - 1 for m in months])) * 0.4165, 2)
+    assert [float(a) for a in cf.get_column("amount")] == pytest.approx(expected.tolist(), abs=0.005)
+    # the MSA: a payment line of nature AF turned into CF
+    lines = territory.extracts["msa"].read_bytes().decode("cp1252").split("\n")
+    header = lines[0].split(";")
+    nature, amount = header.index("NATURE"), header.index("MONTANT")
+    i = next(k for k, line in enumerate(lines) if line.split(";")[nature:nature + 1] == ["AF"])
+    cells = lines[i].split(";")
+    cells[nature] = "CF"
+    lines[i] = ";".join(cells)
+    src = tmp_path / "msa.csv"
+    src.write_bytes("\n".join(lines).encode("cp1252"))
+    msa = ingest(src, default_mapping("msa"), agreement, tmp_path / "msa")
+    got = pl.read_parquet(msa.outputs["benefits_paid"]).filter(pl.col("benefit").cast(pl.String) == "cf")
+    period = dt.datetime.strptime(cells[header.index("PERIODE")], "%Y-%m").date()
+    assert got.height == 1 and got.get_column("month")[0] == period
+    assert got.get_column("amount")[0] == Decimal(cells[amount].replace(",", "."))
+    assert got.get_column("unit_kind").cast(pl.String)[0] == "famille"
+
+
 def test_same_person_same_pseudonym_across_agencies(territory: Territory, agreement: ExchangeAgreement,
                                                      tmp_path: Path) -> None:
     """The exchange key makes CAF persons and DGFiP foyer members join on person_id."""

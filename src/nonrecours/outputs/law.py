@@ -112,6 +112,9 @@ QUESTIONS: tuple[tuple[str, str, str], ...] = (
     ("af", "Résidez-vous en France de manière stable avec vos enfants ?", "CSS art. L512-1 et R512-1"),
     ("af", "Assumez-vous la charge effective et permanente des enfants (et leurs revenus éventuels sont-ils "
            "inférieurs à 55 % du SMIC) ?", "CSS art. L513-1, L512-3 et R512-2"),
+    ("cf", "Résidez-vous en France de manière stable avec vos enfants ?", "CSS art. L512-1 et R512-1"),
+    ("cf", "Assumez-vous la charge effective et permanente de vos trois enfants ou plus de 3 à 20 ans (et leurs "
+           "revenus éventuels sont-ils inférieurs à 55 % du SMIC) ?", "CSS art. L513-1, L522-1 et R512-2"),
     ("ars", "Vos enfants de 16 à 18 ans sont-ils encore scolarisés ou en apprentissage à la rentrée ?",
      "CSS art. L543-1 et R543-2"),
     ("ars", "Assumez-vous la charge effective et permanente des enfants ?", "CSS art. L513-1 et L543-1"),
@@ -183,6 +186,12 @@ CLAIM_FIELDS["asi"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE,
                        _RESIDENCE, _BANK)
 # Déclaration de situation pour les prestations familiales (caf.fr, msa.fr).
 CLAIM_FIELDS["af"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _CHILDREN, _RESIDENCE, _BANK)
+# Le complément familial n'a pas de formulaire propre: la CAF (la MSA) l'examine sur la déclaration de situation
+# et les revenus de l'année N-2, qu'elle reçoit de la DGFiP.
+CLAIM_FIELDS["cf"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _CHILDREN,
+                      ("revenus_n2", "Revenus de l'année N-2 (transmis par la DGFiP)",
+                       ("revenu_activite_imposable_n2", "pensions_imposables_n2")),
+                      _RESIDENCE, _BANK)
 CLAIM_FIELDS["ars"] = (_IDENTITY, _COUPLE, _CHILDREN, _SALARY, _UNEMPLOYMENT, _PENSIONS,
                        ("scolarite", "Scolarité des enfants de 16 à 18 ans", ()), _BANK)
 # Réclamation en ligne sur chequeenergie.gouv.fr: numéro fiscal et revenu fiscal de référence.
@@ -215,6 +224,10 @@ CHANNELS: dict[tuple[str, str], str] = {
     ("af", "caf"): "déclaration de situation en ligne sur caf.fr (les allocations familiales n'ont pas de "
                    "formulaire propre)",
     ("af", "msa"): "déclaration de situation en ligne sur msa.fr",
+    ("cf", "caf"): "versé sans demande propre quand la CAF connaît les enfants et les revenus ; sinon déclaration "
+                   "de situation en ligne sur caf.fr (le complément familial n'a pas de formulaire propre)",
+    ("cf", "msa"): "versé sans demande propre quand la MSA connaît les enfants et les revenus ; sinon déclaration "
+                   "de situation en ligne sur msa.fr",
     ("ars", "caf"): "versée sans demande aux allocataires ; sinon déclaration de situation sur caf.fr",
     ("ars", "msa"): "versée sans demande aux allocataires ; sinon déclaration de situation sur msa.fr",
     ("cheque_energie", "dgfip"): "demande en ligne sur chequeenergie.gouv.fr (guichet de l'ASP, sur le revenu "

@@ -456,7 +456,8 @@ def english_not_modelled(module: str) -> str:
 
 def not_modelled() -> list[tuple[str, str]]:
     """(benefit, French text): what each benefit of the catalogue leaves out, translated from its rule module's
-    own paragraph (``NOT_MODELLED``); benefits sharing a module (the two CSS) share one line."""
+    own paragraph (``NOT_MODELLED``); benefits sharing a module share one line (the two CSS; the allocations
+    familiales and the complément familial, named together)."""
     from nonrecours.schemas.benefits import CATALOGUE
 
     by_module: dict[str, list[str]] = {}
@@ -464,7 +465,8 @@ def not_modelled() -> list[tuple[str, str]]:
         by_module.setdefault(b.rule_module, []).append(b.code)
     out = []
     for module, codes in by_module.items():
-        label = "complémentaire santé solidaire" if module == "css" else BENEFIT_LABELS[codes[0]]
+        label = ("complémentaire santé solidaire" if module == "css"
+                 else " et ".join(BENEFIT_LABELS[c] for c in codes))
         out.append((label, NOT_MODELLED[module][1]))
     return out
 

@@ -109,10 +109,11 @@ class Benefit:
     """(best grade, French reason): a condition of the benefit no agency's data can show caps every flag."""
     young_dependant_age: str | None = None
     """Parameter of the age up to which its famille rule can count an adult dependant (persons at charge under 25
-    for the RSA, the prime d'activité and the CSS; 21 for the housing aid; 20 for the AF, its forfait included,
-    and the ASF): a famille a young adult the DGFiP attaches to it may be missing from has its flags capped when
-    that person is not older (detection). None: its rule counts no adult dependant (the couple's ASPA, AAH and
-    ASI; the PAJE and the ARS, for younger children; the chèque énergie, from the DGFiP's own foyer)."""
+    for the RSA, the prime d'activité and the CSS; 21 for the housing aid and the complément familial; 20 for the
+    AF, its forfait included, and the ASF): a famille a young adult the DGFiP attaches to it may be missing from has
+    its flags capped when that person is not older (detection). None: its rule counts no adult dependant (the
+    couple's ASPA, AAH and ASI; the PAJE and the ARS, for younger children; the chèque énergie, from the DGFiP's own
+    foyer)."""
 
     @property
     def yearly(self) -> bool:
@@ -182,6 +183,10 @@ CATALOGUE: tuple[Benefit, ...] = (
             "CSS art. L521-1 et D521-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True,
             module="prestations_familiales",
             young_dependant_age="prestations_familiales.af.age_limite"),
+    Benefit("cf", "cf", "amount", "complément familial", "complément familial", "cf", "caf",
+            "CSS art. L522-1 à L522-3, R522-2, D522-1 et D522-2 (CAF, MSA)", 3, payers=("caf", "msa"),
+            simulated=False, module="prestations_familiales",
+            young_dependant_age="prestations_familiales.cf.age_limite"),
     Benefit("paje_base", "paje_base_droit", "amount", "allocation de base de la prestation d'accueil du jeune "
             "enfant (PAJE)", "allocation de base de la PAJE", "paje_base", "caf",
             "CSS art. L531-1, L531-3 et D531-3 (CAF, MSA)", 3, payers=("caf", "msa"), simulated=False,

@@ -1,13 +1,19 @@
 """Family benefits and housing aid the CAF (or the MSA for farm households) pays in the truth.
 
-Our rules do not compute these benefits (they are inputs of RSA and prime d'activité, as in the
-reference situations), so the generator pays them with a *stylised* model, stated here:
+The truth's own payments, before any take-up is drawn: a *stylised* model, stated here. When the extracts
+are written from entitlements (``synth.extracts.write_extracts``), a benefit the draw covers (every benefit of
+the catalogue with the rules' entitlements) is paid to its takers at the rules' amount instead; these
+stylised payments remain for the others (an OpenFisca-labelled truth: RSA, PPA, ASPA and CSS only).
 - allocations familiales (CSS art. L521-1, D521-1): 32% of the BMAF for two children under 20,
   73% for three, +41% per further child; +16% per child aged 14 or more (not the eldest of two).
   The income modulation (halved or quartered above ceilings) is not applied.
 - PAJE allocation de base (CSS art. L531-3): 41.65% of the BMAF while the youngest child is under 3,
   when the family's monthly income is under 3,000 EUR + 600 EUR per child (stylised ceiling).
 - ASF (CSS art. L523-1): 42.20% of the BMAF per child under 20 to a lone parent receiving no alimony.
+- complément familial (CSS art. L522-1, D522-1): 41.65% of the BMAF when three children are aged 3 to 20,
+  under the PAJE's stylised ceiling (the CF's ceiling is the allocation de base's, CSS art. L531-3), and
+  no allocation de base is paid (CSS art. L532-1). The majorated rate and the differential amount are not
+  applied.
 - aide au logement: a stylised APL for tenants and foyer residents (zone 3 ceilings, order of
   magnitude of the 2024 scale): min(rent, ceiling) + charges - participation, dropped under 10 EUR.
 Every family entitled is paid (take-up 100%), as the issue asks for family benefits and housing aid.
@@ -60,7 +66,7 @@ def build_family_benefits(
     famille_offset: int,
     provenance: dict[str, object],
 ) -> pl.DataFrame:
-    """Monthly af, paje_base, asf and aide_logement per famille, in the canonical benefits_paid shape.
+    """Monthly af, cf, paje_base, asf and aide_logement per famille, in the canonical benefits_paid shape.
 
     ``fam_local`` numbers each person's famille within the chunk as 2 × household + (second family);
     sums per famille and month are bincounts over that number (no group_by over person-months).
@@ -80,6 +86,7 @@ def build_family_benefits(
     n_af = per_famille(is_child & (age < 20))
     n_14 = per_famille(is_child & (age < 20) & (age >= 14))
     under_3 = per_famille(is_child & (age < 3)) > 0
+    n_cf = per_famille(is_child & (age >= 3) & (age < 21))
     n_children = per_famille(is_child & (age < 25))
     adults = per_famille(adult)
     size = per_famille(born)
@@ -93,6 +100,7 @@ def build_family_benefits(
     majorations = np.where(n_af < 2, 0, np.where(n_af == 2, np.minimum(n_14, 1), n_14))
     af = np.where(n_af >= 2, b * af_rate + b * 0.16 * majorations, 0.0)
     paje = np.where(under_3 & (fam_income < 3000 + 600 * n_children), b * 0.4165, 0.0)
+    cf = np.where((n_cf >= 3) & (paje == 0) & (fam_income < 3000 + 600 * n_children), b * 0.4165, 0.0)
     asf = np.where((adults == 1) & ~second_family & (fam_alimony == 0), b * 0.422 * n_af, 0.0)
     hh_status = np.repeat(housing_status, 2)[:, None]
     renting = np.isin(hh_status, [HOUSING_STATUSES.index(s) for s in _RENTING]) & ~second_family
@@ -104,8 +112,8 @@ def build_family_benefits(
     al = np.where(renting & (al >= 10), np.minimum(al, hh_rent + charges), 0.0)
 
     exists = (adults + n_children) > 0
-    names = ("af", "paje_base", "asf", "aide_logement")
-    stacked = np.stack([af, paje, asf, al], axis=2) * exists[:, :, None]   # slots × months × benefits
+    names = ("af", "cf", "paje_base", "asf", "aide_logement")
+    stacked = np.stack([af, cf, paje, asf, al], axis=2) * exists[:, :, None]   # slots × months × benefits
     cents = np.rint(stacked * 100).astype(np.int64).ravel()
     keep = np.flatnonzero(cents > 0)
     slot_no = keep // (months * len(names))

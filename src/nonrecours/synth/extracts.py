@@ -55,6 +55,7 @@ TAKE_UP_RATES: dict[str, float] = {
     "aah": 0.85,
     "asi": 0.50,
     "af": 0.97,
+    "cf": 0.90,
     "paje_base": 0.95,
     "asf": 0.70,
     "ars": 0.95,
@@ -64,8 +65,10 @@ TAKE_UP_RATES: dict[str, float] = {
 73%, ASPA about 50%, CSS without participation 69%, with participation 33%. Assumed, no national estimate being
 published: housing aid 90% (claimed with the lease), AAH 85% (claimed at the MDPH), ASI 50% (like the ASPA, a
 recoverable minimum claimed separately), allocations familiales 97% and ARS 95% (paid without a claim to
-allocataires), PAJE allocation de base 95% (claimed with the declaration of pregnancy), ASF 70% (a lone parent
-must claim it and take steps against the other parent), chèque énergie 80% (order of the cheques' use rate)."""
+allocataires), complément familial 90% (paid to allocataires without a form of its own, but on resources of
+N-2 and a third child's age the famille's file must show: lower than the AF's), PAJE allocation de base 95%
+(claimed with the declaration of pregnancy), ASF 70% (a lone parent must claim it and take steps against the
+other parent), chèque énergie 80% (order of the cheques' use rate)."""
 _M64 = 0xFFFFFFFFFFFFFFFF
 _GOLDEN = 0x9E3779B97F4A7C15
 
@@ -739,7 +742,7 @@ def _write_caf(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
         return pl.DataFrame({"l": fixed_width_lines(frame, layout, record), "matricule": frame.get_column("matricule")})
 
     last = months[-1]
-    caf_benefits = ("af", "paje_base", "asf", "aide_logement", "rsa", "ppa", "ars", "aah")
+    caf_benefits = [b.code for b in CATALOGUE if "caf" in b.payers]
     pay = paid.filter((pl.col("unit_kind") == "famille") & pl.col("benefit").is_in(caf_benefits)
                       & ~pl.col("unit_id").is_in(farm.get_column("unit_id").implode()))
     units = pay.select("unit_id").unique().sort("unit_id").with_row_index("rank")
@@ -1046,8 +1049,7 @@ def _write_msa(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
         (pl.lit("M") + (pl.col("r") + 460_001).cast(pl.String)).alias("dossier"))
     mem = mem.join(dossiers, on="unit_id")
     dem = mem.filter(pl.col("role") == "demandeur").select("unit_id", pl.col("person_id").alias("payee"))
-    family = ("af", "paje_base", "asf", "aide_logement", "rsa", "ppa", "aspa", "css_free", "css_participation",
-              "aah", "ars", "asi")
+    family = [b.code for b in CATALOGUE if "msa" in b.payers]
     pay = paid.filter(pl.col("benefit").is_in(family) & pl.col("unit_id").is_not_null()).join(
         dem, on="unit_id").select(pl.col("payee").alias("person_id"), "benefit", "month", "amount")
     members = mem.select("person_id").unique()

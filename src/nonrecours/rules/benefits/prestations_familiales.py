@@ -7,11 +7,15 @@ amount paid (CASF art. R262-10 and R262-10-1; CSS art. R844-4 and R844-5):
   allocation. The CAF extract gives the total paid, so the base is its share in the total rate
   (majorations and flat allocation are modulated by the same coefficient as the base);
 - allocation de soutien familial: a flat amount per child (22.5 % of the BMAF), whatever was paid;
-- complément familial: not part of the inputs, so it is computed here (CSS art. L522-1 to L522-3): three
-  children aged 3 to 20, resources of year N-2 under a ceiling; it is not paid with the PAJE allocation
-  de base. In Guadeloupe, Martinique, Guyane and La Réunion one child aged 3 to 5 opens it when no child
-  is under 3, under the ARS ceiling, at the rates of CSS art. D755-6 and D755-6-1 (CSS art. L755-16).
-  Only its non-majorated amount counts for RSA and prime d'activité.
+- complément familial: computed here (CSS art. L522-1 to L522-3): three children aged 3 to 20, resources
+  of year N-2 under a ceiling (just above it, a differential amount), the majorated rate under half the
+  ceiling; it is not paid with the PAJE allocation de base (CSS art. L532-1). In Guadeloupe, Martinique,
+  Guyane and La Réunion one child aged 3 to 5 opens it when no child is under 3, under the ARS ceiling, at
+  the rates of CSS art. D755-6 and D755-6-1 (CSS art. L755-16). Only its non-majorated amount counts for
+  RSA and prime d'activité, and it is the amount computed here, even where the CAF's extract reports the
+  CF paid (it is a benefit detection looks for, schemas.benefits): a famille that does not claim it is
+  counted the CF due, as the RSA's subsidiarity asks the claimant to claim the family benefits due
+  (CASF art. L262-10), and the reference situations (SITUATION_FORMAT.md) state no CF paid.
 
 Resources are those of year N-2 of each month (taxable income, less the 10 % deduction for expenses),
 read from the ``*_imposable(s)_n2`` inputs.
@@ -262,22 +266,26 @@ def cf_plafond(f: Famille):
 def cf_non_majore_avant_cumul(f: Famille):
     m = f.members
     n_eligibles = f.count(where=m.cf_enfant_a_charge & (m.age_mois >= param(f"{PF}.cf.age_min")))
-    metropole = condition("résidence en métropole et au moins trois enfants de 3 à 20 ans",
-                          ~f.menage.residence_dom & (n_eligibles >= param(f"{PF}.cf.nb_enfants_min")),
-                          ref="CSS art. L522-1")
+    metropole = ~f.menage.residence_dom & (n_eligibles >= param(f"{PF}.cf.nb_enfants_min"))
     n_dom = f.count(where=m.cf_enfant_a_charge & (m.age_mois >= param(f"{PF}.cf.dom.age_min"))
                     & (m.age_mois < param(f"{PF}.cf.dom.age_max")))
     n_moins_3_ans = f.count(where=m.est_enfant & (m.age_mois < param(f"{PF}.cf.age_min")))
-    dom = condition("dans un DOM, au moins un enfant de 3 à 5 ans et aucun de moins de 3 ans",
-                    f.menage.residence_dom & (n_dom >= 1) & (n_moins_3_ans == 0), ref="CSS art. L755-16 et D755-6")
-    composition = metropole | dom
+    dom = f.menage.residence_dom & (n_dom >= 1) & (n_moins_3_ans == 0)
+    # one labelled condition: a famille's reasons name the composition that opens the CF where it lives, not
+    # the other territory's as « non remplie »
+    composition = condition("au moins trois enfants à charge de 3 à 20 ans (dans un DOM : un enfant de 3 à 5 ans et "
+                            "aucun de moins de 3 ans)", metropole | dom, ref="CSS art. L522-1, L755-16 et D755-6")
     ressources = f.cf_base_ressources
     plafond = f.cf_plafond
     taux = where(f.menage.residence_dom, param(f"{PF}.cf.dom.taux"), param(f"{PF}.cf.taux"))
     montant = param(f"{PF}.bmaf") * taux
     # just above the ceiling, a differential amount (CSS art. L522-2)
+    sous_plafond = condition("ressources de l'année de référence sous le plafond, ou au-dessus de moins de douze "
+                             "mois de complément (montant différentiel)",
+                             ressources < plafond + 12 * montant, ref="CSS art. L522-2 et R522-2")
     differentiel = maximum((plafond + 12 * montant - ressources) / 12, 0.0)
-    return where(composition, where(ressources <= plafond, montant, minimum(differentiel, montant)), 0.0)
+    return where(composition & sous_plafond,
+                 where(ressources <= plafond, montant, minimum(differentiel, montant)), 0.0)
 
 
 @rule(entity="famille", dtype="float", label="complément familial majoré (avant non-cumul)",
@@ -294,7 +302,9 @@ def cf_majore_avant_cumul(f: Famille):
 def cf(f: Famille):
     """The majorated amount when due; not paid together with the PAJE allocation de base (CSS art. L532-1)."""
     montant = maximum(f.cf_non_majore_avant_cumul, f.cf_majore_avant_cumul)
-    return where(f.paje_base_retenue > 0, 0.0, round_(montant, 2))
+    sans_paje = condition("pas d'allocation de base de la PAJE (elle ne se cumule pas avec le complément familial)",
+                          f.paje_base_retenue <= 0, ref="CSS art. L532-1")
+    return where(sans_paje, round_(montant, 2), 0.0)
 
 
 @rule(entity="famille", dtype="float", label="prestations familiales comptées dans les ressources du RSA et de la "
