@@ -115,6 +115,14 @@ QUESTIONS: tuple[tuple[str, str, str], ...] = (
     ("cf", "Résidez-vous en France de manière stable avec vos enfants ?", "CSS art. L512-1 et R512-1"),
     ("cf", "Assumez-vous la charge effective et permanente de vos trois enfants ou plus de 3 à 20 ans (et leurs "
            "revenus éventuels sont-ils inférieurs à 55 % du SMIC) ?", "CSS art. L513-1, L522-1 et R512-2"),
+    ("asf", "L'autre parent de l'enfant ne participe-t-il pas à son entretien (pension alimentaire non fixée, "
+            "non versée ou inférieure à l'ASF), ou est-il décédé, ou l'enfant n'a-t-il pas été reconnu par lui ?",
+     "CSS art. L523-1 et R523-1 à R523-3"),
+    ("asf", "Vivez-vous seul(e), sans conjoint, partenaire de PACS ni concubin ?", "CSS art. L523-2"),
+    ("paje_base", "Résidez-vous en France de manière stable avec votre enfant de moins de trois ans ?",
+     "CSS art. L512-1 et R512-1"),
+    ("paje_base", "Les examens médicaux obligatoires de l'enfant ont-ils été passés (certificats des 8 jours, "
+                  "9e et 24e mois) ?", "CSS art. D532-2 ; code de la santé publique, art. L2132-2"),
     ("ars", "Vos enfants de 16 à 18 ans sont-ils encore scolarisés ou en apprentissage à la rentrée ?",
      "CSS art. L543-1 et R543-2"),
     ("ars", "Assumez-vous la charge effective et permanente des enfants ?", "CSS art. L513-1 et L543-1"),
@@ -192,6 +200,16 @@ CLAIM_FIELDS["cf"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _CHILDREN,
                       ("revenus_n2", "Revenus de l'année N-2 (transmis par la DGFiP)",
                        ("revenu_activite_imposable_n2", "pensions_imposables_n2")),
                       _RESIDENCE, _BANK)
+# Demande d'allocation de soutien familial, cerfa n° 12038, avec la déclaration de situation (cerfa n° 11423).
+CLAIM_FIELDS["asf"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _CHILDREN, _ALIMONY,
+                       ("autre_parent", "Situation de l'autre parent (décès, non-reconnaissance, pension non versée)",
+                        ()), _RESIDENCE, _BANK)
+# L'allocation de base de la PAJE suit la déclaration de grossesse (ou l'adoption) et la déclaration de situation;
+# la CAF (la MSA) l'examine sur les revenus de l'année N-2, qu'elle reçoit de la DGFiP.
+CLAIM_FIELDS["paje_base"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _CHILDREN,
+                             ("revenus_n2", "Revenus de l'année N-2 (transmis par la DGFiP)",
+                              ("revenu_activite_imposable_n2", "pensions_imposables_n2")),
+                             _RESIDENCE, _BANK)
 CLAIM_FIELDS["ars"] = (_IDENTITY, _COUPLE, _CHILDREN, _SALARY, _UNEMPLOYMENT, _PENSIONS,
                        ("scolarite", "Scolarité des enfants de 16 à 18 ans", ()), _BANK)
 # Réclamation en ligne sur chequeenergie.gouv.fr: numéro fiscal et revenu fiscal de référence.
@@ -228,6 +246,13 @@ CHANNELS: dict[tuple[str, str], str] = {
                    "de situation en ligne sur caf.fr (le complément familial n'a pas de formulaire propre)",
     ("cf", "msa"): "versé sans demande propre quand la MSA connaît les enfants et les revenus ; sinon déclaration "
                    "de situation en ligne sur msa.fr",
+    ("asf", "caf"): "demande d'allocation de soutien familial en ligne sur caf.fr, ou formulaire cerfa n° 12038 "
+                    "avec la déclaration de situation cerfa n° 11423 (CAF)",
+    ("asf", "msa"): "demande d'allocation de soutien familial auprès de la MSA (formulaire de demande et "
+                    "déclaration de situation)",
+    ("paje_base", "caf"): "déclaration de grossesse (ou de l'adoption) et déclaration de situation sur caf.fr ; "
+                          "l'allocation de base n'a pas de formulaire propre",
+    ("paje_base", "msa"): "déclaration de grossesse (ou de l'adoption) et déclaration de situation sur msa.fr",
     ("ars", "caf"): "versée sans demande aux allocataires ; sinon déclaration de situation sur caf.fr",
     ("ars", "msa"): "versée sans demande aux allocataires ; sinon déclaration de situation sur msa.fr",
     ("cheque_energie", "dgfip"): "demande en ligne sur chequeenergie.gouv.fr (guichet de l'ASP, sur le revenu "
