@@ -79,6 +79,13 @@ CORE_LABELS = {
     "familles_without_demandeur": "familles sans demandeur",
     "familles_of_adult_dependant": "familles reconstituées d'un jeune adulte à charge fiscale (composition inconnue)",
     "familles_hosting_adult_dependant": "familles dont un jeune adulte à charge fiscale manque peut-être",
+    "familles_single_from_dwelling": "personnes seules d'après le logement déclaré à la DGFiP (estimation)",
+    "familles_single_sharing_dwelling": "personnes suivies seules dont le logement DGFiP abrite un autre adulte seul "
+                                        "(vie en couple inconnue)",
+    "familles_declarant_missing": "déclarations communes dont l'autre déclarant manque à l'extrait (vie en couple "
+                                  "inconnue)",
+    "familles_shared_dwelling_hosted_estimated": "familles hébergées dans le logement d'une autre (estimation DGFiP)",
+    "familles_shared_dwelling_lease_unknown": "colocataires dont le titulaire du bail est inconnu",
 }
 EXCLUSION_LABELS = {
     "opt_out": "opposition de la personne", "pending_claim": "demande en cours",
