@@ -130,7 +130,10 @@ def _openfisca_demo(persons: int, seed: int, out: Path, without: list[str], pyth
     truth = out / "truth"
     theirs = pl.read_parquet(truth / "take_up.parquet").select("unit_kind", "unit_id", "benefit", "month", "amount")
     months = sorted(theirs.get_column("month").unique().to_list())
-    ours = entitlements_from_rules(truth, months)
+    # OpenFisca labels only the benefits it is asked (rsa, ppa, aspa, css): ours compared on those alone (our
+    # rules label every benefit of the catalogue, and a benefit OpenFisca did not label is no disagreement)
+    ours = entitlements_from_rules(truth, months).filter(
+        pl.col("benefit").is_in(theirs.get_column("benefit").unique().implode()))
     agreement = compare_entitlements(ours, theirs, evaluated=familles_evaluated(truth, months))
     agreement["disagreements"] = agreement["disagreements"][:50]
     return {"workers": workers, "households": oracle.households, "seconds": round(oracle.seconds, 1),

@@ -1,0 +1,285 @@
+"""``detect`` at scale, stage by stage: wall, CPU and peak memory of each step, in parts or whole (issue 8).
+
+Run: ``python benchmarks/detect_scale_bench.py --workspace BIG/workspace --config RUN/run.toml --month 2026-06
+--partitions 10 --out-dir BIG/detection --result benchmarks/results/detect_1m.json [--reference DIR --copies K]``
+
+Runs ``run_detect`` (the run's detection stage: run.toml's benefits, thresholds and engine options through
+``run.detection_config`` and ``run.engine_config``) in a fresh child process, whole (``--partitions 1``: the join
+of the month, then detection) or split as run.toml's ``partitions`` splits it (``core.partition.Partitions``).
+``pipeline_bench.Meter`` measures each step (peak memory: ``VmHWM`` reset at each step): ``split`` (the link
+graph and its parts), ``facts`` (what detection reads about the population as a whole), then per part
+``partN/join`` (the month's core, and the earlier due months' joined inside detection), ``partN/detect``,
+``partN/outputs`` (sorting, the OpenFisca situations), and ``write`` (the merge of the parts and the files).
+
+``--reference DIR --copies K``: DIR is a detection of the source of a workspace tiled K times
+(``tile_workspace.py``); its ``flags.parquet`` and ``units.parquet``, their ids retagged for each copy as the
+tiling does, must equal this run's row for row (a partitioned run at scale writes exactly K times the
+source's results). The counts and the verdict go to the result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from pipeline_bench import Meter  # noqa: E402
+from tile_workspace import retag  # noqa: E402
+
+_KEY = ["unit_kind", "unit_id", "benefit"]
+_HEX = r"[0-9a-f]{64}"
+
+
+def measured_detect(workspace: Path, config: Path, month: str, partitions: int, out: Path) -> dict[str, Any]:
+    """``run_detect`` on ``workspace`` with ``config``'s detection settings, every step metered."""
+    import nonrecours.core
+    from nonrecours.config import load_config, parse_month
+    from nonrecours.core import Partitions
+    from nonrecours.core.workspace import scan_workspace
+    from nonrecours.run import detection_config, engine_config
+
+    det = importlib.import_module("nonrecours.detection.detect")
+    cfg = load_config(config)
+    m = parse_month(month)
+    meter = Meter()
+    part: dict[str, Any] = {"k": 0, "in_detect": False}
+    progress = out.parent / (out.name + "-progress.json")
+
+    def tables(self: Any, k: int) -> Any:
+        part["k"] = k
+        return original_tables(self, k)
+
+    original_tables = Partitions.tables
+    try:
+        Partitions.tables = tables  # type: ignore[method-assign]
+        meter.wrap(Partitions, "_assign", "split")
+        for attr in ("population_facts", "payments_known", "history_coverage"):
+            if hasattr(det, attr):
+                meter.wrap(det, attr, "facts")
+        meter.wrap(nonrecours.core, "population_facts", "facts")
+        # the month's join; those detection makes of the earlier months a yearly benefit is judged at are
+        # inside partN/detect (partN/detect/join)
+        meter.wrap(nonrecours.core, "build_month",
+                   lambda *a, **k: f"part{part['k']}/detect/join" if part["in_detect"] else f"part{part['k']}/join")
+        meter.wrap(det, "detect", lambda *a, **k: f"part{part['k']}/detect")
+        measured = det.detect
+
+        def detect(*a: Any, **k: Any) -> Any:
+            part["in_detect"] = True
+            try:
+                return measured(*a, **k)
+            finally:
+                part["in_detect"] = False
+
+        det.detect = detect
+        meter.wrap(det, "_outputs", lambda *a, **k: f"part{part['k']}/outputs")
+        outputs = det._outputs
+
+        def outputs_then_progress(*a: Any, **k: Any) -> Any:  # a part done: its figures kept at once
+            done = outputs(*a, **k)
+            progress.write_text(json.dumps({"parts_done": part["k"] + 1, "steps": meter.report(),
+                                            "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}),
+                                encoding="utf-8")
+            return done
+
+        det._outputs = outputs_then_progress
+        meter.wrap(det, "write_parquet", "write")
+        meter.wrap(det, "write_json", "write")
+        with meter.measure("detect_total"):
+            parts = Partitions(scan_workspace(workspace), partitions, out.parent / (out.name + "-parts")) \
+                if partitions > 1 else None
+            run, _ = det.run_detect(workspace, m, out, backend=cfg.backend, config=detection_config(cfg),
+                                    engine_config=engine_config(cfg),
+                                    **({} if parts is None else {"partitions": parts}))
+        sizes = parts.sizes() if parts is not None else [run.summary["persons"]]
+        components = None
+        if parts is not None:
+            components = pl.scan_parquet(parts.path).select(pl.col("component").n_unique()).collect().item()
+    finally:
+        Partitions.tables = original_tables  # type: ignore[method-assign]
+        meter.close()  # puts back det.detect as it found it (the plain function)
+    steps = meter.report()
+    for stage in ("join", "detect", "outputs"):  # the parts' sums
+        own = [s for n, s in steps.items() if n.startswith("part") and n.count("/") == 1 and n.endswith(f"/{stage}")]
+        steps[stage] = {"calls": sum(s["calls"] for s in own), "wall_s": round(sum(s["wall_s"] for s in own), 3),
+                        "cpu_s": round(sum(s["cpu_s"] for s in own), 3),
+                        "peak_rss_mib": max(s["peak_rss_mib"] for s in own)}
+    return {"steps": steps, "peak_method": meter.peak_method, "persons": run.summary["persons"],
+            "persons_per_part": sizes, "components": components, "flags": run.flags.height,
+            "units": run.units.height, "backend": cfg.backend}
+
+
+def retagged(frame: pl.DataFrame | pl.LazyFrame, copy: int) -> Any:
+    """``frame``'s ids as copy ``copy`` of a tiled workspace names them: every pseudonym in a text or list
+    column (alone, or after a prefix such as ``caf:``) retagged as ``tile_workspace.retag`` does."""
+    def one(e: pl.Expr) -> pl.Expr:
+        hexa = e.str.extract(f"({_HEX})$", 1)
+        return pl.when(hexa.is_not_null()).then(e.str.slice(0, e.str.len_chars() - 64) + retag(hexa, copy)
+                                                ).otherwise(e)
+
+    cols = []
+    schema = frame.collect_schema() if isinstance(frame, pl.LazyFrame) else frame.schema
+    for name, dtype in schema.items():
+        if dtype == pl.String:
+            cols.append(one(pl.col(name)).alias(name))
+        elif dtype == pl.List(pl.String):
+            cols.append(pl.col(name).list.eval(one(pl.element())).alias(name))
+    return frame.with_columns(cols)
+
+
+def compare_copies(reference: Path, got: Path, copies: int) -> dict[str, Any]:
+    """This run's flags and units against ``copies`` retagged copies of the reference's, row for row."""
+    from polars.testing import assert_frame_equal
+
+    out: dict[str, Any] = {}
+    for name in ("flags", "units"):
+        ref = pl.read_parquet(reference / f"{name}.parquet")
+        new = pl.read_parquet(got / f"{name}.parquet")
+        expected = pl.concat([retagged(ref, c) for c in range(copies)]).sort(_KEY)
+        entry: dict[str, Any] = {"reference_rows": ref.height, "rows": new.height,
+                                 "rows_are_copies_times_reference": new.height == copies * ref.height}
+        by = ["benefit", "status", "grade"] if "grade" in ref.columns else ["benefit", "status"]
+        counts_ref = ref.group_by(by).len().with_columns(pl.col("len") * copies)
+        counts_new = new.group_by(by).len()
+        entry["counts_by_benefit_status_grade_times_copies"] = counts_ref.sort(by, nulls_last=True).equals(
+            counts_new.sort(by, nulls_last=True))
+        try:
+            assert_frame_equal(new.sort(_KEY), expected)
+            entry["identical_to_retagged_copies"] = True
+        except AssertionError as exc:
+            entry["identical_to_retagged_copies"] = False
+            entry["difference"] = str(exc).splitlines()[0][:300]
+        out[name] = entry
+    return out
+
+
+def compare_parts(parts: Path, reference: Path, copies: int) -> dict[str, Any]:
+    """For a partitioned run stopped before its merge: the flags and units of the parts it finished (its parts
+    folder, ``detection-YYYY-MM/<name>/<part>.parquet``) against the retagged copies of the reference's, on the
+    same units, row for row."""
+    from polars.testing import assert_frame_equal
+
+    out: dict[str, Any] = {}
+    for name in ("flags", "units"):
+        files = sorted((parts / name).glob("*.parquet"))
+        done = pl.read_parquet(files).sort(_KEY) if files else None
+        ref = pl.scan_parquet(reference / f"{name}.parquet")
+        if done is None:
+            out[name] = {"parts_done": 0}
+            continue
+        expected = pl.concat([retagged(ref, c) for c in range(copies)]).join(
+            done.select(_KEY).lazy(), on=_KEY, how="semi", nulls_equal=True).collect().sort(_KEY)
+        entry: dict[str, Any] = {"parts_done": [f.stem for f in files], "rows": done.height,
+                                 "expected_rows_of_their_units": expected.height}
+        try:
+            assert_frame_equal(done, expected)
+            entry["identical_to_retagged_copies"] = True
+        except AssertionError as exc:
+            entry["identical_to_retagged_copies"] = False
+            entry["difference"] = str(exc).splitlines()[0][:300]
+        out[name] = entry
+    return out
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--workspace", type=Path, required=True)
+    ap.add_argument("--config", type=Path, required=True, help="the run.toml whose detection settings are used")
+    ap.add_argument("--month", default="2026-06")
+    ap.add_argument("--partitions", type=int, default=1)
+    ap.add_argument("--out-dir", type=Path, required=True, help="where detection writes its files")
+    ap.add_argument("--result", type=Path, required=True, help="the results JSON (a .md beside it)")
+    ap.add_argument("--label", default="")
+    ap.add_argument("--reference", type=Path, help="the source workspace's detection folder (flags, units)")
+    ap.add_argument("--copies", type=int, default=1, help="how many times the workspace tiles the reference's")
+    ap.add_argument("--note", default="", help="what the population is (written to the result)")
+    ap.add_argument("--partial", type=Path, help="a stopped run's parts folder: compare its finished parts with "
+                    "--reference (copies times) and print the result, nothing run")
+    ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.partial is not None:
+        res = compare_parts(args.partial, args.reference, args.copies)
+        print(json.dumps(res, indent=2))
+        return res
+    if args.child:
+        res = measured_detect(args.workspace, args.config, args.month, args.partitions, args.out_dir)
+        print("RESULT " + json.dumps(res))
+        return res
+    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "src"], capture_output=True,
+                           text=True).stdout.strip()
+    report: dict[str, Any] = {
+        "benchmark": "detect at scale, stage by stage (benchmarks/detect_scale_bench.py)", "label": args.label,
+        "note": args.note, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": commit + ("+src changes" if dirty else ""), "workspace": str(args.workspace),
+        "month": args.month, "partitions": args.partitions,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+                   f"Polars {pl.__version__}",
+        "load_average_1min_start": round(os.getloadavg()[0], 2)}
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    started = time.perf_counter()
+    with tempfile.TemporaryFile(mode="w+") as err:
+        done = subprocess.run([sys.executable, __file__, "--child", "--workspace", str(args.workspace), "--config",
+                               str(args.config), "--month", args.month, "--partitions", str(args.partitions),
+                               "--out-dir", str(args.out_dir), "--result", str(args.result)],
+                              env=env, stdout=subprocess.PIPE, stderr=err, text=True)
+        if done.returncode:
+            err.seek(0)
+            sys.stderr.write(err.read()[-5000:])
+            raise SystemExit(f"the detection child failed ({done.returncode})")
+    report["child_wall_s"] = round(time.perf_counter() - started, 1)
+    line = next(x for x in done.stdout.splitlines() if x.startswith("RESULT "))
+    report |= json.loads(line[len("RESULT "):])
+    report["load_average_1min_end"] = round(os.getloadavg()[0], 2)
+    if args.reference is not None:
+        report["copies"] = args.copies
+        report["reference"] = str(args.reference)
+        report["comparison"] = compare_copies(args.reference, args.out_dir, args.copies)
+    args.result.parent.mkdir(parents=True, exist_ok=True)
+    args.result.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    args.result.with_suffix(".md").write_text(markdown(report), encoding="utf-8")
+    print(markdown(report))
+    return report
+
+
+def markdown(r: dict[str, Any]) -> str:
+    lines = [f"# detect at scale: {r['persons']:,} persons, {r['partitions']} part(s)", "",
+             f"{r['date']}, commit {r['commit']}, {r['machine']}, backend {r['backend']}, month {r['month']}. "
+             f"Load average (1 min) {r['load_average_1min_start']} at the start, {r['load_average_1min_end']} at "
+             f"the end (2 shared cores: compare CPU seconds).", ""]
+    if r.get("note"):
+        lines += [r["note"], ""]
+    lines += [f"Persons per part: {', '.join(f'{n:,}' for n in r['persons_per_part'])}; flags {r['flags']:,}, "
+              f"units {r['units']:,}; peak memory method: {r['peak_method']}.", "",
+              "| step | calls | wall s | CPU s | peak RSS MiB | load start → end |", "|---|---:|---:|---:|---:|---|"]
+    for name, s in r["steps"].items():
+        load = (f"{s['load_1min_start']:.1f} → {s['load_1min_end']:.1f}" if "load_1min_start" in s else "")
+        lines.append(f"| {name} | {s['calls']} | {s['wall_s']:,.1f} | {s['cpu_s']:,.1f} | "
+                     f"{s['peak_rss_mib']:,.0f} | {load} |")
+    if "comparison" in r:
+        lines += ["", f"Against {r['copies']} copies of the reference ({r['reference']}):", ""]
+        for name, c in r["comparison"].items():
+            lines.append(f"- {name}: {c['rows']:,} rows = {r['copies']} × {c['reference_rows']:,}: "
+                         f"{c['rows_are_copies_times_reference']}; counts by benefit, status, grade × "
+                         f"{r['copies']}: {c['counts_by_benefit_status_grade_times_copies']}; identical to the "
+                         f"retagged copies row for row: {c['identical_to_retagged_copies']}")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    main()

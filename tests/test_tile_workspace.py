@@ -1,0 +1,135 @@
+"""The workspace tiler of the scale benchmarks (benchmarks/tile_workspace.py) and detect_scale_bench.py on the
+session's demo territory (1,500 persons): every id made unique per copy and consistent across tables, the tiled
+workspace valid to the canonical tables' own checks, its link graph copies times the source's, and a
+partitioned detection on it exactly copies times the source's (ids retagged). No timing assertion."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nonrecours.errors import SchemaError
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+
+
+def _load(name: str) -> ModuleType:
+    sys.path.insert(0, str(BENCH))
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+tile_workspace = _load("tile_workspace")
+
+_hex = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
+
+
+@given(ids=st.lists(_hex, min_size=1, max_size=40, unique_by=lambda s: s[:62]), copies=st.integers(1, 64))
+def test_retag_is_injective_across_copies_keeps_order_and_copy_zero_is_the_source(ids: list[str],
+                                                                                  copies: int) -> None:
+    frame = pl.DataFrame({"id": ids})
+    tagged = pl.concat([frame.select(tile_workspace.retag(pl.col("id"), c)) for c in range(copies)])
+    assert tagged.get_column("id").n_unique() == copies * len(ids)
+    assert tagged.get_column("id").str.contains(r"^[0-9a-f]{64}$").all()
+    assert tagged.head(len(ids)).equals(frame)
+    last = tagged.tail(len(ids)).get_column("id")  # the core picks by the smallest id: the same in every copy
+    assert last.arg_sort().to_list() == frame.get_column("id").arg_sort().to_list()
+
+
+@given(tokens=st.lists(st.text(alphabet=tile_workspace._B64, min_size=22, max_size=40), min_size=1, max_size=30,
+                       unique_by=lambda s: s[1:]), copies=st.integers(1, 64))
+def test_retag_token_is_injective_across_copies(tokens: list[str], copies: int) -> None:
+    frame = pl.DataFrame({"t": tokens})
+    tagged = pl.concat([frame.select(tile_workspace.retag_token(pl.col("t"), c)) for c in range(copies)])
+    assert tagged.get_column("t").n_unique() == copies * len(tokens)
+    assert tagged.head(len(tokens)).equals(frame)
+
+
+@pytest.fixture(scope="module")
+def tiled(demo_result, tmp_path_factory) -> tuple[Path, Path, dict]:  # type: ignore[no-untyped-def]
+    source = demo_result.out / "workspace"
+    out = tmp_path_factory.mktemp("tiled") / "workspace"
+    done = tile_workspace.tile(source, out, 3)
+    return source, out, done
+
+
+def test_tiled_workspace_passes_the_tables_checks_and_keeps_copies_apart(tiled) -> None:  # type: ignore[no-untyped-def]
+    source, out, _ = tiled
+    checks = tile_workspace.check(source, out, 3, components=True)
+    assert set(checks["tables_validated"]) >= {"persons", "unit_memberships", "benefits_paid", "resources"}
+    assert checks["distinct"]["tiled"]["ids"] == 3 * checks["distinct"]["source"]["ids"] > 0
+    assert checks["components"]["tiled"] == 3 * checks["components"]["source"] > 0
+    # copy 0 is the source; a famille of copy 2 has its members, payments and dwelling under one new id
+    persons = pl.read_parquet(out / "persons" / "caf-caf.parquet")
+    src = pl.read_parquet(source / "persons" / "caf-caf.parquet")
+    assert persons.head(src.height).equals(src)
+    members = pl.read_parquet(source / "unit_memberships" / "caf-caf.parquet")
+    famille = members.filter(pl.col("unit_kind") == "famille").get_column("unit_id")[0]
+    new_id = pl.select(tile_workspace.retag(pl.lit(famille), 2)).item()
+    tiled_members = pl.read_parquet(out / "unit_memberships" / "caf-caf.parquet")
+    expected = members.filter(pl.col("unit_id") == famille).select(tile_workspace.retag(pl.col("person_id"), 2))
+    got = tiled_members.filter(pl.col("unit_id") == new_id).get_column("person_id")
+    assert got.sort().to_list() == expected.to_series().sort().to_list() != []
+    housing = pl.read_parquet(source / "housing" / "caf-caf.parquet")
+    tiled_housing = pl.read_parquet(out / "housing" / "caf-caf.parquet")
+    assert (tiled_housing.filter(pl.col("menage_id") == new_id).height
+            == housing.filter(pl.col("menage_id") == famille).height)
+    # rows in = accepted + quarantined, copies times
+    for rp in (out / "reports").glob("*.json"):
+        report = json.loads(rp.read_text(encoding="utf-8"))
+        before = json.loads((source / "reports" / rp.name).read_text(encoding="utf-8"))
+        assert report["rows_read"] == 3 * before["rows_read"]
+        assert report["rows_read"] == report["rows_accepted"] + report["rows_quarantined"]
+        assert report["tiled"]["copies"] == 3
+
+
+def test_source_that_cannot_be_tiled_is_refused(demo_result, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    source = Path(shutil.copytree(demo_result.out / "workspace", tmp_path / "ws"))
+    path = source / "persons" / "caf-caf.parquet"
+    persons = pl.read_parquet(path)
+    first, second = persons.get_column("person_id")[:2]
+    # two ids that differ only in their last byte: copy 1 of one could be copy 0 of the other
+    twin = first[:62] + ("00" if first[62:] != "00" else "01")
+    persons.with_columns(pl.when(pl.col("person_id") == second).then(pl.lit(twin)).otherwise(pl.col("person_id"))
+                         .alias("person_id")).write_parquet(path)
+    with pytest.raises(tile_workspace.PreconditionError, match="last 2 characters"):
+        tile_workspace.tile(source, tmp_path / "out", 2)
+    assert tile_workspace.tile(source, tmp_path / "one", 1)["copies"] == 1  # one copy needs no new id
+    persons.with_columns(pl.col("person_id").str.slice(0, 20)).write_parquet(path)
+    with pytest.raises(SchemaError, match="person_id"):
+        tile_workspace.tile(source, tmp_path / "bad", 2)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "bad").exists()
+
+
+def test_partitioned_detect_on_the_tiled_workspace_is_copies_times_the_source(demo_result, tiled,
+                                                                               tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bench = _load("detect_scale_bench")
+    month = json.loads((demo_result.out / "manifest.json").read_text(encoding="utf-8"))["config"]["months"][0]
+    _, out, _ = tiled
+    result = tmp_path / "detect.json"
+    report = bench.main(["--workspace", str(out), "--config", str(demo_result.out / "run.toml"), "--month", month,
+                         "--partitions", "2", "--out-dir", str(tmp_path / "det"), "--result", str(result),
+                         "--reference", str(demo_result.out / "detection" / month), "--copies", "3"])
+    assert json.loads(result.read_text(encoding="utf-8")) == report
+    assert result.with_suffix(".md").read_text(encoding="utf-8").startswith("# detect at scale")
+    for name in ("flags", "units"):
+        c = report["comparison"][name]
+        assert c["reference_rows"] > 0 and c["rows_are_copies_times_reference"]
+        assert c["counts_by_benefit_status_grade_times_copies"] and c["identical_to_retagged_copies"], c
+    assert len(report["persons_per_part"]) == 2 and sum(report["persons_per_part"]) == report["persons"]
+    steps = report["steps"]
+    assert {"detect_total", "split", "facts", "join", "detect", "outputs", "write", "part0/join",
+            "part1/detect"} <= set(steps)
+    assert steps["join"]["calls"] == 2 and all(s["peak_rss_mib"] > 0 for s in steps.values())
