@@ -143,7 +143,6 @@ def retagged(frame: pl.DataFrame | pl.LazyFrame, copy: int) -> Any:
 
 def compare_copies(reference: Path, got: Path, copies: int) -> dict[str, Any]:
     """This run's flags and units against ``copies`` retagged copies of the reference's, row for row."""
-    from polars.testing import assert_frame_equal
 
     out: dict[str, Any] = {}
     for name in ("flags", "units"):
@@ -157,21 +156,26 @@ def compare_copies(reference: Path, got: Path, copies: int) -> dict[str, Any]:
         counts_new = new.group_by(by).len()
         entry["counts_by_benefit_status_grade_times_copies"] = counts_ref.sort(by, nulls_last=True).equals(
             counts_new.sort(by, nulls_last=True))
-        try:
-            assert_frame_equal(new.sort(_KEY), expected)
-            entry["identical_to_retagged_copies"] = True
-        except AssertionError as exc:
-            entry["identical_to_retagged_copies"] = False
-            entry["difference"] = str(exc).splitlines()[0][:300]
+        entry.update(_identical(new.sort(_KEY), expected))
         out[name] = entry
     return out
+
+
+def _identical(got: pl.DataFrame, expected: pl.DataFrame) -> dict[str, Any]:
+    """``identical_to_retagged_copies``, and the first line of the difference when they are not."""
+    from polars.testing import assert_frame_equal
+
+    try:
+        assert_frame_equal(got, expected)
+    except AssertionError as exc:
+        return {"identical_to_retagged_copies": False, "difference": str(exc).splitlines()[0][:300]}
+    return {"identical_to_retagged_copies": True}
 
 
 def compare_parts(parts: Path, reference: Path, copies: int) -> dict[str, Any]:
     """For a partitioned run stopped before its merge: the flags and units of the parts it finished (its parts
     folder, ``detection-YYYY-MM/<name>/<part>.parquet``) against the retagged copies of the reference's, on the
     same units, row for row."""
-    from polars.testing import assert_frame_equal
 
     out: dict[str, Any] = {}
     for name in ("flags", "units"):
@@ -185,12 +189,7 @@ def compare_parts(parts: Path, reference: Path, copies: int) -> dict[str, Any]:
             done.select(_KEY).lazy(), on=_KEY, how="semi", nulls_equal=True).collect().sort(_KEY)
         entry: dict[str, Any] = {"parts_done": [f.stem for f in files], "rows": done.height,
                                  "expected_rows_of_their_units": expected.height}
-        try:
-            assert_frame_equal(done, expected)
-            entry["identical_to_retagged_copies"] = True
-        except AssertionError as exc:
-            entry["identical_to_retagged_copies"] = False
-            entry["difference"] = str(exc).splitlines()[0][:300]
+        entry.update(_identical(done, expected))
         out[name] = entry
     return out
 

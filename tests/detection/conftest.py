@@ -56,6 +56,16 @@ class Territory:
                                  "source_agency": "caf"})
         return f"f-{name}"
 
+    def child(self, name: str, k: int, born: dt.date, *, since: dt.date = dt.date(2015, 1, 1)) -> None:
+        """The famille ``name``'s child number ``k`` (the CAF's): in its famille, ménage and foyer fiscal."""
+        pid = f"c-{name}-{k}"
+        self.persons.append({"person_id": pid, "birth_month": born, "sex": "F", "nationality_group": "FR",
+                             "residence_permit_years": None, "depcom": "46042", "disability_rate": 0.0,
+                             "student": False, "pregnant": False, "source_agency": "caf", "death_month": None})
+        for kind, role in (("famille", "enfant"), ("menage", "enfant"), ("foyer_fiscal", "personne_a_charge")):
+            self.members.append({"person_id": pid, "unit_kind": kind, "unit_id": f"{kind[0]}-{name}", "role": role,
+                                 "valid_from": since, "valid_to": None, "source_agency": "caf"})
+
     def pay(self, name: str, benefit: str, amount: float, months: list[dt.date] | None = None) -> None:
         for m in months or [MONTH]:
             self.paid.append({"unit_kind": "famille", "unit_id": f"f-{name}", "person_id": None,

@@ -22,13 +22,7 @@ CONFIG = DetectionConfig(benefits=("af", "cf", "paje_base"))
 
 def _children(t: Territory, name: str, births: tuple[dt.date, ...]) -> None:
     for k, born in enumerate(births):
-        pid = f"c-{name}-{k}"
-        t.persons.append({"person_id": pid, "birth_month": born, "sex": "F", "nationality_group": "FR",
-                          "residence_permit_years": None, "depcom": "46042", "disability_rate": 0.0,
-                          "student": False, "pregnant": False, "source_agency": "caf", "death_month": None})
-        for kind, role in (("famille", "enfant"), ("menage", "enfant"), ("foyer_fiscal", "personne_a_charge")):
-            t.members.append({"person_id": pid, "unit_kind": kind, "unit_id": f"{kind[0]}-{name}", "role": role,
-                              "valid_from": dt.date(2020, 1, 1), "valid_to": None, "source_agency": "caf"})
+        t.child(name, k, born, since=dt.date(2020, 1, 1))
 
 
 THREE = (dt.date(2021, 2, 1), dt.date(2018, 5, 1), dt.date(2015, 9, 1))   # 5, 8 and 10 in June 2026

@@ -20,13 +20,7 @@ AUGUST_2025 = dt.date(2025, 8, 1)
 
 
 def _child(t: Territory, name: str, k: int, born: dt.date) -> None:
-    pid = f"c-{name}-{k}"
-    t.persons.append({"person_id": pid, "birth_month": born, "sex": "F", "nationality_group": "FR",
-                      "residence_permit_years": None, "depcom": "46042", "disability_rate": 0.0,
-                      "student": False, "pregnant": False, "source_agency": "caf", "death_month": None})
-    for kind, role in (("famille", "enfant"), ("menage", "enfant"), ("foyer_fiscal", "personne_a_charge")):
-        t.members.append({"person_id": pid, "unit_kind": kind, "unit_id": f"{kind[0]}-{name}", "role": role,
-                          "valid_from": dt.date(2015, 1, 1), "valid_to": None, "source_agency": "caf"})
+    t.child(name, k, born)
 
 
 def _territory(*, payments_from: dt.date = dt.date(2025, 6, 1)) -> Territory:

@@ -402,9 +402,10 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # per ménage the core gave the famille: a partner a family agency follows has that agency's ménage (counted
     # per core ménage until 29 November 2026, such a partner was invisible here).
     single_ids = famille.filter(pl.col("couple_kind") == "").select("famille_id")
+    dwellings = dgfip_dwellings(lf, month)  # read once: the lease below reads it too
     single_heads = (ind.filter((pl.col("famille_role") == "demandeur") & (pl.col("age") >= 18))
                     .join(single_ids, on="famille_id", how="semi").select("famille_id", "age", "person_id")
-                    .join(dgfip_dwellings(lf, month), on="person_id", how="inner").drop("person_id"))
+                    .join(dwellings, on="person_id", how="inner").drop("person_id"))
     shares = (single_heads.join(single_heads.rename({"famille_id": "_other", "age": "_age"}), on="_loc")
               .filter((pl.col("_other") != pl.col("famille_id"))
                       & ((pl.col("age") - pl.col("_age")).abs() < config.partner_age_gap))
@@ -605,7 +606,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # dwelling, the couple being the reference household, as INSEE takes it) → hosted, estimated from the
     # DGFiP's dwelling (informed); as many → unknown (co-tenants, or one hosts the other); more → the lease
     # holder, unchanged. Only for a famille whose tenancy is otherwise known and not already hosted.
-    shared = (shared_dwellings(lf, ind, month)
+    shared = (shared_dwellings(lf, ind, month, dwellings)
               .join(heads.filter(pl.col("famille_role") == "demandeur").select("famille_id", "menage_id"),
                     on="famille_id", how="inner")
               .join(h_known.select("menage_id"), on="menage_id", how="semi")

@@ -322,7 +322,8 @@ def declarant_missing(lf: Mapping[str, pl.LazyFrame], month: dt.date, margin: fl
             .select("person_id").unique())
 
 
-def shared_dwellings(lf: Mapping[str, pl.LazyFrame], ind: pl.DataFrame, month: dt.date) -> pl.DataFrame:
+def shared_dwellings(lf: Mapping[str, pl.LazyFrame], ind: pl.DataFrame, month: dt.date,
+                     dwellings: pl.DataFrame | None = None) -> pl.DataFrame:
     """Familles whose adults the DGFiP declares in a dwelling (its local) where adults of another famille are
     declared too, while the core's ménage of the famille is not that dwelling (a family agency's dossier):
     ``famille_id``, ``own_adults`` (its adults declared there) and ``other_adults`` (the most adults one other
@@ -331,11 +332,11 @@ def shared_dwellings(lf: Mapping[str, pl.LazyFrame], ind: pl.DataFrame, month: d
     Why: the aid of CCH L822-1ff goes to the household holding the lease. A family agency's housing record
     says what its allocataire declared, but a dwelling the DGFiP shows shared with another foyer fiscal may be
     the other foyer's lease: the allocataire may be hosted or a co-tenant. ``ind``: the core's persons with
-    famille_id, famille_role and menage_id."""
+    famille_id, famille_role and menage_id; ``dwellings``: ``dgfip_dwellings`` when the caller has it already."""
     empty = pl.DataFrame(schema={"famille_id": pl.String, "own_adults": pl.UInt32, "other_adults": pl.UInt32})
     if "unit_memberships" not in lf:
         return empty
-    loc = dgfip_dwellings(lf, month)  # a dependant is no candidate for the lease
+    loc = dgfip_dwellings(lf, month) if dwellings is None else dwellings  # a dependant is no candidate for the lease
     adults = (ind.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"]))
               .select("person_id", "famille_id", "menage_id").join(loc, on="person_id", how="inner"))
     per = adults.group_by("_loc", "famille_id").agg(pl.len().alias("own_adults"),
