@@ -151,3 +151,15 @@ def test_an_unexplained_payment_to_a_famille_the_core_built_names_its_payer():
     assert lines[2].startswith("Signalement ramené à « possible » : la CAF verse le RSA, que nos")
     assert "un organisme non identifié verse le RSA à un membre" in lines[3]
     assert not any("un organisme verse" in line for line in lines)
+
+
+def test_a_deciding_unknown_is_named_as_a_person_understands_it():
+    """The chèque énergie's flags name the flag input « revenus_n2_renseignes » among the unknowns to check with the
+    person: its rules label (« les revenus de l'année N-2 du mois sont fournis (sinon ils sont estimés sur le
+    mois) ») described the engine, not a fact the person can confirm."""
+    from nonrecours.detection.reasons import input_labels
+
+    labels = input_labels()
+    # without the DGFiP it is the unknown that decides (the N-2 incomes it stands for): named, in plain words
+    assert labels["revenus_n2_renseignes"] == "déclaration de revenus de l'année N-2 (DGFiP)"
+    assert not [n for n, label in labels.items() if "sinon" in label or "estimés sur le mois" in label]

@@ -35,7 +35,11 @@ FACT_FR = {"age": "âge", "nationality_group": "nationalité", "residence_permit
            "disability_rate": "taux d'incapacité", "rsdae": "RSDAE", "unfit_for_work": "inaptitude au travail",
            "couple_kind": "composition du foyer", "hosted_free_of_charge": "hébergement gratuit",
            "revenu_activite_imposable_n2": "revenus d'activité imposables N-2",
-           "pensions_imposables_n2": "pensions imposables N-2", "aah_versee": "AAH versée"}
+           "pensions_imposables_n2": "pensions imposables N-2", "aah_versee": "AAH versée",
+           "revenus_n2_renseignes": "déclaration de revenus de l'année N-2 (DGFiP)",
+           "prestations_versees_connues": "prestations familiales et aide au logement versées",
+           "aide_logement_versee_connue": "aide au logement versée", "aah_versee_connue": "AAH versée",
+           "aide_logement_du_mois_connue": "aide au logement versée ce mois"}
 """Short French name of a fact in a reason line, where the registry's label is a definition too long for a
 letter; any other input keeps its registry label."""
 _NOT_A_FACT = frozenset({"date_naissance", "revenus_n2_renseignes", "prestations_versees_connues",

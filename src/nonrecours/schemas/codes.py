@@ -71,10 +71,10 @@ NET_TO_TAXABLE: dict[str, float] = {
 """Taxable / net ratio per resource kind, the mes-aides convention (SITUATION_FORMAT.md): the taxable
 income of reference estimated from net amounts when DGFiP supplies none (rules, situations, synth)."""
 
-PAID_ONLY_BENEFITS: tuple[str, ...] = ("paje_base", "asf", "are")
-"""Benefits an extract may report as paid that detection does not look for: family benefits read as
-resources (PAJE allocation de base, ASF) and ``are`` (unemployment insurance, paid by France Travail and a
-resource too), listed so an extract's payments can be kept as paid."""
+PAID_ONLY_BENEFITS: tuple[str, ...] = ("are",)
+"""Benefits an extract may report as paid that detection does not look for: ``are`` (unemployment insurance,
+paid by France Travail, a resource of the others), listed so an extract's payments can be kept as paid. (The
+PAJE allocation de base and the ASF were here until they became benefits of the catalogue.)"""
 BENEFITS: tuple[str, ...] = (*_DETECTED, *(b for b in PAID_ONLY_BENEFITS if b not in _DETECTED))
 """Benefit codes of ``benefits_paid``, claims and opt-outs: the catalogue's (schemas.benefits) then the
 paid-only ones."""
