@@ -28,6 +28,13 @@ def _mem(pid, kind, uid, role, agency, since=dt.date(2024, 1, 1)):
     return [pid, kind, uid, role, since, None, *_p(agency)]
 
 
+def _caf_parent(parent, child, famille):
+    """A lone parent and a child in the CAF's dossier ``famille`` (its famille and its ménage)."""
+    return [_mem(parent, "famille", famille, "demandeur", "caf"), _mem(child, "famille", famille, "enfant", "caf"),
+            _mem(parent, "menage", famille, "personne_de_reference", "caf"),
+            _mem(child, "menage", famille, "enfant", "caf")]
+
+
 def _frame(spec, rows):
     return spec.validate_frame(pl.DataFrame(rows, schema=spec.polars_schema, orient="row"))
 
@@ -47,8 +54,7 @@ def test_rsdae_unfitness_and_recent_isolation_are_read_from_the_persons_rows():
                _person("k", dt.date(2018, 1, 1)),
                _person("r", dt.date(1962, 1, 1), agency="cnav", unfit=True, health=(None, None, None)),
                _person("d", dt.date(1980, 1, 1), health=(0.6, False, False))]
-    mems = [_mem("a", "famille", "F1", "demandeur", "caf"), _mem("k", "famille", "F1", "enfant", "caf"),
-            _mem("a", "menage", "F1", "personne_de_reference", "caf"), _mem("k", "menage", "F1", "enfant", "caf"),
+    mems = [*_caf_parent("a", "k", "F1"),
             _mem("r", "famille", "R1", "demandeur", "cnav"), _mem("r", "menage", "R1", "personne_de_reference", "cnav"),
             _mem("d", "famille", "F2", "demandeur", "caf"), _mem("d", "menage", "F2", "personne_de_reference", "caf")]
     core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}, M)
@@ -115,8 +121,7 @@ def test_a_partner_the_caf_follows_is_counted_in_the_dgfip_dwelling():
             _mem("k", "foyer_fiscal", "T5", "personne_a_charge", "dgfip"),
             _mem("x", "menage", "L3", "personne_de_reference", "dgfip"),
             _mem("k", "menage", "L3", "enfant", "dgfip"),
-            _mem("x", "famille", "F9", "demandeur", "caf"), _mem("k", "famille", "F9", "enfant", "caf"),
-            _mem("x", "menage", "F9", "personne_de_reference", "caf"), _mem("k", "menage", "F9", "enfant", "caf")]
+            *_caf_parent("x", "k", "F9")]
     persons = [_person("w", dt.date(1984, 1, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None)),
                _person("x", dt.date(1986, 1, 1)), _person("k", dt.date(2016, 1, 1))]
     core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}, M)
@@ -139,19 +144,16 @@ def test_a_single_the_caf_follows_sharing_a_dwelling_with_another_single_adult_m
             _mem("w", "menage", "L3", "personne_de_reference", "dgfip"),
             _mem("x", "foyer_fiscal", "T5", "declarant", "dgfip"),
             _mem("x", "menage", "L3", "personne_de_reference", "dgfip"),
-            _mem("x", "famille", "F9", "demandeur", "caf"), _mem("k", "famille", "F9", "enfant", "caf"),
-            _mem("x", "menage", "F9", "personne_de_reference", "caf"), _mem("k", "menage", "F9", "enfant", "caf"),
+            *_caf_parent("x", "k", "F9"),
             _mem("y", "foyer_fiscal", "T6", "declarant", "dgfip"),
             _mem("y", "menage", "L4", "personne_de_reference", "dgfip"),
-            _mem("y", "famille", "F8", "demandeur", "caf"), _mem("j", "famille", "F8", "enfant", "caf"),
-            _mem("y", "menage", "F8", "personne_de_reference", "caf"), _mem("j", "menage", "F8", "enfant", "caf"),
+            *_caf_parent("y", "j", "F8"),
             _mem("a", "foyer_fiscal", "T7", "declarant", "dgfip"),
             _mem("b", "foyer_fiscal", "T7", "declarant", "dgfip"),
             _mem("a", "menage", "L4", "personne_de_reference", "dgfip"), _mem("b", "menage", "L4", "conjoint", "dgfip"),
             _mem("z", "foyer_fiscal", "T8", "declarant", "dgfip"),
             _mem("z", "menage", "L5", "personne_de_reference", "dgfip"),
-            _mem("z", "famille", "F7", "demandeur", "caf"), _mem("i", "famille", "F7", "enfant", "caf"),
-            _mem("z", "menage", "F7", "personne_de_reference", "caf"), _mem("i", "menage", "F7", "enfant", "caf"),
+            *_caf_parent("z", "i", "F7"),
             _mem("g", "foyer_fiscal", "T9", "declarant", "dgfip"),
             _mem("g", "menage", "L5", "personne_de_reference", "dgfip")]
     persons = [_person(p, dt.date(1984, 1, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))
