@@ -51,6 +51,7 @@ from nonrecours.engine import Result, required_inputs
 from nonrecours.engine.evaluate import evaluate_many
 from nonrecours.engine.plan import add_months
 from nonrecours.errors import SchemaError
+from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
 __all__ = [
@@ -469,6 +470,33 @@ def _disability_evidence(core: CoreMonth, individu: pl.DataFrame) -> pl.DataFram
     return adults.join(seen, on="person_id", how="semi").select("famille_id").unique()
 
 
+_TIERS: dict[str, str] = {b.code: b.excludes for b in CATALOGUE if b.excludes}
+"""Tiers of one right (the CSS with participation → the free CSS it gives way to, ``Benefit.excludes``)."""
+
+
+def _other_tier(units: pl.DataFrame, benefits: tuple[str, ...]) -> pl.DataFrame:
+    """``units`` with ``_other_tier_paid`` (the famille receives the other tier of the same right),
+    ``_other_tier_due`` and ``_other_tier_central`` (the other tier is due on some value of the unknowns / on the
+    central ones). The CSS is one right awarded for a year on the resources of the twelve months before the
+    claim (CSS art. L861-5, R861-8): a famille paid the CSS with participation whose resources now give the free
+    CSS (or the reverse) receives its CSS; the tier is revised at renewal. Neither a non-take-up of the other
+    tier nor a payment our rules cannot justify: counted in the summary (``receiving_other_tier``)."""
+    pairs = [(a, b) for a, b in _TIERS.items() if a in benefits and b in benefits]
+    schema = {"famille_id": pl.String(), "benefit": pl.String(), "_other_tier_paid": pl.Boolean(),
+              "_other_tier_due": pl.Boolean(), "_other_tier_central": pl.Boolean()}
+    parts = [pl.DataFrame(schema=schema)]
+    for a, b in pairs:
+        for this, other in ((a, b), (b, a)):
+            parts.append(units.filter(pl.col("benefit") == other).select(
+                pl.col("famille_id").cast(pl.String), pl.lit(this).alias("benefit"),
+                pl.col("receiving").alias("_other_tier_paid"),
+                pl.col("grade").is_not_null().alias("_other_tier_due"),
+                pl.col("entitled_central").fill_null(False).alias("_other_tier_central")))
+    other = pl.concat(parts, how="vertical_relaxed")
+    return (units.join(other, on=["famille_id", "benefit"], how="left")
+            .with_columns(pl.col("_other_tier_paid", "_other_tier_due", "_other_tier_central").fill_null(False)))
+
+
 def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
            config: DetectionConfig | None = None, results: dict[str, Result] | None = None,
            engine_config: dict[str, Any] | None = None, paid_known: dict[str, bool] | None = None,
@@ -544,13 +572,17 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     dropped = units.filter(no_evidence).group_by("benefit").len()
     units = units.with_columns(pl.when(no_evidence).then(pl.lit(None, dtype=pl.String))
                                .otherwise(pl.col("grade")).alias("grade"))
+    units = _other_tier(units, config.benefits)
     amount_benefit = pl.col("benefit").is_in(list(AMOUNT_BENEFITS))
     under = (amount_benefit & (pl.col("paid") > 0)
              & (pl.col("paid") < pl.col("amount_low") * (1 - config.under_payment_share))
              & (pl.col("amount_low") - pl.col("paid") >= config.under_payment_min))
     status = (pl.when(~pl.col("receiving")).then(
-                  pl.when(pl.col("grade").is_not_null()).then(pl.lit("non_take_up")).otherwise(pl.lit("not_entitled")))
-              .when(pl.col("grade").is_null()).then(pl.lit("paid_not_entitled"))
+                  pl.when(pl.col("grade").is_null()).then(pl.lit("not_entitled"))
+                  .when(pl.col("_other_tier_paid")).then(pl.lit("consistent"))
+                  .otherwise(pl.lit("non_take_up")))
+              .when(pl.col("grade").is_null() & ~pl.col("_other_tier_due")).then(pl.lit("paid_not_entitled"))
+              .when(pl.col("grade").is_null()).then(pl.lit("consistent"))
               .when(under).then(pl.lit("under_payment"))
               .otherwise(pl.lit("consistent")))
     units = units.with_columns(status.alias("status"))
@@ -581,7 +613,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     units = units.with_columns(pl.when(actionable).then(pl.col("excluded")).alias("excluded"))
 
     # links: a famille missing the RSA also misses the free CSS the RSA brings (CSS art. L861-2)
-    css_missing = units.filter((pl.col("benefit") == "css_free") & ~pl.col("receiving")).select("famille_id")
+    css_missing = units.filter((pl.col("benefit") == "css_free") & ~pl.col("receiving")
+                               & ~pl.col("_other_tier_paid")).select("famille_id")
     linked = css_missing.with_columns(pl.lit("rsa").alias("benefit"),
                                       pl.lit(["css_free"], dtype=pl.List(pl.String)).alias("linked"))
     deciding = _deciding(core, individu, config.benefits, couple, young_caps)
@@ -662,9 +695,13 @@ def _summary(core: CoreMonth, units: pl.DataFrame, flags: pl.DataFrame, excl: pl
     for b in config.benefits:
         paid = units.filter((pl.col("benefit") == b) & pl.col("receiving"))
         n = paid.height
-        ok = paid.filter(pl.col("grade").is_not_null()).height
-        ok_central = paid.filter(pl.col("entitled_central")).height
-        coherence[b] = _rates({"paid_units": n, "entitled": ok, "entitled_central": ok_central})
+        ok = paid.filter(pl.col("grade").is_not_null() | pl.col("_other_tier_due")).height
+        ok_central = paid.filter(pl.col("entitled_central") | pl.col("_other_tier_central")).height
+        other = paid.filter(pl.col("grade").is_null() & pl.col("_other_tier_due")).height
+        coherence[b] = _rates({"paid_units": n, "entitled": ok, "entitled_central": ok_central,
+                               "entitled_at_other_tier": other})
+    other_paid = dict(units.filter(~pl.col("receiving") & pl.col("grade").is_not_null()
+                                   & pl.col("_other_tier_paid")).group_by("benefit").len().iter_rows())
     by_grade = {b: {g: 0 for g in GRADES} for b in config.benefits}
     for b, g, n in flags.group_by("benefit", "grade").len().iter_rows():
         by_grade[b][g] = n
@@ -686,6 +723,8 @@ def _summary(core: CoreMonth, units: pl.DataFrame, flags: pl.DataFrame, excl: pl
         "core_counts": dict(core.counts),
         "exclusions": exclusions_out,
         "coherence": coherence,
+        "receiving_other_tier": {b: int(other_paid.get(b, 0)) for b in config.benefits
+                                 if b in _TIERS or b in _TIERS.values()},
         "flags_by_benefit_grade": by_grade,
         "flags_by_benefit_status": flag_status,
         "units_by_benefit_status": statuses,

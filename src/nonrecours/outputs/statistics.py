@@ -165,7 +165,8 @@ def _measures(units: pl.DataFrame) -> pl.DataFrame:
         pl.col("excluded").is_not_null().cast(pl.Int64).alias("excluded"),
         *[(grade == g).cast(pl.Int64).alias(f"entitled_{g}") for g in ("certain", "probable", "possible")],
         paid.cast(pl.Int64).alias("paid"),
-        (paid & grade.is_not_null()).cast(pl.Int64).alias("paid_entitled"),
+        # entitled on some variant, or the other tier of the CSS due (detection's ``consistent``, not a self-check)
+        (paid & (status != "paid_not_entitled")).cast(pl.Int64).alias("paid_entitled"),
         *[(ntu & sure[e]).cast(pl.Int64).alias(f"non_take_up_{e}") for e in ("low", "central", "high")],
         (status == "under_payment").cast(pl.Int64).alias("under_payment"),
         *[pl.when(missing & sure[e]).then(gap[e]).otherwise(0.0).alias(f"monthly_foregone_{e}")
