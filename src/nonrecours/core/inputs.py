@@ -202,8 +202,12 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     ind = ind.filter(pl.col("age").is_null() | (pl.col("age") >= 0))
     counts["persons_not_born_yet"] = unborn
 
+    # read once: the reconciliation, the couple test and the lease read them
+    dwellings = dgfip_dwellings(lf, month)
+    margin, share = config.rfr_unexplained
+    missing = declarant_missing(lf, month, margin, share)
     units, conflicts, unit_source = reconcile(lf, ind.select("person_id"), month, window, config,
-                                              ind.select("person_id", "age"))
+                                              ind.select("person_id", "age"), dwellings, missing)
     counts["persons"] = units.height
     known = pl.col("source_agency").is_not_null()
     child = (pl.col("famille_role").eq("enfant") | pl.col("foyer_fiscal_role").eq("personne_a_charge")).fill_null(False)
@@ -402,7 +406,6 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # per ménage the core gave the famille: a partner a family agency follows has that agency's ménage (counted
     # per core ménage until 29 November 2026, such a partner was invisible here).
     single_ids = famille.filter(pl.col("couple_kind") == "").select("famille_id")
-    dwellings = dgfip_dwellings(lf, month)  # read once: the lease below reads it too
     single_heads = (ind.filter((pl.col("famille_role") == "demandeur") & (pl.col("age") >= 18))
                     .join(single_ids, on="famille_id", how="semi").select("famille_id", "age", "person_id")
                     .join(dwellings, on="person_id", how="inner").drop("person_id"))
@@ -418,9 +421,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
              .select("famille_id").unique())
     # A declarant whose joint declaration shows a second declarant the extract lacks (a DEC2 without its DEC1, or
     # an RFR its persons' incomes do not explain) lives in couple as far as the DGFiP knows: not single.
-    margin, share = config.rfr_unexplained
     partner_lost = (ind.filter(pl.col("famille_role") == "demandeur")
-                    .join(declarant_missing(lf, month, margin, share), on="person_id", how="semi")
+                    .join(missing, on="person_id", how="semi")
                     .select("famille_id").join(built_single, on="famille_id", how="semi").unique())
     alone = alone.join(partner_lost, on="famille_id", how="anti")
     counts["familles_declarant_missing"] = partner_lost.height

@@ -13,6 +13,14 @@ Precedence (documented, counted when sources disagree):
    declarant's ménage and keeps no famille from the DGFiP: step 4 builds one of their own (an adult child living
    with the parents), and ``core.inputs`` marks the composition of that famille and of the declarants' famille
    unknown when the dependant is under 25 (at the parents' charge or a foyer of their own: no extract says);
+   a famille listing its conjoint but no demandeur (the allocataire's row lost) takes as demandeur the one
+   declarant no agency lists, alone on their declaration, that the DGFiP links to it: a child of the famille is
+   their dependant, else they are declared in the conjoint's dwelling within ``CoreConfig.partner_age_gap``
+   years (``_lost_demandeurs``; without it step 4 built that adult a famille of their own, single by estimate,
+   and their child's: one person's famille in two); a famille listing a demandeur and no conjoint takes as
+   conjoint the one declarant in the extract of a joint declaration missing its other declarant
+   (``declarant_missing``) whose dependants include a child of the famille, when the demandeur has no
+   declaration in the extract (the missing declarant) and is within the same age gap (``_lost_partners``);
 4. anyone still without a famille gets one of their own (demandeur); without a ménage, their famille
    demandeur's ménage, else one of their own. Built unit ids are ``core-famille:<person>`` and
    ``core-menage:<person>`` (workspace pseudonyms, nothing new).
@@ -92,11 +100,129 @@ def _choose(members: pl.DataFrame, payers: pl.DataFrame, config: CoreConfig) -> 
     return chosen, counts
 
 
+_FOUND = {"person_id": pl.String, "_fam": pl.String, "_men": pl.String, "_mrole": pl.String, "_msrc": pl.String,
+          "_mdate": pl.Date}
+"""An adult found for a famille (``_lost_demandeurs``, ``_lost_partners``): the famille, and the ménage with the role,
+agency and extract date the adult takes there."""
+
+
+def _partner_of(role: str) -> pl.Expr:
+    """The ménage role of the partner of someone whose ménage role is in column ``role``: the reference person's
+    conjoint, the conjoint's reference person, else the same role (a hosted couple)."""
+    return (pl.when(pl.col(role) == "personne_de_reference").then(pl.lit("conjoint"))
+            .when(pl.col(role) == "conjoint").then(pl.lit("personne_de_reference"))
+            .otherwise(pl.col(role)))
+
+
+def _lost_demandeurs(wide: pl.DataFrame, age: pl.DataFrame, dwellings: pl.DataFrame, gap: int) -> pl.DataFrame:
+    """The demandeurs a family agency or pension fund lost, found at the DGFiP: (person_id, ``_fam``, ``_men``,
+    ``_mrole``, ``_msrc``, ``_mdate``): a declarant no agency lists in a famille, alone on their declaration in the
+    extract, for a famille listing one conjoint and no demandeur, joined
+
+    - by a child: a child of the famille is a dependant of the declarant's foyer fiscal (the DGFiP's link of that
+      adult to that child);
+    - else by the dwelling: the DGFiP declares the declarant in the dwelling where it declares the famille's
+      conjoint (an unmarried partner files a declaration of their own), their ages less than ``gap`` years apart.
+
+    Only a link naming one declarant for the famille, and one famille for the declarant, is taken (the
+    strongest kind first): two candidates are no evidence for either. The declarant takes the conjoint's ménage
+    (the dossier's: its housing) as its reference person, or as the reference person's conjoint when the
+    conjoint is that person."""
+    roles = (wide.filter(pl.col("famille_id").is_not_null()).group_by("famille_id")
+             .agg((pl.col("famille_role") == "demandeur").any().alias("_d"),
+                  (pl.col("famille_role") == "conjoint").sum().alias("_c")))
+    headless = roles.filter(~pl.col("_d") & (pl.col("_c") == 1)).select("famille_id")
+    if headless.is_empty():
+        return pl.DataFrame(schema=_FOUND)
+    members = wide.join(headless, on="famille_id", how="semi")
+    declarants = wide.filter(pl.col("foyer_fiscal_role") == "declarant")
+    alone = declarants.group_by("foyer_fiscal_id").len().filter(pl.col("len") == 1)
+    free = (declarants.filter(pl.col("famille_id").is_null()).join(alone, on="foyer_fiscal_id", how="semi")
+            .select("person_id", "foyer_fiscal_id"))
+    by_child = (members.filter((pl.col("famille_role") == "enfant")
+                               & (pl.col("foyer_fiscal_role") == "personne_a_charge"))
+                .select("famille_id", "foyer_fiscal_id").join(free, on="foyer_fiscal_id", how="inner")
+                .select("famille_id", "person_id", pl.lit(0).alias("_link")))
+    conj = members.filter(pl.col("famille_role") == "conjoint").select(
+        "famille_id", pl.col("person_id").alias("_c"), pl.col("menage_id").alias("_men"),
+        pl.col("menage_role").alias("_crole"), pl.col("menage__source").alias("_msrc"),
+        pl.col("menage__date").alias("_mdate"))
+    ages = age.select("person_id", "age")
+    by_home = (free.select("person_id").join(dwellings, on="person_id", how="inner").join(ages, on="person_id")
+               .join(conj.select("famille_id", "_c")
+                     .join(dwellings.rename({"person_id": "_c"}), on="_c", how="inner")
+                     .join(ages.rename({"person_id": "_c", "age": "_age"}), on="_c"), on="_loc", how="inner")
+               .filter((pl.col("age") - pl.col("_age")).abs() < gap)
+               .select("famille_id", "person_id", pl.lit(1).alias("_link")))
+    links = (pl.concat([by_child, by_home]).group_by("famille_id", "person_id").agg(pl.col("_link").min())
+             .filter(pl.col("_link") == pl.col("_link").min().over("famille_id"))
+             .filter(pl.len().over("famille_id") == 1)
+             .filter(pl.col("_link") == pl.col("_link").min().over("person_id"))
+             .filter(pl.len().over("person_id") == 1))
+    return (links.join(conj, on="famille_id", how="inner")
+            .select("person_id", pl.col("famille_id").alias("_fam"), "_men",
+                    _partner_of("_crole").alias("_mrole"), "_msrc", "_mdate")
+            .cast(_FOUND))  # type: ignore[arg-type]
+
+
+def _lost_partners(wide: pl.DataFrame, age: pl.DataFrame, missing: pl.DataFrame, gap: int) -> pl.DataFrame:
+    """The partners of lone parents a family agency follows, found at the DGFiP: (person_id, ``_fam``, ``_men``,
+    ``_mrole``, ``_msrc``, ``_mdate``): the one declarant in the extract of a joint declaration whose other
+    declarant it lacks (``missing``: ``declarant_missing``), no agency listing them in a famille, who declares a
+    child of a famille listing a demandeur and no conjoint, that demandeur having no declaration in the extract
+    (the declaration's missing declarant) and an age less than ``gap`` years apart from theirs.
+
+    Only a link naming one declarant for the famille and one famille for the declarant is taken. The declarant
+    joins the famille as its conjoint, and the demandeur's ménage (the dossier's) as the reference person's
+    conjoint (as the reference person when the demandeur is the conjoint there)."""
+    roles = (wide.filter(pl.col("famille_id").is_not_null()).group_by("famille_id")
+             .agg((pl.col("famille_role") == "demandeur").sum().alias("_d"),
+                  (pl.col("famille_role") == "conjoint").sum().alias("_c")))
+    single = roles.filter((pl.col("_d") == 1) & (pl.col("_c") == 0)).select("famille_id")
+    if single.is_empty() or missing.is_empty():
+        return pl.DataFrame(schema=_FOUND)
+    members = wide.join(single, on="famille_id", how="semi")
+    parent = (members.filter((pl.col("famille_role") == "demandeur") & pl.col("foyer_fiscal_id").is_null())
+              .join(age.select("person_id", pl.col("age").alias("_age")), on="person_id")
+              .select("famille_id", "_age", pl.col("menage_id").alias("_men"), pl.col("menage_role").alias("_prole"),
+                      pl.col("menage__source").alias("_msrc"), pl.col("menage__date").alias("_mdate")))
+    declarants = wide.filter(pl.col("foyer_fiscal_role") == "declarant")
+    alone = declarants.group_by("foyer_fiscal_id").len().filter(pl.col("len") == 1)
+    free = (declarants.filter(pl.col("famille_id").is_null()).join(alone, on="foyer_fiscal_id", how="semi")
+            .join(missing, on="person_id", how="semi").join(age, on="person_id")
+            .select("person_id", "foyer_fiscal_id", "age"))
+    links = (members.filter((pl.col("famille_role") == "enfant") & (pl.col("foyer_fiscal_role") == "personne_a_charge"))
+             .select("famille_id", "foyer_fiscal_id").unique()
+             .join(free, on="foyer_fiscal_id", how="inner").join(parent, on="famille_id", how="inner")
+             .filter((pl.col("age") - pl.col("_age")).abs() < gap)
+             .unique(subset=["famille_id", "person_id"])
+             .filter(pl.len().over("famille_id") == 1).filter(pl.len().over("person_id") == 1))
+    return (links.select("person_id", pl.col("famille_id").alias("_fam"), "_men",
+                         _partner_of("_prole").alias("_mrole"), "_msrc", "_mdate")
+            .cast(_FOUND))  # type: ignore[arg-type]
+
+
+def _join_adults(wide: pl.DataFrame, found: pl.DataFrame, role: str) -> pl.DataFrame:
+    """``wide`` with the adults of ``found`` (``_lost_demandeurs``, ``_lost_partners``) in their famille as
+    ``role``, and in its ménage when it has one."""
+    return (wide.join(found, on="person_id", how="left").with_columns(
+        pl.coalesce("_fam", "famille_id").alias("famille_id"),
+        pl.when(pl.col("_fam").is_not_null()).then(pl.lit(role)).otherwise(pl.col("famille_role"))
+        .alias("famille_role"),
+        *[pl.when(pl.col("_men").is_not_null()).then(pl.col(n)).otherwise(pl.col(c)).alias(c)
+          for n, c in (("_men", "menage_id"), ("_mrole", "menage_role"), ("_msrc", "menage__source"),
+                       ("_mdate", "menage__date"))])
+        .drop("_fam", "_men", "_mrole", "_msrc", "_mdate"))
+
+
 def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date, window: int,
-              config: CoreConfig, age: pl.DataFrame) -> tuple[pl.DataFrame, dict[str, int], pl.DataFrame]:
+              config: CoreConfig, age: pl.DataFrame, dwellings: pl.DataFrame | None = None,
+              missing: pl.DataFrame | None = None) -> tuple[pl.DataFrame, dict[str, int], pl.DataFrame]:
     """Units of every person of ``ids`` on ``month``: (person_id, famille_id/_role, foyer_fiscal_id/_role,
     menage_id/_role), the conflicts counted by kind, and per unit the agency and extract date its
-    composition comes from (``entity``, ``id``, ``source_agency``, ``extract_date``, ``built``)."""
+    composition comes from (``entity``, ``id``, ``source_agency``, ``extract_date``). ``age``: (person_id,
+    age); ``dwellings``, ``missing``: ``dgfip_dwellings`` and ``declarant_missing`` when the caller has them
+    already."""
     conflicts: dict[str, int] = {}
     first = month_range(month, window)[0]
     if "unit_memberships" in lf:
@@ -177,6 +303,19 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
               .otherwise(pl.lit("conjoint")))
         .otherwise(pl.col("menage_role")).alias("menage_role"),
         pl.coalesce("menage_id", "_men").alias("menage_id")).drop("_fam", "_men", "_role"))
+    # A famille listing its conjoint but no demandeur (the allocataire's row lost) whose demandeur the DGFiP
+    # knows alone on a declaration: that declarant joins it as its demandeur, in its ménage.
+    lost = _lost_demandeurs(wide, age, dgfip_dwellings(lf, month) if dwellings is None else dwellings,
+                            config.partner_age_gap)
+    conflicts["demandeur_added_from_tax_household"] = lost.height
+    wide = _join_adults(wide, lost, "demandeur")
+    # A lone parent a family agency follows whose children the DGFiP declares on a joint declaration missing its
+    # other declarant, the parent having none: that declaration's declarant is the parent's partner.
+    if missing is None:
+        missing = declarant_missing(lf, month, *config.rfr_unexplained)
+    partners = _lost_partners(wide, age, missing, config.partner_age_gap)
+    conflicts["partner_added_from_joint_declaration"] = partners.height
+    wide = _join_adults(wide, partners, "conjoint")
     # Dependants: a minor joins a declarant's famille; an adult is hosted in the declarant's ménage.
     # A declarant no agency lists yet is the head of the famille step 4 builds for them (or for the couple
     # of two such declarants: the smaller id heads it), so the minor is never a famille of their own.

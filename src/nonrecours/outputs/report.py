@@ -56,6 +56,10 @@ CONFLICT_LABELS = {
     "dependant_added_from_tax_household": "personnes à charge ajoutées d'après le foyer fiscal",
     "spouse_added_from_tax_household": "conjoints ajoutés d'après le foyer fiscal",
     "parent_added_from_tax_household": "parents ajoutés d'après le foyer fiscal (famille d'enfants seuls)",
+    "demandeur_added_from_tax_household": "allocataires manquant au dossier retrouvés à la DGFiP (par un enfant à "
+                                          "charge ou le logement du conjoint)",
+    "partner_added_from_joint_declaration": "conjoints de parents suivis seuls retrouvés à la DGFiP (déclaration "
+                                            "commune de leurs enfants dont l'autre déclarant manque)",
     "famille_without_parent": "familles d'enfants sans parent connu (évaluées dans aucune famille)",
     "persons_in_famille_without_parent": "personnes de ces familles sans parent connu",
     "famille_built": "familles reconstituées (aucun organisme ne les décrit)",
