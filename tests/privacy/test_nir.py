@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.fr import nir as stdnum_nir
 
-from nonrecours.privacy import NIR_REASONS, check_nirs, nir_kind, nir_normalised, nir_reason
+from nonrecours.privacy import NIR_REASONS, check_nirs, nir_born_in_france, nir_kind, nir_normalised, nir_reason
 
 STRUCTURAL = {"missing", "characters", "length", "key"}
 
@@ -180,3 +180,50 @@ def test_reason_on_raw_expression_matches_staged_checks_on_big_batches() -> None
         got = via_expr.collect(engine=engine)
         assert got.equals(staged.collect())
         assert 0 < got["r"].null_count() < n
+
+
+BIRTH_PLACES = [  # (13-digit body, born in France?)
+    ("1850146042012", True),    # Lot (46), 1985
+    ("2900597105123", True),    # Guadeloupe (971): overseas is France
+    ("2920198712001", True),    # Polynésie française (987): an overseas collectivity
+    ("2750699350077", False),   # born abroad: 99 then the country (350, Maroc)
+    ("7850146042012", False),   # a temporary number: given to people born abroad
+    ("3850146042012", False),   # the older temporary convention
+    ("1550393012004", None),    # 93 in 1955: Algeria before 1968 (or 2055: the two digits cannot tell)
+    ("1200991210003", None),    # 91 in 1920 or 2020: Algeria or Essonne
+    ("1850393066004", True),    # 93 in 1985: Seine-Saint-Denis
+    ("1600196001002", None),    # 96: Tunisia, never a French département
+    ("18506" + "2A" + "004001", True),   # Corse-du-Sud
+    ("16006" + "20" + "004001", True),   # Corsica before 1976
+]
+
+
+def test_born_in_france_reads_the_birth_place() -> None:
+    nirs = [with_key(body) for body, _ in BIRTH_PLACES]
+    checked = check_nirs(pl.DataFrame({"nir": nirs}), "nir")
+    assert checked.get_column("nir_valid").all()
+    got = checked.select(nir_born_in_france(pl.col("nir_norm"))).to_series().to_list()
+    assert got == [want for _, want in BIRTH_PLACES]
+    # an invalid number (normalised to null) tells nothing
+    bad = check_nirs(pl.DataFrame({"nir": ["1850146042012 00", None]}), "nir")
+    assert bad.select(nir_born_in_france(pl.col("nir_norm"))).to_series().to_list() == [None, None]
+
+
+_MONTHS = [*range(1, 13), *range(20, 43), *range(50, 100)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(valid_nirs(), st.sampled_from(_MONTHS), st.text("0123456789", min_size=6, max_size=6))
+def test_born_in_france_reads_only_the_sex_year_and_birth_department(nir: str, month: int, place_order: str) -> None:
+    """Another birth month, commune or country and order number (so another key) never change the fact: it is a
+    boolean of the sex digit, the two year digits and the département, coarser than the NIR's birth fields."""
+    body = nir[:13]  # S YY MM DD CCC OOO
+    twin = with_key(f"{body[:3]}{month:02d}{body[5:7]}{place_order}")
+    checked = check_nirs(pl.DataFrame({"nir": [nir, twin]}), "nir")
+    assert checked.get_column("nir_valid").all()
+    a, b = checked.select(nir_born_in_france(pl.col("nir_norm"))).to_series().to_list()
+    assert a == b
+    if body[0] in "3478" or body[5:7] == "99":
+        assert a is False
+    elif body[5:7] in ("2A", "2B", "97", "75", "01", "20"):
+        assert a is True

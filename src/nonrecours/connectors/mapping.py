@@ -141,9 +141,12 @@ class RecordLayout(_Model):
                 if id_col and ftype not in ("nir", "local_id"):
                     raise ValueError(f"record {self.name}: {emit.table}.{col} must come from a nir or "
                                      "local_id field (it holds a pseudonym)")
-                if not id_col and ftype in ("nir", "local_id"):
+                if col == "born_in_france" and ftype not in ("nir", "bool"):
+                    raise ValueError(f"record {self.name}: {emit.table}.{col} comes from a nir field (the "
+                                     "birth place read from the number) or a bool field")
+                if not id_col and col != "born_in_france" and ftype in ("nir", "local_id"):
                     raise ValueError(f"record {self.name}: identifier field {ref} may only fill an id "
-                                     "column")
+                                     "column (or born_in_france, from a nir)")
         return self
 
     def field(self, target: str) -> FieldMap:

@@ -16,13 +16,22 @@ import polars as pl
 from nonrecours.connectors._ids import NIR_MESSAGES, pseudonymise_ids, wrap_record_numbers
 from nonrecours.connectors.mapping import Emit, ExtractMapping, FieldMap, RecordLayout
 from nonrecours.connectors.readers import FAULT, FAULT_COLUMN, LINE, TEXT
-from nonrecours.privacy import PseudonymKey, ReturnTokenKey, check_nirs
+from nonrecours.privacy import PseudonymKey, ReturnTokenKey, check_nirs, nir_born_in_france
 from nonrecours.schemas import TABLES
 
-__all__ = ["FAULT_SCHEMA", "SUB", "check_rows", "emit_rows", "parse_record", "raw_fields"]
+__all__ = ["BORN_IN_FRANCE", "FAULT_SCHEMA", "SUB", "born_column", "check_rows", "emit_rows", "parse_record",
+           "raw_fields"]
 
 FAULT_SCHEMA = {"line": pl.Int64, "record": pl.String, "column": pl.String, "reason": pl.String}
 SUB = "__sub"
+BORN_IN_FRANCE = "born_in_france"
+"""The persons column a nir field may fill: the birth place read from the number before it becomes a pseudonym
+(``privacy.nir.nir_born_in_france``), the only fact of the digits that leaves the connector."""
+
+
+def born_column(nir_target: str) -> str:
+    """Name of the column ``parse_record`` adds beside each nir field: its holder born in France (or null)."""
+    return f"__born:{nir_target}"
 """Rank of a row among those one emit makes from one line (the month of a spread year, else 0)."""
 _AMOUNT_RE = r"^-?\d+(\.\d+)?$"
 _CENTS_RE = r"^-?\d+(\.\d{1,2})?$"
@@ -228,6 +237,9 @@ def parse_record(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMappin
         if f.type == "nir":  # the privacy package's staged checks: normalised (null unless valid) + reason
             lf = check_nirs(lf, f.target, prefix=f"__n{i}")
             nir_reasons[i] = f"__n{i}_reason"
+            # the one fact kept from the digits: born in France or abroad (a boolean), read before the
+            # pseudonym replaces the number
+            lf = lf.with_columns(nir_born_in_france(pl.col(f"__n{i}_norm")).alias(born_column(f.target)))
     values = []
     for i, f in enumerate(fields):
         if f.type == "nir":
@@ -247,7 +259,7 @@ def parse_record(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMappin
             reason = _reason(f, pl.col(f"__v{i}"), flags.get(i, {}))
         reasons.append(reason.cast(pl.String).alias(f"__r{i}"))
     typed = lf.select(pl.col(LINE), *[pl.col(f"__v{i}").alias(f.target) for i, f in enumerate(fields)],
-                      *reasons).collect()
+                      *[born_column(f.target) for f in fields if f.type == "nir"], *reasons).collect()
     reason_cols = [f"__r{i}" for i in range(len(fields))]
     faults = _faults(typed, reason_cols, [where(f, mapping) for f in fields], record.name)
     ok = typed.filter(pl.all_horizontal(pl.col(r).is_null() for r in reason_cols)) if reason_cols else typed
@@ -291,7 +303,9 @@ def emit_rows(ok: pl.DataFrame, record: RecordLayout, emit: Emit) -> pl.DataFram
     for col, dtype in spec.schema.items():
         if col in ("source_agency", "extract_id", "extract_date"):
             continue
-        if col in emit.columns:
+        if col == BORN_IN_FRANCE and col in emit.columns and record.field(emit.columns[col]).type == "nir":
+            expr = pl.col(born_column(emit.columns[col]))  # born_in_france: the fact parse_record derived
+        elif col in emit.columns:
             expr = pl.col(emit.columns[col])
         elif col in emit.constants:
             expr = pl.lit(emit.constants[col])

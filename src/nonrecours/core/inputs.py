@@ -163,7 +163,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     if "persons" in lf:
         have = lf["persons"].collect_schema().names()
         held = [pl.col(c).cast(pl.Boolean) if c in have else pl.lit(None, dtype=pl.Boolean).alias(c)
-                for c in (*_HELD, "recent_isolation")]
+                for c in (*_HELD, "recent_isolation", "born_in_france")]
         ranked = (lf["persons"].select("person_id", "birth_month", pl.col("sex").cast(pl.String), "student",
                                        "pregnant", "disability_rate",
                                        pl.col("nationality_group").cast(pl.String), "residence_permit_years",
@@ -188,6 +188,14 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
             .otherwise(pl.col("source_agency")).alias("_nat_source"),
             pl.when(pl.col("nationality_group").is_null()).then(pl.col("_nat_date"))
             .otherwise(pl.col("extract_date")).alias("_nat_date")).drop("_nat", "_nat_years")
+        # The birth place read from the NIR at ingest (any agency's row: every one reads the same number), with
+        # the agency and date of the row that gives it, for a nationality estimated from it.
+        born = (ranked.filter(pl.col("born_in_france").is_not_null())
+                .unique(subset=["person_id"], keep="first", maintain_order=True)
+                .select("person_id", pl.col("born_in_france").alias("_born"),
+                        pl.col("source_agency").alias("_born_source"), pl.col("extract_date").alias("_born_date"))
+                .collect())
+        pers = pers.drop("born_in_france").join(born, on="person_id", how="left")
     else:
         pers = pl.DataFrame(schema={"person_id": pl.String, "birth_month": pl.Date, "sex": pl.String,
                                     "student": pl.Boolean,
@@ -195,7 +203,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                                     "nationality_group": pl.String, "residence_permit_years": pl.Int16,
                                     "depcom": pl.String, "rsdae": pl.Boolean, "unfit_for_work": pl.Boolean,
                                     "recent_isolation": pl.Boolean, "source_agency": pl.String,
-                                    "extract_date": pl.Date, "_nat_source": pl.String, "_nat_date": pl.Date})
+                                    "extract_date": pl.Date, "_nat_source": pl.String, "_nat_date": pl.Date,
+                                    "_born": pl.Boolean, "_born_source": pl.String, "_born_date": pl.Date})
     ind = ids.select("person_id").join(pers, on="person_id", how="left").with_columns(
         ((m_idx - _month_index(pl.col("birth_month"))) // 12).alias("age"))
     unborn = ind.filter(pl.col("age") < 0).height
@@ -235,7 +244,16 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                       pl.lit("observed"), pl.col("source_agency"), pl.col("extract_date").dt.truncate("1mo")))
     # A persons row without nationality (the CNAM, the DGFiP send a birth month and a commune only): the
     # nationality and the years of residence permit are unknown, as for someone with no persons row.
-    no_nat = obs_p.filter(pl.col("_no_nationality_group"))
+    # A person born in France (the NIR's birth place, read at ingest) whom no agency gives a nationality is
+    # estimated French, an estimate from data (informed): born in France, one is French at birth when a parent
+    # was born in France too (Code civil art. 19-3) and becomes French at majority when residing in France with
+    # five years of residence since the age of eleven (art. 21-7); a foreigner born and living in France holds a
+    # residence title by then. Their years of permit and the exemptions follow, as for an observed French national.
+    # Born abroad (or a birth place the number cannot tell): unknown, FR retenue by convention (uninformed).
+    no_nat_any = obs_p.filter(pl.col("_no_nationality_group"))
+    nat_est = no_nat_any.filter(pl.col("_born").fill_null(False))
+    no_nat = no_nat_any.filter(~pl.col("_born").fill_null(False))
+    counts["persons_nationality_from_birth_place"] = nat_est.height
     prov.append(_prov(obs_p.filter(~pl.col("_no_nationality_group")), "individu", "person_id",
                       ["nationality_group", "residence_permit_years"], pl.lit("observed"), pl.col("_nat_source"),
                       pl.col("_nat_date").dt.truncate("1mo")))
@@ -245,6 +263,13 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     "nationalité non transmise par l'agence qui connaît la personne (FR retenue)"))
     unk.append(_unk(no_nat, "individu", "person_id", ["residence_permit_years"], 0.0, 0.0, 10.0,
                     "titre de séjour non transmis par l'agence qui connaît la personne"))
+    prov.append(_prov(nat_est, "individu", "person_id", ["nationality_group"], pl.lit("unknown"), pl.lit(None),
+                      pl.lit(None)))
+    prov.append(_prov(nat_est, "individu", "person_id", ["residence_permit_years"], pl.lit("estimated"),
+                      pl.col("_born_source"), pl.col("_born_date").dt.truncate("1mo")))
+    unk.append(_unk(nat_est, "individu", "person_id", ["nationality_group"], None, None, None,
+                    "nationalité non transmise: française estimée, la personne étant née en France (lieu de "
+                    "naissance du NIR; Code civil art. 19-3 et 21-7)", informed=True))
     # A persons row from an agency that does not hold a fact (the CNAV: studies, pregnancy, disability) leaves it
     # null: unknown, never the row's invented default.
     for c in _HEALTH:
@@ -254,8 +279,18 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                           pl.when(pl.col(f"_no_{c}")).then(pl.lit(None))
                           .otherwise(pl.col("extract_date").dt.truncate("1mo"))))
     held = "personne connue d'agences qui ne transmettent pas {}"
-    unk.append(_unk(obs_p.filter(pl.col("_no_student")), "individu", "person_id", ["student"], 0.0, 0.0, 1.0,
+    # Studies no agency transmits: unknown below ``config.student_age``; from that age an estimate from data
+    # (informed): some 3 % of people are still in education at 29 in France (INSEE, France, portrait social).
+    no_student = obs_p.filter(pl.col("_no_student"))
+    grown = pl.col("age") >= config.student_age
+    unk.append(_unk(no_student.filter(~grown), "individu", "person_id", ["student"], 0.0, 0.0, 1.0,
                     held.format("la situation d'étudiant")))
+    unk.append(_unk(no_student.filter(grown), "individu", "person_id", ["student"], 0.0, 0.0, 1.0,
+                    held.format("la situation d'étudiant")
+                    + f" (non étudiante estimée à {config.student_age} ans ou plus: à 29 ans, environ 3 % des "
+                    "jeunes sont encore en études, INSEE)",
+                    informed=True))
+    counts["persons_not_student_from_age"] = no_student.filter(grown).height
     unk.append(_unk(obs_p.filter(pl.col("_no_pregnant") & pl.col("sex").fill_null("F").eq("F")), "individu",
                     "person_id", ["pregnant"], 0.0, 0.0, 1.0, held.format("la grossesse")))
     # A disability rate no agency transmits, for someone no AAH payer (CAF, MSA) whose extract came knows: the
@@ -313,7 +348,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # Refugee, subsidiary protection, stateless person, carte de résident (CASF art. L262-4, 2°; CSS art. L842-2,
     # 2°), and the first three alone (CSS art. L816-1, ASPA/ASI): no extract carries them (préfecture, OFPRA);
     # they matter for a non-EEA national (or unknown nationality).
-    foreign_or_unknown = (pl.col("nationality_group") == "OTHER") | pl.col("_no_nationality_group")
+    foreign_or_unknown = ((pl.col("nationality_group") == "OTHER")
+                          | (pl.col("_no_nationality_group") & ~pl.col("_born").fill_null(False)))
     exempt_open = pl.concat([obs_p.filter(foreign_or_unknown), new_p])
     for col, what in (("residence_condition_exempt",
                        "statut de réfugié, protection subsidiaire, apatridie ou carte de résident non transmis"),
@@ -323,7 +359,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         unk.append(_unk(exempt_open, "individu", "person_id", [col], 0.0, 0.0, 1.0, what))
         # estimated from the nationality: the agency (and month) that sent the nationality, not the persons row's
         prov.append(_prov(obs_p.filter(~foreign_or_unknown), "individu", "person_id", [col], pl.lit("estimated"),
-                          pl.col("_nat_source"), pl.col("_nat_date").dt.truncate("1mo")))
+                          pl.coalesce("_nat_source", "_born_source"),
+                          pl.coalesce("_nat_date", "_born_date").dt.truncate("1mo")))
 
     # Monthly resources and the DGFiP's year N-2.
     fam_src = unit_source.filter(pl.col("entity") == "famille").select(

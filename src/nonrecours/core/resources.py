@@ -119,6 +119,12 @@ class CoreConfig(BaseModel):
     adult_age: tuple[int, int, int] = (18, 45, 95)
     child_age: tuple[int, int, int] = (0, 10, 25)
     """Age range (low, central, high) of someone no agency gives a birth month for."""
+    student_age: int = Field(29, ge=16)
+    """From this age, a person whose agencies transmit no studies is *estimated* not a student (an informed
+    unknown: detection keeps it at its central value for a probable flag). INSEE, « Scolarisation des jeunes de
+    18 à 29 ans », France, portrait social (éditions 2019-2025, DEPP/MESR data): the share of a generation still
+    in education is about 12 % at 25 (12.2 % at the 2019 school year) and 3 % at 29 (2.6 % to 3.8 % every year
+    since 1986). Below this age the studies stay unknown (unfavourable: a student)."""
     partner_age_gap: int = 15
     """Two adults living without a partner in one dwelling the DGFiP declares could be a couple when their ages
     differ by less than this many years; further apart they are more likely a parent and an adult child (INSEE:

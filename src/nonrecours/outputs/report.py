@@ -90,6 +90,9 @@ CORE_LABELS = {
                                   "inconnue)",
     "familles_shared_dwelling_hosted_estimated": "familles hébergées dans le logement d'une autre (estimation DGFiP)",
     "familles_shared_dwelling_lease_unknown": "colocataires dont le titulaire du bail est inconnu",
+    "persons_nationality_from_birth_place": "personnes sans nationalité transmise, estimées françaises car nées en "
+                                            "France (NIR)",
+    "persons_not_student_from_age": "personnes sans situation d'études transmise, estimées non étudiantes par l'âge",
 }
 EXCLUSION_LABELS = {
     "opt_out": "opposition de la personne", "pending_claim": "demande en cours",

@@ -20,6 +20,7 @@ from nonrecours.privacy.leaks import Leak, find_leaks
 from nonrecours.privacy.nir import (
     NIR_REASONS,
     check_nirs,
+    nir_born_in_france,
     nir_kind,
     nir_normalised,
     nir_reason,
@@ -51,6 +52,7 @@ __all__ = [
     "load_agreement",
     "load_secret",
     "merge_rotation_maps",
+    "nir_born_in_france",
     "nir_kind",
     "nir_normalised",
     "nir_reason",

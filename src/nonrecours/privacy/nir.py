@@ -31,6 +31,7 @@ import polars as pl
 __all__ = [
     "NIR_REASONS",
     "check_nirs",
+    "nir_born_in_france",
     "nir_kind",
     "nir_normalised",
     "nir_reason",
@@ -164,3 +165,36 @@ def check_nirs(frame: pl.DataFrame | pl.LazyFrame, column: str, *,
         .cast(pl.Enum(("nir", "temporary"))).alias(f"{p}_kind"),
     ).select([*frame.collect_schema().names(), f"{p}_norm", f"{p}_valid", f"{p}_reason", f"{p}_kind"])
     return lazy if isinstance(frame, pl.LazyFrame) else lazy.collect()
+
+
+_LATE_DEPARTMENTS = ("91", "92", "93", "94", "95")
+"""Codes of the Île-de-France départements created in 1968 (loi du 10 juillet 1964); before 1968 INSEE gave
+91-94 to births in Algeria, 95 to Morocco and 96 to Tunisia (protectorates and départements of the time)."""
+
+
+def nir_born_in_france(nir: str | pl.Expr) -> pl.Expr:
+    """Whether the holder of a *normalised, valid* NIR (see :func:`stage_nir_checks`) was born in France.
+
+    ``true``: born in a French département, Corsica (``2A``/``2B``, ``20`` before 1976), overseas (``97``:
+    départements and Saint-Pierre-et-Miquelon, Mayotte, ...; ``98``: the overseas collectivities of the
+    Pacific); ``false``: born abroad (département ``99`` followed by the country code) or holder of a
+    temporary number (sex digit 3/4/7/8: given to people born abroad awaiting registration); null (unknown):
+    no valid NIR, ``96`` (never a French département code: Tunisia before 1968), or ``91``-``95`` with a
+    birth year ``YY`` below 68 (1968 or later: Île-de-France; before, Algeria or Morocco, and the two year
+    digits cannot tell 1920 from 2020, so every such number is unknown).
+
+    Only the sex digit, the two year digits and the two département characters are read: the fact is coarser
+    than the NIR's birth fields (a boolean), so it identifies nobody. A null NIR gives null.
+    """
+    norm = _as_expr(nir)
+    sex, yy, dep = norm.str.slice(0, 1), norm.str.slice(1, 2).cast(pl.Int32, strict=False), norm.str.slice(5, 2)
+    return (
+        pl.when(norm.is_null()).then(None)
+        .when(sex.is_in(["3", "4", "7", "8"])).then(pl.lit(False))
+        .when(dep == "99").then(pl.lit(False))
+        .when(dep == "96").then(None)
+        .when(dep.is_in(list(_LATE_DEPARTMENTS)) & (yy < 68)).then(None)
+        .when(dep.is_in(["2A", "2B"]) | dep.str.contains(r"^[0-9]{2}$") & (dep != "00")).then(pl.lit(True))
+        .otherwise(None)
+        .cast(pl.Boolean)
+    )

@@ -104,6 +104,7 @@ class PersonRow(Provenance):
     rsdae: bool | None = None
     unfit_for_work: bool | None = None
     recent_isolation: bool | None = None
+    born_in_france: bool | None = None
 
     _birth = field_validator("birth_month")(_month_ok)
 
@@ -158,6 +159,7 @@ PERSONS = TableSpec(
         "rsdae": pl.Boolean(),
         "unfit_for_work": pl.Boolean(),
         "recent_isolation": pl.Boolean(),
+        "born_in_france": pl.Boolean(),
         **PROVENANCE,
     },
     contract=PersonRow,
@@ -165,8 +167,10 @@ PERSONS = TableSpec(
     description="One row per person known to an agency (one per person in the truth).",
     # a fact is null when the agency does not hold it: studies, pregnancy and disability (the CNAV), sex and
     # nationality (the CNAM and the DGFiP, which send a birth month and a commune): unknown to the core
+    # born_in_france: read from the NIR's birth place at ingest (``privacy.nir.nir_born_in_france``), null when
+    # the number cannot tell (Algeria or Morocco before 1968 under 91-96) or when a mapping does not ask for it
     nullable=frozenset({"sex", "nationality_group", "residence_permit_years", "disability_rate", "student",
-                        "pregnant", "rsdae", "unfit_for_work", "recent_isolation"}),
+                        "pregnant", "rsdae", "unfit_for_work", "recent_isolation", "born_in_france"}),
     checks=(
         _first_day("birth_month"),
         Check("depcom", pl.col("depcom").str.contains(r"^(\d{5}|2[AB]\d{3})$"),

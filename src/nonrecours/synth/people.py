@@ -99,6 +99,9 @@ def build_people(
         # false here; RSDAE and unfitness for work are drawn once resources are known (synth.capacity); the
         # synthetic population models no recent isolation: false, as a fact
         *[pl.lit(False).alias(k) for k in ("rsdae", "unfit_for_work", "recent_isolation")],
+        # the birth place is drawn with the identities (the NIR the extracts carry, read at ingest); the truth
+        # gives every nationality, so it needs no estimate from it: left null (unknown) here
+        pl.lit(None, dtype=pl.Boolean).alias("born_in_france"),
         *[pl.lit(v, dtype=PERSONS.schema[k]).alias(k) for k, v in provenance.items()],
     )
 
