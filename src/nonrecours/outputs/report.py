@@ -86,6 +86,10 @@ CORE_LABELS = {
                                   "inconnue)",
     "familles_shared_dwelling_hosted_estimated": "familles hébergées dans le logement d'une autre (estimation DGFiP)",
     "familles_shared_dwelling_lease_unknown": "colocataires dont le titulaire du bail est inconnu",
+    "menages_colocation": "ménages en colocation (part du loyer d'un colocataire)",
+    "menages_colocation_unknown": "ménages dont la colocation est inconnue",
+    "menages_chambre": "ménages locataires d'une chambre",
+    "menages_chambre_unknown": "ménages dont la location d'une chambre est inconnue",
 }
 EXCLUSION_LABELS = {
     "opt_out": "opposition de la personne", "pending_claim": "demande en cours",
