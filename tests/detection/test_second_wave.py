@@ -147,3 +147,26 @@ def test_asf_is_probable_at_most_whatever_the_data_and_paje_keeps_its_grade() ->
     capped = _cap_grades(units, core, individu, ("asf", "paje_base"), {"asf": True, "paje_base": True})
     got = {(f, b): g for f, b, g in capped.select("famille_id", "benefit", "grade").iter_rows()}
     assert got == {("f1", "asf"): "probable", ("f2", "asf"): "possible", ("f1", "paje_base"): "certain"}
+
+
+def test_a_colocataire_is_flagged_on_its_ceiling_and_a_blank_lease_caps_the_housing_aid():
+    """Three single tenants of the CAF without income at the same rent: an ordinary dwelling and a colocataire
+    (the CAF's record says so) are certain, the colocataire on its lower ceiling and forfait; a record that
+    leaves the kind of lease blank (an extract from before the fields) is probable at most, the colocation and
+    the room among its deciding unknowns."""
+    t = Territory()
+    for name in ("plain", "shared", "blank"):
+        t.famille(name)
+    for h in t.housing:
+        if h["menage_id"] == "m-shared":
+            h["colocation"] = True
+        if h["menage_id"] == "m-blank":
+            h["colocation"] = h["chambre"] = None
+    tables = t.tables()
+    run = detect(core_month(tables, MONTH), tables, config=DetectionConfig(benefits=("aide_logement",)))
+    plain, shared, blank = (_unit(run, n, "aide_logement") for n in ("plain", "shared", "blank"))
+    assert (plain["grade"], shared["grade"]) == ("certain", "certain")
+    assert 0 < shared["amount_central"] < plain["amount_central"]
+    assert blank["grade"] == "probable" and blank["amount_central"] == plain["amount_central"]
+    flag = run.flags.filter(pl.col("unit_id").str.ends_with(":f-blank") & (pl.col("benefit") == "aide_logement"))
+    assert {"colocation", "chambre"} <= set(flag.get_column("deciding_unknowns")[0].to_list())
