@@ -87,7 +87,7 @@ def write_workspace(n: int, root: Path, seed: int = 1) -> None:
     housing = _prov(caf.filter(pl.col("first")).join(months.filter(pl.col("month") >= dt.date(2025, 7, 1)),
                                                       how="cross").select(
         (pl.lit("m") + pl.col("hh").cast(pl.String)).alias("menage_id"), "month", pl.lit("tenant").alias("status"),
-        pl.lit(520.0).alias("rent")), "caf")
+        pl.lit(520.0).alias("rent"), pl.lit(False).alias("colocation"), pl.lit(False).alias("chambre")), "caf")
     annual = _prov(base.join(pl.DataFrame({"year": [2023, 2024, 2025]}, schema={"year": pl.Int16}), how="cross")
                    .select("person_id", "year", pl.lit("salaries").alias("kind"), pl.lit(13200.0).alias("amount")),
                    "dgfip")

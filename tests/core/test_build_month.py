@@ -102,7 +102,7 @@ def test_adult_child_hosted_and_several_families_in_one_dwelling():
             _mem("o", "famille", "F2", "demandeur", "caf"), _mem("o", "menage", "M1", "autre", "caf")]
     t = _tables([_person("p", dt.date(1970, 1, 1)), _person("k", dt.date(2000, 1, 1), "cnav"),
                  _person("o", dt.date(1985, 1, 1))], mems,
-                housing=[["M1", M, "tenant", Decimal("700.00"), *_p("caf")]])
+                housing=[["M1", M, "tenant", Decimal("700.00"), False, False, *_p("caf")]])
     core = build_month(t, M)
     ind = core.inputs.individu
     k = _row(ind, "person_id", "k")
@@ -159,7 +159,7 @@ def test_css_look_back_reaches_the_pensions_behind_each_aspa_month():
     rows = [["r", m, k, Decimal("1100.00"), *_p("cnav")] for m in months for k in ("pension_gross", "pension_net")]
     t = _tables([_person("r", dt.date(1950, 1, 1), "cnav")],
                 [*_head("r", "C1", "CM1", "cnav")],
-                resources=rows, housing=[["CM1", M, "owner", Decimal("0.00"), *_p("cnav")]])
+                resources=rows, housing=[["CM1", M, "owner", Decimal("0.00"), False, False, *_p("cnav")]])
     core = build_month(t, M)
     monthly = core.inputs.individu_monthly.filter(pl.col("person_id") == "r")
     assert monthly["month"].min() <= month_range(M, 15)[0]
@@ -254,3 +254,34 @@ def test_entitlements_command_on_a_workspace(tmp_path):
     bad = CliRunner().invoke(app, ["entitlements", "--workspace", str(tmp_path / "ws"), "--month", "2026-13",
                                    "--out", str(tmp_path / "out")])
     assert bad.exit_code == 2
+
+
+def test_colocation_and_room_observed_blank_or_unknown_with_the_housing():
+    """The CAF's housing record says whether the rent is a colocataire's share or the dwelling a room: read as
+    observed; left blank for a tenant (an extract from before the fields): unknown, not shared at the centre; a
+    ménage the CAF does not follow: unknown with its housing; an owner: false from the status."""
+    people = [("s", "M1"), ("r", "M2"), ("b", "M3"), ("o", "M4"), ("x", "M5")]
+    persons = [_person(p, dt.date(2002, 1, 1)) for p, _ in people]
+    mems = [m for p, men in people for m in _head(p, f"F{p}", men, "cnav" if p == "x" else "caf")]
+    housing = [["M1", M, "tenant", Decimal("320.00"), True, False, *_p("caf")],
+               ["M2", M, "tenant_furnished", Decimal("280.00"), False, True, *_p("caf")],
+               ["M3", M, "tenant", Decimal("450.00"), None, None, *_p("caf")],
+               ["M4", M, "owner", Decimal("0.00"), None, None, *_p("caf")]]
+    core = build_month(_tables(persons, mems, housing=housing), M)
+    men = core.inputs.menage.sort("menage_id")
+    assert men["menage_id"].to_list() == ["caf:M1", "caf:M2", "caf:M3", "caf:M4", "cnav:M5"]
+    assert men["colocation"].to_list() == [True, False, False, False, False]
+    assert men["chambre"].to_list() == [False, True, False, False, False]
+    lease = core.unknowns.filter(pl.col("input").is_in(["colocation", "chambre"])).sort("id", "input")
+    assert lease.select("id", "input").rows() == [("caf:M3", "chambre"), ("caf:M3", "colocation"),
+                                                  ("cnav:M5", "chambre"), ("cnav:M5", "colocation")]
+    assert lease.select("low", "central", "high").unique().rows() == [(0.0, 0.0, 1.0)]
+    assert not lease["informed"].any()
+    prov = core.provenance.filter(pl.col("input") == "colocation").sort("id")
+    assert prov.select("id", "kind", "source_agency").rows() == [
+        ("caf:M1", "observed", "caf"), ("caf:M2", "observed", "caf"), ("caf:M3", "unknown", None),
+        ("caf:M4", "observed", "caf"), ("cnav:M5", "unknown", None)]
+    # the housing aid reads them: the colocataire's ceiling is 75 % of a single person's in Cahors
+    res = evaluate(["al_loyer_plafond"], core.inputs, M)["famille"]
+    ceiling = dict(zip(res["famille_id"], res["al_loyer_plafond"], strict=True))
+    assert [ceiling[f"caf:F{p}"] for p in "srb"] == [204.09, 244.91, 272.12]  # 75 %, 90 % of 272.12, blank: 100 %

@@ -64,7 +64,7 @@ def test_single_adult_in_a_couples_dwelling_is_hosted_by_estimate_not_the_tenant
                _person("a", dt.date(1996, 3, 1))]
     mems = [*_declared("p", "T1", "L1", "personne_de_reference"), *_declared("q", "T1", "L1", "conjoint"),
             *_declared("a", "T2", "L1", "personne_de_reference"), *_dossier("a", "F9", "M9")]
-    core = _core(persons, mems, [["M9", M, "tenant", Decimal("650.00"), *_p("caf")]])
+    core = _core(persons, mems, [["M9", M, "tenant", Decimal("650.00"), False, False, *_p("caf")]])
     hosted, unk, prov = _hosting(core, "caf:F9")
     assert hosted is True
     assert unk.select("low", "central", "high", "informed").row(0) == (0.0, 1.0, 1.0, True)
@@ -81,8 +81,8 @@ def test_two_single_adults_sharing_a_dwelling_leave_the_lease_unknown():
     persons = [_person("a", dt.date(1996, 3, 1)), _person("b", dt.date(1994, 8, 1))]
     mems = [*_declared("a", "T1", "L1", "personne_de_reference"), *_declared("b", "T2", "L1", "personne_de_reference"),
             *_dossier("a", "F1", "M1"), *_dossier("b", "F2", "M2")]
-    core = _core(persons, mems, [["M1", M, "tenant", Decimal("600.00"), *_p("caf")],
-                                 ["M2", M, "tenant", Decimal("600.00"), *_p("caf")]])
+    core = _core(persons, mems, [["M1", M, "tenant", Decimal("600.00"), False, False, *_p("caf")],
+                                 ["M2", M, "tenant", Decimal("600.00"), False, False, *_p("caf")]])
     for fam in ("caf:F1", "caf:F2"):
         hosted, unk, prov = _hosting(core, fam)
         assert hosted is False                      # the agency's record stays the central value
@@ -99,7 +99,25 @@ def test_couple_hosting_a_single_adult_keeps_its_tenancy():
             *_declared("a", "T2", "L1", "personne_de_reference"),
             *_dossier("p", "F1", "M1"), _mem("q", "famille", "F1", "conjoint", "caf"),
             _mem("q", "menage", "M1", "conjoint", "caf")]
-    core = _core(persons, mems, [["M1", M, "tenant", Decimal("700.00"), *_p("caf")]])
+    core = _core(persons, mems, [["M1", M, "tenant", Decimal("700.00"), False, False, *_p("caf")]])
     hosted, unk, prov = _hosting(core, "caf:F1")
     assert hosted is False and unk.is_empty()
     assert prov.select("kind", "source_agency").rows() == [("observed", "caf")]
+
+
+def test_colocataires_by_the_cafs_record_each_hold_their_share_of_the_lease():
+    # the same two flatmates, whose CAF records say colocation (each pays its share): each is the tenant of
+    # its share, no unknown about the lease; the housing aid is computed on the colocataire's ceiling
+    persons = [_person("a", dt.date(1996, 3, 1)), _person("b", dt.date(1994, 8, 1))]
+    mems = [*_declared("a", "T1", "L1", "personne_de_reference"), *_declared("b", "T2", "L1", "personne_de_reference"),
+            *_dossier("a", "F1", "M1"), *_dossier("b", "F2", "M2")]
+    core = _core(persons, mems, [["M1", M, "tenant", Decimal("300.00"), True, False, *_p("caf")],
+                                 ["M2", M, "tenant", Decimal("300.00"), True, False, *_p("caf")]])
+    for fam in ("caf:F1", "caf:F2"):
+        hosted, unk, prov = _hosting(core, fam)
+        assert hosted is False and unk.is_empty()
+        assert prov.select("kind", "source_agency").rows() == [("observed", "caf")]
+    assert core.counts["familles_shared_dwelling_lease_unknown"] == 0
+    res = evaluate(["al_loyer_plafond", "aide_logement"], core.inputs, M)["famille"]
+    assert res["al_loyer_plafond"].to_list() == [204.09, 204.09]  # 75 % of Cahors's 272.12 (October 2025)
+    assert (res["aide_logement"] > 0).all()

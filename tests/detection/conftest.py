@@ -53,7 +53,7 @@ class Territory:
                     self.resources.append({"person_id": pid, "month": m, "kind": kind, "amount": pension,
                                            "source_agency": "cnav"})
             self.housing.append({"menage_id": f"m-{name}", "month": m, "status": "tenant", "rent": 450.0,
-                                 "source_agency": "caf"})
+                                 "colocation": False, "chambre": False, "source_agency": "caf"})
         return f"f-{name}"
 
     def child(self, name: str, k: int, born: dt.date, *, since: dt.date = dt.date(2015, 1, 1)) -> None:

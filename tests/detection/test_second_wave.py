@@ -147,3 +147,26 @@ def test_asf_is_probable_at_most_whatever_the_data_and_paje_keeps_its_grade() ->
     capped = _cap_grades(units, core, individu, ("asf", "paje_base"), {"asf": True, "paje_base": True})
     got = {(f, b): g for f, b, g in capped.select("famille_id", "benefit", "grade").iter_rows()}
     assert got == {("f1", "asf"): "probable", ("f2", "asf"): "possible", ("f1", "paje_base"): "certain"}
+
+
+def test_a_colocataire_is_flagged_on_its_ceiling_and_a_blank_lease_widens_the_estimate():
+    """Three single tenants of the CAF without income at the same rent: an ordinary dwelling and a colocataire
+    (the CAF's record says so) are certain, the colocataire on its lower ceiling and forfait; a record that
+    leaves the kind of lease blank (an extract from before the fields) is unknown: estimated as an ordinary
+    dwelling, down to a room in a colocation's aid, and still certain (entitled whatever the lease)."""
+    t = Territory()
+    for name in ("plain", "shared", "blank"):
+        t.famille(name)
+    for h in t.housing:
+        if h["menage_id"] == "m-shared":
+            h["colocation"] = True
+        if h["menage_id"] == "m-blank":
+            h["colocation"] = h["chambre"] = None
+    tables = t.tables()
+    run = detect(core_month(tables, MONTH), tables, config=DetectionConfig(benefits=("aide_logement",)))
+    plain, shared, blank = (_unit(run, n, "aide_logement") for n in ("plain", "shared", "blank"))
+    assert (plain["grade"], shared["grade"]) == ("certain", "certain")
+    assert 0 < shared["amount_central"] < plain["amount_central"]
+    assert blank["grade"] == "certain" and blank["amount_central"] == plain["amount_central"]
+    assert 0 < blank["amount_low"] < shared["amount_central"]  # a room in a colocation: 67.5 % of the ceiling
+    assert blank["amount_high"] == plain["amount_central"] and plain["amount_low"] == plain["amount_central"]

@@ -150,6 +150,24 @@ def test_housing_rejects_negative_rent_and_unknown_status():
                               "rent": Decimal("1"), **PROV})
 
 
+def test_housing_colocation_and_room_are_a_tenants():
+    """A colocataire's share or a room is let to a tenant: the row contract and the bulk check refuse them for
+    another status; unknown (null) is accepted for every status."""
+    row = {"menage_id": "m", "month": dt.date(2026, 1, 1), "status": "tenant_furnished", "rent": Decimal("300"),
+           **PROV}
+    HOUSING.validate_row({**row, "colocation": True, "chambre": False})
+    HOUSING.validate_row({**row, "status": "owner", "rent": Decimal("0")})
+    for flag in ("colocation", "chambre"):
+        with pytest.raises(SchemaError, match=flag[:5]):
+            HOUSING.validate_row({**row, "status": "owner", "rent": Decimal("0"), flag: True})
+    frame = pl.DataFrame({**{k: [v, v] for k, v in row.items()}, "status": ["social_tenant", "foyer"],
+                          "colocation": [True, None], "chambre": [None, True]}).cast(
+        {c: t for c, t in HOUSING.schema.items()})
+    with pytest.raises(SchemaError) as err:
+        HOUSING.validate_frame(frame)
+    assert err.value.column == "chambre"
+
+
 def test_claims_and_payments_share_the_beneficiary_rule():
     from nonrecours.schemas import CLAIMS
 

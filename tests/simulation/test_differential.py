@@ -110,6 +110,34 @@ def test_fresh_situations_agree_with_openfisca_per_field(fresh: DifferentialRepo
         assert summary[field]["n_openfisca_pays"] > 0, field
 
 
+def test_colocations_and_rooms_agree_with_openfisca_at_the_hand_computed_amounts(oracle) -> None:  # type: ignore[no-untyped-def]
+    """The colocation and room cases of tests/rules/cases/aide_logement.yaml (computed by hand from the arrêté du
+    27 septembre 2019, art. 8 and 16) exported with OpenFisca's ``coloc`` and ``logement_chambre``: OpenFisca
+    gives the same housing aid, and a colocation, a room and both lower it below the ordinary dwelling's."""
+    def sit(sid: str, month: str, depcom: str, housing: dict, persons: list[dict], **extra: object) -> dict:
+        return {"id": sid, "month": month, "depcom": depcom, "housing": housing, "persons": persons, **extra}
+
+    young = [{"role": "parent", "age": 22}]
+    sits = [
+        sit("plain", "2025-06", "46042", {"status": "tenant", "rent": 400}, young),
+        sit("coloc", "2025-06", "46042", {"status": "tenant", "rent": 400, "colocation": True}, young),
+        sit("room", "2025-06", "46042", {"status": "tenant", "rent": 400, "chambre": True}, young),
+        sit("both", "2025-06", "46042", {"status": "tenant", "rent": 400, "chambre": True, "colocation": True}, young),
+        sit("room-family", "2025-06", "69123", {"status": "tenant_furnished", "rent": 450, "chambre": True},
+            [{"role": "parent", "age": 35}, {"role": "child", "age": 4}, {"role": "child", "age": 7}]),
+        sit("coloc-couple", "2026-11", "75056", {"status": "tenant", "rent": 500, "colocation": True},
+            [{"role": "parent", "age": 30}, {"role": "parent", "age": 29}], couple="cohabiting"),
+        sit("coloc-dom", "2025-11", "97411", {"status": "tenant", "rent": 300, "colocation": True},
+            [{"role": "parent", "age": 24}]),
+    ]
+    report = compare_with_oracle(sits, oracle)
+    by_id = {r["id"]: r for r in report.situations.to_dicts()}
+    assert {k: by_id[k]["of_aide_logement"] for k in by_id} == {
+        "plain": 283.0, "coloc": 186.0, "room": 256.0, "both": 166.0, "room-family": 300.0, "coloc-couple": 319.0,
+        "coloc-dom": 193.0}
+    assert all(r["agree_aide_logement"] for r in by_id.values())
+
+
 def test_the_oracle_applies_the_ten_year_permit_of_the_aspa(oracle) -> None:  # type: ignore[no-untyped-def]
     """openfisca-france 176.1.8 ignores the permit (numpy logical_or's output argument); the runner's
     correction applies CSS art. L816-1: a non-EEA national with a permit held ten years gets the ASPA."""

@@ -46,6 +46,9 @@ def _sit(sid: str, **changes: object) -> dict:
     ({"persons": [{"role": "parent", "age": 35, "monthly": {"bonus": 5}}]}, "persons[0].monthly.bonus"),
     ({"depcom": "97611"}, "depcom"),
     ({"couple": "engaged"}, "couple"),
+    ({"housing": {"status": "owner", "colocation": True}}, "housing.colocation"),
+    ({"housing": {"status": "foyer", "rent": 400, "chambre": True}}, "housing.chambre"),
+    ({"housing": {"status": "tenant", "rent": 300, "chambre": "oui"}}, "housing.chambre"),
 ])
 def test_malformed_situation_names_id_and_field_and_others_are_computed(change: dict, field: str) -> None:
     bad = _sit("bad", **change)
@@ -138,6 +141,8 @@ def test_explanations_are_attached_per_unit() -> None:
 
 VARIED = [
     _sit("plain"),
+    _sit("colocation", housing={"status": "tenant_furnished", "rent": 310.5, "colocation": True, "chambre": False}),
+    _sit("room", housing={"status": "social_tenant", "rent": 210, "chambre": True}),
     _sit("couple", couple="married", recent_isolation=None,
          persons=[{"role": "parent", "age": 41, "monthly": {"salary_net": 1200.5, "pension": None}},
                   {"role": "parent", "age": 39, "nationality": "DE", "student": True, "monthly": None},
@@ -184,6 +189,7 @@ def test_whole_file_schema_gives_the_frames_of_the_per_situation_validation(shap
     {"persons": [{"role": "parent", "age": True}]}, {"persons": [{"role": "parent", "age": 3.0}]},
     {"persons": [{"role": "parent", "age": 30, "nationality": "fr"}]}, {"persons": []},
     {"persons": [{"role": "parent", "age": 30, "unit": None}]}, {"housing": {"status": "free", "rent": True}},
+    {"housing": {"status": "owner", "colocation": True}}, {"housing": {"status": "tenant", "chambre": 1}},
     # accepted by the per-situation validation though outside the schema (an empty list read as no amounts)
     {"persons": [{"role": "parent", "age": 30, "monthly": []}]},
 ])
@@ -223,3 +229,22 @@ def test_a_commune_outside_the_zoning_table_is_refused() -> None:
     batch = load_situations([_sit("nowhere", depcom="99999"), _sit("ok")])
     assert [(e.situation_id, e.field) for e in batch.errors] == [("nowhere", "depcom")]
     assert batch.ids == ["nowhere", "ok"] and batch.unit_index["id"].to_list() == ["ok"]
+
+
+def test_colocation_and_room_are_an_optional_extension_of_the_housing() -> None:
+    """``housing.colocation`` and ``housing.chambre`` (absent from SITUATION_FORMAT.md): absent means false, so a
+    situation of the format computes as before; either lowers the housing aid's ceiling."""
+    plain = _sit("plain", benefits_paid=None)
+    told_false = _sit("told", benefits_paid=None, housing={"status": "tenant", "rent": 450, "colocation": False,
+                                                           "chambre": False})
+    shared = _sit("shared", benefits_paid=None, housing={"status": "tenant", "rent": 450, "colocation": True})
+    room = _sit("room", benefits_paid=None, housing={"status": "tenant", "rent": 450, "chambre": True})
+    batch = load_situations([plain, told_false, shared, room])
+    men = batch.frames["menage"]
+    assert men["colocation"].to_list() == [False, False, True, False]
+    assert men["chambre"].to_list() == [False, False, False, True]
+    aid = {r["id"]: r["aide_logement"] for r in simulate([plain, told_false, shared, room]).records()}
+    # a lone parent of one child in Cahors: ceilings 366.07 (family), 242.39 (room: 90 % of a single person's),
+    # 274.55 (colocataire: 75 %) with the colocataire's charges forfait (43.58 instead of 73.57)
+    assert aid["plain"] == aid["told"] == 391
+    assert (aid["room"], aid["shared"]) == (268, 271)

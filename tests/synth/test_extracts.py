@@ -532,3 +532,40 @@ def test_take_up_steps_equal_a_fresh_join_per_month_and_benefit(truth: Path, mon
     for stack_rows in (evaluate_module.STACK_ROWS, 1):  # all months in one chunk, then one month a chunk
         monkeypatch.setattr(evaluate_module, "STACK_ROWS", stack_rows)
         assert extracts.take_up_from_rules(truth, months, seed=5).equals(want), stack_rows
+
+
+def test_colocations_and_rooms_reach_the_workspace_through_the_caf_layout(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The truth lets some private tenants alone share a flat or rent a room (synth.income.SHARED_RENTAL_SHARES);
+    the CAF's logement record carries both flags (COLOCATION, CHAMBRE: O/N) and ingest reads them back: each
+    housing row of the workspace is a truth row of the same month, status, rent and flags, and every flag the
+    truth sets for a dossier's ménage arrives."""
+    import secrets
+
+    from nonrecours.connectors import ingest_extract
+
+    monkeypatch.setenv("NONRECOURS_EXCHANGE_SECRET", secrets.token_urlsafe(40))
+    generate(10_000, 8, tmp_path)  # 19 colocations and 7 rooms a month, some of them CAF allocataires
+    larger_truth = tmp_path / "truth"
+    truth = pl.read_parquet(larger_truth / "housing.parquet")
+    assert truth.filter(pl.col("colocation")).height > 0 and truth.filter(pl.col("chambre")).height > 0
+    shared = truth.filter(pl.col("colocation") | pl.col("chambre"))
+    assert not (shared["colocation"] & shared["chambre"]).any()
+    assert shared["status"].cast(pl.String).is_in(["tenant", "tenant_furnished"]).all()
+    paths = write_extracts(larger_truth, tmp_path / "x", seed=5)
+    report = ingest_extract("caf", paths["caf"], EXCHANGE, tmp_path / "ws")
+    ws = pl.read_parquet(report.outputs["housing"])
+    assert ws["colocation"].null_count() == 0 and ws["chambre"].null_count() == 0
+    cols = ["month", "status", "rent", "colocation", "chambre"]
+    as_text = [pl.col("status").cast(pl.String), pl.col("rent").cast(pl.Float64)]
+    got = ws.select(cols).with_columns(as_text)
+    want = truth.select(cols).with_columns(as_text).unique()
+    assert got.join(want, on=cols, how="anti").is_empty()  # nothing the truth does not hold
+    n_coloc, n_room = int(got["colocation"].sum()), int(got["chambre"].sum())
+    assert n_coloc > 0 and n_room > 0
+    # the truth's shared rows of the extract's months, for the ménages the CAF writes (one logement record per
+    # dossier and month): as many flags arrive as the matching truth rows carry
+    months = got.get_column("month").unique().implode()
+    matching = got.select(cols[:3]).join(truth.filter(pl.col("month").is_in(months)).select(cols)
+                                         .with_columns(as_text), on=cols[:3], how="inner")
+    assert int(matching["colocation"].sum()) >= n_coloc and int(matching["chambre"].sum()) >= n_room

@@ -31,11 +31,21 @@ from nonrecours.core.units import declarant_missing, dgfip_dwellings, people, qu
 from nonrecours.errors import SchemaError
 from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.benefits import benefit as catalogue_row
+from nonrecours.schemas.codes import SHARED_RENTAL_STATUSES
 from nonrecours.schemas.zonage import zone_apl_of
 
 __all__ = ["FAMILY_PAYMENTS", "PAYMENT_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts", "build_inputs",
            "build_month", "population_facts", "with_payments"]
 
+LEASE_KINDS = ("colocation", "chambre")
+"""The housing record's kind of lease (schemas.tables.HOUSING): the rent is a colocataire's share, or the
+dwelling let is a room; both lower the housing aid's rent ceiling."""
+_LEASE_UNKNOWN = {
+    "colocation": ("colocation inconnue (ménage inconnu de la CAF): logement non partagé retenu",
+                   "colocation non renseignée pour ce locataire: logement non partagé retenu"),
+    "chambre": ("location d'une chambre inconnue (ménage inconnu de la CAF): logement ordinaire retenu",
+                "location d'une chambre non renseignée pour ce locataire: logement ordinaire retenu"),
+}
 FAMILY_PAYMENTS = ("af", "paje_base", "asf", "aide_logement", "aah")
 PAYMENT_INPUTS: dict[str, str] = {"af": "af", "paje_base": "paje_base", "asf": "asf",
                                   "aide_logement": "aide_logement_versee", "aah": "aah_versee"}
@@ -608,15 +618,21 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                                  pl.col("zone_apl").fill_null(2))
     if "housing" in lf:
         h_first = month_range(month, config.housing_months)[0]
+        h_cols = lf["housing"].collect_schema().names()
+        # colocation and room: null when the agency does not say (a workspace from before the columns too)
+        lease = [pl.col(c).cast(pl.Boolean) if c in h_cols else pl.lit(None, dtype=pl.Boolean).alias(c)
+                 for c in LEASE_KINDS]
         housing = (lf["housing"].filter((pl.col("month") >= h_first) & (pl.col("month") <= month))
                    .select(qualified("source_agency", "menage_id").alias("menage_id"),
                            "month", pl.col("status").cast(pl.String).alias("housing_status"),
-                           pl.col("rent").cast(pl.Float64), pl.col("source_agency").cast(pl.String).alias("_hsrc"))
+                           pl.col("rent").cast(pl.Float64), *lease,
+                           pl.col("source_agency").cast(pl.String).alias("_hsrc"))
                    .sort("month", descending=True).unique(subset=["menage_id"], keep="first").collect())
         menage = menage.join(housing, on="menage_id", how="left")
     else:
         menage = menage.with_columns(pl.lit(None, dtype=pl.String).alias("housing_status"),
                                      pl.lit(None, dtype=pl.Float64).alias("rent"),
+                                     *[pl.lit(None, dtype=pl.Boolean).alias(c) for c in LEASE_KINDS],
                                      pl.lit(None, dtype=pl.String).alias("_hsrc"),
                                      pl.lit(None, dtype=pl.Date).alias("month"))
     h_known = menage.filter(pl.col("housing_status").is_not_null())
@@ -631,6 +647,20 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     "statut d'occupation inconnu (ménage inconnu de la CAF): locataire retenu"))
     unk.append(_unk(h_unknown, "menage", "menage_id", ["rent"], 0.0, config.rent_typical, config.rent_ceiling,
                     "loyer inconnu (pas d'aide au logement): de 0 au plafond de zone, loyer type au centre"))
+    # Colocation and room (they lower the housing aid's rent ceiling): said by the agency for a tenant; no
+    # other status is let so (false, from the status); unknown with the housing, or for a tenant whose record
+    # leaves them blank (an extract from before the fields): not shared and not a room at the centre.
+    tenant = pl.col("housing_status").is_in(SHARED_RENTAL_STATUSES)
+    for c in LEASE_KINDS:
+        told = h_known.filter(pl.col(c).is_not_null() | ~tenant)
+        blank = h_known.filter(pl.col(c).is_null() & tenant)
+        counts[f"menages_{c}"] = h_known.filter(pl.col(c).fill_null(False)).height
+        counts[f"menages_{c}_unknown"] = h_unknown.height + blank.height
+        prov.append(_prov(told, "menage", "menage_id", [c], pl.lit("observed"), pl.col("_hsrc"), pl.col("month")))
+        prov.append(_prov(pl.concat([blank.select("menage_id"), h_unknown.select("menage_id")]), "menage",
+                          "menage_id", [c], pl.lit("unknown"), pl.lit(None), pl.lit(None)))
+        unk.append(_unk(h_unknown, "menage", "menage_id", [c], 0.0, 0.0, 1.0, _LEASE_UNKNOWN[c][0]))
+        unk.append(_unk(blank, "menage", "menage_id", [c], 0.0, 0.0, 1.0, _LEASE_UNKNOWN[c][1]))
     # The housing status is text (no low/high value): what it decides is whether the famille is housed at no
     # cost (owner without loan, free housing), which brings the forfait logement of RSA, PPA and CSS. A famille
     # in a ménage of unknown housing may be, unless its hosting is already listed as unknown above.
@@ -644,11 +674,13 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # holds the lease is not known: fewer adults than a famille declared there (a single adult in a couple's
     # dwelling, the couple being the reference household, as INSEE takes it) → hosted, estimated from the
     # DGFiP's dwelling (informed); as many → unknown (co-tenants, or one hosts the other); more → the lease
-    # holder, unchanged. Only for a famille whose tenancy is otherwise known and not already hosted.
+    # holder, unchanged. Only for a famille whose tenancy is otherwise known and not already hosted, and not
+    # a colocataire by its agency's record (it holds the lease of its share: the others are its colocataires).
     shared = (shared_dwellings(lf, ind, month, dwellings)
               .join(heads.filter(pl.col("famille_role") == "demandeur").select("famille_id", "menage_id"),
                     on="famille_id", how="inner")
-              .join(h_known.select("menage_id"), on="menage_id", how="semi")
+              .join(h_known.filter(~pl.col("colocation").fill_null(False)).select("menage_id"), on="menage_id",
+                    how="semi")
               .join(famille.filter(~pl.col("hosted_free_of_charge")).select("famille_id"), on="famille_id", how="semi")
               .join(pl.concat([old, built]).select("famille_id"), on="famille_id", how="anti")
               .filter(pl.col("other_adults") >= pl.col("own_adults")))
@@ -672,8 +704,9 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         (pl.col("hosted_free_of_charge") | pl.col("famille_id").is_in(hosted_est["famille_id"].implode()))
         .alias("hosted_free_of_charge"))
     menage = menage.with_columns(pl.col("housing_status").fill_null("tenant"),
-                                 pl.col("rent").fill_null(config.rent_typical)).select(
-        "menage_id", "depcom", "residence_dom", "zone_apl", "housing_status", "rent")
+                                 pl.col("rent").fill_null(config.rent_typical),
+                                 *[(pl.col(c).fill_null(False) & tenant).alias(c) for c in LEASE_KINDS]).select(
+        "menage_id", "depcom", "residence_dom", "zone_apl", "housing_status", "rent", *LEASE_KINDS)
 
     individu = ind.select("person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role",
                           "menage_id", "menage_role", "age", "date_naissance", "student", "pregnant",

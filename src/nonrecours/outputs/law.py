@@ -181,6 +181,8 @@ CLAIM_FIELDS["css_participation"] = (*CLAIM_FIELDS["css_free"], ("participation"
 _DISABILITY = ("handicap", "Taux d'incapacité reconnu par la CDAPH", ("disability_rate", "rsdae"))
 # Demande d'aide au logement en ligne (caf.fr, msa.fr): logement, loyer, ressources des douze derniers mois.
 CLAIM_FIELDS["aide_logement"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _CHILDREN, _HOUSING, _RENT,
+                                 ("type_location", "Colocation ou location d'une chambre", ("colocation",
+                                                                                           "chambre")),
                                  ("commune", "Adresse du logement", ("depcom",)), _SALARY, _UNEMPLOYMENT,
                                  _PENSIONS, _ALIMONY, ("bail", "Bail et attestation de loyer du bailleur", ()),
                                  _ASSETS, _BANK)
@@ -263,6 +265,8 @@ CHANNELS: dict[tuple[str, str], str] = {
 INPUT_QUESTIONS: dict[str, str] = {
     "rent": "Quel est votre loyer mensuel hors charges (ou votre mensualité d'emprunt) ?",
     "housing_status": "Êtes-vous locataire, propriétaire, hébergé(e) gratuitement ou sans logement ?",
+    "colocation": "Louez-vous votre logement en colocation (le loyer indiqué est-il votre part) ?",
+    "chambre": "Le logement que vous louez est-il une chambre ?",
     "salary_net": "Quels salaires nets avez-vous perçus ces derniers mois ?",
     "unemployment": "Percevez-vous des allocations chômage, et de quel montant ?",
     "pension_net": "Quel est le montant net de vos pensions de retraite ?",

@@ -93,6 +93,10 @@ CORE_LABELS = {
     "persons_nationality_from_birth_place": "personnes sans nationalité transmise, estimées françaises car nées en "
                                             "France (NIR)",
     "persons_not_student_from_age": "personnes sans situation d'études transmise, estimées non étudiantes par l'âge",
+    "menages_colocation": "ménages en colocation (part du loyer d'un colocataire)",
+    "menages_colocation_unknown": "ménages dont la colocation est inconnue",
+    "menages_chambre": "ménages locataires d'une chambre",
+    "menages_chambre_unknown": "ménages dont la location d'une chambre est inconnue",
 }
 EXCLUSION_LABELS = {
     "opt_out": "opposition de la personne", "pending_claim": "demande en cours",
@@ -422,13 +426,15 @@ NOT_MODELLED: dict[str, tuple[str, str]] = {
                             "d'activité des demandeurs d'emploi (il ne vise que des salaires que les situations "
                             "n'ont jamais en même temps qu'une allocation chômage), l'allocation supplémentaire "
                             "d'invalidité (ASI)."),
-    "aide_logement": ("4b159d841777", "la colocation et les chambres, les logements du Crous, les boursiers, "
-                                      "l'accession à la propriété (un prêt signé depuis 2018 n'ouvre pas d'aide "
-                                      "hors quelques prêts « ancien en zone 3 » ; aucune situation n'indique le "
-                                      "prêt), les revenus du capital et le patrimoine, les demandeurs d'emploi non "
-                                      "indemnisés (aucune donnée ne les distingue des inactifs), le congé "
-                                      "parental, Saint-Pierre-et-Miquelon et Mayotte, l'abattement spécial de "
-                                      "l'article 157 bis du CGI, les ascendants à charge."),
+    "aide_logement": ("feec00182e8d", "la chambre d'une personne âgée ou handicapée accueillie à titre onéreux "
+                                      "chez un particulier (75 %, art. 8 de l'arrêté), les logements du Crous, les "
+                                      "boursiers, l'accession à la propriété (un prêt signé depuis 2018 n'ouvre "
+                                      "pas d'aide hors quelques prêts « ancien en zone 3 » signés jusqu'en 2019 ; "
+                                      "aucun extrait n'indique la date du prêt), les revenus du capital et le "
+                                      "patrimoine, les demandeurs d'emploi non indemnisés (aucune donnée ne les "
+                                      "distingue des inactifs), le congé parental, Saint-Pierre-et-Miquelon et "
+                                      "Mayotte, l'abattement spécial de l'article 157 bis du CGI, les ascendants "
+                                      "à charge."),
     "aah": ("4c14937f60b8", "l'option transitoire du décret n° 2022-1694, la réduction après soixante jours "
                             "d'hospitalisation, d'hébergement en établissement spécialisé ou de détention (CSS "
                             "art. R821-8), la décision de la CDAPH elle-même (le taux d'incapacité est une "

@@ -122,3 +122,7 @@ input_variable("housing_status", entity="menage", dtype="str", monthly=False, de
                label="statut d'occupation du logement", ref="caf")
 input_variable("rent", entity="menage", dtype="float", monthly=False,
                label="loyer mensuel hors charges (mensualité d'emprunt pour un accédant)", ref="caf")
+input_variable("colocation", entity="menage", dtype="bool", monthly=False, default=False,
+               label="logement loué en colocation (le loyer est la part du colocataire)", ref="caf")
+input_variable("chambre", entity="menage", dtype="bool", monthly=False, default=False,
+               label="le logement loué est une chambre", ref="caf")

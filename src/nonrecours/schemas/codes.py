@@ -90,6 +90,9 @@ HOUSING_STATUSES = (
     "homeless",
 )
 """The statuses of SITUATION_FORMAT.md."""
+SHARED_RENTAL_STATUSES = ("tenant", "tenant_furnished", "social_tenant")
+"""The statuses in which a dwelling may be let in colocation or as a room (housing's ``colocation`` and
+``chambre``): a renter's lease, not a logement-foyer's (whose rooms have their own scale)."""
 
 CLAIM_EVENTS = ("pending", "refused", "closed")
 

@@ -22,6 +22,7 @@ from nonrecours.schemas.codes import (
     RESOURCE_KINDS,
     ROLES,
     SEXES,
+    SHARED_RENTAL_STATUSES,
     UNIT_KINDS,
 )
 
@@ -413,6 +414,8 @@ class HousingRow(Provenance):
     month: dt.date
     status: str
     rent: Decimal
+    colocation: bool | None = None
+    chambre: bool | None = None
 
     _month = field_validator("month")(_month_ok)
     _amount = field_validator("rent")(amount_ok)
@@ -422,6 +425,8 @@ class HousingRow(Provenance):
         _one_of(self.status, HOUSING_STATUSES, "status")
         if self.rent < 0:
             raise ValueError("rent must be >= 0")
+        if (self.colocation or self.chambre) and self.status not in SHARED_RENTAL_STATUSES:
+            raise ValueError("colocation and chambre are a tenant's (status tenant, tenant_furnished or social_tenant)")
         return self
 
 
@@ -432,16 +437,24 @@ HOUSING = TableSpec(
         "month": MONTH,
         "status": pl.Enum(HOUSING_STATUSES),
         "rent": AMOUNT,
+        "colocation": pl.Boolean(),
+        "chambre": pl.Boolean(),
         **PROVENANCE,
     },
     contract=HousingRow,
     key=("menage_id", "month", "source_agency"),
     description=("Housing status of a ménage for a month and its rent without charges (the loan "
-                 "repayment for owner_with_loan; 0 when nothing is paid)."),
+                 "repayment for owner_with_loan; 0 when nothing is paid); colocation: the rent is a colocataire's "
+                 "share of a dwelling let to several tenants; chambre: the dwelling let is a room (both null when "
+                 "the agency does not say)."),
+    nullable=frozenset({"colocation", "chambre"}),
     checks=(
         _first_day("month"),
         Check("rent", pl.col("rent") >= 0, "rent must be >= 0"),
         _cents("rent"),
+        *(Check(c, ~pl.col(c).fill_null(False) | pl.col("status").cast(pl.String).is_in(SHARED_RENTAL_STATUSES),
+                f"{c} is a tenant's (status tenant, tenant_furnished or social_tenant)")
+          for c in ("colocation", "chambre")),
     ),
 )
 

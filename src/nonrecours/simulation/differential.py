@@ -4,8 +4,9 @@ The generator draws household situations (SITUATION_FORMAT.md) covering the shap
 ages on each side of every threshold, couples of each kind, lone parents (recently isolated or not),
 children 0 to 25 (some earning, some students), disability rates 0/50/79/80 % with or without RSDAE,
 unfitness for work, nationalities FR / EEA (residence around three months) / other with permits around 5
-and 10 years, pregnancy, dwellings with a hosted second unit, every housing status, resources near the
-ceilings, months 2024-01 to 2026-12.
+and 10 years, pregnancy, dwellings with a hosted second unit, every housing status, tenants in colocation or
+renting a room (``housing.colocation``/``housing.chambre``, drawn from a stream of their own so the other draws
+of a seed are unchanged), resources near the ceilings, months 2024-01 to 2026-12.
 
 The comparison runs our engine and an *oracle* on the same situations. The oracle is a callable taking
 OpenFisca web-API situations and returning their computed values (``tests/oracle/environment.run_oracle``
@@ -28,6 +29,7 @@ import polars as pl
 
 from nonrecours.engine import Inputs, evaluate
 from nonrecours.rules.benefits import SIMULATED_FLAGS, SIMULATED_OUTPUTS, SIMULATED_RULES
+from nonrecours.schemas.codes import SHARED_RENTAL_STATUSES
 from nonrecours.simulation.export_openfisca import EXPORTED_OUTPUTS, export_situations
 from nonrecours.simulation.openfisca_process import LABEL_VARIABLES, Oracle, famille_values, our_benefits
 from nonrecours.simulation.runner import OUTPUT_FIELDS
@@ -68,6 +70,10 @@ DEPCOMS = ("75056", "92012", "69123", "13055", "59350", "67482", "33063", "46042
            "97411", "97105", "97209", "97302")
 STATUSES = ("tenant", "tenant_furnished", "social_tenant", "foyer", "owner", "owner_with_loan", "free",
             "homeless")
+SHARED_RENTAL_SHARES = (0.25, 0.15)
+"""Shares of the tenant situations let in colocation and of those renting a room (drawn independently: a room
+in a colocation is drawn too). Far above the population's, to compare the two ceilings and the colocataire's
+charges forfait often."""
 SALARY_POINTS = (300, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000, 2300, 2600, 3200)
 """Net monthly salaries around the PPA exit points and CSS ceilings of common households."""
 
@@ -140,6 +146,7 @@ def generate_situations(n: int, seed: int = 0, *, first: dt.date = MIN_MONTH, la
     comparison states them from the oracle (see the module docstring).
     """
     rng = random.Random(seed)
+    shared = random.Random(f"{seed}-colocation")
     span = (last.year - first.year) * 12 + last.month - first.month
     out = []
     for k in range(n):
@@ -177,8 +184,14 @@ def generate_situations(n: int, seed: int = 0, *, first: dt.date = MIN_MONTH, la
         rent = 0.0
         if status in ("tenant", "tenant_furnished", "social_tenant", "foyer", "owner_with_loan"):
             rent = round(rng.uniform(150, 1300), 2)
+        housing: dict[str, Any] = {"status": status, "rent": rent}
+        coloc, room = shared.random() < SHARED_RENTAL_SHARES[0], shared.random() < SHARED_RENTAL_SHARES[1]
+        if status in SHARED_RENTAL_STATUSES and coloc:
+            housing["colocation"] = True
+        if status in SHARED_RENTAL_STATUSES and room:
+            housing["chambre"] = True
         sit: dict[str, Any] = {"id": f"{prefix}{seed}-{k}", "month": month, "depcom": rng.choice(DEPCOMS),
-                               "housing": {"status": status, "rent": rent}, "persons": persons}
+                               "housing": housing, "persons": persons}
         if couple:
             sit["couple"] = couple
         if n_parents == 1 and any(p["role"] == "child" for p in persons) and rng.random() < 0.4:

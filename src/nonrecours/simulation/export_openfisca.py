@@ -197,7 +197,7 @@ _STATED = {
                             "enceinte", "activite", "statut_marital", *_AMOUNTS}),
     "familles": frozenset({"parents", "enfants", "rsa_isolement_recent"}),
     "menages": frozenset({"personne_de_reference", "conjoint", "enfants", "autres", "depcom",
-                          "statut_occupation_logement", "loyer"}),
+                          "statut_occupation_logement", "loyer", "coloc", "logement_chambre"}),
 }
 """Inputs the export states whatever the request: requesting one would overwrite the input, so it is refused. The
 paid benefits (``aah``, the familles' :data:`PAID`) are not here: a request extends their series with the month."""
@@ -426,7 +426,9 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                 quoted.filter(~demandeur & ~conjoint).str.join(",").alias("_enf"),
                 quoted.filter(demandeur).slice(1).str.join(",").alias("_pdr_more"),
                 quoted.filter(conjoint).slice(1).str.join(",").alias("_conj_more"))
-            .join(men.select("menage_id", "depcom", "housing_status", _column(men, "rent").alias("rent")),
+            .join(men.select("menage_id", "depcom", "housing_status", _column(men, "rent").alias("rent"),
+                             _column(men, "colocation").cast(pl.Boolean).alias("colocation"),
+                             _column(men, "chambre").cast(pl.Boolean).alias("chambre")),
                   on="menage_id", how="left"))
     status = pl.col("housing_status").replace_strict(HOUSING, default=None, return_dtype=pl.String)
     bad = mens.filter(~pl.col("hosted") & status.is_null())
@@ -434,6 +436,12 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         raise ValueError(f"export_situations: ménage number {int(bad['position'].min()) + 1} has a housing status "
                          f"without an OpenFisca equivalent (known: {', '.join(HOUSING)})")
     rent = _num(pl.when(pl.col("hosted")).then(pl.lit(0.0)).otherwise(pl.col("rent").cast(pl.Float64).fill_null(0.0)))
+    # colocation and room: what the dwelling's lease says, not for a famille hosted free of charge (false when
+    # the frame has no such column, as the engine reads the inputs' default)
+    def flag(col: str) -> pl.Expr:
+        return (pl.when(~pl.col("hosted") & pl.col(col).fill_null(False)).then(pl.lit("true"))
+                .otherwise(pl.lit("false")))
+
     depcom = pl.struct(pl.col("depcom")).struct.json_encode().str.strip_prefix('{"depcom":').str.strip_suffix("}")
 
     def listed(name: str, col: str) -> pl.Expr:  # a role list, left out when empty
@@ -448,7 +456,8 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         pl.lit(f',"depcom":{w}'), depcom,
         pl.lit(f'}},"statut_occupation_logement":{w}"'),
         pl.when(pl.col("hosted")).then(pl.lit("loge_gratuitement")).otherwise(status),
-        pl.lit('"},"loyer":{'),
+        pl.lit(f'"}},"coloc":{w}'), flag("colocation"), pl.lit(f'}},"logement_chambre":{w}'), flag("chambre"),
+        pl.lit('},"loyer":{'),
         *(part for k, p in enumerate(periods) for part in (pl.lit(f'{"," if k else ""}"{p}":'), pl.col("_rent"))),
         pl.lit("}"), *(pl.lit("," + asked(v)) for v in requested.get("menages", ())), pl.lit("}"))
     menages = (mens.with_columns(autres.alias("_autres"), rent.alias("_rent")).sort("position", "m_rank")

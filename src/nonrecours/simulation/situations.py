@@ -15,7 +15,11 @@ Conventions (the ones the reference amounts were computed with):
 - ``benefits_paid`` hold over the months before the situation's month; that month's own housing aid is
   computed (the RSA's forfait logement of the month reads it), unless the situation says
   ``"benefits_paid_in_month": true`` (an addition to the format: the stated payments hold in the month too,
-  as in an agency's payment file).
+  as in an agency's payment file);
+- ``housing.colocation`` and ``housing.chambre`` (an addition to the format, both optional, false when absent):
+  the rent is a colocataire's share of a shared dwelling, or the dwelling let is a room; they lower the housing
+  aid's rent ceiling and, for a colocataire, its charges forfait (arrêté du 27 septembre 2019, art. 8 and 16).
+  Only a tenant (``tenant``, ``tenant_furnished``, ``social_tenant``) may say so.
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import polars as pl
 
 from nonrecours.errors import SituationError
 from nonrecours.rules.inputs import HOUSING_STATUSES
-from nonrecours.schemas.codes import NET_TO_TAXABLE
+from nonrecours.schemas.codes import NET_TO_TAXABLE, SHARED_RENTAL_STATUSES
 from nonrecours.schemas.months import add_months
 from nonrecours.schemas.zonage import zonage_communes, zone_apl_of
 
@@ -206,6 +210,12 @@ def _parse(sit: Any) -> dict[str, Any]:
     if status not in HOUSING_STATUSES:
         raise _Fault("housing.status", f"unknown housing status; expected one of {', '.join(HOUSING_STATUSES)}")
     rent = _amount(housing.get("rent"), "housing.rent")
+    colocation = _bool(housing.get("colocation"), "housing.colocation")
+    chambre = _bool(housing.get("chambre"), "housing.chambre")
+    for name, flag in (("colocation", colocation), ("chambre", chambre)):
+        if flag and status not in SHARED_RENTAL_STATUSES:
+            raise _Fault(f"housing.{name}",
+                         f"only a tenant ({', '.join(SHARED_RENTAL_STATUSES)}) rents a share or a room")
     couple = sit.get("couple")
     if couple is not None and couple not in COUPLES:
         raise _Fault("couple", f"must be one of {', '.join(COUPLES)}")
@@ -283,7 +293,8 @@ def _parse(sit: Any) -> dict[str, Any]:
         paid_norm[unit]["__housing_known"] = values.get("aide_logement") is not None  # type: ignore[assignment]
         paid_norm[unit]["__af_known"] = values.get("af") is not None  # type: ignore[assignment]
     return {"month": month, "depcom": depcom, "dom": depcom[:3] in OVERSEAS_DEPARTMENTS, "status": status,
-            "rent": rent, "couple": couple or "", "recent_isolation": recent_isolation, "persons": parsed,
+            "rent": rent, "colocation": colocation, "chambre": chambre, "couple": couple or "",
+            "recent_isolation": recent_isolation, "persons": parsed,
             "units": units, "paid": paid_norm, "in_month": in_month}
 
 
@@ -324,7 +335,7 @@ def _assemble(valid: list[tuple[int, str, dict[str, Any]]], ids: list[str],
         "aide_logement_versee_connue", "aide_logement_du_mois_connue",
         *BENEFITS_PAID_FIELDS)}
     men_rows: dict[str, list[Any]] = {k: [] for k in ("menage_id", "depcom", "residence_dom", "housing_status",
-                                                      "rent")}
+                                                      "rent", "colocation", "chambre")}
     idx_rows: dict[str, list[Any]] = {k: [] for k in ("famille_id", "situation", "id", "unit", "month")}
     ff_ids: list[int] = []
     pid = fid = ffid = 0
@@ -335,6 +346,8 @@ def _assemble(valid: list[tuple[int, str, dict[str, Any]]], ids: list[str],
         men_rows["residence_dom"].append(s["dom"])
         men_rows["housing_status"].append(s["status"])
         men_rows["rent"].append(s["rent"])
+        men_rows["colocation"].append(s["colocation"])
+        men_rows["chambre"].append(s["chambre"])
         persons = s["persons"]
         for u_rank, (unit, members) in enumerate(s["units"].items()):
             parents = [k for k in members if persons[k]["role"] == "parent"]
@@ -438,7 +451,8 @@ def _frames(ind_rows: dict[str, list[Any]], amounts_rows: dict[str, list[Any]],
         pl.any_horizontal(pl.col(b) != 0 for b in BENEFITS_PAID_FIELDS)).rename(PAID_COLUMNS).with_columns(
         pl.lit(0.0).alias("aah_versee"))
     menage = pl.DataFrame(men_rows, schema={"menage_id": pl.Int64, "depcom": pl.Utf8, "residence_dom": pl.Boolean,
-                                            "housing_status": pl.Utf8, "rent": pl.Float64})
+                                            "housing_status": pl.Utf8, "rent": pl.Float64,
+                                            "colocation": pl.Boolean, "chambre": pl.Boolean})
     menage = menage.with_columns(zone_apl_of(menage["depcom"]).cast(pl.Int64))
     frames = {
         "individu": individu,
@@ -503,6 +517,8 @@ class _Person(msgspec.Struct, forbid_unknown_fields=True):
 class _Housing(msgspec.Struct):
     status: Literal[HOUSING_STATUSES]  # type: ignore[valid-type]
     rent: _Amount | None = None
+    colocation: bool | None = None
+    chambre: bool | None = None
 
 
 class _Situation(msgspec.Struct):
@@ -567,6 +583,9 @@ def _from_typed(s: _Situation) -> dict[str, Any]:
     for members in units.values():
         if not 1 <= sum(parsed[k]["role"] == "parent" for k in members) <= 2:
             raise _Fallback
+    colocation, chambre = bool(s.housing.colocation), bool(s.housing.chambre)
+    if (colocation or chambre) and s.housing.status not in SHARED_RENTAL_STATUSES:
+        raise _Fallback
     paid_norm: dict[str, dict[str, float]] = {}
     for unit, values in (s.benefits_paid or {}).items():
         if unit not in units:
@@ -575,7 +594,8 @@ def _from_typed(s: _Situation) -> dict[str, Any]:
         paid_norm[unit]["__housing_known"] = values.get("aide_logement") is not None  # type: ignore[assignment]
         paid_norm[unit]["__af_known"] = values.get("af") is not None  # type: ignore[assignment]
     return {"month": month, "depcom": depcom, "dom": depcom[:3] in OVERSEAS_DEPARTMENTS,
-            "status": s.housing.status, "rent": float(s.housing.rent or 0.0), "couple": s.couple or "",
+            "status": s.housing.status, "rent": float(s.housing.rent or 0.0), "colocation": colocation,
+            "chambre": chambre, "couple": s.couple or "",
             "recent_isolation": bool(s.recent_isolation), "persons": parsed, "units": units, "paid": paid_norm,
             "in_month": bool(s.benefits_paid_in_month)}
 

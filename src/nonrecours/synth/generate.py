@@ -122,9 +122,11 @@ def _write_chunk(job: _ChunkJob) -> None:
     pensioner = chunk.age[chunk.kind == PersonKind.ADULT1] >= 65
     status = np.zeros(chunk.n_households, dtype=np.int64)
     rent = np.zeros((chunk.n_households, months))
+    first_adult = chunk.kind == PersonKind.ADULT1
     housing = build_housing(rng(3), chunk.n_households, job.household_offset, pensioner, sizes,
                             window_start=window_start, months=months, provenance=job.provenance,
-                            status_out=status, rent_out=rent)
+                            status_out=status, rent_out=rent, age=chunk.age[first_adult],
+                            student=facts["student"].to_numpy()[first_adult])
     benefits = build_family_benefits(
         2 * chunk.hh + (chunk.kind == PersonKind.SECOND), chunk.kind, facts["birth_idx"].to_numpy(),
         facts["agricultural"].to_numpy(), income, status, rent,

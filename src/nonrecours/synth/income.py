@@ -241,6 +241,17 @@ HOUSING_SHARES = {
     "homeless": (0.005, 0.0),
 }
 
+SHARED_RENTAL_SHARES = {
+    # people living alone who rent privately: (colocation, room) shares, by age and studies of the adult
+    "student": (0.30, 0.12),
+    "under_30": (0.15, 0.05),
+    "30_to_64": (0.04, 0.02),
+}
+"""Assumed orders of magnitude (no published joint table): students and young adults away from their parents
+share flats often and rent rooms (chambres chez l'habitant, chambres de service) sometimes; older adults
+rarely. Only private tenants (``tenant``, ``tenant_furnished``) alone in their ménage, as the CAF sees a
+colocataire: his own dossier, his share of the rent. A room is let furnished three times in four."""
+
 
 def build_housing(
     rng: np.random.Generator,
@@ -254,11 +265,16 @@ def build_housing(
     provenance: dict[str, object],
     status_out: np.ndarray,
     rent_out: np.ndarray,
+    age: np.ndarray | None = None,
+    student: np.ndarray | None = None,
 ) -> pl.DataFrame:
-    """Housing of each ménage for every month: status and rent (loan repayment for owners with a loan).
+    """Housing of each ménage for every month: status, rent (loan repayment for owners with a loan), and for
+    a private tenant alone whether the rent is a colocataire's share or the dwelling a room
+    (``SHARED_RENTAL_SHARES``, by ``age`` and ``student`` of the household's first adult; none without them).
 
     Rents are revised each January by 3% (IRL order of magnitude); loans are flat. ``status_out``
     (households) and ``rent_out`` (households × months) receive the drawn values for the CAF payments.
+    The colocations and rooms are drawn after everything else (the other households' draws are unchanged).
     """
     names = list(HOUSING_SHARES)
     young_p = np.array([v[0] for v in HOUSING_SHARES.values()])
@@ -280,6 +296,14 @@ def build_housing(
     rent = np.maximum(surface, 15) * per_m2
     rent = np.where(status == names.index("foyer"), rng.uniform(380, 560, n_households), rent)
     rent = np.where(status == names.index("owner_with_loan"), rng.uniform(450, 1250, n_households), rent)
+    colocation, chambre = _shared_rentals(rng, names, status, alone, age, student)
+    # a room is let furnished three times in four; the rent is the share (colocation) or the room's
+    furnish = chambre & (rng.random(n_households) < 0.75)
+    status = np.where(furnish, names.index("tenant_furnished"), status)
+    shared_m2 = np.where(status == names.index("tenant_furnished"), rng.uniform(11, 15, n_households),
+                         rng.uniform(7.0, 10.5, n_households))
+    rent = np.where(colocation, rng.uniform(14, 24, n_households) * shared_m2, rent)  # own room + common share
+    rent = np.where(chambre, rng.uniform(9, 16, n_households) * shared_m2 * 1.15, rent)  # small: dearer per m²
     start_idx = month_index(window_start)
     m_idx = start_idx + np.arange(months)
     revision = np.cumprod(np.where((m_idx % 12 == 0) & (np.arange(months) > 0), 1.03, 1.0))
@@ -294,6 +318,8 @@ def build_housing(
         "month_idx": np.tile(m_idx, n_households),
         "status": np.repeat(status, months),
         "cents": cents.ravel(),
+        "colocation": np.repeat(colocation, months),
+        "chambre": np.repeat(chambre, months),
     })
     return df.select(
         (pl.lit("M") + pl.col("hh").cast(pl.String).str.zfill(9)).alias("menage_id"),
@@ -301,5 +327,24 @@ def build_housing(
         pl.col("status").replace_strict(dict(enumerate(names)), return_dtype=pl.String)
         .cast(pl.Enum(HOUSING_STATUSES)).alias("status"),
         to_amount(pl.col("cents")).alias("rent"),
+        "colocation",
+        "chambre",
         *[pl.lit(v, dtype=HOUSING.schema[k]).alias(k) for k, v in provenance.items()],
     )
+
+
+def _shared_rentals(rng: np.random.Generator, names: list[str], status: np.ndarray, alone: np.ndarray,
+                    age: np.ndarray | None, student: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """(colocation, chambre) per household, exclusive: a private tenant alone, by its adult's age and studies."""
+    n = status.shape[0]
+    u = rng.random(n)
+    if age is None or student is None:
+        return np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    private = np.isin(status, [names.index("tenant"), names.index("tenant_furnished")]) & alone
+    group = np.where(student, 0, np.where(age < 30, 1, np.where(age < 65, 2, -1)))
+    shares = np.array(list(SHARED_RENTAL_SHARES.values()))
+    p_coloc = np.where(group >= 0, shares[np.maximum(group, 0), 0], 0.0)
+    p_room = np.where(group >= 0, shares[np.maximum(group, 0), 1], 0.0)
+    colocation = private & (u < p_coloc)
+    chambre = private & (u >= p_coloc) & (u < p_coloc + p_room)
+    return colocation, chambre

@@ -20,11 +20,18 @@ the parents is neutralised from the month after one in which the foyer received 
 the double-activity abattement when each of the two members of the couple earned at least twelve BMAF
 (R822-7), rounded up to the hundred euros; a student applicant's resources are the student forfait.
 
-Not modelled (the situation format carries none of it): colocation and rooms, Crous housing, scholarship
-holders, accession (a loan signed since 2018 opens no aid outside the few "ancien en zone 3" loans; no
-situation states the loan), capital income and assets, unindemnified jobseekers (no input tells them from
-inactive people), parental leave, Saint-Pierre-et-Miquelon and Mayotte, the special abattement of CGI art.
-157 bis, dependent ascendants.
+Colocation and rooms (inputs ``colocation`` and ``chambre`` of the ménage, the CAF's logement record): a
+colocataire's ceiling is 75 % of his household's (arrêté du 27 septembre 2019, art. 16, 1°) and his charges
+forfait the colocataires' (art. 16, 2°; art. 46 overseas); a room's ceiling is 90 % of a single person's
+whatever the household (art. 8); a room in a colocation takes both. The rent is the colocataire's share (the
+CAF keeps one dossier per colocataire).
+
+Not modelled (no input carries it): the room of an elderly or disabled adult hosted for payment by a private
+person (75 %, art. 8), Crous housing, scholarship holders, accession (a loan signed since 2018 opens no aid
+outside the few "ancien en zone 3" loans signed until 2019; no extract states the loan's date:
+docs/benefits.md), capital income and assets, unindemnified jobseekers (no input tells them from inactive
+people), parental leave, Saint-Pierre-et-Miquelon and Mayotte, the special abattement of CGI art. 157 bis,
+dependent ascendants.
 
 The values of the parameters were transcribed with their legal texts from OpenFisca-France's parameter
 files (``parameters/aides_logement``), the commune zones from the ministry's zoning file
@@ -216,14 +223,24 @@ def aide_logement_base_ressources_hors_neutralisation(f: Famille):
 # -- renters -----------------------------------------------------------------------------------------------------
 
 
-@rule(entity="famille", dtype="float", label="aides au logement: loyer plafond (L)", ref="CCH art. D823-16; arrêté du "
-      "27 septembre 2019, art. 7")
+@rule(entity="famille", dtype="float", label="aides au logement: loyer plafond (L), réduit pour une chambre ou un "
+      "colocataire", ref="CCH art. D823-16, 2°; arrêté du 27 septembre 2019, art. 7, 8 et 16")
 def al_loyer_plafond(f: Famille):
+    """The zone's ceiling for the household (art. 7). A room: 90 % of a single person's ceiling whatever the
+    household (art. 8). A colocataire: 75 % of the ceiling (art. 16, 1°); a room let in a colocation takes both
+    reductions. Rounded to the cent, as the arrêté's tables are."""
     p = f"{LOC}.plafond_loyer.zone_{{zone}}"
     n = f.al_nb_personnes_a_charge
     n_plafond = where(f.menage.residence_dom, minimum(n, 6), n)
     famille = _par_zone(f, f"{p}.un_enfant") + maximum(n_plafond - 1, 0) * _par_zone(f, f"{p}.majoration_par_enf_supp")
-    return round_(_par_composition(f, _par_zone(f, f"{p}.personnes_seules"), _par_zone(f, f"{p}.couples"), famille), 2)
+    seul = _par_zone(f, f"{p}.personnes_seules")
+    chambre = condition("le logement loué est une chambre", f.menage.chambre,
+                        ref="Arrêté du 27 septembre 2019, art. 8")
+    colocation = condition("logement loué en colocation", f.menage.colocation,
+                           ref="Arrêté du 27 septembre 2019, art. 16")
+    plafond = where(chambre, seul * param(f"{LOC}.chambre.coefficient_plafond"),
+                    _par_composition(f, seul, _par_zone(f, f"{p}.couples"), famille))
+    return round_(plafond * where(colocation, param(f"{LOC}.colocation.coefficient_plafond"), 1.0), 2)
 
 
 @rule(entity="famille", dtype="float", label="aides au logement: loyer réel (deux tiers en meublé)",
@@ -233,13 +250,21 @@ def al_loyer_reel(f: Famille):
 
 
 @rule(entity="famille", dtype="float", label="aides au logement: forfait de charges (C)",
-      ref="CCH art. D823-16; arrêté du 27 septembre 2019, art. 9")
+      ref="CCH art. D823-16, 3°; arrêté du 27 septembre 2019, art. 9, 16 (colocataires) et 46 (outre-mer)")
 def al_charges(f: Famille):
+    """A colocataire's forfait: half of the general one for a person alone, the general one for a couple, plus
+    the same majoration per dependant (art. 16, 2°; art. 46 overseas)."""
     n = f.al_nb_personnes_a_charge
     metropole = param(f"{LOC}.forfait_charges.cas_general") + n * param(f"{LOC}.forfait_charges.majoration_par_enfant")
     dom = (param(f"{LOC}.forfait_charges_dom.cas_general")
            + n * param(f"{LOC}.forfait_charges_dom.majoration_par_enfant"))
-    return where(f.menage.residence_dom, dom, metropole)
+    c = f"{LOC}.colocation.forfait_charges"
+    coloc = (where(f.al_couple, param(f"{c}.couple"), param(f"{c}.beneficiaire_isole"))
+             + n * param(f"{c}.majoration_par_personne_a_charge"))
+    coloc_dom = (where(f.al_couple, param(f"{c}_dom.couple"), param(f"{c}_dom.beneficiaire_isole"))
+                 + n * param(f"{c}_dom.majoration_par_personne_a_charge"))
+    colocation = f.menage.colocation
+    return where(f.menage.residence_dom, where(colocation, coloc_dom, dom), where(colocation, coloc, metropole))
 
 
 @rule(entity="famille", dtype="float", label="aides au logement: abattement forfaitaire R0 (annuel)",
