@@ -28,6 +28,12 @@ def _mem(pid, kind, uid, role, agency, since=dt.date(2024, 1, 1)):
     return [pid, kind, uid, role, since, None, *_p(agency)]
 
 
+def _declared(pid, foyer, dwelling):
+    """A declarant alone on foyer fiscal ``foyer``, the reference person of DGFiP dwelling ``dwelling``."""
+    return [_mem(pid, "foyer_fiscal", foyer, "declarant", "dgfip"),
+            _mem(pid, "menage", dwelling, "personne_de_reference", "dgfip")]
+
+
 def _caf_parent(parent, child, famille):
     """A lone parent and a child in the CAF's dossier ``famille`` (its famille and its ménage)."""
     return [_mem(parent, "famille", famille, "demandeur", "caf"), _mem(child, "famille", famille, "enfant", "caf"),
@@ -90,12 +96,9 @@ def test_a_persons_row_without_nationality_gives_the_age_and_leaves_the_national
 def test_a_single_declarant_alone_in_the_dgfip_dwelling_is_single_by_estimate():
     """s lives alone in dwelling L1: the couple stays unknown, informed (probable at most); u shares L2 with
     another single declarant v, who could be the partner: uninformed (possible at most)."""
-    mems = [_mem("s", "foyer_fiscal", "T1", "declarant", "dgfip"),
-            _mem("s", "menage", "L1", "personne_de_reference", "dgfip"),
-            _mem("u", "foyer_fiscal", "T2", "declarant", "dgfip"),
-            _mem("u", "menage", "L2", "personne_de_reference", "dgfip"),
-            _mem("v", "foyer_fiscal", "T3", "declarant", "dgfip"),
-            _mem("v", "menage", "L2", "personne_de_reference", "dgfip")]
+    mems = [*_declared("s", "T1", "L1"),
+            *_declared("u", "T2", "L2"),
+            *_declared("v", "T3", "L2")]
     persons = [_person(p, dt.date(1980, 1, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))
                for p in ("s", "u", "v")]
     core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}, M)
@@ -115,8 +118,7 @@ def test_a_partner_the_caf_follows_is_counted_in_the_dgfip_dwelling():
     unmarried couple files two declarations). x could be w's partner: w's couple is unknown, uninformed
     (possible at most), not single by estimate. Until 29 November 2026 the singles were counted per core ménage,
     where x (the CAF's ménage) was not, and w was graded as living alone."""
-    mems = [_mem("w", "foyer_fiscal", "T4", "declarant", "dgfip"),
-            _mem("w", "menage", "L3", "personne_de_reference", "dgfip"),
+    mems = [*_declared("w", "T4", "L3"),
             _mem("x", "foyer_fiscal", "T5", "declarant", "dgfip"),
             _mem("k", "foyer_fiscal", "T5", "personne_a_charge", "dgfip"),
             _mem("x", "menage", "L3", "personne_de_reference", "dgfip"),
@@ -140,22 +142,17 @@ def test_a_single_the_caf_follows_sharing_a_dwelling_with_another_single_adult_m
     married couple (two declarants of one foyer, not a possible partner): her composition stays observed; so does
     z's, whose dwelling L5 holds a single declarant 30 years older (more likely her parent than a partner,
     ``CoreConfig.partner_age_gap``)."""
-    mems = [_mem("w", "foyer_fiscal", "T4", "declarant", "dgfip"),
-            _mem("w", "menage", "L3", "personne_de_reference", "dgfip"),
-            _mem("x", "foyer_fiscal", "T5", "declarant", "dgfip"),
-            _mem("x", "menage", "L3", "personne_de_reference", "dgfip"),
+    mems = [*_declared("w", "T4", "L3"),
+            *_declared("x", "T5", "L3"),
             *_caf_parent("x", "k", "F9"),
-            _mem("y", "foyer_fiscal", "T6", "declarant", "dgfip"),
-            _mem("y", "menage", "L4", "personne_de_reference", "dgfip"),
+            *_declared("y", "T6", "L4"),
             *_caf_parent("y", "j", "F8"),
             _mem("a", "foyer_fiscal", "T7", "declarant", "dgfip"),
             _mem("b", "foyer_fiscal", "T7", "declarant", "dgfip"),
             _mem("a", "menage", "L4", "personne_de_reference", "dgfip"), _mem("b", "menage", "L4", "conjoint", "dgfip"),
-            _mem("z", "foyer_fiscal", "T8", "declarant", "dgfip"),
-            _mem("z", "menage", "L5", "personne_de_reference", "dgfip"),
+            *_declared("z", "T8", "L5"),
             *_caf_parent("z", "i", "F7"),
-            _mem("g", "foyer_fiscal", "T9", "declarant", "dgfip"),
-            _mem("g", "menage", "L5", "personne_de_reference", "dgfip")]
+            *_declared("g", "T9", "L5")]
     persons = [_person(p, dt.date(1984, 1, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))
                for p in ("w", "a", "b")]
     persons += [_person("g", dt.date(1958, 1, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))]

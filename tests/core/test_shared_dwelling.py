@@ -76,13 +76,19 @@ def test_single_adult_in_a_couples_dwelling_is_hosted_by_estimate_not_the_tenant
     assert res.filter(pl.col("famille_id") == "caf:F9")["aide_logement"].item() == 0.0
 
 
-def test_two_single_adults_sharing_a_dwelling_leave_the_lease_unknown():
-    # two flatmates, each with a CAF dossier giving the tenancy: co-tenants, or one hosts the other
+def _flatmates(rent: str, colocation: bool):
+    """Two single adults the DGFiP declares in one dwelling, each with a CAF dossier giving a tenancy of ``rent``
+    whose record says ``colocation`` or not."""
     persons = [_person("a", dt.date(1996, 3, 1)), _person("b", dt.date(1994, 8, 1))]
     mems = [*_declared("a", "T1", "L1", "personne_de_reference"), *_declared("b", "T2", "L1", "personne_de_reference"),
             *_dossier("a", "F1", "M1"), *_dossier("b", "F2", "M2")]
-    core = _core(persons, mems, [["M1", M, "tenant", Decimal("600.00"), False, False, *_p("caf")],
-                                 ["M2", M, "tenant", Decimal("600.00"), False, False, *_p("caf")]])
+    return _core(persons, mems, [[m, M, "tenant", Decimal(rent), colocation, False, *_p("caf")]
+                                 for m in ("M1", "M2")])
+
+
+def test_two_single_adults_sharing_a_dwelling_leave_the_lease_unknown():
+    # two flatmates, each with a CAF dossier giving the tenancy: co-tenants, or one hosts the other
+    core = _flatmates("600.00", colocation=False)
     for fam in ("caf:F1", "caf:F2"):
         hosted, unk, prov = _hosting(core, fam)
         assert hosted is False                      # the agency's record stays the central value
@@ -108,11 +114,7 @@ def test_couple_hosting_a_single_adult_keeps_its_tenancy():
 def test_colocataires_by_the_cafs_record_each_hold_their_share_of_the_lease():
     # the same two flatmates, whose CAF records say colocation (each pays its share): each is the tenant of
     # its share, no unknown about the lease; the housing aid is computed on the colocataire's ceiling
-    persons = [_person("a", dt.date(1996, 3, 1)), _person("b", dt.date(1994, 8, 1))]
-    mems = [*_declared("a", "T1", "L1", "personne_de_reference"), *_declared("b", "T2", "L1", "personne_de_reference"),
-            *_dossier("a", "F1", "M1"), *_dossier("b", "F2", "M2")]
-    core = _core(persons, mems, [["M1", M, "tenant", Decimal("300.00"), True, False, *_p("caf")],
-                                 ["M2", M, "tenant", Decimal("300.00"), True, False, *_p("caf")]])
+    core = _flatmates("300.00", colocation=True)
     for fam in ("caf:F1", "caf:F2"):
         hosted, unk, prov = _hosting(core, fam)
         assert hosted is False and unk.is_empty()
