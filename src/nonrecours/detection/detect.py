@@ -39,6 +39,8 @@ from nonrecours.detection.receipts import (
     payers_by_famille,
     payment_rows,
     payments_known,
+    receipts_by_famille,
+    with_receipts,
 )
 from nonrecours.detection.schema import DUE_PROVENANCE_SCHEMA, FLAGS_SCHEMA, GRADES, STATUSES, UNITS_SCHEMA
 from nonrecours.detection.targets import (
@@ -524,6 +526,9 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                             window=config.paid_window, grace=config.grace_months)
     paid = paid_by_famille(tables.get("benefits_paid"), individu, month, config.benefits,
                            window=config.paid_window, grace=config.grace_months, rows=pay_rows)
+    # received without an amount (France Travail's « bénéficiaire du RSA »): receiving, paid what payers report
+    paid = with_receipts(paid, receipts_by_famille(tables.get("benefit_receipts"), individu, month, config.benefits,
+                                                   grace=config.grace_months))
     est, paid, yearly, earlier = _judged_earlier(core, tables, est, paid, individu, config, backend,
                                                  engine_config, due_facts, history)
     adults = _adults(individu)
