@@ -346,6 +346,7 @@ def test_france_travail_rsa_recipient_is_received(territory):
     assert (u["status"], u["paid"]) == ("consistent", 0.0)
     assert _flag(out, "nothing") is None
     assert _flag(out, "probable") is not None  # the others keep their flags
+    assert out.summary["received_reported_only"]["rsa"] == 1
     without = detect(core, tables, backend="polars", config=FIRST)
     assert _unit(without, "nothing")["status"] == "non_take_up"
     # a report of two months ago: received only within the grace months
@@ -358,5 +359,7 @@ def test_france_travail_rsa_recipient_is_received(territory):
                  "nothing")["status"] == "consistent"
     # a paid famille keeps the payer's amount
     paid = receipt.with_columns(pl.lit("p-under").alias("person_id"))
-    u = _unit(detect(core, {**tables, "benefit_receipts": paid}, backend="polars", config=FIRST), "under")
+    run_paid = detect(core, {**tables, "benefit_receipts": paid}, backend="polars", config=FIRST)
+    u = _unit(run_paid, "under")
     assert (u["status"], u["paid"]) == ("under_payment", 100.0)
+    assert run_paid.summary["received_reported_only"]["rsa"] == 0  # a payer's row already shows it
