@@ -353,8 +353,7 @@ def test_france_travail_rsa_recipient_is_received(territory):
     old = receipt.with_columns(pl.lit(dt.date(2026, 4, 1)).alias("month"))
     assert _unit(detect(core, {**tables, "benefit_receipts": old}, backend="polars", config=FIRST),
                  "nothing")["status"] == "non_take_up"
-    graced = dataclasses.replace(FIRST, grace_months=2) if dataclasses.is_dataclass(FIRST) else \
-        FIRST.model_copy(update={"grace_months": 2})
+    graced = FIRST.model_copy(update={"grace_months": 2})
     assert _unit(detect(core, {**tables, "benefit_receipts": old}, backend="polars", config=graced),
                  "nothing")["status"] == "consistent"
     # a paid famille keeps the payer's amount
