@@ -225,3 +225,39 @@ def test_cnav_leaves_what_it_does_not_hold_null(territory: Territory, agreement:
     for col in ("disability_rate", "student", "pregnant"):
         assert persons.get_column(col).is_null().all(), col
     assert persons.get_column("birth_month").is_not_null().all()
+
+
+def test_france_travail_rsa_recipient_is_read_as_a_receipt(territory: Territory, agreement: ExchangeAgreement,
+                                                           tmp_path: Path) -> None:
+    """« bénéficiaire du RSA » (O/N) of the France Travail extract: a yes is an RSA receipt of that person and
+    month (benefit_receipts, no amount: France Travail does not pay it), a no nothing; an extract without the
+    column (an older layout) gives none and no fault."""
+    raw = pl.read_csv(territory.extracts["france_travail"], infer_schema=False)
+    assert set(raw.get_column("beneficiaire_rsa").unique()) <= {"O", "N"}
+    # the territory is written without entitlements (nobody paid the RSA): its category A jobseekers of 2026 say yes
+    src = tmp_path / "france_travail.csv"
+    yes = (pl.col("categorie") == "A") & pl.col("mois").str.starts_with("2026")
+    raw.with_columns(pl.when(yes).then(pl.lit("O")).otherwise(pl.lit("N")).alias("beneficiaire_rsa")).write_csv(src)
+    report = ingest(src, default_mapping("france_travail"), agreement, tmp_path / "ws")
+    assert report.rows_read == report.rows_accepted + report.rows_quarantined
+    rec = pl.read_parquet(report.outputs["benefit_receipts"])
+    TABLES["benefit_receipts"].validate_frame(rec)
+    assert set(rec.get_column("benefit").cast(pl.String)) == {"rsa"} and "amount" not in rec.columns
+    assert (rec.get_column("source_agency").cast(pl.String) == "france_travail").all()
+    assert rec.get_column("person_id").str.contains(PSEUDONYM_PATTERN).all()
+    # one row per person and month the extract says yes for, whose NIR is valid (the others are quarantined)
+    q = pl.read_parquet(report.outputs["quarantine"]).get_column("line").unique()
+    said = (raw.with_row_index("line", offset=2).filter(yes & ~pl.col("line").is_in(q.implode()))
+            .select("nir", "mois").unique())
+    assert rec.height == said.height > 0
+    assert sorted(rec.get_column("month").dt.strftime("%Y-%m").unique()) == sorted(said.get_column("mois").unique())
+    # the same persons as the extract's other rows (ARE resources of the same person share the pseudonym)
+    are = pl.read_parquet(report.outputs["resources"])
+    both = raw.with_row_index("line", offset=2).filter(yes & (pl.col("montant_are").cast(pl.Float64) > 0)
+                                                       & ~pl.col("line").is_in(q.implode())).select("nir").unique()
+    assert rec.join(are, on=["person_id", "month"]).select("person_id").n_unique() == both.height
+    old = tmp_path / "old.csv"
+    raw.drop("beneficiaire_rsa").write_csv(old)
+    report_old = ingest(old, default_mapping("france_travail"), agreement, tmp_path / "old_ws")
+    assert report_old.rows_read == report_old.rows_accepted + report_old.rows_quarantined == raw.height
+    assert "benefit_receipts" not in report_old.tables or report_old.tables["benefit_receipts"].rows_written == 0

@@ -331,3 +331,34 @@ def test_a_closure_within_the_catalogue_window_excludes_at_default(territory):
     assert _flag(res, "retiree", "aspa") is None
     assert _unit(res, "nothing")["excluded"] is None
     assert _flag(res, "nothing") is not None
+
+
+def test_france_travail_rsa_recipient_is_received(territory):
+    """A famille no payer shows as paid the RSA (the CAF's extract lost it) but one of whose adults France Travail
+    reports as « bénéficiaire du RSA » that month receives it: consistent, paid 0 (no payer's amount, not an
+    under-payment), never flagged; the same famille without the report is a certain non-take-up."""
+    tables, core = territory
+    receipt = pl.DataFrame({"person_id": ["p-nothing"], "benefit": ["rsa"], "month": [dt.date(2026, 6, 1)],
+                            "source_agency": ["france_travail"], "extract_id": ["ft"],
+                            "extract_date": [dt.date(2026, 6, 28)]})
+    out = detect(core, {**tables, "benefit_receipts": receipt}, backend="polars", config=FIRST)
+    u = _unit(out, "nothing")
+    assert (u["status"], u["paid"]) == ("consistent", 0.0)
+    assert _flag(out, "nothing") is None
+    assert _flag(out, "probable") is not None  # the others keep their flags
+    assert out.summary["received_reported_only"]["rsa"] == 1
+    without = detect(core, tables, backend="polars", config=FIRST)
+    assert _unit(without, "nothing")["status"] == "non_take_up"
+    # a report of two months ago: received only within the grace months
+    old = receipt.with_columns(pl.lit(dt.date(2026, 4, 1)).alias("month"))
+    assert _unit(detect(core, {**tables, "benefit_receipts": old}, backend="polars", config=FIRST),
+                 "nothing")["status"] == "non_take_up"
+    graced = FIRST.model_copy(update={"grace_months": 2})
+    assert _unit(detect(core, {**tables, "benefit_receipts": old}, backend="polars", config=graced),
+                 "nothing")["status"] == "consistent"
+    # a paid famille keeps the payer's amount
+    paid = receipt.with_columns(pl.lit("p-under").alias("person_id"))
+    run_paid = detect(core, {**tables, "benefit_receipts": paid}, backend="polars", config=FIRST)
+    u = _unit(run_paid, "under")
+    assert (u["status"], u["paid"]) == ("under_payment", 100.0)
+    assert run_paid.summary["received_reported_only"]["rsa"] == 0  # a payer's row already shows it

@@ -377,6 +377,18 @@ def test_france_travail_lists_every_registered_jobseeker_with_its_nationality(tr
     persons = pl.read_parquet(tmp_path / "ws" / "persons" / "*.parquet")
     assert persons.height == ft.get_column("nir").n_unique()  # the jobseekers without ARE included
     assert persons.get_column("nationality_group").is_not_null().all()
+    # « bénéficiaire du RSA »: exactly the parents of a famille the truth pays the RSA that month, from 2025
+    paid_parents = seekers.join(fam.select("person_id", "unit_id", "role", "valid_from", "valid_to"),
+                                on="person_id").filter(
+        (pl.col("valid_from") <= pl.col("month"))
+        & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= pl.col("month")))
+        & pl.col("role").cast(pl.String).is_in(["demandeur", "conjoint"])).join(
+        taken.select("unit_id", "month"), on=["unit_id", "month"]).select("person_id", "month").unique()
+    said = seekers.filter(pl.col("rsa_recipient")).select("person_id", "month")
+    assert said.height > 0 and said.sort(said.columns).equals(paid_parents.sort(said.columns))
+    assert (ft.get_column("beneficiaire_rsa") == "O").sum() == said.height
+    receipts = pl.read_parquet(tmp_path / "ws" / "benefit_receipts" / "*.parquet")
+    assert receipts.height == said.height and set(receipts.get_column("benefit").cast(pl.String)) == {"rsa"}
 
 
 EXCHANGE = Path(__file__).resolve().parents[2] / "src" / "nonrecours" / "connectors" / "exchange.toml"

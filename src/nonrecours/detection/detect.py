@@ -39,6 +39,8 @@ from nonrecours.detection.receipts import (
     payers_by_famille,
     payment_rows,
     payments_known,
+    receipts_by_famille,
+    with_receipts,
 )
 from nonrecours.detection.schema import DUE_PROVENANCE_SCHEMA, FLAGS_SCHEMA, GRADES, STATUSES, UNITS_SCHEMA
 from nonrecours.detection.targets import (
@@ -524,6 +526,11 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                             window=config.paid_window, grace=config.grace_months)
     paid = paid_by_famille(tables.get("benefits_paid"), individu, month, config.benefits,
                            window=config.paid_window, grace=config.grace_months, rows=pay_rows)
+    # received without an amount (France Travail's « bénéficiaire du RSA »): receiving, paid what payers report
+    reported = receipts_by_famille(tables.get("benefit_receipts"), individu, month, config.benefits,
+                                   grace=config.grace_months)
+    reported_only = reported.join(paid.filter(pl.col("receiving")), on=["famille_id", "benefit"], how="anti")
+    paid = with_receipts(paid, reported)
     est, paid, yearly, earlier = _judged_earlier(core, tables, est, paid, individu, config, backend,
                                                  engine_config, due_facts, history)
     adults = _adults(individu)
@@ -654,6 +661,11 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     units_out = units.select([pl.col(c).cast(t) for c, t in UNITS_SCHEMA.items()]).sort("benefit", "unit_id")
     summary = _summary(core, units, flags, excl, checked, backend, config)
     summary["payments_known"] = paid_known
+    if tables.get("benefit_receipts") is not None:
+        # familles received only on an agency's report (no payer's row this month nor in the grace months)
+        n_reported = dict(reported_only.group_by("benefit").len().iter_rows())
+        summary["received_reported_only"] = {b: int(n_reported.get(b, 0)) for b in config.benefits
+                                             if not catalogue_row(b).yearly}
     summary["yearly"] = yearly
     n_dropped = dict(dropped.iter_rows())
     summary["without_disability_evidence"] = {b: int(n_dropped.get(b, 0)) for b in DISABILITY_BENEFITS

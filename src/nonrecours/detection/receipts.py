@@ -9,6 +9,10 @@ A yearly benefit (the ARS paid in August, the chèque énergie: ``period="year"`
 when a payment was made since the payment now due (``Benefit.due_month``: in June 2026, August 2025), up to the
 evaluated month; its ``paid`` is then the monthly equivalent of what was paid since (the amount / 12), as
 detection's estimates are. A payment before it belongs to the year before and is not counted.
+A benefit some agency that does not pay it reports as received (``benefit_receipts``: France Travail's
+« bénéficiaire du RSA », amount unknown) is received too: ``receipts_by_famille`` sets ``receiving`` of the
+famille one of whose members is so reported this month or in the grace months, and adds nothing to ``paid``
+(the payer's amount, 0 when no payer reported one: its status is then ``consistent``, never ``under_payment``).
 Whether a benefit's payments are known at all (``payments_known``): some agency that pays it sent
 ``benefits_paid`` rows; otherwise nothing paid is *unknown*, not zero.
 """
@@ -26,7 +30,7 @@ from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
 __all__ = ["AFFILIATION_PAYERS", "paid_by_famille", "payer_unknown", "payers_by_famille", "payment_rows",
-           "payments_known"]
+           "payments_known", "receipts_by_famille", "with_receipts"]
 
 _YEAR = 12
 
@@ -105,6 +109,40 @@ def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu:
         pl.when(is_year.first()).then((m >= year_from.first()).any()).otherwise((m >= grace_from).any())
         .alias("receiving"),
     ).select(list(schema))
+
+
+def receipts_by_famille(benefit_receipts: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame,
+                        month: dt.date, benefits: tuple[str, ...], *, grace: int) -> pl.DataFrame:
+    """famille_id, benefit: the familles one of whose members an agency reports as receiving a monthly benefit of
+    ``benefits`` (``benefit_receipts``) this month or in the ``grace`` months before, on the famille the person
+    belongs to in ``individu``. A yearly benefit is left out (a receipt says nothing of the payment due)."""
+    schema = {"famille_id": pl.String(), "benefit": pl.String()}
+    monthly = [b for b in benefits if not catalogue_row(b).yearly]
+    if benefit_receipts is None or not monthly:
+        return pl.DataFrame(schema=schema)
+    lf = benefit_receipts.lazy() if isinstance(benefit_receipts, pl.DataFrame) else benefit_receipts
+    rows = (lf.filter(pl.col("benefit").cast(pl.String).is_in(monthly)
+                      & pl.col("month").is_between(add_months(month, -grace), month)
+                      & pl.col("person_id").is_not_null())
+            .select("person_id", pl.col("benefit").cast(pl.String)).unique().collect())
+    return (rows.join(individu.select("person_id", "famille_id"), on="person_id")
+            .filter(pl.col("famille_id").is_not_null()).select("famille_id", "benefit").unique().cast(schema))
+
+
+def with_receipts(paid: pl.DataFrame, receipts: pl.DataFrame) -> pl.DataFrame:
+    """``paid_by_famille``'s frame with ``receiving`` set for the familles of ``receipts_by_famille``; a famille
+    received from no payer gets ``paid`` and ``paid_before`` 0 (no payer reported an amount)."""
+    if receipts.is_empty():
+        return paid
+    extra = (receipts.join(paid, on=["famille_id", "benefit"], how="anti")
+             .with_columns(pl.lit(0.0).alias("paid"), pl.lit(0.0).alias("paid_before"), pl.lit(True).alias("receiving"))
+             .select(paid.columns))
+    flagged = receipts.with_columns(pl.lit(True).alias("_r"))
+    return pl.concat([
+        paid.join(flagged, on=["famille_id", "benefit"], how="left")
+        .with_columns((pl.col("receiving") | pl.col("_r").fill_null(False)).alias("receiving")).drop("_r"),
+        extra.cast(paid.schema),  # type: ignore[arg-type]
+    ])
 
 
 def _payment_rows(benefits_paid: pl.LazyFrame | pl.DataFrame, individu: pl.DataFrame, first: dt.date,

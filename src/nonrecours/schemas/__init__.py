@@ -14,6 +14,7 @@ from nonrecours.schemas.codes import (
 )
 from nonrecours.schemas.tables import (
     ANNUAL_INCOME,
+    BENEFIT_RECEIPTS,
     BENEFITS_PAID,
     CLAIMS,
     HOUSING,
@@ -32,6 +33,7 @@ __all__ = [
     "ANNUAL_INCOME_KINDS",
     "BENEFITS",
     "BENEFITS_PAID",
+    "BENEFIT_RECEIPTS",
     "CLAIMS",
     "CLAIM_EVENTS",
     "HOUSING",

@@ -29,6 +29,7 @@ from nonrecours.schemas.codes import (
 __all__ = [
     "ANNUAL_INCOME",
     "BENEFITS_PAID",
+    "BENEFIT_RECEIPTS",
     "CLAIMS",
     "HOUSING",
     "OPT_OUTS",
@@ -407,6 +408,37 @@ BENEFITS_PAID = TableSpec(
 )
 
 
+class BenefitReceiptRow(Provenance):
+    person_id: str
+    benefit: str
+    month: dt.date
+
+    _month = field_validator("month")(_month_ok)
+
+    @model_validator(mode="after")
+    def _benefit(self) -> BenefitReceiptRow:
+        _one_of(self.benefit, BENEFITS, "benefit")
+        return self
+
+
+BENEFIT_RECEIPTS = TableSpec(
+    name="benefit_receipts",
+    schema={
+        "person_id": _ID,
+        "benefit": pl.Enum(BENEFITS),
+        "month": MONTH,
+        **PROVENANCE,
+    },
+    contract=BenefitReceiptRow,
+    key=("person_id", "benefit", "month", "source_agency"),
+    description=("A person an agency that does not pay the benefit reports as its recipient (claimant or "
+                 "partner of the famille paid) for a month, without the amount: France Travail's « bénéficiaire "
+                 "du RSA » (every RSA claimant and partner is registered there since 2025, Code du travail "
+                 "L5411-1, 2°). The benefit is received; what is paid stays what the payers report."),
+    checks=(_first_day("month"),),
+)
+
+
 # --- housing ----------------------------------------------------------------------------------------
 
 class HousingRow(Provenance):
@@ -522,6 +554,6 @@ OPT_OUTS = TableSpec(
 
 
 TABLES: dict[str, TableSpec] = {
-    t.name: t for t in (PERSONS, UNIT_MEMBERSHIPS, RESOURCES, ANNUAL_INCOME, TAX_HOUSEHOLDS, BENEFITS_PAID, HOUSING,
-                        CLAIMS, OPT_OUTS)
+    t.name: t for t in (PERSONS, UNIT_MEMBERSHIPS, RESOURCES, ANNUAL_INCOME, TAX_HOUSEHOLDS, BENEFITS_PAID,
+                        BENEFIT_RECEIPTS, HOUSING, CLAIMS, OPT_OUTS)
 }

@@ -869,7 +869,9 @@ FULL_RATE_AGE = 67
 def _jobseekers(truth: _Truth, take_up: pl.DataFrame | None, claims: pl.DataFrame, months: list) -> pl.DataFrame:
     """Every registered jobseeker and month: person_id, month, category (A no work, B/C reduced activity, from
     the month's salary), registered_on, basis (``own``: the person's request, L5411-1 1°, with every month with
-    ARE; ``rsa``: the RSA claimant and partner, L5411-1 2°, from 2025).
+    ARE; ``rsa``: the RSA claimant and partner, L5411-1 2°, from 2025), rsa_recipient (the registration's
+    « bénéficiaire du RSA »: a parent of a famille the truth pays the RSA that month, whatever the basis, from
+    2025, when every RSA recipient is registered and the registration records it; false before).
 
     The RSA claimants are the famille's parents in a month it is paid the RSA (the drawn take-up) or claims it
     (a pending claim); a person drawing a pension or aged 67 or more is left out (the 2° does not apply at the
@@ -890,6 +892,9 @@ def _jobseekers(truth: _Truth, take_up: pl.DataFrame | None, claims: pl.DataFram
     last = months[-1]
     pending = claims.filter((pl.col("benefit") == "rsa") & (pl.col("event") == "pending")).join(
         _unit_at(truth, "famille", last), on="person_id").select("unit_id", pl.lit(last).alias("month"))
+    # « bénéficiaire du RSA » of the registration: a parent of a famille the truth pays the RSA that month
+    recipient = (parents.join(paid.unique(), on=["unit_id", "month"]).select("person_id", "month").unique()
+                 .with_columns(pl.lit(True).alias("rsa_recipient")))
     rsa = parents.join(pl.concat([paid, pending]).unique(), on=["unit_id", "month"]).select("person_id", "month")
     pension = truth.resources.filter(pl.col("kind").cast(pl.String).is_in(["pension_net", "pension_gross"])
                                      & (pl.col("amount") > 0)).select("person_id", "month").unique()
@@ -903,7 +908,9 @@ def _jobseekers(truth: _Truth, take_up: pl.DataFrame | None, claims: pl.DataFram
     return out.join(salary, on=["person_id", "month"], how="left").with_columns(
         pl.when(pl.col("salary_net").fill_null(0) <= 0).then(pl.lit("A"))
         .when(pl.col("salary_net") < CATEGORY_B_BELOW).then(pl.lit("B")).otherwise(pl.lit("C")).alias("category"),
-    ).select("person_id", "month", "category", "registered_on", "basis").sort("person_id", "month")
+    ).join(recipient, on=["person_id", "month"], how="left").with_columns(
+        pl.col("rsa_recipient").fill_null(False),
+    ).select("person_id", "month", "category", "registered_on", "basis", "rsa_recipient").sort("person_id", "month")
 
 
 def _write_france_travail(truth: _Truth, jobseekers: pl.DataFrame, months: list, out: Path, seed: int,
@@ -924,7 +931,7 @@ def _write_france_travail(truth: _Truth, jobseekers: pl.DataFrame, months: list,
         pl.col("birth_date").alias("birth_month"), "postcode", "nationality_group", "depcom", "category",
         "registered_on", "month", pl.col("unemployment_benefit").alias("are"),
         pl.when(pl.col("unemployment_benefit") > 0).then(pl.col("month").dt.month_end().dt.day()).otherwise(0)
-        .alias("days_paid"),
+        .alias("days_paid"), "rsa_recipient",
     ), default_mapping("france_travail"), out / "france_travail.csv")
 
 
