@@ -278,6 +278,33 @@ def test_a_payment_our_data_do_not_explain_makes_the_familles_flags_possible():
     assert kept.summary["downgraded_by_unexplained_payment"]["rsa"] == 0
 
 
+def test_an_rsa_only_france_travail_reports_is_named_as_reported_not_as_paid():
+    """France Travail reports a worker earning 1,500 € a month as « bénéficiaire du RSA », which our rules deny on
+    every value of the unknowns (paid_not_entitled): the famille's certain prime d'activité falls to possible,
+    and its reason names France Travail as reporting the RSA, never the CAF (which pays nothing) as paying it."""
+    from nonrecours.detection import core_month
+
+    from .conftest import MONTH, Territory
+
+    t = Territory()
+    t.famille("reported", salary=1500.0)
+    t.famille("plain", salary=1500.0)     # the same person without the report: the prime d'activité stays certain
+    tables = t.tables()
+    receipt = pl.DataFrame({"person_id": ["p-reported"], "benefit": ["rsa"], "month": [MONTH],
+                            "source_agency": ["france_travail"], "extract_id": ["ft"],
+                            "extract_date": [dt.date(2026, 6, 28)]})
+    tables = {**tables, "benefit_receipts": receipt}
+    run = detect(core_month(tables, MONTH), tables, config=FIRST)
+    assert _unit(run, "reported")["status"] == "paid_not_entitled"
+    assert _flag(run, "plain", "ppa")["grade"] == "certain"
+    reported = _flag(run, "reported", "ppa")
+    assert reported["grade"] == "possible"
+    line = next(r for r in reported["reasons"] if "n'expliquent pas" in r)
+    assert line.startswith("Signalement ramené à « possible » : France Travail signale que cette famille perçoit "
+                           "le RSA, qu'aucun organisme payeur ne déclare et que nos données n'expliquent pas")
+    assert "verse" not in line and "CAF" not in line
+
+
 def test_a_workspace_without_any_resource_row_is_detected():
     """No agency sent a single resource (a territory of people without income, or extracts of payments and
     memberships only): the unknowns given for every month read are spelled out on the core's months, not

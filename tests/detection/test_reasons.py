@@ -141,15 +141,23 @@ def test_an_unexplained_payment_to_a_famille_the_core_built_names_its_payer():
     assert rows is not None and rows.height == 6
     assert payers_by_famille(older, individu, MONTH, ("aspa", "ppa"), grace=1, rows=rows).sort(
         "famille_id").equals(payers)
-    flags = pl.DataFrame({"famille_id": ["core-famille:p-a", "caf:f-c", "caf:f-d", "core-famille:p-e"],
-                          "contradicted": [["aspa"], ["ppa"], ["rsa"], ["rsa"]],
-                          "contradicted_payers": [["cnav"], ["caf"], [], []]})
-    lines = flags.select(_contradiction_line(True).alias("l")).get_column("l").to_list()
+    flags = pl.DataFrame({"famille_id": ["core-famille:p-a", "caf:f-c", "caf:f-d", "core-famille:p-e", "caf:f-f"],
+                          "contradicted": [["aspa"], ["ppa"], ["rsa"], ["rsa"], ["rsa"]],
+                          "contradicted_payers": [["cnav"], ["caf"], [], [], []],
+                          "contradicted_reporters": [[], [], [], [], ["france_travail"]]})
+    lines = flags.select(_contradiction_line(flags.columns).alias("l")).get_column("l").to_list()
     assert lines[0].startswith("Signalement ramené à « possible » : l'Assurance retraite verse l'ASPA à un membre de "
                                "cette famille, qu'aucun organisme ne décrit, que nos données n'expliquent pas")
     assert lines[1].startswith("Signalement ramené à « possible » : la CAF verse la prime d'activité, que nos")
     assert lines[2].startswith("Signalement ramené à « possible » : la CAF verse le RSA, que nos")
     assert "un organisme non identifié verse le RSA à un membre" in lines[3]
+    # a receipt without a payer (France Travail's « bénéficiaire du RSA »): the reporter, never a payer
+    assert lines[4].startswith("Signalement ramené à « possible » : France Travail signale que cette famille perçoit "
+                               "le RSA, qu'aucun organisme payeur ne déclare et que nos données")
+    # without the payers' column (an older caller), the dossier's agency still names the payer
+    old = flags.drop("contradicted_payers", "contradicted_reporters").select(
+        _contradiction_line(["famille_id", "contradicted"]).alias("l")).get_column("l").to_list()
+    assert old[1].startswith("Signalement ramené à « possible » : la CAF verse la prime d'activité, que nos")
     assert not any("un organisme verse" in line for line in lines)
 
 

@@ -601,16 +601,25 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     payers = payers_by_famille(tables.get("benefits_paid"), individu, month, tuple(config.contradicting_payments),
                                grace=config.grace_months, rows=pay_rows).join(
         contra_rows.select("famille_id", "benefit"), on=["famille_id", "benefit"], how="semi")
+    # a payment no payer reported, only a receipt (France Travail's « bénéficiaire du RSA »): its reporter is
+    # named as such, never as the payer
+    reporters = (reported.join(contra_rows.select("famille_id", "benefit"), on=["famille_id", "benefit"], how="semi")
+                 .join(payers, on=["famille_id", "benefit"], how="anti"))
     contra = (contra_rows.group_by("famille_id").agg(pl.col("benefit").sort().alias("contradicted"))
               .join(payers.explode("payers").group_by("famille_id")
                     .agg(pl.col("payers").drop_nulls().unique().sort().alias("contradicted_payers")),
+                    on="famille_id", how="left")
+              .join(reporters.explode("reporters").group_by("famille_id")
+                    .agg(pl.col("reporters").drop_nulls().unique().sort().alias("contradicted_reporters")),
                     on="famille_id", how="left"))
     downgraded = (pl.col("contradicted").is_not_null() & pl.col("grade").is_in(["certain", "probable"])
                   & pl.col("status").is_in(["non_take_up", "under_payment"]))
     units = units.join(contra, on="famille_id", how="left")
     units = (units.with_columns(pl.when(downgraded).then(pl.lit("possible")).otherwise(pl.col("grade")).alias("grade"),
                                 pl.when(downgraded).then(pl.col("contradicted")).alias("contradicted"),
-                                pl.when(downgraded).then(pl.col("contradicted_payers")).alias("contradicted_payers"))
+                                pl.when(downgraded).then(pl.col("contradicted_payers")).alias("contradicted_payers"),
+                                pl.when(downgraded).then(pl.col("contradicted_reporters"))
+                                .alias("contradicted_reporters"))
              .join(first_excl, on=["famille_id", "benefit"], how="left")
              .join(heads, on="famille_id", how="left")
              .with_columns(pl.lit(month).alias("month"), pl.lit("famille").alias("unit_kind"),

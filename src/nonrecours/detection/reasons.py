@@ -9,6 +9,8 @@ A flag gets a handful of lines (``DetectionConfig.max_reasons``), short enough f
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import polars as pl
 
 from nonrecours.core.month import CoreMonth
@@ -149,28 +151,39 @@ def _with_article(benefit: str) -> str:
 _WITH_ARTICLE = {k: agency_subject(k) for k in AGENCY_LABELS}
 
 
-def _contradiction_line(has_payers: bool) -> pl.Expr:
+def _contradiction_line(columns: Iterable[str]) -> pl.Expr:
     """For a flag ``detect`` ramène à « possible » (``contradicted``: the benefits paid that our rules deny on
     every value of the unknowns): who pays (``contradicted_payers``, the paying agencies of those payments; else
-    the agency qualifying the famille id, which is the payer's own dossier) and what, in plain French. A famille
-    the core built (``core-famille:``, no agency's dossier) is paid through a member: said so."""
+    the agency qualifying the famille id, which is the payer's own dossier) and what, in plain French. A payment
+    no payer reported, only an agency that does not pay it (``contradicted_reporters``: France Travail's
+    « bénéficiaire du RSA »), names that agency as reporting it, never as paying it. A famille the core built
+    (``core-famille:``, no agency's dossier) is paid through a member: said so."""
+    columns = set(columns)
     qualifier = pl.col("famille_id").str.split(":").list.first()
     by_id = qualifier.replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
-    if has_payers:
-        named_payers = pl.col("contradicted_payers").list.eval(
-            pl.element().replace_strict(_WITH_ARTICLE, default=pl.element())).list.join(" et ")
-        payer = pl.when(pl.col("contradicted_payers").list.len() > 0).then(named_payers).otherwise(by_id)
-    else:
-        payer = by_id
-    payer = payer.fill_null(pl.lit("un organisme non identifié"))
+
+    def named(column: str) -> pl.Expr:
+        return pl.col(column).list.eval(pl.element().replace_strict(_WITH_ARTICLE, default=pl.element())
+                                        ).list.join(" et ")
+
+    has = {c: (pl.col(c).list.len() > 0).fill_null(False) if c in columns else pl.lit(False)
+           for c in ("contradicted_payers", "contradicted_reporters")}
+    payer = (pl.when(has["contradicted_payers"]).then(named("contradicted_payers")).otherwise(by_id)
+             if "contradicted_payers" in columns else by_id).fill_null(pl.lit("un organisme non identifié"))
+    reported = ~has["contradicted_payers"] & has["contradicted_reporters"]
     built = qualifier == "core-famille"
-    named = pl.col("contradicted").list.eval(
+    benefits = pl.col("contradicted").list.eval(
         pl.element().replace_strict({b: _with_article(b) for b in BENEFIT_FR}, default=pl.element())
     ).list.join(" et ")
-    return (pl.lit("Signalement ramené à « possible » : ") + payer + pl.lit(" verse ") + named
-            + pl.when(built).then(pl.lit(" à un membre de cette famille, qu'aucun organisme ne décrit"))
-            .otherwise(pl.lit(""))
-            + pl.lit(", que nos données n'expliquent pas : la composition du foyer ou ses ressources sont sans doute "
+    member = (pl.when(built).then(pl.lit(" à un membre de cette famille, qu'aucun organisme ne décrit"))
+              .otherwise(pl.lit("")))
+    said = (pl.when(reported).then(
+        (named("contradicted_reporters") if "contradicted_reporters" in columns else pl.lit(""))
+        + pl.lit(" signale que cette famille perçoit ") + benefits
+        + pl.lit(", qu'aucun organisme payeur ne déclare et"))
+        .otherwise(payer + pl.lit(" verse ") + benefits + member + pl.lit(",")))
+    return (pl.lit("Signalement ramené à « possible » : ") + said
+            + pl.lit(" que nos données n'expliquent pas : la composition du foyer ou ses ressources sont sans doute "
                      "incomplètes."))
 
 
@@ -256,7 +269,7 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         # other values of the unknowns (resources above the free coverage's ceiling), not on "favourable" ones
         contradicted = (pl.col("contradicted").list.len() > 0).fill_null(False) if "contradicted" in part.columns \
             else pl.lit(False)
-        lines.append(pl.when(possible & contradicted).then(_contradiction_line("contradicted_payers" in part.columns))
+        lines.append(pl.when(possible & contradicted).then(_contradiction_line(part.columns))
                      .when(possible & other).then(pl.lit(
             f"Sur les valeurs centrales, c'est la {other_name} qui est due (les deux s'excluent) : la "
             "participation ne vaut que si des données inconnues placent les ressources au-dessus de son plafond."))

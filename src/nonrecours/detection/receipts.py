@@ -113,10 +113,11 @@ def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu:
 
 def receipts_by_famille(benefit_receipts: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame,
                         month: dt.date, benefits: tuple[str, ...], *, grace: int) -> pl.DataFrame:
-    """famille_id, benefit: the familles one of whose members an agency reports as receiving a monthly benefit of
-    ``benefits`` (``benefit_receipts``) this month or in the ``grace`` months before, on the famille the person
-    belongs to in ``individu``. A yearly benefit is left out (a receipt says nothing of the payment due)."""
-    schema = {"famille_id": pl.String(), "benefit": pl.String()}
+    """famille_id, benefit, reporters: the familles one of whose members an agency reports as receiving a monthly
+    benefit of ``benefits`` (``benefit_receipts``) this month or in the ``grace`` months before, on the famille the
+    person belongs to in ``individu``, with the reporting agencies (sorted: a reason line names them, never as
+    the payer). A yearly benefit is left out (a receipt says nothing of the payment due)."""
+    schema = {"famille_id": pl.String(), "benefit": pl.String(), "reporters": pl.List(pl.String())}
     monthly = [b for b in benefits if not catalogue_row(b).yearly]
     if benefit_receipts is None or not monthly:
         return pl.DataFrame(schema=schema)
@@ -124,9 +125,11 @@ def receipts_by_famille(benefit_receipts: pl.LazyFrame | pl.DataFrame | None, in
     rows = (lf.filter(pl.col("benefit").cast(pl.String).is_in(monthly)
                       & pl.col("month").is_between(add_months(month, -grace), month)
                       & pl.col("person_id").is_not_null())
-            .select("person_id", pl.col("benefit").cast(pl.String)).unique().collect())
+            .select("person_id", pl.col("benefit").cast(pl.String), pl.col("source_agency").cast(pl.String))
+            .unique().collect())
     return (rows.join(individu.select("person_id", "famille_id"), on="person_id")
-            .filter(pl.col("famille_id").is_not_null()).select("famille_id", "benefit").unique().cast(schema))
+            .filter(pl.col("famille_id").is_not_null()).group_by("famille_id", "benefit")
+            .agg(pl.col("source_agency").drop_nulls().unique().sort().alias("reporters")).cast(schema))
 
 
 def with_receipts(paid: pl.DataFrame, receipts: pl.DataFrame) -> pl.DataFrame:
@@ -134,6 +137,7 @@ def with_receipts(paid: pl.DataFrame, receipts: pl.DataFrame) -> pl.DataFrame:
     received from no payer gets ``paid`` and ``paid_before`` 0 (no payer reported an amount)."""
     if receipts.is_empty():
         return paid
+    receipts = receipts.select("famille_id", "benefit")
     extra = (receipts.join(paid, on=["famille_id", "benefit"], how="anti")
              .with_columns(pl.lit(0.0).alias("paid"), pl.lit(0.0).alias("paid_before"), pl.lit(True).alias("receiving"))
              .select(paid.columns))
