@@ -227,6 +227,9 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     missing = declarant_missing(lf, month, margin, share)
     units, conflicts, unit_source = reconcile(lf, ind.select("person_id"), month, window, config,
                                               ind.select("person_id", "age"), dwellings, missing)
+    # who the famille's agency itself lists (a member the DGFiP added is not in its files: see ``followed``)
+    listed = units.select("person_id", "famille_listed_by")
+    units = units.drop("famille_listed_by")
     counts["persons"] = units.height
     known = pl.col("source_agency").is_not_null()
     child = (pl.col("famille_role").eq("enfant") | pl.col("foyer_fiscal_role").eq("personne_a_charge")).fill_null(False)
@@ -375,8 +378,13 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # Monthly resources and the DGFiP's year N-2.
     fam_src = unit_source.filter(pl.col("entity") == "famille").select(
         pl.col("id").alias("famille_id"), pl.col("source_agency").alias("followed_by"))
+    # an agency following a famille declares the resources of the members it lists, not of one the core added
+    # from the DGFiP (a spouse, a partner, a parent whose row it lost): its silence on them is not a zero
     followed = (units.select("person_id", "famille_id").join(fam_src, on="famille_id", how="inner")
-                .filter(pl.col("followed_by").is_in(list(config.followers))).select("person_id", "followed_by"))
+                .join(listed, on="person_id", how="left")
+                .filter(pl.col("followed_by").is_in(list(config.followers))
+                        & (pl.col("famille_listed_by") == pl.col("followed_by")).fill_null(False))
+                .select("person_id", "followed_by"))
     if "persons" in lf:
         funds = (lf["persons"].filter(pl.col("source_agency").cast(pl.String).is_in(list(config.pension_funds)))
                  .select("person_id", pl.col("source_agency").cast(pl.String).alias("pension_fund"))

@@ -7,7 +7,8 @@ Source priority lives in :class:`CoreConfig` (pydantic, defaults below), never i
 - a person's monthly input is *observed* (a missing month is a true zero) when some agency *covers* it:
   an exhaustive source for that input (``exhaustive``: the DRM for everything, France Travail for ARE, the
   CNAM for invalidity pensions), an agency that follows the person's famille and declares all its
-  resources (``followers``: CAF, MSA), a pension fund that knows the person (``pension_funds``), or an
+  resources (``followers``: CAF, MSA; the members it lists itself, not one the core added from the DGFiP),
+  a pension fund that knows the person (``pension_funds``), or an
   agency that reports that input for that person at all; the DRM declares net pensions only, and answers
   for the gross pension of the persons it covers for net pensions (``gross_zero_from``): 0 in a month it
   lists no pension for, net × ``pension_gross_over_net`` in a month it lists one;

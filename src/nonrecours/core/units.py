@@ -219,10 +219,11 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
               config: CoreConfig, age: pl.DataFrame, dwellings: pl.DataFrame | None = None,
               missing: pl.DataFrame | None = None) -> tuple[pl.DataFrame, dict[str, int], pl.DataFrame]:
     """Units of every person of ``ids`` on ``month``: (person_id, famille_id/_role, foyer_fiscal_id/_role,
-    menage_id/_role), the conflicts counted by kind, and per unit the agency and extract date its
-    composition comes from (``entity``, ``id``, ``source_agency``, ``extract_date``). ``age``: (person_id,
-    age); ``dwellings``, ``missing``: ``dgfip_dwellings`` and ``declarant_missing`` when the caller has them
-    already."""
+    menage_id/_role, famille_listed_by: the agency whose membership row puts the person in the famille, null for
+    a member the core added or a famille it built), the conflicts counted by kind, and per unit the agency and
+    extract date its composition comes from (``entity``, ``id``, ``source_agency``, ``extract_date``). ``age``:
+    (person_id, age); ``dwellings``, ``missing``: ``dgfip_dwellings`` and ``declarant_missing`` when the caller
+    has them already."""
     conflicts: dict[str, int] = {}
     first = month_range(month, window)[0]
     if "unit_memberships" in lf:
@@ -392,7 +393,7 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
         .sort(["source_agency", "extract_date"], descending=[False, True], nulls_last=True)
         .unique(subset=["entity", "id"], keep="first"))
     wide = wide.select("person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role",
-                       "menage_id", "menage_role")
+                       "menage_id", "menage_role", pl.col("famille__source").alias("famille_listed_by"))
     return wide, conflicts, source
 
 
