@@ -113,7 +113,7 @@ def _results(report: DifferentialReport, args: argparse.Namespace, chunks: list[
              seconds: dict[str, Any]) -> dict[str, Any]:
     return {
         "oracle": f"openfisca-france {OPENFISCA_FRANCE} (with the ASPA/ASI nationality, the RSA/PPA EEA-worker "
-                  "residence, the CGI art. 157 bis and the CASF art. L262-5 corrections)",
+                  "residence, the CGI art. 157 bis, the CASF art. L262-5 and the age-in-months corrections)",
         "n": report.n, "n_requested": args.n, "complete": report.n == args.n,
         "seeds": [args.seed, chunks[-1][0]] if chunks else [args.seed], "chunk": args.chunk,
         "chunks_done": len(chunks), "backend": args.backend, "tolerance_euros": 1.0,

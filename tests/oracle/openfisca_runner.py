@@ -28,7 +28,11 @@ spouse's conditions as two boolean arrays, a logical OR, and reads their age in 
 the law doubles the abatement when both spouses meet the condition and reads the age on 31 December of the
 income year. A fourth: ``rsa_socle`` and ``rsa_forfait_logement`` count every parent of the famille, where CASF
 art. L262-5 counts a spouse, cohabitant or PACS partner in the beneficiary's rights only if they meet the
-nationality or residence condition of L262-4, 2° (their resources still count, R262-6).
+nationality or residence condition of L262-4, 2° (their resources still count, R262-6). A fifth:
+``age_en_mois`` converts the days since birth at the mean Gregorian month (one month short for some dates) and
+carries the first month computed to every other, so a child of 17 on 15 September can fall out of the ARS (CSS
+art. R543-2, OpenFisca's amount then depending on the order variables are asked); the runner counts calendar
+months.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ from typing import Any
 
 import numpy as np
 from openfisca_core import periods
-from openfisca_core.holders import set_input_divide_by_period
+from openfisca_core.holders import set_input_dispatch_by_period, set_input_divide_by_period
 from openfisca_core.indexed_enums import Enum
 from openfisca_core.periods import MONTH, YEAR
 from openfisca_core.simulations import Simulation
@@ -187,8 +191,33 @@ class rsa_forfait_logement(Variable):
         return np.maximum((aide > 0) * np.minimum(aide, forfait), in_kind * forfait)
 
 
+class age_en_mois(Variable):
+    """The age in completed calendar months on the first day of the month. OpenFisca-France 176.1.8 converts the
+    days since birth with numpy's ``timedelta64[M]`` (the mean Gregorian month, 30.436875 days), one month short
+    for about one (birth, month) pair in eleven with births on a first day (1 December 2008 to 1 May 2026: 208,
+    not 209), and derives every later request from the first month computed, so the error reaches the ARS's
+    "18 at the rentrée" window in December (CSS art. R543-2: due for a child "qui n'a pas atteint l'âge de
+    dix-huit ans révolus au 15 septembre"), and OpenFisca's amount depends on the order variables are asked."""
+
+    value_type = int
+    entity = Individu
+    label = "Âge en mois révolus au premier jour du mois (calendaire)"
+    definition_period = MONTH
+    is_period_size_independent = True
+    set_input = set_input_dispatch_by_period
+
+    def formula(individu, period, parameters):  # type: ignore[no-untyped-def]
+        born = individu("date_naissance", period)
+        months = born.astype("datetime64[M]")
+        year, month = months.astype("datetime64[Y]").astype(np.int64) + 1970, months.astype(np.int64) % 12 + 1
+        day = (born - months.astype("datetime64[D]")).astype(np.int64) + 1
+        start = period.start
+        return (start.year - year) * 12 + (start.month - month) - (start.day < day)
+
+
 def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs = FranceTaxBenefitSystem()
+    tbs.replace_variable(age_en_mois)
     tbs.replace_variable(asi_aspa_condition_nationalite)
     tbs.replace_variable(rsa_condition_nationalite)
     tbs.replace_variable(abat_spe)

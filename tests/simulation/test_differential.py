@@ -193,6 +193,25 @@ def test_the_oracle_leaves_a_partner_without_the_residence_condition_out_of_the_
     assert all(r["agree_rsa"] for r in by_id.values())
 
 
+def test_the_oracle_counts_a_child_of_17_at_the_rentree_in_the_ars(oracle) -> None:  # type: ignore[no-untyped-def]
+    """openfisca-france 176.1.8's ``age_en_mois`` converts days into months at the mean Gregorian month, one month
+    short for some dates, and carries the first month computed to the others: a child born on 1 December 2008 has
+    215 months in December 2026 when the RSA's months were asked first, so the ARS counts them neither among the
+    lycéens of 15 to 17 (``age`` 18) nor in its "18 at the rentrée" window (216 to 218 months) and pays 0
+    (d2026-170 of the colocation differential). The runner's correction counts calendar months; the child is 17
+    on 15 September 2026 (CSS art. R543-2): lycée rate, 0.9795 x 478.16 = 468.36 €, as
+    tests/rules/cases/af_ars_cheque.yaml pins it for our rules."""
+    sit = {"id": "ars-17-in-june", "month": "2026-06", "depcom": "23096",
+           "housing": {"status": "social_tenant", "rent": 363.77},
+           "persons": [{"role": "parent", "age": 46, "monthly": {"alimony_received": 215.82}},
+                       {"role": "child", "age": 1}, {"role": "child", "age": 17}],
+           "benefits_paid": {"main": {"af": 153.01, "paje_base": 199.15, "asf": 187.75, "aide_logement": 360.0}}}
+    report = compare_with_oracle([sit], oracle)
+    row = report.situations.to_dicts()[0]
+    assert row["of_ars_annual"] == pytest.approx(468.36, abs=0.01)
+    assert row["agree_ars_annual"]
+
+
 def test_the_benchmark_checkpoints_each_chunk_and_resumes_from_them(fresh: DifferentialReport, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """benchmarks/differential_bench.py keeps each chunk's frames and rewrites its results after each chunk;
     ``--resume`` rebuilds the same figures from the chunks kept, computing nothing again."""
