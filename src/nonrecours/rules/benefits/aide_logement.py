@@ -26,12 +26,18 @@ forfait the colocataires' (art. 16, 2°; art. 46 overseas); a room's ceiling is 
 whatever the household (art. 8); a room in a colocation takes both. The rent is the colocataire's share (the
 CAF keeps one dossier per colocataire).
 
+Accession (input ``loan_date`` of the ménage, the CAF's ``DATE_PRET``): an owner repaying a loan signed before
+1 January 2018 (loi n° 2017-1837 du 30 décembre 2017 de finances pour 2018, art. 126) gets K × (L + C − L0), L the
+mensualité within the accession ceiling (arrêté du 27 septembre 2019, art. 33), C the general forfait, K, N and
+L0 the logement-foyer's allocation de logement scale (CCH art. D842-15), the resources at least 16.25 times the
+mensualité (CCH art. D842-12).
+
 Not modelled (no input carries it): the room of an elderly or disabled adult hosted for payment by a private
-person (75 %, art. 8), Crous housing, scholarship holders, accession (a loan signed since 2018 opens no aid
-outside the few "ancien en zone 3" loans signed until 2019; no extract states the loan's date:
-docs/benefits.md), capital income and assets, unindemnified jobseekers (no input tells them from inactive
-people), parental leave, Saint-Pierre-et-Miquelon and Mayotte, the special abattement of CGI art. 157 bis,
-dependent ascendants.
+person (75 %, art. 8), Crous housing, scholarship holders, the APL of loans conventionnés in accession and the
+loans of 2018-2019 for an « ancien » dwelling in zone 3 (no extract tells the loan's kind nor the dwelling's
+state: the core makes such a date unknown), capital income and assets, unindemnified jobseekers (no input tells
+them from inactive people), parental leave, Saint-Pierre-et-Miquelon and Mayotte, the special abattement of CGI
+art. 157 bis, dependent ascendants.
 
 The values of the parameters were transcribed with their legal texts from OpenFisca-France's parameter
 files (``parameters/aides_logement``), the commune zones from the ministry's zoning file
@@ -68,6 +74,9 @@ FERMETURE_ACCESSION = dt.date(2018, 1, 1)
 """Loans signed from this day open no housing aid in accession (loi n° 2017-1837 du 30 décembre 2017 de finances
 pour 2018, art. 126), but for the loans conventionnés for an existing dwelling in zone 3 signed until 31 December
 2019, which no input tells apart (their kind and the dwelling's state): the core makes such a loan an unknown."""
+FIN_ANCIEN_ZONE_3 = dt.date(2020, 1, 1)
+"""Loans conventionnés for an « ancien » dwelling in zone 3 signed before this day (and from
+:data:`FERMETURE_ACCESSION`) still opened the aid (loi n° 2017-1837, art. 126)."""
 RES = f"{AL}.ressources"
 LOCATAIRES = ("tenant", "tenant_furnished", "social_tenant")
 
@@ -384,8 +393,9 @@ def _montant_foyer(f: Famille, ressources):  # type: ignore[no-untyped-def]
 
 
 @rule(entity="famille", dtype="bool", label="accédant dont le prêt ouvre les aides au logement (signé avant le "
-      "1er janvier 2018)", ref="Loi n° 2017-1837 du 30 décembre 2017 de finances pour 2018, art. 126; CCH art. "
-      "L831-1 et L841-1")
+      "1er janvier 2018)", ref="Loi n° 2017-1837 du 30 décembre 2017 de finances pour 2018, art. 126 (CCH art. "
+      "L351-2 et CSS art. L542-2 et L831-1 alors en vigueur); arrêté du 27 février 2018 (maintien dérogatoire de "
+      "l'APL accession pour les logements anciens de certaines communes jusqu'au 1er janvier 2020)")
 def al_accession(f: Famille):
     """An owner repaying a loan signed before 1 January 2018 (the aid stays open for as long as that loan is
     repaid). The loans conventionnés for an existing dwelling in zone 3 signed in 2018 and 2019 also opened it;
