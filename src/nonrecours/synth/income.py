@@ -255,11 +255,11 @@ colocataire: his own dossier, his share of the rent. A room is let furnished thr
 
 LOAN_YEARS = 20
 """Loans of accédants still being repaid were signed up to this many years before the window's first month."""
-LOAN_RECENCY = 1.6
+LOAN_RECENCY = 2.0
 """The years since signature are ``LOAN_YEARS * u ** LOAN_RECENCY`` (u uniform): loans being repaid are more
-often recent ones (the older have ended, been repaid early or renegotiated). With the window starting in 2024-2026,
-about 45 % of them were signed before 2018 (the housing aid in accession stays open for them: loi de finances
-pour 2018, art. 126), most after."""
+often recent ones (the older have ended, been repaid early or renegotiated; and 2019-2021 were record years of
+lending). With the window starting in July 2024 (the demo's), 43 % of them were signed before 2018 (the housing
+aid in accession stays open for them: loi de finances pour 2018, art. 126), most after."""
 
 
 def build_housing(
