@@ -58,3 +58,25 @@ def test_the_aid_follows_the_loan_date_only_through_the_closure(households: list
         assert all(r["aide_logement"] == 0 for r in closed)
         r = opened[0]
         assert 0 <= r["aide_logement"] <= r["al_accession_mensualite_plafond"] + r["al_charges"]
+
+
+def test_an_aah_holder_repaying_an_old_loan_gets_the_majoration_pour_la_vie_autonome() -> None:
+    """CSS art. L821-1-2: the majoration goes to an AAH holder at 80 % without earnings who receives a housing
+    aid; with no payment known, an accédant whose loan (2015) opens the aid in accession counts as receiving it,
+    one whose loan (2021) does not, nor does an owner without a loan."""
+    sits = [{"id": k, "month": "2025-06", "depcom": "46042", "housing": housing,
+             "persons": [{"role": "parent", "age": 45, "disability_rate": 0.8}]}
+            for k, housing in (("old", {"status": "owner_with_loan", "rent": 450, "loan_date": "2015-06-01"}),
+                               ("recent", {"status": "owner_with_loan", "rent": 450, "loan_date": "2021-06-01"}),
+                               ("owner", {"status": "owner", "rent": 0}))]
+    batch = load_situations(sits)
+    assert not batch.errors
+    first = dt.date(2025, 6, 1)
+    res = evaluate(["caah", "aide_logement"], Inputs(**batch.frames_for_month(first)), first, missing_inputs="default")
+    fam = res["famille"].join(batch.unit_index.select("famille_id", "id"), on="famille_id")
+    ind = (res["individu"].join(batch.frames["individu"].select("person_id", "famille_id"), on="person_id")
+           .join(batch.unit_index.select("famille_id", "id"), on="famille_id"))
+    caah = dict(zip(ind["id"], ind["caah"], strict=True))
+    aid = dict(zip(fam["id"], fam["aide_logement"], strict=True))
+    assert aid["old"] > 0 and aid["recent"] == 0 and aid["owner"] == 0
+    assert caah == {"old": 104.77, "recent": 0.0, "owner": 0.0}

@@ -527,11 +527,12 @@ def aide_logement_retenue(f: Famille):
 
 
 @rule(entity="famille", dtype="bool", label="une aide au logement est perçue (versée; quand le versement est "
-      "inconnu: locataire ou résident d'un foyer payant un loyer)", ref="CSS art. L821-1-2")
+      "inconnu: locataire, résident d'un foyer ou accédant dont le prêt ouvre l'aide, payant un loyer ou une "
+      "mensualité)", ref="CSS art. L821-1-2")
 def aide_logement_percue(f: Famille):
     """What the AAH's majoration pour la vie autonome asks. When the aid paid is unknown it is estimated from
     the housing: the AAH is not a resource of housing aid, so a renter living on it is nearly always paid one.
     Computing the aid there instead would evaluate it for each of the CSS's twelve reference months, which
     doubled the cost of every plan reading the CSS."""
-    loue = f.statut_occupation.is_in([*LOCATAIRES, "foyer"]) & (f.loyer_famille > 0)
+    loue = (f.statut_occupation.is_in([*LOCATAIRES, "foyer"]) | f.al_accession) & (f.loyer_famille > 0)
     return where(f.aide_logement_versee_connue, f.aide_logement_versee > 0, loue)
