@@ -43,6 +43,7 @@ from tests.oracle.environment import (  # noqa: E402
     run_oracle,
 )
 
+from nonrecours.schemas.zonage import zone_apl_of  # noqa: E402
 from nonrecours.simulation.differential import (  # noqa: E402
     COMPARED_FIELDS,
     L262_5_DIVERGENCE,
@@ -66,6 +67,36 @@ def _rsa_outside_l262_5(report: DifferentialReport) -> dict[str, Any]:
             "rate": round(float(s["agree_rsa"].mean()), 4), "n_openfisca_pays": pays.height,
             "agree_where_openfisca_pays": int(pays["agree_rsa"].sum()),
             "rate_where_openfisca_pays": round(float(pays["agree_rsa"].mean()), 4) if pays.height else None}
+
+
+def _accession(report: DifferentialReport, chunks: list[tuple[int, int]]) -> dict[str, Any]:
+    """Housing-aid agreement on the accédants' situations (status ``owner_with_loan``), by when the loan was signed
+    (none given; before 2018, which opens the aid; 2018-2019 in zone 3 and elsewhere; from 2020): the situations
+    are drawn again from their chunk's seed and size (the generator is deterministic)."""
+    rows = [{"id": sit["id"], "loan_date": sit["housing"].get("loan_date"), "depcom": sit["depcom"]}
+            for seed, size in chunks for sit in generate_situations(size, seed)
+            if sit["housing"]["status"] == "owner_with_loan"]
+    if not rows:
+        return {"n": 0}
+    loans = pl.DataFrame(rows, schema={"id": pl.String, "loan_date": pl.String, "depcom": pl.String})
+    loans = loans.with_columns(pl.col("loan_date").str.to_date(), zone_apl_of(loans["depcom"]).alias("zone"))
+    bucket = (pl.when(pl.col("loan_date").is_null()).then(pl.lit("no_loan_date"))
+              .when(pl.col("loan_date") < pl.date(2018, 1, 1)).then(pl.lit("before_2018"))
+              .when((pl.col("loan_date") < pl.date(2020, 1, 1)) & (pl.col("zone") == 3))
+              .then(pl.lit("2018_2019_zone_3"))
+              .when(pl.col("loan_date") < pl.date(2020, 1, 1)).then(pl.lit("2018_2019_other_zones"))
+              .otherwise(pl.lit("from_2020")))
+    s = report.situations.join(loans.with_columns(bucket.alias("loan")), on="id", how="inner")
+    out: dict[str, Any] = {}
+    for name, part in [("all", s), *sorted(s.group_by("loan"), key=lambda g: str(g[0][0]))]:
+        key = name if isinstance(name, str) else str(name[0])
+        pays = part.filter(pl.col("of_aide_logement") > 0)
+        out[key] = {"n": part.height, "agree_aide_logement": int(part["agree_aide_logement"].sum()),
+                    "n_openfisca_pays": pays.height, "n_ours_pays": int((part["aide_logement"] > 0).sum()),
+                    "agree_where_openfisca_pays": int(pays["agree_aide_logement"].sum()),
+                    "agree_every_field": int(part.select(pl.all_horizontal(
+                        pl.col(f"agree_{f}") for f in COMPARED_FIELDS)).to_series().sum())}
+    return out
 
 
 def _cpu_seconds(pid: int) -> float:
@@ -119,6 +150,7 @@ def _results(report: DifferentialReport, args: argparse.Namespace, chunks: list[
         "chunks_done": len(chunks), "backend": args.backend, "tolerance_euros": 1.0,
         "agreement": report.summary(),
         "rsa_outside_L262_5": _rsa_outside_l262_5(report),
+        "accession": _accession(report, chunks),
         "seconds": seconds,
         "machine": {"python": platform.python_version(), "platform": platform.platform(),
                     "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
@@ -199,6 +231,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"{f:28s} {a['rate']:.4f} overall ({a['agree']}/{a['n']}), where OpenFisca pays "
               f"{a['rate_where_openfisca_pays']} ({a['agree_where_openfisca_pays']}/{a['n_openfisca_pays']})")
     print(f"rsa outside CASF L262-5        {result['rsa_outside_L262_5']}")
+    print(f"accession                      {result['accession']}")
     return result
 
 

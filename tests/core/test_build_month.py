@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from nonrecours.core import CoreConfig, build_month
 from nonrecours.core.resources import lookback, month_range
+from nonrecours.detection.confidence import with_unknowns_at
 from nonrecours.engine import evaluate, required_inputs
 from nonrecours.schemas import ANNUAL_INCOME, HOUSING, PERSONS, RESOURCES, UNIT_MEMBERSHIPS
 
@@ -102,7 +103,7 @@ def test_adult_child_hosted_and_several_families_in_one_dwelling():
             _mem("o", "famille", "F2", "demandeur", "caf"), _mem("o", "menage", "M1", "autre", "caf")]
     t = _tables([_person("p", dt.date(1970, 1, 1)), _person("k", dt.date(2000, 1, 1), "cnav"),
                  _person("o", dt.date(1985, 1, 1))], mems,
-                housing=[["M1", M, "tenant", Decimal("700.00"), False, False, *_p("caf")]])
+                housing=[["M1", M, "tenant", Decimal("700.00"), False, False, None, *_p("caf")]])
     core = build_month(t, M)
     ind = core.inputs.individu
     k = _row(ind, "person_id", "k")
@@ -159,7 +160,7 @@ def test_css_look_back_reaches_the_pensions_behind_each_aspa_month():
     rows = [["r", m, k, Decimal("1100.00"), *_p("cnav")] for m in months for k in ("pension_gross", "pension_net")]
     t = _tables([_person("r", dt.date(1950, 1, 1), "cnav")],
                 [*_head("r", "C1", "CM1", "cnav")],
-                resources=rows, housing=[["CM1", M, "owner", Decimal("0.00"), False, False, *_p("cnav")]])
+                resources=rows, housing=[["CM1", M, "owner", Decimal("0.00"), False, False, None, *_p("cnav")]])
     core = build_month(t, M)
     monthly = core.inputs.individu_monthly.filter(pl.col("person_id") == "r")
     assert monthly["month"].min() <= month_range(M, 15)[0]
@@ -263,10 +264,10 @@ def test_colocation_and_room_observed_blank_or_unknown_with_the_housing():
     people = [("s", "M1"), ("r", "M2"), ("b", "M3"), ("o", "M4"), ("x", "M5")]
     persons = [_person(p, dt.date(2002, 1, 1)) for p, _ in people]
     mems = [m for p, men in people for m in _head(p, f"F{p}", men, "cnav" if p == "x" else "caf")]
-    housing = [["M1", M, "tenant", Decimal("320.00"), True, False, *_p("caf")],
-               ["M2", M, "tenant_furnished", Decimal("280.00"), False, True, *_p("caf")],
-               ["M3", M, "tenant", Decimal("450.00"), None, None, *_p("caf")],
-               ["M4", M, "owner", Decimal("0.00"), None, None, *_p("caf")]]
+    housing = [["M1", M, "tenant", Decimal("320.00"), True, False, None, *_p("caf")],
+               ["M2", M, "tenant_furnished", Decimal("280.00"), False, True, None, *_p("caf")],
+               ["M3", M, "tenant", Decimal("450.00"), None, None, None, *_p("caf")],
+               ["M4", M, "owner", Decimal("0.00"), None, None, None, *_p("caf")]]
     core = build_month(_tables(persons, mems, housing=housing), M)
     men = core.inputs.menage.sort("menage_id")
     assert men["menage_id"].to_list() == ["caf:M1", "caf:M2", "caf:M3", "caf:M4", "cnav:M5"]
@@ -285,3 +286,44 @@ def test_colocation_and_room_observed_blank_or_unknown_with_the_housing():
     res = evaluate(["al_loyer_plafond"], core.inputs, M)["famille"]
     ceiling = dict(zip(res["famille_id"], res["al_loyer_plafond"], strict=True))
     assert [ceiling[f"caf:F{p}"] for p in "srb"] == [204.09, 244.91, 272.12]  # 75 %, 90 % of 272.12, blank: 100 %
+
+
+def test_loan_date_observed_blank_window_or_unknown_with_the_housing():
+    """The CAF's housing record gives an accédant's loan date: observed (a loan of 2016 opens the aid in
+    accession, one of 2021 does not); left blank: unknown, no aid at the centre and a loan from before 2018 at
+    the low end; a loan of 2018-2019 in zone 3 (Cahors): unknown too, its date at the centre (the loan's kind and
+    the dwelling's state, which decide, are not in the extract); a tenant: no loan, observed from the status; a
+    ménage the CAF does not follow: no loan, estimated from its status (a tenant's at every variant)."""
+    people = [("a", "M1"), ("b", "M2"), ("c", "M3"), ("d", "M4"), ("t", "M5"), ("x", "M6")]
+    persons = [_person(p, dt.date(1980, 1, 1)) for p, _ in people]
+    mems = [m for p, men in people for m in _head(p, f"F{p}", men, "cnav" if p == "x" else "caf")]
+    housing = [["M1", M, "owner_with_loan", Decimal("400.00"), None, None, dt.date(2016, 5, 2), *_p("caf")],
+               ["M2", M, "owner_with_loan", Decimal("400.00"), None, None, dt.date(2021, 3, 1), *_p("caf")],
+               ["M3", M, "owner_with_loan", Decimal("400.00"), None, None, None, *_p("caf")],
+               ["M4", M, "owner_with_loan", Decimal("400.00"), None, None, dt.date(2019, 2, 1), *_p("caf")],
+               ["M5", M, "tenant", Decimal("400.00"), False, False, None, *_p("caf")]]
+    core = build_month(_tables(persons, mems, housing=housing), M)
+    men = core.inputs.menage.sort("menage_id")
+    assert men["loan_date"].to_list() == [dt.date(2016, 5, 2), dt.date(2021, 3, 1), dt.date(9999, 12, 31),
+                                          dt.date(2019, 2, 1), dt.date(9999, 12, 31), dt.date(9999, 12, 31)]
+    loans = core.unknowns.filter(pl.col("input") == "loan_date").sort("id")
+    assert loans["id"].to_list() == ["caf:M3", "caf:M4"]
+    old = float((dt.date(2017, 12, 31) - dt.date(1970, 1, 1)).days)
+    none = float((dt.date(9999, 12, 31) - dt.date(1970, 1, 1)).days)
+    assert loans.select("low", "central", "high").rows() == [
+        (old, none, none), (old, float((dt.date(2019, 2, 1) - dt.date(1970, 1, 1)).days), none)]
+    prov = core.provenance.filter(pl.col("input") == "loan_date").sort("id")
+    assert prov.select("id", "kind").rows() == [
+        ("caf:M1", "observed"), ("caf:M2", "observed"), ("caf:M3", "unknown"), ("caf:M4", "unknown"),
+        ("caf:M5", "observed"), ("cnav:M6", "estimated")]
+    assert core.counts["menages_accession_loan_before_2018"] == 1
+    assert core.counts["menages_accession_loan_date_unknown"] == 1
+    assert core.counts["menages_accession_loan_2018_2019_zone_3"] == 1
+    # the rules read it: only the loan of 2016 opens the aid at the centre; at the low end, the blank date
+    # and the 2019 loan open it too (an unknown, never a silent no)
+    central = evaluate(["al_accession"], core.inputs, M)["famille"].sort("famille_id")
+    assert dict(zip(central["famille_id"], central["al_accession"], strict=True)) == {
+        "caf:Fa": True, "caf:Fb": False, "caf:Fc": False, "caf:Fd": False, "caf:Ft": False, "cnav:Fx": False}
+    low = evaluate(["al_accession"], with_unknowns_at(core, "low"), M)["famille"].sort("famille_id")
+    assert dict(zip(low["famille_id"], low["al_accession"], strict=True)) == {
+        "caf:Fa": True, "caf:Fb": False, "caf:Fc": True, "caf:Fd": True, "caf:Ft": False, "cnav:Fx": False}

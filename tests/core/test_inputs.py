@@ -57,7 +57,7 @@ def tables():
         ["famille", "F1", None, "aide_logement", dt.date(2026, 3, 1), Decimal("210.00"), "caf", *_prov()],
         ["famille", "F1", None, "rsa", dt.date(2026, 3, 1), Decimal("100.00"), "caf", *_prov()],
     ])
-    housing = _frame(HOUSING, [["M1", M, "tenant", Decimal("640.00"), False, False, *_prov()]])
+    housing = _frame(HOUSING, [["M1", M, "tenant", Decimal("640.00"), False, False, None, *_prov()]])
     return {"persons": persons, "unit_memberships": memberships, "resources": resources,
             "benefits_paid": paid, "housing": housing}
 

@@ -64,7 +64,7 @@ def test_single_adult_in_a_couples_dwelling_is_hosted_by_estimate_not_the_tenant
                _person("a", dt.date(1996, 3, 1))]
     mems = [*_declared("p", "T1", "L1", "personne_de_reference"), *_declared("q", "T1", "L1", "conjoint"),
             *_declared("a", "T2", "L1", "personne_de_reference"), *_dossier("a", "F9", "M9")]
-    core = _core(persons, mems, [["M9", M, "tenant", Decimal("650.00"), False, False, *_p("caf")]])
+    core = _core(persons, mems, [["M9", M, "tenant", Decimal("650.00"), False, False, None, *_p("caf")]])
     hosted, unk, prov = _hosting(core, "caf:F9")
     assert hosted is True
     assert unk.select("low", "central", "high", "informed").row(0) == (0.0, 1.0, 1.0, True)
@@ -82,7 +82,7 @@ def _flatmates(rent: str, colocation: bool):
     persons = [_person("a", dt.date(1996, 3, 1)), _person("b", dt.date(1994, 8, 1))]
     mems = [*_declared("a", "T1", "L1", "personne_de_reference"), *_declared("b", "T2", "L1", "personne_de_reference"),
             *_dossier("a", "F1", "M1"), *_dossier("b", "F2", "M2")]
-    return _core(persons, mems, [[m, M, "tenant", Decimal(rent), colocation, False, *_p("caf")]
+    return _core(persons, mems, [[m, M, "tenant", Decimal(rent), colocation, False, None, *_p("caf")]
                                  for m in ("M1", "M2")])
 
 
@@ -105,7 +105,7 @@ def test_couple_hosting_a_single_adult_keeps_its_tenancy():
             *_declared("a", "T2", "L1", "personne_de_reference"),
             *_dossier("p", "F1", "M1"), _mem("q", "famille", "F1", "conjoint", "caf"),
             _mem("q", "menage", "M1", "conjoint", "caf")]
-    core = _core(persons, mems, [["M1", M, "tenant", Decimal("700.00"), False, False, *_p("caf")]])
+    core = _core(persons, mems, [["M1", M, "tenant", Decimal("700.00"), False, False, None, *_p("caf")]])
     hosted, unk, prov = _hosting(core, "caf:F1")
     assert hosted is False and unk.is_empty()
     assert prov.select("kind", "source_agency").rows() == [("observed", "caf")]

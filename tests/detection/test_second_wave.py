@@ -170,3 +170,25 @@ def test_a_colocataire_is_flagged_on_its_ceiling_and_a_blank_lease_widens_the_es
     assert blank["grade"] == "certain" and blank["amount_central"] == plain["amount_central"]
     assert 0 < blank["amount_low"] < shared["amount_central"]  # a room in a colocation: 67.5 % of the ceiling
     assert blank["amount_high"] == plain["amount_central"] and plain["amount_low"] == plain["amount_central"]
+
+
+def test_an_accedant_is_flagged_by_its_loan_date_and_an_unknown_date_is_only_possible():
+    """Three accédants of the CAF without income, repaying 400 EUR a month in Cahors (zone 3), none paid a housing
+    aid: a loan signed in 2015 opens the aid in accession (certain); one signed in 2021 opens none (no flag); a
+    record that leaves the date blank is unknown: no aid at the centre, the aid of an old loan at the low end, so
+    the flag is only possible, with the loan date among its deciding unknowns."""
+    t = Territory()
+    for name in ("old", "recent", "blank"):
+        t.famille(name)
+    dates = {"m-old": dt.date(2015, 3, 10), "m-recent": dt.date(2021, 9, 1), "m-blank": None}
+    for h in t.housing:
+        h.update(status="owner_with_loan", rent=400.0, colocation=None, chambre=None, loan_date=dates[h["menage_id"]])
+    tables = t.tables()
+    run = detect(core_month(tables, MONTH), tables, config=DetectionConfig(benefits=("aide_logement",)))
+    old, blank = _unit(run, "old", "aide_logement"), _unit(run, "blank", "aide_logement")
+    assert old["grade"] == "certain" and old["amount_central"] > 0
+    assert blank["grade"] == "possible" and blank["amount_central"] == 0
+    assert blank["amount_low"] == old["amount_central"] or blank["amount_high"] == old["amount_central"]
+    recent = run.units.filter(pl.col("unit_id").str.ends_with(":f-recent") & (pl.col("benefit") == "aide_logement")
+                              & pl.col("grade").is_not_null())
+    assert recent.height == 0

@@ -161,11 +161,29 @@ def test_housing_colocation_and_room_are_a_tenants():
         with pytest.raises(SchemaError, match=flag[:5]):
             HOUSING.validate_row({**row, "status": "owner", "rent": Decimal("0"), flag: True})
     frame = pl.DataFrame({**{k: [v, v] for k, v in row.items()}, "status": ["social_tenant", "foyer"],
-                          "colocation": [True, None], "chambre": [None, True]}).cast(
+                          "colocation": [True, None], "chambre": [None, True], "loan_date": [None, None]}).cast(
         {c: t for c, t in HOUSING.schema.items()})
     with pytest.raises(SchemaError) as err:
         HOUSING.validate_frame(frame)
     assert err.value.column == "chambre"
+
+
+def test_housing_loan_date_is_an_accedants():
+    """The loan's signature date belongs to an accédant (owner_with_loan): refused for another status by the row
+    contract and the bulk check; unknown (null) is accepted for every status."""
+    row = {"menage_id": "m", "month": dt.date(2026, 1, 1), "status": "owner_with_loan", "rent": Decimal("520"),
+           **PROV}
+    HOUSING.validate_row({**row, "loan_date": dt.date(2016, 3, 1)})
+    HOUSING.validate_row({**row, "status": "tenant", "loan_date": None})
+    with pytest.raises(SchemaError, match="loan_date"):
+        HOUSING.validate_row({**row, "status": "owner", "rent": Decimal("0"), "loan_date": dt.date(2016, 3, 1)})
+    frame = pl.DataFrame({**{k: [v, v] for k, v in row.items()}, "status": ["owner_with_loan", "tenant"],
+                          "colocation": [None, None], "chambre": [None, None],
+                          "loan_date": [dt.date(2015, 1, 1), dt.date(2015, 1, 1)]}).cast(
+        {c: t for c, t in HOUSING.schema.items()})
+    with pytest.raises(SchemaError) as err:
+        HOUSING.validate_frame(frame)
+    assert err.value.column == "loan_date" and err.value.row == 1
 
 
 def test_claims_and_payments_share_the_beneficiary_rule():

@@ -138,6 +138,32 @@ def test_colocations_and_rooms_agree_with_openfisca_at_the_hand_computed_amounts
     assert all(r["agree_aide_logement"] for r in by_id.values())
 
 
+def test_accession_agrees_with_openfisca_at_the_hand_computed_amounts_and_follows_the_loan_date(oracle) -> None:  # type: ignore[no-untyped-def]
+    """The accession cases of tests/rules/cases/aide_logement.yaml exported with OpenFisca's
+    ``aide_logement_date_pret``: OpenFisca pays the same aid for a loan of 2015 or 2010 (137 and 133 EUR, computed
+    by hand from the arrêté du 27 septembre 2019), nothing for one signed on 1 January 2018 or in 2019 (no
+    « ancien » dwelling nor loan conventionné stated), nor without a date; and the RSA that counts the aid agrees."""
+    alone = [{"role": "parent", "age": 40}]
+    family = [{"role": "parent", "age": 40, "monthly": {"salary_net": 1500}}, {"role": "parent", "age": 38},
+              {"role": "child", "age": 5}, {"role": "child", "age": 8}]
+
+    def sit(sid: str, depcom: str, rent: float, loan: str | None, persons: list[dict], **extra: object) -> dict:
+        housing: dict = {"status": "owner_with_loan", "rent": rent, **({"loan_date": loan} if loan else {})}
+        return {"id": sid, "month": "2025-06", "depcom": depcom, "housing": housing, "persons": persons, **extra}
+
+    sits = [sit("2015", "46042", 400, "2015-03-10", alone), sit("2018", "46042", 400, "2018-01-01", alone),
+            sit("2019-zone3", "46042", 400, "2019-06-15", alone), sit("undated", "46042", 400, None, alone),
+            sit("2010-family", "69123", 700, "2010-09-01", family, couple="married"),
+            sit("2017-12-31-family", "69123", 700, "2017-12-31", family, couple="married")]
+    report = compare_with_oracle(sits, oracle)
+    by_id = {r["id"]: r for r in report.situations.to_dicts()}
+    assert {k: by_id[k]["of_aide_logement"] for k in by_id} == {
+        "2015": 137.0, "2018": 0.0, "2019-zone3": 0.0, "undated": 0.0, "2010-family": 133.0,
+        "2017-12-31-family": 133.0}
+    assert all(r["agree_aide_logement"] and r["agree_rsa"] for r in by_id.values())
+    assert by_id["2015"]["of_rsa"] < by_id["2018"]["of_rsa"]  # the aid lowers the RSA (forfait logement)
+
+
 def test_the_oracle_applies_the_ten_year_permit_of_the_aspa(oracle) -> None:  # type: ignore[no-untyped-def]
     """openfisca-france 176.1.8 ignores the permit (numpy logical_or's output argument); the runner's
     correction applies CSS art. L816-1: a non-EEA national with a permit held ten years gets the ASPA."""

@@ -49,6 +49,9 @@ def _sit(sid: str, **changes: object) -> dict:
     ({"housing": {"status": "owner", "colocation": True}}, "housing.colocation"),
     ({"housing": {"status": "foyer", "rent": 400, "chambre": True}}, "housing.chambre"),
     ({"housing": {"status": "tenant", "rent": 300, "chambre": "oui"}}, "housing.chambre"),
+    ({"housing": {"status": "owner", "loan_date": "2015-01-01"}}, "housing.loan_date"),
+    ({"housing": {"status": "owner_with_loan", "rent": 500, "loan_date": "2015-13-01"}}, "housing.loan_date"),
+    ({"housing": {"status": "owner_with_loan", "rent": 500, "loan_date": 2015}}, "housing.loan_date"),
 ])
 def test_malformed_situation_names_id_and_field_and_others_are_computed(change: dict, field: str) -> None:
     bad = _sit("bad", **change)
@@ -143,6 +146,8 @@ VARIED = [
     _sit("plain"),
     _sit("colocation", housing={"status": "tenant_furnished", "rent": 310.5, "colocation": True, "chambre": False}),
     _sit("room", housing={"status": "social_tenant", "rent": 210, "chambre": True}),
+    _sit("accession", housing={"status": "owner_with_loan", "rent": 640, "loan_date": "2016-04-30"}),
+    _sit("accession-undated", housing={"status": "owner_with_loan", "rent": 640}),
     _sit("couple", couple="married", recent_isolation=None,
          persons=[{"role": "parent", "age": 41, "monthly": {"salary_net": 1200.5, "pension": None}},
                   {"role": "parent", "age": 39, "nationality": "DE", "student": True, "monthly": None},
@@ -248,3 +253,15 @@ def test_colocation_and_room_are_an_optional_extension_of_the_housing() -> None:
     # 274.55 (colocataire: 75 %) with the colocataire's charges forfait (43.58 instead of 73.57)
     assert aid["plain"] == aid["told"] == 391
     assert (aid["room"], aid["shared"]) == (268, 271)
+
+
+def test_loan_date_reaches_the_menage_and_an_absent_one_is_the_rules_default() -> None:
+    """``housing.loan_date`` (an addition to the format) is the ménage's ``loan_date``; absent, the rules' declared
+    default (9999-12-31: no aid in accession), never a date guessed."""
+    batch = load_situations([
+        _sit("dated", housing={"status": "owner_with_loan", "rent": 640, "loan_date": "2016-04-30"}),
+        _sit("undated", housing={"status": "owner_with_loan", "rent": 640}),
+        _sit("tenant")])
+    assert not batch.errors
+    menage = batch.frames["menage"].sort("menage_id")
+    assert menage["loan_date"].to_list() == [dt.date(2016, 4, 30), dt.date(9999, 12, 31), dt.date(9999, 12, 31)]

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
 from pathlib import Path
 
 import polars as pl
 import pytest
+import yaml
 
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.synth import extracts, generate
@@ -392,6 +394,7 @@ def test_france_travail_lists_every_registered_jobseeker_with_its_nationality(tr
 
 
 EXCHANGE = Path(__file__).resolve().parents[2] / "src" / "nonrecours" / "connectors" / "exchange.toml"
+CAF_MAPPING = EXCHANGE.parent / "mappings" / "caf.yaml"
 
 
 @pytest.fixture(scope="module")
@@ -568,11 +571,11 @@ def test_colocations_and_rooms_reach_the_workspace_through_the_caf_layout(tmp_pa
     report = ingest_extract("caf", paths["caf"], EXCHANGE, tmp_path / "ws")
     ws = pl.read_parquet(report.outputs["housing"])
     assert ws["colocation"].null_count() == 0 and ws["chambre"].null_count() == 0
-    cols = ["month", "status", "rent", "colocation", "chambre"]
+    cols = ["month", "status", "rent", "colocation", "chambre", "loan_date"]
     as_text = [pl.col("status").cast(pl.String), pl.col("rent").cast(pl.Float64)]
     got = ws.select(cols).with_columns(as_text)
     want = truth.select(cols).with_columns(as_text).unique()
-    assert got.join(want, on=cols, how="anti").is_empty()  # nothing the truth does not hold
+    assert got.join(want, on=cols, how="anti", nulls_equal=True).is_empty()  # nothing the truth does not hold
     n_coloc, n_room = int(got["colocation"].sum()), int(got["chambre"].sum())
     assert n_coloc > 0 and n_room > 0
     # the truth's shared rows of the extract's months, for the ménages the CAF writes (one logement record per
@@ -581,3 +584,45 @@ def test_colocations_and_rooms_reach_the_workspace_through_the_caf_layout(tmp_pa
     matching = got.select(cols[:3]).join(truth.filter(pl.col("month").is_in(months)).select(cols)
                                          .with_columns(as_text), on=cols[:3], how="inner")
     assert int(matching["colocation"].sum()) >= n_coloc and int(matching["chambre"].sum()) >= n_room
+
+
+def test_accedants_loan_dates_reach_the_workspace_through_the_caf_layout(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The truth dates every accédant's loan (synth.income.LOAN_RECENCY: most signed from 2018, so closed to the
+    aid in accession) and no other status has one; the CAF's logement record carries it (DATE_PRET, AAAAMMJJ)
+    and ingest reads it back as the truth's date; a blank DATE_PRET is read as unknown (null), not as a date."""
+    import secrets
+
+    from nonrecours.connectors import ingest_extract
+
+    monkeypatch.setenv("NONRECOURS_EXCHANGE_SECRET", secrets.token_urlsafe(40))
+    generate(3_000, 11, tmp_path)
+    truth = pl.read_parquet(tmp_path / "truth" / "housing.parquet")
+    accedant = pl.col("status").cast(pl.String) == "owner_with_loan"
+    assert truth.filter(accedant)["loan_date"].null_count() == 0
+    assert truth.filter(~accedant)["loan_date"].null_count() == truth.filter(~accedant).height
+    loans = truth.filter(accedant).unique("menage_id")
+    old = loans.filter(pl.col("loan_date") < dt.date(2018, 1, 1)).height / loans.height
+    assert 0.3 < old < 0.5, old
+    assert loans["loan_date"].max() <= truth["month"].min()
+    paths = write_extracts(tmp_path / "truth", tmp_path / "x", seed=5)
+    report = ingest_extract("caf", paths["caf"], EXCHANGE, tmp_path / "ws")
+    ws = pl.read_parquet(report.outputs["housing"])
+    got = ws.filter(accedant)
+    assert got.height > 0 and got["loan_date"].null_count() == 0
+    assert ws.filter(~accedant)["loan_date"].null_count() == ws.filter(~accedant).height
+    want = truth.select("month", "status", "loan_date").with_columns(pl.col("status").cast(pl.String)).unique()
+    assert got.select("month", pl.col("status").cast(pl.String), "loan_date").join(
+        want, on=["month", "status", "loan_date"], how="anti").is_empty()
+    # the same extract with DATE_PRET blanked on its logement records: the dates are unknown, every row accepted
+    layout = {f["source"]: f for r in yaml.safe_load(CAF_MAPPING.read_text())["records"] if r["name"] == "logement"
+              for f in r["fields"]}["DATE_PRET"]
+    start, length = layout["start"] - 1, layout["length"]
+    raw = Path(paths["caf"]).read_bytes().decode("latin-1").split("\n")
+    blanked = [line[:start] + " " * length + line[start + length:] if line[:2] == "40" and len(line) >= start + length
+               else line for line in raw]
+    blank_path = tmp_path / "caf_blank.dat"
+    blank_path.write_bytes("\n".join(blanked).encode("latin-1"))
+    again = ingest_extract("caf", blank_path, EXCHANGE, tmp_path / "ws2")
+    ws2 = pl.read_parquet(again.outputs["housing"])
+    assert ws2.height == ws.height and ws2["loan_date"].null_count() == ws2.height

@@ -49,11 +49,12 @@ pregnancy or a recent isolation, the residence test and its exemptions); every o
 UNFAVOURABLE_TEXT: dict[str, str] = {"nationality_group": "OTHER"}
 """Text inputs (no low/high value) and the value they take at the unfavourable corner: a nationality no agency
 gives is taken as non-EEA there, so the residence test (with unknown years of residence at 0) decides."""
-UNFAVOURABLE_CENTRAL = frozenset({"rent", "revenus_n2_renseignes", "colocation", "chambre"})
+UNFAVOURABLE_CENTRAL = frozenset({"rent", "revenus_n2_renseignes", "colocation", "chambre", "loan_date"})
 """Inputs with no end that lowers every benefit: left at their central value in the unfavourable corners. A
 colocation or a room lowers the housing aid but raises what RSA, PPA and CSS leave when they count the aid
 computed (an unknown housing is not paid, so its aid is computed): like the rent, either end is unfavourable to
-some benefit."""
+some benefit. An accédant's unknown loan date the same way: a loan from before 2018 opens the housing aid, which
+lowers them."""
 COMPOSITION_UNKNOWN = "couple_kind"
 """A famille-level unknown on this input means the extracts may not show a partner (a single tax declarant
 the CAF and MSA do not follow, a stale composition). No input value stands for a missing partner (the number

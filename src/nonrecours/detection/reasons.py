@@ -37,6 +37,7 @@ FACT_FR = {"age": "âge", "nationality_group": "nationalité", "residence_permit
            "disability_rate": "taux d'incapacité", "rsdae": "RSDAE", "unfit_for_work": "inaptitude au travail",
            "couple_kind": "composition du foyer", "hosted_free_of_charge": "hébergement gratuit",
            "colocation": "colocation", "chambre": "location d'une chambre",
+           "loan_date": "date de signature du prêt d'accession",
            "revenu_activite_imposable_n2": "revenus d'activité imposables N-2",
            "pensions_imposables_n2": "pensions imposables N-2", "aah_versee": "AAH versée",
            "revenus_n2_renseignes": "déclaration de revenus de l'année N-2 (DGFiP)",

@@ -54,6 +54,7 @@ def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
         "housing_status": (("housing", "status", None),),
         "rent": (("housing", "rent", None),),
         "colocation": (("housing", "colocation", None),), "chambre": (("housing", "chambre", None),),
+        "loan_date": (("housing", "loan_date", None),),
         "couple_kind": (("unit_memberships", "role", "famille"), ("unit_memberships", "role", "foyer_fiscal")),
         "hosted_free_of_charge": (("unit_memberships", "role", "menage"),),
         "famille_role": (("unit_memberships", "role", "famille"),),

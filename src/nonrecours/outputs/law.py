@@ -183,6 +183,7 @@ _DISABILITY = ("handicap", "Taux d'incapacité reconnu par la CDAPH", ("disabili
 CLAIM_FIELDS["aide_logement"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _CHILDREN, _HOUSING, _RENT,
                                  ("type_location", "Colocation ou location d'une chambre", ("colocation",
                                                                                            "chambre")),
+                                 ("pret", "Date de signature du prêt (accédant à la propriété)", ("loan_date",)),
                                  ("commune", "Adresse du logement", ("depcom",)), _SALARY, _UNEMPLOYMENT,
                                  _PENSIONS, _ALIMONY, ("bail", "Bail et attestation de loyer du bailleur", ()),
                                  _ASSETS, _BANK)
@@ -267,6 +268,7 @@ INPUT_QUESTIONS: dict[str, str] = {
     "housing_status": "Êtes-vous locataire, propriétaire, hébergé(e) gratuitement ou sans logement ?",
     "colocation": "Louez-vous votre logement en colocation (le loyer indiqué est-il votre part) ?",
     "chambre": "Le logement que vous louez est-il une chambre ?",
+    "loan_date": "Vous remboursez un prêt pour votre logement : à quelle date l'avez-vous signé ?",
     "salary_net": "Quels salaires nets avez-vous perçus ces derniers mois ?",
     "unemployment": "Percevez-vous des allocations chômage, et de quel montant ?",
     "pension_net": "Quel est le montant net de vos pensions de retraite ?",

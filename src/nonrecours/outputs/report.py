@@ -97,6 +97,10 @@ CORE_LABELS = {
     "menages_colocation_unknown": "ménages dont la colocation est inconnue",
     "menages_chambre": "ménages locataires d'une chambre",
     "menages_chambre_unknown": "ménages dont la location d'une chambre est inconnue",
+    "menages_accession_loan_before_2018": "accédants dont le prêt, signé avant 2018, ouvre l'aide au logement",
+    "menages_accession_loan_date_unknown": "accédants dont la date de signature du prêt est inconnue",
+    "menages_accession_loan_2018_2019_zone_3": "accédants dont le prêt de 2018-2019 en zone 3 ouvre peut-être l'aide "
+                                               "(prêt conventionné, logement ancien)",
 }
 EXCLUSION_LABELS = {
     "opt_out": "opposition de la personne", "pending_claim": "demande en cours",

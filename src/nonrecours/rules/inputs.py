@@ -126,3 +126,7 @@ input_variable("colocation", entity="menage", dtype="bool", monthly=False, defau
                label="logement loué en colocation (le loyer est la part du colocataire)", ref="caf")
 input_variable("chambre", entity="menage", dtype="bool", monthly=False, default=False,
                label="le logement loué est une chambre", ref="caf")
+input_variable("loan_date", entity="menage", dtype="date", monthly=False, default="9999-12-31",
+               label="date de signature du prêt d'un accédant (statut owner_with_loan); 9999-12-31: aucune date "
+                     "connue, pas d'aide en accession (la date inconnue d'un extrait est une inconnue du cœur)",
+               ref="caf")

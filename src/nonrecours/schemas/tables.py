@@ -448,6 +448,7 @@ class HousingRow(Provenance):
     rent: Decimal
     colocation: bool | None = None
     chambre: bool | None = None
+    loan_date: dt.date | None = None
 
     _month = field_validator("month")(_month_ok)
     _amount = field_validator("rent")(amount_ok)
@@ -459,6 +460,8 @@ class HousingRow(Provenance):
             raise ValueError("rent must be >= 0")
         if (self.colocation or self.chambre) and self.status not in SHARED_RENTAL_STATUSES:
             raise ValueError("colocation and chambre are a tenant's (status tenant, tenant_furnished or social_tenant)")
+        if self.loan_date is not None and self.status != "owner_with_loan":
+            raise ValueError("loan_date is an accédant's (status owner_with_loan)")
         return self
 
 
@@ -471,6 +474,7 @@ HOUSING = TableSpec(
         "rent": AMOUNT,
         "colocation": pl.Boolean(),
         "chambre": pl.Boolean(),
+        "loan_date": pl.Date(),
         **PROVENANCE,
     },
     contract=HousingRow,
@@ -478,8 +482,9 @@ HOUSING = TableSpec(
     description=("Housing status of a ménage for a month and its rent without charges (the loan "
                  "repayment for owner_with_loan; 0 when nothing is paid); colocation: the rent is a colocataire's "
                  "share of a dwelling let to several tenants; chambre: the dwelling let is a room (both null when "
-                 "the agency does not say)."),
-    nullable=frozenset({"colocation", "chambre"}),
+                 "the agency does not say); loan_date: the day an accédant's loan was signed (null when the "
+                 "agency does not say)."),
+    nullable=frozenset({"colocation", "chambre", "loan_date"}),
     checks=(
         _first_day("month"),
         Check("rent", pl.col("rent") >= 0, "rent must be >= 0"),
@@ -487,6 +492,8 @@ HOUSING = TableSpec(
         *(Check(c, ~pl.col(c).fill_null(False) | pl.col("status").cast(pl.String).is_in(SHARED_RENTAL_STATUSES),
                 f"{c} is a tenant's (status tenant, tenant_furnished or social_tenant)")
           for c in ("colocation", "chambre")),
+        Check("loan_date", pl.col("loan_date").is_null() | (pl.col("status").cast(pl.String) == "owner_with_loan"),
+              "loan_date is an accédant's (status owner_with_loan)"),
     ),
 )
 

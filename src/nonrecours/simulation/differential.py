@@ -6,7 +6,9 @@ children 0 to 25 (some earning, some students), disability rates 0/50/79/80 % wi
 unfitness for work, nationalities FR / EEA (residence around three months) / other with permits around 5
 and 10 years, pregnancy, dwellings with a hosted second unit, every housing status, tenants in colocation or
 renting a room (``housing.colocation``/``housing.chambre``, drawn from a stream of their own so the other draws
-of a seed are unchanged), resources near the ceilings, months 2024-01 to 2026-12.
+of a seed are unchanged), accédants' loans signed before, at and after the closure of 1 January 2018 and in the
+2018-2019 window (``housing.loan_date``, a stream of its own too), resources near the ceilings, months 2024-01 to
+2026-12.
 
 The comparison runs our engine and an *oracle* on the same situations. The oracle is a callable taking
 OpenFisca web-API situations and returning their computed values (``tests/oracle/environment.run_oracle``
@@ -74,6 +76,31 @@ SHARED_RENTAL_SHARES = (0.25, 0.15)
 """Shares of the tenant situations let in colocation and of those renting a room (drawn independently: a room
 in a colocation is drawn too). Far above the population's, to compare the two ceilings and the colocataire's
 charges forfait often."""
+LOAN_SHARES = (0.10, 0.45, 0.20)
+"""Shares of the accédants' situations with no loan date, a loan signed before 2018 (some in its last days) and
+one signed in 2018 or 2019 (the window kept for « ancien » dwellings in zone 3); the rest signed from 2020, up to
+the situation's month."""
+
+
+def _loan_date(rng: random.Random, month: str) -> str | None:
+    """An accédant's loan signature date (see :data:`LOAN_SHARES`), or None."""
+    u = rng.random()
+    if u < LOAN_SHARES[0]:
+        return None
+    if u < LOAN_SHARES[0] + LOAN_SHARES[1]:
+        if rng.random() < 0.15:
+            return rng.choice(("2017-12-29", "2017-12-31"))
+        return (dt.date(2000, 1, 1) + dt.timedelta(days=rng.randint(0, 6574))).isoformat()
+    if u < sum(LOAN_SHARES):
+        if rng.random() < 0.15:
+            return rng.choice(("2018-01-01", "2018-01-02", "2019-12-31"))
+        return (dt.date(2018, 1, 1) + dt.timedelta(days=rng.randint(0, 729))).isoformat()
+    if rng.random() < 0.1:
+        return rng.choice(("2020-01-01", "2020-01-02"))
+    last = dt.date.fromisoformat(f"{month}-01")
+    return (dt.date(2020, 1, 1) + dt.timedelta(days=rng.randint(0, (last - dt.date(2020, 1, 1)).days))).isoformat()
+
+
 SALARY_POINTS = (300, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000, 2300, 2600, 3200)
 """Net monthly salaries around the PPA exit points and CSS ceilings of common households."""
 
@@ -147,6 +174,7 @@ def generate_situations(n: int, seed: int = 0, *, first: dt.date = MIN_MONTH, la
     """
     rng = random.Random(seed)
     shared = random.Random(f"{seed}-colocation")
+    loans = random.Random(f"{seed}-loan")
     span = (last.year - first.year) * 12 + last.month - first.month
     out = []
     for k in range(n):
@@ -190,6 +218,10 @@ def generate_situations(n: int, seed: int = 0, *, first: dt.date = MIN_MONTH, la
             housing["colocation"] = True
         if status in SHARED_RENTAL_STATUSES and room:
             housing["chambre"] = True
+        if status == "owner_with_loan":
+            loan_date = _loan_date(loans, month)
+            if loan_date is not None:
+                housing["loan_date"] = loan_date
         sit: dict[str, Any] = {"id": f"{prefix}{seed}-{k}", "month": month, "depcom": rng.choice(DEPCOMS),
                                "housing": housing, "persons": persons}
         if couple:

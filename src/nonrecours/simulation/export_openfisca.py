@@ -197,7 +197,8 @@ _STATED = {
                             "enceinte", "activite", "statut_marital", *_AMOUNTS}),
     "familles": frozenset({"parents", "enfants", "rsa_isolement_recent"}),
     "menages": frozenset({"personne_de_reference", "conjoint", "enfants", "autres", "depcom",
-                          "statut_occupation_logement", "loyer", "coloc", "logement_chambre"}),
+                          "statut_occupation_logement", "loyer", "coloc", "logement_chambre",
+                          "aide_logement_date_pret"}),
 }
 """Inputs the export states whatever the request: requesting one would overwrite the input, so it is refused. The
 paid benefits (``aah``, the familles' :data:`PAID`) are not here: a request extends their series with the month."""
@@ -428,7 +429,8 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                 quoted.filter(conjoint).slice(1).str.join(",").alias("_conj_more"))
             .join(men.select("menage_id", "depcom", "housing_status", _column(men, "rent").alias("rent"),
                              _column(men, "colocation").cast(pl.Boolean).alias("colocation"),
-                             _column(men, "chambre").cast(pl.Boolean).alias("chambre")),
+                             _column(men, "chambre").cast(pl.Boolean).alias("chambre"),
+                             _column(men, "loan_date").cast(pl.Date).alias("loan_date")),
                   on="menage_id", how="left"))
     status = pl.col("housing_status").replace_strict(HOUSING, default=None, return_dtype=pl.String)
     bad = mens.filter(~pl.col("hosted") & status.is_null())
@@ -442,6 +444,13 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         return (pl.when(~pl.col("hosted") & pl.col(col).fill_null(False)).then(pl.lit("true"))
                 .otherwise(pl.lit("false")))
 
+    # an accédant's loan: its signature date (OpenFisca-France's aide_logement_date_pret, an ETERNITY variable
+    # whose default, date.max, opens no aid in accession, as the engine's 9999-12-31, left out as
+    # the default); not for a hosted famille
+    loan = (pl.when(~pl.col("hosted") & (pl.col("loan_date") < dt.date(9999, 12, 31)).fill_null(False))
+            .then(pl.concat_str(pl.lit(',"aide_logement_date_pret":{"ETERNITY":"'),
+                                pl.col("loan_date").dt.strftime("%Y-%m-%d"), pl.lit('"}')))
+            .otherwise(pl.lit("")))
     depcom = pl.struct(pl.col("depcom")).struct.json_encode().str.strip_prefix('{"depcom":').str.strip_suffix("}")
 
     def listed(name: str, col: str) -> pl.Expr:  # a role list, left out when empty
@@ -457,7 +466,7 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         pl.lit(f'}},"statut_occupation_logement":{w}"'),
         pl.when(pl.col("hosted")).then(pl.lit("loge_gratuitement")).otherwise(status),
         pl.lit(f'"}},"coloc":{w}'), flag("colocation"), pl.lit(f'}},"logement_chambre":{w}'), flag("chambre"),
-        pl.lit('},"loyer":{'),
+        pl.lit("}"), loan, pl.lit(',"loyer":{'),
         *(part for k, p in enumerate(periods) for part in (pl.lit(f'{"," if k else ""}"{p}":'), pl.col("_rent"))),
         pl.lit("}"), *(pl.lit("," + asked(v)) for v in requested.get("menages", ())), pl.lit("}"))
     menages = (mens.with_columns(autres.alias("_autres"), rent.alias("_rent")).sort("position", "m_rank")

@@ -20,6 +20,11 @@ Conventions (the ones the reference amounts were computed with):
   the rent is a colocataire's share of a shared dwelling, or the dwelling let is a room; they lower the housing
   aid's rent ceiling and, for a colocataire, its charges forfait (arrêté du 27 septembre 2019, art. 8 and 16).
   Only a tenant (``tenant``, ``tenant_furnished``, ``social_tenant``) may say so.
+- ``housing.loan_date`` (an addition to the format, optional, ``YYYY-MM-DD``): the day an accédant
+  (``owner_with_loan``, whose ``rent`` is the monthly repayment) signed the loan. A loan signed before
+  1 January 2018 opens the housing aid in accession (loi de finances pour 2018, art. 126); absent, no aid in
+  accession is computed (the loan is taken as signed after the closure, OpenFisca-France's default). Only an
+  accédant may give it.
 """
 
 from __future__ import annotations
@@ -178,6 +183,27 @@ def _amount(v: Any, fld: str) -> float:
     return float(v)
 
 
+NO_LOAN_DATE = dt.date(9999, 12, 31)
+"""The engine's ``loan_date`` when a situation gives none (the rules' declared default: no aid in accession)."""
+
+
+def _loan_date(v: Any, status: str) -> dt.date:
+    """``housing.loan_date``: an ISO date, only for an accédant (``owner_with_loan``)."""
+    if v is None:
+        return NO_LOAN_DATE
+    if status != "owner_with_loan":
+        raise _Fault("housing.loan_date", "only an accédant (owner_with_loan) repays a loan")
+    if not isinstance(v, str):
+        raise _Fault("housing.loan_date", "must be a date written YYYY-MM-DD")
+    try:
+        day = dt.date.fromisoformat(v)
+    except ValueError:
+        raise _Fault("housing.loan_date", "must be a date written YYYY-MM-DD") from None
+    if not dt.date(1900, 1, 1) <= day <= dt.date(2100, 12, 31):
+        raise _Fault("housing.loan_date", "must be a date between 1900 and 2100")
+    return day
+
+
 def _bool(v: Any, fld: str) -> bool:
     if v is None:
         return False
@@ -216,6 +242,7 @@ def _parse(sit: Any) -> dict[str, Any]:
         if flag and status not in SHARED_RENTAL_STATUSES:
             raise _Fault(f"housing.{name}",
                          f"only a tenant ({', '.join(SHARED_RENTAL_STATUSES)}) rents a share or a room")
+    loan_date = _loan_date(housing.get("loan_date"), status)
     couple = sit.get("couple")
     if couple is not None and couple not in COUPLES:
         raise _Fault("couple", f"must be one of {', '.join(COUPLES)}")
@@ -293,7 +320,8 @@ def _parse(sit: Any) -> dict[str, Any]:
         paid_norm[unit]["__housing_known"] = values.get("aide_logement") is not None  # type: ignore[assignment]
         paid_norm[unit]["__af_known"] = values.get("af") is not None  # type: ignore[assignment]
     return {"month": month, "depcom": depcom, "dom": depcom[:3] in OVERSEAS_DEPARTMENTS, "status": status,
-            "rent": rent, "colocation": colocation, "chambre": chambre, "couple": couple or "",
+            "rent": rent, "colocation": colocation, "chambre": chambre, "loan_date": loan_date,
+            "couple": couple or "",
             "recent_isolation": recent_isolation, "persons": parsed,
             "units": units, "paid": paid_norm, "in_month": in_month}
 
@@ -335,7 +363,7 @@ def _assemble(valid: list[tuple[int, str, dict[str, Any]]], ids: list[str],
         "aide_logement_versee_connue", "aide_logement_du_mois_connue",
         *BENEFITS_PAID_FIELDS)}
     men_rows: dict[str, list[Any]] = {k: [] for k in ("menage_id", "depcom", "residence_dom", "housing_status",
-                                                      "rent", "colocation", "chambre")}
+                                                      "rent", "colocation", "chambre", "loan_date")}
     idx_rows: dict[str, list[Any]] = {k: [] for k in ("famille_id", "situation", "id", "unit", "month")}
     ff_ids: list[int] = []
     pid = fid = ffid = 0
@@ -348,6 +376,7 @@ def _assemble(valid: list[tuple[int, str, dict[str, Any]]], ids: list[str],
         men_rows["rent"].append(s["rent"])
         men_rows["colocation"].append(s["colocation"])
         men_rows["chambre"].append(s["chambre"])
+        men_rows["loan_date"].append(s["loan_date"])
         persons = s["persons"]
         for u_rank, (unit, members) in enumerate(s["units"].items()):
             parents = [k for k in members if persons[k]["role"] == "parent"]
@@ -452,7 +481,8 @@ def _frames(ind_rows: dict[str, list[Any]], amounts_rows: dict[str, list[Any]],
         pl.lit(0.0).alias("aah_versee"))
     menage = pl.DataFrame(men_rows, schema={"menage_id": pl.Int64, "depcom": pl.Utf8, "residence_dom": pl.Boolean,
                                             "housing_status": pl.Utf8, "rent": pl.Float64,
-                                            "colocation": pl.Boolean, "chambre": pl.Boolean})
+                                            "colocation": pl.Boolean, "chambre": pl.Boolean,
+                                            "loan_date": pl.Date})
     menage = menage.with_columns(zone_apl_of(menage["depcom"]).cast(pl.Int64))
     frames = {
         "individu": individu,
@@ -519,6 +549,7 @@ class _Housing(msgspec.Struct):
     rent: _Amount | None = None
     colocation: bool | None = None
     chambre: bool | None = None
+    loan_date: str | None = None
 
 
 class _Situation(msgspec.Struct):
@@ -586,6 +617,10 @@ def _from_typed(s: _Situation) -> dict[str, Any]:
     colocation, chambre = bool(s.housing.colocation), bool(s.housing.chambre)
     if (colocation or chambre) and s.housing.status not in SHARED_RENTAL_STATUSES:
         raise _Fallback
+    try:
+        loan_date = _loan_date(s.housing.loan_date, s.housing.status)
+    except _Fault:
+        raise _Fallback from None
     paid_norm: dict[str, dict[str, float]] = {}
     for unit, values in (s.benefits_paid or {}).items():
         if unit not in units:
@@ -595,7 +630,7 @@ def _from_typed(s: _Situation) -> dict[str, Any]:
         paid_norm[unit]["__af_known"] = values.get("af") is not None  # type: ignore[assignment]
     return {"month": month, "depcom": depcom, "dom": depcom[:3] in OVERSEAS_DEPARTMENTS,
             "status": s.housing.status, "rent": float(s.housing.rent or 0.0), "colocation": colocation,
-            "chambre": chambre, "couple": s.couple or "",
+            "chambre": chambre, "loan_date": loan_date, "couple": s.couple or "",
             "recent_isolation": bool(s.recent_isolation), "persons": parsed, "units": units, "paid": paid_norm,
             "in_month": bool(s.benefits_paid_in_month)}
 

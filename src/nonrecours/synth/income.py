@@ -253,6 +253,15 @@ rarely. Only private tenants (``tenant``, ``tenant_furnished``) alone in their m
 colocataire: his own dossier, his share of the rent. A room is let furnished three times in four."""
 
 
+LOAN_YEARS = 20
+"""Loans of accédants still being repaid were signed up to this many years before the window's first month."""
+LOAN_RECENCY = 2.0
+"""The years since signature are ``LOAN_YEARS * u ** LOAN_RECENCY`` (u uniform): loans being repaid are more
+often recent ones (the older have ended, been repaid early or renegotiated; and 2019-2021 were record years of
+lending). With the window starting in July 2024 (the demo's), 43 % of them were signed before 2018 (the housing
+aid in accession stays open for them: loi de finances pour 2018, art. 126), most after."""
+
+
 def build_housing(
     rng: np.random.Generator,
     n_households: int,
@@ -274,7 +283,8 @@ def build_housing(
 
     Rents are revised each January by 3% (IRL order of magnitude); loans are flat. ``status_out``
     (households) and ``rent_out`` (households × months) receive the drawn values for the CAF payments.
-    The colocations and rooms are drawn after everything else (the other households' draws are unchanged).
+    The colocations and rooms are drawn after everything else (the other households' draws are unchanged), then
+    the day each accédant's loan was signed (``loan_date``, see ``LOAN_RECENCY``; null for the other statuses).
     """
     names = list(HOUSING_SHARES)
     young_p = np.array([v[0] for v in HOUSING_SHARES.values()])
@@ -304,6 +314,8 @@ def build_housing(
                          rng.uniform(7.0, 10.5, n_households))
     rent = np.where(colocation, rng.uniform(14, 24, n_households) * shared_m2, rent)  # own room + common share
     rent = np.where(chambre, rng.uniform(9, 16, n_households) * shared_m2 * 1.15, rent)  # small: dearer per m²
+    days_ago = np.floor(LOAN_YEARS * 365.25 * rng.random(n_households) ** LOAN_RECENCY).astype(np.int64)
+    loan_days = (window_start - dt.date(1970, 1, 1)).days - days_ago
     start_idx = month_index(window_start)
     m_idx = start_idx + np.arange(months)
     revision = np.cumprod(np.where((m_idx % 12 == 0) & (np.arange(months) > 0), 1.03, 1.0))
@@ -320,6 +332,7 @@ def build_housing(
         "cents": cents.ravel(),
         "colocation": np.repeat(colocation, months),
         "chambre": np.repeat(chambre, months),
+        "loan_days": np.repeat(np.where(status == names.index("owner_with_loan"), loan_days, -1), months),
     })
     return df.select(
         (pl.lit("M") + pl.col("hh").cast(pl.String).str.zfill(9)).alias("menage_id"),
@@ -329,6 +342,7 @@ def build_housing(
         to_amount(pl.col("cents")).alias("rent"),
         "colocation",
         "chambre",
+        pl.when(pl.col("loan_days") >= 0).then(pl.col("loan_days")).cast(pl.Int32).cast(pl.Date).alias("loan_date"),
         *[pl.lit(v, dtype=HOUSING.schema[k]).alias(k) for k, v in provenance.items()],
     )
 

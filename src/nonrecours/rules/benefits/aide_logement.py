@@ -26,12 +26,18 @@ forfait the colocataires' (art. 16, 2°; art. 46 overseas); a room's ceiling is 
 whatever the household (art. 8); a room in a colocation takes both. The rent is the colocataire's share (the
 CAF keeps one dossier per colocataire).
 
+Accession (input ``loan_date`` of the ménage, the CAF's ``DATE_PRET``): an owner repaying a loan signed before
+1 January 2018 (loi n° 2017-1837 du 30 décembre 2017 de finances pour 2018, art. 126) gets K × (L + C − L0), L the
+mensualité within the accession ceiling (arrêté du 27 septembre 2019, art. 33), C the general forfait, K, N and
+L0 the logement-foyer's allocation de logement scale (CCH art. D842-15), the resources at least 16.25 times the
+mensualité (CCH art. D842-12).
+
 Not modelled (no input carries it): the room of an elderly or disabled adult hosted for payment by a private
-person (75 %, art. 8), Crous housing, scholarship holders, accession (a loan signed since 2018 opens no aid
-outside the few "ancien en zone 3" loans signed until 2019; no extract states the loan's date:
-docs/benefits.md), capital income and assets, unindemnified jobseekers (no input tells them from inactive
-people), parental leave, Saint-Pierre-et-Miquelon and Mayotte, the special abattement of CGI art. 157 bis,
-dependent ascendants.
+person (75 %, art. 8), Crous housing, scholarship holders, the APL of loans conventionnés in accession and the
+loans of 2018-2019 for an « ancien » dwelling in zone 3 (no extract tells the loan's kind nor the dwelling's
+state: the core makes such a date unknown), capital income and assets, unindemnified jobseekers (no input tells
+them from inactive people), parental leave, Saint-Pierre-et-Miquelon and Mayotte, the special abattement of CGI
+art. 157 bis, dependent ascendants.
 
 The values of the parameters were transcribed with their legal texts from OpenFisca-France's parameter
 files (``parameters/aides_logement``), the commune zones from the ministry's zoning file
@@ -39,6 +45,8 @@ files (``parameters/aides_logement``), the commune zones from the ministry's zon
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 from nonrecours.rules.benefits.common import PARENTS, PENSION_TAXABLE, SALARY_TAXABLE, UNEMPLOYMENT_TAXABLE
 from nonrecours.rules.dsl import (
@@ -61,6 +69,14 @@ __all__: list[str] = []
 
 AL = "aides_logement"
 LOC = f"{AL}.locatif"
+ACC = f"{AL}.accession"
+FERMETURE_ACCESSION = dt.date(2018, 1, 1)
+"""Loans signed from this day open no housing aid in accession (loi n° 2017-1837 du 30 décembre 2017 de finances
+pour 2018, art. 126), but for the loans conventionnés for an existing dwelling in zone 3 signed until 31 December
+2019, which no input tells apart (their kind and the dwelling's state): the core makes such a loan an unknown."""
+FIN_ANCIEN_ZONE_3 = dt.date(2020, 1, 1)
+"""Loans conventionnés for an « ancien » dwelling in zone 3 signed before this day (and from
+:data:`FERMETURE_ACCESSION`) still opened the aid (loi n° 2017-1837, art. 126)."""
 RES = f"{AL}.ressources"
 LOCATAIRES = ("tenant", "tenant_furnished", "social_tenant")
 
@@ -328,8 +344,8 @@ def _montant_locataire(f: Famille, ressources):  # type: ignore[no-untyped-def]
 # -- foyers ---------------------------------------------------------------------------------------------------
 
 
-@rule(entity="famille", dtype="float", label="aides au logement en foyer: nombre de parts (N)",
-      ref="CCH art. D832-25; arrêté du 27 septembre 2019, art. 24 (logements-foyers)")
+@rule(entity="famille", dtype="float", label="aides au logement en foyer et en accession: nombre de parts (N)",
+      ref="CCH art. D832-25 et D842-15; arrêté du 27 septembre 2019, art. 24 (logements-foyers)")
 def al_foyer_nb_parts(f: Famille):
     p = f"{AL}.foyer.n_parts"
     avec = _bareme_pac(f, p, ["", "pac_1", "pac_2", "pac_3", "pac_4"], "par_pac_supp", 4)
@@ -349,8 +365,10 @@ def al_foyer_plafond(f: Famille):
     return where(agee, age, autre)
 
 
-def _montant_foyer(f: Famille, ressources):  # type: ignore[no-untyped-def]
-    """K × (L + C − L0) for a famille in a logement-foyer, from its resources (annual)."""
+def _k_et_l0(f: Famille, ressources):  # type: ignore[no-untyped-def]
+    """The coefficient K and the minimal rent (or mensualité) L0 of the K × (L + C − L0) formula of the
+    allocations de logement in a logement-foyer and in accession (the same scale: CCH art. D832-25, D842-6 and
+    D842-15; arrêté du 27 septembre 2019, art. 24 to 26 and 33 to 39), from the famille's resources (annual)."""
     n = f.al_foyer_nb_parts
     k = param(f"{AL}.foyer.k_plafond") - ressources / (param(f"{AL}.foyer.k_cm") * n)
     x = ressources / n
@@ -361,8 +379,59 @@ def _montant_foyer(f: Famille, ressources):  # type: ignore[no-untyped-def]
         tranche = maximum(haut - bas, 0.0)
         e0 = e0 + param(f"{AL}.foyer.e0.taux_{t}") * tranche
     l0 = (e0 * n + param(f"{AL}.foyer.e0_majoration")) / 12
+    return k, l0
+
+
+def _montant_foyer(f: Famille, ressources):  # type: ignore[no-untyped-def]
+    """K × (L + C − L0) for a famille in a logement-foyer, from its resources (annual)."""
+    k, l0 = _k_et_l0(f, ressources)
     plafond = f.al_foyer_plafond
     return where(plafond > 0, k * maximum(plafond + f.al_charges - l0, 0.0), 0.0)
+
+
+# -- accession (owners repaying a loan) ------------------------------------------------------------------------
+
+
+@rule(entity="famille", dtype="bool", label="accédant dont le prêt ouvre les aides au logement (signé avant le "
+      "1er janvier 2018)", ref="Loi n° 2017-1837 du 30 décembre 2017 de finances pour 2018, art. 126 (CCH art. "
+      "L351-2 et CSS art. L542-2 et L831-1 alors en vigueur); arrêté du 27 février 2018 (maintien dérogatoire de "
+      "l'APL accession pour les logements anciens de certaines communes jusqu'au 1er janvier 2020)")
+def al_accession(f: Famille):
+    """An owner repaying a loan signed before 1 January 2018 (the aid stays open for as long as that loan is
+    repaid). The loans conventionnés for an existing dwelling in zone 3 signed in 2018 and 2019 also opened it;
+    no input carries the loan's kind nor the dwelling's state, so the rules read such a loan as closed and the
+    core marks its date unknown (``core.inputs``), which keeps a flag that would need it from ``certain``."""
+    return (f.statut_occupation == "owner_with_loan") & (f.menage.loan_date < FERMETURE_ACCESSION)
+
+
+@rule(entity="famille", dtype="float", label="aides au logement en accession: mensualité plafond (L)",
+      ref="CCH art. D842-6; arrêté du 27 septembre 2019, art. 33")
+def al_accession_mensualite_plafond(f: Famille):
+    p = f"{ACC}.mensualite_plafond.zone_{{zone}}"
+    n = f.al_nb_personnes_a_charge
+    noms = ["", "un_pac", "deux_pac", "trois_pac", "quatre_pac", "cinq_pac"]
+    avec = _par_zone(f, f"{p}.cinq_pac") + maximum(n - 5, 0) * _par_zone(f, f"{p}.par_pac_supp")
+    for k in range(4, 0, -1):
+        avec = where(n == k, _par_zone(f, f"{p}.{noms[k]}"), avec)
+    return _par_composition(f, _par_zone(f, f"{p}.personne_seule"), _par_zone(f, f"{p}.couple"), avec)
+
+
+def _montant_accession(f: Famille, ressources):  # type: ignore[no-untyped-def]
+    """K × (L + C − L0) for an accédant, from the famille's resources (annual) raised to the floor of 16.25 times
+    the mensualité (CCH art. D842-12; arrêté du 27 septembre 2019, art. 39): L is the mensualité within its
+    ceiling, C the general charges forfait (the colocataires' one is a tenant's; art. 9 and 46 overseas), K and L0
+    those of the allocations de logement in a logement-foyer (CCH art. D842-15)."""
+    mensualite = f.loyer_famille
+    ressources = maximum(ressources, param(f"{ACC}.plancher_ressources_coefficient") * mensualite)
+    k, l0 = _k_et_l0(f, ressources)
+    n = f.al_nb_personnes_a_charge
+    charges = where(f.menage.residence_dom,
+                    param(f"{LOC}.forfait_charges_dom.cas_general")
+                    + n * param(f"{LOC}.forfait_charges_dom.majoration_par_enfant"),
+                    param(f"{LOC}.forfait_charges.cas_general")
+                    + n * param(f"{LOC}.forfait_charges.majoration_par_enfant"))
+    mensualite_retenue = minimum(f.al_accession_mensualite_plafond, mensualite)
+    return where(mensualite_retenue > 0, k * maximum(mensualite_retenue + charges - l0, 0.0), 0.0)
 
 
 # -- amount --------------------------------------------------------------------------------------------------------
@@ -398,14 +467,18 @@ def _aide(f: Famille, ressources, rls):  # type: ignore[no-untyped-def]
     statut = f.statut_occupation
     locataire = statut.is_in(LOCATAIRES)
     foyer = statut == "foyer"
-    avant_seuil = where(locataire, _montant_locataire(f, ressources), where(foyer, _montant_foyer(f, ressources), 0.0))
+    accedant = f.al_accession
+    avant_seuil = where(locataire, _montant_locataire(f, ressources),
+                        where(foyer, _montant_foyer(f, ressources),
+                              where(accedant, _montant_accession(f, ressources), 0.0)))
     seuil = where(statut == "social_tenant", param(f"{AL}.seuil_versement.apl"), param(f"{AL}.seuil_versement.non_apl"))
     montant = where(avant_seuil >= seuil, avant_seuil, 0.0)
-    coefficient = where(foyer, 1.0, f.al_coefficient_loyer_eleve)
+    # the degressivity of high rents is a renter's (arrêté du 27 septembre 2019, art. 8)
+    coefficient = where(foyer | accedant, 1.0, f.al_coefficient_loyer_eleve)
     brut = maximum(round_(montant * coefficient, 2) - param(f"{AL}.minoration_forfaitaire"), 0.0)
     brut = maximum(brut - rls * param(f"{AL}.rls.fraction_baisse_apl"), 0.0)
     crds = floor(brut * 100 * param(f"{AL}.taux_crds")) / 100
-    return where(locataire | foyer, floor(brut - crds + 1e-9), 0.0)
+    return where(locataire | foyer | accedant, floor(brut - crds + 1e-9), 0.0)
 
 
 @rule(entity="famille", dtype="float", label="aide au logement calculée sans la neutralisation liée au RSA",
@@ -421,7 +494,9 @@ def aide_logement_hors_neutralisation(f: Famille):
 def aide_logement(f: Famille):
     loge = condition("locataire (vide, meublé, HLM) ou résident d'un logement-foyer",
                      f.statut_occupation.is_in([*LOCATAIRES, "foyer"]), ref="CCH art. L822-1 et L831-1")
-    return where(loge, _aide(f, f.aide_logement_base_ressources, f.al_reduction_loyer_solidarite), 0.0)
+    accedant = condition("accédant remboursant un prêt signé avant le 1er janvier 2018", f.al_accession,
+                         ref="Loi n° 2017-1837 du 30 décembre 2017 de finances pour 2018, art. 126")
+    return where(loge | accedant, _aide(f, f.aide_logement_base_ressources, f.al_reduction_loyer_solidarite), 0.0)
 
 
 @rule(entity="famille", dtype="float", label="aide personnalisée au logement (logement conventionné)",
@@ -452,11 +527,12 @@ def aide_logement_retenue(f: Famille):
 
 
 @rule(entity="famille", dtype="bool", label="une aide au logement est perçue (versée; quand le versement est "
-      "inconnu: locataire ou résident d'un foyer payant un loyer)", ref="CSS art. L821-1-2")
+      "inconnu: locataire, résident d'un foyer ou accédant dont le prêt ouvre l'aide, payant un loyer ou une "
+      "mensualité)", ref="CSS art. L821-1-2")
 def aide_logement_percue(f: Famille):
     """What the AAH's majoration pour la vie autonome asks. When the aid paid is unknown it is estimated from
     the housing: the AAH is not a resource of housing aid, so a renter living on it is nearly always paid one.
     Computing the aid there instead would evaluate it for each of the CSS's twelve reference months, which
     doubled the cost of every plan reading the CSS."""
-    loue = f.statut_occupation.is_in([*LOCATAIRES, "foyer"]) & (f.loyer_famille > 0)
+    loue = (f.statut_occupation.is_in([*LOCATAIRES, "foyer"]) | f.al_accession) & (f.loyer_famille > 0)
     return where(f.aide_logement_versee_connue, f.aide_logement_versee > 0, loue)
