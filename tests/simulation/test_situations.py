@@ -174,13 +174,41 @@ def test_whole_file_schema_gives_the_frames_of_the_per_situation_validation(shap
     from nonrecours.simulation import situations
 
     doc = VARIED if shape == "list" else {"cases": [{"situation": s, "expected": {"rsa": 1}} for s in VARIED]}
-    slow = load_situations(read_situation_file(doc))
+    slow = situations._load_each(read_situation_file(doc))
 
     def refuse(_: object) -> None:
         raise AssertionError("a valid file went through the per-situation validation")
 
-    monkeypatch.setattr(situations, "load_situations", refuse)  # the schema path must take a valid file
+    monkeypatch.setattr(situations, "_load_each", refuse)  # the schema path must take a valid file
     _same_batches(situations.load_situation_json(json.dumps(doc).encode()), slow)
+    _same_batches(situations.load_situations(read_situation_file(doc)), slow)
+
+
+@pytest.mark.parametrize("seed", [5, 2026])
+def test_bulk_frames_equal_the_per_situation_frames_on_generated_situations(seed: int, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The frames built in bulk (Polars) are those of the per-situation validation, row for row, on varied
+    situations: every housing status, couples of each kind, hosted units, children, all resources, payments
+    stated for some units and not others, several months."""
+    from nonrecours.simulation import situations
+    from nonrecours.simulation.differential import generate_situations
+
+    sits = generate_situations(400, seed)
+    for k, s in enumerate(sits):  # payments stated for a third, one benefit left out of some
+        if k % 3 == 0:
+            units = sorted({p.get("unit", "main") for p in s["persons"]})
+            s["benefits_paid"] = {u: {"af": 10.5 * k, "asf": None, "aide_logement": 0 if k % 2 else 120.25}
+                                  for u in units[: 1 + k % 2]}
+        if k % 7 == 0:
+            s["benefits_paid_in_month"] = True
+    slow = situations._load_each(copy.deepcopy(sits))
+    assert not slow.errors and len({m for m in slow.unit_index["month"].to_list()}) > 10
+
+    def refuse(_: object) -> None:
+        raise AssertionError("valid situations went through the per-situation validation")
+
+    monkeypatch.setattr(situations, "_load_each", refuse)
+    _same_batches(situations.load_situations(sits), slow)
+    _same_batches(situations.load_situation_json(json.dumps(sits).encode()), slow)
 
 
 @pytest.mark.parametrize("change", [
@@ -196,10 +224,13 @@ def test_whole_file_schema_gives_the_frames_of_the_per_situation_validation(shap
 def test_a_file_breaking_a_rule_gets_the_per_situation_errors(change: dict) -> None:
     from nonrecours.simulation.situations import load_situation_json
 
+    from nonrecours.simulation.situations import _load_each
+
     doc = [*VARIED, _sit("bad", **change)]
-    fast, slow = load_situation_json(json.dumps(doc).encode()), load_situations(doc)
+    fast, slow = load_situation_json(json.dumps(doc).encode()), _load_each(doc)
     assert slow.errors or change["persons"][0].get("monthly") == []
     _same_batches(fast, slow)
+    _same_batches(load_situations(doc), slow)
 
 
 def test_a_file_that_is_not_json_names_the_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -248,3 +279,11 @@ def test_colocation_and_room_are_an_optional_extension_of_the_housing() -> None:
     # 274.55 (colocataire: 75 %) with the colocataire's charges forfait (43.58 instead of 73.57)
     assert aid["plain"] == aid["told"] == 391
     assert (aid["room"], aid["shared"]) == (268, 271)
+
+
+def test_persons_given_as_a_tuple_are_refused_as_before() -> None:
+    """The schema reads any sequence as a list; the format wants a list of persons, so such a situation is
+    validated apart and named, as before the bulk path."""
+    batch = load_situations([_sit("tuple", persons=({"role": "parent", "age": 30},)), _sit("ok")])
+    assert [(e.situation_id, e.field) for e in batch.errors] == [("tuple", "persons")]
+    assert batch.unit_index["id"].to_list() == ["ok"]
