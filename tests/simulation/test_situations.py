@@ -222,9 +222,7 @@ def test_bulk_frames_equal_the_per_situation_frames_on_generated_situations(seed
     {"persons": [{"role": "parent", "age": 30, "monthly": []}]},
 ])
 def test_a_file_breaking_a_rule_gets_the_per_situation_errors(change: dict) -> None:
-    from nonrecours.simulation.situations import load_situation_json
-
-    from nonrecours.simulation.situations import _load_each
+    from nonrecours.simulation.situations import _load_each, load_situation_json
 
     doc = [*VARIED, _sit("bad", **change)]
     fast, slow = load_situation_json(json.dumps(doc).encode()), _load_each(doc)
