@@ -179,13 +179,41 @@ def test_whole_file_schema_gives_the_frames_of_the_per_situation_validation(shap
     from nonrecours.simulation import situations
 
     doc = VARIED if shape == "list" else {"cases": [{"situation": s, "expected": {"rsa": 1}} for s in VARIED]}
-    slow = load_situations(read_situation_file(doc))
+    slow = situations._load_each(read_situation_file(doc))
 
     def refuse(_: object) -> None:
         raise AssertionError("a valid file went through the per-situation validation")
 
-    monkeypatch.setattr(situations, "load_situations", refuse)  # the schema path must take a valid file
+    monkeypatch.setattr(situations, "_load_each", refuse)  # the schema path must take a valid file
     _same_batches(situations.load_situation_json(json.dumps(doc).encode()), slow)
+    _same_batches(situations.load_situations(read_situation_file(doc)), slow)
+
+
+@pytest.mark.parametrize("seed", [5, 2026])
+def test_bulk_frames_equal_the_per_situation_frames_on_generated_situations(seed: int, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The frames built in bulk (Polars) are those of the per-situation validation, row for row, on varied
+    situations: every housing status, couples of each kind, hosted units, children, all resources, payments
+    stated for some units and not others, several months."""
+    from nonrecours.simulation import situations
+    from nonrecours.simulation.differential import generate_situations
+
+    sits = generate_situations(400, seed)
+    for k, s in enumerate(sits):  # payments stated for a third, one benefit left out of some
+        if k % 3 == 0:
+            units = sorted({p.get("unit", "main") for p in s["persons"]})
+            s["benefits_paid"] = {u: {"af": 10.5 * k, "asf": None, "aide_logement": 0 if k % 2 else 120.25}
+                                  for u in units[: 1 + k % 2]}
+        if k % 7 == 0:
+            s["benefits_paid_in_month"] = True
+    slow = situations._load_each(copy.deepcopy(sits))
+    assert not slow.errors and len({m for m in slow.unit_index["month"].to_list()}) > 10
+
+    def refuse(_: object) -> None:
+        raise AssertionError("valid situations went through the per-situation validation")
+
+    monkeypatch.setattr(situations, "_load_each", refuse)
+    _same_batches(situations.load_situations(sits), slow)
+    _same_batches(situations.load_situation_json(json.dumps(sits).encode()), slow)
 
 
 @pytest.mark.parametrize("change", [
@@ -195,16 +223,21 @@ def test_whole_file_schema_gives_the_frames_of_the_per_situation_validation(shap
     {"persons": [{"role": "parent", "age": 30, "nationality": "fr"}]}, {"persons": []},
     {"persons": [{"role": "parent", "age": 30, "unit": None}]}, {"housing": {"status": "free", "rent": True}},
     {"housing": {"status": "owner", "colocation": True}}, {"housing": {"status": "tenant", "chambre": 1}},
+    {"housing": {"status": "owner", "loan_date": "2015-01-01"}},
+    {"housing": {"status": "owner_with_loan", "rent": 500, "loan_date": "2015-02-30"}},
+    {"housing": {"status": "owner_with_loan", "rent": 500, "loan_date": "20150101"}},
+    {"housing": {"status": "owner_with_loan", "rent": 500, "loan_date": "1850-01-01"}},
     # accepted by the per-situation validation though outside the schema (an empty list read as no amounts)
     {"persons": [{"role": "parent", "age": 30, "monthly": []}]},
 ])
 def test_a_file_breaking_a_rule_gets_the_per_situation_errors(change: dict) -> None:
-    from nonrecours.simulation.situations import load_situation_json
+    from nonrecours.simulation.situations import _load_each, load_situation_json
 
     doc = [*VARIED, _sit("bad", **change)]
-    fast, slow = load_situation_json(json.dumps(doc).encode()), load_situations(doc)
+    fast, slow = load_situation_json(json.dumps(doc).encode()), _load_each(doc)
     assert slow.errors or change["persons"][0].get("monthly") == []
     _same_batches(fast, slow)
+    _same_batches(load_situations(doc), slow)
 
 
 def test_a_file_that_is_not_json_names_the_line(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -265,3 +298,11 @@ def test_loan_date_reaches_the_menage_and_an_absent_one_is_the_rules_default() -
     assert not batch.errors
     menage = batch.frames["menage"].sort("menage_id")
     assert menage["loan_date"].to_list() == [dt.date(2016, 4, 30), dt.date(9999, 12, 31), dt.date(9999, 12, 31)]
+
+
+def test_persons_given_as_a_tuple_are_refused_as_before() -> None:
+    """The schema reads any sequence as a list; the format wants a list of persons, so such a situation is
+    validated apart and named, as before the bulk path."""
+    batch = load_situations([_sit("tuple", persons=({"role": "parent", "age": 30},)), _sit("ok")])
+    assert [(e.situation_id, e.field) for e in batch.errors] == [("tuple", "persons")]
+    assert batch.unit_index["id"].to_list() == ["ok"]

@@ -135,6 +135,29 @@ def cached_plan(targets: tuple[str, ...], reg: Registry, params: ParameterStore,
     return plan
 
 
+def cached_plans(targets: tuple[str, ...], reg: Registry, params: ParameterStore,
+                 months: tuple[dt.date, ...]) -> tuple[Plan, ...]:
+    """``build_plans``, kept as :func:`cached_plan` keeps one month's plan (same conditions: the project's own
+    rules and parameters only; one month is :func:`cached_plan`'s plan). A process simulating batch after batch
+    at the same months (``simulate_batch``, an API serving ``simulate``) plans once: planning simulate's
+    targets costs about 0.5 s a set of dated variants on a quiet machine, 17 sets over 2024-01..2026-06."""
+    if len(months) == 1:
+        return (cached_plan(targets, reg, params, months[0]),)
+    if reg is not default_registry() or params is not default_parameters():
+        return tuple(build_plans(list(targets), reg, params, list(months)))
+    key = ("months", targets, months, id(reg), id(params), len(reg.rules), len(reg.inputs))
+    plans = _MONTH_PLANS.get(key)
+    if plans is None:
+        plans = tuple(build_plans(list(targets), reg, params, list(months)))
+        if len(_MONTH_PLANS) >= _PLANS_KEPT:
+            _MONTH_PLANS.pop(next(iter(_MONTH_PLANS)))
+        _MONTH_PLANS[key] = plans
+    return plans
+
+
+_MONTH_PLANS: dict[tuple[Any, ...], tuple[Plan, ...]] = {}
+
+
 def evaluate(targets: list[str] | tuple[str, ...] | str, inputs: Inputs, month: dt.date | pl.DataFrame,
              backend: str = "polars", *, registry: Registry | None = None,
              parameters: ParameterStore | None = None, missing_inputs: str = "error",
@@ -284,7 +307,9 @@ def _evaluate_months(targets: list[str], inputs: Inputs, months: pl.DataFrame, b
         on="person_id", how="left")
     unit_months(ind)  # members of one unit share its month (checked before any split by month)
     distinct = months.get_column("month").cast(pl.Date).dt.truncate("1mo").unique().drop_nulls().to_list()
-    plans = build_plans(targets, reg, params, distinct)
+    if not distinct:
+        raise RuleError("no month given")
+    plans = cached_plans(tuple(targets), reg, params, tuple(sorted(distinct)))
     publics, fulls, bindings = [], [], {}
     for plan in plans:
         sub = inputs if len(plans) == 1 else _restrict(inputs, months, plan.months)

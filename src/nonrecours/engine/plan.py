@@ -157,8 +157,20 @@ class Plan:
                 if s.kind == "project" and s.entity == "famille" and s.source}
 
 
-def dtype_of(e: Expr, coltypes: dict[str, str]) -> str:
-    """Static dtype of a flattened expression."""
+def dtype_of(e: Expr, coltypes: dict[str, str], memo: dict[int, str] | None = None) -> str:
+    """Static dtype of a flattened expression. ``memo`` (node id -> dtype), when given, keeps the dtype of every
+    node met: a caller typing each node of a tree (the Polars lowering) then types each node once instead of
+    again under every ancestor."""
+    if memo is None:
+        return _dtype_of(e, coltypes, None)
+    k = id(e)
+    t = memo.get(k)
+    if t is None:
+        t = memo[k] = _dtype_of(e, coltypes, memo)
+    return t
+
+
+def _dtype_of(e: Expr, coltypes: dict[str, str], memo: dict[int, str] | None) -> str:
     if isinstance(e, Col):
         return coltypes[e.name]
     if isinstance(e, Lit):
@@ -166,7 +178,7 @@ def dtype_of(e: Expr, coltypes: dict[str, str]) -> str:
     if isinstance(e, BinOp):
         if e.op == "div":
             return "float"
-        a, b = dtype_of(e.left, coltypes), dtype_of(e.right, coltypes)
+        a, b = dtype_of(e.left, coltypes, memo), dtype_of(e.right, coltypes, memo)
         for t in (a, b):
             if t in ("str", "date"):
                 raise RuleError(f"arithmetic on a {t} value")
@@ -174,13 +186,13 @@ def dtype_of(e: Expr, coltypes: dict[str, str]) -> str:
     if isinstance(e, Compare | BoolOp | Not | IsIn):
         return "bool"
     if isinstance(e, Where):
-        return _unify(dtype_of(e.then, coltypes), dtype_of(e.otherwise, coltypes))
+        return _unify(dtype_of(e.then, coltypes, memo), dtype_of(e.otherwise, coltypes, memo))
     if isinstance(e, Func):
         if e.name in ("year", "month", "day"):
             return "int"
         if e.name in ("floor", "ceil", "round"):
             return "float"
-        ts = [dtype_of(a, coltypes) for a in e.args]
+        ts = [dtype_of(a, coltypes, memo) for a in e.args]
         t = ts[0] if len(ts) == 1 else _unify(*ts)
         return "int" if t == "bool" else t
     if isinstance(e, Cast):

@@ -44,11 +44,8 @@ def lower_polars(e: Expr, coltypes: dict[str, str]) -> pl.Expr:
 
     types: dict[int, str] = {}
 
-    def t(x: Expr) -> str:  # memoised by node identity: dtype_of is recursive
-        k = id(x)
-        if k not in types:
-            types[k] = dtype_of(x, coltypes)
-        return types[k]
+    def t(x: Expr) -> str:  # memoised by node identity, sub-trees included (dtype_of is recursive)
+        return dtype_of(x, coltypes, types)
 
     def num(x: Expr) -> pl.Expr:  # booleans take part in arithmetic as 0/1
         return _as(go(x), t(x), "int") if t(x) == "bool" else go(x)
@@ -191,18 +188,40 @@ def _aggregate(individu: pl.DataFrame, unit: str, steps: list[Step]) -> pl.DataF
     return out.with_columns([pl.col(s.name).cast(PL_DTYPES[s.dtype]) for s in steps])
 
 
+_LOWERED: dict[int, tuple[Plan, dict[str, pl.Expr]]] = {}
+_LOWERED_KEPT = 16
+"""The Polars expressions of the formula steps of the last plans run (by plan identity, the plan held so that its
+identity is not reused): the engine keeps its plans (``evaluate.cached_plan``), and lowering a plan's 1,700
+formulas to Polars costs about as much as planning them, so a process evaluating the same months again (batches
+of ``simulate``, detection's variants) lowers once. Expressions are immutable."""
+
+
+def _lowered(plan: Plan, coltypes: dict[str, str]) -> dict[str, pl.Expr]:
+    held = _LOWERED.get(id(plan))
+    if held is not None and held[0] is plan:
+        return held[1]
+    memo: dict[int, str] = {}
+    exprs = {s.name: _as(lower_polars(s.expr, coltypes), dtype_of(s.expr, coltypes, memo), s.dtype).alias(s.name)
+             for s in plan.steps.values() if s.kind == "formula" and s.expr is not None}
+    if len(_LOWERED) >= _LOWERED_KEPT:
+        _LOWERED.pop(next(iter(_LOWERED)))
+    _LOWERED[id(plan)] = (plan, exprs)
+    return exprs
+
+
 def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """Compute every step of ``plan`` on the prepared ``frames`` (one per entity)."""
     # a materialised column (pl.lit would be stored as a scalar column and divided as a scalar)
     frames = {e: f.with_columns(pl.zeros(f.height, dtype=pl.Float64, eager=True).alias(ZERO))
               for e, f in frames.items()}
     coltypes = {s.name: s.dtype for s in plan.steps.values()}
+    lowered = _lowered(plan, coltypes)
     dead = plan.dead_after()
     for level in plan.by_level():
         steps = [s for s in level if s.kind != "input"]
         if not steps:
             continue
-        _run_level(plan, frames, steps, coltypes)
+        _run_level(plan, frames, steps, lowered)
         gone: dict[str, list[str]] = {}
         for d in dead.get(level[0].level, []):  # hidden columns no later step reads
             gone.setdefault(d.entity, []).append(d.name)
@@ -212,7 +231,7 @@ def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.Data
 
 
 def _run_level(plan: Plan, frames: dict[str, pl.DataFrame], steps: list[Step],
-               coltypes: dict[str, str]) -> None:
+               lowered: dict[str, pl.Expr]) -> None:
         aggs: dict[str, list[Step]] = {}
         projs: dict[tuple[str, str], list[Step]] = {}
         forms: dict[str, list[Step]] = {}
@@ -240,6 +259,4 @@ def _run_level(plan: Plan, frames: dict[str, pl.DataFrame], steps: list[Step],
             frames[target] = frames[target].with_columns(
                 [pl.col(s.name).fill_null(_lit(s.default, s.dtype)) for s in ss])
         for entity, ss in forms.items():
-            frames[entity] = frames[entity].with_columns(
-                [_as(lower_polars(s.expr, coltypes), dtype_of(s.expr, coltypes), s.dtype).alias(s.name)
-                 for s in ss if s.expr is not None])
+            frames[entity] = frames[entity].with_columns([lowered[s.name] for s in ss if s.expr is not None])

@@ -271,10 +271,18 @@ def to_expr(value: Any) -> Expr:
     raise RuleError(f"cannot use a value of type {type(value).__name__} in a rule expression")
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+"""The field names of each node class, in declaration order (``dataclasses.fields`` rebuilds them at each call:
+it was a third of the planning time, which walks every flattened expression)."""
+
+
 def children(node: Expr) -> Iterator[Expr]:
     """Direct sub-expressions of a node."""
-    for f in fields(node):  # type: ignore[arg-type]
-        v = getattr(node, f.name)
+    names = _FIELD_NAMES.get(type(node))
+    if names is None:
+        names = _FIELD_NAMES[type(node)] = tuple(f.name for f in fields(node))  # type: ignore[arg-type]
+    for name in names:
+        v = getattr(node, name)
         if isinstance(v, Expr):
             yield v
         elif isinstance(v, tuple):
