@@ -73,7 +73,9 @@ if how == "eager":  # detection.detect._run_partitioned's merge at 34261ed, as i
         del frame
     held = {k: v.height for k, v in merged.items()}
 else:
-    from nonrecours.detection import detect as det
+    import importlib
+
+    det = importlib.import_module("nonrecours.detection.detect")  # the module, not the function of that name
 
     paths = det._merge_outputs(parts, out, {"memory_limit": limit} if limit else None)
     merged = {k: pl.scan_parquet(paths[k]) for k in ("flags", "units")}
