@@ -43,9 +43,9 @@ def test_the_merge_is_the_parts_concatenated_and_sorted(tmp_path_factory, rows, 
     assert [p.name for p in (folder / "out").iterdir()] == ["merged.parquet"]  # no spill or partial file left
 
 
-def test_the_merge_spills_beyond_its_memory_limit(tmp_path):
-    """More rows than the memory limit holds: the sort spills to the temp directory and the file is still the
-    sorted rows (the memory of the merge is the limit's, not the population's)."""
+def test_the_merge_writes_more_rows_than_its_memory_limit_holds(tmp_path):
+    """More rows than DuckDB's memory limit holds: the chunks are copied as they are read, and the file is the
+    sorted rows."""
     n = 1_500_000  # about 125 MiB in a Polars frame
     frame = pl.DataFrame({"unit_kind": pl.Series(["famille", "menage"] * (n // 2)),
                           "unit_id": pl.int_range(n, eager=True).cast(pl.String).str.zfill(9).str.reverse()}
@@ -57,6 +57,27 @@ def test_the_merge_spills_beyond_its_memory_limit(tmp_path):
     out = merge_parts(files, tmp_path / "merged.parquet", ["unit_kind", "unit_id"],
                       duckdb_config={"memory_limit": "64MB"})
     assert_frame_equal(pl.read_parquet(out), frame.sort("unit_kind", "unit_id"), check_exact=True)
+
+
+def test_empty_parts_merge_into_an_empty_file_of_their_schema(tmp_path):
+    files = []
+    for k in range(3):
+        files.append(tmp_path / f"{k}.parquet")
+        pl.DataFrame(schema=_SCHEMA).write_parquet(files[-1])
+    out = merge_parts(files, tmp_path / "merged.parquet", ["unit_kind", "unit_id"])
+    assert_frame_equal(pl.read_parquet(out), pl.DataFrame(schema=_SCHEMA))
+
+
+def test_parts_not_sorted_by_the_key_are_refused(tmp_path):
+    """A part not sorted by the key asked: the merge cannot be right, and says so rather than write it."""
+    from nonrecours.errors import NonRecoursError
+
+    files = []
+    for k in range(2):
+        files.append(tmp_path / f"{k}.parquet")
+        pl.DataFrame({"unit_id": [f"{k}{i:03d}" for i in range(200)][::-1]}).write_parquet(files[-1])
+    with pytest.raises(NonRecoursError, match="not sorted"):
+        merge_parts(files, tmp_path / "merged.parquet", ["unit_id"])
 
 
 def test_no_part_is_refused(tmp_path):
