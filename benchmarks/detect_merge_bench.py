@@ -12,9 +12,9 @@ the other:
 - ``eager``: the merge up to 34261ed, quoted here as it was in ``detection.detect._run_partitioned``: every part
   of an output read back (``pl.read_parquet``), sorted in memory, written by Polars, the merged ``flags`` and
   ``units`` kept for the returned ``Detection``;
-- ``streamed``: ``detection.detect._merge_outputs`` (``core.partition.merge_parts``: DuckDB's out-of-core sort
-  streamed to the file, its memory limit ``MERGE_MEMORY_LIMIT`` unless ``--memory-limit``), the returned
-  ``Detection`` holding lazy scans.
+- ``streamed``: ``detection.detect._merge_outputs`` (``core.partition.merge_parts``: range by range, each range's
+  slices of the parts sorted by Polars into a chunk, the chunks copied into the file by DuckDB, its memory limit
+  ``MERGE_MEMORY_LIMIT`` unless ``--memory-limit``), the returned ``Detection`` holding lazy scans.
 
 ``--tile K``: the parts of a run on K times the population, without running it: each part file replaced by K
 copies of itself, the ids of copy c retagged as ``tile_workspace.py`` tiles a workspace (what a partitioned run

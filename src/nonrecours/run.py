@@ -265,7 +265,7 @@ def rules_stage(ctx: RunContext) -> StageReport:
             if aside is None:
                 fam = pl.concat(fams)
                 target = write_parquet(path, fam.sort(fam.columns[0]))
-            else:  # the parts' files merged by an out-of-core sort, streamed to the file (core.partition)
+            else:  # the parts' files merged range by range, a part's rows at a time (core.partition)
                 from nonrecours.core.partition import merge_parts
 
                 first = pl.read_parquet_schema(fams[0])

@@ -14,10 +14,9 @@ one row per person and unit key, is written to a Parquet file; a part reads back
 filters each lazy table scan on them (``is_in``, evaluated by the Parquet reader), so only its own rows are
 ever materialised. What the core reads about the extracts as a whole (``PopulationFacts``) is computed once.
 
-The parts' outputs are merged into one file each by :func:`merge_parts`: DuckDB's sort, which spills to disk
-beyond its memory limit, reads the part files and writes the sorted file as it goes, so the merge's memory is
-bounded by that limit, not by the population (a whole-population frame read back and sorted in memory took
-12.3 GiB at 1,000,000 persons, against 7.4 GiB for a part).
+The parts' outputs are merged into one file each by :func:`merge_parts`, a range by range merge of the sorted
+parts holding about a part's rows at a time, not the population's (a whole-population frame read back and
+sorted in memory took 12.3 GiB at 1,000,000 persons, against 7.4 GiB for a part).
 """
 
 from __future__ import annotations
@@ -38,8 +37,8 @@ __all__ = ["MERGE_MEMORY_LIMIT", "Partitions", "components", "merge_parts", "uni
 _MAX_ROUNDS = 64
 _SEED = 0x6E6F6E72  # fixed: the same ids give the same parts at every run
 MERGE_MEMORY_LIMIT = "1GB"
-"""DuckDB's memory limit for :func:`merge_parts` when the run gives none (run.toml's ``memory_limit`` applies on
-the DuckDB backend): beyond it the sort spills to disk."""
+"""DuckDB's memory limit for :func:`merge_parts`'s copy of the chunks when the run gives none (run.toml's
+``memory_limit`` applies on the DuckDB backend)."""
 _PERSON_TABLES = ("persons", "unit_memberships", "resources", "annual_income", "opt_outs")
 """Tables whose rows are each about one person (``person_id`` never null)."""
 

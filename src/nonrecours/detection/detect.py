@@ -879,8 +879,8 @@ def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backen
 
     ``partitions`` (``core.partition.Partitions`` over this workspace's tables): build, evaluate and detect one
     part of the population at a time, each part's outputs written to the partitions' folder and merged at the
-    end (``core.partition.merge_parts``: DuckDB's out-of-core sort, its memory bounded by ``engine_config``'s
-    ``memory_limit`` or ``MERGE_MEMORY_LIMIT``, not by the population), the summary the sum of the parts'; the
+    end (``core.partition.merge_parts``: range by range, about a part's rows in memory at a time, not the
+    population's), the summary the sum of the parts'; the
     files hold the rows of an unpartitioned run, row for row, in the same order (not the same bytes: another
     Parquet writer). The returned Detection then holds lazy scans of the merged units and flags, the summary,
     and no engine result."""
