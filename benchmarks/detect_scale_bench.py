@@ -9,7 +9,10 @@ of the month, then detection) or split as run.toml's ``partitions`` splits it (`
 ``pipeline_bench.Meter`` measures each step (peak memory: ``VmHWM`` reset at each step): ``split`` (the link
 graph and its parts), ``facts`` (what detection reads about the population as a whole), then per part
 ``partN/join`` (the month's core, and the earlier due months' joined inside detection), ``partN/detect``,
-``partN/outputs`` (sorting, the OpenFisca situations), and ``write`` (the merge of the parts and the files).
+``partN/outputs`` (sorting, the OpenFisca situations), ``merge`` (the parts' files merged into the outputs,
+``core.partition.merge_parts``, streamed) and ``write`` (the files written by Polars: the summary; every output
+of a run in one pass). ``--keep-parts DIR``: a copy of the parts' files before their merge, for
+``detect_merge_bench.py``.
 
 ``--reference DIR --copies K``: DIR is a detection of the source of a workspace tiled K times
 (``tile_workspace.py``); its ``flags.parquet`` and ``units.parquet``, their ids retagged for each copy as the
@@ -25,6 +28,7 @@ import importlib
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -44,7 +48,8 @@ _KEY = ["unit_kind", "unit_id", "benefit"]
 _HEX = r"[0-9a-f]{64}"
 
 
-def measured_detect(workspace: Path, config: Path, month: str, partitions: int, out: Path) -> dict[str, Any]:
+def measured_detect(workspace: Path, config: Path, month: str, partitions: int, out: Path,
+                    keep_parts: Path | None = None) -> dict[str, Any]:
     """``run_detect`` on ``workspace`` with ``config``'s detection settings, every step metered."""
     import nonrecours.core
     from nonrecours.config import load_config, parse_month
@@ -97,6 +102,17 @@ def measured_detect(workspace: Path, config: Path, month: str, partitions: int, 
             return done
 
         det._outputs = outputs_then_progress
+        if hasattr(det, "_merge_outputs"):
+            meter.wrap(det, "_merge_outputs", "merge")
+        if keep_parts is not None and hasattr(det, "_merge_outputs"):
+            merge = det._merge_outputs
+
+            def kept_then_merged(parts: Path, *a: Any, **k: Any) -> Any:  # the copy outside the merge's figures
+                shutil.rmtree(keep_parts, ignore_errors=True)
+                shutil.copytree(parts, keep_parts)
+                return merge(parts, *a, **k)
+
+            det._merge_outputs = kept_then_merged
         meter.wrap(det, "write_parquet", "write")
         meter.wrap(det, "write_json", "write")
         with meter.measure("detect_total"):
@@ -119,8 +135,9 @@ def measured_detect(workspace: Path, config: Path, month: str, partitions: int, 
                         "cpu_s": round(sum(s["cpu_s"] for s in own), 3),
                         "peak_rss_mib": max(s["peak_rss_mib"] for s in own)}
     return {"steps": steps, "peak_method": meter.peak_method, "persons": run.summary["persons"],
-            "persons_per_part": sizes, "components": components, "flags": run.flags.height,
-            "units": run.units.height, "backend": cfg.backend}
+            "persons_per_part": sizes, "components": components,
+            "flags": run.flags.lazy().select(pl.len()).collect().item(),
+            "units": run.units.lazy().select(pl.len()).collect().item(), "backend": cfg.backend}
 
 
 def retagged(frame: pl.DataFrame | pl.LazyFrame, copy: int) -> Any:
@@ -208,6 +225,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--note", default="", help="what the population is (written to the result)")
     ap.add_argument("--partial", type=Path, help="a stopped run's parts folder: compare its finished parts with "
                     "--reference (copies times) and print the result, nothing run")
+    ap.add_argument("--keep-parts", type=Path, help="copy the parts' files there before their merge")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.partial is not None:
@@ -215,7 +233,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(json.dumps(res, indent=2))
         return res
     if args.child:
-        res = measured_detect(args.workspace, args.config, args.month, args.partitions, args.out_dir)
+        res = measured_detect(args.workspace, args.config, args.month, args.partitions, args.out_dir,
+                              args.keep_parts)
         print("RESULT " + json.dumps(res))
         return res
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -235,7 +254,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryFile(mode="w+") as err:
         done = subprocess.run([sys.executable, __file__, "--child", "--workspace", str(args.workspace), "--config",
                                str(args.config), "--month", args.month, "--partitions", str(args.partitions),
-                               "--out-dir", str(args.out_dir), "--result", str(args.result)],
+                               "--out-dir", str(args.out_dir), "--result", str(args.result),
+                               *(["--keep-parts", str(args.keep_parts)] if args.keep_parts else [])],
                               env=env, stdout=subprocess.PIPE, stderr=err, text=True)
         if done.returncode:
             err.seek(0)

@@ -7,7 +7,9 @@ The workspace is ``core_bench.py``'s canonical Parquet of N persons (households 
 months of resources and payments, CNAV retirees, DGFiP foyers for everyone). Each partition count runs in its
 own process (``ru_maxrss`` of the child is its own peak), through ``run_detect(partitions=...)`` as the batch job
 runs it; the split itself (``core.partition.Partitions``) is timed apart. The outputs of every count are
-compared with the first's, byte for byte.
+compared with the first's: the JSON byte for byte, the Parquet files row for row (same rows, order and types;
+a partitioned run's are merged by ``core.partition.merge_parts``, another Parquet writer than a run in one
+pass's).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from core_bench import M, write_workspace
 _CHILD = """
 import resource, sys, time
 from pathlib import Path
+import polars as pl
 from nonrecours.core import Partitions
 from nonrecours.core.workspace import scan_workspace
 from nonrecours.config import parse_month
@@ -41,12 +44,25 @@ parts = Partitions(scan_workspace(Path(ws)), n, out.parent / (out.name + "-parts
 split = time.perf_counter() - t
 run, _ = run_detect(ws, month, out, backend=backend, partitions=parts)
 print(time.perf_counter() - t, split, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, run.summary["persons"],
-      run.flags.height, " ".join(map(str, parts.sizes() if parts else [run.summary["persons"]])))
+      run.flags.lazy().select(pl.len()).collect().item(),
+      " ".join(map(str, parts.sizes() if parts else [run.summary["persons"]])))
 """
 
 
 def _hashes(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+    """Each file by name: a JSON file's SHA-256, a Parquet file's rows (a hash of every row, in order, and the
+    schema: the same for the same rows whatever the writer)."""
+    out = {}
+    for p in sorted(folder.iterdir()):
+        if not p.is_file():
+            continue
+        if p.suffix == ".parquet":
+            frame = pl.read_parquet(p)
+            rows = frame.hash_rows(seed=0).to_list() if frame.height else []
+            out[p.name] = hashlib.sha256(repr((rows, list(frame.schema.items()))).encode()).hexdigest()
+        else:
+            out[p.name] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
 
 
 def main() -> None:

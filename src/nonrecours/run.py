@@ -237,7 +237,8 @@ def rules_stage(ctx: RunContext) -> StageReport:
                     facts = population_facts(tables, month)
                 fams, bindings, rows_in = [], None, 0
                 ctx.month_core = None  # one month's core held at a time
-                for view in views:
+                aside = None if partitions is None else partitions.path.parent / f"rules-{month:%Y-%m}"
+                for k, view in enumerate(views):
                     core = build_month(view, month, facts=facts)
                     inputs = core.inputs  # unknowns at their central estimate
                     if partitions is None:
@@ -247,23 +248,39 @@ def rules_stage(ctx: RunContext) -> StageReport:
                                       duckdb_config=duckdb_config)
                     fam = result["famille"]
                     money = [c for c in fam.columns if c in targets and fam.schema[c].is_float()]
-                    fams.append(fam.with_columns(pl.col(money).round(2)))  # amounts to the cent
+                    fam = fam.with_columns(pl.col(money).round(2))  # amounts to the cent
+                    if aside is None:
+                        fams.append(fam)
+                    else:  # a part's entitlements set aside on disk, merged below (the memory of a part)
+                        aside.mkdir(parents=True, exist_ok=True)
+                        fam.write_parquet(aside / f"{k:05d}.parquet")
+                        fams.append(aside / f"{k:05d}.parquet")
                     rows_in += inputs.individu.height  # persons with a famille and a ménage that month
                     if bindings is None:
                         bindings = result.bindings_manifest()
                     elif bindings != result.bindings_manifest():  # parameters are the month's, not a part's
                         raise ControlError(f"rules {month:%Y-%m}: partitions bound different parameters")
                     del inputs, result
-            fam = pl.concat(fams)
-            fam = fam.sort(fam.columns[0])
-            target = write_parquet(ctx.out / "rules" / f"entitlements-{month:%Y-%m}.parquet", fam)
+            path = ctx.out / "rules" / f"entitlements-{month:%Y-%m}.parquet"
+            if aside is None:
+                fam = pl.concat(fams)
+                target = write_parquet(path, fam.sort(fam.columns[0]))
+            else:  # the parts' files merged range by range, a part's rows at a time (core.partition)
+                from nonrecours.core.partition import merge_parts
+
+                first = pl.read_parquet_schema(fams[0])
+                target = merge_parts(fams, path, [next(iter(first))], duckdb_config=duckdb_config)
+                shutil.rmtree(aside)
+            lf = pl.scan_parquet(target)
+            schema = lf.collect_schema()
             params = write_json(ctx.out / "rules" / f"parameters-{month:%Y-%m}.json", bindings)
             ctx.manifest["parameters"][f"{month:%Y-%m}"] = bindings
             report.outputs += [target, params]
             report.rows_in += rows_in
-            report.rows_out += fam.height
-            report.counts[f"{month:%Y-%m}"] = {b: int(fam.filter(pl.col(b) > 0).height) if fam.schema[b].is_numeric()
-                                               else int(fam.filter(pl.col(b)).height) for b in targets}
+            counted = lf.select(pl.len().alias("_rows"), *[
+                (pl.col(b) > 0 if schema[b].is_numeric() else pl.col(b)).sum().alias(b) for b in targets]).collect()
+            report.rows_out += int(counted.item(0, "_rows"))
+            report.counts[f"{month:%Y-%m}"] = {b: int(counted.item(0, b)) for b in targets}
     report.note = "values no agency supplied taken at the core's central estimate (ranges in detection/)"
     return report
 

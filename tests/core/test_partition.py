@@ -59,7 +59,11 @@ def test_components_follow_chains():
 def test_a_partitioned_run_writes_the_files_of_an_unpartitioned_run(quick_copy, quick_run):
     """The demo's workspace (tests/conftest.py ``quick_run``) through the rules and detection stages again in 3
     parts: every file they write (entitlements, parameters, flags, units, memberships, residence, provenance,
-    unknowns and the summary with its counts) has the bytes of the run in one pass."""
+    unknowns and the summary with its counts) holds what the run in one pass wrote: the same rows in the same
+    order with the same types (the parts are merged by another Parquet writer, ``merge_parts``: not the same
+    bytes), the JSON files byte for byte. The stages' row counts are the one pass's too."""
+    from polars.testing import assert_frame_equal
+
     from nonrecours.atomic import file_sha256
     from nonrecours.config import load_config
     from nonrecours.run import RunContext, detection_stage, rules_stage
@@ -68,13 +72,25 @@ def test_a_partitioned_run_writes_the_files_of_an_unpartitioned_run(quick_copy, 
     parted = cfg.model_copy(update={"partitions": 3})
     assert parted.digest() == cfg.digest()
     ctx = RunContext(parted, quick_copy, None, None, {"parameters": {}})
-    written = [p for stage in (rules_stage, detection_stage) for p in stage(ctx).outputs]
+    reports = [stage(ctx) for stage in (rules_stage, detection_stage)]
+    written = [p for r in reports for p in r.outputs]
     expected = sorted(p.relative_to(quick_run) for d in ("rules", "detection") for p in (quick_run / d).rglob("*")
                       if p.is_file())
     assert sorted(p.relative_to(quick_copy) for p in written) == expected and len(expected) >= 9
-    assert {str(p): file_sha256(quick_copy / p) for p in expected} == {
-        str(p): file_sha256(quick_run / p) for p in expected}
+    tables = [p for p in expected if p.suffix == ".parquet"]
+    assert len(tables) >= 9
+    for p in tables:
+        assert_frame_equal(pl.read_parquet(quick_copy / p), pl.read_parquet(quick_run / p), check_exact=True)
+    assert {str(p): file_sha256(quick_copy / p) for p in expected if p.suffix != ".parquet"} == {
+        str(p): file_sha256(quick_run / p) for p in expected if p.suffix != ".parquet"}
     assert not (quick_copy / ".partial-partitions").exists()
+    assert not list(quick_copy.rglob(".partial-merge-*"))
+    import json
+
+    stages = {s["name"]: s for s in json.loads((quick_run / "manifest.json").read_text())["stages"]}
+    for r in reports:
+        assert (r.rows_in, r.rows_out, r.counts) == (stages[r.name]["rows_in"], stages[r.name]["rows_out"],
+                                                     stages[r.name]["counts"])
 
 
 def test_the_core_clusters_of_the_demo_lie_each_in_one_part(quick_run, tmp_path):

@@ -13,22 +13,32 @@ Polars version, and the outputs never depend on it, since every part is evaluate
 one row per person and unit key, is written to a Parquet file; a part reads back only its own ids and
 filters each lazy table scan on them (``is_in``, evaluated by the Parquet reader), so only its own rows are
 ever materialised. What the core reads about the extracts as a whole (``PopulationFacts``) is computed once.
+
+The parts' outputs are merged into one file each by :func:`merge_parts`, a range by range merge of the sorted
+parts holding about a part's rows at a time, not the population's (a whole-population frame read back and
+sorted in memory took 12.3 GiB at 1,000,000 persons, against 7.4 GiB for a part).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import tempfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
+from nonrecours.atomic import atomic_path
 from nonrecours.core.units import qualified
 from nonrecours.errors import NonRecoursError
 
-__all__ = ["Partitions", "components", "unit_key"]
+__all__ = ["MERGE_MEMORY_LIMIT", "Partitions", "components", "merge_parts", "unit_key"]
 
 _MAX_ROUNDS = 64
 _SEED = 0x6E6F6E72  # fixed: the same ids give the same parts at every run
+MERGE_MEMORY_LIMIT = "1GB"
+"""DuckDB's memory limit for :func:`merge_parts`'s copy of the chunks when the run gives none (run.toml's
+``memory_limit`` applies on the DuckDB backend)."""
 _PERSON_TABLES = ("persons", "unit_memberships", "resources", "annual_income", "opt_outs")
 """Tables whose rows are each about one person (``person_id`` never null)."""
 
@@ -158,3 +168,102 @@ class Partitions:
                     keep = unit_in.fill_null(part == 0)
             out[name] = lf.filter(keep)
         return out
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _before(key: Sequence[str], bound: dict[str, Any], nulls_last: bool) -> pl.Expr:
+    """Rows whose ``key`` sorts before the tuple ``bound`` in Polars' order (lexicographic, nulls first or
+    last): on a part sorted by ``key``, a prefix, whose length is where ``bound`` goes."""
+    def lt(c: str) -> pl.Expr:
+        v, x = bound[c], pl.col(c)
+        if v is None:
+            return x.is_not_null() if nulls_last else pl.lit(False)
+        return (x.is_not_null() & (x < v)) | (pl.lit(False) if nulls_last else x.is_null())
+
+    def eq(c: str) -> pl.Expr:
+        v = bound[c]
+        return pl.col(c).is_null() if v is None else (pl.col(c) == v).fill_null(False)
+
+    out = pl.lit(False)
+    for i, c in enumerate(key):
+        term = lt(c)
+        for d in key[:i]:
+            term = term & eq(d)
+        out = out | term
+    return out
+
+
+def merge_parts(files: Sequence[str | Path], target: str | Path, key: Sequence[str], *, nulls_last: bool = False,
+                duckdb_config: Mapping[str, Any] | None = None) -> Path:
+    """The rows of the Parquet ``files`` (the parts' outputs, one schema, each sorted by ``key``) in one Parquet
+    file ``target``, sorted by ``key`` (nulls first, or last with ``nulls_last``), written atomically, holding in
+    memory about one part's rows at a time, whatever the population:
+
+    1. as many key ranges as parts, their bounds taken from a sample of every part's keys (every 64th row);
+    2. each part's rows in each range are a slice of it (the part is sorted): their offsets are counted on
+       the part's key columns (``_before``), one part at a time;
+    3. each range's slices, read from the parts, concatenated and sorted by Polars, are written to a chunk file
+       beside ``target``; the chunks, in order, are the sorted rows (checked at each chunk's border);
+    4. DuckDB copies the chunks into ``target`` as it reads them (no sort: a row group of 16,384 rows at a
+       time), under ``duckdb_config``'s ``memory_limit`` (else ``MERGE_MEMORY_LIMIT``), on one thread unless
+       ``threads`` is given.
+
+    The rows, their order and their types are those of the parts concatenated and sorted by Polars; the same
+    parts give the same bytes (not those of Polars' writer on the whole frame: another Parquet writer).
+    DuckDB's own out-of-core sort was tried first: it ran out of 1GB on the OpenFisca situations of 400,000
+    persons (1.2 GB of JSON text), the copy alone did not."""
+    import duckdb
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not files:
+        raise ValueError("merge_parts needs at least one part file")
+    key = list(key)
+    files = [Path(f) for f in files]
+    sizes = [pl.scan_parquet(f).select(pl.len()).collect().item() for f in files]
+    sample = pl.concat([pl.scan_parquet(f).select(key).gather_every(64).collect() for f in files])
+    sample = sample.sort(key, nulls_last=nulls_last)
+    bounds = ([sample.row(sample.height * r // len(files), named=True) for r in range(1, len(files))]
+              if sample.height else [])
+    ranges = len(bounds) + 1
+    # offsets[p][r]: where range r starts in part p (range 0 at 0, and one past the last at the part's end)
+    offsets = []
+    for f, n in zip(files, sizes, strict=True):
+        if bounds:
+            cut = pl.scan_parquet(f).select([_before(key, b, nulls_last).sum().alias(str(r))
+                                             for r, b in enumerate(bounds)]).collect().row(0)
+        else:
+            cut = ()
+        offsets.append([0, *[int(c) for c in cut], n])
+    cfg = {k: str(v) for k, v in (duckdb_config or {}).items()}
+    cfg.setdefault("memory_limit", MERGE_MEMORY_LIMIT)
+    cfg.setdefault("threads", "1")
+    cfg["preserve_insertion_order"] = "true"  # the file in the order of the chunks
+    with tempfile.TemporaryDirectory(prefix=".partial-merge-", dir=target.parent) as spill:
+        chunks, last = [], None
+        for r in range(ranges):
+            rows = pl.concat([pl.scan_parquet(f).slice(o[r], o[r + 1] - o[r]).collect()
+                              for f, o in zip(files, offsets, strict=True)]).sort(key, nulls_last=nulls_last)
+            if rows.height:
+                first = rows.head(1).select(key)
+                if last is not None and not pl.concat([last, first]).select(key).equals(
+                        pl.concat([last, first]).select(key).sort(key, nulls_last=nulls_last)):
+                    raise NonRecoursError("merge_parts: a part's rows are not sorted by the key asked")
+                last = rows.tail(1).select(key)
+            chunks.append(Path(spill) / f"{r:05d}.parquet")
+            rows.write_parquet(chunks[-1])
+            del rows
+        cfg.setdefault("temp_directory", spill)
+        con = duckdb.connect(database=":memory:", config=cfg)
+        sources = "[" + ", ".join(_sql_string(str(c)) for c in chunks) + "]"
+        try:
+            with atomic_path(target) as tmp:
+                # only file paths in the SQL text, never data
+                con.execute(f"COPY (SELECT * FROM read_parquet({sources})) TO {_sql_string(str(tmp))} "
+                            "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 16384)")
+        finally:
+            con.close()
+    return target

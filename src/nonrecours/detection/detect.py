@@ -19,7 +19,7 @@ import polars as pl
 
 from nonrecours.atomic import write_json, write_parquet
 from nonrecours.core.month import CoreMonth
-from nonrecours.core.partition import Partitions
+from nonrecours.core.partition import Partitions, merge_parts
 from nonrecours.detection.confidence import (
     ALL_VARIANTS,
     COMPOSITION_UNKNOWN,
@@ -90,11 +90,15 @@ def core_month(tables: dict[str, pl.LazyFrame | pl.DataFrame], month: dt.date) -
 
 @dataclass
 class Detection:
-    """One month's detection: units, flags, summary and the central engine result (for explanations)."""
+    """One month's detection: units, flags, summary and the central engine result (for explanations).
+
+    ``units`` and ``flags`` are frames in memory after ``detect`` (and a run in one pass); after a partitioned
+    ``run_detect`` they are lazy scans of the merged ``units.parquet`` and ``flags.parquet`` it wrote, so the
+    population's rows are never held at once (collect them, or a filtered part, when needed)."""
 
     month: dt.date
-    units: pl.DataFrame
-    flags: pl.DataFrame
+    units: pl.DataFrame | pl.LazyFrame
+    flags: pl.DataFrame | pl.LazyFrame
     summary: dict[str, Any]
     result: Result | None = field(repr=False)
     """The central engine result; None after a partitioned run (each part's was dropped with the part)."""
@@ -107,7 +111,12 @@ class Detection:
     run."""
 
     def __repr__(self) -> str:
-        return f"Detection({self.month:%Y-%m}, units={self.units.height}, flags={self.flags.height})"
+        return f"Detection({self.month:%Y-%m}, units={_height(self.units)}, flags={_height(self.flags)})"
+
+
+def _height(frame: pl.DataFrame | pl.LazyFrame) -> int:
+    """Rows of a frame, or of a lazy scan (counted by the reader, nothing materialised)."""
+    return frame.height if isinstance(frame, pl.DataFrame) else int(frame.select(pl.len()).collect().item())
 
 
 def _variant_inputs(core: CoreMonth) -> dict[str, Any]:
@@ -804,8 +813,8 @@ def write_detection(run: Detection, out: str | Path) -> dict[str, Path]:
     # in another order differ in the last bits)
     key = ["unit_kind", "unit_id", "benefit"]
     cents = pl.col(pl.Float64).round(2)
-    write_parquet(paths["flags"], run.flags.sort(key).with_columns(cents))
-    write_parquet(paths["units"], run.units.sort(key).with_columns(cents))
+    write_parquet(paths["flags"], run.flags.lazy().sort(key).with_columns(cents).collect())
+    write_parquet(paths["units"], run.units.lazy().sort(key).with_columns(cents).collect())
     write_json(paths["summary"], run.summary)
     return paths
 
@@ -879,8 +888,11 @@ def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backen
 
     ``partitions`` (``core.partition.Partitions`` over this workspace's tables): build, evaluate and detect one
     part of the population at a time, each part's outputs written to the partitions' folder and merged at the
-    end, the summary the sum of the parts'; the files are those of an unpartitioned run, row for row. The
-    returned Detection then holds the merged units, flags and summary, and no engine result."""
+    end (``core.partition.merge_parts``: range by range, about a part's rows in memory at a time, not the
+    population's), the summary the sum of the parts'; the
+    files hold the rows of an unpartitioned run, row for row, in the same order (not the same bytes: another
+    Parquet writer). The returned Detection then holds lazy scans of the merged units and flags, the summary,
+    and no engine result."""
     if core is not None and (partitions is not None or core.month != month):
         raise SchemaError("a core given to run_detect is the month's own, for a run in one pass", table="core")
     if partitions is not None:
@@ -920,15 +932,16 @@ def _run_partitioned(partitions: Partitions, month: dt.date, out: Path, *, backe
             frame.write_parquet(parts / name / f"{k:05d}.parquet")
         summaries.append(run.summary)
         del core, run
-    paths = {}
-    merged = {}
-    for name, (key, nulls_last) in _SORTS.items():
-        frame = pl.read_parquet(sorted((parts / name).glob("*.parquet"))).sort(key, nulls_last=nulls_last)
-        paths[name] = write_parquet(out / f"{name}.parquet", frame)
-        if name in ("flags", "units"):
-            merged[name] = frame
-        del frame
+    paths = _merge_outputs(parts, out, engine_config)
     shutil.rmtree(parts)
     summary = merge_summaries(summaries)
     paths["summary"] = write_json(out / "summary.json", summary)
-    return Detection(month, merged["units"], merged["flags"], summary, None), paths
+    return Detection(month, pl.scan_parquet(paths["units"]), pl.scan_parquet(paths["flags"]), summary, None), paths
+
+
+def _merge_outputs(parts: Path, out: Path, engine_config: dict[str, Any] | None) -> dict[str, Path]:
+    """Each output's part files (``parts/<name>/<part>.parquet``) merged into ``out/<name>.parquet`` in its
+    order (``_SORTS``), one file at a time, streamed (``core.partition.merge_parts``)."""
+    return {name: merge_parts(sorted((parts / name).glob("*.parquet")), out / f"{name}.parquet", key,
+                              nulls_last=nulls_last, duckdb_config=engine_config)
+            for name, (key, nulls_last) in _SORTS.items()}
