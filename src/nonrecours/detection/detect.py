@@ -34,6 +34,7 @@ from nonrecours.detection.deciding import decisive_unknowns
 from nonrecours.detection.exclusions import EXCLUSIONS, exclusions
 from nonrecours.detection.reasons import condition_columns, fact_sources, reasons
 from nonrecours.detection.receipts import (
+    allocataire_lost,
     paid_by_famille,
     payer_unknown,
     payers_by_famille,
@@ -580,6 +581,15 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                    & pl.col("grade").is_not_null())
                            .then(pl.lit("possible")).otherwise(pl.col("grade")).alias("grade"))
              .drop("_pu"))
+    # a dossier whose allocataire's row the agency's extract lost this month, paid the benefit in the months
+    # before and not now: the stop came with the lost row (the MSA carries its payments on it), so it is no
+    # evidence of non-take-up: possible at most
+    lost = allocataire_lost(tables, month).get_column("famille_id").implode()
+    stopped = (pl.col("famille_id").is_in(lost) & ~pl.col("receiving") & (pl.col("paid_before") > 0)
+               & pl.col("grade").is_in(["certain", "probable"]))
+    n_lost = dict(units.filter(stopped).group_by("benefit").len().iter_rows())
+    units = units.with_columns(pl.when(stopped).then(pl.lit("possible")).otherwise(pl.col("grade")).alias("grade"),
+                               stopped.alias("_row_lost"))
     # a disability benefit with no evidence of a disability and nothing paid: only an unknown rate at its
     # favourable end gives it, for anyone no AAH payer knows; not a case (counted in the summary)
     evidence = _disability_evidence(core, individu).get_column("famille_id").implode()
@@ -695,6 +705,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
             b: {str(i): int(n) for _, i, n in part.iter_rows()} for (b,), part in per.group_by("benefit")}
         summary["flags_with_decisive_unknowns"] = decisive.height
     summary["downgraded_by_unexplained_payment"] = {b: int(n_contra.get(b, 0)) for b in config.benefits}
+    summary["downgraded_by_allocataire_row_lost"] = {b: int(n_lost.get(b, 0)) for b in config.benefits}
     summary["familles_unknown_to_benefit_payer"] = {
         b: int(n) for b, n in unpaid_unknown.group_by("benefit").len().iter_rows()}
     # people an agency knows (in any table the core reads) but who are in no evaluated famille: never flagged

@@ -270,7 +270,15 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         # other values of the unknowns (resources above the free coverage's ceiling), not on "favourable" ones
         contradicted = (pl.col("contradicted").list.len() > 0).fill_null(False) if "contradicted" in part.columns \
             else pl.lit(False)
+        row_lost = pl.col("_row_lost").fill_null(False) if "_row_lost" in part.columns else pl.lit(False)
+        dossier = (pl.col("famille_id").str.split(":").list.first()
+                   .replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
+                   .fill_null(pl.lit("l'organisme")))
         lines.append(pl.when(possible & contradicted).then(_contradiction_line(part.columns))
+                     .when(possible & row_lost).then(
+            pl.lit("Signalement ramené à « possible » : ") + dossier
+            + pl.lit(" ne transmet pas ce mois la ligne de l'allocataire de ce dossier et ses versements "
+                     "s'arrêtent avec elle : l'arrêt peut venir de l'extrait, à vérifier avant tout contact."))
                      .when(possible & other).then(pl.lit(
             f"Sur les valeurs centrales, c'est la {other_name} qui est due (les deux s'excluent) : la "
             "participation ne vaut que si des données inconnues placent les ressources au-dessus de son plafond."))

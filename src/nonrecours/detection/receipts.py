@@ -29,8 +29,8 @@ from nonrecours.engine.plan import add_months
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
-__all__ = ["AFFILIATION_PAYERS", "paid_by_famille", "payer_unknown", "payers_by_famille", "payment_rows",
-           "payments_known", "receipts_by_famille", "with_receipts"]
+__all__ = ["AFFILIATION_PAYERS", "allocataire_lost", "paid_by_famille", "payer_unknown", "payers_by_famille",
+           "payment_rows", "payments_known", "receipts_by_famille", "with_receipts"]
 
 _YEAR = 12
 
@@ -61,6 +61,22 @@ def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.D
         out = pl.concat([out, adults.select("famille_id").unique().join(seen, on="famille_id", how="anti")
                          .with_columns(pl.lit(benefit).alias("benefit"))])
     return out
+
+
+def allocataire_lost(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], month: dt.date) -> pl.DataFrame:
+    """famille_id: the agency dossiers whose memberships valid on ``month`` list no demandeur (the allocataire's
+    row lost to the extract: the core found the demandeur at the DGFiP, or the famille lists a conjoint or
+    children only). An agency carrying its payments on the allocataire's rows (the MSA's layout) then shows none
+    for that month, whatever it paid: a stop of payments there is no evidence of non-take-up."""
+    t = tables.get("unit_memberships")
+    if t is None:
+        return pl.DataFrame(schema={"famille_id": pl.String})
+    valid = (pl.col("valid_from") <= month) & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month))
+    return (t.lazy().filter(valid & (pl.col("unit_kind").cast(pl.String) == "famille"))
+            .group_by(pl.col("source_agency").cast(pl.String).alias("source_agency"), "unit_id")
+            .agg((pl.col("role").cast(pl.String) == "demandeur").any().alias("_head"))
+            .filter(~pl.col("_head")).collect()
+            .select(qualified("source_agency", "unit_id").alias("famille_id")))
 
 
 def _first_month(month: dt.date, benefits: tuple[str, ...], window: int, grace: int) -> dt.date:
