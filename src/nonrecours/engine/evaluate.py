@@ -113,7 +113,8 @@ def _run(plan: Plan, inputs: Inputs, backend: str, missing_inputs: str, months: 
     return run_duckdb(plan, frames, config=duckdb_config)
 
 
-_PLANS: dict[tuple[Any, ...], Plan] = {}
+_PLANS: dict[tuple[Any, ...], Any] = {}
+"""Plans (``cached_plan``) and sets of month plans (``cached_plans``), by what they were built for."""
 _PLANS_KEPT = 64
 
 
@@ -123,16 +124,22 @@ def cached_plan(targets: tuple[str, ...], reg: Registry, params: ParameterStore,
     evaluations a month) and the exchange-value reruns (eight detections) plan once. Measured on the 1,500-person
     demo: planning is about a tenth of an evaluation there; the core's ``lookback`` reads the same plans. Rules or
     parameters of the caller's own are planned each time (they may be changed between calls)."""
+    return _kept((targets, month), reg, params, lambda: build_plan(list(targets), reg, params, month))
+
+
+def _kept(what: tuple[Any, ...], reg: Registry, params: ParameterStore, build: Any) -> Any:
+    """``build()`` kept in ``_PLANS`` under ``what`` for the project's own rules and parameters (the oldest
+    dropped past ``_PLANS_KEPT``); built afresh for rules or parameters of the caller's own."""
     if reg is not default_registry() or params is not default_parameters():
-        return build_plan(list(targets), reg, params, month)
-    key = (targets, month, id(reg), id(params), len(reg.rules), len(reg.inputs))
-    plan = _PLANS.get(key)
-    if plan is None:
-        plan = build_plan(list(targets), reg, params, month)
+        return build()
+    key = (*what, id(reg), id(params), len(reg.rules), len(reg.inputs))
+    kept = _PLANS.get(key)
+    if kept is None:
+        kept = build()
         if len(_PLANS) >= _PLANS_KEPT:
             _PLANS.pop(next(iter(_PLANS)))
-        _PLANS[key] = plan
-    return plan
+        _PLANS[key] = kept
+    return kept
 
 
 def cached_plans(targets: tuple[str, ...], reg: Registry, params: ParameterStore,
@@ -143,19 +150,8 @@ def cached_plans(targets: tuple[str, ...], reg: Registry, params: ParameterStore
     targets costs about 0.5 s a set of dated variants on a quiet machine, 17 sets over 2024-01..2026-06."""
     if len(months) == 1:
         return (cached_plan(targets, reg, params, months[0]),)
-    if reg is not default_registry() or params is not default_parameters():
-        return tuple(build_plans(list(targets), reg, params, list(months)))
-    key = ("months", targets, months, id(reg), id(params), len(reg.rules), len(reg.inputs))
-    plans = _MONTH_PLANS.get(key)
-    if plans is None:
-        plans = tuple(build_plans(list(targets), reg, params, list(months)))
-        if len(_MONTH_PLANS) >= _PLANS_KEPT:
-            _MONTH_PLANS.pop(next(iter(_MONTH_PLANS)))
-        _MONTH_PLANS[key] = plans
-    return plans
-
-
-_MONTH_PLANS: dict[tuple[Any, ...], tuple[Plan, ...]] = {}
+    return _kept(("months", targets, months), reg, params,
+                 lambda: tuple(build_plans(list(targets), reg, params, list(months))))
 
 
 def evaluate(targets: list[str] | tuple[str, ...] | str, inputs: Inputs, month: dt.date | pl.DataFrame,
