@@ -56,15 +56,19 @@ def _ir_n2(name: str):  # type: ignore[no-untyped-def]
     return au_mois(param(f"impot_revenu.{name}"), 1, annees=-2)
 
 
-@rule(entity="individu", dtype="bool", label="autonomie financière: rémunération moyenne des six mois précédents "
-      "d'au moins 55 % du SMIC mensuel (SMIC horaire x 169)", ref="CSS art. R512-2")
+@rule(entity="individu", dtype="bool", label="autonomie financière: passé l'âge de fin de l'obligation scolaire (16 "
+      "ans), rémunération moyenne des six mois précédents d'au moins 55 % du SMIC mensuel (SMIC horaire x 169)",
+      ref="CSS art. L512-3 et R512-2; code de l'éducation art. L131-1")
 def autonomie_financiere(i: Individu):
     """A child earning that much is no longer a dependant for family benefits (nor, as the CAF applies it,
     for RSA and prime d'activité). The net salary is compared with the gross SMIC, as the reference model
-    does (the text speaks of "rémunération")."""
+    does (the text speaks of "rémunération"). The ceiling applies only "après la fin de l'obligation
+    scolaire" (L512-3, 2°): until then every child opens the right whatever it earns (L512-3, 1°; the
+    obligation ends at 16, code de l'éducation art. L131-1)."""
     seuil = (param(f"{PF}.autonomie_financiere.taux_smic") * param("marche_travail.smic.horaire_brut")
              * param(f"{PF}.autonomie_financiere.heures_smic"))
-    return mean_over(i.salary_net, -6, -1) >= seuil
+    apres_obligation = i.age_mois >= param(f"{PF}.autonomie_financiere.age_fin_obligation_scolaire")
+    return apres_obligation & (mean_over(i.salary_net, -6, -1) >= seuil)
 
 
 @rule(entity="individu", dtype="bool", label="enfant ouvrant droit aux allocations familiales (moins de 20 ans, "
