@@ -140,7 +140,7 @@ def aah_plafond_conjugalise(i: Individu):
 def aah(i: Individu):
     montant = param(f"{A}.montant")
     differentielle = minimum(montant, maximum(i.aah_plafond - i.aah_base_ressources, 0.0))
-    asi_du_mois_precedent = where(i.asi_eligibilite, shift(i.famille.asi_hors_aah, -1), 0.0)
+    asi_du_mois_precedent = shift(i.asi_hors_aah_individuelle, -1)  # the claimant's own ASI, not the spouse's
     apres_invalidite = maximum(montant - i.invalidity_pension - asi_du_mois_precedent, 0.0)
     return where(i.aah_eligible, minimum(differentielle, apres_invalidite), 0.0)
 

@@ -43,6 +43,22 @@ def asi_hors_aah(f: Famille):
     return _asi(f, f.sum(f.members.asi_aspa_ressources_hors_aah, role=PARENTS))
 
 
+@rule(entity="famille", dtype="int", label="nombre de membres du couple titulaires de l'ASI",
+      ref="CSS art. L815-24 et L815-24-1")
+def asi_nb_beneficiaires(f: Famille):
+    return f.count(role=PARENTS, where=f.members.asi_eligibilite)
+
+
+@rule(entity="individu", dtype="float", label="ASI sans l'AAH: part du membre (la moitié du montant du couple quand "
+      "les deux conjoints en sont titulaires)", ref="CSS art. L815-24-1, D815-19 et L821-1")
+def asi_hors_aah_individuelle(i: Individu):
+    """The ASI the member holds, which its own AAH is reduced by (CSS art. L821-1: the AAH tops up the
+    claimant's own invalidity benefits, not the spouse's). When both spouses hold the ASI, the couple's amount
+    is shared in halves, as OpenFisca-France's ``asi`` does (its elig2 and elig3)."""
+    part = i.famille.asi_hors_aah / maximum(i.famille.asi_nb_beneficiaires, 1)
+    return where(i.asi_eligibilite, part, 0.0)
+
+
 @rule(entity="famille", dtype="float", label="allocation supplémentaire d'invalidité (mensuelle, foyer)",
       ref="CSS art. L815-24-1, R815-22 et D815-19")
 def asi(f: Famille):
