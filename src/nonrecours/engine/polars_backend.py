@@ -121,7 +121,9 @@ def lower_polars(e: Expr, coltypes: dict[str, str]) -> pl.Expr:
             f = num(a0).cast(pl.Float64)
             scale = float(10 ** x.digits)
             sign = pl.when(f < 0).then(pl.lit(-1.0)).otherwise(pl.lit(1.0))
-            return sign * (((f.abs() * scale) + 0.5 + ROUND_EPS).floor() / scale)
+            # divided by a column, as in the division above: by the scalar, Polars multiplies by 0.01 and 25045
+            # cents came out 250.45000000000002, not DuckDB's (and IEEE's) 250.45
+            return sign * (((f.abs() * scale) + 0.5 + ROUND_EPS).floor() / (pl.col(ZERO) + scale))
         if x.name in ("year", "month", "day"):
             d = go(a0)
             return getattr(d.dt, x.name)().cast(pl.Int64)
