@@ -40,7 +40,8 @@ def _as(e: pl.Expr, have: str, want: str) -> pl.Expr:
 
 
 def lower_polars(e: Expr, coltypes: dict[str, str]) -> pl.Expr:
-    """A flattened IR expression as a Polars expression (never null when its columns are not null)."""
+    """A flattened IR expression as a Polars expression (never null when its columns are not null). It reads the
+    column ``ZERO`` (added by :func:`run_polars`) where it divides by a constant: a division and ``round``."""
 
     types: dict[int, str] = {}
 
