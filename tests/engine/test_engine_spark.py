@@ -15,7 +15,7 @@ from tests.oracle.environment import REFERENCE_CASES
 
 from nonrecours.engine import spark_backend as sb
 from nonrecours.engine.plan import MONTH_START
-from nonrecours.engine.polars_backend import lower_polars
+from nonrecours.engine.polars_backend import ZERO, lower_polars
 from nonrecours.engine.sql_backend import lower_sql
 from nonrecours.errors import EngineError
 from nonrecours.rules.ir import Cast, Col, Func
@@ -60,7 +60,7 @@ def test_truncation_floor_ceil_round_match_polars(spark) -> None:  # type: ignor
     values = [-2.7, -2.5, -0.5, -0.0, 0.49999, 0.5, 2.5, 2.675, 1234.005, 7.0]
     exprs = {"trunc": Cast(Col("famille", "x"), "int"), "floor": Func("floor", (Col("famille", "x"),)),
              "ceil": Func("ceil", (Col("famille", "x"),)), "round2": Func("round", (Col("famille", "x"),), digits=2)}
-    df = pl.DataFrame({"x": values})
+    df = pl.DataFrame({"x": values, ZERO: [0.0] * len(values)})  # the zero column run_polars adds (divisors)
     want = df.select(**{k: lower_polars(e, {"x": "float"}) for k, e in exprs.items()})
     rows = ", ".join(f"({v!r})" for v in values)  # test literals only
     sel = ", ".join(f"{lower_sql(e, {'x': 'float'}, dialect='spark').sql(dialect='spark')} AS {k}"

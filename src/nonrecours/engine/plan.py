@@ -46,11 +46,18 @@ from nonrecours.rules.params import Binding, ParameterStore
 from nonrecours.rules.registry import Registry, zero_of
 from nonrecours.schemas.months import add_months
 
-__all__ = ["MONTH_START", "Plan", "Step", "add_months", "build_plan", "build_plans", "column_name", "dtype_of",
-           "earliest_month"]
+__all__ = ["MONTH_START", "SUM_SCALE", "Plan", "Step", "add_months", "build_plan", "build_plans", "column_name",
+           "dtype_of", "earliest_month", "fixed_point"]
 
 MAX_OFFSET = 120
 MONTH_START = "__month_start"
+SUM_SCALE = 1e9
+"""Fixed point of the sums of decimal values over a unit's members: each member's term is rounded to the nearest
+``1 / SUM_SCALE`` (a nano-euro on amounts), the integers summed exactly, the total divided back. A float sum depends
+on the order of its terms (the order a backend meets the members in: the frames' layout, their sortedness flags,
+DuckDB's threads), and an amount computed one ulp apart can round to another cent; a sum of integers does not. The
+terms and the totals are 64-bit integers: a term or a total beyond about ±9.2e9 is refused (an error, never a
+wrapped sum)."""
 """``Step.param`` of a column holding the first day of each unit's evaluated month (shifted by the offset)."""
 
 
@@ -89,6 +96,7 @@ class Step:
     monthly: bool = False  # input
     default: Any = None  # input / agg
     agg_kind: str | None = None
+    fixed: bool = False  # agg "sum" of a float value: an integer sum of fixed_point(value) (see SUM_SCALE)
     roles: tuple[str, ...] | None = None
     value_col: str | None = None  # agg value / project source column
     where_col: str | None = None
@@ -382,7 +390,7 @@ class _Builder:
             elif e.kind in ("any", "all"):
                 t = "bool"
             elif e.kind == "sum":
-                t = "float" if vt == "float" else "int"
+                t = "int"  # a sum of floats is an integer sum of their fixed points, divided back below
                 if vt in ("str", "date"):
                     raise RuleError(f"rule {rule}: sum of {vt}")
             else:
@@ -398,13 +406,16 @@ class _Builder:
                 default = zero_of(t)
             elif t == "float":
                 default = float(default)
+            fixed = e.kind == "sum" and vt == "float"
             k = (entity, f"agg:{e.kind}:{e.roles}:{value_col}:{where_col}:{default!r}")
             if k not in self.memo:
                 self.ntemp += 1
                 deps = tuple(c for c in (value_col, where_col) if c)
                 self.memo[k] = self._add(Step(
                     f"__a{self.ntemp}", entity, "agg", t, self._level(deps), deps, agg_kind=e.kind,
-                    roles=e.roles, value_col=value_col, where_col=where_col, default=default))
+                    roles=e.roles, value_col=value_col, where_col=where_col, default=default, fixed=fixed))
+            if fixed:  # back to a float, inlined in the readers (no step, hence no level, of its own)
+                return BinOp("div", Col(entity, self.memo[k]), Lit(SUM_SCALE, "float"))
             return Col(entity, self.memo[k])
         if isinstance(e, Project):
             if e.target != entity:
@@ -434,6 +445,16 @@ class _Builder:
         if isinstance(e, Cast):
             return Cast(self.flatten(e.operand, entity, offset), e.dtype)
         raise RuleError(f"rule {rule}: unknown IR node {type(e).__name__}")
+
+
+def fixed_point(value: Expr) -> Expr:
+    """The integer a float ``value`` counts in ``1 / SUM_SCALE`` (see :data:`SUM_SCALE`): ``|value| * SUM_SCALE``
+    rounded half away from zero, with the sign of ``value``, so that ``x`` and ``-x`` cancel exactly. An IR expression
+    that every backend lowers as it lowers the rules (same operations, hence the same integers everywhere); a value
+    out of the 64-bit range fails the backend's cast to an integer."""
+    magnitude = Cast(BinOp("add", BinOp("mul", Func("abs", (value,)), Lit(SUM_SCALE, "float")), Lit(0.5, "float")),
+                     "int")  # truncation of a non-negative value: its floor
+    return Where(Compare("lt", value, Lit(0.0, "float")), Func("neg", (magnitude,)), magnitude)
 
 
 def _cols(e: Expr) -> tuple[str, ...]:

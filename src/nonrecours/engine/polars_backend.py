@@ -9,8 +9,8 @@ import functools
 import polars as pl
 
 from nonrecours.engine.inputs import PL_DTYPES
-from nonrecours.engine.plan import ID, ROLE_COL, Plan, Step, dtype_of
-from nonrecours.errors import UnsupportedConstructError
+from nonrecours.engine.plan import ID, ROLE_COL, Plan, Step, dtype_of, fixed_point
+from nonrecours.errors import EngineError, UnsupportedConstructError
 from nonrecours.rules.ir import BinOp, BoolOp, Cast, Col, Compare, Expr, Func, IsIn, Lit, Not, Where, walk
 
 __all__ = ["lower_polars", "run_polars"]
@@ -40,7 +40,8 @@ def _as(e: pl.Expr, have: str, want: str) -> pl.Expr:
 
 
 def lower_polars(e: Expr, coltypes: dict[str, str]) -> pl.Expr:
-    """A flattened IR expression as a Polars expression (never null when its columns are not null)."""
+    """A flattened IR expression as a Polars expression (never null when its columns are not null). It reads the
+    column ``ZERO`` (added by :func:`run_polars`) where it divides by a constant: a division and ``round``."""
 
     types: dict[int, str] = {}
 
@@ -121,7 +122,9 @@ def lower_polars(e: Expr, coltypes: dict[str, str]) -> pl.Expr:
             f = num(a0).cast(pl.Float64)
             scale = float(10 ** x.digits)
             sign = pl.when(f < 0).then(pl.lit(-1.0)).otherwise(pl.lit(1.0))
-            return sign * (((f.abs() * scale) + 0.5 + ROUND_EPS).floor() / scale)
+            # divided by a column, as in the division above: by the scalar, Polars multiplies by 0.01 and 25045
+            # cents came out 250.45000000000002, not DuckDB's (and IEEE's) 250.45
+            return sign * (((f.abs() * scale) + 0.5 + ROUND_EPS).floor() / (pl.col(ZERO) + scale))
         if x.name in ("year", "month", "day"):
             d = go(a0)
             return getattr(d.dt, x.name)().cast(pl.Int64)
@@ -157,9 +160,13 @@ def _agg_plain(s: Step, unit: str) -> tuple[pl.Expr, pl.Expr]:
         pre = (v | ~mask) if mask is not None else v
         return pre.cast(pl.Int8).alias(s.name), tmp.min()
     if kind == "sum":
-        vv = v.cast(PL_DTYPES[s.dtype])
+        assert s.value_col is not None
+        # a float value summed as integers (plan.SUM_SCALE), in 128 bits: a total beyond 64 bits fails the cast
+        # back (_aggregate), never wraps
+        vv = lower_polars(fixed_point(Col("individu", s.value_col)), {s.value_col: "float"}) if s.fixed \
+            else v.cast(PL_DTYPES[s.dtype])
         pre = pl.when(mask).then(vv).otherwise(_lit(0, s.dtype)) if mask is not None else vv
-        return pre.alias(s.name), tmp.sum()
+        return pre.alias(s.name), tmp.cast(pl.Int128).sum()
     if kind in ("max", "min"):
         pre = pl.when(mask).then(v) if mask is not None else v  # null outside the mask: ignored
         return pre.alias(s.name), (tmp.max() if kind == "max" else tmp.min())
@@ -245,7 +252,12 @@ def _run_level(plan: Plan, frames: dict[str, pl.DataFrame], steps: list[Step],
                 forms.setdefault(s.entity, []).append(s)
         for unit, ss in aggs.items():
             idc = ID[unit]
-            g = _aggregate(frames["individu"], unit, ss)
+            try:
+                g = _aggregate(frames["individu"], unit, ss)
+            except pl.exceptions.InvalidOperationError as exc:  # the message quotes values: not repeated
+                raise EngineError(f"{BACKEND}: an aggregate over {unit} members failed: {type(exc).__name__} (a "
+                                  "member's amount or a unit's sum beyond the 64-bit fixed point, about "
+                                  "±9.2e9?)") from None
             frames[unit] = frames[unit].join(g, on=idc, how="left", maintain_order="left").with_columns(
                 [pl.col(s.name).fill_null(_lit(s.default, s.dtype)) for s in ss])
         for (source, target), ss in projs.items():

@@ -21,7 +21,7 @@ import duckdb
 import polars as pl
 from sqlglot import exp
 
-from nonrecours.engine.plan import ID, ROLE_COL, Plan, Step, dtype_of
+from nonrecours.engine.plan import ID, ROLE_COL, Plan, Step, dtype_of, fixed_point
 from nonrecours.errors import EngineError, UnsupportedConstructError
 from nonrecours.rules.ir import BinOp, BoolOp, Cast, Col, Compare, Expr, Func, IsIn, Lit, Not, Where
 
@@ -209,7 +209,7 @@ def lower_sql(e: Expr, coltypes: dict[str, str], table: str | None = None,
     return go(e)
 
 
-def _agg_sql(s: Step, unit: str) -> exp.Expression:
+def _agg_sql(s: Step, unit: str, dialect: str = DIALECT) -> exp.Expression:
     conds: list[exp.Expression] = []
     if s.roles is not None:
         conds.append(exp.In(this=_col(ROLE_COL[unit]), expressions=[exp.Literal.string(r) for r in s.roles]))
@@ -231,8 +231,11 @@ def _agg_sql(s: Step, unit: str) -> exp.Expression:
         assert v is not None
         e = exp.LogicalAnd(this=masked(v))
     elif kind in ("sum", "max", "min"):
-        assert v is not None
+        assert v is not None and s.value_col is not None
         val = _cast(v, s.dtype) if kind == "sum" else v
+        if kind == "sum" and s.fixed:  # a float value summed as integers (plan.SUM_SCALE); the HUGEINT (DuckDB) or
+            # long (Spark, ANSI) total cast to BIGINT below: beyond 64 bits an error, never a wrapped sum
+            val = lower_sql(fixed_point(Col("individu", s.value_col)), {s.value_col: "float"}, dialect=dialect)
         cls = {"sum": exp.Sum, "max": exp.Max, "min": exp.Min}[kind]
         e = cls(this=masked(val))
     elif kind == "value_of":
@@ -457,7 +460,7 @@ class _Runner:
             need = [ID[entity], ROLE_COL[entity], "person_id"]
             need += [c for s in aggs for c in (s.value_col, s.where_col) if c]
             src = exp.Subquery(this=self._agg_source(need), alias=exp.TableAlias(this=_ident("src")))
-            sub = exp.select(_col(idc), *[exp.alias_(_agg_sql(s, entity), s.name, quoted=True, copy=False)
+            sub = exp.select(_col(idc), *[exp.alias_(_agg_sql(s, entity, self.dialect), s.name, quoted=True, copy=False)
                                           for s in aggs], copy=False) \
                 .from_(src, copy=False).group_by(_col(idc), copy=False)
             q_joins.append((exp.Subquery(this=sub, alias=exp.TableAlias(this=_ident("a"))),

@@ -756,18 +756,9 @@ def _bulk(sits: list[_Situation]) -> SituationBatch:
     unit_index = units.select("famille_id", "situation", "id", "unit", "month").cast(
         _IDX_SCHEMA)  # type: ignore[arg-type]
     n_ff = units.get_column("n_ff").sum() if units.height else 0
-    return _frames(*(_unflagged(f) for f in (individu, amounts, fam_all, menage, unit_index)), range(n_ff), ids, [])
-
-
-def _unflagged(frame: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` without the sortedness flags its building set (ids numbered in order): the frames of
-    :func:`_assemble`, built from Python lists, carry none, and the engine's results depend on them. Measured
-    on the 50,000 situations of ``benchmarks/openfisca_speed_bench.py``: with ``person_id`` and ``famille_id``
-    flagged sorted one famille's RSA came out one cent apart (551.02 against 551.01: a sum over the members in
-    another order), so the flags are dropped to keep the outputs byte for byte those of the per-situation
-    path."""
-    flagged = [c for c in frame.columns if frame[c].flags["SORTED_ASC"] or frame[c].flags["SORTED_DESC"]]
-    return frame.with_columns(pl.Series(c, frame[c].to_numpy(), dtype=frame[c].dtype) for c in flagged)
+    # the frames keep the sortedness flags their building set (ids numbered in order): the engine's results do not
+    # depend on them (sums over members in fixed point; they once did, see docs/rules.md)
+    return _frames(individu, amounts, fam_all, menage, unit_index, range(n_ff), ids, [])
 
 
 def _rank_in(group: str, order: str) -> pl.Expr:
