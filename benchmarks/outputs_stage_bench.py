@@ -9,7 +9,9 @@ Run: ``PYTHONPATH=src nice -n 10 python benchmarks/outputs_stage_bench.py --run 
 - ``--baseline REV``: that commit's ``src`` (``git archive`` into ``SCRATCH/base_src_REV``), run first, then this
   tree's (``--candidate REV``: that commit's instead); ``--repeat N`` alternates the pair N times. Each run is
   its own process (``run(config, stages={"outputs": ...})``): wall and CPU seconds (every thread), peak RSS
-  (``ru_maxrss``).
+  (``pipeline_bench.Meter``: the high-water mark ``VmHWM``), and the same per phase of the stage (``phases``:
+  ``build_outreach``, ``unit_profiles``, ``build_statistics``, the writers; a phase's peak is the process's
+  whole footprint during it, what it holds plus what the stage held before it).
 - After each run the whole ``outputs/`` folder is kept (``SCRATCH/outputs_<label>_<i>``); every file of the
   first baseline run is compared with every file of each later run: byte for byte, and a Parquet file that
   differs in bytes row for row. The results file says which files are identical in bytes, in rows, or differ.
@@ -32,15 +34,30 @@ from pathlib import Path
 import polars as pl
 
 _CHILD = """
-import json, resource, sys, time
+import json, sys
+sys.path.insert(0, sys.argv[2])  # this tree's benchmarks/, for pipeline_bench's Meter (both codes measured alike)
+from pipeline_bench import Meter
+import nonrecours.outputs.stage as stage
 from nonrecours.config import load_config
 from nonrecours.run import run, STAGES
 config = load_config(sys.argv[1])
-t, c = time.perf_counter(), time.process_time()
-run(config, stages={"outputs": STAGES["outputs"]})
-wall, cpu = time.perf_counter() - t, time.process_time() - c
-print(json.dumps({"wall_seconds": round(wall, 2), "cpu_seconds": round(cpu, 2),
-                  "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}))
+meter = Meter()
+for attr in ("build_outreach", "unit_profiles", "build_statistics", "write_situations", "write_table",
+             "write_answers", "write_report"):
+    meter.wrap(stage, attr, "outputs/" + attr)
+try:
+    with meter.measure("outputs"):
+        run(config, stages={"outputs": STAGES["outputs"]})
+finally:
+    meter.close()
+steps = meter.report()
+whole = steps.pop("outputs")
+print(json.dumps({"wall_seconds": round(whole["wall_s"], 2), "cpu_seconds": round(whole["cpu_s"], 2),
+                  "peak_rss_mib": round(whole["peak_rss_mib"]), "peak_method": meter.peak_method,
+                  "phases": {k.split("/", 1)[1]: {"calls": v["calls"], "wall_s": round(v["wall_s"], 2),
+                                                 "cpu_s": round(v["cpu_s"], 2),
+                                                 "peak_rss_mib": round(v["peak_rss_mib"])}
+                             for k, v in steps.items()}}))
 """
 
 
@@ -58,7 +75,8 @@ def _baseline_src(rev: str, scratch: Path) -> Path:
 def _child(src: Path, run_dir: Path) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(src)}
     load = os.getloadavg()[0]
-    done = subprocess.run([sys.executable, "-c", _CHILD, str(run_dir / "run.toml")], check=True,
+    done = subprocess.run([sys.executable, "-c", _CHILD, str(run_dir / "run.toml"), str(Path(__file__).parent)],
+                          check=True,
                           capture_output=True, text=True, env=env)
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "load_before": round(load, 2),
             "load_after": round(os.getloadavg()[0], 2)}

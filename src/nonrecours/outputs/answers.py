@@ -290,9 +290,11 @@ def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *,
     ids = pl.concat([p.select("population", "benefit", "unit_id", "id") for p in pops]).unique()
     fields = claim_fields_frame()
     n_fields = fields.group_by("benefit").agg(pl.col("field").n_unique().alias("fields"))
-    found = (ids.join(fields.drop_nulls("input").select("benefit", "field", "input"), on="benefit")
-             .join(_held(provenance, "id"), on=["id", "input"])
-             .select("population", "benefit", "unit_id", "field", "source").unique())
+    # every (unit, id) × the benefit's inputs, joined to the facts held: streamed by the query engine, so the
+    # product (tens of rows a unit) is never held whole, only the fields found
+    found = (ids.lazy().join(fields.drop_nulls("input").select("benefit", "field", "input").lazy(), on="benefit")
+             .join(_held(provenance, "id").lazy(), on=["id", "input"])
+             .select("population", "benefit", "unit_id", "field", "source").unique().collect(engine="streaming"))
     units = ids.select("population", "benefit", "unit_id")
     if due_found is not None:
         found = pl.concat([found, due_found.select(found.columns)])
@@ -357,9 +359,9 @@ def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | pl.LazyFr
     got = [pl.DataFrame(schema={"_flag": pl.UInt32, "field": pl.String})]
     if provenance is not None and provenance.height:
         held = _held(provenance, "id").select("id", "input").unique()
-        got.append(fact_ids(f.filter(~earlier), ["_flag", "benefit"], members)
-                   .join(answerable.select("benefit", "field", "input"), on="benefit")
-                   .join(held, on=["id", "input"]).select("_flag", "field"))
+        got.append(fact_ids(f.filter(~earlier), ["_flag", "benefit"], members).lazy()  # streamed, as in answer 2
+                   .join(answerable.select("benefit", "field", "input").lazy(), on="benefit")
+                   .join(held.lazy(), on=["id", "input"]).select("_flag", "field").collect(engine="streaming"))
     if f.filter(earlier).height:
         got.append(_due_fields(f.filter(earlier), due_provenance, ["_flag"]).select("_flag", "field"))
     f = f.join(pl.concat(got).group_by("_flag").agg(pl.col("field").n_unique().alias("_held")), on="_flag",
