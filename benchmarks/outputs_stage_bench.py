@@ -12,7 +12,9 @@ Run: ``PYTHONPATH=src nice -n 10 python benchmarks/outputs_stage_bench.py --run 
   (``pipeline_bench.Meter``: the high-water mark ``VmHWM``), and the same per phase of the stage (``phases``:
   ``build_outreach``, ``unit_profiles``, ``build_statistics``, the writers; a phase's peak is the process's
   whole footprint during it, what it holds plus what the stage held before it).
-- After each run the whole ``outputs/`` folder is kept (``SCRATCH/outputs_<label>_<i>``); every file of the
+- Each run starts from the run folder's ``outputs/`` as copied (``SCRATCH/outputs_at_start``: the ablation
+  stage's table, read by the outputs stage when enabled), and its whole ``outputs/`` folder is then kept
+  (``SCRATCH/outputs_<label>_<i>``); every file of the
   first baseline run is compared with every file of each later run: byte for byte, and a Parquet file that
   differs in bytes row for row. The results file says which files are identical in bytes, in rows, or differ.
 """
@@ -118,6 +120,11 @@ def main() -> None:
     run_dir = args.workdir / "run"
     if not run_dir.exists():
         shutil.copytree(args.run, run_dir, symlinks=True)
+    # every run starts from the run folder's outputs as they were (the ablation stage's answer1_exchange_value,
+    # which the outputs stage reads when run.toml enables it)
+    start = args.workdir / "outputs_at_start"
+    if not start.exists():
+        shutil.copytree(run_dir / "outputs", start) if (run_dir / "outputs").exists() else start.mkdir()
     here = Path(__file__).resolve().parents[1]
     srcs = {"baseline": _baseline_src(args.baseline, args.workdir),
             "this": _baseline_src(args.candidate, args.workdir) if args.candidate else here / "src"}
@@ -127,10 +134,12 @@ def main() -> None:
     kept: list[Path] = []
     for i in range(args.repeat):
         for label in ("baseline", "this"):
+            shutil.rmtree(run_dir / "outputs", ignore_errors=True)
+            shutil.copytree(start, run_dir / "outputs")
             figures = _child(srcs[label], run_dir)
             keep = args.workdir / f"outputs_{label}_{i}"
             shutil.rmtree(keep, ignore_errors=True)
-            shutil.copytree(run_dir / "outputs", keep)
+            (run_dir / "outputs").rename(keep)
             kept.append(keep)
             runs.append({"code": label, "repeat": i, **figures})
             print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
