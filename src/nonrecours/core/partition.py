@@ -26,7 +26,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import polars as pl
 
 from nonrecours.atomic import atomic_path
@@ -50,32 +49,28 @@ def unit_key(kind: pl.Expr, agency: str, unit_id: str, source: str | None = None
             .otherwise(kind + pl.lit(":") + qualified(agency, unit_id, source)))
 
 
-def _smallest_reachable(n: int, a: Any, b: Any) -> Any:
-    """For nodes ranked ``0..n-1`` and the edges ``a[k]``–``b[k]`` (integer arrays), the smallest rank of each
-    node's connected component (``scipy.sparse.csgraph.connected_components``, one pass over the edges)."""
-    import numpy as np
-    from scipy import sparse
-    from scipy.sparse.csgraph import connected_components
-
-    graph = sparse.coo_matrix((np.ones(len(a), dtype=np.int8), (a, b)), shape=(n, n)).tocsr()
-    _, comp = connected_components(graph, directed=False)
-    _, first = np.unique(comp, return_index=True)  # ranks ascending: a component's first rank is its smallest
-    return first[comp]
-
-
 def components(edges: pl.DataFrame) -> pl.DataFrame:
     """(node, label) for every node of the undirected graph ``edges`` (columns ``a`` and ``b``): the label is
     the smallest node of the node's connected component.
 
     The nodes (long strings: qualified unit ids and pseudonyms) are sorted once and each edge end becomes its
-    node's rank, so the components are found on two integer arrays in one pass instead of rounds of string
-    joins (label propagation); a component's smallest rank is its smallest node."""
+    node's rank (``search_sorted``), so the components are found on two integer arrays in one pass
+    (``scipy.sparse.csgraph.connected_components``) instead of rounds of string joins; a component's smallest
+    rank is its smallest node, the label the rounds of label propagation gave (and ``hash(label)`` the part)."""
+    import numpy as np
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
     nodes = pl.concat([edges.get_column("a"), edges.get_column("b")]).unique().sort().rename("node")
-    if nodes.len() == 0:
+    n = nodes.len()
+    if n == 0:
         return pl.DataFrame(schema={"node": pl.String, "label": pl.String})
     a = nodes.search_sorted(edges.get_column("a")).to_numpy()
     b = nodes.search_sorted(edges.get_column("b")).to_numpy()
-    return pl.DataFrame({"node": nodes, "label": nodes.gather(_smallest_reachable(nodes.len(), a, b))})
+    graph = sparse.coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n, n)).tocsr()
+    _, comp = connected_components(graph, directed=False)
+    _, first = np.unique(comp, return_index=True)  # ranks ascending: a component's first rank is its smallest
+    return pl.DataFrame({"node": nodes, "label": nodes.gather(first[comp])})
 
 
 def _lazy(t: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
@@ -132,24 +127,17 @@ class Partitions:
                 raw = pl.col("unit_kind").cast(pl.String) + pl.lit(":") + qualified("paying_agency", "unit_id")
                 units.append(lf.select(raw.alias("id")).filter(pl.col("id").is_not_null()))
                 edges.append(lf.select(u.alias("a"), (pl.lit("u:") + raw).alias("b")))
-        # every node once, ranked in sort order; the edges become pairs of ranks as the query engine reads them,
-        # so the graph is two integer arrays (the strings of its ends are never held edge by edge)
         nodes = pl.concat([*(x.select((pl.lit("p:") + pl.col("id")).alias("node")) for x in persons),
                            *(x.select((pl.lit("u:") + pl.col("id")).alias("node")) for x in units)]
-                          ).unique().sort("node").collect().with_row_index("rank")
-        a = b = np.empty(0, dtype=np.uint32)
-        if edges:
-            ranks = nodes.lazy()
-            pairs = (pl.concat(edges).filter(pl.col("a").is_not_null() & pl.col("b").is_not_null())
-                     .join(ranks.select(pl.col("node").alias("a"), pl.col("rank").alias("ra")), on="a")
-                     .join(ranks.select(pl.col("node").alias("b"), pl.col("rank").alias("rb")), on="b")
-                     .select("ra", "rb").unique().collect(engine="streaming"))
-            a, b = pairs.get_column("ra").to_numpy(), pairs.get_column("rb").to_numpy()
-            del pairs
-        # the component's label is its smallest node (a node on no edge is its own), as label propagation gave
-        label = nodes.get_column("node").gather(_smallest_reachable(nodes.height, a, b))
-        out = nodes.select(pl.col("node").str.slice(0, 1).alias("kind"), pl.col("node").str.slice(2).alias("id"),
-                           (label.hash(_SEED) % self.n).cast(pl.UInt32).alias("part"), label.alias("component"))
+                          ).unique().collect()
+        graph = (pl.concat(edges).filter(pl.col("a").is_not_null() & pl.col("b").is_not_null()).unique().collect()
+                 if edges else pl.DataFrame(schema={"a": pl.String, "b": pl.String}))
+        label = components(graph) if graph.height else pl.DataFrame(schema={"node": pl.String, "label": pl.String})
+        out = (nodes.join(label, on="node", how="left")
+               .with_columns(pl.coalesce("label", "node").alias("label"))
+               .select(pl.col("node").str.slice(0, 1).alias("kind"), pl.col("node").str.slice(2).alias("id"),
+                       (pl.col("label").hash(_SEED) % self.n).cast(pl.UInt32).alias("part"),
+                       pl.col("label").alias("component")))
         return out.sort("kind", "id")
 
     def ids(self, part: int) -> tuple[pl.Series, pl.Series]:
