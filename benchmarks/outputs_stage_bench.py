@@ -66,11 +66,14 @@ print(json.dumps({"wall_seconds": round(whole["wall_s"], 2), "cpu_seconds": roun
 def _baseline_src(rev: str, scratch: Path) -> Path:
     here = Path(__file__).resolve().parents[1]
     dest = scratch / f"base_src_{rev}"
-    if not dest.exists():
+    if not dest.exists():  # extracted aside, then renamed: an interrupted extraction is never taken for a tree
         blob = subprocess.run(["git", "-C", str(here), "archive", rev, "src"], check=True,
                               capture_output=True).stdout
+        aside = scratch / f".partial-base_src_{rev}"
+        shutil.rmtree(aside, ignore_errors=True)
         with tarfile.open(fileobj=io.BytesIO(blob)) as tar:
-            tar.extractall(dest, filter="data")
+            tar.extractall(aside, filter="data")
+        aside.rename(dest)
     return dest / "src"
 
 
