@@ -116,6 +116,9 @@ def main() -> None:
                     "meanwhile do not enter the run)")
     ap.add_argument("--workdir", type=Path, required=True)
     ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--sides", default="baseline,this",
+                    help="which codes to run; one side alone leaves its outputs for --compare-with")
+    ap.add_argument("--compare-with", type=Path, help="an outputs folder kept by another run of this script")
     ap.add_argument("--label", default="")
     ap.add_argument("--out", type=Path)
     args = ap.parse_args()
@@ -136,7 +139,7 @@ def main() -> None:
     runs = []
     kept: list[Path] = []
     for i in range(args.repeat):
-        for label in ("baseline", "this"):
+        for label in [s for s in ("baseline", "this") if s in args.sides.split(",")]:
             shutil.rmtree(run_dir / "outputs", ignore_errors=True)
             shutil.copytree(start, run_dir / "outputs")
             figures = _child(srcs[label], run_dir)
@@ -146,13 +149,15 @@ def main() -> None:
             kept.append(keep)
             runs.append({"code": label, "repeat": i, **figures})
             print(json.dumps(runs[-1]), file=sys.stderr, flush=True)
+    if args.compare_with:
+        kept.insert(0, args.compare_with)
     comparisons = {k.name: _compare(kept[0], k) for k in kept[1:]}
     summary = {k: {v: len(files) for v, files in c.items()} | {"differ_files": c["differ"],
                                                                     "missing_files": c["missing"]}
                for k, c in comparisons.items()}
     result = {"label": args.label, "run": str(args.run), "baseline": args.baseline, "this": head,
               "python": platform.python_version(), "polars": pl.__version__, "cpus": os.cpu_count(),
-              "runs": runs, "compared_with": kept[0].name, "comparison": summary,
+              "runs": runs, "compared_with": str(kept[0]), "comparison": summary,
               "rows_identical_files": {k: c["rows"] for k, c in comparisons.items()}}
     text = json.dumps(result, indent=2, ensure_ascii=False)
     print(text)
