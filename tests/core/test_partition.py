@@ -111,3 +111,26 @@ def test_the_core_clusters_of_the_demo_lie_each_in_one_part(quick_run, tmp_path)
     assert got.group_by("cluster_id").agg(pl.col("part").n_unique()).get_column("part").max() == 1
     assert got.drop("part").sort("person_id").equals(whole.sort("person_id"))
     assert got.get_column("part").n_unique() == 3
+
+
+@settings(max_examples=60, deadline=None)
+@given(pairs=st.lists(st.tuples(st.integers(0, 25), st.integers(0, 25)), min_size=1, max_size=40))
+def test_components_label_is_the_smallest_node_reachable(pairs):
+    """Against a breadth-first search over the same edges: every node's label is the smallest node (as strings
+    sort, bytewise) it is connected to, whatever the edges' order or repetitions."""
+    edges = pl.DataFrame({"a": [f"p:{x}" for x, _ in pairs], "b": [f"u:{y}" for _, y in pairs]})
+    near: dict[str, set[str]] = {}
+    for a, b in edges.iter_rows():
+        near.setdefault(a, set()).add(b)
+        near.setdefault(b, set()).add(a)
+    expected = {}
+    for start in near:
+        seen, todo = {start}, [start]
+        while todo:
+            for nxt in near[todo.pop()] - seen:
+                seen.add(nxt)
+                todo.append(nxt)
+        expected[start] = min(seen)
+    got = components(edges)
+    assert got.get_column("node").is_unique().all()
+    assert dict(got.iter_rows()) == expected

@@ -34,7 +34,6 @@ from nonrecours.errors import NonRecoursError
 
 __all__ = ["MERGE_MEMORY_LIMIT", "Partitions", "components", "merge_parts", "unit_key"]
 
-_MAX_ROUNDS = 64
 _SEED = 0x6E6F6E72  # fixed: the same ids give the same parts at every run
 MERGE_MEMORY_LIMIT = "1GB"
 """DuckDB's memory limit for :func:`merge_parts`'s copy of the chunks when the run gives none (run.toml's
@@ -52,20 +51,26 @@ def unit_key(kind: pl.Expr, agency: str, unit_id: str, source: str | None = None
 
 def components(edges: pl.DataFrame) -> pl.DataFrame:
     """(node, label) for every node of the undirected graph ``edges`` (columns ``a`` and ``b``): the label is
-    the smallest node of the node's connected component. Label propagation in bulk, as ``core.clusters``: each
-    round a node takes the smallest label of its neighbours; the rounds are the diameter of a component."""
-    both = pl.concat([edges.select("a", "b"), edges.select(pl.col("b").alias("a"), pl.col("a").alias("b"))]
-                     ).unique()
-    label = both.select(pl.col("a").alias("node")).unique().with_columns(pl.col("node").alias("label"))
-    for _ in range(_MAX_ROUNDS):
-        near = (both.join(label, left_on="b", right_on="node").group_by("a")
-                .agg(pl.col("label").min().alias("near")))
-        new = (label.join(near, left_on="node", right_on="a", how="left")
-               .with_columns(pl.min_horizontal("label", "near").alias("new")))
-        if new.filter(pl.col("new") != pl.col("label")).height == 0:
-            return label
-        label = new.select("node", pl.col("new").alias("label"))
-    raise NonRecoursError("linked households did not converge: a chain of units longer than expected")
+    the smallest node of the node's connected component.
+
+    The nodes (long strings: qualified unit ids and pseudonyms) are sorted once and each edge end becomes its
+    node's rank (``search_sorted``), so the components are found on two integer arrays in one pass
+    (``scipy.sparse.csgraph.connected_components``) instead of rounds of string joins; a component's smallest
+    rank is its smallest node, the label the rounds of label propagation gave (and ``hash(label)`` the part)."""
+    import numpy as np
+    from scipy import sparse
+    from scipy.sparse.csgraph import connected_components
+
+    nodes = pl.concat([edges.get_column("a"), edges.get_column("b")]).unique().sort().rename("node")
+    n = nodes.len()
+    if n == 0:
+        return pl.DataFrame(schema={"node": pl.String, "label": pl.String})
+    a = nodes.search_sorted(edges.get_column("a")).to_numpy()
+    b = nodes.search_sorted(edges.get_column("b")).to_numpy()
+    graph = sparse.coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n, n)).tocsr()
+    _, comp = connected_components(graph, directed=False)
+    _, first = np.unique(comp, return_index=True)  # ranks ascending: a component's first rank is its smallest
+    return pl.DataFrame({"node": nodes, "label": nodes.gather(first[comp])})
 
 
 def _lazy(t: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:

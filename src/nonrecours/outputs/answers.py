@@ -243,11 +243,12 @@ def _due_fields(flags: pl.DataFrame, due_provenance: pl.DataFrame | None, keys: 
             .join(fields, on=["benefit", "input"]).select(*keys, "field", "source").unique())
 
 
-def _paid_ids(paid_units: pl.DataFrame, members: pl.DataFrame | None) -> pl.DataFrame:
+def _paid_ids(paid_units: pl.DataFrame | pl.LazyFrame, members: pl.DataFrame | None) -> pl.DataFrame:
     """benefit, unit_id, id: the ids the facts of the units paid a benefit hang on, like a flag's (``fact_ids``):
     the unit, its adults (``members``' demandeur and conjoint; every member when ``members`` has no role) and
-    their other units of the month."""
-    paid = paid_units.filter(pl.col("receiving").fill_null(False)).select("benefit", "unit_id").unique()
+    their other units of the month. ``paid_units`` may be a lazy scan: only the paid rows' two columns are read."""
+    paid = (paid_units.lazy().filter(pl.col("receiving").fill_null(False)).select("benefit", "unit_id").unique()
+            .collect(engine="streaming"))
     adults = pl.DataFrame(schema={"unit_id": pl.String, "adult_ids": pl.List(pl.String)})
     if members is not None:
         m = members.filter(pl.col("role").is_in(PARENT_ROLES)) if "role" in members.columns else members
@@ -258,7 +259,8 @@ def _paid_ids(paid_units: pl.DataFrame, members: pl.DataFrame | None) -> pl.Data
     return fact_ids(paid, ["benefit", "unit_id"], members)
 
 
-def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *, paid_units: pl.DataFrame | None = None,
+def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *,
+                      paid_units: pl.DataFrame | pl.LazyFrame | None = None,
                       members: pl.DataFrame | None = None,
                       due_provenance: pl.DataFrame | None = None) -> pl.DataFrame:
     """Share of the claim form's fields already held, per benefit, population and source.
@@ -288,9 +290,11 @@ def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *, paid_uni
     ids = pl.concat([p.select("population", "benefit", "unit_id", "id") for p in pops]).unique()
     fields = claim_fields_frame()
     n_fields = fields.group_by("benefit").agg(pl.col("field").n_unique().alias("fields"))
-    found = (ids.join(fields.drop_nulls("input").select("benefit", "field", "input"), on="benefit")
-             .join(_held(provenance, "id"), on=["id", "input"])
-             .select("population", "benefit", "unit_id", "field", "source").unique())
+    # every (unit, id) × the benefit's inputs, joined to the facts held: streamed by the query engine, so the
+    # product (tens of rows a unit) is never held whole, only the fields found
+    found = (ids.lazy().join(fields.drop_nulls("input").select("benefit", "field", "input").lazy(), on="benefit")
+             .join(_held(provenance, "id").lazy(), on=["id", "input"])
+             .select("population", "benefit", "unit_id", "field", "source").unique().collect(engine="streaming"))
     units = ids.select("population", "benefit", "unit_id")
     if due_found is not None:
         found = pl.concat([found, due_found.select(found.columns)])
@@ -333,7 +337,7 @@ _BASIS = {
 }
 
 
-def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | None = None,
+def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | pl.LazyFrame | None = None,
                          provenance: pl.DataFrame | None = None, max_questions: int = 2,
                          due_provenance: pl.DataFrame | None = None,
                          members: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -355,15 +359,15 @@ def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | None = No
     got = [pl.DataFrame(schema={"_flag": pl.UInt32, "field": pl.String})]
     if provenance is not None and provenance.height:
         held = _held(provenance, "id").select("id", "input").unique()
-        got.append(fact_ids(f.filter(~earlier), ["_flag", "benefit"], members)
-                   .join(answerable.select("benefit", "field", "input"), on="benefit")
-                   .join(held, on=["id", "input"]).select("_flag", "field"))
+        got.append(fact_ids(f.filter(~earlier), ["_flag", "benefit"], members).lazy()  # streamed, as in answer 2
+                   .join(answerable.select("benefit", "field", "input").lazy(), on="benefit")
+                   .join(held.lazy(), on=["id", "input"]).select("_flag", "field").collect(engine="streaming"))
     if f.filter(earlier).height:
         got.append(_due_fields(f.filter(earlier), due_provenance, ["_flag"]).select("_flag", "field"))
     f = f.join(pl.concat(got).group_by("_flag").agg(pl.col("field").n_unique().alias("_held")), on="_flag",
                how="left").with_columns(pl.col("_held").fill_null(0))
-    rsa_paid = (units.filter((pl.col("benefit") == "rsa") & pl.col("receiving").fill_null(False))
-                .select("unit_id").unique().with_columns(pl.lit(True).alias("_rsa_paid"))
+    rsa_paid = (units.lazy().filter((pl.col("benefit") == "rsa") & pl.col("receiving").fill_null(False))
+                .select("unit_id").unique().with_columns(pl.lit(True).alias("_rsa_paid")).collect(engine="streaming")
                 if units is not None else pl.DataFrame(schema={"unit_id": pl.String, "_rsa_paid": pl.Boolean}))
     f = f.join(rsa_paid, on="unit_id", how="left").with_columns(pl.col("_rsa_paid").fill_null(False))
     complete = (pl.col("grade") == "certain") & (pl.col("_unknowns") == 0) & (pl.col("_held") >= pl.col("_answerable"))
@@ -446,7 +450,8 @@ def unknowns_to_settle(flags: pl.DataFrame) -> pl.DataFrame:
             .sort("benefit", "flags", "input", descending=[False, True, False]))
 
 
-def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame, provenance: pl.DataFrame,
+def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame | pl.LazyFrame,
+                  provenance: pl.DataFrame,
                   due_provenance: pl.DataFrame | None = None, statistics_table: pl.DataFrame | None = None,
                   members: pl.DataFrame | None = None,
                   run_detection: Callable[[set[str]], pl.DataFrame] | None = None,
@@ -456,7 +461,8 @@ def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame, 
     ``exchange``: answer 1's exchange value already written (by the ablation stage): read into the headline,
     not rewritten; ``run_detection``: measure it here instead (and write it). ``due_provenance``: detection's
     ``provenance_due.parquet``, the facts of the flags of a benefit judged at an earlier month (answers 2 and 3);
-    ``members``: the month's memberships (person_id, unit_id, role), the ids answers 2 and 3 read facts on."""
+    ``members``: the month's memberships (person_id, unit_id, role), the ids answers 2 and 3 read facts on.
+    ``units`` may be a lazy scan of ``units.parquet``: answers 2 and 3 read only its paid rows."""
     out = Path(out)
     tables = {
         "answer1_data_to_exchange": data_to_exchange(),

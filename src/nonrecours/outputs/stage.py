@@ -67,7 +67,10 @@ def run_stage(ctx: Any) -> Any:
         det = ctx.out / "detection" / f"{month:%Y-%m}"
         if not (det / "flags.parquet").exists():
             continue
-        flags, units = pl.read_parquet(det / "flags.parquet"), pl.read_parquet(det / "units.parquet")
+        # The flags become the lists' rows and are read whole; the units (every unit × benefit of the month, about
+        # 7 rows a person) are only ever summed or filtered, so they stay a lazy scan: the query engine reads the
+        # columns and rows each aggregation needs (statistics, answers 2 and 3), never the whole table.
+        flags, units = pl.read_parquet(det / "flags.parquet"), pl.scan_parquet(det / "units.parquet")
         if (det / "summary.json").exists():  # the manifest's exclusion counts, beside its quarantine counts
             ctx.manifest.setdefault("exclusions", {})[f"{month:%Y-%m}"] = json.loads(
                 (det / "summary.json").read_text(encoding="utf-8"))["exclusions"]

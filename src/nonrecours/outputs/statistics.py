@@ -149,7 +149,10 @@ def unit_profiles(memberships: pl.DataFrame | pl.LazyFrame, persons: pl.DataFram
     return pl.concat([units, individu]).unique(["unit_kind", "unit_id"], keep="first").collect()
 
 
-def _measures(units: pl.DataFrame) -> pl.DataFrame:
+def _measures(units: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per unit: its additive counts (Int64) and its money missing in whole cents (Int64, ``_AMOUNTS``
+    suffixed ``_cents``): integers add up exactly in any order, so the cells' sums do not depend on how the
+    query engine chunks the units or schedules its threads (amounts are cents: detection's rounding)."""
     grade, status = pl.col("grade"), pl.col("status")
     # Receiving is detection's verdict (paid this month or within the grace months), not "amount > 0": the free
     # CSS is a coverage whose amount is 0, and a payment in the grace months still counts.
@@ -160,7 +163,8 @@ def _measures(units: pl.DataFrame) -> pl.DataFrame:
            for e in ("low", "central", "high")}
     sure = {"low": grade == "certain", "central": grade.is_in(["certain", "probable"]),
             "high": grade.is_not_null()}
-    return units.with_columns(
+    return units.select(
+        "unit_kind", "unit_id", "benefit",
         pl.lit(1, dtype=pl.Int64).alias("units"),
         pl.col("excluded").is_not_null().cast(pl.Int64).alias("excluded"),
         *[(grade == g).cast(pl.Int64).alias(f"entitled_{g}") for g in ("certain", "probable", "possible")],
@@ -169,17 +173,19 @@ def _measures(units: pl.DataFrame) -> pl.DataFrame:
         (paid & (status != "paid_not_entitled")).cast(pl.Int64).alias("paid_entitled"),
         *[(ntu & sure[e]).cast(pl.Int64).alias(f"non_take_up_{e}") for e in ("low", "central", "high")],
         (status == "under_payment").cast(pl.Int64).alias("under_payment"),
-        *[pl.when(missing & sure[e]).then(gap[e]).otherwise(0.0).alias(f"monthly_foregone_{e}")
-          for e in ("low", "central", "high")],
+        *[pl.when(missing & sure[e]).then((gap[e] * 100).round(0).cast(pl.Int64)).otherwise(0)
+          .alias(f"monthly_foregone_{e}_cents") for e in ("low", "central", "high")],
     )
 
 
-def build_statistics(units: pl.DataFrame, profiles: pl.DataFrame, territory: pl.DataFrame | None = None, *,
-               config: StatisticsConfig | None = None) -> pl.DataFrame:
+def build_statistics(units: pl.DataFrame | pl.LazyFrame, profiles: pl.DataFrame,
+                     territory: pl.DataFrame | None = None, *,
+                     config: StatisticsConfig | None = None) -> pl.DataFrame:
     """The published table: one row per benefit × level × area × household type, secrecy applied.
 
-    ``units``: detection's units table; ``profiles``: unit_kind, unit_id, depcom, household_type
-    (``unit_profiles``); ``territory``: depcom, epci, departement (``territory_table``; départements of
+    ``units``: detection's units table, or a lazy scan of it (``units.parquet``: only the finest cells'
+    sums are collected, so memory follows the cells, not the units); ``profiles``: unit_kind, unit_id, depcom,
+    household_type (``unit_profiles``); ``territory``: depcom, epci, departement (``territory_table``; départements of
     communes it lacks come from the commune code).
     """
     config = config or StatisticsConfig()
@@ -188,19 +194,28 @@ def build_statistics(units: pl.DataFrame, profiles: pl.DataFrame, territory: pl.
     return _publish(cells)
 
 
-def cell_counts(units: pl.DataFrame, profiles: pl.DataFrame, territory: pl.DataFrame | None = None, *,
+def cell_counts(units: pl.DataFrame | pl.LazyFrame, profiles: pl.DataFrame, territory: pl.DataFrame | None = None, *,
                 levels: tuple[str, ...] = LEVELS) -> pl.DataFrame:
-    """The additive measures of every cell before any secrecy (never publish this frame)."""
+    """The additive measures of every cell before any secrecy (never publish this frame).
+
+    The units are summed by the query engine (Polars' streaming engine on a lazy scan) to the finest cells
+    (benefit × commune × household type); the levels above are sums of those. Amounts are summed in whole
+    cents, so every sum is exact, whatever the order."""
+    units = units.lazy()
+    names = units.collect_schema().names()
     for col in ("unit_kind", "unit_id", "benefit", "status", "grade", "amount_low", "amount_central",
                 "amount_high", "paid", "receiving", "excluded"):
-        if col not in units.columns:
+        if col not in names:
             raise SchemaError("missing column of the units table", table="units", column=col)
     terr = territory if territory is not None else pl.DataFrame(
         schema={"depcom": pl.String, "epci": pl.String, "departement": pl.String})
+    cents = [f"{c}_cents" for c in _AMOUNTS]
     measured = (_measures(units)
-                .join(profiles.select("unit_kind", "unit_id", "depcom", "household_type"),
+                .join(profiles.lazy().select("unit_kind", "unit_id", "depcom", "household_type"),
                       on=["unit_kind", "unit_id"], how="left")
-                .with_columns(pl.col("household_type").fill_null("inconnu"), pl.col("depcom").fill_null(UNKNOWN_AREA)))
+                .with_columns(pl.col("household_type").fill_null("inconnu"), pl.col("depcom").fill_null(UNKNOWN_AREA))
+                .group_by("benefit", "depcom", "household_type").agg(pl.col(*_COUNTS, *cents).sum())
+                .collect(engine="streaming"))
     # Every commune of the territory (and any seen) × every household type is a cell, empty ones too: a reader
     # must not learn from a secret cell's mere presence that it holds at least one unit.
     places = (pl.concat([terr.select("depcom"), measured.select("depcom")]).unique()
@@ -219,11 +234,10 @@ def cell_counts(units: pl.DataFrame, profiles: pl.DataFrame, territory: pl.DataF
                           + sorted(seen - set(HOUSEHOLD_TYPES))}, schema={"household_type": pl.String})
     benefits = measured.select("benefit").unique()
     empty = (benefits.join(places.select("depcom"), how="cross").join(types, how="cross")
-             .with_columns(*[pl.lit(0, dtype=pl.Int64).alias(c) for c in _COUNTS],
-                           *[pl.lit(0.0).alias(c) for c in _AMOUNTS]))
+             .with_columns(*[pl.lit(0, dtype=pl.Int64).alias(c) for c in (*_COUNTS, *cents)]))
     u = pl.concat([measured.select(empty.columns), empty]).join(places, on="depcom")
     parent = {"total": None, "departement": "total", "epci": "departement", "commune": "epci"}
-    sums = [pl.col(c).sum() for c in (*_COUNTS, *_AMOUNTS)]
+    sums = [pl.col(c).sum() for c in _COUNTS] + [(pl.col(f"{c}_cents").sum() / 100).alias(c) for c in _AMOUNTS]
     parts = []
     for level in levels:
         up = parent[level]
