@@ -157,3 +157,30 @@ def test_a_pension_no_aspa_payer_knows_makes_the_aspa_unobserved():
     assert run.summary["downgraded_by_pension_fund_unknown"] == {"aspa": 1}
     unknown = pension_fund_unknown(tables, core.inputs.individu, ("aspa", "rsa"), MONTH, window=3)
     assert unknown.get_column("famille_id").to_list() == ["dgfip:f-drm"]
+
+
+def test_a_spouse_drawing_a_pension_no_payer_knows_makes_the_couples_aspa_unobserved():
+    """The CNAV knows the demandeur (its pension); the spouse on the couple's joint declaration draws a pension
+    the DRM reports and neither the CNAV nor the MSA knows: the spouse's share of the ASPA would be served by the
+    fund paying that pension, so what the couple receives is not observed."""
+    t = Territory()
+    t.famille("mix", age=70, pension=300.0, agency="cnav")
+    t.persons.append({**t.persons[0], "person_id": "p-mix-b", "source_agency": "dgfip"})
+    t.members.append({"person_id": "p-mix-b", "unit_kind": "foyer_fiscal", "unit_id": "f-mix", "role": "declarant",
+                      "valid_from": dt.date(2020, 1, 1), "valid_to": None, "source_agency": "dgfip"})
+    for m in t.members:
+        if m["person_id"] == "p-mix" and m["unit_kind"] == "foyer_fiscal":
+            m["source_agency"] = "dgfip"
+    t.resources += [{"person_id": "p-mix-b", "month": m, "kind": "pension_net", "amount": 250.0,
+                     "source_agency": "drm"} for m in MONTHS]
+    tables = t.tables()
+    core = _core(tables, known=("p-mix", "p-mix-b"))
+    couple = core.inputs.individu.filter(pl.col("person_id").is_in(["p-mix", "p-mix-b"]))
+    assert couple.get_column("famille_id").n_unique() == 1 and couple.height == 2
+    unknown = pension_fund_unknown(tables, core.inputs.individu, ("aspa",), MONTH, window=3)
+    assert unknown.get_column("famille_id").to_list() == ["cnav:f-mix"]
+    # the spouse's pension reported by the CNAV itself: the couple's receipt is observed
+    known = {**tables, "resources": tables["resources"].with_columns(
+        pl.when(pl.col("person_id") == "p-mix-b").then(pl.lit("cnav")).otherwise(pl.col("source_agency"))
+        .alias("source_agency"))}
+    assert pension_fund_unknown(known, core.inputs.individu, ("aspa",), MONTH, window=3).is_empty()

@@ -67,11 +67,11 @@ def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.D
 def pension_fund_unknown(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], individu: pl.DataFrame,
                          benefits: tuple[str, ...], month: dt.date, *, window: int) -> pl.DataFrame:
     """famille_id, benefit: for a benefit served with a pension (the catalogue's ``paid_with``: the ASPA, the
-    ASI), the familles an adult of which some agency other than its payers reports drawing that pension in the
-    ``window`` months up to ``month`` (the DRM's PASRAU line: a pension is paid, by a fund it does not name), none
-    of whose adults any payer knows (in any of its persons, payments or resources rows): the fund paying that
-    pension, which would serve the benefit with it, sent no extract (or the person is unmatched), so whether
-    they receive the benefit is not observed."""
+    ASI), the familles with an adult some agency other than the benefit's payers reports drawing that pension in
+    the ``window`` months up to ``month`` (the DRM's PASRAU line: a pension is paid, by a fund it does not name)
+    and whom no payer knows (in any of its persons, payments or resources rows): the fund paying that pension,
+    which would serve the benefit with it to that person, sent no extract (or does not find the person), so
+    whether they receive the benefit is not observed."""
     out = pl.DataFrame(schema={"famille_id": pl.String, "benefit": pl.String})
     res = tables.get("resources")
     if res is None:
@@ -87,15 +87,15 @@ def pension_fund_unknown(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None
                                    & ~pl.col("source_agency").cast(pl.String).is_in(list(row.payers))
                                    & (pl.col("amount").cast(pl.Float64) > 0))
                  .select("person_id").unique().collect())
-        pensioned = adults.join(drawn, on="person_id", how="semi").select("famille_id").unique()
+        pensioned = adults.join(drawn, on="person_id", how="semi")
         if pensioned.is_empty():
             continue
+        ids = pensioned.get_column("person_id").implode()
         parts = [t.lazy().filter(pl.col("source_agency").cast(pl.String).is_in(list(row.payers))
-                                 & pl.col("person_id").is_not_null()).select("person_id")
+                                 & pl.col("person_id").is_in(ids)).select("person_id")
                  for name in ("persons", "benefits_paid", "resources") if (t := tables.get(name)) is not None]
         known = pl.concat(parts).unique().collect()
-        seen = adults.join(known, on="person_id", how="semi").select("famille_id").unique()
-        out = pl.concat([out, pensioned.join(seen, on="famille_id", how="anti")
+        out = pl.concat([out, pensioned.join(known, on="person_id", how="anti").select("famille_id").unique()
                          .with_columns(pl.lit(benefit).alias("benefit"))])
     return out.sort("famille_id", "benefit")
 
