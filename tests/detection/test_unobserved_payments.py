@@ -21,7 +21,12 @@ import pytest
 
 from nonrecours.connectors import AGENCY_MODULES, default_mapping, member_line_payers
 from nonrecours.detection import core_month, detect
-from nonrecours.detection.receipts import payee_lines_lost, payment_rows, pension_fund_unknown
+from nonrecours.detection.receipts import (
+    payee_lines_lost,
+    payment_rows,
+    pension_fund_unknown,
+    unattached_payments,
+)
 
 from .conftest import FIRST, MONTH, MONTHS, Territory
 
@@ -184,3 +189,23 @@ def test_a_spouse_drawing_a_pension_no_payer_knows_makes_the_couples_aspa_unobse
         pl.when(pl.col("person_id") == "p-mix-b").then(pl.lit("cnav")).otherwise(pl.col("source_agency"))
         .alias("source_agency"))}
     assert pension_fund_unknown(known, core.inputs.individu, ("aspa",), MONTH, window=3).is_empty()
+
+
+def test_payments_on_dossiers_listing_no_adult_are_counted():
+    """The CAF pays the prime d'activité on f-ghost, a dossier whose members' lines its extract lost, and on f-kid,
+    which lists a child only: no famille we evaluate carries those payments (the summary's bound on the false
+    alarms of people the payer does not know)."""
+    t = Territory()
+    t.famille("a", salary=900.0)
+    t.pay("a", "ppa", 150.0)
+    t.child("kid", 1, dt.date(2015, 3, 1))
+    t.pay("ghost", "ppa", 120.0)
+    t.pay("kid", "ppa", 90.0)
+    t.pay("ghost", "ppa", 120.0, months=[dt.date(2026, 5, 1)])          # last month's: not this month's
+    tables = t.tables()
+    core = _core(tables, known=())
+    rows = payment_rows(tables["benefits_paid"], core.inputs.individu, MONTH, FIRST.benefits, window=3, grace=0)
+    assert unattached_payments(tables, rows, MONTH) == {"ppa": 2}
+    run = detect(core, tables, config=FIRST)
+    assert run.summary["payments_on_dossiers_without_adults"]["ppa"] == 2
+    assert run.summary["payments_on_dossiers_without_adults"]["rsa"] == 0

@@ -44,6 +44,7 @@ from nonrecours.detection.receipts import (
     payments_known,
     pension_fund_unknown,
     receipts_by_famille,
+    unattached_payments,
     with_receipts,
 )
 from nonrecours.detection.schema import DUE_PROVENANCE_SCHEMA, FLAGS_SCHEMA, GRADES, STATUSES, UNITS_SCHEMA
@@ -735,6 +736,9 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     summary["downgraded_by_allocataire_line_missing"] = {b: int(n_capped["unseen"].get(b, 0))
                                                          for b in config.benefits}
     summary["downgraded_by_payee_lines_lost"] = {b: int(n_capped["payee"].get(b, 0)) for b in config.benefits}
+    n_unattached = unattached_payments(tables, pay_rows, month)
+    summary["payments_on_dossiers_without_adults"] = {b: int(n_unattached.get(b, 0)) for b in config.benefits
+                                                      if not catalogue_row(b).yearly}
     summary["downgraded_by_pension_fund_unknown"] = {b: int(n_capped["fund"].get(b, 0)) for b in config.benefits
                                                      if catalogue_row(b).paid_with}
     summary["familles_unknown_to_benefit_payer"] = {

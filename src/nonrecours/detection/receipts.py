@@ -31,7 +31,7 @@ from nonrecours.schemas.benefits import benefit as catalogue_row
 
 __all__ = ["AFFILIATION_PAYERS", "allocataire_lost", "paid_by_famille", "payee_lines_lost", "payer_unknown",
            "payers_by_famille", "payment_rows", "payments_known", "pension_fund_unknown", "receipts_by_famille",
-           "with_receipts"]
+           "unattached_payments", "with_receipts"]
 
 _YEAR = 12
 
@@ -156,6 +156,24 @@ def payee_lines_lost(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], r
             .group_by("famille_id", "benefit").agg(pl.col("_lost").fill_null(False).all(),
                                                    pl.col("payer").unique().sort().alias("payers"))
             .filter(pl.col("_lost")).select(list(schema)).sort("famille_id", "benefit"))
+
+
+def unattached_payments(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], rows: pl.DataFrame | None,
+                        month: dt.date) -> dict[str, int]:
+    """benefit → the dossiers paid it in ``month`` whose memberships valid then list no adult (no demandeur nor
+    conjoint): the payer's extract lost the lines of the people it pays there, so no famille we evaluate carries
+    that payment. Each may be one of our flags of a famille that payer does not know (a bound on such false
+    alarms, not a way to find them: nothing links the payment to a person). ``rows``: ``payment_rows``."""
+    t = tables.get("unit_memberships")
+    if rows is None or t is None:
+        return {}
+    valid = (pl.col("valid_from") <= month) & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month))
+    adults = (t.lazy().filter(valid & (pl.col("unit_kind").cast(pl.String) == "famille")
+                              & pl.col("role").cast(pl.String).is_in(["demandeur", "conjoint"]))
+              .select(qualified("source_agency", "unit_id").alias("famille_id")).unique().collect())
+    paid = (rows.filter((pl.col("unit_kind") == "famille") & (pl.col("month") == month) & (pl.col("amount") > 0))
+            .select("famille_id", "benefit").unique())
+    return dict(paid.join(adults, on="famille_id", how="anti").group_by("benefit").len().sort("benefit").iter_rows())
 
 
 def _first_month(month: dt.date, benefits: tuple[str, ...], window: int, grace: int) -> dt.date:
