@@ -209,3 +209,17 @@ def test_payments_on_dossiers_listing_no_adult_are_counted():
     run = detect(core, tables, config=FIRST)
     assert run.summary["payments_on_dossiers_without_adults"]["ppa"] == 2
     assert run.summary["payments_on_dossiers_without_adults"]["rsa"] == 0
+
+
+def test_duckdb_caps_the_same_flags():
+    """The caps read the workspace tables and the month's payments, never the engine's backend: DuckDB flags what
+    Polars flags (the MSA dossier, the CNAV's file lost, the pension no payer knows)."""
+    from polars.testing import assert_frame_equal
+
+    for tables, known in ((_dossier("msa", allocataire_listed=False), ("p-d",)),
+                          (_retirees(cnav_lines_in_june=False), ("p-gone", "p-drm", "p-cnav", "p-none"))):
+        core = _core(tables, known=known)
+        runs = [detect(core, tables, backend=b, config=FIRST) for b in ("polars", "duckdb")]
+        assert runs[0].flags.filter(pl.col("grade") == "possible").height > 0
+        assert_frame_equal(runs[0].flags, runs[1].flags, check_exact=False, abs_tol=1e-6)
+        assert all(runs[0].summary[k] == runs[1].summary[k] for k in runs[0].summary if k.startswith("downgraded"))
