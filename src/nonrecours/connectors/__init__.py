@@ -8,6 +8,7 @@ shared. ``ingest_extract`` is the one call most users need.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ __all__ = [
     "ingest",
     "ingest_extract",
     "load_mapping",
+    "member_line_payers",
     "return_key_of",
 ]
 
@@ -43,6 +45,14 @@ def default_mapping(agency: str) -> ExtractMapping:
     if agency not in AGENCY_MODULES:
         raise ConfigError(f"unknown agency {agency}; expected one of {', '.join(AGENCY_MODULES)}")
     return load_mapping(MAPPINGS / f"{agency}.yaml")
+
+
+@functools.cache
+def member_line_payers() -> frozenset[str]:
+    """The agencies whose default mapping carries a dossier's payments on its members' lines
+    (``ExtractMapping.famille_payments_on_member_lines``: the MSA): detection cannot see what such a dossier is
+    paid when the extract lacks its allocataire's line."""
+    return frozenset(a for a in AGENCY_MODULES if default_mapping(a).famille_payments_on_member_lines)
 
 
 def return_key_of(agreement: Any, mapping: ExtractMapping, *, required: bool) -> Any:

@@ -224,6 +224,17 @@ class ExtractMapping(_Model):
         return self
 
     @property
+    def famille_payments_on_member_lines(self) -> bool:
+        """Whether a dossier's payments arrive on its members' lines: a record carrying a person's NIR emits
+        famille payments (the MSA's layout: one line per member and nature, the payments on the assuré's),
+        rather than on a record of the dossier (the CAF's record 30, keyed by the matricule alone). A dossier
+        of such an agency whose allocataire's line is missing from the extract then shows none of its payments."""
+        return any(any(f.type == "nir" for f in rec.fields)
+                   and any(e.table == "benefits_paid" and e.constants.get("unit_kind") == "famille"
+                           for e in rec.emits)
+                   for rec in self.records)
+
+    @property
     def exported_columns(self) -> dict[str, list[str]]:
         """Canonical table → columns this mapping would export (for the exchange agreement check)."""
         out: dict[str, list[str]] = {}

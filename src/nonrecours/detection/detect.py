@@ -18,6 +18,7 @@ from typing import Any
 import polars as pl
 
 from nonrecours.atomic import write_json, write_parquet
+from nonrecours.connectors import member_line_payers
 from nonrecours.core.month import CoreMonth
 from nonrecours.core.partition import Partitions, merge_parts
 from nonrecours.detection.confidence import (
@@ -36,11 +37,14 @@ from nonrecours.detection.reasons import condition_columns, fact_sources, reason
 from nonrecours.detection.receipts import (
     allocataire_lost,
     paid_by_famille,
+    payee_lines_lost,
     payer_unknown,
     payers_by_famille,
     payment_rows,
     payments_known,
+    pension_fund_unknown,
     receipts_by_famille,
+    unattached_payments,
     with_receipts,
 )
 from nonrecours.detection.schema import DUE_PROVENANCE_SCHEMA, FLAGS_SCHEMA, GRADES, STATUSES, UNITS_SCHEMA
@@ -584,12 +588,35 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # a dossier whose allocataire's row the agency's extract lost this month, paid the benefit in the months
     # before and not now: the stop came with the lost row (the MSA carries its payments on it), so it is no
     # evidence of non-take-up: possible at most
+    # An agency whose layout carries a dossier's payments on its members' lines (the MSA's) shows none of them
+    # when the allocataire's line is missing, even those of the months before: what such a dossier is paid is
+    # not observed at all, possible at most too.
+    # A benefit paid to a person (the CNAV's ASPA) in the months before by an agency whose extract then
+    # reported them on other lines too (the pension) and this month on none: the payer's file of the person is
+    # missing, not the payment stopped; possible at most.
     lost = allocataire_lost(tables, month).get_column("famille_id").implode()
-    stopped = (pl.col("famille_id").is_in(lost) & ~pl.col("receiving") & (pl.col("paid_before") > 0)
-               & pl.col("grade").is_in(["certain", "probable"]))
-    n_lost = dict(units.filter(stopped).group_by("benefit").len().iter_rows())
-    units = units.with_columns(pl.when(stopped).then(pl.lit("possible")).otherwise(pl.col("grade")).alias("grade"),
-                               stopped.alias("_row_lost"))
+    capped = pl.col("grade").is_in(["certain", "probable"]) & ~pl.col("receiving")
+    stopped = capped & pl.col("famille_id").is_in(lost) & (pl.col("paid_before") > 0)
+    unseen = (capped & pl.col("famille_id").is_in(lost)
+              & pl.col("famille_id").str.split(":").list.first().is_in(sorted(member_line_payers())))
+    payee = payee_lines_lost(tables, pay_rows, month, window=config.paid_window).select(
+        "famille_id", "benefit", pl.lit(True).alias("_payee_lost"), pl.col("payers").list.first().alias("_payee"))
+    units = units.join(payee, on=["famille_id", "benefit"], how="left")
+    payee_gone = capped & (pl.col("paid_before") > 0) & pl.col("_payee_lost").fill_null(False)
+    # A benefit served with a pension (the ASPA, the ASI) to a pensioner whose pension another agency reports
+    # (the DRM) and no payer of the benefit knows: the fund paying the pension sent no extract; not observed.
+    fund = pension_fund_unknown(tables, individu, config.benefits, month, window=config.paid_window)
+    units = units.join(fund.with_columns(pl.lit(True).alias("_fund")), on=["famille_id", "benefit"], how="left")
+    fund_unknown = capped & pl.col("_fund").fill_null(False)
+    unobserved = (pl.when(stopped).then(pl.lit("stopped")).when(unseen).then(pl.lit("unseen"))
+                  .when(payee_gone).then(pl.lit("payee")).when(fund_unknown).then(pl.lit("fund"))
+                  .otherwise(pl.lit(None, dtype=pl.String)))
+    units = units.with_columns(unobserved.alias("_unobserved"),
+                               pl.when(payee_gone).then(pl.col("_payee")).alias("_payee")).drop("_payee_lost", "_fund")
+    n_capped = {kind: dict(units.filter(pl.col("_unobserved") == kind).group_by("benefit").len().iter_rows())
+                for kind in ("stopped", "unseen", "payee", "fund")}
+    units = units.with_columns(pl.when(pl.col("_unobserved").is_not_null()).then(pl.lit("possible"))
+                               .otherwise(pl.col("grade")).alias("grade"))
     # a disability benefit with no evidence of a disability and nothing paid: only an unknown rate at its
     # favourable end gives it, for anyone no AAH payer knows; not a case (counted in the summary)
     evidence = _disability_evidence(core, individu).get_column("famille_id").implode()
@@ -705,7 +732,15 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
             b: {str(i): int(n) for _, i, n in part.iter_rows()} for (b,), part in per.group_by("benefit")}
         summary["flags_with_decisive_unknowns"] = decisive.height
     summary["downgraded_by_unexplained_payment"] = {b: int(n_contra.get(b, 0)) for b in config.benefits}
-    summary["downgraded_by_allocataire_row_lost"] = {b: int(n_lost.get(b, 0)) for b in config.benefits}
+    summary["downgraded_by_allocataire_row_lost"] = {b: int(n_capped["stopped"].get(b, 0)) for b in config.benefits}
+    summary["downgraded_by_allocataire_line_missing"] = {b: int(n_capped["unseen"].get(b, 0))
+                                                         for b in config.benefits}
+    summary["downgraded_by_payee_lines_lost"] = {b: int(n_capped["payee"].get(b, 0)) for b in config.benefits}
+    n_unattached = unattached_payments(tables, pay_rows, month)
+    summary["payments_on_dossiers_without_adults"] = {b: int(n_unattached.get(b, 0)) for b in config.benefits
+                                                      if not catalogue_row(b).yearly}
+    summary["downgraded_by_pension_fund_unknown"] = {b: int(n_capped["fund"].get(b, 0)) for b in config.benefits
+                                                     if catalogue_row(b).paid_with}
     summary["familles_unknown_to_benefit_payer"] = {
         b: int(n) for b, n in unpaid_unknown.group_by("benefit").len().iter_rows()}
     # people an agency knows (in any table the core reads) but who are in no evaluated famille: never flagged

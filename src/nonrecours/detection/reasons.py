@@ -152,6 +152,15 @@ def _with_article(benefit: str) -> str:
 _WITH_ARTICLE = {k: agency_subject(k) for k in AGENCY_LABELS}
 
 
+def _unknown_to(payers: tuple[str, ...]) -> str:
+    """« ni la CNAV ni la MSA ne la connaissent » (« la CNAV ne la connaît pas » for one): the benefit's paying
+    agencies do not know the person, for a reason line."""
+    named = [_WITH_ARTICLE.get(p, p) for p in payers]
+    if len(named) == 1:
+        return f"{named[0]} ne la connaît pas"
+    return " ".join(f"ni {n}" for n in named) + " ne la connaissent"
+
+
 def _contradiction_line(columns: Iterable[str]) -> pl.Expr:
     """For a flag ``detect`` ramène à « possible » (``contradicted``: the benefits paid that our rules deny on
     every value of the unknowns): who pays (``contradicted_payers``, the paying agencies of those payments; else
@@ -270,15 +279,31 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         # other values of the unknowns (resources above the free coverage's ceiling), not on "favourable" ones
         contradicted = (pl.col("contradicted").list.len() > 0).fill_null(False) if "contradicted" in part.columns \
             else pl.lit(False)
-        row_lost = pl.col("_row_lost").fill_null(False) if "_row_lost" in part.columns else pl.lit(False)
+        row_lost = pl.col("_unobserved") if "_unobserved" in part.columns else pl.lit(None, dtype=pl.String)
         dossier = (pl.col("famille_id").str.split(":").list.first()
                    .replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
                    .fill_null(pl.lit("l'organisme")))
+        payee = ((pl.col("_payee") if "_payee" in part.columns else pl.lit(None, dtype=pl.String))
+                 .replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
+                 .fill_null(pl.lit("l'organisme qui la versait")))
         lines.append(pl.when(possible & contradicted).then(_contradiction_line(part.columns))
-                     .when(possible & row_lost).then(
+                     .when(possible & (row_lost == "stopped")).then(
             pl.lit("Signalement ramené à « possible » : ") + dossier
             + pl.lit(" ne transmet pas ce mois la ligne de l'allocataire de ce dossier et ses versements "
                      "s'arrêtent avec elle : l'arrêt peut venir de l'extrait, à vérifier avant tout contact."))
+                     .when(possible & (row_lost == "unseen")).then(
+            pl.lit("Signalement ramené à « possible » : ") + dossier
+            + pl.lit(" porte les versements de ce dossier sur la ligne de son allocataire, que son extrait ne "
+                     "transmet pas : ce qui lui est versé n'est pas connu, à vérifier avant tout contact."))
+                     .when(possible & (row_lost == "payee")).then(
+            pl.lit("Signalement ramené à « possible » : ") + payee
+            + pl.lit(" versait cette prestation les mois précédents et ne transmet ce mois aucune ligne pour la "
+                     "personne (ni pension, ni ressource, ni autre versement) : l'arrêt peut venir de l'extrait, "
+                     "à vérifier avant tout contact."))
+                     .when(possible & (row_lost == "fund")).then(pl.lit(
+            f"Signalement ramené à « possible » : une pension est déclarée pour la personne, mais "
+            f"{_unknown_to(row.payers)} ; l'allocation est servie avec la pension par la caisse qui la verse, dont "
+            "l'extrait n'est pas transmis (ou qui n'y retrouve pas la personne) : à vérifier avant tout contact."))
                      .when(possible & other).then(pl.lit(
             f"Sur les valeurs centrales, c'est la {other_name} qui est due (les deux s'excluent) : la "
             "participation ne vaut que si des données inconnues placent les ressources au-dessus de son plafond."))

@@ -29,8 +29,9 @@ from nonrecours.engine.plan import add_months
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
-__all__ = ["AFFILIATION_PAYERS", "allocataire_lost", "paid_by_famille", "payer_unknown", "payers_by_famille",
-           "payment_rows", "payments_known", "receipts_by_famille", "with_receipts"]
+__all__ = ["AFFILIATION_PAYERS", "allocataire_lost", "paid_by_famille", "payee_lines_lost", "payer_unknown",
+           "payers_by_famille", "payment_rows", "payments_known", "pension_fund_unknown", "receipts_by_famille",
+           "unattached_payments", "with_receipts"]
 
 _YEAR = 12
 
@@ -63,6 +64,42 @@ def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.D
     return out
 
 
+def pension_fund_unknown(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], individu: pl.DataFrame,
+                         benefits: tuple[str, ...], month: dt.date, *, window: int) -> pl.DataFrame:
+    """famille_id, benefit: for a benefit served with a pension (the catalogue's ``paid_with``: the ASPA, the
+    ASI), the familles with an adult some agency other than the benefit's payers reports drawing that pension in
+    the ``window`` months up to ``month`` (the DRM's PASRAU line: a pension is paid, by a fund it does not name)
+    and whom no payer knows (in any of its persons, payments or resources rows): the fund paying that pension,
+    which would serve the benefit with it to that person, sent no extract (or does not find the person), so
+    whether they receive the benefit is not observed."""
+    out = pl.DataFrame(schema={"famille_id": pl.String, "benefit": pl.String})
+    res = tables.get("resources")
+    if res is None:
+        return out
+    adults = individu.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"])).select("famille_id",
+                                                                                            "person_id")
+    for benefit in benefits:
+        row = catalogue_row(benefit)
+        if row.paid_with is None or not row.payers:
+            continue
+        drawn = (res.lazy().filter((pl.col("kind").cast(pl.String) == row.paid_with)
+                                   & pl.col("month").is_between(add_months(month, -window), month)
+                                   & ~pl.col("source_agency").cast(pl.String).is_in(list(row.payers))
+                                   & (pl.col("amount").cast(pl.Float64) > 0))
+                 .select("person_id").unique().collect())
+        pensioned = adults.join(drawn, on="person_id", how="semi")
+        if pensioned.is_empty():
+            continue
+        ids = pensioned.get_column("person_id").implode()
+        parts = [t.lazy().filter(pl.col("source_agency").cast(pl.String).is_in(list(row.payers))
+                                 & pl.col("person_id").is_in(ids)).select("person_id")
+                 for name in ("persons", "benefits_paid", "resources") if (t := tables.get(name)) is not None]
+        known = pl.concat(parts).unique().collect()
+        out = pl.concat([out, pensioned.join(known, on="person_id", how="anti").select("famille_id").unique()
+                         .with_columns(pl.lit(benefit).alias("benefit"))])
+    return out.sort("famille_id", "benefit")
+
+
 def allocataire_lost(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], month: dt.date) -> pl.DataFrame:
     """famille_id: the agency dossiers whose memberships valid on ``month`` list no demandeur (the allocataire's
     row lost to the extract: the core found the demandeur at the DGFiP, or the famille lists a conjoint or
@@ -77,6 +114,66 @@ def allocataire_lost(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], m
             .agg((pl.col("role").cast(pl.String) == "demandeur").any().alias("_head"))
             .filter(~pl.col("_head")).collect()
             .select(qualified("source_agency", "unit_id").alias("famille_id")))
+
+
+def payee_lines_lost(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], rows: pl.DataFrame | None,
+                     month: dt.date, *, window: int) -> pl.DataFrame:
+    """famille_id, benefit, payers: the benefits paid to a person (the CNAV's ASPA with the pension, the CNAM's ASI
+    with the invalidity pension) in the ``window`` months before ``month``, whose every payer's extract carried
+    that person on another line too in those months (a pension, a resource, another benefit) and carries them
+    on no line at all in ``month``: the payer's file of the person is missing this month (an extract behind,
+    a person moved to another fund), so the stop of the payment is not observed. A stop while the payer still
+    reports the person (the pension paid, the ASPA not) stays a stop. ``payers``: the agencies that paid it
+    (sorted; a reason line names them). ``rows``: ``payment_rows``."""
+    schema = {"famille_id": pl.String(), "benefit": pl.String(), "payers": pl.List(pl.String())}
+    if rows is None:
+        return pl.DataFrame(schema=schema)
+    first = add_months(month, -window)
+    paid = (rows.filter(pl.col("person_id").is_not_null() & (pl.col("month") < month) & (pl.col("month") >= first)
+                        & pl.col("payer").is_not_null())
+            .select("famille_id", "benefit", "person_id", "payer").unique())
+    if paid.is_empty():
+        return pl.DataFrame(schema=schema)
+    persons = paid.get_column("person_id").unique().implode()
+    parts = []
+    for name, what in (("benefits_paid", "benefit"), ("resources", "kind")):
+        t = tables.get(name)
+        if t is None:
+            continue
+        parts.append(t.lazy().filter(pl.col("person_id").is_in(persons) & pl.col("month").is_between(first, month))
+                     .select("person_id", pl.col("source_agency").cast(pl.String).alias("payer"), "month",
+                             pl.col(what).cast(pl.String).alias("line")).collect())
+    if not parts:
+        return pl.DataFrame(schema=schema)
+    lines = pl.concat(parts)
+    now = lines.filter(pl.col("month") == month).select("person_id", "payer").unique()
+    # the payer reported the person on a line other than the benefit itself in the months before
+    other = (lines.filter(pl.col("month") < month).select("person_id", "payer", "line").unique()
+             .join(paid, on=["person_id", "payer"]).filter(pl.col("line") != pl.col("benefit"))
+             .select("famille_id", "benefit", "person_id", "payer").unique())
+    lost = other.join(now, on=["person_id", "payer"], how="anti").with_columns(pl.lit(True).alias("_lost"))
+    return (paid.join(lost, on=["famille_id", "benefit", "person_id", "payer"], how="left")
+            .group_by("famille_id", "benefit").agg(pl.col("_lost").fill_null(False).all(),
+                                                   pl.col("payer").unique().sort().alias("payers"))
+            .filter(pl.col("_lost")).select(list(schema)).sort("famille_id", "benefit"))
+
+
+def unattached_payments(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], rows: pl.DataFrame | None,
+                        month: dt.date) -> dict[str, int]:
+    """benefit → the dossiers paid it in ``month`` whose memberships valid then list no adult (no demandeur nor
+    conjoint): the payer's extract lost the lines of the people it pays there, so no famille we evaluate carries
+    that payment. Each may be one of our flags of a famille that payer does not know (a bound on such false
+    alarms, not a way to find them: nothing links the payment to a person). ``rows``: ``payment_rows``."""
+    t = tables.get("unit_memberships")
+    if rows is None or t is None:
+        return {}
+    valid = (pl.col("valid_from") <= month) & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month))
+    adults = (t.lazy().filter(valid & (pl.col("unit_kind").cast(pl.String) == "famille")
+                              & pl.col("role").cast(pl.String).is_in(["demandeur", "conjoint"]))
+              .select(qualified("source_agency", "unit_id").alias("famille_id")).unique().collect())
+    paid = (rows.filter((pl.col("unit_kind") == "famille") & (pl.col("month") == month) & (pl.col("amount") > 0))
+            .select("famille_id", "benefit").unique())
+    return dict(paid.join(adults, on="famille_id", how="anti").group_by("benefit").len().sort("benefit").iter_rows())
 
 
 def _first_month(month: dt.date, benefits: tuple[str, ...], window: int, grace: int) -> dt.date:

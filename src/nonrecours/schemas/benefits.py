@@ -102,6 +102,11 @@ class Benefit:
     by_affiliation: bool = False
     """Paid by the person's own health insurance fund (the CSS): everyone is insured by some fund, so a person
     none of the ``payers`` knows is insured elsewhere or unmatched, and whether they receive it is unknown."""
+    paid_with: str | None = None
+    """Resource kind (``resources.kind``) of the pension the benefit is served with, by the fund that pays that
+    pension (the ASPA with the old-age pension, CSS art. L815-7; the ASI with the invalidity pension, L815-24): a
+    person another agency reports drawing it (the DRM's PASRAU line) whom none of the ``payers`` knows draws it
+    from a fund whose extract did not come (or is unmatched), so whether they receive the benefit is unknown."""
     claim_layouts: tuple[str, ...] = ("caf", "msa")
     """Agencies whose extract layouts carry its claim events and objections (connectors/mappings): the one
     that instructs the claim, and the MSA for its members. Empty: no layout carries them."""
@@ -158,7 +163,7 @@ CATALOGUE: tuple[Benefit, ...] = (
             young_dependant_age="minima_sociaux.rsa.age_pac"),
     Benefit("aspa", "aspa", "amount", "allocation de solidarité aux personnes âgées (ASPA)", "ASPA", "aspa",
             "cnav", "CSS art. L815-1 et L815-7 (caisses de retraite : CNAV/Carsat, MSA)", 6,
-            payers=("cnav", "msa"), feminine=True, claim_layouts=("cnav", "msa")),
+            payers=("cnav", "msa"), feminine=True, claim_layouts=("cnav", "msa"), paid_with="pension_net"),
     Benefit("css_free", "css_free", "coverage", "complémentaire santé solidaire sans participation",
             "CSS sans participation", "css", "cnam", "CSS art. L861-1 et L861-4 (CPAM, MSA)", 3,
             payers=("cnam", "msa"), feminine=True, module="css", claim_layouts=("cnam", "msa"),
@@ -178,7 +183,7 @@ CATALOGUE: tuple[Benefit, ...] = (
             unknown_caps=(("disability_rate", "possible"),), feminine=True),
     Benefit("asi", "asi", "amount", "allocation supplémentaire d'invalidité (ASI)", "ASI", "asi", "cnam",
             "CSS art. L815-24 et L815-24-1 (organisme qui sert la pension d'invalidité : CPAM, MSA)", 6,
-            payers=("cnam", "msa"), feminine=True, claim_layouts=("cnam", "msa")),
+            payers=("cnam", "msa"), feminine=True, claim_layouts=("cnam", "msa"), paid_with="invalidity_pension"),
     Benefit("af", "af_droit", "amount", "allocations familiales", "allocations familiales", "af", "caf",
             "CSS art. L521-1 et D521-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True,
             module="prestations_familiales",

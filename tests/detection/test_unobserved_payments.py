@@ -1,0 +1,225 @@
+"""Payments the extracts cannot show: a flag there is no evidence of non-take-up, possible at most.
+
+Found tracing the France 100,000 territory's false alarms (docs/detection.md, issue 8):
+- an MSA dossier whose allocataire's line the extract lacks shows none of its payments, even those of the months
+  before (the MSA carries them on the assuré's line): every false alarm of the allocations familiales and 19 of the
+  prime d'activité's 133 « taken up in truth »;
+- the CNAV's file of a pensioner missing this month, the ASPA paid until then with the pension: 35 of the ASPA's
+  76 « taken up in truth »;
+- a pensioner whose pension the DRM reports and whom neither the CNAV nor the MSA knows: the fund paying the
+  pension, which serves the ASPA with it, sent no extract (38 of the ASPA's false alarms).
+In each case the same famille with the line present (the CAF's dossier, whose payments are on its own record; the
+pension still paid without the ASPA; a pension the CNAV pays) stays a non-take-up."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+import polars as pl
+import pytest
+
+from nonrecours.connectors import AGENCY_MODULES, default_mapping, member_line_payers
+from nonrecours.detection import core_month, detect
+from nonrecours.detection.receipts import (
+    payee_lines_lost,
+    payment_rows,
+    pension_fund_unknown,
+    unattached_payments,
+)
+
+from .conftest import FIRST, MONTH, MONTHS, Territory
+
+
+def _dossier(agency: str, *, allocataire_listed: bool) -> dict[str, pl.DataFrame]:
+    """A couple of the ``agency``'s dossier f-d, no income, never paid anything, on a joint declaration of the
+    DGFiP (so the core rebuilds the couple whether or not the extract lists the demandeur); unless
+    ``allocataire_listed``, the agency lists the conjoint only. A neighbour f-plain of the same agency, listed."""
+    t = Territory()
+    t.famille("d", agency=agency)
+    t.famille("plain", agency=agency)
+    t.persons.append({**t.persons[0], "person_id": "p-d-b"})
+    for kind, role in (("famille", "conjoint"), ("menage", "conjoint"), ("foyer_fiscal", "declarant")):
+        t.members.append({"person_id": "p-d-b", "unit_kind": kind, "unit_id": f"{kind[0]}-d", "role": role,
+                          "valid_from": dt.date(2020, 1, 1), "valid_to": None, "source_agency": agency})
+    for m in t.members:
+        if m["person_id"] in ("p-d", "p-d-b") and m["unit_kind"] == "foyer_fiscal":
+            m["source_agency"] = "dgfip"
+    if not allocataire_listed:
+        t.members = [m for m in t.members if not (m["person_id"] == "p-d" and m["unit_kind"] == "famille")]
+    tables = t.tables()
+    tables["annual_income"] = pl.DataFrame(
+        {"person_id": ["p-d", "p-d-b"], "year": [2025, 2025], "kind": ["salaries", "salaries"],
+         "amount": [0.0, 0.0], "source_agency": ["dgfip", "dgfip"], "extract_id": ["dgfip", "dgfip"],
+         "extract_date": [dt.date(2026, 6, 28)] * 2}, schema_overrides={"year": pl.Int16})
+    return tables
+
+
+def _core(tables: dict[str, pl.DataFrame], known: tuple[str, ...] = ("p-d",)):  # type: ignore[no-untyped-def]
+    """The month's core, the invalidity pension of a person no health fund knows taken as known (no health fund
+    in these territories: the grade would be possible for that alone, which is not the question here)."""
+    core = core_month(tables, MONTH)
+    return replace(core, unknowns=core.unknowns.filter(
+        ~(pl.col("id").is_in(list(known)) & (pl.col("input") == "invalidity_pension"))))
+
+
+def _flag(run, name: str, benefit: str) -> dict:  # type: ignore[no-untyped-def]
+    rows = run.flags.filter(pl.col("unit_id").str.ends_with(f":f-{name}") & (pl.col("benefit") == benefit))
+    assert rows.height == 1
+    return rows.row(0, named=True)
+
+
+def test_only_the_msa_layout_carries_a_dossiers_payments_on_its_members_lines():
+    assert member_line_payers() == frozenset({"msa"})
+    assert {a: default_mapping(a).famille_payments_on_member_lines for a in AGENCY_MODULES} == {
+        "caf": False, "cnam": False, "france_travail": False, "dgfip": False, "cnav": False, "msa": True,
+        "drm": False}
+
+
+def test_an_msa_dossier_without_its_allocataires_line_is_possible_at_most():
+    tables = _dossier("msa", allocataire_listed=False)
+    run = detect(_core(tables), tables, config=FIRST)
+    flag = _flag(run, "d", "rsa")
+    assert flag["grade"] == "possible" and flag["status"] == "non_take_up"
+    assert flag["reasons"][1] == (
+        "Signalement ramené à « possible » : la MSA porte les versements de ce dossier sur la ligne de son "
+        "allocataire, que son extrait ne transmet pas : ce qui lui est versé n'est pas connu, à vérifier avant "
+        "tout contact.")
+    assert _flag(run, "plain", "rsa")["grade"] == "certain"
+    assert run.summary["downgraded_by_allocataire_line_missing"]["rsa"] == 1
+    assert run.summary["downgraded_by_allocataire_row_lost"]["rsa"] == 0
+
+
+@pytest.mark.parametrize(("agency", "listed"), [("msa", True), ("caf", False)])
+def test_the_dossier_stays_a_non_take_up_when_its_payments_are_observed(agency: str, listed: bool):
+    """The MSA listing the allocataire, or the CAF, whose payments are on the dossier's record whether or not
+    the allocataire's line came: nothing paid is observed, a certain non-take-up."""
+    tables = _dossier(agency, allocataire_listed=listed)
+    run = detect(_core(tables), tables, config=FIRST)
+    assert _flag(run, "d", "rsa")["grade"] == "certain"
+    assert run.summary["downgraded_by_allocataire_line_missing"]["rsa"] == 0
+
+
+def _retirees(*, cnav_lines_in_june: bool) -> dict[str, pl.DataFrame]:
+    """Retirees of 70 with a 400 € pension (the ASPA tops it up), single:
+    - r-gone: the CNAV paid the ASPA with the pension until April; its extract has no line for them since
+      (``cnav_lines_in_june``: the pension lines go on, only the ASPA stops);
+    - r-drm: the DRM reports the pension (PASRAU), neither the CNAV nor the MSA knows them;
+    - r-cnav: the CNAV pays the pension, never the ASPA: a non-take-up;
+    - r-none: no pension at all, known to the DGFiP only: nothing says a fund pays them, a non-take-up."""
+    t = Territory()
+    for name in ("gone", "drm", "cnav", "none"):
+        t.famille(name, age=70, pension=0.0 if name == "none" else 400.0,
+                  agency="dgfip" if name in ("drm", "none") else "cnav")
+    last = dt.date(2026, 4, 1) if not cnav_lines_in_june else MONTH
+    t.resources = [r for r in t.resources if not (r["person_id"] == "p-gone" and r["month"] > last)]
+    for r in t.resources:
+        if r["person_id"] == "p-drm":
+            r["source_agency"] = "drm"
+    t.resources = [r for r in t.resources if not (r["person_id"] == "p-drm" and r["kind"] == "pension_gross")]
+    for m in MONTHS:
+        if m <= dt.date(2026, 4, 1):
+            t.paid.append({"unit_kind": None, "unit_id": None, "person_id": "p-gone", "benefit": "aspa",
+                           "month": m, "amount": 550.0, "source_agency": "cnav"})
+    return t.tables()
+
+
+def test_a_stop_with_the_payers_file_of_the_person_is_possible_at_most():
+    tables = _retirees(cnav_lines_in_june=False)
+    core = _core(tables, known=("p-gone", "p-drm", "p-cnav", "p-none"))
+    run = detect(core, tables, config=FIRST)
+    gone = _flag(run, "gone", "aspa")
+    assert gone["grade"] == "possible" and gone["paid_before"] > 0
+    assert gone["reasons"][1].startswith(
+        "Signalement ramené à « possible » : l'Assurance retraite versait cette prestation les mois précédents et ne "
+        "transmet ce mois aucune ligne pour la personne")
+    assert run.summary["downgraded_by_payee_lines_lost"]["aspa"] == 1
+    individu = core.inputs.individu
+    rows = payment_rows(tables["benefits_paid"], individu, MONTH, FIRST.benefits, window=3, grace=0)
+    assert payee_lines_lost(tables, rows, MONTH, window=3).select("benefit", "payers").to_dicts() == [
+        {"benefit": "aspa", "payers": ["cnav"]}]
+
+
+def test_the_aspa_stopped_while_the_pension_goes_on_stays_a_non_take_up():
+    tables = _retirees(cnav_lines_in_june=True)
+    run = detect(_core(tables, known=("p-gone", "p-drm", "p-cnav", "p-none")), tables, config=FIRST)
+    assert _flag(run, "gone", "aspa")["grade"] == "certain"
+    assert run.summary["downgraded_by_payee_lines_lost"]["aspa"] == 0
+
+
+def test_a_pension_no_aspa_payer_knows_makes_the_aspa_unobserved():
+    tables = _retirees(cnav_lines_in_june=True)
+    core = _core(tables, known=("p-gone", "p-drm", "p-cnav", "p-none"))
+    run = detect(core, tables, config=FIRST)
+    drm = _flag(run, "drm", "aspa")
+    assert drm["grade"] == "possible"
+    assert drm["reasons"][1] == (
+        "Signalement ramené à « possible » : une pension est déclarée pour la personne, mais ni l'Assurance "
+        "retraite ni la MSA ne la connaissent ; l'allocation est servie avec la pension par la caisse qui la verse, "
+        "dont l'extrait n'est pas transmis (ou qui n'y retrouve pas la personne) : à vérifier avant tout contact.")
+    assert _flag(run, "cnav", "aspa")["grade"] == "certain"       # the CNAV pays the pension, not the ASPA
+    assert _flag(run, "none", "aspa")["grade"] == "certain"       # no pension: no fund to serve it
+    assert run.summary["downgraded_by_pension_fund_unknown"] == {"aspa": 1}
+    unknown = pension_fund_unknown(tables, core.inputs.individu, ("aspa", "rsa"), MONTH, window=3)
+    assert unknown.get_column("famille_id").to_list() == ["dgfip:f-drm"]
+
+
+def test_a_spouse_drawing_a_pension_no_payer_knows_makes_the_couples_aspa_unobserved():
+    """The CNAV knows the demandeur (its pension); the spouse on the couple's joint declaration draws a pension
+    the DRM reports and neither the CNAV nor the MSA knows: the spouse's share of the ASPA would be served by the
+    fund paying that pension, so what the couple receives is not observed."""
+    t = Territory()
+    t.famille("mix", age=70, pension=300.0, agency="cnav")
+    t.persons.append({**t.persons[0], "person_id": "p-mix-b", "source_agency": "dgfip"})
+    t.members.append({"person_id": "p-mix-b", "unit_kind": "foyer_fiscal", "unit_id": "f-mix", "role": "declarant",
+                      "valid_from": dt.date(2020, 1, 1), "valid_to": None, "source_agency": "dgfip"})
+    for m in t.members:
+        if m["person_id"] == "p-mix" and m["unit_kind"] == "foyer_fiscal":
+            m["source_agency"] = "dgfip"
+    t.resources += [{"person_id": "p-mix-b", "month": m, "kind": "pension_net", "amount": 250.0,
+                     "source_agency": "drm"} for m in MONTHS]
+    tables = t.tables()
+    core = _core(tables, known=("p-mix", "p-mix-b"))
+    couple = core.inputs.individu.filter(pl.col("person_id").is_in(["p-mix", "p-mix-b"]))
+    assert couple.get_column("famille_id").n_unique() == 1 and couple.height == 2
+    unknown = pension_fund_unknown(tables, core.inputs.individu, ("aspa",), MONTH, window=3)
+    assert unknown.get_column("famille_id").to_list() == ["cnav:f-mix"]
+    # the spouse's pension reported by the CNAV itself: the couple's receipt is observed
+    known = {**tables, "resources": tables["resources"].with_columns(
+        pl.when(pl.col("person_id") == "p-mix-b").then(pl.lit("cnav")).otherwise(pl.col("source_agency"))
+        .alias("source_agency"))}
+    assert pension_fund_unknown(known, core.inputs.individu, ("aspa",), MONTH, window=3).is_empty()
+
+
+def test_payments_on_dossiers_listing_no_adult_are_counted():
+    """The CAF pays the prime d'activité on f-ghost, a dossier whose members' lines its extract lost, and on f-kid,
+    which lists a child only: no famille we evaluate carries those payments (the summary's bound on the false
+    alarms of people the payer does not know)."""
+    t = Territory()
+    t.famille("a", salary=900.0)
+    t.pay("a", "ppa", 150.0)
+    t.child("kid", 1, dt.date(2015, 3, 1))
+    t.pay("ghost", "ppa", 120.0)
+    t.pay("kid", "ppa", 90.0)
+    t.pay("ghost", "ppa", 120.0, months=[dt.date(2026, 5, 1)])          # last month's: not this month's
+    tables = t.tables()
+    core = _core(tables, known=())
+    rows = payment_rows(tables["benefits_paid"], core.inputs.individu, MONTH, FIRST.benefits, window=3, grace=0)
+    assert unattached_payments(tables, rows, MONTH) == {"ppa": 2}
+    run = detect(core, tables, config=FIRST)
+    assert run.summary["payments_on_dossiers_without_adults"]["ppa"] == 2
+    assert run.summary["payments_on_dossiers_without_adults"]["rsa"] == 0
+
+
+def test_duckdb_caps_the_same_flags():
+    """The caps read the workspace tables and the month's payments, never the engine's backend: DuckDB flags what
+    Polars flags (the MSA dossier, the CNAV's file lost, the pension no payer knows)."""
+    from polars.testing import assert_frame_equal
+
+    for tables, known in ((_dossier("msa", allocataire_listed=False), ("p-d",)),
+                          (_retirees(cnav_lines_in_june=False), ("p-gone", "p-drm", "p-cnav", "p-none"))):
+        core = _core(tables, known=known)
+        runs = [detect(core, tables, backend=b, config=FIRST) for b in ("polars", "duckdb")]
+        assert runs[0].flags.filter(pl.col("grade") == "possible").height > 0
+        assert_frame_equal(runs[0].flags, runs[1].flags, check_exact=False, abs_tol=1e-6)
+        assert all(runs[0].summary[k] == runs[1].summary[k] for k in runs[0].summary if k.startswith("downgraded"))
