@@ -37,6 +37,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from nonrecours.core.resources import CoreConfig, month_range
+from nonrecours.schemas.tables import valid_on
 
 __all__ = ["declarant_missing", "dgfip_dwellings", "people", "qualified", "reconcile", "shared_dwellings"]
 
@@ -50,10 +51,6 @@ def qualified(agency: str, unit_id: str, source: str | None = None) -> pl.Expr:
     its unit id is the truth's own)."""
     return (pl.when(pl.col(source or agency).cast(pl.String) == "synth").then(pl.col(unit_id))
             .otherwise(pl.col(agency).cast(pl.String) + ":" + pl.col(unit_id)))
-
-
-def _valid_on(month: dt.date) -> pl.Expr:
-    return (pl.col("valid_from") <= month) & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month))
 
 
 def people(lf: Mapping[str, pl.LazyFrame]) -> pl.DataFrame:
@@ -227,7 +224,7 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
     conflicts: dict[str, int] = {}
     first = month_range(month, window)[0]
     if "unit_memberships" in lf:
-        members = (lf["unit_memberships"].filter(_valid_on(month))
+        members = (lf["unit_memberships"].filter(valid_on(month))
                    .select("person_id", pl.col("unit_kind").cast(pl.String), "unit_id",
                            pl.col("role").cast(pl.String), "valid_from", pl.col("source_agency").cast(pl.String),
                            "extract_date")
@@ -404,7 +401,7 @@ def dgfip_dwellings(lf: Mapping[str, pl.LazyFrame], month: dt.date) -> pl.DataFr
     if "unit_memberships" not in lf:
         return pl.DataFrame(schema={"person_id": pl.String, "_loc": pl.String})
     return (lf["unit_memberships"]
-            .filter(_valid_on(month) & (pl.col("unit_kind").cast(pl.String) == "menage")
+            .filter(valid_on(month) & (pl.col("unit_kind").cast(pl.String) == "menage")
                     & (pl.col("source_agency").cast(pl.String) == "dgfip"))
             .select("person_id", pl.col("source_agency").cast(pl.String), "unit_id",
                     pl.col("role").cast(pl.String).alias("_role"), "valid_from", "extract_date")

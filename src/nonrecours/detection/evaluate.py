@@ -23,6 +23,7 @@ import polars as pl
 
 from nonrecours.detection.targets import AMOUNT_BENEFITS, BENEFITS
 from nonrecours.schemas.benefits import benefit as catalogue_row
+from nonrecours.schemas.tables import valid_on
 
 __all__ = ["evaluate_run", "render_markdown", "write_evaluation"]
 
@@ -39,8 +40,7 @@ def _truth_to_workspace(truth: Path, units: pl.DataFrame, month: dt.date, agreem
 
     key = load_agreement(agreement).pseudonym_key()
     m = pl.read_parquet(truth / "unit_memberships.parquet")
-    adults = (m.filter((pl.col("unit_kind").cast(pl.String) == "famille") & (pl.col("valid_from") <= month)
-                       & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month))
+    adults = (m.filter((pl.col("unit_kind").cast(pl.String) == "famille") & valid_on(month)
                        & pl.col("role").cast(pl.String).is_in(["demandeur", "conjoint"]))
               .select(pl.col("unit_id").alias("truth_id"), "person_id",
                       (pl.col("role").cast(pl.String) != "demandeur").cast(pl.Int8).alias("_rank")))

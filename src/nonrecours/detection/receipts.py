@@ -28,6 +28,7 @@ from nonrecours.core.units import qualified
 from nonrecours.engine.plan import add_months
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
+from nonrecours.schemas.tables import valid_on
 
 __all__ = ["AFFILIATION_PAYERS", "allocataire_lost", "paid_by_famille", "payee_lines_lost", "payer_unknown",
            "payers_by_famille", "payment_rows", "payments_known", "pension_fund_unknown", "receipts_by_famille",
@@ -108,7 +109,7 @@ def allocataire_lost(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], m
     t = tables.get("unit_memberships")
     if t is None:
         return pl.DataFrame(schema={"famille_id": pl.String})
-    valid = (pl.col("valid_from") <= month) & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month))
+    valid = valid_on(month)
     return (t.lazy().filter(valid & (pl.col("unit_kind").cast(pl.String) == "famille"))
             .group_by(pl.col("source_agency").cast(pl.String).alias("source_agency"), "unit_id")
             .agg((pl.col("role").cast(pl.String) == "demandeur").any().alias("_head"))
@@ -167,7 +168,7 @@ def unattached_payments(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None]
     t = tables.get("unit_memberships")
     if rows is None or t is None:
         return {}
-    valid = (pl.col("valid_from") <= month) & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month))
+    valid = valid_on(month)
     adults = (t.lazy().filter(valid & (pl.col("unit_kind").cast(pl.String) == "famille")
                               & pl.col("role").cast(pl.String).is_in(["demandeur", "conjoint"]))
               .select(qualified("source_agency", "unit_id").alias("famille_id")).unique().collect())

@@ -41,6 +41,7 @@ from typing import Any
 import polars as pl
 
 from nonrecours.outputs.answers import CONTRIBUTING, exchange_value
+from nonrecours.schemas.tables import valid_on
 
 __all__ = ["EXCHANGE_VALUE", "ablation_detection", "ablation_month", "run_ablation", "run_stage",
            "stored_scenarios", "truth_non_take_up"]
@@ -125,8 +126,7 @@ def truth_non_take_up(truth: str | Path, month: dt.date, agreement: str | Path) 
     truth = Path(truth)
     take_up = pl.read_parquet(truth / "take_up.parquet").filter((pl.col("month") == month) & ~pl.col("take_up"))
     m = pl.read_parquet(truth / "unit_memberships.parquet")
-    adults = m.filter((pl.col("unit_kind").cast(pl.String) == "famille") & (pl.col("valid_from") <= month)
-                      & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month))
+    adults = m.filter((pl.col("unit_kind").cast(pl.String) == "famille") & valid_on(month)
                       & pl.col("role").cast(pl.String).is_in(["demandeur", "conjoint"])).select("unit_id", "person_id")
     nirs = pl.read_parquet(truth / "identities.parquet", columns=["person_id", "nir"])
     key = load_agreement(agreement).pseudonym_key()

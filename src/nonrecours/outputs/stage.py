@@ -24,6 +24,7 @@ from nonrecours.outputs.situations import write_situations
 from nonrecours.outputs.statistics import StatisticsConfig, build_statistics, territory_table, unit_profiles
 from nonrecours.outputs.writers import write_table
 from nonrecours.schemas.benefits import by_asked
+from nonrecours.schemas.tables import valid_on
 
 __all__ = ["run_stage"]
 
@@ -84,8 +85,7 @@ def run_stage(ctx: Any) -> Any:
         residence = pl.scan_parquet(det / "residence.parquet") if (det / "residence.parquet").exists() else persons
         month_members = None
         if members is not None:
-            month_members = (members.filter((pl.col("valid_from") <= month)
-                                            & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month)))
+            month_members = (members.filter(valid_on(month))
                              .select("person_id", "unit_id", "role").unique().collect())
         situations = (pl.read_parquet(det / "situations.parquet") if (det / "situations.parquet").exists()
                       else None)

@@ -43,6 +43,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from nonrecours.errors import SchemaError
+from nonrecours.schemas.tables import valid_on
 
 __all__ = ["ALL_TYPES", "HOUSEHOLD_TYPES", "LEVELS", "NO_EPCI", "StatisticsConfig", "build_statistics", "cell_counts",
            "epci_table", "suppress", "territory_table", "unit_profiles"]
@@ -126,8 +127,7 @@ def unit_profiles(memberships: pl.DataFrame | pl.LazyFrame, persons: pl.DataFram
     """Per unit valid on ``month`` (famille, foyer fiscal, ménage, and each person as ``individu``): the commune
     of its first adult and its household type, from the canonical tables (first source wins on conflicts).
     A person's ``individu`` profile is that of their famille."""
-    m = memberships.lazy().filter((pl.col("valid_from") <= month)
-                                  & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month)))
+    m = memberships.lazy().filter(valid_on(month))
     m = (m.with_columns(pl.col("unit_kind").cast(pl.String), pl.col("role").cast(pl.String))
          .unique(["person_id", "unit_kind", "unit_id"]))
     adult = pl.col("role").is_in(["demandeur", "conjoint", "declarant", "personne_de_reference"])

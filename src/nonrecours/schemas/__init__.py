@@ -24,6 +24,7 @@ from nonrecours.schemas.tables import (
     TABLES,
     TAX_HOUSEHOLDS,
     UNIT_MEMBERSHIPS,
+    valid_on,
 )
 
 __all__ = [
@@ -51,4 +52,5 @@ __all__ = [
     "UNIT_KINDS",
     "UNIT_MEMBERSHIPS",
     "TableSpec",
+    "valid_on",
 ]

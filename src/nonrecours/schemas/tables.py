@@ -38,6 +38,7 @@ __all__ = [
     "TABLES",
     "TAX_HOUSEHOLDS",
     "UNIT_MEMBERSHIPS",
+    "valid_on",
 ]
 
 _ID = pl.String()
@@ -238,6 +239,13 @@ UNIT_MEMBERSHIPS = TableSpec(
               "valid_to is before valid_from"),
     ),
 )
+
+
+def valid_on(month: dt.date) -> pl.Expr:
+    """The rows of a dated table (``valid_from`` to ``valid_to``, inclusive; open when ``valid_to`` is null) that
+    hold on ``month``: one definition for every reader of the memberships, so that the core, detection, the
+    outputs and synth agree on who belongs to a unit in a month."""
+    return (pl.col("valid_from") <= month) & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month))
 
 
 # --- monthly resources ------------------------------------------------------------------------------

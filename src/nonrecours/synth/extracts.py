@@ -36,6 +36,7 @@ from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import NET_TO_TAXABLE, PARENT_ROLES
+from nonrecours.schemas.tables import valid_on
 from nonrecours.synth.income import CATEGORY_B_BELOW
 
 if TYPE_CHECKING:
@@ -341,8 +342,7 @@ def familles_evaluated(truth_dir: str | Path, months: list) -> int:
     """Famille-months of the truth in ``months`` (every one is labelled, entitled or not)."""
     m = pl.scan_parquet(Path(truth_dir) / "unit_memberships.parquet").filter(
         pl.col("unit_kind").cast(pl.String) == "famille")
-    return int(pl.concat([m.filter((pl.col("valid_from") <= month)
-                                   & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month)))
+    return int(pl.concat([m.filter(valid_on(month))
                           .select("unit_id").unique() for month in months]).select(pl.len()).collect().item())
 
 
@@ -549,8 +549,7 @@ def _months(truth: _Truth, n: int) -> list:
 
 
 def _active(memberships: pl.DataFrame, kind: str, month: pl.Expr) -> pl.Expr:
-    return ((pl.col("unit_kind").cast(pl.String) == kind) & (pl.col("valid_from") <= month)
-            & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month)))
+    return ((pl.col("unit_kind").cast(pl.String) == kind) & valid_on(month))
 
 
 def _unit_at(truth: _Truth, kind: str, month) -> pl.DataFrame:
