@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -134,3 +135,10 @@ def test_components_label_is_the_smallest_node_reachable(pairs):
     got = components(edges)
     assert got.get_column("node").is_unique().all()
     assert dict(got.iter_rows()) == expected
+
+
+def test_components_refuses_an_edge_with_a_null_end() -> None:
+    """A null node would join unrelated components (it ranks like any node): refused, not labelled."""
+    edges = pl.DataFrame({"a": [None, "x"], "b": ["z", "y"]}, schema={"a": pl.String, "b": pl.String})
+    with pytest.raises(ValueError, match="null end"):
+        components(edges)

@@ -8,6 +8,7 @@ situations of ``benchmarks/simulate_speed_bench.py`` got an RSA of 551.01 or 551
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import polars as pl
 import pytest
@@ -17,6 +18,7 @@ from polars.testing import assert_frame_equal
 
 from nonrecours.engine import Inputs, evaluate
 from nonrecours.engine.plan import ID
+from nonrecours.errors import EngineError
 from nonrecours.rules.benefits import SIMULATED_RULES
 from nonrecours.simulation import load_situations
 from nonrecours.simulation.differential import generate_situations
@@ -87,3 +89,18 @@ def test_duckdb_on_rows_in_any_order_equals_polars(n: int, seed: int, month: str
     frames, at = _frames(n, seed, month)
     _assert_identical(_results(frames, at, "polars", DUCKDB_TARGETS),
                       _results(_shuffled(frames, order), at, "duckdb", DUCKDB_TARGETS), "DuckDB on shuffled rows")
+
+
+@pytest.mark.parametrize("backend", ["polars", "duckdb"])
+def test_a_sum_beyond_the_fixed_point_is_refused_without_quoting_the_value(backend: str) -> None:
+    """A member's amount beyond the 64-bit fixed point (about ±9.2e9) makes an error, never a wrapped sum; the
+    error, and what it chains, quotes neither the value nor the data (DuckDB's own message quotes both)."""
+    frames, month = _frames(3, 5, "2025-04")
+    frames["individu_monthly"] = frames["individu_monthly"].with_columns(
+        pl.lit(1.2345678901234e20).alias("salary_net"))
+    with pytest.raises(EngineError) as caught:
+        _results(frames, month, backend, ["rsa"])
+    chain = [caught.value, caught.value.__cause__, caught.value.__context__ if not caught.value.__suppress_context__
+             else None]
+    text = " ".join(str(e) for e in chain if e is not None).replace("±9.2e9", "")  # the bound, not a value
+    assert not re.search(r"\d\.\d+e[+-]?\d+", text), text  # no value, the member's nor a derived one

@@ -61,6 +61,8 @@ def components(edges: pl.DataFrame) -> pl.DataFrame:
     from scipy import sparse
     from scipy.sparse.csgraph import connected_components
 
+    if edges.select(pl.col("a", "b").null_count()).sum_horizontal().item():
+        raise ValueError("components: an edge has a null end (a null node would join unrelated components)")
     nodes = pl.concat([edges.get_column("a"), edges.get_column("b")]).unique().sort().rename("node")
     n = nodes.len()
     if n == 0:

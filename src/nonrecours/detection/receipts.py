@@ -28,6 +28,7 @@ from nonrecours.core.units import qualified
 from nonrecours.engine.plan import add_months
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
+from nonrecours.schemas.codes import PARENT_ROLES
 from nonrecours.schemas.tables import valid_on
 
 __all__ = ["AFFILIATION_PAYERS", "allocataire_lost", "paid_by_famille", "payee_lines_lost", "payer_unknown",
@@ -48,7 +49,7 @@ def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.D
     """famille_id, benefit: the familles none of whose adults any fund paying the benefit knows (in any of
     its persons, payments or resources rows), for the benefits of ``AFFILIATION_PAYERS``."""
     out = pl.DataFrame(schema={"famille_id": pl.String, "benefit": pl.String})
-    adults = individu.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"])).select("famille_id",
+    adults = individu.filter(pl.col("famille_role").is_in(list(PARENT_ROLES))).select("famille_id",
                                                                                             "person_id")
     for benefit in benefits:
         funds = AFFILIATION_PAYERS.get(benefit)
@@ -77,7 +78,7 @@ def pension_fund_unknown(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None
     res = tables.get("resources")
     if res is None:
         return out
-    adults = individu.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"])).select("famille_id",
+    adults = individu.filter(pl.col("famille_role").is_in(list(PARENT_ROLES))).select("famille_id",
                                                                                             "person_id")
     for benefit in benefits:
         row = catalogue_row(benefit)
@@ -170,7 +171,7 @@ def unattached_payments(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None]
         return {}
     valid = valid_on(month)
     adults = (t.lazy().filter(valid & (pl.col("unit_kind").cast(pl.String) == "famille")
-                              & pl.col("role").cast(pl.String).is_in(["demandeur", "conjoint"]))
+                              & pl.col("role").cast(pl.String).is_in(list(PARENT_ROLES)))
               .select(qualified("source_agency", "unit_id").alias("famille_id")).unique().collect())
     paid = (rows.filter((pl.col("unit_kind") == "famille") & (pl.col("month") == month) & (pl.col("amount") > 0))
             .select("famille_id", "benefit").unique())

@@ -51,6 +51,8 @@ __all__ = ["MONTH_START", "SUM_SCALE", "Plan", "Step", "add_months", "build_plan
 
 MAX_OFFSET = 120
 MONTH_START = "__month_start"
+"""``Step.param`` of a column holding the first day of each unit's evaluated month (shifted by the offset)."""
+
 SUM_SCALE = 1e9
 """Fixed point of the sums of decimal values over a unit's members: each member's term is rounded to the nearest
 ``1 / SUM_SCALE`` (a nano-euro on amounts), the integers summed exactly, the total divided back. A float sum depends
@@ -58,7 +60,6 @@ on the order of its terms (the order a backend meets the members in: the frames'
 DuckDB's threads), and an amount computed one ulp apart can round to another cent; a sum of integers does not. The
 terms and the totals are 64-bit integers: a term or a total beyond about ±9.2e9 is refused (an error, never a
 wrapped sum)."""
-"""``Step.param`` of a column holding the first day of each unit's evaluated month (shifted by the offset)."""
 
 
 class _Split(Exception):

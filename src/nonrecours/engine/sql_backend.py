@@ -336,8 +336,9 @@ class _Runner:
         copy of the tree first was a sixth of a small evaluation's time."""
         try:
             return pl.DataFrame(self.con.sql(q.sql(dialect=self.dialect, copy=False)))
-        except duckdb.Error as exc:  # the message may quote SQL with rule names only, never data
-            raise EngineError(f"{BACKEND}: {what} failed: {type(exc).__name__}") from exc
+        except duckdb.Error as exc:  # the message quotes SQL and, since the fixed-point sums, a value out of
+            # range (a cast of a member's amount): not chained, as on Polars
+            raise EngineError(f"{BACKEND}: {what} failed: {type(exc).__name__}") from None
 
     def _result(self, name: str, cols: list[str], what: str) -> pl.DataFrame:
         """The columns ``cols`` (the id first) of the stage table ``name``."""

@@ -241,7 +241,7 @@ UNIT_MEMBERSHIPS = TableSpec(
 )
 
 
-def valid_on(month: dt.date) -> pl.Expr:
+def valid_on(month: dt.date | pl.Expr) -> pl.Expr:
     """The rows of a dated table (``valid_from`` to ``valid_to``, inclusive; open when ``valid_to`` is null) that
     hold on ``month``: one definition for every reader of the memberships, so that the core, detection, the
     outputs and synth agree on who belongs to a unit in a month."""
