@@ -39,6 +39,8 @@ CONJUGALISEE = ("2022-01-01", "2023-09-30")
 __all__: list[str] = []
 
 A = "prestations_etat_de_sante.aah"
+FIN_OBLIGATION_SCOLAIRE = "prestations_familiales.autonomie_financiere.age_fin_obligation_scolaire"
+"""One fact with the family benefits' at-charge age (R821-1 refers to L512-3 1°)."""
 
 
 @rule(entity="individu", dtype="bool", label="éligibilité à l'AAH (handicap, âge)", ref="CSS art. L821-1 et L821-2")
@@ -49,7 +51,7 @@ def aah_eligible(i: Individu):
                         & (i.age_mois <= param(f"{A}.age_legal_retraite"))), ref="CSS art. L821-1 et L821-2")
     age = condition("20 ans ou plus (16 ans sans ouvrir droit aux prestations familiales)",
                     (i.age_mois >= param(f"{A}.age_minimal"))
-                    | ((i.age_mois >= param(f"{A}.age_fin_obligation_scolaire")) & ~i.af_enfant), ref="CSS art. R821-1")
+                    | ((i.age_mois >= param(FIN_OBLIGATION_SCOLAIRE)) & ~i.af_enfant), ref="CSS art. R821-1")
     return taux & age
 
 
