@@ -613,8 +613,10 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                   .otherwise(pl.lit(None, dtype=pl.String)))
     units = units.with_columns(unobserved.alias("_unobserved"),
                                pl.when(payee_gone).then(pl.col("_payee")).alias("_payee")).drop("_payee_lost", "_fund")
-    n_capped = {kind: dict(units.filter(pl.col("_unobserved") == kind).group_by("benefit").len().iter_rows())
-                for kind in ("stopped", "unseen", "payee", "fund")}
+    n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("stopped", "unseen", "payee", "fund")}
+    for kind, benefit, n in (units.filter(pl.col("_unobserved").is_not_null())
+                             .group_by("_unobserved", "benefit").len().iter_rows()):
+        n_capped[kind][benefit] = n
     units = units.with_columns(pl.when(pl.col("_unobserved").is_not_null()).then(pl.lit("possible"))
                                .otherwise(pl.col("grade")).alias("grade"))
     # a disability benefit with no evidence of a disability and nothing paid: only an unknown rate at its

@@ -20,7 +20,7 @@ Whether a benefit's payments are known at all (``payments_known``): some agency 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import polars as pl
 
@@ -44,22 +44,32 @@ is insured by some fund: a person no listed fund knows is insured elsewhere (ano
 whether they receive the benefit is unknown."""
 
 
+def _parents(individu: pl.DataFrame) -> pl.DataFrame:
+    """famille_id, person_id of the familles' adults (demandeur and conjoint)."""
+    return individu.filter(pl.col("famille_role").is_in(list(PARENT_ROLES))).select("famille_id", "person_id")
+
+
+def _known_to(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], agencies: Iterable[str],
+              among: pl.Expr) -> pl.DataFrame:
+    """person_id: the persons (of those ``among`` selects) that any of ``agencies`` knows, in any of its persons,
+    payments or resources rows."""
+    parts = [t.lazy().filter(pl.col("source_agency").cast(pl.String).is_in(list(agencies)) & among)
+             .select("person_id")
+             for name in ("persons", "benefits_paid", "resources") if (t := tables.get(name)) is not None]
+    return pl.concat(parts).unique().collect() if parts else pl.DataFrame(schema={"person_id": pl.String})
+
+
 def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.DataFrame,
                   benefits: tuple[str, ...]) -> pl.DataFrame:
     """famille_id, benefit: the familles none of whose adults any fund paying the benefit knows (in any of
     its persons, payments or resources rows), for the benefits of ``AFFILIATION_PAYERS``."""
     out = pl.DataFrame(schema={"famille_id": pl.String, "benefit": pl.String})
-    adults = individu.filter(pl.col("famille_role").is_in(list(PARENT_ROLES))).select("famille_id",
-                                                                                            "person_id")
+    adults = _parents(individu)
     for benefit in benefits:
         funds = AFFILIATION_PAYERS.get(benefit)
         if not funds:
             continue
-        parts = [t.lazy().filter(pl.col("source_agency").cast(pl.String).is_in(list(funds))
-                                 & pl.col("person_id").is_not_null()).select("person_id")
-                 for name in ("persons", "benefits_paid", "resources") if (t := tables.get(name)) is not None]
-        known = (pl.concat(parts).unique().collect() if parts
-                 else pl.DataFrame(schema={"person_id": pl.String}))
+        known = _known_to(tables, funds, pl.col("person_id").is_not_null())
         seen = adults.join(known, on="person_id", how="semi").select("famille_id").unique()
         out = pl.concat([out, adults.select("famille_id").unique().join(seen, on="famille_id", how="anti")
                          .with_columns(pl.lit(benefit).alias("benefit"))])
@@ -78,8 +88,7 @@ def pension_fund_unknown(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None
     res = tables.get("resources")
     if res is None:
         return out
-    adults = individu.filter(pl.col("famille_role").is_in(list(PARENT_ROLES))).select("famille_id",
-                                                                                            "person_id")
+    adults = _parents(individu)
     for benefit in benefits:
         row = catalogue_row(benefit)
         if row.paid_with is None or not row.payers:
@@ -92,11 +101,7 @@ def pension_fund_unknown(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None
         pensioned = adults.join(drawn, on="person_id", how="semi")
         if pensioned.is_empty():
             continue
-        ids = pensioned.get_column("person_id").implode()
-        parts = [t.lazy().filter(pl.col("source_agency").cast(pl.String).is_in(list(row.payers))
-                                 & pl.col("person_id").is_in(ids)).select("person_id")
-                 for name in ("persons", "benefits_paid", "resources") if (t := tables.get(name)) is not None]
-        known = pl.concat(parts).unique().collect()
+        known = _known_to(tables, row.payers, pl.col("person_id").is_in(pensioned.get_column("person_id").implode()))
         out = pl.concat([out, pensioned.join(known, on="person_id", how="anti").select("famille_id").unique()
                          .with_columns(pl.lit(benefit).alias("benefit"))])
     return out.sort("famille_id", "benefit")
