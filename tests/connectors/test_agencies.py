@@ -261,3 +261,29 @@ def test_france_travail_rsa_recipient_is_read_as_a_receipt(territory: Territory,
     report_old = ingest(old, default_mapping("france_travail"), agreement, tmp_path / "old_ws")
     assert report_old.rows_read == report_old.rows_accepted + report_old.rows_quarantined == raw.height
     assert "benefit_receipts" not in report_old.tables or report_old.tables["benefit_receipts"].rows_written == 0
+
+
+def test_the_report_records_whether_the_mapping_carries_payments_on_members_lines(
+        territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:
+    """Ingest records the layout it read each extract with, and the workspace answers from those records: the
+    MSA's default layout carries a dossier's payments on its members' lines; a team's own MSA mapping that does
+    not emit them there does not, whatever the agency's default says."""
+    from nonrecours.connectors import ExtractMapping
+    from nonrecours.core.workspace import member_line_payers
+
+    default = tmp_path / "default"
+    for agency in ("msa", "cnav"):
+        report = ingest(territory.extracts[agency], default_mapping(agency), agreement, default)
+        assert report.famille_payments_on_member_lines is (agency == "msa")
+    assert member_line_payers(default) == frozenset({"msa"})
+    own = default_mapping("msa").model_dump()
+    emits = own["records"][0]["emits"]
+    own["records"][0]["emits"] = [e for e in emits if not (e["table"] == "benefits_paid"
+                                                           and e["constants"].get("unit_kind") == "famille")]
+    mapping = ExtractMapping.from_dict(own)
+    assert not mapping.famille_payments_on_member_lines
+    custom = tmp_path / "custom"
+    report = ingest(territory.extracts["msa"], mapping, agreement, custom)
+    assert json.loads(Path(report.outputs["report"]).read_text())["famille_payments_on_member_lines"] is False
+    assert member_line_payers(custom) == frozenset()
+    assert member_line_payers(tmp_path / "nothing") is None  # no report: the workspace cannot say

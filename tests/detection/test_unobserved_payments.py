@@ -100,6 +100,51 @@ def test_the_dossier_stays_a_non_take_up_when_its_payments_are_observed(agency: 
     assert run.summary["downgraded_by_allocataire_line_missing"]["rsa"] == 0
 
 
+def _workspace(tables: dict[str, pl.DataFrame], folder, on_member_lines: dict[str, bool]):  # type: ignore[no-untyped-def]
+    """``tables`` written as an ingested workspace: each agency's rows in ``<table>/<agency>-x.parquet`` (an empty
+    table as the first agency's, so that it is there: nothing paid, not unknown) and each agency's ingest
+    report, recording whether the mapping it was read with carries payments on members' lines."""
+    import json
+
+    for name, frame in tables.items():
+        (folder / name).mkdir(parents=True)
+        parts = frame.partition_by("source_agency", as_dict=True) or {(next(iter(on_member_lines)),): frame}
+        for (agency,), rows in parts.items():
+            rows.write_parquet(folder / name / f"{agency}-x.parquet")
+    (folder / "reports").mkdir()
+    for agency, flag in on_member_lines.items():
+        (folder / "reports" / f"{agency}-x.json").write_text(json.dumps(
+            {"agency": agency, "extract_id": "x", "famille_payments_on_member_lines": flag}))
+    return folder
+
+
+@pytest.mark.parametrize(("agency", "on_member_lines", "grade"), [("msa", False, "certain"), ("caf", True, "possible")])
+def test_the_mapping_the_workspace_was_ingested_with_decides(tmp_path, agency: str, on_member_lines: bool,
+                                                             grade: str):
+    """A team's own mapping, not the agency's default, says where a dossier's payments are: an MSA extract read
+    with a mapping carrying them on a dossier record shows them whether or not the allocataire's line came (a
+    non-take-up stays certain); a CAF extract read with one carrying them on the members' lines does not
+    (possible at most). ``nonrecours detect --workspace`` reads it from the ingest reports."""
+    from nonrecours.detection import run_detect
+
+    tables = _dossier(agency, allocataire_listed=False)
+    ws = _workspace(tables, tmp_path / "ws", {agency: on_member_lines, "dgfip": False})
+    run, _ = run_detect(ws, MONTH, tmp_path / "out", config=FIRST, core=_core(tables))
+    assert _flag(run, "d", "rsa")["grade"] == grade
+    assert _flag(run, "plain", "rsa")["grade"] == "certain"
+    assert run.summary["downgraded_by_allocataire_line_missing"]["rsa"] == (grade == "possible")
+
+
+def test_a_configured_set_of_member_line_payers_is_kept():
+    """Tables handed to ``detect`` with the layouts named in the configuration: the CAF's as the MSA's."""
+    tables = _dossier("caf", allocataire_listed=False)
+    run = detect(_core(tables), tables, config=FIRST.model_copy(update={"member_line_payers": ("caf",)}))
+    assert _flag(run, "d", "rsa")["grade"] == "possible"
+    with pytest.raises(ValueError, match="unknown agency"):
+        type(FIRST)(member_line_payers=("mutuelle",))
+    assert type(FIRST)(member_line_payers=["msa", "caf", "msa"]).member_line_payers == ("caf", "msa")
+
+
 def _retirees(*, cnav_lines_in_june: bool) -> dict[str, pl.DataFrame]:
     """Retirees of 70 with a 400 € pension (the ASPA tops it up), single:
     - r-gone: the CNAV paid the ASPA with the pension until April; its extract has no line for them since

@@ -6,7 +6,8 @@ The run writes, under ``out``::
     return_tokens/<agency>-<extract_id>.parquet  person pseudonym → the agency's record number wrapped in a
                                               return token under the agency's own key (when it is given)
     quarantine/<agency>-<extract_id>.parquet  one row per fault: file, line, record, column, reason
-    reports/<agency>-<extract_id>.json        counts: rows_read = rows_accepted + rows_quarantined
+    reports/<agency>-<extract_id>.json        counts: rows_read = rows_accepted + rows_quarantined; whether
+                                              the layout carries a dossier's payments on its members' lines
 
 A line is quarantined when any of its cells fails (parse, NIR, canonical check); otherwise all the rows it
 emits are kept. Several lines giving the same canonical key (exact duplicates, late updates) keep the last
@@ -100,6 +101,11 @@ class IngestReport:
     adaptations: list[str] = field(default_factory=list)
     """How the file's header departed from the mapping and was read anyway (another separator, a column name
     in another case or spacing): ``readers.fit_to_header``."""
+    famille_payments_on_member_lines: bool | None = None
+    """The mapping's ``ExtractMapping.famille_payments_on_member_lines``: the extract carries a dossier's payments
+    on its members' lines (the MSA's layout). Detection reads it back from the workspace's reports
+    (``core.workspace.member_line_payers``), so a team's own mapping decides, not the agency's default one.
+    None only in a report written before this field existed."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -182,7 +188,8 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
     report = IngestReport(agency=mapping.agency, file=path.name, extract_id=extract_id,
                           extract_date=extract_date.isoformat(), key_id=key.key_id,
                           return_key_id=return_key.key_id if return_key is not None else None,
-                          adaptations=adaptations)
+                          adaptations=adaptations,
+                          famille_payments_on_member_lines=mapping.famille_payments_on_member_lines)
     date_ref, count_ref = mapping.extract_date_from, mapping.record_count_from
     emits = [e for rec in mapping.records for e in rec.emits]
     if len(emits) > _EMITS:

@@ -13,7 +13,10 @@ from nonrecours.core.inputs import build_month
 from nonrecours.core.resources import CoreConfig
 from nonrecours.errors import SchemaError
 
-__all__ = ["file_agency", "run_entitlements", "scan_workspace"]
+__all__ = ["file_agency", "member_line_payers", "run_entitlements", "scan_workspace"]
+
+REPORTS = "reports"
+"""The folder of a workspace where ingest writes each extract's report (``<agency>-<extract_id>.json``)."""
 
 
 def file_agency(path: Path) -> str:
@@ -42,6 +45,29 @@ def scan_workspace(workspace: Path, agencies: Iterable[str] | None = None) -> di
         if files:
             out[name] = pl.scan_parquet(files)
     return out
+
+
+def member_line_payers(workspace: Path) -> frozenset[str] | None:
+    """The agencies whose extract in ``workspace`` was ingested with a layout carrying a dossier's payments on its
+    members' lines (``ExtractMapping.famille_payments_on_member_lines``, which ingest records in each extract's
+    report): the mappings the extracts were actually read with, the team's own ones included. None when the
+    workspace cannot say: no report, or a report written before ingest recorded it (the caller then assumes the
+    agencies' default layouts and says so)."""
+    reports = sorted((Path(workspace) / REPORTS).glob("*.json"))
+    if not reports:
+        return None
+    out = set()
+    for rp in reports:
+        try:
+            report = json.loads(rp.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise SchemaError(f"unreadable ingest report ({exc.__class__.__name__})", table=rp.name) from None
+        flag = report.get("famille_payments_on_member_lines")
+        if flag is None:
+            return None
+        if flag:
+            out.add(str(report["agency"]))
+    return frozenset(out)
 
 
 def run_entitlements(workspace: Path, month: dt.date, out: Path, *, backend: str = "polars",

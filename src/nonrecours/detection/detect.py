@@ -10,6 +10,7 @@ cases to act on, graded and explained), plus a summary with every count.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import shutil
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,7 +19,6 @@ from typing import Any
 import polars as pl
 
 from nonrecours.atomic import write_json, write_parquet
-from nonrecours.connectors import member_line_payers
 from nonrecours.core.month import CoreMonth
 from nonrecours.core.partition import Partitions, merge_parts
 from nonrecours.detection.confidence import (
@@ -61,6 +61,8 @@ from nonrecours.errors import SchemaError
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
+log = logging.getLogger("nonrecours.detection")
+
 __all__ = [
     "Detection",
     "core_month",
@@ -70,6 +72,7 @@ __all__ = [
     "merge_summaries",
     "read_workspace",
     "run_detect",
+    "workspace_config",
     "write_detection",
 ]
 
@@ -84,6 +87,35 @@ def read_workspace(workspace: str | Path, agencies: Any = None) -> dict[str, pl.
     if "persons" not in out or "unit_memberships" not in out:
         raise SchemaError("the workspace has no persons or unit_memberships table", table=str(ws.name))
     return out
+
+
+def workspace_config(config: DetectionConfig | None, workspace: str | Path) -> DetectionConfig:
+    """``config`` (default: ``DetectionConfig()``) with ``member_line_payers`` read from ``workspace``, where ingest
+    recorded the layout each extract was read with (``core.workspace.member_line_payers``): the mappings a team
+    ingested with decide, whenever detection runs. A value the configuration sets is kept; a workspace that cannot
+    say (ingested before the record existed) leaves the agencies' default layouts, with a warning."""
+    from nonrecours.core.workspace import member_line_payers
+
+    config = config or DetectionConfig()
+    if config.member_line_payers is not None:
+        return config
+    payers = member_line_payers(Path(workspace))
+    if payers is None:
+        log.warning("the workspace does not record which layouts carry a dossier's payments on its members' lines "
+                    "(ingested before it was recorded): the agencies' default mappings are assumed; re-ingest to "
+                    "record the ones used")
+        return config
+    return config.model_copy(update={"member_line_payers": tuple(sorted(payers))})
+
+
+def _member_line_payers(config: DetectionConfig) -> tuple[str, ...]:
+    """``config.member_line_payers``, or when None the agencies' default layouts' (``connectors``: the one place
+    that reads the mappings; imported here only for tables that come with no record of their layout)."""
+    if config.member_line_payers is not None:
+        return config.member_line_payers
+    from nonrecours.connectors import member_line_payers
+
+    return tuple(sorted(member_line_payers()))
 
 
 def core_month(tables: dict[str, pl.LazyFrame | pl.DataFrame], month: dt.date) -> CoreMonth:
@@ -598,7 +630,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     capped = pl.col("grade").is_in(["certain", "probable"]) & ~pl.col("receiving")
     stopped = capped & pl.col("famille_id").is_in(lost) & (pl.col("paid_before") > 0)
     unseen = (capped & pl.col("famille_id").is_in(lost)
-              & pl.col("famille_id").str.split(":").list.first().is_in(sorted(member_line_payers())))
+              & pl.col("famille_id").str.split(":").list.first().is_in(list(_member_line_payers(config))))
     payee = payee_lines_lost(tables, pay_rows, month, window=config.paid_window).select(
         "famille_id", "benefit", pl.lit(True).alias("_payee_lost"), pl.col("payers").list.first().alias("_payee"))
     units = units.join(payee, on=["famille_id", "benefit"], how="left")
@@ -943,6 +975,7 @@ def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backen
     and no engine result."""
     if core is not None and (partitions is not None or core.month != month):
         raise SchemaError("a core given to run_detect is the month's own, for a run in one pass", table="core")
+    config = workspace_config(config, workspace)
     if partitions is not None:
         return _run_partitioned(partitions, month, Path(out), backend=backend, config=config,
                                 engine_config=engine_config)

@@ -9,6 +9,7 @@ from nonrecours.schemas.benefits import AMOUNT_BENEFITS as _AMOUNT_BENEFITS
 from nonrecours.schemas.benefits import BENEFITS as _BENEFITS
 from nonrecours.schemas.benefits import ENGINE_TARGETS as _ENGINE_TARGETS
 from nonrecours.schemas.benefits import benefit as catalogue_row
+from nonrecours.schemas.codes import AGENCIES as _AGENCIES
 
 __all__ = ["AMOUNT_BENEFITS", "BENEFITS", "ENGINE_TARGETS", "DetectionConfig", "amount_expr", "entitled_expr"]
 
@@ -92,6 +93,24 @@ class DetectionConfig(BaseModel):
     shows that our view of the famille's composition or resources is incomplete (e.g. a couple's prime
     d'activité paid while the conjoint's row is missing): the famille's other flags are ``possible`` at most,
     with a reason naming the payment."""
+
+    member_line_payers: tuple[str, ...] | None = None
+    """The agencies whose extract layout carries a dossier's payments on its members' lines
+    (``ExtractMapping.famille_payments_on_member_lines``: the MSA's default one): such a dossier whose allocataire's
+    line is missing shows none of its payments, a flag on it is possible at most. ``run_detect`` fills it from the
+    workspace, where ingest recorded the mapping each extract was read with (``workspace_config``); None: the
+    agencies' default layouts (``connectors.member_line_payers``), for tables handed to ``detect`` directly. Kept
+    sorted and without repeats (the summary records the configuration: the same set, the same bytes)."""
+
+    @field_validator("member_line_payers")
+    @classmethod
+    def _agencies(cls, v: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if v is None:
+            return None
+        unknown = sorted(a for a in v if a not in _AGENCIES)
+        if unknown:
+            raise ValueError(f"unknown agency {unknown[0]!r}; known: {', '.join(_AGENCIES)}")
+        return tuple(sorted(set(v)))
 
     @field_validator("benefits", "contradicting_payments")
     @classmethod

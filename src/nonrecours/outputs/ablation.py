@@ -68,9 +68,11 @@ def ablation_detection(workspace: str | Path, month: dt.date, *, backend: str = 
     """
     from nonrecours.core.workspace import file_agency
     from nonrecours.detection.confidence import ALL_VARIANTS
-    from nonrecours.detection.detect import core_month, detect, detect_many, read_workspace
+    from nonrecours.detection.detect import core_month, detect, detect_many, read_workspace, workspace_config
     from nonrecours.engine.evaluate import STACK_ROWS
     from nonrecours.schemas import TABLES
+
+    config = workspace_config(config, workspace)  # the layouts the workspace's extracts were ingested with
 
     files = sorted(f for f in Path(workspace).glob("*/*.parquet") if f.parent.name in TABLES)
 
