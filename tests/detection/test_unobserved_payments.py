@@ -181,8 +181,26 @@ def test_a_stop_with_the_payers_file_of_the_person_is_possible_at_most():
     assert run.summary["downgraded_by_payee_lines_lost"]["aspa"] == 1
     individu = core.inputs.individu
     rows = payment_rows(tables["benefits_paid"], individu, MONTH, FIRST.benefits, window=3, grace=0)
-    assert payee_lines_lost(tables, rows, MONTH, window=3).select("benefit", "payers").to_dicts() == [
-        {"benefit": "aspa", "payers": ["cnav"]}]
+    assert payee_lines_lost(tables, rows, MONTH, window=3).select("benefit", "extracts").to_dicts() == [
+        {"benefit": "aspa", "extracts": ["cnav"]}]
+
+
+@pytest.mark.parametrize("lines_in_june", [False, True])
+def test_the_extract_that_reported_the_payment_decides_not_the_paying_agency_it_names(lines_in_june: bool):
+    """The CNAV's extract reports the ASPA as paid by the MSA (``paying_agency``), which sent nothing on the person:
+    whether the stop is observed is the CNAV's extract's to say. Without a line of the person this month, the
+    CNAV's file of them is missing (possible at most); with the pension still reported, the stop is a stop."""
+    tables = _retirees(cnav_lines_in_june=lines_in_june)
+    tables["benefits_paid"] = tables["benefits_paid"].with_columns(
+        pl.when(pl.col("person_id") == "p-gone").then(pl.lit("msa")).otherwise(pl.col("paying_agency"))
+        .alias("paying_agency"))
+    core = _core(tables, known=("p-gone", "p-drm", "p-cnav", "p-none"))
+    rows = payment_rows(tables["benefits_paid"], core.inputs.individu, MONTH, FIRST.benefits, window=3, grace=0)
+    lost = payee_lines_lost(tables, rows, MONTH, window=3)
+    assert lost.select("famille_id", "benefit", "extracts").to_dicts() == (
+        [] if lines_in_june else [{"famille_id": "cnav:f-gone", "benefit": "aspa", "extracts": ["cnav"]}])
+    run = detect(core, tables, config=FIRST)
+    assert _flag(run, "gone", "aspa")["grade"] == ("certain" if lines_in_june else "possible")
 
 
 def test_the_aspa_stopped_while_the_pension_goes_on_stays_a_non_take_up():

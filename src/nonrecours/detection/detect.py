@@ -632,7 +632,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     unseen = (capped & pl.col("famille_id").is_in(lost)
               & pl.col("famille_id").str.split(":").list.first().is_in(list(_member_line_payers(config))))
     payee = payee_lines_lost(tables, pay_rows, month, window=config.paid_window).select(
-        "famille_id", "benefit", pl.lit(True).alias("_payee_lost"), pl.col("payers").list.first().alias("_payee"))
+        "famille_id", "benefit", pl.lit(True).alias("_payee_lost"), pl.col("extracts").list.first().alias("_payee"))
     units = units.join(payee, on=["famille_id", "benefit"], how="left")
     payee_gone = capped & (pl.col("paid_before") > 0) & pl.col("_payee_lost").fill_null(False)
     # A benefit served with a pension (the ASPA, the ASI) to a pensioner whose pension another agency reports

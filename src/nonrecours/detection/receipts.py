@@ -125,20 +125,25 @@ def allocataire_lost(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], m
 
 def payee_lines_lost(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], rows: pl.DataFrame | None,
                      month: dt.date, *, window: int) -> pl.DataFrame:
-    """famille_id, benefit, payers: the benefits paid to a person (the CNAV's ASPA with the pension, the CNAM's ASI
-    with the invalidity pension) in the ``window`` months before ``month``, whose every payer's extract carried
+    """famille_id, benefit, extracts: the benefits paid to a person (the CNAV's ASPA with the pension, the CNAM's ASI
+    with the invalidity pension) in the ``window`` months before ``month``, whose every reporting extract carried
     that person on another line too in those months (a pension, a resource, another benefit) and carries them
     on no line at all in ``month``: the payer's file of the person is missing this month (an extract behind,
-    a person moved to another fund), so the stop of the payment is not observed. A stop while the payer still
-    reports the person (the pension paid, the ASPA not) stays a stop. ``payers``: the agencies that paid it
-    (sorted; a reason line names them). ``rows``: ``payment_rows``."""
-    schema = {"famille_id": pl.String(), "benefit": pl.String(), "payers": pl.List(pl.String())}
+    a person moved to another fund), so the stop of the payment is not observed. A stop while the extract still
+    reports the person (the pension paid, the ASPA not) stays a stop.
+
+    An extract is an agency's (``source_agency``): the payment's and the other lines' alike. The agency a payment
+    row names as paying it (``paying_agency``) is the extract's own in every default mapping; where a mapping
+    names another, whether the stop is observed is still the reporting extract's to say (it is the one that would
+    show the payment, and the person, this month). ``extracts``: those agencies (sorted; a reason line names them).
+    ``rows``: ``payment_rows``."""
+    schema = {"famille_id": pl.String(), "benefit": pl.String(), "extracts": pl.List(pl.String())}
     if rows is None:
         return pl.DataFrame(schema=schema)
     first = add_months(month, -window)
     paid = (rows.filter(pl.col("person_id").is_not_null() & (pl.col("month") < month) & (pl.col("month") >= first)
-                        & pl.col("payer").is_not_null())
-            .select("famille_id", "benefit", "person_id", "payer").unique())
+                        & pl.col("source_agency").is_not_null())
+            .select("famille_id", "benefit", "person_id", pl.col("source_agency").alias("extract")).unique())
     if paid.is_empty():
         return pl.DataFrame(schema=schema)
     persons = paid.get_column("person_id").unique().implode()
@@ -148,20 +153,20 @@ def payee_lines_lost(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], r
         if t is None:
             continue
         parts.append(t.lazy().filter(pl.col("person_id").is_in(persons) & pl.col("month").is_between(first, month))
-                     .select("person_id", pl.col("source_agency").cast(pl.String).alias("payer"), "month",
+                     .select("person_id", pl.col("source_agency").cast(pl.String).alias("extract"), "month",
                              pl.col(what).cast(pl.String).alias("line")).collect())
     if not parts:
         return pl.DataFrame(schema=schema)
     lines = pl.concat(parts)
-    now = lines.filter(pl.col("month") == month).select("person_id", "payer").unique()
-    # the payer reported the person on a line other than the benefit itself in the months before
-    other = (lines.filter(pl.col("month") < month).select("person_id", "payer", "line").unique()
-             .join(paid, on=["person_id", "payer"]).filter(pl.col("line") != pl.col("benefit"))
-             .select("famille_id", "benefit", "person_id", "payer").unique())
-    lost = other.join(now, on=["person_id", "payer"], how="anti").with_columns(pl.lit(True).alias("_lost"))
-    return (paid.join(lost, on=["famille_id", "benefit", "person_id", "payer"], how="left")
+    now = lines.filter(pl.col("month") == month).select("person_id", "extract").unique()
+    # the extract reported the person on a line other than the benefit itself in the months before
+    other = (lines.filter(pl.col("month") < month).select("person_id", "extract", "line").unique()
+             .join(paid, on=["person_id", "extract"]).filter(pl.col("line") != pl.col("benefit"))
+             .select("famille_id", "benefit", "person_id", "extract").unique())
+    lost = other.join(now, on=["person_id", "extract"], how="anti").with_columns(pl.lit(True).alias("_lost"))
+    return (paid.join(lost, on=["famille_id", "benefit", "person_id", "extract"], how="left")
             .group_by("famille_id", "benefit").agg(pl.col("_lost").fill_null(False).all(),
-                                                   pl.col("payer").unique().sort().alias("payers"))
+                                                   pl.col("extract").unique().sort().alias("extracts"))
             .filter(pl.col("_lost")).select(list(schema)).sort("famille_id", "benefit"))
 
 
