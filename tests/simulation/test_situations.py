@@ -306,3 +306,30 @@ def test_persons_given_as_a_tuple_are_refused_as_before() -> None:
     batch = load_situations([_sit("tuple", persons=({"role": "parent", "age": 30},)), _sit("ok")])
     assert [(e.situation_id, e.field) for e in batch.errors] == [("tuple", "persons")]
     assert batch.unit_index["id"].to_list() == ["ok"]
+
+
+def test_the_output_rounds_to_the_cent_as_the_rules_round_half_away_from_zero() -> None:
+    """``simulate``'s amounts are rounded to the cent by the rules' own rounding (``round_``: half away from zero,
+    a value within 1e-9 of the half counted as the half), on each unit and on a situation's sum, not by Python's
+    ``round`` (which gave 0.12 for 0.125 and 2.67 for 2.675, whose binary value lies just below the half)."""
+    from nonrecours.simulation.runner import BOOL_FIELDS, FLOAT_FIELDS, SimulationResult
+
+    values = {"a": [0.125, 2.675], "b": [0.0625], "c": [-0.125]}  # unit amounts of three situations
+    rows = []
+    for k, (sid, amounts) in enumerate(values.items()):
+        for j, v in enumerate(amounts):
+            rows.append({"situation": k, "id": sid, "month": dt.date(2025, 6, 1), "famille_id": 10 * k + j,
+                         "unit": f"u{j}", **dict.fromkeys(FLOAT_FIELDS, 0.0), "rsa": v, "ppa": v + 0.0625,
+                         **dict.fromkeys(BOOL_FIELDS, False)})
+    rows.append({**rows[2], "famille_id": 21, "unit": "u1"})  # b: 0.0625 twice, a sum of 0.125
+    records = {r["id"]: r for r in SimulationResult(pl.DataFrame(rows), [], list(values)).records()}
+    assert [u["rsa"] for u in records["a"]["by_unit"]] == [0.13, 2.68]
+    assert records["a"]["rsa"] == 2.8  # 0.125 + 2.675
+    assert [u["rsa"] for u in records["b"]["by_unit"]] == [0.06, 0.06] and records["b"]["rsa"] == 0.13
+    assert records["c"]["rsa"] == -0.13
+    assert records["b"]["ppa"] == 0.25 and records["a"]["by_unit"][0]["ppa"] == 0.19  # 0.1875
+    # the same function the Polars backend lowers ``round_`` with
+    from nonrecours.engine.polars_backend import round_half_away, with_zero
+
+    frame = with_zero(pl.DataFrame({"x": [0.125, 2.675, -0.125, 0.1875]}))
+    assert frame.select(round_half_away(pl.col("x"), 2)).to_series().to_list() == [0.13, 2.68, -0.13, 0.19]

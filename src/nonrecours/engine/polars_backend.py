@@ -11,12 +11,25 @@ import polars as pl
 from nonrecours.engine.inputs import PL_DTYPES
 from nonrecours.engine.plan import ID, ROLE_COL, Plan, Step, dtype_of, fixed_point
 from nonrecours.errors import EngineError, UnsupportedConstructError
-from nonrecours.rules.ir import BinOp, BoolOp, Cast, Col, Compare, Expr, Func, IsIn, Lit, Not, Where, walk
+from nonrecours.rules.ir import (
+    ROUND_TOLERANCE,
+    BinOp,
+    BoolOp,
+    Cast,
+    Col,
+    Compare,
+    Expr,
+    Func,
+    IsIn,
+    Lit,
+    Not,
+    Where,
+    walk,
+)
 
-__all__ = ["lower_polars", "run_polars"]
+__all__ = ["lower_polars", "round_half_away", "run_polars", "with_zero"]
 
 BACKEND = "polars"
-ROUND_EPS = 1e-9
 ZERO = "__zero"
 """A Float64 column of zeros added to every frame while rules run (see the division lowering)."""
 
@@ -37,6 +50,24 @@ def _lit(value: object, dtype: str) -> pl.Expr:
 
 def _as(e: pl.Expr, have: str, want: str) -> pl.Expr:
     return e if have == want else e.cast(PL_DTYPES[want])
+
+
+def with_zero(frame: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with the Float64 column ``ZERO`` of zeros that the lowered expressions divide by, materialised (a
+    ``pl.lit`` would be stored as a scalar column and divided as a scalar)."""
+    return frame.with_columns(pl.zeros(frame.height, dtype=pl.Float64, eager=True).alias(ZERO))
+
+
+def round_half_away(value: pl.Expr, digits: int) -> pl.Expr:
+    """``value`` rounded to ``digits`` decimals half away from zero, the IR's ``round_`` (``rules.ir``: its formula
+    and ``ROUND_TOLERANCE``), as a Polars expression over a frame holding the column ``ZERO`` (``with_zero``): the
+    rules' rounding, and ``simulate``'s of its amounts to the cent."""
+    f = value.cast(pl.Float64)
+    scale = float(10 ** digits)
+    sign = pl.when(f < 0).then(pl.lit(-1.0)).otherwise(pl.lit(1.0))
+    # divided by a column, as in the division above: by the scalar, Polars multiplies by 0.01 and 25045
+    # cents came out 250.45000000000002, not DuckDB's (and IEEE's) 250.45
+    return sign * (((f.abs() * scale) + 0.5 + ROUND_TOLERANCE).floor() / (pl.col(ZERO) + scale))
 
 
 def lower_polars(e: Expr, coltypes: dict[str, str]) -> pl.Expr:
@@ -119,12 +150,7 @@ def lower_polars(e: Expr, coltypes: dict[str, str]) -> pl.Expr:
             f = num(a0).cast(pl.Float64)
             return f.floor() if x.name == "floor" else f.ceil()
         if x.name == "round":
-            f = num(a0).cast(pl.Float64)
-            scale = float(10 ** x.digits)
-            sign = pl.when(f < 0).then(pl.lit(-1.0)).otherwise(pl.lit(1.0))
-            # divided by a column, as in the division above: by the scalar, Polars multiplies by 0.01 and 25045
-            # cents came out 250.45000000000002, not DuckDB's (and IEEE's) 250.45
-            return sign * (((f.abs() * scale) + 0.5 + ROUND_EPS).floor() / (pl.col(ZERO) + scale))
+            return round_half_away(num(a0), x.digits)
         if x.name in ("year", "month", "day"):
             d = go(a0)
             return getattr(d.dt, x.name)().cast(pl.Int64)
@@ -218,9 +244,7 @@ def _lowered(plan: Plan, coltypes: dict[str, str]) -> dict[str, pl.Expr]:
 
 def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """Compute every step of ``plan`` on the prepared ``frames`` (one per entity)."""
-    # a materialised column (pl.lit would be stored as a scalar column and divided as a scalar)
-    frames = {e: f.with_columns(pl.zeros(f.height, dtype=pl.Float64, eager=True).alias(ZERO))
-              for e, f in frames.items()}
+    frames = {e: with_zero(f) for e, f in frames.items()}
     coltypes = {s.name: s.dtype for s in plan.steps.values()}
     lowered = _lowered(plan, coltypes)
     dead = plan.dead_after()

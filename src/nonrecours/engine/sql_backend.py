@@ -23,13 +23,12 @@ from sqlglot import exp
 
 from nonrecours.engine.plan import ID, ROLE_COL, Plan, Step, dtype_of, fixed_point
 from nonrecours.errors import EngineError, UnsupportedConstructError
-from nonrecours.rules.ir import BinOp, BoolOp, Cast, Col, Compare, Expr, Func, IsIn, Lit, Not, Where
+from nonrecours.rules.ir import ROUND_TOLERANCE, BinOp, BoolOp, Cast, Col, Compare, Expr, Func, IsIn, Lit, Not, Where
 
 __all__ = ["lower_sql", "run_duckdb"]
 
 BACKEND = "duckdb"
 DIALECT = "duckdb"
-ROUND_EPS = 1e-9
 SMALL_ROWS = 50_000
 SQL_TYPES = {"float": "DOUBLE", "int": "BIGINT", "bool": "BOOLEAN", "str": "VARCHAR", "date": "DATE"}
 
@@ -196,7 +195,7 @@ def lower_sql(e: Expr, coltypes: dict[str, str], table: str | None = None,
                 .else_(sql_literal(1.0, "float"), copy=False)
             scaled = exp.Add(this=exp.Add(this=exp.Mul(this=exp.Abs(this=f.copy()), expression=scale()),
                                           expression=sql_literal(0.5, "float")),
-                             expression=sql_literal(ROUND_EPS, "float"))
+                             expression=sql_literal(ROUND_TOLERANCE, "float"))
             fl: exp.Expression = exp.Floor(this=exp.Paren(this=scaled))
             if dialect == "spark":
                 fl = _cast(fl, "float")

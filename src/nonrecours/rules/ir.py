@@ -12,7 +12,8 @@ Semantics fixed here, for every backend:
   ``max``/``min``/``value_of`` the aggregate's ``default`` (0 unless given);
 - ``value_of(role, e)`` takes the member with that role with the smallest ``person_id``;
 - ``round_(x, d)`` rounds half away from zero with a 1e-9 tolerance on the scaled value
-  (``sign(x) * floor(|x| * 10^d + 0.5 + 1e-9) / 10^d``), identical on every backend;
+  (``sign(x) * floor(|x| * 10^d + 0.5 + ROUND_TOLERANCE) / 10^d``), identical on every backend, and the one
+  rounding of amounts elsewhere too (``simulate``'s output: ``engine.polars_backend.round_half_away``);
 - household composition is the one of the evaluated month, also for shifted months.
 """
 
@@ -31,6 +32,7 @@ __all__ = [
     "DTYPES",
     "ENTITIES",
     "ROLES",
+    "ROUND_TOLERANCE",
     "Agg",
     "BinOp",
     "BoolOp",
@@ -54,6 +56,11 @@ __all__ = [
     "to_expr",
     "walk",
 ]
+
+ROUND_TOLERANCE = 1e-9
+"""Added to the scaled magnitude before ``round_``'s floor: a value within it of a half (the float noise of a
+computed amount, 2.675 being 2.67499999... in binary) rounds as the half, away from zero. Every backend's lowering
+reads it here."""
 
 UNIT_ENTITIES: tuple[str, ...] = UNIT_KINDS
 """Units of individus, with their roles: the canonical codes (schemas.codes), so rules and data agree."""

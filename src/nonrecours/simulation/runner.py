@@ -20,6 +20,7 @@ import msgspec
 import polars as pl
 
 from nonrecours.engine import ALL_BACKENDS, Inputs, evaluate
+from nonrecours.engine.polars_backend import round_half_away, with_zero
 from nonrecours.errors import SituationError
 from nonrecours.rules.benefits import SIMULATED_AMOUNTS, SIMULATED_FLAGS, SIMULATED_OUTPUTS, SIMULATED_RULES
 from nonrecours.simulation.situations import SituationBatch, _gc_paused, load_situation_json, load_situations
@@ -53,9 +54,11 @@ class SimulationResult:
     def records(self) -> list[dict[str, Any]]:
         """The ``simulate`` JSON: per situation its id, the summed fields and ``by_unit``.
 
-        Built column by column: each field's values rounded to cents in one comprehension, the units' objects
-        zipped from those columns, a situation's sums taken in famille order (``0.0 + a + b...``, as the
-        one-pass loop this replaced did, so the text is byte for byte the same), the collector paused."""
+        Built column by column: each field's values rounded to cents in one Polars expression (the rules' own
+        rounding, half away from zero: ``engine.polars_backend.round_half_away``, not Python's ``round``), the
+        units' objects zipped from those columns, a situation's sums taken in famille order (``0.0 + a + b...``, as
+        the one-pass loop this replaced did) on the unrounded values and rounded the same way, the collector
+        paused."""
         cols = ["situation", "id", "month", "famille_id", "unit", *FLOAT_FIELDS, *BOOL_FIELDS]
         units = self.units.sort("situation", "famille_id").select(
             *cols[:2], pl.col("month").dt.strftime("%Y-%m"), *cols[3:])
@@ -71,8 +74,7 @@ class SimulationResult:
         bools = [units.get_column(f).to_list() for f in BOOL_FIELDS]
         keys = ("unit", *FLOAT_FIELDS, *BOOL_FIELDS)
         by_unit = [dict(zip(keys, row, strict=True)) for row in zip(
-            units.get_column("unit").to_list(), *([round(v, 2) for v in col] for col in floats), *bools,
-            strict=True)]
+            units.get_column("unit").to_list(), *_cents(units.select(FLOAT_FIELDS)), *bools, strict=True)]
         if self.explanations:
             for item, famille_id in zip(by_unit, units.get_column("famille_id").to_list(), strict=True):
                 if famille_id in self.explanations:
@@ -93,7 +95,9 @@ class SimulationResult:
         months = units.get_column("month").gather(starts).to_list()
         head = ("id", "month", *FLOAT_FIELDS, *BOOL_FIELDS)
         out = [dict(zip(head, row, strict=True)) for row in zip(
-            ids, months, *([round(v, 2) for v in col] for col in sums), *flags, strict=True)]
+            ids, months, *_cents(pl.DataFrame(dict(zip(FLOAT_FIELDS, sums, strict=True)),
+                                              schema=dict.fromkeys(FLOAT_FIELDS, pl.Float64))),
+            *flags, strict=True)]
         for rec, s, e in zip(out, starts, ends, strict=True):
             rec["by_unit"] = by_unit[s:e]
         return out
@@ -104,6 +108,12 @@ class SimulationResult:
 
     def error_records(self) -> list[dict[str, Any]]:
         return [{"id": e.situation_id, "field": e.field, "error": str(e)} for e in self.errors]
+
+
+def _cents(frame: pl.DataFrame) -> list[list[float]]:
+    """Each column of ``frame`` (amounts) rounded to the cent by the rules' rounding, as lists."""
+    rounded = with_zero(frame).select(round_half_away(pl.col(c), 2).alias(c) for c in frame.columns)
+    return [rounded.get_column(c).to_list() for c in frame.columns]
 
 
 def dumps(value: Any) -> bytes:

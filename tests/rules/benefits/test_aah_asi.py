@@ -18,8 +18,9 @@ def _records(sit: dict) -> dict:
 
 def test_aah_reduced_by_the_claimants_own_half_of_a_couples_asi() -> None:
     """d6101-265: married, both on an invalidity pension and both holding the ASI (987.13 EUR for the couple);
-    the claimant of 64 (50 %, RSDAE) gets 1 033.32 - 316.90 - 493.57 (its half of July's ASI) = 222.85 EUR, as
-    OpenFisca; deducting the couple's whole ASI gave 0."""
+    the claimant of 64 (50 %, RSDAE) gets 1 033.32 - 316.90 - 493.565 (its half of July's ASI) = 222.855 EUR, as
+    OpenFisca (which shows 222.85); deducting the couple's whole ASI gave 0. ``simulate`` writes it to the cent
+    as the rules round, half away from zero: 222.86."""
     sit = {"id": "d6101-265", "month": "2025-08", "depcom": "75056", "housing": {"status": "tenant", "rent": 844.19},
            "persons": [{"role": "parent", "age": 18, "unit": "main", "nationality": "SN", "residence_permit_years": 10,
                         "monthly": {"salary_net": 633.47, "invalidity_pension": 296.97}},
@@ -28,7 +29,7 @@ def test_aah_reduced_by_the_claimants_own_half_of_a_couples_asi() -> None:
            "couple": "married"}
     rec = _records(sit)
     assert rec["asi"] == pytest.approx(987.13, abs=0.01)
-    assert rec["aah"] == pytest.approx(222.85, abs=0.01)
+    assert rec["aah"] == 222.86
 
 
 def test_asi_is_no_resource_of_the_aah() -> None:

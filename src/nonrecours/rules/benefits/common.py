@@ -26,6 +26,7 @@ from nonrecours.rules.dsl import (
     year_of,
     years_between,
 )
+from nonrecours.rules.ir import ROUND_TOLERANCE
 from nonrecours.schemas.codes import NET_TO_TAXABLE, PARENT_ROLES
 
 __all__ = [
@@ -160,7 +161,7 @@ def round_half_even(x: Expr) -> Expr:
     """Round to the unit, halves to the even neighbour (the rounding the CSS ceiling decree results show:
     9 719 x 1.5 = 14 578.5 gives 14 578)."""
     bas = floor(x)
-    moitie = abs_(x - bas - 0.5) < 1e-9
+    moitie = abs_(x - bas - 0.5) < ROUND_TOLERANCE  # a half within round_'s tolerance
     pair = (bas - 2 * floor(bas / 2)) == 0
     return where(moitie, where(pair, bas, bas + 1), round_(x, 0))
 
