@@ -120,6 +120,40 @@ def test_division_by_zero_is_zero_and_empty_unit_defaults(backend, toy_params):
         (0.0, True, 0.0), (0.0, True, 0.0)]
 
 
+@pytest.mark.parametrize("masked", [1.2345e12, float("inf"), float("nan")])
+def test_a_member_masked_out_of_a_sum_is_never_read(toy_params, masked: float):
+    """A sum over members by role or condition reads only the members it keeps: a masked-out member's amount beyond
+    the fixed point (``plan.SUM_SCALE``: about ±9.2e9), infinite or NaN neither fails the sum nor changes it, on
+    Polars as on DuckDB. The fixed point was taken on every member inside a ``when`` on the mask: Polars 1.20 (the
+    floor pyproject names) computes that branch on every row and its cast of the masked-out member raised
+    (``InvalidOperationError``); Polars 2.1 masks the branch first, an optimisation it does not promise. The mask
+    is now applied to the value before its fixed point."""
+    reg = Registry()
+    reg.input_variable("x", entity="individu", dtype="float", monthly=False, label="x")
+    reg.input_variable("kept", entity="individu", dtype="bool", monthly=False, label="kept")
+
+    @reg.rule(entity="famille", dtype="float", label="par rôle")
+    def by_role(f: Famille):
+        return f.sum(f.members.x, role=("demandeur", "conjoint"))
+
+    @reg.rule(entity="famille", dtype="float", label="par condition")
+    def by_condition(f: Famille):
+        return f.sum(f.members.x, where=f.members.kept)
+
+    ind = pl.DataFrame({"person_id": [1, 2, 3], "famille_id": [1, 1, 2],
+                        "famille_role": ["demandeur", "enfant", "enfant"],
+                        "foyer_fiscal_id": [1, 1, 2], "foyer_fiscal_role": ["declarant", "personne_a_charge",
+                                                                              "personne_a_charge"],
+                        "menage_id": [1, 1, 2], "menage_role": ["personne_de_reference", "enfant", "enfant"],
+                        "x": [5.25, masked, masked], "kept": [True, False, False]})
+    got = {b: evaluate(["by_role", "by_condition"], Inputs(individu=ind, famille=pl.DataFrame({"famille_id": [1, 2]})),
+                       MAY, backend=b, registry=reg, parameters=toy_params)["famille"].sort("famille_id")
+           .select("famille_id", "by_role", "by_condition").rows() for b in BACKENDS}
+    assert got["polars"] == got["duckdb"]
+    assert got["polars"][0] == (1, 5.25, 5.25)
+    assert got["polars"][1] == (2, 0.0, 0.0)  # famille 2: its only member, a child, masked out of both
+
+
 def test_backends_agree_exactly_on_toy(toy_reg, toy_params, household):
     for month in (MAY, JUNE):
         a = evaluate(ALL_TARGETS, household, month, registry=toy_reg, parameters=toy_params)

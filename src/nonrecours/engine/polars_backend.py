@@ -168,6 +168,23 @@ def _mask(s: Step, unit: str) -> pl.Expr | None:
     return mask
 
 
+def _masked_value(s: Step, unit: str) -> tuple[Expr, dict[str, str]]:
+    """The float value of an aggregate step as an IR expression, 0.0 for the members its roles or condition leave
+    out (the mask of ``_mask``), with the column types to lower it."""
+    assert s.value_col is not None
+    value: Expr = Col("individu", s.value_col)
+    coltypes = {s.value_col: "float"}
+    keep: Expr | None = None
+    if s.roles is not None:
+        keep = IsIn(Col("individu", ROLE_COL[unit]), tuple(s.roles))
+        coltypes[ROLE_COL[unit]] = "str"
+    if s.where_col is not None:
+        cond = Col("individu", s.where_col)
+        keep = cond if keep is None else BoolOp("and", keep, cond)
+        coltypes[s.where_col] = "bool"
+    return (value if keep is None else Where(keep, value, Lit(0.0, "float"))), coltypes
+
+
 def _agg_plain(s: Step, unit: str) -> tuple[pl.Expr, pl.Expr]:
     """(pre-aggregation column, aggregation): masks are applied in a column before the ``group_by`` so
     that every aggregation is a plain fast-path one (a ``filter`` inside ``agg`` runs group by group)."""
@@ -187,10 +204,15 @@ def _agg_plain(s: Step, unit: str) -> tuple[pl.Expr, pl.Expr]:
         return pre.cast(pl.Int8).alias(s.name), tmp.min()
     if kind == "sum":
         assert s.value_col is not None
-        # a float value summed as integers (plan.SUM_SCALE), in 128 bits: a total beyond 64 bits fails the cast
-        # back (_aggregate), never wraps
-        vv = lower_polars(fixed_point(Col("individu", s.value_col)), {s.value_col: "float"}) if s.fixed \
-            else v.cast(PL_DTYPES[s.dtype])
+        if s.fixed:
+            # a float value summed as integers (plan.SUM_SCALE), in 128 bits: a total beyond 64 bits fails the cast
+            # back (_aggregate), never wraps. The mask is applied to the value before its fixed point is taken: a
+            # when's branches may be computed on every row (Polars 1.x did; 2.x masks an elementwise branch first,
+            # an optimisation it does not promise), and the cast of a masked-out member's value (beyond the fixed
+            # point, infinite, NaN) would fail a sum it takes no part in (DuckDB's CASE never evaluates it)
+            value, coltypes = _masked_value(s, unit)
+            return lower_polars(fixed_point(value), coltypes).alias(s.name), tmp.cast(pl.Int128).sum()
+        vv = v.cast(PL_DTYPES[s.dtype])
         pre = pl.when(mask).then(vv).otherwise(_lit(0, s.dtype)) if mask is not None else vv
         return pre.alias(s.name), tmp.cast(pl.Int128).sum()
     if kind in ("max", "min"):
