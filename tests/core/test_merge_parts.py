@@ -80,6 +80,45 @@ def test_parts_not_sorted_by_the_key_are_refused(tmp_path):
         merge_parts(files, tmp_path / "merged.parquet", ["unit_id"])
 
 
+def test_rows_out_of_order_inside_a_range_are_merged_sorted(tmp_path):
+    """A part whose rows are out of order only inside one key range: its slice of that range holds exactly that
+    range's rows, which the merge sorts; the file is the sorted rows, no error."""
+    files = []
+    for k in range(3):
+        ids = [f"{i:04d}" for i in range(k, 900, 3)]
+        if k == 1:
+            ids[10], ids[11] = ids[11], ids[10]  # 0031 before 0034 swapped, both far from any range's bound
+        files.append(tmp_path / f"{k}.parquet")
+        pl.DataFrame({"unit_id": ids, "k": [k] * len(ids)}).write_parquet(files[-1])
+    out = merge_parts(files, tmp_path / "merged.parquet", ["unit_id"])
+    expected = pl.concat([pl.read_parquet(f) for f in files]).sort("unit_id")
+    assert_frame_equal(pl.read_parquet(out), expected, check_exact=True)
+
+
+@settings(max_examples=40, deadline=None)
+@given(ids=st.lists(st.integers(0, 10_000), min_size=0, max_size=300, unique=True), parts=st.integers(1, 4),
+       seed=st.integers(0, 2**32 - 1))
+def test_parts_in_any_order_merge_sorted_or_are_refused(tmp_path_factory, ids, parts, seed):
+    """What the merge guarantees whatever the parts' order: the file it writes holds every row, sorted (each chunk
+    is sorted by Polars, and each chunk's first row is checked against the previous chunk's last), or it writes
+    nothing and says a part is not sorted (a part's rows crossing a range's bound)."""
+    from nonrecours.errors import NonRecoursError
+
+    folder = tmp_path_factory.mktemp("unsorted")
+    frame = pl.DataFrame({"unit_id": [f"{i:05d}" for i in ids]}, schema={"unit_id": pl.String})
+    files = []
+    for k in range(parts):
+        files.append(folder / f"{k}.parquet")
+        frame.gather_every(parts, offset=k).sample(fraction=1.0, shuffle=True, seed=seed + k).write_parquet(files[-1])
+    try:
+        out = merge_parts(files, folder / "merged.parquet", ["unit_id"])
+    except NonRecoursError as exc:
+        assert "not sorted" in str(exc)
+        assert not (folder / "merged.parquet").exists()
+        return
+    assert_frame_equal(pl.read_parquet(out), frame.sort("unit_id"), check_exact=True)
+
+
 def test_no_part_is_refused(tmp_path):
     with pytest.raises(ValueError, match="at least one part"):
         merge_parts([], tmp_path / "merged.parquet", ["unit_id"])

@@ -213,13 +213,20 @@ def merge_parts(files: Sequence[str | Path], target: str | Path, key: Sequence[s
     2. each part's rows in each range are a slice of it (the part is sorted): their offsets are counted on
        the part's key columns (``_before``), one part at a time;
     3. each range's slices, read from the parts, concatenated and sorted by Polars, are written to a chunk file
-       beside ``target``; the chunks, in order, are the sorted rows (checked at each chunk's border);
+       beside ``target``; each chunk's first row is checked against the previous chunk's last: the chunks being
+       sorted each, that makes their concatenation sorted, a full check of the output's order;
     4. DuckDB copies the chunks into ``target`` as it reads them (no sort: a row group of 16,384 rows at a
        time), under ``duckdb_config``'s ``memory_limit`` (else ``MERGE_MEMORY_LIMIT``), on one thread unless
        ``threads`` is given.
 
     The rows, their order and their types are those of the parts concatenated and sorted by Polars; the same
     parts give the same bytes (not those of Polars' writer on the whole frame: another Parquet writer).
+
+    The parts' order is not checked row by row, and need not be: each part's slice of a range has as many rows as
+    the part holds in that range whatever their order, so a part sorted only within each range (rows out of order
+    between two bounds) gives the same chunks, and the same file. A part whose rows cross a bound puts, in some
+    chunk, a row above that bound and, in a later one, a row below it: a border is then out of order and the
+    merge raises (``NonRecoursError``: a part is not sorted), writing nothing. Every file written is sorted.
     DuckDB's own out-of-core sort was tried first: it ran out of 1GB on the OpenFisca situations of 400,000
     persons (1.2 GB of JSON text), the copy alone did not."""
     import duckdb
@@ -258,7 +265,8 @@ def merge_parts(files: Sequence[str | Path], target: str | Path, key: Sequence[s
                 first = rows.head(1).select(key)
                 if last is not None and not pl.concat([last, first]).select(key).equals(
                         pl.concat([last, first]).select(key).sort(key, nulls_last=nulls_last)):
-                    raise NonRecoursError("merge_parts: a part's rows are not sorted by the key asked")
+                    raise NonRecoursError("merge_parts: a part's rows are not sorted by the key asked (rows of "
+                                          "one key range found in another's slice)")
                 last = rows.tail(1).select(key)
             chunks.append(Path(spill) / f"{r:05d}.parquet")
             rows.write_parquet(chunks[-1])
