@@ -21,6 +21,7 @@ import polars as pl
 from nonrecours.atomic import write_json, write_parquet
 from nonrecours.core.month import CoreMonth
 from nonrecours.core.partition import Partitions, merge_parts
+from nonrecours.core.resources import CoreConfig
 from nonrecours.detection.confidence import (
     ALL_VARIANTS,
     COMPOSITION_UNKNOWN,
@@ -44,6 +45,7 @@ from nonrecours.detection.receipts import (
     payments_known,
     pension_fund_unknown,
     receipts_by_famille,
+    resource_lines_behind,
     unattached_payments,
     with_receipts,
 )
@@ -494,6 +496,49 @@ def _unknown_familles(u: pl.DataFrame, individu: pl.DataFrame, inp: str) -> pl.D
     return pl.concat([p.cast({"famille_id": pl.String}) for p in parts]).unique()
 
 
+LINES_BEHIND_SHARE = 1 / 3
+"""Share of a benefit's reference period (``Benefit.resource_months``) a member's missing resource lines must
+cover for its flags to be ``possible`` at most (``_lines_behind``): one month of a quarter (the RSA, the prime
+d'activité, the ASPA, the ASI) weighs a third of the resources; one or two months of a twelve-month base (the CSS,
+the housing aid) a twelfth or a sixth, less than the ranges of the estimates already carry."""
+
+
+def _period(benefit: str, month: dt.date) -> int | None:
+    """The months of resources ``benefit`` rests on when judged at ``month`` (None for a yearly benefit judged
+    at an earlier month, or one whose rule reads the year N-2 or the revenu fiscal de référence)."""
+    row = catalogue_row(benefit)
+    return row.resource_months if row.due_month(month) == month else None
+
+
+def _lines_behind(tables: dict[str, Any], individu: pl.DataFrame, month: dt.date,
+                  config: DetectionConfig) -> pl.DataFrame:
+    """famille_id, benefit, _behind_source, _behind_last: the familles a member of which has resource lines at a
+    source declaring every salary (``CoreConfig.exhaustive["salary_net"]``: the DRM) stopping in the
+    ``lines_behind_months`` before the month, nobody reporting them since (``receipts.resource_lines_behind``),
+    for the benefits judged at the month whose reference period those missing months cover for at least
+    ``LINES_BEHIND_SHARE``; the earliest stop and its source (a reason line names them)."""
+    schema = {"famille_id": pl.String(), "benefit": pl.String(), "_behind_source": pl.String(),
+              "_behind_last": pl.Date()}
+    periods = {b: k for b in config.benefits if (k := _period(b, month))}
+    if not periods or config.lines_behind_months <= 0:
+        return pl.DataFrame(schema=schema)
+    sources = [a for a in CoreConfig().exhaustive.get("salary_net", ()) if a != "synth"]
+    rows = resource_lines_behind(tables, individu, month, sources, behind=config.lines_behind_months)
+    if rows.is_empty():
+        return pl.DataFrame(schema=schema)
+    now = month.year * 12 + month.month - 1
+    after = pl.col("last").dt.year().cast(pl.Int32) * 12 + pl.col("last").dt.month().cast(pl.Int32)
+    k = pl.col("_k")
+    # months of the period (the k months before the month) after the last line
+    missing = pl.lit(now) - pl.max_horizontal(after, pl.lit(now) - k)
+    return (rows.join(pl.DataFrame({"benefit": list(periods), "_k": list(periods.values())},
+                                   schema={"benefit": pl.String, "_k": pl.Int32}), how="cross")
+            .filter(missing.cast(pl.Float64) / k.cast(pl.Float64) >= LINES_BEHIND_SHARE)
+            .sort("last", "source").group_by("famille_id", "benefit", maintain_order=True)
+            .agg(pl.col("source").first().alias("_behind_source"), pl.col("last").first().alias("_behind_last"))
+            .cast(schema))  # type: ignore[arg-type]
+
+
 DISABILITY_BENEFITS = ("aah",)
 """Benefits whose right rests on a disability: a flag needs some evidence of one (see ``_disability_evidence``)."""
 
@@ -640,12 +685,22 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     fund = pension_fund_unknown(tables, individu, config.benefits, month, window=config.paid_window)
     units = units.join(fund.with_columns(pl.lit(True).alias("_fund")), on=["famille_id", "benefit"], how="left")
     fund_unknown = capped & pl.col("_fund").fill_null(False)
+    # A member whose lines at the source declaring every salary (the DRM) stop a month or two before, no agency
+    # reporting them since: those months read as no income may be declarations not yet in; where they make a
+    # large share of the benefit's reference period, possible at most.
+    behind = _lines_behind(tables, individu, month, config)
+    units = units.join(behind, on=["famille_id", "benefit"], how="left")
+    lines_behind = capped & pl.col("_behind_last").is_not_null()
     unobserved = (pl.when(stopped).then(pl.lit("stopped")).when(unseen).then(pl.lit("unseen"))
                   .when(payee_gone).then(pl.lit("payee")).when(fund_unknown).then(pl.lit("fund"))
+                  .when(lines_behind).then(pl.lit("behind"))
                   .otherwise(pl.lit(None, dtype=pl.String)))
     units = units.with_columns(unobserved.alias("_unobserved"),
-                               pl.when(payee_gone).then(pl.col("_payee")).alias("_payee")).drop("_payee_lost", "_fund")
-    n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("stopped", "unseen", "payee", "fund")}
+                               pl.when(payee_gone).then(pl.col("_payee")).alias("_payee"),
+                               pl.when(unobserved == "behind").then(pl.col("_behind_source")).alias("_behind_source"),
+                               pl.when(unobserved == "behind").then(pl.col("_behind_last")).alias("_behind_last")
+                               ).drop("_payee_lost", "_fund")
+    n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("stopped", "unseen", "payee", "fund", "behind")}
     for kind, benefit, n in (units.filter(pl.col("_unobserved").is_not_null())
                              .group_by("_unobserved", "benefit").len().iter_rows()):
         n_capped[kind][benefit] = n
@@ -770,6 +825,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     summary["downgraded_by_allocataire_line_missing"] = {b: int(n_capped["unseen"].get(b, 0))
                                                          for b in config.benefits}
     summary["downgraded_by_payee_lines_lost"] = {b: int(n_capped["payee"].get(b, 0)) for b in config.benefits}
+    summary["downgraded_by_resource_lines_behind"] = {b: int(n_capped["behind"].get(b, 0))
+                                                      for b in config.benefits if _period(b, month)}
     n_unattached = unattached_payments(tables, pay_rows, month)
     summary["payments_on_dossiers_without_adults"] = {b: int(n_unattached.get(b, 0)) for b in config.benefits
                                                       if not catalogue_row(b).yearly}

@@ -286,6 +286,12 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         payee = ((pl.col("_payee") if "_payee" in part.columns else pl.lit(None, dtype=pl.String))
                  .replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
                  .fill_null(pl.lit("l'organisme qui la versait")))
+        behind_source = ((pl.col("_behind_source") if "_behind_source" in part.columns
+                          else pl.lit(None, dtype=pl.String))
+                         .replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
+                         .fill_null(pl.lit("l'organisme")))
+        behind_last = (pl.col("_behind_last").dt.strftime("%m/%Y") if "_behind_last" in part.columns
+                       else pl.lit(None, dtype=pl.String))
         lines.append(pl.when(possible & contradicted).then(_contradiction_line(part.columns))
                      .when(possible & (row_lost == "stopped")).then(
             pl.lit("Signalement ramené à « possible » : ") + dossier
@@ -304,6 +310,11 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             f"Signalement ramené à « possible » : une pension est déclarée pour la personne, mais "
             f"{_unknown_to(row.payers)} ; l'allocation est servie avec la pension par la caisse qui la verse, dont "
             "l'extrait n'est pas transmis (ou qui n'y retrouve pas la personne) : à vérifier avant tout contact."))
+                     .when(possible & (row_lost == "behind")).then(
+            pl.lit("Signalement ramené à « possible » : ") + behind_source
+            + pl.lit(" transmet les ressources d'un membre du foyer jusqu'en ") + behind_last
+            + pl.lit(" et plus rien depuis, aucun autre organisme non plus : ces mois comptent pour des revenus nuls, "
+                     "mais les déclarations peuvent ne pas être encore parvenues ; à vérifier avant tout contact."))
                      .when(possible & other).then(pl.lit(
             f"Sur les valeurs centrales, c'est la {other_name} qui est due (les deux s'excluent) : la "
             "participation ne vaut que si des données inconnues placent les ressources au-dessus de son plafond."))

@@ -33,7 +33,7 @@ from nonrecours.schemas.tables import valid_on
 
 __all__ = ["AFFILIATION_PAYERS", "allocataire_lost", "paid_by_famille", "payee_lines_lost", "payer_unknown",
            "payers_by_famille", "payment_rows", "payments_known", "pension_fund_unknown", "receipts_by_famille",
-           "unattached_payments", "with_receipts"]
+           "resource_lines_behind", "unattached_payments", "with_receipts"]
 
 _YEAR = 12
 
@@ -168,6 +168,38 @@ def payee_lines_lost(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], r
             .group_by("famille_id", "benefit").agg(pl.col("_lost").fill_null(False).all(),
                                                    pl.col("extract").unique().sort().alias("extracts"))
             .filter(pl.col("_lost")).select(list(schema)).sort("famille_id", "benefit"))
+
+
+def resource_lines_behind(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], individu: pl.DataFrame,
+                          month: dt.date, sources: Iterable[str], *, behind: int) -> pl.DataFrame:
+    """famille_id, person_id, source, last: the members of the familles of ``individu`` whose resource lines at
+    one of ``sources`` (the agencies that declare every salary paid: the DRM) stop at ``last``, one of the
+    ``behind`` months before ``month``, while that source's extract goes on after ``last`` for others and no
+    agency reports any resource of that person since. The source reads a month without a line as no income; for
+    a person who earned until then, the months after may be declarations not yet transmitted (an employer's DSN
+    filed late, a line not yet matched to the NIR) as well as an income stopped at once with no replacement
+    income reported: what the person earned since is not observed."""
+    schema = {"famille_id": pl.String(), "person_id": pl.String(), "source": pl.String(), "last": pl.Date()}
+    res = tables.get("resources")
+    sources = list(sources)
+    if res is None or behind <= 0 or not sources:
+        return pl.DataFrame(schema=schema)
+    first = add_months(month, -behind)
+    lines = (res.lazy().filter(pl.col("month").is_between(first, month) & pl.col("person_id").is_not_null())
+             .select("person_id", "month", pl.col("source_agency").cast(pl.String).alias("source"))
+             .unique().collect())
+    at = lines.filter(pl.col("source").is_in(sources))
+    reach = at.group_by("source").agg(pl.col("month").max().alias("_reach"))
+    last = (at.join(individu.select("person_id").unique(), on="person_id", how="semi")
+            .group_by("person_id", "source").agg(pl.col("month").max().alias("last"))
+            .join(reach, on="source").filter((pl.col("last") < month) & (pl.col("_reach") > pl.col("last"))))
+    # any agency's line of the person after the source's last one: the person is reported since
+    since = (lines.join(last.select("person_id", "last"), on="person_id")
+             .filter(pl.col("month") > pl.col("last")).select("person_id").unique())
+    return (last.join(since, on="person_id", how="anti")
+            .join(individu.select("person_id", "famille_id").filter(pl.col("famille_id").is_not_null()),
+                  on="person_id")
+            .select(list(schema)).cast(schema).sort("famille_id", "person_id", "source"))  # type: ignore[arg-type]
 
 
 def unattached_payments(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], rows: pl.DataFrame | None,

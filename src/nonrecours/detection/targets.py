@@ -88,6 +88,12 @@ class DetectionConfig(BaseModel):
     """Name on each flag the unknowns that decide it alone (``detection.deciding``: one more evaluation, on the
     flagged familles' rows); off, a flag names every unknown its benefit reads."""
 
+    lines_behind_months: int = Field(2, ge=0, le=6)
+    """A member whose resource lines at the source declaring every salary (the DRM) stop this many months before
+    the month at most, while that source goes on for others and no agency reports them since, may have
+    declarations not yet transmitted (an employer's DSN filed late): where the missing months weigh in the
+    benefit's reference period, its flags are ``possible`` at most (``detect._lines_behind``). 0: not checked."""
+
     contradicting_payments: tuple[str, ...] = ("rsa", "ppa")
     """Benefits whose payment, where our rules deny it on every value of the unknowns (``paid_not_entitled``),
     shows that our view of the famille's composition or resources is incomplete (e.g. a couple's prime

@@ -112,6 +112,12 @@ class Benefit:
     that instructs the claim, and the MSA for its members. Empty: no layout carries them."""
     grade_cap: tuple[str, str] | None = None
     """(best grade, French reason): a condition of the benefit no agency's data can show caps every flag."""
+    resource_months: int | None = None
+    """Months of resources before the month its amount or entitlement rests on (its reference period): the RSA's
+    and the prime d'activité's quarter (CASF art. R262-7; CSS art. R843-1), the ASPA's and the ASI's three months
+    (CSS art. R815-29), the twelve months of the CSS (CSS art. R861-8) and of the housing aid (CCH art. R822-4);
+    None where the rule reads the DGFiP's year N-2 or revenu fiscal de référence (family benefits, AAH outside
+    work, ARS, chèque énergie). Detection weighs a person's resource lines missing from that period with it."""
     young_dependant_age: str | None = None
     """Parameter of the age up to which its famille rule can count an adult dependant (persons at charge under 25
     for the RSA, the prime d'activité and the CSS; 21 for the housing aid and the complément familial; 20 for the
@@ -156,34 +162,36 @@ class Benefit:
 
 CATALOGUE: tuple[Benefit, ...] = (
     Benefit("rsa", "rsa", "amount", "revenu de solidarité active (RSA)", "RSA", "rsa", "caf",
-            "CASF art. L262-1 et L262-16 (CAF, MSA)", 3, payers=("caf", "msa"),
+            "CASF art. L262-1 et L262-16 (CAF, MSA)", 3, payers=("caf", "msa"), resource_months=3,
             young_dependant_age="minima_sociaux.rsa.age_pac"),
     Benefit("ppa", "ppa", "amount", "prime d'activité", "prime d'activité", "ppa", "caf",
-            "CSS art. L841-1 et L843-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True,
+            "CSS art. L841-1 et L843-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True, resource_months=3,
             young_dependant_age="minima_sociaux.rsa.age_pac"),
     Benefit("aspa", "aspa", "amount", "allocation de solidarité aux personnes âgées (ASPA)", "ASPA", "aspa",
             "cnav", "CSS art. L815-1 et L815-7 (caisses de retraite : CNAV/Carsat, MSA)", 6,
-            payers=("cnav", "msa"), feminine=True, claim_layouts=("cnav", "msa"), paid_with="pension_net"),
+            payers=("cnav", "msa"), feminine=True, claim_layouts=("cnav", "msa"), paid_with="pension_net",
+            resource_months=3),
     Benefit("css_free", "css_free", "coverage", "complémentaire santé solidaire sans participation",
             "CSS sans participation", "css", "cnam", "CSS art. L861-1 et L861-4 (CPAM, MSA)", 3,
             payers=("cnam", "msa"), feminine=True, module="css", claim_layouts=("cnam", "msa"),
-            by_affiliation=True, young_dependant_age="minima_sociaux.css.age_limite_pac"),
+            by_affiliation=True, young_dependant_age="minima_sociaux.css.age_limite_pac", resource_months=12),
     Benefit("css_participation", "css_participation", "coverage",
             "complémentaire santé solidaire avec participation", "CSS avec participation", "css", "cnam",
             "CSS art. L861-1, 2° et L861-4 (CPAM, MSA)", 3, payers=("cnam", "msa"),
             amount_rule="css_participation_monthly", excludes="css_free", extra_rules=("css_free",),
             feminine=True, module="css", claim_layouts=("cnam", "msa"),
-            by_affiliation=True, young_dependant_age="minima_sociaux.css.age_limite_pac"),
+            by_affiliation=True, young_dependant_age="minima_sociaux.css.age_limite_pac", resource_months=12),
     Benefit("aide_logement", "aide_logement", "amount", "aide personnelle au logement (APL, ALF, ALS)",
             "aide au logement", "aide_logement", "caf", "CCH art. L821-1 et L822-1 (CAF, MSA)", 3,
             payers=("caf", "msa"), unknown_caps=(("rent", "probable"),), feminine=True,
-            young_dependant_age="prestations_familiales.cf.age_limite"),
+            young_dependant_age="prestations_familiales.cf.age_limite", resource_months=12),
     Benefit("aah", "aah_famille", "amount", "allocation aux adultes handicapés (AAH)", "AAH", "aah", "caf",
             "CSS art. L821-1 et L821-7 (CAF, MSA, sur décision de la CDAPH)", 6, payers=("caf", "msa"),
             unknown_caps=(("disability_rate", "possible"),), feminine=True),
     Benefit("asi", "asi", "amount", "allocation supplémentaire d'invalidité (ASI)", "ASI", "asi", "cnam",
             "CSS art. L815-24 et L815-24-1 (organisme qui sert la pension d'invalidité : CPAM, MSA)", 6,
-            payers=("cnam", "msa"), feminine=True, claim_layouts=("cnam", "msa"), paid_with="invalidity_pension"),
+            payers=("cnam", "msa"), feminine=True, claim_layouts=("cnam", "msa"), paid_with="invalidity_pension",
+            resource_months=3),
     Benefit("af", "af_droit", "amount", "allocations familiales", "allocations familiales", "af", "caf",
             "CSS art. L521-1 et D521-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True,
             module="prestations_familiales",

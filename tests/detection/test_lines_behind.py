@@ -1,0 +1,115 @@
+"""Resource lines behind: a member whose lines at the DRM stop a month or two before the month while the DRM goes
+on for others, and whom no agency reports since, may have declarations not yet transmitted (an employer's DSN
+filed late): the months read as no income are not observed.
+
+Found tracing the CI demo's false alarms of the prime d'activité « not entitled in truth » (docs/detection.md,
+issue 8): 6 of 16 were a member whose DRM salary lines stop in April while the truth pays the salary through June
+(the reference quarter then reads May as no income); at 100,000 persons 50 of the 113. A stop while another agency
+reports the person since (France Travail's unemployment benefit after a job lost), a stop long before the month,
+or a stop whose missing months fall outside the benefit's reference period stays a non-take-up."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+
+from nonrecours.core.resources import CoreConfig
+from nonrecours.detection import core_month, detect
+from nonrecours.detection.receipts import resource_lines_behind
+from nonrecours.engine.plan import add_months
+
+from .conftest import FIRST, MONTH, Territory
+
+
+def _territory(last_line: dict[str, dt.date], unemployment_since: tuple[str, ...] = ()) -> dict[str, pl.DataFrame]:
+    """Single CAF allocataires earning 1,100 € a month at the DRM, tenants; ``last_line``: the month each one's
+    DRM lines stop at (the others' go on to the month); ``unemployment_since``: those France Travail reports an
+    unemployment benefit for in the months after their last DRM line."""
+    t = Territory()
+    for name in ("steady", *last_line):
+        t.famille(name, age=35, salary=1100.0)
+    t.resources = [r for r in t.resources
+                   if not (r["person_id"].removeprefix("p-") in last_line
+                           and r["month"] > last_line[r["person_id"].removeprefix("p-")])]
+    for name in unemployment_since:
+        m = add_months(last_line[name], 1)
+        while m <= MONTH:
+            t.resources.append({"person_id": f"p-{name}", "month": m, "kind": "unemployment_benefit",
+                                "amount": 700.0, "source_agency": "france_travail"})
+            m = add_months(m, 1)
+    return t.tables()
+
+
+def _unit(run, name: str, benefit: str) -> dict:  # type: ignore[no-untyped-def]
+    rows = run.units.filter(pl.col("unit_id").str.ends_with(f":f-{name}") & (pl.col("benefit") == benefit))
+    assert rows.height == 1
+    return rows.row(0, named=True)
+
+
+def _flag(run, name: str, benefit: str) -> dict:  # type: ignore[no-untyped-def]
+    rows = run.flags.filter(pl.col("unit_id").str.ends_with(f":f-{name}") & (pl.col("benefit") == benefit))
+    assert rows.height == 1
+    return rows.row(0, named=True)
+
+
+APRIL = dt.date(2026, 4, 1)
+
+
+@pytest.fixture(scope="module")
+def behind() -> tuple[dict[str, pl.DataFrame], object]:
+    tables = _territory({"april": APRIL, "may": dt.date(2026, 5, 1), "february": dt.date(2026, 2, 1),
+                         "jobless": APRIL}, unemployment_since=("jobless",))
+    return tables, detect(core_month(tables, MONTH), tables, config=FIRST)
+
+
+def test_a_member_whose_drm_lines_stop_two_months_before_is_possible_at_most(behind):
+    _, run = behind
+    flag = _flag(run, "april", "ppa")
+    assert flag["status"] == "non_take_up"
+    assert flag["grade"] == "possible"
+    assert flag["reasons"][1] == (
+        "Signalement ramené à « possible » : le DRM de l'Assurance retraite transmet les ressources d'un membre du "
+        "foyer jusqu'en 04/2026 et plus rien depuis, aucun autre organisme non plus : ces mois comptent pour des "
+        "revenus nuls, mais les déclarations peuvent ne pas être encore parvenues ; à vérifier avant tout contact.")
+    assert run.summary["downgraded_by_resource_lines_behind"]["ppa"] == 1
+    # the twelve months of the CSS: one month missing weighs a twelfth, the grade stands (its own caps aside)
+    assert "css_free" in run.summary["downgraded_by_resource_lines_behind"]
+    assert run.summary["downgraded_by_resource_lines_behind"]["css_free"] == 0
+
+
+def test_without_the_rule_the_same_famille_is_certain(behind):
+    tables, _ = behind
+    run = detect(core_month(tables, MONTH), tables, config=FIRST.model_copy(update={"lines_behind_months": 0}))
+    assert _flag(run, "april", "ppa")["grade"] == "certain"
+    assert run.summary["downgraded_by_resource_lines_behind"]["ppa"] == 0
+
+
+@pytest.mark.parametrize(("name", "benefit"), [("steady", "ppa"), ("may", "ppa"), ("february", "rsa"),
+                                               ("jobless", "ppa")])
+def test_a_stop_outside_the_reference_period_or_reported_since_stays(behind, name: str, benefit: str):
+    """``may``: the missing month is the month itself, outside the quarter read; ``february``: a stop four
+    months old is a stop (no activity in the quarter: the RSA, not the prime d'activité); ``jobless``: France
+    Travail reports an unemployment benefit since."""
+    _, run = behind
+    unit = _unit(run, name, benefit)
+    assert (unit["status"], unit["grade"]) == ("non_take_up", "certain")
+
+
+def test_the_persons_behind_are_those_of_the_last_months_with_nobody_reporting_them_since(behind):
+    tables, _ = behind
+    core = core_month(tables, MONTH)
+    sources = [a for a in CoreConfig().exhaustive["salary_net"] if a != "synth"]
+    rows = resource_lines_behind(tables, core.inputs.individu, MONTH, sources, behind=2)
+    assert rows.select("person_id", "source", "last").rows() == [
+        ("p-april", "drm", APRIL), ("p-may", "drm", dt.date(2026, 5, 1))]
+    assert resource_lines_behind(tables, core.inputs.individu, MONTH, sources, behind=0).is_empty()
+
+
+def test_duckdb_caps_the_same_flags(behind):
+    tables, run = behind
+    other = detect(core_month(tables, MONTH), tables, backend="duckdb", config=FIRST)
+    key = ["unit_id", "benefit"]
+    assert other.flags.select(*key, "grade").sort(key).equals(run.flags.select(*key, "grade").sort(key))
+    assert other.summary["downgraded_by_resource_lines_behind"] == run.summary["downgraded_by_resource_lines_behind"]
