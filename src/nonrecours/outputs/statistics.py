@@ -513,17 +513,18 @@ def _audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
     n = secret_df.height
     if n == 0:
         return [], pl.DataFrame(schema={"_cell": pl.Int64, "_block": pl.Int64}), False
-    # A canonical program: unknowns in cell order, sums in name order (``unique`` and the joins return rows
-    # in any order, run to run, and the solver's answer, one optimal vertex among many, follows the order of
-    # its rows and columns: the pattern varied by a few cells between runs on the same counts).
+    # A canonical program: unknowns in cell order, sums in the order of the first unknown they hold, then by
+    # name (``unique`` and the joins return rows in any order, run to run, and the solver's answer, one
+    # optimal vertex among many, follows the order of its rows: past ``CELL_SOLVES`` the cells taken as
+    # exposed follow that vertex, and the pattern varied by a few cells between runs on the same counts).
     secret_df = secret_df.sort("_cell").with_columns(pl.int_range(pl.len()).alias("_j"))
     entries = every_sum.join(status.select("_cell", "_v", pl.col("_tier") if has_tier else pl.lit(0).alias("_tier")),
                              on="_cell").join(
         secret_df.select("_cell", "_j"), on="_cell", how="left").with_columns(
         pl.when(pl.col("is_total")).then(1.0).otherwise(-1.0).alias("_coef"))
     # sums holding a secret cell: total - parts = 0, published values moved to the right-hand side
-    live = entries.filter(pl.col("_j").is_not_null()).select("rel").unique().sort("rel").with_columns(
-        pl.int_range(pl.len()).alias("_r"))
+    live = (entries.filter(pl.col("_j").is_not_null()).group_by("rel").agg(pl.col("_j").min().alias("_first"))
+            .sort("_first", "rel").select("rel").with_columns(pl.int_range(pl.len()).alias("_r")))
     entries = entries.join(live, on="rel")
     rhs_df = (entries.filter(pl.col("_j").is_null()).group_by("_r")
               .agg((-(pl.col("_coef") * pl.col("_v"))).sum().alias("_b")))
