@@ -3,14 +3,21 @@ territory of 1,500 persons (seed 4) is made once, by ``demo_result``: the demo i
 own tests, detection's scoring and the outputs on a demo workspace. Its truth, extracts, agreement and keys are
 run again on Polars with the ``[ablation]`` stage (``demo_run``: the run and audit tests, the one run that
 measures the ablation), and on Polars without it (``quick_run``: the tests that rerun a whole run). Making the
-territory is the largest part of a demo (the truth's entitlements for 13 months), so it is made once."""
+territory is the largest part of a demo (the truth's entitlements for 13 months), so it is made once.
+
+Each of the three is built once per session, not once per pytest-xdist worker (``_built_once``): a worker that
+needs one another is building waits for it and reads it, instead of spending its core on the same run (the two
+workers used to build all three each, a third of the suite's time on two cores)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import fcntl
+import pickle
 import shutil
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import settings
@@ -22,6 +29,34 @@ from nonrecours.audit import read_manifest
 # 200 ms per example failed a DuckDB literal test at 278 ms under load ("unreliable test timings")
 settings.register_profile("nonrecours", deadline=None)
 settings.load_profile("nonrecours")
+
+
+T = TypeVar("T")
+
+
+def _built_once(tmp_path_factory: pytest.TempPathFactory, worker_id: str, name: str,
+                build: Callable[[Path], T]) -> T:
+    """``build(folder)``'s result, built once per test session. Under pytest-xdist the session's temporary folder
+    (the parent of each worker's) is shared: the first worker to ask builds under a file lock there and pickles
+    the result beside the folder; the others wait on the lock and unpickle it. A build that failed left no
+    result: the next worker builds again (and reports its own error). Alone (``worker_id`` "master"), the
+    folder is the session's own, as any fixture's."""
+    if worker_id == "master":
+        return build(tmp_path_factory.mktemp(name))
+    root = tmp_path_factory.getbasetemp().parent
+    folder, result = root / name, root / f"{name}.pickle"
+    with open(root / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if result.exists():
+                return pickle.loads(result.read_bytes())
+            shutil.rmtree(folder, ignore_errors=True)  # what a failed build left
+            folder.mkdir()
+            value = build(folder)
+            result.write_bytes(pickle.dumps(value))
+            return value
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _run_again(source: Path, out: Path, backend: str, *, ablation: bool,
@@ -54,10 +89,11 @@ def run_again() -> Callable[..., Path]:
 
 
 @pytest.fixture(scope="session")
-def demo_run(demo_result, tmp_path_factory) -> Path:
+def demo_run(demo_result, tmp_path_factory, worker_id) -> Path:
     """The demo's territory (``demo_result``: 1,500 persons) run on Polars with its ``[ablation]`` stage (the
     DuckDB run is ``demo_result``'s)."""
-    return _run_again(demo_result.out, tmp_path_factory.mktemp("demo-run"), "polars", ablation=True)
+    return _built_once(tmp_path_factory, worker_id, "demo-run",
+                       lambda out: _run_again(demo_result.out, out, "polars", ablation=True))
 
 
 @pytest.fixture
@@ -67,12 +103,13 @@ def run_copy(demo_run, tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def quick_run(demo_run, tmp_path_factory) -> Path:
+def quick_run(demo_run, tmp_path_factory, worker_id) -> Path:
     """``demo_run``'s extracts, agreement and keys run again without the ``[ablation]``: a finished run folder
     cheap enough to rerun (a fifth of the run with its eight more detections). For the tests of rerunning
     itself (identity, restart after a kill, the run lock); the DuckDB rerun is tested on ``demo_result`` and the
     ablation stage on ``demo_run``."""
-    return _run_again(demo_run, tmp_path_factory.mktemp("quick-run"), "polars", ablation=False)
+    return _built_once(tmp_path_factory, worker_id, "quick-run",
+                       lambda out: _run_again(demo_run, out, "polars", ablation=False))
 
 
 @pytest.fixture
@@ -89,16 +126,18 @@ def output_hashes(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def demo_result(tmp_path_factory):  # type: ignore[no-untyped-def]
+def demo_result(tmp_path_factory, worker_id) -> Any:
     """The demo's result (its outputs and facts) on 1,500 persons, with no secret in the environment (the demo
     makes its key files). Read only: a test that writes into it copies the folder first."""
     from nonrecours.demo import run_demo
 
-    out = tmp_path_factory.mktemp("demo-1500")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("NONRECOURS_EXCHANGE_SECRET", raising=False)
-        # the value of each exchange (eight more detections) is measured in ``demo_run``, on this territory
-        return run_demo(out, persons=1_500, seed=4, ablation=False)
+    def build(out: Path) -> Any:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.delenv("NONRECOURS_EXCHANGE_SECRET", raising=False)
+            # the value of each exchange (eight more detections) is measured in ``demo_run``, on this territory
+            return run_demo(out, persons=1_500, seed=4, ablation=False)
+
+    return _built_once(tmp_path_factory, worker_id, "demo-1500", build)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -299,8 +299,20 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
 
     ``cells``: benefit, level, area, parent_area, household_type (with ``ensemble`` rows) and ``value``.
     ``audit=False`` stops after the pattern heuristic (the audit's starting point, kept apart for its tests).
+
+    The pattern is a function of the cells' values only, not of their row order nor of the order in which the
+    query engine returns unordered results (joins, ``unique``, ``group_by``): the cells are numbered in a
+    canonical order (benefit, level down the hierarchy, area, parent area, household type), every tie of the
+    picks is broken by that number, and the audit's programs list their unknowns and sums in a canonical order
+    (``_audit``), so the solver is given the same program. Two runs, or the same table in another row order,
+    give the same pattern: two patterns of the same counts would let a reader difference them. The rows come
+    back in the order given.
     """
-    cells = cells.with_columns(pl.int_range(pl.len()).alias("_cell"))
+    rank = {lv: i for i, lv in enumerate(levels)}
+    cells = (cells.with_columns(pl.int_range(pl.len()).alias("_given"))
+             .sort("benefit", pl.col("level").replace_strict(rank, default=len(rank), return_dtype=pl.Int64), "level",
+                   "area", "parent_area", "household_type", nulls_last=True, maintain_order=True)
+             .with_columns(pl.int_range(pl.len()).alias("_cell")))
     # the tier of a cell's level (0: the top, 1: the second, 2: below), for the split audit
     tier = pl.when(pl.col("level") == levels[0]).then(0).when(pl.col("level") == (levels[1:] or ("",))[0]
                                                              ).then(1).otherwise(2)
@@ -317,7 +329,8 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
     status = _single_sum_heuristic(rel, status)
     if audit:
         status = _audit_loop(every_sum, rel, status, threshold)
-    return cells.join(status.select("_cell", "suppressed"), on="_cell").drop("_cell")
+    return (cells.join(status.select("_cell", "suppressed"), on="_cell").sort("_given")
+            .drop("_cell", "_given"))
 
 
 def _single_sum_heuristic(rel: pl.DataFrame, status: pl.DataFrame) -> pl.DataFrame:
@@ -500,14 +513,18 @@ def _audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
     n = secret_df.height
     if n == 0:
         return [], pl.DataFrame(schema={"_cell": pl.Int64, "_block": pl.Int64}), False
-    secret_df = secret_df.with_columns(pl.int_range(pl.len()).alias("_j"))
+    # A canonical program: unknowns in cell order, sums in the order of the first unknown they hold, then by
+    # name (``unique`` and the joins return rows in any order, run to run, and the solver's answer, one
+    # optimal vertex among many, follows the order of its rows: past ``CELL_SOLVES`` the cells taken as
+    # exposed follow that vertex, and the pattern varied by a few cells between runs on the same counts).
+    secret_df = secret_df.sort("_cell").with_columns(pl.int_range(pl.len()).alias("_j"))
     entries = every_sum.join(status.select("_cell", "_v", pl.col("_tier") if has_tier else pl.lit(0).alias("_tier")),
                              on="_cell").join(
         secret_df.select("_cell", "_j"), on="_cell", how="left").with_columns(
         pl.when(pl.col("is_total")).then(1.0).otherwise(-1.0).alias("_coef"))
     # sums holding a secret cell: total - parts = 0, published values moved to the right-hand side
-    live = entries.filter(pl.col("_j").is_not_null()).select("rel").unique().with_columns(
-        pl.int_range(pl.len()).alias("_r"))
+    live = (entries.filter(pl.col("_j").is_not_null()).group_by("rel").agg(pl.col("_j").min().alias("_first"))
+            .sort("_first", "rel").select("rel").with_columns(pl.int_range(pl.len()).alias("_r")))
     entries = entries.join(live, on="rel")
     rhs_df = (entries.filter(pl.col("_j").is_null()).group_by("_r")
               .agg((-(pl.col("_coef") * pl.col("_v"))).sum().alias("_b")))
@@ -522,6 +539,7 @@ def _audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
     var = entries.filter(pl.col("_j").is_not_null())
     a = sp.csr_matrix((var.get_column("_coef").to_numpy(), (var.get_column("_r").to_numpy(),
                                                             var.get_column("_j").to_numpy())), shape=(m, n))
+    a.sort_indices()  # each row's entries by column, whatever order the join gave them in
     value = secret_df.get_column("_v").to_numpy().astype(float)
     primary = secret_df.get_column("suppressed").to_numpy() == "primary"
     cell_id = secret_df.get_column("_cell").to_numpy()
