@@ -205,7 +205,7 @@ leaves the 64-bit range, so their 64-bit sums are exact."""
 
 def _wide(pre: pl.DataFrame, sums: list[str]) -> set[str]:
     """The integer columns among ``sums`` whose 64-bit group sums could overflow: those are summed in 128 bits (a
-    total beyond 64 bits then fails the cast back). A 128-bit sum by group costs Polars about 15 % of all the
+    total beyond 64 bits then fails the cast back). A 128-bit sum by group costs Polars about a tenth of all the
     aggregates of simulate's rules (no fast path); one sum of a column's absolute values costs little."""
     if not sums:
         return set()
