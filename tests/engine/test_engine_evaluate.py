@@ -154,6 +154,39 @@ def test_a_member_masked_out_of_a_sum_is_never_read(toy_params, masked: float):
     assert got["polars"][1] == (2, 0.0, 0.0)  # famille 2: its only member, a child, masked out of both
 
 
+def _sum_of_x(toy_params, backend: str, xs: list[tuple[int, float]]) -> dict[int, float]:
+    reg = Registry()
+    reg.input_variable("x", entity="individu", dtype="float", monthly=False, label="x")
+
+    @reg.rule(entity="famille", dtype="float", label="total")
+    def total(f: Famille):
+        return f.sum(f.members.x)
+
+    n = len(xs)
+    ind = pl.DataFrame({"person_id": list(range(1, n + 1)), "famille_id": [f for f, _ in xs],
+                        "famille_role": ["demandeur"] * n, "foyer_fiscal_id": [1] * n,
+                        "foyer_fiscal_role": ["declarant"] * n, "menage_id": [1] * n,
+                        "menage_role": ["personne_de_reference"] * n, "x": [x for _, x in xs]})
+    fam = pl.DataFrame({"famille_id": sorted({f for f, _ in xs})})
+    res = evaluate(["total"], Inputs(individu=ind, famille=fam), MAY, backend=backend, registry=reg,
+                   parameters=toy_params)
+    return dict(res["famille"].select("famille_id", "total").rows())
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sums_near_the_fixed_point_bound_are_exact_and_beyond_it_refused(backend, toy_params):
+    """Sums of floats over members are integer sums of nano-units (plan.SUM_SCALE): exact up to the 64-bit range
+    (Polars sums a column in 64 bits only when no group's total can leave it), an error beyond, never a wrapped
+    total. 3e9 + 2e9 is 5e18 nano-units (2**63 is about 9.22e18); 6e9 + 5e9 is beyond."""
+    small = [(1, 0.1), (1, 0.2), (2, 250.45), (2, -250.45)]
+    assert _sum_of_x(toy_params, backend, small) == {1: 0.3, 2: 0.0}  # 0.1 + 0.2 in floats is 0.30000000000000004
+    assert _sum_of_x(toy_params, backend, [*small, (3, 3e9), (3, 2e9), (4, -4.5e9), (4, -4.5e9)]) == {
+        1: 0.3, 2: 0.0, 3: 5e9, 4: -9e9}
+    with pytest.raises(EngineError) as caught:
+        _sum_of_x(toy_params, backend, [*small, (3, 6e9), (3, 5e9)])
+    assert "6000000000" not in str(caught.value) and "1.1e" not in str(caught.value)
+
+
 def test_backends_agree_exactly_on_toy(toy_reg, toy_params, household):
     for month in (MAY, JUNE):
         a = evaluate(ALL_TARGETS, household, month, registry=toy_reg, parameters=toy_params)

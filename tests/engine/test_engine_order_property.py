@@ -44,7 +44,8 @@ def _shuffled(frames: dict[str, pl.DataFrame], seed: int) -> dict[str, pl.DataFr
 
 def _flagged(frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """Every frame sorted by its id (individu by famille, then person), the id columns flagged sorted where they
-    are: Polars then takes its sorted fast paths (slices instead of hashed groups)."""
+    are: Polars then takes its sorted fast paths (joins; the aggregates group by a copy of the key without its
+    flag, slices costing more than hashed groups, polars_backend._unsorted_key)."""
     out = {}
     for k, f in frames.items():
         keys = {"individu": ["famille_id", "person_id"]}.get(k, [ID[k.removesuffix("_monthly")]])

@@ -205,16 +205,17 @@ def _agg_plain(s: Step, unit: str) -> tuple[pl.Expr, pl.Expr]:
     if kind == "sum":
         assert s.value_col is not None
         if s.fixed:
-            # a float value summed as integers (plan.SUM_SCALE), in 128 bits: a total beyond 64 bits fails the cast
-            # back (_aggregate), never wraps. The mask is applied to the value before its fixed point is taken: a
-            # when's branches may be computed on every row (Polars 1.x did; 2.x masks an elementwise branch first,
-            # an optimisation it does not promise), and the cast of a masked-out member's value (beyond the fixed
-            # point, infinite, NaN) would fail a sum it takes no part in (DuckDB's CASE never evaluates it)
+            # a float value summed as integers (plan.SUM_SCALE); in 64 bits only where no total can reach them, else
+            # in 128 bits and a total beyond 64 bits fails the cast back (_aggregate, _wide): never a wrapped sum.
+            # The mask is applied to the value before its fixed point is taken: a when's branches may be computed
+            # on every row (Polars 1.x did; 2.x masks an elementwise branch first, an optimisation it does not
+            # promise), and the cast of a masked-out member's value (beyond the fixed point, infinite, NaN) would
+            # fail a sum it takes no part in (DuckDB's CASE never evaluates it)
             value, coltypes = _masked_value(s, unit)
-            return lower_polars(fixed_point(value), coltypes).alias(s.name), tmp.cast(pl.Int128).sum()
+            return lower_polars(fixed_point(value), coltypes).alias(s.name), tmp.sum()
         vv = v.cast(PL_DTYPES[s.dtype])
         pre = pl.when(mask).then(vv).otherwise(_lit(0, s.dtype)) if mask is not None else vv
-        return pre.alias(s.name), tmp.cast(pl.Int128).sum()
+        return pre.alias(s.name), tmp.sum()
     if kind in ("max", "min"):
         pre = pl.when(mask).then(v) if mask is not None else v  # null outside the mask: ignored
         return pre.alias(s.name), (tmp.max() if kind == "max" else tmp.min())
@@ -228,8 +229,10 @@ def _aggregate(individu: pl.DataFrame, unit: str, steps: list[Step]) -> pl.DataF
     out: pl.DataFrame | None = None
     if plain:
         pairs = [_agg_plain(s, unit) for s in plain]
-        out = (individu.select(pl.col(idc), *[p for p, _ in pairs])
-               .group_by(idc).agg([a for _, a in pairs]).sort(idc))
+        pre = _unsorted_key(individu, idc).select(pl.col(idc), *[p for p, _ in pairs])
+        wide = _wide(pre, [s.name for s in plain if s.agg_kind == "sum"])
+        out = pre.group_by(idc).agg([pl.col(s.name).cast(pl.Int128).sum() if s.name in wide else a
+                                     for s, (_, a) in zip(plain, pairs, strict=True)]).sort(idc)
     for s in steps:
         if s.agg_kind != "value_of":
             continue
@@ -241,6 +244,35 @@ def _aggregate(individu: pl.DataFrame, unit: str, steps: list[Step]) -> pl.DataF
         out = first if out is None else out.join(first, on=idc, how="full", coalesce=True)
     assert out is not None
     return out.with_columns([pl.col(s.name).cast(PL_DTYPES[s.dtype]) for s in steps])
+
+
+SAFE_SUM = 2.0 ** 62
+"""Below this sum of the absolute values of a whole column of 64-bit integers (computed in floats: its relative error,
+about the number of rows times 1e-16, stays far under the factor 2 to 2**63), no partial sum of any group of its rows
+leaves the 64-bit range, so their 64-bit sums are exact."""
+
+
+def _wide(pre: pl.DataFrame, sums: list[str]) -> set[str]:
+    """The integer columns among ``sums`` whose 64-bit group sums could overflow: those are summed in 128 bits (a
+    total beyond 64 bits then fails the cast back). A 128-bit sum by group costs Polars about a tenth of all the
+    aggregates of simulate's rules (no fast path); one sum of a column's absolute values costs little."""
+    if not sums:
+        return set()
+    row = pre.select([pl.col(c).cast(pl.Float64).abs().sum() for c in sums]).row(0)
+    return {c for c, total in zip(sums, row, strict=True) if not total < SAFE_SUM}
+
+
+def _unsorted_key(individu: pl.DataFrame, idc: str) -> pl.DataFrame:
+    """``individu`` with its column ``idc`` rebuilt without a sortedness flag (its values unchanged). Polars groups
+    a key flagged sorted by slices, aggregation by aggregation, and the hashed group_by is much cheaper on units of
+    a few members: simulate's bulk frames (members numbered famille by famille, flags kept) spent 0.80 CPU s in
+    the aggregates of 20,000 situations with the flag against 0.43 without (benchmarks/README.md, fixed-point
+    sums). The aggregates do not depend on the path: every sum is of integers (plan.SUM_SCALE), sorted by id
+    after. A key with nulls keeps its flag (NumPy would make it a float)."""
+    key = individu.get_column(idc)
+    if not (key.flags["SORTED_ASC"] or key.flags["SORTED_DESC"]) or key.null_count():
+        return individu
+    return individu.with_columns(pl.Series(idc, key.to_numpy(), dtype=key.dtype))
 
 
 _LOWERED: dict[int, tuple[Plan, dict[str, pl.Expr]]] = {}
