@@ -237,9 +237,11 @@ def test_declared_pensions_hold_the_invalidity_pension_the_months_observe():
     people = [_person(p, dt.date(1975, 1, 1), agency="cnam") for p in ("v", "w", "s")]
     mems = [*_head("v", "V1", "V1", "cnam"), *_head("w", "W1", "W1", "cnam"), *_head("s", "S1", "S1", "cnam")]
     months = [dt.date(2025, 6 + k, 1) if k < 7 else dt.date(2026, k - 6, 1) for k in range(13)]
-    resources = [[p, mo, "invalidity_pension", Decimal("900.00"), *_p("cnam")] for p in ("v", "w") for mo in months]
+    resources = [[p, mo, "invalidity_pension", Decimal(a), *_p("cnam")] for p, a in (("v", "472.23"), ("w", "900.00"))
+                 for mo in months]
     resources += [["s", mo, "salary_net", Decimal("1500.00"), *_p("drm")] for mo in months]  # the DRM is present
-    annual = [["v", 2025, "pensions", Decimal("10800.00"), *_p("dgfip")],
+    # v: 12 × 472.23 = 5,666.76 €, declared to the euro
+    annual = [["v", 2025, "pensions", Decimal("5667.00"), *_p("dgfip")],
               ["w", 2025, "pensions", Decimal("16800.00"), *_p("dgfip")]]
     core = build_month(_tables(people, mems, resources, annual), M)
     m = core.inputs.individu_monthly.filter(pl.col("month") == M)
@@ -251,7 +253,7 @@ def test_declared_pensions_hold_the_invalidity_pension_the_months_observe():
         return core.unknowns.filter((pl.col("id") == pid) & (pl.col("input") == inp)).select(
             "central", "high").rows()
 
-    assert value("v", "invalidity_pension") == value("w", "invalidity_pension") == 900.0
+    assert (value("v", "invalidity_pension"), value("w", "invalidity_pension")) == (472.23, 900.0)
     assert value("v", "pension_gross") == 0.0
     assert value("w", "pension_gross") == 550.0  # 6,000 / 12 × 1.10
     assert unknown("w", "pension_gross") == [(550.0, 687.5)]

@@ -201,7 +201,8 @@ def _without_invalidity(yearly: pl.DataFrame, obs: pl.DataFrame) -> pl.DataFrame
     its own (CNAM, DRM, CAF): estimating a retirement pension from the declared pensions of a person whose
     invalidity pension is observed counted it twice (the ASI's, ASPA's, AAH's resources). Taken out: 12 × the mean
     of the months observed in that year (the pension is revalued once a year), else of every month observed
-    (a year the window does not reach), never below 0."""
+    (a year the window does not reach), never below 0 (a remainder under the declaration's rounding to the euro
+    is 0)."""
     inv = obs.filter(pl.col("input") == "invalidity_pension")
     if inv.height == 0 or yearly.height == 0:
         return yearly
@@ -211,8 +212,10 @@ def _without_invalidity(yearly: pl.DataFrame, obs: pl.DataFrame) -> pl.DataFrame
     return (yearly.with_columns(pl.col("year").cast(pl.Int32), pl.col("amount").cast(pl.Float64))
             .join(of_year, on=["person_id", "year"], how="left").join(of_all, on="person_id", how="left")
             .with_columns(pl.when(pl.col("kind") == "pensions")
-                          .then((pl.col("amount") - 12 * pl.coalesce("_inv_y", "_inv_all").fill_null(0.0))
-                                .clip(lower_bound=0.0))
+                          .then(pl.col("amount") - 12 * pl.coalesce("_inv_y", "_inv_all").fill_null(0.0))
+                          .otherwise(pl.col("amount")).alias("amount"))
+            # the DGFiP declares whole euros: a remainder under 1 € is that rounding, not a pension
+            .with_columns(pl.when((pl.col("kind") == "pensions") & (pl.col("amount") < 1.0)).then(0.0)
                           .otherwise(pl.col("amount")).alias("amount"))
             .drop("_inv_y", "_inv_all"))
 
