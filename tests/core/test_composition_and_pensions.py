@@ -226,3 +226,37 @@ def test_facts_the_cnav_does_not_hold_are_unknown_not_invented():
     assert not {"student", "pregnant", "disability_rate"} & set(unk.filter(pl.col("id") == "s")["input"])
     ind = core.inputs.individu.filter(pl.col("person_id") == "s")
     assert ind["disability_rate"].item() == 0.5
+
+
+def test_declared_pensions_hold_the_invalidity_pension_the_months_observe():
+    """The DGFiP declares an invalidity pension with the retirement pensions (one box of form 2042); the CNAM
+    reports it every month. A person the DRM has no row for and no fund or follower covers: their gross
+    retirement pension is estimated from the declared pensions less the invalidity pension (0 for ``v``, whose
+    declared pensions are it; 6,000 € a year of retirement pension for ``w``), never the invalidity pension
+    counted twice; and the DRM's silence doubts a net pension only up to what is left (none for ``v``)."""
+    people = [_person(p, dt.date(1975, 1, 1), agency="cnam") for p in ("v", "w", "s")]
+    mems = [*_head("v", "V1", "V1", "cnam"), *_head("w", "W1", "W1", "cnam"), *_head("s", "S1", "S1", "cnam")]
+    months = [dt.date(2025, 6 + k, 1) if k < 7 else dt.date(2026, k - 6, 1) for k in range(13)]
+    resources = [[p, mo, "invalidity_pension", Decimal(a), *_p("cnam")] for p, a in (("v", "472.23"), ("w", "900.00"))
+                 for mo in months]
+    resources += [["s", mo, "salary_net", Decimal("1500.00"), *_p("drm")] for mo in months]  # the DRM is present
+    # v: 12 × 472.23 = 5,666.76 €, declared to the euro
+    annual = [["v", 2025, "pensions", Decimal("5667.00"), *_p("dgfip")],
+              ["w", 2025, "pensions", Decimal("16800.00"), *_p("dgfip")]]
+    core = build_month(_tables(people, mems, resources, annual), M)
+    m = core.inputs.individu_monthly.filter(pl.col("month") == M)
+
+    def value(pid, col):
+        return m.filter(pl.col("person_id") == pid)[col].item()
+
+    def unknown(pid, inp):
+        return core.unknowns.filter((pl.col("id") == pid) & (pl.col("input") == inp)).select(
+            "central", "high").rows()
+
+    assert (value("v", "invalidity_pension"), value("w", "invalidity_pension")) == (472.23, 900.0)
+    assert value("v", "pension_gross") == 0.0
+    assert value("w", "pension_gross") == 550.0  # 6,000 / 12 × 1.10
+    assert unknown("w", "pension_gross") == [(550.0, 687.5)]
+    # the DRM lists no pension for them: a net pension is doubtful up to the declared retirement pension only
+    assert unknown("v", "pension_net") == []
+    assert unknown("w", "pension_net") == [(0.0, 625.0)]  # 6,000 / 12 × 1.25

@@ -193,6 +193,33 @@ def annual_income(lf: Mapping[str, pl.LazyFrame], years: list[int]) -> tuple[pl.
     return None, "absent"
 
 
+def _without_invalidity(yearly: pl.DataFrame, obs: pl.DataFrame) -> pl.DataFrame:
+    """Yearly income (person_id, year, kind, amount) with the invalidity pension taken out of ``pensions``.
+
+    The DGFiP declares invalidity pensions with the retirement pensions (CGI art. 79 and 158-5: one box of form
+    2042, « pensions, retraites, rentes »), while the months read observe the invalidity pension as an input of
+    its own (CNAM, DRM, CAF): estimating a retirement pension from the declared pensions of a person whose
+    invalidity pension is observed counted it twice (the ASI's, ASPA's, AAH's resources). Taken out: 12 × the mean
+    of the months observed in that year (the pension is revalued once a year), else of every month observed
+    (a year the window does not reach), never below 0 (a remainder under the declaration's rounding to the euro
+    is 0)."""
+    inv = obs.filter(pl.col("input") == "invalidity_pension")
+    if inv.height == 0 or yearly.height == 0:
+        return yearly
+    of_year = (inv.group_by("person_id", pl.col("month").dt.year().cast(pl.Int32).alias("year"))
+               .agg(pl.col("amount").mean().alias("_inv_y")))
+    of_all = inv.group_by("person_id").agg(pl.col("amount").mean().alias("_inv_all"))
+    return (yearly.with_columns(pl.col("year").cast(pl.Int32), pl.col("amount").cast(pl.Float64))
+            .join(of_year, on=["person_id", "year"], how="left").join(of_all, on="person_id", how="left")
+            .with_columns(pl.when(pl.col("kind") == "pensions")
+                          .then(pl.col("amount") - 12 * pl.coalesce("_inv_y", "_inv_all").fill_null(0.0))
+                          .otherwise(pl.col("amount")).alias("amount"))
+            # the DGFiP declares whole euros: a remainder under 1 € is that rounding, not a pension
+            .with_columns(pl.when((pl.col("kind") == "pensions") & (pl.col("amount") < 1.0)).then(0.0)
+                          .otherwise(pl.col("amount")).alias("amount"))
+            .drop("_inv_y", "_inv_all"))
+
+
 def _dgfip_declared(lf: Mapping[str, pl.LazyFrame], years: list[int]) -> pl.LazyFrame:
     """(person_id, year, extract_date): the income years ``years`` the DGFiP places the person in a foyer fiscal
     (a declarant or a dependant of a declaration of that year)."""
@@ -276,7 +303,8 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
         declared = (annual.filter(pl.col("kind").is_in(list(set(kinds.values()))))
                     .join(ids.lazy(), on="person_id", how="semi").collect())
         latest_year = declared.group_by("person_id").agg(pl.col("year").max())
-        declared = (declared.join(latest_year, on=["person_id", "year"], how="semi")
+        declared = (_without_invalidity(declared.join(latest_year, on=["person_id", "year"], how="semi")
+                                        .group_by("person_id", "year", "kind").agg(pl.col("amount").sum()), obs)
                     .group_by("person_id", "kind").agg(pl.col("amount").sum()).filter(pl.col("amount") > 0))
         seen = obs.select("person_id", "agency").unique()
         parts_d = []
@@ -343,7 +371,9 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                              _dgfip_declared(lf, years).join(who.lazy(), on="person_id", how="semi")])
                   .group_by("person_id").agg(pl.col("year").max().alias("year"), pl.col("extract_date").max())
                   .collect())
-        per_kind = (yearly.join(latest.select("person_id", "year"), on=["person_id", "year"], how="semi")
+        per_kind = (_without_invalidity(yearly.join(latest.select("person_id", "year"), on=["person_id", "year"],
+                                                    how="semi")
+                                        .group_by("person_id", "year", "kind").agg(pl.col("amount").sum()), obs)
                     .group_by("person_id", "kind").agg(pl.col("amount").sum()))
         factor = {i: (config.pension_gross_over_net if i == "pension_gross" else 1.0) for i in kinds}
         est = (uncovered.filter(pl.col("input").is_in(list(kinds)))
