@@ -342,3 +342,16 @@ def test_a_run_stops_when_a_file_level_control_fails(demo_run, tmp_path):
     res = CliRunner().invoke(app, ["run", str(config)])
     assert res.exit_code == 3 and "a file-level control failed" in " ".join(res.output.split()), res.output
     assert not (out / "workspace" / "persons").exists()
+
+
+def test_the_run_builds_its_core_with_the_resource_kinds_ingest_recorded(demo_run):
+    """Ingest records in each extract's report the resource kinds its mapping carries; the rules stage builds the
+    month's core with them and the detection reuses that core: the summary names the kinds (the MSA's without
+    alimony), so a follower's silence on another kind was no zero."""
+    from nonrecours.core.workspace import follower_kinds
+
+    kinds = follower_kinds(demo_run / "workspace")
+    assert kinds is not None and kinds["msa"] == ("pension_gross", "pension_net", "salary_net")
+    assert "alimony" in kinds["caf"]
+    summary = json.loads((demo_run / "detection" / "2026-06" / "summary.json").read_text())
+    assert summary["follower_kinds"] == {a: list(k) for a, k in kinds.items()}

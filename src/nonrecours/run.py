@@ -219,10 +219,12 @@ def _parts(partitions: Any) -> list[int]:
 
 def rules_stage(ctx: RunContext) -> StageReport:
     from nonrecours.core import build_month, population_facts
+    from nonrecours.core.workspace import workspace_core_config
     from nonrecours.engine import evaluate
 
     cfg = ctx.config
     report = StageReport("rules", rows_in=0, rows_out=0)
+    core_config = workspace_core_config(ctx.workspace)  # the layouts the extracts were ingested with
     targets = [t for b in cfg.benefits for t in TARGETS[b]]
     duckdb_config = engine_config(cfg)
     tables = _tables(ctx.workspace)
@@ -234,12 +236,12 @@ def rules_stage(ctx: RunContext) -> StageReport:
                     facts = None
                 else:  # each part built and evaluated alone, its entitlements set aside, merged below
                     views = (partitions.tables(k) for k in _parts(partitions))
-                    facts = population_facts(tables, month)
+                    facts = population_facts(tables, month, config=core_config)
                 fams, bindings, rows_in = [], None, 0
                 ctx.month_core = None  # one month's core held at a time
                 aside = None if partitions is None else partitions.path.parent / f"rules-{month:%Y-%m}"
                 for k, view in enumerate(views):
-                    core = build_month(view, month, facts=facts)
+                    core = build_month(view, month, config=core_config, facts=facts)
                     inputs = core.inputs  # unknowns at their central estimate
                     if partitions is None:
                         ctx.month_core = core

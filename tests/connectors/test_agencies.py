@@ -287,3 +287,32 @@ def test_the_report_records_whether_the_mapping_carries_payments_on_members_line
     assert json.loads(Path(report.outputs["report"]).read_text())["famille_payments_on_member_lines"] is False
     assert member_line_payers(custom) == frozenset()
     assert member_line_payers(tmp_path / "nothing") is None  # no report: the workspace cannot say
+
+
+def test_the_report_records_the_resource_kinds_the_mapping_carries(
+        territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:
+    """Ingest records the resource kinds of the layout it read each extract with, and the workspace answers from
+    those records (``core.workspace.follower_kinds``): the MSA's default layout carries salaries and pensions, a
+    team's own MSA mapping that leaves the salaries out carries pensions only, whatever the default says."""
+    from nonrecours.connectors import ExtractMapping
+    from nonrecours.core.workspace import follower_kinds
+
+    default = tmp_path / "default"
+    for agency in ("msa", "caf"):
+        report = ingest(territory.extracts[agency], default_mapping(agency), agreement, default)
+        assert report.resource_kinds == sorted(default_mapping(agency).resource_kinds)
+        # every kind the extract wrote is one the layout says it carries
+        written = pl.read_parquet(report.outputs["resources"]).get_column("kind").cast(pl.String).unique()
+        assert set(written) <= set(report.resource_kinds)
+    assert follower_kinds(default) == {
+        "caf": ("alimony", "invalidity_pension", "pension_net", "salary_net", "unemployment_benefit"),
+        "msa": ("pension_gross", "pension_net", "salary_net")}
+    own = default_mapping("msa").model_dump()
+    for emit in own["records"][0]["emits"]:
+        if emit["table"] == "resources":
+            emit["when"] = {"nature": ["pension_net", "pension_gross"]}
+    custom = tmp_path / "custom"
+    report = ingest(territory.extracts["msa"], ExtractMapping.from_dict(own), agreement, custom)
+    assert json.loads(Path(report.outputs["report"]).read_text())["resource_kinds"] == ["pension_gross",
+                                                                                       "pension_net"]
+    assert follower_kinds(custom) == {"msa": ("pension_gross", "pension_net")}

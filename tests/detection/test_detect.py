@@ -13,7 +13,7 @@ from nonrecours.detection import FLAGS_SCHEMA, UNITS_SCHEMA, DetectionConfig, de
 from nonrecours.detection.confidence import with_unknowns_at
 from nonrecours.schemas.benefits import benefit
 
-from .conftest import FIRST
+from .conftest import FIRST, MONTH
 
 
 @pytest.fixture(scope="module")
@@ -389,3 +389,57 @@ def test_france_travail_rsa_recipient_is_received(territory):
     u = _unit(run_paid, "under")
     assert (u["status"], u["paid"]) == ("under_payment", 100.0)
     assert run_paid.summary["received_reported_only"]["rsa"] == 0  # a payer's row already shows it
+
+
+def _alimony_territory() -> dict[str, pl.DataFrame]:
+    """Two single MSA members earning 1,000 € a month (the DRM's salary lines), on the DGFiP's declarations;
+    p-alim declares 4,080 € of alimony received a year, p-plain none. Nobody is paid anything."""
+    from .conftest import Territory
+
+    t = Territory()
+    for name in ("alim", "plain"):
+        t.famille(name, agency="msa", salary=1000.0)
+    for m in t.members:
+        if m["unit_kind"] == "foyer_fiscal":
+            m["source_agency"] = "dgfip"
+    tables = t.tables()
+    tables["annual_income"] = pl.DataFrame(
+        {"person_id": ["p-alim", "p-alim", "p-plain"], "year": [2025] * 3, "kind": ["salaries", "alimony", "salaries"],
+         "amount": [12000.0, 4080.0, 12000.0], "source_agency": ["dgfip"] * 3, "extract_id": ["dgfip"] * 3,
+         "extract_date": [dt.date(2026, 6, 28)] * 3}, schema_overrides={"year": pl.Int16})
+    return tables
+
+
+@pytest.mark.parametrize(("msa_kinds", "grade"), [
+    # the MSA's default layout: salaries and pensions, no alimony; its silence on the alimony is no zero, the
+    # DGFiP's 340 € a month is the central value and the prime d'activité is entitled at the low end only
+    (["pension_gross", "pension_net", "salary_net"], "possible"),
+    # a team's own MSA mapping carrying alimony lines: a month without one is none received
+    (["alimony", "pension_gross", "pension_net", "salary_net"], "certain"),
+])
+def test_the_resource_kinds_recorded_at_ingest_decide_a_followers_zero(tmp_path, msa_kinds: list[str], grade: str):
+    """``run_detect`` builds the core with the resource kinds each extract's mapping carries, as ingest recorded
+    them in the workspace's reports (``core.workspace.follower_kinds``); Polars and DuckDB flag the same."""
+    import json
+
+    from nonrecours.detection import run_detect
+
+    tables = _alimony_territory()
+    ws = tmp_path / "ws"
+    for name, frame in tables.items():
+        (ws / name).mkdir(parents=True)
+        parts = frame.partition_by("source_agency", as_dict=True) or {("msa",): frame}  # nothing paid: known
+        for (agency,), rows in parts.items():
+            rows.write_parquet(ws / name / f"{agency}-x.parquet")
+    (ws / "reports").mkdir()
+    recorded = {"msa": msa_kinds, "drm": ["salary_net"], "dgfip": [], "caf": ["alimony", "salary_net"]}
+    for agency, kinds in recorded.items():
+        (ws / "reports" / f"{agency}-x.json").write_text(json.dumps(
+            {"agency": agency, "extract_id": "x", "famille_payments_on_member_lines": agency == "msa",
+             "resource_kinds": kinds}))
+    runs = {b: run_detect(ws, MONTH, tmp_path / b, backend=b, config=FIRST)[0] for b in ("polars", "duckdb")}
+    assert_frame_equal(runs["polars"].flags, runs["duckdb"].flags)
+    flags = runs["polars"].flags.filter(pl.col("benefit") == "ppa")
+    grades = dict(flags.select("unit_id", "grade").iter_rows())
+    assert grades == {"msa:f-alim": grade, "msa:f-plain": "certain"}
+    assert runs["polars"].summary["follower_kinds"]["msa"] == tuple(msa_kinds)

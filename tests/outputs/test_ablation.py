@@ -117,7 +117,7 @@ def test_the_ablation_detects_each_scenario_on_its_agencies_files_once(demo_run,
         return [(seen.append(set(tables)), SimpleNamespace(flags=pl.DataFrame({"n": [len(seen)]})))[1]
                 for _core, tables in cases]
 
-    monkeypatch.setattr(detect_module, "core_month", lambda tables, month: SimpleNamespace(
+    monkeypatch.setattr(detect_module, "core_month", lambda tables, month, config=None: SimpleNamespace(
         inputs=SimpleNamespace(individu=pl.DataFrame({"person_id": ["a"]}))))
     monkeypatch.setattr(detect_module, "detect_many", detect_many)
     full = pl.DataFrame({"n": [0]})
@@ -144,16 +144,19 @@ def test_scenarios_detected_together_equal_each_detected_alone(demo_run, demo_re
     extract, gives the flags of the session's DuckDB demo run (``demo_result``: the same extracts and keys),
     and the scenarios the ablation stage stored are these detections'."""
 
+    from nonrecours.core.workspace import workspace_core_config
     from nonrecours.detection.detect import detect, detect_many
     from nonrecours.run import detection_config
 
     month = _month(demo_run)
     ws = demo_run / "workspace"
     config = detection_config(load_config(demo_run / "run.toml"))
+    # the core as the run builds it: with the resource kinds ingest recorded for each extract's layout
+    core_config = workspace_core_config(ws)
     cases = []
     for used in (CONTRIBUTING, [a for a in CONTRIBUTING if a != "dgfip"], ["caf"]):
         tables = scan_workspace(ws, used)
-        cases.append((core_month(tables, month), tables))
+        cases.append((core_month(tables, month, core_config), tables))
     together = detect_many(cases, backend="polars", config=config)
     for (core, tables), got in zip(cases, together, strict=True):
         alone = detect(core, tables, backend="polars", config=config)

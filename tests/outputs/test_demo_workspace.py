@@ -324,6 +324,7 @@ def test_flagged_units_replay_through_openfisca(demo_run_folder):
 
     from tests.oracle.environment import OracleUnavailable, ensure_oracle, run_oracle
 
+    from nonrecours.core.workspace import workspace_core_config
     from nonrecours.detection.detect import core_month, read_workspace
     from nonrecours.engine import evaluate, required_inputs
 
@@ -333,7 +334,8 @@ def test_flagged_units_replay_through_openfisca(demo_run_folder):
         pytest.fail(f"the OpenFisca oracle could not be installed: {exc}")
     run = demo_run_folder
     benefits = ["rsa", "ppa", "aspa"]
-    core = core_month(read_workspace(run / "workspace"), MONTH)
+    # the core as the run built it: with the resource kinds ingest recorded for each extract's layout
+    core = core_month(read_workspace(run / "workspace"), MONTH, workspace_core_config(run / "workspace"))
     det = run / "detection" / f"{MONTH:%Y-%m}"
     flags = pl.read_parquet(det / "flags.parquet")
     ind = core.inputs.individu.select("person_id", "famille_id", "menage_id")

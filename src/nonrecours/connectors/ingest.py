@@ -7,7 +7,8 @@ The run writes, under ``out``::
                                               return token under the agency's own key (when it is given)
     quarantine/<agency>-<extract_id>.parquet  one row per fault: file, line, record, column, reason
     reports/<agency>-<extract_id>.json        counts: rows_read = rows_accepted + rows_quarantined; whether
-                                              the layout carries a dossier's payments on its members' lines
+                                              the layout carries a dossier's payments on its members' lines;
+                                              the resource kinds it can carry
 
 A line is quarantined when any of its cells fails (parse, NIR, canonical check); otherwise all the rows it
 emits are kept. Several lines giving the same canonical key (exact duplicates, late updates) keep the last
@@ -106,6 +107,11 @@ class IngestReport:
     on its members' lines (the MSA's layout). Detection reads it back from the workspace's reports
     (``core.workspace.member_line_payers``), so a team's own mapping decides, not the agency's default one.
     None only in a report written before this field existed."""
+    resource_kinds: list[str] | None = None
+    """The mapping's ``ExtractMapping.resource_kinds``, sorted: the kinds of resource the layout can carry (empty:
+    none). The core reads them back from the workspace's reports (``core.workspace.follower_kinds``): an agency
+    following a famille answers for its members' resources of these kinds only, as the team's own mapping reads
+    them. None only in a report written before this field existed."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -189,7 +195,8 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                           extract_date=extract_date.isoformat(), key_id=key.key_id,
                           return_key_id=return_key.key_id if return_key is not None else None,
                           adaptations=adaptations,
-                          famille_payments_on_member_lines=mapping.famille_payments_on_member_lines)
+                          famille_payments_on_member_lines=mapping.famille_payments_on_member_lines,
+                          resource_kinds=sorted(mapping.resource_kinds))
     date_ref, count_ref = mapping.extract_date_from, mapping.record_count_from
     emits = [e for rec in mapping.records for e in rec.emits]
     if len(emits) > _EMITS:

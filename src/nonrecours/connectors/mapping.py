@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from nonrecours.errors import ConfigError
 from nonrecours.schemas import TABLES
-from nonrecours.schemas.codes import AGENCIES
+from nonrecours.schemas.codes import AGENCIES, RESOURCE_KINDS
 
 __all__ = ["Emit", "ExtractMapping", "FieldMap", "FieldRef", "RecordLayout", "load_mapping"]
 
@@ -233,6 +233,31 @@ class ExtractMapping(_Model):
                    and any(e.table == "benefits_paid" and e.constants.get("unit_kind") == "famille"
                            for e in rec.emits)
                    for rec in self.records)
+
+    @property
+    def resource_kinds(self) -> frozenset[str]:
+        """The kinds of resource (``resources.kind``) this layout can carry: a constant kind, or those of the field
+        mapped to ``kind`` (a code field's translations; any kind from a field read as it is written), narrowed by
+        the emit's ``when`` on that field. Empty for a layout emitting no resources. Ingest records it in each
+        extract's report (``IngestReport.resource_kinds``): an agency that follows a famille declares its
+        members' resources of these kinds only, its silence on another kind is no zero
+        (``core.CoreConfig.follower_kinds``; the MSA's default layout carries salaries and pensions, no alimony,
+        unemployment benefit nor invalidity pension)."""
+        kinds: set[str] = set()
+        for rec in self.records:
+            for emit in rec.emits:
+                if emit.table != "resources":
+                    continue
+                if "kind" in emit.constants:
+                    kinds.add(str(emit.constants["kind"]))
+                    continue
+                target = emit.columns["kind"]  # a non-null canonical column: mapped when not constant
+                field = rec.field(target)
+                can = set(field.codes.values()) if field.type == "code" and field.codes else set(RESOURCE_KINDS)
+                if target in emit.when:
+                    can &= set(emit.when[target])
+                kinds |= can
+        return frozenset(kinds & set(RESOURCE_KINDS))
 
     @property
     def exported_columns(self) -> dict[str, list[str]]:

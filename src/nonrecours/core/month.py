@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from nonrecours.core.resources import CoreConfig
 from nonrecours.engine import Inputs
 
 __all__ = ["PROVENANCE_SCHEMA", "UNKNOWNS_SCHEMA", "CoreMonth"]
@@ -67,6 +68,9 @@ class CoreMonth:
     months_read: tuple[dt.date, ...] = ()
     """The months the rules read for ``month`` (its look-back and itself): where an unknown given for every month
     is spelled out when no monthly row holds those months (a workspace with no resource row at all)."""
+    config: CoreConfig = field(default_factory=CoreConfig, repr=False)
+    """The configuration the month was built with (``build_month``'s): another month of the same tables (a yearly
+    benefit's payment due, ``detection``) is built with it too."""
 
     def __repr__(self) -> str:  # never print data
         return (f"CoreMonth({self.month:%Y-%m}, {self.inputs!r}, unknowns={self.unknowns.height}, "

@@ -6,8 +6,9 @@ Source priority lives in :class:`CoreConfig` (pydantic, defaults below), never i
   person and month (DRM first: DSN salaries and PASRAU replacement incomes are the state's monthly source);
 - a person's monthly input is *observed* (a missing month is a true zero) when some agency *covers* it:
   an exhaustive source for that input (``exhaustive``: the DRM for everything, France Travail for ARE, the
-  CNAM for invalidity pensions), an agency that follows the person's famille and declares all its
-  resources (``followers``: CAF, MSA; the members it lists itself, not one the core added from the DGFiP),
+  CNAM for invalidity pensions), an agency that follows the person's famille and declares its resources
+  (``followers``: CAF, MSA; the members it lists itself, not one the core added from the DGFiP; of the kinds its
+  extract's layout carries, ``follower_kinds``: the MSA's has no alimony, so its silence on it is no zero),
   a pension fund that knows the person (``pension_funds``), or an
   agency that reports that input for that person at all; the DRM declares net pensions only, and answers
   for the gross pension of the persons it covers for net pensions (``gross_zero_from``): 0 in a month it
@@ -32,7 +33,9 @@ import datetime as dt
 from collections.abc import Mapping
 
 import polars as pl
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
+
+from nonrecours.schemas.codes import AGENCIES, RESOURCE_KINDS
 
 __all__ = ["MONTHLY_INPUTS", "N2_INPUTS", "CoreConfig", "lookback", "month_range", "monthly_resources",
            "n2_resources", "resource_windows"]
@@ -62,6 +65,11 @@ _ANNUAL_OF_INPUT: dict[str, tuple[str, float]] = {
     "alimony_received": ("alimony", 1.0),
 }
 """Monthly input → the yearly kind that estimates it (the factor is replaced by ``CoreConfig``'s ratios)."""
+
+_DERIVED_INPUTS: frozenset[tuple[str, str]] = frozenset({("pension_net", "pension_gross")})
+"""(resource kind, monthly input) pairs where a layout carrying the kind answers for the input too: the gross
+pension follows from the net one (none without a net pension, net × ``pension_gross_over_net`` with one), so a
+follower declaring net pensions (the CAF's layout: ``PEN``) answers for the gross pension as well."""
 
 _DGFIP_SPREAD_KINDS = {"salary_taxable": "salaries", "alimony": "alimony", "self_employment": "self_employment"}
 """Legacy DGFiP rows spread over 12 months by the connectors: summed back into yearly income."""
@@ -96,6 +104,14 @@ class CoreConfig(BaseModel):
     so a month it lists no pension for has a gross pension of 0 (a month it lists one: net × the ratio, below).
     A person it does not cover for net pensions (absent from it while the DGFiP declares pensions) is left out."""
     followers: tuple[str, ...] = ("caf", "msa")
+    follower_kinds: dict[str, tuple[str, ...]] | None = None
+    """Agency → the resource kinds (``resources.kind``) its extract's layout carries
+    (``connectors.ExtractMapping.resource_kinds``, recorded by ingest in each extract's report and read back by
+    ``core.workspace.follower_kinds``): a follower answers for its members' monthly inputs of those kinds only, a
+    kind its layout cannot carry (the MSA's default layout: alimony, unemployment benefit, invalidity pension)
+    is estimated or unknown as for anyone no agency covers. None, or a follower it does not name: the follower
+    answers for every kind (tables handed to ``build_month`` with no record of their layout; a workspace ingested
+    before the record existed, with a warning). Kept sorted, without repeats."""
     pension_funds: tuple[str, ...] = ("cnav", "msa")
     composition_priority: tuple[str, ...] = ("synth", "caf", "msa", "cnav", "dgfip", "cnam", "france_travail",
                                              "drm")
@@ -135,6 +151,26 @@ class CoreConfig(BaseModel):
     than these euros and this share of the RFR shows a declarant (or an income) the extract lacks."""
     lookback_months: int | None = None
     """Months of history read before the evaluated month; None: derived from the rules' plan."""
+
+    @field_validator("follower_kinds")
+    @classmethod
+    def _kinds(cls, v: dict[str, tuple[str, ...]] | None) -> dict[str, tuple[str, ...]] | None:
+        if v is None:
+            return None
+        for agency, kinds in v.items():
+            if agency not in AGENCIES:
+                raise ValueError(f"unknown agency {agency!r}; known: {', '.join(AGENCIES)}")
+            unknown = sorted(set(kinds) - set(RESOURCE_KINDS))
+            if unknown:
+                raise ValueError(f"unknown resource kind {unknown[0]!r}; known: {', '.join(RESOURCE_KINDS)}")
+        return {a: tuple(sorted(set(v[a]))) for a in sorted(v)}
+
+    def follower_answers(self, agency: str, inp: str) -> bool:
+        """Whether follower ``agency`` answers for its members' monthly input ``inp`` (``MONTHLY_INPUTS``' value):
+        its layout carries a kind of resource read as that input (``follower_kinds``)."""
+        if self.follower_kinds is None or agency not in self.follower_kinds:
+            return True
+        return any(MONTHLY_INPUTS.get(k) == inp or (k, inp) in _DERIVED_INPUTS for k in self.follower_kinds[agency])
 
 
 def month_range(month: dt.date, back: int) -> list[dt.date]:
@@ -327,7 +363,10 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                 cover_parts.append(ids.join(doubt.filter((pl.col("input") == inp) & (pl.col("agency") == a)),
                                             on="person_id", how="anti")
                                    .with_columns(pl.lit(inp).alias("input"), pl.lit(a).alias("agency")))
-        fol = people.filter(pl.col("followed_by").is_not_null()).select(
+        # a follower answers for the kinds its layout carries only (the MSA's: no alimony): silence on another
+        # kind is no zero
+        answering = [a for a in config.followers if config.follower_answers(a, inp)]
+        fol = people.filter(pl.col("followed_by").is_in(answering)).select(
             "person_id", pl.lit(inp).alias("input"), pl.col("followed_by").alias("agency"))
         cover_parts.append(fol)
         if inp in ("pension_net", "pension_gross"):

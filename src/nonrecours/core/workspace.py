@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -12,8 +13,12 @@ import polars as pl
 from nonrecours.core.inputs import build_month
 from nonrecours.core.resources import CoreConfig
 from nonrecours.errors import SchemaError
+from nonrecours.schemas.codes import RESOURCE_KINDS
 
-__all__ = ["file_agency", "member_line_payers", "run_entitlements", "scan_workspace"]
+__all__ = ["file_agency", "follower_kinds", "member_line_payers", "run_entitlements", "scan_workspace",
+           "workspace_core_config"]
+
+log = logging.getLogger("nonrecours.core")
 
 REPORTS = "reports"
 """The folder of a workspace where ingest writes each extract's report (``<agency>-<extract_id>.json``)."""
@@ -47,21 +52,67 @@ def scan_workspace(workspace: Path, agencies: Iterable[str] | None = None) -> di
     return out
 
 
+def _reports(workspace: Path) -> list[tuple[str, dict]]:
+    """The ingest reports of ``workspace`` (``reports/*.json``) by file name, in file order."""
+    out = []
+    for rp in sorted((Path(workspace) / REPORTS).glob("*.json")):
+        try:
+            out.append((rp.name, json.loads(rp.read_text(encoding="utf-8"))))
+        except (OSError, ValueError) as exc:
+            raise SchemaError(f"unreadable ingest report ({exc.__class__.__name__})", table=rp.name) from None
+    return out
+
+
+def follower_kinds(workspace: Path) -> dict[str, tuple[str, ...]] | None:
+    """Agency → the resource kinds its extracts in ``workspace`` can carry (``ExtractMapping.resource_kinds``,
+    which ingest records in each extract's report; the union over an agency's extracts): the mappings the
+    extracts were actually read with, the team's own ones included, for ``CoreConfig.follower_kinds``. None when
+    the workspace cannot say: no report, or a report written before ingest recorded it."""
+    reports = _reports(workspace)
+    if not reports:
+        return None
+    out: dict[str, set[str]] = {}
+    for name, report in reports:
+        kinds = report.get("resource_kinds")
+        if kinds is None:
+            return None
+        unknown = sorted(set(kinds) - set(RESOURCE_KINDS))
+        if unknown:
+            raise SchemaError(f"unknown resource kind {unknown[0]!r} in an ingest report", table=name,
+                              column="resource_kinds")
+        out.setdefault(str(report["agency"]), set()).update(kinds)
+    return {a: tuple(sorted(k)) for a, k in sorted(out.items())}
+
+
+def workspace_core_config(workspace: Path, config: CoreConfig | None = None) -> CoreConfig:
+    """``config`` (default: ``CoreConfig()``) with ``follower_kinds`` read from ``workspace`` (``follower_kinds``):
+    every job building the core from a workspace (detect, run, the exchange-value reruns, entitlements) builds it
+    with the layouts its extracts were ingested with. A value the configuration sets is kept; a workspace that
+    cannot say (ingested before the record existed) leaves every follower answering for every kind, as before,
+    with a warning."""
+    config = config or CoreConfig()
+    if config.follower_kinds is not None:
+        return config
+    kinds = follower_kinds(Path(workspace))
+    if kinds is None:
+        log.warning("the workspace does not record which resource kinds its extracts' layouts carry (ingested "
+                    "before it was recorded): an agency following a famille is taken to declare every kind of "
+                    "its members' resources; re-ingest to record them")
+        return config
+    return config.model_copy(update={"follower_kinds": kinds})
+
+
 def member_line_payers(workspace: Path) -> frozenset[str] | None:
     """The agencies whose extract in ``workspace`` was ingested with a layout carrying a dossier's payments on its
     members' lines (``ExtractMapping.famille_payments_on_member_lines``, which ingest records in each extract's
     report): the mappings the extracts were actually read with, the team's own ones included. None when the
     workspace cannot say: no report, or a report written before ingest recorded it (the caller then assumes the
     agencies' default layouts and says so)."""
-    reports = sorted((Path(workspace) / REPORTS).glob("*.json"))
+    reports = _reports(workspace)
     if not reports:
         return None
     out = set()
-    for rp in reports:
-        try:
-            report = json.loads(rp.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
-            raise SchemaError(f"unreadable ingest report ({exc.__class__.__name__})", table=rp.name) from None
+    for _, report in reports:
         flag = report.get("famille_payments_on_member_lines")
         if flag is None:
             return None
@@ -77,7 +128,7 @@ def run_entitlements(workspace: Path, month: dt.date, out: Path, *, backend: str
     and a JSON summary (counts, conflicts, tables absent) under ``out``."""
     from nonrecours.engine import evaluate
 
-    config = config or CoreConfig()
+    config = workspace_core_config(workspace, config)
     tables = scan_workspace(workspace)
     core = build_month(tables, month, config=config)
     result = evaluate(list(config.targets), core.inputs, month, backend=backend)

@@ -120,11 +120,13 @@ def _member_line_payers(config: DetectionConfig) -> tuple[str, ...]:
     return tuple(sorted(member_line_payers()))
 
 
-def core_month(tables: dict[str, pl.LazyFrame | pl.DataFrame], month: dt.date) -> CoreMonth:
-    """The join core's month: engine inputs with the unknowns and where each value comes from."""
+def core_month(tables: dict[str, pl.LazyFrame | pl.DataFrame], month: dt.date,
+               config: CoreConfig | None = None) -> CoreMonth:
+    """The join core's month: engine inputs with the unknowns and where each value comes from. ``config``: the
+    core's (``core.workspace.workspace_core_config`` for a workspace: the layouts its extracts were read with)."""
     from nonrecours.core import build_month
 
-    return build_month(tables, month)
+    return build_month(tables, month, config=config)
 
 
 @dataclass
@@ -339,7 +341,7 @@ def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, 
                 info[b]["reason"] = (f"payments held start after {due:%Y-%m}: the payment due then cannot be "
                                      "checked; not judged")
             continue
-        earlier = build_month(tables, due, facts=(due_facts or {}).get(due))
+        earlier = build_month(tables, due, config=core.config, facts=(due_facts or {}).get(due))
         results = _evaluate_variants(earlier, backend, bs, engine_config)
         e = _estimates(results, bs)
         ind = earlier.inputs.individu.select("person_id", "famille_id", "famille_role")
@@ -882,6 +884,7 @@ def _summary(core: CoreMonth, units: pl.DataFrame, flags: pl.DataFrame, excl: pl
         "month": f"{core.month:%Y-%m}",
         "backend": backend,
         "config": config.model_dump(),
+        "follower_kinds": core.config.follower_kinds,
         "familles": int(units.get_column("famille_id").n_unique()),
         "persons": int(core.inputs.individu.height),
         "unknowns": {"values": int(core.unknowns.height),
@@ -1018,7 +1021,9 @@ def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backen
                partitions: Partitions | None = None, core: CoreMonth | None = None
                ) -> tuple[Detection, dict[str, Path]]:
     """The ``nonrecours detect`` job: read the workspace lazily, build the month, detect, write (with the core's
-    provenance and unknowns, which the outreach lists quote as the facts already held).
+    provenance and unknowns, which the outreach lists quote as the facts already held). The core is built with
+    the resource kinds each extract's layout carries, as ingest recorded them in the workspace's reports
+    (``core.workspace.workspace_core_config``: a follower's silence is a zero only for those kinds).
 
     ``core``: this workspace's month already built (``core.build_month`` of the same tables, as the run's rules
     stage builds it), used instead of joining the month again.
@@ -1032,13 +1037,17 @@ def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backen
     and no engine result."""
     if core is not None and (partitions is not None or core.month != month):
         raise SchemaError("a core given to run_detect is the month's own, for a run in one pass", table="core")
+    from nonrecours.core.workspace import workspace_core_config
+
     config = workspace_config(config, workspace)
+    # the core's configuration with the layouts the workspace's extracts were ingested with (a core given: its own)
+    core_config = workspace_core_config(Path(workspace)) if core is None else core.config
     if partitions is not None:
         return _run_partitioned(partitions, month, Path(out), backend=backend, config=config,
-                                engine_config=engine_config)
+                                engine_config=engine_config, core_config=core_config)
     tables = read_workspace(workspace)
     if core is None:
-        core = core_month(tables, month)
+        core = core_month(tables, month, core_config)
     run = detect(core, tables, backend=backend, config=config, engine_config=engine_config)
     paths = {}
     for name, frame in _outputs(run, core).items():
@@ -1048,21 +1057,23 @@ def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backen
 
 
 def _run_partitioned(partitions: Partitions, month: dt.date, out: Path, *, backend: str,
-                     config: DetectionConfig | None, engine_config: dict[str, Any] | None
-                     ) -> tuple[Detection, dict[str, Path]]:
+                     config: DetectionConfig | None, engine_config: dict[str, Any] | None,
+                     core_config: CoreConfig | None = None) -> tuple[Detection, dict[str, Path]]:
     from nonrecours.core import build_month, population_facts
 
     config = config or DetectionConfig()
-    facts = population_facts(partitions.source, month)
+    core_config = core_config or CoreConfig()
+    facts = population_facts(partitions.source, month, config=core_config)
     paid_known = payments_known(partitions.source, config.benefits)
-    due_facts = {d: population_facts(partitions.source, d) for d in _earlier_dues(config.benefits, month)}
+    due_facts = {d: population_facts(partitions.source, d, config=core_config)
+                 for d in _earlier_dues(config.benefits, month)}
     history = history_coverage(partitions.source, month, config.benefits)
     parts = partitions.path.parent / f"detection-{month:%Y-%m}"
     summaries = []
     sizes = partitions.sizes()
     for k in [k for k, n in enumerate(sizes) if n or k == 0]:  # a part holding nobody adds nothing
         tables = partitions.tables(k)
-        core = build_month(tables, month, facts=facts)
+        core = build_month(tables, month, config=core_config, facts=facts)
         run = detect(core, tables, backend=backend, config=config, engine_config=engine_config,
                      paid_known=paid_known, due_facts=due_facts, history=history)
         for name, frame in _outputs(run, core).items():

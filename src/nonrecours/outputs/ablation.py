@@ -66,13 +66,14 @@ def ablation_detection(workspace: str | Path, month: dt.date, *, backend: str = 
     exchange_value's, without each agency and the CAF alone; ``()`` for a caller that asks one scenario only).
     Each set of workspace files is detected once (memoised).
     """
-    from nonrecours.core.workspace import file_agency
+    from nonrecours.core.workspace import file_agency, workspace_core_config
     from nonrecours.detection.confidence import ALL_VARIANTS
     from nonrecours.detection.detect import core_month, detect, detect_many, read_workspace, workspace_config
     from nonrecours.engine.evaluate import STACK_ROWS
     from nonrecours.schemas import TABLES
 
     config = workspace_config(config, workspace)  # the layouts the workspace's extracts were ingested with
+    core_config = workspace_core_config(Path(workspace))
 
     files = sorted(f for f in Path(workspace).glob("*/*.parquet") if f.parent.name in TABLES)
 
@@ -98,7 +99,7 @@ def ablation_detection(workspace: str | Path, month: dt.date, *, backend: str = 
         # the files of the kept agencies' extracts only: a table only a left-out agency wrote is absent, as
         # in a run its extract never reached (its payments, resources, housing become unknown, not zero)
         tables = read_workspace(workspace, sorted(used))
-        core = core_month(tables, month)
+        core = core_month(tables, month, core_config)
         pending: dict[frozenset[Path], frozenset[str]] = {}
         for other in batch:
             if other and read(other) not in done and read(other) != key:
@@ -110,7 +111,7 @@ def ablation_detection(workspace: str | Path, month: dt.date, *, backend: str = 
         cases = [(core, tables)]
         for other in pending.values():
             t = read_workspace(workspace, sorted(other))
-            cases.append((core_month(t, month), t))
+            cases.append((core_month(t, month, core_config), t))
         detections = detect_many(cases, backend=backend, config=config, engine_config=engine_config)
         for k, det in zip([key, *pending], detections, strict=True):
             done[k] = det.flags
