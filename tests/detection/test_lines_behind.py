@@ -113,3 +113,31 @@ def test_duckdb_caps_the_same_flags(behind):
     key = ["unit_id", "benefit"]
     assert other.flags.select(*key, "grade").sort(key).equals(run.flags.select(*key, "grade").sort(key))
     assert other.summary["downgraded_by_resource_lines_behind"] == run.summary["downgraded_by_resource_lines_behind"]
+
+
+def test_a_partition_reads_the_reach_of_the_whole_extract(behind):
+    """In a partitioned run a part holding only people whose DRM lines stop in April would see the DRM reach April
+    and nobody behind; the reach is the extract's, over the whole population (``CoreMonth.resource_windows``)."""
+    tables, _ = behind
+    core = core_month(tables, MONTH)
+    sources = ["drm"]
+    part = {**tables, "resources": tables["resources"].filter(pl.col("person_id") == "p-april")}
+    alone = resource_lines_behind(part, core.inputs.individu, MONTH, sources, behind=2)
+    assert alone.is_empty()  # the part's own reach is April: nothing behind, the fact the windows bring back
+    whole = resource_lines_behind(part, core.inputs.individu, MONTH, sources, behind=2,
+                                  windows=core.resource_windows)
+    assert whole.select("person_id", "last").rows() == [("p-april", APRIL)]
+
+
+def test_the_dgfips_yearly_rows_spread_over_months_do_not_report_the_person_since(behind):
+    """The connectors spread a DGFiP yearly amount over twelve months: such a row says nothing of the months after
+    the last DRM line (in January or February, the year N-1's rows would otherwise hide every stop)."""
+    tables, _ = behind
+    core = core_month(tables, MONTH)
+    spread = pl.DataFrame({"person_id": ["p-april"] * 2, "month": [dt.date(2026, 5, 1), MONTH],
+                           "kind": ["salary_taxable"] * 2, "amount": [1200.0] * 2,
+                           "source_agency": ["dgfip"] * 2})
+    res = tables["resources"]
+    with_dgfip = {**tables, "resources": pl.concat([res, spread], how="diagonal_relaxed")}
+    rows = resource_lines_behind(with_dgfip, core.inputs.individu, MONTH, ["drm"], behind=2)
+    assert ("p-april", APRIL) in rows.select("person_id", "last").rows()

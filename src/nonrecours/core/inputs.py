@@ -776,7 +776,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     inputs = Inputs(individu=individu, individu_monthly=monthly, famille=famille, famille_monthly=famille_monthly,
                     menage=menage)
     return CoreMonth(month=month, inputs=inputs, unknowns=unknowns, provenance=provenance, conflicts=conflict_df,
-                     counts=counts, clusters=cl, months_read=tuple(month_range(month, window)), config=config)
+                     counts=counts, clusters=cl, months_read=tuple(month_range(month, window)), config=config,
+                     resource_windows=facts.resource_windows)
 
 
 def _payment_inputs(lf: Mapping[str, pl.LazyFrame], facts: PopulationFacts, depth: Mapping[str, int]):

@@ -69,6 +69,10 @@ class CoreMonth:
     """The months the rules read for ``month`` (its look-back and itself): where an unknown given for every month
     is spelled out when no monthly row holds those months (a workspace with no resource row at all)."""
     config: CoreConfig = field(default_factory=CoreConfig, repr=False)
+    resource_windows: pl.DataFrame | None = field(default=None, repr=False)
+    """(agency, w_from, w_to): the months each agency's resource rows span (``core.resources.resource_windows``),
+    of the whole population in a partitioned run (``PopulationFacts``): how far a source's extract reaches is a
+    fact of the extract, not of a partition."""
     """The configuration the month was built with (``build_month``'s): another month of the same tables (a yearly
     benefit's payment due, ``detection``) is built with it too."""
 

@@ -512,7 +512,7 @@ def _period(benefit: str, month: dt.date) -> int | None:
     return row.resource_months if row.due_month(month) == month else None
 
 
-def _lines_behind(tables: dict[str, Any], individu: pl.DataFrame, month: dt.date,
+def _lines_behind(tables: dict[str, Any], individu: pl.DataFrame, core: CoreMonth,
                   config: DetectionConfig) -> pl.DataFrame:
     """famille_id, benefit, _behind_source, _behind_last: the familles a member of which has resource lines at a
     source declaring every salary (``CoreConfig.exhaustive["salary_net"]``: the DRM) stopping in the
@@ -521,11 +521,14 @@ def _lines_behind(tables: dict[str, Any], individu: pl.DataFrame, month: dt.date
     ``LINES_BEHIND_SHARE``; the earliest stop and its source (a reason line names them)."""
     schema = {"famille_id": pl.String(), "benefit": pl.String(), "_behind_source": pl.String(),
               "_behind_last": pl.Date()}
+    month = core.month
     periods = {b: k for b in config.benefits if (k := _period(b, month))}
     if not periods or config.lines_behind_months <= 0:
         return pl.DataFrame(schema=schema)
-    sources = [a for a in CoreConfig().exhaustive.get("salary_net", ()) if a != "synth"]
-    rows = resource_lines_behind(tables, individu, month, sources, behind=config.lines_behind_months)
+    # the core's own exhaustive sources; the synthetic truth's ``synth`` is what was paid, never a line behind
+    sources = [a for a in core.config.exhaustive.get("salary_net", ()) if a != "synth"]
+    rows = resource_lines_behind(tables, individu, month, sources, behind=config.lines_behind_months,
+                                 windows=core.resource_windows)
     if rows.is_empty():
         return pl.DataFrame(schema=schema)
     now = month.year * 12 + month.month - 1
@@ -690,7 +693,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # A member whose lines at the source declaring every salary (the DRM) stop a month or two before, no agency
     # reporting them since: those months read as no income may be declarations not yet in; where they make a
     # large share of the benefit's reference period, possible at most.
-    behind = _lines_behind(tables, individu, month, config)
+    behind = _lines_behind(tables, individu, core, config)
     units = units.join(behind, on=["famille_id", "benefit"], how="left")
     lines_behind = capped & pl.col("_behind_last").is_not_null()
     unobserved = (pl.when(stopped).then(pl.lit("stopped")).when(unseen).then(pl.lit("unseen"))
@@ -1058,11 +1061,10 @@ def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backen
 
 def _run_partitioned(partitions: Partitions, month: dt.date, out: Path, *, backend: str,
                      config: DetectionConfig | None, engine_config: dict[str, Any] | None,
-                     core_config: CoreConfig | None = None) -> tuple[Detection, dict[str, Path]]:
+                     core_config: CoreConfig) -> tuple[Detection, dict[str, Path]]:
     from nonrecours.core import build_month, population_facts
 
     config = config or DetectionConfig()
-    core_config = core_config or CoreConfig()
     facts = population_facts(partitions.source, month, config=core_config)
     paid_known = payments_known(partitions.source, config.benefits)
     due_facts = {d: population_facts(partitions.source, d, config=core_config)

@@ -171,25 +171,34 @@ def payee_lines_lost(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], r
 
 
 def resource_lines_behind(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], individu: pl.DataFrame,
-                          month: dt.date, sources: Iterable[str], *, behind: int) -> pl.DataFrame:
+                          month: dt.date, sources: Iterable[str], *, behind: int,
+                          windows: pl.DataFrame | None = None) -> pl.DataFrame:
     """famille_id, person_id, source, last: the members of the familles of ``individu`` whose resource lines at
     one of ``sources`` (the agencies that declare every salary paid: the DRM) stop at ``last``, one of the
     ``behind`` months before ``month``, while that source's extract goes on after ``last`` for others and no
     agency reports any resource of that person since. The source reads a month without a line as no income; for
     a person who earned until then, the months after may be declarations not yet transmitted (an employer's DSN
     filed late, a line not yet matched to the NIR) as well as an income stopped at once with no replacement
-    income reported: what the person earned since is not observed."""
+    income reported: what the person earned since is not observed. ``windows``: (agency, w_to) how far each
+    source's extract reaches, of the whole population (``CoreMonth.resource_windows``: a partition must not read
+    its own, shorter reach); None: read from ``tables``. The DGFiP's rows (a year spread over its months by the
+    connectors) report no month: never « reported since »."""
     schema = {"famille_id": pl.String(), "person_id": pl.String(), "source": pl.String(), "last": pl.Date()}
     res = tables.get("resources")
     sources = list(sources)
     if res is None or behind <= 0 or not sources:
         return pl.DataFrame(schema=schema)
     first = add_months(month, -behind)
-    lines = (res.lazy().filter(pl.col("month").is_between(first, month) & pl.col("person_id").is_not_null())
+    lines = (res.lazy().filter(pl.col("month").is_between(first, month) & pl.col("person_id").is_not_null()
+                               & (pl.col("source_agency").cast(pl.String) != "dgfip"))
              .select("person_id", "month", pl.col("source_agency").cast(pl.String).alias("source"))
              .unique().collect())
     at = lines.filter(pl.col("source").is_in(sources))
-    reach = at.group_by("source").agg(pl.col("month").max().alias("_reach"))
+    if windows is None:
+        reach = at.group_by("source").agg(pl.col("month").max().alias("_reach"))
+    else:
+        reach = windows.select(pl.col("agency").alias("source"), pl.col("w_to").alias("_reach")).filter(
+            pl.col("source").is_in(sources) & (pl.col("_reach") <= month))
     last = (at.join(individu.select("person_id").unique(), on="person_id", how="semi")
             .group_by("person_id", "source").agg(pl.col("month").max().alias("last"))
             .join(reach, on="source").filter((pl.col("last") < month) & (pl.col("_reach") > pl.col("last"))))
