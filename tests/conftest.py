@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import fcntl
+import os
 import pickle
 import shutil
 from collections.abc import Callable
@@ -22,7 +23,7 @@ from typing import Any, TypeVar
 import pytest
 from hypothesis import settings
 
-from nonrecours.atomic import file_sha256
+from nonrecours.atomic import file_sha256, write_bytes
 from nonrecours.audit import read_manifest
 
 # no timing assertion in a test (the suite runs on shared, loaded machines): Hypothesis's default deadline of
@@ -34,26 +35,32 @@ settings.load_profile("nonrecours")
 T = TypeVar("T")
 
 
-def _built_once(tmp_path_factory: pytest.TempPathFactory, worker_id: str, name: str,
-                build: Callable[[Path], T]) -> T:
+def _built_once(tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], T]) -> T:
     """``build(folder)``'s result, built once per test session. Under pytest-xdist the session's temporary folder
-    (the parent of each worker's) is shared: the first worker to ask builds under a file lock there and pickles
-    the result beside the folder; the others wait on the lock and unpickle it. A build that failed left no
-    result: the next worker builds again (and reports its own error). Alone (``worker_id`` "master"), the
-    folder is the session's own, as any fixture's."""
-    if worker_id == "master":
+    (the parent of each worker's, new for each session) is shared: the first worker to ask builds under a file
+    lock there and pickles the result beside the folder (written whole, then renamed: a worker killed while
+    writing leaves no half file); the others wait on the lock and unpickle it. A build that raised leaves a
+    marker naming the error's type: the other workers fail at once, with it, instead of building again in turn.
+    Alone (no xdist worker), the folder is the session's own, as any fixture's."""
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
         return build(tmp_path_factory.mktemp(name))
     root = tmp_path_factory.getbasetemp().parent
-    folder, result = root / name, root / f"{name}.pickle"
+    folder, result, failed = root / name, root / f"{name}.pickle", root / f"{name}.failed"
     with open(root / f"{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         try:
+            if failed.exists():
+                pytest.fail(f"the session's {name} failed to build on another worker: {failed.read_text()}")
             if result.exists():
                 return pickle.loads(result.read_bytes())
-            shutil.rmtree(folder, ignore_errors=True)  # what a failed build left
+            shutil.rmtree(folder, ignore_errors=True)
             folder.mkdir()
-            value = build(folder)
-            result.write_bytes(pickle.dumps(value))
+            try:
+                value = build(folder)
+            except BaseException as exc:
+                failed.write_text(type(exc).__name__)
+                raise
+            write_bytes(result, pickle.dumps(value))
             return value
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
@@ -89,10 +96,10 @@ def run_again() -> Callable[..., Path]:
 
 
 @pytest.fixture(scope="session")
-def demo_run(demo_result, tmp_path_factory, worker_id) -> Path:
+def demo_run(demo_result, tmp_path_factory) -> Path:
     """The demo's territory (``demo_result``: 1,500 persons) run on Polars with its ``[ablation]`` stage (the
     DuckDB run is ``demo_result``'s)."""
-    return _built_once(tmp_path_factory, worker_id, "demo-run",
+    return _built_once(tmp_path_factory, "demo-run",
                        lambda out: _run_again(demo_result.out, out, "polars", ablation=True))
 
 
@@ -103,12 +110,12 @@ def run_copy(demo_run, tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def quick_run(demo_run, tmp_path_factory, worker_id) -> Path:
+def quick_run(demo_run, tmp_path_factory) -> Path:
     """``demo_run``'s extracts, agreement and keys run again without the ``[ablation]``: a finished run folder
     cheap enough to rerun (a fifth of the run with its eight more detections). For the tests of rerunning
     itself (identity, restart after a kill, the run lock); the DuckDB rerun is tested on ``demo_result`` and the
     ablation stage on ``demo_run``."""
-    return _built_once(tmp_path_factory, worker_id, "quick-run",
+    return _built_once(tmp_path_factory, "quick-run",
                        lambda out: _run_again(demo_run, out, "polars", ablation=False))
 
 
@@ -126,7 +133,7 @@ def output_hashes(folder: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def demo_result(tmp_path_factory, worker_id) -> Any:
+def demo_result(tmp_path_factory) -> Any:
     """The demo's result (its outputs and facts) on 1,500 persons, with no secret in the environment (the demo
     makes its key files). Read only: a test that writes into it copies the folder first."""
     from nonrecours.demo import run_demo
@@ -137,7 +144,7 @@ def demo_result(tmp_path_factory, worker_id) -> Any:
             # the value of each exchange (eight more detections) is measured in ``demo_run``, on this territory
             return run_demo(out, persons=1_500, seed=4, ablation=False)
 
-    return _built_once(tmp_path_factory, worker_id, "demo-1500", build)
+    return _built_once(tmp_path_factory, "demo-1500", build)
 
 
 def pytest_configure(config: pytest.Config) -> None:
