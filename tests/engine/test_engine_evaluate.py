@@ -180,6 +180,9 @@ def test_sums_near_the_fixed_point_bound_are_exact_and_beyond_it_refused(backend
     total. 3e9 + 2e9 is 5e18 nano-units (2**63 is about 9.22e18); 6e9 + 5e9 is beyond."""
     small = [(1, 0.1), (1, 0.2), (2, 250.45), (2, -250.45)]
     assert _sum_of_x(toy_params, backend, small) == {1: 0.3, 2: 0.0}  # 0.1 + 0.2 in floats is 0.30000000000000004
+    # absolute values summing to 4e18 nano-units, under 2**62: the 64-bit path on Polars, exact
+    assert _sum_of_x(toy_params, backend, [*small, (3, 2e9), (3, 2e9)]) == {1: 0.3, 2: 0.0, 3: 4e9}
+    # 1.4e19 nano-units of absolute values: the 128-bit path, each total within 64 bits, exact
     assert _sum_of_x(toy_params, backend, [*small, (3, 3e9), (3, 2e9), (4, -4.5e9), (4, -4.5e9)]) == {
         1: 0.3, 2: 0.0, 3: 5e9, 4: -9e9}
     with pytest.raises(EngineError) as caught:

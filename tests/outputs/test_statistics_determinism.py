@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from polars.dataframe.group_by import GroupBy
 
+from nonrecours.errors import SchemaError
 from nonrecours.outputs import statistics
 from nonrecours.outputs.statistics import cell_counts, suppress, territory_table
 
@@ -105,6 +106,13 @@ def test_rows_come_back_in_the_order_given():
     cells = _two_departements().sample(fraction=1.0, shuffle=True, seed=11)
     out = suppress(cells, threshold=11)
     assert out.drop("suppressed").equals(cells)
+
+
+def test_a_cell_given_twice_is_refused():
+    """A repeated cell would be numbered by its row order (the pattern would follow it) and read twice by its sums."""
+    cells = _two_departements()
+    with pytest.raises(SchemaError, match="given twice"):
+        suppress(pl.concat([cells, cells.head(1)]), threshold=11)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -57,9 +57,12 @@ def _reports(workspace: Path) -> list[tuple[str, dict]]:
     out = []
     for rp in sorted((Path(workspace) / REPORTS).glob("*.json")):
         try:
-            out.append((rp.name, json.loads(rp.read_text(encoding="utf-8"))))
+            report = json.loads(rp.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise SchemaError(f"unreadable ingest report ({exc.__class__.__name__})", table=rp.name) from None
+        if not isinstance(report, dict) or not isinstance(report.get("agency"), str):
+            raise SchemaError("an ingest report names no agency", table=rp.name, column="agency")
+        out.append((rp.name, report))
     return out
 
 

@@ -309,6 +309,11 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
     back in the order given.
     """
     rank = {lv: i for i, lv in enumerate(levels)}
+    # one row per cell: a repeated key would be numbered by its row order, and a table's sums read it twice
+    key = ["benefit", "level", "area", "parent_area", "household_type"]
+    if cells.select(pl.struct(key).is_duplicated().any()).item():
+        raise SchemaError("a cell is given twice (benefit, level, area, parent area, household type)",
+                          table="statistics")
     cells = (cells.with_columns(pl.int_range(pl.len()).alias("_given"))
              .sort("benefit", pl.col("level").replace_strict(rank, default=len(rank), return_dtype=pl.Int64), "level",
                    "area", "parent_area", "household_type", nulls_last=True, maintain_order=True)
