@@ -158,3 +158,26 @@ def pytest_configure(config: pytest.Config) -> None:
     cache = getattr(config, "cache", None)
     if cache is not None and CACHE_ENV not in os.environ:
         os.environ[CACHE_ENV] = str(cache.mkdir("openfisca-oracle"))
+
+
+DEMO_FIXTURES = ("quick_run", "demo_run", "demo_result")
+"""The session's demo runs, each needing the next: a test file using one waits for its build (``_built_once``)."""
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Test files in an order that keeps both xdist workers busy while the demo runs are built: the file needing
+    the most of them first (its worker builds them all), the other files needing one last, every other file
+    between, each file's tests together and in their order. pytest-xdist deals the files out in this order, a
+    share to each worker at the start: the other worker runs the files without a demo while the first builds,
+    instead of waiting on the lock for the same runs."""
+    def need(item: pytest.Item) -> int:
+        names = getattr(item, "fixturenames", ())
+        return next((len(DEMO_FIXTURES) - i for i, f in enumerate(DEMO_FIXTURES) if f in names), 0)
+
+    files: dict[str, int] = {}
+    for item in items:
+        path = str(item.path)
+        files[path] = max(files.get(path, 0), need(item))
+    first = max(files, key=lambda p: files[p], default=None)  # the first file needing the most
+    rank = {p: (0 if p == first and files[p] else 2 if files[p] else 1) for p in files}
+    items.sort(key=lambda item: rank[str(item.path)])  # stable: each file's tests keep their order
