@@ -5,20 +5,24 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import polars as pl
+from pydantic import BaseModel
 
 from nonrecours.core.inputs import build_month
 from nonrecours.core.resources import CoreConfig
 from nonrecours.errors import SchemaError
 from nonrecours.schemas.codes import RESOURCE_KINDS
 
-__all__ = ["file_agency", "follower_kinds", "member_line_payers", "run_entitlements", "scan_workspace",
+__all__ = ["file_agency", "follower_kinds", "member_line_payers", "run_entitlements", "scan_workspace", "with_recorded",
            "workspace_core_config"]
 
 log = logging.getLogger("nonrecours.core")
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 REPORTS = "reports"
 """The folder of a workspace where ingest writes each extract's report (``<agency>-<extract_id>.json``)."""
@@ -93,16 +97,23 @@ def workspace_core_config(workspace: Path, config: CoreConfig | None = None) -> 
     with the layouts its extracts were ingested with. A value the configuration sets is kept; a workspace that
     cannot say (ingested before the record existed) leaves every follower answering for every kind, as before,
     with a warning."""
-    config = config or CoreConfig()
-    if config.follower_kinds is not None:
+    return with_recorded(config or CoreConfig(), "follower_kinds", lambda: follower_kinds(Path(workspace)),
+                         "which resource kinds its extracts' layouts carry", "an agency following a famille is "
+                         "taken to declare every kind of its members' resources")
+
+
+def with_recorded(config: ConfigT, field: str, read: Callable[[], Any], what: str, assumed: str) -> ConfigT:
+    """``config`` with ``field`` set to what the workspace's ingest reports record (``read()``): a value the
+    configuration sets is kept; a workspace that cannot say (``read()`` None: ingested before the record existed)
+    leaves the field as it is, and a warning says ``what`` is not recorded and what is ``assumed`` instead."""
+    if getattr(config, field) is not None:
         return config
-    kinds = follower_kinds(Path(workspace))
-    if kinds is None:
-        log.warning("the workspace does not record which resource kinds its extracts' layouts carry (ingested "
-                    "before it was recorded): an agency following a famille is taken to declare every kind of "
-                    "its members' resources; re-ingest to record them")
+    value = read()
+    if value is None:
+        log.warning("the workspace does not record %s (ingested before it was recorded): %s; re-ingest to record "
+                    "them", what, assumed)
         return config
-    return config.model_copy(update={"follower_kinds": kinds})
+    return config.model_copy(update={field: value})
 
 
 def member_line_payers(workspace: Path) -> frozenset[str] | None:

@@ -96,18 +96,15 @@ def workspace_config(config: DetectionConfig | None, workspace: str | Path) -> D
     recorded the layout each extract was read with (``core.workspace.member_line_payers``): the mappings a team
     ingested with decide, whenever detection runs. A value the configuration sets is kept; a workspace that cannot
     say (ingested before the record existed) leaves the agencies' default layouts, with a warning."""
-    from nonrecours.core.workspace import member_line_payers
+    from nonrecours.core.workspace import member_line_payers, with_recorded
 
-    config = config or DetectionConfig()
-    if config.member_line_payers is not None:
-        return config
-    payers = member_line_payers(Path(workspace))
-    if payers is None:
-        log.warning("the workspace does not record which layouts carry a dossier's payments on its members' lines "
-                    "(ingested before it was recorded): the agencies' default mappings are assumed; re-ingest to "
-                    "record the ones used")
-        return config
-    return config.model_copy(update={"member_line_payers": tuple(sorted(payers))})
+    def read() -> tuple[str, ...] | None:
+        payers = member_line_payers(Path(workspace))
+        return None if payers is None else tuple(sorted(payers))
+
+    return with_recorded(config or DetectionConfig(), "member_line_payers", read,
+                         "which layouts carry a dossier's payments on its members' lines",
+                         "the agencies' default mappings are assumed")
 
 
 def _member_line_payers(config: DetectionConfig) -> tuple[str, ...]:
