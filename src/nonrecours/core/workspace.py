@@ -17,8 +17,8 @@ from nonrecours.core.resources import CoreConfig
 from nonrecours.errors import SchemaError
 from nonrecours.schemas.codes import RESOURCE_KINDS
 
-__all__ = ["file_agency", "follower_kinds", "member_line_payers", "run_entitlements", "scan_workspace", "with_recorded",
-           "workspace_core_config"]
+__all__ = ["file_agency", "follower_kinds", "recorded_member_line_payers", "run_entitlements", "scan_workspace",
+           "with_recorded", "workspace_core_config"]
 
 log = logging.getLogger("nonrecours.core")
 
@@ -116,12 +116,12 @@ def with_recorded(config: ConfigT, field: str, read: Callable[[], Any], what: st
     return config.model_copy(update={field: value})
 
 
-def member_line_payers(workspace: Path) -> frozenset[str] | None:
+def recorded_member_line_payers(workspace: Path) -> frozenset[str] | None:
     """The agencies whose extract in ``workspace`` was ingested with a layout carrying a dossier's payments on its
     members' lines (``ExtractMapping.famille_payments_on_member_lines``, which ingest records in each extract's
-    report): the mappings the extracts were actually read with, the team's own ones included. None when the
-    workspace cannot say: no report, or a report written before ingest recorded it (the caller then assumes the
-    agencies' default layouts and says so)."""
+    report): the mappings the extracts were actually read with, the team's own ones included (not the agencies'
+    default mappings, ``connectors.member_line_payers``). None when the workspace cannot say: no report, or a
+    report written before ingest recorded it (the caller then assumes the agencies' default layouts and says so)."""
     reports = _reports(workspace)
     if not reports:
         return None

@@ -93,13 +93,13 @@ def read_workspace(workspace: str | Path, agencies: Any = None) -> dict[str, pl.
 
 def workspace_config(config: DetectionConfig | None, workspace: str | Path) -> DetectionConfig:
     """``config`` (default: ``DetectionConfig()``) with ``member_line_payers`` read from ``workspace``, where ingest
-    recorded the layout each extract was read with (``core.workspace.member_line_payers``): the mappings a team
+    recorded the layout each extract was read with (``core.workspace.recorded_member_line_payers``): the mappings a team
     ingested with decide, whenever detection runs. A value the configuration sets is kept; a workspace that cannot
     say (ingested before the record existed) leaves the agencies' default layouts, with a warning."""
-    from nonrecours.core.workspace import member_line_payers, with_recorded
+    from nonrecours.core.workspace import recorded_member_line_payers, with_recorded
 
     def read() -> tuple[str, ...] | None:
-        payers = member_line_payers(Path(workspace))
+        payers = recorded_member_line_payers(Path(workspace))
         return None if payers is None else tuple(sorted(payers))
 
     return with_recorded(config or DetectionConfig(), "member_line_payers", read,
