@@ -148,6 +148,8 @@ def test_the_configuration_is_checked_and_sorted():
         CoreConfig(follower_kinds={"mutuelle": ["alimony"]})
     with pytest.raises(ValidationError, match="unknown resource kind"):
         CoreConfig(follower_kinds={"msa": ["pocket_money"]})
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):  # a misspelt field, not ignored
+        CoreConfig(folower_kinds={"msa": ["alimony"]})
 
 
 @pytest.mark.parametrize(("caf_kinds", "expected"), [

@@ -33,7 +33,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 import polars as pl
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nonrecours.schemas.codes import AGENCIES, RESOURCE_KINDS
 
@@ -76,7 +76,10 @@ _DGFIP_SPREAD_KINDS = {"salary_taxable": "salaries", "alimony": "alimony", "self
 
 
 class CoreConfig(BaseModel):
-    """How the core chooses among sources and bounds what it does not know (every default documented)."""
+    """How the core chooses among sources and bounds what it does not know (every default documented). An unknown
+    field is refused (a misspelt setting would otherwise be dropped silently and its default used)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     targets: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_free", "css_participation",
                                 "css_participation_monthly")
