@@ -495,13 +495,6 @@ def _unknown_familles(u: pl.DataFrame, individu: pl.DataFrame, inp: str) -> pl.D
     return pl.concat([p.cast({"famille_id": pl.String}) for p in parts]).unique()
 
 
-LINES_BEHIND_SHARE = 1 / 3
-"""Share of a benefit's reference period (``Benefit.resource_months``) a member's missing resource lines must
-cover for its flags to be ``possible`` at most (``_lines_behind``): one month of a quarter (the RSA, the prime
-d'activité, the ASPA, the ASI) weighs a third of the resources; one or two months of a twelve-month base (the CSS,
-the housing aid) a twelfth or a sixth, less than the ranges of the estimates already carry."""
-
-
 def _period(benefit: str, month: dt.date) -> int | None:
     """The months of resources ``benefit`` rests on when judged at ``month`` (None for a yearly benefit judged
     at an earlier month, or one whose rule reads the year N-2 or the revenu fiscal de référence)."""
@@ -515,7 +508,7 @@ def _lines_behind(tables: dict[str, Any], individu: pl.DataFrame, core: CoreMont
     source declaring every salary (``CoreConfig.exhaustive["salary_net"]``: the DRM) stopping in the
     ``lines_behind_months`` before the month, nobody reporting them since (``receipts.resource_lines_behind``),
     for the benefits judged at the month whose reference period those missing months cover for at least
-    ``LINES_BEHIND_SHARE``; the earliest stop and its source (a reason line names them)."""
+    ``config.lines_behind_share``; the earliest stop and its source (a reason line names them)."""
     schema = {"famille_id": pl.String(), "benefit": pl.String(), "_behind_source": pl.String(),
               "_behind_last": pl.Date()}
     month = core.month
@@ -535,7 +528,7 @@ def _lines_behind(tables: dict[str, Any], individu: pl.DataFrame, core: CoreMont
     missing = pl.lit(now) - pl.max_horizontal(after, pl.lit(now) - k)
     return (rows.join(pl.DataFrame({"benefit": list(periods), "_k": list(periods.values())},
                                    schema={"benefit": pl.String, "_k": pl.Int32}), how="cross")
-            .filter(missing.cast(pl.Float64) / k.cast(pl.Float64) >= LINES_BEHIND_SHARE)
+            .filter(missing.cast(pl.Float64) / k.cast(pl.Float64) >= config.lines_behind_share)
             .sort("last", "source").group_by("famille_id", "benefit", maintain_order=True)
             .agg(pl.col("source").first().alias("_behind_source"), pl.col("last").first().alias("_behind_last"))
             .cast(schema))  # type: ignore[arg-type]
