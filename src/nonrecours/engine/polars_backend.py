@@ -27,7 +27,7 @@ from nonrecours.rules.ir import (
     walk,
 )
 
-__all__ = ["lower_polars", "round_half_away", "run_polars", "with_zero"]
+__all__ = ["lower_polars", "round_columns", "run_polars"]
 
 BACKEND = "polars"
 ZERO = "__zero"
@@ -68,6 +68,13 @@ def round_half_away(value: pl.Expr, digits: int) -> pl.Expr:
     # divided by a column, as in the division above: by the scalar, Polars multiplies by 0.01 and 25045
     # cents came out 250.45000000000002, not DuckDB's (and IEEE's) 250.45
     return sign * (((f.abs() * scale) + 0.5 + ROUND_TOLERANCE).floor() / (pl.col(ZERO) + scale))
+
+
+def round_columns(frame: pl.DataFrame, digits: int) -> pl.DataFrame:
+    """Every column of ``frame`` (numbers) rounded to ``digits`` decimals as the rules' ``round_`` rounds them
+    (``round_half_away``: half away from zero, ``ROUND_TOLERANCE``), as Float64: ``simulate`` rounds its amounts to
+    the cent with it, not with Python's ``round``."""
+    return with_zero(frame).select(round_half_away(pl.col(c), digits).alias(c) for c in frame.columns)
 
 
 def lower_polars(e: Expr, coltypes: dict[str, str]) -> pl.Expr:
