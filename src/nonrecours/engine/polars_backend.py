@@ -275,11 +275,13 @@ def _unsorted_key(individu: pl.DataFrame, idc: str) -> pl.DataFrame:
     a few members: simulate's bulk frames (members numbered famille by famille, flags kept) spent 0.80 CPU s in
     the aggregates of 20,000 situations with the flag against 0.43 without (benchmarks/README.md, fixed-point
     sums). The aggregates do not depend on the path: every sum is of integers (plan.SUM_SCALE), sorted by id
-    after. A key with nulls keeps its flag (NumPy would make it a float)."""
+    after. Polars clears the flags of a Series written to: the key's first value is written again into a copy of
+    the column (``scatter``: any dtype, nulls included, the frame given keeps its flag; a String key is not
+    copied through NumPy's Python objects)."""
     key = individu.get_column(idc)
-    if not (key.flags["SORTED_ASC"] or key.flags["SORTED_DESC"]) or key.null_count():
+    if not (key.flags["SORTED_ASC"] or key.flags["SORTED_DESC"]) or key.is_empty():
         return individu
-    return individu.with_columns(pl.Series(idc, key.to_numpy(), dtype=key.dtype))
+    return individu.with_columns(key.clone().scatter(0, key[0]))
 
 
 _LOWERED: dict[int, tuple[Plan, dict[str, pl.Expr]]] = {}
