@@ -174,15 +174,36 @@ def test_the_mapping_recorded_in_the_workspace_decides(tmp_path: Path, caf_kinds
 def test_a_workspace_ingested_before_the_record_keeps_every_kind_and_says_so(tmp_path: Path,
                                                                                caplog: pytest.LogCaptureFixture):
     ws = _workspace(_tables("msa"), tmp_path / "ws", {"msa": None, "dgfip": []})
-    assert follower_kinds(ws) is None
+    assert follower_kinds(ws) == {"dgfip": ()}  # the MSA's report does not say
     assert follower_kinds(tmp_path / "nothing") is None  # no report at all
     with caplog.at_level(logging.WARNING, logger="nonrecours.core"):
         config = workspace_core_config(ws)
-    assert config.follower_kinds is None
-    assert "re-ingest" in caplog.text
+    assert config.follower_kinds == {"dgfip": ()}  # the MSA not named: it answers for every kind, as before
+    assert "re-ingest" in caplog.text and "for msa " in caplog.text
     assert _alimony(build_month(scan_workspace(ws), M, config=config)) == ("estimated", "msa", 0.0)
     # a configuration that names the kinds is kept whatever the workspace says
     assert workspace_core_config(ws, CoreConfig(follower_kinds=DEFAULT_KINDS)).follower_kinds == DEFAULT_KINDS
+
+
+@pytest.mark.parametrize("msa_report", [True, False])
+def test_a_follower_not_recorded_leaves_the_others_records_standing(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                                   msa_report: bool):
+    """The MSA's extract ingested before the record existed (a report without it) or with no report at all, the
+    CAF's with its own layout reading no alimony: the CAF's record stands (its silence on alimony is no zero, the
+    DGFiP's declared alimony counts), the MSA alone answers for every kind, and the warning names the MSA only.
+    Until 30 November 2026 one agency without the record made the whole workspace fall back to every kind."""
+    tables = _tables("caf")
+    msa_person = _frame(PERSONS, [_person("p-other", dt.date(1970, 1, 1), "msa")])
+    tables["persons"] = pl.concat([tables["persons"], msa_person])
+    caf_kinds = ["pension_net", "salary_net", "unemployment_benefit"]
+    ws = _workspace(tables, tmp_path / "ws", {"caf": caf_kinds, "dgfip": [], **({"msa": None} if msa_report else {})})
+    assert (ws / "persons" / "msa-x.parquet").is_file()
+    with caplog.at_level(logging.WARNING, logger="nonrecours.core"):
+        config = workspace_core_config(ws)
+    assert config.follower_kinds == {"caf": tuple(caf_kinds), "dgfip": ()}
+    assert "for msa " in caplog.text and "caf" not in caplog.text
+    assert _alimony(build_month(scan_workspace(ws), M, config=config)) == ("estimated", "dgfip",
+                                                                          pytest.approx(340.0, 0.01))
 
 
 def test_a_report_naming_an_unknown_kind_is_refused(tmp_path: Path):
