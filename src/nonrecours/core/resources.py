@@ -232,7 +232,18 @@ def annual_income(lf: Mapping[str, pl.LazyFrame], years: list[int]) -> tuple[pl.
     return None, "absent"
 
 
-def _without_invalidity(yearly: pl.DataFrame, obs: pl.DataFrame) -> pl.DataFrame:
+def _invalidity_means(obs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """The invalidity pension the months read observe, per person: (person_id, year, ``_inv_y``) the mean of a
+    year's months and (person_id, ``_inv_all``) the mean of every month; None when nobody's is observed."""
+    inv = obs.filter(pl.col("input") == "invalidity_pension")
+    if inv.height == 0:
+        return None
+    return (inv.group_by("person_id", pl.col("month").dt.year().cast(pl.Int32).alias("year"))
+            .agg(pl.col("amount").mean().alias("_inv_y")),
+            inv.group_by("person_id").agg(pl.col("amount").mean().alias("_inv_all")))
+
+
+def _without_invalidity(yearly: pl.DataFrame, invalidity: tuple[pl.DataFrame, pl.DataFrame] | None) -> pl.DataFrame:
     """Yearly income (person_id, year, kind, amount) with the invalidity pension taken out of ``pensions``.
 
     The DGFiP declares invalidity pensions with the retirement pensions (CGI art. 79 and 158-5: one box of form
@@ -240,14 +251,11 @@ def _without_invalidity(yearly: pl.DataFrame, obs: pl.DataFrame) -> pl.DataFrame
     its own (CNAM, DRM, CAF): estimating a retirement pension from the declared pensions of a person whose
     invalidity pension is observed counted it twice (the ASI's, ASPA's, AAH's resources). Taken out: 12 × the mean
     of the months observed in that year (the pension is revalued once a year), else of every month observed
-    (a year the window does not reach), never below 0 (a remainder under the declaration's rounding to the euro
-    is 0)."""
-    inv = obs.filter(pl.col("input") == "invalidity_pension")
-    if inv.height == 0 or yearly.height == 0:
+    (a year the window does not reach; ``invalidity``: ``_invalidity_means``), never below 0 (a remainder under
+    the declaration's rounding to the euro is 0)."""
+    if invalidity is None or yearly.height == 0:
         return yearly
-    of_year = (inv.group_by("person_id", pl.col("month").dt.year().cast(pl.Int32).alias("year"))
-               .agg(pl.col("amount").mean().alias("_inv_y")))
-    of_all = inv.group_by("person_id").agg(pl.col("amount").mean().alias("_inv_all"))
+    of_year, of_all = invalidity
     return (yearly.with_columns(pl.col("year").cast(pl.Int32), pl.col("amount").cast(pl.Float64))
             .join(of_year, on=["person_id", "year"], how="left").join(of_all, on="person_id", how="left")
             .with_columns(pl.when(pl.col("kind") == "pensions")
@@ -257,6 +265,15 @@ def _without_invalidity(yearly: pl.DataFrame, obs: pl.DataFrame) -> pl.DataFrame
             .with_columns(pl.when((pl.col("kind") == "pensions") & (pl.col("amount") < 1.0)).then(0.0)
                           .otherwise(pl.col("amount")).alias("amount"))
             .drop("_inv_y", "_inv_all"))
+
+
+def _latest_by_kind(yearly: pl.DataFrame, latest: pl.DataFrame,
+                    invalidity: tuple[pl.DataFrame, pl.DataFrame] | None) -> pl.DataFrame:
+    """(person_id, kind, amount): the yearly income of the year ``latest`` (person_id, year) gives each person,
+    summed by kind, the invalidity pension taken out of the pensions (``_without_invalidity``)."""
+    of_year = (yearly.join(latest.select("person_id", "year"), on=["person_id", "year"], how="semi")
+               .group_by("person_id", "year", "kind").agg(pl.col("amount").sum()))
+    return _without_invalidity(of_year, invalidity).group_by("person_id", "kind").agg(pl.col("amount").sum())
 
 
 def _dgfip_declared(lf: Mapping[str, pl.LazyFrame], years: list[int]) -> pl.LazyFrame:
@@ -337,14 +354,13 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
     # the source failed to match to a NIR. That input is then doubtful, not observed: 0 to the declared level.
     doubt = pl.DataFrame(schema={"person_id": pl.String, "input": pl.String, "agency": pl.String,
                                  "high": pl.Float64})
+    invalidity = _invalidity_means(obs)  # taken out of the declared pensions, for the doubts and the estimates
     if annual is not None:
         kinds = {i: k for i, (k, _) in _ANNUAL_OF_INPUT.items() if i in inputs}
         declared = (annual.filter(pl.col("kind").is_in(list(set(kinds.values()))))
                     .join(ids.lazy(), on="person_id", how="semi").collect())
         latest_year = declared.group_by("person_id").agg(pl.col("year").max())
-        declared = (_without_invalidity(declared.join(latest_year, on=["person_id", "year"], how="semi")
-                                        .group_by("person_id", "year", "kind").agg(pl.col("amount").sum()), obs)
-                    .group_by("person_id", "kind").agg(pl.col("amount").sum()).filter(pl.col("amount") > 0))
+        declared = _latest_by_kind(declared, latest_year, invalidity).filter(pl.col("amount") > 0)
         seen = obs.select("person_id", "agency").unique()
         parts_d = []
         for inp, kind in kinds.items():
@@ -413,10 +429,7 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                              _dgfip_declared(lf, years).join(who.lazy(), on="person_id", how="semi")])
                   .group_by("person_id").agg(pl.col("year").max().alias("year"), pl.col("extract_date").max())
                   .collect())
-        per_kind = (_without_invalidity(yearly.join(latest.select("person_id", "year"), on=["person_id", "year"],
-                                                    how="semi")
-                                        .group_by("person_id", "year", "kind").agg(pl.col("amount").sum()), obs)
-                    .group_by("person_id", "kind").agg(pl.col("amount").sum()))
+        per_kind = _latest_by_kind(yearly, latest, invalidity)
         factor = {i: (config.pension_gross_over_net if i == "pension_gross" else 1.0) for i in kinds}
         est = (uncovered.filter(pl.col("input").is_in(list(kinds)))
                .join(latest, on="person_id", how="inner")
