@@ -252,28 +252,40 @@ def _without_invalidity(yearly: pl.DataFrame, invalidity: tuple[pl.DataFrame, pl
     invalidity pension is observed counted it twice (the ASI's, ASPA's, AAH's resources). Taken out: 12 × the mean
     of the months observed in that year (the pension is revalued once a year), else of every month observed
     (a year the window does not reach; ``invalidity``: ``_invalidity_means``), never below 0 (a remainder under
-    the declaration's rounding to the euro is 0)."""
+    the declaration's rounding to the euro is 0).
+
+    ``amount_high``: the most the year's income may hold besides the invalidity pension. Where no month of the
+    declared year observes the invalidity pension, the declaration cannot tell whether it holds it (a pension
+    granted since, or a year before the months read): its pensions are then anything from the remainder
+    (``amount``, the central value) to the whole declared amount, a range, not a choice made silently
+    (``monthly_resources`` widens the estimate's range and the doubt's to it). Elsewhere it is ``amount``."""
     if invalidity is None or yearly.height == 0:
-        return yearly
+        return yearly.with_columns(pl.col("amount").alias("amount_high"))
     of_year, of_all = invalidity
+    pensions = pl.col("kind") == "pensions"
     return (yearly.with_columns(pl.col("year").cast(pl.Int32), pl.col("amount").cast(pl.Float64))
             .join(of_year, on=["person_id", "year"], how="left").join(of_all, on="person_id", how="left")
-            .with_columns(pl.when(pl.col("kind") == "pensions")
+            .with_columns(pl.when(pensions)
                           .then(pl.col("amount") - 12 * pl.coalesce("_inv_y", "_inv_all").fill_null(0.0))
-                          .otherwise(pl.col("amount")).alias("amount"))
+                          .otherwise(pl.col("amount")).alias("_rest"))
             # the DGFiP declares whole euros: a remainder under 1 € is that rounding, not a pension
-            .with_columns(pl.when((pl.col("kind") == "pensions") & (pl.col("amount") < 1.0)).then(0.0)
-                          .otherwise(pl.col("amount")).alias("amount"))
-            .drop("_inv_y", "_inv_all"))
+            .with_columns(pl.when(pensions & (pl.col("_rest") < 1.0)).then(0.0).otherwise(pl.col("_rest"))
+                          .alias("_rest"))
+            .with_columns(pl.when(pensions & pl.col("_inv_y").is_null() & pl.col("_inv_all").is_not_null())
+                          .then(pl.col("amount")).otherwise(pl.col("_rest")).alias("amount_high"),
+                          pl.col("_rest").alias("amount"))
+            .drop("_inv_y", "_inv_all", "_rest"))
 
 
 def _latest_by_kind(yearly: pl.DataFrame, latest: pl.DataFrame,
                     invalidity: tuple[pl.DataFrame, pl.DataFrame] | None) -> pl.DataFrame:
-    """(person_id, kind, amount): the yearly income of the year ``latest`` (person_id, year) gives each person,
-    summed by kind, the invalidity pension taken out of the pensions (``_without_invalidity``)."""
+    """(person_id, kind, amount, amount_high): the yearly income of the year ``latest`` (person_id, year) gives each
+    person, summed by kind, the invalidity pension taken out of the pensions (``_without_invalidity``: the most it
+    may be where the declaration cannot tell, ``amount_high``)."""
     of_year = (yearly.join(latest.select("person_id", "year"), on=["person_id", "year"], how="semi")
                .group_by("person_id", "year", "kind").agg(pl.col("amount").sum()))
-    return _without_invalidity(of_year, invalidity).group_by("person_id", "kind").agg(pl.col("amount").sum())
+    return (_without_invalidity(of_year, invalidity).group_by("person_id", "kind")
+            .agg(pl.col("amount").sum(), pl.col("amount_high").sum()))
 
 
 def _dgfip_declared(lf: Mapping[str, pl.LazyFrame], years: list[int]) -> pl.LazyFrame:
@@ -360,7 +372,8 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
         declared = (annual.filter(pl.col("kind").is_in(list(set(kinds.values()))))
                     .join(ids.lazy(), on="person_id", how="semi").collect())
         latest_year = declared.group_by("person_id").agg(pl.col("year").max())
-        declared = _latest_by_kind(declared, latest_year, invalidity).filter(pl.col("amount") > 0)
+        # up to the most the declaration may hold besides the invalidity pension (``amount_high``)
+        declared = _latest_by_kind(declared, latest_year, invalidity).filter(pl.col("amount_high") > 0)
         seen = obs.select("person_id", "agency").unique()
         parts_d = []
         for inp, kind in kinds.items():
@@ -369,7 +382,7 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                     parts_d.append(declared.filter(pl.col("kind") == kind)
                                    .join(seen.filter(pl.col("agency") == a), on="person_id", how="anti")
                                    .select("person_id", pl.lit(inp).alias("input"), pl.lit(a).alias("agency"),
-                                           (pl.col("amount") / 12 * (1 + config.estimate_spread)).round(2)
+                                           (pl.col("amount_high") / 12 * (1 + config.estimate_spread)).round(2)
                                            .alias("high")))
         if parts_d:
             doubt = pl.concat(parts_d)
@@ -437,8 +450,8 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                              pl.col("input").replace_strict(factor, return_dtype=pl.Float64).alias("_f"))
                .join(per_kind, on=["person_id", "kind"], how="left")
                .select("person_id", "input", "year", "extract_date",
-                       (pl.col("amount").fill_null(0.0).clip(lower_bound=0.0) / 12 * pl.col("_f"))
-                       .round(2).alias("central")))
+                       *[(pl.col(c).fill_null(0.0).clip(lower_bound=0.0) / 12 * pl.col("_f")).round(2).alias(name)
+                         for c, name in (("amount", "central"), ("amount_high", "_high"))]))
     # Values of the months: observed inside a covering window, the window's first month before it.
     grid = pl.DataFrame({"month": months}).with_columns(pl.col("month").cast(pl.Date))
     covered_obs = obs.join(cover, on=["person_id", "input"], how="inner")
@@ -515,11 +528,15 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                                 pl.lit("dgfip").alias("source_agency"),
                                 pl.date(pl.col("year"), 12, 1).alias("source_month")))
         s = config.estimate_spread
+        reason = f"aucune source mensuelle: estimé d'après le revenu annuel déclaré ({annual_src})"
         unk_parts.append(est.select(
             "person_id", "input", (pl.col("central") * (1 - s)).round(2).alias("low"), "central",
-            (pl.col("central") * (1 + s)).round(2).alias("high"),
-            pl.lit(f"aucune source mensuelle: estimé d'après le revenu annuel déclaré ({annual_src})")
-            .alias("reason"), pl.lit(True).alias("informed")))
+            (pl.max_horizontal("central", "_high") * (1 + s)).round(2).alias("high"),
+            # the declared pensions of a year no month of which observes the invalidity pension: with it or not
+            pl.when(pl.col("_high") > pl.col("central"))
+            .then(pl.lit(f"{reason}, moins la pension d'invalidité observée les autres années, jusqu'aux pensions "
+                         "déclarées entières (la déclaration ne dit pas si elle la contient)"))
+            .otherwise(pl.lit(reason)).alias("reason"), pl.lit(True).alias("informed")))
     parts.append(unknown.select("person_id", "input", pl.lit("unknown").alias("kind"),
                                 pl.lit(None, dtype=pl.String).alias("source_agency"),
                                 pl.lit(None, dtype=pl.Date).alias("source_month")))
