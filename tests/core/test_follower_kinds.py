@@ -17,47 +17,33 @@ from pathlib import Path
 import polars as pl
 import pytest
 from pydantic import ValidationError
+from tests.core.rows import DAY, MONTHS, M, frame, membership, person, territory
 
 from nonrecours.connectors import AGENCY_MODULES, ExtractMapping, default_mapping
 from nonrecours.core import CoreConfig, build_month, scan_workspace
 from nonrecours.core.workspace import follower_kinds, run_entitlements, workspace_core_config
 from nonrecours.errors import SchemaError
-from nonrecours.schemas import ANNUAL_INCOME, PERSONS, RESOURCE_KINDS, RESOURCES, UNIT_MEMBERSHIPS
+from nonrecours.schemas import ANNUAL_INCOME, PERSONS, RESOURCE_KINDS, RESOURCES
 
-M = dt.date(2026, 6, 1)
-DAY = dt.date(2026, 6, 28)
 DEFAULT_KINDS = {a: tuple(sorted(default_mapping(a).resource_kinds)) for a in AGENCY_MODULES}
 """What ingest records for each agency read with its default mapping."""
-
-
-def _person(pid, birth, agency):
-    return [pid, birth, "F", "FR", None, "46042", 0.0, False, False, None, None, None, None, agency, agency, DAY]
-
-
-def _mem(pid, kind, uid, role, agency):
-    return [pid, kind, uid, role, dt.date(2023, 1, 1), None, agency, agency, DAY]
-
-
-def _frame(spec, rows):
-    return spec.validate_frame(pl.DataFrame(rows, schema=spec.polars_schema, orient="row"))
 
 
 def _tables(agency: str) -> dict[str, pl.DataFrame]:
     """A lone parent of ``agency``'s dossier F1 with a child, earning 1,500 € a month (the agency's own salary
     lines), declaring 4,080 € of alimony received a year to the DGFiP."""
-    persons = [_person("p-par", dt.date(1985, 3, 1), agency), _person("p-par", dt.date(1985, 3, 1), "dgfip"),
-               _person("p-kid", dt.date(2015, 5, 1), agency)]
-    mems = [_mem("p-par", "famille", "F1", "demandeur", agency),
-            _mem("p-par", "menage", "F1", "personne_de_reference", agency),
-            _mem("p-kid", "famille", "F1", "enfant", agency), _mem("p-kid", "menage", "F1", "enfant", agency),
-            _mem("p-par", "foyer_fiscal", "FF1", "declarant", "dgfip"),
-            _mem("p-kid", "foyer_fiscal", "FF1", "personne_a_charge", "dgfip")]
-    months = [dt.date(2025, 6 + k, 1) if k < 7 else dt.date(2026, k - 6, 1) for k in range(13)]
-    resources = [["p-par", m, "salary_net", 1500.0, agency, agency, DAY] for m in months]
+    persons = [person("p-par", dt.date(1985, 3, 1), agency), person("p-par", dt.date(1985, 3, 1), "dgfip"),
+               person("p-kid", dt.date(2015, 5, 1), agency)]
+    mems = [membership("p-par", "famille", "F1", "demandeur", agency),
+            membership("p-par", "menage", "F1", "personne_de_reference", agency),
+            membership("p-kid", "famille", "F1", "enfant", agency),
+            membership("p-kid", "menage", "F1", "enfant", agency),
+            membership("p-par", "foyer_fiscal", "FF1", "declarant", "dgfip"),
+            membership("p-kid", "foyer_fiscal", "FF1", "personne_a_charge", "dgfip")]
+    resources = [["p-par", m, "salary_net", 1500.0, agency, agency, DAY] for m in MONTHS]
     income = [["p-par", y, kind, amount, "dgfip", "dgfip", DAY]
               for y in (2024, 2025) for kind, amount in (("salaries", 19800.0), ("alimony", 4080.0))]
-    return {"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems),
-            "resources": _frame(RESOURCES, resources), "annual_income": _frame(ANNUAL_INCOME, income)}
+    return territory(persons, mems, resources, income)
 
 
 def _alimony(core) -> tuple[str, str | None, float]:
@@ -74,9 +60,9 @@ def _workspace(tables: dict[str, pl.DataFrame], folder: Path, kinds: dict[str, l
     """``tables`` written as an ingested workspace (each agency's rows in ``<table>/<agency>-x.parquet``) with each
     agency's ingest report recording the resource kinds of the mapping it was read with (None: a report written
     before ingest recorded them)."""
-    for name, frame in tables.items():
+    for name, table in tables.items():
         (folder / name).mkdir(parents=True)
-        for (agency,), rows in frame.partition_by("source_agency", as_dict=True).items():
+        for (agency,), rows in table.partition_by("source_agency", as_dict=True).items():
             rows.write_parquet(folder / name / f"{agency}-x.parquet")
     (folder / "reports").mkdir()
     for agency, recorded in kinds.items():
@@ -193,7 +179,7 @@ def test_a_follower_not_recorded_leaves_the_others_records_standing(tmp_path: Pa
     DGFiP's declared alimony counts), the MSA alone answers for every kind, and the warning names the MSA only.
     Until 30 November 2026 one agency without the record made the whole workspace fall back to every kind."""
     tables = _tables("caf")
-    msa_person = _frame(PERSONS, [_person("p-other", dt.date(1970, 1, 1), "msa")])
+    msa_person = frame(PERSONS, [person("p-other", dt.date(1970, 1, 1), "msa")])
     tables["persons"] = pl.concat([tables["persons"], msa_person])
     caf_kinds = ["pension_net", "salary_net", "unemployment_benefit"]
     ws = _workspace(tables, tmp_path / "ws", {"caf": caf_kinds, "dgfip": [], **({"msa": None} if msa_report else {})})
@@ -221,7 +207,7 @@ def test_a_follower_declaring_net_pensions_answers_for_the_gross_pension():
     assert config.follower_answers("caf", "pension_gross") and config.follower_answers("msa", "pension_gross")
     assert not config.follower_answers("msa", "alimony_received")
     tables = _tables("caf")
-    tables["annual_income"] = _frame(ANNUAL_INCOME, [["p-par", 2025, "pensions", 6000.0, "dgfip", "dgfip", DAY]])
+    tables["annual_income"] = frame(ANNUAL_INCOME, [["p-par", 2025, "pensions", 6000.0, "dgfip", "dgfip", DAY]])
     core = build_month(tables, M, config=config)
     prov = core.provenance.filter((pl.col("id") == "p-par") & (pl.col("input") == "pension_gross"))
     assert prov.get_column("source_agency").to_list() == ["caf"]
@@ -229,7 +215,7 @@ def test_a_follower_declaring_net_pensions_answers_for_the_gross_pension():
     assert monthly.get_column("pension_gross").item() == 0.0
     # with net pension lines, the gross is net × the configured ratio
     months = tables["resources"].get_column("month").to_list()
-    tables["resources"] = pl.concat([tables["resources"], _frame(RESOURCES, [
+    tables["resources"] = pl.concat([tables["resources"], frame(RESOURCES, [
         ["p-par", m, "pension_net", 500.0, "caf", "caf", DAY] for m in months])])
     core = build_month(tables, M, config=config)
     monthly = core.inputs.individu_monthly.filter((pl.col("person_id") == "p-par") & (pl.col("month") == M))
