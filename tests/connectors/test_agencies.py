@@ -269,13 +269,13 @@ def test_the_report_records_whether_the_mapping_carries_payments_on_members_line
     MSA's default layout carries a dossier's payments on its members' lines; a team's own MSA mapping that does
     not emit them there does not, whatever the agency's default says."""
     from nonrecours.connectors import ExtractMapping
-    from nonrecours.core.workspace import member_line_payers
+    from nonrecours.core.workspace import recorded_member_line_payers
 
     default = tmp_path / "default"
     for agency in ("msa", "cnav"):
         report = ingest(territory.extracts[agency], default_mapping(agency), agreement, default)
         assert report.famille_payments_on_member_lines is (agency == "msa")
-    assert member_line_payers(default) == frozenset({"msa"})
+    assert recorded_member_line_payers(default) == frozenset({"msa"})
     own = default_mapping("msa").model_dump()
     emits = own["records"][0]["emits"]
     own["records"][0]["emits"] = [e for e in emits if not (e["table"] == "benefits_paid"
@@ -285,8 +285,8 @@ def test_the_report_records_whether_the_mapping_carries_payments_on_members_line
     custom = tmp_path / "custom"
     report = ingest(territory.extracts["msa"], mapping, agreement, custom)
     assert json.loads(Path(report.outputs["report"]).read_text())["famille_payments_on_member_lines"] is False
-    assert member_line_payers(custom) == frozenset()
-    assert member_line_payers(tmp_path / "nothing") is None  # no report: the workspace cannot say
+    assert recorded_member_line_payers(custom) == frozenset()
+    assert recorded_member_line_payers(tmp_path / "nothing") is None  # no report: the workspace cannot say
 
 
 def test_the_report_records_the_resource_kinds_the_mapping_carries(

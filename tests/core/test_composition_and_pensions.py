@@ -260,3 +260,34 @@ def test_declared_pensions_hold_the_invalidity_pension_the_months_observe():
     # the DRM lists no pension for them: a net pension is doubtful up to the declared retirement pension only
     assert unknown("v", "pension_net") == []
     assert unknown("w", "pension_net") == [(0.0, 625.0)]  # 6,000 / 12 × 1.25
+
+
+def test_declared_pensions_of_a_year_no_month_observes_the_invalidity_pension_are_a_range():
+    """The CNAM reports 900 € of invalidity pension a month from January 2026 only (granted then, or its extract
+    starts then), the DGFiP declares 16,800 € of pensions for 2025: whether they hold the invalidity pension the
+    declaration cannot tell. The gross retirement pension keeps its central value (the pension taken out: 6,000 €
+    a year, 550 € a month) and its range reaches the whole declaration (16,800 / 12 × 1.10 × 1.25 = 1,925 €),
+    with a reason saying so; the DRM's silence doubts a net pension up to the whole declaration (16,800 / 12 ×
+    1.25). ``w``, observed in 2025 too, keeps the narrow range (the case above)."""
+    people = [_person(p, dt.date(1975, 1, 1), agency="cnam") for p in ("u", "w", "s")]
+    mems = [*_head("u", "U1", "U1", "cnam"), *_head("w", "W1", "W1", "cnam"), *_head("s", "S1", "S1", "cnam")]
+    months = [dt.date(2025, 6 + k, 1) if k < 7 else dt.date(2026, k - 6, 1) for k in range(13)]
+    resources = [[p, mo, "invalidity_pension", Decimal("900.00"), *_p("cnam")] for p in ("u", "w")
+                 for mo in months if p == "w" or mo.year == 2026]
+    resources += [["s", mo, "salary_net", Decimal("1500.00"), *_p("drm")] for mo in months]  # the DRM is present
+    annual = [[p, 2025, "pensions", Decimal("16800.00"), *_p("dgfip")] for p in ("u", "w")]
+    core = build_month(_tables(people, mems, resources, annual), M)
+    monthly = core.inputs.individu_monthly.filter(pl.col("month") == M)
+
+    def unknown(pid, inp):
+        return core.unknowns.filter((pl.col("id") == pid) & (pl.col("input") == inp)).select(
+            "low", "central", "high", "reason", "informed").rows()
+
+    assert monthly.filter(pl.col("person_id") == "u")["pension_gross"].item() == 550.0  # central unchanged
+    [(low, central, high, reason, informed)] = unknown("u", "pension_gross")
+    assert (low, central, high, informed) == (412.5, 550.0, 1925.0, True)
+    assert "jusqu'aux pensions déclarées entières" in reason
+    assert [(lo, c, hi, inf) for lo, c, hi, _, inf in unknown("u", "pension_net")] == [(0.0, 0.0, 1750.0, False)]
+    [(low, central, high, reason, _)] = unknown("w", "pension_gross")
+    assert (low, central, high) == (412.5, 550.0, 687.5) and "entières" not in reason
+    assert unknown("w", "pension_net")[0][:3] == (0.0, 0.0, 625.0)

@@ -17,47 +17,33 @@ from pathlib import Path
 import polars as pl
 import pytest
 from pydantic import ValidationError
+from tests.core.rows import DAY, MONTHS, M, frame, membership, person, territory
 
 from nonrecours.connectors import AGENCY_MODULES, ExtractMapping, default_mapping
 from nonrecours.core import CoreConfig, build_month, scan_workspace
 from nonrecours.core.workspace import follower_kinds, run_entitlements, workspace_core_config
 from nonrecours.errors import SchemaError
-from nonrecours.schemas import ANNUAL_INCOME, PERSONS, RESOURCE_KINDS, RESOURCES, UNIT_MEMBERSHIPS
+from nonrecours.schemas import ANNUAL_INCOME, PERSONS, RESOURCE_KINDS, RESOURCES
 
-M = dt.date(2026, 6, 1)
-DAY = dt.date(2026, 6, 28)
 DEFAULT_KINDS = {a: tuple(sorted(default_mapping(a).resource_kinds)) for a in AGENCY_MODULES}
 """What ingest records for each agency read with its default mapping."""
-
-
-def _person(pid, birth, agency):
-    return [pid, birth, "F", "FR", None, "46042", 0.0, False, False, None, None, None, None, agency, agency, DAY]
-
-
-def _mem(pid, kind, uid, role, agency):
-    return [pid, kind, uid, role, dt.date(2023, 1, 1), None, agency, agency, DAY]
-
-
-def _frame(spec, rows):
-    return spec.validate_frame(pl.DataFrame(rows, schema=spec.polars_schema, orient="row"))
 
 
 def _tables(agency: str) -> dict[str, pl.DataFrame]:
     """A lone parent of ``agency``'s dossier F1 with a child, earning 1,500 € a month (the agency's own salary
     lines), declaring 4,080 € of alimony received a year to the DGFiP."""
-    persons = [_person("p-par", dt.date(1985, 3, 1), agency), _person("p-par", dt.date(1985, 3, 1), "dgfip"),
-               _person("p-kid", dt.date(2015, 5, 1), agency)]
-    mems = [_mem("p-par", "famille", "F1", "demandeur", agency),
-            _mem("p-par", "menage", "F1", "personne_de_reference", agency),
-            _mem("p-kid", "famille", "F1", "enfant", agency), _mem("p-kid", "menage", "F1", "enfant", agency),
-            _mem("p-par", "foyer_fiscal", "FF1", "declarant", "dgfip"),
-            _mem("p-kid", "foyer_fiscal", "FF1", "personne_a_charge", "dgfip")]
-    months = [dt.date(2025, 6 + k, 1) if k < 7 else dt.date(2026, k - 6, 1) for k in range(13)]
-    resources = [["p-par", m, "salary_net", 1500.0, agency, agency, DAY] for m in months]
+    persons = [person("p-par", dt.date(1985, 3, 1), agency), person("p-par", dt.date(1985, 3, 1), "dgfip"),
+               person("p-kid", dt.date(2015, 5, 1), agency)]
+    mems = [membership("p-par", "famille", "F1", "demandeur", agency),
+            membership("p-par", "menage", "F1", "personne_de_reference", agency),
+            membership("p-kid", "famille", "F1", "enfant", agency),
+            membership("p-kid", "menage", "F1", "enfant", agency),
+            membership("p-par", "foyer_fiscal", "FF1", "declarant", "dgfip"),
+            membership("p-kid", "foyer_fiscal", "FF1", "personne_a_charge", "dgfip")]
+    resources = [["p-par", m, "salary_net", 1500.0, agency, agency, DAY] for m in MONTHS]
     income = [["p-par", y, kind, amount, "dgfip", "dgfip", DAY]
               for y in (2024, 2025) for kind, amount in (("salaries", 19800.0), ("alimony", 4080.0))]
-    return {"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems),
-            "resources": _frame(RESOURCES, resources), "annual_income": _frame(ANNUAL_INCOME, income)}
+    return territory(persons, mems, resources, income)
 
 
 def _alimony(core) -> tuple[str, str | None, float]:
@@ -74,9 +60,9 @@ def _workspace(tables: dict[str, pl.DataFrame], folder: Path, kinds: dict[str, l
     """``tables`` written as an ingested workspace (each agency's rows in ``<table>/<agency>-x.parquet``) with each
     agency's ingest report recording the resource kinds of the mapping it was read with (None: a report written
     before ingest recorded them)."""
-    for name, frame in tables.items():
+    for name, table in tables.items():
         (folder / name).mkdir(parents=True)
-        for (agency,), rows in frame.partition_by("source_agency", as_dict=True).items():
+        for (agency,), rows in table.partition_by("source_agency", as_dict=True).items():
             rows.write_parquet(folder / name / f"{agency}-x.parquet")
     (folder / "reports").mkdir()
     for agency, recorded in kinds.items():
@@ -148,6 +134,8 @@ def test_the_configuration_is_checked_and_sorted():
         CoreConfig(follower_kinds={"mutuelle": ["alimony"]})
     with pytest.raises(ValidationError, match="unknown resource kind"):
         CoreConfig(follower_kinds={"msa": ["pocket_money"]})
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):  # a misspelt field, not ignored
+        CoreConfig(folower_kinds={"msa": ["alimony"]})
 
 
 @pytest.mark.parametrize(("caf_kinds", "expected"), [
@@ -172,15 +160,36 @@ def test_the_mapping_recorded_in_the_workspace_decides(tmp_path: Path, caf_kinds
 def test_a_workspace_ingested_before_the_record_keeps_every_kind_and_says_so(tmp_path: Path,
                                                                                caplog: pytest.LogCaptureFixture):
     ws = _workspace(_tables("msa"), tmp_path / "ws", {"msa": None, "dgfip": []})
-    assert follower_kinds(ws) is None
+    assert follower_kinds(ws) == {"dgfip": ()}  # the MSA's report does not say
     assert follower_kinds(tmp_path / "nothing") is None  # no report at all
     with caplog.at_level(logging.WARNING, logger="nonrecours.core"):
         config = workspace_core_config(ws)
-    assert config.follower_kinds is None
-    assert "re-ingest" in caplog.text
+    assert config.follower_kinds == {"dgfip": ()}  # the MSA not named: it answers for every kind, as before
+    assert "re-ingest" in caplog.text and "for msa " in caplog.text
     assert _alimony(build_month(scan_workspace(ws), M, config=config)) == ("estimated", "msa", 0.0)
     # a configuration that names the kinds is kept whatever the workspace says
     assert workspace_core_config(ws, CoreConfig(follower_kinds=DEFAULT_KINDS)).follower_kinds == DEFAULT_KINDS
+
+
+@pytest.mark.parametrize("msa_report", [True, False])
+def test_a_follower_not_recorded_leaves_the_others_records_standing(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                                   msa_report: bool):
+    """The MSA's extract ingested before the record existed (a report without it) or with no report at all, the
+    CAF's with its own layout reading no alimony: the CAF's record stands (its silence on alimony is no zero, the
+    DGFiP's declared alimony counts), the MSA alone answers for every kind, and the warning names the MSA only.
+    Until 30 November 2026 one agency without the record made the whole workspace fall back to every kind."""
+    tables = _tables("caf")
+    msa_person = frame(PERSONS, [person("p-other", dt.date(1970, 1, 1), "msa")])
+    tables["persons"] = pl.concat([tables["persons"], msa_person])
+    caf_kinds = ["pension_net", "salary_net", "unemployment_benefit"]
+    ws = _workspace(tables, tmp_path / "ws", {"caf": caf_kinds, "dgfip": [], **({"msa": None} if msa_report else {})})
+    assert (ws / "persons" / "msa-x.parquet").is_file()
+    with caplog.at_level(logging.WARNING, logger="nonrecours.core"):
+        config = workspace_core_config(ws)
+    assert config.follower_kinds == {"caf": tuple(caf_kinds), "dgfip": ()}
+    assert "for msa " in caplog.text and "caf" not in caplog.text
+    assert _alimony(build_month(scan_workspace(ws), M, config=config)) == ("estimated", "dgfip",
+                                                                          pytest.approx(340.0, 0.01))
 
 
 def test_a_report_naming_an_unknown_kind_is_refused(tmp_path: Path):
@@ -198,7 +207,7 @@ def test_a_follower_declaring_net_pensions_answers_for_the_gross_pension():
     assert config.follower_answers("caf", "pension_gross") and config.follower_answers("msa", "pension_gross")
     assert not config.follower_answers("msa", "alimony_received")
     tables = _tables("caf")
-    tables["annual_income"] = _frame(ANNUAL_INCOME, [["p-par", 2025, "pensions", 6000.0, "dgfip", "dgfip", DAY]])
+    tables["annual_income"] = frame(ANNUAL_INCOME, [["p-par", 2025, "pensions", 6000.0, "dgfip", "dgfip", DAY]])
     core = build_month(tables, M, config=config)
     prov = core.provenance.filter((pl.col("id") == "p-par") & (pl.col("input") == "pension_gross"))
     assert prov.get_column("source_agency").to_list() == ["caf"]
@@ -206,7 +215,7 @@ def test_a_follower_declaring_net_pensions_answers_for_the_gross_pension():
     assert monthly.get_column("pension_gross").item() == 0.0
     # with net pension lines, the gross is net × the configured ratio
     months = tables["resources"].get_column("month").to_list()
-    tables["resources"] = pl.concat([tables["resources"], _frame(RESOURCES, [
+    tables["resources"] = pl.concat([tables["resources"], frame(RESOURCES, [
         ["p-par", m, "pension_net", 500.0, "caf", "caf", DAY] for m in months])])
     core = build_month(tables, M, config=config)
     monthly = core.inputs.individu_monthly.filter((pl.col("person_id") == "p-par") & (pl.col("month") == M))

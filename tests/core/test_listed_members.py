@@ -9,44 +9,28 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+from tests.core.rows import DAY, MONTHS, M, membership, person, territory
 
 from nonrecours.core import build_month
-from nonrecours.schemas import ANNUAL_INCOME, PERSONS, RESOURCES, UNIT_MEMBERSHIPS
-
-M = dt.date(2026, 6, 1)
-DAY = dt.date(2026, 6, 28)
-
-
-def _person(pid, birth, agency):
-    return [pid, birth, "F", "FR", None, "46042", 0.0, False, False, None, None, None, None, agency, agency, DAY]
-
-
-def _mem(pid, kind, uid, role, agency):
-    return [pid, kind, uid, role, dt.date(2023, 1, 1), None, agency, agency, DAY]
-
-
-def _frame(spec, rows):
-    return spec.validate_frame(pl.DataFrame(rows, schema=spec.polars_schema, orient="row"))
 
 
 def _tables(partner_in_dossier: bool) -> dict[str, pl.DataFrame]:
-    persons = [_person("p-dem", dt.date(1983, 8, 1), "caf"), _person("p-dem", dt.date(1983, 8, 1), "dgfip"),
-               _person("p-par", dt.date(1989, 6, 1), "dgfip")]
-    mems = [_mem("p-dem", "famille", "F1", "demandeur", "caf"),
-            _mem("p-dem", "menage", "F1", "personne_de_reference", "caf"),
-            _mem("p-dem", "foyer_fiscal", "FF1", "declarant", "dgfip"),
-            _mem("p-par", "foyer_fiscal", "FF1", "declarant", "dgfip"),
-            _mem("p-dem", "menage", "L1", "personne_de_reference", "dgfip"),
-            _mem("p-par", "menage", "L1", "conjoint", "dgfip")]
+    persons = [person("p-dem", dt.date(1983, 8, 1), "caf"), person("p-dem", dt.date(1983, 8, 1), "dgfip"),
+               person("p-par", dt.date(1989, 6, 1), "dgfip")]
+    mems = [membership("p-dem", "famille", "F1", "demandeur", "caf"),
+            membership("p-dem", "menage", "F1", "personne_de_reference", "caf"),
+            membership("p-dem", "foyer_fiscal", "FF1", "declarant", "dgfip"),
+            membership("p-par", "foyer_fiscal", "FF1", "declarant", "dgfip"),
+            membership("p-dem", "menage", "L1", "personne_de_reference", "dgfip"),
+            membership("p-par", "menage", "L1", "conjoint", "dgfip")]
     if partner_in_dossier:
-        persons.append(_person("p-par", dt.date(1989, 6, 1), "caf"))
-        mems += [_mem("p-par", "famille", "F1", "conjoint", "caf"), _mem("p-par", "menage", "F1", "conjoint", "caf")]
-    months = [dt.date(2025, 6 + k, 1) if k < 7 else dt.date(2026, k - 6, 1) for k in range(13)]
-    resources = [["p-dem", m, "salary_net", 3300.0, "caf", "caf", DAY] for m in months]
+        persons.append(person("p-par", dt.date(1989, 6, 1), "caf"))
+        mems += [membership("p-par", "famille", "F1", "conjoint", "caf"),
+                 membership("p-par", "menage", "F1", "conjoint", "caf")]
+    resources = [["p-dem", m, "salary_net", 3300.0, "caf", "caf", DAY] for m in MONTHS]
     income = [[pid, y, "salaries", amount, "dgfip", "dgfip", DAY]
               for y in (2023, 2024, 2025) for pid, amount in (("p-dem", 40653.0), ("p-par", 38492.0))]
-    return {"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems),
-            "resources": _frame(RESOURCES, resources), "annual_income": _frame(ANNUAL_INCOME, income)}
+    return territory(persons, mems, resources, income)
 
 
 def _salary(core, pid: str) -> tuple[str, str, float]:

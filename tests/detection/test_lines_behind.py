@@ -14,6 +14,7 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from pydantic import ValidationError
 
 from nonrecours.core.resources import CoreConfig
 from nonrecours.detection import core_month, detect
@@ -84,6 +85,19 @@ def test_without_the_rule_the_same_famille_is_certain(behind):
     run = detect(core_month(tables, MONTH), tables, config=FIRST.model_copy(update={"lines_behind_months": 0}))
     assert _flag(run, "april", "ppa")["grade"] == "certain"
     assert run.summary["downgraded_by_resource_lines_behind"]["ppa"] == 0
+
+
+def test_the_share_of_the_period_is_configured(behind):
+    """``DetectionConfig.lines_behind_share`` (a third): April missing from the prime d'activité's quarter weighs a
+    third, capped; asked for a half, the same famille is certain. A share of 0 or above 1 is refused."""
+    tables, _ = behind
+    assert FIRST.lines_behind_share == pytest.approx(1 / 3)
+    run = detect(core_month(tables, MONTH), tables, config=FIRST.model_copy(update={"lines_behind_share": 0.5}))
+    assert _flag(run, "april", "ppa")["grade"] == "certain"
+    assert run.summary["downgraded_by_resource_lines_behind"]["ppa"] == 0
+    for share in (0.0, 1.5):
+        with pytest.raises(ValidationError, match="lines_behind_share"):
+            type(FIRST)(lines_behind_share=share)
 
 
 @pytest.mark.parametrize(("name", "benefit"), [("steady", "ppa"), ("may", "ppa"), ("february", "rsa"),

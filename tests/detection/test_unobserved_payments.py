@@ -135,6 +135,29 @@ def test_the_mapping_the_workspace_was_ingested_with_decides(tmp_path, agency: s
     assert run.summary["downgraded_by_allocataire_line_missing"]["rsa"] == (grade == "possible")
 
 
+@pytest.mark.parametrize("msa_report", [True, False])
+def test_an_agency_whose_layout_is_not_recorded_takes_its_default(tmp_path, caplog, msa_report: bool):
+    """The MSA's extract ingested before the record existed (a report without it) or with no report at all, the
+    DGFiP's recorded: the MSA is taken with its default mapping's layout (payments on the members' lines: possible
+    at most), with a warning naming it; the DGFiP's record stands. Until 30 November 2026 an MSA without a report
+    counted as recording none, silently (a certain flag)."""
+    import json
+    import logging
+
+    from nonrecours.detection import run_detect
+    from nonrecours.detection.detect import workspace_config
+
+    tables = _dossier("msa", allocataire_listed=False)
+    ws = _workspace(tables, tmp_path / "ws", {"dgfip": False})
+    if msa_report:
+        (ws / "reports" / "msa-x.json").write_text(json.dumps({"agency": "msa", "extract_id": "x"}))
+    with caplog.at_level(logging.WARNING, logger="nonrecours.core"):
+        assert workspace_config(FIRST, ws).member_line_payers == ("msa",)
+    assert "msa (no ingest report" in caplog.text and "dgfip" not in caplog.text
+    run, _ = run_detect(ws, MONTH, tmp_path / "out", config=FIRST, core=_core(tables))
+    assert _flag(run, "d", "rsa")["grade"] == "possible"
+
+
 def test_a_configured_set_of_member_line_payers_is_kept():
     """Tables handed to ``detect`` with the layouts named in the configuration: the CAF's as the MSA's."""
     tables = _dossier("caf", allocataire_listed=False)

@@ -328,8 +328,9 @@ def test_the_output_rounds_to_the_cent_as_the_rules_round_half_away_from_zero() 
     assert [u["rsa"] for u in records["b"]["by_unit"]] == [0.06, 0.06] and records["b"]["rsa"] == 0.13
     assert records["c"]["rsa"] == -0.13
     assert records["b"]["ppa"] == 0.25 and records["a"]["by_unit"][0]["ppa"] == 0.19  # 0.1875
-    # the same function the Polars backend lowers ``round_`` with
-    from nonrecours.engine.polars_backend import round_half_away, with_zero
+    # the engine's rounding (the function the Polars backend lowers ``round_`` with), the integers as floats
+    from nonrecours.engine import round_columns
 
-    frame = with_zero(pl.DataFrame({"x": [0.125, 2.675, -0.125, 0.1875]}))
-    assert frame.select(round_half_away(pl.col("x"), 2)).to_series().to_list() == [0.13, 2.68, -0.13, 0.19]
+    rounded = round_columns(pl.DataFrame({"x": [0.125, 2.675, -0.125, 0.1875], "n": [1, -2, 3, 0]}), 2)
+    assert rounded.get_column("x").to_list() == [0.13, 2.68, -0.13, 0.19]
+    assert rounded.get_column("n").to_list() == [1.0, -2.0, 3.0, 0.0]

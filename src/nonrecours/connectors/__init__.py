@@ -53,7 +53,7 @@ def member_line_payers() -> frozenset[str]:
     (``ExtractMapping.famille_payments_on_member_lines``: the MSA): detection cannot see what such a dossier is
     paid when the extract lacks its allocataire's line. Detection takes this only for tables that come with no
     record of their layout; a workspace's ingest reports say which mappings its extracts were read with
-    (``core.workspace.member_line_payers``, ``DetectionConfig.member_line_payers``)."""
+    (``core.workspace.recorded_member_line_payers``, ``DetectionConfig.member_line_payers``)."""
     return frozenset(a for a in AGENCY_MODULES if default_mapping(a).famille_payments_on_member_lines)
 
 

@@ -105,7 +105,7 @@ class IngestReport:
     famille_payments_on_member_lines: bool | None = None
     """The mapping's ``ExtractMapping.famille_payments_on_member_lines``: the extract carries a dossier's payments
     on its members' lines (the MSA's layout). Detection reads it back from the workspace's reports
-    (``core.workspace.member_line_payers``), so a team's own mapping decides, not the agency's default one.
+    (``core.workspace.recorded_member_line_payers``), so a team's own mapping decides, not the agency's default one.
     None only in a report written before this field existed."""
     resource_kinds: list[str] | None = None
     """The mapping's ``ExtractMapping.resource_kinds``, sorted: the kinds of resource the layout can carry (empty:

@@ -33,7 +33,7 @@ import datetime as dt
 from collections.abc import Mapping
 
 import polars as pl
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nonrecours.schemas.codes import AGENCIES, RESOURCE_KINDS
 
@@ -76,7 +76,10 @@ _DGFIP_SPREAD_KINDS = {"salary_taxable": "salaries", "alimony": "alimony", "self
 
 
 class CoreConfig(BaseModel):
-    """How the core chooses among sources and bounds what it does not know (every default documented)."""
+    """How the core chooses among sources and bounds what it does not know (every default documented). An unknown
+    field is refused (a misspelt setting would otherwise be dropped silently and its default used)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     targets: tuple[str, ...] = ("rsa", "ppa", "aspa", "css_free", "css_participation",
                                 "css_participation_monthly")
@@ -229,7 +232,18 @@ def annual_income(lf: Mapping[str, pl.LazyFrame], years: list[int]) -> tuple[pl.
     return None, "absent"
 
 
-def _without_invalidity(yearly: pl.DataFrame, obs: pl.DataFrame) -> pl.DataFrame:
+def _invalidity_means(obs: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame] | None:
+    """The invalidity pension the months read observe, per person: (person_id, year, ``_inv_y``) the mean of a
+    year's months and (person_id, ``_inv_all``) the mean of every month; None when nobody's is observed."""
+    inv = obs.filter(pl.col("input") == "invalidity_pension")
+    if inv.height == 0:
+        return None
+    return (inv.group_by("person_id", pl.col("month").dt.year().cast(pl.Int32).alias("year"))
+            .agg(pl.col("amount").mean().alias("_inv_y")),
+            inv.group_by("person_id").agg(pl.col("amount").mean().alias("_inv_all")))
+
+
+def _without_invalidity(yearly: pl.DataFrame, invalidity: tuple[pl.DataFrame, pl.DataFrame] | None) -> pl.DataFrame:
     """Yearly income (person_id, year, kind, amount) with the invalidity pension taken out of ``pensions``.
 
     The DGFiP declares invalidity pensions with the retirement pensions (CGI art. 79 and 158-5: one box of form
@@ -237,23 +251,41 @@ def _without_invalidity(yearly: pl.DataFrame, obs: pl.DataFrame) -> pl.DataFrame
     its own (CNAM, DRM, CAF): estimating a retirement pension from the declared pensions of a person whose
     invalidity pension is observed counted it twice (the ASI's, ASPA's, AAH's resources). Taken out: 12 × the mean
     of the months observed in that year (the pension is revalued once a year), else of every month observed
-    (a year the window does not reach), never below 0 (a remainder under the declaration's rounding to the euro
-    is 0)."""
-    inv = obs.filter(pl.col("input") == "invalidity_pension")
-    if inv.height == 0 or yearly.height == 0:
-        return yearly
-    of_year = (inv.group_by("person_id", pl.col("month").dt.year().cast(pl.Int32).alias("year"))
-               .agg(pl.col("amount").mean().alias("_inv_y")))
-    of_all = inv.group_by("person_id").agg(pl.col("amount").mean().alias("_inv_all"))
+    (a year the window does not reach; ``invalidity``: ``_invalidity_means``), never below 0 (a remainder under
+    the declaration's rounding to the euro is 0).
+
+    ``amount_high``: the most the year's income may hold besides the invalidity pension. Where no month of the
+    declared year observes the invalidity pension, the declaration cannot tell whether it holds it (a pension
+    granted since, or a year before the months read): its pensions are then anything from the remainder
+    (``amount``, the central value) to the whole declared amount, a range, not a choice made silently
+    (``monthly_resources`` widens the estimate's range and the doubt's to it). Elsewhere it is ``amount``."""
+    if invalidity is None or yearly.height == 0:
+        return yearly.with_columns(pl.col("amount").alias("amount_high"))
+    of_year, of_all = invalidity
+    pensions = pl.col("kind") == "pensions"
     return (yearly.with_columns(pl.col("year").cast(pl.Int32), pl.col("amount").cast(pl.Float64))
             .join(of_year, on=["person_id", "year"], how="left").join(of_all, on="person_id", how="left")
-            .with_columns(pl.when(pl.col("kind") == "pensions")
+            .with_columns(pl.when(pensions)
                           .then(pl.col("amount") - 12 * pl.coalesce("_inv_y", "_inv_all").fill_null(0.0))
-                          .otherwise(pl.col("amount")).alias("amount"))
+                          .otherwise(pl.col("amount")).alias("_rest"))
             # the DGFiP declares whole euros: a remainder under 1 € is that rounding, not a pension
-            .with_columns(pl.when((pl.col("kind") == "pensions") & (pl.col("amount") < 1.0)).then(0.0)
-                          .otherwise(pl.col("amount")).alias("amount"))
-            .drop("_inv_y", "_inv_all"))
+            .with_columns(pl.when(pensions & (pl.col("_rest") < 1.0)).then(0.0).otherwise(pl.col("_rest"))
+                          .alias("_rest"))
+            .with_columns(pl.when(pensions & pl.col("_inv_y").is_null() & pl.col("_inv_all").is_not_null())
+                          .then(pl.col("amount")).otherwise(pl.col("_rest")).alias("amount_high"),
+                          pl.col("_rest").alias("amount"))
+            .drop("_inv_y", "_inv_all", "_rest"))
+
+
+def _latest_by_kind(yearly: pl.DataFrame, latest: pl.DataFrame,
+                    invalidity: tuple[pl.DataFrame, pl.DataFrame] | None) -> pl.DataFrame:
+    """(person_id, kind, amount, amount_high): the yearly income of the year ``latest`` (person_id, year) gives each
+    person, summed by kind, the invalidity pension taken out of the pensions (``_without_invalidity``: the most it
+    may be where the declaration cannot tell, ``amount_high``)."""
+    of_year = (yearly.join(latest.select("person_id", "year"), on=["person_id", "year"], how="semi")
+               .group_by("person_id", "year", "kind").agg(pl.col("amount").sum()))
+    return (_without_invalidity(of_year, invalidity).group_by("person_id", "kind")
+            .agg(pl.col("amount").sum(), pl.col("amount_high").sum()))
 
 
 def _dgfip_declared(lf: Mapping[str, pl.LazyFrame], years: list[int]) -> pl.LazyFrame:
@@ -334,14 +366,14 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
     # the source failed to match to a NIR. That input is then doubtful, not observed: 0 to the declared level.
     doubt = pl.DataFrame(schema={"person_id": pl.String, "input": pl.String, "agency": pl.String,
                                  "high": pl.Float64})
+    invalidity = _invalidity_means(obs)  # taken out of the declared pensions, for the doubts and the estimates
     if annual is not None:
         kinds = {i: k for i, (k, _) in _ANNUAL_OF_INPUT.items() if i in inputs}
         declared = (annual.filter(pl.col("kind").is_in(list(set(kinds.values()))))
                     .join(ids.lazy(), on="person_id", how="semi").collect())
         latest_year = declared.group_by("person_id").agg(pl.col("year").max())
-        declared = (_without_invalidity(declared.join(latest_year, on=["person_id", "year"], how="semi")
-                                        .group_by("person_id", "year", "kind").agg(pl.col("amount").sum()), obs)
-                    .group_by("person_id", "kind").agg(pl.col("amount").sum()).filter(pl.col("amount") > 0))
+        # up to the most the declaration may hold besides the invalidity pension (``amount_high``)
+        declared = _latest_by_kind(declared, latest_year, invalidity).filter(pl.col("amount_high") > 0)
         seen = obs.select("person_id", "agency").unique()
         parts_d = []
         for inp, kind in kinds.items():
@@ -350,7 +382,7 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                     parts_d.append(declared.filter(pl.col("kind") == kind)
                                    .join(seen.filter(pl.col("agency") == a), on="person_id", how="anti")
                                    .select("person_id", pl.lit(inp).alias("input"), pl.lit(a).alias("agency"),
-                                           (pl.col("amount") / 12 * (1 + config.estimate_spread)).round(2)
+                                           (pl.col("amount_high") / 12 * (1 + config.estimate_spread)).round(2)
                                            .alias("high")))
         if parts_d:
             doubt = pl.concat(parts_d)
@@ -410,10 +442,7 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                              _dgfip_declared(lf, years).join(who.lazy(), on="person_id", how="semi")])
                   .group_by("person_id").agg(pl.col("year").max().alias("year"), pl.col("extract_date").max())
                   .collect())
-        per_kind = (_without_invalidity(yearly.join(latest.select("person_id", "year"), on=["person_id", "year"],
-                                                    how="semi")
-                                        .group_by("person_id", "year", "kind").agg(pl.col("amount").sum()), obs)
-                    .group_by("person_id", "kind").agg(pl.col("amount").sum()))
+        per_kind = _latest_by_kind(yearly, latest, invalidity)
         factor = {i: (config.pension_gross_over_net if i == "pension_gross" else 1.0) for i in kinds}
         est = (uncovered.filter(pl.col("input").is_in(list(kinds)))
                .join(latest, on="person_id", how="inner")
@@ -421,8 +450,8 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                              pl.col("input").replace_strict(factor, return_dtype=pl.Float64).alias("_f"))
                .join(per_kind, on=["person_id", "kind"], how="left")
                .select("person_id", "input", "year", "extract_date",
-                       (pl.col("amount").fill_null(0.0).clip(lower_bound=0.0) / 12 * pl.col("_f"))
-                       .round(2).alias("central")))
+                       *[(pl.col(c).fill_null(0.0).clip(lower_bound=0.0) / 12 * pl.col("_f")).round(2).alias(name)
+                         for c, name in (("amount", "central"), ("amount_high", "_high"))]))
     # Values of the months: observed inside a covering window, the window's first month before it.
     grid = pl.DataFrame({"month": months}).with_columns(pl.col("month").cast(pl.Date))
     covered_obs = obs.join(cover, on=["person_id", "input"], how="inner")
@@ -499,11 +528,15 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                                 pl.lit("dgfip").alias("source_agency"),
                                 pl.date(pl.col("year"), 12, 1).alias("source_month")))
         s = config.estimate_spread
+        reason = f"aucune source mensuelle: estimé d'après le revenu annuel déclaré ({annual_src})"
         unk_parts.append(est.select(
             "person_id", "input", (pl.col("central") * (1 - s)).round(2).alias("low"), "central",
-            (pl.col("central") * (1 + s)).round(2).alias("high"),
-            pl.lit(f"aucune source mensuelle: estimé d'après le revenu annuel déclaré ({annual_src})")
-            .alias("reason"), pl.lit(True).alias("informed")))
+            (pl.max_horizontal("central", "_high") * (1 + s)).round(2).alias("high"),
+            # the declared pensions of a year no month of which observes the invalidity pension: with it or not
+            pl.when(pl.col("_high") > pl.col("central"))
+            .then(pl.lit(f"{reason}, moins la pension d'invalidité observée les autres années, jusqu'aux pensions "
+                         "déclarées entières (la déclaration ne dit pas si elle la contient)"))
+            .otherwise(pl.lit(reason)).alias("reason"), pl.lit(True).alias("informed")))
     parts.append(unknown.select("person_id", "input", pl.lit("unknown").alias("kind"),
                                 pl.lit(None, dtype=pl.String).alias("source_agency"),
                                 pl.lit(None, dtype=pl.Date).alias("source_month")))

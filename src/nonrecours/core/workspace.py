@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import logging
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -17,7 +18,8 @@ from nonrecours.core.resources import CoreConfig
 from nonrecours.errors import SchemaError
 from nonrecours.schemas.codes import RESOURCE_KINDS
 
-__all__ = ["file_agency", "follower_kinds", "member_line_payers", "run_entitlements", "scan_workspace", "with_recorded",
+__all__ = ["Recorded", "RecordedLayouts", "file_agency", "follower_kinds", "recorded_layouts",
+           "recorded_member_line_payers", "run_entitlements", "scan_workspace", "with_recorded",
            "workspace_core_config"]
 
 log = logging.getLogger("nonrecours.core")
@@ -70,69 +72,118 @@ def _reports(workspace: Path) -> list[tuple[str, dict]]:
     return out
 
 
-def follower_kinds(workspace: Path) -> dict[str, tuple[str, ...]] | None:
-    """Agency → the resource kinds its extracts in ``workspace`` can carry (``ExtractMapping.resource_kinds``,
-    which ingest records in each extract's report; the union over an agency's extracts): the mappings the
-    extracts were actually read with, the team's own ones included, for ``CoreConfig.follower_kinds``. None when
-    the workspace cannot say: no report, or a report written before ingest recorded it."""
+@dataclass(frozen=True)
+class Recorded:
+    """One fact of the layouts a workspace's extracts were ingested with, as their ingest reports record it."""
+
+    by_agency: dict[str, Any]
+    """Agency → what its reports record (sorted by agency), for the agencies every report of which records it."""
+    unrecorded: tuple[str, ...]
+    """The agencies with an extract in the workspace (a file it wrote, or a report) for which it is not recorded:
+    no ingest report, or a report written before ingest recorded the fact (sorted)."""
+
+
+@dataclass(frozen=True)
+class RecordedLayouts:
+    """What a workspace's ingest reports record of the layouts its extracts were read with (``recorded_layouts``:
+    the reports read once for every fact)."""
+
+    resource_kinds: Recorded
+    """Agency → the resource kinds its extracts' layouts can carry (a sorted tuple, the union over its extracts)."""
+    payments_on_member_lines: Recorded
+    """Agency → whether a layout it was read with carries a dossier's payments on its members' lines."""
+
+
+def _workspace_agencies(workspace: Path) -> set[str]:
+    """The agencies whose extracts wrote a file of a canonical table in ``workspace`` (``file_agency``)."""
+    from nonrecours.schemas import TABLES
+
+    return {file_agency(f) for name in TABLES for f in (Path(workspace) / name).glob("*.parquet")}
+
+
+def recorded_layouts(workspace: Path) -> RecordedLayouts:
+    """What the ingest reports of ``workspace`` record of the layouts (``ExtractMapping``) its extracts were read
+    with, the team's own mappings included, per agency: the resource kinds each layout can carry
+    (``resource_kinds``, for ``CoreConfig.follower_kinds``) and whether it carries a dossier's payments on its
+    members' lines (``famille_payments_on_member_lines``, for ``DetectionConfig.member_line_payers``). An agency
+    with an extract in the workspace and no report, or a report written before ingest recorded the fact, is
+    ``unrecorded`` for it: its callers assume that agency's former behaviour alone and say so, the other
+    agencies keep what they record."""
     reports = _reports(workspace)
-    if not reports:
-        return None
-    out: dict[str, set[str]] = {}
+    agencies = _workspace_agencies(workspace) | {str(r["agency"]) for _, r in reports}
+    kinds: dict[str, set[str]] = {}
+    payers: dict[str, bool] = {}
+    no_kinds, no_payers = set(), set()
     for name, report in reports:
-        kinds = report.get("resource_kinds")
-        if kinds is None:
-            return None
-        unknown = sorted(set(kinds) - set(RESOURCE_KINDS))
-        if unknown:
-            raise SchemaError(f"unknown resource kind {unknown[0]!r} in an ingest report", table=name,
-                              column="resource_kinds")
-        out.setdefault(str(report["agency"]), set()).update(kinds)
-    return {a: tuple(sorted(k)) for a, k in sorted(out.items())}
-
-
-def workspace_core_config(workspace: Path, config: CoreConfig | None = None) -> CoreConfig:
-    """``config`` (default: ``CoreConfig()``) with ``follower_kinds`` read from ``workspace`` (``follower_kinds``):
-    every job building the core from a workspace (detect, run, the exchange-value reruns, entitlements) builds it
-    with the layouts its extracts were ingested with. A value the configuration sets is kept; a workspace that
-    cannot say (ingested before the record existed) leaves every follower answering for every kind, as before,
-    with a warning."""
-    return with_recorded(config or CoreConfig(), "follower_kinds", lambda: follower_kinds(Path(workspace)),
-                         "which resource kinds its extracts' layouts carry", "an agency following a famille is "
-                         "taken to declare every kind of its members' resources")
-
-
-def with_recorded(config: ConfigT, field: str, read: Callable[[], Any], what: str, assumed: str) -> ConfigT:
-    """``config`` with ``field`` set to what the workspace's ingest reports record (``read()``): a value the
-    configuration sets is kept; a workspace that cannot say (``read()`` None: ingested before the record existed)
-    leaves the field as it is, and a warning says ``what`` is not recorded and what is ``assumed`` instead."""
-    if getattr(config, field) is not None:
-        return config
-    value = read()
-    if value is None:
-        log.warning("the workspace does not record %s (ingested before it was recorded): %s; re-ingest to record "
-                    "them", what, assumed)
-        return config
-    return config.model_copy(update={field: value})
-
-
-def member_line_payers(workspace: Path) -> frozenset[str] | None:
-    """The agencies whose extract in ``workspace`` was ingested with a layout carrying a dossier's payments on its
-    members' lines (``ExtractMapping.famille_payments_on_member_lines``, which ingest records in each extract's
-    report): the mappings the extracts were actually read with, the team's own ones included. None when the
-    workspace cannot say: no report, or a report written before ingest recorded it (the caller then assumes the
-    agencies' default layouts and says so)."""
-    reports = _reports(workspace)
-    if not reports:
-        return None
-    out = set()
-    for _, report in reports:
+        agency = str(report["agency"])
+        recorded = report.get("resource_kinds")
+        if recorded is None:
+            no_kinds.add(agency)
+        else:
+            unknown = sorted(set(recorded) - set(RESOURCE_KINDS))
+            if unknown:
+                raise SchemaError(f"unknown resource kind {unknown[0]!r} in an ingest report", table=name,
+                                  column="resource_kinds")
+            kinds.setdefault(agency, set()).update(recorded)
         flag = report.get("famille_payments_on_member_lines")
         if flag is None:
-            return None
-        if flag:
-            out.add(str(report["agency"]))
-    return frozenset(out)
+            no_payers.add(agency)
+        else:
+            payers[agency] = payers.get(agency, False) or bool(flag)
+    no_kinds |= agencies - set(kinds)
+    no_payers |= agencies - set(payers)
+    return RecordedLayouts(
+        Recorded({a: tuple(sorted(k)) for a, k in sorted(kinds.items()) if a not in no_kinds}, tuple(sorted(no_kinds))),
+        Recorded({a: f for a, f in sorted(payers.items()) if a not in no_payers}, tuple(sorted(no_payers))))
+
+
+def follower_kinds(workspace: Path) -> dict[str, tuple[str, ...]] | None:
+    """Agency → the resource kinds its extracts in ``workspace`` can carry (``recorded_layouts``), for the agencies
+    whose reports record them; None when no agency's does."""
+    return recorded_layouts(workspace).resource_kinds.by_agency or None
+
+
+def recorded_member_line_payers(workspace: Path) -> frozenset[str] | None:
+    """The agencies whose extract in ``workspace`` was ingested with a layout carrying a dossier's payments on its
+    members' lines, as its reports record it (``recorded_layouts``: the mappings the extracts were actually read
+    with, the team's own ones included, not the agencies' default mappings, ``connectors.member_line_payers``),
+    among the agencies whose reports record it; None when no agency's does."""
+    recorded = recorded_layouts(workspace).payments_on_member_lines.by_agency
+    return frozenset(a for a, flag in recorded.items() if flag) if recorded else None
+
+
+def workspace_core_config(workspace: Path, config: CoreConfig | None = None,
+                          layouts: RecordedLayouts | None = None) -> CoreConfig:
+    """``config`` (default: ``CoreConfig()``) with ``follower_kinds`` read from ``workspace`` (``recorded_layouts``;
+    ``layouts``: those records already read, by a job that needs them for detection too): every job building the
+    core from a workspace (detect, run, the exchange-value reruns, entitlements) builds it with the layouts its
+    extracts were ingested with. A value the configuration sets is kept; a follower whose extracts' layouts are
+    not recorded (ingested before the record existed, or no report) is left out, so it answers for every kind of
+    its members' resources, as before, with a warning naming it."""
+    config = config or CoreConfig()
+
+    def read() -> tuple[dict[str, tuple[str, ...]] | None, tuple[str, ...]]:
+        kinds = (layouts or recorded_layouts(Path(workspace))).resource_kinds
+        return kinds.by_agency or None, tuple(a for a in kinds.unrecorded if a in config.followers)
+
+    return with_recorded(config, "follower_kinds", read, "which resource kinds its extracts' layouts carry",
+                         "following a famille, it is taken to declare every kind of its members' resources")
+
+
+def with_recorded(config: ConfigT, field: str, read: Callable[[], tuple[Any, tuple[str, ...]]], what: str,
+                  assumed: str) -> ConfigT:
+    """``config`` with ``field`` set to what the workspace's ingest reports record: ``read()`` gives that value
+    (None: no agency's reports record it) and the agencies for which they do not (ingested before the record
+    existed, or no report). A value the configuration sets is kept; an agency not recorded gets a warning saying
+    ``what`` is not recorded for it and what is ``assumed`` instead, and a value none records leaves the field as
+    it is."""
+    if getattr(config, field) is not None:
+        return config
+    value, unrecorded = read()
+    if unrecorded:
+        log.warning("the workspace does not record %s for %s (no ingest report, or one written before it was "
+                    "recorded): %s; re-ingest to record them", what, ", ".join(unrecorded), assumed)
+    return config if value is None else config.model_copy(update={field: value})
 
 
 def run_entitlements(workspace: Path, month: dt.date, out: Path, *, backend: str = "polars",

@@ -22,6 +22,7 @@ from nonrecours.atomic import write_json, write_parquet
 from nonrecours.core.month import CoreMonth
 from nonrecours.core.partition import Partitions, merge_parts
 from nonrecours.core.resources import CoreConfig
+from nonrecours.core.workspace import RecordedLayouts
 from nonrecours.detection.confidence import (
     ALL_VARIANTS,
     COMPOSITION_UNKNOWN,
@@ -91,20 +92,30 @@ def read_workspace(workspace: str | Path, agencies: Any = None) -> dict[str, pl.
     return out
 
 
-def workspace_config(config: DetectionConfig | None, workspace: str | Path) -> DetectionConfig:
+def workspace_config(config: DetectionConfig | None, workspace: str | Path,
+                     layouts: RecordedLayouts | None = None) -> DetectionConfig:
     """``config`` (default: ``DetectionConfig()``) with ``member_line_payers`` read from ``workspace``, where ingest
-    recorded the layout each extract was read with (``core.workspace.member_line_payers``): the mappings a team
-    ingested with decide, whenever detection runs. A value the configuration sets is kept; a workspace that cannot
-    say (ingested before the record existed) leaves the agencies' default layouts, with a warning."""
-    from nonrecours.core.workspace import member_line_payers, with_recorded
+    recorded the layout each extract was read with (``core.workspace.recorded_layouts``; ``layouts``: those records
+    already read, by a job that builds the core from them too): the mappings a team ingested with decide, whenever
+    detection runs. A value the configuration sets is kept; an agency whose layout is not recorded (ingested
+    before the record existed, or no report) is taken with its default mapping's (``connectors``), with a warning
+    naming it, the others with theirs."""
+    from nonrecours.core.workspace import recorded_layouts, with_recorded
 
-    def read() -> tuple[str, ...] | None:
-        payers = member_line_payers(Path(workspace))
-        return None if payers is None else tuple(sorted(payers))
+    def read() -> tuple[tuple[str, ...] | None, tuple[str, ...]]:
+        recorded = (layouts or recorded_layouts(Path(workspace))).payments_on_member_lines
+        if not recorded.by_agency:  # none recorded: every agency's default layout (``_member_line_payers``)
+            return None, recorded.unrecorded
+        payers = {a for a, flag in recorded.by_agency.items() if flag}
+        if recorded.unrecorded:
+            from nonrecours.connectors import member_line_payers
+
+            payers |= set(recorded.unrecorded) & member_line_payers()
+        return tuple(sorted(payers)), recorded.unrecorded
 
     return with_recorded(config or DetectionConfig(), "member_line_payers", read,
                          "which layouts carry a dossier's payments on its members' lines",
-                         "the agencies' default mappings are assumed")
+                         "its default mapping is assumed")
 
 
 def _member_line_payers(config: DetectionConfig) -> tuple[str, ...]:
@@ -495,13 +506,6 @@ def _unknown_familles(u: pl.DataFrame, individu: pl.DataFrame, inp: str) -> pl.D
     return pl.concat([p.cast({"famille_id": pl.String}) for p in parts]).unique()
 
 
-LINES_BEHIND_SHARE = 1 / 3
-"""Share of a benefit's reference period (``Benefit.resource_months``) a member's missing resource lines must
-cover for its flags to be ``possible`` at most (``_lines_behind``): one month of a quarter (the RSA, the prime
-d'activité, the ASPA, the ASI) weighs a third of the resources; one or two months of a twelve-month base (the CSS,
-the housing aid) a twelfth or a sixth, less than the ranges of the estimates already carry."""
-
-
 def _period(benefit: str, month: dt.date) -> int | None:
     """The months of resources ``benefit`` rests on when judged at ``month`` (None for a yearly benefit judged
     at an earlier month, or one whose rule reads the year N-2 or the revenu fiscal de référence)."""
@@ -515,7 +519,7 @@ def _lines_behind(tables: dict[str, Any], individu: pl.DataFrame, core: CoreMont
     source declaring every salary (``CoreConfig.exhaustive["salary_net"]``: the DRM) stopping in the
     ``lines_behind_months`` before the month, nobody reporting them since (``receipts.resource_lines_behind``),
     for the benefits judged at the month whose reference period those missing months cover for at least
-    ``LINES_BEHIND_SHARE``; the earliest stop and its source (a reason line names them)."""
+    ``config.lines_behind_share``; the earliest stop and its source (a reason line names them)."""
     schema = {"famille_id": pl.String(), "benefit": pl.String(), "_behind_source": pl.String(),
               "_behind_last": pl.Date()}
     month = core.month
@@ -535,7 +539,7 @@ def _lines_behind(tables: dict[str, Any], individu: pl.DataFrame, core: CoreMont
     missing = pl.lit(now) - pl.max_horizontal(after, pl.lit(now) - k)
     return (rows.join(pl.DataFrame({"benefit": list(periods), "_k": list(periods.values())},
                                    schema={"benefit": pl.String, "_k": pl.Int32}), how="cross")
-            .filter(missing.cast(pl.Float64) / k.cast(pl.Float64) >= LINES_BEHIND_SHARE)
+            .filter(missing.cast(pl.Float64) / k.cast(pl.Float64) >= config.lines_behind_share)
             .sort("last", "source").group_by("famille_id", "benefit", maintain_order=True)
             .agg(pl.col("source").first().alias("_behind_source"), pl.col("last").first().alias("_behind_last"))
             .cast(schema))  # type: ignore[arg-type]
@@ -1037,11 +1041,13 @@ def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backen
     and no engine result."""
     if core is not None and (partitions is not None or core.month != month):
         raise SchemaError("a core given to run_detect is the month's own, for a run in one pass", table="core")
-    from nonrecours.core.workspace import workspace_core_config
+    from nonrecours.core.workspace import recorded_layouts, workspace_core_config
 
-    config = workspace_config(config, workspace)
-    # the core's configuration with the layouts the workspace's extracts were ingested with (a core given: its own)
-    core_config = workspace_core_config(Path(workspace)) if core is None else core.config
+    # the layouts the workspace's extracts were ingested with, as their reports record them (read once): detection's
+    # configuration and the core's (a core given: its own)
+    layouts = recorded_layouts(Path(workspace))
+    config = workspace_config(config, workspace, layouts)
+    core_config = workspace_core_config(Path(workspace), layouts=layouts) if core is None else core.config
     if partitions is not None:
         return _run_partitioned(partitions, month, Path(out), backend=backend, config=config,
                                 engine_config=engine_config, core_config=core_config)

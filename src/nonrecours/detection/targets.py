@@ -93,6 +93,12 @@ class DetectionConfig(BaseModel):
     the month at most, while that source goes on for others and no agency reports them since, may have
     declarations not yet transmitted (an employer's DSN filed late): where the missing months weigh in the
     benefit's reference period, its flags are ``possible`` at most (``detect._lines_behind``). 0: not checked."""
+    lines_behind_share: float = Field(1 / 3, gt=0.0, le=1.0)
+    """Share of a benefit's reference period (``Benefit.resource_months``) a member's missing resource lines must
+    cover for its flags to be ``possible`` at most (``lines_behind_months``, ``detect._lines_behind``): one month of
+    a quarter (the RSA, the prime d'activité, the ASPA, the ASI) weighs a third of the resources; one or two months
+    of a twelve-month base (the CSS, the housing aid) a twelfth or a sixth, less than the ranges of the estimates
+    already carry. Above 0 (0 would cap a famille with no month missing), at most 1 (the whole period)."""
 
     contradicting_payments: tuple[str, ...] = ("rsa", "ppa")
     """Benefits whose payment, where our rules deny it on every value of the unknowns (``paid_not_entitled``),

@@ -5,6 +5,8 @@ trees (sqlglot) run on DuckDB or, with the optional extra ``spark``, on Spark; w
     result = evaluate(["rsa"], Inputs(individu=ind, individu_monthly=monthly), dt.date(2025, 3, 1))
     result["famille"]                 # id, rules, condition columns
     print(result.explain("famille", some_famille_id))
+
+``round_columns(frame, 2)``: amounts rounded to the cent as the rules' ``round_`` rounds (``simulate``'s output).
 """
 
 from nonrecours.engine.evaluate import (
@@ -17,6 +19,7 @@ from nonrecours.engine.evaluate import (
     required_inputs,
 )
 from nonrecours.engine.inputs import Inputs
+from nonrecours.engine.polars_backend import round_columns
 
 __all__ = ["ALL_BACKENDS", "BACKENDS", "OPTIONAL_BACKENDS", "Inputs", "Result", "check_backend", "evaluate",
-           "required_inputs"]
+           "required_inputs", "round_columns"]

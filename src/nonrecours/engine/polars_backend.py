@@ -27,7 +27,7 @@ from nonrecours.rules.ir import (
     walk,
 )
 
-__all__ = ["lower_polars", "round_half_away", "run_polars", "with_zero"]
+__all__ = ["lower_polars", "round_columns", "run_polars"]
 
 BACKEND = "polars"
 ZERO = "__zero"
@@ -68,6 +68,13 @@ def round_half_away(value: pl.Expr, digits: int) -> pl.Expr:
     # divided by a column, as in the division above: by the scalar, Polars multiplies by 0.01 and 25045
     # cents came out 250.45000000000002, not DuckDB's (and IEEE's) 250.45
     return sign * (((f.abs() * scale) + 0.5 + ROUND_TOLERANCE).floor() / (pl.col(ZERO) + scale))
+
+
+def round_columns(frame: pl.DataFrame, digits: int) -> pl.DataFrame:
+    """Every column of ``frame`` (numbers) rounded to ``digits`` decimals as the rules' ``round_`` rounds them
+    (``round_half_away``: half away from zero, ``ROUND_TOLERANCE``), as Float64: ``simulate`` rounds its amounts to
+    the cent with it, not with Python's ``round``."""
+    return with_zero(frame).select(round_half_away(pl.col(c), digits).alias(c) for c in frame.columns)
 
 
 def lower_polars(e: Expr, coltypes: dict[str, str]) -> pl.Expr:
@@ -268,11 +275,13 @@ def _unsorted_key(individu: pl.DataFrame, idc: str) -> pl.DataFrame:
     a few members: simulate's bulk frames (members numbered famille by famille, flags kept) spent 0.80 CPU s in
     the aggregates of 20,000 situations with the flag against 0.43 without (benchmarks/README.md, fixed-point
     sums). The aggregates do not depend on the path: every sum is of integers (plan.SUM_SCALE), sorted by id
-    after. A key with nulls keeps its flag (NumPy would make it a float)."""
+    after. Polars clears the flags of a Series written to: the key's first value is written again into a copy of
+    the column (``scatter``: any dtype, nulls included, the frame given keeps its flag; a String key is not
+    copied through NumPy's Python objects)."""
     key = individu.get_column(idc)
-    if not (key.flags["SORTED_ASC"] or key.flags["SORTED_DESC"]) or key.null_count():
+    if not (key.flags["SORTED_ASC"] or key.flags["SORTED_DESC"]) or key.is_empty():
         return individu
-    return individu.with_columns(pl.Series(idc, key.to_numpy(), dtype=key.dtype))
+    return individu.with_columns(key.clone().scatter(0, key[0]))
 
 
 _LOWERED: dict[int, tuple[Plan, dict[str, pl.Expr]]] = {}

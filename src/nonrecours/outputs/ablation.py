@@ -66,14 +66,15 @@ def ablation_detection(workspace: str | Path, month: dt.date, *, backend: str = 
     exchange_value's, without each agency and the CAF alone; ``()`` for a caller that asks one scenario only).
     Each set of workspace files is detected once (memoised).
     """
-    from nonrecours.core.workspace import file_agency, workspace_core_config
+    from nonrecours.core.workspace import file_agency, recorded_layouts, workspace_core_config
     from nonrecours.detection.confidence import ALL_VARIANTS
     from nonrecours.detection.detect import core_month, detect, detect_many, read_workspace, workspace_config
     from nonrecours.engine.evaluate import STACK_ROWS
     from nonrecours.schemas import TABLES
 
-    config = workspace_config(config, workspace)  # the layouts the workspace's extracts were ingested with
-    core_config = workspace_core_config(Path(workspace))
+    layouts = recorded_layouts(Path(workspace))  # the layouts the workspace's extracts were ingested with
+    config = workspace_config(config, workspace, layouts)
+    core_config = workspace_core_config(Path(workspace), layouts=layouts)
 
     files = sorted(f for f in Path(workspace).glob("*/*.parquet") if f.parent.name in TABLES)
 

@@ -13,7 +13,7 @@ Semantics fixed here, for every backend:
 - ``value_of(role, e)`` takes the member with that role with the smallest ``person_id``;
 - ``round_(x, d)`` rounds half away from zero with a 1e-9 tolerance on the scaled value
   (``sign(x) * floor(|x| * 10^d + 0.5 + ROUND_TOLERANCE) / 10^d``), identical on every backend, and the one
-  rounding of amounts elsewhere too (``simulate``'s output: ``engine.polars_backend.round_half_away``);
+  rounding of amounts elsewhere too (``simulate``'s output: ``engine.round_columns``);
 - household composition is the one of the evaluated month, also for shifted months.
 """
 

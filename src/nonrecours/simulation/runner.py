@@ -19,8 +19,7 @@ from typing import Any
 import msgspec
 import polars as pl
 
-from nonrecours.engine import ALL_BACKENDS, Inputs, evaluate
-from nonrecours.engine.polars_backend import round_half_away, with_zero
+from nonrecours.engine import ALL_BACKENDS, Inputs, evaluate, round_columns
 from nonrecours.errors import SituationError
 from nonrecours.rules.benefits import SIMULATED_AMOUNTS, SIMULATED_FLAGS, SIMULATED_OUTPUTS, SIMULATED_RULES
 from nonrecours.simulation.situations import SituationBatch, _gc_paused, load_situation_json, load_situations
@@ -55,7 +54,7 @@ class SimulationResult:
         """The ``simulate`` JSON: per situation its id, the summed fields and ``by_unit``.
 
         Built column by column: each field's values rounded to cents in one Polars expression (the rules' own
-        rounding, half away from zero: ``engine.polars_backend.round_half_away``, not Python's ``round``), the
+        rounding, half away from zero: ``engine.round_columns``, not Python's ``round``), the
         units' objects zipped from those columns, a situation's sums taken in famille order (``0.0 + a + b...``, as
         the one-pass loop this replaced did) on the unrounded values and rounded the same way, the collector
         paused."""
@@ -112,7 +111,7 @@ class SimulationResult:
 
 def _cents(frame: pl.DataFrame) -> list[list[float]]:
     """Each column of ``frame`` (amounts) rounded to the cent by the rules' rounding, as lists."""
-    rounded = with_zero(frame).select(round_half_away(pl.col(c), 2).alias(c) for c in frame.columns)
+    rounded = round_columns(frame, 2)
     return [rounded.get_column(c).to_list() for c in frame.columns]
 
 
