@@ -88,17 +88,25 @@ def _aah_territory(aah_paid: bool) -> dict[str, pl.DataFrame]:
     t = Territory()
     t.famille("couple", salary=1400.0)
     conjoint = {**t.persons[0], "person_id": "p-couple-b", "sex": "M", "disability_rate": None, "student": None,
-                "pregnant": None, "nationality_group": None, "source_agency": "dgfip"}
+                "pregnant": None, "nationality_group": None, "born_in_france": True, "source_agency": "dgfip"}
     t.persons.append(conjoint)
-    for m in t.members:
-        if m["unit_kind"] == "foyer_fiscal":
-            m["source_agency"] = "dgfip"
-    t.members.append({"person_id": "p-couple-b", "unit_kind": "foyer_fiscal", "unit_id": "f-couple",
-                      "role": "declarant", "valid_from": dt.date(2020, 1, 1), "valid_to": None,
-                      "source_agency": "dgfip"})
+    # the DGFiP's joint declaration, one membership row per income year as its connector writes them
+    t.members = [m for m in t.members if not (m["unit_kind"] == "foyer_fiscal" and m["person_id"] == "p-couple")]
+    for pid in ("p-couple", "p-couple-b"):
+        for year in (2024, 2025):
+            t.members.append({"person_id": pid, "unit_kind": "foyer_fiscal", "unit_id": "f-couple", "role": "declarant",
+                              "valid_from": dt.date(year, 1, 1), "valid_to": None, "source_agency": "dgfip"})
+    t.famille("neighbour")                           # the CAF sends its payments: a famille absent is paid none
+    t.pay("neighbour", "rsa", 640.0)
     if aah_paid:
         t.pay("couple", "aah", 1041.59, [add_months(MONTH, -k) for k in range(4, -1, -1)])
-    return t.tables()
+    tables = t.tables()
+    # the DGFiP's yearly income of the couple's joint declaration (the conjoint declared none: 0, not unknown)
+    tables["annual_income"] = pl.DataFrame(
+        {"person_id": ["p-couple", "p-couple"], "year": [2024, 2025], "kind": ["salaries", "salaries"],
+         "amount": [15500.0, 15600.0], "source_agency": ["dgfip"] * 2, "extract_id": ["dgfip"] * 2,
+         "extract_date": [dt.date(2026, 6, 28)] * 2}, schema_overrides={"year": pl.Int16})
+    return tables
 
 
 @pytest.mark.parametrize("aah_paid", [False, True])
@@ -115,3 +123,23 @@ def test_a_member_the_aah_payer_does_not_list_in_a_famille_it_pays_the_aah_has_a
     assert core.counts["persons_rate_unknown_in_famille_paid_aah"] == int(aah_paid)
     # the demandeur's rate is the CAF's own (0): never unknown
     assert core.unknowns.filter((pl.col("id") == "p-couple") & (pl.col("input") == "disability_rate")).is_empty()
+
+
+def test_the_prime_d_activite_of_a_famille_paid_the_aah_rests_on_a_convention_on_both_backends():
+    """The working demandeur's prime d'activité is due on the central values either way; with no AAH paid the
+    conjoint's rate 0 is informed (the flag certain here: no value of the rate takes the right away), with the
+    AAH paid to the famille it is a convention (possible: the AAH may be the conjoint's and count in the
+    famille's resources)."""
+    grades = {}
+    for aah_paid in (False, True):
+        tables = _aah_territory(aah_paid)
+        core = core_month(tables, MONTH)
+        runs = {b: detect(core, tables, backend=b, config=DetectionConfig(benefits=("ppa",)))
+                for b in ("polars", "duckdb")}
+        cols = ["unit_id", "benefit", "status", "grade", "amount_low", "amount_central", "amount_high"]
+        a, b = (runs[k].units.select(cols).sort("unit_id") for k in ("polars", "duckdb"))
+        assert a.equals(b)
+        u = _unit(runs["polars"], "couple", "ppa")
+        assert u["status"] == "non_take_up" and u["entitled_central"]
+        grades[aah_paid] = u["grade"]
+    assert grades == {False: "certain", True: "possible"}
