@@ -154,6 +154,21 @@ def _aah_payers_know(lf: Mapping[str, pl.LazyFrame], sent: bool) -> pl.Series | 
     return pl.concat(parts).unique().collect().get_column("person_id")
 
 
+def _aah_paid_familles(lf: Mapping[str, pl.LazyFrame], month: dt.date, first: dt.date) -> pl.Series:
+    """famille_id of the familles an AAH payer (CAF, MSA) paid the AAH to, on a famille row, in a month from
+    ``first`` to ``month``: one of their adults has a disability rate giving the AAH (CSS art. L821-1, L821-2),
+    whoever the payer's extract lists."""
+    if "benefits_paid" not in lf:
+        return pl.Series("famille_id", [], dtype=pl.String)
+    payers = list(catalogue_row("aah").payers)
+    return (lf["benefits_paid"]
+            .filter((pl.col("unit_kind").cast(pl.String) == "famille") & (pl.col("benefit").cast(pl.String) == "aah")
+                    & pl.col("paying_agency").cast(pl.String).is_in(payers)
+                    & (pl.col("month") >= first) & (pl.col("month") <= month) & (pl.col("amount") > 0))
+            .select(qualified("paying_agency", "unit_id", "source_agency").alias("famille_id")).unique()
+            .collect().get_column("famille_id"))
+
+
 def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, *,
                 config: CoreConfig | None = None, facts: PopulationFacts | None = None) -> CoreMonth:
     """Engine inputs for ``month`` and what is known of each value (see the module docstring).
@@ -318,12 +333,22 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # payer lists every person of the familles it pays, so no AAH is paid to them. A rate of 80 % or more (or
     # 50 % with RSDAE) would give an AAH that counts as a resource of RSA, PPA and CSS; with none paid, the
     # central 0 is an estimate from data (informed), not a convention (CSS art. L821-1, L821-2).
+    # Unless an AAH payer pays the AAH to the famille the core placed the person in (a partner the payer's extract
+    # lost, found on the DGFiP's joint declaration): then the AAH may be theirs, and the rate is unknown, as for
+    # someone a payer knows (the central 0 a convention).
     aah_seen = pl.col("person_id").is_in(aah_known.implode()) if aah_known is not None else pl.lit(True)
+    aah_paid = _aah_paid_familles(lf, month, month_range(month, window)[0])
+    paid_unseen = pl.col("famille_id").is_in(aah_paid.implode()).fill_null(False) & ~aah_seen
+    counts["persons_rate_unknown_in_famille_paid_aah"] = ind.filter(
+        pl.col("_no_disability_rate") & paid_unseen).height
     no_aah = "aucune AAH versée par la CAF ou la MSA, qui ne connaissent pas cette personne"
+    paid_aah = "AAH versée au foyer par la CAF ou la MSA, dont l'extrait ne liste pas cette personne"
     no_rate = obs_p.filter(pl.col("_no_disability_rate"))
     unk.append(_unk(no_rate.filter(aah_seen), "individu", "person_id", ["disability_rate"],
                     0.0, 0.0, 1.0, held.format("le taux d'incapacité")))
-    unk.append(_unk(no_rate.filter(~aah_seen), "individu", "person_id", ["disability_rate"],
+    unk.append(_unk(no_rate.filter(paid_unseen), "individu", "person_id", ["disability_rate"],
+                    0.0, 0.0, 1.0, held.format("le taux d'incapacité") + f" ({paid_aah})"))
+    unk.append(_unk(no_rate.filter(~aah_seen & ~paid_unseen), "individu", "person_id", ["disability_rate"],
                     0.0, 0.0, 1.0, held.format("le taux d'incapacité") + f" ({no_aah})", informed=True))
     prov.append(_prov(new_p, "individu", "person_id", list(_STATIC), pl.lit("unknown"), pl.lit(None), pl.lit(None)))
     reason = "personne connue d'une agence qui ne transmet pas {}"
@@ -338,7 +363,9 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     reason.format("la situation d'étudiante ou de grossesse")))
     unk.append(_unk(new_p.filter(aah_seen), "individu", "person_id", ["disability_rate"], 0.0, 0.0, 1.0,
                     reason.format("le taux d'incapacité")))
-    unk.append(_unk(new_p.filter(~aah_seen), "individu", "person_id", ["disability_rate"], 0.0, 0.0, 1.0,
+    unk.append(_unk(new_p.filter(paid_unseen), "individu", "person_id", ["disability_rate"], 0.0, 0.0, 1.0,
+                    reason.format("le taux d'incapacité") + f" ({paid_aah})"))
+    unk.append(_unk(new_p.filter(~aah_seen & ~paid_unseen), "individu", "person_id", ["disability_rate"], 0.0, 0.0, 1.0,
                     reason.format("le taux d'incapacité") + f" ({no_aah})", informed=True))
     unk.append(_unk(new_p, "individu", "person_id", ["nationality_group"], None, None, None,
                     reason.format("la nationalité (FR retenue)")))

@@ -46,6 +46,7 @@ from nonrecours.detection.receipts import (
     payments_known,
     pension_fund_unknown,
     receipts_by_famille,
+    reexamined_by_payer,
     resource_lines_behind,
     unattached_payments,
     with_receipts,
@@ -697,16 +698,24 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     behind = _lines_behind(tables, individu, core, config)
     units = units.join(behind, on=["famille_id", "benefit"], how="left")
     lines_behind = capped & pl.col("_behind_last").is_not_null()
+    # A benefit whose payer re-examines the right on its own after a nil re-examination (the housing aid, CCH art.
+    # R823-6: nine months without a new claim), paid to the famille in those months and not now: the payer's own
+    # re-examination, on data it holds in full, found nothing to pay; no claim is missing. Possible at most.
+    reexam = reexamined_by_payer(tables.get("benefits_paid"), individu, month, config.benefits)
+    units = units.join(reexam, on=["famille_id", "benefit"], how="left")
+    reexamined = capped & pl.col("_reexam_last").is_not_null()
     unobserved = (pl.when(stopped).then(pl.lit("stopped")).when(unseen).then(pl.lit("unseen"))
                   .when(payee_gone).then(pl.lit("payee")).when(fund_unknown).then(pl.lit("fund"))
-                  .when(lines_behind).then(pl.lit("behind"))
+                  .when(lines_behind).then(pl.lit("behind")).when(reexamined).then(pl.lit("reexamined"))
                   .otherwise(pl.lit(None, dtype=pl.String)))
     units = units.with_columns(unobserved.alias("_unobserved"),
                                pl.when(payee_gone).then(pl.col("_payee")).alias("_payee"),
                                pl.when(unobserved == "behind").then(pl.col("_behind_source")).alias("_behind_source"),
-                               pl.when(unobserved == "behind").then(pl.col("_behind_last")).alias("_behind_last")
+                               pl.when(unobserved == "behind").then(pl.col("_behind_last")).alias("_behind_last"),
+                               pl.when(unobserved == "reexamined").then(pl.col("_reexam_last")).alias("_reexam_last")
                                ).drop("_payee_lost", "_fund")
-    n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("stopped", "unseen", "payee", "fund", "behind")}
+    n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("stopped", "unseen", "payee", "fund", "behind",
+                                                                 "reexamined")}
     for kind, benefit, n in (units.filter(pl.col("_unobserved").is_not_null())
                              .group_by("_unobserved", "benefit").len().iter_rows()):
         n_capped[kind][benefit] = n
@@ -833,6 +842,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     summary["downgraded_by_payee_lines_lost"] = {b: int(n_capped["payee"].get(b, 0)) for b in config.benefits}
     summary["downgraded_by_resource_lines_behind"] = {b: int(n_capped["behind"].get(b, 0))
                                                       for b in config.benefits if _period(b, month)}
+    summary["downgraded_by_payer_reexamination"] = {b: int(n_capped["reexamined"].get(b, 0)) for b in config.benefits
+                                                    if catalogue_row(b).reexamined_months}
     n_unattached = unattached_payments(tables, pay_rows, month)
     summary["payments_on_dossiers_without_adults"] = {b: int(n_unattached.get(b, 0)) for b in config.benefits
                                                       if not catalogue_row(b).yearly}

@@ -292,6 +292,8 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                          .fill_null(pl.lit("l'organisme")))
         behind_last = (pl.col("_behind_last").dt.strftime("%m/%Y") if "_behind_last" in part.columns
                        else pl.lit(None, dtype=pl.String))
+        reexam_last = (pl.col("_reexam_last").dt.strftime("%m/%Y") if "_reexam_last" in part.columns
+                       else pl.lit(None, dtype=pl.String))
         lines.append(pl.when(possible & contradicted).then(_contradiction_line(part.columns))
                      .when(possible & (row_lost == "stopped")).then(
             pl.lit("Signalement ramené à « possible » : ") + dossier
@@ -315,6 +317,12 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             + pl.lit(" transmet les ressources d'un membre du foyer jusqu'en ") + behind_last
             + pl.lit(" et plus rien depuis, aucun autre organisme non plus : ces mois comptent pour des revenus nuls, "
                      "mais les déclarations peuvent ne pas être encore parvenues ; à vérifier avant tout contact."))
+                     .when(possible & (row_lost == "reexamined")).then(
+            pl.lit("Signalement ramené à « possible » : ") + dossier
+            + pl.lit(" a versé cette aide jusqu'en ") + reexam_last
+            + pl.lit(" et réexamine le droit tous les trois mois sans nouvelle demande pendant neuf mois après un "
+                     "réexamen sans versement (CCH art. R823-6) : l'arrêt est son propre constat, sur ses données, "
+                     "et non un défaut de demande ; à vérifier avant tout contact."))
                      .when(possible & other).then(pl.lit(
             f"Sur les valeurs centrales, c'est la {other_name} qui est due (les deux s'excluent) : la "
             "participation ne vaut que si des données inconnues placent les ressources au-dessus de son plafond."))

@@ -33,7 +33,7 @@ from nonrecours.schemas.tables import valid_on
 
 __all__ = ["AFFILIATION_PAYERS", "allocataire_lost", "paid_by_famille", "payee_lines_lost", "payer_unknown",
            "payers_by_famille", "payment_rows", "payments_known", "pension_fund_unknown", "receipts_by_famille",
-           "resource_lines_behind", "unattached_payments", "with_receipts"]
+           "reexamined_by_payer", "resource_lines_behind", "unattached_payments", "with_receipts"]
 
 _YEAR = 12
 
@@ -209,6 +209,27 @@ def resource_lines_behind(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | Non
             .join(individu.select("person_id", "famille_id").filter(pl.col("famille_id").is_not_null()),
                   on="person_id")
             .select(list(schema)).cast(schema).sort("famille_id", "person_id", "source"))  # type: ignore[arg-type]
+
+
+def reexamined_by_payer(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame,
+                        month: dt.date, benefits: tuple[str, ...]) -> pl.DataFrame:
+    """famille_id, benefit, _reexam_last: the familles one of its payers paid a benefit of ``benefits`` whose
+    payer re-examines the right on its own after a nil re-examination (the catalogue's ``reexamined_months``:
+    the housing aid, CCH art. R823-6) in those months before ``month``, with the last month paid. Whether they
+    are paid ``month`` is not read here: detection takes the familles not receiving it."""
+    schema = {"famille_id": pl.String(), "benefit": pl.String(), "_reexam_last": pl.Date()}
+    spans = {b: n for b in benefits if (n := catalogue_row(b).reexamined_months) and not catalogue_row(b).yearly}
+    if benefits_paid is None or not spans:
+        return pl.DataFrame(schema=schema)
+    first = min(add_months(month, -n) for n in spans.values())
+    rows = _payment_rows(benefits_paid, individu, first, add_months(month, -1), tuple(spans))
+    since = pl.col("benefit").replace_strict({b: add_months(month, -n) for b, n in spans.items()},
+                                             return_dtype=pl.Date)
+    payers = pl.col("benefit").replace_strict({b: list(catalogue_row(b).payers) for b in spans},
+                                              return_dtype=pl.List(pl.String))
+    return (rows.filter((pl.col("amount") > 0) & (pl.col("month") >= since) & payers.list.contains(pl.col("payer")))
+            .group_by("famille_id", "benefit").agg(pl.col("month").max().alias("_reexam_last"))
+            .select(list(schema)).cast(schema))  # type: ignore[arg-type]
 
 
 def unattached_payments(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], rows: pl.DataFrame | None,

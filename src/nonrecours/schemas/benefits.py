@@ -118,6 +118,15 @@ class Benefit:
     (CSS art. R815-29), the twelve months of the CSS (CSS art. R861-8) and of the housing aid (CCH art. R822-4);
     None where the rule reads the DGFiP's year N-2 or revenu fiscal de référence (family benefits, AAH outside
     work, ARS, chèque énergie). Detection weighs a person's resource lines missing from that period with it."""
+    reexamined_months: int | None = None
+    """Months its payer goes on re-examining the right on its own after a re-examination gave a nil amount or one
+    under the payment threshold, without a new claim: the housing aid's nine (CCH art. R823-6, al. 3: the right and
+    its amount are re-examined every three months, « y compris, pendant une période qui ne peut dépasser neuf mois
+    consécutifs, à la suite d'un réexamen aboutissant à un versement nul ou inférieur au seuil de versement, sans
+    qu'il soit nécessaire à l'allocataire de déposer une nouvelle demande »). A famille its payer paid it in those
+    months and pays nothing now is not one that fails to claim: the payer's re-examination, on data it holds
+    in full, found nothing to pay (detection caps such a flag at ``possible``). None: a stop may be the person's
+    (a quarterly declaration not returned, a claim not renewed), so it stays a non-take-up."""
     young_dependant_age: str | None = None
     """Parameter of the age up to which its famille rule can count an adult dependant (persons at charge under 25
     for the RSA, the prime d'activité and the CSS; 21 for the housing aid and the complément familial; 20 for the
@@ -184,7 +193,7 @@ CATALOGUE: tuple[Benefit, ...] = (
     Benefit("aide_logement", "aide_logement", "amount", "aide personnelle au logement (APL, ALF, ALS)",
             "aide au logement", "aide_logement", "caf", "CCH art. L821-1 et L822-1 (CAF, MSA)", 3,
             payers=("caf", "msa"), unknown_caps=(("rent", "probable"),), feminine=True,
-            young_dependant_age="prestations_familiales.cf.age_limite", resource_months=12),
+            young_dependant_age="prestations_familiales.cf.age_limite", resource_months=12, reexamined_months=9),
     Benefit("aah", "aah_famille", "amount", "allocation aux adultes handicapés (AAH)", "AAH", "aah", "caf",
             "CSS art. L821-1 et L821-7 (CAF, MSA, sur décision de la CDAPH)", 6, payers=("caf", "msa"),
             unknown_caps=(("disability_rate", "possible"),), feminine=True),
