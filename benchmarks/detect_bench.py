@@ -72,10 +72,7 @@ def _same(a: Path, b: Path, name: str, *, exact: bool = True) -> bool:
 
 def _baseline(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     here = Path(__file__).resolve().parents[1]
-    rev = subprocess.run(["git", "-C", str(here), "rev-parse", args.baseline], check=True, capture_output=True,
-                         text=True).stdout.strip()
-    head = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], check=True, capture_output=True,
-                          text=True).stdout.strip()
+    rev, head = _rev(here, args.baseline), _rev(here, "HEAD")  # None outside a git checkout (a src copy)
     base = tmp / "baseline"
     if args.baseline_src is None:
         subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", str(base), rev], check=True,
@@ -104,6 +101,11 @@ def _baseline(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
         if args.baseline_src is None:
             subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(base)], check=False,
                            capture_output=True)
+
+
+def _rev(here: Path, rev: str) -> str | None:
+    done = subprocess.run(["git", "-C", str(here), "rev-parse", rev], capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else None
 
 
 def _same_others(a: Path, b: Path) -> dict[str, bool]:
@@ -140,9 +142,10 @@ def main() -> None:
                     help="with --baseline: the engine's STACK_ROWS in both runs (a smaller territory in the stacking "
                          "regime of a larger one: 50000 at 20,000 persons is 250000 at 100,000)")
     args = ap.parse_args()
-    with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
         if args.workdir:
             tmp = str(args.workdir)
+            args.workdir.mkdir(parents=True, exist_ok=True)
         if args.baseline:
             results = _baseline(args, Path(tmp))
         else:
