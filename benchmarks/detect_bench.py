@@ -72,15 +72,13 @@ def _same(a: Path, b: Path, name: str, *, exact: bool = True) -> bool:
 
 def _baseline(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     here = Path(__file__).resolve().parents[1]
-    rev = subprocess.run(["git", "-C", str(here), "rev-parse", args.baseline], check=True, capture_output=True,
-                         text=True).stdout.strip()
-    head = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], check=True, capture_output=True,
-                          text=True).stdout.strip()
+    rev, head = _rev(here, args.baseline), _rev(here, "HEAD")  # None outside a git checkout (a src copy)
     base = tmp / "baseline"
-    subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", str(base), rev], check=True,
-                   capture_output=True)
+    if args.baseline_src is None:
+        subprocess.run(["git", "-C", str(here), "worktree", "add", "--detach", str(base), rev], check=True,
+                       capture_output=True)
     try:
-        srcs = {"baseline": base / "src", "this": here / "src"}
+        srcs = {"baseline": args.baseline_src or base / "src", "this": here / "src"}
         results: dict[str, object] = {"machine": platform.platform(), "month": args.month, "baseline": rev,
                                       "this": head, "workspace": str(args.workspace), "runs": [],
                                       "stack_rows": args.stack_rows}
@@ -95,13 +93,36 @@ def _baseline(args: argparse.Namespace, tmp: Path) -> dict[str, object]:
                     results["runs"].append(row)  # type: ignore[attr-defined]
                 a, b = tmp / f"baseline-{backend}-{k}", tmp / f"this-{backend}-{k}"
                 results.setdefault("identical", {})[f"{backend}-{k}"] = {  # type: ignore[index]
-                    n: _same(a, b, n) for n in ("flags", "units")}
+                    **{n: _same(a, b, n) for n in ("flags", "units")}, **_same_others(a, b)}
                 results["flags"] = pl.scan_parquet(b / "flags.parquet").select(pl.len()).collect().item()
                 results["units"] = pl.scan_parquet(b / "units.parquet").select(pl.len()).collect().item()
         return results
     finally:
-        subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(base)], check=False,
-                       capture_output=True)
+        if args.baseline_src is None:
+            subprocess.run(["git", "-C", str(here), "worktree", "remove", "--force", str(base)], check=False,
+                           capture_output=True)
+
+
+def _rev(here: Path, rev: str) -> str | None:
+    done = subprocess.run(["git", "-C", str(here), "rev-parse", rev], capture_output=True, text=True)
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def _same_others(a: Path, b: Path) -> dict[str, bool]:
+    """summary.json parsed and equal, every other Parquet output of the two folders equal row for row (the
+    rows sorted on every column: those files are written sorted on their key, which may leave ties)."""
+    out = {"summary": json.loads((a / "summary.json").read_text()) == json.loads((b / "summary.json").read_text())}
+    for path in sorted(a.glob("*.parquet")):
+        if path.stem in ("flags", "units"):
+            continue
+        x, y = pl.read_parquet(path), pl.read_parquet(b / path.name)
+        try:
+            cols = [c for c, t in x.schema.items() if not isinstance(t, pl.List | pl.Struct | pl.Array)]
+            assert_frame_equal(x.sort(cols, nulls_last=True), y.sort(cols, nulls_last=True), check_exact=True)
+            out[path.stem] = True
+        except AssertionError:
+            out[path.stem] = False
+    return out
 
 
 def main() -> None:
@@ -110,6 +131,11 @@ def main() -> None:
     ap.add_argument("--month", default="2026-06")
     ap.add_argument("--out", type=Path, default=None)
     ap.add_argument("--baseline", default=None, help="a git revision run beside this tree")
+    ap.add_argument("--baseline-src", type=Path, default=None,
+                    help="with --baseline: that revision's src folder already extracted (git archive REV src), used "
+                         "instead of a git worktree")
+    ap.add_argument("--workdir", type=Path, default=None, help="keep the runs' outputs there (default: a temporary "
+                                                               "folder, removed)")
     ap.add_argument("--backends", default="polars", help="with --baseline: comma-separated backends")
     ap.add_argument("--repeat", type=int, default=1, help="with --baseline: pairs run, in alternating order")
     ap.add_argument("--stack-rows", type=int, default=None,
@@ -117,6 +143,9 @@ def main() -> None:
                          "regime of a larger one: 50000 at 20,000 persons is 250000 at 100,000)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        if args.workdir:
+            tmp = str(args.workdir)
+            args.workdir.mkdir(parents=True, exist_ok=True)
         if args.baseline:
             results = _baseline(args, Path(tmp))
         else:

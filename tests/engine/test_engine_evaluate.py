@@ -428,3 +428,21 @@ def test_members_of_one_unit_at_different_months_are_refused(toy_reg, toy_params
                                        .otherwise(pl.lit(JUNE)).alias("month"))
     with pytest.raises(SchemaError, match="different months"):
         evaluate(ALL_TARGETS, household, months, registry=toy_reg, parameters=toy_params)
+
+
+@pytest.mark.parametrize("backend", ["polars", "duckdb"])
+def test_duplicate_month_row_named_only_in_a_month_read(backend, toy_reg, toy_params, household):
+    """The monthly rows of a one-month plan are read in one pass by month: two rows for one unit in a month the
+    plan reads name that month; in a month it does not read, they change nothing."""
+    monthly = household.individu_monthly
+    march = monthly.filter(pl.col("month") == dt.date(2024, 3, 1)).head(1)
+    with pytest.raises(SchemaError, match="two rows for one unit in 2024-03"):
+        evaluate(["ressources"], Inputs(**{**household.__dict__, "individu_monthly": pl.concat([monthly, march])}),
+                 MAY, backend, registry=toy_reg, parameters=toy_params)
+    unread = march.with_columns(pl.lit(dt.date(2023, 1, 1)).alias("month"))
+    twice = pl.concat([monthly, unread, unread])
+    res = evaluate(["ressources"], Inputs(**{**household.__dict__, "individu_monthly": twice}), MAY, backend,
+                   registry=toy_reg, parameters=toy_params)
+    ref = evaluate(["ressources"], household, MAY, backend, registry=toy_reg, parameters=toy_params)
+    for entity in ref.frames:
+        assert res[entity].equals(ref[entity]), entity

@@ -7,7 +7,9 @@ needed at a month offset becomes a column ``x`` (evaluated month), ``x__m1`` (on
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, fields
+from typing import Any
 
 import polars as pl
 
@@ -129,6 +131,24 @@ def _rows_by_offset(src: pl.DataFrame, units: pl.DataFrame, idc: str, entity: st
     return {k[0]: part.drop("__offset") for k, part in tagged.partition_by("__offset", as_dict=True).items()}
 
 
+def _rows_by_month(src: pl.DataFrame, idc: str, plan: Plan,
+                   steps: list[Any]) -> dict[dt.date, tuple[pl.DataFrame, bool]]:
+    """A monthly frame's rows of every month a one-month plan reads (``plan.month`` and its offsets), in one
+    pass over the frame, by month: the columns any of ``steps`` reads (a monthly frame is wide: every input
+    and its source, each month), and whether some unit has two rows that month. One filter of the whole
+    frame per month offset read (up to 19) cost more than the rest of the preparation on detection's
+    stacked variants (``benchmarks/results/detect_speed_2026-11-30.md``)."""
+    months = sorted({add_months(plan.month, s.offset) for s in steps})
+    read = [s.variable for s in steps if s.variable in src.columns]
+    rows = (src.lazy().select(*dict.fromkeys([idc, *read]), pl.col("month").cast(pl.Date).alias("__month"))
+            .filter(pl.col("__month").is_in(pl.lit(pl.Series(months, dtype=pl.Date)).implode())).collect())
+    out: dict[dt.date, tuple[pl.DataFrame, bool]] = {}
+    for (month,), part in rows.partition_by("__month", as_dict=True, maintain_order=True).items():
+        part = part.drop("__month")
+        out[month] = (part, part.get_column(idc).n_unique() != part.height)
+    return out
+
+
 def _month_inputs(plan: Plan, frames: dict[str, pl.DataFrame]) -> None:
     """Columns of the parameters that differ between the evaluated months, and of month starts."""
     months = list(plan.months)
@@ -181,6 +201,7 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error",
             continue
         by_entity.setdefault((s.entity, s.monthly, s.offset), []).append(s)
     by_offset: dict[str, dict[int, pl.DataFrame]] = {}  # monthly rows of each unit's month offsets
+    by_month: dict[str, dict[dt.date, tuple[pl.DataFrame, bool]]] = {}  # a one-month plan's monthly rows by month
     offsets: dict[str, set[int]] = {}
     for entity, monthly, offset in by_entity:
         if monthly:
@@ -215,19 +236,20 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error",
                     part = by_offset[entity].get(offset, src.clear())
                 else:
                     target = add_months(plan.month, offset)
-                    # only the columns read, then the month's rows: a monthly frame is wide (every input and
-                    # its source, each month), and filtering all its columns once per month offset read
-                    # cost more than the join below
-                    part = (src.lazy().select(*dict.fromkeys([idc, *read, "month"]))
-                            .filter(pl.col("month").cast(pl.Date) == pl.lit(target, dtype=pl.Date)).collect())
-                    if part.get_column(idc).n_unique() != part.height:
+                    if entity not in by_month:
+                        by_month[entity] = _rows_by_month(src, idc, plan, [s for k, ss in by_entity.items()
+                                                                           if k[0] == entity and k[1] for s in ss])
+                    part, twice = by_month[entity].get(target, (src.clear().select(idc, *read), False))
+                    if twice:
                         raise SchemaError(f"two rows for one unit in {target:%Y-%m}",
                                           table=f"{entity}_monthly", column=idc)
             try:
                 part = part.select(pl.col(idc), *cols)
             except pl.exceptions.InvalidOperationError as exc:
                 raise SchemaError("input column of the wrong type", table=entity) from exc
-            frames[entity] = frames[entity].join(part.sort(idc), on=idc, how="left", maintain_order="left")
+            # the right side unsorted: the rows keep the left's order, and sorting each part (500,000 text ids
+            # for detection's stacked variants, some 35 parts) cost more than every join it was meant to speed
+            frames[entity] = frames[entity].join(part, on=idc, how="left", maintain_order="left")
         frames[entity] = frames[entity].with_columns([
             (pl.col(n).fill_null(pl.lit(d, dtype=PL_DTYPES[t])) if n in frames[entity].columns
              else pl.lit(d, dtype=PL_DTYPES[t]).alias(n)) for n, d, t in fills])

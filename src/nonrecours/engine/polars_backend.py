@@ -230,7 +230,9 @@ def _agg_plain(s: Step, unit: str) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _aggregate(individu: pl.DataFrame, unit: str, steps: list[Step]) -> pl.DataFrame:
-    """One frame ``<unit>_id, <agg columns>`` for the aggregate steps of one level."""
+    """One frame ``<unit>_id, <agg columns>`` for the aggregate steps of one level, one row per unit in no
+    particular order: the caller joins it to the unit's frame, whose order the join keeps (sorting it by id cost
+    about a third of the aggregates on detection's stacked variants, text ids; detect_speed_2026-11-30.md)."""
     idc = ID[unit]
     plain = [s for s in steps if s.agg_kind != "value_of"]
     out: pl.DataFrame | None = None
@@ -239,7 +241,7 @@ def _aggregate(individu: pl.DataFrame, unit: str, steps: list[Step]) -> pl.DataF
         pre = _unsorted_key(individu, idc).select(pl.col(idc), *[p for p, _ in pairs])
         wide = _wide(pre, [s.name for s in plain if s.agg_kind == "sum"])
         out = pre.group_by(idc).agg([pl.col(s.name).cast(pl.Int128).sum() if s.name in wide else a
-                                     for s, (_, a) in zip(plain, pairs, strict=True)]).sort(idc)
+                                     for s, (_, a) in zip(plain, pairs, strict=True)])
     for s in steps:
         if s.agg_kind != "value_of":
             continue
@@ -247,7 +249,7 @@ def _aggregate(individu: pl.DataFrame, unit: str, steps: list[Step]) -> pl.DataF
         mask = _mask(s, unit)
         rows = individu.filter(mask) if mask is not None else individu
         first = (rows.select(pl.col(idc), pl.col(s.value_col).alias(s.name))
-                 .unique(subset=[idc], keep="first", maintain_order=True).sort(idc))
+                 .unique(subset=[idc], keep="first", maintain_order=True))
         out = first if out is None else out.join(first, on=idc, how="full", coalesce=True)
     assert out is not None
     return out.with_columns([pl.col(s.name).cast(PL_DTYPES[s.dtype]) for s in steps])
@@ -274,10 +276,10 @@ def _unsorted_key(individu: pl.DataFrame, idc: str) -> pl.DataFrame:
     a key flagged sorted by slices, aggregation by aggregation, and the hashed group_by is much cheaper on units of
     a few members: simulate's bulk frames (members numbered famille by famille, flags kept) spent 0.80 CPU s in
     the aggregates of 20,000 situations with the flag against 0.43 without (benchmarks/README.md, fixed-point
-    sums). The aggregates do not depend on the path: every sum is of integers (plan.SUM_SCALE), sorted by id
-    after. Polars clears the flags of a Series written to: the key's first value is written again into a copy of
-    the column (``scatter``: any dtype, nulls included, the frame given keeps its flag; a String key is not
-    copied through NumPy's Python objects)."""
+    sums). The aggregates do not depend on the path: every sum is of integers (plan.SUM_SCALE), joined to
+    the unit's frame in its order after. Polars clears the flags of a Series written to: the key's first value is
+    written again into a copy of the column (``scatter``: any dtype, nulls included, the frame given keeps its
+    flag; a String key is not copied through NumPy's Python objects)."""
     key = individu.get_column(idc)
     if not (key.flags["SORTED_ASC"] or key.flags["SORTED_DESC"]) or key.is_empty():
         return individu
