@@ -14,6 +14,7 @@ pension still paid without the ASPA; a pension the CNAV pays) stays a non-take-u
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import replace
 
 import polars as pl
@@ -63,6 +64,23 @@ def _core(tables: dict[str, pl.DataFrame], known: tuple[str, ...] = ("p-d",)):  
         ~(pl.col("id").is_in(list(known)) & (pl.col("input") == "invalidity_pension"))))
 
 
+RETIREES = ("p-gone", "p-drm", "p-cnav", "p-none")
+
+
+@functools.cache
+def _polars_run(territory: str):  # type: ignore[no-untyped-def]
+    """``(tables, core, run)``: the Polars detection (the first four benefits) of one of the module's territories,
+    computed once for the tests that read the same one (each detection is an evaluation of those benefits' rules):
+    ``msa-dossier`` (the MSA lists the conjoint only), ``retirees-lost`` (the CNAV's lines of r-gone stop in April),
+    ``retirees`` (they go on). Shared, so read only: a test changing the tables builds its own."""
+    if territory == "msa-dossier":
+        tables, known = _dossier("msa", allocataire_listed=False), ("p-d",)
+    else:
+        tables, known = _retirees(cnav_lines_in_june=territory == "retirees"), RETIREES
+    core = _core(tables, known=known)
+    return tables, core, detect(core, tables, config=FIRST)
+
+
 def _flag(run, name: str, benefit: str) -> dict:  # type: ignore[no-untyped-def]
     rows = run.flags.filter(pl.col("unit_id").str.ends_with(f":f-{name}") & (pl.col("benefit") == benefit))
     assert rows.height == 1
@@ -77,8 +95,7 @@ def test_only_the_msa_layout_carries_a_dossiers_payments_on_its_members_lines():
 
 
 def test_an_msa_dossier_without_its_allocataires_line_is_possible_at_most():
-    tables = _dossier("msa", allocataire_listed=False)
-    run = detect(_core(tables), tables, config=FIRST)
+    run = _polars_run("msa-dossier")[2]
     flag = _flag(run, "d", "rsa")
     assert flag["grade"] == "possible" and flag["status"] == "non_take_up"
     assert flag["reasons"][1] == (
@@ -193,9 +210,7 @@ def _retirees(*, cnav_lines_in_june: bool) -> dict[str, pl.DataFrame]:
 
 
 def test_a_stop_with_the_payers_file_of_the_person_is_possible_at_most():
-    tables = _retirees(cnav_lines_in_june=False)
-    core = _core(tables, known=("p-gone", "p-drm", "p-cnav", "p-none"))
-    run = detect(core, tables, config=FIRST)
+    tables, core, run = _polars_run("retirees-lost")
     gone = _flag(run, "gone", "aspa")
     assert gone["grade"] == "possible" and gone["paid_before"] > 0
     assert gone["reasons"][1].startswith(
@@ -217,7 +232,7 @@ def test_the_extract_that_reported_the_payment_decides_not_the_paying_agency_it_
     tables["benefits_paid"] = tables["benefits_paid"].with_columns(
         pl.when(pl.col("person_id") == "p-gone").then(pl.lit("msa")).otherwise(pl.col("paying_agency"))
         .alias("paying_agency"))
-    core = _core(tables, known=("p-gone", "p-drm", "p-cnav", "p-none"))
+    core = _core(tables, known=RETIREES)
     rows = payment_rows(tables["benefits_paid"], core.inputs.individu, MONTH, FIRST.benefits, window=3, grace=0)
     lost = payee_lines_lost(tables, rows, MONTH, window=3)
     assert lost.select("famille_id", "benefit", "extracts").to_dicts() == (
@@ -227,16 +242,13 @@ def test_the_extract_that_reported_the_payment_decides_not_the_paying_agency_it_
 
 
 def test_the_aspa_stopped_while_the_pension_goes_on_stays_a_non_take_up():
-    tables = _retirees(cnav_lines_in_june=True)
-    run = detect(_core(tables, known=("p-gone", "p-drm", "p-cnav", "p-none")), tables, config=FIRST)
+    run = _polars_run("retirees")[2]
     assert _flag(run, "gone", "aspa")["grade"] == "certain"
     assert run.summary["downgraded_by_payee_lines_lost"]["aspa"] == 0
 
 
 def test_a_pension_no_aspa_payer_knows_makes_the_aspa_unobserved():
-    tables = _retirees(cnav_lines_in_june=True)
-    core = _core(tables, known=("p-gone", "p-drm", "p-cnav", "p-none"))
-    run = detect(core, tables, config=FIRST)
+    tables, core, run = _polars_run("retirees")
     drm = _flag(run, "drm", "aspa")
     assert drm["grade"] == "possible"
     assert drm["reasons"][1] == (
@@ -302,10 +314,9 @@ def test_duckdb_caps_the_same_flags():
     Polars flags (the MSA dossier, the CNAV's file lost, the pension no payer knows)."""
     from polars.testing import assert_frame_equal
 
-    for tables, known in ((_dossier("msa", allocataire_listed=False), ("p-d",)),
-                          (_retirees(cnav_lines_in_june=False), ("p-gone", "p-drm", "p-cnav", "p-none"))):
-        core = _core(tables, known=known)
-        runs = [detect(core, tables, backend=b, config=FIRST) for b in ("polars", "duckdb")]
+    for territory in ("msa-dossier", "retirees-lost"):  # Polars' runs: those of the tests above (_polars_run)
+        tables, core, polars_run = _polars_run(territory)
+        runs = [polars_run, detect(core, tables, backend="duckdb", config=FIRST)]
         assert runs[0].flags.filter(pl.col("grade") == "possible").height > 0
         assert_frame_equal(runs[0].flags, runs[1].flags, check_exact=False, abs_tol=1e-6)
         assert all(runs[0].summary[k] == runs[1].summary[k] for k in runs[0].summary if k.startswith("downgraded"))
