@@ -33,6 +33,11 @@ def _load(name: str) -> ModuleType:
 
 tile_workspace = _load("tile_workspace")
 
+COPIES = 2
+"""The copies of the tiled workspace below: copy 0 is the source, copy 1 is retagged (every id and token made new),
+as in any further copy (one retag per copy, tested for 1 to 64 copies by the properties above); two copies are
+the fewest that check "copies times the source" with ids that must not collide."""
+
 _hex = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
 
 
@@ -61,25 +66,26 @@ def test_retag_token_is_injective_across_copies(tokens: list[str], copies: int) 
 def tiled(demo_result, tmp_path_factory) -> tuple[Path, Path, dict]:  # type: ignore[no-untyped-def]
     source = demo_result.out / "workspace"
     out = tmp_path_factory.mktemp("tiled") / "workspace"
-    done = tile_workspace.tile(source, out, 3)
+    done = tile_workspace.tile(source, out, COPIES)
     return source, out, done
 
 
 def test_tiled_workspace_passes_the_tables_checks_and_keeps_copies_apart(tiled) -> None:  # type: ignore[no-untyped-def]
     source, out, _ = tiled
-    checks = tile_workspace.check(source, out, 3, components=True)
+    checks = tile_workspace.check(source, out, COPIES, components=True)
     assert set(checks["tables_validated"]) >= {"persons", "unit_memberships", "benefits_paid", "resources"}
-    assert checks["distinct"]["tiled"]["ids"] == 3 * checks["distinct"]["source"]["ids"] > 0
-    assert checks["components"]["tiled"] == 3 * checks["components"]["source"] > 0
-    # copy 0 is the source; a famille of copy 2 has its members, payments and dwelling under one new id
+    assert checks["distinct"]["tiled"]["ids"] == COPIES * checks["distinct"]["source"]["ids"] > 0
+    assert checks["components"]["tiled"] == COPIES * checks["components"]["source"] > 0
+    # copy 0 is the source; a famille of the last copy has its members, payments and dwelling under one new id
     persons = pl.read_parquet(out / "persons" / "caf-caf.parquet")
     src = pl.read_parquet(source / "persons" / "caf-caf.parquet")
     assert persons.head(src.height).equals(src)
     members = pl.read_parquet(source / "unit_memberships" / "caf-caf.parquet")
     famille = members.filter(pl.col("unit_kind") == "famille").get_column("unit_id")[0]
-    new_id = pl.select(tile_workspace.retag(pl.lit(famille), 2)).item()
+    last = COPIES - 1
+    new_id = pl.select(tile_workspace.retag(pl.lit(famille), last)).item()
     tiled_members = pl.read_parquet(out / "unit_memberships" / "caf-caf.parquet")
-    expected = members.filter(pl.col("unit_id") == famille).select(tile_workspace.retag(pl.col("person_id"), 2))
+    expected = members.filter(pl.col("unit_id") == famille).select(tile_workspace.retag(pl.col("person_id"), last))
     got = tiled_members.filter(pl.col("unit_id") == new_id).get_column("person_id")
     assert got.sort().to_list() == expected.to_series().sort().to_list() != []
     housing = pl.read_parquet(source / "housing" / "caf-caf.parquet")
@@ -90,9 +96,9 @@ def test_tiled_workspace_passes_the_tables_checks_and_keeps_copies_apart(tiled) 
     for rp in (out / "reports").glob("*.json"):
         report = json.loads(rp.read_text(encoding="utf-8"))
         before = json.loads((source / "reports" / rp.name).read_text(encoding="utf-8"))
-        assert report["rows_read"] == 3 * before["rows_read"]
+        assert report["rows_read"] == COPIES * before["rows_read"]
         assert report["rows_read"] == report["rows_accepted"] + report["rows_quarantined"]
-        assert report["tiled"]["copies"] == 3
+        assert report["tiled"]["copies"] == COPIES
 
 
 def test_source_that_cannot_be_tiled_is_refused(demo_result, tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -121,7 +127,7 @@ def test_partitioned_detect_on_the_tiled_workspace_is_copies_times_the_source(de
     result = tmp_path / "detect.json"
     report = bench.main(["--workspace", str(out), "--config", str(demo_result.out / "run.toml"), "--month", month,
                          "--partitions", "2", "--out-dir", str(tmp_path / "det"), "--result", str(result),
-                         "--reference", str(demo_result.out / "detection" / month), "--copies", "3"])
+                         "--reference", str(demo_result.out / "detection" / month), "--copies", str(COPIES)])
     assert json.loads(result.read_text(encoding="utf-8")) == report
     assert result.with_suffix(".md").read_text(encoding="utf-8").startswith("# detect at scale")
     for name in ("flags", "units"):
