@@ -110,15 +110,12 @@ def test_fresh_situations_agree_with_openfisca_per_field(fresh: DifferentialRepo
         assert summary[field]["n_openfisca_pays"] > 0, field
 
 
-def test_colocations_and_rooms_agree_with_openfisca_at_the_hand_computed_amounts(oracle) -> None:  # type: ignore[no-untyped-def]
-    """The colocation and room cases of tests/rules/cases/aide_logement.yaml (computed by hand from the arrêté du
-    27 septembre 2019, art. 8 and 16) exported with OpenFisca's ``coloc`` and ``logement_chambre``: OpenFisca
-    gives the same housing aid, and a colocation, a room and both lower it below the ordinary dwelling's."""
+def _colocation_situations() -> list[dict]:
     def sit(sid: str, month: str, depcom: str, housing: dict, persons: list[dict], **extra: object) -> dict:
         return {"id": sid, "month": month, "depcom": depcom, "housing": housing, "persons": persons, **extra}
 
     young = [{"role": "parent", "age": 22}]
-    sits = [
+    return [
         sit("plain", "2025-06", "46042", {"status": "tenant", "rent": 400}, young),
         sit("coloc", "2025-06", "46042", {"status": "tenant", "rent": 400, "colocation": True}, young),
         sit("room", "2025-06", "46042", {"status": "tenant", "rent": 400, "chambre": True}, young),
@@ -130,19 +127,9 @@ def test_colocations_and_rooms_agree_with_openfisca_at_the_hand_computed_amounts
         sit("coloc-dom", "2025-11", "97411", {"status": "tenant", "rent": 300, "colocation": True},
             [{"role": "parent", "age": 24}]),
     ]
-    report = compare_with_oracle(sits, oracle)
-    by_id = {r["id"]: r for r in report.situations.to_dicts()}
-    assert {k: by_id[k]["of_aide_logement"] for k in by_id} == {
-        "plain": 283.0, "coloc": 186.0, "room": 256.0, "both": 166.0, "room-family": 300.0, "coloc-couple": 319.0,
-        "coloc-dom": 193.0}
-    assert all(r["agree_aide_logement"] for r in by_id.values())
 
 
-def test_accession_agrees_with_openfisca_at_the_hand_computed_amounts_and_follows_the_loan_date(oracle) -> None:  # type: ignore[no-untyped-def]
-    """The accession cases of tests/rules/cases/aide_logement.yaml exported with OpenFisca's
-    ``aide_logement_date_pret``: OpenFisca pays the same aid for a loan of 2015 or 2010 (137 and 133 EUR, computed
-    by hand from the arrêté du 27 septembre 2019), nothing for one signed on 1 January 2018 or in 2019 (no
-    « ancien » dwelling nor loan conventionné stated), nor without a date; and the RSA that counts the aid agrees."""
+def _accession_situations() -> list[dict]:
     alone = [{"role": "parent", "age": 40}]
     family = [{"role": "parent", "age": 40, "monthly": {"salary_net": 1500}}, {"role": "parent", "age": 38},
               {"role": "child", "age": 5}, {"role": "child", "age": 8}]
@@ -151,42 +138,24 @@ def test_accession_agrees_with_openfisca_at_the_hand_computed_amounts_and_follow
         housing: dict = {"status": "owner_with_loan", "rent": rent, **({"loan_date": loan} if loan else {})}
         return {"id": sid, "month": "2025-06", "depcom": depcom, "housing": housing, "persons": persons, **extra}
 
-    sits = [sit("2015", "46042", 400, "2015-03-10", alone), sit("2018", "46042", 400, "2018-01-01", alone),
+    return [sit("2015", "46042", 400, "2015-03-10", alone), sit("2018", "46042", 400, "2018-01-01", alone),
             sit("2019-zone3", "46042", 400, "2019-06-15", alone), sit("undated", "46042", 400, None, alone),
             sit("2010-family", "69123", 700, "2010-09-01", family, couple="married"),
             sit("2017-12-31-family", "69123", 700, "2017-12-31", family, couple="married")]
-    report = compare_with_oracle(sits, oracle)
-    by_id = {r["id"]: r for r in report.situations.to_dicts()}
-    assert {k: by_id[k]["of_aide_logement"] for k in by_id} == {
-        "2015": 137.0, "2018": 0.0, "2019-zone3": 0.0, "undated": 0.0, "2010-family": 133.0,
-        "2017-12-31-family": 133.0}
-    assert all(r["agree_aide_logement"] and r["agree_rsa"] for r in by_id.values())
-    assert by_id["2015"]["of_rsa"] < by_id["2018"]["of_rsa"]  # the aid lowers the RSA (forfait logement)
 
 
-def test_the_oracle_applies_the_ten_year_permit_of_the_aspa(oracle) -> None:  # type: ignore[no-untyped-def]
-    """openfisca-france 176.1.8 ignores the permit (numpy logical_or's output argument); the runner's
-    correction applies CSS art. L816-1: a non-EEA national with a permit held ten years gets the ASPA."""
+def _aspa_permit_situations() -> list[dict]:
     def person(permit: float) -> dict:
         return {"role": "parent", "age": 70, "nationality": "MA", "residence_permit_years": permit,
                 "monthly": {"pension": 300.0}}
 
-    sits = [{"id": f"permit-{y}", "month": "2025-06", "depcom": "69123", "housing": {"status": "social_tenant",
+    return [{"id": f"permit-{y}", "month": "2025-06", "depcom": "69123", "housing": {"status": "social_tenant",
              "rent": 350.0}, "persons": [person(y)],
              "benefits_paid": {"main": {"af": 0.0, "paje_base": 0.0, "asf": 0.0, "aide_logement": 150.0}}}
             for y in (4, 11)]
-    report = compare_with_oracle(sits, oracle)
-    by_id = {r["id"]: r for r in report.situations.to_dicts()}
-    assert by_id["permit-4"]["of_aspa"] == 0.0
-    assert by_id["permit-11"]["of_aspa"] > 500.0
-    assert all(r["agree_aspa"] for r in by_id.values())
 
 
-def test_the_oracle_applies_the_abatement_of_cgi_157_bis_as_the_law_words_it(oracle) -> None:  # type: ignore[no-untyped-def]
-    """openfisca-france 176.1.8 gives two spouses aged 65+ one abatement (two booleans added) and reads the age
-    in January of the income year; the runner's correction doubles it and reads the age on 31 December, as
-    CGI art. 157 bis does: both engines then give 113 € to the couple and 146 € to the pensioner who turned 65
-    in December of year N-2 (the cases of tests/rules/cases/af_ars_cheque.yaml; uncorrected: 63 € and 48 €)."""
+def _cgi_157_bis_situations() -> list[dict]:
     def sit(sid: str, persons: list[dict]) -> dict:
         return {"id": sid, "month": "2025-06", "depcom": "46042", "housing": {"status": "tenant", "rent": 450.0},
                 "persons": persons,
@@ -195,31 +164,107 @@ def test_the_oracle_applies_the_abatement_of_cgi_157_bis_as_the_law_words_it(ora
     couple = sit("couple-70", [{"role": "parent", "age": 70, "monthly": {"pension": 700.0}},
                                {"role": "parent", "age": 70, "monthly": {"pension": 700.0}}])
     couple["couple"] = "married"
-    december = sit("turned-65-in-december", [{"role": "parent", "age": 66, "monthly": {"pension": 800.0}}])
-    report = compare_with_oracle([couple, december], oracle)
-    by_id = {r["id"]: r for r in report.situations.to_dicts()}
+    return [couple, sit("turned-65-in-december", [{"role": "parent", "age": 66, "monthly": {"pension": 800.0}}])]
+
+
+def _l262_5_situations() -> list[dict]:
+    if not CASES.exists():
+        pytest.fail(f"reference cases not found at {CASES}")
+    return [c["situation"] for c in json.loads(CASES.read_text(encoding="utf-8"))["cases"]
+            if c["situation"]["id"] in {"h00003", "xh00127"}]
+
+
+def _ars_situations() -> list[dict]:
+    return [{"id": "ars-17-in-june", "month": "2026-06", "depcom": "23096",
+             "housing": {"status": "social_tenant", "rent": 363.77},
+             "persons": [{"role": "parent", "age": 46, "monthly": {"alimony_received": 215.82}},
+                         {"role": "child", "age": 1}, {"role": "child", "age": 17}],
+             "benefits_paid": {"main": {"af": 153.01, "paje_base": 199.15, "asf": 187.75, "aide_logement": 360.0}}}]
+
+
+HAND_MADE = (_colocation_situations, _accession_situations, _aspa_permit_situations, _cgi_157_bis_situations,
+             _l262_5_situations, _ars_situations)
+"""The hand-made situations of the tests below, compared with the oracle in one call (``hand_made``): each
+situation is computed on its own famille (the runner merges situations of the same months into one vectorised
+simulation, ids prefixed by position, as it does for the fresh ones), so one call gives each test the rows it
+would get alone, for one pass of the oracle and of our engine per month instead of one per test."""
+
+
+@pytest.fixture(scope="module")
+def hand_made(oracle):  # type: ignore[no-untyped-def]
+    """``hand_made(situations)``: the rows (by id) of ``compare_with_oracle`` on every ``HAND_MADE`` situation
+    at once, for these situations, which must be among them as they were sent."""
+    sits = [s for make in HAND_MADE for s in make()]
+    ids = [s["id"] for s in sits]
+    assert len(set(ids)) == len(ids), "the hand-made situations' ids must be distinct across the tests"
+    report = compare_with_oracle(sits, oracle)
+    rows = {r["id"]: r for r in report.situations.to_dicts()}
+    assert set(rows) == set(ids)
+    sent = {s["id"]: s for s in sits}
+
+    def of(situations: list[dict]) -> dict[str, dict]:
+        assert situations and all(sent[s["id"]] == s for s in situations)
+        return {s["id"]: rows[s["id"]] for s in situations}
+    return of
+
+
+def test_colocations_and_rooms_agree_with_openfisca_at_the_hand_computed_amounts(hand_made) -> None:  # type: ignore[no-untyped-def]
+    """The colocation and room cases of tests/rules/cases/aide_logement.yaml (computed by hand from the arrêté du
+    27 septembre 2019, art. 8 and 16) exported with OpenFisca's ``coloc`` and ``logement_chambre``: OpenFisca
+    gives the same housing aid, and a colocation, a room and both lower it below the ordinary dwelling's."""
+    by_id = hand_made(_colocation_situations())
+    assert {k: by_id[k]["of_aide_logement"] for k in by_id} == {
+        "plain": 283.0, "coloc": 186.0, "room": 256.0, "both": 166.0, "room-family": 300.0, "coloc-couple": 319.0,
+        "coloc-dom": 193.0}
+    assert all(r["agree_aide_logement"] for r in by_id.values())
+
+
+def test_accession_agrees_with_openfisca_at_the_hand_computed_amounts_and_follows_the_loan_date(hand_made) -> None:  # type: ignore[no-untyped-def]
+    """The accession cases of tests/rules/cases/aide_logement.yaml exported with OpenFisca's
+    ``aide_logement_date_pret``: OpenFisca pays the same aid for a loan of 2015 or 2010 (137 and 133 EUR, computed
+    by hand from the arrêté du 27 septembre 2019), nothing for one signed on 1 January 2018 or in 2019 (no
+    « ancien » dwelling nor loan conventionné stated), nor without a date; and the RSA that counts the aid agrees."""
+    by_id = hand_made(_accession_situations())
+    assert {k: by_id[k]["of_aide_logement"] for k in by_id} == {
+        "2015": 137.0, "2018": 0.0, "2019-zone3": 0.0, "undated": 0.0, "2010-family": 133.0,
+        "2017-12-31-family": 133.0}
+    assert all(r["agree_aide_logement"] and r["agree_rsa"] for r in by_id.values())
+    assert by_id["2015"]["of_rsa"] < by_id["2018"]["of_rsa"]  # the aid lowers the RSA (forfait logement)
+
+
+def test_the_oracle_applies_the_ten_year_permit_of_the_aspa(hand_made) -> None:  # type: ignore[no-untyped-def]
+    """openfisca-france 176.1.8 ignores the permit (numpy logical_or's output argument); the runner's
+    correction applies CSS art. L816-1: a non-EEA national with a permit held ten years gets the ASPA."""
+    by_id = hand_made(_aspa_permit_situations())
+    assert by_id["permit-4"]["of_aspa"] == 0.0
+    assert by_id["permit-11"]["of_aspa"] > 500.0
+    assert all(r["agree_aspa"] for r in by_id.values())
+
+
+def test_the_oracle_applies_the_abatement_of_cgi_157_bis_as_the_law_words_it(hand_made) -> None:  # type: ignore[no-untyped-def]
+    """openfisca-france 176.1.8 gives two spouses aged 65+ one abatement (two booleans added) and reads the age
+    in January of the income year; the runner's correction doubles it and reads the age on 31 December, as
+    CGI art. 157 bis does: both engines then give 113 € to the couple and 146 € to the pensioner who turned 65
+    in December of year N-2 (the cases of tests/rules/cases/af_ars_cheque.yaml; uncorrected: 63 € and 48 €)."""
+    by_id = hand_made(_cgi_157_bis_situations())
     assert by_id["couple-70"]["of_cheque_energie_annual"] == 113.0
     assert by_id["turned-65-in-december"]["of_cheque_energie_annual"] == 146.0
     assert all(r["agree_cheque_energie_annual"] for r in by_id.values())
 
 
-def test_the_oracle_leaves_a_partner_without_the_residence_condition_out_of_the_rsa(oracle) -> None:  # type: ignore[no-untyped-def]
+def test_the_oracle_leaves_a_partner_without_the_residence_condition_out_of_the_rsa(hand_made) -> None:  # type: ignore[no-untyped-def]
     """openfisca-france 176.1.8 counts both parents in the RSA's montant forfaitaire and forfait logement; the
     runner's correction applies CASF art. L262-5: the public cases h00003 (an Italian partner with no stated
     residence nor activity) and xh00127 (a Moroccan partner with three years of permit) get our one-person
     amounts, 568.94 and 382.86 € (labels, uncorrected: 814.62 and 573.57 €)."""
-    if not CASES.exists():
-        pytest.fail(f"reference cases not found at {CASES}")
-    sits = [c["situation"] for c in json.loads(CASES.read_text(encoding="utf-8"))["cases"]
-            if c["situation"]["id"] in {"h00003", "xh00127"}]
-    report = compare_with_oracle(sits, oracle)
-    by_id = {r["id"]: r for r in report.situations.to_dicts()}
+    by_id = hand_made(_l262_5_situations())
+    assert set(by_id) == {"h00003", "xh00127"}
     assert by_id["h00003"]["of_rsa"] == pytest.approx(568.94, abs=0.01)
     assert by_id["xh00127"]["of_rsa"] == pytest.approx(382.86, abs=0.02)
     assert all(r["agree_rsa"] for r in by_id.values())
 
 
-def test_the_oracle_counts_a_child_of_17_at_the_rentree_in_the_ars(oracle) -> None:  # type: ignore[no-untyped-def]
+def test_the_oracle_counts_a_child_of_17_at_the_rentree_in_the_ars(hand_made) -> None:  # type: ignore[no-untyped-def]
     """openfisca-france 176.1.8's ``age_en_mois`` converts days into months at the mean Gregorian month, one month
     short for some dates, and carries the first month computed to the others: a child born on 1 December 2008 has
     215 months in December 2026 when the RSA's months were asked first, so the ARS counts them neither among the
@@ -227,13 +272,7 @@ def test_the_oracle_counts_a_child_of_17_at_the_rentree_in_the_ars(oracle) -> No
     (d2026-170 of the colocation differential). The runner's correction counts calendar months; the child is 17
     on 15 September 2026 (CSS art. R543-2): lycée rate, 0.9795 x 478.16 = 468.36 €, as
     tests/rules/cases/af_ars_cheque.yaml pins it for our rules."""
-    sit = {"id": "ars-17-in-june", "month": "2026-06", "depcom": "23096",
-           "housing": {"status": "social_tenant", "rent": 363.77},
-           "persons": [{"role": "parent", "age": 46, "monthly": {"alimony_received": 215.82}},
-                       {"role": "child", "age": 1}, {"role": "child", "age": 17}],
-           "benefits_paid": {"main": {"af": 153.01, "paje_base": 199.15, "asf": 187.75, "aide_logement": 360.0}}}
-    report = compare_with_oracle([sit], oracle)
-    row = report.situations.to_dicts()[0]
+    row = hand_made(_ars_situations())["ars-17-in-june"]
     assert row["of_ars_annual"] == pytest.approx(468.36, abs=0.01)
     assert row["agree_ars_annual"]
 
