@@ -80,6 +80,8 @@ CORE_LABELS = {
     "persons_without_person_row": "personnes sans fiche d'identité (connues par un lien seulement)",
     "provenance_rows": "valeurs tracées (provenance)", "unknowns_rows": "valeurs inconnues tracées",
     "persons_known": "personnes connues des organismes",
+    "persons_rate_unknown_in_famille_paid_aah": "personnes que l'extrait du payeur de l'AAH ne liste pas, dans une "
+                                                "famille à qui il verse l'AAH (taux d'incapacité inconnu)",
     "familles_without_demandeur": "familles sans demandeur",
     "familles_of_adult_dependant": "familles reconstituées d'un jeune adulte à charge fiscale (composition inconnue)",
     "familles_hosting_adult_dependant": "familles dont un jeune adulte à charge fiscale manque peut-être",
