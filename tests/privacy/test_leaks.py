@@ -67,3 +67,13 @@ def test_pseudonymised_output_is_clean_but_raw_input_is_not(tmp_path, pseudonym_
     (tmp_path / "run.log").write_text(f"{out.height} rows, key {pseudonym_key!r}\n{out.head(3)}\n")
     assert find_leaks([tmp_path / "persons.parquet", tmp_path / "persons.csv", tmp_path / "run.log"],
                       ["Zoé", "Marius"]) == []
+
+
+def test_a_name_spelled_by_a_token_is_chance_but_a_joined_name_is_a_leak(tmp_path) -> None:
+    # a return token of a CI run spelled « -RoSe- » between random parts (base64url of AES-SIV output)
+    token = "q3Xv9_kP2mZ-RoSe-w8Jt4Lr0aYc7Nf1bUe5Hs"
+    assert find_leaks([f"token {token}", token], ["Rose"]) == []
+    pl.DataFrame({"return_token": [token, "Rose-Dupont-1985-03-12"]}).write_parquet(tmp_path / "t.parquet")
+    leaks = find_leaks([tmp_path / "t.parquet"], ["Rose"])
+    assert [(leak.column, leak.line) for leak in leaks] == [("return_token", 1)]
+    assert len(find_leaks(["Rose-Dupont-1985-03-12", "ROSE,q3Xv9kP2mZw8Jt4Lr0aYc7Nf1bUe5Hs"], ["Rose"])) == 2

@@ -9,6 +9,11 @@ A NIR-shaped string: sex digit, then 12 characters with ``2A``/``2B`` allowed at
 2-digit key, groups optionally separated by one space, dot or dash, not glued to other letters or digits
 (so a 64-hex pseudonym that happens to hold 15 digits in a row is not a hit). Typos are hits too: the
 key is not checked unless ``valid_key_only=True``.
+
+A name is a hit as a whole word, except inside an encoded token: a run of 22 or more base64url characters
+with a part (between ``-``, ``_``, ``=``) that mixes letters and digits (a return token). Random bytes spell a
+short name now and then (« -Rose- » in one return token of a CI run); a name joined to a date or a number
+(« Rose-Dupont-1985-03-12 ») has no such part and is still a hit.
 """
 
 from __future__ import annotations
@@ -71,6 +76,25 @@ def _alternation(names: Iterable[str]) -> str | None:
     return "|".join(re.escape(w) for w in words) if words else None
 
 
+_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_=")
+_TOKEN_MIN = 22  # base64url of 16 bytes: the shortest encoded value we issue
+_MIXED_PART = re.compile(r"[^-_=]*(?:[A-Za-z][^-_=]*[0-9]|[0-9][^-_=]*[A-Za-z])")
+
+
+def _in_token(text: str, start: int, end: int) -> bool:
+    """Whether text[start:end] lies inside an encoded token (see the module docstring)."""
+    while start > 0 and text[start - 1] in _TOKEN_CHARS:
+        start -= 1
+    while end < len(text) and text[end] in _TOKEN_CHARS:
+        end += 1
+    run = text[start:end]
+    return len(run) >= _TOKEN_MIN and _MIXED_PART.search(run) is not None
+
+
+def _name_hits(name_re: re.Pattern[str], text: str) -> list[re.Match[str]]:
+    return [m for m in name_re.finditer(text) if not _in_token(text, m.start(), m.end())]
+
+
 def _name_re(alternation: str | None) -> re.Pattern[str] | None:
     if alternation is None:
         return None
@@ -84,7 +108,7 @@ def _scan_text(source: str, text: str, name_re: re.Pattern[str] | None, valid_ke
             if not valid_key_only or _key_ok(m.group(0)):
                 leaks.append(Leak(source, "nir", line=lineno, masked=_mask(m.group(0))))
         if name_re is not None:
-            for m in name_re.finditer(line):
+            for m in _name_hits(name_re, line):
                 leaks.append(Leak(source, "name", line=lineno, masked=_mask(m.group(0))))
     return leaks
 
@@ -116,9 +140,9 @@ def _scan_parquet(path: Path, alternation: str | None, valid_key_only: bool) -> 
                 s.str.contains(r"(?i)(?:^|\W)(?:" + alternation + r")(?:$|\W)")
                 .fill_null(False).arg_true().alias("i")).get_column("i")
             for i in name_hits.to_list():
-                m = name_re.search(s[i])
-                if m:
-                    leaks.append(Leak(str(path), "name", line=i, column=col, masked=_mask(m.group(0))))
+                found = _name_hits(name_re, s[i])
+                if found:
+                    leaks.append(Leak(str(path), "name", line=i, column=col, masked=_mask(found[0].group(0))))
     return leaks
 
 
