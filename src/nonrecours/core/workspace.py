@@ -113,7 +113,8 @@ def recorded_layouts(workspace: Path) -> RecordedLayouts:
     agencies = _workspace_agencies(workspace) | {str(r["agency"]) for _, r in reports}
     kinds: dict[str, set[str]] = {}
     payers: dict[str, bool] = {}
-    no_kinds, no_payers = set(), set()
+    no_kinds: set[str] = set()
+    no_payers: set[str] = set()
     for name, report in reports:
         agency = str(report["agency"])
         recorded = report.get("resource_kinds")
