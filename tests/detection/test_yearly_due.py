@@ -134,3 +134,31 @@ def test_a_part_without_old_payments_is_judged_on_the_whole_populations_history(
     assert run.summary["yearly"]["ars"]["judged"]
     u = _unit(run, "last_year")
     assert (u["status"], u["grade"]) == ("non_take_up", "certain")
+
+
+def test_a_yearly_flag_names_the_unknowns_of_the_month_it_was_judged_at():
+    """A parent the CNAM knows, whose salary the DRM reports from January 2026 only: in August 2025 their
+    resources were unknown (no source then), in June 2026 they are not. The ARS due in August 2025 is judged on
+    August 2025's values, so the unknowns that decide its flag are August 2025's (the salary among them), not
+    June 2026's (before: 106 of the CI demo's 190 ARS flags named other unknowns, 20 possible ones none)."""
+    t = Territory()
+    t.famille("cnam_only", agency="cnam")
+    t.child("cnam_only", 0, dt.date(2012, 3, 1))
+    for row in t.members:  # the CNAM's famille, the child with the parent
+        if row["person_id"] == "c-cnam_only-0":
+            row["source_agency"] = "cnam"
+    t.resources += [{"person_id": "p-cnam_only", "month": dt.date(2026, m, 1), "kind": "salary_net", "amount": 300.0,
+                     "source_agency": "drm"} for m in range(1, 7)]
+    t.famille("history")  # the CAF's payments reach back to the month due
+    t.pay("history", "rsa", 600.0, [dt.date(2025, 6, 1)])
+    tables = t.tables()
+    now = core_month(tables, MONTH)
+    then = core_month(tables, AUGUST_2025)
+    salary = pl.col("input") == "salary_net"
+    assert now.unknowns.filter(salary & (pl.col("id") == "p-cnam_only")).is_empty()
+    assert not then.unknowns.filter(salary & (pl.col("id") == "p-cnam_only")).is_empty()
+    run = detect(now, tables, config=ARS)
+    flag = run.flags.filter(pl.col("unit_id") == "cnam:f-cnam_only").row(0, named=True)
+    assert (flag["status"], flag["grade"]) == ("non_take_up", "possible")
+    assert {"salary_net", "pension_net", "unemployment"} <= set(flag["deciding_unknowns"]), flag["deciding_unknowns"]
+    assert "salaire net" in next(r for r in flag["reasons"] if r.startswith("Données inconnues qui décident"))

@@ -462,6 +462,27 @@ def _deciding(core: CoreMonth, individu: pl.DataFrame, benefits: tuple[str, ...]
             .cast(schema))  # type: ignore[arg-type]
 
 
+def _deciding_of_earlier(earlier: list[Earlier], deciding: pl.DataFrame, composition: pl.DataFrame,
+                         young: pl.DataFrame) -> pl.DataFrame:
+    """``deciding`` with the benefits judged at an earlier month (``Earlier``) given that month's unknowns: their
+    range and grade come from that month's core (the ARS of August 2025 reads the resources unknown then, not
+    June 2026's), carried to the famille now; the composition unknown stays the evaluated month's, which capped
+    their grade (``detect``)."""
+    if not earlier:
+        return deciding
+    judged_then = [b for e in earlier for b in e.benefits]
+    flat = deciding.explode("deciding_unknowns").rename({"deciding_unknowns": "input"}).drop_nulls("input")
+    parts = [flat.filter(~pl.col("benefit").is_in(judged_then) | (pl.col("input") == COMPOSITION_UNKNOWN))]
+    for e in earlier:
+        then = e.core.inputs.individu.select("person_id", "famille_id", "foyer_fiscal_id", "menage_id")
+        read = _deciding(e.core, then, e.benefits, composition.clear(), young.clear())
+        parts.append(read.join(e.famille_now, on="famille_id", how="inner")
+                     .select(pl.col("famille_now").alias("famille_id"), "benefit",
+                             pl.col("deciding_unknowns").alias("input")).explode("input").drop_nulls("input"))
+    return (pl.concat(parts).group_by("famille_id", "benefit")
+            .agg(pl.col("input").unique().sort().alias("deciding_unknowns")).cast(deciding.schema))
+
+
 _GRADE_RANK = {g: i for i, g in enumerate(GRADES)}
 
 
@@ -783,7 +804,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                & ~pl.col("_other_tier_paid")).select("famille_id")
     linked = css_missing.with_columns(pl.lit("rsa").alias("benefit"),
                                       pl.lit(["css_free"], dtype=pl.List(pl.String)).alias("linked"))
-    deciding = _deciding(core, individu, config.benefits, couple, young_caps)
+    deciding = _deciding_of_earlier(earlier, _deciding(core, individu, config.benefits, couple, young_caps),
+                                    couple, young_caps)
     flags = (units.filter(actionable & pl.col("excluded").is_null())
              .join(linked, on=["famille_id", "benefit"], how="left")
              .join(deciding, on=["famille_id", "benefit"], how="left")
