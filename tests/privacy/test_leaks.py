@@ -77,3 +77,8 @@ def test_a_name_spelled_by_a_token_is_chance_but_a_joined_name_is_a_leak(tmp_pat
     leaks = find_leaks([tmp_path / "t.parquet"], ["Rose"])
     assert [(leak.column, leak.line) for leak in leaks] == [("return_token", 1)]
     assert len(find_leaks(["Rose-Dupont-1985-03-12", "ROSE,q3Xv9kP2mZw8Jt4Lr0aYc7Nf1bUe5Hs"], ["Rose"])) == 2
+
+
+def test_a_pseudonym_looked_for_is_found_even_inside_a_token() -> None:
+    pseudonym = "5d1e0c3b9a7f4e2d8c6b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d"
+    assert len(find_leaks([f"known_to,{pseudonym}", f"tok-{pseudonym}-x9"], [pseudonym])) == 2

@@ -13,7 +13,8 @@ key is not checked unless ``valid_key_only=True``.
 A name is a hit as a whole word, except inside an encoded token: a run of 22 or more base64url characters
 with a part (between ``-``, ``_``, ``=``) that mixes letters and digits (a return token). Random bytes spell a
 short name now and then (« -Rose- » in one return token of a CI run); a name joined to a date or a number
-(« Rose-Dupont-1985-03-12 ») has no such part and is still a hit.
+(« Rose-Dupont-1985-03-12 ») has no such part and is still a hit, and so is a looked-for value as long as a token
+(a pseudonym), wherever it is.
 """
 
 from __future__ import annotations
@@ -92,7 +93,9 @@ def _in_token(text: str, start: int, end: int) -> bool:
 
 
 def _name_hits(name_re: re.Pattern[str], text: str) -> list[re.Match[str]]:
-    return [m for m in name_re.finditer(text) if not _in_token(text, m.start(), m.end())]
+    # a value as long as a token (a pseudonym looked for as a name) is never spelled by chance: always a hit
+    return [m for m in name_re.finditer(text)
+            if m.end() - m.start() >= _TOKEN_MIN or not _in_token(text, m.start(), m.end())]
 
 
 def _name_re(alternation: str | None) -> re.Pattern[str] | None:
