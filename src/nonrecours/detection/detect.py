@@ -37,6 +37,7 @@ from nonrecours.detection.deciding import decisive_unknowns
 from nonrecours.detection.exclusions import EXCLUSIONS, exclusions
 from nonrecours.detection.reasons import condition_columns, fact_sources, reasons
 from nonrecours.detection.receipts import (
+    AFFILIATION_PAYERS,
     allocataire_lost,
     paid_by_famille,
     payee_lines_lost,
@@ -684,12 +685,9 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     units = _cap_grades(units, core, individu, config.benefits, paid_known)
     # a benefit the person's own health insurance fund pays, and no fund whose extract came knows the person:
     # not receiving it is not observed, so a non-take-up there is possible at most
+    # (first of the kinds below, so that a flag it caps is counted and explained by it alone)
     unpaid_unknown = payer_unknown(tables, individu, config.benefits).with_columns(pl.lit(True).alias("_pu"))
-    units = (units.join(unpaid_unknown, on=["famille_id", "benefit"], how="left")
-             .with_columns(pl.when(pl.col("_pu").fill_null(False) & ~pl.col("receiving")
-                                   & pl.col("grade").is_not_null())
-                           .then(pl.lit("possible")).otherwise(pl.col("grade")).alias("grade"))
-             .drop("_pu"))
+    units = units.join(unpaid_unknown, on=["famille_id", "benefit"], how="left")
     # a dossier whose allocataire's row the agency's extract lost this month, paid the benefit in the months
     # before and not now: the stop came with the lost row (the MSA carries its payments on it), so it is no
     # evidence of non-take-up: possible at most
@@ -725,7 +723,9 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     reexam = reexamined_by_payer(tables.get("benefits_paid"), individu, month, config.benefits)
     units = units.join(reexam, on=["famille_id", "benefit"], how="left")
     reexamined = capped & pl.col("_reexam_last").is_not_null()
-    unobserved = (pl.when(stopped).then(pl.lit("stopped")).when(unseen).then(pl.lit("unseen"))
+    insurer_unknown = capped & pl.col("_pu").fill_null(False)
+    unobserved = (pl.when(insurer_unknown).then(pl.lit("insurer"))
+                  .when(stopped).then(pl.lit("stopped")).when(unseen).then(pl.lit("unseen"))
                   .when(payee_gone).then(pl.lit("payee")).when(fund_unknown).then(pl.lit("fund"))
                   .when(lines_behind).then(pl.lit("behind")).when(reexamined).then(pl.lit("reexamined"))
                   .otherwise(pl.lit(None, dtype=pl.String)))
@@ -734,9 +734,9 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                pl.when(unobserved == "behind").then(pl.col("_behind_source")).alias("_behind_source"),
                                pl.when(unobserved == "behind").then(pl.col("_behind_last")).alias("_behind_last"),
                                pl.when(unobserved == "reexamined").then(pl.col("_reexam_last")).alias("_reexam_last")
-                               ).drop("_payee_lost", "_fund")
-    n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("stopped", "unseen", "payee", "fund", "behind",
-                                                                 "reexamined")}
+                               ).drop("_payee_lost", "_fund", "_pu")
+    n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("insurer", "stopped", "unseen", "payee", "fund",
+                                                                 "behind", "reexamined")}
     for kind, benefit, n in (units.filter(pl.col("_unobserved").is_not_null())
                              .group_by("_unobserved", "benefit").len().iter_rows()):
         n_capped[kind][benefit] = n
@@ -871,6 +871,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                                       if not catalogue_row(b).yearly}
     summary["downgraded_by_pension_fund_unknown"] = {b: int(n_capped["fund"].get(b, 0)) for b in config.benefits
                                                      if catalogue_row(b).paid_with}
+    summary["downgraded_by_insurer_unknown"] = {b: int(n_capped["insurer"].get(b, 0)) for b in config.benefits
+                                                if b in AFFILIATION_PAYERS}
     summary["familles_unknown_to_benefit_payer"] = {
         b: int(n) for b, n in unpaid_unknown.group_by("benefit").len().iter_rows()}
     # people an agency knows (in any table the core reads) but who are in no evaluated famille: never flagged

@@ -295,6 +295,10 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         reexam_last = (pl.col("_reexam_last").dt.strftime("%m/%Y") if "_reexam_last" in part.columns
                        else pl.lit(None, dtype=pl.String))
         lines.append(pl.when(possible & contradicted).then(_contradiction_line(part.columns))
+                     .when(possible & (row_lost == "insurer")).then(pl.lit(
+            f"Signalement ramené à « possible » : {_unknown_to(row.payers)} ; la prestation est servie par la "
+            "caisse d'assurance maladie de la personne, dont l'extrait n'est pas transmis (ou qui n'y retrouve pas "
+            "la personne) : qu'elle ne la reçoive pas n'est pas observé, à vérifier avant tout contact."))
                      .when(possible & (row_lost == "stopped")).then(
             pl.lit("Signalement ramené à « possible » : ") + dossier
             + pl.lit(" ne transmet pas ce mois la ligne de l'allocataire de ce dossier et ses versements "
@@ -328,6 +332,9 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             "participation ne vaut que si des données inconnues placent les ressources au-dessus de son plafond."))
             .when(possible & ~central_gives).then(pl.lit(
                 "Droit seulement si les données inconnues sont favorables : pas sur les valeurs centrales."))
+            .when(possible & pl.lit(benefit in payments_unknown)).then(pl.lit(
+                "Signalement « possible » au plus : aucun organisme de l'échange ne transmet les versements de "
+                "cette prestation, qu'elle soit reçue n'est pas observé ; à vérifier avant tout contact."))
             .when(possible).then(pl.lit(
                 "Droit sur les valeurs centrales, mais certaines ne reposent sur aucune donnée transmise.")))
         # the questions that settle the flag, before the facts (a list cut at ``max_lines`` keeps them)
