@@ -7,7 +7,8 @@ certain, probable and possible), the monthly and yearly amounts foregone, and th
 paid units our rules also find entitled: the only precision signal real data gives).
 
 Rates. Non-take-up rate = non-take-up units / (non-take-up units + units paid): low counts certain flags
-only, central certain and probable, high every grade. Amounts foregone: the missing monthly amount (estimate
+only, central certain and probable, high every grade (``detection.rates``, the one estimator the evaluation
+scores too). Amounts foregone: the missing monthly amount (estimate
 minus what is paid, for non-take-up and under-payment), at the low, central and high estimate of the same
 grades; yearly = 12 × monthly.
 
@@ -42,6 +43,7 @@ import logging
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from nonrecours.detection.rates import ESTIMATES, RATE_GRADES, non_take_up_rate, rate_measures
 from nonrecours.errors import SchemaError
 from nonrecours.schemas.tables import valid_on
 
@@ -157,21 +159,19 @@ def _measures(units: pl.LazyFrame) -> pl.LazyFrame:
     # Receiving is detection's verdict (paid this month or within the grace months), not "amount > 0": the free
     # CSS is a coverage whose amount is 0, and a payment in the grace months still counts.
     paid = pl.col("receiving").fill_null(False)
-    ntu = status == "non_take_up"
     missing = status.is_in(["non_take_up", "under_payment"])
     gap = {e: (pl.col(f"amount_{e}") - pl.col("paid").fill_null(0.0)).clip(lower_bound=0.0)
            for e in ("low", "central", "high")}
-    sure = {"low": grade == "certain", "central": grade.is_in(["certain", "probable"]),
-            "high": grade.is_not_null()}
+    sure = {e: grade.is_in(list(RATE_GRADES[e])) for e in ESTIMATES}
     return units.select(
         "unit_kind", "unit_id", "benefit",
         pl.lit(1, dtype=pl.Int64).alias("units"),
         pl.col("excluded").is_not_null().cast(pl.Int64).alias("excluded"),
         *[(grade == g).cast(pl.Int64).alias(f"entitled_{g}") for g in ("certain", "probable", "possible")],
-        paid.cast(pl.Int64).alias("paid"),
+        # paid and non_take_up_low/central/high: the rate's counts, one source (detection.rates)
+        *rate_measures(),
         # entitled on some variant, or the other tier of the CSS due (detection's ``consistent``, not a self-check)
         (paid & (status != "paid_not_entitled")).cast(pl.Int64).alias("paid_entitled"),
-        *[(ntu & sure[e]).cast(pl.Int64).alias(f"non_take_up_{e}") for e in ("low", "central", "high")],
         (status == "under_payment").cast(pl.Int64).alias("under_payment"),
         *[pl.when(missing & sure[e]).then((gap[e] * 100).round(0).cast(pl.Int64)).otherwise(0)
           .alias(f"monthly_foregone_{e}_cents") for e in ("low", "central", "high")],
@@ -254,11 +254,8 @@ def cell_counts(units: pl.DataFrame | pl.LazyFrame, profiles: pl.DataFrame, terr
 
 def _publish(cells: pl.DataFrame) -> pl.DataFrame:
     secret = pl.col("suppressed").is_not_null()
-    nt = {e: pl.col(f"non_take_up_{e}") for e in ("low", "central", "high")}
-    rates = [(nt[e] / (nt[e] + pl.col("paid"))).alias(f"non_take_up_rate_{e}") for e in ("low", "central", "high")]
     out = cells.with_columns(
-        *[pl.when((nt[e] + pl.col("paid")) > 0).then(r) for e, r in zip(("low", "central", "high"), rates,
-                                                                          strict=True)],
+        *[non_take_up_rate(e) for e in ESTIMATES],
         pl.when(pl.col("paid") > 0).then(pl.col("paid_entitled") / pl.col("paid")).alias("coherence_rate"),
         *[(pl.col(f"monthly_foregone_{e}") * 12).alias(f"yearly_foregone_{e}") for e in ("low", "central", "high")],
     ).with_columns(
