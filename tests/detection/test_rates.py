@@ -11,7 +11,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nonrecours.detection import evaluate_run
-from nonrecours.detection.rates import ESTIMATES, RATE_GRADES, non_take_up_rate, rate_counts, rates_by_benefit
+from nonrecours.detection.rates import (
+    ESTIMATES,
+    RATE_GRADES,
+    RATE_PAID,
+    non_take_up_rate,
+    rate_counts,
+    rates_by_benefit,
+)
 
 MONTH = dt.date(2026, 6, 1)
 STATUSES = ("non_take_up", "consistent", "under_payment", "paid_not_entitled", "not_entitled")
@@ -31,13 +38,17 @@ def _units(rows: list[tuple]) -> pl.DataFrame:
 def test_low_central_high_are_ordered_rates(rows):
     rates = rates_by_benefit(_units(rows))
     for r in rates.iter_rows(named=True):
-        values = [r[f"non_take_up_rate_{e}"] for e in ESTIMATES]
-        if r["non_take_up_high"] + r["paid"] == 0:
-            assert values == [None, None, None]  # nothing to rate: no rate, never 0
-            continue
-        values = [0.0 if v is None else v for v in values]  # low's own 0/0 (no certain flag, nothing paid)
-        assert 0.0 <= values[0] <= values[1] <= values[2] <= 1.0
+        value = {e: r[f"non_take_up_rate_{e}"] for e in ESTIMATES}
+        for e in ESTIMATES:  # nothing to rate: no rate (null), never 0
+            assert (value[e] is None) == (r[f"non_take_up_{e}"] + r[RATE_PAID[e]] == 0), e
+            assert value[e] is None or 0.0 <= value[e] <= 1.0
+        for a, b in (("low", "central"), ("central", "high"), ("low", "high")):
+            if value[a] is not None and value[b] is not None:
+                assert value[a] <= value[b], (a, b)
+        if value["central"] is None:  # no confirmed unit: low counts no non-take-up either
+            assert value["low"] in (None, 0.0)
         assert r["non_take_up_low"] <= r["non_take_up_central"] <= r["non_take_up_high"]
+        assert r["paid_confirmed"] <= r["paid"]
 
 
 def test_counts_follow_the_grades_and_the_receipt():
@@ -46,12 +57,13 @@ def test_counts_follow_the_grades_and_the_receipt():
                     ("rsa", "paid_not_entitled", None, True), ("rsa", "not_entitled", None, False),
                     ("rsa", "under_payment", "certain", True)])
     r = rate_counts(units).row(0, named=True)
-    # every paid unit counts, whatever its grade: detection's receiving verdict, as the statistics publish it
-    assert (r["paid"], r["non_take_up_low"], r["non_take_up_central"], r["non_take_up_high"]) == (3, 1, 2, 3)
+    # paid: detection's receiving verdict, whatever the grade; confirmed: those certain or probable
+    assert (r["paid"], r["paid_confirmed"]) == (3, 1)
+    assert (r["non_take_up_low"], r["non_take_up_central"], r["non_take_up_high"]) == (1, 2, 3)
     rates = rates_by_benefit(units).row(0, named=True)
-    assert rates["non_take_up_rate_low"] == pytest.approx(1 / 4)
-    assert rates["non_take_up_rate_central"] == pytest.approx(2 / 5)
-    assert rates["non_take_up_rate_high"] == pytest.approx(3 / 6)
+    assert rates["non_take_up_rate_low"] == pytest.approx(1 / (1 + 3))  # certain against every paid unit
+    assert rates["non_take_up_rate_central"] == pytest.approx(2 / (2 + 1))  # certain+probable on both sides
+    assert rates["non_take_up_rate_high"] == pytest.approx(3 / (3 + 1))  # every grade against the confirmed paid
     assert RATE_GRADES["central"] == ("certain", "probable")
     with pytest.raises(ValueError, match="estimate must be one of"):
         non_take_up_rate("median")

@@ -28,7 +28,8 @@ STATUS_CYCLE = [("non_take_up", "certain"), ("consistent", "probable"), ("non_ta
                 ("not_entitled", None), ("under_payment", "probable"), ("paid_not_entitled", None),
                 ("non_take_up", "probable")]
 ADDITIVE = ("units", "excluded", "entitled_certain", "entitled_probable", "entitled_possible", "paid",
-            "paid_entitled", "non_take_up_low", "non_take_up_central", "non_take_up_high", "under_payment",
+            "paid_confirmed", "paid_entitled", "non_take_up_low", "non_take_up_central", "non_take_up_high",
+            "under_payment",
             "monthly_foregone_low", "monthly_foregone_central", "monthly_foregone_high")
 
 
@@ -70,8 +71,14 @@ def test_measures_of_a_cell(cahors_counts):
     assert total["non_take_up_high"] == ntu.height
     assert total["non_take_up_low"] == ntu.filter(pl.col("grade") == "certain").height
     assert total["paid"] == units.filter(pl.col("receiving")).height
+    assert total["paid_confirmed"] == units.filter(pl.col("receiving")
+                                                   & pl.col("grade").is_in(["certain", "probable"])).height
     assert total["non_take_up_rate_central"] == pytest.approx(
-        total["non_take_up_central"] / (total["non_take_up_central"] + total["paid"]), abs=1e-4)
+        total["non_take_up_central"] / (total["non_take_up_central"] + total["paid_confirmed"]), abs=1e-4)
+    assert total["non_take_up_rate_low"] == pytest.approx(
+        total["non_take_up_low"] / (total["non_take_up_low"] + total["paid"]), abs=1e-4)
+    assert total["non_take_up_rate_high"] == pytest.approx(
+        total["non_take_up_high"] / (total["non_take_up_high"] + total["paid_confirmed"]), abs=1e-4)
     assert total["non_take_up_rate_low"] <= total["non_take_up_rate_central"] <= total["non_take_up_rate_high"]
     paid = units.filter(pl.col("receiving"))
     assert total["coherence_rate"] == pytest.approx(paid.filter(pl.col("grade").is_not_null()).height / paid.height,

@@ -6,11 +6,11 @@ the units entitled by grade, the units paid, the non-take-up counts and rate wit
 certain, probable and possible), the monthly and yearly amounts foregone, and the coherence rate (share of the
 paid units our rules also find entitled: the only precision signal real data gives).
 
-Rates. Non-take-up rate = non-take-up units / (non-take-up units + units paid): low counts certain flags
-only, central certain and probable, high every grade (``detection.rates``, the one estimator the evaluation
-scores too). Amounts foregone: the missing monthly amount (estimate
-minus what is paid, for non-take-up and under-payment), at the low, central and high estimate of the same
-grades; yearly = 12 × monthly.
+Rates (``detection.rates``, the one estimator the evaluation scores too). Non-take-up rate = non-take-up units /
+(non-take-up units + units paid): central among the units certain or probable on both sides, low certain flags
+against every unit paid, high flags of every grade against the paid units certain or probable
+(``paid_confirmed``). Amounts foregone: the missing monthly amount (estimate minus what is paid, for non-take-up
+and under-payment), at the low, central and high estimate of the same grades; yearly = 12 × monthly.
 
 Secrecy. Every commune of the territory × every household type met is a cell, empty ones included (a reader must
 not learn from a secret cell's mere presence that it holds a unit). A cell of fewer than ``threshold`` units
@@ -58,7 +58,8 @@ ALL_TYPES = "ensemble"
 UNKNOWN_AREA = "inconnu"
 
 _COUNTS = ("units", "excluded", "entitled_certain", "entitled_probable", "entitled_possible", "paid",
-           "paid_entitled", "non_take_up_low", "non_take_up_central", "non_take_up_high", "under_payment")
+           "paid_confirmed", "paid_entitled", "non_take_up_low", "non_take_up_central", "non_take_up_high",
+           "under_payment")
 _AMOUNTS = ("monthly_foregone_low", "monthly_foregone_central", "monthly_foregone_high")
 
 
@@ -168,7 +169,7 @@ def _measures(units: pl.LazyFrame) -> pl.LazyFrame:
         pl.lit(1, dtype=pl.Int64).alias("units"),
         pl.col("excluded").is_not_null().cast(pl.Int64).alias("excluded"),
         *[(grade == g).cast(pl.Int64).alias(f"entitled_{g}") for g in ("certain", "probable", "possible")],
-        # paid and non_take_up_low/central/high: the rate's counts, one source (detection.rates)
+        # paid, paid_confirmed, non_take_up_low/central/high: the rate's counts, one source (detection.rates)
         *rate_measures(),
         # entitled on some variant, or the other tier of the CSS due (detection's ``consistent``, not a self-check)
         (paid & (status != "paid_not_entitled")).cast(pl.Int64).alias("paid_entitled"),
