@@ -14,9 +14,9 @@ from nonrecours.detection import evaluate_run
 from nonrecours.detection.rates import (
     ESTIMATES,
     RATE_GRADES,
-    RATE_PAID,
+    WEIGHT_SCALE,
+    grade_chances,
     non_take_up_rate,
-    rate_counts,
     rates_by_benefit,
 )
 
@@ -24,13 +24,15 @@ MONTH = dt.date(2026, 6, 1)
 STATUSES = ("non_take_up", "consistent", "under_payment", "paid_not_entitled", "not_entitled")
 GRADES = ("certain", "probable", "possible", None)
 
-unit = st.tuples(st.sampled_from(("rsa", "ppa", "aspa")), st.sampled_from(STATUSES), st.sampled_from(GRADES),
-                 st.one_of(st.none(), st.booleans()))
+unit = st.tuples(st.sampled_from(("rsa", "ppa", "aspa")), st.sampled_from(("caf", "msa", "core-famille")),
+                 st.sampled_from(STATUSES), st.sampled_from(GRADES), st.one_of(st.none(), st.booleans()))
 
 
 def _units(rows: list[tuple]) -> pl.DataFrame:
-    return pl.DataFrame(rows, schema={"benefit": pl.String, "status": pl.String, "grade": pl.String,
-                                      "receiving": pl.Boolean}, orient="row")
+    """Units of detection's table: benefit, unit_id (its coverage as prefix), status, grade, receiving."""
+    return pl.DataFrame([(b, f"{c}:u{i}", s, g, r) for i, (b, c, s, g, r) in enumerate(rows)],
+                        schema={"benefit": pl.String, "unit_id": pl.String, "status": pl.String,
+                                "grade": pl.String, "receiving": pl.Boolean}, orient="row")
 
 
 @settings(max_examples=200, deadline=None)
@@ -39,34 +41,58 @@ def test_low_central_high_are_ordered_rates(rows):
     rates = rates_by_benefit(_units(rows))
     for r in rates.iter_rows(named=True):
         value = {e: r[f"non_take_up_rate_{e}"] for e in ESTIMATES}
-        for e in ESTIMATES:  # nothing to rate: no rate (null), never 0
-            assert (value[e] is None) == (r[f"non_take_up_{e}"] + r[RATE_PAID[e]] == 0), e
+        for e in ESTIMATES:
             assert value[e] is None or 0.0 <= value[e] <= 1.0
+        assert (value["low"] is None) == (r["non_take_up_low"] + r["paid"] == 0)  # nothing to rate: null, never 0
+        assert (value["high"] is None) == (r["non_take_up_high"] + r["paid_confirmed"] == 0)
         for a, b in (("low", "central"), ("central", "high"), ("low", "high")):
             if value[a] is not None and value[b] is not None:
-                assert value[a] <= value[b], (a, b)
-        if value["central"] is None:  # no confirmed unit: low counts no non-take-up either
-            assert value["low"] in (None, 0.0)
+                assert value[a] <= value[b] + 1e-12, (a, b)
+        # the weighted count: at least the certain+probable flags (each weighs 1 or more)
+        assert r["non_take_up_weighted"] >= r["non_take_up_central"] * WEIGHT_SCALE
         assert r["non_take_up_low"] <= r["non_take_up_central"] <= r["non_take_up_high"]
         assert r["paid_confirmed"] <= r["paid"]
 
 
-def test_counts_follow_the_grades_and_the_receipt():
-    units = _units([("rsa", "non_take_up", "certain", False), ("rsa", "non_take_up", "probable", False),
-                    ("rsa", "non_take_up", "possible", None), ("rsa", "consistent", "possible", True),
-                    ("rsa", "paid_not_entitled", None, True), ("rsa", "not_entitled", None, False),
-                    ("rsa", "under_payment", "certain", True)])
-    r = rate_counts(units).row(0, named=True)
-    # paid: detection's receiving verdict, whatever the grade; confirmed: those certain or probable
-    assert (r["paid"], r["paid_confirmed"]) == (3, 1)
-    assert (r["non_take_up_low"], r["non_take_up_central"], r["non_take_up_high"]) == (1, 2, 3)
-    rates = rates_by_benefit(units).row(0, named=True)
-    assert rates["non_take_up_rate_low"] == pytest.approx(1 / (1 + 3))  # certain against every paid unit
-    assert rates["non_take_up_rate_central"] == pytest.approx(2 / (2 + 1))  # certain+probable on both sides
-    assert rates["non_take_up_rate_high"] == pytest.approx(3 / (3 + 1))  # every grade against the confirmed paid
+def test_each_flag_weighs_the_inverse_chance_of_its_coverage():
+    # RSA in the CAF's dossiers: 4 paid, 3 of them certain or probable (chance 3/4); in familles the core built:
+    # none paid, so the chance is that coverage's over every benefit (the CSS: 2 paid, 1 confirmed, 1/2)
+    rows = [("rsa", "caf", "consistent", "certain", True)] * 2 + [
+        ("rsa", "caf", "under_payment", "probable", True), ("rsa", "caf", "consistent", "possible", True),
+        ("rsa", "caf", "non_take_up", "certain", False), ("rsa", "caf", "non_take_up", "possible", False),
+        ("rsa", "core-famille", "non_take_up", "probable", False),
+        ("rsa", "core-famille", "non_take_up", "possible", None),
+        ("rsa", "core-famille", "non_take_up", "possible", None),
+        ("css_free", "core-famille", "consistent", "probable", True),
+        ("css_free", "core-famille", "consistent", "possible", True),
+        ("rsa", "msa", "non_take_up", "certain", False)]  # MSA: nothing paid anywhere, weight 1
+    units = _units(rows)
+    chances = {(r["benefit"], r["coverage"]): r["chance"] for r in grade_chances(units).iter_rows(named=True)}
+    assert chances[("rsa", "caf")] == pytest.approx(3 / 4)
+    assert chances[("rsa", "core-famille")] == pytest.approx(1 / 2)
+    assert chances[("rsa", "msa")] == 1.0
+    r = rates_by_benefit(units).filter(pl.col("benefit") == "rsa").row(0, named=True)
+    assert (r["paid"], r["paid_confirmed"]) == (4, 3)
+    assert (r["non_take_up_low"], r["non_take_up_central"], r["non_take_up_high"]) == (2, 3, 6)
+    weighted = 4 / 3 + 2 + 1
+    assert r["non_take_up_weighted"] == round(WEIGHT_SCALE * 4 / 3) + 2 * WEIGHT_SCALE + WEIGHT_SCALE
+    assert r["non_take_up_rate_low"] == pytest.approx(2 / (2 + 4))  # certain against every paid unit
+    assert r["non_take_up_rate_central"] == pytest.approx(weighted / (weighted + 4), abs=1e-6)
+    assert r["non_take_up_rate_high"] == pytest.approx(6 / (6 + 3))  # every grade against the confirmed paid
     assert RATE_GRADES["central"] == ("certain", "probable")
     with pytest.raises(ValueError, match="estimate must be one of"):
         non_take_up_rate("median")
+
+
+def test_the_weighted_count_never_passes_every_flag():
+    # one certain flag in a coverage where few paid units are confirmed would stand for 10 units: capped at the
+    # flags of every grade (here 2), so central stays under high
+    rows = [("rsa", "msa", "consistent", "certain", True)] + [("rsa", "msa", "consistent", "possible", True)] * 9 + [
+        ("rsa", "msa", "non_take_up", "certain", False), ("rsa", "msa", "non_take_up", "possible", False)]
+    r = rates_by_benefit(_units(rows)).row(0, named=True)
+    assert r["non_take_up_weighted"] == 10 * WEIGHT_SCALE
+    assert r["non_take_up_rate_central"] == pytest.approx(2 / (2 + 10))
+    assert r["non_take_up_rate_central"] <= r["non_take_up_rate_high"]
 
 
 @pytest.fixture(scope="module")

@@ -73,8 +73,12 @@ def test_measures_of_a_cell(cahors_counts):
     assert total["paid"] == units.filter(pl.col("receiving")).height
     assert total["paid_confirmed"] == units.filter(pl.col("receiving")
                                                    & pl.col("grade").is_in(["certain", "probable"])).height
-    assert total["non_take_up_rate_central"] == pytest.approx(
-        total["non_take_up_central"] / (total["non_take_up_central"] + total["paid_confirmed"]), abs=1e-4)
+    # the central: certain+probable flags weighted by the inverse chance of their coverage's (here every unit's
+    # id has none: one coverage, chance = confirmed paid / paid), capped at every flag, against every paid unit
+    chance = total["paid_confirmed"] / total["paid"]
+    central = min(total["non_take_up_central"] / chance, total["non_take_up_high"])
+    assert total["non_take_up_estimated"] == pytest.approx(central, abs=0.05)
+    assert total["non_take_up_rate_central"] == pytest.approx(central / (central + total["paid"]), abs=1e-4)
     assert total["non_take_up_rate_low"] == pytest.approx(
         total["non_take_up_low"] / (total["non_take_up_low"] + total["paid"]), abs=1e-4)
     assert total["non_take_up_rate_high"] == pytest.approx(
