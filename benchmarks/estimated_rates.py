@@ -109,7 +109,7 @@ def markdown(result: dict[str, Any]) -> str:
              "in [low, high]; bayes_*: weightings of the possible flags measured and not adopted "
              "(docs/detection.md); needed: share of the possible flags that would have to count.", ""]
     for t in result["territories"]:
-        lines += [f"## {t['territory']} (truth: {t['truth_engine']})", "",
+        lines += [f"## {t['territory']} (truth: {t['truth_engine']})", "", f"Detection: `{t['run']}`", "",
                   "| benefit | true | old | low | central | high | gap | in | bayes_all | bayes_central | needed |",
                   "|---|---:|---:|---:|---:|---:|---:|:-:|---:|---:|---:|"]
         for b, r in t["benefits"].items():
@@ -128,9 +128,14 @@ def markdown(result: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--territory", action="append", required=True, help="NAME=RUN_DIR,TRUTH_DIR,EXCHANGE_TOML")
+    ap.add_argument("--territory", action="append", default=[], help="NAME=RUN_DIR,TRUTH_DIR,EXCHANGE_TOML")
     ap.add_argument("--out", required=True, type=Path, help="results path without extension (.json and .md)")
+    ap.add_argument("--markdown-from", type=Path, help="rewrite the Markdown of a results JSON, nothing scored")
     args = ap.parse_args(argv)
+    if args.markdown_from:
+        args.out.with_suffix(".md").write_text(markdown(json.loads(args.markdown_from.read_text(encoding="utf-8"))),
+                                               encoding="utf-8")
+        return
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
                             check=False).stdout.strip()
     result: dict[str, Any] = {"commit": commit, "date": dt.date.today().isoformat(), "load": os.getloadavg()[0],

@@ -19,9 +19,11 @@ defines (the prefix of the unit id, ``core.units.qualified``: ``caf``, ``msa``, 
 for a famille the core built because no agency's dossier holds it), the data are of the same kind whether the
 unit is paid or not. So the chance that an entitled unit is graded certain or probable is estimated, per
 benefit and coverage, on the units paid there (entitled by the payer's own decision): ``paid_confirmed /
-paid``; where the benefit has no paid unit in a coverage, on that coverage's paid units of every benefit
-(pooled); where the coverage has none, 1 (no weight). Each certain or probable flag of that benefit and coverage
-then stands for 1 / chance entitled units (inverse probability weighting of the complete cases). Assumption:
+paid``; where none of the benefit's paid units in a coverage is certain or probable (none paid there, or the
+housing aid of the MSA's dossiers, whose dwelling is never known), on that coverage's paid units of every benefit
+(pooled); where the coverage has no paid unit certain or probable, 1 (no weight). Each certain or probable flag
+of that benefit and coverage then stands for 1 / chance entitled units (inverse probability weighting of the
+complete cases). Assumption:
 within a coverage, being paid does not change how often the data establish an entitlement. What it cannot see:
 entitled units a coverage's data never establish (no certain or probable flag there: the housing aid of
 familles the CAF does not follow, whose dwelling no extract describes; an AAH with no disability rate sent);
