@@ -113,6 +113,11 @@ def test_the_evaluation_scores_the_rates_the_statistics_publish(territory):
     compared = 0
     for b, r in score["benefits"].items():
         assert r["estimated_rate"] == r["estimated_rate_central"]
+        for cov, c in r["central_chances"].items():  # the weights' chances: the coverage's paid units' share
+            assert 0 <= c["paid_confirmed"] <= c["paid"], (b, cov)
+            assert 0.0 < c["chance"] <= 1.0, (b, cov)
+            if c["paid_confirmed"]:
+                assert c["chance"] == pytest.approx(c["paid_confirmed"] / c["paid"], abs=1e-6), (b, cov)
         if b in published:
             for e in ESTIMATES:
                 want = published[b][f"non_take_up_rate_{e}"]

@@ -12,7 +12,8 @@ August 2025): the truth's rows of that month, whose take-up draw decided that pa
 their adults of that month.
 
 The estimated rate is the run's own, as the statistics publish it (``detection.rates``: low, central, high),
-with whether the true rate lies between low and high (``true_rate_in_range``).
+with whether the true rate lies between low and high (``true_rate_in_range``) and the chances behind the central
+estimate's weights per coverage (``central_chances``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 import polars as pl
 
-from nonrecours.detection.rates import ESTIMATES, rates_by_benefit
+from nonrecours.detection.rates import ESTIMATES, grade_chances, rates_by_benefit
 from nonrecours.detection.targets import AMOUNT_BENEFITS, BENEFITS
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.tables import valid_on
@@ -94,6 +95,9 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
     asked = summary.get("config", {}).get("benefits") or BENEFITS
     labelled = _truth_record(truth).get("benefits")
     rates = {r["benefit"]: r for r in rates_by_benefit(units).iter_rows(named=True)}
+    chances: dict[str, dict[str, Any]] = {}
+    for r in grade_chances(units).iter_rows(named=True):
+        chances.setdefault(r["benefit"], {})[r["coverage"]] = {k: r[k] for k in ("paid", "paid_confirmed", "chance")}
     out["not_labelled_by_truth"] = [b for b in asked if labelled is not None and b not in labelled]
     for b in asked:
         if b in out["not_labelled_by_truth"]:  # no truth to score against: said, not scored as zero
@@ -121,6 +125,8 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
         for e in ESTIMATES:
             res[f"estimated_rate_{e}"] = est.get(f"non_take_up_rate_{e}")
         res["estimated_rate"] = res["estimated_rate_central"]
+        # the central's weights: per coverage, the paid units, those certain or probable, the chance used
+        res["central_chances"] = chances.get(b, {})
         lo, hi = res["estimated_rate_low"], res["estimated_rate_high"]
         res["true_rate_in_range"] = (None if None in (lo, hi, res["true_rate"])
                                      else lo - 1e-9 <= res["true_rate"] <= hi + 1e-9)
