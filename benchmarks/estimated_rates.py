@@ -18,6 +18,9 @@ Columns, per benefit (rates in %):
   the non-take-up rate itself, a unit not entitled always) and R is the fixed point of the rate so computed;
   prior pi = 1/2 for every possible flag (``bayes_all``), or 1/2 for one entitled on the central values and 0
   for one entitled at a corner only (``bayes_central``). Measured, not adopted: neither holds on every benefit;
+- ``transfer``: the central, plus, in a coverage where the benefit has possible flags but no certain or probable
+  one, those possible flags at the share the weights imply for the benefit's possible flags elsewhere. Measured,
+  not adopted: it mends the housing aid but overshoots the AAH, whose implied share rests on a few flags;
 - ``possible_share_needed``: the share of the possible non-take-up flags that would have to count for the
   central estimate to equal the true rate (diagnostic; negative: certain+probable flags already exceed it).
 """
@@ -36,6 +39,7 @@ from typing import Any
 import polars as pl
 
 from nonrecours.detection import evaluate_run
+from nonrecours.detection.rates import CONFIRMED, coverage, grade_chances
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,10 +79,32 @@ def _bayes(units: pl.DataFrame) -> dict[str, dict[str, float | None]]:
     return out
 
 
+def _transfer(units: pl.DataFrame) -> dict[str, float | None]:
+    """The central with one more step, measured and not adopted: in a coverage where the benefit has possible flags
+    but no certain or probable one (nothing to weight), the possible flags count at the share the weights imply
+    for the benefit's possible flags elsewhere: (weighted - certain+probable) / possible, over the coverages with
+    certain or probable flags."""
+    chances = grade_chances(units).select("benefit", "coverage", "chance")
+    grade, nt = pl.col("grade"), pl.col("status") == "non_take_up"
+    s = (units.with_columns(coverage()).group_by("benefit", "coverage").agg(
+        (nt & grade.is_in(list(CONFIRMED))).sum().alias("a"), (nt & (grade == "possible")).sum().alias("m"),
+        pl.col("receiving").fill_null(False).sum().alias("p"))
+        .join(chances, on=["benefit", "coverage"], how="left")
+        .with_columns(pl.min_horizontal(pl.col("a") / pl.col("chance"), pl.col("a") + pl.col("m")).alias("w")))
+    implied = (s.filter(pl.col("a") > 0).group_by("benefit")
+               .agg(pl.when(pl.col("m").sum() > 0).then((pl.col("w") - pl.col("a")).sum() / pl.col("m").sum())
+                    .alias("share")))
+    s = s.join(implied, on="benefit", how="left").with_columns(
+        pl.when(pl.col("a") > 0).then(pl.col("w")).otherwise(pl.col("m") * pl.col("share").fill_null(0.0)).alias("w"))
+    t = s.group_by("benefit").agg(pl.col("w").sum(), pl.col("p").sum())
+    return {r["benefit"]: (r["w"] / (r["w"] + r["p"]) if r["w"] + r["p"] > 0 else None)
+            for r in t.iter_rows(named=True)}
+
+
 def score(name: str, run: Path, truth: Path, agreement: Path) -> dict[str, Any]:
     units = pl.read_parquet(run / "units.parquet")
     ev = evaluate_run(run, truth, agreement)
-    old, bayes = _old(units), _bayes(units)
+    old, bayes, transfer = _old(units), _bayes(units), _transfer(units)
     counts = (units.group_by("benefit").agg(
         pl.col("receiving").fill_null(False).sum().alias("paid"),
         ((pl.col("status") == "non_take_up") & pl.col("grade").is_in(["certain", "probable"])).sum().alias("cp"),
@@ -92,7 +118,7 @@ def score(name: str, run: Path, truth: Path, agreement: Path) -> dict[str, Any]:
             need = (t * c["paid"] / (1 - t) - c["cp"]) / c["pos"]
         row = {"true": t, "old": old.get(b), "low": r["estimated_rate_low"], "central": r["estimated_rate_central"],
                "high": r["estimated_rate_high"], "true_in_range": r["true_rate_in_range"],
-               **bayes.get(b, {}), "possible_share_needed": need}
+               **bayes.get(b, {}), "transfer": transfer.get(b), "possible_share_needed": need}
         rows[b] = {k: (round(v, 6) if isinstance(v, float) else v) for k, v in row.items()}
     return {"territory": name, "run": str(run), "truth_engine": ev["truth_engine"],
             "not_labelled_by_truth": ev["not_labelled_by_truth"], "benefits": rows}
@@ -106,19 +132,20 @@ def markdown(result: dict[str, Any]) -> str:
     lines = [f"# Estimated non-take-up rates against the truth ({result['commit']}, {result['date']})", "",
              "Rates in %. `old`: evaluate before detection.rates (nt/units among certain+probable units); low / "
              "central / high: detection.rates, as published; gap: central − true, points; in: the true rate lies "
-             "in [low, high]; bayes_*: weightings of the possible flags measured and not adopted "
+             "in [low, high]; bayes_*, transfer: weightings of the possible flags measured and not adopted "
              "(docs/detection.md); needed: share of the possible flags that would have to count.", ""]
     for t in result["territories"]:
         lines += [f"## {t['territory']} (truth: {t['truth_engine']})", "", f"Detection: `{t['run']}`", "",
-                  "| benefit | true | old | low | central | high | gap | in | bayes_all | bayes_central | needed |",
-                  "|---|---:|---:|---:|---:|---:|---:|:-:|---:|---:|---:|"]
+                  "| benefit | true | old | low | central | high | gap | in | bayes_all | bayes_central | transfer | "
+                  "needed |",
+                  "|---|---:|---:|---:|---:|---:|---:|:-:|---:|---:|---:|---:|"]
         for b, r in t["benefits"].items():
             gap = (None if r["true"] is None or r["central"] is None else f"{100 * (r['central'] - r['true']):+.1f}")
             need = r["possible_share_needed"]
             inside = {None: "—", True: "yes", False: "**no**"}[r["true_in_range"]]
             lines.append(f"| {b} | {_pct(r['true'])} | {_pct(r['old'])} | {_pct(r['low'])} | {_pct(r['central'])} | "
                          f"{_pct(r['high'])} | {gap or '—'} | {inside} | "
-                         f"{_pct(r.get('bayes_all'))} | {_pct(r.get('bayes_central'))} | "
+                         f"{_pct(r.get('bayes_all'))} | {_pct(r.get('bayes_central'))} | {_pct(r.get('transfer'))} | "
                          f"{'—' if need is None else f'{100 * need:.1f}'} |")
         if t["not_labelled_by_truth"]:
             lines.append(f"\nNot labelled by this truth: {', '.join(t['not_labelled_by_truth'])}")
