@@ -84,6 +84,13 @@ def test_measures_of_a_cell(cahors_counts):
     assert total["non_take_up_rate_high"] == pytest.approx(
         total["non_take_up_high"] / (total["non_take_up_high"] + total["paid_confirmed"]), abs=1e-4)
     assert total["non_take_up_rate_low"] <= total["non_take_up_rate_central"] <= total["non_take_up_rate_high"]
+    # every published cell, whatever its few units: ordered bounds, the central count between its flags' counts
+    shown = table.filter(~pl.col("secret") & pl.col("non_take_up_rate_central").is_not_null())
+    assert shown.height > 1
+    assert shown.filter((pl.col("non_take_up_rate_low") > pl.col("non_take_up_rate_central") + 1e-9)
+                        | (pl.col("non_take_up_rate_central") > pl.col("non_take_up_rate_high") + 1e-9)).height == 0
+    assert shown.filter((pl.col("non_take_up_estimated") < pl.col("non_take_up_central") - 0.05)
+                        | (pl.col("non_take_up_estimated") > pl.col("non_take_up_high") + 0.05)).height == 0
     paid = units.filter(pl.col("receiving"))
     assert total["coherence_rate"] == pytest.approx(paid.filter(pl.col("grade").is_not_null()).height / paid.height,
                                                     abs=1e-4)
