@@ -13,8 +13,8 @@ this month or within the grace months), whatever their grade. Three estimates:
 Why the weights (docs/detection.md, « The estimated non-take-up rate »). A flag is certain or probable when the
 data establish the entitlement; an entitled unit the benefit's payer does not follow has more unknowns and is
 more often only ``possible``. Counting certain and probable flags alone therefore misses more of the unpaid
-entitled units than of the paid ones, and a rate so computed is low (3 to 4 points for the RSA and the prime
-d'activité on the synthetic truths). Within one coverage, the units whose families the same agency's dossier
+entitled units than of the paid ones, and a rate so computed is low (2.8 to 4.3 points for the RSA and the
+prime d'activité on the synthetic truths). Within one coverage, the units whose familles the same agency's dossier
 defines (the prefix of the unit id, ``core.units.qualified``: ``caf``, ``msa``, ``cnav``, or ``core-famille``
 for a famille the core built because no agency's dossier holds it), the data are of the same kind whether the
 unit is paid or not. So the chance that an entitled unit is graded certain or probable is estimated, per
@@ -23,11 +23,10 @@ paid``; where none of the benefit's paid units in a coverage is certain or proba
 housing aid of the MSA's dossiers, whose dwelling is never known), on that coverage's paid units of every benefit
 (pooled); where the coverage has no paid unit certain or probable, 1 (no weight). Each certain or probable flag
 of that benefit and coverage then stands for 1 / chance entitled units (inverse probability weighting of the
-complete cases). Assumption:
-within a coverage, being paid does not change how often the data establish an entitlement. What it cannot see:
-entitled units a coverage's data never establish (no certain or probable flag there: the housing aid of
-familles the CAF does not follow, whose dwelling no extract describes; an AAH with no disability rate sent);
-those lie between central and high.
+complete cases). Assumption: within a coverage, being paid does not change how often the data establish an
+entitlement. What it cannot see: entitled units a coverage's data never establish (no certain or probable flag
+there: the housing aid of familles the CAF does not follow, whose dwelling no extract describes; an AAH with no
+disability rate sent); those lie between central and high.
 
 low <= central <= high whatever the counts, each in [0, 1] (``tests/detection/test_rates.py``); a set with
 nothing to rate has no rate (null), never 0. The weights are whole numbers of millionths (``WEIGHT_SCALE``), so
