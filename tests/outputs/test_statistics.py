@@ -28,7 +28,8 @@ STATUS_CYCLE = [("non_take_up", "certain"), ("consistent", "probable"), ("non_ta
                 ("not_entitled", None), ("under_payment", "probable"), ("paid_not_entitled", None),
                 ("non_take_up", "probable")]
 ADDITIVE = ("units", "excluded", "entitled_certain", "entitled_probable", "entitled_possible", "paid",
-            "paid_entitled", "non_take_up_low", "non_take_up_central", "non_take_up_high", "under_payment",
+            "paid_confirmed", "paid_entitled", "non_take_up_low", "non_take_up_central", "non_take_up_high",
+            "under_payment",
             "monthly_foregone_low", "monthly_foregone_central", "monthly_foregone_high")
 
 
@@ -70,9 +71,26 @@ def test_measures_of_a_cell(cahors_counts):
     assert total["non_take_up_high"] == ntu.height
     assert total["non_take_up_low"] == ntu.filter(pl.col("grade") == "certain").height
     assert total["paid"] == units.filter(pl.col("receiving")).height
-    assert total["non_take_up_rate_central"] == pytest.approx(
-        total["non_take_up_central"] / (total["non_take_up_central"] + total["paid"]), abs=1e-4)
+    assert total["paid_confirmed"] == units.filter(pl.col("receiving")
+                                                   & pl.col("grade").is_in(["certain", "probable"])).height
+    # the central: certain+probable flags weighted by the inverse chance of their coverage's (here every unit's
+    # id has none: one coverage, chance = confirmed paid / paid), capped at every flag, against every paid unit
+    chance = total["paid_confirmed"] / total["paid"]
+    central = min(total["non_take_up_central"] / chance, total["non_take_up_high"])
+    assert total["non_take_up_estimated"] == pytest.approx(central, abs=0.05)
+    assert total["non_take_up_rate_central"] == pytest.approx(central / (central + total["paid"]), abs=1e-4)
+    assert total["non_take_up_rate_low"] == pytest.approx(
+        total["non_take_up_low"] / (total["non_take_up_low"] + total["paid"]), abs=1e-4)
+    assert total["non_take_up_rate_high"] == pytest.approx(
+        total["non_take_up_high"] / (total["non_take_up_high"] + total["paid_confirmed"]), abs=1e-4)
     assert total["non_take_up_rate_low"] <= total["non_take_up_rate_central"] <= total["non_take_up_rate_high"]
+    # every published cell, whatever its few units: ordered bounds, the central count between its flags' counts
+    shown = table.filter(~pl.col("secret") & pl.col("non_take_up_rate_central").is_not_null())
+    assert shown.height > 1
+    assert shown.filter((pl.col("non_take_up_rate_low") > pl.col("non_take_up_rate_central") + 1e-9)
+                        | (pl.col("non_take_up_rate_central") > pl.col("non_take_up_rate_high") + 1e-9)).height == 0
+    assert shown.filter((pl.col("non_take_up_estimated") < pl.col("non_take_up_central") - 0.05)
+                        | (pl.col("non_take_up_estimated") > pl.col("non_take_up_high") + 0.05)).height == 0
     paid = units.filter(pl.col("receiving"))
     assert total["coherence_rate"] == pytest.approx(paid.filter(pl.col("grade").is_not_null()).height / paid.height,
                                                     abs=1e-4)

@@ -10,6 +10,10 @@ famille holding its demandeur (else its conjoint). Nothing else of the truth is 
 A yearly benefit is scored on the payment detection judges (``Benefit.due_month``: in June 2026, the ARS due in
 August 2025): the truth's rows of that month, whose take-up draw decided that payment, its familles matched by
 their adults of that month.
+
+The estimated rate is the run's own, as the statistics publish it (``detection.rates``: low, central, high),
+with whether the true rate lies between low and high (``true_rate_in_range``) and the chances behind the central
+estimate's weights per coverage (``central_chances``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 
 import polars as pl
 
+from nonrecours.detection.rates import ESTIMATES, grade_chances, rates_by_benefit
 from nonrecours.detection.targets import AMOUNT_BENEFITS, BENEFITS
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.tables import valid_on
@@ -89,6 +94,10 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
                            "benefits": {}}
     asked = summary.get("config", {}).get("benefits") or BENEFITS
     labelled = _truth_record(truth).get("benefits")
+    rates = {r["benefit"]: r for r in rates_by_benefit(units).iter_rows(named=True)}
+    chances: dict[str, dict[str, Any]] = {}
+    for r in grade_chances(units).iter_rows(named=True):
+        chances.setdefault(r["benefit"], {})[r["coverage"]] = {k: r[k] for k in ("paid", "paid_confirmed", "chance")}
     out["not_labelled_by_truth"] = [b for b in asked if labelled is not None and b not in labelled]
     for b in asked:
         if b in out["not_labelled_by_truth"]:  # no truth to score against: said, not scored as zero
@@ -111,9 +120,16 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
             res["grades"][name] = {"flags": f.height, "true_positives": tp,
                                    "precision": tp / f.height if f.height else None,
                                    "recall": recalled / true_ntu.height if true_ntu.height else None}
-        sure = ub.filter(pl.col("grade").is_in(["certain", "probable"]))
-        est_ntu = sure.filter(pl.col("status") == "non_take_up").height
-        res["estimated_rate"] = est_ntu / sure.height if sure.height else None
+        # the run's own estimate, as the statistics publish it (one estimator: detection.rates)
+        est = rates.get(b, {})
+        for e in ESTIMATES:
+            res[f"estimated_rate_{e}"] = est.get(f"non_take_up_rate_{e}")
+        res["estimated_rate"] = res["estimated_rate_central"]
+        # the central's weights: per coverage, the paid units, those certain or probable, the chance used
+        res["central_chances"] = chances.get(b, {})
+        lo, hi = res["estimated_rate_low"], res["estimated_rate_high"]
+        res["true_rate_in_range"] = (None if None in (lo, hi, res["true_rate"])
+                                     else lo - 1e-9 <= res["true_rate"] <= hi + 1e-9)
         if b in AMOUNT_BENEFITS:  # monthly euros (a yearly benefit's truth amount is the year's: / 12)
             per = 12.0 if catalogue_row(b).yearly else 1.0
             res["amount_foregone_true"] = float(true_ntu.get_column("amount").sum()) / per
@@ -167,7 +183,7 @@ def render_markdown(score: dict[str, Any]) -> str:
              *([f"Not scored (the truth does not label them): {', '.join(score['not_labelled_by_truth'])}", ""]
                if score.get("not_labelled_by_truth") else []),
              "| benefit | flags c+p | precision c+p | recall c+p | precision certain | flags possible | "
-             "true rate | estimated rate | foregone true € | foregone est. € | coherence |",
+             "true rate | estimated rate (low – high) | foregone true € | foregone est. € | coherence |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for b, r in score["benefits"].items():
         cp, ce, po = r["grades"]["certain+probable"], r["grades"]["certain"], r["grades"]["possible"]
@@ -175,7 +191,8 @@ def render_markdown(score: dict[str, Any]) -> str:
         fe = r.get("amount_foregone_estimated")
         lines.append(f"| {b} | {cp['flags']} | {_pct(cp['precision'])} | {_pct(cp['recall'])} | "
                      f"{_pct(ce['precision'])} | {po['flags']} | {_pct(r['true_rate'])} | "
-                     f"{_pct(r['estimated_rate'])} | {'—' if ft is None else f'{ft:,.0f}'} | "
+                     f"{_pct(r['estimated_rate'])} ({_pct(r.get('estimated_rate_low'))} – "
+                     f"{_pct(r.get('estimated_rate_high'))}) | {'—' if ft is None else f'{ft:,.0f}'} | "
                      f"{'—' if fe is None else f'{fe:,.0f}'} | {_pct(r['coherence'])} |")
     lines += ["", "| benefit | true non-take-up | missed: not in workspace | not entitled on workspace data | "
               "possible only | seen as paid | excluded | false alarms: taken up in truth | not entitled in truth |",

@@ -503,7 +503,9 @@ def not_modelled() -> list[tuple[str, str]]:
 STAT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("units", "Unités évaluées", "int"),
     ("paid", "Unités payées", "int"),
-    ("non_take_up_central", "Non-recours (central)", "int"),
+    # the central rate's count: certain and probable flags weighted by their coverage (detection.rates)
+    ("non_take_up_estimated", "Non-recours (central, estimé)", "num"),
+    ("non_take_up_central", "dont droits certains ou probables", "int"),
     ("non_take_up_low", "Non-recours bas", "int"),
     ("non_take_up_high", "Non-recours haut", "int"),
     ("non_take_up_rate_central", "Taux (central)", "pct"),

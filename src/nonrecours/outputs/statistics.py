@@ -6,10 +6,13 @@ the units entitled by grade, the units paid, the non-take-up counts and rate wit
 certain, probable and possible), the monthly and yearly amounts foregone, and the coherence rate (share of the
 paid units our rules also find entitled: the only precision signal real data gives).
 
-Rates. Non-take-up rate = non-take-up units / (non-take-up units + units paid): low counts certain flags
-only, central certain and probable, high every grade. Amounts foregone: the missing monthly amount (estimate
-minus what is paid, for non-take-up and under-payment), at the low, central and high estimate of the same
-grades; yearly = 12 × monthly.
+Rates (``detection.rates``, the one estimator the evaluation scores too). Non-take-up rate = non-take-up units /
+(non-take-up units + units paid): low the certain flags against every unit paid, high the flags of every grade
+against the paid units certain or probable (``paid_confirmed``), central the certain and probable flags weighted
+by the inverse of the chance that an entitled unit of their coverage is so graded, against every unit paid
+(``non_take_up_estimated``; the chances are the whole file's, so every cell uses the same). Amounts foregone:
+the missing monthly amount (estimate minus what is paid, for non-take-up and under-payment), at the low,
+central and high estimate of the same grades; yearly = 12 × monthly.
 
 Secrecy. Every commune of the territory × every household type met is a cell, empty ones included (a reader must
 not learn from a secret cell's mere presence that it holds a unit). A cell of fewer than ``threshold`` units
@@ -42,6 +45,14 @@ import logging
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
+from nonrecours.detection.rates import (
+    ESTIMATES,
+    RATE_GRADES,
+    WEIGHT_SCALE,
+    grade_chances,
+    non_take_up_rate,
+    with_rate_measures,
+)
 from nonrecours.errors import SchemaError
 from nonrecours.schemas.tables import valid_on
 
@@ -56,7 +67,8 @@ ALL_TYPES = "ensemble"
 UNKNOWN_AREA = "inconnu"
 
 _COUNTS = ("units", "excluded", "entitled_certain", "entitled_probable", "entitled_possible", "paid",
-           "paid_entitled", "non_take_up_low", "non_take_up_central", "non_take_up_high", "under_payment")
+           "paid_confirmed", "paid_entitled", "non_take_up_low", "non_take_up_central", "non_take_up_high",
+           "non_take_up_weighted", "under_payment")
 _AMOUNTS = ("monthly_foregone_low", "monthly_foregone_central", "monthly_foregone_high")
 
 
@@ -149,33 +161,32 @@ def unit_profiles(memberships: pl.DataFrame | pl.LazyFrame, persons: pl.DataFram
     return pl.concat([units, individu]).unique(["unit_kind", "unit_id"], keep="first").collect()
 
 
-def _measures(units: pl.LazyFrame) -> pl.LazyFrame:
+def _measures(units: pl.LazyFrame, chances: pl.DataFrame) -> pl.LazyFrame:
     """One row per unit: its additive counts (Int64) and its money missing in whole cents (Int64, ``_AMOUNTS``
     suffixed ``_cents``): integers add up exactly in any order, so the cells' sums do not depend on how the
-    query engine chunks the units or schedules its threads (amounts are cents: detection's rounding)."""
+    query engine chunks the units or schedules its threads (amounts are cents: detection's rounding).
+    ``chances``: ``detection.rates.grade_chances`` of the whole units table (the central rate's weights)."""
     grade, status = pl.col("grade"), pl.col("status")
     # Receiving is detection's verdict (paid this month or within the grace months), not "amount > 0": the free
     # CSS is a coverage whose amount is 0, and a payment in the grace months still counts.
     paid = pl.col("receiving").fill_null(False)
-    ntu = status == "non_take_up"
     missing = status.is_in(["non_take_up", "under_payment"])
     gap = {e: (pl.col(f"amount_{e}") - pl.col("paid").fill_null(0.0)).clip(lower_bound=0.0)
            for e in ("low", "central", "high")}
-    sure = {"low": grade == "certain", "central": grade.is_in(["certain", "probable"]),
-            "high": grade.is_not_null()}
-    return units.select(
-        "unit_kind", "unit_id", "benefit",
+    sure = {e: grade.is_in(list(RATE_GRADES[e])) for e in ESTIMATES}
+    own = units.select(
+        "unit_kind", "unit_id", "benefit", "status", "grade", "receiving",
         pl.lit(1, dtype=pl.Int64).alias("units"),
         pl.col("excluded").is_not_null().cast(pl.Int64).alias("excluded"),
         *[(grade == g).cast(pl.Int64).alias(f"entitled_{g}") for g in ("certain", "probable", "possible")],
-        paid.cast(pl.Int64).alias("paid"),
         # entitled on some variant, or the other tier of the CSS due (detection's ``consistent``, not a self-check)
         (paid & (status != "paid_not_entitled")).cast(pl.Int64).alias("paid_entitled"),
-        *[(ntu & sure[e]).cast(pl.Int64).alias(f"non_take_up_{e}") for e in ("low", "central", "high")],
         (status == "under_payment").cast(pl.Int64).alias("under_payment"),
         *[pl.when(missing & sure[e]).then((gap[e] * 100).round(0).cast(pl.Int64)).otherwise(0)
           .alias(f"monthly_foregone_{e}_cents") for e in ("low", "central", "high")],
     )
+    # the rates' counts, one source (detection.rates): paid, paid_confirmed, non_take_up_low/central/high/weighted
+    return with_rate_measures(own, chances).drop("status", "grade", "receiving")
 
 
 def build_statistics(units: pl.DataFrame | pl.LazyFrame, profiles: pl.DataFrame,
@@ -210,7 +221,7 @@ def cell_counts(units: pl.DataFrame | pl.LazyFrame, profiles: pl.DataFrame, terr
     terr = territory if territory is not None else pl.DataFrame(
         schema={"depcom": pl.String, "epci": pl.String, "departement": pl.String})
     cents = [f"{c}_cents" for c in _AMOUNTS]
-    measured = (_measures(units)
+    measured = (_measures(units, grade_chances(units))
                 .join(profiles.lazy().select("unit_kind", "unit_id", "depcom", "household_type"),
                       on=["unit_kind", "unit_id"], how="left")
                 .with_columns(pl.col("household_type").fill_null("inconnu"), pl.col("depcom").fill_null(UNKNOWN_AREA))
@@ -254,11 +265,11 @@ def cell_counts(units: pl.DataFrame | pl.LazyFrame, profiles: pl.DataFrame, terr
 
 def _publish(cells: pl.DataFrame) -> pl.DataFrame:
     secret = pl.col("suppressed").is_not_null()
-    nt = {e: pl.col(f"non_take_up_{e}") for e in ("low", "central", "high")}
-    rates = [(nt[e] / (nt[e] + pl.col("paid"))).alias(f"non_take_up_rate_{e}") for e in ("low", "central", "high")]
     out = cells.with_columns(
-        *[pl.when((nt[e] + pl.col("paid")) > 0).then(r) for e, r in zip(("low", "central", "high"), rates,
-                                                                          strict=True)],
+        *[non_take_up_rate(e) for e in ESTIMATES],
+        # the central estimate's count of non-take-up units (weighted flags, capped at the high count)
+        pl.min_horizontal(pl.col("non_take_up_weighted") / WEIGHT_SCALE, pl.col("non_take_up_high")).round(1)
+        .alias("non_take_up_estimated"),
         pl.when(pl.col("paid") > 0).then(pl.col("paid_entitled") / pl.col("paid")).alias("coherence_rate"),
         *[(pl.col(f"monthly_foregone_{e}") * 12).alias(f"yearly_foregone_{e}") for e in ("low", "central", "high")],
     ).with_columns(
@@ -271,7 +282,7 @@ def _publish(cells: pl.DataFrame) -> pl.DataFrame:
     # Published: only whether a cell is secret. Saying "primary" would tell a reader the cell holds fewer
     # than ``threshold`` units, and "secondary" that it holds at least that many.
     return out.with_columns([pl.when(secret).then(None).otherwise(pl.col(c)).alias(c) for c in measures]
-                            ).with_columns(secret.alias("secret")).drop("suppressed")
+                            ).with_columns(secret.alias("secret")).drop("suppressed", "non_take_up_weighted")
 
 
 def _relations(cells: pl.DataFrame, levels: tuple[str, ...]) -> pl.DataFrame:
