@@ -6,9 +6,10 @@ only column names of rules, role codes, parameter values and dates appear as lit
 constructs raise :class:`UnsupportedConstructError` naming the backend and the node.
 
 The plan runs in *stages* (a new stage only where it fans out: aggregates, projections), one statement per
-stage and entity, each giving a narrow table (id + the columns it computed that something reads later);
-see :class:`_Runner`. Tables move between Polars and DuckDB through the Arrow C stream interface: inputs
-and stage tables are Polars frames registered in DuckDB (scanned in place, never copied into DuckDB).
+stage and entity, each giving a narrow result (id + the columns it computed that something reads later), set
+beside the entity's frame in id order; see :class:`_Runner`. Tables move between Polars and DuckDB through the
+Arrow C stream interface: inputs and stored columns are Polars frames registered in DuckDB (scanned in place,
+never copied into DuckDB).
 """
 
 from __future__ import annotations
@@ -279,15 +280,16 @@ def stages(plan: Plan) -> dict[str, int]:
 class _Runner:
     """Runs a plan stage by stage (see :func:`stages`) on DuckDB.
 
-    Physical design: each entity has a *base* table (its id, structural columns and prepared inputs), then
-    one *narrow* table (a registered frame, see :meth:`_materialise`) per stage holding only the id and the
-    columns that stage computed and something reads later (a later stage, the results). A stage is one
-    statement: the columns it reads are gathered from the base and the earlier narrow tables by a join on
-    the id, aggregates and projections are joined in, then the formulas are computed in nested
-    ``SELECT *, <formulas> FROM (...)`` (one nesting per
-    dependency depth inside the stage, never materialised). So no wide table is rewritten at each level:
-    every computed column is written once, and individu formulas read only by the aggregates of one later
-    statement are not written at all (:meth:`_sink`)."""
+    Physical design: each entity has a *base* table (its id, structural columns and prepared inputs, sorted by
+    id). Each stage's statement returns a *narrow* result holding only the id and the columns that stage
+    computed and something reads later (a later stage, the results); on DuckDB (``aligned``) it is sorted by
+    id and set beside the entity's frame (see :meth:`_materialise`), so every stored column of an entity is in
+    one registered frame and a statement reads what it needs by one scan. (Spark keeps one table per stage,
+    gathered by a join on the id.) Aggregates and projections are joined in, then the formulas are computed in
+    nested ``SELECT *, <formulas> FROM (...)`` (one nesting per dependency depth inside the stage, never
+    materialised). So no wide table is rewritten at each level: every computed column is written once, and
+    individu formulas read only by the aggregates of one later statement are not written at all
+    (:meth:`_sink`)."""
 
     dialect = DIALECT
     backend = BACKEND
@@ -340,12 +342,14 @@ class _Runner:
         self.con.register(name, _ArrowFrame(df))
 
     def _materialise(self, name: str, q: exp.Select, what: str) -> None:
-        """Keep the result of ``q`` as the stage table ``name``: a Polars frame registered in DuckDB (see
-        :meth:`_load`). Measured at 200k individus on the project's rules: 22% less CPU than a DuckDB table
-        (``CREATE TABLE AS`` writes row groups with statistics; exporting the public columns at the end then
-        cost another copy), results identical. DuckDB's ``memory_limit`` bounds its working memory (joins,
-        aggregates, spilled to ``temp_directory``); the stage tables live with the inputs and the results,
-        in Polars."""
+        """Keep the result of ``q``: its rows sorted by id, its columns set beside the entity's frame, the whole
+        registered in DuckDB as ``name`` (see :meth:`_load`). Measured at 200k individus on the project's rules:
+        Polars frames cost 22% less CPU than DuckDB tables (``CREATE TABLE AS`` writes row groups with
+        statistics; exporting the public columns at the end then cost another copy); one aligned frame instead of
+        one frame per stage gathered by joins on the id: at 1 million individus 68.1 -> 49.1 CPU s for the whole
+        evaluation (``benchmarks/results/duckdb_speed_2026-11-30.json``, with the shorter SQL text), results
+        identical. DuckDB's ``memory_limit`` bounds its working memory (joins, aggregates, spilled to
+        ``temp_directory``); the stored columns live with the inputs and the results, in Polars."""
         df = self._fetch(q, what)
         entity = self.materialising
         idc = ID[entity]
