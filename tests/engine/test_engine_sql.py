@@ -22,8 +22,10 @@ def test_float_literals_read_back_exactly(v):
 
 
 @pytest.mark.parametrize(("value", "dtype", "expected"), [
-    (-1.0, "float", "(-1.00000000000000000e+00)"),
-    (635.71, "float", "6.35710000000000036e+02"),
+    (-1.0, "float", "(-1e+0)"),
+    (635.71, "float", "6.3571e+2"),
+    (1e9, "float", "1e+9"),
+    (0.1 + 0.2, "float", "3.0000000000000004e-1"),
     (-3, "int", "CAST(-3 AS BIGINT)"),
     (True, "bool", "TRUE"),
     ("enfant", "str", "'enfant'"),
@@ -37,13 +39,18 @@ def test_snapshots_duckdb_and_spark():
               Func("maximum", (Col("famille", "a"), Lit(0, "int"))), Lit(0.0, "float"))
     tree = lower_sql(w, {"a": "float"}, table="l")
     assert tree.sql(dialect="duckdb") == (
-        'CASE WHEN ("l"."a" >= 6.00000000000000000e+00) '
-        'THEN GREATEST("l"."a", CAST(CAST(0 AS BIGINT) AS DOUBLE)) ELSE 0.00000000000000000e+00 END')
-    assert tree.sql(dialect="spark").startswith("CASE WHEN (`l`.`a` >= 6.00000000000000000e+00) THEN GREATEST(")
+        'CASE WHEN ("l"."a" >= 6e+0) '
+        'THEN GREATEST("l"."a", CAST(CAST(0 AS BIGINT) AS DOUBLE)) ELSE 0e+0 END')
+    assert tree.sql(dialect="spark").startswith("CASE WHEN (`l`.`a` >= 6e+0) THEN GREATEST(")
     div = lower_sql(BinOp("div", Col("famille", "a"), Col("famille", "b")), {"a": "float", "b": "int"})
     assert div.sql(dialect="duckdb") == (
-        'CASE WHEN "b" = CAST(0 AS BIGINT) THEN 0.00000000000000000e+00 '
+        'CASE WHEN "b" = CAST(0 AS BIGINT) THEN 0e+0 '
         'ELSE CAST("a" AS DOUBLE) / CAST("b" AS DOUBLE) END')
+    # a divisor known not zero needs no guard; a literal zero keeps it (the quotient is then 0)
+    by_three = lower_sql(BinOp("div", Col("famille", "a"), Lit(3, "int")), {"a": "float"})
+    assert by_three.sql(dialect="duckdb") == '(CAST("a" AS DOUBLE) / 3e+0)'
+    by_zero = lower_sql(BinOp("div", Col("famille", "a"), Lit(0.0, "float")), {"a": "float"})
+    assert by_zero.sql(dialect="duckdb").startswith("CASE WHEN 0e+0 = CAST(0 AS BIGINT) THEN 0e+0")
     value_of = Step("__a1", "famille", "agg", "float", 1, agg_kind="value_of", roles=("demandeur",),
                     value_col="__t1", default=0.0)
     assert _agg_sql(value_of, "famille").sql(dialect="duckdb") == (
@@ -53,6 +60,23 @@ def test_snapshots_duckdb_and_spark():
                  default=0)
     assert _agg_sql(count, "famille").sql(dialect="duckdb") == (
         'CAST(COUNT_IF("famille_role" IN (\'enfant\') AND "__t2") AS BIGINT)')
+
+
+@given(st.floats(allow_nan=False, allow_infinity=False, width=64),
+       st.one_of(st.floats(allow_nan=False, allow_infinity=False, width=64).filter(bool),
+                 st.integers(-10**6, 10**6).filter(bool)))
+def test_division_by_a_literal_is_the_guarded_division(a, b):
+    """Unguarded when the divisor is a literal other than zero: the same double as the guarded form (which
+    divides the same operands once it knows the divisor is not zero), bit for bit."""
+    import struct
+
+    kind = "float" if isinstance(b, float) else "int"
+    fast = lower_sql(BinOp("div", Col("famille", "a"), Lit(b, kind)), {"a": "float"}).sql(dialect="duckdb")
+    guarded = lower_sql(BinOp("div", Col("famille", "a"), Col("famille", "b")),
+                        {"a": "float", "b": kind}).sql(dialect="duckdb")
+    sa, sb = sql_literal(a, "float").sql(dialect="duckdb"), sql_literal(b, kind).sql(dialect="duckdb")
+    x, y = duckdb.sql(f"SELECT {fast}, {guarded} FROM (SELECT {sa} AS a, {sb} AS b)").fetchall()[0]
+    assert x is not None and struct.pack("d", x) == struct.pack("d", y)
 
 
 @given(st.floats(-1e7, 1e7, allow_nan=False), st.integers(0, 4))

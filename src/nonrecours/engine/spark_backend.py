@@ -97,6 +97,7 @@ class _SparkRunner(_Runner):
 
     dialect = "spark"
     backend = BACKEND
+    aligned = False  # one Parquet table per stage, gathered by joins on the id
 
     def _connect(self, config: dict[str, Any] | None) -> None:
         cfg = dict(config or {})

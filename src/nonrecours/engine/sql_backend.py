@@ -6,15 +6,17 @@ only column names of rules, role codes, parameter values and dates appear as lit
 constructs raise :class:`UnsupportedConstructError` naming the backend and the node.
 
 The plan runs in *stages* (a new stage only where it fans out: aggregates, projections), one statement per
-stage and entity, each giving a narrow table (id + the columns it computed that something reads later);
-see :class:`_Runner`. Tables move between Polars and DuckDB through the Arrow C stream interface: inputs
-and stage tables are Polars frames registered in DuckDB (scanned in place, never copied into DuckDB).
+stage and entity, each giving a narrow result (id + the columns it computed that something reads later), set
+beside the entity's frame in id order; see :class:`_Runner`. Tables move between Polars and DuckDB through the
+Arrow C stream interface: inputs and stored columns are Polars frames registered in DuckDB (scanned in place,
+never copied into DuckDB).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
+from decimal import Decimal
 from typing import Any
 
 import duckdb
@@ -63,8 +65,17 @@ def _cast(e: exp.Expression, dtype: str) -> exp.Expression:
     return exp.Cast(this=e, to=exp.DataType(this=_DT[dtype], nested=False))
 
 
+def double_text(v: float) -> str:
+    """A finite non-negative double in scientific notation with the fewest digits that read back as the same double
+    (Python's shortest round-trip ``repr``): ``646.52`` is ``6.4652e+2``, not the 17 digits
+    ``6.46519999999999982e+02`` written until 2026-11-30. Both are read as the same DOUBLE (parsers round
+    correctly); the shorter text is less to build, render, tokenise, parse and bind in every statement (about
+    6,000 literals in the largest one on the project's rules)."""
+    return format(Decimal(repr(v)).normalize(), "e")
+
+
 def sql_literal(value: Any, dtype: str) -> exp.Expression:
-    """A typed literal; floats in 17-digit scientific notation so DuckDB reads the exact same double."""
+    """A typed literal; floats in scientific notation (:func:`double_text`) so DuckDB reads the exact same double."""
     if value is None:
         return _cast(exp.Null(), dtype)
     if dtype == "float":
@@ -73,7 +84,7 @@ def sql_literal(value: Any, dtype: str) -> exp.Expression:
             raise UnsupportedConstructError(f"{BACKEND}: non-finite literal (node Lit)")
         # scientific notation: read as DOUBLE by DuckDB (a plain decimal would be a DECIMAL); the sign is a
         # separate node because Literal.number re-formats a negative number and loses the exponent
-        lit = exp.Literal(this=f"{abs(v):.17e}", is_string=False)
+        lit = exp.Literal(this=double_text(abs(v)), is_string=False)
         return exp.Paren(this=exp.Neg(this=lit)) if v < 0 else lit
     if dtype == "int":
         return _cast(exp.Literal.number(str(int(value))), "int")
@@ -105,8 +116,8 @@ def lower_sql(e: Expr, coltypes: dict[str, str], table: str | None = None,
 
     def t(x: Expr) -> str:
         k = id(x)
-        if k not in types:
-            types[k] = dtype_of(x, coltypes)
+        if k not in types:  # the memo passed down: each node of a tree typed once, not again under each ancestor
+            types[k] = dtype_of(x, coltypes, types)
         return types[k]
 
     def num(x: Expr) -> exp.Expression:
@@ -126,6 +137,11 @@ def lower_sql(e: Expr, coltypes: dict[str, str], table: str | None = None,
             if x.op == "mul":
                 return exp.Paren(this=exp.Mul(this=a, expression=b))
             if x.op == "div":
+                r = x.right
+                if (isinstance(r, Lit) and r.dtype in ("int", "float") and r.value is not None
+                        and float(r.value) != 0.0):  # a divisor known not zero: no guard (the same double)
+                    return exp.Paren(this=exp.Div(this=_cast(a, "float"),
+                                                  expression=sql_literal(float(r.value), "float")))
                 return (exp.Case()
                         .when(exp.EQ(this=b, expression=sql_literal(0, "int")), sql_literal(0.0, "float"),
                               copy=False)
@@ -264,26 +280,34 @@ def stages(plan: Plan) -> dict[str, int]:
 class _Runner:
     """Runs a plan stage by stage (see :func:`stages`) on DuckDB.
 
-    Physical design: each entity has a *base* table (its id, structural columns and prepared inputs), then
-    one *narrow* table (a registered frame, see :meth:`_materialise`) per stage holding only the id and the
-    columns that stage computed and something reads later (a later stage, the results). A stage is one
-    statement: the columns it reads are gathered from the base and the earlier narrow tables by a join on
-    the id, aggregates and projections are joined in, then the formulas are computed in nested
-    ``SELECT *, <formulas> FROM (...)`` (one nesting per
-    dependency depth inside the stage, never materialised). So no wide table is rewritten at each level:
-    every computed column is written once, and individu formulas read only by the aggregates of one later
-    statement are not written at all (:meth:`_sink`)."""
+    Physical design: each entity has a *base* table (its id, structural columns and prepared inputs, sorted by
+    id). Each stage's statement returns a *narrow* result holding only the id and the columns that stage
+    computed and something reads later (a later stage, the results); on DuckDB (``aligned``) it is sorted by
+    id and set beside the entity's frame (see :meth:`_materialise`), so every stored column of an entity is in
+    one registered frame and a statement reads what it needs by one scan. (Spark keeps one table per stage,
+    gathered by a join on the id.) Aggregates and projections are joined in, then the formulas are computed in
+    nested ``SELECT *, <formulas> FROM (...)`` (one nesting per dependency depth inside the stage, never
+    materialised). So no wide table is rewritten at each level: every computed column is written once, and
+    individu formulas read only by the aggregates of one later statement are not written at all
+    (:meth:`_sink`)."""
 
     dialect = DIALECT
     backend = BACKEND
+    aligned = True
+    """Each entity's stored columns are kept in one frame aligned row by row with its base (see
+    :meth:`_materialise`): a statement reads them by one scan, never by joins on the id. Spark's runner keeps
+    one table per stage, gathered by joins."""
 
     def __init__(self, plan: Plan, frames: dict[str, pl.DataFrame], config: dict[str, Any] | None) -> None:
         self.plan = plan
+        if self.aligned:  # sorted by id: each stage's rows, sorted the same way, align with them
+            frames = {e: df.sort(ID[e], nulls_last=True).rechunk() for e, df in frames.items()}
         self.frames = frames
         self.where: dict[tuple[str, str], str] = {}  # (entity, column) -> table holding it
         self.parts: dict[str, list[tuple[str, list[str]]]] = {e: [] for e in frames}
         self.base = {e: f"in_{e}" for e in frames}
         self.stage_frames: dict[str, pl.DataFrame] = {}
+        self.wide = dict(frames)  # aligned: the entity's base and every column stored so far, in one frame
         self._connect(config)
         for entity, df in frames.items():
             self._load(self.base[entity], df)
@@ -318,15 +342,27 @@ class _Runner:
         self.con.register(name, _ArrowFrame(df))
 
     def _materialise(self, name: str, q: exp.Select, what: str) -> None:
-        """Keep the result of ``q`` as the stage table ``name``: a Polars frame registered in DuckDB (see
-        :meth:`_load`). Measured at 200k individus on the project's rules: 22% less CPU than a DuckDB table
-        (``CREATE TABLE AS`` writes row groups with statistics; exporting the public columns at the end then
-        cost another copy), results identical. DuckDB's ``memory_limit`` bounds its working memory (joins,
-        aggregates, spilled to ``temp_directory``); the stage tables live with the inputs and the results,
-        in Polars."""
+        """Keep the result of ``q``: its rows sorted by id, its columns set beside the entity's frame, the whole
+        registered in DuckDB as ``name`` (see :meth:`_load`). Measured at 200k individus on the project's rules:
+        Polars frames cost 22% less CPU than DuckDB tables (``CREATE TABLE AS`` writes row groups with
+        statistics; exporting the public columns at the end then cost another copy); one aligned frame instead of
+        one frame per stage gathered by joins on the id: at 1 million individus 68.1 -> 49.1 CPU s for the whole
+        evaluation (``benchmarks/results/duckdb_speed_2026-11-30.json``, with the shorter SQL text), results
+        identical. DuckDB's ``memory_limit`` bounds its working memory (joins, aggregates, spilled to
+        ``temp_directory``); the stored columns live with the inputs and the results, in Polars."""
         df = self._fetch(q, what)
-        self.stage_frames[name] = df
-        self.con.register(name, _ArrowFrame(df))
+        entity = self.materialising
+        idc = ID[entity]
+        # the stage's rows sorted by id, as the entity's frame is (ids unique, every unit kept): its columns join
+        # the entity's frame side by side, so later statements read them by a scan of one frame, not by a hash
+        # join on the id per stage table (at 1 million individus those joins cost more than the sort)
+        df = df.sort(idc, nulls_last=True)
+        wide = self.wide[entity]
+        if df.height != wide.height or not df.get_column(idc).equals(wide.get_column(idc)):
+            raise EngineError(f"{BACKEND}: {what} does not give one row per unit")
+        self.wide[entity] = wide = pl.concat([wide, df.drop(idc)], how="horizontal")
+        self.stage_frames[name] = wide
+        self.con.register(name, _ArrowFrame(wide))
 
     def _fetch(self, q: exp.Select, what: str) -> pl.DataFrame:
         """The rows of ``q`` as a Polars frame through the Arrow C stream interface (no pyarrow needed).
@@ -350,6 +386,10 @@ class _Runner:
         """``SELECT id, cols`` of ``entity``: the base table joined by id to the narrow tables holding cols."""
         idc = ID[entity]
         cols = [c for c in dict.fromkeys(cols) if c != idc]
+        if self.aligned:  # every stored column is in the entity's latest frame
+            latest = self.where.get((entity, idc), self.base[entity])
+            return exp.select(_col(idc, "b"), *[_col(c, "b") for c in cols], copy=False) \
+                .from_(exp.Table(this=_ident(latest), alias=exp.TableAlias(this=_ident("b"))), copy=False)
         aliases: dict[str, str] = {self.base[entity]: "b"}
         for c in cols:
             t = self.where[(entity, c)]
@@ -377,10 +417,12 @@ class _Runner:
                 if depth.get(s.name) != d or s.expr is None:
                     continue
                 try:
-                    sql = lower_sql(s.expr, self.coltypes, table="l", memo=memo, dialect=self.dialect)
+                    # unqualified: the nested select reads one subquery, so every name is its column (the
+                    # qualifier was a sixth of the largest statements' text)
+                    sql = lower_sql(s.expr, self.coltypes, memo=memo, dialect=self.dialect)
                 except UnsupportedConstructError as exc:
                     raise UnsupportedConstructError(f"rule {s.rule or s.variable or s.name}: {exc}") from None
-                cols.append(exp.alias_(_as(sql, dtype_of(s.expr, self.coltypes), s.dtype), s.name, quoted=True,
+                cols.append(exp.alias_(_as(sql, dtype_of(s.expr, self.coltypes, memo), s.dtype), s.name, quoted=True,
                                        copy=False))
             q = exp.select(*cols, copy=False).from_(exp.Subquery(this=q, alias=exp.TableAlias(this=_ident("l"))),
                                                     copy=False)
@@ -488,9 +530,12 @@ class _Runner:
         q = exp.select(_col(idc), *[_col(c) for c in keep], copy=False) \
             .from_(exp.Subquery(this=q, alias=exp.TableAlias(this=_ident("l"))), copy=False)
         name = f"s{k}_{entity}"
+        self.materialising = entity
         self._materialise(name, q, f"stage {k} on {entity}")
         for c in keep:
             self.where[(entity, c)] = name
+        if self.aligned:
+            self.where[(entity, idc)] = name
         self.parts[entity].append((name, [c for c in keep if c in self.public]))
 
     def run(self) -> dict[str, pl.DataFrame]:
@@ -501,6 +546,12 @@ class _Runner:
         for (k, entity), ss in sorted(by_stage.items(), key=lambda kv: (kv[0][0], ENTITY_ORDER[kv[0][1]])):
             self._stage(entity, ss, k)
         out: dict[str, pl.DataFrame] = {}
+        if self.aligned:  # the base's columns then each stage's public ones, as the parts below would give
+            for entity, base in self.frames.items():
+                public = [c for _, cols in self.parts[entity] for c in cols]
+                out[entity] = self.wide[entity].select(*base.columns, *public) if public else base
+            self._close()
+            return out
         for entity, base in self.frames.items():
             idc = ID[entity]
             parts = [base]
