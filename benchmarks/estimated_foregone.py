@@ -14,7 +14,8 @@ Columns, per benefit (monthly euros):
 
 - ``true``: the truth's non-take-up amount (``evaluate``'s ``amount_foregone_true``);
 - ``old``: what ``evaluate`` reported before the weights: the certain and probable non-take-up flags'
-  ``amount_central``, unweighted;
+  ``amount_central``, unweighted, of ``flags.parquet`` (the excluded units, opt-out or claim pending, left out;
+  the rates, the statistics and now the amounts count them, as the truth does);
 - ``low``, ``central``, ``high``: ``evaluate``'s ``amount_foregone_estimated_<estimate>`` (certain flags at
   ``amount_low``; certain and probable at ``amount_central``, each times the central rate's weight, capped at the
   high; every grade at ``amount_high``), each of the gap estimate minus what is paid;
@@ -41,9 +42,10 @@ from nonrecours.detection.rates import ESTIMATES, MISSING, RATE_GRADES, rates_by
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _old_evaluation(units: pl.DataFrame) -> dict[str, float]:
-    """The evaluation's estimate before the weights: the certain and probable non-take-up flags' amount_central."""
-    sure = units.filter((pl.col("status") == "non_take_up") & pl.col("grade").is_in(list(RATE_GRADES["central"])))
+def _old_evaluation(flags: pl.DataFrame) -> dict[str, float]:
+    """The evaluation's estimate before the weights: the certain and probable non-take-up flags' amount_central,
+    read off ``flags.parquet`` (the outreach list: the units excluded, opt-out or claim pending, left out)."""
+    sure = flags.filter((pl.col("status") == "non_take_up") & pl.col("grade").is_in(list(RATE_GRADES["central"])))
     return {r["benefit"]: r["a"] for r in sure.group_by("benefit").agg(pl.col("amount_central").sum().alias("a"))
             .iter_rows(named=True)}
 
@@ -60,7 +62,7 @@ def _old_statistics(units: pl.DataFrame) -> dict[str, float]:
 def score(name: str, run: Path, truth: Path, agreement: Path) -> dict[str, Any]:
     units = pl.read_parquet(run / "units.parquet")
     ev = evaluate_run(run, truth, agreement)
-    old, stats_old = _old_evaluation(units), _old_statistics(units)
+    old, stats_old = _old_evaluation(pl.read_parquet(run / "flags.parquet")), _old_statistics(units)
     stats = {r["benefit"]: r["monthly_foregone_central"]
              for r in rates_by_benefit(units, foregone=MISSING).iter_rows(named=True)}
     rows = {}
@@ -87,7 +89,8 @@ def _gap(x: float | None, true: float | None) -> str:
 def markdown(result: dict[str, Any]) -> str:
     lines = [f"# Estimated monthly amount foregone against the truth ({result['commit']}, {result['date']})", "",
              "Monthly euros. true: the truth's non-take-up amount; old: evaluate before the weights (certain and "
-             "probable non-take-up flags' amount_central, unweighted); low / central / high: evaluate now "
+             "probable non-take-up flags' amount_central, unweighted, excluded units left out); "
+             "low / central / high: evaluate now "
              "(detection.rates, the statistics' estimates of the non-take-up flags, the central weighted as the "
              "central rate); gap: (estimate − true) / true; in: true in [low, high]; stats old → new: the published "
              "whole-file central (non-take-up and under-payment) before and after the weights.", ""]
