@@ -28,6 +28,11 @@ entitlement. What it cannot see: entitled units a coverage's data never establis
 there: the housing aid of familles the CAF does not follow, whose dwelling no extract describes; an AAH with no
 disability rate sent); those lie between central and high.
 
+The amount foregone (``FOREGONE``, ``amount_foregone``) has the same three estimates: the gap (estimate minus what
+is paid) of the certain flags at ``amount_low``, of the certain and probable flags at ``amount_central`` each
+times its central weight (capped at the high amount), of every flag at ``amount_high``; the statistics' of the
+non-take-up and under-payment flags (``MISSING``), the evaluation's of the non-take-up flags alone.
+
 low <= central <= high whatever the counts, each in [0, 1] (``tests/detection/test_rates.py``); a set with
 nothing to rate has no rate (null), never 0. The weights are whole numbers of millionths (``WEIGHT_SCALE``), so
 a cell's sum does not depend on the order in which the query engine adds its units.

@@ -10,9 +10,11 @@ Rates (``detection.rates``, the one estimator the evaluation scores too). Non-ta
 (non-take-up units + units paid): low the certain flags against every unit paid, high the flags of every grade
 against the paid units certain or probable (``paid_confirmed``), central the certain and probable flags weighted
 by the inverse of the chance that an entitled unit of their coverage is so graded, against every unit paid
-(``non_take_up_estimated``; the chances are the whole file's, so every cell uses the same). Amounts foregone:
-the missing monthly amount (estimate minus what is paid, for non-take-up and under-payment), at the low,
-central and high estimate of the same grades; yearly = 12 × monthly.
+(``non_take_up_estimated``; the chances are the whole file's, so every cell uses the same). Amounts foregone
+(``detection.rates.FOREGONE``, ``amount_foregone``): the missing monthly amount (estimate minus what is paid, for
+non-take-up and under-payment), low the certain flags at ``amount_low``, high every grade at ``amount_high``,
+central the certain and probable flags at ``amount_central`` each times the central count's weight, capped at the
+high; yearly = 12 × monthly.
 
 Secrecy. Every commune of the territory × every household type met is a cell, empty ones included (a reader must
 not learn from a secret cell's mere presence that it holds a unit). A cell of fewer than ``threshold`` units
