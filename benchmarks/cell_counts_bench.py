@@ -71,12 +71,15 @@ def main() -> None:
               "units_rows": pl.scan_parquet(args.detection / "units.parquet").select(pl.len()).collect().item()}
     if len(runs) == 2:
         a, b = (pl.read_parquet(args.workdir / f"cells_{k}.parquet") for k in ("baseline", "this"))
-        amounts = [c for c in a.columns if c.startswith("monthly_foregone")]
+        common = [c for c in a.columns if c in b.columns]
+        amounts = [c for c in common if c.startswith("monthly_foregone")]
         result["cells_rows_identical"] = a.equals(b)
         # the baseline summed floats in the engine's order; this tree sums whole cents: equal once rounded to the
-        # cent, as published
-        result["cells_identical_amounts_rounded_to_cents"] = a.with_columns(pl.col(amounts).round(2)).equals(
-            b.with_columns(pl.col(amounts).round(2)))
+        # cent, as published (on the columns both sides have, when a measure was added or replaced)
+        result["columns_only_baseline"] = [c for c in a.columns if c not in b.columns]
+        result["columns_only_this"] = [c for c in b.columns if c not in a.columns]
+        result["cells_identical_amounts_rounded_to_cents"] = a.select(common).with_columns(
+            pl.col(amounts).round(2)).equals(b.select(common).with_columns(pl.col(amounts).round(2)))
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:

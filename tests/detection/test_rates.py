@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 from nonrecours.detection import evaluate_run
 from nonrecours.detection.rates import (
     ESTIMATES,
+    MISSING,
     RATE_GRADES,
     WEIGHT_SCALE,
+    amount_foregone,
     grade_chances,
     non_take_up_rate,
     rates_by_benefit,
@@ -54,6 +56,37 @@ def test_low_central_high_are_ordered_rates(rows):
         assert r["paid_confirmed"] <= r["paid"]
 
 
+def _with_amounts(units: pl.DataFrame, cents: list[int], paid: list[int]) -> pl.DataFrame:
+    """``units`` with amounts: central ``cents`` / 100 euros, low 20 % under it, high 30 % over, ``paid`` cents."""
+    c = pl.Series(cents, dtype=pl.Int64) / 100
+    return units.with_columns((c * 0.8).round(2).alias("amount_low"), c.alias("amount_central"),
+                              (c * 1.3).round(2).alias("amount_high"),
+                              (pl.Series(paid, dtype=pl.Int64) / 100).alias("paid"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(unit, st.integers(0, 300_000), st.integers(0, 300_000)), max_size=60))
+def test_amounts_foregone_are_ordered_and_the_central_weighs_as_the_rate(rows):
+    units = _with_amounts(_units([u for u, _, _ in rows]), [c for _, c, _ in rows], [p for _, _, p in rows])
+    rates = rates_by_benefit(units, foregone=MISSING)
+    weights = {(r["benefit"], r["coverage"]): round(WEIGHT_SCALE / r["chance"])
+               for r in grade_chances(units).iter_rows(named=True)}
+    for r in rates.iter_rows(named=True):
+        low, central, high = (r[f"monthly_foregone_{e}"] for e in ESTIMATES)
+        assert 0.0 <= low <= central + 1e-9 and central <= high + 1e-9
+        # the central before its cap: each certain or probable flag's gap at its central amount, times the weight
+        # of its benefit and coverage (the rate's), rounded to the cent per unit
+        sure = units.filter((pl.col("benefit") == r["benefit"]) & pl.col("status").is_in(list(MISSING))
+                            & pl.col("grade").is_in(list(RATE_GRADES["central"])))
+        want = sum((round(max(a - p, 0.0) * 100) * weights[(r["benefit"], uid.split(":")[0])] + WEIGHT_SCALE // 2)
+                   // WEIGHT_SCALE for a, p, uid in sure.select("amount_central", "paid", "unit_id").iter_rows())
+        assert r["monthly_foregone_weighted_cents"] == want
+        assert central == pytest.approx(min(want / 100, high), abs=1e-9)
+        assert r["monthly_foregone_weighted_cents"] >= sum(round(max(a - p, 0.0) * 100) for a, p in
+                                                           sure.select("amount_central", "paid").iter_rows())
+    assert "monthly_foregone_central" not in rates_by_benefit(units).columns  # asked for, or not computed
+
+
 def test_each_flag_weighs_the_inverse_chance_of_its_coverage():
     # RSA in the CAF's dossiers: 4 paid, 3 of them certain or probable (chance 3/4); in familles the core built:
     # none paid, so the chance is that coverage's over every benefit (the CSS: 2 paid, 1 confirmed, 1/2)
@@ -82,6 +115,19 @@ def test_each_flag_weighs_the_inverse_chance_of_its_coverage():
     assert RATE_GRADES["central"] == ("certain", "probable")
     with pytest.raises(ValueError, match="estimate must be one of"):
         non_take_up_rate("median")
+    with pytest.raises(ValueError, match="estimate must be one of"):
+        amount_foregone("median")
+    # the amounts: 100 € missing per flag (an under-payment: 60 € paid of 160 €), every flag at the same amount
+    amounts = _with_amounts(units, [10_000] * 2 + [16_000] + [10_000] * 9, [0] * 2 + [6_000] + [0] * 9)
+    m = rates_by_benefit(amounts, foregone=MISSING).filter(pl.col("benefit") == "rsa").row(0, named=True)
+    # low: the certain flags at 80 €; high: the six non-take-up flags at 130 €, the under-payment 208 - 60 = 148 €
+    assert m["monthly_foregone_low"] == pytest.approx(2 * 80)
+    assert m["monthly_foregone_high"] == pytest.approx(130 * 6 + 148)
+    # central: the CAF's certain flag weighs 4/3, the under-payment (paid, CAF) too, the core's probable flag 2,
+    # the MSA's certain flag 1
+    assert m["monthly_foregone_central"] == pytest.approx(round(100 * 4 / 3, 2) * 2 + 200 + 100)
+    ntu = rates_by_benefit(amounts, foregone=("non_take_up",)).filter(pl.col("benefit") == "rsa").row(0, named=True)
+    assert ntu["monthly_foregone_central"] == pytest.approx(round(100 * 4 / 3, 2) + 200 + 100)
 
 
 def test_the_weighted_count_never_passes_every_flag():
@@ -93,6 +139,10 @@ def test_the_weighted_count_never_passes_every_flag():
     assert r["non_take_up_weighted"] == 10 * WEIGHT_SCALE
     assert r["non_take_up_rate_central"] == pytest.approx(2 / (2 + 10))
     assert r["non_take_up_rate_central"] <= r["non_take_up_rate_high"]
+    # the amount likewise: 10 × 100 € weighted, capped at both flags' 130 € (high)
+    m = rates_by_benefit(_with_amounts(_units(rows), [10_000] * 12, [0] * 12), foregone=MISSING).row(0, named=True)
+    assert m["monthly_foregone_weighted_cents"] == 10 * 10_000
+    assert m["monthly_foregone_central"] == pytest.approx(m["monthly_foregone_high"]) == pytest.approx(260)
 
 
 @pytest.fixture(scope="module")
@@ -129,5 +179,27 @@ def test_the_evaluation_scores_the_rates_the_statistics_publish(territory):
             assert r["true_rate_in_range"] is (r["estimated_rate_low"] - 1e-9 <= r["true_rate"]
                                                <= r["estimated_rate_high"] + 1e-9)
     assert compared >= 3 * 4
+    # the amounts foregone: the statistics' whole-file row is the estimator's on the run's units (non-take-up and
+    # under-payment); the evaluation's, of the non-take-up flags alone, are ordered, the central at least the
+    # certain and probable flags' gap unweighted (what the evaluation reported before the weights)
+    units = pl.read_parquet(run / "units.parquet")
+    amounts = {r["benefit"]: r for r in rates_by_benefit(units, foregone=MISSING).iter_rows(named=True)}
+    for b, r in published.items():
+        for e in ESTIMATES:
+            assert r[f"monthly_foregone_{e}"] == pytest.approx(amounts[b][f"monthly_foregone_{e}"], abs=0.006), (b, e)
+    weighted_more = 0
+    for b, r in score["benefits"].items():
+        if "amount_foregone_true" not in r:
+            continue
+        low, central, high = (r[f"amount_foregone_estimated_{e}"] for e in ESTIMATES)
+        assert r["amount_foregone_estimated"] == central
+        assert 0.0 <= low <= central + 1e-6 and central <= high + 1e-6, b
+        sure = units.filter((pl.col("benefit") == b) & (pl.col("status") == "non_take_up")
+                            & pl.col("grade").is_in(list(RATE_GRADES["central"])))
+        unweighted = float((sure.get_column("amount_central") - sure.get_column("paid").fill_null(0.0))
+                           .clip(lower_bound=0.0).sum())
+        assert central >= min(unweighted, high) - 0.01, b
+        weighted_more += central > unweighted + 0.01
+    assert weighted_more >= 1
     in_range = [b for b, r in score["benefits"].items() if r["true_rate_in_range"]]
     assert {"rsa", "ppa", "css_free"} <= set(in_range)

@@ -27,6 +27,8 @@ TYPES = ("personne seule", "couple sans enfant", "famille monoparentale", "coupl
 STATUS_CYCLE = [("non_take_up", "certain"), ("consistent", "probable"), ("non_take_up", "possible"),
                 ("not_entitled", None), ("under_payment", "probable"), ("paid_not_entitled", None),
                 ("non_take_up", "probable")]
+# the measures an attacker differences along the published sums (the central amount foregone is the weighted
+# amount capped at the high one: additive wherever the cap does not bite, attacked as if it were everywhere)
 ADDITIVE = ("units", "excluded", "entitled_certain", "entitled_probable", "entitled_possible", "paid",
             "paid_confirmed", "paid_entitled", "non_take_up_low", "non_take_up_central", "non_take_up_high",
             "under_payment",
@@ -98,12 +100,37 @@ def test_measures_of_a_cell(cahors_counts):
     expected = (gap.get_column("amount_high") - gap.get_column("paid")).sum()
     assert total["monthly_foregone_high"] == pytest.approx(expected)
     assert total["yearly_foregone_high"] == pytest.approx(12 * expected)
+    sure = gap.filter(pl.col("grade").is_in(["certain", "probable"]))
+    # the central amount: the certain and probable flags' gap at the central amount, each weighted as the central
+    # count (one coverage here: 1 / chance), rounded to the cent per unit, capped at the high amount
+    weight = round(1_000_000 / chance)
+    cents = ((sure.get_column("amount_central") - sure.get_column("paid")) * 100).round(0).cast(pl.Int64)
+    weighted = int(((cents * weight + 500_000) // 1_000_000).sum()) / 100
+    assert weighted > (sure.get_column("amount_central") - sure.get_column("paid")).sum()  # the weights bite here
+    assert total["monthly_foregone_central"] == pytest.approx(min(weighted, expected), abs=0.005)
+    assert total["yearly_foregone_central"] == pytest.approx(12 * total["monthly_foregone_central"], abs=0.06)
+    certain = gap.filter(pl.col("grade") == "certain")
+    assert total["monthly_foregone_low"] == pytest.approx((certain.get_column("amount_low")
+                                                           - certain.get_column("paid")).clip(lower_bound=0).sum())
+    assert shown.filter((pl.col("monthly_foregone_low") > pl.col("monthly_foregone_central") + 0.005)
+                        | (pl.col("monthly_foregone_central") > pl.col("monthly_foregone_high") + 0.005)).height == 0
     assert total["excluded"] == units.get_column("excluded").is_not_null().sum()
     assert set(table.get_column("level").unique()) == set(LEVELS)
     # Secrecy: no published cell has fewer than 11 units, and secret cells publish nothing.
     assert table.filter(~pl.col("secret")).get_column("units").min() >= 11
     assert table.filter(pl.col("secret")).select(pl.col("units").is_null().all()).item()
     assert table.filter(pl.col("secret")).height > 0
+
+
+def test_the_table_does_not_depend_on_the_units_order(cahors_counts):
+    """Every measure, the weighted amount foregone included, is a sum of integers per unit: the units in
+    another order (and scanned lazily, as the stage reads them) give the same table, value for value."""
+    units, profiles = make_units(cahors_counts)
+    terr = territory_table("cahors")
+    reference = build_statistics(units, profiles, terr)
+    for seed in (1, 2):
+        shuffled = units.sample(fraction=1.0, shuffle=True, seed=seed)
+        assert build_statistics(shuffled.lazy(), profiles, terr).equals(reference), seed
 
 
 def _relations(table: pl.DataFrame) -> list[tuple[int, list[int]]]:

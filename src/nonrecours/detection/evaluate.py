@@ -94,7 +94,9 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
                            "benefits": {}}
     asked = summary.get("config", {}).get("benefits") or BENEFITS
     labelled = _truth_record(truth).get("benefits")
-    rates = {r["benefit"]: r for r in rates_by_benefit(units).iter_rows(named=True)}
+    # the amounts foregone as the statistics estimate them, of the non-take-up flags alone (the truth's amount is
+    # the non-take-up's; the statistics add the under-payments' gap)
+    rates = {r["benefit"]: r for r in rates_by_benefit(units, foregone=("non_take_up",)).iter_rows(named=True)}
     chances: dict[str, dict[str, Any]] = {}
     for r in grade_chances(units).iter_rows(named=True):
         chances.setdefault(r["benefit"], {})[r["coverage"]] = {k: r[k] for k in ("paid", "paid_confirmed", "chance")}
@@ -133,8 +135,9 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
         if b in AMOUNT_BENEFITS:  # monthly euros (a yearly benefit's truth amount is the year's: / 12)
             per = 12.0 if catalogue_row(b).yearly else 1.0
             res["amount_foregone_true"] = float(true_ntu.get_column("amount").sum()) / per
-            res["amount_foregone_estimated"] = float(
-                fb.filter(pl.col("grade").is_in(["certain", "probable"])).get_column("amount_central").sum())
+            for e in ESTIMATES:  # the statistics' low / central (weighted) / high, non-take-up flags only
+                res[f"amount_foregone_estimated_{e}"] = est.get(f"monthly_foregone_{e}", 0.0)
+            res["amount_foregone_estimated"] = res["amount_foregone_estimated_central"]
         # why the misses are missed, and what the false alarms are
         flagged = fb.filter(pl.col("grade").is_in(["certain", "probable"])).get_column("unit_id")
         missed = true_ntu.filter(~pl.col("unit_id_ws").is_in(flagged.implode()) | pl.col("unit_id_ws").is_null())
@@ -176,6 +179,10 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f} %"
 
 
+def _eur(x: float | None) -> str:
+    return "—" if x is None else f"{x:,.0f}"
+
+
 def render_markdown(score: dict[str, Any]) -> str:
     """The evaluation as a Markdown table (one row per benefit), then the misses and false alarms."""
     lines = [f"# Detection scored against the synthetic truth ({score['month']}, {score['backend']})", "",
@@ -183,17 +190,17 @@ def render_markdown(score: dict[str, Any]) -> str:
              *([f"Not scored (the truth does not label them): {', '.join(score['not_labelled_by_truth'])}", ""]
                if score.get("not_labelled_by_truth") else []),
              "| benefit | flags c+p | precision c+p | recall c+p | precision certain | flags possible | "
-             "true rate | estimated rate (low – high) | foregone true € | foregone est. € | coherence |",
+             "true rate | estimated rate (low – high) | foregone true € | foregone est. € (low – high) | coherence |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for b, r in score["benefits"].items():
         cp, ce, po = r["grades"]["certain+probable"], r["grades"]["certain"], r["grades"]["possible"]
         ft = r.get("amount_foregone_true")
-        fe = r.get("amount_foregone_estimated")
+        fl, fe, fh = (r.get(f"amount_foregone_estimated_{e}") for e in ESTIMATES)
         lines.append(f"| {b} | {cp['flags']} | {_pct(cp['precision'])} | {_pct(cp['recall'])} | "
                      f"{_pct(ce['precision'])} | {po['flags']} | {_pct(r['true_rate'])} | "
                      f"{_pct(r['estimated_rate'])} ({_pct(r.get('estimated_rate_low'))} – "
                      f"{_pct(r.get('estimated_rate_high'))}) | {'—' if ft is None else f'{ft:,.0f}'} | "
-                     f"{'—' if fe is None else f'{fe:,.0f}'} | {_pct(r['coherence'])} |")
+                     f"{_eur(fe)} ({_eur(fl)} – {_eur(fh)}) | {_pct(r['coherence'])} |")
     lines += ["", "| benefit | true non-take-up | missed: not in workspace | not entitled on workspace data | "
               "possible only | seen as paid | excluded | false alarms: taken up in truth | not entitled in truth |",
               "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]

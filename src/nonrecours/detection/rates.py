@@ -28,6 +28,11 @@ entitlement. What it cannot see: entitled units a coverage's data never establis
 there: the housing aid of familles the CAF does not follow, whose dwelling no extract describes; an AAH with no
 disability rate sent); those lie between central and high.
 
+The amount foregone (``FOREGONE``, ``amount_foregone``) has the same three estimates: the gap (estimate minus what
+is paid) of the certain flags at ``amount_low``, of the certain and probable flags at ``amount_central`` each
+times its central weight (capped at the high amount), of every flag at ``amount_high``; the statistics' of the
+non-take-up and under-payment flags (``MISSING``), the evaluation's of the non-take-up flags alone.
+
 low <= central <= high whatever the counts, each in [0, 1] (``tests/detection/test_rates.py``); a set with
 nothing to rate has no rate (null), never 0. The weights are whole numbers of millionths (``WEIGHT_SCALE``), so
 a cell's sum does not depend on the order in which the query engine adds its units.
@@ -37,8 +42,8 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["CONFIRMED", "ESTIMATES", "RATE_GRADES", "WEIGHT_SCALE", "coverage", "grade_chances",
-           "non_take_up_rate", "rate_counts", "rates_by_benefit", "with_rate_measures"]
+__all__ = ["CONFIRMED", "ESTIMATES", "FOREGONE", "MISSING", "RATE_GRADES", "WEIGHT_SCALE", "amount_foregone",
+           "coverage", "grade_chances", "non_take_up_rate", "rate_counts", "rates_by_benefit", "with_rate_measures"]
 
 ESTIMATES: tuple[str, ...] = ("low", "central", "high")
 RATE_GRADES: dict[str, tuple[str, ...]] = {"low": ("certain",), "central": ("certain", "probable"),
@@ -50,6 +55,15 @@ WEIGHT_SCALE = 1_000_000
 COUNTS: tuple[str, ...] = ("paid", "paid_confirmed", "non_take_up_low", "non_take_up_central", "non_take_up_high",
                            "non_take_up_weighted")
 """The additive counts of a set of units from which its rates follow (``non_take_up_weighted`` in millionths)."""
+FOREGONE: tuple[str, ...] = ("monthly_foregone_low_cents", "monthly_foregone_weighted_cents",
+                             "monthly_foregone_high_cents")
+"""The additive money missing of a set of units, in whole cents (Int64: exact sums in any order), from which its
+amounts foregone follow (``amount_foregone``): at the low estimate the certain flags' gap at ``amount_low``; at
+the high estimate the gap of the flags of every grade at ``amount_high``; weighted, the certain and probable flags'
+gap at ``amount_central``, each times its central weight (the rate's: 1 / chance of its benefit and coverage),
+rounded to the cent per unit."""
+MISSING: tuple[str, ...] = ("non_take_up", "under_payment")
+"""The statuses whose gap (estimate minus what is paid) is money foregone: the statistics' default."""
 
 
 def coverage() -> pl.Expr:
@@ -81,13 +95,29 @@ def grade_chances(units: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
             .drop("_pp", "_pc").sort("benefit", "coverage"))
 
 
-def with_rate_measures(units: pl.DataFrame | pl.LazyFrame, chances: pl.DataFrame) -> pl.LazyFrame:
+def with_rate_measures(units: pl.DataFrame | pl.LazyFrame, chances: pl.DataFrame, *,
+                       foregone: tuple[str, ...] | None = None) -> pl.LazyFrame:
     """``units`` (lazy) with, per unit, the 0/1 Int64 counts ``paid``, ``paid_confirmed``,
     ``non_take_up_<estimate>`` and ``non_take_up_weighted`` (the central weight in millionths, 0 off the certain
     and probable flags), so that a set's counts are their sums (additive, as the statistics' cells need).
-    ``chances``: ``grade_chances`` of the whole units table."""
+    ``chances``: ``grade_chances`` of the whole units table. With ``foregone`` (statuses, e.g. ``MISSING``), the
+    ``FOREGONE`` cents too, of the units of those statuses (needs ``amount_low/central/high`` and ``paid``): the
+    weighted one uses the very weight the rate does."""
     grade, ntu, paid = pl.col("grade"), pl.col("status") == "non_take_up", _paid()
     weight = (pl.lit(WEIGHT_SCALE, dtype=pl.Float64) / pl.col("_chance")).round(0).cast(pl.Int64)
+    confirmed = grade.is_in(list(RATE_GRADES["central"]))
+    money = []
+    if foregone is not None:
+        missing = pl.col("status").is_in(list(foregone))
+        gap = {e: ((pl.col(f"amount_{e}") - pl.col("paid").fill_null(0.0)).clip(lower_bound=0.0) * 100).round(0)
+               .cast(pl.Int64) for e in ESTIMATES}
+        # cents x millionths rounded half up to the cent, in integers: the same on every engine and in any order
+        weighted = (gap["central"] * weight + WEIGHT_SCALE // 2) // WEIGHT_SCALE
+        money = [pl.when(missing & grade.is_in(list(RATE_GRADES["low"]))).then(gap["low"]).otherwise(0)
+                 .alias("monthly_foregone_low_cents"),
+                 pl.when(missing & confirmed).then(weighted).otherwise(0).alias("monthly_foregone_weighted_cents"),
+                 pl.when(missing & grade.is_in(list(RATE_GRADES["high"]))).then(gap["high"]).otherwise(0)
+                 .alias("monthly_foregone_high_cents")]
     return (units.lazy().with_columns(coverage().alias("_coverage"))
             .join(chances.lazy().select("benefit", pl.col("coverage").alias("_coverage"),
                                         pl.col("chance").alias("_chance")),
@@ -96,9 +126,23 @@ def with_rate_measures(units: pl.DataFrame | pl.LazyFrame, chances: pl.DataFrame
                           (paid & grade.is_in(list(CONFIRMED))).cast(pl.Int64).alias("paid_confirmed"),
                           *[(ntu & grade.is_in(list(RATE_GRADES[e]))).cast(pl.Int64).alias(f"non_take_up_{e}")
                             for e in ESTIMATES],
-                          pl.when(ntu & grade.is_in(list(RATE_GRADES["central"])))
-                          .then(weight).otherwise(0).alias("non_take_up_weighted"))
+                          pl.when(ntu & confirmed).then(weight).otherwise(0).alias("non_take_up_weighted"),
+                          *money)
             .drop("_coverage", "_chance"))
+
+
+def amount_foregone(estimate: str) -> pl.Expr:
+    """The monthly amount foregone at ``estimate``, in euros, from a set's summed ``monthly_foregone_low``,
+    ``monthly_foregone_weighted`` and ``monthly_foregone_high`` (euros: the ``FOREGONE`` cents / 100): the central
+    is the weighted amount capped at the high one, as the central count is capped at every flag, so
+    low <= central <= high. Named ``monthly_foregone_<estimate>``."""
+    if estimate not in RATE_GRADES:
+        raise ValueError(f"estimate must be one of {ESTIMATES}")
+    if estimate == "central":
+        value = pl.min_horizontal(pl.col("monthly_foregone_weighted"), pl.col("monthly_foregone_high"))
+    else:
+        value = pl.col(f"monthly_foregone_{estimate}")
+    return value.alias(f"monthly_foregone_{estimate}")
 
 
 def non_take_up_rate(estimate: str) -> pl.Expr:
@@ -116,13 +160,21 @@ def non_take_up_rate(estimate: str) -> pl.Expr:
     return pl.when((nt + p) > 0).then(nt / pl.when((nt + p) > 0).then(nt + p)).alias(f"non_take_up_rate_{estimate}")
 
 
-def rate_counts(units: pl.DataFrame | pl.LazyFrame, by: list[str] | None = None) -> pl.DataFrame:
-    """The ``COUNTS`` of ``units`` (detection's whole units table) summed per ``by`` (default: benefit)."""
+def rate_counts(units: pl.DataFrame | pl.LazyFrame, by: list[str] | None = None, *,
+                foregone: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """The ``COUNTS`` of ``units`` (detection's whole units table) summed per ``by`` (default: benefit); with
+    ``foregone`` (statuses), the ``FOREGONE`` cents too."""
     by = by or ["benefit"]
-    return (with_rate_measures(units, grade_chances(units)).select(*by, *COUNTS).group_by(by)
+    sums = [*COUNTS, *(FOREGONE if foregone is not None else ())]
+    return (with_rate_measures(units, grade_chances(units), foregone=foregone).select(*by, *sums).group_by(by)
             .agg(pl.all().sum()).sort(by).collect())
 
 
-def rates_by_benefit(units: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """Per benefit: the ``COUNTS`` and ``non_take_up_rate_low/central/high``."""
-    return rate_counts(units).with_columns(non_take_up_rate(e) for e in ESTIMATES)
+def rates_by_benefit(units: pl.DataFrame | pl.LazyFrame, *, foregone: tuple[str, ...] | None = None) -> pl.DataFrame:
+    """Per benefit: the ``COUNTS`` and ``non_take_up_rate_low/central/high``; with ``foregone`` (statuses), the
+    ``FOREGONE`` cents and ``monthly_foregone_low/central/high`` in euros (``amount_foregone``)."""
+    out = rate_counts(units, foregone=foregone).with_columns(non_take_up_rate(e) for e in ESTIMATES)
+    if foregone is None:
+        return out
+    euros = out.with_columns(pl.col(c).cast(pl.Float64).truediv(100).alias(c.removesuffix("_cents")) for c in FOREGONE)
+    return euros.with_columns(amount_foregone(e) for e in ESTIMATES).drop("monthly_foregone_weighted")

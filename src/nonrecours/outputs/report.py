@@ -511,7 +511,8 @@ STAT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("non_take_up_rate_central", "Taux (central)", "pct"),
     ("non_take_up_rate_low", "Taux bas", "pct"),
     ("non_take_up_rate_high", "Taux haut", "pct"),
-    ("yearly_foregone_central", "Montant annuel non perçu (central)", "eur"),
+    # the central amount: the certain and probable flags weighted as the central count (detection.rates)
+    ("yearly_foregone_central", "Montant annuel non perçu (central, estimé)", "eur"),
     ("yearly_foregone_low", "Montant annuel bas", "eur"),
     ("yearly_foregone_high", "Montant annuel haut", "eur"),
     ("coherence_rate", "Cohérence", "pct"),

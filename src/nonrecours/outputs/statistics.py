@@ -10,9 +10,11 @@ Rates (``detection.rates``, the one estimator the evaluation scores too). Non-ta
 (non-take-up units + units paid): low the certain flags against every unit paid, high the flags of every grade
 against the paid units certain or probable (``paid_confirmed``), central the certain and probable flags weighted
 by the inverse of the chance that an entitled unit of their coverage is so graded, against every unit paid
-(``non_take_up_estimated``; the chances are the whole file's, so every cell uses the same). Amounts foregone:
-the missing monthly amount (estimate minus what is paid, for non-take-up and under-payment), at the low,
-central and high estimate of the same grades; yearly = 12 × monthly.
+(``non_take_up_estimated``; the chances are the whole file's, so every cell uses the same). Amounts foregone
+(``detection.rates.FOREGONE``, ``amount_foregone``): the missing monthly amount (estimate minus what is paid, for
+non-take-up and under-payment), low the certain flags at ``amount_low``, high every grade at ``amount_high``,
+central the certain and probable flags at ``amount_central`` each times the central count's weight, capped at the
+high; yearly = 12 × monthly.
 
 Secrecy. Every commune of the territory × every household type met is a cell, empty ones included (a reader must
 not learn from a secret cell's mere presence that it holds a unit). A cell of fewer than ``threshold`` units
@@ -47,8 +49,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from nonrecours.detection.rates import (
     ESTIMATES,
-    RATE_GRADES,
+    MISSING,
     WEIGHT_SCALE,
+    amount_foregone,
     grade_chances,
     non_take_up_rate,
     with_rate_measures,
@@ -69,7 +72,9 @@ UNKNOWN_AREA = "inconnu"
 _COUNTS = ("units", "excluded", "entitled_certain", "entitled_probable", "entitled_possible", "paid",
            "paid_confirmed", "paid_entitled", "non_take_up_low", "non_take_up_central", "non_take_up_high",
            "non_take_up_weighted", "under_payment")
-_AMOUNTS = ("monthly_foregone_low", "monthly_foregone_central", "monthly_foregone_high")
+_AMOUNTS = ("monthly_foregone_low", "monthly_foregone_weighted", "monthly_foregone_high")
+"""The cells' money missing in euros (``detection.rates.FOREGONE`` / 100); published: ``amount_foregone``'s low,
+central (the weighted capped at the high) and high."""
 
 
 class StatisticsConfig(BaseModel):
@@ -163,30 +168,28 @@ def unit_profiles(memberships: pl.DataFrame | pl.LazyFrame, persons: pl.DataFram
 
 def _measures(units: pl.LazyFrame, chances: pl.DataFrame) -> pl.LazyFrame:
     """One row per unit: its additive counts (Int64) and its money missing in whole cents (Int64, ``_AMOUNTS``
-    suffixed ``_cents``): integers add up exactly in any order, so the cells' sums do not depend on how the
-    query engine chunks the units or schedules its threads (amounts are cents: detection's rounding).
-    ``chances``: ``detection.rates.grade_chances`` of the whole units table (the central rate's weights)."""
+    suffixed ``_cents``, ``detection.rates.FOREGONE``): integers add up exactly in any order, so the cells' sums do
+    not depend on how the query engine chunks the units or schedules its threads (amounts are cents: detection's
+    rounding; the weighted one is rounded to the cent per unit). ``chances``: ``detection.rates.grade_chances`` of
+    the whole units table (the central rate's weights, which the central amount foregone uses too)."""
     grade, status = pl.col("grade"), pl.col("status")
     # Receiving is detection's verdict (paid this month or within the grace months), not "amount > 0": the free
     # CSS is a coverage whose amount is 0, and a payment in the grace months still counts.
     paid = pl.col("receiving").fill_null(False)
-    missing = status.is_in(["non_take_up", "under_payment"])
-    gap = {e: (pl.col(f"amount_{e}") - pl.col("paid").fill_null(0.0)).clip(lower_bound=0.0)
-           for e in ("low", "central", "high")}
-    sure = {e: grade.is_in(list(RATE_GRADES[e])) for e in ESTIMATES}
     own = units.select(
-        "unit_kind", "unit_id", "benefit", "status", "grade", "receiving",
+        "unit_kind", "unit_id", "benefit", "status", "grade", "receiving", "paid", "amount_low", "amount_central",
+        "amount_high",
         pl.lit(1, dtype=pl.Int64).alias("units"),
         pl.col("excluded").is_not_null().cast(pl.Int64).alias("excluded"),
         *[(grade == g).cast(pl.Int64).alias(f"entitled_{g}") for g in ("certain", "probable", "possible")],
         # entitled on some variant, or the other tier of the CSS due (detection's ``consistent``, not a self-check)
         (paid & (status != "paid_not_entitled")).cast(pl.Int64).alias("paid_entitled"),
         (status == "under_payment").cast(pl.Int64).alias("under_payment"),
-        *[pl.when(missing & sure[e]).then((gap[e] * 100).round(0).cast(pl.Int64)).otherwise(0)
-          .alias(f"monthly_foregone_{e}_cents") for e in ("low", "central", "high")],
     )
-    # the rates' counts, one source (detection.rates): paid, paid_confirmed, non_take_up_low/central/high/weighted
-    return with_rate_measures(own, chances).drop("status", "grade", "receiving")
+    # one source (detection.rates): the rates' counts paid, paid_confirmed, non_take_up_low/central/high/weighted,
+    # and the money missing of the non-take-up and under-payment flags at low, weighted and high
+    return (with_rate_measures(own, chances, foregone=MISSING)
+            .drop("status", "grade", "receiving", "amount_low", "amount_central", "amount_high"))
 
 
 def build_statistics(units: pl.DataFrame | pl.LazyFrame, profiles: pl.DataFrame,
@@ -271,18 +274,25 @@ def _publish(cells: pl.DataFrame) -> pl.DataFrame:
         pl.min_horizontal(pl.col("non_take_up_weighted") / WEIGHT_SCALE, pl.col("non_take_up_high")).round(1)
         .alias("non_take_up_estimated"),
         pl.when(pl.col("paid") > 0).then(pl.col("paid_entitled") / pl.col("paid")).alias("coherence_rate"),
-        *[(pl.col(f"monthly_foregone_{e}") * 12).alias(f"yearly_foregone_{e}") for e in ("low", "central", "high")],
+        # the central amount: the certain and probable flags' money weighted as the central count, capped at high
+        *[amount_foregone(e) for e in ESTIMATES],
     ).with_columns(
-        *[pl.col(c).round(2) for c in (*_AMOUNTS, "yearly_foregone_low", "yearly_foregone_central",
-                                       "yearly_foregone_high")],
+        *[(pl.col(f"monthly_foregone_{e}") * 12).alias(f"yearly_foregone_{e}") for e in ESTIMATES],
+    ).with_columns(
+        *[pl.col(c).round(2) for c in ("monthly_foregone_low", "monthly_foregone_central", "monthly_foregone_high",
+                                       "yearly_foregone_low", "yearly_foregone_central", "yearly_foregone_high")],
         *[pl.col(f"non_take_up_rate_{e}").round(4) for e in ("low", "central", "high")],
         pl.col("coherence_rate").round(4))
     measures = [c for c in out.columns if c not in ("benefit", "level", "area", "parent_area", "household_type",
                                                    "suppressed")]
     # Published: only whether a cell is secret. Saying "primary" would tell a reader the cell holds fewer
     # than ``threshold`` units, and "secondary" that it holds at least that many.
-    return out.with_columns([pl.when(secret).then(None).otherwise(pl.col(c)).alias(c) for c in measures]
-                            ).with_columns(secret.alias("secret")).drop("suppressed", "non_take_up_weighted")
+    # the columns in the cells' order, the central amount where the cells hold the weighted one
+    order = [("monthly_foregone_central" if c == "monthly_foregone_weighted" else c) for c in cells.columns]
+    order += [c for c in out.columns if c not in order and c != "monthly_foregone_weighted"]
+    return (out.with_columns([pl.when(secret).then(None).otherwise(pl.col(c)).alias(c) for c in measures])
+            .with_columns(secret.alias("secret")).select([*order, "secret"])
+            .drop("suppressed", "non_take_up_weighted"))
 
 
 def _relations(cells: pl.DataFrame, levels: tuple[str, ...]) -> pl.DataFrame:
