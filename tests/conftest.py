@@ -150,7 +150,13 @@ def demo_result(tmp_path_factory) -> Any:
 def pytest_configure(config: pytest.Config) -> None:
     """OpenFisca's answers kept in the pytest cache dir (tests/oracle/environment.run_oracle), keyed by the
     situations sent, the pinned OpenFisca versions and the runner's source: a rerun does not recompute them.
-    ``-p no:cacheprovider`` (or a preset NONRECOURS_ORACLE_CACHE) leaves it as it is."""
+    ``-p no:cacheprovider`` (or a preset NONRECOURS_ORACLE_CACHE) leaves it as it is.
+
+    Under ``--dist loadfile``, pytest-xdist (3.x) deals the files out by their number of tests, most first, unless
+    told ``--no-loadscope-reorder``: that order put the files of one to four tests last, the Spark and OpenFisca
+    ones among them (the longest of the suite, the other worker idle meanwhile), and files needing a demo run early
+    on both workers (one waiting on the other's build). Set here, the files go out in the order of
+    :func:`pytest_collection_modifyitems`."""
     import os
 
     from tests.oracle.environment import CACHE_ENV
@@ -158,6 +164,8 @@ def pytest_configure(config: pytest.Config) -> None:
     cache = getattr(config, "cache", None)
     if cache is not None and CACHE_ENV not in os.environ:
         os.environ[CACHE_ENV] = str(cache.mkdir("openfisca-oracle"))
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
 
 
 DEMO_FIXTURES = ("quick_run", "demo_run", "demo_result")
@@ -165,19 +173,29 @@ DEMO_FIXTURES = ("quick_run", "demo_run", "demo_result")
 
 
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Test files in an order that keeps both xdist workers busy while the demo runs are built: the file needing
-    the most of them first (its worker builds them all), the other files needing one last, every other file
-    between, each file's tests together and in their order. pytest-xdist deals the files out in this order, a
-    share to each worker at the start: the other worker runs the files without a demo while the first builds,
-    instead of waiting on the lock for the same runs."""
+    """Test files in an order that keeps both xdist workers busy to the end (pytest-xdist deals them out in this
+    order, the next file to the first worker nearly done with its own: ``pytest_configure``), each file's tests
+    together and in their order:
+
+    0. the file needing the most demo runs (its worker builds them all: ``_built_once``);
+    1. the files with a test marked ``slow`` and no demo run (Spark, OpenFisca, the DuckDB reference cases...):
+       the other worker runs them while the first builds, instead of waiting on the lock for the same runs;
+    2. the files with a slow test needing a demo run (built by then);
+    3. the other files needing one;
+    4. every other file: the short ones, last, so that neither worker is left with a long file alone at the end.
+    """
     def need(item: pytest.Item) -> int:
         names = getattr(item, "fixturenames", ())
         return next((len(DEMO_FIXTURES) - i for i, f in enumerate(DEMO_FIXTURES) if f in names), 0)
 
     files: dict[str, int] = {}
+    slow: set[str] = set()
     for item in items:
         path = str(item.path)
         files[path] = max(files.get(path, 0), need(item))
+        if item.get_closest_marker("slow") is not None:
+            slow.add(path)
     first = max(files, key=lambda p: files[p], default=None)  # the first file needing the most
-    rank = {p: (0 if p == first and files[p] else 2 if files[p] else 1) for p in files}
+    rank = {p: (0 if p == first and files[p] else (2 if files[p] else 1) if p in slow else 3 if files[p] else 4)
+            for p in files}
     items.sort(key=lambda item: rank[str(item.path)])  # stable: each file's tests keep their order

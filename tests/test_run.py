@@ -55,6 +55,7 @@ def test_the_run_records_every_stage(demo_run):
             assert "not in this build" in stage["note"]
 
 
+@pytest.mark.slow
 def test_rerun_gives_identical_outputs(demo_result, tmp_path):
     """On a copy of the session's DuckDB demo (1,500 persons, no ablation: tests/conftest.py): DuckDB's
     parallel execution must not change a byte of any output."""

@@ -119,6 +119,7 @@ def test_source_that_cannot_be_tiled_is_refused(demo_result, tmp_path) -> None: 
     assert not (tmp_path / "out").exists() and not (tmp_path / "bad").exists()
 
 
+@pytest.mark.slow
 def test_partitioned_detect_on_the_tiled_workspace_is_copies_times_the_source(demo_result, tiled,
                                                                                tmp_path) -> None:  # type: ignore[no-untyped-def]
     bench = _load("detect_scale_bench")

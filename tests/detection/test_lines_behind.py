@@ -121,6 +121,7 @@ def test_the_persons_behind_are_those_of_the_last_months_with_nobody_reporting_t
     assert resource_lines_behind(tables, core.inputs.individu, MONTH, sources, behind=0).is_empty()
 
 
+@pytest.mark.slow
 def test_duckdb_caps_the_same_flags(behind):
     tables, run = behind
     other = detect(core_month(tables, MONTH), tables, backend="duckdb", config=FIRST)

@@ -125,6 +125,7 @@ def test_a_member_the_aah_payer_does_not_list_in_a_famille_it_pays_the_aah_has_a
     assert core.unknowns.filter((pl.col("id") == "p-couple") & (pl.col("input") == "disability_rate")).is_empty()
 
 
+@pytest.mark.slow
 def test_the_prime_d_activite_of_a_famille_paid_the_aah_rests_on_a_convention_on_both_backends():
     """The working demandeur's prime d'activité is due on the central values either way; with no AAH paid the
     conjoint's rate 0 is informed (the flag certain here: no value of the rate takes the right away), with the

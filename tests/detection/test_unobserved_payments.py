@@ -309,6 +309,7 @@ def test_payments_on_dossiers_listing_no_adult_are_counted():
     assert run.summary["payments_on_dossiers_without_adults"]["rsa"] == 0
 
 
+@pytest.mark.slow
 def test_duckdb_caps_the_same_flags():
     """The caps read the workspace tables and the month's payments, never the engine's backend: DuckDB flags what
     Polars flags (the MSA dossier, the CNAV's file lost, the pension no payer knows)."""

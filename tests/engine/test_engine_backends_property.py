@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from toyrules import ALL_TARGETS
@@ -88,6 +89,7 @@ def _assert_same(a: pl.DataFrame, b: pl.DataFrame, entity: str) -> None:
             assert x.equals(y), (entity, col, x.to_list(), y.to_list())
 
 
+@pytest.mark.slow
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(households())
 def test_backends_agree(toy_reg, toy_params, case):

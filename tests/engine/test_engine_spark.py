@@ -23,7 +23,7 @@ from nonrecours.rules.ir import Cast, Col, Func
 CASES = REFERENCE_CASES
 SPARK_MONTHS = ("2025-03", "2025-04")
 """The months of the public cases the simulate test runs on Spark (see the test)."""
-pytestmark = pytest.mark.xdist_group("spark")  # one JVM under pytest -n
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("spark")]  # one JVM under pytest -n
 
 
 @pytest.fixture(scope="session")

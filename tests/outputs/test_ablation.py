@@ -137,6 +137,7 @@ def test_the_ablation_detects_each_scenario_on_its_agencies_files_once(demo_run,
     assert len(seen) == 1 and {"annual_income", "persons"} <= seen[0]
 
 
+@pytest.mark.slow
 def test_scenarios_detected_together_equal_each_detected_alone(demo_run, demo_result):
     """``detect_many`` (every scenario's variants in one stacked evaluation) gives each scenario the flags and
     units its own detection gives (the polars backend: the fastest at this size; the run's detection settings,

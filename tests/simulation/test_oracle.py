@@ -16,6 +16,7 @@ from nonrecours.simulation.runner import simulate_batch
 ROOT = Path(__file__).resolve().parents[2]
 CASES = REFERENCE_CASES
 DOC = ROOT / "docs" / "oracle_disagreements.md"
+pytestmark = pytest.mark.slow  # the module fixtures' batches: run early (tests/conftest.py)
 
 
 

@@ -7,10 +7,13 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCH = ROOT / "benchmarks" / "simulate_speed_bench.py"
 
 
+@pytest.mark.slow
 def test_harness_compares_two_checkouts_phase_by_phase(tmp_path) -> None:  # type: ignore[no-untyped-def]
     spec = importlib.util.spec_from_file_location("simulate_speed_bench", BENCH)
     assert spec is not None and spec.loader is not None

@@ -23,6 +23,7 @@ from nonrecours.simulation.runner import simulate_batch
 from nonrecours.simulation.situations import MONTHS_BACK, SituationBatch
 
 CASES_DIR = Path(__file__).resolve().parents[1] / "cases"
+pytestmark = pytest.mark.slow  # the module fixtures' batches: run early (tests/conftest.py)
 
 
 def _load() -> list[tuple[str, dict[str, Any]]]:
