@@ -25,21 +25,14 @@ Columns, per benefit (monthly euros):
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import polars as pl
 
+from estimated_rates import score_territories
 from nonrecours.detection import evaluate_run
 from nonrecours.detection.rates import ESTIMATES, MISSING, RATE_GRADES, rates_by_benefit
-
-ROOT = Path(__file__).resolve().parents[1]
 
 
 def _old_evaluation(flags: pl.DataFrame) -> dict[str, float]:
@@ -109,22 +102,7 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--territory", action="append", default=[], help="NAME=RUN_DIR,TRUTH_DIR,EXCHANGE_TOML")
-    ap.add_argument("--out", required=True, type=Path, help="results path without extension (.json and .md)")
-    args = ap.parse_args(argv)
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                            check=False).stdout.strip()
-    result: dict[str, Any] = {"commit": commit, "date": dt.date.today().isoformat(), "load": os.getloadavg()[0],
-                              "territories": []}
-    for spec in args.territory:
-        name, paths = spec.split("=", 1)
-        run, truth, agreement = (Path(p) for p in paths.split(","))
-        result["territories"].append(score(name, run, truth, agreement))
-        print(f"{name}: scored", file=sys.stderr)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    args.out.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
+    score_territories(argv, __doc__ or "", score, markdown)
 
 
 if __name__ == "__main__":

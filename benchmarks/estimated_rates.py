@@ -33,6 +33,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -153,8 +154,11 @@ def markdown(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def score_territories(argv: list[str] | None, doc: str, score: Callable[[str, Path, Path, Path], dict[str, Any]],
+                      markdown: Callable[[dict[str, Any]], str]) -> None:
+    """The command line of this script and of its siblings (estimated_foregone.py): each ``--territory`` scored
+    by ``score``, the results written as JSON and as ``markdown``'s table."""
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
     ap.add_argument("--territory", action="append", default=[], help="NAME=RUN_DIR,TRUTH_DIR,EXCHANGE_TOML")
     ap.add_argument("--out", required=True, type=Path, help="results path without extension (.json and .md)")
     ap.add_argument("--markdown-from", type=Path, help="rewrite the Markdown of a results JSON, nothing scored")
@@ -175,6 +179,10 @@ def main(argv: list[str] | None = None) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.with_suffix(".json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     args.out.with_suffix(".md").write_text(markdown(result), encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> None:
+    score_territories(argv, __doc__ or "", score, markdown)
 
 
 if __name__ == "__main__":
