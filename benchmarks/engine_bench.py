@@ -15,16 +15,12 @@ import datetime as dt
 import json
 import os
 import platform
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 import polars as pl
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/oracle: the reference cases' place
-from tests.oracle.environment import REFERENCE_CASES
 
 from nonrecours.engine import Inputs, evaluate
 from nonrecours.rules.dsl import (
@@ -153,26 +149,10 @@ def synth(n_individus: int, seed: int = 7) -> Inputs:
 def real_rules(n_individus: int, backends: tuple[str, ...]) -> dict[str, object]:
     """The project's benefit rules (all simulate outputs) on the public OpenFisca situations of one month,
     replicated with shifted ids up to about ``n_individus``."""
+    from duckdb_speed_bench import replicated_inputs
     from nonrecours.rules.benefits import OUTPUTS
-    from nonrecours.simulation.situations import load_situations, read_situation_file
 
-    cases = REFERENCE_CASES
-    batch = load_situations(read_situation_file(json.loads(cases.read_text(encoding="utf-8"))))
-    month = batch.months[0]
-    frames = batch.frames_for_month(month)
-    copies = max(1, n_individus // frames["individu"].height)
-    ids = ("person_id", "famille_id", "foyer_fiscal_id", "menage_id")
-
-    def rep(df: pl.DataFrame | None) -> pl.DataFrame | None:
-        if df is None:
-            return None
-        cols = [c for c in ids if c in df.columns]
-        k = pl.int_range(copies, dtype=pl.Int64, eager=True).alias("__copy")
-        out = df.join(k.to_frame(), how="cross")
-        return out.with_columns([pl.col(c).cast(pl.Int64) + pl.col("__copy") * 100_000_000 for c in cols]) \
-            .drop("__copy")
-
-    inputs = Inputs(**{name: rep(df) for name, df in frames.items()})
+    inputs, month = replicated_inputs(n_individus)
     timings, cpu, results = {}, {}, {}
     for backend in backends:
         t0, c0 = time.perf_counter(), time.process_time()
