@@ -39,7 +39,8 @@ import polars as pl
 from nonrecours.core.resources import CoreConfig, month_range
 from nonrecours.schemas.tables import valid_on
 
-__all__ = ["declarant_missing", "dgfip_dwellings", "people", "qualified", "reconcile", "shared_dwellings"]
+__all__ = ["declarant_missing", "dgfip_dwellings", "people", "qualified", "qualifier", "reconcile",
+           "shared_dwellings"]
 
 _MENAGE_ROLE_OF = {"demandeur": "personne_de_reference", "conjoint": "conjoint", "enfant": "enfant"}
 
@@ -51,6 +52,12 @@ def qualified(agency: str, unit_id: str, source: str | None = None) -> pl.Expr:
     its unit id is the truth's own)."""
     return (pl.when(pl.col(source or agency).cast(pl.String) == "synth").then(pl.col(unit_id))
             .otherwise(pl.col(agency).cast(pl.String) + ":" + pl.col(unit_id)))
+
+
+def qualifier(unit_id: str) -> pl.Expr:
+    """The agency that qualified the id in column ``unit_id`` (``qualified``): the part before the first ``:``
+    (``caf``, ``msa``, ``core-famille`` for a famille the core built); null for an unqualified id (the truth's)."""
+    return pl.col(unit_id).str.extract(r"^([^:]+):", 1)
 
 
 def people(lf: Mapping[str, pl.LazyFrame]) -> pl.DataFrame:

@@ -22,6 +22,7 @@ from nonrecours.atomic import write_json, write_parquet
 from nonrecours.core.month import CoreMonth
 from nonrecours.core.partition import Partitions, merge_parts
 from nonrecours.core.resources import CoreConfig
+from nonrecours.core.units import qualifier
 from nonrecours.core.workspace import RecordedLayouts
 from nonrecours.detection.confidence import (
     ALL_VARIANTS,
@@ -701,7 +702,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     capped = pl.col("grade").is_in(["certain", "probable"]) & ~pl.col("receiving")
     stopped = capped & pl.col("famille_id").is_in(lost) & (pl.col("paid_before") > 0)
     unseen = (capped & pl.col("famille_id").is_in(lost)
-              & pl.col("famille_id").str.split(":").list.first().is_in(list(_member_line_payers(config))))
+              & qualifier("famille_id").is_in(list(_member_line_payers(config))).fill_null(False))
     payee = payee_lines_lost(tables, pay_rows, month, window=config.paid_window).select(
         "famille_id", "benefit", pl.lit(True).alias("_payee_lost"), pl.col("extracts").list.first().alias("_payee"))
     units = units.join(payee, on=["famille_id", "benefit"], how="left")

@@ -42,6 +42,8 @@ from __future__ import annotations
 
 import polars as pl
 
+from nonrecours.core.units import qualifier
+
 __all__ = ["CONFIRMED", "ESTIMATES", "FOREGONE", "MISSING", "RATE_GRADES", "WEIGHT_SCALE", "amount_foregone",
            "coverage", "grade_chances", "non_take_up_rate", "rate_counts", "rates_by_benefit", "with_rate_measures"]
 
@@ -69,7 +71,7 @@ MISSING: tuple[str, ...] = ("non_take_up", "under_payment")
 def coverage() -> pl.Expr:
     """The coverage of a unit: the agency whose dossier defines it, the prefix of its id (``core.units.qualified``:
     ``caf:...``, ``core-famille:...``); ``unknown`` for an id without one."""
-    return pl.col("unit_id").str.extract(r"^([^:]+):", 1).fill_null("unknown").alias("coverage")
+    return qualifier("unit_id").fill_null("unknown").alias("coverage")
 
 
 def _paid() -> pl.Expr:

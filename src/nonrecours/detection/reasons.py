@@ -15,6 +15,7 @@ import polars as pl
 
 from nonrecours.core.month import CoreMonth
 from nonrecours.core.resources import MONTHLY_INPUTS as RESOURCE_INPUTS
+from nonrecours.core.units import qualifier
 from nonrecours.detection.targets import entitled_expr
 from nonrecours.engine import Result, required_inputs
 from nonrecours.engine.explain import closure
@@ -169,8 +170,8 @@ def _contradiction_line(columns: Iterable[str]) -> pl.Expr:
     « bénéficiaire du RSA »), names that agency as reporting it, never as paying it. A famille the core built
     (``core-famille:``, no agency's dossier) is paid through a member: said so."""
     columns = set(columns)
-    qualifier = pl.col("famille_id").str.split(":").list.first()
-    by_id = qualifier.replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
+    agency = qualifier("famille_id")
+    by_id = agency.replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
 
     def named(column: str) -> pl.Expr:
         return pl.col(column).list.eval(pl.element().replace_strict(_WITH_ARTICLE, default=pl.element())
@@ -181,7 +182,7 @@ def _contradiction_line(columns: Iterable[str]) -> pl.Expr:
     payer = (pl.when(has["contradicted_payers"]).then(named("contradicted_payers")).otherwise(by_id)
              if "contradicted_payers" in columns else by_id).fill_null(pl.lit("un organisme non identifié"))
     reported = ~has["contradicted_payers"] & has["contradicted_reporters"]
-    built = qualifier == "core-famille"
+    built = (agency == "core-famille").fill_null(False)
     benefits = pl.col("contradicted").list.eval(
         pl.element().replace_strict({b: _with_article(b) for b in BENEFIT_FR}, default=pl.element())
     ).list.join(" et ")
@@ -280,7 +281,7 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         contradicted = (pl.col("contradicted").list.len() > 0).fill_null(False) if "contradicted" in part.columns \
             else pl.lit(False)
         row_lost = pl.col("_unobserved") if "_unobserved" in part.columns else pl.lit(None, dtype=pl.String)
-        dossier = (pl.col("famille_id").str.split(":").list.first()
+        dossier = (qualifier("famille_id")
                    .replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
                    .fill_null(pl.lit("l'organisme")))
         payee = ((pl.col("_payee") if "_payee" in part.columns else pl.lit(None, dtype=pl.String))
