@@ -45,7 +45,8 @@ import polars as pl
 from nonrecours.core.units import qualifier
 
 __all__ = ["CONFIRMED", "ESTIMATES", "FOREGONE", "MISSING", "RATE_GRADES", "WEIGHT_SCALE", "amount_foregone",
-           "coverage", "grade_chances", "non_take_up_rate", "rate_counts", "rates_by_benefit", "with_rate_measures"]
+           "coverage", "estimated_non_take_up", "grade_chances", "non_take_up_rate", "rate_counts", "rates_by_benefit",
+           "with_rate_measures"]
 
 ESTIMATES: tuple[str, ...] = ("low", "central", "high")
 RATE_GRADES: dict[str, tuple[str, ...]] = {"low": ("certain",), "central": ("certain", "probable"),
@@ -147,13 +148,19 @@ def amount_foregone(estimate: str) -> pl.Expr:
     return value.alias(f"monthly_foregone_{estimate}")
 
 
+def estimated_non_take_up() -> pl.Expr:
+    """The central estimate's count of non-take-up units of a set, from its summed ``COUNTS``: the weighted
+    certain and probable flags, capped at the flags of every grade (so the central rate stays under the high)."""
+    return pl.min_horizontal(pl.col("non_take_up_weighted") / WEIGHT_SCALE, pl.col("non_take_up_high"))
+
+
 def non_take_up_rate(estimate: str) -> pl.Expr:
     """The rate at ``estimate`` from a set's summed ``COUNTS``: null when there is nothing to rate. Named
     ``non_take_up_rate_<estimate>``."""
     if estimate not in RATE_GRADES:
         raise ValueError(f"estimate must be one of {ESTIMATES}")
     if estimate == "central":
-        nt = pl.min_horizontal(pl.col("non_take_up_weighted") / WEIGHT_SCALE, pl.col("non_take_up_high"))
+        nt = estimated_non_take_up()
         p = pl.col("paid")
     else:
         nt = pl.col(f"non_take_up_{estimate}").cast(pl.Float64)

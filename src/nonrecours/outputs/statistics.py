@@ -50,8 +50,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from nonrecours.detection.rates import (
     ESTIMATES,
     MISSING,
-    WEIGHT_SCALE,
     amount_foregone,
+    estimated_non_take_up,
     grade_chances,
     non_take_up_rate,
     with_rate_measures,
@@ -271,8 +271,7 @@ def _publish(cells: pl.DataFrame) -> pl.DataFrame:
     out = cells.with_columns(
         *[non_take_up_rate(e) for e in ESTIMATES],
         # the central estimate's count of non-take-up units (weighted flags, capped at the high count)
-        pl.min_horizontal(pl.col("non_take_up_weighted") / WEIGHT_SCALE, pl.col("non_take_up_high")).round(1)
-        .alias("non_take_up_estimated"),
+        estimated_non_take_up().round(1).alias("non_take_up_estimated"),
         pl.when(pl.col("paid") > 0).then(pl.col("paid_entitled") / pl.col("paid")).alias("coherence_rate"),
         # the central amount: the certain and probable flags' money weighted as the central count, capped at high
         *[amount_foregone(e) for e in ESTIMATES],
