@@ -108,3 +108,33 @@ def test_stages_cut_the_plan_only_where_it_fans_out(toy_reg, toy_params):
         elif s.kind == "formula":
             assert stage[s.name] == max([1, *(stage[d] for d in s.deps)]), s.name
     assert len(set(stage.values())) < len(plan.by_level())
+
+
+def test_each_statement_is_parsed_and_bound_once(toy_reg, toy_params, household, monkeypatch):
+    """A lazy relation (``con.sql``) parses and binds its statement to learn its columns, then again when it is
+    read: the runner runs each stage's statement once, never through a relation; the same frames as Polars."""
+    import datetime as dt
+
+    from toyrules import ALL_TARGETS
+
+    from nonrecours.engine import evaluate
+
+    calls = {"sql": 0, "bind": 0}
+    sql, bind = duckdb.DuckDBPyConnection.sql, duckdb.DuckDBPyConnection._bind
+
+    def spy_sql(self, *a, **kw):  # type: ignore[no-untyped-def]
+        calls["sql"] += 1
+        return sql(self, *a, **kw)
+
+    def spy_bind(self, *a, **kw):  # type: ignore[no-untyped-def]
+        calls["bind"] += 1
+        return bind(self, *a, **kw)
+
+    monkeypatch.setattr(duckdb.DuckDBPyConnection, "sql", spy_sql)
+    monkeypatch.setattr(duckdb.DuckDBPyConnection, "_bind", spy_bind)
+    month = dt.date(2024, 6, 1)
+    got = evaluate(ALL_TARGETS, household, month, backend="duckdb", registry=toy_reg, parameters=toy_params)
+    assert calls == {"sql": 0, "bind": 0}
+    want = evaluate(ALL_TARGETS, household, month, registry=toy_reg, parameters=toy_params)
+    for entity, frame in want.frames.items():
+        assert frame.equals(got.frames[entity]), entity
