@@ -63,7 +63,7 @@ def test_truncation_floor_ceil_round_match_polars(spark) -> None:  # type: ignor
     df = pl.DataFrame({"x": values, ZERO: [0.0] * len(values)})  # the zero column run_polars adds (divisors)
     want = df.select(**{k: lower_polars(e, {"x": "float"}) for k, e in exprs.items()})
     rows = ", ".join(f"({v!r})" for v in values)  # test literals only
-    sel = ", ".join(f"{lower_sql(e, {'x': 'float'}, dialect='spark').sql(dialect='spark')} AS {k}"
+    sel = ", ".join(f"{lower_sql(e, {'x': 'float'}, dialect='spark')} AS {k}"
                     for k, e in exprs.items())
     got = spark.sql(f"SELECT {sel} FROM VALUES {rows} AS t(x)").collect()
     for k in exprs:

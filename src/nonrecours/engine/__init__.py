@@ -1,5 +1,5 @@
 """The rule engine: a plan of named steps built from the rules' IR, lowered to Polars (default) or to SQL
-trees (sqlglot) run on DuckDB or, with the optional extra ``spark``, on Spark; with explanations.
+text run on DuckDB or, with the optional extra ``spark``, on Spark; with explanations.
 
     from nonrecours.engine import Inputs, evaluate
     result = evaluate(["rsa"], Inputs(individu=ind, individu_monthly=monthly), dt.date(2025, 3, 1))

@@ -163,7 +163,7 @@ def evaluate(targets: list[str] | tuple[str, ...] | str, inputs: Inputs, month: 
     ``month``: the evaluated month, or a frame (``person_id``, ``month``) giving each individu its own month
     (the members of a unit share one): the rules are then planned once for all the months (once per set of
     dated variants) and run in one pass, parameters that differ between the months becoming columns.
-    ``backend``: ``"polars"`` (default), ``"duckdb"`` (the same plan lowered to SQL with sqlglot) or
+    ``backend``: ``"polars"`` (default), ``"duckdb"`` (the same plan lowered to SQL text) or
     ``"spark"`` (that SQL rendered for Spark; optional extra). ``duckdb_config``: settings of the SQL
     backend (DuckDB settings, or Spark settings for the session when the call creates it).
     ``missing_inputs``: ``"error"`` (default) or ``"default"`` to treat an absent input column as its

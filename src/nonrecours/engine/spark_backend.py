@@ -1,5 +1,5 @@
-"""The SQL lowering run on Apache Spark (PySpark, local mode or a cluster): the same plan, stages and sqlglot
-trees as DuckDB (:mod:`nonrecours.engine.sql_backend`), rendered with ``dialect="spark"``.
+"""The SQL lowering run on Apache Spark (PySpark, local mode or a cluster): the same plan, stages and statements
+as DuckDB (:mod:`nonrecours.engine.sql_backend`), written for ``dialect="spark"``.
 
 Data never enters SQL text: frames go to Spark as Parquet files in a private temporary folder and are
 registered as temporary views under internal names; each stage's narrow table is written as Parquet and read
@@ -17,10 +17,9 @@ import threading
 from typing import Any
 
 import polars as pl
-from sqlglot import exp
 
 from nonrecours.engine.plan import Plan
-from nonrecours.engine.sql_backend import _Runner
+from nonrecours.engine.sql_backend import _col, _quoted, _Runner
 from nonrecours.errors import EngineError
 
 __all__ = ["SPARK_DEFAULTS", "require_spark", "run_spark", "spark_session"]
@@ -118,9 +117,9 @@ class _SparkRunner(_Runner):
         df.write_parquet(self._path(name))
         self._register(name)
 
-    def _sql(self, q: exp.Expression, what: str) -> Any:
-        try:  # rendered in place: ``q`` is built for this statement alone (see the DuckDB runner's _fetch)
-            return self.spark.sql(q.sql(dialect=self.dialect, copy=False))
+    def _sql(self, q: str, what: str) -> Any:
+        try:
+            return self.spark.sql(q)
         except Exception as exc:  # analysis errors quote column (rule) names, never data
             raise EngineError(f"{BACKEND}: {what} failed: {type(exc).__name__}") from exc
 
@@ -130,13 +129,12 @@ class _SparkRunner(_Runner):
         except Exception as exc:
             raise EngineError(f"{BACKEND}: {what} failed: {type(exc).__name__}") from exc
 
-    def _materialise(self, name: str, q: exp.Select, what: str) -> None:
+    def _materialise(self, name: str, q: str, what: str) -> None:
         self._write(self._sql(q, what), self._path(name), what)
         self._register(name)
 
     def _result(self, name: str, cols: list[str], what: str) -> pl.DataFrame:
-        q = exp.select(*[exp.column(c, quoted=True) for c in cols], copy=False) \
-            .from_(exp.Table(this=exp.to_identifier(name, quoted=True)), copy=False)
+        q = f"SELECT {', '.join(_col(c, dialect=self.dialect) for c in cols)} FROM {_quoted(name, self.dialect)}"
         path = os.path.join(self.folder, f"export_{name}")
         self._write(self._sql(q, what), path, what)
         return pl.read_parquet(os.path.join(path, "*.parquet"))
