@@ -166,3 +166,19 @@ def test_boolean_aggregates_of_each_dialect():
     step = Step("__a3", "famille", "agg", "bool", 1, agg_kind="any", roles=None, value_col="__t3", default=False)
     assert _agg_sql(step, "famille") == 'CAST(BOOL_OR(CAST("__t3" AS BOOLEAN)) AS BOOLEAN)'
     assert _agg_sql(step, "famille", "spark") == "CAST(BOOL_OR(`__t3`) AS BOOLEAN)"
+
+
+def test_a_client_without_the_single_pass_call_reads_a_relation():
+    """``run_once`` on a DuckDB client without ``_submit`` (older clients): the relation of ``con.sql``, read once
+    by Polars; the same frame as the single-pass call."""
+    from nonrecours.engine.sql_backend import run_once
+
+    con = duckdb.connect()
+
+    class Older:
+        def sql(self, text: str):  # type: ignore[no-untyped-def]
+            return con.sql(text)
+
+    text = "SELECT 1::BIGINT AS a, 'x' AS b, 2.5e+0 AS c"
+    assert run_once(Older(), text).equals(run_once(con, text))  # type: ignore[arg-type]
+    assert run_once(con, text).rows() == [(1, "x", 2.5)]
