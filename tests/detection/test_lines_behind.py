@@ -21,7 +21,7 @@ from nonrecours.detection import core_month, detect
 from nonrecours.detection.receipts import resource_lines_behind
 from nonrecours.engine.plan import add_months
 
-from .conftest import FIRST, MONTH, Territory
+from .conftest import FIRST, MONTH, MONTHS, Territory
 
 
 def _territory(last_line: dict[str, dt.date], unemployment_since: tuple[str, ...] = ()) -> dict[str, pl.DataFrame]:
@@ -156,3 +156,74 @@ def test_the_dgfips_yearly_rows_spread_over_months_do_not_report_the_person_sinc
     with_dgfip = {**tables, "resources": pl.concat([res, spread], how="diagonal_relaxed")}
     rows = resource_lines_behind(with_dgfip, core.inputs.individu, MONTH, ["drm"], behind=2)
     assert ("p-april", APRIL) in rows.select("person_id", "last").rows()
+
+
+
+def _invalidity_territory() -> dict[str, pl.DataFrame]:
+    """CAF familles with no DRM line for the invalidity pensions the CNAM reports. ``inval``: a couple, the
+    demandeur earning 1,100 € at the DRM, the conjoint drawing 700 € of invalidity pension whose CNAM lines stop
+    in April, nothing since; ``retired``: a single pensioner whose CNAM lines stop in April and whom the CNAV
+    reports a pension for since (the invalidity pension becomes a retirement pension at the legal age);
+    ``aredone``: a single person whose unemployment benefit, France Travail's, stops in April (the rights
+    ended: unemployment is not checked); ``steady``: an invalidity pensioner whose CNAM lines go on (the CNAM's
+    extract reaches June)."""
+    t = Territory()
+    t.famille("inval", age=40, salary=1100.0)
+    for name in ("retired", "aredone", "steady"):
+        t.famille(name, age=55)
+    t.persons.append({**t.persons[0], "person_id": "p-inval-c"})
+    t.members += [{**m, "person_id": "p-inval-c", "role": {"famille": "conjoint", "menage": "conjoint"}
+                   .get(m["unit_kind"], m["role"])} for m in t.members if m["person_id"] == "p-inval"]
+    for m in MONTHS:
+        t.resources.append({"person_id": "p-steady", "month": m, "kind": "invalidity_pension", "amount": 700.0,
+                            "source_agency": "cnam"})
+        if m <= APRIL:
+            for pid in ("p-inval-c", "p-retired"):
+                t.resources.append({"person_id": pid, "month": m, "kind": "invalidity_pension", "amount": 700.0,
+                                    "source_agency": "cnam"})
+            t.resources.append({"person_id": "p-aredone", "month": m, "kind": "unemployment_benefit",
+                                "amount": 700.0, "source_agency": "france_travail"})
+        else:
+            for kind in ("pension_net", "pension_gross"):
+                t.resources.append({"person_id": "p-retired", "month": m, "kind": kind, "amount": 700.0,
+                                    "source_agency": "cnav"})
+    return t.tables()
+
+
+@pytest.fixture(scope="module")
+def invalidity() -> tuple[dict[str, pl.DataFrame], object]:
+    tables = _invalidity_territory()
+    return tables, detect(core_month(tables, MONTH), tables, config=FIRST)
+
+
+def test_invalidity_pension_lines_stopping_at_the_cnam_are_lines_behind(invalidity):
+    """The CNAM declares every invalidity pension it pays (``CoreConfig.exhaustive``): the conjoint's lines
+    stopping in April with nothing since read May as no income, and the couple's prime d'activité appears. Found
+    at 100,000 persons: a couple whose invalidity pension only the CNAM reported, until April, flagged a probable
+    prime d'activité the truth denies."""
+    _, run = invalidity
+    flag = _flag(run, "inval", "ppa")
+    assert (flag["status"], flag["grade"]) == ("non_take_up", "possible")
+    assert flag["reasons"][1].startswith("Signalement ramené à « possible » : l'Assurance maladie transmet les "
+                                         "ressources d'un membre du foyer jusqu'en 04/2026 et plus rien depuis")
+    assert run.summary["downgraded_by_resource_lines_behind"]["ppa"] == 1
+
+
+def test_a_successor_income_or_an_unemployment_benefit_ending_stays(invalidity):
+    """``retired``: the CNAV reports a pension since, no line behind; ``aredone``: an unemployment benefit ends with
+    the rights, the stop a minimum income follows (``DetectionConfig.lines_behind_inputs`` leaves it out): its
+    RSA stays certain."""
+    tables, run = invalidity
+    core = core_month(tables, MONTH)
+    rows = resource_lines_behind(tables, core.inputs.individu, MONTH, ["drm", "cnam"], behind=2)
+    assert rows.get_column("person_id").to_list() == ["p-inval-c"]
+    unit = _unit(run, "aredone", "rsa")
+    assert (unit["status"], unit["grade"]) == ("non_take_up", "certain")
+
+
+def test_the_inputs_checked_are_configured(invalidity):
+    tables, _ = invalidity
+    assert FIRST.lines_behind_inputs == ("salary_net", "invalidity_pension")
+    run = detect(core_month(tables, MONTH), tables,
+                 config=FIRST.model_copy(update={"lines_behind_inputs": ("salary_net",)}))
+    assert _unit(run, "inval", "ppa")["grade"] == "certain"

@@ -206,6 +206,59 @@ def _lost_partners(wide: pl.DataFrame, age: pl.DataFrame, missing: pl.DataFrame,
             .cast(_FOUND))  # type: ignore[arg-type]
 
 
+def _split_couples(wide: pl.DataFrame, paid: pl.DataFrame, config: CoreConfig) -> pl.DataFrame:
+    """The spouses two agencies each list in a famille of their own, each famille missing the partner the other
+    lists: (person_id, ``_fam``, ``_men``, ``_mrole``, ``_msrc``, ``_mdate``, ``_role``), the adult who moves.
+
+    Two declarants of one foyer fiscal declare jointly because they are married or PACS partners (CGI art. 6, 1),
+    and one famille is a couple with its children (CSS art. L262-2, L842-1, R861-2 all count the spouse or
+    partner). When one is the demandeur of a famille listing no conjoint and the other the conjoint of a famille
+    listing no demandeur (a CAF dossier and a CNAV file, each having lost the other partner's row), the two
+    familles are one couple seen twice: detection otherwise judged each as a person alone (a certain prime
+    d'activité for a CAF allocataire whose pensioned spouse only the CNAV lists). The famille that stays is the
+    one paid as a famille in the window (the payer's, rule 1), else the first agency of
+    ``CoreConfig.composition_priority``; the other partner joins it in the role their own agency gave them,
+    and its ménage as the reference person's partner. Only a famille holding nobody but that partner is left
+    (children or a famille-level payment on it would be split otherwise), and only a pair naming one famille
+    for each."""
+    empty = pl.DataFrame(schema={**_FOUND, "_role": pl.String})
+    fam = wide.filter(pl.col("famille_id").is_not_null())
+    roles = fam.group_by("famille_id").agg(
+        (pl.col("famille_role") == "demandeur").sum().alias("_d"),
+        (pl.col("famille_role") == "conjoint").sum().alias("_c"), pl.len().alias("_n"))
+    lone = roles.filter((pl.col("_d") + pl.col("_c")) == 1)
+    decl = (fam.filter((pl.col("foyer_fiscal_role") == "declarant") & pl.col("famille_role").is_in(["demandeur",
+                                                                                                      "conjoint"]))
+            .join(lone, on="famille_id", how="inner")
+            .select("person_id", "foyer_fiscal_id", "famille_id", "famille_role", "famille__source", "menage_id",
+                    "menage_role", "menage__source", "menage__date", "_n"))
+    if decl.is_empty():
+        return empty
+    joint = decl.group_by("foyer_fiscal_id").len().filter(pl.col("len") == 2).select("foyer_fiscal_id")
+    decl = decl.join(joint, on="foyer_fiscal_id", how="semi")
+    order = {a: i for i, a in enumerate(config.composition_priority)}
+    unpaid = ~pl.col("famille_id").is_in(paid.get_column("famille_id").implode())
+    decl = decl.with_columns(unpaid.alias("_unpaid"), (unpaid.cast(pl.Int32) * 1000 + pl.col("famille__source")
+                                                       .replace_strict(order, default=99, return_dtype=pl.Int32))
+                             .alias("_rank"))
+    pairs = (decl.join(decl, on="foyer_fiscal_id", suffix="_s")
+             .filter((pl.col("person_id") != pl.col("person_id_s")) & (pl.col("famille_id") != pl.col("famille_id_s"))
+                     & (pl.col("famille_role") != pl.col("famille_role_s"))))
+    # the mover: the partner whose famille ranks after the other's (paid first, then the priority), alone in it
+    # and not paid as a famille
+    after = (pl.col("_rank") > pl.col("_rank_s")) | ((pl.col("_rank") == pl.col("_rank_s"))
+                                                      & (pl.col("famille_id") > pl.col("famille_id_s")))
+    movers = pairs.filter(after & (pl.col("_n") == 1) & pl.col("_unpaid"))
+    movers = movers.filter(pl.len().over("person_id") == 1).filter(pl.len().over("famille_id_s") == 1)
+    if movers.is_empty():
+        return empty
+    return movers.select(
+        "person_id", pl.col("famille_id_s").alias("_fam"), pl.col("menage_id_s").alias("_men"),
+        _partner_of("menage_role_s").alias("_mrole"), pl.col("menage__source_s").alias("_msrc"),
+        pl.col("menage__date_s").alias("_mdate"), pl.col("famille_role").alias("_role")).cast(
+        {**_FOUND, "_role": pl.String})  # type: ignore[arg-type]
+
+
 def _join_adults(wide: pl.DataFrame, found: pl.DataFrame, role: str) -> pl.DataFrame:
     """``wide`` with the adults of ``found`` (``_lost_demandeurs``, ``_lost_partners``) in their famille as
     ``role``, and in its ménage when it has one."""
@@ -308,6 +361,13 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
               .otherwise(pl.lit("conjoint")))
         .otherwise(pl.col("menage_role")).alias("menage_role"),
         pl.coalesce("menage_id", "_men").alias("menage_id")).drop("_fam", "_men", "_role"))
+    # Spouses of one joint declaration whom two agencies list in two familles, each missing the other partner:
+    # one couple, in the famille of the payer (else of the first agency of the priority).
+    paid = payers.select(qualified("source_agency", "unit_id").alias("famille_id")).unique()
+    split = _split_couples(wide, paid, config)
+    conflicts["couple_joined_across_agencies"] = split.height
+    for role in ("demandeur", "conjoint"):
+        wide = _join_adults(wide, split.filter(pl.col("_role") == role).drop("_role"), role)
     # A famille listing its conjoint but no demandeur (the allocataire's row lost) whose demandeur the DGFiP
     # knows alone on a declaration: that declarant joins it as its demandeur, in its ménage.
     lost = _lost_demandeurs(wide, age, dgfip_dwellings(lf, month) if dwellings is None else dwellings,

@@ -540,7 +540,8 @@ def _period(benefit: str, month: dt.date) -> int | None:
 def _lines_behind(tables: dict[str, Any], individu: pl.DataFrame, core: CoreMonth,
                   config: DetectionConfig) -> pl.DataFrame:
     """famille_id, benefit, _behind_source, _behind_last: the familles a member of which has resource lines at a
-    source declaring every salary (``CoreConfig.exhaustive["salary_net"]``: the DRM) stopping in the
+    source declaring every payment of an input of ``config.lines_behind_inputs`` (``CoreConfig.exhaustive``: the
+    DRM for salaries, the DRM and the CNAM for invalidity pensions) stopping in the
     ``lines_behind_months`` before the month, nobody reporting them since (``receipts.resource_lines_behind``),
     for the benefits judged at the month whose reference period those missing months cover for at least
     ``config.lines_behind_share``; the earliest stop and its source (a reason line names them)."""
@@ -550,8 +551,10 @@ def _lines_behind(tables: dict[str, Any], individu: pl.DataFrame, core: CoreMont
     periods = {b: k for b in config.benefits if (k := _period(b, month))}
     if not periods or config.lines_behind_months <= 0:
         return pl.DataFrame(schema=schema)
-    # the core's own exhaustive sources; the synthetic truth's ``synth`` is what was paid, never a line behind
-    sources = [a for a in core.config.exhaustive.get("salary_net", ()) if a != "synth"]
+    # the core's own exhaustive sources of the inputs checked; the synthetic truth's ``synth`` is what was paid,
+    # never a line behind
+    sources = list(dict.fromkeys(a for i in config.lines_behind_inputs for a in core.config.exhaustive.get(i, ())
+                                 if a != "synth"))
     rows = resource_lines_behind(tables, individu, month, sources, behind=config.lines_behind_months,
                                  windows=core.resource_windows)
     if rows.is_empty():

@@ -93,6 +93,15 @@ class DetectionConfig(BaseModel):
     the month at most, while that source goes on for others and no agency reports them since, may have
     declarations not yet transmitted (an employer's DSN filed late): where the missing months weigh in the
     benefit's reference period, its flags are ``possible`` at most (``detect._lines_behind``). 0: not checked."""
+    lines_behind_inputs: tuple[str, ...] = ("salary_net", "invalidity_pension")
+    """The monthly inputs whose exhaustive sources (``CoreConfig.exhaustive``: the DRM for salaries, the DRM and the
+    CNAM for invalidity pensions) are checked for lines behind (``lines_behind_months``). A salary or an
+    invalidity pension does not end without a successor another source reports (unemployment benefit, a
+    retirement pension, a salary), so lines stopping with nothing since are more likely late than a stop.
+    Unemployment benefit is left out: it ends with the rights (the allocation's duration, Code du travail
+    art. L5422-2) with no successor, the very stop a minimum income follows (until 30 November 2026 only the
+    salary's sources were checked: a couple whose invalidity pension the CNAM reported until April only was a
+    probable prime d'activité)."""
     lines_behind_share: float = Field(1 / 3, gt=0.0, le=1.0)
     """Share of a benefit's reference period (``Benefit.resource_months``) a member's missing resource lines must
     cover for its flags to be ``possible`` at most (``lines_behind_months``, ``detect._lines_behind``): one month of
