@@ -5,10 +5,10 @@ are at most the ceiling (by household size, raised 11.3 % in the overseas depart
 foyer receives the RSA; CSS with a financial participation up to the ceiling raised by 35 %, the
 participation being a monthly amount per member by age (CSS art. L861-1, L861-2, R861-2 to R861-5,
 D861-1 and D861-3). Resources include a forfait logement for owners, people housed free of charge and
-housing-aid recipients, family benefits paid, the ASPA and the AAH after their abatements.
+housing-aid recipients, family benefits paid, the ASPA and the AAH after their abatements; the earned income of
+a member in indemnified total unemployment at the claim is counted for 70 % (CSS art. R861-8, 2nd paragraph).
 Not modelled: Mayotte, Alsace-Moselle participation amounts, students' own-right CSS, capital income,
-the abatement on earned income of jobseekers (it only applies to salaries the situations never have
-together with unemployment benefit), ASI.
+ASI; of R861-8's abatement, the cases without an input (partial unemployment allowance, allocation d'insertion).
 """
 
 from __future__ import annotations
@@ -112,11 +112,30 @@ def css_af_asf_annuelles(f: Famille):
     return sum_over(f.af_retenues + f.asf, PREMIER_MOIS, DERNIER_MOIS)
 
 
+@rule(entity="individu", dtype="bool", label="CSS: en chômage total indemnisé à la date de la demande",
+      ref="CSS art. R861-8, 2e alinéa")
+def css_chomage_indemnise(i: Individu):
+    """Total unemployment with the unemployment benefit in the month of the claim (the evaluated month): the
+    benefit paid that month and no salary. A member who still earns is not in total unemployment; one whose
+    benefit stopped before is not indemnified at the claim."""
+    return (i.unemployment > 0) & (i.salary_net <= 0)
+
+
+@rule(entity="individu", dtype="float", label="CSS: abattement de 30 % sur les rémunérations d'activité (chômage)",
+      ref="CSS art. R861-8, 2e alinéa; lettre-circulaire DSS/2A du 27 décembre 2001")
+def css_abattement_chomage(i: Individu):
+    """The member's own earnings of the twelve months of reference, abated when that member is in indemnified
+    total unemployment at the claim (the circular: their earnings only, not their other resources nor the other
+    members')."""
+    return where(i.css_chomage_indemnise,
+                 param(f"{C}.abattement_chomage") * sum_over(i.salary_net, PREMIER_MOIS, DERNIER_MOIS), 0.0)
+
+
 @rule(entity="famille", dtype="float", label="CSS: ressources des douze mois de référence",
       ref="CSS art. R861-4, R861-5 et R861-8")
 def css_cmu_base_ressources(f: Famille):
     m = f.members
-    individuelles = f.sum(sum_over(m.css_ressources_individu, PREMIER_MOIS, DERNIER_MOIS),
+    individuelles = f.sum(sum_over(m.css_ressources_individu, PREMIER_MOIS, DERNIER_MOIS) - m.css_abattement_chomage,
                           where=m.est_parent | m.css_enfant_a_charge)
     return (f.css_forfait_logement + f.css_af_asf_annuelles
             + sum_over(f.css_ressources_famille, PREMIER_MOIS, DERNIER_MOIS) + individuelles)
