@@ -233,8 +233,8 @@ def _estimates(results: dict[str, Result], benefits: tuple[str, ...]) -> pl.Data
     way that raises the benefit (a pregnancy, an isolation at their high end; a resource at its low end), so
     neither need be the least favourable amount. Over the three main variants only (until 30 November 2026),
     a famille whose housing no agency describes got no forfait logement at any of them but the all-high one,
-    where its other unknowns raised the RSA more (CI demo: the truth's amount below ``amount_low`` for 34 of
-    the 46 certain or probable RSA true positives whose gap was the housing)."""
+    where its other unknowns raised the RSA more (CI demo: the truth's amount below ``amount_low`` for 30 of
+    the 46 certain or probable RSA true positives whose gap involves the housing)."""
     frames = []
     for benefit in benefits:
         cols = None
