@@ -33,8 +33,12 @@ GRADES = ("certain", "probable", "possible")
 
 def true_positives(run: Path, truth: Path, agreement: Path, month: dt.date) -> pl.DataFrame:
     """unit_id (workspace), truth_id, benefit, grade, amount_low/central/high, paid, amount_true: the run's
-    non-take-up units that are true non-take-up, for the monthly amount benefits."""
-    units = pl.read_parquet(run / "units.parquet")
+    non-take-up units that are true non-take-up, for the monthly benefits (a yearly one, ARS or chèque énergie, is
+    judged on an earlier month's payment and its truth amount is the year's: left out)."""
+    from nonrecours.schemas.benefits import CATALOGUE
+
+    yearly = [b.code for b in CATALOGUE if b.yearly]
+    units = pl.read_parquet(run / "units.parquet").filter(~pl.col("benefit").is_in(yearly))
     mapping = _truth_to_workspace(truth, units, month, agreement)
     tu = pl.read_parquet(truth / "take_up.parquet").filter((pl.col("month") == month) & ~pl.col("take_up"))
     tu = tu.join(mapping, left_on="unit_id", right_on="truth_id", how="inner", suffix="_ws").select(
