@@ -123,3 +123,40 @@ def test_colocataires_by_the_cafs_record_each_hold_their_share_of_the_lease():
     res = evaluate(["al_loyer_plafond", "aide_logement"], core.inputs, M)["famille"]
     assert res["al_loyer_plafond"].to_list() == [204.09, 204.09]  # 75 % of Cahors's 272.12 (October 2025)
     assert (res["aide_logement"] > 0).all()
+
+
+def test_single_adult_the_caf_does_not_know_in_a_couples_dwelling_is_hosted_by_estimate():
+    # a CAF couple renting a flat, and a 30-year-old living with them whom only the DGFiP knows: the core builds
+    # the adult's famille and a ménage from the DGFiP's local, whose housing no agency describes. Taken as that
+    # dwelling's tenant until 30 November 2026 (no forfait logement for the RSA and the prime d'activité, a
+    # housing aid), it is hosted on the same evidence as a dossier whose tenancy the CAF gives (the test above)
+    persons = [_person("p", dt.date(1980, 2, 1)), _person("q", dt.date(1982, 5, 1)),
+               _person("a", dt.date(1996, 3, 1), "dgfip")]
+    mems = [*_declared("p", "T1", "L1", "personne_de_reference"), *_declared("q", "T1", "L1", "conjoint"),
+            *_declared("a", "T2", "L1", "personne_de_reference"),
+            *_dossier("p", "F1", "M1"), _mem("q", "famille", "F1", "conjoint", "caf"),
+            _mem("q", "menage", "M1", "conjoint", "caf")]
+    core = _core(persons, mems, [["M1", M, "tenant", Decimal("700.00"), False, False, None, *_p("caf")]])
+    fam = core.inputs.individu.filter(pl.col("person_id") == "a")["famille_id"].item()
+    hosted, unk, prov = _hosting(core, fam)
+    assert hosted is True
+    assert unk.select("low", "central", "high", "informed").rows() == [(0.0, 1.0, 1.0, True)]
+    assert prov.select("kind", "source_agency").rows() == [("estimated", "dgfip")]
+    assert core.counts["familles_hosting_unknown_hosted_estimated"] == 1
+    # the couple holding the lease keeps its tenancy, and the hosted adult brings the RSA's forfait logement
+    assert _hosting(core, "caf:F1")[0] is False
+    res = evaluate(["rsa_forfait_logement", "aide_logement"], core.inputs, M)["famille"]
+    mine = res.filter(pl.col("famille_id") == fam)
+    assert mine["rsa_forfait_logement"].item() > 0 and mine["aide_logement"].item() == 0.0
+
+
+def test_adult_alone_in_a_dwelling_no_agency_describes_stays_unknown_not_hosted():
+    # the same adult alone in the DGFiP's local: nothing says hosted, the hosting stays unknown (not hosted at the
+    # centre, uninformed)
+    persons = [_person("a", dt.date(1996, 3, 1), "dgfip")]
+    core = _core(persons, [*_declared("a", "T2", "L1", "personne_de_reference")], [])
+    fam = core.inputs.individu.filter(pl.col("person_id") == "a")["famille_id"].item()
+    hosted, unk, _ = _hosting(core, fam)
+    assert hosted is False
+    assert unk.select("low", "central", "high", "informed").rows() == [(0.0, 0.0, 1.0, False)]
+    assert core.counts["familles_hosting_unknown_hosted_estimated"] == 0

@@ -443,3 +443,27 @@ def test_the_resource_kinds_recorded_at_ingest_decide_a_followers_zero(tmp_path,
     grades = dict(flags.select("unit_id", "grade").iter_rows())
     assert grades == {"msa:f-alim": grade, "msa:f-plain": "certain"}
     assert runs["polars"].summary["follower_kinds"]["msa"] == tuple(msa_kinds)
+
+
+def test_amount_range_reaches_the_unfavourable_corner(territory):
+    """The least favourable amount is the one at the unknowns' unfavourable ends, even when no one-sided corner
+    gives it: a woman living alone whose housing no agency describes (housed at no cost or not: the forfait
+    logement, CASF art. R262-9) and whose pregnancy is unknown (the majorated amount, L262-9). All unknowns high
+    is pregnant and housed at no cost (the majorated amount less the forfait, above the central value), all low
+    is the central value; the forfait alone is the unfavourable corner, and the least favourable RSA."""
+    tables, core = territory
+    fam = core.inputs.individu.filter(pl.col("person_id") == "p-nothing")["famille_id"].item()
+    rows = pl.DataFrame({"entity": ["famille", "individu"], "id": [fam, "p-nothing"], "month": [None, None],
+                         "input": ["hosted_free_of_charge", "pregnant"], "low": [0.0, 0.0],
+                         "central": [0.0, 0.0], "high": [1.0, 1.0], "reason": ["logement", "grossesse"],
+                         "informed": [False, False]}, schema=core.unknowns.schema)
+    moved = dataclasses.replace(core, unknowns=pl.concat([core.unknowns, rows]))
+    u = _unit(detect(moved, tables, backend="polars", config=FIRST), "nothing")
+    central = _unit(detect(core, tables, backend="polars", config=FIRST), "nothing")["amount_central"]
+    from nonrecours.engine import evaluate
+
+    plein = evaluate(["rsa_forfait_logement_plein"], core.inputs, MONTH)["famille"]
+    forfait = plein.filter(pl.col("famille_id") == fam)["rsa_forfait_logement_plein"].item()
+    assert u["amount_central"] == central
+    assert u["amount_high"] > central
+    assert u["amount_low"] == pytest.approx(central - forfait, abs=0.01)

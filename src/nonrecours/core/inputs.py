@@ -777,8 +777,34 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                       pl.lit("dgfip"), pl.lit(None)))
     prov.append(_prov(lease_unknown, "famille", "famille_id", ["hosted_free_of_charge"], pl.lit("unknown"),
                       pl.lit(None), pl.lit(None)))
+    # A famille whose hosting is unknown otherwise (a composition the core rebuilt or out of date, a ménage no
+    # agency describes: above, not hosted at the centre) is judged on the same evidence: the DGFiP declares in
+    # its dwelling another famille with more adults (a couple and a single adult: the reference household is the
+    # couple's) → hosted, estimated from the DGFiP's dwelling (informed). Its core ménage may be that very dwelling
+    # (a ménage built from the DGFiP's local gives every famille a personne de référence: the roles no agency
+    # gave). Without it the famille was taken as its dwelling's tenant: no forfait logement for the RSA and the
+    # prime d'activité, and a housing aid (on the CI demo, 315 such familles, every one hosted in the truth).
+    unsure = pl.concat([old.select("famille_id"), built.select("famille_id"), h_unknown_fam.select("famille_id")])
+    hosted_unsure = (shared_dwellings(lf, ind, month, dwellings, own_menage=True)
+                     .join(unsure, on="famille_id", how="semi")
+                     .join(famille.filter(~pl.col("hosted_free_of_charge")).select("famille_id"), on="famille_id",
+                           how="semi")
+                     .filter(pl.col("other_adults") > pl.col("own_adults")))
+    if hosted_unsure.height:
+        ids = hosted_unsure["famille_id"].implode()
+        replaced = ((pl.col("entity") == "famille") & (pl.col("input") == "hosted_free_of_charge")
+                    & pl.col("id").is_in(ids))
+        unk = [u.filter(~replaced) for u in unk]
+        prov = [p.filter(~replaced) for p in prov]
+    unk.append(_unk(hosted_unsure, "famille", "famille_id", ["hosted_free_of_charge"], 0.0, 1.0, 1.0,
+                    "logement déclaré à la DGFiP avec un autre foyer fiscal comptant plus d'adultes, "
+                    "vraisemblablement titulaire du bail ou propriétaire: hébergé retenu", informed=True))
+    prov.append(_prov(hosted_unsure, "famille", "famille_id", ["hosted_free_of_charge"], pl.lit("estimated"),
+                      pl.lit("dgfip"), pl.lit(None)))
+    counts["familles_hosting_unknown_hosted_estimated"] = hosted_unsure.height
+    hosted_ids = pl.concat([hosted_est.select("famille_id"), hosted_unsure.select("famille_id")])["famille_id"]
     famille = famille.with_columns(
-        (pl.col("hosted_free_of_charge") | pl.col("famille_id").is_in(hosted_est["famille_id"].implode()))
+        (pl.col("hosted_free_of_charge") | pl.col("famille_id").is_in(hosted_ids.implode()))
         .alias("hosted_free_of_charge"))
     menage = menage.with_columns(pl.col("housing_status").fill_null("tenant"),
                                  pl.col("rent").fill_null(config.rent_typical),

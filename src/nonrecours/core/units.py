@@ -527,11 +527,12 @@ def declarant_missing(lf: Mapping[str, pl.LazyFrame], month: dt.date, margin: fl
 
 
 def shared_dwellings(lf: Mapping[str, pl.LazyFrame], ind: pl.DataFrame, month: dt.date,
-                     dwellings: pl.DataFrame | None = None) -> pl.DataFrame:
+                     dwellings: pl.DataFrame | None = None, *, own_menage: bool = False) -> pl.DataFrame:
     """Familles whose adults the DGFiP declares in a dwelling (its local) where adults of another famille are
     declared too, while the core's ménage of the famille is not that dwelling (a family agency's dossier):
     ``famille_id``, ``own_adults`` (its adults declared there) and ``other_adults`` (the most adults one other
-    famille declares there).
+    famille declares there). ``own_menage``: the familles whose core ménage is that dwelling too (a ménage the
+    core built from the DGFiP's local, whose housing no agency describes).
 
     Why: the aid of CCH L822-1ff goes to the household holding the lease. A family agency's housing record
     says what its allocataire declared, but a dwelling the DGFiP shows shared with another foyer fiscal may be
@@ -547,7 +548,7 @@ def shared_dwellings(lf: Mapping[str, pl.LazyFrame], ind: pl.DataFrame, month: d
                                                      (pl.col("menage_id") == pl.col("_loc")).any().alias("_same"))
     other = per.join(per.select("_loc", pl.col("famille_id").alias("_o"), pl.col("own_adults").alias("_n")),
                      on="_loc").filter(pl.col("_o") != pl.col("famille_id"))
-    return (other.filter(~pl.col("_same"))
+    return (other.filter(pl.lit(own_menage) | ~pl.col("_same"))
             .group_by("famille_id").agg(pl.col("own_adults").max(), pl.col("_n").max().alias("other_adults"))
             .select(list(empty.columns)).cast(empty.schema))
 

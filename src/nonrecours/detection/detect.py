@@ -227,19 +227,26 @@ def detect_many(cases: list[tuple[CoreMonth, dict[str, Any]]], *, backend: str =
 
 
 def _estimates(results: dict[str, Result], benefits: tuple[str, ...]) -> pl.DataFrame:
-    """famille_id, benefit, entitled_<v> for every variant, the amount range over the three main ones."""
+    """famille_id, benefit, entitled_<v> for every variant, the amount range over every variant evaluated.
+
+    The range is over the unfavourable corners too: all unknowns low and all high each move some unknowns the
+    way that raises the benefit (a pregnancy, an isolation at their high end; a resource at its low end), so
+    neither need be the least favourable amount. Over the three main variants only (until 30 November 2026),
+    a famille whose housing no agency describes got no forfait logement at any of them but the all-high one,
+    where its other unknowns raised the RSA more (CI demo: the truth's amount below ``amount_low`` for 30 of
+    the 46 certain or probable RSA true positives whose gap involves the housing)."""
     frames = []
     for benefit in benefits:
         cols = None
         for v in ALL_VARIANTS:
             f = results[v]["famille"].select(
                 "famille_id", entitled_expr(benefit).alias(f"entitled_{v}"),
-                *([amount_expr(benefit).alias(f"_amount_{v}")] if v in VARIANTS else []))
+                amount_expr(benefit).alias(f"_amount_{v}"))
             cols = f if cols is None else cols.join(f, on="famille_id", how="full", coalesce=True)
         assert cols is not None
         zero = 0.0 if benefit in AMOUNT_BENEFITS else None
         amounts = [pl.col(f"_amount_{v}").fill_null(zero) if zero is not None else pl.col(f"_amount_{v}")
-                   for v in VARIANTS]
+                   for v in ALL_VARIANTS]
         frames.append(cols.select(
             "famille_id", pl.lit(benefit).alias("benefit"),
             *[pl.col(f"entitled_{v}").fill_null(False) for v in ALL_VARIANTS],
