@@ -327,3 +327,27 @@ def test_loan_date_observed_blank_window_or_unknown_with_the_housing():
     low = evaluate(["al_accession"], with_unknowns_at(core, "low"), M)["famille"].sort("famille_id")
     assert dict(zip(low["famille_id"], low["al_accession"], strict=True)) == {
         "caf:Fa": True, "caf:Fb": False, "caf:Fc": True, "caf:Fd": True, "caf:Ft": False, "cnav:Fx": False}
+
+
+def test_n2_unknown_only_in_the_months_whose_year_n2_the_dgfip_did_not_transmit():
+    """August 2025 (the ARS judged in June 2026) reads year 2023; the look-back reaches 2024, whose N-2 (2022) an
+    extract of 2023 onwards does not carry. A person declared for 2023 is observed in August 2025 (no unknown
+    there, at any variant), unknown in the months of 2024 only; a person the DGFiP never declared stays unknown
+    in every month read."""
+    aug = dt.date(2025, 8, 1)
+    t = _tables([_person("k", dt.date(1980, 1, 1)), _person("n", dt.date(1981, 1, 1))],
+                [*_head("k", "F1", "M1", "caf"), *_head("n", "F2", "M2", "caf")],
+                annual=[["k", 2023, "salaries", Decimal("30000.00"), *_p("dgfip")],
+                        ["k", 2024, "salaries", Decimal("31000.00"), *_p("dgfip")]])
+    core = build_month(t, aug)
+    u = core.unknowns.filter(pl.col("input") == "revenus_n2_renseignes")
+    k = _row(u, "id", "k")
+    assert k.height > 0 and k["month"].is_not_null().all()
+    assert k["month"].dt.year().unique().to_list() == [2024]
+    assert _row(u, "id", "n")["month"].is_null().all() and _row(u, "id", "n").height == 1
+    p = core.provenance.filter(pl.col("input") == "revenu_activite_imposable_n2")
+    assert _row(p, "id", "k")["kind"].item() == "observed"
+    # every variant reads the declared 2023 in August 2025
+    for end in ("low", "high", "unfavourable"):
+        m = with_unknowns_at(core, end).individu_monthly.filter((pl.col("person_id") == "k") & (pl.col("month") == aug))
+        assert m["revenus_n2_renseignes"].item() is True and m["revenu_activite_imposable_n2"].item() == 30000.0

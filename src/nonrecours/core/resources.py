@@ -613,23 +613,34 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
                             zero.select(yearly.columns)], how="vertical_relaxed")
     rows = grid.join(yearly, on="year", how="inner").with_columns(pl.lit(True).alias("revenus_n2_renseignes"))
     monthly = rows.select("person_id", "month", *[n for n in names])
-    known = yearly.group_by("person_id").agg(pl.col("year").n_unique().alias("_n"), pl.col("year").max())
-    full = known.filter(pl.col("_n") >= len(years))
-    prov_parts = [full.select("person_id", pl.lit("observed").alias("kind"), pl.lit("dgfip").alias("source_agency"),
-                              pl.date(pl.col("year") + 1, 1, 1).alias("source_month"))]
-    missing = ids.join(full, on="person_id", how="anti")
+    # Known or unknown year by year: the look-back reaches back into year N-1, whose N-2 an extract of the latest
+    # years may not carry for anyone (the ARS of August 2025, judged in June 2026, reads 2023 in August 2025 while
+    # the CSS's look-back reads 2022 in 2024); a person the DGFiP declared for the evaluated month's year N-2 is
+    # observed there, and unknown only in the months whose year N-2 it did not transmit.
+    held = yearly.select("person_id", pl.col("year").cast(pl.Int32)).unique()
+    now = held.filter(pl.col("year") == month.year - 2)
+    prov_parts = [now.select("person_id", pl.lit("observed").alias("kind"), pl.lit("dgfip").alias("source_agency"),
+                             pl.date(pl.col("year") + 1, 1, 1).alias("source_month"))]
+    missing = ids.join(now, on="person_id", how="anti")
     prov_parts.append(missing.select("person_id", pl.lit("unknown").alias("kind"),
                                      pl.lit(None, dtype=pl.String).alias("source_agency"),
                                      pl.lit(None, dtype=pl.Date).alias("source_month")))
     prov = (pl.concat(prov_parts, how="vertical_relaxed").join(pl.DataFrame({"input": names}), how="cross")
             .select(pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"),
                     pl.lit(None, dtype=pl.Date).alias("month"), "input", "kind", "source_agency", "source_month"))
-    unk = missing.select(pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"),
-                         pl.lit(None, dtype=pl.Date).alias("month")).join(
+    # no year held: unknown in every month read (one row); some years held: unknown in the months of the others
+    none = ids.join(held, on="person_id", how="anti").select(
+        "person_id", pl.lit(None, dtype=pl.Date).alias("month"),
+        pl.lit(f"la DGFiP ne transmet pas de revenus de l'année N-2 pour cette personne ({src})").alias("reason"))
+    gaps = (held.select("person_id").unique().join(grid, how="cross")
+            .join(held, on=["person_id", "year"], how="anti")
+            .select("person_id", "month",
+                    pl.format("la DGFiP ne transmet pas les revenus de {} pour cette personne ({})",
+                              pl.col("year"), pl.lit(src)).alias("reason")))
+    unk = pl.concat([none, gaps]).select(pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"),
+                                         "month", "reason").join(
         pl.DataFrame({"input": names}), how="cross").with_columns(
         pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"),
         pl.when(pl.col("input") == "revenus_n2_renseignes").then(pl.lit(1.0)).otherwise(pl.lit(None))
-        .alias("high"),
-        pl.lit(f"la DGFiP ne transmet pas de revenus de l'année N-2 pour cette personne ({src})").alias("reason"),
-        pl.lit(False).alias("informed"))
+        .alias("high"), pl.lit(False).alias("informed"))
     return monthly, prov, unk.select(list(empty_unk.columns))
