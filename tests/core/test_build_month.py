@@ -351,3 +351,32 @@ def test_n2_unknown_only_in_the_months_whose_year_n2_the_dgfip_did_not_transmit(
     for end in ("low", "high", "unfavourable"):
         m = with_unknowns_at(core, end).individu_monthly.filter((pl.col("person_id") == "k") & (pl.col("month") == aug))
         assert m["revenus_n2_renseignes"].item() is True and m["revenu_activite_imposable_n2"].item() == 30000.0
+
+
+def test_an_income_of_year_n2_no_agency_gives_reaches_a_high_end():
+    """Unknown is not zero: at the high corner the N-2 income the DGFiP does not transmit is at ``n2_high`` (it
+    read 0 before, so a family benefit estimated from this year's months was certain)."""
+    from nonrecours.core.resources import n2_high
+
+    t = _tables([_person("n", dt.date(1981, 1, 1))], [*_head("n", "F2", "M2", "caf")],
+                annual=[["a", 2024, "salaries", Decimal("100.00"), *_p("dgfip")]])
+    core = build_month(t, M)
+    high = with_unknowns_at(core, "high").individu_monthly.filter((pl.col("person_id") == "n") & (pl.col("month") == M))
+    assert high["revenus_n2_renseignes"].item() is True
+    assert high["revenu_activite_imposable_n2"].item() == n2_high(CoreConfig())["revenu_activite_imposable_n2"] > 0
+
+
+def test_a_person_born_after_year_n2_had_no_income_that_year():
+    """A baby born in 2025 is in no declaration of 2024: its income of year N-2 in June 2026 is known, zero (the
+    family benefits count the children's N-2 resources), not unknown; its parent the DGFiP does not know stays
+    unknown."""
+    t = _tables([_person("p", dt.date(1990, 1, 1)), _person("b", dt.date(2025, 3, 1))],
+                [*_head("p", "F1", "M1", "caf"),
+                 _mem("b", "famille", "F1", "enfant", "caf", since=dt.date(2025, 3, 1))],
+                annual=[["a", 2024, "salaries", Decimal("100.00"), *_p("dgfip")]])
+    core = build_month(t, M)
+    u = core.unknowns.filter(pl.col("input") == "revenu_activite_imposable_n2")
+    assert _row(u, "id", "b").filter(pl.col("month").is_null() | (pl.col("month") == M)).is_empty()
+    assert _row(u, "id", "p").height > 0
+    m = core.inputs.individu_monthly.filter((pl.col("person_id") == "b") & (pl.col("month") == M))
+    assert m["revenus_n2_renseignes"].item() is True and m["revenu_activite_imposable_n2"].item() == 0.0
