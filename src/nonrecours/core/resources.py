@@ -667,8 +667,11 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
     none = ids.join(held, on="person_id", how="anti").select(
         "person_id", pl.lit(None, dtype=pl.Date).alias("month"),
         pl.lit(f"la DGFiP ne transmet pas de revenus de l'année N-2 pour cette personne ({src})").alias("reason"))
-    gaps = (held.select("person_id").unique().join(grid, how="cross")
-            .join(held, on=["person_id", "year"], how="anti")
+    # the (person, year) pairs missing first, then their months: a person × month grid would be the population
+    # times the look-back's months
+    gaps = (held.select("person_id").unique().join(pl.DataFrame({"year": years}, schema={"year": pl.Int32}),
+                                                   how="cross")
+            .join(held, on=["person_id", "year"], how="anti").join(grid, on="year", how="inner")
             .select("person_id", "month",
                     pl.format("la DGFiP ne transmet pas les revenus de {} pour cette personne ({})",
                               pl.col("year"), pl.lit(src)).alias("reason")))
