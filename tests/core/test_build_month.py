@@ -327,3 +327,56 @@ def test_loan_date_observed_blank_window_or_unknown_with_the_housing():
     low = evaluate(["al_accession"], with_unknowns_at(core, "low"), M)["famille"].sort("famille_id")
     assert dict(zip(low["famille_id"], low["al_accession"], strict=True)) == {
         "caf:Fa": True, "caf:Fb": False, "caf:Fc": True, "caf:Fd": True, "caf:Ft": False, "cnav:Fx": False}
+
+
+def test_n2_unknown_only_in_the_months_whose_year_n2_the_dgfip_did_not_transmit():
+    """August 2025 (the ARS judged in June 2026) reads year 2023; the look-back reaches 2024, whose N-2 (2022) an
+    extract of 2023 onwards does not carry. A person declared for 2023 is observed in August 2025 (no unknown
+    there, at any variant), unknown in the months of 2024 only; a person the DGFiP never declared stays unknown
+    in every month read."""
+    aug = dt.date(2025, 8, 1)
+    t = _tables([_person("k", dt.date(1980, 1, 1)), _person("n", dt.date(1981, 1, 1))],
+                [*_head("k", "F1", "M1", "caf"), *_head("n", "F2", "M2", "caf")],
+                annual=[["k", 2023, "salaries", Decimal("30000.00"), *_p("dgfip")],
+                        ["k", 2024, "salaries", Decimal("31000.00"), *_p("dgfip")]])
+    core = build_month(t, aug)
+    u = core.unknowns.filter(pl.col("input") == "revenus_n2_renseignes")
+    k = _row(u, "id", "k")
+    assert k.height > 0 and k["month"].is_not_null().all()
+    assert k["month"].dt.year().unique().to_list() == [2024]
+    assert _row(u, "id", "n")["month"].is_null().all() and _row(u, "id", "n").height == 1
+    p = core.provenance.filter(pl.col("input") == "revenu_activite_imposable_n2")
+    assert _row(p, "id", "k")["kind"].item() == "observed"
+    # every variant reads the declared 2023 in August 2025
+    for end in ("low", "high", "unfavourable"):
+        m = with_unknowns_at(core, end).individu_monthly.filter((pl.col("person_id") == "k") & (pl.col("month") == aug))
+        assert m["revenus_n2_renseignes"].item() is True and m["revenu_activite_imposable_n2"].item() == 30000.0
+
+
+def test_an_income_of_year_n2_no_agency_gives_reaches_a_high_end():
+    """Unknown is not zero: at the high corner the N-2 income the DGFiP does not transmit is at ``n2_high`` (it
+    read 0 before, so a family benefit estimated from this year's months was certain)."""
+    from nonrecours.core.resources import n2_high
+
+    t = _tables([_person("n", dt.date(1981, 1, 1))], [*_head("n", "F2", "M2", "caf")],
+                annual=[["a", 2024, "salaries", Decimal("100.00"), *_p("dgfip")]])
+    core = build_month(t, M)
+    high = with_unknowns_at(core, "high").individu_monthly.filter((pl.col("person_id") == "n") & (pl.col("month") == M))
+    assert high["revenus_n2_renseignes"].item() is True
+    assert high["revenu_activite_imposable_n2"].item() == n2_high(CoreConfig())["revenu_activite_imposable_n2"] > 0
+
+
+def test_a_person_born_after_year_n2_had_no_income_that_year():
+    """A baby born in 2025 is in no declaration of 2024: its income of year N-2 in June 2026 is known, zero (the
+    family benefits count the children's N-2 resources), not unknown; its parent the DGFiP does not know stays
+    unknown."""
+    t = _tables([_person("p", dt.date(1990, 1, 1)), _person("b", dt.date(2025, 3, 1))],
+                [*_head("p", "F1", "M1", "caf"),
+                 _mem("b", "famille", "F1", "enfant", "caf", since=dt.date(2025, 3, 1))],
+                annual=[["a", 2024, "salaries", Decimal("100.00"), *_p("dgfip")]])
+    core = build_month(t, M)
+    u = core.unknowns.filter(pl.col("input") == "revenu_activite_imposable_n2")
+    assert _row(u, "id", "b").filter(pl.col("month").is_null() | (pl.col("month") == M)).is_empty()
+    assert _row(u, "id", "p").height > 0
+    m = core.inputs.individu_monthly.filter((pl.col("person_id") == "b") & (pl.col("month") == M))
+    assert m["revenus_n2_renseignes"].item() is True and m["revenu_activite_imposable_n2"].item() == 0.0

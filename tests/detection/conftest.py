@@ -30,6 +30,7 @@ class Territory:
         self.housing: list[dict] = []
         self.claims: list[dict] = []
         self.opt_outs: list[dict] = []
+        self.annual: list[dict] = []
 
     def famille(self, name: str, *, age: int = 40, salary: float = 0.0, pension: float = 0.0,
                 agency: str = "caf", death_month: dt.date | None = None) -> str:
@@ -66,6 +67,17 @@ class Territory:
             self.members.append({"person_id": pid, "unit_kind": kind, "unit_id": f"{kind[0]}-{name}", "role": role,
                                  "valid_from": since, "valid_to": None, "source_agency": "caf"})
 
+    def declare(self, name: str, salaries: float = 0.0, years: tuple[int, ...] = (2022, 2023, 2024)) -> None:
+        """The DGFiP's yearly income for ``years`` (the years N-2 of the months the rules read) of the famille
+        ``name``'s adult (``salaries``) and of its children added so far (none): without it the income of year N-2
+        is unknown, and the family benefits are not certain."""
+        people = [p["person_id"] for p in self.persons
+                  if p["person_id"] == f"p-{name}" or p["person_id"].startswith(f"c-{name}-")]
+        for pid in people:
+            for y in years:
+                self.annual.append({"person_id": pid, "year": y, "kind": "salaries",
+                                    "amount": salaries if pid == f"p-{name}" else 0.0, "source_agency": "dgfip"})
+
     def pay(self, name: str, benefit: str, amount: float, months: list[dt.date] | None = None) -> None:
         for m in months or [MONTH]:
             self.paid.append({"unit_kind": "famille", "unit_id": f"f-{name}", "person_id": None,
@@ -97,6 +109,10 @@ class Territory:
             out["claims"] = pl.DataFrame(self.claims, schema_overrides={"person_id": pl.String})
         if self.opt_outs:
             out["opt_outs"] = pl.DataFrame(self.opt_outs)
+        if self.annual:
+            out["annual_income"] = pl.DataFrame(self.annual, schema={
+                "person_id": pl.String, "year": pl.Int16, "kind": pl.String, "amount": pl.Float64,
+                "source_agency": pl.String})
         # every canonical row says which extract it comes from and its date (the core ranks sources by it)
         extract = [pl.lit("test-extract").alias("extract_id"), pl.lit(dt.date(2026, 6, 28)).alias("extract_date")]
         return {name: frame.with_columns(e for e in extract if e.meta.output_name() not in frame.columns)

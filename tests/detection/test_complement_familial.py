@@ -14,6 +14,7 @@ from polars.testing import assert_frame_equal
 from nonrecours.detection import DetectionConfig, core_month, detect
 from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.benefits import benefit
+from nonrecours.schemas.codes import NET_TO_TAXABLE
 
 from .conftest import MONTH, Territory
 
@@ -38,6 +39,8 @@ def famille_runs():
     _children(t, "cf_paid", THREE)
     _children(t, "two", THREE[:2])
     _children(t, "baby", (BABY, *THREE))
+    for name in ("cf_missing", "cf_paid", "two", "baby"):  # the DGFiP's income of years N-2: the same salary
+        t.declare(name, salaries=round(12 * 1500.0 * NET_TO_TAXABLE["salary_net"]))
     tables = t.tables()
     first = detect(core_month(tables, MONTH), tables, config=CONFIG)
     due = {(u.split(":f-")[1], b): a for u, b, a in first.units.select("unit_id", "benefit", "amount_central")

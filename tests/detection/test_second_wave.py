@@ -34,12 +34,15 @@ def second():
     t = Territory()
     t.famille("kids")                                  # two school children, no income, tenant: nothing paid
     _children(t, "kids", (8, 12))
+    t.declare("kids")                                  # the DGFiP's income of years N-2: none (known, not unknown)
     t.famille("kids_paid")                             # the same, paid everything the CAF pays
     _children(t, "kids_paid", (8, 12))
+    t.declare("kids_paid")
     t.famille("no_housing", agency="drm", salary=600.0)  # known from the DRM only: no housing record, rent unknown
     t.housing = [h for h in t.housing if h["menage_id"] != "m-no_housing"]
     t.famille("disabled")                              # a persons row without the disability rate
     t.persons[-1]["disability_rate"] = None
+    t.declare("disabled")                              # the rate alone unknown (the AAH reads year N-2 too)
     t.famille("history")                               # the CAF's payments held reach back to August 2025
     t.pay("history", "rsa", 600.0, [LAST_AUGUST])
     tables = t.tables()

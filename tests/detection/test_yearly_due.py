@@ -32,6 +32,9 @@ def _territory(*, payments_from: dt.date = dt.date(2025, 6, 1)) -> Territory:
     _child(t, "second_six", 1, dt.date(2020, 3, 1))
     t.famille("last_year")            # only child 17 in 2025 (lycée), 18 long before the 2026 school year
     _child(t, "last_year", 0, dt.date(2008, 3, 1))
+    t.declare("last_year")            # its income of 2023 (N-2 of August 2025) declared: none
+    t.famille("undeclared", salary=900.0)  # a child of 8 in 2025; the parent's income of 2023 no DGFiP row gives
+    _child(t, "undeclared", 0, dt.date(2017, 3, 1))
     t.famille("old_payment")          # a child of 8, an ARS paid in July 2025: the school year before
     _child(t, "old_payment", 0, dt.date(2017, 3, 1))
     t.pay("old_payment", "ars", 420.0, [dt.date(2025, 7, 1)])
@@ -104,6 +107,17 @@ def test_the_conditions_a_yearly_flag_names_are_those_of_the_month_it_was_judged
                     missing_inputs="error")["famille"]
     col = next(c for c in june.columns if c.startswith("ars_annuelle__un_enfant"))
     assert june.filter(pl.col("famille_id").str.ends_with(":f-last_year")).item(0, col) is False
+
+
+def test_an_ars_on_an_income_of_year_n2_no_agency_gives_is_not_certain(judged):
+    """The ARS's ceiling is on the resources of year N-2 (CSS art. R543-6, R532-3). Estimated from 2025's salary
+    (900 € a month) the famille is far under it, but the parent's income of 2023, which the DGFiP does not
+    transmit, could be anything: probable (the estimate), never certain; the famille with the DGFiP's 2023 is."""
+    u = _unit(judged, "undeclared")
+    assert (u["status"], u["grade"]) == ("non_take_up", "probable")
+    assert u["entitled_central"] and not u["entitled_high"]
+    flag = judged.flags.filter(pl.col("unit_id").str.ends_with(":f-undeclared")).row(0, named=True)
+    assert "revenu_activite_imposable_n2" in flag["deciding_unknowns"]
 
 
 def test_a_payment_before_the_month_due_belongs_to_the_year_before(judged):

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from nonrecours.schemas.codes import AGENCIES, RESOURCE_KINDS
 
 __all__ = ["MONTHLY_INPUTS", "N2_INPUTS", "CoreConfig", "lookback", "month_range", "monthly_resources",
-           "n2_resources", "resource_windows"]
+           "n2_high", "n2_resources", "resource_windows"]
 
 MONTHLY_INPUTS: dict[str, str] = {
     "salary_net": "salary_net",
@@ -563,10 +563,26 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
     return monthly, prov, unk
 
 
+def n2_high(config: CoreConfig) -> dict[str, float]:
+    """Upper end of an income of year N-2 the DGFiP does not transmit (euros a year): twelve months of the
+    monthly kinds it sums (``N2_INPUTS``), each at the upper end of a monthly resource no agency reports
+    (``CoreConfig.unknown_high``). Without it the high corner read no N-2 income at all (a flag on an N-2
+    estimated from this year's months was ``certain``, though the year decides the family benefits)."""
+    h = config.unknown_high
+    return {"revenu_activite_imposable_n2": 12 * (h["salary_net"] + h["unemployment"]),
+            "pensions_imposables_n2": 12 * (h["pension_net"] + h["invalidity_pension"] + h["alimony_received"]),
+            "revenus_n2_renseignes": 1.0}
+
+
 def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt.date, depth: Mapping[str, int],
+                 config: CoreConfig | None = None, births: pl.DataFrame | None = None,
                  ) -> tuple[pl.DataFrame | None, pl.DataFrame, pl.DataFrame]:
     """The yearly taxable amounts of year N-2 of each month the rules read (person_id, month, inputs),
-    with ``revenus_n2_renseignes`` true where the DGFiP knows the person for that year."""
+    with ``revenus_n2_renseignes`` true where the DGFiP knows the person for that year; where it does not, the
+    inputs are unknown from none (the rules estimate the year from the months) to ``n2_high``. A person born
+    after a year (``births``: person_id, birth_month) had no income that year: known, zero (a baby is in no
+    declaration of the year before its birth; its income of year N-2 counts in the famille's resources)."""
+    high = n2_high(config or CoreConfig())
     names = [n for n in (*N2_INPUTS, "revenus_n2_renseignes") if n in depth]
     empty_prov = pl.DataFrame(schema={"entity": pl.String, "id": pl.String, "month": pl.Date, "input": pl.String,
                                       "kind": pl.String, "source_agency": pl.String, "source_month": pl.Date})
@@ -589,12 +605,14 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
             how="cross").with_columns(pl.lit(None, dtype=pl.String).alias("source_agency"),
                                       pl.lit(None, dtype=pl.Date).alias("source_month"))
         unk = ids.select(pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"),
-                         pl.lit(None, dtype=pl.Date).alias("month"), pl.lit("revenus_n2_renseignes").alias("input"),
-                         pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"), pl.lit(1.0).alias("high"),
-                         pl.lit("revenus annuels de la DGFiP absents de l'espace de travail (table annual_income): "
-                                "les règles estiment l'année N-2 d'après les mois").alias("reason"),
-                         pl.lit(False).alias("informed"))
-        return None, prov.select(list(empty_prov.columns)), unk
+                         pl.lit(None, dtype=pl.Date).alias("month")).join(
+            pl.DataFrame({"input": names}), how="cross").select(
+            "entity", "id", "month", "input", pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"),
+            pl.col("input").replace_strict(high, return_dtype=pl.Float64).alias("high"),
+            pl.lit("revenus annuels de la DGFiP absents de l'espace de travail (table annual_income): "
+                   "les règles estiment l'année N-2 d'après les mois").alias("reason"),
+            pl.lit(False).alias("informed"))
+        return None, prov.select(list(empty_prov.columns)), unk.select(list(empty_unk.columns))
     yearly = (annual.join(ids.lazy(), on="person_id", how="semi")
               .group_by("person_id", "year").agg(
                   *[pl.col("amount").filter(pl.col("kind").is_in(kinds)).sum().alias(n)
@@ -611,25 +629,55 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
         zero = zero.with_columns(*[pl.lit(0.0).alias(n) for n in N2_INPUTS])
         yearly = pl.concat([yearly.with_columns(pl.col("year").cast(pl.Int32)),
                             zero.select(yearly.columns)], how="vertical_relaxed")
+    unborn = pl.DataFrame(schema={"person_id": pl.String, "year": pl.Int32})
+    if births is not None:
+        unborn = (births.join(ids, on="person_id", how="semi").drop_nulls("birth_month")
+                  .join(pl.DataFrame({"year": years}, schema={"year": pl.Int32}), how="cross")
+                  .filter(pl.col("birth_month").dt.year().cast(pl.Int32) > pl.col("year"))
+                  .join(yearly.select("person_id", pl.col("year").cast(pl.Int32)), on=["person_id", "year"],
+                        how="anti")
+                  .select("person_id", "year"))
+        yearly = pl.concat([yearly.with_columns(pl.col("year").cast(pl.Int32)),
+                            unborn.with_columns(*[pl.lit(0.0).alias(n) for n in N2_INPUTS],
+                                                pl.lit(None, dtype=pl.Date).alias("extract_date"))
+                            .select(yearly.columns)], how="vertical_relaxed")
     rows = grid.join(yearly, on="year", how="inner").with_columns(pl.lit(True).alias("revenus_n2_renseignes"))
     monthly = rows.select("person_id", "month", *[n for n in names])
-    known = yearly.group_by("person_id").agg(pl.col("year").n_unique().alias("_n"), pl.col("year").max())
-    full = known.filter(pl.col("_n") >= len(years))
-    prov_parts = [full.select("person_id", pl.lit("observed").alias("kind"), pl.lit("dgfip").alias("source_agency"),
-                              pl.date(pl.col("year") + 1, 1, 1).alias("source_month"))]
-    missing = ids.join(full, on="person_id", how="anti")
+    # Known or unknown year by year: the look-back reaches back into year N-1, whose N-2 an extract of the latest
+    # years may not carry for anyone (the ARS of August 2025, judged in June 2026, reads 2023 in August 2025 while
+    # the CSS's look-back reads 2022 in 2024); a person the DGFiP declared for the evaluated month's year N-2 is
+    # observed there, and unknown only in the months whose year N-2 it did not transmit.
+    held = yearly.select("person_id", pl.col("year").cast(pl.Int32)).unique()
+    now = held.filter(pl.col("year") == month.year - 2)
+    not_born = now.join(unborn, on=["person_id", "year"], how="semi")  # no source: a fact of the birth month
+    prov_parts = [now.join(unborn, on=["person_id", "year"], how="anti").select(
+        "person_id", pl.lit("observed").alias("kind"), pl.lit("dgfip").alias("source_agency"),
+        pl.date(pl.col("year") + 1, 1, 1).alias("source_month")),
+        not_born.select("person_id", pl.lit("observed").alias("kind"),
+                        pl.lit(None, dtype=pl.String).alias("source_agency"),
+                        pl.lit(None, dtype=pl.Date).alias("source_month"))]
+    missing = ids.join(now, on="person_id", how="anti")
     prov_parts.append(missing.select("person_id", pl.lit("unknown").alias("kind"),
                                      pl.lit(None, dtype=pl.String).alias("source_agency"),
                                      pl.lit(None, dtype=pl.Date).alias("source_month")))
     prov = (pl.concat(prov_parts, how="vertical_relaxed").join(pl.DataFrame({"input": names}), how="cross")
             .select(pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"),
                     pl.lit(None, dtype=pl.Date).alias("month"), "input", "kind", "source_agency", "source_month"))
-    unk = missing.select(pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"),
-                         pl.lit(None, dtype=pl.Date).alias("month")).join(
+    # no year held: unknown in every month read (one row); some years held: unknown in the months of the others
+    none = ids.join(held, on="person_id", how="anti").select(
+        "person_id", pl.lit(None, dtype=pl.Date).alias("month"),
+        pl.lit(f"la DGFiP ne transmet pas de revenus de l'année N-2 pour cette personne ({src})").alias("reason"))
+    # the (person, year) pairs missing first, then their months: a person × month grid would be the population
+    # times the look-back's months
+    gaps = (held.select("person_id").unique().join(pl.DataFrame({"year": years}, schema={"year": pl.Int32}),
+                                                   how="cross")
+            .join(held, on=["person_id", "year"], how="anti").join(grid, on="year", how="inner")
+            .select("person_id", "month",
+                    pl.format("la DGFiP ne transmet pas les revenus de {} pour cette personne ({})",
+                              pl.col("year"), pl.lit(src)).alias("reason")))
+    unk = pl.concat([none, gaps]).select(pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"),
+                                         "month", "reason").join(
         pl.DataFrame({"input": names}), how="cross").with_columns(
         pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"),
-        pl.when(pl.col("input") == "revenus_n2_renseignes").then(pl.lit(1.0)).otherwise(pl.lit(None))
-        .alias("high"),
-        pl.lit(f"la DGFiP ne transmet pas de revenus de l'année N-2 pour cette personne ({src})").alias("reason"),
-        pl.lit(False).alias("informed"))
+        pl.col("input").replace_strict(high, return_dtype=pl.Float64).alias("high"), pl.lit(False).alias("informed"))
     return monthly, prov, unk.select(list(empty_unk.columns))
