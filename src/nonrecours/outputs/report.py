@@ -58,6 +58,8 @@ CONFLICT_LABELS = {
     "parent_added_from_tax_household": "parents ajoutés d'après le foyer fiscal (famille d'enfants seuls)",
     "demandeur_added_from_tax_household": "allocataires manquant au dossier retrouvés à la DGFiP (par un enfant à "
                                           "charge ou le logement du conjoint)",
+    "couple_joined_across_agencies": "couples d'une déclaration commune que deux organismes listent chacun sans "
+                                     "l'autre conjoint, réunis",
     "partner_added_from_joint_declaration": "conjoints de parents suivis seuls retrouvés à la DGFiP (déclaration "
                                             "commune de leurs enfants dont l'autre déclarant manque)",
     "famille_without_parent": "familles d'enfants sans parent connu (évaluées dans aucune famille)",
@@ -91,6 +93,8 @@ CORE_LABELS = {
     "familles_declarant_missing": "déclarations communes dont l'autre déclarant manque à l'extrait (vie en couple "
                                   "inconnue)",
     "familles_shared_dwelling_hosted_estimated": "familles hébergées dans le logement d'une autre (estimation DGFiP)",
+    "familles_hosting_unknown_hosted_estimated": "familles au logement inconnu, hébergées dans le logement d'un foyer "
+                                                 "comptant plus d'adultes (estimation DGFiP)",
     "familles_shared_dwelling_lease_unknown": "colocataires dont le titulaire du bail est inconnu",
     "persons_nationality_from_birth_place": "personnes sans nationalité transmise, estimées françaises car nées en "
                                             "France (NIR)",
@@ -427,11 +431,10 @@ NOT_MODELLED: dict[str, tuple[str, str]] = {
     "aspa": ("befef98328ee", "les revenus du capital et le patrimoine, la récupération sur succession, la dispense des "
                      "dix ans de titre du titulaire d'une carte de résident ayant combattu pour la France (CSS "
                      "art. L816-1)."),
-    "css": ("ce8d72d9e4ee", "Mayotte, les montants de participation propres à l'Alsace-Moselle, la CSS des "
-                            "étudiants en leur nom propre, les revenus du capital, l'abattement sur les revenus "
-                            "d'activité des demandeurs d'emploi (il ne vise que des salaires que les situations "
-                            "n'ont jamais en même temps qu'une allocation chômage), l'allocation supplémentaire "
-                            "d'invalidité (ASI)."),
+    "css": ("ee938e99dfc5", "Mayotte, les montants de participation propres à l'Alsace-Moselle, la CSS des "
+                            "étudiants en leur nom propre, les revenus du capital, l'allocation supplémentaire "
+                            "d'invalidité (ASI) ; de l'abattement de l'art. R861-8, les cas sans donnée d'entrée "
+                            "(allocation d'activité partielle, allocation d'insertion)."),
     "aide_logement": ("119768e7e515", "la chambre d'une personne âgée ou handicapée accueillie à titre onéreux "
                                       "chez un particulier (75 %, art. 8 de l'arrêté), les logements du Crous, les "
                                       "boursiers, l'APL des prêts conventionnés en accession et les prêts de "
