@@ -10,7 +10,14 @@ from decimal import Decimal
 import polars as pl
 
 from nonrecours.core import build_month
-from nonrecours.schemas import ANNUAL_INCOME, PERSONS, RESOURCES, TAX_HOUSEHOLDS, UNIT_MEMBERSHIPS
+from nonrecours.schemas import (
+    ANNUAL_INCOME,
+    PERSONS,
+    RESOURCES,
+    TAX_HOUSEHOLDS,
+    UNIDENTIFIED_MEMBERS,
+    UNIT_MEMBERSHIPS,
+)
 
 M = dt.date(2026, 6, 1)
 
@@ -303,3 +310,32 @@ def test_a_dgfip_declarant_with_no_row_of_a_kind_declared_none_of_it():
     n = _unknown(core, "n", "alimony_received")
     assert n["informed"].item() is False and n["central"].item() == 0.0 and n["high"].item() == 600.0
     assert _kind(core, "n", "alimony_received") == ["unknown"]
+
+
+def _lost(uid, role, kind="famille", since=dt.date(2024, 1, 1), until=None):
+    return {"line": 3, "unit_kind": kind, "unit_id": uid, "role": role, "valid_from": since, "valid_to": until,
+            "reason": "invalid NIR check key", **dict(zip(("source_agency", "extract_id", "extract_date"),
+                                                          _p("caf"), strict=True))}
+
+
+def test_a_dossier_with_a_quarantined_conjoint_line_has_its_couple_unknown():
+    """x and y are each the only adult the CAF lists in their dossier, with a child. The CAF's line of F9's
+    conjoint was quarantined for its NIR: F9's couple is unknown (uninformed, named, counted), not single. F8's
+    quarantined line is a child's, and F7's conjoint line ended before the month: both stay observed singles."""
+    mems = [*_caf_parent("x", "k", "F9"), *_caf_parent("y", "j", "F8"), *_caf_parent("z", "i", "F7")]
+    persons = [_person(p, b) for p, b in (("x", dt.date(1986, 1, 1)), ("k", dt.date(2016, 1, 1)),
+                                          ("y", dt.date(1987, 1, 1)), ("j", dt.date(2015, 1, 1)),
+                                          ("z", dt.date(1988, 1, 1)), ("i", dt.date(2017, 1, 1)))]
+    lost = pl.DataFrame([_lost("F9", "conjoint"), _lost("F9", "conjoint", "menage"), _lost("F8", "enfant"),
+                         _lost("F7", "conjoint", until=dt.date(2025, 1, 1))])
+    tables = {"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}
+    before = build_month(tables, M)
+    assert _kind(before, "caf:F9", "couple_kind") == ["observed"]
+    core = build_month({**tables, UNIDENTIFIED_MEMBERS: lost}, M)
+    couple = core.unknowns.filter(pl.col("input") == "couple_kind")
+    assert couple["id"].to_list() == ["caf:F9"] and couple["informed"].to_list() == [False]
+    assert "NIR inutilisable" in couple["reason"].item()
+    assert core.counts["familles_adult_line_quarantined"] == 1
+    assert _kind(core, "caf:F9", "couple_kind") == ["unknown"]
+    assert _kind(core, "caf:F8", "couple_kind") == ["observed"]
+    assert _kind(core, "caf:F7", "couple_kind") == ["observed"]

@@ -6,6 +6,8 @@ The run writes, under ``out``::
     return_tokens/<agency>-<extract_id>.parquet  person pseudonym → the agency's record number wrapped in a
                                               return token under the agency's own key (when it is given)
     quarantine/<agency>-<extract_id>.parquet  one row per fault: file, line, record, column, reason
+    unidentified_members/<agency>-<extract_id>.parquet  what a quarantined membership line with an unusable NIR
+                                              still says: its unit (pseudonym), role, months, the NIR's fault
     reports/<agency>-<extract_id>.json        counts: rows_read = rows_accepted + rows_quarantined; whether
                                               the layout carries a dossier's payments on its members' lines;
                                               the resource kinds it can carry
@@ -38,19 +40,21 @@ from nonrecours.connectors.mapping import ExtractMapping, RecordLayout
 from nonrecours.connectors.parse import (
     FAULT_SCHEMA,
     SUB,
+    UNIDENTIFIED_SCHEMA,
     check_rows,
     emit_rows,
     fault_frame,
     parse_record,
     raw_fields,
+    unidentified_members,
 )
 from nonrecours.connectors.readers import FAULT, LINE, TEXT, fit_to_header, iter_batches
 from nonrecours.errors import ConfigError, EmptyExtractError, ExtractError, PrivacyError
 from nonrecours.privacy import ExchangeAgreement, PseudonymKey, ReturnTokenKey
 from nonrecours.privacy.keys import key_id_matches
-from nonrecours.schemas import TABLES
+from nonrecours.schemas import TABLES, UNIDENTIFIED_MEMBERS
 
-__all__ = ["RETURN_TOKENS", "RETURN_TOKENS_SCHEMA", "IngestReport", "ingest"]
+__all__ = ["RETURN_TOKENS", "RETURN_TOKENS_SCHEMA", "UNIDENTIFIED", "IngestReport", "ingest"]
 
 RETURN_TOKENS = "return_tokens"
 RETURN_TOKENS_SCHEMA: dict[str, pl.DataType] = {
@@ -58,6 +62,9 @@ RETURN_TOKENS_SCHEMA: dict[str, pl.DataType] = {
     "extract_id": pl.String(), "extract_date": pl.Date()}
 """The protected table of record numbers: each (person, record) of the agency once, the number only as a
 token its own key opens (AES-SIV, ``nonrecours.privacy.tokens``); what an outreach row carries back."""
+
+UNIDENTIFIED = UNIDENTIFIED_MEMBERS
+"""Not a canonical table (no person, not counted as accepted rows): ``schemas.tables.UNIDENTIFIED_MEMBERS``."""
 
 log = logging.getLogger("nonrecours.connectors")
 ROW = "__row"
@@ -83,6 +90,8 @@ class IngestReport:
     rows_read: int = 0
     rows_accepted: int = 0
     rows_quarantined: int = 0
+    unidentified_members: int = 0
+    """Quarantined lines whose membership (unit, role) was kept without its person (``UNIDENTIFIED``)."""
     faults: dict[str, int] = field(default_factory=dict)
     declared_records: int | None = None
     """The record count a trailer declares (when the mapping has one); compare with rows_read."""
@@ -214,6 +223,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
         fault_parts: list[Path] = []
         table_parts: dict[str, list[Path]] = {}
         token_parts: list[Path] = []
+        unidentified_parts: list[Path] = []
         emitted: Counter[str] = Counter()
         data_rows = 0  # rows of records that carry data: not the header or trailer records
         control_records = {r.record for r in (date_ref, count_ref) if r is not None}
@@ -232,6 +242,12 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 raw = raw_fields(rows, rec, mapping)
                 parsed, parse_faults = parse_record(raw, rec, mapping, key, return_key=return_key)
                 faults.append(parse_faults)
+                if parse_faults.height:
+                    lost = unidentified_members(raw, rec, mapping, key, parse_faults)
+                    if lost.height:
+                        up = work / f"{UNIDENTIFIED}-{part:06d}-{len(unidentified_parts):04d}.parquet"
+                        lost.write_parquet(up)
+                        unidentified_parts.append(up)
                 if RETURN_TOKEN in parsed.columns:  # the person's pseudonym beside the wrapped record number
                     person = next(f.target for f in rec.fields if f.type == "nir")
                     tokens.append(parsed.select(LINE, pl.col(person).alias("person_id"),
@@ -302,6 +318,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
         staged = work / "staged"
         staged.mkdir()
         _finish(report, staged, stem, path.name, fault_parts, table_parts, emitted, work, spill_rows)
+        _finish_unidentified(report, staged, stem, unidentified_parts, mapping.agency, extract_id, extract_date)
         if return_key is not None:
             _finish_tokens(report, staged, stem, token_parts, return_key, extract_id, extract_date)
         _publish(report, staged, out, stem)
@@ -351,7 +368,7 @@ def _publish(report: IngestReport, staged: Path, out: Path, stem: str) -> None:
     """
     report.outputs = {}
     moves: list[tuple[Path | None, Path]] = []
-    for name in [*TABLES, RETURN_TOKENS, "quarantine"]:
+    for name in [*TABLES, RETURN_TOKENS, UNIDENTIFIED, "quarantine"]:
         src = staged / name / f"{stem}.parquet"
         moves.append((src if src.exists() else None, out / name / f"{stem}.parquet"))
     rp = staged / "reports" / f"{stem}.json"
@@ -450,6 +467,23 @@ def _finish_tokens(report: IngestReport, out: Path, stem: str, parts: list[Path]
     frame.cast(RETURN_TOKENS_SCHEMA).sort("person_id", "return_token").write_parquet(tpath)  # type: ignore[arg-type]
     report.return_tokens = frame.height
     report.outputs[RETURN_TOKENS] = str(tpath)
+
+
+def _finish_unidentified(report: IngestReport, out: Path, stem: str, parts: list[Path], agency: str,
+                         extract_id: str, extract_date: dt.date) -> None:
+    """The memberships of quarantined lines without their person, with provenance (none: no file)."""
+    if not parts:
+        return
+    frame = pl.read_parquet(parts).cast(UNIDENTIFIED_SCHEMA).unique(maintain_order=True).sort("line")  # type: ignore[arg-type]
+    frame = frame.with_columns(pl.lit(agency).cast(TABLES["unit_memberships"].schema["source_agency"])
+                               .alias("source_agency"), pl.lit(extract_id).alias("extract_id"),
+                               pl.lit(extract_date, dtype=pl.Date).alias("extract_date"))
+    udir = out / UNIDENTIFIED
+    udir.mkdir(exist_ok=True)
+    upath = udir / f"{stem}.parquet"
+    frame.write_parquet(upath)
+    report.unidentified_members = frame.height
+    report.outputs[UNIDENTIFIED] = str(upath)
 
 
 def _finish(report: IngestReport, out: Path, stem: str, file: str, fault_parts: list[Path],

@@ -19,8 +19,8 @@ from nonrecours.connectors.readers import FAULT, FAULT_COLUMN, LINE, TEXT
 from nonrecours.privacy import PseudonymKey, ReturnTokenKey, check_nirs, nir_born_in_france
 from nonrecours.schemas import TABLES
 
-__all__ = ["BORN_IN_FRANCE", "FAULT_SCHEMA", "SUB", "born_column", "check_rows", "emit_rows", "parse_record",
-           "raw_fields"]
+__all__ = ["BORN_IN_FRANCE", "FAULT_SCHEMA", "SUB", "UNIDENTIFIED_SCHEMA", "born_column", "check_rows", "emit_rows",
+           "parse_record", "raw_fields", "unidentified_members"]
 
 FAULT_SCHEMA = {"line": pl.Int64, "record": pl.String, "column": pl.String, "reason": pl.String}
 SUB = "__sub"
@@ -381,6 +381,48 @@ def check_rows(rows: pl.DataFrame, emit: Emit, record: RecordLayout, mapping: Ex
     lookup = pl.DataFrame({"__i": [str(i) for i in range(len(checks))], "column": names})
     return long.join(lookup, on="__i", how="left").select(
         "line", pl.lit(record.name).alias("record"), "column", "reason").cast(FAULT_SCHEMA)  # type: ignore[arg-type]
+
+
+UNIDENTIFIED_SCHEMA: dict[str, pl.DataType] = {
+    "line": pl.Int64(), "unit_kind": TABLES["unit_memberships"].schema["unit_kind"],
+    "unit_id": pl.String(), "role": TABLES["unit_memberships"].schema["role"],
+    "valid_from": pl.Date(), "valid_to": pl.Date(), "reason": pl.String()}
+"""A quarantined membership line whose person cannot be identified: its unit (pseudonym) and role only."""
+
+
+def unidentified_members(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMapping, key: PseudonymKey,
+                         faults: pl.DataFrame) -> pl.DataFrame:
+    """The membership a line states although its NIR is unusable: unit id (pseudonymised as the accepted rows'
+    are), role, months and the NIR's fault reason, for each ``unit_memberships`` emit whose person is a nir field.
+
+    The line stays quarantined; this keeps what it validly says, that the unit has a member in that role (a
+    dossier's conjoint whose number failed), so the core does not read the dossier as a lone parent. Only the
+    cells the emit reads besides the person are parsed and checked (canonical checks too); the raw NIR is
+    neither read nor kept here.
+    """
+    out = []
+    for emit in record.emits:
+        person = emit.columns.get("person_id")
+        nir = next((f for f in record.fields if f.target == person and f.type == "nir"), None)
+        if emit.table != "unit_memberships" or nir is None:
+            continue
+        lost = (faults.filter(pl.col("column") == where(nir, mapping))
+                .select(pl.col("line").alias(LINE), "reason").unique(LINE, keep="first"))
+        if not lost.height:
+            continue
+        needed = ({s for c, s in emit.columns.items() if c != "person_id"} | set(emit.when)
+                  | set(emit.when_present) | set(emit.when_nonzero))
+        sub = record.model_copy(update={"fields": [f for f in record.fields if f.target in needed]})
+        rows = raw.join(lost, on=LINE, how="semi").select(LINE, *[f.target for f in sub.fields])
+        ok, _ = parse_record(rows, sub, mapping, key)
+        canon = emit_rows(ok.with_columns(pl.lit(None, dtype=pl.String).alias(nir.target)), sub, emit)
+        bad = check_rows(canon, emit, record, mapping).filter(pl.col("column") != where(nir, mapping))
+        canon = canon.filter(~pl.col(LINE).is_in(bad.get_column("line").implode()))
+        out.append(canon.join(lost, on=LINE, how="inner").select(
+            pl.col(LINE).alias("line"), *[c for c in UNIDENTIFIED_SCHEMA if c not in ("line", "reason")], "reason"))
+    if not out:
+        return pl.DataFrame(schema=UNIDENTIFIED_SCHEMA)
+    return pl.concat([o.cast(UNIDENTIFIED_SCHEMA) for o in out])  # type: ignore[arg-type]
 
 
 def fault_frame(batch: pl.DataFrame, record: str | None) -> pl.DataFrame:

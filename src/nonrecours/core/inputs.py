@@ -571,6 +571,16 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # RSA majoré; and a couple's resources for every other) is then unknown, uninformed: possible at most.
     cohabit = (fresh.filter(pl.col("couple_kind") == "").select("famille_id")
                .join(shares, on="famille_id", how="semi"))
+    # A famille the agency's dossier shows with an adult (demandeur or conjoint) whose line was quarantined for
+    # an unusable NIR (``schemas.tables.UNIDENTIFIED_MEMBERS``): the dossier has that member, the core cannot see
+    # them, so a famille it reads as single may be a couple (CSS art. L523-1, CASF art. L262-9: isolation is a
+    # condition, not a default). Its couple is unknown, uninformed: possible at most; counted.
+    unseen = _unseen_adults(lf, month)
+    unseen_adult = (famille.filter(pl.col("couple_kind") == "").select("famille_id")
+                    .join(unseen, on="famille_id", how="semi")
+                    .join(pl.concat([old.select("famille_id"), built_single.select("famille_id"),
+                                     no_head.select("famille_id"), cohabit]), on="famille_id", how="anti"))
+    counts["familles_adult_line_quarantined"] = unseen_adult.height
     counts["familles_single_sharing_dwelling"] = cohabit.height
     prov[fresh_prov] = prov[fresh_prov].filter(
         (pl.col("input") != "couple_kind") | ~pl.col("id").is_in(cohabit["famille_id"].implode()))
@@ -579,9 +589,16 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     unk.append(_unk(cohabit, "famille", "famille_id", ["couple_kind"], None, None, None,
                     "seul adulte du dossier, déclaré à la DGFiP dans un logement où vit un autre adulte sans "
                     "conjoint (autre foyer fiscal): vie en couple possible"))
+    prov[fresh_prov] = prov[fresh_prov].filter(
+        (pl.col("input") != "couple_kind") | ~pl.col("id").is_in(unseen_adult["famille_id"].implode()))
+    prov.append(_prov(unseen_adult, "famille", "famille_id", ["couple_kind"], pl.lit("unknown"), pl.lit(None),
+                      pl.lit(None)))
+    unk.append(_unk(unseen_adult, "famille", "famille_id", ["couple_kind"], None, None, None,
+                    "un adulte du dossier (allocataire ou conjoint) écarté à l'intégration (NIR inutilisable): "
+                    "vie en couple inconnue"))
     # (a famille whose composition is already unknown keeps that unknown: one per famille)
     hosting = hosting.join(pl.concat([old.select("famille_id"), built_single.select("famille_id"),
-                                      no_head.select("famille_id"), cohabit, partner_lost]),
+                                      no_head.select("famille_id"), cohabit, partner_lost, unseen_adult]),
                            on="famille_id", how="anti")
     unk.append(_unk(hosting, "famille", "famille_id", ["couple_kind"], None, None, None, YOUNG_DEPENDANT_MISSING))
     unk.append(_unk(pl.concat([old, built]), "famille", "famille_id", ["hosted_free_of_charge"], 0.0, 0.0, 1.0,
@@ -831,6 +848,21 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     return CoreMonth(month=month, inputs=inputs, unknowns=unknowns, provenance=provenance, conflicts=conflict_df,
                      counts=counts, clusters=cl, months_read=tuple(month_range(month, window)), config=config,
                      resource_windows=facts.resource_windows)
+
+
+def _unseen_adults(lf: Mapping[str, pl.LazyFrame], month: dt.date) -> pl.DataFrame:
+    """famille_id (qualified as the core's) of the familles an agency lists with a demandeur or conjoint whose line
+    was quarantined for an unusable NIR, valid on ``month`` (``schemas.tables.UNIDENTIFIED_MEMBERS``)."""
+    from nonrecours.schemas import UNIDENTIFIED_MEMBERS
+
+    if UNIDENTIFIED_MEMBERS not in lf:
+        return pl.DataFrame(schema={"famille_id": pl.String})
+    return (lf[UNIDENTIFIED_MEMBERS]
+            .filter((pl.col("unit_kind").cast(pl.String) == "famille")
+                    & pl.col("role").cast(pl.String).is_in(["demandeur", "conjoint"])
+                    & (pl.col("valid_from") <= month)
+                    & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month)))
+            .select(qualified("source_agency", "unit_id").alias("famille_id")).unique().collect())
 
 
 def _payment_inputs(lf: Mapping[str, pl.LazyFrame], facts: PopulationFacts, depth: Mapping[str, int]):

@@ -87,7 +87,7 @@ def _unit_of_row(table: str) -> pl.Expr | None:
                                                                       "source_agency"))
     if table == "claims":
         return pl.when(pl.col("unit_id").is_not_null()).then(unit_key(kind, "source_agency", "unit_id"))
-    if table == "unit_memberships":
+    if table in ("unit_memberships", "unidentified_members"):
         return unit_key(kind, "source_agency", "unit_id")
     if table == "housing":
         return pl.lit("menage:") + qualified("source_agency", "menage_id")

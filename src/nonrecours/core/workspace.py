@@ -45,11 +45,11 @@ def scan_workspace(workspace: Path, agencies: Iterable[str] | None = None) -> di
     workspace = Path(workspace)
     if not workspace.is_dir():
         raise SchemaError("workspace is not a folder", table=str(workspace))
-    from nonrecours.schemas import TABLES
+    from nonrecours.schemas import TABLES, UNIDENTIFIED_MEMBERS
 
     kept = None if agencies is None else set(agencies)
     out = {}
-    for name in TABLES:
+    for name in [*TABLES, UNIDENTIFIED_MEMBERS]:
         files = sorted((workspace / name).glob("*.parquet")) if (workspace / name).is_dir() else []
         if kept is not None:
             files = [f for f in files if file_agency(f) in kept]

@@ -92,6 +92,8 @@ CORE_LABELS = {
                                         "(vie en couple inconnue)",
     "familles_declarant_missing": "déclarations communes dont l'autre déclarant manque à l'extrait (vie en couple "
                                   "inconnue)",
+    "familles_adult_line_quarantined": "dossiers suivis sans conjoint dont une ligne d'adulte a été écartée à "
+                                       "l'intégration (NIR inutilisable: vie en couple inconnue)",
     "familles_shared_dwelling_hosted_estimated": "familles hébergées dans le logement d'une autre (estimation DGFiP)",
     "familles_hosting_unknown_hosted_estimated": "familles au logement inconnu, hébergées dans le logement d'un foyer "
                                                  "comptant plus d'adultes (estimation DGFiP)",

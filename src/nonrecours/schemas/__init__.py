@@ -23,6 +23,7 @@ from nonrecours.schemas.tables import (
     RESOURCES,
     TABLES,
     TAX_HOUSEHOLDS,
+    UNIDENTIFIED_MEMBERS,
     UNIT_MEMBERSHIPS,
     valid_on,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "ROLES",
     "TABLES",
     "TAX_HOUSEHOLDS",
+    "UNIDENTIFIED_MEMBERS",
     "UNIT_KINDS",
     "UNIT_MEMBERSHIPS",
     "TableSpec",

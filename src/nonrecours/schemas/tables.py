@@ -572,3 +572,9 @@ TABLES: dict[str, TableSpec] = {
     t.name: t for t in (PERSONS, UNIT_MEMBERSHIPS, RESOURCES, ANNUAL_INCOME, TAX_HOUSEHOLDS, BENEFITS_PAID,
                         BENEFIT_RECEIPTS, HOUSING, CLAIMS, OPT_OUTS)
 }
+
+UNIDENTIFIED_MEMBERS = "unidentified_members"
+"""Workspace folder (not a canonical table: no person) of the memberships quarantined lines state without an
+identifiable person: unit_kind, unit_id (pseudonym), role, valid_from, valid_to, the NIR's fault reason and the
+provenance columns (``connectors.parse.unidentified_members``). The core reads a dossier's adult there as a
+member it cannot see: the couple is unknown, never single."""
