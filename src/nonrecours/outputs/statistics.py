@@ -556,14 +556,15 @@ def _audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
     # optimal vertex among many, follows the order of its rows: past ``CELL_SOLVES`` the cells taken as
     # exposed follow that vertex, and the pattern varied by a few cells between runs on the same counts).
     secret_df = secret_df.sort("_cell").with_columns(pl.int_range(pl.len()).alias("_j"))
-    entries = every_sum.join(status.select("_cell", "_v", pl.col("_tier") if has_tier else pl.lit(0).alias("_tier")),
-                             on="_cell").join(
+    # sums holding a secret cell: total - parts = 0, published values moved to the right-hand side (found from
+    # the unknowns' rows first: only those sums' rows are then joined to the cells' values)
+    live = (every_sum.join(secret_df.select("_cell", "_j"), on="_cell").group_by("rel")
+            .agg(pl.col("_j").min().alias("_first"))
+            .sort("_first", "rel").select("rel").with_columns(pl.int_range(pl.len()).alias("_r")))
+    entries = every_sum.join(live, on="rel").join(
+        status.select("_cell", "_v", pl.col("_tier") if has_tier else pl.lit(0).alias("_tier")), on="_cell").join(
         secret_df.select("_cell", "_j"), on="_cell", how="left").with_columns(
         pl.when(pl.col("is_total")).then(1.0).otherwise(-1.0).alias("_coef"))
-    # sums holding a secret cell: total - parts = 0, published values moved to the right-hand side
-    live = (entries.filter(pl.col("_j").is_not_null()).group_by("rel").agg(pl.col("_j").min().alias("_first"))
-            .sort("_first", "rel").select("rel").with_columns(pl.int_range(pl.len()).alias("_r")))
-    entries = entries.join(live, on="rel")
     rhs_df = (entries.filter(pl.col("_j").is_null()).group_by("_r")
               .agg((-(pl.col("_coef") * pl.col("_v"))).sum().alias("_b")))
     # a sum is of the top when it holds a cell of the top level (published or not): the top level's rows and
@@ -884,12 +885,10 @@ def _highs_solve(a, rhs, objective, cap):
     status = highs.getModelStatus()
     if not ok or status != h.HighsModelStatus.kOptimal:
         raise RuntimeError(f"secrecy audit: the solver failed ({highs.modelStatusToString(status)})")
-    solution = highs.getSolution()
-    x = np.array(solution.col_value)
+    x = np.array(highs.getSolution().col_value)
     # linprog's check (tolerance 1e-9): bounds held, every sum met
     tol = 1e-9
-    if (np.isnan(x).any() or not ((x >= -tol) & (x <= cap + tol)).all()
-            or (np.abs(rhs - np.asarray(solution.row_value)) > tol).any()):
+    if np.isnan(x).any() or not ((x >= -tol) & (x <= cap + tol)).all() or (np.abs(rhs - a @ x) > tol).any():
         raise RuntimeError("secrecy audit: the solver failed (its answer breaks the program's constraints)")
     return x
 
