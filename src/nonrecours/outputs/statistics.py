@@ -905,6 +905,16 @@ past that, each further solve of a France-wide program (seconds) settles a handf
 solves or the ``CELL_SOLVES`` bound handle."""
 
 
+def _among(labels, chosen):
+    """``np.isin(labels, chosen)`` for block labels (small non-negative integers), by a lookup table: the
+    pushing solves ask it of every cell once per chunk, which ``isin`` answered by sorting."""
+    import numpy as np
+
+    table = np.zeros(int(max(labels.max(initial=-1), chosen.max(initial=-1))) + 1, dtype=bool)
+    table[chosen] = True
+    return table[labels]
+
+
 def _solve_chunks(a, rhs, objective, cap, cell_block, sum_block):
     """``_solve`` on a program of independent blocks (labels of its columns and rows), the blocks gathered into
     programs of about ``CHUNK_CELLS`` unknowns."""
@@ -916,8 +926,8 @@ def _solve_chunks(a, rhs, objective, cap, cell_block, sum_block):
     chunk = np.cumsum(size[live]) // CHUNK_CELLS
     for c in np.unique(chunk):
         part = live[chunk == c]
-        cols = np.flatnonzero(np.isin(cell_block, part))
-        rows = np.flatnonzero(np.isin(sum_block, part))
+        cols = np.flatnonzero(_among(cell_block, part))
+        rows = np.flatnonzero(_among(sum_block, part))
         x[cols] = _solve(a[rows][:, cols], rhs[rows], objective[cols], cap[cols])
     return x
 
@@ -935,8 +945,8 @@ def _push(a, rhs, value, need_hi, primary, target, hi_seen, lo_seen, at, cell_bl
 
     def solve(pending, sign):
         live = np.unique(cell_block[pending])
-        cols = np.flatnonzero(np.isin(cell_block, live))
-        rows = np.flatnonzero(np.isin(sum_block, live))
+        cols = np.flatnonzero(_among(cell_block, live))
+        rows = np.flatnonzero(_among(sum_block, live))
         cap = np.where(pending[cols], need_hi[cols], np.inf) if sign < 0 else np.full(cols.size, np.inf)
         x = _solve_chunks(a[rows][:, cols], rhs[rows], sign * pending[cols].astype(float), cap, cell_block[cols],
                           sum_block[rows])
