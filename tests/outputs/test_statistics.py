@@ -700,3 +700,33 @@ def test_split_upper_part_suppresses_only_for_what_the_real_reader_narrows(monke
     for measure in ("units", "non_take_up_high"):
         assert difference_attack(table, measure) == set()
     assert_lp_cannot_pin(table, true_units(table, units, profiles, terr), threshold=15)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.integers(2, 12), st.integers(1, 6))
+def test_direct_highs_and_linprog_fallback_give_one_vertex(seed, n, m):
+    """The audit's solves through scipy's HiGHS bindings (``_highs_solve``, a private scipy module) and through
+    ``linprog`` (the fallback when the module is missing) return the same vertex: the suppressed cells cannot
+    depend on which scipy is installed."""
+    import numpy as np
+
+    from nonrecours.outputs import statistics
+
+    if statistics._HIGHS is None:
+        pytest.fail("scipy's HiGHS bindings are missing: the direct path is not exercised")
+    rng = np.random.default_rng(seed)
+    a = (rng.random((m, n)) < 0.5).astype(np.float64)
+    truth = rng.integers(0, 50, n).astype(np.float64)  # feasible: the true values meet every sum
+    cap = np.where(rng.random(n) < 0.3, np.inf, truth + rng.integers(0, 20, n))
+    # bounded, as the audit's programs are: a cell without a cap is never pushed up
+    objective = rng.choice([-1.0, 1.0], n) * (rng.random(n) < 0.7)
+    objective = np.where(np.isinf(cap), np.abs(objective), objective)
+    rhs = a @ truth
+    direct = statistics._highs_solve(a, rhs, objective, cap)
+    saved = statistics._HIGHS
+    try:
+        statistics._HIGHS = None
+        fallback = statistics._solve(a, rhs, objective, cap)
+    finally:
+        statistics._HIGHS = saved
+    assert np.array_equal(direct, fallback)
