@@ -97,15 +97,20 @@ def test_two_single_adults_sharing_a_dwelling_leave_the_lease_unknown():
     assert core.counts["familles_shared_dwelling_lease_unknown"] == 2
 
 
-def test_couple_hosting_a_single_adult_keeps_its_tenancy():
-    # the CAF couple holds the lease; the adult it hosts is known to the DGFiP only
+def _couple_renting_with_an_adult_of_the_dgfip():
+    """A CAF couple p, q renting dwelling L1 (ménage M1), and an adult a declared in L1 whom only the DGFiP knows."""
     persons = [_person("p", dt.date(1980, 2, 1)), _person("q", dt.date(1982, 5, 1)),
                _person("a", dt.date(1996, 3, 1), "dgfip")]
     mems = [*_declared("p", "T1", "L1", "personne_de_reference"), *_declared("q", "T1", "L1", "conjoint"),
             *_declared("a", "T2", "L1", "personne_de_reference"),
             *_dossier("p", "F1", "M1"), _mem("q", "famille", "F1", "conjoint", "caf"),
             _mem("q", "menage", "M1", "conjoint", "caf")]
-    core = _core(persons, mems, [["M1", M, "tenant", Decimal("700.00"), False, False, None, *_p("caf")]])
+    return _core(persons, mems, [["M1", M, "tenant", Decimal("700.00"), False, False, None, *_p("caf")]])
+
+
+def test_couple_hosting_a_single_adult_keeps_its_tenancy():
+    # the CAF couple holds the lease; the adult it hosts is known to the DGFiP only
+    core = _couple_renting_with_an_adult_of_the_dgfip()
     hosted, unk, prov = _hosting(core, "caf:F1")
     assert hosted is False and unk.is_empty()
     assert prov.select("kind", "source_agency").rows() == [("observed", "caf")]
@@ -130,13 +135,7 @@ def test_single_adult_the_caf_does_not_know_in_a_couples_dwelling_is_hosted_by_e
     # the adult's famille and a ménage from the DGFiP's local, whose housing no agency describes. Taken as that
     # dwelling's tenant until 30 November 2026 (no forfait logement for the RSA and the prime d'activité, a
     # housing aid), it is hosted on the same evidence as a dossier whose tenancy the CAF gives (the test above)
-    persons = [_person("p", dt.date(1980, 2, 1)), _person("q", dt.date(1982, 5, 1)),
-               _person("a", dt.date(1996, 3, 1), "dgfip")]
-    mems = [*_declared("p", "T1", "L1", "personne_de_reference"), *_declared("q", "T1", "L1", "conjoint"),
-            *_declared("a", "T2", "L1", "personne_de_reference"),
-            *_dossier("p", "F1", "M1"), _mem("q", "famille", "F1", "conjoint", "caf"),
-            _mem("q", "menage", "M1", "conjoint", "caf")]
-    core = _core(persons, mems, [["M1", M, "tenant", Decimal("700.00"), False, False, None, *_p("caf")]])
+    core = _couple_renting_with_an_adult_of_the_dgfip()
     fam = core.inputs.individu.filter(pl.col("person_id") == "a")["famille_id"].item()
     hosted, unk, prov = _hosting(core, fam)
     assert hosted is True

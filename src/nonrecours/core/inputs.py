@@ -582,20 +582,16 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                                      no_head.select("famille_id"), cohabit]), on="famille_id", how="anti"))
     counts["familles_adult_line_quarantined"] = unseen_adult.height
     counts["familles_single_sharing_dwelling"] = cohabit.height
-    prov[fresh_prov] = prov[fresh_prov].filter(
-        (pl.col("input") != "couple_kind") | ~pl.col("id").is_in(cohabit["famille_id"].implode()))
-    prov.append(_prov(cohabit, "famille", "famille_id", ["couple_kind"], pl.lit("unknown"), pl.lit(None),
-                      pl.lit(None)))
-    unk.append(_unk(cohabit, "famille", "famille_id", ["couple_kind"], None, None, None,
-                    "seul adulte du dossier, déclaré à la DGFiP dans un logement où vit un autre adulte sans "
-                    "conjoint (autre foyer fiscal): vie en couple possible"))
-    prov[fresh_prov] = prov[fresh_prov].filter(
-        (pl.col("input") != "couple_kind") | ~pl.col("id").is_in(unseen_adult["famille_id"].implode()))
-    prov.append(_prov(unseen_adult, "famille", "famille_id", ["couple_kind"], pl.lit("unknown"), pl.lit(None),
-                      pl.lit(None)))
-    unk.append(_unk(unseen_adult, "famille", "famille_id", ["couple_kind"], None, None, None,
-                    "un adulte du dossier (allocataire ou conjoint) écarté à l'intégration (NIR inutilisable): "
-                    "vie en couple inconnue"))
+    for single, reason in (
+            (cohabit, "seul adulte du dossier, déclaré à la DGFiP dans un logement où vit un autre adulte sans "
+                      "conjoint (autre foyer fiscal): vie en couple possible"),
+            (unseen_adult, "un adulte du dossier (allocataire ou conjoint) écarté à l'intégration (NIR "
+                           "inutilisable): vie en couple inconnue")):
+        prov[fresh_prov] = prov[fresh_prov].filter(
+            (pl.col("input") != "couple_kind") | ~pl.col("id").is_in(single["famille_id"].implode()))
+        prov.append(_prov(single, "famille", "famille_id", ["couple_kind"], pl.lit("unknown"), pl.lit(None),
+                          pl.lit(None)))
+        unk.append(_unk(single, "famille", "famille_id", ["couple_kind"], None, None, None, reason))
     # (a famille whose composition is already unknown keeps that unknown: one per famille)
     hosting = hosting.join(pl.concat([old.select("famille_id"), built_single.select("famille_id"),
                                       no_head.select("famille_id"), cohabit, partner_lost, unseen_adult]),
