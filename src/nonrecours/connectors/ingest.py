@@ -54,7 +54,7 @@ from nonrecours.privacy import ExchangeAgreement, PseudonymKey, ReturnTokenKey
 from nonrecours.privacy.keys import key_id_matches
 from nonrecours.schemas import TABLES, UNIDENTIFIED_MEMBERS
 
-__all__ = ["RETURN_TOKENS", "RETURN_TOKENS_SCHEMA", "UNIDENTIFIED", "IngestReport", "ingest"]
+__all__ = ["RETURN_TOKENS", "RETURN_TOKENS_SCHEMA", "IngestReport", "ingest"]
 
 RETURN_TOKENS = "return_tokens"
 RETURN_TOKENS_SCHEMA: dict[str, pl.DataType] = {
@@ -62,9 +62,6 @@ RETURN_TOKENS_SCHEMA: dict[str, pl.DataType] = {
     "extract_id": pl.String(), "extract_date": pl.Date()}
 """The protected table of record numbers: each (person, record) of the agency once, the number only as a
 token its own key opens (AES-SIV, ``nonrecours.privacy.tokens``); what an outreach row carries back."""
-
-UNIDENTIFIED = UNIDENTIFIED_MEMBERS
-"""Not a canonical table (no person, not counted as accepted rows): ``schemas.tables.UNIDENTIFIED_MEMBERS``."""
 
 log = logging.getLogger("nonrecours.connectors")
 ROW = "__row"
@@ -91,7 +88,7 @@ class IngestReport:
     rows_accepted: int = 0
     rows_quarantined: int = 0
     unidentified_members: int = 0
-    """Quarantined lines whose membership (unit, role) was kept without its person (``UNIDENTIFIED``)."""
+    """Quarantined lines whose membership (unit, role) was kept without its person (``UNIDENTIFIED_MEMBERS``)."""
     faults: dict[str, int] = field(default_factory=dict)
     declared_records: int | None = None
     """The record count a trailer declares (when the mapping has one); compare with rows_read."""
@@ -245,7 +242,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 if parse_faults.height:
                     lost = unidentified_members(raw, rec, mapping, key, parse_faults)
                     if lost.height:
-                        up = work / f"{UNIDENTIFIED}-{part:06d}-{len(unidentified_parts):04d}.parquet"
+                        up = work / f"{UNIDENTIFIED_MEMBERS}-{part:06d}-{len(unidentified_parts):04d}.parquet"
                         lost.write_parquet(up)
                         unidentified_parts.append(up)
                 if RETURN_TOKEN in parsed.columns:  # the person's pseudonym beside the wrapped record number
@@ -368,7 +365,7 @@ def _publish(report: IngestReport, staged: Path, out: Path, stem: str) -> None:
     """
     report.outputs = {}
     moves: list[tuple[Path | None, Path]] = []
-    for name in [*TABLES, RETURN_TOKENS, UNIDENTIFIED, "quarantine"]:
+    for name in [*TABLES, RETURN_TOKENS, UNIDENTIFIED_MEMBERS, "quarantine"]:
         src = staged / name / f"{stem}.parquet"
         moves.append((src if src.exists() else None, out / name / f"{stem}.parquet"))
     rp = staged / "reports" / f"{stem}.json"
@@ -478,12 +475,12 @@ def _finish_unidentified(report: IngestReport, out: Path, stem: str, parts: list
     frame = frame.with_columns(pl.lit(agency).cast(TABLES["unit_memberships"].schema["source_agency"])
                                .alias("source_agency"), pl.lit(extract_id).alias("extract_id"),
                                pl.lit(extract_date, dtype=pl.Date).alias("extract_date"))
-    udir = out / UNIDENTIFIED
+    udir = out / UNIDENTIFIED_MEMBERS
     udir.mkdir(exist_ok=True)
     upath = udir / f"{stem}.parquet"
     frame.write_parquet(upath)
     report.unidentified_members = frame.height
-    report.outputs[UNIDENTIFIED] = str(upath)
+    report.outputs[UNIDENTIFIED_MEMBERS] = str(upath)
 
 
 def _finish(report: IngestReport, out: Path, stem: str, file: str, fault_parts: list[Path],
