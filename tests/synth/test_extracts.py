@@ -243,7 +243,12 @@ def test_dgfip_carries_income_years_n2_and_n1_and_the_core_reads_n2_as_observed(
     core = build_month(tables, dt.date(n, 6, 1))
     prov = core.provenance.filter(pl.col("input") == "revenus_n2_renseignes")
     assert prov.filter(pl.col("kind") == "observed").height > 0.9 * prov.height
-    assert set(prov.filter(pl.col("kind") == "observed")["source_agency"]) == {"dgfip"}
+    observed = prov.filter(pl.col("kind") == "observed")
+    assert set(observed["source_agency"].drop_nulls()) == {"dgfip"}
+    # with no source: only a person born after year N-2, whose income that year is a known zero (no declaration
+    # of a year before one's birth)
+    born_after = (core.inputs.individu.filter(pl.col("date_naissance").dt.year() > n - 2)["person_id"].unique())
+    assert set(observed.filter(pl.col("source_agency").is_null())["id"]) <= set(born_after)
 
 
 @pytest.fixture(scope="module")
