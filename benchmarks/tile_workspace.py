@@ -41,7 +41,7 @@ import polars as pl
 from nonrecours.errors import NonRecoursError, SchemaError
 from nonrecours.privacy import PSEUDONYM_PATTERN
 from nonrecours.privacy.tokens import TOKEN_PATTERN
-from nonrecours.schemas import TABLES
+from nonrecours.schemas import TABLES, UNIDENTIFIED_MEMBERS
 
 __all__ = ["ID_COLUMNS", "MAX_COPIES", "PreconditionError", "check", "retag", "tile"]
 
@@ -56,10 +56,11 @@ ID_COLUMNS: dict[str, tuple[str, ...]] = {
     "claims": ("unit_id", "person_id"),
     "opt_outs": ("person_id",),
     "return_tokens": ("person_id",),
+    UNIDENTIFIED_MEMBERS: ("unit_id",),
 }
 """The pseudonym columns of each table folder of a workspace."""
 TOKEN_COLUMNS: dict[str, tuple[str, ...]] = {"return_tokens": ("return_token",)}
-NOT_IDS = frozenset({"depcom", "extract_id", "agency", "return_key_id"})
+NOT_IDS = frozenset({"depcom", "extract_id", "agency", "return_key_id", "reason"})
 """String columns that name no person nor unit (the same in every copy)."""
 QUARANTINE = "quarantine"
 REPORTS = "reports"
@@ -67,7 +68,7 @@ _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 MAX_COPIES = len(_B64)
 """64: the tokens' first character takes one of 64 values (the pseudonyms' last byte, 256)."""
 _COUNTED = ("declared_records", "return_tokens", "rows_accepted", "rows_quarantined", "rows_read", "faults",
-            "tables")
+            "tables", "unidentified_members")
 """Ingest report fields that count rows (multiplied by the copies)."""
 
 
