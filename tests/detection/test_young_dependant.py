@@ -106,3 +106,19 @@ def test_the_famille_built_for_the_dependant_is_possible_at_most(runs):
     own = hosted.units.filter(pl.col("unit_id") == "core-famille:p-son")
     assert own.height > 0
     assert set(own.get_column("grade").drop_nulls()) <= {"possible"}
+
+
+def test_the_housing_aid_is_capped_for_a_dependant_over_its_charge_age():
+    """The housing aid counts a famille member's resources whatever his age (``aide_logement._base_ressources``:
+    every ``enfant`` of the famille, over the abattement), not only those of its persons at charge (under 21):
+    the 22-year-old son's salary, if he is in his mother's famille, ends her aid. Her flag, certain without him,
+    must be possible (France 100,000, issue 8: two false alarms, sons of 22 and 24 earning)."""
+    from nonrecours.detection.detect import DetectionConfig
+
+    config = DetectionConfig(benefits=("aide_logement",))
+    grades = {}
+    for with_dependants in (False, True):
+        tables = _territory(with_dependants)
+        grades[with_dependants] = _grade(detect(core_month(tables, MONTH), tables, config=config),
+                                         "caf:f-mother", "aide_logement")
+    assert grades == {False: "certain", True: "possible"}

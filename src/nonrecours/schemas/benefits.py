@@ -129,11 +129,12 @@ class Benefit:
     (a quarterly declaration not returned, a claim not renewed), so it stays a non-take-up."""
     young_dependant_age: str | None = None
     """Parameter of the age up to which its famille rule can count an adult dependant (persons at charge under 25
-    for the RSA, the prime d'activité and the CSS; 21 for the housing aid and the complément familial; 20 for the
-    AF, its forfait included, and the ASF): a famille a young adult the DGFiP attaches to it may be missing from has
-    its flags capped when that person is not older (detection). None: its rule counts no adult dependant (the
-    couple's ASPA, AAH and ASI; the PAJE and the ARS, for younger children; the chèque énergie, from the DGFiP's own
-    foyer)."""
+    for the RSA, the prime d'activité and the CSS; 21 for the complément familial; 20 for the AF, its forfait
+    included, and the ASF; for the housing aid, whose resources count every member of the famille whatever his age
+    (CCH art. R822-3), the DGFiP's own limit, 25, the oldest it attaches (CGI art. 6, 3)): a famille a young
+    adult the DGFiP attaches to it may be missing from has its flags capped when that person is not older
+    (detection). None: its rule counts no adult dependant (the couple's ASPA, AAH and ASI; the PAJE and the ARS, for
+    younger children; the chèque énergie, from the DGFiP's own foyer)."""
 
     @property
     def yearly(self) -> bool:
@@ -193,7 +194,8 @@ CATALOGUE: tuple[Benefit, ...] = (
     Benefit("aide_logement", "aide_logement", "amount", "aide personnelle au logement (APL, ALF, ALS)",
             "aide au logement", "aide_logement", "caf", "CCH art. L821-1 et L822-1 (CAF, MSA)", 3,
             payers=("caf", "msa"), unknown_caps=(("rent", "probable"),), feminine=True,
-            young_dependant_age="prestations_familiales.cf.age_limite", resource_months=12, reexamined_months=9),
+            young_dependant_age="impot_revenu.rattachement.age_limite_etudiant", resource_months=12,
+            reexamined_months=9),
     Benefit("aah", "aah_famille", "amount", "allocation aux adultes handicapés (AAH)", "AAH", "aah", "caf",
             "CSS art. L821-1 et L821-7 (CAF, MSA, sur décision de la CDAPH)", 6, payers=("caf", "msa"),
             unknown_caps=(("disability_rate", "possible"),), feminine=True),
