@@ -182,3 +182,25 @@ def test_a_client_without_the_single_pass_call_reads_a_relation():
     text = "SELECT 1::BIGINT AS a, 'x' AS b, 2.5e+0 AS c"
     assert run_once(Older(), text).equals(run_once(con, text))  # type: ignore[arg-type]
     assert run_once(con, text).rows() == [(1, "x", 2.5)]
+
+
+def test_a_client_whose_single_pass_call_changed_reads_a_relation():
+    """``_submit`` is private: a client whose call takes other arguments (or returns another object) must fall
+    back to the public relation, not fail, and a real statement's error must still surface."""
+    from nonrecours.engine import sql_backend
+
+    con = duckdb.connect()
+
+    class Changed:
+        def _submit(self, text: str) -> None:  # one argument: the project's three-argument call raises TypeError
+            raise AssertionError("not reached")
+
+        def sql(self, text: str):  # type: ignore[no-untyped-def]
+            return con.sql(text)
+
+    text = "SELECT 1::BIGINT AS a, 'x' AS b"
+    assert sql_backend.run_once(Changed(), text).rows() == [(1, "x")]  # type: ignore[arg-type]
+    assert sql_backend._SINGLE_PASS[Changed] is False
+    assert sql_backend._single_pass(con) is True  # this environment's client answers the probe
+    with pytest.raises(duckdb.Error):
+        sql_backend.run_once(con, "SELECT no_such_column FROM (SELECT 1 AS a)")

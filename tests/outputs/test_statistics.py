@@ -712,8 +712,8 @@ def test_direct_highs_and_linprog_fallback_give_one_vertex(seed, n, m):
 
     from nonrecours.outputs import statistics
 
-    if statistics._HIGHS is None:
-        pytest.fail("scipy's HiGHS bindings are missing: the direct path is not exercised")
+    if statistics._highs() is None:
+        pytest.fail("scipy's HiGHS bindings are missing or changed: the direct path is not exercised")
     rng = np.random.default_rng(seed)
     a = (rng.random((m, n)) < 0.5).astype(np.float64)
     truth = rng.integers(0, 50, n).astype(np.float64)  # feasible: the true values meet every sum
@@ -730,3 +730,23 @@ def test_direct_highs_and_linprog_fallback_give_one_vertex(seed, n, m):
     finally:
         statistics._HIGHS = saved
     assert np.array_equal(direct, fallback)
+
+
+def test_changed_highs_bindings_fall_back_to_linprog(monkeypatch):
+    """scipy's ``_highspy`` is private: bindings that changed (here, a module whose ``_core`` lost ``_Highs``) must
+    leave the audit on ``linprog``, the same vertex, instead of failing in the middle of a run."""
+    import sys
+    import types
+
+    import numpy as np
+
+    from nonrecours.outputs import statistics
+
+    fake = types.ModuleType("scipy.optimize._highspy")
+    fake._core = types.SimpleNamespace(kHighsInf=np.inf)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "scipy.optimize._highspy", fake)
+    monkeypatch.setattr(statistics, "_HIGHS", statistics._UNPROBED)
+    assert statistics._highs() is None
+    a = np.array([[1.0, 1.0, 1.0]])
+    x = statistics._solve(a, np.array([6.0]), np.array([-1.0, 0.0, 0.0]), np.array([4.0, np.inf, np.inf]))
+    assert x[0] == 4.0 and x.sum() == 6.0

@@ -823,30 +823,47 @@ def _solve(a, rhs, objective, cap):
     HiGHS is driven as ``linprog`` drives it (``_highs_solve``), without its Python epilogue: ``linprog`` walks
     every column in Python for the bounds' multipliers, which the audit never reads (France at 100,000
     persons: about 7,000 solves of up to 5,000 unknowns, a quarter of the outputs stage's CPU)."""
-    import numpy as np
-
-    if _HIGHS is None:
-        from scipy.optimize import linprog
-
-        res = linprog(objective, A_eq=a, b_eq=rhs, bounds=np.column_stack([np.zeros_like(cap), cap]),
-                      method="highs")
-        if res.status != 0:  # the true values are feasible and every objective is bounded: a solver failure
-            raise RuntimeError(f"secrecy audit: the solver failed ({res.message})")
-        return res.x
+    if _highs() is None:
+        return _linprog_solve(a, rhs, objective, cap)
     return _highs_solve(a, rhs, objective, cap)
 
 
-def _highs_core():
+def _linprog_solve(a, rhs, objective, cap):
+    import numpy as np
+    from scipy.optimize import linprog
+
+    res = linprog(objective, A_eq=a, b_eq=rhs, bounds=np.column_stack([np.zeros_like(cap), cap]), method="highs")
+    if res.status != 0:  # the true values are feasible and every objective is bounded: a solver failure
+        raise RuntimeError(f"secrecy audit: the solver failed ({res.message})")
+    return res.x
+
+
+_UNPROBED = object()
+_HIGHS: object = _UNPROBED
+"""scipy's HiGHS bindings once probed (``_highs``), None when they are missing or answer otherwise."""
+
+
+def _highs():
     """scipy's HiGHS bindings (``scipy.optimize._highspy``, scipy >= 1.15), or None (``_solve`` then calls
-    ``linprog``, the same solver)."""
-    try:
-        from scipy.optimize._highspy import _core
-    except ImportError:
-        return None
-    return _core if all(hasattr(_core, k) for k in ("_Highs", "HighsLp", "simplex_constants")) else None
+    ``linprog``, the same solver). The module is private: it is used only if it solves a small program as
+    ``linprog`` does (probed once, on first use); a scipy whose bindings changed falls back, whatever the probe
+    raised, and a real program's failure is never caught."""
+    global _HIGHS
+    if _HIGHS is _UNPROBED:
+        _HIGHS = None
+        try:
+            import numpy as np
+            from scipy.optimize._highspy import _core
 
-
-_HIGHS = _highs_core()
+            _HIGHS = _core
+            a = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]])
+            rhs, cap = np.array([3.0, 5.0]), np.array([2.0, np.inf, 4.0])
+            objective = np.array([-1.0, 1.0, -1.0])
+            if not np.array_equal(_highs_solve(a, rhs, objective, cap), _linprog_solve(a, rhs, objective, cap)):
+                _HIGHS = None
+        except Exception:  # a changed private module, whatever it raises, means "do not use it"
+            _HIGHS = None
+    return _HIGHS
 
 
 def _highs_solve(a, rhs, objective, cap):
