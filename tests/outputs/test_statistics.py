@@ -733,8 +733,9 @@ def test_direct_highs_and_linprog_fallback_give_one_vertex(seed, n, m):
 
 
 def test_changed_highs_bindings_fall_back_to_linprog(monkeypatch):
-    """scipy's ``_highspy`` is private: bindings that changed (here, a module whose ``_core`` lost ``_Highs``) must
-    leave the audit on ``linprog``, the same vertex, instead of failing in the middle of a run."""
+    """scipy's ``_highspy`` is private: bindings that changed (here, every name still there but the model's
+    constructor taking other arguments) must leave the audit on ``linprog``, the same vertex, instead of failing in
+    the middle of a run."""
     import sys
     import types
 
@@ -742,8 +743,12 @@ def test_changed_highs_bindings_fall_back_to_linprog(monkeypatch):
 
     from nonrecours.outputs import statistics
 
+    def changed(*args: object) -> None:
+        raise TypeError("HighsLp(): incompatible constructor arguments")
+
     fake = types.ModuleType("scipy.optimize._highspy")
-    fake._core = types.SimpleNamespace(kHighsInf=np.inf)  # type: ignore[attr-defined]
+    fake._core = types.SimpleNamespace(  # type: ignore[attr-defined]
+        kHighsInf=np.inf, _Highs=changed, HighsLp=changed, simplex_constants=None)
     monkeypatch.setitem(sys.modules, "scipy.optimize._highspy", fake)
     monkeypatch.setattr(statistics, "_HIGHS", statistics._UNPROBED)
     assert statistics._highs() is None
