@@ -380,3 +380,8 @@ def test_a_person_born_after_year_n2_had_no_income_that_year():
     assert _row(u, "id", "p").height > 0
     m = core.inputs.individu_monthly.filter((pl.col("person_id") == "b") & (pl.col("month") == M))
     assert m["revenus_n2_renseignes"].item() is True and m["revenu_activite_imposable_n2"].item() == 0.0
+    # the zero is sourced: the agency and month of the row that gave the birth month (a known zero with no
+    # source could not be told from an invented one)
+    p = _row(core.provenance.filter(pl.col("input") == "revenu_activite_imposable_n2"), "id", "b")
+    assert p["kind"].item() == "observed"
+    assert (p["source_agency"].item(), p["source_month"].item()) == ("caf", dt.date(2026, 6, 1))

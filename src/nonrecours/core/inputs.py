@@ -428,7 +428,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         funds = pl.DataFrame(schema={"person_id": pl.String, "pension_fund": pl.String})
     who = ind.select("person_id").join(followed, on="person_id", how="left").join(funds, on="person_id", how="left")
     monthly, p_m, u_m = monthly_resources(lf, who, month, depth, config, facts.resource_windows)
-    n2, p_n2, u_n2 = n2_resources(lf, who, month, depth, config, births=ind.select("person_id", "birth_month"))
+    births = ind.select("person_id", "birth_month", "source_agency", "extract_date")
+    n2, p_n2, u_n2 = n2_resources(lf, who, month, depth, config, births=births)
     prov += [p_m, p_n2]
     unk += [u_m, u_n2]
     if n2 is not None:

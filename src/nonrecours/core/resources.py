@@ -580,8 +580,9 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
     """The yearly taxable amounts of year N-2 of each month the rules read (person_id, month, inputs),
     with ``revenus_n2_renseignes`` true where the DGFiP knows the person for that year; where it does not, the
     inputs are unknown from none (the rules estimate the year from the months) to ``n2_high``. A person born
-    after a year (``births``: person_id, birth_month) had no income that year: known, zero (a baby is in no
-    declaration of the year before its birth; its income of year N-2 counts in the famille's resources)."""
+    after a year (``births``: person_id, birth_month, and the source_agency and extract_date of the row giving
+    the birth month) had no income that year: known, zero (a baby is in no declaration of the year before its
+    birth; its income of year N-2 counts in the famille's resources), its source the birth month's."""
     high = n2_high(config or CoreConfig())
     names = [n for n in (*N2_INPUTS, "revenus_n2_renseignes") if n in depth]
     empty_prov = pl.DataFrame(schema={"entity": pl.String, "id": pl.String, "month": pl.Date, "input": pl.String,
@@ -649,13 +650,19 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
     # observed there, and unknown only in the months whose year N-2 it did not transmit.
     held = yearly.select("person_id", pl.col("year").cast(pl.Int32)).unique()
     now = held.filter(pl.col("year") == month.year - 2)
-    not_born = now.join(unborn, on=["person_id", "year"], how="semi")  # no source: a fact of the birth month
+    # a zero of a year before the birth: a fact of the birth month, sourced as the row that gave it
+    birth_src = (births.select("person_id",
+                               (pl.col("source_agency") if "source_agency" in births.columns
+                                else pl.lit(None)).cast(pl.String).alias("source_agency"),
+                               (pl.col("extract_date") if "extract_date" in births.columns
+                                else pl.lit(None)).cast(pl.Date).dt.truncate("1mo").alias("source_month"))
+                 if births is not None else
+                 pl.DataFrame(schema={"person_id": pl.String, "source_agency": pl.String, "source_month": pl.Date}))
+    not_born = now.join(unborn, on=["person_id", "year"], how="semi").join(birth_src, on="person_id", how="left")
     prov_parts = [now.join(unborn, on=["person_id", "year"], how="anti").select(
         "person_id", pl.lit("observed").alias("kind"), pl.lit("dgfip").alias("source_agency"),
         pl.date(pl.col("year") + 1, 1, 1).alias("source_month")),
-        not_born.select("person_id", pl.lit("observed").alias("kind"),
-                        pl.lit(None, dtype=pl.String).alias("source_agency"),
-                        pl.lit(None, dtype=pl.Date).alias("source_month"))]
+        not_born.select("person_id", pl.lit("observed").alias("kind"), "source_agency", "source_month")]
     missing = ids.join(now, on="person_id", how="anti")
     prov_parts.append(missing.select("person_id", pl.lit("unknown").alias("kind"),
                                      pl.lit(None, dtype=pl.String).alias("source_agency"),
