@@ -377,3 +377,29 @@ def test_caf_records_whose_trailing_blanks_were_removed_are_read(agreement: Exch
     reference = _ingest("caf", caf(tmp_path / "ref")[0], agreement, tmp_path / "ws_ref")
     for table in ("persons", "unit_memberships", "benefits_paid", "housing", "resources", "claims", "opt_outs"):
         assert _table(report, table).drop("extract_id").equals(_table(reference, table).drop("extract_id")), table
+
+
+def test_codes_written_in_lower_case_are_read(agreement: ExchangeAgreement, tmp_path: Path) -> None:
+    """The layouts show their codes in capitals but do not say case matters: a hand-edited file's ``o``, ``fr`` or
+    ``ass`` cannot be misread, so it is read as ``O``, ``FR``, ``ASS``; a code that is wrong in any case stays a
+    fault."""
+    path = tmp_path / "msa.csv"
+    path.write_bytes((MSA_HEAD + "\r\n"
+                      + f"M0003;{OLD};LAFON;Pierre;12/04/1954;m;ass;fr;;0;n;n;ret;46042;2000-01;2026-05;membre;0;;\r\n"
+                      + f"M0003;{OLD};LAFON;Pierre;12/04/1954;M;ASS;FR;;0;N;N;RET;46042;2000-01;2026-05;retnet;"
+                        "960,10;;\r\n"
+                      + f"M0003;{OLD};LAFON;Pierre;12/04/1954;M;ASS;fx;;0;N;N;RET;46042;2000-01;2026-05;MEMBRE;0;;\r\n"
+                      ).encode("cp1252"))
+    report = _ingest("msa", path, agreement, tmp_path / "ws")
+    q = _table(report, "quarantine")
+    assert q.select("line", "column", "reason").rows() == [(4, "NATIONALITE", "unknown code")]
+    person = _table(report, "persons").row(0, named=True)
+    assert (person["sex"], person["nationality_group"], person["student"]) == ("M", "FR", False)
+    assert _table(report, "unit_memberships").get_column("role").to_list() == ["demandeur", "personne_de_reference"]
+    assert _table(report, "resources").get_column("kind").to_list() == ["pension_net"]
+    caf_path, _ = caf(tmp_path)
+    text = caf_path.read_bytes().decode("latin-1").replace("\r\n30" + "0012345" + "AF ", "\r\n30" + "0012345" + "af ")
+    caf_path.write_bytes(text.encode("latin-1"))
+    caf_report = _ingest("caf", caf_path, agreement, tmp_path / "ws_caf")
+    assert caf_report.rows_quarantined == 5
+    assert _table(caf_report, "benefits_paid").filter(pl.col("benefit") == "af").height == 2
