@@ -403,3 +403,18 @@ def test_codes_written_in_lower_case_are_read(agreement: ExchangeAgreement, tmp_
     caf_report = _ingest("caf", caf_path, agreement, tmp_path / "ws_caf")
     assert caf_report.rows_quarantined == 5
     assert _table(caf_report, "benefits_paid").filter(pl.col("benefit") == "af").height == 2
+
+
+def test_a_parquet_birth_date_written_as_a_timestamp_is_read(agreement: ExchangeAgreement, tmp_path: Path) -> None:
+    """A typed Parquet extract written with pandas holds its dates as timestamps (datetime64): the birth date is
+    that timestamp's day, in its own time zone (midnight in Paris is 22:00 or 23:00 UTC the day before)."""
+    path, _ = dgfip(tmp_path)
+    frame = pl.read_parquet(path)
+    naive = frame.with_columns(pl.col("date_naissance").cast(pl.Datetime("ns")))
+    paris = frame.with_columns(pl.col("date_naissance").cast(pl.Datetime("us")).dt.replace_time_zone("Europe/Paris"))
+    expected = _table(_ingest("dgfip", path, agreement, tmp_path / "ws"), "persons").drop("extract_id")
+    for name, typed in (("naive", naive), ("paris", paris)):
+        typed.write_parquet(tmp_path / f"{name}.parquet")
+        report = _ingest("dgfip", tmp_path / f"{name}.parquet", agreement, tmp_path / f"ws_{name}")
+        assert report.rows_quarantined == 2, name
+        assert _table(report, "persons").drop("extract_id").equals(expected), name

@@ -265,10 +265,18 @@ def _parquet_batches(path: Path, mapping: ExtractMapping, batch_rows: int) -> It
     names = read_header(path, mapping)
     wanted = [f.source for f in mapping.records[0].fields if f.type != "identity" and f.source in names]
     wanted = list(dict.fromkeys(wanted))
-    lf = pl.scan_parquet(path).with_row_index(LINE, offset=1).select(
+    lf = pl.scan_parquet(path)
+    schema = lf.collect_schema()
+
+    def text(c: str) -> pl.Expr:
+        # a timestamp (pandas writes dates as datetime64) is read as its date, in its own time zone: ISO text,
+        # which a date or month field reads whatever its layout's format (parse._OTHER_DATE_SHAPES)
+        return (pl.col(c).dt.date() if isinstance(schema[c], pl.Datetime) else pl.col(c)).cast(pl.String)
+
+    lf = lf.with_row_index(LINE, offset=1).select(
         pl.col(LINE).cast(pl.Int64),
         pl.lit(None, dtype=pl.String).alias(FAULT),
-        *[pl.col(c).cast(pl.String) for c in wanted],
+        *[text(c) for c in wanted],
     )
     empty = True
     for df in lf.collect_batches(chunk_size=batch_rows):
