@@ -418,3 +418,21 @@ def test_a_parquet_birth_date_written_as_a_timestamp_is_read(agreement: Exchange
         report = _ingest("dgfip", tmp_path / f"{name}.parquet", agreement, tmp_path / f"ws_{name}")
         assert report.rows_quarantined == 2, name
         assert _table(report, "persons").drop("extract_id").equals(expected), name
+
+
+def test_a_blank_line_is_quarantined_but_not_counted_against_the_trailer(agreement: ExchangeAgreement,
+                                                                        tmp_path: Path) -> None:
+    """An extra line end after the trailer makes a blank line: quarantined (rows read = accepted + quarantined),
+    but it is no record, so the trailer's count still matches; a record that became a blank line does not."""
+    path, bad = caf(tmp_path)
+    raw = path.read_bytes()
+    path.write_bytes(raw + b"\r\n\r\n")
+    report = _ingest("caf", path, agreement, tmp_path / "ws")
+    q = _table(report, "quarantine")
+    assert q.filter(pl.col("line") == 22).get_column("reason").to_list() == ["blank line"]
+    assert (report.rows_read, report.rows_quarantined, report.control_ok) == (22, len(bad) + 1, True)
+    lines = raw.decode("latin-1").split("\r\n")
+    lines[8] = " " * 120  # the resources record blanked out
+    path.write_bytes("\r\n".join(lines).encode("latin-1"))
+    report = _ingest("caf", path, agreement, tmp_path / "ws2")
+    assert report.control_ok is False and report.rows_read == 21

@@ -48,7 +48,7 @@ from nonrecours.connectors.parse import (
     raw_fields,
     unidentified_members,
 )
-from nonrecours.connectors.readers import FAULT, LINE, TEXT, fit_to_header, iter_batches
+from nonrecours.connectors.readers import BLANK_LINE, FAULT, LINE, TEXT, fit_to_header, iter_batches
 from nonrecours.errors import ConfigError, EmptyExtractError, ExtractError, PrivacyError
 from nonrecours.privacy import ExchangeAgreement, PseudonymKey, ReturnTokenKey
 from nonrecours.privacy.keys import key_id_matches
@@ -91,7 +91,7 @@ class IngestReport:
     """Quarantined lines whose membership (unit, role) was kept without its person (``UNIDENTIFIED_MEMBERS``)."""
     faults: dict[str, int] = field(default_factory=dict)
     declared_records: int | None = None
-    """The record count a trailer declares (when the mapping has one); compare with rows_read."""
+    """The record count a trailer declares (when the mapping has one); compared with rows_read less blank lines."""
     control_ok: bool | None = None
     extract_date_source: str = ""
     """Where the extract date comes from: ``given``, ``header`` (a header record) or ``file`` (the file's
@@ -260,10 +260,12 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
         emitted: Counter[str] = Counter()
         data_rows = 0  # rows of records that carry data: not the header or trailer records
         refitted = 0  # fixed-width records read at their length once trailing blanks were restored or dropped
+        blank_lines = 0  # quarantined, but no record: a trailer's count does not include them
         control_records = {r.record for r in (date_ref, count_ref) if r is not None}
         for batch in iter_batches(path, mapping, chunk_bytes=chunk_bytes, batch_rows=batch_rows, work=work):
             part += 1
             report.rows_read += batch.frame.height
+            blank_lines += batch.frame.select((pl.col(FAULT) == BLANK_LINE).sum()).item()
             faults = [fault_frame(batch.frame, None).cast(FAULT_SCHEMA)]  # type: ignore[arg-type]
             per_record, split_faults, refit = _split_records(batch.frame, mapping)
             refitted += refit
@@ -349,12 +351,12 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
             log.warning("%s: no extract date given nor in the file: the file's modification date is used",
                         path.name)
         if count_ref is not None:
-            report.control_ok = report.declared_records == report.rows_read
+            records = report.rows_read - blank_lines  # a blank line (an extra line end) is no record
+            report.control_ok = report.declared_records == records
             if not report.control_ok:
                 report.controls.append("record count: the trailer's count differs from the records read")
                 log.warning("%s: the trailer declares %s records, %d were read (truncated file?)", path.name,
-                            report.declared_records if report.declared_records is not None else "no",
-                            report.rows_read)
+                            report.declared_records if report.declared_records is not None else "no", records)
         staged = work / "staged"
         staged.mkdir()
         _finish(report, staged, stem, path.name, fault_parts, table_parts, emitted, work, spill_rows)

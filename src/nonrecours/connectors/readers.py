@@ -26,13 +26,16 @@ import polars as pl
 from nonrecours.connectors.mapping import ExtractMapping
 from nonrecours.errors import ExtractError
 
-__all__ = ["FAULT", "FAULT_COLUMN", "LINE", "TEXT", "RawBatch", "fit_to_header", "iter_batches", "read_header"]
+__all__ = ["BLANK_LINE", "FAULT", "FAULT_COLUMN", "LINE", "TEXT", "RawBatch", "fit_to_header", "iter_batches",
+           "read_header"]
 
 LINE = "__line"
 FAULT = "__fault"
 FAULT_COLUMN = "__fault_column"
 """Optional: the column a line-level fault is about (a misplaced quote), else null."""
 TEXT = "__text"
+BLANK_LINE = "blank line"
+"""The fault of a line holding nothing but blanks: quarantined, and no record (a trailer does not count it)."""
 _MOJIBAKE = r"[ÃÂ][\x80-\xBF]"
 """UTF-8 bytes of accented letters decoded as latin-1 ("Ã©" for "é"): a UTF-8 file read as latin-1."""
 
@@ -368,7 +371,7 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
             faults.append(gone.with_columns(pl.lit(None, dtype=pl.String).alias(FAULT_COLUMN)))
         if rej.height:
             found = rej.get_column("message").str.extract(r"Found: (\d+)")
-            reason = (pl.when(pl.col("blank")).then(pl.lit("blank line"))
+            reason = (pl.when(pl.col("blank")).then(pl.lit(BLANK_LINE))
                       .when(pl.col("type") == "TOO MANY COLUMNS").then(
                 pl.format("{} fields where {} expected (separator inside a value?)", found, pl.lit(len(names))))
                 .when(pl.col("type") == "MISSING COLUMNS").then(
@@ -475,7 +478,7 @@ def _fixed_width_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int) 
         _check_encoding(df, path, mapping.encoding, None, None)
         any_line = any_line or df.height > 0
         blank = pl.col(TEXT).str.strip_chars().str.len_chars() == 0
-        yield RawBatch(df.with_columns(pl.when(blank).then(pl.lit("blank line")).otherwise(None).alias(FAULT))
+        yield RawBatch(df.with_columns(pl.when(blank).then(pl.lit(BLANK_LINE)).otherwise(None).alias(FAULT))
                        .select(LINE, FAULT, TEXT), last=last)
     if not any_line:
         raise ExtractError("empty file (no record)", file=path.name, line=1)
