@@ -81,3 +81,15 @@ def test_layout_tables_say_what_the_mapping_reads(agency: str, record: RecordLay
         named = set(re.findall(r"\b([a-z_]+\.[a-z_]+)\b", r[-1]))
         problems += [f"{source}: the doc says it becomes {n}, the mapping does not" for n in named - emitted]
     assert not problems, "\n".join(problems)
+
+
+def test_the_default_agreement_lists_exactly_what_the_default_mappings_export() -> None:
+    """exchange.toml says it lists exactly the columns each default mapping fills: a column listed that no
+    mapping fills is a column the agreement would let leave for nothing (data minimisation, RGPD art. 5 1 c)."""
+    import tomllib
+
+    terms = tomllib.loads((Path(__file__).resolve().parents[2] / "src" / "nonrecours" / "connectors"
+                           / "exchange.toml").read_text(encoding="utf-8"))["agencies"]
+    for agency in AGENCY_MODULES:
+        exported = {t: set(c) for t, c in default_mapping(agency).exported_columns.items()}
+        assert {t: set(c) for t, c in terms[agency]["tables"].items()} == exported, agency
