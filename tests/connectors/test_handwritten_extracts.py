@@ -436,3 +436,32 @@ def test_a_blank_line_is_quarantined_but_not_counted_against_the_trailer(agreeme
     path.write_bytes("\r\n".join(lines).encode("latin-1"))
     report = _ingest("caf", path, agreement, tmp_path / "ws2")
     assert report.control_ok is False and report.rows_read == 21
+
+
+def test_a_utf8_file_given_for_a_windows_layout_is_named_as_such(agreement: ExchangeAgreement,
+                                                                tmp_path: Path) -> None:
+    """The MSA's layout is cp1252 and the CAF's latin-1: a file saved as « CSV UTF-8 » (with a byte-order mark) is
+    refused on line 1 as UTF-8, not as a header whose first column was « renamed » to ``ï»¿NUM_DOSSIER``; without
+    the mark, the first accented line is named, with its column only when no quoted value can shift the split."""
+    from nonrecours.errors import ExtractError
+
+    path, _ = msa(tmp_path)
+    text = path.read_bytes().decode("cp1252")
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    with pytest.raises(ExtractError, match="byte-order mark: it looks UTF-8 encoded") as err:
+        _ingest("msa", path, agreement, tmp_path / "ws")
+    assert err.value.line == 1
+    path.write_bytes(text.encode("utf-8"))  # line 2 holds "SANTONI; DIT BATTI" quoted, then Marie-Thérèse
+    with pytest.raises(ExtractError, match="it looks UTF-8 encoded") as err:
+        _ingest("msa", path, agreement, tmp_path / "ws")
+    assert (err.value.line, err.value.column) == (2, None)
+    lines = text.split("\r\n")
+    path.write_bytes("\r\n".join([lines[0], lines[3], lines[2]]).encode("utf-8"))  # Zoé, no quote: PRENOM
+    with pytest.raises(ExtractError) as err:
+        _ingest("msa", path, agreement, tmp_path / "ws")
+    assert (err.value.line, err.value.column) == (3, "PRENOM")
+    caf_path, _ = caf(tmp_path)
+    caf_path.write_bytes(b"\xef\xbb\xbf" + caf_path.read_bytes().decode("latin-1").encode("utf-8"))
+    with pytest.raises(ExtractError, match="byte-order mark") as err:
+        _ingest("caf", caf_path, agreement, tmp_path / "ws_caf")
+    assert err.value.line == 1

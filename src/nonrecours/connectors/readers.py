@@ -89,9 +89,27 @@ def _frame(first: int, lines: list[str]) -> pl.DataFrame:
     })
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _check_bom(path: Path, encoding: str) -> None:
+    """A file declared latin-1 or cp1252 that starts with UTF-8's byte-order mark is UTF-8 (a spreadsheet's « CSV
+    UTF-8 »): say so on line 1, rather than a header column « renamed » to ``ï»¿NAME`` or a first record of an
+    unknown type."""
+    if encoding == "utf-8":
+        return
+    with path.open("rb") as fh:
+        if fh.read(len(_UTF8_BOM)) == _UTF8_BOM:
+            raise ExtractError(f"not valid {encoding} text (it starts with a UTF-8 byte-order mark: it looks UTF-8 "
+                               "encoded)", file=path.name, line=1)
+
+
 def _check_encoding(df: pl.DataFrame, path: Path, encoding: str, split: pl.Expr | None,
-                    names: list[str] | None) -> None:
-    """Raise on the first line that shows the file is not in the declared encoding."""
+                    names: list[str] | None, quote: str | None = None) -> None:
+    """Raise on the first line that shows the file is not in the declared encoding.
+
+    The column is named only when the line holds no quote: a quoted value may hold the separator, and the plain
+    split used here would then name the wrong column."""
     bad = pl.col(TEXT).str.contains("\ufffd", literal=True)
     hint = "is the file latin-1 or cp1252?"
     if encoding != "utf-8":
@@ -101,7 +119,7 @@ def _check_encoding(df: pl.DataFrame, path: Path, encoding: str, split: pl.Expr 
     if hits.height:
         row = hits.row(0, named=True)
         column = None
-        if split is not None and names is not None:
+        if split is not None and names is not None and not (quote and quote in row[TEXT]):
             parts = hits.head(1).select(split.alias("p")).to_series().to_list()[0]
             pattern = "\ufffd" if encoding == "utf-8" else None
             for i, part in enumerate(parts or []):
@@ -214,6 +232,7 @@ def read_header(path: Path, mapping: ExtractMapping) -> list[str]:
             raise ExtractError(f"not a readable Parquet file ({type(exc).__name__})", file=path.name) from None
         line = None
     elif mapping.format == "csv":
+        _check_bom(path, mapping.encoding)
         with path.open("rb") as fh:
             first = fh.readline()
         try:
@@ -447,7 +466,7 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
                                      .otherwise(pl.col(TEXT)).alias(TEXT))
             total += df.height
             body = df.filter(pl.col(LINE) > 1)
-            _check_encoding(body, path, mapping.encoding, split, names)
+            _check_encoding(body, path, mapping.encoding, split, names, mapping.quote)
             unquoted = pl.col(TEXT).str.replace_all(mapping.quote or "\x00", "", literal=True)
             reason = (pl.when((pl.col(LINE) > 1) & (unquoted == header_text)).then(pl.lit("repeated header line"))
                       # a bare carriage return ends a record for the CSV reader: the line cannot be read safely
@@ -472,6 +491,7 @@ def _fixed_width_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int) 
         raise ExtractError("file not found", file=path.name)
     if path.stat().st_size == 0:
         raise ExtractError("empty file (no record)", file=path.name, line=1)
+    _check_bom(path, mapping.encoding)
     any_line = False
     for first, lines, last in _iter_line_chunks(path, mapping.encoding, chunk_bytes):
         df = _frame(first, lines)
