@@ -573,7 +573,7 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
         for file in spec.files:
             with stage(f"validate {agency}: {file.name}"):
                 batch = next(iter_batches(file, mapping, chunk_bytes=sample_bytes, batch_rows=10_000))
-                per_record, faults = _split_records(batch.frame, mapping)
+                per_record, faults, _ = _split_records(batch.frame, mapping)
                 found = [fault_frame(batch.frame, None).cast(FAULT_SCHEMA), faults]
                 for rec, rows in per_record:
                     if rows.height:

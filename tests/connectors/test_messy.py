@@ -162,7 +162,7 @@ def test_fixed_width_faults(territory: Territory, agreement: ExchangeAgreement, 
     lines[i20] = lines[i20][:76] + "32139999" + lines[i20][84:]         # bad birth date
     lines[i30] = lines[i30][:18] + "-000001000" + lines[i30][28:]       # a regularisation: kept
     lines.insert(i30 + 1, "77" + lines[i30][2:])                         # unknown record type
-    lines.insert(i30 + 2, lines[i30][:60])                               # record too short
+    lines.insert(i30 + 2, lines[i30][:24])                               # record cut inside its amount
     src = _write(tmp_path / "caf.dat", lines, "latin-1")
     report = _run(src, "caf", agreement, tmp_path / "o")
     got = {(r["line"], r["column"], r["reason"]) for r in _quarantine(report).iter_rows(named=True)}

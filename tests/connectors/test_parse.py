@@ -85,6 +85,18 @@ def test_bad_dates_and_codes() -> None:
     assert values == ["css_free", None, None] and reasons == [None, "unknown code", "missing value"]
 
 
+def test_codes_in_another_case_are_read_unless_case_tells_codes_apart() -> None:
+    values, reasons = _parse(FieldMap(source="F", target="f", type="bool", codes={"O": "true", "N": "false"}),
+                             ["o", "N", "x"])
+    assert values == [True, False, None] and reasons == [None, None, "unknown code"]
+    # a team's layout where case matters: only the exact spelling
+    values, reasons = _parse(FieldMap(source="C", target="c", type="code", codes={"a": "A", "A": "B"}),
+                             ["a", "A"])
+    assert values == ["A", "B"] and reasons == [None, None]
+    values, reasons = _parse(FieldMap(source="C", target="c", type="code", codes={"ab": "A", "AB": "B"}), ["Ab"])
+    assert values == [None] and reasons == ["unknown code"]
+
+
 def test_optional_field_may_be_empty() -> None:
     f = FieldMap(source="A", target="a", type="int", required=False)
     values, reasons = _parse(f, [None, "12", "x"])

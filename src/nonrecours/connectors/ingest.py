@@ -48,7 +48,7 @@ from nonrecours.connectors.parse import (
     raw_fields,
     unidentified_members,
 )
-from nonrecours.connectors.readers import FAULT, LINE, TEXT, fit_to_header, iter_batches
+from nonrecours.connectors.readers import BLANK_LINE, FAULT, LINE, TEXT, fit_to_header, iter_batches
 from nonrecours.errors import ConfigError, EmptyExtractError, ExtractError, PrivacyError
 from nonrecours.privacy import ExchangeAgreement, PseudonymKey, ReturnTokenKey
 from nonrecours.privacy.keys import key_id_matches
@@ -91,7 +91,7 @@ class IngestReport:
     """Quarantined lines whose membership (unit, role) was kept without its person (``UNIDENTIFIED_MEMBERS``)."""
     faults: dict[str, int] = field(default_factory=dict)
     declared_records: int | None = None
-    """The record count a trailer declares (when the mapping has one); compare with rows_read."""
+    """The record count a trailer declares (when the mapping has one); compared with rows_read less blank lines."""
     control_ok: bool | None = None
     extract_date_source: str = ""
     """Where the extract date comes from: ``given``, ``header`` (a header record) or ``file`` (the file's
@@ -106,8 +106,9 @@ class IngestReport:
     """(person, record) pairs written to ``return_tokens`` (None: no return-token key was given)."""
     return_key_id: str | None = None
     adaptations: list[str] = field(default_factory=list)
-    """How the file's header departed from the mapping and was read anyway (another separator, a column name
-    in another case or spacing): ``readers.fit_to_header``."""
+    """How the file departed from the mapping and was read anyway: another separator, a column name in another
+    case or spacing (``readers.fit_to_header``), fixed-width records whose trailing blanks a transfer removed
+    (``trimmed_lengths``)."""
     famille_payments_on_member_lines: bool | None = None
     """The mapping's ``ExtractMapping.famille_payments_on_member_lines``: the extract carries a dossier's payments
     on its members' lines (the MSA's layout). Detection reads it back from the workspace's reports
@@ -123,12 +124,35 @@ class IngestReport:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
 
 
+_WRITTEN_IN_FULL = ("amount", "int", "float", "year", "date", "month", "nir")
+"""Fixed-width field types written in full (numbers right-aligned and zero-padded, dates, NIRs): never with
+trailing blanks, so a record that ends inside one was cut, not trimmed."""
+
+
+def trimmed_lengths(record: RecordLayout) -> list[int]:
+    """Lengths short of ``record.length`` at which a record may end once a transfer removed its trailing blanks.
+
+    A mainframe file sent in text mode loses the blanks at the end of its records (z/OS FTP does so by default
+    for fixed-length records, ``SITE TRAILINGBLANKS`` off): a record whose last fields are blank (an optional
+    flag, a name's padding, the filler after the last field) comes shorter than its LRECL. It is read padded
+    back with spaces when it ends where blanks may stand: after a field, or inside a left-aligned alphanumeric
+    field (string, code, name). One that ends inside a number, a date or a NIR, which are written in full, was
+    cut: it stays a fault (``record length``).
+    """
+    assert record.length is not None
+    inside = {n for f in record.fields if f.type in _WRITTEN_IN_FULL and f.start is not None and f.end is not None
+              for n in range(f.start, f.end)}
+    return [n for n in range(1, record.length) if n not in inside]
+
+
 def _split_records(batch: pl.DataFrame, mapping: ExtractMapping) -> tuple[list[tuple[RecordLayout, pl.DataFrame]],
-                                                                          pl.DataFrame]:
-    """Rows of each record layout, and faults of lines no layout accepts (unknown type, bad length)."""
+                                                                          pl.DataFrame, int]:
+    """Rows of each record layout, faults of lines no layout accepts (unknown type, bad length), and the number of
+    records read at their layout's length after their trailing blanks were removed or restored
+    (``trimmed_lengths``; blanks beyond the length are dropped)."""
     clean = batch.filter(pl.col(FAULT).is_null())
     if mapping.format != "fixed_width":
-        return [(mapping.records[0], clean)], pl.DataFrame(schema=FAULT_SCHEMA)
+        return [(mapping.records[0], clean)], pl.DataFrame(schema=FAULT_SCHEMA), 0
     faults = []
     out = []
     if len(mapping.records) == 1:
@@ -139,8 +163,20 @@ def _split_records(batch: pl.DataFrame, mapping: ExtractMapping) -> tuple[list[t
         codes = pl.col(TEXT).str.slice(mapping.record_type_start - 1, mapping.record_type_length)
         by_code = {r.code: r for r in mapping.records}
     clean = clean.with_columns(codes.alias("__code"), pl.col(TEXT).str.len_chars().alias("__len"))
+    refitted = 0
     for code, rec in by_code.items():
+        assert rec.length is not None
         rows = clean.filter(pl.col("__code") == code) if code is not None else clean
+        # trailing blanks removed in transfer (padded back) or added beyond the record (dropped)
+        trimmed = pl.col("__len").is_in(trimmed_lengths(rec))
+        extra = (pl.col("__len") > rec.length) & (pl.col(TEXT).str.slice(rec.length).str.strip_chars(" ") == "")
+        refit = rows.select((trimmed | extra).sum()).item()
+        if refit:
+            refitted += refit
+            rows = rows.with_columns(
+                pl.when(trimmed).then(pl.col(TEXT).str.pad_end(rec.length))
+                .when(extra).then(pl.col(TEXT).str.slice(0, rec.length)).otherwise(pl.col(TEXT)).alias(TEXT),
+            ).with_columns(pl.col(TEXT).str.len_chars().alias("__len"))
         bad_len = rows.filter(pl.col("__len") != rec.length)
         if bad_len.height:
             faults.append(bad_len.select(
@@ -158,7 +194,7 @@ def _split_records(batch: pl.DataFrame, mapping: ExtractMapping) -> tuple[list[t
                        f"{mapping.record_type_start + mapping.record_type_length - 1})").alias("column"),
                 pl.lit("unknown record type").alias("reason")))
     fault_df = pl.concat([f.cast(FAULT_SCHEMA) for f in faults]) if faults else pl.DataFrame(schema=FAULT_SCHEMA)
-    return out, fault_df
+    return out, fault_df, refitted
 
 
 def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreement, out: str | Path, *,
@@ -223,12 +259,16 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
         unidentified_parts: list[Path] = []
         emitted: Counter[str] = Counter()
         data_rows = 0  # rows of records that carry data: not the header or trailer records
+        refitted = 0  # fixed-width records read at their length once trailing blanks were restored or dropped
+        blank_lines = 0  # quarantined, but no record: a trailer's count does not include them
         control_records = {r.record for r in (date_ref, count_ref) if r is not None}
         for batch in iter_batches(path, mapping, chunk_bytes=chunk_bytes, batch_rows=batch_rows, work=work):
             part += 1
             report.rows_read += batch.frame.height
+            blank_lines += batch.frame.select((pl.col(FAULT) == BLANK_LINE).sum()).item()
             faults = [fault_frame(batch.frame, None).cast(FAULT_SCHEMA)]  # type: ignore[arg-type]
-            per_record, split_faults = _split_records(batch.frame, mapping)
+            per_record, split_faults, refit = _split_records(batch.frame, mapping)
+            refitted += refit
             faults.append(split_faults)
             rows_by_table: dict[str, list[pl.DataFrame]] = {}
             tokens: list[pl.DataFrame] = []
@@ -294,6 +334,11 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 table_parts.setdefault(table, []).append(tp)
             log.info("%s: batch %d, %d lines read so far", path.name, part, report.rows_read)
         report.rows_accepted = report.rows_read - report.rows_quarantined
+        if refitted:
+            note = (f"{refitted} records of another length read at their layout's length: trailing blanks removed "
+                    f"in transfer (or added beyond the record)")
+            report.adaptations.append(note)
+            log.warning("%s: %s", path.name, note)
         report.extract_date_source = date_source
         report.empty = data_rows == 0 and report.rows_quarantined == 0
         if report.empty and not allow_empty:
@@ -306,12 +351,12 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
             log.warning("%s: no extract date given nor in the file: the file's modification date is used",
                         path.name)
         if count_ref is not None:
-            report.control_ok = report.declared_records == report.rows_read
+            records = report.rows_read - blank_lines  # a blank line (an extra line end) is no record
+            report.control_ok = report.declared_records == records
             if not report.control_ok:
                 report.controls.append("record count: the trailer's count differs from the records read")
                 log.warning("%s: the trailer declares %s records, %d were read (truncated file?)", path.name,
-                            report.declared_records if report.declared_records is not None else "no",
-                            report.rows_read)
+                            report.declared_records if report.declared_records is not None else "no", records)
         staged = work / "staged"
         staged.mkdir()
         _finish(report, staged, stem, path.name, fault_parts, table_parts, emitted, work, spill_rows)

@@ -182,7 +182,20 @@ def _value(f: FieldMap, s: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:
         return value
     assert f.codes is not None  # code and bool: translation table
     value = raw.replace_strict(f.codes, default=None, return_dtype=pl.String)
+    folded = _folded_codes(f.codes)
+    if folded is not None:  # ``o`` for ``O``, ``fr`` for ``FR``: read when no two codes differ by case alone
+        value = pl.when(value.is_null()).then(
+            raw.str.to_lowercase().replace_strict(folded, default=None, return_dtype=pl.String)).otherwise(value)
     return value == "true" if f.type == "bool" else value
+
+
+def _folded_codes(codes: dict[str, str]) -> dict[str, str] | None:
+    """The code table keyed in lower case, or None when two codes differ by case alone (then case decides).
+
+    A file written by hand or by another tool may spell a layout's codes in lower case; where the table cannot
+    be misread that way, the code is read as its upper-case spelling would be."""
+    folded = {k.lower(): v for k, v in codes.items()}
+    return folded if len(folded) == len(codes) else None
 
 
 def _reason(f: FieldMap, value: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:

@@ -26,13 +26,16 @@ import polars as pl
 from nonrecours.connectors.mapping import ExtractMapping
 from nonrecours.errors import ExtractError
 
-__all__ = ["FAULT", "FAULT_COLUMN", "LINE", "TEXT", "RawBatch", "fit_to_header", "iter_batches", "read_header"]
+__all__ = ["BLANK_LINE", "FAULT", "FAULT_COLUMN", "LINE", "TEXT", "RawBatch", "fit_to_header", "iter_batches",
+           "read_header"]
 
 LINE = "__line"
 FAULT = "__fault"
 FAULT_COLUMN = "__fault_column"
 """Optional: the column a line-level fault is about (a misplaced quote), else null."""
 TEXT = "__text"
+BLANK_LINE = "blank line"
+"""The fault of a line holding nothing but blanks: quarantined, and no record (a trailer does not count it)."""
 _MOJIBAKE = r"[ÃÂ][\x80-\xBF]"
 """UTF-8 bytes of accented letters decoded as latin-1 ("Ã©" for "é"): a UTF-8 file read as latin-1."""
 
@@ -86,9 +89,27 @@ def _frame(first: int, lines: list[str]) -> pl.DataFrame:
     })
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _check_bom(path: Path, encoding: str) -> None:
+    """A file declared latin-1 or cp1252 that starts with UTF-8's byte-order mark is UTF-8 (a spreadsheet's « CSV
+    UTF-8 »): say so on line 1, rather than a header column « renamed » to ``ï»¿NAME`` or a first record of an
+    unknown type."""
+    if encoding == "utf-8":
+        return
+    with path.open("rb") as fh:
+        if fh.read(len(_UTF8_BOM)) == _UTF8_BOM:
+            raise ExtractError(f"not valid {encoding} text (it starts with a UTF-8 byte-order mark: it looks UTF-8 "
+                               "encoded)", file=path.name, line=1)
+
+
 def _check_encoding(df: pl.DataFrame, path: Path, encoding: str, split: pl.Expr | None,
-                    names: list[str] | None) -> None:
-    """Raise on the first line that shows the file is not in the declared encoding."""
+                    names: list[str] | None, quote: str | None = None) -> None:
+    """Raise on the first line that shows the file is not in the declared encoding.
+
+    The column is named only when the line holds no quote: a quoted value may hold the separator, and the plain
+    split used here would then name the wrong column."""
     bad = pl.col(TEXT).str.contains("\ufffd", literal=True)
     hint = "is the file latin-1 or cp1252?"
     if encoding != "utf-8":
@@ -98,7 +119,7 @@ def _check_encoding(df: pl.DataFrame, path: Path, encoding: str, split: pl.Expr 
     if hits.height:
         row = hits.row(0, named=True)
         column = None
-        if split is not None and names is not None:
+        if split is not None and names is not None and not (quote and quote in row[TEXT]):
             parts = hits.head(1).select(split.alias("p")).to_series().to_list()[0]
             pattern = "\ufffd" if encoding == "utf-8" else None
             for i, part in enumerate(parts or []):
@@ -211,6 +232,7 @@ def read_header(path: Path, mapping: ExtractMapping) -> list[str]:
             raise ExtractError(f"not a readable Parquet file ({type(exc).__name__})", file=path.name) from None
         line = None
     elif mapping.format == "csv":
+        _check_bom(path, mapping.encoding)
         with path.open("rb") as fh:
             first = fh.readline()
         try:
@@ -265,10 +287,18 @@ def _parquet_batches(path: Path, mapping: ExtractMapping, batch_rows: int) -> It
     names = read_header(path, mapping)
     wanted = [f.source for f in mapping.records[0].fields if f.type != "identity" and f.source in names]
     wanted = list(dict.fromkeys(wanted))
-    lf = pl.scan_parquet(path).with_row_index(LINE, offset=1).select(
+    lf = pl.scan_parquet(path)
+    schema = lf.collect_schema()
+
+    def text(c: str) -> pl.Expr:
+        # a timestamp (pandas writes dates as datetime64) is read as its date, in its own time zone: ISO text,
+        # which a date or month field reads whatever its layout's format (parse._OTHER_DATE_SHAPES)
+        return (pl.col(c).dt.date() if isinstance(schema[c], pl.Datetime) else pl.col(c)).cast(pl.String)
+
+    lf = lf.with_row_index(LINE, offset=1).select(
         pl.col(LINE).cast(pl.Int64),
         pl.lit(None, dtype=pl.String).alias(FAULT),
-        *[pl.col(c).cast(pl.String) for c in wanted],
+        *[text(c) for c in wanted],
     )
     empty = True
     for df in lf.collect_batches(chunk_size=batch_rows):
@@ -360,7 +390,7 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
             faults.append(gone.with_columns(pl.lit(None, dtype=pl.String).alias(FAULT_COLUMN)))
         if rej.height:
             found = rej.get_column("message").str.extract(r"Found: (\d+)")
-            reason = (pl.when(pl.col("blank")).then(pl.lit("blank line"))
+            reason = (pl.when(pl.col("blank")).then(pl.lit(BLANK_LINE))
                       .when(pl.col("type") == "TOO MANY COLUMNS").then(
                 pl.format("{} fields where {} expected (separator inside a value?)", found, pl.lit(len(names))))
                 .when(pl.col("type") == "MISSING COLUMNS").then(
@@ -436,7 +466,7 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
                                      .otherwise(pl.col(TEXT)).alias(TEXT))
             total += df.height
             body = df.filter(pl.col(LINE) > 1)
-            _check_encoding(body, path, mapping.encoding, split, names)
+            _check_encoding(body, path, mapping.encoding, split, names, mapping.quote)
             unquoted = pl.col(TEXT).str.replace_all(mapping.quote or "\x00", "", literal=True)
             reason = (pl.when((pl.col(LINE) > 1) & (unquoted == header_text)).then(pl.lit("repeated header line"))
                       # a bare carriage return ends a record for the CSV reader: the line cannot be read safely
@@ -461,13 +491,14 @@ def _fixed_width_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int) 
         raise ExtractError("file not found", file=path.name)
     if path.stat().st_size == 0:
         raise ExtractError("empty file (no record)", file=path.name, line=1)
+    _check_bom(path, mapping.encoding)
     any_line = False
     for first, lines, last in _iter_line_chunks(path, mapping.encoding, chunk_bytes):
         df = _frame(first, lines)
         _check_encoding(df, path, mapping.encoding, None, None)
         any_line = any_line or df.height > 0
         blank = pl.col(TEXT).str.strip_chars().str.len_chars() == 0
-        yield RawBatch(df.with_columns(pl.when(blank).then(pl.lit("blank line")).otherwise(None).alias(FAULT))
+        yield RawBatch(df.with_columns(pl.when(blank).then(pl.lit(BLANK_LINE)).otherwise(None).alias(FAULT))
                        .select(LINE, FAULT, TEXT), last=last)
     if not any_line:
         raise ExtractError("empty file (no record)", file=path.name, line=1)
