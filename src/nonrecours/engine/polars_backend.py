@@ -229,6 +229,10 @@ def _agg_plain(s: Step, unit: str) -> tuple[pl.Expr, pl.Expr]:
     raise UnsupportedConstructError(f"{BACKEND}: no lowering for aggregate {kind} (node Agg)")
 
 
+_MASK = "__mask"
+"""A temporary column: a ``value_of`` aggregate's mask, computed beside its key and value before the filter."""
+
+
 def _aggregate(individu: pl.DataFrame, unit: str, steps: list[Step]) -> pl.DataFrame:
     """One frame ``<unit>_id, <agg columns>`` for the aggregate steps of one level, one row per unit in no
     particular order: the caller joins it to the unit's frame, whose order the join keeps (sorting it by id cost
@@ -246,10 +250,14 @@ def _aggregate(individu: pl.DataFrame, unit: str, steps: list[Step]) -> pl.DataF
         if s.agg_kind != "value_of":
             continue
         # the individu frame is sorted by person_id: the first masked row of a unit is its smallest id
+        # the key and the value taken before the rows are filtered: a filter of the whole individu frame copied
+        # every column it carries (700 on simulate's rules) for each such step
         mask = _mask(s, unit)
-        rows = individu.filter(mask) if mask is not None else individu
-        first = (rows.select(pl.col(idc), pl.col(s.value_col).alias(s.name))
-                 .unique(subset=[idc], keep="first", maintain_order=True))
+        rows = individu.select(pl.col(idc), pl.col(s.value_col).alias(s.name), *([mask.alias(_MASK)] if mask is not
+                                                                                 None else []))
+        if mask is not None:
+            rows = rows.filter(pl.col(_MASK)).drop(_MASK)
+        first = rows.unique(subset=[idc], keep="first", maintain_order=True)
         out = first if out is None else out.join(first, on=idc, how="full", coalesce=True)
     assert out is not None
     return out.with_columns([pl.col(s.name).cast(PL_DTYPES[s.dtype]) for s in steps])
