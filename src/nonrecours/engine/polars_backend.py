@@ -294,7 +294,16 @@ def _unsorted_key(individu: pl.DataFrame, idc: str) -> pl.DataFrame:
     return individu.with_columns(key.clone().scatter(0, key[0]))
 
 
-_LOWERED: dict[int, tuple[Plan, dict[str, pl.Expr]]] = {}
+SHARED_NODES = 200
+"""Formulas of more nodes than this are evaluated with Polars' common sub-expression elimination (``_run_level``).
+``DataFrame.with_columns`` runs without it, and a large formula repeats sub-trees: the housing aid's 1,060 nodes (its
+scales, rents and ceilings written again in each branch) took 82 ms on 56,009 familles, 20 ms with it (same bits).
+On the many small formulas the elimination costs more than it saves (each level's formulas at once: 0.27 -> 0.43
+CPU s on the level of 150 formulas and 146 aggregates of simulate's 50,000 situations); above 200 nodes (10 of the
+plan's 1,794 formulas, the housing aid's variants among them) the levels took 2.0-2.2 CPU s against 2.5-2.6 without
+it, 150 or 500 no better (benchmarks/README.md, simulate_speed_bench.py)."""
+
+_LOWERED: dict[int, tuple[Plan, dict[str, pl.Expr], frozenset[str]]] = {}
 _LOWERED_KEPT = 16
 """The Polars expressions of the formula steps of the last plans run (by plan identity, the plan held so that its
 identity is not reused): the engine keeps its plans (``evaluate.cached_plan``), and lowering a plan's 1,700
@@ -302,30 +311,38 @@ formulas to Polars costs about as much as planning them, so a process evaluating
 of ``simulate``, detection's variants) lowers once. Expressions are immutable."""
 
 
-def _lowered(plan: Plan, coltypes: dict[str, str]) -> dict[str, pl.Expr]:
+def _lowered(plan: Plan, coltypes: dict[str, str]) -> tuple[dict[str, pl.Expr], frozenset[str]]:
+    """The plan's formulas as Polars expressions, and the names of those larger than ``SHARED_NODES``."""
     held = _LOWERED.get(id(plan))
     if held is not None and held[0] is plan:
-        return held[1]
+        return held[1], held[2]
     memo: dict[int, str] = {}
+    formulas = [s for s in plan.steps.values() if s.kind == "formula" and s.expr is not None]
     exprs = {s.name: _as(lower_polars(s.expr, coltypes), dtype_of(s.expr, coltypes, memo), s.dtype).alias(s.name)
-             for s in plan.steps.values() if s.kind == "formula" and s.expr is not None}
+             for s in formulas}
+    shared = frozenset(s.name for s in formulas if _more_nodes(s.expr, SHARED_NODES))
     if len(_LOWERED) >= _LOWERED_KEPT:
         _LOWERED.pop(next(iter(_LOWERED)))
-    _LOWERED[id(plan)] = (plan, exprs)
-    return exprs
+    _LOWERED[id(plan)] = (plan, exprs, shared)
+    return exprs, shared
+
+
+def _more_nodes(e: Expr | None, limit: int) -> bool:
+    """Whether the tree ``e`` has more than ``limit`` nodes (stops counting there)."""
+    return e is not None and any(k >= limit for k, _ in enumerate(walk(e)))
 
 
 def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """Compute every step of ``plan`` on the prepared ``frames`` (one per entity)."""
     frames = {e: with_zero(f) for e, f in frames.items()}
     coltypes = {s.name: s.dtype for s in plan.steps.values()}
-    lowered = _lowered(plan, coltypes)
+    lowered, shared = _lowered(plan, coltypes)
     dead = plan.dead_after()
     for level in plan.by_level():
         steps = [s for s in level if s.kind != "input"]
         if not steps:
             continue
-        _run_level(plan, frames, steps, lowered)
+        _run_level(plan, frames, steps, lowered, shared)
         gone: dict[str, list[str]] = {}
         for d in dead.get(level[0].level, []):  # hidden columns no later step reads
             gone.setdefault(d.entity, []).append(d.name)
@@ -335,7 +352,7 @@ def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.Data
 
 
 def _run_level(plan: Plan, frames: dict[str, pl.DataFrame], steps: list[Step],
-               lowered: dict[str, pl.Expr]) -> None:
+               lowered: dict[str, pl.Expr], shared: frozenset[str] = frozenset()) -> None:
         aggs: dict[str, list[Step]] = {}
         projs: dict[tuple[str, str], list[Step]] = {}
         forms: dict[str, list[Step]] = {}
@@ -368,4 +385,10 @@ def _run_level(plan: Plan, frames: dict[str, pl.DataFrame], steps: list[Step],
             frames[target] = frames[target].with_columns(
                 [pl.col(s.name).fill_null(_lit(s.default, s.dtype)) for s in ss])
         for entity, ss in forms.items():
-            frames[entity] = frames[entity].with_columns([lowered[s.name] for s in ss if s.expr is not None])
+            plain = [lowered[s.name] for s in ss if s.expr is not None and s.name not in shared]
+            large = [lowered[s.name] for s in ss if s.expr is not None and s.name in shared]
+            if plain:
+                frames[entity] = frames[entity].with_columns(plain)
+            if large:
+                # through a lazy query: ``DataFrame.with_columns`` runs without common sub-expression elimination
+                frames[entity] = frames[entity].lazy().with_columns(large).collect()
