@@ -166,10 +166,26 @@ def lower_polars(e: Expr, coltypes: dict[str, str]) -> pl.Expr:
     return go(e)
 
 
+def _role_col(unit: str, roles: tuple[str, ...]) -> str:
+    """The temporary column holding whether each individu's role in ``unit`` is one of ``roles`` (``_with_roles``)."""
+    return f"__roles__{unit}__{'|'.join(roles)}"
+
+
+def _with_roles(individu: pl.DataFrame, unit: str, steps: list[Step]) -> pl.DataFrame:
+    """``individu`` with a column per set of roles the aggregate ``steps`` keep (``_role_col``), each computed once:
+    a test of a text column against a list, repeated in each step's mask (197 counts and 138 sums on simulate's
+    rules), took 0.21 CPU s for 200 masks on 117,000 individus against 0.014 for the same masks on a boolean column."""
+    sets = sorted({s.roles for s in steps if s.roles is not None})
+    return individu.with_columns(
+        pl.col(ROLE_COL[unit]).is_in(pl.Series(list(r), dtype=pl.String).implode()).alias(_role_col(unit, r))
+        for r in sets) if sets else individu
+
+
 def _mask(s: Step, unit: str) -> pl.Expr | None:
+    """The members an aggregate step keeps (its roles, its condition), read from ``_with_roles``' columns."""
     mask: pl.Expr | None = None
     if s.roles is not None:
-        mask = pl.col(ROLE_COL[unit]).is_in(pl.Series(list(s.roles), dtype=pl.String).implode())
+        mask = pl.col(_role_col(unit, s.roles))
     if s.where_col is not None:
         mask = pl.col(s.where_col) if mask is None else mask & pl.col(s.where_col)
     return mask
@@ -183,8 +199,8 @@ def _masked_value(s: Step, unit: str) -> tuple[Expr, dict[str, str]]:
     coltypes = {s.value_col: "float"}
     keep: Expr | None = None
     if s.roles is not None:
-        keep = IsIn(Col("individu", ROLE_COL[unit]), tuple(s.roles))
-        coltypes[ROLE_COL[unit]] = "str"
+        keep = Col("individu", _role_col(unit, s.roles))
+        coltypes[keep.name] = "bool"
     if s.where_col is not None:
         cond = Col("individu", s.where_col)
         keep = cond if keep is None else BoolOp("and", keep, cond)
@@ -238,6 +254,7 @@ def _aggregate(individu: pl.DataFrame, unit: str, steps: list[Step]) -> pl.DataF
     particular order: the caller joins it to the unit's frame, whose order the join keeps (sorting it by id cost
     about a third of the aggregates on detection's stacked variants, text ids; detect_speed_2026-11-30.md)."""
     idc = ID[unit]
+    individu = _with_roles(individu, unit, steps)
     plain = [s for s in steps if s.agg_kind != "value_of"]
     out: pl.DataFrame | None = None
     if plain:
