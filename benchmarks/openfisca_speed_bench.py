@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import sys
 import time
 from pathlib import Path
@@ -49,33 +50,49 @@ def _units(s: dict[str, Any]) -> list[str]:
 
 def run(n: int, months: list[str], seed: int, backend: str, python: Path) -> dict[str, Any]:
     sits = situations(n, months, seed)
+    load_before = os.getloadavg()[0]
     t0 = time.perf_counter()
+    c0 = time.process_time()
     batch = load_situations(sits)
+    c1 = time.process_time()
     if batch.errors:
         raise ValueError(f"{len(batch.errors)} generated situations are invalid, first: {batch.errors[0]}")
     t1 = time.perf_counter()
+    c1b = time.process_time()
     res = simulate_batch(batch, backend=backend)
     t2 = time.perf_counter()
+    c2 = time.process_time()
     records = res.records()
     t3 = time.perf_counter()
+    ours_cpu = time.process_time() - c0
     web: list[dict[str, Any]] = []
     for month in batch.months:
         web.extend(export_situations(batch.frames_for_month(month), month, benefits_paid=True,
                                      outputs=True).situations)
     t4 = time.perf_counter()
+    children0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = run_oracle(web, python, cache=False)  # timed: never a cached answer
     t5 = time.perf_counter()
+    children1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    oracle_cpu = (children1.ru_utime + children1.ru_stime) - (children0.ru_utime + children0.ru_stime)
     assert len(out) == len(web) and len(records) == n
     ours_s = t3 - t0
     return {
         "situations": n, "months": months, "households_openfisca": len(web),
         "ours": {"backend": backend, "validate_s": round(t1 - t0, 3), "evaluate_s": round(t2 - t1, 3),
                  "records_s": round(t3 - t2, 3), "total_s": round(ours_s, 3),
+                 "validate_cpu_s": round(c1 - c0, 3), "evaluate_cpu_s": round(c2 - c1b, 3),
+                 "total_cpu_s": round(ours_cpu, 3),
                  "situations_per_s": round(n / ours_s, 1)},
         "openfisca": {"export_s": round(t4 - t3, 3), "run_s": round(t5 - t4, 3),
+                      "run_cpu_s": round(oracle_cpu, 3),
                       "situations_per_s": round(n / (t5 - t4), 1)},
         "ratio_of_rates": round((t5 - t4) / ours_s, 1),
         "ratio_engine_alone": round((t5 - t4) / (t2 - t1), 1),
+        # CPU seconds (ours: every thread of this process; OpenFisca: its subprocess), steadier on a shared machine
+        "ratio_of_cpu": round(oracle_cpu / ours_cpu, 1),
+        "ratio_engine_alone_cpu": round(oracle_cpu / (c2 - c1b), 1),
+        "load_average_1min": {"before": round(load_before, 2), "after": round(os.getloadavg()[0], 2)},
     }
 
 

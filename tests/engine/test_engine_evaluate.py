@@ -446,3 +446,30 @@ def test_duplicate_month_row_named_only_in_a_month_read(backend, toy_reg, toy_pa
     ref = evaluate(["ressources"], household, MAY, backend, registry=toy_reg, parameters=toy_params)
     for entity in ref.frames:
         assert res[entity].equals(ref[entity]), entity
+
+
+def test_a_large_formula_is_evaluated_with_shared_sub_trees_and_the_same_values(toy_params, household):
+    """A formula larger than ``SHARED_NODES`` (the housing aid's kind: the same sub-trees in every branch) goes
+    through Polars' common sub-expression elimination; its values are DuckDB's, which computes it as written."""
+    from toyrules import toy_registry
+
+    from nonrecours.engine.polars_backend import SHARED_NODES, _lowered
+    from nonrecours.rules.dsl import maximum, minimum, round_
+
+    reg = toy_registry()
+
+    @reg.rule(entity="famille", dtype="float", label="grande formule")
+    def grande(f: Famille):
+        gap = f.forfait - f.ressources_famille
+        total = gap * 0
+        for k in range(30):
+            total = total + where(gap > 10 * k, round_(maximum(gap - 10 * k, 0) * 1.5, 2), minimum(gap, k) / 3)
+        return total
+
+    res = {b: evaluate(["grande", "allocation"], household, MAY, backend=b, registry=reg, parameters=toy_params)
+           for b in BACKENDS}
+    plan = res["polars"].plan
+    _, shared = _lowered(plan, {s.name: s.dtype for s in plan.steps.values()})
+    assert "grande" in shared and "allocation" not in shared and SHARED_NODES < 1000
+    got = {b: r["famille"].sort("famille_id").get_column("grande").to_list() for b, r in res.items()}
+    assert got["polars"] == pytest.approx(got["duckdb"], abs=1e-9) and any(v != 0 for v in got["polars"])

@@ -102,3 +102,19 @@ def test_paje_full_rate_ceiling_is_the_complement_familial_s(year: int) -> None:
         a = store.bind(f"prestations_familiales.{cf}", month)
         b = store.bind(f"prestations_familiales.{paje}", month)
         assert (a.value, a.start) == (b.value, b.start), (cf, year)
+
+
+def test_the_fast_loader_reads_every_parameter_file_as_the_python_safe_loader() -> None:
+    """The parameters are parsed by libyaml's safe loader where PyYAML has it (a fixed cost of every simulate):
+    on the package's own files it gives the very values, types included, of PyYAML's Python safe loader."""
+    import yaml
+
+    from nonrecours.rules.params import _SAFE_LOADER, PARAMETERS_DIR
+
+    assert _SAFE_LOADER is getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    paths = sorted(Path(PARAMETERS_DIR).rglob("*.yaml"))
+    assert len(paths) > 300
+    for path in paths:
+        text = path.read_text(encoding="utf-8")
+        fast, slow = yaml.load(text, Loader=_SAFE_LOADER), yaml.safe_load(text)
+        assert repr(fast) == repr(slow), path.name

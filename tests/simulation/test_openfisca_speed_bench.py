@@ -32,3 +32,4 @@ def test_harness_times_both_sides_on_the_same_households(tmp_path) -> None:  # t
     assert run["households_openfisca"] >= 12  # one web-API situation per ménage
     assert run["ours"]["situations_per_s"] > 0 and run["openfisca"]["situations_per_s"] > 0
     assert run["ratio_of_rates"] > 0
+    assert run["ours"]["total_cpu_s"] > 0 and run["openfisca"]["run_cpu_s"] > 0 and run["ratio_of_cpu"] > 0

@@ -166,10 +166,26 @@ def lower_polars(e: Expr, coltypes: dict[str, str]) -> pl.Expr:
     return go(e)
 
 
+def _role_col(unit: str, roles: tuple[str, ...]) -> str:
+    """The temporary column holding whether each individu's role in ``unit`` is one of ``roles`` (``_with_roles``)."""
+    return f"__roles__{unit}__{'|'.join(roles)}"
+
+
+def _with_roles(individu: pl.DataFrame, unit: str, steps: list[Step]) -> pl.DataFrame:
+    """``individu`` with a column per set of roles the aggregate ``steps`` keep (``_role_col``), each computed once:
+    a test of a text column against a list, repeated in each step's mask (197 counts and 138 sums on simulate's
+    rules), took 0.21 CPU s for 200 masks on 117,000 individus against 0.014 for the same masks on a boolean column."""
+    sets = sorted({s.roles for s in steps if s.roles is not None})
+    return individu.with_columns(
+        pl.col(ROLE_COL[unit]).is_in(pl.Series(list(r), dtype=pl.String).implode()).alias(_role_col(unit, r))
+        for r in sets) if sets else individu
+
+
 def _mask(s: Step, unit: str) -> pl.Expr | None:
+    """The members an aggregate step keeps (its roles, its condition), read from ``_with_roles``' columns."""
     mask: pl.Expr | None = None
     if s.roles is not None:
-        mask = pl.col(ROLE_COL[unit]).is_in(pl.Series(list(s.roles), dtype=pl.String).implode())
+        mask = pl.col(_role_col(unit, s.roles))
     if s.where_col is not None:
         mask = pl.col(s.where_col) if mask is None else mask & pl.col(s.where_col)
     return mask
@@ -183,8 +199,8 @@ def _masked_value(s: Step, unit: str) -> tuple[Expr, dict[str, str]]:
     coltypes = {s.value_col: "float"}
     keep: Expr | None = None
     if s.roles is not None:
-        keep = IsIn(Col("individu", ROLE_COL[unit]), tuple(s.roles))
-        coltypes[ROLE_COL[unit]] = "str"
+        keep = Col("individu", _role_col(unit, s.roles))
+        coltypes[keep.name] = "bool"
     if s.where_col is not None:
         cond = Col("individu", s.where_col)
         keep = cond if keep is None else BoolOp("and", keep, cond)
@@ -229,11 +245,16 @@ def _agg_plain(s: Step, unit: str) -> tuple[pl.Expr, pl.Expr]:
     raise UnsupportedConstructError(f"{BACKEND}: no lowering for aggregate {kind} (node Agg)")
 
 
+_MASK = "__mask"
+"""A temporary column: a ``value_of`` aggregate's mask, computed beside its key and value before the filter."""
+
+
 def _aggregate(individu: pl.DataFrame, unit: str, steps: list[Step]) -> pl.DataFrame:
     """One frame ``<unit>_id, <agg columns>`` for the aggregate steps of one level, one row per unit in no
     particular order: the caller joins it to the unit's frame, whose order the join keeps (sorting it by id cost
     about a third of the aggregates on detection's stacked variants, text ids; detect_speed_2026-11-30.md)."""
     idc = ID[unit]
+    individu = _with_roles(individu, unit, steps)
     plain = [s for s in steps if s.agg_kind != "value_of"]
     out: pl.DataFrame | None = None
     if plain:
@@ -246,10 +267,14 @@ def _aggregate(individu: pl.DataFrame, unit: str, steps: list[Step]) -> pl.DataF
         if s.agg_kind != "value_of":
             continue
         # the individu frame is sorted by person_id: the first masked row of a unit is its smallest id
+        # the key and the value taken before the rows are filtered: a filter of the whole individu frame copied
+        # every column it carries (700 on simulate's rules) for each such step
         mask = _mask(s, unit)
-        rows = individu.filter(mask) if mask is not None else individu
-        first = (rows.select(pl.col(idc), pl.col(s.value_col).alias(s.name))
-                 .unique(subset=[idc], keep="first", maintain_order=True))
+        rows = individu.select(pl.col(idc), pl.col(s.value_col).alias(s.name), *([mask.alias(_MASK)] if mask is not
+                                                                                 None else []))
+        if mask is not None:
+            rows = rows.filter(pl.col(_MASK)).drop(_MASK)
+        first = rows.unique(subset=[idc], keep="first", maintain_order=True)
         out = first if out is None else out.join(first, on=idc, how="full", coalesce=True)
     assert out is not None
     return out.with_columns([pl.col(s.name).cast(PL_DTYPES[s.dtype]) for s in steps])
@@ -286,7 +311,16 @@ def _unsorted_key(individu: pl.DataFrame, idc: str) -> pl.DataFrame:
     return individu.with_columns(key.clone().scatter(0, key[0]))
 
 
-_LOWERED: dict[int, tuple[Plan, dict[str, pl.Expr]]] = {}
+SHARED_NODES = 200
+"""Formulas of more nodes than this are evaluated with Polars' common sub-expression elimination (``_run_level``).
+``DataFrame.with_columns`` runs without it, and a large formula repeats sub-trees: the housing aid's 1,060 nodes (its
+scales, rents and ceilings written again in each branch) took 82 ms on 56,009 familles, 20 ms with it (same bits).
+On the many small formulas the elimination costs more than it saves (each level's formulas at once: 0.27 -> 0.43
+CPU s on the level of 150 formulas and 146 aggregates of simulate's 50,000 situations); above 200 nodes (10 of the
+plan's 1,794 formulas, the housing aid's variants among them) the levels took 2.0-2.2 CPU s against 2.5-2.6 without
+it, 150 or 500 no better (benchmarks/README.md, simulate_speed_bench.py)."""
+
+_LOWERED: dict[int, tuple[Plan, dict[str, pl.Expr], frozenset[str]]] = {}
 _LOWERED_KEPT = 16
 """The Polars expressions of the formula steps of the last plans run (by plan identity, the plan held so that its
 identity is not reused): the engine keeps its plans (``evaluate.cached_plan``), and lowering a plan's 1,700
@@ -294,30 +328,38 @@ formulas to Polars costs about as much as planning them, so a process evaluating
 of ``simulate``, detection's variants) lowers once. Expressions are immutable."""
 
 
-def _lowered(plan: Plan, coltypes: dict[str, str]) -> dict[str, pl.Expr]:
+def _lowered(plan: Plan, coltypes: dict[str, str]) -> tuple[dict[str, pl.Expr], frozenset[str]]:
+    """The plan's formulas as Polars expressions, and the names of those larger than ``SHARED_NODES``."""
     held = _LOWERED.get(id(plan))
     if held is not None and held[0] is plan:
-        return held[1]
+        return held[1], held[2]
     memo: dict[int, str] = {}
+    formulas = [s for s in plan.steps.values() if s.kind == "formula" and s.expr is not None]
     exprs = {s.name: _as(lower_polars(s.expr, coltypes), dtype_of(s.expr, coltypes, memo), s.dtype).alias(s.name)
-             for s in plan.steps.values() if s.kind == "formula" and s.expr is not None}
+             for s in formulas}
+    shared = frozenset(s.name for s in formulas if _more_nodes(s.expr, SHARED_NODES))
     if len(_LOWERED) >= _LOWERED_KEPT:
         _LOWERED.pop(next(iter(_LOWERED)))
-    _LOWERED[id(plan)] = (plan, exprs)
-    return exprs
+    _LOWERED[id(plan)] = (plan, exprs, shared)
+    return exprs, shared
+
+
+def _more_nodes(e: Expr | None, limit: int) -> bool:
+    """Whether the tree ``e`` has more than ``limit`` nodes (stops counting there)."""
+    return e is not None and any(k >= limit for k, _ in enumerate(walk(e)))
 
 
 def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
     """Compute every step of ``plan`` on the prepared ``frames`` (one per entity)."""
     frames = {e: with_zero(f) for e, f in frames.items()}
     coltypes = {s.name: s.dtype for s in plan.steps.values()}
-    lowered = _lowered(plan, coltypes)
+    lowered, shared = _lowered(plan, coltypes)
     dead = plan.dead_after()
     for level in plan.by_level():
         steps = [s for s in level if s.kind != "input"]
         if not steps:
             continue
-        _run_level(plan, frames, steps, lowered)
+        _run_level(plan, frames, steps, lowered, shared)
         gone: dict[str, list[str]] = {}
         for d in dead.get(level[0].level, []):  # hidden columns no later step reads
             gone.setdefault(d.entity, []).append(d.name)
@@ -327,7 +369,7 @@ def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.Data
 
 
 def _run_level(plan: Plan, frames: dict[str, pl.DataFrame], steps: list[Step],
-               lowered: dict[str, pl.Expr]) -> None:
+               lowered: dict[str, pl.Expr], shared: frozenset[str] = frozenset()) -> None:
         aggs: dict[str, list[Step]] = {}
         projs: dict[tuple[str, str], list[Step]] = {}
         forms: dict[str, list[Step]] = {}
@@ -360,4 +402,10 @@ def _run_level(plan: Plan, frames: dict[str, pl.DataFrame], steps: list[Step],
             frames[target] = frames[target].with_columns(
                 [pl.col(s.name).fill_null(_lit(s.default, s.dtype)) for s in ss])
         for entity, ss in forms.items():
-            frames[entity] = frames[entity].with_columns([lowered[s.name] for s in ss if s.expr is not None])
+            plain = [lowered[s.name] for s in ss if s.expr is not None and s.name not in shared]
+            large = [lowered[s.name] for s in ss if s.expr is not None and s.name in shared]
+            if plain:
+                frames[entity] = frames[entity].with_columns(plain)
+            if large:
+                # through a lazy query: ``DataFrame.with_columns`` runs without common sub-expression elimination
+                frames[entity] = frames[entity].lazy().with_columns(large).collect()
