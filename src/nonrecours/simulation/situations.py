@@ -267,6 +267,8 @@ def _parse(sit: Any) -> dict[str, Any]:
         if role not in ("parent", "child"):
             raise _Fault(f"{where}.role", "must be parent or child")
         age = p.get("age")
+        if isinstance(age, float) and age.is_integer():  # 35.0: whole years written as a float by the author's tool
+            age = int(age)
         if not isinstance(age, int) or isinstance(age, bool) or not 0 <= age <= 130:
             raise _Fault(f"{where}.age", "must be a whole number of years between 0 and 130")
         unit = p.get("unit", "main")
