@@ -103,3 +103,13 @@ def test_rsa_forfait_logement_reads_the_housing_aid_of_the_month() -> None:
     (in_month,) = simulate([{**FOYER_COUPLE, "benefits_paid_in_month": True}]).records()
     assert in_month["rsa"] == 0.0
     assert in_month["ppa"] == computed["ppa"]  # the prime reads the months before only
+
+
+def test_a_stated_asf_alone_is_read_with_the_other_family_benefits_unpaid() -> None:
+    """``{"asf": ...}`` without ``af``: the family benefits are known together, the absent ones were not paid (as
+    the OpenFisca export states them); the stated ASF was dropped and every family benefit computed before
+    (hand-written situation « b2-paid-only-asf »: PPA 275.72 against OpenFisca's 589.27)."""
+    alone = _run(benefits_paid={"main": {"asf": ASF_DEUX_ENFANTS}}, benefits_paid_in_month=True)
+    spelt = _run(benefits_paid={"main": {"af": 0.0, "paje_base": 0.0, "asf": ASF_DEUX_ENFANTS}},
+                 benefits_paid_in_month=True)
+    assert alone == spelt
