@@ -55,20 +55,33 @@ def test_without_benefits_paid_the_computed_af_feed_rsa() -> None:
 
 def test_without_benefits_paid_the_computed_asf_feeds_rsa() -> None:
     """No ASF stated: RSA counts the flat ASF of the ASF we compute for a lone parent (CASF art. R262-10-1: 22.5 %
-    of the BMAF per child), as OpenFisca does; a situation stating no ASF paid gets an RSA higher by it."""
-    computed = _run()
+    of the BMAF per child), as OpenFisca does; a situation stating no ASF paid in the month itself
+    (``benefits_paid_in_month``) gets an RSA higher by it."""
+    computed = _run(benefits_paid_in_month=True)
     no_asf = _run(benefits_paid={"main": {"af": AF_BASE_DEUX_ENFANTS, "paje_base": 0.0, "asf": 0.0,
-                                          "aide_logement": 0.0}})
+                                          "aide_logement": 0.0}}, benefits_paid_in_month=True)
     assert abs(no_asf["rsa"] - computed["rsa"] - round(2 * 0.225 * BMAF_2025, 2)) < 0.02
 
 
 def test_with_benefits_paid_the_paid_amount_is_used() -> None:
-    """A situation that states no AF paid gets an RSA higher by the AF base it would otherwise count."""
-    computed = _run()
-    none_paid = _run(benefits_paid=_paid(0.0))
+    """A situation that states no AF paid, in the month itself too (``benefits_paid_in_month``), gets an RSA
+    higher by the AF base it would otherwise count."""
+    computed = _run(benefits_paid_in_month=True)
+    none_paid = _run(benefits_paid=_paid(0.0), benefits_paid_in_month=True)
     assert abs(none_paid["rsa"] - computed["rsa"] - AF_BASE_DEUX_ENFANTS) < 0.02
     # the af output is the entitlement of the month either way
     assert abs(none_paid["af"] - computed["af"]) < 0.01
+
+
+def test_the_rsa_of_the_month_counts_the_family_benefits_due_in_it() -> None:
+    """The stated payments hold over the months before the month, which is computed (SITUATION_FORMAT.md): a
+    lone parent stated as paid no AF and no ASF gets the RSA of one whose benefits are computed, as from
+    OpenFisca-France (hand-written situation « paid-all-zero », June 2025: 306.45 EUR both; ours was 671.72,
+    higher by the AF base and the ASF forfait)."""
+    computed = _run()
+    none_paid = _run(benefits_paid={"main": {"af": 0.0, "paje_base": 0.0, "asf": 0.0, "aide_logement": 0.0}})
+    assert computed["rsa"] > 0
+    assert abs(none_paid["rsa"] - computed["rsa"]) < 0.01
 
 
 FOYER_COUPLE = {  # d2001-1403 of the differential benchmark (docs/oracle_disagreements.md)
@@ -90,3 +103,13 @@ def test_rsa_forfait_logement_reads_the_housing_aid_of_the_month() -> None:
     (in_month,) = simulate([{**FOYER_COUPLE, "benefits_paid_in_month": True}]).records()
     assert in_month["rsa"] == 0.0
     assert in_month["ppa"] == computed["ppa"]  # the prime reads the months before only
+
+
+def test_a_stated_asf_alone_is_read_with_the_other_family_benefits_unpaid() -> None:
+    """``{"asf": ...}`` without ``af``: the family benefits are known together, the absent ones were not paid (as
+    the OpenFisca export states them); the stated ASF was dropped and every family benefit computed before
+    (hand-written situation « b2-paid-only-asf »: PPA 275.72 against OpenFisca's 589.27)."""
+    alone = _run(benefits_paid={"main": {"asf": ASF_DEUX_ENFANTS}}, benefits_paid_in_month=True)
+    spelt = _run(benefits_paid={"main": {"af": 0.0, "paje_base": 0.0, "asf": ASF_DEUX_ENFANTS}},
+                 benefits_paid_in_month=True)
+    assert alone == spelt

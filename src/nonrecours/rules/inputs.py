@@ -105,9 +105,10 @@ input_variable("aah_versee_connue", entity="famille", dtype="bool", monthly=Fals
                      "SITUATION_FORMAT.md n'a pas de clé pour elle, et RSA, prime d'activité, ASPA et CSS lisent "
                      "alors l'AAH calculée)", ref="caf/msa")
 input_variable("aide_logement_du_mois_connue", entity="famille", dtype="bool", monthly=False, default=True,
-               label="l'aide au logement versée pour le mois évalué lui-même est connue (extraits de la CAF: oui; "
-                     "situations de référence: non, elles ne fixent que les douze mois qui le précèdent et le "
-                     "forfait logement du RSA du mois lit alors l'aide calculée)", ref="caf")
+               label="l'aide au logement et les prestations familiales versées pour le mois évalué lui-même sont "
+                     "connues (extraits de la CAF: oui; situations de référence: non, elles ne fixent que les douze "
+                     "mois qui le précèdent, et le forfait logement et les prestations familiales du RSA du mois "
+                     "lisent alors l'aide et les prestations calculées)", ref="caf")
 
 # -- ménage -------------------------------------------------------------------------------------------
 input_variable("depcom", entity="menage", dtype="str", monthly=False,

@@ -77,6 +77,8 @@ MONTHLY_FIELDS: dict[str, str] = {  # situation key -> input column
     "alimony_received": "alimony_received",
 }
 BENEFITS_PAID_FIELDS: tuple[str, ...] = ("af", "paje_base", "asf", "aide_logement")
+FAMILY_PAID_FIELDS: tuple[str, ...] = ("af", "paje_base", "asf")
+"""The family benefits of ``benefits_paid``, known together (``prestations_versees_connues``)."""
 PAID_COLUMNS: dict[str, str] = {"af": "af", "paje_base": "paje_base", "asf": "asf",
                                 "aide_logement": "aide_logement_versee"}
 """Engine input column of each benefit a situation states as paid (the housing aid paid is distinct from the
@@ -267,6 +269,8 @@ def _parse(sit: Any) -> dict[str, Any]:
         if role not in ("parent", "child"):
             raise _Fault(f"{where}.role", "must be parent or child")
         age = p.get("age")
+        if isinstance(age, float) and age.is_integer():  # 35.0: whole years written as a float by the author's tool
+            age = int(age)
         if not isinstance(age, int) or isinstance(age, bool) or not 0 <= age <= 130:
             raise _Fault(f"{where}.age", "must be a whole number of years between 0 and 130")
         unit = p.get("unit", "main")
@@ -321,7 +325,10 @@ def _parse(sit: Any) -> dict[str, Any]:
                 raise _Fault(f"benefits_paid.{unit}.{key}", "unknown benefit")
         paid_norm[unit] = {b: _amount(values.get(b), f"benefits_paid.{unit}.{b}") for b in BENEFITS_PAID_FIELDS}
         paid_norm[unit]["__housing_known"] = values.get("aide_logement") is not None  # type: ignore[assignment]
-        paid_norm[unit]["__af_known"] = values.get("af") is not None  # type: ignore[assignment]
+        # the family benefits are known together (one CAF statement): any of them stated, the others absent were
+        # not paid (as the OpenFisca export states them); a stated ASF or PAJE is never dropped for a missing af
+        paid_norm[unit]["__af_known"] = any(values.get(b) is not None  # type: ignore[assignment]
+                                            for b in FAMILY_PAID_FIELDS)
     return {"month": month, "depcom": depcom, "dom": depcom[:3] in OVERSEAS_DEPARTMENTS, "status": status,
             "rent": rent, "colocation": colocation, "chambre": chambre, "loan_date": loan_date,
             "couple": couple or "",
@@ -783,7 +790,8 @@ def _paid(sits: list[_Situation], units: pl.DataFrame) -> pl.DataFrame:
         "situation": [r[0] for r in rows], "unit": [r[1] for r in rows],
         **{b: [r[2].get(b) for r in rows] for b in BENEFITS_PAID_FIELDS},
     }, schema={"situation": pl.Int64, "unit": pl.String, **{b: pl.Float64 for b in BENEFITS_PAID_FIELDS}})
-    stated = stated.with_columns(pl.col("af").is_not_null().alias("__af_known"),
+    stated = stated.with_columns(pl.any_horizontal(pl.col(b).is_not_null() for b in FAMILY_PAID_FIELDS)
+                                 .alias("__af_known"),
                                  pl.col("aide_logement").is_not_null().alias("__housing_known"))
     out = stated.join(units.select("situation", "unit", "famille_id"), on=["situation", "unit"], how="left")
     if out.get_column("famille_id").null_count():

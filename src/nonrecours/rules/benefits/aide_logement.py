@@ -218,7 +218,8 @@ def al_rsa_mois_precedent(f: Famille):
     plein = shift(f.rsa_forfait_logement_plein, -1)
     forfait = maximum(minimum(maximum(al, 0.0), plein), where(shift(f.avantage_nature_logement, -1), plein, 0.0))
     socle = maximum(shift(f.rsa_socle, -1), shift(f.rsa_socle_majore, -1))
-    montant = maximum(socle - forfait - shift(f.rsa_base_ressources, -1), 0.0)
+    # that month's family benefits as paid (stated for the months before a reference situation's month)
+    montant = maximum(socle - forfait - shift(f.rsa_base_ressources_hors_pf + f.pf_retenues_minima, -1), 0.0)
     return montant >= shift(param("minima_sociaux.rsa.montant_minimum_verse"), -1)
 
 

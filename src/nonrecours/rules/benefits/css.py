@@ -108,8 +108,8 @@ def css_ressources_famille(f: Famille):
       ref="CSS art. R861-8")
 def css_af_asf_annuelles(f: Famille):
     """The amounts paid in each of the twelve months, as the paying agency reports them month by month (the
-    computed allowances when the payments are not known)."""
-    return sum_over(f.af_retenues + f.asf, PREMIER_MOIS, DERNIER_MOIS)
+    computed allowances, the ASF as the AF, when the payments are not known)."""
+    return sum_over(f.af_retenues + f.asf_retenue, PREMIER_MOIS, DERNIER_MOIS)
 
 
 @rule(entity="individu", dtype="bool", label="CSS: en chômage total indemnisé à la date de la demande",

@@ -187,6 +187,13 @@ def af_base(f: Famille):
     return where((af > 0) & (total > 0), param(f"{PF}.bmaf") * f.af_taux_base * modulation, 0.0)
 
 
+def _forfait_asf(f: Famille, asf):  # type: ignore[no-untyped-def]
+    """22.5 % of the BMAF per child who can open the ASF, at most ``asf`` (CASF art. R262-10-1)."""
+    par_enfant = param(f"{PF}.bmaf") * param("minima_sociaux.rsa.forfait_asf_taux")
+    n = f.count(where=f.members.af_enfant)
+    return where(asf > 0, minimum(asf, n * par_enfant), 0.0)
+
+
 @rule(entity="famille", dtype="float", label="ASF retenue forfaitairement (22,5 % de la BMAF par enfant, au plus "
       "l'ASF versée)", ref="CASF art. R262-10-1; CSS art. R844-4")
 def rsa_forfait_asf(f: Famille):
@@ -194,9 +201,7 @@ def rsa_forfait_asf(f: Famille):
     a differential ASF below the forfait counts for what it is. The number of children is read from the
     composition, not from the paid amount (the BMAF of a past month differs from the month the amount was
     stated in)."""
-    par_enfant = param(f"{PF}.bmaf") * param("minima_sociaux.rsa.forfait_asf_taux")
-    n = f.count(where=f.members.af_enfant)
-    return where(f.asf_retenue > 0, minimum(f.asf_retenue, n * par_enfant), 0.0)
+    return _forfait_asf(f, f.asf_retenue)
 
 
 # -- complément familial --------------------------------------------------------------------------------
@@ -316,6 +321,20 @@ def cf(f: Famille):
 def pf_retenues_minima(f: Famille):
     cf_retenu = where(f.cf > 0, f.cf_non_majore_avant_cumul, 0.0)
     return f.paje_base_retenue + f.rsa_forfait_asf + minimum(f.af_base, f.af_retenues) + cf_retenu
+
+
+@rule(entity="famille", dtype="float", label="prestations familiales du mois calculées (droits), comptées dans les "
+      "ressources du RSA quand les versements du mois lui-même ne sont pas connus",
+      ref="CASF art. R262-10 et R262-10-1")
+def pf_calculees_minima(f: Famille):
+    """The family benefits the RSA counts, from the entitlements we compute for the month: a reference situation
+    states its payments for the months before its month only (SITUATION_FORMAT.md: the month itself is
+    computed), so the RSA of that month counts the allowances due in it, as its forfait logement counts the
+    housing aid computed for it (``rsa_forfait_logement``). The base part of the allocations familiales
+    (CASF art. R262-10), the ASF forfait (R262-10-1), the PAJE allocation de base, and the complément
+    familial's non-majorated amount when no allocation de base is due (CSS art. L532-1)."""
+    cf_retenu = where(f.paje_base_droit <= 0, f.cf_non_majore_avant_cumul, 0.0)
+    return f.paje_base_droit + _forfait_asf(f, f.asf_droit) + f.af_droit_base + cf_retenu
 
 
 # -- allocations familiales computed ----------------------------------------------------------------------

@@ -178,12 +178,23 @@ def rsa_forfait_logement(f: Famille):
     return maximum(montant_al, where(f.avantage_nature_logement, forfait, 0.0))
 
 
-@rule(entity="famille", dtype="float", label="base ressources du RSA", ref="CASF art. R262-6 à R262-11")
-def rsa_base_ressources(f: Famille):
+@rule(entity="famille", dtype="float", label="base ressources du RSA hors prestations familiales",
+      ref="CASF art. R262-6 à R262-9 et R262-11")
+def rsa_base_ressources_hors_pf(f: Famille):
     m = f.members
     individuelles = f.sum(m.rsa_ressources_individu + m.rsa_revenu_activite_individu,
                           where=m.est_parent | m.rsa_enfant_a_charge)
-    return individuelles + f.pf_retenues_minima + f.aspa + mean_over(f.asi, -3, -1)
+    return individuelles + f.aspa + mean_over(f.asi, -3, -1)
+
+
+@rule(entity="famille", dtype="float", label="base ressources du RSA", ref="CASF art. R262-6 à R262-11")
+def rsa_base_ressources(f: Famille):
+    """The family benefits of the month: paid when an extract gives that month's payments, else the entitlements
+    computed for it (a reference situation states the months before its month only; ``pf_calculees_minima``).
+    The RSA of the month before, which the housing aid reads (``al_rsa_mois_precedent``), counts that month's
+    payments (``pf_retenues_minima``)."""
+    prestations = where(f.aide_logement_du_mois_connue, f.pf_retenues_minima, f.pf_calculees_minima)
+    return f.rsa_base_ressources_hors_pf + prestations
 
 
 @rule(entity="famille", dtype="float", label="revenu de solidarité active", ref="CASF art. L262-2 et R262-39")
