@@ -15,7 +15,15 @@ from hypothesis import strategies as st
 from nonrecours.engine.inputs import PL_DTYPES
 from nonrecours.engine.plan import Step, dtype_of
 from nonrecours.engine.polars_backend import lower_polars, with_zero
-from nonrecours.engine.sql_backend import _agg_sql, _ArrowFrame, common_subtrees, lower_sql, run_once, sql_literal
+from nonrecours.engine.sql_backend import (
+    _agg_sql,
+    _ArrowFrame,
+    common_subtrees,
+    in_id_order,
+    lower_sql,
+    run_once,
+    sql_literal,
+)
 from nonrecours.errors import UnsupportedConstructError
 from nonrecours.rules.ir import BinOp, BoolOp, Cast, Col, Compare, Expr, Func, IsIn, Lit, Not, Where
 
@@ -322,3 +330,26 @@ def test_a_repeated_sub_tree_is_one_column_unless_it_could_fail_where_it_was_spa
     guarded = Where(Col("famille", "p"), BinOp("add", failing, counted), Lit(0, "int"))
     assert common_subtrees([guarded, Cast(Col("famille", "a"), "int"), BinOp("add", Col("famille", "n"),
                                                                              Lit(1, "int"))], t) == []
+
+
+@pytest.mark.parametrize("order", [[0, 1, 2, 3, 4], [3, 0, 4, 1, 2], [4, 3, 2, 1, 0]])
+def test_a_result_in_runs_of_consecutive_units_is_put_in_id_order(order):
+    """``in_id_order``: DuckDB's rows come in a few runs of consecutive units; runs whose ids increase from one
+    to the next without being consecutive (block 0 then block 4) are cut apart too."""
+    ids = pl.Series("u", [3 * k + 1 for k in range(50)], dtype=pl.Int64)
+    frame = pl.DataFrame({"u": ids, "x": [float(k) for k in range(50)], "s": [str(k) for k in range(50)]})
+    shuffled = pl.concat([frame.slice(10 * k, 10) for k in order])
+    got = in_id_order(shuffled, "u", ids)
+    assert got.equals(frame)
+    assert got.n_chunks() == 1
+
+
+def test_a_result_not_in_runs_or_not_the_units_is_sorted():
+    ids = pl.Series("u", list(range(0, 40, 2)), dtype=pl.Int64)
+    frame = pl.DataFrame({"u": ids, "x": list(range(20))})
+    scattered = frame.sample(fraction=1.0, shuffle=True, seed=3)
+    assert in_id_order(scattered, "u", ids).equals(frame)  # runs of one unit each
+    odd = frame.with_columns(pl.when(pl.col("u") == 10).then(11).otherwise(pl.col("u")).alias("u")).reverse()
+    assert in_id_order(odd, "u", ids).equals(odd.sort("u"))  # an id not among the units: sorted (caller raises)
+    nulls = frame.with_columns(pl.when(pl.col("u") == 10).then(None).otherwise(pl.col("u")).alias("u")).reverse()
+    assert in_id_order(nulls, "u", ids).equals(nulls.sort("u", nulls_last=True))
