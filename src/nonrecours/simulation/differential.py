@@ -244,7 +244,9 @@ RARE_SHAPES = ("second_unit_couple", "second_unit_child", "child_other_income", 
 """Shapes SITUATION_FORMAT.md allows that the main draws never make: a couple or a child in the hosted unit,
 a child with unemployment benefit, an invalidity pension or alimony, a student under 18, earnings beside an
 unemployment benefit or a pension, a pension before 55 (survivor's, early), a pregnant woman alone and recently
-isolated without children (the RSA's majoration, CASF art. L262-9), a tenant stating no rent."""
+isolated without children (the RSA's majoration, CASF art. L262-9), a tenant stating no rent. The hosted unit's
+child is drawn as any child then aged below its parent, so it may keep earnings drawn for an older child: a child
+under 16 with earnings, whom the family benefits still count (CSS art. L512-3, 1°; docs/oracle_disagreements.md)."""
 
 
 def _rare_shape(rng: random.Random, sit: dict[str, Any]) -> None:
