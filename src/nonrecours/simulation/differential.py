@@ -166,18 +166,21 @@ def _child(rng: random.Random, unit: str) -> dict[str, Any]:
 
 def generate_situations(n: int, seed: int = 0, *, first: dt.date = MIN_MONTH, last: dt.date = MAX_MONTH,
                         months: Sequence[str] | None = None, prefix: str = "d",
-                        rare: float = 0.0) -> list[dict[str, Any]]:
+                        rare: float = 0.0, senior_activity: float = 0.0) -> list[dict[str, Any]]:
     """``n`` situations drawn with ``random.Random(seed)`` (same seed, same situations); ids ``{prefix}{seed}-k``.
 
     Months are drawn in ``first``..``last``, or among ``months`` (YYYY-MM) when given: the oracle runs one
     simulation per distinct month, so a short list makes a fast run. ``rare``: the share of situations given one
     of the shapes the format allows and the draws above never make (:func:`_rare_shape`), from a stream of its
-    own (0, the default, leaves a seed's situations as they were). Without ``benefits_paid``: the comparison
-    states them from the oracle (see the module docstring).
+    own (0, the default, leaves a seed's situations as they were). ``senior_activity``: the share of situations
+    where each parent aged 62 or more gets a salary or an unemployment benefit (the main draws give neither after
+    62, the public cases have 27 such parents), from another stream of its own. Without ``benefits_paid``: the
+    comparison states them from the oracle (see the module docstring).
     """
     rng = random.Random(seed)
     shared = random.Random(f"{seed}-colocation")
     odd = random.Random(f"{seed}-rare")
+    senior = random.Random(f"{seed}-senior")
     loans = random.Random(f"{seed}-loan")
     span = (last.year - first.year) * 12 + last.month - first.month
     out = []
@@ -234,6 +237,13 @@ def generate_situations(n: int, seed: int = 0, *, first: dt.date = MIN_MONTH, la
             sit["recent_isolation"] = True
         if rare and odd.random() < rare:
             _rare_shape(odd, sit)
+        if senior_activity and senior.random() < senior_activity:
+            for p in persons:
+                if p["role"] == "parent" and p["age"] >= 62:
+                    if senior.random() < 0.7:
+                        p["monthly"]["salary_net"] = _amount(senior, SALARY_POINTS)
+                    else:
+                        p["monthly"]["unemployment"] = _amount(senior, (400, 700, 1000, 1300))
         out.append(sit)
     return out
 
