@@ -147,7 +147,9 @@ def _results(report: DifferentialReport, args: argparse.Namespace, chunks: list[
                   "residence, the CGI art. 157 bis, the CASF art. L262-5 and the age-in-months corrections)",
         "n": report.n, "n_requested": args.n, "complete": report.n == args.n,
         "seeds": [args.seed, chunks[-1][0]] if chunks else [args.seed], "chunk": args.chunk,
-        "chunks_done": len(chunks), "backend": args.backend, "tolerance_euros": 1.0,
+        "chunks_done": len(chunks), "backend": args.backend, "rare": args.rare, "senior": args.senior,
+        "months": args.months,
+        "tolerance_euros": 1.0,
         "agreement": report.summary(),
         "rsa_outside_L262_5": _rsa_outside_l262_5(report),
         "accession": _accession(report, chunks),
@@ -180,7 +182,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     help="folder of the per-chunk frames (default: OUT without .json, + .parts)")
     ap.add_argument("--resume", action="store_true",
                     help="reuse the chunks already in --parts (same seed and size) instead of computing them")
+    ap.add_argument("--rare", type=float, default=0.0,
+                    help="share of situations given a shape the main draws never make (generate_situations' rare)")
+    ap.add_argument("--senior", type=float, default=0.0,
+                    help="share of situations whose parents of 62+ work or draw an unemployment benefit")
+    ap.add_argument("--months", default=None,
+                    help="comma-separated YYYY-MM the situations are drawn among (default: every month covered)")
     args = ap.parse_args(argv)
+    months = tuple(args.months.split(",")) if args.months else None
     out = Path(args.out)
     parts_dir = Path(args.parts) if args.parts else out.with_name(out.stem + ".parts")
     parts_dir.mkdir(parents=True, exist_ok=True)
@@ -197,13 +206,17 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     reused = 0
     plan = _chunks(args.n, args.chunk, args.seed)
     for k, (seed, size) in enumerate(plan):
-        stem = parts_dir / f"chunk{k:03d}_seed{seed}_n{size}"
+        stem = parts_dir / (f"chunk{k:03d}_seed{seed}_n{size}" + (f"_rare{args.rare:g}" if args.rare else "")
+                           + (f"_months{len(months)}" if months else "")
+                           + (f"_senior{args.senior:g}" if args.senior else ""))
         units_f, sits_f = stem.with_suffix(".units.parquet"), stem.with_suffix(".situations.parquet")
         if args.resume and units_f.exists() and sits_f.exists():
             parts.append(DifferentialReport(units=pl.read_parquet(units_f), situations=pl.read_parquet(sits_f)))
             reused += 1
         else:
-            part = compare_with_oracle(generate_situations(size, seed), oracle, backend=args.backend)
+            part = compare_with_oracle(generate_situations(size, seed, rare=args.rare, months=months,
+                                                                   senior_activity=args.senior), oracle,
+                                       backend=args.backend)
             part.units.write_parquet(units_f)
             part.situations.write_parquet(sits_f)
             parts.append(part)

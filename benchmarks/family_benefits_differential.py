@@ -35,9 +35,9 @@ PAIRS = {"paje_base": "paje_base_droit", "asf": "asf_droit", "cf": "cf"}
 """OpenFisca famille variable -> our rule."""
 
 
-def compare(n: int, seed: int) -> dict[str, Any]:
+def compare(n: int, seed: int, rare: float = 0.0, senior: float = 0.0) -> dict[str, Any]:
     python = ensure_oracle()
-    batch = load_situations(generate_situations(n, seed, prefix="pf"))
+    batch = load_situations(generate_situations(n, seed, prefix="pf", rare=rare, senior_activity=senior))
     if batch.errors:
         raise ValueError(f"{len(batch.errors)} generated situations are invalid, first: {batch.errors[0]}")
     sits: list[dict[str, Any]] = []
@@ -54,7 +54,7 @@ def compare(n: int, seed: int) -> dict[str, Any]:
     both = (pl.concat(ours).with_columns(pl.col("famille_id").cast(pl.Int64))
             .join(theirs.with_columns(pl.col("famille_id").cast(pl.Int64)), on="famille_id", how="inner")
             .join(batch.unit_index.with_columns(pl.col("famille_id").cast(pl.Int64)), on="famille_id"))
-    out: dict[str, Any] = {"situations": n, "seed": seed, "familles": both.height}
+    out: dict[str, Any] = {"situations": n, "seed": seed, "rare": rare, "senior": senior, "familles": both.height}
     for of, rule in PAIRS.items():  # ours under ``ours_<variable>``: our ``cf`` has OpenFisca's name
         mine = f"ours_{of}"
         ok = (both[mine] - both[of].cast(pl.Float64)).abs() <= 1.0 + 1e-9
@@ -71,9 +71,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=400)
     ap.add_argument("--seed", type=int, default=1100)
+    ap.add_argument("--rare", type=float, default=0.0,
+                    help="share of situations given a shape the main draws never make (generate_situations' rare)")
+    ap.add_argument("--senior", type=float, default=0.0,
+                    help="share of situations whose parents of 62+ work or draw an unemployment benefit")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "family_benefits_differential.json"))
     args = ap.parse_args(argv)
-    result = compare(args.n, args.seed)
+    result = compare(args.n, args.seed, args.rare, args.senior)
     Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps({k: (v if not isinstance(v, dict) else {a: b for a, b in v.items() if a != "disagreements"})
                       for k, v in result.items()}, indent=2))

@@ -42,3 +42,29 @@ def test_shapes_the_law_distinguishes_are_all_drawn() -> None:
 def test_months_can_be_restricted() -> None:
     sits = generate_situations(50, 1, months=("2025-04",))
     assert {s["month"] for s in sits} == {"2025-04"}
+
+
+def test_rare_shapes_are_drawn_valid_and_leave_the_seed_alone() -> None:
+    from nonrecours.simulation.differential import RARE_SHAPES
+
+    plain, rare = generate_situations(1500, 12), generate_situations(1500, 12, rare=0.6)
+    assert generate_situations(1500, 12, rare=0.0) == plain
+    assert load_situations(rare).errors == []
+    assert {s.get("rare_shape") for s in rare} - {None} == set(RARE_SHAPES)
+    untouched = [(a, b) for a, b in zip(plain, rare, strict=True) if "rare_shape" not in b]
+    assert untouched and all(a == b for a, b in untouched)
+    second = [[p for p in s["persons"] if p["unit"] == "second"] for s in rare]
+    assert any(sum(p["role"] == "parent" for p in ps) == 2 for ps in second)
+    assert any(any(p["role"] == "child" for p in ps) for ps in second)
+
+
+def test_senior_activity_gives_work_after_62_and_leaves_the_seed_alone() -> None:
+    plain, senior = generate_situations(800, 13, rare=0.3), generate_situations(800, 13, rare=0.3, senior_activity=0.5)
+    assert generate_situations(800, 13, rare=0.3, senior_activity=0.0) == plain
+    assert load_situations(senior).errors == []
+
+    def working(sits: list) -> int:
+        return sum(1 for s in sits for p in s["persons"] if p["role"] == "parent" and p["age"] >= 62
+                   and (p["monthly"].get("salary_net") or p["monthly"].get("unemployment")))
+
+    assert working(senior) > 50 and working(plain) < working(senior)

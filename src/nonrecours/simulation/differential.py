@@ -165,15 +165,22 @@ def _child(rng: random.Random, unit: str) -> dict[str, Any]:
 
 
 def generate_situations(n: int, seed: int = 0, *, first: dt.date = MIN_MONTH, last: dt.date = MAX_MONTH,
-                        months: Sequence[str] | None = None, prefix: str = "d") -> list[dict[str, Any]]:
+                        months: Sequence[str] | None = None, prefix: str = "d",
+                        rare: float = 0.0, senior_activity: float = 0.0) -> list[dict[str, Any]]:
     """``n`` situations drawn with ``random.Random(seed)`` (same seed, same situations); ids ``{prefix}{seed}-k``.
 
     Months are drawn in ``first``..``last``, or among ``months`` (YYYY-MM) when given: the oracle runs one
-    simulation per distinct month, so a short list makes a fast run. Without ``benefits_paid``: the
+    simulation per distinct month, so a short list makes a fast run. ``rare``: the share of situations given one
+    of the shapes the format allows and the draws above never make (:func:`_rare_shape`), from a stream of its
+    own (0, the default, leaves a seed's situations as they were). ``senior_activity``: the share of situations
+    where each parent aged 62 or more gets a salary or an unemployment benefit (the main draws give neither after
+    62, the public cases have 27 such parents), from another stream of its own. Without ``benefits_paid``: the
     comparison states them from the oracle (see the module docstring).
     """
     rng = random.Random(seed)
     shared = random.Random(f"{seed}-colocation")
+    odd = random.Random(f"{seed}-rare")
+    senior = random.Random(f"{seed}-senior")
     loans = random.Random(f"{seed}-loan")
     span = (last.year - first.year) * 12 + last.month - first.month
     out = []
@@ -228,8 +235,79 @@ def generate_situations(n: int, seed: int = 0, *, first: dt.date = MIN_MONTH, la
             sit["couple"] = couple
         if n_parents == 1 and any(p["role"] == "child" for p in persons) and rng.random() < 0.4:
             sit["recent_isolation"] = True
+        if rare and odd.random() < rare:
+            _rare_shape(odd, sit)
+        if senior_activity and senior.random() < senior_activity:
+            for p in persons:
+                if p["role"] == "parent" and p["age"] >= 62:
+                    if senior.random() < 0.7:
+                        p["monthly"]["salary_net"] = _amount(senior, SALARY_POINTS)
+                    else:
+                        p["monthly"]["unemployment"] = _amount(senior, (400, 700, 1000, 1300))
         out.append(sit)
     return out
+
+
+RARE_SHAPES = ("second_unit_couple", "second_unit_child", "child_other_income", "minor_student",
+               "salary_and_unemployment", "salary_and_pension", "pension_before_55", "pregnant_alone",
+               "no_rent")
+"""Shapes SITUATION_FORMAT.md allows that the main draws never make: a couple or a child in the hosted unit,
+a child with unemployment benefit, an invalidity pension or alimony, a student under 18, earnings beside an
+unemployment benefit or a pension, a pension before 55 (survivor's, early), a pregnant woman alone and recently
+isolated without children (the RSA's majoration, CASF art. L262-9), a tenant stating no rent. The hosted unit's
+child is drawn as any child then aged below its parent, so it may keep earnings drawn for an older child: a child
+under 16 with earnings, whom the family benefits still count (CSS art. L512-3, 1°; docs/oracle_disagreements.md)."""
+
+
+def _rare_shape(rng: random.Random, sit: dict[str, Any]) -> None:
+    """Give ``sit`` one of :data:`RARE_SHAPES` (in place); a shape that does not fit the situation is skipped."""
+    shape = rng.choice(RARE_SHAPES)
+    persons = sit["persons"]
+    parents = [p for p in persons if p["role"] == "parent"]
+    children = [p for p in persons if p["role"] == "child"]
+    second = [p for p in persons if p["unit"] == "second"]
+    sit["rare_shape"] = shape
+    if shape == "second_unit_couple":
+        if not second:
+            second.append(_adult(rng, "second", _age_near(rng, 60, 90)))
+            persons.append(second[0])
+        persons.append(_adult(rng, "second", max(18, min(95, second[0]["age"] + rng.randint(-6, 6)))))
+        sit.setdefault("couple", rng.choice(("married", "pacs", "cohabiting")))
+    elif shape == "second_unit_child":
+        if not second:
+            second.append(_adult(rng, "second", rng.randint(20, 40)))
+            persons.append(second[0])
+        child = _child(rng, "second")
+        child["age"] = min(child["age"], second[0]["age"] - 16)
+        persons.append(child)
+    elif shape == "child_other_income" and children:
+        c = rng.choice(children)
+        key = rng.choice(("unemployment", "invalidity_pension", "alimony_received"))
+        if key == "unemployment" and c["age"] < 18:
+            key = "alimony_received"
+        c.setdefault("monthly", {})[key] = _amount(rng, (150, 400, 700))
+    elif shape == "minor_student" and any(14 <= c["age"] <= 17 for c in children):
+        rng.choice([c for c in children if 14 <= c["age"] <= 17])["student"] = True
+    elif shape == "salary_and_unemployment":
+        p = rng.choice(parents)
+        p["monthly"]["salary_net"] = _amount(rng, (200, 400, 700))
+        p["monthly"]["unemployment"] = _amount(rng, (300, 600, 900))
+    elif shape == "salary_and_pension" and any(p["age"] >= 60 for p in parents):
+        p = rng.choice([p for p in parents if p["age"] >= 60])
+        p["monthly"]["salary_net"] = _amount(rng, (300, 600, 1200))
+        p["monthly"]["pension"] = _amount(rng, (400, 900, 1400), 0.15)
+    elif shape == "pension_before_55" and any(p["age"] < 55 for p in parents):
+        rng.choice([p for p in parents if p["age"] < 55])["monthly"]["pension"] = _amount(rng, (200, 500, 900))
+    elif shape == "pregnant_alone" and len([p for p in parents if p["unit"] == "main"]) == 1 and not any(
+            c["unit"] == "main" for c in children):
+        p = next(p for p in parents if p["unit"] == "main")
+        p["age"] = min(p["age"], 44)
+        p["pregnant"] = True
+        sit["recent_isolation"] = rng.random() < 0.6
+    elif shape == "no_rent" and sit["housing"]["status"] in ("tenant", "tenant_furnished", "social_tenant"):
+        sit["housing"]["rent"] = 0.0
+    else:
+        del sit["rare_shape"]
 
 
 # -- comparison --------------------------------------------------------------------------------------

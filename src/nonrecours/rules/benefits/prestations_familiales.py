@@ -355,18 +355,25 @@ def _plafond_af(rang: int, n_enfants):  # type: ignore[no-untyped-def]
             + maximum(n_enfants, 0) * param(f"{PF}.af.modulation.majoration_par_enfant"))
 
 
+def _enfant_unique_dom(f: Famille):  # type: ignore[no-untyped-def]
+    """Overseas with a single child at charge: L521-1's last four paragraphs (the modulation by resources, its
+    ceilings and the complément dégressif) do not apply (CSS art. L755-12, second paragraph)."""
+    return f.menage.residence_dom & (f.af_nb_enfants == 1)
+
+
 def _modulation_af(f: Famille, n_enfants):  # type: ignore[no-untyped-def]
     ressources = f.pf_base_ressources
-    return where(ressources <= _plafond_af(1, n_enfants), 1.0,
+    taux = where(ressources <= _plafond_af(1, n_enfants), 1.0,
                  where(ressources <= _plafond_af(2, n_enfants), param(f"{PF}.af.modulation.taux_tranche_2"),
                        param(f"{PF}.af.modulation.taux_tranche_3")))
+    return where(_enfant_unique_dom(f), 1.0, taux)
 
 
 @rule(entity="famille", dtype="float", label="allocations familiales: montant de base modulé",
-      ref="CSS art. L521-1, D521-1 et D521-3")
+      ref="CSS art. L521-1, L755-12, D521-1 et D521-3")
 def af_droit_base(f: Famille):
     """The base amount (rounded to the cent), times 1, 1/2 or 1/4 as the resources of year N-2 exceed none,
-    one or both ceilings (raised per child at charge)."""
+    one or both ceilings (raised per child at charge); never modulated overseas for a single child (L755-12)."""
     montant = round_(param(f"{PF}.bmaf") * f.af_taux_base, 2)
     return montant * _modulation_af(f, f.af_nb_enfants)
 
@@ -397,14 +404,15 @@ def af_depassement_mensuel(f: Famille):
 
 
 @rule(entity="famille", dtype="float", label="allocations familiales: complément dégressif",
-      ref="CSS art. L521-1 (dernier alinéa) et D521-3")
+      ref="CSS art. L521-1 (dernier alinéa), L755-11, L755-12 et D521-3")
 def af_droit_complement_degressif(f: Famille):
     """Just above a ceiling the allowances are not cut at once: the family gets what the lower rate would
-    have given less the monthly overshoot (not in the overseas departments, where AF have no ceiling)."""
+    have given less the monthly overshoot. Overseas too (L755-11 applies L521-1 there), except for a single child
+    at charge, whose allowance has neither ceiling nor complement (L755-12, second paragraph)."""
     depassement = f.af_depassement_mensuel
     allocations = maximum(f.af_droit_base + f.af_droit_majorations - depassement, 0.0)
     forfait = maximum(f.af_droit_forfait - depassement, 0.0)
-    return where(~f.menage.residence_dom & (depassement > 0), allocations + forfait, 0.0)
+    return where(~_enfant_unique_dom(f) & (depassement > 0), allocations + forfait, 0.0)
 
 
 @rule(entity="famille", dtype="float", label="allocations familiales (montant du droit, mensuel)",
