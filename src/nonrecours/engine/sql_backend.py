@@ -189,6 +189,19 @@ def _converted(v: Any, have: str, want: str) -> Any:
     return _UNKNOWN
 
 
+def _const_folder(t: Any) -> Any:
+    """:func:`_const` memoised by node, the dtypes read through ``t``: each subtree folded once per lowering."""
+    consts: dict[int, Any] = {}
+
+    def const(x: Expr) -> Any:
+        k = id(x)
+        if k not in consts:
+            consts[k] = _const(x, const, t)
+        return consts[k]
+
+    return const
+
+
 def _const(x: Expr, const: Any, t: Any) -> Any:
     """The value of ``x`` when it reads no column and only operations whose value Python gives exactly as SQL does
     (the month of a literal date, comparisons of two literals of one dtype, boolean logic, a ``where`` on a constant
@@ -289,14 +302,7 @@ def lower_sql(e: Expr, coltypes: dict[str, str], table: str | None = None,
     def as_(x: str, have: str, want: str) -> str:
         return x if have == want else cast(x, want)
 
-    consts: dict[int, Any] = {}
-
-    def const(x: Expr) -> Any:
-        """The value of a constant subtree (:func:`_const`), memoised by node."""
-        k = id(x)
-        if k not in consts:
-            consts[k] = _const(x, const, t)
-        return consts[k]
+    const = _const_folder(t)
 
     def arm(x: Expr, want: str) -> str:
         """``x`` as a value of dtype ``want`` (a branch of a CASE, an argument of GREATEST...)."""
@@ -703,13 +709,7 @@ class _Runner:
         def t(x: Expr) -> str:
             return dtype_of(x, self.coltypes, memo)
 
-        consts: dict[int, Any] = {}
-
-        def const(x: Expr) -> Any:
-            k = id(x)
-            if k not in consts:
-                consts[k] = _const(x, const, t)
-            return consts[k]
+        const = _const_folder(t)
 
         shared: dict[int, str] = {}
         defs: list[tuple[str, Expr]] = []
