@@ -199,7 +199,7 @@ def test_a_client_without_the_single_pass_call_reads_a_relation():
     assert run_once(con, text).rows() == [(1, "x", 2.5)]
 
 
-def test_a_client_whose_single_pass_call_changed_reads_a_relation():
+def test_a_client_whose_single_pass_call_changed_reads_a_relation(caplog):
     """``_submit`` is private: a client whose call takes other arguments (or returns another object) must fall
     back to the public relation, not fail, and a real statement's error must still surface."""
     from nonrecours.engine import sql_backend
@@ -216,6 +216,7 @@ def test_a_client_whose_single_pass_call_changed_reads_a_relation():
     text = "SELECT 1::BIGINT AS a, 'x' AS b"
     assert sql_backend.run_once(Changed(), text).rows() == [(1, "x")]  # type: ignore[arg-type]
     assert sql_backend._SINGLE_PASS[Changed] is False
+    assert "single-pass call is unusable (TypeError)" in caplog.text  # said, not silent
     assert sql_backend._single_pass(con) is True  # this environment's client answers the probe
     with pytest.raises(duckdb.Error):
         sql_backend.run_once(con, "SELECT no_such_column FROM (SELECT 1 AS a)")

@@ -732,7 +732,7 @@ def test_direct_highs_and_linprog_fallback_give_one_vertex(seed, n, m):
     assert np.array_equal(direct, fallback)
 
 
-def test_changed_highs_bindings_fall_back_to_linprog(monkeypatch):
+def test_changed_highs_bindings_fall_back_to_linprog(monkeypatch, caplog):
     """scipy's ``_highspy`` is private: bindings that changed (here, every name still there but the model's
     constructor taking other arguments) must leave the audit on ``linprog``, the same vertex, instead of failing in
     the middle of a run."""
@@ -752,6 +752,7 @@ def test_changed_highs_bindings_fall_back_to_linprog(monkeypatch):
     monkeypatch.setitem(sys.modules, "scipy.optimize._highspy", fake)
     monkeypatch.setattr(statistics, "_HIGHS", statistics._UNPROBED)
     assert statistics._highs() is None
+    assert "HiGHS bindings unusable (TypeError)" in caplog.text  # said, not silent
     a = np.array([[1.0, 1.0, 1.0]])
     x = statistics._solve(a, np.array([6.0]), np.array([-1.0, 0.0, 0.0]), np.array([4.0, np.inf, np.inf]))
     assert x[0] == 4.0 and x.sum() == 6.0

@@ -16,6 +16,7 @@ never copied into DuckDB).
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import tempfile
 from decimal import Decimal
@@ -104,7 +105,9 @@ def _single_pass(con: duckdb.DuckDBPyConnection) -> bool:
         try:
             got = pl.DataFrame(_Stream(con._submit(probe, None, "stream")))  # type: ignore[attr-defined]
             ok = got.rows() == [(1, "a")] and got.columns == ["x", "y"]
-        except Exception:  # a changed private call, whatever it raises, means "do not use it"
+        except Exception as e:  # a changed private call, whatever it raises, means "do not use it"
+            logging.getLogger(__name__).warning("duckdb: the client's single-pass call is unusable (%s); statements "
+                                                "are read through con.sql", type(e).__name__)
             ok = False
         _SINGLE_PASS[kind] = ok
     return _SINGLE_PASS[kind]
@@ -252,11 +255,6 @@ def _const(x: Expr, const: Any, t: Any) -> Any:
         a = const(x.operand)
         return _UNKNOWN if a is _UNKNOWN else _converted(a, t(x.operand), x.dtype)
     return _UNKNOWN
-
-
-def _is_unknown_bool(a: Any, b: Any, absorbing: bool) -> bool:
-    """False: one operand is the absorbing constant (FALSE for AND, TRUE for OR), whatever the other is."""
-    return not (a is absorbing or b is absorbing)
 
 
 _COMPARE = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}

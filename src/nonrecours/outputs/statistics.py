@@ -850,29 +850,34 @@ def _highs():
     raised, and a real program's failure is never caught."""
     global _HIGHS
     if _HIGHS is _UNPROBED:
-        _HIGHS = None
+        core = None
         try:
             import numpy as np
             from scipy.optimize._highspy import _core
 
-            _HIGHS = _core
             a = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]])
             rhs, cap = np.array([3.0, 5.0]), np.array([2.0, np.inf, 4.0])
             objective = np.array([-1.0, 1.0, -1.0])
-            if not np.array_equal(_highs_solve(a, rhs, objective, cap), _linprog_solve(a, rhs, objective, cap)):
-                _HIGHS = None
-        except Exception:  # a changed private module, whatever it raises, means "do not use it"
-            _HIGHS = None
+            if np.array_equal(_highs_solve(a, rhs, objective, cap, _core), _linprog_solve(a, rhs, objective, cap)):
+                core = _core
+            else:
+                logging.getLogger(__name__).warning(
+                    "secrecy audit: scipy's HiGHS bindings answer otherwise than linprog; linprog is used")
+        except Exception as e:  # a changed private module, whatever it raises, means "do not use it"
+            logging.getLogger(__name__).warning("secrecy audit: scipy's HiGHS bindings unusable (%s); linprog is used",
+                                                type(e).__name__)
+        _HIGHS = core
     return _HIGHS
 
 
-def _highs_solve(a, rhs, objective, cap):
-    """``_solve`` through scipy's HiGHS bindings: the model and options ``linprog(method="highs")`` passes (its
-    defaults: presolve on, dual simplex strategy, no output), and its feasibility check of the answer."""
+def _highs_solve(a, rhs, objective, cap, h=None):
+    """``_solve`` through scipy's HiGHS bindings (``h``, the probed module by default): the model and options
+    ``linprog(method="highs")`` passes (its defaults: presolve on, dual simplex strategy, no output), and its
+    feasibility check of the answer."""
     import numpy as np
     import scipy.sparse as sp
 
-    h = _HIGHS
+    h = h if h is not None else _HIGHS
     inf = h.kHighsInf
     n, m = objective.size, rhs.size
     csc = sp.csc_array(a)
