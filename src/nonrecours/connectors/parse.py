@@ -181,11 +181,11 @@ def _value(f: FieldMap, s: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:
                     .otherwise(value)
         return value
     assert f.codes is not None  # code and bool: translation table
-    value = raw.replace_strict(f.codes, default=None, return_dtype=pl.String)
     folded = _folded_codes(f.codes)
-    if folded is not None:  # ``o`` for ``O``, ``fr`` for ``FR``: read when no two codes differ by case alone
-        value = pl.when(value.is_null()).then(
-            raw.str.to_lowercase().replace_strict(folded, default=None, return_dtype=pl.String)).otherwise(value)
+    if folded is None:  # two codes differ by case alone: the exact spelling decides
+        value = raw.replace_strict(f.codes, default=None, return_dtype=pl.String)
+    else:  # ``o`` for ``O``, ``fr`` for ``FR``: one lookup in lower case reads the exact spellings too
+        value = raw.str.to_lowercase().replace_strict(folded, default=None, return_dtype=pl.String)
     return value == "true" if f.type == "bool" else value
 
 
