@@ -651,11 +651,8 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
     held = yearly.select("person_id", pl.col("year").cast(pl.Int32)).unique()
     now = held.filter(pl.col("year") == month.year - 2)
     # a zero of a year before the birth: a fact of the birth month, sourced as the row that gave it
-    birth_src = (births.select("person_id",
-                               (pl.col("source_agency") if "source_agency" in births.columns
-                                else pl.lit(None)).cast(pl.String).alias("source_agency"),
-                               (pl.col("extract_date") if "extract_date" in births.columns
-                                else pl.lit(None)).cast(pl.Date).dt.truncate("1mo").alias("source_month"))
+    birth_src = (births.select("person_id", pl.col("source_agency").cast(pl.String),
+                               pl.col("extract_date").dt.truncate("1mo").alias("source_month"))
                  if births is not None else
                  pl.DataFrame(schema={"person_id": pl.String, "source_agency": pl.String, "source_month": pl.Date}))
     not_born = now.join(unborn, on=["person_id", "year"], how="semi").join(birth_src, on="person_id", how="left")
