@@ -64,7 +64,7 @@ _PAYMENT_COLUMNS = tuple(PAYMENT_INPUTS.values())
 _PAID_KNOWN: dict[str, tuple[str, ...]] = {
     "prestations_versees_connues": ("af", "paje_base", "asf"),
     "aide_logement_versee_connue": ("aide_logement",),
-    "aide_logement_du_mois_connue": ("aide_logement",),
+    "aide_logement_du_mois_connue": ("aide_logement", "af", "paje_base", "asf"),  # the RSA reads both
     "aah_versee_connue": ("aah",),
 }
 """Each famille flag the rules read (true: the benefit paid, false: the one they compute) → the benefits paid it

@@ -44,7 +44,7 @@ FACT_FR = {"age": "âge", "nationality_group": "nationalité", "residence_permit
            "revenus_n2_renseignes": "déclaration de revenus de l'année N-2 (DGFiP)",
            "prestations_versees_connues": "prestations familiales et aide au logement versées",
            "aide_logement_versee_connue": "aide au logement versée", "aah_versee_connue": "AAH versée",
-           "aide_logement_du_mois_connue": "aide au logement versée ce mois"}
+           "aide_logement_du_mois_connue": "aide au logement et prestations familiales versées ce mois"}
 """Short French name of a fact in a reason line, where the registry's label is a definition too long for a
 letter; any other input keeps its registry label."""
 _NOT_A_FACT = frozenset({"date_naissance", "revenus_n2_renseignes", "prestations_versees_connues",

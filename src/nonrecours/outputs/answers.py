@@ -48,7 +48,8 @@ def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
     # known when the payers' table is shared (a famille absent from it was paid nothing)
     out["prestations_versees_connues"] = (("benefits_paid", "amount", None),)
     out["aide_logement_versee_connue"] = (("benefits_paid", "amount", "aide_logement"),)
-    out["aide_logement_du_mois_connue"] = (("benefits_paid", "amount", "aide_logement"),)
+    out["aide_logement_du_mois_connue"] = tuple(("benefits_paid", "amount", b)
+                                                for b in ("aide_logement", "af", "paje_base", "asf"))
     out["aah_versee_connue"] = (("benefits_paid", "amount", "aah"),)
     out |= {
         "housing_status": (("housing", "status", None),),
