@@ -152,7 +152,17 @@ def af_taux_majoration_enfant_unique_dom(f: Famille):
     dom = f"{PF}.af.dom"
     taux = where(m.age_mois >= param(f"{dom}.enfant_unique_age_2"), param(f"{dom}.enfant_unique_taux_2"),
                  where(m.age_mois >= param(f"{dom}.enfant_unique_age_1"), param(f"{dom}.enfant_unique_taux_1"), 0.0))
-    return where(f.menage.residence_dom & (f.af_nb_enfants == 1), f.sum(taux, where=m.af_enfant), 0.0)
+    return where(f.af_enfant_unique_dom, f.sum(taux, where=m.af_enfant), 0.0)
+
+
+@rule(entity="famille", dtype="bool", label="outre-mer: un seul enfant à charge au sens des allocations familiales",
+      ref="CSS art. L755-11 et L755-12")
+def af_enfant_unique_dom(f: Famille):
+    """Overseas the AF are due from the first child (L755-11); for a single child at charge the last four
+    paragraphs of L521-1 (the modulation by resources, its ceilings, the complément dégressif) do not apply
+    (L755-12, second paragraph), and its majoration for age is the overseas one (D755-5, II)."""
+    return condition("outre-mer, un seul enfant à charge", f.menage.residence_dom & (f.af_nb_enfants == 1),
+                     ref="CSS art. L755-12")
 
 
 @rule(entity="famille", dtype="float", label="taux des majorations pour âge (en BMAF)",
@@ -355,10 +365,6 @@ def _plafond_af(rang: int, n_enfants):  # type: ignore[no-untyped-def]
             + maximum(n_enfants, 0) * param(f"{PF}.af.modulation.majoration_par_enfant"))
 
 
-def _enfant_unique_dom(f: Famille):  # type: ignore[no-untyped-def]
-    """Overseas with a single child at charge: L521-1's last four paragraphs (the modulation by resources, its
-    ceilings and the complément dégressif) do not apply (CSS art. L755-12, second paragraph)."""
-    return f.menage.residence_dom & (f.af_nb_enfants == 1)
 
 
 def _modulation_af(f: Famille, n_enfants):  # type: ignore[no-untyped-def]
@@ -366,7 +372,7 @@ def _modulation_af(f: Famille, n_enfants):  # type: ignore[no-untyped-def]
     taux = where(ressources <= _plafond_af(1, n_enfants), 1.0,
                  where(ressources <= _plafond_af(2, n_enfants), param(f"{PF}.af.modulation.taux_tranche_2"),
                        param(f"{PF}.af.modulation.taux_tranche_3")))
-    return where(_enfant_unique_dom(f), 1.0, taux)
+    return where(f.af_enfant_unique_dom, 1.0, taux)
 
 
 @rule(entity="famille", dtype="float", label="allocations familiales: montant de base modulé",
@@ -412,7 +418,7 @@ def af_droit_complement_degressif(f: Famille):
     depassement = f.af_depassement_mensuel
     allocations = maximum(f.af_droit_base + f.af_droit_majorations - depassement, 0.0)
     forfait = maximum(f.af_droit_forfait - depassement, 0.0)
-    return where(~_enfant_unique_dom(f) & (depassement > 0), allocations + forfait, 0.0)
+    return where(~f.af_enfant_unique_dom & (depassement > 0), allocations + forfait, 0.0)
 
 
 @rule(entity="famille", dtype="float", label="allocations familiales (montant du droit, mensuel)",
