@@ -32,7 +32,7 @@ from nonrecours.errors import SchemaError
 from nonrecours.rules.benefits.aide_logement import FERMETURE_ACCESSION, FIN_ANCIEN_ZONE_3
 from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.benefits import benefit as catalogue_row
-from nonrecours.schemas.codes import SHARED_RENTAL_STATUSES
+from nonrecours.schemas.codes import FAMILY_BENEFITS_PAID, SHARED_RENTAL_STATUSES
 from nonrecours.schemas.zonage import zone_apl_of
 
 __all__ = ["FAMILY_PAYMENTS", "PAYMENT_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts", "build_inputs",
@@ -62,9 +62,9 @@ PAYMENT_INPUTS: dict[str, str] = {"af": "af", "paje_base": "paje_base", "asf": "
 members)."""
 _PAYMENT_COLUMNS = tuple(PAYMENT_INPUTS.values())
 _PAID_KNOWN: dict[str, tuple[str, ...]] = {
-    "prestations_versees_connues": ("af", "paje_base", "asf"),
+    "prestations_versees_connues": FAMILY_BENEFITS_PAID,
     "aide_logement_versee_connue": ("aide_logement",),
-    "aide_logement_du_mois_connue": ("aide_logement", "af", "paje_base", "asf"),  # the RSA reads both
+    "aide_logement_du_mois_connue": ("aide_logement", *FAMILY_BENEFITS_PAID),  # the RSA reads both
     "aah_versee_connue": ("aah",),
 }
 """Each famille flag the rules read (true: the benefit paid, false: the one they compute) → the benefits paid it

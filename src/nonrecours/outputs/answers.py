@@ -22,7 +22,7 @@ from nonrecours.errors import SchemaError
 from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame, fact_ids, held_fact, judged_earlier
 from nonrecours.outputs.writers import write_table
 from nonrecours.schemas.benefits import benefit as catalogue_row
-from nonrecours.schemas.codes import AGENCIES, PARENT_ROLES
+from nonrecours.schemas.codes import AGENCIES, FAMILY_BENEFITS_PAID, PARENT_ROLES
 
 __all__ = ["INPUT_COLUMNS", "SCENARIOS", "agency_columns", "automation_scenarios", "claim_fields_held",
            "data_to_exchange", "exchange_value", "headline", "unknowns_to_settle", "write_answers"]
@@ -49,7 +49,7 @@ def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
     out["prestations_versees_connues"] = (("benefits_paid", "amount", None),)
     out["aide_logement_versee_connue"] = (("benefits_paid", "amount", "aide_logement"),)
     out["aide_logement_du_mois_connue"] = tuple(("benefits_paid", "amount", b)
-                                                for b in ("aide_logement", "af", "paje_base", "asf"))
+                                                for b in ("aide_logement", *FAMILY_BENEFITS_PAID))
     out["aah_versee_connue"] = (("benefits_paid", "amount", "aah"),)
     out |= {
         "housing_status": (("housing", "status", None),),

@@ -90,6 +90,10 @@ HOUSING_STATUSES = (
     "homeless",
 )
 """The statuses of SITUATION_FORMAT.md."""
+FAMILY_BENEFITS_PAID = ("af", "paje_base", "asf")
+"""The family benefits whose payments are known together (the rules' ``prestations_versees_connues``): an
+extract's payer sends all three, a situation's ``benefits_paid`` states them together."""
+
 SHARED_RENTAL_STATUSES = ("tenant", "tenant_furnished", "social_tenant")
 """The statuses in which a dwelling may be let in colocation or as a room (housing's ``colocation`` and
 ``chambre``): a renter's lease, not a logement-foyer's (whose rooms have their own scale)."""

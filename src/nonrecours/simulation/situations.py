@@ -44,7 +44,7 @@ import polars as pl
 
 from nonrecours.errors import SituationError
 from nonrecours.rules.inputs import HOUSING_STATUSES
-from nonrecours.schemas.codes import NET_TO_TAXABLE, SHARED_RENTAL_STATUSES
+from nonrecours.schemas.codes import FAMILY_BENEFITS_PAID, NET_TO_TAXABLE, SHARED_RENTAL_STATUSES
 from nonrecours.schemas.months import add_months
 from nonrecours.schemas.zonage import zonage_communes, zone_apl_of
 
@@ -77,7 +77,7 @@ MONTHLY_FIELDS: dict[str, str] = {  # situation key -> input column
     "alimony_received": "alimony_received",
 }
 BENEFITS_PAID_FIELDS: tuple[str, ...] = ("af", "paje_base", "asf", "aide_logement")
-FAMILY_PAID_FIELDS: tuple[str, ...] = ("af", "paje_base", "asf")
+FAMILY_PAID_FIELDS: tuple[str, ...] = FAMILY_BENEFITS_PAID
 """The family benefits of ``benefits_paid``, known together (``prestations_versees_connues``)."""
 PAID_COLUMNS: dict[str, str] = {"af": "af", "paje_base": "paje_base", "asf": "asf",
                                 "aide_logement": "aide_logement_versee"}
