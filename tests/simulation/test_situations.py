@@ -346,3 +346,32 @@ def test_an_age_written_as_a_whole_float_is_read_as_that_age() -> None:
     assert as_float.frames["individu"].equals(as_int.frames["individu"])
     half = load_situations([_sit("h", persons=[{"role": "parent", "age": 38.5}])])
     assert [e.field for e in half.errors] == ["persons[0].age"]
+
+
+def test_a_dwelling_paid_for_without_rent_is_read_as_zero_and_named(caplog, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A tenant, a foyer resident or an accédant without ``housing.rent`` is computed with 0 € (OpenFisca's
+    default, the reference amounts' convention), but the batch names them and ``simulate`` warns: the zero is a
+    convention, not a fact. An owner or a person housed free of charge has no rent to give: not named. Both the
+    whole-file schema and the per-situation validation say so."""
+    from nonrecours.simulation import situations
+
+    sits = [_sit("tenant-no-rent", housing={"status": "tenant"}),
+            _sit("foyer-no-rent", housing={"status": "foyer"}),
+            _sit("loan-no-rent", housing={"status": "owner_with_loan"}),
+            _sit("owner", housing={"status": "owner"}),
+            _sit("free", housing={"status": "free"}),
+            _sit("tenant-rent-zero", housing={"status": "tenant", "rent": 0}),
+            _sit("tenant", housing={"status": "tenant", "rent": 450})]
+    named = ["tenant-no-rent", "foyer-no-rent", "loan-no-rent"]
+    bulk = situations.load_situations(sits)
+    each = situations._load_each(sits)
+    assert bulk.rent_absent == each.rent_absent == named
+    _same_batches(bulk, each)
+    assert bulk.frames["menage"].get_column("rent").to_list() == [0.0] * 6 + [450.0]
+    with caplog.at_level("WARNING", logger="nonrecours.simulation.runner"):
+        result = simulate(sits)
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 1 and "3 situation(s)" in warned[0] and all(n in warned[0] for n in named)
+    assert "tenant-rent-zero" not in warned[0]
+    by_id = {r["id"]: r for r in result.records()}
+    assert by_id["tenant-no-rent"]["aide_logement"] == by_id["tenant-rent-zero"]["aide_logement"]

@@ -98,5 +98,9 @@ SHARED_RENTAL_STATUSES = ("tenant", "tenant_furnished", "social_tenant")
 """The statuses in which a dwelling may be let in colocation or as a room (housing's ``colocation`` and
 ``chambre``): a renter's lease, not a logement-foyer's (whose rooms have their own scale)."""
 
+RENT_PAYING_STATUSES = (*SHARED_RENTAL_STATUSES, "foyer", "owner_with_loan")
+"""The statuses whose dwelling costs its household each month (a rent, a logement-foyer's fee, an accédant's loan
+repayment: housing's ``rent``), which the housing aid is computed on."""
+
 CLAIM_EVENTS = ("pending", "refused", "closed")
 

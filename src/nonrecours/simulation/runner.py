@@ -10,6 +10,7 @@ without ``benefits_paid.aide_logement`` gets its housing aid computed, and RSA, 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from nonrecours.engine import ALL_BACKENDS, Inputs, evaluate, round_columns
 from nonrecours.errors import SituationError
 from nonrecours.rules.benefits import SIMULATED_AMOUNTS, SIMULATED_FLAGS, SIMULATED_OUTPUTS, SIMULATED_RULES
 from nonrecours.simulation.situations import SituationBatch, _gc_paused, load_situation_json, load_situations
+
+log = logging.getLogger(__name__)
 
 __all__ = ["FLOAT_FIELDS", "OUTPUT_FIELDS", "SimulationResult", "simulate", "simulate_batch", "simulate_file"]
 
@@ -132,6 +135,11 @@ def simulate_batch(batch: SituationBatch, backend: str = "polars", explain: bool
     sequentially on DuckDB.
     """
     workers = workers or 1
+    if batch.rent_absent:
+        shown = ", ".join(batch.rent_absent[:5]) + (", ..." if len(batch.rent_absent) > 5 else "")
+        log.warning("%d situation(s) (%s) pay for their dwelling (tenant, foyer or accédant) but give no "
+                    "housing.rent: read as 0 EUR, as OpenFisca-France does; their housing aid is that of a zero rent",
+                    len(batch.rent_absent), shown)
     if not explain and batch.months:
         ind = batch.frames["individu"]
         person_months = ind.select("person_id", "famille_id").join(

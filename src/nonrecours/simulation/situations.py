@@ -25,6 +25,10 @@ Conventions (the ones the reference amounts were computed with):
   1 January 2018 opens the housing aid in accession (loi de finances pour 2018, art. 126); absent, no aid in
   accession is computed (the loan is taken as signed after the closure, OpenFisca-France's default). Only an
   accédant may give it.
+- a dwelling that costs its household (``RENT_PAYING_STATUSES``) with no ``housing.rent`` is read with a rent of
+  0 €, as OpenFisca-France reads it (its ``loyer`` defaults to 0) and as the reference amounts were computed: a
+  simulator's convention, never a fact; the batch lists these situations (``rent_absent``) and ``simulate``
+  warns, naming them, since their housing aid is that of a zero rent.
 """
 
 from __future__ import annotations
@@ -44,7 +48,12 @@ import polars as pl
 
 from nonrecours.errors import SituationError
 from nonrecours.rules.inputs import HOUSING_STATUSES
-from nonrecours.schemas.codes import FAMILY_BENEFITS_PAID, NET_TO_TAXABLE, SHARED_RENTAL_STATUSES
+from nonrecours.schemas.codes import (
+    FAMILY_BENEFITS_PAID,
+    NET_TO_TAXABLE,
+    RENT_PAYING_STATUSES,
+    SHARED_RENTAL_STATUSES,
+)
 from nonrecours.schemas.months import add_months
 from nonrecours.schemas.zonage import zonage_communes, zone_apl_of
 
@@ -116,6 +125,9 @@ class SituationBatch:
     unit_index: pl.DataFrame
     ids: list[str]
     errors: list[SituationError] = field(default_factory=list)
+    rent_absent: list[str] = field(default_factory=list)
+    """Ids of the situations whose dwelling costs its household (tenant, foyer, accédant) but gives no rent:
+    read with 0 € (the module docstring)."""
 
     @property
     def months(self) -> list[dt.date]:
@@ -240,7 +252,7 @@ def _parse(sit: Any) -> dict[str, Any]:
     status = housing.get("status")
     if status not in HOUSING_STATUSES:
         raise _Fault("housing.status", f"unknown housing status; expected one of {', '.join(HOUSING_STATUSES)}")
-    rent = _amount(housing.get("rent"), "housing.rent")
+    rent = None if housing.get("rent") is None else _amount(housing.get("rent"), "housing.rent")
     colocation = _bool(housing.get("colocation"), "housing.colocation")
     chambre = _bool(housing.get("chambre"), "housing.chambre")
     for name, flag in (("colocation", colocation), ("chambre", chambre)):
@@ -521,7 +533,9 @@ def _frames(individu: pl.DataFrame, amounts: pl.DataFrame, fam_all: pl.DataFrame
     paid = fam_all.select("famille_id", *BENEFITS_PAID_FIELDS).filter(
         pl.any_horizontal(pl.col(b) != 0 for b in BENEFITS_PAID_FIELDS)).rename(PAID_COLUMNS).with_columns(
         pl.lit(0.0).alias("aah_versee"))
-    menage = menage.with_columns(zone_apl_of(menage["depcom"]).cast(pl.Int64))
+    absent = menage.filter(pl.col("housing_status").is_in(RENT_PAYING_STATUSES) & pl.col("rent").is_null())
+    rent_absent = [ids[k] for k in absent.get_column("menage_id").to_list()]  # a ménage is its situation's position
+    menage = menage.with_columns(zone_apl_of(menage["depcom"]).cast(pl.Int64), pl.col("rent").fill_null(0.0))
     frames = {
         "individu": individu,
         "individu_monthly": _with_tax_year_income(monthly(amounts, "person_id", "__evaluated")),
@@ -530,7 +544,7 @@ def _frames(individu: pl.DataFrame, amounts: pl.DataFrame, fam_all: pl.DataFrame
         "menage": menage,
         "foyer_fiscal": pl.DataFrame({"foyer_fiscal_id": ff_ids}, schema={"foyer_fiscal_id": pl.Int64}),
     }
-    return SituationBatch(frames=frames, unit_index=unit_index, ids=ids, errors=errors)
+    return SituationBatch(frames=frames, unit_index=unit_index, ids=ids, errors=errors, rent_absent=rent_absent)
 
 
 TAXABLE = {"salary_net": NET_TO_TAXABLE["salary_net"], "unemployment": NET_TO_TAXABLE["unemployment_benefit"],
@@ -758,7 +772,7 @@ def _bulk(sits: list[_Situation]) -> SituationBatch:
     ).cast(_FAM_SCHEMA)  # type: ignore[arg-type]
     menage = sit.select(pl.col("situation").alias("menage_id"), "depcom",
                         depcom.str.slice(0, 3).is_in(OVERSEAS_DEPARTMENTS).alias("residence_dom"),
-                        "housing_status", pl.col("rent").fill_null(0.0), "colocation", "chambre",
+                        "housing_status", "rent", "colocation", "chambre",
                         pl.col("loan_date").fill_null(NO_LOAN_DATE))
     unit_index = units.select("famille_id", "situation", "id", "unit", "month").cast(
         _IDX_SCHEMA)  # type: ignore[arg-type]
