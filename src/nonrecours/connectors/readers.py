@@ -26,8 +26,8 @@ import polars as pl
 from nonrecours.connectors.mapping import ExtractMapping
 from nonrecours.errors import ExtractError
 
-__all__ = ["BLANK_LINE", "FAULT", "FAULT_COLUMN", "LINE", "TEXT", "RawBatch", "fit_to_header", "iter_batches",
-           "read_header"]
+__all__ = ["BLANK_LINE", "EOF_MARK", "FAULT", "FAULT_COLUMN", "LINE", "TEXT", "RawBatch", "ends_with_eof_mark",
+           "fit_to_header", "iter_batches", "read_header"]
 
 LINE = "__line"
 FAULT = "__fault"
@@ -35,7 +35,10 @@ FAULT_COLUMN = "__fault_column"
 """Optional: the column a line-level fault is about (a misplaced quote), else null."""
 TEXT = "__text"
 BLANK_LINE = "blank line"
-"""The fault of a line holding nothing but blanks: quarantined, and no record (a trailer does not count it)."""
+"""A line holding nothing but blanks (an extra line end): no record, neither accepted nor quarantined; the reader
+hands its line number in ``RawBatch.blank`` and the report counts it (a trailer does not count it either)."""
+EOF_MARK = b"\x1a"
+"""DOS's end-of-file mark (Ctrl-Z), which ``copy /a`` and old tools write as a text file's last byte."""
 _MOJIBAKE = r"[ÃÂ][\x80-\xBF]"
 """UTF-8 bytes of accented letters decoded as latin-1 ("Ã©" for "é"): a UTF-8 file read as latin-1."""
 
@@ -44,6 +47,19 @@ _MOJIBAKE = r"[ÃÂ][\x80-\xBF]"
 class RawBatch:
     frame: pl.DataFrame
     last: bool
+    blank: pl.Series | None = None
+    """Line numbers of the blank lines taken out of ``frame``: no record, counted apart by ingest."""
+
+
+def ends_with_eof_mark(path: Path) -> bool:
+    """Whether the file's last byte is DOS's end-of-file mark: the text readers stop before it (only there: a
+    0x1A anywhere else is content, and a line holding it is a fault of its own)."""
+    size = path.stat().st_size
+    if not size:
+        return False
+    with path.open("rb") as fh:
+        fh.seek(size - 1)
+        return fh.read(1) == EOF_MARK
 
 
 def _codec(encoding: str) -> str:
@@ -55,9 +71,11 @@ def _iter_line_chunks(path: Path, encoding: str, chunk_bytes: int) -> Iterator[t
     codec = _codec(encoding)
     line_no = 1
     rest = b""
+    remaining = path.stat().st_size - (1 if ends_with_eof_mark(path) else 0)
     with path.open("rb") as fh:
         while True:
-            block = fh.read(chunk_bytes)
+            block = fh.read(min(chunk_bytes, remaining))
+            remaining -= len(block)
             eof = not block
             data = rest + block
             if not eof:
@@ -150,12 +168,18 @@ _SEPARATORS = (";", ",", "\t", "|")
 
 def _header_line(path: Path, mapping: ExtractMapping) -> str | None:
     """The first line of a CSV extract as text (None when it cannot be decoded: ``read_header`` says why)."""
-    with path.open("rb") as fh:
-        first = fh.readline()
+    first = _first_line(path)
     try:
         return first.decode(_codec(mapping.encoding)).lstrip("\ufeff").rstrip("\r\n")
     except UnicodeDecodeError:
         return None
+
+
+def _first_line(path: Path) -> bytes:
+    """The file's first line, without the end-of-file mark of a file of one line."""
+    with path.open("rb") as fh:
+        first = fh.readline()
+    return first[:-1] if not first.endswith(b"\n") and ends_with_eof_mark(path) else first
 
 
 def _split_header(text: str, separator: str, quote: str | None) -> list[str]:
@@ -233,8 +257,7 @@ def read_header(path: Path, mapping: ExtractMapping) -> list[str]:
         line = None
     elif mapping.format == "csv":
         _check_bom(path, mapping.encoding)
-        with path.open("rb") as fh:
-            first = fh.readline()
+        first = _first_line(path)
         try:
             text = first.decode(_codec(mapping.encoding))
         except UnicodeDecodeError:
@@ -315,7 +338,7 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
     1. A streamed pass over the file's lines checks the encoding and writes a UTF-8 copy without repeated
        header lines and lines holding a bare carriage return (each a fault of its own, with its line), in
        ``work``; a blank line becomes a single space, which the reader rejects as a line of its own
-       ("blank line") and keeps inside a quoted value.
+       (a blank line: no record, handed apart in ``RawBatch.blank``) and keeps inside a quoted value.
     2. DuckDB reads that copy with every column as text and ``store_rejects``: a quoted value may hold the
        separator or a line break; a row with too many or too few fields, or a misplaced quote, is a reject
        with its reason. Accepted rows go to a Parquet file in the file's order, read back in batches.
@@ -406,7 +429,9 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
         if faults:
             fault_df = pl.concat(faults, how="diagonal_relaxed").with_columns(
                 [pl.lit(None, dtype=pl.String).alias(n) for n, _ in keep])
-            yield RawBatch(fault_df.select(LINE, FAULT, *[n for n, _ in keep], FAULT_COLUMN), last=False)
+            is_blank = pl.col(FAULT) == BLANK_LINE
+            yield RawBatch(fault_df.filter(~is_blank).select(LINE, FAULT, *[n for n, _ in keep], FAULT_COLUMN),
+                           last=False, blank=fault_df.filter(is_blank).get_column(LINE))
         offset = 0
         lf = pl.scan_parquet(accepted).select([pl.col(c).alias(n) for n, c in keep])
         for df in lf.collect_batches(chunk_size=batch_rows):
@@ -475,8 +500,8 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
                       .otherwise(None))
             df = df.with_columns(reason.alias(FAULT))
             removed.append(df.filter(pl.col(FAULT).is_not_null()).select(LINE, FAULT))
-            # a blank line becomes one space: the CSV reader rejects it where it stands alone (reported as
-            # "blank line") and keeps it inside a quoted value (which then holds a space on that line)
+            # a blank line becomes one space: the CSV reader rejects it where it stands alone (handed apart as a
+            # blank line, no record) and keeps it inside a quoted value (which then holds a space on that line)
             kept = df.filter(pl.col(FAULT).is_null()).select(
                 pl.when(pl.col(TEXT).str.strip_chars().str.len_chars() == 0).then(pl.lit(" "))
                 .otherwise(pl.col(TEXT))).to_series()
@@ -496,9 +521,9 @@ def _fixed_width_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int) 
     for first, lines, last in _iter_line_chunks(path, mapping.encoding, chunk_bytes):
         df = _frame(first, lines)
         _check_encoding(df, path, mapping.encoding, None, None)
-        any_line = any_line or df.height > 0
         blank = pl.col(TEXT).str.strip_chars().str.len_chars() == 0
-        yield RawBatch(df.with_columns(pl.when(blank).then(pl.lit(BLANK_LINE)).otherwise(None).alias(FAULT))
-                       .select(LINE, FAULT, TEXT), last=last)
+        any_line = any_line or df.select((~blank).any()).item()
+        yield RawBatch(df.filter(~blank).with_columns(pl.lit(None, dtype=pl.String).alias(FAULT))
+                       .select(LINE, FAULT, TEXT), last=last, blank=df.filter(blank).get_column(LINE))
     if not any_line:
         raise ExtractError("empty file (no record)", file=path.name, line=1)
