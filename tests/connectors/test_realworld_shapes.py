@@ -136,3 +136,24 @@ def test_caf_and_parquet_commune_codes_without_their_zero(agreement: ExchangeAgr
     assert "01004" in _table(report, "persons").get_column("depcom").to_list()
     assert report.repaired == {"code_commune: leading zero restored (4-digit commune code)": 1}
 
+
+
+@pytest.mark.parametrize("agency", ["msa", "cnav", "cnam", "france_travail", "drm"])
+def test_a_spreadsheets_empty_rows_are_blank_lines(agency: str, agreement: ExchangeAgreement,
+                                                   tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A spreadsheet saving a sheet whose empty rows below the data were once formatted writes them as lines of
+    separators only (``;;;;``, as many as the header's, sometimes fewer, with empty quotes): no record, like a
+    blank line."""
+    path, bad = WRITERS[agency](tmp_path)
+    reference = _ingest(agency, path, agreement, tmp_path / "ref")
+    raw = path.read_bytes()
+    end = b"\r\n" if b"\r\n" in raw else b"\n"
+    sep = b"," if agency == "france_travail" else b";"
+    head = raw.split(end, 1)[0]
+    full = sep * head.count(sep)
+    phantom = [full, sep * 3, b'""' + full.replace(sep, b" " + sep)]
+    path.write_bytes(raw.rstrip(end) + end + end.join(phantom) + end)
+    report = _ingest(agency, path, agreement, tmp_path / "ws")
+    assert (report.rows_read, report.rows_quarantined, report.blank_lines) == (
+        reference.rows_read, reference.rows_quarantined, 3)
+    assert _found(report) == bad

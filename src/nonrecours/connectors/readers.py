@@ -35,7 +35,8 @@ FAULT_COLUMN = "__fault_column"
 """Optional: the column a line-level fault is about (a misplaced quote), else null."""
 TEXT = "__text"
 BLANK_LINE = "blank line"
-"""A line holding nothing but blanks (an extra line end): no record, neither accepted nor quarantined; the reader
+"""A line holding nothing but blanks (an extra line end; in a CSV, also nothing but separators and quotes, a
+spreadsheet's empty row ``;;;;``): no record, neither accepted nor quarantined; the reader
 hands its line number in ``RawBatch.blank`` and the report counts it (a trailer does not count it either)."""
 EOF_MARK = b"\x1a"
 """DOS's end-of-file mark (Ctrl-Z), which ``copy /a`` and old tools write as a text file's last byte."""
@@ -341,7 +342,9 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
        (a blank line: no record, handed apart in ``RawBatch.blank``) and keeps inside a quoted value.
     2. DuckDB reads that copy with every column as text and ``store_rejects``: a quoted value may hold the
        separator or a line break; a row with too many or too few fields, or a misplaced quote, is a reject
-       with its reason. Accepted rows go to a Parquet file in the file's order, read back in batches.
+       with its reason. A line of separators and empty quotes only (``;;;;``, a spreadsheet's empty row) is
+       a blank line too, whatever its number of fields. Accepted rows go to a Parquet file in the file's
+       order, read back in batches.
     3. DuckDB numbers a record by counting records, not physical lines: the line of each row in the file is
        rebuilt from the line breaks held by earlier quoted values and the lines removed in step 1. Lines a
        quoted value swallowed up to the end of the file (an unclosed quote) make an ``ExtractError``.
@@ -359,6 +362,9 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
         quote = (mapping.quote or "").replace("'", "''")
         sep = mapping.separator.replace("'", "''")
         newlines = " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in cols)
+        # a record of empty fields only (``;;;;``: the row a spreadsheet writes for an empty formatted line)
+        empty = " AND ".join(f"coalesce(trim({c}), '') = ''" for c in cols)
+        no_value = f"trim(replace(replace(csv_line, '{sep}', ''), '{quote or sep}', ''))"
         keep = [(n, f"c{i}") for i, n in enumerate(names) if n in wanted]
         accepted = own / "accepted.parquet"
         con = duckdb.connect()
@@ -368,12 +374,12 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
             con.execute("SET preserve_insertion_order = true")
             reader = (f"read_csv('{copy}', delim = '{sep}', quote = '{quote}', escape = '{quote}', header = true, "
                       f"auto_detect = false, columns = {{{col_types}}}, store_rejects = true, parallel = false)")
-            _interruptible(con, f"COPY (SELECT {newlines} AS __nl, "
+            _interruptible(con, f"COPY (SELECT {newlines} AS __nl, {empty} AS __blank, "
                                 f"{', '.join(c for _, c in keep) or 'NULL AS __none'} "
                                 f"FROM {reader}) TO '{accepted}' (FORMAT parquet)")
             rejects = con.execute(
                 "SELECT line, min(column_name), min(error_type), min(error_message), "
-                "max(length(csv_line) - length(replace(csv_line, chr(10), ''))), bool_or(trim(csv_line) = '') "
+                f"max(length(csv_line) - length(replace(csv_line, chr(10), ''))), bool_or({no_value} = '') "
                 "FROM reject_errors GROUP BY line ORDER BY line").fetchall()
         except duckdb.Error as exc:
             raise ExtractError(f"the CSV reader failed ({type(exc).__name__})", file=path.name) from None
@@ -433,13 +439,14 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
             yield RawBatch(fault_df.filter(~is_blank).select(LINE, FAULT, *[n for n, _ in keep], FAULT_COLUMN),
                            last=False, blank=fault_df.filter(is_blank).get_column(LINE))
         offset = 0
-        lf = pl.scan_parquet(accepted).select([pl.col(c).alias(n) for n, c in keep])
+        lf = pl.scan_parquet(accepted).select(*[pl.col(c).alias(n) for n, c in keep], "__blank")
         for df in lf.collect_batches(chunk_size=batch_rows):
             i = pl.int_range(offset, offset + df.height, eager=True, dtype=pl.Int64)
             logical = i + 2 + s_rej.search_sorted(i, side="right").cast(pl.Int64)
             offset += df.height
-            yield RawBatch(df.with_columns(physical(logical).alias(LINE), pl.lit(None, dtype=pl.String).alias(FAULT))
-                           .select(LINE, FAULT, *[n for n, _ in keep]), last=False)
+            df = df.with_columns(physical(logical).alias(LINE), pl.lit(None, dtype=pl.String).alias(FAULT))
+            yield RawBatch(df.filter(~pl.col("__blank")).select(LINE, FAULT, *[n for n, _ in keep]), last=False,
+                           blank=df.filter(pl.col("__blank")).get_column(LINE))
         yield RawBatch(pl.DataFrame(schema={LINE: pl.Int64, FAULT: pl.String, **{n: pl.String for n, _ in keep}}),
                        last=True)
     finally:
