@@ -157,3 +157,26 @@ def test_a_spreadsheets_empty_rows_are_blank_lines(agency: str, agreement: Excha
     assert (report.rows_read, report.rows_quarantined, report.blank_lines) == (
         reference.rows_read, reference.rows_quarantined, 3)
     assert _found(report) == bad
+
+
+def test_a_typed_parquet_with_integers_stored_as_floats_is_read(agreement: ExchangeAgreement,
+                                                                tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """pandas (or R, Spark) stores an integer column as float64 once a value is missing: the year ``2024.0`` and the
+    euros ``18000.0`` are read as the numbers they are, NaN as a missing value; a year with a fraction stays a
+    fault."""
+    path, bad = dgfip(tmp_path)
+    reference = _ingest("dgfip", path, agreement, tmp_path / "ref")
+    frame = pl.read_parquet(path)
+    floats = frame.with_columns(pl.col("annee_revenus", "salaires_traitements", "revenus_non_salaries")
+                                .cast(pl.Float64))
+    floats.write_parquet(path)
+    report = _ingest("dgfip", path, agreement, tmp_path / "ws")
+    assert _found(report) == bad
+    for table in ("persons", "unit_memberships", "annual_income", "tax_households"):
+        assert _table(report, table).drop("extract_id").equals(_table(reference, table).drop("extract_id")), table
+    floats.with_columns(pl.Series("annee_revenus", [2024.5, float("nan"), 2024.0, 2024.0, 2024.0, 2024.0]),
+                        ).write_parquet(path)
+    report = _ingest("dgfip", path, agreement, tmp_path / "ws2")
+    q = _table(report, "quarantine").filter(pl.col("column") == "annee_revenus")
+    assert set(q.get_column("line")) == {1, 2}
+    assert {(1, "not an integer"), (2, "missing value")} <= set(q.select("line", "reason").iter_rows())

@@ -317,7 +317,11 @@ def _parquet_batches(path: Path, mapping: ExtractMapping, batch_rows: int) -> It
     def text(c: str) -> pl.Expr:
         # a timestamp (pandas writes dates as datetime64) is read as its date, in its own time zone: ISO text,
         # which a date or month field reads whatever its layout's format (parse._OTHER_DATE_SHAPES)
-        return (pl.col(c).dt.date() if isinstance(schema[c], pl.Datetime) else pl.col(c)).cast(pl.String)
+        if isinstance(schema[c], pl.Datetime):
+            return pl.col(c).dt.date().cast(pl.String)
+        if schema[c].is_float():
+            return _float_text(pl.col(c))
+        return pl.col(c).cast(pl.String)
 
     lf = lf.with_row_index(LINE, offset=1).select(
         pl.col(LINE).cast(pl.Int64),
@@ -330,6 +334,22 @@ def _parquet_batches(path: Path, mapping: ExtractMapping, batch_rows: int) -> It
         yield RawBatch(df, last=False)
     if empty:
         yield RawBatch(lf.head(0).collect(), last=True)
+
+
+_EXACT_INTEGERS = 2.0 ** 53
+"""Below this, a float64 holds every whole number exactly."""
+
+
+def _float_text(col: pl.Expr) -> pl.Expr:
+    """A float column's text, a whole number written as an integer (``2024``, not ``2024.0``) and NaN as null.
+
+    A typed file written from pandas (or R, Spark) stores an integer column as float64 as soon as one value is
+    missing: its year ``2024.0`` is the year 2024, not a fault of every row. NaN is pandas' missing value. A value
+    with a fraction, or too large to be exact, is written as it is (then a fault where an integer is expected).
+    """
+    col = col.fill_nan(None)
+    whole = (col == col.round(0)) & (col.abs() < _EXACT_INTEGERS)
+    return pl.when(whole).then(col.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(col.cast(pl.String))
 
 
 def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_rows: int,
