@@ -180,3 +180,23 @@ def test_a_typed_parquet_with_integers_stored_as_floats_is_read(agreement: Excha
     q = _table(report, "quarantine").filter(pl.col("column") == "annee_revenus")
     assert set(q.get_column("line")) == {1, 2}
     assert {(1, "not an integer"), (2, "missing value")} <= set(q.select("line", "reason").iter_rows())
+
+
+def test_parquet_column_names_in_another_case_are_read(agreement: ExchangeAgreement,
+                                                       tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """As in a CSV header: a Parquet schema whose names keep the layout's but in capitals (or padded) is read, and
+    the report says so; a renamed column is still missing."""
+    path, bad = dgfip(tmp_path)
+    reference = _ingest("dgfip", path, agreement, tmp_path / "ref")
+    frame = pl.read_parquet(path)
+    frame.rename({c: c.upper() for c in frame.columns}).write_parquet(path)
+    report = _ingest("dgfip", path, agreement, tmp_path / "ws")
+    assert _found(report) == {line: col.upper() for line, col in bad.items()}
+    assert any("ignoring case and spaces" in a for a in report.adaptations)
+    for table in ("persons", "unit_memberships", "annual_income", "tax_households"):
+        assert _table(report, table).drop("extract_id").equals(_table(reference, table).drop("extract_id")), table
+    from nonrecours.errors import ExtractError
+    frame.rename({"numero_foyer": "foyer"}).write_parquet(path)
+    with pytest.raises(ExtractError, match="required column is missing") as err:
+        _ingest("dgfip", path, agreement, tmp_path / "ws2")
+    assert err.value.column == "numero_foyer"

@@ -195,21 +195,28 @@ def fit_to_header(path: Path, mapping: ExtractMapping) -> tuple[ExtractMapping, 
     """The mapping adapted to how a CSV extract spells its header, with one note per adaptation.
 
     Files written by hand or by another export tool often keep the layout's columns but change their
-    spelling: another separator (``,`` or a tab for ``;``), column names in lower case or padded with spaces.
+    spelling: another separator (``,`` or a tab for ``;``), column names in lower case or padded with spaces
+    (in a CSV header or a Parquet schema).
     Those are unambiguous, so they are read rather than rejected: the separator is taken when it is the only
     one of ``;`` ``,`` tab ``|`` that finds expected names while the mapping's finds none, and a column is
     matched ignoring case and surrounding or repeated spaces when exactly one header name folds to its name.
     Anything else (a renamed or missing column) is still an ``ExtractError`` from ``read_header``. The notes
     name separators and column names only, never content.
     """
-    if mapping.format != "csv" or not path.exists() or path.stat().st_size == 0:
-        return mapping, []
-    text = _header_line(path, mapping)
-    if text is None or not text.strip():
+    if mapping.format == "fixed_width" or not path.exists() or path.stat().st_size == 0:
         return mapping, []
     record = mapping.records[0]
     wanted = {_fold(f.source) for f in record.fields}
     notes: list[str] = []
+    if mapping.format == "parquet":
+        try:
+            names = list(pl.scan_parquet(path).collect_schema().names())
+        except Exception:  # polars raises several kinds for a corrupt file: read_header says it
+            return mapping, []
+        return _fit_names(mapping, names, notes)
+    text = _header_line(path, mapping)
+    if text is None or not text.strip():
+        return mapping, []
 
     def found(sep: str) -> list[str]:
         return _split_header(text, sep, mapping.quote)
@@ -224,6 +231,12 @@ def fit_to_header(path: Path, mapping: ExtractMapping) -> tuple[ExtractMapping, 
         notes.append(f"separator {shown} read where the mapping declares {mapping.separator!r}")
         mapping = mapping.model_copy(update={"separator": fitting[0]})
         names = found(fitting[0])
+    return _fit_names(mapping, names, notes)
+
+
+def _fit_names(mapping: ExtractMapping, names: list[str], notes: list[str]) -> tuple[ExtractMapping, list[str]]:
+    """The mapping's columns matched to ``names`` ignoring case and spaces, where one name alone matches."""
+    record = mapping.records[0]
     by_fold: dict[str, list[str]] = {}
     for n in names:
         by_fold.setdefault(_fold(n), []).append(n)
@@ -273,6 +286,8 @@ def read_header(path: Path, mapping: ExtractMapping) -> list[str]:
         return []
     known = {f.source for f in record.fields}
     if not known & set(names):
+        if mapping.format == "parquet":
+            raise ExtractError("the file holds none of the expected column names", file=path.name)
         # most likely a file without header: its first line is data, so quote nothing from it
         raise ExtractError("the first line holds none of the expected column names (a file without header?)",
                            file=path.name, line=line)
