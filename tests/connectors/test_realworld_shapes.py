@@ -200,3 +200,17 @@ def test_parquet_column_names_in_another_case_are_read(agreement: ExchangeAgreem
     with pytest.raises(ExtractError, match="required column is missing") as err:
         _ingest("dgfip", path, agreement, tmp_path / "ws2")
     assert err.value.column == "numero_foyer"
+
+
+@pytest.mark.parametrize("agency", TEXT_AGENCIES)
+def test_lines_ended_by_cr_cr_lf_are_read(agency: str, agreement: ExchangeAgreement,
+                                          tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A Windows file sent in text mode by a tool that adds a CR before each LF again ends its lines with CR CR LF:
+    one line end, not a carriage return inside every line (before, every line was quarantined, the header line
+    too)."""
+    path, bad = WRITERS[agency](tmp_path)
+    reference = _ingest(agency, path, agreement, tmp_path / "ref")
+    path.write_bytes(path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\r\n"))
+    report = _ingest(agency, path, agreement, tmp_path / "ws")
+    assert _found(report) == bad
+    assert (report.rows_read, report.rows_accepted) == (reference.rows_read, reference.rows_accepted)

@@ -102,9 +102,11 @@ def _iter_line_chunks(path: Path, encoding: str, chunk_bytes: int) -> Iterator[t
 
 
 def _frame(first: int, lines: list[str]) -> pl.DataFrame:
+    """The lines as a frame, without their line end: LF, CRLF, or CR CR LF (a Windows file sent in text mode by
+    a tool that added a CR before each LF again); a carriage return elsewhere in a line stays, a fault."""
     return pl.DataFrame({
         LINE: pl.int_range(first, first + len(lines), eager=True, dtype=pl.Int64),
-        TEXT: pl.Series(lines, dtype=pl.String).str.strip_suffix("\r"),
+        TEXT: pl.Series(lines, dtype=pl.String).str.strip_chars_end("\r"),
     })
 
 
