@@ -22,8 +22,8 @@ def _found(report) -> dict[int, str]:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("agency", TEXT_AGENCIES)
-def test_blank_lines_are_no_records_and_are_counted_apart(agency: str, agreement: ExchangeAgreement,
-                                                          tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_blank_lines_are_no_records_and_are_counted_apart(agency: str, agreement: ExchangeAgreement, tmp_path,
+                                                          caplog) -> None:  # type: ignore[no-untyped-def]
     """A final ``\\r\\n\\r\\n`` (or ``\\n\\n``) and a blank line between records carry no record: they are neither
     accepted nor quarantined, the report counts them (``blank_lines``), and the faults, their lines and the CAF's
     trailer control are those of the file without them."""
@@ -37,6 +37,7 @@ def test_blank_lines_are_no_records_and_are_counted_apart(agency: str, agreement
     path.write_bytes(end.join(lines) + end + end)  # and a blank line at the end
     report = _ingest(agency, path, agreement, tmp_path / "ws")
     assert report.blank_lines == 2
+    assert "2 blank lines skipped (no record; the first is line 3)" in caplog.text
     assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (
         reference.rows_read, reference.rows_accepted, reference.rows_quarantined)
     assert _found(report) == {line + (line >= 3): col for line, col in bad.items()}
@@ -139,8 +140,8 @@ def test_caf_and_parquet_commune_codes_without_their_zero(agreement: ExchangeAgr
 
 
 @pytest.mark.parametrize("agency", ["msa", "cnav", "cnam", "france_travail", "drm"])
-def test_a_spreadsheets_empty_rows_are_blank_lines(agency: str, agreement: ExchangeAgreement,
-                                                   tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_a_spreadsheets_empty_rows_are_blank_lines(agency: str, agreement: ExchangeAgreement, tmp_path,
+                                                   caplog) -> None:  # type: ignore[no-untyped-def]
     """A spreadsheet saving a sheet whose empty rows below the data were once formatted writes them as lines of
     separators only (``;;;;``, as many as the header's, sometimes fewer, with empty quotes): no record, like a
     blank line."""
@@ -156,6 +157,8 @@ def test_a_spreadsheets_empty_rows_are_blank_lines(agency: str, agreement: Excha
     report = _ingest(agency, path, agreement, tmp_path / "ws")
     assert (report.rows_read, report.rows_quarantined, report.blank_lines) == (
         reference.rows_read, reference.rows_quarantined, 3)
+    last = len(raw.rstrip(end).split(end))
+    assert f"3 blank lines skipped (no record; the first is line {last + 1})" in caplog.text
     assert _found(report) == bad
 
 

@@ -279,7 +279,8 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
             report.rows_read += batch.frame.height
             if batch.blank is not None and batch.blank.len():
                 report.blank_lines += batch.blank.len()
-                first_blank = first_blank or int(batch.blank.min())  # type: ignore[arg-type]
+                here = int(batch.blank.min())  # type: ignore[arg-type]
+                first_blank = here if first_blank is None else min(first_blank, here)  # a CSV's batches: any order
             faults = [fault_frame(batch.frame, None).cast(FAULT_SCHEMA)]  # type: ignore[arg-type]
             per_record, split_faults, refit = _split_records(batch.frame, mapping)
             refitted += refit
