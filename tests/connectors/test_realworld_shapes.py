@@ -217,3 +217,21 @@ def test_lines_ended_by_cr_cr_lf_are_read(agency: str, agreement: ExchangeAgreem
     report = _ingest(agency, path, agreement, tmp_path / "ws")
     assert _found(report) == bad
     assert (report.rows_read, report.rows_accepted) == (reference.rows_read, reference.rows_accepted)
+
+
+@pytest.mark.parametrize("agency", ["msa", "cnav", "cnam", "france_travail", "drm"])
+def test_blank_lines_before_a_csv_header_are_blank_lines(agency: str, agreement: ExchangeAgreement,
+                                                         tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An export that starts with empty lines (after the byte-order mark, if any): the header is the first line
+    but blank ones, which are counted as any blank line; faults keep their own lines in the file."""
+    path, bad = WRITERS[agency](tmp_path)
+    reference = _ingest(agency, path, agreement, tmp_path / "ref")
+    raw = path.read_bytes()
+    bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
+    end = b"\r\n" if b"\r\n" in raw else b"\n"
+    path.write_bytes(bom + end + b"  " + end + raw[len(bom):])
+    report = _ingest(agency, path, agreement, tmp_path / "ws")
+    assert (report.rows_read, report.rows_quarantined, report.blank_lines) == (
+        reference.rows_read, reference.rows_quarantined, 2)
+    assert _found(report) == {line + 2: col for line, col in bad.items()}
+    assert not report.adaptations

@@ -170,19 +170,27 @@ _SEPARATORS = (";", ",", "\t", "|")
 
 
 def _header_line(path: Path, mapping: ExtractMapping) -> str | None:
-    """The first line of a CSV extract as text (None when it cannot be decoded: ``read_header`` says why)."""
-    first = _first_line(path)
+    """The header line of a CSV extract as text (None when it cannot be decoded: ``read_header`` says why)."""
+    first = _header_at(path)[1]
     try:
         return first.decode(_codec(mapping.encoding)).lstrip("\ufeff").rstrip("\r\n")
     except UnicodeDecodeError:
         return None
 
 
-def _first_line(path: Path) -> bytes:
-    """The file's first line, without the end-of-file mark of a file of one line."""
+def _header_at(path: Path) -> tuple[int, bytes]:
+    """The line number and bytes of a CSV's header: its first line but blank ones (an empty line an export tool
+    wrote before the header is a blank line like any other), without the end-of-file mark of a last line; line 1
+    and its bytes when every line is blank."""
+    eof_mark = ends_with_eof_mark(path)
     with path.open("rb") as fh:
-        first = fh.readline()
-    return first[:-1] if not first.endswith(b"\n") and ends_with_eof_mark(path) else first
+        for number, line in enumerate(fh, start=1):
+            if not line.endswith(b"\n") and eof_mark:
+                line = line[:-1]
+            if (line.removeprefix(_UTF8_BOM) if number == 1 else line).strip():
+                return number, line
+    with path.open("rb") as fh:
+        return 1, fh.readline()
 
 
 def _split_header(text: str, separator: str, quote: str | None) -> list[str]:
@@ -273,17 +281,16 @@ def read_header(path: Path, mapping: ExtractMapping) -> list[str]:
         line = None
     elif mapping.format == "csv":
         _check_bom(path, mapping.encoding)
-        first = _first_line(path)
+        line, first = _header_at(path)
         try:
             text = first.decode(_codec(mapping.encoding))
         except UnicodeDecodeError:
-            raise ExtractError(f"header is not valid {mapping.encoding} text", file=path.name, line=1) from None
+            raise ExtractError(f"header is not valid {mapping.encoding} text", file=path.name, line=line) from None
         text = text.lstrip("\ufeff").rstrip("\r\n")
         if not text.strip():
-            raise ExtractError("empty header line", file=path.name, line=1)
+            raise ExtractError("empty header line (blank lines only)", file=path.name, line=1)
         names = pl.select(_unquote(pl.lit(text).str.split(mapping.separator).explode(), mapping.quote)
                           ).to_series().to_list()
-        line = 1
     else:
         return []
     known = {f.source for f in record.fields}
@@ -452,7 +459,7 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
             raise ExtractError("a quoted value is never closed: it runs from this line to the end of the file",
                                file=path.name, line=int(first_lost[0]))
         faults = []
-        if removed.len():
+        if removed.len():  # blank lines before the header too: handed apart below
             faults.append(gone.with_columns(pl.lit(None, dtype=pl.String).alias(FAULT_COLUMN)))
         if rej.height:
             found = rej.get_column("message").str.extract(r"Found: (\d+)")
@@ -520,8 +527,10 @@ def _interruptible(con: object, sql: str) -> None:
 
 def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out: Path,
                      chunk_bytes: int) -> tuple[Path, pl.DataFrame, int]:
-    """Write a UTF-8 copy without repeated header lines (blank lines as one space); return it, the removed
-    lines with their reason, and the number of lines of the file."""
+    """Write a UTF-8 copy from the header on, without repeated header lines (blank lines as one space); return
+    it, the removed lines with their reason (``BLANK_LINE`` for those before the header), and the number of
+    lines of the file."""
+    head = _header_at(path)[0]
     sep = mapping.separator
     split = pl.col(TEXT).str.split(sep)
     header_text = sep.join(names)
@@ -534,10 +543,11 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
                 df = df.with_columns(pl.when(pl.col(LINE) == 1).then(pl.col(TEXT).str.strip_prefix("\ufeff"))
                                      .otherwise(pl.col(TEXT)).alias(TEXT))
             total += df.height
-            body = df.filter(pl.col(LINE) > 1)
+            body = df.filter(pl.col(LINE) > head)
             _check_encoding(body, path, mapping.encoding, split, names, mapping.quote)
             unquoted = pl.col(TEXT).str.replace_all(mapping.quote or "\x00", "", literal=True)
-            reason = (pl.when((pl.col(LINE) > 1) & (unquoted == header_text)).then(pl.lit("repeated header line"))
+            reason = (pl.when(pl.col(LINE) < head).then(pl.lit(BLANK_LINE))
+                      .when((pl.col(LINE) > head) & (unquoted == header_text)).then(pl.lit("repeated header line"))
                       # a bare carriage return ends a record for the CSV reader: the line cannot be read safely
                       .when(pl.col(TEXT).str.contains("\r", literal=True)).then(
                           pl.lit("carriage return inside the line"))
