@@ -55,10 +55,12 @@ def test_a_tiny_file_ending_in_blank_lines_has_nothing_quarantined(agreement: Ex
     assert (report.rows_read, report.rows_quarantined, report.blank_lines) == (2, 0, 1)
 
 
-def test_a_blank_line_inside_a_quoted_value_stays_in_the_value(agreement: ExchangeAgreement,
+@pytest.mark.parametrize("inside", ["", ";;", '"";'])
+def test_a_blank_line_inside_a_quoted_value_stays_in_the_value(inside: str, agreement: ExchangeAgreement,
                                                                tmp_path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "msa.csv"
-    row = f"M0003;{OLD};\"LAFON\r\n\r\nDIT X\";Pierre;12/04/1954;M;ASS;FR;;0;N;N;RET;46042;2000-01;2026-05;MEMBRE;0;;"
+    row = (f"M0003;{OLD};\"LAFON\r\n{inside}\r\nDIT X\";Pierre;12/04/1954;M;ASS;FR;;0;N;N;RET;46042;2000-01;2026-05;"
+           "MEMBRE;0;;")
     path.write_bytes((MSA_HEAD + "\r\n" + row + "\r\n").encode("cp1252"))
     report = _ingest("msa", path, agreement, tmp_path / "ws")
     assert (report.rows_read, report.rows_accepted, report.blank_lines) == (1, 1, 0)

@@ -399,15 +399,15 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
     wanted = {f.source for f in mapping.records[0].fields if f.type != "identity"}
     own = Path(tempfile.mkdtemp(prefix=".csv-", dir=work)) if work is not None else Path(tempfile.mkdtemp())
     try:
-        copy, gone, total_lines = _normalised_copy(path, mapping, names, own / "copy.csv", chunk_bytes)
+        copy, gone, total_lines, no_value_lines = _normalised_copy(path, mapping, names, own / "copy.csv",
+                                                                   chunk_bytes)
         removed = gone.get_column(LINE)
         cols = [f"c{i}" for i in range(len(names))]
         col_types = ", ".join(f"'{c}': 'VARCHAR'" for c in cols)
         quote = (mapping.quote or "").replace("'", "''")
         sep = mapping.separator.replace("'", "''")
         newlines = " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in cols)
-        # a record of empty fields only (``;;;;``: the row a spreadsheet writes for an empty formatted line)
-        empty = " AND ".join(f"coalesce(trim({c}), '') = ''" for c in cols)
+        # a rejected line of separators and quotes only (``;;;``: a spreadsheet's empty row, too short)
         no_value = f"trim(replace(replace(csv_line, '{sep}', ''), '{quote or sep}', ''))"
         keep = [(n, f"c{i}") for i, n in enumerate(names) if n in wanted]
         accepted = own / "accepted.parquet"
@@ -418,7 +418,7 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
             con.execute("SET preserve_insertion_order = true")
             reader = (f"read_csv('{copy}', delim = '{sep}', quote = '{quote}', escape = '{quote}', header = true, "
                       f"auto_detect = false, columns = {{{col_types}}}, store_rejects = true, parallel = false)")
-            _interruptible(con, f"COPY (SELECT {newlines} AS __nl, {empty} AS __blank, "
+            _interruptible(con, f"COPY (SELECT {newlines} AS __nl, "
                                 f"{', '.join(c for _, c in keep) or 'NULL AS __none'} "
                                 f"FROM {reader}) TO '{accepted}' (FORMAT parquet)")
             rejects = con.execute(
@@ -483,14 +483,18 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
             yield RawBatch(fault_df.filter(~is_blank).select(LINE, FAULT, *[n for n, _ in keep], FAULT_COLUMN),
                            last=False, blank=fault_df.filter(is_blank).get_column(LINE))
         offset = 0
-        lf = pl.scan_parquet(accepted).select(*[pl.col(c).alias(n) for n, c in keep], "__blank")
+        lf = pl.scan_parquet(accepted).select(*[pl.col(c).alias(n) for n, c in keep], "__nl")
         for df in lf.collect_batches(chunk_size=batch_rows):
             i = pl.int_range(offset, offset + df.height, eager=True, dtype=pl.Int64)
             logical = i + 2 + s_rej.search_sorted(i, side="right").cast(pl.Int64)
             offset += df.height
             df = df.with_columns(physical(logical).alias(LINE), pl.lit(None, dtype=pl.String).alias(FAULT))
-            yield RawBatch(df.filter(~pl.col("__blank")).select(LINE, FAULT, *[n for n, _ in keep]), last=False,
-                           blank=df.filter(pl.col("__blank")).get_column(LINE))
+            # a record on one line of separators and quotes only (``;;;;``, a spreadsheet's empty row): blank
+            is_blank = pl.col(LINE).is_in(no_value_lines.implode()) & (pl.col("__nl") == 0)
+            blank = df.filter(is_blank).get_column(LINE) if no_value_lines.len() else no_value_lines
+            if blank.len():  # a filter copies every column: only when there is something to take out
+                df = df.filter(~is_blank)
+            yield RawBatch(df.select(LINE, FAULT, *[n for n, _ in keep]), last=False, blank=blank)
         yield RawBatch(pl.DataFrame(schema={LINE: pl.Int64, FAULT: pl.String, **{n: pl.String for n, _ in keep}}),
                        last=True)
     finally:
@@ -526,15 +530,17 @@ def _interruptible(con: object, sql: str) -> None:
 
 
 def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out: Path,
-                     chunk_bytes: int) -> tuple[Path, pl.DataFrame, int]:
+                     chunk_bytes: int) -> tuple[Path, pl.DataFrame, int, pl.Series]:
     """Write a UTF-8 copy from the header on, without repeated header lines (blank lines as one space); return
-    it, the removed lines with their reason (``BLANK_LINE`` for those before the header), and the number of
-    lines of the file."""
+    it, the removed lines with their reason (``BLANK_LINE`` for those before the header), the number of lines
+    of the file, and the lines of separators and quotes only (a record there, on one line, holds no value)."""
     head = _header_at(path)[0]
     sep = mapping.separator
     split = pl.col(TEXT).str.split(sep)
     header_text = sep.join(names)
     removed: list[pl.DataFrame] = []
+    no_value: list[pl.Series] = []
+    marks = "".join(_in_class(c) for c in {sep, mapping.quote or sep})
     total = 0
     with out.open("wb") as fh:
         for first, lines, _last in _iter_line_chunks(path, mapping.encoding, chunk_bytes):
@@ -554,6 +560,9 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
                       .otherwise(None))
             df = df.with_columns(reason.alias(FAULT))
             removed.append(df.filter(pl.col(FAULT).is_not_null()).select(LINE, FAULT))
+            # anchored: a line that starts with a value fails at its first character
+            no_value.append(df.filter(pl.col(FAULT).is_null() & pl.col(TEXT).str.contains(f"^[{marks}\\s]*$")
+                                      & pl.col(TEXT).str.contains(f"[{marks}]")).get_column(LINE))
             # a blank line becomes one space: the CSV reader rejects it where it stands alone (handed apart as a
             # blank line, no record) and keeps it inside a quoted value (which then holds a space on that line)
             kept = df.filter(pl.col(FAULT).is_null()).select(
@@ -562,7 +571,12 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
             if kept.len():
                 fh.write(("\n".join(kept.to_list()) + "\n").encode("utf-8"))
     gone = pl.concat(removed) if removed else pl.DataFrame(schema={LINE: pl.Int64, FAULT: pl.String})
-    return out, gone, total
+    return out, gone, total, pl.concat(no_value) if no_value else pl.Series(LINE, [], dtype=pl.Int64)
+
+
+def _in_class(char: str) -> str:
+    """A character as written inside a regex class (Rust regex syntax)."""
+    return "\\t" if char == "\t" else ("\\" + char if char in "\\^-[]&~" else char)
 
 
 def _fixed_width_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int) -> Iterator[RawBatch]:
@@ -575,9 +589,12 @@ def _fixed_width_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int) 
     for first, lines, last in _iter_line_chunks(path, mapping.encoding, chunk_bytes):
         df = _frame(first, lines)
         _check_encoding(df, path, mapping.encoding, None, None)
-        blank = pl.col(TEXT).str.strip_chars().str.len_chars() == 0
-        any_line = any_line or df.select((~blank).any()).item()
-        yield RawBatch(df.filter(~blank).with_columns(pl.lit(None, dtype=pl.String).alias(FAULT))
-                       .select(LINE, FAULT, TEXT), last=last, blank=df.filter(blank).get_column(LINE))
+        is_blank = df.select(pl.col(TEXT).str.strip_chars().str.len_chars() == 0).to_series()
+        blank = df.get_column(LINE).filter(is_blank)
+        if blank.len():  # a filter copies the text: only when there is something to take out
+            df = df.filter(~is_blank)
+        any_line = any_line or df.height > 0
+        yield RawBatch(df.with_columns(pl.lit(None, dtype=pl.String).alias(FAULT)).select(LINE, FAULT, TEXT),
+                       last=last, blank=blank)
     if not any_line:
         raise ExtractError("empty file (no record)", file=path.name, line=1)
