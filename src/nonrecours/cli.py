@@ -660,8 +660,11 @@ def ingest(
         _stderr().print(f"warning: {report.file}: no --extract-date and no date in the file: its modification date "
                      f"{report.extract_date} is used (wrong for a copied file: it sets the retention period)",
                      markup=False)
+    blank = f" ({report.blank_lines:,} blank lines skipped: no record)" if report.blank_lines else ""
     _out().print(f"{report.file}: {report.rows_read:,} rows read, {report.rows_accepted:,} accepted, "
-                 f"{report.rows_quarantined:,} quarantined", markup=False)
+                 f"{report.rows_quarantined:,} quarantined{blank}", markup=False)
+    for what, n in report.repaired.items():
+        _out().print(f"repaired: {what}: {n:,} values", markup=False)
     if report.return_tokens is not None:
         _out().print(f"return tokens: {report.return_tokens:,} (person, record) pairs under {agency}'s own key "
                      f"{report.return_key_id}", markup=False)

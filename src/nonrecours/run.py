@@ -156,6 +156,7 @@ def ingest_stage(ctx: RunContext) -> StageReport:
             ctx.manifest["quarantine"][f"{agency}/{file.name}"] = {
                 "rows_read": r.rows_read, "rows_accepted": r.rows_accepted,
                 "rows_quarantined": r.rows_quarantined, "faults": r.faults, "empty": r.empty,
+                "blank_lines": r.blank_lines, "repaired": r.repaired,
                 "extract_date": r.extract_date, "extract_date_source": r.extract_date_source}
             ctx.audit.append("exchange", {
                 "agency": agency, "file": file.name, "sha256": file_sha256(file), "rows_read": r.rows_read,

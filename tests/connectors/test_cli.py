@@ -41,3 +41,18 @@ def test_synth_extracts_flag(tmp_path: Path) -> None:
                  "manifest.json"):
         assert (tmp_path / "extracts" / name).stat().st_size > 0
     assert (tmp_path / "truth" / "take_up.parquet").exists()
+
+
+def test_a_tiny_extract_ending_in_a_blank_line_passes_max_quarantined(tmp_path: Path) -> None:
+    """Two records, a commune code without its leading zero and the extra line end a Windows tool leaves: before,
+    the blank line was one row in three quarantined (over the default 10 %) and the commune a fault, exit 3."""
+    from .test_handwritten_extracts import MSA_HEAD, OLD
+
+    row = f"M0003;{OLD};LAFON;Pierre;12/04/1954;M;ASS;FR;;0;N;N;RET;1004;2000-01;2026-05;"
+    src = tmp_path / "msa.csv"
+    src.write_bytes((MSA_HEAD + "\r\n" + row + "MEMBRE;0;;\r\n" + row + "RETNET;960,10;;\r\n\r\n").encode("cp1252"))
+    res = CliRunner().invoke(app, ["ingest", "--agency", "msa", "--input", str(src), "--exchange", str(EXCHANGE),
+                                   "--out", str(tmp_path / "ws"), "--extract-date", "2026-06-28"])
+    assert res.exit_code == 0, res.output
+    assert "2 rows read, 2 accepted, 0 quarantined (1 blank lines skipped: no record)" in res.output
+    assert "repaired: CODE_COMMUNE: leading zero restored (4-digit commune code): 2 values" in res.output

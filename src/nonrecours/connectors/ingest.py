@@ -8,7 +8,8 @@ The run writes, under ``out``::
     quarantine/<agency>-<extract_id>.parquet  one row per fault: file, line, record, column, reason
     unidentified_members/<agency>-<extract_id>.parquet  what a quarantined membership line with an unusable NIR
                                               still says: its unit (pseudonym), role, months, the NIR's fault
-    reports/<agency>-<extract_id>.json        counts: rows_read = rows_accepted + rows_quarantined; whether
+    reports/<agency>-<extract_id>.json        counts: rows_read = rows_accepted + rows_quarantined (records:
+                                              blank lines are counted apart); values repaired; whether
                                               the layout carries a dossier's payments on its members' lines;
                                               the resource kinds it can carry
 
@@ -46,9 +47,10 @@ from nonrecours.connectors.parse import (
     fault_frame,
     parse_record,
     raw_fields,
+    repairs,
     unidentified_members,
 )
-from nonrecours.connectors.readers import BLANK_LINE, FAULT, LINE, TEXT, fit_to_header, iter_batches
+from nonrecours.connectors.readers import FAULT, LINE, TEXT, ends_with_eof_mark, fit_to_header, iter_batches
 from nonrecours.errors import ConfigError, EmptyExtractError, ExtractError, PrivacyError
 from nonrecours.privacy import ExchangeAgreement, PseudonymKey, ReturnTokenKey
 from nonrecours.privacy.keys import key_id_matches
@@ -85,13 +87,20 @@ class IngestReport:
     extract_date: str
     key_id: str
     rows_read: int = 0
+    """Records read: a blank line is none (``blank_lines``)."""
     rows_accepted: int = 0
     rows_quarantined: int = 0
+    blank_lines: int = 0
+    """Lines holding nothing but blanks (an extra line end, often the last line): no record, so neither accepted
+    nor quarantined, counted here and logged with the first one's number; a trailer's count excludes them."""
+    repaired: dict[str, int] = field(default_factory=dict)
+    """Values read after a repair that cannot change their meaning, by column and repair (``CODE_COMMUNE: leading
+    zero restored (4-digit commune code)``), counted over the records parsed (quarantined ones included)."""
     unidentified_members: int = 0
     """Quarantined lines whose membership (unit, role) was kept without its person (``UNIDENTIFIED_MEMBERS``)."""
     faults: dict[str, int] = field(default_factory=dict)
     declared_records: int | None = None
-    """The record count a trailer declares (when the mapping has one); compared with rows_read less blank lines."""
+    """The record count a trailer declares (when the mapping has one); compared with rows_read."""
     control_ok: bool | None = None
     extract_date_source: str = ""
     """Where the extract date comes from: ``given``, ``header`` (a header record) or ``file`` (the file's
@@ -108,7 +117,7 @@ class IngestReport:
     adaptations: list[str] = field(default_factory=list)
     """How the file departed from the mapping and was read anyway: another separator, a column name in another
     case or spacing (``readers.fit_to_header``), fixed-width records whose trailing blanks a transfer removed
-    (``trimmed_lengths``)."""
+    (``trimmed_lengths``), DOS's end-of-file mark (0x1A) as the file's last byte, dropped."""
     famille_payments_on_member_lines: bool | None = None
     """The mapping's ``ExtractMapping.famille_payments_on_member_lines``: the extract carries a dossier's payments
     on its members' lines (the MSA's layout). Detection reads it back from the workspace's reports
@@ -231,6 +240,8 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
     if extract_date is None:  # the file's own date until a header record gives one; never the clock
         extract_date = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC).date()
     mapping, adaptations = fit_to_header(path, mapping)
+    if mapping.format != "parquet" and ends_with_eof_mark(path):
+        adaptations.append("DOS end-of-file mark (0x1A) as the last byte of the file: dropped")
     for note in adaptations:
         log.warning("%s: %s", path.name, note)
     report = IngestReport(agency=mapping.agency, file=path.name, extract_id=extract_id,
@@ -260,12 +271,16 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
         emitted: Counter[str] = Counter()
         data_rows = 0  # rows of records that carry data: not the header or trailer records
         refitted = 0  # fixed-width records read at their length once trailing blanks were restored or dropped
-        blank_lines = 0  # quarantined, but no record: a trailer's count does not include them
+        first_blank: int | None = None
+        repaired: Counter[str] = Counter()
         control_records = {r.record for r in (date_ref, count_ref) if r is not None}
         for batch in iter_batches(path, mapping, chunk_bytes=chunk_bytes, batch_rows=batch_rows, work=work):
             part += 1
             report.rows_read += batch.frame.height
-            blank_lines += batch.frame.select((pl.col(FAULT) == BLANK_LINE).sum()).item()
+            if batch.blank is not None and batch.blank.len():
+                report.blank_lines += batch.blank.len()
+                here = int(batch.blank.min())  # type: ignore[arg-type]
+                first_blank = here if first_blank is None else min(first_blank, here)  # a CSV's batches: any order
             faults = [fault_frame(batch.frame, None).cast(FAULT_SCHEMA)]  # type: ignore[arg-type]
             per_record, split_faults, refit = _split_records(batch.frame, mapping)
             refitted += refit
@@ -277,6 +292,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                     continue
                 data_rows += rows.height if rec.name not in control_records else 0
                 raw = raw_fields(rows, rec, mapping)
+                repaired.update(repairs(raw, rec, mapping))
                 parsed, parse_faults = parse_record(raw, rec, mapping, key, return_key=return_key)
                 faults.append(parse_faults)
                 if parse_faults.height:
@@ -334,6 +350,12 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 table_parts.setdefault(table, []).append(tp)
             log.info("%s: batch %d, %d lines read so far", path.name, part, report.rows_read)
         report.rows_accepted = report.rows_read - report.rows_quarantined
+        if report.blank_lines:
+            log.warning("%s: %d blank lines skipped (no record; the first is line %d)", path.name, report.blank_lines,
+                        first_blank)
+        report.repaired = dict(repaired.most_common())
+        for what, n in report.repaired.items():
+            log.warning("%s: %s: %d values", path.name, what, n)
         if refitted:
             note = (f"{refitted} records of another length read at their layout's length: trailing blanks removed "
                     f"in transfer (or added beyond the record)")
@@ -351,7 +373,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
             log.warning("%s: no extract date given nor in the file: the file's modification date is used",
                         path.name)
         if count_ref is not None:
-            records = report.rows_read - blank_lines  # a blank line (an extra line end) is no record
+            records = report.rows_read  # blank lines are no records: not counted
             report.control_ok = report.declared_records == records
             if not report.control_ok:
                 report.controls.append("record count: the trailer's count differs from the records read")

@@ -27,7 +27,7 @@ from nonrecours.schemas.codes import AGENCIES, RESOURCE_KINDS
 
 __all__ = ["Emit", "ExtractMapping", "FieldMap", "FieldRef", "RecordLayout", "load_mapping"]
 
-FieldType = Literal["string", "int", "amount", "float", "date", "month", "year", "bool", "code",
+FieldType = Literal["string", "commune", "int", "amount", "float", "date", "month", "year", "bool", "code",
                     "nir", "local_id", "identity"]
 _PROVENANCE = ("source_agency", "extract_id", "extract_date")
 

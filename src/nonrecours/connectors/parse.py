@@ -20,7 +20,7 @@ from nonrecours.privacy import PseudonymKey, ReturnTokenKey, check_nirs, nir_bor
 from nonrecours.schemas import TABLES
 
 __all__ = ["BORN_IN_FRANCE", "FAULT_SCHEMA", "SUB", "UNIDENTIFIED_SCHEMA", "born_column", "check_rows", "emit_rows",
-           "parse_record", "raw_fields", "unidentified_members"]
+           "parse_record", "raw_fields", "repairs", "unidentified_members"]
 
 FAULT_SCHEMA = {"line": pl.Int64, "record": pl.String, "column": pl.String, "reason": pl.String}
 SUB = "__sub"
@@ -63,6 +63,29 @@ def raw_fields(batch: pl.DataFrame, record: RecordLayout, mapping: ExtractMappin
     return batch.select(pl.col(LINE), *cols).with_columns(
         [pl.when(pl.col(c).str.len_chars() > 0).then(pl.col(c)).otherwise(None).alias(c)
          for c in [f.target for f in record.fields if f.type != "identity"]])
+
+
+_LOST_ZERO = r"^\d{4}$"
+"""A commune code of four digits: an INSEE code of départements 01 to 09 (``01004``) whose leading zero a
+spreadsheet removed, reading it as a number. No other code has four characters (``2A004`` has five, and a
+three-digit one would need two zeros: it stays a fault, like any other shape)."""
+LOST_ZERO_REPAIR = "leading zero restored (4-digit commune code)"
+
+
+def _commune(raw: pl.Expr) -> pl.Expr:
+    """A commune field's code, its lost leading zero restored (``_LOST_ZERO``); checked by the canonical table."""
+    return pl.when(raw.str.contains(_LOST_ZERO)).then(pl.lit("0") + raw).otherwise(raw)
+
+
+def repairs(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMapping) -> dict[str, int]:
+    """Values of ``raw`` (from ``raw_fields``) that ``parse_record`` reads after a repair, by column and repair:
+    what the ingest report counts (``IngestReport.repaired``)."""
+    fields = [f for f in record.fields if f.type == "commune"]
+    if not fields or not raw.height:
+        return {}
+    counts = raw.select([pl.col(f.target).str.contains(_LOST_ZERO).sum().alias(str(i))
+                         for i, f in enumerate(fields)]).row(0)
+    return {f"{where(f, mapping)}: {LOST_ZERO_REPAIR}": int(n) for f, n in zip(fields, counts, strict=True) if n}
 
 
 def _prepared(f: FieldMap) -> pl.Expr | None:
@@ -166,6 +189,8 @@ def _value(f: FieldMap, s: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:
     raw = pl.col(f.target)
     if f.type in ("string", "local_id"):
         return raw
+    if f.type == "commune":
+        return _commune(raw)
     if f.type == "amount":
         return pl.when(flags["c"]).then(s).otherwise(None).cast(pl.Decimal(12, 2), strict=False)
     if f.type == "float":
@@ -203,7 +228,7 @@ def _reason(f: FieldMap, value: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:
     present = pl.col(f.target).is_not_null()
     missing = pl.lit("missing value") if f.required else None
     chain = pl.when(~present).then(missing)
-    if f.type in ("string", "local_id"):
+    if f.type in ("string", "commune", "local_id"):
         return chain.otherwise(None)
     if f.type == "amount":
         chain = (chain.when(~flags["a"]).then(pl.lit("not an amount"))

@@ -26,8 +26,8 @@ import polars as pl
 from nonrecours.connectors.mapping import ExtractMapping
 from nonrecours.errors import ExtractError
 
-__all__ = ["BLANK_LINE", "FAULT", "FAULT_COLUMN", "LINE", "TEXT", "RawBatch", "fit_to_header", "iter_batches",
-           "read_header"]
+__all__ = ["BLANK_LINE", "EOF_MARK", "FAULT", "FAULT_COLUMN", "LINE", "TEXT", "RawBatch", "ends_with_eof_mark",
+           "fit_to_header", "iter_batches", "read_header"]
 
 LINE = "__line"
 FAULT = "__fault"
@@ -35,7 +35,11 @@ FAULT_COLUMN = "__fault_column"
 """Optional: the column a line-level fault is about (a misplaced quote), else null."""
 TEXT = "__text"
 BLANK_LINE = "blank line"
-"""The fault of a line holding nothing but blanks: quarantined, and no record (a trailer does not count it)."""
+"""A line holding nothing but blanks (an extra line end; in a CSV, also nothing but separators and quotes, a
+spreadsheet's empty row ``;;;;``): no record, neither accepted nor quarantined; the reader
+hands its line number in ``RawBatch.blank`` and the report counts it (a trailer does not count it either)."""
+EOF_MARK = b"\x1a"
+"""DOS's end-of-file mark (Ctrl-Z), which ``copy /a`` and old tools write as a text file's last byte."""
 _MOJIBAKE = r"[ÃÂ][\x80-\xBF]"
 """UTF-8 bytes of accented letters decoded as latin-1 ("Ã©" for "é"): a UTF-8 file read as latin-1."""
 
@@ -44,6 +48,19 @@ _MOJIBAKE = r"[ÃÂ][\x80-\xBF]"
 class RawBatch:
     frame: pl.DataFrame
     last: bool
+    blank: pl.Series | None = None
+    """Line numbers of the blank lines taken out of ``frame``: no record, counted apart by ingest."""
+
+
+def ends_with_eof_mark(path: Path) -> bool:
+    """Whether the file's last byte is DOS's end-of-file mark: the text readers stop before it (only there: a
+    0x1A anywhere else is content, and a line holding it is a fault of its own)."""
+    size = path.stat().st_size
+    if not size:
+        return False
+    with path.open("rb") as fh:
+        fh.seek(size - 1)
+        return fh.read(1) == EOF_MARK
 
 
 def _codec(encoding: str) -> str:
@@ -55,9 +72,11 @@ def _iter_line_chunks(path: Path, encoding: str, chunk_bytes: int) -> Iterator[t
     codec = _codec(encoding)
     line_no = 1
     rest = b""
+    remaining = path.stat().st_size - (1 if ends_with_eof_mark(path) else 0)
     with path.open("rb") as fh:
         while True:
-            block = fh.read(chunk_bytes)
+            block = fh.read(min(chunk_bytes, remaining))
+            remaining -= len(block)
             eof = not block
             data = rest + block
             if not eof:
@@ -83,9 +102,11 @@ def _iter_line_chunks(path: Path, encoding: str, chunk_bytes: int) -> Iterator[t
 
 
 def _frame(first: int, lines: list[str]) -> pl.DataFrame:
+    """The lines as a frame, without their line end: LF, CRLF, or CR CR LF (a Windows file sent in text mode by
+    a tool that added a CR before each LF again); a carriage return elsewhere in a line stays, a fault."""
     return pl.DataFrame({
         LINE: pl.int_range(first, first + len(lines), eager=True, dtype=pl.Int64),
-        TEXT: pl.Series(lines, dtype=pl.String).str.strip_suffix("\r"),
+        TEXT: pl.Series(lines, dtype=pl.String).str.strip_chars_end("\r"),
     })
 
 
@@ -149,13 +170,27 @@ _SEPARATORS = (";", ",", "\t", "|")
 
 
 def _header_line(path: Path, mapping: ExtractMapping) -> str | None:
-    """The first line of a CSV extract as text (None when it cannot be decoded: ``read_header`` says why)."""
-    with path.open("rb") as fh:
-        first = fh.readline()
+    """The header line of a CSV extract as text (None when it cannot be decoded: ``read_header`` says why)."""
+    first = _header_at(path)[1]
     try:
         return first.decode(_codec(mapping.encoding)).lstrip("\ufeff").rstrip("\r\n")
     except UnicodeDecodeError:
         return None
+
+
+def _header_at(path: Path) -> tuple[int, bytes]:
+    """The line number and bytes of a CSV's header: its first line but blank ones (an empty line an export tool
+    wrote before the header is a blank line like any other), without the end-of-file mark of a last line; line 1
+    and its bytes when every line is blank."""
+    eof_mark = ends_with_eof_mark(path)
+    with path.open("rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            if not line.endswith(b"\n") and eof_mark:
+                line = line[:-1]
+            if (line.removeprefix(_UTF8_BOM) if number == 1 else line).strip():
+                return number, line
+    with path.open("rb") as fh:
+        return 1, fh.readline()
 
 
 def _split_header(text: str, separator: str, quote: str | None) -> list[str]:
@@ -170,21 +205,28 @@ def fit_to_header(path: Path, mapping: ExtractMapping) -> tuple[ExtractMapping, 
     """The mapping adapted to how a CSV extract spells its header, with one note per adaptation.
 
     Files written by hand or by another export tool often keep the layout's columns but change their
-    spelling: another separator (``,`` or a tab for ``;``), column names in lower case or padded with spaces.
+    spelling: another separator (``,`` or a tab for ``;``), column names in lower case or padded with spaces
+    (in a CSV header or a Parquet schema).
     Those are unambiguous, so they are read rather than rejected: the separator is taken when it is the only
     one of ``;`` ``,`` tab ``|`` that finds expected names while the mapping's finds none, and a column is
     matched ignoring case and surrounding or repeated spaces when exactly one header name folds to its name.
     Anything else (a renamed or missing column) is still an ``ExtractError`` from ``read_header``. The notes
     name separators and column names only, never content.
     """
-    if mapping.format != "csv" or not path.exists() or path.stat().st_size == 0:
-        return mapping, []
-    text = _header_line(path, mapping)
-    if text is None or not text.strip():
+    if mapping.format == "fixed_width" or not path.exists() or path.stat().st_size == 0:
         return mapping, []
     record = mapping.records[0]
     wanted = {_fold(f.source) for f in record.fields}
     notes: list[str] = []
+    if mapping.format == "parquet":
+        try:
+            names = list(pl.scan_parquet(path).collect_schema().names())
+        except Exception:  # polars raises several kinds for a corrupt file: read_header says it
+            return mapping, []
+        return _fit_names(mapping, names, notes)
+    text = _header_line(path, mapping)
+    if text is None or not text.strip():
+        return mapping, []
 
     def found(sep: str) -> list[str]:
         return _split_header(text, sep, mapping.quote)
@@ -199,6 +241,12 @@ def fit_to_header(path: Path, mapping: ExtractMapping) -> tuple[ExtractMapping, 
         notes.append(f"separator {shown} read where the mapping declares {mapping.separator!r}")
         mapping = mapping.model_copy(update={"separator": fitting[0]})
         names = found(fitting[0])
+    return _fit_names(mapping, names, notes)
+
+
+def _fit_names(mapping: ExtractMapping, names: list[str], notes: list[str]) -> tuple[ExtractMapping, list[str]]:
+    """The mapping's columns matched to ``names`` ignoring case and spaces, where one name alone matches."""
+    record = mapping.records[0]
     by_fold: dict[str, list[str]] = {}
     for n in names:
         by_fold.setdefault(_fold(n), []).append(n)
@@ -233,22 +281,22 @@ def read_header(path: Path, mapping: ExtractMapping) -> list[str]:
         line = None
     elif mapping.format == "csv":
         _check_bom(path, mapping.encoding)
-        with path.open("rb") as fh:
-            first = fh.readline()
+        line, first = _header_at(path)
         try:
             text = first.decode(_codec(mapping.encoding))
         except UnicodeDecodeError:
-            raise ExtractError(f"header is not valid {mapping.encoding} text", file=path.name, line=1) from None
+            raise ExtractError(f"header is not valid {mapping.encoding} text", file=path.name, line=line) from None
         text = text.lstrip("\ufeff").rstrip("\r\n")
         if not text.strip():
-            raise ExtractError("empty header line", file=path.name, line=1)
+            raise ExtractError("empty header line (blank lines only)", file=path.name, line=1)
         names = pl.select(_unquote(pl.lit(text).str.split(mapping.separator).explode(), mapping.quote)
                           ).to_series().to_list()
-        line = 1
     else:
         return []
     known = {f.source for f in record.fields}
     if not known & set(names):
+        if mapping.format == "parquet":
+            raise ExtractError("the file holds none of the expected column names", file=path.name)
         # most likely a file without header: its first line is data, so quote nothing from it
         raise ExtractError("the first line holds none of the expected column names (a file without header?)",
                            file=path.name, line=line)
@@ -293,7 +341,11 @@ def _parquet_batches(path: Path, mapping: ExtractMapping, batch_rows: int) -> It
     def text(c: str) -> pl.Expr:
         # a timestamp (pandas writes dates as datetime64) is read as its date, in its own time zone: ISO text,
         # which a date or month field reads whatever its layout's format (parse._OTHER_DATE_SHAPES)
-        return (pl.col(c).dt.date() if isinstance(schema[c], pl.Datetime) else pl.col(c)).cast(pl.String)
+        if isinstance(schema[c], pl.Datetime):
+            return pl.col(c).dt.date().cast(pl.String)
+        if schema[c].is_float():
+            return _float_text(pl.col(c))
+        return pl.col(c).cast(pl.String)
 
     lf = lf.with_row_index(LINE, offset=1).select(
         pl.col(LINE).cast(pl.Int64),
@@ -308,6 +360,22 @@ def _parquet_batches(path: Path, mapping: ExtractMapping, batch_rows: int) -> It
         yield RawBatch(lf.head(0).collect(), last=True)
 
 
+_EXACT_INTEGERS = 2.0 ** 53
+"""Below this, a float64 holds every whole number exactly."""
+
+
+def _float_text(col: pl.Expr) -> pl.Expr:
+    """A float column's text, a whole number written as an integer (``2024``, not ``2024.0``) and NaN as null.
+
+    A typed file written from pandas (or R, Spark) stores an integer column as float64 as soon as one value is
+    missing: its year ``2024.0`` is the year 2024, not a fault of every row. NaN is pandas' missing value. A value
+    with a fraction, or too large to be exact, is written as it is (then a fault where an integer is expected).
+    """
+    col = col.fill_nan(None)
+    whole = (col == col.round(0)) & (col.abs() < _EXACT_INTEGERS)
+    return pl.when(whole).then(col.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(col.cast(pl.String))
+
+
 def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_rows: int,
                  work: Path | None) -> Iterator[RawBatch]:
     """CSV read by DuckDB's CSV reader (RFC 4180 quoting, rejects stored), lines mapped back to the file.
@@ -315,10 +383,12 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
     1. A streamed pass over the file's lines checks the encoding and writes a UTF-8 copy without repeated
        header lines and lines holding a bare carriage return (each a fault of its own, with its line), in
        ``work``; a blank line becomes a single space, which the reader rejects as a line of its own
-       ("blank line") and keeps inside a quoted value.
+       (a blank line: no record, handed apart in ``RawBatch.blank``) and keeps inside a quoted value.
     2. DuckDB reads that copy with every column as text and ``store_rejects``: a quoted value may hold the
        separator or a line break; a row with too many or too few fields, or a misplaced quote, is a reject
-       with its reason. Accepted rows go to a Parquet file in the file's order, read back in batches.
+       with its reason. A line of separators and empty quotes only (``;;;;``, a spreadsheet's empty row) is
+       a blank line too, whatever its number of fields. Accepted rows go to a Parquet file in the file's
+       order, read back in batches.
     3. DuckDB numbers a record by counting records, not physical lines: the line of each row in the file is
        rebuilt from the line breaks held by earlier quoted values and the lines removed in step 1. Lines a
        quoted value swallowed up to the end of the file (an unclosed quote) make an ``ExtractError``.
@@ -329,13 +399,16 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
     wanted = {f.source for f in mapping.records[0].fields if f.type != "identity"}
     own = Path(tempfile.mkdtemp(prefix=".csv-", dir=work)) if work is not None else Path(tempfile.mkdtemp())
     try:
-        copy, gone, total_lines = _normalised_copy(path, mapping, names, own / "copy.csv", chunk_bytes)
+        copy, gone, total_lines, no_value_lines = _normalised_copy(path, mapping, names, own / "copy.csv",
+                                                                   chunk_bytes)
         removed = gone.get_column(LINE)
         cols = [f"c{i}" for i in range(len(names))]
         col_types = ", ".join(f"'{c}': 'VARCHAR'" for c in cols)
         quote = (mapping.quote or "").replace("'", "''")
         sep = mapping.separator.replace("'", "''")
         newlines = " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in cols)
+        # a rejected line of separators and quotes only (``;;;``: a spreadsheet's empty row, too short)
+        no_value = f"trim(replace(replace(csv_line, '{sep}', ''), '{quote or sep}', ''))"
         keep = [(n, f"c{i}") for i, n in enumerate(names) if n in wanted]
         accepted = own / "accepted.parquet"
         con = duckdb.connect()
@@ -350,7 +423,7 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
                                 f"FROM {reader}) TO '{accepted}' (FORMAT parquet)")
             rejects = con.execute(
                 "SELECT line, min(column_name), min(error_type), min(error_message), "
-                "max(length(csv_line) - length(replace(csv_line, chr(10), ''))), bool_or(trim(csv_line) = '') "
+                f"max(length(csv_line) - length(replace(csv_line, chr(10), ''))), bool_or({no_value} = '') "
                 "FROM reject_errors GROUP BY line ORDER BY line").fetchall()
         except duckdb.Error as exc:
             raise ExtractError(f"the CSV reader failed ({type(exc).__name__})", file=path.name) from None
@@ -386,7 +459,7 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
             raise ExtractError("a quoted value is never closed: it runs from this line to the end of the file",
                                file=path.name, line=int(first_lost[0]))
         faults = []
-        if removed.len():
+        if removed.len():  # blank lines before the header too: handed apart below
             faults.append(gone.with_columns(pl.lit(None, dtype=pl.String).alias(FAULT_COLUMN)))
         if rej.height:
             found = rej.get_column("message").str.extract(r"Found: (\d+)")
@@ -406,15 +479,22 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
         if faults:
             fault_df = pl.concat(faults, how="diagonal_relaxed").with_columns(
                 [pl.lit(None, dtype=pl.String).alias(n) for n, _ in keep])
-            yield RawBatch(fault_df.select(LINE, FAULT, *[n for n, _ in keep], FAULT_COLUMN), last=False)
+            is_blank = pl.col(FAULT) == BLANK_LINE
+            yield RawBatch(fault_df.filter(~is_blank).select(LINE, FAULT, *[n for n, _ in keep], FAULT_COLUMN),
+                           last=False, blank=fault_df.filter(is_blank).get_column(LINE))
         offset = 0
-        lf = pl.scan_parquet(accepted).select([pl.col(c).alias(n) for n, c in keep])
+        lf = pl.scan_parquet(accepted).select(*[pl.col(c).alias(n) for n, c in keep], "__nl")
         for df in lf.collect_batches(chunk_size=batch_rows):
             i = pl.int_range(offset, offset + df.height, eager=True, dtype=pl.Int64)
             logical = i + 2 + s_rej.search_sorted(i, side="right").cast(pl.Int64)
             offset += df.height
-            yield RawBatch(df.with_columns(physical(logical).alias(LINE), pl.lit(None, dtype=pl.String).alias(FAULT))
-                           .select(LINE, FAULT, *[n for n, _ in keep]), last=False)
+            df = df.with_columns(physical(logical).alias(LINE), pl.lit(None, dtype=pl.String).alias(FAULT))
+            # a record on one line of separators and quotes only (``;;;;``, a spreadsheet's empty row): blank
+            is_blank = pl.col(LINE).is_in(no_value_lines.implode()) & (pl.col("__nl") == 0)
+            blank = df.filter(is_blank).get_column(LINE) if no_value_lines.len() else no_value_lines
+            if blank.len():  # a filter copies every column: only when there is something to take out
+                df = df.filter(~is_blank)
+            yield RawBatch(df.select(LINE, FAULT, *[n for n, _ in keep]), last=False, blank=blank)
         yield RawBatch(pl.DataFrame(schema={LINE: pl.Int64, FAULT: pl.String, **{n: pl.String for n, _ in keep}}),
                        last=True)
     finally:
@@ -450,13 +530,17 @@ def _interruptible(con: object, sql: str) -> None:
 
 
 def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out: Path,
-                     chunk_bytes: int) -> tuple[Path, pl.DataFrame, int]:
-    """Write a UTF-8 copy without repeated header lines (blank lines as one space); return it, the removed
-    lines with their reason, and the number of lines of the file."""
+                     chunk_bytes: int) -> tuple[Path, pl.DataFrame, int, pl.Series]:
+    """Write a UTF-8 copy from the header on, without repeated header lines (blank lines as one space); return
+    it, the removed lines with their reason (``BLANK_LINE`` for those before the header), the number of lines
+    of the file, and the lines of separators and quotes only (a record there, on one line, holds no value)."""
+    head = _header_at(path)[0]
     sep = mapping.separator
     split = pl.col(TEXT).str.split(sep)
     header_text = sep.join(names)
     removed: list[pl.DataFrame] = []
+    no_value: list[pl.Series] = []
+    marks = "".join(_in_class(c) for c in {sep, mapping.quote or sep})
     total = 0
     with out.open("wb") as fh:
         for first, lines, _last in _iter_line_chunks(path, mapping.encoding, chunk_bytes):
@@ -465,25 +549,34 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
                 df = df.with_columns(pl.when(pl.col(LINE) == 1).then(pl.col(TEXT).str.strip_prefix("\ufeff"))
                                      .otherwise(pl.col(TEXT)).alias(TEXT))
             total += df.height
-            body = df.filter(pl.col(LINE) > 1)
+            body = df.filter(pl.col(LINE) > head)
             _check_encoding(body, path, mapping.encoding, split, names, mapping.quote)
             unquoted = pl.col(TEXT).str.replace_all(mapping.quote or "\x00", "", literal=True)
-            reason = (pl.when((pl.col(LINE) > 1) & (unquoted == header_text)).then(pl.lit("repeated header line"))
+            reason = (pl.when(pl.col(LINE) < head).then(pl.lit(BLANK_LINE))
+                      .when((pl.col(LINE) > head) & (unquoted == header_text)).then(pl.lit("repeated header line"))
                       # a bare carriage return ends a record for the CSV reader: the line cannot be read safely
                       .when(pl.col(TEXT).str.contains("\r", literal=True)).then(
                           pl.lit("carriage return inside the line"))
                       .otherwise(None))
             df = df.with_columns(reason.alias(FAULT))
             removed.append(df.filter(pl.col(FAULT).is_not_null()).select(LINE, FAULT))
-            # a blank line becomes one space: the CSV reader rejects it where it stands alone (reported as
-            # "blank line") and keeps it inside a quoted value (which then holds a space on that line)
+            # anchored: a line that starts with a value fails at its first character
+            no_value.append(df.filter(pl.col(FAULT).is_null() & pl.col(TEXT).str.contains(f"^[{marks}\\s]*$")
+                                      & pl.col(TEXT).str.contains(f"[{marks}]")).get_column(LINE))
+            # a blank line becomes one space: the CSV reader rejects it where it stands alone (handed apart as a
+            # blank line, no record) and keeps it inside a quoted value (which then holds a space on that line)
             kept = df.filter(pl.col(FAULT).is_null()).select(
                 pl.when(pl.col(TEXT).str.strip_chars().str.len_chars() == 0).then(pl.lit(" "))
                 .otherwise(pl.col(TEXT))).to_series()
             if kept.len():
                 fh.write(("\n".join(kept.to_list()) + "\n").encode("utf-8"))
     gone = pl.concat(removed) if removed else pl.DataFrame(schema={LINE: pl.Int64, FAULT: pl.String})
-    return out, gone, total
+    return out, gone, total, pl.concat(no_value) if no_value else pl.Series(LINE, [], dtype=pl.Int64)
+
+
+def _in_class(char: str) -> str:
+    """A character as written inside a regex class (Rust regex syntax)."""
+    return "\\t" if char == "\t" else ("\\" + char if char in "\\^-[]&~" else char)
 
 
 def _fixed_width_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int) -> Iterator[RawBatch]:
@@ -496,9 +589,12 @@ def _fixed_width_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int) 
     for first, lines, last in _iter_line_chunks(path, mapping.encoding, chunk_bytes):
         df = _frame(first, lines)
         _check_encoding(df, path, mapping.encoding, None, None)
+        is_blank = df.select(pl.col(TEXT).str.strip_chars().str.len_chars() == 0).to_series()
+        blank = df.get_column(LINE).filter(is_blank)
+        if blank.len():  # a filter copies the text: only when there is something to take out
+            df = df.filter(~is_blank)
         any_line = any_line or df.height > 0
-        blank = pl.col(TEXT).str.strip_chars().str.len_chars() == 0
-        yield RawBatch(df.with_columns(pl.when(blank).then(pl.lit(BLANK_LINE)).otherwise(None).alias(FAULT))
-                       .select(LINE, FAULT, TEXT), last=last)
+        yield RawBatch(df.with_columns(pl.lit(None, dtype=pl.String).alias(FAULT)).select(LINE, FAULT, TEXT),
+                       last=last, blank=blank)
     if not any_line:
         raise ExtractError("empty file (no record)", file=path.name, line=1)

@@ -1,0 +1,239 @@
+"""Shapes real agency files take that the layouts allow, on the hand-written extracts of
+``test_handwritten_extracts``: blank lines (an extra line end after the last record), a DOS end-of-file mark
+(0x1A) as the last byte, commune codes whose leading zero a spreadsheet removed. Each is read with the file's
+meaning and said in the report; rows read = accepted + quarantined still holds, on records."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from nonrecours.privacy import ExchangeAgreement
+
+from .test_handwritten_extracts import MSA_HEAD, OLD, OLD2, WRITERS, _ingest, _table, caf_member, dgfip, fw
+
+TEXT_AGENCIES = [a for a in WRITERS if a != "dgfip"]
+"""The agencies whose layout is a text file (CSV or fixed width)."""
+
+
+def _found(report) -> dict[int, str]:  # type: ignore[no-untyped-def]
+    q = _table(report, "quarantine")
+    return {line: col or "line" for line, col in q.select("line", "column").unique("line").iter_rows()}
+
+
+@pytest.mark.parametrize("agency", TEXT_AGENCIES)
+def test_blank_lines_are_no_records_and_are_counted_apart(agency: str, agreement: ExchangeAgreement, tmp_path,
+                                                          caplog) -> None:  # type: ignore[no-untyped-def]
+    """A final ``\\r\\n\\r\\n`` (or ``\\n\\n``) and a blank line between records carry no record: they are neither
+    accepted nor quarantined, the report counts them (``blank_lines``), and the faults, their lines and the CAF's
+    trailer control are those of the file without them."""
+    path, bad = WRITERS[agency](tmp_path)
+    reference = _ingest(agency, path, agreement, tmp_path / "ref")
+    raw = path.read_bytes()
+    end = b"\r\n" if b"\r\n" in raw else b"\n"
+    ended = raw if raw.endswith(end) else raw + end
+    lines = ended.split(end)[:-1]
+    lines.insert(2, b"   ")  # a blank line (spaces only) as line 3
+    path.write_bytes(end.join(lines) + end + end)  # and a blank line at the end
+    report = _ingest(agency, path, agreement, tmp_path / "ws")
+    assert report.blank_lines == 2
+    assert "2 blank lines skipped (no record; the first is line 3)" in caplog.text
+    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (
+        reference.rows_read, reference.rows_accepted, reference.rows_quarantined)
+    assert _found(report) == {line + (line >= 3): col for line, col in bad.items()}
+    assert report.control_ok is (True if agency == "caf" else None)
+
+
+def test_a_tiny_file_ending_in_blank_lines_has_nothing_quarantined(agreement: ExchangeAgreement,
+                                                                   tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two valid records and the extra line ends a Windows tool leaves: before, the blank line was one row in three
+    quarantined, over any ``max_quarantined``."""
+    path = tmp_path / "msa.csv"
+    row = f"M0003;{OLD};LAFON;Pierre;12/04/1954;M;ASS;FR;;0;N;N;RET;46042;2000-01;2026-05;"
+    path.write_bytes((MSA_HEAD + "\r\n" + row + "MEMBRE;0;;\r\n" + row + "RETNET;960,10;;\r\n\r\n").encode("cp1252"))
+    report = _ingest("msa", path, agreement, tmp_path / "ws")
+    assert (report.rows_read, report.rows_quarantined, report.blank_lines) == (2, 0, 1)
+
+
+@pytest.mark.parametrize("inside", ["", ";;", '"";'])
+def test_a_blank_line_inside_a_quoted_value_stays_in_the_value(inside: str, agreement: ExchangeAgreement,
+                                                               tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "msa.csv"
+    row = (f"M0003;{OLD};\"LAFON\r\n{inside}\r\nDIT X\";Pierre;12/04/1954;M;ASS;FR;;0;N;N;RET;46042;2000-01;2026-05;"
+           "MEMBRE;0;;")
+    path.write_bytes((MSA_HEAD + "\r\n" + row + "\r\n").encode("cp1252"))
+    report = _ingest("msa", path, agreement, tmp_path / "ws")
+    assert (report.rows_read, report.rows_accepted, report.blank_lines) == (1, 1, 0)
+
+
+@pytest.mark.parametrize("agency", TEXT_AGENCIES)
+@pytest.mark.parametrize("line_end", [False, True])
+def test_a_final_dos_end_of_file_mark_is_dropped_and_said(agency: str, line_end: bool, agreement: ExchangeAgreement,
+                                                          tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``copy /a`` and old DOS tools end a text file with Ctrl-Z (0x1A): as its last byte, after the last record
+    (the CAF's trailer) or after its line end, it is the end of the file, not a record nor part of one."""
+    path, bad = WRITERS[agency](tmp_path)
+    raw = path.read_bytes()
+    end = b"\r\n" if b"\r\n" in raw else b"\n"
+    if line_end and not raw.endswith(end):
+        raw += end
+    elif not line_end:
+        raw = raw.removesuffix(end)
+    path.write_bytes(raw + b"\x1a")
+    report = _ingest(agency, path, agreement, tmp_path / "ws")
+    assert _found(report) == bad
+    assert report.rows_read == {"caf": 21, "msa": 12, "cnav": 9, "cnam": 9, "france_travail": 8, "drm": 12}[agency]
+    assert report.control_ok is (True if agency == "caf" else None)
+    assert any("end-of-file mark" in a for a in report.adaptations)
+
+
+def test_a_dos_end_of_file_mark_elsewhere_stays_a_fault(agreement: ExchangeAgreement,
+                                                        tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Only the file's last byte is an end-of-file mark: a 0x1A before it (here followed by a line end) is a line
+    of the file, and the trailer's count does not include it."""
+    path, bad = WRITERS["caf"](tmp_path)
+    path.write_bytes(path.read_bytes() + b"\r\n\x1a\r\n")
+    report = _ingest("caf", path, agreement, tmp_path / "ws")
+    assert _found(report) == {**bad, 22: "record type (positions 1-2)"}
+    assert report.control_ok is False
+    assert not any("end-of-file mark" in a for a in report.adaptations)
+
+
+def test_commune_codes_that_lost_their_leading_zero_are_restored_and_counted(agreement: ExchangeAgreement,
+                                                                             tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A spreadsheet reads ``01004`` (Ambérieu-en-Bugey, Ain) as the number 1004 and writes it back so: a commune
+    code of four digits can only be one of départements 01 to 09 without its zero. Corsica's ``2A004`` is kept, a
+    three-digit code stays a fault."""
+    path = tmp_path / "msa.csv"
+    row = f"M0003;{OLD};LAFON;Pierre;12/04/1954;M;ASS;FR;;0;N;N;RET;{{}};2000-01;2026-05;MEMBRE;0;;\r\n"
+    wife = f"M0003;{OLD2};LAFON;Jeanne;01/03/1956;F;CJT;FR;;0;N;N;RET;{{}};2000-01;2026-05;MEMBRE;0;;\r\n"
+    path.write_bytes((MSA_HEAD + "\r\n" + row.format("1004") + wife.format(" 2A004 ") + row.format("104")
+                      + row.format("09 004")).encode("cp1252"))
+    report = _ingest("msa", path, agreement, tmp_path / "ws")
+    assert _found(report) == {4: "CODE_COMMUNE", 5: "CODE_COMMUNE"}
+    assert sorted(_table(report, "persons").get_column("depcom").to_list()) == ["01004", "2A004"]
+    assert report.repaired == {"CODE_COMMUNE: leading zero restored (4-digit commune code)": 1}
+
+
+def test_caf_and_parquet_commune_codes_without_their_zero(agreement: ExchangeAgreement,
+                                                          tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The same in a fixed-width record (``1004`` left- or right-aligned in its 5 positions) and in a typed
+    Parquet file whose commune column became an integer (pandas reading ``01004`` as a number)."""
+    lines = [fw(120, (1, "00"), (3, "CAF01"), (8, "20260628")),
+             fw(120, (1, "10"), (3, "0012345"), (10, " 1004"), (15, "201901")),
+             caf_member("0012345", "01", OLD, "LAFON", "Pierre", "12041954", "1", "1", "  ", "1004 "),
+             fw(120, (1, "99"), (3, "000000004"))]
+    path = tmp_path / "caf.dat"
+    path.write_bytes("\r\n".join(lines).encode("latin-1"))
+    report = _ingest("caf", path, agreement, tmp_path / "ws")
+    assert (report.rows_quarantined, report.control_ok) == (0, True)
+    assert _table(report, "persons").get_column("depcom").to_list() == ["01004"]
+    assert report.repaired == {"CODE_COMMUNE (positions 10-14): leading zero restored (4-digit commune code)": 1,
+                               "CODE_COMMUNE (positions 100-104): leading zero restored (4-digit commune code)": 1}
+    (tmp_path / "p").mkdir()
+    pq, bad = dgfip(tmp_path / "p")
+    frame = pl.read_parquet(pq)
+    frame.with_columns(pl.Series("code_commune", [1004, 46042, 46042, 46102, 46042, 46042])).write_parquet(pq)
+    report = _ingest("dgfip", pq, agreement, tmp_path / "ws_p")
+    assert _found(report) == bad
+    assert "01004" in _table(report, "persons").get_column("depcom").to_list()
+    assert report.repaired == {"code_commune: leading zero restored (4-digit commune code)": 1}
+
+
+
+@pytest.mark.parametrize("agency", ["msa", "cnav", "cnam", "france_travail", "drm"])
+def test_a_spreadsheets_empty_rows_are_blank_lines(agency: str, agreement: ExchangeAgreement, tmp_path,
+                                                   caplog) -> None:  # type: ignore[no-untyped-def]
+    """A spreadsheet saving a sheet whose empty rows below the data were once formatted writes them as lines of
+    separators only (``;;;;``, as many as the header's, sometimes fewer, with empty quotes): no record, like a
+    blank line."""
+    path, bad = WRITERS[agency](tmp_path)
+    reference = _ingest(agency, path, agreement, tmp_path / "ref")
+    raw = path.read_bytes()
+    end = b"\r\n" if b"\r\n" in raw else b"\n"
+    sep = b"," if agency == "france_travail" else b";"
+    head = raw.split(end, 1)[0]
+    full = sep * head.count(sep)
+    phantom = [full, sep * 3, b'""' + full.replace(sep, b" " + sep)]
+    path.write_bytes(raw.rstrip(end) + end + end.join(phantom) + end)
+    report = _ingest(agency, path, agreement, tmp_path / "ws")
+    assert (report.rows_read, report.rows_quarantined, report.blank_lines) == (
+        reference.rows_read, reference.rows_quarantined, 3)
+    last = len(raw.rstrip(end).split(end))
+    assert f"3 blank lines skipped (no record; the first is line {last + 1})" in caplog.text
+    assert _found(report) == bad
+
+
+def test_a_typed_parquet_with_integers_stored_as_floats_is_read(agreement: ExchangeAgreement,
+                                                                tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """pandas (or R, Spark) stores an integer column as float64 once a value is missing: the year ``2024.0`` and the
+    euros ``18000.0`` are read as the numbers they are, NaN as a missing value; a year with a fraction stays a
+    fault."""
+    path, bad = dgfip(tmp_path)
+    reference = _ingest("dgfip", path, agreement, tmp_path / "ref")
+    frame = pl.read_parquet(path)
+    floats = frame.with_columns(pl.col("annee_revenus", "salaires_traitements", "revenus_non_salaries")
+                                .cast(pl.Float64))
+    floats.write_parquet(path)
+    report = _ingest("dgfip", path, agreement, tmp_path / "ws")
+    assert _found(report) == bad
+    for table in ("persons", "unit_memberships", "annual_income", "tax_households"):
+        assert _table(report, table).drop("extract_id").equals(_table(reference, table).drop("extract_id")), table
+    floats.with_columns(pl.Series("annee_revenus", [2024.5, float("nan"), 2024.0, 2024.0, 2024.0, 2024.0]),
+                        ).write_parquet(path)
+    report = _ingest("dgfip", path, agreement, tmp_path / "ws2")
+    q = _table(report, "quarantine").filter(pl.col("column") == "annee_revenus")
+    assert set(q.get_column("line")) == {1, 2}
+    assert {(1, "not an integer"), (2, "missing value")} <= set(q.select("line", "reason").iter_rows())
+
+
+def test_parquet_column_names_in_another_case_are_read(agreement: ExchangeAgreement,
+                                                       tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """As in a CSV header: a Parquet schema whose names keep the layout's but in capitals (or padded) is read, and
+    the report says so; a renamed column is still missing."""
+    path, bad = dgfip(tmp_path)
+    reference = _ingest("dgfip", path, agreement, tmp_path / "ref")
+    frame = pl.read_parquet(path)
+    frame.rename({c: c.upper() for c in frame.columns}).write_parquet(path)
+    report = _ingest("dgfip", path, agreement, tmp_path / "ws")
+    assert _found(report) == {line: col.upper() for line, col in bad.items()}
+    assert any("ignoring case and spaces" in a for a in report.adaptations)
+    for table in ("persons", "unit_memberships", "annual_income", "tax_households"):
+        assert _table(report, table).drop("extract_id").equals(_table(reference, table).drop("extract_id")), table
+    from nonrecours.errors import ExtractError
+    frame.rename({"numero_foyer": "foyer"}).write_parquet(path)
+    with pytest.raises(ExtractError, match="required column is missing") as err:
+        _ingest("dgfip", path, agreement, tmp_path / "ws2")
+    assert err.value.column == "numero_foyer"
+
+
+@pytest.mark.parametrize("agency", TEXT_AGENCIES)
+def test_lines_ended_by_cr_cr_lf_are_read(agency: str, agreement: ExchangeAgreement,
+                                          tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A Windows file sent in text mode by a tool that adds a CR before each LF again ends its lines with CR CR LF:
+    one line end, not a carriage return inside every line (before, every line was quarantined, the header line
+    too)."""
+    path, bad = WRITERS[agency](tmp_path)
+    reference = _ingest(agency, path, agreement, tmp_path / "ref")
+    path.write_bytes(path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\r\n"))
+    report = _ingest(agency, path, agreement, tmp_path / "ws")
+    assert _found(report) == bad
+    assert (report.rows_read, report.rows_accepted) == (reference.rows_read, reference.rows_accepted)
+
+
+@pytest.mark.parametrize("agency", ["msa", "cnav", "cnam", "france_travail", "drm"])
+def test_blank_lines_before_a_csv_header_are_blank_lines(agency: str, agreement: ExchangeAgreement,
+                                                         tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An export that starts with empty lines (after the byte-order mark, if any): the header is the first line
+    but blank ones, which are counted as any blank line; faults keep their own lines in the file."""
+    path, bad = WRITERS[agency](tmp_path)
+    reference = _ingest(agency, path, agreement, tmp_path / "ref")
+    raw = path.read_bytes()
+    bom = b"\xef\xbb\xbf" if raw.startswith(b"\xef\xbb\xbf") else b""
+    end = b"\r\n" if b"\r\n" in raw else b"\n"
+    path.write_bytes(bom + end + b"  " + end + raw[len(bom):])
+    report = _ingest(agency, path, agreement, tmp_path / "ws")
+    assert (report.rows_read, report.rows_quarantined, report.blank_lines) == (
+        reference.rows_read, reference.rows_quarantined, 2)
+    assert _found(report) == {line + 2: col for line, col in bad.items()}
+    assert not report.adaptations
