@@ -5,6 +5,8 @@ meaning and said in the report; rows read = accepted + quarantined still holds, 
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import pytest
 
@@ -102,16 +104,16 @@ def test_a_dos_end_of_file_mark_elsewhere_stays_a_fault(agreement: ExchangeAgree
 def test_commune_codes_that_lost_their_leading_zero_are_restored_and_counted(agreement: ExchangeAgreement,
                                                                              tmp_path) -> None:  # type: ignore[no-untyped-def]
     """A spreadsheet reads ``01004`` (Ambérieu-en-Bugey, Ain) as the number 1004 and writes it back so: a commune
-    code of four digits can only be one of départements 01 to 09 without its zero. Corsica's ``2A004`` is kept, a
-    three-digit code stays a fault."""
+    code of four digits can only be one of départements 01 to 09 without its zero. Corsica's ``2A004`` is kept
+    (``2a004`` read in upper case), a three-digit code stays a fault."""
     path = tmp_path / "msa.csv"
     row = f"M0003;{OLD};LAFON;Pierre;12/04/1954;M;ASS;FR;;0;N;N;RET;{{}};2000-01;2026-05;MEMBRE;0;;\r\n"
     wife = f"M0003;{OLD2};LAFON;Jeanne;01/03/1956;F;CJT;FR;;0;N;N;RET;{{}};2000-01;2026-05;MEMBRE;0;;\r\n"
     path.write_bytes((MSA_HEAD + "\r\n" + row.format("1004") + wife.format(" 2A004 ") + row.format("104")
-                      + row.format("09 004")).encode("cp1252"))
+                      + row.format("09 004") + wife.format("2a004")).encode("cp1252"))
     report = _ingest("msa", path, agreement, tmp_path / "ws")
     assert _found(report) == {4: "CODE_COMMUNE", 5: "CODE_COMMUNE"}
-    assert sorted(_table(report, "persons").get_column("depcom").to_list()) == ["01004", "2A004"]
+    assert sorted(_table(report, "persons").get_column("depcom").unique().to_list()) == ["01004", "2A004"]
     assert report.repaired == {"CODE_COMMUNE: leading zero restored (4-digit commune code)": 1}
 
 
@@ -237,3 +239,24 @@ def test_blank_lines_before_a_csv_header_are_blank_lines(agency: str, agreement:
         reference.rows_read, reference.rows_quarantined, 2)
     assert _found(report) == {line + 2: col for line, col in bad.items()}
     assert not report.adaptations
+
+
+def test_a_date_of_zeros_is_no_date(agreement: ExchangeAgreement, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A COBOL numeric date field writes « no date » as ``00000000``: in the CAF's optional ``DATE_PAIEMENT`` it is
+    unknown like a blank (before: ``not a date``, the payment quarantined), in a required birth date it is a
+    missing value (before: a date before 1900)."""
+    lines = [fw(120, (1, "00"), (3, "CAF01"), (8, "20260628")),
+             fw(120, (1, "10"), (3, "0012345"), (10, "46042"), (15, "201901")),
+             caf_member("0012345", "01", OLD, "LAFON", "Pierre", "12041954", "1", "1", "  ", "46042"),
+             caf_member("0012345", "02", OLD2, "LAFON", "Jeanne", "00000000", "2", "1", "  ", "46042"),
+             fw(120, (1, "30"), (3, "0012345"), (10, "AF"), (13, "202605"), (19, "0000014000"), (29, "00000000")),
+             fw(120, (1, "30"), (3, "0012345"), (10, "AF"), (13, "202604"), (19, "0000014000"), (29, "20260505")),
+             fw(120, (1, "99"), (3, "000000007"))]
+    path = tmp_path / "caf.dat"
+    path.write_bytes("\r\n".join(lines).encode("latin-1"))
+    report = _ingest("caf", path, agreement, tmp_path / "ws")
+    q = _table(report, "quarantine")
+    assert q.select("line", "reason").rows() == [(4, "missing value")]
+    paid = _table(report, "benefits_paid").sort("month")
+    assert paid.get_column("month").to_list() == [dt.date(2026, 4, 1), dt.date(2026, 5, 1)]
+    assert (report.rows_read, report.rows_quarantined, report.control_ok) == (7, 1, True)

@@ -60,9 +60,21 @@ def raw_fields(batch: pl.DataFrame, record: RecordLayout, mapping: ExtractMappin
         else:
             expr = pl.lit(None, dtype=pl.String)
         cols.append(expr.str.strip_chars().alias(f.target))
+    dates = {f.target for f in record.fields if f.type in ("date", "month")}
+
+    def given(c: str) -> pl.Expr:
+        filled = pl.col(c).str.len_chars() > 0
+        return filled & ~pl.col(c).str.contains(_ZERO_DATE) if c in dates else filled
+
     return batch.select(pl.col(LINE), *cols).with_columns(
-        [pl.when(pl.col(c).str.len_chars() > 0).then(pl.col(c)).otherwise(None).alias(c)
+        [pl.when(given(c)).then(pl.col(c)).otherwise(None).alias(c)
          for c in [f.target for f in record.fields if f.type != "identity"]])
+
+
+_ZERO_DATE = r"^0+([-/. ]0+)*$"
+"""A date of zeros only (``00000000``, ``00/00/0000``, ``0000-00-00``): how a COBOL file's numeric date field
+(PIC 9(8)) and many exports write « no date », which cannot be a day. Read as a blank: absent, so unknown in an
+optional field and ``missing value`` in a required one (a birth date of zeros gives no year to keep either)."""
 
 
 _LOST_ZERO = r"^\d{4}$"
@@ -73,8 +85,9 @@ LOST_ZERO_REPAIR = "leading zero restored (4-digit commune code)"
 
 
 def _commune(raw: pl.Expr) -> pl.Expr:
-    """A commune field's code, its lost leading zero restored (``_LOST_ZERO``); checked by the canonical table."""
-    return pl.when(raw.str.contains(_LOST_ZERO)).then(pl.lit("0") + raw).otherwise(raw)
+    """A commune field's code, its lost leading zero restored (``_LOST_ZERO``) and Corsica's letter read in upper
+    case (``2a004`` is ``2A004``: nothing else has a letter); checked by the canonical table."""
+    return pl.when(raw.str.contains(_LOST_ZERO)).then(pl.lit("0") + raw).otherwise(raw.str.to_uppercase())
 
 
 def repairs(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMapping) -> dict[str, int]:
