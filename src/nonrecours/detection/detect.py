@@ -200,8 +200,9 @@ def _variant_sets(core: CoreMonth) -> dict[str, Inputs | None]:
     A corner holds only the households (``core.clusters``: people linked by any unit) where some value differs
     from its base variant's (``_BASE``), and the units no one belongs to; None when there are none: the rules
     compute each unit from its household's rows (``engine.evaluate_many`` stacks sets on it), so every other
-    household's result is its base's (``_variant_results``). On the 20,000-person demo a corner moves some value
-    of 60 to 70 % of the people, the uninformed corner of 4 people beside the unfavourable one."""
+    household's result is its base's (``_variant_results``). On the 20,000-person demo a corner reaches the
+    households of 60 to 70 % of the people, the uninformed corner 52 % beside the unfavourable one; the ARS's
+    month (its N-2 incomes unknown) every person at the high ends."""
     u = core.unknowns
     informed = (u.get_column("informed").fill_null(False).any() if "informed" in u.columns and u.height
                 else False)
