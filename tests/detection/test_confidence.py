@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from nonrecours.core import UNKNOWNS_SCHEMA, CoreMonth
 from nonrecours.detection import core_month, detect
-from nonrecours.detection.confidence import grade_expr, with_unknowns_at
+from nonrecours.detection.confidence import changed_people, grade_expr, with_unknowns_at
 
 from .conftest import FIRST, MONTH, unknown_salary
 
@@ -129,3 +129,34 @@ def test_refugee_status_no_agency_gives_stays_unknown_in_the_aspa_grade():
     assert grade["f-foreign"]["grade"] == "possible"
     assert not grade["f-foreign"]["entitled_central"] and grade["f-foreign"]["entitled_high"]
     assert grade["f-french"]["grade"] == "certain"
+
+
+def test_changed_people_sees_rows_either_variant_lacks(territory):
+    """The uninformed corner leaves an informed unknown salary where the core has no row at all (no resource),
+    the all-unknowns corner adds rows for it: the person differs between them (a row of one side only counts)."""
+    _, core = territory
+    unfavourable = with_unknowns_at(core, "unfavourable")
+    uninformed = with_unknowns_at(core, "uninformed_unfavourable")
+    changed = set(changed_people(unfavourable, uninformed, ["salary_net"]).get_column("person_id").to_list())
+    assert changed == {"p-probable", "p-possible"}
+    assert set(changed_people(core.inputs, unfavourable, ["salary_net"]).get_column("person_id").to_list()) == {
+        "p-probable", "p-possible", "p-conventional"}
+    # p-possible's low end moves its rows; the others' low end is their central 0, on rows the core does not have
+    # (no resource): added with a value, counted (conservative: what an absent row reads is the engine's default)
+    low = with_unknowns_at(core, "low")
+    assert set(changed_people(core.inputs, low, ["salary_net"]).get_column("person_id").to_list()) == {
+        "p-probable", "p-possible", "p-conventional"}
+    assert changed_people(low, low, ["salary_net"]).is_empty()
+
+
+def test_corners_evaluated_on_the_households_they_change_equal_whole_evaluations(territory):
+    """Each corner is evaluated on the households where its inputs differ from its base variant's only
+    (``detect._variant_sets``): its famille frame must be the evaluation of the whole corner, row for row."""
+    from nonrecours.detection.detect import _evaluate_variants, _targets
+    from nonrecours.engine.evaluate import evaluate
+
+    _, core = territory
+    results = _evaluate_variants(core, "polars", FIRST.benefits)
+    for v in ("low", "central", "high", "unfavourable", "uninformed_unfavourable"):
+        whole = evaluate(_targets(FIRST.benefits), with_unknowns_at(core, v), MONTH)
+        assert results[v]["famille"].equals(whole["famille"]), v

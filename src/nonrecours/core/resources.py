@@ -500,10 +500,13 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
         vals = pl.concat([vals, est_rows], how="vertical_relaxed")
     monthly = None
     if vals.height:
-        wide = vals.pivot("input", index=["person_id", "month"], values="amount", aggregate_function="first")
-        src = vals.pivot("input", index=["person_id", "month"], values="agency", aggregate_function="first")
-        src = src.rename({c: f"{c}__source" for c in src.columns if c not in ("person_id", "month")})
-        monthly = wide.join(src, on=["person_id", "month"], how="left")
+        # the amounts and their agencies in one pivot (columns amount_<input>, then agency_<input>): two pivots
+        # joined back grouped the rows three times
+        both = vals.pivot("input", index=["person_id", "month"], values=["amount", "agency"],
+                          aggregate_function="first")
+        monthly = both.rename({c: c.removeprefix("amount_") if c.startswith("amount_")
+                               else f"{c.removeprefix('agency_')}__source"
+                               for c in both.columns if c not in ("person_id", "month")})
         for name in inputs:
             if name not in monthly.columns:
                 monthly = monthly.with_columns(pl.lit(None, dtype=pl.Float64).alias(name))

@@ -18,6 +18,7 @@ unknowns named on each flag let a caseworker check them.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import fields
 
 import polars as pl
@@ -32,8 +33,8 @@ from nonrecours.rules.params import default_parameters
 from nonrecours.rules.registry import default_registry
 from nonrecours.schemas.benefits import benefit as benefit_row
 
-__all__ = ["ALL_VARIANTS", "COMPOSITION_UNKNOWN", "VARIANTS", "composition_unknown", "dated_unknowns",
-           "grade_expr", "with_unknowns_at", "young_dependant_caps"]
+__all__ = ["ALL_VARIANTS", "COMPOSITION_UNKNOWN", "VARIANTS", "changed_people", "composition_unknown",
+           "dated_unknowns", "grade_expr", "restricted", "with_unknowns_at", "young_dependant_caps"]
 
 VARIANTS = ("low", "central", "high")
 UNINFORMED_VARIANTS = ("uninformed_unfavourable",)
@@ -129,6 +130,61 @@ def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
             ids = rows.get_column("id").unique().implode()
             frames[name] = frames[name].with_columns(
                 pl.when(pl.col(idc).is_in(ids)).then(pl.lit(value)).otherwise(pl.col(inp)).alias(inp))
+    return Inputs(**frames)
+
+
+_UNITS = ("famille", "menage", "foyer_fiscal")
+
+
+def changed_people(before: Inputs, after: Inputs, inputs: Collection[str]) -> pl.DataFrame:
+    """person_id of the individus whose value of one of ``inputs``, or whose unit's (their famille's, ménage's,
+    foyer's), differs between ``before`` and ``after`` (two variants of one core's inputs, ``with_unknowns_at``:
+    the same rows but for the monthly rows a variant adds). A monthly row of one of them only counts when it
+    carries a value: a row absent and a null value are both the input's default."""
+    ind = before.individu
+    out = [pl.DataFrame(schema={"person_id": pl.String()})]
+    for f in fields(before):
+        old, new = getattr(before, f.name), getattr(after, f.name)
+        held = [x for x in (old, new) if x is not None]
+        types = {c: x.schema[c] for x in held for c in inputs if c in x.columns}
+        if old is new or not types:
+            continue
+        entity = f.name.removesuffix("_monthly")
+        idc = ID[entity]
+        keys = [idc, "month"] if f.name.endswith("_monthly") else [idc]
+        key_types = {k: held[0].schema[k] for k in keys}
+        ids = (_side(old, "_old_", key_types, types).join(_side(new, "_new_", key_types, types), on=keys,
+                                                          how="full", coalesce=True)
+               .filter(pl.any_horizontal(pl.col(f"_new_{c}").ne_missing(pl.col(f"_old_{c}")) for c in types))
+               .select(idc).unique())
+        out.append(ids.cast({idc: pl.String}).rename({idc: "person_id"}) if entity == "individu" else
+                   ind.join(ids, on=idc, how="semi").select(pl.col("person_id").cast(pl.String)))
+    return pl.concat(out).unique()
+
+
+def _side(frame: pl.DataFrame | None, tag: str, keys: dict[str, pl.DataType],
+          types: dict[str, pl.DataType]) -> pl.DataFrame:
+    """``frame``'s keys and columns ``types`` (each prefixed by ``tag``; null where the frame lacks it), for
+    ``changed_people``; a frame a variant does not have: no row (every value the default)."""
+    if frame is None:
+        return pl.DataFrame(schema={**keys, **{f"{tag}{c}": t for c, t in types.items()}})
+    return frame.select(*keys, *[(pl.col(c) if c in frame.columns else pl.lit(None, dtype=t)).alias(f"{tag}{c}")
+                                 for c, t in types.items()])
+
+
+def restricted(inputs: Inputs, people: pl.DataFrame, units: dict[str, pl.DataFrame] | None = None) -> Inputs:
+    """``inputs`` restricted to the rows of ``people`` (person_id and their unit ids) and of their units (``units``:
+    unit ids kept besides theirs, by entity)."""
+    ids = {"individu": people.select("person_id").unique()}
+    for u in _UNITS:
+        ids[u] = people.select(ID[u]).drop_nulls().unique()
+        if units and u in units:
+            ids[u] = pl.concat([ids[u], units[u].select(pl.col(ID[u]).cast(ids[u].schema[ID[u]]))]).unique()
+    frames: dict[str, pl.DataFrame | None] = {}
+    for f in fields(inputs):
+        frame = getattr(inputs, f.name)
+        entity = f.name.removesuffix("_monthly")
+        frames[f.name] = None if frame is None else frame.join(ids[entity], on=ID[entity], how="semi")
     return Inputs(**frames)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 import polars as pl
 
 from nonrecours.atomic import write_json, write_parquet
+from nonrecours.core.clusters import clusters
 from nonrecours.core.month import CoreMonth
 from nonrecours.core.partition import Partitions, merge_parts
 from nonrecours.core.resources import CoreConfig
@@ -29,8 +30,10 @@ from nonrecours.detection.confidence import (
     COMPOSITION_UNKNOWN,
     UNINFORMED_VARIANTS,
     VARIANTS,
+    changed_people,
     composition_unknown,
     grade_expr,
+    restricted,
     with_unknowns_at,
     young_dependant_caps,
 )
@@ -60,10 +63,13 @@ from nonrecours.detection.targets import (
     amount_expr,
     entitled_expr,
 )
-from nonrecours.engine import Result, required_inputs
-from nonrecours.engine.evaluate import evaluate_many
-from nonrecours.engine.plan import add_months
+from nonrecours.engine import Inputs, Result, required_inputs
+from nonrecours.engine.evaluate import cached_plan, evaluate_many
+from nonrecours.engine.inputs import INDIVIDU_STRUCTURE
+from nonrecours.engine.plan import ID, add_months
 from nonrecours.errors import SchemaError
+from nonrecours.rules.params import default_parameters
+from nonrecours.rules.registry import default_registry
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
@@ -171,15 +177,98 @@ def _height(frame: pl.DataFrame | pl.LazyFrame) -> int:
     return frame.height if isinstance(frame, pl.DataFrame) else int(frame.select(pl.len()).collect().item())
 
 
-def _variant_inputs(core: CoreMonth) -> dict[str, Any]:
+def _read_unknowns(core: CoreMonth, targets: list[str]) -> CoreMonth:
+    """``core`` with the unknowns of the inputs the rules of ``targets`` read at its month only (the columns the
+    engine prepares for their plan, ``engine.prepare``): a value no rule evaluated reads cannot move a result, and
+    setting it at each end cost most of an earlier month's variants (the ARS's rules read a few of the inputs
+    the core lists unknown)."""
+    plan = cached_plan(tuple(targets), default_registry(), default_parameters(), core.month)
+    read = sorted({s.variable for s in plan.inputs() if s.variable is not None} | set(INDIVIDU_STRUCTURE))
+    return replace(core, unknowns=core.unknowns.filter(pl.col("input").is_in(read)))
+
+
+_BASE = {"low": "central", "high": "central", "unfavourable": "central", "uninformed_unfavourable": "unfavourable"}
+"""The variant each corner is evaluated against (``_variant_sets``): the uninformed unknowns' corner differs from
+every unknown's on the households with an informed unknown only."""
+
+
+def _variant_sets(core: CoreMonth) -> dict[str, Inputs | None]:
     """The engine inputs of each variant to evaluate: the central values, all unknowns low, all high, at their
     unfavourable end, and (when some unknown is informed) the uninformed ones at it; none but the central one
-    when nothing is unknown."""
+    when nothing is unknown (``core``: its unknowns those the rules evaluated read, ``_read_unknowns``).
+
+    A corner holds only the households (``core.clusters``: people linked by any unit) where some value differs
+    from its base variant's (``_BASE``), and the units no one belongs to; None when there are none: the rules
+    compute each unit from its household's rows (``engine.evaluate_many`` stacks sets on it), so every other
+    household's result is its base's (``_variant_results``). On the 20,000-person demo a corner reaches the
+    households of 60 to 70 % of the people, the uninformed corner 52 % beside the unfavourable one; the ARS's
+    month (its N-2 incomes unknown) every person at the high ends."""
     u = core.unknowns
     informed = (u.get_column("informed").fill_null(False).any() if "informed" in u.columns and u.height
                 else False)
-    return {v: with_unknowns_at(core, v) for v in ALL_VARIANTS
-            if (v == "central" or not u.is_empty()) and (v not in UNINFORMED_VARIANTS or informed)}
+    wanted = [v for v in ALL_VARIANTS if v != "central" and not u.is_empty()
+              and (v not in UNINFORMED_VARIANTS or informed)]
+    out: dict[str, Inputs | None] = {"central": core.inputs}
+    if not wanted:
+        return out
+    ind = core.inputs.individu
+    cl = core.clusters
+    if cl.is_empty() or not ind.join(cl, on="person_id", how="anti").is_empty():
+        cl = clusters(ind.select("person_id", *[c for c in ("famille_id", "foyer_fiscal_id", "menage_id")
+                                                  if c in ind.columns]))
+    orphans = _memberless(core.inputs)
+    moved_inputs = u.get_column("input").unique().to_list()
+    whole: dict[str, Inputs] = {"central": core.inputs}
+    for v in wanted:
+        moved = with_unknowns_at(core, v)
+        if v in _BASE.values():
+            whole[v] = moved
+        people = changed_people(whole[_BASE[v]], moved, moved_inputs)
+        if people.is_empty() and not any(o.height for o in orphans.values()):
+            out[v] = None
+            continue
+        households = cl.join(cl.join(people, on="person_id", how="semi").select("cluster_id").unique(),
+                             on="cluster_id", how="semi")
+        out[v] = restricted(moved, ind.join(households, on="person_id", how="semi"), orphans)
+    return out
+
+
+def _memberless(inputs: Inputs) -> dict[str, pl.DataFrame]:
+    """Per unit entity, the ids of its frame's units no individu belongs to (evaluated in every corner: no
+    household holds them)."""
+    out = {}
+    for u in ("famille", "menage", "foyer_fiscal"):
+        frame, idc = inputs.frame(u, False), ID[u]
+        if frame is not None and idc in inputs.individu.columns:
+            out[u] = frame.select(idc).join(inputs.individu.select(idc).drop_nulls(), on=idc, how="anti")
+    return out
+
+
+def _variant_results(sets: dict[str, Inputs | None], evaluated: Any) -> dict[str, Result]:
+    """Every variant's result from ``_variant_sets``' and the evaluations of those not None, in order
+    (``evaluated``: an iterator): a corner's public frames are its base's with the rows of the households it holds
+    replaced (its ``full`` frames: the same public frames; the corners' other columns are not kept)."""
+    out: dict[str, Result] = {}
+    for v, inputs in sets.items():
+        if v == "central":
+            out[v] = next(evaluated)
+        elif inputs is None:
+            out[v] = out[_BASE[v]]
+        else:
+            out[v] = _merged(out[_BASE[v]], next(evaluated))
+    return _complete(out)
+
+
+def _merged(base: Result, part: Result) -> Result:
+    """``base``'s public frames with every unit ``part`` evaluated taken from ``part`` (sorted by id, as
+    ``engine.evaluate`` returns them)."""
+    frames = {}
+    for entity, frame in base.frames.items():
+        idc = ID[entity]
+        mine = part.frames[entity]
+        frames[entity] = (pl.concat([frame.join(mine.select(idc), on=idc, how="anti"), mine], how="vertical")
+                          .sort(idc, nulls_last=True))
+    return replace(part, frames=frames, full=frames)
 
 
 def _targets(benefits: tuple[str, ...]) -> list[str]:
@@ -197,12 +286,13 @@ def _complete(results: dict[str, Result]) -> dict[str, Result]:
 
 def _evaluate_variants(core: CoreMonth, backend: str, benefits: tuple[str, ...],
                        engine_config: dict[str, Any] | None = None) -> dict[str, Result]:
-    """The rules of ``benefits`` on each variant of the unknowns (``_variant_inputs``), stacked in one evaluation
+    """The rules of ``benefits`` on each variant of the unknowns (``_variant_sets``), stacked in one evaluation
     (``engine.evaluate_many``: the same values, the fixed costs of an evaluation paid once)."""
-    asked = _variant_inputs(core)
-    return _complete(dict(zip(asked, evaluate_many(_targets(benefits), list(asked.values()), core.month,
-                                                   backend=backend, missing_inputs="error",
-                                                   duckdb_config=engine_config), strict=True)))
+    targets = _targets(benefits)
+    sets = _variant_sets(_read_unknowns(core, targets))
+    asked = [inputs for inputs in sets.values() if inputs is not None]
+    return _variant_results(sets, iter(evaluate_many(targets, asked, core.month, backend=backend,
+                                                     missing_inputs="error", duckdb_config=engine_config)))
 
 
 def detect_many(cases: list[tuple[CoreMonth, dict[str, Any]]], *, backend: str = "polars",
@@ -215,14 +305,14 @@ def detect_many(cases: list[tuple[CoreMonth, dict[str, Any]]], *, backend: str =
     months = {core.month for core, _ in cases}
     if len(months) > 1:
         raise SchemaError("detect_many takes cores of one month", table="core")
-    asked = [_variant_inputs(core) for core, _ in cases]
-    flat = [inputs for a in asked for inputs in a.values()]
-    results = iter(evaluate_many(_targets(config.benefits), flat, months.pop(), backend=backend,
+    targets = _targets(config.benefits)
+    asked = [_variant_sets(_read_unknowns(core, targets)) for core, _ in cases]
+    flat = [inputs for a in asked for inputs in a.values() if inputs is not None]
+    results = iter(evaluate_many(targets, flat, months.pop(), backend=backend,
                                  missing_inputs="error", duckdb_config=engine_config) if flat else [])
     out = []
     for (core, tables), a in zip(cases, asked, strict=True):
-        mine = _complete({v: next(results) for v in a})
-        out.append(detect(core, tables, backend=backend, config=config, results=mine))
+        out.append(detect(core, tables, backend=backend, config=config, results=_variant_results(a, results)))
     return out
 
 
@@ -652,6 +742,9 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     individu = core.inputs.individu.select("person_id", "famille_id", "famille_role", "foyer_fiscal_id",
                                            "menage_id")
     est = _estimates(results, config.benefits)
+    # the other variants' results (each a copy of every rule's column) are read for the estimates only: released
+    # before the earlier months are built and evaluated
+    del results
     # the month's payments, read once: what each famille is paid, and who paid a contradicted payment (below)
     pay_rows = payment_rows(tables.get("benefits_paid"), individu, month, config.benefits,
                             window=config.paid_window, grace=config.grace_months)
