@@ -531,6 +531,59 @@ def test_split_audit_on_a_territory_of_two_departements(monkeypatch):
     assert split.get_column("secret").sum() <= whole.get_column("secret").sum() + 5
 
 
+
+def _benefits(counts: dict[str, pl.DataFrame], terr: pl.DataFrame) -> pl.DataFrame:
+    """cell_counts of one table per benefit (counts per depcom and household type)."""
+    made = [make_units(c, benefit=b) for b, c in counts.items()]
+    units = pl.concat([u.with_columns(pl.col("unit_id") + "|" + pl.col("benefit")) for u, _ in made])
+    profiles = pl.concat([p.with_columns(pl.col("unit_id") + f"|{b}") for b, (_, p) in zip(counts, made,
+                                                                                           strict=True)])
+    return cell_counts(units, profiles, terr)
+
+
+def test_benefits_counting_the_same_units_share_one_audited_pattern(monkeypatch):
+    """Two benefits whose tables hold the same counts (every benefit of one unit kind counts the same units)
+    get one pattern, audited once: the same cells secret in both (two patterns on the same counts would tell,
+    in one table, a cell secret in the other), and the solver asked no more than for one of them."""
+    from nonrecours.outputs import statistics
+
+    counts = pl.DataFrame(PINNED_COUNTS, schema=["depcom", "household_type", "n"], orient="row")
+    terr = pl.DataFrame(PINNED_TERRITORY, schema=["depcom", "epci", "departement"], orient="row")
+    other = counts.with_columns((pl.col("n") * 3 + 1) % 17)
+    solves = []
+    solve = statistics._solve
+    monkeypatch.setattr(statistics, "_solve", lambda *a: solves.append(1) or solve(*a))
+    pair = statistics.suppress(_benefits({"rsa": counts, "ppa": counts, "aspa": other}, terr), threshold=5)
+    n_pair = len(solves)
+    solves.clear()
+    alone = statistics.suppress(_benefits({"ppa": counts, "aspa": other}, terr), threshold=5)
+    assert n_pair == len(solves) > 0
+    key = ["level", "area", "parent_area", "household_type"]
+
+    def pattern(table: pl.DataFrame, benefit: str) -> list[tuple]:
+        return table.filter(pl.col("benefit") == benefit).select(*key, "suppressed").sort(key, nulls_last=True).rows()
+
+    assert pattern(pair, "rsa") == pattern(pair, "ppa") == pattern(alone, "ppa")
+    assert pattern(pair, "aspa") == pattern(alone, "aspa")
+    assert (pair.get_column("suppressed") == "secondary").any()
+
+
+def test_a_benefit_unlike_another_in_one_cell_is_audited_on_its_own():
+    """A table the same as another but for one cell's count is protected on its own: its cell of 3 units is
+    secret where the other's 23 is published, and the solver pins nothing in either."""
+    counts = pl.DataFrame(PINNED_COUNTS, schema=["depcom", "household_type", "n"], orient="row")
+    terr = pl.DataFrame(PINNED_TERRITORY, schema=["depcom", "epci", "departement"], orient="row")
+    changed = (pl.col("depcom") == "10100") & (pl.col("household_type") == "personne seule")
+    made = {"rsa": counts, "ppa": counts.with_columns(pl.when(changed).then(3).otherwise(pl.col("n")).alias("n"))}
+    units = pl.concat([make_units(c, benefit=b)[0].with_columns(pl.col("unit_id") + f"|{b}") for b, c in made.items()])
+    profiles = pl.concat([make_units(c, benefit=b)[1].with_columns(pl.col("unit_id") + f"|{b}")
+                          for b, c in made.items()])
+    table = build_statistics(units, profiles, terr, config=StatisticsConfig(threshold=5))
+    cell = table.filter((pl.col("level") == "commune") & (pl.col("area") == "10100")
+                        & (pl.col("household_type") == "personne seule"))
+    assert dict(cell.select("benefit", "secret").rows()) == {"rsa": False, "ppa": True}
+    assert_lp_cannot_pin(table, true_units(table, units, profiles, terr), threshold=5)
+
 def _program(sums: dict[str, list[tuple[str, bool]]], cells: dict[str, tuple[int, int, str | None]]):
     """every_sum and status frames for ``audit`` from named cells: name -> (tier, true value, suppressed),
     and named sums: name -> [(cell, is_total)]."""

@@ -32,7 +32,8 @@ a sum through it, and the audit runs again until none fails (docs/outputs.md). P
 cells holding units (a France-wide table) the audit is split at the départements, against two stronger
 readers than the real one (``_split_audit``), so that its blocks stay no larger than a département's; a cell
 of the top two levels the second of them finds exposed is asked of the real reader (the whole program) before
-it gets a suppression.
+it gets a suppression. Benefits whose tables hold the same counts in every cell (every benefit of one unit kind
+counts the same units) share one pattern, audited once (``_twin_tables``).
 Only ``secret`` is published, not primary/secondary (that would tell below or above the threshold).
 Every measure shares the pattern, so what protects the unit counts protects the others, except that a
 published 0 (no non-take-up in a row) tells the secret cells of that row hold 0 too. Tests attack the tables
@@ -334,6 +335,20 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
     if cells.select(pl.struct(key).is_duplicated().any()).item():
         raise SchemaError("a cell is given twice (benefit, level, area, parent area, household type)",
                           table="statistics")
+    twin = _twin_tables(cells, value)
+    if (twin.get_column("benefit") != twin.get_column("_twin")).any():
+        # Benefits whose tables hold the same cells with the same values (every benefit of one unit kind
+        # counts the same units evaluated) get one pattern: the first of them (by name) is protected, the
+        # others copy it. Their programs are the same, so what protects the one protects the others; and two
+        # patterns on the same counts would tell a reader, in one table, the value of a cell secret in the
+        # other (France at 100,000 persons, 12 benefits counting the familles: 80 such cells before).
+        first = suppress(cells.join(twin.filter(pl.col("benefit") == pl.col("_twin")).select("benefit"),
+                                    on="benefit", how="semi"), threshold=threshold, levels=levels, value=value,
+                         audit=audit)
+        return (cells.join(twin, on="benefit", how="left", maintain_order="left")
+                .join(first.select(pl.col("benefit").alias("_twin"), *key[1:], "suppressed"),
+                      on=["_twin", *key[1:]], how="left", nulls_equal=True, maintain_order="left")
+                .drop("_twin"))
     cells = (cells.with_columns(pl.int_range(pl.len()).alias("_given"))
              .sort("benefit", pl.col("level").replace_strict(rank, default=len(rank), return_dtype=pl.Int64), "level",
                    "area", "parent_area", "household_type", nulls_last=True, maintain_order=True)
@@ -365,6 +380,24 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
         status = _audit_loop(every_sum.join(held, on="rel", how="semi"), rel, status, threshold)
     return (cells.join(status.select("_cell", "suppressed"), on="_cell").sort("_given")
             .drop("_cell", "_given"))
+
+
+def _twin_tables(cells: pl.DataFrame, value: str) -> pl.DataFrame:
+    """benefit → ``_twin``: the first benefit (in name order) whose table is the same as this one's, every cell
+    (level, area, parent area, household type) with the same ``value``; a benefit's own name when none is
+    before it. Compared whole, not by a hash: a table merely like another is protected on its own."""
+    key = ["level", "area", "parent_area", "household_type"]
+    tables = {b: t.drop("benefit") for (b,), t in
+              cells.select("benefit", *key, value).sort("benefit", *key, nulls_last=True)
+              .partition_by("benefit", maintain_order=True, as_dict=True).items()}
+    firsts: list[str] = []
+    twin: dict[str, str] = {}
+    for b in sorted(tables):
+        twin[b] = next((f for f in firsts if tables[f].equals(tables[b])), b)
+        if twin[b] == b:
+            firsts.append(b)
+    return pl.DataFrame({"benefit": list(twin), "_twin": list(twin.values())},
+                        schema={"benefit": cells.schema["benefit"], "_twin": cells.schema["benefit"]})
 
 
 def _single_sum_heuristic(rel: pl.DataFrame, status: pl.DataFrame) -> pl.DataFrame:
