@@ -550,9 +550,10 @@ def test_benefits_counting_the_same_units_share_one_audited_pattern(monkeypatch)
     counts = pl.DataFrame(PINNED_COUNTS, schema=["depcom", "household_type", "n"], orient="row")
     terr = pl.DataFrame(PINNED_TERRITORY, schema=["depcom", "epci", "departement"], orient="row")
     other = counts.with_columns((pl.col("n") * 3 + 1) % 17)
+    statistics._highs()  # probed before counting (the probe solves a program of its own)
     solves = []
-    solve = statistics._solve
-    monkeypatch.setattr(statistics, "_solve", lambda *a: solves.append(1) or solve(*a))
+    solve = statistics._Program.solve
+    monkeypatch.setattr(statistics._Program, "solve", lambda *a: solves.append(1) or solve(*a))
     pair = statistics.suppress(_benefits({"rsa": counts, "ppa": counts, "aspa": other}, terr), threshold=5)
     n_pair = len(solves)
     solves.clear()
@@ -758,9 +759,9 @@ def test_split_upper_part_suppresses_only_for_what_the_real_reader_narrows(monke
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**32 - 1), st.integers(2, 12), st.integers(1, 6))
 def test_direct_highs_and_linprog_fallback_give_one_vertex(seed, n, m):
-    """The audit's solves through scipy's HiGHS bindings (``_highs_solve``, a private scipy module) and through
-    ``linprog`` (the fallback when the module is missing) return the same vertex: the suppressed cells cannot
-    depend on which scipy is installed."""
+    """A fresh solve through scipy's HiGHS bindings (``_highs_solve``, a private scipy module) and through
+    ``linprog`` (the fallback when the module is missing) return the same vertex (the later solves of a program
+    kept warm, ``_Program``, may stop at another: docs/outputs.md)."""
     import numpy as np
 
     from nonrecours.outputs import statistics
@@ -784,6 +785,35 @@ def test_direct_highs_and_linprog_fallback_give_one_vertex(seed, n, m):
         statistics._HIGHS = saved
     assert np.array_equal(direct, fallback)
 
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.integers(2, 12), st.integers(1, 6))
+def test_a_program_kept_warm_answers_each_solve_as_a_fresh_one(seed, n, m):
+    """The pushing solves and a block's own solves keep their program in HiGHS and change only the costs and
+    caps (``_Program``): each answer is a point of the program under that solve's caps, as optimal as a fresh
+    solve's (the vertex may differ: any feasible point is a certificate). A program that kept an earlier cap
+    or cost would answer otherwise."""
+    import numpy as np
+
+    from nonrecours.outputs import statistics
+
+    if statistics._highs() is None:
+        pytest.fail("scipy's HiGHS bindings are missing or changed: the warm path is not exercised")
+    rng = np.random.default_rng(seed)
+    a = (rng.random((m, n)) < 0.5).astype(np.float64)
+    truth = rng.integers(0, 50, n).astype(np.float64)
+    rhs = a @ truth
+    program = statistics._Program(a, rhs)
+    for _ in range(4):
+        cap = np.where(rng.random(n) < 0.3, np.inf, truth + rng.integers(0, 20, n))
+        objective = rng.choice([-1.0, 1.0], n) * (rng.random(n) < 0.7)
+        objective = np.where(np.isinf(cap), np.abs(objective), objective)
+        warm = program.solve(objective, cap)
+        fresh = statistics._highs_solve(a, rhs, objective, cap)
+        assert np.abs(a @ warm - rhs).max() <= 1e-9
+        assert ((warm >= -1e-9) & (warm <= cap + 1e-9)).all()
+        assert objective @ warm == pytest.approx(objective @ fresh, abs=1e-7)
 
 def test_changed_highs_bindings_fall_back_to_linprog(monkeypatch, caplog):
     """scipy's ``_highspy`` is private: bindings that changed (here, every name still there but the model's

@@ -907,45 +907,82 @@ def _highs_solve(a, rhs, objective, cap, h=None):
     """``_solve`` through scipy's HiGHS bindings (``h``, the probed module by default): the model and options
     ``linprog(method="highs")`` passes (its defaults: presolve on, dual simplex strategy, no output), and its
     feasibility check of the answer."""
-    import numpy as np
-    import scipy.sparse as sp
+    return _Program(a, rhs, h).solve(objective, cap)
 
-    h = h if h is not None else _HIGHS
-    inf = h.kHighsInf
-    n, m = objective.size, rhs.size
-    csc = sp.csc_array(a)
-    lp = h.HighsLp()
-    lp.num_col_, lp.num_row_ = n, m
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, m
-    lp.a_matrix_.format_ = h.MatrixFormat.kColwise
-    rhs = np.asarray(rhs, dtype=np.float64)
-    ub = np.where(np.isinf(cap), inf, cap).astype(np.float64)
-    lp.col_cost_ = np.asarray(objective, dtype=np.float64)
-    lp.col_lower_ = np.zeros(n)
-    lp.col_upper_ = ub
-    lp.row_lower_ = rhs
-    lp.row_upper_ = rhs
-    lp.a_matrix_.start_ = csc.indptr
-    lp.a_matrix_.index_ = csc.indices
-    lp.a_matrix_.value_ = csc.data
-    highs = h._Highs()
-    options = h.HighsOptions()
-    options.presolve = "on"
-    options.highs_debug_level = h.HighsDebugLevel.kHighsDebugLevelNone
-    options.log_to_console = False
-    options.output_flag = False
-    options.simplex_strategy = h.simplex_constants.SimplexStrategy.kSimplexStrategyDual
-    ok = (highs.passOptions(options) != h.HighsStatus.kError and highs.passModel(lp) != h.HighsStatus.kError
-          and highs.run() != h.HighsStatus.kError)
-    status = highs.getModelStatus()
-    if not ok or status != h.HighsModelStatus.kOptimal:
-        raise RuntimeError(f"secrecy audit: the solver failed ({highs.modelStatusToString(status)})")
-    x = np.array(highs.getSolution().col_value)
-    # linprog's check (tolerance 1e-9): bounds held, every sum met
-    tol = 1e-9
-    if np.isnan(x).any() or not ((x >= -tol) & (x <= cap + tol)).all() or (np.abs(rhs - a @ x) > tol).any():
-        raise RuntimeError("secrecy audit: the solver failed (its answer breaks the program's constraints)")
-    return x
+
+class _Program:
+    """One program ``a x = rhs, x >= 0`` solved for several objectives and caps, kept in HiGHS between solves:
+    each solve after the first changes only the costs and the upper bounds and starts from the last optimal
+    basis (the pushing solves of a block differ by a few cells' costs and caps: half the time of a fresh
+    solve). The first solve is ``linprog(method="highs")``'s (``_highs_solve``); without the bindings every
+    solve is ``linprog``'s. Every answer is checked feasible, as ``linprog`` checks it: a point the reader's
+    program admits, whichever vertex the solver stops at."""
+
+    def __init__(self, a, rhs, h=None) -> None:
+        import numpy as np
+
+        self.a, self.rhs = a, np.asarray(rhs, dtype=np.float64)
+        self.h = h if h is not None else _highs()
+        self.highs = None
+
+    def solve(self, objective, cap):
+        import numpy as np
+
+        if self.h is None:
+            return _linprog_solve(self.a, self.rhs, objective, cap)
+        h = self.h
+        n = objective.size
+        ub = np.where(np.isinf(cap), h.kHighsInf, cap).astype(np.float64)
+        cost = np.asarray(objective, dtype=np.float64)
+        if self.highs is None:
+            self.highs = self._model(cost, ub)
+        else:
+            every = np.arange(n, dtype=np.int32)
+            ok = (self.highs.changeColsCost(n, every, cost) != h.HighsStatus.kError
+                  and self.highs.changeColsBounds(n, every, np.zeros(n), ub) != h.HighsStatus.kError)
+            if not ok:
+                raise RuntimeError("secrecy audit: the solver failed (changing the program)")
+        ok = self.highs.run() != h.HighsStatus.kError
+        status = self.highs.getModelStatus()
+        if not ok or status != h.HighsModelStatus.kOptimal:
+            raise RuntimeError(f"secrecy audit: the solver failed ({self.highs.modelStatusToString(status)})")
+        x = np.array(self.highs.getSolution().col_value)
+        # linprog's check (tolerance 1e-9): bounds held, every sum met
+        tol = 1e-9
+        if (np.isnan(x).any() or not ((x >= -tol) & (x <= cap + tol)).all()
+                or (np.abs(self.rhs - self.a @ x) > tol).any()):
+            raise RuntimeError("secrecy audit: the solver failed (its answer breaks the program's constraints)")
+        return x
+
+    def _model(self, cost, ub):
+        import numpy as np
+        import scipy.sparse as sp
+
+        h = self.h
+        n, m = cost.size, self.rhs.size
+        csc = sp.csc_array(self.a)
+        lp = h.HighsLp()
+        lp.num_col_, lp.num_row_ = n, m
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, m
+        lp.a_matrix_.format_ = h.MatrixFormat.kColwise
+        lp.col_cost_ = cost
+        lp.col_lower_ = np.zeros(n)
+        lp.col_upper_ = ub
+        lp.row_lower_ = self.rhs
+        lp.row_upper_ = self.rhs
+        lp.a_matrix_.start_ = csc.indptr
+        lp.a_matrix_.index_ = csc.indices
+        lp.a_matrix_.value_ = csc.data
+        highs = h._Highs()
+        options = h.HighsOptions()
+        options.presolve = "on"
+        options.highs_debug_level = h.HighsDebugLevel.kHighsDebugLevelNone
+        options.log_to_console = False
+        options.output_flag = False
+        options.simplex_strategy = h.simplex_constants.SimplexStrategy.kSimplexStrategyDual
+        if highs.passOptions(options) == h.HighsStatus.kError or highs.passModel(lp) == h.HighsStatus.kError:
+            raise RuntimeError("secrecy audit: the solver failed (passing the program)")
+        return highs
 
 
 CHUNK_CELLS = 5_000
@@ -992,21 +1029,37 @@ def _push(a, rhs, value, need_hi, primary, target, hi_seen, lo_seen, at, cell_bl
     (``PUSH_GAIN``); then once minimise the sum of the unsettled cells that need not reach the threshold (one
     unit down settles them as well as one up). The points found widen ``hi_seen``/``lo_seen`` (full-size
     arrays, this program's cells at ``at``). Blocks (``cell_block``, ``sum_block``: labels of the columns and
-    rows) share no sum, so each solve holds only the blocks with a cell still unsettled."""
+    rows) share no sum; they are gathered once into programs of about ``CHUNK_CELLS`` unknowns, each kept
+    warm between its solves (``_Program``), and each solve holds only the programs with a cell still
+    unsettled."""
     import numpy as np
+
+    live = np.unique(cell_block)
+    size = np.bincount(cell_block)
+    chunk_of = np.full(size.size, -1)
+    chunk_of[live] = np.cumsum(size[live]) // CHUNK_CELLS
+    cell_chunk, sum_chunk = chunk_of[cell_block], chunk_of[sum_block]
+    n_chunks = int(cell_chunk.max()) + 1 if cell_chunk.size else 0
+    by_cell, by_sum = np.argsort(cell_chunk, kind="stable"), np.argsort(sum_chunk, kind="stable")
+    cell_starts = np.searchsorted(cell_chunk[by_cell], np.arange(n_chunks + 1))
+    sum_starts = np.searchsorted(sum_chunk[by_sum], np.arange(n_chunks + 1))
+    programs: dict[int, tuple[np.ndarray, _Program]] = {}
 
     def unsettled():
         return target & ~_settled(hi_seen[at], lo_seen[at], need_hi, primary)
 
     def solve(pending, sign):
-        live = np.unique(cell_block[pending])
-        cols = np.flatnonzero(_among(cell_block, live))
-        rows = np.flatnonzero(_among(sum_block, live))
-        cap = np.where(pending[cols], need_hi[cols], np.inf) if sign < 0 else np.full(cols.size, np.inf)
-        x = _solve_chunks(a[rows][:, cols], rhs[rows], sign * pending[cols].astype(float), cap, cell_block[cols],
-                          sum_block[rows])
-        hi_seen[at[cols]] = np.maximum(hi_seen[at[cols]], x)
-        lo_seen[at[cols]] = np.minimum(lo_seen[at[cols]], x)
+        objective = sign * pending.astype(float)
+        cap = np.where(pending, need_hi, np.inf) if sign < 0 else np.full(pending.size, np.inf)
+        for c in np.unique(cell_chunk[pending]):
+            if c not in programs:
+                cols = by_cell[cell_starts[c]:cell_starts[c + 1]]
+                rows = by_sum[sum_starts[c]:sum_starts[c + 1]]
+                programs[c] = (cols, _Program(a[rows][:, cols], rhs[rows]))
+            cols, program = programs[c]
+            x = program.solve(objective[cols], cap[cols])
+            hi_seen[at[cols]] = np.maximum(hi_seen[at[cols]], x)
+            lo_seen[at[cols]] = np.minimum(lo_seen[at[cols]], x)
 
     pending = unsettled()
     while pending.any():
@@ -1028,6 +1081,7 @@ def _audit_block(a, rhs, value, need_hi, primary, target, hi_seen, lo_seen) -> l
     hi_seen, lo_seen = hi_seen.copy(), lo_seen.copy()
     todo = target
     free = np.full(value.shape, np.inf)
+    program = _Program(a, rhs)  # one block, many objectives: each solve starts from the last one's basis
 
     def see(x: np.ndarray) -> None:
         np.maximum(hi_seen, x, out=hi_seen)
@@ -1040,8 +1094,8 @@ def _audit_block(a, rhs, value, need_hi, primary, target, hi_seen, lo_seen) -> l
         obj[k] = -1.0
         cap = free.copy()
         cap[k] = need_hi[k]
-        see(_solve(a, rhs, obj, cap))
+        see(program.solve(obj, cap))
         if not _settled(hi_seen[k], lo_seen[k], need_hi[k], primary[k]) and not primary[k]:
             obj[k] = 1.0
-            see(_solve(a, rhs, obj, free))
+            see(program.solve(obj, free))
     return np.flatnonzero(todo & ~_settled(hi_seen, lo_seen, need_hi, primary)).tolist()
