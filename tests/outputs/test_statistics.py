@@ -585,6 +585,61 @@ def test_a_benefit_unlike_another_in_one_cell_is_audited_on_its_own():
     assert dict(cell.select("benefit", "secret").rows()) == {"rsa": False, "ppa": True}
     assert_lp_cannot_pin(table, true_units(table, units, profiles, terr), threshold=5)
 
+
+def test_split_audit_loop_leaves_no_exposed_cell_unjudged(monkeypatch):
+    """Cahors' communes over two départements, few single-parent familles in the second (its département cell
+    is secret, under the threshold): the split's lower part, which knows that cell, finds its EPCIs' and
+    communes' single-parent cells exposed whatever is hidden below, and their picks end at the top two levels
+    or in another block, which the next round's lower part does not solve again. Every cell a fresh audit of
+    the final pattern finds exposed must have been asked of the real reader during the loop, and be
+    protected from it (before, none of them was asked)."""
+    import numpy as np
+
+    from nonrecours.outputs import statistics
+
+    monkeypatch.setattr(statistics, "SPLIT_CELLS", 0)
+    base = territory_table("cahors")
+    half = base.height // 2
+    terr = base.with_columns(pl.when(pl.int_range(pl.len()) < half).then(pl.lit("46")).otherwise(pl.lit("47"))
+                             .alias("departement"))
+    rng = np.random.default_rng(1)
+    rows = []
+    for i, c in enumerate(terr.get_column("depcom").to_list()):
+        for t in TYPES:
+            if t == "famille monoparentale" and i >= half:
+                n = int(rng.random() < 0.12)
+            else:
+                n = int(rng.integers(0, 30)) if rng.random() < 0.6 else int(rng.integers(0, 4))
+            rows.append((c, t, n))
+    units, profiles = make_units(pl.DataFrame(rows, schema=["depcom", "household_type", "n"], orient="row"))
+    cells = cell_counts(units, profiles, terr)
+    asked: set[int] = set()
+    audit_ = statistics._audit
+
+    def spy(every_sum, status, threshold, **kwargs):
+        if kwargs.get("whole"):
+            asked.update(kwargs["only"].to_list())
+        return audit_(every_sum, status, threshold, **kwargs)
+
+    monkeypatch.setattr(statistics, "_audit", spy)
+    final = statistics.suppress(cells, threshold=11)
+    monkeypatch.setattr(statistics, "_audit", audit_)
+    # the loop's program, rebuilt on the final pattern, audited afresh (every block, every short cell solved)
+    rank = {lv: i for i, lv in enumerate(LEVELS)}
+    numbered = (final.sort("benefit", pl.col("level").replace_strict(rank), "area", "parent_area", "household_type",
+                           nulls_last=True, maintain_order=True).with_columns(pl.int_range(pl.len()).alias("_cell")))
+    tier = pl.when(pl.col("level") == "total").then(0).when(pl.col("level") == "departement").then(1).otherwise(2)
+    status = numbered.select("_cell", pl.col("units").alias("_v"), "suppressed", tier.cast(pl.Int8).alias("_tier"))
+    every_sum = statistics._relations(numbered, LEVELS)
+    names = every_sum.select("rel").unique().sort("rel").with_columns(pl.int_range(pl.len()).alias("_id"))
+    every_sum = every_sum.join(names, on="rel").select(pl.col("_id").alias("rel"), "_cell", "is_total")
+    monkeypatch.setattr(statistics, "CELL_SOLVES", 10**9)
+    exposed = statistics.audit(every_sum, status, 11)[0]
+    assert exposed  # the lower part's reader does find some (the case this test is about)
+    assert set(exposed) <= asked
+    only = pl.Series("_cell", exposed, dtype=status.get_column("_cell").dtype)
+    assert statistics._audit(every_sum, status, 11, only=only, whole=True)[0] == []
+
 def _program(sums: dict[str, list[tuple[str, bool]]], cells: dict[str, tuple[int, int, str | None]]):
     """every_sum and status frames for ``audit`` from named cells: name -> (tier, true value, suppressed),
     and named sums: name -> [(cell, is_total)]."""

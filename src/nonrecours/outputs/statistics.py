@@ -430,14 +430,32 @@ def _audit_loop(every_sum: pl.DataFrame, rel: pl.DataFrame, status: pl.DataFrame
     """Audit the pattern as a reader's solver would, suppress one more cell per exposed cell, until none is.
 
     More suppression only loosens a reader's constraints (a published value becomes a free one), so a cell
-    found protected stays protected: each round audits only the blocks holding a cell suppressed since.
+    found protected stays protected: each round audits only the blocks holding a cell suppressed since. An
+    exposed cell whose block the round's suppressions do not reach (``_unreached``: none left around it, a
+    pick at the top two levels for a cell the split's lower part judged, whose reader knows those, or a pick in
+    another block the cell shares only under the upper part) would never be audited again: it is asked of the
+    real reader (``_audit(whole=True)``) on the round's new pattern, and stays exposed for the next round if
+    that reader narrows it.
     """
     log = logging.getLogger(__name__)
     touched: pl.Series | None = None  # None: audit every block
     certified: set[int] = set()  # cells the real reader was found not to narrow (the split's upper part)
+    asked: set[int] = set()  # cells the picks could not reach that the real reader was found not to narrow
+    carried: list[int] = []  # such cells the real reader still narrows: exposed in the next round too
+
+    def ask_whole(cells: list[int], why: str) -> list[int]:
+        """The cells the real reader narrows (their blocks solved whole); the others join ``asked``."""
+        still = _audit(every_sum, status, threshold, only=pl.Series("_cell", cells, dtype=status.get_column(
+            "_cell").dtype), whole=True)[0]
+        # counts only: never a cell's area or value
+        log.info("secrecy audit: %d cells %s, %d exposed to the whole audit", len(cells), why, len(still))
+        asked.update(set(cells) - set(still))
+        return still
+
     rounds = 0
     while True:
         exposed, blocks, split = _audit(every_sum, status, threshold, only=touched, certified=certified)
+        exposed = sorted((set(exposed) - asked) | set(carried))
         rounds += 1
         # counts only: never a cell's area or value
         log.info("secrecy audit round %d: %d blocks solved, %d cells exposed", rounds,
@@ -455,15 +473,14 @@ def _audit_loop(every_sum: pl.DataFrame, rel: pl.DataFrame, status: pl.DataFrame
             # Nothing left to hide around these cells. Under the split, the stronger readers may see a cell
             # exposed that the real reader does not (a commune cell capped by its département's secret cell,
             # which the lower part knows): these cells alone are audited against the real reader, whole.
-            stuck = pl.Series("_cell", exposed, dtype=status.get_column("_cell").dtype)
-            still = _audit(every_sum, status, threshold, only=stuck, whole=True)[0]
-            log.info("secrecy audit: %d cells with nothing left to hide, %d exposed to the whole audit",
-                     len(exposed), len(still))
-            if still:
-                raise RuntimeError(f"secrecy audit: {len(still)} cells stay exposed with no published cell left "
-                                   "to suppress around them")
+            stuck = [c for c in exposed if c not in asked]
+            if stuck and ask_whole(stuck, "with nothing left to hide"):
+                raise RuntimeError("secrecy audit: cells stay exposed with no published cell left to suppress "
+                                   "around them")
             return status
         touched = status.filter(now & ~before).get_column("_cell")
+        unreached = _unreached(every_sum, status, touched, exposed, blocks, split=split)
+        carried = ask_whole(unreached, "the picks do not reach") if unreached else []
 
 
 def _audit_picks(every_sum: pl.DataFrame, status: pl.DataFrame, exposed: list[int],
@@ -486,6 +503,29 @@ def _audit_picks(every_sum: pl.DataFrame, status: pl.DataFrame, exposed: list[in
                 picks = pl.concat([picks, _cheapest(every_sum, status, rest, block)[0].cast(picks.dtype)])
             return picks.unique()
     return _cheapest(every_sum, status, exposed, block)[0]
+
+
+def _unreached(every_sum: pl.DataFrame, status: pl.DataFrame, new: pl.Series, exposed: list[int],
+               blocks: pl.DataFrame, *, split: bool) -> list[int]:
+    """The exposed cells the next round would not audit: those whose block (the one whose reader found them
+    exposed) has no sum through its cells holding a cell of ``new`` (this round's suppressions). Under the
+    split, a cell below the top two levels is judged by the lower part, whose blocks only a new cell below the
+    top two levels reaches (that reader knows the top two levels whatever is hidden there); any other cell by
+    the upper part (its blocks and their groups, which any new cell of their sums joins)."""
+    tier = status.select("_cell", pl.col("_tier") if "_tier" in status.columns else pl.lit(2).alias("_tier"))
+    # _low: judged by the split's lower part (reached only by a new cell below the top two levels)
+    low = (pl.col("_tier") == 2) if split else pl.lit(False)
+    judged = (blocks.join(tier, on="_cell").filter(pl.col("_cell").is_in(exposed))
+              .filter(pl.when(low).then(pl.col("_part") == 0).otherwise(pl.col("_part") == int(split)))
+              .select("_cell", "_block", low.alias("_low")))
+    wanted = judged.select("_block", "_low").unique()
+    # every sum through a cell of those blocks (block labels are distinct across the two parts)
+    sums = every_sum.join(blocks.join(wanted.select("_block"), on="_block"), on="_cell").select("rel", "_block")
+    fresh = every_sum.join(tier.filter(pl.col("_cell").is_in(new.implode())), on="_cell").select("rel", "_tier")
+    reached = (sums.unique().join(wanted, on="_block").join(fresh, on="rel")
+               .filter(~pl.col("_low") | (pl.col("_tier") == 2)).select("_block").unique())
+    kept = set(judged.join(reached, on="_block", how="semi").get_column("_cell").to_list())
+    return sorted(c for c in exposed if c not in kept)
 
 
 def _cheapest(every_sum: pl.DataFrame, status: pl.DataFrame, exposed: list[int],
@@ -561,7 +601,7 @@ def audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
     of a solved block (_cell, _block).
     """
     exposed, blocks, _ = _audit(every_sum, status, threshold, only=only)
-    return exposed, blocks
+    return exposed, blocks.drop("_part")
 
 
 def _audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
@@ -583,7 +623,7 @@ def _audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
                  .select("_cell", "_v", "suppressed", pl.col("_tier") if has_tier else pl.lit(0).alias("_tier")))
     n = secret_df.height
     if n == 0:
-        return [], pl.DataFrame(schema={"_cell": pl.Int64, "_block": pl.Int64}), False
+        return [], pl.DataFrame(schema={"_cell": pl.Int64, "_block": pl.Int64, "_part": pl.Int64}), False
     # A canonical program: unknowns in cell order, sums in the order of the first unknown they hold, then by
     # name (``unique`` and the joins return rows in any order, run to run, and the solver's answer, one
     # optimal vertex among many, follows the order of its rows: past ``CELL_SOLVES`` the cells taken as
@@ -625,11 +665,14 @@ def _audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
     if whole or n <= SPLIT_CELLS or not has_tier:
         exposed, solved, label = _audit_program(a, rhs, value, need_hi, primary, target, touched,
                                                 cell_solves=n if whole else None)
-        blocks = pl.DataFrame({"_cell": cell_id[solved], "_block": label[solved]}).cast(pl.Int64)
+        blocks = pl.DataFrame({"_cell": cell_id[solved], "_block": label[solved], "_part": 0}).cast(pl.Int64)
         return sorted(int(cell_id[k]) for k in exposed), blocks, False
-    exposed, block_cell, block_label = _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target,
+    exposed, block_cell, block_label, n_lower = _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target,
                                                     touched, cell_id, set() if certified is None else certified)
-    blocks = pl.DataFrame({"_cell": cell_id[block_cell], "_block": block_label}).cast(pl.Int64)
+    # the part whose reader judged the cell: 0 the lower part's blocks, 1 the upper part's (with their groups)
+    part = np.zeros(block_cell.size, dtype=np.int64)
+    part[n_lower:] = 1
+    blocks = pl.DataFrame({"_cell": cell_id[block_cell], "_block": block_label, "_part": part}).cast(pl.Int64)
     return sorted(int(cell_id[k]) for k in exposed), blocks, True
 
 
@@ -691,7 +734,8 @@ def _audit_program(a, rhs, value, need_hi, primary, target, touched, cell_solves
 
 def _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target, touched, cell_id, certified):
     """The audit split at the second level (docs/outputs.md, "Split audit"); same criterion, same returns as
-    ``audit`` but as indices: (exposed, cells of the solved blocks, their block labels).
+    ``audit`` but as indices: (exposed, cells of the solved blocks, their block labels, how many of those come
+    first from the lower part).
 
     Lower part: the cells below the second level, with every cell of the top two levels known to the reader
     at its true value. Nothing but those cells links two départements, so the program falls into blocks no
@@ -754,7 +798,7 @@ def _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target, touched
         # counts only (the upper part has no block holding a cell to judge)
         logging.getLogger(__name__).info("secrecy audit split: lower part %d cells solved, %d exposed; upper part "
                                          "nothing to solve", int(solved_l.sum()), len(exposed_l))
-        return exposed, np.concatenate(block_cell), np.concatenate(block_label)
+        return exposed, np.concatenate(block_cell), np.concatenate(block_label), block_cell[0].size
     u_cols = up_cols[hit[struct_cell]]  # upper cells solved
     groups = np.flatnonzero((group_block >= 0) & hit[np.maximum(group_block, 0)])
     # Points of each group's local program: one batched program per rank of second-level cell in the group.
@@ -842,7 +886,7 @@ def _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target, touched
     lab = ub[np.searchsorted(groups, group[members])]
     block_cell.append(members[lab >= 0])
     block_label.append(lab[lab >= 0])
-    return exposed, np.concatenate(block_cell), np.concatenate(block_label)
+    return exposed, np.concatenate(block_cell), np.concatenate(block_label), block_cell[0].size
 
 
 def _settled(hi_seen, lo_seen, need_hi, primary):
