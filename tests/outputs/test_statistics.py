@@ -870,6 +870,34 @@ def test_a_program_kept_warm_answers_each_solve_as_a_fresh_one(seed, n, m):
         assert ((warm >= -1e-9) & (warm <= cap + 1e-9)).all()
         assert objective @ warm == pytest.approx(objective @ fresh, abs=1e-7)
 
+
+def test_a_warm_solve_that_fails_is_solved_again_fresh(monkeypatch):
+    """A warm solve whose run fails or whose answer fails the feasibility check is never trusted nor fatal: the
+    program is passed to HiGHS again and solved fresh, as ``_highs_solve`` would."""
+    import numpy as np
+
+    from nonrecours.outputs import statistics
+
+    if statistics._highs() is None:
+        pytest.fail("scipy's HiGHS bindings are missing or changed: the warm path is not exercised")
+    a = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]])
+    rhs, cap = np.array([3.0, 5.0]), np.array([2.0, np.inf, 4.0])
+    program = statistics._Program(a, rhs)
+    program.solve(np.array([-1.0, 1.0, -1.0]), cap)
+    first = program.highs
+    run = statistics._Program._run
+    calls = []
+
+    def failing_once(self, cap_):
+        calls.append(self.highs is first)
+        return None if len(calls) == 1 else run(self, cap_)
+
+    monkeypatch.setattr(statistics._Program, "_run", failing_once)
+    objective = np.array([1.0, -1.0, 1.0])
+    x = program.solve(objective, cap)
+    assert calls == [True, False]  # the warm run, then a fresh model's
+    assert np.array_equal(x, statistics._highs_solve(a, rhs, objective, cap))
+
 def test_changed_highs_bindings_fall_back_to_linprog(monkeypatch, caplog):
     """scipy's ``_highspy`` is private: bindings that changed (here, every name still there but the model's
     constructor taking other arguments) must leave the audit on ``linprog``, the same vertex, instead of failing in

@@ -978,24 +978,35 @@ class _Program:
         n = objective.size
         ub = np.where(np.isinf(cap), h.kHighsInf, cap).astype(np.float64)
         cost = np.asarray(objective, dtype=np.float64)
-        if self.highs is None:
-            self.highs = self._model(cost, ub)
-        else:
+        if self.highs is not None:
             every = np.arange(n, dtype=np.int32)
-            ok = (self.highs.changeColsCost(n, every, cost) != h.HighsStatus.kError
-                  and self.highs.changeColsBounds(n, every, np.zeros(n), ub) != h.HighsStatus.kError)
-            if not ok:
-                raise RuntimeError("secrecy audit: the solver failed (changing the program)")
-        ok = self.highs.run() != h.HighsStatus.kError
-        status = self.highs.getModelStatus()
-        if not ok or status != h.HighsModelStatus.kOptimal:
-            raise RuntimeError(f"secrecy audit: the solver failed ({self.highs.modelStatusToString(status)})")
+            if (self.highs.changeColsCost(n, every, cost) != h.HighsStatus.kError
+                    and self.highs.changeColsBounds(n, every, np.zeros(n), ub) != h.HighsStatus.kError):
+                x = self._run(cap)
+                if x is not None:
+                    return x
+            # a warm solve that fails (or whose answer fails the check) is solved again fresh, never trusted
+        self.highs = self._model(cost, ub)
+        x = self._run(cap)
+        if x is None:
+            status = self.highs.getModelStatus()
+            raise RuntimeError(f"secrecy audit: the solver failed ({self.highs.modelStatusToString(status)}, or "
+                               "its answer breaks the program's constraints)")
+        return x
+
+    def _run(self, cap):
+        """Run the program as it stands: its answer, or None when the solver fails or the answer breaks the
+        program's constraints (linprog's check, tolerance 1e-9: bounds held, every sum met)."""
+        import numpy as np
+
+        h = self.h
+        if self.highs.run() == h.HighsStatus.kError or self.highs.getModelStatus() != h.HighsModelStatus.kOptimal:
+            return None
         x = np.array(self.highs.getSolution().col_value)
-        # linprog's check (tolerance 1e-9): bounds held, every sum met
         tol = 1e-9
         if (np.isnan(x).any() or not ((x >= -tol) & (x <= cap + tol)).all()
                 or (np.abs(self.rhs - self.a @ x) > tol).any()):
-            raise RuntimeError("secrecy audit: the solver failed (its answer breaks the program's constraints)")
+            return None
         return x
 
     def _model(self, cost, ub):
