@@ -531,6 +531,115 @@ def test_split_audit_on_a_territory_of_two_departements(monkeypatch):
     assert split.get_column("secret").sum() <= whole.get_column("secret").sum() + 5
 
 
+
+def _benefits(counts: dict[str, pl.DataFrame], terr: pl.DataFrame) -> pl.DataFrame:
+    """cell_counts of one table per benefit (counts per depcom and household type)."""
+    made = [make_units(c, benefit=b) for b, c in counts.items()]
+    units = pl.concat([u.with_columns(pl.col("unit_id") + "|" + pl.col("benefit")) for u, _ in made])
+    profiles = pl.concat([p.with_columns(pl.col("unit_id") + f"|{b}") for b, (_, p) in zip(counts, made,
+                                                                                           strict=True)])
+    return cell_counts(units, profiles, terr)
+
+
+def test_benefits_counting_the_same_units_share_one_audited_pattern(monkeypatch):
+    """Two benefits whose tables hold the same counts (every benefit of one unit kind counts the same units)
+    get one pattern, audited once: the same cells secret in both (two patterns on the same counts would tell,
+    in one table, a cell secret in the other), and the solver asked no more than for one of them."""
+    from nonrecours.outputs import statistics
+
+    counts = pl.DataFrame(PINNED_COUNTS, schema=["depcom", "household_type", "n"], orient="row")
+    terr = pl.DataFrame(PINNED_TERRITORY, schema=["depcom", "epci", "departement"], orient="row")
+    other = counts.with_columns((pl.col("n") * 3 + 1) % 17)
+    statistics._highs()  # probed before counting (the probe solves a program of its own)
+    solves = []
+    solve = statistics._Program.solve
+    monkeypatch.setattr(statistics._Program, "solve", lambda *a: solves.append(1) or solve(*a))
+    pair = statistics.suppress(_benefits({"rsa": counts, "ppa": counts, "aspa": other}, terr), threshold=5)
+    n_pair = len(solves)
+    solves.clear()
+    alone = statistics.suppress(_benefits({"ppa": counts, "aspa": other}, terr), threshold=5)
+    assert n_pair == len(solves) > 0
+    key = ["level", "area", "parent_area", "household_type"]
+
+    def pattern(table: pl.DataFrame, benefit: str) -> list[tuple]:
+        return table.filter(pl.col("benefit") == benefit).select(*key, "suppressed").sort(key, nulls_last=True).rows()
+
+    assert pattern(pair, "rsa") == pattern(pair, "ppa") == pattern(alone, "ppa")
+    assert pattern(pair, "aspa") == pattern(alone, "aspa")
+    assert (pair.get_column("suppressed") == "secondary").any()
+
+
+def test_a_benefit_unlike_another_in_one_cell_is_audited_on_its_own():
+    """A table the same as another but for one cell's count is protected on its own: its cell of 3 units is
+    secret where the other's 23 is published, and the solver pins nothing in either."""
+    counts = pl.DataFrame(PINNED_COUNTS, schema=["depcom", "household_type", "n"], orient="row")
+    terr = pl.DataFrame(PINNED_TERRITORY, schema=["depcom", "epci", "departement"], orient="row")
+    changed = (pl.col("depcom") == "10100") & (pl.col("household_type") == "personne seule")
+    made = {"rsa": counts, "ppa": counts.with_columns(pl.when(changed).then(3).otherwise(pl.col("n")).alias("n"))}
+    units = pl.concat([make_units(c, benefit=b)[0].with_columns(pl.col("unit_id") + f"|{b}") for b, c in made.items()])
+    profiles = pl.concat([make_units(c, benefit=b)[1].with_columns(pl.col("unit_id") + f"|{b}")
+                          for b, c in made.items()])
+    table = build_statistics(units, profiles, terr, config=StatisticsConfig(threshold=5))
+    cell = table.filter((pl.col("level") == "commune") & (pl.col("area") == "10100")
+                        & (pl.col("household_type") == "personne seule"))
+    assert dict(cell.select("benefit", "secret").rows()) == {"rsa": False, "ppa": True}
+    assert_lp_cannot_pin(table, true_units(table, units, profiles, terr), threshold=5)
+
+
+def test_split_audit_loop_leaves_no_exposed_cell_unjudged(monkeypatch):
+    """Cahors' communes over two départements, few single-parent familles in the second (its département cell
+    is secret, under the threshold): the split's lower part, which knows that cell, finds its EPCIs' and
+    communes' single-parent cells exposed whatever is hidden below, and their picks end at the top two levels
+    or in another block, which the next round's lower part does not solve again. Every cell a fresh audit of
+    the final pattern finds exposed must have been asked of the real reader during the loop, and be
+    protected from it (before, none of them was asked)."""
+    import numpy as np
+
+    from nonrecours.outputs import statistics
+
+    monkeypatch.setattr(statistics, "SPLIT_CELLS", 0)
+    base = territory_table("cahors")
+    half = base.height // 2
+    terr = base.with_columns(pl.when(pl.int_range(pl.len()) < half).then(pl.lit("46")).otherwise(pl.lit("47"))
+                             .alias("departement"))
+    rng = np.random.default_rng(1)
+    rows = []
+    for i, c in enumerate(terr.get_column("depcom").to_list()):
+        for t in TYPES:
+            if t == "famille monoparentale" and i >= half:
+                n = int(rng.random() < 0.12)
+            else:
+                n = int(rng.integers(0, 30)) if rng.random() < 0.6 else int(rng.integers(0, 4))
+            rows.append((c, t, n))
+    units, profiles = make_units(pl.DataFrame(rows, schema=["depcom", "household_type", "n"], orient="row"))
+    cells = cell_counts(units, profiles, terr)
+    asked: set[int] = set()
+    audit_ = statistics._audit
+
+    def spy(every_sum, status, threshold, **kwargs):
+        if kwargs.get("whole"):
+            asked.update(kwargs["only"].to_list())
+        return audit_(every_sum, status, threshold, **kwargs)
+
+    monkeypatch.setattr(statistics, "_audit", spy)
+    final = statistics.suppress(cells, threshold=11)
+    monkeypatch.setattr(statistics, "_audit", audit_)
+    # the loop's program, rebuilt on the final pattern, audited afresh (every block, every short cell solved)
+    rank = {lv: i for i, lv in enumerate(LEVELS)}
+    numbered = (final.sort("benefit", pl.col("level").replace_strict(rank), "area", "parent_area", "household_type",
+                           nulls_last=True, maintain_order=True).with_columns(pl.int_range(pl.len()).alias("_cell")))
+    tier = pl.when(pl.col("level") == "total").then(0).when(pl.col("level") == "departement").then(1).otherwise(2)
+    status = numbered.select("_cell", pl.col("units").alias("_v"), "suppressed", tier.cast(pl.Int8).alias("_tier"))
+    every_sum = statistics._relations(numbered, LEVELS)
+    names = every_sum.select("rel").unique().sort("rel").with_columns(pl.int_range(pl.len()).alias("_id"))
+    every_sum = every_sum.join(names, on="rel").select(pl.col("_id").alias("rel"), "_cell", "is_total")
+    monkeypatch.setattr(statistics, "CELL_SOLVES", 10**9)
+    exposed = statistics.audit(every_sum, status, 11)[0]
+    assert exposed  # the lower part's reader does find some (the case this test is about)
+    assert set(exposed) <= asked
+    only = pl.Series("_cell", exposed, dtype=status.get_column("_cell").dtype)
+    assert statistics._audit(every_sum, status, 11, only=only, whole=True)[0] == []
+
 def _program(sums: dict[str, list[tuple[str, bool]]], cells: dict[str, tuple[int, int, str | None]]):
     """every_sum and status frames for ``audit`` from named cells: name -> (tier, true value, suppressed),
     and named sums: name -> [(cell, is_total)]."""
@@ -705,9 +814,9 @@ def test_split_upper_part_suppresses_only_for_what_the_real_reader_narrows(monke
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.integers(0, 2**32 - 1), st.integers(2, 12), st.integers(1, 6))
 def test_direct_highs_and_linprog_fallback_give_one_vertex(seed, n, m):
-    """The audit's solves through scipy's HiGHS bindings (``_highs_solve``, a private scipy module) and through
-    ``linprog`` (the fallback when the module is missing) return the same vertex: the suppressed cells cannot
-    depend on which scipy is installed."""
+    """A fresh solve through scipy's HiGHS bindings (``_highs_solve``, a private scipy module) and through
+    ``linprog`` (the fallback when the module is missing) return the same vertex (the later solves of a program
+    kept warm, ``_Program``, may stop at another: docs/outputs.md)."""
     import numpy as np
 
     from nonrecours.outputs import statistics
@@ -731,6 +840,63 @@ def test_direct_highs_and_linprog_fallback_give_one_vertex(seed, n, m):
         statistics._HIGHS = saved
     assert np.array_equal(direct, fallback)
 
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 2**32 - 1), st.integers(2, 12), st.integers(1, 6))
+def test_a_program_kept_warm_answers_each_solve_as_a_fresh_one(seed, n, m):
+    """The pushing solves and a block's own solves keep their program in HiGHS and change only the costs and
+    caps (``_Program``): each answer is a point of the program under that solve's caps, as optimal as a fresh
+    solve's (the vertex may differ: any feasible point is a certificate). A program that kept an earlier cap
+    or cost would answer otherwise."""
+    import numpy as np
+
+    from nonrecours.outputs import statistics
+
+    if statistics._highs() is None:
+        pytest.fail("scipy's HiGHS bindings are missing or changed: the warm path is not exercised")
+    rng = np.random.default_rng(seed)
+    a = (rng.random((m, n)) < 0.5).astype(np.float64)
+    truth = rng.integers(0, 50, n).astype(np.float64)
+    rhs = a @ truth
+    program = statistics._Program(a, rhs)
+    for _ in range(4):
+        cap = np.where(rng.random(n) < 0.3, np.inf, truth + rng.integers(0, 20, n))
+        objective = rng.choice([-1.0, 1.0], n) * (rng.random(n) < 0.7)
+        objective = np.where(np.isinf(cap), np.abs(objective), objective)
+        warm = program.solve(objective, cap)
+        fresh = statistics._highs_solve(a, rhs, objective, cap)
+        assert np.abs(a @ warm - rhs).max() <= 1e-9
+        assert ((warm >= -1e-9) & (warm <= cap + 1e-9)).all()
+        assert objective @ warm == pytest.approx(objective @ fresh, abs=1e-7)
+
+
+def test_a_warm_solve_that_fails_is_solved_again_fresh(monkeypatch):
+    """A warm solve whose run fails or whose answer fails the feasibility check is never trusted nor fatal: the
+    program is passed to HiGHS again and solved fresh, as ``_highs_solve`` would."""
+    import numpy as np
+
+    from nonrecours.outputs import statistics
+
+    if statistics._highs() is None:
+        pytest.fail("scipy's HiGHS bindings are missing or changed: the warm path is not exercised")
+    a = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]])
+    rhs, cap = np.array([3.0, 5.0]), np.array([2.0, np.inf, 4.0])
+    program = statistics._Program(a, rhs)
+    program.solve(np.array([-1.0, 1.0, -1.0]), cap)
+    first = program.highs
+    run = statistics._Program._run
+    calls = []
+
+    def failing_once(self, cap_):
+        calls.append(self.highs is first)
+        return None if len(calls) == 1 else run(self, cap_)
+
+    monkeypatch.setattr(statistics._Program, "_run", failing_once)
+    objective = np.array([1.0, -1.0, 1.0])
+    x = program.solve(objective, cap)
+    assert calls == [True, False]  # the warm run, then a fresh model's
+    assert np.array_equal(x, statistics._highs_solve(a, rhs, objective, cap))
 
 def test_changed_highs_bindings_fall_back_to_linprog(monkeypatch, caplog):
     """scipy's ``_highspy`` is private: bindings that changed (here, every name still there but the model's

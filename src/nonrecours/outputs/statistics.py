@@ -32,7 +32,8 @@ a sum through it, and the audit runs again until none fails (docs/outputs.md). P
 cells holding units (a France-wide table) the audit is split at the départements, against two stronger
 readers than the real one (``_split_audit``), so that its blocks stay no larger than a département's; a cell
 of the top two levels the second of them finds exposed is asked of the real reader (the whole program) before
-it gets a suppression.
+it gets a suppression. Benefits whose tables hold the same counts in every cell (every benefit of one unit kind
+counts the same units) share one pattern, audited once (``_twin_tables``).
 Only ``secret`` is published, not primary/secondary (that would tell below or above the threshold).
 Every measure shares the pattern, so what protects the unit counts protects the others, except that a
 published 0 (no non-take-up in a row) tells the secret cells of that row hold 0 too. Tests attack the tables
@@ -334,6 +335,20 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
     if cells.select(pl.struct(key).is_duplicated().any()).item():
         raise SchemaError("a cell is given twice (benefit, level, area, parent area, household type)",
                           table="statistics")
+    twin = _twin_tables(cells, value)
+    if (twin.get_column("benefit") != twin.get_column("_twin")).any():
+        # Benefits whose tables hold the same cells with the same values (every benefit of one unit kind
+        # counts the same units evaluated) get one pattern: the first of them (by name) is protected, the
+        # others copy it. Their programs are the same, so what protects the one protects the others; and two
+        # patterns on the same counts would tell a reader, in one table, the value of a cell secret in the
+        # other (France at 100,000 persons, 12 benefits counting the familles: 80 such cells before).
+        first = suppress(cells.join(twin.filter(pl.col("benefit") == pl.col("_twin")).select("benefit"),
+                                    on="benefit", how="semi"), threshold=threshold, levels=levels, value=value,
+                         audit=audit)
+        return (cells.join(twin, on="benefit", how="left", maintain_order="left")
+                .join(first.select(pl.col("benefit").alias("_twin"), *key[1:], "suppressed"),
+                      on=["_twin", *key[1:]], how="left", nulls_equal=True, maintain_order="left")
+                .drop("_twin"))
     cells = (cells.with_columns(pl.int_range(pl.len()).alias("_given"))
              .sort("benefit", pl.col("level").replace_strict(rank, default=len(rank), return_dtype=pl.Int64), "level",
                    "area", "parent_area", "household_type", nulls_last=True, maintain_order=True)
@@ -367,6 +382,24 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
             .drop("_cell", "_given"))
 
 
+def _twin_tables(cells: pl.DataFrame, value: str) -> pl.DataFrame:
+    """benefit → ``_twin``: the first benefit (in name order) whose table is the same as this one's, every cell
+    (level, area, parent area, household type) with the same ``value``; a benefit's own name when none is
+    before it. Compared whole, not by a hash: a table merely like another is protected on its own."""
+    key = ["level", "area", "parent_area", "household_type"]
+    tables = {b: t.drop("benefit") for (b,), t in
+              cells.select("benefit", *key, value).sort("benefit", *key, nulls_last=True)
+              .partition_by("benefit", maintain_order=True, as_dict=True).items()}
+    firsts: list[str] = []
+    twin: dict[str, str] = {}
+    for b in sorted(tables):
+        twin[b] = next((f for f in firsts if tables[f].equals(tables[b])), b)
+        if twin[b] == b:
+            firsts.append(b)
+    return pl.DataFrame({"benefit": list(twin), "_twin": list(twin.values())},
+                        schema={"benefit": cells.schema["benefit"], "_twin": cells.schema["benefit"]})
+
+
 def _single_sum_heuristic(rel: pl.DataFrame, status: pl.DataFrame) -> pl.DataFrame:
     """Suppress the cheapest other cell of every sum exposed on its own, until none is."""
     while True:
@@ -397,14 +430,32 @@ def _audit_loop(every_sum: pl.DataFrame, rel: pl.DataFrame, status: pl.DataFrame
     """Audit the pattern as a reader's solver would, suppress one more cell per exposed cell, until none is.
 
     More suppression only loosens a reader's constraints (a published value becomes a free one), so a cell
-    found protected stays protected: each round audits only the blocks holding a cell suppressed since.
+    found protected stays protected: each round audits only the blocks holding a cell suppressed since. An
+    exposed cell whose block the round's suppressions do not reach (``_unreached``: none left around it, a
+    pick at the top two levels for a cell the split's lower part judged, whose reader knows those, or a pick in
+    another block the cell shares only under the upper part) would never be audited again: it is asked of the
+    real reader (``_audit(whole=True)``) on the round's new pattern, and stays exposed for the next round if
+    that reader narrows it.
     """
     log = logging.getLogger(__name__)
     touched: pl.Series | None = None  # None: audit every block
     certified: set[int] = set()  # cells the real reader was found not to narrow (the split's upper part)
+    asked: set[int] = set()  # cells the picks could not reach that the real reader was found not to narrow
+    carried: list[int] = []  # such cells the real reader still narrows: exposed in the next round too
+
+    def ask_whole(cells: list[int], why: str) -> list[int]:
+        """The cells the real reader narrows (their blocks solved whole); the others join ``asked``."""
+        still = _audit(every_sum, status, threshold, only=pl.Series("_cell", cells, dtype=status.get_column(
+            "_cell").dtype), whole=True)[0]
+        # counts only: never a cell's area or value
+        log.info("secrecy audit: %d cells %s, %d exposed to the whole audit", len(cells), why, len(still))
+        asked.update(set(cells) - set(still))
+        return still
+
     rounds = 0
     while True:
         exposed, blocks, split = _audit(every_sum, status, threshold, only=touched, certified=certified)
+        exposed = sorted((set(exposed) - asked) | set(carried))
         rounds += 1
         # counts only: never a cell's area or value
         log.info("secrecy audit round %d: %d blocks solved, %d cells exposed", rounds,
@@ -422,15 +473,14 @@ def _audit_loop(every_sum: pl.DataFrame, rel: pl.DataFrame, status: pl.DataFrame
             # Nothing left to hide around these cells. Under the split, the stronger readers may see a cell
             # exposed that the real reader does not (a commune cell capped by its département's secret cell,
             # which the lower part knows): these cells alone are audited against the real reader, whole.
-            stuck = pl.Series("_cell", exposed, dtype=status.get_column("_cell").dtype)
-            still = _audit(every_sum, status, threshold, only=stuck, whole=True)[0]
-            log.info("secrecy audit: %d cells with nothing left to hide, %d exposed to the whole audit",
-                     len(exposed), len(still))
-            if still:
-                raise RuntimeError(f"secrecy audit: {len(still)} cells stay exposed with no published cell left "
-                                   "to suppress around them")
+            stuck = [c for c in exposed if c not in asked]
+            if stuck and ask_whole(stuck, "with nothing left to hide"):
+                raise RuntimeError("secrecy audit: cells stay exposed with no published cell left to suppress "
+                                   "around them")
             return status
         touched = status.filter(now & ~before).get_column("_cell")
+        unreached = _unreached(every_sum, status, touched, exposed, blocks, split=split)
+        carried = ask_whole(unreached, "the picks do not reach") if unreached else []
 
 
 def _audit_picks(every_sum: pl.DataFrame, status: pl.DataFrame, exposed: list[int],
@@ -453,6 +503,29 @@ def _audit_picks(every_sum: pl.DataFrame, status: pl.DataFrame, exposed: list[in
                 picks = pl.concat([picks, _cheapest(every_sum, status, rest, block)[0].cast(picks.dtype)])
             return picks.unique()
     return _cheapest(every_sum, status, exposed, block)[0]
+
+
+def _unreached(every_sum: pl.DataFrame, status: pl.DataFrame, new: pl.Series, exposed: list[int],
+               blocks: pl.DataFrame, *, split: bool) -> list[int]:
+    """The exposed cells the next round would not audit: those whose block (the one whose reader found them
+    exposed) has no sum through its cells holding a cell of ``new`` (this round's suppressions). Under the
+    split, a cell below the top two levels is judged by the lower part, whose blocks only a new cell below the
+    top two levels reaches (that reader knows the top two levels whatever is hidden there); any other cell by
+    the upper part (its blocks and their groups, which any new cell of their sums joins)."""
+    tier = status.select("_cell", pl.col("_tier") if "_tier" in status.columns else pl.lit(2).alias("_tier"))
+    # _low: judged by the split's lower part (reached only by a new cell below the top two levels)
+    low = (pl.col("_tier") == 2) if split else pl.lit(False)
+    judged = (blocks.join(tier, on="_cell").filter(pl.col("_cell").is_in(exposed))
+              .filter(pl.when(low).then(pl.col("_part") == 0).otherwise(pl.col("_part") == int(split)))
+              .select("_cell", "_block", low.alias("_low")))
+    wanted = judged.select("_block", "_low").unique()
+    # every sum through a cell of those blocks (block labels are distinct across the two parts)
+    sums = every_sum.join(blocks.join(wanted.select("_block"), on="_block"), on="_cell").select("rel", "_block")
+    fresh = every_sum.join(tier.filter(pl.col("_cell").is_in(new.implode())), on="_cell").select("rel", "_tier")
+    reached = (sums.unique().join(wanted, on="_block").join(fresh, on="rel")
+               .filter(~pl.col("_low") | (pl.col("_tier") == 2)).select("_block").unique())
+    kept = set(judged.join(reached, on="_block", how="semi").get_column("_cell").to_list())
+    return sorted(c for c in exposed if c not in kept)
 
 
 def _cheapest(every_sum: pl.DataFrame, status: pl.DataFrame, exposed: list[int],
@@ -528,7 +601,7 @@ def audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
     of a solved block (_cell, _block).
     """
     exposed, blocks, _ = _audit(every_sum, status, threshold, only=only)
-    return exposed, blocks
+    return exposed, blocks.drop("_part")
 
 
 def _audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
@@ -550,7 +623,7 @@ def _audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
                  .select("_cell", "_v", "suppressed", pl.col("_tier") if has_tier else pl.lit(0).alias("_tier")))
     n = secret_df.height
     if n == 0:
-        return [], pl.DataFrame(schema={"_cell": pl.Int64, "_block": pl.Int64}), False
+        return [], pl.DataFrame(schema={"_cell": pl.Int64, "_block": pl.Int64, "_part": pl.Int64}), False
     # A canonical program: unknowns in cell order, sums in the order of the first unknown they hold, then by
     # name (``unique`` and the joins return rows in any order, run to run, and the solver's answer, one
     # optimal vertex among many, follows the order of its rows: past ``CELL_SOLVES`` the cells taken as
@@ -592,11 +665,14 @@ def _audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
     if whole or n <= SPLIT_CELLS or not has_tier:
         exposed, solved, label = _audit_program(a, rhs, value, need_hi, primary, target, touched,
                                                 cell_solves=n if whole else None)
-        blocks = pl.DataFrame({"_cell": cell_id[solved], "_block": label[solved]}).cast(pl.Int64)
+        blocks = pl.DataFrame({"_cell": cell_id[solved], "_block": label[solved], "_part": 0}).cast(pl.Int64)
         return sorted(int(cell_id[k]) for k in exposed), blocks, False
-    exposed, block_cell, block_label = _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target,
+    exposed, block_cell, block_label, n_lower = _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target,
                                                     touched, cell_id, set() if certified is None else certified)
-    blocks = pl.DataFrame({"_cell": cell_id[block_cell], "_block": block_label}).cast(pl.Int64)
+    # the part whose reader judged the cell: 0 the lower part's blocks, 1 the upper part's (with their groups)
+    part = np.zeros(block_cell.size, dtype=np.int64)
+    part[n_lower:] = 1
+    blocks = pl.DataFrame({"_cell": cell_id[block_cell], "_block": block_label, "_part": part}).cast(pl.Int64)
     return sorted(int(cell_id[k]) for k in exposed), blocks, True
 
 
@@ -658,7 +734,8 @@ def _audit_program(a, rhs, value, need_hi, primary, target, touched, cell_solves
 
 def _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target, touched, cell_id, certified):
     """The audit split at the second level (docs/outputs.md, "Split audit"); same criterion, same returns as
-    ``audit`` but as indices: (exposed, cells of the solved blocks, their block labels).
+    ``audit`` but as indices: (exposed, cells of the solved blocks, their block labels, how many of those come
+    first from the lower part).
 
     Lower part: the cells below the second level, with every cell of the top two levels known to the reader
     at its true value. Nothing but those cells links two départements, so the program falls into blocks no
@@ -721,7 +798,7 @@ def _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target, touched
         # counts only (the upper part has no block holding a cell to judge)
         logging.getLogger(__name__).info("secrecy audit split: lower part %d cells solved, %d exposed; upper part "
                                          "nothing to solve", int(solved_l.sum()), len(exposed_l))
-        return exposed, np.concatenate(block_cell), np.concatenate(block_label)
+        return exposed, np.concatenate(block_cell), np.concatenate(block_label), block_cell[0].size
     u_cols = up_cols[hit[struct_cell]]  # upper cells solved
     groups = np.flatnonzero((group_block >= 0) & hit[np.maximum(group_block, 0)])
     # Points of each group's local program: one batched program per rank of second-level cell in the group.
@@ -809,7 +886,7 @@ def _split_audit(a, rhs, top_sum, tier, value, need_hi, primary, target, touched
     lab = ub[np.searchsorted(groups, group[members])]
     block_cell.append(members[lab >= 0])
     block_label.append(lab[lab >= 0])
-    return exposed, np.concatenate(block_cell), np.concatenate(block_label)
+    return exposed, np.concatenate(block_cell), np.concatenate(block_label), block_cell[0].size
 
 
 def _settled(hi_seen, lo_seen, need_hi, primary):
@@ -874,45 +951,93 @@ def _highs_solve(a, rhs, objective, cap, h=None):
     """``_solve`` through scipy's HiGHS bindings (``h``, the probed module by default): the model and options
     ``linprog(method="highs")`` passes (its defaults: presolve on, dual simplex strategy, no output), and its
     feasibility check of the answer."""
-    import numpy as np
-    import scipy.sparse as sp
+    return _Program(a, rhs, h).solve(objective, cap)
 
-    h = h if h is not None else _HIGHS
-    inf = h.kHighsInf
-    n, m = objective.size, rhs.size
-    csc = sp.csc_array(a)
-    lp = h.HighsLp()
-    lp.num_col_, lp.num_row_ = n, m
-    lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, m
-    lp.a_matrix_.format_ = h.MatrixFormat.kColwise
-    rhs = np.asarray(rhs, dtype=np.float64)
-    ub = np.where(np.isinf(cap), inf, cap).astype(np.float64)
-    lp.col_cost_ = np.asarray(objective, dtype=np.float64)
-    lp.col_lower_ = np.zeros(n)
-    lp.col_upper_ = ub
-    lp.row_lower_ = rhs
-    lp.row_upper_ = rhs
-    lp.a_matrix_.start_ = csc.indptr
-    lp.a_matrix_.index_ = csc.indices
-    lp.a_matrix_.value_ = csc.data
-    highs = h._Highs()
-    options = h.HighsOptions()
-    options.presolve = "on"
-    options.highs_debug_level = h.HighsDebugLevel.kHighsDebugLevelNone
-    options.log_to_console = False
-    options.output_flag = False
-    options.simplex_strategy = h.simplex_constants.SimplexStrategy.kSimplexStrategyDual
-    ok = (highs.passOptions(options) != h.HighsStatus.kError and highs.passModel(lp) != h.HighsStatus.kError
-          and highs.run() != h.HighsStatus.kError)
-    status = highs.getModelStatus()
-    if not ok or status != h.HighsModelStatus.kOptimal:
-        raise RuntimeError(f"secrecy audit: the solver failed ({highs.modelStatusToString(status)})")
-    x = np.array(highs.getSolution().col_value)
-    # linprog's check (tolerance 1e-9): bounds held, every sum met
-    tol = 1e-9
-    if np.isnan(x).any() or not ((x >= -tol) & (x <= cap + tol)).all() or (np.abs(rhs - a @ x) > tol).any():
-        raise RuntimeError("secrecy audit: the solver failed (its answer breaks the program's constraints)")
-    return x
+
+class _Program:
+    """One program ``a x = rhs, x >= 0`` solved for several objectives and caps, kept in HiGHS between solves:
+    each solve after the first changes only the costs and the upper bounds and starts from the last optimal
+    basis (the pushing solves of a block differ by a few cells' costs and caps: half the time of a fresh
+    solve). The first solve is ``linprog(method="highs")``'s (``_highs_solve``); without the bindings every
+    solve is ``linprog``'s. Every answer is checked feasible, as ``linprog`` checks it: a point the reader's
+    program admits, whichever vertex the solver stops at."""
+
+    def __init__(self, a, rhs, h=None) -> None:
+        import numpy as np
+
+        self.a, self.rhs = a, np.asarray(rhs, dtype=np.float64)
+        self.h = h if h is not None else _highs()
+        self.highs = None
+
+    def solve(self, objective, cap):
+        import numpy as np
+
+        if self.h is None:
+            return _linprog_solve(self.a, self.rhs, objective, cap)
+        h = self.h
+        n = objective.size
+        ub = np.where(np.isinf(cap), h.kHighsInf, cap).astype(np.float64)
+        cost = np.asarray(objective, dtype=np.float64)
+        if self.highs is not None:
+            every = np.arange(n, dtype=np.int32)
+            if (self.highs.changeColsCost(n, every, cost) != h.HighsStatus.kError
+                    and self.highs.changeColsBounds(n, every, np.zeros(n), ub) != h.HighsStatus.kError):
+                x = self._run(cap)
+                if x is not None:
+                    return x
+            # a warm solve that fails (or whose answer fails the check) is solved again fresh, never trusted
+        self.highs = self._model(cost, ub)
+        x = self._run(cap)
+        if x is None:
+            status = self.highs.getModelStatus()
+            raise RuntimeError(f"secrecy audit: the solver failed ({self.highs.modelStatusToString(status)}, or "
+                               "its answer breaks the program's constraints)")
+        return x
+
+    def _run(self, cap):
+        """Run the program as it stands: its answer, or None when the solver fails or the answer breaks the
+        program's constraints (linprog's check, tolerance 1e-9: bounds held, every sum met)."""
+        import numpy as np
+
+        h = self.h
+        if self.highs.run() == h.HighsStatus.kError or self.highs.getModelStatus() != h.HighsModelStatus.kOptimal:
+            return None
+        x = np.array(self.highs.getSolution().col_value)
+        tol = 1e-9
+        if (np.isnan(x).any() or not ((x >= -tol) & (x <= cap + tol)).all()
+                or (np.abs(self.rhs - self.a @ x) > tol).any()):
+            return None
+        return x
+
+    def _model(self, cost, ub):
+        import numpy as np
+        import scipy.sparse as sp
+
+        h = self.h
+        n, m = cost.size, self.rhs.size
+        csc = sp.csc_array(self.a)
+        lp = h.HighsLp()
+        lp.num_col_, lp.num_row_ = n, m
+        lp.a_matrix_.num_col_, lp.a_matrix_.num_row_ = n, m
+        lp.a_matrix_.format_ = h.MatrixFormat.kColwise
+        lp.col_cost_ = cost
+        lp.col_lower_ = np.zeros(n)
+        lp.col_upper_ = ub
+        lp.row_lower_ = self.rhs
+        lp.row_upper_ = self.rhs
+        lp.a_matrix_.start_ = csc.indptr
+        lp.a_matrix_.index_ = csc.indices
+        lp.a_matrix_.value_ = csc.data
+        highs = h._Highs()
+        options = h.HighsOptions()
+        options.presolve = "on"
+        options.highs_debug_level = h.HighsDebugLevel.kHighsDebugLevelNone
+        options.log_to_console = False
+        options.output_flag = False
+        options.simplex_strategy = h.simplex_constants.SimplexStrategy.kSimplexStrategyDual
+        if highs.passOptions(options) == h.HighsStatus.kError or highs.passModel(lp) == h.HighsStatus.kError:
+            raise RuntimeError("secrecy audit: the solver failed (passing the program)")
+        return highs
 
 
 CHUNK_CELLS = 5_000
@@ -959,21 +1084,37 @@ def _push(a, rhs, value, need_hi, primary, target, hi_seen, lo_seen, at, cell_bl
     (``PUSH_GAIN``); then once minimise the sum of the unsettled cells that need not reach the threshold (one
     unit down settles them as well as one up). The points found widen ``hi_seen``/``lo_seen`` (full-size
     arrays, this program's cells at ``at``). Blocks (``cell_block``, ``sum_block``: labels of the columns and
-    rows) share no sum, so each solve holds only the blocks with a cell still unsettled."""
+    rows) share no sum; they are gathered once into programs of about ``CHUNK_CELLS`` unknowns, each kept
+    warm between its solves (``_Program``), and each solve holds only the programs with a cell still
+    unsettled."""
     import numpy as np
+
+    live = np.unique(cell_block)
+    size = np.bincount(cell_block)
+    chunk_of = np.full(size.size, -1)
+    chunk_of[live] = np.cumsum(size[live]) // CHUNK_CELLS
+    cell_chunk, sum_chunk = chunk_of[cell_block], chunk_of[sum_block]
+    n_chunks = int(cell_chunk.max()) + 1 if cell_chunk.size else 0
+    by_cell, by_sum = np.argsort(cell_chunk, kind="stable"), np.argsort(sum_chunk, kind="stable")
+    cell_starts = np.searchsorted(cell_chunk[by_cell], np.arange(n_chunks + 1))
+    sum_starts = np.searchsorted(sum_chunk[by_sum], np.arange(n_chunks + 1))
+    programs: dict[int, tuple[np.ndarray, _Program]] = {}
 
     def unsettled():
         return target & ~_settled(hi_seen[at], lo_seen[at], need_hi, primary)
 
     def solve(pending, sign):
-        live = np.unique(cell_block[pending])
-        cols = np.flatnonzero(_among(cell_block, live))
-        rows = np.flatnonzero(_among(sum_block, live))
-        cap = np.where(pending[cols], need_hi[cols], np.inf) if sign < 0 else np.full(cols.size, np.inf)
-        x = _solve_chunks(a[rows][:, cols], rhs[rows], sign * pending[cols].astype(float), cap, cell_block[cols],
-                          sum_block[rows])
-        hi_seen[at[cols]] = np.maximum(hi_seen[at[cols]], x)
-        lo_seen[at[cols]] = np.minimum(lo_seen[at[cols]], x)
+        objective = sign * pending.astype(float)
+        cap = np.where(pending, need_hi, np.inf) if sign < 0 else np.full(pending.size, np.inf)
+        for c in np.unique(cell_chunk[pending]):
+            if c not in programs:
+                cols = by_cell[cell_starts[c]:cell_starts[c + 1]]
+                rows = by_sum[sum_starts[c]:sum_starts[c + 1]]
+                programs[c] = (cols, _Program(a[rows][:, cols], rhs[rows]))
+            cols, program = programs[c]
+            x = program.solve(objective[cols], cap[cols])
+            hi_seen[at[cols]] = np.maximum(hi_seen[at[cols]], x)
+            lo_seen[at[cols]] = np.minimum(lo_seen[at[cols]], x)
 
     pending = unsettled()
     while pending.any():
@@ -995,6 +1136,7 @@ def _audit_block(a, rhs, value, need_hi, primary, target, hi_seen, lo_seen) -> l
     hi_seen, lo_seen = hi_seen.copy(), lo_seen.copy()
     todo = target
     free = np.full(value.shape, np.inf)
+    program = _Program(a, rhs)  # one block, many objectives: each solve starts from the last one's basis
 
     def see(x: np.ndarray) -> None:
         np.maximum(hi_seen, x, out=hi_seen)
@@ -1007,8 +1149,8 @@ def _audit_block(a, rhs, value, need_hi, primary, target, hi_seen, lo_seen) -> l
         obj[k] = -1.0
         cap = free.copy()
         cap[k] = need_hi[k]
-        see(_solve(a, rhs, obj, cap))
+        see(program.solve(obj, cap))
         if not _settled(hi_seen[k], lo_seen[k], need_hi[k], primary[k]) and not primary[k]:
             obj[k] = 1.0
-            see(_solve(a, rhs, obj, free))
+            see(program.solve(obj, free))
     return np.flatnonzero(todo & ~_settled(hi_seen, lo_seen, need_hi, primary)).tolist()
