@@ -248,23 +248,41 @@ def cell_counts(units: pl.DataFrame | pl.LazyFrame, profiles: pl.DataFrame, terr
     types = pl.DataFrame({"household_type": [t for t in HOUSEHOLD_TYPES if t in seen]
                           + sorted(seen - set(HOUSEHOLD_TYPES))}, schema={"household_type": pl.String})
     benefits = measured.select("benefit").unique()
-    empty = (benefits.join(places.select("depcom"), how="cross").join(types, how="cross")
-             .with_columns(*[pl.lit(0, dtype=pl.Int64).alias(c) for c in (*_COUNTS, *cents)]))
-    u = pl.concat([measured.select(empty.columns), empty]).join(places, on="depcom")
+    # The finest cells (benefit × commune × household type): every one, the measured ones' sums joined on, the
+    # others 0. Each level above is summed from the one below it (EPCI × type from the communes', ...), not from
+    # the finest again: the counts and cents are integers, so every sum is the same, in a fraction of the work
+    # (at 100,000 persons over France, 2.3 million rows are joined once instead of grouped eight times).
+    added = [pl.col(c).sum() for c in (*_COUNTS, *cents)]
+    below = (benefits.join(places, how="cross").join(types, how="cross")
+             .join(measured, on=["benefit", "depcom", "household_type"], how="left")
+             .with_columns(pl.col(*_COUNTS, *cents).fill_null(0))
+             .select("benefit", "household_type", *LEVELS, *_COUNTS, *cents))
+    by_type: dict[str, pl.DataFrame] = {LEVELS[-1]: below}
+    for i in range(len(LEVELS) - 2, -1, -1):
+        below = by_type[LEVELS[i]] = below.group_by("benefit", "household_type", *LEVELS[:i + 1]).agg(added)
     parent = {"total": None, "departement": "total", "epci": "departement", "commune": "epci"}
-    sums = [pl.col(c).sum() for c in _COUNTS] + [(pl.col(f"{c}_cents").sum() / 100).alias(c) for c in _AMOUNTS]
+    euros = [(pl.col(f"{c}_cents") / 100).alias(c) for c in _AMOUNTS]
     parts = []
     for level in levels:
         up = parent[level]
         keys = ["benefit", level] + ([up] if up else [])
         for htype in ("household_type", None):
-            g = (u.group_by([*keys, htype] if htype else keys).agg(sums)
+            typed = by_type[level]
+            g = ((typed if htype else typed.group_by(keys).agg(added))
                  .with_columns(pl.lit(level).alias("level"), pl.col(level).alias("area"),
                                (pl.col(up) if up else pl.lit(None, dtype=pl.String)).alias("parent_area"),
-                               (pl.col("household_type") if htype else pl.lit(ALL_TYPES)).alias("household_type")))
+                               (pl.col("household_type") if htype else pl.lit(ALL_TYPES)).alias("household_type"),
+                               *euros))
             parts.append(g.select("benefit", "level", "area", "parent_area", "household_type", *_COUNTS, *_AMOUNTS))
-    return pl.concat(parts).sort("benefit", pl.col("level").replace_strict({lv: i for i, lv in enumerate(LEVELS)}),
-                                 "area", "household_type")
+    cells = pl.concat(parts)
+    # Sorted by benefit, level, area and household type: each string replaced by its rank among the column's
+    # values (Polars' own order of them), as sorting 2.5 million rows by four integers is several times faster.
+    def rank(col: str) -> pl.Expr:
+        values = cells.get_column(col).unique().sort()
+        return pl.col(col).replace_strict(values, pl.int_range(len(values), eager=True), default=None)
+
+    return cells.sort(rank("benefit"), pl.col("level").replace_strict({lv: i for i, lv in enumerate(LEVELS)}),
+                      rank("area"), rank("household_type"))
 
 
 def _publish(cells: pl.DataFrame) -> pl.DataFrame:
