@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -159,4 +161,100 @@ def test_corners_evaluated_on_the_households_they_change_equal_whole_evaluations
     results = _evaluate_variants(core, "polars", FIRST.benefits)
     for v in ("low", "central", "high", "unfavourable", "uninformed_unfavourable"):
         whole = evaluate(_targets(FIRST.benefits), with_unknowns_at(core, v), MONTH)
+        assert results[v]["famille"].equals(whole["famille"]), v
+
+
+def _joined_changes(old: pl.DataFrame, new: pl.DataFrame, keys: list[str], cols: list[str]) -> set[tuple]:
+    """The keys ``changed_people``'s full join finds differing (its definition, written out)."""
+    j = old.join(new, on=keys, how="full", coalesce=True, suffix="_new")
+    return set(j.filter(pl.any_horizontal(pl.col(f"{c}_new").ne_missing(pl.col(c)) for c in cols))
+               .select(keys).iter_rows())
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([None, 0.0, 1.0, 2.5]), st.sampled_from([None, 0.0, 1.0, 2.5]),
+                          st.sampled_from([None, True, False]), st.sampled_from([None, True, False])),
+                min_size=0, max_size=12),
+       st.integers(0, 4), st.integers(0, 4), st.booleans())
+def test_aligned_changes_equal_the_join(rows, old_extra, new_extra, swap):
+    """Two variants of a monthly frame (``with_unknowns_at``: the core's rows in order, each variant's added rows
+    after them, a value or null anywhere): the keys found without the join are the join's, row for row; frames
+    whose rows are not aligned so (both add rows, or a key repeats) are left to the join (None)."""
+    from nonrecours.detection.confidence import _aligned_changes
+
+    n = len(rows)
+    keys = ["individu_id", "month"]
+    base = {"individu_id": [f"p{i // 2}" for i in range(n)], "month": [i % 2 for i in range(n)]}
+    old = pl.DataFrame({**base, "a": [r[0] for r in rows], "b": [r[2] for r in rows]},
+                       schema={"individu_id": pl.String, "month": pl.Int32, "a": pl.Float64, "b": pl.Boolean})
+    new = pl.DataFrame({**base, "a": [r[1] for r in rows], "b": [r[3] for r in rows]}, schema=old.schema)
+    extra = pl.DataFrame({"individu_id": [f"x{i}" for i in range(8)], "month": [0] * 8,
+                          "a": [None, 1.0, None, 0.0, None, 3.0, None, 4.0],
+                          "b": [None, None, True, None, False, None, None, True]}, schema=old.schema)
+    old = pl.concat([old, extra.head(old_extra)])
+    new = pl.concat([new, extra.slice(4, new_extra)])
+    if swap:
+        old, new = new, old
+    found = _aligned_changes(old, new, keys, {"a": pl.Float64(), "b": pl.Boolean()})
+    if old_extra and new_extra:
+        assert found is None  # both add rows: not one frame's rows at the head of the other's
+        return
+    assert found is not None
+    assert set(found.iter_rows()) == _joined_changes(old, new, keys, ["a", "b"])
+    assert found.height == len(set(found.iter_rows()))
+    dup = pl.concat([old, old.tail(1)]) if old.height else old
+    if old.height and old.height >= new.height:
+        assert _aligned_changes(dup, new, keys, {"a": pl.Float64(), "b": pl.Boolean()}) is None
+
+
+def test_aligned_changes_compare_a_column_one_frame_lacks():
+    """A column one variant lacks reads null there (``changed_people``'s join: the default), positionally too."""
+    from nonrecours.detection.confidence import _aligned_changes
+
+    old = pl.DataFrame({"individu_id": ["p1", "p2", "p3"]})
+    new = old.with_columns(pl.Series("a", [None, 1.0, 0.0]))
+    found = _aligned_changes(old, new, ["individu_id"], {"a": pl.Float64()})
+    assert found is not None and sorted(found.get_column("individu_id").to_list()) == ["p2", "p3"]
+
+
+def test_aligned_changes_leave_a_null_key_to_the_join():
+    """The join matches no null key: two rows with a null id are two rows, not one compared with itself."""
+    from nonrecours.detection.confidence import _aligned_changes
+
+    old = pl.DataFrame({"individu_id": ["p1", None], "a": [1.0, 2.0]})
+    assert _aligned_changes(old, old, ["individu_id"], {"a": pl.Float64()}) is None
+
+
+def test_unknowns_of_months_no_rule_reads_are_not_moved(territory):
+    """The variants move a monthly unknown only at the months the evaluated rules read (``detect._read_unknowns``:
+    the plan's offsets); the corners' results are still those of every unknown moved, at every month."""
+    from dataclasses import replace
+
+    from nonrecours.detection.detect import _evaluate_variants, _read_unknowns, _targets
+    from nonrecours.engine.evaluate import cached_plan, evaluate
+    from nonrecours.engine.plan import add_months
+    from nonrecours.rules.params import default_parameters
+    from nonrecours.rules.registry import default_registry
+
+    _, core = territory
+    targets = _targets(FIRST.benefits)
+    plan = cached_plan(tuple(targets), default_registry(), default_parameters(), MONTH)
+    read = {add_months(MONTH, s.offset) for s in plan.inputs() if s.variable == "salary_net"}
+    unread = dt.date(2023, 1, 1)  # before every month the rules read: its salary moves nothing
+    assert unread not in read and min(read) > unread
+    old = unknown_salary("p-nothing", 0.0, 0.0, 9000.0, informed=False).head(1).with_columns(
+        pl.lit(unread).alias("month"))
+    core = replace(core, unknowns=pl.concat([core.unknowns, old]))
+    held = core.unknowns.filter(pl.col("input") == "salary_net")
+    kept = _read_unknowns(core, targets).unknowns.filter(pl.col("input") == "salary_net")
+    assert unread not in set(kept.get_column("month").to_list())
+    assert kept.height == held.filter(pl.col("month").is_in(sorted(read))).height == held.height - 1
+    # a month-less unknown (every month held) is spelled out at the months read only
+    every = replace(core, unknowns=held.filter(pl.col("id") == "p-possible").with_columns(
+        pl.lit(None, dtype=pl.Date).alias("month")).unique())
+    months = set(_read_unknowns(every, targets).unknowns.get_column("month").to_list())
+    assert months and months <= read
+    results = _evaluate_variants(core, "polars", FIRST.benefits)
+    for v in ("low", "high", "unfavourable", "uninformed_unfavourable"):
+        whole = evaluate(targets, with_unknowns_at(core, v), MONTH)
         assert results[v]["famille"].equals(whole["famille"]), v

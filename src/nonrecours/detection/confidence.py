@@ -153,13 +153,44 @@ def changed_people(before: Inputs, after: Inputs, inputs: Collection[str]) -> pl
         idc = ID[entity]
         keys = [idc, "month"] if f.name.endswith("_monthly") else [idc]
         key_types = {k: held[0].schema[k] for k in keys}
-        ids = (_side(old, "_old_", key_types, types).join(_side(new, "_new_", key_types, types), on=keys,
-                                                          how="full", coalesce=True)
-               .filter(pl.any_horizontal(pl.col(f"_new_{c}").ne_missing(pl.col(f"_old_{c}")) for c in types))
-               .select(idc).unique())
+        ids = _aligned_changes(old, new, keys, types)
+        if ids is None:
+            ids = (_side(old, "_old_", key_types, types).join(_side(new, "_new_", key_types, types), on=keys,
+                                                              how="full", coalesce=True)
+                   .filter(pl.any_horizontal(pl.col(f"_new_{c}").ne_missing(pl.col(f"_old_{c}")) for c in types))
+                   .select(idc))
+        ids = ids.select(idc).unique()
         out.append(ids.cast({idc: pl.String}).rename({idc: "person_id"}) if entity == "individu" else
                    ind.join(ids, on=idc, how="semi").select(pl.col("person_id").cast(pl.String)))
     return pl.concat(out).unique()
+
+
+def _aligned_changes(old: pl.DataFrame | None, new: pl.DataFrame | None, keys: list[str],
+                     types: dict[str, pl.DataType]) -> pl.DataFrame | None:
+    """The keys of the rows of ``changed_people``'s join that differ, found without the join when the two frames
+    are aligned: the shorter one's rows are the longer one's first rows, key for key, and the keys are unique in
+    the longer one, never null (``with_unknowns_at`` keeps a frame's rows in order and appends the monthly rows it
+    adds). About half the join's time on the demo's variants.
+    A row only one frame holds differs when it carries a value (the join's other side is null). None when the
+    frames are not aligned so (the caller joins them)."""
+    if old is None or new is None:
+        return None
+    short, long = (old, new) if old.height <= new.height else (new, old)
+    head = long.head(short.height)
+    held = long.select(keys)
+    if (not head.select(keys).equals(short.select(keys)) or held.null_count().sum_horizontal().item()
+            or held.is_duplicated().any()):
+        return None  # a null key matches nothing in the join: left to it
+
+    def col(frame: pl.DataFrame, c: str) -> pl.Expr:
+        return pl.col(c) if c in frame.columns else pl.lit(None, dtype=types[c])
+
+    pairs = pl.concat([short.select(*keys, *[col(short, c).alias(f"_s_{c}") for c in types]),
+                       head.select(*[col(head, c).alias(f"_l_{c}") for c in types])], how="horizontal")
+    differ = pairs.filter(pl.any_horizontal(pl.col(f"_l_{c}").ne_missing(pl.col(f"_s_{c}")) for c in types))
+    extra = long.slice(short.height).select(*keys, *[col(long, c).alias(c) for c in types])
+    added = extra.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in types))
+    return pl.concat([differ.select(keys), added.select(keys)])
 
 
 def _side(frame: pl.DataFrame | None, tag: str, keys: dict[str, pl.DataType],

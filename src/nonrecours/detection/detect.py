@@ -32,6 +32,7 @@ from nonrecours.detection.confidence import (
     VARIANTS,
     changed_people,
     composition_unknown,
+    dated_unknowns,
     grade_expr,
     restricted,
     with_unknowns_at,
@@ -183,8 +184,20 @@ def _read_unknowns(core: CoreMonth, targets: list[str]) -> CoreMonth:
     setting it at each end cost most of an earlier month's variants (the ARS's rules read a few of the inputs
     the core lists unknown)."""
     plan = cached_plan(tuple(targets), default_registry(), default_parameters(), core.month)
-    read = sorted({s.variable for s in plan.inputs() if s.variable is not None} | set(INDIVIDU_STRUCTURE))
-    return replace(core, unknowns=core.unknowns.filter(pl.col("input").is_in(read)))
+    steps = [s for s in plan.inputs() if s.variable is not None]
+    read = sorted({s.variable for s in steps} | set(INDIVIDU_STRUCTURE))
+    unknowns = core.unknowns.filter(pl.col("input").is_in(read))
+    # a monthly input is read at the plan's month offsets only (``engine.prepare`` takes each offset's rows): its
+    # unknowns of other months move nothing (the ARS's month lists its N-2 incomes unknown in every month held)
+    monthly = {s.variable for s in steps if s.monthly} - {s.variable for s in steps if not s.monthly}
+    if plan.multi_month or not monthly:
+        return replace(core, unknowns=unknowns)
+    unknowns = dated_unknowns(unknowns, core.inputs, core.months_read)
+    months = pl.DataFrame([(s.variable, add_months(plan.month, s.offset)) for s in steps if s.variable in monthly],
+                          schema={"input": pl.String, "month": unknowns.schema["month"]}, orient="row").unique()
+    dated = pl.col("input").is_in(sorted(monthly)) & pl.col("month").is_not_null()
+    return replace(core, unknowns=pl.concat([unknowns.filter(~dated),
+                                             unknowns.filter(dated).join(months, on=["input", "month"], how="semi")]))
 
 
 _BASE = {"low": "central", "high": "central", "unfavourable": "central", "uninformed_unfavourable": "unfavourable"}
