@@ -114,7 +114,8 @@ def test_commune_codes_that_lost_their_leading_zero_are_restored_and_counted(agr
     report = _ingest("msa", path, agreement, tmp_path / "ws")
     assert _found(report) == {4: "CODE_COMMUNE", 5: "CODE_COMMUNE"}
     assert sorted(_table(report, "persons").get_column("depcom").unique().to_list()) == ["01004", "2A004"]
-    assert report.repaired == {"CODE_COMMUNE: leading zero restored (4-digit commune code)": 1}
+    assert report.repaired == {"CODE_COMMUNE: leading zero restored (4-digit commune code)": 1,
+                               "CODE_COMMUNE: Corsica's letter read in upper case (2a/2b)": 1}
 
 
 def test_caf_and_parquet_commune_codes_without_their_zero(agreement: ExchangeAgreement,

@@ -82,6 +82,10 @@ _LOST_ZERO = r"^\d{4}$"
 spreadsheet removed, reading it as a number. No other code has four characters (``2A004`` has five, and a
 three-digit one would need two zeros: it stays a fault, like any other shape)."""
 LOST_ZERO_REPAIR = "leading zero restored (4-digit commune code)"
+_LOWER_CORSICA = r"^2[ab]\d{3}$"
+"""A Corsican commune code whose letter is in lower case (``2a004``): read in upper case, the one spelling."""
+UPPER_CASE_REPAIR = "Corsica's letter read in upper case (2a/2b)"
+_REPAIRS = ((_LOST_ZERO, LOST_ZERO_REPAIR), (_LOWER_CORSICA, UPPER_CASE_REPAIR))
 
 
 def _commune(raw: pl.Expr) -> pl.Expr:
@@ -96,9 +100,10 @@ def repairs(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMapping) ->
     fields = [f for f in record.fields if f.type == "commune"]
     if not fields or not raw.height:
         return {}
-    counts = raw.select([pl.col(f.target).str.contains(_LOST_ZERO).sum().alias(str(i))
-                         for i, f in enumerate(fields)]).row(0)
-    return {f"{where(f, mapping)}: {LOST_ZERO_REPAIR}": int(n) for f, n in zip(fields, counts, strict=True) if n}
+    asked = [(f, label) for f in fields for _, label in _REPAIRS]
+    counts = raw.select([pl.col(f.target).str.contains(shape).sum().alias(f"{i}:{k}")
+                         for i, f in enumerate(fields) for k, (shape, _) in enumerate(_REPAIRS)]).row(0)
+    return {f"{where(f, mapping)}: {label}": int(n) for (f, label), n in zip(asked, counts, strict=True) if n}
 
 
 def _prepared(f: FieldMap) -> pl.Expr | None:

@@ -370,6 +370,8 @@ def _float_text(col: pl.Expr) -> pl.Expr:
     A typed file written from pandas (or R, Spark) stores an integer column as float64 as soon as one value is
     missing: its year ``2024.0`` is the year 2024, not a fault of every row. NaN is pandas' missing value. A value
     with a fraction, or too large to be exact, is written as it is (then a fault where an integer is expected).
+    The text is then read as a CSV cell is: a field with ``implied_decimals`` reads ``123456.0`` as 1234.56, as it
+    reads the integer 123456.
     """
     col = col.fill_nan(None)
     whole = (col == col.round(0)) & (col.abs() < _EXACT_INTEGERS)
@@ -560,7 +562,9 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
                       .otherwise(None))
             df = df.with_columns(reason.alias(FAULT))
             removed.append(df.filter(pl.col(FAULT).is_not_null()).select(LINE, FAULT))
-            # anchored: a line that starts with a value fails at its first character
+            # anchored: a line that starts with a value fails at its first character. A line whose only value is
+            # an escaped quote (`"""";;`: one `"`) reads as separators and quotes too, a blank line: no layout
+            # field holds a lone quote
             no_value.append(df.filter(pl.col(FAULT).is_null() & pl.col(TEXT).str.contains(f"^[{marks}\\s]*$")
                                       & pl.col(TEXT).str.contains(f"[{marks}]")).get_column(LINE))
             # a blank line becomes one space: the CSV reader rejects it where it stands alone (handed apart as a

@@ -64,7 +64,9 @@ class CoreMonth:
     counts: dict[str, int] = field(default_factory=dict)
     clusters: pl.DataFrame = field(
         default_factory=lambda: pl.DataFrame(schema={"person_id": pl.String(), "cluster_id": pl.String()}))
-    """(person_id, cluster_id): people linked by any unit, the partition key (``core.clusters``)."""
+    """(person_id, cluster_id): people linked by any unit, the partition key (``core.clusters``), built from
+    ``inputs.individu``: a copy whose inputs change anyone's units must rebuild it (detection evaluates a corner on
+    the households it changes, read here as closed)."""
     months_read: tuple[dt.date, ...] = ()
     """The months the rules read for ``month`` (its look-back and itself): where an unknown given for every month
     is spelled out when no monthly row holds those months (a workspace with no resource row at all)."""

@@ -32,6 +32,7 @@ from nonrecours.errors import SchemaError
 from nonrecours.rules.params import default_parameters
 from nonrecours.rules.registry import default_registry
 from nonrecours.schemas.benefits import benefit as benefit_row
+from nonrecours.schemas.codes import UNIT_KINDS
 
 __all__ = ["ALL_VARIANTS", "COMPOSITION_UNKNOWN", "VARIANTS", "changed_people", "composition_unknown",
            "dated_unknowns", "grade_expr", "restricted", "with_unknowns_at", "young_dependant_caps"]
@@ -133,7 +134,6 @@ def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
     return Inputs(**frames)
 
 
-_UNITS = ("famille", "menage", "foyer_fiscal")
 
 
 def changed_people(before: Inputs, after: Inputs, inputs: Collection[str]) -> pl.DataFrame:
@@ -207,7 +207,7 @@ def restricted(inputs: Inputs, people: pl.DataFrame, units: dict[str, pl.DataFra
     """``inputs`` restricted to the rows of ``people`` (person_id and their unit ids) and of their units (``units``:
     unit ids kept besides theirs, by entity)."""
     ids = {"individu": people.select("person_id").unique()}
-    for u in _UNITS:
+    for u in UNIT_KINDS:
         ids[u] = people.select(ID[u]).drop_nulls().unique()
         if units and u in units:
             ids[u] = pl.concat([ids[u], units[u].select(pl.col(ID[u]).cast(ids[u].schema[ID[u]]))]).unique()

@@ -28,29 +28,22 @@ from nonrecours.detection.targets import entitled_expr
 from nonrecours.engine.evaluate import evaluate_many
 from nonrecours.engine.plan import ID
 from nonrecours.schemas.benefits import benefit as catalogue_row
+from nonrecours.schemas.codes import UNIT_KINDS
 
 __all__ = ["decisive_unknowns"]
 
 _SCHEMA = {"famille_id": pl.String(), "benefit": pl.String(), "decisive": pl.List(pl.String())}
-_UNITS = ("famille", "menage", "foyer_fiscal")
-
-
 def _closure(individu: pl.DataFrame, familles: pl.DataFrame) -> pl.DataFrame:
     """The individus of ``familles`` and of every ménage, foyer and famille they share (two hops: a famille's
     benefit may read an aggregate of its ménage or foyer, whose members' values come from their own famille)."""
-    keys = [ID[u] for u in _UNITS]
-    people = individu.join(familles, on="famille_id", how="semi")
-    for _ in range(2):
-        parts = [individu.join(people.select(k).drop_nulls().unique(), on=k, how="semi") for k in keys]
-        people = pl.concat(parts).unique(subset=["person_id"])
-    return people
+    members = individu.join(familles, on="famille_id", how="semi").select("person_id")
+    return _closure_of(individu, members)
 
 
 def _closure_of(individu: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
-    """The individus within two hops of ``people`` (person_id) through a shared unit, as ``_closure``: the
-    relation is symmetric, so a famille's closure holds one of ``people`` exactly when one of its members is
-    among these."""
-    keys = [ID[u] for u in _UNITS]
+    """The individus within two hops of ``people`` (person_id) through a shared unit: the relation is symmetric,
+    so a famille's closure holds one of ``people`` exactly when one of its members is among these."""
+    keys = [ID[u] for u in UNIT_KINDS]
     reached = individu.join(people, on="person_id", how="semi")
     for _ in range(2):
         parts = [individu.join(reached.select(k).drop_nulls().unique(), on=k, how="semi") for k in keys]
@@ -64,7 +57,7 @@ def _subset(core: CoreMonth, familles: pl.DataFrame) -> CoreMonth:
     inp = core.inputs
     people = _closure(inp.individu, familles)
     ids = {"individu": people.select("person_id").unique()}
-    for u in _UNITS:
+    for u in UNIT_KINDS:
         ids[u] = people.select(ID[u]).drop_nulls().unique()
     u = dated_unknowns(core.unknowns, inp, core.months_read)  # the whole core's months: a part may hold no monthly row
     kept = [u.filter(pl.col("entity") == e).join(ids[e].rename({ids[e].columns[0]: "id"}), on="id", how="semi")

@@ -73,6 +73,7 @@ from nonrecours.rules.params import default_parameters
 from nonrecours.rules.registry import default_registry
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
+from nonrecours.schemas.codes import UNIT_KINDS
 
 log = logging.getLogger("nonrecours.detection")
 
@@ -225,10 +226,9 @@ def _variant_sets(core: CoreMonth) -> dict[str, Inputs | None]:
     if not wanted:
         return out
     ind = core.inputs.individu
-    cl = core.clusters
+    cl = core.clusters  # built by the core from these inputs' individus; a core without them gets them here
     if cl.is_empty() or not ind.join(cl, on="person_id", how="anti").is_empty():
-        cl = clusters(ind.select("person_id", *[c for c in ("famille_id", "foyer_fiscal_id", "menage_id")
-                                                  if c in ind.columns]))
+        cl = clusters(ind)
     orphans = _memberless(core.inputs)
     moved_inputs = u.get_column("input").unique().to_list()
     whole: dict[str, Inputs] = {"central": core.inputs}
@@ -250,7 +250,7 @@ def _memberless(inputs: Inputs) -> dict[str, pl.DataFrame]:
     """Per unit entity, the ids of its frame's units no individu belongs to (evaluated in every corner: no
     household holds them)."""
     out = {}
-    for u in ("famille", "menage", "foyer_fiscal"):
+    for u in UNIT_KINDS:
         frame, idc = inputs.frame(u, False), ID[u]
         if frame is not None and idc in inputs.individu.columns:
             out[u] = frame.select(idc).join(inputs.individu.select(idc).drop_nulls(), on=idc, how="anti")
@@ -1123,7 +1123,7 @@ def core_units(core: CoreMonth) -> tuple[pl.DataFrame, pl.DataFrame]:
     ind = core.inputs.individu
     parts = [ind.select("person_id", pl.lit(kind).alias("unit_kind"), pl.col(f"{kind}_id").alias("unit_id"),
                         pl.col(f"{kind}_role").alias("role"))
-             for kind in ("famille", "foyer_fiscal", "menage")]
+             for kind in UNIT_KINDS]
     members = (pl.concat(parts).filter(pl.col("unit_id").is_not_null())
                .with_columns(pl.lit(core.month).alias("valid_from"), pl.lit(core.month).alias("valid_to"))
                .sort("unit_kind", "unit_id", "person_id"))

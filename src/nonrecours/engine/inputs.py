@@ -164,13 +164,14 @@ def _month_inputs(plan: Plan, frames: dict[str, pl.DataFrame]) -> None:
         frames[s.entity] = f.join(table, on=MONTH, how="left", maintain_order="left")
 
 
-def _beside(frame: pl.DataFrame, part: pl.DataFrame, idc: str) -> pl.DataFrame:
-    """``frame`` with ``part``'s columns (at most one row per ``idc``: checked by the callers) left-joined on
-    ``idc``, in ``frame``'s order: the join reads the key column only, and ``frame``'s columns are kept as they
-    are (a join of the whole frame gathers each of them again)."""
+def _beside(frame: pl.DataFrame, part: pl.DataFrame, idc: str, entity: str) -> pl.DataFrame:
+    """``frame`` with ``part``'s columns left-joined on ``idc``, in ``frame``'s order: the join reads the key
+    column only, and ``frame``'s columns are kept as they are (a join of the whole frame gathers each of them
+    again). ``part`` holding two rows for one unit raises (a join of the whole frame duplicated that unit's rows
+    silently)."""
     joined = frame.select(idc).join(part, on=idc, how="left", maintain_order="left")
     if joined.height != frame.height:
-        raise SchemaError("two input rows for one unit", table=idc, column=idc)
+        raise SchemaError("two input rows for one unit", table=entity, column=idc)
     return frame.hstack(joined.drop(idc).get_columns())
 
 
@@ -261,7 +262,7 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error",
             # for detection's stacked variants, some 35 parts) cost more than every join it was meant to speed.
             # Joined to the ids alone and the new columns added beside: a join of the whole frame gathered every
             # column already added again, part after part (some 35 parts a frame growing to 300 columns)
-            frames[entity] = _beside(frames[entity], part, idc)
+            frames[entity] = _beside(frames[entity], part, idc, entity)
         frames[entity] = frames[entity].with_columns([
             (pl.col(n).fill_null(pl.lit(d, dtype=PL_DTYPES[t])) if n in frames[entity].columns
              else pl.lit(d, dtype=PL_DTYPES[t]).alias(n)) for n, d, t in fills])
