@@ -940,7 +940,10 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     n_contra = dict(flags.filter(pl.col("contradicted").is_not_null()).group_by("benefit").len().iter_rows())
     # a yearly benefit judged at an earlier month (its payment due) rests on that month's core, not this one's
     now = [b for b in config.benefits if catalogue_row(b).due_month(month) == month]
-    decisive = (decisive_unknowns(core, flags.filter(pl.col("benefit").is_in(now)), backend=backend,
+    # moved only where the rules of these benefits read them (``_read_unknowns``): another value moves no flag, and
+    # each of its moves cost a pass over the unknowns and the households it touched
+    decisive = (decisive_unknowns(_read_unknowns(core, _targets(tuple(now))) if now else core,
+                                  flags.filter(pl.col("benefit").is_in(now)), backend=backend,
                                   engine_config=engine_config) if config.decisive_unknowns else None)
     if decisive is not None:
         flags = (flags.join(decisive, on=["famille_id", "benefit"], how="left")
