@@ -469,7 +469,7 @@ def test_a_large_formula_is_evaluated_with_shared_sub_trees_and_the_same_values(
     res = {b: evaluate(["grande", "allocation"], household, MAY, backend=b, registry=reg, parameters=toy_params)
            for b in BACKENDS}
     plan = res["polars"].plan
-    _, shared = _lowered(plan, {s.name: s.dtype for s in plan.steps.values()})
-    assert "grande" in shared and "allocation" not in shared and SHARED_NODES < 1000
+    lowered = _lowered(plan, {s.name: s.dtype for s in plan.steps.values()})
+    assert lowered.is_large("grande") and not lowered.is_large("allocation") and SHARED_NODES < 1000
     got = {b: r["famille"].sort("famille_id").get_column("grande").to_list() for b, r in res.items()}
     assert got["polars"] == pytest.approx(got["duckdb"], abs=1e-9) and any(v != 0 for v in got["polars"])

@@ -5,7 +5,9 @@ projections a join. No Python work per row.
 from __future__ import annotations
 
 import functools
+import re
 
+import numpy as np
 import polars as pl
 
 from nonrecours.engine.inputs import PL_DTYPES
@@ -24,6 +26,7 @@ from nonrecours.rules.ir import (
     Lit,
     Not,
     Where,
+    key,
     walk,
 )
 
@@ -320,7 +323,7 @@ CPU s on the level of 150 formulas and 146 aggregates of simulate's 50,000 situa
 plan's 1,794 formulas, the housing aid's variants among them) the levels took 2.0-2.2 CPU s against 2.5-2.6 without
 it, 150 or 500 no better (benchmarks/README.md, simulate_speed_bench.py)."""
 
-_LOWERED: dict[int, tuple[Plan, dict[str, pl.Expr], frozenset[str]]] = {}
+_LOWERED: dict[int, tuple[Plan, _Lowered]] = {}
 _LOWERED_KEPT = 16
 """The Polars expressions of the formula steps of the last plans run (by plan identity, the plan held so that its
 identity is not reused): the engine keeps its plans (``evaluate.cached_plan``), and lowering a plan's 1,700
@@ -328,20 +331,41 @@ formulas to Polars costs about as much as planning them, so a process evaluating
 of ``simulate``, detection's variants) lowers once. Expressions are immutable."""
 
 
-def _lowered(plan: Plan, coltypes: dict[str, str]) -> tuple[dict[str, pl.Expr], frozenset[str]]:
-    """The plan's formulas as Polars expressions, and the names of those larger than ``SHARED_NODES``."""
+class _Lowered(dict[str, pl.Expr]):
+    """A plan's formulas as Polars expressions, each lowered when first run: a step whose value an earlier column
+    already holds (``_Values``) is never lowered (on simulate's situations, about three formulas in five)."""
+
+    def __init__(self, plan: Plan, coltypes: dict[str, str]) -> None:
+        super().__init__()
+        self.plan, self.coltypes = plan, coltypes
+        self.memo: dict[int, str] = {}
+        self.large: dict[str, bool] = {}
+
+    def __missing__(self, name: str) -> pl.Expr:
+        s = self.plan.steps[name]
+        assert s.expr is not None
+        expr = self[name] = _as(lower_polars(s.expr, self.coltypes), dtype_of(s.expr, self.coltypes, self.memo),
+                                s.dtype).alias(name)
+        return expr
+
+    def is_large(self, name: str) -> bool:
+        """Whether the step's formula has more than ``SHARED_NODES`` nodes."""
+        held = self.large.get(name)
+        if held is None:
+            held = self.large[name] = _more_nodes(self.plan.steps[name].expr, SHARED_NODES)
+        return held
+
+
+def _lowered(plan: Plan, coltypes: dict[str, str]) -> _Lowered:
+    """The plan's formulas as Polars expressions (lowered as they are first asked for)."""
     held = _LOWERED.get(id(plan))
     if held is not None and held[0] is plan:
-        return held[1], held[2]
-    memo: dict[int, str] = {}
-    formulas = [s for s in plan.steps.values() if s.kind == "formula" and s.expr is not None]
-    exprs = {s.name: _as(lower_polars(s.expr, coltypes), dtype_of(s.expr, coltypes, memo), s.dtype).alias(s.name)
-             for s in formulas}
-    shared = frozenset(s.name for s in formulas if _more_nodes(s.expr, SHARED_NODES))
+        return held[1]
+    out = _Lowered(plan, coltypes)
     if len(_LOWERED) >= _LOWERED_KEPT:
         _LOWERED.pop(next(iter(_LOWERED)))
-    _LOWERED[id(plan)] = (plan, exprs, shared)
-    return exprs, shared
+    _LOWERED[id(plan)] = (plan, out)
+    return out
 
 
 def _more_nodes(e: Expr | None, limit: int) -> bool:
@@ -350,26 +374,148 @@ def _more_nodes(e: Expr | None, limit: int) -> bool:
 
 
 def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-    """Compute every step of ``plan`` on the prepared ``frames`` (one per entity)."""
+    """Compute every step of ``plan`` on the prepared ``frames`` (one per entity).
+
+    A step whose value is already known is not computed again but given the known column (:class:`_Values`):
+    the plan computes each rule again at every month offset it is read at, and where the inputs of those months
+    are equal (a simulated situation's stable resources, a person's unchanged status) so are the results."""
     frames = {e: with_zero(f) for e, f in frames.items()}
     coltypes = {s.name: s.dtype for s in plan.steps.values()}
-    lowered, shared = _lowered(plan, coltypes)
+    lowered = _lowered(plan, coltypes)
     dead = plan.dead_after()
+    values = _Values(plan, frames)
     for level in plan.by_level():
         steps = [s for s in level if s.kind != "input"]
         if not steps:
             continue
-        _run_level(plan, frames, steps, lowered, shared)
+        compute, known = values.split(steps)
+        if compute:
+            _run_level(plan, frames, compute, lowered)
+        for entity, pairs in known.items():  # a column given again: Polars shares its buffers, nothing is copied
+            frames[entity] = frames[entity].with_columns(pl.col(have).alias(name) for name, have in pairs)
+        values.learn(compute, frames)
         gone: dict[str, list[str]] = {}
         for d in dead.get(level[0].level, []):  # hidden columns no later step reads
             gone.setdefault(d.entity, []).append(d.name)
         for entity, names in gone.items():
             frames[entity] = frames[entity].drop(names, strict=False)
+            values.forget(names)
     return {e: f.drop(ZERO) for e, f in frames.items()}
 
 
-def _run_level(plan: Plan, frames: dict[str, pl.DataFrame], steps: list[Step],
-               lowered: dict[str, pl.Expr], shared: frozenset[str] = frozenset()) -> None:
+class _Values:
+    """Which steps of a run hold equal values, so that a step is computed once per distinct value.
+
+    Two steps of the same kind, entity and type whose expressions (or aggregate, or projection) are the same
+    over dependencies of equal values have equal values: the second is given the first's column (exact, bit
+    for bit: every lowering is a deterministic function of its columns). Dependencies are known equal when they
+    are the same step or were found equal after they were computed: a rule or input is compared, bit for bit,
+    with the distinct values of the same variable at its other month offsets (``Series.equals`` on the bits of
+    floats, so -0.0 is not 0.0, nor one NaN another). On simulate's 20,000 situations (stable resources), 1,464
+    of the plan's 2,454 steps were given an earlier column; on data whose months differ, little is shared and
+    the comparisons cost about one vectorised pass per rule and offset."""
+
+    def __init__(self, plan: Plan, frames: dict[str, pl.DataFrame]) -> None:
+        self.plan = plan
+        self.shapes = _shapes(plan)
+        self.rep: dict[str, str] = {}  # step -> the first step known to hold its value
+        self.seen: dict[tuple[object, ...], str] = {}  # shape over representatives -> a live column holding it
+        self.distinct: dict[tuple[str, str], list[str]] = {}  # (entity, variable) -> live columns of distinct values
+        self.gone: set[str] = set()
+        self.learn([s for s in plan.steps.values() if s.kind == "input"], frames)
+
+    def split(self, steps: list[Step]) -> tuple[list[Step], dict[str, list[tuple[str, str]]]]:
+        """The steps to compute, and per entity the (step, column) pairs whose value a column already holds."""
+        compute: list[Step] = []
+        known: dict[str, list[tuple[str, str]]] = {}
+        rep = self.rep
+        for s in steps:
+            shape = (self.shapes[s.name], *(rep.get(d, d) for d in s.deps))
+            have = self.seen.get(shape)
+            if have is None or have in self.gone:
+                self.seen[shape] = s.name
+                rep[s.name] = s.name
+                compute.append(s)
+            else:
+                rep[s.name] = rep.get(have, have)
+                known.setdefault(s.entity, []).append((s.name, have))
+                if s.variable is not None:  # its variable's later offsets are compared with it too
+                    kin = self.distinct.setdefault((s.entity, s.variable), [])
+                    if all(rep.get(o, o) != rep[s.name] for o in kin):
+                        kin.append(s.name)
+        return compute, known
+
+    def learn(self, steps: list[Step], frames: dict[str, pl.DataFrame]) -> None:
+        """Compare each computed rule, condition or input with the distinct values of its variable so far."""
+        for s in steps:
+            if s.variable is None or s.param is not None:
+                continue
+            frame = frames[s.entity]
+            if s.name not in frame.columns:
+                continue
+            mine = frame.get_column(s.name)
+            kin = self.distinct.setdefault((s.entity, s.variable), [])
+            for other in kin:
+                if other not in self.gone and _same_bits(frame.get_column(other), mine):
+                    self.rep[s.name] = self.rep.get(other, other)
+                    break
+            else:
+                kin.append(s.name)
+
+    def forget(self, names: list[str]) -> None:
+        """Columns dropped from the frames: never given again (their value stays known under other names)."""
+        self.gone.update(names)
+
+
+def _same_bits(a: pl.Series, b: pl.Series) -> bool:
+    """Whether two columns hold the same values bit for bit (``Series.equals`` takes -0.0 for 0.0 and a NaN for
+    any other: floats are compared on their bits, through NumPy views)."""
+    if a.dtype != b.dtype or len(a) != len(b):
+        return False
+    if a.dtype not in (pl.Float64, pl.Float32):
+        return a.equals(b, check_dtypes=True, check_names=False, null_equal=True)
+    if a.null_count() or b.null_count():
+        if not a.is_null().equals(b.is_null()):
+            return False
+        a, b = a.fill_null(0.0), b.fill_null(0.0)
+    ints = np.int64 if a.dtype == pl.Float64 else np.int32
+    return bool(np.array_equal(a.to_numpy().view(ints), b.to_numpy().view(ints)))
+
+
+_SHAPES: dict[int, tuple[Plan, dict[str, tuple[object, ...]]]] = {}
+_COL = re.compile(r"Col\(entity='[a-z_]+', name='([^']*)'\)")
+
+
+def _position(pos: dict[str, int], m: re.Match[str]) -> str:
+    return f"#{pos[m.group(1)]}"
+
+
+def _shapes(plan: Plan) -> dict[str, tuple[object, ...]]:
+    """Per step, what its value is a function of besides its dependencies' values (in ``deps`` order): the kind,
+    entity and type, and the expression with each column written as its position among the dependencies (kept
+    per plan, as its lowering is)."""
+    held = _SHAPES.get(id(plan))
+    if held is not None and held[0] is plan:
+        return held[1]
+    out: dict[str, tuple[object, ...]] = {}
+    for s in plan.steps.values():
+        if s.kind == "formula":
+            assert s.expr is not None
+            body: object = _COL.sub(functools.partial(_position, {d: i for i, d in enumerate(s.deps)}), key(s.expr))
+        elif s.kind == "agg":
+            body = (s.agg_kind, s.roles, s.fixed, repr(s.default), s.value_col is not None, s.where_col is not None)
+        elif s.kind == "project":
+            body = (s.source, repr(s.default))
+        else:
+            body = s.name  # an input is its own value
+        out[s.name] = (s.kind, s.entity, s.dtype, body)
+    if len(_SHAPES) >= _LOWERED_KEPT:
+        _SHAPES.pop(next(iter(_SHAPES)))
+    _SHAPES[id(plan)] = (plan, out)
+    return out
+
+
+def _run_level(plan: Plan, frames: dict[str, pl.DataFrame], steps: list[Step], lowered: _Lowered) -> None:
         aggs: dict[str, list[Step]] = {}
         projs: dict[tuple[str, str], list[Step]] = {}
         forms: dict[str, list[Step]] = {}
@@ -402,8 +548,8 @@ def _run_level(plan: Plan, frames: dict[str, pl.DataFrame], steps: list[Step],
             frames[target] = frames[target].with_columns(
                 [pl.col(s.name).fill_null(_lit(s.default, s.dtype)) for s in ss])
         for entity, ss in forms.items():
-            plain = [lowered[s.name] for s in ss if s.expr is not None and s.name not in shared]
-            large = [lowered[s.name] for s in ss if s.expr is not None and s.name in shared]
+            plain = [lowered[s.name] for s in ss if s.expr is not None and not lowered.is_large(s.name)]
+            large = [lowered[s.name] for s in ss if s.expr is not None and lowered.is_large(s.name)]
             if plain:
                 frames[entity] = frames[entity].with_columns(plain)
             if large:

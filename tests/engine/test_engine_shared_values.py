@@ -1,0 +1,117 @@
+"""The Polars backend computes a step once per distinct value (``polars_backend._Values``): a rule read at several
+month offsets whose inputs are equal there is given the column already computed. These tests check that it is
+given only when the values are equal bit for bit, and that it is given at all."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+
+import polars as pl
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from toyrules import ALL_TARGETS, toy_registry
+
+import nonrecours.engine.polars_backend as pb
+from nonrecours.engine import Inputs, evaluate
+from nonrecours.rules.dsl import Individu, shift
+
+JUNE = dt.date(2024, 6, 1)
+MONTHS = [dt.date(2024, m, 1) for m in range(1, 7)]
+
+
+def _household(salaries: dict[int, list[float]]) -> Inputs:
+    """One famille per person, each with a salary per month of ``MONTHS`` (stable resources: equal months)."""
+    ids = sorted(salaries)
+    ind = pl.DataFrame({
+        "person_id": ids, "famille_id": ids, "famille_role": ["demandeur"] * len(ids),
+        "foyer_fiscal_id": ids, "foyer_fiscal_role": ["declarant"] * len(ids),
+        "menage_id": ids, "menage_role": ["personne_de_reference"] * len(ids),
+        "age": [40] * len(ids), "date_naissance": [dt.date(1984, 1, 1)] * len(ids),
+        "handicap": [False] * len(ids), "statut": ["salarie"] * len(ids)})
+    monthly = pl.DataFrame({"person_id": [p for p in ids for _ in MONTHS], "month": MONTHS * len(ids),
+                            "salaire": [v for p in ids for v in salaries[p]],
+                            "heures": [35] * (len(ids) * len(MONTHS))})
+    one = {"month": [JUNE] * len(ids)}
+    return Inputs(individu=ind, individu_monthly=monthly,
+                  famille=pl.DataFrame({"famille_id": ids, "isole": [False] * len(ids)}),
+                  famille_monthly=pl.DataFrame({"famille_id": ids, **one, "aide": [0.0] * len(ids)}),
+                  menage=pl.DataFrame({"menage_id": ids, "zone": [2] * len(ids)}),
+                  menage_monthly=pl.DataFrame({"menage_id": ids, **one, "loyer": [500.0] * len(ids)}),
+                  foyer_fiscal=pl.DataFrame({"foyer_fiscal_id": ids, "revenu_fiscal": [0.0] * len(ids)}))
+
+
+def _copies_registry():
+    reg = toy_registry()
+
+    @reg.rule(entity="individu", dtype="float", label="salaire du mois")
+    def salaire_du_mois(i: Individu):
+        return i.salaire * 1
+
+    @reg.rule(entity="individu", dtype="float", label="salaire du mois précédent")
+    def salaire_precedent(i: Individu):
+        return shift(i.salaire, -1) * 1
+
+    return reg
+
+
+def test_a_zero_and_a_negative_zero_are_not_the_same_value(toy_params):
+    """``Series.equals`` takes -0.0 for 0.0: the comparison is on the bits, so the month before keeps its sign."""
+    reg = _copies_registry()
+    inputs = _household({1: [0.0, 0.0, 0.0, 0.0, -0.0, 0.0], 2: [5.0] * 6})
+    res = evaluate(["salaire_du_mois", "salaire_precedent"], inputs, JUNE, registry=reg, parameters=toy_params)
+    row = res["individu"].filter(pl.col("person_id") == 1).row(0, named=True)
+    assert math.copysign(1.0, row["salaire_du_mois"]) == 1.0
+    assert math.copysign(1.0, row["salaire_precedent"]) == -1.0
+
+
+def test_a_rule_read_at_equal_months_is_computed_once(toy_params, monkeypatch):
+    """With the same salary every month, the three months of ``ressources`` (and what reads them) are computed once;
+    the results are those of DuckDB, which computes every step."""
+    computed: list[str] = []
+    run_level = pb._run_level
+
+    def spy(plan, frames, steps, lowered):
+        computed.extend(s.name for s in steps)
+        return run_level(plan, frames, steps, lowered)
+
+    monkeypatch.setattr(pb, "_run_level", spy)
+    reg = toy_registry()
+    inputs = _household({1: [1200.0] * 6, 2: [300.0, 300.0, 300.0, 300.0, 300.0, 300.0]})
+    polars = evaluate(ALL_TARGETS, inputs, JUNE, registry=reg, parameters=toy_params)
+    duck = evaluate(ALL_TARGETS, inputs, JUNE, backend="duckdb", registry=reg, parameters=toy_params)
+    steps = [s for s in polars.plan.steps.values() if s.kind != "input"]
+    assert len(computed) < len(steps)
+    assert "ressources__m1" in polars.plan.steps and "ressources__m1" not in computed
+    for entity, frame in polars.frames.items():
+        assert frame.equals(duck.frames[entity].select(frame.columns)), entity
+
+
+@st.composite
+def _salaries(draw: st.DrawFn) -> dict[int, list[float]]:
+    """Salaries drawn from a few values (months often equal, person to person or in one person's months)."""
+    pool = [0.0, -0.0, 100.0, 100.5, 1e-9, 2000.0]
+    persons = range(1, draw(st.integers(1, 5)) + 1)
+    return {p: draw(st.lists(st.sampled_from(pool), min_size=6, max_size=6)) for p in persons}
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(salaries=_salaries())
+def test_sharing_gives_the_values_of_a_backend_that_computes_every_step(toy_params, salaries):
+    """On salaries where some months are equal and others differ by little (a sign, a nano-euro), every output
+    of the Polars backend is DuckDB's, bit for bit on the integers and booleans, to 1e-9 on floats, with the sign."""
+    reg = _copies_registry()
+    targets = [*ALL_TARGETS, "salaire_du_mois", "salaire_precedent"]
+    inputs = _household(salaries)
+    polars = evaluate(targets, inputs, JUNE, registry=reg, parameters=toy_params)
+    duck = evaluate(targets, inputs, JUNE, backend="duckdb", registry=reg, parameters=toy_params)
+    for entity, frame in polars.frames.items():
+        other = duck.frames[entity].select(frame.columns)
+        for col in frame.columns:
+            a, b = frame.get_column(col).to_list(), other.get_column(col).to_list()
+            if frame.schema[col] == pl.Float64:
+                assert a == pytest.approx(b, abs=1e-9), (entity, col)
+                assert [math.copysign(1, x) for x in a if x == 0] == [math.copysign(1, x) for x in b if x == 0], col
+            else:
+                assert a == b, (entity, col)
