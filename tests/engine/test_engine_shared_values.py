@@ -98,20 +98,19 @@ def _salaries(draw: st.DrawFn) -> dict[int, list[float]]:
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(salaries=_salaries())
-def test_sharing_gives_the_values_of_a_backend_that_computes_every_step(toy_params, salaries):
+def test_sharing_gives_the_bits_of_computing_every_step(toy_params, salaries, monkeypatch):
     """On salaries where some months are equal and others differ by little (a sign, a nano-euro), every output
-    of the Polars backend is DuckDB's, bit for bit on the integers and booleans, to 1e-9 on floats, with the sign."""
+    column is the one computed without sharing, bit for bit (the sign of a zero included), and DuckDB's to 1e-9."""
     reg = _copies_registry()
     targets = [*ALL_TARGETS, "salaire_du_mois", "salaire_precedent"]
     inputs = _household(salaries)
-    polars = evaluate(targets, inputs, JUNE, registry=reg, parameters=toy_params)
+    shared = evaluate(targets, inputs, JUNE, registry=reg, parameters=toy_params)
+    monkeypatch.setattr(pb, "SHARE", False)
+    every = evaluate(targets, inputs, JUNE, registry=reg, parameters=toy_params)
     duck = evaluate(targets, inputs, JUNE, backend="duckdb", registry=reg, parameters=toy_params)
-    for entity, frame in polars.frames.items():
-        other = duck.frames[entity].select(frame.columns)
+    for entity, frame in shared.frames.items():
+        assert frame.columns == every.frames[entity].columns
         for col in frame.columns:
-            a, b = frame.get_column(col).to_list(), other.get_column(col).to_list()
-            if frame.schema[col] == pl.Float64:
-                assert a == pytest.approx(b, abs=1e-9), (entity, col)
-                assert [math.copysign(1, x) for x in a if x == 0] == [math.copysign(1, x) for x in b if x == 0], col
-            else:
-                assert a == b, (entity, col)
+            assert pb._same_bits(frame.get_column(col), every.frames[entity].get_column(col)), (entity, col)
+            a, b = frame.get_column(col).to_list(), duck.frames[entity].get_column(col).to_list()
+            assert a == (pytest.approx(b, abs=1e-9) if frame.schema[col] == pl.Float64 else b), (entity, col)

@@ -10,6 +10,7 @@ import re
 import numpy as np
 import polars as pl
 
+from nonrecours.engine.folding import fold
 from nonrecours.engine.inputs import PL_DTYPES
 from nonrecours.engine.plan import ID, ROLE_COL, Plan, Step, dtype_of, fixed_point
 from nonrecours.errors import EngineError, UnsupportedConstructError
@@ -332,27 +333,64 @@ of ``simulate``, detection's variants) lowers once. Expressions are immutable.""
 
 
 class _Lowered(dict[str, pl.Expr]):
-    """A plan's formulas as Polars expressions, each lowered when first run: a step whose value an earlier column
-    already holds (``_Values``) is never lowered (on simulate's situations, about three formulas in five)."""
+    """A plan's formulas as Polars expressions, each lowered when first run, its constant conditions resolved
+    (``folding.fold``: a ``where`` picking a month's column by the number of a literal month is that column): a
+    step whose value an earlier column already holds (``_Values``) is never lowered (on simulate's situations,
+    about three formulas in five)."""
 
     def __init__(self, plan: Plan, coltypes: dict[str, str]) -> None:
         super().__init__()
         self.plan, self.coltypes = plan, coltypes
-        self.memo: dict[int, str] = {}
+        self.memo: dict[int, str] = {}  # dtypes by node: the plan's nodes and the folded trees, all held alive here
+        self.folds: dict[str, Expr] = {}
         self.large: dict[str, bool] = {}
+        self.shapes: dict[str, tuple[tuple[object, ...], tuple[str, ...]]] = {}
+
+    def t(self, x: Expr) -> str:
+        return dtype_of(x, self.coltypes, self.memo)
+
+    def folded(self, name: str) -> Expr:
+        """The step's formula with its constant conditions resolved."""
+        held = self.folds.get(name)
+        if held is None:
+            expr = self.plan.steps[name].expr
+            assert expr is not None
+            held = self.folds[name] = fold(expr, self.t)
+        return held
 
     def __missing__(self, name: str) -> pl.Expr:
         s = self.plan.steps[name]
-        assert s.expr is not None
-        expr = self[name] = _as(lower_polars(s.expr, self.coltypes), dtype_of(s.expr, self.coltypes, self.memo),
-                                s.dtype).alias(name)
+        e = self.folded(name)
+        expr = self[name] = _as(lower_polars(e, self.coltypes), self.t(e), s.dtype).alias(name)
         return expr
 
     def is_large(self, name: str) -> bool:
         """Whether the step's formula has more than ``SHARED_NODES`` nodes."""
         held = self.large.get(name)
         if held is None:
-            held = self.large[name] = _more_nodes(self.plan.steps[name].expr, SHARED_NODES)
+            held = self.large[name] = _more_nodes(self.folded(name), SHARED_NODES)
+        return held
+
+    def shape(self, name: str) -> tuple[tuple[object, ...], tuple[str, ...]]:
+        """What the step's value is a function of besides its dependencies' values, and those dependencies: the
+        kind, entity and type, and the (folded) expression with each column written as its position among the
+        columns it reads."""
+        held = self.shapes.get(name)
+        if held is not None:
+            return held
+        s = self.plan.steps[name]
+        deps = s.deps
+        if s.kind == "formula":
+            e = self.folded(name)
+            deps = tuple(dict.fromkeys(n.name for n in walk(e) if isinstance(n, Col)))
+            body: object = _COL.sub(functools.partial(_position, {d: i for i, d in enumerate(deps)}), key(e))
+        elif s.kind == "agg":
+            body = (s.agg_kind, s.roles, s.fixed, repr(s.default), s.value_col is not None, s.where_col is not None)
+        elif s.kind == "project":
+            body = (s.source, repr(s.default))
+        else:
+            body = s.name  # an input is its own value
+        held = self.shapes[name] = ((s.kind, s.entity, s.dtype, body), deps)
         return held
 
 
@@ -383,7 +421,7 @@ def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.Data
     coltypes = {s.name: s.dtype for s in plan.steps.values()}
     lowered = _lowered(plan, coltypes)
     dead = plan.dead_after()
-    values = _Values(plan, frames)
+    values = _Values(plan, frames, lowered)
     for level in plan.by_level():
         steps = [s for s in level if s.kind != "input"]
         if not steps:
@@ -403,6 +441,11 @@ def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.Data
     return {e: f.drop(ZERO) for e, f in frames.items()}
 
 
+SHARE = True
+"""Whether :func:`run_polars` gives a step an earlier column holding its value (``_Values``); off, every step is
+computed (the tests compare both)."""
+
+
 class _Values:
     """Which steps of a run hold equal values, so that a step is computed once per distinct value.
 
@@ -415,9 +458,9 @@ class _Values:
     of the plan's 2,454 steps were given an earlier column; on data whose months differ, little is shared and
     the comparisons cost about one vectorised pass per rule and offset."""
 
-    def __init__(self, plan: Plan, frames: dict[str, pl.DataFrame]) -> None:
+    def __init__(self, plan: Plan, frames: dict[str, pl.DataFrame], lowered: _Lowered) -> None:
         self.plan = plan
-        self.shapes = _shapes(plan)
+        self.lowered = lowered
         self.rep: dict[str, str] = {}  # step -> the first step known to hold its value
         self.seen: dict[tuple[object, ...], str] = {}  # shape over representatives -> a live column holding it
         self.distinct: dict[tuple[str, str], list[str]] = {}  # (entity, variable) -> live columns of distinct values
@@ -429,8 +472,11 @@ class _Values:
         compute: list[Step] = []
         known: dict[str, list[tuple[str, str]]] = {}
         rep = self.rep
+        if not SHARE:
+            return list(steps), {}
         for s in steps:
-            shape = (self.shapes[s.name], *(rep.get(d, d) for d in s.deps))
+            body, deps = self.lowered.shape(s.name)
+            shape = (body, *(rep.get(d, d) for d in deps))
             have = self.seen.get(shape)
             if have is None or have in self.gone:
                 self.seen[shape] = s.name
@@ -482,37 +528,11 @@ def _same_bits(a: pl.Series, b: pl.Series) -> bool:
     return bool(np.array_equal(a.to_numpy().view(ints), b.to_numpy().view(ints)))
 
 
-_SHAPES: dict[int, tuple[Plan, dict[str, tuple[object, ...]]]] = {}
 _COL = re.compile(r"Col\(entity='[a-z_]+', name='([^']*)'\)")
 
 
 def _position(pos: dict[str, int], m: re.Match[str]) -> str:
     return f"#{pos[m.group(1)]}"
-
-
-def _shapes(plan: Plan) -> dict[str, tuple[object, ...]]:
-    """Per step, what its value is a function of besides its dependencies' values (in ``deps`` order): the kind,
-    entity and type, and the expression with each column written as its position among the dependencies (kept
-    per plan, as its lowering is)."""
-    held = _SHAPES.get(id(plan))
-    if held is not None and held[0] is plan:
-        return held[1]
-    out: dict[str, tuple[object, ...]] = {}
-    for s in plan.steps.values():
-        if s.kind == "formula":
-            assert s.expr is not None
-            body: object = _COL.sub(functools.partial(_position, {d: i for i, d in enumerate(s.deps)}), key(s.expr))
-        elif s.kind == "agg":
-            body = (s.agg_kind, s.roles, s.fixed, repr(s.default), s.value_col is not None, s.where_col is not None)
-        elif s.kind == "project":
-            body = (s.source, repr(s.default))
-        else:
-            body = s.name  # an input is its own value
-        out[s.name] = (s.kind, s.entity, s.dtype, body)
-    if len(_SHAPES) >= _LOWERED_KEPT:
-        _SHAPES.pop(next(iter(_SHAPES)))
-    _SHAPES[id(plan)] = (plan, out)
-    return out
 
 
 def _run_level(plan: Plan, frames: dict[str, pl.DataFrame], steps: list[Step], lowered: _Lowered) -> None:

@@ -26,6 +26,9 @@ import duckdb
 import polars as pl
 from sqlglot import exp
 
+from nonrecours.engine.folding import UNKNOWN as _UNKNOWN
+from nonrecours.engine.folding import const_folder as _const_folder
+from nonrecours.engine.folding import converted as _converted
 from nonrecours.engine.plan import ID, ROLE_COL, Plan, Step, dtype_of, fixed_point
 from nonrecours.errors import EngineError, UnsupportedConstructError
 from nonrecours.rules.ir import (
@@ -170,91 +173,6 @@ def sql_literal(value: Any, dtype: str, dialect: str = DIALECT) -> str:
     if dtype == "date":
         return _cast(_string(value.isoformat(), dialect), "date", dialect)
     raise UnsupportedConstructError(f"{BACKEND}: literal of dtype {dtype} (node Lit)")
-
-
-_UNKNOWN = object()
-"""Not a constant (see :func:`_const`)."""
-_INT64 = (-(2**63), 2**63 - 1)
-_EXACT_DOUBLE = 2**53
-_PY_COMPARE = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
-               "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b}
-
-
-def _converted(v: Any, have: str, want: str) -> Any:
-    """A constant of dtype ``have`` as the same value of dtype ``want`` where the conversion is exact (as DuckDB's and
-    Spark's casts give it): bool to a number, an integer to a double below 2**53; else ``_UNKNOWN``."""
-    if have == want:
-        return v
-    if have == "bool" and want in ("int", "float"):
-        return int(v) if want == "int" else float(v)
-    if have == "int" and want == "float" and abs(v) <= _EXACT_DOUBLE:
-        return float(v)
-    return _UNKNOWN
-
-
-def _const_folder(t: Any) -> Any:
-    """:func:`_const` memoised by node, the dtypes read through ``t``: each subtree folded once per lowering."""
-    consts: dict[int, Any] = {}
-
-    def const(x: Expr) -> Any:
-        k = id(x)
-        if k not in consts:
-            consts[k] = _const(x, const, t)
-        return consts[k]
-
-    return const
-
-
-def _const(x: Expr, const: Any, t: Any) -> Any:
-    """The value of ``x`` when it reads no column and only operations whose value Python gives exactly as SQL does
-    (the month of a literal date, comparisons of two literals of one dtype, boolean logic, a ``where`` on a constant
-    condition, exact integer arithmetic, exact conversions), else ``_UNKNOWN``. The rules compare a shifted month's
-    number with literals (``where(month(month_start) == 12, x__m3, ...)``, about 1,700 such conditions on the
-    project's rules): folded at lowering, those chains are one column. ``const`` and ``t``: the caller's memoised
-    recursion and dtypes. Nothing here is null (``Lit(None)`` is not folded)."""
-    if isinstance(x, Lit):
-        return _UNKNOWN if x.value is None or (x.dtype == "float" and x.value != x.value) else x.value
-    if isinstance(x, Func) and x.name in ("year", "month", "day"):
-        d = const(x.args[0])
-        return _UNKNOWN if d is _UNKNOWN else getattr(d, x.name)
-    if isinstance(x, Compare):
-        a, b = const(x.left), const(x.right)
-        ta = t(x.left)
-        if (a is _UNKNOWN or b is _UNKNOWN or ta != t(x.right)
-                or (ta == "str" and x.op not in ("eq", "ne"))):  # string order: the engines' collation
-            return _UNKNOWN
-        return _PY_COMPARE[x.op](a, b)
-    if isinstance(x, BoolOp):
-        a, b = const(x.left), const(x.right)
-        absorbing = x.op == "or"  # FALSE AND e, TRUE OR e: the constant, whatever e is (also NULL)
-        if a is absorbing or b is absorbing:
-            return absorbing
-        return (not absorbing) if a is (not absorbing) and b is (not absorbing) else _UNKNOWN
-    if isinstance(x, Not):
-        a = const(x.operand)
-        return _UNKNOWN if a is _UNKNOWN else not a
-    if isinstance(x, Where):
-        c = const(x.cond)
-        if c is not True and c is not False:
-            return _UNKNOWN
-        branch = x.then if c else x.otherwise
-        v = const(branch)
-        return _UNKNOWN if v is _UNKNOWN else _converted(v, t(branch), t(x))
-    if isinstance(x, BinOp) and x.op in ("add", "sub", "mul"):
-        a, b = const(x.left), const(x.right)
-        if a is _UNKNOWN or b is _UNKNOWN or t(x.left) != "int" or t(x.right) != "int":
-            return _UNKNOWN
-        v = a + b if x.op == "add" else a - b if x.op == "sub" else a * b
-        return v if _INT64[0] <= v <= _INT64[1] else _UNKNOWN  # out of range: the engine's error, not folded
-    if isinstance(x, IsIn):
-        a = const(x.operand)
-        if a is _UNKNOWN or t(x.operand) not in ("int", "bool", "date"):
-            return _UNKNOWN
-        return any(a == v for v in x.values)
-    if isinstance(x, Cast):
-        a = const(x.operand)
-        return _UNKNOWN if a is _UNKNOWN else _converted(a, t(x.operand), x.dtype)
-    return _UNKNOWN
 
 
 _COMPARE = {"eq": "=", "ne": "<>", "lt": "<", "le": "<=", "gt": ">", "ge": ">="}

@@ -1,0 +1,163 @@
+"""Constant folding of flattened IR expressions, shared by the backends.
+
+The rules compare a shifted month's number with literals (``where(month(month_start) == 12, x__m3, ...)``: about
+1,700 such conditions on the project's rules): once the plan has bound the month, those conditions are constants.
+:func:`const_folder` tells the constant value of a sub-tree (the SQL lowering writes the taken branch only), and
+:func:`fold` rewrites a tree with its constant conditions resolved (the Polars lowering computes the taken branch
+only, and two month offsets of a rule whose chains pick equal columns then have the same expression: see
+``polars_backend._Values``). Folding changes no value: only operations Python computes exactly as the engines do are
+folded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nonrecours.rules.ir import BinOp, BoolOp, Cast, Compare, Expr, Func, IsIn, Lit, Not, Where
+
+__all__ = ["UNKNOWN", "const_folder", "converted", "fold"]
+
+UNKNOWN = object()
+"""Not a constant (see :func:`_const`)."""
+_INT64 = (-(2**63), 2**63 - 1)
+_EXACT_DOUBLE = 2**53
+_PY_COMPARE = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
+               "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b}
+
+
+def converted(v: Any, have: str, want: str) -> Any:
+    """A constant of dtype ``have`` as the same value of dtype ``want`` where the conversion is exact (as DuckDB's and
+    Spark's casts give it): bool to a number, an integer to a double below 2**53; else ``UNKNOWN``."""
+    if have == want:
+        return v
+    if have == "bool" and want in ("int", "float"):
+        return int(v) if want == "int" else float(v)
+    if have == "int" and want == "float" and abs(v) <= _EXACT_DOUBLE:
+        return float(v)
+    return UNKNOWN
+
+
+def const_folder(t: Any) -> Any:
+    """:func:`_const` memoised by node, the dtypes read through ``t``: each subtree folded once per lowering."""
+    consts: dict[int, Any] = {}
+
+    def const(x: Expr) -> Any:
+        k = id(x)
+        if k not in consts:
+            consts[k] = _const(x, const, t)
+        return consts[k]
+
+    return const
+
+
+def _const(x: Expr, const: Any, t: Any) -> Any:
+    """The value of ``x`` when it reads no column and only operations whose value Python gives exactly as SQL does
+    (the month of a literal date, comparisons of two literals of one dtype, boolean logic, a ``where`` on a constant
+    condition, exact integer arithmetic, exact conversions), else ``UNKNOWN``. The rules compare a shifted month's
+    number with literals (``where(month(month_start) == 12, x__m3, ...)``, about 1,700 such conditions on the
+    project's rules): folded at lowering, those chains are one column. ``const`` and ``t``: the caller's memoised
+    recursion and dtypes. Nothing here is null (``Lit(None)`` is not folded)."""
+    if isinstance(x, Lit):
+        return UNKNOWN if x.value is None or (x.dtype == "float" and x.value != x.value) else x.value
+    if isinstance(x, Func) and x.name in ("year", "month", "day"):
+        d = const(x.args[0])
+        return UNKNOWN if d is UNKNOWN else getattr(d, x.name)
+    if isinstance(x, Compare):
+        a, b = const(x.left), const(x.right)
+        ta = t(x.left)
+        if (a is UNKNOWN or b is UNKNOWN or ta != t(x.right)
+                or (ta == "str" and x.op not in ("eq", "ne"))):  # string order: the engines' collation
+            return UNKNOWN
+        return _PY_COMPARE[x.op](a, b)
+    if isinstance(x, BoolOp):
+        a, b = const(x.left), const(x.right)
+        absorbing = x.op == "or"  # FALSE AND e, TRUE OR e: the constant, whatever e is (also NULL)
+        if a is absorbing or b is absorbing:
+            return absorbing
+        return (not absorbing) if a is (not absorbing) and b is (not absorbing) else UNKNOWN
+    if isinstance(x, Not):
+        a = const(x.operand)
+        return UNKNOWN if a is UNKNOWN else not a
+    if isinstance(x, Where):
+        c = const(x.cond)
+        if c is not True and c is not False:
+            return UNKNOWN
+        branch = x.then if c else x.otherwise
+        v = const(branch)
+        return UNKNOWN if v is UNKNOWN else converted(v, t(branch), t(x))
+    if isinstance(x, BinOp) and x.op in ("add", "sub", "mul"):
+        a, b = const(x.left), const(x.right)
+        if a is UNKNOWN or b is UNKNOWN or t(x.left) != "int" or t(x.right) != "int":
+            return UNKNOWN
+        v = a + b if x.op == "add" else a - b if x.op == "sub" else a * b
+        return v if _INT64[0] <= v <= _INT64[1] else UNKNOWN  # out of range: the engine's error, not folded
+    if isinstance(x, IsIn):
+        a = const(x.operand)
+        if a is UNKNOWN or t(x.operand) not in ("int", "bool", "date"):
+            return UNKNOWN
+        return any(a == v for v in x.values)
+    if isinstance(x, Cast):
+        a = const(x.operand)
+        return UNKNOWN if a is UNKNOWN else converted(a, t(x.operand), x.dtype)
+    return UNKNOWN
+
+
+def fold(e: Expr, t: Callable[[Expr], str]) -> Expr:
+    """``e`` with every sub-tree of constant value (:func:`const_folder`) that decides a branch resolved: a ``where``
+    on a constant condition is its taken branch (cast to the ``where``'s dtype where they differ), ``TRUE AND x`` is
+    ``x``, ``FALSE OR x`` is ``x``, and a constant condition, comparison or boolean is its literal. Sub-trees that
+    fold to nothing are returned as they are (same nodes: callers memoising by node keep their memo). ``t``: the
+    dtype of a node (``plan.dtype_of`` over the plan's column types)."""
+    const = const_folder(t)
+    done: dict[int, Expr] = {}
+
+    def go(x: Expr) -> Expr:
+        k = id(x)
+        held = done.get(k)
+        if held is None:
+            held = done[k] = _fold(x)
+        return held
+
+    def _fold(x: Expr) -> Expr:
+        if isinstance(x, Compare | BoolOp | Not | IsIn):
+            v = const(x)
+            if v is True or v is False:
+                return Lit(v, "bool")
+        if isinstance(x, Where):
+            c = const(x.cond)
+            if c is True or c is False:
+                branch = x.then if c else x.otherwise
+                out = go(branch)
+                return out if t(branch) == t(x) else Cast(out, t(x))
+            # nodes compared by identity (== builds a node)
+            cond, then, otherwise = go(x.cond), go(x.then), go(x.otherwise)
+            same = cond is x.cond and then is x.then and otherwise is x.otherwise
+            return x if same else Where(cond, then, otherwise)
+        if isinstance(x, BoolOp):
+            a, b = const(x.left), const(x.right)
+            identity = x.op == "and"  # TRUE AND e, FALSE OR e: e
+            if a is identity:
+                return go(x.right)
+            if b is identity:
+                return go(x.left)
+            left, right = go(x.left), go(x.right)
+            return x if (left is x.left and right is x.right) else BoolOp(x.op, left, right)
+        if isinstance(x, BinOp | Compare):
+            left, right = go(x.left), go(x.right)
+            return x if (left is x.left and right is x.right) else type(x)(x.op, left, right)
+        if isinstance(x, Not):
+            inner = go(x.operand)
+            return x if inner is x.operand else Not(inner)
+        if isinstance(x, Func):
+            args = tuple(go(a) for a in x.args)
+            return x if all(a is b for a, b in zip(args, x.args, strict=True)) else Func(x.name, args, x.digits)
+        if isinstance(x, IsIn):
+            inner = go(x.operand)
+            return x if inner is x.operand else IsIn(inner, x.values)
+        if isinstance(x, Cast):
+            inner = go(x.operand)
+            return x if inner is x.operand else Cast(inner, x.dtype)
+        return x
+
+    return go(e)
