@@ -441,6 +441,10 @@ def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.Data
     return {e: f.drop(ZERO) for e, f in frames.items()}
 
 
+CANDIDATES = 2
+"""Distinct values of a variable a new column is compared with: its first, and the latest ones. Compared with all,
+a variable read at 16 month offsets that differ (detection's data) costs 120 comparisons of whole columns."""
+
 SHARE = True
 """Whether :func:`run_polars` gives a step an earlier column holding its value (``_Values``); off, every step is
 computed (the tests compare both)."""
@@ -501,8 +505,9 @@ class _Values:
                 continue
             mine = frame.get_column(s.name)
             kin = self.distinct.setdefault((s.entity, s.variable), [])
-            for other in kin:
-                if other not in self.gone and _same_bits(frame.get_column(other), mine):
+            live = [o for o in kin if o not in self.gone]
+            for other in live[:1] + live[-CANDIDATES + 1:] if len(live) > CANDIDATES else live:
+                if _same_bits(frame.get_column(other), mine):
                     self.rep[s.name] = self.rep.get(other, other)
                     break
             else:
