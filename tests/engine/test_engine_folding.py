@@ -10,7 +10,7 @@ import polars as pl
 from nonrecours.engine.folding import fold
 from nonrecours.engine.plan import dtype_of
 from nonrecours.engine.polars_backend import lower_polars, with_zero
-from nonrecours.rules.ir import BoolOp, Cast, Col, Compare, Func, Lit, Where
+from nonrecours.rules.ir import BoolOp, Cast, Col, Compare, Func, IsIn, Lit, Not, Where
 
 TYPES = {"a": "float", "b": "float", "n": "int", "flag": "bool"}
 DECEMBER = Lit(dt.date(2025, 12, 1), "date")
@@ -53,3 +53,15 @@ def test_the_folded_tree_computes_the_values_of_the_tree():
     got = frame.select(lower_polars(fold(tree, _t), TYPES).alias("x")).get_column("x").to_list()
     want = frame.select(lower_polars(tree, TYPES).alias("x")).get_column("x").to_list()
     assert got == want == [3.5, 2.0, 9.0]
+
+
+def test_what_the_engines_would_coerce_or_refuse_is_not_folded():
+    """A list of another type than its operand (the engines coerce 12.5 to 12, a text to a date) and ``and``,
+    ``or``, ``not`` of numbers (refused, or bitwise) are left to the backend."""
+    month = Func("month", (DECEMBER,))
+    for tree in (IsIn(month, (12.5,)), IsIn(Lit(True, "bool"), (2,)), IsIn(DECEMBER, ("2025-12-01",))):
+        assert fold(tree, _t) is tree
+    n = Col("individu", "n")
+    assert isinstance(fold(BoolOp("and", _month_is(12), n), _t), BoolOp)  # not the int column alone
+    assert fold(Not(Lit(5, "int")), _t) is not None and not isinstance(fold(Not(Lit(5, "int")), _t), Lit)
+    assert repr(fold(IsIn(month, (11, 12)), _t)) == repr(Lit(True, "bool"))

@@ -15,7 +15,7 @@ from toyrules import ALL_TARGETS, toy_registry
 
 import nonrecours.engine.polars_backend as pb
 from nonrecours.engine import Inputs, evaluate
-from nonrecours.rules.dsl import Individu, shift
+from nonrecours.rules.dsl import Individu, shift, where
 
 JUNE = dt.date(2024, 6, 1)
 MONTHS = [dt.date(2024, m, 1) for m in range(1, 7)]
@@ -86,6 +86,29 @@ def test_a_rule_read_at_equal_months_is_computed_once(toy_params, monkeypatch):
     assert "ressources__m1" in polars.plan.steps and "ressources__m1" not in computed
     for entity, frame in polars.frames.items():
         assert frame.equals(duck.frames[entity].select(frame.columns)), entity
+
+
+def test_a_text_that_reads_like_a_column_does_not_make_two_rules_one(toy_params):
+    """The shapes are built on the trees, not on their text: a string literal written like a column is a literal."""
+    reg = toy_registry()
+    reg.input_variable("code", entity="individu", dtype="str", monthly=True, label="code")
+    text = "Col(entity='individu', name='code')"
+
+    @reg.rule(entity="individu", dtype="float", label="ra")
+    def ra(i: Individu):
+        return where(i.code == text, 1.0, 0.0)
+
+    @reg.rule(entity="individu", dtype="float", label="rb")
+    def rb(i: Individu):
+        return where(shift(i.code, -1) == "Col(entity='individu', name='code__m1')", 1.0, 0.0)
+
+    months = [dt.date(2024, 5, 1), JUNE]
+    inputs = Inputs(individu=pl.DataFrame({
+        "person_id": [1], "famille_id": [1], "famille_role": ["demandeur"], "foyer_fiscal_id": [1],
+        "foyer_fiscal_role": ["declarant"], "menage_id": [1], "menage_role": ["personne_de_reference"]}),
+        individu_monthly=pl.DataFrame({"person_id": [1, 1], "month": months, "code": [text, text]}))
+    res = evaluate(["ra", "rb"], inputs, JUNE, registry=reg, parameters=toy_params)
+    assert res["individu"].select("ra", "rb").row(0) == (1.0, 0.0)
 
 
 @st.composite

@@ -6,11 +6,14 @@ The rules compare a shifted month's number with literals (``where(month(month_st
 :func:`fold` rewrites a tree with its constant conditions resolved (the Polars lowering computes the taken branch
 only, and two month offsets of a rule whose chains pick equal columns then have the same expression: see
 ``polars_backend._Values``). Folding changes no value: only operations Python computes exactly as the engines do are
-folded.
+folded. One difference with computing the tree as written: the branch a constant condition leaves out is not lowered,
+so a construct a backend cannot compute there raises only in the months that take it (the SQL lowering still lowers
+it, and raises).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -24,6 +27,10 @@ _INT64 = (-(2**63), 2**63 - 1)
 _EXACT_DOUBLE = 2**53
 _PY_COMPARE = {"eq": lambda a, b: a == b, "ne": lambda a, b: a != b, "lt": lambda a, b: a < b,
                "le": lambda a, b: a <= b, "gt": lambda a, b: a > b, "ge": lambda a, b: a >= b}
+
+
+_PY_TYPES = {"int": int, "bool": bool, "date": dt.date}
+"""The Python type of a constant of each dtype an ``is_in`` is folded for."""
 
 
 def converted(v: Any, have: str, want: str) -> Any:
@@ -94,7 +101,10 @@ def _const(x: Expr, const: Any, t: Any) -> Any:
         return v if _INT64[0] <= v <= _INT64[1] else UNKNOWN  # out of range: the engine's error, not folded
     if isinstance(x, IsIn):
         a = const(x.operand)
-        if a is UNKNOWN or t(x.operand) not in ("int", "bool", "date"):
+        kind = _PY_TYPES.get(t(x.operand))
+        # only a list of the operand's own Python type: the engines coerce other values (12.5 to 12, "2025-12-01"
+        # to a date), Python's == would not
+        if a is UNKNOWN or kind is None or any(type(v) is not kind for v in x.values):
             return UNKNOWN
         return any(a == v for v in x.values)
     if isinstance(x, Cast):
@@ -119,8 +129,15 @@ def fold(e: Expr, t: Callable[[Expr], str]) -> Expr:
             held = done[k] = _fold(x)
         return held
 
+    def boolean(x: Expr) -> bool:
+        """Whether ``x``'s operands are booleans (``and``, ``or``, ``not`` of numbers are not folded: the engines
+        refuse or compute them bitwise)."""
+        if isinstance(x, BoolOp):
+            return t(x.left) == "bool" and t(x.right) == "bool"
+        return not isinstance(x, Not) or t(x.operand) == "bool"
+
     def _fold(x: Expr) -> Expr:
-        if isinstance(x, Compare | BoolOp | Not | IsIn):
+        if isinstance(x, Compare | BoolOp | Not | IsIn) and boolean(x):
             v = const(x)
             if v is True or v is False:
                 return Lit(v, "bool")
@@ -135,7 +152,7 @@ def fold(e: Expr, t: Callable[[Expr], str]) -> Expr:
             same = cond is x.cond and then is x.then and otherwise is x.otherwise
             return x if same else Where(cond, then, otherwise)
         if isinstance(x, BoolOp):
-            a, b = const(x.left), const(x.right)
+            a, b = (const(x.left), const(x.right)) if boolean(x) else (UNKNOWN, UNKNOWN)
             identity = x.op == "and"  # TRUE AND e, FALSE OR e: e
             if a is identity:
                 return go(x.right)

@@ -187,7 +187,7 @@ def lower_sql(e: Expr, coltypes: dict[str, str], table: str | None = None,
     Written directly as text: the sqlglot trees built and rendered until 2026-11-30 were only ever printed,
     and cost about 1.8 of the 5.3 CPU s of an evaluation of the project's rules on 2,000 individus. The text
     is the one sqlglot rendered from those trees (``tests/engine/test_engine_sql.py`` holds sqlglot's renderings
-    as snapshots) but for what changes no value: constants folded (:func:`_const`; the sub-trees not read are
+    as snapshots) but for what changes no value: constants folded (``folding.const_folder``; the sub-trees not read are
     still lowered, so an unsupported construct there raises), a chain of ``where`` one ``CASE`` (the inner ``where``),
     integer literals beside a number column without their ``CAST``; identifiers and string literals are still
     quoted by sqlglot.
