@@ -16,6 +16,7 @@ from nonrecours.rules.ir import (
     Col,
     Compare,
     Condition,
+    Func,
     Lit,
     Param,
     Project,
@@ -23,6 +24,7 @@ from nonrecours.rules.ir import (
     Where,
     entity_of,
     key,
+    mapped,
     walk,
 )
 from nonrecours.rules.registry import Registry
@@ -36,6 +38,17 @@ def test_operators_build_nodes():
     assert key(e.left.left) == key(BinOp("add", Col("famille", "a"), Lit(1, "int")))
     assert isinstance(e.right, Param) and e.right.name == "x.y"
     assert key(2 - f.a) == key(BinOp("sub", Lit(2, "int"), Col("famille", "a")))
+
+
+def test_mapped_rebuilds_only_what_changes():
+    a, b = Col("individu", "a"), Col("individu", "b")
+    tree = Func("minimum", (a, BinOp("add", a, Lit(1, "int"))))
+    assert mapped(tree, lambda x: x) is tree  # nothing changed: the same node
+    swapped = mapped(tree, lambda x: b if x is a else x)
+    assert swapped is not tree and swapped.name == "minimum"
+    assert swapped.args[0] is b and swapped.args[1] is tree.args[1]
+    where = Where(Compare("gt", a, Lit(0, "int")), a, b)
+    assert key(mapped(where, lambda x: b if x is a else x)) == key(Where(where.cond, b, b))
 
 
 def test_nodes_are_frozen():

@@ -17,7 +17,7 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
-from nonrecours.rules.ir import BinOp, BoolOp, Cast, Compare, Expr, Func, IsIn, Lit, Not, Where
+from nonrecours.rules.ir import BinOp, BoolOp, Cast, Compare, Expr, Func, IsIn, Lit, Not, Where, mapped
 
 __all__ = ["UNKNOWN", "const_folder", "converted", "fold"]
 
@@ -147,34 +147,12 @@ def fold(e: Expr, t: Callable[[Expr], str]) -> Expr:
                 branch = x.then if c else x.otherwise
                 out = go(branch)
                 return out if t(branch) == t(x) else Cast(out, t(x))
-            # nodes compared by identity (== builds a node)
-            cond, then, otherwise = go(x.cond), go(x.then), go(x.otherwise)
-            same = cond is x.cond and then is x.then and otherwise is x.otherwise
-            return x if same else Where(cond, then, otherwise)
-        if isinstance(x, BoolOp):
-            a, b = (const(x.left), const(x.right)) if boolean(x) else (UNKNOWN, UNKNOWN)
+        if isinstance(x, BoolOp) and boolean(x):
             identity = x.op == "and"  # TRUE AND e, FALSE OR e: e
-            if a is identity:
+            if const(x.left) is identity:
                 return go(x.right)
-            if b is identity:
+            if const(x.right) is identity:
                 return go(x.left)
-            left, right = go(x.left), go(x.right)
-            return x if (left is x.left and right is x.right) else BoolOp(x.op, left, right)
-        if isinstance(x, BinOp | Compare):
-            left, right = go(x.left), go(x.right)
-            return x if (left is x.left and right is x.right) else type(x)(x.op, left, right)
-        if isinstance(x, Not):
-            inner = go(x.operand)
-            return x if inner is x.operand else Not(inner)
-        if isinstance(x, Func):
-            args = tuple(go(a) for a in x.args)
-            return x if all(a is b for a, b in zip(args, x.args, strict=True)) else Func(x.name, args, x.digits)
-        if isinstance(x, IsIn):
-            inner = go(x.operand)
-            return x if inner is x.operand else IsIn(inner, x.values)
-        if isinstance(x, Cast):
-            inner = go(x.operand)
-            return x if inner is x.operand else Cast(inner, x.dtype)
-        return x
+        return mapped(x, go)
 
     return go(e)

@@ -27,6 +27,7 @@ from nonrecours.rules.ir import (
     Not,
     Where,
     key,
+    mapped,
     walk,
 )
 
@@ -540,25 +541,8 @@ def _positional(e: Expr, pos: dict[str, int], memo: dict[int, Expr]) -> Expr:
     held = memo.get(k)
     if held is not None:
         return held
-    out: Expr
-    if isinstance(e, Col):
-        out = Col(e.entity, f"#{pos[e.name]}")
-    elif isinstance(e, BinOp | Compare | BoolOp):
-        out = type(e)(e.op, _positional(e.left, pos, memo), _positional(e.right, pos, memo))
-    elif isinstance(e, Not):
-        out = Not(_positional(e.operand, pos, memo))
-    elif isinstance(e, Where):
-        out = Where(*(_positional(x, pos, memo) for x in (e.cond, e.then, e.otherwise)))
-    elif isinstance(e, Func):
-        out = Func(e.name, tuple(_positional(x, pos, memo) for x in e.args), e.digits)
-    elif isinstance(e, IsIn):
-        out = IsIn(_positional(e.operand, pos, memo), e.values)
-    elif isinstance(e, Cast):
-        out = Cast(_positional(e.operand, pos, memo), e.dtype)
-    elif isinstance(e, Lit):
-        out = e
-    else:
-        raise UnsupportedConstructError(f"{BACKEND}: no shape for node {type(e).__name__}")
+    out = (Col(e.entity, f"#{pos[e.name]}") if isinstance(e, Col)
+           else mapped(e, functools.partial(_positional, pos=pos, memo=memo)))
     memo[k] = out
     return out
 

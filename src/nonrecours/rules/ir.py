@@ -20,7 +20,7 @@ Semantics fixed here, for every backend:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -53,6 +53,7 @@ __all__ = [
     "children",
     "entity_of",
     "key",
+    "mapped",
     "to_expr",
     "walk",
 ]
@@ -294,6 +295,28 @@ def children(node: Expr) -> Iterator[Expr]:
             yield v
         elif isinstance(v, tuple):
             yield from (x for x in v if isinstance(x, Expr))
+
+
+def mapped(node: Expr, fn: Callable[[Expr], Expr]) -> Expr:
+    """``node`` with each direct sub-expression ``c`` replaced by ``fn(c)``; ``node`` itself when every one is the
+    same object (callers memoising by node keep their memo)."""
+    names = _FIELD_NAMES.get(type(node))
+    if names is None:
+        names = _FIELD_NAMES[type(node)] = tuple(f.name for f in fields(node))  # type: ignore[arg-type]
+    values: list[Any] = []
+    changed = False
+    for name in names:
+        v = getattr(node, name)
+        if isinstance(v, Expr):
+            new: Any = fn(v)
+            changed = changed or new is not v
+        elif isinstance(v, tuple):
+            new = tuple(fn(x) if isinstance(x, Expr) else x for x in v)
+            changed = changed or any(a is not b for a, b in zip(new, v, strict=True))
+        else:
+            new = v
+        values.append(new)
+    return type(node)(*values) if changed else node
 
 
 def walk(node: Expr) -> Iterator[Expr]:
