@@ -111,6 +111,28 @@ def test_a_text_that_reads_like_a_column_does_not_make_two_rules_one(toy_params)
     assert res["individu"].select("ra", "rb").row(0) == (1.0, 0.0)
 
 
+def test_the_sql_backend_shares_what_equal_inputs_make_equal(toy_params, monkeypatch):
+    """DuckDB computes the plan as written: ``shared_plan`` drops the steps equal inputs make equal before it runs
+    (their readers read the first, a result column is its copy), with the bits of computing every step."""
+    from nonrecours.engine.inputs import prepare
+
+    reg = toy_registry()
+    inputs = _household({1: [1200.0] * 6, 2: [300.0] * 6})
+    shared = evaluate(ALL_TARGETS, inputs, JUNE, backend="duckdb", registry=reg, parameters=toy_params)
+    plan = shared.plan
+    reduced = pb.shared_plan(plan, prepare(plan, inputs, missing="error"))
+    computed = [s for s in reduced.steps.values() if s.kind != "input"]
+    assert len(computed) < len([s for s in plan.steps.values() if s.kind != "input"])
+    assert "ressources__m1" in plan.steps and "ressources__m1" not in reduced.steps
+    assert {s.name for s in plan.steps.values() if s.public} <= set(reduced.steps)
+    monkeypatch.setattr(pb, "SHARE", False)
+    every = evaluate(ALL_TARGETS, inputs, JUNE, backend="duckdb", registry=reg, parameters=toy_params)
+    for entity, frame in shared.frames.items():
+        assert frame.columns == every.frames[entity].columns
+        for col in frame.columns:
+            assert pb._same_bits(frame.get_column(col), every.frames[entity].get_column(col)), (entity, col)
+
+
 @st.composite
 def _salaries(draw: st.DrawFn) -> dict[int, list[float]]:
     """Salaries drawn from a few values (months often equal, person to person or in one person's months)."""
@@ -123,17 +145,21 @@ def _salaries(draw: st.DrawFn) -> dict[int, list[float]]:
 @given(salaries=_salaries())
 def test_sharing_gives_the_bits_of_computing_every_step(toy_params, salaries, monkeypatch):
     """On salaries where some months are equal and others differ by little (a sign, a nano-euro), every output
-    column is the one computed without sharing, bit for bit (the sign of a zero included), and DuckDB's to 1e-9."""
+    column is the one computed without sharing, bit for bit (the sign of a zero included), on Polars and on DuckDB
+    (``shared_plan``), and the two backends agree to 1e-9."""
     reg = _copies_registry()
     targets = [*ALL_TARGETS, "salaire_du_mois", "salaire_precedent"]
     inputs = _household(salaries)
     shared = evaluate(targets, inputs, JUNE, registry=reg, parameters=toy_params)
+    duck = evaluate(targets, inputs, JUNE, backend="duckdb", registry=reg, parameters=toy_params)
     monkeypatch.setattr(pb, "SHARE", False)
     every = evaluate(targets, inputs, JUNE, registry=reg, parameters=toy_params)
-    duck = evaluate(targets, inputs, JUNE, backend="duckdb", registry=reg, parameters=toy_params)
+    duck_every = evaluate(targets, inputs, JUNE, backend="duckdb", registry=reg, parameters=toy_params)
     for entity, frame in shared.frames.items():
         assert frame.columns == every.frames[entity].columns
         for col in frame.columns:
             assert pb._same_bits(frame.get_column(col), every.frames[entity].get_column(col)), (entity, col)
-            a, b = frame.get_column(col).to_list(), duck.frames[entity].get_column(col).to_list()
+            dcol = duck.frames[entity].get_column(col)
+            assert pb._same_bits(dcol, duck_every.frames[entity].get_column(col)), ("duckdb", entity, col)
+            a, b = frame.get_column(col).to_list(), dcol.to_list()
             assert a == (pytest.approx(b, abs=1e-9) if frame.schema[col] == pl.Float64 else b), (entity, col)

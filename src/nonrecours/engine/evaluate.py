@@ -104,6 +104,9 @@ def _run(plan: Plan, inputs: Inputs, backend: str, missing_inputs: str, months: 
         from nonrecours.engine.polars_backend import run_polars
 
         return run_polars(plan, frames)
+    from nonrecours.engine.polars_backend import shared_plan
+
+    plan = shared_plan(plan, frames)  # the SQL backends compute the plan as written: equal inputs shared first
     if backend == "spark":
         from nonrecours.engine.spark_backend import run_spark
 

@@ -4,6 +4,7 @@ projections a join. No Python work per row.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 import numpy as np
@@ -31,7 +32,7 @@ from nonrecours.rules.ir import (
     walk,
 )
 
-__all__ = ["lower_polars", "round_columns", "run_polars"]
+__all__ = ["lower_polars", "round_columns", "run_polars", "shared_plan"]
 
 BACKEND = "polars"
 ZERO = "__zero"
@@ -516,6 +517,62 @@ class _Values:
     def forget(self, names: list[str]) -> None:
         """Columns dropped from the frames: never given again (their value stays known under other names)."""
         self.gone.update(names)
+
+
+def shared_plan(plan: Plan, frames: dict[str, pl.DataFrame]) -> Plan:
+    """``plan`` with each step computed once per distinct value that the prepared input ``frames`` make known before
+    any step runs, for the backends that compute a plan as written (the SQL lowerings): the input columns of a
+    variable at its month offsets are compared bit for bit (as ``_Values`` does), and a step whose shape over equal
+    inputs is an earlier step's is not computed: its readers read the earlier column, and a result column (a rule or
+    condition of the evaluated month) is a copy of it. Exact, as ``_Values`` is; the comparisons of computed steps
+    that ``run_polars`` adds need their values between statements, which the SQL backends do not fetch."""
+    if not SHARE:
+        return plan
+    lowered = _lowered(plan, {s.name: s.dtype for s in plan.steps.values()})
+    values = _Values(plan, frames, lowered)
+    rename: dict[str, str] = {n: r for n, r in values.rep.items() if r != n}  # equal inputs: read the first
+    steps: dict[str, Step] = {}
+    seen: dict[tuple[object, ...], str] = {}
+
+    def level(deps: tuple[str, ...]) -> int:
+        return 1 + max((steps[d].level for d in deps), default=0)
+
+    for s in plan.steps.values():
+        if s.kind == "input":
+            steps[s.name] = s
+            continue
+        body, deps = lowered.shape(s.name)
+        shape = (body, *(values.rep.get(d, d) for d in deps))
+        have = seen.get(shape)
+        if have is not None:
+            values.rep[s.name] = values.rep.get(have, have)
+            if s.public:  # a result column: a copy of the first
+                steps[s.name] = dataclasses.replace(s, kind="formula", expr=Col(s.entity, have), deps=(have,),
+                                                    level=level((have,)), value_col=None, where_col=None,
+                                                    agg_kind=None, roles=None, source=None, fixed=False)
+            else:
+                rename[s.name] = have
+            continue
+        seen[shape] = s.name
+        values.rep[s.name] = s.name
+        new_deps = tuple(dict.fromkeys(rename.get(d, d) for d in s.deps))
+        expr = s.expr
+        if expr is not None and any(d in rename for d in s.deps):
+            expr = _renamed(expr, rename, {})
+        steps[s.name] = dataclasses.replace(
+            s, expr=expr, deps=new_deps, level=level(new_deps),
+            value_col=rename.get(s.value_col, s.value_col) if s.value_col else None,
+            where_col=rename.get(s.where_col, s.where_col) if s.where_col else None)
+    return dataclasses.replace(plan, steps=steps)
+
+
+def _renamed(e: Expr, rename: dict[str, str], memo: dict[int, Expr]) -> Expr:
+    k = id(e)
+    held = memo.get(k)
+    if held is None:
+        held = memo[k] = (Col(e.entity, rename.get(e.name, e.name)) if isinstance(e, Col)
+                          else mapped(e, functools.partial(_renamed, rename=rename, memo=memo)))
+    return held
 
 
 def _same_bits(a: pl.Series, b: pl.Series) -> bool:
