@@ -525,7 +525,8 @@ def shared_plan(plan: Plan, frames: dict[str, pl.DataFrame]) -> Plan:
     variable at its month offsets are compared bit for bit (as ``_Values`` does), and a step whose shape over equal
     inputs is an earlier step's is not computed: its readers read the earlier column, and a result column (a rule or
     condition of the evaluated month) is a copy of it. Exact, as ``_Values`` is; the comparisons of computed steps
-    that ``run_polars`` adds need their values between statements, which the SQL backends do not fetch."""
+    that ``run_polars`` adds would need the SQL statements planned stage by stage as their results arrive (the
+    runner plans every stage before the first runs)."""
     if not SHARE:
         return plan
     lowered = _lowered(plan, {s.name: s.dtype for s in plan.steps.values()})
