@@ -384,7 +384,8 @@ class _Lowered(dict[str, pl.Expr]):
         if s.kind == "formula":
             e = self.folded(name)
             deps = tuple(dict.fromkeys(n.name for n in walk(e) if isinstance(n, Col)))
-            body: object = key(_positional(e, {d: i for i, d in enumerate(deps)}, {}))
+            # each column named by its position among those the tree reads: one key for the same formula over others
+            body: object = key(_renamed(e, {d: f"#{i}" for i, d in enumerate(deps)}, {}))
         elif s.kind == "agg":
             body = (s.agg_kind, s.roles, s.fixed, repr(s.default), s.value_col is not None, s.where_col is not None)
         elif s.kind == "project":
@@ -533,7 +534,6 @@ def shared_plan(plan: Plan, frames: dict[str, pl.DataFrame]) -> Plan:
     values = _Values(plan, frames, lowered)
     rename: dict[str, str] = {n: r for n, r in values.rep.items() if r != n}  # equal inputs: read the first
     steps: dict[str, Step] = {}
-    seen: dict[tuple[object, ...], str] = {}
 
     def level(deps: tuple[str, ...]) -> int:
         return 1 + max((steps[d].level for d in deps), default=0)
@@ -542,11 +542,9 @@ def shared_plan(plan: Plan, frames: dict[str, pl.DataFrame]) -> Plan:
         if s.kind == "input":
             steps[s.name] = s
             continue
-        body, deps = lowered.shape(s.name)
-        shape = (body, *(values.rep.get(d, d) for d in deps))
-        have = seen.get(shape)
-        if have is not None:
-            values.rep[s.name] = values.rep.get(have, have)
+        _, known = values.split([s])  # the same shapes as run_polars'
+        if known:
+            have = known[s.entity][0][1]
             if s.public:  # a result column: a copy of the first
                 steps[s.name] = dataclasses.replace(s, kind="formula", expr=Col(s.entity, have), deps=(have,),
                                                     level=level((have,)), value_col=None, where_col=None,
@@ -554,8 +552,6 @@ def shared_plan(plan: Plan, frames: dict[str, pl.DataFrame]) -> Plan:
             else:
                 rename[s.name] = have
             continue
-        seen[shape] = s.name
-        values.rep[s.name] = s.name
         new_deps = tuple(dict.fromkeys(rename.get(d, d) for d in s.deps))
         expr = s.expr
         if expr is not None and any(d in rename for d in s.deps):
@@ -568,6 +564,8 @@ def shared_plan(plan: Plan, frames: dict[str, pl.DataFrame]) -> Plan:
 
 
 def _renamed(e: Expr, rename: dict[str, str], memo: dict[int, Expr]) -> Expr:
+    """``e`` with its columns renamed (``rename``; the others kept), built on the tree, not on its text (a string
+    literal could read like a column there)."""
     k = id(e)
     held = memo.get(k)
     if held is None:
@@ -589,20 +587,6 @@ def _same_bits(a: pl.Series, b: pl.Series) -> bool:
         a, b = a.fill_null(0.0), b.fill_null(0.0)
     ints = np.int64 if a.dtype == pl.Float64 else np.int32
     return bool(np.array_equal(a.to_numpy().view(ints), b.to_numpy().view(ints)))
-
-
-def _positional(e: Expr, pos: dict[str, int], memo: dict[int, Expr]) -> Expr:
-    """``e`` with each column named by its position among the columns it reads (``#0``...): the key of this tree is
-    the same for two expressions that compute the same over different columns. Built on the tree, not on its text
-    (a string literal could read like a column there)."""
-    k = id(e)
-    held = memo.get(k)
-    if held is not None:
-        return held
-    out = (Col(e.entity, f"#{pos[e.name]}") if isinstance(e, Col)
-           else mapped(e, functools.partial(_positional, pos=pos, memo=memo)))
-    memo[k] = out
-    return out
 
 
 def _run_level(plan: Plan, frames: dict[str, pl.DataFrame], steps: list[Step], lowered: _Lowered) -> None:
