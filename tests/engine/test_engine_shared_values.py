@@ -15,7 +15,7 @@ from toyrules import ALL_TARGETS, toy_registry
 
 import nonrecours.engine.polars_backend as pb
 from nonrecours.engine import Inputs, evaluate
-from nonrecours.rules.dsl import Individu, shift, where
+from nonrecours.rules.dsl import Famille, Individu, shift, where
 
 JUNE = dt.date(2024, 6, 1)
 MONTHS = [dt.date(2024, m, 1) for m in range(1, 7)]
@@ -120,7 +120,7 @@ def test_the_sql_backend_shares_what_equal_inputs_make_equal(toy_params, monkeyp
     inputs = _household({1: [1200.0] * 6, 2: [300.0] * 6})
     shared = evaluate(ALL_TARGETS, inputs, JUNE, backend="duckdb", registry=reg, parameters=toy_params)
     plan = shared.plan
-    reduced = pb.shared_plan(plan, prepare(plan, inputs, missing="error"))
+    reduced, _ = pb.shared_plan(plan, prepare(plan, inputs, missing="error"))
     computed = [s for s in reduced.steps.values() if s.kind != "input"]
     assert len(computed) < len([s for s in plan.steps.values() if s.kind != "input"])
     assert "ressources__m1" in plan.steps and "ressources__m1" not in reduced.steps
@@ -163,3 +163,61 @@ def test_sharing_gives_the_bits_of_computing_every_step(toy_params, salaries, mo
             assert pb._same_bits(dcol, duck_every.frames[entity].get_column(col)), ("duckdb", entity, col)
             a, b = frame.get_column(col).to_list(), dcol.to_list()
             assert a == (pytest.approx(b, abs=1e-9) if frame.schema[col] == pl.Float64 else b), (entity, col)
+
+
+def _activity_registry():
+    """``actif`` stored at two months (a formula and next stage's aggregates read it there), then counted per
+    famille at each: where salaries differ but are both positive, the two counts are one value."""
+    reg = toy_registry()
+
+    @reg.rule(entity="individu", dtype="bool", label="actif")
+    def actif(i: Individu):
+        return i.salaire > 0
+
+    @reg.rule(entity="individu", dtype="bool", label="actif deux mois")
+    def actif_deux_mois(i: Individu):
+        return i.actif & shift(i.actif, -1)
+
+    @reg.rule(entity="famille", dtype="int", label="actifs")
+    def nb_actifs(f: Famille):
+        return f.count(where=f.members.actif)
+
+    @reg.rule(entity="famille", dtype="int", label="évolution des actifs")
+    def evolution_actifs(f: Famille):
+        return f.nb_actifs - shift(f.nb_actifs, -1)
+
+    return reg
+
+
+@pytest.mark.parametrize("may", [(250.0, 0.0), (0.0, 0.0)])
+def test_duckdb_gives_a_step_the_column_its_statement_found_equal(toy_params, monkeypatch, may):
+    """DuckDB compares the columns each statement stores (``sql_backend._Runner._given``): ``actif`` of May and of
+    June are equal though the salaries differ, so May's count is June's, written as a copy in the statement that
+    computes both; where May's activity differs, nothing is copied. Bit for bit the values of computing every step."""
+    import nonrecours.engine.sql_backend as sb
+
+    copied: list[set[str]] = []
+    run = sb._Runner.run
+
+    def spy(self):
+        out = run(self)
+        copied.append(set(self.copied))
+        return out
+
+    monkeypatch.setattr(sb._Runner, "run", spy)
+    reg = _activity_registry()
+    targets = ["actif_deux_mois", "evolution_actifs"]
+    inputs = _household({1: [900.0, 900.0, 900.0, 900.0, 1000.0, 1200.0], 2: [0.0, 0.0, 0.0, 0.0, *may]})
+    shared = evaluate(targets, inputs, JUNE, backend="duckdb", registry=reg, parameters=toy_params)
+    same = may[0] == may[1]
+    assert ("nb_actifs__m1" in copied[-1]) is same
+    polars = evaluate(targets, inputs, JUNE, registry=reg, parameters=toy_params)
+    monkeypatch.setattr(pb, "SHARE", False)
+    every = evaluate(targets, inputs, JUNE, backend="duckdb", registry=reg, parameters=toy_params)
+    assert copied[-1] == set()
+    for entity, frame in shared.frames.items():
+        assert frame.columns == every.frames[entity].columns
+        for col in frame.columns:
+            assert pb._same_bits(frame.get_column(col), every.frames[entity].get_column(col)), (entity, col)
+        assert frame.equals(polars.frames[entity].select(frame.columns)), entity
+    assert shared["famille"].sort("famille_id").get_column("evolution_actifs").to_list() == [0, 0 if same else -1]

@@ -106,14 +106,14 @@ def _run(plan: Plan, inputs: Inputs, backend: str, missing_inputs: str, months: 
         return run_polars(plan, frames)
     from nonrecours.engine.polars_backend import shared_plan
 
-    plan = shared_plan(plan, frames)  # the SQL backends compute the plan as written: equal inputs shared first
+    plan, values = shared_plan(plan, frames)  # the SQL backends compute the plan as written: equal inputs shared first
     if backend == "spark":
         from nonrecours.engine.spark_backend import run_spark
 
         return run_spark(plan, frames, config=duckdb_config)
     from nonrecours.engine.sql_backend import run_duckdb
 
-    return run_duckdb(plan, frames, config=duckdb_config)
+    return run_duckdb(plan, frames, config=duckdb_config, values=values)
 
 
 _PLANS: dict[tuple[Any, ...], Any] = {}

@@ -499,15 +499,19 @@ class _Values:
 
     def learn(self, steps: list[Step], frames: dict[str, pl.DataFrame]) -> None:
         """Compare each computed rule, condition or input with the distinct values of its variable so far."""
+        present: dict[str, set[str]] = {}  # a column known equal may not be computed yet (a SQL runner's later stage)
         for s in steps:
             if s.variable is None or s.param is not None:
                 continue
             frame = frames[s.entity]
-            if s.name not in frame.columns:
+            cols = present.get(s.entity)
+            if cols is None:
+                cols = present[s.entity] = set(frame.columns)
+            if s.name not in cols:
                 continue
             mine = frame.get_column(s.name)
             kin = self.distinct.setdefault((s.entity, s.variable), [])
-            live = [o for o in kin if o not in self.gone]
+            live = [o for o in kin if o not in self.gone and o in cols]
             for other in live[:1] + live[len(live) - CANDIDATES + 1:] if len(live) > CANDIDATES else live:
                 if _same_bits(frame.get_column(other), mine):
                     self.rep[s.name] = self.rep.get(other, other)
@@ -520,16 +524,16 @@ class _Values:
         self.gone.update(names)
 
 
-def shared_plan(plan: Plan, frames: dict[str, pl.DataFrame]) -> Plan:
+def shared_plan(plan: Plan, frames: dict[str, pl.DataFrame]) -> tuple[Plan, _Values | None]:
     """``plan`` with each step computed once per distinct value that the prepared input ``frames`` make known before
     any step runs, for the backends that compute a plan as written (the SQL lowerings): the input columns of a
     variable at its month offsets are compared bit for bit (as ``_Values`` does), and a step whose shape over equal
     inputs is an earlier step's is not computed: its readers read the earlier column, and a result column (a rule or
-    condition of the evaluated month) is a copy of it. Exact, as ``_Values`` is; the comparisons of computed steps
-    that ``run_polars`` adds would need the SQL statements planned stage by stage as their results arrive (the
-    runner plans every stage before the first runs)."""
+    condition of the evaluated month) is a copy of it. Exact, as ``_Values`` is. Also returns what was learnt (no
+    step seen yet, the dropped ones never to be given), for a runner that compares its computed columns as they
+    arrive (DuckDB's, ``sql_backend._Runner._given``)."""
     if not SHARE:
-        return plan
+        return plan, None
     lowered = _lowered(plan, {s.name: s.dtype for s in plan.steps.values()})
     values = _Values(plan, frames, lowered)
     rename: dict[str, str] = {n: r for n, r in values.rep.items() if r != n}  # equal inputs: read the first
@@ -560,7 +564,9 @@ def shared_plan(plan: Plan, frames: dict[str, pl.DataFrame]) -> Plan:
             s, expr=expr, deps=new_deps, level=level(new_deps),
             value_col=rename.get(s.value_col, s.value_col) if s.value_col else None,
             where_col=rename.get(s.where_col, s.where_col) if s.where_col else None)
-    return dataclasses.replace(plan, steps=steps)
+    values.seen.clear()  # the runner asks again, statement by statement, with what it has learnt since
+    values.gone.update(rename)  # dropped: never computed, never given
+    return dataclasses.replace(plan, steps=steps), values
 
 
 def _renamed(e: Expr, rename: dict[str, str], memo: dict[int, Expr]) -> Expr:

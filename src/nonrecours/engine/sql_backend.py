@@ -15,6 +15,7 @@ never copied into DuckDB).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import os
@@ -26,6 +27,7 @@ import duckdb
 import polars as pl
 from sqlglot import exp
 
+from nonrecours.engine import polars_backend as _pb
 from nonrecours.engine.folding import UNKNOWN as _UNKNOWN
 from nonrecours.engine.folding import const_folder as _const_folder
 from nonrecours.engine.folding import converted as _converted
@@ -50,6 +52,7 @@ from nonrecours.rules.ir import (
 __all__ = ["lower_sql", "run_duckdb"]
 
 BACKEND = "duckdb"
+log = logging.getLogger(__name__)
 DIALECT = "duckdb"
 SMALL_ROWS = 50_000
 SQL_TYPES = {"float": "DOUBLE", "int": "BIGINT", "bool": "BOOLEAN", "str": "VARCHAR", "date": "DATE"}
@@ -493,7 +496,8 @@ class _Runner:
     nested ``SELECT *, <formulas> FROM (...)`` (one nesting per dependency depth inside the stage, never
     materialised). So no wide table is rewritten at each level: every computed column is written once, and
     individu formulas read only by the aggregates of one later statement are not written at all
-    (:meth:`_sink`)."""
+    (:meth:`_sink`). A step whose value a stored column holds, known from comparing the stored columns as they
+    arrive, is not computed again (:meth:`_given`)."""
 
     dialect = DIALECT
     backend = BACKEND
@@ -505,7 +509,8 @@ class _Runner:
     ncommon = 0
     """Shared sub-trees written as columns so far (``__c<n>``, see :meth:`_nest`)."""
 
-    def __init__(self, plan: Plan, frames: dict[str, pl.DataFrame], config: dict[str, Any] | None) -> None:
+    def __init__(self, plan: Plan, frames: dict[str, pl.DataFrame], config: dict[str, Any] | None,
+                 values: _pb._Values | None = None) -> None:
         self.plan = plan
         if self.aligned:  # sorted by id: each stage's rows, sorted the same way, align with them
             frames = {e: df.sort(ID[e], nulls_last=True).rechunk() for e, df in frames.items()}
@@ -530,6 +535,12 @@ class _Runner:
         self.coltypes = {s.name: s.dtype for s in plan.steps.values()}
         self.public = {s.name for s in plan.steps.values() if s.public}
         self._sink()
+        # what ``shared_plan`` learnt of the inputs; the stored columns are Polars frames here, compared as they
+        # arrive (Spark's are not: it shares what the inputs make equal only)
+        self.values = values if self.aligned else None
+        self.ngiven = 0  # steps given a column stored before their statement (:meth:`_given`)
+        self.copied: set[str] = set()  # steps written as a copy of a column their own statement computes
+        self.aliases: list[tuple[str, str]] = []  # (step, column) set beside the frame after this statement
 
     def _connect(self, config: dict[str, Any] | None) -> None:
         # small inputs (situations) run faster on one thread: statements are dominated by planning
@@ -775,18 +786,66 @@ class _Runner:
                        f" AS {self._q(s.name)}" for s in mine]
         q = f"SELECT {', '.join(select)} FROM ({g}) AS {self._q('g')}{joins}"
         q = self._nest(q, ss, inside)
-        keep = [s.name for s in ss if s.name in self.stored]
+        aliases, self.aliases = dict(self.aliases), []
+        keep = [s.name for s in ss if s.name in self.stored and s.name not in aliases]
         if not keep:
             return
         q = f"SELECT {', '.join(self._c(c) for c in [idc, *keep])} FROM ({q}) AS {self._q('l')}"
         name = f"s{k}_{entity}"
         self.materialising = entity
         self._materialise(name, q, f"stage {k} on {entity}")
-        for c in keep:
+        if aliases:  # Polars shares the buffers of the column fetched
+            self.wide[entity] = self.stage_frames[name] = wide = self.wide[entity].with_columns(
+                pl.col(have).alias(c) for c, have in aliases.items())
+            self.con.register(name, _ArrowFrame(wide))
+        for c in [*keep, *aliases]:
             self.where[(entity, c)] = name
         if self.aligned:
             self.where[(entity, idc)] = name
-        self.parts[entity].append((name, [c for c in keep if c in self.public]))
+        self.parts[entity].append((name, [s.name for s in ss if s.name in self.public
+                                          and (s.name in aliases or s.name in self.stored)]))
+
+    def _given(self, entity: str, ss: list[Step]) -> list[Step]:
+        """The steps of a stage left to compute once those whose value a stored column holds are given it (see
+        ``polars_backend._Values``: the stored columns of the stages before were compared as they arrived, so a step
+        over columns found equal is an earlier step again). A step given a column stored before is set beside the
+        entity's frame under its own name (Polars shares the buffer: nothing is copied, nothing computed); a step
+        given one this statement computes becomes a copy of it in the statement."""
+        assert self.values is not None
+        compute, known = self.values.split(ss)
+        pairs = known.get(entity, [])
+        if not pairs:
+            return ss
+        wide = self.wide[entity]
+        here = {s.name for s in compute}
+        cols = set(wide.columns)
+        before = [(name, have) for name, have in pairs if have in cols]
+        copies = {name: have for name, have in pairs if have in here}
+        if before:
+            latest = self.where.get((entity, ID[entity]), self.base[entity])
+            self.wide[entity] = wide = wide.with_columns(pl.col(have).alias(name) for name, have in before)
+            self.stage_frames[latest] = wide
+            self.con.register(latest, _ArrowFrame(wide))
+            for name, _ in before:
+                self.where[(entity, name)] = latest
+            self.parts[entity].append((latest, [name for name, _ in before if name in self.public]))
+            self.ngiven += len(before)
+        given = {name for name, _ in before}
+        out: list[Step] = []
+        for s in ss:
+            have = copies.get(s.name)
+            if have is not None:  # computed by this statement: read there
+                out.append(dataclasses.replace(s, kind="formula", expr=Col(entity, have), deps=(have,),
+                                               value_col=None, where_col=None, agg_kind=None, roles=None,
+                                               source=None, fixed=False))
+            elif s.name not in given:
+                out.append(s)
+        for name, have in copies.items():
+            if name in self.stored:  # a name for the column once fetched, not a second column fetched
+                self.stored.add(have)
+                self.aliases.append((name, have))
+        self.copied.update(copies)
+        return out
 
     def run(self) -> dict[str, pl.DataFrame]:
         by_stage: dict[tuple[int, str], list[Step]] = {}
@@ -794,7 +853,18 @@ class _Runner:
             if s.kind != "input" and s.name not in self.sunk:
                 by_stage.setdefault((self.stage[s.name], s.entity), []).append(s)
         for (k, entity), ss in sorted(by_stage.items(), key=lambda kv: (kv[0][0], ENTITY_ORDER[kv[0][1]])):
-            self._stage(entity, ss, k)
+            if self.values is None:
+                self._stage(entity, ss, k)
+                continue
+            ss = self._given(entity, ss)
+            if ss:
+                self._stage(entity, ss, k)
+            # what this statement stored is compared with its variable's other values; what it did not store
+            # cannot be given again
+            self.values.forget([s.name for s in ss if s.name not in self.stored])
+            self.values.learn([s for s in ss if s.name in self.stored and s.name not in self.copied], self.wide)
+        log.debug("%s: %d steps given a stored column, %d copied in their statement", BACKEND, self.ngiven,
+                  len(self.copied))
         out: dict[str, pl.DataFrame] = {}
         if self.aligned:  # the base's columns then each stage's public ones, as the parts below would give
             for entity, base in self.frames.items():
@@ -847,8 +917,9 @@ def in_id_order(df: pl.DataFrame, idc: str, ids: pl.Series) -> pl.DataFrame:
 ENTITY_ORDER = {"individu": 0, "famille": 1, "foyer_fiscal": 2, "menage": 3}
 
 
-def run_duckdb(plan: Plan, frames: dict[str, pl.DataFrame],
-               config: dict[str, Any] | None = None) -> dict[str, pl.DataFrame]:
+def run_duckdb(plan: Plan, frames: dict[str, pl.DataFrame], config: dict[str, Any] | None = None,
+               values: _pb._Values | None = None) -> dict[str, pl.DataFrame]:
     """Compute every step of ``plan`` on DuckDB. ``config``: DuckDB settings (``memory_limit``,
-    ``threads``, ``temp_directory``: spilling goes to the system temp dir unless given)."""
-    return _Runner(plan, frames, config).run()
+    ``threads``, ``temp_directory``: spilling goes to the system temp dir unless given). ``values``: what
+    ``shared_plan`` learnt when it made ``plan``, to give a step a stored column found to hold its value."""
+    return _Runner(plan, frames, config, values).run()
