@@ -33,6 +33,7 @@ from nonrecours.rules.dsl import (
     Famille,
     FoyerFiscal,
     Individu,
+    abs_,
     condition,
     maximum,
     mean_over,
@@ -183,18 +184,31 @@ def af_taux_total(f: Famille):
     return f.af_taux_base + f.af_taux_majorations
 
 
+def _modulation_versee(af, total):  # type: ignore[no-untyped-def]
+    """The modulation rate (1, 1/2 or 1/4, CSS art. D521-1 to D521-3) whose share of ``total`` is nearest to
+    ``af`` paid, and how far that share is from it."""
+    ratio = where(total > 0, af / where(total > 0, total, 1.0), 0.0)
+    modulation = where(ratio > 0.75, 1.0, where(ratio > 0.375, 0.5, 0.25))
+    return modulation, abs_(af - modulation * total)
+
+
 @rule(entity="famille", dtype="float", label="allocations familiales de base retenues (hors majorations)",
-      ref="CASF art. R262-10; CSS art. R844-5, D521-1 et D521-3")
+      ref="CASF art. R262-10 et R262-11, 3°; CSS art. R844-5, D521-1 et D521-3")
 def af_base(f: Famille):
     """The base part of the allowances of the month: the month's BMAF times the base rate, at the modulation
     rate (1, 1/2 or 1/4 by resources, CSS art. D521-3) that the paid amount shows. Computing it with each
     month's BMAF, instead of taking a share of a stated amount, keeps the April revaluation in the reference
-    months of RSA and prime d'activité."""
-    total = param(f"{PF}.bmaf") * f.af_taux_total
+    months of RSA and prime d'activité. The majorations pour âge and the allocation forfaitaire are not counted
+    (CASF art. R262-11, 3°); the forfait of a child of 20 may be absent from the payment (not paid, or not yet):
+    the rate is read against the total with it and without it, whichever the paid amount fits (a payment of the
+    two younger children's 32 % is the base at the full rate, not half of a total holding the forfait)."""
+    bmaf = param(f"{PF}.bmaf")
+    total = bmaf * f.af_taux_total
     af = f.af_retenues
-    ratio = where(total > 0, af / where(total > 0, total, 1.0), 0.0)
-    modulation = where(ratio > 0.75, 1.0, where(ratio > 0.375, 0.5, 0.25))
-    return where((af > 0) & (total > 0), param(f"{PF}.bmaf") * f.af_taux_base * modulation, 0.0)
+    avec, ecart_avec = _modulation_versee(af, total)
+    sans, ecart_sans = _modulation_versee(af, bmaf * (f.af_taux_base + f.af_taux_majorations_age))
+    modulation = where(ecart_sans < ecart_avec, sans, avec)
+    return where((af > 0) & (total > 0), bmaf * f.af_taux_base * modulation, 0.0)
 
 
 def _forfait_asf(f: Famille, asf):  # type: ignore[no-untyped-def]
