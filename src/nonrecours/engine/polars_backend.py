@@ -448,8 +448,8 @@ CANDIDATES = 2
 a variable read at 16 month offsets that differ (detection's data) costs 120 comparisons of whole columns."""
 
 SHARE = True
-"""Whether :func:`run_polars` gives a step an earlier column holding its value (``_Values``); off, every step is
-computed (the tests compare both)."""
+"""Whether a step is given an earlier column holding its value (``_Values``: :func:`run_polars`, :func:`shared_plan`
+and the DuckDB runner); off, every step is computed (the tests compare both)."""
 
 
 class _Values:
@@ -520,7 +520,8 @@ class _Values:
                 kin.append(s.name)
 
     def forget(self, names: list[str]) -> None:
-        """Columns dropped from the frames: never given again (their value stays known under other names)."""
+        """Columns dropped from the frames, or never stored (a SQL runner's): never given again (their value stays
+        known under other names)."""
         self.gone.update(names)
 
 

@@ -863,7 +863,7 @@ class _Runner:
             # cannot be given again
             self.values.forget([s.name for s in ss if s.name not in self.stored])
             self.values.learn([s for s in ss if s.name in self.stored and s.name not in self.copied], self.wide)
-        log.debug("%s: %d steps given a stored column, %d copied in their statement", BACKEND, self.ngiven,
+        log.debug("%s: %d steps given a stored column, %d copied in their statement", self.backend, self.ngiven,
                   len(self.copied))
         out: dict[str, pl.DataFrame] = {}
         if self.aligned:  # the base's columns then each stage's public ones, as the parts below would give
