@@ -15,7 +15,7 @@ from toyrules import ALL_TARGETS, toy_registry
 
 import nonrecours.engine.polars_backend as pb
 from nonrecours.engine import Inputs, evaluate
-from nonrecours.rules.dsl import Famille, Individu, shift, where
+from nonrecours.rules.dsl import Famille, Individu, param, shift, where
 
 JUNE = dt.date(2024, 6, 1)
 MONTHS = [dt.date(2024, m, 1) for m in range(1, 7)]
@@ -221,3 +221,70 @@ def test_duckdb_gives_a_step_the_column_its_statement_found_equal(toy_params, mo
             assert pb._same_bits(frame.get_column(col), every.frames[entity].get_column(col)), (entity, col)
         assert frame.equals(polars.frames[entity].select(frame.columns)), entity
     assert shared["famille"].sort("famille_id").get_column("evolution_actifs").to_list() == [0, 0 if same else -1]
+
+
+def _late_copy_registry():
+    """``b`` folds to ``a``'s formula (its parameter condition is constant) but its unfolded dependencies reach a
+    late stage: its statement comes after the one that stored ``a``, which it is given."""
+    reg = toy_registry()
+
+    @reg.rule(entity="individu", dtype="float", label="double du salaire")
+    def sal2(i: Individu):
+        return i.salaire * 2
+
+    @reg.rule(entity="famille", dtype="float", label="total")
+    def tot(f: Famille):
+        return f.sum(f.members.sal2)
+
+    @reg.rule(entity="individu", dtype="float", label="profond")
+    def deep(i: Individu):
+        return i.famille.tot + 1
+
+    @reg.rule(entity="famille", dtype="float", label="plus profond")
+    def deeper(f: Famille):
+        return f.sum(f.members.deep)
+
+    @reg.rule(entity="famille", dtype="float", label="v")
+    def v(f: Famille):
+        return where(f.aide >= 0, 1.0, 0.0) + where(f.tot > 1e12, 2.0, 0.0)
+
+    @reg.rule(entity="famille", dtype="float", label="a")
+    def a(f: Famille):
+        return f.v + 1
+
+    @reg.rule(entity="famille", dtype="float", label="b")
+    def b(f: Famille):
+        return where(param("toy.base") > 510.0, shift(f.v, -2) + 1, f.v + 1 + f.deeper * 0)
+
+    @reg.rule(entity="famille", dtype="float", label="c")
+    def c(f: Famille):
+        return f.deeper * 2
+
+    return reg
+
+
+def test_duckdb_gives_a_step_a_column_an_earlier_statement_stored(toy_params, monkeypatch):
+    """A step given a column stored by an earlier statement (``_Runner._given``): set beside the frame under its
+    name, with the bits and the column order of computing every step."""
+    import nonrecours.engine.sql_backend as sb
+
+    given: list[int] = []
+    run = sb._Runner.run
+
+    def spy(self):
+        out = run(self)
+        given.append(self.ngiven)
+        return out
+
+    monkeypatch.setattr(sb._Runner, "run", spy)
+    reg = _late_copy_registry()
+    targets = ["a", "b", "c"]
+    inputs = _household({1: [100.0] * 6, 2: [0.0, 0.0, 0.0, 0.0, 2000.0, 2000.0]})
+    shared = evaluate(targets, inputs, JUNE, backend="duckdb", registry=reg, parameters=toy_params)
+    assert given[-1] > 0
+    monkeypatch.setattr(pb, "SHARE", False)
+    every = evaluate(targets, inputs, JUNE, backend="duckdb", registry=reg, parameters=toy_params)
+    for entity, frame in shared.full.items():
+        assert frame.columns == every.full[entity].columns, entity
+        for col in frame.columns:
+            assert pb._same_bits(frame.get_column(col), every.full[entity].get_column(col)), (entity, col)

@@ -551,9 +551,7 @@ def shared_plan(plan: Plan, frames: dict[str, pl.DataFrame]) -> tuple[Plan, _Val
         if known:
             have = known[s.entity][0][1]
             if s.public:  # a result column: a copy of the first
-                steps[s.name] = dataclasses.replace(s, kind="formula", expr=Col(s.entity, have), deps=(have,),
-                                                    level=level((have,)), value_col=None, where_col=None,
-                                                    agg_kind=None, roles=None, source=None, fixed=False)
+                steps[s.name] = dataclasses.replace(copy_step(s, have), level=level((have,)))
             else:
                 rename[s.name] = have
             continue
@@ -568,6 +566,12 @@ def shared_plan(plan: Plan, frames: dict[str, pl.DataFrame]) -> tuple[Plan, _Val
     values.seen.clear()  # the runner asks again, statement by statement, with what it has learnt since
     values.gone.update(rename)  # dropped: never computed, never given
     return dataclasses.replace(plan, steps=steps), values
+
+
+def copy_step(s: Step, have: str) -> Step:
+    """``s`` as a formula reading the column ``have`` of its entity (which holds its value), whatever its kind."""
+    return dataclasses.replace(s, kind="formula", expr=Col(s.entity, have), deps=(have,), value_col=None,
+                               where_col=None, agg_kind=None, roles=None, source=None, fixed=False)
 
 
 def _renamed(e: Expr, rename: dict[str, str], memo: dict[int, Expr]) -> Expr:

@@ -15,7 +15,6 @@ never copied into DuckDB).
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import logging
 import os
@@ -794,16 +793,24 @@ class _Runner:
         name = f"s{k}_{entity}"
         self.materialising = entity
         self._materialise(name, q, f"stage {k} on {entity}")
-        if aliases:  # Polars shares the buffers of the column fetched
-            self.wide[entity] = self.stage_frames[name] = wide = self.wide[entity].with_columns(
-                pl.col(have).alias(c) for c, have in aliases.items())
-            self.con.register(name, _ArrowFrame(wide))
-        for c in [*keep, *aliases]:
+        self._named(entity, name, aliases)
+        for c in keep:
             self.where[(entity, c)] = name
         if self.aligned:
             self.where[(entity, idc)] = name
         self.parts[entity].append((name, [s.name for s in ss if s.name in self.public
                                           and (s.name in aliases or s.name in self.stored)]))
+
+    def _named(self, entity: str, table: str, aliases: dict[str, str]) -> None:
+        """Each column of ``aliases`` (name -> column held) set beside the entity's frame, registered as ``table``:
+        Polars shares the buffers, nothing is copied."""
+        if not aliases:
+            return
+        self.wide[entity] = self.stage_frames[table] = wide = self.wide[entity].with_columns(
+            pl.col(have).alias(c) for c, have in aliases.items())
+        self.con.register(table, _ArrowFrame(wide))
+        for c in aliases:
+            self.where[(entity, c)] = table
 
     def _given(self, entity: str, ss: list[Step]) -> list[Step]:
         """The steps of a stage left to compute once those whose value a stored column holds are given it (see
@@ -823,11 +830,7 @@ class _Runner:
         copies = {name: have for name, have in pairs if have in here}
         if before:
             latest = self.where.get((entity, ID[entity]), self.base[entity])
-            self.wide[entity] = wide = wide.with_columns(pl.col(have).alias(name) for name, have in before)
-            self.stage_frames[latest] = wide
-            self.con.register(latest, _ArrowFrame(wide))
-            for name, _ in before:
-                self.where[(entity, name)] = latest
+            self._named(entity, latest, dict(before))
             self.parts[entity].append((latest, [name for name, _ in before if name in self.public]))
             self.ngiven += len(before)
         given = {name for name, _ in before}
@@ -835,9 +838,7 @@ class _Runner:
         for s in ss:
             have = copies.get(s.name)
             if have is not None:  # computed by this statement: read there
-                out.append(dataclasses.replace(s, kind="formula", expr=Col(entity, have), deps=(have,),
-                                               value_col=None, where_col=None, agg_kind=None, roles=None,
-                                               source=None, fixed=False))
+                out.append(_pb.copy_step(s, have))
             elif s.name not in given:
                 out.append(s)
         for name, have in copies.items():
@@ -852,7 +853,8 @@ class _Runner:
         for s in self.plan.steps.values():
             if s.kind != "input" and s.name not in self.sunk:
                 by_stage.setdefault((self.stage[s.name], s.entity), []).append(s)
-        for (k, entity), ss in sorted(by_stage.items(), key=lambda kv: (kv[0][0], ENTITY_ORDER[kv[0][1]])):
+        stages_in_order = sorted(by_stage.items(), key=lambda kv: (kv[0][0], ENTITY_ORDER[kv[0][1]]))
+        for (k, entity), ss in stages_in_order:
             if self.values is None:
                 self._stage(entity, ss, k)
                 continue
@@ -866,9 +868,10 @@ class _Runner:
         log.debug("%s: %d steps given a stored column, %d copied in their statement", self.backend, self.ngiven,
                   len(self.copied))
         out: dict[str, pl.DataFrame] = {}
-        if self.aligned:  # the base's columns then each stage's public ones, as the parts below would give
+        if self.aligned:  # the base's columns then each stage's public ones, in the order of the stages' steps
+            order = {name: n for n, name in enumerate(s.name for _, ss in stages_in_order for s in ss)}
             for entity, base in self.frames.items():
-                public = [c for _, cols in self.parts[entity] for c in cols]
+                public = sorted((c for _, cols in self.parts[entity] for c in cols), key=lambda c: order.get(c, -1))
                 out[entity] = self.wide[entity].select(*base.columns, *public) if public else base
             self._close()
             return out
