@@ -52,6 +52,7 @@ ID_COLUMNS: dict[str, tuple[str, ...]] = {
     "annual_income": ("person_id",),
     "tax_households": ("unit_id",),
     "benefits_paid": ("unit_id", "person_id"),
+    "benefit_receipts": ("person_id",),
     "housing": ("menage_id",),
     "claims": ("unit_id", "person_id"),
     "opt_outs": ("person_id",),
@@ -97,6 +98,15 @@ def retag_token(expr: pl.Expr, copy: int) -> pl.Expr:
 
 
 def _files(workspace: Path) -> dict[str, list[Path]]:
+    """The Parquet files of each table folder of ``workspace``; a folder the tiler does not know is an error, never
+    left out (a table missing from every copy changes what detection sees: France Travail's RSA receipts, left
+    out so, made 68 RSA payments of the France 100,000 read as non-take-up in each copy)."""
+    known = {*ID_COLUMNS, QUARANTINE, REPORTS}
+    unknown = sorted(p.name for p in workspace.iterdir() if p.is_dir() and p.name not in known) \
+        if workspace.is_dir() else []
+    if unknown:
+        raise SchemaError("a workspace folder the tiler does not know: add its pseudonym columns to "
+                          "tile_workspace.ID_COLUMNS", table=unknown[0])
     return {name: sorted((workspace / name).glob("*.parquet")) for name in (*ID_COLUMNS, QUARANTINE)
             if (workspace / name).is_dir()}
 
