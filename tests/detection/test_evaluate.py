@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from nonrecours.cli import app
 from nonrecours.detection import evaluate_run
-from nonrecours.detection.evaluate import _truth_to_workspace
+from nonrecours.detection.evaluate import _truth_to_workspace, render_markdown
 from nonrecours.schemas.benefits import benefit
 
 MONTH = dt.date(2026, 6, 1)
@@ -85,3 +85,37 @@ def test_cli_detect_and_evaluate(territory, tmp_path):
     bad = runner.invoke(app, ["detect", "--workspace", str(territory / "workspace"), "--month", "June",
                               "--out", str(tmp_path / "bad")])
     assert bad.exit_code == 2
+
+
+def test_recall_of_the_contactable_leaves_out_what_the_truths_own_records_exclude(territory, tmp_path):
+    run = territory / "detection" / "2026-06"
+    truth = tmp_path / "truth"
+    shutil.copytree(territory / "truth", truth)
+    before = evaluate_run(run, truth, territory / "exchange.toml")
+    take_up = pl.read_parquet(truth / "take_up.parquet").filter(~pl.col("take_up") & (pl.col("month") == MONTH))
+    members = pl.read_parquet(truth / "unit_memberships.parquet").filter(
+        (pl.col("unit_kind").cast(pl.String) == "famille") & (pl.col("role").cast(pl.String) == "demandeur"))
+    cases = (take_up.join(members.select("unit_id", "person_id"), on="unit_id")
+             .filter(pl.col("benefit").is_in(["rsa", "ppa", "css_free", "css_participation", "aspa"])))
+    objecting, claiming = cases.row(0, named=True), cases.filter(pl.col("unit_id") != cases["unit_id"][0]).row(
+        0, named=True)
+    # the first objects to any contact (every benefit it is a true case of); the second claimed one benefit in May
+    pl.concat([pl.read_parquet(truth / "opt_outs.parquet"),
+               pl.DataFrame({"person_id": [objecting["person_id"]], "since": [dt.date(2026, 1, 1)]})],
+              how="vertical_relaxed").write_parquet(truth / "opt_outs.parquet")
+    claims = pl.read_parquet(truth / "claims.parquet")
+    pl.concat([claims, pl.DataFrame({"person_id": [claiming["person_id"]], "benefit": [claiming["benefit"]],
+                                     "event": ["pending"], "event_date": [dt.date(2026, 5, 12)]},
+                                    schema=claims.schema)]).write_parquet(truth / "claims.parquet")
+    after = evaluate_run(run, truth, territory / "exchange.toml")
+    objected = set(cases.filter(pl.col("unit_id") == objecting["unit_id"]).get_column("benefit"))
+    for b, r in after["benefits"].items():
+        was = before["benefits"][b]
+        assert r["true_non_take_up"] == was["true_non_take_up"], b  # the truth's cases are unchanged
+        assert r["grades"]["certain+probable"]["recall"] == was["grades"]["certain+probable"]["recall"], b
+        fewer = (b in objected) + (b == claiming["benefit"] and claiming["unit_id"] != objecting["unit_id"])
+        assert r["true_non_take_up_contactable"] <= was["true_non_take_up_contactable"] - fewer, b
+        assert r["true_non_take_up_contactable"] <= r["true_non_take_up"], b
+        rc = r["grades"]["certain+probable"]["recall_contactable"]
+        assert rc is None or 0.0 <= rc <= 1.0
+    assert "contactable" in render_markdown(after)

@@ -11,6 +11,11 @@ A yearly benefit is scored on the payment detection judges (``Benefit.due_month`
 August 2025): the truth's rows of that month, whose take-up draw decided that payment, its familles matched by
 their adults of that month.
 
+Design exclusions are scored apart too: a true non-take-up whose own records in the truth (an objection to contact,
+a pending claim, a recent refusal or closure: ``detection.exclusions`` on the truth's tables, with the run's
+windows) forbid a contact is one detection must not flag. ``recall_contactable`` is the recall among the others;
+``recall`` stays the share of every true non-take-up.
+
 The estimated rate is the run's own, as the statistics publish it (``detection.rates``: low, central, high),
 with whether the true rate lies between low and high (``true_rate_in_range``) and the chances behind the central
 estimate's weights per coverage (``central_chances``).
@@ -25,8 +30,9 @@ from typing import Any
 
 import polars as pl
 
+from nonrecours.detection.exclusions import exclusions
 from nonrecours.detection.rates import ESTIMATES, grade_chances, rates_by_benefit
-from nonrecours.detection.targets import AMOUNT_BENEFITS, BENEFITS
+from nonrecours.detection.targets import AMOUNT_BENEFITS, BENEFITS, DetectionConfig
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.tables import valid_on
 
@@ -57,6 +63,33 @@ def _truth_to_workspace(truth: Path, units: pl.DataFrame, month: dt.date, agreem
           .rename({"adult_ids": "ws_person"}).filter(pl.col("ws_person").is_not_null()))
     return (adults.join(ws, on="ws_person", how="inner").sort("truth_id", "_rank", "unit_id")
             .unique("truth_id", keep="first").select("truth_id", "unit_id"))
+
+
+def _truth_excluded(truth: Path, month: dt.date, config: dict[str, Any]) -> pl.DataFrame:
+    """truth famille id (``unit_id``), benefit: the familles the truth's own records exclude from contact in
+    ``month``, by the one rule detection applies (``detection.exclusions``, the run's windows from its summary's
+    ``config``). The truth's claims and objections name persons; a famille is excluded through its demandeur or
+    conjoint of the month, as in a workspace."""
+    schema = {"unit_id": pl.String(), "benefit": pl.String()}
+    m = pl.read_parquet(truth / "unit_memberships.parquet")
+    adults = (m.filter((pl.col("unit_kind").cast(pl.String) == "famille") & valid_on(month)
+                       & pl.col("role").cast(pl.String).is_in(["demandeur", "conjoint"]))
+              .select(pl.col("unit_id").alias("famille_id"), "person_id").unique())
+    tables: dict[str, pl.LazyFrame] = {}
+    if (truth / "claims.parquet").exists():  # person-level events: no dossier of their own
+        tables["claims"] = pl.scan_parquet(truth / "claims.parquet").select(
+            pl.lit("person").alias("unit_kind"), pl.lit("synth").alias("source_agency"),
+            pl.lit(None, dtype=pl.String).alias("unit_id"), "person_id", pl.col("benefit").cast(pl.String),
+            pl.col("event").cast(pl.String), "event_date")
+    if (truth / "opt_outs.parquet").exists():
+        o = pl.scan_parquet(truth / "opt_outs.parquet")
+        tables["opt_outs"] = o.select("person_id", "since", (pl.col("benefit").cast(pl.String)
+                                      if "benefit" in o.collect_schema().names()
+                                      else pl.lit(None, dtype=pl.String).alias("benefit")))
+    if not tables:
+        return pl.DataFrame(schema=schema)
+    found, _ = exclusions(tables, adults, month, DetectionConfig.model_validate(config))
+    return found.select(pl.col("famille_id").alias("unit_id"), "benefit").unique().cast(schema)  # type: ignore[arg-type]
 
 
 def _truth_record(truth: Path) -> dict[str, Any]:
@@ -101,6 +134,7 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
     for r in grade_chances(units).iter_rows(named=True):
         chances.setdefault(r["benefit"], {})[r["coverage"]] = {k: r[k] for k in ("paid", "paid_confirmed", "chance")}
     out["not_labelled_by_truth"] = [b for b in asked if labelled is not None and b not in labelled]
+    truth_excluded = _truth_excluded(truth, month, summary.get("config") or {})
     for b in asked:
         if b in out["not_labelled_by_truth"]:  # no truth to score against: said, not scored as zero
             continue
@@ -109,19 +143,22 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
             mapping_at(due), left_on="unit_id", right_on="truth_id", how="left", suffix="_ws")
         true_ntu = ent.filter(~pl.col("take_up"))
         t_ids = true_ntu.get_column("unit_id_ws").drop_nulls()
+        contactable = true_ntu.join(truth_excluded.filter(pl.col("benefit") == b), on="unit_id", how="anti")
         ub = units.filter(pl.col("benefit") == b)
         fb = flags.filter((pl.col("benefit") == b) & (pl.col("status") == "non_take_up"))
         res: dict[str, Any] = {"due_month": f"{due:%Y-%m}", "true_entitled": ent.height,
                                "true_non_take_up": true_ntu.height,
                                "true_rate": true_ntu.height / ent.height if ent.height else None,
-                               "grades": {}}
+                               "true_non_take_up_contactable": contactable.height, "grades": {}}
         for name, grades in GRADE_SETS.items():
             f = fb.filter(pl.col("grade").is_in(list(grades)))
             tp = f.filter(pl.col("unit_id").is_in(t_ids.implode())).height
             recalled = true_ntu.filter(pl.col("unit_id_ws").is_in(f.get_column("unit_id").implode())).height
+            reached = contactable.filter(pl.col("unit_id_ws").is_in(f.get_column("unit_id").implode())).height
             res["grades"][name] = {"flags": f.height, "true_positives": tp,
                                    "precision": tp / f.height if f.height else None,
-                                   "recall": recalled / true_ntu.height if true_ntu.height else None}
+                                   "recall": recalled / true_ntu.height if true_ntu.height else None,
+                                   "recall_contactable": reached / contactable.height if contactable.height else None}
         # the run's own estimate, as the statistics publish it (one estimator: detection.rates)
         est = rates.get(b, {})
         for e in ESTIMATES:
@@ -189,24 +226,30 @@ def render_markdown(score: dict[str, Any]) -> str:
              f"Truth entitlement labelled by: {score.get('truth_engine', 'not recorded')}", "",
              *([f"Not scored (the truth does not label them): {', '.join(score['not_labelled_by_truth'])}", ""]
                if score.get("not_labelled_by_truth") else []),
-             "| benefit | flags c+p | precision c+p | recall c+p | precision certain | flags possible | "
-             "true rate | estimated rate (low – high) | foregone true € | foregone est. € (low – high) | coherence |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| benefit | flags c+p | precision c+p | recall c+p | recall c+p, contactable | precision certain | "
+             "flags possible | true rate | estimated rate (low – high) | foregone true € | "
+             "foregone est. € (low – high) | coherence |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for b, r in score["benefits"].items():
         cp, ce, po = r["grades"]["certain+probable"], r["grades"]["certain"], r["grades"]["possible"]
         ft = r.get("amount_foregone_true")
         fl, fe, fh = (r.get(f"amount_foregone_estimated_{e}") for e in ESTIMATES)
         lines.append(f"| {b} | {cp['flags']} | {_pct(cp['precision'])} | {_pct(cp['recall'])} | "
-                     f"{_pct(ce['precision'])} | {po['flags']} | {_pct(r['true_rate'])} | "
+                     f"{_pct(cp.get('recall_contactable'))} | {_pct(ce['precision'])} | {po['flags']} | "
+                     f"{_pct(r['true_rate'])} | "
                      f"{_pct(r['estimated_rate'])} ({_pct(r.get('estimated_rate_low'))} – "
                      f"{_pct(r.get('estimated_rate_high'))}) | {'—' if ft is None else f'{ft:,.0f}'} | "
                      f"{_eur(fe)} ({_eur(fl)} – {_eur(fh)}) | {_pct(r['coherence'])} |")
-    lines += ["", "| benefit | true non-take-up | missed: not in workspace | not entitled on workspace data | "
-              "possible only | seen as paid | excluded | false alarms: taken up in truth | not entitled in truth |",
-              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines += ["", "Contactable: the true non-take-up whose own records in the truth (an objection, a pending claim, a "
+              "recent refusal or closure) do not exclude it from contact, as detection's exclusions do.",
+              "", "| benefit | true non-take-up | contactable | missed: not in workspace | "
+              "not entitled on workspace data | possible only | seen as paid | excluded | "
+              "false alarms: taken up in truth | not entitled in truth |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for b, r in score["benefits"].items():
         m, f = r["misses"], r["false_alarms"]
-        lines.append(f"| {b} | {r['true_non_take_up']} | {m['not_in_workspace']} | "
+        lines.append(f"| {b} | {r['true_non_take_up']} | {r.get('true_non_take_up_contactable', '—')} | "
+                     f"{m['not_in_workspace']} | "
                      f"{m['not_entitled_on_workspace_data']} | {m['possible_only']} | {m['seen_as_paid']} | "
                      f"{m['excluded']} | {f['taken_up_in_truth']} | {f['not_entitled_in_truth']} |")
     return "\n".join(lines) + "\n"
