@@ -142,3 +142,30 @@ def test_components_refuses_an_edge_with_a_null_end() -> None:
     edges = pl.DataFrame({"a": [None, "x"], "b": ["z", "y"]}, schema={"a": pl.String, "b": pl.String})
     with pytest.raises(ValueError, match="null end"):
         components(edges)
+
+
+def test_a_part_reads_its_own_files_only_in_the_tables_order(quick_run, tmp_path):
+    """The tables are written once by part: a part's rows are read from its own files (the workspace removed after
+    the split, every part still reads the same rows), in the table's order, with the table's types; together the
+    parts hold every row the core reads."""
+    import shutil
+
+    from nonrecours.core import scan_workspace
+
+    copy = shutil.copytree(quick_run / "workspace", tmp_path / "workspace")
+    tables = scan_workspace(copy)
+    source = {name: lf.collect() for name, lf in tables.items()}
+    parts = Partitions(tables, 3, tmp_path / "parts")
+    shutil.rmtree(copy)  # a part that scanned the whole table again would fail here
+    views = [{name: lf.collect() for name, lf in parts.tables(k).items()} for k in range(3)]
+    for name, whole in source.items():
+        got = [v[name] for v in views]
+        assert all(g.schema == whole.schema for g in got), name
+        # each part's rows appear in the table's order: the part's rows are a subsequence of the table
+        for g in got:
+            if g.height:
+                at = whole.with_row_index("_i").join(g.with_row_index("_j"), on=whole.columns, how="inner",
+                                                     nulls_equal=True)
+                assert at.sort("_j").get_column("_i").is_sorted(), name
+        person_rows = whole.filter(pl.col("person_id").is_not_null()) if name in ("persons", "resources") else whole
+        assert sum(g.height for g in got) == person_rows.height, name
