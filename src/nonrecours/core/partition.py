@@ -8,7 +8,8 @@ than the core's household clusters (``core.clusters``: units reconciled for one 
 agencies' raw units, the DGFiP foyers and the persons themselves, all linked here) and do not depend on the
 month, so one assignment serves every month of a run.
 
-A component goes to partition ``hash(component) mod n`` (Polars' hash with a fixed seed: stable within a
+Nodes are 64-bit hashes of their text (``_node``), not the text: the split holds 8 bytes a node. A component goes
+to partition ``hash(component) mod n`` (Polars' hash with a fixed seed: stable within a
 Polars version, and the outputs never depend on it, since every part is evaluated whole). The assignment,
 one row per person and unit key, is written to a Parquet file; then every table is written once more, each row
 in its part's own files (``tables/<table>/part=<k>/``, a row number kept so that a part reads its rows in the
@@ -58,10 +59,10 @@ def unit_key(kind: pl.Expr, agency: str, unit_id: str, source: str | None = None
 
 
 def components(edges: pl.DataFrame) -> pl.DataFrame:
-    """(node, label) for every node of the undirected graph ``edges`` (columns ``a`` and ``b``): the label is
-    the smallest node of the node's connected component.
+    """(node, label) for every node of the undirected graph ``edges`` (columns ``a`` and ``b``, of one sortable
+    type: the split's ``_node`` hashes, or text): the label is the smallest node of the node's connected component.
 
-    The nodes (long strings: qualified unit ids and pseudonyms) are sorted once and each edge end becomes its
+    The nodes are sorted once and each edge end becomes its
     node's rank (``search_sorted``), so the components are found on two integer arrays in one pass
     (``scipy.sparse.csgraph.connected_components``) instead of rounds of string joins; a component's smallest
     rank is its smallest node, the label the rounds of label propagation gave (and ``hash(label)`` the part)."""
@@ -74,7 +75,8 @@ def components(edges: pl.DataFrame) -> pl.DataFrame:
     nodes = pl.concat([edges.get_column("a"), edges.get_column("b")]).unique().sort().rename("node")
     n = nodes.len()
     if n == 0:
-        return pl.DataFrame(schema={"node": pl.String, "label": pl.String})
+        dtype = edges.schema["a"]
+        return pl.DataFrame(schema={"node": dtype, "label": dtype})
     a = nodes.search_sorted(edges.get_column("a")).to_numpy()
     b = nodes.search_sorted(edges.get_column("b")).to_numpy()
     graph = sparse.coo_matrix((np.ones(a.size, dtype=np.int8), (a, b)), shape=(n, n)).tocsr()
@@ -85,6 +87,15 @@ def components(edges: pl.DataFrame) -> pl.DataFrame:
 
 def _lazy(t: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     return t.lazy() if isinstance(t, pl.DataFrame) else t
+
+
+def _node(prefix: str, text: pl.Expr) -> pl.Expr:
+    """A node of the link graph: a 64-bit hash of its text (``p:`` + a person id, ``u:`` + a unit key), null for a
+    null id. The graph's strings (qualified unit ids and pseudonyms, 70 bytes and more each) held the split's
+    memory (11.6 GiB at 6.4 million persons); 8 bytes a node do not. Two texts of one hash are one node: their
+    components merge, a part holds both households, none is split (and at 15 million nodes the chance of any
+    such pair is about 6 in a million)."""
+    return pl.when(text.is_not_null()).then((pl.lit(prefix) + text).hash(_SEED))
 
 
 def _unit_of_row(table: str) -> pl.Expr | None:
@@ -127,11 +138,12 @@ class Partitions:
         has_person = "person_id" in lf.collect_schema().names()
         out = lf.with_row_index(_ROW)
         if has_person:
-            out = out.join(people, left_on="person_id", right_on="id", how="left", maintain_order="left")
+            out = out.join(people, left_on=_node("p:", pl.col("person_id")), right_on="node", how="left",
+                           maintain_order="left")
         if name in _PERSON_TABLES or unit is None:
             return out.rename({"_pp": _PART}) if has_person else out.with_columns(pl.lit(None, pl.UInt32).alias(_PART))
-        out = (out.with_columns(unit.alias("_unit"))
-               .join(units, left_on="_unit", right_on="id", how="left", maintain_order="left"))
+        out = (out.with_columns(_node("u:", unit).alias("_unit"))
+               .join(units, left_on="_unit", right_on="node", how="left", maintain_order="left"))
         first = pl.lit(0, dtype=pl.UInt32)
         part = (pl.when(pl.col("person_id").is_not_null()).then(pl.col("_pp"))
                 .when(pl.col("_unit").is_not_null()).then(pl.col("_up")).otherwise(first)) if has_person else \
@@ -140,52 +152,48 @@ class Partitions:
 
     def _write_parts(self) -> None:
         """Every table's rows written to their part's files (``tables/<table>/part=<k>/``), one pass a table."""
-        assigned = pl.read_parquet(self.path, columns=["kind", "id", "part"])
-        people = assigned.filter(pl.col("kind") == "p").select("id", pl.col("part").alias("_pp")).lazy()
-        units = assigned.filter(pl.col("kind") == "u").select("id", pl.col("part").alias("_up")).lazy()
+        assigned = pl.read_parquet(self.path, columns=["kind", "node", "part"])
+        people = assigned.filter(pl.col("kind") == "p").select("node", pl.col("part").alias("_pp")).lazy()
+        units = assigned.filter(pl.col("kind") == "u").select("node", pl.col("part").alias("_up")).lazy()
         for name, lf in self.source.items():
             rows = self._part_of_row(name, lf, people, units).filter(pl.col(_PART).is_not_null())
             rows.sink_parquet(pl.PartitionBy(self.path.parent / "tables" / name, key=_PART, include_key=False),
                               mkdir=True)
 
     def _assign(self) -> pl.DataFrame:
-        """(kind "p"/"u", id, part, component) for every person id and unit node any table names."""
+        """(kind "p"/"u", node, part, component) for every person id and unit node any table names; nodes are
+        ``_node`` hashes."""
         persons, units, edges = [], [], []
         for name, lf in self.source.items():
             cols = lf.collect_schema().names()
             unit = _unit_of_row(name)
             has_person = "person_id" in cols
+            person = _node("p:", pl.col("person_id"))
             if has_person:
-                persons.append(lf.filter(pl.col("person_id").is_not_null()).select(pl.col("person_id").alias("id")))
+                persons.append(lf.select(person.alias("node")))
             if unit is None:
                 continue
-            u = pl.lit("u:") + unit
-            units.append(lf.select(unit.alias("id")).filter(pl.col("id").is_not_null()))
+            u = _node("u:", unit)
+            units.append(lf.select(u.alias("node")))
             if has_person:
-                edges.append(lf.select((pl.lit("p:") + pl.col("person_id")).alias("a"), u.alias("b")))
+                edges.append(lf.select(person.alias("a"), u.alias("b")))
             if name == "benefits_paid":
                 # the core also matches a payment to the payer's own famille rows by their raw id
-                raw = pl.col("unit_kind").cast(pl.String) + pl.lit(":") + qualified("paying_agency", "unit_id")
-                units.append(lf.select(raw.alias("id")).filter(pl.col("id").is_not_null()))
-                edges.append(lf.select(u.alias("a"), (pl.lit("u:") + raw).alias("b")))
-        nodes = pl.concat([*(x.select((pl.lit("p:") + pl.col("id")).alias("node")) for x in persons),
-                           *(x.select((pl.lit("u:") + pl.col("id")).alias("node")) for x in units)]
-                          ).unique().collect()
+                raw = _node("u:", pl.col("unit_kind").cast(pl.String) + pl.lit(":")
+                            + qualified("paying_agency", "unit_id"))
+                units.append(lf.select(raw.alias("node")))
+                edges.append(lf.select(u.alias("a"), raw.alias("b")))
+        nodes = pl.concat([*(x.select(pl.lit("p").alias("kind"), "node") for x in persons),
+                           *(x.select(pl.lit("u").alias("kind"), "node") for x in units)]
+                          ).filter(pl.col("node").is_not_null()).unique().collect()
         graph = (pl.concat(edges).filter(pl.col("a").is_not_null() & pl.col("b").is_not_null()).unique().collect()
-                 if edges else pl.DataFrame(schema={"a": pl.String, "b": pl.String}))
-        label = components(graph) if graph.height else pl.DataFrame(schema={"node": pl.String, "label": pl.String})
+                 if edges else pl.DataFrame(schema={"a": pl.UInt64, "b": pl.UInt64}))
+        label = components(graph) if graph.height else pl.DataFrame(schema={"node": pl.UInt64, "label": pl.UInt64})
         out = (nodes.join(label, on="node", how="left")
                .with_columns(pl.coalesce("label", "node").alias("label"))
-               .select(pl.col("node").str.slice(0, 1).alias("kind"), pl.col("node").str.slice(2).alias("id"),
-                       (pl.col("label").hash(_SEED) % self.n).cast(pl.UInt32).alias("part"),
+               .select("kind", "node", (pl.col("label").hash(_SEED) % self.n).cast(pl.UInt32).alias("part"),
                        pl.col("label").alias("component")))
-        return out.sort("kind", "id")
-
-    def ids(self, part: int) -> tuple[pl.Series, pl.Series]:
-        """(person ids, unit nodes) of ``part``, read from the assignment file (only that part's rows)."""
-        own = pl.scan_parquet(self.path).filter(pl.col("part") == part).select("kind", "id").collect()
-        return (own.filter(pl.col("kind") == "p").get_column("id"),
-                own.filter(pl.col("kind") == "u").get_column("id"))
+        return out.sort("kind", "node")
 
     def sizes(self) -> list[int]:
         """Persons in each part."""
