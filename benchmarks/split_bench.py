@@ -6,7 +6,9 @@ Run: ``PYTHONPATH=src nice -n 10 python benchmarks/split_bench.py --workspace WS
 
 Each split is its own process (that commit's ``src``, ``git archive`` into ``SCRATCH``; this tree's unless
 ``--candidate``), baseline first: wall and CPU seconds, peak RSS (``ru_maxrss``), persons per part; the two
-``assignment.parquet`` files are compared byte for byte, then row for row.
+``assignment.parquet`` files are compared byte for byte, then row for row, then by their components' sizes (how
+many components of each size, persons and units counted): the same graph cut into the same households even where
+the files name nodes differently (text before 4dd4f31, hashes since).
 """
 
 from __future__ import annotations
@@ -34,6 +36,12 @@ print(json.dumps({"wall_seconds": round(wall, 2), "cpu_seconds": round(cpu, 2),
                   "peak_rss_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
                   "persons_per_part": parts.sizes()}))
 """
+
+
+def _sizes(path: Path) -> pl.DataFrame:
+    """How many components of each size (persons and units) an assignment file holds."""
+    return (pl.read_parquet(path, columns=["component"]).group_by("component").len()
+            .group_by("len").agg(pl.len().alias("components")).sort("len"))
 
 
 def main() -> None:
@@ -65,7 +73,8 @@ def main() -> None:
               "baseline": args.baseline, "this": args.candidate or "working tree", "runs": runs,
               "assignment_sha256": digest, "assignment_bytes_identical": digest["baseline"] == digest["this"],
               "assignment_rows_identical": pl.read_parquet(a).equals(pl.read_parquet(b)),
-              "assignment_rows": pl.scan_parquet(a).select(pl.len()).collect().item()}
+              "assignment_rows": pl.scan_parquet(a).select(pl.len()).collect().item(),
+              "component_sizes_identical": _sizes(a).equals(_sizes(b))}
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:
