@@ -157,3 +157,33 @@ def test_the_drm_is_the_first_source_of_monthly_resources_the_others_fall_back(t
     assert at("a", dt.date(2026, 3, 1), "salary_net") == (1210.0, "drm")               # DRM over the CAF
     assert at("b", dt.date(2026, 3, 1), "unemployment") == (905.0, "drm")
     assert at("b", dt.date(2026, 2, 1), "unemployment") == (900.5, "france_travail")    # no DRM row: fallback
+
+
+def test_the_rsa_received_is_read_from_the_payments_and_the_receipts(tables):
+    """CCH art. R822-17 reads the RSA « perçu »: ``rsa_percu`` is true in a month the CAF paid the famille its
+    RSA (F1, March) or France Travail reports a member as « bénéficiaire du RSA » without an amount (g, of F2,
+    in February); known (``rsa_percu_connu``) as the other payments are, when an RSA payer sent its payments."""
+    from nonrecours.core import build_month, population_facts
+    from nonrecours.core.inputs import with_payments
+    from nonrecours.engine import evaluate
+    from nonrecours.schemas import BENEFIT_RECEIPTS
+
+    receipts = _frame(BENEFIT_RECEIPTS, [["g", "rsa", dt.date(2026, 2, 1), *_prov("france_travail")]])
+    with_receipts = {**tables, "benefit_receipts": receipts}
+    inp = build_inputs(with_receipts, M)
+    assert inp.famille.sort("famille_id")["rsa_percu_connu"].to_list() == [True, True]
+    received = (inp.famille_monthly.filter(pl.col("rsa_percu")).sort("famille_id")
+                .select("famille_id", "month").rows())
+    assert received == [("caf:F1", dt.date(2026, 3, 1)), ("caf:F2", dt.date(2026, 2, 1))]
+    # F1 received it in March: its housing aid of April neutralises the parents' activity income
+    fam = evaluate(["al_rsa_mois_precedent"], inp, M)["famille"].sort("famille_id")
+    assert fam["al_rsa_mois_precedent"].to_list() == [True, False]
+    # the synthetic truth's path (payments read again) gives the same inputs
+    facts = population_facts(with_receipts, M)
+    again = with_payments(build_month(tables, M, facts=facts).inputs, with_receipts, M, facts)
+    assert again.famille_monthly.filter(pl.col("rsa_percu")).sort("famille_id").select(
+        "famille_id", "month").rows() == received
+    # no RSA payer's payments (the CNAV's only): unknown, the rules read the RSA they compute
+    only_cnav = _with_paid(tables, [["famille", "F2", None, "aspa", dt.date(2026, 3, 1), Decimal("100.00"), "cnav",
+                                     *_prov("cnav")]])
+    assert build_inputs(only_cnav, M).famille["rsa_percu_connu"].to_list() == [False, False]

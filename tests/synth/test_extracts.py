@@ -503,11 +503,23 @@ def test_asi_claims_go_through_the_cnam_and_msa_layouts_to_the_exclusions(larger
 
 
 
+def _paid_rows(drawn: pl.DataFrame, schema: pl.Schema) -> pl.LazyFrame:
+    """The takers' payments of ``drawn`` as the truth's ``benefits_paid`` rows (paid by the CAF)."""
+    return extracts._payments(drawn).select(
+        pl.col("unit_kind").cast(schema["unit_kind"]), "unit_id", pl.lit(None, dtype=pl.String).alias("person_id"),
+        pl.col("benefit").cast(schema["benefit"]), "month", pl.col("amount").cast(schema["amount"]),
+        pl.lit("caf").cast(schema["paying_agency"]).alias("paying_agency"),
+        pl.lit("synth").cast(schema["source_agency"]).alias("source_agency"),
+        *[pl.lit(None, dtype=schema[c]).alias(c) for c in schema.names()
+          if c not in ("unit_kind", "unit_id", "person_id", "benefit", "month", "amount", "paying_agency",
+                       "source_agency")]).select(schema.names()).lazy()
+
+
 def test_take_up_steps_equal_a_fresh_join_per_month_and_benefit(truth: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """``take_up_from_rules`` builds each month's inputs once, reads only the payments again at each step, stacks
-    the months in one evaluation and evaluates the benefits reading no payment together: the same frame as a fresh
-    join and evaluation per month and benefit on what is paid so far (how it was computed before), also when the
-    months are split into several chunks."""
+    """``take_up_from_rules`` builds each month's inputs once, reads only the payments again at each step and
+    evaluates the benefits reading no payment together: the same frame as a fresh join and evaluation per month
+    and benefit on what is paid so far, month after month (the housing aid of a month reads the RSA drawn for the
+    month before, CCH art. R822-17), also when the months are split into several chunks."""
     from nonrecours.core import build_inputs
     from nonrecours.engine import evaluate
     from nonrecours.synth import extracts
@@ -521,37 +533,76 @@ def test_take_up_steps_equal_a_fresh_join_per_month_and_benefit(truth: Path, mon
     schema = truth_paid.collect_schema()
     paid = truth_paid.filter(~pl.col("benefit").cast(pl.String).is_in(list(extracts.FEEDING)))
 
-    def entitled(codes: tuple[str, ...], benefits_paid: pl.LazyFrame) -> pl.DataFrame:
+    def entitled(codes: tuple[str, ...], benefits_paid: pl.LazyFrame, month: dt.date) -> pl.DataFrame:
         rows = [extracts.catalogue_row(b) for b in codes]
         targets = list(dict.fromkeys(r for b in rows for r in b.rules))
-        frames = []
-        for month in months:
-            inputs = build_inputs({**tables, "benefits_paid": benefits_paid}, month)
-            fam = evaluate(targets, inputs, month)["famille"].rename({"famille_id": "unit_id"})
-            frames += extracts._entitlement_rows(fam, month, rows)
-        return extracts.draw_take_up(extracts._entitlements(frames), seed=5)
+        inputs = build_inputs({**tables, "benefits_paid": benefits_paid}, month)
+        fam = evaluate(targets, inputs, month)["famille"].rename({"famille_id": "unit_id"})
+        return extracts.draw_take_up(extracts._entitlements(extracts._entitlement_rows(fam, month, rows)), seed=5)
 
     expected = []
-    for code in extracts.FEEDING:
-        drawn = entitled((code,), paid)
-        expected.append(drawn)
-        rows = extracts._payments(drawn).select(
-            pl.col("unit_kind").cast(schema["unit_kind"]), "unit_id", pl.lit(None, dtype=pl.String).alias("person_id"),
-            pl.col("benefit").cast(schema["benefit"]), "month", pl.col("amount").cast(schema["amount"]),
-            pl.lit("caf").cast(schema["paying_agency"]).alias("paying_agency"),
-            pl.lit("synth").cast(schema["source_agency"]).alias("source_agency"),
-            *[pl.lit(None, dtype=schema[c]).alias(c) for c in schema.names()
-              if c not in ("unit_kind", "unit_id", "person_id", "benefit", "month", "amount", "paying_agency",
-                           "source_agency")])
-        paid = pl.concat([paid, rows.lazy().select(schema.names())])
-    expected.append(entitled(tuple(b.code for b in CATALOGUE if b.code not in extracts.FEEDING), paid))
+    for month in months:
+        for code in extracts.FEEDING:
+            drawn = entitled((code,), paid, month)
+            expected.append(drawn)
+            paid = pl.concat([paid, _paid_rows(drawn, schema)])
+        expected.append(entitled(tuple(b.code for b in CATALOGUE if b.code not in extracts.FEEDING), paid, month))
     want = pl.concat(expected).sort("unit_id", "benefit", "month")
-    # the housing aid reads the payments, so it has a step of its own; the AAH reads none
-    assert extracts._reads_payments("aide_logement") and not extracts._reads_payments("aah")
+    # the housing aid reads the payments (the RSA received among them), so it has a step of its own; the AAH
+    # reads none
+    assert "rsa_percu" in extracts._payments_read("aide_logement") and not extracts._payments_read("aah")
+    assert extracts._reads_later_payments()
     assert want.filter(pl.col("benefit") == "aide_logement").height > 0
     for stack_rows in (evaluate_module.STACK_ROWS, 1):  # all months in one chunk, then one month a chunk
         monkeypatch.setattr(evaluate_module, "STACK_ROWS", stack_rows)
         assert extracts.take_up_from_rules(truth, months, seed=5).equals(want), stack_rows
+
+
+def test_the_truths_housing_aid_reads_the_rsa_received_not_the_rsa_due(larger_truth: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """CCH art. R822-17: the housing aid of a month neutralises the activity income of a famille that received the
+    RSA the month before. A famille that does not take its RSA up gets the housing aid of a famille without the
+    neutralisation (its resources are ``aide_logement_base_ressources_hors_neutralisation``), as detection reads a
+    workspace whose payer paid it no RSA; the same famille taking it up gets the neutralised one."""
+    from nonrecours.core import build_inputs
+    from nonrecours.engine import evaluate
+    from nonrecours.synth import extracts
+
+    truth = larger_truth  # 3,000 persons: RSA familles with earnings to neutralise
+    last = pl.read_parquet(truth / "housing.parquet").get_column("month").max()
+    before = pl.select(pl.lit(last).dt.offset_by("-1mo")).item()
+    tables = extracts._truth_tables(truth)
+    schema = tables["benefits_paid"].collect_schema()
+    base = tables["benefits_paid"].filter(~pl.col("benefit").cast(pl.String).is_in(list(extracts.FEEDING)))
+    aid = {}
+    for rate in (0.0, 1.0):
+        monkeypatch.setitem(extracts.TAKE_UP_RATES, "rsa", rate)
+        drawn = extracts.take_up_from_rules(truth, [before, last], seed=5)
+        paid = pl.concat([base, _paid_rows(drawn.filter(pl.col("benefit").is_in(list(extracts.FEEDING))), schema)])
+        fam = evaluate(["aide_logement", "aide_logement_base_ressources",
+                        "aide_logement_base_ressources_hors_neutralisation", "al_rsa_mois_precedent"],
+                       build_inputs({**tables, "benefits_paid": paid}, last), last)["famille"]
+        truth_aid = drawn.filter((pl.col("benefit") == "aide_logement") & (pl.col("month") == last)).select(
+            pl.col("unit_id").alias("famille_id"), pl.col("amount").alias("truth"))
+        aid[rate] = fam.join(truth_aid, on="famille_id", how="left").with_columns(pl.col("truth").fill_null(0.0))
+        rsa_before = drawn.filter((pl.col("benefit") == "rsa") & (pl.col("month") == before)).get_column("unit_id")
+    rsa = aid[0.0].filter(pl.col("famille_id").is_in(rsa_before.implode()))
+    assert rsa.height > 0
+    # not received: never neutralised, the housing aid without the neutralisation
+    assert not rsa.get_column("al_rsa_mois_precedent").any()
+    assert rsa.get_column("aide_logement_base_ressources").equals(
+        rsa.get_column("aide_logement_base_ressources_hors_neutralisation"), check_names=False)
+    assert (rsa.get_column("truth") - rsa.get_column("aide_logement").round(2)).abs().max() < 0.01
+    took = aid[1.0].filter(pl.col("famille_id").is_in(rsa_before.implode()))
+    assert took.get_column("al_rsa_mois_precedent").all()
+    both = rsa.join(took, on="famille_id", suffix="_took")
+    # the neutralisation raises the aid of some, lowers none
+    assert (both.get_column("truth_took") >= both.get_column("truth") - 0.01).all()
+    assert (both.get_column("truth_took") > both.get_column("truth") + 1).any()
+    # the other familles' housing aid does not move
+    others = [a.filter(~pl.col("famille_id").is_in(rsa_before.implode())).select("famille_id", "truth")
+              .sort("famille_id") for a in (aid[0.0], aid[1.0])]
+    assert others[0].equals(others[1])
 
 
 def test_colocations_and_rooms_reach_the_workspace_through_the_caf_layout(tmp_path: Path,

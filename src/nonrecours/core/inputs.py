@@ -35,8 +35,8 @@ from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import FAMILY_BENEFITS_PAID, SHARED_RENTAL_STATUSES
 from nonrecours.schemas.zonage import zone_apl_of
 
-__all__ = ["FAMILY_PAYMENTS", "PAYMENT_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts", "build_inputs",
-           "build_month", "population_facts", "with_payments"]
+__all__ = ["FAMILY_PAYMENTS", "PAYMENT_INPUTS", "RECEIVED_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts",
+           "build_inputs", "build_month", "population_facts", "with_payments"]
 
 LEASE_KINDS = ("colocation", "chambre")
 """The housing record's kind of lease (schemas.tables.HOUSING): the rent is a colocataire's share, or the
@@ -60,12 +60,19 @@ PAYMENT_INPUTS: dict[str, str] = {"af": "af", "paje_base": "paje_base", "asf": "
 """Rule input holding each benefit paid to a famille (the housing aid and the AAH paid are distinct from the
 ``aide_logement`` and ``aah`` the rules compute; the AAH is paid per dossier, and the rules share it among the
 members)."""
+RECEIVED_INPUTS: dict[str, str] = {"rsa": "rsa_percu"}
+"""Rule input saying each benefit is received by a famille in a month, not how much: the housing aid's
+neutralisation reads whether the RSA is « perçu » (CCH art. R822-17), and an agency that does not pay it reports
+it received without an amount (``benefit_receipts``). True when a payer paid it (``benefits_paid``, amount > 0)
+or an agency reports a member of the famille (as it stands in the evaluated month) receiving it."""
+_INPUT_OF: dict[str, str] = {**PAYMENT_INPUTS, **RECEIVED_INPUTS}
 _PAYMENT_COLUMNS = tuple(PAYMENT_INPUTS.values())
 _PAID_KNOWN: dict[str, tuple[str, ...]] = {
     "prestations_versees_connues": FAMILY_BENEFITS_PAID,
     "aide_logement_versee_connue": ("aide_logement",),
     "aide_logement_du_mois_connue": ("aide_logement", *FAMILY_BENEFITS_PAID),  # the RSA reads both
     "aah_versee_connue": ("aah",),
+    "rsa_percu_connu": ("rsa",),
 }
 """Each famille flag the rules read (true: the benefit paid, false: the one they compute) → the benefits paid it
 stands for: true only when a payer of each of them (the catalogue's ``payers``) sent its payments."""
@@ -622,9 +629,10 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # records did not come) the payments are unknown and the rules compute the benefit (SITUATION_FORMAT.md,
     # issue 11).
     fam_inputs, known_benefits, payer_sent = _payment_inputs(lf, facts, depth)
-    known_inputs = [PAYMENT_INPUTS[b] for b in known_benefits]
+    known_inputs = [_INPUT_OF[b] for b in known_benefits]
     unknown_inputs = [i for i in fam_inputs if i not in known_inputs]
-    famille_monthly = _famille_payments(lf, famille.select("famille_id"), month, first, fam_inputs, known_benefits)
+    famille_monthly = _famille_payments(lf, famille.select("famille_id"), ind.select("person_id", "famille_id"),
+                                        month, first, fam_inputs, known_benefits)
     if known_inputs:
         payers = list(facts.paying_agencies or ())
         # A famille no payer lists receives none of their benefits: an observed zero from exhaustive payers.
@@ -870,14 +878,16 @@ def _payment_inputs(lf: Mapping[str, pl.LazyFrame], facts: PopulationFacts, dept
     def payer_sent(benefit: str) -> bool:
         return "benefits_paid" in lf and (facts.truth or bool(paying & set(catalogue_row(benefit).payers)))
 
-    fam_benefits = [b for b in FAMILY_PAYMENTS if PAYMENT_INPUTS[b] in depth]
-    return [PAYMENT_INPUTS[b] for b in fam_benefits], [b for b in fam_benefits if payer_sent(b)], payer_sent
+    fam_benefits = [b for b in (*FAMILY_PAYMENTS, *RECEIVED_INPUTS) if _INPUT_OF[b] in depth]
+    return [_INPUT_OF[b] for b in fam_benefits], [b for b in fam_benefits if payer_sent(b)], payer_sent
 
 
-def _famille_payments(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, month: dt.date, first: dt.date,
-                      fam_inputs: list[str], known_benefits: list[str]) -> pl.DataFrame:
+def _famille_payments(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, members: pl.DataFrame,
+                      month: dt.date, first: dt.date, fam_inputs: list[str], known_benefits: list[str]) -> pl.DataFrame:
     """``famille_monthly``: each famille's payments of ``known_benefits`` from ``first`` to ``month`` (0 where
-    none was paid), one column per payment input; the unknown ones at 0 on the month (the unknowns say so)."""
+    none was paid), one column per payment input, and whether each benefit of ``RECEIVED_INPUTS`` is received
+    (paid, or reported received for one of the famille's ``members``: person_id, famille_id); the unknown ones at
+    0 (false) on the month (the unknowns say so)."""
     famille_monthly = None
     if known_benefits:
         paid = (lf["benefits_paid"]
@@ -890,15 +900,49 @@ def _famille_payments(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, mo
         if paid.height:
             famille_monthly = paid.pivot("benefit", index=["famille_id", "month"], values="amount",
                                          aggregate_function=None)
-            famille_monthly = famille_monthly.rename({b: PAYMENT_INPUTS[b] for b in known_benefits
+            famille_monthly = famille_monthly.rename({b: _INPUT_OF[b] for b in known_benefits
                                                       if b in famille_monthly.columns})
     if famille_monthly is None:
         famille_monthly = pl.DataFrame(schema={"famille_id": pl.String, "month": pl.Date})
+    reported = _reported_received(lf, familles, members, month, first,
+                                  [b for b in RECEIVED_INPUTS if b in known_benefits])
+    if reported.height:
+        famille_monthly = famille_monthly.join(reported, on=["famille_id", "month"], how="full", coalesce=True)
     if len(known_benefits) < len(fam_inputs) and famille_monthly.is_empty():
         # the unknown payments are monthly inputs: detection sets them on the monthly frame's months
         famille_monthly = familles.select("famille_id", pl.lit(month, dtype=pl.Date).alias("month"))
-    return famille_monthly.with_columns(
-        [pl.col(n).fill_null(0.0) if n in famille_monthly.columns else pl.lit(0.0).alias(n) for n in fam_inputs])
+    have = set(famille_monthly.columns)
+
+    def value(n: str) -> pl.Expr:
+        paid = pl.col(n).fill_null(0.0) if n in have else pl.lit(0.0)
+        if n not in RECEIVED_INPUTS.values():
+            return paid.alias(n)
+        return ((paid > 0) | (pl.col(f"_{n}").fill_null(False) if f"_{n}" in have else False)).alias(n)
+
+    return famille_monthly.with_columns(value(n) for n in fam_inputs).drop(
+        [c for c in famille_monthly.columns if c.startswith("_")])
+
+
+def _reported_received(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, members: pl.DataFrame,
+                       month: dt.date, first: dt.date, benefits: list[str]) -> pl.DataFrame:
+    """famille_id, month and ``_<input>`` (true) per benefit of ``benefits``: the famille-months from ``first`` to
+    ``month`` one of whose ``members`` (person_id, famille_id) an agency reports receiving it
+    (``benefit_receipts``: France Travail's « bénéficiaire du RSA »)."""
+    empty = pl.DataFrame(schema={"famille_id": pl.String, "month": pl.Date})
+    if "benefit_receipts" not in lf or not benefits:
+        return empty
+    rows = (lf["benefit_receipts"]
+            .filter(pl.col("benefit").cast(pl.String).is_in(benefits) & pl.col("month").is_between(first, month)
+                    & pl.col("person_id").is_not_null())
+            .select("person_id", "month", pl.col("benefit").cast(pl.String)).unique().collect()
+            .join(members.filter(pl.col("famille_id").is_not_null()), on="person_id")
+            .join(familles, on="famille_id", how="semi"))
+    if rows.is_empty():
+        return empty
+    return (rows.select("famille_id", "month", pl.lit(True).alias("_r"),
+                        pl.concat_str(pl.lit("_"), pl.col("benefit").replace_strict(RECEIVED_INPUTS))
+                        .alias("input"))
+            .unique().pivot("input", index=["famille_id", "month"], values="_r", aggregate_function=None))
 
 
 def with_payments(inputs, tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, facts: PopulationFacts,
@@ -920,7 +964,8 @@ def with_payments(inputs, tables: Mapping[str, pl.DataFrame | pl.LazyFrame], mon
     depth = lookback(config, month)
     first = month_range(month, max(depth.values(), default=0))[0]
     fam_inputs, known_benefits, payer_sent = _payment_inputs(lf, facts, depth)
-    payments = _famille_payments(lf, inputs.famille.select("famille_id"), month, first, fam_inputs, known_benefits)
+    payments = _famille_payments(lf, inputs.famille.select("famille_id"), inputs.individu.select(
+        "person_id", "famille_id"), month, first, fam_inputs, known_benefits)
     known = _payments_known(payer_sent, fam_inputs)
     famille = inputs.famille.with_columns(pl.lit(v).alias(flag) for flag, v in known.items())
     return dataclasses.replace(inputs, famille=famille, famille_monthly=payments)

@@ -32,7 +32,7 @@ CONTRIBUTING: tuple[str, ...] = tuple(a for a in AGENCIES if a != "synth")
 
 
 def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
-    from nonrecours.core.inputs import FAMILY_PAYMENTS, PAYMENT_INPUTS
+    from nonrecours.core.inputs import FAMILY_PAYMENTS, PAYMENT_INPUTS, RECEIVED_INPUTS
     from nonrecours.core.resources import MONTHLY_INPUTS as RESOURCE_INPUTS
 
     by_input: dict[str, list[tuple[str, str, str | None]]] = {}
@@ -51,6 +51,10 @@ def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
     out["aide_logement_du_mois_connue"] = tuple(("benefits_paid", "amount", b)
                                                 for b in ("aide_logement", *FAMILY_BENEFITS_PAID))
     out["aah_versee_connue"] = (("benefits_paid", "amount", "aah"),)
+    # received: a payer's payment, or an agency's report of a recipient without the amount
+    out |= {name: (("benefits_paid", "amount", b), ("benefit_receipts", "person_id", b))
+            for b, name in RECEIVED_INPUTS.items()}
+    out["rsa_percu_connu"] = (("benefits_paid", "amount", "rsa"),)
     out |= {
         "housing_status": (("housing", "status", None),),
         "rent": (("housing", "rent", None),),

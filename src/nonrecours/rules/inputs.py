@@ -104,6 +104,15 @@ input_variable("aah_versee_connue", entity="famille", dtype="bool", monthly=Fals
                label="l'AAH versée est connue (extraits de la CAF et de la MSA: oui; situations de référence: non, "
                      "SITUATION_FORMAT.md n'a pas de clé pour elle, et RSA, prime d'activité, ASPA et CSS lisent "
                      "alors l'AAH calculée)", ref="caf/msa")
+input_variable("rsa_percu", entity="famille", dtype="bool", monthly=True,
+               label="RSA perçu par la famille ce mois (versé par la CAF ou la MSA, ou l'un de ses membres déclaré "
+                     "bénéficiaire par France Travail): un fait, non un montant, la neutralisation des aides au "
+                     "logement ne dépendant que de la perception et France Travail n'en donnant pas le montant",
+               ref="caf/msa/france_travail")
+input_variable("rsa_percu_connu", entity="famille", dtype="bool", monthly=False, default=False,
+               label="le RSA perçu est connu (extraits de la CAF et de la MSA: oui; situations de référence: non, "
+                     "SITUATION_FORMAT.md n'a pas de clé pour lui, et les aides au logement lisent alors le RSA "
+                     "calculé par les règles)", ref="caf/msa")
 input_variable("aide_logement_du_mois_connue", entity="famille", dtype="bool", monthly=False, default=True,
                label="l'aide au logement et les prestations familiales versées pour le mois évalué lui-même sont "
                      "connues (extraits de la CAF: oui; situations de référence: non, elles ne fixent que les douze "

@@ -31,7 +31,7 @@ import polars as pl
 
 from nonrecours.connectors import default_mapping
 from nonrecours.connectors.writer import fixed_width_lines, write_csv, write_parquet
-from nonrecours.core.inputs import PAYMENT_INPUTS
+from nonrecours.core.inputs import PAYMENT_INPUTS, RECEIVED_INPUTS
 from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
@@ -219,11 +219,14 @@ def _entitlements(frames: list[pl.DataFrame]) -> pl.DataFrame:
                                                                  if k != "unit_kind"})
     return out.select(pl.lit("famille").alias("unit_kind"), pl.col("unit_id").cast(pl.String), "benefit", "month",
                       pl.col("amount").cast(pl.Float64)).sort("unit_id", "benefit", "month")
-FEEDING: tuple[str, ...] = ("aah", *(b.code for b in CATALOGUE if b.code in PAYMENT_INPUTS and b.code != "aah"))
-"""Benefits whose amount paid the other rules read (the AAH, the allocations familiales and the housing aid are
-resources of RSA, PPA, ASPA and CSS, the housing aid brings the forfait logement): drawn first, so that the
-truth's other entitlements are computed on what is really paid, not on what is due (``take_up_from_rules``).
-The AAH comes first: it reads no benefit paid, and the housing aid reads it (CCH art. R822-13 and R822-14)."""
+FEEDING: tuple[str, ...] = ("aah", *(b.code for b in CATALOGUE if b.code in PAYMENT_INPUTS and b.code != "aah"),
+                            *RECEIVED_INPUTS)
+"""Benefits whose payment the other rules read (the AAH, the allocations familiales and the housing aid are
+resources of RSA, PPA, ASPA and CSS, the housing aid brings the forfait logement; the RSA received the month
+before neutralises the housing aid's resources, CCH art. R822-17): drawn first, so that the truth's other
+entitlements are computed on what is really paid, not on what is due (``take_up_from_rules``). The AAH comes
+first: it reads no benefit paid, and the housing aid reads it (CCH art. R822-13 and R822-14); the RSA last: it
+reads all the others' payments of its month, and the housing aid reads its payment of the month before only."""
 
 
 def _month_chunks(tables: dict[str, pl.LazyFrame], months: list) -> Iterator[list[tuple]]:
@@ -311,6 +314,11 @@ def entitlements_from_openfisca(truth_dir: str | Path, months: list, oracle: Ora
     those of the month too, as the rules read them; a month without income stated at zero) and computed by ``oracle`` (a
     :class:`~nonrecours.simulation.openfisca_process.OpenFiscaProcess`, or any callable taking situations)
     in batches of ``batch_households`` ménages, each one vectorised simulation.
+
+    The housing aid is not labelled (``OPENFISCA_LABELLED``): the RSA and the PPA read the aid the truth pays
+    (the generator's, stated as paid), so OpenFisca's own neutralisation after a month of RSA (its
+    ``rsa_mois_dernier``, the RSA computed, where CCH art. R822-17 reads the RSA received) plays no part; this
+    assumes that aid is what the famille receives, whether or not it takes its RSA up.
     """
     from nonrecours.core import build_inputs
     from nonrecours.simulation.export_openfisca import export_situations
@@ -378,31 +386,46 @@ def compare_entitlements(ours: pl.DataFrame, theirs: pl.DataFrame, *, evaluated:
     return out
 
 
-def _reads_payments(code: str) -> bool:
-    """Whether the rules of benefit ``code`` may read a famille payment (or whether one is known): those that
-    do not give the same values whatever ``benefits_paid`` holds."""
+def _payments_read(code: str) -> set[str]:
+    """The famille payment inputs (and flags saying whether one is known) the rules of benefit ``code`` may
+    read: none for those that give the same values whatever ``benefits_paid`` holds."""
     from nonrecours.core.inputs import _PAID_KNOWN
     from nonrecours.engine import required_inputs
 
     read = set().union(*required_inputs(list(catalogue_row(code).rules)).values())
-    return bool(read & (set(PAYMENT_INPUTS.values()) | set(_PAID_KNOWN)))
+    return read & (set(PAYMENT_INPUTS.values()) | set(RECEIVED_INPUTS.values()) | set(_PAID_KNOWN))
+
+
+def _reads_later_payments() -> bool:
+    """Whether a ``FEEDING`` benefit's rules read the payment of itself or of one drawn after it (the housing aid
+    reads the RSA received the month before, CCH art. R822-17): its month then needs the month before drawn
+    through every step, and the months are taken one at a time."""
+    return any(_payments_read(c) & {_input_of(d) for d in FEEDING[i:]} for i, c in enumerate(FEEDING))
+
+
+def _input_of(code: str) -> str:
+    return PAYMENT_INPUTS.get(code) or RECEIVED_INPUTS[code]
 
 
 def take_up_from_rules(truth_dir: str | Path, months: list, *, seed: int, backend: str = "polars") -> pl.DataFrame:
     """Entitlements from our rules and their take-up draw, benefit after benefit where one feeds the others.
 
     The truth's own payments of the ``FEEDING`` benefits are set aside; each is then computed on what is paid
-    so far and drawn, in ``FEEDING`` order (the AAH, then the housing aid, whose resources
-    are neutralised for an RSA recipient: the RSA it reads must be computed without a housing aid the famille
-    may not take up), and its takers' payments join ``benefits_paid``; the other benefits are computed last,
-    on those payments (a famille that does not take its housing aid up receives none, so its RSA has no forfait
-    logement), and drawn.
+    so far and drawn, in ``FEEDING`` order (the AAH, then the housing aid, whose resources are neutralised the
+    month after one in which the famille received the RSA, CCH art. R822-17: a famille that does not take its RSA
+    up keeps its income counted; ...; then the RSA, whose forfait logement reads the housing aid paid), and its
+    takers' payments join ``benefits_paid``; the other benefits are computed last, on those payments (a famille
+    that does not take its housing aid up receives none, so its RSA has no forfait logement), and drawn.
 
     Each month's inputs are built once (``core.build_month``); each step only reads the payments again
-    (``core.inputs.with_payments``), and the months are evaluated together (``engine.evaluate_many``). The
-    ``FEEDING`` benefits whose rules read no payment are computed in one evaluation, first: what is paid does
-    not change them. A month's inputs read payments up to that month only, so chunks of months are taken in
-    order, each through every step, with the same values as every month through each step in turn."""
+    (``core.inputs.with_payments``: every payment drawn so far, those of the month's steps before it and of the
+    months before), and the months are evaluated together (``engine.evaluate_many``). The ``FEEDING`` benefits
+    whose rules read no payment are computed in one evaluation, first: what is paid does not change them. A
+    month's inputs read payments up to that month only, so chunks of months are taken in order. Where a
+    ``FEEDING`` benefit reads the payment of one drawn after it (the housing aid of a month reads the RSA drawn
+    for the month before: ``_reads_later_payments``), the months of a chunk go through those steps one at a
+    time, in order; otherwise the chunk's months go through each step together, with the same values as every
+    month through each step in turn (no step reads a payment drawn after it)."""
     from nonrecours.core.inputs import with_payments
 
     tables = _truth_tables(Path(truth_dir))
@@ -410,35 +433,34 @@ def take_up_from_rules(truth_dir: str | Path, months: list, *, seed: int, backen
     schema = truth_paid.collect_schema()
     base = truth_paid.filter(~pl.col("benefit").cast(pl.String).is_in(list(FEEDING)))
     tables["benefits_paid"] = base
-    free = tuple(c for c in FEEDING if not _reads_payments(c))
-    # each step: its benefits, and the FEEDING benefits whose payments it reads (those drawn before it)
-    steps: list[tuple[tuple[str, ...], tuple[str, ...]]] = [(free, ())] if free else []
-    steps += [((c,), FEEDING[:i]) for i, c in enumerate(FEEDING) if c not in free]
-    steps.append((tuple(b.code for b in CATALOGUE if b.code not in FEEDING), FEEDING))
-    payments: dict[str, list[pl.DataFrame]] = {c: [] for c in FEEDING}
+    free = tuple(c for c in FEEDING if not _payments_read(c))
+    steps: list[tuple[str, ...]] = [(c,) for c in FEEDING if c not in free]
+    steps.append(tuple(b.code for b in CATALOGUE if b.code not in FEEDING))
+    one_by_one = _reads_later_payments()
+    payments: list[pl.DataFrame] = []
     drawn_frames = []
+
+    def draw(codes: tuple[str, ...], part: list[tuple]) -> None:
+        drawn = draw_take_up(_chunk_entitlements(codes, part, backend), seed=seed)
+        drawn_frames.append(drawn)
+        fed = drawn.filter(pl.col("benefit").is_in([c for c in codes if c in FEEDING]))
+        payments.append(_payments(fed).select(
+            pl.col("unit_kind").cast(schema["unit_kind"]), "unit_id",
+            pl.lit(None, dtype=pl.String).alias("person_id"), pl.col("benefit").cast(schema["benefit"]),
+            "month", pl.col("amount").cast(schema["amount"]),
+            pl.lit("caf").cast(schema["paying_agency"]).alias("paying_agency"),
+            pl.lit("synth").cast(schema["source_agency"]).alias("source_agency"),
+            *[pl.lit(None, dtype=schema[c]).alias(c) for c in schema.names()
+              if c not in ("unit_kind", "unit_id", "person_id", "benefit", "month", "amount", "paying_agency",
+                           "source_agency")]).select(schema.names()))
+
     for chunk in _month_chunks(tables, months):
-        for codes, seen in steps:
-            if seen:
-                paid = pl.concat([base, *[f.lazy() for c in seen for f in payments[c]]])
-                view = {**tables, "benefits_paid": paid}
-                part = [(m, with_payments(inputs, view, m, facts), facts) for m, inputs, facts in chunk]
-            else:
-                part = chunk
-            drawn = draw_take_up(_chunk_entitlements(codes, part, backend), seed=seed)
-            drawn_frames.append(drawn)
-            for code in codes:
-                if code not in payments:
-                    continue
-                payments[code].append(_payments(drawn.filter(pl.col("benefit") == code)).select(
-                    pl.col("unit_kind").cast(schema["unit_kind"]), "unit_id",
-                    pl.lit(None, dtype=pl.String).alias("person_id"), pl.col("benefit").cast(schema["benefit"]),
-                    "month", pl.col("amount").cast(schema["amount"]),
-                    pl.lit("caf").cast(schema["paying_agency"]).alias("paying_agency"),
-                    pl.lit("synth").cast(schema["source_agency"]).alias("source_agency"),
-                    *[pl.lit(None, dtype=schema[c]).alias(c) for c in schema.names()
-                      if c not in ("unit_kind", "unit_id", "person_id", "benefit", "month", "amount", "paying_agency",
-                                   "source_agency")]).select(schema.names()))
+        if free:
+            draw(free, chunk)
+        for part in ([[m] for m in chunk] if one_by_one else [chunk]):
+            for codes in steps:
+                view = {**tables, "benefits_paid": pl.concat([base, *[f.lazy() for f in payments]])}
+                draw(codes, [(m, with_payments(inputs, view, m, facts), facts) for m, inputs, facts in part])
     return pl.concat(drawn_frames).sort("unit_id", "benefit", "month")
 
 

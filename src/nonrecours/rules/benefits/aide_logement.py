@@ -211,16 +211,21 @@ def _base_ressources(f: Famille, neutralise):  # type: ignore[no-untyped-def]
     return ceil(round_(ressources, 2) / 100) * 100
 
 
-@rule(entity="famille", dtype="bool", label="RSA versé le mois précédent (forfait logement calculé avec l'aide "
-      "au logement versée, sinon avec l'aide calculée sans neutralisation)", ref="CCH art. R822-17")
+@rule(entity="famille", dtype="bool", label="RSA perçu le mois précédent (le RSA versé ou déclaré perçu quand les "
+      "paiements du RSA sont connus; sinon le RSA calculé, son forfait logement avec l'aide au logement versée, "
+      "sinon avec l'aide calculée sans neutralisation)", ref="CCH art. R822-17")
 def al_rsa_mois_precedent(f: Famille):
+    """R822-17 neutralises the income of a famille that « perçoit » the RSA: a famille entitled to it that does
+    not claim it (the non-take-up detected here) keeps its income counted. The RSA due stands in for it only
+    where no payer's payments say what is received (a reference situation)."""
     al = shift(where(f.aide_logement_versee_connue, f.aide_logement_versee, f.aide_logement_hors_neutralisation), -1)
     plein = shift(f.rsa_forfait_logement_plein, -1)
     forfait = maximum(minimum(maximum(al, 0.0), plein), where(shift(f.avantage_nature_logement, -1), plein, 0.0))
     socle = maximum(shift(f.rsa_socle, -1), shift(f.rsa_socle_majore, -1))
     # that month's family benefits as paid (stated for the months before a reference situation's month)
     montant = maximum(socle - forfait - shift(f.rsa_base_ressources_hors_pf + f.pf_retenues_minima, -1), 0.0)
-    return montant >= shift(param("minima_sociaux.rsa.montant_minimum_verse"), -1)
+    du = montant >= shift(param("minima_sociaux.rsa.montant_minimum_verse"), -1)
+    return where(f.rsa_percu_connu, shift(f.rsa_percu, -1), du)
 
 
 @rule(entity="famille", dtype="float", label="base ressources des aides au logement (annuelle)",
