@@ -400,11 +400,9 @@ def _reads_later_payments() -> bool:
     """Whether a ``FEEDING`` benefit's rules read the payment of itself or of one drawn after it (the housing aid
     reads the RSA received the month before, CCH art. R822-17): its month then needs the month before drawn
     through every step, and the months are taken one at a time."""
-    return any(_payments_read(c) & {_input_of(d) for d in FEEDING[i:]} for i, c in enumerate(FEEDING))
+    from nonrecours.core.inputs import _INPUT_OF
 
-
-def _input_of(code: str) -> str:
-    return PAYMENT_INPUTS.get(code) or RECEIVED_INPUTS[code]
+    return any(_payments_read(c) & {_INPUT_OF[d] for d in FEEDING[i:]} for i, c in enumerate(FEEDING))
 
 
 def take_up_from_rules(truth_dir: str | Path, months: list, *, seed: int, backend: str = "polars") -> pl.DataFrame:
