@@ -44,17 +44,22 @@ GRADE_SETS: dict[str, tuple[str, ...]] = {
 }
 
 
+def _truth_adults(truth: Path, month: dt.date) -> pl.DataFrame:
+    """famille_id, person_id and ``_rank`` (0 the demandeur, 1 the conjoint) of the truth's familles in ``month``."""
+    m = pl.read_parquet(truth / "unit_memberships.parquet")
+    return (m.filter((pl.col("unit_kind").cast(pl.String) == "famille") & valid_on(month)
+                     & pl.col("role").cast(pl.String).is_in(["demandeur", "conjoint"]))
+            .select(pl.col("unit_id").alias("famille_id"), "person_id",
+                    (pl.col("role").cast(pl.String) != "demandeur").cast(pl.Int8).alias("_rank")))
+
+
 def _truth_to_workspace(truth: Path, units: pl.DataFrame, month: dt.date, agreement: Path) -> pl.DataFrame:
     """truth famille id → workspace famille id (unit_id), via the pseudonyms of its adults."""
     from nonrecours.privacy import load_agreement
     from nonrecours.privacy.pseudonyms import pseudonymise
 
     key = load_agreement(agreement).pseudonym_key()
-    m = pl.read_parquet(truth / "unit_memberships.parquet")
-    adults = (m.filter((pl.col("unit_kind").cast(pl.String) == "famille") & valid_on(month)
-                       & pl.col("role").cast(pl.String).is_in(["demandeur", "conjoint"]))
-              .select(pl.col("unit_id").alias("truth_id"), "person_id",
-                      (pl.col("role").cast(pl.String) != "demandeur").cast(pl.Int8).alias("_rank")))
+    adults = _truth_adults(truth, month).rename({"famille_id": "truth_id"})
     nirs = pl.read_parquet(truth / "identities.parquet", columns=["person_id", "nir"])
     pseud = pseudonymise(nirs.rename({"person_id": "truth_person"}), "nir", key, out="ws_person",
                          key_id_column=None, reason_column=None)
@@ -71,10 +76,7 @@ def _truth_excluded(truth: Path, month: dt.date, config: dict[str, Any]) -> pl.D
     ``config``). The truth's claims and objections name persons; a famille is excluded through its demandeur or
     conjoint of the month, as in a workspace."""
     schema = {"unit_id": pl.String(), "benefit": pl.String()}
-    m = pl.read_parquet(truth / "unit_memberships.parquet")
-    adults = (m.filter((pl.col("unit_kind").cast(pl.String) == "famille") & valid_on(month)
-                       & pl.col("role").cast(pl.String).is_in(["demandeur", "conjoint"]))
-              .select(pl.col("unit_id").alias("famille_id"), "person_id").unique())
+    adults = _truth_adults(truth, month).select("famille_id", "person_id").unique()
     tables: dict[str, pl.LazyFrame] = {}
     if (truth / "claims.parquet").exists():  # person-level events: no dossier of their own
         tables["claims"] = pl.scan_parquet(truth / "claims.parquet").select(
