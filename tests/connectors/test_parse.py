@@ -112,20 +112,25 @@ def test_fixed_width_layout_checks() -> None:
 
 
 @pytest.mark.parametrize(("fmt", "texts"), [
-    ("%d%m%Y", ["00031956", "00001956", "15031956"]),
-    ("%Y%m%d", ["19560300", "19560000", "19560315"]),
-    ("%d/%m/%Y", ["00/03/1956", "00/00/1956", "15/03/1956"]),
-    ("%Y-%m-%d", ["1956-03-00", "1956-00-00", "1956-03-15"]),
+    ("%d%m%Y", ["00031956", "00001956", "15031956", "99031956", "99991956", "031956", "1956"]),
+    ("%Y%m%d", ["19560300", "19560000", "19560315", "19560399", "19569999", "195603", "1956"]),
+    ("%d/%m/%Y", ["00/03/1956", "00/00/1956", "15/03/1956", "99/03/1956", "99/99/1956", "03/1956", "1956"]),
+    ("%Y-%m-%d", ["1956-03-00", "1956-00-00", "1956-03-15", "1956-03-99", "1956-99-99", "1956-03", "1956"]),
 ])
 def test_birth_month_with_unknown_day_or_month(fmt: str, texts: list[str]) -> None:
-    """An unknown day keeps the month; an unknown month too keeps December of the year (31/12 convention)."""
+    """An unknown day (00 or 99, or no day at all) keeps the month; an unknown month too (or a year alone) keeps
+    December of the year (31/12 convention). Valid real-world values, never quarantined."""
     values, reasons = _parse(FieldMap(source="D", target="d", type="month", date_format=fmt), texts)
-    assert values == [dt.date(1956, 3, 1), dt.date(1956, 12, 1), dt.date(1956, 3, 1)]
-    assert reasons == [None, None, None]
+    march, december = dt.date(1956, 3, 1), dt.date(1956, 12, 1)
+    assert values == [march, december, march, march, december, march, december]
+    assert reasons == [None] * len(texts)
     # a full date keeps its strictness: an unknown day is not a date
     _, reasons = _parse(FieldMap(source="D", target="d", type="date", date_format=fmt), texts[:1])
     assert reasons == [f"not a date in format {fmt}"]
-    # an unknown month with a known day is not a civil-status convention: still refused
-    bad = dt.date(1956, 3, 15).strftime(fmt).replace("03", "00")
-    _, reasons = _parse(FieldMap(source="D", target="d", type="month", date_format=fmt), [bad])
-    assert reasons == [f"not a month in format {fmt}"]
+    # an unknown month with a known day is not a civil-status convention: still refused, as is a day or a month
+    # that is neither one nor an unknown's filler, and a partial date in another order than the layout's
+    day = dt.date(1956, 3, 15).strftime(fmt)
+    bad = [day.replace("03", "00"), day.replace("03", "99"), day.replace("15", "32"), day.replace("03", "13"),
+           "195" if "%Y" in fmt[:2] else "1956031", "561956" if fmt.startswith("%Y") else "195603"]
+    _, reasons = _parse(FieldMap(source="D", target="d", type="month", date_format=fmt), bad)
+    assert reasons == [f"not a month in format {fmt}"] * len(bad)

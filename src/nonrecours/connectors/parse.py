@@ -163,26 +163,46 @@ def _positions(fmt: str) -> dict[str, int] | None:
     return out
 
 
-def _unknown_day_month(raw: pl.Expr, fmt: str) -> pl.Expr:
-    """A month field's text with an unknown day (``00``) read as the 1st and an unknown month as December.
+UNKNOWN_PARTS = ("00", "99")
+"""How a date's unknown day or month is written: zeros (INSEE's civil-status files, ``19190500``) or nines (the
+filler of many agency systems, as the NIR's fictitious months run up to 99). Neither can be a day nor a month."""
 
-    Civil status often lacks the day (``00031956``, ``19560300``, ``00/03/1956``) for people born abroad:
-    the month is all the canonical ``birth_month`` keeps, so the day does not matter. When the month is
+
+def _unknown_day_month(raw: pl.Expr, fmt: str) -> pl.Expr:
+    """A month field's text with an unknown day (``00`` or ``99``) read as the 1st and an unknown month as
+    December.
+
+    Civil status often lacks the day (``00031956``, ``19560300``, ``00/03/1956``, ``99/03/1956``) for people born
+    abroad: the month is all the canonical ``birth_month`` keeps, so the day does not matter. When the month is
     unknown too, December of the year is kept (the French civil-status convention for an unknown date is
-    the 31st of December): the person is never taken as older than they can be, so no age condition
-    (ASPA at 65, RSA at 25) is met early.
+    the 31st of December: instruction générale relative à l'état civil of 2 November 2004): the person is never
+    taken as older than they can be, so no age condition (ASPA at 65, RSA at 25) is met early.
     """
     pos = _positions(fmt)
     if pos is None or "%d" not in pos:
         return raw
     d = pos["%d"]
-    day_unknown = raw.str.slice(d, 2) == "00"
+    day_unknown = raw.str.slice(d, 2).is_in(UNKNOWN_PARTS)
     text = pl.when(day_unknown).then(raw.str.slice(0, d) + "01" + raw.str.slice(d + 2)).otherwise(raw)
     if "%m" in pos:
         m = pos["%m"]
-        month_unknown = day_unknown & (raw.str.slice(m, 2) == "00")
+        month_unknown = day_unknown & raw.str.slice(m, 2).is_in(UNKNOWN_PARTS)
         text = pl.when(month_unknown).then(text.str.slice(0, m) + "12" + text.str.slice(m + 2)).otherwise(text)
     return text
+
+
+def _without_day(fmt: str) -> str | None:
+    """The layout's date format with its day left out (``%Y%m%d`` → ``%Y%m``, ``%d/%m/%Y`` → ``%m/%Y``): how a
+    system that holds no day writes a birth date in that layout (``195603`` for ``%Y%m%d``). None without a day."""
+    if "%d" not in fmt:
+        return None
+    i = fmt.index("%d")
+    before, after = fmt[:i], fmt[i + 2:]
+    if after[:1] and after[:1] != "%":
+        after = after[1:]
+    elif before and not before.endswith(("%Y", "%m", "%y")):
+        before = before[:-1]
+    return before + after
 
 
 _OTHER_DATE_SHAPES = {
@@ -200,6 +220,17 @@ def _date(raw: pl.Expr, fmt: str, kind: str) -> pl.Expr:
     value = text.str.to_date(fmt, strict=False) if "%d" in fmt else \
         (text + "01").str.to_date(fmt + "%d", strict=False)
     return value.dt.month_start() if kind == "month" else value
+
+
+def _partial_month(raw: pl.Expr, fmt: str) -> pl.Expr:
+    """A month field written without its day in the layout's own order (``195603`` where the layout says
+    ``%Y%m%d``), or as a year alone (``1956``: December of that year, the 31st of December convention of
+    ``_unknown_day_month``); null otherwise."""
+    short = _without_day(fmt)
+    year_only = pl.when(raw.str.contains(r"^\d{4}$")).then((raw + "1201").str.to_date("%Y%m%d", strict=False))
+    if short is None:
+        return year_only.otherwise(None)
+    return year_only.otherwise(_date(raw, short, "month"))
 
 
 def _value(f: FieldMap, s: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:
@@ -222,6 +253,8 @@ def _value(f: FieldMap, s: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:
             if fmt != f.date_format:
                 value = pl.when(value.is_null() & raw.str.contains(shape)).then(_date(raw, fmt, f.type)) \
                     .otherwise(value)
+        if f.type == "month":
+            value = pl.when(value.is_null()).then(_partial_month(raw, f.date_format or "")).otherwise(value)
         return value
     assert f.codes is not None  # code and bool: translation table
     folded = _folded_codes(f.codes)
