@@ -132,20 +132,21 @@ class PopulationFacts:
 
 def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, *,
                      config: CoreConfig | None = None) -> PopulationFacts:
-    """The facts of :class:`PopulationFacts` for ``month``, read from the (whole) tables."""
+    """The facts of :class:`PopulationFacts` for ``month``, read from the (whole) tables by the streaming
+    engine, so that memory does not follow the country's rows."""
     config = config or CoreConfig()
     lf = {k: (v.lazy() if isinstance(v, pl.DataFrame) else v) for k, v in tables.items()}
     payers = list(catalogue_row("aah").payers)
     parts = [lf[t].filter(pl.col("source_agency").cast(pl.String).is_in(payers)).select("person_id").head(1)
              for t in ("persons", "unit_memberships") if t in lf]
-    sent = bool(parts) and pl.concat(parts).collect().height > 0
+    sent = bool(parts) and pl.concat(parts).collect(engine="streaming").height > 0
     paying = None
     if "benefits_paid" in lf:
         paying = tuple(sorted(lf["benefits_paid"].select(pl.col("paying_agency").cast(pl.String)).unique()
-                              .collect().get_column("paying_agency").to_list()))
+                              .collect(engine="streaming").get_column("paying_agency").to_list()))
     synth = [lf[t].filter(pl.col("source_agency").cast(pl.String) == "synth").select("person_id").head(1)
              for t in ("persons", "unit_memberships") if t in lf]
-    truth = bool(synth) and pl.concat(synth).collect().height > 0
+    truth = bool(synth) and pl.concat(synth).collect(engine="streaming").height > 0
     return PopulationFacts(sent, paying, resource_windows(lf, month, lookback(config, month)), truth)
 
 
@@ -959,7 +960,7 @@ def with_payments(inputs, tables: Mapping[str, pl.DataFrame | pl.LazyFrame], mon
     config = config or CoreConfig()
     if "benefits_paid" in lf:
         paying = tuple(sorted(lf["benefits_paid"].select(pl.col("paying_agency").cast(pl.String)).unique()
-                              .collect().get_column("paying_agency").to_list()))
+                              .collect(engine="streaming").get_column("paying_agency").to_list()))
         facts = dataclasses.replace(facts, paying_agencies=paying)
     depth = lookback(config, month)
     first = month_range(month, max(depth.values(), default=0))[0]

@@ -303,7 +303,9 @@ def _dgfip_declared(lf: Mapping[str, pl.LazyFrame], years: list[int]) -> pl.Lazy
 def resource_windows(lf: Mapping[str, pl.LazyFrame], month: dt.date, depth: Mapping[str, int]) -> pl.DataFrame:
     """(agency, w_from, w_to): the months each agency's monthly resource rows span in the evaluated window,
     over every row of the table (a fact of the extract, the same whichever persons are evaluated: a
-    partitioned run computes it once for all partitions)."""
+    partitioned run computes it once for all partitions). Collected by the streaming engine (the kinds kept
+    are listed, not mapped: ``replace_strict`` would send the query back to the in-memory engine, which holds
+    every row's ``person_id``: 1.55 GiB at 1 million persons, 0.23 GiB streamed)."""
     inputs = [i for i in MONTHLY_INPUTS.values() if i in depth]
     first = month_range(month, max((depth[i] for i in inputs), default=0))[0]
     schema = {"agency": pl.String, "w_from": pl.Date, "w_to": pl.Date}
@@ -311,12 +313,11 @@ def resource_windows(lf: Mapping[str, pl.LazyFrame], month: dt.date, depth: Mapp
         return pl.DataFrame(schema=schema)
     return (lf["resources"]
             .filter((pl.col("month") >= first) & (pl.col("month") <= month) & (_agency() != "dgfip")
-                    & pl.col("kind").cast(pl.String).is_in(list(MONTHLY_INPUTS))
-                    & pl.col("kind").cast(pl.String).replace_strict(MONTHLY_INPUTS, default=None).is_in(inputs)
+                    & pl.col("kind").cast(pl.String).is_in([k for k, i in MONTHLY_INPUTS.items() if i in inputs])
                     & pl.col("person_id").is_not_null() & (pl.col("person_id") != ""))
             .group_by(_agency().alias("agency"))
             .agg(pl.col("month").min().alias("w_from"), pl.col("month").max().alias("w_to"))
-            .sort("agency").collect().cast(schema))  # type: ignore[arg-type]
+            .sort("agency").collect(engine="streaming").cast(schema))  # type: ignore[arg-type]
 
 
 def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt.date,

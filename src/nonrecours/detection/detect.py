@@ -372,7 +372,7 @@ def _history_covers(tables: dict[str, Any], due: dt.date, benefits: tuple[str, .
     if payers:
         lf = lf.filter(pl.col("paying_agency" if "paying_agency" in lf.collect_schema().names()
                               else "source_agency").cast(pl.String).is_in(payers))
-    first = lf.select(pl.col("month").min()).collect().item()
+    first = lf.select(pl.col("month").min()).collect(engine="streaming").item()
     return first is not None and first <= due
 
 

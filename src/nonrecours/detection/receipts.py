@@ -393,11 +393,11 @@ def payments_known(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None],
         cols = lf.collect_schema().names()
         for c in ("source_agency", "paying_agency"):
             if c in cols:
-                agencies |= set(lf.select(pl.col(c).cast(pl.String).unique()).collect().get_column(c).drop_nulls()
-                                .to_list())
+                agencies |= set(lf.select(pl.col(c).cast(pl.String).unique()).collect(engine="streaming")
+                                .get_column(c).drop_nulls().to_list())
         if name == "benefits_paid":
-            reported |= set(lf.select(pl.col("benefit").cast(pl.String).unique()).collect().get_column("benefit")
-                            .drop_nulls().to_list())
+            reported |= set(lf.select(pl.col("benefit").cast(pl.String).unique()).collect(engine="streaming")
+                            .get_column("benefit").drop_nulls().to_list())
     if "benefits_paid" not in tables or tables.get("benefits_paid") is None:
         return dict.fromkeys(benefits, False)
     return {b: bool(agencies & set(catalogue_row(b).payers)) or b in reported for b in benefits}
