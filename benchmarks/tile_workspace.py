@@ -14,16 +14,19 @@ population whose every detection result is known in advance: exactly ``k`` times
   ``tile`` checks before writing (``PreconditionError``). A value that is not a pseudonym is an error naming
   the table and column, never tiled as it is (two copies would then share it).
 - **Return tokens** (``return_tokens``: AES-SIV of an agency's record number) are made unique per copy the same
-  way on their first base64url character (at most 64 copies). The copies' tokens (``c > 0``) no longer open:
-  this workspace is for detection, not for the outreach lists' way back.
+  way on their first two base64url characters (``c`` written in base 64: the first moves ``c mod 64`` places, the
+  second ``c // 64``). The copies' tokens (``c > 0``) no longer open: this workspace is for detection, not for
+  the outreach lists' way back. At most 256 copies (the pseudonyms' last byte).
 - **Quarantine and ingest reports** are tiled too (``rows in = accepted + quarantined`` stays true): quarantined
   rows repeated with their line numbers shifted by the extract's rows read per copy, the reports' counts
   multiplied by ``k`` and marked ``tiled``.
-- **Checks** (``check``): each canonical table through its own ``TableSpec.validate_frame`` (schema, required
-  columns, bulk checks, key uniqueness), each file ``k`` times the source's rows, distinct ids and tokens ``k``
-  times the source's; and, with ``components=True``, the link graph of ``core.partition`` (the households a
-  partitioned run keeps together) has ``k`` times the source's components with the same sizes: no copy is
-  linked to another.
+- **Checks** (``check``), one copy in memory at a time so that they hold at 10 million persons: each file ``k``
+  times the source's rows; each copy's rows equal to the source's retagged, and valid to the canonical table's
+  own ``TableSpec.validate_frame`` (schema, required columns, bulk checks, key uniqueness); distinct ids and
+  tokens ``k`` times the source's (counted on 64-bit hashes by the streaming engine: equal values hash equal, so
+  the count can only err towards failing); and, with ``components=True``, the link graph of ``core.partition``
+  (the households a partitioned run keeps together) has ``k`` times the source's components with the same
+  sizes: no copy is linked to another.
 """
 
 from __future__ import annotations
@@ -66,8 +69,8 @@ NOT_IDS = frozenset({"depcom", "extract_id", "agency", "return_key_id", "reason"
 QUARANTINE = "quarantine"
 REPORTS = "reports"
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-MAX_COPIES = len(_B64)
-"""64: the tokens' first character takes one of 64 values (the pseudonyms' last byte, 256)."""
+MAX_COPIES = 256
+"""The pseudonyms' last byte takes 256 values (the tokens' first two characters, 4,096)."""
 _COUNTED = ("declared_records", "return_tokens", "rows_accepted", "rows_quarantined", "rows_read", "faults",
             "tables", "unidentified_members")
 """Ingest report fields that count rows (multiplied by the copies)."""
@@ -90,11 +93,20 @@ def retag(expr: pl.Expr, copy: int) -> pl.Expr:
 
 
 def retag_token(expr: pl.Expr, copy: int) -> pl.Expr:
-    """A return token of copy ``copy``: its first base64url character moved ``copy`` places along the alphabet."""
+    """A return token of copy ``copy``: its first base64url character moved ``copy mod 64`` places along the
+    alphabet and its second ``copy // 64`` places (copies 0 to 63 change the first character only)."""
     if copy == 0:
         return expr
-    shift = {ch: _B64[(i + copy) % len(_B64)] for i, ch in enumerate(_B64)}
-    return expr.str.slice(0, 1).replace_strict(shift, return_dtype=pl.String) + expr.str.slice(1)
+
+    def moved(k: int) -> dict[str, str]:
+        return {ch: _B64[(i + k) % len(_B64)] for i, ch in enumerate(_B64)}
+
+    first, second = copy % len(_B64), copy // len(_B64)
+    head = expr.str.slice(0, 1).replace_strict(moved(first), return_dtype=pl.String)
+    nxt = expr.str.slice(1, 1)
+    if second:
+        nxt = nxt.replace_strict(moved(second), return_dtype=pl.String)
+    return head + nxt + expr.str.slice(2)
 
 
 def _files(workspace: Path) -> dict[str, list[Path]]:
@@ -136,7 +148,7 @@ def _preconditions(files: dict[str, list[Path]], copies: int) -> dict[str, int]:
             tokens.append(lf.select(pl.col(col).alias("v")).filter(pl.col("v").is_not_null()).with_columns(
                 pl.lit(name).alias("table"), pl.lit(col).alias("column")))
     counts = {}
-    for kind, frames, pattern, kept in (("ids", ids, PSEUDONYM_PATTERN, 2), ("tokens", tokens, TOKEN_PATTERN, 1)):
+    for kind, frames, pattern, kept in (("ids", ids, PSEUDONYM_PATTERN, 2), ("tokens", tokens, TOKEN_PATTERN, 2)):
         if not frames:
             counts[kind] = 0
             continue
@@ -149,20 +161,22 @@ def _preconditions(files: dict[str, list[Path]], copies: int) -> dict[str, int]:
         rest = pl.col("v").str.slice(0, 62) if kind == "ids" else pl.col("v").str.slice(kept)
         distinct = values.select(pl.col("v").n_unique().alias("all"), rest.n_unique().alias("rest")).row(0)
         if copies > 1 and distinct[0] != distinct[1]:
-            where = "last 2" if kind == "ids" else "first 1"
+            where = "last 2" if kind == "ids" else "first 2"
             raise PreconditionError(f"two {kind} of the source differ only in their {where} characters: "
                                     "their copies could collide")
         counts[kind] = distinct[0]
     return counts
 
 
+def _copy(lf: pl.LazyFrame, name: str, c: int) -> pl.LazyFrame:
+    """Copy ``c`` of a table's rows: every id and token retagged."""
+    cols = [retag(pl.col(col), c).alias(col) for col in ID_COLUMNS[name]]
+    cols += [retag_token(pl.col(col), c).alias(col) for col in TOKEN_COLUMNS.get(name, ())]
+    return lf.with_columns(cols) if cols else lf
+
+
 def _tiled(lf: pl.LazyFrame, name: str, copies: int) -> pl.LazyFrame:
-    parts = []
-    for c in range(copies):
-        cols = [retag(pl.col(col), c).alias(col) for col in ID_COLUMNS[name]]
-        cols += [retag_token(pl.col(col), c).alias(col) for col in TOKEN_COLUMNS.get(name, ())]
-        parts.append(lf.with_columns(cols) if cols else lf)
-    return pl.concat(parts)
+    return pl.concat([_copy(lf, name, c) for c in range(copies)])
 
 
 def _report(report: dict[str, Any], copies: int, source: Path) -> dict[str, Any]:
@@ -225,24 +239,50 @@ def _component_sizes(workspace: Path, folder: Path) -> pl.DataFrame:
             .sort("len"))
 
 
+def _distinct_hashes(files: dict[str, list[Path]]) -> dict[str, int]:
+    """Distinct ids and tokens of a workspace's tables, counted on their 64-bit hashes by the streaming engine
+    (8 bytes a value, never the rows): equal values hash equal, so a collision can only lower the count."""
+    counts = {}
+    for kind, columns in (("ids", ID_COLUMNS), ("tokens", TOKEN_COLUMNS)):
+        frames = [pl.scan_parquet(paths).filter(pl.col(col).is_not_null()).select(pl.col(col).hash(seed=0).alias("h"))
+                  for name, paths in files.items() if name != QUARANTINE for col in columns.get(name, ())]
+        counts[kind] = int(pl.concat(frames).select(pl.col("h").n_unique()).collect(engine="streaming").item()) \
+            if frames else 0
+    return counts
+
+
 def check(source: str | Path, tiled: str | Path, copies: int, *, components: bool = False) -> dict[str, Any]:
     """The tiled workspace against its source (module docstring); raises on the first failure, else returns
-    what was checked."""
+    what was checked. One copy of a table is in memory at a time."""
     source, tiled = Path(source), Path(tiled)
-    out: dict[str, Any] = {"tables_validated": [], "files": 0}
+    out: dict[str, Any] = {"tables_validated": [], "files": 0, "copies_compared": 0}
     for name, paths in _files(source).items():
+        sizes = {}
         for path in paths:
             got = tiled / name / path.name
             n_src = pl.scan_parquet(path).select(pl.len()).collect().item()
             n_new = pl.scan_parquet(got).select(pl.len()).collect().item()
             if n_new != copies * n_src:
                 raise NonRecoursError(f"{name}/{path.name}: {n_new} rows, not {copies} × {n_src}")
+            sizes[path.name] = n_src
             out["files"] += 1
+        if name == QUARANTINE:
+            continue
+        for c in range(copies):
+            for path in paths:
+                n = sizes[path.name]
+                want = _copy(pl.scan_parquet(path), name, c).collect()
+                if not pl.scan_parquet(tiled / name / path.name).slice(c * n, n).collect().equals(want):
+                    raise NonRecoursError(f"{name}/{path.name}: copy {c} is not the source retagged")
+            if name in TABLES:
+                TABLES[name].validate_frame(pl.concat([pl.scan_parquet(tiled / name / p.name).slice(c * sizes[p.name],
+                                                                                                    sizes[p.name])
+                                                       for p in paths]))
+            out["copies_compared"] += 1
         if name in TABLES:
-            TABLES[name].validate_frame(pl.scan_parquet(sorted((tiled / name).glob("*.parquet"))))
             out["tables_validated"].append(name)
     before = _preconditions(_files(source), 1)
-    after = _preconditions(_files(tiled), 1)
+    after = _distinct_hashes(_files(tiled))
     for kind in before:
         if after[kind] != copies * before[kind]:
             raise NonRecoursError(f"{after[kind]} distinct {kind}, not {copies} × {before[kind]}")

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from nonrecours.errors import SchemaError
+from nonrecours.errors import NonRecoursError, SchemaError
 from nonrecours.schemas import TABLES, UNIDENTIFIED_MEMBERS
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -36,13 +36,14 @@ tile_workspace = _load("tile_workspace")
 
 COPIES = 2
 """The copies of the tiled workspace below: copy 0 is the source, copy 1 is retagged (every id and token made new),
-as in any further copy (one retag per copy, tested for 1 to 64 copies by the properties above); two copies are
+as in any further copy (one retag per copy, tested for 1 to 256 copies by the properties above); two copies are
 the fewest that check "copies times the source" with ids that must not collide."""
 
 _hex = st.text(alphabet="0123456789abcdef", min_size=64, max_size=64)
 
 
-@given(ids=st.lists(_hex, min_size=1, max_size=40, unique_by=lambda s: s[:62]), copies=st.integers(1, 64))
+@given(ids=st.lists(_hex, min_size=1, max_size=40, unique_by=lambda s: s[:62]),
+       copies=st.integers(1, tile_workspace.MAX_COPIES))
 def test_retag_is_injective_across_copies_keeps_order_and_copy_zero_is_the_source(ids: list[str],
                                                                                   copies: int) -> None:
     frame = pl.DataFrame({"id": ids})
@@ -55,7 +56,7 @@ def test_retag_is_injective_across_copies_keeps_order_and_copy_zero_is_the_sourc
 
 
 @given(tokens=st.lists(st.text(alphabet=tile_workspace._B64, min_size=22, max_size=40), min_size=1, max_size=30,
-                       unique_by=lambda s: s[1:]), copies=st.integers(1, 64))
+                       unique_by=lambda s: s[2:]), copies=st.integers(1, tile_workspace.MAX_COPIES))
 def test_retag_token_is_injective_across_copies(tokens: list[str], copies: int) -> None:
     frame = pl.DataFrame({"t": tokens})
     tagged = pl.concat([frame.select(tile_workspace.retag_token(pl.col("t"), c)) for c in range(copies)])
@@ -100,6 +101,20 @@ def test_tiled_workspace_passes_the_tables_checks_and_keeps_copies_apart(tiled) 
         assert report["rows_read"] == COPIES * before["rows_read"]
         assert report["rows_read"] == report["rows_accepted"] + report["rows_quarantined"]
         assert report["tiled"]["copies"] == COPIES
+
+
+def test_a_copy_that_is_not_the_source_retagged_fails_the_check(tiled, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # the check compares each copy with the source retagged, one copy in memory at a time: a value changed in
+    # the last copy's rows (here an amount, which no distinct-id count sees) is found
+    source, out, _ = tiled
+    broken = Path(shutil.copytree(out, tmp_path / "broken"))
+    path = broken / "benefits_paid" / "caf-caf.parquet"
+    paid = pl.read_parquet(path)
+    row = paid.height - 1
+    paid.with_columns(pl.when(pl.int_range(pl.len()) == row).then(pl.col("amount") + 1).otherwise(pl.col("amount"))
+                      .cast(paid.schema["amount"]).alias("amount")).write_parquet(path)
+    with pytest.raises(NonRecoursError, match=f"benefits_paid/caf-caf.parquet: copy {COPIES - 1} is not"):
+        tile_workspace.check(source, broken, COPIES)
 
 
 def test_source_that_cannot_be_tiled_is_refused(demo_result, tmp_path) -> None:  # type: ignore[no-untyped-def]
