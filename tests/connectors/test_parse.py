@@ -134,3 +134,6 @@ def test_birth_month_with_unknown_day_or_month(fmt: str, texts: list[str]) -> No
            "195" if "%Y" in fmt[:2] else "1956031", "561956" if fmt.startswith("%Y") else "195603"]
     _, reasons = _parse(FieldMap(source="D", target="d", type="month", date_format=fmt), bad)
     assert reasons == [f"not a month in format {fmt}"] * len(bad)
+    # a month field whose layout writes no day (a payment's month) reads no year alone
+    _, reasons = _parse(FieldMap(source="M", target="m", type="month", date_format="%Y%m"), ["2026", "202606"])
+    assert reasons == ["not a month in format %Y%m", None]

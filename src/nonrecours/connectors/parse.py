@@ -223,14 +223,15 @@ def _date(raw: pl.Expr, fmt: str, kind: str) -> pl.Expr:
 
 
 def _partial_month(raw: pl.Expr, fmt: str) -> pl.Expr:
-    """A month field written without its day in the layout's own order (``195603`` where the layout says
-    ``%Y%m%d``), or as a year alone (``1956``: December of that year, the 31st of December convention of
-    ``_unknown_day_month``); null otherwise."""
+    """A month field whose layout writes a day (a birth date) written without it in the layout's own order
+    (``195603`` where the layout says ``%Y%m%d``), or as a year alone (``1956``: December of that year, the
+    31st of December convention of ``_unknown_day_month``); null otherwise. A field whose layout holds no day
+    (a payment's ``%Y%m``) keeps its format: ``2026`` is no month there."""
     short = _without_day(fmt)
-    year_only = pl.when(raw.str.contains(r"^\d{4}$")).then((raw + "1201").str.to_date("%Y%m%d", strict=False))
     if short is None:
-        return year_only.otherwise(None)
-    return year_only.otherwise(_date(raw, short, "month"))
+        return pl.lit(None, dtype=pl.Date)
+    year_only = (raw + "1201").str.to_date("%Y%m%d", strict=False)
+    return pl.when(raw.str.contains(r"^\d{4}$")).then(year_only).otherwise(_date(raw, short, "month"))
 
 
 def _value(f: FieldMap, s: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:
