@@ -257,27 +257,24 @@ def check(source: str | Path, tiled: str | Path, copies: int, *, components: boo
     source, tiled = Path(source), Path(tiled)
     out: dict[str, Any] = {"tables_validated": [], "files": 0, "copies_compared": 0}
     for name, paths in _files(source).items():
-        sizes = {}
         for path in paths:
             got = tiled / name / path.name
             n_src = pl.scan_parquet(path).select(pl.len()).collect().item()
             n_new = pl.scan_parquet(got).select(pl.len()).collect().item()
             if n_new != copies * n_src:
                 raise NonRecoursError(f"{name}/{path.name}: {n_new} rows, not {copies} × {n_src}")
-            sizes[path.name] = n_src
             out["files"] += 1
         if name == QUARANTINE:
             continue
+        sources = {path.name: pl.read_parquet(path) for path in paths}  # a source's tables are small: read once
         for c in range(copies):
-            for path in paths:
-                n = sizes[path.name]
-                want = _copy(pl.scan_parquet(path), name, c).collect()
-                if not pl.scan_parquet(tiled / name / path.name).slice(c * n, n).collect().equals(want):
-                    raise NonRecoursError(f"{name}/{path.name}: copy {c} is not the source retagged")
+            copy = {}
+            for file, src in sources.items():
+                copy[file] = pl.scan_parquet(tiled / name / file).slice(c * src.height, src.height).collect()
+                if not copy[file].equals(_copy(src.lazy(), name, c).collect()):
+                    raise NonRecoursError(f"{name}/{file}: copy {c} is not the source retagged")
             if name in TABLES:
-                TABLES[name].validate_frame(pl.concat([pl.scan_parquet(tiled / name / p.name).slice(c * sizes[p.name],
-                                                                                                    sizes[p.name])
-                                                       for p in paths]))
+                TABLES[name].validate_frame(pl.concat(list(copy.values())))
             out["copies_compared"] += 1
         if name in TABLES:
             out["tables_validated"].append(name)

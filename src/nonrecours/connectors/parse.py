@@ -164,8 +164,9 @@ def _positions(fmt: str) -> dict[str, int] | None:
 
 
 UNKNOWN_PARTS = ("00", "99")
-"""How a date's unknown day or month is written: zeros (INSEE's civil-status files, ``19190500``) or nines (the
-filler of many agency systems, as the NIR's fictitious months run up to 99). Neither can be a day nor a month."""
+"""How a date's unknown day or month is written: zeros (INSEE's civil-status files, ``19190500``) or nines (a
+filler some systems write for an unknown part; no text fixes it). Neither can be a day nor a month, so reading
+them as unknown misreads no real date."""
 
 
 def _unknown_day_month(raw: pl.Expr, fmt: str) -> pl.Expr:
