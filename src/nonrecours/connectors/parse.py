@@ -231,8 +231,10 @@ def _partial_month(raw: pl.Expr, fmt: str) -> pl.Expr:
     short = _without_day(fmt)
     if short is None:
         return pl.lit(None, dtype=pl.Date)
-    year_only = (raw + "1201").str.to_date("%Y%m%d", strict=False)
-    return pl.when(raw.str.contains(r"^\d{4}$")).then(year_only).otherwise(_date(raw, short, "month"))
+    year_only = pl.when(raw.str.contains(r"^\d{4}$")).then((raw + "1201").str.to_date("%Y%m%d", strict=False))
+    if short in {f for f, _ in _OTHER_DATE_SHAPES["month"]}:  # already read there (``%m/%Y``, ``%Y-%m``)
+        return year_only.otherwise(None)
+    return year_only.otherwise(_date(raw, short, "month"))
 
 
 def _value(f: FieldMap, s: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:
