@@ -6,10 +6,14 @@ Run: ``python benchmarks/detect_scale_bench.py --workspace BIG/workspace --confi
 Runs ``run_detect`` (the run's detection stage: run.toml's benefits, thresholds and engine options through
 ``run.detection_config`` and ``run.engine_config``) in a fresh child process, whole (``--partitions 1``: the join
 of the month, then detection) or split as run.toml's ``partitions`` splits it (``core.partition.Partitions``).
-``pipeline_bench.Meter`` measures each step (peak memory: ``VmHWM`` reset at each step): ``split`` (the link
-graph and its parts), ``facts`` (what detection reads about the population as a whole), then per part
-``partN/join`` (the month's core, and the earlier due months' joined inside detection), ``partN/detect``,
-``partN/outputs`` (sorting, the OpenFisca situations), ``merge`` (the parts' files merged into the outputs,
+``pipeline_bench.Meter`` measures each step of the run's process (peak memory: ``VmHWM`` reset at each step):
+``split`` (the link graph and its parts), ``facts`` (what detection reads about the population as a whole); each
+part runs in a child process of its own (run.toml's default, ``nonrecours.isolate``) whose figures come from
+detection's log record of it: ``partN`` (the child's wall, CPU and peak memory), ``partN/join`` (the month's
+core), ``partN/detect`` (the earlier due months' joined inside it), ``partN/outputs`` (sorting, the OpenFisca
+situations; a step inside a child has its wall and CPU, no peak of its own); ``--same-process`` runs every part
+in the bench's process as before 1 December 2026 (each step metered here, ``partN/detect/join`` apart); then
+``merge`` (the parts' files merged into the outputs,
 ``core.partition.merge_parts``, streamed) and ``write`` (the files written by Polars: the summary; every output
 of a run in one pass). ``--keep-parts DIR``: a copy of the parts' files before their merge, for
 ``detect_merge_bench.py``.
@@ -26,6 +30,7 @@ import argparse
 import datetime as dt
 import importlib
 import json
+import logging
 import os
 import platform
 import shutil
@@ -48,9 +53,40 @@ _KEY = ["unit_kind", "unit_id", "benefit"]
 _HEX = r"[0-9a-f]{64}"
 
 
+class _PartRecords(logging.Handler):
+    """The figures of each part run in a child process of its own, from detection's log record of the part
+    (``isolate.Usage``: the child's wall, CPU and peak; its steps' wall and CPU), written to ``progress`` as
+    they come."""
+
+    def __init__(self, progress: Path, meter: Any) -> None:
+        super().__init__(logging.INFO)
+        self.steps: dict[str, dict[str, Any]] = {}
+        self.progress, self.meter = progress, meter
+
+    def emit(self, record: logging.LogRecord) -> None:
+        usage = getattr(record, "usage", None)
+        if usage is None:
+            return
+        k = record.part  # type: ignore[attr-defined]
+
+        def fig(u: Any) -> dict[str, Any]:
+            return {"calls": 1, "wall_s": u.wall_s, "cpu_s": round(u.cpu_s, 3), "user_s": u.user_s,
+                    "system_s": u.system_s, "peak_rss_mib": u.peak_rss_mib}
+
+        self.steps[f"part{k}"] = fig(usage)
+        for name, u in record.steps.items():  # type: ignore[attr-defined]
+            self.steps[f"part{k}/{name}"] = fig(u)
+        self.progress.write_text(json.dumps({"parts_done": sum(1 for n in self.steps if n.count("/") == 0),
+                                             "steps": self.meter.report() | self.steps,
+                                             "at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}),
+                                 encoding="utf-8")
+
+
 def measured_detect(workspace: Path, config: Path, month: str, partitions: int, out: Path,
-                    keep_parts: Path | None = None) -> dict[str, Any]:
-    """``run_detect`` on ``workspace`` with ``config``'s detection settings, every step metered."""
+                    keep_parts: Path | None = None, same_process: bool = False) -> dict[str, Any]:
+    """``run_detect`` on ``workspace`` with ``config``'s detection settings, every step metered: each part in a
+    child process of its own (run.toml's default; its figures from the part's log record) or, with
+    ``same_process``, every part here (metered by wrapping its steps)."""
     import nonrecours.core
     from nonrecours.config import load_config, parse_month
     from nonrecours.core import Partitions
@@ -115,25 +151,31 @@ def measured_detect(workspace: Path, config: Path, month: str, partitions: int, 
             det._merge_outputs = kept_then_merged
         meter.wrap(det, "write_parquet", "write")
         meter.wrap(det, "write_json", "write")
+        children = _PartRecords(progress, meter)
+        logging.getLogger("nonrecours.detection").addHandler(children)
+        logging.getLogger("nonrecours.detection").setLevel(logging.INFO)
         with meter.measure("detect_total"):
             parts = Partitions(scan_workspace(workspace), partitions, out.parent / (out.name + "-parts")) \
                 if partitions > 1 else None
             run, _ = det.run_detect(workspace, m, out, backend=cfg.backend, config=detection_config(cfg),
                                     engine_config=engine_config(cfg),
-                                    **({} if parts is None else {"partitions": parts}))
+                                    **({} if parts is None else {"partitions": parts,
+                                                                 "fresh_processes": not same_process}))
         sizes = parts.sizes() if parts is not None else [run.summary["persons"]]
         components = None
         if parts is not None:
             components = pl.scan_parquet(parts.path).select(pl.col("component").n_unique()).collect().item()
     finally:
         Partitions.tables = original_tables  # type: ignore[method-assign]
+        logging.getLogger("nonrecours.detection").removeHandler(children)
         meter.close()  # puts back det.detect as it found it (the plain function)
-    steps = meter.report()
-    for stage in ("join", "detect", "outputs"):  # the parts' sums
+    steps = meter.report() | children.steps
+    whole = [s for n, s in steps.items() if n.startswith("part") and "/" not in n]
+    for stage in ("join", "detect", "outputs"):  # the parts' sums (a child's peak is its part's: every step's)
         own = [s for n, s in steps.items() if n.startswith("part") and n.count("/") == 1 and n.endswith(f"/{stage}")]
+        peaks = [s["peak_rss_mib"] for s in (whole or own) if s["peak_rss_mib"] is not None]
         steps[stage] = {"calls": sum(s["calls"] for s in own), "wall_s": round(sum(s["wall_s"] for s in own), 3),
-                        "cpu_s": round(sum(s["cpu_s"] for s in own), 3),
-                        "peak_rss_mib": max(s["peak_rss_mib"] for s in own)}
+                        "cpu_s": round(sum(s["cpu_s"] for s in own), 3), "peak_rss_mib": max(peaks, default=None)}
     return {"steps": steps, "peak_method": meter.peak_method, "persons": run.summary["persons"],
             "persons_per_part": sizes, "components": components,
             "flags": run.flags.lazy().select(pl.len()).collect().item(),
@@ -226,6 +268,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--partial", type=Path, help="a stopped run's parts folder: compare its finished parts with "
                     "--reference (copies times) and print the result, nothing run")
     ap.add_argument("--keep-parts", type=Path, help="copy the parts' files there before their merge")
+    ap.add_argument("--same-process", action="store_true",
+                    help="every part in the run's own process (run.toml's fresh_process_per_part = false)")
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.partial is not None:
@@ -234,7 +278,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         return res
     if args.child:
         res = measured_detect(args.workspace, args.config, args.month, args.partitions, args.out_dir,
-                              args.keep_parts)
+                              args.keep_parts, args.same_process)
         print("RESULT " + json.dumps(res))
         return res
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -246,6 +290,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "note": args.note, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "commit": commit + ("+src changes" if dirty else ""), "workspace": str(args.workspace),
         "month": args.month, "partitions": args.partitions,
+        "parts_in": "the run's process" if args.same_process else "a child process each",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                    f"Polars {pl.__version__}",
         "load_average_1min_start": round(os.getloadavg()[0], 2)}
@@ -255,7 +300,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         done = subprocess.run([sys.executable, __file__, "--child", "--workspace", str(args.workspace), "--config",
                                str(args.config), "--month", args.month, "--partitions", str(args.partitions),
                                "--out-dir", str(args.out_dir), "--result", str(args.result),
-                               *(["--keep-parts", str(args.keep_parts)] if args.keep_parts else [])],
+                               *(["--keep-parts", str(args.keep_parts)] if args.keep_parts else []),
+                               *(["--same-process"] if args.same_process else [])],
                               env=env, stdout=subprocess.PIPE, stderr=err, text=True)
         if done.returncode:
             err.seek(0)
@@ -280,7 +326,8 @@ def markdown(r: dict[str, Any]) -> str:
     lines = [f"# detect at scale: {r['persons']:,} persons, {r['partitions']} part(s)", "",
              f"{r['date']}, commit {r['commit']}, {r['machine']}, backend {r['backend']}, month {r['month']}. "
              f"Load average (1 min) {r['load_average_1min_start']} at the start, {r['load_average_1min_end']} at "
-             f"the end (2 shared cores: compare CPU seconds).", ""]
+             f"the end (2 shared cores: compare CPU seconds). Parts run in {r.get('parts_in', 'the run process')}.",
+             ""]
     if r.get("note"):
         lines += [r["note"], ""]
     lines += [f"Persons per part: {', '.join(f'{n:,}' for n in r['persons_per_part'])}; flags {r['flags']:,}, "
@@ -288,8 +335,8 @@ def markdown(r: dict[str, Any]) -> str:
               "| step | calls | wall s | CPU s | peak RSS MiB | load start → end |", "|---|---:|---:|---:|---:|---|"]
     for name, s in r["steps"].items():
         load = (f"{s['load_1min_start']:.1f} → {s['load_1min_end']:.1f}" if "load_1min_start" in s else "")
-        lines.append(f"| {name} | {s['calls']} | {s['wall_s']:,.1f} | {s['cpu_s']:,.1f} | "
-                     f"{s['peak_rss_mib']:,.0f} | {load} |")
+        peak = "—" if s["peak_rss_mib"] is None else f"{s['peak_rss_mib']:,.0f}"
+        lines.append(f"| {name} | {s['calls']} | {s['wall_s']:,.1f} | {s['cpu_s']:,.1f} | {peak} | {load} |")
     if "comparison" in r:
         lines += ["", f"Against {r['copies']} copies of the reference ({r['reference']}):", ""]
         for name, c in r["comparison"].items():

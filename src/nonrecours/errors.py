@@ -28,8 +28,21 @@ __all__ = [
 ]
 
 
+def _rebuilt(cls: type[BaseException], args: tuple[object, ...], state: dict[str, object]) -> BaseException:
+    err = cls.__new__(cls)
+    err.args = args
+    err.__dict__.update(state)
+    return err
+
+
 class NonRecoursError(Exception):
     """Root of every error raised on purpose by nonrecours."""
+
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled with its message and attributes, not through ``__init__`` (pickle passes no keyword-only
+        argument: ``ExtractError`` could not be rebuilt, ``SchemaError`` lost its table and column): an error
+        raised in a part's child process (``nonrecours.isolate``) is raised in the run as it was."""
+        return (_rebuilt, (type(self), self.args, dict(self.__dict__)))
 
 
 class SchemaError(NonRecoursError, ValueError):

@@ -354,7 +354,9 @@ def detection_stage(ctx: RunContext) -> StageReport:
             with stage(f"detection {month:%Y-%m} ({ctx.config.backend})"):
                 _, paths = run_detect(ctx.workspace, month, folder, backend=ctx.config.backend, config=config,
                                       engine_config=engine_config(ctx.config),
-                                      **({} if partitions is None else {"partitions": partitions}),
+                                      **({} if partitions is None else {
+                                          "partitions": partitions,
+                                          "fresh_processes": ctx.config.fresh_process_per_part}),
                                       **({} if built is None else {"core": built}))
             del built
             written = sorted(Path(p) for p in paths.values())

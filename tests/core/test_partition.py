@@ -57,12 +57,15 @@ def test_components_follow_chains():
     assert got["p:7"] == got["u:c"] == "p:7"
 
 
-def test_a_partitioned_run_writes_the_files_of_an_unpartitioned_run(quick_copy, quick_run):
+def test_a_partitioned_run_writes_the_files_of_an_unpartitioned_run(quick_copy, quick_run, caplog):
     """The demo's workspace (tests/conftest.py ``quick_run``) through the rules and detection stages again in 3
     parts: every file they write (entitlements, parameters, flags, units, memberships, residence, provenance,
     unknowns and the summary with its counts) holds what the run in one pass wrote: the same rows in the same
     order with the same types (the parts are merged by another Parquet writer, ``merge_parts``: not the same
-    bytes), the JSON files byte for byte. The stages' row counts are the one pass's too."""
+    bytes), the JSON files byte for byte. The stages' row counts are the one pass's too. Detection ran each part
+    in a child process of its own (the default), each logged here with its persons and its child's costs."""
+    import logging
+
     from polars.testing import assert_frame_equal
 
     from nonrecours.atomic import file_sha256
@@ -72,8 +75,14 @@ def test_a_partitioned_run_writes_the_files_of_an_unpartitioned_run(quick_copy, 
     cfg = load_config(quick_copy / "run.toml")
     parted = cfg.model_copy(update={"partitions": 3})
     assert parted.digest() == cfg.digest()
+    assert parted.fresh_process_per_part
     ctx = RunContext(parted, quick_copy, None, None, {"parameters": {}})
+    caplog.set_level(logging.INFO, logger="nonrecours")
     reports = [stage(ctx) for stage in (rules_stage, detection_stage)]
+    parts = [r for r in caplog.records if r.name == "nonrecours.detection" and hasattr(r, "usage")]
+    assert [r.part for r in parts] == sorted(r.part for r in parts) and len(parts) >= 2
+    # a child's own peak (None for a part run in this process): Polars and the part's frames
+    assert all(r.usage.peak_rss_mib is not None and r.usage.peak_rss_mib > 100 for r in parts)
     written = [p for r in reports for p in r.outputs]
     expected = sorted(p.relative_to(quick_run) for d in ("rules", "detection") for p in (quick_run / d).rglob("*")
                       if p.is_file())

@@ -69,6 +69,7 @@ from nonrecours.engine.evaluate import cached_plan, evaluate_many
 from nonrecours.engine.inputs import INDIVIDU_STRUCTURE
 from nonrecours.engine.plan import ID, add_months
 from nonrecours.errors import SchemaError
+from nonrecours.isolate import Usage, metered, run_each
 from nonrecours.rules.params import default_parameters
 from nonrecours.rules.registry import default_registry
 from nonrecours.schemas.benefits import CATALOGUE
@@ -1177,8 +1178,8 @@ def _outputs(run: Detection, core: CoreMonth) -> dict[str, pl.DataFrame]:
 
 def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backend: str = "polars",
                config: DetectionConfig | None = None, engine_config: dict[str, Any] | None = None,
-               partitions: Partitions | None = None, core: CoreMonth | None = None
-               ) -> tuple[Detection, dict[str, Path]]:
+               partitions: Partitions | None = None, core: CoreMonth | None = None,
+               fresh_processes: bool = True) -> tuple[Detection, dict[str, Path]]:
     """The ``nonrecours detect`` job: read the workspace lazily, build the month, detect, write (with the core's
     provenance and unknowns, which the outreach lists quote as the facts already held). The core is built with
     the resource kinds each extract's layout carries, as ingest recorded them in the workspace's reports
@@ -1190,7 +1191,8 @@ def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backen
     ``partitions`` (``core.partition.Partitions`` over this workspace's tables): build, evaluate and detect one
     part of the population at a time, each part's outputs written to the partitions' folder and merged at the
     end (``core.partition.merge_parts``: range by range, about a part's rows in memory at a time, not the
-    population's), the summary the sum of the parts'; the
+    population's), the summary the sum of the parts'; each part in a new child process of its own unless
+    ``fresh_processes`` is False (``nonrecours.isolate``: one process's heap grew part after part); the
     files hold the rows of an unpartitioned run, row for row, in the same order (not the same bytes: another
     Parquet writer). The returned Detection then holds lazy scans of the merged units and flags, the summary,
     and no engine result."""
@@ -1205,7 +1207,8 @@ def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backen
     core_config = workspace_core_config(Path(workspace), layouts=layouts) if core is None else core.config
     if partitions is not None:
         return _run_partitioned(partitions, month, Path(out), backend=backend, config=config,
-                                engine_config=engine_config, core_config=core_config)
+                                engine_config=engine_config, core_config=core_config,
+                                fresh_processes=fresh_processes)
     tables = read_workspace(workspace)
     if core is None:
         core = core_month(tables, month, core_config)
@@ -1219,8 +1222,8 @@ def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backen
 
 def _run_partitioned(partitions: Partitions, month: dt.date, out: Path, *, backend: str,
                      config: DetectionConfig | None, engine_config: dict[str, Any] | None,
-                     core_config: CoreConfig) -> tuple[Detection, dict[str, Path]]:
-    from nonrecours.core import build_month, population_facts
+                     core_config: CoreConfig, fresh_processes: bool = True) -> tuple[Detection, dict[str, Path]]:
+    from nonrecours.core import population_facts
 
     config = config or DetectionConfig()
     facts = population_facts(partitions.source, month, config=core_config)
@@ -1231,21 +1234,45 @@ def _run_partitioned(partitions: Partitions, month: dt.date, out: Path, *, backe
     parts = partitions.path.parent / f"detection-{month:%Y-%m}"
     summaries = []
     sizes = partitions.sizes()
-    for k in [k for k, n in enumerate(sizes) if n or k == 0]:  # a part holding nobody adds nothing
-        tables = partitions.tables(k)
-        core = build_month(tables, month, config=core_config, facts=facts)
-        run = detect(core, tables, backend=backend, config=config, engine_config=engine_config,
-                     paid_known=paid_known, due_facts=due_facts, history=history)
-        for name, frame in _outputs(run, core).items():
-            (parts / name).mkdir(parents=True, exist_ok=True)
-            frame.write_parquet(parts / name / f"{k:05d}.parquet")
-        summaries.append(run.summary)
-        del core, run
+    todo = [k for k, n in enumerate(sizes) if n or k == 0]  # a part holding nobody adds nothing
+    jobs = ((partitions.tables(k), k, month, parts, backend, config, engine_config, core_config, facts, paid_known,
+             due_facts, history) for k in todo)
+    done = run_each(_detect_part, jobs, fresh=fresh_processes,
+                    names=lambda i: f"detection {month:%Y-%m}, part {todo[i]} of {partitions.n}")
+    for i, ((summary, steps), usage) in enumerate(done):
+        log.info("detection %s, part %d of %d (%s persons): %s (join %.1f s, detection %.1f s, outputs %.1f s)",
+                 f"{month:%Y-%m}", todo[i], partitions.n, f"{sizes[todo[i]]:,}", usage.describe(),
+                 *(steps[s].wall_s for s in ("join", "detect", "outputs")),
+                 extra={"part": todo[i], "usage": usage, "steps": steps})
+        summaries.append(summary)
     paths = _merge_outputs(parts, out, engine_config)
     shutil.rmtree(parts)
     summary = merge_summaries(summaries)
     paths["summary"] = write_json(out / "summary.json", summary)
     return Detection(month, pl.scan_parquet(paths["units"]), pl.scan_parquet(paths["flags"]), summary, None), paths
+
+
+def _detect_part(tables: dict[str, pl.LazyFrame], k: int, month: dt.date, parts: Path, backend: str,
+                 config: DetectionConfig, engine_config: dict[str, Any] | None, core_config: CoreConfig,
+                 facts: Any, paid_known: dict[str, bool], due_facts: dict[dt.date, Any],
+                 history: dict[dt.date, bool]) -> tuple[dict[str, Any], dict[str, Usage]]:
+    """Part ``k`` of a partitioned run (its ``tables``) built, detected and written to ``parts/<output>/k.parquet``;
+    returns its summary and what each step cost (``join``: the month's core; ``detect``, the earlier months a
+    yearly benefit is judged at joined inside it; ``outputs``: sorted and written). In a child process of its own
+    when the run asks (``isolate.run_each``)."""
+    from nonrecours.core import build_month
+
+    steps: dict[str, Usage] = {}
+    with metered(steps, "join"):
+        core = build_month(tables, month, config=core_config, facts=facts)
+    with metered(steps, "detect"):
+        run = detect(core, tables, backend=backend, config=config, engine_config=engine_config,
+                     paid_known=paid_known, due_facts=due_facts, history=history)
+    with metered(steps, "outputs"):
+        for name, frame in _outputs(run, core).items():
+            (parts / name).mkdir(parents=True, exist_ok=True)
+            frame.write_parquet(parts / name / f"{k:05d}.parquet")
+    return run.summary, steps
 
 
 def _merge_outputs(parts: Path, out: Path, engine_config: dict[str, Any] | None) -> dict[str, Path]:
