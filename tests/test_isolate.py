@@ -30,7 +30,7 @@ def _killed(_: int) -> None:
 
 def test_each_task_runs_in_a_new_process_in_order_with_its_costs_and_logs(caplog):
     caplog.set_level(logging.INFO, logger="nonrecours")
-    got = list(run_each(_pid_and_square, [(3,), (4,), (5,)]))
+    got = list(run_each(_pid_and_square, [(f"task {x}", (x,)) for x in (3, 4, 5)]))
     pids = [pid for (pid, _), _ in got]
     assert [sq for (_, sq), _ in got] == [9, 16, 25]
     assert len(set(pids)) == 3 and os.getpid() not in pids
@@ -43,14 +43,14 @@ def test_each_task_runs_in_a_new_process_in_order_with_its_costs_and_logs(caplog
 
 
 def test_in_this_process_when_not_fresh():
-    got = list(run_each(_pid_and_square, [(2,), (7,)], fresh=False))
+    got = list(run_each(_pid_and_square, [("a", (2,)), ("b", (7,))], fresh=False))
     assert [out for out, _ in got] == [(os.getpid(), 4), (os.getpid(), 49)]
     assert all(u.peak_rss_mib is None for _, u in got)  # the process's peak is not the task's
 
 
 def test_an_error_in_a_child_is_raised_here_as_it_was():
     with pytest.raises(ExtractError) as caught:
-        list(run_each(_extract_fault, [(12,)]))
+        list(run_each(_extract_fault, [("part 3", (12,))]))
     assert (caught.value.file, caught.value.line, caught.value.column) == ("caf_2026-06.csv", 12, "DTNAIS")
     assert str(caught.value) == "caf_2026-06.csv, line 12, column DTNAIS: a date that is none"
 
@@ -61,10 +61,10 @@ def test_a_child_that_dies_names_its_task_and_stops_the_run():
     def jobs():
         for k in (0, 1, 2):
             ran.append(k)
-            yield (k,)
+            yield f"part {k} of 3", (k,)
 
     with pytest.raises(ControlError, match="part 0 of 3: its process ended without a result"):
-        list(run_each(_killed, jobs(), names=lambda i: f"part {i} of 3"))
+        list(run_each(_killed, jobs()))
     assert ran == [0]  # nothing after the dead task
 
 

@@ -144,10 +144,11 @@ class RunConfig(BaseSettings):
     merged, so the peak memory follows a part, not the population. 1 (the default): one pass over everyone.
     The outputs do not depend on it (the same files, row for row), so it is left out of the run's digest."""
     fresh_process_per_part: bool = True
-    """With ``partitions`` above 1, detection runs each part in a new child process (``nonrecours.isolate``),
-    whose memory goes back to the system when the part is done: in one process a part cost more the later it ran
-    (at 10 million persons, 1.8 times as much CPU by the 36th part). False: every part in the run's own process
-    (a child costs a start of about a second). Left out of the run's digest: the outputs do not depend on it."""
+    """With ``partitions`` above 1, the rules and detection stages run each part in a new child process
+    (``nonrecours.isolate``), whose memory goes back to the system when the part is done: in one process a part
+    cost more the later it ran (at 10 million persons, 1.8 times as much CPU by the 36th part). False: every part
+    in the run's own process (a child costs a start of about a second). Left out of the run's digest: the outputs
+    do not depend on it."""
     max_quarantined: float = Field(0.10, ge=0, le=1)
     """Largest share of an extract file's rows that may be quarantined: above it the run stops after ingesting
     that file (exit 3, the workspace report says which rows), as ``nonrecours ingest --max-quarantined``. A

@@ -103,14 +103,14 @@ class _Forward(logging.Handler):
             logger.handle(record)
 
 
-def run_each(fn: Callable[..., T], jobs: Iterable[tuple[Any, ...]], *, fresh: bool = True,
-             names: Callable[[int], str] | None = None) -> Iterator[tuple[T, Usage]]:
-    """``fn(*job)`` for each job in turn, with what it cost; each in a new spawned child process when ``fresh``
-    (``fn`` and the jobs must then be picklable: ``fn`` a module's function), else here. Results come in the jobs'
-    order, one task at a time (memory follows one task). ``names(i)``: the i-th task's name in an error."""
+def run_each(fn: Callable[..., T], jobs: Iterable[tuple[str, tuple[Any, ...]]], *,
+             fresh: bool = True) -> Iterator[tuple[T, Usage]]:
+    """``fn(*args)`` for each job ``(name, args)`` in turn, with what it cost; each in a new spawned child process
+    when ``fresh`` (``fn`` and the args must then be picklable: ``fn`` a module's function), else here. Results
+    come in the jobs' order, one task at a time (memory follows one task); ``name`` says which task in an error."""
     if not fresh:
-        for job in jobs:
-            yield _measured(fn, job, False)
+        for _, args in jobs:
+            yield _measured(fn, args, False)
         return
     ctx = multiprocessing.get_context("spawn")
     queue = ctx.Queue()
@@ -118,16 +118,15 @@ def run_each(fn: Callable[..., T], jobs: Iterable[tuple[Any, ...]], *, fresh: bo
     levels = {name: logging.getLogger(name).getEffectiveLevel() for name in _LOGGERS}
     listener.start()
     try:
-        for i, job in enumerate(jobs):
+        for name, args in jobs:
             # a pool of one worker that serves one task: a new process per task, ended with it
             with ProcessPoolExecutor(max_workers=1, mp_context=ctx, initializer=_child_logging,
                                      initargs=(queue, levels), max_tasks_per_child=1) as pool:
-                future = pool.submit(_child_measured, fn, job)
+                future = pool.submit(_child_measured, fn, args)
                 try:
                     out = future.result()
                 except BrokenProcessPool as e:
-                    what = names(i) if names else f"task {i}"
-                    raise ControlError(f"{what}: its process ended without a result (stopped by a signal, or by the "
+                    raise ControlError(f"{name}: its process ended without a result (stopped by a signal, or by the "
                                        "system for lack of memory: more partitions make each part smaller)") from e
             yield out
     finally:

@@ -29,6 +29,7 @@ only ``.partial-`` files, removed when the run restarts, and the rerun writes th
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import os
@@ -218,10 +219,36 @@ def _parts(partitions: Any) -> list[int]:
     return [k for k, n in enumerate(partitions.sizes()) if n or k == 0]
 
 
-def rules_stage(ctx: RunContext) -> StageReport:
-    from nonrecours.core import build_month, population_facts
-    from nonrecours.core.workspace import workspace_core_config
+def _rules_of(view: dict[str, pl.LazyFrame], month: dt.date, core_config: Any, facts: Any, targets: list[str],
+              backend: str, duckdb_config: dict[str, Any] | None) -> tuple[Any, pl.DataFrame, int, Any]:
+    """The month's core of ``view`` (the workspace or a part of it) and the rules of ``targets`` on its central
+    inputs: (core, famille entitlements with amounts to the cent, persons evaluated, parameters bound)."""
+    from nonrecours.core import build_month
     from nonrecours.engine import evaluate
+
+    core = build_month(view, month, config=core_config, facts=facts)
+    inputs = core.inputs  # unknowns at their central estimate
+    result = evaluate(targets, inputs, month, backend=backend, missing_inputs="error", duckdb_config=duckdb_config)
+    fam = result["famille"]
+    money = [c for c in fam.columns if c in targets and fam.schema[c].is_float()]
+    # persons with a famille and a ménage that month
+    return core, fam.with_columns(pl.col(money).round(2)), inputs.individu.height, result.bindings_manifest()
+
+
+def _rules_part(view: dict[str, pl.LazyFrame], k: int, month: dt.date, core_config: Any, facts: Any,
+                targets: list[str], backend: str, duckdb_config: dict[str, Any] | None, aside: Path) -> tuple[int, Any]:
+    """Part ``k``'s entitlements set aside in ``aside/k.parquet`` (merged by the stage); its persons evaluated and
+    parameters bound. In a child process of its own when the run asks (``isolate.run_each``)."""
+    _, fam, rows, bindings = _rules_of(view, month, core_config, facts, targets, backend, duckdb_config)
+    aside.mkdir(parents=True, exist_ok=True)
+    fam.write_parquet(aside / f"{k:05d}.parquet")
+    return rows, bindings
+
+
+def rules_stage(ctx: RunContext) -> StageReport:
+    from nonrecours.core import population_facts
+    from nonrecours.core.workspace import workspace_core_config
+    from nonrecours.isolate import run_each
 
     cfg = ctx.config
     report = StageReport("rules", rows_in=0, rows_out=0)
@@ -232,42 +259,34 @@ def rules_stage(ctx: RunContext) -> StageReport:
     with _partitions(ctx) as partitions:
         for month in cfg.months:
             with stage(f"rules {month:%Y-%m} ({cfg.backend}): {', '.join(cfg.benefits)}"):
-                if partitions is None:
-                    views = [tables]
-                    facts = None
-                else:  # each part built and evaluated alone, its entitlements set aside, merged below
-                    views = (partitions.tables(k) for k in _parts(partitions))
-                    facts = population_facts(tables, month, config=core_config)
-                fams, bindings, rows_in = [], None, 0
                 ctx.month_core = None  # one month's core held at a time
                 aside = None if partitions is None else partitions.path.parent / f"rules-{month:%Y-%m}"
-                for k, view in enumerate(views):
-                    core = build_month(view, month, config=core_config, facts=facts)
-                    inputs = core.inputs  # unknowns at their central estimate
-                    if partitions is None:
-                        ctx.month_core = core
+                if partitions is None:
+                    core, fam, rows_in, bindings = _rules_of(tables, month, core_config, None, targets, cfg.backend,
+                                                             duckdb_config)
+                    ctx.month_core = core
                     del core
-                    result = evaluate(targets, inputs, month, backend=cfg.backend, missing_inputs="error",
-                                      duckdb_config=duckdb_config)
-                    fam = result["famille"]
-                    money = [c for c in fam.columns if c in targets and fam.schema[c].is_float()]
-                    fam = fam.with_columns(pl.col(money).round(2))  # amounts to the cent
-                    if aside is None:
-                        fams.append(fam)
-                    else:  # a part's entitlements set aside on disk, merged below (the memory of a part)
-                        aside.mkdir(parents=True, exist_ok=True)
-                        fam.write_parquet(aside / f"{k:05d}.parquet")
-                        fams.append(aside / f"{k:05d}.parquet")
-                    rows_in += inputs.individu.height  # persons with a famille and a ménage that month
-                    if bindings is None:
-                        bindings = result.bindings_manifest()
-                    elif bindings != result.bindings_manifest():  # parameters are the month's, not a part's
-                        raise ControlError(f"rules {month:%Y-%m}: partitions bound different parameters")
-                    del inputs, result
+                else:  # each part built and evaluated alone, its entitlements set aside, merged below
+                    facts = population_facts(tables, month, config=core_config)
+                    todo = _parts(partitions)
+                    jobs = ((f"rules {month:%Y-%m}, part {k} of {partitions.n}",
+                             (partitions.tables(k), k, month, core_config, facts, targets, cfg.backend, duckdb_config,
+                              aside)) for k in todo)
+                    done = run_each(_rules_part, jobs, fresh=cfg.fresh_process_per_part)
+                    fams, bindings, rows_in = [], None, 0
+                    for i, ((rows, bound), usage) in enumerate(done):
+                        log.info("rules %s, part %d of %d (%s persons evaluated): %s", f"{month:%Y-%m}", todo[i],
+                                 partitions.n, f"{rows:,}", usage.describe(), extra={"part": todo[i], "usage": usage})
+                        fams.append(aside / f"{todo[i]:05d}.parquet")
+                        rows_in += rows
+                        if bindings is None:
+                            bindings = bound
+                        elif bindings != bound:  # parameters are the month's, not a part's
+                            raise ControlError(f"rules {month:%Y-%m}: partitions bound different parameters")
             path = ctx.out / "rules" / f"entitlements-{month:%Y-%m}.parquet"
             if aside is None:
-                fam = pl.concat(fams)
                 target = write_parquet(path, fam.sort(fam.columns[0]))
+                del fam
             else:  # the parts' files merged range by range, a part's rows at a time (core.partition)
                 from nonrecours.core.partition import merge_parts
 

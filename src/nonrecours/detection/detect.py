@@ -1235,10 +1235,10 @@ def _run_partitioned(partitions: Partitions, month: dt.date, out: Path, *, backe
     summaries = []
     sizes = partitions.sizes()
     todo = [k for k, n in enumerate(sizes) if n or k == 0]  # a part holding nobody adds nothing
-    jobs = ((partitions.tables(k), k, month, parts, backend, config, engine_config, core_config, facts, paid_known,
-             due_facts, history) for k in todo)
-    done = run_each(_detect_part, jobs, fresh=fresh_processes,
-                    names=lambda i: f"detection {month:%Y-%m}, part {todo[i]} of {partitions.n}")
+    jobs = ((f"detection {month:%Y-%m}, part {k} of {partitions.n}",
+             (partitions.tables(k), k, month, parts, backend, config, engine_config, core_config, facts, paid_known,
+              due_facts, history)) for k in todo)
+    done = run_each(_detect_part, jobs, fresh=fresh_processes)
     for i, ((summary, steps), usage) in enumerate(done):
         log.info("detection %s, part %d of %d (%s persons): %s (join %.1f s, detection %.1f s, outputs %.1f s)",
                  f"{month:%Y-%m}", todo[i], partitions.n, f"{sizes[todo[i]]:,}", usage.describe(),
