@@ -178,3 +178,40 @@ def test_partitioned_detect_on_the_tiled_workspace_is_copies_times_the_source(de
     assert all(steps[n]["peak_rss_mib"] is None for n in within)
     assert all(s["peak_rss_mib"] > 0 for n, s in steps.items() if n not in within)
     assert steps["part0"]["cpu_s"] >= steps["part0/detect"]["cpu_s"] > 0
+
+
+def test_the_scale_bench_comparison_finds_a_changed_a_lost_or_a_doubled_row(tmp_path) -> None:
+    """compare_copies (streamed, on row hashes): K retagged copies of the reference are identical; one amount
+    changed, one row lost or one row doubled in K copies is not, and the counts say how many rows differ."""
+    bench = _load("detect_scale_bench")
+    ids = [f"{i:062x}a0" for i in (1, 2, 3)]  # distinct before their last byte, as the tiler requires
+    ref = pl.DataFrame({"unit_kind": ["famille"] * 3, "unit_id": [f"caf:{i}" for i in ids], "benefit": ["rsa"] * 3,
+                        "status": ["non_take_up", "consistent", "non_take_up"], "grade": ["certain", None, "possible"],
+                        "amount": [612.5, 0.0, 88.1], "adult_ids": [[ids[0]], [ids[1]], [ids[2], ids[0]]]})
+    (tmp_path / "ref").mkdir()
+    ref.write_parquet(tmp_path / "ref" / "flags.parquet")
+    ref.write_parquet(tmp_path / "ref" / "units.parquet")
+    copies = 3
+    tiled = pl.concat([bench.retagged(ref, c) for c in range(copies)])
+    assert tiled.get_column("unit_id").n_unique() == 3 * copies
+
+    def compared(got: pl.DataFrame) -> dict:
+        (tmp_path / "got").mkdir(exist_ok=True)
+        got.write_parquet(tmp_path / "got" / "flags.parquet")
+        got.write_parquet(tmp_path / "got" / "units.parquet")
+        return bench.compare_copies(tmp_path / "ref", tmp_path / "got", copies)["flags"]
+
+    same = compared(tiled.reverse())
+    assert same["identical_to_retagged_copies"] and same["rows_are_copies_times_reference"]
+    assert same["counts_by_benefit_status_grade_times_copies"]
+    changed = compared(tiled.with_columns(pl.when(pl.int_range(pl.len()) == 7).then(612.51)
+                                          .otherwise(pl.col("amount")).alias("amount")))
+    assert not changed["identical_to_retagged_copies"]
+    assert (changed["rows_not_expected"], changed["expected_rows_missing"]) == (1, 1)
+    assert changed["counts_by_benefit_status_grade_times_copies"]  # the counts alone would not see it
+    doubled = compared(pl.concat([tiled.head(8), tiled.slice(0, 1)]))
+    assert not doubled["identical_to_retagged_copies"] and doubled["rows_are_copies_times_reference"]
+    assert (doubled["rows_not_expected"], doubled["expected_rows_missing"]) == (1, 1)
+    lost = compared(tiled.head(8))
+    assert not lost["rows_are_copies_times_reference"]
+    assert (lost["rows_not_expected"], lost["expected_rows_missing"]) == (0, 1)
