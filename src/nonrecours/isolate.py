@@ -9,7 +9,9 @@ The child is spawned, not forked (a fork copies Polars' thread pool in whatever 
 deadlock); a task's arguments and result are pickled (a part's lazy scans, facts and summary: small). Its log
 records are handled by this process's loggers (the run's log file gets them as before), and an exception it
 raises is raised here, of the same class with the same attributes (``NonRecoursError.__reduce__``); a child
-that dies without a result (killed by the system for memory, a signal) raises ``ControlError``.
+that dies without a result (killed by the system for memory, a signal) raises ``ControlError``. As with any
+spawned process, the script that started the run is imported again in the child: its code must be guarded by
+``if __name__ == "__main__":`` (the ``nonrecours`` command is).
 """
 
 from __future__ import annotations
@@ -126,8 +128,11 @@ def run_each(fn: Callable[..., T], jobs: Iterable[tuple[str, tuple[Any, ...]]], 
                 try:
                     out = future.result()
                 except BrokenProcessPool as e:
-                    raise ControlError(f"{name}: its process ended without a result (stopped by a signal, or by the "
-                                       "system for lack of memory: more partitions make each part smaller)") from e
+                    raise ControlError(
+                        f"{name}: its process ended without a result: stopped by a signal, or by the system for "
+                        "lack of memory (more partitions make each part smaller), or it could not start (a script "
+                        "calling nonrecours must guard its code with `if __name__ == \"__main__\":`, which a new "
+                        "process imports again; its error is above)") from e
             yield out
     finally:
         listener.stop()
