@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -203,19 +204,30 @@ def retagged(frame: pl.DataFrame | pl.LazyFrame, copy: int) -> Any:
 _SEED = 0x74696C65  # fixed: a row's hash is the same on both sides of a comparison
 
 
-def _row_hashes(frame: pl.LazyFrame) -> pl.Series:
-    """Each row's 64-bit hash over every column, collected by the streaming engine (8 bytes a row, not the row),
-    sorted."""
-    return (frame.select(pl.struct(pl.all()).hash(_SEED).alias("h")).collect(engine="streaming")
-            .get_column("h").sort())
+_CHUNK = 2_000_000
+"""Rows hashed at a time from a file (a slice of its scan): 10 million persons' units are 77 million rows."""
 
 
-def _same_rows(got: pl.LazyFrame, expected: pl.LazyFrame) -> dict[str, Any]:
+def _row_hashes(frames: Iterable[pl.LazyFrame]) -> pl.Series:
+    """Each row's 64-bit hash over every column, one frame at a time (that frame's rows in memory, never all of
+    them: 100 retagged copies of the reference concatenated in one query took 18 GiB and were killed), sorted."""
+    parts = [f.select(pl.struct(pl.all()).hash(_SEED).alias("h")).collect().get_column("h") for f in frames]
+    return pl.concat(parts).sort() if parts else pl.Series("h", [], dtype=pl.UInt64)
+
+
+def _slices(files: Iterable[Path]) -> Iterator[pl.LazyFrame]:
+    """The rows of ``files``, ``_CHUNK`` at a time."""
+    for f in files:
+        n = pl.scan_parquet(f).select(pl.len()).collect().item()
+        for start in range(0, n, _CHUNK):
+            yield pl.scan_parquet(f).slice(start, _CHUNK)
+
+
+def _same_rows(got: Iterable[pl.LazyFrame], expected: Iterable[pl.LazyFrame]) -> dict[str, Any]:
     """``identical_to_retagged_copies``: the two hold the same rows, each as many times, every column equal
     (their sorted row hashes are equal: two different rows share a 64-bit hash with a chance of about one in 2^64
     a pair); else how many rows of each side the other lacks. The rows' order is not compared: ``merge_parts``
-    checks that every file it writes is sorted. Streamed, so that 10 million persons' units compare in the memory
-    of their hashes (the rows in memory did not fit)."""
+    checks that every file it writes is sorted. In the memory of the hashes (8 bytes a row) and of one slice."""
     a, b = _row_hashes(got), _row_hashes(expected)
     if a.equals(b):
         return {"identical_to_retagged_copies": True}
@@ -231,7 +243,8 @@ def _counts(frame: pl.LazyFrame, by: list[str]) -> pl.DataFrame:
 
 
 def compare_copies(reference: Path, got: Path, copies: int) -> dict[str, Any]:
-    """This run's flags and units against ``copies`` retagged copies of the reference's, row for row."""
+    """This run's flags and units against ``copies`` retagged copies of the reference's, row for row (one copy,
+    one slice of this run's file at a time)."""
 
     out: dict[str, Any] = {}
     for name in ("flags", "units"):
@@ -243,7 +256,7 @@ def compare_copies(reference: Path, got: Path, copies: int) -> dict[str, Any]:
         by = ["benefit", "status", "grade"] if "grade" in ref.collect_schema().names() else ["benefit", "status"]
         entry["counts_by_benefit_status_grade_times_copies"] = _counts(ref, by).with_columns(
             pl.col("len") * copies).equals(_counts(new, by))
-        entry.update(_same_rows(new, pl.concat([retagged(ref, c) for c in range(copies)])))
+        entry.update(_same_rows(_slices([got / f"{name}.parquet"]), (retagged(ref, c) for c in range(copies))))
         out[name] = entry
     return out
 
@@ -251,7 +264,7 @@ def compare_copies(reference: Path, got: Path, copies: int) -> dict[str, Any]:
 def compare_parts(parts: Path, reference: Path, copies: int) -> dict[str, Any]:
     """For a partitioned run stopped before its merge: the flags and units of the parts it finished (its parts
     folder, ``detection-YYYY-MM/<name>/<part>.parquet``) against the retagged copies of the reference's, on the
-    same units, row for row (``_same_rows``: streamed)."""
+    same units, row for row (``_same_rows``, one part file and one copy at a time)."""
 
     out: dict[str, Any] = {}
     for name in ("flags", "units"):
@@ -259,14 +272,15 @@ def compare_parts(parts: Path, reference: Path, copies: int) -> dict[str, Any]:
         if not files:
             out[name] = {"parts_done": 0}
             continue
-        done = pl.scan_parquet(files)
-        units = done.select(pl.struct(_KEY).hash(_SEED).alias("k")).collect(engine="streaming").get_column("k")
-        expected = pl.concat([retagged(pl.scan_parquet(reference / f"{name}.parquet"), c) for c in range(copies)]
-                             ).filter(pl.struct(_KEY).hash(_SEED).is_in(units.implode()))
+        units = pl.concat([f.select(pl.struct(_KEY).hash(_SEED).alias("k")).collect().get_column("k")
+                           for f in _slices(files)])
+        ref = pl.scan_parquet(reference / f"{name}.parquet")
+        keys = units.implode()
+        expected = [retagged(ref, c).filter(pl.struct(_KEY).hash(_SEED).is_in(keys)) for c in range(copies)]
         entry: dict[str, Any] = {"parts_done": [f.stem for f in files], "rows": units.len(),
-                                 "expected_rows_of_their_units": expected.select(pl.len()).collect(
-                                     engine="streaming").item()}
-        entry.update(_same_rows(done, expected))
+                                 "expected_rows_of_their_units": sum(e.select(pl.len()).collect().item()
+                                                                     for e in expected)}
+        entry.update(_same_rows(_slices(files), expected))
         out[name] = entry
     return out
 
