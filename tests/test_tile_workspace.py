@@ -215,3 +215,15 @@ def test_the_scale_bench_comparison_finds_a_changed_a_lost_or_a_doubled_row(tmp_
     lost = compared(tiled.head(8))
     assert not lost["rows_are_copies_times_reference"]
     assert (lost["rows_not_expected"], lost["expected_rows_missing"]) == (0, 1)
+    # a stopped run's parts (two part files holding some copies' units): the same check on their units only
+    for name in ("flags", "units"):
+        (tmp_path / "parts" / name).mkdir(parents=True)
+        tiled.slice(0, 4).write_parquet(tmp_path / "parts" / name / "00000.parquet")
+        tiled.slice(6, 2).write_parquet(tmp_path / "parts" / name / "00001.parquet")
+    parted = bench.compare_parts(tmp_path / "parts", tmp_path / "ref", copies)["units"]
+    assert parted["rows"] == parted["expected_rows_of_their_units"] == 6 and parted["identical_to_retagged_copies"]
+    tiled.slice(6, 2).with_columns(pl.lit(1.0).alias("amount")).write_parquet(
+        tmp_path / "parts" / "units" / "00001.parquet")
+    parted = bench.compare_parts(tmp_path / "parts", tmp_path / "ref", copies)["units"]
+    assert not parted["identical_to_retagged_copies"]
+    assert (parted["rows_not_expected"], parted["expected_rows_missing"]) == (2, 2)
