@@ -122,3 +122,24 @@ def test_parts_in_any_order_merge_sorted_or_are_refused(tmp_path_factory, ids, p
 def test_no_part_is_refused(tmp_path):
     with pytest.raises(ValueError, match="at least one part"):
         merge_parts([], tmp_path / "merged.parquet", ["unit_id"])
+
+
+def _python_order(row: tuple, nulls_last: bool) -> tuple:
+    """A key row in Polars' sort order, in Python: lexicographic, a null before (or after) every value."""
+    return tuple((1,) if v is None and nulls_last else (-1,) if v is None else (0, v) for v in row)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(_ROW, max_size=60), bounds=st.lists(_ROW, min_size=1, max_size=6), nulls_last=st.booleans(),
+       key=st.sampled_from([["unit_kind", "unit_id", "month"], ["unit_id"], ["month", "unit_kind"]]))
+def test_a_range_starts_after_the_rows_sorting_before_its_bound(rows, bounds, nulls_last, key):
+    """Where each range starts in a part: the count of its rows whose key sorts strictly before the bound (a
+    row equal to the bound is in the bound's range), in any order of the part's rows, with nulls and repeats
+    in the key; counted by one sort, checked here against a comparison of every row with every bound."""
+    from nonrecours.core.partition import _counts_before
+
+    part = pl.DataFrame(rows, schema=_SCHEMA, orient="row")
+    marks = pl.DataFrame(bounds, schema=_SCHEMA, orient="row").select(key).sort(key, nulls_last=nulls_last)
+    expected = [sum(_python_order(r, nulls_last) < _python_order(b, nulls_last)
+                    for r in part.select(key).iter_rows()) for b in marks.iter_rows()]
+    assert _counts_before(part.lazy(), marks, key, nulls_last) == expected
