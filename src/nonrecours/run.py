@@ -34,8 +34,7 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import import_module
 from pathlib import Path
@@ -92,10 +91,21 @@ class RunContext:
     needs the same month of the same workspace: the join (``core.build_month``, about a tenth of a run) is made
     once. One month only, so the memory held stays that of one month; the detection stage drops it at its first
     month (a run of several months joins each month again there)."""
+    partitions: Any = field(default=None, repr=False)
+    """run.toml's ``partitions`` over the workspace (``core.partition.Partitions``), split by the first stage that
+    asks (``_partitions``) and kept for the next: the workspace does not change after ingest, and the split is not
+    cheap (10 million persons: 173 CPU s, peak 7.6 GiB, made by the rules and the detection stages each up to
+    0dec0fd). Its files are removed by ``close`` at the run's end."""
 
     @property
     def workspace(self) -> Path:
         return self.out / "workspace"
+
+    def close(self) -> None:
+        """The run's temporary files removed: the partitions' (their folder only, whatever holds it)."""
+        if self.partitions is not None:
+            shutil.rmtree(self.partitions.path.parent, ignore_errors=True)
+            self.partitions = None
 
 
 @dataclass
@@ -195,23 +205,20 @@ def engine_config(cfg: RunConfig) -> dict[str, Any] | None:
     return out
 
 
-@contextmanager
-def _partitions(ctx: RunContext) -> Iterator[Any]:
+def _partitions(ctx: RunContext) -> Any:
     """run.toml's ``partitions`` over the workspace (``core.partition.Partitions``, its files in a hidden folder of
-    the spill folder or the run folder, removed afterwards), or None for a run in one pass."""
+    the spill folder or the run folder), split the first time a stage asks and then the run's
+    (``RunContext.partitions``, removed by ``RunContext.close``), or None for a run in one pass."""
     if ctx.config.partitions == 1:
-        yield None
-        return
-    from nonrecours.core import Partitions
+        return None
+    if ctx.partitions is None:
+        from nonrecours.core import Partitions
 
-    folder = (ctx.config.spill_dir or ctx.out) / PARTITIONS
-    shutil.rmtree(folder, ignore_errors=True)
-    try:
-        with stage(f"partitions: {ctx.config.partitions} parts by linked households"):
-            parts = Partitions(_tables(ctx.workspace), ctx.config.partitions, folder)
-        yield parts
-    finally:
+        folder = (ctx.config.spill_dir or ctx.out) / PARTITIONS
         shutil.rmtree(folder, ignore_errors=True)
+        with stage(f"partitions: {ctx.config.partitions} parts by linked households"):
+            ctx.partitions = Partitions(_tables(ctx.workspace), ctx.config.partitions, folder)
+    return ctx.partitions
 
 
 def _parts(partitions: Any) -> list[int]:
@@ -256,53 +263,53 @@ def rules_stage(ctx: RunContext) -> StageReport:
     targets = [t for b in cfg.benefits for t in TARGETS[b]]
     duckdb_config = engine_config(cfg)
     tables = _tables(ctx.workspace)
-    with _partitions(ctx) as partitions:
-        for month in cfg.months:
-            with stage(f"rules {month:%Y-%m} ({cfg.backend}): {', '.join(cfg.benefits)}"):
-                ctx.month_core = None  # one month's core held at a time
-                aside = None if partitions is None else partitions.path.parent / f"rules-{month:%Y-%m}"
-                if partitions is None:
-                    core, fam, rows_in, bindings = _rules_of(tables, month, core_config, None, targets, cfg.backend,
-                                                             duckdb_config)
-                    ctx.month_core = core
-                    del core
-                else:  # each part built and evaluated alone, its entitlements set aside, merged below
-                    facts = population_facts(tables, month, config=core_config)
-                    todo = _parts(partitions)
-                    jobs = ((f"rules {month:%Y-%m}, part {k} of {partitions.n}",
-                             (partitions.tables(k), k, month, core_config, facts, targets, cfg.backend, duckdb_config,
-                              aside)) for k in todo)
-                    done = run_each(_rules_part, jobs, fresh=cfg.fresh_process_per_part)
-                    fams, bindings, rows_in = [], None, 0
-                    for i, ((rows, bound), usage) in enumerate(done):
-                        log.info("rules %s, part %d of %d (%s persons evaluated): %s", f"{month:%Y-%m}", todo[i],
-                                 partitions.n, f"{rows:,}", usage.describe(), extra={"part": todo[i], "usage": usage})
-                        fams.append(aside / f"{todo[i]:05d}.parquet")
-                        rows_in += rows
-                        if bindings is None:
-                            bindings = bound
-                        elif bindings != bound:  # parameters are the month's, not a part's
-                            raise ControlError(f"rules {month:%Y-%m}: partitions bound different parameters")
-            path = ctx.out / "rules" / f"entitlements-{month:%Y-%m}.parquet"
-            if aside is None:
-                target = write_parquet(path, fam.sort(fam.columns[0]))
-                del fam
-            else:  # the parts' files merged range by range, a part's rows at a time (core.partition)
-                from nonrecours.core.partition import merge_parts
+    partitions = _partitions(ctx)
+    for month in cfg.months:
+        with stage(f"rules {month:%Y-%m} ({cfg.backend}): {', '.join(cfg.benefits)}"):
+            ctx.month_core = None  # one month's core held at a time
+            aside = None if partitions is None else partitions.path.parent / f"rules-{month:%Y-%m}"
+            if partitions is None:
+                core, fam, rows_in, bindings = _rules_of(tables, month, core_config, None, targets, cfg.backend,
+                                                         duckdb_config)
+                ctx.month_core = core
+                del core
+            else:  # each part built and evaluated alone, its entitlements set aside, merged below
+                facts = population_facts(tables, month, config=core_config)
+                todo = _parts(partitions)
+                jobs = ((f"rules {month:%Y-%m}, part {k} of {partitions.n}",
+                         (partitions.tables(k), k, month, core_config, facts, targets, cfg.backend, duckdb_config,
+                          aside)) for k in todo)
+                done = run_each(_rules_part, jobs, fresh=cfg.fresh_process_per_part)
+                fams, bindings, rows_in = [], None, 0
+                for i, ((rows, bound), usage) in enumerate(done):
+                    log.info("rules %s, part %d of %d (%s persons evaluated): %s", f"{month:%Y-%m}", todo[i],
+                             partitions.n, f"{rows:,}", usage.describe(), extra={"part": todo[i], "usage": usage})
+                    fams.append(aside / f"{todo[i]:05d}.parquet")
+                    rows_in += rows
+                    if bindings is None:
+                        bindings = bound
+                    elif bindings != bound:  # parameters are the month's, not a part's
+                        raise ControlError(f"rules {month:%Y-%m}: partitions bound different parameters")
+        path = ctx.out / "rules" / f"entitlements-{month:%Y-%m}.parquet"
+        if aside is None:
+            target = write_parquet(path, fam.sort(fam.columns[0]))
+            del fam
+        else:  # the parts' files merged range by range, a part's rows at a time (core.partition)
+            from nonrecours.core.partition import merge_parts
 
-                first = pl.read_parquet_schema(fams[0])
-                target = merge_parts(fams, path, [next(iter(first))], duckdb_config=duckdb_config)
-                shutil.rmtree(aside)
-            lf = pl.scan_parquet(target)
-            schema = lf.collect_schema()
-            params = write_json(ctx.out / "rules" / f"parameters-{month:%Y-%m}.json", bindings)
-            ctx.manifest["parameters"][f"{month:%Y-%m}"] = bindings
-            report.outputs += [target, params]
-            report.rows_in += rows_in
-            counted = lf.select(pl.len().alias("_rows"), *[
-                (pl.col(b) > 0 if schema[b].is_numeric() else pl.col(b)).sum().alias(b) for b in targets]).collect()
-            report.rows_out += int(counted.item(0, "_rows"))
-            report.counts[f"{month:%Y-%m}"] = {b: int(counted.item(0, b)) for b in targets}
+            first = pl.read_parquet_schema(fams[0])
+            target = merge_parts(fams, path, [next(iter(first))], duckdb_config=duckdb_config)
+            shutil.rmtree(aside)
+        lf = pl.scan_parquet(target)
+        schema = lf.collect_schema()
+        params = write_json(ctx.out / "rules" / f"parameters-{month:%Y-%m}.json", bindings)
+        ctx.manifest["parameters"][f"{month:%Y-%m}"] = bindings
+        report.outputs += [target, params]
+        report.rows_in += rows_in
+        counted = lf.select(pl.len().alias("_rows"), *[
+            (pl.col(b) > 0 if schema[b].is_numeric() else pl.col(b)).sum().alias(b) for b in targets]).collect()
+        report.rows_out += int(counted.item(0, "_rows"))
+        report.counts[f"{month:%Y-%m}"] = {b: int(counted.item(0, b)) for b in targets}
     report.note = "values no agency supplied taken at the core's central estimate (ranges in detection/)"
     return report
 
@@ -362,28 +369,28 @@ def detection_stage(ctx: RunContext) -> StageReport:
                            note="nonrecours.detection.run_detect is not in this build")
     report = StageReport("detection", rows_out=0)
     config = detection_config(ctx.config)
-    with _partitions(ctx) as partitions:
-        for month in ctx.config.months:
-            folder = ctx.out / "detection" / f"{month:%Y-%m}"
-            # the rules stage's last month (the first month here in a run of one month); dropped in any case,
-            # so two months' cores are never held at once
-            built = ctx.month_core if partitions is None and getattr(ctx.month_core, "month", None) == month \
-                else None
-            ctx.month_core = None
-            with stage(f"detection {month:%Y-%m} ({ctx.config.backend})"):
-                _, paths = run_detect(ctx.workspace, month, folder, backend=ctx.config.backend, config=config,
-                                      engine_config=engine_config(ctx.config),
-                                      **({} if partitions is None else {
-                                          "partitions": partitions,
-                                          "fresh_processes": ctx.config.fresh_process_per_part}),
-                                      **({} if built is None else {"core": built}))
-            del built
-            written = sorted(Path(p) for p in paths.values())
-            report.outputs += written
-            flags = [p for p in written if p.name == "flags.parquet"]
-            if flags:
-                report.counts[f"{month:%Y-%m}"] = {"flags": _rows(flags[0])}
-                report.rows_out += _rows(flags[0]) or 0
+    partitions = _partitions(ctx)
+    for month in ctx.config.months:
+        folder = ctx.out / "detection" / f"{month:%Y-%m}"
+        # the rules stage's last month (the first month here in a run of one month); dropped in any case,
+        # so two months' cores are never held at once
+        built = ctx.month_core if partitions is None and getattr(ctx.month_core, "month", None) == month \
+            else None
+        ctx.month_core = None
+        with stage(f"detection {month:%Y-%m} ({ctx.config.backend})"):
+            _, paths = run_detect(ctx.workspace, month, folder, backend=ctx.config.backend, config=config,
+                                  engine_config=engine_config(ctx.config),
+                                  **({} if partitions is None else {
+                                      "partitions": partitions,
+                                      "fresh_processes": ctx.config.fresh_process_per_part}),
+                                  **({} if built is None else {"core": built}))
+        del built
+        written = sorted(Path(p) for p in paths.values())
+        report.outputs += written
+        flags = [p for p in written if p.name == "flags.parquet"]
+        if flags:
+            report.counts[f"{month:%Y-%m}"] = {"flags": _rows(flags[0])}
+            report.rows_out += _rows(flags[0]) or 0
     return report
 
 
@@ -529,13 +536,16 @@ def _run(cfg: RunConfig, out: Path, config_hash: str, audit: AuditLog, left: lis
         }
         ctx = RunContext(cfg, out, agreement, audit, manifest)
         reports = []
-        for name, fn in stages.items():
-            rep = fn(ctx)
-            rep.name = name
-            reports.append(rep)
-            manifest["stages"].append({"name": name, "status": rep.status, "rows_in": rep.rows_in,
-                                       "rows_out": rep.rows_out, "counts": rep.counts, "note": rep.note})
-            log.info("stage %s: %s, %s rows in, %s rows out", name, rep.status, rep.rows_in, rep.rows_out)
+        try:
+            for name, fn in stages.items():
+                rep = fn(ctx)
+                rep.name = name
+                reports.append(rep)
+                manifest["stages"].append({"name": name, "status": rep.status, "rows_in": rep.rows_in,
+                                           "rows_out": rep.rows_out, "counts": rep.counts, "note": rep.note})
+                log.info("stage %s: %s, %s rows in, %s rows out", name, rep.status, rep.rows_in, rep.rows_out)
+        finally:
+            ctx.close()
         manifest["outputs"] = [describe_file(p, out, rows=_rows(p)) for r in reports for p in r.outputs]
         path = write_json(out / MANIFEST, manifest)
         audit.append("run", {"config_sha256": config_hash, "version": __version__,

@@ -63,7 +63,9 @@ def test_a_partitioned_run_writes_the_files_of_an_unpartitioned_run(quick_copy, 
     unknowns and the summary with its counts) holds what the run in one pass wrote: the same rows in the same
     order with the same types (the parts are merged by another Parquet writer, ``merge_parts``: not the same
     bytes), the JSON files byte for byte. The stages' row counts are the one pass's too. Detection ran each part
-    in a child process of its own (the default), each logged here with its persons and its child's costs."""
+    in a child process of its own (the default), each logged here with its persons and its child's costs. The
+    population is split once, by the rules stage, and the detection stage reads the same parts; the run's end
+    (``RunContext.close``) removes them."""
     import logging
 
     from polars.testing import assert_frame_equal
@@ -79,6 +81,12 @@ def test_a_partitioned_run_writes_the_files_of_an_unpartitioned_run(quick_copy, 
     ctx = RunContext(parted, quick_copy, None, None, {"parameters": {}})
     caplog.set_level(logging.INFO, logger="nonrecours")
     reports = [stage(ctx) for stage in (rules_stage, detection_stage)]
+    split = ctx.partitions.path.parent  # the rules stage's, kept for the detection stage
+    assert split.is_dir() and split.name == ".partial-partitions"
+    ctx.close()
+    assert not split.exists() and ctx.partitions is None
+    assert [r.getMessage() for r in caplog.records if "parts by linked households: started" in r.getMessage()
+            ] == ["partitions: 3 parts by linked households: started"]
     parts = [r for r in caplog.records if r.name == "nonrecours.detection" and hasattr(r, "usage")]
     assert [r.part for r in parts] == sorted(r.part for r in parts) and len(parts) >= 2
     # a child's own peak (None for a part run in this process): Polars and the part's frames
