@@ -16,6 +16,10 @@ the other:
   slices of the parts sorted by Polars into a chunk, the chunks copied into the file by DuckDB, its memory limit
   ``MERGE_MEMORY_LIMIT`` unless ``--memory-limit``), the returned ``Detection`` holding lazy scans.
 
+``--base SRC``: another tree's ``src`` folder (a git worktree of an earlier commit): its streamed merge runs too,
+on the same files, after this tree's, and the two merges' files are compared row for row (``streamed_base``,
+``comparison_base``).
+
 ``--tile K``: the parts of a run on K times the population, without running it: each part file replaced by K
 copies of itself, the ids of copy c retagged as ``tile_workspace.py`` tiles a workspace (what a partitioned run
 on the tiled workspace writes in its parts, each copy's households in the same part), sorted as ``_outputs``
@@ -88,10 +92,10 @@ print("RESULT " + json.dumps({
 """
 
 
-def _merge(how: str, parts: Path, out: Path, limit: str) -> dict[str, Any]:
+def _merge(how: str, parts: Path, out: Path, limit: str, src: Path = ROOT / "src") -> dict[str, Any]:
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    env = os.environ | {"PYTHONPATH": os.pathsep.join([str(src), os.environ.get("PYTHONPATH", "")])}
     load = os.getloadavg()[0]
     done = subprocess.run([sys.executable, "-c", _CHILD, how, str(parts), str(out), limit], env=env,
                           capture_output=True, text=True)
@@ -143,6 +147,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap.add_argument("--memory-limit", default="", help="DuckDB's memory limit for the streamed merge")
     ap.add_argument("--tile", type=int, default=1, help="the parts of a run on K times the population")
     ap.add_argument("--only", choices=["eager", "streamed"], help="run one way only")
+    ap.add_argument("--base", type=Path, help="another tree's src folder (e.g. a git worktree of an earlier "
+                    "commit): its streamed merge run too, on the same files, and compared with this tree's")
     ap.add_argument("--label", default="")
     args = ap.parse_args(argv)
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
@@ -162,6 +168,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         for how in ("eager", "streamed"):
             if args.only in (None, how):
                 entry[how] = _merge(how, parts, args.work / parts.name / how, args.memory_limit)
+        if args.base is not None:
+            entry["base"] = {"src": str(args.base), "commit": subprocess.run(
+                ["git", "-C", str(args.base), "rev-parse", "--short", "HEAD"], capture_output=True,
+                text=True).stdout.strip()}
+            entry["streamed_base"] = _merge("streamed", parts, args.work / parts.name / "streamed-base",
+                                            args.memory_limit, args.base)
+            entry["comparison_base"] = _compare(args.work / parts.name / "streamed-base",
+                                                args.work / parts.name / "streamed")
         if args.only is None:
             entry["comparison"] = _compare(args.work / parts.name / "eager", args.work / parts.name / "streamed")
         entry["rows"] = {n: pl.scan_parquet(args.work / parts.name / (args.only or "streamed") / f"{n}.parquet")
