@@ -25,12 +25,12 @@ _ROW = st.tuples(_TEXT, _TEXT, st.one_of(st.none(), st.dates(dt.date(1990, 1, 1)
 @settings(max_examples=40, deadline=None)
 @given(rows=st.lists(_ROW, max_size=40), parts=st.integers(1, 4), nulls_last=st.booleans(),
        key=st.sampled_from([["unit_kind", "unit_id", "month"], ["unit_id"], ["month", "unit_kind"]]),
-       chunk_rows=st.sampled_from([1, 7, 1_000_000]))
-def test_the_merge_is_the_parts_concatenated_and_sorted(tmp_path_factory, rows, parts, nulls_last, key, chunk_rows):
+       chunk_bytes=st.sampled_from([1, 300, 256 * 2**20]))
+def test_the_merge_is_the_parts_concatenated_and_sorted(tmp_path_factory, rows, parts, nulls_last, key, chunk_bytes):
     """Any rows (text in any script, nulls in the key, dates, lists), keys unique as every output's are, split
-    in parts written each sorted, merged in one key range or several (``chunk_rows``): the merged file holds the
-    rows Polars gives by concatenating and sorting them, in that order, with the same types; merged again, the
-    same bytes."""
+    in parts written each sorted, merged in one key range or several (``chunk_bytes``: a part's rows, a few
+    rows' bytes, more than they hold): the merged file holds the rows Polars gives by concatenating and sorting
+    them, in that order, with the same types; merged again, the same bytes."""
     folder = tmp_path_factory.mktemp("merge")
     frame = pl.DataFrame(rows, schema=_SCHEMA, orient="row").unique(key, keep="first", maintain_order=True)
     files = []
@@ -38,9 +38,9 @@ def test_the_merge_is_the_parts_concatenated_and_sorted(tmp_path_factory, rows, 
         f = folder / f"{k:05d}.parquet"
         frame.gather_every(parts, offset=k).sort(key, nulls_last=nulls_last).write_parquet(f)
         files.append(f)
-    out = merge_parts(files, folder / "out" / "merged.parquet", key, nulls_last=nulls_last, chunk_rows=chunk_rows)
+    out = merge_parts(files, folder / "out" / "merged.parquet", key, nulls_last=nulls_last, chunk_bytes=chunk_bytes)
     assert_frame_equal(pl.read_parquet(out), frame.sort(key, nulls_last=nulls_last), check_exact=True)
-    again = merge_parts(files, folder / "again.parquet", key, nulls_last=nulls_last, chunk_rows=chunk_rows)
+    again = merge_parts(files, folder / "again.parquet", key, nulls_last=nulls_last, chunk_bytes=chunk_bytes)
     assert file_sha256(again) == file_sha256(out)
     assert [p.name for p in (folder / "out").iterdir()] == ["merged.parquet"]  # no spill or partial file left
 
@@ -80,11 +80,11 @@ def test_parts_not_sorted_by_the_key_are_refused(tmp_path):
         files.append(tmp_path / f"{k}.parquet")
         pl.DataFrame({"unit_id": [f"{k}{i:03d}" for i in range(200)][::-1]}).write_parquet(files[-1])
     with pytest.raises(NonRecoursError, match="not sorted"):
-        merge_parts(files, tmp_path / "merged.parquet", ["unit_id"], chunk_rows=1)
+        merge_parts(files, tmp_path / "merged.parquet", ["unit_id"], chunk_bytes=1)
 
 
 def test_parts_smaller_than_a_chunk_are_merged_in_one_range(tmp_path):
-    """Parts holding fewer rows together than a chunk (``MERGE_CHUNK_ROWS``): one key range, read once from each
+    """Parts holding less together than a chunk (``MERGE_CHUNK_BYTES``): one key range, read once from each
     part and sorted whole; parts in any order then merge sorted (one range has no border to cross)."""
     files = []
     for k in range(2):
@@ -104,7 +104,7 @@ def test_rows_out_of_order_inside_a_range_are_merged_sorted(tmp_path):
             ids[10], ids[11] = ids[11], ids[10]  # 0031 before 0034 swapped, both far from any range's bound
         files.append(tmp_path / f"{k}.parquet")
         pl.DataFrame({"unit_id": ids, "k": [k] * len(ids)}).write_parquet(files[-1])
-    out = merge_parts(files, tmp_path / "merged.parquet", ["unit_id"], chunk_rows=1)
+    out = merge_parts(files, tmp_path / "merged.parquet", ["unit_id"], chunk_bytes=1)
     expected = pl.concat([pl.read_parquet(f) for f in files]).sort("unit_id")
     assert_frame_equal(pl.read_parquet(out), expected, check_exact=True)
 
@@ -125,7 +125,7 @@ def test_parts_in_any_order_merge_sorted_or_are_refused(tmp_path_factory, ids, p
         files.append(folder / f"{k}.parquet")
         frame.gather_every(parts, offset=k).sample(fraction=1.0, shuffle=True, seed=seed + k).write_parquet(files[-1])
     try:
-        out = merge_parts(files, folder / "merged.parquet", ["unit_id"], chunk_rows=1)
+        out = merge_parts(files, folder / "merged.parquet", ["unit_id"], chunk_bytes=1)
     except NonRecoursError as exc:
         assert "not sorted" in str(exc)
         assert not (folder / "merged.parquet").exists()

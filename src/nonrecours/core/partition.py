@@ -37,17 +37,19 @@ from nonrecours.atomic import atomic_path
 from nonrecours.core.units import qualified
 from nonrecours.errors import NonRecoursError
 
-__all__ = ["MERGE_CHUNK_ROWS", "MERGE_MEMORY_LIMIT", "Partitions", "components", "merge_parts", "unit_key"]
+__all__ = ["MERGE_CHUNK_BYTES", "MERGE_MEMORY_LIMIT", "Partitions", "components", "merge_parts", "unit_key"]
 
 _SEED = 0x6E6F6E72  # fixed: the same ids give the same parts at every run
 MERGE_MEMORY_LIMIT = "1GB"
 """DuckDB's memory limit for :func:`merge_parts`'s copy of the chunks when the run gives none (run.toml's
 ``memory_limit`` applies on the DuckDB backend)."""
-MERGE_CHUNK_ROWS = 1_000_000
-"""The fewest rows :func:`merge_parts` puts in a key range (unless the parts hold fewer): each range reads a slice
-of every part, ranges × parts file reads, so a small output is merged in one range, not one per part (80 parts of
-a 100,000-person detection took 90 CPU s to merge at 0dec0fd, in 80 ranges each reading 80 files of each of the 8
-outputs, some of about 700 rows a part); a large one in one range per part's rows, as before."""
+MERGE_CHUNK_BYTES = 256 * 2**20
+"""The least memory (Polars' estimate of the rows, from the first rows of the largest part) :func:`merge_parts`
+gives a key range, unless the parts hold less: each range reads a slice of every part, ranges × parts file reads,
+so a small output is merged in one range or a few, not one per part (80 parts of a 100,000-person detection took
+90 CPU s to merge at 0dec0fd, in 80 ranges each reading 80 files of each of the 8 outputs, some of about 700 rows
+a part); a large one in one range per part, as before. Bytes, not rows: a row of ``situations`` holds kilobytes
+of JSON, one of ``provenance`` about a hundred bytes (a million rows a range put 2.9 GiB in memory)."""
 _PART = "part"
 """The column, and the folder name's key, of a row's part in the tables written by part."""
 _ROW = "__row"
@@ -246,13 +248,13 @@ def _counts_before(part: pl.LazyFrame, bounds: pl.DataFrame, key: Sequence[str],
 
 
 def merge_parts(files: Sequence[str | Path], target: str | Path, key: Sequence[str], *, nulls_last: bool = False,
-                duckdb_config: Mapping[str, Any] | None = None, chunk_rows: int = MERGE_CHUNK_ROWS) -> Path:
+                duckdb_config: Mapping[str, Any] | None = None, chunk_bytes: int = MERGE_CHUNK_BYTES) -> Path:
     """The rows of the Parquet ``files`` (the parts' outputs, one schema, each sorted by ``key``) in one Parquet
     file ``target``, sorted by ``key`` (nulls first, or last with ``nulls_last``), written atomically, holding in
     memory about one part's rows at a time, whatever the population:
 
-    1. key ranges of about the largest part's rows, or ``chunk_rows`` if more (one range for small outputs), their
-       bounds taken from a sample of every part's keys (every 64th row);
+    1. key ranges of about the largest part's rows, or of ``chunk_bytes`` in memory if more (one range for small
+       outputs), their bounds taken from a sample of every part's keys (every 64th row);
     2. each part's rows in each range are a slice of it (the part is sorted): their offsets are counted on
        the part's key columns (``_counts_before``: one sort of its keys with the bounds), one part at a time;
     3. each range's slices, read from the parts, concatenated and sorted by Polars, are written to a chunk file
@@ -283,7 +285,11 @@ def merge_parts(files: Sequence[str | Path], target: str | Path, key: Sequence[s
     sizes = [pl.scan_parquet(f).select(pl.len()).collect().item() for f in files]
     sample = pl.concat([pl.scan_parquet(f).select(key).gather_every(64).collect() for f in files])
     sample = sample.sort(key, nulls_last=nulls_last)
+    largest = files[max(range(len(files)), key=sizes.__getitem__)]
+    head = pl.scan_parquet(largest).head(10_000).collect()
+    chunk_rows = chunk_bytes * head.height // max(head.estimated_size(), 1)
     ranges = max(1, -(-sum(sizes) // max(chunk_rows, *sizes, 1)))
+    del head
     bounds = (sample[[sample.height * r // ranges for r in range(1, ranges)]] if sample.height
               else sample.clear())
     ranges = bounds.height + 1
