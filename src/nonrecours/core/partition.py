@@ -47,9 +47,10 @@ MERGE_CHUNK_BYTES = 256 * 2**20
 """The least memory (Polars' estimate of the rows, from the first rows of the largest part) :func:`merge_parts`
 gives a key range, unless the parts hold less: each range reads a slice of every part, ranges × parts file reads,
 so a small output is merged in one range or a few, not one per part (80 parts of a 100,000-person detection took
-90 CPU s to merge at 0dec0fd, in 80 ranges each reading 80 files of each of the 8 outputs, some of about 700 rows
-a part); a large one in one range per part, as before. Bytes, not rows: a row of ``situations`` holds kilobytes
-of JSON, one of ``provenance`` about a hundred bytes (a million rows a range put 2.9 GiB in memory)."""
+90 CPU s to merge with a range per part, at 42d8066: 80 ranges each reading 80 files of each of the 8 outputs,
+some of about 700 rows a part); a large one in one range per part, as before. Bytes, not rows: a row of
+``situations`` holds kilobytes of JSON, one of ``provenance`` about a hundred bytes (a million rows a range put
+2.9 GiB in memory)."""
 _PART = "part"
 """The column, and the folder name's key, of a row's part in the tables written by part."""
 _ROW = "__row"
@@ -285,14 +286,11 @@ def merge_parts(files: Sequence[str | Path], target: str | Path, key: Sequence[s
     sizes = [pl.scan_parquet(f).select(pl.len()).collect().item() for f in files]
     sample = pl.concat([pl.scan_parquet(f).select(key).gather_every(64).collect() for f in files])
     sample = sample.sort(key, nulls_last=nulls_last)
-    largest = files[max(range(len(files)), key=sizes.__getitem__)]
-    head = pl.scan_parquet(largest).head(10_000).collect()
-    chunk_rows = chunk_bytes * head.height // max(head.estimated_size(), 1)
-    ranges = max(1, -(-sum(sizes) // max(chunk_rows, *sizes, 1)))
-    del head
-    bounds = (sample[[sample.height * r // ranges for r in range(1, ranges)]] if sample.height
-              else sample.clear())
-    ranges = bounds.height + 1
+    # a range: the largest part's rows, or chunk_bytes' worth of rows if more (one range when none is sampled)
+    head = pl.scan_parquet(files[sizes.index(max(sizes))]).head(10_000).collect()
+    chunk_rows = max(chunk_bytes * head.height // max(head.estimated_size(), 1), *sizes, 1)
+    ranges = -(-sum(sizes) // chunk_rows) if sample.height else 1
+    bounds = sample.select(pl.all().gather([sample.height * r // ranges for r in range(1, ranges)]))
     # offsets[p][r]: where range r starts in part p (range 0 at 0, and one past the last at the part's end)
     offsets = [[0, *(_counts_before(pl.scan_parquet(f), bounds, key, nulls_last) if bounds.height else []), n]
                for f, n in zip(files, sizes, strict=True)]
