@@ -66,11 +66,14 @@ def _subset(core: CoreMonth, familles: pl.DataFrame) -> CoreMonth:
 
 
 def decisive_unknowns(core: CoreMonth, flags: pl.DataFrame, *, backend: str = "polars",
-                      engine_config: dict[str, Any] | None = None) -> pl.DataFrame:
+                      engine_config: dict[str, Any] | None = None,
+                      targets: list[str] | None = None) -> pl.DataFrame:
     """famille_id, benefit, decisive: for each flag not ``certain`` with unknowns (``flags``: famille_id,
     benefit, grade, entitled_central, deciding_unknowns), the unknowns that flip its entitlement alone, plus
     those that cap its grade (the catalogue's ``unknown_caps``, an unknown couple). A flag whose subset
-    evaluation differs from the whole one, or that no single input flips, is left out (it keeps its list)."""
+    evaluation differs from the whole one, or that no single input flips, is left out (it keeps its list).
+    ``targets``: the rules evaluated, those of the flags' benefits among them (default: those alone); a caller
+    gives the targets its month was evaluated with, whose plan the engine keeps, rather than plan again."""
     todo = flags.filter((pl.col("grade") != "certain") & (pl.col("deciding_unknowns").list.len() > 0))
     if todo.is_empty():
         return pl.DataFrame(schema=_SCHEMA)
@@ -98,7 +101,11 @@ def decisive_unknowns(core: CoreMonth, flags: pl.DataFrame, *, backend: str = "p
             variants.append((str(inp), end))
             asked.append(restricted(moved, _closure(sub.inputs.individu, kept)))
     benefits = sorted(set(todo.get_column("benefit").to_list()))
-    targets = list(dict.fromkeys(r for b in benefits for r in catalogue_row(b).rules))
+    own = list(dict.fromkeys(r for b in benefits for r in catalogue_row(b).rules))
+    if targets is None:
+        targets = own
+    elif not set(own) <= set(targets):
+        raise ValueError("decisive_unknowns: targets without the rules of a flagged benefit")
     results = evaluate_many(targets, asked, core.month, backend=backend, missing_inputs="error",
                             duckdb_config=engine_config)
     flips = []
