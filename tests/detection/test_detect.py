@@ -247,6 +247,38 @@ def test_a_flag_names_the_unknowns_that_decide_it_alone():
                                                 "(à vérifier auprès de la personne).")
 
 
+def test_the_decisive_unknowns_do_not_depend_on_the_other_benefits_evaluated_beside():
+    """``detect`` asks the decisive unknowns of the month's own targets (every benefit's rules: the plan the
+    engine keeps for the month), not of the flagged benefits' alone: an unknown the RSA does not read moves no RSA
+    flag, so the unknowns named are the same either way. Targets without a flagged benefit's rules are refused
+    (the flag's entitlement could not be read)."""
+    from nonrecours.core import UNKNOWNS_SCHEMA, CoreMonth
+    from nonrecours.detection import core_month
+    from nonrecours.detection.deciding import decisive_unknowns
+    from nonrecours.detection.detect import _read_unknowns, _targets
+
+    from .conftest import MONTH, MONTHS, Territory, unknown_salary
+
+    t = Territory()
+    t.famille("mixed")
+    tables = t.tables()
+    alimony = pl.DataFrame([{"entity": "individu", "id": "p-mixed", "month": m, "input": "alimony_received",
+                             "low": 0.0, "central": 0.0, "high": 50.0, "reason": "pension non transmise",
+                             "informed": False} for m in MONTHS], schema=UNKNOWNS_SCHEMA)
+    core = CoreMonth(month=MONTH, inputs=core_month(tables, MONTH).inputs,
+                     unknowns=pl.concat([unknown_salary("p-mixed", 0.0, 0.0, 3000.0, informed=False), alimony]))
+    famille = core.inputs.individu.filter(pl.col("person_id") == "p-mixed").item(0, "famille_id")
+    flags = pl.DataFrame({"famille_id": [famille], "benefit": ["rsa"], "grade": ["possible"],
+                          "entitled_central": [True], "deciding_unknowns": [["alimony_received", "salary_net"]]})
+    alone = decisive_unknowns(_read_unknowns(core, _targets(("rsa",))), flags)
+    every = _targets(FIRST.benefits)
+    beside = decisive_unknowns(_read_unknowns(core, every), flags, targets=every)
+    assert alone.to_dicts() == beside.to_dicts() == [{"famille_id": famille, "benefit": "rsa",
+                                                      "decisive": ["salary_net"]}]
+    with pytest.raises(ValueError, match="targets without the rules of a flagged benefit"):
+        decisive_unknowns(core, flags, targets=_targets(("aspa",)))
+
+
 def test_a_payment_our_data_do_not_explain_makes_the_familles_flags_possible():
     # the CAF pays a couple's prime d'activité, but the conjoint's row (and earnings) did not reach us: we see a
     # single adult with no income, whom the rules give the RSA and deny the prime d'activité
