@@ -96,6 +96,12 @@ class RunContext:
     asks (``_partitions``) and kept for the next: the workspace does not change after ingest, and the split is not
     cheap (10 million persons: 173 CPU s, peak 7.6 GiB, made by the rules and the detection stages each up to
     0dec0fd). Its files are removed by ``close`` at the run's end."""
+    stages: dict[str, Any] = field(default_factory=dict, repr=False)
+    """The run's stages by name, in order (``run``): the partitioned rules stage detects each part too when the
+    registered detection stage follows (``_fused_detection``)."""
+    detected: dict[dt.date, Any] = field(default_factory=dict, repr=False)
+    """The months the partitioned rules stage has detected part by part (``detection.DetectedParts``), each part
+    built and evaluated once for both stages: the detection stage merges them."""
 
     @property
     def workspace(self) -> Path:
@@ -252,6 +258,41 @@ def _rules_part(view: dict[str, pl.LazyFrame], k: int, month: dt.date, core_conf
     return rows, bindings
 
 
+def _fused_detection(ctx: RunContext) -> Callable[..., Any] | None:
+    """``detection.detect_parts`` when the run's registered detection stage follows this one: a partitioned run
+    then builds and evaluates each part once for both stages (the detection's central values are the rules'),
+    not once for each (a tenth of a run: the rules stage's join and evaluation of every part again)."""
+    names = list(ctx.stages)
+    if "rules" not in names or ctx.stages.get("detection") is not detection_stage \
+            or names.index("detection") < names.index("rules"):
+        return None
+    return _entry_point("nonrecours.detection", "detect_parts")
+
+
+def _rules_detected(ctx: RunContext, fused: Callable[..., Any], month: dt.date, core_config: Any,
+                    targets: list[str], aside: Path) -> tuple[list[Path], int, list[dict[str, Any]]]:
+    """The month's parts detected (``fused``: ``detection.detect_parts``, kept in ``ctx.detected`` for the
+    detection stage), each writing the entitlements of ``targets`` from its central evaluation into ``aside``:
+    the parts' files, the persons evaluated, and the month's parameters (``Result.bindings_manifest`` of the
+    rules' plan, which every part bound)."""
+    from nonrecours.core import population_facts
+    from nonrecours.detection import RulesAside
+    from nonrecours.engine.evaluate import cached_plan
+    from nonrecours.rules.params import default_parameters
+    from nonrecours.rules.registry import default_registry
+
+    cfg = ctx.config
+    facts = population_facts(_tables(ctx.workspace), month, config=core_config)
+    plan = cached_plan(tuple(targets), default_registry(), default_parameters(), month)
+    columns = tuple(s.name for s in plan.steps.values() if s.public and s.entity == "famille")
+    done = fused(ctx.workspace, month, ctx.partitions, backend=cfg.backend, config=detection_config(cfg),
+                 engine_config=engine_config(cfg), fresh_processes=cfg.fresh_process_per_part,
+                 rules=RulesAside(tuple(targets), columns, aside), facts=facts)
+    ctx.detected[month] = done
+    bindings = [b.as_dict() for b in sorted(plan.bindings.values(), key=lambda b: (b.name, b.month))]
+    return [aside / f"{k:05d}.parquet" for k in done.done], sum(done.rows), bindings
+
+
 def rules_stage(ctx: RunContext) -> StageReport:
     from nonrecours.core import population_facts
     from nonrecours.core.workspace import workspace_core_config
@@ -264,8 +305,10 @@ def rules_stage(ctx: RunContext) -> StageReport:
     duckdb_config = engine_config(cfg)
     tables = _tables(ctx.workspace)
     partitions = _partitions(ctx)
+    fused = None if partitions is None else _fused_detection(ctx)
     for month in cfg.months:
-        with stage(f"rules {month:%Y-%m} ({cfg.backend}): {', '.join(cfg.benefits)}"):
+        with stage(f"rules {month:%Y-%m} ({cfg.backend}): {', '.join(cfg.benefits)}"
+                   + ("" if fused is None else ", each part detected too")):
             ctx.month_core = None  # one month's core held at a time
             aside = None if partitions is None else partitions.path.parent / f"rules-{month:%Y-%m}"
             if partitions is None:
@@ -273,6 +316,8 @@ def rules_stage(ctx: RunContext) -> StageReport:
                                                          duckdb_config)
                 ctx.month_core = core
                 del core
+            elif fused is not None:  # each part built, evaluated and detected once, for this stage and the next
+                fams, rows_in, bindings = _rules_detected(ctx, fused, month, core_config, targets, aside)
             else:  # each part built and evaluated alone, its entitlements set aside, merged below
                 facts = population_facts(tables, month, config=core_config)
                 todo = _parts(partitions)
@@ -377,13 +422,16 @@ def detection_stage(ctx: RunContext) -> StageReport:
         built = ctx.month_core if partitions is None and getattr(ctx.month_core, "month", None) == month \
             else None
         ctx.month_core = None
-        with stage(f"detection {month:%Y-%m} ({ctx.config.backend})"):
+        done = ctx.detected.pop(month, None)  # the parts the rules stage detected: merged only
+        with stage(f"detection {month:%Y-%m} ({ctx.config.backend})"
+                   + ("" if done is None else ": the parts the rules stage detected, merged")):
             _, paths = run_detect(ctx.workspace, month, folder, backend=ctx.config.backend, config=config,
                                   engine_config=engine_config(ctx.config),
                                   **({} if partitions is None else {
                                       "partitions": partitions,
                                       "fresh_processes": ctx.config.fresh_process_per_part}),
-                                  **({} if built is None else {"core": built}))
+                                  **({} if built is None else {"core": built}),
+                                  **({} if done is None else {"done": done}))
         del built
         written = sorted(Path(p) for p in paths.values())
         report.outputs += written
@@ -534,7 +582,7 @@ def _run(cfg: RunConfig, out: Path, config_hash: str, audit: AuditLog, left: lis
                        for a, s in cfg.agencies.items() for f in s.files],
             "parameters": {}, "quarantine": {}, "stages": [], "outputs": [],
         }
-        ctx = RunContext(cfg, out, agreement, audit, manifest)
+        ctx = RunContext(cfg, out, agreement, audit, manifest, stages=dict(stages))
         reports = []
         try:
             for name, fn in stages.items():

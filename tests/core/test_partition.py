@@ -65,7 +65,9 @@ def test_a_partitioned_run_writes_the_files_of_an_unpartitioned_run(quick_copy, 
     bytes), the JSON files byte for byte. The stages' row counts are the one pass's too. Detection ran each part
     in a child process of its own (the default), each logged here with its persons and its child's costs. The
     population is split once, by the rules stage, and the detection stage reads the same parts; the run's end
-    (``RunContext.close``) removes them."""
+    (``RunContext.close``) removes them. The registered detection stage following it, the rules stage detects
+    each part too (``run._fused_detection``): each part is built and evaluated once, its entitlements taken from
+    detection's central evaluation, and the detection stage merges the parts."""
     import logging
 
     from polars.testing import assert_frame_equal
@@ -78,9 +80,13 @@ def test_a_partitioned_run_writes_the_files_of_an_unpartitioned_run(quick_copy, 
     parted = cfg.model_copy(update={"partitions": 3})
     assert parted.digest() == cfg.digest()
     assert parted.fresh_process_per_part
-    ctx = RunContext(parted, quick_copy, None, None, {"parameters": {}})
+    ctx = RunContext(parted, quick_copy, None, None, {"parameters": {}},
+                     stages={"rules": rules_stage, "detection": detection_stage})
     caplog.set_level(logging.INFO, logger="nonrecours")
     reports = [stage(ctx) for stage in (rules_stage, detection_stage)]
+    # one job a part, detection's, during the rules stage; none of the rules stage's own
+    assert not [r for r in caplog.records if r.name == "nonrecours.run" and hasattr(r, "usage")]
+    assert not ctx.detected  # merged by the detection stage
     split = ctx.partitions.path.parent  # the rules stage's, kept for the detection stage
     assert split.is_dir() and split.name == ".partial-partitions"
     ctx.close()
@@ -89,6 +95,7 @@ def test_a_partitioned_run_writes_the_files_of_an_unpartitioned_run(quick_copy, 
             ] == ["partitions: 3 parts by linked households: started"]
     parts = [r for r in caplog.records if r.name == "nonrecours.detection" and hasattr(r, "usage")]
     assert [r.part for r in parts] == sorted(r.part for r in parts) and len(parts) >= 2
+    assert all("the rules stage's entitlements written" in r.getMessage() for r in parts)
     # a child's own peak (None for a part run in this process): Polars and the part's frames
     assert all(r.usage.peak_rss_mib is not None and r.usage.peak_rss_mib > 100 for r in parts)
     written = [p for r in reports for p in r.outputs]
@@ -109,6 +116,30 @@ def test_a_partitioned_run_writes_the_files_of_an_unpartitioned_run(quick_copy, 
     for r in reports:
         assert (r.rows_in, r.rows_out, r.counts) == (stages[r.name]["rows_in"], stages[r.name]["rows_out"],
                                                      stages[r.name]["counts"])
+
+
+def test_a_partitioned_rules_stage_alone_writes_the_files_of_an_unpartitioned_run(quick_copy, quick_run):
+    """Without the detection stage after it, the partitioned rules stage evaluates each part itself (here in this
+    process): its entitlements and parameters are the one pass's, and nothing is left for a detection stage."""
+    from polars.testing import assert_frame_equal
+
+    from nonrecours.atomic import file_sha256
+    from nonrecours.config import load_config
+    from nonrecours.run import RunContext, rules_stage
+
+    cfg = load_config(quick_copy / "run.toml").model_copy(update={"partitions": 3,
+                                                                 "fresh_process_per_part": False})
+    ctx = RunContext(cfg, quick_copy, None, None, {"parameters": {}}, stages={"rules": rules_stage})
+    report = rules_stage(ctx)
+    ctx.close()
+    assert not ctx.detected
+    written = sorted(p.relative_to(quick_copy) for p in report.outputs)
+    assert written == sorted(p.relative_to(quick_run) for p in (quick_run / "rules").iterdir())
+    for p in written:
+        if p.suffix == ".parquet":
+            assert_frame_equal(pl.read_parquet(quick_copy / p), pl.read_parquet(quick_run / p), check_exact=True)
+        else:
+            assert file_sha256(quick_copy / p) == file_sha256(quick_run / p)
 
 
 def test_the_core_clusters_of_the_demo_lie_each_in_one_part(quick_run, tmp_path):

@@ -4,11 +4,21 @@
     score = evaluate_run(out_dir, truth_dir, agreement_toml)
 """
 
-from nonrecours.detection.detect import Detection, core_month, core_units, detect, run_detect, write_detection
+from nonrecours.detection.detect import (
+    DetectedParts,
+    Detection,
+    RulesAside,
+    core_month,
+    core_units,
+    detect,
+    detect_parts,
+    run_detect,
+    write_detection,
+)
 from nonrecours.detection.evaluate import evaluate_run, render_markdown, write_evaluation
 from nonrecours.detection.schema import FLAGS_SCHEMA, GRADES, STATUSES, UNITS_SCHEMA
 from nonrecours.detection.targets import BENEFITS, DetectionConfig
 
-__all__ = ["BENEFITS", "FLAGS_SCHEMA", "GRADES", "STATUSES", "UNITS_SCHEMA", "Detection", "DetectionConfig",
-           "core_month", "core_units", "detect", "evaluate_run", "render_markdown", "run_detect", "write_detection",
-           "write_evaluation"]
+__all__ = ["BENEFITS", "FLAGS_SCHEMA", "GRADES", "STATUSES", "UNITS_SCHEMA", "DetectedParts", "Detection",
+           "DetectionConfig", "RulesAside", "core_month", "core_units", "detect", "detect_parts", "evaluate_run",
+           "render_markdown", "run_detect", "write_detection", "write_evaluation"]

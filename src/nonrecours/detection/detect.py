@@ -79,11 +79,14 @@ from nonrecours.schemas.codes import UNIT_KINDS
 log = logging.getLogger("nonrecours.detection")
 
 __all__ = [
+    "DetectedParts",
     "Detection",
+    "RulesAside",
     "core_month",
     "core_units",
     "detect",
     "detect_many",
+    "detect_parts",
     "merge_summaries",
     "read_workspace",
     "run_detect",
@@ -1180,10 +1183,36 @@ def _outputs(run: Detection, core: CoreMonth) -> dict[str, pl.DataFrame]:
     return {name: f.sort(_SORTS[name][0], nulls_last=_SORTS[name][1]) for name, f in frames.items()}
 
 
+@dataclass(frozen=True)
+class RulesAside:
+    """What a partitioned run's rules stage asks of each part it has detected (``detect_parts``): the central
+    entitlements it would have evaluated itself, ``targets`` on the core's central values, taken from the
+    detection's own central evaluation (the same rules: the stacked evaluation gives each set the values it gives
+    alone), in the columns ``columns`` of the rules stage's file (its plan's public famille columns, in its
+    order), amounts to the cent, written to ``folder/<part>.parquet``."""
+
+    targets: tuple[str, ...]
+    columns: tuple[str, ...]
+    folder: Path
+
+
+@dataclass
+class DetectedParts:
+    """A month detected part by part and not merged yet (``detect_parts``): ``run_detect(..., done=)`` merges it.
+    ``parts``: the folder of the parts' outputs; ``summaries``: each part's summary; ``rows``: each part's persons
+    evaluated (the rules stage's count); ``done``: the parts run, in order."""
+
+    month: dt.date
+    parts: Path
+    summaries: list[dict[str, Any]]
+    rows: list[int]
+    done: list[int]
+
+
 def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backend: str = "polars",
                config: DetectionConfig | None = None, engine_config: dict[str, Any] | None = None,
                partitions: Partitions | None = None, core: CoreMonth | None = None,
-               fresh_processes: bool = True) -> tuple[Detection, dict[str, Path]]:
+               fresh_processes: bool = True, done: DetectedParts | None = None) -> tuple[Detection, dict[str, Path]]:
     """The ``nonrecours detect`` job: read the workspace lazily, build the month, detect, write (with the core's
     provenance and unknowns, which the outreach lists quote as the facts already held). The core is built with
     the resource kinds each extract's layout carries, as ingest recorded them in the workspace's reports
@@ -1199,9 +1228,14 @@ def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backen
     ``fresh_processes`` is False (``nonrecours.isolate``: one process's heap grew part after part); the
     files hold the rows of an unpartitioned run, row for row, in the same order (not the same bytes: another
     Parquet writer). The returned Detection then holds lazy scans of the merged units and flags, the summary,
-    and no engine result."""
+    and no engine result. ``done``: the parts already detected (``detect_parts``, by the run's rules stage),
+    merged only."""
     if core is not None and (partitions is not None or core.month != month):
         raise SchemaError("a core given to run_detect is the month's own, for a run in one pass", table="core")
+    if done is not None:
+        if done.month != month:
+            raise SchemaError(f"parts detected for {done.month:%Y-%m} given for {month:%Y-%m}", table="partitions")
+        return _merged_parts(done, Path(out), engine_config)
     from nonrecours.core.workspace import recorded_layouts, workspace_core_config
 
     # the layouts the workspace's extracts were ingested with, as their reports record them (read once): detection's
@@ -1224,13 +1258,40 @@ def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backen
     return run, paths
 
 
+def detect_parts(workspace: str | Path, month: dt.date, partitions: Partitions, *, backend: str = "polars",
+                 config: DetectionConfig | None = None, engine_config: dict[str, Any] | None = None,
+                 fresh_processes: bool = True, rules: RulesAside | None = None,
+                 facts: Any = None) -> DetectedParts:
+    """``run_detect``'s parts of a partitioned month, each built, evaluated and detected in its own process, not
+    merged (``run_detect(..., done=)`` merges them). ``rules``: each part also writes the rules stage's
+    entitlements from its central evaluation (``RulesAside``), so that a run's rules and detection stages build
+    and evaluate each part once, not twice. ``facts``: the population's facts of the month when the caller has
+    them (``core.population_facts``)."""
+    from nonrecours.core.workspace import recorded_layouts, workspace_core_config
+
+    layouts = recorded_layouts(Path(workspace))
+    config = workspace_config(config, workspace, layouts)
+    core_config = workspace_core_config(Path(workspace), layouts=layouts)
+    return _detect_parts(partitions, month, backend=backend, config=config, engine_config=engine_config,
+                         core_config=core_config, fresh_processes=fresh_processes, rules=rules, facts=facts)
+
+
 def _run_partitioned(partitions: Partitions, month: dt.date, out: Path, *, backend: str,
                      config: DetectionConfig | None, engine_config: dict[str, Any] | None,
                      core_config: CoreConfig, fresh_processes: bool = True) -> tuple[Detection, dict[str, Path]]:
+    done = _detect_parts(partitions, month, backend=backend, config=config, engine_config=engine_config,
+                         core_config=core_config, fresh_processes=fresh_processes)
+    return _merged_parts(done, out, engine_config)
+
+
+def _detect_parts(partitions: Partitions, month: dt.date, *, backend: str, config: DetectionConfig | None,
+                  engine_config: dict[str, Any] | None, core_config: CoreConfig, fresh_processes: bool = True,
+                  rules: RulesAside | None = None, facts: Any = None) -> DetectedParts:
     from nonrecours.core import population_facts
 
     config = config or DetectionConfig()
-    facts = population_facts(partitions.source, month, config=core_config)
+    if facts is None:
+        facts = population_facts(partitions.source, month, config=core_config)
     paid_known = payments_known(partitions.source, config.benefits)
     due_facts = {d: population_facts(partitions.source, d, config=core_config)
                  for d in _earlier_dues(config.benefits, month)}
@@ -1241,42 +1302,73 @@ def _run_partitioned(partitions: Partitions, month: dt.date, out: Path, *, backe
     todo = [k for k, n in enumerate(sizes) if n or k == 0]  # a part holding nobody adds nothing
     jobs = ((f"detection {month:%Y-%m}, part {k} of {partitions.n}",
              (partitions.tables(k), k, month, parts, backend, config, engine_config, core_config, facts, paid_known,
-              due_facts, history)) for k in todo)
-    done = run_each(_detect_part, jobs, fresh=fresh_processes)
-    for i, ((summary, steps), usage) in enumerate(done):
-        log.info("detection %s, part %d of %d (%s persons): %s (join %.1f s, detection %.1f s, outputs %.1f s)",
-                 f"{month:%Y-%m}", todo[i], partitions.n, f"{sizes[todo[i]]:,}", usage.describe(),
+              due_facts, history, rules)) for k in todo)
+    rows = []
+    for i, ((summary, steps, persons), usage) in enumerate(run_each(_detect_part, jobs, fresh=fresh_processes)):
+        log.info("detection %s, part %d of %d (%s persons%s): %s (join %.1f s, detection %.1f s, outputs %.1f s)",
+                 f"{month:%Y-%m}", todo[i], partitions.n, f"{sizes[todo[i]]:,}",
+                 "" if rules is None else ", the rules stage's entitlements written", usage.describe(),
                  *(steps[s].wall_s for s in ("join", "detect", "outputs")),
                  extra={"part": todo[i], "usage": usage, "steps": steps})
         summaries.append(summary)
-    paths = _merge_outputs(parts, out, engine_config)
-    shutil.rmtree(parts)
-    summary = merge_summaries(summaries)
+        rows.append(persons)
+    return DetectedParts(month, parts, summaries, rows, todo)
+
+
+def _merged_parts(done: DetectedParts, out: Path, engine_config: dict[str, Any] | None
+                  ) -> tuple[Detection, dict[str, Path]]:
+    """The parts' outputs merged into ``out`` (``_merge_outputs``), their folder removed, the summaries summed."""
+    paths = _merge_outputs(done.parts, out, engine_config)
+    shutil.rmtree(done.parts)
+    summary = merge_summaries(done.summaries)
     paths["summary"] = write_json(out / "summary.json", summary)
-    return Detection(month, pl.scan_parquet(paths["units"]), pl.scan_parquet(paths["flags"]), summary, None), paths
+    return (Detection(done.month, pl.scan_parquet(paths["units"]), pl.scan_parquet(paths["flags"]), summary, None),
+            paths)
 
 
 def _detect_part(tables: dict[str, pl.LazyFrame], k: int, month: dt.date, parts: Path, backend: str,
                  config: DetectionConfig, engine_config: dict[str, Any] | None, core_config: CoreConfig,
                  facts: Any, paid_known: dict[str, bool], due_facts: dict[dt.date, Any],
-                 history: dict[dt.date, bool]) -> tuple[dict[str, Any], dict[str, Usage]]:
-    """Part ``k`` of a partitioned run (its ``tables``) built, detected and written to ``parts/<output>/k.parquet``;
-    returns its summary and what each step cost (``join``: the month's core; ``detect``, the earlier months a
-    yearly benefit is judged at joined inside it; ``outputs``: sorted and written). In a child process of its own
-    when the run asks (``isolate.run_each``)."""
+                 history: dict[dt.date, bool], rules: RulesAside | None = None
+                 ) -> tuple[dict[str, Any], dict[str, Usage], int]:
+    """Part ``k`` of a partitioned run (its ``tables``) built, detected and written to ``parts/<output>/k.parquet``
+    (``rules``: the rules stage's entitlements too, ``RulesAside``); returns its summary, what each step cost
+    (``join``: the month's core; ``detect``, the earlier months a yearly benefit is judged at joined inside it;
+    ``outputs``: sorted and written) and its persons evaluated. In a child process of its own when the run asks
+    (``isolate.run_each``)."""
     from nonrecours.core import build_month
 
     steps: dict[str, Usage] = {}
     with metered(steps, "join"):
         core = build_month(tables, month, config=core_config, facts=facts)
     with metered(steps, "detect"):
-        run = detect(core, tables, backend=backend, config=config, engine_config=engine_config,
+        results = None
+        if rules is not None:
+            results = _evaluate_variants(core, backend, config.benefits, engine_config)
+            _write_rules(results["central"], rules, k)
+        # handed over, no reference kept here: ``detect`` releases the variants once it has read their estimates
+        held = [results]
+        del results
+        run = detect(core, tables, backend=backend, config=config, engine_config=engine_config, results=held.pop(),
                      paid_known=paid_known, due_facts=due_facts, history=history)
     with metered(steps, "outputs"):
         for name, frame in _outputs(run, core).items():
             (parts / name).mkdir(parents=True, exist_ok=True)
             frame.write_parquet(parts / name / f"{k:05d}.parquet")
-    return run.summary, steps
+    return run.summary, steps, core.inputs.individu.height
+
+
+def _write_rules(central: Result, rules: RulesAside, k: int) -> None:
+    """The rules stage's entitlements of part ``k`` (``RulesAside``) from detection's central result."""
+    fam = central["famille"]
+    missing = [c for c in rules.columns if c not in fam.columns]
+    if missing:  # the rules stage asked for a rule detection does not evaluate: never a silent gap
+        raise SchemaError(f"the rules stage's column {missing[0]} is not among detection's results", table="famille",
+                          column=missing[0])
+    fam = fam.select("famille_id", *rules.columns)
+    money = [c for c in fam.columns if c in rules.targets and fam.schema[c].is_float()]
+    rules.folder.mkdir(parents=True, exist_ok=True)
+    fam.with_columns(pl.col(money).round(2)).write_parquet(rules.folder / f"{k:05d}.parquet")
 
 
 def _merge_outputs(parts: Path, out: Path, engine_config: dict[str, Any] | None) -> dict[str, Path]:
