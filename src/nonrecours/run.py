@@ -14,7 +14,9 @@ outputs    ``nonrecours.outputs.run_stage`` when the package provides it
 
 With run.toml's ``partitions`` above 1, the rules and detection stages build and evaluate one part of the
 population at a time (``core.partition``: households linked by any unit stay together) and merge the parts'
-outputs into the files of a run in one pass.
+outputs into the files of a run in one pass. With the registered detection stage after it, the rules stage
+detects each part too (``detection.detect_parts``: the rules' entitlements are detection's central values), so
+each part is built and evaluated once; the detection stage merges what it wrote.
 
 A stage is a function ``(RunContext) -> StageReport``; ``STAGES`` is the registry, in order. A stage whose
 package does not provide its entry point yet reports ``not available`` (shown in the summary and recorded in
