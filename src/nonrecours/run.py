@@ -271,8 +271,8 @@ def _fused_detection(ctx: RunContext) -> Callable[..., Any] | None:
     return _entry_point("nonrecours.detection", "detect_parts")
 
 
-def _rules_detected(ctx: RunContext, fused: Callable[..., Any], month: dt.date, core_config: Any,
-                    targets: list[str], aside: Path) -> tuple[list[Path], int, list[dict[str, Any]]]:
+def _rules_detected(ctx: RunContext, fused: Callable[..., Any], tables: dict[str, pl.LazyFrame], month: dt.date,
+                    core_config: Any, targets: list[str], aside: Path) -> tuple[list[Path], int, list[dict[str, Any]]]:
     """The month's parts detected (``fused``: ``detection.detect_parts``, kept in ``ctx.detected`` for the
     detection stage), each writing the entitlements of ``targets`` from its central evaluation into ``aside``:
     the parts' files, the persons evaluated, and the month's parameters (``Result.bindings_manifest`` of the
@@ -284,7 +284,7 @@ def _rules_detected(ctx: RunContext, fused: Callable[..., Any], month: dt.date, 
     from nonrecours.rules.registry import default_registry
 
     cfg = ctx.config
-    facts = population_facts(_tables(ctx.workspace), month, config=core_config)
+    facts = population_facts(tables, month, config=core_config)
     plan = cached_plan(tuple(targets), default_registry(), default_parameters(), month)
     columns = tuple(s.name for s in plan.steps.values() if s.public and s.entity == "famille")
     done = fused(ctx.workspace, month, ctx.partitions, backend=cfg.backend, config=detection_config(cfg),
@@ -292,7 +292,7 @@ def _rules_detected(ctx: RunContext, fused: Callable[..., Any], month: dt.date, 
                  rules=RulesAside(tuple(targets), columns, aside), facts=facts)
     ctx.detected[month] = done
     bindings = [b.as_dict() for b in sorted(plan.bindings.values(), key=lambda b: (b.name, b.month))]
-    return [aside / f"{k:05d}.parquet" for k in done.done], sum(done.rows), bindings
+    return [aside / f"{k:05d}.parquet" for k in done.numbers], sum(done.rows), bindings
 
 
 def rules_stage(ctx: RunContext) -> StageReport:
@@ -319,7 +319,7 @@ def rules_stage(ctx: RunContext) -> StageReport:
                 ctx.month_core = core
                 del core
             elif fused is not None:  # each part built, evaluated and detected once, for this stage and the next
-                fams, rows_in, bindings = _rules_detected(ctx, fused, month, core_config, targets, aside)
+                fams, rows_in, bindings = _rules_detected(ctx, fused, tables, month, core_config, targets, aside)
             else:  # each part built and evaluated alone, its entitlements set aside, merged below
                 facts = population_facts(tables, month, config=core_config)
                 todo = _parts(partitions)

@@ -1200,13 +1200,13 @@ class RulesAside:
 class DetectedParts:
     """A month detected part by part and not merged yet (``detect_parts``): ``run_detect(..., done=)`` merges it.
     ``parts``: the folder of the parts' outputs; ``summaries``: each part's summary; ``rows``: each part's persons
-    evaluated (the rules stage's count); ``done``: the parts run, in order."""
+    evaluated (the rules stage's count); ``numbers``: the parts run, in order."""
 
     month: dt.date
     parts: Path
     summaries: list[dict[str, Any]]
     rows: list[int]
-    done: list[int]
+    numbers: list[int]
 
 
 def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backend: str = "polars",
