@@ -73,6 +73,19 @@ def test_required_inputs_static(toy_reg):
         "famille_role", "salaire", "heures", "statut", "handicap", "age"}
 
 
+def test_required_inputs_of_the_project_rules_are_kept_and_each_call_gets_its_own_sets():
+    """The project's rules' answer is kept (detection asks it for each rule it explains): the same as a walk of a
+    registry holding the same rules, and a caller changing what it got changes nobody else's answer."""
+    from nonrecours.engine.evaluate import _required
+    from nonrecours.rules.registry import default_registry
+
+    first = required_inputs(["rsa"])
+    assert first == _required(["rsa"], default_registry(), False) and "age" in first["individu"]
+    first["individu"].clear()
+    assert "age" in required_inputs(["rsa"])["individu"]
+    assert required_inputs(["rsa"], structural=True)["individu"] >= {"famille_role", "age"}
+
+
 def test_unsupported_constructs_name_backend_and_node():
     with pytest.raises(UnsupportedConstructError, match="duckdb: no lowering for function sqrt"):
         lower_sql(Func("sqrt", (Col("famille", "x"),)), {"x": "float"})
