@@ -136,13 +136,19 @@ def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
 
 
 
-def changed_people(before: Inputs, after: Inputs, inputs: Collection[str]) -> pl.DataFrame:
+def changed_people(before: Inputs, after: Inputs, inputs: Collection[str], *,
+                   by_input: bool = False) -> pl.DataFrame:
     """person_id of the individus whose value of one of ``inputs``, or whose unit's (their famille's, ménage's,
     foyer's), differs between ``before`` and ``after`` (two variants of one core's inputs, ``with_unknowns_at``:
     the same rows but for the monthly rows a variant adds). A monthly row of one of them only counts when it
-    carries a value: a row absent and a null value are both the input's default."""
+    carries a value: a row absent and a null value are both the input's default.
+
+    ``by_input``: (input, person_id), who changed by each input: for ``after`` with several inputs moved, each
+    input's people are those of ``after`` with that input alone moved (a moved input changes its own column
+    only; the monthly rows another one adds hold no value of it)."""
     ind = before.individu
-    out = [pl.DataFrame(schema={"person_id": pl.String()})]
+    schema = {"input": pl.String(), "person_id": pl.String()} if by_input else {"person_id": pl.String()}
+    out = [pl.DataFrame(schema=schema)]
     for f in fields(before):
         old, new = getattr(before, f.name), getattr(after, f.name)
         held = [x for x in (old, new) if x is not None]
@@ -153,26 +159,38 @@ def changed_people(before: Inputs, after: Inputs, inputs: Collection[str]) -> pl
         idc = ID[entity]
         keys = [idc, "month"] if f.name.endswith("_monthly") else [idc]
         key_types = {k: held[0].schema[k] for k in keys}
-        ids = _aligned_changes(old, new, keys, types)
+        ids = _aligned_changes(old, new, keys, types, by_input)
         if ids is None:
-            ids = (_side(old, "_old_", key_types, types).join(_side(new, "_new_", key_types, types), on=keys,
-                                                              how="full", coalesce=True)
-                   .filter(pl.any_horizontal(pl.col(f"_new_{c}").ne_missing(pl.col(f"_old_{c}")) for c in types))
-                   .select(idc))
-        ids = ids.select(idc).unique()
-        out.append(ids.cast({idc: pl.String}).rename({idc: "person_id"}) if entity == "individu" else
-                   ind.join(ids, on=idc, how="semi").select(pl.col("person_id").cast(pl.String)))
+            joined = _side(old, "_old_", key_types, types).join(_side(new, "_new_", key_types, types), on=keys,
+                                                                how="full", coalesce=True)
+            ids = _differing(joined, keys, {c: (pl.col(f"_new_{c}"), pl.col(f"_old_{c}")) for c in types}, by_input)
+        got = [idc, "input"] if by_input else [idc]
+        ids = ids.select(got).unique()
+        person = (ids.cast({idc: pl.String}).rename({idc: "person_id"}) if entity == "individu" else
+                  ind.select("person_id", idc).join(ids, on=idc, how="inner"))
+        out.append(person.select(*got[1:], pl.col("person_id").cast(pl.String)))
     return pl.concat(out).unique()
 
 
+def _differing(frame: pl.DataFrame, keys: list[str], pairs: dict[str, tuple[pl.Expr, pl.Expr]],
+               by_input: bool) -> pl.DataFrame:
+    """The keys of ``frame``'s rows where one of ``pairs``' two expressions differ (by input: the keys and each
+    input whose pair differs, one row each)."""
+    differs = {c: a.ne_missing(b) for c, (a, b) in pairs.items()}
+    if not by_input:
+        return frame.filter(pl.any_horizontal(differs.values())).select(keys)
+    inputs = pl.concat_list([pl.when(d).then(pl.lit(c)) for c, d in differs.items()]).list.drop_nulls()
+    return frame.select(*keys, inputs.alias("input")).explode("input").drop_nulls("input")
+
+
 def _aligned_changes(old: pl.DataFrame | None, new: pl.DataFrame | None, keys: list[str],
-                     types: dict[str, pl.DataType]) -> pl.DataFrame | None:
+                     types: dict[str, pl.DataType], by_input: bool = False) -> pl.DataFrame | None:
     """The keys of the rows of ``changed_people``'s join that differ, found without the join when the two frames
     are aligned: the shorter one's rows are the longer one's first rows, key for key, and the keys are unique in
     the longer one, never null (``with_unknowns_at`` keeps a frame's rows in order and appends the monthly rows it
     adds). About half the join's time on the demo's variants.
     A row only one frame holds differs when it carries a value (the join's other side is null). None when the
-    frames are not aligned so (the caller joins them)."""
+    frames are not aligned so (the caller joins them). ``by_input``: each key with each input that differs."""
     if old is None or new is None:
         return None
     short, long = (old, new) if old.height <= new.height else (new, old)
@@ -187,10 +205,11 @@ def _aligned_changes(old: pl.DataFrame | None, new: pl.DataFrame | None, keys: l
 
     pairs = pl.concat([short.select(*keys, *[col(short, c).alias(f"_s_{c}") for c in types]),
                        head.select(*[col(head, c).alias(f"_l_{c}") for c in types])], how="horizontal")
-    differ = pairs.filter(pl.any_horizontal(pl.col(f"_l_{c}").ne_missing(pl.col(f"_s_{c}")) for c in types))
+    differ = _differing(pairs, keys, {c: (pl.col(f"_l_{c}"), pl.col(f"_s_{c}")) for c in types}, by_input)
     extra = long.slice(short.height).select(*keys, *[col(long, c).alias(c) for c in types])
-    added = extra.filter(pl.any_horizontal(pl.col(c).is_not_null() for c in types))
-    return pl.concat([differ.select(keys), added.select(keys)])
+    # a row the shorter frame lacks: it differs where it carries a value
+    added = _differing(extra, keys, {c: (pl.col(c).is_not_null(), pl.lit(False)) for c in types}, by_input)
+    return pl.concat([differ.select(differ.columns), added.select(differ.columns)])
 
 
 def _side(frame: pl.DataFrame | None, tag: str, keys: dict[str, pl.DataType],

@@ -53,9 +53,9 @@ def _closure_of(individu: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
 
 class _Hops:
     """Who is within two hops of whom among ``individu`` (one row per person; a shared famille, ménage or foyer
-    is a hop), found once: each moved input's reach is then one join (``closure``), not :func:`_closure_of`'s
-    eight joins, two concatenations and their deduplications (the decisive unknowns move an input at a time:
-    on the 1,500-person demo, 55 moves and 110 closures a detection). The same rows as :func:`_closure_of`."""
+    is a hop), found once: a reach is then one join (``closure``), not :func:`_closure_of`'s eight joins, two
+    concatenations and their deduplications, and the reaches of every moved input are found together (``by``).
+    The same rows as :func:`_closure_of`."""
 
     def __init__(self, individu: pl.DataFrame) -> None:
         self.rows = individu.with_row_index("_i")
@@ -67,29 +67,41 @@ class _Hops:
                       .select("_i", pl.col("_l").alias("_j")).unique())
         """(_i, _j): person _j within two hops of person _i (row indices of ``rows``; _i itself included)."""
 
-    def closure(self, people: pl.DataFrame) -> pl.DataFrame:
-        """The individus within two hops of ``people`` (person_id), as :func:`_closure_of` gives them."""
-        start = self.rows.join(people.select("person_id"), on="person_id", how="semi").select("_i")
-        reach = self.pairs.join(start, on="_i", how="semi").select(pl.col("_j").alias("_i")).unique()
-        return self.rows.join(reach, on="_i", how="semi").drop("_i")
+    def closure(self, people: pl.DataFrame, by: str | None = None) -> pl.DataFrame:
+        """The individus within two hops of ``people`` (person_id), as :func:`_closure_of` gives them; ``by``: a
+        column of ``people`` grouping them, each group's reach apart (the column kept before the individus')."""
+        keys = [by] if by else []
+        start = self.rows.select("_i", "person_id").join(people.select(*keys, "person_id"), on="person_id")
+        reach = (start.join(self.pairs, on="_i").select(*keys, pl.col("_j").alias("_i")).unique())
+        if by is None:
+            return self.rows.join(reach, on="_i", how="semi").drop("_i")
+        return reach.join(self.rows, on="_i").drop("_i")
 
-    def of_familles(self, familles: pl.DataFrame) -> pl.DataFrame:
-        """The individus within two hops of the members of ``familles`` (famille_id): :func:`_closure`'s rows."""
-        return self.closure(self.rows.join(familles.select("famille_id"), on="famille_id", how="semi"))
+    def of_familles(self, familles: pl.DataFrame, by: str | None = None) -> pl.DataFrame:
+        """The individus within two hops of the members of ``familles`` (famille_id): :func:`_closure`'s rows;
+        ``by``: as in ``closure``."""
+        keys = [by] if by else []
+        members = self.rows.select("famille_id", "person_id").join(familles.select(*keys, "famille_id"),
+                                                                     on="famille_id")
+        return self.closure(members, by)
 
 
-def _subset(core: CoreMonth, familles: pl.DataFrame) -> CoreMonth:
-    """``core`` restricted to the rows of ``familles``' closure, its unknowns included (an unknown of a row
-    left out would add that row back to a monthly frame)."""
-    inp = core.inputs
-    people = _closure(inp.individu, familles)
+def _part(core: CoreMonth, people: pl.DataFrame, unknowns: pl.DataFrame) -> CoreMonth:
+    """``core`` restricted to the rows of ``people`` (individus with their unit ids) and of their units, with
+    those of ``unknowns`` (already dated: a part may hold no monthly row) on these rows only: an unknown of a row
+    left out would add that row back to a monthly frame."""
     ids = {"individu": people.select("person_id").unique()}
     for u in UNIT_KINDS:
         ids[u] = people.select(ID[u]).drop_nulls().unique()
-    u = dated_unknowns(core.unknowns, inp, core.months_read)  # the whole core's months: a part may hold no monthly row
-    kept = [u.filter(pl.col("entity") == e).join(ids[e].rename({ids[e].columns[0]: "id"}), on="id", how="semi")
-            for e in ids]
-    return dataclasses.replace(core, inputs=restricted(inp, people), unknowns=pl.concat(kept) if kept else u)
+    kept = [unknowns.filter(pl.col("entity") == e).join(ids[e].rename({ids[e].columns[0]: "id"}), on="id",
+                                                         how="semi") for e in ids]
+    return dataclasses.replace(core, inputs=restricted(core.inputs, people), unknowns=pl.concat(kept))
+
+
+def _subset(core: CoreMonth, familles: pl.DataFrame) -> CoreMonth:
+    """``core`` restricted to the rows of ``familles``' closure, its unknowns included."""
+    u = dated_unknowns(core.unknowns, core.inputs, core.months_read)  # the whole core's months
+    return _part(core, _closure(core.inputs.individu, familles), u)
 
 
 def decisive_unknowns(core: CoreMonth, flags: pl.DataFrame, *, backend: str = "polars",
@@ -118,16 +130,25 @@ def decisive_unknowns(core: CoreMonth, flags: pl.DataFrame, *, backend: str = "p
     hops = _Hops(sub.inputs.individu)
     for end, side in (("unfavourable", pl.col("entitled_central")), ("low", ~pl.col("entitled_central")),
                       ("high", ~pl.col("entitled_central"))):
-        for (inp,), fams in pairs.filter(side).group_by("input", maintain_order=True):
-            moved = with_unknowns_at(dataclasses.replace(
-                sub, unknowns=sub.unknowns.filter(pl.col("input") == inp)), end)
-            reached = hops.closure(changed_people(sub.inputs, moved, [str(inp)]))
-            kept = fams.select("famille_id").unique().join(reached.select("famille_id").drop_nulls().unique(),
-                                                           on="famille_id", how="semi")
-            if kept.is_empty():
+        chosen = pairs.filter(side)
+        names = chosen.get_column("input").unique(maintain_order=True).to_list()
+        if not names:
+            continue
+        # every input of this end moved at once, to find who each one changes (each changes its own column
+        # only) and the flagged familles that can reach them, for all inputs in a few joins
+        moved = with_unknowns_at(dataclasses.replace(sub, unknowns=sub.unknowns.filter(pl.col("input").is_in(names))),
+                                 end)
+        reached = hops.closure(changed_people(sub.inputs, moved, names, by_input=True), by="input")
+        kept = chosen.select("input", "famille_id").unique().join(
+            reached.select("input", "famille_id").drop_nulls().unique(), on=["input", "famille_id"], how="semi")
+        parts = hops.of_familles(kept, by="input").partition_by("input", as_dict=True, include_key=False)
+        for inp in names:
+            if (inp,) not in parts:
                 continue
             variants.append((str(inp), end))
-            asked.append(restricted(moved, hops.of_familles(kept)))
+            # the input moved alone on its part only: the part's own unknowns of it, set at this end
+            mine = _part(sub, parts[(inp,)], sub.unknowns.filter(pl.col("input") == inp))
+            asked.append(with_unknowns_at(mine, end))
     benefits = sorted(set(todo.get_column("benefit").to_list()))
     own = list(dict.fromkeys(r for b in benefits for r in catalogue_row(b).rules))
     if targets is None:
