@@ -151,6 +151,32 @@ def test_changed_people_sees_rows_either_variant_lacks(territory):
     assert changed_people(low, low, ["salary_net"]).is_empty()
 
 
+def test_changed_people_by_input_are_each_inputs_moved_alone(demo_run):
+    """Every unknown input moved at once, the people changed by each input are those changed when that input
+    alone is moved (``detection.deciding`` finds each input's reach so): at each end, on the unknowns of the
+    session's demo workspace (1,500 persons: inputs of every entity, static and monthly), the monthly rows
+    another input adds included."""
+    import dataclasses
+
+    from nonrecours.config import load_config
+    from nonrecours.core.workspace import workspace_core_config
+    from nonrecours.detection.detect import read_workspace
+
+    ws = demo_run / "workspace"
+    core = core_month(read_workspace(ws), load_config(demo_run / "run.toml").months[0], workspace_core_config(ws))
+    names = sorted(set(core.unknowns.get_column("input").to_list()))
+    assert len(names) >= 10 and len(set(core.unknowns.get_column("entity").to_list())) >= 3
+    for end in ("low", "high", "unfavourable"):
+        together = changed_people(core.inputs, with_unknowns_at(core, end), names, by_input=True)
+        assert together.columns == ["input", "person_id"] and not together.is_empty()
+        for name in names:
+            alone = with_unknowns_at(dataclasses.replace(
+                core, unknowns=core.unknowns.filter(pl.col("input") == name)), end)
+            want = set(changed_people(core.inputs, alone, [name]).get_column("person_id").to_list())
+            got = set(together.filter(pl.col("input") == name).get_column("person_id").to_list())
+            assert got == want, (end, name)
+
+
 def test_corners_evaluated_on_the_households_they_change_equal_whole_evaluations(territory):
     """Each corner is evaluated on the households where its inputs differ from its base variant's only
     (``detect._variant_sets``): its famille frame must be the evaluation of the whole corner, row for row."""
