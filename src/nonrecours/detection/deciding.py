@@ -42,7 +42,10 @@ def _closure(individu: pl.DataFrame, familles: pl.DataFrame) -> pl.DataFrame:
 
 def _closure_of(individu: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
     """The individus within two hops of ``people`` (person_id) through a shared unit: the relation is symmetric,
-    so a famille's closure holds one of ``people`` exactly when one of its members is among these."""
+    so a famille's closure holds one of ``people`` exactly when one of its members is among these. One reach
+    over the whole core (to find the flagged familles' subset): :class:`_Hops` would hold the pairs of every person
+    of the population to answer it (1.2 s for 280,000 pairs of 100,000 persons, the demo's households repeated,
+    against 0.5 s here); it serves the many reaches within the subset."""
     keys = [ID[u] for u in UNIT_KINDS]
     reached = individu.join(people, on="person_id", how="semi")
     for _ in range(2):
