@@ -239,15 +239,14 @@ def _rules_of(view: dict[str, pl.LazyFrame], month: dt.date, core_config: Any, f
     """The month's core of ``view`` (the workspace or a part of it) and the rules of ``targets`` on its central
     inputs: (core, famille entitlements with amounts to the cent, persons evaluated, parameters bound)."""
     from nonrecours.core import build_month
-    from nonrecours.engine import evaluate
+    from nonrecours.engine import amounts_to_the_cent, evaluate
 
     core = build_month(view, month, config=core_config, facts=facts)
     inputs = core.inputs  # unknowns at their central estimate
     result = evaluate(targets, inputs, month, backend=backend, missing_inputs="error", duckdb_config=duckdb_config)
-    fam = result["famille"]
-    money = [c for c in fam.columns if c in targets and fam.schema[c].is_float()]
     # persons with a famille and a ménage that month
-    return core, fam.with_columns(pl.col(money).round(2)), inputs.individu.height, result.bindings_manifest()
+    return (core, amounts_to_the_cent(result["famille"], targets), inputs.individu.height,
+            result.bindings_manifest())
 
 
 def _rules_part(view: dict[str, pl.LazyFrame], k: int, month: dt.date, core_config: Any, facts: Any,

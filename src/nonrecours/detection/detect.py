@@ -64,7 +64,7 @@ from nonrecours.detection.targets import (
     amount_expr,
     entitled_expr,
 )
-from nonrecours.engine import Inputs, Result, required_inputs
+from nonrecours.engine import Inputs, Result, amounts_to_the_cent, required_inputs
 from nonrecours.engine.evaluate import cached_plan, evaluate_many
 from nonrecours.engine.inputs import INDIVIDU_STRUCTURE
 from nonrecours.engine.plan import ID, add_months
@@ -1365,10 +1365,9 @@ def _write_rules(central: Result, rules: RulesAside, k: int) -> None:
     if missing:  # the rules stage asked for a rule detection does not evaluate: never a silent gap
         raise SchemaError(f"the rules stage's column {missing[0]} is not among detection's results", table="famille",
                           column=missing[0])
-    fam = fam.select("famille_id", *rules.columns)
-    money = [c for c in fam.columns if c in rules.targets and fam.schema[c].is_float()]
     rules.folder.mkdir(parents=True, exist_ok=True)
-    fam.with_columns(pl.col(money).round(2)).write_parquet(rules.folder / f"{k:05d}.parquet")
+    amounts_to_the_cent(fam.select("famille_id", *rules.columns), rules.targets).write_parquet(
+        rules.folder / f"{k:05d}.parquet")
 
 
 def _merge_outputs(parts: Path, out: Path, engine_config: dict[str, Any] | None) -> dict[str, Path]:

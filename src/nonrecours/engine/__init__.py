@@ -14,6 +14,7 @@ from nonrecours.engine.evaluate import (
     BACKENDS,
     OPTIONAL_BACKENDS,
     Result,
+    amounts_to_the_cent,
     check_backend,
     evaluate,
     required_inputs,
@@ -21,5 +22,5 @@ from nonrecours.engine.evaluate import (
 from nonrecours.engine.inputs import Inputs
 from nonrecours.engine.polars_backend import round_columns
 
-__all__ = ["ALL_BACKENDS", "BACKENDS", "OPTIONAL_BACKENDS", "Inputs", "Result", "check_backend", "evaluate",
-           "required_inputs", "round_columns"]
+__all__ = ["ALL_BACKENDS", "BACKENDS", "OPTIONAL_BACKENDS", "Inputs", "Result", "amounts_to_the_cent",
+           "check_backend", "evaluate", "required_inputs", "round_columns"]

@@ -329,6 +329,14 @@ def _evaluate_months(targets: list[str], inputs: Inputs, months: pl.DataFrame, b
     return Result(all_months[0], backend, plans[0], frames, ordered, inputs, full, months=all_months)
 
 
+def amounts_to_the_cent(frame: pl.DataFrame, targets: list[str] | tuple[str, ...]) -> pl.DataFrame:
+    """``frame`` with its float columns among ``targets`` (the rules' amounts) rounded to the cent, as the run's
+    rules stage writes its entitlements (the file of a run in one pass, of each part, or of detection's parts for
+    that stage: one rounding for all). Polars' ``round``, not :func:`round_columns`'s half away from zero."""
+    money = [c for c in frame.columns if c in targets and frame.schema[c].is_float()]
+    return frame.with_columns(pl.col(money).round(2))
+
+
 _REQUIRED: dict[tuple[Any, ...], dict[str, frozenset[str]]] = {}
 """``required_inputs`` of the project's own rules, by targets: detection asks it of each rule of each benefit it
 explains (33 times a detection, each walking the rules' trees: 0.7 s of a 1,500-person detection's 11)."""
