@@ -185,19 +185,15 @@ def month_range(month: dt.date, back: int) -> list[dt.date]:
 def lookback(config: CoreConfig, month: dt.date) -> dict[str, int]:
     """Per monthly input, how many months before ``month`` the targets' plan reads (the deepest shift).
 
-    Derived from the plan, not a constant: CSS adds the ASPA of each of the twelve previous months, and each
+    Derived from the rules, not a constant: CSS adds the ASPA of each of the twelve previous months, and each
     of those reads three months of gross pensions before it (M-15), PPA/RSA quarters read further back. The
-    plan is the engine's cached one (``cached_plan``): a run asks the same month many times.
+    depths of the targets' plan at ``month`` (``engine.plan.input_depths``, kept by the engine: a run asks the
+    same month many times), found without building the plan.
     """
-    from nonrecours.engine.evaluate import cached_plan
-    from nonrecours.rules.params import default_parameters
+    from nonrecours.engine.evaluate import cached_input_depths
     from nonrecours.rules.registry import default_registry
 
-    plan = cached_plan(tuple(config.targets), default_registry(), default_parameters(), month)
-    depth: dict[str, int] = {}
-    for s in plan.inputs():
-        if s.monthly and s.variable is not None:
-            depth[s.variable] = max(depth.get(s.variable, 0), -s.offset)
+    depth = cached_input_depths(tuple(config.targets), default_registry(), month)
     if config.lookback_months is not None:
         depth = {k: config.lookback_months for k in depth}
     return depth

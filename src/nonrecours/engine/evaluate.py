@@ -9,7 +9,7 @@ from typing import Any
 import polars as pl
 
 from nonrecours.engine.inputs import MONTH, Inputs, prepare, unit_months
-from nonrecours.engine.plan import ID, Plan, build_plan, build_plans
+from nonrecours.engine.plan import ID, Plan, build_plan, build_plans, input_depths
 from nonrecours.errors import EngineError, RuleError
 from nonrecours.rules.ir import ENTITIES, Agg, Col, walk
 from nonrecours.rules.params import Binding, ParameterStore, default_parameters
@@ -125,8 +125,8 @@ def cached_plan(targets: tuple[str, ...], reg: Registry, params: ParameterStore,
     """``build_plan``, kept for the project's own rules and parameters: a plan depends only on the targets, the
     rules, the parameters and the month, and is never changed once built, so detection's variants (four or five
     evaluations a month) and the exchange-value reruns (eight detections) plan once. Measured on the 1,500-person
-    demo: planning is about a tenth of an evaluation there; the core's ``lookback`` reads the same plans. Rules or
-    parameters of the caller's own are planned each time (they may be changed between calls)."""
+    demo: planning is about a tenth of an evaluation there. Rules or parameters of the caller's own are planned
+    each time (they may be changed between calls)."""
     return _kept((targets, month), reg, params, lambda: build_plan(list(targets), reg, params, month))
 
 
@@ -143,6 +143,22 @@ def _kept(what: tuple[Any, ...], reg: Registry, params: ParameterStore, build: A
             _PLANS.pop(next(iter(_PLANS)))
         _PLANS[key] = kept
     return kept
+
+
+_DEPTHS: dict[tuple[Any, ...], dict[str, int]] = {}
+"""``input_depths`` of the project's own rules, by targets and month (a few hundred bytes each)."""
+
+
+def cached_input_depths(targets: tuple[str, ...], reg: Registry, month: dt.date) -> dict[str, int]:
+    """``plan.input_depths``, kept for the project's own rules (as :func:`cached_plan`): the core asks the depths
+    of a month at each build of it (``core.resources.lookback``). Each call gets a dict of its own."""
+    month = month.replace(day=1)
+    if reg is not default_registry():
+        return input_depths(targets, reg, month)
+    key = (targets, month, len(reg.rules), len(reg.inputs))
+    if key not in _DEPTHS:
+        _DEPTHS[key] = input_depths(targets, reg, month)
+    return dict(_DEPTHS[key])
 
 
 def cached_plans(targets: tuple[str, ...], reg: Registry, params: ParameterStore,
