@@ -24,7 +24,7 @@ Source priority lives in :class:`CoreConfig` (pydantic, defaults below), never i
   ``revenus_n2_renseignes`` is unknown (central False: the rules then estimate N-2 from the months).
 
 Months the rules read before the covering agency's first extract month are filled with that agency's
-first month and marked estimated (the look-back is derived from the rules' plan, see ``lookback``).
+first month and marked estimated (the look-back is derived from the rules: the depths of their plan, see ``lookback``).
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ class CoreConfig(BaseModel):
     """A foyer's revenu fiscal de référence exceeding the declared incomes of its persons in the extract by more
     than these euros and this share of the RFR shows a declarant (or an income) the extract lacks."""
     lookback_months: int | None = None
-    """Months of history read before the evaluated month; None: derived from the rules' plan."""
+    """Months of history read before the evaluated month; None: derived from the rules (the depths of their plan)."""
 
     @field_validator("follower_kinds")
     @classmethod
