@@ -130,18 +130,19 @@ def cached_plan(targets: tuple[str, ...], reg: Registry, params: ParameterStore,
     return _kept((targets, month), reg, params, lambda: build_plan(list(targets), reg, params, month))
 
 
-def _kept(what: tuple[Any, ...], reg: Registry, params: ParameterStore, build: Any) -> Any:
-    """``build()`` kept in ``_PLANS`` under ``what`` for the project's own rules and parameters (the oldest
-    dropped past ``_PLANS_KEPT``); built afresh for rules or parameters of the caller's own."""
+def _kept(what: tuple[Any, ...], reg: Registry, params: ParameterStore, build: Any,
+          store: dict[tuple[Any, ...], Any] = _PLANS) -> Any:
+    """``build()`` kept in ``store`` (default ``_PLANS``) under ``what`` for the project's own rules and parameters
+    (the oldest dropped past ``_PLANS_KEPT``); built afresh for rules or parameters of the caller's own."""
     if reg is not default_registry() or params is not default_parameters():
         return build()
     key = (*what, id(reg), id(params), len(reg.rules), len(reg.inputs))
-    kept = _PLANS.get(key)
+    kept = store.get(key)
     if kept is None:
         kept = build()
-        if len(_PLANS) >= _PLANS_KEPT:
-            _PLANS.pop(next(iter(_PLANS)))
-        _PLANS[key] = kept
+        if len(store) >= _PLANS_KEPT:
+            store.pop(next(iter(store)))
+        store[key] = kept
     return kept
 
 
@@ -150,15 +151,12 @@ _DEPTHS: dict[tuple[Any, ...], dict[str, int]] = {}
 
 
 def cached_input_depths(targets: tuple[str, ...], reg: Registry, month: dt.date) -> dict[str, int]:
-    """``plan.input_depths``, kept for the project's own rules (as :func:`cached_plan`): the core asks the depths
-    of a month at each build of it (``core.resources.lookback``). Each call gets a dict of its own."""
+    """``plan.input_depths``, kept for the project's own rules as :func:`cached_plan` keeps plans (they do not
+    depend on the parameters): the core asks the depths of a month at each build of it
+    (``core.resources.lookback``). Each call gets a dict of its own."""
     month = month.replace(day=1)
-    if reg is not default_registry():
-        return input_depths(targets, reg, month)
-    key = (targets, month, len(reg.rules), len(reg.inputs))
-    if key not in _DEPTHS:
-        _DEPTHS[key] = input_depths(targets, reg, month)
-    return dict(_DEPTHS[key])
+    return dict(_kept((targets, month), reg, default_parameters(), lambda: input_depths(targets, reg, month),
+                      store=_DEPTHS))
 
 
 def cached_plans(targets: tuple[str, ...], reg: Registry, params: ParameterStore,
