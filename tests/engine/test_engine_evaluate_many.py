@@ -94,3 +94,18 @@ def test_sets_beyond_stack_rows_are_stacked_in_runs(toy_reg, toy_params, househo
         alone = real(ALL_TARGETS, inputs, MAY, "polars", registry=toy_reg, parameters=toy_params)
         for entity, frame in alone.frames.items():
             assert got[entity].equals(frame), entity
+
+
+def test_a_dozen_sets_stacked_and_at_most_stack_sets_a_run(toy_reg, toy_params, household, monkeypatch):
+    """Twelve sets in one stack (tags 0000| to 0011|: each id's set read from its tag's digits) give each set its
+    own evaluation's values, ids untagged; past ``STACK_SETS`` sets a new run starts (the tags' width is fixed)."""
+    evaluate_module = importlib.import_module("nonrecours.engine.evaluate")
+
+    sets = _variants(household) * 4
+    many = evaluate_many(ALL_TARGETS, sets, MAY, "polars", registry=toy_reg, parameters=toy_params)
+    for got, inputs in zip(many, sets, strict=True):
+        alone = evaluate(ALL_TARGETS, inputs, MAY, "polars", registry=toy_reg, parameters=toy_params)
+        for entity, frame in alone.frames.items():
+            assert got[entity].equals(frame), entity
+    monkeypatch.setattr(evaluate_module, "STACK_SETS", 5)
+    assert evaluate_module._chunks([1] * 12) == [[0, 1, 2, 3, 4], [5, 6, 7, 8, 9], [10, 11]]

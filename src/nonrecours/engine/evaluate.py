@@ -229,22 +229,31 @@ def _stack(many: list[Inputs]) -> Inputs | None:
     return Inputs(**out)  # type: ignore[arg-type]
 
 
+STACK_SETS = 10_000
+"""Most sets ``evaluate_many`` stacks into one evaluation: a set's tag (``_tag``) is then of fixed width."""
+
+
 def _tag(k: int) -> str:
+    """The prefix of set ``k``'s ids in a stack: four digits and a bar (``k`` below ``STACK_SETS``)."""
     return f"{k:04d}|"
+
+
+_TAG_WIDTH = len(_tag(0))
 
 
 def _unstack(res: Result, inputs: list[Inputs], months: list[dt.date]) -> list[Result]:
     """Each set's own result out of a stacked evaluation: its rows, ids without their tag, at its own month
     (the sets may have been evaluated at different months). Each frame is split once by its ids' tags (one pass,
     each set's rows in their order), not filtered once per set: decisive unknowns stack some fifty sets, each
-    filter a scan of the whole stack."""
+    filter a scan of the whole stack. The tags are of fixed width: each id's set is its first digits and every id
+    loses its tag in one pass (a regular expression, then a strip set by set, cost 2.5 times as much)."""
     def split(frame: pl.DataFrame, entity: str) -> list[pl.DataFrame]:
         idc, tag = ID[entity], "__set"
-        parts = (frame.with_columns(pl.col(idc).str.extract(r"^(\d+\|)", 1).alias(tag))
+        parts = (frame.with_columns(pl.col(idc).str.head(_TAG_WIDTH - 1).cast(pl.Int32).alias(tag),
+                                    *[pl.col(c).str.slice(_TAG_WIDTH) for c in _ids(frame)])
                  .partition_by(tag, as_dict=True, include_key=False, maintain_order=True))
         empty = frame.clear()
-        return [parts.get((_tag(k),), empty).with_columns(pl.col(c).str.strip_prefix(_tag(k)) for c in _ids(frame))
-                for k in range(len(inputs))]
+        return [parts.get((k,), empty) for k in range(len(inputs))]
 
     frames = {e: split(f, e) for e, f in res.frames.items()}
     full = {e: split(f, e) for e, f in res.full.items()}
@@ -286,11 +295,11 @@ def evaluate_many(targets: list[str] | tuple[str, ...], many: list[Inputs], mont
 
 def _chunks(rows: list[int]) -> list[list[int]]:
     """The sets' indices in order, cut into runs of at most ``STACK_ROWS`` individus (a set larger than that
-    alone): each run is one stacked evaluation."""
+    alone) and ``STACK_SETS`` sets: each run is one stacked evaluation."""
     chunks: list[list[int]] = []
     held = 0
     for k, n in enumerate(rows):
-        if chunks and chunks[-1] and held + n <= STACK_ROWS:
+        if chunks and chunks[-1] and held + n <= STACK_ROWS and len(chunks[-1]) < STACK_SETS:
             chunks[-1].append(k)
             held += n
         else:
