@@ -376,12 +376,9 @@ def required_inputs(targets: list[str] | tuple[str, ...] | str, *, registry: Reg
     if isinstance(targets, str):
         targets = [targets]
     reg = registry if registry is not None else default_registry()
-    if reg is not default_registry():
-        return _required(targets, reg, structural)
-    key = (tuple(targets), structural, len(reg.rules), len(reg.inputs))
-    if key not in _REQUIRED:
-        _REQUIRED[key] = {e: frozenset(s) for e, s in _required(targets, reg, structural).items()}
-    return {e: set(s) for e, s in _REQUIRED[key].items()}
+    kept = _kept((tuple(targets), structural), reg, default_parameters(),
+                 lambda: {e: frozenset(s) for e, s in _required(targets, reg, structural).items()}, store=_REQUIRED)
+    return {e: set(s) for e, s in kept.items()}
 
 
 def _required(targets: list[str] | tuple[str, ...], reg: Registry, structural: bool) -> dict[str, set[str]]:
