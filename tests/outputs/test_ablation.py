@@ -140,18 +140,22 @@ def test_the_ablation_detects_each_scenario_on_its_agencies_files_once(demo_run,
 @pytest.mark.slow
 def test_scenarios_detected_together_equal_each_detected_alone(demo_run, demo_result):
     """``detect_many`` (every scenario's variants in one stacked evaluation) gives each scenario the flags and
-    units its own detection gives (the polars backend: the fastest at this size; the run's detection settings,
-    as the ablation stage uses). The scenario with every agency, detected alone on the files of every agency's
-    extract, gives the flags of the session's DuckDB demo run (``demo_result``: the same extracts and keys),
-    and the scenarios the ablation stage stored are these detections'."""
+    units its own detection gives (the polars backend: the fastest at this size; the run's detection settings
+    without the decisive unknowns, as the ablation stage uses: ``scenario_config``). The scenario with every
+    agency, detected alone on the files of every agency's extract, gives the flags of the session's DuckDB demo
+    run (``demo_result``: the same extracts and keys), and the scenarios the ablation stage stored are these
+    detections'."""
 
     from nonrecours.core.workspace import workspace_core_config
     from nonrecours.detection.detect import detect, detect_many
+    from nonrecours.outputs.ablation import scenario_config
     from nonrecours.run import detection_config
 
     month = _month(demo_run)
     ws = demo_run / "workspace"
-    config = detection_config(load_config(demo_run / "run.toml"))
+    run_config = detection_config(load_config(demo_run / "run.toml"))
+    config = scenario_config(run_config)
+    assert run_config.decisive_unknowns and not config.decisive_unknowns
     # the core as the run builds it: with the resource kinds ingest recorded for each extract's layout
     core_config = workspace_core_config(ws)
     cases = []
@@ -170,6 +174,19 @@ def test_scenarios_detected_together_equal_each_detected_alone(demo_run, demo_re
     assert read_manifest(demo_result.out)["config"]["backend"] == "duckdb"
     assert together[0].flags.height > 0
     assert together[0].flags.select(key).sort(key).equals(duckdb_run.select(key).sort(key))
+    # without the decisive unknowns, the flags the table counts are the run's own (Polars, the same workspace:
+    # its flags.parquet, amounts written in cents), grade, people and amounts alike; each flag names every
+    # unknown its benefit reads, the decisive ones the run named among them
+    order = ["benefit", "unit_id"]
+    run_flags = pl.read_parquet(demo_run / "detection" / f"{month:%Y-%m}" / "flags.parquet").sort(order)
+    mine = together[0].flags.sort(order)
+    same = ["unit_id", "unit_kind", "claimant_id", "adult_ids", "benefit", "status", "grade", "linked"]
+    assert mine.select(same).equals(run_flags.select(same))
+    for amount in ("amount_low", "amount_central", "amount_high", "paid"):
+        assert (mine.get_column(amount) - run_flags.get_column(amount)).abs().max() <= 0.005 + 1e-9, amount
+    named = mine.select("deciding_unknowns").with_columns(run_flags.get_column("deciding_unknowns").alias("decisive"))
+    assert named.filter(pl.col("decisive").list.len() > 0).height > 0
+    assert named.filter(pl.col("decisive").list.set_difference("deciding_unknowns").list.len() > 0).is_empty()
     # the flags the run's ablation stage stored for two of these scenarios (read by ``nonrecours ablation``)
     # are these fresh detections'
     from nonrecours.outputs.ablation import stored_scenarios

@@ -29,6 +29,9 @@ run, the rule evaluation: every scenario's core is built apart, then all their v
 through the engine in one stacked evaluation (``detection.detect_many``; each unit is computed from its own
 rows, so stacking after the core gives each scenario its own flags, unlike stacking the extracts before it).
 On the 1,500-person demo: 21 s CPU instead of 283, the same table (``benchmarks/results/ablation.json``).
+Not done in a scenario's rerun: naming each flag's decisive unknowns (``scenario_config``), which the table never
+reads (Polars, the 1,500-person quick run: 74.7 → 48.2 CPU s, the same table:
+``benchmarks/results/ablation_without_decisive.json``).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from nonrecours.outputs.answers import CONTRIBUTING, exchange_value
 from nonrecours.schemas.tables import valid_on
 
 __all__ = ["EXCHANGE_VALUE", "ablation_detection", "ablation_month", "run_ablation", "run_stage",
-           "stored_scenarios", "truth_non_take_up"]
+           "scenario_config", "stored_scenarios", "truth_non_take_up"]
 
 EXCHANGE_VALUE = "answer1_exchange_value"
 """The table's file stem in ``outputs/YYYY-MM/``."""
@@ -73,7 +76,7 @@ def ablation_detection(workspace: str | Path, month: dt.date, *, backend: str = 
     from nonrecours.schemas import TABLES
 
     layouts = recorded_layouts(Path(workspace))  # the layouts the workspace's extracts were ingested with
-    config = workspace_config(config, workspace, layouts)
+    config = scenario_config(workspace_config(config, workspace, layouts))
     core_config = workspace_core_config(Path(workspace), layouts=layouts)
 
     files = sorted(f for f in Path(workspace).glob("*/*.parquet") if f.parent.name in TABLES)
@@ -119,6 +122,17 @@ def ablation_detection(workspace: str | Path, month: dt.date, *, backend: str = 
         return done[key]
 
     return run
+
+
+def scenario_config(config: Any) -> Any:
+    """The detection settings of a scenario's rerun: the run's, without naming each flag's decisive unknowns.
+
+    The table counts a scenario's flags by grade, person and amount; which unknown decides a flag alone changes
+    none of these (``detect``: it only names them, after the grades are set) and costs one more evaluation of the
+    flagged familles, a third of a scenario's detection on the 1,500-person demo. A scenario's flags (stored for
+    ``nonrecours ablation``) name every unknown their benefit reads instead, as ``decisive_unknowns = false``
+    does in a run."""
+    return config.model_copy(update={"decisive_unknowns": False})
 
 
 def truth_non_take_up(truth: str | Path, month: dt.date, agreement: str | Path) -> pl.DataFrame:
