@@ -31,7 +31,8 @@ rows, so stacking after the core gives each scenario its own flags, unlike stack
 On the 1,500-person demo: 21 s CPU instead of 283, the same table (``benchmarks/results/ablation.json``).
 Not done in a scenario's rerun: naming each flag's decisive unknowns (``scenario_config``), which the table never
 reads (Polars, the 1,500-person quick run: 74.7 → 48.2 CPU s, the same table:
-``benchmarks/results/ablation_without_decisive.json``).
+``benchmarks/results/ablation_without_decisive.json``; one scenario at 100,000 persons: 278 → 219 CPU s,
+``ablation_scenario_100k.json``).
 """
 
 from __future__ import annotations
@@ -129,9 +130,9 @@ def scenario_config(config: Any) -> Any:
 
     The table counts a scenario's flags by grade, person and amount; which unknown decides a flag alone changes
     none of these (``detect``: it only names them, after the grades are set) and costs one more evaluation of the
-    flagged familles, a third of a scenario's detection on the 1,500-person demo. A scenario's flags (stored for
-    ``nonrecours ablation``) name every unknown their benefit reads instead, as ``decisive_unknowns = false``
-    does in a run."""
+    flagged familles, a third of a scenario's detection on the 1,500-person demo, a fifth at 100,000 persons. A
+    scenario's flags (stored for ``nonrecours ablation``) name every unknown their benefit reads instead, in
+    ``deciding_unknowns`` and the reasons' line listing them, as ``decisive_unknowns = false`` does in a run."""
     return config.model_copy(update={"decisive_unknowns": False})
 
 
