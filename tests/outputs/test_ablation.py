@@ -148,7 +148,7 @@ def test_scenarios_detected_together_equal_each_detected_alone(demo_run, demo_re
 
     from nonrecours.core.workspace import workspace_core_config
     from nonrecours.detection.detect import detect, detect_many
-    from nonrecours.outputs.ablation import scenario_config
+    from nonrecours.outputs.ablation import scenario_config, stored_scenarios
     from nonrecours.run import detection_config
 
     month = _month(demo_run)
@@ -189,8 +189,6 @@ def test_scenarios_detected_together_equal_each_detected_alone(demo_run, demo_re
     assert named.filter(pl.col("decisive").list.set_difference("deciding_unknowns").list.len() > 0).is_empty()
     # the flags the run's ablation stage stored for two of these scenarios (read by ``nonrecours ablation``)
     # are these fresh detections'
-    from nonrecours.outputs.ablation import stored_scenarios
-
     stored = stored_scenarios(demo_run, month, load_config(demo_run / "run.toml"))
     for got, used in zip(together[1:], ([a for a in CONTRIBUTING if a != "dgfip"], ["caf"]), strict=True):
         assert stored[frozenset(used)].equals(got.flags)
