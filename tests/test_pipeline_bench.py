@@ -31,6 +31,7 @@ def bench():  # type: ignore[no-untyped-def]
     return module
 
 
+@pytest.mark.slow
 def test_every_stage_of_the_run_is_measured(bench, quick_run, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import nonrecours.core
     import nonrecours.outputs.stage

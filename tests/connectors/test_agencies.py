@@ -136,6 +136,7 @@ def test_same_person_same_pseudonym_across_agencies(territory: Territory, agreem
     assert shared.height > 0.8 * a.height
 
 
+@pytest.mark.slow
 def test_streaming_in_small_batches_gives_the_same_tables(territory: Territory, agreement: ExchangeAgreement,
                                                            tmp_path: Path) -> None:
     for agency in ("caf", "cnam", "dgfip"):

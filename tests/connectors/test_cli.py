@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from nonrecours.cli import app
@@ -33,6 +34,7 @@ def test_ingest_command_reports_file_faults(territory: Territory, tmp_path: Path
     assert "nonrecours: error: empty.csv, line 1: empty file" in res.output
 
 
+@pytest.mark.slow
 def test_synth_extracts_flag(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["synth", "--persons", "150", "--seed", "2", "--out", str(tmp_path),
                                    "--extracts", "--extract-months", "2"])

@@ -45,6 +45,7 @@ def test_the_merge_is_the_parts_concatenated_and_sorted(tmp_path_factory, rows, 
     assert [p.name for p in (folder / "out").iterdir()] == ["merged.parquet"]  # no spill or partial file left
 
 
+@pytest.mark.slow
 def test_the_merge_writes_more_rows_than_its_memory_limit_holds(tmp_path):
     """More rows than DuckDB's memory limit holds: the chunks are copied as they are read, and the file is the
     sorted rows."""

@@ -392,6 +392,7 @@ def test_a_closure_within_the_catalogue_window_excludes_at_default(territory):
     assert _flag(res, "nothing") is not None
 
 
+@pytest.mark.slow
 def test_france_travail_rsa_recipient_is_received(territory):
     """A famille no payer shows as paid the RSA (the CAF's extract lost it) but one of whose adults France Travail
     reports as « bénéficiaire du RSA » that month receives it: consistent, paid 0 (no payer's amount, not an
@@ -449,6 +450,7 @@ def _alimony_territory() -> dict[str, pl.DataFrame]:
     # a team's own MSA mapping carrying alimony lines: a month without one is none received
     (["alimony", "pension_gross", "pension_net", "salary_net"], "certain"),
 ])
+@pytest.mark.slow
 def test_the_resource_kinds_recorded_at_ingest_decide_a_followers_zero(tmp_path, msa_kinds: list[str], grade: str):
     """``run_detect`` builds the core with the resource kinds each extract's mapping carries, as ingest recorded
     them in the workspace's reports (``core.workspace.follower_kinds``); Polars and DuckDB flag the same."""

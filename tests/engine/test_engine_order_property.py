@@ -70,6 +70,7 @@ def _assert_identical(a: dict[str, pl.DataFrame], b: dict[str, pl.DataFrame], wh
             raise AssertionError(f"{what}, {entity}: {exc}") from None
 
 
+@pytest.mark.slow
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(n=st.integers(8, 40), seed=st.integers(0, 10**6), month=st.sampled_from(MONTHS),
        order=st.integers(0, 10**6))

@@ -141,6 +141,7 @@ def _salaries(draw: st.DrawFn) -> dict[int, list[float]]:
     return {p: draw(st.lists(st.sampled_from(pool), min_size=6, max_size=6)) for p in persons}
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(salaries=_salaries())
 def test_sharing_gives_the_bits_of_computing_every_step(toy_params, salaries, monkeypatch):

@@ -302,6 +302,7 @@ def _truthy(e: Expr) -> Expr:
     return e if dtype_of(e, _TYPES) == "bool" else Compare("gt", e, Lit(0, "int"))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(_exprs())
 def test_folded_lowering_gives_polars_values_and_dtypes(e):

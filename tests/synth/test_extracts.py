@@ -135,6 +135,7 @@ def test_entitlements_become_payments_for_takers_only(truth: Path, tmp_path: Pat
     assert msa.height > 0
 
 
+@pytest.mark.slow
 def test_entitlements_from_our_rules(truth: Path, tmp_path: Path) -> None:
     """Wired to the engine: what the extracts pay is what our rules compute, for takers only."""
     paths = write_extracts(truth, tmp_path, seed=5, entitlements="rules",
@@ -314,6 +315,7 @@ def test_dgfip_declares_invalidity_pensions_with_the_pensions(tax_truth: Path, t
     assert ((got["pensions_retraites"] - (got["net"] + got["invalidity"]).round(0)).abs() <= 1).all()
 
 
+@pytest.mark.slow
 def test_the_truth_counts_the_aah_received_not_the_aah_due(truth: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The AAH is drawn before the benefits that count it: a famille that does not take its AAH up has RSA,
     PPA and CSS computed without it (CASF art. R262-6; CSS art. R844-1, R861-8), as the rules read a workspace."""
@@ -515,6 +517,7 @@ def _paid_rows(drawn: pl.DataFrame, schema: pl.Schema) -> pl.LazyFrame:
                        "source_agency")]).select(schema.names()).lazy()
 
 
+@pytest.mark.slow
 def test_take_up_steps_equal_a_fresh_join_per_month_and_benefit(truth: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``take_up_from_rules`` builds each month's inputs once, reads only the payments again at each step and
     evaluates the benefits reading no payment together: the same frame as a fresh join and evaluation per month
@@ -558,6 +561,7 @@ def test_take_up_steps_equal_a_fresh_join_per_month_and_benefit(truth: Path, mon
         assert extracts.take_up_from_rules(truth, months, seed=5).equals(want), stack_rows
 
 
+@pytest.mark.slow
 def test_the_truths_housing_aid_reads_the_rsa_received_not_the_rsa_due(larger_truth: Path,
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """CCH art. R822-17: the housing aid of a month neutralises the activity income of a famille that received the
