@@ -4,13 +4,13 @@ meter gives each step its own peak memory. No timing assertion (shared machines)
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from tests.benches import load_bench
 
 from nonrecours.audit import read_manifest
 from nonrecours.config import load_config
@@ -24,11 +24,7 @@ FIELDS = {"calls", "wall_s", "cpu_s", "peak_rss_mib", "children_peak_rss_mib", "
 
 @pytest.fixture(scope="module")
 def bench():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("pipeline_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("pipeline_bench")
 
 
 @pytest.mark.slow

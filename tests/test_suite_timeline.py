@@ -3,19 +3,14 @@ small test files. No timing assertion (shared machines): only that each figure i
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
+from types import ModuleType
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "suite_timeline.py"
+from tests.benches import load_bench
 
 
-def _bench():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("suite_timeline", BENCH)
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
-    return bench
+def _bench() -> ModuleType:
+    return load_bench("suite_timeline")
 
 
 def test_spans_run_from_the_workers_previous_test_and_idle_is_counted_at_the_end() -> None:

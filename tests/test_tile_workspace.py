@@ -5,34 +5,20 @@ partitioned detection on it exactly copies times the source's (ids retagged). No
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import polars as pl
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from tests.benches import load_bench
 
 from nonrecours.errors import NonRecoursError, SchemaError
 from nonrecours.schemas import TABLES, UNIDENTIFIED_MEMBERS
 
-BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
-
-
-def _load(name: str) -> ModuleType:
-    sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tile_workspace = _load("tile_workspace")
+tile_workspace = load_bench("tile_workspace")
 
 COPIES = 2
 """The copies of the tiled workspace below: copy 0 is the source, copy 1 is retagged (every id and token made new),
@@ -155,7 +141,7 @@ def test_every_table_is_tiled_and_an_unknown_folder_is_refused(demo_result, tmp_
 @pytest.mark.slow
 def test_partitioned_detect_on_the_tiled_workspace_is_copies_times_the_source(demo_result, tiled,
                                                                                tmp_path) -> None:  # type: ignore[no-untyped-def]
-    bench = _load("detect_scale_bench")
+    bench = load_bench("detect_scale_bench")
     month = json.loads((demo_result.out / "manifest.json").read_text(encoding="utf-8"))["config"]["months"][0]
     _, out, _ = tiled
     result = tmp_path / "detect.json"
@@ -183,7 +169,7 @@ def test_partitioned_detect_on_the_tiled_workspace_is_copies_times_the_source(de
 def test_the_scale_bench_comparison_finds_a_changed_a_lost_or_a_doubled_row(tmp_path) -> None:
     """compare_copies (streamed, on row hashes): K retagged copies of the reference are identical; one amount
     changed, one row lost or one row doubled in K copies is not, and the counts say how many rows differ."""
-    bench = _load("detect_scale_bench")
+    bench = load_bench("detect_scale_bench")
     ids = [f"{i:062x}a0" for i in (1, 2, 3)]  # distinct before their last byte, as the tiler requires
     ref = pl.DataFrame({"unit_kind": ["famille"] * 3, "unit_id": [f"caf:{i}" for i in ids], "benefit": ["rsa"] * 3,
                         "status": ["non_take_up", "consistent", "non_take_up"], "grade": ["certain", None, "possible"],

@@ -9,12 +9,11 @@ minute: the oracle builds one simulation per distinct month.
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import polars as pl
 import pytest
+from tests.benches import load_bench
 from tests.oracle.environment import REFERENCE_CASES, OracleUnavailable, ensure_oracle, run_oracle
 
 from nonrecours.simulation.differential import (
@@ -28,7 +27,6 @@ from nonrecours.simulation.differential import (
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("oracle")]  # one OpenFisca runner (pytest -n)
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "differential_bench.py"
 CASES = REFERENCE_CASES
 """The reference cases beside the checkout (``../shared``, or higher up for a git worktree)."""
 MONTHS = ("2024-03", "2025-04", "2025-10", "2026-01")
@@ -280,10 +278,7 @@ def test_the_oracle_counts_a_child_of_17_at_the_rentree_in_the_ars(hand_made) ->
 def test_the_benchmark_checkpoints_each_chunk_and_resumes_from_them(fresh: DifferentialReport, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """benchmarks/differential_bench.py keeps each chunk's frames and rewrites its results after each chunk;
     ``--resume`` rebuilds the same figures from the chunks kept, computing nothing again."""
-    spec = importlib.util.spec_from_file_location("differential_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench("differential_bench")
     half = N // 2
     ids = fresh.situations["id"].to_list()
     parts = tmp_path / "run.parts"

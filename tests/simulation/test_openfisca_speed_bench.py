@@ -3,16 +3,14 @@ on a few households: it runs end to end and reports both sides. No timing assert
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
+from tests.benches import load_bench
 from tests.oracle.environment import OracleUnavailable, ensure_oracle
 
 pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("oracle")]  # one OpenFisca runner (pytest -n)
 
-BENCH = Path(__file__).resolve().parents[2] / "benchmarks" / "openfisca_speed_bench.py"
 
 
 def test_harness_times_both_sides_on_the_same_households(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -20,10 +18,7 @@ def test_harness_times_both_sides_on_the_same_households(tmp_path) -> None:  # t
         ensure_oracle()
     except OracleUnavailable as exc:  # a failure, never a skip: CI must have its oracle
         pytest.fail(f"the OpenFisca oracle could not be installed: {exc}")
-    spec = importlib.util.spec_from_file_location("openfisca_speed_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench("openfisca_speed_bench")
     out = tmp_path / "speed.json"
     report = bench.main(["--sizes", "12", "--months", "2025-04", "--out", str(out)])
     assert json.loads(out.read_text(encoding="utf-8")) == report

@@ -3,22 +3,18 @@ run in their own process, every phase is reported and the JSON texts are compare
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from tests.benches import load_bench
 
 ROOT = Path(__file__).resolve().parents[2]
-BENCH = ROOT / "benchmarks" / "simulate_speed_bench.py"
 
 
 @pytest.mark.slow
 def test_harness_compares_two_checkouts_phase_by_phase(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("simulate_speed_bench", BENCH)
-    assert spec is not None and spec.loader is not None
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_bench("simulate_speed_bench")
     out = tmp_path / "speed.json"
     report = bench.main(["--baseline", str(ROOT), "--n", "30", "--repeats", "1", "--out", str(out)])
     assert json.loads(out.read_text(encoding="utf-8")) == report
