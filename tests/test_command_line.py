@@ -176,37 +176,3 @@ def test_the_demo_printout_shows_every_path_whole_in_a_narrow_terminal(tmp_path,
     for name in names:
         assert name in cells, (name, out)
     assert "1,000" in out
-
-
-_DUCKDB_INTERRUPTED = """
-import os, signal, sys, threading
-import duckdb
-import nonrecours.simulation.runner as runner_module
-from nonrecours.cli import app
-
-def long_query(*a, **k):
-    con = duckdb.connect()
-    threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
-    con.execute("SELECT count(*) FROM range(100000000000) t(x) WHERE x % 7 = 3").fetchall()
-
-runner_module.simulate_file = long_query
-app(["simulate", sys.argv[1]])
-"""
-
-
-def test_an_interrupt_a_library_turns_into_its_own_error_is_still_an_interrupt(tmp_path):
-    """Ctrl-C during a DuckDB query run in the main thread: DuckDB takes the KeyboardInterrupt over and raises
-    ``RuntimeError('Query interrupted')``; the command still ends as interrupted (130), not as a bug (1). In a
-    child process: the signal is sent to the process itself."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    path = tmp_path / "cases.json"
-    path.write_text("[]")
-    src = str(Path(__file__).resolve().parents[1] / "src")
-    done = subprocess.run([sys.executable, "-c", _DUCKDB_INTERRUPTED, str(path)], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "PYTHONPATH": src})
-    assert done.returncode == 130, done.stderr
-    assert "nonrecours: interrupted" in done.stderr and "unexpected" not in done.stderr

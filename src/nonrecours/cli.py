@@ -32,9 +32,7 @@ import inspect
 import json
 import logging
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -150,39 +148,19 @@ def _tidy_commands(command: Any) -> None:
         _tidy_commands(sub)
 
 
-_SIGINT = [False]
-"""Whether a Ctrl-C reached the running command (:func:`_on_sigint`)."""
-
-
-def _on_sigint(signum: int, frame: Any) -> None:
-    """Python's own Ctrl-C handler (it raises KeyboardInterrupt), remembering the interrupt: a library may take the
-    KeyboardInterrupt over and raise its own error instead (DuckDB, a query in the main thread interrupted, raises
-    ``RuntimeError('Query interrupted')``), which must still end the command as interrupted (130), not as a bug."""
-    _SIGINT[0] = True
-    signal.default_int_handler(signum, frame)
-
-
-def _interrupted() -> None:
-    _stderr().print("nonrecours: interrupted; files already written are whole, a rerun restarts cleanly", markup=False)
-    raise typer.Exit(130) from None
-
-
 class _Group(TyperGroup):
     """Every sub-command's failures go through one map and one printing style."""
 
     def invoke(self, ctx: Any) -> Any:
-        main_thread = threading.current_thread() is threading.main_thread()
-        previous = signal.signal(signal.SIGINT, _on_sigint) if main_thread else None
-        _SIGINT[0] = False
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, ClickException):
             raise
         except KeyboardInterrupt:
-            _interrupted()
+            _stderr().print("nonrecours: interrupted; files already written are whole, a rerun restarts cleanly",
+                            markup=False)
+            raise typer.Exit(130) from None
         except Exception as exc:
-            if _SIGINT[0]:  # the interrupt turned into a library's error on its way
-                _interrupted()
             if _closed_pipe(exc):  # the reader of the output is gone: not an error, main ends quietly
                 raise
             code = exit_code(exc)
@@ -191,9 +169,6 @@ class _Group(TyperGroup):
             for line in _message(exc).splitlines():
                 _stderr().print(f"nonrecours: error: {line}", markup=False)
             raise typer.Exit(code) from None
-        finally:
-            if previous is not None:  # (None: a handler not set from Python, left as it was)
-                signal.signal(signal.SIGINT, previous)
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
