@@ -4,12 +4,18 @@ without a type in --help, Ctrl-C as 130."""
 from __future__ import annotations
 
 import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from nonrecours import __version__, errors
 from nonrecours.cli import EXIT_CODES, app, exit_code
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 runner = CliRunner()
 
@@ -176,3 +182,53 @@ def test_the_demo_printout_shows_every_path_whole_in_a_narrow_terminal(tmp_path,
     for name in names:
         assert name in cells, (name, out)
     assert "1,000" in out
+
+
+_DUCKDB_INTERRUPTED = """
+import os, signal, sys, threading
+signal.signal(signal.SIGINT, signal.default_int_handler)  # a Ctrl-C, even under a shell that ignores it (SIG_IGN)
+import duckdb
+import nonrecours.simulation.runner as runner_module
+from nonrecours.cli import app
+
+def long_query(*a, **k):
+    con = duckdb.connect()
+    threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
+    con.execute("SELECT count(*) FROM range(100000000000) t(x) WHERE x % 7 = 3").fetchall()
+
+runner_module.simulate_file = long_query
+app(["simulate", sys.argv[1]])
+"""
+
+
+def test_an_interrupt_a_library_turns_into_its_own_error_is_still_an_interrupt(tmp_path):
+    """Ctrl-C during a DuckDB query run in the main thread: DuckDB takes the KeyboardInterrupt over and raises
+    ``RuntimeError('Query interrupted')``; the command still ends as interrupted (130), not as a bug (1). In a
+    child process: the signal is sent to the process itself."""
+    path = tmp_path / "cases.json"
+    path.write_text("[]")
+    done = subprocess.run([sys.executable, "-c", _DUCKDB_INTERRUPTED, str(path)], capture_output=True, text=True,
+                          timeout=120, env={**os.environ, "PYTHONPATH": SRC})
+    assert done.returncode == 130, done.stderr
+    assert "nonrecours: interrupted" in done.stderr and "error" not in done.stderr
+
+
+def test_an_ignored_interrupt_stays_ignored(tmp_path):
+    """A shell's background job starts with Ctrl-C ignored (SIG_IGN): the command must not take it back, neither
+    while it runs nor after."""
+    code = ("import signal, sys\n"
+            "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+            "import nonrecours.simulation.runner as runner_module\n"
+            "from nonrecours.cli import app\n"
+            "seen = []\n"
+            "def fake(*a, **k):\n"
+            "    seen.append(signal.getsignal(signal.SIGINT))\n"
+            "    return [], []\n"
+            "runner_module.simulate_file = fake\n"
+            "try:\n    app(['simulate', sys.argv[1]])\nexcept SystemExit:\n    pass\n"
+            "print(seen == [signal.SIG_IGN], signal.getsignal(signal.SIGINT) is signal.SIG_IGN)")
+    path = tmp_path / "cases.json"
+    path.write_text("[]")
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": SRC})
+    assert done.returncode == 0 and done.stdout.splitlines()[-1] == "True True", (done.stdout, done.stderr)

@@ -91,7 +91,9 @@ def test_a_killed_run_restarts_cleanly(quick_copy, quick_run, sig):
     for name in ("workspace", "rules"):  # the run will have to write them again
         for p in (run_copy / name).rglob("*.parquet"):
             p.unlink()
-    proc = subprocess.Popen([sys.executable, "-c", "from nonrecours.cli import app; app()", "--quiet", "run",
+    code = ("import signal; signal.signal(signal.SIGINT, signal.default_int_handler)\n"  # Ctrl-C even if the
+            "from nonrecours.cli import app; app()")  # test runs where it is ignored (a shell's background job)
+    proc = subprocess.Popen([sys.executable, "-c", code, "--quiet", "run",
                              str(run_copy / "run.toml")], env={**os.environ, "PYTHONPATH": SRC},
                             stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60

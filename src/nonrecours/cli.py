@@ -27,14 +27,18 @@ tracebacks of unexpected errors, ``--quiet`` for errors only (no progress displa
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import inspect
 import json
 import logging
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -148,19 +152,57 @@ def _tidy_commands(command: Any) -> None:
         _tidy_commands(sub)
 
 
+_SIGINT = [False]
+"""Whether a Ctrl-C reached the running command (:func:`_on_sigint`)."""
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    """Python's own Ctrl-C handler (it raises KeyboardInterrupt), remembering the interrupt: a library may take the
+    KeyboardInterrupt over and raise its own error instead (DuckDB 2, a query in the main thread interrupted, raises
+    ``RuntimeError('Query interrupted')``), which must still end the command as interrupted (130), not as a bug."""
+    _SIGINT[0] = True
+    signal.default_int_handler(signum, frame)
+
+
+@contextlib.contextmanager
+def _sigint_remembered() -> Iterator[None]:
+    """:func:`_on_sigint` for the command's time, only where Python's default handler is in place (the main
+    thread): a Ctrl-C the process ignores (``SIG_IGN``, as a shell gives a background job) stays ignored, and a
+    handler the caller set stays theirs."""
+    _SIGINT[0] = False
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        yield
+        return
+    signal.signal(signal.SIGINT, _on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+def _interrupted() -> NoReturn:
+    _stderr().print("nonrecours: interrupted; files already written are whole, a rerun restarts cleanly", markup=False)
+    raise typer.Exit(130) from None
+
+
 class _Group(TyperGroup):
     """Every sub-command's failures go through one map and one printing style."""
 
     def invoke(self, ctx: Any) -> Any:
+        with _sigint_remembered():
+            return self._invoke(ctx)
+
+    def _invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort, ClickException):
             raise
         except KeyboardInterrupt:
-            _stderr().print("nonrecours: interrupted; files already written are whole, a rerun restarts cleanly",
-                            markup=False)
-            raise typer.Exit(130) from None
+            _interrupted()
         except Exception as exc:
+            if _SIGINT[0]:  # the interrupt turned into a library's own error on its way up
+                _interrupted()
             if _closed_pipe(exc):  # the reader of the output is gone: not an error, main ends quietly
                 raise
             code = exit_code(exc)
