@@ -23,9 +23,10 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import time
 from pathlib import Path
+
+from commits import commit
 
 
 def main() -> None:
@@ -72,10 +73,8 @@ def main() -> None:
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     # the checkout measured (the one on PYTHONPATH), not necessarily this script's
     source = Path(nonrecours.__file__).resolve().parents[2]
-    commit = subprocess.run(["git", "-C", str(source), "rev-parse", "--short", "HEAD"],
-                            capture_output=True, text=True).stdout.strip()
     result = {
-        "date": dt.date.today().isoformat(), "commit": commit, "source": str(source),
+        "date": dt.date.today().isoformat(), "commit": commit(source), "source": str(source),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "load_average_1min_at_end": round(os.getloadavg()[0], 1),
         "persons": args.persons if args.run is None else None, "month": f"{month:%Y-%m}",

@@ -45,6 +45,8 @@ from typing import Any
 
 import polars as pl
 
+from commits import commit
+
 ROOT = Path(__file__).resolve().parents[1]
 
 _CHILD = r"""
@@ -151,11 +153,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     "commit): its streamed merge run too, on the same files, and compared with this tree's")
     ap.add_argument("--label", default="")
     args = ap.parse_args(argv)
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
     report: dict[str, Any] = {
         "benchmark": "merge of a partitioned detection's parts (benchmarks/detect_merge_bench.py)",
-        "label": args.label, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "commit": commit,
+        "label": args.label, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "commit": commit(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                    f"Polars {pl.__version__}",
         "memory_limit": args.memory_limit or "MERGE_MEMORY_LIMIT", "runs": {}}
@@ -169,9 +169,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             if args.only in (None, how):
                 entry[how] = _merge(how, parts, args.work / parts.name / how, args.memory_limit)
         if args.base is not None:
-            entry["base"] = {"src": str(args.base), "commit": subprocess.run(
-                ["git", "-C", str(args.base), "rev-parse", "--short", "HEAD"], capture_output=True,
-                text=True).stdout.strip()}
+            entry["base"] = {"src": str(args.base), "commit": commit(args.base)}
             entry["streamed_base"] = _merge("streamed", parts, args.work / parts.name / "streamed-base",
                                             args.memory_limit, args.base)
             entry["comparison_base"] = _compare(args.work / parts.name / "streamed-base",

@@ -47,6 +47,7 @@ import polars as pl
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from commits import commit  # noqa: E402
 from pipeline_bench import Meter  # noqa: E402
 from tile_workspace import retag  # noqa: E402
 
@@ -314,14 +315,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                               args.keep_parts, args.same_process)
         print("RESULT " + json.dumps(res))
         return res
-    commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                            text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "src"], capture_output=True,
-                           text=True).stdout.strip()
     report: dict[str, Any] = {
         "benchmark": "detect at scale, stage by stage (benchmarks/detect_scale_bench.py)", "label": args.label,
         "note": args.note, "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "commit": commit + ("+src changes" if dirty else ""), "workspace": str(args.workspace),
+        "commit": commit(changes_in="src"), "workspace": str(args.workspace),
         "month": args.month, "partitions": args.partitions,
         "parts_in": "the run's process" if args.same_process else "a child process each",
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "

@@ -31,7 +31,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +38,7 @@ from typing import Any
 
 import polars as pl
 
+from commits import commit
 from nonrecours.detection import evaluate_run
 from nonrecours.detection.rates import CONFIRMED, coverage, grade_chances
 
@@ -167,9 +167,7 @@ def score_territories(argv: list[str] | None, doc: str, score: Callable[[str, Pa
         args.out.with_suffix(".md").write_text(markdown(json.loads(args.markdown_from.read_text(encoding="utf-8"))),
                                                encoding="utf-8")
         return
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-                            check=False).stdout.strip()
-    result: dict[str, Any] = {"commit": commit, "date": dt.date.today().isoformat(), "load": os.getloadavg()[0],
+    result: dict[str, Any] = {"commit": commit(), "date": dt.date.today().isoformat(), "load": os.getloadavg()[0],
                               "territories": []}
     for spec in args.territory:
         name, paths = spec.split("=", 1)

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import polars as pl
 
+from commits import commit
+
 ROOT = Path(__file__).resolve().parents[1]
 MODULE = "src/nonrecours/simulation/export_openfisca.py"
 FRAMES = ("individu", "individu_monthly", "famille", "famille_monthly", "foyer_fiscal", "menage")
@@ -117,8 +119,7 @@ def main() -> None:
         raise SystemExit("the two implementations disagree on these frames")
     persons = frames["individu"].height
     entry = {"label": args.label, "date": dt.date.today().isoformat(), "baseline": args.baseline,
-             "commit": subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                      text=True).stdout.strip(),
+             "commit": commit(),
              "persons_in_month": persons, "flags": flags.height, "situations": results["current"].height,
              "json_bytes": int(results["current"].get_column("situation").str.len_bytes().sum()),
              "baseline_s": round(best["baseline"], 3), "current_s": round(best["current"], 3),

@@ -35,6 +35,8 @@ from pathlib import Path
 
 import polars as pl
 
+from commits import commit
+
 _CHILD = """
 import json, sys
 sys.path.insert(0, sys.argv[2])  # this tree's benchmarks/, for pipeline_bench's Meter (both codes measured alike)
@@ -134,8 +136,7 @@ def main() -> None:
     here = Path(__file__).resolve().parents[1]
     srcs = {"baseline": _baseline_src(args.baseline, args.workdir),
             "this": _baseline_src(args.candidate, args.workdir) if args.candidate else here / "src"}
-    head = args.candidate or subprocess.run(["git", "-C", str(here), "rev-parse", "--short", "HEAD"], check=True,
-                                            capture_output=True, text=True).stdout.strip()
+    head = args.candidate or commit(here)
     runs = []
     kept: list[Path] = []
     for i in range(args.repeat):

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import polars as pl
 
+from commits import commit
+
 ROOT = Path(__file__).resolve().parents[1]
 
 CHILD = r"""
@@ -96,11 +98,6 @@ def _same(a: Path, b: Path) -> dict[str, bool]:
     return out
 
 
-def _rev(src: Path) -> str:
-    done = subprocess.run(["git", "-C", str(src), "rev-parse", "HEAD"], capture_output=True, text=True, check=False)
-    return done.stdout.strip() or "unknown"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--run", type=Path, required=True, help="a finished run folder: its run.toml and workspace")
@@ -125,8 +122,8 @@ def main() -> None:
     report = {"date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
               "machine": platform.platform(), "cpus": os.cpu_count(), "run": str(a.run),
               "partitions": a.partitions, "backend": a.backend,
-              "baseline": {"src": str(sides["baseline"]), "commit": _rev(sides["baseline"].parent)},
-              "this": {"commit": _rev(ROOT)}, "runs": runs, "identical": same,
+              "baseline": {"src": str(sides["baseline"]), "commit": commit(sides["baseline"].parent, short=False)},
+              "this": {"commit": commit(short=False)}, "runs": runs, "identical": same,
               "all_identical": bool(same) and all(same.values())}
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")

@@ -65,6 +65,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from commits import commit
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results"
 TARGETS = {1_000_000: 60.0, 10_000_000: 600.0}
@@ -369,11 +371,6 @@ def _child(step: str, payload: dict[str, Any], in_process: bool) -> dict[str, An
         result_file.unlink(missing_ok=True)
 
 
-def _commit() -> str:
-    return subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True).stdout.strip()
-
-
 def _summary(persons: int, run: dict[str, Any]) -> dict[str, Any]:
     """The table's row: the stages of the issue, join summed over the stages that build the month."""
     s = run["steps"]
@@ -569,7 +566,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="pipeline-bench-"))
     report: dict[str, Any] = {
         "benchmark": "nonrecours run, stage by stage, on synthetic territories (benchmarks/pipeline_bench.py)",
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "commit": _commit(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "commit": commit(),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "load_average_1min_start": round(os.getloadavg()[0], 2), "territory": args.territory,
         "memory_limit": args.memory_limit, "isolation": "in process" if args.in_process else "a process per step",

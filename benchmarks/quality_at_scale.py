@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -36,18 +35,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import detection_quality  # noqa: E402
 import pipeline_bench  # noqa: E402
+from commits import commit  # noqa: E402
 
 ISSUE8 = {"precision_cp": 95.0, "recall_cp": 90.0, "rate_gap_points": 2.0}
 """Issue 8's targets at 100,000 persons: precision of certain+probable flags ≥ 95 %, recall ≥ 90 % for each
 benefit, estimated non-take-up rates within 2 points of the truth."""
-
-
-def _commit() -> str:
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
-                          text=True).stdout.strip()
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "src"], capture_output=True,
-                           text=True).stdout.strip()
-    return head + ("+src changes" if dirty else "")
 
 
 def _layout(territory: Path, backend: str) -> tuple[Path, Path]:
@@ -129,7 +121,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     territory = args.territory.resolve()
     report: dict[str, Any] = {
         "benchmark": "detection quality at scale (benchmarks/quality_at_scale.py)", "label": args.label,
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "commit": _commit(),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "commit": commit(changes_in="src"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
         "load_average_1min_start": round(os.getloadavg()[0], 2), "territory": str(territory),
         "backend": args.backend, "issue8_targets": ISSUE8}

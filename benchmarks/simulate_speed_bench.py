@@ -39,6 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from commits import commit
+
 ROOT = Path(__file__).resolve().parents[1]
 OPENFISCA = ROOT / "benchmarks" / "results" / "openfisca_speed_50k.json"
 
@@ -146,7 +148,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         "benchmark": "simulate's phases before/after, back to back (benchmarks/simulate_speed_bench.py)",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "situations": args.n, "months": ["2025-03"], "repeats": args.repeats,
-        "baseline": str(args.baseline), "baseline_commit": _commit(args.baseline), "this_commit": _commit(ROOT),
+        "baseline": str(args.baseline), "baseline_commit": commit(args.baseline), "this_commit": commit(),
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "load_average_1min_during": [round(r["load_average_1min"], 1) for side in runs.values()
                                                  for r in side]},
@@ -172,12 +174,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not report["outputs_identical"]:
         raise SystemExit("the outputs differ between the checkouts")
     return report
-
-
-def _commit(checkout: Path) -> str:
-    out = subprocess.run(["git", "-C", str(checkout), "rev-parse", "--short", "HEAD"], capture_output=True,
-                         text=True, check=False)
-    return out.stdout.strip()
 
 
 if __name__ == "__main__":

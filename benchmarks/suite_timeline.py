@@ -28,6 +28,8 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+from commits import commit
+
 ROOT = Path(__file__).resolve().parents[1]
 LOG_ENV = "NONRECOURS_SUITE_TIMELINE"
 PLUGIN = f'''
@@ -62,14 +64,6 @@ def analyse(lines: list[str], start: float, top: int = 25) -> dict[str, Any]:
     return {"workers": workers, "longest_files": files[:top], "files": len(files)}
 
 
-def _commit() -> str:
-    done = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                          check=False)
-    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
-                           capture_output=True, text=True, check=False).stdout.strip()
-    return done.stdout.strip() + ("+changes" if dirty else "")
-
-
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--workers", type=int, default=2)
@@ -98,7 +92,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if not lines:
         raise SystemExit("no test finished on a worker: is pytest-xdist installed?")
     user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
-    report = {"commit": _commit(), "date": f"{dt.datetime.now():%Y-%m-%d %H:%M}", "command": cmd[1:],
+    report = {"commit": commit(changes_in="."), "date": f"{dt.datetime.now():%Y-%m-%d %H:%M}", "command": cmd[1:],
               "workers": args.workers, "cpus": os.cpu_count(), "wall_s": round(wall, 1),
               "cpu_user_s": round(user, 1), "cpu_system_s": round(system, 1),
               "cpu_share_of_workers_x_wall": round((user + system) / (args.workers * wall), 3),

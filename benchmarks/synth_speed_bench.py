@@ -26,6 +26,8 @@ from pathlib import Path
 
 import polars as pl
 
+from commits import commit
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = Path(__file__).parent / "results"
 
@@ -94,8 +96,7 @@ def main() -> None:
     parser.add_argument("--label", default=time.strftime("%Y-%m-%d"))
     args = parser.parse_args()
     sizes = [int(x) for x in args.persons.split(",")]
-    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], check=True, capture_output=True,
-                          text=True).stdout.strip()
+    head = commit()
     runs = []
     with tempfile.TemporaryDirectory() as tmp:
         base_src = Path(tmp, "baseline")

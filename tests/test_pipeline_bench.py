@@ -76,8 +76,9 @@ def test_every_stage_of_the_run_is_measured(bench, quick_run, tmp_path) -> None:
 
 
 _METER_SCRIPT = """
-import importlib.util, json, sys
+import importlib.util, json, os, sys
 import numpy as np
+sys.path.insert(0, os.path.dirname(sys.argv[1]))  # the scripts import one another (commits.py)
 spec = importlib.util.spec_from_file_location("pipeline_bench", sys.argv[1])
 bench = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(bench)
