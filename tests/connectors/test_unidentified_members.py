@@ -27,15 +27,16 @@ def test_quarantined_conjoint_line_keeps_its_membership_without_the_nir(agreemen
              f"M1;{child};A;D;05/04/2015;M;ENF;FR;;0;N;N;EXP;46042;2023-01;2025-06;MEMBRE;0;;",
              "M2;;E;F;05/04/1980;F;CJT;FR;;0;N;N;EXP;46042;2023-01;2025-06;MEMBRE;0;;",   # missing NIR
              f"M3;{_nir('1800146042004')};G;H;01/01/1980;M;ASS;FR;;0;N;N;EXP;46042;2023-01;2025-06;MEMBRE;0;;",
-             "M3;;G;I;01/01/1980;F;XXX;FR;;0;N;N;EXP;46042;2023-01;2025-06;MEMBRE;0;;"]  # role unreadable
+             "M3;;G;I;01/01/1980;F;XXX;FR;;0;N;N;EXP;46042;2023-01;2025-06;MEMBRE;0;;",  # role unreadable
+             "M4;;J;K;31/02/1982;F;CJT;FR;;0;N;N;EXP;46100;2023-01;2025-06;MEMBRE;0;;"]  # no NIR, no such day
     src = tmp_path / "msa.csv"
     src.write_bytes(("\n".join(lines) + "\n").encode("cp1252"))
     report = ingest(src, default_mapping("msa"), agreement, tmp_path / "ws", extract_id="e1")
     # the lines stay quarantined: rows in = accepted + quarantined, unchanged
-    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (6, 3, 3)
+    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (7, 3, 4)
     lost = pl.read_parquet(report.outputs["unidentified_members"])
-    # the conjoint of M1 (bad key) and of M2 (no NIR), in the famille and the ménage; not M3's unreadable role
-    assert report.unidentified_members == lost.height == 4
+    # the conjoint of M1 (bad key), M2 and M4 (no NIR), in the famille and the ménage; not M3's unreadable role
+    assert report.unidentified_members == lost.height == 6
     assert sorted(lost.get_column("reason").unique()) == ["invalid NIR check key", "missing NIR"]
     assert set(lost.get_column("role").cast(pl.String)) == {"conjoint"}
     assert set(lost.get_column("unit_kind").cast(pl.String)) == {"famille", "menage"}
@@ -44,7 +45,13 @@ def test_quarantined_conjoint_line_keeps_its_membership_without_the_nir(agreemen
     m1 = members.filter(pl.col("unit_kind") == "famille").get_column("unit_id").unique().to_list()
     assert lost.filter(pl.col("line") == 3, pl.col("unit_kind") == "famille").get_column("unit_id").to_list()[0] in m1
     assert set(lost.columns) == {"line", "unit_kind", "unit_id", "role", "valid_from", "valid_to", "reason",
-                                 "source_agency", "extract_id", "extract_date"}
+                                 "birth_month", "sex", "depcom", "source_agency", "extract_id", "extract_date"}
+    # what the line says of its member besides the NIR: birth month, sex, commune; a value that fails is unknown
+    # (null), and the membership stays (M4's 31 February)
+    described = {r["line"]: (r["birth_month"], r["sex"], r["depcom"])
+                 for r in lost.filter(pl.col("unit_kind") == "famille").to_dicts()}
+    assert {k: (v[0].isoformat() if v[0] else None, str(v[1]), v[2]) for k, v in described.items()} == {
+        3: ("1961-03-01", "F", "46042"), 5: ("1980-04-01", "F", "46042"), 8: (None, "F", "46100")}
     # no raw identifier anywhere: neither NIR (the bad one included) nor dossier number
     text = lost.write_csv()
     for raw in (demandeur, conjoint, bad, child, "M1", "M2"):

@@ -53,7 +53,10 @@ def scan_workspace(workspace: Path, agencies: Iterable[str] | None = None) -> di
         files = sorted((workspace / name).glob("*.parquet")) if (workspace / name).is_dir() else []
         if kept is not None:
             files = [f for f in files if file_agency(f) in kept]
-        if files:
+        if files and name == UNIDENTIFIED_MEMBERS:  # files written before the members' birth month, sex and
+            # commune were kept lack them: null there (unknown), not a schema error
+            out[name] = pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed")
+        elif files:
             out[name] = pl.scan_parquet(files)
     return out
 

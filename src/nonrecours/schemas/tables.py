@@ -575,6 +575,8 @@ TABLES: dict[str, TableSpec] = {
 
 UNIDENTIFIED_MEMBERS = "unidentified_members"
 """Workspace folder (not a canonical table: no person) of the memberships quarantined lines state without an
-identifiable person: unit_kind, unit_id (pseudonym), role, valid_from, valid_to, the NIR's fault reason and the
-provenance columns (``connectors.parse.unidentified_members``). The core reads a dossier's adult there as a
-member it cannot see: the couple is unknown, never single."""
+identifiable person: unit_kind, unit_id (pseudonym), role, valid_from, valid_to, the NIR's fault reason, the
+member's birth_month, sex and depcom where the line states them (null otherwise, and in files ingested before
+they were kept) and the provenance columns (``connectors.parse.unidentified_members``). The core reads a
+dossier's adult there as a member it cannot see: the couple is unknown, never single; detection reads a paid
+dossier's adult there as a payment that may be a flagged famille's (``detection.receipts.unidentified_payee``)."""
