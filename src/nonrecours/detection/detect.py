@@ -55,6 +55,8 @@ from nonrecours.detection.receipts import (
     reexamined_by_payer,
     resource_lines_behind,
     unattached_payments,
+    unidentified_paid,
+    unidentified_payee,
     with_receipts,
 )
 from nonrecours.detection.schema import DUE_PROVENANCE_SCHEMA, FLAGS_SCHEMA, GRADES, STATUSES, UNITS_SCHEMA
@@ -740,7 +742,8 @@ def _other_tier(units: pl.DataFrame, benefits: tuple[str, ...]) -> pl.DataFrame:
 def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
            config: DetectionConfig | None = None, results: dict[str, Result] | None = None,
            engine_config: dict[str, Any] | None = None, paid_known: dict[str, bool] | None = None,
-           due_facts: dict[dt.date, Any] | None = None, history: dict[dt.date, bool] | None = None) -> Detection:
+           due_facts: dict[dt.date, Any] | None = None, history: dict[dt.date, bool] | None = None,
+           unidentified: pl.DataFrame | None = None) -> Detection:
     """Units, flags and summary for ``core.month`` (see the module docstring). ``results``: the engine's result
     of each variant, when already evaluated (``detect_many``). ``engine_config``: settings of the SQL backend
     (run.toml's ``memory_limit`` and ``spill_dir`` for DuckDB), passed to every evaluation. ``paid_known``:
@@ -748,6 +751,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     population's facts (``core.population_facts``) of each earlier month a yearly benefit is judged at, likewise;
     ``history``: ``history_coverage`` of the whole population, whether the payments held reach back to each such
     month (a part holding no payment that old would otherwise leave the benefit unjudged in that part only).
+    ``unidentified``: ``receipts.unidentified_paid`` of the whole population, likewise.
 
     A yearly benefit is judged on the payment already due (``Benefit.due_month``), at that month: see
     ``_judged_earlier``."""
@@ -832,6 +836,14 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     fund = pension_fund_unknown(tables, individu, config.benefits, month, window=config.paid_window)
     units = units.join(fund.with_columns(pl.lit(True).alias("_fund")), on=["famille_id", "benefit"], how="left")
     fund_unknown = capped & pl.col("_fund").fill_null(False)
+    # A famille no payer of the benefit knows, an adult of which has the birth month, sex and commune of a demandeur
+    # or conjoint a payer lists without a usable NIR in a dossier it paid the benefit: the payment may be theirs.
+    # Said on the flag (a reason line, and counted), its grade kept: on France 100,000 such a match is a flag taken
+    # up in a third of cases, and a cap would move twice as many true non-take-ups out of certain and probable as
+    # false alarms (docs/detection.md, « A payment whose payee's NIR was unusable »).
+    unid = unidentified_payee(tables, individu, config.benefits, month, window=config.paid_window,
+                              described=unidentified)
+    units = units.join(unid.rename({"payer": "_unid_payer"}), on=["famille_id", "benefit"], how="left")
     # A member whose lines at the source declaring every salary (the DRM) stop a month or two before, no agency
     # reporting them since: those months read as no income may be declarations not yet in; where they make a
     # large share of the benefit's reference period, possible at most.
@@ -966,6 +978,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
         parts.append(reasons(flags.filter(pl.col("benefit").is_in(d.benefits)), then, d.sources,
                              config.max_reasons, unreported))
     flags = pl.concat(parts, how="vertical_relaxed")
+    n_unid = dict(flags.filter(pl.col("_unid_payer").is_not_null()).group_by("benefit").len().iter_rows())
     flags = flags.select([pl.col(c).cast(t) for c, t in FLAGS_SCHEMA.items()]).sort("benefit", "unit_id")
     units_out = units.select([pl.col(c).cast(t) for c, t in UNITS_SCHEMA.items()]).sort("benefit", "unit_id")
     summary = _summary(core, units, flags, excl, checked, backend, config)
@@ -999,6 +1012,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                                       if not catalogue_row(b).yearly}
     summary["downgraded_by_pension_fund_unknown"] = {b: int(n_capped["fund"].get(b, 0)) for b in config.benefits
                                                      if catalogue_row(b).paid_with}
+    summary["flags_maybe_paid_to_unidentified_payee"] = {b: int(n_unid.get(b, 0)) for b in config.benefits
+                                                         if catalogue_row(b).payers}
     summary["downgraded_by_insurer_unknown"] = {b: int(n_capped["insurer"].get(b, 0)) for b in config.benefits
                                                 if b in AFFILIATION_PAYERS}
     summary["familles_unknown_to_benefit_payer"] = {
@@ -1296,13 +1311,14 @@ def _detect_parts(partitions: Partitions, month: dt.date, *, backend: str, confi
     due_facts = {d: population_facts(partitions.source, d, config=core_config)
                  for d in _earlier_dues(config.benefits, month)}
     history = history_coverage(partitions.source, month, config.benefits)
+    unidentified = unidentified_paid(partitions.source, config.benefits, month, window=config.paid_window)
     parts = partitions.path.parent / f"detection-{month:%Y-%m}"
     summaries = []
     sizes = partitions.sizes()
     todo = [k for k, n in enumerate(sizes) if n or k == 0]  # a part holding nobody adds nothing
     jobs = ((f"detection {month:%Y-%m}, part {k} of {partitions.n}",
              (partitions.tables(k), k, month, parts, backend, config, engine_config, core_config, facts, paid_known,
-              due_facts, history, rules)) for k in todo)
+              due_facts, history, unidentified, rules)) for k in todo)
     rows = []
     for i, ((summary, steps, persons), usage) in enumerate(run_each(_detect_part, jobs, fresh=fresh_processes)):
         log.info("detection %s, part %d of %d (%s persons%s): %s (join %.1f s, detection %.1f s, outputs %.1f s)",
@@ -1329,7 +1345,7 @@ def _merged_parts(done: DetectedParts, out: Path, engine_config: dict[str, Any] 
 def _detect_part(tables: dict[str, pl.LazyFrame], k: int, month: dt.date, parts: Path, backend: str,
                  config: DetectionConfig, engine_config: dict[str, Any] | None, core_config: CoreConfig,
                  facts: Any, paid_known: dict[str, bool], due_facts: dict[dt.date, Any],
-                 history: dict[dt.date, bool], rules: RulesAside | None = None
+                 history: dict[dt.date, bool], unidentified: pl.DataFrame, rules: RulesAside | None = None
                  ) -> tuple[dict[str, Any], dict[str, Usage], int]:
     """Part ``k`` of a partitioned run (its ``tables``) built, detected and written to ``parts/<output>/k.parquet``
     (``rules``: the rules stage's entitlements too, ``RulesAside``); returns its summary, what each step cost
@@ -1350,7 +1366,7 @@ def _detect_part(tables: dict[str, pl.LazyFrame], k: int, month: dt.date, parts:
         held = [results]
         del results
         run = detect(core, tables, backend=backend, config=config, engine_config=engine_config, results=held.pop(),
-                     paid_known=paid_known, due_facts=due_facts, history=history)
+                     paid_known=paid_known, due_facts=due_facts, history=history, unidentified=unidentified)
     with metered(steps, "outputs"):
         for name, frame in _outputs(run, core).items():
             (parts / name).mkdir(parents=True, exist_ok=True)

@@ -289,6 +289,9 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         payee = ((pl.col("_payee") if "_payee" in part.columns else pl.lit(None, dtype=pl.String))
                  .replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
                  .fill_null(pl.lit("l'organisme qui la versait")))
+        unid_payer = ((pl.col("_unid_payer") if "_unid_payer" in part.columns else pl.lit(None, dtype=pl.String))
+                      .replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
+                      .fill_null(pl.lit("un organisme qui la verse")))
         behind_source = ((pl.col("_behind_source") if "_behind_source" in part.columns
                           else pl.lit(None, dtype=pl.String))
                          .replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
@@ -345,6 +348,12 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             pl.lit("Données inconnues qui décident : ") + pl.col("deciding_unknowns").list.eval(
                 pl.element().replace_strict(input_labels(), default=pl.element())).list.join(", ")
             + pl.lit(" (à vérifier auprès de la personne).")))
+        if "_unid_payer" in part.columns:  # a payment that may be theirs, its payee's NIR unusable (``detect``)
+            lines.append(pl.when(pl.col("_unid_payer").is_not_null()).then(
+                pl.lit(f"À vérifier avant tout contact : {_unknown_to(row.payers)}, mais ") + unid_payer
+                + pl.lit(" verse cette prestation à un dossier dont un adulte, au NIR inutilisable (erroné ou absent), "
+                         "a le mois de naissance, le sexe (s'il est connu) et la commune d'un adulte du foyer : le "
+                         "versement est peut-être le sien.")))
         cap = catalogue_row(benefit).grade_cap
         if cap is not None:  # a condition no data shows: said first, the letter asks it
             lines.append(pl.lit(f"À vérifier auprès de la personne : {cap[1]}."))

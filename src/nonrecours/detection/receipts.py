@@ -33,7 +33,8 @@ from nonrecours.schemas.tables import valid_on
 
 __all__ = ["AFFILIATION_PAYERS", "allocataire_lost", "paid_by_famille", "payee_lines_lost", "payer_unknown",
            "payers_by_famille", "payment_rows", "payments_known", "pension_fund_unknown", "receipts_by_famille",
-           "reexamined_by_payer", "resource_lines_behind", "unattached_payments", "with_receipts"]
+           "reexamined_by_payer", "resource_lines_behind", "unattached_payments", "unidentified_paid",
+           "unidentified_payee", "with_receipts"]
 
 _YEAR = 12
 
@@ -105,6 +106,84 @@ def pension_fund_unknown(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None
         out = pl.concat([out, pensioned.join(known, on="person_id", how="anti").select("famille_id").unique()
                          .with_columns(pl.lit(benefit).alias("benefit"))])
     return out.sort("famille_id", "benefit")
+
+
+_DESCRIBED = ("birth_month", "sex", "depcom")
+
+
+_DESCRIBED_SCHEMA = {"birth_month": pl.Date, "sex": pl.String, "depcom": pl.String, "benefit": pl.String,
+                     "payer": pl.String}
+
+
+def unidentified_paid(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], benefits: tuple[str, ...],
+                      month: dt.date, *, window: int) -> pl.DataFrame:
+    """birth_month, sex, depcom, benefit, payer: each demandeur or conjoint a payer of the benefit lists, on a line
+    quarantined for an unusable NIR (``unidentified_members``: a mistyped or missing number), in a dossier it paid
+    the benefit in the ``window`` months up to ``month``, as the line describes them (a line whose birth month or
+    commune failed, or a workspace ingested before they were kept, describes nobody; a line without a sex, which
+    some layouts do not carry, is described by the other two). Small: read from the whole population once, and
+    handed to each part of a partitioned run (the dossier and the famille it may be need not fall in one part)."""
+    out = pl.DataFrame(schema=_DESCRIBED_SCHEMA)
+    lost, paid = tables.get("unidentified_members"), tables.get("benefits_paid")
+    if lost is None or paid is None or not set(_DESCRIBED) <= set(lost.lazy().collect_schema().names()):
+        return out
+    pairs = pl.DataFrame([(b, a) for b in benefits for a in catalogue_row(b).payers], schema=["benefit", "payer"],
+                         orient="row")
+    if pairs.is_empty():
+        return out
+    start = add_months(month, -window)
+    dossiers = (lost.lazy().filter((pl.col("unit_kind").cast(pl.String) == "famille")
+                                   & pl.col("role").cast(pl.String).is_in(list(PARENT_ROLES))
+                                   & (pl.col("valid_from").is_null() | (pl.col("valid_from") <= month))
+                                   & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= start))
+                                   & pl.col("birth_month").is_not_null() & pl.col("depcom").is_not_null())
+                .select(pl.col("source_agency").cast(pl.String).alias("payer"), "unit_id",
+                        *[pl.col(c).cast(t) for c, t in _DESCRIBED_SCHEMA.items() if c in _DESCRIBED]))
+    pays = (paid.lazy().filter((pl.col("unit_kind").cast(pl.String) == "famille")
+                               & pl.col("month").is_between(start, month) & (pl.col("amount").cast(pl.Float64) > 0))
+            .select(pl.col("source_agency").cast(pl.String).alias("payer"), "unit_id",
+                    pl.col("benefit").cast(pl.String))
+            .join(pairs.lazy(), on=["benefit", "payer"], how="semi").unique())
+    return (dossiers.join(pays, on=["payer", "unit_id"], how="inner").select(*_DESCRIBED_SCHEMA).unique()
+            .collect().sort(*_DESCRIBED_SCHEMA))
+
+
+def unidentified_payee(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], individu: pl.DataFrame,
+                       benefits: tuple[str, ...], month: dt.date, *, window: int,
+                       described: pl.DataFrame | None = None) -> pl.DataFrame:
+    """famille_id, benefit, payer: the familles none of whose adults the benefit's payers know (in any of their
+    persons, payments or resources rows), with an adult of the birth month, sex and commune (as some agency reports
+    them) of a member ``unidentified_paid`` describes (``described``: the whole population's, default read from
+    ``tables``). The payment may be theirs, the identity lost on the way: that they do not receive the benefit is
+    not observed. Two or three facts equal (the sex where both sides give it), not an identification: ``detect``
+    says it on the flag, keeping its grade."""
+    out = pl.DataFrame(schema={"famille_id": pl.String, "benefit": pl.String, "payer": pl.String})
+    if described is None:
+        described = unidentified_paid(tables, benefits, month, window=window)
+    persons = tables.get("persons")
+    described = described.filter(pl.col("benefit").is_in(list(benefits)))
+    if described.is_empty() or persons is None:
+        return out
+    adults = _parents(individu)
+    attrs = (persons.lazy().filter(pl.col("person_id").is_in(adults.get_column("person_id").implode()))
+             .select("person_id", *[pl.col(c).cast(_DESCRIBED_SCHEMA[c]) for c in _DESCRIBED])
+             .drop_nulls(["birth_month", "depcom"]).unique().collect())
+    # the sex where both sides give it (the DGFiP's and the CNAM's layouts do not): unknown is not a mismatch
+    matched = (adults.join(attrs, on="person_id")
+               .join(described.rename({"sex": "_sex"}), on=["birth_month", "depcom"])
+               .filter(pl.col("sex").is_null() | pl.col("_sex").is_null() | (pl.col("sex") == pl.col("_sex")))
+               .select("famille_id", "benefit", "payer"))
+    if matched.is_empty():
+        return out
+    members = adults.join(matched.select("famille_id").unique(), on="famille_id", how="semi")
+    parts = []
+    for (benefit,), part in matched.partition_by("benefit", as_dict=True).items():  # a few benefits, not rows
+        known = _known_to(tables, catalogue_row(benefit).payers,
+                          pl.col("person_id").is_in(members.get_column("person_id").implode()))
+        seen = members.join(known, on="person_id", how="semi").select("famille_id").unique()
+        parts.append(part.join(seen, on="famille_id", how="anti"))
+    return (pl.concat(parts).group_by("famille_id", "benefit").agg(pl.col("payer").min())
+            .select(out.columns).sort("famille_id", "benefit"))
 
 
 def allocataire_lost(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], month: dt.date) -> pl.DataFrame:
