@@ -17,7 +17,7 @@ from nonrecours.connectors._ids import NIR_MESSAGES, pseudonymise_ids, wrap_reco
 from nonrecours.connectors.mapping import Emit, ExtractMapping, FieldMap, RecordLayout
 from nonrecours.connectors.readers import FAULT, FAULT_COLUMN, LINE, TEXT
 from nonrecours.privacy import PseudonymKey, ReturnTokenKey, check_nirs, nir_born_in_france
-from nonrecours.schemas import TABLES
+from nonrecours.schemas import TABLES, UNIDENTIFIED_DESCRIBED
 
 __all__ = ["BORN_IN_FRANCE", "FAULT_SCHEMA", "SUB", "UNIDENTIFIED_SCHEMA", "born_column", "check_rows", "emit_rows",
            "parse_record", "raw_fields", "repairs", "unidentified_members"]
@@ -480,13 +480,9 @@ UNIDENTIFIED_SCHEMA: dict[str, pl.DataType] = {
     "line": pl.Int64(), "unit_kind": TABLES["unit_memberships"].schema["unit_kind"],
     "unit_id": pl.String(), "role": TABLES["unit_memberships"].schema["role"],
     "valid_from": pl.Date(), "valid_to": pl.Date(), "reason": pl.String(),
-    **{c: TABLES["persons"].schema[c] for c in ("birth_month", "sex", "depcom")}}
+    **{c: TABLES["persons"].schema[c] for c in UNIDENTIFIED_DESCRIBED}}
 """A quarantined membership line whose person cannot be identified: its unit (pseudonym) and role, and the
 member's birth month, sex and commune where the line states them (null where it does not, or they fail)."""
-
-_DESCRIBED = ("birth_month", "sex", "depcom")
-"""What a line with an unusable NIR still says of its member (``unidentified_members``): not enough to identify
-anyone, enough for detection to tell that a paid dossier may be a flagged famille's (``detection.receipts``)."""
 
 
 def unidentified_members(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMapping, key: PseudonymKey,
@@ -520,8 +516,9 @@ def unidentified_members(raw: pl.DataFrame, record: RecordLayout, mapping: Extra
         described = _described(raw.join(lost, on=LINE, how="semi"), record, nir.target, mapping, key)
         canon = canon.join(described, on=LINE, how="left")
         out.append(canon.join(lost, on=LINE, how="inner").select(
-            pl.col(LINE).alias("line"), *[c for c in UNIDENTIFIED_SCHEMA if c not in ("line", "reason", *_DESCRIBED)],
-            "reason", *_DESCRIBED))
+            pl.col(LINE).alias("line"),
+            *[c for c in UNIDENTIFIED_SCHEMA if c not in ("line", "reason", *UNIDENTIFIED_DESCRIBED)],
+            "reason", *UNIDENTIFIED_DESCRIBED))
     if not out:
         return pl.DataFrame(schema=UNIDENTIFIED_SCHEMA)
     return pl.concat([o.cast(UNIDENTIFIED_SCHEMA) for o in out])  # type: ignore[arg-type]
@@ -529,10 +526,11 @@ def unidentified_members(raw: pl.DataFrame, record: RecordLayout, mapping: Extra
 
 def _described(rows: pl.DataFrame, record: RecordLayout, nir: str, mapping: ExtractMapping,
                key: PseudonymKey) -> pl.DataFrame:
-    """LINE and ``_DESCRIBED`` of the member each line names by ``nir``, from the record's ``persons`` emit of that
-    person, parsed on their own: a cell that fails leaves that value null (unknown), never the membership lost."""
+    """LINE and ``UNIDENTIFIED_DESCRIBED`` of the member each line names by ``nir``, from the record's ``persons``
+    emit of that person, parsed on their own: a cell that fails leaves that value null (unknown), never the
+    membership lost."""
     emit = next((e for e in record.emits if e.table == "persons" and e.columns.get("person_id") == nir), None)
-    sources = {c: emit.columns[c] for c in _DESCRIBED if emit is not None and c in emit.columns}
+    sources = {c: emit.columns[c] for c in UNIDENTIFIED_DESCRIBED if emit is not None and c in emit.columns}
     fields = {f.target: f for f in record.fields if f.target in sources.values()}
     values = []
     for column, source in sources.items():
@@ -544,8 +542,8 @@ def _described(rows: pl.DataFrame, record: RecordLayout, nir: str, mapping: Extr
     out = rows.select(LINE)
     for v in values:
         out = out.join(v, on=LINE, how="left")
-    return out.with_columns(pl.lit(None, dtype=UNIDENTIFIED_SCHEMA[c]).alias(c) for c in _DESCRIBED
-                            if c not in out.columns).select(LINE, *_DESCRIBED)
+    return out.with_columns(pl.lit(None, dtype=UNIDENTIFIED_SCHEMA[c]).alias(c) for c in UNIDENTIFIED_DESCRIBED
+                            if c not in out.columns).select(LINE, *UNIDENTIFIED_DESCRIBED)
 
 
 def fault_frame(batch: pl.DataFrame, record: str | None) -> pl.DataFrame:

@@ -838,7 +838,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     fund_unknown = capped & pl.col("_fund").fill_null(False)
     # A famille no payer of the benefit knows, an adult of which has the birth month, sex and commune of a demandeur
     # or conjoint a payer lists without a usable NIR in a dossier it paid the benefit: the payment may be theirs.
-    # Said on the flag (a reason line, and counted), its grade kept: on France 100,000 such a match is a flag taken
+    # Said on the flag (a reason line, and counted), its grade kept: on Cahors 100,000 such a match is a flag taken
     # up in a third of cases, and a cap would move twice as many true non-take-ups out of certain and probable as
     # false alarms (docs/detection.md, « A payment whose payee's NIR was unusable »).
     unid = unidentified_payee(tables, individu, config.benefits, month, window=config.paid_window,

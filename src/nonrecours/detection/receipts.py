@@ -29,7 +29,7 @@ from nonrecours.engine.plan import add_months
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import PARENT_ROLES
-from nonrecours.schemas.tables import valid_on
+from nonrecours.schemas.tables import UNIDENTIFIED_DESCRIBED, valid_on
 
 __all__ = ["AFFILIATION_PAYERS", "allocataire_lost", "paid_by_famille", "payee_lines_lost", "payer_unknown",
            "payers_by_famille", "payment_rows", "payments_known", "pension_fund_unknown", "receipts_by_famille",
@@ -108,9 +108,6 @@ def pension_fund_unknown(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None
     return out.sort("famille_id", "benefit")
 
 
-_DESCRIBED = ("birth_month", "sex", "depcom")
-
-
 _DESCRIBED_SCHEMA = {"birth_month": pl.Date, "sex": pl.String, "depcom": pl.String, "benefit": pl.String,
                      "payer": pl.String}
 
@@ -125,7 +122,7 @@ def unidentified_paid(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], 
     handed to each part of a partitioned run (the dossier and the famille it may be need not fall in one part)."""
     out = pl.DataFrame(schema=_DESCRIBED_SCHEMA)
     lost, paid = tables.get("unidentified_members"), tables.get("benefits_paid")
-    if lost is None or paid is None or not set(_DESCRIBED) <= set(lost.lazy().collect_schema().names()):
+    if lost is None or paid is None or not set(UNIDENTIFIED_DESCRIBED) <= set(lost.lazy().collect_schema()):
         return out
     pairs = pl.DataFrame([(b, a) for b in benefits for a in catalogue_row(b).payers], schema=["benefit", "payer"],
                          orient="row")
@@ -138,7 +135,7 @@ def unidentified_paid(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], 
                                    & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= start))
                                    & pl.col("birth_month").is_not_null() & pl.col("depcom").is_not_null())
                 .select(pl.col("source_agency").cast(pl.String).alias("payer"), "unit_id",
-                        *[pl.col(c).cast(t) for c, t in _DESCRIBED_SCHEMA.items() if c in _DESCRIBED]))
+                        *[pl.col(c).cast(t) for c, t in _DESCRIBED_SCHEMA.items() if c in UNIDENTIFIED_DESCRIBED]))
     pays = (paid.lazy().filter((pl.col("unit_kind").cast(pl.String) == "famille")
                                & pl.col("month").is_between(start, month) & (pl.col("amount").cast(pl.Float64) > 0))
             .select(pl.col("source_agency").cast(pl.String).alias("payer"), "unit_id",
@@ -166,7 +163,7 @@ def unidentified_payee(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None],
         return out
     adults = _parents(individu)
     attrs = (persons.lazy().filter(pl.col("person_id").is_in(adults.get_column("person_id").implode()))
-             .select("person_id", *[pl.col(c).cast(_DESCRIBED_SCHEMA[c]) for c in _DESCRIBED])
+             .select("person_id", *[pl.col(c).cast(_DESCRIBED_SCHEMA[c]) for c in UNIDENTIFIED_DESCRIBED])
              .drop_nulls(["birth_month", "depcom"]).unique().collect())
     # the sex where both sides give it (the DGFiP's and the CNAM's layouts do not): unknown is not a mismatch
     matched = (adults.join(attrs, on="person_id")

@@ -580,3 +580,7 @@ member's birth_month, sex and depcom where the line states them (null otherwise,
 they were kept) and the provenance columns (``connectors.parse.unidentified_members``). The core reads a
 dossier's adult there as a member it cannot see: the couple is unknown, never single; detection reads a paid
 dossier's adult there as a payment that may be a flagged famille's (``detection.receipts.unidentified_payee``)."""
+
+UNIDENTIFIED_DESCRIBED = ("birth_month", "sex", "depcom")
+"""The ``persons`` columns an ``UNIDENTIFIED_MEMBERS`` row keeps of its member: not enough to identify anyone, enough
+for detection to tell that a paid dossier may be a flagged famille's."""
