@@ -3,10 +3,12 @@ without a type in --help, Ctrl-C as 130."""
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -201,6 +203,21 @@ app(["simulate", sys.argv[1]])
 """
 
 
+@contextlib.contextmanager
+def _simulate_in_child(code: str, tmp_path: Path, started: str) -> Iterator[subprocess.Popen]:
+    """``code`` (a ``nonrecours simulate`` with its work replaced) in a child process, once it printed ``started``;
+    killed on the way out whatever happened."""
+    path = tmp_path / "cases.json"
+    path.write_text("[]")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": SRC})
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == started
+        yield proc
+    finally:
+        proc.kill()
+
+
 def test_an_interrupt_a_library_turns_into_its_own_error_is_still_an_interrupt(tmp_path):
     """Ctrl-C during a DuckDB query run in the main thread: DuckDB takes the KeyboardInterrupt over and raises
     ``RuntimeError('Query interrupted')``; the command still ends as interrupted (130), not as a bug (1). In a
@@ -210,19 +227,12 @@ def test_an_interrupt_a_library_turns_into_its_own_error_is_still_an_interrupt(t
     import signal
     import time
 
-    path = tmp_path / "cases.json"
-    path.write_text("[]")
-    proc = subprocess.Popen([sys.executable, "-c", _DUCKDB_INTERRUPTED, str(path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": SRC})
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "querying"
+    with _simulate_in_child(_DUCKDB_INTERRUPTED, tmp_path, "querying") as proc:
         deadline = time.monotonic() + 120
         while proc.poll() is None and time.monotonic() < deadline:
             time.sleep(0.5)
             proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=10)
-    finally:
-        proc.kill()
     assert proc.returncode == 130, err
     assert "nonrecours: interrupted" in err and "error" not in err
 
@@ -255,9 +265,12 @@ import nonrecours.simulation.runner as runner_module
 from nonrecours.cli import app
 
 def stuck(*a, **k):  # a library that takes every KeyboardInterrupt and goes on (DuckDB 2.0.1, now and then)
-    print("working", flush=True)
+    said = False
     while True:
-        try:
+        try:  # (the line printed inside: a Ctrl-C right after it is taken too)
+            if not said:
+                said = True
+                print("working", flush=True)
             time.sleep(60)
         except KeyboardInterrupt:
             pass
@@ -272,18 +285,11 @@ def test_a_second_ctrl_c_ends_a_command_a_library_keeps_running(tmp_path):
     import signal
     import time
 
-    path = tmp_path / "cases.json"
-    path.write_text("[]")
-    proc = subprocess.Popen([sys.executable, "-c", _SWALLOWS_INTERRUPTS, str(path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": SRC})
-    try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "working"
+    with _simulate_in_child(_SWALLOWS_INTERRUPTS, tmp_path, "working") as proc:
         proc.send_signal(signal.SIGINT)
         time.sleep(1.0)
         assert proc.poll() is None  # one Ctrl-C, taken by the library: still running
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
-    finally:
-        proc.kill()
     assert proc.returncode == 130, err
     assert "nonrecours: interrupted (Ctrl-C twice: stopped at once)" in err
