@@ -164,8 +164,9 @@ def _on_sigint(signum: int, frame: Any) -> None:
     signal.default_int_handler(signum, frame)
 
 
-_FORCED = (b"nonrecours: interrupted (Ctrl-C twice: stopped at once); files already written are whole, a rerun "
-           b"restarts cleanly\n")
+_WHOLE = "files already written are whole, a rerun restarts cleanly"
+"""What an interrupted command tells of its files, whichever way it was interrupted."""
+_FORCED = f"nonrecours: interrupted (Ctrl-C twice: stopped at once); {_WHOLE}\n".encode()
 
 
 def _second_ctrl_c_ends(read_fd: int) -> None:
@@ -209,7 +210,7 @@ def _sigint_remembered() -> Iterator[None]:
 
 
 def _interrupted() -> NoReturn:
-    _stderr().print("nonrecours: interrupted; files already written are whole, a rerun restarts cleanly", markup=False)
+    _stderr().print(f"nonrecours: interrupted; {_WHOLE}", markup=False)
     raise typer.Exit(130) from None
 
 
