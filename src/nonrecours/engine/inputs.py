@@ -8,6 +8,7 @@ needed at a month offset becomes a column ``x`` (evaluated month), ``x__m1`` (on
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -17,11 +18,28 @@ from nonrecours.engine.plan import ID, MONTH_START, ROLE_COL, Plan, add_months
 from nonrecours.errors import SchemaError
 from nonrecours.rules.ir import UNIT_ENTITIES
 
-__all__ = ["MONTH", "PL_DTYPES", "Inputs", "prepare", "unit_months"]
+__all__ = ["MONTH", "PL_DTYPES", "Inputs", "literal", "prepare", "unit_months"]
 
 PL_DTYPES: dict[str, pl.DataType] = {
     "float": pl.Float64(), "int": pl.Int64(), "bool": pl.Boolean(), "str": pl.String(), "date": pl.Date(),
 }
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _cached_literal(value: object, kind: type, dtype: str) -> pl.Expr:
+    return pl.lit(value, dtype=PL_DTYPES[dtype])
+
+
+def literal(value: object, dtype: str) -> pl.Expr:
+    """``pl.lit(value)`` of the rules' type ``dtype``, built once per (value, type, dtype): Polars expressions are
+    immutable, plans repeat the same values thousands of times (parameters, inputs' defaults) and ``pl.lit``
+    costs microseconds each."""
+    try:
+        return _cached_literal(value, type(value), dtype)
+    except TypeError:  # an unhashable value
+        return pl.lit(value, dtype=PL_DTYPES[dtype])
+
+
 SOURCE_SUFFIX = "__source"
 """An input frame may carry ``<column>__source`` (the agency a value comes from): explanations quote it."""
 
@@ -164,15 +182,24 @@ def _month_inputs(plan: Plan, frames: dict[str, pl.DataFrame]) -> None:
         frames[s.entity] = f.join(table, on=MONTH, how="left", maintain_order="left")
 
 
-def _beside(frame: pl.DataFrame, part: pl.DataFrame, idc: str, entity: str) -> pl.DataFrame:
-    """``frame`` with ``part``'s columns left-joined on ``idc``, in ``frame``'s order: the join reads the key
-    column only, and ``frame``'s columns are kept as they are (a join of the whole frame gathers each of them
-    again). ``part`` holding two rows for one unit raises (a join of the whole frame duplicated that unit's rows
+def _beside(frame: pl.DataFrame, part: pl.DataFrame | None, idc: str, entity: str,
+            fills: list[tuple[str, Any, str]]) -> pl.DataFrame:
+    """``frame`` with the input columns ``fills`` (name, default, dtype) added: ``part``'s left-joined on ``idc``
+    in ``frame``'s order, a unit without a row (or a null) given the default, then those ``part`` lacks, the
+    default. The join reads the key column only and the defaults are filled in the narrow joined frame, so
+    ``frame``'s columns are kept as they are (a join of the whole frame gathered each of them again; a fill of the
+    whole frame cost a query of its width, about a millisecond, for each of a plan's 40-odd input groups).
+    ``part`` holding two rows for one unit raises (a join of the whole frame duplicated that unit's rows
     silently)."""
-    joined = frame.select(idc).join(part, on=idc, how="left", maintain_order="left")
-    if joined.height != frame.height:
-        raise SchemaError("two input rows for one unit", table=entity, column=idc)
-    return frame.hstack(joined.drop(idc).get_columns())
+    keys = frame.select(idc)
+    present = set() if part is None else set(part.columns) - {idc}
+    if part is not None:
+        keys = keys.join(part, on=idc, how="left", maintain_order="left")
+        if keys.height != frame.height:
+            raise SchemaError("two input rows for one unit", table=entity, column=idc)
+    added = keys.select(pl.col(idc), *[pl.col(n).fill_null(literal(d, t)) for n, d, t in fills if n in present],
+                        *[literal(d, t).alias(n) for n, d, t in fills if n not in present])
+    return frame.hstack(added.get_columns()[1:])
 
 
 def prepare(plan: Plan, inputs: Inputs, missing: str = "error",
@@ -235,6 +262,7 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error",
                 cols.append(pl.col(s.variable).cast(PL_DTYPES[s.dtype], strict=True).alias(s.name))
                 read.append(s.variable)
             fills.append((s.name, s.default, s.dtype))
+        part: pl.DataFrame | None = None
         if cols:
             assert src is not None
             part = src
@@ -262,10 +290,7 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error",
             # for detection's stacked variants, some 35 parts) cost more than every join it was meant to speed.
             # Joined to the ids alone and the new columns added beside: a join of the whole frame gathered every
             # column already added again, part after part (some 35 parts a frame growing to 300 columns)
-            frames[entity] = _beside(frames[entity], part, idc, entity)
-        frames[entity] = frames[entity].with_columns([
-            (pl.col(n).fill_null(pl.lit(d, dtype=PL_DTYPES[t])) if n in frames[entity].columns
-             else pl.lit(d, dtype=PL_DTYPES[t]).alias(n)) for n, d, t in fills])
+        frames[entity] = _beside(frames[entity], part, idc, entity, fills)
     if plan.multi_month:
         _month_inputs(plan, frames)
     for u in plan.needs_unit_link():

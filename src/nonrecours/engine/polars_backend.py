@@ -11,7 +11,7 @@ import numpy as np
 import polars as pl
 
 from nonrecours.engine.folding import fold
-from nonrecours.engine.inputs import PL_DTYPES
+from nonrecours.engine.inputs import PL_DTYPES, literal
 from nonrecours.engine.plan import ID, ROLE_COL, Plan, Step, dtype_of, fixed_point
 from nonrecours.errors import EngineError, UnsupportedConstructError
 from nonrecours.rules.ir import (
@@ -39,18 +39,7 @@ ZERO = "__zero"
 """A Float64 column of zeros added to every frame while rules run (see the division lowering)."""
 
 
-@functools.lru_cache(maxsize=1 << 16)
-def _cached_lit(value: object, kind: type, dtype: str) -> pl.Expr:
-    return pl.lit(value, dtype=PL_DTYPES[dtype])
-
-
-def _lit(value: object, dtype: str) -> pl.Expr:
-    """Polars expressions are immutable, so a literal is built once per (value, type, dtype): plans
-    repeat the same parameter values thousands of times and ``pl.lit`` costs microseconds each."""
-    try:
-        return _cached_lit(value, type(value), dtype)
-    except TypeError:  # an unhashable value
-        return pl.lit(value, dtype=PL_DTYPES[dtype])
+_lit = literal
 
 
 def _as(e: pl.Expr, have: str, want: str) -> pl.Expr:
@@ -254,7 +243,7 @@ _MASK = "__mask"
 """A temporary column: a ``value_of`` aggregate's mask, computed beside its key and value before the filter."""
 
 
-def _aggregate(individu: pl.DataFrame, unit: str, steps: list[Step]) -> pl.DataFrame:
+def _aggregate(individu: pl.DataFrame, unit: str, steps: list[Step], lowered: _Lowered) -> pl.DataFrame:
     """One frame ``<unit>_id, <agg columns>`` for the aggregate steps of one level, one row per unit in no
     particular order: the caller joins it to the unit's frame, whose order the join keeps (sorting it by id cost
     about a third of the aggregates on detection's stacked variants, text ids; detect_speed_2026-11-30.md)."""
@@ -263,7 +252,7 @@ def _aggregate(individu: pl.DataFrame, unit: str, steps: list[Step]) -> pl.DataF
     plain = [s for s in steps if s.agg_kind != "value_of"]
     out: pl.DataFrame | None = None
     if plain:
-        pairs = [_agg_plain(s, unit) for s in plain]
+        pairs = [lowered.aggregation(s, unit) for s in plain]
         pre = _unsorted_key(individu, idc).select(pl.col(idc), *[p for p, _ in pairs])
         wide = _wide(pre, [s.name for s in plain if s.agg_kind == "sum"])
         out = pre.group_by(idc).agg([pl.col(s.name).cast(pl.Int128).sum() if s.name in wide else a
@@ -346,6 +335,7 @@ class _Lowered(dict[str, pl.Expr]):
         self.folds: dict[str, Expr] = {}
         self.large: dict[str, bool] = {}
         self.shapes: dict[str, tuple[tuple[object, ...], tuple[str, ...]]] = {}
+        self.aggs: dict[str, tuple[pl.Expr, pl.Expr]] = {}
 
     def t(self, x: Expr) -> str:
         return dtype_of(x, self.coltypes, self.memo)
@@ -364,6 +354,14 @@ class _Lowered(dict[str, pl.Expr]):
         e = self.folded(name)
         expr = self[name] = _as(lower_polars(e, self.coltypes), self.t(e), s.dtype).alias(name)
         return expr
+
+    def aggregation(self, s: Step, unit: str) -> tuple[pl.Expr, pl.Expr]:
+        """``_agg_plain``'s expressions for the aggregate step ``s``, built once: about a third of the aggregates'
+        time on small frames (20 situations: 2 ms a level) was building them again."""
+        held = self.aggs.get(s.name)
+        if held is None:
+            held = self.aggs[s.name] = _agg_plain(s, unit)
+        return held
 
     def is_large(self, name: str) -> bool:
         """Whether the step's formula has more than ``SHARED_NODES`` nodes."""
@@ -424,6 +422,7 @@ def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.Data
     lowered = _lowered(plan, coltypes)
     dead = plan.dead_after()
     values = _Values(plan, frames, lowered)
+    pending: dict[str, list[str]] = {}  # dead columns of each entity not dropped yet
     for level in plan.by_level():
         steps = [s for s in level if s.kind != "input"]
         if not steps:
@@ -432,15 +431,44 @@ def run_polars(plan: Plan, frames: dict[str, pl.DataFrame]) -> dict[str, pl.Data
         if compute:
             _run_level(plan, frames, compute, lowered)
         for entity, pairs in known.items():  # a column given again: Polars shares its buffers, nothing is copied
-            frames[entity] = frames[entity].with_columns(pl.col(have).alias(name) for name, have in pairs)
+            f = frames[entity]
+            frames[entity] = f.hstack([f.get_column(have).alias(name) for name, have in pairs])
         values.learn(compute, frames)
-        gone: dict[str, list[str]] = {}
-        for d in dead.get(level[0].level, []):  # hidden columns no later step reads
-            gone.setdefault(d.entity, []).append(d.name)
-        for entity, names in gone.items():
-            frames[entity] = frames[entity].drop(names, strict=False)
-            values.forget(names)
-    return {e: f.drop(ZERO) for e, f in frames.items()}
+        for d in dead.get(level[0].level, []):  # hidden columns no later step reads: never given again...
+            pending.setdefault(d.entity, []).append(d.name)
+            values.forget([d.name])
+        for entity, names in pending.items():  # ...and dropped by the batch (a query of the frame's width each)
+            if len(names) > max(FEW_DROPPED, frames[entity].width // DROP_SHARE):
+                frames[entity] = _without(frames[entity], names)
+                pending[entity] = []
+    return {e: _without(f, [*pending.get(e, []), ZERO]) for e, f in frames.items()}
+
+
+DROP_SHARE = 8
+"""Dead columns wait until they are more than this share of their frame's width (and more than ``FEW_DROPPED``)
+before :func:`run_polars` drops them: a frame carries at most an eighth more columns than it needs (their memory
+is the price), and a plan's 50-odd drops, each a query of 1-2.5 ms on frames of 300-700 columns whatever the
+rows, become a handful (simulate's 20 situations: 80 ms of an evaluation's 700 went to them)."""
+
+
+def _without(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """``frame`` without the columns ``names`` (those it holds). ``DataFrame.drop`` is a query, 0.7-1.5 ms on
+    frames of 300-700 columns whatever it drops; the frame's own ``drop_in_place`` costs about a twenty-fifth of
+    that per column (it searches the names): a few columns, most levels' case, go that way (measured on 1,500 rows
+    by 700 columns: 100 names 1.5 ms by ``drop``, 6.1 by ``drop_in_place``; one name 1.8 against 0.06).
+    The frame given is not changed (its clone shares the columns' buffers)."""
+    have = set(frame.columns)
+    names = [n for n in names if n in have]
+    if len(names) > FEW_DROPPED:
+        return frame.drop(names)
+    out = frame.clone()
+    for name in names:
+        out.drop_in_place(name)
+    return out
+
+
+FEW_DROPPED = 16
+"""Most columns :func:`_without` drops one by one (more: one query)."""
 
 
 CANDIDATES = 2
@@ -615,7 +643,7 @@ def _run_level(plan: Plan, frames: dict[str, pl.DataFrame], steps: list[Step], l
         for unit, ss in aggs.items():
             idc = ID[unit]
             try:
-                g = _aggregate(frames["individu"], unit, ss)
+                g = _aggregate(frames["individu"], unit, ss, lowered)
             except pl.exceptions.InvalidOperationError as exc:  # the message quotes values: not repeated
                 raise EngineError(f"{BACKEND}: an aggregate over {unit} members failed: {type(exc).__name__} (a "
                                   "member's amount or a unit's sum beyond the 64-bit fixed point, about "
