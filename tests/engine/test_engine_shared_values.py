@@ -16,6 +16,7 @@ from toyrules import ALL_TARGETS, toy_registry
 import nonrecours.engine.polars_backend as pb
 from nonrecours.engine import Inputs, evaluate
 from nonrecours.rules.dsl import Famille, Individu, param, shift, where
+from nonrecours.rules.ir import BinOp, Cast, Col, Compare, Func, IsIn, Lit, Where, key, template, walk
 
 JUNE = dt.date(2024, 6, 1)
 MONTHS = [dt.date(2024, m, 1) for m in range(1, 7)]
@@ -289,3 +290,64 @@ def test_duckdb_gives_a_step_a_column_an_earlier_statement_stored(toy_params, mo
         assert frame.columns == every.full[entity].columns, entity
         for col in frame.columns:
             assert pb._same_bits(frame.get_column(col), every.full[entity].get_column(col)), (entity, col)
+
+
+def _printed_shape(e):  # the key the shapes were before rules.ir.template: the renamed tree, printed
+    deps = tuple(dict.fromkeys(n.name for n in walk(e) if isinstance(n, Col)))
+    return key(pb._renamed(e, {d: f"#{i}" for i, d in enumerate(deps)}, {})), deps
+
+
+def _numbered_shape(e, memo, ids):
+    number, occurs = template(e, memo, ids)
+    deps = tuple(dict.fromkeys(occurs))
+    return (number, tuple(deps.index(n) for n in occurs)), deps
+
+
+def test_template_tells_trees_apart_as_their_printed_renamed_trees_do():
+    """``rules.ir.template`` (the shapes' key) groups trees as the text of the renamed trees did: the same formula
+    over other columns is one shape; the pattern of the columns, a literal's sign or type, a role, an entity are
+    not (0.0 and -0.0, 1 and 1.0 and True are equal as dict keys: the values go by type and text)."""
+    a, b, c = (Col("famille", n) for n in ("a", "b", "c"))
+    trees = [BinOp("add", a, b), BinOp("add", b, c), BinOp("add", a, a), BinOp("add", b, b), BinOp("add", b, a),
+             BinOp("mul", a, b), BinOp("add", a, Lit(0.0, "float")), BinOp("add", b, Lit(-0.0, "float")),
+             BinOp("add", c, Lit(1, "int")), BinOp("add", a, Lit(1.0, "float")), Compare("eq", a, Lit(True, "bool")),
+             Compare("eq", b, Lit(1, "int")), BinOp("add", Col("individu", "a"), b),
+             Where(Compare("gt", a, b), BinOp("add", a, b), Cast(c, "int")),
+             Where(Compare("gt", c, a), BinOp("add", c, a), Cast(b, "int")),
+             Where(Compare("gt", c, a), BinOp("add", c, a), Cast(b, "float")),
+             IsIn(a, ("x", "y")), IsIn(b, ("x", "y")), IsIn(b, ("y", "x")),
+             Func("round", (BinOp("mul", a, b),), 2), Func("round", (BinOp("mul", c, a),), 2),
+             Func("round", (BinOp("mul", c, a),), 1)]
+    memo, ids = {}, {}
+    printed = [_printed_shape(t) for t in trees]
+    numbered = [_numbered_shape(t, memo, ids) for t in trees]
+    assert [p[1] for p in printed] == [n[1] for n in numbered]  # the columns read, in the same order
+    for i in range(len(trees)):
+        for j in range(len(trees)):
+            assert (printed[i][0] == printed[j][0]) == (numbered[i][0] == numbered[j][0]), (trees[i], trees[j])
+    assert numbered[0][0] == numbered[1][0] and numbered[2][0] == numbered[3][0] != numbered[0][0]
+
+
+@pytest.mark.slow
+def test_template_groups_a_real_plans_formulas_as_the_printed_trees_did():
+    """On simulate's plan of a month (1,854 formulas), the shapes of ``_Lowered.shape`` make the same groups as the
+    printed renamed trees did, and read the same columns."""
+    from nonrecours.engine.evaluate import cached_plan
+    from nonrecours.rules.params import default_parameters
+    from nonrecours.rules.registry import default_registry
+    from nonrecours.simulation.runner import OUTPUT_FIELDS, _rules
+
+    plan = cached_plan(tuple(_rules(OUTPUT_FIELDS)), default_registry(), default_parameters(), JUNE)
+    lowered = pb._Lowered(plan, {s.name: s.dtype for s in plan.steps.values()})
+    printed: dict[object, set[str]] = {}
+    numbered: dict[object, set[str]] = {}
+    for s in plan.steps.values():
+        if s.kind != "formula":
+            continue
+        text, deps = _printed_shape(lowered.folded(s.name))
+        body, shape_deps = lowered.shape(s.name)
+        assert shape_deps == deps, s.name
+        printed.setdefault((s.entity, s.dtype, text), set()).add(s.name)
+        numbered.setdefault(body, set()).add(s.name)
+    assert sorted(map(sorted, printed.values())) == sorted(map(sorted, numbered.values()))
+    assert len(numbered) < sum(map(len, numbered.values()))  # some formulas do share a shape

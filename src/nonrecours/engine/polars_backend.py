@@ -27,8 +27,8 @@ from nonrecours.rules.ir import (
     Lit,
     Not,
     Where,
-    key,
     mapped,
+    template,
     walk,
 )
 
@@ -336,6 +336,8 @@ class _Lowered(dict[str, pl.Expr]):
         self.large: dict[str, bool] = {}
         self.shapes: dict[str, tuple[tuple[object, ...], tuple[str, ...]]] = {}
         self.aggs: dict[str, tuple[pl.Expr, pl.Expr]] = {}
+        self.templates: dict[int, tuple[Expr, int, tuple[str, ...]]] = {}  # rules.ir.template's, for shape
+        self.template_ids: dict[tuple[object, ...], int] = {}
 
     def t(self, x: Expr) -> str:
         return dtype_of(x, self.coltypes, self.memo)
@@ -380,10 +382,11 @@ class _Lowered(dict[str, pl.Expr]):
         s = self.plan.steps[name]
         deps = s.deps
         if s.kind == "formula":
-            e = self.folded(name)
-            deps = tuple(dict.fromkeys(n.name for n in walk(e) if isinstance(n, Col)))
+            number, occurs = template(self.folded(name), self.templates, self.template_ids)
+            deps = tuple(dict.fromkeys(occurs))
             # each column named by its position among those the tree reads: one key for the same formula over others
-            body: object = key(_renamed(e, {d: f"#{i}" for i, d in enumerate(deps)}, {}))
+            at = {d: i for i, d in enumerate(deps)}
+            body: object = (number, tuple(at[n] for n in occurs))
         elif s.kind == "agg":
             body = (s.agg_kind, s.roles, s.fixed, repr(s.default), s.value_col is not None, s.where_col is not None)
         elif s.kind == "project":

@@ -54,6 +54,7 @@ __all__ = [
     "entity_of",
     "key",
     "mapped",
+    "template",
     "to_expr",
     "walk",
 ]
@@ -331,6 +332,47 @@ def walk(node: Expr) -> Iterator[Expr]:
 def key(node: Expr) -> str:
     """A structural key: equal for structurally equal trees (used to share work)."""
     return repr(node)
+
+
+def template(node: Expr, memo: dict[int, tuple[Expr, int, tuple[str, ...]]],
+             ids: dict[tuple[Any, ...], int]) -> tuple[int, tuple[str, ...]]:
+    """The tree's structure with its columns' names left out, as a number, and those names in pre-order (as
+    ``walk`` meets them): two trees are equal, their columns renamed alike, when their numbers and the pattern of
+    their names are (what ``key`` of the renamed trees said, without building and printing them: that was half
+    the first evaluation of a plan). Numbers are given in ``ids``; ``memo`` keeps each node met (by identity,
+    the node held so that its identity is not reused), so a subtree shared by many trees is read once. Values
+    (literals, roles...) are told apart by their type and ``repr``, as ``key`` tells them."""
+    held = memo.get(id(node))
+    if held is not None:
+        return held[1], held[2]
+    names = _FIELD_NAMES.get(type(node))
+    if names is None:
+        names = _FIELD_NAMES[type(node)] = tuple(f.name for f in fields(node))  # type: ignore[arg-type]
+    parts: list[Any] = []
+    occurs: tuple[str, ...] = ()
+    for name in names:
+        v = getattr(node, name)
+        if isinstance(node, Col) and name == "name":
+            occurs = (v,)
+        elif isinstance(v, Expr):
+            number, more = template(v, memo, ids)
+            parts.append(number)
+            occurs += more
+        elif isinstance(v, tuple) and any(isinstance(x, Expr) for x in v):
+            inner: list[Any] = []
+            for x in v:
+                if isinstance(x, Expr):
+                    number, more = template(x, memo, ids)
+                    inner.append(number)
+                    occurs += more
+                else:
+                    inner.append((type(x), repr(x)))
+            parts.append(tuple(inner))
+        else:
+            parts.append((type(v), repr(v)))
+    number = ids.setdefault((type(node), tuple(parts)), len(ids))
+    memo[id(node)] = (node, number, occurs)
+    return number, occurs
 
 
 def entity_of(node: Expr) -> str | None:
