@@ -473,3 +473,43 @@ def test_a_large_formula_is_evaluated_with_shared_sub_trees_and_the_same_values(
     assert lowered.is_large("grande") and not lowered.is_large("allocation") and SHARED_NODES < 1000
     got = {b: r["famille"].sort("famille_id").get_column("grande").to_list() for b, r in res.items()}
     assert got["polars"] == pytest.approx(got["duckdb"], abs=1e-9) and any(v != 0 for v in got["polars"])
+
+
+def test_a_large_formula_cut_at_its_repeated_sub_trees_gives_the_whole_trees_bits():
+    """``polars_backend._hoist`` (small frames' large formulas): a sub-tree met twice becomes a column once, layer
+    after layer; a constant sub-tree and one holding a strict cast of a float to an integer stay inline (that cast,
+    computed on every row, fails on the infinite value its ``where`` leaves out); the values are the whole tree's,
+    bit for bit, on values that are infinite, negative zero or NaN."""
+    from nonrecours.engine.polars_backend import ZERO, _hoist, _same_bits, lower_polars
+    from nonrecours.rules.ir import BinOp, Cast, Col, Compare, Func, Lit, Where, walk
+
+    x, y = Col("famille", "x"), Col("famille", "y")
+    types = {"x": "float", "y": "float"}
+    scaled = BinOp("mul", BinOp("add", x, y), Lit(1.5, "float"))  # met in every branch
+    truncated = Cast(BinOp("mul", x, Lit(2.0, "float")), "int")  # strict: fails on x = inf
+    constant = BinOp("add", Lit(2.0, "float"), Lit(3.0, "float"))
+    finite = Compare("lt", Func("abs", (x,)), Lit(1e300, "float"))
+    tree: object = Lit(0.0, "float")
+    for k in range(6):
+        branch = Where(finite, BinOp("add", Cast(truncated, "float"), scaled), BinOp("div", scaled, constant))
+        tree = BinOp("add", tree, Where(Compare("gt", scaled, Lit(float(k), "float")), branch,
+                                        Func("round", (BinOp("mul", scaled, Lit(0.1, "float")),), 2)))
+
+    def t(e):  # the IR types of this tree's nodes
+        from nonrecours.engine.plan import dtype_of
+        return dtype_of(e, types)
+
+    top, temps = _hoist(tree, t, "__h")
+    assert temps and all(c.startswith("__h") for c, _, _, _ in temps)
+    cut = {repr(sub) for _, sub, _, _ in temps}
+    assert repr(scaled) in cut and repr(constant) not in cut  # the repeated sum is a column, the constant inline
+    assert not any(isinstance(n, Cast) and n.dtype == "int" for _, sub, _, _ in temps for n in walk(sub))
+    assert any(isinstance(n, Cast) and n.dtype == "int" for n in walk(top))  # the strict cast stayed in the tree
+    coltypes = {**types, **{c: dtype for c, _, _, dtype in temps}}
+    frame = pl.DataFrame({"x": [1.25, float("inf"), -0.0, float("nan"), -3.5, 0.0],
+                          "y": [2.0, 1.0, 0.0, 1.0, 7.25, -0.0], ZERO: [0.0] * 6})
+    whole = frame.with_columns(lower_polars(tree, types).alias("v"))["v"]
+    got = frame
+    for layer in range(1, max(layer for _, _, layer, _ in temps) + 1):
+        got = got.with_columns(lower_polars(sub, coltypes).alias(c) for c, sub, at, _ in temps if at == layer)
+    assert _same_bits(got.with_columns(lower_polars(top, coltypes).alias("v"))["v"], whole)
