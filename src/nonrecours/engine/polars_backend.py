@@ -11,7 +11,7 @@ from collections.abc import Callable
 import numpy as np
 import polars as pl
 
-from nonrecours.engine.folding import fold
+from nonrecours.engine.folding import common_subtrees, const_folder, fold
 from nonrecours.engine.inputs import PL_DTYPES, literal
 from nonrecours.engine.plan import ID, ROLE_COL, Plan, Step, dtype_of, fixed_point
 from nonrecours.errors import EngineError, UnsupportedConstructError
@@ -28,7 +28,6 @@ from nonrecours.rules.ir import (
     Lit,
     Not,
     Where,
-    children,
     mapped,
     template,
     walk,
@@ -327,13 +326,11 @@ of ``simulate``, detection's variants) lowers once. Expressions are immutable.""
 HOIST_ROWS = 20_000
 """Frames of at most this many rows compute a large formula (more than ``SHARED_NODES`` nodes) cut at its repeated
 sub-trees (``_hoist``), each a temporary column, layer by layer; larger ones through Polars' common sub-expression
-elimination (``_run_level``). Polars' own handling of a large expression costs whatever the rows: the housing aid's
-1,055 nodes (166 distinct) took 57-70 ms on 16 familles as one expression, 25 ms with the elimination, 8 cut in 95
-columns over 29 layers (same bits). On many rows the elimination computes the same sub-trees once too, with no
-column kept for each (95 columns of a million rows are 760 MB): it stays the way there."""
-
-HOIST_NODES = 4
-"""Smallest repeated sub-tree :func:`_hoist` makes a column of (a column read plus a constant are left inline)."""
+elimination (``_run_level``). Polars' own handling of a large expression costs whatever the rows: on simulate's 16
+familles the housing aid's 1,055 nodes (166 distinct) took 57-70 ms as one expression, 21-23 ms with the
+elimination, 6-7 ms cut at its 10 repeated sub-trees over 4 layers; the 7 large formulas of an evaluation 119 -> 42
+ms (same bits). On many rows the elimination computes the same sub-trees once too, and is measured there: it
+stays the way."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -347,55 +344,38 @@ class _Hoisted:
 
 
 def _hoist(e: Expr, t: Callable[[Expr], str], prefix: str) -> tuple[Expr, list[tuple[str, Expr, int, str]]]:
-    """``e`` with each sub-tree met twice or more (same structure, same columns) of at least ``HOIST_NODES`` nodes
-    read from a temporary column ``prefix<k>``, and those columns: (name, expression over earlier ones, layer, IR
-    type). Never cut: a sub-tree without a column (a constant: its column would be a scalar, divided otherwise),
-    nor one holding a cast of a float to an integer (strict: computed on every row, it could fail on a row its
-    ``where`` leaves out, as ``_agg_plain`` explains). Values are those of the whole tree, every operation being
-    row by row."""
-    ids: dict[tuple[object, ...], int] = {}
-    memo: dict[int, tuple[Expr, int, tuple[str, ...]]] = {}
-    info: dict[int, tuple[tuple[int, tuple[str, ...]], int, bool, bool]] = {}  # identity, size, a column, strict
-
-    def learn(n: Expr) -> None:
-        if id(n) in info:
-            return
-        kids = list(children(n))
-        for c in kids:
-            learn(c)
-        column = isinstance(n, Col) or any(info[id(c)][2] for c in kids)
-        strict = (isinstance(n, Cast) and n.dtype == "int" and t(n.operand) == "float") or any(info[id(c)][3]
-                                                                                             for c in kids)
-        info[id(n)] = (template(n, memo, ids), 1 + sum(info[id(c)][1] for c in kids), column, strict)
-
-    learn(e)
-    seen: dict[tuple[int, tuple[str, ...]], int] = {}
-    for n in walk(e):
-        ident = info[id(n)][0]
-        seen[ident] = seen.get(ident, 0) + 1
-    temps: dict[tuple[int, tuple[str, ...]], tuple[str, Expr, int, str]] = {}
-    layer_of: dict[str, int] = {}
+    """``e`` with each sub-tree it repeats (``folding.common_subtrees``, as the SQL lowering shares them) read from
+    a temporary column ``prefix<k>``, and those columns: (name, expression over earlier ones, layer, IR type). Not
+    cut, as there: constants (a column of one would be a scalar, divided otherwise), and a sub-tree holding what
+    could raise on a row its ``where`` leaves out (a float cast to an integer). Values are those of the whole
+    tree, every operation being row by row."""
+    const = const_folder(t)
+    name_of: dict[int, str] = {}
+    defs: list[tuple[str, Expr]] = []
+    for node, ids in common_subtrees([e], t, const):
+        if not any(isinstance(x, Col) for x in walk(node)):
+            continue
+        defs.append((f"{prefix}{len(defs)}", node))
+        for k in ids:
+            name_of[k] = defs[-1][0]
     done: dict[int, Expr] = {}
 
-    def cut(n: Expr) -> Expr:
+    def rewrite(n: Expr) -> Expr:
         held = done.get(id(n))
-        if held is not None:
-            return held
-        new = mapped(n, cut)
-        ident, size, column, strict = info[id(n)]
-        if n is not e and column and not strict and size >= HOIST_NODES and seen[ident] >= 2:
-            if ident not in temps:
-                name = f"{prefix}{len(temps)}"
-                layer = 1 + max((layer_of[x.name] for x in walk(new) if isinstance(x, Col) and x.name in layer_of),
-                                default=0)
-                layer_of[name] = layer
-                temps[ident] = (name, new, layer, t(n))
-            entity = next(x.entity for x in walk(n) if isinstance(x, Col))
-            new = Col(entity, temps[ident][0])
-        done[id(n)] = new
-        return new
+        if held is None:
+            name = name_of.get(id(n))
+            held = done[id(n)] = (mapped(n, rewrite) if name is None
+                                  else Col(next(x.entity for x in walk(n) if isinstance(x, Col)), name))
+        return held
 
-    return cut(e), list(temps.values())
+    temps: list[tuple[str, Expr, int, str]] = []
+    layer_of: dict[str, int] = {}
+    for name, node in defs:  # each after the sub-trees it holds
+        body = mapped(node, rewrite)
+        layer_of[name] = 1 + max((layer_of[x.name] for x in walk(body) if isinstance(x, Col) and x.name in layer_of),
+                                 default=0)
+        temps.append((name, body, layer_of[name], t(node)))
+    return (mapped(e, rewrite) if id(e) in name_of else rewrite(e)), temps
 
 
 class _Lowered(dict[str, pl.Expr]):

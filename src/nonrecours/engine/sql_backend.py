@@ -28,6 +28,7 @@ from sqlglot import exp
 
 from nonrecours.engine import polars_backend as _pb
 from nonrecours.engine.folding import UNKNOWN as _UNKNOWN
+from nonrecours.engine.folding import common_subtrees
 from nonrecours.engine.folding import const_folder as _const_folder
 from nonrecours.engine.folding import converted as _converted
 from nonrecours.engine.plan import ID, ROLE_COL, Plan, Step, dtype_of, fixed_point
@@ -364,72 +365,6 @@ def lower_sql(e: Expr, coltypes: dict[str, str], table: str | None = None,
         raise UnsupportedConstructError(f"{BACKEND}: no lowering for function {x.name} (node Func)")
 
     return go(e)
-
-
-def _may_fail(x: Expr, t: Any) -> bool:
-    """Whether DuckDB (or Spark) can raise on ``x`` alone: an integer overflow (BIGINT arithmetic, ``abs``/``neg``
-    of an integer), a double out of BIGINT's range cast to it. Double arithmetic gives infinities, never an error;
-    divisions are guarded (:func:`lower_sql`)."""
-    if isinstance(x, BinOp):
-        return x.op != "div" and t(x) == "int"
-    if isinstance(x, Func):
-        return x.name in ("abs", "neg", "minimum", "maximum") and t(x) == "int"
-    if isinstance(x, Cast):
-        return x.dtype == "int" and t(x.operand) == "float"
-    return False
-
-
-def common_subtrees(roots: list[Expr], t: Any, const: Any = None) -> list[tuple[Expr, list[int]]]:
-    """The sub-trees of ``roots`` worth computing once as a column of their own, each with the ids of every node
-    structurally equal to it, in an order where a sub-tree comes after those it contains.
-
-    Rules compose amounts by Python functions, so one formula repeats sub-trees (the housing aid: 1,060 nodes, 171
-    distinct; eight such formulas in one statement, a third of its text). Seen as a graph of distinct sub-trees,
-    a node read from two places or more is computed once (every other node then once too, inside its only
-    reader). Not shared: columns, literals and constants (folded by :func:`lower_sql`), a node under a condition
-    that could raise where the condition spares it (:func:`_may_fail`: computed for every row once shared, it
-    could fail on a row its branch never reaches)."""
-    sid_of: dict[int, int] = {}
-    table: dict[tuple[Any, ...], int] = {}
-    rep: list[Expr] = []
-    kids: list[tuple[int, ...]] = []
-    failing: list[bool] = []
-    members: list[list[int]] = []
-
-    def h(x: Expr) -> int:
-        k = id(x)
-        sid = sid_of.get(k)
-        if sid is not None:
-            return sid
-        ch = tuple(h(c) for c in children(x))
-        attrs = tuple(repr(getattr(x, f)) for f in type(x).__slots__ if not isinstance(getattr(x, f), Expr)
-                      and not (isinstance(getattr(x, f), tuple) and getattr(x, f)
-                               and isinstance(getattr(x, f)[0], Expr)))
-        sig = (type(x), attrs, ch)
-        sid = table.get(sig)
-        if sid is None:
-            sid = table[sig] = len(rep)
-            rep.append(x)
-            kids.append(ch)
-            failing.append(_may_fail(x, t) or any(failing[c] for c in ch))
-            members.append([])
-        members[sid].append(k)
-        sid_of[k] = sid
-        return sid
-
-    root_sids = [h(r) for r in roots]
-    refs = [0] * len(rep)
-    for ch in kids:
-        for c in ch:
-            refs[c] += 1
-    for r in root_sids:
-        refs[r] += 1
-    out = []
-    for sid, x in enumerate(rep):  # children are numbered before their parents
-        if (refs[sid] >= 2 and not failing[sid] and kids[sid] and not isinstance(x, Col | Lit)
-                and (const is None or const(x) is _UNKNOWN)):
-            out.append((x, members[sid]))
-    return out
 
 
 def _agg_sql(s: Step, unit: str, dialect: str = DIALECT) -> str:
