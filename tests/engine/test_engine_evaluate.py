@@ -448,12 +448,18 @@ def test_duplicate_month_row_named_only_in_a_month_read(backend, toy_reg, toy_pa
         assert res[entity].equals(ref[entity]), entity
 
 
-def test_a_large_formula_is_evaluated_with_shared_sub_trees_and_the_same_values(toy_params, household):
+@pytest.mark.parametrize("hoist_rows", [0, 20_000])
+def test_a_large_formula_is_evaluated_with_shared_sub_trees_and_the_same_values(toy_params, household, hoist_rows,
+                                                                               monkeypatch):
     """A formula larger than ``SHARED_NODES`` (the housing aid's kind: the same sub-trees in every branch) goes
-    through Polars' common sub-expression elimination; its values are DuckDB's, which computes it as written."""
+    through Polars' common sub-expression elimination, or, on a frame of at most ``HOIST_ROWS`` rows, is cut at its
+    repeated sub-trees; either way its values are DuckDB's, which computes it as written."""
     from toyrules import toy_registry
 
+    from nonrecours.engine import polars_backend
     from nonrecours.engine.polars_backend import SHARED_NODES, _lowered
+
+    monkeypatch.setattr(polars_backend, "HOIST_ROWS", hoist_rows)
     from nonrecours.rules.dsl import maximum, minimum, round_
 
     reg = toy_registry()
@@ -471,6 +477,7 @@ def test_a_large_formula_is_evaluated_with_shared_sub_trees_and_the_same_values(
     plan = res["polars"].plan
     lowered = _lowered(plan, {s.name: s.dtype for s in plan.steps.values()})
     assert lowered.is_large("grande") and not lowered.is_large("allocation") and SHARED_NODES < 1000
+    assert bool(lowered.hoists) == (hoist_rows > 0) and all(h.temps for h in lowered.hoists.values())
     got = {b: r["famille"].sort("famille_id").get_column("grande").to_list() for b, r in res.items()}
     assert got["polars"] == pytest.approx(got["duckdb"], abs=1e-9) and any(v != 0 for v in got["polars"])
 
