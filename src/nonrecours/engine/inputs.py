@@ -286,10 +286,10 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error",
                 part = part.select(pl.col(idc), *cols)
             except pl.exceptions.InvalidOperationError as exc:
                 raise SchemaError("input column of the wrong type", table=entity) from exc
-            # the right side unsorted: the rows keep the left's order, and sorting each part (500,000 text ids
-            # for detection's stacked variants, some 35 parts) cost more than every join it was meant to speed.
-            # Joined to the ids alone and the new columns added beside: a join of the whole frame gathered every
-            # column already added again, part after part (some 35 parts a frame growing to 300 columns)
+        # the right side unsorted: the rows keep the left's order, and sorting each part (500,000 text ids for
+        # detection's stacked variants, some 35 parts) cost more than every join it was meant to speed. Joined to
+        # the ids alone and the new columns added beside: a join of the whole frame gathered every column already
+        # added again, part after part (some 35 parts a frame growing to 300 columns)
         frames[entity] = _beside(frames[entity], part, idc, entity, fills)
     if plan.multi_month:
         _month_inputs(plan, frames)

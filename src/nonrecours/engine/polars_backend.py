@@ -40,9 +40,6 @@ ZERO = "__zero"
 """A Float64 column of zeros added to every frame while rules run (see the division lowering)."""
 
 
-_lit = literal
-
-
 def _as(e: pl.Expr, have: str, want: str) -> pl.Expr:
     return e if have == want else e.cast(PL_DTYPES[want])
 
@@ -88,7 +85,7 @@ def lower_polars(e: Expr, coltypes: dict[str, str]) -> pl.Expr:
         if isinstance(x, Col):
             return pl.col(x.name)
         if isinstance(x, Lit):
-            return _lit(x.value, x.dtype)
+            return literal(x.value, x.dtype)
         if isinstance(x, BinOp):
             a, b = num(x.left), num(x.right)
             if x.op == "add":
@@ -232,7 +229,7 @@ def _agg_plain(s: Step, unit: str) -> tuple[pl.Expr, pl.Expr]:
             value, coltypes = _masked_value(s, unit)
             return lower_polars(fixed_point(value), coltypes).alias(s.name), tmp.sum()
         vv = v.cast(PL_DTYPES[s.dtype])
-        pre = pl.when(mask).then(vv).otherwise(_lit(0, s.dtype)) if mask is not None else vv
+        pre = pl.when(mask).then(vv).otherwise(literal(0, s.dtype)) if mask is not None else vv
         return pre.alias(s.name), tmp.sum()
     if kind in ("max", "min"):
         pre = pl.when(mask).then(v) if mask is not None else v  # null outside the mask: ignored
@@ -724,7 +721,7 @@ def _run_level(plan: Plan, frames: dict[str, pl.DataFrame], steps: list[Step], l
                                   "member's amount or a unit's sum beyond the 64-bit fixed point, about "
                                   "±9.2e9?)") from None
             frames[unit] = frames[unit].join(g, on=idc, how="left", maintain_order="left").with_columns(
-                [pl.col(s.name).fill_null(_lit(s.default, s.dtype)) for s in ss])
+                [pl.col(s.name).fill_null(literal(s.default, s.dtype)) for s in ss])
         for (source, target), ss in projs.items():
             idc = ID[source]
             right = frames[source].select(idc, *[pl.col(s.value_col).alias(s.name) for s in ss])
@@ -734,7 +731,7 @@ def _run_level(plan: Plan, frames: dict[str, pl.DataFrame], steps: list[Step], l
             if target != "individu" and idc in frames[target].columns and idc != ID[target]:
                 frames[target] = frames[target].drop(idc)
             frames[target] = frames[target].with_columns(
-                [pl.col(s.name).fill_null(_lit(s.default, s.dtype)) for s in ss])
+                [pl.col(s.name).fill_null(literal(s.default, s.dtype)) for s in ss])
         for entity, ss in forms.items():
             plain = [lowered[s.name] for s in ss if s.expr is not None and not lowered.is_large(s.name)]
             large = [lowered[s.name] for s in ss if s.expr is not None and lowered.is_large(s.name)]
