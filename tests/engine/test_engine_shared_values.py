@@ -15,6 +15,7 @@ from toyrules import ALL_TARGETS, toy_registry
 
 import nonrecours.engine.polars_backend as pb
 from nonrecours.engine import Inputs, evaluate
+from nonrecours.engine.inputs import literal
 from nonrecours.rules.dsl import Famille, Individu, param, shift, where
 from nonrecours.rules.ir import BinOp, Cast, Col, Compare, Func, IsIn, Lit, Where, key, template, walk
 
@@ -65,6 +66,16 @@ def test_a_zero_and_a_negative_zero_are_not_the_same_value(toy_params):
     row = res["individu"].filter(pl.col("person_id") == 1).row(0, named=True)
     assert math.copysign(1.0, row["salaire_du_mois"]) == 1.0
     assert math.copysign(1.0, row["salaire_precedent"]) == -1.0
+
+
+def test_the_literal_of_a_negative_zero_keeps_its_sign_after_a_zero_was_built():
+    """0.0 and -0.0 are equal with one hash: the literals' cache must not give one for the other (1 / -0.0 is -inf)."""
+    for first, then in ((0.0, -0.0), (-0.0, 0.0)):
+        literal(first, "float")
+        out = pl.select(literal(then, "float").alias("x"), (1.0 / literal(then, "float")).alias("inv")).row(0)
+        assert math.copysign(1.0, out[0]) == math.copysign(1.0, then)
+        assert out[1] == math.copysign(math.inf, then)
+    assert pl.select(literal(1, "int")).dtypes == [pl.Int64] and pl.select(literal(1.0, "float")).item() == 1.0
 
 
 def test_a_rule_read_at_equal_months_is_computed_once(toy_params, monkeypatch):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import math
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -26,16 +27,18 @@ PL_DTYPES: dict[str, pl.DataType] = {
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _cached_literal(value: object, kind: type, dtype: str) -> pl.Expr:
+def _cached_literal(value: object, kind: type, negative: bool, dtype: str) -> pl.Expr:
     return pl.lit(value, dtype=PL_DTYPES[dtype])
 
 
 def literal(value: object, dtype: str) -> pl.Expr:
-    """``pl.lit(value)`` of the rules' type ``dtype``, built once per (value, type, dtype): Polars expressions are
-    immutable, plans repeat the same values thousands of times (parameters, inputs' defaults) and ``pl.lit``
-    costs microseconds each."""
+    """``pl.lit(value)`` of the rules' type ``dtype``, built once per (value, type, sign, dtype): Polars expressions
+    are immutable, plans repeat the same values thousands of times (parameters, inputs' defaults) and ``pl.lit``
+    costs microseconds each. The sign is in the key because 0.0 and -0.0 are equal with one hash: a cache keyed on
+    the value alone would give whichever came first (a product's sign, ``1 / x``'s infinity)."""
+    negative = isinstance(value, float) and math.copysign(1.0, value) < 0
     try:
-        return _cached_literal(value, type(value), dtype)
+        return _cached_literal(value, type(value), negative, dtype)
     except TypeError:  # an unhashable value
         return pl.lit(value, dtype=PL_DTYPES[dtype])
 
