@@ -151,6 +151,22 @@ def territory(demo_result):  # type: ignore[no-untyped-def]
     return demo_result.out
 
 
+def test_a_coverage_has_no_amount_foregone_never_a_zero_nor_its_participation():
+    """The CSS's amounts are the participation the foyer would pay (0 for the free CSS): no money foregone. Its
+    rate is rated as any benefit's; its amounts foregone are null (« sans objet »), the cash benefits' unchanged."""
+    rows = [(b, "caf", "non_take_up", g, False) for b in ("rsa", "css_participation", "css_free")
+            for g in ("certain", "probable", "possible")] + [(b, "caf", "consistent", "certain", True)
+                                                            for b in ("rsa", "css_participation", "css_free")]
+    units = _with_amounts(_units(rows), [30_000, 30_000, 30_000, 2_500, 2_500, 2_500, 0, 0, 0, 0, 0, 0], [0] * 12)
+    out = {r["benefit"]: r for r in rates_by_benefit(units, foregone=MISSING).iter_rows(named=True)}
+    for b in ("css_participation", "css_free"):
+        assert out[b]["non_take_up_rate_low"] == pytest.approx(0.5)
+        assert all(out[b][f"monthly_foregone_{e}"] is None for e in ESTIMATES), b
+        assert out[b]["monthly_foregone_high_cents"] == 0
+    assert out["rsa"]["monthly_foregone_low"] == pytest.approx(240.0)
+    assert out["rsa"]["monthly_foregone_high"] == pytest.approx(3 * 390.0)
+
+
 def test_the_evaluation_scores_the_rates_the_statistics_publish(territory):
     """One estimator: the evaluation's estimated rates of each benefit are the published statistics' whole-file
     row, and the true rate lies between the low and the high estimate."""

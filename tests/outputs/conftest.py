@@ -45,18 +45,19 @@ FLAG_ROWS = [
     flag("elodie", "rsa", "certain", 612.5, adults=("rene",),
          reasons=("ressources du foyer inférieures au montant forfaitaire (salaires : DGFiP)",
                   "âge d'au moins 25 ans (date de naissance : CAF)"), linked=("css_free",)),
-    flag("elodie", "css_free", "probable", 38.0, adults=("rene",), unknowns=("rent",),
+    flag("elodie", "css_free", "probable", 0.0, adults=("rene",), unknowns=("rent",),
          reasons=("bénéficiaire du RSA (estimé)",)),
     # Jérôme, an MSA member: RSA probable goes to the MSA.
     flag("jerome", "rsa", "probable", 310.0, unknowns=("rent", "housing_status"),
          reasons=("ressources inférieures au montant forfaitaire (salaires : MSA)",)),
-    # Françoise, 71: ASPA certain at the CNAV and CSS with participation possible at the CNAM.
+    # Françoise, 71: ASPA certain at the CNAV and CSS with participation possible at the CNAM (25 € a month: what
+    # she would pay, detection's amount of a CSS with participation; the free CSS's is 0).
     flag("francoise", "aspa", "certain", 402.3, reasons=("âge d'au moins 65 ans (CNAV)",
                                                           "pension inférieure au plafond (CNAV)")),
     flag("francoise", "css_participation", "possible", 25.0, unknowns=("alimony_received",),
          reasons=("ressources sous le plafond majoré (CNAV)",)),
     # Noël: CSS gratuite probable only (CPAM).
-    flag("noel", "css_free", "probable", 41.0, unknowns=("salary_net",), reasons=("ressources sous le plafond",)),
+    flag("noel", "css_free", "probable", 0.0, unknowns=("salary_net",), reasons=("ressources sous le plafond",)),
     # Gaëlle: paid PPA 100 € where 250 € are due.
     flag("gaelle", "ppa", "certain", 250.0, status="under_payment", paid=100.0,
          reasons=("revenus d'activité déclarés (DGFiP)",)),

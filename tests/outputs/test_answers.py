@@ -36,7 +36,7 @@ def fake_detection(agencies: set[str]) -> pl.DataFrame:
     people already covered by the CSS look like non-take-up (false positives)."""
     keep = [row for row, need in zip(FLAG_ROWS, NEEDS, strict=True) if need <= agencies]
     if "cnam" not in agencies and "caf" in agencies:
-        keep += [flag("paid1", "css_free", "probable", 30.0), flag("paid2", "css_free", "certain", 30.0)]
+        keep += [flag("paid1", "css_free", "probable", 0.0), flag("paid2", "css_free", "certain", 0.0)]
     return pl.DataFrame(keep, schema=FLAGS_SCHEMA)
 
 
@@ -64,6 +64,9 @@ def test_exchange_value_measures_each_agency():
     assert row[("sans france_travail", "rsa")]["recall"] == pytest.approx(3 / 4)
     no_cnam = row[("sans cnam", "css_free")]
     assert no_cnam["flags"] == 2 and no_cnam["matched"] == 0 and no_cnam["precision"] == 0.0
+    # a coverage: no money (its amounts are a participation), null, never 0; the cash benefits' are money
+    assert no_cnam["amount_central"] is None and no_cnam["amount_change"] is None
+    assert full["amount_central"] > 0 and row[("sans france_travail", "rsa")]["amount_change"] < 0
     assert no_cnam["recall"] == 0.0 and no_cnam["lost"] == 2
     caf = row[("CAF seule", "rsa")]
     assert caf["recall"] == pytest.approx(1 / 4)  # Élodie (needs DGFiP), Jérôme (MSA), Loïc (FT) lost
@@ -210,18 +213,29 @@ def test_a_yearly_flag_counts_the_fields_held_at_the_month_it_was_judged_at(prov
     assert scen["ars"] == "demande pré-remplie"
 
 
+def rsa_amounts_are_money(table: pl.DataFrame) -> bool:
+    rsa = table.filter(pl.col("benefit") == "rsa")
+    return rsa.height > 0 and rsa.get_column("monthly_amount").null_count() == 0 and (
+        rsa.get_column("yearly_amount") == rsa.get_column("monthly_amount") * 12).all()
+
+
 def test_automation_scenarios(flags, provenance, units):
     full = [("individu", pid("noel"), MONTH, inp, "observed", "cnam", MONTH)
             for inp in ("date_naissance", "famille_role", "housing_status", "salary_net", "unemployment",
                         "pension_net", "alimony_received", "af")]
     extra = pl.DataFrame(full, schema=provenance.schema, orient="row")
-    auto_flag = flag("noel", "css_free", "certain", 41.0, unit="noel/famille")
+    auto_flag = flag("noel", "css_free", "certain", 0.0, unit="noel/famille")
     table = automation_scenarios(pl.concat([flags, pl.DataFrame([auto_flag], schema=FLAGS_SCHEMA)]), units=units,
                                  provenance=pl.concat([provenance, extra]))
     css = {r["scenario"]: r for r in table.filter(pl.col("benefit") == "css_free").iter_rows(named=True)}
     auto = css["ouverture automatique"]
     assert auto["flags"] == 1 and auto["basis_exists_for"] == 1 and "L861-2" in auto["legal_basis"]
-    assert auto["error_risk"] == 0.0 and auto["monthly_amount"] == pytest.approx(41.0)
+    # a coverage: no money missing, « sans objet » (null), never 0 nor its participation
+    assert auto["error_risk"] == 0.0 and auto["monthly_amount"] is None and auto["yearly_amount"] is None
+    participation = {r["scenario"]: r for r in table.filter(pl.col("benefit") == "css_participation")
+                     .iter_rows(named=True)}
+    assert participation and all(r["monthly_amount"] is None for r in participation.values())
+    assert rsa_amounts_are_money(table)
     assert css["demande pré-remplie"]["flags"] == 2 and css["demande pré-remplie"]["error_risk"] == 1.0
     rsa = {r["scenario"]: r for r in table.filter(pl.col("benefit") == "rsa").iter_rows(named=True)}
     assert "ouverture automatique" not in rsa  # no RSA flag has every claim field held
@@ -236,8 +250,12 @@ def test_unknowns_to_settle_counts_the_flags_each_unknown_decides():
             flag("b", "ppa", "possible", 100.0, unknowns=("nationality_group", "student")),
             flag("c", "ppa", "probable", 50.0, unknowns=("salary_net",)),
             flag("d", "ppa", "certain", 300.0),
-            flag("e", "rsa", "possible", 500.0, unknowns=("student",))]
+            flag("e", "rsa", "possible", 500.0, unknowns=("student",)),
+            flag("f", "css_participation", "probable", 30.0, unknowns=("salary_net",))]
     table = unknowns_to_settle(pl.DataFrame(rows, schema=FLAGS_SCHEMA))
+    # a coverage's amount is its participation, no money the flags estimate missing: « sans objet »
+    css = table.filter(pl.col("benefit") == "css_participation").row(0, named=True)
+    assert (css["input"], css["flags"], css["monthly_amount"]) == ("salary_net", 1, None)
     ppa = {r["input"]: r for r in table.filter(pl.col("benefit") == "ppa").iter_rows(named=True)}
     nat = ppa["nationality_group"]
     assert (nat["flags"], nat["possible"], nat["probable"], nat["monthly_amount"]) == (2, 2, 0, 300.0)

@@ -51,8 +51,8 @@ def test_under_payment_counts_the_missing_part(lists):
 def test_sorted_by_amount_times_grade_weight(lists):
     caf = lists["caf"]
     assert caf.get_column("priority").to_list() == sorted(caf.get_column("priority").to_list(), reverse=True)
-    top = caf.row(0, named=True)  # Élodie: 612.5 certain + 38 probable * 0.6
-    assert top["priority"] == pytest.approx(612.5 + 38 * 0.6)
+    top = caf.row(0, named=True)  # Élodie: 612.5 certain; her free CSS, a coverage, is no money missing
+    assert top["priority"] == pytest.approx(612.5) and top["amount_central"] == pytest.approx(612.5)
     assert top["benefits"] == ["rsa", "css_free"] and top["linked"] == ["css_free"]
 
 
@@ -186,10 +186,35 @@ def test_facts_held_on_the_claimants_other_units(flags, records, return_keys, pr
 
 def test_an_unknown_central_amount_is_said_never_dropped_nor_counted_as_zero(tmp_path, flags, records,
                                                                              return_keys):
-    """Detection leaves a possible flag's central amount null when the central values do not give it (seen on
-    the demo: CSS with participation, 42 € at low and high, none at central, where the central values give the
-    free CSS). Its line stays in the detail and says so, the person's central total is unknown rather than the other
-    benefits' sum (which fell below the low total), and the lead is the benefit whose amount is known."""
+    """Detection leaves a possible flag's central amount null when the central values do not give it. Its line
+    stays in the detail and says so, the person's central total is unknown rather than the other benefits' sum
+    (which fell below the low total), and the lead is the benefit whose amount is known."""
+    from .conftest import FLAG_ROWS, flag
+
+    unknown = {**flag("anais", "ppa", "possible", 90.0), "amount_low": 0.0, "amount_central": None,
+               "amount_high": 144.0}
+    rows = [r for r in FLAG_ROWS if not (r["claimant_id"] == pid("anais") and r["benefit"] == "ppa")]
+    lists = build_outreach(pl.DataFrame([*rows, unknown], schema=flags.schema), records=records,
+                           keys=return_keys)
+    anais = lists["caf"].filter(pl.col("lead_benefit") == "rsa").filter(
+        pl.col("benefits").list.contains("ppa")).row(0, named=True)
+    assert anais["benefits"] == ["rsa", "ppa"]
+    assert anais["detail"][1] == ("prime d'activité : pas due sur les valeurs centrales ; 0 € à 144 € par mois "
+                                  "selon les données inconnues, possible")
+    assert anais["amount_central"] is None and anais["amount_low"] == pytest.approx(round(180.0 * 0.75, 2))
+    assert anais["amount_high"] == pytest.approx(round(180.0 * 1.25, 2) + 144.0)
+    assert anais["priority"] == pytest.approx(180.0 * 0.6)  # over the amounts known
+    back = pl.read_csv(write_french_csv(lists["caf"], tmp_path / "caf.csv"), separator=";", infer_schema=False)
+    mine = back.filter(pl.col("benefits").str.contains("ppa") & pl.col("benefits").str.contains("rsa"))
+    assert "pas due sur les valeurs centrales" in mine.item(0, "detail")
+
+
+def test_a_coverage_says_what_it_costs_and_adds_no_money_missing(flags, records, return_keys):
+    """A coverage's amounts are what it costs the person (detection's amount of the CSS with participation is the
+    participation; the free CSS's is 0), never money missing: its line says « participation de », or that there
+    is none, and the person's totals and priority are their cash benefits' alone (seen on the demo: a CSS with
+    participation, 42 € at low and high, none at central where the central values give the free CSS, read as
+    42 € missing a month and added to the ASPA)."""
     from .conftest import FLAG_ROWS, flag
 
     unknown = {**flag("francoise", "css_participation", "possible", 42.0), "amount_low": 42.0,
@@ -200,12 +225,20 @@ def test_an_unknown_central_amount_is_said_never_dropped_nor_counted_as_zero(tmp
     francoise = lists["cnav"].filter(pl.col("lead_benefit") == "aspa").row(0, named=True)
     assert francoise["benefits"] == ["aspa", "css_participation"]
     assert francoise["detail"][1] == ("complémentaire santé solidaire avec participation : pas due sur les "
-                                      "valeurs centrales ; 42 € à 42 € par mois selon les données inconnues, "
-                                      "possible")
-    assert francoise["amount_central"] is None and francoise["amount_low"] == pytest.approx(round(402.3 * 0.95, 2) + 42)
-    assert francoise["priority"] == pytest.approx(402.3)  # over the amounts known
-    back = pl.read_csv(write_french_csv(lists["cnav"], tmp_path / "cnav.csv"), separator=";", infer_schema=False)
-    assert "pas due sur les valeurs centrales" in back.filter(pl.col("lead_benefit") == "aspa").item(0, "detail")
+                                      "valeurs centrales ; participation de 42 € à 42 € par mois selon les données "
+                                      "inconnues, possible")
+    assert francoise["amount_central"] == pytest.approx(402.3)
+    assert francoise["amount_low"] == pytest.approx(round(402.3 * 0.95, 2))
+    assert francoise["priority"] == pytest.approx(402.3)
+    both = build_outreach(flags, records=records, keys=return_keys)
+    with_css = both["cnav"].filter(pl.col("benefits") == ["aspa", "css_participation"]).row(0, named=True)
+    assert with_css["detail"][1] == ("complémentaire santé solidaire avec participation : participation de 25 € par "
+                                     "mois (de 0 € à 40 €), possible")
+    assert with_css["amount_high"] == pytest.approx(round(402.3 * 1.05, 2))
+    noel = pl.concat(list(both.values())).filter(pl.col("benefits") == ["css_free"]).row(0, named=True)
+    assert noel["detail"] == ["complémentaire santé solidaire sans participation : sans participation à payer, "
+                              "probable"]
+    assert (noel["amount_low"], noel["amount_central"], noel["amount_high"], noel["priority"]) == (0.0, 0.0, 0.0, 0.0)
 
 
 def test_every_row_of_the_demos_lists_reaches_its_person_or_says_nobody_can(demo_run):

@@ -23,6 +23,7 @@ from nonrecours.atomic import file_sha256
 from nonrecours.audit import read_manifest
 from nonrecours.outputs import StatisticsConfig, build_report, build_statistics, territory_table, unit_profiles
 from nonrecours.outputs.report import REPORT, SECRET_MARK, SHORT_BENEFITS, UNDEFINED_MARK, fmt_eur, fmt_pct
+from nonrecours.schemas.benefits import AMOUNT_BENEFITS
 
 MONTH = dt.date(2026, 6, 1)
 FOLDER = f"outputs/{MONTH:%Y-%m}"
@@ -124,6 +125,9 @@ def test_figures_equal_the_statistics_table(demo_run, page):
             continue
         assert (f"{label} : {fmt_pct(row['non_take_up_rate_central'])} (de {fmt_pct(row['non_take_up_rate_low'])} "
                 f"à {fmt_pct(row['non_take_up_rate_high'])})") in rates
+        if benefit not in AMOUNT_BENEFITS:  # a coverage (the CSS): no money foregone, not drawn, « — » in the table
+            assert row["yearly_foregone_central"] is None and f"{label} :" not in amounts
+            continue
         assert (f"{label} : {fmt_eur(row['yearly_foregone_central'])} (de {fmt_eur(row['yearly_foregone_low'])} "
                 f"à {fmt_eur(row['yearly_foregone_high'])})") in amounts
 

@@ -31,7 +31,9 @@ disability rate sent); those lie between central and high.
 The amount foregone (``FOREGONE``, ``amount_foregone``) has the same three estimates: the gap (estimate minus what
 is paid) of the certain flags at ``amount_low``, of the certain and probable flags at ``amount_central`` each
 times its central weight (capped at the high amount), of every flag at ``amount_high``; the statistics' of the
-non-take-up and under-payment flags (``MISSING``), the evaluation's of the non-take-up flags alone.
+non-take-up and under-payment flags (``MISSING``), the evaluation's of the non-take-up flags alone. A coverage (the
+CSS) has none: its amounts are the participation the foyer would pay, so it adds no money and its amounts foregone
+are null (« sans objet »), not 0 (``detection.targets.cash``).
 
 low <= central <= high whatever the counts, each in [0, 1] (``tests/detection/test_rates.py``); a set with
 nothing to rate has no rate (null), never 0. The weights are whole numbers of millionths (``WEIGHT_SCALE``), so
@@ -43,6 +45,7 @@ from __future__ import annotations
 import polars as pl
 
 from nonrecours.core.units import qualifier
+from nonrecours.detection.targets import cash
 
 __all__ = ["CONFIRMED", "ESTIMATES", "FOREGONE", "MISSING", "RATE_GRADES", "WEIGHT_SCALE", "amount_foregone",
            "coverage", "estimated_non_take_up", "grade_chances", "non_take_up_rate", "rate_counts", "rates_by_benefit",
@@ -111,7 +114,7 @@ def with_rate_measures(units: pl.DataFrame | pl.LazyFrame, chances: pl.DataFrame
     confirmed = grade.is_in(list(RATE_GRADES["central"]))
     money = []
     if foregone is not None:
-        missing = pl.col("status").is_in(list(foregone))
+        missing = pl.col("status").is_in(list(foregone)) & cash()  # a coverage's participation is no money missing
         gap = {e: ((pl.col(f"amount_{e}") - pl.col("paid").fill_null(0.0)).clip(lower_bound=0.0) * 100).round(0)
                .cast(pl.Int64) for e in ESTIMATES}
         # cents x millionths rounded half up to the cent, in integers: the same on every engine and in any order
@@ -138,14 +141,15 @@ def amount_foregone(estimate: str) -> pl.Expr:
     """The monthly amount foregone at ``estimate``, in euros, from a set's summed ``monthly_foregone_low``,
     ``monthly_foregone_weighted`` and ``monthly_foregone_high`` (euros: the ``FOREGONE`` cents / 100): the central
     is the weighted amount capped at the high one, as the central count is capped at every flag, so
-    low <= central <= high. Named ``monthly_foregone_<estimate>``."""
+    low <= central <= high. Null for a coverage (``detection.targets.cash``: the CSS pays no money; its amounts are
+    the participation the foyer would pay), never 0. Named ``monthly_foregone_<estimate>``; needs ``benefit``."""
     if estimate not in RATE_GRADES:
         raise ValueError(f"estimate must be one of {ESTIMATES}")
     if estimate == "central":
         value = pl.min_horizontal(pl.col("monthly_foregone_weighted"), pl.col("monthly_foregone_high"))
     else:
         value = pl.col(f"monthly_foregone_{estimate}")
-    return value.alias(f"monthly_foregone_{estimate}")
+    return pl.when(cash()).then(value).alias(f"monthly_foregone_{estimate}")
 
 
 def estimated_non_take_up() -> pl.Expr:

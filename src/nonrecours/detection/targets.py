@@ -11,7 +11,7 @@ from nonrecours.schemas.benefits import ENGINE_TARGETS as _ENGINE_TARGETS
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCIES as _AGENCIES
 
-__all__ = ["AMOUNT_BENEFITS", "BENEFITS", "ENGINE_TARGETS", "DetectionConfig", "amount_expr", "entitled_expr"]
+__all__ = ["AMOUNT_BENEFITS", "BENEFITS", "ENGINE_TARGETS", "DetectionConfig", "amount_expr", "cash", "entitled_expr"]
 
 BENEFITS: tuple[str, ...] = _BENEFITS
 """The benefits detection flags (the catalogue's codes, schemas.benefits). All are computed per famille (the
@@ -23,6 +23,17 @@ ENGINE_TARGETS: tuple[str, ...] = _ENGINE_TARGETS
 
 AMOUNT_BENEFITS: tuple[str, ...] = _AMOUNT_BENEFITS
 """Benefits paid as an amount; the CSS is a coverage (an under-payment makes no sense there)."""
+
+
+def cash(column: str = "benefit"):  # type: ignore[no-untyped-def]
+    """Whether the benefit of each row (``column``) is paid in money (``AMOUNT_BENEFITS``). A coverage's amounts
+    (``amount_expr``: the participation the foyer would pay for the CSS with participation, 0 for the free CSS)
+    are what it costs the person, not money the person goes without: every sum of money foregone or missing
+    (statistics, answers, outreach totals and priorities) counts the cash benefits only, and says « sans objet »
+    (null) for a coverage rather than adding its participation, or a 0, as if it were money."""
+    import polars as pl
+
+    return pl.col(column).cast(pl.String).is_in(list(AMOUNT_BENEFITS))
 
 
 def entitled_expr(benefit: str):  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
+from nonrecours.detection.targets import cash
 from nonrecours.errors import SchemaError
 from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame, fact_ids, held_fact, judged_earlier
 from nonrecours.outputs.writers import write_table
@@ -156,8 +157,9 @@ def exchange_value(run_detection: Callable[[set[str]], pl.DataFrame], *,
     flags. A flag counts when its grade is in ``grades``; a flag and a reference item match when they share a
     person and the benefit. Columns: scenario, benefit, flags, matched (flags that match), lost (reference
     items no flag matches), flags_gained and flags_lost (against the run with every agency), precision,
-    recall, amount_central (monthly, summed over the flags in whole cents), precision_change, recall_change and
-    amount_change (against the run with every agency).
+    recall, amount_central (monthly, summed over the flags in whole cents; null for a coverage, the CSS, whose
+    amounts are the participation the foyer would pay: ``detection.targets.cash``), precision_change, recall_change
+    and amount_change (against the run with every agency).
     """
     agencies = tuple(agencies)
     full = run_detection(set(agencies))
@@ -207,13 +209,14 @@ def exchange_value(run_detection: Callable[[set[str]], pl.DataFrame], *,
         "flags_gained", "flags_lost",
         pl.when(pl.col("flags") > 0).then(pl.col("matched") / pl.col("flags")).alias("precision"),
         pl.when(pl.col("_ref") > 0).then(pl.col("_found") / pl.col("_ref")).alias("recall"),
-        (pl.col("_cents") / 100).alias("amount_central"), "_cents")
+        pl.when(cash()).then(pl.col("_cents") / 100).alias("amount_central"), "_cents")
     ref_row = out.filter(pl.col("scenario") == "toutes").select(
         "benefit", pl.col("precision").alias("_p0"), pl.col("recall").alias("_r0"), pl.col("_cents").alias("_c0"))
     return (out.join(ref_row, on="benefit", how="left")
             .with_columns((pl.col("precision") - pl.col("_p0")).alias("precision_change"),
                           (pl.col("recall") - pl.col("_r0")).alias("recall_change"),
-                          ((pl.col("_cents") - pl.col("_c0").fill_null(0)) / 100).alias("amount_change"))
+                          pl.when(cash()).then((pl.col("_cents") - pl.col("_c0").fill_null(0)) / 100)
+                          .alias("amount_change"))
             .drop("_p0", "_r0", "_c0", "_cents").sort("benefit", "scenario"))
 
 
@@ -346,7 +349,8 @@ def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | pl.LazyFr
                          provenance: pl.DataFrame | None = None, max_questions: int = 2,
                          due_provenance: pl.DataFrame | None = None,
                          members: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Flags per benefit and scenario, with amounts, error risk and legal basis.
+    """Flags per benefit and scenario, with amounts (monthly and yearly money missing; null for a coverage, the CSS:
+    ``detection.targets.cash``), error risk and legal basis.
 
     Automatic opening: grade certain, no deciding unknown, every data-answerable claim field held; the basis
     exists today only for the CSS without participation of a unit paid the RSA (CSS art. L861-2; needs
@@ -389,6 +393,7 @@ def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | pl.LazyFr
                 (pl.col("grade") == "certain").mean().round(4).alias("share_certain"),
                 (pl.col("grade") != "certain").mean().round(4).alias("error_risk"),
                 (basis_now & (pl.col("scenario") == "ouverture automatique")).sum().alias("basis_exists_for"))
+           .with_columns(pl.when(cash()).then(pl.col("monthly_amount")).alias("monthly_amount"))
            .with_columns((pl.col("monthly_amount") * 12).round(2).alias("yearly_amount"),
                          pl.col("scenario").replace_strict(SCENARIOS).alias("description"),
                          pl.when((pl.col("scenario") == "ouverture automatique") & (pl.col("basis_exists_for") > 0))
@@ -435,8 +440,9 @@ def headline(statistics_table: pl.DataFrame, automation: pl.DataFrame,
 def unknowns_to_settle(flags: pl.DataFrame) -> pl.DataFrame:
     """Per benefit and unknown input: the flags short of ``certain`` that name it among their deciding unknowns
     (one that decides alone when detection found one, ``detection.deciding``), by grade, with the monthly
-    amount they estimate, and the agencies whose extract can carry it: the data whose exchange would settle
-    the most flags (answer 1, at the level of a field rather than of an agency)."""
+    amount they estimate (null for a coverage, the CSS: ``detection.targets.cash``), and the agencies whose extract
+    can carry it: the data whose exchange would settle the most flags (answer 1, at the level of a field rather
+    than of an agency)."""
     named = (flags.filter(pl.col("grade") != "certain")
              .select("benefit", "grade", pl.col("amount_central").fill_null(0.0), pl.col("deciding_unknowns")
                      .alias("input")).explode("input").drop_nulls("input"))
@@ -448,6 +454,7 @@ def unknowns_to_settle(flags: pl.DataFrame) -> pl.DataFrame:
                 pl.len().alias("flags"), (pl.col("grade") == "probable").sum().alias("probable"),
                 (pl.col("grade") == "possible").sum().alias("possible"),
                 pl.col("amount_central").sum().round(2).alias("monthly_amount"))
+            .with_columns(pl.when(cash()).then(pl.col("monthly_amount")).alias("monthly_amount"))
             .join(totals, on="benefit", how="left")
             .with_columns((pl.col("flags") / pl.col("_not_certain")).round(4).alias("share_of_uncertain_flags"))
             .drop("_not_certain")

@@ -9,7 +9,9 @@ agency can open; a person no agency holds a record of stays with the lead agency
 A row says what the person may get (monthly range), how sure we are, why (plain French), what the
 administration already knows for the claim with the agency and month of each fact ("dites-le nous une fois":
 never ask it again), what is left to ask (the deciding unknowns and the conditions no data can show), where to
-claim, and a priority (missing amount × a weight per grade).
+claim, and a priority (missing amount × a weight per grade). Money missing is that of the cash benefits: a
+coverage (the CSS) costs the person its participation, said in its detail line, and adds nothing to the amounts
+or the priority (``detection.targets.cash``).
 
 Return tokens. A row carries a token only its agency can open (AES-SIV under that agency's own key, see
 ``nonrecours.privacy.tokens``) wrapping the agency's own record number: the CAF matricule, the CNAV ASPA
@@ -30,6 +32,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nonrecours.detection.schema import GRADES
+from nonrecours.detection.targets import cash
 from nonrecours.errors import ConfigError, PrivacyError, SchemaError
 from nonrecours.outputs.law import (
     BENEFIT_LABELS,
@@ -114,7 +117,7 @@ OUTREACH_SCHEMA: dict[str, pl.DataType] = {
     "benefits": pl.List(pl.String()),
     "lead_benefit": pl.String(),
     "grade": pl.String(),               # grade of the lead benefit
-    "amount_low": pl.Float64(),         # monthly euros missing, summed over the benefits
+    "amount_low": pl.Float64(),         # monthly euros missing, summed over the cash benefits (0: a CSS only)
     "amount_central": pl.Float64(),
     "amount_high": pl.Float64(),
     "detail": pl.List(pl.String()),     # per benefit: amount range and grade, in French
@@ -148,8 +151,10 @@ def _euros(expr: pl.Expr) -> pl.Expr:
 
 
 def _sum_unknown_if_any(name: str) -> pl.Expr:
-    """A person's total over benefits: unknown when one benefit's amount is unknown (never that part as 0)."""
-    return pl.when(pl.col(name).is_null().any()).then(None).otherwise(pl.col(name).sum())
+    """A person's total over the cash benefits (``_cash``): unknown when one of their amounts is unknown (never that
+    part as 0); a coverage (the CSS) adds nothing, its amounts being the participation the person would pay."""
+    return (pl.when((pl.col(name).is_null() & pl.col("_cash")).any()).then(None)
+            .otherwise(pl.col(name).filter(pl.col("_cash")).sum()))
 
 
 def _month_fr(expr: pl.Expr) -> pl.Expr:
@@ -194,7 +199,9 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
          .with_columns(
              pl.when(pl.col("_member").fill_null(False) & pl.col("_member_payer").is_not_null())
              .then(pl.col("_member_payer")).otherwise(pl.col("_payer")).alias("payer"),
-             *[(pl.col(f"amount_{e}") - paid).clip(lower_bound=0.0).alias(f"miss_{e}")
+             cash().alias("_cash"),
+             # money missing: a coverage's amounts are the participation the person would pay, never money missing
+             *[pl.when(cash()).then((pl.col(f"amount_{e}") - paid).clip(lower_bound=0.0)).alias(f"miss_{e}")
                for e in ("low", "central", "high")],
              pl.col("grade").replace_strict(config.grade_weights, return_dtype=pl.Float64).alias("_weight"),
              pl.col("benefit").replace_strict(BENEFIT_LABELS, default=pl.col("benefit")).alias("_label"))
@@ -209,12 +216,18 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
                  pl.col("grade").first().alias("grade")))
     # a coverage not due on the central values (the CSS with participation where the free CSS is due there)
     # has a range over the other variants but no central amount: said, never shown as an unknown amount
-    detail = (pl.when(pl.col("miss_central").is_null() & pl.col("miss_high").is_not_null())
-              .then(pl.format("{} : pas due sur les valeurs centrales ; {} à {} par mois selon les données "
-                              "inconnues, {}", "_label", _euros(pl.col("miss_low")), _euros(pl.col("miss_high")),
+    # A coverage (the CSS) says what it would cost the person: its participation, or none.
+    amount = {e: pl.when(pl.col("_cash")).then(pl.col(f"miss_{e}")).otherwise(pl.col(f"amount_{e}"))
+              for e in ("low", "central", "high")}
+    what = pl.when(pl.col("_cash")).then(pl.lit("")).otherwise(pl.lit("participation de "))
+    free = ~pl.col("_cash") & (pl.max_horizontal(*amount.values()).fill_null(0.0) == 0)
+    detail = (pl.when(free).then(pl.format("{} : sans participation à payer, {}", "_label", pl.col("grade")))
+              .when(amount["central"].is_null() & amount["high"].is_not_null())
+              .then(pl.format("{} : pas due sur les valeurs centrales ; {}{} à {} par mois selon les données "
+                              "inconnues, {}", "_label", what, _euros(amount["low"]), _euros(amount["high"]),
                               pl.col("grade")))
-              .otherwise(pl.format("{} : {} par mois (de {} à {}), {}", "_label", _euros(pl.col("miss_central")),
-                                   _euros(pl.col("miss_low")), _euros(pl.col("miss_high")), pl.col("grade"))))
+              .otherwise(pl.format("{} : {}{} par mois (de {} à {}), {}", "_label", what, _euros(amount["central"]),
+                                   _euros(amount["low"]), _euros(amount["high"]), pl.col("grade"))))
     channel_map = {f"{b}|{a}": f"{BENEFIT_LABELS.get(b, b)} : {text}" for (b, a), text in CHANNELS.items()}
     per_person = (
         f.sort(["claimant_id", "_score"], descending=[False, True], nulls_last=True)

@@ -32,6 +32,7 @@ import polars as pl
 
 from nonrecours.atomic import write_text
 from nonrecours.detection.reasons import input_labels
+from nonrecours.detection.targets import cash
 from nonrecours.outputs.answers import SCENARIOS
 from nonrecours.outputs.law import BENEFIT_LABELS, TARGET_BENEFITS
 from nonrecours.schemas.benefits import CATALOGUE
@@ -618,16 +619,20 @@ def _headline(stats: pl.DataFrame | None) -> dict[str, Any]:
                   sortable=True, caption="Ensemble du fichier, tous types de foyers (table statistics).")
     labels = [_benefit_label(b) for b in whole["benefit"]]
 
-    def col(name: str) -> list[Any]:
-        return [None if s else v for v, s in zip(whole[name].to_list(), whole["secret"].to_list(), strict=True)]
+    def col(name: str, rows: pl.DataFrame = whole) -> list[Any]:
+        return [None if s else v for v, s in zip(rows[name].to_list(), rows["secret"].to_list(), strict=True)]
 
+    # money: the cash benefits only (a coverage, the CSS, has no amount foregone: « — » in the table)
+    money = whole.filter(cash())
     charts = [
         range_chart(labels, col("non_take_up_rate_central"), col("non_take_up_rate_low"),
                     col("non_take_up_rate_high"), fmt=fmt_pct, title="Taux de non-recours par prestation",
                     xlabel="non-recours / (non-recours + unités payées) ; trait : fourchette basse–haute"),
-        range_chart(labels, col("yearly_foregone_central"), col("yearly_foregone_low"),
-                    col("yearly_foregone_high"), fmt=fmt_eur, title="Montants annuels non perçus par prestation",
-                    xlabel="euros par an (12 × le mois évalué) ; trait : fourchette basse–haute"),
+        range_chart([_benefit_label(b) for b in money["benefit"]], col("yearly_foregone_central", money),
+                    col("yearly_foregone_low", money), col("yearly_foregone_high", money), fmt=fmt_eur,
+                    title="Montants annuels non perçus par prestation",
+                    xlabel="euros par an (12 × le mois évalué), prestations versées en argent (la CSS, une "
+                           "couverture, n'en a pas) ; trait : fourchette basse–haute"),
     ]
     return {"table": table, "charts": charts}
 

@@ -14,7 +14,8 @@ by the inverse of the chance that an entitled unit of their coverage is so grade
 (``detection.rates.FOREGONE``, ``amount_foregone``): the missing monthly amount (estimate minus what is paid, for
 non-take-up and under-payment), low the certain flags at ``amount_low``, high every grade at ``amount_high``,
 central the certain and probable flags at ``amount_central`` each times the central count's weight, capped at the
-high; yearly = 12 × monthly.
+high; yearly = 12 × monthly. A coverage (the CSS) has no amount foregone: null, « sans objet » (its flags' amounts
+are the participation the foyer would pay, ``detection.targets.cash``).
 
 Secrecy. Every commune of the territory × every household type met is a cell, empty ones included (a reader must
 not learn from a secret cell's mere presence that it holds a unit). A cell of fewer than ``threshold`` units
