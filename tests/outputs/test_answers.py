@@ -294,3 +294,7 @@ def test_headline_figures(flags, provenance, units):
     assert rsa["recall_caf_only"] == pytest.approx(1 / 4)  # only Anaïs of the four RSA flags
     aspa = table.filter(pl.col("benefit") == "aspa").row(0, named=True)
     assert aspa["units"] is None and aspa["flags"] == 2  # flagged but no units table row for it here
+    # rated but flagged nowhere: 0 flags in each scenario, a count (it was left empty, as if unknown)
+    quiet = headline(stats, auto.filter(pl.col("benefit") != "rsa"), exchange_value(fake_detection))
+    rsa = quiet.filter(pl.col("benefit") == "rsa").row(0, named=True)
+    assert (rsa["flags"], rsa["automatic"], rsa["prefilled"], rsa["outreach"]) == (0, 0, 0, 0)

@@ -25,8 +25,8 @@ FLAGS_SCHEMA: dict[str, pl.DataType] = {
     "benefit": pl.String(),
     "status": pl.String(),                      # non_take_up | under_payment
     "grade": pl.String(),                       # certain | probable | possible
-    "amount_low": pl.Float64(),                 # monthly euros, least favourable unknowns
-    "amount_central": pl.Float64(),
+    "amount_low": pl.Float64(),                 # monthly euros, least favourable unknowns (a coverage, the
+    "amount_central": pl.Float64(),             # CSS: the participation the foyer would pay, 0 if free)
     "amount_high": pl.Float64(),
     "paid": pl.Float64(),                       # paid this month (0 when nothing)
     "paid_before": pl.Float64(),                # paid over the months before (window of the run)

@@ -427,7 +427,9 @@ def headline(statistics_table: pl.DataFrame, automation: pl.DataFrame,
             scen = scen.with_columns(pl.lit(0, dtype=pl.UInt32).alias(col))
     scen = scen.with_columns(*[pl.col(c).fill_null(0) for c in short.values()]).with_columns(
         pl.sum_horizontal(*short.values()).alias("flags"))
-    out = out.join(scen.select("benefit", "flags", *short.values()), on="benefit", how="full", coalesce=True)
+    # a benefit the statistics rate and no flag names has 0 flags in every scenario (counted, not unknown)
+    out = (out.join(scen.select("benefit", "flags", *short.values()), on="benefit", how="full", coalesce=True)
+           .with_columns(pl.col("flags", *short.values()).fill_null(0)))
     if exchange is not None:
         caf = exchange.filter(pl.col("scenario") == "CAF seule").select("benefit",
                                                                        pl.col("recall").alias("recall_caf_only"))
