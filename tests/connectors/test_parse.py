@@ -61,6 +61,31 @@ def test_amount_faults() -> None:
     assert values[-1] == Decimal("7.00")
 
 
+@settings(max_examples=100, deadline=None)
+@given(cents=st.integers(-10**11 + 1, 10**11 - 1))
+def test_points_group_thousands_in_a_decimal_comma_layout(cents: int) -> None:
+    """« 1.234.567,89 » is read as grouped thousands, as the agencies write it in a decimal-comma layout."""
+    d = Decimal(cents) / 100
+    text = f"{d:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+    (value,), (reason,) = _parse(FieldMap(source="M", target="m", type="amount", decimal_comma=True,
+                                          allow_negative=True), [text])
+    assert value == d and reason is None, text
+
+
+def test_a_point_that_groups_no_thousands_is_no_amount_in_a_decimal_comma_layout() -> None:
+    """Points were dropped whatever stood between them: « 1.2345 » read as 12,345 €, « 0.125 » as 125 €. Only a
+    grouping of thousands (or a point with one or two decimals, ``_prepared``) is a number."""
+    f = FieldMap(source="M", target="m", type="amount", decimal_comma=True)
+    texts = ["1.2345", "0.125", "12.5.0", "1234.567", "1.234.56,7", "-1.2345", "44.000", "1.234.567,8", "44.00",
+             "0,125", "12,5"]
+    values, reasons = _parse(f, texts)
+    assert reasons[:6] == ["not an amount"] * 5 + ["not an amount"]
+    assert values[6:9] == [Decimal("44000.00"), Decimal("1234567.80"), Decimal("44.00")]
+    assert reasons[9:] == ["amount with more than two decimals", None] and values[10] == Decimal("12.50")
+    ints, why = _parse(FieldMap(source="N", target="n", type="int", decimal_comma=True), ["1.234", "1.2345"])
+    assert ints[0] == 1234 and why == [None, "not an integer"]
+
+
 @settings(max_examples=60, deadline=None)
 @given(day=st.dates(dt.date(1900, 1, 1), dt.date(2099, 12, 31)),
        fmt=st.sampled_from(["%d/%m/%Y", "%Y%m%d", "%d%m%Y", "%Y-%m-%d"]))

@@ -37,6 +37,19 @@ _AMOUNT_RE = r"^-?\d+(\.\d+)?$"
 _CENTS_RE = r"^-?\d+(\.\d{1,2})?$"
 _OTHER_MARK_POINT = r"^-?\d+\.\d{1,2}$"
 _OTHER_MARK_COMMA = r"^-?\d+,\d{1,2}$"
+_GROUPED_BY_POINTS = r"^-?[1-9]\d{0,2}(\.\d{3})+(,\d*)?$"
+"""Thousands grouped by points, in a layout with decimal commas: « 1.234.567,89 », « 44.000 »."""
+_NO_NUMBER = "?"
+"""Text no number pattern matches: a cell whose points cannot be groups of thousands is reported as no number."""
+
+
+def _decimal_comma(s: pl.Expr) -> pl.Expr:
+    """Text of a layout with decimal commas in the point notation: points removed only where they group thousands
+    (« 1.234,5 »); a point anywhere else (« 1.2345 », « 0.125 », « 12.5.0 ») makes the cell no number rather than a
+    value a thousand times too large."""
+    return (pl.when(s.str.contains(_GROUPED_BY_POINTS)).then(s.str.replace_all(".", "", literal=True))
+            .when(s.str.contains(".", literal=True)).then(pl.lit(_NO_NUMBER))
+            .otherwise(s).str.replace(",", ".", literal=True))
 
 
 def where(f: FieldMap, mapping: ExtractMapping) -> str:
@@ -112,18 +125,19 @@ def _prepared(f: FieldMap) -> pl.Expr | None:
     The other decimal mark is read too when it cannot be a thousands separator (one or two digits after it,
     and no other mark): ``30.50`` in a layout with decimal commas is 30.50, not 3,050 with a dot between
     thousands, and ``30,50`` in a layout with decimal points is 30.50, not a fault. Groups of thousands
-    always have three digits, so a mark followed by three is read by the layout's convention.
+    always have three digits, so a mark followed by three is read by the layout's convention, and only there
+    (``_decimal_comma``: ``1.2345`` is no amount, never 12,345).
     """
     if f.type not in ("amount", "float", "int", "year"):
         return None
     s = pl.col(f.target).str.replace_many([" ", "\u00a0", "\u202f"], ["", "", ""])
     if f.type in ("amount", "float"):
         if f.decimal_comma:
-            s = pl.when(s.str.contains(_OTHER_MARK_POINT)).then(s).otherwise(s.str.replace_many([".", ","], ["", "."]))
+            s = pl.when(s.str.contains(_OTHER_MARK_POINT)).then(s).otherwise(_decimal_comma(s))
         else:
             s = pl.when(s.str.contains(_OTHER_MARK_COMMA)).then(s.str.replace(",", ".", literal=True)).otherwise(s)
     elif f.decimal_comma:
-        s = s.str.replace_many([".", ","], ["", "."])
+        s = _decimal_comma(s)
     if f.implied_decimals:
         d = f.implied_decimals
         neg = s.str.starts_with("-")
