@@ -190,6 +190,52 @@ def test_a_typed_parquet_with_integers_stored_as_floats_is_read(agreement: Excha
     assert {(1, "not an integer"), (2, "missing value")} <= set(q.select("line", "reason").iter_rows())
 
 
+def test_typed_parquet_amounts_are_read_to_the_cent_through_a_doubles_noise(agreement: ExchangeAgreement,
+                                                                           tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A typed file's amounts stored as doubles (1311.13 is 1311.1300000000001 in binary, a sum 0.30000000000000004)
+    or as decimals of a wide scale (Spark's default Decimal(38, 18), cast from a double: 1311.130000000000196608)
+    are amounts to the cent: every row was quarantined « amount with more than two decimals ». A value truly between
+    two cents (0.125) stays that fault; a decimal of zeros beyond the cents reads as its value."""
+    from decimal import Decimal
+
+    path, _ = dgfip(tmp_path)
+    frame = pl.read_parquet(path)
+    euros = [1311.13, 0.1 + 0.2, 3933.39 + 1e-12, -3200.0, 0.125, 24300.0]
+    want = [Decimal("1311.13"), Decimal("0.30"), Decimal("3933.39"), Decimal("-3200.00"), None, Decimal("24300.00")]
+    for name, column in (("double", pl.Series("salaires_traitements", euros, dtype=pl.Float64)),
+                         ("decimal", pl.Series("salaires_traitements", euros, dtype=pl.Float64)
+                          .cast(pl.Decimal(38, 18)))):
+        frame.with_columns(column).write_parquet(path)
+        report = _ingest("dgfip", path, agreement, tmp_path / name)
+        q = _table(report, "quarantine")
+        assert set(q.filter(pl.col("column") == "salaires_traitements").select("line", "reason").iter_rows()) == {
+            (5, "amount with more than two decimals"), (4, "negative amount")}, name
+        got = (_table(report, "annual_income").filter(pl.col("kind") == "salaries").get_column("amount").to_list())
+        # lines 5 and 6 hold the fixture's faulty NIRs, line 4 a negative salary: lines 1 to 3 are accepted
+        assert sorted(got) == sorted(want[:3]), name
+    scaled = frame.with_columns(pl.Series("revenus_non_salaries", [Decimal("-3200.000"), *[Decimal("0.000")] * 5],
+                                          dtype=pl.Decimal(12, 3)))
+    scaled.write_parquet(path)
+    report = _ingest("dgfip", path, agreement, tmp_path / "scale")
+    assert not _table(report, "quarantine").filter(pl.col("column") == "revenus_non_salaries").height
+
+
+def test_a_parquet_column_of_lists_or_durations_is_an_error_naming_it(agreement: ExchangeAgreement,
+                                                                    tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """No field reads a list or a duration: an ``ExtractError`` naming the file and the column (it was an unexpected
+    InvalidOperationError, exit 1); a column of the file's own named like the reader's line number is not read."""
+    from nonrecours.errors import ExtractError
+
+    path, bad = dgfip(tmp_path)
+    frame = pl.read_parquet(path)
+    for column in (pl.Series("salaires_traitements", [[1]] * 6), pl.Series("annee_revenus", [dt.timedelta(1)] * 6)):
+        frame.with_columns(column).write_parquet(path)
+        with pytest.raises(ExtractError, match=f"{path.name}, column {column.name}: "):
+            _ingest("dgfip", path, agreement, tmp_path / column.name)
+    frame.with_columns(pl.lit("x").alias("__line"), pl.lit("y").alias("__fault")).write_parquet(path)
+    assert _found(_ingest("dgfip", path, agreement, tmp_path / "own")) == bad
+
+
 def test_parquet_column_names_in_another_case_are_read(agreement: ExchangeAgreement,
                                                        tmp_path) -> None:  # type: ignore[no-untyped-def]
     """As in a CSV header: a Parquet schema whose names keep the layout's but in capitals (or padded) is read, and

@@ -337,20 +337,28 @@ def _parquet_batches(path: Path, mapping: ExtractMapping, batch_rows: int) -> It
     wanted = list(dict.fromkeys(wanted))
     lf = pl.scan_parquet(path)
     schema = lf.collect_schema()
+    # a column read by an amount field (written as text with two decimals at most, implied decimals apart)
+    cents = {f.source for f in mapping.records[0].fields if f.type == "amount" and not f.implied_decimals}
 
     def text(c: str) -> pl.Expr:
+        if isinstance(schema[c], _NOT_TEXT):
+            raise ExtractError(f"{schema[c]} values: a field is read from text, numbers or dates", file=path.name,
+                               column=c)
         # a timestamp (pandas writes dates as datetime64) is read as its date, in its own time zone: ISO text,
         # which a date or month field reads whatever its layout's format (parse._OTHER_DATE_SHAPES)
         if isinstance(schema[c], pl.Datetime):
             return pl.col(c).dt.date().cast(pl.String)
         if schema[c].is_float():
-            return _float_text(pl.col(c))
+            return _float_text(pl.col(c), cents=c in cents)
+        if isinstance(schema[c], pl.Decimal):  # an amount's as a float's: a cast from a double carries its noise
+            return _float_text(pl.col(c).cast(pl.Float64), cents=True) if c in cents else _decimal_text(pl.col(c))
         return pl.col(c).cast(pl.String)
 
-    lf = lf.with_row_index(LINE, offset=1).select(
+    # the fields' text first, then the line number: a column of the file's own named like it is never read
+    lf = lf.select(*[text(c) for c in wanted]).with_row_index(LINE, offset=1).select(
         pl.col(LINE).cast(pl.Int64),
         pl.lit(None, dtype=pl.String).alias(FAULT),
-        *[text(c) for c in wanted],
+        *wanted,
     )
     empty = True
     for df in lf.collect_batches(chunk_size=batch_rows):
@@ -364,18 +372,41 @@ _EXACT_INTEGERS = 2.0 ** 53
 """Below this, a float64 holds every whole number exactly."""
 
 
-def _float_text(col: pl.Expr) -> pl.Expr:
+_NOT_TEXT = (pl.List, pl.Array, pl.Duration)
+"""Parquet types no field reads (they have no text): the file is refused, naming the column."""
+_CENT_NOISE = 1e-6
+"""A float amount this close to a whole number of cents (in cents) is that amount: binary floats cannot hold 0.30
+or 3933.39, and a sum of them carries the error (0.1 + 0.2 is 0.30000000000000004)."""
+
+
+def _float_text(col: pl.Expr, *, cents: bool = False) -> pl.Expr:
     """A float column's text, a whole number written as an integer (``2024``, not ``2024.0``) and NaN as null.
 
     A typed file written from pandas (or R, Spark) stores an integer column as float64 as soon as one value is
     missing: its year ``2024.0`` is the year 2024, not a fault of every row. NaN is pandas' missing value. A value
     with a fraction, or too large to be exact, is written as it is (then a fault where an integer is expected).
     The text is then read as a CSV cell is: a field with ``implied_decimals`` reads ``123456.0`` as 1234.56, as it
-    reads the integer 123456.
+    reads the integer 123456. ``cents`` (a column of amounts): a value within :data:`_CENT_NOISE` of a whole number
+    of cents is written as that amount (``3933.3900000000003`` is 3933.39); a value truly between two cents stays
+    as it is, a fault.
     """
     col = col.fill_nan(None)
     whole = (col == col.round(0)) & (col.abs() < _EXACT_INTEGERS)
-    return pl.when(whole).then(col.cast(pl.Int64, strict=False).cast(pl.String)).otherwise(col.cast(pl.String))
+    out = pl.when(whole).then(col.cast(pl.Int64, strict=False).cast(pl.String))
+    if cents:
+        n = (col * 100).round(0)
+        near = ((col * 100 - n).abs() <= _CENT_NOISE) & (n.abs() < _EXACT_INTEGERS)
+        k = n.cast(pl.Int64, strict=False).abs()
+        out = out.when(near).then(pl.when(n < 0).then(pl.lit("-")).otherwise(pl.lit(""))
+                                  + (k // 100).cast(pl.String) + "." + (k % 100).cast(pl.String).str.zfill(2))
+    return out.otherwise(col.cast(pl.String))
+
+
+def _decimal_text(col: pl.Expr) -> pl.Expr:
+    """A decimal column's text without the zeros its scale pads it with (``Decimal(38, 18)``, Spark's default, writes
+    12.34 as ``12.340000000000000000``): the value itself, so an amount in cents is read, a fraction of a cent
+    still a fault."""
+    return col.cast(pl.String).str.replace(r"(\.\d*?)0+$", "${1}").str.strip_suffix(".")
 
 
 def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_rows: int,
