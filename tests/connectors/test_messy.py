@@ -108,6 +108,50 @@ def test_duplicated_header_column(territory: Territory, agreement: ExchangeAgree
     assert err.value.column == "nom" and err.value.line == 1
 
 
+def test_columns_no_field_reads_and_empty_trailing_names_are_not_the_layouts(territory: Territory,
+                                                                            agreement: ExchangeAgreement,
+                                                                            tmp_path: Path) -> None:
+    """Names the layout does not read may repeat (« FILLER;FILLER », an export's empty trailing columns « ;; »): the
+    file was refused as a duplicated column name. A header ending with a separator its rows lack is no column too:
+    every row was quarantined « 19 fields where 20 expected ». A value under such a name is a field too many."""
+    lines = [x for x in _lines(territory.extracts["cnam"], "utf-8-sig") if x]
+    reference = _run(_write(tmp_path / "ref.csv", lines), "cnam", agreement, tmp_path / "ref")
+    shapes = {"filler": [lines[0] + ";FILLER;FILLER", *(x + ";a;b" for x in lines[1:])],
+              "empty": [lines[0] + ";;", *(x + ";;" for x in lines[1:])],
+              "header": [lines[0] + ";", *lines[1:]]}
+    for name, shaped in shapes.items():
+        report = _run(_write(tmp_path / f"{name}.csv", shaped), "cnam", agreement, tmp_path / name)
+        assert (report.rows_accepted, report.rows_quarantined) == (reference.rows_accepted,
+                                                                    reference.rows_quarantined), name
+    n = len(lines[0].split(";"))
+    valued = [lines[0] + ";", lines[1] + ";x", *lines[2:]]
+    report = _run(_write(tmp_path / "valued.csv", valued), "cnam", agreement, tmp_path / "valued")
+    assert (2, None, f"{n + 1} fields where {n} expected (separator inside a value?)") in {
+        tuple(r) for r in _quarantine(report).select("line", "column", "reason").iter_rows()}
+
+
+def test_a_short_line_says_how_many_fields_it_holds(territory: Territory, agreement: ExchangeAgreement,
+                                                    tmp_path: Path) -> None:
+    """The count of a short line's fields is its own (DuckDB logs one reject a missing column: the smallest message
+    by text, « Found: 10 », was taken for a line of 3 fields)."""
+    lines = [x for x in _lines(territory.extracts["cnam"], "utf-8-sig") if x]
+    n = len(lines[0].split(";"))
+    lines[1] = ";".join(lines[1].split(";")[:3])
+    report = _run(_write(tmp_path / "short.csv", lines), "cnam", agreement, tmp_path / "o")
+    assert (2, f"3 fields where {n} expected") in set(_quarantine(report).select("line", "reason").iter_rows())
+
+
+def test_a_repeated_header_with_its_byte_order_mark_is_a_repeated_header(territory: Territory,
+                                                                         agreement: ExchangeAgreement,
+                                                                         tmp_path: Path) -> None:
+    """Two exports joined end to end (``cat``): the second's header starts with its byte-order mark, and was read
+    as a record with a fault in each column."""
+    lines = [x for x in _lines(territory.extracts["cnam"], "utf-8-sig") if x]
+    joined = [*lines[:3], "\ufeff" + lines[0], *lines[3:5]]
+    report = _run(_write(tmp_path / "cat.csv", joined), "cnam", agreement, tmp_path / "o")
+    assert set(_quarantine(report).select("line", "reason").iter_rows()) == {(4, "repeated header line")}
+
+
 def test_corrupt_parquet(agreement: ExchangeAgreement, tmp_path: Path) -> None:
     (tmp_path / "d.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(ExtractError, match="Parquet"):

@@ -300,11 +300,15 @@ def read_header(path: Path, mapping: ExtractMapping) -> list[str]:
         # most likely a file without header: its first line is data, so quote nothing from it
         raise ExtractError("the first line holds none of the expected column names (a file without header?)",
                            file=path.name, line=line)
+    # empty names after the last one (« ...;DATE;; »: an export's empty trailing columns, or a separator ending the
+    # header alone): no column. The reader reads empty trailing fields as none, and a value there as a field too many
+    while mapping.format == "csv" and len(names) > 1 and not names[-1].strip():
+        names.pop()
     seen: set[str] = set()
-    for i, name in enumerate(names):
-        if name in seen:
-            shown = name if name in known else f"number {i + 1}"
-            raise ExtractError("duplicated column name in the header", file=path.name, line=line, column=shown)
+    for name in names:
+        # a name the layout reads, twice, is ambiguous; others (« FILLER;FILLER », empty names) are never read
+        if name in seen and name in known:
+            raise ExtractError("duplicated column name in the header", file=path.name, line=line, column=name)
         seen.add(name)
     unknown = [n for n in names if n not in known]
     for f in record.fields:
@@ -454,10 +458,16 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
             _interruptible(con, f"COPY (SELECT {newlines} AS __nl, "
                                 f"{', '.join(c for _, c in keep) or 'NULL AS __none'} "
                                 f"FROM {reader}) TO '{accepted}' (FORMAT parquet)")
+            # a line's reason is its first kind of error (by name), told by that kind's message at its first
+            # column: a short line has one reject per missing column (« Found: 3 », « Found: 4 »...), and the
+            # smallest message by text (« Found: 10 ») miscounted its fields
             rejects = con.execute(
-                "SELECT line, min(column_name), min(error_type), min(error_message), "
+                "WITH kind AS (SELECT line, min(error_type) AS t FROM reject_errors GROUP BY line) "
+                "SELECT e.line, min(column_name), kind.t, arg_min(error_message, column_idx) "
+                "FILTER (WHERE error_type = kind.t), "
                 f"max(length(csv_line) - length(replace(csv_line, chr(10), ''))), bool_or({no_value} = '') "
-                "FROM reject_errors GROUP BY line ORDER BY line").fetchall()
+                "FROM reject_errors AS e JOIN kind ON e.line = kind.line GROUP BY e.line, kind.t "
+                "ORDER BY e.line").fetchall()
         except duckdb.Error as exc:
             raise ExtractError(f"the CSV reader failed ({type(exc).__name__})", file=path.name) from None
         finally:
@@ -585,8 +595,10 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
             body = df.filter(pl.col(LINE) > head)
             _check_encoding(body, path, mapping.encoding, split, names, mapping.quote)
             unquoted = pl.col(TEXT).str.replace_all(mapping.quote or "\x00", "", literal=True)
+            # a repeated header (two exports joined: its byte-order mark, its empty trailing names) is the header
+            repeated = unquoted.str.strip_prefix("\ufeff").str.strip_chars_end(f"{sep} \t") == header_text
             reason = (pl.when(pl.col(LINE) < head).then(pl.lit(BLANK_LINE))
-                      .when((pl.col(LINE) > head) & (unquoted == header_text)).then(pl.lit("repeated header line"))
+                      .when((pl.col(LINE) > head) & repeated).then(pl.lit("repeated header line"))
                       # a bare carriage return ends a record for the CSV reader: the line cannot be read safely
                       .when(pl.col(TEXT).str.contains("\r", literal=True)).then(
                           pl.lit("carriage return inside the line"))
