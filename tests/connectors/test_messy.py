@@ -152,6 +152,27 @@ def test_a_repeated_header_with_its_byte_order_mark_is_a_repeated_header(territo
     assert set(_quarantine(report).select("line", "reason").iter_rows()) == {(4, "repeated header line")}
 
 
+def test_a_quote_left_open_names_every_line_its_record_takes(territory: Territory, agreement: ExchangeAgreement,
+                                                              tmp_path: Path) -> None:
+    """A quote opened in a value and never closed on its line makes the CSV reader read the next lines into the same
+    record, up to the next quote: one quarantined record, whose reason names them (the valid line between was in
+    no list, nor accepted, nor quarantined)."""
+    lines = [x for x in _lines(territory.extracts["cnav"]) if x]
+    name = lines[0].split(";").index("NOM_NAISSANCE")
+
+    def quoted(line: str, text: str) -> str:
+        parts = line.split(";")
+        parts[name] = text
+        return ";".join(parts)
+
+    lines[2] = quoted(lines[2], '"OPEN')
+    lines[4] = quoted(lines[4], 'X"Y')
+    report = _run(_write(tmp_path / "cnav.csv", lines), "cnav", agreement, tmp_path / "o")
+    reasons = {line: reason for line, reason in _quarantine(report).select("line", "reason").iter_rows()}
+    assert reasons[3] == "misplaced or unclosed quote in a value (lines 3 to 5 read as this one record)"
+    assert not {4, 5} & set(reasons)
+
+
 def test_corrupt_parquet(agreement: ExchangeAgreement, tmp_path: Path) -> None:
     (tmp_path / "d.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(ExtractError, match="Parquet"):

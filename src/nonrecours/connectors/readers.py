@@ -512,11 +512,17 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
                 .when(pl.col("type") == "MISSING COLUMNS").then(
                 pl.format("{} fields where {} expected", found, pl.lit(len(names)))
                 + pl.when(pl.col("L") == n_records + 1).then(pl.lit(" (truncated last line?)")).otherwise(pl.lit("")))
-                .when(pl.col("type") == "UNQUOTED VALUE").then(pl.lit("misplaced or unclosed quote in a value"))
+                # a quote left open runs the record over the next lines: said, or they would be in no list
+                .when(pl.col("type") == "UNQUOTED VALUE").then(
+                    pl.lit("misplaced or unclosed quote in a value")
+                    + pl.when(pl.col("nl") > 0).then(pl.format(" (lines {} to {} read as this one record)",
+                                                               pl.col("_start"), pl.col("_start") + pl.col("nl")))
+                    .otherwise(pl.lit("")))
                 .when(pl.col("type") == "LINE SIZE OVER MAXIMUM").then(pl.lit("line too long"))
                 .otherwise(pl.lit("unreadable line")))
             col_name = pl.col("column").replace_strict(dict(zip(cols, names, strict=True)), default=None)
-            faults.append(rej.select(physical(rej.get_column("L")).alias(LINE), reason.alias(FAULT),
+            rej = rej.with_columns(physical(rej.get_column("L")).alias("_start"))
+            faults.append(rej.select(pl.col("_start").alias(LINE), reason.alias(FAULT),
                                      pl.when(pl.col("type") == "UNQUOTED VALUE").then(col_name)
                                      .otherwise(None).alias(FAULT_COLUMN)))
         if faults:
