@@ -105,6 +105,13 @@ def test_bad_dates_and_codes() -> None:
     values, reasons = _parse(FieldMap(source="M", target="m", type="month", date_format="%Y%m"),
                              ["202406", "06/2024", "2024-06", "062024"])
     assert values == [dt.date(2024, 6, 1)] * 3 + [None] and reasons[3] == "not a month in format %Y%m"
+    # a year of two digits is no year of four (it was read as the year 94, then « date before 1900 »)
+    for kind in ("date", "month"):
+        values, reasons = _parse(FieldMap(source="B", target="b", type=kind, date_format="%d/%m/%Y"),
+                                 ["13/12/94", "13/12/1994", "1/2/1994"])
+        assert values[0] is None and reasons[0] == f"not a {kind} in format %d/%m/%Y", kind
+        assert values[1:] == ([dt.date(1994, 12, 13), dt.date(1994, 2, 1)] if kind == "date"
+                              else [dt.date(1994, 12, 1), dt.date(1994, 2, 1)]), kind
     values, reasons = _parse(FieldMap(source="C", target="c", type="code", codes={"1": "css_free"}),
                              ["1", "9", None])
     assert values == ["css_free", None, None] and reasons == [None, "unknown code", "missing value"]

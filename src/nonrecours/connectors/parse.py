@@ -10,6 +10,7 @@ on them, so a row that would break the canonical contract is quarantined with it
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import polars as pl
 
@@ -230,10 +231,20 @@ order), read when the layout's own format fails: an export tool that wrote ``195
 ``%d/%m/%Y``. Undelimited forms (``%Y%m%d`` against ``%d%m%Y``) are ambiguous and stay faults."""
 
 
+_DIRECTIVE_SHAPES = {"%Y": r"\d{4}", "%y": r"\d{2}", "%m": r"\d{1,2}", "%d": r"\d{1,2}"}
+
+
+def _shape(fmt: str) -> str:
+    """The text ``fmt`` writes, as an anchored pattern: a year of ``%Y`` has four digits (the parser read « 13/12/94 »
+    as the year 94, then a date before 1900, where it is no date in that format)."""
+    return "^" + "".join(_DIRECTIVE_SHAPES.get(part, re.escape(part)) for part in re.split(r"(%[a-zA-Z])", fmt)) + "$"
+
+
 def _date(raw: pl.Expr, fmt: str, kind: str) -> pl.Expr:
     text = _unknown_day_month(raw, fmt) if kind == "month" else raw
     value = text.str.to_date(fmt, strict=False) if "%d" in fmt else \
         (text + "01").str.to_date(fmt + "%d", strict=False)
+    value = pl.when(text.str.contains(_shape(fmt))).then(value)
     return value.dt.month_start() if kind == "month" else value
 
 
