@@ -458,6 +458,14 @@ def test_a_utf8_file_given_for_a_windows_layout_is_named_as_such(agreement: Exch
     with pytest.raises(ExtractError) as err:
         _ingest("msa", path, agreement, tmp_path / "ws")
     assert (err.value.line, err.value.column) == (3, "PRENOM")
+    # an accented capital's second byte (É: C3 89) is a sign of cp1252's own (« Ã‰ »), not a latin-1 control: the
+    # file was accepted, its names misread
+    upper = "\r\n".join([lines[0], lines[2].replace("Zoé", "ZOÉ")])
+    assert "ZOÉ" in upper
+    path.write_bytes(upper.encode("utf-8"))
+    with pytest.raises(ExtractError, match="it looks UTF-8 encoded") as err:
+        _ingest("msa", path, agreement, tmp_path / "ws")
+    assert (err.value.line, err.value.column) == (2, "PRENOM")
     caf_path, _ = caf(tmp_path)
     caf_path.write_bytes(b"\xef\xbb\xbf" + caf_path.read_bytes().decode("latin-1").encode("utf-8"))
     with pytest.raises(ExtractError, match="byte-order mark") as err:

@@ -40,8 +40,10 @@ spreadsheet's empty row ``;;;;``): no record, neither accepted nor quarantined; 
 hands its line number in ``RawBatch.blank`` and the report counts it (a trailer does not count it either)."""
 EOF_MARK = b"\x1a"
 """DOS's end-of-file mark (Ctrl-Z), which ``copy /a`` and old tools write as a text file's last byte."""
-_MOJIBAKE = r"[ÃÂ][\x80-\xBF]"
-"""UTF-8 bytes of accented letters decoded as latin-1 ("Ã©" for "é"): a UTF-8 file read as latin-1."""
+_CONTINUATION = sorted({chr(b) for b in range(0x80, 0xC0)} | set(bytes(range(0x80, 0xC0)).decode("cp1252", "ignore")))
+_MOJIBAKE = "[ÃÂ][" + "".join(f"\\x{{{ord(c):x}}}" for c in _CONTINUATION) + "]"
+"""UTF-8 bytes of accented letters decoded as latin-1 or cp1252 ("Ã©" for "é", "Ã‰" for "É": cp1252 reads the
+second byte of the capitals, 0x80 to 0x9F, as its own signs): a UTF-8 file read as latin-1 or cp1252."""
 
 
 @dataclass(frozen=True)
