@@ -173,6 +173,19 @@ def test_a_quote_left_open_names_every_line_its_record_takes(territory: Territor
     assert not {4, 5} & set(reasons)
 
 
+def test_a_file_whose_lines_end_with_a_lone_carriage_return_is_named_as_such(territory: Territory,
+                                                                              agreement: ExchangeAgreement,
+                                                                              tmp_path: Path) -> None:
+    """Classic Mac OS line ends (a lone CR): the whole file is one line, which was refused as a header holding
+    duplicated column names, or read as one record quarantined."""
+    lines = [x for x in _lines(territory.extracts["cnav"]) if x]
+    src = tmp_path / "cnav.csv"
+    src.write_bytes("\r".join(lines).encode("utf-8"))
+    with pytest.raises(ExtractError, match="lone carriage return") as err:
+        ingest(src, default_mapping("cnav"), agreement, tmp_path / "o")
+    assert (err.value.file, err.value.line) == ("cnav.csv", 1)
+
+
 def test_corrupt_parquet(agreement: ExchangeAgreement, tmp_path: Path) -> None:
     (tmp_path / "d.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(ExtractError, match="Parquet"):

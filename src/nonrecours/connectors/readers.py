@@ -291,6 +291,9 @@ def read_header(path: Path, mapping: ExtractMapping) -> list[str]:
         text = text.lstrip("\ufeff").rstrip("\r\n")
         if not text.strip():
             raise ExtractError("empty header line (blank lines only)", file=path.name, line=1)
+        if "\r" in text:  # the whole file is one line for the reader: its header then every record
+            raise ExtractError("the lines end with a lone carriage return (an old Mac OS export): write the file "
+                               "with LF or CRLF line ends", file=path.name, line=line)
         names = pl.select(_unquote(pl.lit(text).str.split(mapping.separator).explode(), mapping.quote)
                           ).to_series().to_list()
     else:
