@@ -436,3 +436,25 @@ def test_the_territory_table_keeps_a_national_extract_readable():
     assert kept.height == report.COMMUNES_SHOWN and not kept.get_column("secret").any()
     published = communes.filter(~pl.col("secret")).sort("units", descending=True)
     assert set(kept.get_column("area")) == set(published.head(report.COMMUNES_SHOWN).get_column("area"))
+
+
+def test_every_series_of_a_grouped_chart_is_told_apart(monkeypatch):
+    """Fourteen benefits and seven colours: the eighth series on took the first ones' colours (the RSA and the ASI
+    alike in the legend); a pattern tells them apart now. A series with no bar has no legend entry (it was drawn in
+    matplotlib's default blue, like the RSA)."""
+    import nonrecours.outputs.report as report
+
+    seen: dict = {}
+    finish = report._finish
+
+    def spy(fig, ax, **kw):  # type: ignore[no-untyped-def]
+        handles, labels = ax.get_legend_handles_labels()
+        seen["labels"] = labels
+        seen["styles"] = [(tuple(h.patches[0].get_facecolor()), h.patches[0].get_hatch()) for h in handles]
+        return finish(fig, ax, **kw)
+
+    monkeypatch.setattr(report, "_finish", spy)
+    series = {f"b{k}": [0.05 * (k + 1), None] for k in range(14)} | {"empty": [None, None]}
+    report.grouped_chart(["g1", "g2"], series, title="t", xlabel="x", fmt=fmt_pct)
+    assert seen["labels"] == [f"b{k}" for k in range(14)]
+    assert len(set(seen["styles"])) == 14

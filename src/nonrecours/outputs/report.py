@@ -274,6 +274,16 @@ class Table:
 
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442")
 """Okabe–Ito: told apart by readers with colour-vision deficiencies."""
+HATCHES = ("", "///", "...", "xxx")
+"""Patterns over the palette's colours once they are all used (a chart of the 14 benefits gave the RSA and the ASI
+one colour, one legend entry each: only the pattern tells them apart)."""
+
+
+def _style_of(k: int) -> dict[str, Any]:
+    """Colour and pattern of the ``k``-th series of a chart."""
+    hatch = HATCHES[(k // len(PALETTE)) % len(HATCHES)]
+    return {"color": PALETTE[k % len(PALETTE)], **({"hatch": hatch, "edgecolor": "white", "linewidth": 0}
+                                                   if hatch else {})}
 
 
 def _svg(fig: Any, label: str) -> str:
@@ -360,7 +370,7 @@ def stacked_chart(labels: Sequence[str], parts: Mapping[str, Sequence[float | No
     hidden = [any(v[i] is None for v in parts.values()) for i in range(len(labels))]
     for k, (name, values) in enumerate(parts.items()):
         widths = [0.0 if hidden[i] else float(v or 0) for i, v in enumerate(values)]
-        ax.barh(y, widths, left=left, color=PALETTE[k % len(PALETTE)], height=0.6, label=name)
+        ax.barh(y, widths, left=left, height=0.6, label=name, **_style_of(k))
         left = [a + b for a, b in zip(left, widths, strict=True)]
     said = []
     for i, (yi, h, total) in enumerate(zip(y, hidden, left, strict=True)):
@@ -384,8 +394,9 @@ def grouped_chart(groups: Sequence[str], series: Mapping[str, Sequence[float | N
     for k, (name, values) in enumerate(series.items()):
         ys = [b + 0.4 - height * (k + 0.5) for b in base]
         shown = [(yy, v) for yy, v in zip(ys, values, strict=True) if v is not None]
+        # a series with no bar has no legend entry (an empty one was drawn in matplotlib's default colour)
         ax.barh([s[0] for s in shown], [s[1] for s in shown], height=height * 0.9,
-                color=PALETTE[k % len(PALETTE)], label=name)
+                label=name if shown else "_nolegend_", **_style_of(k))
         for yy, v in shown:
             ax.text(v, yy, " " + fmt(v), va="center", fontsize=8)
     ax.set_yticks(base, groups)
