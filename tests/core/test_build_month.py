@@ -81,6 +81,22 @@ def test_people_known_only_to_france_travail_or_dgfip_count():
     assert um["unemployment"].item() == 950.0 and um["unemployment__source"].item() == "france_travail"
 
 
+def test_a_month_after_the_latest_monthly_extract_is_refused():
+    """Extracts of 28 June report June at the latest: July's resources and payments were read as none (a salaried
+    person of June had no resources in July, a « certain » RSA). The DGFiP's yearly incomes, extracted later, report
+    no month's payment nor resource."""
+    import pytest
+
+    from nonrecours.errors import SchemaError
+
+    salary = ["a", dt.date(2026, 6, 1), "salary_net", Decimal("1470.00"), *_p("drm")]
+    later = ["a", dt.date(2025, 1, 1), "salary_net", Decimal("17000.00"), *_p("dgfip", dt.date(2026, 9, 30))]
+    t = _tables([_person("a", dt.date(1980, 1, 1))], _head("a", "F1", "M1", "caf"), resources=[salary, later])
+    assert build_month(t, M).inputs.individu.height == 1
+    with pytest.raises(SchemaError, match="2026-07 is after the latest monthly extract \\(dated 28/06/2026\\)"):
+        build_month(t, dt.date(2026, 7, 1))
+
+
 def test_retiree_spouse_absent_from_cnav_joins_from_the_tax_household():
     t = _tables([_person("r", dt.date(1950, 1, 1), "cnav", "M")],
                 [*_head("r", "C1", "CM1", "cnav"),

@@ -136,6 +136,7 @@ def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: d
     engine, so that memory does not follow the country's rows."""
     config = config or CoreConfig()
     lf = {k: (v.lazy() if isinstance(v, pl.DataFrame) else v) for k, v in tables.items()}
+    _within_the_extracts(lf, month)
     payers = list(catalogue_row("aah").payers)
     parts = [lf[t].filter(pl.col("source_agency").cast(pl.String).is_in(payers)).select("person_id").head(1)
              for t in ("persons", "unit_memberships") if t in lf]
@@ -148,6 +149,23 @@ def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: d
              for t in ("persons", "unit_memberships") if t in lf]
     truth = bool(synth) and pl.concat(synth).collect(engine="streaming").height > 0
     return PopulationFacts(sent, paying, resource_windows(lf, month, lookback(config, month)), truth)
+
+
+def _within_the_extracts(lf: Mapping[str, pl.LazyFrame], month: dt.date) -> None:
+    """Refuse a month after the latest extract of the agencies reporting monthly (payments, and resources but the
+    DGFiP's yearly incomes): no extract could report it, so every agency's silence there is no report yet, not a
+    payment nor an income of none, and the core read it as none (a salaried person of June, extracts of 28 June, had
+    no resources in July: a « certain » RSA). Read on the workspace's whole tables (a part of a partitioned run may
+    hold nobody paid anything)."""
+    dates = [lf[t].filter(pl.col("source_agency").cast(pl.String) != "dgfip").select(pl.col("extract_date").max())
+             for t in ("benefits_paid", "resources") if t in lf and "extract_date" in lf[t].collect_schema().names()]
+    if not dates:
+        return
+    found = [d for d in pl.concat(dates).collect(engine="streaming").get_column("extract_date").to_list() if d]
+    if found and month > max(found).replace(day=1):
+        raise SchemaError(f"{month:%Y-%m} is after the latest monthly extract (dated {max(found):%d/%m/%Y}): no agency "
+                          "could report its payments and resources, which would be read as none; evaluate an earlier "
+                          "month, or ingest the later extracts", table="benefits_paid")
 
 
 def _aah_payers_know(lf: Mapping[str, pl.LazyFrame], sent: bool) -> pl.Series | None:
