@@ -57,8 +57,23 @@ def scan_workspace(workspace: Path, agencies: Iterable[str] | None = None) -> di
             # commune were kept lack them: null there (unknown), not a schema error
             out[name] = pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed")
         elif files:
-            out[name] = pl.scan_parquet(files)
+            out[name] = _latest_per_key(pl.scan_parquet(files), name, files)
     return out
+
+
+def _latest_per_key(lf: pl.LazyFrame, name: str, files: list[Path]) -> pl.LazyFrame:
+    """``lf`` with one row per key of its table (``TableSpec.key``): the latest extract's (``extract_date``, then
+    ``extract_id``), when an agency sent several extracts of it. Ingest keeps one row per key within an extract;
+    across extracts (monthly files that repeat the months before, a file sent again) each row came once per file: the
+    payments of the months both hold were counted twice. One extract per agency, the common case: read as it is."""
+    from nonrecours.schemas import TABLES
+
+    spec = TABLES.get(name)
+    agencies = [file_agency(f) for f in files]
+    if spec is None or not spec.key or len(set(agencies)) == len(agencies):
+        return lf
+    return (lf.sort("extract_date", "extract_id", descending=True, nulls_last=True)
+            .unique(subset=list(spec.key), keep="first", maintain_order=True))
 
 
 def _reports(workspace: Path) -> list[tuple[str, dict]]:
