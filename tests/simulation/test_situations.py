@@ -52,6 +52,12 @@ def _sit(sid: str, **changes: object) -> dict:
     ({"housing": {"status": "owner", "loan_date": "2015-01-01"}}, "housing.loan_date"),
     ({"housing": {"status": "owner_with_loan", "rent": 500, "loan_date": "2015-13-01"}}, "housing.loan_date"),
     ({"housing": {"status": "owner_with_loan", "rent": 500, "loan_date": 2015}}, "housing.loan_date"),
+    # a misspelt field was ignored with its value, changing the amounts silently (« colocaton »: the aid of a whole
+    # dwelling); one salary of 1e15 lost the whole batch (exit 5, naming no situation)
+    ({"housing": {"status": "tenant", "rent": 300, "colocaton": True}}, "housing.colocaton"),
+    ({"recent_isolaton": True}, "recent_isolaton"),
+    ({"benefit_paid": {"main": {"af": 1.0}}}, "benefit_paid"),
+    ({"persons": [{"role": "parent", "age": 35, "monthly": {"salary_net": 1e15}}]}, "persons[0].monthly.salary_net"),
 ])
 def test_malformed_situation_names_id_and_field_and_others_are_computed(change: dict, field: str) -> None:
     bad = _sit("bad", **change)
@@ -61,6 +67,21 @@ def test_malformed_situation_names_id_and_field_and_others_are_computed(change: 
     assert isinstance(err, SituationError) and err.field == field
     assert "situation bad" in str(err) and field in str(err)
     assert batch.unit_index["id"].to_list() == ["ok1", "ok2"]
+
+
+def test_an_author_may_annotate_a_situation_and_its_housing() -> None:
+    """``comment``, ``note``, ``description``, ``label`` or a key starting with ``_``: never read, never refused
+    (another author's situations carry a ``comment``), on the whole-file path and situation by situation."""
+    from nonrecours.simulation.situations import _load_each, load_situation_json
+
+    annotated = _sit("a", comment="deux parents", _source="fiche 3",
+                     housing={"status": "tenant", "rent": 450, "note": "bail de 2021"})
+    plain = _sit("a")
+    for batch in (load_situation_json(json.dumps([annotated]).encode()), _load_each([annotated])):
+        assert not batch.errors
+        _same_batches(batch, load_situations([plain]))
+    fast = load_situation_json(json.dumps([_sit("a", comment="x")]).encode())
+    assert not fast.errors
 
 
 def test_missing_and_duplicate_ids() -> None:
@@ -152,7 +173,7 @@ VARIED = [
          persons=[{"role": "parent", "age": 41, "monthly": {"salary_net": 1200.5, "pension": None}},
                   {"role": "parent", "age": 39, "nationality": "DE", "student": True, "monthly": None},
                   {"role": "child", "age": 2, "disability_rate": 0.8, "pregnant": None}]),
-    _sit("hosted", couple="cohabiting", housing={"status": "free", "extra": 1},
+    _sit("hosted", couple="cohabiting", housing={"status": "free", "comment": 1},
          persons=[{"role": "parent", "age": 70, "monthly": {"pension": 900, "pension_gross": 1000}},
                   {"role": "parent", "age": 30, "unit": "guest", "nationality": "MA",
                    "residence_permit_years": 6, "monthly": {"unemployment": 700}}],

@@ -34,6 +34,7 @@ Conventions (the ones the reference amounts were computed with):
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import gc
 import json
 import re
@@ -190,6 +191,11 @@ class _Fault(Exception):
         self.fld, self.message = fld, message
 
 
+MAX_AMOUNT = 100_000_000
+"""A monthly amount of a situation is under this (euros): beyond, no household's, and the engine's exact sums of
+cents overflow (one salary of 1e15 lost the whole batch, exit 5, naming no situation)."""
+
+
 def _amount(v: Any, fld: str) -> float:
     if v is None:
         return 0.0
@@ -197,7 +203,22 @@ def _amount(v: Any, fld: str) -> float:
         raise _Fault(fld, "must be a number")
     if v < 0:
         raise _Fault(fld, "must not be negative")
+    if v >= MAX_AMOUNT:
+        raise _Fault(fld, f"must be under {MAX_AMOUNT:,} euros".replace(",", " "))
     return float(v)
+
+
+_NOTES = ("comment", "note", "description", "label", "_")
+"""Keys an author may add to a situation or its housing to annotate it (``comment``, ``note``..., or any key
+starting with ``_``): never read. Any other unknown key is refused: a misspelt field (« colocaton ») was ignored, its
+value with it, and the amounts changed silently."""
+
+
+def _unknown_key(keys: Any, known: frozenset[str], where: str) -> None:
+    for key in sorted(str(k) for k in keys):
+        if key not in known and not key.startswith(_NOTES):
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            raise _Fault(f"{where}{key}", "unknown field" + (f" (did you mean {close[0]}?)" if close else ""))
 
 
 NO_LOAN_DATE = dt.date(9999, 12, 31)
@@ -233,6 +254,7 @@ def _parse(sit: Any) -> dict[str, Any]:
     """Check one situation and return its normalised content (raises _Fault on the first fault)."""
     if not isinstance(sit, Mapping):
         raise _Fault("situation", "must be an object")
+    _unknown_key(sit, _SITUATION_KEYS, "")
     month = _month_of(sit.get("month"))
     if month is None:
         raise _Fault("month", "must be a month written YYYY-MM")
@@ -249,6 +271,7 @@ def _parse(sit: Any) -> dict[str, Any]:
     housing = sit.get("housing")
     if not isinstance(housing, Mapping):
         raise _Fault("housing", "must be an object with a status")
+    _unknown_key(housing, _HOUSING_KEYS, "housing.")
     status = housing.get("status")
     if status not in HOUSING_STATUSES:
         raise _Fault("housing.status", f"unknown housing status; expected one of {', '.join(HOUSING_STATUSES)}")
@@ -575,7 +598,7 @@ def _with_tax_year_income(monthly: pl.DataFrame) -> pl.DataFrame:
 # validation refuses; when the file breaks any rule the per-situation validation runs instead, so every
 # error still names the situation and the field, and the other situations are still loaded.
 
-_Amount = Annotated[float, msgspec.Meta(ge=0, le=1e300)]
+_Amount = Annotated[float, msgspec.Meta(ge=0, lt=MAX_AMOUNT)]
 
 
 class _Person(msgspec.Struct, forbid_unknown_fields=True):
@@ -594,15 +617,19 @@ class _Person(msgspec.Struct, forbid_unknown_fields=True):
     ofpra_protection: bool | None = None
 
 
-class _Housing(msgspec.Struct):
+class _Housing(msgspec.Struct, forbid_unknown_fields=True):
     status: Literal[HOUSING_STATUSES]  # type: ignore[valid-type]
     rent: _Amount | None = None
     colocation: bool | None = None
     chambre: bool | None = None
     loan_date: str | None = None
+    comment: Any = None  # annotations (``_NOTES``; one starting with ``_`` sends the file to ``_parse``)
+    note: Any = None
+    description: Any = None
+    label: Any = None
 
 
-class _Situation(msgspec.Struct):
+class _Situation(msgspec.Struct, forbid_unknown_fields=True):
     id: Annotated[str, msgspec.Meta(min_length=1)]
     month: str
     depcom: str
@@ -612,6 +639,14 @@ class _Situation(msgspec.Struct):
     recent_isolation: bool | None = None
     benefits_paid_in_month: bool | None = None
     benefits_paid: dict[str, dict[Literal[BENEFITS_PAID_FIELDS], _Amount | None]] | None = None  # type: ignore[valid-type]
+    comment: Any = None
+    note: Any = None
+    description: Any = None
+    label: Any = None
+
+
+_SITUATION_KEYS = frozenset(_Situation.__struct_fields__)
+_HOUSING_KEYS = frozenset(_Housing.__struct_fields__)
 
 
 class _Case(msgspec.Struct):
