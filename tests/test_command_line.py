@@ -106,6 +106,19 @@ def test_bad_arguments_give_one_line_and_a_code(args, code, text, tmp_path, monk
     assert len([line for line in res.output.splitlines() if "error" in line.lower()]) <= 1
 
 
+def test_a_librarys_missing_file_is_named():
+    """Polars' FileNotFoundError has no filename attribute: its message names the path (the class alone was printed,
+    « nonrecours: error: FileNotFoundError », for a truth folder given wrong to ``evaluate``)."""
+    import polars as pl
+
+    from nonrecours.cli import _message
+
+    with pytest.raises(FileNotFoundError) as err:
+        pl.read_parquet("no-truth/take_up.parquet")
+    assert "no-truth/take_up.parquet" in _message(err.value)
+    assert _message(FileNotFoundError(2, "No such file or directory", "x.json")) == "x.json: No such file or directory"
+
+
 def test_unexpected_error_and_interrupt(tmp_path, monkeypatch):
     import nonrecours.simulation.runner as runner_module
 

@@ -86,7 +86,11 @@ def exit_code(exc: BaseException) -> int:
 
 def _message(exc: BaseException) -> str:
     if isinstance(exc, OSError) and not isinstance(exc, errors.NonRecoursError):
-        return f"{exc.filename}: {exc.strerror}" if exc.filename else (exc.strerror or type(exc).__name__)
+        if exc.filename:
+            return f"{exc.filename}: {exc.strerror}"
+        # Polars' and DuckDB's carry no filename attribute, their message names the path
+        text = " ".join(str(exc).split())
+        return exc.strerror or text or type(exc).__name__
     if isinstance(exc, errors.NonRecoursError):
         # one line per mistake (a configuration may hold several), each on one line
         return "\n".join(" ".join(line.split()) for line in str(exc).splitlines() if line.strip()) \
