@@ -417,6 +417,26 @@ def test_a_free_css_received_counts_as_paid_though_its_amount_is_zero(cahors_cou
     assert total["non_take_up_rate_central"] < 1.0
 
 
+def test_payments_no_extract_reports_give_no_paid_count_nor_rate(cahors_counts):
+    """The chèque énergie's payments come from no extract: its cells published paid 0 and a high rate of 100 %
+    (every flag over no unit paid). Unknown is not zero: its paid counts, rates and coherence are null; its flags'
+    counts stay; another benefit's cells are as they were."""
+    rsa, profiles = make_units(cahors_counts)
+    chq = rsa.with_columns(pl.lit("cheque_energie").alias("benefit"), pl.lit(False).alias("receiving"),
+                           pl.lit(0.0).alias("paid"))
+    both = pl.concat([rsa, chq])
+    plain = build_statistics(both, profiles, territory_table("cahors"))
+    table = build_statistics(both, profiles, territory_table("cahors"), payments_unknown=("cheque_energie",))
+    assert table.filter(pl.col("benefit") == "rsa").equals(plain.filter(pl.col("benefit") == "rsa"))
+    shown = table.filter((pl.col("benefit") == "cheque_energie") & ~pl.col("secret"))
+    before = plain.filter((pl.col("benefit") == "cheque_energie") & ~pl.col("secret"))
+    assert shown.height and (before.get_column("non_take_up_rate_high") == 1.0).any()
+    for c in ("paid", "paid_confirmed", "non_take_up_rate_low", "non_take_up_rate_central", "non_take_up_rate_high",
+              "coherence_rate"):
+        assert shown.get_column(c).null_count() == shown.height, c
+    assert shown.get_column("non_take_up_high").equals(before.get_column("non_take_up_high"))
+
+
 def test_units_of_unknown_commune_sit_in_an_unknown_departement(cahors_counts):
     """A unit no agency placed in a commune is counted, in the unknown commune of an unknown département (not
     in a "département in" made of the first letters of "inconnu")."""

@@ -132,6 +132,10 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
     # the amounts foregone as the statistics estimate them, of the non-take-up flags alone (the truth's amount is
     # the non-take-up's; the statistics add the under-payments' gap)
     rates = {r["benefit"]: r for r in rates_by_benefit(units, foregone=("non_take_up",)).iter_rows(named=True)}
+    # a benefit whose payments no extract reports has no estimated rate (over an assumed 0 paid, as published)
+    for b, known in summary.get("payments_known", {}).items():
+        if not known and b in rates:
+            rates[b] = {k: v for k, v in rates[b].items() if not k.startswith("non_take_up_rate_")}
     chances: dict[str, dict[str, Any]] = {}
     for r in grade_chances(units).iter_rows(named=True):
         chances.setdefault(r["benefit"], {})[r["coverage"]] = {k: r[k] for k in ("paid", "paid_confirmed", "chance")}

@@ -72,9 +72,12 @@ def run_stage(ctx: Any) -> Any:
         # 7 rows a person) are only ever summed or filtered, so they stay a lazy scan: the query engine reads the
         # columns and rows each aggregation needs (statistics, answers 2 and 3), never the whole table.
         flags, units = pl.read_parquet(det / "flags.parquet"), pl.scan_parquet(det / "units.parquet")
+        unpaid_unknown: tuple[str, ...] = ()
         if (det / "summary.json").exists():  # the manifest's exclusion counts, beside its quarantine counts
-            ctx.manifest.setdefault("exclusions", {})[f"{month:%Y-%m}"] = json.loads(
-                (det / "summary.json").read_text(encoding="utf-8"))["exclusions"]
+            summary = json.loads((det / "summary.json").read_text(encoding="utf-8"))
+            ctx.manifest.setdefault("exclusions", {})[f"{month:%Y-%m}"] = summary["exclusions"]
+            # benefits whose payments no extract reports: what is paid there is unknown, not none
+            unpaid_unknown = tuple(b for b, known in summary.get("payments_known", {}).items() if not known)
         provenance = (pl.read_parquet(det / "provenance.parquet") if (det / "provenance.parquet").exists()
                       else pl.DataFrame(schema=PROVENANCE_SCHEMA))
         folder = ctx.out / "outputs" / f"{month:%Y-%m}"
@@ -116,7 +119,8 @@ def run_stage(ctx: Any) -> Any:
             profiles = unit_profiles(members, residence, month)
             # the shipped territory the data's communes fall in (Cahors, else their départements)
             territory = territory_table(None, communes=profiles.get_column("depcom"))
-            statistics = build_statistics(units, profiles, territory, config=stats_config)
+            statistics = build_statistics(units, profiles, territory, config=stats_config,
+                                          payments_unknown=unpaid_unknown)
             written += write_table(statistics, folder, "statistics").values()
         # answer 1's exchange value, when the ablation stage measured it this run (the headline's recall
         # with the CAF alone comes from it)

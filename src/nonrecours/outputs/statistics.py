@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
@@ -196,8 +197,12 @@ def _measures(units: pl.LazyFrame, chances: pl.DataFrame) -> pl.LazyFrame:
 
 def build_statistics(units: pl.DataFrame | pl.LazyFrame, profiles: pl.DataFrame,
                      territory: pl.DataFrame | None = None, *,
-                     config: StatisticsConfig | None = None) -> pl.DataFrame:
+                     config: StatisticsConfig | None = None, payments_unknown: Iterable[str] = ()) -> pl.DataFrame:
     """The published table: one row per benefit × level × area × household type, secrecy applied.
+
+    ``payments_unknown``: the benefits whose payments no extract reports (detection's summary, ``payments_known``
+    false: the chèque énergie, sent by the ASP): what is paid there is unknown, not none, so their paid counts, the
+    rates and the coherence that divide by them are null (a high rate of 100 % was published on an assumed 0).
 
     ``units``: detection's units table, or a lazy scan of it (``units.parquet``: only the finest cells'
     sums are collected, so memory follows the cells, not the units); ``profiles``: unit_kind, unit_id, depcom,
@@ -207,7 +212,20 @@ def build_statistics(units: pl.DataFrame | pl.LazyFrame, profiles: pl.DataFrame,
     config = config or StatisticsConfig()
     cells = cell_counts(units, profiles, territory, levels=config.levels)
     cells = suppress(cells, threshold=config.threshold, levels=config.levels)
-    return _publish(cells)
+    return _unpaid_unknown(_publish(cells), tuple(payments_unknown))
+
+
+_ON_PAYMENTS = ("paid", "paid_confirmed", "paid_entitled", "non_take_up_rate_low", "non_take_up_rate_central",
+                "non_take_up_rate_high", "coherence_rate")
+"""The published measures that count or divide by the units paid."""
+
+
+def _unpaid_unknown(table: pl.DataFrame, benefits: tuple[str, ...]) -> pl.DataFrame:
+    """``table`` with the measures on payments null for ``benefits`` (their payments no extract reports)."""
+    if not benefits:
+        return table
+    unknown = pl.col("benefit").is_in(list(benefits))
+    return table.with_columns(pl.when(~unknown).then(pl.col(c)).alias(c) for c in _ON_PAYMENTS if c in table.columns)
 
 
 def cell_counts(units: pl.DataFrame | pl.LazyFrame, profiles: pl.DataFrame, territory: pl.DataFrame | None = None, *,
