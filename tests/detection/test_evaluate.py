@@ -119,3 +119,16 @@ def test_recall_of_the_contactable_leaves_out_what_the_truths_own_records_exclud
         rc = r["grades"]["certain+probable"]["recall_contactable"]
         assert rc is None or 0.0 <= rc <= 1.0
     assert "contactable" in render_markdown(after)
+
+
+def test_a_truth_matching_none_of_the_runs_familles_is_refused(territory, tmp_path):
+    """Another territory's truth (or another agreement's key) scored every benefit 0 %, exit 0: no score at all."""
+    from nonrecours.errors import ConfigError
+
+    run = tmp_path / "run"
+    shutil.copytree(territory / "detection" / "2026-06", run)
+    units = pl.read_parquet(run / "units.parquet")
+    # the adults' pseudonyms under another key: no famille of the truth is one of the run's
+    units.with_columns(pl.col("adult_ids").list.eval(pl.element().str.reverse())).write_parquet(run / "units.parquet")
+    with pytest.raises(ConfigError, match="matches none of the run's familles"):
+        evaluate_run(run, territory / "truth", territory / "exchange.toml")

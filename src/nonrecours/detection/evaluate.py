@@ -33,6 +33,7 @@ import polars as pl
 from nonrecours.detection.exclusions import exclusions
 from nonrecours.detection.rates import ESTIMATES, grade_chances, rates_by_benefit
 from nonrecours.detection.targets import AMOUNT_BENEFITS, BENEFITS, DetectionConfig
+from nonrecours.errors import ConfigError
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.tables import valid_on
 
@@ -124,6 +125,10 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
         return mappings[due]
 
     mapping = mapping_at(month)
+    if mapping.height == 0 and units.height:
+        # another territory's truth, or another agreement's key: every score would be 0, which is no score
+        raise ConfigError(f"the truth in {truth} matches none of the run's familles in {summary['month']}: is it "
+                          "this territory's truth, pseudonymised with this exchange agreement's key?")
     out: dict[str, Any] = {"month": summary["month"], "backend": summary.get("backend"),
                            "truth_engine": _truth_engine(truth), "truth_familles_matched": mapping.height,
                            "benefits": {}}
