@@ -315,7 +315,8 @@ def _finish(fig: Any, ax: Any, *, title: str, xlabel: str, said: Sequence[str]) 
     """Title, axis label and legend of a bar chart, then its SVG with the values said in text."""
     ax.set_xlabel(xlabel)
     ax.set_title(title, loc="left", fontsize=11)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=9)
+    if ax.get_legend_handles_labels()[1]:  # no bar drawn (every value secret): no legend
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False, fontsize=9)
     ax.margins(x=0.15)
     _style(ax)
     return _svg(fig, f"{title}. " + " ; ".join(said))
