@@ -50,8 +50,8 @@ def test_rare_shapes_are_drawn_valid_and_leave_the_seed_alone() -> None:
     plain, rare = generate_situations(1500, 12), generate_situations(1500, 12, rare=0.6)
     assert generate_situations(1500, 12, rare=0.0) == plain
     assert load_situations(rare).errors == []
-    assert {s.get("rare_shape") for s in rare} - {None} == set(RARE_SHAPES)
-    untouched = [(a, b) for a, b in zip(plain, rare, strict=True) if "rare_shape" not in b]
+    assert {s.get("label") for s in rare} - {None} == set(RARE_SHAPES)
+    untouched = [(a, b) for a, b in zip(plain, rare, strict=True) if "label" not in b]
     assert untouched and all(a == b for a, b in untouched)
     second = [[p for p in s["persons"] if p["unit"] == "second"] for s in rare]
     assert any(sum(p["role"] == "parent" for p in ps) == 2 for ps in second)

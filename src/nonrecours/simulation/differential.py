@@ -266,7 +266,7 @@ def _rare_shape(rng: random.Random, sit: dict[str, Any]) -> None:
     parents = [p for p in persons if p["role"] == "parent"]
     children = [p for p in persons if p["role"] == "child"]
     second = [p for p in persons if p["unit"] == "second"]
-    sit["rare_shape"] = shape
+    sit["label"] = shape  # an annotation of the format (never read by simulate): which rare shape it is
     if shape == "second_unit_couple":
         if not second:
             second.append(_adult(rng, "second", _age_near(rng, 60, 90)))
@@ -307,7 +307,7 @@ def _rare_shape(rng: random.Random, sit: dict[str, Any]) -> None:
     elif shape == "no_rent" and sit["housing"]["status"] in ("tenant", "tenant_furnished", "social_tenant"):
         sit["housing"]["rent"] = 0.0
     else:
-        del sit["rare_shape"]
+        del sit["label"]
 
 
 # -- comparison --------------------------------------------------------------------------------------
