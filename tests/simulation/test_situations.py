@@ -81,7 +81,18 @@ def test_an_author_may_annotate_a_situation_and_its_housing() -> None:
         assert not batch.errors
         _same_batches(batch, load_situations([plain]))
     fast = load_situation_json(json.dumps([_sit("a", comment="x")]).encode())
-    assert not fast.errors
+    assert not fast.errors and not fast.keys_ignored
+
+
+def test_a_key_unlike_any_field_is_an_authors_own_ignored_and_named() -> None:
+    """A key no field of the format resembles (« name », « source ») is ignored, listed for ``simulate``'s warning:
+    refused, the situation would not be computed at all; a misspelt field (« colocaton ») is refused."""
+    from nonrecours.simulation.situations import load_situation_json
+
+    own = _sit("a", name="Mme A", housing={"status": "tenant", "rent": 450, "source": "bail"})
+    batch = load_situation_json(json.dumps([own, _sit("b")]).encode())
+    assert not batch.errors and batch.keys_ignored == ["housing.source", "name"]
+    _same_batches(load_situations([_sit("a"), _sit("b")]), batch)
 
 
 def test_missing_and_duplicate_ids() -> None:

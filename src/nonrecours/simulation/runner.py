@@ -140,6 +140,9 @@ def simulate_batch(batch: SituationBatch, backend: str = "polars", explain: bool
         log.warning("%d situation(s) (%s) pay for their dwelling (tenant, foyer or accédant) but give no "
                     "housing.rent: read as 0 EUR, as OpenFisca-France does; their housing aid is that of a zero rent",
                     len(batch.rent_absent), shown)
+    if batch.keys_ignored:
+        log.warning("the situations carry keys the format does not know, ignored (not read): %s",
+                    ", ".join(batch.keys_ignored))
     if not explain and batch.months:
         ind = batch.frames["individu"]
         person_months = ind.select("person_id", "famille_id").join(

@@ -129,6 +129,9 @@ class SituationBatch:
     rent_absent: list[str] = field(default_factory=list)
     """Ids of the situations whose dwelling costs its household (tenant, foyer, accédant) but gives no rent:
     read with 0 € (the module docstring)."""
+    keys_ignored: list[str] = field(default_factory=list)
+    """Keys of the situations the format does not know and no field resembles (an author's own), ignored: sorted,
+    each once (``simulate`` warns, naming them)."""
 
     @property
     def months(self) -> list[dt.date]:
@@ -210,15 +213,25 @@ def _amount(v: Any, fld: str) -> float:
 
 _NOTES = ("comment", "note", "description", "label", "_")
 """Keys an author may add to a situation or its housing to annotate it (``comment``, ``note``..., or any key
-starting with ``_``): never read. Any other unknown key is refused: a misspelt field (« colocaton ») was ignored, its
-value with it, and the amounts changed silently."""
+starting with ``_``): never read, never said."""
+_TYPO = 0.8
+"""An unknown key this close to a field of the format (``difflib``'s ratio) is a misspelt field, refused: « colocaton »
+was ignored with its value and the amounts changed silently. A key unlike any field (« name », « source ») is an
+author's own: ignored, and ``simulate`` warns, naming it (refusing it would leave the situation uncomputed)."""
 
 
-def _unknown_key(keys: Any, known: frozenset[str], where: str) -> None:
+def _unknown_keys(keys: Any, known: frozenset[str], where: str) -> list[str]:
+    """The keys of ``keys`` neither in ``known`` nor annotations (``_NOTES``), prefixed by ``where``; a misspelt field
+    among them raises."""
+    ignored = []
     for key in sorted(str(k) for k in keys):
-        if key not in known and not key.startswith(_NOTES):
-            close = difflib.get_close_matches(key, sorted(known), n=1)
-            raise _Fault(f"{where}{key}", "unknown field" + (f" (did you mean {close[0]}?)" if close else ""))
+        if key in known or key.startswith(_NOTES):
+            continue
+        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=_TYPO)
+        if close:
+            raise _Fault(f"{where}{key}", f"unknown field (did you mean {close[0]}?)")
+        ignored.append(f"{where}{key}")
+    return ignored
 
 
 NO_LOAN_DATE = dt.date(9999, 12, 31)
@@ -254,7 +267,7 @@ def _parse(sit: Any) -> dict[str, Any]:
     """Check one situation and return its normalised content (raises _Fault on the first fault)."""
     if not isinstance(sit, Mapping):
         raise _Fault("situation", "must be an object")
-    _unknown_key(sit, _SITUATION_KEYS, "")
+    ignored = _unknown_keys(sit, _SITUATION_KEYS, "")
     month = _month_of(sit.get("month"))
     if month is None:
         raise _Fault("month", "must be a month written YYYY-MM")
@@ -271,7 +284,7 @@ def _parse(sit: Any) -> dict[str, Any]:
     housing = sit.get("housing")
     if not isinstance(housing, Mapping):
         raise _Fault("housing", "must be an object with a status")
-    _unknown_key(housing, _HOUSING_KEYS, "housing.")
+    ignored += _unknown_keys(housing, _HOUSING_KEYS, "housing.")
     status = housing.get("status")
     if status not in HOUSING_STATUSES:
         raise _Fault("housing.status", f"unknown housing status; expected one of {', '.join(HOUSING_STATUSES)}")
@@ -368,7 +381,7 @@ def _parse(sit: Any) -> dict[str, Any]:
             "rent": rent, "colocation": colocation, "chambre": chambre, "loan_date": loan_date,
             "couple": couple or "",
             "recent_isolation": recent_isolation, "persons": parsed,
-            "units": units, "paid": paid_norm, "in_month": in_month}
+            "units": units, "paid": paid_norm, "in_month": in_month, "ignored": ignored}
 
 
 def load_situations(situations: Sequence[Any] | Iterable[Any]) -> SituationBatch:
@@ -498,9 +511,11 @@ def _assemble(valid: list[tuple[int, str, dict[str, Any]]], ids: list[str],
                         amounts_rows[col].append(p["amounts"].get(col, 0.0))
                 pid += 1
             fid += 1
-    return _frames(pl.DataFrame(ind_rows, schema=_IND_SCHEMA), pl.DataFrame(amounts_rows, schema=_AMOUNTS_SCHEMA),
+    batch = _frames(pl.DataFrame(ind_rows, schema=_IND_SCHEMA), pl.DataFrame(amounts_rows, schema=_AMOUNTS_SCHEMA),
                    pl.DataFrame(fam_rows, schema=_FAM_SCHEMA), pl.DataFrame(men_rows, schema=_MEN_SCHEMA),
                    pl.DataFrame(idx_rows, schema=_IDX_SCHEMA), ff_ids, ids, errors)
+    batch.keys_ignored = sorted({k for _, _, sit in valid for k in sit.get("ignored", ())})
+    return batch
 
 
 _IND_SCHEMA: dict[str, Any] = {
