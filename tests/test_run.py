@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -120,6 +121,18 @@ def test_validate_checks_layouts_without_running(run_copy):
         validate(run_copy / "run.toml")
     res = CliRunner().invoke(app, ["validate", str(run_copy / "run.toml")])
     assert res.exit_code == 3 and "NIR_BENEFICIAIRE" in res.output
+
+
+def test_validate_refuses_a_month_the_rules_do_not_model(run_copy):
+    """A month the rules do not model (2019-01: no SMIC in the parameters) was valid, then refused by the rules
+    stage after ingest; validate says so first, naming the earliest month modelled (exit 5)."""
+    text = (run_copy / "run.toml").read_text()
+    month = re.search(r'first_month = "(\d{4}-\d{2})"', text)
+    assert month is not None
+    old = run_copy / "old.toml"
+    old.write_text(text.replace(month.group(0), 'first_month = "2019-01"', 1))
+    res = CliRunner().invoke(app, ["validate", str(old)])
+    assert res.exit_code == 5 and "not modelled in 2019-01; the earliest month it models is" in res.output
 
 
 def test_command_line_run_and_validate(run_copy):

@@ -630,6 +630,18 @@ class FileCheck:
     faults_sampled: dict[str, int]
 
 
+def _months_modelled(cfg: RunConfig) -> None:
+    """Each month of ``cfg`` has the rules of its benefits in force (``NotModelledError``, naming the earliest month
+    that has them, as the rules stage would raise it after ingest: 2019-01 was valid, then refused minutes later)."""
+    from nonrecours.engine.evaluate import cached_plan
+    from nonrecours.rules.params import default_parameters
+    from nonrecours.rules.registry import default_registry
+
+    targets = tuple(dict.fromkeys(t for b in cfg.benefits for t in TARGETS[b]))
+    for month in cfg.months:
+        cached_plan(targets, default_registry(), default_parameters(), month)
+
+
 def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck]:
     """Check a configuration and its extracts without running: the configuration and every file it names,
     that the output folder is free or this configuration's, the agreement and its keys, each mapping against
@@ -643,6 +655,7 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
     from nonrecours.privacy import AuditKey, load_agreement, load_secret
 
     cfg = load_config(path)
+    _months_modelled(cfg)
     _claim(cfg.output, cfg.digest(), write=False)  # the run would be refused: say so now
     agreement = load_agreement(cfg.exchange)
     key = agreement.pseudonym_key()
