@@ -66,6 +66,11 @@ TARGETS: dict[str, tuple[str, ...]] = {
 """Rule targets evaluated for each benefit asked in run.toml (from the catalogue, schemas.benefits)."""
 
 
+def _rule_targets(cfg: RunConfig) -> list[str]:
+    """The rules a run evaluates: those of each benefit run.toml asks for, in its order."""
+    return [t for b in cfg.benefits for t in TARGETS[b]]
+
+
 @dataclass
 class StageReport:
     """What one stage did: rows in and out, files written, counts worth a line in the summary."""
@@ -302,7 +307,7 @@ def rules_stage(ctx: RunContext) -> StageReport:
     cfg = ctx.config
     report = StageReport("rules", rows_in=0, rows_out=0)
     core_config = workspace_core_config(ctx.workspace)  # the layouts the extracts were ingested with
-    targets = [t for b in cfg.benefits for t in TARGETS[b]]
+    targets = _rule_targets(cfg)
     duckdb_config = engine_config(cfg)
     tables = _tables(ctx.workspace)
     partitions = _partitions(ctx)
@@ -637,9 +642,8 @@ def _months_modelled(cfg: RunConfig) -> None:
     from nonrecours.rules.params import default_parameters
     from nonrecours.rules.registry import default_registry
 
-    targets = tuple(dict.fromkeys(t for b in cfg.benefits for t in TARGETS[b]))
-    for month in cfg.months:
-        cached_plan(targets, default_registry(), default_parameters(), month)
+    for month in cfg.months:  # the rules stage's own plan (kept: the run reuses it)
+        cached_plan(tuple(_rule_targets(cfg)), default_registry(), default_parameters(), month)
 
 
 def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck]:
