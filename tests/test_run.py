@@ -197,6 +197,8 @@ def test_registered_stages_and_the_detection_entry_point(quick_copy, monkeypatch
     assert stages["detection"]["status"] == "done" and stages["detection"]["counts"] == {"2026-06": {"flags": 0}}
     assert stages["extra"]["note"] == "plugged" and [s.name for s in report.stages][-1] == "extra"
     assert "detection/2026-06/flags.parquet" in {o["path"] for o in manifest["outputs"]}
+    # the earlier run's detection files this stand-in did not write again are gone, not left beside its flags
+    assert sorted(p.name for p in (run_copy / "detection" / "2026-06").iterdir() if p.is_file()) == ["flags.parquet"]
     verify_run(run_copy)
 
 

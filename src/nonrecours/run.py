@@ -46,7 +46,7 @@ import polars as pl
 
 from nonrecours.atomic import clean_partials, file_sha256, write_json, write_parquet
 from nonrecours.audit.log import AuditLog
-from nonrecours.audit.manifest import MANIFEST, describe_file, relative
+from nonrecours.audit.manifest import MANIFEST, describe_file, relative, unlisted
 from nonrecours.config import RunConfig, load_config
 from nonrecours.errors import ControlError, RunConflictError
 from nonrecours.progress import stage
@@ -601,6 +601,7 @@ def _run(cfg: RunConfig, out: Path, config_hash: str, audit: AuditLog, left: lis
         finally:
             ctx.close()
         manifest["outputs"] = [describe_file(p, out, rows=_rows(p)) for r in reports for p in r.outputs]
+        _remove_superseded(out, [o["path"] for o in manifest["outputs"]])
         path = write_json(out / MANIFEST, manifest)
         audit.append("run", {"config_sha256": config_hash, "version": __version__,
                              "manifest_sha256": file_sha256(path), "outputs": len(manifest["outputs"]),
@@ -610,6 +611,17 @@ def _run(cfg: RunConfig, out: Path, config_hash: str, audit: AuditLog, left: lis
     finally:
         logging.getLogger("nonrecours").removeHandler(handler)
         handler.close()
+
+
+def _remove_superseded(out: Path, listed: list[str]) -> None:
+    """Remove the files an earlier run of this configuration left beside this run's outputs and this run did
+    not write again (``audit.manifest.unlisted``): they describe other data than this run's (an outreach list of
+    an agency no longer flagged), and ``audit verify`` refuses a file there that the manifest does not list."""
+    stale = unlisted(out, listed)
+    for path in stale:
+        path.unlink()
+    if stale:
+        log.info("removed %d files an earlier run left beside this run's outputs", len(stale))
 
 
 def _rows(path: Path) -> int | None:

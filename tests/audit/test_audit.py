@@ -96,6 +96,26 @@ def test_head_output_and_manifest_tampering(run_copy):
         verify_run(run_copy)
 
 
+def test_a_file_added_beside_the_outputs_is_named(run_copy):
+    """An outreach list slipped into the run's month folder is not one of its outputs; a file added to the
+    workspace (ingest adds extract by extract) or elsewhere in the folder is not the run's concern."""
+    month = run_copy / "outputs" / "2026-06"
+    listed = sorted(p.name for p in month.iterdir() if p.suffix == ".csv")
+    (month / f"extra-{listed[0]}").write_text("person;amount\n")
+    with pytest.raises(AuditError, match=rf"outputs/2026-06/extra-{re.escape(listed[0])}: in a folder of the run"):
+        verify_run(run_copy)
+    res = CliRunner().invoke(app, ["audit", "verify", str(run_copy)])
+    assert res.exit_code == 6 and "not in its manifest" in res.output
+    (month / f"extra-{listed[0]}").unlink()
+    (run_copy / "detection" / "2026-06" / "ablation" / "notes.txt").write_text("x")
+    with pytest.raises(AuditError, match=r"detection/2026-06/ablation/notes\.txt"):
+        verify_run(run_copy)
+    (run_copy / "detection" / "2026-06" / "ablation" / "notes.txt").unlink()
+    (run_copy / "workspace" / "persons" / "later.txt").write_text("x")
+    (run_copy / "notes.txt").write_text("x")
+    verify_run(run_copy)
+
+
 def test_another_key_cannot_verify_or_extend(run_copy, tmp_path):
     from nonrecours.privacy import write_secret_file
 

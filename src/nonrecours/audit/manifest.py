@@ -16,7 +16,7 @@ from typing import Any
 from nonrecours.atomic import file_sha256
 from nonrecours.errors import AuditError
 
-__all__ = ["MANIFEST", "describe_file", "read_manifest", "relative", "verify_outputs"]
+__all__ = ["MANIFEST", "describe_file", "read_manifest", "relative", "unlisted", "verify_outputs"]
 
 MANIFEST = "manifest.json"
 
@@ -32,6 +32,16 @@ def relative(path: Path, root: Path) -> str:
 def describe_file(path: Path, root: Path, **extra: Any) -> dict[str, Any]:
     """A file's place, size and SHA-256, plus ``extra`` (rows, agency...)."""
     return {"path": relative(path, root), "size": Path(path).stat().st_size, "sha256": file_sha256(path), **extra}
+
+
+def unlisted(folder: Path, listed: list[str]) -> list[Path]:
+    """The files of the folders holding a run's outputs (``rules``, ``detection/YYYY-MM``, ``outputs/YYYY-MM``...:
+    each folder of a path in ``listed``, relative to ``folder``) that ``listed`` does not name. The workspace's
+    folders are not the run's alone: ingest adds to them extract by extract."""
+    names = set(listed)
+    return [path for sub in sorted({Path(p).parent for p in listed if Path(p).parts[0] != "workspace"})
+            if (folder / sub).is_dir() for path in sorted((folder / sub).iterdir())
+            if path.is_file() and (sub / path.name).as_posix() not in names]
 
 
 def read_manifest(folder: str | Path) -> dict[str, Any]:

@@ -1,9 +1,10 @@
 """Checks of a run folder: the audit chain, the manifest, the outputs; and retention (expired, purge).
 
-``verify_run`` checks the log's chain and head, that the manifest is the one the last run recorded, and
-that every output still has the hash the manifest gives (outputs purged for retention, as the log records,
-are expected to be gone). ``expired`` lists the outputs older than the agreement's retention period (age
-counted from the last run that wrote them, as the log records it); ``purge`` removes them and records it.
+``verify_run`` checks the log's chain and head, that the manifest is the one the last run recorded, that
+every output still has the hash the manifest gives (outputs purged for retention, as the log records,
+are expected to be gone), and that no file was added beside them. ``expired`` lists the outputs older than
+the agreement's retention period (age counted from the last run that wrote them, as the log records it);
+``purge`` removes them and records it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 from nonrecours.atomic import file_sha256
 from nonrecours.audit.log import AuditLog
-from nonrecours.audit.manifest import MANIFEST, read_manifest
+from nonrecours.audit.manifest import MANIFEST, read_manifest, relative, unlisted
 from nonrecours.errors import AuditError, ConfigError
 from nonrecours.privacy.keys import AuditKey, KeySource, load_secret
 
@@ -63,7 +64,16 @@ def verify_run(folder: str | Path, key: KeySource | None = None) -> dict[str, in
         if path.stat().st_size != item["size"] or file_sha256(path) != item["sha256"]:
             raise AuditError(f"output {item['path']}: its content differs from the manifest's hash (changed)")
         checked += 1
+    _nothing_added(folder, [item["path"] for item in read_manifest(folder)["outputs"]])
     return {"entries": len(entries), "outputs": checked, "purged": len(purged)}
+
+
+def _nothing_added(folder: Path, listed: list[str]) -> None:
+    """Refuse a file beside the run's outputs that its manifest does not list (``manifest.unlisted``): an outreach
+    list slipped into the run's month folder would otherwise pass for one of its outputs."""
+    for path in unlisted(folder, listed):
+        raise AuditError(f"{relative(path, folder)}: in a folder of the run's outputs but not in its manifest "
+                         "(added after the run, or not written by it)")
 
 
 @dataclass(frozen=True)
