@@ -49,6 +49,21 @@ def test_before_first_value_and_unknown(tmp_path):
         store.bind("a.c", dt.date(2024, 3, 1))
 
 
+def test_a_month_past_the_checked_values_warns_once(tmp_path, caplog):
+    """After the month the files were checked through, the last value known is bound (a run of January 2027
+    is not refused) but never silently: a revaluation since then is not in the files."""
+    _write(tmp_path, "a.b", RSA)
+    _write(tmp_path, "a.c", RSA)
+    store = ParameterStore(tmp_path, checked_through=dt.date(2026, 12, 1))
+    with caplog.at_level("WARNING", logger="nonrecours.rules.params"):
+        assert store.bind("a.b", dt.date(2026, 12, 1)).value == 646.52
+        assert not caplog.records
+        assert store.bind("a.b", dt.date(2027, 5, 1)).value == 646.52
+        store.bind("a.c", dt.date(2027, 5, 1))
+    assert len(caplog.records) == 1
+    assert caplog.records[0].getMessage().startswith("2027-05: the parameters are checked through 2026-12;")
+
+
 def test_mid_month_change_raises(tmp_path):
     _write(tmp_path, "a.b", "description: d\nunit: rate\nvalues:\n  2024-01-01: 0.1\n  2024-05-15: 0.2\n")
     store = ParameterStore(tmp_path)

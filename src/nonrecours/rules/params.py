@@ -12,12 +12,15 @@ A file ``parameters/minima_sociaux/rsa/montant_de_base.yaml`` is the parameter
       2024-04-01: {value: 635.71, ref: "Décret n° 2024-396 du 29 avril 2024, art. 1"}
 
 A value starting inside the evaluated month on a day other than the 1st is an error, not a guess; so is a
-month before the first value, or a value ``null`` (the parameter was abolished from that date).
+month before the first value, or a value ``null`` (the parameter was abolished from that date). A month after
+``CHECKED_THROUGH`` binds the last value known, with a warning (once per month and store): a revaluation since
+then (the SMIC and the ASPA each January, the RSA each April) is not in these files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -27,9 +30,15 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from nonrecours.errors import NotInForceError, ParameterError
 
-__all__ = ["Binding", "ParameterFile", "ParameterStore", "ParameterValue", "default_parameters"]
+__all__ = ["CHECKED_THROUGH", "Binding", "ParameterFile", "ParameterStore", "ParameterValue", "default_parameters"]
 
 PARAMETERS_DIR = Path(__file__).parent / "parameters"
+
+CHECKED_THROUGH = dt.date(2026, 12, 1)
+"""The last month whose values these files were checked for against the texts (revaluations published by
+December 2026, ``shared/reference/parameters.md``). Move it when the files are brought up to date."""
+
+log = logging.getLogger(__name__)
 
 Unit = Literal["currency", "rate", "year", "month", "count", "hour", "smic_hours", "day"]
 
@@ -100,8 +109,10 @@ values from these files, tests/rules/test_params.py compares them)."""
 class ParameterStore:
     """All parameters of a directory tree, loaded and validated once."""
 
-    def __init__(self, root: Path | str = PARAMETERS_DIR) -> None:
+    def __init__(self, root: Path | str = PARAMETERS_DIR, *, checked_through: dt.date = CHECKED_THROUGH) -> None:
         self.root = Path(root)
+        self.checked_through = checked_through
+        self._warned: set[dt.date] = set()
         self.files: dict[str, ParameterFile] = {}
         if not self.root.is_dir():
             raise ParameterError(f"parameter directory {self.root} does not exist")
@@ -141,6 +152,11 @@ class ParameterStore:
             raise NotInForceError(f"parameter {name}: no value in force in {first:%Y-%m} "
                                  f"(first value starts {starts[0]})")
         start = in_force[-1]
+        if first > self.checked_through and first not in self._warned:
+            self._warned.add(first)
+            log.warning("%s: the parameters are checked through %s; this month binds the last values known, "
+                        "without any revaluation since (the SMIC and the ASPA each January, the RSA each April)",
+                        f"{first:%Y-%m}", f"{self.checked_through:%Y-%m}")
         pv = pf.values[start]
         if pv.value is None:
             raise NotInForceError(f"parameter {name}: not in force in {first:%Y-%m} (ended {start})")
