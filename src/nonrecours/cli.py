@@ -760,23 +760,10 @@ def entitlements(
     out: Path = typer.Option(..., "--out", help="Folder for entitlements, provenance, unknowns, summary."),
 ) -> None:
     """Evaluate the benefits for a month on a workspace, with what is observed, estimated or unknown."""
-    import datetime as dt
-
     from nonrecours.core.workspace import run_entitlements
-    from nonrecours.errors import NonRecoursError
 
-    try:
-        m = dt.datetime.strptime(month, "%Y-%m").date()
-        paths = run_entitlements(workspace, m, out, backend=backend)
-    except ValueError as exc:
-        if not isinstance(exc, NonRecoursError):
-            typer.echo("error: --month must be YYYY-MM", err=True)
-            raise typer.Exit(2) from None
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    except NonRecoursError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    # the month as every command reads it; errors exit with their class's code and message, as detect's
+    paths = run_entitlements(workspace, _month(month), out, backend=backend)
     _print_outputs("entitlements", paths.values())
 
 

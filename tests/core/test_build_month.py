@@ -268,9 +268,15 @@ def test_entitlements_command_on_a_workspace(tmp_path):
     summary = json.loads((tmp_path / "out" / "core-2026-06.json").read_text())
     assert summary["counts"]["persons"] == 2 and "resources" in summary["tables_absent"]
     assert pl.read_parquet(tmp_path / "out" / "entitlements-2026-06.parquet").height == 1
-    bad = CliRunner().invoke(app, ["entitlements", "--workspace", str(tmp_path / "ws"), "--month", "2026-13",
-                                   "--out", str(tmp_path / "out")])
-    assert bad.exit_code == 2
+    for month in ("2026-13", "2026-6"):  # a month as every command reads it: YYYY-MM, two digits
+        bad = CliRunner().invoke(app, ["entitlements", "--workspace", str(tmp_path / "ws"), "--month", month,
+                                       "--out", str(tmp_path / "out")])
+        assert bad.exit_code == 2 and f"'{month}'" in bad.output, bad.output
+    # an error of the data exits with its own code and the program's prefix (a schema error: 3, not 2)
+    (tmp_path / "ws" / "persons" / "part-0.parquet").write_bytes(b"not parquet")
+    bad = CliRunner().invoke(app, ["entitlements", "--workspace", str(tmp_path / "ws"), "--month", "2026-06",
+                                   "--out", str(tmp_path / "out2")])
+    assert bad.exit_code not in (0, 2) and "nonrecours:" in bad.output, bad.output
 
 
 def test_colocation_and_room_observed_blank_or_unknown_with_the_housing():
