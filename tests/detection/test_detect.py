@@ -501,3 +501,21 @@ def test_amount_range_reaches_the_unfavourable_corner(territory):
     assert u["amount_central"] == central
     assert u["amount_high"] > central
     assert u["amount_low"] == pytest.approx(central - forfait, abs=0.01)
+
+
+@pytest.mark.parametrize("missing", ["persons", "unit_memberships"])
+def test_a_workspace_without_persons_or_memberships_names_the_table(tmp_path, missing):
+    """Detection needs both; the error names the absent one (it named the workspace's folder as a table)."""
+    from nonrecours.detection.detect import read_workspace
+    from nonrecours.errors import SchemaError
+
+    from .conftest import Territory
+
+    t = Territory()
+    t.famille("alone")
+    for name, frame in t.tables().items():
+        if name != missing:
+            (tmp_path / "ws" / name).mkdir(parents=True)
+            frame.write_parquet(tmp_path / "ws" / name / "caf-x.parquet")
+    with pytest.raises(SchemaError, match=rf"^table {missing}: the workspace .*ws has no {missing} table"):
+        read_workspace(tmp_path / "ws")

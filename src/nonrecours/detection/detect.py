@@ -104,8 +104,10 @@ def read_workspace(workspace: str | Path, agencies: Any = None) -> dict[str, pl.
 
     ws = Path(workspace)
     out = scan_workspace(ws, agencies)
-    if "persons" not in out or "unit_memberships" not in out:
-        raise SchemaError("the workspace has no persons or unit_memberships table", table=str(ws.name))
+    missing = [t for t in ("persons", "unit_memberships") if t not in out]
+    if missing:
+        raise SchemaError(f"the workspace {ws} has no {missing[0]} table (no extract ingested into it carries "
+                          "one): nobody could be detected", table=missing[0])
     return out
 
 
