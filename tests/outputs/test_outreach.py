@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import polars as pl
 import pytest
@@ -110,6 +111,14 @@ def test_tokens_open_only_with_the_owning_agency_key(tmp_path, lists, return_key
     assert not any(t in str(err.value) for t in tokens.drop_nulls().to_list())
     with pytest.raises(PrivacyError, match="another agency"):
         open_outreach(path, return_keys["msa"])
+    # one token its key did not issue, in the list's second row: the file, its line (or row) and the column
+    foreign = next(t for a, f in lists.items() if a != "caf" for t in f.get_column("return_token").drop_nulls())
+    forged = lists["caf"].with_columns(
+        pl.when(pl.int_range(pl.len()) == 1).then(pl.lit(foreign)).otherwise("return_token").alias("return_token"))
+    for name, writer, where in (("forged.csv", write_french_csv, "forged.csv, line 3, column return_token"),
+                                ("forged.parquet", write_parquet, "forged.parquet, row 1 (from 0), column return")):
+        with pytest.raises(PrivacyError, match=rf"return token at {re.escape(where)}.*authentication failed"):
+            open_outreach(writer(forged, tmp_path / name), return_keys["caf"])
 
 
 def test_config_changes_the_lead_and_weights(flags, records, return_keys, affiliations):

@@ -376,6 +376,9 @@ def open_outreach(path: str | Path, key: ReturnTokenKey, *, out_column: str = "r
     others = frame.filter(pl.col("agency") != key.agency).height
     if others:
         raise PrivacyError(f"{path.name}: {others} rows are addressed to another agency than {key.agency}")
-    opened = open_return_tokens(frame, "return_token", key, out=out_column)
+    # where a bad token is, as the agency's team finds it: the CSV's line (its header is line 1), the Parquet's row
+    locate = ((lambda i: f"{path.name}, row {i} (from 0), column return_token") if path.suffix == ".parquet"
+              else (lambda i: f"{path.name}, line {i + 2}, column return_token"))
+    opened = open_return_tokens(frame, "return_token", key, out=out_column, locate=locate)
     return opened.select(out_column, pl.exclude(out_column, "return_token", "return_key_id"))
 

@@ -18,6 +18,8 @@ batch (measured in benchmarks/results/pseudonymise.json); the encoding around it
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESSIV
@@ -78,12 +80,14 @@ def issue_return_tokens(frame: pl.DataFrame, record_column: str, key: ReturnToke
 
 
 def open_return_tokens(frame: pl.DataFrame, token_column: str, key: ReturnTokenKey, *,
-                       out: str = "record_id") -> pl.DataFrame:
+                       out: str = "record_id", locate: Callable[[int], str] | None = None) -> pl.DataFrame:
     """Add ``out`` = the local record id behind each token (null stays null).
 
     Raises PrivacyError naming the first row whose token fails authentication (tampered, truncated,
-    or issued by another agency, exchange or purpose). The token itself is never quoted.
+    or issued by another agency, exchange or purpose): ``locate(i)`` says where row ``i`` of ``frame`` is (the
+    file and line the frame was read from), by default "row i". The token itself is never quoted.
     """
+    where = locate or (lambda i: f"row {i}")
     key = _check_key(key)
     if token_column not in frame.columns:
         raise PrivacyError(f"column {token_column} not in the frame of tokens")
@@ -98,7 +102,7 @@ def open_return_tokens(frame: pl.DataFrame, token_column: str, key: ReturnTokenK
         (pl.col("t").is_not_null() & (pl.col("b").is_null() | (pl.col("canonical") != pl.col("t"))))
         .arg_true()).to_series()
     if len(bad_encoding):
-        raise PrivacyError(f"return token at row {int(bad_encoding[0])}: not a token (bad encoding)")
+        raise PrivacyError(f"return token at {where(int(bad_encoding[0]))}: not a token (bad encoding)")
     siv = AESSIV(key._siv_key)
     ad = key.associated_data()
     dec = siv.decrypt
@@ -114,7 +118,7 @@ def open_return_tokens(frame: pl.DataFrame, token_column: str, key: ReturnTokenK
                 opened.append(dec(tok, ad).decode("utf-8"))
             except (InvalidTag, ValueError):
                 raise PrivacyError(
-                    f"return token at row {base + i}: authentication failed (tampered, or not issued "
+                    f"return token at {where(base + i)}: authentication failed (tampered, or not issued "
                     f"by agency {key.agency} for exchange {key.exchange}, purpose {key.purpose})") from None
         base += len(chunk)
     return frame.with_columns(pl.Series(out, opened, dtype=pl.String))
