@@ -32,7 +32,15 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from nonrecours.errors import ConfigError
@@ -185,11 +193,14 @@ class RunConfig(BaseSettings):
             raise ValueError("a size such as 512MB, 2GB or 1.5GiB (units KB, MB, GB, TB, KiB, MiB, GiB, TiB)")
         return v.strip()
 
-    @model_validator(mode="after")
-    def _range(self) -> RunConfig:
-        if self.last_month is not None and self.last_month < self.first_month:
-            raise ValueError("last_month is before first_month")
-        return self
+    @field_validator("last_month")
+    @classmethod
+    def _range(cls, v: dt.date | None, info: ValidationInfo) -> dt.date | None:
+        """On the field, so the error names the key, line and column of ``last_month`` (a model's check named none)."""
+        first = info.data.get("first_month")
+        if v is not None and first is not None and v < first:
+            raise ValueError(f"{v:%Y-%m} is before first_month {first:%Y-%m}")
+        return v
 
     @property
     def months(self) -> list[dt.date]:
