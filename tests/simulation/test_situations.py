@@ -280,6 +280,17 @@ def test_a_file_that_is_not_json_names_the_line(tmp_path) -> None:  # type: igno
         simulate_file(path)
 
 
+def test_a_file_with_a_byte_order_mark_is_read_as_without(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Notepad and PowerShell write UTF-8 with a BOM; the file is JSON (RFC 8259 §8.1): the same batch."""
+    from nonrecours.simulation.situations import load_situation_json
+
+    raw = json.dumps(VARIED, ensure_ascii=False).encode("utf-8")
+    _same_batches(load_situation_json(b"\xef\xbb\xbf" + raw), load_situation_json(raw))
+    (tmp_path / "bom.json").write_bytes(b"\xef\xbb\xbf" + raw)
+    (tmp_path / "plain.json").write_bytes(raw)
+    assert simulate_file(tmp_path / "bom.json") == simulate_file(tmp_path / "plain.json")
+
+
 def test_housing_aid_paid_zone_and_computed_aid() -> None:
     """The aid paid is the input ``aide_logement_versee`` (known only when the situation states it), the zone
     comes from the commune, and a situation without the aid paid gets the computed one read by the RSA."""

@@ -33,6 +33,7 @@ Conventions (the ones the reference amounts were computed with):
 
 from __future__ import annotations
 
+import codecs
 import datetime as dt
 import difflib
 import gc
@@ -873,7 +874,9 @@ def load_situation_json(raw: bytes, name: str = "situations") -> SituationBatch:
     file is decoded and checked against the typed schema in one pass (msgspec), the frames are built in bulk
     (Polars); a file breaking any rule is validated situation by situation instead (see
     :func:`load_situations`), so the errors are the same. ``name`` (the file name) is quoted when the text is
-    not JSON."""
+    not JSON. A UTF-8 byte-order mark (Notepad's, PowerShell's ``Out-File``) is read past: RFC 8259 §8.1 lets a
+    parser ignore it, and the file is JSON."""
+    raw = raw.removeprefix(codecs.BOM_UTF8)
     try:
         with _gc_paused():
             return _bulk(_typed(_DECODER.decode(raw)))
