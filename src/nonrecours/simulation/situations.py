@@ -106,9 +106,6 @@ EEA_CH = frozenset((
     "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "IS", "LI", "NO", "CH"))
 _MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
 _DEPCOM_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
-_PERSON_KEYS = frozenset({"role", "age", "unit", "monthly", "student", "disability_rate", "rsdae",
-                          "unfit_for_work", "nationality", "residence_permit_years", "pregnant",
-                          "residence_condition_exempt", "ofpra_protection"})
 _BOOL_FIELDS = ("student", "rsdae", "unfit_for_work", "pregnant", "residence_condition_exempt", "ofpra_protection")
 """Yes/no facts of a person (absent: no). ``residence_condition_exempt`` (refugee, subsidiary protection,
 stateless, carte de résident: CASF art. L262-4, 2°) and ``ofpra_protection`` (refugee, subsidiary protection,
@@ -631,6 +628,10 @@ class _Person(msgspec.Struct, forbid_unknown_fields=True):
     pregnant: bool | None = None
     residence_condition_exempt: bool | None = None
     ofpra_protection: bool | None = None
+
+
+_PERSON_KEYS = frozenset(_Person.__struct_fields__)
+"""A person's fields, the typed schema's: the per-situation path refuses any other key as the bulk path does."""
 
 
 class _Housing(msgspec.Struct, forbid_unknown_fields=True):
