@@ -286,3 +286,30 @@ def test_unknowns_of_months_no_rule_reads_are_not_moved(territory):
     for v in ("low", "high", "unfavourable", "uninformed_unfavourable"):
         whole = evaluate(targets, with_unknowns_at(core, v), MONTH)
         assert results[v]["famille"].equals(whole["famille"]), v
+
+
+_IDS = st.sampled_from(["p1", "p2", "p3", "p4", "é5", "p10"])
+_MONTHS = st.sampled_from([dt.date(2026, 4, 1), dt.date(2026, 5, 1), dt.date(2026, 6, 1)])
+
+
+@settings(max_examples=120, deadline=None)
+@given(base_rows=st.lists(st.tuples(_IDS, _MONTHS, st.none() | st.floats(-1e6, 1e6), st.none() | st.booleans()),
+                          unique_by=lambda r: r[:2], max_size=12),
+       wide_rows=st.lists(st.tuples(_IDS, _MONTHS, st.none() | st.floats(-1e6, 1e6), st.none() | st.booleans()),
+                          unique_by=lambda r: r[:2], max_size=12),
+       full=st.booleans())
+def test_the_unknowns_update_is_polars_update(base_rows, wide_rows, full):
+    """``with_unknowns_at``'s update (the keys joined, not the whole frame) gives Polars' ``update``: the frame's
+    rows in order with each non-null value given replacing its own, and with ``full`` the rows given it lacks
+    (appended in the given order, where Polars' hash join has its own: compared as a set)."""
+    from nonrecours.detection.confidence import _update
+
+    schema = {"person_id": pl.String, "month": pl.Date, "salary": pl.Float64, "flag": pl.Boolean}
+    base = pl.DataFrame(base_rows, schema=schema, orient="row").with_columns(pl.int_range(pl.len()).alias("other"))
+    wide = pl.DataFrame(wide_rows, schema=schema, orient="row")
+    got = _update(base, wide, ["person_id", "month"], full=full)
+    want = base.update(wide, on=["person_id", "month"], how="full" if full else "left")
+    assert got.schema == want.schema
+    n = base.height
+    assert got.height == want.height and got.head(n).equals(want.head(n))
+    assert got.slice(n).sort(got.columns).equals(want.slice(n).sort(want.columns))

@@ -7,6 +7,8 @@ import datetime as dt
 
 import polars as pl
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from nonrecours.detection import FLAGS_SCHEMA, UNITS_SCHEMA, DetectionConfig, detect
@@ -519,3 +521,25 @@ def test_a_workspace_without_persons_or_memberships_names_the_table(tmp_path, mi
             frame.write_parquet(tmp_path / "ws" / name / "caf-x.parquet")
     with pytest.raises(SchemaError, match=rf"^table {missing}: the workspace .*ws has no {missing} table"):
         read_workspace(tmp_path / "ws")
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.lists(st.tuples(st.none() | st.text("abé0 ", max_size=3), st.none() | st.integers(-3, 3),
+                               st.none() | st.text("xyÉ", max_size=2)), max_size=25),
+       nulls_last=st.booleans())
+def test_outputs_sorted_on_ranks_as_on_the_text(rows, nulls_last):
+    """The outputs' sort on each text key's rank among its distinct values gives the rows in the order a sort on
+    the text gives (nulls first or last as asked, accents and empty strings included)."""
+    from nonrecours.detection.detect import _sorted
+
+    frame = pl.DataFrame(rows, schema={"a": pl.String, "n": pl.Int64, "b": pl.String}, orient="row")
+    for keys in (["a"], ["a", "n", "b"], ["n", "b"]):
+        assert _sorted(frame, keys, nulls_last).equals(frame.sort(keys, nulls_last=nulls_last, maintain_order=True))
+
+
+def test_duplicated_keys_found_through_hashes_and_exactly():
+    from nonrecours.detection.confidence import _duplicated
+
+    keys = pl.DataFrame({"id": ["a", "b", "a"], "month": [1, 1, 2]})
+    assert not _duplicated(keys) and _duplicated(pl.concat([keys, keys.head(1)]))
+    assert not _duplicated(keys.head(0))

@@ -1197,7 +1197,16 @@ def _outputs(run: Detection, core: CoreMonth) -> dict[str, pl.DataFrame]:
               "memberships": members, "residence": residence, "provenance": core.provenance,
               "unknowns": core.unknowns, "situations": pl.concat(situations),
               "provenance_due": run.due_provenance}
-    return {name: f.sort(_SORTS[name][0], nulls_last=_SORTS[name][1]) for name, f in frames.items()}
+    return {name: _sorted(f, *_SORTS[name]) for name, f in frames.items()}
+
+
+def _sorted(frame: pl.DataFrame, keys: list[str], nulls_last: bool) -> pl.DataFrame:
+    """``frame.sort(keys)``, each text key sorted as its rank among the column's distinct values (an Enum of them
+    in order): the same rows in the same order, without comparing strings row by row (the 3.1 million provenance
+    rows of 100,000 persons sorted on their text keys took about 2.8 CPU s more in a helper's profile)."""
+    ranks = [pl.col(k).cast(pl.Enum(frame.get_column(k).drop_nulls().unique().sort()))
+             if frame.schema[k] == pl.String else pl.col(k) for k in keys]
+    return frame.sort(ranks, nulls_last=nulls_last, maintain_order=True)  # ties in input order: same bytes
 
 
 @dataclass(frozen=True)
