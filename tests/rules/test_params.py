@@ -51,17 +51,28 @@ def test_before_first_value_and_unknown(tmp_path):
 
 def test_a_month_past_the_checked_values_warns_once(tmp_path, caplog):
     """After the month the files were checked through, the last value known is bound (a run of January 2027
-    is not refused) but never silently: a revaluation since then is not in the files."""
+    is not refused) but never silently: a revaluation since then is not in the files. The warning is for an
+    evaluated month (the plan's), once; a rule reading a later month (June's ARS reads next March's BMAF) binds
+    it without one."""
+    from nonrecours.engine.plan import build_plan
+    from nonrecours.rules.registry import default_registry
+
     _write(tmp_path, "a.b", RSA)
-    _write(tmp_path, "a.c", RSA)
     store = ParameterStore(tmp_path, checked_through=dt.date(2026, 12, 1))
     with caplog.at_level("WARNING", logger="nonrecours.rules.params"):
-        assert store.bind("a.b", dt.date(2026, 12, 1)).value == 646.52
-        assert not caplog.records
         assert store.bind("a.b", dt.date(2027, 5, 1)).value == 646.52
-        store.bind("a.c", dt.date(2027, 5, 1))
-    assert len(caplog.records) == 1
-    assert caplog.records[0].getMessage().startswith("2027-05: the parameters are checked through 2026-12;")
+        store.warn_past_checked([dt.date(2026, 12, 1)])
+        assert not caplog.records
+        store.warn_past_checked([dt.date(2027, 5, 1), dt.date(2026, 6, 1)])
+        store.warn_past_checked([dt.date(2027, 5, 1)])
+    assert [r.getMessage()[:52] for r in caplog.records] == ["2027-05: the parameters are checked through 2026-12;"]
+    caplog.clear()
+    real = ParameterStore(checked_through=dt.date(2026, 12, 1))
+    with caplog.at_level("WARNING", logger="nonrecours.rules.params"):
+        build_plan(["ars_annuelle"], default_registry(), real, dt.date(2026, 6, 1))
+        assert not caplog.records
+        build_plan(["rsa"], default_registry(), real, dt.date(2027, 1, 1))
+    assert [r.getMessage()[:7] for r in caplog.records] == ["2027-01"]
 
 
 def test_mid_month_change_raises(tmp_path):

@@ -530,6 +530,7 @@ def _build(targets: list[str] | tuple[str, ...], registry: Registry, params: Par
            months: tuple[dt.date, ...]) -> Plan:
     if not targets:
         raise RuleError("no target rule given")
+    params.warn_past_checked(months)
     b = _Builder(registry, params, months, tuple(targets))
     for t in targets:
         if t not in registry.rules:

@@ -12,15 +12,16 @@ A file ``parameters/minima_sociaux/rsa/montant_de_base.yaml`` is the parameter
       2024-04-01: {value: 635.71, ref: "Décret n° 2024-396 du 29 avril 2024, art. 1"}
 
 A value starting inside the evaluated month on a day other than the 1st is an error, not a guess; so is a
-month before the first value, or a value ``null`` (the parameter was abolished from that date). A month after
-``CHECKED_THROUGH`` binds the last value known, with a warning (once per month and store): a revaluation since
-then (the SMIC and the ASPA each January, the RSA each April) is not in these files.
+month before the first value, or a value ``null`` (the parameter was abolished from that date). An evaluated
+month after ``CHECKED_THROUGH`` binds the last values known, with a warning (``warn_past_checked``, once per month
+and store): a revaluation since then (the SMIC and the ASPA each January, the RSA each April) is not in these files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -152,15 +153,21 @@ class ParameterStore:
             raise NotInForceError(f"parameter {name}: no value in force in {first:%Y-%m} "
                                  f"(first value starts {starts[0]})")
         start = in_force[-1]
-        if first > self.checked_through and first not in self._warned:
-            self._warned.add(first)
-            log.warning("%s: the parameters are checked through %s; this month binds the last values known, "
-                        "without any revaluation since (the SMIC and the ASPA each January, the RSA each April)",
-                        f"{first:%Y-%m}", f"{self.checked_through:%Y-%m}")
         pv = pf.values[start]
         if pv.value is None:
             raise NotInForceError(f"parameter {name}: not in force in {first:%Y-%m} (ended {start})")
         return Binding(name, first, pv.value, start, pv.ref or pf.reference, pf.unit)
+
+    def warn_past_checked(self, months: Iterable[dt.date]) -> None:
+        """Warn, once per month and store, of an evaluated month after ``checked_through``: its bindings are the
+        last values known. Called for the months evaluated, not for every month a rule reads: June 2026's ARS
+        reads the BMAF up to March 2027 for the payment of the coming school year, which needs no warning."""
+        for month in sorted({m.replace(day=1) for m in months}):
+            if month > self.checked_through and month not in self._warned:
+                self._warned.add(month)
+                log.warning("%s: the parameters are checked through %s; this month binds the last values known, "
+                            "without any revaluation since (the SMIC and the ASPA each January, the RSA each "
+                            "April)", f"{month:%Y-%m}", f"{self.checked_through:%Y-%m}")
 
 
 _DEFAULT: ParameterStore | None = None
