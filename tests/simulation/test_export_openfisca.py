@@ -249,3 +249,17 @@ def test_requesting_a_stated_input_is_refused(frames) -> None:  # type: ignore[n
     ex = export_situations(frames, dt.date(2025, 4, 1), outputs={"familles": ("af",)})
     main = next(f for f in ex.situations[0]["familles"].values() if len(f["parents"]) == 2)
     assert len(main["af"]) == 13 and main["af"]["2025-04"] is None
+
+
+def test_a_core_without_monthly_famille_values_exports_its_situations(frames) -> None:  # type: ignore[no-untyped-def]
+    """A core built for the chèque énergie alone (its rules read no month before the one judged) has no monthly
+    famille frame: the situations are written without an AAH paid (``_aah_paid`` gave ``{}``, then a crash)."""
+    import polars as pl
+
+    from nonrecours.simulation.export_openfisca import flagged_situations
+
+    ind = frames["individu"]
+    parents = ind.filter(pl.col("famille_role") == "demandeur").get_column("person_id").to_list()
+    out = flagged_situations({**frames, "famille_monthly": None}, dt.date(2025, 4, 1),
+                             pl.DataFrame({"claimant_id": parents}))
+    assert out.height == len(parents) and all(json.loads(s)["familles"] for s in out.get_column("situation"))

@@ -117,7 +117,7 @@ def _aah_paid(ind: pl.DataFrame, fam: pl.DataFrame, fm: pl.DataFrame | None,
     payment among members in proportion to the AAH they compute; with two members entitled the export differs.
     One row per member and paid month (``person_id``, ``month``, ``period``, ``aah``); None when none is known."""
     if fm is None or "aah_versee" not in fm.columns or "aah_versee_connue" not in fam.columns:
-        return {}
+        return None
     known = fam.filter(pl.col("aah_versee_connue")).select("famille_id")
     members = ind.join(known, on="famille_id", how="semi")
     if members.is_empty():
