@@ -50,6 +50,7 @@ import polars as pl
 
 from nonrecours.errors import SituationError
 from nonrecours.rules.inputs import HOUSING_STATUSES
+from nonrecours.rules.params import CHECKED_THROUGH
 from nonrecours.schemas.codes import (
     FAMILY_BENEFITS_PAID,
     NET_TO_TAXABLE,
@@ -76,8 +77,9 @@ MONTHS_BACK = 16
 each of which reads resources of the three months before it."""
 
 MIN_MONTH = dt.date(2024, 1, 1)
-MAX_MONTH = dt.date(2026, 12, 1)
-"""Months the parameter files cover, reference months included (values verified up to 2026)."""
+MAX_MONTH = CHECKED_THROUGH
+"""Months the parameter files cover, reference months included: through the month their values were checked for
+(``rules.params.CHECKED_THROUGH``); a situation past it is refused, where a run warns (its extracts are dated)."""
 
 MONTHLY_FIELDS: dict[str, str] = {  # situation key -> input column
     "salary_net": "salary_net",
