@@ -71,8 +71,9 @@ def verify_run(folder: str | Path, key: KeySource | None = None) -> dict[str, in
 def _nothing_added(folder: Path, listed: list[str]) -> None:
     """Refuse a file beside the run's outputs that its manifest does not list (``manifest.unlisted``): an outreach
     list slipped into the run's month folder would otherwise pass for one of its outputs."""
-    for path in unlisted(folder, listed):
-        raise AuditError(f"{relative(path, folder)}: in a folder of the run's outputs but not in its manifest "
+    added = unlisted(folder, listed)
+    if added:
+        raise AuditError(f"{relative(added[0], folder)}: in a folder of the run's outputs but not in its manifest "
                          "(added after the run, or not written by it)")
 
 
