@@ -55,7 +55,8 @@ def verify_run(folder: str | Path, key: KeySource | None = None) -> dict[str, in
         raise AuditError(f"{MANIFEST}: differs from the one recorded by the last run (audit entry {last['seq']})")
     purged = {p for e in entries[index + 1:] if e["kind"] == "purge" for p in e["data"]["paths"]}
     checked = 0
-    for item in read_manifest(folder)["outputs"]:
+    outputs = read_manifest(folder)["outputs"]
+    for item in outputs:
         path = folder / item["path"]
         if item["path"] in purged and not path.exists():
             continue
@@ -64,17 +65,13 @@ def verify_run(folder: str | Path, key: KeySource | None = None) -> dict[str, in
         if path.stat().st_size != item["size"] or file_sha256(path) != item["sha256"]:
             raise AuditError(f"output {item['path']}: its content differs from the manifest's hash (changed)")
         checked += 1
-    _nothing_added(folder, [item["path"] for item in read_manifest(folder)["outputs"]])
-    return {"entries": len(entries), "outputs": checked, "purged": len(purged)}
-
-
-def _nothing_added(folder: Path, listed: list[str]) -> None:
-    """Refuse a file beside the run's outputs that its manifest does not list (``manifest.unlisted``): an outreach
-    list slipped into the run's month folder would otherwise pass for one of its outputs."""
-    added = unlisted(folder, listed)
+    # a file beside the outputs the manifest does not list: an outreach list slipped into the run's month folder
+    # would otherwise pass for one of its outputs
+    added = unlisted(folder, [item["path"] for item in outputs])
     if added:
         raise AuditError(f"{relative(added[0], folder)}: in a folder of the run's outputs but not in its manifest "
                          "(added after the run, or not written by it)")
+    return {"entries": len(entries), "outputs": checked, "purged": len(purged)}
 
 
 @dataclass(frozen=True)
