@@ -8,7 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.fr import nir as stdnum_nir
 
-from nonrecours.privacy import NIR_REASONS, check_nirs, nir_born_in_france, nir_kind, nir_normalised, nir_reason
+from nonrecours.privacy import (
+    NIR_REASONS,
+    check_nirs,
+    nir_born_in_france,
+    nir_kind,
+    nir_neighbours,
+    nir_normalised,
+    nir_reason,
+)
 
 STRUCTURAL = {"missing", "characters", "length", "key"}
 
@@ -97,6 +105,48 @@ def test_any_single_substitution_is_caught(values: list[str], data: st.DataObjec
     got = reasons(broken)
     assert all(r is not None for r in got)
     assert all(stdnum_nir.is_valid(b) == (r in {"sex", "month"}) for b, r in zip(broken, got, strict=True))
+
+
+def _one_slip(a: str, b: str) -> bool:
+    """Whether ``b`` is ``a`` with one character replaced or two adjacent ones swapped."""
+    diff = [i for i in range(len(a)) if a[i] != b[i]]
+    return len(a) == len(b) and (len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                                    and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]]))
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(valid_nirs(), min_size=1, max_size=30, unique=True), st.data())
+def test_the_number_meant_is_among_the_neighbours_of_a_slip(values: list[str], data: st.DataObject) -> None:
+    slipped = []
+    for v in values:
+        digits = [i for i in range(15) if v[i].isdigit()]
+        if data.draw(st.booleans()):
+            i = data.draw(st.sampled_from(digits))
+            s = v[:i] + data.draw(st.sampled_from([c for c in "0123456789" if c != v[i]])) + v[i + 1:]
+        else:
+            pairs = [i for i in digits if i + 1 in digits and v[i] != v[i + 1]]
+            i = data.draw(st.sampled_from(pairs))
+            s = v[:i] + v[i + 1] + v[i] + v[i + 2:]
+        slipped.append(s)
+    frame = pl.DataFrame({"row": range(len(values)), "raw": [f" {s[:7]} {s[7:]}" for s in slipped]})
+    near = nir_neighbours(frame, "raw", out="near").collect()
+    for row, (v, s, r) in enumerate(zip(values, slipped, reasons(slipped), strict=True)):
+        found = near.filter(pl.col("row") == row).get_column("near").to_list()
+        if r != "key":  # a swap keeping the key valid, or moving 2A/2B's letter: not a key slip, no neighbours
+            assert found == []
+            continue
+        assert v in found
+        assert all(stdnum_nir.is_valid(n) and _one_slip(s, n) for n in found)
+        assert len(found) == len(set(found)) <= 8
+
+
+def test_neighbours_only_of_a_failing_key() -> None:
+    good = with_key("1850578006084")
+    frame = pl.DataFrame({"raw": [good, None, "12345", good[:7] + "X" + good[8:], good[:-1] + "0"]})
+    near = nir_neighbours(frame, "raw", out="near").collect()
+    # a valid number, a missing, short or mangled one has none; the key slip gets the number meant back
+    assert near.get_column("raw").unique().to_list() == [good[:-1] + "0"]
+    assert good in near.get_column("near").to_list()
 
 
 @pytest.mark.parametrize(("value", "reason"), [

@@ -33,6 +33,7 @@ __all__ = [
     "check_nirs",
     "nir_born_in_france",
     "nir_kind",
+    "nir_neighbours",
     "nir_normalised",
     "nir_reason",
     "stage_nir_checks",
@@ -165,6 +166,41 @@ def check_nirs(frame: pl.DataFrame | pl.LazyFrame, column: str, *,
         .cast(pl.Enum(("nir", "temporary"))).alias(f"{p}_kind"),
     ).select([*frame.collect_schema().names(), f"{p}_norm", f"{p}_valid", f"{p}_reason", f"{p}_kind"])
     return lazy if isinstance(frame, pl.LazyFrame) else lazy.collect()
+
+
+_SLIPS = pl.DataFrame(
+    [("sub", p, str(d)) for p in range(15) for d in range(10)] + [("swap", p, "") for p in range(14)],
+    schema={"_slip": pl.String, "_pos": pl.Int64, "_digit": pl.String}, orient="row")
+"""Every single typing slip on 15 characters: a digit replaced at a position, or two adjacent characters swapped."""
+
+
+def nir_neighbours(frame: pl.DataFrame | pl.LazyFrame, column: str, *, out: str) -> pl.LazyFrame:
+    """``frame``'s rows whose raw NIR ``column`` fails only its key, each repeated once per valid NIR (normalised, in
+    ``out``) a single slip away: one digit replaced, or two adjacent digits swapped.
+
+    The key (97 − N mod 97) detects every such slip, so a number whose key fails was most often typed with one;
+    the number meant is then among these (on average about one and a half per number: of the 149 slips, each gives
+    a valid key with a chance of 1 in 97, and the structure checks drop some). Which one it was, only a register
+    tells: a caller compares their pseudonyms with the people it knows. ``2A``/``2B`` are kept as they are. The
+    raw number stays in ``column``: the caller drops it before anything leaves the connector.
+    """
+    norm, reason, whole = "__nb_norm", "__nb_reason", "__nb_number"
+    staged = (frame.lazy().with_columns(nir_normalised(column).alias(norm))
+              .with_columns(_number(pl.col(norm)).alias(whole))
+              .with_columns(_reason(pl.col(norm), pl.col(whole)).alias(reason))
+              .filter(pl.col(reason) == "key").drop(whole, reason))
+    s, pos = pl.col(norm), pl.col("_pos")
+    here, after = s.str.slice(pos, 1), s.str.slice(pos + 1, 1)
+    digit = r"^[0-9]$"
+    variant = (pl.when((pl.col("_slip") == "sub") & here.str.contains(digit) & (here != pl.col("_digit")))
+               .then(s.str.slice(0, pos) + pl.col("_digit") + s.str.slice(pos + 1))
+               .when((pl.col("_slip") == "swap") & here.str.contains(digit) & after.str.contains(digit)
+                     & (here != after))
+               .then(s.str.slice(0, pos) + after + here + s.str.slice(pos + 2)))
+    tried = (staged.join(_SLIPS.lazy(), how="cross").with_columns(variant.alias(out))
+             .drop("_slip", "_pos", "_digit").drop_nulls(out))
+    checked = stage_nir_checks(tried, out, norm=out, reason=reason)
+    return checked.filter(pl.col(reason).is_null()).drop(reason, norm).unique(maintain_order=True)
 
 
 _LATE_DEPARTMENTS = ("91", "92", "93", "94", "95")
