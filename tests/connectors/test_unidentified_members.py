@@ -7,7 +7,7 @@ from pathlib import Path
 import polars as pl
 
 from nonrecours.connectors import default_mapping, ingest
-from nonrecours.privacy import ExchangeAgreement, find_leaks
+from nonrecours.privacy import ExchangeAgreement, find_leaks, pseudonymise
 
 _HEADER = ("NUM_DOSSIER;NIR;NOM;PRENOM;DATE_NAISSANCE;SEXE;LIEN;NATIONALITE;ANNEES_TITRE_SEJOUR;TAUX_INCAPACITE;"
            "ETUDIANT;GROSSESSE;STATUT;CODE_COMMUNE;DATE_AFFILIATION;PERIODE;NATURE;MONTANT;PRESTATION;DATE_EVENEMENT")
@@ -45,15 +45,23 @@ def test_quarantined_conjoint_line_keeps_its_membership_without_the_nir(agreemen
     m1 = members.filter(pl.col("unit_kind") == "famille").get_column("unit_id").unique().to_list()
     assert lost.filter(pl.col("line") == 3, pl.col("unit_kind") == "famille").get_column("unit_id").to_list()[0] in m1
     assert set(lost.columns) == {"line", "unit_kind", "unit_id", "role", "valid_from", "valid_to", "reason",
-                                 "birth_month", "sex", "depcom", "source_agency", "extract_id", "extract_date"}
+                                 "birth_month", "sex", "depcom", "nir_neighbours", "source_agency", "extract_id",
+                                 "extract_date"}
     # what the line says of its member besides the NIR: birth month, sex, commune; a value that fails is unknown
     # (null), and the membership stays (M4's 31 February)
     described = {r["line"]: (r["birth_month"], r["sex"], r["depcom"])
                  for r in lost.filter(pl.col("unit_kind") == "famille").to_dicts()}
     assert {k: (v[0].isoformat() if v[0] else None, str(v[1]), v[2]) for k, v in described.items()} == {
         3: ("1961-03-01", "F", "46042"), 5: ("1980-04-01", "F", "46042"), 8: (None, "F", "46100")}
+    # the number whose key failed: the conjoint's own is among the valid numbers a slip away, as its pseudonym
+    # (what any agency holding her valid number has); a missing number has none
+    near = {r["line"]: r["nir_neighbours"] for r in lost.filter(pl.col("unit_kind") == "famille").to_dicts()}
+    own = pseudonymise(pl.DataFrame({"nir": [conjoint]}), "nir", agreement.pseudonym_key(),
+                       key_id_column=None, reason_column=None).item()
+    assert own in near[3] and len(near[3]) <= 4
+    assert near[5] == near[8] == []
     # no raw identifier anywhere: neither NIR (the bad one included) nor dossier number
-    text = lost.write_csv()
+    text = lost.with_columns(pl.col("nir_neighbours").list.join(",")).write_csv()
     for raw in (demandeur, conjoint, bad, child, "M1", "M2"):
         assert raw not in text
     assert not find_leaks(tmp_path / "ws" / "unidentified_members")

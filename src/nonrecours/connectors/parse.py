@@ -17,8 +17,15 @@ import polars as pl
 from nonrecours.connectors._ids import NIR_MESSAGES, pseudonymise_ids, wrap_record_numbers
 from nonrecours.connectors.mapping import Emit, ExtractMapping, FieldMap, RecordLayout
 from nonrecours.connectors.readers import FAULT, FAULT_COLUMN, LINE, TEXT
-from nonrecours.privacy import PseudonymKey, ReturnTokenKey, check_nirs, nir_born_in_france
-from nonrecours.schemas import TABLES, UNIDENTIFIED_DESCRIBED
+from nonrecours.privacy import (
+    PseudonymKey,
+    ReturnTokenKey,
+    check_nirs,
+    nir_born_in_france,
+    nir_neighbours,
+    pseudonymise,
+)
+from nonrecours.schemas import TABLES, UNIDENTIFIED_DESCRIBED, UNIDENTIFIED_NEIGHBOURS
 
 __all__ = ["BORN_IN_FRANCE", "FAULT_SCHEMA", "SUB", "UNIDENTIFIED_SCHEMA", "born_column", "check_rows", "emit_rows",
            "parse_record", "raw_fields", "repairs", "unidentified_members"]
@@ -505,9 +512,11 @@ UNIDENTIFIED_SCHEMA: dict[str, pl.DataType] = {
     "line": pl.Int64(), "unit_kind": TABLES["unit_memberships"].schema["unit_kind"],
     "unit_id": pl.String(), "role": TABLES["unit_memberships"].schema["role"],
     "valid_from": pl.Date(), "valid_to": pl.Date(), "reason": pl.String(),
-    **{c: TABLES["persons"].schema[c] for c in UNIDENTIFIED_DESCRIBED}}
-"""A quarantined membership line whose person cannot be identified: its unit (pseudonym) and role, and the
-member's birth month, sex and commune where the line states them (null where it does not, or they fail)."""
+    **{c: TABLES["persons"].schema[c] for c in UNIDENTIFIED_DESCRIBED},
+    UNIDENTIFIED_NEIGHBOURS: pl.List(pl.String())}
+"""A quarantined membership line whose person cannot be identified: its unit (pseudonym) and role, the member's
+birth month, sex and commune where the line states them (null where it does not, or they fail), and the pseudonyms
+of the valid NIRs a single slip away from a number whose key failed (empty otherwise)."""
 
 
 def unidentified_members(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMapping, key: PseudonymKey,
@@ -540,13 +549,25 @@ def unidentified_members(raw: pl.DataFrame, record: RecordLayout, mapping: Extra
         canon = canon.filter(~pl.col(LINE).is_in(bad.get_column("line").implode()))
         described = _described(raw.join(lost, on=LINE, how="semi"), record, nir.target, mapping, key)
         canon = canon.join(described, on=LINE, how="left")
+        canon = canon.join(_neighbours(raw.join(lost, on=LINE, how="semi"), nir.target, key), on=LINE, how="left")
         out.append(canon.join(lost, on=LINE, how="inner").select(
             pl.col(LINE).alias("line"),
-            *[c for c in UNIDENTIFIED_SCHEMA if c not in ("line", "reason", *UNIDENTIFIED_DESCRIBED)],
-            "reason", *UNIDENTIFIED_DESCRIBED))
+            *[c for c in UNIDENTIFIED_SCHEMA if c not in ("line", "reason", *UNIDENTIFIED_DESCRIBED,
+                                                         UNIDENTIFIED_NEIGHBOURS)],
+            "reason", *UNIDENTIFIED_DESCRIBED, pl.col(UNIDENTIFIED_NEIGHBOURS).fill_null([])))
     if not out:
         return pl.DataFrame(schema=UNIDENTIFIED_SCHEMA)
     return pl.concat([o.cast(UNIDENTIFIED_SCHEMA) for o in out])  # type: ignore[arg-type]
+
+
+def _neighbours(rows: pl.DataFrame, nir: str, key: PseudonymKey) -> pl.DataFrame:
+    """LINE and ``UNIDENTIFIED_NEIGHBOURS``: the pseudonyms of the valid NIRs a single slip from the line's number,
+    where only its key failed (``privacy.nir_neighbours``; a missing or malformed number has none). The raw number
+    and its neighbours are dropped here: only their pseudonyms leave, as a valid number's would."""
+    near = nir_neighbours(rows.select(LINE, nir), nir, out="__near").select(LINE, "__near").collect()
+    return (pseudonymise(near, "__near", key, out="__pseudonym", key_id_column=None, reason_column=None)
+            .group_by(LINE)
+            .agg(pl.col("__pseudonym").unique().sort().alias(UNIDENTIFIED_NEIGHBOURS)))
 
 
 def _described(rows: pl.DataFrame, record: RecordLayout, nir: str, mapping: ExtractMapping,

@@ -25,6 +25,7 @@ from nonrecours.schemas.tables import (
     TAX_HOUSEHOLDS,
     UNIDENTIFIED_DESCRIBED,
     UNIDENTIFIED_MEMBERS,
+    UNIDENTIFIED_NEIGHBOURS,
     UNIT_MEMBERSHIPS,
     valid_on,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "TAX_HOUSEHOLDS",
     "UNIDENTIFIED_DESCRIBED",
     "UNIDENTIFIED_MEMBERS",
+    "UNIDENTIFIED_NEIGHBOURS",
     "UNIT_KINDS",
     "UNIT_MEMBERSHIPS",
     "TableSpec",

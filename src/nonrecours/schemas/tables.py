@@ -581,6 +581,11 @@ they were kept) and the provenance columns (``connectors.parse.unidentified_memb
 dossier's adult there as a member it cannot see: the couple is unknown, never single; detection reads a paid
 dossier's adult there as a payment that may be a flagged famille's (``detection.receipts.unidentified_payee``)."""
 
+UNIDENTIFIED_NEIGHBOURS = "nir_neighbours"
+"""The ``UNIDENTIFIED_MEMBERS`` column of the pseudonyms of the valid NIRs a single typing slip (a digit replaced,
+two adjacent swapped) from the line's number, when only its key failed: the number meant is most often among them,
+which a person some agency knows under one of them tells (``detection.receipts.unidentified_paid``)."""
+
 UNIDENTIFIED_DESCRIBED = ("birth_month", "sex", "depcom")
 """The ``persons`` columns an ``UNIDENTIFIED_MEMBERS`` row keeps of its member: not enough to identify anyone, enough
 for detection to tell that a paid dossier may be a flagged famille's."""
