@@ -6,7 +6,8 @@ with the members' birth month, sex and commune of the lines quarantined for an u
 
 Detection says on a non-take-up flag that the payment may be theirs when a payer of the benefit, which knows none
 of the famille's adults, paid a dossier one of whose adults has an unusable NIR and the birth month, commune (and
-sex, where both sides give it) of one of theirs (``detection.receipts.unidentified_payee``); the grade is kept.
+sex, where both sides give it) of one of theirs, or a number a typing slip from one of theirs on a flag already
+possible (``detection.receipts.unidentified_payee``); the grade is kept.
 This counts, per benefit and grade (certain+probable, possible), the flags so marked and the others, and among
 each how many the truth says are taken up (false alarms), true non-take-up, or not entitled: what the mark is
 worth to a caseworker. Writes ``NAME.json`` and ``NAME.md``.
@@ -23,8 +24,10 @@ import polars as pl
 
 from commits import commit
 
-MARK = "au NIR inutilisable"
-"""Words of the reason line detection writes on a marked flag (``detection.reasons``)."""
+MARK = r"^À vérifier avant tout contact : .*(au NIR inutilisable|à un chiffre près)"
+"""The reason line detection writes on a marked flag (``detection.reasons``): by the birth month, sex and commune,
+or by the number a slip from the adult's, on a flag already possible (one this match makes possible says
+« Signalement ramené à « possible » » instead, counted apart: ``downgraded_by_payee_number_slip``)."""
 
 
 def score(detection: Path, truth: Path, agreement: Path) -> pl.DataFrame:

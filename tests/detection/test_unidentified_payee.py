@@ -40,9 +40,10 @@ def _territory(described: list[dict]) -> dict[str, pl.DataFrame]:
     tables["unidentified_members"] = pl.DataFrame(
         [{"line": 10 + k, "unit_kind": "famille", "unit_id": f"dossier-{k}", "role": d.get("role", "demandeur"),
           "valid_from": dt.date(2024, 1, 1), "valid_to": None, "reason": "invalid NIR check key",
-          "birth_month": d["birth_month"], "sex": d["sex"], "depcom": d["depcom"], "source_agency": "caf",
+          "birth_month": d["birth_month"], "sex": d["sex"], "depcom": d["depcom"],
+          "nir_neighbours": d.get("neighbours", []), "source_agency": "caf",
           "extract_id": "caf", "extract_date": dt.date(2026, 6, 28)} for k, d in enumerate(described)],
-        schema_overrides={"valid_to": pl.Date, "birth_month": pl.Date})
+        schema_overrides={"valid_to": pl.Date, "birth_month": pl.Date, "nir_neighbours": pl.List(pl.String)})
     return tables
 
 
@@ -99,7 +100,7 @@ def test_a_part_of_a_partitioned_run_matches_a_dossier_held_by_another_part():
     famille need not fall in the same part): the same caps as when the part holds the dossier's rows."""
     whole = _territory([{**_LOST, "paid": ["rsa"]}])
     described = unidentified_paid(whole, FIRST.benefits, MONTH, window=FIRST.paid_window)
-    assert described.to_dicts() == [{**_LOST, "benefit": "rsa", "payer": "caf"}]
+    assert described.to_dicts() == [{**_LOST, "benefit": "rsa", "payer": "caf", "neighbour": None}]
     part = {k: v for k, v in whole.items() if k != "unidentified_members"}
     part["benefits_paid"] = part["benefits_paid"].filter(~pl.col("unit_id").str.starts_with("dossier-"))
     assert _said(part)[0]["f-a"] == ("certain", False)  # alone, the part cannot see the dossier
@@ -108,7 +109,8 @@ def test_a_part_of_a_partitioned_run_matches_a_dossier_held_by_another_part():
 
 def test_a_workspace_ingested_before_the_lines_described_their_member_matches_nobody():
     tables = _territory([{**_LOST, "paid": ["rsa"]}])
-    tables["unidentified_members"] = tables["unidentified_members"].drop("birth_month", "sex", "depcom")
+    tables["unidentified_members"] = tables["unidentified_members"].drop("birth_month", "sex", "depcom",
+                                                                         "nir_neighbours")
     core = _core(tables)
     assert unidentified_payee(tables, core.inputs.individu, FIRST.benefits, MONTH, window=3).is_empty()
     assert set(_said(tables)[0].values()) == {("certain", False)}
@@ -123,7 +125,55 @@ def test_a_workspace_mixing_files_written_before_and_after_reads_the_older_as_un
     folder = tmp_path / "unidentified_members"
     folder.mkdir()
     lost = tables["unidentified_members"]
-    lost.slice(0, 1).drop("birth_month", "sex", "depcom").write_parquet(folder / "caf-1.parquet")
+    lost.slice(0, 1).drop("birth_month", "sex", "depcom", "nir_neighbours").write_parquet(folder / "caf-1.parquet")
     lost.slice(1, 1).write_parquet(folder / "caf-2.parquet")
     read = scan_workspace(tmp_path)["unidentified_members"].collect().sort("line")  # the older file first
     assert read.height == 2 and read.get_column("sex").to_list() == [None, "M"]
+
+
+_SLIP = "Signalement ramené à « possible » : ni la CAF ni la MSA ne la connaissent, mais la CAF verse cette prestation"
+
+
+def test_a_paid_dossier_whose_adult_number_is_a_slip_from_the_flagged_adult_caps_the_flag():
+    """The line's number failed its key and the adult's own NIR is a single slip from it (their pseudonym among the
+    line's neighbours): the payment is very likely theirs; the flag is possible, said, and counted apart."""
+    elsewhere = {**_LOST, "depcom": "75056"}  # moved since: the commune is no evidence against the number
+    said, run = _said(_territory([{**elsewhere, "neighbours": ["p-a", "p-nobody"], "paid": ["rsa"]}]))
+    assert said == {"f-a": ("possible", False), "f-b": ("certain", False), "f-c": ("certain", False),
+                    "f-known": ("certain", False)}
+    flag = run.flags.filter((pl.col("benefit") == "rsa") & pl.col("unit_id").str.ends_with("f-a")).row(0, named=True)
+    slip = [r for r in flag["reasons"] if r.startswith(_SLIP)]
+    assert len(slip) == 1 and "à un chiffre près (une faute de frappe)" in slip[0]
+    assert run.summary["downgraded_by_payee_number_slip"]["rsa"] == 1
+    assert run.summary["flags_maybe_paid_to_unidentified_payee"]["rsa"] == 0
+
+
+def test_a_slip_match_needs_no_described_member_but_no_contradicting_birth_month():
+    # a line whose birth date and commune failed still has its number's neighbours
+    unknown = {**_LOST, "birth_month": None, "depcom": None}
+    said, _ = _said(_territory([{**unknown, "neighbours": ["p-b"], "paid": ["rsa"]}]))
+    assert said["f-b"] == ("possible", False) and said["f-a"] == ("certain", False)
+    # the line's birth month is not the adult's: the neighbour is someone else's number
+    other = {**_LOST, "birth_month": dt.date(MONTH.year - 41, 2, 1)}
+    said, run = _said(_territory([{**other, "neighbours": ["p-b"], "paid": ["rsa"]}]))
+    assert set(said.values()) == {("certain", False)}
+    assert run.summary["downgraded_by_payee_number_slip"]["rsa"] == 0
+    # nor a dossier paid another benefit, nor an adult the CAF knows
+    said, _ = _said(_territory([{**_LOST, "neighbours": ["p-b", "p-known"], "paid": ["af"]},
+                                {**unknown, "neighbours": ["p-known"], "paid": ["rsa"]}]))
+    assert set(said.values()) == {("certain", False)}
+
+
+def test_a_possible_flag_matched_by_the_number_says_the_number_not_the_facts():
+    """A flag already possible (here the alimony of adults the CAF does not know) is not capped further: its line
+    says what matched, the number, and it is counted with the flags that may be paid to an unidentified payee."""
+    tables = _territory([{**_LOST, "depcom": "75056", "neighbours": ["p-a"], "paid": ["rsa"]}])
+    run = detect(core_month(tables, MONTH), tables, config=FIRST)
+    flag = run.flags.filter((pl.col("benefit") == "rsa") & pl.col("unit_id").str.ends_with("f-a")).row(0, named=True)
+    assert flag["grade"] == "possible"
+    said = [r for r in flag["reasons"] if "un dossier dont un adulte" in r]
+    assert said == ["À vérifier avant tout contact : ni la CAF ni la MSA ne la connaissent, mais la CAF verse cette "
+                    "prestation à un dossier dont un adulte a un NIR erroné qui, à un chiffre près (une faute de "
+                    "frappe), est celui d'un adulte du foyer : le versement est très probablement le sien."]
+    assert run.summary["flags_maybe_paid_to_unidentified_payee"]["rsa"] == 1
+    assert run.summary["downgraded_by_payee_number_slip"]["rsa"] == 0

@@ -843,9 +843,13 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # Said on the flag (a reason line, and counted), its grade kept: on Cahors 100,000 such a match is a flag taken
     # up in a third of cases, and a cap would move twice as many true non-take-ups out of certain and probable as
     # false alarms (docs/detection.md, « A payment whose payee's NIR was unusable »).
+    # When that line's number failed its key and the adult's own NIR is a single slip from it (one digit replaced,
+    # two swapped), the number was very likely theirs, mistyped: their payment is not observed, possible at most.
     unid = unidentified_payee(tables, individu, config.benefits, month, window=config.paid_window,
                               described=unidentified)
-    units = units.join(unid.rename({"payer": "_unid_payer"}), on=["famille_id", "benefit"], how="left")
+    units = units.join(unid.rename({"payer": "_unid_payer", "by_number": "_unid_number"}),
+                       on=["famille_id", "benefit"], how="left")
+    slip = capped & pl.col("_unid_number").fill_null(False)
     # A member whose lines at the source declaring every salary (the DRM) stop a month or two before, no agency
     # reporting them since: those months read as no income may be declarations not yet in; where they make a
     # large share of the benefit's reference period, possible at most.
@@ -859,7 +863,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     units = units.join(reexam, on=["famille_id", "benefit"], how="left")
     reexamined = capped & pl.col("_reexam_last").is_not_null()
     insurer_unknown = capped & pl.col("_pu").fill_null(False)
-    unobserved = (pl.when(insurer_unknown).then(pl.lit("insurer"))
+    unobserved = (pl.when(insurer_unknown).then(pl.lit("insurer")).when(slip).then(pl.lit("slip"))
                   .when(stopped).then(pl.lit("stopped")).when(unseen).then(pl.lit("unseen"))
                   .when(payee_gone).then(pl.lit("payee")).when(fund_unknown).then(pl.lit("fund"))
                   .when(lines_behind).then(pl.lit("behind")).when(reexamined).then(pl.lit("reexamined"))
@@ -870,8 +874,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                pl.when(unobserved == "behind").then(pl.col("_behind_last")).alias("_behind_last"),
                                pl.when(unobserved == "reexamined").then(pl.col("_reexam_last")).alias("_reexam_last")
                                ).drop("_payee_lost", "_fund", "_pu")
-    n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("insurer", "stopped", "unseen", "payee", "fund",
-                                                                 "behind", "reexamined")}
+    n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("insurer", "slip", "stopped", "unseen", "payee",
+                                                                 "fund", "behind", "reexamined")}
     for kind, benefit, n in (units.filter(pl.col("_unobserved").is_not_null())
                              .group_by("_unobserved", "benefit").len().iter_rows()):
         n_capped[kind][benefit] = n
@@ -980,7 +984,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
         parts.append(reasons(flags.filter(pl.col("benefit").is_in(d.benefits)), then, d.sources,
                              config.max_reasons, unreported))
     flags = pl.concat(parts, how="vertical_relaxed")
-    n_unid = dict(flags.filter(pl.col("_unid_payer").is_not_null()).group_by("benefit").len().iter_rows())
+    n_unid = dict(flags.filter(pl.col("_unid_payer").is_not_null() & (pl.col("_unobserved").fill_null("") != "slip"))
+                  .group_by("benefit").len().iter_rows())
     flags = flags.select([pl.col(c).cast(t) for c, t in FLAGS_SCHEMA.items()]).sort("benefit", "unit_id")
     units_out = units.select([pl.col(c).cast(t) for c, t in UNITS_SCHEMA.items()]).sort("benefit", "unit_id")
     summary = _summary(core, units, flags, excl, checked, backend, config)
@@ -1016,6 +1021,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                                      if catalogue_row(b).paid_with}
     summary["flags_maybe_paid_to_unidentified_payee"] = {b: int(n_unid.get(b, 0)) for b in config.benefits
                                                          if catalogue_row(b).payers}
+    summary["downgraded_by_payee_number_slip"] = {b: int(n_capped["slip"].get(b, 0)) for b in config.benefits
+                                                  if catalogue_row(b).payers}
     summary["downgraded_by_insurer_unknown"] = {b: int(n_capped["insurer"].get(b, 0)) for b in config.benefits
                                                 if b in AFFILIATION_PAYERS}
     summary["familles_unknown_to_benefit_payer"] = {

@@ -155,6 +155,12 @@ def _with_article(benefit: str) -> str:
 _WITH_ARTICLE = {k: agency_subject(k) for k in AGENCY_LABELS}
 
 
+_SLIP_TAIL = (" verse cette prestation à un dossier dont un adulte a un NIR erroné qui, à un chiffre près (une faute "
+              "de frappe), est celui d'un adulte du foyer : le versement est très probablement le sien.")
+"""How a flag ends whose famille's adult has the NIR a paid dossier's failing number was most likely meant to be
+(``receipts.unidentified_payee``, ``by_number``)."""
+
+
 def _unknown_to(payers: tuple[str, ...]) -> str:
     """« ni la CNAV ni la MSA ne la connaissent » (« la CNAV ne la connaît pas » for one): the benefit's paying
     agencies do not know the person, for a reason line."""
@@ -305,6 +311,9 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             f"Signalement ramené à « possible » : {_unknown_to(row.payers)} ; la prestation est servie par la "
             "caisse d'assurance maladie de la personne, dont l'extrait n'est pas transmis (ou qui n'y retrouve pas "
             "la personne) : qu'elle ne la reçoive pas n'est pas observé, à vérifier avant tout contact."))
+                     .when(possible & (row_lost == "slip")).then(
+            pl.lit(f"Signalement ramené à « possible » : {_unknown_to(row.payers)}, mais ") + unid_payer
+            + pl.lit(_SLIP_TAIL.removesuffix(".") + " ; à vérifier avant tout contact."))
                      .when(possible & (row_lost == "stopped")).then(
             pl.lit("Signalement ramené à « possible » : ") + dossier
             + pl.lit(" ne transmet pas ce mois la ligne de l'allocataire de ce dossier et ses versements "
@@ -349,7 +358,13 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                 pl.element().replace_strict(input_labels(), default=pl.element())).list.join(", ")
             + pl.lit(" (à vérifier auprès de la personne).")))
         if "_unid_payer" in part.columns:  # a payment that may be theirs, its payee's NIR unusable (``detect``)
-            lines.append(pl.when(pl.col("_unid_payer").is_not_null()).then(
+            by_number = (pl.col("_unid_number").fill_null(False) if "_unid_number" in part.columns
+                         else pl.lit(False))
+            lines.append(pl.when(pl.col("_unid_payer").is_null() | (row_lost.fill_null("") == "slip")).then(None)
+                         .when(by_number).then(
+                pl.lit(f"À vérifier avant tout contact : {_unknown_to(row.payers)}, mais ") + unid_payer
+                + pl.lit(_SLIP_TAIL))
+                         .otherwise(
                 pl.lit(f"À vérifier avant tout contact : {_unknown_to(row.payers)}, mais ") + unid_payer
                 + pl.lit(" verse cette prestation à un dossier dont un adulte, au NIR inutilisable (erroné ou absent), "
                          "a le mois de naissance, le sexe (s'il est connu) et la commune d'un adulte du foyer : le "

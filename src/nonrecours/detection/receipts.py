@@ -29,7 +29,7 @@ from nonrecours.engine.plan import add_months
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import PARENT_ROLES
-from nonrecours.schemas.tables import UNIDENTIFIED_DESCRIBED, valid_on
+from nonrecours.schemas.tables import UNIDENTIFIED_DESCRIBED, UNIDENTIFIED_NEIGHBOURS, valid_on
 
 __all__ = ["AFFILIATION_PAYERS", "allocataire_lost", "paid_by_famille", "payee_lines_lost", "payer_unknown",
            "payers_by_famille", "payment_rows", "payments_known", "pension_fund_unknown", "receipts_by_famille",
@@ -109,17 +109,19 @@ def pension_fund_unknown(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None
 
 
 _DESCRIBED_SCHEMA = {"birth_month": pl.Date, "sex": pl.String, "depcom": pl.String, "benefit": pl.String,
-                     "payer": pl.String}
+                     "payer": pl.String, "neighbour": pl.String}
 
 
 def unidentified_paid(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], benefits: tuple[str, ...],
                       month: dt.date, *, window: int) -> pl.DataFrame:
-    """birth_month, sex, depcom, benefit, payer: each demandeur or conjoint a payer of the benefit lists, on a line
-    quarantined for an unusable NIR (``unidentified_members``: a mistyped or missing number), in a dossier it paid
-    the benefit in the ``window`` months up to ``month``, as the line describes them (a line whose birth month or
-    commune failed, or a workspace ingested before they were kept, describes nobody; a line without a sex, which
-    some layouts do not carry, is described by the other two). Small: read from the whole population once, and
-    handed to each part of a partitioned run (the dossier and the famille it may be need not fall in one part)."""
+    """birth_month, sex, depcom, benefit, payer, neighbour: each demandeur or conjoint a payer of the benefit lists,
+    on a line quarantined for an unusable NIR (``unidentified_members``: a mistyped or missing number), in a dossier
+    it paid the benefit in the ``window`` months up to ``month``, as the line describes them, once per pseudonym of a
+    valid NIR a single slip from the line's (``neighbour``; null when only the key did not fail, or none is valid).
+    A line whose birth month or commune failed and that has no neighbour, or a workspace ingested before they were
+    kept, describes nobody; a line without a sex, which some layouts do not carry, is described by the others.
+    Small: read from the whole population once, and handed to each part of a partitioned run (the dossier and the
+    famille it may be need not fall in one part)."""
     out = pl.DataFrame(schema=_DESCRIBED_SCHEMA)
     lost, paid = tables.get("unidentified_members"), tables.get("benefits_paid")
     if lost is None or paid is None or not set(UNIDENTIFIED_DESCRIBED) <= set(lost.lazy().collect_schema()):
@@ -129,32 +131,43 @@ def unidentified_paid(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], 
     if pairs.is_empty():
         return out
     start = add_months(month, -window)
-    dossiers = (lost.lazy().filter((pl.col("unit_kind").cast(pl.String) == "famille")
-                                   & pl.col("role").cast(pl.String).is_in(list(PARENT_ROLES))
-                                   & (pl.col("valid_from").is_null() | (pl.col("valid_from") <= month))
-                                   & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= start))
-                                   & pl.col("birth_month").is_not_null() & pl.col("depcom").is_not_null())
-                .select(pl.col("source_agency").cast(pl.String).alias("payer"), "unit_id",
-                        *[pl.col(c).cast(t) for c, t in _DESCRIBED_SCHEMA.items() if c in UNIDENTIFIED_DESCRIBED]))
+    # a workspace ingested before the neighbours were kept has none: every line's list is empty
+    near = (pl.col(UNIDENTIFIED_NEIGHBOURS) if UNIDENTIFIED_NEIGHBOURS in lost.lazy().collect_schema()
+            else pl.lit([], dtype=pl.List(pl.String)))
+    dossiers = (lost.lazy().with_columns(near.alias("neighbour"))
+                .filter((pl.col("unit_kind").cast(pl.String) == "famille")
+                        & pl.col("role").cast(pl.String).is_in(list(PARENT_ROLES))
+                        & (pl.col("valid_from").is_null() | (pl.col("valid_from") <= month))
+                        & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= start))
+                        & ((pl.col("birth_month").is_not_null() & pl.col("depcom").is_not_null())
+                           | (pl.col("neighbour").list.len() > 0)))
+                .select(pl.col("source_agency").cast(pl.String).alias("payer"), "unit_id", "neighbour",
+                        *[pl.col(c).cast(t) for c, t in _DESCRIBED_SCHEMA.items() if c in UNIDENTIFIED_DESCRIBED])
+                .explode("neighbour", empty_as_null=True))
     pays = (paid.lazy().filter((pl.col("unit_kind").cast(pl.String) == "famille")
                                & pl.col("month").is_between(start, month) & (pl.col("amount").cast(pl.Float64) > 0))
             .select(pl.col("source_agency").cast(pl.String).alias("payer"), "unit_id",
                     pl.col("benefit").cast(pl.String))
             .join(pairs.lazy(), on=["benefit", "payer"], how="semi").unique())
     return (dossiers.join(pays, on=["payer", "unit_id"], how="inner").select(*_DESCRIBED_SCHEMA).unique()
-            .collect().sort(*_DESCRIBED_SCHEMA))
+            .collect().sort(*_DESCRIBED_SCHEMA, nulls_last=True))
 
 
 def unidentified_payee(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], individu: pl.DataFrame,
                        benefits: tuple[str, ...], month: dt.date, *, window: int,
                        described: pl.DataFrame | None = None) -> pl.DataFrame:
-    """famille_id, benefit, payer: the familles none of whose adults the benefit's payers know (in any of their
-    persons, payments or resources rows), with an adult of the birth month, sex and commune (as some agency reports
-    them) of a member ``unidentified_paid`` describes (``described``: the whole population's, default read from
-    ``tables``). The payment may be theirs, the identity lost on the way: that they do not receive the benefit is
-    not observed. Two or three facts equal (the sex where both sides give it), not an identification: ``detect``
-    says it on the flag, keeping its grade."""
-    out = pl.DataFrame(schema={"famille_id": pl.String, "benefit": pl.String, "payer": pl.String})
+    """famille_id, benefit, payer, by_number: the familles none of whose adults the benefit's payers know (in any of
+    their persons, payments or resources rows), with an adult who may be a member ``unidentified_paid`` describes
+    (``described``: the whole population's, default read from ``tables``): the payment may be theirs, the identity
+    lost on the way, so that they do not receive the benefit is not observed.
+
+    Two ways, told apart by ``by_number``. False: the birth month, sex and commune equal (the sex where both sides
+    give it): two or three facts equal, not an identification; ``detect`` says it on the flag, keeping its grade.
+    True: the adult's own NIR is a single slip from the line's failing number (their pseudonym is one of its
+    neighbours) and no birth month either side gives contradicts it: the number was very likely theirs, mistyped;
+    ``detect`` caps the flag at possible."""
+    out = pl.DataFrame(schema={"famille_id": pl.String, "benefit": pl.String, "payer": pl.String,
+                               "by_number": pl.Boolean})
     if described is None:
         described = unidentified_paid(tables, benefits, month, window=window)
     persons = tables.get("persons")
@@ -164,12 +177,22 @@ def unidentified_payee(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None],
     adults = _parents(individu)
     attrs = (persons.lazy().filter(pl.col("person_id").is_in(adults.get_column("person_id").implode()))
              .select("person_id", *[pl.col(c).cast(_DESCRIBED_SCHEMA[c]) for c in UNIDENTIFIED_DESCRIBED])
-             .drop_nulls(["birth_month", "depcom"]).unique().collect())
+             .unique().collect())
     # the sex where both sides give it (the DGFiP's and the CNAM's layouts do not): unknown is not a mismatch
-    matched = (adults.join(attrs, on="person_id")
-               .join(described.rename({"sex": "_sex"}), on=["birth_month", "depcom"])
-               .filter(pl.col("sex").is_null() | pl.col("_sex").is_null() | (pl.col("sex") == pl.col("_sex")))
-               .select("famille_id", "benefit", "payer"))
+    by_facts = (adults.join(attrs.drop_nulls(["birth_month", "depcom"]), on="person_id")
+                .join(described.drop_nulls(["birth_month", "depcom"]).drop("neighbour").unique()
+                      .rename({"sex": "_sex"}), on=["birth_month", "depcom"])
+                .filter(pl.col("sex").is_null() | pl.col("_sex").is_null() | (pl.col("sex") == pl.col("_sex")))
+                .select("famille_id", "benefit", "payer", pl.lit(False).alias("by_number")))
+    # the number: a birth month the line states and no agency gives the adult contradicts it
+    months = attrs.group_by("person_id").agg(pl.col("birth_month").drop_nulls().unique().alias("_months"))
+    by_number = (adults.join(described.drop_nulls("neighbour").select("neighbour", "benefit", "payer", "birth_month"),
+                             left_on="person_id", right_on="neighbour")
+                 .join(months, on="person_id", how="left")
+                 .filter(pl.col("birth_month").is_null() | pl.col("_months").is_null()
+                         | (pl.col("_months").list.len() == 0) | pl.col("_months").list.contains(pl.col("birth_month")))
+                 .select("famille_id", "benefit", "payer", pl.lit(True).alias("by_number")))
+    matched = pl.concat([by_facts, by_number])
     if matched.is_empty():
         return out
     members = adults.join(matched.select("famille_id").unique(), on="famille_id", how="semi")
@@ -179,7 +202,8 @@ def unidentified_payee(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None],
                           pl.col("person_id").is_in(members.get_column("person_id").implode()))
         seen = members.join(known, on="person_id", how="semi").select("famille_id").unique()
         parts.append(part.join(seen, on="famille_id", how="anti"))
-    return (pl.concat(parts).group_by("famille_id", "benefit").agg(pl.col("payer").min())
+    return (pl.concat(parts).sort("by_number", descending=True)
+            .group_by("famille_id", "benefit").agg(pl.col("payer").first(), pl.col("by_number").any())
             .select(out.columns).sort("famille_id", "benefit"))
 
 
