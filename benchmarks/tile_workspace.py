@@ -44,7 +44,7 @@ import polars as pl
 from nonrecours.errors import NonRecoursError, SchemaError
 from nonrecours.privacy import PSEUDONYM_PATTERN
 from nonrecours.privacy.tokens import TOKEN_PATTERN
-from nonrecours.schemas import TABLES, UNIDENTIFIED_MEMBERS
+from nonrecours.schemas import TABLES, UNIDENTIFIED_MEMBERS, UNIDENTIFIED_NEIGHBOURS
 
 __all__ = ["ID_COLUMNS", "MAX_COPIES", "PreconditionError", "check", "retag", "tile"]
 
@@ -63,6 +63,9 @@ ID_COLUMNS: dict[str, tuple[str, ...]] = {
     UNIDENTIFIED_MEMBERS: ("unit_id",),
 }
 """The pseudonym columns of each table folder of a workspace."""
+ID_LIST_COLUMNS: dict[str, tuple[str, ...]] = {UNIDENTIFIED_MEMBERS: (UNIDENTIFIED_NEIGHBOURS,)}
+"""The columns of lists of pseudonyms of each table folder (a quarantined line's NIR neighbours): each element
+retagged as an id column is."""
 TOKEN_COLUMNS: dict[str, tuple[str, ...]] = {"return_tokens": ("return_token",)}
 NOT_IDS = frozenset({"depcom", "extract_id", "agency", "return_key_id", "reason"})
 """String columns that name no person nor unit (the same in every copy)."""
@@ -125,8 +128,9 @@ def _files(workspace: Path) -> dict[str, list[Path]]:
 
 def _string_columns_known(name: str, schema: pl.Schema) -> None:
     known = set(ID_COLUMNS.get(name, ())) | set(TOKEN_COLUMNS.get(name, ())) | NOT_IDS
+    lists = set(ID_LIST_COLUMNS.get(name, ()))
     for col, dtype in schema.items():
-        if dtype == pl.String and col not in known:
+        if (dtype == pl.String and col not in known) or (dtype == pl.List(pl.String) and col not in lists):
             raise SchemaError("a text column neither tiled as an id nor known to name nobody: add it to "
                               "tile_workspace.ID_COLUMNS or NOT_IDS", table=name, column=col)
 
@@ -144,6 +148,10 @@ def _preconditions(files: dict[str, list[Path]], copies: int) -> dict[str, int]:
         for col in ID_COLUMNS[name]:
             ids.append(lf.select(pl.col(col).alias("v")).filter(pl.col("v").is_not_null()).with_columns(
                 pl.lit(name).alias("table"), pl.lit(col).alias("column")))
+        for col in ID_LIST_COLUMNS.get(name, ()):
+            if col in lf.collect_schema():  # a workspace ingested before the column was kept has none
+                ids.append(lf.select(pl.col(col).explode().alias("v")).filter(pl.col("v").is_not_null())
+                           .with_columns(pl.lit(name).alias("table"), pl.lit(col).alias("column")))
         for col in TOKEN_COLUMNS.get(name, ()):
             tokens.append(lf.select(pl.col(col).alias("v")).filter(pl.col("v").is_not_null()).with_columns(
                 pl.lit(name).alias("table"), pl.lit(col).alias("column")))
@@ -171,6 +179,8 @@ def _preconditions(files: dict[str, list[Path]], copies: int) -> dict[str, int]:
 def _copy(lf: pl.LazyFrame, name: str, c: int) -> pl.LazyFrame:
     """Copy ``c`` of a table's rows: every id and token retagged."""
     cols = [retag(pl.col(col), c).alias(col) for col in ID_COLUMNS[name]]
+    cols += [pl.col(col).list.eval(retag(pl.element(), c)).alias(col) for col in ID_LIST_COLUMNS.get(name, ())
+             if col in lf.collect_schema()]
     cols += [retag_token(pl.col(col), c).alias(col) for col in TOKEN_COLUMNS.get(name, ())]
     return lf.with_columns(cols) if cols else lf
 
@@ -246,6 +256,11 @@ def _distinct_hashes(files: dict[str, list[Path]]) -> dict[str, int]:
     for kind, columns in (("ids", ID_COLUMNS), ("tokens", TOKEN_COLUMNS)):
         frames = [pl.scan_parquet(paths).filter(pl.col(col).is_not_null()).select(pl.col(col).hash(seed=0).alias("h"))
                   for name, paths in files.items() if name != QUARANTINE for col in columns.get(name, ())]
+        if kind == "ids":  # the elements of the lists of ids too, as ``_preconditions`` counts them
+            frames += [pl.scan_parquet(paths).select(pl.col(col).explode().alias("v")).filter(pl.col("v").is_not_null())
+                       .select(pl.col("v").hash(seed=0).alias("h"))
+                       for name, paths in files.items() if name != QUARANTINE
+                       for col in ID_LIST_COLUMNS.get(name, ()) if col in pl.scan_parquet(paths).collect_schema()]
         counts[kind] = int(pl.concat(frames).select(pl.col("h").n_unique()).collect(engine="streaming").item()) \
             if frames else 0
     return counts

@@ -213,3 +213,28 @@ def test_the_scale_bench_comparison_finds_a_changed_a_lost_or_a_doubled_row(tmp_
     parted = bench.compare_parts(tmp_path / "parts", tmp_path / "ref", copies)["units"]
     assert not parted["identical_to_retagged_copies"]
     assert (parted["rows_not_expected"], parted["expected_rows_missing"]) == (2, 2)
+
+
+def test_the_lists_of_ids_are_retagged_and_an_unknown_list_refused(demo_result, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A quarantined line's NIR neighbours (pseudonyms in a list) are ids of each copy like any other: left as the
+    source's, copy 1's neighbours would name copy 0's persons, and its flags differ from copy 0's."""
+    source = Path(shutil.copytree(demo_result.out / "workspace", tmp_path / "ws"))
+    folder = source / UNIDENTIFIED_MEMBERS
+    lost = pl.read_parquet(list(folder.glob("*.parquet")))
+    assert lost.height > 0
+    someone = pl.read_parquet(source / "persons" / "caf-caf.parquet").get_column("person_id")[0]
+    for path in folder.glob("*.parquet"):
+        path.unlink()
+    lost.with_columns(pl.lit([someone], dtype=pl.List(pl.String)).alias("nir_neighbours")).write_parquet(
+        folder / "caf-caf.parquet")
+    tile_workspace.tile(source, tmp_path / "out", 2)
+    tiled = pl.read_parquet(tmp_path / "out" / UNIDENTIFIED_MEMBERS / "caf-caf.parquet")
+    near = tiled.get_column("nir_neighbours").list.first()
+    assert near.head(lost.height).unique().to_list() == [someone]
+    assert near.tail(lost.height).unique().to_list() == [tile_workspace.retag(pl.lit(someone), 1).alias("x")
+                                                         .pipe(pl.select).item()]
+    assert tile_workspace.check(source, tmp_path / "out", 2)["copies_compared"] > 0
+    lost.with_columns(pl.lit([someone], dtype=pl.List(pl.String)).alias("other_ids")).write_parquet(
+        folder / "caf-caf.parquet")
+    with pytest.raises(SchemaError, match="other_ids"):
+        tile_workspace.tile(source, tmp_path / "refused", 2)
