@@ -10,6 +10,7 @@ says when). Paths are relative to the run folder, so a folder can be moved and s
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -54,17 +55,24 @@ def read_manifest(folder: str | Path) -> dict[str, Any]:
         raise AuditError(f"{path}: unreadable manifest") from None
 
 
-def verify_outputs(folder: str | Path) -> int:
-    """Check every output listed in the manifest against its size and hash; return how many were checked.
+def verify_outputs(folder: str | Path, *, purged: Collection[str] = (),
+                   manifest: dict[str, Any] | None = None) -> int:
+    """Check every output listed in the manifest (``manifest``, read from ``folder`` unless given) against its size
+    and hash; return how many were checked. An output in ``purged`` (removed by a purge the audit log records) may
+    be missing, and is then not counted.
 
     AuditError names the first file missing or changed."""
     folder = Path(folder)
-    manifest = read_manifest(folder)
-    outputs = manifest.get("outputs", [])
-    for item in outputs:
+    if manifest is None:
+        manifest = read_manifest(folder)
+    checked = 0
+    for item in manifest.get("outputs", []):
         path = folder / item["path"]
+        if item["path"] in purged and not path.exists():
+            continue
         if not path.is_file():
             raise AuditError(f"output {item['path']}: listed in the manifest, missing on disk")
         if path.stat().st_size != item["size"] or file_sha256(path) != item["sha256"]:
             raise AuditError(f"output {item['path']}: its content differs from the manifest's hash (changed)")
-    return len(outputs)
+        checked += 1
+    return checked

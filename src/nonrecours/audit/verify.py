@@ -16,7 +16,7 @@ from typing import Any
 
 from nonrecours.atomic import file_sha256
 from nonrecours.audit.log import AuditLog
-from nonrecours.audit.manifest import MANIFEST, read_manifest, relative, unlisted
+from nonrecours.audit.manifest import MANIFEST, read_manifest, relative, unlisted, verify_outputs
 from nonrecours.errors import AuditError, ConfigError
 from nonrecours.privacy.keys import AuditKey, KeySource, load_secret
 
@@ -54,20 +54,11 @@ def verify_run(folder: str | Path, key: KeySource | None = None) -> dict[str, in
     if file_sha256(folder / MANIFEST) != last["data"]["manifest_sha256"]:
         raise AuditError(f"{MANIFEST}: differs from the one recorded by the last run (audit entry {last['seq']})")
     purged = {p for e in entries[index + 1:] if e["kind"] == "purge" for p in e["data"]["paths"]}
-    checked = 0
-    outputs = read_manifest(folder)["outputs"]
-    for item in outputs:
-        path = folder / item["path"]
-        if item["path"] in purged and not path.exists():
-            continue
-        if not path.is_file():
-            raise AuditError(f"output {item['path']}: listed in the manifest, missing on disk")
-        if path.stat().st_size != item["size"] or file_sha256(path) != item["sha256"]:
-            raise AuditError(f"output {item['path']}: its content differs from the manifest's hash (changed)")
-        checked += 1
+    manifest = read_manifest(folder)
+    checked = verify_outputs(folder, purged=purged, manifest=manifest)
     # a file beside the outputs the manifest does not list: an outreach list slipped into the run's month folder
     # would otherwise pass for one of its outputs
-    added = unlisted(folder, [item["path"] for item in outputs])
+    added = unlisted(folder, [item["path"] for item in manifest["outputs"]])
     if added:
         raise AuditError(f"{relative(added[0], folder)}: in a folder of the run's outputs but not in its manifest "
                          "(added after the run, or not written by it)")
