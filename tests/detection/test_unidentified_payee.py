@@ -148,7 +148,7 @@ def test_a_paid_dossier_whose_adult_number_is_a_slip_from_the_flagged_adult_caps
     assert run.summary["flags_maybe_paid_to_unidentified_payee"]["rsa"] == 0
 
 
-def test_a_slip_match_needs_no_described_member_but_no_contradicting_birth_month():
+def test_a_slip_match_needs_no_described_member_but_no_contradicting_birth_month_or_sex():
     # a line whose birth date and commune failed still has its number's neighbours
     unknown = {**_LOST, "birth_month": None, "depcom": None}
     said, _ = _said(_territory([{**unknown, "neighbours": ["p-b"], "paid": ["rsa"]}]))
@@ -158,6 +158,9 @@ def test_a_slip_match_needs_no_described_member_but_no_contradicting_birth_month
     said, run = _said(_territory([{**other, "neighbours": ["p-b"], "paid": ["rsa"]}]))
     assert set(said.values()) == {("certain", False)}
     assert run.summary["downgraded_by_payee_number_slip"]["rsa"] == 0
+    # nor of another sex (a slip on the sex digit gives someone else's number)
+    said, _ = _said(_territory([{**_LOST, "sex": "M", "neighbours": ["p-b"], "paid": ["rsa"]}]))
+    assert set(said.values()) == {("certain", False)}
     # nor a dossier paid another benefit, nor an adult the CAF knows
     said, _ = _said(_territory([{**_LOST, "neighbours": ["p-b", "p-known"], "paid": ["af"]},
                                 {**unknown, "neighbours": ["p-known"], "paid": ["rsa"]}]))

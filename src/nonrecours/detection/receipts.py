@@ -164,7 +164,7 @@ def unidentified_payee(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None],
     Two ways, told apart by ``by_number``. False: the birth month, sex and commune equal (the sex where both sides
     give it): two or three facts equal, not an identification; ``detect`` says it on the flag, keeping its grade.
     True: the adult's own NIR is a single slip from the line's failing number (their pseudonym is one of its
-    neighbours) and no birth month either side gives contradicts it: the number was very likely theirs, mistyped;
+    neighbours) and no birth month or sex either side gives contradicts it: the number was very likely theirs;
     ``detect`` caps the flag at possible."""
     out = pl.DataFrame(schema={"famille_id": pl.String, "benefit": pl.String, "payer": pl.String,
                                "by_number": pl.Boolean})
@@ -184,13 +184,20 @@ def unidentified_payee(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None],
                       .rename({"sex": "_sex"}), on=["birth_month", "depcom"])
                 .filter(pl.col("sex").is_null() | pl.col("_sex").is_null() | (pl.col("sex") == pl.col("_sex")))
                 .select("famille_id", "benefit", "payer", pl.lit(False).alias("by_number")))
-    # the number: a birth month the line states and no agency gives the adult contradicts it
-    months = attrs.group_by("person_id").agg(pl.col("birth_month").drop_nulls().unique().alias("_months"))
-    by_number = (adults.join(described.drop_nulls("neighbour").select("neighbour", "benefit", "payer", "birth_month"),
+    # the number: a birth month or a sex the line states and no agency gives the adult contradicts it (a slip on the
+    # sex digit or the month's gives a neighbour of another sex or month: someone else's number)
+    given = attrs.group_by("person_id").agg(pl.col("birth_month").drop_nulls().unique().alias("_months"),
+                                            pl.col("sex").drop_nulls().unique().alias("_sexes"))
+
+    def agrees(line: str, known: str) -> pl.Expr:
+        return (pl.col(line).is_null() | pl.col(known).is_null() | (pl.col(known).list.len() == 0)
+                | pl.col(known).list.contains(pl.col(line)))
+
+    by_number = (adults.join(described.drop_nulls("neighbour")
+                             .select("neighbour", "benefit", "payer", "birth_month", "sex"),
                              left_on="person_id", right_on="neighbour")
-                 .join(months, on="person_id", how="left")
-                 .filter(pl.col("birth_month").is_null() | pl.col("_months").is_null()
-                         | (pl.col("_months").list.len() == 0) | pl.col("_months").list.contains(pl.col("birth_month")))
+                 .join(given, on="person_id", how="left")
+                 .filter(agrees("birth_month", "_months") & agrees("sex", "_sexes"))
                  .select("famille_id", "benefit", "payer", pl.lit(True).alias("by_number")))
     matched = pl.concat([by_facts, by_number])
     if matched.is_empty():
