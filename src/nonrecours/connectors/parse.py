@@ -530,6 +530,7 @@ def unidentified_members(raw: pl.DataFrame, record: RecordLayout, mapping: Extra
     neither read nor kept here.
     """
     out = []
+    near: dict[str, pl.DataFrame] = {}  # per nir field: a line's famille and ménage emits read the same number
     for emit in record.emits:
         person = emit.columns.get("person_id")
         nir = next((f for f in record.fields if f.target == person and f.type == "nir"), None)
@@ -549,7 +550,9 @@ def unidentified_members(raw: pl.DataFrame, record: RecordLayout, mapping: Extra
         canon = canon.filter(~pl.col(LINE).is_in(bad.get_column("line").implode()))
         described = _described(raw.join(lost, on=LINE, how="semi"), record, nir.target, mapping, key)
         canon = canon.join(described, on=LINE, how="left")
-        canon = canon.join(_neighbours(raw.join(lost, on=LINE, how="semi"), nir.target, key), on=LINE, how="left")
+        if nir.target not in near:
+            near[nir.target] = _neighbours(raw.join(lost, on=LINE, how="semi"), nir.target, key)
+        canon = canon.join(near[nir.target], on=LINE, how="left")
         out.append(canon.join(lost, on=LINE, how="inner").select(
             pl.col(LINE).alias("line"),
             *[c for c in UNIDENTIFIED_SCHEMA if c not in ("line", "reason", *UNIDENTIFIED_DESCRIBED,

@@ -209,7 +209,8 @@ def unidentified_payee(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None],
                           pl.col("person_id").is_in(members.get_column("person_id").implode()))
         seen = members.join(known, on="person_id", how="semi").select("famille_id").unique()
         parts.append(part.join(seen, on="famille_id", how="anti"))
-    return (pl.concat(parts).sort("by_number", descending=True)
+    # the number's payer first where both ways match (its line is the one said), then the first by name
+    return (pl.concat(parts).sort(["by_number", "payer"], descending=[True, False])
             .group_by("famille_id", "benefit").agg(pl.col("payer").first(), pl.col("by_number").any())
             .select(out.columns).sort("famille_id", "benefit"))
 
