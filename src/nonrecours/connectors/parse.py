@@ -548,10 +548,11 @@ def unidentified_members(raw: pl.DataFrame, record: RecordLayout, mapping: Extra
         canon = emit_rows(ok.with_columns(pl.lit(None, dtype=pl.String).alias(nir.target)), sub, emit)
         bad = check_rows(canon, emit, record, mapping).filter(pl.col("column") != where(nir, mapping))
         canon = canon.filter(~pl.col(LINE).is_in(bad.get_column("line").implode()))
-        described = _described(raw.join(lost, on=LINE, how="semi"), record, nir.target, mapping, key)
+        lines = raw.join(lost, on=LINE, how="semi")
+        described = _described(lines, record, nir.target, mapping, key)
         canon = canon.join(described, on=LINE, how="left")
         if nir.target not in near:
-            near[nir.target] = _neighbours(raw.join(lost, on=LINE, how="semi"), nir.target, key)
+            near[nir.target] = _neighbours(lines, nir.target, key)
         canon = canon.join(near[nir.target], on=LINE, how="left")
         out.append(canon.join(lost, on=LINE, how="inner").select(
             pl.col(LINE).alias("line"),

@@ -360,15 +360,12 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         if "_unid_payer" in part.columns:  # a payment that may be theirs, its payee's NIR unusable (``detect``)
             by_number = (pl.col("_unid_number").fill_null(False) if "_unid_number" in part.columns
                          else pl.lit(False))
-            lines.append(pl.when(pl.col("_unid_payer").is_null() | (row_lost.fill_null("") == "slip")).then(None)
-                         .when(by_number).then(
-                pl.lit(f"À vérifier avant tout contact : {_unknown_to(row.payers)}, mais ") + unid_payer
-                + pl.lit(_SLIP_TAIL))
-                         .otherwise(
-                pl.lit(f"À vérifier avant tout contact : {_unknown_to(row.payers)}, mais ") + unid_payer
-                + pl.lit(" verse cette prestation à un dossier dont un adulte, au NIR inutilisable (erroné ou absent), "
-                         "a le mois de naissance, le sexe (s'il est connu) et la commune d'un adulte du foyer : le "
-                         "versement est peut-être le sien.")))
+            tail = pl.when(by_number).then(pl.lit(_SLIP_TAIL)).otherwise(pl.lit(
+                " verse cette prestation à un dossier dont un adulte, au NIR inutilisable (erroné ou absent), a le "
+                "mois de naissance, le sexe (s'il est connu) et la commune d'un adulte du foyer : le versement est "
+                "peut-être le sien."))
+            lines.append(pl.when(pl.col("_unid_payer").is_not_null() & (row_lost.fill_null("") != "slip")).then(
+                pl.lit(f"À vérifier avant tout contact : {_unknown_to(row.payers)}, mais ") + unid_payer + tail))
         cap = catalogue_row(benefit).grade_cap
         if cap is not None:  # a condition no data shows: said first, the letter asks it
             lines.append(pl.lit(f"À vérifier auprès de la personne : {cap[1]}."))
