@@ -686,3 +686,45 @@ def test_accedants_loan_dates_reach_the_workspace_through_the_caf_layout(tmp_pat
     again = ingest_extract("caf", blank_path, EXCHANGE, tmp_path / "ws2")
     ws2 = pl.read_parquet(again.outputs["housing"])
     assert ws2.height == ws.height and ws2["loan_date"].null_count() == ws2.height
+
+
+def test_a_hosted_allocataire_s_caf_record_says_hosted_not_the_host_s_lease(larger_truth: Path, tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A CAF allocataire living in another's home (truth: the ménage's ``autre``, not its reference person or
+    partner) has no lease of its own: its logement record says « hébergé à titre gratuit » (GR), rent 0, as the
+    truth holds the famille (housed free of charge: no housing aid, the forfait logement). A householder's record
+    is its ménage's."""
+    import secrets
+
+    from nonrecours.connectors import ingest_extract
+    from nonrecours.privacy import load_agreement
+    from nonrecours.privacy.pseudonyms import pseudonymise
+
+    monkeypatch.setenv("NONRECOURS_EXCHANGE_SECRET", secrets.token_urlsafe(40))
+    # every famille entitled to the RSA: its takers, hosted adults among them, become CAF allocataires
+    paths = write_extracts(larger_truth, tmp_path / "x", seed=5, entitlements=_entitlements(larger_truth))
+    report = ingest_extract("caf", paths["caf"], EXCHANGE, tmp_path / "ws")
+    housing = pl.read_parquet(report.outputs["housing"]).with_columns(pl.col("status").cast(pl.String),
+                                                                       pl.col("rent").cast(pl.Float64))
+    heads = pl.read_parquet(report.outputs["unit_memberships"]).filter(
+        (pl.col("unit_kind").cast(pl.String) == "menage")
+        & (pl.col("role").cast(pl.String) == "personne_de_reference")).select("person_id", "unit_id").unique()
+    key = load_agreement(EXCHANGE).pseudonym_key()
+    ids = pseudonymise(pl.read_parquet(larger_truth / "identities.parquet", columns=["person_id", "nir"]), "nir", key,
+                       out="ws_person", key_id_column=None, reason_column=None).select("person_id", "ws_person")
+    roles = pl.read_parquet(larger_truth / "unit_memberships.parquet").filter(
+        pl.col("unit_kind").cast(pl.String) == "menage").select(
+        "person_id", pl.col("unit_id").alias("truth_menage"), pl.col("role").cast(pl.String).alias("truth_role"))
+    dossiers = heads.join(ids, left_on="person_id", right_on="ws_person").join(
+        roles, left_on="person_id_right", right_on="person_id").select("unit_id", "truth_menage", "truth_role")
+    rows = housing.join(dossiers, left_on="menage_id", right_on="unit_id")
+    hosted = rows.filter(~pl.col("truth_role").is_in(["personne_de_reference", "conjoint"]))
+    assert hosted.select("menage_id").n_unique() >= 3
+    assert (hosted["status"] == "free").all() and (hosted["rent"] == 0).all()
+    assert not hosted["colocation"].any() and not hosted["chambre"].any() and hosted["loan_date"].is_null().all()
+    # a householder's record is its ménage's tenancy, as the truth holds it
+    truth = pl.read_parquet(larger_truth / "housing.parquet").select(
+        pl.col("menage_id").alias("truth_menage"), "month", pl.col("status").cast(pl.String).alias("want"),
+        pl.col("rent").cast(pl.Float64).alias("want_rent"))
+    own = rows.filter(pl.col("truth_role") == "personne_de_reference").join(truth, on=["truth_menage", "month"])
+    assert own.height > 100 and (own["status"] == own["want"]).all() and (own["rent"] == own["want_rent"]).all()

@@ -32,7 +32,7 @@ from nonrecours.errors import SchemaError
 from nonrecours.rules.benefits.aide_logement import FERMETURE_ACCESSION, FIN_ANCIEN_ZONE_3
 from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.benefits import benefit as catalogue_row
-from nonrecours.schemas.codes import FAMILY_BENEFITS_PAID, SHARED_RENTAL_STATUSES
+from nonrecours.schemas.codes import FAMILY_BENEFITS_PAID, HOUSEHOLDER_ROLES, SHARED_RENTAL_STATUSES
 from nonrecours.schemas.zonage import zone_apl_of
 
 __all__ = ["FAMILY_PAYMENTS", "PAYMENT_INPUTS", "RECEIVED_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts",
@@ -487,7 +487,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         .otherwise(pl.lit("cohabiting")).alias("couple_kind"),
         # a couple is not isolated; a single person's recent isolation comes from the demandeur's row (CAF)
         (pl.col("_isolation").fill_null(False) & (pl.col("_parents") < 2)).alias("recent_isolation"),
-        (~pl.col("_head_menage_role").is_in(["personne_de_reference", "conjoint"])).fill_null(False)
+        (~pl.col("_head_menage_role").is_in(HOUSEHOLDER_ROLES)).fill_null(False)
         .alias("hosted_free_of_charge"),
     )
     src_f = unit_source.filter(pl.col("entity") == "famille").select(pl.col("id").alias("famille_id"),

@@ -37,6 +37,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from nonrecours.core.resources import CoreConfig, month_range
+from nonrecours.schemas.codes import HOUSEHOLDER_ROLES
 from nonrecours.schemas.tables import valid_on
 
 __all__ = ["declarant_missing", "dgfip_dwellings", "people", "qualified", "qualifier", "reconcile",
@@ -475,7 +476,7 @@ def dgfip_dwellings(lf: Mapping[str, pl.LazyFrame], month: dt.date) -> pl.DataFr
             .collect()
             .sort(["valid_from", "extract_date", "unit_id"], descending=[True, True, False])
             .unique(subset=["person_id"], keep="first")
-            .filter(pl.col("_role").is_in(["personne_de_reference", "conjoint"]))
+            .filter(pl.col("_role").is_in(HOUSEHOLDER_ROLES))
             .select("person_id", qualified("source_agency", "unit_id").alias("_loc")))
 
 

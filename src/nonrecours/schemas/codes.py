@@ -44,6 +44,9 @@ ROLES: dict[str, tuple[str, ...]] = {
 }
 PARENT_ROLES: tuple[str, ...] = ROLES["famille"][:2]
 """The parents of a famille (demandeur and conjoint), as opposed to its enfants."""
+HOUSEHOLDER_ROLES: tuple[str, ...] = ROLES["menage"][:2]
+"""The ménage's householders (its reference person and their partner): whoever else lives there is housed in
+someone else's home (an adult child, a hosted adult), and a famille so housed is hosted free of charge."""
 ALL_ROLES: tuple[str, ...] = tuple(dict.fromkeys(r for roles in ROLES.values() for r in roles))
 
 RESOURCE_KINDS = (

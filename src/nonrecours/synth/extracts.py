@@ -35,7 +35,7 @@ from nonrecours.core.inputs import PAYMENT_INPUTS, RECEIVED_INPUTS
 from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
-from nonrecours.schemas.codes import NET_TO_TAXABLE, PARENT_ROLES
+from nonrecours.schemas.codes import HOUSEHOLDER_ROLES, NET_TO_TAXABLE, PARENT_ROLES
 from nonrecours.schemas.tables import valid_on
 from nonrecours.synth.income import CATEGORY_B_BELOW
 
@@ -791,10 +791,18 @@ def _write_caf(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
     rec30 = lines(pay.with_columns(pl.col("month").dt.offset_by("1mo").dt.offset_by("4d").alias("paid_on")),
                   "prestation")
     men = m.filter(pl.col("unit_kind").cast(pl.String) == "menage").select(
-        "person_id", pl.col("unit_id").alias("menage_id"))
+        "person_id", pl.col("unit_id").alias("menage_id"), pl.col("role").cast(pl.String).alias("menage_role"))
     dem = members.filter(pl.col("role") == "demandeur").select("person_id", "matricule", "address", "postcode")
     house = dem.join(men, on="person_id").unique("matricule", keep="first").join(
         truth.housing.filter(pl.col("month").is_in(months)), on="menage_id")
+    # an allocataire living in another's home records no lease of its own: the CAF writes « hébergé à titre
+    # gratuit » (the host's lease and rent are the host's, CCH art. L822-1), not the dwelling's tenancy
+    hosted = ~pl.col("menage_role").is_in(HOUSEHOLDER_ROLES)
+    house = house.with_columns(
+        pl.when(hosted).then(pl.lit("free")).otherwise(pl.col("status").cast(pl.String)).alias("status"),
+        pl.when(hosted).then(pl.lit(0, dtype=house.schema["rent"])).otherwise(pl.col("rent")).alias("rent"),
+        *(pl.when(hosted).then(pl.lit(False)).otherwise(pl.col(c)).alias(c) for c in ("colocation", "chambre")),
+        pl.when(hosted).then(pl.lit(None, dtype=pl.Date)).otherwise(pl.col("loan_date")).alias("loan_date"))
     rec40 = lines(house.sort("matricule", "month").with_columns(pl.col("address").alias("adresse")), "logement")
     dossiers = lines(members.filter(pl.col("role") == "demandeur").unique("matricule").with_columns(
         pl.col("valid_from").alias("opened")), "dossier")

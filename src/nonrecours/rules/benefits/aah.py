@@ -28,7 +28,7 @@ input), capital income.
 
 from __future__ import annotations
 
-from nonrecours.rules.benefits.common import PARENTS
+from nonrecours.rules.benefits.common import HOUSEHOLDERS, PARENTS
 from nonrecours.rules.dsl import Famille, Individu, condition, maximum, minimum, param, rule, shift, sum_over, where
 
 DECONJUGALISATION = "2023-10-01"
@@ -150,7 +150,7 @@ def aah(i: Individu):
 @rule(entity="individu", dtype="float", label="majoration pour la vie autonome (complément de l'AAH)",
       ref="CSS art. L821-1-2 et D821-3")
 def caah(i: Individu):
-    logement_independant = i.menage_role.is_in(["personne_de_reference", "conjoint"]) & (
+    logement_independant = i.menage_role.is_in(list(HOUSEHOLDERS)) & (
         i.famille.statut_occupation != "foyer")
     eligible = ((i.disability_rate >= param(f"{A}.taux_incapacite")) & (i.aah_percue > 0) & logement_independant
                 & (i.salary_net <= 0) & i.famille.aide_logement_percue)

@@ -27,7 +27,7 @@ from nonrecours.rules.dsl import (
     years_between,
 )
 from nonrecours.rules.ir import ROUND_TOLERANCE
-from nonrecours.schemas.codes import NET_TO_TAXABLE, PARENT_ROLES
+from nonrecours.schemas.codes import HOUSEHOLDER_ROLES, NET_TO_TAXABLE, PARENT_ROLES
 
 __all__ = [
     "PARENTS",
@@ -42,6 +42,7 @@ __all__ = [
 ]
 
 PARENTS = PARENT_ROLES
+HOUSEHOLDERS = HOUSEHOLDER_ROLES
 
 
 NAISSANCE_INCONNUE = dt.date(1801, 1, 1)
