@@ -1112,8 +1112,10 @@ def _write_msa(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
                    pl.lit(0.0).alias("amount")),
         pay, pens, events], how="diagonal_relaxed").join(
         mem.select("person_id", "dossier", "role", "valid_from"), on="person_id").join(_people(truth), on="person_id")
-    rows = _person_noise(rows, "msa", seed, noise, stats, months, monthly=True).sort("dossier", "person_id", "month",
-                                                                                     "benefit")
+    # the claim's benefit and date break the ties of one person's events of a month (two refusals): the joins
+    # above order rows differently from run to run, and the same seed writes the same bytes
+    rows = _person_noise(rows, "msa", seed, noise, stats, months, monthly=True).sort(
+        "dossier", "person_id", "month", "benefit", "claim_benefit", "event_date", nulls_last=True)
     rows = _row_noise(rows, ["person_id", "month", "benefit"], "amount", "msa", seed, noise, stats)
     status = pl.when(pl.col("benefit").str.starts_with("pension")).then(pl.lit("RET")) \
         .when(pl.col("benefit") == "salary_net").then(pl.lit("SAL")) \
