@@ -339,3 +339,51 @@ def test_a_dossier_with_a_quarantined_conjoint_line_has_its_couple_unknown():
     assert _kind(core, "caf:F9", "couple_kind") == ["unknown"]
     assert _kind(core, "caf:F8", "couple_kind") == ["observed"]
     assert _kind(core, "caf:F7", "couple_kind") == ["observed"]
+
+
+def _lost_in_dwelling(dwelling, birth, *, role="personne_de_reference", since=dt.date(2024, 1, 1),
+                      neighbours=None):
+    """The DGFiP's line of an adult declared in ``dwelling``, quarantined for its NIR."""
+    return {**_lost(dwelling, role, "menage", since), "birth_month": birth, "nir_neighbours": neighbours,
+            **dict(zip(("source_agency", "extract_id", "extract_date"), _p("dgfip"), strict=True))}
+
+
+def test_an_adult_the_dgfip_declares_in_the_dwelling_under_an_unusable_nir_may_be_the_partner():
+    """The DGFiP declares, in the dwelling of a single adult, another foyer's head whose line was quarantined for
+    its NIR: someone lives there whom the core cannot see, who may be the partner (an unmarried couple files two
+    declarations). s (DGFiP only, L1: an unseen adult 3 years younger) is no longer single by estimate and x (the
+    CAF's lone parent, L4: an unseen adult of unknown age) no longer an observed single: both couples unknown,
+    uninformed (possible at most), counted. Unchanged: t (L2: the unseen adult is 30 years older, a parent more
+    likely), u (L3: the line's NIR is one slip from u's own: u's own line, mistyped), y (L5: the unseen adult is
+    the second declarant of a joint declaration, someone's partner), z (L6: the unseen adult's line is of 2024,
+    the dwelling's latest declaration 2025 lists z alone)."""
+    mems = [*_declared("s", "T1", "L1"), *_declared("t", "T2", "L2"), *_declared("u", "T3", "L3"),
+            *_declared("x", "T4", "L4"), *_caf_parent("x", "k", "F9"),
+            *_declared("y", "T5", "L5"), *_caf_parent("y", "j", "F8"),
+            _mem("z", "foyer_fiscal", "T6", "declarant", "dgfip", dt.date(2025, 1, 1)),
+            _mem("z", "menage", "L6", "personne_de_reference", "dgfip", dt.date(2025, 1, 1))]
+    dgfip_only = {"agency": "dgfip", "sex": None, "nat": None, "health": (None, None, None)}
+    persons = [_person(p, dt.date(1980, 1, 1), **dgfip_only) for p in ("s", "t", "u", "z")]
+    persons += [_person("x", dt.date(1986, 1, 1)), _person("k", dt.date(2016, 1, 1)),
+                _person("y", dt.date(1987, 1, 1)), _person("j", dt.date(2015, 1, 1))]
+    lost = pl.DataFrame([_lost_in_dwelling("L1", dt.date(1983, 5, 1)), _lost_in_dwelling("L2", dt.date(1950, 1, 1)),
+                         _lost_in_dwelling("L3", dt.date(1980, 1, 1), neighbours=["u", "q"]),
+                         _lost_in_dwelling("L4", None), _lost_in_dwelling("L5", dt.date(1985, 1, 1), role="conjoint"),
+                         _lost_in_dwelling("L6", dt.date(1981, 1, 1))])
+    tables = {"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}
+    before = build_month(tables, M)
+    core = build_month({**tables, UNIDENTIFIED_MEMBERS: lost}, M)
+    fam = {p: core.inputs.individu.filter(pl.col("person_id") == p)["famille_id"].item() for p in "stuz"}
+    for c in (before, core):
+        assert _kind(c, "caf:F8", "couple_kind") == ["observed"]
+        for p in "tuz":
+            assert _kind(c, fam[p], "couple_kind") == ["estimated"] and _unknown(c, fam[p], "couple_kind")[
+                "informed"].to_list() == [True]
+    assert _kind(before, fam["s"], "couple_kind") == ["estimated"]
+    assert _kind(before, "caf:F9", "couple_kind") == ["observed"]
+    for f in (fam["s"], "caf:F9"):
+        assert _kind(core, f, "couple_kind") == ["unknown"]
+        assert _unknown(core, f, "couple_kind")["informed"].to_list() == [False]
+    assert before.counts["familles_single_from_dwelling"] == 4 and core.counts["familles_single_from_dwelling"] == 3
+    assert core.counts["familles_single_sharing_dwelling"] == 1
+    assert core.counts["familles_single_dwelling_adult_unidentified"] == 2

@@ -33,6 +33,7 @@ from nonrecours.rules.benefits.aide_logement import FERMETURE_ACCESSION, FIN_ANC
 from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import FAMILY_BENEFITS_PAID, HOUSEHOLDER_ROLES, SHARED_RENTAL_STATUSES
+from nonrecours.schemas.tables import valid_on
 from nonrecours.schemas.zonage import zone_apl_of
 
 __all__ = ["FAMILY_PAYMENTS", "PAYMENT_INPUTS", "RECEIVED_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts",
@@ -530,6 +531,20 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
               .filter((pl.col("_other") != pl.col("famille_id"))
                       & ((pl.col("age") - pl.col("_age")).abs() < config.partner_age_gap))
               .select("famille_id").unique())
+    # ... or an adult heading a foyer there whose DGFiP line was quarantined for an unusable NIR: someone lives
+    # there the core cannot see, of an age within the gap or unknown (not the head's own line: its NIR one slip
+    # from the head's). Counted apart.
+    unseen_there = _unseen_dwelling_adults(lf, month)
+    unseen_share = (ind.filter((pl.col("famille_role") == "demandeur") & (pl.col("age") >= 18))
+                    .join(single_ids, on="famille_id", how="semi").select("famille_id", "age", "person_id")
+                    .join(dwellings, on="person_id", how="inner").join(unseen_there, on="_loc", how="inner")
+                    .filter((((m_idx - _month_index(pl.col("_birth"))) // 12 - pl.col("age")).abs()
+                             < config.partner_age_gap).fill_null(True)
+                            & ~pl.col("_neighbours").list.contains(pl.col("person_id")).fill_null(False))
+                    .select("famille_id").unique())
+    counts["familles_single_dwelling_adult_unidentified"] = unseen_share.join(shares, on="famille_id",
+                                                                              how="anti").height
+    shares = pl.concat([shares, unseen_share]).unique()
     alone = (built_single.select("famille_id")
              .join(heads.filter(pl.col("famille_role") == "demandeur").select("famille_id", "menage_id"),
                    on="famille_id", how="inner")
@@ -887,6 +902,33 @@ def _unseen_adults(lf: Mapping[str, pl.LazyFrame], month: dt.date) -> pl.DataFra
                     & (pl.col("valid_from") <= month)
                     & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= month)))
             .select(qualified("source_agency", "unit_id").alias("famille_id")).unique().collect())
+
+
+def _unseen_dwelling_adults(lf: Mapping[str, pl.LazyFrame], month: dt.date) -> pl.DataFrame:
+    """(``_loc``, ``_birth``, ``_neighbours``): the adults the DGFiP declares heading a foyer (the ménage's
+    reference person) in a dwelling, qualified as ``core.units.dgfip_dwellings`` qualifies it, whose line was
+    quarantined for an unusable NIR (``schemas.tables.UNIDENTIFIED_MEMBERS``), in the latest year the DGFiP sent
+    for that dwelling: their birth month and the pseudonyms of their NIR's neighbours where the line gave them."""
+    from nonrecours.schemas import UNIDENTIFIED_MEMBERS, UNIDENTIFIED_NEIGHBOURS
+
+    schema = {"_loc": pl.String, "_birth": pl.Date, "_neighbours": pl.List(pl.String)}
+    if UNIDENTIFIED_MEMBERS not in lf or "unit_memberships" not in lf:
+        return pl.DataFrame(schema=schema)
+    there = ((pl.col("unit_kind").cast(pl.String) == "menage") & (pl.col("source_agency").cast(pl.String) == "dgfip")
+             & valid_on(month))
+    lost = lf[UNIDENTIFIED_MEMBERS]
+    names = lost.collect_schema().names()  # files written before the birth month or the neighbours were kept
+    lost = lost.filter(there & (pl.col("role").cast(pl.String) == HOUSEHOLDER_ROLES[0])).select(
+        "unit_id", "valid_from", "source_agency",
+        (pl.col("birth_month") if "birth_month" in names else pl.lit(None, dtype=pl.Date)).alias("_birth"),
+        (pl.col(UNIDENTIFIED_NEIGHBOURS) if UNIDENTIFIED_NEIGHBOURS in names
+         else pl.lit(None, dtype=pl.List(pl.String))).alias("_neighbours"))
+    latest = (pl.concat([lf["unit_memberships"].filter(there).select("unit_id", "valid_from"),
+                         lf[UNIDENTIFIED_MEMBERS].filter(there).select("unit_id", "valid_from")])
+              .group_by("unit_id").agg(pl.col("valid_from").max()))
+    return (lost.join(latest, on=["unit_id", "valid_from"], how="semi")
+            .select(qualified("source_agency", "unit_id").alias("_loc"), "_birth", "_neighbours")
+            .collect().cast(schema))  # type: ignore[arg-type]
 
 
 def _payment_inputs(lf: Mapping[str, pl.LazyFrame], facts: PopulationFacts, depth: Mapping[str, int]):
