@@ -95,6 +95,11 @@ def _month_index(e: pl.Expr) -> pl.Expr:
     return e.dt.year().cast(pl.Int32) * 12 + e.dt.month().cast(pl.Int32) - 1
 
 
+def _age_at(m_idx: int, birth_month: pl.Expr) -> pl.Expr:
+    """Age in whole years at the month of index ``m_idx`` (``_month_index``) of a birth month (null: unknown)."""
+    return (m_idx - _month_index(birth_month)) // 12
+
+
 def _prov(df: pl.DataFrame, entity: str, idc: str, inputs: list[str], kind: pl.Expr, agency: pl.Expr,
           when: pl.Expr) -> pl.DataFrame:
     base = df.select(pl.lit(entity).alias("entity"), pl.col(idc).alias("id"),
@@ -266,7 +271,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                                     "extract_date": pl.Date, "_nat_source": pl.String, "_nat_date": pl.Date,
                                     "_born": pl.Boolean, "_born_source": pl.String, "_born_date": pl.Date})
     ind = ids.select("person_id").join(pers, on="person_id", how="left").with_columns(
-        ((m_idx - _month_index(pl.col("birth_month"))) // 12).alias("age"))
+        _age_at(m_idx, pl.col("birth_month")).alias("age"))
     unborn = ind.filter(pl.col("age") < 0).height
     ind = ind.filter(pl.col("age").is_null() | (pl.col("age") >= 0))
     counts["persons_not_born_yet"] = unborn
@@ -526,19 +531,17 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     single_ids = famille.filter(pl.col("couple_kind") == "").select("famille_id")
     single_heads = (ind.filter((pl.col("famille_role") == "demandeur") & (pl.col("age") >= 18))
                     .join(single_ids, on="famille_id", how="semi").select("famille_id", "age", "person_id")
-                    .join(dwellings, on="person_id", how="inner").drop("person_id"))
-    shares = (single_heads.join(single_heads.rename({"famille_id": "_other", "age": "_age"}), on="_loc")
+                    .join(dwellings, on="person_id", how="inner"))
+    others = single_heads.select(pl.col("famille_id").alias("_other"), pl.col("age").alias("_age"), "_loc")
+    shares = (single_heads.join(others, on="_loc")
               .filter((pl.col("_other") != pl.col("famille_id"))
                       & ((pl.col("age") - pl.col("_age")).abs() < config.partner_age_gap))
               .select("famille_id").unique())
     # ... or an adult heading a foyer there whose DGFiP line was quarantined for an unusable NIR: someone lives
     # there the core cannot see, of an age within the gap or unknown (not the head's own line: its NIR one slip
     # from the head's). Counted apart.
-    unseen_there = _unseen_dwelling_adults(lf, month)
-    unseen_share = (ind.filter((pl.col("famille_role") == "demandeur") & (pl.col("age") >= 18))
-                    .join(single_ids, on="famille_id", how="semi").select("famille_id", "age", "person_id")
-                    .join(dwellings, on="person_id", how="inner").join(unseen_there, on="_loc", how="inner")
-                    .filter((((m_idx - _month_index(pl.col("_birth"))) // 12 - pl.col("age")).abs()
+    unseen_share = (single_heads.join(_unseen_dwelling_adults(lf, month), on="_loc", how="inner")
+                    .filter(((_age_at(m_idx, pl.col("_birth")) - pl.col("age")).abs()
                              < config.partner_age_gap).fill_null(True)
                             & ~pl.col("_neighbours").list.contains(pl.col("person_id")).fill_null(False))
                     .select("famille_id").unique())
@@ -916,15 +919,15 @@ def _unseen_dwelling_adults(lf: Mapping[str, pl.LazyFrame], month: dt.date) -> p
         return pl.DataFrame(schema=schema)
     there = ((pl.col("unit_kind").cast(pl.String) == "menage") & (pl.col("source_agency").cast(pl.String) == "dgfip")
              & valid_on(month))
-    lost = lf[UNIDENTIFIED_MEMBERS]
-    names = lost.collect_schema().names()  # files written before the birth month or the neighbours were kept
-    lost = lost.filter(there & (pl.col("role").cast(pl.String) == HOUSEHOLDER_ROLES[0])).select(
+    source = lf[UNIDENTIFIED_MEMBERS]
+    names = source.collect_schema().names()  # files written before the birth month or the neighbours were kept
+    lost = source.filter(there & (pl.col("role").cast(pl.String) == HOUSEHOLDER_ROLES[0])).select(
         "unit_id", "valid_from", "source_agency",
         (pl.col("birth_month") if "birth_month" in names else pl.lit(None, dtype=pl.Date)).alias("_birth"),
         (pl.col(UNIDENTIFIED_NEIGHBOURS) if UNIDENTIFIED_NEIGHBOURS in names
          else pl.lit(None, dtype=pl.List(pl.String))).alias("_neighbours"))
     latest = (pl.concat([lf["unit_memberships"].filter(there).select("unit_id", "valid_from"),
-                         lf[UNIDENTIFIED_MEMBERS].filter(there).select("unit_id", "valid_from")])
+                         source.filter(there).select("unit_id", "valid_from")])
               .group_by("unit_id").agg(pl.col("valid_from").max()))
     return (lost.join(latest, on=["unit_id", "valid_from"], how="semi")
             .select(qualified("source_agency", "unit_id").alias("_loc"), "_birth", "_neighbours")
