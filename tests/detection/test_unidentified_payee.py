@@ -180,3 +180,26 @@ def test_a_possible_flag_matched_by_the_number_says_the_number_not_the_facts():
                     "frappe), est celui d'un adulte du foyer : le versement est très probablement le sien."]
     assert run.summary["flags_maybe_paid_to_unidentified_payee"]["rsa"] == 1
     assert run.summary["downgraded_by_payee_number_slip"]["rsa"] == 0
+
+
+def test_a_yearly_benefit_reads_the_payments_since_its_due_month():
+    """The ARS is paid once, in August, for the school year: judged in June on that payment, ten months back, beyond
+    the three months a monthly benefit's payments are read over (``paid_by_famille`` reads it so). A dossier the CAF
+    paid the ARS that August describes its lost line for the ARS; one the CAF paid the RSA that August does not
+    describe it for the RSA (a stop ten months ago is not this month's payment)."""
+    due = dt.date(MONTH.year - 1, 8, 1)
+    tables = _territory([{**_LOST, "neighbours": ["p-a"]}, {**_LOST, "sex": "M"}])
+    paid = tables["benefits_paid"]
+    old = pl.DataFrame([{"unit_kind": "famille", "unit_id": f"dossier-{k}", "person_id": None, "benefit": b,
+                         "month": due, "amount": 400.0, "paying_agency": "caf", "source_agency": "caf",
+                         "extract_id": "caf", "extract_date": dt.date(2026, 6, 28)}
+                        for k, b in ((0, "ars"), (1, "rsa"))]).select(paid.columns).cast(paid.schema)
+    tables["benefits_paid"] = pl.concat([paid, old])
+    described = unidentified_paid(tables, ("rsa", "ars"), MONTH, window=3)
+    assert described.select("benefit", "sex", "neighbour").rows() == [("ars", "F", "p-a")]
+    assert unidentified_paid(tables, ("rsa",), MONTH, window=3).is_empty()
+    # the adult whose number the line most likely meant: the ARS the dossier was paid is very likely theirs
+    core = _core(tables)
+    payee = unidentified_payee(tables, core.inputs.individu, ("rsa", "ars"), MONTH, window=3)
+    assert payee.filter(pl.col("famille_id").str.ends_with("f-a")).select("benefit", "by_number").rows() == [
+        ("ars", True)]

@@ -116,7 +116,8 @@ def unidentified_paid(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], 
                       month: dt.date, *, window: int) -> pl.DataFrame:
     """birth_month, sex, depcom, benefit, payer, neighbour: each demandeur or conjoint a payer of the benefit lists,
     on a line quarantined for an unusable NIR (``unidentified_members``: a mistyped or missing number), in a dossier
-    it paid the benefit in the ``window`` months up to ``month``, as the line describes them, once per pseudonym of a
+    it paid the benefit in the ``window`` months up to ``month`` (a yearly benefit: since the payment judged, its
+    ``due_month``, as ``paid_by_famille`` reads it), as the line describes them, once per pseudonym of a
     valid NIR a single slip from the line's (``neighbour``; null when only the key did not fail, or none is valid).
     A line whose birth month or commune failed and that has no neighbour, or a workspace ingested before they were
     kept, describes nobody; a line without a sex, which some layouts do not carry, is described by the others.
@@ -126,11 +127,15 @@ def unidentified_paid(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], 
     lost, paid = tables.get("unidentified_members"), tables.get("benefits_paid")
     if lost is None or paid is None or not set(UNIDENTIFIED_DESCRIBED) <= set(lost.lazy().collect_schema()):
         return out
-    pairs = pl.DataFrame([(b, a) for b in benefits for a in catalogue_row(b).payers], schema=["benefit", "payer"],
-                         orient="row")
+
+    def since(b: str) -> dt.date:  # the first month of the payments read
+        return catalogue_row(b).due_month(month) if catalogue_row(b).yearly else add_months(month, -window)
+
+    pairs = pl.DataFrame([(b, a, since(b)) for b in benefits for a in catalogue_row(b).payers],
+                         schema={"benefit": pl.String, "payer": pl.String, "_since": pl.Date}, orient="row")
     if pairs.is_empty():
         return out
-    start = add_months(month, -window)
+    start = pairs.get_column("_since").min()
     # a workspace ingested before the neighbours were kept has none: every line's list is empty
     near = (pl.col(UNIDENTIFIED_NEIGHBOURS) if UNIDENTIFIED_NEIGHBOURS in lost.lazy().collect_schema()
             else pl.lit([], dtype=pl.List(pl.String)))
@@ -147,8 +152,9 @@ def unidentified_paid(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], 
     pays = (paid.lazy().filter((pl.col("unit_kind").cast(pl.String) == "famille")
                                & pl.col("month").is_between(start, month) & (pl.col("amount").cast(pl.Float64) > 0))
             .select(pl.col("source_agency").cast(pl.String).alias("payer"), "unit_id",
-                    pl.col("benefit").cast(pl.String))
-            .join(pairs.lazy(), on=["benefit", "payer"], how="semi").unique())
+                    pl.col("benefit").cast(pl.String), "month")
+            .join(pairs.lazy(), on=["benefit", "payer"], how="inner").filter(pl.col("month") >= pl.col("_since"))
+            .select("payer", "unit_id", "benefit").unique())
     return (dossiers.join(pays, on=["payer", "unit_id"], how="inner").select(*_DESCRIBED_SCHEMA).unique()
             .collect().sort(*_DESCRIBED_SCHEMA, nulls_last=True))
 
