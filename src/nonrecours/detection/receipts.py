@@ -127,11 +127,9 @@ def unidentified_paid(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], 
     lost, paid = tables.get("unidentified_members"), tables.get("benefits_paid")
     if lost is None or paid is None or not set(UNIDENTIFIED_DESCRIBED) <= set(lost.lazy().collect_schema()):
         return out
-
-    def since(b: str) -> dt.date:  # the first month of the payments read
-        return catalogue_row(b).due_month(month) if catalogue_row(b).yearly else add_months(month, -window)
-
-    pairs = pl.DataFrame([(b, a, since(b)) for b in benefits for a in catalogue_row(b).payers],
+    due = _yearly_due(benefits, month)
+    pairs = pl.DataFrame([(b, a, due.get(b, add_months(month, -window))) for b in benefits
+                          for a in catalogue_row(b).payers],
                          schema={"benefit": pl.String, "payer": pl.String, "_since": pl.Date}, orient="row")
     if pairs.is_empty():
         return out
@@ -364,10 +362,15 @@ def unattached_payments(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None]
     return dict(paid.join(adults, on="famille_id", how="anti").group_by("benefit").len().sort("benefit").iter_rows())
 
 
+def _yearly_due(benefits: Iterable[str], month: dt.date) -> dict[str, dt.date]:
+    """Each yearly benefit of ``benefits`` → the month of the payment judged at ``month`` (``Benefit.due_month``):
+    its payments are read from then on, not over the window of the monthly ones."""
+    return {b: catalogue_row(b).due_month(month) for b in benefits if catalogue_row(b).yearly}
+
+
 def _first_month(month: dt.date, benefits: tuple[str, ...], window: int, grace: int) -> dt.date:
     """The first month ``paid_by_famille`` reads: the window, the grace months, each yearly benefit's due month."""
-    due = [catalogue_row(b).due_month(month) for b in benefits if catalogue_row(b).yearly]
-    return min([add_months(month, -max(window, grace)), *due])
+    return min([add_months(month, -max(window, grace)), *_yearly_due(benefits, month).values()])
 
 
 def payment_rows(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame, month: dt.date,
@@ -390,8 +393,8 @@ def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu:
               "paid_before": pl.Float64(), "receiving": pl.Boolean()}
     if benefits_paid is None:
         return pl.DataFrame(schema=schema)
-    yearly = [b for b in benefits if catalogue_row(b).yearly]
-    due = {b: catalogue_row(b).due_month(month) for b in yearly}
+    due = _yearly_due(benefits, month)
+    yearly = list(due)
     if rows is None:
         rows = _payment_rows(benefits_paid, individu, _first_month(month, benefits, window, grace), month, benefits)
     per_month = (rows.group_by("famille_id", "benefit", "month", "source_agency").agg(pl.col("amount").sum())
