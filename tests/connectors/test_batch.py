@@ -181,6 +181,35 @@ def test_interrupt_leaves_nothing(territory: Territory, agreement: ExchangeAgree
     assert not (tmp_path / "ws").exists()
 
 
+def test_an_interrupt_as_the_csv_reader_starts_leaves_no_thread_in_duckdb(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Ctrl-C while the CSV reader's worker thread starts (``Thread.start`` waits for it) left the worker
+    running its COPY: the command ended, and the process aborted at exit as the thread took the GIL back
+    (SIGABRT instead of 130, seen once in CI). The statement is interrupted and the worker joined."""
+    import threading
+
+    import duckdb
+
+    from nonrecours.connectors import readers
+
+    start = threading.Thread.start
+
+    def interrupted_start(self: threading.Thread) -> None:
+        start(self)
+        if self.name == "nonrecours-csv":
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(threading.Thread, "start", interrupted_start)
+    con = duckdb.connect()
+    out = tmp_path / "sum.parquet"
+    with pytest.raises(KeyboardInterrupt):  # seconds of work, interrupted at once
+        readers._interruptible(con, f"COPY (SELECT sum(i * i) AS s FROM range(3000000000) t(i)) TO '{out}' "
+                                    "(FORMAT parquet)")
+    assert not [t for t in threading.enumerate() if t.name == "nonrecours-csv"]
+    con.close()  # (refused while a statement runs)
+    assert not out.exists()
+
+
 def test_exit_codes_tell_a_bad_run(territory: Territory, tmp_path: Path) -> None:
     runner = CliRunner()
 

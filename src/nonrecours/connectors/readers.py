@@ -560,24 +560,32 @@ def _interruptible(con: object, sql: str) -> None:
 
     Run from the main thread, DuckDB takes SIGINT over for the query and a COPY may finish as if nothing
     happened: the interrupt is lost and the run reports success. From a worker thread, the main thread
-    receives the KeyboardInterrupt, interrupts the query and re-raises it.
+    receives the KeyboardInterrupt, interrupts the query and re-raises it. The worker is always joined, even
+    when the interrupt comes while it starts: a thread left in DuckDB when the interpreter ends is killed as it
+    takes the GIL back, and the process aborts (SIGABRT, « FATAL: exception not rethrown », 1 Ctrl-C in 60 on a
+    loaded machine, tests/connectors/test_readers.py).
     """
     errors: list[BaseException] = []
+    cancelled = threading.Event()
 
     def run() -> None:
+        if cancelled.is_set():  # interrupted before the statement began
+            return
         try:
             con.execute(sql)  # type: ignore[attr-defined]
         except BaseException as exc:  # handed to the main thread
             errors.append(exc)
 
     worker = threading.Thread(target=run, name="nonrecours-csv", daemon=True)
-    worker.start()
     try:
+        worker.start()  # (waits for the thread to start: a Ctrl-C may come here)
         while worker.is_alive():
             worker.join(0.05)
-    except KeyboardInterrupt:
-        con.interrupt()  # type: ignore[attr-defined]
-        worker.join()
+    except BaseException:
+        cancelled.set()
+        while worker.is_alive():  # again until it ends: an interrupt before the statement began is not kept
+            con.interrupt()  # type: ignore[attr-defined]
+            worker.join(0.05)
         raise
     if errors:
         raise errors[0]
