@@ -560,32 +560,41 @@ def _interruptible(con: object, sql: str) -> None:
 
     Run from the main thread, DuckDB takes SIGINT over for the query and a COPY may finish as if nothing
     happened: the interrupt is lost and the run reports success. From a worker thread, the main thread
-    receives the KeyboardInterrupt, interrupts the query and re-raises it. The worker is always joined, even
-    when the interrupt comes while it starts: a thread left in DuckDB when the interpreter ends is killed as it
-    takes the GIL back, and the process aborts (SIGABRT, « FATAL: exception not rethrown », 1 Ctrl-C in 60 on a
-    loaded machine, tests/connectors/test_readers.py).
+    receives the KeyboardInterrupt, interrupts the query and re-raises it once the worker is done with the
+    connection. Its end is an event of our own, not ``Thread.join``: Python 3.11's join, interrupted by Ctrl-C,
+    marks a running thread stopped (``_wait_for_tstate_lock`` releases the lock the thread holds), and a worker
+    left in DuckDB when the interpreter ends aborts the process (SIGABRT, « FATAL: exception not rethrown »,
+    about 1 Ctrl-C in 30 on a loaded machine; tests/connectors/test_batch.py). The worker lets the connection go
+    before it says it is done, so that it is never freed in the worker's thread.
     """
     errors: list[BaseException] = []
-    cancelled = threading.Event()
+    held = [con]  # the worker's only way to the connection
+    phase = ["new"]  # new, then running or cancelled (under ``lock``)
+    lock = threading.Lock()
+    done = threading.Event()
 
     def run() -> None:
-        if cancelled.is_set():  # interrupted before the statement began
-            return
         try:
-            con.execute(sql)  # type: ignore[attr-defined]
+            with lock:
+                if phase[0] == "cancelled":  # interrupted before the statement began
+                    return
+                phase[0] = "running"
+            held[0].execute(sql)  # type: ignore[attr-defined]
         except BaseException as exc:  # handed to the main thread
             errors.append(exc)
+        finally:
+            held.clear()
+            done.set()
 
-    worker = threading.Thread(target=run, name="nonrecours-csv", daemon=True)
     try:
-        worker.start()  # (waits for the thread to start: a Ctrl-C may come here)
-        while worker.is_alive():
-            worker.join(0.05)
+        threading.Thread(target=run, name="nonrecours-csv", daemon=True).start()
+        done.wait()
     except BaseException:
-        cancelled.set()
-        while worker.is_alive():  # again until it ends: an interrupt before the statement began is not kept
-            con.interrupt()  # type: ignore[attr-defined]
-            worker.join(0.05)
+        with lock:
+            running = phase[0] == "running"
+            phase[0] = "cancelled"
+        while running and not done.wait(0.05):  # again until it ends: an interrupt before the statement began
+            con.interrupt()  # type: ignore[attr-defined]  # is not kept
         raise
     if errors:
         raise errors[0]
