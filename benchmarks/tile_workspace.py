@@ -56,6 +56,7 @@ ID_COLUMNS: dict[str, tuple[str, ...]] = {
     "tax_households": ("unit_id",),
     "benefits_paid": ("unit_id", "person_id"),
     "benefit_receipts": ("person_id",),
+    "listings": ("person_id",),
     "housing": ("menage_id",),
     "claims": ("unit_id", "person_id"),
     "opt_outs": ("person_id",),

@@ -18,7 +18,7 @@ from .conftest import Territory
 
 EXPECTED_TABLES = {
     "caf": {"persons", "unit_memberships", "benefits_paid", "housing", "resources"},
-    "cnam": {"resources"},
+    "cnam": {"resources", "listings"},
     "france_travail": {"resources"},
     "dgfip": {"unit_memberships", "annual_income", "tax_households"},
     "cnav": {"persons", "unit_memberships", "resources"},
@@ -262,6 +262,26 @@ def test_france_travail_rsa_recipient_is_read_as_a_receipt(territory: Territory,
     report_old = ingest(old, default_mapping("france_travail"), agreement, tmp_path / "old_ws")
     assert report_old.rows_read == report_old.rows_accepted + report_old.rows_quarantined == raw.height
     assert "benefit_receipts" not in report_old.tables or report_old.tables["benefit_receipts"].rows_written == 0
+
+
+def test_the_cpam_file_lists_every_insured_person_every_month(territory: Territory, agreement: ExchangeAgreement,
+                                                              tmp_path: Path) -> None:
+    """Every accepted line of the CNAM's extract, with or without a CSS, is a listing of its person and month: what
+    tells a CSS stopped (listed, TOP_CSS 0) from a person the file no longer carries (detection's
+    ``payee_lines_lost``)."""
+    raw = pl.read_csv(territory.extracts["cnam"], infer_schema=False, separator=";")
+    report = ingest(territory.extracts["cnam"], default_mapping("cnam"), agreement, tmp_path)
+    listed = pl.read_parquet(report.outputs["listings"])
+    TABLES["listings"].validate_frame(listed)
+    q = pl.read_parquet(report.outputs["quarantine"]).get_column("line").unique()
+    kept = raw.with_row_index("line", offset=2).filter(~pl.col("line").is_in(q.implode()))
+    assert listed.height == kept.select("NIR_BENEFICIAIRE", "MOIS_DROIT").n_unique() > 0
+    assert kept.filter(pl.col("TOP_CSS") == "0").height > 0  # lines without a CSS are listed
+    assert sorted(listed.get_column("month").dt.strftime("%m/%Y").unique()) == sorted(
+        kept.get_column("MOIS_DROIT").unique())
+    # one pseudonym a person across the extract's tables: every person listed is a person of the extract
+    persons = pl.read_parquet(report.outputs["persons"])
+    assert listed.select("person_id").unique().join(persons, on="person_id", how="anti").is_empty()
 
 
 def test_the_report_records_whether_the_mapping_carries_payments_on_members_lines(

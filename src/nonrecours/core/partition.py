@@ -55,7 +55,7 @@ _PART = "part"
 """The column, and the folder name's key, of a row's part in the tables written by part."""
 _ROW = "__row"
 """A row's number in its table, kept beside it in the part's files: a part reads its rows in the table's order."""
-_PERSON_TABLES = ("persons", "unit_memberships", "resources", "annual_income", "opt_outs")
+_PERSON_TABLES = ("persons", "unit_memberships", "resources", "annual_income", "listings", "opt_outs")
 """Tables whose rows are each about one person (``person_id`` never null)."""
 
 

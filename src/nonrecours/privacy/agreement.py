@@ -106,7 +106,10 @@ class ExchangeAgreement(BaseModel):
         terms = self._terms(agency)
         if table not in terms.tables:
             raise PrivacyError(
-                f"agency {agency} may export nothing in table {table} under exchange {self.exchange_id}")
+                f"agency {agency} may export nothing in table {table} under exchange {self.exchange_id} (an "
+                f"agreement lists each table an agency sends: add the table's columns under "
+                f"[agencies.{agency}.tables], as the default agreement src/nonrecours/connectors/exchange.toml "
+                f"does, or read the extract with a mapping that does not emit it)")
         return frozenset(terms.tables[table]) | ALWAYS_ALLOWED
 
     def check_export(self, agency: str, table: str, columns: Iterable[str]) -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "BENEFIT_RECEIPTS",
     "CLAIMS",
     "HOUSING",
+    "LISTINGS",
     "OPT_OUTS",
     "PERSONS",
     "RESOURCES",
@@ -447,6 +448,31 @@ BENEFIT_RECEIPTS = TableSpec(
 )
 
 
+class ListingRow(Provenance):
+    person_id: str
+    month: dt.date
+
+    _month = field_validator("month")(_month_ok)
+
+
+LISTINGS = TableSpec(
+    name="listings",
+    schema={
+        "person_id": _ID,
+        "month": MONTH,
+        **PROVENANCE,
+    },
+    contract=ListingRow,
+    key=("person_id", "month", "source_agency"),
+    description=("The months an agency's extract lists a person, whatever the line says (the CPAM's file of "
+                 "its insured, one line a month, with or without a CSS). A file that lists its people every "
+                 "month tells a payment stopped (the person listed, nothing paid) from a person its extract "
+                 "no longer carries (not listed: the file behind, the person gone elsewhere), where nothing "
+                 "is known of the payment."),
+    checks=(_first_day("month"),),
+)
+
+
 # --- housing ----------------------------------------------------------------------------------------
 
 class HousingRow(Provenance):
@@ -570,7 +596,7 @@ OPT_OUTS = TableSpec(
 
 TABLES: dict[str, TableSpec] = {
     t.name: t for t in (PERSONS, UNIT_MEMBERSHIPS, RESOURCES, ANNUAL_INCOME, TAX_HOUSEHOLDS, BENEFITS_PAID,
-                        BENEFIT_RECEIPTS, HOUSING, CLAIMS, OPT_OUTS)
+                        BENEFIT_RECEIPTS, LISTINGS, HOUSING, CLAIMS, OPT_OUTS)
 }
 
 UNIDENTIFIED_MEMBERS = "unidentified_members"
