@@ -321,3 +321,47 @@ def test_duckdb_caps_the_same_flags():
         assert runs[0].flags.filter(pl.col("grade") == "possible").height > 0
         assert_frame_equal(runs[0].flags, runs[1].flags, check_exact=False, abs_tol=1e-6)
         assert all(runs[0].summary[k] == runs[1].summary[k] for k in runs[0].summary if k.startswith("downgraded"))
+
+
+def _insured(*, listed_since_april: bool) -> dict[str, pl.DataFrame]:
+    """Singles of 40 on 300 € a month (the free CSS is due), whose CPAM granted the free CSS (amount 0: a coverage)
+    until April; the CPAM's file lists every insured person every month (``listings``):
+    - i-css: listed until April only (``listed_since_april``: listed in May and June too, without a CSS);
+    - i-never: listed every month, never a CSS: a non-take-up whatever the file."""
+    t = Territory()
+    for name in ("css", "never"):
+        t.famille(f"i-{name}", salary=300.0)
+    for m in MONTHS:
+        if m <= dt.date(2026, 4, 1):
+            t.paid.append({"unit_kind": None, "unit_id": None, "person_id": "p-i-css", "benefit": "css_free",
+                           "month": m, "amount": 0.0, "source_agency": "cnam"})
+    # the CPAM's persons rows (every insured person it lists): the insurer knows them both
+    t.persons += [{**p, "source_agency": "cnam"} for p in t.persons if p["person_id"] in ("p-i-css", "p-i-never")]
+    tables = t.tables()
+    listed = [(p, m) for p in ("p-i-css", "p-i-never") for m in MONTHS
+              if p == "p-i-never" or listed_since_april or m <= dt.date(2026, 4, 1)]
+    tables["listings"] = pl.DataFrame(
+        {"person_id": [p for p, _ in listed], "month": [m for _, m in listed], "source_agency": "cnam",
+         "extract_id": "cnam", "extract_date": dt.date(2026, 6, 28)})
+    return tables
+
+
+@pytest.mark.parametrize("listed_since_april", [False, True])
+def test_a_css_granted_to_an_insured_the_cpam_file_no_longer_lists_is_possible_at_most(listed_since_april: bool):
+    """The CPAM lists its insured every month, with or without a CSS. A CSS granted until April to a person its file
+    does not list in June: the file of the person is behind (or the person gone to another scheme), the CSS unknown,
+    possible at most, though its amount was 0 (a coverage: its rows are the grant). Listed in June without a CSS,
+    the CSS stopped: a non-take-up as before. France 100,000: the free CSS's 39 « taken up in truth » were such
+    files behind (docs/detection.md)."""
+    tables = _insured(listed_since_april=listed_since_april)
+    core = core_month(tables, MONTH)
+    rows = payment_rows(tables["benefits_paid"], core.inputs.individu, MONTH, FIRST.benefits, window=3, grace=0)
+    lost = payee_lines_lost(tables, rows, MONTH, window=3)
+    assert lost.select("famille_id", "benefit", "extracts").to_dicts() == (
+        [] if listed_since_april else [{"famille_id": "caf:f-i-css", "benefit": "css_free", "extracts": ["cnam"]}])
+    run = detect(core, tables, config=FIRST)
+    css, never = _flag(run, "i-css", "css_free"), _flag(run, "i-never", "css_free")
+    assert never["grade"] == "certain" and never["status"] == "non_take_up"
+    assert css["status"] == "non_take_up" and css["paid_before"] == 0
+    assert css["grade"] == ("certain" if listed_since_april else "possible")
+    assert run.summary["downgraded_by_payee_lines_lost"]["css_free"] == (0 if listed_since_april else 1)

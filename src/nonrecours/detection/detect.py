@@ -821,9 +821,10 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # An agency whose layout carries a dossier's payments on its members' lines (the MSA's) shows none of them
     # when the allocataire's line is missing, even those of the months before: what such a dossier is paid is
     # not observed at all, possible at most too.
-    # A benefit paid to a person (the CNAV's ASPA) in the months before by an agency whose extract then
-    # reported them on other lines too (the pension) and this month on none: the payer's file of the person is
-    # missing, not the payment stopped; possible at most.
+    # A benefit paid to a person (the CNAV's ASPA, the CNAM's CSS) in the months before by an agency whose
+    # extract then reported them on other lines too (the pension; the CPAM's monthly listing of its insured) and
+    # this month on none: the payer's file of the person is missing, not the payment stopped; possible at most.
+    # A coverage's rows are its grant whatever their amount (the free CSS's is 0).
     lost = allocataire_lost(tables, month).get_column("famille_id").implode()
     capped = pl.col("grade").is_in(["certain", "probable"]) & ~pl.col("receiving")
     stopped = capped & pl.col("famille_id").is_in(lost) & (pl.col("paid_before") > 0)
@@ -832,7 +833,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     payee = payee_lines_lost(tables, pay_rows, month, window=config.paid_window).select(
         "famille_id", "benefit", pl.lit(True).alias("_payee_lost"), pl.col("extracts").list.first().alias("_payee"))
     units = units.join(payee, on=["famille_id", "benefit"], how="left")
-    payee_gone = capped & (pl.col("paid_before") > 0) & pl.col("_payee_lost").fill_null(False)
+    payee_gone = (capped & ((pl.col("paid_before") > 0) | ~pl.col("benefit").is_in(list(AMOUNT_BENEFITS)))
+                  & pl.col("_payee_lost").fill_null(False))
     # A benefit served with a pension (the ASPA, the ASI) to a pensioner whose pension another agency reports
     # (the DRM) and no payer of the benefit knows: the fund paying the pension sent no extract; not observed.
     fund = pension_fund_unknown(tables, individu, config.benefits, month, window=config.paid_window)

@@ -238,11 +238,12 @@ def allocataire_lost(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], m
 def payee_lines_lost(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], rows: pl.DataFrame | None,
                      month: dt.date, *, window: int) -> pl.DataFrame:
     """famille_id, benefit, extracts: the benefits paid to a person (the CNAV's ASPA with the pension, the CNAM's ASI
-    with the invalidity pension) in the ``window`` months before ``month``, whose every reporting extract carried
-    that person on another line too in those months (a pension, a resource, another benefit) and carries them
-    on no line at all in ``month``: the payer's file of the person is missing this month (an extract behind,
-    a person moved to another fund), so the stop of the payment is not observed. A stop while the extract still
-    reports the person (the pension paid, the ASPA not) stays a stop.
+    with the invalidity pension, its CSS) in the ``window`` months before ``month``, whose every reporting extract
+    carried that person on another line too in those months (a pension, a resource, another benefit, the month's
+    listing of a file that lists its people every month: ``listings``) and carries them on no line at all in
+    ``month``: the payer's file of the person is missing this month (an extract behind, a person moved to another
+    fund), so the stop of the payment is not observed. A stop while the extract still reports the person (the
+    pension paid, the ASPA not; the insured listed, the CSS not) stays a stop.
 
     An extract is an agency's (``source_agency``): the payment's and the other lines' alike. The agency a payment
     row names as paying it (``paying_agency``) is the extract's own in every default mapping; where a mapping
@@ -260,13 +261,14 @@ def payee_lines_lost(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], r
         return pl.DataFrame(schema=schema)
     persons = paid.get_column("person_id").unique().implode()
     parts = []
-    for name, what in (("benefits_paid", "benefit"), ("resources", "kind")):
+    for name, what in (("benefits_paid", pl.col("benefit")), ("resources", pl.col("kind")),
+                       ("listings", pl.lit("listed"))):
         t = tables.get(name)
         if t is None:
             continue
         parts.append(t.lazy().filter(pl.col("person_id").is_in(persons) & pl.col("month").is_between(first, month))
                      .select("person_id", pl.col("source_agency").cast(pl.String).alias("extract"), "month",
-                             pl.col(what).cast(pl.String).alias("line")).collect())
+                             what.cast(pl.String).alias("line")).collect())
     if not parts:
         return pl.DataFrame(schema=schema)
     lines = pl.concat(parts)
