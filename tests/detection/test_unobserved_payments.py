@@ -364,4 +364,9 @@ def test_a_css_granted_to_an_insured_the_cpam_file_no_longer_lists_is_possible_a
     assert never["grade"] == "certain" and never["status"] == "non_take_up"
     assert css["status"] == "non_take_up" and css["paid_before"] == 0
     assert css["grade"] == ("certain" if listed_since_april else "possible")
+    if not listed_since_april:
+        assert css["reasons"][1] == (
+            "Signalement ramené à « possible » : l'Assurance maladie accordait cette couverture les mois précédents "
+            "et ne transmet ce mois aucune ligne pour la personne, que son fichier listait jusque-là chaque mois : "
+            "l'arrêt peut venir de l'extrait, à vérifier avant tout contact.")
     assert run.summary["downgraded_by_payee_lines_lost"]["css_free"] == (0 if listed_since_april else 1)

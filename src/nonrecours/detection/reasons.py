@@ -326,6 +326,10 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             pl.lit("Signalement ramené à « possible » : ") + payee
             + pl.lit(" versait cette prestation les mois précédents et ne transmet ce mois aucune ligne pour la "
                      "personne (ni pension, ni ressource, ni autre versement) : l'arrêt peut venir de l'extrait, "
+                     "à vérifier avant tout contact." if row.kind == "amount" else
+                     # a coverage (the CSS): granted, not paid; the file that lists its insured every month
+                     " accordait cette couverture les mois précédents et ne transmet ce mois aucune ligne pour la "
+                     "personne, que son fichier listait jusque-là chaque mois : l'arrêt peut venir de l'extrait, "
                      "à vérifier avant tout contact."))
                      .when(possible & (row_lost == "fund")).then(pl.lit(
             f"Signalement ramené à « possible » : une pension est déclarée pour la personne, mais "
