@@ -47,6 +47,10 @@ def test_check_export_names_agency_table_and_column(tmp_path: Path) -> None:
         ag.check_export("caf", "persons", ["person_id", "depcom"])
     with pytest.raises(PrivacyError, match="agency caf may export nothing in table resources"):
         ag.check_export("caf", "resources", ["person_id"])
+    # a table the agreement does not list: the line that would list what the mapping exports there
+    with pytest.raises(PrivacyError,
+                       match=r'add `listings = \["person_id", "month"\]` under \[agencies\.caf\.tables\]'):
+        ag.check_export("caf", "listings", ["person_id", "month", *sorted(ALWAYS_ALLOWED)])
     with pytest.raises(PrivacyError, match="agency cnam is not a party"):
         ag.check_export("cnam", "persons", ["person_id"])
 

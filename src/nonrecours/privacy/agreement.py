@@ -106,14 +106,20 @@ class ExchangeAgreement(BaseModel):
         terms = self._terms(agency)
         if table not in terms.tables:
             raise PrivacyError(
-                f"agency {agency} may export nothing in table {table} under exchange {self.exchange_id} (an "
-                f"agreement lists each table an agency sends: add the table's columns under "
-                f"[agencies.{agency}.tables], as the default agreement src/nonrecours/connectors/exchange.toml "
-                f"does, or read the extract with a mapping that does not emit it)")
+                f"agency {agency} may export nothing in table {table} under exchange {self.exchange_id}")
         return frozenset(terms.tables[table]) | ALWAYS_ALLOWED
 
     def check_export(self, agency: str, table: str, columns: Iterable[str]) -> None:
-        """Raise PrivacyError naming the agency, table and first column the agreement does not list."""
+        """Raise PrivacyError naming the agency, table and first column the agreement does not list; a table it
+        does not list at all, with the line that would list what the mapping exports there."""
+        columns = list(columns)
+        if table not in self._terms(agency).tables:
+            wanted = ", ".join(f'"{c}"' for c in columns if c not in ALWAYS_ALLOWED)
+            raise PrivacyError(
+                f"agency {agency} may export nothing in table {table} under exchange {self.exchange_id}, and the "
+                f"mapping exports it: an agreement lists each table an agency sends (add `{table} = [{wanted}]` "
+                f"under [agencies.{agency}.tables], as the default agreement src/nonrecours/connectors/exchange.toml "
+                f"does, or read the extract with a mapping that does not emit it)")
         allowed = self.allowed_columns(agency, table)
         for col in columns:
             if col not in allowed:
