@@ -53,7 +53,7 @@ def main() -> None:
     t = time.perf_counter()
     write_extracts(args.work / "truth", args.work / "extracts", seed=args.seed)
     ext_s = time.perf_counter() - t
-    exchange = REPO / "examples" / "mappings" / "exchange.toml"
+    exchange = REPO / "src" / "nonrecours" / "connectors" / "exchange.toml"  # the default mappings' agreement
     runs = []
     plan = [(a, 8 << 20) for a in FILES] + [("cnam", 32 << 20), ("cnam", 1 << 20)]
     for agency, chunk in plan:
