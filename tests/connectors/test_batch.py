@@ -181,7 +181,7 @@ def test_interrupt_leaves_nothing(territory: Territory, agreement: ExchangeAgree
     assert not (tmp_path / "ws").exists()
 
 
-_LONG_COPY = "COPY (SELECT sum(i * i) AS s FROM range(3000000000) t(i)) TO '{out}' (FORMAT parquet)"
+_LONG_COPY = "COPY (SELECT sum(i * i) AS s FROM range(10000000000) t(i)) TO '{out}' (FORMAT parquet)"
 """A statement of seconds (tens under load), for the interrupts of the CSV reader's worker."""
 
 
