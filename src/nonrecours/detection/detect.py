@@ -64,6 +64,7 @@ from nonrecours.detection.targets import (
     AMOUNT_BENEFITS,
     DetectionConfig,
     amount_expr,
+    cash,
     entitled_expr,
 )
 from nonrecours.engine import Inputs, Result, amounts_to_the_cent, required_inputs
@@ -833,8 +834,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     payee = payee_lines_lost(tables, pay_rows, month, window=config.paid_window).select(
         "famille_id", "benefit", pl.lit(True).alias("_payee_lost"), pl.col("extracts").list.first().alias("_payee"))
     units = units.join(payee, on=["famille_id", "benefit"], how="left")
-    payee_gone = (capped & ((pl.col("paid_before") > 0) | ~pl.col("benefit").is_in(list(AMOUNT_BENEFITS)))
-                  & pl.col("_payee_lost").fill_null(False))
+    payee_gone = capped & ((pl.col("paid_before") > 0) | ~cash()) & pl.col("_payee_lost").fill_null(False)
     # A benefit served with a pension (the ASPA, the ASI) to a pensioner whose pension another agency reports
     # (the DRM) and no payer of the benefit knows: the fund paying the pension sent no extract; not observed.
     fund = pension_fund_unknown(tables, individu, config.benefits, month, window=config.paid_window)
