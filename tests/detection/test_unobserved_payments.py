@@ -367,6 +367,6 @@ def test_a_css_granted_to_an_insured_the_cpam_file_no_longer_lists_is_possible_a
     if not listed_since_april:
         assert css["reasons"][1] == (
             "Signalement ramené à « possible » : l'Assurance maladie accordait cette couverture les mois précédents "
-            "et ne transmet ce mois aucune ligne pour la personne, que son fichier listait jusque-là chaque mois : "
-            "l'arrêt peut venir de l'extrait, à vérifier avant tout contact.")
+            "et ne transmet ce mois aucune ligne pour la personne (ni la couverture, ni une autre ligne de son "
+            "fichier) : l'arrêt peut venir de l'extrait, à vérifier avant tout contact.")
     assert run.summary["downgraded_by_payee_lines_lost"]["css_free"] == (0 if listed_since_april else 1)

@@ -306,14 +306,13 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                        else pl.lit(None, dtype=pl.String))
         reexam_last = (pl.col("_reexam_last").dt.strftime("%m/%Y") if "_reexam_last" in part.columns
                        else pl.lit(None, dtype=pl.String))
-        # the payer's file of the person missing this month: a cash benefit was paid; a coverage (the CSS) was
-        # granted, by a file that lists its insured every month
+        # the payer's file of the person missing this month: a cash benefit was paid, a coverage (the CSS) granted
         payee_gone = (" versait cette prestation les mois précédents et ne transmet ce mois aucune ligne pour la "
                       "personne (ni pension, ni ressource, ni autre versement) : l'arrêt peut venir de l'extrait, "
                       "à vérifier avant tout contact." if row.kind == "amount" else
                       " accordait cette couverture les mois précédents et ne transmet ce mois aucune ligne pour la "
-                      "personne, que son fichier listait jusque-là chaque mois : l'arrêt peut venir de l'extrait, "
-                      "à vérifier avant tout contact.")
+                      "personne (ni la couverture, ni une autre ligne de son fichier) : l'arrêt peut venir de "
+                      "l'extrait, à vérifier avant tout contact.")
         lines.append(pl.when(possible & contradicted).then(_contradiction_line(part.columns))
                      .when(possible & (row_lost == "insurer")).then(pl.lit(
             f"Signalement ramené à « possible » : {_unknown_to(row.payers)} ; la prestation est servie par la "
