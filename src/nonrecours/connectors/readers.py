@@ -568,22 +568,23 @@ def _interruptible(con: object, sql: str) -> None:
     before it says it is done, so that it is never freed in the worker's thread.
     """
     errors: list[BaseException] = []
-    held = [con]  # the worker's only way to the connection
-    phase = ["new"]  # new, then running or cancelled (under ``lock``)
+    worker_con: object | None = con  # the worker's only way to the connection, dropped as it ends
+    phase = "new"  # then "running" or "cancelled" (under ``lock``)
     lock = threading.Lock()
     done = threading.Event()
 
     def run() -> None:
+        nonlocal worker_con, phase
         try:
             with lock:
-                if phase[0] == "cancelled":  # interrupted before the statement began
+                if phase == "cancelled":  # interrupted before the statement began
                     return
-                phase[0] = "running"
-            held[0].execute(sql)  # type: ignore[attr-defined]
+                phase = "running"
+            worker_con.execute(sql)  # type: ignore[union-attr]
         except BaseException as exc:  # handed to the main thread
             errors.append(exc)
         finally:
-            held.clear()
+            worker_con = None
             done.set()
 
     try:
@@ -591,8 +592,8 @@ def _interruptible(con: object, sql: str) -> None:
         done.wait()
     except BaseException:
         with lock:
-            running = phase[0] == "running"
-            phase[0] = "cancelled"
+            running = phase == "running"
+            phase = "cancelled"
         while running and not done.wait(0.05):  # again until it ends: an interrupt before the statement began
             con.interrupt()  # type: ignore[attr-defined]  # is not kept
         raise

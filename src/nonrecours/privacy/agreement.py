@@ -101,26 +101,27 @@ class ExchangeAgreement(BaseModel):
         except KeyError:
             raise PrivacyError(f"agency {agency} is not a party to exchange {self.exchange_id}") from None
 
-    def allowed_columns(self, agency: str, table: str) -> frozenset[str]:
-        """Columns ``agency`` may export in ``table`` (provenance columns included)."""
+    def allowed_columns(self, agency: str, table: str, exported: Iterable[str] | None = None) -> frozenset[str]:
+        """Columns ``agency`` may export in ``table`` (provenance columns included). A table the agreement does
+        not list is a PrivacyError; given the columns a mapping ``exported`` there, it says the line to add."""
         terms = self._terms(agency)
         if table not in terms.tables:
+            how = ""
+            if exported is not None:
+                wanted = ", ".join(f'"{c}"' for c in exported if c not in ALWAYS_ALLOWED)
+                how = (f", and the mapping exports it: an agreement lists each table an agency sends (add "
+                       f"`{table} = [{wanted}]` under [agencies.{agency}.tables], as the default agreement "
+                       f"src/nonrecours/connectors/exchange.toml does, or read the extract with a mapping that "
+                       f"does not emit it)")
             raise PrivacyError(
-                f"agency {agency} may export nothing in table {table} under exchange {self.exchange_id}")
+                f"agency {agency} may export nothing in table {table} under exchange {self.exchange_id}{how}")
         return frozenset(terms.tables[table]) | ALWAYS_ALLOWED
 
     def check_export(self, agency: str, table: str, columns: Iterable[str]) -> None:
         """Raise PrivacyError naming the agency, table and first column the agreement does not list; a table it
         does not list at all, with the line that would list what the mapping exports there."""
         columns = list(columns)
-        if table not in self._terms(agency).tables:
-            wanted = ", ".join(f'"{c}"' for c in columns if c not in ALWAYS_ALLOWED)
-            raise PrivacyError(
-                f"agency {agency} may export nothing in table {table} under exchange {self.exchange_id}, and the "
-                f"mapping exports it: an agreement lists each table an agency sends (add `{table} = [{wanted}]` "
-                f"under [agencies.{agency}.tables], as the default agreement src/nonrecours/connectors/exchange.toml "
-                f"does, or read the extract with a mapping that does not emit it)")
-        allowed = self.allowed_columns(agency, table)
+        allowed = self.allowed_columns(agency, table, columns)
         for col in columns:
             if col not in allowed:
                 raise PrivacyError(
