@@ -32,14 +32,19 @@ __all__ = ["BLANK_LINE", "EOF_MARK", "FAULT", "FAULT_COLUMN", "LINE", "TEXT", "R
 LINE = "__line"
 FAULT = "__fault"
 FAULT_COLUMN = "__fault_column"
-"""Optional: the column a line-level fault is about (a misplaced quote), else null."""
+"""Optional: the column a line-level fault is about (a misplaced quote, a carriage return), else null."""
 TEXT = "__text"
 BLANK_LINE = "blank line"
 """A line holding nothing but blanks (an extra line end; in a CSV, also nothing but separators and quotes, a
 spreadsheet's empty row ``;;;;``): no record, neither accepted nor quarantined; the reader
 hands its line number in ``RawBatch.blank`` and the report counts it (a trailer does not count it either)."""
 EOF_MARK = b"\x1a"
+CARRIAGE_RETURN = "carriage return inside a value"
 """DOS's end-of-file mark (Ctrl-Z), which ``copy /a`` and old tools write as a text file's last byte."""
+_CR_MARK = "\uffff"
+"""What a bare carriage return inside a CSV line becomes in the reader's copy (a Unicode noncharacter: no text holds
+it; a line that does is a fault of its own, ``NONCHARACTER``)."""
+NONCHARACTER = "noncharacter U+FFFF in the line (not text)"
 _CONTINUATION = sorted({chr(b) for b in range(0x80, 0xC0)} | set(bytes(range(0x80, 0xC0)).decode("cp1252", "ignore")))
 _MOJIBAKE = "[ÃÂ][" + "".join(f"\\x{{{ord(c):x}}}" for c in _CONTINUATION) + "]"
 """UTF-8 bytes of accented letters decoded as latin-1 or cp1252 ("Ã©" for "é", "Ã‰" for "É": cp1252 reads the
@@ -423,9 +428,12 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
     """CSV read by DuckDB's CSV reader (RFC 4180 quoting, rejects stored), lines mapped back to the file.
 
     1. A streamed pass over the file's lines checks the encoding and writes a UTF-8 copy without repeated
-       header lines and lines holding a bare carriage return (each a fault of its own, with its line), in
-       ``work``; a blank line becomes a single space, which the reader rejects as a line of its own
-       (a blank line: no record, handed apart in ``RawBatch.blank``) and keeps inside a quoted value.
+       header lines (each a fault of its own, with its line), in ``work``; a blank line becomes a single space,
+       which the reader rejects as a line of its own (a blank line: no record, handed apart in
+       ``RawBatch.blank``) and keeps inside a quoted value. A bare carriage return (DuckDB's reader ends a
+       record there, even inside quotes) becomes ``_CR_MARK``: its record is read whole, over its lines, and
+       quarantined naming the value that held it (removing the line split a quoted value's record in two, or
+       ran it to the end of the file).
     2. DuckDB reads that copy with every column as text and ``store_rejects``: a quoted value may hold the
        separator or a line break; a row with too many or too few fields, or a misplaced quote, is a reject
        with its reason. A line of separators and empty quotes only (``;;;;``, a spreadsheet's empty row) is
@@ -441,14 +449,18 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
     wanted = {f.source for f in mapping.records[0].fields if f.type != "identity"}
     own = Path(tempfile.mkdtemp(prefix=".csv-", dir=work)) if work is not None else Path(tempfile.mkdtemp())
     try:
-        copy, gone, total_lines, no_value_lines = _normalised_copy(path, mapping, names, own / "copy.csv",
-                                                                   chunk_bytes)
+        copy, gone, total_lines, no_value_lines, any_cr = _normalised_copy(path, mapping, names, own / "copy.csv",
+                                                                           chunk_bytes)
         removed = gone.get_column(LINE)
         cols = [f"c{i}" for i in range(len(names))]
         col_types = ", ".join(f"'{c}': 'VARCHAR'" for c in cols)
         quote = (mapping.quote or "").replace("'", "''")
         sep = mapping.separator.replace("'", "''")
         newlines = " + ".join(f"coalesce(length({c}) - length(replace({c}, chr(10), '')), 0)" for c in cols)
+        # the first value holding a carriage return (``_CR_MARK`` in the copy), by its index; looked for only in a
+        # file that has one (17 columns searched cost the CPAM's 1.2 million lines about a second)
+        has_mark = [f"CASE WHEN contains({c}, chr({ord(_CR_MARK)})) THEN {i} END" for i, c in enumerate(cols)]
+        cr_at = f"coalesce({', '.join(has_mark)}, NULL)" if any_cr else "NULL::INTEGER"
         # a rejected line of separators and quotes only (``;;;``: a spreadsheet's empty row, too short)
         no_value = f"trim(replace(replace(csv_line, '{sep}', ''), '{quote or sep}', ''))"
         keep = [(n, f"c{i}") for i, n in enumerate(names) if n in wanted]
@@ -460,7 +472,7 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
             con.execute("SET preserve_insertion_order = true")
             reader = (f"read_csv('{copy}', delim = '{sep}', quote = '{quote}', escape = '{quote}', header = true, "
                       f"auto_detect = false, columns = {{{col_types}}}, store_rejects = true, parallel = false)")
-            _interruptible(con, f"COPY (SELECT {newlines} AS __nl, "
+            _interruptible(con, f"COPY (SELECT {newlines} AS __nl, {cr_at} AS __cr, "
                                 f"{', '.join(c for _, c in keep) or 'NULL AS __none'} "
                                 f"FROM {reader}) TO '{accepted}' (FORMAT parquet)")
             # a line's reason is its first kind of error (by name), told by that kind's message at its first
@@ -537,12 +549,20 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
             yield RawBatch(fault_df.filter(~is_blank).select(LINE, FAULT, *[n for n, _ in keep], FAULT_COLUMN),
                            last=False, blank=fault_df.filter(is_blank).get_column(LINE))
         offset = 0
-        lf = pl.scan_parquet(accepted).select(*[pl.col(c).alias(n) for n, c in keep], "__nl")
+        lf = pl.scan_parquet(accepted).select(*[pl.col(c).alias(n) for n, c in keep], "__nl", "__cr")
         for df in lf.collect_batches(chunk_size=batch_rows):
             i = pl.int_range(offset, offset + df.height, eager=True, dtype=pl.Int64)
             logical = i + 2 + s_rej.search_sorted(i, side="right").cast(pl.Int64)
             offset += df.height
             df = df.with_columns(physical(logical).alias(LINE), pl.lit(None, dtype=pl.String).alias(FAULT))
+            has_cr = pl.col("__cr").is_not_null()
+            if df.get_column("__cr").null_count() < df.height:  # a filter copies every column: only when needed
+                yield RawBatch(df.filter(has_cr).select(
+                    LINE, pl.lit(CARRIAGE_RETURN).alias(FAULT), *[pl.lit(None, dtype=pl.String).alias(n)
+                                                                   for n, _ in keep],
+                    pl.col("__cr").replace_strict(dict(enumerate(names)), return_dtype=pl.String)
+                    .alias(FAULT_COLUMN)), last=False)
+                df = df.filter(~has_cr)
             # a record on one line of separators and quotes only (``;;;;``, a spreadsheet's empty row): blank
             is_blank = pl.col(LINE).is_in(no_value_lines.implode()) & (pl.col("__nl") == 0)
             blank = df.filter(is_blank).get_column(LINE) if no_value_lines.len() else no_value_lines
@@ -602,10 +622,11 @@ def _interruptible(con: object, sql: str) -> None:
 
 
 def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out: Path,
-                     chunk_bytes: int) -> tuple[Path, pl.DataFrame, int, pl.Series]:
-    """Write a UTF-8 copy from the header on, without repeated header lines (blank lines as one space); return
-    it, the removed lines with their reason (``BLANK_LINE`` for those before the header), the number of lines
-    of the file, and the lines of separators and quotes only (a record there, on one line, holds no value)."""
+                     chunk_bytes: int) -> tuple[Path, pl.DataFrame, int, pl.Series, bool]:
+    """Write a UTF-8 copy from the header on, without repeated header lines (blank lines as one space, a bare
+    carriage return as ``_CR_MARK``); return it, the removed lines with their reason (``BLANK_LINE`` for those
+    before the header), the number of lines of the file, the lines of separators and quotes only (a record there,
+    on one line, holds no value), and whether a line kept held a carriage return."""
     head = _header_at(path)[0]
     sep = mapping.separator
     split = pl.col(TEXT).str.split(sep)
@@ -614,6 +635,7 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
     no_value: list[pl.Series] = []
     marks = "".join(_in_class(c) for c in {sep, mapping.quote or sep})
     total = 0
+    any_cr = False
     with out.open("wb") as fh:
         for first, lines, _last in _iter_line_chunks(path, mapping.encoding, chunk_bytes):
             df = _frame(first, lines)
@@ -628,9 +650,8 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
             repeated = unquoted.str.strip_prefix("\ufeff").str.strip_chars_end(f"{sep} \t") == header_text
             reason = (pl.when(pl.col(LINE) < head).then(pl.lit(BLANK_LINE))
                       .when((pl.col(LINE) > head) & repeated).then(pl.lit("repeated header line"))
-                      # a bare carriage return ends a record for the CSV reader: the line cannot be read safely
-                      .when(pl.col(TEXT).str.contains("\r", literal=True)).then(
-                          pl.lit("carriage return inside the line"))
+                      # the mark a bare carriage return becomes, already there: no text holds it (a noncharacter)
+                      .when(pl.col(TEXT).str.contains(_CR_MARK, literal=True)).then(pl.lit(NONCHARACTER))
                       .otherwise(None))
             df = df.with_columns(reason.alias(FAULT))
             removed.append(df.filter(pl.col(FAULT).is_not_null()).select(LINE, FAULT))
@@ -641,13 +662,15 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
                                       & pl.col(TEXT).str.contains(f"[{marks}]")).get_column(LINE))
             # a blank line becomes one space: the CSV reader rejects it where it stands alone (handed apart as a
             # blank line, no record) and keeps it inside a quoted value (which then holds a space on that line)
+            any_cr = any_cr or bool(df.select((pl.col(FAULT).is_null()
+                                               & pl.col(TEXT).str.contains("\r", literal=True)).any()).item())
             kept = df.filter(pl.col(FAULT).is_null()).select(
                 pl.when(pl.col(TEXT).str.strip_chars().str.len_chars() == 0).then(pl.lit(" "))
-                .otherwise(pl.col(TEXT))).to_series()
+                .otherwise(pl.col(TEXT).str.replace_all("\r", _CR_MARK, literal=True))).to_series()
             if kept.len():
                 fh.write(("\n".join(kept.to_list()) + "\n").encode("utf-8"))
     gone = pl.concat(removed) if removed else pl.DataFrame(schema={LINE: pl.Int64, FAULT: pl.String})
-    return out, gone, total, pl.concat(no_value) if no_value else pl.Series(LINE, [], dtype=pl.Int64)
+    return (out, gone, total, pl.concat(no_value) if no_value else pl.Series(LINE, [], dtype=pl.Int64), any_cr)
 
 
 def _in_class(char: str) -> str:

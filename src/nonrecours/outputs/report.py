@@ -139,6 +139,8 @@ QUARANTINE_LABELS = {
     "line too long": "ligne trop longue", "unreadable line": "ligne illisible",
     "repeated header line": "ligne d'en-tête répétée",
     "carriage return inside the line": "retour chariot dans la ligne",
+    "carriage return inside a value": "retour chariot dans une valeur",
+    "noncharacter U+FFFF in the line (not text)": "non-caractère U+FFFF dans la ligne (pas du texte)",
     "record length": "longueur d'enregistrement incorrecte", "unknown record type": "type d'enregistrement inconnu",
 }
 """The ingestion's quarantine reasons (connectors, in English in their reports) in French; patterns below."""
