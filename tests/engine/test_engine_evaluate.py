@@ -448,6 +448,21 @@ def test_duplicate_month_row_named_only_in_a_month_read(backend, toy_reg, toy_pa
         assert res[entity].equals(ref[entity]), entity
 
 
+@pytest.mark.parametrize("backend", ["polars", "duckdb"])
+def test_monthly_rows_of_units_not_evaluated_change_nothing(backend, toy_reg, toy_params, household):
+    """Monthly rows are aligned to the evaluated units by their position (one join of the ids for the whole
+    monthly frame): a row of a person no individu row holds, in a month read, and the rows shuffled, give the
+    same values as the rows alone."""
+    monthly = household.individu_monthly
+    stranger = monthly.head(1).with_columns(pl.lit(999, dtype=monthly.schema["person_id"]).alias("person_id"))
+    noisy = pl.concat([monthly, stranger]).sample(fraction=1.0, shuffle=True, seed=3)
+    res = evaluate(["ressources"], Inputs(**{**household.__dict__, "individu_monthly": noisy}), MAY, backend,
+                   registry=toy_reg, parameters=toy_params)
+    ref = evaluate(["ressources"], household, MAY, backend, registry=toy_reg, parameters=toy_params)
+    for entity in ref.frames:
+        assert res[entity].equals(ref[entity]), entity
+
+
 @pytest.mark.parametrize("hoist_rows", [0, 20_000])
 def test_a_large_formula_is_evaluated_with_shared_sub_trees_and_the_same_values(toy_params, household, hoist_rows,
                                                                                monkeypatch):

@@ -161,7 +161,8 @@ def _rows_by_month(src: pl.DataFrame, idc: str, plan: Plan,
     stacked variants (``benchmarks/results/detect_speed_2026-11-30.md``)."""
     months = sorted({add_months(plan.month, s.offset) for s in steps})
     read = [s.variable for s in steps if s.variable in src.columns]
-    rows = (src.lazy().select(*dict.fromkeys([idc, *read]), pl.col("month").cast(pl.Date).alias("__month"))
+    rows = (src.lazy().select(*dict.fromkeys([idc, *[c for c in (_POS,) if c in src.columns], *read]),
+                              pl.col("month").cast(pl.Date).alias("__month"))
             .filter(pl.col("__month").is_in(pl.lit(pl.Series(months, dtype=pl.Date)).implode())).collect())
     out: dict[dt.date, tuple[pl.DataFrame, bool]] = {}
     for (month,), part in rows.partition_by("__month", as_dict=True, maintain_order=True).items():
@@ -185,6 +186,20 @@ def _month_inputs(plan: Plan, frames: dict[str, pl.DataFrame]) -> None:
         frames[s.entity] = f.join(table, on=MONTH, how="left", maintain_order="left")
 
 
+def _positions(src: pl.DataFrame, frame: pl.DataFrame, idc: str) -> pl.DataFrame:
+    """``src`` with ``_POS``: the row of ``frame`` (ids unique) holding each row's unit, null for a unit ``frame``
+    lacks. One join on the text ids for the whole source frame: each part of it is then joined to the evaluated
+    frame on these integers (``_beside``), where a join on the ids for each of a plan's some 35 parts hashed the
+    frame's 500,000 text ids again each time (100,000 persons' stacked variants in detection)."""
+    rows = frame.select(idc).with_row_index(_POS)
+    return src.with_columns(src.select(idc).join(rows, on=idc, how="left", maintain_order="left")
+                            .get_column(_POS))
+
+
+_POS = "__pos"
+"""The column of a source frame's row's position in the evaluated frame (``_positions``)."""
+
+
 def _beside(frame: pl.DataFrame, part: pl.DataFrame | None, idc: str, entity: str,
             fills: list[tuple[str, Any, str]]) -> pl.DataFrame:
     """``frame`` with the input columns ``fills`` (name, default, dtype) added: ``part``'s left-joined on ``idc``
@@ -193,14 +208,15 @@ def _beside(frame: pl.DataFrame, part: pl.DataFrame | None, idc: str, entity: st
     ``frame``'s columns are kept as they are (a join of the whole frame gathered each of them again; a fill of the
     whole frame cost a query of its width, about a millisecond, for each of a plan's 40-odd input groups).
     ``part`` holding two rows for one unit raises (a join of the whole frame duplicated that unit's rows
-    silently)."""
-    keys = frame.select(idc)
-    present = set() if part is None else set(part.columns) - {idc}
+    silently). A ``part`` with ``_POS`` (``_positions``) is joined on it instead of ``idc``."""
+    key = _POS if part is not None and _POS in part.columns else idc
+    keys = frame.select(idc).with_row_index(_POS).select(_POS) if key == _POS else frame.select(idc)
+    present = set() if part is None else set(part.columns) - {key}
     if part is not None:
-        keys = keys.join(part, on=idc, how="left", maintain_order="left")
+        keys = keys.join(part, on=key, how="left", maintain_order="left")
         if keys.height != frame.height:
             raise SchemaError("two input rows for one unit", table=entity, column=idc)
-    added = keys.select(pl.col(idc), *[pl.col(n).fill_null(literal(d, t)) for n, d, t in fills if n in present],
+    added = keys.select(pl.col(key), *[pl.col(n).fill_null(literal(d, t)) for n, d, t in fills if n in present],
                         *[literal(d, t).alias(n) for n, d, t in fills if n not in present])
     return frame.hstack(added.get_columns()[1:])
 
@@ -279,14 +295,16 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error",
                 else:
                     target = add_months(plan.month, offset)
                     if entity not in by_month:
-                        by_month[entity] = _rows_by_month(src, idc, plan, [s for k, ss in by_entity.items()
-                                                                           if k[0] == entity and k[1] for s in ss])
-                    part, twice = by_month[entity].get(target, (src.clear().select(idc, *read), False))
+                        by_month[entity] = _rows_by_month(
+                            _positions(src, frames[entity], idc), idc, plan,
+                            [s for k, ss in by_entity.items() if k[0] == entity and k[1] for s in ss])
+                    none = src.clear().select(idc, *read).with_columns(pl.lit(None, pl.get_index_type()).alias(_POS))
+                    part, twice = by_month[entity].get(target, (none, False))
                     if twice:
                         raise SchemaError(f"two rows for one unit in {target:%Y-%m}",
                                           table=f"{entity}_monthly", column=idc)
             try:
-                part = part.select(pl.col(idc), *cols)
+                part = part.select(pl.col(_POS) if _POS in part.columns else pl.col(idc), *cols)
             except pl.exceptions.InvalidOperationError as exc:
                 raise SchemaError("input column of the wrong type", table=entity) from exc
         # the right side unsorted: the rows keep the left's order, and sorting each part (500,000 text ids for
