@@ -207,6 +207,12 @@ def test_a_carriage_return_inside_a_value_quarantines_its_record_naming_the_colu
     report = _run(_write(tmp_path / "cnav2.csv", lines), "cnav", agreement, tmp_path / "o2")
     got = {(r["line"], r["reason"]) for r in _quarantine(report).iter_rows(named=True)}
     assert (18, "noncharacter U+FFFF in the line (not text)") in got
+    # two records on one line, parted by a carriage return (a classic Mac file's lines joined to a Unix file's):
+    # the line is quarantined for it, not for the fields it miscounts
+    joined = [*lines[:20], lines[20] + "\r" + lines[21], *lines[22:]]
+    report = _run(_write(tmp_path / "cnav3.csv", joined), "cnav", agreement, tmp_path / "o3")
+    got = {(r["line"], r["column"], r["reason"]) for r in _quarantine(report).iter_rows(named=True)}
+    assert (23, None, "carriage return inside the line") in got
 
 
 def test_a_file_whose_lines_end_with_a_lone_carriage_return_is_named_as_such(territory: Territory,

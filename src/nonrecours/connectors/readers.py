@@ -40,6 +40,7 @@ spreadsheet's empty row ``;;;;``): no record, neither accepted nor quarantined; 
 hands its line number in ``RawBatch.blank`` and the report counts it (a trailer does not count it either)."""
 EOF_MARK = b"\x1a"
 CARRIAGE_RETURN = "carriage return inside a value"
+CR_IN_LINE = "carriage return inside the line"
 """DOS's end-of-file mark (Ctrl-Z), which ``copy /a`` and old tools write as a text file's last byte."""
 _CR_MARK = "\uffff"
 """What a bare carriage return inside a CSV line becomes in the reader's copy (a Unicode noncharacter: no text holds
@@ -482,7 +483,8 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
                 "WITH kind AS (SELECT line, min(error_type) AS t FROM reject_errors GROUP BY line) "
                 "SELECT e.line, min(column_name), kind.t, arg_min(error_message, column_idx) "
                 "FILTER (WHERE error_type = kind.t), "
-                f"max(length(csv_line) - length(replace(csv_line, chr(10), ''))), bool_or({no_value} = '') "
+                f"max(length(csv_line) - length(replace(csv_line, chr(10), ''))), bool_or({no_value} = ''), "
+                f"bool_or(contains(csv_line, chr({ord(_CR_MARK)}))) "
                 "FROM reject_errors AS e JOIN kind ON e.line = kind.line GROUP BY e.line, kind.t "
                 "ORDER BY e.line").fetchall()
         except duckdb.Error as exc:
@@ -490,8 +492,8 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
         finally:
             con.close()
         rej = pl.DataFrame(rejects, schema={"L": pl.Int64, "column": pl.String, "type": pl.String,
-                                            "message": pl.String, "nl": pl.Int64, "blank": pl.Boolean},
-                           orient="row")
+                                            "message": pl.String, "nl": pl.Int64, "blank": pl.Boolean,
+                                            "cr": pl.Boolean}, orient="row")
         n_acc = pl.scan_parquet(accepted).select(pl.len()).collect().item()
         # logical numbers (header = 1) of the accepted records: those no reject takes, in order
         s_rej = (rej.get_column("L") - 2 - pl.int_range(rej.height, eager=True)).cast(pl.Int64)
@@ -524,6 +526,9 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
         if rej.height:
             found = rej.get_column("message").str.extract(r"Found: (\d+)")
             reason = (pl.when(pl.col("blank")).then(pl.lit(BLANK_LINE))
+                      # a carriage return ending a record inside the line (lines of two systems joined): the
+                      # fields miscounted are its effect
+                      .when(pl.col("cr")).then(pl.lit(CR_IN_LINE))
                       .when(pl.col("type") == "TOO MANY COLUMNS").then(
                 pl.format("{} fields where {} expected (separator inside a value?)", found, pl.lit(len(names))))
                 .when(pl.col("type") == "MISSING COLUMNS").then(
