@@ -302,14 +302,21 @@ def test_the_unknowns_update_is_polars_update(base_rows, wide_rows, full):
     """``with_unknowns_at``'s update (the keys joined, not the whole frame) gives Polars' ``update``: the frame's
     rows in order with each non-null value given replacing its own, and with ``full`` the rows given it lacks
     (appended in the given order, where Polars' hash join has its own: compared as a set)."""
-    from nonrecours.detection.confidence import _update
+    from unittest import mock
+
+    from nonrecours.detection import confidence
+    from nonrecours.detection.confidence import _update, _update_joined
 
     schema = {"person_id": pl.String, "month": pl.Date, "salary": pl.Float64, "flag": pl.Boolean}
     base = pl.DataFrame(base_rows, schema=schema, orient="row").with_columns(pl.int_range(pl.len()).alias("other"))
     wide = pl.DataFrame(wide_rows, schema=schema, orient="row")
-    got = _update(base, wide, ["person_id", "month"], full=full)
     want = base.update(wide, on=["person_id", "month"], how="full" if full else "left")
-    assert got.schema == want.schema
     n = base.height
-    assert got.height == want.height and got.head(n).equals(want.head(n))
-    assert got.slice(n).sort(got.columns).equals(want.slice(n).sort(want.columns))
+    # matched on the keys' hash; by joins; and with every key of one hash (a collision: checked, then joined)
+    with mock.patch.object(confidence, "_key_hash", lambda keys: pl.struct(keys).hash(1) * 0 + 7):
+        collided = _update(base, wide, ["person_id", "month"], full=full)
+    for got in (_update(base, wide, ["person_id", "month"], full=full),
+                _update_joined(base, wide, ["person_id", "month"], full=full), collided):
+        assert got.schema == want.schema
+        assert got.height == want.height and got.head(n).equals(want.head(n))
+        assert got.slice(n).sort(got.columns).equals(want.slice(n).sort(want.columns))
