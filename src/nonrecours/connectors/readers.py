@@ -39,12 +39,14 @@ BLANK_LINE = "blank line"
 spreadsheet's empty row ``;;;;``): no record, neither accepted nor quarantined; the reader
 hands its line number in ``RawBatch.blank`` and the report counts it (a trailer does not count it either)."""
 EOF_MARK = b"\x1a"
-CARRIAGE_RETURN = "carriage return inside a value"
-CR_IN_LINE = "carriage return inside the line"
 """DOS's end-of-file mark (Ctrl-Z), which ``copy /a`` and old tools write as a text file's last byte."""
 _CR_MARK = "\uffff"
 """What a bare carriage return inside a CSV line becomes in the reader's copy (a Unicode noncharacter: no text holds
 it; a line that does is a fault of its own, ``NONCHARACTER``)."""
+CARRIAGE_RETURN = "carriage return inside a value"
+"""A CSV record holding a bare carriage return in a value: quarantined at its first line, naming the column."""
+CR_IN_LINE = "carriage return inside the line"
+"""A CSV line a bare carriage return cuts outside any value (two records on one line): quarantined whole."""
 NONCHARACTER = "noncharacter U+FFFF in the line (not text)"
 _CONTINUATION = sorted({chr(b) for b in range(0x80, 0xC0)} | set(bytes(range(0x80, 0xC0)).decode("cp1252", "ignore")))
 _MOJIBAKE = "[ÃÂ][" + "".join(f"\\x{{{ord(c):x}}}" for c in _CONTINUATION) + "]"

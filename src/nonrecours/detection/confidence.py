@@ -143,7 +143,7 @@ def _update(base: pl.DataFrame, wide: pl.DataFrame, keys: list[str], *, full: bo
 
     The rows are matched by ``_matched`` (a join on a hash of the keys, checked key by key) and ``wide``'s values
     gathered to ``base``'s rows: the joins of the text keys (the left join of ``base``'s and the anti join for the
-    rows to append) took 0.6-0.9 s for each variant's 2 million monthly rows at 100,000 persons, this 0.3-0.5 s.
+    rows to append) took 0.6-0.8 s for each variant's 2 million monthly rows at 100,000 persons, this 0.3-0.4 s.
     Matching not so certain (a null key, a key twice, a collision): ``_update_joined``."""
     found = _matched(base, wide, keys)
     if found is None:

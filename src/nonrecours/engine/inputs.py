@@ -161,8 +161,8 @@ def _rows_by_month(src: pl.DataFrame, idc: str, plan: Plan,
     stacked variants (``benchmarks/results/detect_speed_2026-11-30.md``)."""
     months = sorted({add_months(plan.month, s.offset) for s in steps})
     read = [s.variable for s in steps if s.variable in src.columns]
-    rows = (src.lazy().select(*dict.fromkeys([idc, *[c for c in (_POS,) if c in src.columns], *read]),
-                              pl.col("month").cast(pl.Date).alias("__month"))
+    pos = [_POS] if _POS in src.columns else []
+    rows = (src.lazy().select(*dict.fromkeys([idc, *pos, *read]), pl.col("month").cast(pl.Date).alias("__month"))
             .filter(pl.col("__month").is_in(pl.lit(pl.Series(months, dtype=pl.Date)).implode())).collect())
     out: dict[dt.date, tuple[pl.DataFrame, bool]] = {}
     for (month,), part in rows.partition_by("__month", as_dict=True, maintain_order=True).items():
@@ -186,6 +186,10 @@ def _month_inputs(plan: Plan, frames: dict[str, pl.DataFrame]) -> None:
         frames[s.entity] = f.join(table, on=MONTH, how="left", maintain_order="left")
 
 
+_POS = "__pos"
+"""The column of a source frame's row's position in the evaluated frame (``_positions``)."""
+
+
 def _positions(src: pl.DataFrame, frame: pl.DataFrame, idc: str) -> pl.DataFrame:
     """``src`` with ``_POS``: the row of ``frame`` (ids unique) holding each row's unit, null for a unit ``frame``
     lacks. One join on the text ids for the whole source frame: each part of it is then joined to the evaluated
@@ -194,10 +198,6 @@ def _positions(src: pl.DataFrame, frame: pl.DataFrame, idc: str) -> pl.DataFrame
     rows = frame.select(idc).with_row_index(_POS)
     return src.with_columns(src.select(idc).join(rows, on=idc, how="left", maintain_order="left")
                             .get_column(_POS))
-
-
-_POS = "__pos"
-"""The column of a source frame's row's position in the evaluated frame (``_positions``)."""
 
 
 def _beside(frame: pl.DataFrame, part: pl.DataFrame | None, idc: str, entity: str,
@@ -298,8 +298,10 @@ def prepare(plan: Plan, inputs: Inputs, missing: str = "error",
                         by_month[entity] = _rows_by_month(
                             _positions(src, frames[entity], idc), idc, plan,
                             [s for k, ss in by_entity.items() if k[0] == entity and k[1] for s in ss])
-                    none = src.clear().select(idc, *read).with_columns(pl.lit(None, pl.get_index_type()).alias(_POS))
-                    part, twice = by_month[entity].get(target, (none, False))
+                    part, twice = by_month[entity].get(target, (None, False))
+                    if part is None:  # no row that month
+                        part = src.clear().select(idc, *read).with_columns(pl.lit(None, pl.get_index_type())
+                                                                           .alias(_POS))
                     if twice:
                         raise SchemaError(f"two rows for one unit in {target:%Y-%m}",
                                           table=f"{entity}_monthly", column=idc)
