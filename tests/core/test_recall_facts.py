@@ -387,3 +387,35 @@ def test_an_adult_the_dgfip_declares_in_the_dwelling_under_an_unusable_nir_may_b
     assert before.counts["familles_single_from_dwelling"] == 4 and core.counts["familles_single_from_dwelling"] == 3
     assert core.counts["familles_single_sharing_dwelling"] == 1
     assert core.counts["familles_single_dwelling_adult_unidentified"] == 2
+
+
+def test_a_single_the_caf_follows_whose_joint_declaration_lacks_its_other_declarant_may_live_in_couple():
+    """x, y and z are each the only adult the CAF lists in their dossier, with a child, and the DGFiP's
+    declarant alone of their foyer (income year 2024), their child its dependant. x declared 20,000 € of
+    salaries but the foyer's RFR is 45,000 €: another declarant's income the extract lacks. The dossier and the
+    declaration disagree on the couple: x's is unknown, uninformed (possible at most), named and counted. y's
+    RFR is what y's 18,000 € give: observed single. z's figures are x's, but the CAF's row records z's recent
+    isolation: the separation is known, after the declared year; observed single."""
+    mems = [*_caf_parent("x", "k", "F9"), *_caf_parent("y", "j", "F8"), *_caf_parent("z", "i", "F7")]
+    for parent, child, foyer, dwelling in (("x", "k", "T1", "L1"), ("y", "j", "T2", "L2"), ("z", "i", "T3", "L3")):
+        mems += [*_declared(parent, foyer, dwelling), _mem(child, "foyer_fiscal", foyer, "personne_a_charge", "dgfip"),
+                 _mem(child, "menage", dwelling, "enfant", "dgfip")]
+    persons = [_person("x", dt.date(1986, 1, 1), isolation=False), _person("k", dt.date(2016, 1, 1)),
+               _person("y", dt.date(1987, 1, 1), isolation=False), _person("j", dt.date(2015, 1, 1)),
+               _person("z", dt.date(1988, 1, 1), isolation=True), _person("i", dt.date(2017, 1, 1))]
+    annual = [[p, 2024, "salaries", Decimal(a), *_p("dgfip")] for p, a in (("x", "20000.00"), ("y", "18000.00"),
+                                                                          ("z", "20000.00"))]
+    tax = [[f, 2024, Decimal(r), 2.5, *_p("dgfip")] for f, r in (("T1", "45000.00"), ("T2", "16200.00"),
+                                                                  ("T3", "45000.00"))]
+    tables = {"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems),
+              "annual_income": _frame(ANNUAL_INCOME, annual)}
+    before = build_month(tables, M)  # without the foyers' RFR nothing tells the declaration is joint
+    assert before.unknowns.filter(pl.col("input") == "couple_kind").is_empty()
+    core = build_month({**tables, "tax_households": _frame(TAX_HOUSEHOLDS, tax)}, M)
+    couple = core.unknowns.filter(pl.col("input") == "couple_kind")
+    assert couple["id"].to_list() == ["caf:F9"] and couple["informed"].to_list() == [False]
+    assert "imposition commune" in couple["reason"].item()
+    assert core.counts["familles_single_joint_declaration"] == 1
+    assert _kind(core, "caf:F9", "couple_kind") == ["unknown"]
+    assert _kind(core, "caf:F8", "couple_kind") == ["observed"]
+    assert _kind(core, "caf:F7", "couple_kind") == ["observed"]

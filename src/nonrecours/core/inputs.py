@@ -625,13 +625,29 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     .join(unseen, on="famille_id", how="semi")
                     .join(pl.concat([old.select("famille_id"), built_single.select("famille_id"),
                                      no_head.select("famille_id"), cohabit]), on="famille_id", how="anti"))
+    # A famille an agency follows as single whose demandeur the DGFiP shows in couple: a declarant of a joint
+    # declaration whose other declarant the extract lacks (``declarant_missing``: the DEC2 alone, or an RFR its
+    # persons' incomes do not explain). The dossier and the declaration disagree on the couple, and a couple
+    # separated during a year files apart for it (CGI art. 6, 5): the dossier may have lost its conjoint (a row
+    # lost to the extract), its single status may be out of date, or the foyer holds income no person's row
+    # carries. Isolation being a condition (CSS art. L523-1, CASF art. L262-9) and a couple's resources the
+    # others', the couple is unknown, uninformed, possible at most; not when the agency's row records a recent
+    # isolation (the separation is known, after the declared year).
+    joint = (fresh.filter((pl.col("couple_kind") == "") & ~pl.col("_isolation").fill_null(False))
+             .select("famille_id")
+             .join(ind.filter(pl.col("famille_role") == "demandeur").join(missing, on="person_id", how="semi")
+                   .select("famille_id"), on="famille_id", how="semi")
+             .join(pl.concat([cohabit, unseen_adult]), on="famille_id", how="anti"))
     counts["familles_adult_line_quarantined"] = unseen_adult.height
     counts["familles_single_sharing_dwelling"] = cohabit.height
+    counts["familles_single_joint_declaration"] = joint.height
     for single, reason in (
             (cohabit, "seul adulte du dossier, déclaré à la DGFiP dans un logement où vit un autre adulte sans "
                       "conjoint (autre foyer fiscal): vie en couple possible"),
             (unseen_adult, "un adulte du dossier (allocataire ou conjoint) écarté à l'intégration (NIR "
-                           "inutilisable): vie en couple inconnue")):
+                           "inutilisable): vie en couple inconnue"),
+            (joint, "seul adulte du dossier, déclarant à la DGFiP d'une imposition commune dont l'autre déclarant "
+                    "manque à l'extrait: vie en couple possible")):
         prov[fresh_prov] = prov[fresh_prov].filter(
             (pl.col("input") != "couple_kind") | ~pl.col("id").is_in(single["famille_id"].implode()))
         prov.append(_prov(single, "famille", "famille_id", ["couple_kind"], pl.lit("unknown"), pl.lit(None),
@@ -639,7 +655,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         unk.append(_unk(single, "famille", "famille_id", ["couple_kind"], None, None, None, reason))
     # (a famille whose composition is already unknown keeps that unknown: one per famille)
     hosting = hosting.join(pl.concat([old.select("famille_id"), built_single.select("famille_id"),
-                                      no_head.select("famille_id"), cohabit, partner_lost, unseen_adult]),
+                                      no_head.select("famille_id"), cohabit, partner_lost, unseen_adult, joint]),
                            on="famille_id", how="anti")
     unk.append(_unk(hosting, "famille", "famille_id", ["couple_kind"], None, None, None, YOUNG_DEPENDANT_MISSING))
     unk.append(_unk(pl.concat([old, built]), "famille", "famille_id", ["hosted_free_of_charge"], 0.0, 0.0, 1.0,

@@ -95,6 +95,8 @@ CORE_LABELS = {
                                                    "inutilisable (vie en couple inconnue)",
     "familles_declarant_missing": "déclarations communes dont l'autre déclarant manque à l'extrait (vie en couple "
                                   "inconnue)",
+    "familles_single_joint_declaration": "personnes suivies seules, déclarant d'une imposition commune dont l'autre "
+                                         "déclarant manque à l'extrait DGFiP (vie en couple inconnue)",
     "familles_adult_line_quarantined": "dossiers suivis sans conjoint dont une ligne d'adulte a été écartée à "
                                        "l'intégration (NIR inutilisable: vie en couple inconnue)",
     "familles_shared_dwelling_hosted_estimated": "familles hébergées dans le logement d'une autre (estimation DGFiP)",
