@@ -291,3 +291,51 @@ def test_declared_pensions_of_a_year_no_month_observes_the_invalidity_pension_ar
     [(low, central, high, reason, _)] = unknown("w", "pension_gross")
     assert (low, central, high) == (412.5, 550.0, 687.5) and "entières" not in reason
     assert unknown("w", "pension_net")[0][:3] == (0.0, 0.0, 625.0)
+
+
+def test_months_after_a_pension_s_last_row_are_unknown_not_zero():
+    """The CNAV's extract reaches June 2026 (s's rows), but r's pension rows stop in April: a pension is paid for
+    life, so May and June are a late or lost row more likely than a stop. They are unknown, one per month, from 0
+    to the last amount and the estimate's spread, central the last amount (informed), never a silent 0. w's
+    salary stops in April while the DRM goes on to June (v's rows): a job ends, May and June are 0 as the DRM says.
+    Without the DRM, France Travail answers for the allowances, and its file ends in April: u's allowance paid then
+    is unknown after it, as r's pension."""
+    months = [dt.date(2025, 6 + k, 1) if k < 7 else dt.date(2026, k - 6, 1) for k in range(13)]
+    april = dt.date(2026, 4, 1)
+    res = []
+    for pid, kind, amount, agency, last in (("r", "pension_net", "900.00", "cnav", april),
+                                            ("r", "pension_gross", "960.00", "cnav", april),
+                                            ("s", "pension_net", "800.00", "cnav", M),
+                                            ("s", "pension_gross", "850.00", "cnav", M),
+                                            ("w", "salary_net", "1500.00", "drm", april),
+                                            ("v", "salary_net", "1600.00", "drm", M)):
+        res += [[pid, mo, kind, Decimal(amount), *_p(agency)] for mo in months if mo <= last]
+    people = [_person("r", dt.date(1955, 1, 1), agency="cnav"), _person("s", dt.date(1956, 1, 1), agency="cnav"),
+              *[_person(p, dt.date(1985, 1, 1), agency="cnam") for p in ("w", "v")]]
+    mems = [*_head("r", "R1", "R1", "cnav"), *_head("s", "S1", "S1", "cnav"),
+            *[m for p in ("w", "v") for m in _head(p, f"{p.upper()}1", f"{p.upper()}1", "cnam")]]
+    core = build_month(_tables(people, mems, res), M)
+    allowance = [["u", mo, "unemployment_benefit", Decimal("1000.00"), *_p("france_travail")]
+                 for mo in months if mo <= april]
+    lagging = build_month(_tables([_person("u", dt.date(1985, 1, 1), agency="cnam")], _head("u", "U1", "U1", "cnam"),
+                                  allowance), M)
+    m = pl.concat([core.inputs.individu_monthly, lagging.inputs.individu_monthly], how="diagonal_relaxed")
+
+    def value(pid, inp, month):
+        return m.filter((pl.col("person_id") == pid) & (pl.col("month") == month))[inp].item()
+
+    may = dt.date(2026, 5, 1)
+    unk = pl.concat([core.unknowns, lagging.unknowns.filter(pl.col("input") == "unemployment")]).filter(
+        pl.col("entity") == "individu").filter(
+        pl.col("input").is_in(["pension_net", "pension_gross", "salary_net", "unemployment"]))
+    got = sorted(unk.select("id", "input", "month", "low", "central", "high", "informed").rows())
+    assert got == [("r", "pension_gross", may, 0.0, 960.0, 1200.0, True),
+                   ("r", "pension_gross", M, 0.0, 960.0, 1200.0, True),
+                   ("r", "pension_net", may, 0.0, 900.0, 1125.0, True),
+                   ("r", "pension_net", M, 0.0, 900.0, 1125.0, True),
+                   ("u", "unemployment", may, 0.0, 1000.0, 1250.0, True),
+                   ("u", "unemployment", M, 0.0, 1000.0, 1250.0, True)]
+    assert value("r", "pension_net", M) == 900.0 and value("r", "pension_gross", may) == 960.0
+    assert value("u", "unemployment", M) == 1000.0
+    # no row for w's May and June: the engine reads 0 (the input's default), as the DRM says
+    assert m.filter((pl.col("person_id") == "w") & (pl.col("month") >= may))["salary_net"].fill_null(0.0).sum() == 0

@@ -116,6 +116,10 @@ class CoreConfig(BaseModel):
     answers for every kind (tables handed to ``build_month`` with no record of their layout; a workspace ingested
     before the record existed, with a warning). Kept sorted, without repeats."""
     pension_funds: tuple[str, ...] = ("cnav", "msa")
+    continuing: tuple[str, ...] = ("pension_net", "pension_gross")
+    """Monthly inputs paid for life (a retirement pension): a person's rows of one that stop before the month while
+    the source's extract goes on are a late or lost row, seldom a stop (a death, a suspension), so the months after
+    are unknown, not 0 (``monthly_resources``). Any other input stops with its rows (a job, a right that ends)."""
     composition_priority: tuple[str, ...] = ("synth", "caf", "msa", "cnav", "dgfip", "cnam", "france_travail",
                                              "drm")
     """Order among agencies for famille and ménage composition when no payment or recency decides."""
@@ -461,6 +465,24 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                      pl.col("cover_agency").alias("agency")))
     vals = pl.concat([covered_obs.select("person_id", "month", "input", "amount", "agency"), early],
                      how="vertical_relaxed")
+    # Months after a person's last row of an input, up to the month, where the last row paid something: a source
+    # whose extract ends there (``w_to``: its file is behind the month) says nothing of them, and a pension
+    # (``CoreConfig.continuing``) missing from the last months of an extract that goes on is a late or lost row
+    # more likely than a stop. Unknown, not 0: from 0 (stopped) to the last amount and the estimate's spread,
+    # central the last amount (an estimate from the person's own rows: informed), one unknown a month.
+    last = (covered_obs.sort("month").group_by("person_id", "input")
+            .agg(pl.col("month").last().alias("_m1"), pl.col("amount").last().alias("_a1"),
+                 pl.col("agency").last().alias("_ag1"))
+            .join(cover.select("person_id", "input", "w_to"), on=["person_id", "input"], how="inner")
+            .filter((pl.col("_a1") > 0) & (pl.col("_m1") < pl.lit(month))
+                    & (pl.col("input").is_in(list(config.continuing)) | (pl.col("_m1") >= pl.col("w_to")))))
+    trailing = (last.join(grid, how="cross").filter(pl.col("month") > pl.col("_m1"))
+                .select("person_id", "month", "input", pl.col("_a1").alias("amount"), pl.col("_ag1").alias("agency")))
+    # a month whose net pension a row shows paid: its gross follows from it (below), no stop to doubt
+    paid_net = vals.filter((pl.col("input") == "pension_net") & (pl.col("amount") > 0)).select(
+        "person_id", "month", pl.lit("pension_gross").alias("input"))
+    trailing = trailing.join(paid_net, on=["person_id", "month", "input"], how="anti")
+    vals = pl.concat([vals, trailing], how="vertical_relaxed")
     # A gross pension no row gives for a month where the net pension is observed: net × the configured ratio.
     # The DRM and the CAF declare net pensions only, and a month missing from a pension fund's extract while
     # the DRM shows the pension paid is a lost row, not a stopped pension.
@@ -477,6 +499,10 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
             vals = pl.concat([vals.join(from_net.select("person_id", "month", "input"),
                                         on=["person_id", "month", "input"], how="anti"),
                               from_net.select(vals.columns)], how="vertical_relaxed")
+            # a gross pension from a net one the trailing months carry is as unknown as the net
+            trailing = pl.concat([trailing, from_net.join(
+                trailing.filter(pl.col("input") == "pension_net").select("person_id", "month"),
+                on=["person_id", "month"], how="semi").select(trailing.columns)], how="vertical_relaxed")
             net_est = from_net.select("person_id", "input").unique()
             uncovered = uncovered.join(net_est, on=["person_id", "input"], how="anti")
             if est is not None:
@@ -512,10 +538,12 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
     # Provenance per person and input; unknowns for what is estimated or unknown.
     if prov_drop is not None:
         cover = cover.join(prov_drop, on=["person_id", "input"], how="anti")
-    prov_cov = cover.select(
+    # a person with some months estimated (before the source's window, after their last row) is not wholly observed
+    trail_keys = trailing.select("person_id", "input").unique().with_columns(pl.lit(True).alias("_trail"))
+    prov_cov = cover.join(trail_keys, on=["person_id", "input"], how="left").select(
         "person_id", "input",
-        pl.when(pl.col("w_from") <= pl.lit(first)).then(pl.lit("observed")).otherwise(pl.lit("estimated"))
-        .alias("kind"),
+        pl.when((pl.col("w_from") <= pl.lit(first)) & pl.col("_trail").is_null()).then(pl.lit("observed"))
+        .otherwise(pl.lit("estimated")).alias("kind"),
         pl.col("cover_agency").alias("source_agency"), pl.col("w_to").alias("source_month"))
     est_keys = est.select("person_id", "input") if est is not None else pl.DataFrame(
         schema={"person_id": pl.String, "input": pl.String})
@@ -560,6 +588,14 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
     unk = pl.concat(unk_parts, how="vertical_relaxed").select(
         pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"), pl.lit(None, dtype=pl.Date).alias("month"),
         "input", "low", "central", "high", "reason", "informed")
+    if trailing.height:
+        unk = pl.concat([unk, trailing.select(
+            pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"), pl.col("month").cast(pl.Date),
+            "input", pl.lit(0.0).alias("low"), pl.col("amount").alias("central"),
+            (pl.col("amount") * (1 + config.estimate_spread)).round(2).alias("high"),
+            pl.lit("mois absent de l'extrait après la dernière ligne de la personne (extrait en retard, ligne perdue, "
+                   "ou arrêt): estimé au dernier montant").alias("reason"),
+            pl.lit(True).alias("informed"))], how="vertical_relaxed")
     return monthly, prov, unk
 
 
