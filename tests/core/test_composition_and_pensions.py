@@ -295,8 +295,8 @@ def test_declared_pensions_of_a_year_no_month_observes_the_invalidity_pension_ar
 
 def test_months_after_a_pension_s_last_row_are_unknown_not_zero():
     """The CNAV's extract reaches June 2026 (s's rows), but r's pension rows stop in April: a pension is paid for
-    life, so May and June are a late or lost row more likely than a stop. They are unknown, one per month, from 0
-    to the last amount and the estimate's spread, central the last amount (informed), never a silent 0. w's
+    life, so May and June are a late or lost row more likely than a stop. They are unknown, one per month, the last
+    amount give or take the estimate's spread, central the last amount (informed), never a silent 0. w's
     salary stops in April while the DRM goes on to June (v's rows): a job ends, May and June are 0 as the DRM says.
     Without the DRM, France Travail answers for the allowances, and its file ends in April: u's allowance paid then
     is unknown after it, as r's pension."""
@@ -329,12 +329,12 @@ def test_months_after_a_pension_s_last_row_are_unknown_not_zero():
         pl.col("entity") == "individu").filter(
         pl.col("input").is_in(["pension_net", "pension_gross", "salary_net", "unemployment"]))
     got = sorted(unk.select("id", "input", "month", "low", "central", "high", "informed").rows())
-    assert got == [("r", "pension_gross", may, 0.0, 960.0, 1200.0, True),
-                   ("r", "pension_gross", M, 0.0, 960.0, 1200.0, True),
-                   ("r", "pension_net", may, 0.0, 900.0, 1125.0, True),
-                   ("r", "pension_net", M, 0.0, 900.0, 1125.0, True),
-                   ("u", "unemployment", may, 0.0, 1000.0, 1250.0, True),
-                   ("u", "unemployment", M, 0.0, 1000.0, 1250.0, True)]
+    assert got == [("r", "pension_gross", may, 720.0, 960.0, 1200.0, True),
+                   ("r", "pension_gross", M, 720.0, 960.0, 1200.0, True),
+                   ("r", "pension_net", may, 675.0, 900.0, 1125.0, True),
+                   ("r", "pension_net", M, 675.0, 900.0, 1125.0, True),
+                   ("u", "unemployment", may, 750.0, 1000.0, 1250.0, True),
+                   ("u", "unemployment", M, 750.0, 1000.0, 1250.0, True)]
     assert value("r", "pension_net", M) == 900.0 and value("r", "pension_gross", may) == 960.0
     assert value("u", "unemployment", M) == 1000.0
     # no row for w's May and June: the engine reads 0 (the input's default), as the DRM says
