@@ -31,13 +31,14 @@ from nonrecours.core.units import declarant_missing, dgfip_dwellings, people, qu
 from nonrecours.errors import SchemaError
 from nonrecours.rules.benefits.aide_logement import FERMETURE_ACCESSION, FIN_ANCIEN_ZONE_3
 from nonrecours.rules.params import default_parameters
+from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import FAMILY_BENEFITS_PAID, HOUSEHOLDER_ROLES, SHARED_RENTAL_STATUSES
 from nonrecours.schemas.tables import valid_on
 from nonrecours.schemas.zonage import zone_apl_of
 
 __all__ = ["FAMILY_PAYMENTS", "PAYMENT_INPUTS", "RECEIVED_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts",
-           "build_inputs", "build_month", "population_facts", "with_payments"]
+           "build_inputs", "build_month", "payments_reach", "population_facts", "with_payments"]
 
 LEASE_KINDS = ("colocation", "chambre")
 """The housing record's kind of lease (schemas.tables.HOUSING): the rent is a colocataire's share, or the
@@ -134,6 +135,25 @@ class PopulationFacts:
     paying_agencies: tuple[str, ...] | None
     resource_windows: pl.DataFrame = field(repr=False)
     truth: bool = False
+    payments_reach: dict[str, dt.date] = field(default_factory=dict)
+    """``payments_reach``: the extracts of payments that stop before the month, and their last month."""
+
+
+def payments_reach(benefits_paid: pl.LazyFrame | pl.DataFrame | None, month: dt.date) -> dict[str, dt.date]:
+    """source agency → the last month of its ``benefits_paid`` rows of a monthly benefit, for the extracts that stop
+    before ``month``: a file behind (a payer's month is paid early the next one, so an extract made at its end may
+    not hold it yet). Its payments of the months after are not in the file, not stopped: the core carries the last
+    month's payments to them (``_famille_payments``), detection reads that month as the month's
+    (``detection.receipts.paid_by_famille``). Read over the whole population (a partition must not read its own,
+    shorter reach). Empty when every extract reaches the month."""
+    if benefits_paid is None:
+        return {}
+    monthly = [b.code for b in CATALOGUE if not b.yearly]
+    lf = benefits_paid.lazy() if isinstance(benefits_paid, pl.DataFrame) else benefits_paid
+    reach = (lf.filter(pl.col("benefit").cast(pl.String).is_in(monthly) & (pl.col("month") <= month))
+             .group_by(pl.col("source_agency").cast(pl.String).alias("agency"))
+             .agg(pl.col("month").max()).collect(engine="streaming"))
+    return {a: m for a, m in reach.sort("agency").iter_rows() if a is not None and m < month}
 
 
 def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, *,
@@ -154,7 +174,8 @@ def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: d
     synth = [lf[t].filter(pl.col("source_agency").cast(pl.String) == "synth").select("person_id").head(1)
              for t in ("persons", "unit_memberships") if t in lf]
     truth = bool(synth) and pl.concat(synth).collect(engine="streaming").height > 0
-    return PopulationFacts(sent, paying, resource_windows(lf, month, lookback(config, month)), truth)
+    return PopulationFacts(sent, paying, resource_windows(lf, month, lookback(config, month)), truth,
+                           payments_reach(lf.get("benefits_paid"), month))
 
 
 def _within_the_extracts(lf: Mapping[str, pl.LazyFrame], month: dt.date) -> None:
@@ -685,7 +706,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     known_inputs = [_INPUT_OF[b] for b in known_benefits]
     unknown_inputs = [i for i in fam_inputs if i not in known_inputs]
     famille_monthly = _famille_payments(lf, famille.select("famille_id"), ind.select("person_id", "famille_id"),
-                                        month, first, fam_inputs, known_benefits)
+                                        month, first, fam_inputs, known_benefits, facts.payments_reach)
     if known_inputs:
         payers = list(facts.paying_agencies or ())
         # A famille no payer lists receives none of their benefits: an observed zero from exhaustive payers.
@@ -963,20 +984,31 @@ def _payment_inputs(lf: Mapping[str, pl.LazyFrame], facts: PopulationFacts, dept
 
 
 def _famille_payments(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, members: pl.DataFrame,
-                      month: dt.date, first: dt.date, fam_inputs: list[str], known_benefits: list[str]) -> pl.DataFrame:
+                      month: dt.date, first: dt.date, fam_inputs: list[str], known_benefits: list[str],
+                      reach: Mapping[str, dt.date] | None = None) -> pl.DataFrame:
     """``famille_monthly``: each famille's payments of ``known_benefits`` from ``first`` to ``month`` (0 where
     none was paid), one column per payment input, and whether each benefit of ``RECEIVED_INPUTS`` is received
     (paid, or reported received for one of the famille's ``members``: person_id, famille_id); the unknown ones at
-    0 (false) on the month (the unknowns say so)."""
+    0 (false) on the month (the unknowns say so). ``reach``: the extracts that stop before the month
+    (``payments_reach``): a payment of their last month is carried to the months after, which the file does not
+    hold yet (read as none, the family benefits of June 2026 fell out of the RSA's resources: 470 false alarms on
+    France 100,000 with every June payment taken out)."""
     famille_monthly = None
     if known_benefits:
-        paid = (lf["benefits_paid"]
+        rows = (lf["benefits_paid"]
                 .filter((pl.col("unit_kind") == "famille") & pl.col("benefit").cast(pl.String).is_in(known_benefits)
                         & (pl.col("month") >= first) & (pl.col("month") <= month))
                 .select(qualified("paying_agency", "unit_id", "source_agency").alias("famille_id"),
-                        "month", pl.col("benefit").cast(pl.String), pl.col("amount").cast(pl.Float64))
-                .group_by("famille_id", "month", "benefit").agg(pl.col("amount").first())
-                .collect().join(familles, on="famille_id", how="semi"))
+                        "month", pl.col("benefit").cast(pl.String), pl.col("amount").cast(pl.Float64),
+                        pl.col("source_agency").cast(pl.String).alias("_src"))
+                .collect())
+        carried = [rows.filter((pl.col("_src") == a) & (pl.col("month") == last)).drop("month").join(
+                       pl.DataFrame({"month": month_range(month, (month.year - last.year) * 12
+                                                          + month.month - last.month - 1)}, schema={"month": pl.Date}),
+                       how="cross").select(rows.columns)
+                   for a, last in (reach or {}).items() if last < month]
+        paid = (pl.concat([rows, *carried]).group_by("famille_id", "month", "benefit", maintain_order=True)
+                .agg(pl.col("amount").first()).join(familles, on="famille_id", how="semi"))
         if paid.height:
             famille_monthly = paid.pivot("benefit", index=["famille_id", "month"], values="amount",
                                          aggregate_function=None)
@@ -1045,7 +1077,7 @@ def with_payments(inputs, tables: Mapping[str, pl.DataFrame | pl.LazyFrame], mon
     first = month_range(month, max(depth.values(), default=0))[0]
     fam_inputs, known_benefits, payer_sent = _payment_inputs(lf, facts, depth)
     payments = _famille_payments(lf, inputs.famille.select("famille_id"), inputs.individu.select(
-        "person_id", "famille_id"), month, first, fam_inputs, known_benefits)
+        "person_id", "famille_id"), month, first, fam_inputs, known_benefits, facts.payments_reach)
     known = _payments_known(payer_sent, fam_inputs)
     famille = inputs.famille.with_columns(pl.lit(v).alias(flag) for flag, v in known.items())
     return dataclasses.replace(inputs, famille=famille, famille_monthly=payments)

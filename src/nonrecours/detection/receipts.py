@@ -32,9 +32,9 @@ from nonrecours.schemas.codes import PARENT_ROLES
 from nonrecours.schemas.tables import UNIDENTIFIED_DESCRIBED, UNIDENTIFIED_NEIGHBOURS, valid_on
 
 __all__ = ["AFFILIATION_PAYERS", "allocataire_lost", "paid_by_famille", "payee_lines_lost", "payer_unknown",
-           "payers_by_famille", "payment_rows", "payments_known", "pension_fund_unknown", "receipts_by_famille",
-           "reexamined_by_payer", "resource_lines_behind", "unattached_payments", "unidentified_paid",
-           "unidentified_payee", "with_receipts"]
+           "payers_by_famille", "payment_rows", "payments_known", "pension_fund_unknown",
+           "receipts_by_famille", "reexamined_by_payer", "resource_lines_behind", "unattached_payments",
+           "unidentified_paid", "unidentified_payee", "with_receipts"]
 
 _YEAR = 12
 
@@ -370,27 +370,43 @@ def _yearly_due(benefits: Iterable[str], month: dt.date) -> dict[str, dt.date]:
     return {b: catalogue_row(b).due_month(month) for b in benefits if catalogue_row(b).yearly}
 
 
-def _first_month(month: dt.date, benefits: tuple[str, ...], window: int, grace: int) -> dt.date:
-    """The first month ``paid_by_famille`` reads: the window, the grace months, each yearly benefit's due month."""
-    return min([add_months(month, -max(window, grace)), *_yearly_due(benefits, month).values()])
+def _reach_month(reach: Mapping[str, dt.date] | None, month: dt.date) -> pl.Expr:
+    """The month a payment row's extract answers for as ``month`` (its last month when it stops before)."""
+    if not reach:
+        return pl.lit(month, dtype=pl.Date)
+    return pl.col("source_agency").replace_strict(list(reach), list(reach.values()), default=pl.lit(month),
+                                                  return_dtype=pl.Date)
+
+
+def _first_month(month: dt.date, benefits: tuple[str, ...], window: int, grace: int,
+                 reach: Mapping[str, dt.date] | None = None) -> dt.date:
+    """The first month ``paid_by_famille`` reads: the window, the grace months (before the earliest extract's
+    reach when one is behind), each yearly benefit's due month."""
+    last = min([month, *(reach or {}).values()])
+    return min([add_months(last, -max(window, grace)), *_yearly_due(benefits, month).values()])
 
 
 def payment_rows(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame, month: dt.date,
-                 benefits: tuple[str, ...], *, window: int, grace: int) -> pl.DataFrame | None:
+                 benefits: tuple[str, ...], *, window: int, grace: int,
+                 reach: Mapping[str, dt.date] | None = None) -> pl.DataFrame | None:
     """The payments ``paid_by_famille`` reads (``benefits`` from its first month to ``month``), each on its
     famille, in one scan of ``benefits_paid``: handed to ``paid_by_famille`` and ``payers_by_famille`` (``rows``),
     which then do not scan it again. None without ``benefits_paid``."""
     if benefits_paid is None:
         return None
-    return _payment_rows(benefits_paid, individu, _first_month(month, benefits, window, grace), month, benefits)
+    return _payment_rows(benefits_paid, individu, _first_month(month, benefits, window, grace, reach), month,
+                         benefits)
 
 
 def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame,
                     month: dt.date, benefits: tuple[str, ...], *, window: int,
-                    grace: int, rows: pl.DataFrame | None = None) -> pl.DataFrame:
+                    grace: int, rows: pl.DataFrame | None = None,
+                    reach: Mapping[str, dt.date] | None = None) -> pl.DataFrame:
     """One row per (famille_id, benefit) with any payment in the window: ``paid`` (this month, 0 when
     none), ``paid_before`` (the ``window`` months before), ``receiving`` (paid this month or in the
-    ``grace`` months before). ``rows``: ``payment_rows`` of the same arguments, when already read."""
+    ``grace`` months before). ``rows``: ``payment_rows`` of the same arguments, when already read.
+    ``reach``: ``core.payments_reach``, the extracts that stop before the month: their last month stands for it (a
+    famille one of them paid then receives; one paid only by extracts that reach the month is judged on it)."""
     schema = {"famille_id": pl.String(), "benefit": pl.String(), "paid": pl.Float64(),
               "paid_before": pl.Float64(), "receiving": pl.Boolean()}
     if benefits_paid is None:
@@ -398,22 +414,27 @@ def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu:
     due = _yearly_due(benefits, month)
     yearly = list(due)
     if rows is None:
-        rows = _payment_rows(benefits_paid, individu, _first_month(month, benefits, window, grace), month, benefits)
-    per_month = (rows.group_by("famille_id", "benefit", "month", "source_agency").agg(pl.col("amount").sum())
-                 .group_by("famille_id", "benefit", "month").agg(pl.col("amount").max()))
+        rows = _payment_rows(benefits_paid, individu, _first_month(month, benefits, window, grace, reach), month,
+                             benefits)
+    per_month = (rows.with_columns(_reach_month(reach, month).alias("_until"))
+                 .group_by("famille_id", "benefit", "month", "source_agency")
+                 .agg(pl.col("amount").sum(), pl.col("_until").first())
+                 .group_by("famille_id", "benefit", "month").agg(pl.col("amount").max(), pl.col("_until").max()))
     m = pl.col("month")
-    grace_from = add_months(month, -grace)
+    # the month each famille's payments answer for: the evaluated one, or its extracts' last when all are behind
+    until = pl.col("_until").max()
     # a yearly benefit's payments since the payment due (one row per benefit: the month it is due)
     year_from = pl.col("benefit").replace_strict(due, default=None, return_dtype=pl.Date)
     is_year = pl.col("benefit").is_in(yearly)
     return per_month.group_by("famille_id", "benefit").agg(
         pl.when(is_year.first()).then(pl.col("amount").filter(m >= year_from.first()).sum().round(2) / _YEAR)
-        .otherwise(pl.col("amount").filter(m == month).sum().round(2)).alias("paid"),
+        .otherwise(pl.col("amount").filter(m == until).sum().round(2)).alias("paid"),
         # to the cent: a float sum's last bits depend on the order rows are summed in, which varies between
         # runs (a rerun must write the same bytes)
-        pl.col("amount").filter((m < month) & (m >= add_months(month, -window))).sum().round(2).alias("paid_before"),
-        pl.when(is_year.first()).then((m >= year_from.first()).any()).otherwise((m >= grace_from).any())
-        .alias("receiving"),
+        pl.col("amount").filter((m < until) & (m >= until.dt.offset_by(f"-{window}mo"))).sum().round(2)
+        .alias("paid_before"),
+        pl.when(is_year.first()).then((m >= year_from.first()).any())
+        .otherwise((m >= until.dt.offset_by(f"-{grace}mo")).any()).alias("receiving"),
     ).select(list(schema))
 
 
@@ -478,7 +499,7 @@ def _payment_rows(benefits_paid: pl.LazyFrame | pl.DataFrame, individu: pl.DataF
 
 def payers_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame,
                       month: dt.date, benefits: tuple[str, ...], *, grace: int,
-                      rows: pl.DataFrame | None = None) -> pl.DataFrame:
+                      rows: pl.DataFrame | None = None, reach: Mapping[str, dt.date] | None = None) -> pl.DataFrame:
     """famille_id, benefit, payers: the agencies that paid each famille ``benefits`` this month or in the ``grace``
     months before (the payment ``paid_by_famille`` reads as received), sorted; a reason line names them.
     ``rows``: ``payment_rows`` already read (for these months at least, of these benefits or more): filtered
@@ -486,11 +507,13 @@ def payers_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individ
     schema = {"famille_id": pl.String(), "benefit": pl.String(), "payers": pl.List(pl.String())}
     if benefits_paid is None or not benefits:
         return pl.DataFrame(schema=schema)
-    first = add_months(month, -grace)
+    first = add_months(min([month, *(reach or {}).values()]), -grace)
     if rows is None:
         rows = _payment_rows(benefits_paid, individu, first, month, benefits)
     else:
         rows = rows.filter(pl.col("benefit").is_in(list(benefits)) & pl.col("month").is_between(first, month))
+    # each extract's rows from the grace months before the month it answers for (its last when it is behind)
+    rows = rows.filter(pl.col("month") >= _reach_month(reach, month).dt.offset_by(f"-{grace}mo"))
     return (rows.filter(pl.col("payer").is_not_null()).group_by("famille_id", "benefit")
             .agg(pl.col("payer").unique().sort().alias("payers")).cast(schema))  # type: ignore[arg-type]
 
