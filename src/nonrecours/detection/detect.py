@@ -775,6 +775,9 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # an extract of payments that stops before the month (a file behind): its last month stands for the month
     if reach is None:
         reach = payments_reach(tables.get("benefits_paid"), month)
+    for agency, last in reach.items():  # a right opened since cannot be seen paid: said, once per extract
+        log.warning("the payments extract of %s ends in %s, before %s: its last month stands for the month (a "
+                    "right opened since is not seen paid)", agency, f"{last:%Y-%m}", f"{month:%Y-%m}")
     pay_rows = payment_rows(tables.get("benefits_paid"), individu, month, config.benefits,
                             window=config.paid_window, grace=config.grace_months, reach=reach)
     paid = paid_by_famille(tables.get("benefits_paid"), individu, month, config.benefits,
