@@ -8,7 +8,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from nonrecours.core import payments_reach
+from nonrecours.core.inputs import BEHIND_MIN_PAYMENTS, payments_reach
 from nonrecours.detection import DetectionConfig, core_month, detect
 
 from .conftest import MONTH, MONTHS, Territory
@@ -17,14 +17,23 @@ RSA = DetectionConfig(benefits=("rsa",))
 MAY = dt.date(2026, 5, 1)
 
 
+def _payees(t: Territory, last: dt.date) -> None:
+    """``BEHIND_MIN_PAYMENTS`` familles paid the RSA every month up to ``last``: the CAF's file runs to there (fewer
+    payments in its last month, and every payee's having stopped is as likely as a file behind)."""
+    for k in range(BEHIND_MIN_PAYMENTS):
+        t.famille(f"payee{k}")
+        t.pay(f"payee{k}", "rsa", 640.0, [m for m in MONTHS if m <= last])
+
+
 def _territory(last: dt.date) -> dict[str, pl.DataFrame]:
-    """Three familles entitled to the RSA, no resource: ``paid`` paid every month up to ``last`` (the CAF's file
-    ends there), ``stopped`` paid until March, ``never`` never paid."""
+    """Familles entitled to the RSA, no resource: ``paid`` and the payees paid every month up to ``last`` (the
+    CAF's file ends there), ``stopped`` paid until March, ``never`` never paid."""
     t = Territory()
     for name in ("paid", "stopped", "never"):
         t.famille(name)
     t.pay("paid", "rsa", 640.0, [m for m in MONTHS if m <= last])
     t.pay("stopped", "rsa", 640.0, [m for m in MONTHS if m <= dt.date(2026, 3, 1)])
+    _payees(t, last)
     return t.tables()
 
 
@@ -44,6 +53,10 @@ def test_the_reach_of_each_payment_file():
     assert payments_reach(_territory(MAY)["benefits_paid"], MONTH) == {"caf": MAY}
     assert payments_reach(_territory(MONTH)["benefits_paid"], MONTH) == {}
     assert payments_reach(None, MONTH) == {}
+    # a file whose last month holds one payment too few: payments that stopped, read against the month
+    few = _territory(MAY)["benefits_paid"].filter(
+        ~((pl.col("unit_id") == "f-payee0") & (pl.col("month") == MAY)) & (pl.col("unit_id") != "f-paid"))
+    assert payments_reach(few, MONTH) == {}
 
 
 def test_a_famille_paid_in_the_file_s_last_month_receives(behind):
@@ -75,8 +88,7 @@ def test_the_core_carries_the_file_s_last_payments_to_the_months_it_does_not_hol
         t.child("kids", 1, dt.date(2015, 3, 1))
         t.child("kids", 2, dt.date(2017, 3, 1))
         t.pay("kids", "af", 151.8, [m for m in MONTHS if m <= last])
-        t.famille("other")
-        t.pay("other", "rsa", 640.0, [m for m in MONTHS if m <= last])
+        _payees(t, last)
         fm = core_month(t.tables(), MONTH).inputs.famille_monthly
         return fm.filter(pl.col("famille_id").str.ends_with(":f-kids") & (pl.col("month") == MONTH))["af"].item()
 

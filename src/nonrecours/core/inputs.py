@@ -37,8 +37,8 @@ from nonrecours.schemas.codes import FAMILY_BENEFITS_PAID, HOUSEHOLDER_ROLES, SH
 from nonrecours.schemas.tables import valid_on
 from nonrecours.schemas.zonage import zone_apl_of
 
-__all__ = ["FAMILY_PAYMENTS", "PAYMENT_INPUTS", "RECEIVED_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts",
-           "build_inputs", "build_month", "payments_reach", "population_facts", "with_payments"]
+__all__ = ["BEHIND_MIN_PAYMENTS", "FAMILY_PAYMENTS", "PAYMENT_INPUTS", "RECEIVED_INPUTS", "YOUNG_DEPENDANT_MISSING",
+           "PopulationFacts", "build_inputs", "build_month", "payments_reach", "population_facts", "with_payments"]
 
 LEASE_KINDS = ("colocation", "chambre")
 """The housing record's kind of lease (schemas.tables.HOUSING): the rent is a colocataire's share, or the
@@ -139,21 +139,29 @@ class PopulationFacts:
     """``payments_reach``: the extracts of payments that stop before the month, and their last month."""
 
 
+BEHIND_MIN_PAYMENTS = 20
+"""The fewest payments an extract's last month must hold for ``payments_reach`` to read it as a file behind: with
+fewer, every payee's payments having stopped before the month is as likely (a small territory, a payer of a few
+familles), and the month is read as before (what a file does not hold, not paid)."""
+
+
 def payments_reach(benefits_paid: pl.LazyFrame | pl.DataFrame | None, month: dt.date) -> dict[str, dt.date]:
     """source agency → the last month of its ``benefits_paid`` rows of a monthly benefit, for the extracts that stop
-    before ``month``: a file behind (a payer's month is paid early the next one, so an extract made at its end may
-    not hold it yet). Its payments of the months after are not in the file, not stopped: the core carries the last
-    month's payments to them (``_famille_payments``), detection reads that month as the month's
-    (``detection.receipts.paid_by_famille``). Read over the whole population (a partition must not read its own,
-    shorter reach). Empty when every extract reaches the month."""
+    before ``month`` with at least ``BEHIND_MIN_PAYMENTS`` payments in that month: a file behind (a payer's month is
+    paid early the next one, so an extract made at its end may not hold it yet). Its payments of the months after
+    are not in the file, not stopped: the core carries the last month's payments to them (``_famille_payments``),
+    detection reads that month as the month's (``detection.receipts.paid_by_famille``). Read over the whole
+    population (a partition must not read its own, shorter reach). Empty when every extract reaches the month."""
     if benefits_paid is None:
         return {}
     monthly = [b.code for b in CATALOGUE if not b.yearly]
     lf = benefits_paid.lazy() if isinstance(benefits_paid, pl.DataFrame) else benefits_paid
-    reach = (lf.filter(pl.col("benefit").cast(pl.String).is_in(monthly) & (pl.col("month") <= month))
-             .group_by(pl.col("source_agency").cast(pl.String).alias("agency"))
-             .agg(pl.col("month").max()).collect(engine="streaming"))
-    return {a: m for a, m in reach.sort("agency").iter_rows() if a is not None and m < month}
+    per_month = (lf.filter(pl.col("benefit").cast(pl.String).is_in(monthly) & (pl.col("month") <= month))
+                 .group_by(pl.col("source_agency").cast(pl.String).alias("agency"), "month").len()
+                 .collect(engine="streaming"))
+    last = per_month.sort("month").group_by("agency").agg(pl.col("month").last(), pl.col("len").last())
+    return {a: m for a, m, n in last.sort("agency").iter_rows()
+            if a is not None and m < month and n >= BEHIND_MIN_PAYMENTS}
 
 
 def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, *,
