@@ -318,6 +318,18 @@ def _lost(uid, role, kind="famille", since=dt.date(2024, 1, 1), until=None):
                                                           _p("caf"), strict=True))}
 
 
+def _only_f9_couple_unknown(core, reason: str, count: str) -> None:
+    """Of the CAF's dossiers F9, F8 and F7, F9's couple only is unknown (uninformed, its reason saying ``reason``,
+    counted in ``count``); F8's and F7's stay observed."""
+    couple = core.unknowns.filter(pl.col("input") == "couple_kind")
+    assert couple["id"].to_list() == ["caf:F9"] and couple["informed"].to_list() == [False]
+    assert reason in couple["reason"].item()
+    assert core.counts[count] == 1
+    assert _kind(core, "caf:F9", "couple_kind") == ["unknown"]
+    assert _kind(core, "caf:F8", "couple_kind") == ["observed"]
+    assert _kind(core, "caf:F7", "couple_kind") == ["observed"]
+
+
 def test_a_dossier_with_a_quarantined_conjoint_line_has_its_couple_unknown():
     """x and y are each the only adult the CAF lists in their dossier, with a child. The CAF's line of F9's
     conjoint was quarantined for its NIR: F9's couple is unknown (uninformed, named, counted), not single. F8's
@@ -332,13 +344,7 @@ def test_a_dossier_with_a_quarantined_conjoint_line_has_its_couple_unknown():
     before = build_month(tables, M)
     assert _kind(before, "caf:F9", "couple_kind") == ["observed"]
     core = build_month({**tables, UNIDENTIFIED_MEMBERS: lost}, M)
-    couple = core.unknowns.filter(pl.col("input") == "couple_kind")
-    assert couple["id"].to_list() == ["caf:F9"] and couple["informed"].to_list() == [False]
-    assert "NIR inutilisable" in couple["reason"].item()
-    assert core.counts["familles_adult_line_quarantined"] == 1
-    assert _kind(core, "caf:F9", "couple_kind") == ["unknown"]
-    assert _kind(core, "caf:F8", "couple_kind") == ["observed"]
-    assert _kind(core, "caf:F7", "couple_kind") == ["observed"]
+    _only_f9_couple_unknown(core, "NIR inutilisable", "familles_adult_line_quarantined")
 
 
 def _lost_in_dwelling(dwelling, birth, *, role="personne_de_reference", since=dt.date(2024, 1, 1),
@@ -412,10 +418,4 @@ def test_a_single_the_caf_follows_whose_joint_declaration_lacks_its_other_declar
     before = build_month(tables, M)  # without the foyers' RFR nothing tells the declaration is joint
     assert before.unknowns.filter(pl.col("input") == "couple_kind").is_empty()
     core = build_month({**tables, "tax_households": _frame(TAX_HOUSEHOLDS, tax)}, M)
-    couple = core.unknowns.filter(pl.col("input") == "couple_kind")
-    assert couple["id"].to_list() == ["caf:F9"] and couple["informed"].to_list() == [False]
-    assert "imposition commune" in couple["reason"].item()
-    assert core.counts["familles_single_joint_declaration"] == 1
-    assert _kind(core, "caf:F9", "couple_kind") == ["unknown"]
-    assert _kind(core, "caf:F8", "couple_kind") == ["observed"]
-    assert _kind(core, "caf:F7", "couple_kind") == ["observed"]
+    _only_f9_couple_unknown(core, "imposition commune", "familles_single_joint_declaration")

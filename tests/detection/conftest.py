@@ -119,6 +119,13 @@ class Territory:
                 for name, frame in out.items()}
 
 
+def unit_row(run, name: str) -> dict:  # type: ignore[no-untyped-def]
+    """The one ``units`` row of the famille ``name`` (a single benefit's run)."""
+    rows = run.units.filter(pl.col("unit_id").str.ends_with(f":f-{name}"))
+    assert rows.height == 1
+    return rows.row(0, named=True)
+
+
 def unknown_salary(person: str, low: float, central: float, high: float, *, informed: bool = True
                    ) -> pl.DataFrame:
     """A salary no agency supplied, for every month the rules read (``informed``: its central value is

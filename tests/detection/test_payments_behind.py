@@ -11,7 +11,7 @@ import pytest
 from nonrecours.core.inputs import BEHIND_MIN_PAYMENTS, payments_reach
 from nonrecours.detection import DetectionConfig, core_month, detect
 
-from .conftest import MONTH, MONTHS, Territory
+from .conftest import MONTH, MONTHS, Territory, unit_row
 
 RSA = DetectionConfig(benefits=("rsa",))
 MAY = dt.date(2026, 5, 1)
@@ -43,12 +43,6 @@ def behind():
     return detect(core_month(tables, MONTH), tables, config=RSA)
 
 
-def _unit(run, name: str) -> dict:
-    rows = run.units.filter(pl.col("unit_id").str.ends_with(f":f-{name}"))
-    assert rows.height == 1
-    return rows.row(0, named=True)
-
-
 def test_the_reach_of_each_payment_file():
     assert payments_reach(_territory(MAY)["benefits_paid"], MONTH) == {"caf": MAY}
     assert payments_reach(_territory(MONTH)["benefits_paid"], MONTH) == {}
@@ -63,10 +57,10 @@ def test_a_famille_paid_in_the_file_s_last_month_receives(behind):
     """Read against June, « paid » was a non-take-up of 640 € a month (every payee of a file behind was): it is
     paid May's amount, consistent; the famille whose payments stopped in March stays a non-take-up, as the one
     never paid; the summary names the file and its last month."""
-    paid = _unit(behind, "paid")
+    paid = unit_row(behind, "paid")
     assert paid["receiving"] and paid["status"] == "consistent" and paid["paid"] == 640.0
-    assert _unit(behind, "stopped")["status"] == "non_take_up"
-    assert _unit(behind, "never")["status"] == "non_take_up"
+    assert unit_row(behind, "stopped")["status"] == "non_take_up"
+    assert unit_row(behind, "never")["status"] == "non_take_up"
     assert behind.summary["payments_behind"] == {"caf": "2026-05"}
 
 
@@ -74,7 +68,7 @@ def test_a_file_that_reaches_the_month_is_read_as_before():
     """The same territory with June in the file: the same verdicts, nothing behind."""
     tables = _territory(MONTH)
     run = detect(core_month(tables, MONTH), tables, config=RSA)
-    assert [_unit(run, n)["status"] for n in ("paid", "stopped", "never")] == ["consistent", "non_take_up",
+    assert [unit_row(run, n)["status"] for n in ("paid", "stopped", "never")] == ["consistent", "non_take_up",
                                                                                 "non_take_up"]
     assert run.summary["payments_behind"] == {}
 

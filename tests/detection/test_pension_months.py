@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-import polars as pl
 import pytest
 
 from nonrecours.detection import DetectionConfig, core_month, detect
 
-from .conftest import MONTH, Territory
+from .conftest import MONTH, Territory, unit_row
 
 ASPA = DetectionConfig(benefits=("aspa",))
 APRIL = dt.date(2026, 4, 1)
@@ -29,17 +28,11 @@ def aspa_run():
     return detect(core_month(tables, MONTH), tables, config=ASPA)
 
 
-def _unit(run, name: str) -> dict:
-    rows = run.units.filter(pl.col("unit_id").str.ends_with(f":f-{name}"))
-    assert rows.height == 1
-    return rows.row(0, named=True)
-
-
 def test_a_pension_missing_from_the_last_months_is_no_stop(aspa_run):
     """Read as 0 (before), May and June made the late retiree's three months' resources a third of the pension: an
     ASPA due on the central values. The months are estimated at the last amount, give or take a quarter: entitled
     only at the low end, possible, and the central estimate is the on-time retiree's, nothing."""
-    late, ontime = _unit(aspa_run, "late"), _unit(aspa_run, "ontime")
+    late, ontime = unit_row(aspa_run, "late"), unit_row(aspa_run, "ontime")
     assert ontime["grade"] is None and ontime["status"] == "not_entitled"
     assert late["grade"] == "possible" and late["amount_central"] == ontime["amount_central"] == 0.0
 
@@ -47,7 +40,7 @@ def test_a_pension_missing_from_the_last_months_is_no_stop(aspa_run):
 def test_a_retiree_under_the_ceiling_stays_flagged_when_the_file_is_behind(aspa_run):
     """Its pension estimated at April's, the late retiree under the ceiling keeps the on-time one's flag, grade
     and central amount (possible for both here: the CNAV does not say what else they earn)."""
-    poor, late = _unit(aspa_run, "poor"), _unit(aspa_run, "poor_late")
+    poor, late = unit_row(aspa_run, "poor"), unit_row(aspa_run, "poor_late")
     assert poor["status"] == late["status"] == "non_take_up"
     assert late["grade"] == poor["grade"] and late["entitled_central"] and poor["entitled_central"]
     assert late["amount_central"] == pytest.approx(poor["amount_central"])
