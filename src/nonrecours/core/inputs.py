@@ -934,7 +934,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     menage=menage)
     return CoreMonth(month=month, inputs=inputs, unknowns=unknowns, provenance=provenance, conflicts=conflict_df,
                      counts=counts, clusters=cl, months_read=tuple(month_range(month, window)), config=config,
-                     resource_windows=facts.resource_windows)
+                     resource_windows=facts.resource_windows, payments_reach=facts.payments_reach)
 
 
 def _unseen_adults(lf: Mapping[str, pl.LazyFrame], month: dt.date) -> pl.DataFrame:

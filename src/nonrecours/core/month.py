@@ -77,6 +77,9 @@ class CoreMonth:
     fact of the extract, not of a partition."""
     """The configuration the month was built with (``build_month``'s): another month of the same tables (a yearly
     benefit's payment due, ``detection``) is built with it too."""
+    payments_reach: dict[str, dt.date] = field(default_factory=dict, repr=False)
+    """The extracts of payments that stop before the month, and their last month (``core.payments_reach``, of the
+    whole population: ``PopulationFacts``): detection reads that month as the month's."""
 
     def __repr__(self) -> str:  # never print data
         return (f"CoreMonth({self.month:%Y-%m}, {self.inputs!r}, unknowns={self.unknowns.height}, "

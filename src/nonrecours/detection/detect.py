@@ -19,7 +19,6 @@ from typing import Any
 import polars as pl
 
 from nonrecours.atomic import write_json, write_parquet
-from nonrecours.core import payments_reach
 from nonrecours.core.clusters import clusters
 from nonrecours.core.month import CoreMonth
 from nonrecours.core.partition import Partitions, merge_parts
@@ -747,7 +746,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
            config: DetectionConfig | None = None, results: dict[str, Result] | None = None,
            engine_config: dict[str, Any] | None = None, paid_known: dict[str, bool] | None = None,
            due_facts: dict[dt.date, Any] | None = None, history: dict[dt.date, bool] | None = None,
-           unidentified: pl.DataFrame | None = None, reach: dict[str, dt.date] | None = None) -> Detection:
+           unidentified: pl.DataFrame | None = None) -> Detection:
     """Units, flags and summary for ``core.month`` (see the module docstring). ``results``: the engine's result
     of each variant, when already evaluated (``detect_many``). ``engine_config``: settings of the SQL backend
     (run.toml's ``memory_limit`` and ``spill_dir`` for DuckDB), passed to every evaluation. ``paid_known``:
@@ -755,8 +754,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     population's facts (``core.population_facts``) of each earlier month a yearly benefit is judged at, likewise;
     ``history``: ``history_coverage`` of the whole population, whether the payments held reach back to each such
     month (a part holding no payment that old would otherwise leave the benefit unjudged in that part only).
-    ``unidentified``: ``receipts.unidentified_paid`` of the whole population, likewise; ``reach``:
-    ``core.payments_reach`` of the whole population (the payment extracts that stop before the month), likewise.
+    ``unidentified``: ``receipts.unidentified_paid`` of the whole population, likewise.
 
     A yearly benefit is judged on the payment already due (``Benefit.due_month``), at that month: see
     ``_judged_earlier``."""
@@ -773,8 +771,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     del results
     # the month's payments, read once: what each famille is paid, and who paid a contradicted payment (below)
     # an extract of payments that stops before the month (a file behind): its last month stands for the month
-    if reach is None:
-        reach = payments_reach(tables.get("benefits_paid"), month)
+    # (``core.payments_reach``, read with the core's population facts)
+    reach = core.payments_reach
     for agency, last in reach.items():  # a right opened since cannot be seen paid: said, once per extract
         log.warning("the payments extract of %s ends in %s, before %s: its last month stands for the month (a "
                     "right opened since is not seen paid)", agency, f"{last:%Y-%m}", f"{month:%Y-%m}")
@@ -1341,14 +1339,13 @@ def _detect_parts(partitions: Partitions, month: dt.date, *, backend: str, confi
                  for d in _earlier_dues(config.benefits, month)}
     history = history_coverage(partitions.source, month, config.benefits)
     unidentified = unidentified_paid(partitions.source, config.benefits, month, window=config.paid_window)
-    reach = payments_reach(partitions.source.get("benefits_paid"), month)
     parts = partitions.path.parent / f"detection-{month:%Y-%m}"
     summaries = []
     sizes = partitions.sizes()
     todo = [k for k, n in enumerate(sizes) if n or k == 0]  # a part holding nobody adds nothing
     jobs = ((f"detection {month:%Y-%m}, part {k} of {partitions.n}",
              (partitions.tables(k), k, month, parts, backend, config, engine_config, core_config, facts, paid_known,
-              due_facts, history, unidentified, rules, reach)) for k in todo)
+              due_facts, history, unidentified, rules)) for k in todo)
     rows = []
     for i, ((summary, steps, persons), usage) in enumerate(run_each(_detect_part, jobs, fresh=fresh_processes)):
         log.info("detection %s, part %d of %d (%s persons%s): %s (join %.1f s, detection %.1f s, outputs %.1f s)",
@@ -1375,8 +1372,8 @@ def _merged_parts(done: DetectedParts, out: Path, engine_config: dict[str, Any] 
 def _detect_part(tables: dict[str, pl.LazyFrame], k: int, month: dt.date, parts: Path, backend: str,
                  config: DetectionConfig, engine_config: dict[str, Any] | None, core_config: CoreConfig,
                  facts: Any, paid_known: dict[str, bool], due_facts: dict[dt.date, Any],
-                 history: dict[dt.date, bool], unidentified: pl.DataFrame, rules: RulesAside | None = None,
-                 reach: dict[str, dt.date] | None = None) -> tuple[dict[str, Any], dict[str, Usage], int]:
+                 history: dict[dt.date, bool], unidentified: pl.DataFrame, rules: RulesAside | None = None
+                 ) -> tuple[dict[str, Any], dict[str, Usage], int]:
     """Part ``k`` of a partitioned run (its ``tables``) built, detected and written to ``parts/<output>/k.parquet``
     (``rules``: the rules stage's entitlements too, ``RulesAside``); returns its summary, what each step cost
     (``join``: the month's core; ``detect``, the earlier months a yearly benefit is judged at joined inside it;
@@ -1396,8 +1393,7 @@ def _detect_part(tables: dict[str, pl.LazyFrame], k: int, month: dt.date, parts:
         held = [results]
         del results
         run = detect(core, tables, backend=backend, config=config, engine_config=engine_config, results=held.pop(),
-                     paid_known=paid_known, due_facts=due_facts, history=history, unidentified=unidentified,
-                     reach=reach)
+                     paid_known=paid_known, due_facts=due_facts, history=history, unidentified=unidentified)
     with metered(steps, "outputs"):
         for name, frame in _outputs(run, core).items():
             (parts / name).mkdir(parents=True, exist_ok=True)
