@@ -38,7 +38,8 @@ from nonrecours.schemas.tables import valid_on
 from nonrecours.schemas.zonage import zone_apl_of
 
 __all__ = ["BEHIND_MIN_PAYMENTS", "FAMILY_PAYMENTS", "PAYMENT_INPUTS", "RECEIVED_INPUTS", "YOUNG_DEPENDANT_MISSING",
-           "PopulationFacts", "build_inputs", "build_month", "payments_reach", "population_facts", "with_payments"]
+           "PopulationFacts", "build_inputs", "build_month", "payments_reach", "population_facts", "reach_month",
+           "with_payments"]
 
 LEASE_KINDS = ("colocation", "chambre")
 """The housing record's kind of lease (schemas.tables.HOUSING): the rent is a colocataire's share, or the
@@ -90,6 +91,11 @@ YOUNG_DEPENDANT_MISSING = ("un jeune adulte à charge fiscale du foyer manque au
                            "ou famille à part, inconnu")
 """Reason of the composition unknown of a famille a young adult dependant of its declarants may be missing from:
 detection caps only the benefits that can count such a person (``Benefit.young_dependant_age``)."""
+
+
+def _months(a: dt.date, b: dt.date) -> int:
+    """Months from ``a`` to ``b`` (0 for the same month)."""
+    return (b.year - a.year) * 12 + b.month - a.month
 
 
 def _month_index(e: pl.Expr) -> pl.Expr:
@@ -162,6 +168,15 @@ def payments_reach(benefits_paid: pl.LazyFrame | pl.DataFrame | None, month: dt.
     last = per_month.sort("month").group_by("agency").agg(pl.col("month").last(), pl.col("len").last())
     return {a: m for a, m, n in last.sort("agency").iter_rows()
             if a is not None and m < month and n >= BEHIND_MIN_PAYMENTS}
+
+
+def reach_month(reach: Mapping[str, dt.date] | None, month: dt.date, agency: pl.Expr) -> pl.Expr:
+    """The month a payment row's extract (``agency``: its source agency) answers for as ``month``: its last month
+    when ``payments_reach`` reads it as behind, else ``month`` itself. One expression for the core's carried
+    payments and detection's reading of what was paid."""
+    if not reach:
+        return pl.lit(month, dtype=pl.Date)
+    return agency.replace_strict(list(reach), list(reach.values()), default=pl.lit(month), return_dtype=pl.Date)
 
 
 def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, *,
@@ -1010,12 +1025,14 @@ def _famille_payments(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, me
                         "month", pl.col("benefit").cast(pl.String), pl.col("amount").cast(pl.Float64),
                         pl.col("source_agency").cast(pl.String).alias("_src"))
                 .collect())
-        carried = [rows.filter((pl.col("_src") == a) & (pl.col("month") == last)).drop("month").join(
-                       pl.DataFrame({"month": month_range(month, (month.year - last.year) * 12
-                                                          + month.month - last.month - 1)}, schema={"month": pl.Date}),
-                       how="cross").select(rows.columns)
-                   for a, last in (reach or {}).items() if last < month]
-        paid = (pl.concat([rows, *carried]).group_by("famille_id", "month", "benefit", maintain_order=True)
+        # a behind extract's payments of its last month, on each month after it up to the month
+        until = reach_month(reach, month, pl.col("_src"))
+        carried = (rows.filter((pl.col("month") == until) & (until < pl.lit(month))).rename({"month": "_last"})
+                   .join(pl.DataFrame({"month": month_range(month, _months(min([month, *(reach or {}).values()]),
+                                                                           month))}, schema={"month": pl.Date}),
+                         how="cross")
+                   .filter(pl.col("month") > pl.col("_last")).select(rows.columns))
+        paid = (pl.concat([rows, carried]).group_by("famille_id", "month", "benefit", maintain_order=True)
                 .agg(pl.col("amount").first()).join(familles, on="famille_id", how="semi"))
         if paid.height:
             famille_monthly = paid.pivot("benefit", index=["famille_id", "month"], values="amount",
