@@ -502,8 +502,12 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                  .unique(subset=["person_id"], keep="first").collect())
     else:
         funds = pl.DataFrame(schema={"person_id": pl.String, "pension_fund": pl.String})
-    who = ind.select("person_id").join(followed, on="person_id", how="left").join(funds, on="person_id", how="left")
+    # the age an agency gives (the central age of someone none dates is a convention, no ground for an estimate)
+    who = (ind.select("person_id", pl.when(known).then(pl.col("age")).alias("age"))
+           .join(followed, on="person_id", how="left").join(funds, on="person_id", how="left"))
     monthly, p_m, u_m = monthly_resources(lf, who, month, depth, config, facts.resource_windows)
+    counts["persons_no_alimony_from_age"] = u_m.filter((pl.col("input") == "alimony_received")
+                                                       & pl.col("informed") & pl.col("month").is_null()).height
     births = ind.select("person_id", "birth_month", "source_agency", "extract_date")
     n2, p_n2, u_n2 = n2_resources(lf, who, month, depth, config, births=births)
     prov += [p_m, p_n2]

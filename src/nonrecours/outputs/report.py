@@ -106,6 +106,7 @@ CORE_LABELS = {
     "persons_nationality_from_birth_place": "personnes sans nationalité transmise, estimées françaises car nées en "
                                             "France (NIR)",
     "persons_not_student_from_age": "personnes sans situation d'études transmise, estimées non étudiantes par l'âge",
+    "persons_no_alimony_from_age": "personnes sans pension alimentaire déclarée, estimées sans pension par l'âge",
     "menages_colocation": "ménages en colocation (part du loyer d'un colocataire)",
     "menages_colocation_unknown": "ménages dont la colocation est inconnue",
     "menages_chambre": "ménages locataires d'une chambre",
