@@ -506,8 +506,11 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     who = (ind.select("person_id", pl.when(known).then(pl.col("age")).alias("age"))
            .join(followed, on="person_id", how="left").join(funds, on="person_id", how="left"))
     monthly, p_m, u_m = monthly_resources(lf, who, month, depth, config, facts.resource_windows)
-    counts["persons_no_alimony_from_age"] = u_m.filter((pl.col("input") == "alimony_received")
-                                                       & pl.col("informed") & pl.col("month").is_null()).height
+    # estimated nil from the age: an informed unknown of a person no source covers (the DGFiP's estimates are
+    # informed too, but their provenance is « estimated »)
+    alimony = pl.col("input") == "alimony_received"
+    counts["persons_no_alimony_from_age"] = u_m.filter(alimony & pl.col("informed") & pl.col("month").is_null()).join(
+        p_m.filter(alimony & (pl.col("kind") == "unknown")), on=["id", "input"], how="semi").height
     births = ind.select("person_id", "birth_month", "source_agency", "extract_date")
     n2, p_n2, u_n2 = n2_resources(lf, who, month, depth, config, births=births)
     prov += [p_m, p_n2]

@@ -153,9 +153,10 @@ class CoreConfig(BaseModel):
     """From this age, a person no agency declares alimony for (no CAF dossier, no DGFiP income) is *estimated* to
     receive none (an informed unknown: detection keeps it at its central 0 for a probable flag); None: unknown at
     every age. INSEE Analyses Bourgogne-Franche-Comté n° 91 (November 2021, Filosofi 2018): 4 % of households
-    receive an alimony, half of them single parents and a third couples with children; the rest, mostly young
-    adults helped by their parents, and some elderly people helped by their children (Code civil art. 205):
-    about 1 % of households all told. Younger, the alimony stays unknown (a separated parent's)."""
+    receive an alimony, half of them single parents and a third couples with children; the remaining sixth
+    (about 0.7 % of households, some 1 % of those without children) mostly young adults helped by their parents,
+    and some elderly people helped by their children (Code civil art. 205). Younger, the alimony stays unknown
+    (a separated parent's, a student's)."""
     partner_age_gap: int = 15
     """Two adults living without a partner in one dwelling the DGFiP declares could be a couple when their ages
     differ by less than this many years; further apart they are more likely a parent and an adult child (INSEE:
@@ -588,8 +589,9 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
     unk_parts.append(aged.select(
         "person_id", "input", pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"),
         pl.col("input").replace_strict(high, return_dtype=pl.Float64).alias("high"),
-        pl.when(elder).then(pl.lit(f"{none}: nulle estimée à {config.alimony_age} ans ou plus (environ 1 % des "
-                                   "ménages sans enfant perçoivent une pension alimentaire, INSEE)"))
+        pl.when(elder).then(pl.lit(f"{none}: nulle estimée à {config.alimony_age} ans ou plus (4 % des ménages "
+                                   "perçoivent une pension alimentaire, surtout des parents; environ 1 % des "
+                                   "ménages sans enfant: INSEE, 2021)"))
         .otherwise(pl.lit(none)).alias("reason"), elder.alias("informed")))
     parts.append(doubtful.select("person_id", "input", pl.lit("unknown").alias("kind"),
                                  pl.lit(None, dtype=pl.String).alias("source_agency"),
