@@ -34,12 +34,13 @@ from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import FAMILY_BENEFITS_PAID, HOUSEHOLDER_ROLES, SHARED_RENTAL_STATUSES
+from nonrecours.schemas.months import month_index
 from nonrecours.schemas.tables import valid_on
 from nonrecours.schemas.zonage import zone_apl_of
 
 __all__ = ["BEHIND_MIN_PAYMENTS", "FAMILY_PAYMENTS", "PAYMENT_INPUTS", "RECEIVED_INPUTS", "YOUNG_DEPENDANT_MISSING",
-           "PopulationFacts", "build_inputs", "build_month", "payments_reach", "population_facts", "reach_month",
-           "with_payments"]
+           "PopulationFacts", "build_inputs", "build_month", "earliest_reach", "payments_reach", "population_facts",
+           "reach_month", "with_payments"]
 
 LEASE_KINDS = ("colocation", "chambre")
 """The housing record's kind of lease (schemas.tables.HOUSING): the rent is a colocataire's share, or the
@@ -91,11 +92,6 @@ YOUNG_DEPENDANT_MISSING = ("un jeune adulte à charge fiscale du foyer manque au
                            "ou famille à part, inconnu")
 """Reason of the composition unknown of a famille a young adult dependant of its declarants may be missing from:
 detection caps only the benefits that can count such a person (``Benefit.young_dependant_age``)."""
-
-
-def _months(a: dt.date, b: dt.date) -> int:
-    """Months from ``a`` to ``b`` (0 for the same month)."""
-    return (b.year - a.year) * 12 + b.month - a.month
 
 
 def _month_index(e: pl.Expr) -> pl.Expr:
@@ -177,6 +173,12 @@ def reach_month(reach: Mapping[str, dt.date] | None, month: dt.date, agency: pl.
     if not reach:
         return pl.lit(month, dtype=pl.Date)
     return agency.replace_strict(list(reach), list(reach.values()), default=pl.lit(month), return_dtype=pl.Date)
+
+
+def earliest_reach(reach: Mapping[str, dt.date] | None, month: dt.date) -> dt.date:
+    """The earliest month any extract answers for as ``month`` (``reach_month``): the last month of the extract
+    furthest behind, else ``month``."""
+    return min([month, *(reach or {}).values()])
 
 
 def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, *,
@@ -1035,9 +1037,9 @@ def _famille_payments(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, me
         # a behind extract's payments of its last month, on each month after it up to the month
         until = reach_month(reach, month, pl.col("_src"))
         carried = (rows.filter((pl.col("month") == until) & (until < pl.lit(month))).rename({"month": "_last"})
-                   .join(pl.DataFrame({"month": month_range(month, _months(min([month, *(reach or {}).values()]),
-                                                                           month))}, schema={"month": pl.Date}),
-                         how="cross")
+                   .join(pl.DataFrame({"month": month_range(
+                       month, month_index(month) - month_index(earliest_reach(reach, month)))},
+                       schema={"month": pl.Date}), how="cross")
                    .filter(pl.col("month") > pl.col("_last")).select(rows.columns))
         paid = (pl.concat([rows, carried]).group_by("famille_id", "month", "benefit", maintain_order=True)
                 .agg(pl.col("amount").first()).join(familles, on="famille_id", how="semi"))

@@ -580,7 +580,7 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                                 pl.lit(None, dtype=pl.String).alias("source_agency"),
                                 pl.lit(None, dtype=pl.Date).alias("source_month")))
     high = {i: config.unknown_high[i] for i in inputs}
-    none = "aucune agence ne déclare cette ressource mensuelle de la personne (ni revenu annuel connu)"
+    no_source = "aucune agence ne déclare cette ressource mensuelle de la personne (ni revenu annuel connu)"
     if config.alimony_age is not None and "age" in people.columns:
         aged = unknown.join(people.select("person_id", "age"), on="person_id", how="left")
         elder = (pl.col("input") == "alimony_received") & (pl.col("age") >= config.alimony_age).fill_null(False)
@@ -589,10 +589,10 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
     unk_parts.append(aged.select(
         "person_id", "input", pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"),
         pl.col("input").replace_strict(high, return_dtype=pl.Float64).alias("high"),
-        pl.when(elder).then(pl.lit(f"{none}: nulle estimée à {config.alimony_age} ans ou plus (4 % des ménages "
+        pl.when(elder).then(pl.lit(f"{no_source}: nulle estimée à {config.alimony_age} ans ou plus (4 % des ménages "
                                    "perçoivent une pension alimentaire, surtout des parents; environ 1 % des "
                                    "ménages sans enfant: INSEE, 2021)"))
-        .otherwise(pl.lit(none)).alias("reason"), elder.alias("informed")))
+        .otherwise(pl.lit(no_source)).alias("reason"), elder.alias("informed")))
     parts.append(doubtful.select("person_id", "input", pl.lit("unknown").alias("kind"),
                                  pl.lit(None, dtype=pl.String).alias("source_agency"),
                                  pl.lit(None, dtype=pl.Date).alias("source_month")))

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 
 import polars as pl
 
-from nonrecours.core.inputs import reach_month
+from nonrecours.core.inputs import earliest_reach, reach_month
 from nonrecours.core.units import qualified
 from nonrecours.engine.plan import add_months
 from nonrecours.schemas.benefits import CATALOGUE
@@ -376,16 +376,11 @@ def _reach_month(reach: Mapping[str, dt.date] | None, month: dt.date) -> pl.Expr
     return reach_month(reach, month, pl.col("source_agency"))
 
 
-def _earliest(month: dt.date, reach: Mapping[str, dt.date] | None) -> dt.date:
-    """The earliest month any extract answers for as ``month`` (the earliest reach of one behind)."""
-    return min([month, *(reach or {}).values()])
-
-
 def _first_month(month: dt.date, benefits: tuple[str, ...], window: int, grace: int,
                  reach: Mapping[str, dt.date] | None = None) -> dt.date:
     """The first month ``paid_by_famille`` reads: the window, the grace months (before the earliest extract's
     reach when one is behind), each yearly benefit's due month."""
-    return min([add_months(_earliest(month, reach), -max(window, grace)), *_yearly_due(benefits, month).values()])
+    return min([add_months(earliest_reach(reach, month), -max(window, grace)), *_yearly_due(benefits, month).values()])
 
 
 def payment_rows(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame, month: dt.date,
@@ -509,7 +504,7 @@ def payers_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individ
     schema = {"famille_id": pl.String(), "benefit": pl.String(), "payers": pl.List(pl.String())}
     if benefits_paid is None or not benefits:
         return pl.DataFrame(schema=schema)
-    first = add_months(_earliest(month, reach), -grace)
+    first = add_months(earliest_reach(reach, month), -grace)
     if rows is None:
         rows = _payment_rows(benefits_paid, individu, first, month, benefits)
     else:
