@@ -36,7 +36,7 @@ from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import FAMILY_BENEFITS_PAID, HOUSEHOLDER_ROLES, SHARED_RENTAL_STATUSES
 from nonrecours.schemas.months import month_index
 from nonrecours.schemas.tables import valid_on
-from nonrecours.schemas.zonage import zone_apl_of
+from nonrecours.schemas.zonage import overseas_department, zone_apl_of
 
 __all__ = ["BEHIND_MIN_PAYMENTS", "FAMILY_PAYMENTS", "PAYMENT_INPUTS", "RECEIVED_INPUTS", "YOUNG_DEPENDANT_MISSING",
            "PopulationFacts", "build_inputs", "build_month", "earliest_reach", "payments_reach", "population_facts",
@@ -769,7 +769,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                        "person_id", maintain_order=True)
               .unique(subset=["menage_id"], keep="first", maintain_order=True)
               .select("menage_id", "depcom", pl.col("persons__source").alias("_dsrc"),
-                      pl.col("depcom").str.slice(0, 3).is_in(["971", "972", "973", "974"]).alias("residence_dom")))
+                      overseas_department(pl.col("depcom")).alias("residence_dom")))
     no_dep = menage.filter(pl.col("depcom").is_null())
     prov.append(_prov(menage.filter(pl.col("depcom").is_not_null()), "menage", "menage_id",
                       ["depcom", "residence_dom"], pl.lit("observed"), pl.col("_dsrc"), pl.lit(month)))

@@ -78,6 +78,7 @@ from nonrecours.rules.registry import default_registry
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import UNIT_KINDS
+from nonrecours.schemas.zonage import UNMODELLED_TERRITORIES, unmodelled_territory
 
 log = logging.getLogger("nonrecours.detection")
 
@@ -719,6 +720,19 @@ _TIERS: dict[str, str] = {b.code: b.excludes for b in CATALOGUE if b.excludes}
 """Tiers of one right (the CSS with participation → the free CSS it gives way to, ``Benefit.excludes``)."""
 
 
+def _outside_the_rules(core: CoreMonth, individu: pl.DataFrame) -> dict[str, Any]:
+    """``familles`` (famille_id): the familles one of whose members lives, as the core's ménage says, in a
+    territory of ``UNMODELLED_TERRITORIES``; ``persons``: how many persons they hold. A commune no agency gives
+    is no evidence either way: such a famille is evaluated (its ``residence_dom`` unknown)."""
+    menage = core.inputs.menage
+    if menage is None:
+        return {"familles": pl.DataFrame(schema={"famille_id": pl.String}), "persons": 0}
+    away = menage.filter(unmodelled_territory(pl.col("depcom")).fill_null(False)).select("menage_id")
+    familles = individu.join(away, on="menage_id", how="semi").select("famille_id").unique()
+    persons = individu.join(familles, on="famille_id", how="semi").height
+    return {"familles": familles, "persons": persons}
+
+
 def _other_tier(units: pl.DataFrame, benefits: tuple[str, ...]) -> pl.DataFrame:
     """``units`` with ``_other_tier_paid`` (the famille receives the other tier of the same right),
     ``_other_tier_due`` and ``_other_tier_central`` (the other tier is due on some value of the unknowns / on the
@@ -787,6 +801,14 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     paid = with_receipts(paid, reported)
     est, paid, yearly, earlier = _judged_earlier(core, tables, est, paid, individu, config, backend,
                                                  engine_config, due_facts, history)
+    # a famille living where the rules do not model the law (Mayotte, Saint-Pierre-et-Miquelon, the collectivités
+    # of Constitution art. 74): the mainland's amounts would be no law's, so it is not evaluated (counted, said)
+    outside = _outside_the_rules(core, individu)
+    if outside["familles"].height:
+        log.warning("%d familles (%d persons) live in a territory whose law the rules do not model (commune codes "
+                    "%s): not evaluated", outside["familles"].height, outside["persons"],
+                    ", ".join(f"{p}…" for p in UNMODELLED_TERRITORIES))
+        est = est.join(outside["familles"], on="famille_id", how="anti")
     adults = _adults(individu)
     heads = adults.sort(pl.col("famille_role") != "demandeur", "person_id").group_by("famille_id").agg(
         pl.col("person_id").first().alias("claimant_id"), pl.col("person_id").alias("adult_ids"))
@@ -1005,6 +1027,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
         summary["received_reported_only"] = {b: int(n_reported.get(b, 0)) for b in config.benefits
                                              if not catalogue_row(b).yearly}
     summary["yearly"] = yearly
+    summary["territory_not_modelled"] = {"familles": outside["familles"].height, "persons": outside["persons"]}
     n_dropped = dict(dropped.iter_rows())
     summary["without_disability_evidence"] = {b: int(n_dropped.get(b, 0)) for b in DISABILITY_BENEFITS
                                               if b in config.benefits}

@@ -20,7 +20,10 @@ def summary_facts(sm: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         ("detection coverage", f"{sm['persons']:,} persons in {sm['familles']:,} familles evaluated; "
          f"{sm['persons_not_evaluated']:,} of the {sm['persons_known']:,} persons the agencies know "
-         "are in no famille and are not evaluated"),
+         "are in no famille and are not evaluated"
+         + (f"; {away['familles']:,} familles ({away['persons']:,} persons) not evaluated, living in a territory "
+            "whose law the rules do not model (Mayotte, Saint-Pierre-et-Miquelon, the overseas collectivities)"
+            if (away := sm.get("territory_not_modelled", {})).get("familles") else "")),
         (f"flags {month} by benefit and grade", "; ".join(lines)),
         ("coherence (paid units our rules find entitled)", "; ".join(
             f"{b} {_pct(c['rate'])} of {c['paid_units']:,}" for b, c in sm["coherence"].items())),

@@ -1061,6 +1061,11 @@ def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, 
         if summary.get("persons_not_evaluated"):
             limits.append(f"{fmt_int(summary['persons_not_evaluated'])} personnes connues des organismes ne "
                           "sont dans aucune famille et ne sont pas évaluées.")
+        away = summary.get("territory_not_modelled", {})
+        if away.get("familles"):
+            limits.append(f"{fmt_int(away['familles'])} familles ({fmt_int(away.get('persons', 0))} personnes) "
+                          "vivent à Mayotte, à Saint-Pierre-et-Miquelon ou dans une collectivité d'outre-mer, dont "
+                          "les règles ne sont pas modélisées : elles ne sont pas évaluées.")
     if "value" not in answers:
         limits.append("La valeur de chaque échange (détection rejouée sans chaque organisme) n'est pas mesurée "
                       "par ce traitement (section [ablation] de run.toml) : seules les données que chaque extrait "

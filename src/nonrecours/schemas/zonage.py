@@ -10,6 +10,10 @@ housing aid. The file is the one OpenFisca-France distributes (``assets/apl``), 
 columns of fact the rules need.
 
 A commune code absent from the table has no known zone: callers flag it, they do not guess one.
+
+The territories of a commune code (its first characters) are facts of the same code: the overseas departments
+whose law is the mainland's with amounts or ceilings of their own (``residence_dom``), and those whose law the
+rules do not model at all.
 """
 
 from __future__ import annotations
@@ -19,9 +23,33 @@ from importlib import resources
 
 import polars as pl
 
-__all__ = ["ZONES", "zonage_communes", "zonage_table", "zone_apl_of"]
+__all__ = ["OVERSEAS_DEPARTMENTS", "UNMODELLED_TERRITORIES", "ZONES", "overseas_department", "unmodelled_territory",
+           "zonage_communes", "zonage_table", "zone_apl_of"]
 
 ZONES: tuple[int, ...] = (1, 2, 3)
+
+OVERSEAS_DEPARTMENTS: tuple[str, ...] = ("971", "972", "973", "974")
+"""Guadeloupe, Martinique, Guyane, La Réunion (the commune code's first three characters): the mainland's rules,
+with the amounts or ceilings the law gives them (the CSS's raised ceiling, the housing aid's and the family
+benefits' own scales: the rules' ``residence_dom``)."""
+
+UNMODELLED_TERRITORIES: tuple[str, ...] = ("975", "976", "977", "978", "98")
+"""Commune code prefixes of the territories whose law the rules do not model: Saint-Pierre-et-Miquelon (975, its
+own social security fund), Mayotte (976: the RSA as adapted by CASF art. L542-6 and R541-1, with fifteen years of
+residence permit and its own scale and amounts; its own health insurance régime), Saint-Barthélemy and
+Saint-Martin (977, 978: collectivités of Constitution art. 74 with competences of their own), and the other
+overseas collectivities and New Caledonia (98). The mainland's rules there would compute amounts no law pays:
+``simulate`` refuses such a situation and detection does not evaluate a famille living there (counted)."""
+
+
+def overseas_department(depcom: pl.Expr) -> pl.Expr:
+    """Whether a commune code (text) is in an overseas department of ``OVERSEAS_DEPARTMENTS`` (null stays null)."""
+    return depcom.str.slice(0, 3).is_in(OVERSEAS_DEPARTMENTS)
+
+
+def unmodelled_territory(depcom: pl.Expr) -> pl.Expr:
+    """Whether a commune code (text) is in a territory of ``UNMODELLED_TERRITORIES`` (null stays null)."""
+    return pl.any_horizontal([depcom.str.starts_with(p) for p in UNMODELLED_TERRITORIES])
 
 
 @cache

@@ -58,7 +58,14 @@ from nonrecours.schemas.codes import (
     SHARED_RENTAL_STATUSES,
 )
 from nonrecours.schemas.months import add_months
-from nonrecours.schemas.zonage import zonage_communes, zone_apl_of
+from nonrecours.schemas.zonage import (
+    OVERSEAS_DEPARTMENTS,
+    UNMODELLED_TERRITORIES,
+    overseas_department,
+    unmodelled_territory,
+    zonage_communes,
+    zone_apl_of,
+)
 
 __all__ = [
     "BENEFITS_PAID_FIELDS",
@@ -100,9 +107,6 @@ PENSION_NET_TO_GROSS = 0.926
 """Net-to-gross ratio of a pension when the gross pension is not given (SITUATION_FORMAT.md)."""
 
 COUPLES = ("married", "pacs", "cohabiting")
-OVERSEAS_DEPARTMENTS = ("971", "972", "973", "974")
-"""Guadeloupe, Martinique, Guyane, La Réunion: same amounts, raised CSS ceiling. Mayotte and the
-overseas collectivities have their own rules and are rejected."""
 EEA_CH = frozenset((
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU",
     "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "IS", "LI", "NO", "CH"))
@@ -277,7 +281,7 @@ def _parse(sit: Any) -> dict[str, Any]:
     depcom = sit.get("depcom")
     if not isinstance(depcom, str) or not _DEPCOM_RE.match(depcom):
         raise _Fault("depcom", "must be a 5-character INSEE commune code")
-    if depcom[:3] in ("975", "976", "977", "978") or depcom.startswith("98"):
+    if depcom.startswith(UNMODELLED_TERRITORIES):
         raise _Fault("depcom", "this overseas territory is not modelled (mainland France and 971-974 only)")
     if depcom not in zonage_communes():
         raise _Fault("depcom", "commune code absent from the zoning table of housing aid (zone unknown)")
@@ -727,8 +731,7 @@ def _bulk(sits: list[_Situation]) -> SituationBatch:
         pl.col("id").is_duplicated().any(),
         (~pl.col("month_text").str.contains(r"^[0-9]{4}-(0[1-9]|1[0-2])$")).any(),
         (~pl.col("month").is_between(MIN_MONTH, MAX_MONTH)).any(),
-        (~depcom.str.contains(r"^([0-9]{5}|2[AB][0-9]{3})$") | depcom.str.slice(0, 3).is_in(
-            ["975", "976", "977", "978"]) | depcom.str.starts_with("98")
+        (~depcom.str.contains(r"^([0-9]{5}|2[AB][0-9]{3})$") | unmodelled_territory(depcom)
          | ~depcom.is_in(sorted(zonage_communes()))).any(),
         ((pl.col("colocation") | pl.col("chambre")) & ~pl.col("housing_status").is_in(SHARED_RENTAL_STATUSES)).any(),
         # a loan date: an accédant's only, written YYYY-MM-DD, a real day from 1900 to 2100 (``_loan_date``)
@@ -826,7 +829,7 @@ def _bulk(sits: list[_Situation]) -> SituationBatch:
         *(pl.col(b).fill_null(0.0) for b in BENEFITS_PAID_FIELDS),
     ).cast(_FAM_SCHEMA)  # type: ignore[arg-type]
     menage = sit.select(pl.col("situation").alias("menage_id"), "depcom",
-                        depcom.str.slice(0, 3).is_in(OVERSEAS_DEPARTMENTS).alias("residence_dom"),
+                        overseas_department(depcom).alias("residence_dom"),
                         "housing_status", "rent", "colocation", "chambre",
                         pl.col("loan_date").fill_null(NO_LOAN_DATE))
     unit_index = units.select("famille_id", "situation", "id", "unit", "month").cast(
