@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nonrecours.connectors.mapping import ExtractMapping, FieldMap, RecordLayout
-from nonrecours.connectors.parse import _prepared, _reason, _value
+from nonrecours.connectors.parse import _prepared, _reason, _value, _with_other_shapes
 
 
 def _parse(f: FieldMap, values: list[str | None]) -> tuple[list[object], list[str | None]]:
@@ -25,9 +25,11 @@ def _parse(f: FieldMap, values: list[str | None]) -> tuple[list[object], list[st
         df = df.with_columns(src.str.contains(r"^-?\d+(\.\d+)?$").alias("__a"),
                              src.str.contains(r"^-?\d+(\.\d{1,2})?$").alias("__c"))
         flags = {"a": pl.col("__a"), "c": pl.col("__c")}
-    df = df.with_columns(_value(f, src, flags).alias("__v"))
-    out = df.select("__v", _reason(f, pl.col("__v"), flags).alias("__r")).collect()
-    return out["__v"].to_list(), out["__r"].to_list()
+    df = df.with_columns(_value(f, src, flags).alias("__v0"))
+    if f.type in ("date", "month"):  # as parse_record: the other shapes, where the layout's own format failed
+        df = _with_other_shapes(df.collect(), {0: f}).lazy()
+    out = df.select("__v0", _reason(f, pl.col("__v0"), flags).alias("__r")).collect()
+    return out["__v0"].to_list(), out["__r"].to_list()
 
 
 @settings(max_examples=60, deadline=None)
