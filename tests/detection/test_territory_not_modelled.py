@@ -9,6 +9,7 @@ import polars as pl
 import pytest
 
 from nonrecours.detection import DetectionConfig, core_month, detect
+from nonrecours.detection.detect import merge_summaries
 from nonrecours.detection.stage import summary_facts
 from nonrecours.schemas.zonage import unmodelled_territory
 
@@ -46,7 +47,9 @@ def test_the_mainland_an_overseas_department_and_an_unknown_commune_are_evaluate
     for name in ("cahors", "saint_denis", "unknown"):
         rows = _units(run, name)
         assert rows.height == 1 and rows.row(0, named=True)["status"] == "non_take_up"
-    assert run.summary["familles"] == 3
+    # the persons evaluated and those in no famille leave out the territory's, counted apart
+    assert (run.summary["familles"], run.summary["persons"]) == (3, 3)
+    assert (run.summary["persons_known"], run.summary["persons_not_evaluated"]) == (6, 0)
 
 
 def test_the_summary_says_who_was_not_evaluated(run):
@@ -58,3 +61,9 @@ def test_the_territories_are_read_from_the_commune_codes_prefixes():
     codes = pl.Series(["97611", "97502", "97701", "97801", "98735", "97411", "97101", "2A004", "46042", None])
     got = pl.select(unmodelled_territory(pl.lit(codes))).to_series().to_list()
     assert got == [True, True, True, True, True, False, False, False, False, None]
+
+
+def test_a_partitioned_runs_summary_sums_the_territorys_counts(run):
+    merged = merge_summaries([run.summary, run.summary])  # two parts alike
+    assert merged["territory_not_modelled"] == {"familles": 4, "persons": 6}
+    assert (merged["persons"], merged["persons_known"], merged["persons_not_evaluated"]) == (6, 12, 0)

@@ -1027,6 +1027,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
         summary["received_reported_only"] = {b: int(n_reported.get(b, 0)) for b in config.benefits
                                              if not catalogue_row(b).yearly}
     summary["yearly"] = yearly
+    # the persons evaluated: not those of a territory the rules do not model, counted apart
+    summary["persons"] -= outside["persons"]
     summary["territory_not_modelled"] = {"familles": outside["familles"].height, "persons": outside["persons"]}
     n_dropped = dict(dropped.iter_rows())
     summary["without_disability_evidence"] = {b: int(n_dropped.get(b, 0)) for b in DISABILITY_BENEFITS
@@ -1067,7 +1069,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                           ).filter(pl.col("person_id").is_not_null()).select(pl.col("person_id").n_unique()
                                                                              ).collect().item()
     summary["persons_known"] = int(known)
-    summary["persons_not_evaluated"] = max(int(known) - summary["persons"], 0)
+    summary["persons_not_evaluated"] = _in_no_famille(summary)
     due_provenance = pl.concat([pl.DataFrame(schema=DUE_PROVENANCE_SCHEMA), *[d.provenance for d in due]])
     from nonrecours.simulation.export_openfisca import SITUATIONS_SCHEMA
 
@@ -1151,6 +1153,13 @@ def _add(a: Any, b: Any, where: str) -> Any:
     raise SchemaError(f"partitions disagree on a population-wide fact of the summary ({where})", table="summary")
 
 
+def _in_no_famille(summary: dict[str, Any]) -> int:
+    """The persons an agency knows whom no famille holds (never evaluated): the known less the evaluated and those
+    of a territory the rules do not model (in a famille, not evaluated)."""
+    away = summary.get("territory_not_modelled", {}).get("persons", 0)
+    return max(summary["persons_known"] - summary["persons"] - away, 0)
+
+
 def merge_summaries(summaries: list[dict[str, Any]]) -> dict[str, Any]:
     """The summary of the whole population from its partitions' (``run_detect`` with ``partitions``): counts
     are sums, since every famille and person lies in one partition; the rates are recomputed from the sums."""
@@ -1163,7 +1172,7 @@ def merge_summaries(summaries: list[dict[str, Any]]) -> dict[str, Any]:
         out = _add(out, counts(s), "summary")
     out["coherence"] = {b: _rates({k: v for k, v in c.items() if not k.startswith("rate")})
                         for b, c in out["coherence"].items()}
-    out["persons_not_evaluated"] = max(out["persons_known"] - out["persons"], 0)
+    out["persons_not_evaluated"] = _in_no_famille(out)
     return out
 
 
