@@ -34,7 +34,7 @@ from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import FAMILY_BENEFITS_PAID, HOUSEHOLDER_ROLES, SHARED_RENTAL_STATUSES
-from nonrecours.schemas.months import month_index
+from nonrecours.schemas.months import month_index, month_index_expr
 from nonrecours.schemas.tables import valid_on
 from nonrecours.schemas.zonage import overseas_department, zone_apl_of
 
@@ -94,13 +94,10 @@ YOUNG_DEPENDANT_MISSING = ("un jeune adulte à charge fiscale du foyer manque au
 detection caps only the benefits that can count such a person (``Benefit.young_dependant_age``)."""
 
 
-def _month_index(e: pl.Expr) -> pl.Expr:
-    return e.dt.year().cast(pl.Int32) * 12 + e.dt.month().cast(pl.Int32) - 1
-
-
 def _age_at(m_idx: int, birth_month: pl.Expr) -> pl.Expr:
-    """Age in whole years at the month of index ``m_idx`` (``_month_index``) of a birth month (null: unknown)."""
-    return (m_idx - _month_index(birth_month)) // 12
+    """Age in whole years at the month of index ``m_idx`` (``schemas.months.month_index``) of a birth month (null:
+    unknown)."""
+    return (m_idx - month_index_expr(birth_month)) // 12
 
 
 def _prov(df: pl.DataFrame, entity: str, idc: str, inputs: list[str], kind: pl.Expr, agency: pl.Expr,
