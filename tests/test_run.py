@@ -373,3 +373,45 @@ def test_the_run_builds_its_core_with_the_resource_kinds_ingest_recorded(demo_ru
     assert "alimony" in kinds["caf"]
     summary = json.loads((demo_run / "detection" / "2026-06" / "summary.json").read_text())
     assert summary["follower_kinds"] == {a: list(k) for a, k in kinds.items()}
+
+
+def test_the_rules_stage_leaves_out_a_territory_the_rules_do_not_model(quick_run, tmp_path):
+    """The demo's workspace with one commune's persons moved to Mamoudzou (Mayotte: its RSA is adapted by CASF art.
+    L542-6, which the rules do not model). The rules stage's entitlements hold none of the familles living there
+    (``CoreMonth.outside_the_rules``), count them, and the persons evaluated leave them out; a partitioned run whose
+    rules stage detects each part too writes the same file and counts as the one pass."""
+    import polars as pl
+    from polars.testing import assert_frame_equal
+
+    from nonrecours.core import build_month, scan_workspace
+    from nonrecours.core.workspace import workspace_core_config
+    from nonrecours.run import RunContext, detection_stage, rules_stage
+
+    one = Path(shutil.copytree(quick_run, tmp_path / "one", symlinks=False))
+    for f in sorted((one / "workspace" / "persons").glob("*.parquet")):  # every agency's rows of the commune
+        pl.read_parquet(f).with_columns(pl.col("depcom").replace({"46148": "97611"})).write_parquet(f)
+    parted = Path(shutil.copytree(one, tmp_path / "parted", symlinks=False))
+    cfg = load_config(one / "run.toml")
+    month = cfg.months[-1]
+    core = build_month(scan_workspace(one / "workspace"), month, config=workspace_core_config(one / "workspace"))
+    away, away_persons = core.outside_the_rules()
+    assert away.height > 0 and away_persons >= away.height
+
+    report = rules_stage(RunContext(cfg, one, None, None, {"parameters": {}}, stages={"rules": rules_stage}))
+    key = f"{month:%Y-%m}"
+    entitled = pl.read_parquet(one / "rules" / f"entitlements-{key}.parquet")
+    assert entitled.join(away, on="famille_id", how="semi").height == 0
+    assert entitled.height + away.height == core.inputs.famille.height
+    assert report.counts[f"{key} territory not modelled"] == {"familles": away.height, "persons": away_persons}
+    assert report.rows_in == core.inputs.individu.height - away_persons
+
+    ctx = RunContext(cfg.model_copy(update={"partitions": 3, "fresh_process_per_part": False}), parted, None, None,
+                     {"parameters": {}}, stages={"rules": rules_stage, "detection": detection_stage})
+    parts = rules_stage(ctx)
+    detection = detection_stage(ctx)
+    ctx.close()
+    assert_frame_equal(pl.read_parquet(parted / "rules" / f"entitlements-{key}.parquet"), entitled, check_exact=True)
+    assert (parts.rows_in, parts.counts) == (report.rows_in, report.counts)
+    summary = json.loads((parted / "detection" / key / "summary.json").read_text())
+    assert summary["territory_not_modelled"] == {"familles": away.height, "persons": away_persons}
+    assert detection.rows_out is not None

@@ -240,28 +240,35 @@ def _parts(partitions: Any) -> list[int]:
 
 
 def _rules_of(view: dict[str, pl.LazyFrame], month: dt.date, core_config: Any, facts: Any, targets: list[str],
-              backend: str, duckdb_config: dict[str, Any] | None) -> tuple[Any, pl.DataFrame, int, Any]:
+              backend: str, duckdb_config: dict[str, Any] | None
+              ) -> tuple[Any, pl.DataFrame, int, Any, dict[str, int]]:
     """The month's core of ``view`` (the workspace or a part of it) and the rules of ``targets`` on its central
-    inputs: (core, famille entitlements with amounts to the cent, persons evaluated, parameters bound)."""
+    inputs: (core, famille entitlements with amounts to the cent, persons evaluated, parameters bound, the
+    familles and persons left out as living in a territory whose law the rules do not model)."""
     from nonrecours.core import build_month
     from nonrecours.engine import amounts_to_the_cent, evaluate
 
     core = build_month(view, month, config=core_config, facts=facts)
     inputs = core.inputs  # unknowns at their central estimate
     result = evaluate(targets, inputs, month, backend=backend, missing_inputs="error", duckdb_config=duckdb_config)
-    # persons with a famille and a ménage that month
-    return (core, amounts_to_the_cent(result["famille"], targets), inputs.individu.height,
-            result.bindings_manifest())
+    # Mayotte's, Saint-Pierre's: the mainland's amounts there are no law's (``CoreMonth.outside_the_rules``)
+    away, away_persons = core.outside_the_rules()
+    fam = amounts_to_the_cent(result["famille"].join(away, on="famille_id", how="anti"), targets)
+    # persons with a famille and a ménage that month, evaluated
+    return (core, fam, inputs.individu.height - away_persons, result.bindings_manifest(),
+            {"familles": away.height, "persons": away_persons})
 
 
 def _rules_part(view: dict[str, pl.LazyFrame], k: int, month: dt.date, core_config: Any, facts: Any,
-                targets: list[str], backend: str, duckdb_config: dict[str, Any] | None, aside: Path) -> tuple[int, Any]:
-    """Part ``k``'s entitlements set aside in ``aside/k.parquet`` (merged by the stage); its persons evaluated and
-    parameters bound. In a child process of its own when the run asks (``isolate.run_each``)."""
-    _, fam, rows, bindings = _rules_of(view, month, core_config, facts, targets, backend, duckdb_config)
+                targets: list[str], backend: str, duckdb_config: dict[str, Any] | None, aside: Path
+                ) -> tuple[int, Any, dict[str, int]]:
+    """Part ``k``'s entitlements set aside in ``aside/k.parquet`` (merged by the stage); its persons evaluated,
+    parameters bound and familles left out (``_rules_of``). In a child process of its own when the run asks
+    (``isolate.run_each``)."""
+    _, fam, rows, bindings, away = _rules_of(view, month, core_config, facts, targets, backend, duckdb_config)
     aside.mkdir(parents=True, exist_ok=True)
     fam.write_parquet(aside / f"{k:05d}.parquet")
-    return rows, bindings
+    return rows, bindings, away
 
 
 def _fused_detection(ctx: RunContext) -> Callable[..., Any] | None:
@@ -276,11 +283,12 @@ def _fused_detection(ctx: RunContext) -> Callable[..., Any] | None:
 
 
 def _rules_detected(ctx: RunContext, fused: Callable[..., Any], tables: dict[str, pl.LazyFrame], month: dt.date,
-                    core_config: Any, targets: list[str], aside: Path) -> tuple[list[Path], int, list[dict[str, Any]]]:
+                    core_config: Any, targets: list[str], aside: Path
+                    ) -> tuple[list[Path], int, list[dict[str, Any]], dict[str, int]]:
     """The month's parts detected (``fused``: ``detection.detect_parts``, kept in ``ctx.detected`` for the
     detection stage), each writing the entitlements of ``targets`` from its central evaluation into ``aside``:
-    the parts' files, the persons evaluated, and the month's parameters (``Result.bindings_manifest`` of the
-    rules' plan, which every part bound)."""
+    the parts' files, the persons evaluated, the month's parameters (``Result.bindings_manifest`` of the
+    rules' plan, which every part bound) and the familles left out (``_rules_of``, from the parts' summaries)."""
     from nonrecours.core import population_facts
     from nonrecours.detection import RulesAside
     from nonrecours.engine.evaluate import cached_plan
@@ -296,7 +304,8 @@ def _rules_detected(ctx: RunContext, fused: Callable[..., Any], tables: dict[str
                  rules=RulesAside(tuple(targets), columns, aside), facts=facts)
     ctx.detected[month] = done
     bindings = [b.as_dict() for b in sorted(plan.bindings.values(), key=lambda b: (b.name, b.month))]
-    return [aside / f"{k:05d}.parquet" for k in done.numbers], sum(done.rows), bindings
+    away = {k: sum(s["territory_not_modelled"][k] for s in done.summaries) for k in ("familles", "persons")}
+    return [aside / f"{k:05d}.parquet" for k in done.numbers], sum(done.rows), bindings, away
 
 
 def rules_stage(ctx: RunContext) -> StageReport:
@@ -318,12 +327,13 @@ def rules_stage(ctx: RunContext) -> StageReport:
             ctx.month_core = None  # one month's core held at a time
             aside = None if partitions is None else partitions.path.parent / f"rules-{month:%Y-%m}"
             if partitions is None:
-                core, fam, rows_in, bindings = _rules_of(tables, month, core_config, None, targets, cfg.backend,
-                                                         duckdb_config)
+                core, fam, rows_in, bindings, away = _rules_of(tables, month, core_config, None, targets,
+                                                               cfg.backend, duckdb_config)
                 ctx.month_core = core
                 del core
             elif fused is not None:  # each part built, evaluated and detected once, for this stage and the next
-                fams, rows_in, bindings = _rules_detected(ctx, fused, tables, month, core_config, targets, aside)
+                fams, rows_in, bindings, away = _rules_detected(ctx, fused, tables, month, core_config, targets,
+                                                                aside)
             else:  # each part built and evaluated alone, its entitlements set aside, merged below
                 facts = population_facts(tables, month, config=core_config)
                 todo = _parts(partitions)
@@ -331,12 +341,13 @@ def rules_stage(ctx: RunContext) -> StageReport:
                          (partitions.tables(k), k, month, core_config, facts, targets, cfg.backend, duckdb_config,
                           aside)) for k in todo)
                 done = run_each(_rules_part, jobs, fresh=cfg.fresh_process_per_part)
-                fams, bindings, rows_in = [], None, 0
-                for i, ((rows, bound), usage) in enumerate(done):
+                fams, bindings, rows_in, away = [], None, 0, {"familles": 0, "persons": 0}
+                for i, ((rows, bound, gone), usage) in enumerate(done):
                     log.info("rules %s, part %d of %d (%s persons evaluated): %s", f"{month:%Y-%m}", todo[i],
                              partitions.n, f"{rows:,}", usage.describe(), extra={"part": todo[i], "usage": usage})
                     fams.append(aside / f"{todo[i]:05d}.parquet")
                     rows_in += rows
+                    away = {k: away[k] + gone[k] for k in away}
                     if bindings is None:
                         bindings = bound
                     elif bindings != bound:  # parameters are the month's, not a part's
@@ -361,6 +372,10 @@ def rules_stage(ctx: RunContext) -> StageReport:
             (pl.col(b) > 0 if schema[b].is_numeric() else pl.col(b)).sum().alias(b) for b in targets]).collect()
         report.rows_out += int(counted.item(0, "_rows"))
         report.counts[f"{month:%Y-%m}"] = {b: int(counted.item(0, b)) for b in targets}
+        report.counts[f"{month:%Y-%m} territory not modelled"] = away
+        if away["familles"]:
+            log.warning("rules %s: %d familles (%d persons) live in a territory whose law the rules do not model: "
+                        "left out of the entitlements", f"{month:%Y-%m}", away["familles"], away["persons"])
     report.note = "values no agency supplied taken at the core's central estimate (ranges in detection/)"
     return report
 

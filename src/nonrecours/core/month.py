@@ -14,6 +14,7 @@ import polars as pl
 
 from nonrecours.core.resources import CoreConfig
 from nonrecours.engine import Inputs
+from nonrecours.schemas.zonage import unmodelled_territory
 
 __all__ = ["PROVENANCE_SCHEMA", "UNKNOWNS_SCHEMA", "CoreMonth"]
 
@@ -80,6 +81,21 @@ class CoreMonth:
     payments_reach: dict[str, dt.date] = field(default_factory=dict, repr=False)
     """The extracts of payments that stop before the month, and their last month (``core.payments_reach``, of the
     whole population: ``PopulationFacts``): detection reads that month as the month's."""
+
+    def outside_the_rules(self) -> tuple[pl.DataFrame, int]:
+        """The familles (``famille_id``) one of whose members lives, as the core's ménage says, in a territory
+        whose law the rules do not model (``schemas.zonage.UNMODELLED_TERRITORIES``: Mayotte's RSA is adapted by
+        CASF art. L542-6 and R541-1, Saint-Pierre-et-Miquelon and the collectivities of Constitution art. 74 have
+        their own), and how many persons they hold. The mainland's amounts there would be no law's: the rules stage
+        and detection leave them out, counted. A commune no agency gives is no evidence either way (evaluated,
+        ``residence_dom`` unknown)."""
+        individu = self.inputs.individu.select("person_id", "famille_id", "menage_id")
+        menage = self.inputs.menage
+        if menage is None:
+            return pl.DataFrame(schema={"famille_id": individu.schema["famille_id"]}), 0
+        away = menage.filter(unmodelled_territory(pl.col("depcom")).fill_null(False)).select("menage_id")
+        familles = individu.join(away, on="menage_id", how="semi").select("famille_id").unique().sort("famille_id")
+        return familles, individu.join(familles, on="famille_id", how="semi").height
 
     def __repr__(self) -> str:  # never print data
         return (f"CoreMonth({self.month:%Y-%m}, {self.inputs!r}, unknowns={self.unknowns.height}, "

@@ -78,7 +78,7 @@ from nonrecours.rules.registry import default_registry
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import UNIT_KINDS
-from nonrecours.schemas.zonage import UNMODELLED_TERRITORIES, unmodelled_territory
+from nonrecours.schemas.zonage import UNMODELLED_TERRITORIES
 
 log = logging.getLogger("nonrecours.detection")
 
@@ -720,19 +720,6 @@ _TIERS: dict[str, str] = {b.code: b.excludes for b in CATALOGUE if b.excludes}
 """Tiers of one right (the CSS with participation → the free CSS it gives way to, ``Benefit.excludes``)."""
 
 
-def _outside_the_rules(core: CoreMonth, individu: pl.DataFrame) -> dict[str, Any]:
-    """``familles`` (famille_id): the familles one of whose members lives, as the core's ménage says, in a
-    territory of ``UNMODELLED_TERRITORIES``; ``persons``: how many persons they hold. A commune no agency gives
-    is no evidence either way: such a famille is evaluated (its ``residence_dom`` unknown)."""
-    menage = core.inputs.menage
-    if menage is None:
-        return {"familles": pl.DataFrame(schema={"famille_id": pl.String}), "persons": 0}
-    away = menage.filter(unmodelled_territory(pl.col("depcom")).fill_null(False)).select("menage_id")
-    familles = individu.join(away, on="menage_id", how="semi").select("famille_id").unique()
-    persons = individu.join(familles, on="famille_id", how="semi").height
-    return {"familles": familles, "persons": persons}
-
-
 def _other_tier(units: pl.DataFrame, benefits: tuple[str, ...]) -> pl.DataFrame:
     """``units`` with ``_other_tier_paid`` (the famille receives the other tier of the same right),
     ``_other_tier_due`` and ``_other_tier_central`` (the other tier is due on some value of the unknowns / on the
@@ -803,12 +790,11 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                                  engine_config, due_facts, history)
     # a famille living where the rules do not model the law (Mayotte, Saint-Pierre-et-Miquelon, the collectivités
     # of Constitution art. 74): the mainland's amounts would be no law's, so it is not evaluated (counted, said)
-    outside = _outside_the_rules(core, individu)
-    if outside["familles"].height:
+    away, away_persons = core.outside_the_rules()
+    if away.height:
         log.warning("%d familles (%d persons) live in a territory whose law the rules do not model (commune codes "
-                    "%s): not evaluated", outside["familles"].height, outside["persons"],
-                    ", ".join(f"{p}…" for p in UNMODELLED_TERRITORIES))
-        est = est.join(outside["familles"], on="famille_id", how="anti")
+                    "%s): not evaluated", away.height, away_persons, ", ".join(f"{p}…" for p in UNMODELLED_TERRITORIES))
+        est = est.join(away, on="famille_id", how="anti")
     adults = _adults(individu)
     heads = adults.sort(pl.col("famille_role") != "demandeur", "person_id").group_by("famille_id").agg(
         pl.col("person_id").first().alias("claimant_id"), pl.col("person_id").alias("adult_ids"))
@@ -1028,8 +1014,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                              if not catalogue_row(b).yearly}
     summary["yearly"] = yearly
     # the persons evaluated: not those of a territory the rules do not model, counted apart
-    summary["persons"] -= outside["persons"]
-    summary["territory_not_modelled"] = {"familles": outside["familles"].height, "persons": outside["persons"]}
+    summary["persons"] -= away_persons
+    summary["territory_not_modelled"] = {"familles": away.height, "persons": away_persons}
     n_dropped = dict(dropped.iter_rows())
     summary["without_disability_evidence"] = {b: int(n_dropped.get(b, 0)) for b in DISABILITY_BENEFITS
                                               if b in config.benefits}
@@ -1420,7 +1406,7 @@ def _detect_part(tables: dict[str, pl.LazyFrame], k: int, month: dt.date, parts:
         results = None
         if rules is not None:
             results = _evaluate_variants(core, backend, config.benefits, engine_config)
-            _write_rules(results["central"], rules, k)
+            _write_rules(results["central"], rules, k, core.outside_the_rules()[0])
         # handed over, no reference kept here: ``detect`` releases the variants once it has read their estimates
         held = [results]
         del results
@@ -1430,12 +1416,13 @@ def _detect_part(tables: dict[str, pl.LazyFrame], k: int, month: dt.date, parts:
         for name, frame in _outputs(run, core).items():
             (parts / name).mkdir(parents=True, exist_ok=True)
             frame.write_parquet(parts / name / f"{k:05d}.parquet")
-    return run.summary, steps, core.inputs.individu.height
+    return run.summary, steps, run.summary["persons"]
 
 
-def _write_rules(central: Result, rules: RulesAside, k: int) -> None:
-    """The rules stage's entitlements of part ``k`` (``RulesAside``) from detection's central result."""
-    fam = central["famille"]
+def _write_rules(central: Result, rules: RulesAside, k: int, away: pl.DataFrame) -> None:
+    """The rules stage's entitlements of part ``k`` (``RulesAside``) from detection's central result, without the
+    familles ``away`` (``CoreMonth.outside_the_rules``)."""
+    fam = central["famille"].join(away, on="famille_id", how="anti")
     missing = [c for c in rules.columns if c not in fam.columns]
     if missing:  # the rules stage asked for a rule detection does not evaluate: never a silent gap
         raise SchemaError(f"the rules stage's column {missing[0]} is not among detection's results", table="famille",
