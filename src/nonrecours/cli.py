@@ -158,6 +158,8 @@ def _tidy_commands(command: Any) -> None:
 
 _SIGINT = [False]
 """Whether a Ctrl-C reached the running command (:func:`_on_sigint`)."""
+_SWALLOWED = [False]
+"""Whether a finalizer swallowed the command's KeyboardInterrupt (:func:`_unraisable`)."""
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
@@ -189,17 +191,33 @@ def _second_ctrl_c_ends(read_fd: int) -> None:
         os.close(read_fd)
 
 
+def _unraisable(previous: Any) -> Any:
+    """``sys.unraisablehook`` for the command's time: Python runs the Ctrl-C handler at any point, a finalizer
+    included (a generator closed as an error leaves its loop), where the KeyboardInterrupt cannot propagate: it is
+    printed as « Exception ignored » and lost. Such a one is remembered instead (the command ends as interrupted,
+    130, whatever else happens); any other goes to ``previous``."""
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, KeyboardInterrupt) and _SIGINT[0]:
+            _SWALLOWED[0] = True
+            return
+        previous(unraisable)
+
+    return hook
+
+
 @contextlib.contextmanager
 def _sigint_remembered() -> Iterator[None]:
     """:func:`_on_sigint` for the command's time, and a second Ctrl-C that ends it at once
     (:func:`_second_ctrl_c_ends`), only where Python's default handler is in place (the main thread): a Ctrl-C the
     process ignores (``SIG_IGN``, as a shell gives a background job) stays ignored, and a handler the caller set
     stays theirs."""
-    _SIGINT[0] = False
+    _SIGINT[0] = _SWALLOWED[0] = False
     main = threading.current_thread() is threading.main_thread()
     if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield
         return
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _unraisable(previous_hook)
     read_fd, write_fd = os.pipe()
     os.set_blocking(write_fd, False)
     previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
@@ -209,6 +227,7 @@ def _sigint_remembered() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        sys.unraisablehook = previous_hook
         signal.set_wakeup_fd(previous_fd)
         os.close(write_fd)  # the thread reads the pipe's end and stops
 
@@ -227,7 +246,7 @@ class _Group(TyperGroup):
 
     def _invoke(self, ctx: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            done = super().invoke(ctx)
         except (typer.Exit, typer.Abort, ClickException):
             raise
         except KeyboardInterrupt:
@@ -243,6 +262,9 @@ class _Group(TyperGroup):
             for line in _message(exc).splitlines():
                 _stderr().print(f"nonrecours: error: {line}", markup=False)
             raise typer.Exit(code) from None
+        if _SWALLOWED[0]:  # a Ctrl-C a finalizer took: the command went on to its end, the user asked it to stop
+            _interrupted()
+        return done
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:

@@ -181,6 +181,64 @@ def test_interrupt_leaves_nothing(territory: Territory, agreement: ExchangeAgree
     assert not (tmp_path / "ws").exists()
 
 
+def test_a_ctrl_c_during_the_readers_cleanup_after_an_error_is_raised_not_lost(
+        territory: Territory, agreement: ExchangeAgreement, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error leaves ingest's loop over the CSV reader's batches (a write interrupted by the signal's arrival:
+    « Interrupted system call »), and the Ctrl-C's handler runs while the reader removes its temporary files.
+    That cleanup is ingest's own (``batches.close()``), so the KeyboardInterrupt reaches the command (130); left to
+    the generator's finalizer, it was printed as « Exception ignored in: <generator object iter_batches> » and
+    lost (the suite's killed-run test, about 1 Ctrl-C in 12 on a loaded machine)."""
+    import sys
+
+    ing, readers = sys.modules["nonrecours.connectors.ingest"], sys.modules["nonrecours.connectors.readers"]
+
+    def eintr(*args: object, **kwargs: object) -> None:
+        raise OSError(4, "Interrupted system call")
+
+    real = readers.shutil.rmtree
+
+    def interrupted_rmtree(path: object, *args: object, **kwargs: object) -> None:
+        if Path(str(path)).name.startswith(".csv-"):  # the reader's own folder: the handler runs here
+            real(path, *args, **kwargs)
+            raise KeyboardInterrupt
+        real(path, *args, **kwargs)
+
+    monkeypatch.setattr(ing, "parse_record", eintr)
+    monkeypatch.setattr(readers.shutil, "rmtree", interrupted_rmtree)
+    with pytest.raises(KeyboardInterrupt):
+        ingest(territory.extracts["cnav"], default_mapping("cnav"), agreement, tmp_path / "ws")
+    assert not (tmp_path / "ws").exists()
+
+
+def test_a_ctrl_c_a_finalizer_swallowed_still_ends_the_command_as_interrupted(
+        territory: Territory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The Ctrl-C handler may run inside any finalizer, where Python prints its KeyboardInterrupt and drops it: the
+    command (``cli._sigint_remembered``'s ``sys.unraisablehook``) prints nothing of it, goes on, and ends as
+    interrupted (130), not as a success the user did not let it reach."""
+    import sys
+
+    from nonrecours import cli
+
+    mod = sys.modules["nonrecours.connectors.ingest"]
+    real = mod.parse_record
+
+    class Finalized:
+        def __del__(self) -> None:
+            cli._on_sigint(2, None)  # the handler run at a finalizer's first instruction
+
+    def parse(*args: object, **kwargs: object) -> object:
+        Finalized()  # collected at once
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(mod, "parse_record", parse)
+    before = sys.unraisablehook
+    res = CliRunner().invoke(app, ["ingest", "--agency", "cnav", "--input", str(territory.extracts["cnav"]),
+                                   "--exchange", str(EXCHANGE), "--out", str(tmp_path / "ws")])
+    assert res.exit_code == 130 and "interrupted" in res.output
+    assert "Exception ignored" not in res.output and "Traceback" not in res.output
+    assert sys.unraisablehook is before  # the command's hook for its time only
+
+
 _LONG_COPY = "COPY (SELECT sum(i * i) AS s FROM range(10000000000) t(i)) TO '{out}' (FORMAT parquet)"
 """A statement of seconds (tens under load), for the interrupts of the CSV reader's worker."""
 

@@ -261,6 +261,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
     _claim_key(out, key.key_id, created)
     work = Path(tempfile.mkdtemp(prefix=".ingest-", dir=out))
     ok = False
+    batches = iter_batches(path, mapping, chunk_bytes=chunk_bytes, batch_rows=batch_rows, work=work)
     try:
         _check_parquet_types(path, mapping, report)
         part = 0
@@ -274,7 +275,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
         first_blank: int | None = None
         repaired: Counter[str] = Counter()
         control_records = {r.record for r in (date_ref, count_ref) if r is not None}
-        for batch in iter_batches(path, mapping, chunk_bytes=chunk_bytes, batch_rows=batch_rows, work=work):
+        for batch in batches:
             part += 1
             report.rows_read += batch.frame.height
             if batch.blank is not None and batch.blank.len():
@@ -388,7 +389,12 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
         _publish(report, staged, out, stem)
         ok = True
     finally:
-        _cleanup(work, out if created and not ok else None)
+        # the reader's own temporary files removed here, where a Ctrl-C arriving meanwhile is raised: left to the
+        # generator's finalizer (an error leaving the loop), its KeyboardInterrupt was printed and lost
+        try:
+            batches.close()
+        finally:
+            _cleanup(work, out if created and not ok else None)
     log.info("%s: %d read, %d accepted, %d quarantined", path.name, report.rows_read, report.rows_accepted,
              report.rows_quarantined)
     return report
