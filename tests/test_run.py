@@ -375,6 +375,7 @@ def test_the_run_builds_its_core_with_the_resource_kinds_ingest_recorded(demo_ru
     assert summary["follower_kinds"] == {a: list(k) for a, k in kinds.items()}
 
 
+@pytest.mark.slow
 def test_the_rules_stage_leaves_out_a_territory_the_rules_do_not_model(quick_run, tmp_path):
     """The demo's workspace with one commune's persons moved to Mamoudzou (Mayotte: its RSA is adapted by CASF art.
     L542-6, which the rules do not model). The rules stage's entitlements hold none of the familles living there
