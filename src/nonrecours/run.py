@@ -31,6 +31,7 @@ only ``.partial-`` files, removed when the run restarts, and the rerun writes th
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -697,7 +698,10 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
         check_export(agreement, mapping.agency, mapping.exported_columns)
         for file in spec.files:
             with stage(f"validate {agency}: {file.name}"):
-                batch = next(iter_batches(file, mapping, chunk_bytes=sample_bytes, batch_rows=10_000))
+                # closed here, not by the generator's finalizer: a Ctrl-C meanwhile is raised, not printed and lost
+                with contextlib.closing(iter_batches(file, mapping, chunk_bytes=sample_bytes,
+                                                     batch_rows=10_000)) as batches:
+                    batch = next(batches)
                 per_record, faults, _ = _split_records(batch.frame, mapping)
                 found = [fault_frame(batch.frame, None).cast(FAULT_SCHEMA), faults]
                 for rec, rows in per_record:
