@@ -7,6 +7,7 @@ import datetime as dt
 import json
 import os
 import secrets
+import signal
 from pathlib import Path
 
 import polars as pl
@@ -232,8 +233,14 @@ def test_a_ctrl_c_a_finalizer_swallowed_still_ends_the_command_as_interrupted(
 
     monkeypatch.setattr(mod, "parse_record", parse)
     before = sys.unraisablehook
-    res = CliRunner().invoke(app, ["ingest", "--agency", "cnav", "--input", str(territory.extracts["cnav"]),
-                                   "--exchange", str(EXCHANGE), "--out", str(tmp_path / "ws")])
+    # Python's own handler, as a terminal gives it: a test run earlier on this worker may have left its own (PySpark
+    # sets one), and the command keeps a caller's handler theirs (test_command_line.py)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        res = CliRunner().invoke(app, ["ingest", "--agency", "cnav", "--input", str(territory.extracts["cnav"]),
+                                       "--exchange", str(EXCHANGE), "--out", str(tmp_path / "ws")])
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert res.exit_code == 130 and "interrupted" in res.output
     assert "Exception ignored" not in res.output and "Traceback" not in res.output
     assert sys.unraisablehook is before  # the command's hook for its time only
@@ -274,7 +281,6 @@ def test_a_ctrl_c_while_the_csv_reader_runs_waits_for_its_worker(tmp_path: Path)
     ``Thread.join``, which Python 3.11 marks stopped when Ctrl-C interrupts it: the reader went on with the
     worker still in DuckDB, and the process aborted at exit as the worker freed the connection (SIGABRT, not
     130: stop 49's CI, test_run.py)."""
-    import signal
     import threading
 
     import duckdb
