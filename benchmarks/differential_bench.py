@@ -151,6 +151,8 @@ def _results(report: DifferentialReport, args: argparse.Namespace, chunks: list[
         "months": args.months,
         "tolerance_euros": 1.0,
         "agreement": report.summary(),
+        # the situations whose paid values stated from OpenFisca never stated themselves (compared all the same)
+        "paid_unsettled": report.unsettled,
         "rsa_outside_L262_5": _rsa_outside_l262_5(report),
         "accession": _accession(report, chunks),
         "seconds": seconds,
