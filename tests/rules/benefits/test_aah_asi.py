@@ -6,9 +6,13 @@ the ASI")."""
 
 from __future__ import annotations
 
+import datetime as dt
+
+import polars as pl
 import pytest
 
-from nonrecours.simulation import simulate
+from nonrecours.engine import Inputs, evaluate
+from nonrecours.simulation import load_situations, simulate
 
 
 def _records(sit: dict) -> dict:
@@ -45,3 +49,39 @@ def test_asi_is_no_resource_of_the_aah() -> None:
     rec = _records(sit)
     assert rec["asi"] == pytest.approx(122.81, abs=0.01)
     assert rec["aah"] == pytest.approx(568.26, abs=0.01)
+
+
+def test_an_asi_holder_at_80_percent_gets_the_majoration_pour_la_vie_autonome() -> None:
+    """CSS art. L821-1-2, fourth paragraph: the majoration also goes to an ASI holder whose incapacity is at least
+    80 %, in independent housing with a housing aid and without earnings, though the ASI leaves no AAH to draw.
+    d11500-3750 (seed 11500): a claimant of 21 at 85 % with an invalidity pension of 957.52 EUR and the ASI
+    (616.72 EUR), a social tenant with a housing aid; the majoration (104.77 EUR) in each of the twelve months
+    puts the CSS's resources at 20,837.12 EUR, over the ceiling with participation (20,586.15 EUR), as OpenFisca
+    computes them. The same claimant at 50 %, or earning, gets none."""
+    base = {"month": "2024-08", "depcom": "92012", "housing": {"status": "social_tenant", "rent": 1280.24},
+            "couple": "cohabiting"}
+
+    def claimant(rate: float, salary: float = 0.0) -> dict:
+        return {"role": "parent", "age": 21, "unit": "main", "disability_rate": rate,
+                "monthly": {"invalidity_pension": 957.52, "salary_net": salary}}
+
+    partner = {"role": "parent", "age": 19, "unit": "main", "student": True, "nationality": "DE", "monthly": {}}
+    sits = [{**base, "id": k, "persons": [person, partner]}
+            for k, person in (("asi_85", claimant(0.85)), ("asi_50", claimant(0.5)),
+                              ("earning", claimant(0.85, salary=150.0)))]
+    batch = load_situations(sits)
+    assert not batch.errors
+    month = dt.date(2024, 8, 1)
+    res = evaluate(["caah", "asi", "aah", "css_cmu_base_ressources", "css_participation"],
+                   Inputs(**batch.frames_for_month(month)), month, missing_inputs="default")
+    fam = res["famille"].join(batch.unit_index.select("famille_id", "id"), on="famille_id")
+    ind = (res["individu"].join(batch.frames["individu"].select("person_id", "famille_id"), on="person_id")
+           .join(batch.unit_index.select("famille_id", "id"), on="famille_id")
+           .group_by("id").agg(pl.col("caah").max(), pl.col("aah").max()))
+    caah = dict(zip(ind["id"], ind["caah"], strict=True))
+    assert dict(zip(ind["id"], ind["aah"], strict=True)) == {"asi_85": 0.0, "asi_50": 0.0, "earning": 0.0}
+    assert all(a > 0 for a in fam["asi"])
+    assert caah == {"asi_85": 104.77, "asi_50": 0.0, "earning": 0.0}
+    row = fam.filter(pl.col("id") == "asi_85").row(0, named=True)
+    assert row["css_cmu_base_ressources"] == pytest.approx(20837.12, abs=0.01)
+    assert row["css_participation"] is False

@@ -147,12 +147,15 @@ def aah(i: Individu):
     return where(i.aah_eligible, minimum(differentielle, apres_invalidite), 0.0)
 
 
-@rule(entity="individu", dtype="float", label="majoration pour la vie autonome (complément de l'AAH)",
+@rule(entity="individu", dtype="float", label="majoration pour la vie autonome (complément de l'AAH ou de l'ASI)",
       ref="CSS art. L821-1-2 et D821-3")
 def caah(i: Individu):
+    """An AAH holder at 80 %, or an ASI holder at 80 % (L821-1-2, fourth paragraph: the ASI often leaves no AAH
+    to draw, its amount being deducted from the AAH), in independent housing with a housing aid, without earnings."""
     logement_independant = i.menage_role.is_in(list(HOUSEHOLDERS)) & (
         i.famille.statut_occupation != "foyer")
-    eligible = ((i.disability_rate >= param(f"{A}.taux_incapacite")) & (i.aah_percue > 0) & logement_independant
+    titulaire = (i.aah_percue > 0) | (i.asi_eligibilite & (i.famille.asi > 0))
+    eligible = ((i.disability_rate >= param(f"{A}.taux_incapacite")) & titulaire & logement_independant
                 & (i.salary_net <= 0) & i.famille.aide_logement_percue)
     return where(eligible, param(f"{A}.majoration_vie_autonome"), 0.0)
 
