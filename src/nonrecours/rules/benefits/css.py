@@ -5,10 +5,10 @@ are at most the ceiling (by household size, raised 11.3 % in the overseas depart
 foyer receives the RSA; CSS with a financial participation up to the ceiling raised by 35 %, the
 participation being a monthly amount per member by age (CSS art. L861-1, L861-2, R861-2 to R861-5,
 D861-1 and D861-3). Resources include a forfait logement for owners, people housed free of charge and
-housing-aid recipients, family benefits paid, the ASPA and the AAH after their abatements; the earned income of
+housing-aid recipients, family benefits paid, the ASPA, the ASI and the AAH after their abatements; the earned income of
 a member in indemnified total unemployment at the claim is counted for 70 % (CSS art. R861-8, 2nd paragraph).
-Not modelled: Mayotte, Alsace-Moselle participation amounts, students' own-right CSS, capital income,
-ASI; of R861-8's abatement, the cases without an input (partial unemployment allowance, allocation d'insertion).
+Not modelled: Mayotte, Alsace-Moselle participation amounts, students' own-right CSS, capital income;
+of R861-8's abatement, the cases without an input (partial unemployment allowance, allocation d'insertion).
 """
 
 from __future__ import annotations
@@ -88,13 +88,24 @@ def css_aspa_retenue(f: Famille):
     return where(f.aspa > 0, maximum(f.aspa - abattement, 0.0), 0.0)
 
 
+@rule(entity="individu", dtype="float", label="CSS: ASI retenue après abattement, part du membre (mensuelle)",
+      ref="Instruction interministérielle n° DSS/SD2A/2021/71 du 30 mars 2021")
+def css_asi_retenue_individu(i: Individu):
+    """Each holder's share of the ASI (halves when both spouses hold it) less its abatement: the single amount,
+    half the couple's when both spouses hold the ASI, none for a holder who also receives the AAH (its own
+    abatement applies)."""
+    f = i.famille
+    deux = f.asi_nb_beneficiaires >= 2
+    par_titulaire = where(deux, param(f"{C}.abattement_asi.couple") / 2, param(f"{C}.abattement_asi.personne_seule"))
+    abattement = where(i.aah_percue > 0, 0.0, par_titulaire)
+    part = f.asi / maximum(f.asi_nb_beneficiaires, 1)
+    return where(i.asi_eligibilite & (f.asi > 0), maximum(part - abattement, 0.0), 0.0)
+
+
 @rule(entity="famille", dtype="float", label="CSS: ASI retenue après abattement (mensuelle)",
       ref="Instruction interministérielle n° DSS/SD2A/2021/71 du 30 mars 2021")
 def css_asi_retenue(f: Famille):
-    """No abatement when the ASI beneficiary also receives the AAH (its own abatement applies)."""
-    avec_aah = f.any(f.members.asi_eligibilite & (f.members.aah_percue > 0))
-    abattement = where(avec_aah, 0.0, param(f"{C}.abattement_asi.personne_seule"))
-    return maximum(f.asi - abattement, 0.0)
+    return f.sum(f.members.css_asi_retenue_individu)
 
 
 @rule(entity="famille", dtype="float", label="CSS: complément familial, ASPA et ASI du mois", ref="CSS art. R861-8")
