@@ -154,7 +154,7 @@ def caah(i: Individu):
     to draw, its amount being deducted from the AAH), in independent housing with a housing aid, without earnings."""
     logement_independant = i.menage_role.is_in(list(HOUSEHOLDERS)) & (
         i.famille.statut_occupation != "foyer")
-    titulaire = (i.aah_percue > 0) | (i.asi_eligibilite & (i.famille.asi > 0))
+    titulaire = (i.aah_percue > 0) | i.asi_titulaire
     eligible = ((i.disability_rate >= param(f"{A}.taux_incapacite")) & titulaire & logement_independant
                 & (i.salary_net <= 0) & i.famille.aide_logement_percue)
     return where(eligible, param(f"{A}.majoration_vie_autonome"), 0.0)

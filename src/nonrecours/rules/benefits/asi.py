@@ -59,6 +59,13 @@ def asi_hors_aah_individuelle(i: Individu):
     return where(i.asi_eligibilite, part, 0.0)
 
 
+@rule(entity="individu", dtype="bool", label="titulaire de l'ASI (éligible, le foyer la perçoit)",
+      ref="CSS art. L815-24 et L815-24-1")
+def asi_titulaire(i: Individu):
+    """A holder of the ASI the foyer receives: both spouses when both are eligible (each holds half)."""
+    return i.asi_eligibilite & (i.famille.asi > 0)
+
+
 @rule(entity="famille", dtype="float", label="allocation supplémentaire d'invalidité (mensuelle, foyer)",
       ref="CSS art. L815-24-1, R815-22 et D815-19")
 def asi(f: Famille):

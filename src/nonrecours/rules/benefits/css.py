@@ -99,7 +99,7 @@ def css_asi_retenue_individu(i: Individu):
     par_titulaire = where(deux, param(f"{C}.abattement_asi.couple") / 2, param(f"{C}.abattement_asi.personne_seule"))
     abattement = where(i.aah_percue > 0, 0.0, par_titulaire)
     part = f.asi / maximum(f.asi_nb_beneficiaires, 1)
-    return where(i.asi_eligibilite & (f.asi > 0), maximum(part - abattement, 0.0), 0.0)
+    return where(i.asi_titulaire, maximum(part - abattement, 0.0), 0.0)
 
 
 @rule(entity="famille", dtype="float", label="CSS: ASI retenue après abattement (mensuelle)",
