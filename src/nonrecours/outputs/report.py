@@ -453,10 +453,10 @@ NOT_MODELLED: dict[str, tuple[str, str]] = {
     "aspa": ("befef98328ee", "les revenus du capital et le patrimoine, la récupération sur succession, la dispense des "
                      "dix ans de titre du titulaire d'une carte de résident ayant combattu pour la France (CSS "
                      "art. L816-1)."),
-    "css": ("ee938e99dfc5", "Mayotte, les montants de participation propres à l'Alsace-Moselle, la CSS des "
-                            "étudiants en leur nom propre, les revenus du capital, l'allocation supplémentaire "
-                            "d'invalidité (ASI) ; de l'abattement de l'art. R861-8, les cas sans donnée d'entrée "
-                            "(allocation d'activité partielle, allocation d'insertion)."),
+    "css": ("5446b05c3630", "Mayotte, les montants de participation propres à l'Alsace-Moselle, la CSS des "
+                            "étudiants en leur nom propre, les revenus du capital ; de l'abattement de l'art. "
+                            "R861-8, les cas sans donnée d'entrée (allocation d'activité partielle, allocation "
+                            "d'insertion)."),
     "aide_logement": ("119768e7e515", "la chambre d'une personne âgée ou handicapée accueillie à titre onéreux "
                                       "chez un particulier (75 %, art. 8 de l'arrêté), les logements du Crous, les "
                                       "boursiers, l'APL des prêts conventionnés en accession et les prêts de "
