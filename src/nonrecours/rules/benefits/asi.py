@@ -66,6 +66,12 @@ def asi_titulaire(i: Individu):
     return i.asi_eligibilite & (i.famille.asi > 0)
 
 
+@rule(entity="individu", dtype="float", label="ASI: part du membre titulaire (la moitié quand les deux conjoints "
+      "en sont titulaires)", ref="CSS art. L815-24-1 et D815-19")
+def asi_part_individuelle(i: Individu):
+    return where(i.asi_titulaire, i.famille.asi / maximum(i.famille.asi_nb_beneficiaires, 1), 0.0)
+
+
 @rule(entity="famille", dtype="float", label="allocation supplémentaire d'invalidité (mensuelle, foyer)",
       ref="CSS art. L815-24-1, R815-22 et D815-19")
 def asi(f: Famille):

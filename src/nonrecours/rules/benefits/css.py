@@ -94,12 +94,10 @@ def css_asi_retenue_individu(i: Individu):
     """Each holder's share of the ASI (halves when both spouses hold it) less its abatement: the single amount,
     half the couple's when both spouses hold the ASI, none for a holder who also receives the AAH (its own
     abatement applies)."""
-    f = i.famille
-    deux = f.asi_nb_beneficiaires >= 2
+    deux = i.famille.asi_nb_beneficiaires >= 2
     par_titulaire = where(deux, param(f"{C}.abattement_asi.couple") / 2, param(f"{C}.abattement_asi.personne_seule"))
     abattement = where(i.aah_percue > 0, 0.0, par_titulaire)
-    part = f.asi / maximum(f.asi_nb_beneficiaires, 1)
-    return where(i.asi_titulaire, maximum(part - abattement, 0.0), 0.0)
+    return where(i.asi_titulaire, maximum(i.asi_part_individuelle - abattement, 0.0), 0.0)
 
 
 @rule(entity="famille", dtype="float", label="CSS: ASI retenue après abattement (mensuelle)",
