@@ -45,6 +45,7 @@ from typing import Any
 
 import polars as pl
 
+from nonrecours.engine import round_columns
 from nonrecours.engine.plan import add_months
 from nonrecours.rules.benefits.common import PENSION_TAXABLE, SALARY_TAXABLE, UNEMPLOYMENT_TAXABLE
 from nonrecours.schemas.codes import PARENT_ROLES
@@ -288,8 +289,9 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         grid = (active.filter("_active").select("person_id").join(income_df, how="cross")  # months in order
                 .join(im, on=["person_id", "month"], how="left", maintain_order="left")
                 .with_columns(*(pl.col(c).backward_fill().over("person_id").forward_fill().over("person_id")
-                                .fill_null(0.0) for c in _MONEY))
-                .with_columns(*(expr.round(2).alias(v) for v, expr in _AMOUNTS.items())))
+                                .fill_null(0.0) for c in _MONEY)))
+        # each month's amount to the cent, a payslip's, rounded as the rules round (half away from zero)
+        grid = grid.with_columns(round_columns(grid.select(*(e.alias(v) for v, e in _AMOUNTS.items())), 2))
         used = [v for v in _AMOUNTS if grid.select((pl.col(v) != 0).any()).item()]
         activite = (pl.when(pl.col("salary_net") > 0).then(pl.lit("actif"))
                     .when(pl.col("unemployment") > 0).then(pl.lit("chomeur"))

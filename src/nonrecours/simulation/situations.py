@@ -48,6 +48,7 @@ import msgspec
 import numpy as np
 import polars as pl
 
+from nonrecours.engine import round_columns
 from nonrecours.errors import SituationError
 from nonrecours.rules.inputs import HOUSING_STATUSES
 from nonrecours.rules.params import CHECKED_THROUGH
@@ -600,10 +601,11 @@ def _with_tax_year_income(monthly: pl.DataFrame) -> pl.DataFrame:
     apply from January of year N-2 of the evaluated month (``__evaluated``, dropped), so a month of year N-1
     (whose N-2 is N-3) has no known income of reference and gets zero."""
     known = pl.col("month").dt.year() >= pl.col("__evaluated").dt.year()
-    salaires = 12 * pl.col("salary_net") * TAXABLE["salary_net"]
-    activite = salaires + 12 * pl.col("unemployment") * TAXABLE["unemployment"]
-    pensions = 12 * (pl.col("pension_net") * TAXABLE["pension_net"] + pl.col("invalidity_pension")
-                     + pl.col("alimony_received"))
+    # a month's taxable amount is a payslip's, in cents, rounded as the rules round (their estimate when N-2 is
+    # not given: rules.benefits.common.salaire_imposable_estime)
+    cents = round_columns(monthly.select(*(pl.col(c) * r for c, r in TAXABLE.items())), 2)
+    activite = 12 * (cents["salary_net"] + cents["unemployment"])
+    pensions = 12 * (cents["pension_net"] + pl.col("invalidity_pension") + pl.col("alimony_received"))
     return (monthly.with_columns(pl.when(known).then(activite).otherwise(0.0).alias("revenu_activite_imposable_n2"),
                                  pl.when(known).then(pensions).otherwise(0.0).alias("pensions_imposables_n2"),
                                  pl.lit(True).alias("revenus_n2_renseignes"))

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from nonrecours.rules.benefits.common import PARENTS, PENSION_TAXABLE, SALARY_TAXABLE, UNEMPLOYMENT_TAXABLE
+from nonrecours.rules.benefits.common import PARENTS
 from nonrecours.rules.dsl import (
     Famille,
     Individu,
@@ -128,13 +128,13 @@ def _bareme_pac(f: Famille, prefixe: str, noms: list[str], suivant: str, au_dela
 @rule(entity="individu", dtype="float", label="aides au logement: salaires imposables des douze mois de référence",
       ref="CCH art. R822-3 et R822-4 (douze mois précédant l'avant-dernier mois)")
 def al_salaires(i: Individu):
-    return sum_over(i.salary_net, -13, -2) * SALARY_TAXABLE
+    return sum_over(i.salaire_imposable_estime, -13, -2)
 
 
 @rule(entity="individu", dtype="float", label="aides au logement: allocations chômage imposables des douze mois de "
       "référence", ref="CCH art. R822-3 et R822-4")
 def al_chomage(i: Individu):
-    return sum_over(i.unemployment, -13, -2) * UNEMPLOYMENT_TAXABLE
+    return sum_over(i.chomage_imposable_estime, -13, -2)
 
 
 @rule(entity="individu", dtype="float", label="aides au logement: déduction pour frais professionnels",
@@ -149,7 +149,7 @@ def al_deduction_frais_professionnels(i: Individu):
 @rule(entity="individu", dtype="float", label="aides au logement: pensions, rentes et pensions alimentaires des "
       "douze mois de référence après l'abattement de 10 %", ref="CCH art. R822-3; CGI art. 158, 5, a")
 def al_pensions(i: Individu):
-    brut = (sum_over(i.pension_net, -13, -2) * PENSION_TAXABLE
+    brut = (sum_over(i.retraite_imposable_estimee, -13, -2)
             + sum_over(i.invalidity_pension + i.alimony_received, -13, -2))
     a = "impot_revenu.abattement_pensions"
     abattement = round_(minimum(maximum(param(f"{a}.taux") * brut, param(f"{a}.minimum")), param(f"{a}.maximum")))

@@ -174,15 +174,37 @@ PENSION_TAXABLE = NET_TO_TAXABLE["pension_net"]
 is not supplied."""
 
 
+@rule(entity="individu", dtype="float", label="salaire imposable du mois, estimé du salaire net (au centime)",
+      ref="CGI art. 79 et 83")
+def salaire_imposable_estime(i: Individu):
+    """A month's taxable salary is a payslip's amount, in cents (as the monthly resources of the DRM give it): the
+    net-to-taxable ratio is applied to each month and rounded there, and a year is the sum of twelve such months.
+    A base rounded up to the hundred euros, as the housing aid's, can turn on the cent (seed 11800,
+    docs/oracle_disagreements.md)."""
+    return round_(i.salary_net * SALARY_TAXABLE, 2)
+
+
+@rule(entity="individu", dtype="float", label="allocation chômage imposable du mois, estimée du net (au centime)",
+      ref="CGI art. 79")
+def chomage_imposable_estime(i: Individu):
+    return round_(i.unemployment * UNEMPLOYMENT_TAXABLE, 2)
+
+
+@rule(entity="individu", dtype="float", label="pension de retraite imposable du mois, estimée du net (au centime)",
+      ref="CGI art. 79")
+def retraite_imposable_estimee(i: Individu):
+    return round_(i.pension_net * PENSION_TAXABLE, 2)
+
+
 @rule(entity="individu", dtype="float", label="revenus d'activité et de chômage imposables de l'année N-2 (annuels)",
       ref="CSS art. R532-3")
 def revenu_activite_n2(i: Individu):
-    estime = 12 * (i.salary_net * SALARY_TAXABLE + i.unemployment * UNEMPLOYMENT_TAXABLE)
+    estime = 12 * (i.salaire_imposable_estime + i.chomage_imposable_estime)
     return where(i.revenus_n2_renseignes, i.revenu_activite_imposable_n2, estime)
 
 
 @rule(entity="individu", dtype="float", label="pensions et rentes imposables de l'année N-2 (annuelles)",
       ref="CSS art. R532-3")
 def pensions_n2(i: Individu):
-    estime = 12 * (i.pension_net * PENSION_TAXABLE + i.invalidity_pension + i.alimony_received)
+    estime = 12 * (i.retraite_imposable_estimee + i.invalidity_pension + i.alimony_received)
     return where(i.revenus_n2_renseignes, i.pensions_imposables_n2, estime)
