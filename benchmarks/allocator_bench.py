@@ -21,6 +21,7 @@ import platform
 import shutil
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -37,10 +38,11 @@ def conf_of(setting: str) -> str:
 
 
 def _digest(folder: Path) -> dict[str, str]:
-    """SHA-256 of every Parquet and JSON file under ``folder`` but the run's timing and log files."""
+    """SHA-256 of every Parquet and JSON file under ``folder`` (a command whose outputs carry times, as ``run``'s
+    manifest, cannot be compared this way: use ``detect``, ``rules`` or ``simulate``)."""
     out = {}
     for f in sorted(folder.rglob("*")):
-        if f.is_file() and f.suffix in (".parquet", ".json") and f.name not in ("timings.json",):
+        if f.is_file() and f.suffix in (".parquet", ".json"):
             out[str(f.relative_to(folder))] = hashlib.sha256(f.read_bytes()).hexdigest()
     return out
 
@@ -87,8 +89,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / f"allocator_{dt.date.today()}.json")
     ap.add_argument("command", nargs=argparse.REMAINDER, help="-- then the nonrecours command's arguments")
     args = ap.parse_args()
-    command = [str(Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin" / "nonrecours"),
-               *[a for a in args.command if a != "--"]]
+    command = [str(Path(sys.executable).parent / "nonrecours"), *[a for a in args.command if a != "--"]]
     settings = args.confs.split(",")
     runs: dict[str, list[dict[str, Any]]] = {s: [] for s in settings}
     output = args.output if args.output.is_absolute() else args.cwd / args.output
