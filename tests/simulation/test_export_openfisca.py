@@ -51,6 +51,22 @@ def test_one_situation_per_dwelling_with_roles_and_json_serialisable(frames) -> 
     assert "2024-03" not in main["aide_logement"]  # twelve months of stated payments
 
 
+def test_the_housing_aid_paid_is_also_the_amount_openfisca_reads_for_the_majoration(frames) -> None:  # type: ignore[no-untyped-def]
+    """OpenFisca's majoration pour la vie autonome reads ``aide_logement_montant``: the paid aid is stated there
+    too, the same months and amounts, never asked (the evaluated month's aid is OpenFisca's to compute)."""
+    ex = export_situations(frames, dt.date(2025, 4, 1))
+    main = next(f for f in ex.situations[0]["familles"].values() if len(f["parents"]) == 2)
+    stated = {k: v for k, v in main["aide_logement"].items() if v is not None}
+    assert main["aide_logement_montant"] == stated and len(stated) == 12 and "2025-04" not in stated
+    replay = export_situations(frames, dt.date(2025, 4, 1), paid_this_month=True)
+    main = next(f for f in replay.situations[0]["familles"].values() if len(f["parents"]) == 2)
+    assert main["aide_logement_montant"] == main["aide_logement"] and main["aide_logement_montant"]["2025-04"] == 210
+    unpaid = export_situations(frames, dt.date(2025, 4, 1), benefits_paid=False)
+    assert all("aide_logement_montant" not in f for s in unpaid.situations for f in s["familles"].values())
+    with pytest.raises(ValueError, match="familles aide_logement_montant is stated as an input"):
+        export_situations(frames, dt.date(2025, 4, 1), outputs={"familles": ("aide_logement_montant",)})
+
+
 def test_person_inputs_follow_the_conventions(frames) -> None:  # type: ignore[no-untyped-def]
     ex = export_situations(frames, dt.date(2025, 4, 1))
     people = list(ex.situations[0]["individus"].values())

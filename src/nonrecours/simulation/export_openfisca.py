@@ -15,11 +15,12 @@ SITUATION_FORMAT.md, so that OpenFisca reads our inputs as our rules do):
   (year N-3) is zero in OpenFisca as in our rules;
 - taxable amounts follow the mes-aides ratios (``SALARY_TAXABLE``...), gross salary is net / 0.78, gross
   pension is ``pension_gross``;
-- family benefits and housing aid paid (af, paje_base, asf, aide_logement_versee) are inputs of the twelve
-  months before the evaluated month (``benefits_paid=True``; a month without a row was paid 0; a housing aid
-  whose payment is unknown, ``aide_logement_versee_connue`` false, is not stated); the evaluated month
-  itself is computed; the AAH paid (``aah_versee``, per dossier) where it is known, as the ``aah`` of the
-  parent with the higher disability rate and 0 for the other members (``_aah_paid``);
+- family benefits and housing aid paid (af, paje_base, asf, aide_logement_versee: OpenFisca's
+  ``aide_logement`` and ``aide_logement_montant``) are inputs of the twelve months before the evaluated
+  month (``benefits_paid=True``; a month without a row was paid 0; a housing aid whose payment is unknown,
+  ``aide_logement_versee_connue`` false, is not stated); the evaluated month itself is computed; the AAH
+  paid (``aah_versee``, per dossier) where it is known, as the ``aah`` of the parent with the higher
+  disability rate and 0 for the other members (``_aah_paid``);
 - a famille hosted free of charge in another's dwelling is its own ménage, ``loge_gratuitement``;
 - nationality groups become a representative code (FR, an EEA state, a code outside the EEA), the permit
   years ``duree_possession_titre_sejour``; activity follows salary > unemployment > pension > inactive;
@@ -65,6 +66,10 @@ scanner over situations leaves these out."""
 PAID = ("af", "paje_base", "asf", "aide_logement")
 PAID_COLUMNS = {"af": "af", "paje_base": "paje_base", "asf": "asf", "aide_logement": "aide_logement_versee"}
 """Our input column of each OpenFisca variable stated as paid."""
+PAID_ALSO = {"aide_logement": "aide_logement_montant"}
+"""OpenFisca variables stated with the same paid amounts as another: its majoration pour la vie autonome (``caah``)
+reads whether a housing aid is paid from ``aide_logement_montant``, which it otherwise computes itself in each past
+month (0 € where ours reads the aid stated paid: d11501-2238, d11901-3933, d11901-4158)."""
 PAID_MONTHS = 12
 EXPORTED_OUTPUTS: dict[str, tuple[str, ...]] = {
     "familles": ("rsa", "ppa", "aspa", "aide_logement", "af", "paje_base", "asf", "cmu_c",
@@ -108,6 +113,14 @@ def _ym(d: dt.date) -> str:
 
 def _frame(frames: Mapping[str, Any], name: str) -> pl.DataFrame | None:
     return frames.get(name) if isinstance(frames, Mapping) else getattr(frames, name, None)
+
+
+def _also(v: str) -> list[pl.Expr]:
+    """The paid block of ``v`` again under its :data:`PAID_ALSO` name (the same months and amounts, nothing
+    asked)."""
+    if v not in PAID_ALSO:
+        return []
+    return [pl.lit(f',"{PAID_ALSO[v]}":{{'), pl.col(v), pl.lit("}")]
 
 
 def _aah_paid(ind: pl.DataFrame, fam: pl.DataFrame, fm: pl.DataFrame | None,
@@ -196,13 +209,14 @@ _STATED = {
     "individus": frozenset({"date_naissance", "nationalite", "duree_possession_titre_sejour", "taux_incapacite",
                             "aah_restriction_substantielle_durable_acces_emploi", "inapte_travail", "etudiant",
                             "enceinte", "activite", "statut_marital", *_AMOUNTS}),
-    "familles": frozenset({"parents", "enfants", "rsa_isolement_recent"}),
+    "familles": frozenset({"parents", "enfants", "rsa_isolement_recent", *PAID_ALSO.values()}),
     "menages": frozenset({"personne_de_reference", "conjoint", "enfants", "autres", "depcom",
                           "statut_occupation_logement", "loyer", "coloc", "logement_chambre",
                           "aide_logement_date_pret"}),
 }
 """Inputs the export states whatever the request: requesting one would overwrite the input, so it is refused. The
-paid benefits (``aah``, the familles' :data:`PAID`) are not here: a request extends their series with the month."""
+paid benefits (``aah``, the familles' :data:`PAID`) are not here: a request extends their series with the month
+(their :data:`PAID_ALSO` twins are: a request would replace the stated series)."""
 
 
 def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
@@ -390,8 +404,8 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                   for v in PAID}
         paid = (grid.sort("famille_id", "month").select("famille_id", *(_item(_num(pl.col(v))).alias(v) for v in PAID))
                 .group_by("famille_id").agg(*(pl.col(v).str.join(",") for v in PAID))
-                .select("famille_id", *(pl.concat_str(pl.lit(f',"{v}":{{'), pl.col(v), pl.lit(extend[v]))
-                                        .alias(f"_paid_{v}") for v in PAID)))
+                .select("famille_id", *(pl.concat_str(pl.lit(f',"{v}":{{'), pl.col(v), pl.lit(extend[v]),
+                                                      *_also(v)).alias(f"_paid_{v}") for v in PAID)))
         fams = fams.join(paid, on="famille_id", how="left")
         if "aide_logement_versee_connue" in fam.columns:  # an aid paid unknown is left for OpenFisca to compute
             fams = fams.join(fam.select("famille_id", "aide_logement_versee_connue"), on="famille_id", how="left")
