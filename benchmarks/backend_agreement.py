@@ -72,8 +72,6 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     if batch.errors:
         raise ValueError(f"{len(batch.errors)} generated situations are invalid, first: {batch.errors[0]}")
     rules = sorted({SIMULATED_RULES.get(f, f) for f in OUTPUT_FIELDS})
-    person_months = batch.frames["individu"].select("person_id", "famille_id").join(
-        batch.unit_index.select("famille_id", "month"), on="famille_id", how="left").drop("famille_id")
     results: dict[str, Any] = {
         "commit": commit(changes_in="src"), "n": args.n, "seed": args.seed, "rare": args.rare,
         "senior": args.senior, "targets": rules, "tolerance": TOLERANCE, "backends": {},
@@ -82,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for backend in ["polars", *[b for b in args.backends.split(",") if b]]:
         start = time.perf_counter()
         try:
-            full[backend] = evaluate(rules, Inputs(**batch.frames), person_months, backend=backend,
+            full[backend] = evaluate(rules, Inputs(**batch.frames), batch.person_months, backend=backend,
                                      missing_inputs="error").full
         except Exception as exc:  # a backend that cannot run here (Spark without Java) is reported, not hidden
             results["backends"][backend] = {"error": f"{type(exc).__name__}: {str(exc)[:300]}"}

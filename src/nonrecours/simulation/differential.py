@@ -435,9 +435,7 @@ def _ours(batch: Any, backend: str) -> pl.DataFrame:
     at its own month, the rules planned once per set of dated variants), as ``simulate_batch`` does; one call
     per month cost a plan build each (0.76 s, 35 months)."""
     rules = [SIMULATED_RULES.get(f, f) for f in OUTPUT_FIELDS]
-    person_months = batch.frames["individu"].select("person_id", "famille_id").join(
-        batch.unit_index.select("famille_id", "month"), on="famille_id", how="left").drop("famille_id")
-    res = evaluate(rules, Inputs(**batch.frames), person_months, backend=backend, missing_inputs="error")
+    res = evaluate(rules, Inputs(**batch.frames), batch.person_months, backend=backend, missing_inputs="error")
     full = res.full["famille"]
     extra = [c for c in OUR_INTERMEDIATES if c in full.columns and c not in rules]
     return full.select("famille_id", *[pl.col(r).alias(f) for f, r in zip(OUTPUT_FIELDS, rules, strict=True)],

@@ -144,10 +144,7 @@ def simulate_batch(batch: SituationBatch, backend: str = "polars", explain: bool
         log.warning("the situations carry keys the format does not know, ignored (not read): %s",
                     ", ".join(batch.keys_ignored))
     if not explain and batch.months:
-        ind = batch.frames["individu"]
-        person_months = ind.select("person_id", "famille_id").join(
-            batch.unit_index.select("famille_id", "month"), on="famille_id", how="left").drop("famille_id")
-        res = evaluate(_rules(targets), Inputs(**batch.frames), person_months, backend=backend,
+        res = evaluate(_rules(targets), Inputs(**batch.frames), batch.person_months, backend=backend,
                        missing_inputs="error")
         return _shape(batch, [_select(res["famille"], targets)], {}, targets)
 

@@ -142,6 +142,14 @@ class SituationBatch:
     def months(self) -> list[dt.date]:
         return sorted(self.unit_index["month"].unique().to_list())
 
+    @property
+    def person_months(self) -> pl.DataFrame:
+        """(``person_id``, ``month``): each person at the evaluated month of its situation, the ``month`` frame of
+        one engine call for every month of the batch (``evaluate``: the rules planned once per set of dated
+        variants)."""
+        return self.frames["individu"].select("person_id", "famille_id").join(
+            self.unit_index.select("famille_id", "month"), on="famille_id", how="left").drop("famille_id")
+
     def frames_for_month(self, month: dt.date) -> dict[str, pl.DataFrame]:
         """The input frames restricted to the situations evaluated at ``month`` (the rows of other
         months' situations are dropped, so one engine call sees one evaluated month)."""
