@@ -293,6 +293,78 @@ app(["simulate", sys.argv[1]])
 """
 
 
+_SWALLOWS_ONE_INTERRUPT = """
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)
+import nonrecours.simulation.runner as runner_module
+from nonrecours.cli import app
+
+def finishes(*a, **k):  # a library that takes the KeyboardInterrupt and ends its work (DuckDB 2.0.1, now and then)
+    try:
+        print("working", flush=True)
+        time.sleep(60)
+    except KeyboardInterrupt:
+        pass
+    return [], []
+
+runner_module.simulate_file = finishes
+app(["simulate", sys.argv[1]])
+"""
+
+
+def test_a_ctrl_c_a_library_took_still_ends_the_command_as_interrupted(tmp_path):
+    """The Ctrl-C taken by a library that then ends its work normally: the command goes to its end (its files
+    whole), then says it was interrupted (130), not a success the user did not let it reach (0)."""
+    import signal
+
+    with _simulate_in_child(_SWALLOWS_ONE_INTERRUPT, tmp_path, "working") as proc:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "nonrecours: interrupted;" in err and "Traceback" not in err
+
+
+_CUT_IMPORT = """
+import signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)
+sys.path.insert(0, sys.argv[2])
+import nonrecours.simulation.runner as runner_module
+from nonrecours import cli
+
+def body(*a, **k):
+    print("command body ran", flush=True)
+    return [], []
+
+runner_module.simulate_file = body
+cli._LOADED_WHOLE = ("loads_slowly",)
+print("started", flush=True)
+cli.app(["simulate", sys.argv[1]])
+"""
+
+_LOADS_SLOWLY = """
+import os, signal, time
+os.kill(os.getpid(), signal.SIGINT)  # a Ctrl-C while the module loads
+total = sum(range(100_000))  # Python code, where a KeyboardInterrupt would be raised at once
+time.sleep(0.2)
+print("module loaded whole", flush=True)
+"""
+
+
+def test_a_ctrl_c_while_a_native_module_loads_waits_for_its_end(tmp_path):
+    """A Ctrl-C during the import of a module that must not be cut (DuckDB's extension aborts the process:
+    ``cli._LOADED_WHOLE``) is held until the module is loaded, then ends the command as interrupted (130) before
+    its work begins."""
+    (tmp_path / "mods").mkdir()
+    (tmp_path / "mods" / "loads_slowly.py").write_text(_LOADS_SLOWLY)
+    path = tmp_path / "cases.json"
+    path.write_text("[]")
+    done = subprocess.run([sys.executable, "-c", _CUT_IMPORT, str(path), str(tmp_path / "mods")],
+                          capture_output=True, text=True, timeout=120, env={**os.environ, "PYTHONPATH": SRC})
+    assert done.returncode == 130, done.stderr
+    assert done.stdout.splitlines() == ["started", "module loaded whole"], done.stdout
+    assert "nonrecours: interrupted;" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_a_second_ctrl_c_ends_a_command_a_library_keeps_running(tmp_path):
     """The first Ctrl-C taken by a library that goes on: the second ends the process at once, 130."""
     import signal

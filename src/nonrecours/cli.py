@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import importlib
 import inspect
 import json
 import logging
@@ -158,8 +159,6 @@ def _tidy_commands(command: Any) -> None:
 
 _SIGINT = [False]
 """Whether a Ctrl-C reached the running command (:func:`_on_sigint`)."""
-_SWALLOWED = [False]
-"""Whether a finalizer swallowed the command's KeyboardInterrupt (:func:`_unraisable`)."""
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
@@ -194,11 +193,10 @@ def _second_ctrl_c_ends(read_fd: int) -> None:
 def _unraisable(previous: Any) -> Any:
     """``sys.unraisablehook`` for the command's time: Python runs the Ctrl-C handler at any point, a finalizer
     included (a generator closed as an error leaves its loop), where the KeyboardInterrupt cannot propagate: it is
-    printed as « Exception ignored » and lost. Such a one is remembered instead (the command ends as interrupted,
-    130, whatever else happens); any other goes to ``previous``."""
+    printed as « Exception ignored » and lost. Such a one is not printed (the command ends as interrupted, 130,
+    whatever else happens: :data:`_SIGINT`); any other goes to ``previous``."""
     def hook(unraisable: Any) -> None:
         if isinstance(unraisable.exc_value, KeyboardInterrupt) and _SIGINT[0]:
-            _SWALLOWED[0] = True
             return
         previous(unraisable)
 
@@ -211,7 +209,7 @@ def _sigint_remembered() -> Iterator[None]:
     (:func:`_second_ctrl_c_ends`), only where Python's default handler is in place (the main thread): a Ctrl-C the
     process ignores (``SIG_IGN``, as a shell gives a background job) stays ignored, and a handler the caller set
     stays theirs."""
-    _SIGINT[0] = _SWALLOWED[0] = False
+    _SIGINT[0] = False
     main = threading.current_thread() is threading.main_thread()
     if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield
@@ -232,6 +230,36 @@ def _sigint_remembered() -> Iterator[None]:
         os.close(write_fd)  # the thread reads the pipe's end and stops
 
 
+_LOADED_WHOLE = ("duckdb",)
+"""Modules a Ctrl-C must not cut in the middle of their loading: DuckDB's extension (nanobind) creates its enums in
+Python as it loads, and a KeyboardInterrupt raised there aborts the process (« Critical nanobind error », SIGABRT)
+instead of ending the command as interrupted: seen once in CI (a ``run`` interrupted at its first CSV, which
+imports DuckDB lazily) and once in 140 interrupts under load (tests/test_run.py). The only such extension
+installed (its error text looked for in every shared object of the environment, 4 December 2026)."""
+
+
+def _load_whole() -> None:
+    """Import :data:`_LOADED_WHOLE` with a Ctrl-C held back until the import is over, then handed to the handler it
+    was for (the command's: it ends as interrupted). Loaded here, first thing in the command, every later
+    ``import duckdb`` finds it loaded; about 0.1 s, which a command using DuckDB would spend anyway. Outside the
+    main thread, or under a handler that is not a Python function (Ctrl-C ignored), a plain import."""
+    wanted = [m for m in _LOADED_WHOLE if m not in sys.modules]
+    handler = signal.getsignal(signal.SIGINT)
+    if not wanted or not callable(handler) or threading.current_thread() is not threading.main_thread():
+        for name in wanted:
+            importlib.import_module(name)
+        return
+    held: list[Any] = []
+    signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+    try:
+        for name in wanted:
+            importlib.import_module(name)
+    finally:
+        signal.signal(signal.SIGINT, handler)
+    if held:
+        handler(signal.SIGINT, held[0])
+
+
 def _interrupted() -> NoReturn:
     _stderr().print(f"nonrecours: interrupted; {_WHOLE}", markup=False)
     raise typer.Exit(130) from None
@@ -246,6 +274,7 @@ class _Group(TyperGroup):
 
     def _invoke(self, ctx: Any) -> Any:
         try:
+            _load_whole()
             done = super().invoke(ctx)
         except (typer.Exit, typer.Abort, ClickException):
             raise
@@ -262,8 +291,8 @@ class _Group(TyperGroup):
             for line in _message(exc).splitlines():
                 _stderr().print(f"nonrecours: error: {line}", markup=False)
             raise typer.Exit(code) from None
-        if _SWALLOWED[0]:  # a Ctrl-C a finalizer took: the command went on to its end, the user asked it to stop
-            _interrupted()
+        if _SIGINT[0]:  # a Ctrl-C a finalizer or a library took (DuckDB 2.0.1 now and then, a query in the main
+            _interrupted()  # thread): the command went on to its end, the user asked it to stop
         return done
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
