@@ -234,8 +234,10 @@ _LOADED_WHOLE = ("duckdb",)
 """Modules a Ctrl-C must not cut in the middle of their loading: DuckDB's extension (nanobind) creates its enums in
 Python as it loads, and a KeyboardInterrupt raised there aborts the process (« Critical nanobind error », SIGABRT)
 instead of ending the command as interrupted: seen once in CI (a ``run`` interrupted at its first CSV, which
-imports DuckDB lazily) and once in 140 interrupts under load (tests/test_run.py). The only such extension
-installed (its error text looked for in every shared object of the environment, 4 December 2026)."""
+imported DuckDB lazily) and once in 140 interrupts under load (tests/test_run.py). The only such extension
+installed (its error text looked for in every shared object of the environment, 4 December 2026). The modules
+that use DuckDB import it as they load, never in the middle of their work, so that a caller of the library (a
+notebook's Ctrl-C) is not cut there either; the command line imports those modules lazily, hence this."""
 
 
 def _load_whole() -> None:

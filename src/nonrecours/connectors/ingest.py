@@ -34,6 +34,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import duckdb  # at import, never in the middle of work: nonrecours/cli.py, _LOADED_WHOLE
 import polars as pl
 
 from nonrecours.connectors._ids import RETURN_TOKEN, check_export
@@ -504,8 +505,6 @@ def _check_parquet_types(path: Path, mapping: ExtractMapping, report: IngestRepo
 
 def _last_per_key(parts: list[Path], key: list[str], work: Path) -> Path:
     """Row ids of the last row of each canonical key, computed by DuckDB (spills to disk if needed)."""
-    import duckdb
-
     out = work / f"winners-{parts[0].stem}.parquet"
     files = ", ".join(f"'{p}'" for p in parts)  # our own temporary paths
     cols = ", ".join(f'"{c}"' for c in key)

@@ -21,6 +21,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb  # at import, never in the middle of work: nonrecours/cli.py, _LOADED_WHOLE
 import polars as pl
 
 from nonrecours.connectors.mapping import ExtractMapping
@@ -446,8 +447,6 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
        rebuilt from the line breaks held by earlier quoted values and the lines removed in step 1. Lines a
        quoted value swallowed up to the end of the file (an unclosed quote) make an ``ExtractError``.
     """
-    import duckdb
-
     names = read_header(path, mapping)
     wanted = {f.source for f in mapping.records[0].fields if f.type != "identity"}
     own = Path(tempfile.mkdtemp(prefix=".csv-", dir=work)) if work is not None else Path(tempfile.mkdtemp())

@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import duckdb  # at import, never in the middle of work: nonrecours/cli.py, _LOADED_WHOLE
 import polars as pl
 
 from nonrecours.atomic import atomic_path
@@ -275,8 +276,6 @@ def merge_parts(files: Sequence[str | Path], target: str | Path, key: Sequence[s
     merge raises (``NonRecoursError``: a part is not sorted), writing nothing. Every file written is sorted.
     DuckDB's own out-of-core sort was tried first: it ran out of 1GB on the OpenFisca situations of 400,000
     persons (1.2 GB of JSON text), the copy alone did not."""
-    import duckdb
-
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     if not files:
