@@ -365,6 +365,26 @@ def test_a_ctrl_c_while_a_native_module_loads_waits_for_its_end(tmp_path):
     assert "nonrecours: interrupted;" in done.stderr and "Traceback" not in done.stderr
 
 
+def test_the_modules_that_must_load_whole_are_imported_at_module_level_only():
+    """No function of the package imports a module of ``cli._LOADED_WHOLE`` (DuckDB): imported in the middle of
+    a library caller's work, a Ctrl-C there would abort the process, out of the command line's reach."""
+    import ast
+
+    from nonrecours import cli
+
+    inside: list[str] = []
+    for path in sorted(Path(SRC, "nonrecours").rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                for sub in ast.walk(node):
+                    names = ([a.name for a in sub.names] if isinstance(sub, ast.Import)
+                             else [sub.module or ""] if isinstance(sub, ast.ImportFrom) else [])
+                    inside += [f"{path.name}:{sub.lineno}" for n in names
+                               if n.split(".")[0] in cli._LOADED_WHOLE]
+    assert not inside, inside
+
+
 def test_a_second_ctrl_c_ends_a_command_a_library_keeps_running(tmp_path):
     """The first Ctrl-C taken by a library that goes on: the second ends the process at once, 130."""
     import signal
