@@ -247,19 +247,18 @@ def _load_whole() -> None:
     main thread, or under a handler that is not a Python function (Ctrl-C ignored), a plain import."""
     wanted = [m for m in _LOADED_WHOLE if m not in sys.modules]
     handler = signal.getsignal(signal.SIGINT)
-    if not wanted or not callable(handler) or threading.current_thread() is not threading.main_thread():
-        for name in wanted:
-            importlib.import_module(name)
-        return
+    hold = bool(wanted) and callable(handler) and threading.current_thread() is threading.main_thread()
     held: list[Any] = []
-    signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
+    if hold:
+        signal.signal(signal.SIGINT, lambda signum, frame: held.append(frame))
     try:
         for name in wanted:
             importlib.import_module(name)
     finally:
-        signal.signal(signal.SIGINT, handler)
+        if hold:
+            signal.signal(signal.SIGINT, handler)
     if held:
-        handler(signal.SIGINT, held[0])
+        handler(signal.SIGINT, held[0])  # type: ignore[operator]  # (``hold``: callable)
 
 
 def _interrupted() -> NoReturn:
