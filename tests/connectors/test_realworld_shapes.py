@@ -10,9 +10,29 @@ import datetime as dt
 import polars as pl
 import pytest
 
+from nonrecours.connectors import default_mapping, ingest
+from nonrecours.connectors.ingest import id_of_file
+from nonrecours.errors import ExtractError
 from nonrecours.privacy import ExchangeAgreement
 
-from .test_handwritten_extracts import MSA_HEAD, OLD, OLD2, WRITERS, _ingest, _table, caf_member, dgfip, fw
+from .test_handwritten_extracts import (
+    CNAM_HEAD,
+    CNAV_HEAD,
+    DAD,
+    EXTRACT_DATE,
+    FT_HEAD,
+    JOB,
+    MSA_HEAD,
+    MUM,
+    OLD,
+    OLD2,
+    WRITERS,
+    _ingest,
+    _table,
+    caf_member,
+    dgfip,
+    fw,
+)
 
 TEXT_AGENCIES = [a for a in WRITERS if a != "dgfip"]
 """The agencies whose layout is a text file (CSV or fixed width)."""
@@ -307,3 +327,107 @@ def test_a_date_of_zeros_is_no_date(agreement: ExchangeAgreement, tmp_path) -> N
     paid = _table(report, "benefits_paid").sort("month")
     assert paid.get_column("month").to_list() == [dt.date(2026, 4, 1), dt.date(2026, 5, 1)]
     assert (report.rows_read, report.rows_quarantined, report.control_ok) == (7, 1, True)
+
+
+# --- shapes a probe of hand-written extracts found misread (4 December 2026) ---------------------------------------
+
+DRM_HEAD = "NIR;MOIS_RATTACHEMENT;NATURE_REVENU;MONTANT;TYPE_DECLARANT"
+
+
+@pytest.mark.parametrize("agency", ["drm", "cnam"])
+def test_a_header_run_into_the_first_record_is_refused_without_quoting_it(agency: str, agreement: ExchangeAgreement,
+                                                                          tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A header file without its last line end, then the data appended (``cat header.csv data.csv``): the first
+    record sits on the header's line. Its values were taken as column names: the record was neither read nor
+    quarantined (the CPAM's last column is optional), or the « renamed? » hint quoted a NIR."""
+    if agency == "drm":
+        head, rows, column = DRM_HEAD, [f"{DAD};202605;SAL;1234.56;DSN", f"{MUM};202605;CHO;845.10;PASRAU"], \
+            "TYPE_DECLARANT"
+    else:
+        head, column = CNAM_HEAD, "DATE_OPPOSITION"
+        rows = [f"{DAD};DUPONT;Jean;12/05/1980;46042;01;0;05/2026;0,00;0,00;0,00;;;;;;",
+                f"{MUM};DUPONT;Hélène;03/11/1982;2A004;01;0;05/2026;0,00;0,00;0,00;;;;;;"]
+    path = tmp_path / f"{agency}.csv"
+    path.write_text(head + "\n".join(rows) + "\n", encoding="utf-8")
+    with pytest.raises(ExtractError) as err:
+        ingest(path, default_mapping(agency), agreement, tmp_path / "ws", extract_date=EXTRACT_DATE)
+    message = str(err.value)
+    assert f"line 1, column {column}: the header runs into the first record" in message
+    assert DAD[:7] not in message and "DUPONT" not in message
+
+
+def test_the_renamed_hint_never_quotes_a_value(agreement: ExchangeAgreement, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A required column missing, the closest name in the header holding digits (a value run into it, here with no
+    record after it): the hint says a close name is there, never what it is; a plain renamed column is named."""
+    path = tmp_path / "drm.csv"
+    path.write_text(DRM_HEAD.replace("TYPE_DECLARANT", f"TYPE_DECLARAN{DAD}") + "\n", encoding="utf-8")
+    with pytest.raises(ExtractError, match="found a column of a close name") as err:
+        ingest(path, default_mapping("drm"), agreement, tmp_path / "ws", extract_date=EXTRACT_DATE)
+    assert DAD[:7] not in str(err.value)
+    path.write_text(DRM_HEAD.replace("TYPE_DECLARANT", "TYPE_DECLARANT_X") + "\n", encoding="utf-8")
+    with pytest.raises(ExtractError, match="found column TYPE_DECLARANT_X: renamed"):
+        ingest(path, default_mapping("drm"), agreement, tmp_path / "ws", extract_date=EXTRACT_DATE)
+
+
+def test_a_blank_postcode_is_no_fault(agreement: ExchangeAgreement, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A pensioner living abroad, a jobseeker without a fixed address: no postcode. It is never used nor exported
+    (docs/connectors/README.md), so the record is accepted; it was quarantined (``missing value``)."""
+    cnav = tmp_path / "cnav.csv"
+    cnav.write_text(CNAV_HEAD + "\n" + f"{OLD};LAFON;Pierre;19540412;1;FR;;N;A000001;201901;TI;;46042;202605;"
+                    "1050.20;960.10;0;;\n", encoding="utf-8")
+    ft = tmp_path / "ft.csv"
+    ft.write_text(FT_HEAD + "\n" + f"FT00001,{JOB},DIAYE,Awa,1999-08-21,,FR,46042,A,2025-09-01,2026-05,1234.56,31,N\n",
+                  encoding="utf-8")
+    for agency, path in (("cnav", cnav), ("france_travail", ft)):
+        report = _ingest(agency, path, agreement, tmp_path / agency)
+        assert (report.rows_read, report.rows_accepted) == (1, 1), agency
+
+
+def test_a_month_without_its_leading_zero(agreement: ExchangeAgreement, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Undelimited (``%Y%m``), ``20261`` is no month: one digit less shifts the next part (it was read as October
+    2026, the day's ``01`` appended); between separators (``%Y-%m``) ``2026-5`` is May 2026 (it was October too)."""
+    drm = tmp_path / "drm.csv"
+    drm.write_text("\n".join([DRM_HEAD, f"{DAD};202605;SAL;1234.56;DSN", f"{DAD};20261;SAL;1234.56;DSN",
+                              f"{MUM};20251;CHO;845.10;PASRAU"]) + "\n", encoding="utf-8")
+    report = _ingest("drm", drm, agreement, tmp_path / "drm")
+    assert report.rows_accepted == 1
+    assert _found(report) == {3: "MOIS_RATTACHEMENT", 4: "MOIS_RATTACHEMENT"}
+    assert _table(report, "resources").get_column("month").to_list() == [dt.date(2026, 5, 1)]
+    msa = tmp_path / "msa.csv"
+    row = f"M0001;{OLD};LAFON;Pierre;12/04/1954;M;ASS;FR;;0;N;N;RET;46042;2010-1;2026-5;AF;141,99;;"
+    msa.write_bytes((MSA_HEAD + "\r\n" + row + "\r\n").encode("cp1252"))
+    report = _ingest("msa", msa, agreement, tmp_path / "msa")
+    assert report.rows_accepted == 1
+    assert _table(report, "benefits_paid").get_column("month").to_list() == [dt.date(2026, 5, 1)]
+
+
+def test_a_cnav_birth_date_one_digit_short_is_a_fault(agreement: ExchangeAgreement, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``1954112`` (``%Y%m%d`` one digit short) could be the 2nd of November or the 12th of January: a fault, never a
+    guess (it was read as November 1954)."""
+    path = tmp_path / "cnav.csv"
+    path.write_text(CNAV_HEAD + "\n" + f"{OLD};LAFON;Pierre;1954112;1;FR;;N;A000001;201901;TI;46000;46042;202605;"
+                    "1050.20;960.10;0;;\n", encoding="utf-8")
+    report = _ingest("cnav", path, agreement, tmp_path / "ws")
+    assert report.rows_quarantined == 1 and _found(report) == {2: "DATE_NAISSANCE"}
+
+
+@pytest.mark.parametrize("agency", ["msa", "cnav"])
+def test_a_utf16_file_is_named_as_such(agency: str, agreement: ExchangeAgreement, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A spreadsheet's « Unicode text » export (UTF-16 with its byte-order mark): named on line 1, where the MSA's
+    file seemed to end its lines in lone carriage returns and the CNAV's header was « not valid utf-8 »."""
+    path, _ = WRITERS[agency](tmp_path)
+    text = path.read_bytes().decode("cp1252" if agency == "msa" else "utf-8-sig")
+    path.write_bytes(text.encode("utf-16"))
+    with pytest.raises(ExtractError, match=r"line 1: UTF-16 text"):
+        ingest(path, default_mapping(agency), agreement, tmp_path / "ws", extract_date=EXTRACT_DATE)
+
+
+def test_a_file_name_with_spaces_gives_an_extract_id(agreement: ExchangeAgreement, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Agencies name files as they like (« CNAV extraction juin.csv »): the id is the stem in letters, digits,
+    ``._-`` (a run of anything else is ``_``); it was refused, and a run naming the file in its configuration
+    with it."""
+    assert id_of_file(tmp_path / "Extraction CAF été 2026 (v2).csv") == "Extraction_CAF_ete_2026_v2"
+    path, _ = WRITERS["drm"](tmp_path)
+    named = path.rename(tmp_path / "DRM extraction juin.csv")
+    report = _ingest("drm", named, agreement, tmp_path / "ws")
+    assert report.extract_id == "DRM_extraction_juin" and report.rows_accepted > 0

@@ -30,6 +30,7 @@ import re
 import shutil
 import signal
 import tempfile
+import unicodedata
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -234,7 +235,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                            f"{mapping.agency}")
     if return_key is not None and mapping.record_number is None:
         raise ConfigError(f"the {mapping.agency} mapping names no record_number to wrap in return tokens")
-    extract_id = extract_id or path.stem
+    extract_id = extract_id or id_of_file(path)
     _check_paths(path, out, extract_id)
     date_given = extract_date is not None
     date_source = "given" if date_given else "file"
@@ -405,6 +406,16 @@ _EXTRACT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 WORKSPACE_FILE = "workspace.json"
 
 
+def id_of_file(path: Path) -> str:
+    """The extract id a file's name gives when none is: its stem in ASCII letters (« é » is « e »), each run of other
+    characters than letters, digits, '.', '_' and '-' written '_' (« CNAV extraction juin 2026.csv » is
+    ``CNAV_extraction_juin_2026``: an agency names its files as it likes, and a run naming them in its
+    configuration took their stems, refused with a space). Two names that differ only there give one id: the
+    second replaces the first extract, as a file of the same name does."""
+    ascii_stem = unicodedata.normalize("NFKD", path.stem).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_stem).lstrip("._-")[:100].rstrip("_") or path.stem
+
+
 def _check_paths(path: Path, out: Path, extract_id: str) -> None:
     """Clean errors for what a new user gets wrong, before anything is written."""
     if not path.exists():
@@ -414,7 +425,8 @@ def _check_paths(path: Path, out: Path, extract_id: str) -> None:
     if out.exists() and not out.is_dir():
         raise ConfigError(f"the output {out.name} is a file, not a workspace folder")
     if not _EXTRACT_ID.match(extract_id):
-        raise ConfigError("an extract id is letters, digits, '.', '_' or '-' (no '/'), at most 100 characters")
+        raise ConfigError("an extract id is letters, digits, '.', '_' or '-' (no '/'), at most 100 characters, "
+                          "a letter or digit first (the file's name gives none: give one, --extract-id)")
 
 
 def _claim_key(out: Path, key_id: str, created: bool) -> None:

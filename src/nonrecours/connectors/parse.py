@@ -238,19 +238,30 @@ order), read when the layout's own format fails: an export tool that wrote ``195
 ``%d/%m/%Y``. Undelimited forms (``%Y%m%d`` against ``%d%m%Y``) are ambiguous and stay faults."""
 
 
-_DIRECTIVE_SHAPES = {"%Y": r"\d{4}", "%y": r"\d{2}", "%m": r"\d{1,2}", "%d": r"\d{1,2}"}
+_DIRECTIVE_SHAPES = {"%Y": r"\d{4}", "%y": r"\d{2}", "%m": r"\d{2}", "%d": r"\d{2}"}
+_BETWEEN_SEPARATORS = {"%m": r"\d{1,2}", "%d": r"\d{1,2}"}
+"""A day or month may drop its leading zero only between separators (``1/3/1956``, ``2026-1``): undelimited, one
+digit less shifts the next part (``20261`` is no month of ``%Y%m``; read, it was October 2026)."""
 
 
 def _shape(fmt: str) -> str:
     """The text ``fmt`` writes, as an anchored pattern: a year of ``%Y`` has four digits (the parser read « 13/12/94 »
-    as the year 94, then a date before 1900, where it is no date in that format)."""
-    return "^" + "".join(_DIRECTIVE_SHAPES.get(part, re.escape(part)) for part in re.split(r"(%[a-zA-Z])", fmt)) + "$"
+    as the year 94, then a date before 1900, where it is no date in that format), a day or a month two digits unless
+    separators surround it (``_BETWEEN_SEPARATORS``)."""
+    parts = [p for p in re.split(r"(%[a-zA-Z])", fmt) if p]
+
+    def alone(i: int) -> bool:
+        return all(not (0 <= j < len(parts)) or not parts[j].startswith("%") for j in (i - 1, i + 1))
+
+    return "^" + "".join((_BETWEEN_SEPARATORS.get(part) if alone(i) else None) or _DIRECTIVE_SHAPES.get(part)
+                         or re.escape(part) for i, part in enumerate(parts)) + "$"
 
 
 def _date(raw: pl.Expr, fmt: str, kind: str) -> pl.Expr:
     text = _unknown_day_month(raw, fmt) if kind == "month" else raw
+    # a month's day after a separator of its own: ``2026-1`` + ``01`` would read as October the 1st
     value = text.str.to_date(fmt, strict=False) if "%d" in fmt else \
-        (text + "01").str.to_date(fmt + "%d", strict=False)
+        (text + "|01").str.to_date(fmt + "|%d", strict=False)
     value = pl.when(text.str.contains(_shape(fmt))).then(value)
     return value.dt.month_start() if kind == "month" else value
 

@@ -14,6 +14,7 @@ line and the column; they never quote the content of a line.
 from __future__ import annotations
 
 import difflib
+import re
 import shutil
 import tempfile
 import threading
@@ -122,18 +123,22 @@ def _frame(first: int, lines: list[str]) -> pl.DataFrame:
 
 
 _UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 def _check_bom(path: Path, encoding: str) -> None:
     """A file declared latin-1 or cp1252 that starts with UTF-8's byte-order mark is UTF-8 (a spreadsheet's « CSV
     UTF-8 »): say so on line 1, rather than a header column « renamed » to ``ï»¿NAME`` or a first record of an
-    unknown type."""
-    if encoding == "utf-8":
-        return
+    unknown type. A file that starts with UTF-16's mark (a spreadsheet's « Unicode text » export) is named as such:
+    read as any 8-bit text, its lines seemed to end in lone carriage returns, or its header was no text at all."""
     with path.open("rb") as fh:
-        if fh.read(len(_UTF8_BOM)) == _UTF8_BOM:
-            raise ExtractError(f"not valid {encoding} text (it starts with a UTF-8 byte-order mark: it looks UTF-8 "
-                               "encoded)", file=path.name, line=1)
+        start = fh.read(len(_UTF8_BOM))
+    if start[:2] in _UTF16_BOMS:
+        raise ExtractError(f"UTF-16 text (it starts with a UTF-16 byte-order mark: a spreadsheet's « Unicode text » "
+                           f"export?): write the file as {encoding}", file=path.name, line=1)
+    if encoding != "utf-8" and start == _UTF8_BOM:
+        raise ExtractError(f"not valid {encoding} text (it starts with a UTF-8 byte-order mark: it looks UTF-8 "
+                           "encoded)", file=path.name, line=1)
 
 
 def _check_encoding(df: pl.DataFrame, path: Path, encoding: str, split: pl.Expr | None,
@@ -318,6 +323,10 @@ def read_header(path: Path, mapping: ExtractMapping) -> list[str]:
     # header alone): no column. The reader reads empty trailing fields as none, and a value there as a field too many
     while mapping.format == "csv" and len(names) > 1 and not names[-1].strip():
         names.pop()
+    fused = _fused_with_values(names, known) if mapping.format == "csv" else None
+    if fused is not None:  # the names after it are the record's values: quote none of them
+        raise ExtractError("the header runs into the first record, on the header's line (a line end missing after "
+                           "the header?)", file=path.name, line=line, column=fused)
     seen: set[str] = set()
     for name in names:
         # a name the layout reads, twice, is ambiguous; others (« FILLER;FILLER », empty names) are never read
@@ -329,9 +338,35 @@ def read_header(path: Path, mapping: ExtractMapping) -> list[str]:
         if f.type != "identity" and f.required and f.source not in seen:
             folded = {_fold(u): u for u in unknown}
             close = difflib.get_close_matches(_fold(f.source), list(folded), n=1, cutoff=0.6)
-            hint = f"; found column {folded[close[0]]}: renamed? adapt the mapping" if close else ""
+            hint = ("" if not close else f"; found column {folded[close[0]]}: renamed? adapt the mapping"
+                    if _name_like(folded[close[0]]) else "; found a column of a close name (not quoted: "
+                    "it holds digits or signs a value would): renamed? adapt the mapping")
             raise ExtractError(f"required column is missing{hint}", file=path.name, line=line, column=f.source)
     return names
+
+
+def _name_like(name: str) -> bool:
+    """Whether an error may quote this header name: a letter first, then letters, digits, spaces, ``_ . ' -``, and
+    no run of three digits (``MONTANT_NET``, ``Code postal``, ``ADRESSE_2``). Anything else could be a value (a NIR,
+    a date, an amount: a header fused with data), and error messages never quote values."""
+    return re.fullmatch(r"[^\W\d][\w .'-]*", name) is not None and re.search(r"\d{3}", name) is None
+
+
+def _fused_with_values(names: list[str], known: set[str]) -> str | None:
+    """The layout's column a header name runs past into a value, when the first record sits on the header's line (a
+    header file without its last line end, then the data appended: ``...;TYPE_DECLARANT1800546042123xx;202605;...``):
+    a name that is an absent column of the layout followed by a digit, a sign or a quote, and after it only names the
+    layout does not know (the record's other values). Refused, or that record would be neither read nor
+    quarantined and its values taken as column names."""
+    absent = {_fold(k): k for k in known if k not in names}
+    for i, name in enumerate(names[:-1]):
+        folded = _fold(name)
+        for fk, k in absent.items():
+            rest = folded[len(fk):]
+            if (folded.startswith(fk) and rest[:1] and (rest[0].isdigit() or rest[0] in "+-\"'")
+                    and not any(n in known for n in names[i + 1:])):
+                return k
+    return None
 
 
 def iter_batches(path: Path, mapping: ExtractMapping, *, chunk_bytes: int = 8 << 20,
