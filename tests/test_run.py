@@ -275,6 +275,26 @@ def _cnav_only_run(demo_run: Path, out: Path, extract: bytes, month: str) -> Pat
     return write_run_config(out, {"cnav": out / "extracts" / "cnav.csv"}, month, "polars", ablation=False)
 
 
+def test_validate_reads_the_header_and_samples_as_ingest_does(demo_run, tmp_path):
+    """A CNAV extract with its header in lower case (ingest reads it, ``fit_to_header``), one amount that is no
+    amount and a blank line at its end: validate read the header as the layout's and refused the file, and with a
+    blank line sampled nothing (the reader gives each chunk's unreadable lines first, in a batch of their own);
+    it now says what ingest will do: the adapted header, the fault."""
+    month = read_manifest(demo_run)["config"]["months"][0]
+    lines = (demo_run / "extracts" / "cnav.csv").read_text(encoding="utf-8-sig").split("\n")
+    names = lines[0].split(";")
+    fields = lines[1].split(";")
+    fields[names.index("MONTANT_NET")] = "douze"
+    text = "\n".join([lines[0].lower(), *lines[1:6], ";".join(fields)]) + "\n\n"
+    config = _cnav_only_run(demo_run, tmp_path / "v", text.encode("utf-8"), month)
+    (check,) = validate(config)
+    assert check.rows_sampled == 6 and check.faults_sampled == {"montant_net: not an amount": 1}  # as spelt there
+    assert any("read ignoring case and spaces" in note for note in check.adaptations)
+    res = CliRunner().invoke(app, ["validate", str(config)])
+    out = " ".join(res.output.split())
+    assert res.exit_code == 0 and "(read so at ingest)" in out and "1 × montant_net: not an amount" in out
+
+
 def test_a_run_stops_on_an_empty_extract(demo_run, tmp_path):
     """A header-only extract in run.toml stops the run at ingest with exit 7 (most likely a failed export) unless
     its agency says ``allow_empty = true``; the manifest then records the extract as empty, and where its date

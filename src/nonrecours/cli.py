@@ -656,6 +656,8 @@ def validate(
                       f"{sum(c.faults_sampled.values()):,}")
     _out().print(table)
     for c in checks:
+        for note in c.adaptations:
+            _out().print(f"{c.file}: {note} (read so at ingest)", markup=False)
         for fault, n in c.faults_sampled.items():
             _out().print(f"{c.file}: {n:,} × {fault} (quarantined at ingest)", markup=False)
     _out().print("configuration, agreement, keys and layouts are valid", markup=False)

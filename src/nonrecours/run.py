@@ -661,6 +661,9 @@ class FileCheck:
     encoding: str
     rows_sampled: int
     faults_sampled: dict[str, int]
+    adaptations: list[str] = field(default_factory=list)
+    """How the file's header was read (``connectors.fit_to_header``: another separator, names in lower case), as
+    ingest will read it."""
 
 
 def _months_modelled(cfg: RunConfig) -> None:
@@ -683,7 +686,7 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
     from nonrecours.connectors._ids import check_export
     from nonrecours.connectors.ingest import _split_records
     from nonrecours.connectors.parse import FAULT_SCHEMA, fault_frame, parse_record, raw_fields
-    from nonrecours.connectors.readers import iter_batches
+    from nonrecours.connectors.readers import fit_to_header
     from nonrecours.privacy import AuditKey, load_agreement, load_secret
 
     cfg = load_config(path)
@@ -698,17 +701,34 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
         check_export(agreement, mapping.agency, mapping.exported_columns)
         for file in spec.files:
             with stage(f"validate {agency}: {file.name}"):
-                # closed here, not by the generator's finalizer: a Ctrl-C meanwhile is raised, not printed and lost
-                with contextlib.closing(iter_batches(file, mapping, chunk_bytes=sample_bytes,
-                                                     batch_rows=10_000)) as batches:
-                    batch = next(batches)
-                per_record, faults, _ = _split_records(batch.frame, mapping)
-                found = [fault_frame(batch.frame, None).cast(FAULT_SCHEMA), faults]
+                fitted, notes = fit_to_header(file, mapping)  # the header as ingest reads it
+                sample = _sample(file, fitted, sample_bytes)
+                per_record, faults, _ = _split_records(sample, fitted)
+                found = [fault_frame(sample, None).cast(FAULT_SCHEMA), faults]
                 for rec, rows in per_record:
                     if rows.height:
-                        found.append(parse_record(raw_fields(rows, rec, mapping), rec, mapping, key)[1])
+                        found.append(parse_record(raw_fields(rows, rec, fitted), rec, fitted, key)[1])
                 allf = pl.concat([f.select("column", "reason").cast(pl.String) for f in found])
                 counts = {f"{c or 'line'}: {r}": n for c, r, n in
                           allf.group_by("column", "reason").len().sort("len", descending=True).iter_rows()}
-            checks.append(FileCheck(agency, file.name, mapping.format, mapping.encoding, batch.frame.height, counts))
+            checks.append(FileCheck(agency, file.name, fitted.format, fitted.encoding, sample.height, counts, notes))
     return checks
+
+
+_SAMPLE_ROWS = 10_000
+
+
+def _sample(file: Path, mapping: Any, sample_bytes: int) -> pl.DataFrame:
+    """The first records of an extract as ingest's reader gives them, up to the first batch of records to parse: the
+    CSV reader gives each chunk's unreadable lines (a line too long, a repeated header) first, in a batch of their
+    own, and a sample of that batch alone parsed no value (a file ending in a blank line sampled nothing)."""
+    from nonrecours.connectors.readers import FAULT, iter_batches
+
+    frames: list[pl.DataFrame] = []
+    # closed here, not by the generator's finalizer: a Ctrl-C meanwhile is raised, not printed and lost
+    with contextlib.closing(iter_batches(file, mapping, chunk_bytes=sample_bytes, batch_rows=_SAMPLE_ROWS)) as batches:
+        for batch in batches:
+            frames.append(batch.frame)
+            if batch.frame.get_column(FAULT).null_count() or sum(f.height for f in frames) >= _SAMPLE_ROWS:
+                break
+    return pl.concat(frames, how="diagonal_relaxed")
