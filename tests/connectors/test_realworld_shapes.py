@@ -431,3 +431,24 @@ def test_a_file_name_with_spaces_gives_an_extract_id(agreement: ExchangeAgreemen
     named = path.rename(tmp_path / "DRM extraction juin.csv")
     report = _ingest("drm", named, agreement, tmp_path / "ws")
     assert report.extract_id == "DRM_extraction_juin" and report.rows_accepted > 0
+
+
+def test_a_separator_inside_a_value_on_a_line_ending_blank_is_a_field_too_many(agreement: ExchangeAgreement,
+                                                                               tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``1234,56`` unquoted in France Travail's comma file, the line's last fields blank: DuckDB's reader took the
+    empty last field for a trailing separator and read the line shifted (1,234 € and 56 days, accepted). A field
+    too many, as on a line whose last field is filled. A file whose records all end with a separator (its header
+    without) is read as before: that is its convention."""
+    awa = f"FT00001,{JOB},DIAYE,Awa,1999-08-21,46000,FR,46042,A,2025-09-01"
+    ft = tmp_path / "ft.csv"
+    ft.write_text("\n".join([FT_HEAD, f"{awa},2026-05,1234.56,31,", f"{awa},2026-04,1234,56,,",
+                             f"{awa},2026-03,0,0,N"]) + "\n", encoding="utf-8")
+    report = _ingest("france_travail", ft, agreement, tmp_path / "ft")
+    assert (report.rows_read, report.rows_accepted) == (3, 2)
+    assert _table(report, "quarantine").select("line", "reason").rows() == [
+        (3, "15 fields where 14 expected (separator inside a value?)")]
+    drm = tmp_path / "drm.csv"
+    drm.write_text("\n".join([DRM_HEAD, f"{DAD};202605;SAL;1234.56;DSN;", f"{MUM};202605;CHO;845.10;PASRAU;"]) + "\n",
+                   encoding="utf-8")
+    report = _ingest("drm", drm, agreement, tmp_path / "drm")
+    assert (report.rows_read, report.rows_accepted) == (2, 2)

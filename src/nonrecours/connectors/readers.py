@@ -672,6 +672,8 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
     sep = mapping.separator
     split = pl.col(TEXT).str.split(sep)
     header_text = sep.join(names)
+    # the header ends with separators of its own (« ...;DATE;; »): a record's empty trailing fields are its convention
+    trailing_header = len(_split_header(_header_line(path, mapping) or "", sep, mapping.quote)) > len(names)
     removed: list[pl.DataFrame] = []
     no_value: list[pl.Series] = []
     marks = "".join(_in_class(c) for c in {sep, mapping.quote or sep})
@@ -689,8 +691,12 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
             unquoted = pl.col(TEXT).str.replace_all(mapping.quote or "\x00", "", literal=True)
             # a repeated header (two exports joined: its byte-order mark, its empty trailing names) is the header
             repeated = unquoted.str.strip_prefix("\ufeff").str.strip_chars_end(f"{sep} \t") == header_text
+            no_value_line = pl.col(TEXT).str.contains(f"^[{marks}\\s]*$") & pl.col(TEXT).str.contains(f"[{marks}]")
+            shifted = _one_field_too_many(df, head, sep, mapping.quote, len(names), no_value_line, trailing_header)
             reason = (pl.when(pl.col(LINE) < head).then(pl.lit(BLANK_LINE))
                       .when((pl.col(LINE) > head) & repeated).then(pl.lit("repeated header line"))
+                      .when(shifted).then(pl.lit(f"{len(names) + 1} fields where {len(names)} expected (separator "
+                                                 "inside a value?)"))
                       # the mark a bare carriage return becomes, already there: no text holds it (a noncharacter)
                       .when(pl.col(TEXT).str.contains(_CR_MARK, literal=True)).then(pl.lit(NONCHARACTER))
                       .otherwise(None))
@@ -699,8 +705,7 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
             # anchored: a line that starts with a value fails at its first character. A line whose only value is
             # an escaped quote (`"""";;`: one `"`) reads as separators and quotes too, a blank line: no layout
             # field holds a lone quote
-            no_value.append(df.filter(pl.col(FAULT).is_null() & pl.col(TEXT).str.contains(f"^[{marks}\\s]*$")
-                                      & pl.col(TEXT).str.contains(f"[{marks}]")).get_column(LINE))
+            no_value.append(df.filter(pl.col(FAULT).is_null() & no_value_line).get_column(LINE))
             # a blank line becomes one space: the CSV reader rejects it where it stands alone (handed apart as a
             # blank line, no record) and keeps it inside a quoted value (which then holds a space on that line)
             any_cr = any_cr or bool(df.select((pl.col(FAULT).is_null()
@@ -712,6 +717,26 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
                 fh.write(("\n".join(kept.to_list()) + "\n").encode("utf-8"))
     gone = pl.concat(removed) if removed else pl.DataFrame(schema={LINE: pl.Int64, FAULT: pl.String})
     return (out, gone, total, pl.concat(no_value) if no_value else pl.Series(LINE, [], dtype=pl.Int64), any_cr)
+
+
+def _one_field_too_many(df: pl.DataFrame, head: int, sep: str, quote: str | None, n: int, no_value_line: pl.Expr,
+                        trailing_header: bool) -> pl.Expr:
+    """The lines of a chunk that hold one field too many, the last empty: DuckDB's reader takes that empty field
+    for a trailing separator and reads the line, so a value holding the separator unquoted (« LAFON; DIT
+    PIERROT », ``1234,56`` in a comma file) on a line whose last field is blank was read shifted by one column
+    (quarantined only where a shifted value failed its type; ``1234,56,,`` read 1,234 € and 56 days). Such
+    lines are a field too many when the file's records do not end with a separator: the header has none of its
+    own, and in the chunk they are no more than the lines of the right count. Only lines without a quote are
+    counted (a quoted value may hold the separator or run over lines)."""
+    if trailing_header:
+        return pl.lit(False)
+    plain = (pl.col(LINE) > head) & ~no_value_line
+    if quote:
+        plain = plain & ~pl.col(TEXT).str.contains(quote, literal=True)
+    seps = pl.col(TEXT).str.count_matches(sep, literal=True)
+    over = plain & (seps == n) & pl.col(TEXT).str.strip_chars_end(" \t").str.ends_with(sep)
+    over_n, right_n = df.select(over.sum().alias("over"), (plain & (seps == n - 1)).sum().alias("right")).row(0)
+    return over if 0 < over_n <= right_n else pl.lit(False)
 
 
 def _in_class(char: str) -> str:
