@@ -37,7 +37,8 @@ person (75 %, art. 8), Crous housing, scholarship holders, the APL of loans conv
 loans of 2018-2019 for an « ancien » dwelling in zone 3 (no extract tells the loan's kind nor the dwelling's
 state: the core makes such a date unknown), capital income and assets, unindemnified jobseekers (no input tells
 them from inactive people), parental leave, Saint-Pierre-et-Miquelon and Mayotte, the special abattement of CGI
-art. 157 bis, dependent ascendants.
+art. 157 bis, dependent ascendants (CCH art. R823-4, 2°: no input says who is an ascendant of whom; a disabled
+descendant is counted, R823-4, 3°: ``al_handicape_a_charge``).
 
 The values of the parameters were transcribed with their legal texts from OpenFisca-France's parameter
 files (``parameters/aides_logement``), the commune zones from the ministry's zoning file
@@ -48,7 +49,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from nonrecours.rules.benefits.common import PARENTS
+from nonrecours.rules.benefits.common import PARENTS, au_mois
 from nonrecours.rules.dsl import (
     Famille,
     Individu,
@@ -89,10 +90,28 @@ def al_enfant_a_charge(i: Individu):
     return i.est_enfant & (i.age_mois < param("prestations_familiales.cf.age_limite")) & ~i.autonomie_financiere
 
 
+@rule(entity="individu", dtype="bool", label="personne handicapée à charge au sens des aides au logement (un enfant "
+      "de la famille hors du 1°, d'une incapacité d'au moins 80 % ou RSDAE, ses ressources au plus 1,25 fois le "
+      "plafond individuel de l'ASPA)", ref="CCH art. R823-4, 3°")
+def al_handicape_a_charge(i: Individu):
+    """A descendant living at home (a child of the famille: an adult one, or one under 21 the 1° does not count)
+    whose permanent incapacity is at least 80 % or whose handicap restricts his access to employment (RSDAE), and
+    whose own resources (R822-3 to R822-6: the housing aid's, of the twelve months) are at most 1.25 times the
+    ASPA's individual ceiling in force on 31 December of the reference year: that of year N-2, the reference year
+    of the resources before the 2021 « contemporanéisation » (as OpenFisca-France reads it). A disabled adult on
+    the AAH has no such resources (the AAH is no taxable income). OpenFisca-France 176.1.8 counts an incapacity
+    over 80 % (strictly) or an unfitness for work (``inapte_travail``), from 21, on the N-2 income of the family
+    benefits: the text says « au moins égale à 80 % » and the RSDAE."""
+    handicap = (i.disability_rate >= param(f"{AL}.personnes_a_charge.taux_incapacite")) | i.rsdae
+    plafond = (au_mois(param("minima_sociaux.aspa.plafond_ressources_annuel.personne_seule"), 12, -2)
+               * param(f"{AL}.personnes_a_charge.coefficient_plafond_aspa"))
+    return i.est_enfant & ~i.al_enfant_a_charge & handicap & (i.al_revenus_activite + i.al_pensions <= plafond)
+
+
 @rule(entity="famille", dtype="int", label="nombre de personnes à charge au sens des aides au logement",
       ref="CCH art. R823-4")
 def al_nb_personnes_a_charge(f: Famille):
-    return f.count(where=f.members.al_enfant_a_charge)
+    return f.count(where=f.members.al_enfant_a_charge | f.members.al_handicape_a_charge)
 
 
 @rule(entity="famille", dtype="bool", label="barème couple des aides au logement (couple, ou femme enceinte isolée)",
