@@ -352,13 +352,30 @@ def _value(v: Any) -> Any:
     return getattr(v, "name", str(v))
 
 
+def _stated_formulas(situation: dict[str, Any], tbs: FranceTaxBenefitSystem) -> tuple[tuple[str, str], ...]:
+    """(variable, period) of every value the situation states for a variable OpenFisca has a formula for (a housing
+    aid or a benefit stated as paid): in a simulation of several situations, such a variable stated for one is an
+    input for all, and the others' rows take its default, 0, where OpenFisca would have computed it."""
+    out = set()
+    for plural in ENTITIES:
+        for values in (situation.get(plural) or {}).values():
+            for var, per in values.items():
+                variable = tbs.variables.get(var)
+                if isinstance(per, dict) and variable is not None and variable.formulas:
+                    out.update((var, p) for p, v in per.items() if v is not None)
+    return tuple(sorted(out))
+
+
 def compute(situations: list[dict[str, Any]], tbs: FranceTaxBenefitSystem | None = None) -> list[dict[str, Any]]:
-    """Compute every requested variable of every situation (one simulation per set of requested periods)."""
+    """Compute every requested variable of every situation: one simulation per set of requested periods and of
+    stated values of variables with a formula (``_stated_formulas``). A situation stating a housing aid beside
+    one that does not made OpenFisca read a nil housing aid for the second (its prime d'activité 319.82 € where it
+    computes 243.83 € alone): every situation's answer is the one it gets alone."""
     tbs = tbs or tax_benefit_system()
     requests = [_requests(s) for s in situations]
-    groups: dict[tuple[str, ...], list[tuple[int, dict[str, Any]]]] = defaultdict(list)
+    groups: dict[tuple[Any, ...], list[tuple[int, dict[str, Any]]]] = defaultdict(list)
     for pos, (sit, req) in enumerate(zip(situations, requests, strict=True)):
-        groups[tuple(sorted({r[3] for r in req}))].append((pos, sit))
+        groups[(tuple(sorted({r[3] for r in req})), _stated_formulas(sit, tbs))].append((pos, sit))
     results: list[dict[str, Any]] = [{} for _ in situations]
     for _, group in groups.items():
         merged = _merge(group)

@@ -180,8 +180,19 @@ def _ars_situations() -> list[dict]:
              "benefits_paid": {"main": {"af": 153.01, "paje_base": 199.15, "asf": 187.75, "aide_logement": 360.0}}}]
 
 
+def _housing_aid_not_stated_situations() -> list[dict]:
+    """A worker whose payments state the AF and ASF but not the housing aid (OpenFisca computes it), beside an owner
+    of the same month stating his."""
+    return [{"id": "paid-af-not-al", "month": "2026-04", "depcom": "75056",
+             "housing": {"status": "tenant", "rent": 500},
+             "persons": [{"role": "parent", "age": 30, "monthly": {"salary_net": 900}}],
+             "benefits_paid": {"main": {"af": 0.0, "asf": 0.0}}},
+            {"id": "paid-al-owner", "month": "2026-04", "depcom": "59350", "housing": {"status": "owner"},
+             "persons": [{"role": "parent", "age": 30}], "benefits_paid": {"main": {"aide_logement": 200.0}}}]
+
+
 HAND_MADE = (_colocation_situations, _accession_situations, _aspa_permit_situations, _cgi_157_bis_situations,
-             _l262_5_situations, _ars_situations)
+             _l262_5_situations, _ars_situations, _housing_aid_not_stated_situations)
 """The hand-made situations of the tests below, compared with the oracle in one call (``hand_made``): each
 situation is computed on its own famille (the runner merges situations of the same months into one vectorised
 simulation, ids prefixed by position, as it does for the fresh ones), so one call gives each test the rows it
@@ -293,3 +304,14 @@ def test_the_benchmark_checkpoints_each_chunk_and_resumes_from_them(fresh: Diffe
     assert written["n"] == N and written["complete"] and written["chunks_done"] == 2
     assert written["seconds"]["chunks_reused"] == 2 and written["seconds"]["oracle_calls"] == 0
     assert written["agreement"] == fresh.summary() == result["agreement"]
+
+
+def test_the_oracle_computes_what_a_situation_does_not_state_whatever_the_others_state(hand_made) -> None:  # type: ignore[no-untyped-def]
+    """The runner set each stated variable as one array for the situations of a simulation, its default (0) for
+    those that did not state it: a worker stating no housing aid, beside situations stating theirs, got OpenFisca's
+    prime d'activité on a nil aid, 319.82 € (alone 243.83 €: its aid of 190 € lowers the prime's forfait logement).
+    The runner now groups situations by the values they state of variables with a formula."""
+    row = hand_made(_housing_aid_not_stated_situations())["paid-af-not-al"]
+    assert row["of_aide_logement"] == 190.0
+    assert row["of_ppa"] == pytest.approx(243.83, abs=0.01)
+    assert row["agree_ppa"] and row["agree_aide_logement"]
