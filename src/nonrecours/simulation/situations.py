@@ -111,8 +111,10 @@ COUPLES = ("married", "pacs", "cohabiting")
 EEA_CH = frozenset((
     "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE", "IT", "LT", "LU",
     "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK", "IS", "LI", "NO", "CH"))
-_MONTH_RE = re.compile(r"^(\d{4})-(\d{2})$")
-_DEPCOM_RE = re.compile(r"^(\d{5}|2[AB]\d{3})$")
+_MONTH_RE = re.compile(r"\A(\d{4})-(\d{2})\Z", re.ASCII)
+_DEPCOM_RE = re.compile(r"\A(\d{5}|2[AB]\d{3})\Z", re.ASCII)
+"""ASCII digits and nothing after (``$`` matched before a final line end, a digit class any script's digits:
+full-width « 2026-04 » and ``"2026-04"`` with a line end were read as April 2026)."""
 _BOOL_FIELDS = ("student", "rsdae", "unfit_for_work", "pregnant", "residence_condition_exempt", "ofpra_protection")
 """Yes/no facts of a person (absent: no). ``residence_condition_exempt`` (refugee, subsidiary protection,
 stateless, carte de résident: CASF art. L262-4, 2°) and ``ofpra_protection`` (refugee, subsidiary protection,
@@ -210,6 +212,12 @@ class _Fault(Exception):
 MAX_AMOUNT = 100_000_000
 """A monthly amount of a situation is under this (euros): beyond, no household's, and the engine's exact sums of
 cents overflow (one salary of 1e15 lost the whole batch, exit 5, naming no situation)."""
+
+
+_TOO_MUCH = f"the monthly amounts of its persons together must be under {MAX_AMOUNT:,} euros".replace(",", " ")
+"""Each amount under ``MAX_AMOUNT`` still let a famille's twelve months overflow the engine's sums (two persons with
+four kinds of income at 99,999,999 €: the whole file lost, exit 5, naming no situation): their sum is bounded too
+(the gross pension apart, derived from the net)."""
 
 
 def _amount(v: Any, fld: str) -> float:
@@ -337,7 +345,8 @@ def _parse(sit: Any) -> dict[str, Any]:
         unit = p.get("unit", "main")
         if not isinstance(unit, str) or not unit:
             raise _Fault(f"{where}.unit", "must be a non-empty string")
-        monthly = p.get("monthly") or {}
+        monthly = p.get("monthly")
+        monthly = {} if monthly is None else monthly  # ``false``, ``0`` or ``[]`` are no object: refused, never empty
         if not isinstance(monthly, Mapping):
             raise _Fault(f"{where}.monthly", "must be an object")
         amounts: dict[str, float] = {}
@@ -366,13 +375,16 @@ def _parse(sit: Any) -> dict[str, Any]:
             "residence_permit_years": float(permit or 0.0),
         })
         units.setdefault(unit, []).append(k)
+    if sum(v for q in parsed for k, v in q["amounts"].items() if k != "pension_gross") >= MAX_AMOUNT:
+        raise _Fault("persons", _TOO_MUCH)
     for unit, members in units.items():
         n_parents = sum(parsed[k]["role"] == "parent" for k in members)
         if n_parents == 0:
             raise _Fault(f"persons (unit {unit})", "a unit has no parent")
         if n_parents > 2:
             raise _Fault(f"persons (unit {unit})", "a unit has more than two parents")
-    paid = sit.get("benefits_paid") or {}
+    paid = sit.get("benefits_paid")
+    paid = {} if paid is None else paid
     if not isinstance(paid, Mapping):
         raise _Fault("benefits_paid", "must be an object keyed by unit")
     paid_norm: dict[str, dict[str, float]] = {}
@@ -785,6 +797,8 @@ def _bulk(sits: list[_Situation]) -> SituationBatch:
     )
     if not per.get_column("nationality").str.contains(r"^[A-Z]{2}$").all():
         raise _Fallback
+    if per.select(pl.sum_horizontal(amount_cols).sum().over("situation").max()).item() >= MAX_AMOUNT:
+        raise _Fallback  # ``_TOO_MUCH``
     parent = pl.col("role") == "parent"
     # units in the order of their first member; a famille per unit, numbered in that order
     units = (per.group_by("situation", "unit").agg(pl.col("k").min().alias("first"),
