@@ -80,15 +80,22 @@ def test_malformed_situation_names_id_and_field_and_others_are_computed(change: 
 
 def test_an_author_may_annotate_a_situation_and_its_housing() -> None:
     """``comment``, ``note``, ``description``, ``label`` or a key starting with ``_``: never read, never refused
-    (another author's situations carry a ``comment``), on the whole-file path and situation by situation."""
+    (another author's situations carry a ``comment``), on the whole-file path and situation by situation; on a
+    person too (it refused the situation: ``unknown field``), where another key is still refused (« income »)."""
     from nonrecours.simulation.situations import _load_each, load_situation_json
 
-    annotated = _sit("a", comment="deux parents", _source="fiche 3",
-                     housing={"status": "tenant", "rent": 450, "note": "bail de 2021"})
     plain = _sit("a")
+    persons = [{**p, "comment": "la mère", "_id": 7} for p in plain["persons"]]
+    annotated = _sit("a", comment="deux parents", _source="fiche 3", persons=persons,
+                     housing={**plain["housing"], "note": "bail de 2021"})
     for batch in (load_situation_json(json.dumps([annotated]).encode()), _load_each([annotated])):
         assert not batch.errors
         _same_batches(batch, load_situations([plain]))
+    labelled = _sit("a", persons=[{**persons[0], "label": "x"}])
+    assert not load_situation_json(json.dumps([labelled]).encode()).errors
+    income = _sit("b", persons=[{**persons[0], "income": 900}])
+    for batch in (load_situation_json(json.dumps([income]).encode()), _load_each([income])):
+        assert [e.field for e in batch.errors] == ["persons[0].income"]
     fast = load_situation_json(json.dumps([_sit("a", comment="x")]).encode())
     assert not fast.errors and not fast.keys_ignored
 

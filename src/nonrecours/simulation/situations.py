@@ -331,9 +331,11 @@ def _parse(sit: Any) -> dict[str, Any]:
         where = f"persons[{k}]"
         if not isinstance(p, Mapping):
             raise _Fault(where, "must be an object")
-        unknown = set(p) - _PERSON_KEYS
+        # an annotation (``_NOTES``) is never read; any other key is refused, never ignored: on a person it may be an
+        # amount (« income ») the format spells otherwise
+        unknown = sorted(k for k in map(str, p) if k not in _PERSON_KEYS and not k.startswith(_NOTES))
         if unknown:
-            raise _Fault(f"{where}.{sorted(unknown)[0]}", "unknown field")
+            raise _Fault(f"{where}.{unknown[0]}", "unknown field")
         role = p.get("role")
         if role not in ("parent", "child"):
             raise _Fault(f"{where}.role", "must be parent or child")
@@ -656,6 +658,10 @@ class _Person(msgspec.Struct, forbid_unknown_fields=True):
     pregnant: bool | None = None
     residence_condition_exempt: bool | None = None
     ofpra_protection: bool | None = None
+    comment: Any = None  # annotations (``_NOTES``; one starting with ``_`` sends the file to ``_parse``)
+    note: Any = None
+    description: Any = None
+    label: Any = None
 
 
 _PERSON_KEYS = frozenset(_Person.__struct_fields__)
