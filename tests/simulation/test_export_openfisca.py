@@ -128,6 +128,19 @@ def test_the_months_paid_benefits_can_be_stated_instead_of_computed(frames) -> N
     assert main["aide_logement"]["2025-04"] is None
 
 
+def test_family_benefits_whose_payments_are_unknown_are_left_for_openfisca_to_compute(frames) -> None:  # type: ignore[no-untyped-def]
+    """Situation b states no payment: its AF, PAJE and ASF are unknown, which our rules compute. They were stated
+    paid 0 for the twelve months before (an OpenFisca replay then read no family benefit where ours counted
+    them: a couple with three children, OpenFisca's prime d'activité 777.81 € against 233.95 €); they are asked,
+    as its unknown housing aid already was. Situation a's stated payments are still stated."""
+    ex = export_situations(frames, dt.date(2025, 4, 1))
+    stated = next(f for f in ex.situations[0]["familles"].values() if len(f["parents"]) == 2)
+    assert stated["af"]["2024-04"] == 0 and len(stated["af"]) == 13  # twelve months stated, the month asked
+    (unknown,) = ex.situations[1]["familles"].values()
+    for v in ("af", "paje_base", "asf", "aide_logement"):
+        assert unknown[v] == {"2025-04": None}, v
+
+
 def test_a_known_aah_paid_is_stated_for_the_parent_with_the_higher_disability_rate(frames) -> None:  # type: ignore[no-untyped-def]
     """OpenFisca then counts the AAH received, as our rules do where the CAF's payments are known."""
     import polars as pl

@@ -18,7 +18,9 @@ SITUATION_FORMAT.md, so that OpenFisca reads our inputs as our rules do):
 - family benefits and housing aid paid (af, paje_base, asf, aide_logement_versee: OpenFisca's
   ``aide_logement`` and ``aide_logement_montant``) are inputs of the twelve months before the evaluated
   month (``benefits_paid=True``; a month without a row was paid 0; a housing aid whose payment is unknown,
-  ``aide_logement_versee_connue`` false, is not stated); the evaluated month itself is computed; the AAH
+  ``aide_logement_versee_connue`` false, is not stated, nor are family benefits whose payments are unknown,
+  ``prestations_versees_connues`` false: OpenFisca computes them, as our rules do); the evaluated month itself is
+  computed; the AAH
   paid (``aah_versee``, per dossier) where it is known, as the ``aah`` of the parent with the higher
   disability rate and 0 for the other members (``_aah_paid``);
 - a famille hosted free of charge in another's dwelling is its own ménage, ``loge_gratuitement``;
@@ -49,7 +51,7 @@ import polars as pl
 from nonrecours.engine import round_columns
 from nonrecours.engine.plan import add_months
 from nonrecours.rules.benefits.common import PENSION_TAXABLE, SALARY_TAXABLE, UNEMPLOYMENT_TAXABLE
-from nonrecours.schemas.codes import PARENT_ROLES
+from nonrecours.schemas.codes import FAMILY_BENEFITS_PAID, PARENT_ROLES
 from nonrecours.schemas.months import month_index, month_of_index_expr
 
 __all__ = ["EXPORTED_OUTPUTS", "SITUATIONS_SCHEMA", "VOCABULARY", "Export", "export_situations", "flagged_situations"]
@@ -410,6 +412,11 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         if "aide_logement_versee_connue" in fam.columns:  # an aid paid unknown is left for OpenFisca to compute
             fams = fams.join(fam.select("famille_id", "aide_logement_versee_connue"), on="famille_id", how="left")
             known["aide_logement"] = pl.col("aide_logement_versee_connue").ne_missing(False)
+        if "prestations_versees_connues" in fam.columns:  # so are family benefits whose payments are unknown (our
+            # rules compute them: stated 0, OpenFisca's prime d'activité read no AF where ours counts it)
+            fams = fams.join(fam.select("famille_id", "prestations_versees_connues"), on="famille_id", how="left")
+            for v in FAMILY_BENEFITS_PAID:
+                known[v] = pl.col("prestations_versees_connues").ne_missing(False)
         paid_block = [pl.when(known[v]).then(pl.col(f"_paid_{v}")).otherwise(pl.lit("")) for v in PAID]
     asks = []
     for v in requested.get("familles", ()):  # a paid benefit: past months stated, this one asked
