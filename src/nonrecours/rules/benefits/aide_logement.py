@@ -37,8 +37,10 @@ person (75 %, art. 8), Crous housing, scholarship holders, the APL of loans conv
 loans of 2018-2019 for an « ancien » dwelling in zone 3 (no extract tells the loan's kind nor the dwelling's
 state: the core makes such a date unknown), capital income and assets, unindemnified jobseekers (no input tells
 them from inactive people), parental leave, Saint-Pierre-et-Miquelon and Mayotte, the special abattement of CGI
-art. 157 bis, dependent ascendants (CCH art. R823-4, 2°: no input says who is an ascendant of whom; a disabled
-descendant is counted, R823-4, 3°: ``al_handicape_a_charge``).
+art. 157 bis, dependent ascendants (no input says who is an ascendant of whom).
+
+A disabled descendant living at home is a dependant (CCH art. R823-4, 3°: ``al_handicape_a_charge``); an ascendant
+(R823-4, 2°) is not.
 
 The values of the parameters were transcribed with their legal texts from OpenFisca-France's parameter
 files (``parameters/aides_logement``), the commune zones from the ministry's zoning file
