@@ -191,8 +191,17 @@ def _housing_aid_not_stated_situations() -> list[dict]:
              "persons": [{"role": "parent", "age": 30}], "benefits_paid": {"main": {"aide_logement": 200.0}}}]
 
 
+def _paid_in_month_situations() -> list[dict]:
+    """A lone parent whose payments, no housing aid among them, hold in the month too."""
+    return [{"id": "paid-in-month", "month": "2025-06", "depcom": "46042", "housing": {"status": "tenant", "rent": 600},
+             "persons": [{"role": "parent", "age": 33, "monthly": {"salary_net": 700}}, {"role": "child", "age": 4},
+                         {"role": "child", "age": 9}],
+             "benefits_paid": {"main": {"af": 151.8, "paje_base": 0, "asf": 400.37, "aide_logement": 0}},
+             "benefits_paid_in_month": True}]
+
+
 HAND_MADE = (_colocation_situations, _accession_situations, _aspa_permit_situations, _cgi_157_bis_situations,
-             _l262_5_situations, _ars_situations, _housing_aid_not_stated_situations)
+             _l262_5_situations, _ars_situations, _housing_aid_not_stated_situations, _paid_in_month_situations)
 """The hand-made situations of the tests below, compared with the oracle in one call (``hand_made``): each
 situation is computed on its own famille (the runner merges situations of the same months into one vectorised
 simulation, ids prefixed by position, as it does for the fresh ones), so one call gives each test the rows it
@@ -315,3 +324,13 @@ def test_the_oracle_computes_what_a_situation_does_not_state_whatever_the_others
     assert row["of_aide_logement"] == 190.0
     assert row["of_ppa"] == pytest.approx(243.83, abs=0.01)
     assert row["agree_ppa"] and row["agree_aide_logement"]
+
+
+def test_payments_stated_for_the_month_reach_openfisca_and_the_entitlements_are_still_its_own(hand_made) -> None:  # type: ignore[no-untyped-def]
+    """``benefits_paid_in_month``: no housing aid paid in the month, so no forfait logement and an RSA of 98.47 €
+    (CASF art. R262-10). The harness exported every month computed: OpenFisca computed a housing aid of 455 €,
+    took its forfait logement and paid no RSA. The month's payments are now stated to OpenFisca, and the housing
+    aid compared is still OpenFisca's entitlement (455 €), asked in a pass with the month computed."""
+    row = hand_made(_paid_in_month_situations())["paid-in-month"]
+    assert row["of_rsa"] == pytest.approx(98.47, abs=0.01) and row["agree_rsa"]
+    assert row["of_aide_logement"] == 455.0 and row["agree_aide_logement"]

@@ -33,7 +33,7 @@ import polars as pl
 from nonrecours.engine import Inputs, evaluate
 from nonrecours.rules.benefits import SIMULATED_FLAGS, SIMULATED_OUTPUTS, SIMULATED_RULES
 from nonrecours.schemas.codes import SHARED_RENTAL_STATUSES
-from nonrecours.simulation.export_openfisca import EXPORTED_OUTPUTS, export_situations
+from nonrecours.simulation.export_openfisca import EXPORTED_OUTPUTS, PAID, export_situations
 from nonrecours.simulation.openfisca_process import LABEL_VARIABLES, Oracle, famille_values, our_benefits
 from nonrecours.simulation.runner import OUTPUT_FIELDS
 from nonrecours.simulation.situations import BENEFITS_PAID_FIELDS, MAX_MONTH, MIN_MONTH, load_situations
@@ -361,19 +361,46 @@ class DifferentialReport:
 
 
 def _oracle_values(batch: Any, oracle: Oracle, benefits_paid: bool,
-                   requested: dict[str, tuple[str, ...]] | None = None) -> pl.DataFrame:
-    """OpenFisca's requested famille values (individu values summed per famille), one row per famille."""
+                   requested: dict[str, tuple[str, ...]] | None = None,
+                   month_computed: pl.Series | None = None) -> pl.DataFrame:
+    """OpenFisca's requested famille values (individu values summed per famille), one row per famille.
+
+    A situation whose payments hold in its month too (``benefits_paid_in_month``) has them stated there
+    (``paid_this_month``), as our rules read them: its month was computed as the others' (OpenFisca then computed a
+    housing aid of 455 € where 0 € was stated paid in the month, and its RSA's forfait logement took it). Its
+    benefits paid (and AAH) of the month, being stated, are then asked of OpenFisca in a second pass with the
+    month computed: those compared are entitlements. ``month_computed``: only these familles, month computed (that
+    pass)."""
     sits: list[dict[str, Any]] = []
     index = []
+    in_month_ids: list[pl.Series] = []
     for month in batch.months:
-        ex = export_situations(batch.frames_for_month(month), month, benefits_paid=benefits_paid,
-                               outputs=requested or True)
-        index.append(ex.index.with_columns(pl.col("position") + len(sits),
-                                           pl.lit(month.strftime("%Y-%m")).alias("period")))
-        sits.extend(ex.situations)
-    results = oracle(sits)
-    return famille_values(pl.concat(index), sits, results, requested or EXPORTED_OUTPUTS).with_columns(
+        frames = batch.frames_for_month(month)
+        ids = frames["famille"].get_column("famille_id")
+        if month_computed is not None:
+            parts = [(ids.filter(ids.is_in(month_computed.implode())), False)]
+        elif benefits_paid:
+            in_month = frames["famille"].get_column("aide_logement_du_mois_connue").fill_null(False)
+            parts = [(ids.filter(~in_month), False), (ids.filter(in_month), True)]
+        else:
+            parts = [(ids, False)]
+        for famille_ids, this_month in parts:
+            if famille_ids.is_empty():
+                continue
+            ex = export_situations(frames, month, famille_ids, benefits_paid=benefits_paid, outputs=requested or True,
+                                   paid_this_month=this_month)
+            index.append(ex.index.with_columns(pl.col("position") + len(sits),
+                                               pl.lit(month.strftime("%Y-%m")).alias("period")))
+            sits.extend(ex.situations)
+            if this_month:
+                in_month_ids.append(famille_ids)
+    values = famille_values(pl.concat(index), sits, oracle(sits), requested or EXPORTED_OUTPUTS).with_columns(
         pl.col("famille_id").cast(pl.Int64))
+    stated = [c for c in (*PAID, "aah") if c in values.columns]
+    if in_month_ids and stated:
+        computed = _oracle_values(batch, oracle, benefits_paid, requested, month_computed=pl.concat(in_month_ids))
+        values = values.update(computed.select("famille_id", *stated), on="famille_id")
+    return values
 
 
 STATE_ROUNDS = 4

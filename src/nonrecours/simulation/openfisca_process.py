@@ -209,23 +209,29 @@ def famille_values(index: pl.DataFrame, situations: Sequence[Mapping[str, Any]],
                    requested: Mapping[str, Sequence[str]]) -> pl.DataFrame:
     """One row per famille of ``index`` (famille_id, position, famille, menage, period YYYY-MM) with the
     requested values: famille variables as they are, ménage variables of its ménage, individu variables
-    summed over its members; a variable defined for a year (:data:`YEARLY`) read at the period's year."""
+    summed over its members; a variable defined for a year (:data:`YEARLY`) read at the period's year. A value the
+    situation states (a paid benefit of the month, ``export_situations(paid_this_month=True)``) is not in the
+    results: it is read from the situation."""
     fam_vars = tuple(requested.get("familles", ()))
     ind_vars = tuple(requested.get("individus", ()))
     men_vars = tuple(requested.get("menages", ()))
     cols: dict[str, list[Any]] = {"famille_id": [], **{v: [] for v in (*fam_vars, *ind_vars, *men_vars)}}
     for fid, pos, key, mkey, per in index.select("famille_id", "position", "famille", "menage", "period").iter_rows():
         res, sit = results[pos], situations[pos]
-        fam = res["familles"][key]
+
+        def value(plural: str, eid: str, v: str, res: Mapping[str, Any] = res, sit: Mapping[str, Any] = sit,
+                  per: str = per) -> Any:
+            computed = res[plural][eid]
+            return (computed if v in computed else sit[plural][eid])[v][per[:4] if v in YEARLY else per]
+
         cols["famille_id"].append(fid)
-        year = per[:4]
         for v in fam_vars:
-            cols[v].append(fam[v][year if v in YEARLY else per])
+            cols[v].append(value("familles", key, v))
         for v in men_vars:  # one famille per ménage in the export (a hosted famille is its own ménage)
-            cols[v].append(res["menages"][mkey][v][year if v in YEARLY else per])
+            cols[v].append(value("menages", mkey, v))
         members = sit["familles"][key]["parents"] + sit["familles"][key].get("enfants", [])
         for v in ind_vars:
-            cols[v].append(sum(res["individus"][p][v][year if v in YEARLY else per] for p in members))
+            cols[v].append(sum(value("individus", p, v) for p in members))
     return pl.DataFrame(cols, schema_overrides={"famille_id": index.schema["famille_id"]})
 
 
