@@ -140,6 +140,28 @@ def test_the_aah_paid_is_unknown_without_the_payments_of_an_aah_payer(tables):
     assert build_inputs(without, M).famille["aah_versee_connue"].to_list() == [False, False]
 
 
+def test_the_aspa_paid_to_a_person_is_the_familles_and_the_css_counts_it_received(tables):
+    """The CNAV (and the MSA) report the ASPA per person (no famille unit): summed over the famille's members of the
+    month, as ``aspa_versee``, known when an ASPA payer sent its payments. The CSS counts the ASPA received (CSS
+    art. R861-8): nothing paid, nothing counted, where it counted the ASPA the rules compute (a pensioner of 70
+    with 500 € of pension not taking her ASPA up was offered the CSS with participation, the free one being due)."""
+    from nonrecours.engine import evaluate
+
+    months = [dt.date(2026, m, 1) for m in (1, 2, 3)]
+    paid = _with_paid(tables, [[None, None, "g", "aspa", m, Decimal("300.00"), "cnav", *_prov("cnav")]
+                               for m in months])
+    inp = build_inputs(paid, M)
+    assert inp.famille.sort("famille_id")["aspa_versee_connue"].to_list() == [True, True]
+    fm = inp.famille_monthly.filter(pl.col("famille_id") == "caf:F2").sort("month")
+    assert fm.filter(pl.col("month").is_in(months))["aspa_versee"].to_list() == [300.0] * 3
+    css = evaluate(["css_aspa_retenue", "aspa_percue", "aspa"], inp, M)["famille"].sort("famille_id")
+    g = css.filter(pl.col("famille_id") == "caf:F2").row(0, named=True)
+    assert g["aspa_percue"] == 0.0 and g["css_aspa_retenue"] == 0.0  # none paid in April: none received
+    assert g["aspa"] > 0  # her ASPA due (the non-take-up detection reports)
+    only_caf = {**tables}  # the CAF's payments alone: the ASPA paid unknown, the ASPA computed stands in
+    assert build_inputs(only_caf, M).famille["aspa_versee_connue"].to_list() == [False, False]
+
+
 def test_the_drm_is_the_first_source_of_monthly_resources_the_others_fall_back(tables):
     """Issue 12: the DRM (DSN salaries, PASRAU replacement incomes) is the core's first monthly source; the CAF's
     record 50 and France Travail fill a month the DRM has no row for."""

@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import re
 
+import polars as pl
 import pytest
 
 from nonrecours.engine import Inputs
@@ -139,6 +140,23 @@ def test_family_benefits_whose_payments_are_unknown_are_left_for_openfisca_to_co
     (unknown,) = ex.situations[1]["familles"].values()
     for v in ("af", "paje_base", "asf", "aide_logement"):
         assert unknown[v] == {"2025-04": None}, v
+
+
+def test_the_aspa_paid_is_stated_where_known_and_its_month_is_always_computed(frames) -> None:  # type: ignore[no-untyped-def]
+    """A reference situation's ASPA paid is unknown (no key in the format): OpenFisca computes it, every month. Where
+    an ASPA payer's payments are known (an extract's famille) the twelve months before are stated, as the CSS reads
+    them (``aspa_percue``), and the month is asked even with the month's payments stated: OpenFisca labels it."""
+    month = dt.date(2025, 4, 1)
+    plain = export_situations(frames, month, paid_this_month=True)
+    main = next(f for f in plain.situations[0]["familles"].values() if len(f["parents"]) == 2)
+    assert main["aspa"] == {"2025-04": None}
+    fam = frames["famille"].with_columns(pl.lit(True).alias("aspa_versee_connue"))
+    fm = frames["famille_monthly"].with_columns(pl.lit(0.0).alias("aspa_versee"))
+    for this_month in (False, True):
+        known = export_situations({**frames, "famille": fam, "famille_monthly": fm}, month,
+                                  paid_this_month=this_month)
+        main = next(f for f in known.situations[0]["familles"].values() if len(f["parents"]) == 2)
+        assert main["aspa"]["2024-04"] == 0 and main["aspa"]["2025-04"] is None and len(main["aspa"]) == 13
 
 
 def test_a_known_aah_paid_is_stated_for_the_parent_with_the_higher_disability_rate(frames) -> None:  # type: ignore[no-untyped-def]

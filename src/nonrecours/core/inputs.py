@@ -38,9 +38,9 @@ from nonrecours.schemas.months import month_index, month_index_expr
 from nonrecours.schemas.tables import valid_on
 from nonrecours.schemas.zonage import overseas_department, zone_apl_of
 
-__all__ = ["BEHIND_MIN_PAYMENTS", "FAMILY_PAYMENTS", "PAYMENT_INPUTS", "RECEIVED_INPUTS", "YOUNG_DEPENDANT_MISSING",
-           "PopulationFacts", "build_inputs", "build_month", "earliest_reach", "payments_reach", "population_facts",
-           "reach_month", "with_payments"]
+__all__ = ["BEHIND_MIN_PAYMENTS", "FAMILY_PAYMENTS", "PAYMENT_INPUTS", "PERSON_PAYMENTS", "RECEIVED_INPUTS",
+           "YOUNG_DEPENDANT_MISSING", "PopulationFacts", "build_inputs", "build_month", "earliest_reach",
+           "payments_reach", "population_facts", "reach_month", "with_payments"]
 
 LEASE_KINDS = ("colocation", "chambre")
 """The housing record's kind of lease (schemas.tables.HOUSING): the rent is a colocataire's share, or the
@@ -58,9 +58,12 @@ _OLD_LOAN = float((FERMETURE_ACCESSION - dt.timedelta(days=1) - _EPOCH).days)
 _NO_LOAN = float((NO_LOAN - _EPOCH).days)
 """An unknown loan date's ends, in days since 1970 (the unknowns' values are numbers; the date input casts them
 back): a loan signed before the closure (the aid open) and no loan (no aid), the centre."""
-FAMILY_PAYMENTS = ("af", "paje_base", "asf", "aide_logement", "aah")
+FAMILY_PAYMENTS = ("af", "paje_base", "asf", "aide_logement", "aah", "aspa")
 PAYMENT_INPUTS: dict[str, str] = {"af": "af", "paje_base": "paje_base", "asf": "asf",
-                                  "aide_logement": "aide_logement_versee", "aah": "aah_versee"}
+                                  "aide_logement": "aide_logement_versee", "aah": "aah_versee", "aspa": "aspa_versee"}
+PERSON_PAYMENTS = ("aspa",)
+"""Benefits of ``PAYMENT_INPUTS`` their payers report per person (the CNAV's and the MSA's ASPA rows: a
+``person_id``, no famille unit): summed over the famille's members as it stands in the month."""
 """Rule input holding each benefit paid to a famille (the housing aid and the AAH paid are distinct from the
 ``aide_logement`` and ``aah`` the rules compute; the AAH is paid per dossier, and the rules share it among the
 members)."""
@@ -76,6 +79,7 @@ _PAID_KNOWN: dict[str, tuple[str, ...]] = {
     "aide_logement_versee_connue": ("aide_logement",),
     "aide_logement_du_mois_connue": ("aide_logement", *FAMILY_BENEFITS_PAID),  # the RSA reads both
     "aah_versee_connue": ("aah",),
+    "aspa_versee_connue": ("aspa",),
     "rsa_percu_connu": ("rsa",),
 }
 """Each famille flag the rules read (true: the benefit paid, false: the one they compute) → the benefits paid it
@@ -1031,6 +1035,20 @@ def _famille_payments(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, me
                         "month", pl.col("benefit").cast(pl.String), pl.col("amount").cast(pl.Float64),
                         pl.col("source_agency").cast(pl.String).alias("_src"))
                 .collect())
+        per_person = [b for b in known_benefits if b in PERSON_PAYMENTS]
+        if per_person:  # a person's payments, summed over the famille's members of the month
+            person_rows = (lf["benefits_paid"]
+                           .filter(pl.col("unit_kind").is_null() & pl.col("person_id").is_not_null()
+                                   & pl.col("benefit").cast(pl.String).is_in(per_person)
+                                   & (pl.col("month") >= first) & (pl.col("month") <= month))
+                           .select(pl.col("person_id").cast(members.schema["person_id"]), "month",
+                                   pl.col("benefit").cast(pl.String), pl.col("amount").cast(pl.Float64),
+                                   pl.col("source_agency").cast(pl.String).alias("_src"))
+                           .collect()
+                           .join(members, on="person_id", how="inner")
+                           .group_by("famille_id", "month", "benefit", "_src", maintain_order=True)
+                           .agg(pl.col("amount").sum()))
+            rows = pl.concat([rows, person_rows.select(rows.columns).cast(rows.schema)])
         # a behind extract's payments of its last month, on each month after it up to the month
         until = reach_month(reach, month, pl.col("_src"))
         carried = (rows.filter((pl.col("month") == until) & (until < pl.lit(month))).rename({"month": "_last"})

@@ -41,16 +41,18 @@ FACT_FR = {"age": "âge", "nationality_group": "nationalité", "residence_permit
            "loan_date": "date de signature du prêt d'accession",
            "revenu_activite_imposable_n2": "revenus d'activité imposables N-2",
            "pensions_imposables_n2": "pensions imposables N-2", "aah_versee": "AAH versée",
+           "aspa_versee": "ASPA versée",
            "revenus_n2_renseignes": "déclaration de revenus de l'année N-2 (DGFiP)",
            "prestations_versees_connues": "prestations familiales et aide au logement versées",
            "aide_logement_versee_connue": "aide au logement versée", "aah_versee_connue": "AAH versée",
+           "aspa_versee_connue": "ASPA versée",
            "aide_logement_du_mois_connue": "aide au logement et prestations familiales versées ce mois",
            "rsa_percu": "RSA perçu", "rsa_percu_connu": "RSA perçu"}
 """Short French name of a fact in a reason line, where the registry's label is a definition too long for a
 letter; any other input keeps its registry label."""
 _NOT_A_FACT = frozenset({"date_naissance", "revenus_n2_renseignes", "prestations_versees_connues",
-                         "aide_logement_versee_connue", "aah_versee_connue", "aide_logement_du_mois_connue",
-                         "rsa_percu_connu"})
+                         "aide_logement_versee_connue", "aah_versee_connue", "aspa_versee_connue",
+                         "aide_logement_du_mois_connue", "rsa_percu_connu"})
 """Inputs that say whether another one is known (or repeat the age): not facts of the person's situation."""
 
 

@@ -52,6 +52,7 @@ def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
     out["aide_logement_du_mois_connue"] = tuple(("benefits_paid", "amount", b)
                                                 for b in ("aide_logement", *FAMILY_BENEFITS_PAID))
     out["aah_versee_connue"] = (("benefits_paid", "amount", "aah"),)
+    out["aspa_versee_connue"] = (("benefits_paid", "amount", "aspa"),)
     # received: a payer's payment, or an agency's report of a recipient without the amount
     out |= {name: (("benefits_paid", "amount", b), ("benefit_receipts", "person_id", b))
             for b, name in RECEIVED_INPUTS.items()}

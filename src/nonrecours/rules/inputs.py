@@ -104,6 +104,13 @@ input_variable("aah_versee_connue", entity="famille", dtype="bool", monthly=Fals
                label="l'AAH versée est connue (extraits de la CAF et de la MSA: oui; situations de référence: non, "
                      "SITUATION_FORMAT.md n'a pas de clé pour elle, et RSA, prime d'activité, ASPA et CSS lisent "
                      "alors l'AAH calculée)", ref="caf/msa")
+input_variable("aspa_versee", entity="famille", dtype="float", monthly=True,
+               label="ASPA versée à la famille (CNAV, MSA: à chacun de ses bénéficiaires, sommée sur la famille)",
+               ref="cnav/msa")
+input_variable("aspa_versee_connue", entity="famille", dtype="bool", monthly=False, default=False,
+               label="l'ASPA versée est connue (extraits de la CNAV et de la MSA: oui; situations de référence: non, "
+                     "SITUATION_FORMAT.md n'a pas de clé pour elle, et la CSS lit alors l'ASPA calculée)",
+               ref="cnav/msa")
 input_variable("rsa_percu", entity="famille", dtype="bool", monthly=True,
                label="RSA perçu par la famille ce mois (versé par la CAF ou la MSA, ou l'un de ses membres déclaré "
                      "bénéficiaire par France Travail): un fait, non un montant, la neutralisation des aides au "

@@ -19,7 +19,8 @@ SITUATION_FORMAT.md, so that OpenFisca reads our inputs as our rules do):
   ``aide_logement`` and ``aide_logement_montant``) are inputs of the twelve months before the evaluated
   month (``benefits_paid=True``; a month without a row was paid 0; a housing aid whose payment is unknown,
   ``aide_logement_versee_connue`` false, is not stated, nor are family benefits whose payments are unknown,
-  ``prestations_versees_connues`` false: OpenFisca computes them, as our rules do); the evaluated month itself is
+  ``prestations_versees_connues`` false: OpenFisca computes them, as our rules do; the ASPA paid likewise, stated
+  only where an ASPA payer's payments are known, ``aspa_versee_connue``); the evaluated month itself is
   computed; the AAH
   paid (``aah_versee``, per dossier) where it is known, as the ``aah`` of the parent with the higher
   disability rate and 0 for the other members (``_aah_paid``);
@@ -65,8 +66,13 @@ HOUSING = {"tenant": "locataire_vide", "tenant_furnished": "locataire_meuble", "
 VOCABULARY = frozenset({"marie", "pacse", "actif", "chomeur", "retraite", "inactif", *HOUSING.values()})
 """OpenFisca's words the export writes as values (« marie » is statut_marital, and a first name too): a name
 scanner over situations leaves these out."""
-PAID = ("af", "paje_base", "asf", "aide_logement")
-PAID_COLUMNS = {"af": "af", "paje_base": "paje_base", "asf": "asf", "aide_logement": "aide_logement_versee"}
+PAID = ("af", "paje_base", "asf", "aide_logement", "aspa")
+PAID_COLUMNS = {"af": "af", "paje_base": "paje_base", "asf": "asf", "aide_logement": "aide_logement_versee",
+                "aspa": "aspa_versee"}
+MONTH_COMPUTED = ("aspa",)
+"""Paid benefits whose evaluated month is computed by OpenFisca even where the month's payments are stated
+(``paid_this_month``): no rule reads the ASPA paid in the month itself (the CSS reads the twelve before), and the
+ASPA of the month is an entitlement OpenFisca labels (``synth.extracts.entitlements_from_openfisca``)."""
 """Our input column of each OpenFisca variable stated as paid."""
 PAID_ALSO = {"aide_logement": "aide_logement_montant"}
 """OpenFisca variables stated with the same paid amounts as another: its majoration pour la vie autonome (``caah``)
@@ -393,7 +399,7 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         pl.col("famille_id").first(), pl.col("m_rank").first(), pl.col("recent_isolation").first(),
         quoted.filter(parent).str.join(",").alias("parents"), quoted.filter(~parent).str.join(",").alias("enfants"))
     paid_block = []
-    known = {v: pl.lit(benefits_paid) for v in PAID}
+    known = {v: pl.lit(benefits_paid and v != "aspa") for v in PAID}  # the ASPA paid: only where known (below)
     if benefits_paid:
         grid = fam.select("famille_id").join(paid_months, how="cross")
         if fm is not None and fm.height:
@@ -402,9 +408,12 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                              on=["famille_id", "month"], how="left")
         grid = grid.with_columns(*(pl.col(c).fill_null(0.0) if c in grid.columns else pl.lit(0.0).alias(c)
                                    for c in PAID))
-        extend = {v: f',"{period}":null}}' if v in requested.get("familles", ()) and not paid_this_month else "}"
-                  for v in PAID}
-        paid = (grid.sort("famille_id", "month").select("famille_id", *(_item(_num(pl.col(v))).alias(v) for v in PAID))
+        extend = {v: f',"{period}":null}}' if v in requested.get("familles", ())
+                  and (not paid_this_month or v in MONTH_COMPUTED) else "}" for v in PAID}
+        before = pl.col("month") < pl.lit(month)
+        paid = (grid.sort("famille_id", "month").select(
+            "famille_id", *((pl.when(before).then(_item(_num(pl.col(v)))) if v in MONTH_COMPUTED and paid_this_month
+                             else _item(_num(pl.col(v)))).alias(v) for v in PAID))
                 .group_by("famille_id").agg(*(pl.col(v).str.join(",") for v in PAID))
                 .select("famille_id", *(pl.concat_str(pl.lit(f',"{v}":{{'), pl.col(v), pl.lit(extend[v]),
                                                       *_also(v)).alias(f"_paid_{v}") for v in PAID)))
@@ -417,11 +426,15 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
             fams = fams.join(fam.select("famille_id", "prestations_versees_connues"), on="famille_id", how="left")
             for v in FAMILY_BENEFITS_PAID:
                 known[v] = pl.col("prestations_versees_connues").ne_missing(False)
+        if "aspa_versee_connue" in fam.columns:  # the ASPA paid where an ASPA payer sent its payments, as the CSS
+            # reads it (rules.benefits.aspa.aspa_percue); elsewhere OpenFisca computes it
+            fams = fams.join(fam.select("famille_id", "aspa_versee_connue"), on="famille_id", how="left")
+            known["aspa"] = pl.col("aspa_versee_connue").ne_missing(False)
         paid_block = [pl.when(known[v]).then(pl.col(f"_paid_{v}")).otherwise(pl.lit("")) for v in PAID]
     asks = []
     for v in requested.get("familles", ()):  # a paid benefit: past months stated, this one asked
         if v in PAID:
-            if not paid_this_month:
+            if not paid_this_month or v in MONTH_COMPUTED:
                 asks.append(pl.when(known[v]).then(pl.lit("")).otherwise(pl.lit("," + asked(v))))
         else:
             asks.append(pl.lit("," + asked(v)))

@@ -590,15 +590,16 @@ def _frames(individu: pl.DataFrame, amounts: pl.DataFrame, fam_all: pl.DataFrame
         return rows.rename({"__reference": "month"}).select(
             key, "month", *[c for c in base.columns if c not in (key, "month")], *([evaluated] if evaluated else []))
 
-    # SITUATION_FORMAT.md has no key for an AAH or an RSA paid: a situation's AAH paid and RSA received are
-    # unknown, and the rules read the AAH and the RSA they compute (rules.benefits.aah, al_rsa_mois_precedent)
+    # SITUATION_FORMAT.md has no key for an AAH, an ASPA or an RSA paid: a situation's AAH and ASPA paid and RSA
+    # received are unknown, and the rules read those they compute (rules.benefits.aah, aspa_percue,
+    # al_rsa_mois_precedent)
     famille = fam_all.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge",
                              "prestations_versees_connues", "aide_logement_versee_connue",
                              "aide_logement_du_mois_connue", pl.lit(False).alias("aah_versee_connue"),
-                             pl.lit(False).alias("rsa_percu_connu"))
+                             pl.lit(False).alias("aspa_versee_connue"), pl.lit(False).alias("rsa_percu_connu"))
     paid = fam_all.select("famille_id", *BENEFITS_PAID_FIELDS).filter(
         pl.any_horizontal(pl.col(b) != 0 for b in BENEFITS_PAID_FIELDS)).rename(PAID_COLUMNS).with_columns(
-        pl.lit(0.0).alias("aah_versee"), pl.lit(False).alias("rsa_percu"))
+        pl.lit(0.0).alias("aah_versee"), pl.lit(0.0).alias("aspa_versee"), pl.lit(False).alias("rsa_percu"))
     absent = menage.filter(pl.col("housing_status").is_in(RENT_PAYING_STATUSES) & pl.col("rent").is_null())
     rent_absent = [ids[k] for k in absent.get_column("menage_id").to_list()]  # a ménage is its situation's position
     menage = menage.with_columns(zone_apl_of(menage["depcom"]).cast(pl.Int64), pl.col("rent").fill_null(0.0))

@@ -222,9 +222,10 @@ def _entitlements(frames: list[pl.DataFrame]) -> pl.DataFrame:
 FEEDING: tuple[str, ...] = ("aah", *(b.code for b in CATALOGUE if b.code in PAYMENT_INPUTS and b.code != "aah"),
                             *RECEIVED_INPUTS)
 """Benefits whose payment the other rules read (the AAH, the allocations familiales and the housing aid are
-resources of RSA, PPA, ASPA and CSS, the housing aid brings the forfait logement; the RSA received the month
-before neutralises the housing aid's resources, CCH art. R822-17): drawn first, so that the truth's other
-entitlements are computed on what is really paid, not on what is due (``take_up_from_rules``). The AAH comes
+resources of RSA, PPA, ASPA and CSS, the ASPA of the CSS, the housing aid brings the forfait logement; the RSA
+received the month before neutralises the housing aid's resources, CCH art. R822-17): drawn first, so that the
+truth's other entitlements are computed on what is really paid, not on what is due (``take_up_from_rules``). The
+AAH comes
 first: it reads no benefit paid, and the housing aid reads it (CCH art. R822-13 and R822-14); the RSA last: it
 reads all the others' payments of its month, and the housing aid reads its payment of the month before only."""
 

@@ -109,3 +109,16 @@ def aspa(f: Famille):
                          ref="CSS art. L815-1")
     montant = where(mixte, montant_max - depassement / 2, montant_max - depassement)
     return where(eligible, maximum(montant, 0.0), 0.0)
+
+
+@rule(entity="famille", dtype="float", label="ASPA perçue par la famille (mensuelle): l'ASPA versée quand ses "
+      "paiements sont connus, sinon l'ASPA calculée", ref="CSS art. R861-8")
+def aspa_percue(f: Famille):
+    """The CSS counts the resources *received* over its twelve months (CSS art. R861-8): a pensioner of 70 with a
+    pension of 500 € who does not take her ASPA up receives 6,000 € a year, under the free CSS's ceiling; counting
+    the ASPA due put her in the CSS with participation (30 € a month). The RSA and the prime d'activité still read
+    the ASPA due: the RSA is subsidiary, the household having to claim the benefits it is entitled to first (CASF
+    art. L262-10), and a pensioner entitled to the ASPA is reached for the ASPA, not for an RSA or a prime it would
+    make nil. A regularisation (negative amount) counts as nothing received. Without the
+    CNAV's and the MSA's payments (a reference situation, an ablation) the ASPA computed stands in."""
+    return where(f.aspa_versee_connue, maximum(f.aspa_versee, 0.0), f.aspa)

@@ -85,7 +85,7 @@ def css_ressources_individu(i: Individu):
       ref="Instruction interministérielle n° DSS/SD2A/2021/71 du 30 mars 2021")
 def css_aspa_retenue(f: Famille):
     abattement = where(f.en_couple, param(f"{C}.abattement_aspa.couple"), param(f"{C}.abattement_aspa.personne_seule"))
-    return where(f.aspa > 0, maximum(f.aspa - abattement, 0.0), 0.0)
+    return where(f.aspa_percue > 0, maximum(f.aspa_percue - abattement, 0.0), 0.0)
 
 
 @rule(entity="individu", dtype="float", label="CSS: ASI retenue après abattement, part du membre (mensuelle)",
