@@ -61,12 +61,12 @@ back): a loan signed before the closure (the aid open) and no loan (no aid), the
 FAMILY_PAYMENTS = ("af", "paje_base", "asf", "aide_logement", "aah", "aspa")
 PAYMENT_INPUTS: dict[str, str] = {"af": "af", "paje_base": "paje_base", "asf": "asf",
                                   "aide_logement": "aide_logement_versee", "aah": "aah_versee", "aspa": "aspa_versee"}
-PERSON_PAYMENTS = ("aspa",)
-"""Benefits of ``PAYMENT_INPUTS`` their payers report per person (the CNAV's and the MSA's ASPA rows: a
-``person_id``, no famille unit): summed over the famille's members as it stands in the month."""
 """Rule input holding each benefit paid to a famille (the housing aid and the AAH paid are distinct from the
 ``aide_logement`` and ``aah`` the rules compute; the AAH is paid per dossier, and the rules share it among the
 members)."""
+PERSON_PAYMENTS = ("aspa",)
+"""Benefits of ``PAYMENT_INPUTS`` their payers report per person (the CNAV's and the MSA's ASPA rows: a
+``person_id``, no famille unit): summed over the famille's members as it stands in the month."""
 RECEIVED_INPUTS: dict[str, str] = {"rsa": "rsa_percu"}
 """Rule input saying each benefit is received by a famille in a month, not how much: the housing aid's
 neutralisation reads whether the RSA is « perçu » (CCH art. R822-17), and an agency that does not pay it reports

@@ -69,11 +69,11 @@ scanner over situations leaves these out."""
 PAID = ("af", "paje_base", "asf", "aide_logement", "aspa")
 PAID_COLUMNS = {"af": "af", "paje_base": "paje_base", "asf": "asf", "aide_logement": "aide_logement_versee",
                 "aspa": "aspa_versee"}
+"""Our input column of each OpenFisca variable stated as paid."""
 MONTH_COMPUTED = ("aspa",)
 """Paid benefits whose evaluated month is computed by OpenFisca even where the month's payments are stated
 (``paid_this_month``): no rule reads the ASPA paid in the month itself (the CSS reads the twelve before), and the
 ASPA of the month is an entitlement OpenFisca labels (``synth.extracts.entitlements_from_openfisca``)."""
-"""Our input column of each OpenFisca variable stated as paid."""
 PAID_ALSO = {"aide_logement": "aide_logement_montant"}
 """OpenFisca variables stated with the same paid amounts as another: its majoration pour la vie autonome (``caah``)
 reads whether a housing aid is paid from ``aide_logement_montant``, which it otherwise computes itself in each past
