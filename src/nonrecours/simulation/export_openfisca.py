@@ -52,6 +52,7 @@ import polars as pl
 from nonrecours.engine import round_columns
 from nonrecours.engine.plan import add_months
 from nonrecours.rules.benefits.common import PENSION_TAXABLE, SALARY_TAXABLE, UNEMPLOYMENT_TAXABLE
+from nonrecours.rules.registry import default_registry
 from nonrecours.schemas.codes import FAMILY_BENEFITS_PAID, PARENT_ROLES
 from nonrecours.schemas.months import month_index, month_of_index_expr
 
@@ -70,6 +71,10 @@ PAID = ("af", "paje_base", "asf", "aide_logement", "aspa")
 PAID_COLUMNS = {"af": "af", "paje_base": "paje_base", "asf": "asf", "aide_logement": "aide_logement_versee",
                 "aspa": "aspa_versee"}
 """Our input column of each OpenFisca variable stated as paid."""
+KNOWN_FLAG = {**dict.fromkeys(FAMILY_BENEFITS_PAID, "prestations_versees_connues"),
+              "aide_logement": "aide_logement_versee_connue", "aspa": "aspa_versee_connue"}
+"""The famille input saying whether each benefit of ``PAID`` is known paid (the rules read the paid amount where it
+is, the one they compute elsewhere)."""
 MONTH_COMPUTED = ("aspa",)
 """Paid benefits whose evaluated month is computed by OpenFisca even where the month's payments are stated
 (``paid_this_month``): no rule reads the ASPA paid in the month itself (the CSS reads the twelve before), and the
@@ -399,7 +404,10 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         pl.col("famille_id").first(), pl.col("m_rank").first(), pl.col("recent_isolation").first(),
         quoted.filter(parent).str.join(",").alias("parents"), quoted.filter(~parent).str.join(",").alias("enfants"))
     paid_block = []
-    known = {v: pl.lit(benefits_paid and v != "aspa") for v in PAID}  # the ASPA paid: only where known (below)
+    # a paid benefit is stated where its famille's flag says its payments are known; without the flag, as the
+    # rules' declared default of that flag says (the family benefits and housing aid known, the ASPA not)
+    inputs = default_registry().inputs
+    known = {v: pl.lit(benefits_paid and bool(inputs[KNOWN_FLAG[v]].default)) for v in PAID}
     if benefits_paid:
         grid = fam.select("famille_id").join(paid_months, how="cross")
         if fm is not None and fm.height:
@@ -418,18 +426,14 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                 .select("famille_id", *(pl.concat_str(pl.lit(f',"{v}":{{'), pl.col(v), pl.lit(extend[v]),
                                                       *_also(v)).alias(f"_paid_{v}") for v in PAID)))
         fams = fams.join(paid, on="famille_id", how="left")
-        if "aide_logement_versee_connue" in fam.columns:  # an aid paid unknown is left for OpenFisca to compute
-            fams = fams.join(fam.select("famille_id", "aide_logement_versee_connue"), on="famille_id", how="left")
-            known["aide_logement"] = pl.col("aide_logement_versee_connue").ne_missing(False)
-        if "prestations_versees_connues" in fam.columns:  # so are family benefits whose payments are unknown (our
-            # rules compute them: stated 0, OpenFisca's prime d'activité read no AF where ours counts it)
-            fams = fams.join(fam.select("famille_id", "prestations_versees_connues"), on="famille_id", how="left")
-            for v in FAMILY_BENEFITS_PAID:
-                known[v] = pl.col("prestations_versees_connues").ne_missing(False)
-        if "aspa_versee_connue" in fam.columns:  # the ASPA paid where an ASPA payer sent its payments, as the CSS
-            # reads it (rules.benefits.aspa.aspa_percue); elsewhere OpenFisca computes it
-            fams = fams.join(fam.select("famille_id", "aspa_versee_connue"), on="famille_id", how="left")
-            known["aspa"] = pl.col("aspa_versee_connue").ne_missing(False)
+        # a benefit whose payments are unknown is left for OpenFisca to compute, as our rules compute it (family
+        # benefits stated 0: OpenFisca's prime d'activité read no AF where ours counts it)
+        flags = sorted({f for f in KNOWN_FLAG.values() if f in fam.columns})
+        if flags:
+            fams = fams.join(fam.select("famille_id", *flags), on="famille_id", how="left")
+        for v in PAID:
+            if KNOWN_FLAG[v] in flags:
+                known[v] = pl.col(KNOWN_FLAG[v]).ne_missing(False)
         paid_block = [pl.when(known[v]).then(pl.col(f"_paid_{v}")).otherwise(pl.lit("")) for v in PAID]
     asks = []
     for v in requested.get("familles", ()):  # a paid benefit: past months stated, this one asked
