@@ -218,21 +218,23 @@ def famille_values(index: pl.DataFrame, situations: Sequence[Mapping[str, Any]],
     cols: dict[str, list[Any]] = {"famille_id": [], **{v: [] for v in (*fam_vars, *ind_vars, *men_vars)}}
     for fid, pos, key, mkey, per in index.select("famille_id", "position", "famille", "menage", "period").iter_rows():
         res, sit = results[pos], situations[pos]
-
-        def value(plural: str, eid: str, v: str, res: Mapping[str, Any] = res, sit: Mapping[str, Any] = sit,
-                  per: str = per) -> Any:
-            computed = res[plural][eid]
-            return (computed if v in computed else sit[plural][eid])[v][per[:4] if v in YEARLY else per]
-
         cols["famille_id"].append(fid)
         for v in fam_vars:
-            cols[v].append(value("familles", key, v))
+            cols[v].append(_value_of(res, sit, "familles", key, v, per))
         for v in men_vars:  # one famille per ménage in the export (a hosted famille is its own ménage)
-            cols[v].append(value("menages", mkey, v))
+            cols[v].append(_value_of(res, sit, "menages", mkey, v, per))
         members = sit["familles"][key]["parents"] + sit["familles"][key].get("enfants", [])
         for v in ind_vars:
-            cols[v].append(sum(value("individus", p, v) for p in members))
+            cols[v].append(sum(_value_of(res, sit, "individus", p, v, per) for p in members))
     return pl.DataFrame(cols, schema_overrides={"famille_id": index.schema["famille_id"]})
+
+
+def _value_of(result: Mapping[str, Any], situation: Mapping[str, Any], plural: str, eid: str, v: str,
+              period: str) -> Any:
+    """``v`` of entity ``eid`` at ``period`` (its year for a :data:`YEARLY` variable): computed, or as the situation
+    states it."""
+    computed = result[plural][eid]
+    return (computed if v in computed else situation[plural][eid])[v][period[:4] if v in YEARLY else period]
 
 
 def our_benefits(values: pl.DataFrame) -> pl.DataFrame:
