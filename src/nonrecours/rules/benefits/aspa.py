@@ -105,7 +105,7 @@ def aspa(f: Famille):
     plafond = where(un & ~f.en_couple, param(f"{A}.plafond_ressources_annuel.personne_seule"),
                     param(f"{A}.plafond_ressources_annuel.couple")) / 12
     depassement = maximum(f.asi_aspa_base_ressources + montant_max - plafond, 0.0)
-    eligible = condition("au moins un parent remplit les conditions d'âge et de séjour", un | deux,
+    eligible = condition("le demandeur ou son conjoint remplit les conditions d'âge et de séjour", un | deux,
                          ref="CSS art. L815-1")
     montant = where(mixte, montant_max - depassement / 2, montant_max - depassement)
     return where(eligible, maximum(montant, 0.0), 0.0)

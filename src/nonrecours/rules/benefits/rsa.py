@@ -98,13 +98,13 @@ def rsa_condition_nationalite(i: Individu):
 @rule(entity="famille", dtype="bool", label="éligibilité au RSA", ref="CASF art. L262-4")
 def rsa_eligibilite(f: Famille):
     m = f.members
-    age = condition("un parent a 25 ans ou plus, ou la famille a un enfant à charge",
+    age = condition("le demandeur ou son conjoint a 25 ans ou plus, ou la famille a un enfant à charge",
                     f.any(m.age_mois >= param(f"{R}.age_minimum"), role=PARENTS) | (f.rsa_nb_enfants > 0),
                     ref="CASF art. L262-4, 1°")
-    etudiant = condition("un parent n'est pas étudiant",
+    etudiant = condition("le demandeur ou son conjoint n'est pas étudiant",
                          f.any(~m.student & (m.age_mois >= param(f"{R}.age_minimum")), role=PARENTS)
                          | ((f.rsa_nb_enfants > 0) & f.any(~m.student, role=PARENTS)), ref="CASF art. L262-4, 4°")
-    sejour = condition("un parent remplit la condition de nationalité ou de séjour",
+    sejour = condition("le demandeur ou son conjoint remplit la condition de nationalité ou de séjour",
                        f.any(m.rsa_condition_nationalite, role=PARENTS), ref="CASF art. L262-4, 2°")
     return age & etudiant & sejour
 
@@ -134,7 +134,10 @@ def rsa_socle(f: Famille):
 @rule(entity="famille", dtype="bool", label="éligibilité au montant majoré pour isolement",
       ref="CASF art. L262-9 et R262-1")
 def rsa_majore_eligibilite(f: Famille):
-    isole = condition("parent isolé", ~f.en_couple, ref="CASF art. L262-9")
+    # « personne isolée » (L262-9): said of everyone outside a couple; a letter to a childless single person
+    # listing it among the conditions met must not call him a parent
+    isole = condition("personne isolée (ni mariée, ni pacsée, ni en concubinage)", ~f.en_couple,
+                      ref="CASF art. L262-9")
     charge = condition("enceinte ou au moins un enfant à charge", f.enceinte_fam | (f.rsa_nb_enfants > 0),
                        ref="CASF art. L262-9")
     # a child already born (``est_enfant``: a member on the month's first day); an unborn child's negative age is
