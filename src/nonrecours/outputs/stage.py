@@ -47,6 +47,16 @@ def _outreach_config(lead: dict[str, str]) -> OutreachConfig:
     return base.model_copy(update={"payers": payers})
 
 
+def _covered_by(memberships: pl.LazyFrame | None, agency: str, month: Any) -> pl.DataFrame | None:
+    """person_id, agency: the people ``agency``'s own extract lists in one of its dossiers in ``month`` (the
+    workspace's unit memberships it sent): those it covers, whose claims go to it (``OutreachConfig.member_agency``:
+    a farm worker's prime d'activité is claimed at the MSA, not the CAF). None without memberships."""
+    if memberships is None:
+        return None
+    return (memberships.filter((pl.col("source_agency").cast(pl.String) == agency) & valid_on(month))
+            .select("person_id", pl.lit(agency).alias("agency")).unique().collect())
+
+
 def run_stage(ctx: Any) -> Any:
     """Outreach lists, statistics and answers for every month the detection stage wrote."""
     from nonrecours.run import StageReport
@@ -97,7 +107,8 @@ def run_stage(ctx: Any) -> Any:
                           if (det / "provenance_due.parquet").exists() else None)
         lists = build_outreach(flags, records=records, provenance=provenance, memberships=month_members,
                                config=outreach_config, situations=situations, with_claimant=True,
-                               due_provenance=due_provenance)
+                               due_provenance=due_provenance,
+                               affiliations=_covered_by(memberships, outreach_config.member_agency, month))
         for agency, frame in sorted(lists.items()):
             if situations is not None:
                 written.append(write_situations(frame, situations, folder / "openfisca" / f"{agency}.jsonl"))
