@@ -1,5 +1,6 @@
-"""The NIR's birth place becomes one boolean of the persons table at ingest (born in France, abroad, unknown), read
-before the number becomes a pseudonym: no digit of the number survives."""
+"""The NIR's birth place becomes one boolean of the persons table at ingest (born in France, abroad, unknown), and its
+sex digit the sex of an extract without a sex field, read before the number becomes a pseudonym: no digit of the
+number survives."""
 
 from __future__ import annotations
 
@@ -55,7 +56,10 @@ def test_birth_place_is_read_from_the_nir_and_no_digit_survives(agreement: Excha
     assert got == {c: want for *_, c, want in CASES}
     assert persons.schema["born_in_france"] == pl.Boolean
     # nothing but the canonical columns leaves: no working column of the number
-    assert not [c for c in persons.columns if "born:" in c or "nir" in c.lower()]
+    assert not [c for c in persons.columns if "born:" in c or "__sex" in c or "nir" in c.lower()]
+    # the CPAM's file has no sex field: the sex digit gives it (1, 7 a man; 2 a woman), for every number
+    sexes = dict(zip(persons.get_column("depcom"), persons.get_column("sex").cast(pl.String), strict=True))
+    assert sexes == {c: ("F" if b[0] in "24" else "M") for b, _, c, _ in CASES}
     # no number, nor its 13 digits without the key, in any output file
     leaks = find_leaks([tmp_path / "ws"])
     assert not leaks, [str(leak) for leak in leaks]
@@ -71,8 +75,8 @@ def test_an_agreement_without_the_column_refuses_a_mapping_that_exports_it(agree
     from nonrecours.privacy import load_agreement
 
     text = (Path(__file__).resolve().parents[2] / "src" / "nonrecours" / "connectors" / "exchange.toml").read_text()
-    narrowed = text.replace('persons = ["person_id", "birth_month", "depcom", "born_in_france"]\nbenefits_paid',
-                            'persons = ["person_id", "birth_month", "depcom"]\nbenefits_paid', 1)
+    narrowed = text.replace('persons = ["person_id", "birth_month", "sex", "depcom", "born_in_france"]\nbenefits_paid',
+                            'persons = ["person_id", "birth_month", "sex", "depcom"]\nbenefits_paid', 1)
     assert narrowed != text
     (tmp_path / "exchange.toml").write_text(narrowed)
     _cnam(tmp_path / "cnam.csv")

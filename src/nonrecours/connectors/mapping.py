@@ -25,11 +25,14 @@ from nonrecours.errors import ConfigError
 from nonrecours.schemas import TABLES
 from nonrecours.schemas.codes import AGENCIES, RESOURCE_KINDS
 
-__all__ = ["Emit", "ExtractMapping", "FieldMap", "FieldRef", "RecordLayout", "load_mapping"]
+__all__ = ["NIR_FACT_COLUMNS", "Emit", "ExtractMapping", "FieldMap", "FieldRef", "RecordLayout", "load_mapping"]
 
 FieldType = Literal["string", "commune", "int", "amount", "float", "date", "month", "year", "bool", "code",
                     "nir", "local_id", "identity"]
 _PROVENANCE = ("source_agency", "extract_id", "extract_date")
+NIR_FACT_COLUMNS = ("born_in_france", "sex")
+"""The persons columns a nir field may fill besides the pseudonym: facts read from the number at ingest
+(``connectors.parse.NIR_FACTS``)."""
 
 
 class _Model(BaseModel):
@@ -144,9 +147,10 @@ class RecordLayout(_Model):
                 if col == "born_in_france" and ftype not in ("nir", "bool"):
                     raise ValueError(f"record {self.name}: {emit.table}.{col} comes from a nir field (the "
                                      "birth place read from the number) or a bool field")
-                if not id_col and col != "born_in_france" and ftype in ("nir", "local_id"):
+                from_nir = col in NIR_FACT_COLUMNS and ftype == "nir"
+                if not id_col and not from_nir and ftype in ("nir", "local_id"):
                     raise ValueError(f"record {self.name}: identifier field {ref} may only fill an id "
-                                     "column (or born_in_france, from a nir)")
+                                     "column (or born_in_france or sex, from a nir)")
         return self
 
     def field(self, target: str) -> FieldMap:

@@ -15,7 +15,7 @@ import re
 import polars as pl
 
 from nonrecours.connectors._ids import NIR_MESSAGES, pseudonymise_ids, wrap_record_numbers
-from nonrecours.connectors.mapping import Emit, ExtractMapping, FieldMap, RecordLayout
+from nonrecours.connectors.mapping import NIR_FACT_COLUMNS, Emit, ExtractMapping, FieldMap, RecordLayout
 from nonrecours.connectors.readers import FAULT, FAULT_COLUMN, LINE, TEXT
 from nonrecours.privacy import (
     PseudonymKey,
@@ -23,23 +23,27 @@ from nonrecours.privacy import (
     check_nirs,
     nir_born_in_france,
     nir_neighbours,
+    nir_sex,
     pseudonymise,
 )
 from nonrecours.schemas import TABLES, UNIDENTIFIED_DESCRIBED, UNIDENTIFIED_NEIGHBOURS
 
-__all__ = ["BORN_IN_FRANCE", "FAULT_SCHEMA", "SUB", "UNIDENTIFIED_SCHEMA", "born_column", "check_rows", "emit_rows",
+__all__ = ["BORN_IN_FRANCE", "FAULT_SCHEMA", "NIR_FACTS", "SUB", "UNIDENTIFIED_SCHEMA", "born_column", "check_rows",
+           "emit_rows",
            "parse_record", "raw_fields", "repairs", "unidentified_members"]
 
 FAULT_SCHEMA = {"line": pl.Int64, "record": pl.String, "column": pl.String, "reason": pl.String}
 SUB = "__sub"
 BORN_IN_FRANCE = "born_in_france"
-"""The persons column a nir field may fill: the birth place read from the number before it becomes a pseudonym
-(``privacy.nir.nir_born_in_france``), the only fact of the digits that leaves the connector."""
+NIR_FACTS = dict(zip(NIR_FACT_COLUMNS, (nir_born_in_france, nir_sex), strict=True))
+"""The persons columns a nir field may fill: the facts read from the number before it becomes a pseudonym (born
+in France or abroad, ``privacy.nir.nir_born_in_france``; the sex digit, ``privacy.nir.nir_sex``), the only facts
+of the digits that leave the connector."""
 
 
-def born_column(nir_target: str) -> str:
-    """Name of the column ``parse_record`` adds beside each nir field: its holder born in France (or null)."""
-    return f"__born:{nir_target}"
+def born_column(nir_target: str, fact: str = BORN_IN_FRANCE) -> str:
+    """Name of the column ``parse_record`` adds beside each nir field for one of ``NIR_FACTS`` (``fact``)."""
+    return f"__born:{nir_target}" if fact == BORN_IN_FRANCE else f"__{fact}:{nir_target}"
 """Rank of a row among those one emit makes from one line (the month of a spread year, else 0)."""
 _AMOUNT_RE = r"^-?\d+(\.\d+)?$"
 _CENTS_RE = r"^-?\d+(\.\d{1,2})?$"
@@ -397,7 +401,8 @@ def parse_record(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMappin
             nir_reasons[i] = f"__n{i}_reason"
             # the one fact kept from the digits: born in France or abroad (a boolean), read before the
             # pseudonym replaces the number
-            lf = lf.with_columns(nir_born_in_france(pl.col(f"__n{i}_norm")).alias(born_column(f.target)))
+            lf = lf.with_columns(derive(pl.col(f"__n{i}_norm")).alias(born_column(f.target, fact))
+                                 for fact, derive in NIR_FACTS.items())
     values = []
     for i, f in enumerate(fields):
         if f.type == "nir":
@@ -420,7 +425,8 @@ def parse_record(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMappin
             reason = _reason(f, pl.col(f"__v{i}"), flags.get(i, {}))
         reasons.append(reason.cast(pl.String).alias(f"__r{i}"))
     typed = lf.select(pl.col(LINE), *[pl.col(f"__v{i}").alias(f.target) for i, f in enumerate(fields)],
-                      *[born_column(f.target) for f in fields if f.type == "nir"], *reasons).collect()
+                      *[born_column(f.target, fact) for f in fields if f.type == "nir" for fact in NIR_FACTS],
+                      *reasons).collect()
     reason_cols = [f"__r{i}" for i in range(len(fields))]
     faults = _faults(typed, reason_cols, [where(f, mapping) for f in fields], record.name)
     ok = typed.filter(pl.all_horizontal(pl.col(r).is_null() for r in reason_cols)) if reason_cols else typed
@@ -464,8 +470,8 @@ def emit_rows(ok: pl.DataFrame, record: RecordLayout, emit: Emit) -> pl.DataFram
     for col, dtype in spec.schema.items():
         if col in ("source_agency", "extract_id", "extract_date"):
             continue
-        if col == BORN_IN_FRANCE and col in emit.columns and record.field(emit.columns[col]).type == "nir":
-            expr = pl.col(born_column(emit.columns[col]))  # born_in_france: the fact parse_record derived
+        if col in NIR_FACTS and col in emit.columns and record.field(emit.columns[col]).type == "nir":
+            expr = pl.col(born_column(emit.columns[col], col))  # a fact parse_record read from the number
         elif col in emit.columns:
             expr = pl.col(emit.columns[col])
         elif col in emit.constants:

@@ -406,8 +406,11 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     "jeunes sont encore en études, INSEE)",
                     informed=True))
     counts["persons_not_student_from_age"] = no_student.filter(grown).height
-    unk.append(_unk(obs_p.filter(pl.col("_no_pregnant") & pl.col("sex").fill_null("F").eq("F")), "individu",
-                    "person_id", ["pregnant"], 0.0, 0.0, 1.0, held.format("la grossesse")))
+    of_age = pl.col("age").is_between(*config.pregnancy_ages, closed="left").fill_null(True)
+    no_pregnant = obs_p.filter(pl.col("_no_pregnant") & pl.col("sex").fill_null("F").eq("F"))
+    unk.append(_unk(no_pregnant.filter(of_age), "individu", "person_id", ["pregnant"], 0.0, 0.0, 1.0,
+                    held.format("la grossesse")))
+    counts["persons_not_pregnant_from_age"] = no_pregnant.filter(~of_age).height
     # A disability rate no agency transmits, for someone no AAH payer (CAF, MSA) whose extract came knows: the
     # payer lists every person of the familles it pays, so no AAH is paid to them. A rate of 80 % or more (or
     # 50 % with RSDAE) would give an AAH that counts as a resource of RSA, PPA and CSS; with none paid, the

@@ -149,6 +149,12 @@ class CoreConfig(BaseModel):
     18 à 29 ans », France, portrait social (éditions 2019-2025, DEPP/MESR data): the share of a generation still
     in education is about 12 % at 25 (12.2 % at the 2019 school year) and 3 % at 29 (2.6 % to 3.8 % every year
     since 1986). Below this age the studies stay unknown (unfavourable: a student)."""
+    pregnancy_ages: tuple[int, int] = (12, 55)
+    """Ages (from, below) at which a woman's pregnancy no agency transmits is unknown. Outside them no pregnancy is
+    assumed, not estimated: births to mothers under 13 or aged 55 or more are a few dozen a year in France among
+    some 660,000 (INSEE, état civil, births by age of the mother), so asking a woman of 70 whether she is pregnant
+    (the RSA's majoration, CASF art. L262-9) would be an absurd question, and so would it be of a man (the NIR's
+    sex digit gives the sex an extract leaves out)."""
     alimony_age: int | None = Field(62, ge=18)
     """From this age, a person no agency declares alimony for (no CAF dossier, no DGFiP income) is *estimated* to
     receive none (an informed unknown: detection keeps it at its central 0 for a probable flag); None: unknown at

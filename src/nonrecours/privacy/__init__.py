@@ -25,6 +25,7 @@ from nonrecours.privacy.nir import (
     nir_neighbours,
     nir_normalised,
     nir_reason,
+    nir_sex,
     stage_nir_checks,
 )
 from nonrecours.privacy.pseudonyms import PSEUDONYM_PATTERN, pseudonymise, pseudonymise_local_ids
@@ -58,6 +59,7 @@ __all__ = [
     "nir_neighbours",
     "nir_normalised",
     "nir_reason",
+    "nir_sex",
     "open_return_tokens",
     "pseudonymise",
     "pseudonymise_local_ids",

@@ -35,6 +35,7 @@ __all__ = [
     "nir_kind",
     "nir_neighbours",
     "nir_normalised",
+    "nir_sex",
     "nir_reason",
     "stage_nir_checks",
 ]
@@ -234,3 +235,14 @@ def nir_born_in_france(nir: str | pl.Expr) -> pl.Expr:
         .otherwise(None)
         .cast(pl.Boolean)
     )
+
+
+def nir_sex(nir: str | pl.Expr) -> pl.Expr:
+    """The sex (``M``/``F``, the canonical codes) of the holder of a *normalised, valid* NIR, from its first digit:
+    1 and 2 (registered), 3 and 4 and 7 and 8 (temporary numbers: born abroad, awaiting registration), odd for a
+    man and even for a woman (INSEE's numbering). Null for a null number. One character of the NIR, coarser than
+    its birth fields: it identifies nobody, and spares asking a man whether he is pregnant when his extract
+    carries no sex field (the CPAM's, the DGFiP's, France Travail's)."""
+    digit = _as_expr(nir).str.slice(0, 1)
+    return (pl.when(digit.is_in(["1", "3", "7"])).then(pl.lit("M"))
+            .when(digit.is_in(["2", "4", "8"])).then(pl.lit("F")))
