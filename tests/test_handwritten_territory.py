@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import json
 import os
 from pathlib import Path
 
@@ -347,6 +348,10 @@ def test_the_obvious_non_take_up_is_certain_with_the_amount_the_law_gives(flags:
     assert (ppa["status"], ppa["grade"]) == ("non_take_up", "certain") and ppa["amount_central"] > 0
     assert ppa["deciding_unknowns"] == []
     assert _one(flags, "H10", "ppa")["grade"] == "certain"  # the farm worker's family, 1,600 € for four
+    # his dossier (opened 2023, nothing paid) keeps its housing record against his 2024 declaration's dwelling:
+    # rent 420 €, the housing aid OpenFisca gives (137 €)
+    aid = _one(flags, "H3", "aide_logement")
+    assert (aid["grade"], aid["amount_low"], aid["amount_high"]) == ("certain", 137.0, 137.0)
 
 
 def test_the_households_correctly_paid_the_pending_claim_and_the_objection_are_never_contacts(
@@ -367,16 +372,25 @@ def test_the_households_correctly_paid_the_pending_claim_and_the_objection_are_n
     assert contacts.filter(pl.col("household").is_in(["H9", "H11", "H12"])).height == 0
 
 
-def test_the_exclusions_are_counted(territory: Path):
-    import json
+def test_a_pregnancy_is_unknown_only_for_a_woman_of_an_age_to_be_pregnant(territory: Path,
+                                                                          households: dict[str, str]):
+    """The sex of someone whose extracts carry no sex field (the jobseeker H11: France Travail, the CPAM, the
+    DGFiP) is the NIR's sex digit; a woman of 70 (H2) is not asked about a pregnancy; a woman of 35 the CAF does not
+    know (H12) is."""
+    unknowns = _by_household(pl.read_parquet(territory / f"run/detection/{MONTH}/unknowns.parquet")
+                             .filter((pl.col("entity") == "individu") & (pl.col("input") == "pregnant")),
+                             households, "id")
+    assert set(unknowns.get_column("household")) & {"H2", "H11"} == set()
+    assert "H12" in set(unknowns.get_column("household"))
 
+
+def test_the_exclusions_are_counted(territory: Path):
     summary = json.loads((territory / f"run/detection/{MONTH}/summary.json").read_text(encoding="utf-8"))
     assert summary["exclusions"]["pending_claim"] == {"checked": True, "count": 1}
     assert summary["exclusions"]["opt_out"]["count"] >= 1
 
 
-def test_each_claim_goes_to_the_agency_that_pays_it_the_msa_for_its_members(territory: Path,
-                                                                           households: dict[str, str]):
+def test_each_claim_goes_to_the_agency_that_pays_it_the_msa_for_its_members(territory: Path):
     lists = {path.stem.removeprefix("outreach_"): pl.read_parquet(path)
              for path in (territory / f"run/outputs/{MONTH}").glob("outreach_*.parquet")}
     rows = pl.concat([f.select("agency", "claim_agency", "lead_benefit", "has_record") for f in lists.values()])

@@ -159,3 +159,31 @@ def test_a_lone_parent_with_a_declaration_of_their_own_keeps_the_dossier():
     assert units["q"][:2] == ("core-famille:q", "demandeur")
     assert "core-famille:q" in _couple_unknown(core)
     assert _conflicts(core)["partner_added_from_joint_declaration"] == 0
+
+
+def _opened(pid, fam, agency, since, day=dt.date(2026, 6, 28)):
+    """A single demandeur's dossier ``fam`` opened at ``since``: its famille and ménage, in an extract of ``day``."""
+    return [[pid, kind, fam, role, since, None, agency, f"{agency}-x", day]
+            for kind, role in (("famille", "demandeur"), ("menage", "personne_de_reference"))]
+
+
+def test_a_dossier_the_caf_pays_nothing_keeps_its_dwelling_against_an_older_declaration():
+    """A worker's CAF dossier opened in 2019, nothing paid (his prime d'activité not claimed), listed in the June
+    2026 extract with its housing, and his 2024 income declaration naming a dwelling: the CAF's news is of June
+    2026, the declaration's of January 2025. Until 4 December 2026 the declaration's later start (January 2024)
+    won, and the CAF's housing record (status, rent) was lost to an estimate."""
+    persons = [_person("w", dt.date(1995, 7, 1), "caf"), _person("w", dt.date(1995, 7, 1), "dgfip")]
+    mems = [*_opened("w", "D1", "caf", dt.date(2019, 1, 1)),
+            _mem("w", "foyer_fiscal", "F1", "declarant", "dgfip", since=dt.date(2024, 1, 1)),
+            _mem("w", "menage", "L1", "personne_de_reference", "dgfip", since=dt.date(2024, 1, 1))]
+    assert _units(_core(persons, mems))["w"][2] == "caf:D1"
+
+
+def test_a_declaration_newer_than_a_dossiers_last_extract_gives_the_dwelling():
+    """The other way round: a CAF extract of May 2025 (the dossier's last news) and a declaration of 2025 income
+    (its dwelling of January 2026): the DGFiP's news is the more recent."""
+    persons = [_person("w", dt.date(1995, 7, 1), "caf"), _person("w", dt.date(1995, 7, 1), "dgfip")]
+    mems = [*_opened("w", "D1", "caf", dt.date(2019, 1, 1), day=dt.date(2025, 5, 28)),
+            _mem("w", "foyer_fiscal", "F1", "declarant", "dgfip", since=dt.date(2025, 1, 1)),
+            _mem("w", "menage", "L1", "personne_de_reference", "dgfip", since=dt.date(2025, 1, 1))]
+    assert _units(_core(persons, mems))["w"][2] == "dgfip:L1"

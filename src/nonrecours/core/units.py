@@ -3,7 +3,8 @@
 Precedence (documented, counted when sources disagree):
 
 1. a famille or ménage membership comes from the agency that *pays* that famille (CAF/MSA benefits in the
-   window), else from the most recent extract, else from ``CoreConfig.composition_priority``;
+   window), else from the most recent news (the extract's date; for a DGFiP dwelling, the 1st January after its
+   income year, as its declaration gave it), else the latest start, else ``CoreConfig.composition_priority``;
 2. a foyer fiscal comes from the DGFiP (its latest income year valid on the month);
 3. from the DGFiP foyer: a co-declarant no agency puts in a famille joins the famille of the other
    declarant as its conjoint when that famille has none (a retiree's spouse the CNAV does not list); the
@@ -85,12 +86,19 @@ def _choose(members: pl.DataFrame, payers: pl.DataFrame, config: CoreConfig) -> 
               .with_columns(pl.col("_paid").fill_null(False),
                             pl.col("source_agency").replace_strict(order, default=99, return_dtype=pl.Int32)
                             .alias("_order")))
-    # Foyers: the DGFiP's latest year; familles and ménages: the payer, the latest extract, the order.
+    # Foyers: the DGFiP's latest year; familles and ménages: the payer, the latest news, the latest start, the
+    # order. The news of a membership is its extract's date, but a DGFiP dwelling is the one its income year's
+    # declaration gave (filed the spring after, the dwelling of the 1st January after): ranked by its start alone,
+    # a 2024 declaration outranked every dossier a CAF opened before 2024 and pays nothing this month, whose June
+    # extract still lists its housing (the rent of a worker without his prime d'activité lost to an estimate).
+    news = (pl.when(pl.col("source_agency").cast(pl.String) == "dgfip")
+            .then(pl.min_horizontal(pl.col("valid_from").dt.offset_by("1y"), pl.col("extract_date")))
+            .otherwise(pl.col("extract_date")).fill_null(pl.col("valid_from")))
     ranked = ranked.with_columns(
         pl.when(pl.col("unit_kind") == "foyer_fiscal").then(pl.col("source_agency") != "dgfip")
-        .otherwise(~pl.col("_paid")).alias("_k1"))
-    chosen = ranked.sort(["_k1", "valid_from", "extract_date", "_order"], descending=[False, True, True, False]) \
-        .unique(subset=["person_id", "unit_kind"], keep="first", maintain_order=True)
+        .otherwise(~pl.col("_paid")).alias("_k1"), news.alias("_news"))
+    chosen = ranked.sort(["_k1", "_news", "valid_from", "_order"], descending=[False, True, True, False]) \
+        .unique(subset=["person_id", "unit_kind"], keep="first", maintain_order=True).drop("_news")
     # Conflicts: two agencies put a person in units of different sizes or with different roles.
     size = members.group_by("source_agency", "unit_kind", "unit_id").agg(pl.len().alias("_size"))
     per = (members.join(size, on=["source_agency", "unit_kind", "unit_id"])
