@@ -35,8 +35,8 @@ __all__ = [
     "nir_kind",
     "nir_neighbours",
     "nir_normalised",
-    "nir_sex",
     "nir_reason",
+    "nir_sex",
     "stage_nir_checks",
 ]
 
