@@ -182,15 +182,19 @@ def test_written_lists_carry_no_pseudonym(tmp_path, lists, flags):
 
 
 def test_facts_held_on_the_claimants_other_units(flags, records, return_keys, provenance, affiliations):
-    rent = pl.DataFrame([("menage", pid("elodie/menage"), None, "rent", "observed", "caf", MONTH)],
-                        schema=provenance.schema, orient="row")
+    """Élodie's ménage's housing status, held on her ménage, is found through her memberships; its rent, which
+    decides her CSS flag, stays a question even when held there (never said held and asked on one row)."""
+    held = pl.DataFrame([("menage", pid("elodie/menage"), None, i, "observed", "caf", MONTH)
+                         for i in ("housing_status", "rent")], schema=provenance.schema, orient="row")
     memberships = pl.DataFrame({"person_id": [pid("elodie")], "unit_id": [pid("elodie/menage")]})
-    args = dict(records=records, keys=return_keys, provenance=pl.concat([provenance, rent]),
+    args = dict(records=records, keys=return_keys, provenance=pl.concat([provenance, held]),
                 affiliations=affiliations)
     without = build_outreach(flags, **args)["caf"].row(0, named=True)
     with_units = build_outreach(flags, memberships=memberships, **args)["caf"].row(0, named=True)
-    assert not any(f.startswith("Loyer") for f in without["known_facts"])
-    assert "Loyer ou mensualité d'emprunt : CAF (06/2026)" in with_units["known_facts"]
+    assert not any(f.startswith("Statut d'occupation") for f in without["known_facts"])
+    assert "Statut d'occupation du logement : CAF (06/2026)" in with_units["known_facts"]
+    assert not any(f.startswith("Loyer") for f in with_units["known_facts"])
+    assert with_units["questions"][0].startswith("Quel est votre loyer")
 
 
 def test_an_unknown_central_amount_is_said_never_dropped_nor_counted_as_zero(tmp_path, flags, records,
@@ -234,8 +238,8 @@ def test_a_coverage_says_what_it_costs_and_adds_no_money_missing(flags, records,
     francoise = lists["cnav"].filter(pl.col("lead_benefit") == "aspa").row(0, named=True)
     assert francoise["benefits"] == ["aspa", "css_participation"]
     assert francoise["detail"][1] == ("complémentaire santé solidaire avec participation : pas due sur les "
-                                      "valeurs centrales ; participation de 42 € à 42 € par mois selon les données "
-                                      "inconnues, possible")
+                                      "valeurs centrales ; participation de 42 € par mois selon les données "
+                                      "inconnues, possible")  # one amount, not « de 42 € à 42 € »
     assert francoise["amount_central"] == pytest.approx(402.3)
     assert francoise["amount_low"] == pytest.approx(round(402.3 * 0.95, 2))
     assert francoise["priority"] == pytest.approx(402.3)

@@ -25,7 +25,7 @@ from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCY_LABELS, agency_subject
 
-__all__ = ["BENEFIT_FR", "fact_sources", "input_labels", "reasons"]
+__all__ = ["BENEFIT_FR", "NOT_A_FACT", "fact_sources", "input_labels", "reasons"]
 
 BENEFIT_FR = {b.code: b.short if b.kind == "amount" else b.label for b in CATALOGUE}
 """French name of each benefit in a reason line (the catalogue's, schemas.benefits)."""
@@ -50,10 +50,11 @@ FACT_FR = {"age": "âge", "nationality_group": "nationalité", "residence_permit
            "rsa_percu": "RSA perçu", "rsa_percu_connu": "RSA perçu"}
 """Short French name of a fact in a reason line, where the registry's label is a definition too long for a
 letter; any other input keeps its registry label."""
-_NOT_A_FACT = frozenset({"date_naissance", "revenus_n2_renseignes", "prestations_versees_connues",
-                         "aide_logement_versee_connue", "aah_versee_connue", "aspa_versee_connue",
-                         "aide_logement_du_mois_connue", "rsa_percu_connu"})
-"""Inputs that say whether another one is known (or repeat the age): not facts of the person's situation."""
+NOT_A_FACT = frozenset({"date_naissance", "revenus_n2_renseignes", "prestations_versees_connues",
+                        "aide_logement_versee_connue", "aah_versee_connue", "aspa_versee_connue",
+                        "aide_logement_du_mois_connue", "rsa_percu_connu"})
+"""Inputs that say whether another one is known (or repeat the age): not facts of the person's situation (no
+reason line quotes them; an outreach list asks none of them that has no question of its own)."""
 
 
 def _euros(e: pl.Expr) -> pl.Expr:
@@ -62,6 +63,11 @@ def _euros(e: pl.Expr) -> pl.Expr:
     units = (cents // 100).cast(pl.String)
     grouped = units.str.reverse().str.replace_all(r"(\d{3})", "$1 ").str.reverse().str.strip_chars(" ")
     return grouped + pl.lit(",") + (cents % 100).cast(pl.String).str.zfill(2) + pl.lit(" €")
+
+
+def _differ(low: pl.Expr, high: pl.Expr) -> pl.Expr:
+    """Whether two amounts read differently to the cent (« de 44,00 € à 44,00 € » is no range)."""
+    return (low * 100).round(0) != (high * 100).round(0)
 
 
 def fact_sources(core: CoreMonth, individu: pl.DataFrame, months_from,  # type: ignore[no-untyped-def]
@@ -144,10 +150,21 @@ def input_labels() -> dict[str, str]:
     return {name: _input_label(name) for name in default_registry().inputs}
 
 
+def _plural(benefit: str) -> bool:
+    """Whether the benefit's French name is a plural (« allocations familiales »): its first word ends in a
+    lower-case s (« ARS » is an acronym, singular)."""
+    return BENEFIT_FR[benefit].split(" ")[0].endswith("s")
+
+
+def _agreed(benefit: str, participle: str) -> str:
+    """``participle`` agreed with the benefit's name (« estimé », « estimée », « estimées »)."""
+    return participle + ("e" if catalogue_row(benefit).feminine else "") + ("s" if _plural(benefit) else "")
+
+
 def _with_article(benefit: str) -> str:
     """The benefit's French name with its definite article (« l'ASPA », « les allocations familiales »)."""
     name = BENEFIT_FR[benefit]
-    if name.split(" ")[0].endswith("s"):
+    if _plural(benefit):
         return f"les {name}"
     if name[0].lower() in "aeiouyh":
         return f"l'{name}"
@@ -217,7 +234,7 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         return flags.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias("reasons"))
     fam = result["famille"]
     out: list[pl.DataFrame] = []
-    names = sorted((set(sources.get_column("input").to_list()) | {"age"}) - _NOT_A_FACT)
+    names = sorted((set(sources.get_column("input").to_list()) | {"age"}) - NOT_A_FACT)
     labels = pl.DataFrame({"input": names, "_label": [_input_label(n) for n in names]},
                           schema={"input": pl.String, "_label": pl.String})  # one per input name, not per unit
     agency = pl.col("agency").replace_strict(AGENCY_LABELS, default=pl.col("agency"), return_dtype=pl.String)
@@ -237,30 +254,37 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         conds = _conditions(result, benefit)
         needed = {v for r in catalogue_row(benefit).rules for vs in required_inputs(r).values() for v in vs}
         needed |= {"age"}
-        # the sources of this benefit's flagged familles only (src holds those of every flag)
-        facts = (src.join(part.select("famille_id").unique(), on="famille_id", how="semi")
-                 .filter(pl.col("input").is_in(sorted(needed)))
-                 .sort("_rank", "input").group_by("famille_id")
-                 .agg((pl.col("_label") + pl.lit(" (") + pl.col("agency") + pl.lit(")")).alias("_facts"),
+        # the sources of each flag (src holds those of every flag's famille; a famille may have several flags
+        # of a benefit, one per person): a deciding unknown of the flag is asked, never quoted as a fact used
+        part = part.with_row_index("_row")
+        asked = (part.select("_row", pl.col("deciding_unknowns").alias("input")).explode("input")
+                 .drop_nulls("input").unique().with_columns(pl.lit(False).alias("_quoted")))
+        facts = (src.filter(pl.col("input").is_in(sorted(needed)))
+                 .join(part.select("_row", "famille_id"), on="famille_id")
+                 .join(asked, on=["_row", "input"], how="left")
+                 .sort("_rank", "input").group_by("_row")
+                 .agg((pl.col("_label") + pl.lit(" (") + pl.col("agency") + pl.lit(")"))
+                      .filter(pl.col("_quoted").fill_null(True)).alias("_facts"),
                       pl.col("input").is_in(list(RESOURCE_INPUTS.values())).any().alias("_has_resources")))
         row = catalogue_row(benefit)
         # a coverage another replaces (the CSS with participation, the free CSS): is the other due centrally?
         other = (entitled_expr(row.excludes).alias("_other_central") if row.excludes
                  else pl.lit(False).alias("_other_central"))
         part = part.join(fam.select("famille_id", *[c for c, _ in conds], other), on="famille_id", how="left")
-        part = part.join(facts, on="famille_id", how="left")
+        part = part.join(facts, on="_row", how="left")
         name = BENEFIT_FR[benefit]
         if row.kind == "amount":
             per = 12.0 if row.yearly else 1.0
-            ranged = pl.when(pl.col("amount_low") != pl.col("amount_high")).then(
+            ranged = pl.when(_differ(pl.col("amount_low") * per, pl.col("amount_high") * per)).then(
                 pl.lit(" (de ") + _euros(pl.col("amount_low") * per) + pl.lit(" à ")
                 + _euros(pl.col("amount_high") * per) + pl.lit(" selon les données inconnues)")).otherwise(pl.lit(""))
-            word = "estimée" if row.feminine else "estimé"
-            period, received = " par mois", pl.lit(" ; versé ce mois : ") + _euros(pl.col("paid"))
+            word = _agreed(benefit, "estimé")
+            # « montant »: a participle after the estimate would agree with the benefit, not with the payment
+            period, received = " par mois", pl.lit(" ; montant versé ce mois : ") + _euros(pl.col("paid"))
             if row.yearly:  # the payment judged is the one due (Benefit.due_month): say which year it is
                 due = row.due_month(part.get_column("month")[0])
                 period = f" pour l'année ({row.due_name(due)})"
-                received = pl.lit(f" ; versé depuis {due:%m/%Y} : ") + _euros(pl.col("paid") * per)
+                received = pl.lit(f" ; montant versé depuis {due:%m/%Y} : ") + _euros(pl.col("paid") * per)
             if benefit in payments_unknown:
                 received = pl.lit(" ; versements non transmis par les organismes (à vérifier)")
             estimate = (pl.lit(f"{name[0].upper()}{name[1:]} {word} à ")
@@ -268,11 +292,14 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         else:
             estimate = pl.lit(f"Droit estimé à la {name} ; aucune couverture enregistrée ce mois.")
             if row.amount_rule:  # the participation the foyer would pay, over the variants that give it
+                # one amount whatever the unknowns: it does not depend on them
+                spread = _differ(pl.col("amount_low"), pl.col("amount_high"))
                 estimate = pl.when(pl.col("amount_high").is_not_null()).then(
                     pl.lit(f"Droit estimé à la {name} ; participation de ") + _euros(pl.col("amount_low"))
-                    + pl.when(pl.col("amount_low") != pl.col("amount_high")).then(
-                        pl.lit(" à ") + _euros(pl.col("amount_high"))).otherwise(pl.lit(""))
-                    + pl.lit(" par mois selon les données inconnues ; aucune couverture enregistrée ce mois.")
+                    + pl.when(spread).then(pl.lit(" à ") + _euros(pl.col("amount_high"))
+                                           + pl.lit(" par mois selon les données inconnues"))
+                    .otherwise(pl.lit(" par mois"))
+                    + pl.lit(" ; aucune couverture enregistrée ce mois.")
                 ).otherwise(estimate)
         held = [pl.when(pl.col(c).fill_null(False)).then(pl.lit(lbl)) for c, lbl in conds]
         failed = [pl.when(~pl.col(c).fill_null(True)).then(pl.lit(lbl)) for c, lbl in conds]

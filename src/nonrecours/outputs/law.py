@@ -92,8 +92,9 @@ QUESTIONS: tuple[tuple[str, str, str], ...] = (
      "CSS art. L861-1, 2° et D861-3"),
     ("aide_logement", "Le logement est-il votre résidence principale, occupée au moins huit mois par an ?",
      "CCH art. L822-1 et suivants (résidence principale)"),
-    ("aide_logement", "Quel est votre loyer mensuel hors charges, et le logement est-il décent ?",
-     "CCH art. L823-1 et D823-16 ; loi n° 89-462 du 6 juillet 1989, art. 6 (décence)"),
+    # the rent is no such condition: the CAF's extract may hold it (said held), else it is asked when it decides
+    ("aide_logement", "Le logement est-il décent (surface, équipements, sécurité et santé des occupants) ?",
+     "CCH art. L822-9 ; loi n° 89-462 du 6 juillet 1989, art. 6 (décence)"),
     ("aide_logement", "Le logement vous est-il loué par un parent (ascendant ou descendant) ?",
      "CCH art. L822-1 et suivants"),
     ("aide_logement", "Votre patrimoine (hors résidence principale et biens professionnels) dépasse-t-il "
@@ -288,8 +289,19 @@ INPUT_QUESTIONS: dict[str, str] = {
     "disability_rate": "Un taux d'incapacité vous a-t-il été reconnu (MDPH) ?",
     "unfit_for_work": "Avez-vous été reconnu(e) inapte au travail ?",
     "rsdae": "Une restriction substantielle et durable d'accès à l'emploi vous a-t-elle été reconnue ?",
+    "date_naissance": "Quelle est votre date de naissance ?",
+    "age": "Quelle est votre date de naissance ?",
+    "revenu_activite_imposable_n2": "Quels salaires et allocations chômage imposables avez-vous déclarés aux "
+                                    "impôts pour l'année N-2 (votre avis d'impôt les indique) ?",
+    "pensions_imposables_n2": "Quelles pensions, retraites, rentes et pensions alimentaires imposables avez-vous "
+                              "déclarées aux impôts pour l'année N-2 (votre avis d'impôt les indique) ?",
+    "zone_apl": "Dans quelle commune se trouve votre logement ?",
+    "residence_dom": "Dans quelle commune se trouve votre logement ?",
 }
-"""Engine input → how to ask for it when it stayed unknown. Others fall back on the input's label."""
+"""Engine input → how to ask for it when it stayed unknown (one wording for the inputs one answer settles: the
+age and the birth date, the commune's zone and whether it is overseas). Others fall back on the input's label;
+the flags saying whether another input is known (detection.reasons.NOT_A_FACT) without a wording here are not
+asked."""
 
 
 @cache

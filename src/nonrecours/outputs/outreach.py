@@ -31,12 +31,14 @@ from pathlib import Path
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from nonrecours.detection.reasons import NOT_A_FACT
 from nonrecours.detection.schema import GRADES
 from nonrecours.detection.targets import cash
 from nonrecours.errors import ConfigError, PrivacyError, SchemaError
 from nonrecours.outputs.law import (
     BENEFIT_LABELS,
     CHANNELS,
+    INPUT_QUESTIONS,
     claim_fields_frame,
     fact_ids,
     held_fact,
@@ -53,6 +55,12 @@ __all__ = ["OUTREACH_SCHEMA", "OutreachConfig", "PayerRule", "build_outreach", "
 
 GRADE_LABELS = {"certain": "certain", "probable": "probable", "possible": "possible"}
 _GRADE_RANK = {g: i for i, g in enumerate(GRADES)}
+_YEARLY = sorted(b.code for b in CATALOGUE if b.yearly)
+"""Benefits paid once a year: detection's amounts are monthly equivalents (a twelfth), a detail line says the
+year's amount."""
+_NOT_ASKED = sorted(NOT_A_FACT - set(INPUT_QUESTIONS))
+"""Engine flags saying whether another input is known (detection.reasons): no question of their own, the inputs
+they stand for are asked."""
 
 
 class PayerRule(BaseModel):
@@ -216,18 +224,26 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
                  pl.col("grade").first().alias("grade")))
     # a coverage not due on the central values (the CSS with participation where the free CSS is due there)
     # has a range over the other variants but no central amount: said, never shown as an unknown amount
-    # A coverage (the CSS) says what it would cost the person: its participation, or none.
-    amount = {e: pl.when(pl.col("_cash")).then(pl.col(f"miss_{e}")).otherwise(pl.col(f"amount_{e}"))
+    # A coverage (the CSS) says what it would cost the person: its participation, or none. A yearly benefit says
+    # the year's amount (its flags carry the monthly equivalent, as the person's totals do).
+    yearly = pl.col("benefit").is_in(_YEARLY)
+    per = pl.when(yearly).then(12.0).otherwise(1.0)
+    amount = {e: pl.when(pl.col("_cash")).then(pl.col(f"miss_{e}")).otherwise(pl.col(f"amount_{e}")) * per
               for e in ("low", "central", "high")}
     what = pl.when(pl.col("_cash")).then(pl.lit("")).otherwise(pl.lit("participation de "))
+    period = pl.when(yearly).then(pl.lit(" pour l'année")).otherwise(pl.lit(" par mois"))
+    low, high = _euros(amount["low"]), _euros(amount["high"])
+    one = low == high  # « de 44 € à 44 € » is no range: the one amount, whatever the unknowns
     free = ~pl.col("_cash") & (pl.max_horizontal(*amount.values()).fill_null(0.0) == 0)
     detail = (pl.when(free).then(pl.format("{} : sans participation à payer, {}", "_label", pl.col("grade")))
               .when(amount["central"].is_null() & amount["high"].is_not_null())
-              .then(pl.format("{} : pas due sur les valeurs centrales ; {}{} à {} par mois selon les données "
-                              "inconnues, {}", "_label", what, _euros(amount["low"]), _euros(amount["high"]),
-                              pl.col("grade")))
-              .otherwise(pl.format("{} : {}{} par mois (de {} à {}), {}", "_label", what, _euros(amount["central"]),
-                                   _euros(amount["low"]), _euros(amount["high"]), pl.col("grade"))))
+              .then(pl.col("_label") + pl.lit(" : pas due sur les valeurs centrales ; ") + what
+                    + pl.when(one).then(low).otherwise(low + pl.lit(" à ") + high) + period
+                    + pl.lit(" selon les données inconnues, ") + pl.col("grade"))
+              .otherwise(pl.col("_label") + pl.lit(" : ") + what + _euros(amount["central"]) + period
+                         + pl.when(one).then(pl.lit("")).otherwise(pl.lit(" (de ") + low + pl.lit(" à ") + high
+                                                                   + pl.lit(")"))
+                         + pl.lit(", ") + pl.col("grade")))
     channel_map = {f"{b}|{a}": f"{BENEFIT_LABELS.get(b, b)} : {text}" for (b, a), text in CHANNELS.items()}
     per_person = (
         f.sort(["claimant_id", "_score"], descending=[False, True], nulls_last=True)
@@ -267,7 +283,7 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
 
 def _questions(f: pl.DataFrame) -> pl.DataFrame:
     unknowns = f.select("claimant_id", "_score", pl.col("deciding_unknowns").alias("input")).explode("input") \
-        .drop_nulls("input")
+        .drop_nulls("input").filter(~pl.col("input").is_in(_NOT_ASKED))
     names = unknowns.get_column("input").unique().to_list()
     asked = unknowns.with_columns(pl.col("input").replace_strict({n: input_question(n) for n in names},
                                                                  return_dtype=pl.String).alias("q"))
@@ -285,8 +301,10 @@ def _questions(f: pl.DataFrame) -> pl.DataFrame:
 
 def _known_facts(f: pl.DataFrame, provenance: pl.DataFrame | None, memberships: pl.DataFrame | None,
                  due_provenance: pl.DataFrame | None = None) -> pl.DataFrame:
-    """claimant_id, known_facts: the claim form's fields whose answer an agency already holds, with the agency
-    and the extract month; for a benefit judged at an earlier month, that month's facts (``due_provenance``)."""
+    """claimant_id, known_facts: the claim form's fields whose answer an agency already holds, with the agencies
+    and the extract month; for a benefit judged at an earlier month, that month's facts (``due_provenance``). A
+    field one of whose inputs decides a flag of the person (``deciding_unknowns``) is asked (``_questions``),
+    never said held: an estimate from an agency's data is not the person's answer."""
     empty = pl.DataFrame(schema={"claimant_id": pl.String, "known_facts": pl.List(pl.String)})
     fields = claim_fields_frame().drop_nulls("input").select("benefit", "field", "label", "input")
     found_schema = {"claimant_id": pl.String, "field": pl.String, "label": pl.String, "source_agency": pl.String,
@@ -307,16 +325,26 @@ def _known_facts(f: pl.DataFrame, provenance: pl.DataFrame | None, memberships: 
         parts.append(f.filter(earlier).select("claimant_id", "unit_id", "benefit")
                      .join(held, on=["unit_id", "benefit"]).join(fields, on=["benefit", "input"])
                      .select(list(found_schema)))
-    found = (pl.concat(parts).group_by("claimant_id", "field", "label", "source_agency")
-             .agg(pl.col("source_month").max()))
+    asked = (f.select("claimant_id", pl.col("deciding_unknowns").alias("input")).explode("input")
+             .join(fields.select("field", "input").unique(), on="input").select("claimant_id", "field").unique())
+    # a payments fact names every payer reporting for the run ("caf,msa"): each agency by its name
+    found = (pl.concat(parts).join(asked, on=["claimant_id", "field"], how="anti")
+             .with_columns(pl.col("source_agency").str.split(",")).explode("source_agency")
+             .with_columns(pl.col("source_agency").str.strip_chars()).filter(pl.col("source_agency") != "")
+             .group_by("claimant_id", "field", "label", "source_agency").agg(pl.col("source_month").max()))
     if found.is_empty():
         return empty
     agency = pl.col("source_agency").replace_strict(AGENCY_LABELS, default=pl.col("source_agency"))
-    text = pl.format("{} : {} ({})", "label", agency,
-                     pl.when(pl.col("source_month").is_not_null()).then(_month_fr(pl.col("source_month")))
-                     .otherwise(pl.lit("mois inconnu")))
-    return (found.sort(["claimant_id", "field", "source_agency", "label"]).group_by("claimant_id", maintain_order=True)
-            .agg(text.alias("known_facts")))
+    month = (pl.when(pl.col("source_month").is_not_null()).then(_month_fr(pl.col("source_month")))
+             .otherwise(pl.lit("mois inconnu")))
+    # one line a field: « Salaires des derniers mois : DGFiP (04/2026) », the agencies of one extract month together
+    return (found.sort(["claimant_id", "field", "label", "source_agency"])
+            .group_by("claimant_id", "field", "label", month.alias("_month"), maintain_order=True)
+            .agg(agency.str.join(", ").alias("_agencies"))
+            .group_by("claimant_id", "field", "label", maintain_order=True)
+            .agg(pl.format("{} ({})", "_agencies", "_month").str.join(", ").alias("_held"))
+            .group_by("claimant_id", maintain_order=True)
+            .agg(pl.format("{} : {}", "label", "_held").alias("known_facts")))
 
 
 def _tokens(out: pl.DataFrame, records: pl.DataFrame, keys: Mapping[str, ReturnTokenKey] | None,

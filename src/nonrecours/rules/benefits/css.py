@@ -165,7 +165,7 @@ def css_cmu_acs_eligibilite(f: Famille):
 def css_free(f: Famille):
     ressources = condition("ressources au plus égales au plafond", f.css_cmu_base_ressources <= f.cmu_c_plafond,
                            ref="CSS art. L861-1, 1°")
-    rsa = condition("bénéficiaire du RSA", f.rsa > 0, ref="CSS art. L861-2")
+    rsa = condition("droit au RSA", f.rsa > 0, ref="CSS art. L861-2")
     return f.css_cmu_acs_eligibilite & (ressources | rsa)
 
 
