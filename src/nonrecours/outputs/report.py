@@ -31,6 +31,7 @@ from typing import Any
 import polars as pl
 
 from nonrecours.atomic import write_text
+from nonrecours.core.resources import CoreConfig
 from nonrecours.detection.reasons import input_labels
 from nonrecours.detection.targets import cash
 from nonrecours.outputs.answers import SCENARIOS
@@ -106,6 +107,8 @@ CORE_LABELS = {
     "persons_nationality_from_birth_place": "personnes sans nationalité transmise, estimées françaises car nées en "
                                             "France (NIR)",
     "persons_not_student_from_age": "personnes sans situation d'études transmise, estimées non étudiantes par l'âge",
+    "persons_not_pregnant_from_age": "femmes sans grossesse transmise, non enceintes par l'âge (moins de {} ans, "
+                                     "{} ans ou plus)".format(*CoreConfig().pregnancy_ages),
     "persons_no_alimony_from_age": "personnes sans pension alimentaire déclarée, estimées sans pension par l'âge",
     "menages_colocation": "ménages en colocation (part du loyer d'un colocataire)",
     "menages_colocation_unknown": "ménages dont la colocation est inconnue",
