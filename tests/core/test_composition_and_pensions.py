@@ -216,7 +216,9 @@ def test_facts_the_cnav_does_not_hold_are_unknown_not_invented():
     core = build_month(t, M)
     unk = core.unknowns.filter(pl.col("entity") == "individu")
     r_unknown = set(unk.filter(pl.col("id") == "r")["input"])
-    assert {"student", "pregnant", "disability_rate", "rsdae", "unfit_for_work"} <= r_unknown
+    assert {"student", "disability_rate", "rsdae", "unfit_for_work"} <= r_unknown
+    assert "pregnant" not in r_unknown  # a retiree of 71: no pregnancy to ask about (CoreConfig.pregnancy_ages)
+    assert core.counts["persons_not_pregnant_from_age"] == 1
     assert unk.filter((pl.col("id") == "r") & (pl.col("input") == "disability_rate"))["high"].item() == 1.0
     prov = core.provenance.filter((pl.col("entity") == "individu") & pl.col("input").is_in(
         ["student", "pregnant", "disability_rate"]))

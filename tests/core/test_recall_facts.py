@@ -87,13 +87,13 @@ def test_rsdae_unfitness_and_recent_isolation_are_read_from_the_persons_rows():
 
 def test_a_persons_row_without_nationality_gives_the_age_and_leaves_the_nationality_unknown():
     """The DGFiP and the CNAM send a birth month and a commune: the age is observed, nationality and residence
-    permit are unknown (central FR, no invented observation); sex unknown keeps a pregnancy possible."""
-    row = _person("t", dt.date(1970, 3, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))
+    permit are unknown (central FR, no invented observation); sex unknown keeps a pregnancy possible at 36."""
+    row = _person("t", dt.date(1990, 3, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))
     core = build_month({"persons": _frame(PERSONS, [row]),
                         "unit_memberships": _frame(UNIT_MEMBERSHIPS, [
                             _mem("t", "foyer_fiscal", "T1", "declarant", "dgfip")])}, M)
     ind = core.inputs.individu.filter(pl.col("person_id") == "t")
-    assert ind["age"].item() == 56 and _kind(core, "t", "age") == ["observed"]
+    assert ind["age"].item() == 36 and _kind(core, "t", "age") == ["observed"]
     assert _kind(core, "t", "nationality_group") == ["unknown"]
     assert _unknown(core, "t", "nationality_group").height == 1
     assert _unknown(core, "t", "residence_permit_years")["high"].item() == 10.0
