@@ -187,3 +187,25 @@ def test_a_declaration_newer_than_a_dossiers_last_extract_gives_the_dwelling():
             _mem("w", "foyer_fiscal", "F1", "declarant", "dgfip", since=dt.date(2025, 1, 1)),
             _mem("w", "menage", "L1", "personne_de_reference", "dgfip", since=dt.date(2025, 1, 1))]
     assert _units(_core(persons, mems))["w"][2] == "dgfip:L1"
+
+
+def test_a_couple_the_caf_lists_and_the_dgfip_declares_is_not_split_by_a_later_dossier_of_one_of_them():
+    """A wife's CAF dossier (2019, nothing paid) lists her husband as conjoint and their child; the MSA lists him
+    alone in a dossier of his own opened in 2025 (his affiliation as a farm worker); one joint declaration. The
+    MSA's famille is belied by the declaration: he stays his wife's conjoint (until 4 December 2026 the later
+    start won, and she was a lone parent)."""
+    persons = [_person(p, b, "caf") for p, b in (("h", dt.date(1985, 3, 1)), ("w", dt.date(1987, 5, 1)),
+                                                  ("c", dt.date(2018, 9, 1)))]
+    since = dt.date(2019, 1, 1)
+    mems = [_mem("w", "famille", "D1", "demandeur", "caf", since), _mem("h", "famille", "D1", "conjoint", "caf", since),
+            _mem("c", "famille", "D1", "enfant", "caf", since),
+            *_opened("h", "M1", "msa", dt.date(2025, 1, 1)),
+            *_declared("h", "F1", "L1", "declarant"), *_declared("w", "F1", "L1", "declarant"),
+            *_declared("c", "F1", "L1", "personne_a_charge")]
+    units = _units(_core(persons, mems))
+    assert units["h"][:2] == ("caf:D1", "conjoint") and units["w"][:2] == ("caf:D1", "demandeur")
+    # and he lives where she does (the couple's declared dwelling), not in the MSA dossier's
+    assert units["h"][2] == units["w"][2] == "dgfip:L1"
+    # without the declaration the later dossier still wins: nothing belies it
+    alone = _units(_core(persons, [m for m in mems if m[6] != "dgfip"]))
+    assert alone["h"][:2] == ("msa:M1", "demandeur")

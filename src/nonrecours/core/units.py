@@ -3,8 +3,10 @@
 Precedence (documented, counted when sources disagree):
 
 1. a famille or ménage membership comes from the agency that *pays* that famille (CAF/MSA benefits in the
-   window), else from the most recent news (the extract's date; for a DGFiP dwelling, the 1st January after its
-   income year, as its declaration gave it), else the latest start, else ``CoreConfig.composition_priority``;
+   window), else from one the person's DGFiP declaration does not belie (a famille whose adults are not the
+   declarants of the person's latest foyer fiscal comes after one whose are, or of which nothing is declared),
+   else from the most recent news (the extract's date; for a DGFiP dwelling, the 1st January after its income
+   year, as its declaration gave it), else the latest start, else ``CoreConfig.composition_priority``;
 2. a foyer fiscal comes from the DGFiP (its latest income year valid on the month);
 3. from the DGFiP foyer: a co-declarant no agency puts in a famille joins the famille of the other
    declarant as its conjoint when that famille has none (a retiree's spouse the CNAV does not list); the
@@ -97,8 +99,10 @@ def _choose(members: pl.DataFrame, payers: pl.DataFrame, config: CoreConfig) -> 
     ranked = ranked.with_columns(
         pl.when(pl.col("unit_kind") == "foyer_fiscal").then(pl.col("source_agency") != "dgfip")
         .otherwise(~pl.col("_paid")).alias("_k1"), news.alias("_news"))
-    chosen = ranked.sort(["_k1", "_news", "valid_from", "_order"], descending=[False, True, True, False]) \
-        .unique(subset=["person_id", "unit_kind"], keep="first", maintain_order=True).drop("_news")
+    ranked = ranked.with_columns(_belied_by_declaration(members, ranked).alias("_belied"))
+    chosen = ranked.sort(["_k1", "_belied", "_news", "valid_from", "_order"],
+                         descending=[False, False, True, True, False]) \
+        .unique(subset=["person_id", "unit_kind"], keep="first", maintain_order=True).drop("_news", "_belied")
     # Conflicts: two agencies put a person in units of different sizes or with different roles.
     size = members.group_by("source_agency", "unit_kind", "unit_id").agg(pl.len().alias("_size"))
     per = (members.join(size, on=["source_agency", "unit_kind", "unit_id"])
@@ -111,6 +115,37 @@ def _choose(members: pl.DataFrame, payers: pl.DataFrame, config: CoreConfig) -> 
         counts[f"{kind}_composition_differs"] = k.filter(pl.col("_sizes") > 1).height
         counts[f"{kind}_role_differs"] = k.filter(pl.col("_roles") > 1).height
     return chosen, counts
+
+
+def _belied_by_declaration(members: pl.DataFrame, ranked: pl.DataFrame) -> pl.Series:
+    """For each famille membership of ``ranked``, whether the person's latest DGFiP foyer fiscal belies it: its
+    declarants are not the famille's adults (demandeur, conjoint). A married man the CAF lists as the conjoint of
+    his wife's dossier, whom the MSA also lists alone in a dossier of his own (his affiliation, opened later), and
+    whose couple files one declaration: the MSA's dossier is belied, the CAF's is not. Until 4 December 2026 the
+    later start won and split the couple: a lone parent's RSA and ASF flagged for the wife. A dossier's ménage (the
+    same id) is belied with its famille when the person has another famille. False (no evidence) without a
+    declaration, and for a foyer fiscal."""
+    dgfip_foyer = (pl.col("unit_kind") == "foyer_fiscal") & (pl.col("source_agency") == "dgfip")
+    foyer = (members.filter(dgfip_foyer).sort("valid_from", descending=True)
+             .unique("person_id", keep="first", maintain_order=True).select("person_id", pl.col("unit_id").alias("_f")))
+    declarants = (members.filter(dgfip_foyer & (pl.col("role") == "declarant")).group_by("unit_id")
+                  .agg(pl.col("person_id").unique().sort().alias("_decl")).rename({"unit_id": "_f"}))
+    adults = (members.filter((pl.col("unit_kind") == "famille") & pl.col("role").is_in(["demandeur", "conjoint"]))
+              .group_by("source_agency", "unit_id").agg(pl.col("person_id").unique().sort().alias("_adults")))
+    key = ["person_id", "source_agency", "unit_id"]
+    familles = ranked.filter(pl.col("unit_kind") == "famille").select(key).unique()
+    belied = (familles.join(adults, on=["source_agency", "unit_id"]).join(foyer, on="person_id")
+              .join(declarants, on="_f").select(*key, (pl.col("_adults") != pl.col("_decl")).alias("_b")))
+    # the ménage of the same dossier (an agency's famille and ménage share its id) goes with its famille, when the
+    # person has a famille it does not belie (else the famille stays, and so does its dwelling: precedence 3 may
+    # join it to the co-declarant's)
+    judged = familles.join(belied, on=key, how="left").with_columns(pl.col("_b").fill_null(False))
+    elsewhere = judged.group_by("person_id").agg((~pl.col("_b")).any().alias("_elsewhere"))
+    return (ranked.select("unit_kind", *key).join(judged, on=key, how="left", maintain_order="left")
+            .join(elsewhere, on="person_id", how="left", maintain_order="left")
+            .select(pl.when(pl.col("unit_kind") == "famille").then(pl.col("_b"))
+                    .when(pl.col("unit_kind") == "menage").then(pl.col("_b") & pl.col("_elsewhere"))
+                    .fill_null(False).alias("_belied")).to_series())
 
 
 _FOUND = {"person_id": pl.String, "_fam": pl.String, "_men": pl.String, "_mrole": pl.String, "_msrc": pl.String,
