@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import polars as pl
 import pytest
@@ -54,11 +55,19 @@ def foreign():
 
 
 def test_nationality_is_named_with_the_agency_and_month_that_sent_it(foreign):
+    """Named on the facts line quoting every fact (the flag's own line quotes the resources first, then cuts)."""
+    from nonrecours.detection.reasons import fact_sources, reasons
+
     _, core, run = foreign
     prov = core.provenance.filter((pl.col("id") == "p-jobseeker") & (pl.col("input") == "nationality_group"))
     assert prov.get_column("source_agency").to_list() == ["france_travail"]
-    flag = run.flags.filter(pl.col("unit_id").str.ends_with(":f-jobseeker")).row(0, named=True)
-    facts = next(r for r in flag["reasons"] if r.startswith("Données utilisées"))
+    flag = (run.flags.filter(pl.col("unit_id").str.ends_with(":f-jobseeker")).drop("reasons")
+            .with_columns(pl.col("unit_id").alias("famille_id"),
+                          pl.lit([], dtype=pl.List(pl.String)).alias("contradicted")))
+    sources = fact_sources(core, core.inputs.individu.select("person_id", "famille_id", "menage_id"), MONTH, flag)
+    assert run.result is not None
+    lines = reasons(flag, run.result, sources, 20, max_facts=100).item(0, "reasons").to_list()
+    facts = next(r for r in lines if r.startswith("Données utilisées"))
     assert "nationalité (France Travail 05/2026)" in facts
     assert "âge (CAF 06/2026)" in facts
     assert "état civil" not in facts and "nationalité (CAF" not in facts
@@ -74,7 +83,7 @@ def test_no_fact_is_named_with_an_agency_its_provenance_does_not_record(foreign)
     held = {f"{_input_label(i)} ({AGENCY_LABELS.get(a, a)} {m:%m/%Y})"
             for i, a, m in prov.select("input", "source_agency", "source_month").iter_rows()}
     facts = next(r for r in run.flags.get_column("reasons").explode().to_list() if r.startswith("Données"))
-    named = facts.removeprefix("Données utilisées : ").removesuffix(".").split(" ; ")
+    named = re.sub(r" et \d+ autres?$", "", facts.removeprefix("Données utilisées : ").removesuffix(".")).split(" ; ")
     assert len(named) >= 3 and set(named) <= held
 
 

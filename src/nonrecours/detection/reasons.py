@@ -15,11 +15,13 @@ import polars as pl
 
 from nonrecours.core.month import CoreMonth
 from nonrecours.core.resources import MONTHLY_INPUTS as RESOURCE_INPUTS
+from nonrecours.core.resources import N2_INPUTS
 from nonrecours.core.units import qualifier
 from nonrecours.detection.targets import entitled_expr
 from nonrecours.engine import Result, required_inputs
 from nonrecours.engine.explain import closure
 from nonrecours.engine.inputs import SOURCE_SUFFIX
+from nonrecours.rules.ir import BoolOp, Col, Expr, Lit, Where, walk
 from nonrecours.rules.registry import default_registry
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
@@ -55,6 +57,31 @@ NOT_A_FACT = frozenset({"date_naissance", "revenus_n2_renseignes", "prestations_
                         "aide_logement_du_mois_connue", "rsa_percu_connu"})
 """Inputs that say whether another one is known (or repeat the age): not facts of the person's situation (no
 reason line quotes them; an outreach list asks none of them that has no question of its own)."""
+_RESOURCES = (*RESOURCE_INPUTS.values(), *N2_INPUTS)
+"""The resources an estimate rests on: quoted first among the facts used."""
+_HOUSEHOLD = ("couple_kind", "recent_isolation", "housing_status", "rent", "hosted_free_of_charge", "colocation",
+              "chambre", "loan_date")
+"""The foyer and its housing, which the amounts read too: quoted after the resources and the payments, before the
+identity facts (age, nationality, permit...) that only open the right."""
+MAX_FACTS = 6
+"""Facts quoted on the « Données utilisées » line at most (then « et N autres »): a line a letter can hold."""
+INCREASE_RULES = frozenset({"rsa_majore_eligibilite"})
+"""Rules granting an increase of the amount (the RSA's single-parent majoration), not the right: their conditions
+unmet deny nothing, so they are never said « non remplies » (met, they stay among the conditions met: true of the
+person as written, « personne isolée »)."""
+
+
+def _payments() -> tuple[str, ...]:
+    """The inputs saying what an agency pays the famille (« AAH versée », « allocations familiales versées »)."""
+    return tuple(sorted(n for n in default_registry().inputs if n not in NOT_A_FACT
+                        and (n in BENEFIT_FR or n.endswith(("_versee", "_percu")))))
+
+
+def _fact_rank() -> dict[str, int]:
+    """Rank of each fact on the « Données utilisées » line: the resources and the payments the amount rests on,
+    then the foyer and its housing, then the identity facts (FACT_FR's order); any other input after, by name."""
+    order = dict.fromkeys((*_RESOURCES, *_payments(), *_HOUSEHOLD, *FACT_FR))
+    return {n: i for i, n in enumerate(order)}
 
 
 def _euros(e: pl.Expr) -> pl.Expr:
@@ -130,6 +157,39 @@ def _conditions(result: Result, benefit: str) -> list[tuple[str, str]]:
     return [(s.name, s.label or s.name) for s in closure(result, [rule])
             if s.public and s.rule is not None and s.entity == "famille" and s.name in cols
             and (s.rule in own or s.rule.startswith(prefixes))]
+
+
+def _disjuncts(node: Expr) -> list[Expr]:
+    """The operands of a chain of « or » (``a | b | c``)."""
+    if isinstance(node, BoolOp) and node.op == "or":
+        return [*_disjuncts(node.left), *_disjuncts(node.right)]
+    return [node]
+
+
+def _failing(result: Result, benefit: str, conds: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Each condition of ``conds`` that can deny the right, with its alternatives: the other conditions of an
+    either/or it is one side of (« locataire » or « accédant »: a tenant fails the second, yet has the right).
+    Left out: a condition that only adjusts a computation (the housing aid's income neutralised after an RSA),
+    read neither by a boolean rule nor as the test of a ``where`` whose other branch is zero: false, it denies
+    nothing; and the conditions of an increase (``INCREASE_RULES``)."""
+    names = {c for c, _ in conds}
+    steps = result.plan.steps
+    gates: set[str] = set()
+    alternatives: dict[str, set[str]] = {c: set() for c in names}
+    for rule in {steps[c].rule for c in names} - INCREASE_RULES:
+        expr = steps[rule].expr if rule in steps else None
+        if expr is None:
+            continue
+        for node in walk(expr):
+            if steps[rule].dtype == "bool" and isinstance(node, Col) and node.name in names:
+                gates.add(node.name)
+            if isinstance(node, Where) and isinstance(node.otherwise, Lit) and not node.otherwise.value:
+                gates |= {n.name for n in walk(node.cond) if isinstance(n, Col) and n.name in names}
+            if isinstance(node, BoolOp) and node.op == "or":
+                sides = [d.name for d in _disjuncts(node) if isinstance(d, Col) and d.name in names]
+                for c in sides:
+                    alternatives[c] |= set(sides) - {c}
+    return {c: sorted(alternatives[c]) for c, _ in conds if c in gates}
 
 
 def condition_columns(result: Result, benefits: tuple[str, ...]) -> list[str]:
@@ -226,10 +286,10 @@ def _contradiction_line(columns: Iterable[str]) -> pl.Expr:
 
 
 def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_lines: int,
-            payments_unknown: frozenset[str] = frozenset()) -> pl.DataFrame:
+            payments_unknown: frozenset[str] = frozenset(), max_facts: int = MAX_FACTS) -> pl.DataFrame:
     """``flags`` (famille_id, benefit, grade, amounts, paid, deciding_unknowns, linked) with a ``reasons``
     list column added. ``payments_unknown``: benefits whose payments no agency of the run reports (said on the
-    flag: what is received is unknown)."""
+    flag: what is received is unknown). ``max_facts``: facts quoted on the « Données utilisées » line at most."""
     if flags.is_empty():
         return flags.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias("reasons"))
     fam = result["famille"]
@@ -238,6 +298,7 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
     labels = pl.DataFrame({"input": names, "_label": [_input_label(n) for n in names]},
                           schema={"input": pl.String, "_label": pl.String})  # one per input name, not per unit
     agency = pl.col("agency").replace_strict(AGENCY_LABELS, default=pl.col("agency"), return_dtype=pl.String)
+    rank = _fact_rank()
     # each fact with the agency (and extract month) its provenance records, for each member it was read for
     origin = pl.when(pl.col("month").is_not_null()).then(
         agency + pl.lit(" ") + pl.col("month").dt.strftime("%m/%Y")).otherwise(agency)
@@ -246,9 +307,9 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
            .with_columns(pl.col("agency").str.split(",")).explode("agency").filter(pl.col("agency") != "")
            .with_columns(origin.alias("agency"))
            .group_by("famille_id", "input", "_label").agg(pl.col("agency").unique().sort().str.join(", "))
-           # the person's own facts first (in FACT_FR's order), then the others by name
-           .with_columns(pl.col("input").replace_strict({n: i for i, n in enumerate(FACT_FR)}, default=len(FACT_FR),
-                                                       return_dtype=pl.Int32).alias("_rank")))
+           # what the amount rests on first (a line cut at ``max_facts`` keeps it), then the others by name
+           .with_columns(pl.col("input").replace_strict(rank, default=len(rank), return_dtype=pl.Int32)
+                         .alias("_rank")))
     for benefit, part in flags.group_by("benefit"):
         benefit = str(benefit[0])
         conds = _conditions(result, benefit)
@@ -302,10 +363,17 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                     + pl.lit(" ; aucune couverture enregistrée ce mois.")
                 ).otherwise(estimate)
         held = [pl.when(pl.col(c).fill_null(False)).then(pl.lit(lbl)) for c, lbl in conds]
-        failed = [pl.when(~pl.col(c).fill_null(True)).then(pl.lit(lbl)) for c, lbl in conds]
+        # a condition that denies the right on the central values: not one side of an either/or whose other
+        # side holds (a tenant is no « accédant »), nor an adjustment or an increase (``_failing``)
+        labels = dict(conds)
+        failed = [pl.when(~pl.any_horizontal(pl.col(c).fill_null(True), *[pl.col(a).fill_null(False) for a in alts]))
+                  .then(pl.lit(labels[c])) for c, alts in _failing(result, benefit, conds).items()]
         held_line = (pl.lit("Conditions remplies (valeurs centrales) : ")
                      + pl.concat_list(held).list.drop_nulls().list.join(" ; ") + pl.lit(".")) if held else None
         failed_list = pl.concat_list(failed).list.drop_nulls() if failed else None
+        # the lines in the order a letter needs them, so that a list cut at ``max_lines`` drops the least useful:
+        # the estimate, what the grade rests on and what to ask, the other benefits it opens (a unit missing the
+        # RSA misses the free CSS it brings), the conditions, then the facts used
         lines = [estimate]
         # a possible flag says first on which values it rests: the central values may not give the right at all
         central_gives = (pl.col("amount_central").fill_null(0.0) > 0) if row.kind == "amount" \
@@ -390,6 +458,9 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             pl.lit("Données inconnues qui décident : ") + pl.col("deciding_unknowns").list.eval(
                 pl.element().replace_strict(input_labels(), default=pl.element())).list.join(", ")
             + pl.lit(" (à vérifier auprès de la personne).")))
+        lines.append(pl.when(pl.col("linked").list.len() > 0).then(
+            pl.lit("Ouvre aussi droit à : ") + pl.col("linked").list.eval(
+                pl.element().replace_strict(BENEFIT_FR, default=pl.element())).list.join(", ") + pl.lit(".")))
         if "_unid_payer" in part.columns:  # a payment that may be theirs, its payee's NIR unusable (``detect``)
             by_number = (pl.col("_unid_number").fill_null(False) if "_unid_number" in part.columns
                          else pl.lit(False))
@@ -402,18 +473,19 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         cap = catalogue_row(benefit).grade_cap
         if cap is not None:  # a condition no data shows: said first, the letter asks it
             lines.append(pl.lit(f"À vérifier auprès de la personne : {cap[1]}."))
+        if failed_list is not None:  # why the central values give no right: never said where they give it
+            lines.append(pl.when(possible & ~central_gives & (failed_list.list.len() > 0)).then(
+                pl.lit("Non remplies sur les valeurs centrales : ") + failed_list.list.join(" ; ") + pl.lit(".")))
         if held_line is not None:
             lines.append(pl.when(pl.concat_list(held).list.drop_nulls().list.len() > 0).then(held_line))
-        if failed_list is not None:  # only says why the central values fail, for a ``possible`` flag
-            lines.append(pl.when((pl.col("grade") == "possible") & (failed_list.list.len() > 0)).then(
-                pl.lit("Non remplies sur les valeurs centrales : ") + failed_list.list.join(" ; ") + pl.lit(".")))
-        lines.append(pl.when(pl.col("_facts").list.len() > 0).then(
-            pl.lit("Données utilisées : ") + pl.col("_facts").list.head(6).list.join(" ; ") + pl.lit(".")))
         lines.append(pl.when(~pl.col("_has_resources").fill_null(False)).then(
             pl.lit("Aucun revenu transmis par les organismes pour les mois de référence.")))
-        lines.append(pl.when(pl.col("linked").list.len() > 0).then(
-            pl.lit("Ouvre aussi droit à : ") + pl.col("linked").list.eval(
-                pl.element().replace_strict(BENEFIT_FR, default=pl.element())).list.join(", ") + pl.lit(".")))
+        more = pl.col("_facts").list.len().cast(pl.Int64) - max_facts  # unsigned: would wrap below zero
+        lines.append(pl.when(pl.col("_facts").list.len() > 0).then(
+            pl.lit("Données utilisées : ") + pl.col("_facts").list.head(max_facts).list.join(" ; ")
+            + pl.when(more > 0).then(pl.lit(" et ") + more.cast(pl.String)
+                                     + pl.when(more > 1).then(pl.lit(" autres")).otherwise(pl.lit(" autre")))
+            .otherwise(pl.lit("")) + pl.lit(".")))
         part = part.with_columns(pl.concat_list([ln.cast(pl.String) for ln in lines]).list.drop_nulls()
                                  .list.head(max_lines).alias("reasons"))
         out.append(part.select(*flags.columns, "reasons"))
