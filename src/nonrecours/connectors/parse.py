@@ -29,11 +29,11 @@ from nonrecours.privacy import (
 from nonrecours.schemas import TABLES, UNIDENTIFIED_DESCRIBED, UNIDENTIFIED_NEIGHBOURS
 
 __all__ = ["BORN_IN_FRANCE", "FAULT_SCHEMA", "NIR_FACTS", "SUB", "UNIDENTIFIED_SCHEMA", "born_column", "check_rows",
-           "emit_rows",
-           "parse_record", "raw_fields", "repairs", "unidentified_members"]
+           "emit_rows", "parse_record", "raw_fields", "repairs", "unidentified_members"]
 
 FAULT_SCHEMA = {"line": pl.Int64, "record": pl.String, "column": pl.String, "reason": pl.String}
 SUB = "__sub"
+"""Rank of a row among those one emit makes from one line (the month of a spread year, else 0)."""
 BORN_IN_FRANCE = "born_in_france"
 NIR_FACTS = dict(zip(NIR_FACT_COLUMNS, (nir_born_in_france, nir_sex), strict=True))
 """The persons columns a nir field may fill: the facts read from the number before it becomes a pseudonym (born
@@ -44,7 +44,8 @@ of the digits that leave the connector."""
 def born_column(nir_target: str, fact: str = BORN_IN_FRANCE) -> str:
     """Name of the column ``parse_record`` adds beside each nir field for one of ``NIR_FACTS`` (``fact``)."""
     return f"__born:{nir_target}" if fact == BORN_IN_FRANCE else f"__{fact}:{nir_target}"
-"""Rank of a row among those one emit makes from one line (the month of a spread year, else 0)."""
+
+
 _AMOUNT_RE = r"^-?\d+(\.\d+)?$"
 _CENTS_RE = r"^-?\d+(\.\d{1,2})?$"
 _OTHER_MARK_POINT = r"^-?\d+\.\d{1,2}$"
@@ -399,8 +400,8 @@ def parse_record(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMappin
         if f.type == "nir":  # the privacy package's staged checks: normalised (null unless valid) + reason
             lf = check_nirs(lf, f.target, prefix=f"__n{i}")
             nir_reasons[i] = f"__n{i}_reason"
-            # the one fact kept from the digits: born in France or abroad (a boolean), read before the
-            # pseudonym replaces the number
+            # the facts kept from the digits (NIR_FACTS: born in France or abroad, the sex digit), read before
+            # the pseudonym replaces the number
             lf = lf.with_columns(derive(pl.col(f"__n{i}_norm")).alias(born_column(f.target, fact))
                                  for fact, derive in NIR_FACTS.items())
     values = []

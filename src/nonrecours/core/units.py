@@ -3,8 +3,8 @@
 Precedence (documented, counted when sources disagree):
 
 1. a famille or ménage membership comes from the agency that *pays* that famille (CAF/MSA benefits in the
-   window), else from one the person's DGFiP declaration does not belie (a famille whose adults are not the
-   declarants of the person's latest foyer fiscal comes after one whose are, or of which nothing is declared),
+   window), else from one the person's DGFiP declaration does not belie (a famille whose adults are not the two
+   declarants of the person's latest joint declaration comes after one whose are, or of which nothing is said),
    else from the most recent news (the extract's date; for a DGFiP dwelling, the 1st January after its income
    year, as its declaration gave it), else the latest start, else ``CoreConfig.composition_priority``;
 2. a foyer fiscal comes from the DGFiP (its latest income year valid on the month);
@@ -118,18 +118,20 @@ def _choose(members: pl.DataFrame, payers: pl.DataFrame, config: CoreConfig) -> 
 
 
 def _belied_by_declaration(members: pl.DataFrame, ranked: pl.DataFrame) -> pl.Series:
-    """For each famille membership of ``ranked``, whether the person's latest DGFiP foyer fiscal belies it: its
-    declarants are not the famille's adults (demandeur, conjoint). A married man the CAF lists as the conjoint of
-    his wife's dossier, whom the MSA also lists alone in a dossier of his own (his affiliation, opened later), and
-    whose couple files one declaration: the MSA's dossier is belied, the CAF's is not. Until 4 December 2026 the
-    later start won and split the couple: a lone parent's RSA and ASF flagged for the wife. A dossier's ménage (the
-    same id) is belied with its famille when the person has another famille. False (no evidence) without a
-    declaration, and for a foyer fiscal."""
+    """For each famille membership of ``ranked``, whether the person's latest DGFiP foyer fiscal belies it: a joint
+    declaration whose two declarants are not the famille's adults (demandeur, conjoint). A married man the CAF
+    lists as the conjoint of his wife's dossier, whom the MSA also lists alone in a dossier of his own (his
+    affiliation, opened later), and whose couple files one declaration: the MSA's dossier is belied, the CAF's is
+    not. Until 4 December 2026 the later start won and split the couple: a lone parent's RSA and ASF flagged for
+    the wife. A dossier's ménage (the same id) is belied with its famille when the person has another famille.
+    False (no evidence) without a joint declaration, and for a foyer fiscal."""
     dgfip_foyer = (pl.col("unit_kind") == "foyer_fiscal") & (pl.col("source_agency") == "dgfip")
     foyer = (members.filter(dgfip_foyer).sort("valid_from", descending=True)
              .unique("person_id", keep="first", maintain_order=True).select("person_id", pl.col("unit_id").alias("_f")))
+    # a joint declaration only: an unmarried partner files one of their own, so a single declarant belies no couple
     declarants = (members.filter(dgfip_foyer & (pl.col("role") == "declarant")).group_by("unit_id")
-                  .agg(pl.col("person_id").unique().sort().alias("_decl")).rename({"unit_id": "_f"}))
+                  .agg(pl.col("person_id").unique().sort().alias("_decl")).rename({"unit_id": "_f"})
+                  .filter(pl.col("_decl").list.len() == 2))
     adults = (members.filter((pl.col("unit_kind") == "famille") & pl.col("role").is_in(["demandeur", "conjoint"]))
               .group_by("source_agency", "unit_id").agg(pl.col("person_id").unique().sort().alias("_adults")))
     key = ["person_id", "source_agency", "unit_id"]
