@@ -19,6 +19,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from stdnum.fr.nir import calc_check_digits
 from typer.testing import CliRunner
 
 from nonrecours.audit import verify_run
@@ -40,9 +41,9 @@ ASPA_SINGLE = 12523.14 / 12     # from January 2026, circulaire Cnav 2025-29
 
 
 def nir(sex: int, birth: dt.date, order: int) -> str:
-    """A NIR of a person born in Cahors with its key (97 - N mod 97)."""
+    """A NIR of a person born in Cahors, with its key (python-stdnum's, INSEE's rule)."""
     body = f"{sex}{birth.year % 100:02d}{birth.month:02d}46042{order:03d}"
-    return body + f"{97 - int(body) % 97:02d}"
+    return body + calc_check_digits(body)
 
 
 # household → its people: (label, sex, birth, family name, first name)
