@@ -818,12 +818,14 @@ def _exchange_value(value: pl.DataFrame, published: set[str]) -> dict[str, Any]:
             text += "aucun extrait ne fait à lui seul perdre de signalement"
         caf = sub.get("CAF seule")
         if caf is not None:
-            text += (f" ; avec le seul extrait de la CAF (la pratique actuelle), {fmt_int(caf['flags'])} "
-                     "signalements")
+            # the CAF's file alone is today's practice for what the CAF pays, not for the ASPA, CSS or ASI
+            practice = " (la pratique actuelle)" if catalogue_row(b).lead == "caf" else ""
+            text += (f" ; avec le seul extrait de la CAF{practice}, {fmt_int(caf['flags'])} signalements certains "
+                     "ou probables")
             if truth and caf["recall"] is not None and caf["precision"] is not None:
-                text += f" justes à {fmt_pct(caf['precision'])} et un rappel de {fmt_pct(caf['recall'])}"
+                text += f" (précision {fmt_pct(caf['precision'])}, rappel {fmt_pct(caf['recall'])})"
             elif truth and caf["recall"] is not None:
-                text += f" et un rappel de {fmt_pct(caf['recall'])}"
+                text += f" (rappel {fmt_pct(caf['recall'])})"
             else:
                 text += f", dont {fmt_int(caf['flags'] - caf['flags_gained'])} du traitement complet"
         reading.append(text + ".")
@@ -836,6 +838,7 @@ def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
     need = _read(folder / "answer1_data_to_exchange.parquet")
     if need is not None:
         agencies = sorted({a for lst in need["agencies"] for a in lst})
+        labels = input_labels()  # the engine's input names in French, never « ofpra_protection »
         rows, keys = [], []
         for b in [b for b in TARGET_BENEFITS if b in set(need["benefit"])]:
             sub = need.filter(pl.col("benefit") == b)
@@ -845,7 +848,7 @@ def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
             rows.append([cell(_benefit_label(b)), cell(sub.height, "int", col="inputs"),
                          cell(int(sub["supplied"].sum()), "int", col="supplied"),
                          *[cell(per.get(a, 0), "int", col=a) for a in agencies],
-                         cell(", ".join(missing) if missing else "aucune")])
+                         cell(", ".join(labels.get(m, m) for m in missing) if missing else "aucune")])
             keys.append({"benefit": b})
         out["need"] = Table("echanges", ["Prestation", "Données lues par les règles", "dont fournies par un extrait",
                                          *[agency_label(a) for a in agencies],
