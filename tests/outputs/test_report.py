@@ -178,6 +178,9 @@ def test_answers_and_quality_equal_their_tables(demo_run, page):
     # the parameters in force on the month, from the rules stage's bindings
     bindings = json.loads((demo_run / "rules" / "parameters-2026-06.json").read_text())
     assert len(rows(page, "parametres")) == sum(b["month"] == "2026-06-01" for b in bindings) > 20
+    # each value with its unit in French: no « count » nor « smic_hours » as the parameter files write them
+    shown = " ".join(tr.find_all("td")[1].get_text() for tr in rows(page, "parametres"))
+    assert not re.search(r"\b(count|smic_hours)\b", shown)
 
 
 def test_exchange_value_equals_the_ablation_table(demo_run, page):
@@ -211,8 +214,10 @@ def test_exchange_value_equals_the_ablation_table(demo_run, page):
             assert f"{lost} des {full['flags']} signalements sont perdus" in sentence.replace("\u202f", "")
         # today's practice only for what the CAF pays (not the ASPA, CSS, ASI); the flags counted c+p
         practice = " (la pratique actuelle)" if catalogue_row(benefit).lead == "caf" else ""
-        assert (f"avec le seul extrait de la CAF{practice}, {caf['flags']} signalements certains ou probables"
-                in sentence.replace("\u202f", "")), sentence
+        counted = ("signalements certains ou probables" if caf["flags"] > 1  # French: « 0 signalement »
+                   else "signalement certain ou probable")
+        said = f"avec le seul extrait de la CAF{practice}, {caf['flags']} {counted}"
+        assert said in sentence.replace("\u202f", ""), sentence
         if caf["recall"] is not None:  # the demo has a truth; a benefit it holds no true case of has no recall
             assert f"rappel {fmt_pct(caf['recall'])})" in sentence
         else:

@@ -179,7 +179,8 @@ def quarantine_reason(key: str) -> str:
     return f"{column} : {text}" if sep else text
 
 
-UNIT_LABELS = {"currency": "€", "rate": "", "year": "ans", "hour": "h", "month": "mois"}
+UNIT_LABELS = {"currency": "€", "rate": "", "count": "", "year": "ans", "hour": "h", "month": "mois",
+               "smic_hours": "heures de SMIC"}
 
 
 # --- French formatting (babel) -----------------------------------------------------------------------
@@ -820,8 +821,9 @@ def _exchange_value(value: pl.DataFrame, published: set[str]) -> dict[str, Any]:
         if caf is not None:
             # the CAF's file alone is today's practice for what the CAF pays, not for the ASPA, CSS or ASI
             practice = " (la pratique actuelle)" if catalogue_row(b).lead == "caf" else ""
-            text += (f" ; avec le seul extrait de la CAF{practice}, {fmt_int(caf['flags'])} signalements certains "
-                     "ou probables")
+            flags = ("signalements certains ou probables" if caf["flags"] > 1  # « 0 signalement » in French
+                     else "signalement certain ou probable")
+            text += f" ; avec le seul extrait de la CAF{practice}, {fmt_int(caf['flags'])} {flags}"
             if truth and caf["recall"] is not None and caf["precision"] is not None:
                 text += f" (précision {fmt_pct(caf['precision'])}, rappel {fmt_pct(caf['recall'])})"
             elif truth and caf["recall"] is not None:
