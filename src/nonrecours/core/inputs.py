@@ -745,7 +745,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                                         month, first, fam_inputs, known_benefits, facts.payments_reach)
     if known_inputs:
         payers = list(facts.paying_agencies or ())
-        # A famille no payer lists receives none of their benefits: an observed zero from exhaustive payers.
+        # A famille no payer lists receives none of their benefits: an observed zero from exhaustive payers, all
+        # named in one value (``core.month.agency_per_row`` reads them apart).
         prov.append(_prov(famille, "famille", "famille_id", known_inputs, pl.lit("observed"),
                           pl.lit(",".join(payers)),
                           pl.lit(month)))

@@ -16,7 +16,7 @@ from nonrecours.core.resources import CoreConfig
 from nonrecours.engine import Inputs
 from nonrecours.schemas.zonage import unmodelled_territory
 
-__all__ = ["PROVENANCE_SCHEMA", "UNKNOWNS_SCHEMA", "CoreMonth"]
+__all__ = ["PROVENANCE_SCHEMA", "UNKNOWNS_SCHEMA", "CoreMonth", "agency_per_row"]
 
 UNKNOWNS_SCHEMA: dict[str, pl.DataType] = {
     "entity": pl.String(),      # individu | famille | foyer_fiscal | menage
@@ -46,6 +46,14 @@ PROVENANCE_SCHEMA: dict[str, pl.DataType] = {
 }
 """Where each engine input value comes from: observed in an agency's extract, estimated from another value
 (an annual income spread over months, say), or unknown (then it is also in ``unknowns``)."""
+
+
+def agency_per_row(frame: pl.DataFrame, column: str = "source_agency") -> pl.DataFrame:
+    """``frame`` with one agency per row in ``column``: a payments fact names every exhaustive payer of the run in
+    one value (« caf,msa »: none of them paid the famille), which a reader quotes agency by agency; rows naming
+    none are dropped."""
+    return (frame.with_columns(pl.col(column).str.split(",")).explode(column)
+            .with_columns(pl.col(column).str.strip_chars()).filter(pl.col(column) != ""))
 
 
 @dataclass

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from nonrecours.core.month import CoreMonth
+from nonrecours.core.month import CoreMonth, agency_per_row
 from nonrecours.core.resources import MONTHLY_INPUTS as RESOURCE_INPUTS
 from nonrecours.core.resources import N2_INPUTS
 from nonrecours.core.units import qualifier
@@ -303,8 +303,7 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
     origin = pl.when(pl.col("month").is_not_null()).then(
         agency + pl.lit(" ") + pl.col("month").dt.strftime("%m/%Y")).otherwise(agency)
     # a payments fact names every exhaustive payer ("caf,msa"): one agency each; none named, nothing said
-    src = (sources.join(labels, on="input")
-           .with_columns(pl.col("agency").str.split(",")).explode("agency").filter(pl.col("agency") != "")
+    src = (agency_per_row(sources.join(labels, on="input"), "agency")
            .with_columns(origin.alias("agency"))
            .group_by("famille_id", "input", "_label").agg(pl.col("agency").unique().sort().str.join(", "))
            # what the amount rests on first (a line cut at ``max_facts`` keeps it), then the others by name

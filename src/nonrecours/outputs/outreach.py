@@ -31,6 +31,7 @@ from pathlib import Path
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from nonrecours.core.month import agency_per_row
 from nonrecours.detection.reasons import NOT_A_FACT
 from nonrecours.detection.schema import GRADES
 from nonrecours.detection.targets import cash
@@ -328,9 +329,7 @@ def _known_facts(f: pl.DataFrame, provenance: pl.DataFrame | None, memberships: 
     asked = (f.select("claimant_id", pl.col("deciding_unknowns").alias("input")).explode("input")
              .join(fields.select("field", "input").unique(), on="input").select("claimant_id", "field").unique())
     # a payments fact names every payer reporting for the run ("caf,msa"): each agency by its name
-    found = (pl.concat(parts).join(asked, on=["claimant_id", "field"], how="anti")
-             .with_columns(pl.col("source_agency").str.split(",")).explode("source_agency")
-             .with_columns(pl.col("source_agency").str.strip_chars()).filter(pl.col("source_agency") != "")
+    found = (agency_per_row(pl.concat(parts).join(asked, on=["claimant_id", "field"], how="anti"))
              .group_by("claimant_id", "field", "label", "source_agency").agg(pl.col("source_month").max()))
     if found.is_empty():
         return empty
