@@ -213,7 +213,8 @@ def test_no_silent_default(spec, kinds):
     assert core.inputs.individu.height == len(spec)          # rows conserved: every person counts
     need = required_inputs(TARGETS)
     accounted = pl.concat([
-        core.provenance.filter(pl.col("kind").is_in(["observed", "estimated"])).select("entity", "id", "input"),
+        core.provenance.filter(pl.col("kind").is_in(["observed", "estimated", "setting"])).select(
+            "entity", "id", "input"),
         core.unknowns.select("entity", "id", "input")]).unique()
     id_col = {"individu": "person_id", "famille": "famille_id", "menage": "menage_id"}
     frames = {"individu": core.inputs.individu, "famille": core.inputs.famille, "menage": core.inputs.menage}

@@ -486,9 +486,16 @@ def test_amount_range_reaches_the_unfavourable_corner(territory):
     gives it: a woman living alone whose housing no agency describes (housed at no cost or not: the forfait
     logement, CASF art. R262-9) and whose pregnancy is unknown (the majorated amount, L262-9). All unknowns high
     is pregnant and housed at no cost (the majorated amount less the forfait, above the central value), all low
-    is the central value; the forfait alone is the unfavourable corner, and the least favourable RSA."""
+    is the central value; the forfait alone is the unfavourable corner, and the least favourable RSA. Her dwelling
+    is bought on a loan signed after 2018 (no housing aid in accession, no advantage in kind): a tenant would
+    be due a housing aid, and the RSA she must claim with it takes the forfait at every corner (L262-10)."""
     tables, core = territory
     fam = core.inputs.individu.filter(pl.col("person_id") == "p-nothing")["famille_id"].item()
+    menage = core.inputs.individu.filter(pl.col("person_id") == "p-nothing")["menage_id"].item()
+    owner = core.inputs.menage.with_columns(
+        pl.when(pl.col("menage_id") == menage).then(pl.lit("owner_with_loan")).otherwise("housing_status")
+        .alias("housing_status"))
+    core = dataclasses.replace(core, inputs=dataclasses.replace(core.inputs, menage=owner))
     rows = pl.DataFrame({"entity": ["famille", "individu"], "id": [fam, "p-nothing"], "month": [None, None],
                          "input": ["hosted_free_of_charge", "pregnant"], "low": [0.0, 0.0],
                          "central": [0.0, 0.0], "high": [1.0, 1.0], "reason": ["logement", "grossesse"],

@@ -39,8 +39,8 @@ from nonrecours.schemas.tables import valid_on
 from nonrecours.schemas.zonage import overseas_department, zone_apl_of
 
 __all__ = ["BEHIND_MIN_PAYMENTS", "FAMILY_PAYMENTS", "PAYMENT_INPUTS", "PERSON_PAYMENTS", "RECEIVED_INPUTS",
-           "YOUNG_DEPENDANT_MISSING", "PopulationFacts", "build_inputs", "build_month", "earliest_reach",
-           "payments_reach", "population_facts", "reach_month", "with_payments"]
+           "SETTING_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts", "build_inputs", "build_month",
+           "earliest_reach", "payments_reach", "population_facts", "reach_month", "with_payments"]
 
 LEASE_KINDS = ("colocation", "chambre")
 """The housing record's kind of lease (schemas.tables.HOUSING): the rent is a colocataire's share, or the
@@ -72,6 +72,9 @@ RECEIVED_INPUTS: dict[str, str] = {"rsa": "rsa_percu"}
 neutralisation reads whether the RSA is « perçu » (CCH art. R822-17), and an agency that does not pay it reports
 it received without an amount (``benefit_receipts``). True when a payer paid it (``benefits_paid``, amount > 0)
 or an agency reports a member of the famille (as it stands in the evaluated month) receiving it."""
+SETTING_INPUTS = ("rsa_subsidiarite",)
+"""Rule inputs the core sets from its configuration (``CoreConfig.rsa_subsidiarity``), not from an extract: a way
+of reading the law, never a fact of the person, nor data an agency could send."""
 _INPUT_OF: dict[str, str] = {**PAYMENT_INPUTS, **RECEIVED_INPUTS}
 _PAYMENT_COLUMNS = tuple(PAYMENT_INPUTS.values())
 _PAID_KNOWN: dict[str, tuple[str, ...]] = {
@@ -762,10 +765,13 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # ablation without the CAF and the MSA). The allocations familiales' flag is false when the rules read no payment.
     known = _payments_known(payer_sent, fam_inputs)
     famille = famille.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge",
-                             *[pl.lit(v).alias(flag) for flag, v in known.items()])
+                             *[pl.lit(v).alias(flag) for flag, v in known.items()],
+                             pl.lit(config.rsa_subsidiarity).alias(SETTING_INPUTS[0]))
     for flag, v in known.items():
         prov.append(_prov(famille, "famille", "famille_id", [flag], pl.lit("observed" if v else "estimated"),
                           pl.lit(None), pl.lit(None)))
+    prov.append(_prov(famille, "famille", "famille_id", list(SETTING_INPUTS), pl.lit("setting"), pl.lit(None),
+                      pl.lit(None)))
 
     # Ménage: commune of the reference person, housing of the latest month at most housing_months old.
     # The reference person first, then anyone whose commune is known, then by id: a ménage whose members

@@ -40,7 +40,7 @@ PROVENANCE_SCHEMA: dict[str, pl.DataType] = {
     "id": pl.String(),
     "month": pl.Date(),         # null for a static input
     "input": pl.String(),
-    "kind": pl.String(),        # observed | estimated | unknown
+    "kind": pl.String(),        # observed | estimated | unknown | setting (core.inputs.SETTING_INPUTS: no data)
     "source_agency": pl.String(),   # null when unknown
     "source_month": pl.Date(),  # the extract month the value comes from, null when unknown
 }

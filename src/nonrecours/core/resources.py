@@ -149,6 +149,13 @@ class CoreConfig(BaseModel):
     18 à 29 ans », France, portrait social (éditions 2019-2025, DEPP/MESR data): the share of a generation still
     in education is about 12 % at 25 (12.2 % at the 2019 school year) and 3 % at 29 (2.6 % to 3.8 % every year
     since 1986). Below this age the studies stay unknown (unfavourable: a student)."""
+    rsa_subsidiarity: bool = True
+    """The RSA counts each family benefit and the housing aid of the month at the larger of the amount paid and the
+    amount due (the rules' ``rsa_subsidiarite``): the RSA is subsidiary, a foyer must claim the benefits it is due
+    (CASF art. L262-10), so the RSA of a famille also flagged for an allocation de base, an ASF or a housing aid is
+    the one it gets once it claims them all, not an RSA inflated by what it forgoes elsewhere (a lone parent with
+    nothing paid: 1,115.80 € read on the payments, 652.65 € once the PAJE, the ASF and the housing aid are
+    claimed, as OpenFisca-France computes). False: the RSA on the payments alone (the situation as it stands)."""
     pregnancy_ages: tuple[int, int] = (12, 55)
     """Ages (from, below) at which a woman's pregnancy no agency transmits is unknown. Outside them no pregnancy is
     assumed, not estimated: births to mothers under 13 or aged 55 or more are a few dozen a year in France among

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 import polars as pl
 
+from nonrecours.core.inputs import SETTING_INPUTS
 from nonrecours.core.month import CoreMonth, agency_per_row
 from nonrecours.core.resources import MONTHLY_INPUTS as RESOURCE_INPUTS
 from nonrecours.core.resources import N2_INPUTS
@@ -54,7 +55,7 @@ FACT_FR = {"age": "âge", "nationality_group": "nationalité", "residence_permit
 letter; any other input keeps its registry label."""
 NOT_A_FACT = frozenset({"date_naissance", "revenus_n2_renseignes", "prestations_versees_connues",
                         "aide_logement_versee_connue", "aah_versee_connue", "aspa_versee_connue",
-                        "aide_logement_du_mois_connue", "rsa_percu_connu"})
+                        "aide_logement_du_mois_connue", "rsa_percu_connu", *SETTING_INPUTS})
 """Inputs that say whether another one is known (or repeat the age): not facts of the person's situation (no
 reason line quotes them; an outreach list asks none of them that has no question of its own)."""
 _RESOURCES = (*RESOURCE_INPUTS.values(), *N2_INPUTS)

@@ -114,10 +114,12 @@ def agency_columns() -> pl.DataFrame:
 def data_to_exchange(benefits: Iterable[str] = TARGET_BENEFITS) -> pl.DataFrame:
     """Per benefit and rule input: the canonical columns it comes from and the agencies whose extract carries
     them (``agencies`` empty: no extract does, so the value stays unknown and is asked)."""
+    from nonrecours.core.inputs import SETTING_INPUTS
     from nonrecours.engine import required_inputs
 
     rows = list(dict.fromkeys((b, entity, name) for b in benefits for r in catalogue_row(b).rules
-                              for entity, names in required_inputs(r).items() for name in sorted(names)))
+                              for entity, names in required_inputs(r).items() for name in sorted(names)
+                              if name not in SETTING_INPUTS))  # a setting of the run, not data to exchange
     needed = pl.DataFrame(rows, schema=["benefit", "entity", "input"], orient="row")
     sources = pl.DataFrame([(name, t, c, q) for name, cols in INPUT_COLUMNS.items() for t, c, q in cols],
                            schema=["input", "table", "column", "qualifier"], orient="row")

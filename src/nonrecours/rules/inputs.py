@@ -126,6 +126,12 @@ input_variable("aide_logement_du_mois_connue", entity="famille", dtype="bool", m
                      "mois qui le précèdent, et le forfait logement et les prestations familiales du RSA du mois "
                      "lisent alors l'aide et les prestations calculées)", ref="caf")
 
+input_variable("rsa_subsidiarite", entity="famille", dtype="bool", monthly=False, default=False,
+               label="le RSA compte, de chaque prestation familiale et de l'aide au logement du mois, la plus grande "
+                     "de celle versée et de celle due: le foyer doit faire valoir ses droits à celles qu'il ne "
+                     "perçoit pas (détection: oui; situations de référence: non, elles disent ce qui est versé)",
+               ref="CASF art. L262-10")
+
 # -- ménage -------------------------------------------------------------------------------------------
 input_variable("depcom", entity="menage", dtype="str", monthly=False,
                label="code INSEE de la commune du logement", ref="caf/dgfip")

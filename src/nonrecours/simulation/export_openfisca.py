@@ -79,6 +79,15 @@ MONTH_COMPUTED = ("aspa",)
 """Paid benefits whose evaluated month is computed by OpenFisca even where the month's payments are stated
 (``paid_this_month``): no rule reads the ASPA paid in the month itself (the CSS reads the twelve before), and the
 ASPA of the month is an entitlement OpenFisca labels (``synth.extracts.entitlements_from_openfisca``)."""
+SUBSIDIARY_MONTH = ("af", "paje_base", "asf", "aide_logement")
+"""Paid benefits whose evaluated month is computed by OpenFisca, even where the month's payments are stated, for a
+famille whose RSA counts the benefits due (``rsa_subsidiarite``, the core's default: CASF art. L262-10): OpenFisca's
+RSA then counts the family benefits and the housing aid due in the month, where ours counts the larger of the one
+paid and the one due (the synthetic truth pays a famille either nothing or the amount due: the same figure).
+OpenFisca's CSS reads the same housing aid of the month (its ``css_cmu_forfait_logement_al``) where ours reads
+the aid received (CSS art. R861-5 has no subsidiarity): a famille due a housing aid it does not take up gets
+OpenFisca's forfait in its CSS; the OpenFisca-labelled truth labels the CSS in a pass stating the aid paid
+(``synth.extracts.entitlements_from_openfisca``)."""
 PAID_ALSO = {"aide_logement": "aide_logement_montant"}
 """OpenFisca variables stated with the same paid amounts as another: its majoration pour la vie autonome (``caah``)
 reads whether a housing aid is paid from ``aide_logement_montant``, which it otherwise computes itself in each past
@@ -128,12 +137,12 @@ def _frame(frames: Mapping[str, Any], name: str) -> pl.DataFrame | None:
     return frames.get(name) if isinstance(frames, Mapping) else getattr(frames, name, None)
 
 
-def _also(v: str) -> list[pl.Expr]:
-    """The paid block of ``v`` again under its :data:`PAID_ALSO` name (the same months and amounts, nothing
-    asked)."""
+def _also(v: str, series: str | None = None) -> list[pl.Expr]:
+    """The paid block of ``v`` again under its :data:`PAID_ALSO` name (the same months and amounts, read from the
+    column ``series``, by default ``v``; nothing asked)."""
     if v not in PAID_ALSO:
         return []
-    return [pl.lit(f',"{PAID_ALSO[v]}":{{'), pl.col(v), pl.lit("}")]
+    return [pl.lit(f',"{PAID_ALSO[v]}":{{'), pl.col(series or v), pl.lit("}")]
 
 
 def _aah_paid(ind: pl.DataFrame, fam: pl.DataFrame, fm: pl.DataFrame | None,
@@ -235,7 +244,8 @@ paid benefits (``aah``, the familles' :data:`PAID`) are not here: a request exte
 def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                      famille_ids: Sequence[Any] | pl.Series | None, *, benefits_paid: bool,
                      requested: Mapping[str, Sequence[str]], paid_this_month: bool,
-                     zero_series: bool) -> tuple[pl.DataFrame, pl.DataFrame]:
+                     zero_series: bool, subsidiary_month: Sequence[str] = SUBSIDIARY_MONTH,
+                     ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """(``position``, ``situation``: compact JSON) per ménage in ménage order, and the famille index of
     :class:`Export`, built with Polars expressions (no Python loop over persons or dwellings).
 
@@ -419,13 +429,26 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         extend = {v: f',"{period}":null}}' if v in requested.get("familles", ())
                   and (not paid_this_month or v in MONTH_COMPUTED) else "}" for v in PAID}
         before = pl.col("month") < pl.lit(month)
+        # the month computed by OpenFisca for a famille under the RSA's subsidiarity (``SUBSIDIARY_MONTH``)
+        subsidiary = [v for v in PAID if paid_this_month and v in subsidiary_month and v not in MONTH_COMPUTED
+                      and "rsa_subsidiarite" in fam.columns]
+        ask_month = {v: f',"{period}":null}}' if v in requested.get("familles", ()) else "}" for v in subsidiary}
         paid = (grid.sort("famille_id", "month").select(
             "famille_id", *((pl.when(before).then(_item(_num(pl.col(v)))) if v in MONTH_COMPUTED and paid_this_month
-                             else _item(_num(pl.col(v)))).alias(v) for v in PAID))
-                .group_by("famille_id").agg(*(pl.col(v).str.join(",") for v in PAID))
+                             else _item(_num(pl.col(v)))).alias(v) for v in PAID),
+            *(pl.when(before).then(_item(_num(pl.col(v)))).alias(f"_m_{v}") for v in subsidiary))
+                .group_by("famille_id").agg(*(pl.col(v).str.join(",") for v in PAID),
+                                            *(pl.col(f"_m_{v}").str.join(",") for v in subsidiary))
                 .select("famille_id", *(pl.concat_str(pl.lit(f',"{v}":{{'), pl.col(v), pl.lit(extend[v]),
-                                                      *_also(v)).alias(f"_paid_{v}") for v in PAID)))
+                                                      *_also(v)).alias(f"_paid_{v}") for v in PAID),
+                        *(pl.concat_str(pl.lit(f',"{v}":{{'), pl.col(f"_m_{v}"), pl.lit(ask_month[v]),
+                                        *_also(v, f"_m_{v}")).alias(f"_paidm_{v}") for v in subsidiary)))
         fams = fams.join(paid, on="famille_id", how="left")
+        if subsidiary:
+            under = fams.join(fam.select("famille_id", "rsa_subsidiarite"), on="famille_id", how="left").get_column(
+                "rsa_subsidiarite").fill_null(False)
+            fams = fams.with_columns(pl.when(under).then(pl.col(f"_paidm_{v}")).otherwise(pl.col(f"_paid_{v}"))
+                                     .alias(f"_paid_{v}") for v in subsidiary)
         # a benefit whose payments are unknown is left for OpenFisca to compute, as our rules compute it (family
         # benefits stated 0: OpenFisca's prime d'activité read no AF where ours counts it)
         flags = sorted({f for f in KNOWN_FLAG.values() if f in fam.columns})
@@ -526,7 +549,8 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
 
 def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
                       famille_ids: Sequence[Any] | pl.Series | None = None, *, benefits_paid: bool = True,
-                      outputs: bool | Mapping[str, Sequence[str]] = True, paid_this_month: bool = False) -> Export:
+                      outputs: bool | Mapping[str, Sequence[str]] = True, paid_this_month: bool = False,
+                      subsidiary_month: Sequence[str] = SUBSIDIARY_MONTH) -> Export:
     """Web-API situations for the ménages of ``famille_ids`` (all familles when None) at ``month``.
 
     ``frames``: a dict of input frames or an :class:`~nonrecours.engine.Inputs`. ``benefits_paid``: state
@@ -535,10 +559,13 @@ def export_situations(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
     ``month`` (``null`` values, as the web API's ``/calculate`` expects). ``paid_this_month``: state the
     evaluated month's paid benefits too (as our rules read them: the housing aid paid enters the RSA and PPA
     forfait logement), instead of letting OpenFisca compute them; replays a flagged case as detection saw it.
+    ``subsidiary_month``: those of them still computed for the month where a famille's RSA counts the benefits
+    due (``rsa_subsidiarite``: :data:`SUBSIDIARY_MONTH`; empty: every payment of the month stated).
     """
     requested: Mapping[str, Sequence[str]] = (EXPORTED_OUTPUTS if outputs is True else outputs or {})
     texts, index = _situation_texts(frames, month, famille_ids, benefits_paid=benefits_paid, requested=requested,
-                                    paid_this_month=paid_this_month, zero_series=True)
+                                    paid_this_month=paid_this_month, zero_series=True,
+                                    subsidiary_month=subsidiary_month)
     situations = json.loads("[" + ",".join(texts.get_column("situation").to_list()) + "]")  # one parse
     return Export(situations=situations, index=index)
 

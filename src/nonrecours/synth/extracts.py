@@ -312,7 +312,9 @@ def entitlements_from_openfisca(truth_dir: str | Path, months: list, oracle: Ora
 
     The same engine inputs as the rules (``core.build_inputs`` on the truth tables), exported as web-API
     situations (``simulation.export_openfisca``: the family benefits and housing aid the truth pays are stated,
-    those of the month too, as the rules read them; a month without income stated at zero) and computed by ``oracle`` (a
+    those of the month too, as the rules read them, except those the RSA's subsidiarity counts due, CASF art.
+    L262-10: computed for the month, in a pass of their own for the RSA; a month without income stated at zero)
+    and computed by ``oracle`` (a
     :class:`~nonrecours.simulation.openfisca_process.OpenFiscaProcess`, or any callable taking situations)
     in batches of ``batch_households`` ménages, each one vectorised simulation.
 
@@ -322,13 +324,18 @@ def entitlements_from_openfisca(truth_dir: str | Path, months: list, oracle: Ora
     assumes that aid is what the famille receives, whether or not it takes its RSA up.
     """
     from nonrecours.core import build_inputs
-    from nonrecours.simulation.export_openfisca import export_situations
+    from nonrecours.simulation.export_openfisca import SUBSIDIARY_MONTH, export_situations
     from nonrecours.simulation.openfisca_process import LABEL_VARIABLES, famille_values, our_benefits
 
     if batch_households < 1:
         raise ValueError("batch_households must be positive")
     tables = _truth_tables(Path(truth_dir))
-    requested = {"familles": LABEL_VARIABLES}
+    # two passes: the RSA with the month's family benefits and housing aid due (its subsidiarity, as our rules
+    # read them, ``export_openfisca.SUBSIDIARY_MONTH``), the others with the month's aid as paid (OpenFisca's CSS
+    # reads the same aid, where ours reads the aid received)
+    passes = ((("rsa",), SUBSIDIARY_MONTH),
+              (tuple(v for v in LABEL_VARIABLES if v != "rsa"), tuple(v for v in SUBSIDIARY_MONTH
+                                                                     if v != "aide_logement")))
     frames = []
     for month in months:
         inputs = _zero_months_stated(build_inputs(tables, month), month)
@@ -337,10 +344,15 @@ def entitlements_from_openfisca(truth_dir: str | Path, months: list, oracle: Ora
         values = []
         for start in range(0, menages.len(), batch_households):  # whole ménages: a famille is exported once
             chosen = ind.filter(pl.col("menage_id").is_in(menages.slice(start, batch_households).implode()))
-            ex = export_situations(inputs, month, chosen.get_column("famille_id").unique(), benefits_paid=True,
-                                   outputs=requested, paid_this_month=True)
-            index = ex.index.with_columns(pl.lit(month.strftime("%Y-%m")).alias("period"))
-            values.append(famille_values(index, ex.situations, oracle(ex.situations), requested))
+            both = []
+            for variables, subsidiary in passes:
+                requested = {"familles": variables}
+                ex = export_situations(inputs, month, chosen.get_column("famille_id").unique(),
+                                       benefits_paid=True, outputs=requested, paid_this_month=True,
+                                       subsidiary_month=subsidiary)
+                index = ex.index.with_columns(pl.lit(month.strftime("%Y-%m")).alias("period"))
+                both.append(famille_values(index, ex.situations, oracle(ex.situations), requested))
+            values.append(both[0].join(both[1], on="famille_id", how="inner", validate="1:1"))
         if values:
             base = our_benefits(pl.concat(values)).rename({"famille_id": "unit_id"})
             frames += _entitlement_rows(base, month, [catalogue_row(b) for b in OPENFISCA_LABELLED])

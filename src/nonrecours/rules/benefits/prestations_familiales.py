@@ -347,6 +347,19 @@ def pf_retenues_minima(f: Famille):
     return f.paje_base_retenue + f.rsa_forfait_asf + minimum(f.af_base, f.af_retenues) + cf_retenu
 
 
+@rule(entity="famille", dtype="float", label="prestations familiales comptées dans les ressources du RSA quand le "
+      "foyer fait valoir ses droits: chacune versée ou, si elle est plus grande, due",
+      ref="CASF art. L262-10, R262-10 et R262-10-1")
+def pf_dues_minima(f: Famille):
+    """``pf_retenues_minima`` with each benefit at the larger of its payment and its entitlement
+    (``pf_calculees_minima``): the complément familial only where no allocation de base is paid or due (CSS
+    art. L532-1)."""
+    paje = maximum(f.paje_base_retenue, f.paje_base_droit)
+    cf_retenu = where(paje <= 0, f.cf_non_majore_avant_cumul, 0.0)
+    af = maximum(minimum(f.af_base, f.af_retenues), f.af_droit_base)
+    return paje + _forfait_asf(f, maximum(f.asf_retenue, f.asf_droit)) + af + cf_retenu
+
+
 @rule(entity="famille", dtype="float", label="prestations familiales du mois calculées (droits), comptées dans les "
       "ressources du RSA quand les versements du mois lui-même ne sont pas connus",
       ref="CASF art. R262-10 et R262-10-1")

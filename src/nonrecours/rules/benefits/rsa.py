@@ -172,10 +172,13 @@ def rsa_forfait_logement_plein(f: Famille):
 def rsa_forfait_logement(f: Famille):
     """Deducted when the famille is housed without cost (owner without loan, housed free of charge), or
     up to the housing aid of the month (paid when known, else computed: a reference situation states the
-    payments of the months before its month only, SITUATION_FORMAT.md). Read at the evaluated month only
-    (the RSA of the month before, for the housing aid's R822-17, is recomputed there with that month's aid)."""
+    payments of the months before its month only, SITUATION_FORMAT.md; under ``rsa_subsidiarite`` the aid
+    due where it exceeds the one paid: a foyer claiming the RSA must claim its housing aid, CASF art. L262-10).
+    Read at the evaluated month only (the RSA of the month before, for the housing aid's R822-17, is recomputed
+    there with that month's aid)."""
     forfait = f.rsa_forfait_logement_plein
-    al_mois = where(f.aide_logement_du_mois_connue, f.aide_logement_retenue, f.aide_logement)
+    versee = where(f.rsa_subsidiarite, maximum(f.aide_logement_retenue, f.aide_logement), f.aide_logement_retenue)
+    al_mois = where(f.aide_logement_du_mois_connue, versee, f.aide_logement)
     aide = where(al_mois > 0, al_mois, 0.0)
     montant_al = where(aide < forfait, aide, forfait)
     return maximum(montant_al, where(f.avantage_nature_logement, forfait, 0.0))
@@ -195,8 +198,12 @@ def rsa_base_ressources(f: Famille):
     """The family benefits of the month: paid when an extract gives that month's payments, else the entitlements
     computed for it (a reference situation states the months before its month only; ``pf_calculees_minima``).
     The RSA of the month before, which the housing aid reads (``al_rsa_mois_precedent``), counts that month's
-    payments (``pf_retenues_minima``)."""
-    prestations = where(f.aide_logement_du_mois_connue, f.pf_retenues_minima, f.pf_calculees_minima)
+    payments (``pf_retenues_minima``). Under ``rsa_subsidiarite`` (detection) each benefit counts for the larger
+    of the one paid and the one due (``pf_dues_minima``): the RSA is subsidiary, the foyer must claim the family
+    benefits it is due (CASF art. L262-10), so an RSA shown beside an allocation de base or an ASF not taken up is
+    the RSA the foyer gets once it claims them all, as OpenFisca computes it."""
+    payees = where(f.rsa_subsidiarite, f.pf_dues_minima, f.pf_retenues_minima)
+    prestations = where(f.aide_logement_du_mois_connue, payees, f.pf_calculees_minima)
     return f.rsa_base_ressources_hors_pf + prestations
 
 
