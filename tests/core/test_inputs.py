@@ -162,6 +162,23 @@ def test_the_aspa_paid_to_a_person_is_the_familles_and_the_css_counts_it_receive
     assert build_inputs(only_caf, M).famille["aspa_versee_connue"].to_list() == [False, False]
 
 
+def test_each_payment_known_names_its_own_payers(tables):
+    """A payment the core reads as known (an observed zero where no row lists the famille) comes from the payers of
+    that benefit that sent their payments, not from every payer of the run: the AAH paid from the CAF, the ASPA
+    paid from the CNAV (a caseworker reading « AAH versée (CNAV) » would look for it at the wrong agency)."""
+    from nonrecours.core import build_month
+
+    paid = _with_paid(tables, [["famille", "F1", None, "aah", dt.date(2026, 3, 1), Decimal("500.00"), "caf",
+                                *_prov()],
+                               [None, None, "g", "aspa", dt.date(2026, 3, 1), Decimal("300.00"), "cnav",
+                                *_prov("cnav")]])
+    prov = build_month(paid, M).provenance.filter(pl.col("entity") == "famille")
+    agency = dict(prov.select("input", "source_agency").unique().iter_rows())
+    assert agency["aah_versee"] == "caf" and agency["af"] == "caf" and agency["aide_logement_versee"] == "caf"
+    assert agency["aspa_versee"] == "cnav"
+    assert prov.group_by("input", "id").len()["len"].max() == 1  # one provenance per famille and input
+
+
 def test_the_drm_is_the_first_source_of_monthly_resources_the_others_fall_back(tables):
     """Issue 12: the DRM (DSN salaries, PASRAU replacement incomes) is the core's first monthly source; the CAF's
     record 50 and France Travail fill a month the DRM has no row for."""

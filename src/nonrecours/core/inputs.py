@@ -746,12 +746,16 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     unknown_inputs = [i for i in fam_inputs if i not in known_inputs]
     famille_monthly = _famille_payments(lf, famille.select("famille_id"), ind.select("person_id", "famille_id"),
                                         month, first, fam_inputs, known_benefits, facts.payments_reach)
-    if known_inputs:
-        payers = list(facts.paying_agencies or ())
-        # A famille no payer lists receives none of their benefits: an observed zero from exhaustive payers, all
-        # named in one value (``core.month.agency_per_row`` reads them apart).
-        prov.append(_prov(famille, "famille", "famille_id", known_inputs, pl.lit("observed"),
-                          pl.lit(",".join(payers)),
+    # A famille no payer lists receives none of their benefits: an observed zero from exhaustive payers, each
+    # input named with its own benefit's payers that sent payments (the AAH paid is the CAF's or the MSA's, never
+    # the CNAV's), all in one value (``core.month.agency_per_row`` reads them apart).
+    paying = tuple(facts.paying_agencies or ())
+    by_payers: dict[str, list[str]] = {}
+    for b in known_benefits:
+        own = [a for a in paying if a in catalogue_row(b).payers] or list(paying)
+        by_payers.setdefault(",".join(own), []).append(_INPUT_OF[b])
+    for payers, inputs in by_payers.items():
+        prov.append(_prov(famille, "famille", "famille_id", inputs, pl.lit("observed"), pl.lit(payers),
                           pl.lit(month)))
     if unknown_inputs:
         why = ("table benefits_paid absente" if "benefits_paid" not in lf
