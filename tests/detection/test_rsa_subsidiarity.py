@@ -68,6 +68,11 @@ def test_the_rsa_is_the_one_left_once_the_benefits_due_are_claimed(lone_mother) 
                          MONTH)["famille"].filter(pl.col("famille_id") == "caf:f-lone")["rsa"].item()
     assert claimed_all["rsa"]["amount_central"] == pytest.approx(once_paid, abs=0.01)
     assert as_paid["rsa"]["amount_central"] - claimed_all["rsa"]["amount_central"] > 200
+    # the flag says what its amount counts due, to be claimed with it; on the payments alone it says nothing
+    said = [line for line in claimed_all["rsa"]["reasons"] if "dû et non perçu" in line]
+    assert said == ["Montant compté avec ce qui est dû et non perçu (à demander en même temps, le RSA étant "
+                    "subsidiaire, CASF art. L262-10) : allocation de base de la PAJE, ASF, aide au logement."]
+    assert not [line for line in as_paid["rsa"]["reasons"] if "dû et non perçu" in line]
 
 
 def test_a_benefit_paid_above_the_one_computed_counts_as_paid() -> None:
@@ -84,5 +89,7 @@ def test_a_benefit_paid_above_the_one_computed_counts_as_paid() -> None:
                  MONTH)["famille"].filter(pl.col("famille_id") == "caf:f-lone").to_dicts()[0]
     assert r["pf_retenues_minima"] == 0 and r["paje_base_droit"] > 0 and r["aide_logement"] < 500
     assert "aide_logement" not in claimed_all
+    assert [line.rsplit(" : ", 1)[1] for line in claimed_all["rsa"]["reasons"] if "dû et non perçu" in line] == [
+        "allocation de base de la PAJE, ASF."]  # the housing aid paid above the forfait: not named
     assert as_paid["rsa"]["amount_central"] - claimed_all["rsa"]["amount_central"] == pytest.approx(
         r["pf_dues_minima"], abs=0.01)

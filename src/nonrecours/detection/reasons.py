@@ -286,6 +286,32 @@ def _contradiction_line(columns: Iterable[str]) -> pl.Expr:
                      "incomplètes."))
 
 
+SUBSIDIARY_DUE = ("rsa_subsidiarite_appliquee", "paje_base_droit", "paje_base_retenue", "asf_droit", "asf_retenue",
+                  "af_droit_base", "af_base", "af_retenues", "aide_logement", "aide_logement_retenue",
+                  "rsa_forfait_logement_plein")
+"""The RSA's columns that say which benefits its amount counts due where the foyer does not receive them (the
+rule ``rsa_subsidiarite_appliquee``, CASF art. L262-10): named on its flag, to be claimed with it."""
+
+
+def _subsidiary_line() -> pl.Expr:
+    """« Montant compté avec … dues » where the RSA counts a family benefit or the housing aid due above what is
+    paid: the caseworker sees why the amount is below a simulator's run on the payments, and what to claim too."""
+    c = pl.col
+    counted = [
+        pl.when(c("paje_base_droit") > c("paje_base_retenue") + 0.005).then(pl.lit(BENEFIT_FR["paje_base"])),
+        pl.when(c("asf_droit") > c("asf_retenue") + 0.005).then(pl.lit(BENEFIT_FR["asf"])),
+        pl.when(c("af_droit_base") > pl.min_horizontal("af_base", "af_retenues") + 0.005).then(
+            pl.lit(BENEFIT_FR["af"])),
+        pl.when((c("aide_logement") > c("aide_logement_retenue") + 0.005)
+                & (c("aide_logement_retenue") < c("rsa_forfait_logement_plein"))).then(
+            pl.lit(BENEFIT_FR["aide_logement"])),
+    ]
+    names = pl.concat_list(counted).list.drop_nulls()
+    return pl.when(c("rsa_subsidiarite_appliquee").fill_null(False) & (names.list.len() > 0)).then(
+        pl.lit("Montant compté avec ce qui est dû et non perçu (à demander en même temps, le RSA étant subsidiaire, "
+               "CASF art. L262-10) : ") + names.list.join(", ") + pl.lit("."))
+
+
 def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_lines: int,
             payments_unknown: frozenset[str] = frozenset(), max_facts: int = MAX_FACTS) -> pl.DataFrame:
     """``flags`` (famille_id, benefit, grade, amounts, paid, deciding_unknowns, linked) with a ``reasons``
@@ -331,7 +357,9 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         # a coverage another replaces (the CSS with participation, the free CSS): is the other due centrally?
         other = (entitled_expr(row.excludes).alias("_other_central") if row.excludes
                  else pl.lit(False).alias("_other_central"))
-        part = part.join(fam.select("famille_id", *[c for c, _ in conds], other), on="famille_id", how="left")
+        due = [c for c in SUBSIDIARY_DUE if c in fam.columns] if benefit == "rsa" else []
+        due = due if len(due) == len(SUBSIDIARY_DUE) else []  # an RSA rule set without the subsidiarity
+        part = part.join(fam.select("famille_id", *[c for c, _ in conds], other, *due), on="famille_id", how="left")
         part = part.join(facts, on="_row", how="left")
         name = BENEFIT_FR[benefit]
         if row.kind == "amount":
@@ -461,6 +489,8 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         lines.append(pl.when(pl.col("linked").list.len() > 0).then(
             pl.lit("Ouvre aussi droit à : ") + pl.col("linked").list.eval(
                 pl.element().replace_strict(BENEFIT_FR, default=pl.element())).list.join(", ") + pl.lit(".")))
+        if SUBSIDIARY_DUE[0] in part.columns:
+            lines.append(_subsidiary_line())
         if "_unid_payer" in part.columns:  # a payment that may be theirs, its payee's NIR unusable (``detect``)
             by_number = (pl.col("_unid_number").fill_null(False) if "_unid_number" in part.columns
                          else pl.lit(False))

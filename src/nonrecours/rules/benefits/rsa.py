@@ -168,6 +168,15 @@ def rsa_forfait_logement_plein(f: Famille):
                               param(f"{R}.forfait_logement.taux_3_personnes_ou_plus") * taux_3p))
 
 
+@rule(entity="famille", dtype="bool", label="le RSA compte les prestations familiales et l'aide au logement du mois "
+      "dues quand elles dépassent celles versées (le foyer doit faire valoir ses droits)", ref="CASF art. L262-10")
+def rsa_subsidiarite_appliquee(f: Famille):
+    """Where the month's payments are known (an agency's extract) and the run reads the RSA as subsidiary
+    (``rsa_subsidiarite``); a reference situation, which states the months before its month only, counts the
+    benefits computed for the month anyway (``pf_calculees_minima``)."""
+    return f.rsa_subsidiarite & f.aide_logement_du_mois_connue
+
+
 @rule(entity="famille", dtype="float", label="forfait logement du RSA", ref="CASF art. R262-9 et R262-10")
 def rsa_forfait_logement(f: Famille):
     """Deducted when the famille is housed without cost (owner without loan, housed free of charge), or
@@ -177,8 +186,8 @@ def rsa_forfait_logement(f: Famille):
     Read at the evaluated month only (the RSA of the month before, for the housing aid's R822-17, is recomputed
     there with that month's aid)."""
     forfait = f.rsa_forfait_logement_plein
-    versee = where(f.rsa_subsidiarite, maximum(f.aide_logement_retenue, f.aide_logement), f.aide_logement_retenue)
-    al_mois = where(f.aide_logement_du_mois_connue, versee, f.aide_logement)
+    al_mois = where(f.rsa_subsidiarite_appliquee, maximum(f.aide_logement_retenue, f.aide_logement),
+                    where(f.aide_logement_du_mois_connue, f.aide_logement_retenue, f.aide_logement))
     aide = where(al_mois > 0, al_mois, 0.0)
     montant_al = where(aide < forfait, aide, forfait)
     return maximum(montant_al, where(f.avantage_nature_logement, forfait, 0.0))
@@ -202,8 +211,8 @@ def rsa_base_ressources(f: Famille):
     of the one paid and the one due (``pf_dues_minima``): the RSA is subsidiary, the foyer must claim the family
     benefits it is due (CASF art. L262-10), so an RSA shown beside an allocation de base or an ASF not taken up is
     the RSA the foyer gets once it claims them all, as OpenFisca computes it."""
-    payees = where(f.rsa_subsidiarite, f.pf_dues_minima, f.pf_retenues_minima)
-    prestations = where(f.aide_logement_du_mois_connue, payees, f.pf_calculees_minima)
+    prestations = where(f.rsa_subsidiarite_appliquee, f.pf_dues_minima,
+                        where(f.aide_logement_du_mois_connue, f.pf_retenues_minima, f.pf_calculees_minima))
     return f.rsa_base_ressources_hors_pf + prestations
 
 
