@@ -179,6 +179,20 @@ def test_each_payment_known_names_its_own_payers(tables):
     assert prov.group_by("input", "id").len()["len"].max() == 1  # one provenance per famille and input
 
 
+def test_a_hosting_unknown_for_want_of_housing_is_not_said_observed(tables):
+    """A fresh CAF composition whose dwelling no agency describes: whether the famille is housed at no cost is an
+    unknown (0 / 0 / 1), and its provenance says « unknown », never « observed » by the CAF beside it."""
+    from nonrecours.core import build_month
+
+    core = build_month({k: v for k, v in tables.items() if k != "housing"}, M)
+    hosted = pl.col("input") == "hosted_free_of_charge"
+    unknown = core.unknowns.filter(hosted & (pl.col("id") == "caf:F1"))
+    assert unknown.select("low", "central", "high").rows() == [(0.0, 0.0, 1.0)]
+    prov = core.provenance.filter(hosted & (pl.col("id") == "caf:F1"))
+    assert prov.select("kind", "source_agency").rows() == [("unknown", None)]
+    assert core.provenance.filter(hosted & (pl.col("entity") == "famille")).group_by("id").len()["len"].max() == 1
+
+
 def test_the_drm_is_the_first_source_of_monthly_resources_the_others_fall_back(tables):
     """Issue 12: the DRM (DSN salaries, PASRAU replacement incomes) is the core's first monthly source; the CAF's
     record 50 and France Travail fill a month the DRM has no row for."""

@@ -889,6 +889,12 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                      .join(pl.concat([old, built]).select("famille_id"), on="famille_id", how="anti").unique())
     unk.append(_unk(h_unknown_fam, "famille", "famille_id", ["hosted_free_of_charge"], 0.0, 0.0, 1.0,
                     "statut d'occupation inconnu: logé sans frais (propriétaire, hébergé) ou non"))
+    # its composition's agency said nothing of a dwelling it does not describe: the hosting is unknown, not
+    # observed (the provenance of a fresh composition said « observed » beside this unknown)
+    prov[fresh_prov] = prov[fresh_prov].filter(
+        (pl.col("input") != "hosted_free_of_charge") | ~pl.col("id").is_in(h_unknown_fam["famille_id"].implode()))
+    prov.append(_prov(h_unknown_fam, "famille", "famille_id", ["hosted_free_of_charge"], pl.lit("unknown"),
+                      pl.lit(None), pl.lit(None)))
     # A dwelling shared with another foyer fiscal (CCH L822-1ff: the aid goes to the household holding the
     # lease). The agency's housing record of the famille is kept for the dwelling, but whether this famille
     # holds the lease is not known: fewer adults than a famille declared there (a single adult in a couple's
