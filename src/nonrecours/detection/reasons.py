@@ -211,21 +211,15 @@ def input_labels() -> dict[str, str]:
     return {name: _input_label(name) for name in default_registry().inputs}
 
 
-def _plural(benefit: str) -> bool:
-    """Whether the benefit's French name is a plural (« allocations familiales »): its first word ends in a
-    lower-case s (« ARS » is an acronym, singular)."""
-    return BENEFIT_FR[benefit].split(" ")[0].endswith("s")
-
-
 def _agreed(benefit: str, participle: str) -> str:
     """``participle`` agreed with the benefit's name (« estimé », « estimée », « estimées »)."""
-    return participle + ("e" if catalogue_row(benefit).feminine else "") + ("s" if _plural(benefit) else "")
+    return participle + ("e" if catalogue_row(benefit).feminine else "") + ("s" if catalogue_row(benefit).plural else "")
 
 
 def _with_article(benefit: str) -> str:
     """The benefit's French name with its definite article (« l'ASPA », « les allocations familiales »)."""
     name = BENEFIT_FR[benefit]
-    if _plural(benefit):
+    if catalogue_row(benefit).plural:
         return f"les {name}"
     if name[0].lower() in "aeiouyh":
         return f"l'{name}"

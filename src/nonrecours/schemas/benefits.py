@@ -93,6 +93,8 @@ class Benefit:
     """(engine input, best grade) : a famille whose value of that input is unknown gets at most that grade."""
     feminine: bool = False
     """Grammatical gender of ``short`` (« estimée » or « estimé »)."""
+    plural: bool = False
+    """Grammatical number of ``short`` (« les allocations familiales estimées »)."""
     extra_rules: tuple[str, ...] = field(default=())
     """Other rules its entitlement reads (the free CSS for the CSS with participation)."""
     module: str = ""
@@ -205,7 +207,7 @@ CATALOGUE: tuple[Benefit, ...] = (
             resource_months=3),
     Benefit("af", "af_droit", "amount", "allocations familiales", "allocations familiales", "af", "caf",
             "CSS art. L521-1 et D521-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True,
-            module="prestations_familiales",
+            plural=True, module="prestations_familiales",
             young_dependant_age="prestations_familiales.af.age_limite"),
     Benefit("cf", "cf", "amount", "complément familial", "complément familial", "cf", "caf",
             "CSS art. L522-1 à L522-3, R522-2, D522-1 et D522-2 (CAF, MSA)", 3, payers=("caf", "msa"),
