@@ -213,7 +213,8 @@ def input_labels() -> dict[str, str]:
 
 def _agreed(benefit: str, participle: str) -> str:
     """``participle`` agreed with the benefit's name (« estimé », « estimée », « estimées »)."""
-    return participle + ("e" if catalogue_row(benefit).feminine else "") + ("s" if catalogue_row(benefit).plural else "")
+    row = catalogue_row(benefit)
+    return participle + ("e" if row.feminine else "") + ("s" if row.plural else "")
 
 
 def _with_article(benefit: str) -> str:
