@@ -9,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from stdnum.fr.nir import calc_check_digits
 
 from nonrecours.connectors import default_mapping, ingest
 from nonrecours.connectors.mapping import ExtractMapping
@@ -18,8 +19,7 @@ from nonrecours.privacy import ExchangeAgreement, find_leaks
 
 
 def _with_key(body13: str) -> str:
-    n = int(body13[:5] + {"2A": "19", "2B": "18"}.get(body13[5:7], body13[5:7]) + body13[7:])
-    return f"{body13}{97 - n % 97:02d}"
+    return body13 + calc_check_digits(body13)
 
 
 # (13-digit body, birth month, commune the row is told apart by, born in France?)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from stdnum.fr.nir import calc_check_digits
 
 from nonrecours.connectors import default_mapping, ingest
 from nonrecours.connectors.ingest import IngestReport
@@ -28,9 +29,8 @@ EXTRACT_DATE = dt.date(2026, 6, 28)
 
 
 def nir(body: str) -> str:
-    """A 13-character NIR body with its key: 97 - (N mod 97), 2A read as 19 and 2B as 18 (INSEE's rule)."""
-    n = int(body.replace("2A", "19").replace("2B", "18"))
-    return f"{body}{97 - n % 97:02d}"
+    """A 13-character NIR body with its key (python-stdnum: 97 - (N mod 97), 2A read as 19 and 2B as 18)."""
+    return body + calc_check_digits(body)
 
 
 def wrong_key(number: str) -> str:

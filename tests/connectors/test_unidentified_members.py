@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+from stdnum.fr.nir import calc_check_digits
 
 from nonrecours.connectors import default_mapping, ingest
 from nonrecours.privacy import ExchangeAgreement, find_leaks, pseudonymise
@@ -14,7 +15,7 @@ _HEADER = ("NUM_DOSSIER;NIR;NOM;PRENOM;DATE_NAISSANCE;SEXE;LIEN;NATIONALITE;ANNE
 
 
 def _nir(body: str) -> str:
-    return body + f"{97 - int(body) % 97:02d}"
+    return body + calc_check_digits(body)
 
 
 def test_quarantined_conjoint_line_keeps_its_membership_without_the_nir(agreement: ExchangeAgreement,
