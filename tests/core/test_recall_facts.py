@@ -12,6 +12,7 @@ import polars as pl
 from nonrecours.core import build_month
 from nonrecours.schemas import (
     ANNUAL_INCOME,
+    HOUSING,
     PERSONS,
     RESOURCES,
     TAX_HOUSEHOLDS,
@@ -174,6 +175,27 @@ def test_a_single_the_caf_follows_sharing_a_dwelling_with_another_single_adult_m
     assert _kind(core, "caf:F9", "couple_kind") == ["unknown"]
     assert _kind(core, "caf:F8", "couple_kind") == ["observed"]
     assert _kind(core, "caf:F7", "couple_kind") == ["observed"]
+
+
+def test_two_single_dossiers_the_caf_records_as_colocataires_are_not_each_others_partner():
+    """p and q, of an age, each head a CAF dossier of their own, alone, in DGFiP dwelling L6: the CAF records both
+    dossiers' housing as a colocation, so neither is the other's suspected partner, and their compositions stay
+    observed. r and s share L7 the same way, but only r's dossier says colocation: both stay suspected (the pair
+    is the CAF's declared colocation only when both of its dossiers say so)."""
+    mems, persons, housing = [], [], []
+    for pid, foyer, loc, coloc in (("p", "T1", "L6", True), ("q", "T2", "L6", True), ("r", "T3", "L7", True),
+                                   ("s", "T4", "L7", False)):
+        mems += [*_declared(pid, foyer, loc), _mem(pid, "famille", f"D{pid}", "demandeur", "caf"),
+                 _mem(pid, "menage", f"D{pid}", "personne_de_reference", "caf")]
+        persons.append(_person(pid, dt.date(1990, 1, 1)))
+        housing.append([f"D{pid}", dt.date(2026, 5, 1), "tenant", Decimal("300.00"), coloc, False, None, *_p("caf")])
+    core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems),
+                        "housing": _frame(HOUSING, housing)}, M)
+    suspected = core.unknowns.filter(pl.col("input") == "couple_kind")["id"].sort().to_list()
+    assert suspected == ["caf:Dr", "caf:Ds"]
+    assert _kind(core, "caf:Dp", "couple_kind") == ["observed"] and _kind(core, "caf:Dq", "couple_kind") == ["observed"]
+    assert core.counts["familles_single_sharing_dwelling"] == 2
+    assert core.counts["familles_single_sharing_dwelling_colocataires"] == 2
 
 
 def test_a_joint_declaration_missing_its_other_declarant_is_no_single():

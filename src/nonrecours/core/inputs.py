@@ -593,10 +593,19 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     .join(single_ids, on="famille_id", how="semi").select("famille_id", "age", "person_id")
                     .join(dwellings, on="person_id", how="inner"))
     others = single_heads.select(pl.col("famille_id").alias("_other"), pl.col("age").alias("_age"), "_loc")
-    shares = (single_heads.join(others, on="_loc")
-              .filter((pl.col("_other") != pl.col("famille_id"))
-                      & ((pl.col("age") - pl.col("_age")).abs() < config.partner_age_gap))
-              .select("famille_id").unique())
+    pairs = (single_heads.join(others, on="_loc")
+             .filter((pl.col("_other") != pl.col("famille_id"))
+                     & ((pl.col("age") - pl.col("_age")).abs() < config.partner_age_gap)))
+    # Two dossiers a family agency follows, each single and each a colocataire by its housing record, are the
+    # agency's declared colocation: each adult heads a dossier of their own (neither is a partner row lost from
+    # the other's), and the agency that examined both situations records them sharing a dwelling, not living
+    # as a couple. Neither is the other's suspected partner.
+    coloc = _colocataire_dossiers(lf, fresh, heads, month, config)
+    coloc_pair = (pl.col("famille_id").is_in(coloc.implode()) & pl.col("_other").is_in(coloc.implode()))
+    counts["familles_single_sharing_dwelling_colocataires"] = (
+        pairs.filter(coloc_pair).select("famille_id").unique()
+        .join(pairs.filter(~coloc_pair).select("famille_id"), on="famille_id", how="anti").height)
+    shares = pairs.filter(~coloc_pair).select("famille_id").unique()
     # ... or an adult heading a foyer there whose DGFiP line was quarantined for an unusable NIR: someone lives
     # there the core cannot see, of an age within the gap or unknown (not the head's own line: its NIR one slip
     # from the head's). Counted apart.
@@ -1124,6 +1133,24 @@ def _reported_received(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, m
                         pl.concat_str(pl.lit("_"), pl.col("benefit").replace_strict(RECEIVED_INPUTS))
                         .alias("input"))
             .unique().pivot("input", index=["famille_id", "month"], values="_r", aggregate_function=None))
+
+
+def _colocataire_dossiers(lf: Mapping[str, pl.LazyFrame], fresh: pl.DataFrame, heads: pl.DataFrame,
+                          month: dt.date, config: CoreConfig) -> pl.Series:
+    """The familles a family agency follows (fresh dossiers) whose demandeur's ménage its latest housing record of
+    the last ``housing_months`` months says is a colocation (``housing.colocation``): famille ids."""
+    empty = pl.Series("famille_id", [], dtype=pl.String)
+    if "housing" not in lf or "colocation" not in lf["housing"].collect_schema().names():
+        return empty
+    first = month_range(month, config.housing_months)[0]
+    coloc = (lf["housing"].filter((pl.col("month") >= first) & (pl.col("month") <= month))
+             .select(qualified("source_agency", "menage_id").alias("menage_id"), "month",
+                     pl.col("colocation").cast(pl.Boolean))
+             .sort("month", descending=True).unique(subset=["menage_id"], keep="first")
+             .filter(pl.col("colocation").fill_null(False)).select("menage_id").collect())
+    return (heads.filter(pl.col("famille_role") == "demandeur").select("famille_id", "menage_id")
+            .join(fresh.select("famille_id"), on="famille_id", how="semi")
+            .join(coloc, on="menage_id", how="semi").get_column("famille_id").unique())
 
 
 def with_payments(inputs, tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, facts: PopulationFacts,
