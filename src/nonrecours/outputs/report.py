@@ -92,6 +92,9 @@ CORE_LABELS = {
     "familles_single_from_dwelling": "personnes seules d'après le logement déclaré à la DGFiP (estimation)",
     "familles_single_sharing_dwelling": "personnes suivies seules dont le logement DGFiP abrite un autre adulte seul "
                                         "(vie en couple inconnue)",
+    "familles_single_sharing_dwelling_colocataires": "personnes suivies seules en colocation déclarée à leur "
+                                                     "organisme avec un autre dossier seul du logement DGFiP (vie "
+                                                     "en couple non soupçonnée)",
     "familles_single_dwelling_adult_unidentified": "personnes seules dont le logement DGFiP abrite un adulte au NIR "
                                                    "inutilisable (vie en couple inconnue)",
     "familles_declarant_missing": "déclarations communes dont l'autre déclarant manque à l'extrait (vie en couple "
