@@ -600,7 +600,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # agency's declared colocation: each adult heads a dossier of their own (neither is a partner row lost from
     # the other's), and the agency that examined both situations records them sharing a dwelling, not living
     # as a couple. Neither is the other's suspected partner.
-    coloc = _colocataire_dossiers(lf, fresh, heads, month, config)
+    housing = _housing_of_month(lf, month, config)
+    coloc = _colocataire_dossiers(housing, fresh, heads)
     coloc_pair = (pl.col("famille_id").is_in(coloc.implode()) & pl.col("_other").is_in(coloc.implode()))
     counts["familles_single_sharing_dwelling_colocataires"] = (
         pairs.filter(coloc_pair).select("famille_id").unique()
@@ -811,28 +812,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     "zone des aides au logement inconnue (commune inconnue ou absente du zonage): zone 2 retenue"))
     menage = menage.with_columns(pl.col("depcom").fill_null(""), pl.col("residence_dom").fill_null(False),
                                  pl.col("zone_apl").fill_null(2))
-    if "housing" in lf:
-        h_first = month_range(month, config.housing_months)[0]
-        h_cols = lf["housing"].collect_schema().names()
-        # colocation and room: null when the agency does not say (a workspace from before the columns too)
-        lease = [pl.col(c).cast(pl.Boolean) if c in h_cols else pl.lit(None, dtype=pl.Boolean).alias(c)
-                 for c in LEASE_KINDS]
-        lease.append(pl.col("loan_date").cast(pl.Date) if "loan_date" in h_cols
-                     else pl.lit(None, dtype=pl.Date).alias("loan_date"))
-        housing = (lf["housing"].filter((pl.col("month") >= h_first) & (pl.col("month") <= month))
-                   .select(qualified("source_agency", "menage_id").alias("menage_id"),
-                           "month", pl.col("status").cast(pl.String).alias("housing_status"),
-                           pl.col("rent").cast(pl.Float64), *lease,
-                           pl.col("source_agency").cast(pl.String).alias("_hsrc"))
-                   .sort("month", descending=True).unique(subset=["menage_id"], keep="first").collect())
-        menage = menage.join(housing, on="menage_id", how="left")
-    else:
-        menage = menage.with_columns(pl.lit(None, dtype=pl.String).alias("housing_status"),
-                                     pl.lit(None, dtype=pl.Float64).alias("rent"),
-                                     *[pl.lit(None, dtype=pl.Boolean).alias(c) for c in LEASE_KINDS],
-                                     pl.lit(None, dtype=pl.Date).alias("loan_date"),
-                                     pl.lit(None, dtype=pl.String).alias("_hsrc"),
-                                     pl.lit(None, dtype=pl.Date).alias("month"))
+    menage = menage.join(housing, on="menage_id", how="left")
     h_known = menage.filter(pl.col("housing_status").is_not_null())
     h_unknown = menage.filter(pl.col("housing_status").is_null())
     counts["menages"] = menage.height
@@ -1135,19 +1115,30 @@ def _reported_received(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, m
             .unique().pivot("input", index=["famille_id", "month"], values="_r", aggregate_function=None))
 
 
-def _colocataire_dossiers(lf: Mapping[str, pl.LazyFrame], fresh: pl.DataFrame, heads: pl.DataFrame,
-                          month: dt.date, config: CoreConfig) -> pl.Series:
-    """The familles a family agency follows (fresh dossiers) whose demandeur's ménage its latest housing record of
-    the last ``housing_months`` months says is a colocation (``housing.colocation``): famille ids."""
-    empty = pl.Series("famille_id", [], dtype=pl.String)
-    if "housing" not in lf or "colocation" not in lf["housing"].collect_schema().names():
-        return empty
+def _housing_of_month(lf: Mapping[str, pl.LazyFrame], month: dt.date, config: CoreConfig) -> pl.DataFrame:
+    """Each ménage's latest housing record of the last ``housing_months`` months (menage_id, month,
+    housing_status, rent, the ``LEASE_KINDS``, loan_date, ``_hsrc`` its agency); no rows without a housing table.
+    Colocation and room are null where the agency does not say (a workspace from before the columns too)."""
+    schema = {"menage_id": pl.String, "month": pl.Date, "housing_status": pl.String, "rent": pl.Float64,
+              **dict.fromkeys(LEASE_KINDS, pl.Boolean), "loan_date": pl.Date, "_hsrc": pl.String}
+    if "housing" not in lf:
+        return pl.DataFrame(schema=schema)
     first = month_range(month, config.housing_months)[0]
-    coloc = (lf["housing"].filter((pl.col("month") >= first) & (pl.col("month") <= month))
-             .select(qualified("source_agency", "menage_id").alias("menage_id"), "month",
-                     pl.col("colocation").cast(pl.Boolean))
-             .sort("month", descending=True).unique(subset=["menage_id"], keep="first")
-             .filter(pl.col("colocation").fill_null(False)).select("menage_id").collect())
+    cols = lf["housing"].collect_schema().names()
+    optional = [pl.col(c).cast(schema[c]) if c in cols else pl.lit(None, dtype=schema[c]).alias(c)
+                for c in (*LEASE_KINDS, "loan_date")]
+    return (lf["housing"].filter((pl.col("month") >= first) & (pl.col("month") <= month))
+            .select(qualified("source_agency", "menage_id").alias("menage_id"), "month",
+                    pl.col("status").cast(pl.String).alias("housing_status"), pl.col("rent").cast(pl.Float64),
+                    *optional, pl.col("source_agency").cast(pl.String).alias("_hsrc"))
+            .sort("month", descending=True).unique(subset=["menage_id"], keep="first").collect()
+            .select(list(schema)))
+
+
+def _colocataire_dossiers(housing: pl.DataFrame, fresh: pl.DataFrame, heads: pl.DataFrame) -> pl.Series:
+    """The familles a family agency follows (fresh dossiers) whose demandeur's ménage its latest housing record
+    (``_housing_of_month``) says is a colocation: famille ids."""
+    coloc = housing.filter(pl.col("colocation").fill_null(False)).select("menage_id")
     return (heads.filter(pl.col("famille_role") == "demandeur").select("famille_id", "menage_id")
             .join(fresh.select("famille_id"), on="famille_id", how="semi")
             .join(coloc, on="menage_id", how="semi").get_column("famille_id").unique())
