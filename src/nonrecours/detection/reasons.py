@@ -352,9 +352,10 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         # a coverage another replaces (the CSS with participation, the free CSS): is the other due centrally?
         other = (entitled_expr(row.excludes).alias("_other_central") if row.excludes
                  else pl.lit(False).alias("_other_central"))
-        due = [c for c in SUBSIDIARY_DUE if c in fam.columns] if benefit == "rsa" else []
-        due = due if len(due) == len(SUBSIDIARY_DUE) else []  # an RSA rule set without the subsidiarity
-        part = part.join(fam.select("famille_id", *[c for c, _ in conds], other, *due), on="famille_id", how="left")
+        # the RSA's benefits counted due, when its rule set has the subsidiarity
+        subsidiary = list(SUBSIDIARY_DUE) if benefit == "rsa" and set(SUBSIDIARY_DUE) <= set(fam.columns) else []
+        part = part.join(fam.select("famille_id", *[c for c, _ in conds], other, *subsidiary), on="famille_id",
+                         how="left")
         part = part.join(facts, on="_row", how="left")
         name = BENEFIT_FR[benefit]
         if row.kind == "amount":
@@ -484,7 +485,7 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         lines.append(pl.when(pl.col("linked").list.len() > 0).then(
             pl.lit("Ouvre aussi droit à : ") + pl.col("linked").list.eval(
                 pl.element().replace_strict(BENEFIT_FR, default=pl.element())).list.join(", ") + pl.lit(".")))
-        if SUBSIDIARY_DUE[0] in part.columns:
+        if subsidiary:
             lines.append(_subsidiary_line())
         if "_unid_payer" in part.columns:  # a payment that may be theirs, its payee's NIR unusable (``detect``)
             by_number = (pl.col("_unid_number").fill_null(False) if "_unid_number" in part.columns
