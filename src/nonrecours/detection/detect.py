@@ -22,7 +22,7 @@ from nonrecours.atomic import write_json, write_parquet
 from nonrecours.core.clusters import clusters
 from nonrecours.core.month import CoreMonth
 from nonrecours.core.partition import Partitions, merge_parts
-from nonrecours.core.resources import CoreConfig
+from nonrecours.core.resources import CoreConfig, annual_income
 from nonrecours.core.units import qualifier
 from nonrecours.core.workspace import RecordedLayouts
 from nonrecours.detection.confidence import (
@@ -692,6 +692,32 @@ def _lines_behind(tables: dict[str, Any], individu: pl.DataFrame, core: CoreMont
             .cast(schema))  # type: ignore[arg-type]
 
 
+def _self_employed(tables: dict[str, Any], individu: pl.DataFrame, month: dt.date) -> pl.DataFrame:
+    """famille_id, _self_emp_year, _self_emp_amount: the familles a member of which the DGFiP declares non-salaried
+    income (``annual_income``'s ``self_employment``, above zero) for the latest of the two years before the month's
+    that it knows them in. No rule reads that income (rules.benefits, « Not modelled »: the RSA's, the prime
+    d'activité's, the CSS's, the ASPA's... resources count it, CASF art. R262-6 and R262-18 s., CSS art. R844-1 s.,
+    R861-8, R815-22), so a means-tested estimate of such a famille rests on resources short of a known one: not a
+    certain nor a probable case. A deficit lowers the resources: no cap. The latest year only: an activity the
+    person has stopped declaring is not counted."""
+    schema = {"famille_id": pl.String(), "_self_emp_year": pl.Int32(), "_self_emp_amount": pl.Float64()}
+    lf = {k: v.lazy() for k in ("annual_income", "resources") if (v := tables.get(k)) is not None}
+    yearly, _ = annual_income(lf, [month.year - 2, month.year - 1])
+    if yearly is None:
+        return pl.DataFrame(schema=schema)
+    members = individu.select("person_id", "famille_id").filter(pl.col("famille_id").is_not_null()).unique()
+    yearly = yearly.join(members.lazy().select("person_id"), on="person_id", how="semi").collect()
+    latest = yearly.group_by("person_id").agg(pl.col("year").max())
+    own = (yearly.join(latest, on=["person_id", "year"], how="semi")
+           .filter(pl.col("kind") == "self_employment")
+           .group_by("person_id", "year").agg(pl.col("amount").sum())
+           .filter(pl.col("amount") > 0))
+    return (own.join(members, on="person_id", how="inner")
+            .group_by("famille_id").agg(pl.col("year").max().alias("_self_emp_year"),
+                                        pl.col("amount").sum().alias("_self_emp_amount"))
+            .cast(schema))  # type: ignore[arg-type]
+
+
 DISABILITY_BENEFITS = ("aah",)
 """Benefits whose right rests on a disability: a flag needs some evidence of one (see ``_disability_evidence``)."""
 
@@ -878,20 +904,29 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     reexam = reexamined_by_payer(tables.get("benefits_paid"), individu, month, config.benefits)
     units = units.join(reexam, on=["famille_id", "benefit"], how="left")
     reexamined = capped & pl.col("_reexam_last").is_not_null()
+    # A means-tested benefit of a famille a member of which the DGFiP declares non-salaried income for: the rules
+    # count no such income, so the estimate rests on resources short of a declared one. Possible at most.
+    means_tested = [b for b in config.benefits if catalogue_row(b).means_tested]
+    units = units.join(_self_employed(tables, individu, month), on="famille_id", how="left")
+    self_employed = (capped & pl.col("_self_emp_year").is_not_null()
+                     & pl.col("benefit").is_in(means_tested))
     insurer_unknown = capped & pl.col("_pu").fill_null(False)
     unobserved = (pl.when(insurer_unknown).then(pl.lit("insurer")).when(slip).then(pl.lit("slip"))
                   .when(stopped).then(pl.lit("stopped")).when(unseen).then(pl.lit("unseen"))
                   .when(payee_gone).then(pl.lit("payee")).when(fund_unknown).then(pl.lit("fund"))
                   .when(lines_behind).then(pl.lit("behind")).when(reexamined).then(pl.lit("reexamined"))
+                  .when(self_employed).then(pl.lit("self_employed"))
                   .otherwise(pl.lit(None, dtype=pl.String)))
     units = units.with_columns(unobserved.alias("_unobserved"),
                                pl.when(payee_gone).then(pl.col("_payee")).alias("_payee"),
                                pl.when(unobserved == "behind").then(pl.col("_behind_source")).alias("_behind_source"),
                                pl.when(unobserved == "behind").then(pl.col("_behind_last")).alias("_behind_last"),
-                               pl.when(unobserved == "reexamined").then(pl.col("_reexam_last")).alias("_reexam_last")
+                               pl.when(unobserved == "reexamined").then(pl.col("_reexam_last")).alias("_reexam_last"),
+                               *(pl.when(unobserved == "self_employed").then(pl.col(c)).alias(c)
+                                 for c in ("_self_emp_year", "_self_emp_amount"))
                                ).drop("_payee_lost", "_fund", "_pu")
     n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("insurer", "slip", "stopped", "unseen", "payee",
-                                                                 "fund", "behind", "reexamined")}
+                                                                 "fund", "behind", "reexamined", "self_employed")}
     for kind, benefit, n in (units.filter(pl.col("_unobserved").is_not_null())
                              .group_by("_unobserved", "benefit").len().iter_rows()):
         n_capped[kind][benefit] = n
@@ -1034,6 +1069,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                                       for b in config.benefits if _period(b, month)}
     summary["downgraded_by_payer_reexamination"] = {b: int(n_capped["reexamined"].get(b, 0)) for b in config.benefits
                                                     if catalogue_row(b).reexamined_months}
+    summary["downgraded_by_self_employment"] = {b: int(n_capped["self_employed"].get(b, 0)) for b in config.benefits
+                                                if catalogue_row(b).means_tested}
     n_unattached = unattached_payments(tables, pay_rows, month)
     summary["payments_on_dossiers_without_adults"] = {b: int(n_unattached.get(b, 0)) for b in config.benefits
                                                       if not catalogue_row(b).yearly}

@@ -427,6 +427,9 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                        else pl.lit(None, dtype=pl.String))
         reexam_last = (pl.col("_reexam_last").dt.strftime("%m/%Y") if "_reexam_last" in part.columns
                        else pl.lit(None, dtype=pl.String))
+        self_emp = (pl.col("_self_emp_year").cast(pl.String) + pl.lit(" : ")
+                    + _euros(pl.col("_self_emp_amount")) if "_self_emp_year" in part.columns
+                    else pl.lit(None, dtype=pl.String))
         # the payer's file of the person missing this month: a cash benefit was paid, a coverage (the CSS) granted
         payee_gone = (" versait cette prestation les mois précédents et ne transmet ce mois aucune ligne pour la "
                       "personne (ni pension, ni ressource, ni autre versement) : l'arrêt peut venir de l'extrait, "
@@ -467,6 +470,11 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             + pl.lit(" et réexamine le droit tous les trois mois sans nouvelle demande pendant neuf mois après un "
                      "réexamen sans versement (CCH art. R823-6) : l'arrêt est son propre constat, sur ses données, "
                      "et non un défaut de demande ; à vérifier avant tout contact."))
+                     .when(possible & (row_lost == "self_employed")).then(
+            pl.lit("Signalement ramené à « possible » : la DGFiP déclare des revenus non salariés d'un membre du foyer "
+                   "(") + self_emp
+            + pl.lit(" pour l'année), que ce calcul ne compte pas : les ressources retenues sont incomplètes, "
+                     "à vérifier avant tout contact."))
                      .when(possible & other).then(pl.lit(
             f"Sur les valeurs centrales, c'est la {other_name} qui est due (les deux s'excluent) : la "
             "participation ne vaut que si des données inconnues placent les ressources au-dessus de son plafond."))

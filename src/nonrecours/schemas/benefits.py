@@ -129,6 +129,11 @@ class Benefit:
     months and pays nothing now is not one that fails to claim: the payer's re-examination, on data it holds
     in full, found nothing to pay (detection caps such a flag at ``possible``). None: a stop may be the person's
     (a quarterly declaration not returned, a claim not renewed), so it stays a non-take-up."""
+    means_tested: bool = True
+    """Whether its right rests on the famille's resources (every benefit but the allocations familiales, whose
+    amount only the resources modulate, CSS art. L521-1, and the ASF): a famille whose resources the rules cannot
+    count in full (the DGFiP's declared non-salaried income, which no rule reads) has such a flag capped at
+    ``possible`` by detection."""
     young_dependant_age: str | None = None
     """Parameter of the age up to which its famille rule can count an adult dependant (persons at charge under 25
     for the RSA, the prime d'activité and the CSS; 21 for the complément familial; 20 for the AF, its forfait
@@ -207,7 +212,7 @@ CATALOGUE: tuple[Benefit, ...] = (
             resource_months=3),
     Benefit("af", "af_droit", "amount", "allocations familiales", "allocations familiales", "af", "caf",
             "CSS art. L521-1 et D521-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True,
-            plural=True, module="prestations_familiales",
+            plural=True, module="prestations_familiales", means_tested=False,
             young_dependant_age="prestations_familiales.af.age_limite"),
     Benefit("cf", "cf", "amount", "complément familial", "complément familial", "cf", "caf",
             "CSS art. L522-1 à L522-3, R522-2, D522-1 et D522-2 (CAF, MSA)", 3, payers=("caf", "msa"),
@@ -221,7 +226,7 @@ CATALOGUE: tuple[Benefit, ...] = (
             "CSS art. L523-1, R523-7 et D523-3 (CAF, MSA)", 3, payers=("caf", "msa"), simulated=False,
             grade_cap=("probable", "l'ASF suppose que l'autre parent ne contribue pas à l'entretien de l'enfant "
                        "(ou moins que l'ASF) : aucune donnée ne le montre"),
-            feminine=True, young_dependant_age="prestations_familiales.af.age_limite"),
+            feminine=True, means_tested=False, young_dependant_age="prestations_familiales.af.age_limite"),
     Benefit("ars", "ars_annuelle", "amount", "allocation de rentrée scolaire (ARS)", "ARS", "ars", "caf",
             "CSS art. L543-1 et R543-1 à D543-2 (CAF, MSA)", 12, payers=("caf", "msa"), period="year",
             payment_month=8, due_label="rentrée scolaire {year}-{next}, versée en août {year}",
