@@ -32,9 +32,12 @@ def _declared(t: Territory, name: str, self_employment: dict[int, float]) -> Non
 @pytest.fixture(scope="module")
 def run():  # type: ignore[no-untyped-def]
     t = Territory()
-    for name in ("farmer", "plain", "stopped", "deficit"):
+    for name in ("farmer", "paid_farmer", "plain", "stopped", "deficit"):
         t.famille(name, age=45)
     _declared(t, "farmer", {2024: 30_000.0, 2025: 36_000.0})
+    # the CAF counts the profit and pays 100 € of RSA: our estimate, without it, is higher
+    _declared(t, "paid_farmer", {2024: 5_400.0, 2025: 5_400.0})
+    t.pay("paid_farmer", "rsa", 100.0)
     _declared(t, "plain", {2024: 0.0, 2025: 0.0})
     _declared(t, "stopped", {2024: 12_000.0, 2025: 0.0})  # the activity stopped: its latest year declares none
     _declared(t, "deficit", {2025: -4_000.0})  # a loss lowers the resources: the estimate is not too high
@@ -56,7 +59,16 @@ def test_a_famille_with_declared_non_salaried_income_is_possible_at_most_and_tol
         "Signalement ramené à « possible » : la DGFiP déclare des revenus non salariés d'un membre du foyer (2025 : "
         "36 000,00 € pour l'année), que ce calcul ne compte pas : les ressources retenues sont incomplètes, à "
         "vérifier avant tout contact.")
-    assert run.summary["downgraded_by_self_employment"]["rsa"] == 1
+    assert run.summary["downgraded_by_self_employment"]["rsa"] == 2
+
+
+def test_an_under_payment_of_such_a_famille_is_possible_at_most_too(run) -> None:  # type: ignore[no-untyped-def]
+    flag = _flag(run, "paid_farmer", "rsa")
+    assert flag["status"] == "under_payment"
+    assert flag["paid"] == 100.0
+    assert flag["grade"] == "possible"
+    assert flag["reasons"][1].startswith("Signalement ramené à « possible » : la DGFiP déclare des revenus non "
+                                         "salariés d'un membre du foyer (2025 : 5 400,00 € pour l'année)")
 
 
 @pytest.mark.parametrize("name", ["plain", "stopped", "deficit"])
@@ -70,4 +82,4 @@ def test_the_count_covers_the_means_tested_benefits_only(run) -> None:  # type: 
     assert set(run.summary["downgraded_by_self_employment"]) == {"rsa", "ppa", "aspa", "css_free",
                                                                  "css_participation"}
     # the CSS's payments are not in this territory (possible at most already: not counted again)
-    assert sum(run.summary["downgraded_by_self_employment"].values()) == 1
+    assert sum(run.summary["downgraded_by_self_employment"].values()) == 2

@@ -905,10 +905,11 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     units = units.join(reexam, on=["famille_id", "benefit"], how="left")
     reexamined = capped & pl.col("_reexam_last").is_not_null()
     # A means-tested benefit of a famille a member of which the DGFiP declares non-salaried income for: the rules
-    # count no such income, so the estimate rests on resources short of a declared one. Possible at most.
+    # count no such income, so the estimate rests on resources short of a declared one. Possible at most, whether
+    # the famille receives the benefit or not (an under-payment there may be the payer counting that income).
     means_tested = [b for b in config.benefits if catalogue_row(b).means_tested]
     units = units.join(_self_employed(tables, individu, month), on="famille_id", how="left")
-    self_employed = (capped & pl.col("_self_emp_year").is_not_null()
+    self_employed = (pl.col("grade").is_in(["certain", "probable"]) & pl.col("_self_emp_year").is_not_null()
                      & pl.col("benefit").is_in(means_tested))
     insurer_unknown = capped & pl.col("_pu").fill_null(False)
     unobserved = (pl.when(insurer_unknown).then(pl.lit("insurer")).when(slip).then(pl.lit("slip"))
