@@ -32,12 +32,14 @@ def _declared(t: Territory, name: str, self_employment: dict[int, float]) -> Non
 @pytest.fixture(scope="module")
 def run():  # type: ignore[no-untyped-def]
     t = Territory()
-    for name in ("farmer", "paid_farmer", "plain", "stopped", "deficit"):
+    for name in ("farmer", "paid_farmer", "paid_in_full", "plain", "stopped", "deficit"):
         t.famille(name, age=45)
     _declared(t, "farmer", {2024: 30_000.0, 2025: 36_000.0})
     # the CAF counts the profit and pays 100 € of RSA: our estimate, without it, is higher
     _declared(t, "paid_farmer", {2024: 5_400.0, 2025: 5_400.0})
     t.pay("paid_farmer", "rsa", 100.0)
+    _declared(t, "paid_in_full", {2025: 2_400.0})
+    t.pay("paid_in_full", "rsa", 600.0)
     _declared(t, "plain", {2024: 0.0, 2025: 0.0})
     _declared(t, "stopped", {2024: 12_000.0, 2025: 0.0})  # the activity stopped: its latest year declares none
     _declared(t, "deficit", {2025: -4_000.0})  # a loss lowers the resources: the estimate is not too high
@@ -69,6 +71,16 @@ def test_an_under_payment_of_such_a_famille_is_possible_at_most_too(run) -> None
     assert flag["grade"] == "possible"
     assert flag["reasons"][1].startswith("Signalement ramené à « possible » : la DGFiP déclare des revenus non "
                                          "salariés d'un membre du foyer (2025 : 5 400,00 € pour l'année)")
+
+
+def test_a_paid_unit_of_such_a_famille_is_not_confirmed_and_not_counted(run) -> None:  # type: ignore[no-untyped-def]
+    """The rates weigh each coverage's flags by the share of its paid units our data confirm (certain or
+    probable, ``detection.rates``): a paid unit whose resources miss the declared income is not one of them."""
+    unit = run.units.filter(pl.col("unit_id").str.ends_with(":f-paid_in_full") & (pl.col("benefit") == "rsa")).row(
+        0, named=True)
+    assert unit["status"] == "consistent" and unit["grade"] == "possible"
+    rsa = run.flags.filter(pl.col("benefit") == "rsa")
+    assert rsa.filter(pl.col("unit_id").str.ends_with(":f-paid_in_full")).is_empty()
 
 
 @pytest.mark.parametrize("name", ["plain", "stopped", "deficit"])
