@@ -62,6 +62,7 @@ PEOPLE = {
             ("P10c", 1, "2012-06-06", "ROUSSEL", "Théo"), ("P10d", 2, "2015-09-19", "ROUSSEL", "Inès")],
     "H11": [("P11", 1, "1978-08-08", "FAURE", "Gérard")],      # jobseeker on ARE
     "H12": [("P12", 2, "1991-01-27", "BLANC", "Anaïs")],       # well paid
+    "H13": [("P13", 1, "1985-02-02", "COLIN", "Marc")],        # self-employed, 30,000 € a year: DGFiP, CPAM only
 }
 P = {pid: {"household": h, "sex": sex, "birth": dt.date.fromisoformat(b), "nom": nom, "prenom": prenom,
            "nir": nir(sex, dt.date.fromisoformat(b), order)}
@@ -227,13 +228,15 @@ def write_dgfip(out: Path) -> None:
         ("F10", "P10a", "DEC1", 19200, 0, 0, 17280, 3.0), ("F10", "P10b", "DEC2", 0, 0, 0, 17280, 3.0),
         ("F10", "P10c", "PAC", 0, 0, 0, 17280, 3.0), ("F10", "P10d", "PAC", 0, 0, 0, 17280, 3.0),
         ("F11", "P11", "DEC1", 0, 0, 14400, 12960, 1.0), ("F12", "P12", "DEC1", 30000, 0, 0, 27000, 1.0),
+        ("F13", "P13", "DEC1", 0, 0, 0, 27000, 1.0),
     ]
+    non_salaried = {"P13": 30000.0}  # bénéfices industriels et commerciaux, declared for 2024
     pl.DataFrame([{"numero_foyer": "4600" + foyer, "annee_revenus": 2024, "nir": P[pid]["nir"],
                    "nom_naissance": P[pid]["nom"], "prenoms": P[pid]["prenom"], "date_naissance": P[pid]["birth"],
                    "adresse": "12 rue de la Barre 46000 Cahors", "identifiant_local": "046042L" + foyer[1:],
                    "code_commune": COM, "qualite": qualite, "salaires_traitements": float(sal),
                    "pensions_retraites": float(pen), "allocations_chomage": float(cho),
-                   "pensions_alimentaires_recues": 0.0, "revenus_non_salaries": 0.0,
+                   "pensions_alimentaires_recues": 0.0, "revenus_non_salaries": non_salaried.get(pid, 0.0),
                    "revenu_fiscal_reference": float(rfr), "nombre_parts": parts}
                   for foyer, pid, qualite, sal, pen, cho, rfr, parts in foyers]
                  ).with_columns(pl.col("annee_revenus").cast(pl.Int32)).write_parquet(out / "dgfip.parquet")
@@ -371,6 +374,18 @@ def test_the_households_correctly_paid_the_pending_claim_and_the_objection_are_n
     assert flags.filter(pl.col("household") == "H7").height == 0
     # nothing for the well paid, the couple of pensioners above the ASPA's ceiling, the jobseeker on ARE
     assert contacts.filter(pl.col("household").is_in(["H9", "H11", "H12"])).height == 0
+
+
+def test_declared_non_salaried_income_keeps_every_means_tested_flag_possible(flags: pl.DataFrame):
+    """H13 earns 30,000 € a year as self-employed (the DGFiP's ``revenus_non_salaries``), which no rule reads: the
+    RSA his zero salary would give is not a case (detection, « Non-salaried income the rules do not read »)."""
+    rsa = _one(flags, "H13", "rsa")
+    assert (rsa["status"], rsa["grade"]) == ("non_take_up", "possible")
+    assert ("Signalement ramené à « possible » : la DGFiP déclare des revenus non salariés d'un membre du foyer "
+            "(2024 : 30 000,00 € pour l'année), que ce calcul ne compte pas : les ressources retenues sont "
+            "incomplètes, à vérifier avant tout contact.") in rsa["reasons"]
+    assert flags.filter((pl.col("household") == "H13") & pl.col("grade").is_in(["certain", "probable"])
+                        & (pl.col("benefit") != "af")).height == 0
 
 
 def test_a_pregnancy_is_unknown_only_for_a_woman_of_an_age_to_be_pregnant(territory: Path,
