@@ -924,7 +924,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                pl.when(payee_gone).then(pl.col("_payee")).alias("_payee"),
                                pl.when(unobserved == "behind").then(pl.col("_behind_source")).alias("_behind_source"),
                                pl.when(unobserved == "behind").then(pl.col("_behind_last")).alias("_behind_last"),
-                               pl.when(unobserved == "reexamined").then(pl.col("_reexam_last")).alias("_reexam_last"),
+                               pl.when(unobserved == "reexamined").then(pl.col("_reexam_last")).alias("_reexam_last")
                                ).drop("_payee_lost", "_fund", "_pu")
     n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("insurer", "slip", "stopped", "unseen", "payee",
                                                                  "fund", "behind", "reexamined", "self_employed")}
