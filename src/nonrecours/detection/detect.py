@@ -693,14 +693,14 @@ def _lines_behind(tables: dict[str, Any], individu: pl.DataFrame, core: CoreMont
 
 
 def _self_employed(tables: dict[str, Any], individu: pl.DataFrame, month: dt.date) -> pl.DataFrame:
-    """famille_id, _se_year, _se_amount: the familles a member of which the DGFiP declares non-salaried
+    """famille_id, _self_emp_year, _self_emp_amount: the familles a member of which the DGFiP declares non-salaried
     income (``annual_income``'s ``self_employment``, above zero) for the latest of the two years before the month's
     that it knows them in. No rule reads that income (rules.benefits, « Not modelled »: the RSA's, the prime
     d'activité's, the CSS's, the ASPA's... resources count it, CASF art. R262-6 and R262-18 s., CSS art. R844-1 s.,
     R861-8, R815-22), so a means-tested estimate of such a famille rests on resources short of a known one: not a
     certain nor a probable case. A deficit lowers the resources: no cap. The latest year only: an activity the
     person has stopped declaring is not counted."""
-    schema = {"famille_id": pl.String(), "_se_year": pl.Int32(), "_se_amount": pl.Float64()}
+    schema = {"famille_id": pl.String(), "_self_emp_year": pl.Int32(), "_self_emp_amount": pl.Float64()}
     lf = {k: v.lazy() for k in ("annual_income", "resources") if (v := tables.get(k)) is not None}
     yearly, _ = annual_income(lf, [month.year - 2, month.year - 1])
     if yearly is None:
@@ -713,8 +713,8 @@ def _self_employed(tables: dict[str, Any], individu: pl.DataFrame, month: dt.dat
            .group_by("person_id", "year").agg(pl.col("amount").sum())
            .filter(pl.col("amount") > 0))
     return (own.join(members, on="person_id", how="inner")
-            .group_by("famille_id").agg(pl.col("year").max().alias("_se_year"),
-                                        pl.col("amount").sum().alias("_se_amount"))
+            .group_by("famille_id").agg(pl.col("year").max().alias("_self_emp_year"),
+                                        pl.col("amount").sum().alias("_self_emp_amount"))
             .cast(schema))  # type: ignore[arg-type]
 
 
@@ -911,7 +911,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # would lower the estimated rate by the self-employed's share).
     means_tested = [b for b in config.benefits if catalogue_row(b).means_tested]
     units = units.join(_self_employed(tables, individu, month), on="famille_id", how="left")
-    self_employed = (pl.col("grade").is_in(["certain", "probable"]) & pl.col("_se_year").is_not_null()
+    self_employed = (pl.col("grade").is_in(["certain", "probable"]) & pl.col("_self_emp_year").is_not_null()
                      & pl.col("benefit").is_in(means_tested))
     insurer_unknown = capped & pl.col("_pu").fill_null(False)
     unobserved = (pl.when(insurer_unknown).then(pl.lit("insurer")).when(slip).then(pl.lit("slip"))
@@ -924,11 +924,14 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                pl.when(payee_gone).then(pl.col("_payee")).alias("_payee"),
                                pl.when(unobserved == "behind").then(pl.col("_behind_source")).alias("_behind_source"),
                                pl.when(unobserved == "behind").then(pl.col("_behind_last")).alias("_behind_last"),
-                               pl.when(unobserved == "reexamined").then(pl.col("_reexam_last")).alias("_reexam_last")
+                               pl.when(unobserved == "reexamined").then(pl.col("_reexam_last")).alias("_reexam_last"),
+                               *(pl.when(unobserved == "self_employed").then(pl.col(c)).alias(c)
+                                 for c in ("_self_emp_year", "_self_emp_amount"))
                                ).drop("_payee_lost", "_fund", "_pu")
+    # counted here before the status; the non-salaried income's cap, on paid units too, is counted on flags below
     n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("insurer", "slip", "stopped", "unseen", "payee",
-                                                                 "fund", "behind", "reexamined", "self_employed")}
-    for kind, benefit, n in (units.filter(pl.col("_unobserved").is_not_null())
+                                                                 "fund", "behind", "reexamined")}
+    for kind, benefit, n in (units.filter(pl.col("_unobserved").is_in(list(n_capped)))
                              .group_by("_unobserved", "benefit").len().iter_rows()):
         n_capped[kind][benefit] = n
     units = units.with_columns(pl.when(pl.col("_unobserved").is_not_null()).then(pl.lit("possible"))
@@ -955,11 +958,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
               .when(under).then(pl.lit("under_payment"))
               .otherwise(pl.lit("consistent")))
     units = units.with_columns(status.alias("status"))
-    se_capped = pl.col("_unobserved") == "self_employed"
-    units = units.with_columns(pl.when(se_capped).then(pl.col("_se_year")).alias("_self_emp_year"),
-                               pl.when(se_capped).then(pl.col("_se_amount")).alias("_self_emp_amount")
-                               ).drop("_se_year", "_se_amount")
-    n_self_emp = dict(units.filter(se_capped & pl.col("status").is_in(["non_take_up", "under_payment"]))
+    n_self_emp = dict(units.filter((pl.col("_unobserved") == "self_employed")
+                                   & pl.col("status").is_in(["non_take_up", "under_payment"]))
                       .group_by("benefit").len().iter_rows())
     # a payment our rules cannot justify on any value of the unknowns shows an incomplete view of the famille
     # (a partner's or a resource's row missing): its other flags rest on contradicted data, possible at most
