@@ -240,10 +240,12 @@ def _value_of(result: Mapping[str, Any], situation: Mapping[str, Any], plural: s
 def our_benefits(values: pl.DataFrame) -> pl.DataFrame:
     """OpenFisca's :data:`LABEL_VARIABLES` named as our benefits: rsa, ppa, aspa (amounts), css_free (the
     CSS without participation, ``cmu_c``), css_participation and its monthly amount
-    (``css_participation_forfaitaire`` > 0)."""
+    (``css_participation_forfaitaire`` > 0), of the variables ``values`` holds (a labelling pass may ask some)."""
+    have = set(values.columns)
+    css = ([pl.col("cmu_c").cast(pl.Boolean).alias("css_free")] if "cmu_c" in have else []) + (
+        [(pl.col("css_participation_forfaitaire") > 0).alias("css_participation"),
+         pl.col("css_participation_forfaitaire").cast(pl.Float64).alias("css_participation_monthly")]
+        if "css_participation_forfaitaire" in have else [])
     return values.with_columns(
-        pl.col("cmu_c").cast(pl.Boolean).alias("css_free"),
-        (pl.col("css_participation_forfaitaire") > 0).alias("css_participation"),
-        pl.col("css_participation_forfaitaire").cast(pl.Float64).alias("css_participation_monthly"),
-        *(pl.col(b).cast(pl.Float64) for b in ("rsa", "ppa", "aspa")),
-    ).drop("cmu_c", "css_participation_forfaitaire")
+        *css, *(pl.col(b).cast(pl.Float64) for b in ("rsa", "ppa", "aspa") if b in have),
+    ).drop("cmu_c", "css_participation_forfaitaire", strict=False)

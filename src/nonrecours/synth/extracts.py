@@ -307,7 +307,7 @@ def _zero_months_stated(inputs, month):
 
 
 def entitlements_from_openfisca(truth_dir: str | Path, months: list, oracle: Oracle, *,
-                                batch_households: int = 5_000) -> pl.DataFrame:
+                                batch_households: int = 5_000, seed: int | None = None) -> pl.DataFrame:
     """What OpenFisca-France gives each true famille, month by month: the frame of :func:`entitlements_from_rules`.
 
     The same engine inputs as the rules (``core.build_inputs`` on the truth tables), exported as web-API
@@ -318,24 +318,52 @@ def entitlements_from_openfisca(truth_dir: str | Path, months: list, oracle: Ora
     :class:`~nonrecours.simulation.openfisca_process.OpenFiscaProcess`, or any callable taking situations)
     in batches of ``batch_households`` ménages, each one vectorised simulation.
 
+    With ``seed`` (the extracts' take-up seed), the ASPA is labelled first and its take-up drawn
+    (``draw_take_up``: keyed by famille and benefit, the draw the extracts make again); the others are then
+    labelled with the ASPA its takers receive stated paid, as the extracts will pay it: the CSS counts the ASPA
+    received in the twelve months before (CSS art. R861-5), and labelled before the draw a retiree taking her
+    ASPA up was labelled the free CSS that her resources, ASPA included, exceed (the order of
+    ``take_up_from_rules``). Without, every benefit is labelled on the truth's payments (the comparison with
+    :func:`entitlements_from_rules` on the same payments).
+
     The housing aid is not labelled (``OPENFISCA_LABELLED``): the RSA and the PPA read the aid the truth pays
     (the generator's, stated as paid), so OpenFisca's own neutralisation after a month of RSA (its
     ``rsa_mois_dernier``, the RSA computed, where CCH art. R822-17 reads the RSA received) plays no part; this
     assumes that aid is what the famille receives, whether or not it takes its RSA up.
     """
-    from nonrecours.core import build_inputs
-    from nonrecours.simulation.export_openfisca import SUBSIDIARY_MONTH, export_situations
-    from nonrecours.simulation.openfisca_process import LABEL_VARIABLES, famille_values, our_benefits
+    from nonrecours.simulation.export_openfisca import SUBSIDIARY_MONTH
 
     if batch_households < 1:
         raise ValueError("batch_households must be positive")
     tables = _truth_tables(Path(truth_dir))
-    # two passes: the RSA with the month's family benefits and housing aid due (its subsidiarity, as our rules
-    # read them, ``export_openfisca.SUBSIDIARY_MONTH``), the others with the month's aid as paid (OpenFisca's CSS
-    # reads the same aid, where ours reads the aid received)
-    passes = ((("rsa",), SUBSIDIARY_MONTH),
-              (tuple(v for v in LABEL_VARIABLES if v != "rsa"), tuple(v for v in SUBSIDIARY_MONTH
-                                                                     if v != "aide_logement")))
+    # the RSA with the month's family benefits and housing aid due (its subsidiarity, as our rules read them,
+    # ``export_openfisca.SUBSIDIARY_MONTH``), the others with the month's aid as paid (OpenFisca's CSS reads the
+    # same aid, where ours reads the aid received)
+    rsa_pass = (("rsa",), SUBSIDIARY_MONTH)
+    paid = tuple(v for v in SUBSIDIARY_MONTH if v != "aide_logement")
+    if seed is None:
+        return _entitlements(_openfisca_labels(tables, months, oracle, batch_households, (
+            rsa_pass, (("ppa", "aspa", "cmu_c", "css_participation_forfaitaire"), paid)), OPENFISCA_LABELLED))
+    aspa = _entitlements(_openfisca_labels(tables, months, oracle, batch_households, ((("aspa",), paid),),
+                                           ("aspa",)))
+    truth_paid = tables["benefits_paid"]
+    tables["benefits_paid"] = pl.concat([truth_paid, _paid_rows(draw_take_up(aspa, seed=seed),
+                                                                truth_paid.collect_schema()).lazy()])
+    rest = _entitlements(_openfisca_labels(tables, months, oracle, batch_households, (
+        rsa_pass, (("ppa", "cmu_c", "css_participation_forfaitaire"), paid)),
+        tuple(b for b in OPENFISCA_LABELLED if b != "aspa")))
+    return pl.concat([aspa, rest]).sort("unit_id", "benefit", "month")
+
+
+def _openfisca_labels(tables: dict[str, pl.LazyFrame], months: list, oracle: Oracle, batch_households: int,
+                      passes: tuple[tuple[tuple[str, ...], tuple[str, ...]], ...],
+                      codes: tuple[str, ...]) -> list[pl.DataFrame]:
+    """Entitlement rows of ``codes`` that OpenFisca gives on ``tables``, month by month: each batch of ménages
+    exported once per pass (the famille variables it asks, the paid benefits whose month OpenFisca computes)."""
+    from nonrecours.core import build_inputs
+    from nonrecours.simulation.export_openfisca import export_situations
+    from nonrecours.simulation.openfisca_process import famille_values, our_benefits
+
     frames = []
     for month in months:
         inputs = _zero_months_stated(build_inputs(tables, month), month)
@@ -344,19 +372,22 @@ def entitlements_from_openfisca(truth_dir: str | Path, months: list, oracle: Ora
         values = []
         for start in range(0, menages.len(), batch_households):  # whole ménages: a famille is exported once
             chosen = ind.filter(pl.col("menage_id").is_in(menages.slice(start, batch_households).implode()))
-            both = []
+            each = []
             for variables, subsidiary in passes:
                 requested = {"familles": variables}
                 ex = export_situations(inputs, month, chosen.get_column("famille_id").unique(),
                                        benefits_paid=True, outputs=requested, paid_this_month=True,
                                        subsidiary_month=subsidiary)
                 index = ex.index.with_columns(pl.lit(month.strftime("%Y-%m")).alias("period"))
-                both.append(famille_values(index, ex.situations, oracle(ex.situations), requested))
-            values.append(both[0].join(both[1], on="famille_id", how="inner", validate="1:1"))
+                each.append(famille_values(index, ex.situations, oracle(ex.situations), requested))
+            joined = each[0]
+            for other in each[1:]:
+                joined = joined.join(other, on="famille_id", how="inner", validate="1:1")
+            values.append(joined)
         if values:
             base = our_benefits(pl.concat(values)).rename({"famille_id": "unit_id"})
-            frames += _entitlement_rows(base, month, [catalogue_row(b) for b in OPENFISCA_LABELLED])
-    return _entitlements(frames)
+            frames += _entitlement_rows(base, month, [catalogue_row(b) for b in codes])
+    return frames
 
 
 def familles_evaluated(truth_dir: str | Path, months: list) -> int:
@@ -457,16 +488,8 @@ def take_up_from_rules(truth_dir: str | Path, months: list, *, seed: int, backen
     def draw(codes: tuple[str, ...], part: list[tuple]) -> None:
         drawn = draw_take_up(_chunk_entitlements(codes, part, backend), seed=seed)
         drawn_frames.append(drawn)
-        fed = drawn.filter(pl.col("benefit").is_in([c for c in codes if c in FEEDING]))
-        payments.append(_payments(fed).select(
-            pl.col("unit_kind").cast(schema["unit_kind"]), "unit_id",
-            pl.lit(None, dtype=pl.String).alias("person_id"), pl.col("benefit").cast(schema["benefit"]),
-            "month", pl.col("amount").cast(schema["amount"]),
-            pl.lit("caf").cast(schema["paying_agency"]).alias("paying_agency"),
-            pl.lit("synth").cast(schema["source_agency"]).alias("source_agency"),
-            *[pl.lit(None, dtype=schema[c]).alias(c) for c in schema.names()
-              if c not in ("unit_kind", "unit_id", "person_id", "benefit", "month", "amount", "paying_agency",
-                           "source_agency")]).select(schema.names()))
+        payments.append(_paid_rows(drawn.filter(pl.col("benefit").is_in([c for c in codes if c in FEEDING])),
+                                   schema))
 
     def paid_so_far(part: list[tuple]) -> list[tuple]:
         view = {**tables, "benefits_paid": pl.concat([base, *[f.lazy() for f in payments]])}
@@ -480,6 +503,20 @@ def take_up_from_rules(truth_dir: str | Path, months: list, *, seed: int, backen
                 draw(codes, paid_so_far(part))
         draw(others, paid_so_far(chunk))  # every month of the chunk drawn through the steps: read up to its own
     return pl.concat(drawn_frames).sort("unit_id", "benefit", "month")
+
+
+def _paid_rows(drawn: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    """The truth's ``benefits_paid`` rows (``schema``) of the takers of a drawn frame (``draw_take_up``): paid by
+    the CAF to the famille, as the synthetic truth states a payment (source ``synth``)."""
+    return _payments(drawn).select(
+        pl.col("unit_kind").cast(schema["unit_kind"]), "unit_id",
+        pl.lit(None, dtype=pl.String).alias("person_id"), pl.col("benefit").cast(schema["benefit"]),
+        "month", pl.col("amount").cast(schema["amount"]),
+        pl.lit("caf").cast(schema["paying_agency"]).alias("paying_agency"),
+        pl.lit("synth").cast(schema["source_agency"]).alias("source_agency"),
+        *[pl.lit(None, dtype=schema[c]).alias(c) for c in schema.names()
+          if c not in ("unit_kind", "unit_id", "person_id", "benefit", "month", "amount", "paying_agency",
+                       "source_agency")]).select(schema.names())
 
 
 def _payments(take_up: pl.DataFrame) -> pl.DataFrame:
@@ -1204,7 +1241,7 @@ def write_extracts(truth_dir: str | Path, out_dir: str | Path, *, seed: int,
         if entitlements == "openfisca":
             if oracle is None:
                 raise ValueError("entitlements='openfisca' needs an oracle (OpenFiscaProcess)")
-            take_up = draw_take_up(entitlements_from_openfisca(truth_dir, months, oracle,
+            take_up = draw_take_up(entitlements_from_openfisca(truth_dir, months, oracle, seed=seed,
                                                                batch_households=batch_households), seed=seed)
         else:
             take_up = take_up_from_rules(truth_dir, months, seed=seed)
