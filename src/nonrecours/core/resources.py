@@ -54,6 +54,7 @@ monthly rule inputs; the DGFiP's rows (yearly amounts) are read as yearly income
 N2_INPUTS: dict[str, tuple[str, ...]] = {
     "revenu_activite_imposable_n2": ("salaries", "unemployment"),
     "pensions_imposables_n2": ("pensions", "alimony"),
+    "revenus_non_salaries_n2": ("self_employment",),
 }
 """Rule input of year N-2 → the ``annual_income`` kinds it sums."""
 
@@ -639,6 +640,8 @@ def n2_high(config: CoreConfig) -> dict[str, float]:
     h = config.unknown_high
     return {"revenu_activite_imposable_n2": 12 * (h["salary_net"] + h["unemployment"]),
             "pensions_imposables_n2": 12 * (h["pension_net"] + h["invalidity_pension"] + h["alimony_received"]),
+            # a non-salaried profit as high as a salary at the upper end
+            "revenus_non_salaries_n2": 12 * h["salary_net"],
             "revenus_n2_renseignes": 1.0}
 
 

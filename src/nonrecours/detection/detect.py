@@ -695,10 +695,12 @@ def _lines_behind(tables: dict[str, Any], individu: pl.DataFrame, core: CoreMont
 def _self_employed(tables: dict[str, Any], individu: pl.DataFrame, month: dt.date) -> pl.DataFrame:
     """famille_id, _self_emp_year, _self_emp_amount: the familles a member of which the DGFiP declares non-salaried
     income (``annual_income``'s ``self_employment``, above zero) for the latest of the two years before the month's
-    that it knows them in. No rule reads that income (rules.benefits, « Not modelled »: the RSA's, the prime
-    d'activité's, the CSS's, the ASPA's... resources count it, CASF art. R262-6 and R262-18 s., CSS art. R844-1 s.,
-    R861-8, R815-22), so a means-tested estimate of such a famille rests on resources short of a known one: not a
-    certain nor a probable case. A deficit lowers the resources: no cap. The latest year only: an activity the
+    that it knows them in. The rules of the monthly benefits read none of it (rules.benefits, « Not modelled »: the
+    RSA's, the prime d'activité's, the CSS's, the ASPA's... resources count it, CASF art. R262-6 and R262-18 s., CSS
+    art. R844-1 s., R861-8, R815-22; the RSA of a non-salaried worker also rests on turnover ceilings and the
+    département's own assessment, CASF art. L262-7, that no extract carries), so a means-tested estimate of such a
+    famille rests on resources short of a known one: not a certain nor a probable case. Those that read year N-2's
+    (``_reads_self_employment``) count it. A deficit lowers the resources: no cap. The latest year only: an activity the
     person has stopped declaring is not counted."""
     schema = {"famille_id": pl.String(), "_self_emp_year": pl.Int32(), "_self_emp_amount": pl.Float64()}
     lf = {k: v.lazy() for k in ("annual_income", "resources") if (v := tables.get(k)) is not None}
@@ -716,6 +718,16 @@ def _self_employed(tables: dict[str, Any], individu: pl.DataFrame, month: dt.dat
             .group_by("famille_id").agg(pl.col("year").max().alias("_self_emp_year"),
                                         pl.col("amount").sum().alias("_self_emp_amount"))
             .cast(schema))  # type: ignore[arg-type]
+
+
+def _reads_self_employment(benefit: str) -> bool:
+    """Whether ``benefit`` rests on year N-2's resources (no ``resource_months``) and its rules read the non-salaried
+    income of that year (the family benefits' resources, CSS art. R532-3; the chèque énergie's revenu fiscal de
+    référence): no cap for it, the income is counted. A benefit on recent months reads the year only through
+    another's computed amount (the RSA counts a complément familial it computes): still capped."""
+    row = catalogue_row(benefit)
+    return row.resource_months is None and "revenus_non_salaries_n2" in set().union(
+        *required_inputs(list(row.rules)).values())
 
 
 DISABILITY_BENEFITS = ("aah",)
@@ -909,7 +921,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # not: an under-payment may be the payer counting that income, and a paid unit so graded is not one our data
     # confirm (the rates' weights, ``detection.rates``, read the paid units' grades: capping the unpaid alone
     # would lower the estimated rate by the self-employed's share).
-    means_tested = [b for b in config.benefits if catalogue_row(b).means_tested]
+    means_tested = [b for b in config.benefits if catalogue_row(b).means_tested and not _reads_self_employment(b)]
     units = units.join(_self_employed(tables, individu, month), on="famille_id", how="left")
     self_employed = (pl.col("grade").is_in(["certain", "probable"]) & pl.col("_self_emp_year").is_not_null()
                      & pl.col("benefit").is_in(means_tested))

@@ -198,11 +198,13 @@ CLAIM_FIELDS["asi"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE,
                        _RESIDENCE, _BANK)
 # Déclaration de situation pour les prestations familiales (caf.fr, msa.fr).
 CLAIM_FIELDS["af"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _CHILDREN, _RESIDENCE, _BANK)
+_N2_INCOME = ("revenu_activite_imposable_n2", "pensions_imposables_n2", "revenus_non_salaries_n2")
+"""The DGFiP's incomes of year N-2 a famille's family benefits (and its revenu fiscal de référence) rest on."""
 # Le complément familial n'a pas de formulaire propre: la CAF (la MSA) l'examine sur la déclaration de situation
 # et les revenus de l'année N-2, qu'elle reçoit de la DGFiP.
 CLAIM_FIELDS["cf"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _CHILDREN,
                       ("revenus_n2", "Revenus de l'année N-2 (transmis par la DGFiP)",
-                       ("revenu_activite_imposable_n2", "pensions_imposables_n2")),
+                       _N2_INCOME),
                       _RESIDENCE, _BANK)
 # Demande d'allocation de soutien familial, cerfa n° 12038, avec la déclaration de situation (cerfa n° 11423).
 CLAIM_FIELDS["asf"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _CHILDREN, _ALIMONY,
@@ -212,14 +214,14 @@ CLAIM_FIELDS["asf"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _CHILDREN, _AL
 # la CAF (la MSA) l'examine sur les revenus de l'année N-2, qu'elle reçoit de la DGFiP.
 CLAIM_FIELDS["paje_base"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _CHILDREN,
                              ("revenus_n2", "Revenus de l'année N-2 (transmis par la DGFiP)",
-                              ("revenu_activite_imposable_n2", "pensions_imposables_n2")),
+                              _N2_INCOME),
                              _RESIDENCE, _BANK)
 CLAIM_FIELDS["ars"] = (_IDENTITY, _COUPLE, _CHILDREN, _SALARY, _UNEMPLOYMENT, _PENSIONS,
                        ("scolarite", "Scolarité des enfants de 16 à 18 ans", ()), _BANK)
 # Réclamation en ligne sur chequeenergie.gouv.fr: numéro fiscal et revenu fiscal de référence.
 CLAIM_FIELDS["cheque_energie"] = (_IDENTITY, _COUPLE, _HOUSING,
                                   ("revenu_fiscal", "Revenu fiscal de référence et parts",
-                                   ("revenu_activite_imposable_n2", "pensions_imposables_n2")),
+                                   _N2_INCOME),
                                   ("commune", "Adresse du logement", ("depcom",)))
 """benefit → (field code, label on the form, engine inputs that answer it)."""
 
@@ -295,6 +297,8 @@ INPUT_QUESTIONS: dict[str, str] = {
                                     "impôts pour l'année N-2 (votre avis d'impôt les indique) ?",
     "pensions_imposables_n2": "Quelles pensions, retraites, rentes et pensions alimentaires imposables avez-vous "
                               "déclarées aux impôts pour l'année N-2 (votre avis d'impôt les indique) ?",
+    "revenus_non_salaries_n2": "Quels bénéfices non salariés (BIC, BNC, BA) avez-vous déclarés aux impôts pour "
+                               "l'année N-2 (votre avis d'impôt les indique) ?",
     "zone_apl": "Dans quelle commune se trouve votre logement ?",
     "residence_dom": "Dans quelle commune se trouve votre logement ?",
 }

@@ -132,8 +132,8 @@ class Benefit:
     means_tested: bool = True
     """Whether its right rests on the famille's resources (every benefit but the allocations familiales, whose
     amount only the resources modulate, CSS art. L521-1, and the ASF): a famille whose resources the rules cannot
-    count in full (the DGFiP's declared non-salaried income, which no rule reads) has such a flag capped at
-    ``possible`` by detection."""
+    count in full (the DGFiP's declared non-salaried income, which only the rules on year N-2's resources read)
+    has such a flag capped at ``possible`` by detection."""
     young_dependant_age: str | None = None
     """Parameter of the age up to which its famille rule can count an adult dependant (persons at charge under 25
     for the RSA, the prime d'activité and the CSS; 21 for the complément familial; 20 for the AF, its forfait

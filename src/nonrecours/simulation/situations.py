@@ -633,6 +633,8 @@ def _with_tax_year_income(monthly: pl.DataFrame) -> pl.DataFrame:
     pensions = 12 * (cents["pension_net"] + pl.col("invalidity_pension") + pl.col("alimony_received"))
     return (monthly.with_columns(pl.when(known).then(activite).otherwise(0.0).alias("revenu_activite_imposable_n2"),
                                  pl.when(known).then(pensions).otherwise(0.0).alias("pensions_imposables_n2"),
+                                 # the format carries no non-salaried income: none (its amounts default to 0)
+                                 pl.lit(0.0).alias("revenus_non_salaries_n2"),
                                  pl.lit(True).alias("revenus_n2_renseignes"))
             .drop("__evaluated"))
 

@@ -208,3 +208,13 @@ def revenu_activite_n2(i: Individu):
 def pensions_n2(i: Individu):
     estime = 12 * (i.retraite_imposable_estimee + i.invalidity_pension + i.alimony_received)
     return where(i.revenus_n2_renseignes, i.pensions_imposables_n2, estime)
+
+
+@rule(entity="individu", dtype="float", label="bénéfices non salariés de l'année N-2 retenus (annuels; un déficit "
+      "compte pour zéro)", ref="CSS art. R532-3; CGI art. 1417 IV")
+def revenus_non_salaries_n2_retenus(i: Individu):
+    """The DGFiP's amount where it declares the year; none where it does not (no monthly input estimates it:
+    the year's range, ``core.resources.n2_high``, carries the unknown). A deficit counts for zero: whether it
+    lowers the other incomes (CGI art. 156 I, under conditions the inputs do not carry) is left out, the
+    unfavourable reading for a detection."""
+    return where(i.revenus_n2_renseignes, maximum(i.revenus_non_salaries_n2, 0.0), 0.0)

@@ -242,14 +242,15 @@ def pf_base_ressources_individu(i: Individu):
     return i.pf_revenu_professionnel + pensions - abattement * i.foyer_fiscal.pf_part_abattement_pensions
 
 
-@rule(entity="individu", dtype="float", label="revenus d'activité et de chômage de l'année N-2 après déduction de "
-      "10 %", ref="CSS art. R532-3; CGI art. 83, 3°")
+@rule(entity="individu", dtype="float", label="revenus professionnels de l'année N-2: activité et chômage après "
+      "déduction de 10 %, bénéfices non salariés", ref="CSS art. R532-3; CGI art. 83, 3°")
 def pf_revenu_professionnel(i: Individu):
+    """The non-salaried profits are net already: no deduction for professional expenses on them."""
     activite = i.revenu_activite_n2
     deduction = round_(minimum(maximum(param(f"{PF}.base_ressources.abattement_frais") * activite,
                                        _ir_n2("deductions.frais_professionnels_min")),
                                _ir_n2("deductions.frais_professionnels_max")))
-    return maximum(activite - where(activite > 0, deduction, 0.0), 0.0)
+    return maximum(activite - where(activite > 0, deduction, 0.0), 0.0) + i.revenus_non_salaries_n2_retenus
 
 
 @rule(entity="foyer_fiscal", dtype="float", label="part de l'abattement de 10 % sur les pensions dans le plafond du "

@@ -5,8 +5,9 @@ pensions and alimony received less the 10 % abatement (floor per pensioner, ceil
 5-a), less the special abatement for each declarant aged 65 or more (CGI art. 157 bis). The amounts of the
 income year apply, read in January of year N-2.
 
-Not modelled: other incomes (capital, self-employment), real expenses, the abatement for invalid taxpayers
-(the inputs do not say who holds an invalidity card).
+Non-salaried profits (BIC, BNC, BA) of year N-2 count as the DGFiP declares them, a deficit for zero
+(``revenus_non_salaries_n2_retenus``). Not modelled: capital income, real expenses, the abatement for invalid
+taxpayers (the inputs do not say who holds an invalidity card).
 """
 
 from __future__ import annotations
@@ -57,7 +58,8 @@ def rfr_declarant_age(i: Individu):
 def rfr_revenu_net_global(ff: FoyerFiscal):
     m = ff.members
     abattement = minimum(ff.sum(m.rfr_abattement_pensions), _n2("deductions.pensions_max"))
-    return ff.sum(m.rfr_salaires_nets) + ff.sum(m.pensions_n2) - abattement
+    return (ff.sum(m.rfr_salaires_nets) + ff.sum(m.pensions_n2) - abattement
+            + ff.sum(m.revenus_non_salaries_n2_retenus))
 
 
 @rule(entity="foyer_fiscal", dtype="float", label="revenu fiscal de référence de l'année N-2",
