@@ -24,6 +24,10 @@ SITUATION_FORMAT.md, so that OpenFisca reads our inputs as our rules do):
   computed; the AAH
   paid (``aah_versee``, per dossier) where it is known, as the ``aah`` of the parent with the higher
   disability rate and 0 for the other members (``_aah_paid``);
+- the DGFiP's yearly amounts of year N-2 are not stated: OpenFisca reads the months stated for that year, as the
+  reference situations state them; the non-salaried profits (``revenus_non_salaries_n2``, which our family
+  benefits and revenu fiscal de référence read) have no monthly counterpart, so OpenFisca's family benefits of a
+  famille that declares some do not count them;
 - a famille hosted free of charge in another's dwelling is its own ménage, ``loge_gratuitement``;
 - nationality groups become a representative code (FR, an EEA state, a code outside the EEA), the permit
   years ``duree_possession_titre_sejour``; activity follows salary > unemployment > pension > inactive;
