@@ -370,3 +370,33 @@ def test_a_css_granted_to_an_insured_the_cpam_file_no_longer_lists_is_possible_a
             "et ne transmet ce mois aucune ligne pour la personne (ni la couverture, ni une autre ligne de son "
             "fichier) : l'arrêt peut venir de l'extrait, à vérifier avant tout contact.")
     assert run.summary["downgraded_by_payee_lines_lost"]["css_free"] == (0 if listed_since_april else 1)
+
+
+def test_the_css_of_a_pensioner_whose_aspa_is_unobserved_is_possible_at_most():
+    """The CSS counts the ASPA received (CSS art. R861-5). r-drm's pension is reported by the DRM alone, so what the
+    fund paying it serves with it is not observed: a free CSS computed on no ASPA received is possible at most (the
+    ASPA would lift her resources over its ceiling). r-cnav, whose ASPA the CNAV would pay and does not, keeps a
+    probable free CSS. Both are insured at the CPAM, whose file lists them without a CSS. France 100,000 labelled by
+    OpenFisca in the extracts' order: 16 of the free CSS's 33 false alarms were such pensioners, taking their ASPA up
+    in truth (docs/detection.md)."""
+    tables = _retirees(cnav_lines_in_june=True)
+    tables["persons"] = pl.concat([tables["persons"], tables["persons"].filter(
+        pl.col("person_id").is_in(["p-drm", "p-cnav"])).with_columns(pl.lit("cnam").alias("source_agency"))])
+    tables["listings"] = pl.DataFrame({"person_id": [p for p in ("p-drm", "p-cnav") for _ in MONTHS],
+                                       "month": MONTHS * 2, "source_agency": "cnam", "extract_id": "cnam",
+                                       "extract_date": dt.date(2026, 6, 28)})
+    tables["benefits_paid"] = pl.concat([tables["benefits_paid"], pl.DataFrame(
+        {"unit_kind": [None], "unit_id": [None], "person_id": ["p-other"], "benefit": ["css_free"], "month": [MONTH],
+         "amount": [0.0], "source_agency": ["cnam"], "paying_agency": ["cnam"], "extract_id": ["cnam"],
+         "extract_date": [dt.date(2026, 6, 28)]}, schema=tables["benefits_paid"].schema)])
+    run = detect(_core(tables, known=RETIREES), tables, config=FIRST)
+    drm, cnav = _flag(run, "drm", "css_free"), _flag(run, "cnav", "css_free")
+    assert cnav["grade"] == "probable" and cnav["status"] == "non_take_up"  # an informed estimate decides it
+    assert drm["status"] == "non_take_up" and drm["grade"] == "possible"
+    assert drm["reasons"][1] == (
+        "Signalement ramené à « possible » : une pension est déclarée pour une personne du foyer, mais ni "
+        "l'Assurance retraite ni la MSA ne la connaissent ; l'ASPA que servirait avec elle la caisse qui la verse, "
+        "dont l'extrait n'est pas transmis, compte dans les ressources et n'est pas connue : à vérifier avant tout "
+        "contact.")
+    assert run.summary["downgraded_by_pension_benefit_unknown"] == {"css_free": 1, "css_participation": 0}
+    assert run.summary["downgraded_by_pension_fund_unknown"] == {"aspa": 1}

@@ -20,6 +20,7 @@ import polars as pl
 
 from nonrecours.atomic import write_json, write_parquet
 from nonrecours.core.clusters import clusters
+from nonrecours.core.inputs import PAYMENT_INPUTS
 from nonrecours.core.month import CoreMonth
 from nonrecours.core.partition import Partitions, merge_parts
 from nonrecours.core.resources import CoreConfig, annual_income
@@ -730,6 +731,35 @@ def _reads_self_employment(benefit: str) -> bool:
         *required_inputs(list(row.rules)).values())
 
 
+def _served_readers(benefits: tuple[str, ...]) -> dict[str, list[str]]:
+    """Each benefit served with a pension (the catalogue's ``paid_with``) whose payment an input holds → the
+    benefits of ``benefits`` whose rules read that payment (the ASPA → the CSS)."""
+    out = {}
+    for row in CATALOGUE:
+        read = PAYMENT_INPUTS.get(row.code)
+        if row.paid_with and read:
+            out[row.code] = [b for b in benefits if not catalogue_row(b).paid_with
+                             and read in set().union(*required_inputs(list(catalogue_row(b).rules)).values())]
+    return out
+
+
+def _served_unobserved(tables: dict[str, Any], individu: pl.DataFrame, config: DetectionConfig,
+                       month: dt.date) -> pl.DataFrame:
+    """famille_id, benefit, _served: the benefits of ``config`` whose rules read as paid a benefit served with a
+    pension (the catalogue's ``paid_with``: the ASPA, whose payment the CSS counts) for the familles whose
+    receiving it is not observed (``receipts.pension_fund_unknown``: a pensioner no payer of it knows)."""
+    readers = _served_readers(config.benefits)
+    unknown = pension_fund_unknown(tables, individu, tuple(readers), month, window=config.paid_window)
+    rows = []
+    for code, reading in readers.items():
+        fams = unknown.filter(pl.col("benefit") == code).select("famille_id")
+        rows += [fams.with_columns(pl.lit(b).alias("benefit")) for b in reading]
+    schema = {"famille_id": pl.String(), "benefit": pl.String(), "_served": pl.Boolean()}
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    return pl.concat(rows).unique().with_columns(pl.lit(True).alias("_served")).cast(schema)  # type: ignore[arg-type]
+
+
 DISABILITY_BENEFITS = ("aah",)
 """Benefits whose right rests on a disability: a flag needs some evidence of one (see ``_disability_evidence``)."""
 
@@ -892,6 +922,11 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     fund = pension_fund_unknown(tables, individu, config.benefits, month, window=config.paid_window)
     units = units.join(fund.with_columns(pl.lit(True).alias("_fund")), on=["famille_id", "benefit"], how="left")
     fund_unknown = capped & pl.col("_fund").fill_null(False)
+    # What such a pensioner receives of it is a resource of the benefits that read it paid (the CSS counts the ASPA
+    # received, CSS art. R861-5): not observed either, so their estimate rests on none received; possible at most.
+    units = units.join(_served_unobserved(tables, individu, config, month), on=["famille_id", "benefit"],
+                       how="left")
+    served_unknown = capped & pl.col("_served").fill_null(False)
     # A famille no payer of the benefit knows, an adult of which has the birth month, sex and commune of a demandeur
     # or conjoint a payer lists without a usable NIR in a dossier it paid the benefit: the payment may be theirs.
     # Said on the flag (a reason line, and counted), its grade kept: on Cahors 100,000 such a match is a flag taken
@@ -929,6 +964,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     unobserved = (pl.when(insurer_unknown).then(pl.lit("insurer")).when(slip).then(pl.lit("slip"))
                   .when(stopped).then(pl.lit("stopped")).when(unseen).then(pl.lit("unseen"))
                   .when(payee_gone).then(pl.lit("payee")).when(fund_unknown).then(pl.lit("fund"))
+                  .when(served_unknown).then(pl.lit("served"))
                   .when(lines_behind).then(pl.lit("behind")).when(reexamined).then(pl.lit("reexamined"))
                   .when(self_employed).then(pl.lit("self_employed"))
                   .otherwise(pl.lit(None, dtype=pl.String)))
@@ -939,10 +975,10 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                pl.when(unobserved == "reexamined").then(pl.col("_reexam_last")).alias("_reexam_last"),
                                *(pl.when(unobserved == "self_employed").then(pl.col(c)).alias(c)
                                  for c in ("_self_emp_year", "_self_emp_amount"))
-                               ).drop("_payee_lost", "_fund", "_pu")
+                               ).drop("_payee_lost", "_fund", "_served", "_pu")
     # counted here before the status; the non-salaried income's cap, on paid units too, is counted on flags below
     n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("insurer", "slip", "stopped", "unseen", "payee",
-                                                                 "fund", "behind", "reexamined")}
+                                                                 "fund", "served", "behind", "reexamined")}
     for kind, benefit, n in (units.filter(pl.col("_unobserved").is_in(list(n_capped)))
                              .group_by("_unobserved", "benefit").len().iter_rows()):
         n_capped[kind][benefit] = n
@@ -1095,6 +1131,9 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                                       if not catalogue_row(b).yearly}
     summary["downgraded_by_pension_fund_unknown"] = {b: int(n_capped["fund"].get(b, 0)) for b in config.benefits
                                                      if catalogue_row(b).paid_with}
+    summary["downgraded_by_pension_benefit_unknown"] = {
+        b: int(n_capped["served"].get(b, 0)) for b in dict.fromkeys(
+            r for reading in _served_readers(config.benefits).values() for r in reading)}
     summary["flags_maybe_paid_to_unidentified_payee"] = {b: int(n_unid.get(b, 0)) for b in config.benefits
                                                          if catalogue_row(b).payers}
     summary["downgraded_by_payee_number_slip"] = {b: int(n_capped["slip"].get(b, 0)) for b in config.benefits

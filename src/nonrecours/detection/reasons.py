@@ -460,6 +460,11 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             f"Signalement ramené à « possible » : une pension est déclarée pour la personne, mais "
             f"{_unknown_to(row.payers)} ; l'allocation est servie avec la pension par la caisse qui la verse, dont "
             "l'extrait n'est pas transmis (ou qui n'y retrouve pas la personne) : à vérifier avant tout contact."))
+                     .when(possible & (row_lost == "served")).then(pl.lit(
+            "Signalement ramené à « possible » : une pension est déclarée pour une personne du foyer, mais "
+            f"{_unknown_to(catalogue_row('aspa').payers)} ; l'ASPA que servirait avec elle la caisse qui la verse, "
+            "dont l'extrait n'est pas transmis, compte dans les ressources et n'est pas connue : à vérifier avant tout "
+            "contact."))
                      .when(possible & (row_lost == "behind")).then(
             pl.lit("Signalement ramené à « possible » : ") + behind_source
             + pl.lit(" transmet les ressources d'un membre du foyer jusqu'en ") + behind_last
