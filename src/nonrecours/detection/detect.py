@@ -733,12 +733,16 @@ def _reads_self_employment(benefit: str) -> bool:
 
 def _served_readers(benefits: tuple[str, ...]) -> dict[str, list[str]]:
     """Each benefit served with a pension (the catalogue's ``paid_with``) whose payment an input holds → the
-    benefits of ``benefits`` whose rules read that payment (the ASPA → the CSS)."""
+    benefits of ``benefits`` whose rules read that payment and that another replaces when due (the catalogue's
+    ``excludes``): the ASPA → the free CSS. The ASPA tops resources up to its ceiling (CSS art. L815-9), above the
+    free CSS's and below the CSS with participation's (CSS art. L861-1): an ASPA received unseen can turn a free
+    CSS into one with participation, never take the latter away."""
+    better = {row.excludes for row in CATALOGUE if row.excludes}
     out = {}
     for row in CATALOGUE:
         read = PAYMENT_INPUTS.get(row.code)
         if row.paid_with and read:
-            out[row.code] = [b for b in benefits if not catalogue_row(b).paid_with
+            out[row.code] = [b for b in benefits if b in better
                              and read in set().union(*required_inputs(list(catalogue_row(b).rules)).values())]
     return out
 
