@@ -10,6 +10,7 @@ cases to act on, graded and explained), plus a summary with every count.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import shutil
 from dataclasses import dataclass, field, replace
@@ -721,14 +722,18 @@ def _self_employed(tables: dict[str, Any], individu: pl.DataFrame, month: dt.dat
             .cast(schema))  # type: ignore[arg-type]
 
 
+@functools.cache
+def _inputs_read(benefit: str) -> frozenset[str]:
+    """The engine inputs the rules of ``benefit`` read (its catalogue rules and what they depend on)."""
+    return frozenset(set().union(*required_inputs(list(catalogue_row(benefit).rules)).values()))
+
+
 def _reads_self_employment(benefit: str) -> bool:
     """Whether ``benefit`` rests on year N-2's resources (no ``resource_months``) and its rules read the non-salaried
     income of that year (the family benefits' resources, CSS art. R532-3; the chèque énergie's revenu fiscal de
     référence): no cap for it, the income is counted. A benefit on recent months reads the year only through
     another's computed amount (the RSA counts a complément familial it computes): still capped."""
-    row = catalogue_row(benefit)
-    return row.resource_months is None and "revenus_non_salaries_n2" in set().union(
-        *required_inputs(list(row.rules)).values())
+    return catalogue_row(benefit).resource_months is None and "revenus_non_salaries_n2" in _inputs_read(benefit)
 
 
 def _served_readers(benefits: tuple[str, ...]) -> dict[str, list[str]]:
@@ -742,18 +747,14 @@ def _served_readers(benefits: tuple[str, ...]) -> dict[str, list[str]]:
     for row in CATALOGUE:
         read = PAYMENT_INPUTS.get(row.code)
         if row.paid_with and read:
-            out[row.code] = [b for b in benefits if b in better
-                             and read in set().union(*required_inputs(list(catalogue_row(b).rules)).values())]
+            out[row.code] = [b for b in benefits if b in better and read in _inputs_read(b)]
     return out
 
 
-def _served_unobserved(tables: dict[str, Any], individu: pl.DataFrame, config: DetectionConfig,
-                       month: dt.date) -> pl.DataFrame:
-    """famille_id, benefit, _served: the benefits of ``config`` whose rules read as paid a benefit served with a
-    pension (the catalogue's ``paid_with``: the ASPA, whose payment the CSS counts) for the familles whose
-    receiving it is not observed (``receipts.pension_fund_unknown``: a pensioner no payer of it knows)."""
-    readers = _served_readers(config.benefits)
-    unknown = pension_fund_unknown(tables, individu, tuple(readers), month, window=config.paid_window)
+def _served_unobserved(unknown: pl.DataFrame, readers: dict[str, list[str]]) -> pl.DataFrame:
+    """famille_id, benefit, _served: the ``readers`` (``_served_readers``) of a benefit served with a pension for
+    the familles whose receiving it is not observed (``unknown``: ``receipts.pension_fund_unknown`` of the served
+    benefits, a pensioner no payer of it knows)."""
     rows = []
     for code, reading in readers.items():
         fams = unknown.filter(pl.col("benefit") == code).select("famille_id")
@@ -923,13 +924,14 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     payee_gone = capped & ((pl.col("paid_before") > 0) | ~cash()) & pl.col("_payee_lost").fill_null(False)
     # A benefit served with a pension (the ASPA, the ASI) to a pensioner whose pension another agency reports
     # (the DRM) and no payer of the benefit knows: the fund paying the pension sent no extract; not observed.
-    fund = pension_fund_unknown(tables, individu, config.benefits, month, window=config.paid_window)
+    readers = _served_readers(config.benefits)
+    fund = pension_fund_unknown(tables, individu, tuple(dict.fromkeys((*config.benefits, *readers))), month,
+                                window=config.paid_window)
     units = units.join(fund.with_columns(pl.lit(True).alias("_fund")), on=["famille_id", "benefit"], how="left")
     fund_unknown = capped & pl.col("_fund").fill_null(False)
     # What such a pensioner receives of it is a resource of the benefits that read it paid (the CSS counts the ASPA
     # received, CSS art. R861-5): not observed either, so their estimate rests on none received; possible at most.
-    units = units.join(_served_unobserved(tables, individu, config, month), on=["famille_id", "benefit"],
-                       how="left")
+    units = units.join(_served_unobserved(fund, readers), on=["famille_id", "benefit"], how="left")
     served_unknown = capped & pl.col("_served").fill_null(False)
     # A famille no payer of the benefit knows, an adult of which has the birth month, sex and commune of a demandeur
     # or conjoint a payer lists without a usable NIR in a dossier it paid the benefit: the payment may be theirs.
@@ -1136,8 +1138,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     summary["downgraded_by_pension_fund_unknown"] = {b: int(n_capped["fund"].get(b, 0)) for b in config.benefits
                                                      if catalogue_row(b).paid_with}
     summary["downgraded_by_pension_benefit_unknown"] = {
-        b: int(n_capped["served"].get(b, 0)) for b in dict.fromkeys(
-            r for reading in _served_readers(config.benefits).values() for r in reading)}
+        b: int(n_capped["served"].get(b, 0)) for b in dict.fromkeys(r for rs in readers.values() for r in rs)}
     summary["flags_maybe_paid_to_unidentified_payee"] = {b: int(n_unid.get(b, 0)) for b in config.benefits
                                                          if catalogue_row(b).payers}
     summary["downgraded_by_payee_number_slip"] = {b: int(n_capped["slip"].get(b, 0)) for b in config.benefits
