@@ -296,6 +296,10 @@ def test_values_of_the_handwritten_extracts_are_read_with_their_meaning(agreemen
     msa_p = persons.filter(pl.col("source_agency") == "msa").sort("birth_month")
     assert msa_p.get_column("depcom").to_list() == ["2B033", "46042", "2B033"]
     assert msa_p.get_column("born_in_france").to_list() == [True, False, True]  # a temporary number: abroad
+    # the member's STATUT: the farm's operator (EXP) works on her own account, the farm worker (SAL) and the
+    # child (AD) do not; the other agencies send no status (unknown)
+    assert msa_p.get_column("self_employed").to_list() == [True, False, False]
+    assert caf_p.get_column("self_employed").null_count() == caf_p.height
     cnam_p = persons.filter(pl.col("source_agency") == "cnam")
     assert cnam_p.filter(pl.col("depcom") == "97411").get_column("born_in_france").to_list() == [True]
     paid = pl.concat([_table(r, "benefits_paid") for r in reports.values() if "benefits_paid" in r.outputs],

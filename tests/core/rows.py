@@ -21,7 +21,7 @@ MONTHS = [dt.date(2025, 6 + k, 1) if k < 7 else dt.date(2026, k - 6, 1) for k in
 
 def person(pid: str, birth: dt.date, agency: str) -> list[Any]:
     """A ``persons`` row: a woman of French nationality living in Cahors (46042), as ``agency`` describes her."""
-    return [pid, birth, "F", "FR", None, "46042", 0.0, False, False, None, None, None, None, agency, agency, DAY]
+    return [pid, birth, "F", "FR", None, "46042", 0.0, False, False, None, None, None, None, None, agency, agency, DAY]
 
 
 def membership(pid: str, kind: str, uid: str, role: str, agency: str) -> list[Any]:

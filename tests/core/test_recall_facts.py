@@ -29,7 +29,7 @@ def _p(agency, day=dt.date(2026, 6, 28)):
 
 def _person(pid, birth, agency="caf", *, sex="F", nat="FR", rsdae=None, unfit=None, isolation=None,
             health=(0.0, False, False), born=None):
-    return [pid, birth, sex, nat, None, "46042", *health, rsdae, unfit, isolation, born, *_p(agency)]
+    return [pid, birth, sex, nat, None, "46042", *health, rsdae, unfit, isolation, born, None, *_p(agency)]
 
 
 def _mem(pid, kind, uid, role, agency, since=dt.date(2024, 1, 1)):

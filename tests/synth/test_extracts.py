@@ -746,3 +746,22 @@ def test_msa_events_of_one_person_and_month_come_in_the_claims_benefit_order(lar
     for written in groups.iter_rows(named=True):
         pairs = list(zip(written["PRESTATION"], written["DATE_EVENEMENT"], strict=True))
         assert pairs == sorted(pairs), written
+
+
+def test_msa_status_is_the_member_s_own_on_each_of_their_lines(larger_truth: Path, tmp_path: Path) -> None:
+    """``STATUT`` said EXP on every adult's member line and RET or SAL on their pension or salary lines: one person,
+    several statuses, and a retiree read as a farm operator. It is now the person's: EXP for the truth's
+    self-employed, SAL for a salary, RET for a pension, AD otherwise, the same on each of their lines."""
+    paths = write_extracts(larger_truth, tmp_path / "x", seed=5)
+    msa = pl.read_csv(paths["msa"], separator=";", infer_schema=False, encoding="cp1252")
+    per_person = msa.group_by("NIR").agg(pl.col("STATUT").n_unique().alias("n"), pl.col("STATUT").first(),
+                                         pl.col("LIEN").first())
+    assert per_person["n"].max() == 1
+    truth = pl.read_parquet(larger_truth / "persons.parquet").join(
+        pl.read_parquet(larger_truth / "identities.parquet").select("person_id", "nir"), on="person_id")
+    seen = per_person.join(truth.select(pl.col("nir").alias("NIR"), "self_employed"), on="NIR", how="inner")
+    adults = seen.filter(pl.col("LIEN") != "ENF")
+    assert adults.height > 50
+    assert ((adults["STATUT"] == "EXP") == adults["self_employed"]).all()
+    assert {"EXP", "SAL", "RET", "AD"} <= set(seen["STATUT"])
+    assert (seen.filter(pl.col("LIEN") == "ENF")["STATUT"] == "AD").all()

@@ -310,7 +310,7 @@ def _latest_by_kind(yearly: pl.DataFrame, latest: pl.DataFrame,
             .agg(pl.col("amount").sum(), pl.col("amount_high").sum()))
 
 
-def _dgfip_declared(lf: Mapping[str, pl.LazyFrame], years: list[int]) -> pl.LazyFrame:
+def dgfip_declared(lf: Mapping[str, pl.LazyFrame], years: list[int]) -> pl.LazyFrame:
     """(person_id, year, extract_date): the income years ``years`` the DGFiP places the person in a foyer fiscal
     (a declarant or a dependant of a declaration of that year)."""
     schema = {"person_id": pl.String, "year": pl.Int32, "extract_date": pl.Date}
@@ -464,7 +464,7 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
         # membership of: its connector emits only non-zero amounts, so a declarant or dependant with no row of
         # a kind declared none (as ``n2_resources`` reads year N-2)
         latest = (pl.concat([known_years.select("person_id", "year", "extract_date"),
-                             _dgfip_declared(lf, years).join(who.lazy(), on="person_id", how="semi")])
+                             dgfip_declared(lf, years).join(who.lazy(), on="person_id", how="semi")])
                   .group_by("person_id").agg(pl.col("year").max().alias("year"), pl.col("extract_date").max())
                   .collect())
         per_kind = _latest_by_kind(yearly, latest, invalidity)
@@ -693,7 +693,7 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
               .collect())
     # A person in a DGFiP foyer for a year with no income row declared nothing that year: known, zero (the
     # connector emits only non-zero amounts), not unknown.
-    declared = (_dgfip_declared(lf, years).join(ids.lazy(), on="person_id", how="semi")
+    declared = (dgfip_declared(lf, years).join(ids.lazy(), on="person_id", how="semi")
                 .group_by("person_id", "year").agg(pl.col("extract_date").max()).collect())
     zero = declared.join(yearly.select("person_id", pl.col("year").cast(pl.Int32)),
                          on=["person_id", "year"], how="anti")

@@ -24,7 +24,7 @@ from nonrecours.core.clusters import clusters
 from nonrecours.core.inputs import PAYMENT_INPUTS
 from nonrecours.core.month import CoreMonth
 from nonrecours.core.partition import Partitions, merge_parts
-from nonrecours.core.resources import CoreConfig, annual_income
+from nonrecours.core.resources import CoreConfig, annual_income, dgfip_declared
 from nonrecours.core.units import qualifier
 from nonrecours.core.workspace import RecordedLayouts
 from nonrecours.detection.confidence import (
@@ -695,31 +695,52 @@ def _lines_behind(tables: dict[str, Any], individu: pl.DataFrame, core: CoreMont
 
 
 def _self_employed(tables: dict[str, Any], individu: pl.DataFrame, month: dt.date) -> pl.DataFrame:
-    """famille_id, _self_emp_year, _self_emp_amount: the familles a member of which the DGFiP declares non-salaried
-    income (``annual_income``'s ``self_employment``, above zero) for the latest of the two years before the month's
-    that it knows them in. The rules of the monthly benefits read none of it (rules.benefits, « Not modelled »: the
-    RSA's, the prime d'activité's, the CSS's, the ASPA's... resources count it, CASF art. R262-6 and R262-18 s., CSS
-    art. R844-1 s., R861-8, R815-22; the RSA of a non-salaried worker also rests on turnover ceilings and the
-    département's own assessment, CASF art. L262-7, that no extract carries), so a means-tested estimate of such a
-    famille rests on resources short of a known one: not a certain nor a probable case. Those that read year N-2's
-    (``_reads_self_employment``) count it. A deficit lowers the resources: no cap. The latest year only: an activity the
-    person has stopped declaring is not counted."""
-    schema = {"famille_id": pl.String(), "_self_emp_year": pl.Int32(), "_self_emp_amount": pl.Float64()}
-    lf = {k: v.lazy() for k in ("annual_income", "resources") if (v := tables.get(k)) is not None}
-    yearly, _ = annual_income(lf, [month.year - 2, month.year - 1])
-    if yearly is None:
-        return pl.DataFrame(schema=schema)
+    """famille_id, _self_emp_year, _self_emp_amount, _self_emp_status: the familles a member of which the DGFiP
+    declares non-salaried income (``annual_income``'s ``self_employment``, above zero) for the latest of the two years
+    before the month's that it knows them in (year and amount), or that an agency knows as working on their own
+    account (``persons.self_employed``: the MSA's farm operator) while the DGFiP declares them for neither year
+    (``_self_emp_status``, that agency; their profit is unknown, not zero). The rules of the monthly benefits read
+    none of it (rules.benefits, « Not modelled »: the RSA's, the prime d'activité's, the CSS's, the ASPA's...
+    resources count it, CASF art. R262-6 and R262-18 s., CSS art. R844-1 s., R861-8, R815-22; the RSA of a
+    non-salaried worker also rests on turnover ceilings and the département's own assessment, CASF art. L262-7, that
+    no extract carries), so a means-tested estimate of such a famille rests on resources short of a known one: not a
+    certain nor a probable case. Those that read year N-2's (``_reads_self_employment``) count a declared profit, not
+    an undeclared one. A deficit lowers the resources: no cap. The latest year only: an activity the person has
+    stopped declaring is not counted; a self-employed person the DGFiP declares without profit has none."""
+    schema = {"famille_id": pl.String(), "_self_emp_year": pl.Int32(), "_self_emp_amount": pl.Float64(),
+              "_self_emp_status": pl.String()}
+    years = [month.year - 2, month.year - 1]
+    lf = {k: v.lazy() for k in ("annual_income", "resources", "unit_memberships")
+          if (v := tables.get(k)) is not None}
     members = individu.select("person_id", "famille_id").filter(pl.col("famille_id").is_not_null()).unique()
-    yearly = yearly.join(members.lazy().select("person_id"), on="person_id", how="semi").collect()
-    latest = yearly.group_by("person_id").agg(pl.col("year").max())
-    own = (yearly.join(latest, on=["person_id", "year"], how="semi")
-           .filter(pl.col("kind") == "self_employment")
-           .group_by("person_id", "year").agg(pl.col("amount").sum())
-           .filter(pl.col("amount") > 0))
-    return (own.join(members, on="person_id", how="inner")
-            .group_by("famille_id").agg(pl.col("year").max().alias("_self_emp_year"),
-                                        pl.col("amount").sum().alias("_self_emp_amount"))
-            .cast(schema))  # type: ignore[arg-type]
+    yearly, _ = annual_income(lf, years)
+    out = []
+    if yearly is not None:
+        yearly = yearly.join(members.lazy().select("person_id"), on="person_id", how="semi").collect()
+        latest = yearly.group_by("person_id").agg(pl.col("year").max())
+        own = (yearly.join(latest, on=["person_id", "year"], how="semi")
+               .filter(pl.col("kind") == "self_employment")
+               .group_by("person_id", "year").agg(pl.col("amount").sum())
+               .filter(pl.col("amount") > 0))
+        out.append(own.join(members, on="person_id", how="inner")
+                   .group_by("famille_id").agg(pl.col("year").max().alias("_self_emp_year"),
+                                               pl.col("amount").sum().alias("_self_emp_amount")))
+    persons = tables["persons"].lazy() if tables.get("persons") is not None else None
+    if persons is not None and "self_employed" in persons.collect_schema().names():
+        status = (persons.filter(pl.col("self_employed").fill_null(False))
+                  .join(members.lazy().select("person_id"), on="person_id", how="semi")
+                  .group_by("person_id").agg(pl.col("source_agency").cast(pl.String).min()).collect())
+        if status.height:
+            declared = dgfip_declared(lf, years).select("person_id")
+            if yearly is not None:
+                declared = pl.concat([declared, yearly.lazy().select("person_id")])
+            undeclared = status.join(declared.collect(), on="person_id", how="anti")
+            out.append(undeclared.join(members, on="person_id", how="inner")
+                       .group_by("famille_id").agg(pl.col("source_agency").min().alias("_self_emp_status")))
+    if not out:
+        return pl.DataFrame(schema=schema)
+    frame = out[0] if len(out) == 1 else out[0].join(out[1], on="famille_id", how="full", coalesce=True)
+    return pl.concat([pl.DataFrame(schema=schema), frame], how="diagonal_relaxed").cast(schema)  # type: ignore[arg-type]
 
 
 @functools.cache
@@ -962,10 +983,16 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # not: an under-payment may be the payer counting that income, and a paid unit so graded is not one our data
     # confirm (the rates' weights, ``detection.rates``, read the paid units' grades: capping the unpaid alone
     # would lower the estimated rate by the self-employed's share).
-    means_tested = [b for b in config.benefits if catalogue_row(b).means_tested and not _reads_self_employment(b)]
+    # An undeclared one (a member an agency knows as self-employed, whom the DGFiP declares for neither year)
+    # caps every means-tested benefit: the N-2 readers' profit is unknown too, and its range (twelve months of an
+    # unreported salary) says nothing of a profit.
+    counted = [b for b in config.benefits if catalogue_row(b).means_tested and not _reads_self_employment(b)]
+    means_tested = [b for b in config.benefits if catalogue_row(b).means_tested]
     units = units.join(_self_employed(tables, individu, month), on="famille_id", how="left")
-    self_employed = (pl.col("grade").is_in(["certain", "probable"]) & pl.col("_self_emp_year").is_not_null()
-                     & pl.col("benefit").is_in(means_tested))
+    certain_or_probable = pl.col("grade").is_in(["certain", "probable"])
+    self_employed = certain_or_probable & pl.col("_self_emp_year").is_not_null() & pl.col("benefit").is_in(counted)
+    self_employed_undeclared = (certain_or_probable & pl.col("_self_emp_status").is_not_null()
+                                & pl.col("benefit").is_in(means_tested))
     insurer_unknown = capped & pl.col("_pu").fill_null(False)
     unobserved = (pl.when(insurer_unknown).then(pl.lit("insurer")).when(slip).then(pl.lit("slip"))
                   .when(stopped).then(pl.lit("stopped")).when(unseen).then(pl.lit("unseen"))
@@ -973,6 +1000,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                   .when(served_unknown).then(pl.lit("served"))
                   .when(lines_behind).then(pl.lit("behind")).when(reexamined).then(pl.lit("reexamined"))
                   .when(self_employed).then(pl.lit("self_employed"))
+                  .when(self_employed_undeclared).then(pl.lit("self_employed_undeclared"))
                   .otherwise(pl.lit(None, dtype=pl.String)))
     units = units.with_columns(unobserved.alias("_unobserved"),
                                pl.when(payee_gone).then(pl.col("_payee")).alias("_payee"),
@@ -980,7 +1008,9 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                pl.when(unobserved == "behind").then(pl.col("_behind_last")).alias("_behind_last"),
                                pl.when(unobserved == "reexamined").then(pl.col("_reexam_last")).alias("_reexam_last"),
                                *(pl.when(unobserved == "self_employed").then(pl.col(c)).alias(c)
-                                 for c in ("_self_emp_year", "_self_emp_amount"))
+                                 for c in ("_self_emp_year", "_self_emp_amount")),
+                               pl.when(unobserved == "self_employed_undeclared").then(pl.col("_self_emp_status"))
+                               .alias("_self_emp_status")
                                ).drop("_payee_lost", "_fund", "_served", "_pu")
     # counted here before the status; the non-salaried income's cap, on paid units too, is counted on flags below
     n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("insurer", "slip", "stopped", "unseen", "payee",
@@ -1012,9 +1042,10 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
               .when(under).then(pl.lit("under_payment"))
               .otherwise(pl.lit("consistent")))
     units = units.with_columns(status.alias("status"))
-    n_self_emp = dict(units.filter((pl.col("_unobserved") == "self_employed")
-                                   & pl.col("status").is_in(["non_take_up", "under_payment"]))
-                      .group_by("benefit").len().iter_rows())
+    n_self_emp = {kind: dict(units.filter((pl.col("_unobserved") == kind)
+                                          & pl.col("status").is_in(["non_take_up", "under_payment"]))
+                             .group_by("benefit").len().iter_rows())
+                  for kind in ("self_employed", "self_employed_undeclared")}
     # a payment our rules cannot justify on any value of the unknowns shows an incomplete view of the famille
     # (a partner's or a resource's row missing): its other flags rest on contradicted data, possible at most
     contra_rows = units.filter((pl.col("status") == "paid_not_entitled")
@@ -1130,8 +1161,11 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                                       for b in config.benefits if _period(b, month)}
     summary["downgraded_by_payer_reexamination"] = {b: int(n_capped["reexamined"].get(b, 0)) for b in config.benefits
                                                     if catalogue_row(b).reexamined_months}
-    summary["downgraded_by_self_employment"] = {b: int(n_self_emp.get(b, 0)) for b in config.benefits
+    summary["downgraded_by_self_employment"] = {b: int(n_self_emp["self_employed"].get(b, 0)) for b in config.benefits
                                                 if catalogue_row(b).means_tested}
+    summary["downgraded_by_self_employment_undeclared"] = {
+        b: int(n_self_emp["self_employed_undeclared"].get(b, 0)) for b in config.benefits
+        if catalogue_row(b).means_tested}
     n_unattached = unattached_payments(tables, pay_rows, month)
     summary["payments_on_dossiers_without_adults"] = {b: int(n_unattached.get(b, 0)) for b in config.benefits
                                                       if not catalogue_row(b).yearly}

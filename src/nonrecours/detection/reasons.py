@@ -431,6 +431,10 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         self_emp = (pl.col("_self_emp_year").cast(pl.String) + pl.lit(" : ")
                     + _euros(pl.col("_self_emp_amount")) if "_self_emp_year" in part.columns
                     else pl.lit(None, dtype=pl.String))
+        self_emp_status = ((pl.col("_self_emp_status") if "_self_emp_status" in part.columns
+                            else pl.lit(None, dtype=pl.String))
+                           .replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
+                           .fill_null(pl.lit("un organisme")))
         # the payer's file of the person missing this month: a cash benefit was paid, a coverage (the CSS) granted
         payee_gone = (" versait cette prestation les mois précédents et ne transmet ce mois aucune ligne pour la "
                       "personne (ni pension, ni ressource, ni autre versement) : l'arrêt peut venir de l'extrait, "
@@ -481,6 +485,11 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                    "(") + self_emp
             + pl.lit(" pour l'année), que ce calcul ne compte pas : les ressources retenues sont incomplètes, "
                      "à vérifier avant tout contact."))
+                     .when(possible & (row_lost == "self_employed_undeclared")).then(
+            pl.lit("Signalement ramené à « possible » : ") + self_emp_status
+            + pl.lit(" connaît un membre du foyer comme travaillant à son compte (exploitant), et la DGFiP ne "
+                     "transmet sa déclaration de revenus d'aucune des deux années précédentes : ses revenus non "
+                     "salariés sont inconnus, ce calcul n'en compte aucun ; à vérifier avant tout contact."))
                      .when(possible & other).then(pl.lit(
             f"Sur les valeurs centrales, c'est la {other_name} qui est due (les deux s'excluent) : la "
             "participation ne vaut que si des données inconnues placent les ressources au-dessus de son plafond."))

@@ -109,6 +109,7 @@ class PersonRow(Provenance):
     unfit_for_work: bool | None = None
     recent_isolation: bool | None = None
     born_in_france: bool | None = None
+    self_employed: bool | None = None
 
     _birth = field_validator("birth_month")(_month_ok)
 
@@ -164,6 +165,7 @@ PERSONS = TableSpec(
         "unfit_for_work": pl.Boolean(),
         "recent_isolation": pl.Boolean(),
         "born_in_france": pl.Boolean(),
+        "self_employed": pl.Boolean(),
         **PROVENANCE,
     },
     contract=PersonRow,
@@ -172,9 +174,12 @@ PERSONS = TableSpec(
     # a fact is null when the agency does not hold it: studies, pregnancy and disability (the CNAV), sex and
     # nationality (the CNAM and the DGFiP, which send a birth month and a commune): unknown to the core
     # born_in_france: read from the NIR's birth place at ingest (``privacy.nir.nir_born_in_france``), null when
-    # the number cannot tell (Algeria or Morocco before 1968 under 91-96) or when a mapping does not ask for it
+    # the number cannot tell (Algeria or Morocco before 1968 under 91-96) or when a mapping does not ask for it;
+    # self_employed: the person works on their own account (a farm's operator, the MSA's STATUT EXP), false for a
+    # status that says otherwise (a farm worker, a retiree, a dependant), null where no agency sends a status
     nullable=frozenset({"sex", "nationality_group", "residence_permit_years", "disability_rate", "student",
-                        "pregnant", "rsdae", "unfit_for_work", "recent_isolation", "born_in_france"}),
+                        "pregnant", "rsdae", "unfit_for_work", "recent_isolation", "born_in_france",
+                        "self_employed"}),
     checks=(
         _first_day("birth_month"),
         Check("depcom", pl.col("depcom").str.contains(r"^(\d{5}|2[AB]\d{3})$"),

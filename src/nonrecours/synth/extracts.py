@@ -1167,9 +1167,17 @@ def _write_msa(truth: _Truth, paid: pl.DataFrame, farm: pl.DataFrame, months: li
     rows = _person_noise(rows, "msa", seed, noise, stats, months, monthly=True).sort(
         "dossier", "person_id", "month", "benefit", "claim_benefit", "event_date", nulls_last=True)
     rows = _row_noise(rows, ["person_id", "month", "benefit"], "amount", "msa", seed, noise, stats)
-    status = pl.when(pl.col("benefit").str.starts_with("pension")).then(pl.lit("RET")) \
-        .when(pl.col("benefit") == "salary_net").then(pl.lit("SAL")) \
-        .when(pl.col("role") == "enfant").then(pl.lit("AD")).otherwise(pl.lit("EXP"))
+    # STATUT is the member's own, on each of their lines: a farm's operator (income on their own account in the
+    # window), else a farm worker (a salary), a retiree (a pension), a dependant (a child, or none of those)
+    own = (truth.resources.filter(pl.col("month").is_in(months) & (pl.col("amount") > 0))
+           .select("person_id", pl.col("kind").cast(pl.String)).join(members, on="person_id")
+           .group_by("person_id").agg(
+               pl.when((pl.col("kind") == "self_employment").any()).then(pl.lit("EXP"))
+               .when((pl.col("kind") == "salary_net").any()).then(pl.lit("SAL"))
+               .when(pl.col("kind").str.starts_with("pension").any()).then(pl.lit("RET"))
+               .otherwise(pl.lit("AD")).alias("_status")))
+    rows = rows.join(own, on="person_id", how="left", maintain_order="left")
+    status = pl.when(pl.col("role") == "enfant").then(pl.lit("AD")).otherwise(pl.col("_status").fill_null("AD"))
     write_csv(rows.select(
         "dossier", "nir", pl.col("last_name").str.to_uppercase().alias("nom"), pl.col("first_name").alias("prenom"),
         pl.col("birth_date").alias("birth_month"), "sex", "role", status.alias("status"), "nationality_group",

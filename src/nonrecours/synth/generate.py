@@ -116,8 +116,11 @@ def _write_chunk(job: _ChunkJob) -> None:
                                         provenance=job.provenance)
     # RSDAE and unfitness for work read the disability, work and retirement just drawn: a stream of their own
     capacity = draw_work_capacity(rng(4), facts, resources)
+    # working on one's own account: a self-employment income in any month of the window (a fact, no draw)
+    own_account = resources.filter(pl.col("kind").cast(pl.String) == "self_employment").get_column("person_id")
     people["persons"] = people["persons"].drop("rsdae", "unfit_for_work").join(
-        capacity, on="person_id", how="left", maintain_order="left").select(people["persons"].columns)
+        capacity, on="person_id", how="left", maintain_order="left").with_columns(
+        pl.col("person_id").is_in(own_account.implode()).alias("self_employed")).select(people["persons"].columns)
     sizes = np.bincount(chunk.hh, minlength=chunk.n_households)
     pensioner = chunk.age[chunk.kind == PersonKind.ADULT1] >= 65
     status = np.zeros(chunk.n_households, dtype=np.int64)

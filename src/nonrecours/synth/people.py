@@ -102,6 +102,8 @@ def build_people(
         # the birth place is drawn with the identities (the NIR the extracts carry, read at ingest); the truth
         # gives every nationality, so it needs no estimate from it: left null (unknown) here
         pl.lit(None, dtype=pl.Boolean).alias("born_in_france"),
+        # set from the resources once drawn (synth.generate)
+        pl.lit(False).alias("self_employed"),
         *[pl.lit(v, dtype=PERSONS.schema[k]).alias(k) for k, v in provenance.items()],
     )
 
