@@ -10,7 +10,6 @@ cases to act on, graded and explained), plus a summary with every count.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import shutil
 from dataclasses import dataclass, field, replace
@@ -69,7 +68,7 @@ from nonrecours.detection.targets import (
     cash,
     entitled_expr,
 )
-from nonrecours.engine import Inputs, Result, amounts_to_the_cent, required_inputs
+from nonrecours.engine import Inputs, Result, amounts_to_the_cent, inputs_read
 from nonrecours.engine.evaluate import cached_plan, evaluate_many
 from nonrecours.engine.inputs import INDIVIDU_STRUCTURE
 from nonrecours.engine.plan import ID, add_months
@@ -571,8 +570,7 @@ def _deciding(core: CoreMonth, individu: pl.DataFrame, benefits: tuple[str, ...]
         parts.append(u.filter(pl.col("entity") == entity).select(pl.col("id").alias(key), "input")
                      .join(link, on=key, how="inner").select("famille_id", "input"))
     found = pl.concat(parts).unique()
-    reads = pl.DataFrame(list(dict.fromkeys((b, i) for b in benefits for r in catalogue_row(b).rules
-                                            for vs in required_inputs(r).values() for i in vs)),
+    reads = pl.DataFrame([(b, i) for b in benefits for i in sorted(_inputs_read(b))],
                          schema={"benefit": pl.String, "input": pl.String}, orient="row")
     # a composition unknown caps every benefit (a young dependant's, those that can count them) whether or not
     # its rules read the input: it is named on each
@@ -743,10 +741,9 @@ def _self_employed(tables: dict[str, Any], individu: pl.DataFrame, month: dt.dat
     return pl.concat([pl.DataFrame(schema=schema), frame], how="diagonal_relaxed").cast(schema)  # type: ignore[arg-type]
 
 
-@functools.cache
 def _inputs_read(benefit: str) -> frozenset[str]:
     """The engine inputs the rules of ``benefit`` read (its catalogue rules and what they depend on)."""
-    return frozenset(set().union(*required_inputs(list(catalogue_row(benefit).rules)).values()))
+    return inputs_read(tuple(catalogue_row(benefit).rules))
 
 
 def _reads_self_employment(benefit: str) -> bool:

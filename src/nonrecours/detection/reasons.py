@@ -19,7 +19,7 @@ from nonrecours.core.resources import MONTHLY_INPUTS as RESOURCE_INPUTS
 from nonrecours.core.resources import N2_INPUTS
 from nonrecours.core.units import qualifier
 from nonrecours.detection.targets import entitled_expr
-from nonrecours.engine import Result, required_inputs
+from nonrecours.engine import Result, inputs_read
 from nonrecours.engine.explain import closure
 from nonrecours.engine.inputs import SOURCE_SUFFIX
 from nonrecours.rules.ir import BoolOp, Col, Expr, Lit, Where, walk
@@ -335,8 +335,7 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
     for benefit, part in flags.group_by("benefit"):
         benefit = str(benefit[0])
         conds = _conditions(result, benefit)
-        needed = {v for r in catalogue_row(benefit).rules for vs in required_inputs(r).values() for v in vs}
-        needed |= {"age"}
+        needed = set(inputs_read(tuple(catalogue_row(benefit).rules))) | {"age"}
         # the sources of each flag (src holds those of every flag's famille; a famille may have several flags
         # of a benefit, one per person): a deciding unknown of the flag is asked, never quoted as a fact used
         part = part.with_row_index("_row")

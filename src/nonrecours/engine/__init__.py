@@ -17,10 +17,11 @@ from nonrecours.engine.evaluate import (
     amounts_to_the_cent,
     check_backend,
     evaluate,
+    inputs_read,
     required_inputs,
 )
 from nonrecours.engine.inputs import Inputs
 from nonrecours.engine.polars_backend import round_columns
 
 __all__ = ["ALL_BACKENDS", "BACKENDS", "OPTIONAL_BACKENDS", "Inputs", "Result", "amounts_to_the_cent",
-           "check_backend", "evaluate", "required_inputs", "round_columns"]
+           "check_backend", "evaluate", "inputs_read", "required_inputs", "round_columns"]

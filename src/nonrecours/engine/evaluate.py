@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -379,6 +380,13 @@ def required_inputs(targets: list[str] | tuple[str, ...] | str, *, registry: Reg
     kept = _kept((tuple(targets), structural), reg, default_parameters(),
                  lambda: {e: frozenset(s) for e, s in _required(targets, reg, structural).items()}, store=_REQUIRED)
     return {e: set(s) for e, s in kept.items()}
+
+
+@functools.cache
+def inputs_read(targets: tuple[str, ...]) -> frozenset[str]:
+    """Every input variable the project's rules ``targets`` may read, whatever the entity (``required_inputs``
+    merged): what a benefit's rules read, asked by detection's caps and reasons and by synth's labelling."""
+    return frozenset(set().union(*required_inputs(targets).values()))
 
 
 def _required(targets: list[str] | tuple[str, ...], reg: Registry, structural: bool) -> dict[str, set[str]]:

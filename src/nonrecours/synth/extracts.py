@@ -434,10 +434,10 @@ def _payments_read(code: str) -> set[str]:
     """The famille payment inputs (and flags saying whether one is known) the rules of benefit ``code`` may
     read: none for those that give the same values whatever ``benefits_paid`` holds."""
     from nonrecours.core.inputs import _PAID_KNOWN
-    from nonrecours.engine import required_inputs
+    from nonrecours.engine import inputs_read
 
-    read = set().union(*required_inputs(list(catalogue_row(code).rules)).values())
-    return read & (set(PAYMENT_INPUTS.values()) | set(RECEIVED_INPUTS.values()) | set(_PAID_KNOWN))
+    payments = set(PAYMENT_INPUTS.values()) | set(RECEIVED_INPUTS.values()) | set(_PAID_KNOWN)
+    return set(inputs_read(tuple(catalogue_row(code).rules)) & payments)
 
 
 def _reads_later_payments() -> bool:
