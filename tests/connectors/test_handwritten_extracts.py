@@ -475,3 +475,26 @@ def test_a_utf8_file_given_for_a_windows_layout_is_named_as_such(agreement: Exch
     with pytest.raises(ExtractError, match="byte-order mark") as err:
         _ingest("caf", caf_path, agreement, tmp_path / "ws_caf")
     assert err.value.line == 1
+
+
+def test_an_empty_box_of_a_tax_return_is_nothing_declared_not_a_fault(agreement: ExchangeAgreement,
+                                                                     tmp_path: Path) -> None:
+    """A tax extract leaves a box nobody filled null (POTE-like exports, a pandas frame with NaN): the income
+    amounts are optional. Before, each such line was quarantined (« missing value »): the person, their foyer,
+    their dwelling and the boxes they did fill were lost. Now the empty box emits no row, as a 0 does, and every
+    other fact of the line is kept; the same extract written with zeros gives the same workspace."""
+    path, bad = dgfip(tmp_path)
+    frame = pl.read_parquet(path)
+    boxes = ["salaires_traitements", "pensions_retraites", "allocations_chomage", "pensions_alimentaires_recues",
+             "revenus_non_salaries"]
+    empty = tmp_path / "dgfip-empty.parquet"
+    frame.with_columns(pl.when(pl.col(c) != 0).then(pl.col(c)).alias(c) for c in boxes).write_parquet(empty)
+    assert pl.read_parquet(empty)["pensions_retraites"].null_count() == frame.height
+    with_zeros = _ingest("dgfip", path, agreement, tmp_path / "ws0")
+    with_nulls = _ingest("dgfip", empty, agreement, tmp_path / "ws1")
+    assert with_nulls.rows_quarantined == len(bad) == with_zeros.rows_quarantined
+    for table in ("persons", "unit_memberships", "annual_income", "tax_households"):
+        a, b = (_table(r, table).drop("extract_id", strict=False) for r in (with_zeros, with_nulls))
+        assert a.sort(a.columns).equals(b.sort(b.columns)), table
+    income = _table(with_nulls, "annual_income")
+    assert sorted(income["kind"].cast(pl.String).unique()) == ["salaries", "self_employment", "unemployment"]
