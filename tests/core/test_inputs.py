@@ -23,15 +23,18 @@ def _prov(agency="caf"):
     return [agency, f"{agency}-x", dt.date(2026, 5, 2)]
 
 
+UNSAID = [None] * 5  # rsdae, unfit_for_work, recent_isolation, born_in_france, self_employed
+
+
 @pytest.fixture
 def tables():
     persons = _frame(PERSONS, [
-        ["a", dt.date(1980, 4, 1), "F", "FR", None, "46042", 0.0, False, False, None, None, None, None, None, *_prov()],
-        ["b", dt.date(1979, 5, 1), "M", "FR", None, "46042", 0.0, False, False, None, None, None, None, None, *_prov()],
-        ["c", dt.date(2015, 1, 1), "M", "FR", None, "46042", 0.0, False, False, None, None, None, None, None, *_prov()],
-        ["g", dt.date(1940, 1, 1), "F", "OTHER", 12, "46042", 0.0, False, False, None, None, None, None, None, *_prov()],
+        ["a", dt.date(1980, 4, 1), "F", "FR", None, "46042", 0.0, False, False, *UNSAID, *_prov()],
+        ["b", dt.date(1979, 5, 1), "M", "FR", None, "46042", 0.0, False, False, *UNSAID, *_prov()],
+        ["c", dt.date(2015, 1, 1), "M", "FR", None, "46042", 0.0, False, False, *UNSAID, *_prov()],
+        ["g", dt.date(1940, 1, 1), "F", "OTHER", 12, "46042", 0.0, False, False, *UNSAID, *_prov()],
         # z: not born yet
-        ["z", dt.date(2026, 9, 1), "F", "FR", None, "46042", 0.0, False, False, None, None, None, None, None, *_prov()],
+        ["z", dt.date(2026, 9, 1), "F", "FR", None, "46042", 0.0, False, False, *UNSAID, *_prov()],
     ])
     mem = []
     for pid, fam, frole, foy, yrole, men, mrole in [
