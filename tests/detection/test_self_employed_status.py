@@ -8,6 +8,8 @@ profit: none counted, with one: ``test_self_employment.py``'s cap) and a farm wo
 
 from __future__ import annotations
 
+import datetime as dt
+
 import polars as pl
 import pytest
 
@@ -15,18 +17,26 @@ from nonrecours.detection import core_month, detect
 
 from .conftest import FIRST, MONTH, Territory
 
-SELF_EMPLOYED = {"p-farmer": True, "p-declared": True, "p-worker": False, "p-profit": True}
+SELF_EMPLOYED = {"p-farmer": True, "p-declared": True, "p-worker": False, "p-profit": True, "p-member": True,
+                 "p-deficit": True}
 
 
 @pytest.fixture(scope="module")
 def run():  # type: ignore[no-untyped-def]
     t = Territory()
-    for name in ("farmer", "declared", "worker", "profit"):
+    for name in ("farmer", "declared", "worker", "profit", "member", "deficit"):
         t.famille(name, age=45, agency="msa")
     # the DGFiP declares the farmer of « declared » for 2025 without any income, « profit » with 9,000 € of it
     t.annual.append({"person_id": "p-declared", "year": MONTH.year - 1, "kind": "salaries", "amount": 0.0,
                      "source_agency": "dgfip"})
     t.annual.append({"person_id": "p-profit", "year": MONTH.year - 1, "kind": "self_employment", "amount": 9_000.0,
+                     "source_agency": "dgfip"})
+    # « member »: in a DGFiP foyer of 2024 and no income row (its connector writes no zero): declared, nothing
+    t.members.append({"person_id": "p-member", "unit_kind": "foyer_fiscal", "unit_id": "dgfip-foyer-member",
+                      "role": "declarant", "valid_from": dt.date(MONTH.year - 2, 1, 1), "valid_to": None,
+                      "source_agency": "dgfip"})
+    # « deficit »: a declared loss lowers the resources, no cap of either kind
+    t.annual.append({"person_id": "p-deficit", "year": MONTH.year - 1, "kind": "self_employment", "amount": -2_000.0,
                      "source_agency": "dgfip"})
     tables = t.tables()
     tables["persons"] = tables["persons"].with_columns(
@@ -53,7 +63,7 @@ def test_an_undeclared_farmer_s_famille_is_possible_at_most_and_told_why(run, be
 
 
 def test_a_declared_farmer_and_a_farm_worker_are_not_capped_by_the_status(run) -> None:  # type: ignore[no-untyped-def]
-    for name in ("declared", "worker"):
+    for name in ("declared", "worker", "member", "deficit"):
         flag = _flag(run, name, "rsa")
         assert flag["grade"] in ("certain", "probable"), name
         assert not any("travaillant à son compte" in r for r in flag["reasons"]), name
