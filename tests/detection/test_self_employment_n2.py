@@ -16,7 +16,7 @@ import pytest
 from nonrecours.detection import DetectionConfig, core_month, detect
 from nonrecours.engine import evaluate
 
-from .conftest import MONTH, Territory
+from .conftest import MONTH, MONTHS, Territory
 
 THREE = (dt.date(2021, 2, 1), dt.date(2018, 5, 1), dt.date(2015, 9, 1))  # 5, 8 and 10 in June 2026: the CF's
 N2 = MONTH.year - 2
@@ -80,3 +80,31 @@ def test_a_flag_on_year_n2_is_not_capped_for_the_income_it_counts() -> None:
     assert cf["status"] == "non_take_up" and cf["grade"] == "certain"
     assert rsa["grade"] == "possible"  # the RSA's months still miss the profit: capped
     assert run.summary["downgraded_by_self_employment"] == {"rsa": 2, "cf": 0}
+
+
+def test_a_flag_on_a_year_n2_the_dgfip_does_not_transmit_is_capped() -> None:
+    """The ARS judged in June 2026 is the one due in August 2025: its year N-2 is 2023, which an extract of 2024
+    and 2025 does not hold; the core estimates it from the months, which carry no profit. Found on France 100,000
+    (rules truth built at d8e16c9): 16 of the ARS's 18 false alarms were such familles, « probable ». The famille
+    declared for 2023 too is counted, and the complément familial (N-2 = 2024, declared) of both is not capped."""
+    t = Territory()
+    for name, years in (("recent", (N2, N2 + 1)), ("older", (N2 - 1, N2, N2 + 1))):
+        t.famille(name, age=40)
+        for k, born in enumerate(THREE):
+            t.child(name, k, born, since=dt.date(2020, 1, 1))
+        t.declare(name, years=years)
+        for year in (N2, N2 + 1):
+            t.annual.append({"person_id": f"p-{name}", "year": year, "kind": "self_employment", "amount": 15_000.0,
+                             "source_agency": "dgfip"})
+    t.pay("older", "af", 150.0, months=MONTHS)  # payments held back to August 2025: the ARS due then is judged
+    tables = t.tables()
+    run = detect(core_month(tables, MONTH), tables, config=DetectionConfig(benefits=("ars", "cf")))
+    grade = {(r["unit_id"].split(":f-")[-1], r["benefit"]): r["grade"] for r in run.units.iter_rows(named=True)}
+    assert run.summary["yearly"]["ars"]["due_month"] == "2025-08"
+    assert grade == {("recent", "ars"): "possible", ("older", "ars"): "certain",
+                     ("recent", "cf"): "certain", ("older", "cf"): "certain"}
+    assert run.summary["downgraded_by_self_employment"] == {"ars": 1, "cf": 0}
+    ars = run.flags.filter(pl.col("unit_id").str.ends_with(":f-recent") & (pl.col("benefit") == "ars")).row(
+        0, named=True)
+    assert ars["reasons"][1].startswith("Signalement ramené à « possible » : la DGFiP déclare des revenus non "
+                                        "salariés d'un membre du foyer (2025 : 15 000,00 €")
