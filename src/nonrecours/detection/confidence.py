@@ -34,8 +34,9 @@ from nonrecours.rules.registry import default_registry
 from nonrecours.schemas.benefits import benefit as benefit_row
 from nonrecours.schemas.codes import UNIT_KINDS
 
-__all__ = ["ALL_VARIANTS", "COMPOSITION_UNKNOWN", "VARIANTS", "changed_people", "composition_unknown",
-           "dated_unknowns", "grade_expr", "restricted", "with_unknowns_at", "young_dependant_caps"]
+__all__ = ["ALL_VARIANTS", "COMPOSITION_UNKNOWN", "UNINFORMED_AT_HIGH", "VARIANTS", "changed_people",
+           "composition_unknown", "dated_unknowns", "grade_expr", "restricted", "with_unknowns_at",
+           "young_dependant_caps"]
 
 VARIANTS = ("low", "central", "high")
 UNINFORMED_VARIANTS = ("uninformed_unfavourable",)
@@ -57,6 +58,12 @@ colocation or a room lowers the housing aid but raises what RSA, PPA and CSS lea
 computed (an unknown housing is not paid, so its aid is computed): like the rent, either end is unfavourable to
 some benefit. An accédant's unknown loan date the same way: a loan from before 2018 opens the housing aid, which
 lowers them."""
+UNINFORMED_AT_HIGH = frozenset({"revenus_n2_renseignes"})
+"""Of ``UNFAVOURABLE_CENTRAL``, the inputs moved to their high end in the uninformed corner all the same: a year
+N-2 no agency declares (uninformed) is otherwise estimated by the rules from the months, a convention that held
+every family benefit's and the ARS's probable flag whatever that year was (France 100,000 built at d8e16c9: 18 of
+the ARS's 54 probable flags false, a year's unemployment or salary the months no longer show); at its high end
+the year is declared at the upper amounts, which lowers every benefit resting on it."""
 COMPOSITION_UNKNOWN = "couple_kind"
 """A famille-level unknown on this input means the extracts may not show a partner (a single tax declarant
 the CAF and MSA do not follow, a stale composition). No input value stands for a missing partner (the number
@@ -72,19 +79,21 @@ def _frame_name(entity: str, monthly: bool) -> str:
 def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
     """The core's inputs with every unknown value set to its ``end`` (``low``/``central``/``high``) value, at
     its unfavourable end (``unfavourable``, see ``UNFAVOURABLE_LOW``), or only the uninformed unknowns at their
-    unfavourable end (``uninformed_unfavourable``).
+    unfavourable end (``uninformed_unfavourable``; ``UNINFORMED_AT_HIGH`` moved there too).
 
     One pivot and one join per input frame touched; rows absent from a monthly frame are added (their other
     inputs stay null, which the engine reads as the declared default)."""
     if end not in ALL_VARIANTS:
         raise ValueError(f"end must be one of {ALL_VARIANTS}")
     unknowns = core.unknowns
+    held_central = UNFAVOURABLE_CENTRAL
     if end in UNINFORMED_VARIANTS:
         informed = (pl.col("informed").fill_null(False) if "informed" in unknowns.columns else pl.lit(False))
         unknowns = unknowns.filter(~informed)
         end = end.removeprefix("uninformed_")
+        held_central = UNFAVOURABLE_CENTRAL - UNINFORMED_AT_HIGH
     if end == "unfavourable":
-        unknowns = unknowns.filter(~pl.col("input").is_in(list(UNFAVOURABLE_CENTRAL)))
+        unknowns = unknowns.filter(~pl.col("input").is_in(list(held_central)))
     if end == "central" or unknowns.is_empty():
         return core.inputs
     reg = default_registry()

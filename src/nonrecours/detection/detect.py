@@ -29,6 +29,7 @@ from nonrecours.core.workspace import RecordedLayouts
 from nonrecours.detection.confidence import (
     ALL_VARIANTS,
     COMPOSITION_UNKNOWN,
+    UNINFORMED_AT_HIGH,
     UNINFORMED_VARIANTS,
     VARIANTS,
     changed_people,
@@ -231,8 +232,11 @@ def _variant_sets(core: CoreMonth) -> dict[str, Inputs | None]:
     u = core.unknowns
     informed = (u.get_column("informed").fill_null(False).any() if "informed" in u.columns and u.height
                 else False)
+    # the uninformed corner differs from the unfavourable one where an unknown is informed (held central there),
+    # or where it moves an input the unfavourable one holds central
+    distinct = informed or bool(u.height and u.get_column("input").is_in(list(UNINFORMED_AT_HIGH)).any())
     wanted = [v for v in ALL_VARIANTS if v != "central" and not u.is_empty()
-              and (v not in UNINFORMED_VARIANTS or informed)]
+              and (v not in UNINFORMED_VARIANTS or distinct)]
     out: dict[str, Inputs | None] = {"central": core.inputs}
     if not wanted:
         return out
@@ -692,62 +696,47 @@ def _lines_behind(tables: dict[str, Any], individu: pl.DataFrame, core: CoreMont
             .cast(schema))  # type: ignore[arg-type]
 
 
-def _self_employed(tables: dict[str, Any], individu: pl.DataFrame, month: dt.date,
-                   n2_years: tuple[int, ...] = ()) -> pl.DataFrame:
-    """famille_id, _self_emp_year, _self_emp_amount, _self_emp_known, _self_emp_status: the familles a member of
-    which the DGFiP declares non-salaried income (``annual_income``'s ``self_employment``, above zero) for the latest
-    of the two years before the month's that it knows them in (year and amount; ``_self_emp_known``: the years of
-    ``n2_years`` the DGFiP declares every such member for), or that an agency knows as working on their own account
-    (``persons.self_employed``: the MSA's farm operator) while the DGFiP declares them for neither year
+def _self_employed(tables: dict[str, Any], individu: pl.DataFrame, month: dt.date) -> pl.DataFrame:
+    """famille_id, _self_emp_year, _self_emp_amount, _self_emp_status: the familles a member of which the DGFiP
+    declares non-salaried income (``annual_income``'s ``self_employment``, above zero) for the latest of the two years
+    before the month's that it knows them in (year and amount), or that an agency knows as working on their own
+    account (``persons.self_employed``: the MSA's farm operator) while the DGFiP declares them for neither year
     (``_self_emp_status``, that agency; their profit is unknown, not zero). The rules of the monthly benefits read
     none of it (rules.benefits, « Not modelled »: the RSA's, the prime d'activité's, the CSS's, the ASPA's...
     resources count it, CASF art. R262-6 and R262-18 s., CSS art. R844-1 s., R861-8, R815-22; the RSA of a
     non-salaried worker also rests on turnover ceilings and the département's own assessment, CASF art. L262-7, that
     no extract carries), so a means-tested estimate of such a famille rests on resources short of a known one: not a
-    certain nor a probable case. Those that read year N-2's (``_reads_self_employment``) count a declared profit of
-    that year, not one of a year the DGFiP does not transmit (the ARS judged in August 2025 reads 2023: estimated
-    from the months, which carry no profit). A deficit lowers the resources: no cap. The latest year only: an
-    activity the person has stopped declaring is not counted; a self-employed person the DGFiP declares without
-    profit has none."""
+    certain nor a probable case. Those that read year N-2's (``_reads_self_employment``) count a declared profit, not
+    an undeclared one. A deficit lowers the resources: no cap. The latest year only: an activity the person has
+    stopped declaring is not counted; a self-employed person the DGFiP declares without profit has none."""
     schema = {"famille_id": pl.String(), "_self_emp_year": pl.Int32(), "_self_emp_amount": pl.Float64(),
-              "_self_emp_known": pl.List(pl.Int32()), "_self_emp_status": pl.String()}
+              "_self_emp_status": pl.String()}
     years = [month.year - 2, month.year - 1]
-    asked = sorted(set(years) | set(n2_years))
     lf = {k: v.lazy() for k in ("annual_income", "resources", "unit_memberships")
           if (v := tables.get(k)) is not None}
     members = individu.select("person_id", "famille_id").filter(pl.col("famille_id").is_not_null()).unique()
-    yearly, _ = annual_income(lf, asked)
-    declared = dgfip_declared(lf, asked).select("person_id", "year")
-    if yearly is not None:
-        yearly = yearly.join(members.lazy().select("person_id"), on="person_id", how="semi").collect()
-        declared = pl.concat([declared, yearly.lazy().select("person_id", "year")])
-    known = declared.unique().collect()
+    yearly, _ = annual_income(lf, years)
     out = []
     if yearly is not None:
-        recent = yearly.filter(pl.col("year").is_in(years))
-        latest = recent.group_by("person_id").agg(pl.col("year").max())
-        own = (recent.join(latest, on=["person_id", "year"], how="semi")
+        yearly = yearly.join(members.lazy().select("person_id"), on="person_id", how="semi").collect()
+        latest = yearly.group_by("person_id").agg(pl.col("year").max())
+        own = (yearly.join(latest, on=["person_id", "year"], how="semi")
                .filter(pl.col("kind") == "self_employment")
                .group_by("person_id", "year").agg(pl.col("amount").sum())
-               .filter(pl.col("amount") > 0)
-               .join(members, on="person_id", how="inner"))
-        # the years every such member of the famille is declared for
-        n_own = own.group_by("famille_id").len("_n")
-        covered = (own.select("famille_id", "person_id").join(known.filter(pl.col("year").is_in(list(n2_years))),
-                                                              on="person_id", how="inner")
-                   .group_by("famille_id", "year").len("_k").join(n_own, on="famille_id")
-                   .filter(pl.col("_k") == pl.col("_n"))
-                   .group_by("famille_id").agg(pl.col("year").sort().alias("_self_emp_known")))
-        out.append(own.group_by("famille_id").agg(pl.col("year").max().alias("_self_emp_year"),
-                                                  pl.col("amount").sum().alias("_self_emp_amount"))
-                   .join(covered, on="famille_id", how="left"))
+               .filter(pl.col("amount") > 0))
+        out.append(own.join(members, on="person_id", how="inner")
+                   .group_by("famille_id").agg(pl.col("year").max().alias("_self_emp_year"),
+                                               pl.col("amount").sum().alias("_self_emp_amount")))
     persons = tables["persons"].lazy() if tables.get("persons") is not None else None
     if persons is not None and "self_employed" in persons.collect_schema().names():
         status = (persons.filter(pl.col("self_employed").fill_null(False))
                   .join(members.lazy().select("person_id"), on="person_id", how="semi")
                   .group_by("person_id").agg(pl.col("source_agency").cast(pl.String).min()).collect())
         if status.height:
-            undeclared = status.join(known.filter(pl.col("year").is_in(years)), on="person_id", how="anti")
+            declared = dgfip_declared(lf, years).select("person_id")
+            if yearly is not None:
+                declared = pl.concat([declared, yearly.lazy().select("person_id")])
+            undeclared = status.join(declared.collect(), on="person_id", how="anti")
             out.append(undeclared.join(members, on="person_id", how="inner")
                        .group_by("famille_id").agg(pl.col("source_agency").min().alias("_self_emp_status")))
     if not out:
@@ -998,17 +987,11 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # An undeclared one (a member an agency knows as self-employed, whom the DGFiP declares for neither year)
     # caps every means-tested benefit: the N-2 readers' profit is unknown too, and its range (twelve months of an
     # unreported salary) says nothing of a profit.
-    # A benefit on year N-2 counts a declared profit only when the DGFiP declares that year (the year N-2 of the
-    # month it is judged at), else its year is estimated from the months, which carry none: capped.
+    counted = [b for b in config.benefits if catalogue_row(b).means_tested and not _reads_self_employment(b)]
     means_tested = [b for b in config.benefits if catalogue_row(b).means_tested]
-    n2_year = {b: catalogue_row(b).due_month(month).year - 2 for b in means_tested if _reads_self_employment(b)}
-    units = units.join(_self_employed(tables, individu, month, tuple(sorted(set(n2_year.values())))),
-                       on="famille_id", how="left")
+    units = units.join(_self_employed(tables, individu, month), on="famille_id", how="left")
     certain_or_probable = pl.col("grade").is_in(["certain", "probable"])
-    counted = pl.col("_self_emp_known").fill_null([]).list.contains(
-        pl.col("benefit").replace_strict(n2_year, default=None, return_dtype=pl.Int32))
-    self_employed = (certain_or_probable & pl.col("_self_emp_year").is_not_null()
-                     & pl.col("benefit").is_in(means_tested) & ~counted.fill_null(False))
+    self_employed = certain_or_probable & pl.col("_self_emp_year").is_not_null() & pl.col("benefit").is_in(counted)
     self_employed_undeclared = (certain_or_probable & pl.col("_self_emp_status").is_not_null()
                                 & pl.col("benefit").is_in(means_tested))
     insurer_unknown = capped & pl.col("_pu").fill_null(False)
@@ -1029,7 +1012,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                  for c in ("_self_emp_year", "_self_emp_amount")),
                                pl.when(unobserved == "self_employed_undeclared").then(pl.col("_self_emp_status"))
                                .alias("_self_emp_status")
-                               ).drop("_payee_lost", "_fund", "_served", "_pu", "_self_emp_known")
+                               ).drop("_payee_lost", "_fund", "_served", "_pu")
     # counted here before the status; the non-salaried income's cap, on paid units too, is counted on flags below
     n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("insurer", "slip", "stopped", "unseen", "payee",
                                                                  "fund", "served", "behind", "reexamined")}
