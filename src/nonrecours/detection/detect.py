@@ -984,16 +984,14 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # not: an under-payment may be the payer counting that income, and a paid unit so graded is not one our data
     # confirm (the rates' weights, ``detection.rates``, read the paid units' grades: capping the unpaid alone
     # would lower the estimated rate by the self-employed's share).
-    # An undeclared one (a member an agency knows as self-employed, whom the DGFiP declares for neither year)
-    # caps every means-tested benefit: the N-2 readers' profit is unknown too, and its range (twelve months of an
-    # unreported salary) says nothing of a profit.
-    counted = [b for b in config.benefits if catalogue_row(b).means_tested and not _reads_self_employment(b)]
-    means_tested = [b for b in config.benefits if catalogue_row(b).means_tested]
+    # An undeclared one (a member an agency knows as self-employed, whom the DGFiP declares for neither year) caps
+    # the same benefits; those on year N-2 are possible at most already, that year unknown and uninformed
+    # (``confidence.UNINFORMED_AT_HIGH``).
+    means_tested = [b for b in config.benefits if catalogue_row(b).means_tested and not _reads_self_employment(b)]
     units = units.join(_self_employed(tables, individu, month), on="famille_id", how="left")
-    certain_or_probable = pl.col("grade").is_in(["certain", "probable"])
-    self_employed = certain_or_probable & pl.col("_self_emp_year").is_not_null() & pl.col("benefit").is_in(counted)
-    self_employed_undeclared = (certain_or_probable & pl.col("_self_emp_status").is_not_null()
-                                & pl.col("benefit").is_in(means_tested))
+    capped_self = pl.col("grade").is_in(["certain", "probable"]) & pl.col("benefit").is_in(means_tested)
+    self_employed = capped_self & pl.col("_self_emp_year").is_not_null()
+    self_employed_undeclared = capped_self & pl.col("_self_emp_status").is_not_null()
     insurer_unknown = capped & pl.col("_pu").fill_null(False)
     unobserved = (pl.when(insurer_unknown).then(pl.lit("insurer")).when(slip).then(pl.lit("slip"))
                   .when(stopped).then(pl.lit("stopped")).when(unseen).then(pl.lit("unseen"))
