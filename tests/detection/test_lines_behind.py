@@ -21,7 +21,7 @@ from nonrecours.detection import core_month, detect
 from nonrecours.detection.receipts import resource_lines_behind
 from nonrecours.engine.plan import add_months
 
-from .conftest import FIRST, MONTH, MONTHS, Territory
+from .conftest import FIRST, MONTH, MONTHS, Territory, flag_row
 
 
 def _territory(last_line: dict[str, dt.date], unemployment_since: tuple[str, ...] = ()) -> dict[str, pl.DataFrame]:
@@ -49,12 +49,6 @@ def _unit(run, name: str, benefit: str) -> dict:  # type: ignore[no-untyped-def]
     return rows.row(0, named=True)
 
 
-def _flag(run, name: str, benefit: str) -> dict:  # type: ignore[no-untyped-def]
-    rows = run.flags.filter(pl.col("unit_id").str.ends_with(f":f-{name}") & (pl.col("benefit") == benefit))
-    assert rows.height == 1
-    return rows.row(0, named=True)
-
-
 APRIL = dt.date(2026, 4, 1)
 
 
@@ -67,7 +61,7 @@ def behind() -> tuple[dict[str, pl.DataFrame], object]:
 
 def test_a_member_whose_drm_lines_stop_two_months_before_is_possible_at_most(behind):
     _, run = behind
-    flag = _flag(run, "april", "ppa")
+    flag = flag_row(run, "april", "ppa")
     assert flag["status"] == "non_take_up"
     assert flag["grade"] == "possible"
     assert flag["reasons"][1] == (
@@ -83,7 +77,7 @@ def test_a_member_whose_drm_lines_stop_two_months_before_is_possible_at_most(beh
 def test_without_the_rule_the_same_famille_is_certain(behind):
     tables, _ = behind
     run = detect(core_month(tables, MONTH), tables, config=FIRST.model_copy(update={"lines_behind_months": 0}))
-    assert _flag(run, "april", "ppa")["grade"] == "certain"
+    assert flag_row(run, "april", "ppa")["grade"] == "certain"
     assert run.summary["downgraded_by_resource_lines_behind"]["ppa"] == 0
 
 
@@ -93,7 +87,7 @@ def test_the_share_of_the_period_is_configured(behind):
     tables, _ = behind
     assert FIRST.lines_behind_share == pytest.approx(1 / 3)
     run = detect(core_month(tables, MONTH), tables, config=FIRST.model_copy(update={"lines_behind_share": 0.5}))
-    assert _flag(run, "april", "ppa")["grade"] == "certain"
+    assert flag_row(run, "april", "ppa")["grade"] == "certain"
     assert run.summary["downgraded_by_resource_lines_behind"]["ppa"] == 0
     for share in (0.0, 1.5):
         with pytest.raises(ValidationError, match="lines_behind_share"):
@@ -202,7 +196,7 @@ def test_invalidity_pension_lines_stopping_at_the_cnam_are_lines_behind(invalidi
     at 100,000 persons: a couple whose invalidity pension only the CNAM reported, until April, flagged a probable
     prime d'activité the truth denies."""
     _, run = invalidity
-    flag = _flag(run, "inval", "ppa")
+    flag = flag_row(run, "inval", "ppa")
     assert (flag["status"], flag["grade"]) == ("non_take_up", "possible")
     assert flag["reasons"][1].startswith("Signalement ramené à « possible » : l'Assurance maladie transmet les "
                                          "ressources d'un membre du foyer jusqu'en 04/2026 et plus rien depuis")

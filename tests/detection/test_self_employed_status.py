@@ -15,7 +15,7 @@ import pytest
 
 from nonrecours.detection import core_month, detect
 
-from .conftest import FIRST, MONTH, Territory
+from .conftest import FIRST, MONTH, Territory, flag_row
 
 SELF_EMPLOYED = {"p-farmer": True, "p-declared": True, "p-worker": False, "p-profit": True, "p-member": True,
                  "p-deficit": True}
@@ -45,15 +45,9 @@ def run():  # type: ignore[no-untyped-def]
     return detect(core_month(tables, MONTH), tables, config=FIRST)
 
 
-def _flag(run, name: str, benefit: str) -> dict:  # type: ignore[no-untyped-def]
-    rows = run.flags.filter(pl.col("unit_id").str.ends_with(f":f-{name}") & (pl.col("benefit") == benefit))
-    assert rows.height == 1, (name, benefit, rows)
-    return rows.row(0, named=True)
-
-
 @pytest.mark.parametrize("benefit", ["rsa", "css_free"])
 def test_an_undeclared_farmer_s_famille_is_possible_at_most_and_told_why(run, benefit: str) -> None:  # type: ignore[no-untyped-def]
-    flag = _flag(run, "farmer", benefit)
+    flag = flag_row(run, "farmer", benefit)
     assert flag["status"] == "non_take_up"
     assert flag["grade"] == "possible"
     assert flag["reasons"][1] == (
@@ -64,13 +58,13 @@ def test_an_undeclared_farmer_s_famille_is_possible_at_most_and_told_why(run, be
 
 def test_a_declared_farmer_and_a_farm_worker_are_not_capped_by_the_status(run) -> None:  # type: ignore[no-untyped-def]
     for name in ("declared", "worker", "member", "deficit"):
-        flag = _flag(run, name, "rsa")
+        flag = flag_row(run, name, "rsa")
         assert flag["grade"] in ("certain", "probable"), name
         assert not any("travaillant à son compte" in r for r in flag["reasons"]), name
 
 
 def test_a_declared_profit_keeps_its_own_reason(run) -> None:  # type: ignore[no-untyped-def]
-    flag = _flag(run, "profit", "rsa")
+    flag = flag_row(run, "profit", "rsa")
     assert flag["grade"] == "possible"
     assert "la DGFiP déclare des revenus non salariés d'un membre du foyer (2025 : 9 000,00 €" in flag["reasons"][1]
 

@@ -15,7 +15,7 @@ import pytest
 
 from nonrecours.detection import core_month, detect
 
-from .conftest import FIRST, MONTH, Territory
+from .conftest import FIRST, MONTH, Territory, flag_row
 
 
 def _declared(t: Territory, name: str, self_employment: dict[int, float]) -> None:
@@ -47,14 +47,8 @@ def run():  # type: ignore[no-untyped-def]
     return detect(core_month(tables, MONTH), tables, config=FIRST)
 
 
-def _flag(run, name: str, benefit: str) -> dict:  # type: ignore[no-untyped-def]
-    rows = run.flags.filter(pl.col("unit_id").str.ends_with(f":f-{name}") & (pl.col("benefit") == benefit))
-    assert rows.height == 1, (name, benefit, rows)
-    return rows.row(0, named=True)
-
-
 def test_a_famille_with_declared_non_salaried_income_is_possible_at_most_and_told_why(run) -> None:  # type: ignore[no-untyped-def]
-    flag = _flag(run, "farmer", "rsa")
+    flag = flag_row(run, "farmer", "rsa")
     assert flag["status"] == "non_take_up"
     assert flag["grade"] == "possible"
     assert flag["reasons"][1] == (
@@ -65,7 +59,7 @@ def test_a_famille_with_declared_non_salaried_income_is_possible_at_most_and_tol
 
 
 def test_an_under_payment_of_such_a_famille_is_possible_at_most_too(run) -> None:  # type: ignore[no-untyped-def]
-    flag = _flag(run, "paid_farmer", "rsa")
+    flag = flag_row(run, "paid_farmer", "rsa")
     assert flag["status"] == "under_payment"
     assert flag["paid"] == 100.0
     assert flag["grade"] == "possible"
@@ -85,7 +79,7 @@ def test_a_paid_unit_of_such_a_famille_is_not_confirmed_and_not_counted(run) -> 
 
 @pytest.mark.parametrize("name", ["plain", "stopped", "deficit"])
 def test_no_cap_without_positive_non_salaried_income_in_the_latest_year(run, name: str) -> None:  # type: ignore[no-untyped-def]
-    flag = _flag(run, name, "rsa")
+    flag = flag_row(run, name, "rsa")
     assert flag["grade"] in ("certain", "probable")
     assert not any("revenus non salariés" in r for r in flag["reasons"])
 

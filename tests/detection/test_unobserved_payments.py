@@ -29,7 +29,7 @@ from nonrecours.detection.receipts import (
     unattached_payments,
 )
 
-from .conftest import FIRST, MONTH, MONTHS, Territory
+from .conftest import FIRST, MONTH, MONTHS, Territory, flag_row
 
 
 def _dossier(agency: str, *, allocataire_listed: bool) -> dict[str, pl.DataFrame]:
@@ -81,12 +81,6 @@ def _polars_run(territory: str):  # type: ignore[no-untyped-def]
     return tables, core, detect(core, tables, config=FIRST)
 
 
-def _flag(run, name: str, benefit: str) -> dict:  # type: ignore[no-untyped-def]
-    rows = run.flags.filter(pl.col("unit_id").str.ends_with(f":f-{name}") & (pl.col("benefit") == benefit))
-    assert rows.height == 1
-    return rows.row(0, named=True)
-
-
 def test_only_the_msa_layout_carries_a_dossiers_payments_on_its_members_lines():
     assert member_line_payers() == frozenset({"msa"})
     assert {a: default_mapping(a).famille_payments_on_member_lines for a in AGENCY_MODULES} == {
@@ -96,13 +90,13 @@ def test_only_the_msa_layout_carries_a_dossiers_payments_on_its_members_lines():
 
 def test_an_msa_dossier_without_its_allocataires_line_is_possible_at_most():
     run = _polars_run("msa-dossier")[2]
-    flag = _flag(run, "d", "rsa")
+    flag = flag_row(run, "d", "rsa")
     assert flag["grade"] == "possible" and flag["status"] == "non_take_up"
     assert flag["reasons"][1] == (
         "Signalement ramené à « possible » : la MSA porte les versements de ce dossier sur la ligne de son "
         "allocataire, que son extrait ne transmet pas : ce qui lui est versé n'est pas connu, à vérifier avant "
         "tout contact.")
-    assert _flag(run, "plain", "rsa")["grade"] == "certain"
+    assert flag_row(run, "plain", "rsa")["grade"] == "certain"
     assert run.summary["downgraded_by_allocataire_line_missing"]["rsa"] == 1
     assert run.summary["downgraded_by_allocataire_row_lost"]["rsa"] == 0
 
@@ -113,7 +107,7 @@ def test_the_dossier_stays_a_non_take_up_when_its_payments_are_observed(agency: 
     the allocataire's line came: nothing paid is observed, a certain non-take-up."""
     tables = _dossier(agency, allocataire_listed=listed)
     run = detect(_core(tables), tables, config=FIRST)
-    assert _flag(run, "d", "rsa")["grade"] == "certain"
+    assert flag_row(run, "d", "rsa")["grade"] == "certain"
     assert run.summary["downgraded_by_allocataire_line_missing"]["rsa"] == 0
 
 
@@ -147,8 +141,8 @@ def test_the_mapping_the_workspace_was_ingested_with_decides(tmp_path, agency: s
     tables = _dossier(agency, allocataire_listed=False)
     ws = _workspace(tables, tmp_path / "ws", {agency: on_member_lines, "dgfip": False})
     run, _ = run_detect(ws, MONTH, tmp_path / "out", config=FIRST, core=_core(tables))
-    assert _flag(run, "d", "rsa")["grade"] == grade
-    assert _flag(run, "plain", "rsa")["grade"] == "certain"
+    assert flag_row(run, "d", "rsa")["grade"] == grade
+    assert flag_row(run, "plain", "rsa")["grade"] == "certain"
     assert run.summary["downgraded_by_allocataire_line_missing"]["rsa"] == (grade == "possible")
 
 
@@ -172,14 +166,14 @@ def test_an_agency_whose_layout_is_not_recorded_takes_its_default(tmp_path, capl
         assert workspace_config(FIRST, ws).member_line_payers == ("msa",)
     assert "msa (no ingest report" in caplog.text and "dgfip" not in caplog.text
     run, _ = run_detect(ws, MONTH, tmp_path / "out", config=FIRST, core=_core(tables))
-    assert _flag(run, "d", "rsa")["grade"] == "possible"
+    assert flag_row(run, "d", "rsa")["grade"] == "possible"
 
 
 def test_a_configured_set_of_member_line_payers_is_kept():
     """Tables handed to ``detect`` with the layouts named in the configuration: the CAF's as the MSA's."""
     tables = _dossier("caf", allocataire_listed=False)
     run = detect(_core(tables), tables, config=FIRST.model_copy(update={"member_line_payers": ("caf",)}))
-    assert _flag(run, "d", "rsa")["grade"] == "possible"
+    assert flag_row(run, "d", "rsa")["grade"] == "possible"
     with pytest.raises(ValueError, match="unknown agency"):
         type(FIRST)(member_line_payers=("mutuelle",))
     assert type(FIRST)(member_line_payers=["msa", "caf", "msa"]).member_line_payers == ("caf", "msa")
@@ -211,7 +205,7 @@ def _retirees(*, cnav_lines_in_june: bool) -> dict[str, pl.DataFrame]:
 
 def test_a_stop_with_the_payers_file_of_the_person_is_possible_at_most():
     tables, core, run = _polars_run("retirees-lost")
-    gone = _flag(run, "gone", "aspa")
+    gone = flag_row(run, "gone", "aspa")
     assert gone["grade"] == "possible" and gone["paid_before"] > 0
     assert gone["reasons"][1].startswith(
         "Signalement ramené à « possible » : l'Assurance retraite versait cette prestation les mois précédents et ne "
@@ -238,25 +232,25 @@ def test_the_extract_that_reported_the_payment_decides_not_the_paying_agency_it_
     assert lost.select("famille_id", "benefit", "extracts").to_dicts() == (
         [] if lines_in_june else [{"famille_id": "cnav:f-gone", "benefit": "aspa", "extracts": ["cnav"]}])
     run = detect(core, tables, config=FIRST)
-    assert _flag(run, "gone", "aspa")["grade"] == ("certain" if lines_in_june else "possible")
+    assert flag_row(run, "gone", "aspa")["grade"] == ("certain" if lines_in_june else "possible")
 
 
 def test_the_aspa_stopped_while_the_pension_goes_on_stays_a_non_take_up():
     run = _polars_run("retirees")[2]
-    assert _flag(run, "gone", "aspa")["grade"] == "certain"
+    assert flag_row(run, "gone", "aspa")["grade"] == "certain"
     assert run.summary["downgraded_by_payee_lines_lost"]["aspa"] == 0
 
 
 def test_a_pension_no_aspa_payer_knows_makes_the_aspa_unobserved():
     tables, core, run = _polars_run("retirees")
-    drm = _flag(run, "drm", "aspa")
+    drm = flag_row(run, "drm", "aspa")
     assert drm["grade"] == "possible"
     assert drm["reasons"][1] == (
         "Signalement ramené à « possible » : une pension est déclarée pour la personne, mais ni l'Assurance "
         "retraite ni la MSA ne la connaissent ; l'allocation est servie avec la pension par la caisse qui la verse, "
         "dont l'extrait n'est pas transmis (ou qui n'y retrouve pas la personne) : à vérifier avant tout contact.")
-    assert _flag(run, "cnav", "aspa")["grade"] == "certain"       # the CNAV pays the pension, not the ASPA
-    assert _flag(run, "none", "aspa")["grade"] == "certain"       # no pension: no fund to serve it
+    assert flag_row(run, "cnav", "aspa")["grade"] == "certain"       # the CNAV pays the pension, not the ASPA
+    assert flag_row(run, "none", "aspa")["grade"] == "certain"       # no pension: no fund to serve it
     assert run.summary["downgraded_by_pension_fund_unknown"] == {"aspa": 1}
     unknown = pension_fund_unknown(tables, core.inputs.individu, ("aspa", "rsa"), MONTH, window=3)
     assert unknown.get_column("famille_id").to_list() == ["dgfip:f-drm"]
@@ -360,7 +354,7 @@ def test_a_css_granted_to_an_insured_the_cpam_file_no_longer_lists_is_possible_a
     assert lost.select("famille_id", "benefit", "extracts").to_dicts() == (
         [] if listed_since_april else [{"famille_id": "caf:f-i-css", "benefit": "css_free", "extracts": ["cnam"]}])
     run = detect(core, tables, config=FIRST)
-    css, never = _flag(run, "i-css", "css_free"), _flag(run, "i-never", "css_free")
+    css, never = flag_row(run, "i-css", "css_free"), flag_row(run, "i-never", "css_free")
     assert never["grade"] == "certain" and never["status"] == "non_take_up"
     assert css["status"] == "non_take_up" and css["paid_before"] == 0
     assert css["grade"] == ("certain" if listed_since_april else "possible")
@@ -391,7 +385,7 @@ def test_the_css_of_a_pensioner_whose_aspa_is_unobserved_is_possible_at_most():
          "amount": [0.0], "source_agency": ["cnam"], "paying_agency": ["cnam"], "extract_id": ["cnam"],
          "extract_date": [dt.date(2026, 6, 28)]}, schema=tables["benefits_paid"].schema)])
     run = detect(_core(tables, known=RETIREES), tables, config=FIRST)
-    drm, cnav = _flag(run, "drm", "css_free"), _flag(run, "cnav", "css_free")
+    drm, cnav = flag_row(run, "drm", "css_free"), flag_row(run, "cnav", "css_free")
     assert cnav["grade"] == "probable" and cnav["status"] == "non_take_up"  # an informed estimate decides it
     assert drm["status"] == "non_take_up" and drm["grade"] == "possible"
     assert drm["reasons"][1] == (
