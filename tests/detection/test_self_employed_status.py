@@ -4,7 +4,7 @@ whom the DGFiP declares for neither of the two years before the month: their pro
 Before: the MSA's ``STATUT`` was read and dropped; a farmer the DGFiP does not declare (no return filed yet, a NIR
 it failed to match) had no income anywhere, and his famille was flagged « RSA certain » at the full amount. Now
 every means-tested flag of his famille is possible at most and says why; a farmer the DGFiP declares (without
-profit: none counted, with one: ``test_self_employment.py``'s cap) and a farm worker are not capped by it."""
+profit: none counted, with one: counted, ``test_self_employment.py``) and a farm worker are not capped by it."""
 
 from __future__ import annotations
 
@@ -26,10 +26,10 @@ def run():  # type: ignore[no-untyped-def]
     t = Territory()
     for name in ("farmer", "declared", "worker", "profit", "member", "deficit"):
         t.famille(name, age=45, agency="msa")
-    # the DGFiP declares the farmer of « declared » for 2025 without any income, « profit » with 9,000 € of it
+    # the DGFiP declares the farmer of « declared » for 2025 without any income, « profit » with 3,000 € of it
     t.annual.append({"person_id": "p-declared", "year": MONTH.year - 1, "kind": "salaries", "amount": 0.0,
                      "source_agency": "dgfip"})
-    t.annual.append({"person_id": "p-profit", "year": MONTH.year - 1, "kind": "self_employment", "amount": 9_000.0,
+    t.annual.append({"person_id": "p-profit", "year": MONTH.year - 1, "kind": "self_employment", "amount": 3_000.0,
                      "source_agency": "dgfip"})
     # « member »: in a DGFiP foyer of 2024 and no income row (its connector writes no zero): declared, nothing
     t.members.append({"person_id": "p-member", "unit_kind": "foyer_fiscal", "unit_id": "dgfip-foyer-member",
@@ -63,14 +63,15 @@ def test_a_declared_farmer_and_a_farm_worker_are_not_capped_by_the_status(run) -
         assert not any("travaillant à son compte" in r for r in flag["reasons"]), name
 
 
-def test_a_declared_profit_keeps_its_own_reason(run) -> None:  # type: ignore[no-untyped-def]
-    flag = flag_row(run, "profit", "rsa")
-    assert flag["grade"] == "possible"
-    assert "la DGFiP déclare des revenus non salariés d'un membre du foyer (2025 : 9 000,00 €" in flag["reasons"][1]
+def test_a_declared_profit_is_counted_not_capped(run) -> None:  # type: ignore[no-untyped-def]
+    flag, plain = flag_row(run, "profit", "rsa"), flag_row(run, "declared", "rsa")
+    assert flag["grade"] in ("certain", "probable")
+    assert flag["amount_central"] == pytest.approx(plain["amount_central"] - 3_000.0 / 12, abs=0.01)
+    assert not any("non salariés" in r for r in flag["reasons"])
 
 
 def test_the_summary_counts_each_cap_apart(run) -> None:  # type: ignore[no-untyped-def]
     undeclared = run.summary["downgraded_by_self_employment_undeclared"]
     assert set(undeclared) == {"rsa", "ppa", "aspa", "css_free", "css_participation"}
     assert undeclared["rsa"] == 1 and undeclared["css_free"] == 1
-    assert run.summary["downgraded_by_self_employment"]["rsa"] == 1
+    assert run.summary["downgraded_by_self_employment"]["rsa"] == 0

@@ -1,7 +1,7 @@
 """The non-salaried profits the DGFiP declares for year N-2 count in the resources of the benefits resting on that
 year: the family benefits' (CSS art. R532-3: net categorical incomes, no 10 % deduction on a profit) and the
 revenu fiscal de référence of the chèque énergie (CGI art. 1417 IV). Such a flag is then not capped as one whose
-resources miss the income (``test_self_employment.py``: the RSA's, on the months, still is).
+resources miss the income (the RSA counts the last yearly profit known, ``test_self_employment.py``).
 
 Before: a lone parent of three declaring 60,000 € of profit for 2024 and no salary had the complément familial and
 the chèque énergie of a household without income."""
@@ -78,8 +78,11 @@ def test_a_flag_on_year_n2_is_not_capped_for_the_income_it_counts() -> None:
     cf = small.filter(pl.col("benefit") == "cf").row(0, named=True)
     rsa = small.filter(pl.col("benefit") == "rsa").row(0, named=True)
     assert cf["status"] == "non_take_up" and cf["grade"] == "certain"
-    assert rsa["grade"] == "possible"  # the RSA's months still miss the profit: capped
-    assert run.summary["downgraded_by_self_employment"] == {"rsa": 2, "cf": 0}
+    # the RSA counts 2025's profit, 1,250 € a month: above the lone parent's majorated RSA for three children
+    assert rsa["status"] == "not_entitled"
+    none = run.units.filter(pl.col("unit_id").str.ends_with(":f-none") & (pl.col("benefit") == "rsa")).row(0, named=True)
+    assert none["status"] == "non_take_up"
+    assert run.summary["downgraded_by_self_employment"] == {"rsa": 0, "cf": 0}
 
 
 def test_a_flag_on_a_year_n2_the_dgfip_does_not_transmit_is_possible_at_most() -> None:

@@ -100,14 +100,14 @@ def test_claim_fields_held(flags, provenance, units):
         schema=provenance.schema, orient="row")])
     table = claim_fields_held(flags, prov, paid_units=units, members=members)
     rsa = {(r["population"], r["source"]): r for r in table.filter(pl.col("benefit") == "rsa").iter_rows(named=True)}
-    # Élodie's unit: birth date (CAF), salaries (DGFiP), unemployment (France Travail), couple (CAF): 4 of 19;
-    # Jérôme's: salaries estimated from the DGFiP's annual income: 1 of 19; Loïc's and Anaïs's: none.
+    # Élodie's unit: birth date (CAF), salaries (DGFiP), unemployment (France Travail), couple (CAF): 4 of 20;
+    # Jérôme's: salaries estimated from the DGFiP's annual income: 1 of 20; Loïc's and Anaïs's: none.
     flagged = rsa[("signalés", "toutes")]
-    assert flagged["fields"] == 19 and flagged["units"] == 4
-    assert flagged["share_held"] == pytest.approx((4 / 19 + 1 / 19) / 4, abs=1e-4)
-    assert rsa[("signalés", "caf")]["share_held"] == pytest.approx((2 / 19) / 4, abs=1e-4)
+    assert flagged["fields"] == 20 and flagged["units"] == 4
+    assert flagged["share_held"] == pytest.approx((4 / 20 + 1 / 20) / 4, abs=1e-4)
+    assert rsa[("signalés", "caf")]["share_held"] == pytest.approx((2 / 20) / 4, abs=1e-4)
     paid = rsa[("déjà payés", "toutes")]
-    assert paid["units"] == 2 and paid["share_held"] == pytest.approx((1 / 19) / 2, abs=1e-4)
+    assert paid["units"] == 2 and paid["share_held"] == pytest.approx((1 / 20) / 2, abs=1e-4)
     assert set(table.get_column("population")) == {"signalés", "déjà payés"}
 
 
@@ -222,7 +222,7 @@ def rsa_amounts_are_money(table: pl.DataFrame) -> bool:
 def test_automation_scenarios(flags, provenance, units):
     full = [("individu", pid("noel"), MONTH, inp, "observed", "cnam", MONTH)
             for inp in ("date_naissance", "famille_role", "housing_status", "salary_net", "unemployment",
-                        "pension_net", "alimony_received", "af")]
+                        "pension_net", "alimony_received", "af", "revenus_non_salaries_connus")]
     extra = pl.DataFrame(full, schema=provenance.schema, orient="row")
     auto_flag = flag("noel", "css_free", "certain", 0.0, unit="noel/famille")
     table = automation_scenarios(pl.concat([flags, pl.DataFrame([auto_flag], schema=FLAGS_SCHEMA)]), units=units,

@@ -21,6 +21,7 @@ from nonrecours.core.clusters import clusters
 from nonrecours.core.month import PROVENANCE_SCHEMA, UNKNOWNS_SCHEMA, CoreMonth
 from nonrecours.core.resources import (
     CoreConfig,
+    known_profit,
     lookback,
     month_range,
     monthly_resources,
@@ -522,10 +523,13 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         p_m.filter(alimony & (pl.col("kind") == "unknown")), on=["id", "input"], how="semi").height
     births = ind.select("person_id", "birth_month", "source_agency", "extract_date")
     n2, p_n2, u_n2 = n2_resources(lf, who, month, depth, config, births=births)
-    prov += [p_m, p_n2]
-    unk += [u_m, u_n2]
-    if n2 is not None:
-        monthly = n2 if monthly is None else monthly.join(n2, on=["person_id", "month"], how="full", coalesce=True)
+    profit, p_pr, u_pr = known_profit(lf, who, month, depth, config, births=births)
+    prov += [p_m, p_n2, p_pr]
+    unk += [u_m, u_n2, u_pr]
+    for part in (n2, profit):
+        if part is not None:
+            monthly = part if monthly is None else monthly.join(part, on=["person_id", "month"], how="full",
+                                                                coalesce=True)
     if monthly is None:
         monthly = pl.DataFrame(schema={"person_id": pl.String, "month": pl.Date})
     for name, dtype in (*[(n, pl.Float64) for n in depth if n != "revenus_n2_renseignes"

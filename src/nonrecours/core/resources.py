@@ -37,8 +37,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nonrecours.schemas.codes import AGENCIES, RESOURCE_KINDS
 
-__all__ = ["MONTHLY_INPUTS", "N2_INPUTS", "CoreConfig", "lookback", "month_range", "monthly_resources",
-           "n2_high", "n2_resources", "resource_windows"]
+__all__ = ["KNOWN_PROFIT", "MONTHLY_INPUTS", "N2_INPUTS", "CoreConfig", "known_profit", "lookback", "month_range",
+           "monthly_resources", "n2_high", "n2_resources", "resource_windows"]
 
 MONTHLY_INPUTS: dict[str, str] = {
     "salary_net": "salary_net",
@@ -756,3 +756,102 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
         pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"),
         pl.col("input").replace_strict(high, return_dtype=pl.Float64).alias("high"), pl.lit(False).alias("informed"))
     return monthly, prov, unk.select(list(empty_unk.columns))
+
+
+KNOWN_PROFIT = "revenus_non_salaries_connus"
+"""Rule input of the last yearly non-salaried profit known (``known_profit``)."""
+
+
+def known_profit(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt.date, depth: Mapping[str, int],
+                 config: CoreConfig | None = None, births: pl.DataFrame | None = None,
+                 ) -> tuple[pl.DataFrame | None, pl.DataFrame, pl.DataFrame]:
+    """The last yearly non-salaried profit known of each month the rules read (person_id, month, ``KNOWN_PROFIT``):
+    the ``annual_income`` ``self_employment`` amount of year N-1 of the month where the DGFiP declares the person
+    for it, else of year N-2 (the RSA and the prime d'activité rest on the latest profit known, CASF art. R262-18
+    s., CSS art. R844-1; a year the DGFiP declares the person for with no such row is a profit of 0, as
+    ``n2_resources`` reads it). A person born after year N-2 had none (known, zero). A person the DGFiP declares
+    for neither year: unknown, from 0 (central) to ``n2_high``'s non-salaried profit. Informed: a worker on their own
+    account files a return (CGI art. 170) and is affiliated as such, so the central 0 of a person no return shows
+    is an estimate, not a convention (a flag it decides is probable, not certain); one an agency knows as working on
+    their own account is capped by detection (``persons.self_employed``). Provenance and unknowns in
+    ``n2_resources``'s schemas, for the evaluated month's years."""
+    empty_prov = pl.DataFrame(schema={"entity": pl.String, "id": pl.String, "month": pl.Date, "input": pl.String,
+                                      "kind": pl.String, "source_agency": pl.String, "source_month": pl.Date})
+    empty_unk = pl.DataFrame(schema={"entity": pl.String, "id": pl.String, "month": pl.Date, "input": pl.String,
+                                     "low": pl.Float64, "central": pl.Float64, "high": pl.Float64,
+                                     "reason": pl.String, "informed": pl.Boolean})
+    if KNOWN_PROFIT not in depth:
+        return None, empty_prov, empty_unk
+    high = n2_high(config or CoreConfig())["revenus_non_salaries_n2"]
+    months = month_range(month, depth[KNOWN_PROFIT])
+    years = sorted({m.year - k for m in months for k in (1, 2)})
+    ids = people.select("person_id")
+    annual, src = (None, "absent") if "annual_income" not in lf else annual_income(lf, years)
+    schema = {"person_id": pl.String, "year": pl.Int32, "amount": pl.Float64, "_src": pl.String,
+              "_src_month": pl.Date, "_p": pl.Int32}
+    parts = [pl.DataFrame(schema=schema)]
+    declared_src = (pl.col("source_agency").cast(pl.String), pl.date(pl.col("year") + 1, 1, 1))
+    if annual is not None:
+        parts.append(annual.join(ids.lazy(), on="person_id", how="semi")
+                     .group_by("person_id", "year", "source_agency")
+                     .agg(pl.col("amount").filter(pl.col("kind") == "self_employment").sum())
+                     .select("person_id", "year", "amount", declared_src[0].alias("_src"),
+                             declared_src[1].alias("_src_month"), pl.lit(0).alias("_p"))
+                     .collect().cast(schema))  # type: ignore[arg-type]
+        parts.append(dgfip_declared(lf, years).join(ids.lazy(), on="person_id", how="semi")
+                     .select("person_id", "year", pl.lit(0.0).alias("amount"), pl.lit("dgfip").alias("_src"),
+                             declared_src[1].alias("_src_month"), pl.lit(1).alias("_p"))
+                     .collect().cast(schema))  # type: ignore[arg-type]
+    if births is not None:
+        # a year before the birth: a fact of the birth month, sourced as the row that gave it
+        parts.append(births.join(ids, on="person_id", how="semi").drop_nulls("birth_month")
+                     .join(pl.DataFrame({"year": years}, schema={"year": pl.Int32}), how="cross")
+                     .filter(pl.col("birth_month").dt.year().cast(pl.Int32) > pl.col("year"))
+                     .select("person_id", "year", pl.lit(0.0).alias("amount"),
+                             pl.col("source_agency").cast(pl.String).alias("_src"),
+                             pl.col("extract_date").dt.truncate("1mo").alias("_src_month"), pl.lit(2).alias("_p"))
+                     .cast(schema))  # type: ignore[arg-type]
+    # a year's profit is its income rows' (a deficit kept; a membership alone, or a birth after it, adds a 0),
+    # sourced as its first kind of row: income, membership, birth
+    held = (pl.concat(parts).sort("_p").group_by("person_id", "year", maintain_order=True)
+            .agg(pl.col("amount").sum(), pl.col("_src").first(), pl.col("_src_month").first()))
+    grid = pl.DataFrame({"month": months}).with_columns(pl.col("month").cast(pl.Date))
+    # year N-1 of each month where held, else N-2
+    per_month = (ids.join(grid, how="cross")
+                 .with_columns((pl.col("month").dt.year().cast(pl.Int32) - 1).alias("_n1"))
+                 .join(held.rename({"year": "_n1", "amount": "_a1", "_src": "_s1", "_src_month": "_m1"}),
+                       on=["person_id", "_n1"], how="left")
+                 .with_columns((pl.col("_n1") - 1).alias("_n2"))
+                 .join(held.rename({"year": "_n2", "amount": "_a2", "_src": "_s2", "_src_month": "_m2"}),
+                       on=["person_id", "_n2"], how="left")
+                 .with_columns(pl.coalesce("_a1", "_a2").alias(KNOWN_PROFIT),
+                               pl.when(pl.col("_a1").is_not_null()).then(pl.col("_n1"))
+                               .when(pl.col("_a2").is_not_null()).then(pl.col("_n2")).alias("_year"),
+                               pl.when(pl.col("_a1").is_not_null()).then(pl.col("_s1")).otherwise(pl.col("_s2"))
+                               .alias("_src"),
+                               pl.when(pl.col("_a1").is_not_null()).then(pl.col("_m1")).otherwise(pl.col("_m2"))
+                               .alias("_src_month")))
+    monthly = per_month.filter(pl.col("_year").is_not_null()).select("person_id", "month", KNOWN_PROFIT)
+    now = per_month.filter(pl.col("month") == month)
+    known = now.filter(pl.col("_year").is_not_null())
+    prov = pl.concat([
+        known.select("person_id", pl.lit("observed").alias("kind"), pl.col("_src").alias("source_agency"),
+                     pl.col("_src_month").alias("source_month")),
+        now.filter(pl.col("_year").is_null()).select(
+            "person_id", pl.lit("unknown").alias("kind"), pl.lit(None, dtype=pl.String).alias("source_agency"),
+            pl.lit(None, dtype=pl.Date).alias("source_month"))])
+    prov = prov.select(pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"),
+                       pl.lit(None, dtype=pl.Date).alias("month"), pl.lit(KNOWN_PROFIT).alias("input"),
+                       "kind", "source_agency", "source_month")
+    # unknown in the months neither year is held (one row for a person held in none of them)
+    gaps = per_month.filter(pl.col("_year").is_null())
+    whole = gaps.group_by("person_id").len().filter(pl.col("len") == len(months)).select("person_id")
+    unk = pl.concat([
+        whole.select("person_id", pl.lit(None, dtype=pl.Date).alias("month")),
+        gaps.join(whole, on="person_id", how="anti").select("person_id", "month")]).select(
+        pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"), "month",
+        pl.lit(KNOWN_PROFIT).alias("input"), pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"),
+        pl.lit(high).alias("high"),
+        pl.format("la DGFiP ne transmet les revenus ni de l'année N-1 ni de l'année N-2 pour cette personne ({}) : "
+                  "aucun bénéfice non salarié compté", pl.lit(src)).alias("reason"), pl.lit(True).alias("informed"))
+    return monthly, prov.select(list(empty_prov.columns)), unk.select(list(empty_unk.columns))

@@ -23,7 +23,7 @@ from nonrecours.core.clusters import clusters
 from nonrecours.core.inputs import PAYMENT_INPUTS
 from nonrecours.core.month import CoreMonth
 from nonrecours.core.partition import Partitions, merge_parts
-from nonrecours.core.resources import CoreConfig, annual_income, dgfip_declared
+from nonrecours.core.resources import KNOWN_PROFIT, CoreConfig, annual_income, dgfip_declared
 from nonrecours.core.units import qualifier
 from nonrecours.core.workspace import RecordedLayouts
 from nonrecours.detection.confidence import (
@@ -701,14 +701,11 @@ def _self_employed(tables: dict[str, Any], individu: pl.DataFrame, month: dt.dat
     declares non-salaried income (``annual_income``'s ``self_employment``, above zero) for the latest of the two years
     before the month's that it knows them in (year and amount), or that an agency knows as working on their own
     account (``persons.self_employed``: the MSA's farm operator) while the DGFiP declares them for neither year
-    (``_self_emp_status``, that agency; their profit is unknown, not zero). The rules of the monthly benefits read
-    none of it (rules.benefits, « Not modelled »: the RSA's, the prime d'activité's, the CSS's, the ASPA's...
-    resources count it, CASF art. R262-6 and R262-18 s., CSS art. R844-1 s., R861-8, R815-22; the RSA of a
-    non-salaried worker also rests on turnover ceilings and the département's own assessment, CASF art. L262-7, that
-    no extract carries), so a means-tested estimate of such a famille rests on resources short of a known one: not a
-    certain nor a probable case. Those that read year N-2's (``_reads_self_employment``) count a declared profit, not
-    an undeclared one. A deficit lowers the resources: no cap. The latest year only: an activity the person has
-    stopped declaring is not counted; a self-employed person the DGFiP declares without profit has none."""
+    (``_self_emp_status``, that agency; their profit is unknown, not zero). A benefit whose rules count the profit
+    of its period (``_profit_read``) is not capped for a declared one; the others' estimates rest on resources
+    short of a known one: not a certain nor a probable case. A deficit lowers the resources: no cap. The latest
+    year only: an activity the person has stopped declaring is not counted; a self-employed person the DGFiP
+    declares without profit has none."""
     schema = {"famille_id": pl.String(), "_self_emp_year": pl.Int32(), "_self_emp_amount": pl.Float64(),
               "_self_emp_status": pl.String()}
     years = [month.year - 2, month.year - 1]
@@ -750,12 +747,17 @@ def _inputs_read(benefit: str) -> frozenset[str]:
     return inputs_read(tuple(catalogue_row(benefit).rules))
 
 
-def _reads_self_employment(benefit: str) -> bool:
-    """Whether ``benefit`` rests on year N-2's resources (no ``resource_months``) and its rules read the non-salaried
-    income of that year (the family benefits' resources, CSS art. R532-3; the chèque énergie's revenu fiscal de
-    référence): no cap for it, the income is counted. A benefit on recent months reads the year only through
-    another's computed amount (the RSA counts a complément familial it computes): still capped."""
-    return catalogue_row(benefit).resource_months is None and "revenus_non_salaries_n2" in _inputs_read(benefit)
+def _profit_read(benefit: str) -> str | None:
+    """The non-salaried profit input the rules of ``benefit`` read of their own (not through another benefit's
+    computed amount: the housing aid reads the RSA of the month before, the AAH the ASPA's and the ASI's), the one
+    of its reference period: year N-2's for a benefit on that year (no ``resource_months``: the family benefits'
+    resources, CSS art. R532-3; the chèque énergie's revenu fiscal de référence), the last yearly profit known
+    (``core.resources.KNOWN_PROFIT``) for one on recent months (the RSA, the prime d'activité, the ASPA, the ASI,
+    the CSS: CASF art. R262-18 s., CSS art. R844-1, R815-22, R861-8). None: the rules count no such profit."""
+    row = catalogue_row(benefit)
+    name = "revenus_non_salaries_n2" if row.resource_months is None else KNOWN_PROFIT
+    others = tuple(sorted({r.rule for r in CATALOGUE if r.code != benefit} - set(row.rules)))
+    return name if name in inputs_read(tuple(row.rules), others) else None
 
 
 def _served_readers(benefits: tuple[str, ...]) -> dict[str, list[str]]:
@@ -979,19 +981,22 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     reexam = reexamined_by_payer(tables.get("benefits_paid"), individu, month, config.benefits)
     units = units.join(reexam, on=["famille_id", "benefit"], how="left")
     reexamined = capped & pl.col("_reexam_last").is_not_null()
-    # A means-tested benefit of a famille a member of which the DGFiP declares non-salaried income for: the rules
-    # count no such income, so the estimate rests on resources short of a declared one. Possible at most, paid or
-    # not: an under-payment may be the payer counting that income, and a paid unit so graded is not one our data
-    # confirm (the rates' weights, ``detection.rates``, read the paid units' grades: capping the unpaid alone
-    # would lower the estimated rate by the self-employed's share).
+    # A means-tested benefit whose rules count no non-salaried profit (``_profit_read``: the housing aid, the AAH)
+    # of a famille a member of which the DGFiP declares some for: the estimate rests on resources short of a
+    # declared one. Possible at most, paid or not: an under-payment may be the payer counting that income, and a
+    # paid unit so graded is not one our data confirm (the rates' weights, ``detection.rates``, read the paid
+    # units' grades: capping the unpaid alone would lower the estimated rate by the self-employed's share).
     # An undeclared one (a member an agency knows as self-employed, whom the DGFiP declares for neither year) caps
-    # the same benefits; those on year N-2 are possible at most already, that year unknown and uninformed
-    # (``confidence.UNINFORMED_AT_HIGH``).
-    means_tested = [b for b in config.benefits if catalogue_row(b).means_tested and not _reads_self_employment(b)]
+    # every means-tested benefit, its profit unknown, not the central 0; those on year N-2 are possible at most
+    # already, that year unknown and uninformed (``confidence.UNINFORMED_AT_HIGH``).
+    means_tested = [b for b in config.benefits if catalogue_row(b).means_tested]
+    uncounted = [b for b in means_tested if _profit_read(b) is None]
+    not_on_n2 = [b for b in means_tested if _profit_read(b) != "revenus_non_salaries_n2"]
     units = units.join(_self_employed(tables, individu, month), on="famille_id", how="left")
-    capped_self = pl.col("grade").is_in(["certain", "probable"]) & pl.col("benefit").is_in(means_tested)
-    self_employed = capped_self & pl.col("_self_emp_year").is_not_null()
-    self_employed_undeclared = capped_self & pl.col("_self_emp_status").is_not_null()
+    capped_self = pl.col("grade").is_in(["certain", "probable"])
+    self_employed = capped_self & pl.col("benefit").is_in(uncounted) & pl.col("_self_emp_year").is_not_null()
+    self_employed_undeclared = (capped_self & pl.col("benefit").is_in(not_on_n2)
+                                & pl.col("_self_emp_status").is_not_null())
     insurer_unknown = capped & pl.col("_pu").fill_null(False)
     unobserved = (pl.when(insurer_unknown).then(pl.lit("insurer")).when(slip).then(pl.lit("slip"))
                   .when(stopped).then(pl.lit("stopped")).when(unseen).then(pl.lit("unseen"))

@@ -367,31 +367,36 @@ explains (33 times a detection, each walking the rules' trees: 0.7 s of a 1,500-
 
 
 def required_inputs(targets: list[str] | tuple[str, ...] | str, *, registry: Registry | None = None,
-                    structural: bool = False) -> dict[str, set[str]]:
+                    structural: bool = False, stop: tuple[str, ...] = ()) -> dict[str, set[str]]:
     """Input variables the targets may read, per entity, found statically in the IR of every dated
     variant (whatever the month): the minimal set of columns to ask of the agencies.
 
-    Structural columns (roles in each unit) are left out unless ``structural=True``. Kept for the project's own
+    Structural columns (roles in each unit) are left out unless ``structural=True``; the rules ``stop`` names (other
+    than the targets) are not walked into (what a benefit reads of its own, not through another's amount). Kept for
+    the project's own
     rules (a registry of the caller's own may change between calls); each call gets sets of its own.
     """
     if isinstance(targets, str):
         targets = [targets]
     reg = registry if registry is not None else default_registry()
-    kept = _kept((tuple(targets), structural), reg, default_parameters(),
-                 lambda: {e: frozenset(s) for e, s in _required(targets, reg, structural).items()}, store=_REQUIRED)
+    kept = _kept((tuple(targets), structural, tuple(stop)), reg, default_parameters(),
+                 lambda: {e: frozenset(s) for e, s in _required(targets, reg, structural, stop).items()},
+                 store=_REQUIRED)
     return {e: set(s) for e, s in kept.items()}
 
 
 @functools.cache
-def inputs_read(targets: tuple[str, ...]) -> frozenset[str]:
+def inputs_read(targets: tuple[str, ...], stop: tuple[str, ...] = ()) -> frozenset[str]:
     """Every input variable the project's rules ``targets`` may read, whatever the entity (``required_inputs``
-    merged): what a benefit's rules read, asked by detection's caps and reasons and by synth's labelling."""
-    return frozenset(set().union(*required_inputs(targets).values()))
+    merged, ``stop`` not walked into): what a benefit's rules read, asked by detection's caps and reasons and by
+    synth's labelling."""
+    return frozenset(set().union(*required_inputs(targets, stop=stop).values()))
 
 
-def _required(targets: list[str] | tuple[str, ...], reg: Registry, structural: bool) -> dict[str, set[str]]:
+def _required(targets: list[str] | tuple[str, ...], reg: Registry, structural: bool,
+              stop: tuple[str, ...] = ()) -> dict[str, set[str]]:
     out: dict[str, set[str]] = {e: set() for e in ENTITIES}
-    seen: set[str] = set()
+    seen: set[str] = set(stop) - set(targets)
     stack = list(targets)
     while stack:
         name = stack.pop()

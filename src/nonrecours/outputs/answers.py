@@ -70,6 +70,7 @@ def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
                                          ("annual_income", "amount", "unemployment")),
         "pensions_imposables_n2": (("annual_income", "amount", "pensions"), ("annual_income", "amount", "alimony")),
         "revenus_non_salaries_n2": (("annual_income", "amount", "self_employment"),),
+        "revenus_non_salaries_connus": (("annual_income", "amount", "self_employment"),),
         "revenus_n2_renseignes": (("annual_income", "year", None),),
         # carried as nullable persons columns (RSDAE and recent isolation from the CAF, unfitness from the
         # CNAV; blank means unknown: docs/connectors/README.md)

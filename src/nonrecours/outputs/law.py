@@ -148,6 +148,8 @@ _SALARY = ("salaires", "Salaires des derniers mois", ("salary_net",))
 _UNEMPLOYMENT = ("chomage", "Allocations chômage", ("unemployment",))
 _PENSIONS = ("pensions", "Pensions de retraite et d'invalidité", ("pension_net", "invalidity_pension"))
 _ALIMONY = ("pensions_alimentaires", "Pensions alimentaires reçues", ("alimony_received",))
+_SELF_EMPLOYED = ("revenus_non_salaries", "Revenus d'une activité non salariée (derniers bénéfices connus)",
+                  ("revenus_non_salaries_connus",))
 _FAMILY = ("prestations", "Prestations familiales et aide au logement", ("af", "asf", "paje_base",
                                                                            "aide_logement_versee"))
 _ASSETS = ("patrimoine", "Capitaux, placements et biens (revenus du patrimoine)", ())
@@ -159,21 +161,22 @@ CLAIM_FIELDS: dict[str, tuple[tuple[str, str, tuple[str, ...]], ...]] = {
     "rsa": (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _CHILDREN,
             ("grossesse", "Grossesse", ("pregnant",)), ("etudes", "Études ou formation", ("student",)),
             _HOUSING, _RENT, ("hebergement", "Hébergement à titre gratuit", ("hosted_free_of_charge",)),
-            _SALARY, _UNEMPLOYMENT, _PENSIONS, _ALIMONY, _FAMILY, _ASSETS, _RESIDENCE,
+            _SALARY, _SELF_EMPLOYED, _UNEMPLOYMENT, _PENSIONS, _ALIMONY, _FAMILY, _ASSETS, _RESIDENCE,
             ("conge", "Congé parental, sabbatique, sans solde ou disponibilité", ()), _BANK),
     # Demande de prime d'activité en ligne (caf.fr, msa.fr): trimestrial resources.
     "ppa": (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _CHILDREN, ("etudes", "Études ou apprentissage",
                                                                    ("student",)),
-            _HOUSING, _RENT, _SALARY, _UNEMPLOYMENT, _PENSIONS, _ALIMONY, _FAMILY, _ASSETS, _RESIDENCE, _BANK),
+            _HOUSING, _RENT, _SALARY, _SELF_EMPLOYED, _UNEMPLOYMENT, _PENSIONS, _ALIMONY, _FAMILY, _ASSETS,
+            _RESIDENCE, _BANK),
     # Demande d'allocation de solidarité aux personnes âgées, cerfa n° 13710.
     "aspa": (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE,
              ("pensions_retraite", "Pensions de retraite (montants bruts)", ("pension_gross", "pension_net")),
-             _SALARY, ("invalidite", "Pension d'invalidité, inaptitude", ("invalidity_pension",
+             _SALARY, _SELF_EMPLOYED, ("invalidite", "Pension d'invalidité, inaptitude", ("invalidity_pension",
                                                                           "unfit_for_work")),
              _ALIMONY, ("biens", "Biens immobiliers et mobiliers, donations depuis dix ans", ()),
              _RESIDENCE, _BANK),
     # Demande de complémentaire santé solidaire, cerfa n° 12504.
-    "css_free": (_IDENTITY, _CHILDREN, _HOUSING, _SALARY, _UNEMPLOYMENT, _PENSIONS, _ALIMONY, _FAMILY,
+    "css_free": (_IDENTITY, _CHILDREN, _HOUSING, _SALARY, _SELF_EMPLOYED, _UNEMPLOYMENT, _PENSIONS, _ALIMONY, _FAMILY,
                  ("patrimoine", "Revenus du patrimoine des douze derniers mois", ()),
                  ("organisme", "Organisme gestionnaire choisi", ()), _RESIDENCE),
 }
@@ -194,7 +197,8 @@ CLAIM_FIELDS["aah"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _DISABILITY, _
 # Demande d'allocation supplémentaire d'invalidité (formulaire de l'Assurance maladie, ou de la MSA).
 CLAIM_FIELDS["asi"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE,
                        ("pension_invalidite", "Pension d'invalidité", ("invalidity_pension",)),
-                       _SALARY, _PENSIONS, _ALIMONY, ("biens", "Biens immobiliers et placements", ()),
+                       _SALARY, _SELF_EMPLOYED, _PENSIONS, _ALIMONY,
+                       ("biens", "Biens immobiliers et placements", ()),
                        _RESIDENCE, _BANK)
 # Déclaration de situation pour les prestations familiales (caf.fr, msa.fr).
 CLAIM_FIELDS["af"] = (_IDENTITY, _NATIONALITY, _PERMIT, _COUPLE, _CHILDREN, _RESIDENCE, _BANK)
@@ -299,6 +303,8 @@ INPUT_QUESTIONS: dict[str, str] = {
                               "déclarées aux impôts pour l'année N-2 (votre avis d'impôt les indique) ?",
     "revenus_non_salaries_n2": "Quels bénéfices non salariés (BIC, BNC, BA) avez-vous déclarés aux impôts pour "
                                "l'année N-2 (votre avis d'impôt les indique) ?",
+    "revenus_non_salaries_connus": "Exercez-vous une activité non salariée, et quels bénéfices (BIC, BNC, BA) "
+                                   "avez-vous déclarés aux impôts pour l'an dernier ?",
     "zone_apl": "Dans quelle commune se trouve votre logement ?",
     "residence_dom": "Dans quelle commune se trouve votre logement ?",
 }

@@ -452,11 +452,12 @@ def rules_version() -> str:
 
 
 NOT_MODELLED: dict[str, tuple[str, str]] = {
-    "rsa": ("231fb228bfb2", "le RSA jeune actif (moins de 25 ans ayant travaillé deux ans), les travailleurs "
-                            "indépendants, les revenus du capital, la neutralisation des ressources interrompues "
-                            "au-delà de la règle de l'article R262-13 du CASF, Mayotte."),
-    "ppa": ("257d53b30df9", "les revenus des travailleurs indépendants, le plancher propre aux apprentis, les "
-                            "revenus du capital, l'allocation supplémentaire d'invalidité (ASI)."),
+    "rsa": ("1d6b731bd75a", "le RSA jeune actif (moins de 25 ans ayant travaillé deux ans), les plafonds de chiffre "
+                            "d'affaires des travailleurs indépendants et l'évaluation de leurs revenus par le "
+                            "département (CASF art. L262-7, R262-23), les revenus du capital, la neutralisation des "
+                            "ressources interrompues au-delà de la règle de l'article R262-13 du CASF, Mayotte."),
+    "ppa": ("99fefba72e78", "le plancher propre aux apprentis, les revenus du capital, l'allocation "
+                            "supplémentaire d'invalidité (ASI)."),
     "aspa": ("befef98328ee", "les revenus du capital et le patrimoine, la récupération sur succession, la dispense des "
                      "dix ans de titre du titulaire d'une carte de résident ayant combattu pour la France (CSS "
                      "art. L816-1)."),

@@ -76,6 +76,9 @@ input_variable("pensions_imposables_n2", entity="individu", dtype="float", month
 input_variable("revenus_non_salaries_n2", entity="individu", dtype="float", monthly=True,
                label="bénéfices non salariés (BIC, BNC, BA) imposables de l'année N-2 du mois (annuel; un déficit "
                      "est négatif)", ref="dgfip")
+input_variable("revenus_non_salaries_connus", entity="individu", dtype="float", monthly=True,
+               label="derniers bénéfices non salariés (BIC, BNC, BA) connus: ceux de l'année N-1 du mois, sinon de "
+                     "l'année N-2 (annuels; un déficit est négatif)", ref="dgfip")
 input_variable("revenus_n2_renseignes", entity="individu", dtype="bool", monthly=True,
                label="les revenus de l'année N-2 du mois sont fournis (sinon ils sont estimés sur le mois)",
                ref="dgfip")

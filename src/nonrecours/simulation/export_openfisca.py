@@ -26,8 +26,11 @@ SITUATION_FORMAT.md, so that OpenFisca reads our inputs as our rules do):
   disability rate and 0 for the other members (``_aah_paid``);
 - the DGFiP's yearly amounts of year N-2 are not stated: OpenFisca reads the months stated for that year, as the
   reference situations state them; the non-salaried profits (``revenus_non_salaries_n2``, which our family
-  benefits and revenu fiscal de référence read) have no monthly counterpart, so OpenFisca's family benefits of a
-  famille that declares some do not count them;
+  benefits and revenu fiscal de référence read) have no monthly counterpart;
+- the last yearly non-salaried profit known (``revenus_non_salaries_connus``, the months of year Y reading year
+  Y-1's, else Y-2's) is OpenFisca's ``rpns_autres_revenus`` of year Y-1, where above 0: its RSA and prime
+  d'activité read the last positive one of years N, N-1, N-2 (``ppa_rsa_derniers_revenus_tns_annuels_connus``), its
+  CSS, ASPA and ASI year N-1's, as ours; its family benefits then count it as year N-2's profit of the year after;
 - a famille hosted free of charge in another's dwelling is its own ménage, ``loge_gratuitement``;
 - nationality groups become a representative code (FR, an EEA state, a code outside the EEA), the permit
   years ``duree_possession_titre_sejour``; activity follows salary > unemployment > pension > inactive;
@@ -53,6 +56,7 @@ from typing import Any
 
 import polars as pl
 
+from nonrecours.core.resources import KNOWN_PROFIT
 from nonrecours.engine import round_columns
 from nonrecours.engine.plan import add_months
 from nonrecours.rules.benefits.common import PENSION_TAXABLE, SALARY_TAXABLE, UNEMPLOYMENT_TAXABLE
@@ -358,6 +362,22 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
     else:
         series = pl.DataFrame(schema={"person_id": ind.schema["person_id"], "_series": pl.String})
 
+    # -- the last yearly non-salaried profit known: OpenFisca-France's ``rpns_autres_revenus`` of year N-1 of each
+    # year read (its RSA and prime d'activité read the last one known, its CSS and ASPA year N-1's); a profit of 0
+    # or a deficit, which our rules count for zero, is not stated ---------------------------------------------
+    profit = pl.DataFrame(schema={"person_id": ind.schema["person_id"], "_profit": pl.String})
+    raw = _frame(frames, "individu_monthly")
+    if raw is not None and KNOWN_PROFIT in raw.columns:
+        yearly = (raw.join(ind.select("person_id"), on="person_id", how="semi").filter(pl.col("month") <= month)
+                  .sort("month").group_by("person_id", (pl.col("month").dt.year() - 1).alias("_y"))
+                  .agg(pl.col(KNOWN_PROFIT).last()).filter(pl.col(KNOWN_PROFIT).fill_null(0.0) > 0)
+                  .sort("person_id", "_y"))
+        yearly = yearly.with_columns(pl.concat_str(pl.lit('"'), pl.col("_y").cast(pl.String), pl.lit('":'),
+                                                   _num(pl.col(KNOWN_PROFIT))).alias("_p"))
+        profit = (yearly.group_by("person_id", maintain_order=True).agg(pl.col("_p").str.join(","))
+                  .select("person_id", pl.concat_str(pl.lit(',"rpns_autres_revenus":{'), "_p", pl.lit("}"))
+                          .alias("_profit")))
+
     # -- paid benefits over the twelve months before (and the month itself if asked) ------------------------
     fm = _frame(frames, "famille_monthly")
     last = 0 if paid_this_month else 1
@@ -396,6 +416,7 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         pl.lit(f'}},"etudiant":{w}'), _bool(_column(mem, "student")),
         pl.lit(f'}},"enceinte":{w}'), _bool(_column(mem, "pregnant")), pl.lit("}"),
         pl.col("_series").fill_null(f',"activite":{w}"inactif"}}'),
+        pl.col("_profit").fill_null(""),
         pl.col("_aah").fill_null(""),
         pl.when(married).then(pl.concat_str(
             pl.lit(f',"statut_marital":{w}"'),
@@ -404,7 +425,8 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         *((pl.when(pl.col("_aah").is_not_null()).then(pl.lit("")).otherwise(pl.lit("," + asked(v))) if v == "aah"
            else pl.lit("," + asked(v))) for v in requested.get("individus", ())),
         pl.lit("}"))
-    mem = (mem.join(series, on="person_id", how="left").join(aah, on="person_id", how="left")
+    mem = (mem.join(series, on="person_id", how="left").join(profit, on="person_id", how="left")
+           .join(aah, on="person_id", how="left")
            .sort("position", "_row"))
     if mem.select((birth.is_null()).any()).item():
         raise ValueError("export_situations: a person has neither a birth date nor an age")

@@ -635,6 +635,7 @@ def _with_tax_year_income(monthly: pl.DataFrame) -> pl.DataFrame:
                                  pl.when(known).then(pensions).otherwise(0.0).alias("pensions_imposables_n2"),
                                  # the format carries no non-salaried income: none (its amounts default to 0)
                                  pl.lit(0.0).alias("revenus_non_salaries_n2"),
+                                 pl.lit(0.0).alias("revenus_non_salaries_connus"),
                                  pl.lit(True).alias("revenus_n2_renseignes"))
             .drop("__evaluated"))
 

@@ -77,8 +77,9 @@ def css_forfait_logement(f: Famille):
 @rule(entity="individu", dtype="float", label="CSS: ressources individuelles du mois", ref="CSS art. R861-8 et R861-10")
 def css_ressources_individu(i: Individu):
     aah = maximum(i.aah_percue - param(f"{C}.abattement_aah"), 0.0)
+    # a non-salaried worker's last yearly profit known, a twelfth each month (CSS art. R861-8)
     return (i.salary_net + i.unemployment + i.pension_net + i.invalidity_pension + i.alimony_received
-            + aah + i.caah)
+            + aah + i.caah + i.revenus_non_salaries_mensuels)
 
 
 @rule(entity="famille", dtype="float", label="CSS: ASPA retenue après abattement (mensuelle)",

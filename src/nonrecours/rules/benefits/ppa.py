@@ -9,7 +9,8 @@ month's resources, composition and parameters:
 The prime of the evaluated month is the mean of the three, paid when at least 15 € (CSS art. L842-3,
 D843-1 to D843-3). The earned-income fraction went from 61 % to 59.85 % on 2025-04-01 and the bonus
 parameters changed on 2026-04-01: both are parameters, bound per month.
-Not modelled: self-employed income, apprentices' specific floor, capital income, ASI.
+A non-salaried worker's income is the last yearly profit known over twelve months (CSS art. R844-1).
+Not modelled: apprentices' specific floor, capital income, ASI.
 """
 
 from __future__ import annotations
@@ -45,16 +46,20 @@ def _smic_horaire():  # type: ignore[no-untyped-def]
 @rule(entity="individu", dtype="float", label="prime d'activité: revenus d'activité du mois (AAH comprise au-delà "
       "de 29 heures de SMIC)", ref="CSS art. L842-4, R844-1 et D843-4")
 def ppa_revenu_activite_individu(i: Individu):
+    """The month's salary and a non-salaried worker's last yearly profit known over twelve months (CSS art. L842-4,
+    R844-1; OpenFisca-France's ``ppa_rsa_derniers_revenus_tns_annuels_connus``)."""
     seuil_aah = param(f"{P}.seuil_aah_activite") * _smic_horaire()
-    return i.salary_net + where(i.salary_net >= seuil_aah, i.aah_percue, 0.0)
+    activite = i.salary_net + i.revenus_non_salaries_mensuels
+    return activite + where(activite >= seuil_aah, i.aah_percue, 0.0)
 
 
 @rule(entity="individu", dtype="float", label="prime d'activité: autres ressources du mois",
       ref="CSS art. L842-4 et R843-1")
 def ppa_ressources_hors_activite_individu(i: Individu):
     seuil_aah = param(f"{P}.seuil_aah_activite") * _smic_horaire()
+    activite = i.salary_net + i.revenus_non_salaries_mensuels
     return (i.unemployment + i.pension_net + i.invalidity_pension + i.alimony_received + i.caah
-            + where(i.salary_net < seuil_aah, i.aah_percue, 0.0))
+            + where(activite < seuil_aah, i.aah_percue, 0.0))
 
 
 @rule(entity="individu", dtype="float", label="bonification individuelle de la prime d'activité",

@@ -2,7 +2,9 @@
 
 RSA = montant forfaitaire (or the majorated amount of an isolated parent) − forfait logement − resources
 of the foyer averaged over the three months before the evaluated month; not paid under 6 €.
-Not modelled: RSA jeune actif (under 25 with two years of work), self-employed, capital income,
+A non-salaried worker's income is the last yearly profit the DGFiP knows over twelve months (CASF art. R262-18
+s.). Not modelled: RSA jeune actif (under 25 with two years of work), the non-salaried worker's turnover
+ceilings and the département's own assessment of their income (CASF art. L262-7, R262-23), capital income,
 interrupted-resource neutralisation beyond the rule of CASF art. R262-13, Mayotte.
 """
 
@@ -29,9 +31,11 @@ def rsa_ressources_substitution(i: Individu):
 
 
 @rule(entity="individu", dtype="float", label="RSA: revenus d'activité moyens des trois mois précédents",
-      ref="CASF art. R262-6 et R262-7")
+      ref="CASF art. R262-6, R262-7 et R262-18 à R262-25")
 def rsa_revenu_activite_individu(i: Individu):
-    return _neutralise(i.salary_net, i.rsa_ressources_substitution)
+    """Salaries over the three months before, and a non-salaried worker's last yearly profit known over twelve
+    months (CASF art. R262-18 s.: the profit is assessed on the latest year known, not month by month)."""
+    return _neutralise(i.salary_net, i.rsa_ressources_substitution) + i.revenus_non_salaries_mensuels
 
 
 @rule(entity="individu", dtype="float", label="RSA: autres ressources moyennes des trois mois précédents "
