@@ -376,16 +376,14 @@ def test_the_households_correctly_paid_the_pending_claim_and_the_objection_are_n
     assert contacts.filter(pl.col("household").is_in(["H9", "H11", "H12"])).height == 0
 
 
-def test_declared_non_salaried_income_keeps_every_means_tested_flag_possible(flags: pl.DataFrame):
-    """H13 earns 30,000 € a year as self-employed (the DGFiP's ``revenus_non_salaries``), which no rule reads: the
-    RSA his zero salary would give is not a case (detection, « Non-salaried income the rules do not read »)."""
-    rsa = _one(flags, "H13", "rsa")
-    assert (rsa["status"], rsa["grade"]) == ("non_take_up", "possible")
-    assert ("Signalement ramené à « possible » : la DGFiP déclare des revenus non salariés d'un membre du foyer "
-            "(2024 : 30 000,00 € pour l'année), que ce calcul ne compte pas : les ressources retenues sont "
-            "incomplètes, à vérifier avant tout contact.") in rsa["reasons"]
-    assert flags.filter((pl.col("household") == "H13") & pl.col("grade").is_in(["certain", "probable"])
-                        & (pl.col("benefit") != "af")).height == 0
+def test_declared_non_salaried_income_is_counted(flags: pl.DataFrame):
+    """H13 earns 30,000 € a year as self-employed (the DGFiP's ``revenus_non_salaries``), which the RSA's, the prime
+    d'activité's and the CSS's resources count (the last yearly profit known, a twelfth each month): his zero salary
+    gives no RSA, and none of those benefits is flagged (before 5 December 2026 no rule read it, and the RSA his
+    zero salary gave was capped at « possible »)."""
+    h13 = flags.filter(pl.col("household") == "H13")
+    assert h13.filter(pl.col("benefit").is_in(["rsa", "ppa", "css_free", "css_participation"])).height == 0
+    assert h13.filter(pl.col("grade").is_in(["certain", "probable"]) & (pl.col("benefit") != "af")).height == 0
 
 
 def test_a_pregnancy_is_unknown_only_for_a_woman_of_an_age_to_be_pregnant(territory: Path,

@@ -80,7 +80,7 @@ def test_studies_are_estimated_from_the_age(rsa_run):
 
 def test_an_entitled_person_born_in_france_is_probable_not_possible(rsa_run):
     _, run = rsa_run
-    assert _unit(run, "caf_fr")["grade"] == "certain"
+    assert _unit(run, "caf_fr")["grade"] == "probable"
     born_fr = _unit(run, "born_fr")
     assert born_fr["status"] == "non_take_up" and born_fr["grade"] == "probable"
     # born abroad or a birth place the NIR cannot tell: the nationality stays a convention, possible only

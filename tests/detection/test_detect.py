@@ -291,14 +291,14 @@ def test_a_payment_our_data_do_not_explain_makes_the_familles_flags_possible():
     t = Territory()
     t.famille("hidden")
     t.pay("hidden", "ppa", 250.0, months=MONTHS[-4:])
-    t.famille("alone")                            # the same person with nothing paid: the RSA stays certain
+    t.famille("alone")                            # the same person with nothing paid: the RSA stays probable
     t.famille("earner", salary=3000.0)            # a neighbour with a salary
     tables = t.tables()
     core = core_month(tables, MONTH)
     run = detect(core, tables, config=FIRST)
     assert _unit(run, "hidden", "ppa")["status"] == "paid_not_entitled"
     hidden, alone = _flag(run, "hidden"), _flag(run, "alone")
-    assert alone["grade"] == "certain" and hidden["grade"] == "possible"
+    assert alone["grade"] == "probable" and hidden["grade"] == "possible"
     assert hidden["amount_central"] == alone["amount_central"]    # the estimate is kept, only its grade falls
     line = next(r for r in hidden["reasons"] if "n'expliquent pas" in r)
     assert "la CAF verse la prime d'activité" in line and "composition du foyer" in line
@@ -314,7 +314,7 @@ def test_a_payment_our_data_do_not_explain_makes_the_familles_flags_possible():
 
 def test_an_rsa_only_france_travail_reports_is_named_as_reported_not_as_paid():
     """France Travail reports a worker earning 1,500 € a month as « bénéficiaire du RSA », which our rules deny on
-    every value of the unknowns (paid_not_entitled): the famille's certain prime d'activité falls to possible,
+    every value of the unknowns (paid_not_entitled): the famille's probable prime d'activité falls to possible,
     and its reason names France Travail as reporting the RSA, never the CAF (which pays nothing) as paying it."""
     from nonrecours.detection import core_month
 
@@ -322,7 +322,7 @@ def test_an_rsa_only_france_travail_reports_is_named_as_reported_not_as_paid():
 
     t = Territory()
     t.famille("reported", salary=1500.0)
-    t.famille("plain", salary=1500.0)     # the same person without the report: the prime d'activité stays certain
+    t.famille("plain", salary=1500.0)     # the same person without the report: the prime d'activité stays probable
     tables = t.tables()
     receipt = pl.DataFrame({"person_id": ["p-reported"], "benefit": ["rsa"], "month": [MONTH],
                             "source_agency": ["france_travail"], "extract_id": ["ft"],
@@ -330,7 +330,7 @@ def test_an_rsa_only_france_travail_reports_is_named_as_reported_not_as_paid():
     tables = {**tables, "benefit_receipts": receipt}
     run = detect(core_month(tables, MONTH), tables, config=FIRST)
     assert _unit(run, "reported")["status"] == "paid_not_entitled"
-    assert _flag(run, "plain", "ppa")["grade"] == "certain"
+    assert _flag(run, "plain", "ppa")["grade"] == "probable"
     reported = _flag(run, "reported", "ppa")
     assert reported["grade"] == "possible"
     line = next(r for r in reported["reasons"] if "n'expliquent pas" in r)
@@ -342,7 +342,8 @@ def test_an_rsa_only_france_travail_reports_is_named_as_reported_not_as_paid():
 def test_a_workspace_without_any_resource_row_is_detected():
     """No agency sent a single resource (a territory of people without income, or extracts of payments and
     memberships only): the unknowns given for every month read are spelled out on the core's months, not
-    refused for want of a monthly row; two persons alone without income are entitled to the RSA for certain."""
+    refused for want of a monthly row; two persons alone without income are entitled to the RSA, probable (no DGFiP
+    declaration: their profit is unknown)."""
     from nonrecours.detection import core_month
 
     from .conftest import MONTH, Territory
@@ -356,7 +357,7 @@ def test_a_workspace_without_any_resource_row_is_detected():
     assert len(core.months_read) > 12 and core.months_read[-1] == MONTH
     run = detect(core, tables)
     rsa = run.flags.filter(pl.col("benefit") == "rsa")
-    assert rsa.height == 2 and set(rsa.get_column("grade")) == {"certain"}
+    assert rsa.height == 2 and set(rsa.get_column("grade")) == {"probable"}
 
 
 def test_default_windows_are_those_of_a_run_with_default_thresholds():

@@ -74,20 +74,20 @@ def test_a_member_whose_drm_lines_stop_two_months_before_is_possible_at_most(beh
     assert run.summary["downgraded_by_resource_lines_behind"]["css_free"] == 0
 
 
-def test_without_the_rule_the_same_famille_is_certain(behind):
+def test_without_the_rule_the_same_famille_is_not_capped(behind):
     tables, _ = behind
     run = detect(core_month(tables, MONTH), tables, config=FIRST.model_copy(update={"lines_behind_months": 0}))
-    assert flag_row(run, "april", "ppa")["grade"] == "certain"
+    assert flag_row(run, "april", "ppa")["grade"] == "probable"
     assert run.summary["downgraded_by_resource_lines_behind"]["ppa"] == 0
 
 
 def test_the_share_of_the_period_is_configured(behind):
     """``DetectionConfig.lines_behind_share`` (a third): April missing from the prime d'activité's quarter weighs a
-    third, capped; asked for a half, the same famille is certain. A share of 0 or above 1 is refused."""
+    third, capped; asked for a half, the same famille is not capped. A share of 0 or above 1 is refused."""
     tables, _ = behind
     assert FIRST.lines_behind_share == pytest.approx(1 / 3)
     run = detect(core_month(tables, MONTH), tables, config=FIRST.model_copy(update={"lines_behind_share": 0.5}))
-    assert flag_row(run, "april", "ppa")["grade"] == "certain"
+    assert flag_row(run, "april", "ppa")["grade"] == "probable"
     assert run.summary["downgraded_by_resource_lines_behind"]["ppa"] == 0
     for share in (0.0, 1.5):
         with pytest.raises(ValidationError, match="lines_behind_share"):
@@ -102,7 +102,7 @@ def test_a_stop_outside_the_reference_period_or_reported_since_stays(behind, nam
     Travail reports an unemployment benefit since."""
     _, run = behind
     unit = _unit(run, name, benefit)
-    assert (unit["status"], unit["grade"]) == ("non_take_up", "certain")
+    assert (unit["status"], unit["grade"]) == ("non_take_up", "probable")
 
 
 def test_the_persons_behind_are_those_of_the_last_months_with_nobody_reporting_them_since(behind):
@@ -206,13 +206,13 @@ def test_invalidity_pension_lines_stopping_at_the_cnam_are_lines_behind(invalidi
 def test_a_successor_income_or_an_unemployment_benefit_ending_stays(invalidity):
     """``retired``: the CNAV reports a pension since, no line behind; ``aredone``: an unemployment benefit ends with
     the rights, the stop a minimum income follows (``DetectionConfig.lines_behind_inputs`` leaves it out): its
-    RSA stays certain."""
+    RSA stays probable."""
     tables, run = invalidity
     core = core_month(tables, MONTH)
     rows = resource_lines_behind(tables, core.inputs.individu, MONTH, ["drm", "cnam"], behind=2)
     assert rows.get_column("person_id").to_list() == ["p-inval-c"]
     unit = _unit(run, "aredone", "rsa")
-    assert (unit["status"], unit["grade"]) == ("non_take_up", "certain")
+    assert (unit["status"], unit["grade"]) == ("non_take_up", "probable")
 
 
 def test_the_inputs_checked_are_configured(invalidity):
@@ -220,4 +220,4 @@ def test_the_inputs_checked_are_configured(invalidity):
     assert FIRST.lines_behind_inputs == ("salary_net", "invalidity_pension")
     run = detect(core_month(tables, MONTH), tables,
                  config=FIRST.model_copy(update={"lines_behind_inputs": ("salary_net",)}))
-    assert _unit(run, "inval", "ppa")["grade"] == "certain"
+    assert _unit(run, "inval", "ppa")["grade"] == "probable"

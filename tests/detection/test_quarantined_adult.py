@@ -26,7 +26,7 @@ def test_a_quarantined_conjoint_line_makes_the_lone_parents_rsa_possible():
     t.child("other", 1, dt.date(2018, 5, 1))
     tables = t.tables()
     alone = detect(core_month(tables, MONTH), tables, config=FIRST)
-    assert _grade(alone, "caf:f-mother", "rsa") == "certain"
+    assert _grade(alone, "caf:f-mother", "rsa") == "probable"
     lost = pl.DataFrame([{"line": 7, "unit_kind": "famille", "unit_id": "f-mother", "role": "conjoint",
                           "valid_from": dt.date(2020, 1, 1), "valid_to": None, "reason": "missing NIR",
                           "source_agency": "caf", "extract_id": "test-extract",

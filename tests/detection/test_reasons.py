@@ -82,7 +82,7 @@ def test_no_fact_is_named_with_an_agency_its_provenance_does_not_record(foreign)
     prov = core.provenance.filter((pl.col("id") == "p-jobseeker") & pl.col("source_agency").is_not_null())
     held = {f"{_input_label(i)} ({AGENCY_LABELS.get(a, a)} {m:%m/%Y})"
             for i, a, m in prov.select("input", "source_agency", "source_month").iter_rows()}
-    facts = next(r for r in run.flags.get_column("reasons").explode().to_list() if r.startswith("Données"))
+    facts = next(r for r in run.flags.get_column("reasons").explode().to_list() if r.startswith("Données utilisées"))
     named = re.sub(r" et \d+ autres?$", "", facts.removeprefix("Données utilisées : ").removesuffix(".")).split(" ; ")
     assert len(named) >= 3 and set(named) <= held
 
@@ -97,6 +97,7 @@ def css_band():
 
     t = Territory()
     t.famille("band", salary=1.0)
+    t.declare("band", years=(MONTH.year - 2, MONTH.year - 1))  # declared without profit: the salary decides alone
     t.famille("paid")                 # the CAF's extract pays someone: its famille payments are known
     t.pay("paid", "rsa", 640.0)
     tables = t.tables()

@@ -80,7 +80,8 @@ def test_a_flag_on_year_n2_is_not_capped_for_the_income_it_counts() -> None:
     assert cf["status"] == "non_take_up" and cf["grade"] == "certain"
     # the RSA counts 2025's profit, 1,250 € a month: above the lone parent's majorated RSA for three children
     assert rsa["status"] == "not_entitled"
-    none = run.units.filter(pl.col("unit_id").str.ends_with(":f-none") & (pl.col("benefit") == "rsa")).row(0, named=True)
+    none = run.units.filter(pl.col("unit_id").str.ends_with(":f-none") & (pl.col("benefit") == "rsa")).row(
+        0, named=True)
     assert none["status"] == "non_take_up"
     assert run.summary["downgraded_by_self_employment"] == {"rsa": 0, "cf": 0}
 

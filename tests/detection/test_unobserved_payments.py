@@ -96,7 +96,7 @@ def test_an_msa_dossier_without_its_allocataires_line_is_possible_at_most():
         "Signalement ramené à « possible » : la MSA porte les versements de ce dossier sur la ligne de son "
         "allocataire, que son extrait ne transmet pas : ce qui lui est versé n'est pas connu, à vérifier avant "
         "tout contact.")
-    assert flag_row(run, "plain", "rsa")["grade"] == "certain"
+    assert flag_row(run, "plain", "rsa")["grade"] == "probable"
     assert run.summary["downgraded_by_allocataire_line_missing"]["rsa"] == 1
     assert run.summary["downgraded_by_allocataire_row_lost"]["rsa"] == 0
 
@@ -104,7 +104,8 @@ def test_an_msa_dossier_without_its_allocataires_line_is_possible_at_most():
 @pytest.mark.parametrize(("agency", "listed"), [("msa", True), ("caf", False)])
 def test_the_dossier_stays_a_non_take_up_when_its_payments_are_observed(agency: str, listed: bool):
     """The MSA listing the allocataire, or the CAF, whose payments are on the dossier's record whether or not
-    the allocataire's line came: nothing paid is observed, a certain non-take-up."""
+    the allocataire's line came: nothing paid is observed, a non-take-up (probable: the DGFiP declares nobody
+    here, so the profit is unknown)."""
     tables = _dossier(agency, allocataire_listed=listed)
     run = detect(_core(tables), tables, config=FIRST)
     assert flag_row(run, "d", "rsa")["grade"] == "certain"
@@ -129,12 +130,13 @@ def _workspace(tables: dict[str, pl.DataFrame], folder, on_member_lines: dict[st
     return folder
 
 
-@pytest.mark.parametrize(("agency", "on_member_lines", "grade"), [("msa", False, "certain"), ("caf", True, "possible")])
+@pytest.mark.parametrize(("agency", "on_member_lines", "grade"),
+                         [("msa", False, "probable"), ("caf", True, "possible")])
 def test_the_mapping_the_workspace_was_ingested_with_decides(tmp_path, agency: str, on_member_lines: bool,
                                                              grade: str):
     """A team's own mapping, not the agency's default, says where a dossier's payments are: an MSA extract read
     with a mapping carrying them on a dossier record shows them whether or not the allocataire's line came (a
-    non-take-up stays certain); a CAF extract read with one carrying them on the members' lines does not
+    non-take-up stays probable); a CAF extract read with one carrying them on the members' lines does not
     (possible at most). ``nonrecours detect --workspace`` reads it from the ingest reports."""
     from nonrecours.detection import run_detect
 
@@ -142,7 +144,7 @@ def test_the_mapping_the_workspace_was_ingested_with_decides(tmp_path, agency: s
     ws = _workspace(tables, tmp_path / "ws", {agency: on_member_lines, "dgfip": False})
     run, _ = run_detect(ws, MONTH, tmp_path / "out", config=FIRST, core=_core(tables))
     assert flag_row(run, "d", "rsa")["grade"] == grade
-    assert flag_row(run, "plain", "rsa")["grade"] == "certain"
+    assert flag_row(run, "plain", "rsa")["grade"] == "probable"
     assert run.summary["downgraded_by_allocataire_line_missing"]["rsa"] == (grade == "possible")
 
 
@@ -232,12 +234,12 @@ def test_the_extract_that_reported_the_payment_decides_not_the_paying_agency_it_
     assert lost.select("famille_id", "benefit", "extracts").to_dicts() == (
         [] if lines_in_june else [{"famille_id": "cnav:f-gone", "benefit": "aspa", "extracts": ["cnav"]}])
     run = detect(core, tables, config=FIRST)
-    assert flag_row(run, "gone", "aspa")["grade"] == ("certain" if lines_in_june else "possible")
+    assert flag_row(run, "gone", "aspa")["grade"] == ("probable" if lines_in_june else "possible")
 
 
 def test_the_aspa_stopped_while_the_pension_goes_on_stays_a_non_take_up():
     run = _polars_run("retirees")[2]
-    assert flag_row(run, "gone", "aspa")["grade"] == "certain"
+    assert flag_row(run, "gone", "aspa")["grade"] == "probable"
     assert run.summary["downgraded_by_payee_lines_lost"]["aspa"] == 0
 
 
@@ -249,8 +251,8 @@ def test_a_pension_no_aspa_payer_knows_makes_the_aspa_unobserved():
         "Signalement ramené à « possible » : une pension est déclarée pour la personne, mais ni l'Assurance "
         "retraite ni la MSA ne la connaissent ; l'allocation est servie avec la pension par la caisse qui la verse, "
         "dont l'extrait n'est pas transmis (ou qui n'y retrouve pas la personne) : à vérifier avant tout contact.")
-    assert flag_row(run, "cnav", "aspa")["grade"] == "certain"       # the CNAV pays the pension, not the ASPA
-    assert flag_row(run, "none", "aspa")["grade"] == "certain"       # no pension: no fund to serve it
+    assert flag_row(run, "cnav", "aspa")["grade"] == "probable"       # the CNAV pays the pension, not the ASPA
+    assert flag_row(run, "none", "aspa")["grade"] == "probable"       # no pension: no fund to serve it
     assert run.summary["downgraded_by_pension_fund_unknown"] == {"aspa": 1}
     unknown = pension_fund_unknown(tables, core.inputs.individu, ("aspa", "rsa"), MONTH, window=3)
     assert unknown.get_column("famille_id").to_list() == ["dgfip:f-drm"]
@@ -355,7 +357,7 @@ def test_a_css_granted_to_an_insured_the_cpam_file_no_longer_lists_is_possible_a
         [] if listed_since_april else [{"famille_id": "caf:f-i-css", "benefit": "css_free", "extracts": ["cnam"]}])
     run = detect(core, tables, config=FIRST)
     css, never = flag_row(run, "i-css", "css_free"), flag_row(run, "i-never", "css_free")
-    assert never["grade"] == "certain" and never["status"] == "non_take_up"
+    assert never["grade"] == "probable" and never["status"] == "non_take_up"
     assert css["status"] == "non_take_up" and css["paid_before"] == 0
     assert css["grade"] == ("certain" if listed_since_april else "possible")
     if not listed_since_april:

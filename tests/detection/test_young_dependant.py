@@ -80,9 +80,9 @@ def test_the_dependant_is_not_moved_and_both_familles_are_marked_unknown(runs):
 def test_the_parents_flags_become_possible_where_the_dependant_counts(runs):
     _, alone = runs[False]
     _, hosted = runs[True]
-    # without the son the mother's prime d'activité is certain; the son may be in her foyer (his salary would
-    # count): possible, the estimate unchanged
-    assert _grade(alone, "caf:f-mother", "ppa") == "certain"
+    # without the son the mother's prime d'activité is probable (the DGFiP declares nobody here: her profit is
+    # unknown); the son may be in her foyer (his salary would count): possible, the estimate unchanged
+    assert _grade(alone, "caf:f-mother", "ppa") == "probable"
     assert _grade(hosted, "caf:f-mother", "ppa") == "possible"
     before = alone.units.filter((pl.col("unit_id") == "caf:f-mother") & (pl.col("benefit") == "ppa"))
     after = hosted.units.filter((pl.col("unit_id") == "caf:f-mother") & (pl.col("benefit") == "ppa"))
@@ -98,7 +98,7 @@ def test_the_parents_flags_become_possible_where_the_dependant_counts(runs):
     assert "couple_kind" not in gran["aspa"]["deciding_unknowns"]
     assert "couple_kind" in gran["css_participation"]["deciding_unknowns"]
     # a neighbour with nobody attached keeps her grade
-    assert _grade(hosted, "caf:f-alone", "ppa") == "certain"
+    assert _grade(hosted, "caf:f-alone", "ppa") == "probable"
 
 
 def test_the_famille_built_for_the_dependant_is_possible_at_most(runs):

@@ -753,7 +753,7 @@ def _profit_read(benefit: str) -> str | None:
     of its reference period: year N-2's for a benefit on that year (no ``resource_months``: the family benefits'
     resources, CSS art. R532-3; the chèque énergie's revenu fiscal de référence), the last yearly profit known
     (``core.resources.KNOWN_PROFIT``) for one on recent months (the RSA, the prime d'activité, the ASPA, the ASI,
-    the CSS: CASF art. R262-18 s., CSS art. R844-1, R815-22, R861-8). None: the rules count no such profit."""
+    the CSS: CASF art. R262-18 s., CSS art. R844-1, R815-22, R861-15). None: the rules count no such profit."""
     row = catalogue_row(benefit)
     name = "revenus_non_salaries_n2" if row.resource_months is None else KNOWN_PROFIT
     others = tuple(sorted({r.rule for r in CATALOGUE if r.code != benefit} - set(row.rules)))

@@ -221,11 +221,11 @@ def revenus_non_salaries_n2_retenus(i: Individu):
 
 
 @rule(entity="individu", dtype="float", label="derniers bénéfices non salariés connus, mensualisés (un déficit compte "
-      "pour zéro)", ref="CASF art. R262-18 à R262-25; CSS art. L842-4, R815-22 et R861-8")
+      "pour zéro)", ref="CASF art. R262-18 à R262-25; CSS art. L842-4, R815-22 et R861-15")
 def revenus_non_salaries_mensuels(i: Individu):
     """The last yearly profit the DGFiP knows (year N-1 of the month, else N-2) over twelve months: what the RSA and
-    the prime d'activité count as a non-salaried worker's monthly activity income, the ASPA, the ASI and the CSS as
-    a monthly resource (OpenFisca-France's ``ppa_rsa_derniers_revenus_tns_annuels_connus`` for the first two, its
-    year N-1 profit for the others). A deficit counts for zero, as for year N-2's
-    (``revenus_non_salaries_n2_retenus``)."""
+    the prime d'activité count as a non-salaried worker's monthly activity income (OpenFisca-France's
+    ``ppa_rsa_derniers_revenus_tns_annuels_connus``), the ASPA and the ASI as a monthly resource, the CSS twelve
+    times, the last declaration known at the claim (CSS art. R861-15; OpenFisca-France reads year N-1's for the
+    three). A deficit counts for zero, as for year N-2's (``revenus_non_salaries_n2_retenus``)."""
     return maximum(i.revenus_non_salaries_connus, 0.0) / 12

@@ -77,9 +77,8 @@ def css_forfait_logement(f: Famille):
 @rule(entity="individu", dtype="float", label="CSS: ressources individuelles du mois", ref="CSS art. R861-8 et R861-10")
 def css_ressources_individu(i: Individu):
     aah = maximum(i.aah_percue - param(f"{C}.abattement_aah"), 0.0)
-    # a non-salaried worker's last yearly profit known, a twelfth each month (CSS art. R861-8)
     return (i.salary_net + i.unemployment + i.pension_net + i.invalidity_pension + i.alimony_received
-            + aah + i.caah + i.revenus_non_salaries_mensuels)
+            + aah + i.caah)
 
 
 @rule(entity="famille", dtype="float", label="CSS: ASPA retenue après abattement (mensuelle)",
@@ -142,10 +141,13 @@ def css_abattement_chomage(i: Individu):
 
 
 @rule(entity="famille", dtype="float", label="CSS: ressources des douze mois de référence",
-      ref="CSS art. R861-4, R861-5 et R861-8")
+      ref="CSS art. R861-4, R861-5, R861-8 et R861-15")
 def css_cmu_base_ressources(f: Famille):
+    """A non-salaried worker's profit is the one of the last declaration known at the claim (CSS art. R861-15), the
+    evaluated month's last yearly profit known, once: not the twelve months' own."""
     m = f.members
-    individuelles = f.sum(sum_over(m.css_ressources_individu, PREMIER_MOIS, DERNIER_MOIS) - m.css_abattement_chomage,
+    individuelles = f.sum(sum_over(m.css_ressources_individu, PREMIER_MOIS, DERNIER_MOIS) - m.css_abattement_chomage
+                          + 12 * m.revenus_non_salaries_mensuels,
                           where=m.est_parent | m.css_enfant_a_charge)
     return (f.css_forfait_logement + f.css_af_asf_annuelles
             + sum_over(f.css_ressources_famille, PREMIER_MOIS, DERNIER_MOIS) + individuelles)
