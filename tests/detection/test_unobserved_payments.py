@@ -104,8 +104,7 @@ def test_an_msa_dossier_without_its_allocataires_line_is_possible_at_most():
 @pytest.mark.parametrize(("agency", "listed"), [("msa", True), ("caf", False)])
 def test_the_dossier_stays_a_non_take_up_when_its_payments_are_observed(agency: str, listed: bool):
     """The MSA listing the allocataire, or the CAF, whose payments are on the dossier's record whether or not
-    the allocataire's line came: nothing paid is observed, a non-take-up (probable: the DGFiP declares nobody
-    here, so the profit is unknown)."""
+    the allocataire's line came: nothing paid is observed, a certain non-take-up."""
     tables = _dossier(agency, allocataire_listed=listed)
     run = detect(_core(tables), tables, config=FIRST)
     assert flag_row(run, "d", "rsa")["grade"] == "certain"
@@ -131,12 +130,12 @@ def _workspace(tables: dict[str, pl.DataFrame], folder, on_member_lines: dict[st
 
 
 @pytest.mark.parametrize(("agency", "on_member_lines", "grade"),
-                         [("msa", False, "probable"), ("caf", True, "possible")])
+                         [("msa", False, "certain"), ("caf", True, "possible")])
 def test_the_mapping_the_workspace_was_ingested_with_decides(tmp_path, agency: str, on_member_lines: bool,
                                                              grade: str):
     """A team's own mapping, not the agency's default, says where a dossier's payments are: an MSA extract read
     with a mapping carrying them on a dossier record shows them whether or not the allocataire's line came (a
-    non-take-up stays probable); a CAF extract read with one carrying them on the members' lines does not
+    non-take-up stays certain); a CAF extract read with one carrying them on the members' lines does not
     (possible at most). ``nonrecours detect --workspace`` reads it from the ingest reports."""
     from nonrecours.detection import run_detect
 
@@ -359,7 +358,7 @@ def test_a_css_granted_to_an_insured_the_cpam_file_no_longer_lists_is_possible_a
     css, never = flag_row(run, "i-css", "css_free"), flag_row(run, "i-never", "css_free")
     assert never["grade"] == "probable" and never["status"] == "non_take_up"
     assert css["status"] == "non_take_up" and css["paid_before"] == 0
-    assert css["grade"] == ("certain" if listed_since_april else "possible")
+    assert css["grade"] == ("probable" if listed_since_april else "possible")
     if not listed_since_april:
         assert css["reasons"][1] == (
             "Signalement ramené à « possible » : l'Assurance maladie accordait cette couverture les mois précédents "
