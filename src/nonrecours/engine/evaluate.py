@@ -373,8 +373,8 @@ def required_inputs(targets: list[str] | tuple[str, ...] | str, *, registry: Reg
 
     Structural columns (roles in each unit) are left out unless ``structural=True``; the rules ``stop`` names (other
     than the targets) are not walked into (what a benefit reads of its own, not through another's amount). Kept for
-    the project's own
-    rules (a registry of the caller's own may change between calls); each call gets sets of its own.
+    the project's own rules (a registry of the caller's own may change between calls); each call gets sets of its
+    own.
     """
     if isinstance(targets, str):
         targets = [targets]
