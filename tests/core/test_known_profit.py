@@ -13,7 +13,7 @@ import pytest
 from nonrecours.core.resources import KNOWN_PROFIT, CoreConfig, known_profit, n2_high
 
 MONTH = dt.date(2026, 6, 1)
-PEOPLE = ["p-n1", "p-n2", "p-zero", "p-deficit", "p-member", "p-baby", "p-none"]
+PEOPLE = ["p-n1", "p-n2", "p-zero", "p-deficit", "p-member", "p-baby", "p-none", "p-retired"]
 
 
 def _tables() -> dict[str, pl.LazyFrame]:
@@ -33,8 +33,8 @@ def _tables() -> dict[str, pl.LazyFrame]:
 def profit() -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
     births = pl.DataFrame({"person_id": ["p-baby"], "birth_month": [dt.date(2026, 2, 1)], "source_agency": ["caf"],
                            "extract_date": [dt.date(2026, 6, 28)]})
-    monthly, prov, unk = known_profit(_tables(), pl.DataFrame({"person_id": PEOPLE}), MONTH,
-                                      {KNOWN_PROFIT: 15}, CoreConfig(), births=births)
+    people = pl.DataFrame({"person_id": PEOPLE, "pension_fund": [None] * 7 + ["cnav"]})
+    monthly, prov, unk = known_profit(_tables(), people, MONTH, {KNOWN_PROFIT: 15}, CoreConfig(), births=births)
     assert monthly is not None
     return monthly, prov, unk
 
@@ -66,12 +66,14 @@ def test_provenance_names_the_row_that_gave_it(profit) -> None:  # type: ignore[
     assert set(got) == set(PEOPLE)
 
 
-def test_a_person_the_dgfip_declares_for_neither_year_is_an_informed_unknown(profit) -> None:  # type: ignore[no-untyped-def]
+def test_a_person_the_dgfip_declares_for_neither_year_is_an_unknown(profit) -> None:  # type: ignore[no-untyped-def]
+    """Uninformed: the DGFiP's extract is there and does not show the person (its central 0 decides no probable
+    flag); informed for a retiree a pension fund knows (the pension is served once activity ends)."""
     _, _, unk = profit
     whole = unk.filter(pl.col("month").is_null())                 # unknown in every month read: one row
-    assert whole.get_column("id").to_list() == ["p-none"]
-    row = whole.row(0, named=True)
-    assert (row["low"], row["central"], row["informed"]) == (0.0, 0.0, True)
+    assert dict(zip(whole["id"], whole["informed"], strict=True)) == {"p-none": False, "p-retired": True}
+    row = whole.filter(pl.col("id") == "p-none").row(0, named=True)
+    assert (row["low"], row["central"]) == (0.0, 0.0)
     assert row["high"] == n2_high(CoreConfig())["revenus_non_salaries_n2"] > 0
     assert "ni de l'année N-1 ni de l'année N-2" in row["reason"]
 
@@ -82,3 +84,10 @@ def test_a_month_whose_two_years_are_not_declared_is_unknown_that_month(profit) 
     months = unk.filter(pl.col("id") == "p-deficit").get_column("month").to_list()
     assert months and all(m.year == 2025 for m in months)
     assert _value(monthly, "p-deficit", dt.date(2025, 12, 1)) is None
+
+
+def test_without_any_yearly_income_the_unknown_is_informed() -> None:
+    """No DGFiP extract ingested: nobody's profit is known, the central 0 is every flag's estimate (probable)."""
+    _, prov, unk = known_profit({}, pl.DataFrame({"person_id": ["p-a"]}), MONTH, {KNOWN_PROFIT: 3}, CoreConfig())
+    assert unk.select("id", "month", "informed").rows() == [("p-a", None, True)]
+    assert prov.select("id", "kind").rows() == [("p-a", "unknown")]

@@ -22,7 +22,7 @@ def _territory(row_lost: bool) -> dict[str, pl.DataFrame]:
     the couple's joint declaration, so the famille is whole)."""
     t = Territory()
     t.famille("lost")
-    t.famille("plain")                                    # a neighbour never paid: a non-take-up
+    t.famille("plain")                                    # a neighbour never paid: a certain non-take-up
     t.persons.append({**t.persons[0], "person_id": "p-lost-b"})
     for kind, role in (("famille", "conjoint"), ("menage", "conjoint"), ("foyer_fiscal", "declarant")):
         t.members.append({"person_id": "p-lost-b", "unit_kind": kind, "unit_id": f"{kind[0]}-lost", "role": role,
@@ -36,11 +36,11 @@ def _territory(row_lost: bool) -> dict[str, pl.DataFrame]:
                 m["valid_to"] = dt.date(2026, 4, 30)
     t.pay("lost", "rsa", 900.0, months=[m for m in MONTHS if dt.date(2026, 2, 1) <= m <= dt.date(2026, 4, 1)])
     tables = t.tables()
-    # the DGFiP's year 2025 for the couple: nothing declared
+    # the DGFiP's year 2025 for the couple and the neighbour: nothing declared
     tables["annual_income"] = pl.DataFrame(
-        {"person_id": ["p-lost", "p-lost-b"], "year": [2025, 2025], "kind": ["salaries", "salaries"],
-         "amount": [0.0, 0.0], "source_agency": ["dgfip", "dgfip"], "extract_id": ["dgfip", "dgfip"],
-         "extract_date": [dt.date(2026, 6, 28)] * 2}, schema_overrides={"year": pl.Int16})
+        {"person_id": ["p-lost", "p-lost-b", "p-plain"], "year": [2025] * 3, "kind": ["salaries"] * 3,
+         "amount": [0.0] * 3, "source_agency": ["dgfip"] * 3, "extract_id": ["dgfip"] * 3,
+         "extract_date": [dt.date(2026, 6, 28)] * 3}, schema_overrides={"year": pl.Int16})
     return tables
 
 
@@ -72,7 +72,7 @@ def test_a_stop_of_payments_with_the_allocataires_row_is_possible_at_most():
     assert lost["grade"] == "possible" and lost["status"] == "non_take_up"
     assert lost["reasons"][1].startswith("Signalement ramené à « possible » : la CAF ne transmet pas ce mois la "
                                          "ligne de l'allocataire de ce dossier")
-    assert _flag(run, "plain")["grade"] == "probable"          # never paid: the lost row is not the question
+    assert _flag(run, "plain")["grade"] == "certain"          # never paid: the lost row is not the question
     assert run.summary["downgraded_by_allocataire_row_lost"]["rsa"] == 1
 
 

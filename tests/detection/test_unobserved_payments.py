@@ -49,10 +49,11 @@ def _dossier(agency: str, *, allocataire_listed: bool) -> dict[str, pl.DataFrame
     if not allocataire_listed:
         t.members = [m for m in t.members if not (m["person_id"] == "p-d" and m["unit_kind"] == "famille")]
     tables = t.tables()
+    # the DGFiP's year 2025 for the couple and the neighbour: nothing declared
     tables["annual_income"] = pl.DataFrame(
-        {"person_id": ["p-d", "p-d-b"], "year": [2025, 2025], "kind": ["salaries", "salaries"],
-         "amount": [0.0, 0.0], "source_agency": ["dgfip", "dgfip"], "extract_id": ["dgfip", "dgfip"],
-         "extract_date": [dt.date(2026, 6, 28)] * 2}, schema_overrides={"year": pl.Int16})
+        {"person_id": ["p-d", "p-d-b", "p-plain"], "year": [2025] * 3, "kind": ["salaries"] * 3,
+         "amount": [0.0] * 3, "source_agency": ["dgfip"] * 3, "extract_id": ["dgfip"] * 3,
+         "extract_date": [dt.date(2026, 6, 28)] * 3}, schema_overrides={"year": pl.Int16})
     return tables
 
 
@@ -96,7 +97,7 @@ def test_an_msa_dossier_without_its_allocataires_line_is_possible_at_most():
         "Signalement ramené à « possible » : la MSA porte les versements de ce dossier sur la ligne de son "
         "allocataire, que son extrait ne transmet pas : ce qui lui est versé n'est pas connu, à vérifier avant "
         "tout contact.")
-    assert flag_row(run, "plain", "rsa")["grade"] == "probable"
+    assert flag_row(run, "plain", "rsa")["grade"] == "certain"
     assert run.summary["downgraded_by_allocataire_line_missing"]["rsa"] == 1
     assert run.summary["downgraded_by_allocataire_row_lost"]["rsa"] == 0
 
@@ -143,7 +144,7 @@ def test_the_mapping_the_workspace_was_ingested_with_decides(tmp_path, agency: s
     ws = _workspace(tables, tmp_path / "ws", {agency: on_member_lines, "dgfip": False})
     run, _ = run_detect(ws, MONTH, tmp_path / "out", config=FIRST, core=_core(tables))
     assert flag_row(run, "d", "rsa")["grade"] == grade
-    assert flag_row(run, "plain", "rsa")["grade"] == "probable"
+    assert flag_row(run, "plain", "rsa")["grade"] == "certain"
     assert run.summary["downgraded_by_allocataire_line_missing"]["rsa"] == (grade == "possible")
 
 

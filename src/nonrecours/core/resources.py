@@ -770,11 +770,16 @@ def known_profit(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
     for it, else of year N-2 (the RSA and the prime d'activité rest on the latest profit known, CASF art. R262-18
     s., CSS art. R844-1; a year the DGFiP declares the person for with no such row is a profit of 0, as
     ``n2_resources`` reads it). A person born after year N-2 had none (known, zero). A person the DGFiP declares
-    for neither year: unknown, from 0 (central) to ``n2_high``'s non-salaried profit. Informed: a worker on their own
-    account files a return (CGI art. 170) and is affiliated as such, so the central 0 of a person no return shows
-    is an estimate, not a convention (a flag it decides is probable, not certain); one an agency knows as working on
-    their own account is capped by detection (``persons.self_employed``). Provenance and unknowns in
-    ``n2_resources``'s schemas, for the evaluated month's years."""
+    for neither year: unknown, from 0 (central) to ``n2_high``'s non-salaried profit. Uninformed where the workspace
+    holds the DGFiP's yearly income: a person its declarations do not show (a non-filer, a number it failed to
+    match) is no evidence of no profit, and among adults whose salaries show nothing the self-employed are many
+    (France 100,000: 13 of the 44 RSA flags the central 0 decided were false), so a flag it decides is possible.
+    Informed where no yearly income was ingested at all (nobody's profit is known, the central 0 is the estimate
+    every flag shares: probable, not certain) and for a person a pension fund knows (``pension_fund``: the pension
+    is served once professional activity ends, CSS art. L161-22). One an agency knows as working on their own
+    account is capped by
+    detection (``persons.self_employed``). Provenance and unknowns in ``n2_resources``'s schemas, for the evaluated
+    month's years."""
     empty_prov = pl.DataFrame(schema={"entity": pl.String, "id": pl.String, "month": pl.Date, "input": pl.String,
                                       "kind": pl.String, "source_agency": pl.String, "source_month": pl.Date})
     empty_unk = pl.DataFrame(schema={"entity": pl.String, "id": pl.String, "month": pl.Date, "input": pl.String,
@@ -844,14 +849,21 @@ def known_profit(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
                        pl.lit(None, dtype=pl.Date).alias("month"), pl.lit(KNOWN_PROFIT).alias("input"),
                        "kind", "source_agency", "source_month")
     # unknown in the months neither year is held (one row for a person held in none of them)
-    gaps = per_month.filter(pl.col("_year").is_null())
+    # a retiree a pension fund knows: the pension is served once professional activity ends (CSS art. L161-22)
+    retired = (people.filter(pl.col("pension_fund").is_not_null()).select("person_id")
+               if "pension_fund" in people.columns else people.clear().select("person_id"))
+    gaps = (per_month.filter(pl.col("_year").is_null())
+            .join(retired.with_columns(pl.lit(True).alias("_retired")), on="person_id", how="left")
+            .with_columns(pl.col("_retired").fill_null(False)))
     whole = gaps.group_by("person_id").len().filter(pl.col("len") == len(months)).select("person_id")
     unk = pl.concat([
-        whole.select("person_id", pl.lit(None, dtype=pl.Date).alias("month")),
-        gaps.join(whole, on="person_id", how="anti").select("person_id", "month")]).select(
+        whole.join(gaps.select("person_id", "_retired").unique(), on="person_id", how="left")
+        .select("person_id", pl.lit(None, dtype=pl.Date).alias("month"), "_retired"),
+        gaps.join(whole, on="person_id", how="anti").select("person_id", "month", "_retired")]).select(
         pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"), "month",
         pl.lit(KNOWN_PROFIT).alias("input"), pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"),
         pl.lit(high).alias("high"),
         pl.format("la DGFiP ne transmet les revenus ni de l'année N-1 ni de l'année N-2 pour cette personne ({}) : "
-                  "aucun bénéfice non salarié compté", pl.lit(src)).alias("reason"), pl.lit(True).alias("informed"))
+                  "aucun bénéfice non salarié compté", pl.lit(src)).alias("reason"),
+        (pl.lit(annual is None) | pl.col("_retired")).alias("informed"))
     return monthly, prov.select(list(empty_prov.columns)), unk.select(list(empty_unk.columns))
