@@ -632,6 +632,13 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
     return monthly, prov, unk
 
 
+_PROVENANCE = {"entity": pl.String, "id": pl.String, "month": pl.Date, "input": pl.String, "kind": pl.String,
+               "source_agency": pl.String, "source_month": pl.Date}
+_UNKNOWNS = {"entity": pl.String, "id": pl.String, "month": pl.Date, "input": pl.String, "low": pl.Float64,
+             "central": pl.Float64, "high": pl.Float64, "reason": pl.String, "informed": pl.Boolean}
+"""The provenance and unknowns rows of the yearly inputs (``core.month``'s schemas: that module imports this one)."""
+
+
 def n2_high(config: CoreConfig) -> dict[str, float]:
     """Upper end of an income of year N-2 the DGFiP does not transmit (euros a year): twelve months of the
     monthly kinds it sums (``N2_INPUTS``), each at the upper end of a monthly resource no agency reports
@@ -656,11 +663,7 @@ def n2_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
     birth; its income of year N-2 counts in the famille's resources), its source the birth month's."""
     high = n2_high(config or CoreConfig())
     names = [n for n in (*N2_INPUTS, "revenus_n2_renseignes") if n in depth]
-    empty_prov = pl.DataFrame(schema={"entity": pl.String, "id": pl.String, "month": pl.Date, "input": pl.String,
-                                      "kind": pl.String, "source_agency": pl.String, "source_month": pl.Date})
-    empty_unk = pl.DataFrame(schema={"entity": pl.String, "id": pl.String, "month": pl.Date, "input": pl.String,
-                                     "low": pl.Float64, "central": pl.Float64, "high": pl.Float64,
-                                     "reason": pl.String, "informed": pl.Boolean})
+    empty_prov, empty_unk = pl.DataFrame(schema=_PROVENANCE), pl.DataFrame(schema=_UNKNOWNS)
     if not names:
         return None, empty_prov, empty_unk
     months = month_range(month, max(depth[n] for n in names))
@@ -777,14 +780,9 @@ def known_profit(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
     Informed where no yearly income was ingested at all (nobody's profit is known, the central 0 is the estimate
     every flag shares: probable, not certain) and for a person a pension fund knows (``pension_fund``: the pension
     is served once professional activity ends, CSS art. L161-22). One an agency knows as working on their own
-    account is capped by
-    detection (``persons.self_employed``). Provenance and unknowns in ``n2_resources``'s schemas, for the evaluated
-    month's years."""
-    empty_prov = pl.DataFrame(schema={"entity": pl.String, "id": pl.String, "month": pl.Date, "input": pl.String,
-                                      "kind": pl.String, "source_agency": pl.String, "source_month": pl.Date})
-    empty_unk = pl.DataFrame(schema={"entity": pl.String, "id": pl.String, "month": pl.Date, "input": pl.String,
-                                     "low": pl.Float64, "central": pl.Float64, "high": pl.Float64,
-                                     "reason": pl.String, "informed": pl.Boolean})
+    account is capped by detection (``persons.self_employed``). Provenance and unknowns of the evaluated month's
+    years."""
+    empty_prov, empty_unk = pl.DataFrame(schema=_PROVENANCE), pl.DataFrame(schema=_UNKNOWNS)
     if KNOWN_PROFIT not in depth:
         return None, empty_prov, empty_unk
     high = n2_high(config or CoreConfig())["revenus_non_salaries_n2"]
@@ -848,13 +846,13 @@ def known_profit(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt
     prov = prov.select(pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"),
                        pl.lit(None, dtype=pl.Date).alias("month"), pl.lit(KNOWN_PROFIT).alias("input"),
                        "kind", "source_agency", "source_month")
-    # unknown in the months neither year is held (one row for a person held in none of them)
     # a retiree a pension fund knows: the pension is served once professional activity ends (CSS art. L161-22)
     retired = (people.filter(pl.col("pension_fund").is_not_null()).select("person_id")
                if "pension_fund" in people.columns else people.clear().select("person_id"))
     gaps = (per_month.filter(pl.col("_year").is_null())
             .join(retired.with_columns(pl.lit(True).alias("_retired")), on="person_id", how="left")
             .with_columns(pl.col("_retired").fill_null(False)))
+    # unknown in the months neither year is held (one row for a person held in none of them)
     whole = gaps.group_by("person_id").len().filter(pl.col("len") == len(months)).select("person_id")
     unk = pl.concat([
         whole.join(gaps.select("person_id", "_retired").unique(), on="person_id", how="left")
