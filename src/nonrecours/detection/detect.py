@@ -749,11 +749,14 @@ def _inputs_read(benefit: str) -> frozenset[str]:
 
 def _profit_read(benefit: str) -> str | None:
     """The non-salaried profit input the rules of ``benefit`` read of their own (not through another benefit's
-    computed amount: the housing aid reads the RSA of the month before, the AAH the ASPA's and the ASI's), the one
+    computed amount: the AAH reads the ASPA's and the ASI's), the one
     of its reference period: year N-2's for a benefit on that year (no ``resource_months``: the family benefits'
     resources, CSS art. R532-3; the chèque énergie's revenu fiscal de référence), the last yearly profit known
     (``core.resources.KNOWN_PROFIT``) for one on recent months (the RSA, the prime d'activité, the ASPA, the ASI,
-    the CSS: CASF art. R262-18 s., CSS art. R844-1, R815-22, R861-15). None: the rules count no such profit."""
+    the CSS: CASF art. R262-18 s., CSS art. R844-1, R815-22, R861-15). None: the rules count no such profit (the
+    AAH). The housing aid's resources count none either, but its rules read the RSA's base of resources of the month
+    before to tell whether the RSA neutralises them (CCH art. R822-17), the profit in it: found as reading it, so
+    not capped (left: on France 100,000 its c+p flags went 277 → 333, 3 false alarms before and after)."""
     row = catalogue_row(benefit)
     name = "revenus_non_salaries_n2" if row.resource_months is None else KNOWN_PROFIT
     others = tuple(sorted({r.rule for r in CATALOGUE if r.code != benefit} - set(row.rules)))
@@ -981,7 +984,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     reexam = reexamined_by_payer(tables.get("benefits_paid"), individu, month, config.benefits)
     units = units.join(reexam, on=["famille_id", "benefit"], how="left")
     reexamined = capped & pl.col("_reexam_last").is_not_null()
-    # A means-tested benefit whose rules count no non-salaried profit (``_profit_read``: the housing aid, the AAH)
+    # A means-tested benefit whose rules count no non-salaried profit (``_profit_read``: the AAH)
     # of a famille a member of which the DGFiP declares some for: the estimate rests on resources short of a
     # declared one. Possible at most, paid or not: an under-payment may be the payer counting that income, and a
     # paid unit so graded is not one our data confirm (the rates' weights, ``detection.rates``, read the paid
