@@ -408,3 +408,44 @@ def test_a_person_born_after_year_n2_had_no_income_that_year():
     p = _row(core.provenance.filter(pl.col("input") == "revenu_activite_imposable_n2"), "id", "b")
     assert p["kind"].item() == "observed"
     assert (p["source_agency"].item(), p["source_month"].item()) == ("caf", dt.date(2026, 6, 1))
+
+
+def test_a_core_for_other_targets_builds_their_inputs_only_over_the_run_s_look_back():
+    """A yearly benefit is judged on a core of its due month built for its own rules (``targets``, detection's
+    ``_judged_earlier``): only the inputs they read, each over the look-back of the configured targets, so that
+    their values are a full core's. A pension whose fund's file goes on to April while the person's rows stop in
+    February is carried at its last amount in March and April (unknown: a late or lost row); read over the chèque
+    énergie's own look-back (April alone) it would be an observed 0."""
+    april = dt.date(2026, 4, 1)
+    kinds = ("pension_gross", "pension_net")
+    rows = [["r", dt.date(2026, m, 1), k, Decimal("900.00"), *_p("cnav")] for m in (1, 2) for k in kinds]
+    rows += [["s", dt.date(2026, m, 1), k, Decimal("1000.00"), *_p("cnav")] for m in (1, 2, 3, 4) for k in kinds]
+    t = _tables([_person("r", dt.date(1950, 1, 1), "cnav"), _person("s", dt.date(1951, 1, 1), "cnav")],
+                [*_head("r", "C1", "CM1", "cnav"), *_head("s", "C2", "CM2", "cnav")], resources=rows)
+    ce = ["cheque_energie_annuel"]
+    full, own = build_month(t, april), build_month(t, april, targets=ce)
+    alone = build_month(t, april, config=CoreConfig(targets=tuple(ce)))  # the chèque énergie's look-back alone
+    read = set(lookback(CoreConfig(targets=tuple(ce)), april))
+    assert "pension_net" in read and "pension_gross" not in read and "pension_gross" in lookback(CoreConfig(), april)
+    monthly = own.inputs.individu_monthly
+    assert "pension_net" in monthly.columns and "pension_gross" not in monthly.columns
+    assert "pension_gross" in full.inputs.individu_monthly.columns
+    keys = ["person_id", "month"]
+    shared = [c for c in monthly.columns if c not in keys]
+    assert monthly.sort(keys).equals(full.inputs.individu_monthly.select(*keys, *shared).sort(keys))
+
+    def at(core, col):
+        mine = (pl.col("person_id") == "r") & (pl.col("month") == april)
+        return core.inputs.individu_monthly.filter(mine)[col].item()
+
+    def kind(core):
+        return core.provenance.filter((pl.col("id") == "r") & (pl.col("input") == "pension_net"))["kind"].to_list()
+
+    assert at(own, "pension_net") == at(full, "pension_net") == 900.0
+    assert kind(own) == kind(full) == ["estimated"]
+    # April alone: no row of the person in the fund's window, an observed nothing
+    assert alone.inputs.individu_monthly.filter(pl.col("person_id") == "r").is_empty()
+    assert kind(alone) == ["observed"]
+    unknown = [c.unknowns.filter((pl.col("id") == "r") & (pl.col("input") == "pension_net")).sort("month")
+               for c in (own, full)]
+    assert unknown[0].height > 0 and unknown[0].equals(unknown[1])

@@ -12,7 +12,7 @@ every input the rules read is accounted for.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -253,11 +253,17 @@ def _aah_paid_familles(lf: Mapping[str, pl.LazyFrame], month: dt.date, first: dt
 
 
 def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, *,
-                config: CoreConfig | None = None, facts: PopulationFacts | None = None) -> CoreMonth:
+                config: CoreConfig | None = None, facts: PopulationFacts | None = None,
+                targets: Sequence[str] | None = None) -> CoreMonth:
     """Engine inputs for ``month`` and what is known of each value (see the module docstring).
 
     ``facts``: the population's facts (:func:`population_facts`) when ``tables`` hold one partition of it;
-    by default read from ``tables``."""
+    by default read from ``tables``. ``targets``: rules evaluated on this month apart from ``config.targets``
+    (detection's yearly benefits, at the month their payment was due): only the monthly inputs they read are
+    built, each over the look-back ``config.targets`` give it (at least theirs), so that its values are those of
+    a core built for ``config.targets``: a month's value depends on the window its sources are read over (a file
+    behind, a pension's trailing months; read over the ARS's nine months of salaries alone, 30 chèque énergie
+    units of France 100,000 changed)."""
     from nonrecours.engine import Inputs
 
     config = config or CoreConfig()
@@ -269,6 +275,9 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     if facts is None:
         facts = population_facts(lf, month, config=config)
     depth = lookback(config, month)
+    if targets is not None:
+        own = lookback(config.model_copy(update={"targets": tuple(targets)}), month)
+        depth = {k: max(v, depth.get(k, 0)) for k, v in own.items()}
     window = max(depth.values(), default=0)
     m_idx = month.year * 12 + month.month - 1
     ids = people(lf)

@@ -477,7 +477,9 @@ def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, 
                 info[b]["reason"] = (f"payments held start after {due:%Y-%m}: the payment due then cannot be "
                                      "checked; not judged")
             continue
-        earlier = build_month(tables, due, config=core.config, facts=(due_facts or {}).get(due))
+        # the inputs those benefits read only (the run's targets read eighteen, the ARS and the chèque énergie nine)
+        earlier = build_month(tables, due, config=core.config, facts=(due_facts or {}).get(due),
+                              targets=_targets(bs))
         results = _evaluate_variants(earlier, backend, bs, engine_config)
         e = _estimates(results, bs)
         ind = earlier.inputs.individu.select("person_id", "famille_id", "famille_role")
