@@ -310,3 +310,25 @@ def test_a_core_without_monthly_famille_values_exports_its_situations(frames) ->
     out = flagged_situations({**frames, "famille_monthly": None}, dt.date(2025, 4, 1),
                              pl.DataFrame({"claimant_id": parents}))
     assert out.height == len(parents) and all(json.loads(s)["familles"] for s in out.get_column("situation"))
+
+
+def test_the_last_known_profit_is_openfiscas_profit_of_the_year_before_each_year_read(frames) -> None:  # type: ignore[no-untyped-def]
+    """``revenus_non_salaries_connus`` of the months of year Y (the DGFiP's profit of Y-1, else Y-2) is OpenFisca's
+    ``rpns_autres_revenus`` of Y-1, stated where above 0; a month whose value is missing (the evaluated month here)
+    does not hide its year's."""
+    from nonrecours.core.resources import KNOWN_PROFIT
+
+    month = dt.date(2025, 4, 1)
+    ind = frames["individu"]
+    earner = ind.filter(pl.col("famille_role") == "demandeur").get_column("person_id").to_list()[0]
+    monthly = frames["individu_monthly"].with_columns(
+        pl.when(pl.col("person_id") != earner).then(pl.lit(0.0))
+        .when(pl.col("month") == month).then(pl.lit(None, dtype=pl.Float64))
+        .when(pl.col("month").dt.year() == 2025).then(pl.lit(24000.0))
+        .otherwise(pl.lit(18000.0)).alias(KNOWN_PROFIT))
+    years = sorted(set(monthly.get_column("month").dt.year().to_list()))
+    assert years[0] <= 2024 and years[-1] == 2025
+    ex = export_situations({**frames, "individu_monthly": monthly}, month)
+    stated = [p["rpns_autres_revenus"] for s in ex.situations for p in s["individus"].values()
+              if "rpns_autres_revenus" in p]
+    assert stated == [{str(y - 1): 24000.0 if y == 2025 else 18000.0 for y in years}]

@@ -364,13 +364,14 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
 
     # -- the last yearly non-salaried profit known: OpenFisca-France's ``rpns_autres_revenus`` of year N-1 of each
     # year read (its RSA and prime d'activité read the last one known, its CSS and ASPA year N-1's); a profit of 0
-    # or a deficit, which our rules count for zero, is not stated ---------------------------------------------
+    # or a deficit, which our rules count for zero, is not stated; a month whose value is missing does not hide
+    # the year's ------------------------------------------------------------------------------------------------
     profit = pl.DataFrame(schema={"person_id": ind.schema["person_id"], "_profit": pl.String})
     raw = _frame(frames, "individu_monthly")
     if raw is not None and KNOWN_PROFIT in raw.columns:
         yearly = (raw.join(ind.select("person_id"), on="person_id", how="semi").filter(pl.col("month") <= month)
                   .sort("month").group_by("person_id", (pl.col("month").dt.year() - 1).alias("_y"))
-                  .agg(pl.col(KNOWN_PROFIT).last()).filter(pl.col(KNOWN_PROFIT).fill_null(0.0) > 0)
+                  .agg(pl.col(KNOWN_PROFIT).drop_nulls().last()).filter(pl.col(KNOWN_PROFIT).fill_null(0.0) > 0)
                   .sort("person_id", "_y"))
         yearly = yearly.with_columns(pl.concat_str(pl.lit('"'), pl.col("_y").cast(pl.String), pl.lit('":'),
                                                    _num(pl.col(KNOWN_PROFIT))).alias("_p"))
