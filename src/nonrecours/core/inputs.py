@@ -258,12 +258,12 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     """Engine inputs for ``month`` and what is known of each value (see the module docstring).
 
     ``facts``: the population's facts (:func:`population_facts`) when ``tables`` hold one partition of it;
-    by default read from ``tables``. ``targets``: rules evaluated on this month apart from ``config.targets``
-    (detection's yearly benefits, at the month their payment was due): only the monthly inputs they read are
+    by default read from ``tables``. ``targets``: rules evaluated on this month instead of ``config.targets``
+    (detection's yearly benefits, at the month their payment was due): only the inputs they read by month are
     built, each over the look-back ``config.targets`` give it (at least theirs), so that its values are those of
     a core built for ``config.targets``: a month's value depends on the window its sources are read over (a file
-    behind, a pension's trailing months; read over the ARS's nine months of salaries alone, 30 chèque énergie
-    units of France 100,000 changed)."""
+    behind, a pension's trailing months; over the chèque énergie's own look-back, April alone, 30 of its units of
+    France 100,000 changed)."""
     from nonrecours.engine import Inputs
 
     config = config or CoreConfig()
