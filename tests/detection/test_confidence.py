@@ -13,7 +13,7 @@ from nonrecours.core import UNKNOWNS_SCHEMA, CoreMonth
 from nonrecours.detection import core_month, detect
 from nonrecours.detection.confidence import changed_people, grade_expr, with_unknowns_at
 
-from .conftest import FIRST, MONTH, unknown_salary
+from .conftest import FIRST, MONTH, Territory, unknown_salary
 
 
 @pytest.mark.slow
@@ -90,6 +90,46 @@ def test_unfavourable_corner_orients_each_unknown(territory):
     assert unf.famille.filter(pl.col("famille_id") == "caf:f-nothing")["hosted_free_of_charge"].to_list() == [True]  # type: ignore[union-attr]
     before = core.inputs.menage.filter(pl.col("menage_id") == "caf:m-nothing")["rent"].to_list()  # type: ignore[union-attr]
     assert unf.menage.filter(pl.col("menage_id") == "caf:m-nothing")["rent"].to_list() == before  # type: ignore[union-attr]
+
+
+def test_low_corner_is_favourable_to_the_minimum_incomes(territory):
+    """The all-low corner puts the resources at their low end and the conditions of the minimum incomes
+    (``UNFAVOURABLE_LOW``: an age, years of residence, an exemption) at their high end, the mirror of the
+    unfavourable corner: at their low end there, the right was taken away whatever the resources."""
+    _, core = territory
+    unknowns = pl.DataFrame([
+        {"entity": "individu", "id": "p-nothing", "month": None, "input": "age", "low": 18.0, "central": 45.0,
+         "high": 95.0, "reason": "date de naissance non transmise", "informed": False},
+        {"entity": "individu", "id": "p-nothing", "month": None, "input": "residence_permit_years", "low": 0.0,
+         "central": 0.0, "high": 10.0, "reason": "titre de séjour non transmis", "informed": False},
+        {"entity": "famille", "id": "caf:f-nothing", "month": None, "input": "hosted_free_of_charge", "low": 0.0,
+         "central": 0.0, "high": 1.0, "reason": "hébergement inconnu", "informed": False},
+    ], schema=UNKNOWNS_SCHEMA)
+    low = with_unknowns_at(CoreMonth(MONTH, core.inputs, unknowns), "low")
+    person = low.individu.filter(pl.col("person_id") == "p-nothing")
+    assert person["age"].to_list() == [95] and person["residence_permit_years"].to_list() == [10]
+    assert low.famille.filter(pl.col("famille_id") == "caf:f-nothing")["hosted_free_of_charge"].to_list() == [False]  # type: ignore[union-attr]
+
+
+def test_a_non_eea_person_of_unknown_resources_and_residence_is_possible_for_the_rsa():
+    """A non-EEA jobseeker France Travail alone knows: years of residence, disability and resources unknown. The
+    RSA is due if the permit is old enough and nothing is earned: possible. Before, the all-low corner held the
+    years at 0 (no RSA) and the all-high one every resource and the disability's AAH at their top (no RSA): never
+    flagged (found probing extracts written from the docs, 5 December 2026)."""
+    t = Territory()
+    t.famille("m", age=40, agency="france_travail")
+    for person in t.persons:
+        person.update(nationality_group="OTHER", residence_permit_years=None, disability_rate=None)
+    for member in t.members:
+        member["source_agency"] = "france_travail"
+    tables = t.tables()
+    core = core_month(tables, MONTH)
+    permit = core.unknowns.filter(pl.col("input") == "residence_permit_years")
+    assert permit.select("low", "central", "high").row(0) == (0.0, 0.0, 10.0)
+    rsa = detect(core, tables, config=FIRST).units.filter(pl.col("benefit") == "rsa").row(0, named=True)
+    assert (rsa["status"], rsa["grade"]) == ("non_take_up", "possible")
+    assert rsa["entitled_low"] and not rsa["entitled_central"] and not rsa["entitled_high"]
+    assert rsa["amount_low"] == 0.0 and rsa["amount_high"] > 600.0
 
 
 def test_monthly_unknown_given_once_moves_every_month(territory):

@@ -2,7 +2,8 @@
 
 The join core puts the central value of every unknown input in the engine inputs and lists the unknowns
 (``CoreMonth.unknowns``: entity, id, month, input, low, central, high). Detection evaluates the rules three
-times: on the central inputs, on every unknown at its low end, and on every unknown at its high end, each
+times: on the central inputs, on every unknown at its low end (the conditions of the minimum incomes,
+``UNFAVOURABLE_LOW``, at their high end: the corner favourable to them), and on every unknown at its high end, each
 variant built by one join of the unknowns onto the input frames (no loop over units). Per unit and benefit
 the estimate range is the min and max over the three evaluations.
 
@@ -39,6 +40,8 @@ __all__ = ["ALL_VARIANTS", "COMPOSITION_UNKNOWN", "UNINFORMED_AT_HIGH", "VARIANT
            "young_dependant_caps"]
 
 VARIANTS = ("low", "central", "high")
+"""The unknowns at their low end (but those of ``UNFAVOURABLE_LOW``, at their high end: the corner favourable to
+the minimum incomes), at their central value, at their high end."""
 UNINFORMED_VARIANTS = ("uninformed_unfavourable",)
 """Only the *uninformed* unknowns (a conventional central value, ``informed`` false) at their unfavourable
 end, the informed ones (estimated from a declared income) at their central value: a probable flag holds there."""
@@ -79,7 +82,11 @@ def _frame_name(entity: str, monthly: bool) -> str:
 def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
     """The core's inputs with every unknown value set to its ``end`` (``low``/``central``/``high``) value, at
     its unfavourable end (``unfavourable``, see ``UNFAVOURABLE_LOW``), or only the uninformed unknowns at their
-    unfavourable end (``uninformed_unfavourable``; ``UNINFORMED_AT_HIGH`` moved there too).
+    unfavourable end (``uninformed_unfavourable``; ``UNINFORMED_AT_HIGH`` moved there too). ``low`` moves the
+    inputs of ``UNFAVOURABLE_LOW`` to their *high* end: the corner favourable to the minimum incomes (no resource,
+    their conditions met), the mirror of ``unfavourable``; at their low end there they took the right away whatever
+    the resources (a non-EEA jobseeker France Travail alone knows, permit years unknown: no RSA at the all-low
+    corner, none at the all-high one, where the unknown disability's AAH and salary are resources; never flagged).
 
     One pivot and one join per input frame touched; rows absent from a monthly frame are added (their other
     inputs stay null, which the engine reads as the declared default)."""
@@ -98,8 +105,10 @@ def with_unknowns_at(core: CoreMonth, end: str) -> Inputs:
         return core.inputs
     reg = default_registry()
     frames = {f.name: getattr(core.inputs, f.name) for f in fields(core.inputs)}
-    value = (pl.when(pl.col("input").is_in(list(UNFAVOURABLE_LOW))).then(pl.col("low")).otherwise(pl.col("high"))
-             if end == "unfavourable" else pl.col(end))
+    oriented = pl.col("input").is_in(list(UNFAVOURABLE_LOW))
+    value = (pl.when(oriented).then(pl.col("low")).otherwise(pl.col("high")) if end == "unfavourable"
+             else pl.when(oriented).then(pl.col("high")).otherwise(pl.col("low")) if end == "low"
+             else pl.col(end))
     long = dated_unknowns(unknowns, core.inputs, core.months_read).select(
         "entity", "id", "month", "input", value.alias("value"))
     for (entity, monthly), part in long.group_by(
