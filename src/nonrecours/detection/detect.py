@@ -53,6 +53,7 @@ from nonrecours.detection.receipts import (
     payment_rows,
     payments_known,
     pension_fund_unknown,
+    pension_lines_stopped,
     receipts_by_famille,
     reexamined_by_payer,
     resource_lines_behind,
@@ -980,6 +981,15 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     behind = _lines_behind(tables, individu, core, config)
     units = units.join(behind, on=["famille_id", "benefit"], how="left")
     lines_behind = capped & pl.col("_behind_last").is_not_null()
+    # A member whose retirement pension stopped months ago at every source declaring it, the source going on and
+    # nobody reporting them since: a death or a departure the extracts do not carry is the likely cause (a
+    # pension is paid for life). Every flag of the famille possible at most, checked before any contact.
+    gone = (pension_lines_stopped(tables, individu, month, core.config.continuing, months=config.pension_stop_months,
+                                  windows=core.resource_windows)
+            .sort("last", "source").group_by("famille_id", maintain_order=True)
+            .agg(pl.col("source").first().alias("_gone_source"), pl.col("last").first().alias("_gone_last")))
+    units = units.join(gone, on="famille_id", how="left")
+    pension_gone = capped & pl.col("_gone_last").is_not_null()
     # A benefit whose payer re-examines the right on its own after a nil re-examination (the housing aid, CCH art.
     # R823-6: nine months without a new claim), paid to the famille in those months and not now: the payer's own
     # re-examination, on data it holds in full, found nothing to pay; no claim is missing. Possible at most.
@@ -1003,7 +1013,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     self_employed_undeclared = (capped_self & pl.col("benefit").is_in(not_on_n2)
                                 & pl.col("_self_emp_status").is_not_null())
     insurer_unknown = capped & pl.col("_pu").fill_null(False)
-    unobserved = (pl.when(insurer_unknown).then(pl.lit("insurer")).when(slip).then(pl.lit("slip"))
+    unobserved = (pl.when(pension_gone).then(pl.lit("gone"))
+                  .when(insurer_unknown).then(pl.lit("insurer")).when(slip).then(pl.lit("slip"))
                   .when(stopped).then(pl.lit("stopped")).when(unseen).then(pl.lit("unseen"))
                   .when(payee_gone).then(pl.lit("payee")).when(fund_unknown).then(pl.lit("fund"))
                   .when(served_unknown).then(pl.lit("served"))
@@ -1013,17 +1024,19 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                   .otherwise(pl.lit(None, dtype=pl.String)))
     units = units.with_columns(unobserved.alias("_unobserved"),
                                pl.when(payee_gone).then(pl.col("_payee")).alias("_payee"),
-                               pl.when(unobserved == "behind").then(pl.col("_behind_source")).alias("_behind_source"),
-                               pl.when(unobserved == "behind").then(pl.col("_behind_last")).alias("_behind_last"),
+                               pl.when(unobserved == "behind").then(pl.col("_behind_source"))
+                               .when(unobserved == "gone").then(pl.col("_gone_source")).alias("_behind_source"),
+                               pl.when(unobserved == "behind").then(pl.col("_behind_last"))
+                               .when(unobserved == "gone").then(pl.col("_gone_last")).alias("_behind_last"),
                                pl.when(unobserved == "reexamined").then(pl.col("_reexam_last")).alias("_reexam_last"),
                                *(pl.when(unobserved == "self_employed").then(pl.col(c)).alias(c)
                                  for c in ("_self_emp_year", "_self_emp_amount")),
                                pl.when(unobserved == "self_employed_undeclared").then(pl.col("_self_emp_status"))
                                .alias("_self_emp_status")
-                               ).drop("_payee_lost", "_fund", "_served", "_pu")
+                               ).drop("_payee_lost", "_fund", "_served", "_pu", "_gone_source", "_gone_last")
     # counted here before the status; the non-salaried income's cap, on paid units too, is counted on flags below
-    n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("insurer", "slip", "stopped", "unseen", "payee",
-                                                                 "fund", "served", "behind", "reexamined")}
+    n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("gone", "insurer", "slip", "stopped", "unseen",
+                                                                 "payee", "fund", "served", "behind", "reexamined")}
     for kind, benefit, n in (units.filter(pl.col("_unobserved").is_in(list(n_capped)))
                              .group_by("_unobserved", "benefit").len().iter_rows()):
         n_capped[kind][benefit] = n
@@ -1162,6 +1175,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
             b: {str(i): int(n) for _, i, n in part.iter_rows()} for (b,), part in per.group_by("benefit")}
         summary["flags_with_decisive_unknowns"] = decisive.height
     summary["downgraded_by_unexplained_payment"] = {b: int(n_contra.get(b, 0)) for b in config.benefits}
+    summary["downgraded_by_pension_stopped"] = {b: int(n_capped["gone"].get(b, 0)) for b in config.benefits}
     summary["downgraded_by_allocataire_row_lost"] = {b: int(n_capped["stopped"].get(b, 0)) for b in config.benefits}
     summary["downgraded_by_allocataire_line_missing"] = {b: int(n_capped["unseen"].get(b, 0))
                                                          for b in config.benefits}

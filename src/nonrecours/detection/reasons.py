@@ -474,6 +474,12 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             + pl.lit(" transmet les ressources d'un membre du foyer jusqu'en ") + behind_last
             + pl.lit(" et plus rien depuis, aucun autre organisme non plus : ces mois comptent pour des revenus nuls, "
                      "mais les déclarations peuvent ne pas être encore parvenues ; à vérifier avant tout contact."))
+                     .when(possible & (row_lost == "gone")).then(
+            pl.lit("Signalement ramené à « possible » : ") + behind_source
+            + pl.lit(" déclare la pension de retraite d'un membre du foyer jusqu'en ") + behind_last
+            + pl.lit(" et plus rien depuis, aucun autre organisme non plus ; une pension de retraite est servie "
+                     "à vie : un décès ou un départ que les extraits ne portent pas est possible, à vérifier avant "
+                     "tout contact."))
                      .when(possible & (row_lost == "reexamined")).then(
             pl.lit("Signalement ramené à « possible » : ") + dossier
             + pl.lit(" a versé cette aide jusqu'en ") + reexam_last

@@ -33,7 +33,7 @@ from nonrecours.schemas.codes import PARENT_ROLES
 from nonrecours.schemas.tables import UNIDENTIFIED_DESCRIBED, UNIDENTIFIED_NEIGHBOURS, valid_on
 
 __all__ = ["AFFILIATION_PAYERS", "allocataire_lost", "paid_by_famille", "payee_lines_lost", "payer_unknown",
-           "payers_by_famille", "payment_rows", "payments_known", "pension_fund_unknown",
+           "payers_by_famille", "payment_rows", "payments_known", "pension_fund_unknown", "pension_lines_stopped",
            "receipts_by_famille", "reexamined_by_payer", "resource_lines_behind", "unattached_payments",
            "unidentified_paid", "unidentified_payee", "with_receipts"]
 
@@ -324,6 +324,52 @@ def resource_lines_behind(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | Non
             .join(individu.select("person_id", "famille_id").filter(pl.col("famille_id").is_not_null()),
                   on="person_id")
             .select(list(schema)).cast(schema).sort("famille_id", "person_id", "source"))  # type: ignore[arg-type]
+
+
+def pension_lines_stopped(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], individu: pl.DataFrame,
+                          month: dt.date, inputs: Iterable[str], *, months: int, window: int = _YEAR,
+                          windows: pl.DataFrame | None = None) -> pl.DataFrame:
+    """famille_id, person_id, source, last: the members of the familles of ``individu`` whose lines of a pension
+    paid for life (``inputs``: ``CoreConfig.continuing``) stop at ``last``, in the ``window`` months before
+    ``month`` and at least ``months`` months before it, at every source (the pension fund, the DRM) that reported
+    one, while the source of the last line goes on for others ``months`` months past it, and no agency reports any
+    resource or person-level payment of them since. A retirement pension is paid until death: a fund that stops
+    declaring it has most likely been told of a death (or a departure) that its extract does not carry; a file
+    behind (its reach short of that) or lines late by a month or two (a DSN or PASRAU declaration not yet in) are
+    not such a stop. ``windows``: (agency, w_to) as in :func:`resource_lines_behind`."""
+    schema = {"famille_id": pl.String(), "person_id": pl.String(), "source": pl.String(), "last": pl.Date()}
+    res = tables.get("resources")
+    inputs = list(inputs)
+    if res is None or months <= 0 or not inputs:
+        return pl.DataFrame(schema=schema)
+    first = add_months(month, -window)
+    lines = (res.lazy().filter(pl.col("month").is_between(first, month) & pl.col("person_id").is_not_null()
+                               & (pl.col("source_agency").cast(pl.String) != "dgfip"))
+             .select("person_id", "month", pl.col("kind").cast(pl.String),
+                     pl.col("source_agency").cast(pl.String).alias("source"))
+             .join(individu.lazy().select("person_id").unique(), on="person_id", how="semi").collect())
+    if windows is None:
+        reach = lines.group_by("source").agg(pl.col("month").max().alias("_reach"))
+    else:
+        reach = windows.select(pl.col("agency").alias("source"), pl.col("w_to").alias("_reach"))
+    pension = lines.filter(pl.col("kind").is_in(inputs))
+    last = (pension.group_by("person_id").agg(pl.col("month").max().alias("last"))
+            .filter(pl.col("last") <= add_months(month, -months)))
+    at = (pension.join(last, on=["person_id"]).filter(pl.col("month") == pl.col("last"))
+          .select("person_id", "source", "last").unique().join(reach, on="source")
+          .filter(pl.col("_reach").dt.offset_by(f"-{months}mo") >= pl.col("last")))
+    since = lines.join(last, on="person_id").filter(pl.col("month") > pl.col("last")).select("person_id")
+    paid = tables.get("benefits_paid")
+    if paid is not None:
+        since = pl.concat([since, paid.lazy().filter(pl.col("person_id").is_not_null()
+                                                     & pl.col("month").is_between(first, month))
+                           .select("person_id", "month").join(last.lazy(), on="person_id")
+                           .filter(pl.col("month") > pl.col("last")).select("person_id").collect()])
+    stopped = (at.join(since.unique(), on="person_id", how="anti").sort("person_id", "source")
+               .group_by("person_id", maintain_order=True).agg(pl.col("source").first(), pl.col("last").first()))
+    return (stopped.join(individu.select("person_id", "famille_id").filter(pl.col("famille_id").is_not_null())
+                         .unique(), on="person_id")
+            .select(list(schema)).cast(schema).sort("famille_id", "person_id"))  # type: ignore[arg-type]
 
 
 def reexamined_by_payer(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame,

@@ -120,6 +120,15 @@ class DetectionConfig(BaseModel):
     of a twelve-month base (the CSS, the housing aid) a twelfth or a sixth, less than the ranges of the estimates
     already carry. Above 0 (0 would cap a famille with no month missing), at most 1 (the whole period)."""
 
+    pension_stop_months: int = Field(3, ge=0, le=12)
+    """A member whose retirement pension lines (``CoreConfig.continuing``) stop at least this many months before
+    the month, at every source that declared them, while the source goes on for others that long after and no
+    agency reports anything of them since (``receipts.pension_lines_stopped``): a pension is paid for life, so its
+    stop most likely follows a death or a departure the extracts do not carry; every flag of the famille is
+    ``possible`` at most, with a reason saying so (« check before any contact »). Three months: a declaration
+    one or two months late (the DRM's lag, a file's last months) is not such a stop; a person whose lines stopped
+    that recently is read with the last amount carried (the core's unknowns). 0: not checked."""
+
     contradicting_payments: tuple[str, ...] = ("rsa", "ppa")
     """Benefits whose payment, where our rules deny it on every value of the unknowns (``paid_not_entitled``),
     shows that our view of the famille's composition or resources is incomplete (e.g. a couple's prime
