@@ -452,3 +452,49 @@ def test_a_separator_inside_a_value_on_a_line_ending_blank_is_a_field_too_many(a
                    encoding="utf-8")
     report = _ingest("drm", drm, agreement, tmp_path / "drm")
     assert (report.rows_read, report.rows_accepted) == (2, 2)
+
+
+def test_msa_payment_and_objection_lines_may_leave_the_members_fields_blank(agreement: ExchangeAgreement,
+                                                                            tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """docs/connectors/msa.md: the member rows carry the nationality, disability rate, studies and pregnancy; only
+    the member line's ``persons`` row reads them. A payment, pension, claim or objection line leaving them blank
+    lost its payment, its pension or the objection to a « missing value » (found probing extracts written from the
+    docs alone, 5 December 2026); a member line leaving one blank is still a fault."""
+    msa = tmp_path / "msa.csv"
+    rows = [f"M0001;{OLD};LAFON;Pierre;12/04/1954;M;ASS;FR;;0;N;N;RET;46042;2010-01;2026-05;MEMBRE;0;;",
+            f"M0001;{OLD};LAFON;Pierre;12/04/1954;M;ASS;;;;;;RET;46042;2010-01;2026-05;AF;141,99;;",
+            f"M0001;{OLD};LAFON;Pierre;12/04/1954;M;ASS;;;;;;RET;46042;2010-01;2026-05;RETNET;845,20;;",
+            f"M0001;{OLD};LAFON;Pierre;12/04/1954;M;ASS;;;;;;RET;46042;2010-01;2026-05;OPPOSITION;0;;01/02/2026",
+            f"M0001;{OLD};LAFON;Pierre;12/04/1954;M;ASS;;;;;;RET;46042;2010-01;2026-05;DEMANDE;0;ASPA;15/04/2026",
+            f"M0002;{DAD};LAFON;Paul;12/04/1980;M;ASS;;;0;N;N;SAL;46042;2010-01;2026-05;MEMBRE;0;;"]
+    msa.write_bytes((MSA_HEAD + "\r\n" + "\r\n".join(rows) + "\r\n").encode("cp1252"))
+    report = _ingest("msa", msa, agreement, tmp_path / "msa")
+    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (6, 5, 1)
+    assert _found(report) == {7: "NATIONALITE"}  # the member line's own nationality is still needed
+    assert _table(report, "benefits_paid").get_column("amount").cast(pl.Float64).to_list() == [141.99]
+    assert _table(report, "resources").get_column("amount").cast(pl.Float64).to_list() == [845.20]
+    assert _table(report, "opt_outs").height == 1 and _table(report, "claims").height == 1
+    assert _table(report, "persons").height == 1
+
+
+def test_an_objection_on_a_line_quarantined_for_another_field_is_kept(agreement: ExchangeAgreement,
+                                                                     tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """An objection to contact (RGPD art. 21) is honoured whatever else on its line is faulty: the CNAM line of May
+    carries the objection and an invalidity pension of three decimals. The line stays quarantined (rows in =
+    accepted + quarantined) and counted; its objection is kept (it was lost while the person stayed in the file
+    through April's line: found probing extracts written from the docs alone, 5 December 2026). An objection whose
+    own date is faulty is not kept."""
+    path = tmp_path / "cnam.csv"
+    path.write_text("\n".join([
+        CNAM_HEAD,
+        f"{OLD};LAFON;Pierre;12/04/1954;46042;01;1;04/2026;0,00;0,00;0,00;;;;;;",
+        f"{OLD};LAFON;Pierre;12/04/1954;46042;01;1;05/2026;0,00;12,345;0,00;;;;;;01/02/2026",
+        f"{DAD};LAFON;Paul;12/05/1980;46042;01;1;05/2026;0,00;12,345;0,00;;;;;;31/02/2026",
+    ]) + "\n", encoding="utf-8")
+    report = _ingest("cnam", path, agreement, tmp_path / "cnam")
+    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (3, 1, 2)
+    assert report.opt_outs_kept_from_quarantined_lines == 1
+    opt_outs = _table(report, "opt_outs")
+    assert opt_outs.get_column("since").to_list() == [dt.date(2026, 2, 1)]
+    assert opt_outs.get_column("person_id").to_list() == _table(report, "persons").get_column("person_id").to_list()
+    assert _found(report) == {3: "MONTANT_PENSION_INVALIDITE", 4: "MONTANT_PENSION_INVALIDITE"}

@@ -42,6 +42,7 @@ from nonrecours.connectors._ids import RETURN_TOKEN, check_export
 from nonrecours.connectors.mapping import ExtractMapping, RecordLayout
 from nonrecours.connectors.parse import (
     FAULT_SCHEMA,
+    KEPT_OBJECTION,
     SUB,
     UNIDENTIFIED_SCHEMA,
     check_rows,
@@ -100,6 +101,10 @@ class IngestReport:
     zero restored (4-digit commune code)``), counted over the records parsed (quarantined ones included)."""
     unidentified_members: int = 0
     """Quarantined lines whose membership (unit, role) was kept without its person (``UNIDENTIFIED_MEMBERS``)."""
+    opt_outs_kept_from_quarantined_lines: int = 0
+    """Quarantined lines whose objection to contact was whole and kept all the same (``parse.KEPT_OBJECTION``): the
+    line stays counted in ``rows_quarantined``, its fault in the quarantine; an objection is never lost to a fault
+    elsewhere on its line."""
     faults: dict[str, int] = field(default_factory=dict)
     declared_records: int | None = None
     """The record count a trailer declares (when the mapping has one); compared with rows_read."""
@@ -290,6 +295,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
             faults.append(split_faults)
             rows_by_table: dict[str, list[pl.DataFrame]] = {}
             tokens: list[pl.DataFrame] = []
+            objection_lines: list[pl.Series] = []
             for rec, rows in per_record:
                 if not rows.height:
                     continue
@@ -315,8 +321,14 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                         report.extract_date = extract_date.isoformat()
                 if count_ref and rec.name == count_ref.record and parsed.height:
                     report.declared_records = int(parsed.get_column(count_ref.field).drop_nulls()[-1])
+                kept = (parsed.filter(pl.col(KEPT_OBJECTION)).get_column(LINE) if KEPT_OBJECTION in parsed.columns
+                        else None)
+                whole = parsed.filter(~pl.col(KEPT_OBJECTION)) if kept is not None else parsed
                 for emit in rec.emits:
-                    canon = emit_rows(parsed, rec, emit)
+                    objection = kept is not None and emit.table == "opt_outs"
+                    canon = emit_rows(parsed if objection else whole, rec, emit)
+                    if objection and kept is not None and kept.len():
+                        objection_lines.append(canon.filter(pl.col(LINE).is_in(kept.implode())).get_column(LINE))
                     faults.append(check_rows(canon, emit, rec, mapping, extract_date=extract_date))
                     # a unique, ordered row id: line, then emit, then month of a spread year
                     row_id = (pl.col(LINE) * _EMITS + emit_index[id(emit)]) * 16 + pl.col(SUB)
@@ -335,9 +347,16 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 (pl.concat(tokens).filter(~pl.col(LINE).is_in(bad_lines.implode())).drop(LINE)
                  .drop_nulls().unique().write_parquet(tp))
                 token_parts.append(tp)
+            objections = (pl.concat(objection_lines).unique() if objection_lines
+                          else pl.Series(LINE, [], dtype=pl.Int64))
+            objection_lines.clear()
+            report.opt_outs_kept_from_quarantined_lines += objections.len()
             for table, frames in rows_by_table.items():
                 spec = TABLES[table]
-                df = pl.concat(frames, how="diagonal_relaxed").filter(~pl.col(LINE).is_in(bad_lines.implode()))
+                # a quarantined line's objection to contact is kept when whole (``parse.KEPT_OBJECTION``)
+                keep = (~pl.col(LINE).is_in(bad_lines.implode())
+                        | (pl.col(LINE).is_in(objections.implode()) if table == "opt_outs" else pl.lit(False)))
+                df = pl.concat(frames, how="diagonal_relaxed").filter(keep)
                 df = df.with_columns(
                     pl.lit(mapping.agency).cast(spec.schema["source_agency"]).alias("source_agency"),
                     pl.lit(extract_id).alias("extract_id"),
@@ -353,6 +372,9 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 table_parts.setdefault(table, []).append(tp)
             log.info("%s: batch %d, %d lines read so far", path.name, part, report.rows_read)
         report.rows_accepted = report.rows_read - report.rows_quarantined
+        if report.opt_outs_kept_from_quarantined_lines:
+            log.warning("%s: %d quarantined lines' objections to contact kept (whole on their lines)", path.name,
+                        report.opt_outs_kept_from_quarantined_lines)
         if report.blank_lines:
             log.warning("%s: %d blank lines skipped (no record; the first is line %d)", path.name, report.blank_lines,
                         first_blank)

@@ -28,12 +28,16 @@ from nonrecours.privacy import (
 )
 from nonrecours.schemas import TABLES, UNIDENTIFIED_DESCRIBED, UNIDENTIFIED_NEIGHBOURS
 
-__all__ = ["BORN_IN_FRANCE", "FAULT_SCHEMA", "NIR_FACTS", "SUB", "UNIDENTIFIED_SCHEMA", "born_column", "check_rows",
+__all__ = ["BORN_IN_FRANCE", "FAULT_SCHEMA", "KEPT_OBJECTION", "NIR_FACTS", "SUB", "UNIDENTIFIED_SCHEMA", "born_column",
+           "check_rows",
            "emit_rows", "parse_record", "raw_fields", "repairs", "unidentified_members"]
 
 FAULT_SCHEMA = {"line": pl.Int64, "record": pl.String, "column": pl.String, "reason": pl.String}
 SUB = "__sub"
 """Rank of a row among those one emit makes from one line (the month of a spread year, else 0)."""
+KEPT_OBJECTION = "__kept_objection"
+"""Column of ``parse_record``'s rows: a line quarantined for a fault elsewhere whose objection to contact
+(``opt_outs``) is whole and kept (``_objection_whole``); no other table reads it."""
 BORN_IN_FRANCE = "born_in_france"
 NIR_FACTS = dict(zip(NIR_FACT_COLUMNS, (nir_born_in_france, nir_sex), strict=True))
 """The persons columns a nir field may fill: the facts read from the number before it becomes a pseudonym (born
@@ -348,10 +352,49 @@ def _folded_codes(codes: dict[str, str]) -> dict[str, str] | None:
     return folded if len(folded) == len(codes) else None
 
 
-def _reason(f: FieldMap, value: pl.Expr, flags: dict[str, pl.Expr]) -> pl.Expr:
-    """Stage 4: why the cell is unusable (null when fine); reads materialised columns only."""
+def _needed(record: RecordLayout, fields: list[FieldMap], mapping: ExtractMapping) -> dict[int, pl.Expr]:
+    """Field index → where a required field must be given: on the rows of the emits that read it (their ``when`` on
+    the translated values, ``__v<j>``), for a field only such emits read. A field an emit tests (``when``,
+    ``when_nonzero``, ``when_present``), the record number, a NIR or a field no emit reads is needed on every row
+    (absent from the result). An MSA payment or objection line leaves the member's nationality, disability rate,
+    studies and pregnancy blank: only the member line's ``persons`` rows read them, and the line lost its payment
+    or its objection to a « missing value » (found probing extracts written from the docs alone, 5 December 2026)."""
+    index = {f.target: j for j, f in enumerate(fields)}
+    tested = {t for e in record.emits for t in (*e.when, *e.when_nonzero, *e.when_present)}
+    out: dict[int, pl.Expr] = {}
+    for i, f in enumerate(fields):
+        if not f.required or f.type == "nir" or f.target in tested or f.target == mapping.record_number:
+            continue
+        readers = [e for e in record.emits if f.target in e.columns.values()]
+        if not readers or any(not e.when or any(t not in index for t in e.when) for e in readers):
+            continue
+        out[i] = pl.any_horizontal([pl.all_horizontal([pl.col(f"__v{index[t]}").cast(pl.String).is_in(values)
+                                                       for t, values in e.when.items()]) for e in readers])
+    return out
+
+
+def _objection_whole(record: RecordLayout, fields: list[FieldMap]) -> pl.Expr | None:
+    """Where a line's objection to contact is whole: every field its ``opt_outs`` emits read or test (the NIR, the
+    date, the benefit, the line's nature) without a fault. An objection (RGPD art. 21) is honoured whatever else on
+    its line is faulty: a CNAM line quarantined for its invalidity pension's amount lost the insured person's
+    objection, who stayed in the file through another line (found probing extracts written from the docs alone,
+    5 December 2026). None: the record emits no objection."""
+    emits = [e for e in record.emits if e.table == "opt_outs"]
+    if not emits:
+        return None
+    index = {f.target: i for i, f in enumerate(fields)}
+    used = {t for e in emits for t in (*e.columns.values(), *e.when, *e.when_nonzero, *e.when_present)}
+    if any(t not in index for t in used):
+        return None
+    return pl.all_horizontal([pl.col(f"__r{index[t]}").is_null() for t in sorted(used)])
+
+
+def _reason(f: FieldMap, value: pl.Expr, flags: dict[str, pl.Expr], needed: pl.Expr | None = None) -> pl.Expr:
+    """Stage 4: why the cell is unusable (null when fine); reads materialised columns only. ``needed``: where a
+    required field must be given (``_needed``; every row when None)."""
     present = pl.col(f.target).is_not_null()
-    missing = pl.lit("missing value") if f.required else None
+    missing = ((pl.lit("missing value") if needed is None else pl.when(needed.fill_null(True))
+                .then(pl.lit("missing value"))) if f.required else None)
     chain = pl.when(~present).then(missing)
     if f.type in ("string", "commune", "local_id"):
         return chain.otherwise(None)
@@ -415,6 +458,7 @@ def parse_record(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMappin
     if dates:
         lf = _with_other_shapes(lf.collect(), dates).lazy()
     reasons = []
+    needed = _needed(record, fields, mapping)
     for i, f in enumerate(fields):
         if f.type == "nir":
             code = pl.col(nir_reasons[i]).cast(pl.String)
@@ -423,14 +467,19 @@ def parse_record(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMappin
             if not f.required:
                 reason = pl.when(pl.col(f.target).is_null()).then(None).otherwise(reason)
         else:
-            reason = _reason(f, pl.col(f"__v{i}"), flags.get(i, {}))
+            reason = _reason(f, pl.col(f"__v{i}"), flags.get(i, {}), needed.get(i))
         reasons.append(reason.cast(pl.String).alias(f"__r{i}"))
     typed = lf.select(pl.col(LINE), *[pl.col(f"__v{i}").alias(f.target) for i, f in enumerate(fields)],
                       *[born_column(f.target, fact) for f in fields if f.type == "nir" for fact in NIR_FACTS],
                       *reasons).collect()
     reason_cols = [f"__r{i}" for i in range(len(fields))]
     faults = _faults(typed, reason_cols, [where(f, mapping) for f in fields], record.name)
-    ok = typed.filter(pl.all_horizontal(pl.col(r).is_null() for r in reason_cols)) if reason_cols else typed
+    clean = pl.all_horizontal(pl.col(r).is_null() for r in reason_cols) if reason_cols else pl.lit(True)
+    whole = _objection_whole(record, fields)
+    if whole is None:
+        ok = typed.filter(clean)
+    else:
+        ok = typed.filter(clean | whole).with_columns((~clean).alias(KEPT_OBJECTION))
     ok = ok.drop(reason_cols)
     # identifiers become pseudonyms here, in place: the raw values do not outlive this function
     nirs = [f.target for f in fields if f.type == "nir"]
