@@ -416,8 +416,12 @@ def test_a_parquet_birth_date_written_as_a_timestamp_is_read(agreement: Exchange
     frame = pl.read_parquet(path)
     naive = frame.with_columns(pl.col("date_naissance").cast(pl.Datetime("ns")))
     paris = frame.with_columns(pl.col("date_naissance").cast(pl.Datetime("us")).dt.replace_time_zone("Europe/Paris"))
+    # the same Paris midnights stored as instants in UTC, as Spark and pyarrow write a zoned timestamp: read in
+    # Paris time (they were read the day before: everyone born on the 1st a month early)
+    utc = paris.with_columns(pl.col("date_naissance").dt.convert_time_zone("UTC"))
+    assert (utc.get_column("date_naissance").dt.date() != frame.get_column("date_naissance").cast(pl.Date)).any()
     expected = _table(_ingest("dgfip", path, agreement, tmp_path / "ws"), "persons").drop("extract_id")
-    for name, typed in (("naive", naive), ("paris", paris)):
+    for name, typed in (("naive", naive), ("paris", paris), ("utc", utc)):
         typed.write_parquet(tmp_path / f"{name}.parquet")
         report = _ingest("dgfip", tmp_path / f"{name}.parquet", agreement, tmp_path / f"ws_{name}")
         assert report.rows_quarantined == 2, name

@@ -384,6 +384,11 @@ def iter_batches(path: Path, mapping: ExtractMapping, *, chunk_bytes: int = 8 <<
         yield from _fixed_width_batches(path, mapping, chunk_bytes)
 
 
+PARIS = "Europe/Paris"
+"""The zone an instant stored in UTC is read in (``_parquet_batches``): the agencies' dates are French days."""
+_UTC_ZONES = frozenset({"UTC", "ETC/UTC", "Z", "+00:00", "GMT"})
+
+
 def _parquet_batches(path: Path, mapping: ExtractMapping, batch_rows: int) -> Iterator[RawBatch]:
     names = read_header(path, mapping)
     wanted = [f.source for f in mapping.records[0].fields if f.type != "identity" and f.source in names]
@@ -398,9 +403,17 @@ def _parquet_batches(path: Path, mapping: ExtractMapping, batch_rows: int) -> It
             raise ExtractError(f"{schema[c]} values: a field is read from text, numbers or dates", file=path.name,
                                column=c)
         # a timestamp (pandas writes dates as datetime64) is read as its date, in its own time zone: ISO text,
-        # which a date or month field reads whatever its layout's format (parse._OTHER_DATE_SHAPES)
-        if isinstance(schema[c], pl.Datetime):
-            return pl.col(c).dt.date().cast(pl.String)
+        # which a date or month field reads whatever its layout's format (parse._OTHER_DATE_SHAPES). One stored
+        # as an instant in UTC (Parquet's isAdjustedToUTC: how Spark and pyarrow write a zoned timestamp) is read
+        # in Paris time: a French date at midnight in Paris is 22:00 or 23:00 UTC the day before (born on 1 July
+        # 1984, read June; found probing extracts written from the docs alone, 5 December 2026), and a UTC
+        # midnight is 01:00 or 02:00 the same day in Paris: either way the day written.
+        dtype = schema[c]
+        if isinstance(dtype, pl.Datetime):
+            zone = getattr(dtype, "time_zone", None)
+            at = (pl.col(c).dt.convert_time_zone(PARIS) if zone is not None and zone.upper() in _UTC_ZONES
+                  else pl.col(c))
+            return at.dt.date().cast(pl.String)
         if schema[c].is_float():
             return _float_text(pl.col(c), cents=c in cents)
         if isinstance(schema[c], pl.Decimal):  # an amount's as a float's: a cast from a double carries its noise
