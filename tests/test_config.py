@@ -63,6 +63,17 @@ def _write(folder, text):
     return path
 
 
+def test_two_names_of_one_extract_id_are_refused(folder):
+    """« caf juin.dat » and « caf_juin.dat » are two files but one extract id (a space is written '_'): the second
+    would replace the first's canonical files, its rows gone while the manifest counted them accepted (found
+    probing extracts written from the docs alone, 5 December 2026)."""
+    for name in ("caf juin.dat", "caf_juin.dat"):
+        (folder / "extracts" / name).write_text("x\n")
+    text = GOOD.replace('files = ["extracts/caf.dat"]', 'files = ["extracts/caf juin.dat", "extracts/caf_juin.dat"]')
+    with pytest.raises(ConfigError, match=r"files 0 and 1 give the same extract id caf_juin"):
+        load_config(_write(folder, text))
+
+
 def test_good_file_loads(folder):
     cfg = load_config(_write(folder, GOOD))
     assert cfg.months == [dt.date(2026, 4, 1), dt.date(2026, 5, 1), dt.date(2026, 6, 1)]
@@ -116,7 +127,7 @@ def test_environment_overrides_the_file(folder, monkeypatch):
     ('output = "run"\n', '', r"key output is required"),
     ('exchange = "exchange.toml"', 'exchange = "echange.toml"', r"line 7, column 12: key exchange: file not found"),
     ('files = ["extracts/caf.dat"]', 'files = ["extracts/caf.dat", "extracts/../extracts/caf.dat"]',
-     r"line 21, column 9: key agencies.caf.files.1: files 0 and 1 have the same name caf"),
+     r"line 21, column 9: key agencies.caf.files.1: files 0 and 1 give the same extract id caf"),
     ('enabled = true', 'enabeld = true', r"line 28, column 1: unknown key ablation.enabeld; allowed keys: "
                                          r"backend, enabled, truth"),
     ('enabled = true', 'enabled = "oui"', r"line 28, column 11: key ablation.enabled: .*valid boolean"),

@@ -386,15 +386,21 @@ def _check_files(cfg: RunConfig, text: str, path: Path) -> None:
         fail(("exchange",), f"file not found: {cfg.exchange}")
     if cfg.audit_key.file is not None and not cfg.audit_key.file.is_file():
         fail(("audit_key", "file"), f"file not found: {cfg.audit_key.file} (create it with nonrecours keygen)")
+    from nonrecours.connectors.ingest import id_of_file  # the connectors read this module's settings
+
     for agency, spec in cfg.agencies.items():
-        stems: dict[str, int] = {}
+        ids: dict[str, int] = {}
         for i, f in enumerate(spec.files):
             if not f.is_file():
                 fail(("agencies", agency, "files", i), f"file not found: {f}")
-            if f.stem in stems:  # the extract id names the canonical files: two would overwrite each other
-                fail(("agencies", agency, "files", i), f"files {stems[f.stem]} and {i} have the same name "
-                                                       f"{f.stem}; rename one (the name is the extract id)")
-            stems[f.stem] = i
+            # the extract id names the canonical files: two files of one id would overwrite each other, and two
+            # names differ yet give one id (« cnam juin » and « cnam_juin », two long names cut at 100 characters)
+            extract = id_of_file(f)
+            if extract in ids:
+                fail(("agencies", agency, "files", i), f"files {ids[extract]} and {i} give the same extract id "
+                                                       f"{extract}; rename one (the id is the file's name in ASCII "
+                                                       "letters, digits, '.', '_' and '-', at most 100 characters)")
+            ids[extract] = i
         if spec.mapping is not None and not spec.mapping.is_file():
             fail(("agencies", agency, "mapping"), f"file not found: {spec.mapping}")
     truth = cfg.ablation.truth
