@@ -159,7 +159,8 @@ def ingest_stage(ctx: RunContext) -> StageReport:
                            return_key=return_key_of(ctx.agreement, mapping, required=True),
                            allow_empty=spec.allow_empty)
             if r.control_ok is False:
-                raise ControlError(f"{file.name}: the trailer declares {r.declared_records} records, "
+                declared = r.declared_records if r.declared_records is not None else "no"  # no trailer read
+                raise ControlError(f"{file.name}: the trailer declares {declared} records, "
                                    f"{r.rows_read} were read (truncated or altered file?)")
             if r.controls:
                 raise ControlError(f"{file.name}: a file-level control failed: " + "; ".join(r.controls))
