@@ -126,6 +126,25 @@ def test_validate_checks_layouts_without_running(run_copy):
     assert res.exit_code == 3 and "NIR_BENEFICIAIRE" in res.output
 
 
+def test_validate_fails_on_what_the_run_would_stop_on(run_copy):
+    """An extract holding its header only (the run refuses it unless allowed: a failed export?) and one whose
+    sampled rows are mostly faulty (above ``max_quarantined``: the run stops after ingesting it) were « valid »
+    (found probing extracts written from the docs alone, 5 December 2026): validate now fails on them, exit 3."""
+    cnam = run_copy / "extracts" / "cnam.csv"
+    lines = cnam.read_text(encoding="utf-8").splitlines(keepends=True)
+    cnam.write_text(lines[0], encoding="utf-8")
+    refused = {c.agency: c.refused for c in validate(run_copy / "run.toml")}
+    assert refused["cnam"] and "no record after the header" in refused["cnam"][0]
+    assert not refused["caf"]
+    res = CliRunner().invoke(app, ["validate", str(run_copy / "run.toml")])
+    assert res.exit_code == 3 and "the run would stop: cnam.csv: no record after the header" in res.output
+    bad = [lines[0]] + [line.replace(line.split(";")[0], "1" * 15, 1) if k % 2 else line
+                        for k, line in enumerate(lines[1:60])]
+    cnam.write_text("".join(bad), encoding="utf-8")
+    (refusal,) = next(c.refused for c in validate(run_copy / "run.toml") if c.agency == "cnam")
+    assert "above max_quarantined (10.0%)" in refusal
+
+
 def test_validate_refuses_a_month_the_rules_do_not_model(run_copy):
     """A month the rules do not model (2019-01: no SMIC in the parameters) was valid, then refused by the rules
     stage after ingest; validate says so first, naming the earliest month modelled (exit 5)."""
@@ -285,10 +304,12 @@ def test_validate_reads_the_header_and_samples_as_ingest_does(demo_run, tmp_path
     names = lines[0].split(";")
     fields = lines[1].split(";")
     fields[names.index("MONTANT_NET")] = "douze"
-    text = "\n".join([lines[0].lower(), *lines[1:6], ";".join(fields)]) + "\n\n"
+    # one faulty row of twenty: under max_quarantined (10 %), which a run stops above (so does validate)
+    text = "\n".join([lines[0].lower(), *lines[1:20], ";".join(fields)]) + "\n\n"
     config = _cnav_only_run(demo_run, tmp_path / "v", text.encode("utf-8"), month)
     (check,) = validate(config)
-    assert check.rows_sampled == 6 and check.faults_sampled == {"montant_net: not an amount": 1}  # as spelt there
+    assert check.rows_sampled == 20 and check.faults_sampled == {"montant_net: not an amount": 1}  # as spelt there
+    assert not check.refused
     assert any("read ignoring case and spaces" in note for note in check.adaptations)
     res = CliRunner().invoke(app, ["validate", str(config)])
     out = " ".join(res.output.split())

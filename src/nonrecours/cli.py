@@ -96,7 +96,9 @@ def _message(exc: BaseException) -> str:
         # one line per mistake (a configuration may hold several), each on one line
         return "\n".join(" ".join(line.split()) for line in str(exc).splitlines() if line.strip()) \
             or type(exc).__name__
-    return f"unexpected {type(exc).__name__}; rerun with --verbose for the traceback and report it"
+    # --verbose is the program's option, before the command (« simulate --verbose » is refused)
+    return (f"unexpected {type(exc).__name__}; rerun as « nonrecours --verbose COMMAND ... » for the traceback and "
+            "report it")
 
 
 def _stderr() -> Console:
@@ -660,6 +662,11 @@ def validate(
             _out().print(f"{c.file}: {note} (read so at ingest)", markup=False)
         for fault, n in c.faults_sampled.items():
             _out().print(f"{c.file}: {n:,} × {fault} (quarantined at ingest)", markup=False)
+    refused = [f"{c.file}: {why}" for c in checks for why in c.refused]
+    if refused:
+        from nonrecours.errors import ControlError
+
+        raise ControlError("the run would stop: " + "; ".join(refused))
     _out().print("configuration, agreement, keys and layouts are valid", markup=False)
 
 

@@ -665,6 +665,11 @@ class FileCheck:
     adaptations: list[str] = field(default_factory=list)
     """How the file's header was read (``connectors.fit_to_header``: another separator, names in lower case), as
     ingest will read it."""
+    refused: list[str] = field(default_factory=list)
+    """What the run would stop on, seen in the sample: no record after the header (without the agency's
+    ``allow_empty``), a share of faulty rows above ``max_quarantined``. ``nonrecours validate`` fails on them: it
+    said « valid » for extracts the run then refused (found probing extracts written from the docs alone,
+    5 December 2026). A trailer's count is checked at ingest only (the sample does not reach it)."""
 
 
 def _months_modelled(cfg: RunConfig) -> None:
@@ -712,7 +717,19 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
                 allf = pl.concat([f.select("column", "reason").cast(pl.String) for f in found])
                 counts = {f"{c or 'line'}: {r}": n for c, r, n in
                           allf.group_by("column", "reason").len().sort("len", descending=True).iter_rows()}
-            checks.append(FileCheck(agency, file.name, fitted.format, fitted.encoding, sample.height, counts, notes))
+                refused = []
+                control = {r.record for r in (fitted.extract_date_from, fitted.record_count_from) if r is not None}
+                records = sample.height - sum(rows.height for rec, rows in per_record if rec.name in control)
+                if records <= 0 and not spec.allow_empty:
+                    refused.append("no record after the header: the run refuses an empty extract (a failed "
+                                   "export?) unless the agency's allow_empty is set")
+                faulty = pl.concat([f.select("line") for f in found]).n_unique()
+                if records > 0 and faulty / records > cfg.max_quarantined:
+                    refused.append(f"{faulty:,} of the {records:,} records sampled are faulty "
+                                   f"({faulty / records:.1%}), above max_quarantined ({cfg.max_quarantined:.1%}): "
+                                   "the run would stop on this file")
+            checks.append(FileCheck(agency, file.name, fitted.format, fitted.encoding, sample.height, counts, notes,
+                                    refused))
     return checks
 
 

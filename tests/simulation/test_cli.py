@@ -36,3 +36,14 @@ def test_simulate_rejects_unknown_backend_and_bad_json(tmp_path) -> None:  # typ
     broken = tmp_path / "broken.json"
     broken.write_text("[{", encoding="utf-8")
     assert CliRunner().invoke(app, ["simulate", str(broken)]).exit_code == 3
+
+
+def test_a_file_of_no_situation_gives_an_empty_list(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``[]`` and ``{"cases": []}``: nothing to compute, an empty list and exit 0 (the bulk loader's checks read sums
+    over no row: a TypeError, exit 1; found probing the format from its document, 5 December 2026)."""
+    for name, text in (("list.json", "[]"), ("cases.json", '{"cases": []}')):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        result = CliRunner().invoke(app, ["simulate", str(path)])
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout) == []

@@ -741,8 +741,11 @@ def _bulk(sits: list[_Situation]) -> SituationBatch:
     per situation beyond reading its fields into columns), after the checks a schema cannot say (months and
     communes covered, parents per unit, a room or a share rented by a tenant only, payments of a unit that
     exists, ids appearing once). Raises :class:`_Fallback` when any check fails. The frames are those of
-    :func:`_assemble` (same ids, same row order: ``tests/simulation/test_situations.py`` compares them)."""
+    :func:`_assemble` (same ids, same row order: ``tests/simulation/test_situations.py`` compares them). No
+    situation at all goes apart too (its checks read sums over no row: an empty file failed with a TypeError)."""
     n = len(sits)
+    if not n:
+        raise _Fallback
     housing = [s.housing for s in sits]
     ids = [s.id for s in sits]
     sit = pl.DataFrame({
