@@ -43,6 +43,22 @@ def test_lead_agency_pays_the_largest_missing_benefit(lists):
     assert anais["amount_central"] == pytest.approx(270.0)
 
 
+def test_best_grade_keeps_a_sure_flag_under_a_doubtful_lead(flags, records, return_keys, provenance, affiliations):
+    """The lead is the largest missing amount, its grade the row's ``grade``: a certain CSS (no money missing) under
+    a possible ASPA read as a possible row, and a team keeping its certain and probable rows lost it (found probing a
+    territory written from the docs alone, 5 December 2026). ``best_grade`` is the surest of the row's flags."""
+    mine = pl.col("claimant_id") == pid("francoise")
+    swapped = flags.with_columns(pl.when(mine & (pl.col("benefit") == "aspa")).then(pl.lit("possible"))
+                                 .when(mine).then(pl.lit("certain")).otherwise(pl.col("grade")).alias("grade"))
+    rows = pl.concat(list(build_outreach(swapped, records=records, keys=return_keys, provenance=provenance,
+                                         affiliations=affiliations).values()))
+    francoise = rows.filter(pl.col("benefits").list.contains("aspa") & pl.col("benefits").list.contains(
+        "css_participation")).row(0, named=True)
+    assert (francoise["lead_benefit"], francoise["grade"], francoise["best_grade"]) == ("aspa", "possible", "certain")
+    order = {"certain": 0, "probable": 1, "possible": 2}
+    assert all(order[r["best_grade"]] <= order[r["grade"]] for r in rows.iter_rows(named=True))
+
+
 def test_under_payment_counts_the_missing_part(lists):
     gaelle = lists["caf"].filter(pl.col("lead_benefit") == "ppa").row(0, named=True)
     assert gaelle["amount_central"] == pytest.approx(150.0)  # 250 due, 100 paid

@@ -126,6 +126,7 @@ OUTREACH_SCHEMA: dict[str, pl.DataType] = {
     "benefits": pl.List(pl.String()),
     "lead_benefit": pl.String(),
     "grade": pl.String(),               # grade of the lead benefit
+    "best_grade": pl.String(),          # the best grade among the row's benefits (a certain CSS under a possible lead)
     "amount_low": pl.Float64(),         # monthly euros missing, summed over the cash benefits (0: a CSS only)
     "amount_central": pl.Float64(),
     "amount_high": pl.Float64(),
@@ -222,7 +223,11 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
                    nulls_last=True)
             .group_by("claimant_id", maintain_order=True)
             .agg(pl.col("payer").first().alias("claim_agency"), pl.col("benefit").first().alias("lead_benefit"),
-                 pl.col("grade").first().alias("grade")))
+                 pl.col("grade").first().alias("grade"),
+                 # the lead is the most money, not the surest: a team keeping its certain and probable rows on
+                 # ``grade`` lost a certain CSS under a possible chèque énergie (found probing a territory
+                 # written from the docs alone, 5 December 2026)
+                 pl.col("grade").sort_by("_grank").first().alias("best_grade")))
     # a coverage not due on the central values (the CSS with participation where the free CSS is due there)
     # has a range over the other variants but no central amount: said, never shown as an unknown amount
     # A coverage (the CSS) says what it would cost the person: its participation, or none. A yearly benefit says
