@@ -498,3 +498,40 @@ def test_an_objection_on_a_line_quarantined_for_another_field_is_kept(agreement:
     assert opt_outs.get_column("since").to_list() == [dt.date(2026, 2, 1)]
     assert opt_outs.get_column("person_id").to_list() == _table(report, "persons").get_column("person_id").to_list()
     assert _found(report) == {3: "MONTANT_PENSION_INVALIDITE", 4: "MONTANT_PENSION_INVALIDITE"}
+
+
+def test_a_line_of_too_many_fields_says_how_many(agreement: ExchangeAgreement, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The CSV reader's own count stops at the first field too many: lines of 6, 7 and 8 fields were all « 6 fields
+    where 5 expected » (found probing extracts written from the docs alone, 5 December 2026). A separator inside a
+    quoted value is no field; trailing empty fields are no fault."""
+    drm = tmp_path / "drm.csv"
+    drm.write_text("\n".join([DRM_HEAD, f"{DAD};202605;SAL;1234.56;DSN", f"{DAD};202604;SAL;1234.56;DSN;X",
+                              f"{DAD};202603;SAL;1234.56;DSN;X;Y", f'{DAD};202602;SAL;1234.56;DSN;X;"Y;Z";W',
+                              f"{DAD};202601;SAL;1234.56;DSN;;;"]) + "\n", encoding="utf-8")
+    report = _ingest("drm", drm, agreement, tmp_path / "drm")
+    reasons = dict(_table(report, "quarantine").select("line", "reason").iter_rows())
+    assert reasons == {3: "6 fields where 5 expected (separator inside a value?)",
+                       4: "7 fields where 5 expected (separator inside a value?)",
+                       5: "8 fields where 5 expected (separator inside a value?)"}
+    assert report.rows_accepted == 2
+
+
+def test_a_plus_sign_and_thousands_grouped_by_commas_before_a_decimal_point(agreement: ExchangeAgreement,
+                                                                            tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """« +141,99 » is 141.99 (a sign some exports write); in a layout of decimal points « 1,050.20 » is 1050.20 (an
+    English-language export's thousands), while « 1,050 » alone, whose comma may be a decimal one, stays a fault
+    (both were « not an amount »: found probing extracts written from the docs alone, 5 December 2026)."""
+    cnav = tmp_path / "cnav.csv"
+    cnav.write_text(CNAV_HEAD + "\n" + "\n".join([
+        f"{OLD};LAFON;Pierre;19540412;1;FR;;N;A000001;201901;TI;;46042;202605;1,050.20;+960.10;0;;",
+        f"{OLD};LAFON;Pierre;19540412;1;FR;;N;A000001;201901;TI;;46042;202604;1,050;960.10;0;;"]) + "\n",
+        encoding="utf-8")
+    report = _ingest("cnav", cnav, agreement, tmp_path / "cnav")
+    assert (report.rows_accepted, report.rows_quarantined) == (1, 1)
+    amounts = sorted(_table(report, "resources").get_column("amount").cast(pl.Float64).to_list())
+    assert amounts == [960.10, 1050.20]
+    msa = tmp_path / "msa.csv"
+    row = f"M0001;{OLD};LAFON;Pierre;12/04/1954;M;ASS;FR;;0;N;N;RET;46042;2010-01;2026-05;AF;+141,99;;"
+    msa.write_bytes((MSA_HEAD + "\r\n" + row + "\r\n").encode("cp1252"))
+    report = _ingest("msa", msa, agreement, tmp_path / "msa")
+    assert _table(report, "benefits_paid").get_column("amount").cast(pl.Float64).to_list() == [141.99]

@@ -56,6 +56,9 @@ _OTHER_MARK_POINT = r"^-?\d+\.\d{1,2}$"
 _OTHER_MARK_COMMA = r"^-?\d+,\d{1,2}$"
 _GROUPED_BY_POINTS = r"^-?[1-9]\d{0,2}(\.\d{3})+(,\d*)?$"
 """Thousands grouped by points, in a layout with decimal commas: « 1.234.567,89 », « 44.000 »."""
+_GROUPED_BY_COMMAS = r"^-?[1-9]\d{0,2}(,\d{3})+\.\d{1,2}$"
+"""Thousands grouped by commas before a decimal point, in a layout with decimal points: « 1,253.49 » (an
+English-language export); without the decimal point (« 1,253 ») the comma may be a decimal one: left a fault."""
 _NO_NUMBER = "?"
 """Text no number pattern matches: a cell whose points cannot be groups of thousands is reported as no number."""
 
@@ -147,12 +150,15 @@ def _prepared(f: FieldMap) -> pl.Expr | None:
     """
     if f.type not in ("amount", "float", "int", "year"):
         return None
-    s = pl.col(f.target).str.replace_many([" ", "\u00a0", "\u202f"], ["", "", ""])
+    # a sign written « + » (« +12,50 ») is the number itself
+    s = pl.col(f.target).str.replace_many([" ", "\u00a0", "\u202f"], ["", "", ""]).str.strip_prefix("+")
     if f.type in ("amount", "float"):
         if f.decimal_comma:
             s = pl.when(s.str.contains(_OTHER_MARK_POINT)).then(s).otherwise(_decimal_comma(s))
         else:
-            s = pl.when(s.str.contains(_OTHER_MARK_COMMA)).then(s.str.replace(",", ".", literal=True)).otherwise(s)
+            s = (pl.when(s.str.contains(_OTHER_MARK_COMMA)).then(s.str.replace(",", ".", literal=True))
+                 .when(s.str.contains(_GROUPED_BY_COMMAS)).then(s.str.replace_all(",", "", literal=True))
+                 .otherwise(s))
     elif f.decimal_comma:
         s = _decimal_comma(s)
     if f.implied_decimals:

@@ -513,6 +513,11 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
         cr_at = f"coalesce({', '.join(has_mark)}, NULL)" if any_cr else "NULL::INTEGER"
         # a rejected line of separators and quotes only (``;;;``: a spreadsheet's empty row, too short)
         no_value = f"trim(replace(replace(csv_line, '{sep}', ''), '{quote or sep}', ''))"
+        # a line's fields: its separators outside quoted values, plus one (DuckDB's « Found » stops at the first
+        # field too many: 6, 7 and 8 fields were all said « 6 fields where 5 expected »)
+        bare = f"regexp_replace(any_value(csv_line), '{quote}[^{quote}]*{quote}', '', 'g')" if quote else \
+            "any_value(csv_line)"
+        n_fields = f"(length({bare}) - length(replace({bare}, '{sep}', ''))) // length('{sep}') + 1"
         keep = [(n, f"c{i}") for i, n in enumerate(names) if n in wanted]
         accepted = own / "accepted.parquet"
         con = duckdb.connect()
@@ -533,7 +538,7 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
                 "SELECT e.line, min(column_name), kind.t, arg_min(error_message, column_idx) "
                 "FILTER (WHERE error_type = kind.t), "
                 f"max(length(csv_line) - length(replace(csv_line, chr(10), ''))), bool_or({no_value} = ''), "
-                f"bool_or(contains(csv_line, chr({ord(_CR_MARK)}))) "
+                f"bool_or(contains(csv_line, chr({ord(_CR_MARK)}))), {n_fields} "
                 "FROM reject_errors AS e JOIN kind ON e.line = kind.line GROUP BY e.line, kind.t "
                 "ORDER BY e.line").fetchall()
         except duckdb.Error as exc:
@@ -542,7 +547,7 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
             con.close()
         rej = pl.DataFrame(rejects, schema={"L": pl.Int64, "column": pl.String, "type": pl.String,
                                             "message": pl.String, "nl": pl.Int64, "blank": pl.Boolean,
-                                            "cr": pl.Boolean}, orient="row")
+                                            "cr": pl.Boolean, "fields": pl.Int64}, orient="row")
         n_acc = pl.scan_parquet(accepted).select(pl.len()).collect().item()
         # logical numbers (header = 1) of the accepted records: those no reject takes, in order
         s_rej = (rej.get_column("L") - 2 - pl.int_range(rej.height, eager=True)).cast(pl.Int64)
@@ -579,7 +584,8 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
                       # fields miscounted are its effect
                       .when(pl.col("cr")).then(pl.lit(CR_IN_LINE))
                       .when(pl.col("type") == "TOO MANY COLUMNS").then(
-                pl.format("{} fields where {} expected (separator inside a value?)", found, pl.lit(len(names))))
+                pl.format("{} fields where {} expected (separator inside a value?)",
+                          pl.max_horizontal(pl.col("fields"), found.cast(pl.Int64)), pl.lit(len(names))))
                 .when(pl.col("type") == "MISSING COLUMNS").then(
                 pl.format("{} fields where {} expected", found, pl.lit(len(names)))
                 + pl.when(pl.col("L") == n_records + 1).then(pl.lit(" (truncated last line?)")).otherwise(pl.lit("")))
