@@ -535,3 +535,17 @@ def test_a_plus_sign_and_thousands_grouped_by_commas_before_a_decimal_point(agre
     msa.write_bytes((MSA_HEAD + "\r\n" + row + "\r\n").encode("cp1252"))
     report = _ingest("msa", msa, agreement, tmp_path / "msa")
     assert _table(report, "benefits_paid").get_column("amount").cast(pl.Float64).to_list() == [141.99]
+
+
+def test_an_iso_date_without_its_leading_zeros_where_the_layout_is_french(agreement: ExchangeAgreement,
+                                                                          tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``1948-2-9`` where the CNAM's layout says ``%d/%m/%Y``: the other order is read (``1948-02-09`` was), a day or
+    month between separators without its leading zero too, as in the layout's own order (``9/2/1948``)."""
+    path = tmp_path / "cnam.csv"
+    path.write_text("\n".join([CNAM_HEAD, f"{OLD};LAFON;Pierre;1954-4-2;46042;01;1;05/2026;0,00;0,00;0,00;;;;;;",
+                               f"{DAD};LAFON;Paul;2/5/1980;46042;01;1;05/2026;0,00;0,00;0,00;;;;;;"]) + "\n",
+                    encoding="utf-8")
+    report = _ingest("cnam", path, agreement, tmp_path / "cnam")
+    assert report.rows_quarantined == 0
+    assert sorted(_table(report, "persons").get_column("birth_month").to_list()) == [dt.date(1954, 4, 1),
+                                                                                    dt.date(1980, 5, 1)]

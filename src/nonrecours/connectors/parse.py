@@ -244,13 +244,15 @@ def _without_day(fmt: str) -> str | None:
 
 
 _OTHER_DATE_SHAPES = {
-    "date": (("%Y-%m-%d", r"^\d{4}-\d{2}-\d{2}$"), ("%d/%m/%Y", r"^\d{2}/\d{2}/\d{4}$")),
-    "month": (("%Y-%m-%d", r"^\d{4}-\d{2}-\d{2}$"), ("%d/%m/%Y", r"^\d{2}/\d{2}/\d{4}$"),
-              ("%Y-%m", r"^\d{4}-\d{2}$"), ("%m/%Y", r"^\d{2}/\d{4}$")),
+    "date": (("%Y-%m-%d", r"^\d{4}-\d{1,2}-\d{1,2}$"), ("%d/%m/%Y", r"^\d{1,2}/\d{1,2}/\d{4}$")),
+    "month": (("%Y-%m-%d", r"^\d{4}-\d{1,2}-\d{1,2}$"), ("%d/%m/%Y", r"^\d{1,2}/\d{1,2}/\d{4}$"),
+              ("%Y-%m", r"^\d{4}-\d{1,2}$"), ("%m/%Y", r"^\d{1,2}/\d{4}$")),
 }
 """Dates written in another layout's convention that cannot be misread (the separators tell ISO from French
 order), read when the layout's own format fails: an export tool that wrote ``1959-09-11`` where the layout says
-``%d/%m/%Y``. Undelimited forms (``%Y%m%d`` against ``%d%m%Y``) are ambiguous and stay faults."""
+``%d/%m/%Y``, or ``1948-2-9`` (a day or month between separators may drop its leading zero, as in the layout's
+own format: ``_BETWEEN_SEPARATORS``). Undelimited forms (``%Y%m%d`` against ``%d%m%Y``) are ambiguous and stay
+faults."""
 
 
 _DIRECTIVE_SHAPES = {"%Y": r"\d{4}", "%y": r"\d{2}", "%m": r"\d{2}", "%d": r"\d{2}"}
