@@ -145,6 +145,22 @@ def test_validate_fails_on_what_the_run_would_stop_on(run_copy):
     assert "above max_quarantined (10.0%)" in refusal
 
 
+def test_validate_reads_a_fixed_width_trailer(run_copy):
+    """The CAF's trailer (record 99) declares the file's records: a file cut before it, or whose count differs, was
+    « valid » and the run then stopped on its control (exit 3); validate reads the file's lines for it now."""
+    caf = next((run_copy / "extracts").glob("caf*.dat"))
+    raw = caf.read_bytes()
+    lines = raw.decode("latin-1").splitlines(keepends=True)
+    assert lines[-1].startswith("99")
+    assert not next(c.refused for c in validate(run_copy / "run.toml") if c.agency == "caf")
+    caf.write_bytes("".join(lines[:-1]).encode("latin-1"))
+    (cut,) = next(c.refused for c in validate(run_copy / "run.toml") if c.agency == "caf")
+    assert "does not end with its trailer record (code 99)" in cut
+    caf.write_bytes("".join(lines[:-2] + lines[-1:]).encode("latin-1"))
+    (short,) = next(c.refused for c in validate(run_copy / "run.toml") if c.agency == "caf")
+    assert f"the trailer declares {len(lines):,} records, the file holds {len(lines) - 1:,}" in short
+
+
 def test_validate_refuses_a_month_the_rules_do_not_model(run_copy):
     """A month the rules do not model (2019-01: no SMIC in the parameters) was valid, then refused by the rules
     stage after ingest; validate says so first, naming the earliest month modelled (exit 5)."""

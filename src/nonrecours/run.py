@@ -669,7 +669,8 @@ class FileCheck:
     """What the run would stop on, seen in the sample: no record after the header (without the agency's
     ``allow_empty``), a share of faulty rows above ``max_quarantined``. ``nonrecours validate`` fails on them: it
     said « valid » for extracts the run then refused (found probing extracts written from the docs alone,
-    5 December 2026). A trailer's count is checked at ingest only (the sample does not reach it)."""
+    5 December 2026). A fixed-width trailer missing or counting other than the file's records, read from the whole
+    file's lines (``_trailer_refusal``)."""
 
 
 def _months_modelled(cfg: RunConfig) -> None:
@@ -728,9 +729,38 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
                     refused.append(f"{faulty:,} of the {records:,} records sampled are faulty "
                                    f"({faulty / records:.1%}), above max_quarantined ({cfg.max_quarantined:.1%}): "
                                    "the run would stop on this file")
+                trailer = _trailer_refusal(file, fitted)
+                if trailer is not None:
+                    refused.append(trailer)
             checks.append(FileCheck(agency, file.name, fitted.format, fitted.encoding, sample.height, counts, notes,
                                     refused))
     return checks
+
+
+def _trailer_refusal(file: Path, mapping: Any) -> str | None:
+    """Why the run's record count control would fail on a fixed-width extract with a trailer (``record_count_from``),
+    read from the file's lines without parsing them: no trailer record last, or a count that differs from the
+    records (non-blank lines, as ingest counts them); None when it would pass or the layout has no trailer."""
+    ref = mapping.record_count_from
+    if mapping.format != "fixed_width" or ref is None or mapping.record_type_start is None:
+        return None
+    rec = next(r for r in mapping.records if r.name == ref.record)
+    start, length = mapping.record_type_start - 1, mapping.record_type_length or 0
+    records, last = 0, ""
+    with open(file, encoding=mapping.encoding, errors="replace", newline=None) as fh:
+        for line in fh:
+            if line.strip():
+                records += 1
+                last = line
+    if last[start:start + length] != rec.code:
+        return f"the file does not end with its trailer record (code {rec.code}): the run's record count control fails"
+    count = rec.field(ref.field)
+    text = last[(count.start or 1) - 1:count.end].strip()
+    if not text.isdigit() or int(text) != records:
+        declared = f"{int(text):,}" if text.isdigit() else "no"
+        return (f"the trailer declares {declared} records, the file holds {records:,}: the run's record count "
+                "control fails")
+    return None
 
 
 _SAMPLE_ROWS = 10_000
