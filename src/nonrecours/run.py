@@ -589,6 +589,7 @@ def _run(cfg: RunConfig, out: Path, config_hash: str, audit: AuditLog, left: lis
         if left:
             log.info("removed %d partial files of an interrupted run", len(left))
         agreement = load_agreement(cfg.exchange)
+        agreement.check_distinct_secrets(cfg.agencies, {"the run's audit_key": cfg.audit_key})
         manifest: dict[str, Any] = {
             "package": {"name": "nonrecours", "version": __version__},
             "config": {"sha256": config_hash, "months": [f"{m:%Y-%m}" for m in cfg.months],
@@ -702,6 +703,7 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
     agreement = load_agreement(cfg.exchange)
     key = agreement.pseudonym_key()
     AuditKey(load_secret(cfg.audit_key))
+    agreement.check_distinct_secrets(cfg.agencies, {"the run's audit_key": cfg.audit_key})
     checks = []
     for agency, spec in cfg.agencies.items():
         mapping = load_mapping(spec.mapping) if spec.mapping is not None else default_mapping(agency)

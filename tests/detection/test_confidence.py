@@ -67,18 +67,22 @@ def test_grade_table():
         assert g == expected, (lo, ce, hi, unf, uunf)
 
 
+_AGE = ("individu", "p-nothing", "age", 18.0, 45.0, 95.0)
+_HOSTED = ("famille", "caf:f-nothing", "hosted_free_of_charge", 0.0, 0.0, 1.0)
+
+
+def _unknowns(*rows: tuple[str, str, str, float, float, float]) -> pl.DataFrame:
+    """The core's unknowns, static and uninformed: (entity, id, input, low, central, high) each."""
+    return pl.DataFrame([{"entity": e, "id": i, "month": None, "input": inp, "low": lo, "central": c, "high": hi,
+                          "reason": "non transmis", "informed": False} for e, i, inp, lo, c, hi in rows],
+                        schema=UNKNOWNS_SCHEMA)
+
+
 def test_unfavourable_corner_orients_each_unknown(territory):
     """The unfavourable corner puts a resource or a housing at no cost at its high end but an age or a
     pregnancy at its low end (each lowers the minimum incomes there); a rent stays central."""
     _, core = territory
-    unknowns = pl.DataFrame([
-        {"entity": "individu", "id": "p-nothing", "month": None, "input": "age", "low": 18.0, "central": 45.0,
-         "high": 95.0, "reason": "date de naissance non transmise", "informed": False},
-        {"entity": "famille", "id": "caf:f-nothing", "month": None, "input": "hosted_free_of_charge", "low": 0.0,
-         "central": 0.0, "high": 1.0, "reason": "hébergement inconnu", "informed": False},
-        {"entity": "menage", "id": "caf:m-nothing", "month": None, "input": "rent", "low": 300.0,
-         "central": 450.0, "high": 700.0, "reason": "loyer non transmis", "informed": False},
-    ], schema=UNKNOWNS_SCHEMA)
+    unknowns = _unknowns(_AGE, _HOSTED, ("menage", "caf:m-nothing", "rent", 300.0, 450.0, 700.0))
     nat = pl.DataFrame([{"entity": "individu", "id": "p-nothing", "month": None, "input": "nationality_group",
                          "low": None, "central": None, "high": None, "reason": "nationalité non transmise",
                          "informed": False}], schema=UNKNOWNS_SCHEMA)
@@ -97,14 +101,7 @@ def test_low_corner_is_favourable_to_the_minimum_incomes(territory):
     (``UNFAVOURABLE_LOW``: an age, years of residence, an exemption) at their high end, the mirror of the
     unfavourable corner: at their low end there, the right was taken away whatever the resources."""
     _, core = territory
-    unknowns = pl.DataFrame([
-        {"entity": "individu", "id": "p-nothing", "month": None, "input": "age", "low": 18.0, "central": 45.0,
-         "high": 95.0, "reason": "date de naissance non transmise", "informed": False},
-        {"entity": "individu", "id": "p-nothing", "month": None, "input": "residence_permit_years", "low": 0.0,
-         "central": 0.0, "high": 10.0, "reason": "titre de séjour non transmis", "informed": False},
-        {"entity": "famille", "id": "caf:f-nothing", "month": None, "input": "hosted_free_of_charge", "low": 0.0,
-         "central": 0.0, "high": 1.0, "reason": "hébergement inconnu", "informed": False},
-    ], schema=UNKNOWNS_SCHEMA)
+    unknowns = _unknowns(_AGE, ("individu", "p-nothing", "residence_permit_years", 0.0, 0.0, 10.0), _HOSTED)
     low = with_unknowns_at(CoreMonth(MONTH, core.inputs, unknowns), "low")
     person = low.individu.filter(pl.col("person_id") == "p-nothing")
     assert person["age"].to_list() == [95] and person["residence_permit_years"].to_list() == [10]

@@ -105,6 +105,34 @@ def test_return_key_must_not_be_the_exchange_secret(tmp_path: Path) -> None:
         load_agreement(p)
 
 
+def test_two_roles_holding_one_secret_are_refused_whatever_the_files(tmp_path: Path) -> None:
+    """The agreement compares sources: the exchange secret copied into « caf.key », or one agency's key file named
+    for another, passed it, and every agency holding the exchange secret opened the CAF's tokens (found probing the
+    outputs from the docs alone, 5 December 2026). ``check_distinct_secrets`` compares the values (never shown)."""
+    import shutil
+
+    from nonrecours.privacy import KeySource
+
+    write_secret_file(tmp_path / "exchange.key")
+    write_secret_file(tmp_path / "caf.key")
+    write_secret_file(tmp_path / "audit.key")
+    ag = load_agreement(write(tmp_path))
+    ag.check_distinct_secrets(["caf"], {"the run's audit_key": KeySource(file=tmp_path / "audit.key")})
+    shutil.copy(tmp_path / "exchange.key", tmp_path / "caf.key")
+    value = (tmp_path / "exchange.key").read_text().strip()
+    with pytest.raises(KeyMaterialError, match="agency caf's return_token_key holds the same secret as the exchange "
+                                               "secret") as exc:
+        ag.check_distinct_secrets(["caf"])
+    assert value not in str(exc.value)
+    write_secret_file(tmp_path / "caf2.key")
+    shutil.copy(tmp_path / "caf2.key", tmp_path / "caf.key")
+    with pytest.raises(KeyMaterialError, match="the run's audit_key holds the same secret as agency caf's"):
+        ag.check_distinct_secrets(["caf"], {"the run's audit_key": KeySource(file=tmp_path / "caf2.key")})
+    (tmp_path / "caf.key").unlink()
+    with pytest.raises(KeyMaterialError, match=r"caf\.key: cannot be read"):  # a key it needs, read before any ingest
+        ag.check_distinct_secrets(["caf"])
+
+
 def test_unreadable_toml(tmp_path: Path) -> None:
     p = tmp_path / "e.toml"
     p.write_text("exchange_id = \n")

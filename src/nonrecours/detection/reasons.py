@@ -247,6 +247,12 @@ def _unknown_to(payers: tuple[str, ...]) -> str:
     return " ".join(f"ni {n}" for n in named) + " ne la connaissent"
 
 
+def _stopped_line(source: pl.Expr, what: str, last: pl.Expr, tail: str) -> pl.Expr:
+    """« ramené à possible » because a member's lines at ``source`` stop at ``last``, nobody reporting them since."""
+    return (pl.lit("Signalement ramené à « possible » : ") + source + pl.lit(f" {what} d'un membre du foyer jusqu'en ")
+            + last + pl.lit(" et plus rien depuis, aucun autre organisme non plus" + tail))
+
+
 def _contradiction_line(columns: Iterable[str]) -> pl.Expr:
     """For a flag ``detect`` ramène à « possible » (``contradicted``: the benefits paid that our rules deny on
     every value of the unknowns): who pays (``contradicted_payers``, the paying agencies of those payments; else
@@ -469,17 +475,14 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             f"{_unknown_to(catalogue_row('aspa').payers)} ; l'ASPA que servirait avec elle la caisse qui la verse, "
             "dont l'extrait n'est pas transmis, compte dans les ressources et n'est pas connue : à vérifier avant tout "
             "contact."))
-                     .when(possible & (row_lost == "behind")).then(
-            pl.lit("Signalement ramené à « possible » : ") + behind_source
-            + pl.lit(" transmet les ressources d'un membre du foyer jusqu'en ") + behind_last
-            + pl.lit(" et plus rien depuis, aucun autre organisme non plus : ces mois comptent pour des revenus nuls, "
-                     "mais les déclarations peuvent ne pas être encore parvenues ; à vérifier avant tout contact."))
-                     .when(possible & (row_lost == "gone")).then(
-            pl.lit("Signalement ramené à « possible » : ") + behind_source
-            + pl.lit(" déclare la pension de retraite d'un membre du foyer jusqu'en ") + behind_last
-            + pl.lit(" et plus rien depuis, aucun autre organisme non plus ; une pension de retraite est servie "
-                     "à vie : un décès ou un départ que les extraits ne portent pas est possible, à vérifier avant "
-                     "tout contact."))
+                     .when(possible & (row_lost == "behind")).then(_stopped_line(
+            behind_source, "transmet les ressources", behind_last,
+            " : ces mois comptent pour des revenus nuls, mais les déclarations peuvent ne pas être encore parvenues ; "
+            "à vérifier avant tout contact."))
+                     .when(possible & (row_lost == "gone")).then(_stopped_line(
+            behind_source, "déclare la pension de retraite", behind_last,
+            " ; une pension de retraite est servie à vie : un décès ou un départ que les extraits ne portent pas est "
+            "possible, à vérifier avant tout contact."))
                      .when(possible & (row_lost == "reexamined")).then(
             pl.lit("Signalement ramené à « possible » : ") + dossier
             + pl.lit(" a versé cette aide jusqu'en ") + reexam_last

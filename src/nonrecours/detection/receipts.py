@@ -285,6 +285,19 @@ def payee_lines_lost(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], r
             .filter(pl.col("_lost")).select(list(schema)).sort("famille_id", "benefit"))
 
 
+_LAST_LINE_SCHEMA = {"famille_id": pl.String(), "person_id": pl.String(), "source": pl.String(), "last": pl.Date()}
+"""A member whose lines at a source stop: their famille, the source and the month of their last line."""
+
+
+def _monthly_lines(resources: pl.LazyFrame | pl.DataFrame, first: dt.date, month: dt.date) -> pl.LazyFrame:
+    """person_id, month, kind, source: the resource lines of the months ``first`` to ``month`` of a person, at the
+    sources that report by month (the DGFiP's rows, a year spread over its months by the connectors, report none)."""
+    return (resources.lazy().filter(pl.col("month").is_between(first, month) & pl.col("person_id").is_not_null()
+                                    & (pl.col("source_agency").cast(pl.String) != "dgfip"))
+            .select("person_id", "month", pl.col("kind").cast(pl.String),
+                    pl.col("source_agency").cast(pl.String).alias("source")))
+
+
 def resource_lines_behind(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], individu: pl.DataFrame,
                           month: dt.date, sources: Iterable[str], *, behind: int,
                           windows: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -298,16 +311,13 @@ def resource_lines_behind(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | Non
     source's extract reaches, of the whole population (``CoreMonth.resource_windows``: a partition must not read
     its own, shorter reach); None: read from ``tables``. The DGFiP's rows (a year spread over its months by the
     connectors) report no month: never « reported since »."""
-    schema = {"famille_id": pl.String(), "person_id": pl.String(), "source": pl.String(), "last": pl.Date()}
+    schema = _LAST_LINE_SCHEMA
     res = tables.get("resources")
     sources = list(sources)
     if res is None or behind <= 0 or not sources:
         return pl.DataFrame(schema=schema)
-    first = add_months(month, -behind)
-    lines = (res.lazy().filter(pl.col("month").is_between(first, month) & pl.col("person_id").is_not_null()
-                               & (pl.col("source_agency").cast(pl.String) != "dgfip"))
-             .select("person_id", "month", pl.col("source_agency").cast(pl.String).alias("source"))
-             .unique().collect())
+    lines = _monthly_lines(res, add_months(month, -behind), month).select("person_id", "month", "source").unique()
+    lines = lines.collect()
     at = lines.filter(pl.col("source").is_in(sources))
     if windows is None:
         reach = at.group_by("source").agg(pl.col("month").max().alias("_reach"))
@@ -337,16 +347,13 @@ def pension_lines_stopped(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | Non
     declaring it has most likely been told of a death (or a departure) that its extract does not carry; a file
     behind (its reach short of that) or lines late by a month or two (a DSN or PASRAU declaration not yet in) are
     not such a stop. ``windows``: (agency, w_to) as in :func:`resource_lines_behind`."""
-    schema = {"famille_id": pl.String(), "person_id": pl.String(), "source": pl.String(), "last": pl.Date()}
+    schema = _LAST_LINE_SCHEMA
     res = tables.get("resources")
     inputs = list(inputs)
     if res is None or months <= 0 or not inputs:
         return pl.DataFrame(schema=schema)
     first = add_months(month, -window)
-    lines = (res.lazy().filter(pl.col("month").is_between(first, month) & pl.col("person_id").is_not_null()
-                               & (pl.col("source_agency").cast(pl.String) != "dgfip"))
-             .select("person_id", "month", pl.col("kind").cast(pl.String),
-                     pl.col("source_agency").cast(pl.String).alias("source"))
+    lines = (_monthly_lines(res, first, month)
              .join(individu.lazy().select("person_id").unique(), on="person_id", how="semi").collect())
     if windows is None:
         reach = lines.group_by("source").agg(pl.col("month").max().alias("_reach"))

@@ -21,11 +21,12 @@ from typing import Any
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from nonrecours.errors import ConfigError, PrivacyError
+from nonrecours.errors import ConfigError, KeyMaterialError, PrivacyError
 from nonrecours.privacy.keys import (
     KeySource,
     PseudonymKey,
     ReturnTokenKey,
+    Secret,
     derive_pseudonym_key,
     derive_return_key,
     load_secret,
@@ -146,6 +147,28 @@ class ExchangeAgreement(BaseModel):
     def pseudonym_key(self) -> PseudonymKey:
         """Load the exchange secret and derive this exchange's pseudonym key for its purpose."""
         return derive_pseudonym_key(load_secret(self.secret), self.exchange_id, self.purpose)
+
+    def check_distinct_secrets(self, agencies: Iterable[str], others: dict[str, KeySource] | None = None) -> None:
+        """Load the exchange secret, the return-token secret of each of ``agencies`` that has one and ``others``
+        (role → source: the run's audit key) and refuse two roles holding one value (``KeyMaterialError`` naming the
+        roles, never the value). The agreement's own check compares sources: a copy of the exchange secret in
+        another file, one file for two agencies, or the exchange secret as the audit key passed it, and every
+        agency holding the exchange secret could then open the return tokens (found probing the outputs from the
+        docs alone, 5 December 2026). A key that cannot be read is refused here too, before any ingest."""
+        roles: dict[str, KeySource] = {"the exchange secret": self.secret}
+        for agency in agencies:
+            terms = self.agencies.get(agency)
+            if terms is not None and terms.return_token_key is not None:
+                roles[f"agency {agency}'s return_token_key"] = terms.return_token_key
+        roles.update(others or {})
+        loaded: list[tuple[str, Secret]] = []
+        for role, source in roles.items():
+            secret = load_secret(source)
+            for seen, earlier in loaded:
+                if secret.same_as(earlier):
+                    raise KeyMaterialError(f"{role} holds the same secret as {seen}: each must be its own "
+                                           "(nonrecours keygen writes one)")
+            loaded.append((role, secret))
 
     def return_key(self, agency: str) -> ReturnTokenKey:
         """Load ``agency``'s own secret and derive its return-token key for this exchange."""

@@ -14,6 +14,7 @@ Why this shape:
 from __future__ import annotations
 
 import hashlib
+import hmac
 import os
 import secrets
 import stat
@@ -120,6 +121,13 @@ class Secret(_Redacted):
 
     def _derive(self, info: bytes, length: int) -> bytes:
         return HKDF(algorithm=hashes.SHA256(), length=length, salt=_SALT, info=info).derive(self._material)
+
+    def same_as(self, other: Secret) -> bool:
+        """Whether two secrets hold one value (compared through a derived digest, in constant time): two roles given
+        one key (an agency's return-token key copied from the exchange secret into another file) defeat their
+        separation whatever the files."""
+        info = b"nonrecours:same-secret-check"
+        return hmac.compare_digest(self._derive(info, 32), other._derive(info, 32))
 
 
 def load_secret(source: KeySource | str | Path) -> Secret:
