@@ -254,10 +254,16 @@ def test_one_run_at_a_time_and_a_polars_rerun_gives_identical_outputs(quick_copy
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     lock.write_text(f"{dead.pid}\n")  # left by a killed run: taken over
+    # a team's own file saved beside a list: no run wrote it, so the rerun moves it aside, never deletes it (it was
+    # deleted, found probing the outputs from the docs alone, 5 December 2026); the audit still verifies
+    month_folder = next(p for p in (run_copy / "outputs").iterdir() if p.is_dir())
+    (month_folder / "mes_notes.xlsx").write_bytes(b"notes")
     run_file(run_copy / "run.toml")
     assert not lock.exists()
     assert output_hashes(run_copy) == before
     verify_run(run_copy)
+    assert not (month_folder / "mes_notes.xlsx").exists()
+    assert (run_copy / "set_aside" / "outputs" / month_folder.name / "mes_notes.xlsx").read_bytes() == b"notes"
 
 
 def test_the_ablation_stage_is_in_the_manifest_and_the_audit_log(demo_run):

@@ -47,9 +47,9 @@ import polars as pl
 
 from nonrecours.atomic import clean_partials, file_sha256, write_json, write_parquet
 from nonrecours.audit.log import AuditLog
-from nonrecours.audit.manifest import MANIFEST, describe_file, relative, unlisted
+from nonrecours.audit.manifest import MANIFEST, describe_file, read_manifest, relative, unlisted
 from nonrecours.config import RunConfig, load_config
-from nonrecours.errors import ControlError, RunConflictError
+from nonrecours.errors import AuditError, ControlError, RunConflictError
 from nonrecours.progress import stage
 from nonrecours.schemas.benefits import ASKED, CATALOGUE, by_asked
 
@@ -631,15 +631,40 @@ def _run(cfg: RunConfig, out: Path, config_hash: str, audit: AuditLog, left: lis
         handler.close()
 
 
+SET_ASIDE = "set_aside"
+"""Folder of a run folder where a rerun moves the files it finds among its outputs that no run wrote."""
+
+
 def _remove_superseded(out: Path, listed: list[str]) -> None:
-    """Remove the files an earlier run of this configuration left beside this run's outputs and this run did
-    not write again (``audit.manifest.unlisted``): they describe other data than this run's (an outreach list of
-    an agency no longer flagged), and ``audit verify`` refuses a file there that the manifest does not list."""
-    stale = unlisted(out, listed)
-    for path in stale:
-        path.unlink()
-    if stale:
-        log.info("removed %d files an earlier run left beside this run's outputs", len(stale))
+    """Remove the files an earlier run of this configuration wrote beside this run's outputs (its manifest lists
+    them) and this run did not write again (``audit.manifest.unlisted``): they describe other data than this run's
+    (an outreach list of an agency no longer flagged), and ``audit verify`` refuses a file there that the manifest
+    does not list. A file there that no manifest lists is not the runs' (a team's notes saved beside a list): moved
+    to ``set_aside/`` under its path, with a warning, never deleted (it was: found probing the outputs from the docs
+    alone, 5 December 2026)."""
+    try:
+        before = {o["path"] for o in read_manifest(out).get("outputs", [])}
+    except AuditError:  # no earlier run finished here
+        before = set()
+    removed, kept = 0, []
+    for path in unlisted(out, listed):
+        rel = path.relative_to(out)
+        if rel.as_posix() in before:
+            path.unlink()
+            removed += 1
+            continue
+        target = out / SET_ASIDE / rel
+        n = 1
+        while target.exists():
+            target = out / SET_ASIDE / rel.with_name(f"{rel.stem}.{n}{rel.suffix}")
+            n += 1
+        target.parent.mkdir(parents=True, exist_ok=True)
+        path.replace(target)
+        kept.append(f"{rel.as_posix()} -> {target.relative_to(out).as_posix()}")
+    if removed:
+        log.info("removed %d files an earlier run wrote beside this run's outputs", removed)
+    for move in kept:
+        log.warning("a file no run wrote was among the outputs: moved aside (%s)", move)
 
 
 def _rows(path: Path) -> int | None:
