@@ -821,10 +821,15 @@ def entitlements(
     out: Path = typer.Option(..., "--out", help="Folder for entitlements, provenance, unknowns, summary."),
 ) -> None:
     """Evaluate the benefits for a month on a workspace, with what is observed, estimated or unknown."""
+    from nonrecours.core import CoreConfig
     from nonrecours.core.workspace import run_entitlements
+    from nonrecours.schemas.benefits import CATALOGUE
 
+    # every benefit of the catalogue (the core's default targets are the first four: the ASI, the ARS and the
+    # chèque énergie were left out without a word; found probing the commands from the docs alone, 5 December 2026)
+    targets = tuple(dict.fromkeys(rule for b in CATALOGUE for rule in b.rules))
     # the month as every command reads it; errors exit with their class's code and message, as detect's
-    paths = run_entitlements(workspace, _month(month), out, backend=backend)
+    paths = run_entitlements(workspace, _month(month), out, backend=backend, config=CoreConfig(targets=targets))
     _print_outputs("entitlements", paths.values())
 
 

@@ -268,7 +268,14 @@ def test_entitlements_command_on_a_workspace(tmp_path):
 
     summary = json.loads((tmp_path / "out" / "core-2026-06.json").read_text())
     assert summary["counts"]["persons"] == 2 and "resources" in summary["tables_absent"]
-    assert pl.read_parquet(tmp_path / "out" / "entitlements-2026-06.parquet").height == 1
+    famille = pl.read_parquet(tmp_path / "out" / "entitlements-2026-06.parquet")
+    assert famille.height == 1
+    # every benefit of the catalogue: the core's default targets (the first four) left out the ASI, the ARS and the
+    # chèque énergie without a word
+    from nonrecours.schemas.benefits import CATALOGUE
+
+    assert {r for b in CATALOGUE for r in b.rules if r in famille.columns} >= {"asi", "cheque_energie_annuel"}
+    assert all(r in famille.columns for b in CATALOGUE for r in b.rules if b.code in ("rsa", "ars", "asi"))
     for month in ("2026-13", "2026-6"):  # a month as every command reads it: YYYY-MM, two digits
         bad = CliRunner().invoke(app, ["entitlements", "--workspace", str(tmp_path / "ws"), "--month", month,
                                        "--out", str(tmp_path / "out")])
