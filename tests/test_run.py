@@ -70,6 +70,18 @@ def test_rerun_gives_identical_outputs(demo_result, tmp_path):
 
 
 
+def test_an_unfinished_run_of_another_configuration_is_named_so(tmp_path):
+    """A run that stopped (a month after the extracts) leaves its marker and workspace, no manifest: a corrected
+    configuration is refused there (it would mix its extracts with those) with a message saying no output was
+    published, not « the outputs of another run »."""
+    from nonrecours.run import MARKER, _claim
+
+    (tmp_path / "workspace").mkdir()
+    (tmp_path / MARKER).write_text(json.dumps({"config_hash": "a" * 64}))
+    with pytest.raises(RunConflictError, match="the workspace of another configuration's run that did not finish"):
+        _claim(tmp_path, "b" * 64)
+
+
 def test_another_configuration_is_refused(run_copy):
     before = output_hashes(run_copy)
     text = (run_copy / "run.toml").read_text().replace('"2026-06"', '"2026-05"')

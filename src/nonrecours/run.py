@@ -506,9 +506,14 @@ def _claim(out: Path, config_hash: str, *, write: bool = True) -> None:
         except (OSError, ValueError):
             previous = None
         if previous != config_hash:
+            # a run that stopped (a month after the extracts, a faulty file) leaves its workspace and no manifest:
+            # a corrected configuration is another one, and would mix its extracts with those (found probing the
+            # command line from the docs alone, 5 December 2026: the message said « outputs » of a folder with none)
+            what = ("the outputs of another run" if (out / MANIFEST).exists()
+                    else "the workspace of another configuration's run that did not finish (no output published)")
             raise RunConflictError(
-                f"{out} holds the outputs of another run (configuration {str(previous)[:12]}, this one is "
-                f"{config_hash[:12]}); runs are never mixed: choose another output folder or remove that one")
+                f"{out} holds {what} (configuration {str(previous)[:12]}, this one is {config_hash[:12]}); runs are "
+                "never mixed: choose another output folder or remove that one")
     elif (out / MANIFEST).exists() or (out / "workspace").exists():
         raise RunConflictError(f"{out} holds outputs not written by a run of this configuration; "
                                "choose another output folder or remove that one")
