@@ -29,8 +29,7 @@ from nonrecours.privacy import (
 from nonrecours.schemas import TABLES, UNIDENTIFIED_DESCRIBED, UNIDENTIFIED_NEIGHBOURS
 
 __all__ = ["BORN_IN_FRANCE", "FAULT_SCHEMA", "KEPT_OBJECTION", "NIR_FACTS", "SUB", "UNIDENTIFIED_SCHEMA", "born_column",
-           "check_rows",
-           "emit_rows", "parse_record", "raw_fields", "repairs", "unidentified_members"]
+           "check_rows", "emit_rows", "parse_record", "raw_fields", "repairs", "unidentified_members"]
 
 FAULT_SCHEMA = {"line": pl.Int64, "record": pl.String, "column": pl.String, "reason": pl.String}
 SUB = "__sub"
