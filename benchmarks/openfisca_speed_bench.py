@@ -30,6 +30,7 @@ sys.path.insert(0, str(ROOT))  # tests/oracle: the oracle environment lives outs
 
 from tests.oracle.environment import OPENFISCA_FRANCE, ensure_oracle, run_oracle  # noqa: E402
 
+from commits import commit  # noqa: E402
 from nonrecours.simulation import load_situations  # noqa: E402
 from nonrecours.simulation.differential import generate_situations  # noqa: E402
 from nonrecours.simulation.export_openfisca import export_situations  # noqa: E402
@@ -114,6 +115,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     report: dict[str, Any] = {
         "benchmark": "simulate beside OpenFisca-France on the same households (benchmarks/openfisca_speed_bench.py)",
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "commit": commit(changes_in="src"),
         "oracle": f"openfisca-france {OPENFISCA_FRANCE}",
         "machine": {"cpus": os.cpu_count(), "load_average_1min": round(os.getloadavg()[0], 2),
                     "python": platform.python_version()},
