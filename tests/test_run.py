@@ -165,6 +165,8 @@ def test_validate_reads_a_fixed_width_trailer(run_copy):
     lines = raw.decode("latin-1").splitlines(keepends=True)
     assert lines[-1].startswith("99")
     assert not next(c.refused for c in validate(run_copy / "run.toml") if c.agency == "caf")
+    caf.write_bytes(raw + b"\x1a")  # a DOS end-of-file mark after the trailer: read as ingest reads it, no record
+    assert not next(c.refused for c in validate(run_copy / "run.toml") if c.agency == "caf")
     caf.write_bytes("".join(lines[:-1]).encode("latin-1"))
     (cut,) = next(c.refused for c in validate(run_copy / "run.toml") if c.agency == "caf")
     assert "does not end with its trailer record (code 99)" in cut

@@ -771,19 +771,17 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
 
 def _trailer_refusal(file: Path, mapping: Any) -> str | None:
     """Why the run's record count control would fail on a fixed-width extract with a trailer (``record_count_from``),
-    read from the file's lines without parsing them: no trailer record last, or a count that differs from the
-    records (non-blank lines, as ingest counts them); None when it would pass or the layout has no trailer."""
+    read from the file's lines without parsing them (``readers.last_record``): no trailer record last, or a count
+    that differs from the records (non-blank lines, as ingest counts them); None when it would pass or the layout
+    has no trailer."""
     ref = mapping.record_count_from
     if mapping.format != "fixed_width" or ref is None or mapping.record_type_start is None:
         return None
+    from nonrecours.connectors.readers import last_record
+
     rec = next(r for r in mapping.records if r.name == ref.record)
     start, length = mapping.record_type_start - 1, mapping.record_type_length or 0
-    records, last = 0, ""
-    with open(file, encoding=mapping.encoding, errors="replace", newline=None) as fh:
-        for line in fh:
-            if line.strip():
-                records += 1
-                last = line
+    records, last = last_record(file, mapping.encoding)
     if last[start:start + length] != rec.code:
         return f"the file does not end with its trailer record (code {rec.code}): the run's record count control fails"
     count = rec.field(ref.field)

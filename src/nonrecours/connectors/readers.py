@@ -29,7 +29,7 @@ from nonrecours.connectors.mapping import ExtractMapping
 from nonrecours.errors import ExtractError
 
 __all__ = ["BLANK_LINE", "EOF_MARK", "FAULT", "FAULT_COLUMN", "LINE", "TEXT", "RawBatch", "ends_with_eof_mark",
-           "fit_to_header", "iter_batches", "read_header"]
+           "fit_to_header", "iter_batches", "last_record", "read_header"]
 
 LINE = "__line"
 FAULT = "__fault"
@@ -111,6 +111,19 @@ def _iter_line_chunks(path: Path, encoding: str, chunk_bytes: int) -> Iterator[t
             line_no += len(lines)
             if eof:
                 return
+
+
+def last_record(path: Path, encoding: str, *, chunk_bytes: int = 8 << 20) -> tuple[int, str]:
+    """(records, last record) of a text file as the fixed-width reader sees them: its lines but blank ones, a DOS
+    end-of-file mark dropped (``_iter_line_chunks``); counted chunk by chunk in Polars (``validate`` reads a trailer's
+    control with it, without parsing the records)."""
+    records, last = 0, ""
+    for first, lines, _ in _iter_line_chunks(path, encoding, chunk_bytes):
+        kept = _frame(first, lines).filter(pl.col(TEXT).str.strip_chars() != "").get_column(TEXT)
+        records += kept.len()
+        if kept.len():
+            last = kept[-1]
+    return records, last
 
 
 def _frame(first: int, lines: list[str]) -> pl.DataFrame:
