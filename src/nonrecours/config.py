@@ -386,7 +386,7 @@ def _check_files(cfg: RunConfig, text: str, path: Path) -> None:
         fail(("exchange",), f"file not found: {cfg.exchange}")
     if cfg.audit_key.file is not None and not cfg.audit_key.file.is_file():
         fail(("audit_key", "file"), f"file not found: {cfg.audit_key.file} (create it with nonrecours keygen)")
-    from nonrecours.connectors.ingest import id_of_file  # the connectors read this module's settings
+    from nonrecours.connectors.ingest import id_of_file  # here: a configuration loads without the connectors
 
     for agency, spec in cfg.agencies.items():
         ids: dict[str, int] = {}
