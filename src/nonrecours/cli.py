@@ -935,10 +935,16 @@ def outreach_open(
     target = out or list_path.with_name(f"{list_path.stem}-opened{list_path.suffix}")
     (write_parquet if target.suffix == ".parquet" else write_french_csv)(opened, target)
     numbers = opened.get_column("record_id").is_not_null().sum()
+    failed = opened.get_column("token_error").drop_nulls()
     # a row without a token (has_record false: the agency holds no record of the person) opens to nothing
     _out().print(f"outreach open: {opened.height:,} rows for agency {agency}, {numbers:,} record numbers opened "
-                 f"({opened.height - numbers:,} rows without a record at {agency}), written to {target}",
-                 markup=False)
+                 f"({opened.height - numbers - len(failed):,} rows without a record at {agency}"
+                 + (f", {len(failed):,} whose token does not open" if len(failed) else "")
+                 + f"), written to {target}", markup=False)
+    if len(failed):  # kept in the list with the reason; named here by their place, never by the token
+        _stderr().print(f"nonrecours: error: {len(failed):,} tokens did not open, kept with the reason in column "
+                        f"token_error of {target.name}; first: {failed[0]}", markup=False)
+        raise typer.Exit(3)
 
 
 @outreach_app.command("situation")

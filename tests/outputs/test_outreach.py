@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 
 import polars as pl
 import pytest
@@ -131,10 +130,39 @@ def test_tokens_open_only_with_the_owning_agency_key(tmp_path, lists, return_key
     foreign = next(t for a, f in lists.items() if a != "caf" for t in f.get_column("return_token").drop_nulls())
     forged = lists["caf"].with_columns(
         pl.when(pl.int_range(pl.len()) == 1).then(pl.lit(foreign)).otherwise("return_token").alias("return_token"))
+    # it is kept, not opened, with its place and the reason; the other rows open: rows out = rows in
     for name, writer, where in (("forged.csv", write_french_csv, "forged.csv, line 3, column return_token"),
-                                ("forged.parquet", write_parquet, "forged.parquet, row 1 (from 0), column return")):
-        with pytest.raises(PrivacyError, match=rf"return token at {re.escape(where)}.*authentication failed"):
-            open_outreach(writer(forged, tmp_path / name), return_keys["caf"])
+                                ("forged.parquet", write_parquet,
+                                 "forged.parquet, row 1 (from 0), column return_token")):
+        opened = open_outreach(writer(forged, tmp_path / name), return_keys["caf"])
+        assert opened.height == forged.height
+        errors = opened.get_column("token_error").to_list()
+        assert errors[1].startswith(f"{where}: authentication failed") and foreign not in errors[1]
+        assert errors[0] is None and errors[2:] == [None] * (forged.height - 2)
+        assert opened.get_column("record_id")[1] is None
+        assert opened.get_column("record_id").drop_nulls().len() == forged.height - 1
+    # a list none of whose tokens opens (every one replaced by another agency's): refused, the first row named
+    alien = lists["caf"].with_columns(pl.lit(foreign).alias("return_token"))
+    with pytest.raises(PrivacyError, match=r"forged_all.csv, line 2, column return_token: authentication failed.*"
+                                           r"no token of the list opens"):
+        open_outreach(write_french_csv(alien, tmp_path / "forged_all.csv"), return_keys["caf"])
+
+
+def test_a_list_comes_back_from_a_french_spreadsheet(tmp_path, lists, return_keys):
+    """Excel saves the list in cp1252 without the BOM; a token starting with « - » went out behind an apostrophe
+    (else the spreadsheet reads a formula and saves #NOM?): the list opens as it was issued."""
+    caf = lists["caf"].with_columns(pl.lit("Réponse « à compléter »").alias("note"))
+    csv = write_french_csv(caf, tmp_path / "caf.csv")
+    text = csv.read_bytes().decode("utf-8-sig")
+    for token in caf.get_column("return_token").drop_nulls():  # written as text a spreadsheet will not evaluate
+        assert (f";'{token};" in text) == token.startswith("-") and (f";{token};" in text) != token.startswith("-")
+    resaved = tmp_path / "caf-excel.csv"
+    resaved.write_bytes(text.replace("\n", "\r\n").encode("cp1252"))
+    opened = open_outreach(resaved, return_keys["caf"])
+    assert opened.get_column("token_error").null_count() == opened.height
+    assert set(opened.get_column("record_id").drop_nulls()) == set(open_outreach(
+        write_parquet(caf, tmp_path / "caf.parquet"), return_keys["caf"]).get_column("record_id").drop_nulls())
+    assert opened.get_column("note").unique().to_list() == ["Réponse « à compléter »"]
 
 
 def test_config_changes_the_lead_and_weights(flags, records, return_keys, affiliations):

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from nonrecours.outputs.writers import BOM, write_french_csv, write_parquet, write_table
+from nonrecours.outputs.writers import BOM, read_french_csv, write_french_csv, write_parquet, write_table
 
 
 @pytest.fixture
@@ -77,8 +77,27 @@ def test_any_text_and_amount_round_trip(tmp_path_factory, rows):
     back = pl.read_csv(path, separator=";", decimal_comma=True, encoding="utf8",
                        schema={"texte": pl.String, "montant": pl.Float64})
     assert back.get_column("montant").to_list() == frame.get_column("montant").to_list()
-    # A spreadsheet trims nothing inside quotes; Polars reads empty-looking cells as null.
-    assert [t or "" for t in back.get_column("texte").to_list()] == frame.get_column("texte").to_list()
+    # no cell a spreadsheet would evaluate: what starts like a formula went out behind an apostrophe
+    assert not back.get_column("texte").str.contains(r"^[=+\-@\t\r]").any()
+    # read back as written: a spreadsheet trims nothing inside quotes; Polars reads empty-looking cells as null
+    texts = read_french_csv(path).get_column("texte").to_list()
+    assert [t or "" for t in texts] == frame.get_column("texte").to_list()
+
+
+@pytest.mark.parametrize("text", ["-Xa9_b", "=HYPERLINK(\"http://x\")", "+33 6", "@SUM(A1)", "\tcaché",
+                                  "'=déjà", "''-deux"])
+def test_a_formula_like_cell_goes_out_as_text_and_comes_back(tmp_path, text):
+    """A return token « -Xa9… » or an extract's « =HYPERLINK(…) » is text to the spreadsheet (OWASP's apostrophe),
+    and comes back as it was, even a cell that started with an apostrophe already."""
+    frame = pl.DataFrame({"token": [text, "ordinaire"], "liste": [[text], ["a"]], "montant": [-12.5, 3.0]})
+    path = write_french_csv(frame, tmp_path / "t.csv")
+    raw = pl.read_csv(path, separator=";", infer_schema=False)
+    assert raw.get_column("token").to_list() == ["'" + text, "ordinaire"]
+    assert raw.get_column("liste").to_list() == ["'" + text, "a"]
+    assert raw.get_column("montant").to_list() == ["-12,5", "3,0"]  # a number stays a number
+    back = read_french_csv(path)
+    assert back.get_column("token").to_list() == [text, "ordinaire"]
+    assert back.get_column("liste").to_list() == [text, "a"]
 
 
 def _as_spreadsheet_reads(csv_path, schema: dict[str, pl.DataType]) -> pl.DataFrame:
@@ -118,7 +137,8 @@ def test_the_demos_csvs_read_back_as_their_parquet(demo_run):
             elif isinstance(dtype, pl.List):
                 assert [v.split(" | ") if v else [] for v in read] == \
                     [[] if v is None else [str(x) for x in v] for v in ours.to_list()], (csv_path.name, name)
-            else:
-                assert [v or "" for v in read] == [v or "" for v in ours], (csv_path.name, name)
+            else:  # a cell a spreadsheet would take for a formula went out behind an apostrophe
+                assert [(v or "").removeprefix("'") if (v or "").startswith(("'-", "'=", "'+", "'@")) else v or ""
+                        for v in read] == [v or "" for v in ours], (csv_path.name, name)
                 accents += sum(any(c in v for c in "éèàçôœ€") for v in ours.drop_nulls())
     assert accents > 100  # French text went through: labels, reasons, questions

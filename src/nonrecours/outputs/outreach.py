@@ -47,6 +47,7 @@ from nonrecours.outputs.law import (
     judged_earlier,
     questions_frame,
 )
+from nonrecours.outputs.writers import read_french_csv
 from nonrecours.privacy.keys import ReturnTokenKey
 from nonrecours.privacy.tokens import issue_return_tokens, open_return_tokens
 from nonrecours.schemas.benefits import CATALOGUE
@@ -394,14 +395,13 @@ def _tokens(out: pl.DataFrame, records: pl.DataFrame, keys: Mapping[str, ReturnT
 def open_outreach(path: str | Path, key: ReturnTokenKey, *, out_column: str = "record_id") -> pl.DataFrame:
     """An agency opens its own list (Parquet or the French CSV): ``record_id`` in place of ``return_token``.
 
-    Refuses a list addressed to another agency, and any token its key did not issue (PrivacyError naming the
-    row, never the token).
+    Refuses a list addressed to another agency, and a list none of whose tokens its key issued (PrivacyError
+    naming the first row, never the token). A row whose token alone fails (a cell damaged by hand) is kept,
+    ``record_id`` empty and the reason in ``token_error`` with the row's place: the other rows still open, and
+    the rows out are the rows in. The CSV may come back as a French spreadsheet saved it (cp1252, no BOM).
     """
     path = Path(path)
-    if path.suffix == ".parquet":
-        frame = pl.read_parquet(path)
-    else:
-        frame = pl.read_csv(path, separator=";", decimal_comma=True, infer_schema=False)
+    frame = pl.read_parquet(path) if path.suffix == ".parquet" else read_french_csv(path)
     for col in ("agency", "return_token"):
         if col not in frame.columns:
             raise SchemaError("not an outreach list", table=path.name, column=col)
@@ -411,6 +411,16 @@ def open_outreach(path: str | Path, key: ReturnTokenKey, *, out_column: str = "r
     # where a bad token is, as the agency's team finds it: the CSV's line (its header is line 1), the Parquet's row
     locate = ((lambda i: f"{path.name}, row {i} (from 0), column return_token") if path.suffix == ".parquet"
               else (lambda i: f"{path.name}, line {i + 2}, column return_token"))
-    opened = open_return_tokens(frame, "return_token", key, out=out_column, locate=locate)
+    opened = open_return_tokens(frame, "return_token", key, out=out_column, locate=locate, failures="token_error")
+    failed = opened.select(pl.col("token_error").is_not_null().arg_true()).to_series()
+    if len(failed) and opened.get_column(out_column).is_not_null().sum() == 0:
+        first = int(failed[0])
+        raise PrivacyError(f"return token at {locate(first)}: {opened.item(first, 'token_error')}; "
+                           f"no token of the list opens with agency {key.agency}'s key")
+    place = (pl.lit(f"{path.name}, ") + (pl.lit("row ") + pl.int_range(pl.len()).cast(pl.String) + pl.lit(" (from 0)")
+             if path.suffix == ".parquet" else pl.lit("line ") + (pl.int_range(pl.len()) + 2).cast(pl.String)))
+    opened = opened.with_columns(pl.when(pl.col("token_error").is_not_null())
+                                 .then(place + pl.lit(", column return_token: ") + pl.col("token_error"))
+                                 .alias("token_error"))
     return opened.select(out_column, pl.exclude(out_column, "return_token", "return_key_id"))
 

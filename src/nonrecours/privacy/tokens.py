@@ -80,12 +80,15 @@ def issue_return_tokens(frame: pl.DataFrame, record_column: str, key: ReturnToke
 
 
 def open_return_tokens(frame: pl.DataFrame, token_column: str, key: ReturnTokenKey, *,
-                       out: str = "record_id", locate: Callable[[int], str] | None = None) -> pl.DataFrame:
+                       out: str = "record_id", locate: Callable[[int], str] | None = None,
+                       failures: str | None = None) -> pl.DataFrame:
     """Add ``out`` = the local record id behind each token (null stays null).
 
     Raises PrivacyError naming the first row whose token fails authentication (tampered, truncated,
     or issued by another agency, exchange or purpose): ``locate(i)`` says where row ``i`` of ``frame`` is (the
     file and line the frame was read from), by default "row i". The token itself is never quoted.
+    With ``failures`` (a column name), such a row is kept instead, ``out`` null and the reason in that column
+    (null on every row that opened or had no token): one damaged cell does not lose the rest of a list.
     """
     where = locate or (lambda i: f"row {i}")
     key = _check_key(key)
@@ -95,18 +98,22 @@ def open_return_tokens(frame: pl.DataFrame, token_column: str, key: ReturnTokenK
         pl.col(token_column).cast(pl.String).alias("t"),
         _from_b64url(pl.col(token_column).cast(pl.String)).alias("b"),
     ).with_columns(_to_b64url(pl.col("b")).alias("canonical"))
-    raw = decoded.get_column("b")
     # Canonical encoding only: a token string that differs from the issued one never opens, even when
     # the difference sits in base64 padding bits that the decoder would ignore.
-    bad_encoding = decoded.select(
-        (pl.col("t").is_not_null() & (pl.col("b").is_null() | (pl.col("canonical") != pl.col("t"))))
-        .arg_true()).to_series()
-    if len(bad_encoding):
+    bad = pl.col("t").is_not_null() & (pl.col("b").is_null() | (pl.col("canonical") != pl.col("t")))
+    bad_encoding = decoded.select(bad.arg_true()).to_series()
+    if len(bad_encoding) and failures is None:
         raise PrivacyError(f"return token at {where(int(bad_encoding[0]))}: not a token (bad encoding)")
+    raw = decoded.select(pl.when(bad).then(None).otherwise(pl.col("b"))).to_series()
     siv = AESSIV(key._siv_key)
     ad = key.associated_data()
     dec = siv.decrypt
     opened: list[str | None] = []
+    failed: list[str | None] = [None] * len(raw)
+    for i in bad_encoding.to_list():
+        failed[i] = "not a token (bad encoding)"
+    refused = (f"authentication failed (tampered, or not issued by agency {key.agency} for exchange "
+               f"{key.exchange}, purpose {key.purpose})")
     base = 0
     for start in range(0, max(len(raw), 1), _BATCH):
         chunk = raw.slice(start, _BATCH).to_list()
@@ -117,8 +124,10 @@ def open_return_tokens(frame: pl.DataFrame, token_column: str, key: ReturnTokenK
             try:
                 opened.append(dec(tok, ad).decode("utf-8"))
             except (InvalidTag, ValueError):
-                raise PrivacyError(
-                    f"return token at {where(base + i)}: authentication failed (tampered, or not issued "
-                    f"by agency {key.agency} for exchange {key.exchange}, purpose {key.purpose})") from None
+                if failures is None:
+                    raise PrivacyError(f"return token at {where(base + i)}: {refused}") from None
+                opened.append(None)
+                failed[base + i] = refused
         base += len(chunk)
-    return frame.with_columns(pl.Series(out, opened, dtype=pl.String))
+    result = frame.with_columns(pl.Series(out, opened, dtype=pl.String))
+    return result if failures is None else result.with_columns(pl.Series(failures, failed, dtype=pl.String))
