@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import polars as pl
 import pytest
 from tests.conftest import output_hashes
 from typer.testing import CliRunner
@@ -22,7 +23,7 @@ from nonrecours.audit import read_manifest, verify_run
 from nonrecours.cli import app
 from nonrecours.config import load_config
 from nonrecours.errors import ExtractError, RunConflictError
-from nonrecours.run import STAGES, StageReport, run, run_file, validate
+from nonrecours.run import STAGES, StageReport, _claim, run, run_file, validate
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -185,6 +186,32 @@ def test_validate_refuses_a_month_the_rules_do_not_model(run_copy):
     old.write_text(text.replace(month.group(0), 'first_month = "2019-01"', 1))
     res = CliRunner().invoke(app, ["validate", str(old)])
     assert res.exit_code == 5 and "not modelled in 2019-01; the earliest month it models is" in res.output
+
+
+def test_validate_refuses_a_month_after_the_extracts(run_copy):
+    """A month after the latest monthly extract (payments and resources, dated 28 June) was valid, then refused by
+    the rules stage after ingest: validate refuses it first (exit 3), from the extracts it reads (the dates the
+    run gives, the CAF's header) or, on a rerun, those the workspace already holds."""
+    text = (run_copy / "run.toml").read_text()
+    month = re.search(r'first_month = "(\d{4}-\d{2})"', text)
+    assert month is not None and month.group(1) == "2026-06"
+    july = text.replace(month.group(0), 'first_month = "2026-07"', 1).replace('output = "."', 'output = "july"', 1)
+    assert 'output = "july"' in july
+    (run_copy / "july.toml").write_text(july)
+    res = CliRunner().invoke(app, ["validate", str(run_copy / "july.toml")])
+    assert res.exit_code == 3, res.output
+    assert "2026-07 is after the latest monthly extract (dated 28/06/2026)" in res.output
+    # the extracts a rerun's workspace already holds count: a July extract ingested before makes July valid
+    (run_copy / "july").mkdir()
+    _claim(run_copy / "july", load_config(run_copy / "july.toml").digest())  # a stopped run of this configuration
+    held = run_copy / "july" / "workspace" / "benefits_paid"
+    held.mkdir(parents=True)
+    july_extract = pl.DataFrame({"source_agency": ["caf"], "extract_date": [dt.date(2026, 7, 28)]})
+    july_extract.write_parquet(held / "caf-x.parquet")
+    assert validate(run_copy / "july.toml")
+    june = text.replace('output = "."', 'output = "june"', 1)
+    (run_copy / "june.toml").write_text(june)
+    assert CliRunner().invoke(app, ["validate", str(run_copy / "june.toml")]).exit_code == 0
 
 
 def test_command_line_run_and_validate(run_copy):

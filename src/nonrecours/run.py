@@ -735,6 +735,7 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
     AuditKey(load_secret(cfg.audit_key))
     agreement.check_distinct_secrets(cfg.agencies, {"the run's audit_key": cfg.audit_key})
     checks = []
+    reported: list[dict[str, Any]] = []  # the monthly extracts' dates: no month after the latest (as the run)
     for agency, spec in cfg.agencies.items():
         mapping = load_mapping(spec.mapping) if spec.mapping is not None else default_mapping(agency)
         check_export(agreement, mapping.agency, mapping.exported_columns)
@@ -744,9 +745,19 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
                 sample = _sample(file, fitted, sample_bytes)
                 per_record, faults, _ = _split_records(sample, fitted)
                 found = [fault_frame(sample, None).cast(FAULT_SCHEMA), faults]
+                date = spec.extract_date  # as ingest dates the file: the run's date, its header's, its own
                 for rec, rows in per_record:
                     if rows.height:
-                        found.append(parse_record(raw_fields(rows, rec, fitted), rec, fitted, key)[1])
+                        parsed, parse_faults = parse_record(raw_fields(rows, rec, fitted), rec, fitted, key)
+                        found.append(parse_faults)
+                        ref = fitted.extract_date_from
+                        if date is None and ref is not None and rec.name == ref.record:
+                            header = parsed.get_column(ref.field).drop_nulls()
+                            date = header[0] if header.len() else None
+                monthly = {e.table for rec in fitted.records for e in rec.emits} & {"benefits_paid", "resources"}
+                if monthly:
+                    reported.append({"source_agency": fitted.agency, "extract_date": date or dt.datetime.fromtimestamp(
+                        file.stat().st_mtime, tz=dt.UTC).date()})
                 allf = pl.concat([f.select("column", "reason").cast(pl.String) for f in found])
                 counts = {f"{c or 'line'}: {r}": n for c, r, n in
                           allf.group_by("column", "reason").len().sort("len", descending=True).iter_rows()}
@@ -766,7 +777,24 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
                     refused.append(trailer)
             checks.append(FileCheck(agency, file.name, fitted.format, fitted.encoding, sample.height, counts, notes,
                                     refused))
+    _months_reported(cfg, reported)
     return checks
+
+
+def _months_reported(cfg: RunConfig, reported: list[dict[str, Any]]) -> None:
+    """Refuse, as the rules stage would after ingest, a month after the latest monthly extract: the extracts
+    ``validate`` read, and those a rerun's workspace already holds (``core.inputs.within_the_extracts``)."""
+    from nonrecours.core.inputs import within_the_extracts
+
+    dated = pl.DataFrame(reported, schema={"source_agency": pl.String, "extract_date": pl.Date}).lazy()
+    tables = {"benefits_paid": dated}
+    if (cfg.output / "workspace").is_dir():
+        held = _tables(cfg.output / "workspace")
+        tables |= {t: pl.concat([tables.get(t, dated.clear()), held[t].select(
+            pl.col("source_agency").cast(pl.String), "extract_date")]) for t in ("benefits_paid", "resources")
+            if t in held}
+    for month in cfg.months:
+        within_the_extracts(tables, month)
 
 
 def _trailer_refusal(file: Path, mapping: Any) -> str | None:

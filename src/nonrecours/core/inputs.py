@@ -41,7 +41,8 @@ from nonrecours.schemas.zonage import overseas_department, zone_apl_of
 
 __all__ = ["BEHIND_MIN_PAYMENTS", "FAMILY_PAYMENTS", "PAYMENT_INPUTS", "PERSON_PAYMENTS", "RECEIVED_INPUTS",
            "SETTING_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts", "build_inputs", "build_month",
-           "earliest_reach", "payments_reach", "population_facts", "reach_month", "with_payments"]
+           "earliest_reach", "payments_reach", "population_facts", "reach_month", "with_payments",
+           "within_the_extracts"]
 
 LEASE_KINDS = ("colocation", "chambre")
 """The housing record's kind of lease (schemas.tables.HOUSING): the rent is a colocataire's share, or the
@@ -192,7 +193,7 @@ def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: d
     engine, so that memory does not follow the country's rows."""
     config = config or CoreConfig()
     lf = {k: (v.lazy() if isinstance(v, pl.DataFrame) else v) for k, v in tables.items()}
-    _within_the_extracts(lf, month)
+    within_the_extracts(lf, month)
     payers = list(catalogue_row("aah").payers)
     parts = [lf[t].filter(pl.col("source_agency").cast(pl.String).is_in(payers)).select("person_id").head(1)
              for t in ("persons", "unit_memberships") if t in lf]
@@ -208,7 +209,7 @@ def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: d
                            payments_reach(lf.get("benefits_paid"), month))
 
 
-def _within_the_extracts(lf: Mapping[str, pl.LazyFrame], month: dt.date) -> None:
+def within_the_extracts(lf: Mapping[str, pl.LazyFrame], month: dt.date) -> None:
     """Refuse a month after the latest extract of the agencies reporting monthly (payments, and resources but the
     DGFiP's yearly incomes): no extract could report it, so every agency's silence there is no report yet, not a
     payment nor an income of none, and the core read it as none (a salaried person of June, extracts of 28 June, had
