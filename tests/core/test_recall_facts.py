@@ -203,29 +203,33 @@ def test_a_joint_declaration_missing_its_other_declarant_is_no_single():
     ménage's conjoint) of a joint declaration whose first is not in the extract; t declared 20,000 € of salaries
     but the foyer's RFR is 45,000 €: someone's income the extract does not show (the other spouse's). Both may
     live in couple: uninformed (possible at most), not single by estimate. u's RFR, 16,200 €, is what u's
-    18,000 € of salaries give: u is single by estimate (probable at most)."""
+    18,000 € of salaries give: u is single by estimate (probable at most); so is v, self-employed, whose 5,000 €
+    deficit gives an RFR of 0 (no RFR is negative: the deficit is no income of someone else)."""
     y = dt.date(2025, 1, 1)
     mems = [_mem("s", "foyer_fiscal", "T1", "declarant", "dgfip", y), _mem("s", "menage", "L1", "conjoint", "dgfip", y),
             _mem("t", "foyer_fiscal", "T2", "declarant", "dgfip", y),
             _mem("t", "menage", "L2", "personne_de_reference", "dgfip", y),
             _mem("u", "foyer_fiscal", "T3", "declarant", "dgfip", y),
-            _mem("u", "menage", "L3", "personne_de_reference", "dgfip", y)]
+            _mem("u", "menage", "L3", "personne_de_reference", "dgfip", y),
+            _mem("v", "foyer_fiscal", "T5", "declarant", "dgfip", y),
+            _mem("v", "menage", "L5", "personne_de_reference", "dgfip", y)]
     persons = [_person(p, dt.date(1980, 1, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))
-               for p in ("s", "t", "u")]
+               for p in ("s", "t", "u", "v")]
     annual = [[p, 2025, "salaries", Decimal(a), *_p("dgfip")] for p, a in (("s", "15000.00"), ("t", "20000.00"),
                                                                           ("u", "18000.00"))]
+    annual.append(["v", 2025, "self_employment", Decimal("-5000.00"), *_p("dgfip")])
     tax = [[f, 2025, Decimal(r), 1.0, *_p("dgfip")] for f, r in (("T1", "13500.00"), ("T2", "45000.00"),
-                                                                  ("T3", "16200.00"))]
+                                                                  ("T3", "16200.00"), ("T5", "0.00"))]
     core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems),
                         "annual_income": _frame(ANNUAL_INCOME, annual),
                         "tax_households": _frame(TAX_HOUSEHOLDS, tax)}, M)
     ind = core.inputs.individu
-    fam = {p: ind.filter(pl.col("person_id") == p)["famille_id"].item() for p in ("s", "t", "u")}
+    fam = {p: ind.filter(pl.col("person_id") == p)["famille_id"].item() for p in ("s", "t", "u", "v")}
     couple = core.unknowns.filter(pl.col("input") == "couple_kind")
     informed = dict(zip(couple["id"], couple["informed"], strict=True))
-    assert informed == {fam["s"]: False, fam["t"]: False, fam["u"]: True}
+    assert informed == {fam["s"]: False, fam["t"]: False, fam["u"]: True, fam["v"]: True}
     assert couple.filter(pl.col("id") == fam["t"])["reason"].item().startswith("déclaration commune")
-    assert core.counts["familles_declarant_missing"] == 2 and core.counts["familles_single_from_dwelling"] == 1
+    assert core.counts["familles_declarant_missing"] == 2 and core.counts["familles_single_from_dwelling"] == 2
 
 
 def test_absent_from_the_drm_while_the_dgfip_shows_salaries_is_doubtful_not_zero():

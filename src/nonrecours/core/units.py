@@ -530,8 +530,9 @@ def declarant_missing(lf: Mapping[str, pl.LazyFrame], month: dt.date, margin: fl
     second declarant the extract lacks while one only is there: the one there is the declaration's second
     (qualité DEC2: a joint declaration, CGI art. 6), or the foyer's revenu fiscal de référence exceeds what the
     declared incomes of its persons in the extract give (0.9 x earnings, unemployment and pensions, plus alimony
-    and non-salaried income; CGI art. 1417, IV) by more than ``margin`` euros and ``share`` of the RFR (the 10 %
-    deduction's floor and cap, capital and property income a person's rows do not carry)."""
+    and non-salaried income, a deficit included, the sum at least 0; CGI art. 1417, IV) by more than ``margin``
+    euros and ``share`` of the RFR (the 10 % deduction's floor and cap, capital and property income a person's
+    rows do not carry)."""
     empty = pl.DataFrame(schema={"person_id": pl.String})
     if "unit_memberships" not in lf:
         return empty
@@ -557,7 +558,10 @@ def declarant_missing(lf: Mapping[str, pl.LazyFrame], month: dt.date, margin: fl
         per = per.with_columns(pl.lit(None, dtype=pl.Float64).alias("_net"))
     sums = per.group_by("unit_id", "year").agg(
         (pl.col("role") == "declarant").sum().alias("_declarants"), pl.col("_dec2").fill_null(False).any(),
-        pl.col("_net").fill_null(0.0).sum())
+        # a deficit lowers the foyer's income, never below 0: no RFR is negative (CGI art. 156 I, 1417 IV), and
+        # a lone declarant's deficit read as « an RFR above her income » made her half of a couple (found probing
+        # extracts written from the docs alone, 5 December 2026: a self-employed woman's RSA fell to possible)
+        pl.col("_net").fill_null(0.0).sum().clip(lower_bound=0.0))
     if "tax_households" in lf:
         rfr = (lf["tax_households"].filter(pl.col("source_agency").cast(pl.String) == "dgfip")
                .select("unit_id", pl.col("year").cast(pl.Int32), pl.col("rfr").cast(pl.Float64)).collect()
