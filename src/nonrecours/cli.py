@@ -911,10 +911,12 @@ def outreach_open(
     key: Annotated[Path, typer.Option("--key", help="The agency's own return-token secret (mode-600 key file).")],
     exchange: Annotated[Path | None, typer.Option("--exchange", help="Exchange agreement (TOML) the list was "
                                                   "issued under; default: the packaged one.")] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Where to write the opened list; default: "
-                                             "LIST with '-opened' before the suffix.")] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Where to write the opened list (mode 600: it holds "
+                                             "record numbers), never inside a run folder; default: LIST's name "
+                                             "with '-opened' before the suffix, in the current folder.")] = None,
 ) -> None:
     """Turn the return tokens of a list back into the agency's own record numbers, locally."""
+    from nonrecours.audit.manifest import MANIFEST
     from nonrecours.outputs.outreach import open_outreach
     from nonrecours.outputs.writers import write_french_csv, write_parquet
     from nonrecours.privacy import derive_return_key, load_agreement, load_secret
@@ -932,8 +934,18 @@ def outreach_open(
     except Exception as exc:  # a reader's message may quote cells: say only what failed
         raise errors.SchemaError(f"{list_path.name} cannot be read as an outreach list "
                                  f"({type(exc).__name__})") from None
-    target = out or list_path.with_name(f"{list_path.stem}-opened{list_path.suffix}")
-    (write_parquet if target.suffix == ".parquet" else write_french_csv)(opened, target)
+    target = out or Path.cwd() / f"{list_path.stem}-opened{list_path.suffix}"
+    run_folder = next((f for f in target.resolve().parents if (f / MANIFEST).is_file()), None)
+    if run_folder is not None:  # the run's outputs are audited and leave the CAF: record numbers (NIRs for the
+        # CNAM) written beside them broke `audit verify` and went wherever the folder goes (found probing, 5 Dec.)
+        raise errors.ConfigError(f"{target.name} would be written inside the run folder {run_folder}, whose files "
+                                 "are audited and shared: an opened list holds the agency's record numbers; give "
+                                 "--out outside it")
+    previous = os.umask(0o077)  # the record numbers are the agency's own: readable by its user only, as a key
+    try:
+        (write_parquet if target.suffix == ".parquet" else write_french_csv)(opened, target)
+    finally:
+        os.umask(previous)
     numbers = opened.get_column("record_id").is_not_null().sum()
     failed = opened.get_column("token_error").drop_nulls()
     # a row without a token (has_record false: the agency holds no record of the person) opens to nothing

@@ -180,15 +180,28 @@ def test_config_changes_the_lead_and_weights(flags, records, return_keys, affili
         build_outreach(flags, records=records, keys={a: k for a, k in return_keys.items() if a != "cnam"})
 
 
-def test_cli_open_with_own_key_and_refuses_another(tmp_path, flags, records, affiliations):
+def test_cli_open_with_own_key_and_refuses_another(tmp_path, flags, records, affiliations, monkeypatch):
     keyfiles = {a: write_secret_file(tmp_path / f"{a}.key") for a in ("caf", "cnam", "cnav", "msa", "france_travail")}
     keys = {a: derive_return_key(load_secret(p), a, EXCHANGE, PURPOSE) for a, p in keyfiles.items()}
     lists = build_outreach(flags, records=records, keys=keys, affiliations=affiliations)
-    caf_csv = write_french_csv(lists["caf"], tmp_path / "caf.csv")
+    run = tmp_path / "run"  # an audited run folder: the list is in its outputs
+    (run / "outputs").mkdir(parents=True)
+    (run / "manifest.json").write_text("{}")
+    caf_csv = write_french_csv(lists["caf"], run / "outputs" / "caf.csv")
+    desk = tmp_path / "desk"
+    desk.mkdir()
+    monkeypatch.chdir(desk)
     runner = CliRunner()
     ok = runner.invoke(app, ["outreach", "open", str(caf_csv), "--agency", "caf", "--key", str(keyfiles["caf"])])
     assert ok.exit_code == 0, ok.output
-    opened = pl.read_csv(tmp_path / "caf-opened.csv", separator=";", decimal_comma=True)
+    # written where the agency works, not beside the list, readable by its user only: it holds record numbers
+    assert sorted(p.name for p in (run / "outputs").iterdir()) == ["caf.csv"]
+    assert (desk / "caf-opened.csv").stat().st_mode & 0o777 == 0o600
+    inside = runner.invoke(app, ["outreach", "open", str(caf_csv), "--agency", "caf", "--key", str(keyfiles["caf"]),
+                                 "--out", str(run / "outputs" / "opened.csv")])
+    assert inside.exit_code == 2 and "inside the run folder" in " ".join(inside.output.split())
+    assert sorted(p.name for p in (run / "outputs").iterdir()) == ["caf.csv"]
+    opened = pl.read_csv(desk / "caf-opened.csv", separator=";", decimal_comma=True)
     assert set(opened.get_column("record_id").drop_nulls().to_list()) == {pid(p) for p in ("elodie", "gaelle",
                                                                                            "anais")}
     # the count says how many rows opened to a record number, and how many had none to open
