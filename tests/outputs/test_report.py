@@ -392,6 +392,31 @@ def test_a_month_without_statistics_says_so(demo_run, tmp_path):
     assert rows(page, "quarantaine") and rows(page, "parametres")
 
 
+@pytest.mark.parametrize(("familles", "persons", "expected"), [
+    (1, 1, "1 famille (1 personne) vit à Mayotte"),
+    (2, 5, "2 familles (5 personnes) vivent à Mayotte")])
+def test_the_limits_agree_in_number(demo_run, tmp_path, familles, persons, expected):
+    """One famille of Mayotte is « 1 famille (1 personne) vit », not « 1 familles (1 personnes) vivent » (found
+    on a hand-written territory, 5 December 2026); so for the person not evaluated and the unknown value."""
+    run = tmp_path / "run"
+    for sub in ("detection/2026-06", "rules", "workspace/reports", FOLDER):
+        shutil.copytree(demo_run / sub, run / sub)
+    path = run / "detection" / "2026-06" / "summary.json"
+    summary = json.loads(path.read_text())
+    summary["territory_not_modelled"] = {"familles": familles, "persons": persons}
+    summary["persons_not_evaluated"] = familles
+    summary["unknowns"] = {**summary.get("unknowns", {}), "values": familles, "units": familles}
+    path.write_text(json.dumps(summary))
+    text = " ".join(BeautifulSoup(build_report(run, MONTH), "html.parser").find(id="limites").get_text().split())
+    assert expected in text
+    if familles == 1:
+        assert "1 personne connue des organismes n'est dans aucune famille et n'est pas évaluée" in text
+        assert "1 valeur qu'aucun organisme ne fournit (1 unité) reste inconnue : elle fait" in text
+    else:
+        assert "2 personnes connues des organismes ne sont dans aucune famille" in text
+        assert "2 valeurs qu'aucun organisme ne fournit (2 unités) restent inconnues : elles font" in text
+
+
 def test_no_identifier_in_the_report(demo_run):
     """Aggregates only: no NIR-shaped string, no name, no pseudonym of a flagged person or unit."""
     from nonrecours.privacy import find_leaks

@@ -203,6 +203,12 @@ def fmt_int(x: float | int) -> str:
     return format_decimal(int(x), locale=_locale())
 
 
+def fr(n: float | int, one: str, other: str) -> str:
+    """The French word for ``n`` things: ``one`` for 0 and 1 (CLDR's French plural rule), ``other`` above:
+    « 1 famille vit », « 2 familles vivent » (the report wrote « 1 familles (1 personnes) vivent »)."""
+    return one if _locale().plural_form(abs(int(n))) == "one" else other
+
+
 def fmt_number(x: float, digits: int = 6) -> str:
     from babel.numbers import format_decimal
 
@@ -1067,17 +1073,24 @@ def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, 
                               "montre ; des personnes concernées peuvent figurer dans les signalements.")
         unknowns = summary.get("unknowns", {})
         if unknowns.get("values"):
-            limits.append(f"{fmt_int(unknowns['values'])} valeurs qu'aucun organisme ne fournit "
-                          f"({fmt_int(unknowns.get('units', 0))} unités) restent inconnues : elles font les "
+            n, units = unknowns["values"], unknowns.get("units", 0)
+            limits.append(f"{fmt_int(n)} {fr(n, 'valeur', 'valeurs')} qu'aucun organisme ne fournit "
+                          f"({fmt_int(units)} {fr(units, 'unité', 'unités')}) "
+                          f"{fr(n, 'reste inconnue : elle fait', 'restent inconnues : elles font')} les "
                           "fourchettes basse–haute et les degrés, jamais une valeur par défaut.")
         if summary.get("persons_not_evaluated"):
-            limits.append(f"{fmt_int(summary['persons_not_evaluated'])} personnes connues des organismes ne "
-                          "sont dans aucune famille et ne sont pas évaluées.")
+            n = summary["persons_not_evaluated"]
+            verb = fr(n, "n'est dans aucune famille et n'est pas évaluée",
+                      "ne sont dans aucune famille et ne sont pas évaluées")
+            limits.append(f"{fmt_int(n)} {fr(n, 'personne connue', 'personnes connues')} des organismes {verb}.")
         away = summary.get("territory_not_modelled", {})
         if away.get("familles"):
-            limits.append(f"{fmt_int(away['familles'])} familles ({fmt_int(away.get('persons', 0))} personnes) "
-                          "vivent à Mayotte, à Saint-Pierre-et-Miquelon ou dans une collectivité d'outre-mer, dont "
-                          "les règles ne sont pas modélisées : elles ne sont pas évaluées.")
+            n, persons = away["familles"], away.get("persons", 0)
+            them = fr(n, "elle n'est pas évaluée", "elles ne sont pas évaluées")
+            limits.append(f"{fmt_int(n)} {fr(n, 'famille', 'familles')} ({fmt_int(persons)} "
+                          f"{fr(persons, 'personne', 'personnes')}) {fr(n, 'vit', 'vivent')} à Mayotte, à "
+                          "Saint-Pierre-et-Miquelon ou dans une collectivité d'outre-mer, dont les règles ne sont "
+                          f"pas modélisées : {them}.")
     if "value" not in answers:
         limits.append("La valeur de chaque échange (détection rejouée sans chaque organisme) n'est pas mesurée "
                       "par ce traitement (section [ablation] de run.toml) : seules les données que chaque extrait "
@@ -1102,8 +1115,9 @@ def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, 
 def _units_note(summary: dict[str, Any] | None) -> str:
     if summary is None:
         return ""
-    return (f"{fmt_int(summary.get('persons', 0))} personnes dans {fmt_int(summary.get('familles', 0))} familles "
-            "évaluées")
+    persons, familles = summary.get("persons", 0), summary.get("familles", 0)
+    return (f"{fmt_int(persons)} {fr(persons, 'personne', 'personnes')} dans {fmt_int(familles)} "
+            f"{fr(familles, 'famille évaluée', 'familles évaluées')}")
 
 
 def write_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, Any] | None = None) -> Path:
