@@ -467,6 +467,7 @@ def test_caf_header_and_trailer_controls(territory: Territory, agreement: Exchan
     report = _run(cut, "caf", agreement, tmp_path / "cut")
     assert report.control_ok is False and report.declared_records is None
     assert any("truncated file" in r.getMessage() for r in caplog.records)
+    assert report.controls == ["record count: no trailer record (a file cut short?)"]  # not « a count differs »
 
 
 def test_csv_without_header_quotes_nothing(territory: Territory, agreement: ExchangeAgreement,

@@ -401,7 +401,10 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
             records = report.rows_read  # blank lines are no records: not counted
             report.control_ok = report.declared_records == records
             if not report.control_ok:
-                report.controls.append("record count: the trailer's count differs from the records read")
+                report.controls.append(
+                    "record count: no trailer record (a file cut short?)" if report.declared_records is None
+                    else f"record count: the trailer declares {report.declared_records:,} records, "
+                         f"{records:,} were read (a file cut short?)")
                 log.warning("%s: the trailer declares %s records, %d were read (truncated file?)", path.name,
                             report.declared_records if report.declared_records is not None else "no", records)
         staged = work / "staged"
