@@ -653,6 +653,10 @@ def test_the_other_decimal_mark_is_read_when_unambiguous(territory: Territory, a
     ours, theirs = _tables(base), _tables(report)
     for table, frame in ours.items():
         assert frame.drop("extract_date", strict=False).equals(theirs[table].drop("extract_date", strict=False)), table
+    # read, and said: the agency learns its export writes the other mark, column by column
+    assert not any("decimal mark" in k for k in base.repaired)
+    marks = {k: n for k, n in report.repaired.items() if "the other decimal mark read" in k}
+    assert marks and sum(marks.values()) >= changed
 
 
 def test_dates_in_another_delimited_convention_are_read(territory: Territory, agreement: ExchangeAgreement,
@@ -667,6 +671,9 @@ def test_dates_in_another_delimited_convention_are_read(territory: Territory, ag
     base = _run(_write(tmp_path / "a" / "cnam.csv", text.split("\n")), "cnam", agreement, tmp_path / "oa")
     report = _run(_write(tmp_path / "b" / "cnam.csv", iso.split("\n")), "cnam", agreement, tmp_path / "ob")
     assert report.rows_quarantined == base.rows_quarantined
+    assert not base.repaired  # the layout's own order: nothing to say; ISO order: said by column
+    assert report.repaired.get("DATE_NAISSANCE: date in another order or without leading zeros read (1959-09-11, "
+                               "1948-2-9)", 0) > 10
     ours, theirs = _tables(base), _tables(report)
     for table, frame in ours.items():
         assert frame.drop("extract_date", strict=False).equals(theirs[table].drop("extract_date", strict=False)), table

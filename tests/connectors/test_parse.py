@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nonrecours.connectors.mapping import ExtractMapping, FieldMap, RecordLayout
-from nonrecours.connectors.parse import _prepared, _reason, _value, _with_other_shapes
+from nonrecours.connectors.parse import CASE_REPAIR, _prepared, _reason, _value, _with_other_shapes, repairs
 
 
 def _parse(f: FieldMap, values: list[str | None]) -> tuple[list[object], list[str | None]]:
@@ -129,6 +129,12 @@ def test_codes_in_another_case_are_read_unless_case_tells_codes_apart() -> None:
     assert values == ["A", "B"] and reasons == [None, None]
     values, reasons = _parse(FieldMap(source="C", target="c", type="code", codes={"ab": "A", "AB": "B"}), ["Ab"])
     assert values == [None] and reasons == ["unknown code"]
+    # the ingest report counts the codes read ignoring their case, by column: neither the exact ones nor a fault
+    f = FieldMap(source="NAT", target="nat", type="code", codes={"FR": "FR", "UE": "EEA"})
+    layout = RecordLayout(name="r", fields=[f])
+    mapping = ExtractMapping(agency="cnav", format="csv", records=[layout])
+    raw = pl.DataFrame({"nat": ["fr", "FR", "ue", "xx", None]})
+    assert repairs(raw, layout, mapping) == {f"NAT: {CASE_REPAIR}": 2}
 
 
 def test_optional_field_may_be_empty() -> None:

@@ -126,16 +126,42 @@ def _commune(raw: pl.Expr) -> pl.Expr:
     return pl.when(raw.str.contains(_LOST_ZERO)).then(pl.lit("0") + raw).otherwise(raw.str.to_uppercase())
 
 
+OTHER_MARK_REPAIR = "the other decimal mark read (12.50 for 12,50, or the reverse)"
+THOUSANDS_REPAIR = "commas between thousands read (1,253.49)"
+OTHER_ORDER_REPAIR = "date in another order or without leading zeros read (1959-09-11, 1948-2-9)"
+CASE_REPAIR = "code read ignoring its case (fr for FR)"
+
+
 def repairs(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMapping) -> dict[str, int]:
-    """Values of ``raw`` (from ``raw_fields``) that ``parse_record`` reads after a repair, by column and repair:
-    what the ingest report counts (``IngestReport.repaired``)."""
-    fields = [f for f in record.fields if f.type == "commune"]
-    if not fields or not raw.height:
+    """Values of ``raw`` (from ``raw_fields``) that ``parse_record`` reads only after a repair or in a shape
+    other than the layout's, by column and kind: what the ingest report counts (``IngestReport.repaired``) so the
+    agency learns its export departs from the layout (a commune code that lost its zero, the other decimal mark,
+    a date in ISO order, a code in lower case). Counted on the shapes, before parsing: a shape that still fails
+    (« 2026-13-45 ») is counted beside its fault."""
+    checks: list[tuple[str, pl.Expr]] = []
+    for f in record.fields:
+        col, name = pl.col(f.target), where(f, mapping)
+        if f.type == "commune":
+            checks += [(f"{name}: {label}", col.str.contains(shape)) for shape, label in _REPAIRS]
+        elif f.type in ("amount", "float"):
+            text = col.str.replace_many([" ", "\u00a0", "\u202f"], ["", "", ""]).str.strip_prefix("+")
+            if f.decimal_comma:
+                checks.append((f"{name}: {OTHER_MARK_REPAIR}", text.str.contains(_OTHER_MARK_POINT)))
+            else:
+                checks += [(f"{name}: {OTHER_MARK_REPAIR}", text.str.contains(_OTHER_MARK_COMMA)),
+                           (f"{name}: {THOUSANDS_REPAIR}", text.str.contains(_GROUPED_BY_COMMAS))]
+        elif f.type in ("date", "month") and f.date_format:
+            others = [col.str.contains(shape) for fmt, shape in _OTHER_DATE_SHAPES[f.type] if fmt != f.date_format]
+            if others:
+                checks.append((f"{name}: {OTHER_ORDER_REPAIR}",
+                               ~col.str.contains(_shape(f.date_format)) & pl.any_horizontal(others)))
+        elif f.type in ("code", "bool") and f.codes and (folded := _folded_codes(f.codes)) is not None:
+            checks.append((f"{name}: {CASE_REPAIR}", ~col.is_in(list(f.codes))
+                           & col.str.to_lowercase().is_in(list(folded))))
+    if not checks or not raw.height:
         return {}
-    asked = [(f, label) for f in fields for _, label in _REPAIRS]
-    counts = raw.select([pl.col(f.target).str.contains(shape).sum().alias(f"{i}:{k}")
-                         for i, f in enumerate(fields) for k, (shape, _) in enumerate(_REPAIRS)]).row(0)
-    return {f"{where(f, mapping)}: {label}": int(n) for (f, label), n in zip(asked, counts, strict=True) if n}
+    counts = raw.select([e.fill_null(False).sum().alias(str(k)) for k, (_, e) in enumerate(checks)]).row(0)
+    return {label: int(n) for (label, _), n in zip(checks, counts, strict=True) if n}
 
 
 def _prepared(f: FieldMap) -> pl.Expr | None:
