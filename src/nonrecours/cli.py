@@ -21,7 +21,8 @@ code  meaning
 ====  ====================================================================================================
 
 Logging is configured once, here: warnings on stderr through rich, ``--verbose`` for progress details and
-tracebacks of unexpected errors, ``--quiet`` for errors only (no progress display). A run also logs to
+tracebacks of unexpected errors, ``--quiet`` for errors only on stderr (no progress display, no warning; the
+command's result is still printed on stdout). A run also logs to
 ``run.log`` in its run folder.
 """
 
@@ -387,7 +388,9 @@ def _version(value: bool) -> None:
 @app.callback()
 def _main(
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="More detail, tracebacks of bugs.")] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Errors only, no progress display.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress display nor warnings on stderr: errors "
+                                        "only there; the command's result (its summary, simulate's JSON) is still "
+                                        "printed on stdout.")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True,
                                           help="Print the version and exit.")] = False,
 ) -> None:
