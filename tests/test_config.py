@@ -107,6 +107,7 @@ def test_environment_overrides_the_file(folder, monkeypatch):
     ('suppression = 11', 'supression = 11', r"line 12, column 1: unknown key thresholds.supression; allowed keys: "
                                             r"exclusion_months, suppression, under_payment"),
     ('memory_limit = "1GB"', 'memory_limit = 1024', r"line 5, column 16: key memory_limit: .*string"),
+    ('memory_limit = "1GB"', 'memory_limit = "0MB"', r"line 5, column 16: key memory_limit: a size above 0"),
     ('under_payment = 0.1', 'under_payment = "ten"', r"line 11, column 17: key thresholds.under_payment: .*number"),
     ('last_month = "2026-06"', 'last_month = "2026-13"', r"line 2, column 14: key last_month: month number"),
     ('first_month = "2026-04"', 'first_month = "April 2026"', r"line 1, column 15: key first_month: .*YYYY-MM"),

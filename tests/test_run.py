@@ -214,6 +214,21 @@ def test_validate_refuses_a_month_after_the_extracts(run_copy):
     assert CliRunner().invoke(app, ["validate", str(run_copy / "june.toml")]).exit_code == 0
 
 
+def test_a_key_from_a_missing_variable_names_the_setting(run_copy, monkeypatch):
+    """``audit_key = { env = "X" }`` with X unset said « environment variable X is not set »: which setting asked
+    for it was left to guess; now the error begins with run.toml's key (exit 4), and an agreement's key with its
+    role."""
+    monkeypatch.delenv("NR_ABSENT_AUDIT", raising=False)
+    text = (run_copy / "run.toml").read_text()
+    assert 'audit_key = { file = "keys/audit.key" }' in text
+    (run_copy / "env.toml").write_text(text.replace('audit_key = { file = "keys/audit.key" }',
+                                                    'audit_key = { env = "NR_ABSENT_AUDIT" }', 1)
+                                       .replace('output = "."', 'output = "env"', 1))
+    res = CliRunner().invoke(app, ["validate", str(run_copy / "env.toml")])
+    assert res.exit_code == 4
+    assert "run.toml's audit_key: environment variable NR_ABSENT_AUDIT is not set" in " ".join(res.output.split())
+
+
 def test_command_line_run_and_validate(run_copy):
     res = CliRunner().invoke(app, ["validate", str(run_copy / "run.toml")])
     assert res.exit_code == 0, res.output

@@ -191,6 +191,8 @@ class RunConfig(BaseSettings):
     def _memory(cls, v: str) -> str:
         if not _MEMORY.match(v.strip()):
             raise ValueError("a size such as 512MB, 2GB or 1.5GiB (units KB, MB, GB, TB, KiB, MiB, GiB, TiB)")
+        if float(re.match(r"^\d+(\.\d+)?", v.strip()).group(0)) == 0:  # type: ignore[union-attr]
+            raise ValueError("a size above 0 (DuckDB cannot evaluate anything in no memory), such as 2GB")
         return v.strip()
 
     @field_validator("last_month")

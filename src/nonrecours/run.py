@@ -572,7 +572,7 @@ def run(config: RunConfig, *, stages: dict[str, Stage] | None = None) -> RunRepo
     out = cfg.output
     out.mkdir(parents=True, exist_ok=True)
     config_hash = cfg.digest()
-    audit = AuditLog(out, AuditKey(load_secret(cfg.audit_key)))
+    audit = AuditLog(out, AuditKey(load_secret(cfg.audit_key, "run.toml's audit_key")))
     audit.verify()  # a broken log is never extended
     lock = _lock(out)
     try:
@@ -594,7 +594,7 @@ def _run(cfg: RunConfig, out: Path, config_hash: str, audit: AuditLog, left: lis
         if left:
             log.info("removed %d partial files of an interrupted run", len(left))
         agreement = load_agreement(cfg.exchange)
-        agreement.check_distinct_secrets(cfg.agencies, {"the run's audit_key": cfg.audit_key})
+        agreement.check_distinct_secrets(cfg.agencies, {"run.toml's audit_key": cfg.audit_key})
         manifest: dict[str, Any] = {
             "package": {"name": "nonrecours", "version": __version__},
             "config": {"sha256": config_hash, "months": [f"{m:%Y-%m}" for m in cfg.months],
@@ -732,8 +732,8 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
     _claim(cfg.output, cfg.digest(), write=False)  # the run would be refused: say so now
     agreement = load_agreement(cfg.exchange)
     key = agreement.pseudonym_key()
-    AuditKey(load_secret(cfg.audit_key))
-    agreement.check_distinct_secrets(cfg.agencies, {"the run's audit_key": cfg.audit_key})
+    AuditKey(load_secret(cfg.audit_key, "run.toml's audit_key"))
+    agreement.check_distinct_secrets(cfg.agencies, {"run.toml's audit_key": cfg.audit_key})
     checks = []
     reported: list[dict[str, Any]] = []  # the monthly extracts' dates: no month after the latest (as the run)
     for agency, spec in cfg.agencies.items():

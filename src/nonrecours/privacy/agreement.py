@@ -146,7 +146,8 @@ class ExchangeAgreement(BaseModel):
 
     def pseudonym_key(self) -> PseudonymKey:
         """Load the exchange secret and derive this exchange's pseudonym key for its purpose."""
-        return derive_pseudonym_key(load_secret(self.secret), self.exchange_id, self.purpose)
+        return derive_pseudonym_key(load_secret(self.secret, "the agreement's secret"), self.exchange_id,
+                                    self.purpose)
 
     def check_distinct_secrets(self, agencies: Iterable[str], others: dict[str, KeySource] | None = None) -> None:
         """Load the exchange secret, the return-token secret of each of ``agencies`` that has one and ``others``
@@ -163,7 +164,7 @@ class ExchangeAgreement(BaseModel):
         roles.update(others or {})
         loaded: list[tuple[str, Secret]] = []
         for role, source in roles.items():
-            secret = load_secret(source)
+            secret = load_secret(source, role)
             for seen, earlier in loaded:
                 if secret.same_as(earlier):
                     raise KeyMaterialError(f"{role} holds the same secret as {seen}: each must be its own "
@@ -175,7 +176,8 @@ class ExchangeAgreement(BaseModel):
         terms = self._terms(agency)
         if terms.return_token_key is None:
             raise ConfigError(f"agency {agency} has no return_token_key in exchange {self.exchange_id}")
-        return derive_return_key(load_secret(terms.return_token_key), agency, self.exchange_id, self.purpose)
+        return derive_return_key(load_secret(terms.return_token_key, f"agency {agency}'s return_token_key"), agency,
+                                 self.exchange_id, self.purpose)
 
 
 def load_agreement(path: str | Path) -> ExchangeAgreement:

@@ -130,15 +130,16 @@ class Secret(_Redacted):
         return hmac.compare_digest(self._derive(info, 32), other._derive(info, 32))
 
 
-def load_secret(source: KeySource | str | Path) -> Secret:
+def load_secret(source: KeySource | str | Path, role: str | None = None) -> Secret:
     """Read a secret from its source. A ``str``/``Path`` is a key file path.
 
     A key file must not be readable by group or others (like an SSH key): a world-readable secret is
-    not a secret. Use :func:`write_secret_file` to create one.
+    not a secret. Use :func:`write_secret_file` to create one. ``role`` (« run.toml's audit_key ») begins
+    the error, so a missing variable names the setting that asks for it.
     """
     if not isinstance(source, KeySource):
         source = KeySource(file=Path(source))
-    where = source.describe()
+    where = source.describe() if role is None else f"{role}: {source.describe()}"
     if source.env is not None:
         value = os.environ.get(source.env)
         if value is None or not value.strip():
