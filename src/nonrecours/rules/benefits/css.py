@@ -13,7 +13,7 @@ of R861-8's abatement, the cases without an input (partial unemployment allowanc
 
 from __future__ import annotations
 
-from nonrecours.rules.benefits.common import round_half_even
+from nonrecours.rules.benefits.common import age_au, round_half_even
 from nonrecours.rules.dsl import Famille, Individu, condition, maximum, minimum, param, rule, sum_over, where
 
 __all__: list[str] = []
@@ -180,10 +180,14 @@ def css_participation(f: Famille):
     return f.css_cmu_acs_eligibilite & ~f.css_free & ressources
 
 
-@rule(entity="individu", dtype="float", label="CSS: participation mensuelle d'une personne selon son âge",
-      ref="CSS art. L861-1, 2° et D861-3")
+@rule(entity="individu", dtype="float",
+      label="CSS: participation mensuelle d'une personne selon son âge au 1er janvier de l'année d'attribution",
+      ref="CSS art. L861-1, 2° et D861-3; arrêté du 21 juin 2019, art. 1")
 def css_participation_individu(i: Individu):
-    a = i.age_mois
+    """The arrêté's table reads the age « au 1er janvier de l'année d'attribution »: a claim made in the evaluated
+    month is attributed that year, so a person of 30 in September born in March owes the 29-year-old's amount
+    (OpenFisca-France reads the age of the month: docs/oracle_disagreements.md)."""
+    a = age_au(i, 1)
     return where(a < 30, param(f"{C}.participation.moins_30_ans"),
                  where(a <= 49, param(f"{C}.participation.de_30_a_49_ans"),
                        where(a <= 59, param(f"{C}.participation.de_50_a_59_ans"),
