@@ -483,21 +483,30 @@ def test_an_objection_on_a_line_quarantined_for_another_field_is_kept(agreement:
     carries the objection and an invalidity pension of three decimals. The line stays quarantined (rows in =
     accepted + quarantined) and counted; its objection is kept (it was lost while the person stayed in the file
     through April's line: found probing extracts written from the docs alone, 5 December 2026). An objection whose
-    own date is faulty is not kept."""
+    own date is faulty (31 February) is kept too, from the extract date: the person objected all the same; so is
+    one dated more than a year after the extract (2027 for 2026), and one dated after the extract within the year
+    is read from the extract date, its line accepted and the repair counted."""
     path = tmp_path / "cnam.csv"
     path.write_text("\n".join([
         CNAM_HEAD,
         f"{OLD};LAFON;Pierre;12/04/1954;46042;01;1;04/2026;0,00;0,00;0,00;;;;;;",
         f"{OLD};LAFON;Pierre;12/04/1954;46042;01;1;05/2026;0,00;12,345;0,00;;;;;;01/02/2026",
         f"{DAD};LAFON;Paul;12/05/1980;46042;01;1;05/2026;0,00;12,345;0,00;;;;;;31/02/2026",
+        f"{MUM};LAFON;Marie;12/11/1982;46042;01;1;05/2026;0,00;0,00;0,00;;;;;;15/06/2027",
+        f"{OLD2};LAFON;Jeanne;12/03/1956;46042;01;1;05/2026;0,00;0,00;0,00;;;;;;15/09/2026",
     ]) + "\n", encoding="utf-8")
     report = _ingest("cnam", path, agreement, tmp_path / "cnam")
-    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (3, 1, 2)
-    assert report.opt_outs_kept_from_quarantined_lines == 1
+    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (5, 2, 3)
+    assert report.opt_outs_kept_from_quarantined_lines == 3
     opt_outs = _table(report, "opt_outs")
-    assert opt_outs.get_column("since").to_list() == [dt.date(2026, 2, 1)]
-    assert opt_outs.get_column("person_id").to_list() == _table(report, "persons").get_column("person_id").to_list()
-    assert _found(report) == {3: "MONTANT_PENSION_INVALIDITE", 4: "MONTANT_PENSION_INVALIDITE"}
+    assert opt_outs.get_column("since").to_list() == [dt.date(2026, 2, 1), *[EXTRACT_DATE] * 3]
+    persons = _table(report, "persons").get_column("person_id").to_list()  # of the accepted lines: OLD's, OLD2's
+    assert opt_outs.get_column("person_id").n_unique() == 4 and set(persons) <= set(opt_outs.get_column("person_id"))
+    found = _table(report, "quarantine").select("line", "column", "reason").sort("line", "column").rows()
+    assert [(line, column) for line, column, _ in found] == [
+        (3, "MONTANT_PENSION_INVALIDITE"), (4, "DATE_OPPOSITION"), (4, "MONTANT_PENSION_INVALIDITE"),
+        (5, "DATE_OPPOSITION")]
+    assert report.repaired == {"DATE_OPPOSITION: objection dated after the extract, counted from the extract date": 2}
 
 
 def test_a_line_of_too_many_fields_says_how_many(agreement: ExchangeAgreement, tmp_path) -> None:  # type: ignore[no-untyped-def]

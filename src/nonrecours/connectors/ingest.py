@@ -39,7 +39,7 @@ import duckdb  # at import, never in the middle of work: nonrecours/cli.py, _LOA
 import polars as pl
 
 from nonrecours.connectors._ids import RETURN_TOKEN, check_export
-from nonrecours.connectors.mapping import ExtractMapping, RecordLayout
+from nonrecours.connectors.mapping import Emit, ExtractMapping, RecordLayout
 from nonrecours.connectors.parse import (
     FAULT_SCHEMA,
     KEPT_OBJECTION,
@@ -52,6 +52,7 @@ from nonrecours.connectors.parse import (
     raw_fields,
     repairs,
     unidentified_members,
+    where,
 )
 from nonrecours.connectors.readers import FAULT, LINE, TEXT, ends_with_eof_mark, fit_to_header, iter_batches
 from nonrecours.errors import ConfigError, EmptyExtractError, ExtractError, PrivacyError
@@ -213,6 +214,28 @@ def _split_records(batch: pl.DataFrame, mapping: ExtractMapping) -> tuple[list[t
     return out, fault_df, refitted
 
 
+def _objection_dated(canon: pl.DataFrame, checked: pl.DataFrame, emit: Emit, rec: RecordLayout, mapping: ExtractMapping,
+                     extract_date: dt.date) -> tuple[pl.DataFrame, pl.Series, int]:
+    """The objections to contact (``opt_outs`` rows) with their date at most the extract's, and the lines whose only
+    fault is that date (kept, the line quarantined all the same). An objection reported by an extract of 28 June
+    was made by then: a date blank, unreadable or after it (« 20270615 » for « 20260615 ») is a fault of the date,
+    not of the objection, which the person made all the same; it counts from the extract date (RGPD art. 21: found
+    by a probe of the monthly operations from the docs alone, 5 December 2026, a person who objected was back on
+    the CAF's list). Also how many rows had a readable date after the extract's (counted in the report's
+    ``repaired``)."""
+    source = emit.columns.get("since")
+    if source is None or not canon.height:
+        return canon, pl.Series(LINE, [], dtype=pl.Int64), 0
+    since = where(rec.field(source), mapping)
+    only_date = (checked.group_by("line").agg((pl.col("column") == since).all().alias("_only"))
+                 .filter(pl.col("_only")).get_column("line"))
+    dated = canon.filter(pl.col(LINE).is_in(only_date.implode()) & pl.col("person_id").is_not_null())
+    late = pl.col("since").is_null() | (pl.col("since") > extract_date)
+    later = canon.select((pl.col("since") > extract_date).sum()).item()
+    return (canon.with_columns(pl.when(late).then(pl.lit(extract_date)).otherwise(pl.col("since")).alias("since")),
+            dated.get_column(LINE), int(later or 0))
+
+
 def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreement, out: str | Path, *,
            key: PseudonymKey | None = None, extract_id: str | None = None,
            extract_date: dt.date | None = None, chunk_bytes: int = 8 << 20,
@@ -329,13 +352,23 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                     canon = emit_rows(parsed if objection else whole, rec, emit)
                     if objection and kept is not None and kept.len():
                         objection_lines.append(canon.filter(pl.col(LINE).is_in(kept.implode())).get_column(LINE))
-                    faults.append(check_rows(canon, emit, rec, mapping, extract_date=extract_date))
+                    checked = check_rows(canon, emit, rec, mapping, extract_date=extract_date)
+                    faults.append(checked)
+                    if emit.table == "opt_outs":
+                        canon, dated, later = _objection_dated(canon, checked, emit, rec, mapping, extract_date)
+                        objection_lines.append(dated)
+                        if later:
+                            repaired[f"{where(rec.field(emit.columns['since']), mapping)}: objection dated after "
+                                     "the extract, counted from the extract date"] += later
                     # a unique, ordered row id: line, then emit, then month of a spread year
                     row_id = (pl.col(LINE) * _EMITS + emit_index[id(emit)]) * 16 + pl.col(SUB)
                     rows_by_table.setdefault(emit.table, []).append(canon.select(
                         LINE, row_id.alias(ROW), *TABLES[emit.table].schema.keys() - {
                             "source_agency", "extract_id", "extract_date"}))
             fault_df = pl.concat(faults).unique(maintain_order=True)  # a column emitted to two tables: one fault
+            # a cell that did not read has no canonical value: say why it did not read, not that it is empty too
+            empty = pl.col("reason").str.starts_with("no value for canonical column")
+            fault_df = fault_df.filter(~(empty & (~empty).any().over("line", "column")))
             bad_lines = fault_df.get_column("line").unique()
             if fault_df.height:
                 fp = work / f"faults-{part:06d}.parquet"

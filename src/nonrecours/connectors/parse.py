@@ -34,6 +34,9 @@ __all__ = ["BORN_IN_FRANCE", "FAULT_SCHEMA", "KEPT_OBJECTION", "NIR_FACTS", "SUB
 FAULT_SCHEMA = {"line": pl.Int64, "record": pl.String, "column": pl.String, "reason": pl.String}
 SUB = "__sub"
 """Rank of a row among those one emit makes from one line (the month of a spread year, else 0)."""
+GIVEN = "__given_"
+"""Prefix of ``parse_record``'s columns telling, for a field an emit reads ``when_present``, that its text was given
+(whether or not it reads): the emit's row is made, and a value that failed is the line's fault, not no row."""
 KEPT_OBJECTION = "__kept_objection"
 """Column of ``parse_record``'s rows: a line quarantined for a fault elsewhere whose objection to contact
 (``opt_outs``) is whole and kept (``_objection_whole``); no other table reads it."""
@@ -408,7 +411,7 @@ def _needed(record: RecordLayout, fields: list[FieldMap], mapping: ExtractMappin
 
 def _objection_whole(record: RecordLayout, fields: list[FieldMap]) -> pl.Expr | None:
     """Where a line's objection to contact is whole: every field its ``opt_outs`` emits read or test (the NIR, the
-    date, the benefit, the line's nature) without a fault. An objection (RGPD art. 21) is honoured whatever else on
+    benefit, the line's nature; not its date) without a fault. An objection (RGPD art. 21) is honoured whatever else on
     its line is faulty: a CNAM line quarantined for its invalidity pension's amount lost the insured person's
     objection, who stayed in the file through another line (found probing extracts written from the docs alone,
     5 December 2026). None: the record emits no objection."""
@@ -419,6 +422,8 @@ def _objection_whole(record: RecordLayout, fields: list[FieldMap]) -> pl.Expr | 
     used = {t for e in emits for t in (*e.columns.values(), *e.when, *e.when_nonzero, *e.when_present)}
     if any(t not in index for t in used):
         return None
+    # the objection's date may fail: the objection stands, from the extract date (ingest's ``_objection_dated``)
+    used -= {e.columns["since"] for e in emits if "since" in e.columns}
     return pl.all_horizontal([pl.col(f"__r{index[t]}").is_null() for t in sorted(used)])
 
 
@@ -502,8 +507,12 @@ def parse_record(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMappin
         else:
             reason = _reason(f, pl.col(f"__v{i}"), flags.get(i, {}), needed.get(i))
         reasons.append(reason.cast(pl.String).alias(f"__r{i}"))
+    # a field an emit asks to be present (``when_present``) counts as given by its text, read or not: a CNAM line
+    # objects by giving a date, and « 31/02/2026 » is an objection whose date fails (``GIVEN``)
+    present = sorted({t for e in record.emits for t in e.when_present} & {f.target for f in fields})
     typed = lf.select(pl.col(LINE), *[pl.col(f"__v{i}").alias(f.target) for i, f in enumerate(fields)],
                       *[born_column(f.target, fact) for f in fields if f.type == "nir" for fact in NIR_FACTS],
+                      *[pl.col(t).is_not_null().alias(GIVEN + t) for t in present],
                       *reasons).collect()
     reason_cols = [f"__r{i}" for i in range(len(fields))]
     faults = _faults(typed, reason_cols, [where(f, mapping) for f in fields], record.name)
@@ -542,7 +551,7 @@ def emit_rows(ok: pl.DataFrame, record: RecordLayout, emit: Emit) -> pl.DataFram
     for field in emit.when_nonzero:
         df = df.filter(pl.col(field).cast(pl.Float64) != 0)  # a negative regularisation is kept
     for field in emit.when_present:
-        df = df.filter(pl.col(field).is_not_null())
+        df = df.filter(pl.col(GIVEN + field) if GIVEN + field in df.columns else pl.col(field).is_not_null())
     if emit.spread_year:
         df = df.with_columns(pl.int_ranges(1, 13).alias("__m")).explode("__m").with_columns(
             pl.date(pl.col(emit.spread_year), pl.col("__m"), 1).alias("__month"))
