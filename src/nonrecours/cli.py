@@ -721,8 +721,8 @@ def audit_expired(
     items = (purge if purge_ else expired)(folder, as_of=when, key=_key(key))
     console = _out()
     for item in items:
-        console.print(f"{'purged' if purge_ else 'expired'}: {item.path} (written {item.written:%Y-%m-%d}, "
-                      f"retention {item.retention_days} days)", markup=False)
+        console.print(f"{'purged' if purge_ else 'expired'}: {item.path} (retention of {item.retention_days} days "
+                      f"from the extract of {item.written:%Y-%m-%d})", markup=False)
     console.print(f"audit: {len(items)} output(s) {'purged' if purge_ else 'past their retention period'}",
                   markup=False)
 

@@ -176,12 +176,22 @@ def test_a_crash_between_entry_and_head_is_not_tampering(tmp_path):
 
 
 def test_retention_lists_and_purges_expired_outputs(run_copy):
-    days = read_manifest(run_copy)["agreement"]["retention_days"]
-    written = dt.datetime.fromisoformat(open_log(run_copy).entries()[-1]["time"])
-    assert expired(run_copy, as_of=written + dt.timedelta(days=days - 1)) == []
-    late = written + dt.timedelta(days=days + 1)
+    """The retention period starts at the extract date, whatever day the run was made (it counted from the last run,
+    and a rerun started the clock again: found probing the monthly operations from the docs alone, 5 December
+    2026): the demo's extracts are of 28 June 2026, its run of today."""
+    manifest = read_manifest(run_copy)
+    days = manifest["agreement"]["retention_days"]
+    dates = {q["extract_date"] for q in manifest["quarantine"].values()}
+    assert dates == {"2026-06-28"}
+    start = dt.datetime(2026, 6, 28, tzinfo=dt.UTC)
+    ran = dt.datetime.fromisoformat(open_log(run_copy).entries()[-1]["time"])
+    assert ran - start > dt.timedelta(days=30)  # made months after the extracts
+    assert expired(run_copy, as_of=start + dt.timedelta(days=days - 1)) == []
+    late = start + dt.timedelta(days=days + 1)
+    assert late < ran + dt.timedelta(days=days)  # expired although the run is younger than the period
     items = expired(run_copy, as_of=late)
-    assert {i.path for i in items} == {o["path"] for o in read_manifest(run_copy)["outputs"]}
+    assert {i.path for i in items} == {o["path"] for o in manifest["outputs"]}
+    assert {i.written for i in items} == {start}
     res = CliRunner().invoke(app, ["audit", "expired", str(run_copy), "--as-of", f"{late:%Y-%m-%d}"])
     assert res.exit_code == 0 and f"{len(items)} output(s) past their retention period" in res.output
     res = CliRunner().invoke(app, ["audit", "expired", str(run_copy), "--purge", "--as-of", f"{late:%Y-%m-%d}"])

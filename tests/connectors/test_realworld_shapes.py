@@ -558,3 +558,25 @@ def test_an_iso_date_without_its_leading_zeros_where_the_layout_is_french(agreem
     assert report.rows_quarantined == 0
     assert sorted(_table(report, "persons").get_column("birth_month").to_list()) == [dt.date(1954, 4, 1),
                                                                                     dt.date(1980, 5, 1)]
+
+
+def test_an_extract_past_the_retention_period_is_said(agreement: ExchangeAgreement, tmp_path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """The agreement's retention period starts at the extract date: an extract whose period has ended is ingested
+    (a team may rerun an old month it still holds) with a warning naming the dates, never silently (found probing
+    the monthly operations from the docs alone, 5 December 2026)."""
+    import logging
+
+    path = tmp_path / "cnam.csv"
+    path.write_text(CNAM_HEAD + "\n" + f"{OLD};LAFON;Pierre;12/04/1954;46042;01;1;04/2026;0,00;0,00;0,00;;;;;;\n",
+                    encoding="utf-8")
+    caplog.set_level(logging.WARNING, logger="nonrecours")
+    old = dt.date.today() - dt.timedelta(days=agreement.retention_days + 2)
+    report = ingest(path, default_mapping("cnam"), agreement, tmp_path / "old", extract_date=old)
+    assert report.rows_read == report.rows_accepted + report.rows_quarantined
+    said = [r.getMessage() for r in caplog.records if "retention period" in r.getMessage()]
+    assert said == [f"cnam.csv: extracted on {old.isoformat()}, past the agreement's retention period "
+                    f"({agreement.retention_days} days, ended {agreement.retention_until(old).isoformat()}): exchanged "
+                    "data is not to be kept beyond it; `nonrecours audit expired` lists what to purge"]
+    caplog.clear()
+    ingest(path, default_mapping("cnam"), agreement, tmp_path / "fresh", extract_date=dt.date.today())
+    assert not [r for r in caplog.records if "retention period" in r.getMessage()]

@@ -2,14 +2,15 @@
 
 ``verify_run`` checks the log's chain and head, that the manifest is the one the last run recorded, that
 every output still has the hash the manifest gives (outputs purged for retention, as the log records,
-are expected to be gone), and that no file was added beside them. ``expired`` lists the outputs older than
-the agreement's retention period (age counted from the last run that wrote them, as the log records it);
-``purge`` removes them and records it.
+are expected to be gone), and that no file was added beside them. ``expired`` lists the outputs past the
+agreement's retention period (counted from the extract dates: a workspace file's own, the run's earliest for
+the rest); ``purge`` removes them and records it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,22 +70,51 @@ def verify_run(folder: str | Path, key: KeySource | None = None) -> dict[str, in
 class Expired:
     path: str
     written: dt.datetime
+    """When its retention period started: the date of the extract it holds (a workspace file), else the earliest
+    extract date of the run (every other output is made from all of them)."""
     retention_days: int
+
+
+def _extract_dates(folder: Path, manifest: dict[str, Any]) -> tuple[dict[str, dt.date], dt.date | None]:
+    """The extract date of each workspace file's extract (``<table>/<agency>-<extract_id>``, from the ingest reports
+    the workspace keeps), and the earliest extract date of the files the run read (the manifest's quarantine)."""
+    per_extract: dict[str, dt.date] = {}
+    for report in (folder / "workspace" / "reports").glob("*.json"):
+        try:
+            per_extract[report.stem] = dt.date.fromisoformat(json.loads(report.read_text())["extract_date"])
+        except (OSError, ValueError, KeyError, TypeError):  # read as the run's earliest below
+            continue
+    dates = [dt.date.fromisoformat(q["extract_date"]) for q in manifest.get("quarantine", {}).values()
+             if isinstance(q, dict) and q.get("extract_date")]
+    return per_extract, (min(dates) if dates else None)
 
 
 def expired(folder: str | Path, *, as_of: dt.datetime | None = None,
             key: KeySource | None = None) -> list[Expired]:
-    """Outputs of the last run older than the agreement's retention period on ``as_of`` (default: now)."""
+    """Outputs past the agreement's retention period on ``as_of`` (default: now). The period starts at the extract
+    date (docs/connectors/README.md: exchanged data may be kept ``retention_days`` from its extraction): a workspace
+    file's at its own extract's, every other output at the run's earliest extract's, whatever day the run was made
+    (it counted from the last run, so a rerun started the clock again: found probing the monthly operations from
+    the docs alone, 5 December 2026). A run whose manifest records no extract date counts from that run."""
     folder = Path(folder)
     entries = open_log(folder, key).verify()
     _, last = _last_run(entries)
-    written = dt.datetime.fromisoformat(last["time"])
-    days = int(read_manifest(folder)["agreement"]["retention_days"])
+    ran = dt.datetime.fromisoformat(last["time"])
+    manifest = read_manifest(folder)
+    days = int(manifest["agreement"]["retention_days"])
+    per_extract, earliest = _extract_dates(folder, manifest)
     now = as_of or dt.datetime.now(dt.UTC)
-    if now - written <= dt.timedelta(days=days):
-        return []
-    return [Expired(item["path"], written, days) for item in read_manifest(folder)["outputs"]
-            if (folder / item["path"]).exists()]
+    out = []
+    for item in manifest["outputs"]:
+        if not (folder / item["path"]).exists():
+            continue
+        parts = Path(item["path"]).parts
+        own = per_extract.get(Path(parts[-1]).stem) if parts[0] == "workspace" and len(parts) == 3 else None
+        start = own or earliest
+        written = ran if start is None else dt.datetime.combine(start, dt.time(), tzinfo=dt.UTC)
+        if now - written > dt.timedelta(days=days):
+            out.append(Expired(item["path"], written, days))
+    return out
 
 
 def purge(folder: str | Path, *, as_of: dt.datetime | None = None, key: KeySource | None = None) -> list[Expired]:

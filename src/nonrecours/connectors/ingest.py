@@ -430,6 +430,11 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
         if date_source == "file":
             log.warning("%s: no extract date given nor in the file: the file's modification date is used",
                         path.name)
+        ended = agreement.retention_until(extract_date)
+        if ended < dt.datetime.now(dt.UTC).date():  # said, not refused: a team may rerun an old month it still holds
+            log.warning("%s: extracted on %s, past the agreement's retention period (%d days, ended %s): exchanged "
+                        "data is not to be kept beyond it; `nonrecours audit expired` lists what to purge",
+                        path.name, extract_date.isoformat(), agreement.retention_days, ended.isoformat())
         if count_ref is not None:
             records = report.rows_read  # blank lines are no records: not counted
             report.control_ok = report.declared_records == records
