@@ -16,7 +16,7 @@ from nonrecours.audit import read_manifest
 from nonrecours.config import load_config
 from nonrecours.core.workspace import file_agency, scan_workspace
 from nonrecours.detection.detect import core_month
-from nonrecours.detection.receipts import payments_known
+from nonrecours.detection.receipts import payers_absent, payments_known
 from nonrecours.outputs.answers import CONTRIBUTING
 from nonrecours.schemas import TABLES
 
@@ -71,6 +71,15 @@ def test_without_the_paying_agencies_payments_are_unknown(demo_run):
     caf = scan_workspace(ws, ["caf"])
     assert set(caf) < set(scan_workspace(ws))
     assert payments_known(caf, benefits) == {"aspa": False, "rsa": True, "css_free": False}
+    # known in part: a payer sent its extract, another did not (the MSA pays its farmers' CSS, the CNAM everyone
+    # else's): the statistics publish no rate on such payments, the report names the agency missing
+    assert payers_absent(scan_workspace(ws), benefits) == {}
+    no_cnam = scan_workspace(ws, [a for a in CONTRIBUTING if a != "cnam"])
+    assert payments_known(no_cnam, benefits)["css_free"] is True
+    assert payers_absent(no_cnam, benefits) == {"css_free": ["cnam"]}
+    # the ASPA's payers all absent: unknown, not « in part »; the MSA pays the RSA and the CSS of its members too
+    assert payers_absent(without, benefits) == {"rsa": ["msa"], "css_free": ["msa"]}
+    assert payers_absent(caf, benefits) == {"rsa": ["msa"]}
 
 
 def test_without_the_caf_and_the_msa_the_family_payments_are_unknown(demo_run):

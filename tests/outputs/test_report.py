@@ -417,6 +417,21 @@ def test_the_limits_agree_in_number(demo_run, tmp_path, familles, persons, expec
         assert "2 valeurs qu'aucun organisme ne fournit (2 unités) restent inconnues : elles font" in text
 
 
+def test_payments_known_in_part_are_said(demo_run, tmp_path):
+    """A run without the CNAM's extract while the MSA's came: the CSS's payments are known in part; the report
+    names the agency missing and says its rates are not published."""
+    run = tmp_path / "run"
+    for sub in ("detection/2026-06", "rules", "workspace/reports", FOLDER):
+        shutil.copytree(demo_run / sub, run / sub)
+    info = {"payers_absent": {"2026-06": {"css_free": ["cnam"]}}}
+    text = " ".join(BeautifulSoup(build_report(run, MONTH, run_info=info), "html.parser")
+                    .find(id="limites").get_text().split())
+    assert (f"{SHORT_BENEFITS['css_free']} : aucun extrait de l'Assurance maladie, qui en verse aussi : ses "
+            "versements ne sont connus qu'en partie et ses taux de non-recours ne sont pas publiés.") in text
+    plain = " ".join(BeautifulSoup(build_report(run, MONTH), "html.parser").find(id="limites").get_text().split())
+    assert "connus qu'en partie" not in plain
+
+
 def test_no_identifier_in_the_report(demo_run):
     """Aggregates only: no NIR-shaped string, no name, no pseudonym of a flagged person or unit."""
     from nonrecours.privacy import find_leaks

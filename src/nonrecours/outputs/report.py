@@ -1091,6 +1091,10 @@ def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, 
                           f"{fr(persons, 'personne', 'personnes')}) {fr(n, 'vit', 'vivent')} à Mayotte, à "
                           "Saint-Pierre-et-Miquelon ou dans une collectivité d'outre-mer, dont les règles ne sont "
                           f"pas modélisées : {them}.")
+    for benefit, missing in sorted(info.get("payers_absent", {}).get(f"{month:%Y-%m}", {}).items()):
+        names = " ni ".join(agency_of(a) for a in missing)
+        limits.append(f"{SHORT_BENEFITS.get(benefit, benefit)} : aucun extrait {names}, qui en verse aussi : "
+                      "ses versements ne sont connus qu'en partie et ses taux de non-recours ne sont pas publiés.")
     if "value" not in answers:
         limits.append("La valeur de chaque échange (détection rejouée sans chaque organisme) n'est pas mesurée "
                       "par ce traitement (section [ablation] de run.toml) : seules les données que chaque extrait "

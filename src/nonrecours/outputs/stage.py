@@ -16,6 +16,7 @@ from typing import Any
 import polars as pl
 
 from nonrecours.core.month import PROVENANCE_SCHEMA
+from nonrecours.detection.receipts import payers_absent
 from nonrecours.outputs.ablation import EXCHANGE_VALUE
 from nonrecours.outputs.answers import write_answers
 from nonrecours.outputs.outreach import OutreachConfig, PayerRule, build_outreach
@@ -86,8 +87,13 @@ def run_stage(ctx: Any) -> Any:
         if (det / "summary.json").exists():  # the manifest's exclusion counts, beside its quarantine counts
             summary = json.loads((det / "summary.json").read_text(encoding="utf-8"))
             ctx.manifest.setdefault("exclusions", {})[f"{month:%Y-%m}"] = summary["exclusions"]
-            # benefits whose payments no extract reports: what is paid there is unknown, not none
+            # benefits whose payments no extract reports: what is paid there is unknown, not none; and those a payer
+            # of which sent no extract: known in part, so no rate (``detection.receipts.payers_absent``)
             unpaid_unknown = tuple(b for b, known in summary.get("payments_known", {}).items() if not known)
+            sent = {t: _table(ws, t) for t in ("persons", "unit_memberships", "benefits_paid")}
+            absent = payers_absent(sent, list(summary.get("payments_known", {})))
+            ctx.manifest.setdefault("payers_absent", {})[f"{month:%Y-%m}"] = absent
+            unpaid_unknown += tuple(b for b in absent if b not in unpaid_unknown)
         provenance = (pl.read_parquet(det / "provenance.parquet") if (det / "provenance.parquet").exists()
                       else pl.DataFrame(schema=PROVENANCE_SCHEMA))
         folder = ctx.out / "outputs" / f"{month:%Y-%m}"
