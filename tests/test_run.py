@@ -229,6 +229,22 @@ def test_a_key_from_a_missing_variable_names_the_setting(run_copy, monkeypatch):
     assert "run.toml's audit_key: environment variable NR_ABSENT_AUDIT is not set" in " ".join(res.output.split())
 
 
+def test_validate_notes_a_payer_without_extract(run_copy):
+    """An agency paying a benefit left out of run.toml while another payer of it sends: validate says its
+    payments will be known in part (the run publishes no rate on them), and the configuration is still valid."""
+    text = (run_copy / "run.toml").read_text()
+    start = text.index("[agencies.cnam]")
+    end = text.index("[agencies.", start + 1)
+    (run_copy / "nocnam.toml").write_text((text[:start] + text[end:]).replace('output = "."', 'output = "nocnam"', 1))
+    res = CliRunner().invoke(app, ["validate", str(run_copy / "nocnam.toml")])
+    assert res.exit_code == 0, res.output
+    out = " ".join(res.output.split())
+    assert "note: no extract of cnam, which pays css_free too: its payments will be known in part" in out
+    assert "which pays rsa" not in out  # the CAF's and the MSA's extracts came
+    full = CliRunner().invoke(app, ["validate", str(run_copy / "run.toml")])
+    assert "note: no extract" not in full.output
+
+
 def test_command_line_run_and_validate(run_copy):
     res = CliRunner().invoke(app, ["validate", str(run_copy / "run.toml")])
     assert res.exit_code == 0, res.output
