@@ -23,7 +23,7 @@ from nonrecours.audit import read_manifest, verify_run
 from nonrecours.cli import app
 from nonrecours.config import load_config
 from nonrecours.errors import ExtractError, RunConflictError
-from nonrecours.run import STAGES, StageReport, _claim, run, run_file, validate
+from nonrecours.run import LOCK, STAGES, STAGING, StageReport, _claim, run, run_file, validate
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
@@ -96,7 +96,7 @@ def test_another_configuration_is_refused(run_copy):
     assert res.exit_code == 2 and "runs are never mixed" in res.output
 
 
-@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT, signal.SIGTERM])
 def test_a_killed_run_restarts_cleanly(quick_copy, quick_run, sig):
     """On the Polars run without the ablation (tests/conftest.py ``quick_run``): restarting is the run's
     business, not a backend's."""
@@ -120,6 +120,9 @@ def test_a_killed_run_restarts_cleanly(quick_copy, quick_run, sig):
         # Ctrl-C was found (SIGABRT, once in CI, once in 140 here under load: ``cli._load_whole``)
         assert proc.returncode == 130 and "interrupted" in err and "Traceback" not in err, (proc.returncode,
                                                                                                err[-4000:])
+    if sig == signal.SIGTERM and proc.returncode != 0:  # a scheduler's stop: the same cleanup, said, exit 143
+        assert proc.returncode == 143 and "interrupted (SIGTERM)" in err and "Traceback" not in err, err[-4000:]
+        assert not (run_copy / LOCK).exists() and not list(run_copy.glob(".partial*")), list(run_copy.iterdir())
     run_file(run_copy / "run.toml")
     assert not list(run_copy.rglob("*.partial-*"))
     assert output_hashes(run_copy) == expected
@@ -470,6 +473,7 @@ def test_a_run_stops_when_too_many_rows_are_quarantined(demo_run, tmp_path):
     assert report["rows_read"] == len(rows) and report["rows_quarantined"] >= len(rows[::4])
     assert found.group(1) == f"{100 * report['rows_quarantined'] / report['rows_read']:.1f}"
     assert not (tmp_path / "refused" / "rules").exists()  # stopped at ingest
+    assert not (tmp_path / "refused" / STAGING).exists()  # its staging removed, not left to the next run
     # a limit above the share: the run goes through ingest, with the same counts
     run(load_config(folder("allowed", 0.5)), stages={"ingest": STAGES["ingest"]})
     quarantine = read_manifest(tmp_path / "allowed")["quarantine"]["cnav/cnav.csv"]

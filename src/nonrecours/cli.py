@@ -15,7 +15,7 @@ code  meaning
 5     rules or engine error (malformed rule, missing parameter for a month, backend failure)
 6     audit trail broken (``audit verify``: chain or output hash mismatch)
 7     empty extract: no record after its header (``ingest``, ``run``); nothing ingested unless allowed
-130   interrupted (Ctrl-C); outputs already written stay whole, a rerun restarts cleanly
+130   interrupted (Ctrl-C; 143 for SIGTERM); outputs already written stay whole, a rerun restarts cleanly
 141   the reader of the output closed it (``nonrecours ... --help | head``): the rest of the output is dropped
       silently, as a Unix command killed by SIGPIPE (128 + 13) would
 ====  ====================================================================================================
@@ -164,12 +164,20 @@ _SIGINT = [False]
 """Whether a Ctrl-C reached the running command (:func:`_on_sigint`)."""
 
 
+_SIGNUM = [int(signal.SIGINT)]
+"""The signal that interrupted the command: its exit code is 128 + it (130 for Ctrl-C, 143 for SIGTERM)."""
+
+
 def _on_sigint(signum: int, frame: Any) -> None:
     """Python's own Ctrl-C handler (it raises KeyboardInterrupt), remembering the interrupt: a library may take the
     KeyboardInterrupt over and raise its own error instead (DuckDB 2, a query in the main thread interrupted, raises
-    ``RuntimeError('Query interrupted')``), which must still end the command as interrupted (130), not as a bug."""
+    ``RuntimeError('Query interrupted')``), which must still end the command as interrupted (130), not as a bug.
+    SIGTERM (a batch scheduler stopping the job) takes the same way: the run's cleanup runs, its lock is let go and
+    the command says so (it ended at once, 143 without a word, its lock and staging left: found probing the monthly
+    operations from the docs alone, 5 December 2026)."""
     _SIGINT[0] = True
-    signal.default_int_handler(signum, frame)
+    _SIGNUM[0] = signum
+    signal.default_int_handler(signal.SIGINT, frame)
 
 
 _WHOLE = "files already written are whole, a rerun restarts cleanly"
@@ -213,6 +221,7 @@ def _sigint_remembered() -> Iterator[None]:
     process ignores (``SIG_IGN``, as a shell gives a background job) stays ignored, and a handler the caller set
     stays theirs."""
     _SIGINT[0] = False
+    _SIGNUM[0] = signal.SIGINT
     main = threading.current_thread() is threading.main_thread()
     if not main or signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
         yield
@@ -224,10 +233,15 @@ def _sigint_remembered() -> Iterator[None]:
     previous_fd = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
     threading.Thread(target=_second_ctrl_c_ends, args=(read_fd,), name="nonrecours-ctrl-c", daemon=True).start()
     signal.signal(signal.SIGINT, _on_sigint)
+    term = signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    if term:
+        signal.signal(signal.SIGTERM, _on_sigint)
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        if term:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
         sys.unraisablehook = previous_hook
         signal.set_wakeup_fd(previous_fd)
         os.close(write_fd)  # the thread reads the pipe's end and stops
@@ -265,8 +279,9 @@ def _load_whole() -> None:
 
 
 def _interrupted() -> NoReturn:
-    _stderr().print(f"nonrecours: interrupted; {_WHOLE}", markup=False)
-    raise typer.Exit(130) from None
+    how = "" if _SIGNUM[0] == signal.SIGINT else f" ({signal.Signals(_SIGNUM[0]).name})"
+    _stderr().print(f"nonrecours: interrupted{how}; {_WHOLE}", markup=False)
+    raise typer.Exit(128 + _SIGNUM[0]) from None
 
 
 class _Group(TyperGroup):
