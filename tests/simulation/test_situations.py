@@ -78,6 +78,23 @@ def test_malformed_situation_names_id_and_field_and_others_are_computed(change: 
     assert batch.unit_index["id"].to_list() == ["ok1", "ok2"]
 
 
+@pytest.mark.parametrize(("change", "field", "says"), [
+    ({"persons": [{"role": "parent", "age": 30, "studnet": True}]}, "persons[0].studnet", "did you mean student?"),
+    ({"persons": [{"role": "parent", "age": 30, "monthly": {"unemployement": 500}}]},
+     "persons[0].monthly.unemployement", "did you mean unemployment?"),
+    ({"persons": [{"role": "parent", "age": 30, "monthly": {"scholarship": 100}}]},
+     "persons[0].monthly.scholarship", "expected one of alimony_received, invalidity_pension,"),
+    ({"benefits_paid": {"main": {"aide_logment": 100}}}, "benefits_paid.main.aide_logment",
+     "did you mean aide_logement?"),
+])
+def test_a_misspelt_name_is_refused_with_the_closest_or_the_list(change: dict, field: str, says: str) -> None:
+    """The README promises « did you mean » for a misspelt field: a person's field, a monthly resource and a benefit
+    paid gave none, nor the names accepted (found by a probe of hand-written situations, 5 December 2026)."""
+    batch = load_situations([_sit("bad", **change)])
+    (err,) = batch.errors
+    assert err.field == field and says in str(err), str(err)
+
+
 def test_an_author_may_annotate_a_situation_and_its_housing() -> None:
     """``comment``, ``note``, ``description``, ``label`` or a key starting with ``_``: never read, never refused
     (another author's situations carry a ``comment``), on the whole-file path and situation by situation; on a

@@ -241,6 +241,15 @@ was ignored with its value and the amounts changed silently. A key unlike any fi
 author's own: ignored, and ``simulate`` warns, naming it (refusing it would leave the situation uncomputed)."""
 
 
+def _refused(what: str, key: str, known: Any) -> str:
+    """The refusal of ``key`` among ``known`` (a person's fields, the monthly resources, the benefits paid): the
+    closest name when there is one (« did you mean student? » for « studnet »), else the names accepted; the README
+    promised the suggestion, which only the housing and the top level gave."""
+    names = sorted(map(str, known))
+    close = difflib.get_close_matches(key, names, n=1, cutoff=_TYPO)
+    return f"{what} (did you mean {close[0]}?)" if close else f"{what}; expected one of {', '.join(names)}"
+
+
 def _unknown_keys(keys: Any, known: frozenset[str], where: str) -> list[str]:
     """The keys of ``keys`` neither in ``known`` nor annotations (``_NOTES``), prefixed by ``where``; a misspelt field
     among them raises."""
@@ -335,7 +344,7 @@ def _parse(sit: Any) -> dict[str, Any]:
         # amount (« income ») the format spells otherwise
         unknown = sorted(k for k in map(str, p) if k not in _PERSON_KEYS and not k.startswith(_NOTES))
         if unknown:
-            raise _Fault(f"{where}.{unknown[0]}", "unknown field")
+            raise _Fault(f"{where}.{unknown[0]}", _refused("unknown field", unknown[0], _PERSON_KEYS))
         role = p.get("role")
         if role not in ("parent", "child"):
             raise _Fault(f"{where}.role", "must be parent or child")
@@ -354,7 +363,7 @@ def _parse(sit: Any) -> dict[str, Any]:
         amounts: dict[str, float] = {}
         for key, value in monthly.items():
             if key not in MONTHLY_FIELDS:
-                raise _Fault(f"{where}.monthly.{key}", "unknown monthly resource")
+                raise _Fault(f"{where}.monthly.{key}", _refused("unknown monthly resource", str(key), MONTHLY_FIELDS))
             amounts[MONTHLY_FIELDS[key]] = _amount(value, f"{where}.monthly.{key}")
         if "pension_gross" not in monthly or monthly.get("pension_gross") is None:
             amounts["pension_gross"] = amounts.get("pension_net", 0.0) / PENSION_NET_TO_GROSS
@@ -397,7 +406,7 @@ def _parse(sit: Any) -> dict[str, Any]:
             raise _Fault(f"benefits_paid.{unit}", "must be an object")
         for key in values:
             if key not in BENEFITS_PAID_FIELDS:
-                raise _Fault(f"benefits_paid.{unit}.{key}", "unknown benefit")
+                raise _Fault(f"benefits_paid.{unit}.{key}", _refused("unknown benefit", str(key), BENEFITS_PAID_FIELDS))
         paid_norm[unit] = {b: _amount(values.get(b), f"benefits_paid.{unit}.{b}") for b in BENEFITS_PAID_FIELDS}
         paid_norm[unit]["__housing_known"] = values.get("aide_logement") is not None  # type: ignore[assignment]
         # the family benefits are known together (one CAF statement): any of them stated, the others absent were
