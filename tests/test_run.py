@@ -248,6 +248,26 @@ def test_validate_notes_a_payer_without_extract(run_copy):
     assert "note: no extract" not in full.output
 
 
+def test_a_correction_beside_the_file_it_corrects_is_said(tmp_path):
+    """A CNAM correction listed beside its original under another name, both reporting payments up to June: the
+    later's rows replace the earlier's key by key and a payment it withdrew stays; the run says so (its ingest note
+    and log). The CAF's monthly files of May and June (ending on different months) are the usual series: not said."""
+    from nonrecours.run import _same_period_extracts
+
+    folder = tmp_path / "workspace" / "benefits_paid"
+    folder.mkdir(parents=True)
+    for agency, extract, date, last in (("cnam", "cnam_orig", dt.date(2026, 6, 20), dt.date(2026, 6, 1)),
+                                        ("cnam", "cnam_fix", dt.date(2026, 6, 28), dt.date(2026, 6, 1)),
+                                        ("caf", "caf_mai", dt.date(2026, 5, 28), dt.date(2026, 5, 1)),
+                                        ("caf", "caf_juin", dt.date(2026, 6, 28), dt.date(2026, 6, 1))):
+        pl.DataFrame({"source_agency": [agency], "extract_id": [extract], "extract_date": [date],
+                      "month": [last]}).write_parquet(folder / f"{agency}-{extract}.parquet")
+    assert _same_period_extracts(tmp_path / "workspace") == [
+        "cnam: extracts cnam_fix (2026-06-28) and cnam_orig (2026-06-20) both report benefits_paid up to 2026-06: the "
+        "later's rows replace the earlier's key by key, a row it no longer holds is kept; a correction replaces a "
+        "file only under its name"]
+
+
 def test_command_line_run_and_validate(run_copy):
     res = CliRunner().invoke(app, ["validate", str(run_copy / "run.toml")])
     assert res.exit_code == 0, res.output

@@ -200,10 +200,39 @@ def ingest_stage(ctx: RunContext) -> StageReport:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     report.counts["quarantined"] = quarantined
+    same = _same_period_extracts(ctx.workspace)
+    if same:
+        report.note = "; ".join(same)
+        for line in same:
+            log.warning("%s", line)
     if report.rows_in != report.rows_out + quarantined:
         raise ControlError(f"ingest: {report.rows_in} rows read but {report.rows_out} accepted + "
                            f"{quarantined} quarantined")
     return report
+
+
+def _same_period_extracts(workspace: Path) -> list[str]:
+    """Two extracts of one agency, of different dates, reporting the same months (payments or resources, the same last
+    month): the later's rows replace the earlier's key by key, and a row the later no longer holds stays as the
+    earlier gave it. A correction listed beside the file it corrects under another name kept the payments it
+    withdrew (found probing the monthly operations from the docs alone, 5 December 2026): said, as the docs say how
+    to replace a file (same name). Monthly files repeating the months before end on different months: not said."""
+    found: list[str] = []
+    for table in ("benefits_paid", "resources"):
+        files = sorted((workspace / table).glob("*.parquet"))
+        if not files:
+            continue
+        spans = (pl.scan_parquet(files).group_by(pl.col("source_agency").cast(pl.String), "extract_id")
+                 .agg(pl.col("extract_date").max(), pl.col("month").max().alias("last")).collect())
+        pairs = (spans.join(spans, on=["source_agency", "last"], suffix="_o")
+                 .filter(pl.col("extract_date") > pl.col("extract_date_o"))
+                 .sort("source_agency", "extract_id", "extract_id_o"))
+        for r in pairs.iter_rows(named=True):
+            found.append(f"{r['source_agency']}: extracts {r['extract_id']} ({r['extract_date']:%Y-%m-%d}) and "
+                         f"{r['extract_id_o']} ({r['extract_date_o']:%Y-%m-%d}) both report {table} up to "
+                         f"{r['last']:%Y-%m}: the later's rows replace the earlier's key by key, a row it no longer "
+                         f"holds is kept; a correction replaces a file only under its name")
+    return list(dict.fromkeys(found))
 
 
 def _tables(workspace: Path) -> dict[str, pl.LazyFrame]:
