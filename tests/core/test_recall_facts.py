@@ -445,3 +445,26 @@ def test_a_single_the_caf_follows_whose_joint_declaration_lacks_its_other_declar
     assert before.unknowns.filter(pl.col("input") == "couple_kind").is_empty()
     core = build_month({**tables, "tax_households": _frame(TAX_HOUSEHOLDS, tax)}, M)
     _only_f9_couple_unknown(core, "imposition commune", "familles_single_joint_declaration")
+
+
+def test_an_allocataire_recently_isolated_is_not_given_back_her_ex_partner():
+    """w heads a CAF dossier opened in February 2026 with her child, the CAF recording her recent isolation; the
+    DGFiP's latest declaration (2025) is joint with h, whom no agency lists. The separation is known, after the
+    declared year (CGI art. 6, 5): h is not added as her conjoint (he was: a certain couple's prime d'activité, her
+    RSA majoré lost); v, in the same situation without a recorded isolation, gets her co-declarant as conjoint."""
+    y = dt.date(2025, 1, 1)
+    mems = [*_caf_parent("w", "c", "F1"), _mem("w", "foyer_fiscal", "T1", "declarant", "dgfip", y),
+            _mem("h", "foyer_fiscal", "T1", "declarant", "dgfip", y), _mem("c", "foyer_fiscal", "T1",
+                                                                            "personne_a_charge", "dgfip", y),
+            *_caf_parent("v", "d", "F2"), _mem("v", "foyer_fiscal", "T2", "declarant", "dgfip", y),
+            _mem("g", "foyer_fiscal", "T2", "declarant", "dgfip", y)]
+    persons = [_person("w", dt.date(1990, 1, 1), isolation=True), _person("c", dt.date(2018, 1, 1)),
+               _person("v", dt.date(1990, 1, 1)), _person("d", dt.date(2018, 1, 1)),
+               *[_person(p, dt.date(1988, 1, 1), agency="dgfip", sex="M", nat=None, health=(None, None, None))
+                 for p in ("h", "g")]]
+    core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}, M)
+    ind = core.inputs.individu
+    fam = dict(zip(ind["person_id"], ind["famille_id"], strict=True))
+    assert fam["h"] != fam["w"] and fam["g"] == fam["v"]
+    assert ind.filter(pl.col("person_id") == "g")["famille_role"].item() == "conjoint"
+    assert core.inputs.famille.filter(pl.col("famille_id") == fam["w"])["recent_isolation"].item() is True

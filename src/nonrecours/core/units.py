@@ -252,7 +252,16 @@ def _lost_partners(wide: pl.DataFrame, age: pl.DataFrame, missing: pl.DataFrame,
             .cast(_FOUND))  # type: ignore[arg-type]
 
 
-def _split_couples(wide: pl.DataFrame, paid: pl.DataFrame, config: CoreConfig) -> pl.DataFrame:
+def _isolated(lf: Mapping[str, pl.LazyFrame]) -> pl.Series:
+    """person_id of everyone an agency's row records as recently isolated (the CAF's « isolement récent »)."""
+    if "persons" not in lf or "recent_isolation" not in lf["persons"].collect_schema().names():
+        return pl.Series("person_id", [], dtype=pl.String)
+    return (lf["persons"].filter(pl.col("recent_isolation").fill_null(False)).select("person_id").unique()
+            .collect().get_column("person_id"))
+
+
+def _split_couples(wide: pl.DataFrame, paid: pl.DataFrame, config: CoreConfig,
+                   isolated: pl.Series | None = None) -> pl.DataFrame:
     """The spouses two agencies each list in a famille of their own, each famille missing the partner the other
     lists: (person_id, ``_fam``, ``_men``, ``_mrole``, ``_msrc``, ``_mdate``, ``_role``), the adult who moves.
 
@@ -290,6 +299,9 @@ def _split_couples(wide: pl.DataFrame, paid: pl.DataFrame, config: CoreConfig) -
     pairs = (decl.join(decl, on="foyer_fiscal_id", suffix="_s")
              .filter((pl.col("person_id") != pl.col("person_id_s")) & (pl.col("famille_id") != pl.col("famille_id_s"))
                      & (pl.col("famille_role") != pl.col("famille_role_s"))))
+    if isolated is not None and isolated.len():  # a partner an agency records as recently isolated: separated
+        gone = isolated.implode()
+        pairs = pairs.filter(~pl.col("person_id").is_in(gone) & ~pl.col("person_id_s").is_in(gone))
     # the mover: the partner whose famille ranks after the other's (paid first, then the priority), alone in it
     # and not paid as a famille
     after = (pl.col("_rank") > pl.col("_rank_s")) | ((pl.col("_rank") == pl.col("_rank_s"))
@@ -367,8 +379,14 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
     # agency's row of the allocataire was lost (a famille listing a conjoint only)
     parents = (wide.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"]))
                .group_by("famille_id").agg(pl.col("famille_role").unique().alias("_roles")))
+    # an agency recording its allocataire's recent isolation knows the separation (after the declared year: CGI
+    # art. 6, 5): the co-declarant of last year's joint declaration is an ex-partner, never added (found on a
+    # hand-written territory, 5 December 2026: a woman separated in February got her ex-husband back, a certain
+    # couple's PPA, her RSA majoré lost)
+    isolated = _isolated(lf)
     spouse = (pairs.filter(pl.col("famille_id").is_null() & pl.col("famille_id_o").is_not_null()
-                           & pl.col("famille_role_o").is_in(["demandeur", "conjoint"]))
+                           & pl.col("famille_role_o").is_in(["demandeur", "conjoint"])
+                           & ~pl.col("person_id_o").is_in(isolated.implode()))
               .join(parents, left_on="famille_id_o", right_on="famille_id", how="inner")
               .filter(pl.col("_roles").list.len() == 1)
               .unique(subset=["famille_id_o"], keep="first")
@@ -410,7 +428,7 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
     # Spouses of one joint declaration whom two agencies list in two familles, each missing the other partner:
     # one couple, in the famille of the payer (else of the first agency of the priority).
     paid = payers.select(qualified("source_agency", "unit_id").alias("famille_id")).unique()
-    split = _split_couples(wide, paid, config)
+    split = _split_couples(wide, paid, config, isolated)
     conflicts["couple_joined_across_agencies"] = split.height
     for role in ("demandeur", "conjoint"):
         wide = _join_adults(wide, split.filter(pl.col("_role") == role).drop("_role"), role)
