@@ -468,3 +468,18 @@ def test_an_allocataire_recently_isolated_is_not_given_back_her_ex_partner():
     assert fam["h"] != fam["w"] and fam["g"] == fam["v"]
     assert ind.filter(pl.col("person_id") == "g")["famille_role"].item() == "conjoint"
     assert core.inputs.famille.filter(pl.col("famille_id") == fam["w"])["recent_isolation"].item() is True
+
+
+def test_a_child_the_caf_still_lists_at_25_is_an_adult_of_his_own():
+    """The CAF's dossier of f still lists s, who turned 25 (CASF R262-3: persons under 25 at charge), and t, 24: s is
+    left out of the famille and gets one of his own, hosted in the dossier's ménage, so his own RSA is evaluated
+    (he was in no famille the rules read); t stays the famille's child."""
+    mems = [*_caf_parent("f", "s", "F1"), _mem("t", "famille", "F1", "enfant", "caf"),
+            _mem("t", "menage", "F1", "enfant", "caf")]
+    persons = [_person("f", dt.date(1970, 1, 1)), _person("s", dt.date(2001, 1, 1)), _person("t", dt.date(2002, 1, 1))]
+    core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}, M)
+    ind = {r["person_id"]: r for r in core.inputs.individu.iter_rows(named=True)}
+    assert ind["s"]["famille_id"] == "core-famille:s" and ind["s"]["famille_role"] == "demandeur"
+    assert ind["s"]["menage_id"] == ind["f"]["menage_id"] == "caf:F1"
+    assert ind["t"]["famille_id"] == "caf:F1" and ind["t"]["famille_role"] == "enfant"
+    assert dict(core.conflicts.iter_rows())["adult_child_left_famille"] == 1

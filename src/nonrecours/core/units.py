@@ -40,6 +40,7 @@ from collections.abc import Mapping
 import polars as pl
 
 from nonrecours.core.resources import CoreConfig, month_range
+from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.codes import HOUSEHOLDER_ROLES
 from nonrecours.schemas.tables import valid_on
 
@@ -370,6 +371,22 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
             "person_id", pl.col("uid").alias(f"{kind}_id"), pl.col("role").alias(f"{kind}_role"),
             pl.col("source_agency").alias(f"{kind}__source"), pl.col("extract_date").alias(f"{kind}__date"))
         wide = wide.join(k, on="person_id", how="left")
+
+    # A child an agency still lists at the age limit of every benefit's dependants or above (25: CASF R262-3, CSS
+    # D843-1 and R861-2; the family benefits stop earlier) is no child of the famille for any benefit: an adult of
+    # their own famille, hosted in the ménage (a son who turned 25 in his father's CAF dossier was left out of the
+    # father's RSA and given none of his own: found on a hand-written territory, 5 December 2026).
+    limit = default_parameters().bind("minima_sociaux.rsa.age_pac", month).value
+    grown = (wide.filter(pl.col("famille_role") == "enfant").join(age, on="person_id", how="inner")
+             .filter(pl.col("age") >= limit).get_column("person_id"))
+    conflicts["adult_child_left_famille"] = grown.len()
+    if grown.len():
+        out = pl.col("person_id").is_in(grown.implode())
+        wide = wide.with_columns(
+            *[pl.when(out).then(None).otherwise(pl.col(c)).alias(c)
+              for c in ("famille_id", "famille_role", "famille__source", "famille__date")],
+            pl.when(out & (pl.col("menage_role") == "enfant")).then(pl.lit("autre")).otherwise(pl.col("menage_role"))
+            .alias("menage_role"))
 
     # 3. The DGFiP foyer fills what the family agencies do not list.
     decl = wide.filter(pl.col("foyer_fiscal_role") == "declarant").select(

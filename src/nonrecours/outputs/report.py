@@ -67,6 +67,7 @@ CONFLICT_LABELS = {
     "famille_without_parent": "familles d'enfants sans parent connu (évaluées dans aucune famille)",
     "persons_in_famille_without_parent": "personnes de ces familles sans parent connu",
     "famille_built": "familles reconstituées (aucun organisme ne les décrit)",
+    "adult_child_left_famille": "enfants d'un dossier âgés de 25 ans ou plus, évalués dans leur propre famille",
     "famille_composition_differs": "familles dont la composition diffère selon les sources",
     "famille_role_differs": "familles où un rôle diffère selon les sources",
     "foyer_fiscal_composition_differs": "foyers fiscaux dont la composition diffère selon les sources",
