@@ -77,5 +77,30 @@ def test_openfisca_labels_agree_with_our_rules(labelled) -> None:  # type: ignor
     assert {b for b, r in score["per_benefit"].items() if r["agree"]} == {
         "rsa", "ppa", "aspa", "css_free", "css_participation"}
     assert set(take_up.get_column("take_up").unique().to_list()) == {True, False}
-    assert score["rate"] >= FLOOR, score
+    # the CSS participation reads the age of 1 January (arrêté du 21 juin 2019, art. 1), OpenFisca the month's:
+    # a famille a member of which changed bracket since then is a documented difference (docs/oracle_disagreements.md),
+    # not counted against the floor; any other disagreement is
+    crossed = _crossed_a_bracket(truth)
+    unexplained = {(d["unit_id"], d["month"]) for d in score["disagreements"]
+                   if not (d["benefit"] == "css_participation" and d["unit_id"] in crossed)}
+    assert 1 - len(unexplained) / score["unit_months_evaluated"] >= FLOOR, (score, unexplained)
     assert score["disagree"] == len({(d["unit_id"], d["month"]) for d in score["disagreements"]})
+
+
+def _crossed_a_bracket(truth: Path) -> set[str]:
+    """The familles a member of which is in another bracket of the CSS participation (under 30, 30-49, 50-59,
+    60-69, 70 and over) on the evaluated month than on 1 January of its year."""
+    def bracket(age: pl.Expr) -> pl.Expr:
+        return (age >= 30).cast(pl.Int8) + (age >= 50).cast(pl.Int8) + (age >= 60).cast(pl.Int8) \
+            + (age >= 70).cast(pl.Int8)
+
+    def age_on(day: dt.date) -> pl.Expr:
+        born = pl.col("birth_month")
+        before = (born.dt.month() > day.month) | ((born.dt.month() == day.month) & (born.dt.day() > day.day))
+        return day.year - born.dt.year() - before.cast(pl.Int32)
+
+    persons = pl.read_parquet(truth / "persons.parquet").filter(pl.col("birth_month").is_not_null())
+    moved = persons.filter(bracket(age_on(MONTH.replace(month=1))) != bracket(age_on(MONTH))).select("person_id")
+    members = pl.read_parquet(truth / "unit_memberships.parquet").filter(pl.col("unit_kind").cast(pl.String)
+                                                                         == "famille")
+    return set(members.join(moved, on="person_id").get_column("unit_id").to_list())
