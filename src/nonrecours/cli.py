@@ -681,15 +681,13 @@ def validate(
         for fault, n in c.faults_sampled.items():
             _out().print(f"{c.file}: {n:,} × {fault} (quarantined at ingest)", markup=False)
     from nonrecours.config import load_config
-    from nonrecours.schemas.benefits import benefit, by_asked
+    from nonrecours.schemas.benefits import by_asked, payers_missing
 
-    cfg = load_config(config)
-    sent = {str(a) for a in cfg.agencies}
-    for b in by_asked(cfg.benefits):  # a payer with no extract: its payments unknown, the rates not published
-        payers = set(benefit(b).payers)
-        if payers & sent and payers - sent:
-            _out().print(f"note: no extract of {', '.join(sorted(payers - sent))}, which pays {b} too: its payments "
-                         "will be known in part and its rates not published", markup=False)
+    cfg = load_config(config, check_files=False)  # read and checked whole by ``check`` above
+    for b in by_asked(cfg.benefits):  # a payer with no extract: its payments known in part, no rate published
+        if missing := payers_missing(b, map(str, cfg.agencies)):
+            _out().print(f"note: no extract of {', '.join(missing)}, which pays {b} too: its payments will be "
+                         "known in part and its rates not published", markup=False)
     refused = [f"{c.file}: {why}" for c in checks for why in c.refused]
     if refused:
         from nonrecours.errors import ControlError

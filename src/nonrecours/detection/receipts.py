@@ -27,7 +27,7 @@ import polars as pl
 from nonrecours.core.inputs import earliest_reach, reach_month
 from nonrecours.core.units import qualified
 from nonrecours.engine.plan import add_months
-from nonrecours.schemas.benefits import CATALOGUE
+from nonrecours.schemas.benefits import CATALOGUE, payers_missing
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import PARENT_ROLES
 from nonrecours.schemas.tables import UNIDENTIFIED_DESCRIBED, UNIDENTIFIED_NEIGHBOURS, valid_on
@@ -610,9 +610,4 @@ def payers_absent(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None],
     48.3 %: found probing the monthly operations from the docs alone, 5 December 2026); statistics publish no
     rate on such payments (``outputs.stage``) and the report names the agencies missing."""
     agencies, _ = _agencies_sent(tables)
-    out = {}
-    for b in benefits:
-        payers = set(catalogue_row(b).payers)
-        if payers & agencies and payers - agencies:
-            out[b] = sorted(payers - agencies)
-    return out
+    return {b: list(missing) for b in benefits if (missing := payers_missing(b, agencies))}

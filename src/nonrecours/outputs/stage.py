@@ -24,7 +24,7 @@ from nonrecours.outputs.report import write_report
 from nonrecours.outputs.situations import write_situations
 from nonrecours.outputs.statistics import StatisticsConfig, build_statistics, territory_table, unit_profiles
 from nonrecours.outputs.writers import write_table
-from nonrecours.schemas.benefits import by_asked
+from nonrecours.schemas.benefits import BENEFITS, by_asked
 from nonrecours.schemas.tables import valid_on
 
 __all__ = ["run_stage"]
@@ -75,6 +75,9 @@ def run_stage(ctx: Any) -> Any:
             pl.col("return_key_id").drop_nulls().unique()).iter_rows()}
     outreach_config = _outreach_config({str(k): str(v) for k, v in ctx.config.lead_agency.items()})
     stats_config = StatisticsConfig(threshold=ctx.config.thresholds.suppression)
+    # the payers that sent no extract: the workspace's, the same for every month
+    absent_payers = payers_absent({"persons": persons, "unit_memberships": memberships,
+                                   "benefits_paid": _table(ws, "benefits_paid")}, BENEFITS)
     for month in ctx.config.months:
         det = ctx.out / "detection" / f"{month:%Y-%m}"
         if not (det / "flags.parquet").exists():
@@ -90,8 +93,7 @@ def run_stage(ctx: Any) -> Any:
             # benefits whose payments no extract reports: what is paid there is unknown, not none; and those a payer
             # of which sent no extract: known in part, so no rate (``detection.receipts.payers_absent``)
             unpaid_unknown = tuple(b for b, known in summary.get("payments_known", {}).items() if not known)
-            sent = {t: _table(ws, t) for t in ("persons", "unit_memberships", "benefits_paid")}
-            absent = payers_absent(sent, list(summary.get("payments_known", {})))
+            absent = {b: m for b, m in absent_payers.items() if b in summary.get("payments_known", {})}
             ctx.manifest.setdefault("payers_absent", {})[f"{month:%Y-%m}"] = absent
             unpaid_unknown += tuple(b for b in absent if b not in unpaid_unknown)
         provenance = (pl.read_parquet(det / "provenance.parquet") if (det / "provenance.parquet").exists()

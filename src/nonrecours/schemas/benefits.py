@@ -38,6 +38,7 @@ Decisions written down (legal text cited on each row):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -50,6 +51,7 @@ __all__ = [
     "Benefit",
     "benefit",
     "by_asked",
+    "payers_missing",
 ]
 
 
@@ -253,6 +255,14 @@ def benefit(code: str) -> Benefit:
         return _BY_CODE[code]
     except KeyError:
         raise KeyError(f"unknown benefit {code!r}; known: {', '.join(BENEFITS)}") from None
+
+
+def payers_missing(code: str, sent: Iterable[str]) -> tuple[str, ...]:
+    """The agencies paying ``code`` (its ``payers``) among which some sent an extract (``sent``) and these did not:
+    its payments are then known in part (empty when every payer sent one, or none did: unknown altogether)."""
+    payers = set(benefit(code).payers)
+    present = payers & set(sent)
+    return tuple(sorted(payers - present)) if present else ()
 
 
 def by_asked(names: object) -> tuple[str, ...]:
