@@ -215,25 +215,26 @@ def _split_records(batch: pl.DataFrame, mapping: ExtractMapping) -> tuple[list[t
 
 
 def _objection_dated(canon: pl.DataFrame, checked: pl.DataFrame, emit: Emit, rec: RecordLayout, mapping: ExtractMapping,
-                     extract_date: dt.date) -> tuple[pl.DataFrame, pl.Series, int]:
+                     extract_date: dt.date, repaired: Counter[str]) -> tuple[pl.DataFrame, pl.Series]:
     """The objections to contact (``opt_outs`` rows) with their date at most the extract's, and the lines whose only
     fault is that date (kept, the line quarantined all the same). An objection reported by an extract of 28 June
     was made by then: a date blank, unreadable or after it (« 20270615 » for « 20260615 ») is a fault of the date,
     not of the objection, which the person made all the same; it counts from the extract date (RGPD art. 21: found
     by a probe of the monthly operations from the docs alone, 5 December 2026, a person who objected was back on
-    the CAF's list). Also how many rows had a readable date after the extract's (counted in the report's
-    ``repaired``)."""
+    the CAF's list). The rows with a readable date after the extract's are counted in ``repaired`` (the report's)."""
     source = emit.columns.get("since")
     if source is None or not canon.height:
-        return canon, pl.Series(LINE, [], dtype=pl.Int64), 0
+        return canon, pl.Series(LINE, [], dtype=pl.Int64)
     since = where(rec.field(source), mapping)
     only_date = (checked.group_by("line").agg((pl.col("column") == since).all().alias("_only"))
                  .filter(pl.col("_only")).get_column("line"))
     dated = canon.filter(pl.col(LINE).is_in(only_date.implode()) & pl.col("person_id").is_not_null())
     late = pl.col("since").is_null() | (pl.col("since") > extract_date)
-    later = canon.select((pl.col("since") > extract_date).sum()).item()
+    later = int(canon.select((pl.col("since") > extract_date).sum()).item() or 0)
+    if later:
+        repaired[f"{since}: objection dated after the extract, counted from the extract date"] += later
     return (canon.with_columns(pl.when(late).then(pl.lit(extract_date)).otherwise(pl.col("since")).alias("since")),
-            dated.get_column(LINE), int(later or 0))
+            dated.get_column(LINE))
 
 
 def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreement, out: str | Path, *,
@@ -355,11 +356,8 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                     checked = check_rows(canon, emit, rec, mapping, extract_date=extract_date)
                     faults.append(checked)
                     if emit.table == "opt_outs":
-                        canon, dated, later = _objection_dated(canon, checked, emit, rec, mapping, extract_date)
+                        canon, dated = _objection_dated(canon, checked, emit, rec, mapping, extract_date, repaired)
                         objection_lines.append(dated)
-                        if later:
-                            repaired[f"{where(rec.field(emit.columns['since']), mapping)}: objection dated after "
-                                     "the extract, counted from the extract date"] += later
                     # a unique, ordered row id: line, then emit, then month of a spread year
                     row_id = (pl.col(LINE) * _EMITS + emit_index[id(emit)]) * 16 + pl.col(SUB)
                     rows_by_table.setdefault(emit.table, []).append(canon.select(
