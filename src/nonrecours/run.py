@@ -140,63 +140,71 @@ Stage = Callable[[RunContext], StageReport]
 
 # --- stages -------------------------------------------------------------------------------------------
 
-def ingest_stage(ctx: RunContext) -> StageReport:
+def _ingest_files(ctx: RunContext, key: Any, staging: Path, report: StageReport) -> int:
+    """Each extract of the configuration ingested in ``staging`` then moved whole into the workspace, its report,
+    manifest entry and audit entry written; the rows quarantined, in all. Stops (ControlError) on a file-level
+    control or a share of faulty rows above ``max_quarantined``."""
     from nonrecours.connectors import default_mapping, ingest, load_mapping, return_key_of
 
+    quarantined = 0
+    for agency, spec in ctx.config.agencies.items():
+        mapping = load_mapping(spec.mapping) if spec.mapping is not None else default_mapping(agency)
+        for file in spec.files:
+            shutil.rmtree(staging, ignore_errors=True)
+            with stage(f"ingest {agency}: {file.name}"):
+                # the configuration's date, else the extract's header, else the file's modification date
+                # (ingest says which: never today's date, which would make two runs on the same inputs differ)
+                r = ingest(file, mapping, ctx.agreement, staging, key=key, extract_date=spec.extract_date,
+                           return_key=return_key_of(ctx.agreement, mapping, required=True),
+                           allow_empty=spec.allow_empty)
+            if r.control_ok is False:
+                declared = r.declared_records if r.declared_records is not None else "no"  # no trailer read
+                raise ControlError(f"{file.name}: the trailer declares {declared} records, "
+                                   f"{r.rows_read} were read (truncated or altered file?)")
+            if r.controls:
+                raise ControlError(f"{file.name}: a file-level control failed: " + "; ".join(r.controls))
+            outputs = {}
+            for name, produced in r.outputs.items():
+                if name == "report":
+                    continue
+                dest = ctx.workspace / Path(produced).relative_to(staging)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(produced, dest)  # whole files moved into place, each atomically
+                outputs[name] = relative(dest, ctx.out)
+                report.outputs.append(dest)
+            r.outputs = outputs
+            rp = write_json(ctx.workspace / "reports" / f"{agency}-{r.extract_id}.json", asdict(r))
+            report.outputs.append(rp)
+            report.rows_in += r.rows_read
+            report.rows_out += r.rows_accepted
+            quarantined += r.rows_quarantined
+            ctx.manifest["quarantine"][f"{agency}/{file.name}"] = {
+                "rows_read": r.rows_read, "rows_accepted": r.rows_accepted,
+                "rows_quarantined": r.rows_quarantined, "faults": r.faults, "empty": r.empty,
+                "blank_lines": r.blank_lines, "repaired": r.repaired,
+                "extract_date": r.extract_date, "extract_date_source": r.extract_date_source}
+            ctx.audit.append("exchange", {
+                "agency": agency, "file": file.name, "sha256": file_sha256(file), "rows_read": r.rows_read,
+                "exchange_id": ctx.agreement.exchange_id, "purpose": ctx.agreement.purpose,
+                "pseudonym_key_id": key.key_id, "return_key_id": r.return_key_id,
+                "return_tokens": r.return_tokens})
+            # as ``nonrecours ingest --max-quarantined``: ingested (its report names the faulty rows), then stop
+            share = r.rows_quarantined / r.rows_read if r.rows_read else 0.0
+            if share > ctx.config.max_quarantined:
+                raise ControlError(f"{file.name}: ingested, but {share:.1%} of the rows were quarantined (limit "
+                                   f"{ctx.config.max_quarantined:.1%}, run.toml max_quarantined)")
+    return quarantined
+
+
+def ingest_stage(ctx: RunContext) -> StageReport:
     report = StageReport("ingest", rows_in=0, rows_out=0)
     key = ctx.agreement.pseudonym_key()
     ctx.manifest["keys"]["pseudonym_key_id"] = key.key_id
     staging = ctx.out / STAGING
-    quarantined = 0
     # a failed or interrupted ingest leaves no staging behind (a file's pseudonymised tables stayed there until the
     # next run: found probing the monthly operations from the docs alone, 5 December 2026)
     try:
-        for agency, spec in ctx.config.agencies.items():
-            mapping = load_mapping(spec.mapping) if spec.mapping is not None else default_mapping(agency)
-            for file in spec.files:
-                shutil.rmtree(staging, ignore_errors=True)
-                with stage(f"ingest {agency}: {file.name}"):
-                    # the configuration's date, else the extract's header, else the file's modification date
-                    # (ingest says which: never today's date, which would make two runs on the same inputs differ)
-                    r = ingest(file, mapping, ctx.agreement, staging, key=key, extract_date=spec.extract_date,
-                               return_key=return_key_of(ctx.agreement, mapping, required=True),
-                               allow_empty=spec.allow_empty)
-                if r.control_ok is False:
-                    declared = r.declared_records if r.declared_records is not None else "no"  # no trailer read
-                    raise ControlError(f"{file.name}: the trailer declares {declared} records, "
-                                       f"{r.rows_read} were read (truncated or altered file?)")
-                if r.controls:
-                    raise ControlError(f"{file.name}: a file-level control failed: " + "; ".join(r.controls))
-                outputs = {}
-                for name, produced in r.outputs.items():
-                    if name == "report":
-                        continue
-                    dest = ctx.workspace / Path(produced).relative_to(staging)
-                    dest.parent.mkdir(parents=True, exist_ok=True)
-                    os.replace(produced, dest)  # whole files moved into place, each atomically
-                    outputs[name] = relative(dest, ctx.out)
-                    report.outputs.append(dest)
-                r.outputs = outputs
-                rp = write_json(ctx.workspace / "reports" / f"{agency}-{r.extract_id}.json", asdict(r))
-                report.outputs.append(rp)
-                report.rows_in += r.rows_read
-                report.rows_out += r.rows_accepted
-                quarantined += r.rows_quarantined
-                ctx.manifest["quarantine"][f"{agency}/{file.name}"] = {
-                    "rows_read": r.rows_read, "rows_accepted": r.rows_accepted,
-                    "rows_quarantined": r.rows_quarantined, "faults": r.faults, "empty": r.empty,
-                    "blank_lines": r.blank_lines, "repaired": r.repaired,
-                    "extract_date": r.extract_date, "extract_date_source": r.extract_date_source}
-                ctx.audit.append("exchange", {
-                    "agency": agency, "file": file.name, "sha256": file_sha256(file), "rows_read": r.rows_read,
-                    "exchange_id": ctx.agreement.exchange_id, "purpose": ctx.agreement.purpose,
-                    "pseudonym_key_id": key.key_id, "return_key_id": r.return_key_id,
-                    "return_tokens": r.return_tokens})
-                # as ``nonrecours ingest --max-quarantined``: ingested (its report names the faulty rows), then stop
-                share = r.rows_quarantined / r.rows_read if r.rows_read else 0.0
-                if share > ctx.config.max_quarantined:
-                    raise ControlError(f"{file.name}: ingested, but {share:.1%} of the rows were quarantined (limit "
-                                       f"{ctx.config.max_quarantined:.1%}, run.toml max_quarantined)")
+        quarantined = _ingest_files(ctx, key, staging, report)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     report.counts["quarantined"] = quarantined
