@@ -59,7 +59,7 @@ BenefitName = Literal[BENEFITS_ASKED]  # type: ignore[valid-type]
 _EXCLUSION_MONTHS: dict[str, int] = {b.asked: b.exclusion_months for b in CATALOGUE}
 ENV_PREFIX = "NONRECOURS_RUN_"
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_MEMORY = re.compile(r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
+_MEMORY = re.compile(r"^(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$")
 
 
 def parse_month(value: Any) -> dt.date:
@@ -189,9 +189,10 @@ class RunConfig(BaseSettings):
     @field_validator("memory_limit")
     @classmethod
     def _memory(cls, v: str) -> str:
-        if not _MEMORY.match(v.strip()):
+        size = _MEMORY.match(v.strip())
+        if not size:
             raise ValueError("a size such as 512MB, 2GB or 1.5GiB (units KB, MB, GB, TB, KiB, MiB, GiB, TiB)")
-        if float(re.match(r"^\d+(\.\d+)?", v.strip()).group(0)) == 0:  # type: ignore[union-attr]
+        if float(size.group(1)) == 0:
             raise ValueError("a size above 0 (DuckDB cannot evaluate anything in no memory), such as 2GB")
         return v.strip()
 

@@ -147,7 +147,7 @@ def repairs(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMapping) ->
         if f.type == "commune":
             checks += [(f"{name}: {label}", col.str.contains(shape)) for shape, label in _REPAIRS]
         elif f.type in ("amount", "float"):
-            text = col.str.replace_many([" ", "\u00a0", "\u202f"], ["", "", ""]).str.strip_prefix("+")
+            text = _number_text(col)
             if f.decimal_comma:
                 checks.append((f"{name}: {OTHER_MARK_REPAIR}", text.str.contains(_OTHER_MARK_POINT)))
             else:
@@ -167,6 +167,12 @@ def repairs(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMapping) ->
     return {label: int(n) for (label, _), n in zip(checks, counts, strict=True) if n}
 
 
+def _number_text(raw: pl.Expr) -> pl.Expr:
+    """A number's text without its spaces (plain, no-break, narrow no-break: thousands groups) and the « + » of a
+    sign written (« +12,50 » is the number itself): what both the parser and the repairs' count read."""
+    return raw.str.replace_many([" ", "\u00a0", "\u202f"], ["", "", ""]).str.strip_prefix("+")
+
+
 def _prepared(f: FieldMap) -> pl.Expr | None:
     """Stage 1: the raw text cleaned for numeric parsing (spaces, decimal comma, implied decimals).
 
@@ -178,8 +184,7 @@ def _prepared(f: FieldMap) -> pl.Expr | None:
     """
     if f.type not in ("amount", "float", "int", "year"):
         return None
-    # a sign written « + » (« +12,50 ») is the number itself
-    s = pl.col(f.target).str.replace_many([" ", "\u00a0", "\u202f"], ["", "", ""]).str.strip_prefix("+")
+    s = _number_text(pl.col(f.target))
     if f.type in ("amount", "float"):
         if f.decimal_comma:
             s = pl.when(s.str.contains(_OTHER_MARK_POINT)).then(s).otherwise(_decimal_comma(s))

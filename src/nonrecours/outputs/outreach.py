@@ -417,10 +417,9 @@ def open_outreach(path: str | Path, key: ReturnTokenKey, *, out_column: str = "r
         first = int(failed[0])
         raise PrivacyError(f"return token at {locate(first)}: {opened.item(first, 'token_error')}; "
                            f"no token of the list opens with agency {key.agency}'s key")
-    place = (pl.lit(f"{path.name}, ") + (pl.lit("row ") + pl.int_range(pl.len()).cast(pl.String) + pl.lit(" (from 0)")
-             if path.suffix == ".parquet" else pl.lit("line ") + (pl.int_range(pl.len()) + 2).cast(pl.String)))
-    opened = opened.with_columns(pl.when(pl.col("token_error").is_not_null())
-                                 .then(place + pl.lit(", column return_token: ") + pl.col("token_error"))
-                                 .alias("token_error"))
+    if len(failed):  # the few rows that failed, named by ``locate`` as the refusal above names them
+        reasons = opened.get_column("token_error").gather(failed).to_list()
+        named = pl.Series([f"{locate(int(i))}: {r}" for i, r in zip(failed, reasons, strict=True)], dtype=pl.String)
+        opened = opened.with_columns(opened.get_column("token_error").scatter(failed, named))
     return opened.select(out_column, pl.exclude(out_column, "return_token", "return_key_id"))
 
