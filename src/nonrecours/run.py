@@ -661,7 +661,10 @@ def _run(cfg: RunConfig, out: Path, config_hash: str, audit: AuditLog, left: lis
                 reports.append(rep)
                 manifest["stages"].append({"name": name, "status": rep.status, "rows_in": rep.rows_in,
                                            "rows_out": rep.rows_out, "counts": rep.counts, "note": rep.note})
-                log.info("stage %s: %s, %s rows in, %s rows out", name, rep.status, rep.rows_in, rep.rows_out)
+                # a stage that reads no rows of its own (detection reads the workspace's tables): no count, not « None »
+                log.info("stage %s: %s, %s", name, rep.status,
+                         ", ".join(f"{n:,} rows {w}" for n, w in ((rep.rows_in, "in"), (rep.rows_out, "out"))
+                                   if n is not None) or "no rows counted")
         finally:
             ctx.close()
         manifest["outputs"] = [describe_file(p, out, rows=_rows(p)) for r in reports for p in r.outputs]

@@ -229,14 +229,16 @@ def test_automation_scenarios(flags, provenance, units):
                                  provenance=pl.concat([provenance, extra]))
     css = {r["scenario"]: r for r in table.filter(pl.col("benefit") == "css_free").iter_rows(named=True)}
     auto = css["ouverture automatique"]
-    assert auto["flags"] == 1 and auto["basis_exists_for"] == 1 and "L861-2" in auto["legal_basis"]
+    # Noël's famille is paid the RSA: his free CSS is opened by it (CSS art. L861-2), his certain flag with every
+    # field held and his probable one (a salary unknown) alike; Élodie's, paid no RSA, is a pre-filled claim
+    assert auto["flags"] == 2 and auto["basis_exists_for"] == 2 and "L861-2" in auto["legal_basis"]
     # a coverage: no money missing, « sans objet » (null), never 0 nor its participation
-    assert auto["error_risk"] == 0.0 and auto["monthly_amount"] is None and auto["yearly_amount"] is None
+    assert auto["error_risk"] == 0.5 and auto["monthly_amount"] is None and auto["yearly_amount"] is None
     participation = {r["scenario"]: r for r in table.filter(pl.col("benefit") == "css_participation")
                      .iter_rows(named=True)}
     assert participation and all(r["monthly_amount"] is None for r in participation.values())
     assert rsa_amounts_are_money(table)
-    assert css["demande pré-remplie"]["flags"] == 2 and css["demande pré-remplie"]["error_risk"] == 1.0
+    assert css["demande pré-remplie"]["flags"] == 1 and css["demande pré-remplie"]["error_risk"] == 1.0
     rsa = {r["scenario"]: r for r in table.filter(pl.col("benefit") == "rsa").iter_rows(named=True)}
     assert "ouverture automatique" not in rsa  # no RSA flag has every claim field held
     assert rsa["demande pré-remplie"]["flags"] == 4
@@ -264,6 +266,20 @@ def test_unknowns_to_settle_counts_the_flags_each_unknown_decides():
     assert ppa["salary_net"]["probable"] == 1 and "drm" in ppa["salary_net"]["agencies"]
     assert table.filter(pl.col("benefit") == "ppa").get_column("input").to_list()[0] == "nationality_group"
     assert table.filter(pl.col("benefit") == "rsa").get_column("flags").to_list() == [1]
+
+
+def test_unknowns_to_settle_counts_the_money_missing_and_every_carrier():
+    """An under-payment counts what is missing, not its whole amount; a possible flag's money shows at the
+    favourable end; an unknown the rules read through another input (the couple's kind) names its carriers."""
+    rows = [flag("a", "ppa", "probable", 200.0, status="under_payment", paid=150.0, unknowns=("couple_kind",)),
+            flag("b", "ppa", "possible", 0.0, unknowns=("couple_kind",))]
+    frame = pl.DataFrame(rows, schema=FLAGS_SCHEMA).with_columns(
+        pl.when(pl.col("claimant_id") == pid("b")).then(240.0).otherwise(pl.col("amount_high")).alias("amount_high"))
+    row = unknowns_to_settle(frame).row(0, named=True)
+    assert row["input"] == "couple_kind" and row["flags"] == 2
+    assert row["monthly_amount"] == pytest.approx(50.0)  # 200 due, 150 paid; the possible flag's central: none
+    assert row["monthly_amount_high"] == pytest.approx(240.0 + 250.0 - 150.0)
+    assert {"caf", "dgfip"} <= set(row["agencies"])  # the memberships that give the couple
 
 
 def test_write_answers(tmp_path, flags, provenance, units):

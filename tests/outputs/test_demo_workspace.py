@@ -166,6 +166,15 @@ def test_the_truths_non_take_up_is_keyed_as_the_workspace(demo_run_folder):
     assert truth.height > 0 and set(truth.get_column("benefit")) >= {"rsa", "aspa"}
     persons = pl.read_parquet(sorted((run / "workspace" / "persons").glob("*.parquet")), columns=["person_id"])
     assert truth.join(persons, on="person_id", how="semi").height == truth.height  # workspace pseudonyms
+    # a yearly benefit's is the payment detection judges, at its due month (as ``nonrecours evaluate`` scores it):
+    # the ARS of August 2025 in June 2026, not the ARS the truth draws for June
+    from nonrecours.schemas.benefits import benefit as catalogue_row
+
+    take_up = pl.read_parquet(run / "truth" / "take_up.parquet").filter(
+        (pl.col("benefit").cast(pl.String) == "ars") & ~pl.col("take_up"))
+    due = catalogue_row("ars").due_month(MONTH)
+    expected = set(take_up.filter(pl.col("month") == due).get_column("unit_id").cast(pl.String))
+    assert expected and set(truth.filter(pl.col("benefit") == "ars").get_column("unit_id")) == expected
 
 
 def test_the_ablation_command_writes_answer1s_exchange_value(demo_run, tmp_path):

@@ -22,7 +22,15 @@ from hypothesis import strategies as st
 from nonrecours.atomic import file_sha256
 from nonrecours.audit import read_manifest
 from nonrecours.outputs import StatisticsConfig, build_report, build_statistics, territory_table, unit_profiles
-from nonrecours.outputs.report import REPORT, SECRET_MARK, SHORT_BENEFITS, UNDEFINED_MARK, fmt_eur, fmt_pct
+from nonrecours.outputs.report import (
+    REPORT,
+    SECRET_MARK,
+    SHORT_BENEFITS,
+    UNDEFINED_MARK,
+    fmt_eur,
+    fmt_pct,
+    fmt_points,
+)
 from nonrecours.schemas.benefits import AMOUNT_BENEFITS
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
@@ -37,17 +45,18 @@ def page(demo_run: Path) -> BeautifulSoup:
 
 
 def french_number(text: str) -> float:
-    """« 124 936 € », « 48,5 % », « 1 234 » → the number shown (a percentage as a fraction)."""
-    raw = re.sub(r"[\s\u202f\u00a0€]", "", text)
-    pct = raw.endswith("%")
-    value = float(raw.rstrip("%").replace(",", "."))
+    """« 124 936 € », « 48,5 % », « 1 234 », « −2,5 pts » → the number shown (a percentage or percentage points as
+    a fraction)."""
+    raw = re.sub(r"[\s\u202f\u00a0€]", "", text).replace("\u2212", "-")
+    pct = raw.endswith("%") or raw.endswith("pts")
+    value = float(raw.removesuffix("pts").rstrip("%").replace(",", "."))
     return value / 100 if pct else value
 
 
 def shown_precision(text: str) -> float:
     """Half a unit of the last digit shown: how far the displayed number may be from the exact one."""
-    digits = len(text.split(",")[1].rstrip(" %€\u202f\u00a0")) if "," in text else 0
-    return 0.5 * 10 ** -digits / (100 if "%" in text else 1) + 1e-12
+    digits = len(text.removesuffix("pts").split(",")[1].rstrip(" %€\u202f\u00a0")) if "," in text else 0
+    return 0.5 * 10 ** -digits / (100 if "%" in text or text.endswith("pts") else 1) + 1e-12
 
 
 def check_cell(td, value, secret: bool) -> None:
@@ -509,3 +518,11 @@ def test_every_series_of_a_grouped_chart_is_told_apart(monkeypatch):
     report.grouped_chart(["g1", "g2"], series, title="t", xlabel="x", fmt=fmt_pct)
     assert seen["labels"] == [f"b{k}" for k in range(14)]
     assert len(set(seen["styles"])) == 14
+
+
+def test_a_change_of_rate_is_in_signed_percentage_points():
+    """« Écart de rappel » is a difference of two rates: points, the minus sign U+2212, never « -25,7 % » (a
+    relative change to a reader)."""
+    assert fmt_points(-0.257) == "\u221225,7\u00a0pts"
+    assert fmt_points(0.01) == "+1,0\u00a0pts" and fmt_points(0.0) == "0,0\u00a0pts"
+    assert fmt_points(-0.00001) == "0,0\u00a0pts"  # no sign on what shows as nothing

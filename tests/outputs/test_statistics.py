@@ -151,7 +151,16 @@ def _relations(table: pl.DataFrame) -> list[tuple[int, list[int]]]:
 
 
 def difference_attack(table: pl.DataFrame, measure: str) -> set[int]:
-    """Recover secret cells from single-cell differences along every sum, iterated until no progress."""
+    """The secret cells holding units whose ``measure`` single-cell differences along every sum recover, iterated
+    until no progress. A cell the attack shows empty (its units recovered at 0) discloses no one: an empty secret
+    cell may be shown empty (as to the solver of ``assert_lp_cannot_pin``), and protecting it alone hid, for the
+    whole file, the household types of thousands of units (``test_a_lone_empty_secret_cell_hides_no_large_cell``)."""
+    shown_empty = {c for c, v in _recover(table, "units").items() if v == 0}
+    return set(_recover(table, measure)) - shown_empty
+
+
+def _recover(table: pl.DataFrame, measure: str) -> dict[int, float]:
+    """Secret cell → the value of ``measure`` single-cell differences along every sum recover."""
     values = dict(enumerate(table.get_column(measure).to_list()))
     secret = {i for i, s in enumerate(table.get_column("secret").to_list()) if s}
     known = {i: v for i, v in values.items() if i not in secret}
@@ -170,7 +179,7 @@ def difference_attack(table: pl.DataFrame, measure: str) -> set[int]:
                         else known[total] - sum(known[p] for p in parts if p != c))
             recovered.add(c)
             progress = True
-    return recovered
+    return {c: known[c] for c in recovered}
 
 
 def lp_attack(table: pl.DataFrame) -> dict[int, tuple[float, float]]:
@@ -307,8 +316,10 @@ def test_audit_protects_the_cell_three_published_sums_pinned():
     cells = cell_counts(units, profiles, terr)
     cell = (pl.col("level") == "departement") & (pl.col("area") == "10") & (pl.col("household_type")
                                                                             == "couple sans enfant")
-    # the heuristic alone: the cell is secret, yet a solver pins it to its 72 units
-    heuristic = _publish(suppress(cells, threshold=5, audit=False))
+    # the heuristic alone (as it was when the case was found: it protected lone empty cells too, and hid this
+    # one): the cell is secret, yet a solver pins it to its 72 units
+    heuristic = _publish(_suppress_every_sum(cells, 5, lone_empty=True))
+    assert heuristic.select(KEYS).equals(_publish(suppress(cells, threshold=5, audit=False)).select(KEYS))
     (k,) = heuristic.with_row_index("k").filter(cell).get_column("k").to_list()
     assert heuristic.row(k, named=True)["secret"]
     assert lp_attack(heuristic)[k] == (pytest.approx(72.0), pytest.approx(72.0))
@@ -339,9 +350,11 @@ def test_an_audit_beyond_its_cell_solves_hides_more_never_less(monkeypatch):
     assert_lp_cannot_pin(table, true_units(table, units, profiles, terr), threshold=5)
 
 
-def _suppress_every_sum(cells: pl.DataFrame, threshold: int) -> pl.DataFrame:
+def _suppress_every_sum(cells: pl.DataFrame, threshold: int, *, lone_empty: bool = False) -> pl.DataFrame:
     """The secondary suppression as first written: every published sum joined at each round, those whose cells
-    are all secret from the start included (``suppress`` leaves them out)."""
+    are all secret from the start included (``suppress`` leaves them out). ``lone_empty``: a lone empty secret
+    cell exposes its sum too, the heuristic's rule until 5 December 2026 (the patterns the audit's regression
+    cases were found on)."""
     from nonrecours.outputs.statistics import _relations
 
     cells = cells.with_columns(pl.int_range(pl.len()).alias("_cell"))
@@ -351,10 +364,11 @@ def _suppress_every_sum(cells: pl.DataFrame, threshold: int) -> pl.DataFrame:
     while True:
         joined = rel.join(status, on="_cell")
         hidden = pl.col("suppressed").is_not_null()
+        lone = (pl.col("_n") == 1) if lone_empty else pl.lit(False)
         exposed = (joined.group_by("rel")
                    .agg(hidden.sum().alias("_n"), (hidden & (pl.col("_v") > 0)).sum().alias("_nz"),
                         hidden.not_().sum().alias("_open"))
-                   .filter(((pl.col("_n") == 1) | (pl.col("_nz") == 1)) & (pl.col("_open") > 0)).select("rel"))
+                   .filter((lone | (pl.col("_nz") == 1)) & (pl.col("_open") > 0)).select("rel"))
         if exposed.height == 0:
             break
         picks = (joined.join(exposed, on="rel").filter(pl.col("suppressed").is_null())
@@ -432,9 +446,29 @@ def test_payments_no_extract_reports_give_no_paid_count_nor_rate(cahors_counts):
     before = plain.filter((pl.col("benefit") == "cheque_energie") & ~pl.col("secret"))
     assert shown.height and (before.get_column("non_take_up_rate_high") == 1.0).any()
     for c in ("paid", "paid_confirmed", "non_take_up_rate_low", "non_take_up_rate_central", "non_take_up_rate_high",
-              "coherence_rate"):
+              "coherence_rate", "non_take_up_estimated", "monthly_foregone_central", "yearly_foregone_central"):
         assert shown.get_column(c).null_count() == shown.height, c
-    assert shown.get_column("non_take_up_high").equals(before.get_column("non_take_up_high"))
+    for c in ("non_take_up_high", "non_take_up_low", "monthly_foregone_high", "monthly_foregone_low"):
+        assert shown.get_column(c).equals(before.get_column(c)), c
+
+
+def test_a_lone_empty_secret_cell_hides_no_large_cell():
+    """An area whose units are all of one household type: its other types are empty, secret, and its row tells they
+    hold 0. Protecting them hid, for the whole file, the types of the thousands living elsewhere (the demo's
+    « département inconnu »: three household types of four secret for every benefit at the top two levels); here
+    eleven single people in Paris beside a Cahors territory."""
+    counts = pl.DataFrame([("46042", "couple avec enfants", 40), ("46042", "couple sans enfant", 35),
+                           ("46042", "personne seule", 60), ("46042", "famille monoparentale", 25),
+                           ("75056", "personne seule", 11)], schema=["depcom", "household_type", "n"], orient="row")
+    units, profiles = make_units(counts)
+    table = build_statistics(units, profiles, territory_table("cahors"))
+    top = table.filter(pl.col("level").is_in(["total", "departement"]) & (pl.col("area") != "75"))
+    assert top.height == 10 and not top.get_column("secret").any()
+    paris = {r["household_type"]: r["secret"] for r in
+             table.filter((pl.col("level") == "departement") & (pl.col("area") == "75")).iter_rows(named=True)}
+    assert not paris["personne seule"] and paris["couple avec enfants"]  # 11 published, the empty types secret
+    for measure in ("units", "non_take_up_high"):
+        assert difference_attack(table, measure) == set(), measure
 
 
 def test_units_of_unknown_commune_sit_in_an_unknown_departement(cahors_counts):
@@ -513,7 +547,7 @@ def test_split_audit_catches_the_cell_pinned_through_the_sums_below_it(monkeypat
     cells = cell_counts(units, profiles, terr)
     monkeypatch.setattr(statistics, "SPLIT_CELLS", 0)
     status = cells.with_columns(pl.int_range(pl.len()).alias("_cell"))
-    heuristic = statistics.suppress(cells, threshold=5, audit=False)
+    heuristic = _suppress_every_sum(cells, 5, lone_empty=True)  # the pattern the case was found on
     every_sum = statistics._relations(status, LEVELS)
     tier = pl.col("level").replace_strict({"total": 0, "departement": 1}, default=2).cast(pl.Int8)
     st_ = heuristic.with_columns(pl.int_range(pl.len()).alias("_cell")).select(

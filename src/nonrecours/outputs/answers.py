@@ -131,17 +131,26 @@ def data_to_exchange(benefits: Iterable[str] = TARGET_BENEFITS) -> pl.DataFrame:
         from nonrecours.errors import ConfigError
 
         raise ConfigError(f"rule input {sorted(missing)[0]} has no entry in INPUT_COLUMNS")
-    carried = agency_columns()
-    match = (sources.join(carried, on=["table", "column"])
-             .filter((pl.col("qualifier_right") == "*") | pl.col("qualifier").is_null()
-                     | (pl.col("qualifier") == pl.col("qualifier_right"))))
-    by_input = (match.group_by("input").agg(pl.col("agency").unique().sort().alias("agencies"),
-                                            pl.format("{}.{}", "table", "column").unique().sort().alias("columns")))
-    return (needed.join(by_input, on="input", how="left")
+    return (needed.join(_carriers(sources), on="input", how="left")
             .with_columns(pl.col("agencies").fill_null(pl.lit([], dtype=pl.List(pl.String))),
                           pl.col("columns").fill_null(pl.lit([], dtype=pl.List(pl.String))))
             .with_columns((pl.col("agencies").list.len() > 0).alias("supplied"))
             .sort("benefit", "entity", "input"))
+
+
+def _carriers(sources: pl.DataFrame | None = None) -> pl.DataFrame:
+    """input, agencies, columns: the agencies whose default mapping carries each input of ``sources`` (input,
+    table, column, qualifier; default every input of ``INPUT_COLUMNS``), and the canonical columns it comes from.
+    One reading for answer 1's two tables: a deciding unknown the rules read through another input (the couple's
+    kind, which the core builds from the memberships) was « aucun extrait » beside the table of data to exchange."""
+    if sources is None:
+        sources = pl.DataFrame([(name, t, c, q) for name, cols in INPUT_COLUMNS.items() for t, c, q in cols],
+                               schema=["input", "table", "column", "qualifier"], orient="row")
+    match = (sources.join(agency_columns(), on=["table", "column"])
+             .filter((pl.col("qualifier_right") == "*") | pl.col("qualifier").is_null()
+                     | (pl.col("qualifier") == pl.col("qualifier_right"))))
+    return match.group_by("input").agg(pl.col("agency").unique().sort().alias("agencies"),
+                                       pl.format("{}.{}", "table", "column").unique().sort().alias("columns"))
 
 
 def _persons(flags: pl.DataFrame, index: str) -> pl.DataFrame:
@@ -359,7 +368,10 @@ def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | pl.LazyFr
 
     Automatic opening: grade certain, no deciding unknown, every data-answerable claim field held; the basis
     exists today only for the CSS without participation of a unit paid the RSA (CSS art. L861-2; needs
-    ``units`` to know who is paid the RSA), elsewhere it would need a new rule. Pre-filled claim: certain or
+    ``units`` to know who is paid the RSA), elsewhere it would need a new rule. Such a flag, certain or probable,
+    is an automatic opening whatever the claim fields held: the RSA paid opens the right, the CSS's own claim
+    form is not needed (before, 99 certain ones of the 20,000-person demo fell to a pre-filled claim for a field
+    of that form, and answer 3 found no legal basis used where docs/outputs.md names one). Pre-filled claim: certain or
     probable with at most ``max_questions`` deciding unknowns. The rest: letter or rendez-vous des droits.
     The fields held are counted as in ``claim_fields_held`` (the same ids with ``members``, the same facts: a flag
     judged at an earlier month, the ARS due last August, reads that month's, ``due_provenance``).
@@ -389,7 +401,10 @@ def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | pl.LazyFr
     scenario = (pl.when(complete).then(pl.lit("ouverture automatique"))
                 .when(pl.col("grade").is_in(["certain", "probable"]) & (pl.col("_unknowns") <= max_questions))
                 .then(pl.lit("demande pré-remplie")).otherwise(pl.lit("courrier ou rendez-vous des droits")))
+    # the free CSS of a famille paid the RSA: the RSA opens it (CSS art. L861-2), so no claim field need be held
     basis_now = (pl.col("benefit") == "css_free") & pl.col("_rsa_paid")
+    scenario = (pl.when(basis_now & pl.col("grade").is_in(["certain", "probable"]))
+                .then(pl.lit("ouverture automatique")).otherwise(scenario))
     f = f.with_columns(scenario.alias("scenario"),
                        (pl.col("amount_central") - pl.col("paid").fill_null(0.0)).clip(lower_bound=0.0)
                        .alias("_missing"))
@@ -449,19 +464,24 @@ def unknowns_to_settle(flags: pl.DataFrame) -> pl.DataFrame:
     (one that decides alone when detection found one, ``detection.deciding``), by grade, with the monthly
     amount they estimate (null for a coverage, the CSS: ``detection.targets.cash``), and the agencies whose extract
     can carry it: the data whose exchange would settle the most flags (answer 1, at the level of a field rather
-    than of an agency)."""
+    than of an agency). The amounts are the money missing, as answer 3's and the statistics' (the estimate minus
+    what is paid: an under-payment counted at its whole amount was 177,328 € where 176,607 € was missing), at the
+    flags' central and favourable ends (``monthly_amount``, ``monthly_amount_high``): a possible flag is often
+    nothing at the central values and the whole benefit at the favourable ones."""
+    paid = pl.col("paid").fill_null(0.0)
     named = (flags.filter(pl.col("grade") != "certain")
-             .select("benefit", "grade", pl.col("amount_central").fill_null(0.0), pl.col("deciding_unknowns")
-                     .alias("input")).explode("input").drop_nulls("input"))
-    benefits = sorted(set(named.get_column("benefit").to_list()))
-    carried = (data_to_exchange(benefits).select("input", "agencies").unique(subset=["input"])
-               if benefits else pl.DataFrame(schema={"input": pl.String, "agencies": pl.List(pl.String)}))
+             .select("benefit", "grade",
+                     *[(pl.col(f"amount_{e}").fill_null(0.0) - paid).clip(lower_bound=0.0).alias(f"_missing_{e}")
+                       for e in ("central", "high")],
+                     pl.col("deciding_unknowns").alias("input")).explode("input").drop_nulls("input"))
+    carried = _carriers().select("input", "agencies")
     totals = flags.filter(pl.col("grade") != "certain").group_by("benefit").len("_not_certain")
     return (named.group_by("benefit", "input").agg(
                 pl.len().alias("flags"), (pl.col("grade") == "probable").sum().alias("probable"),
                 (pl.col("grade") == "possible").sum().alias("possible"),
-                pl.col("amount_central").sum().round(2).alias("monthly_amount"))
-            .with_columns(pl.when(cash()).then(pl.col("monthly_amount")).alias("monthly_amount"))
+                pl.col("_missing_central").sum().round(2).alias("monthly_amount"),
+                pl.col("_missing_high").sum().round(2).alias("monthly_amount_high"))
+            .with_columns(pl.when(cash()).then(pl.col(c)).alias(c) for c in ("monthly_amount", "monthly_amount_high"))
             .join(totals, on="benefit", how="left")
             .with_columns((pl.col("flags") / pl.col("_not_certain")).round(4).alias("share_of_uncertain_flags"))
             .drop("_not_certain")
@@ -484,8 +504,11 @@ def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame |
     ``members``: the month's memberships (person_id, unit_id, role), the ids answers 2 and 3 read facts on.
     ``units`` may be a lazy scan of ``units.parquet``: answers 2 and 3 read only its paid rows."""
     out = Path(out)
+    # the benefits the run looked for (run.toml's ``benefits``), not the catalogue's fourteen
+    looked_for = set(units.lazy().select(pl.col("benefit").cast(pl.String)).unique().collect().get_column("benefit"))
     tables = {
-        "answer1_data_to_exchange": data_to_exchange(),
+        "answer1_data_to_exchange": data_to_exchange([b for b in TARGET_BENEFITS if b in looked_for]
+                                                     or TARGET_BENEFITS),
         "answer1_unknowns_to_settle": unknowns_to_settle(flags),
         "answer2_claim_fields_held": claim_fields_held(flags, provenance, paid_units=units, members=members,
                                                        due_provenance=due_provenance),

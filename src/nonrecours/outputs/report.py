@@ -103,7 +103,7 @@ CORE_LABELS = {
     "familles_single_joint_declaration": "personnes suivies seules, déclarant d'une imposition commune dont l'autre "
                                          "déclarant manque à l'extrait DGFiP (vie en couple inconnue)",
     "familles_adult_line_quarantined": "dossiers suivis sans conjoint dont une ligne d'adulte a été écartée à "
-                                       "l'intégration (NIR inutilisable: vie en couple inconnue)",
+                                       "l'intégration (NIR inutilisable : vie en couple inconnue)",
     "familles_shared_dwelling_hosted_estimated": "familles hébergées dans le logement d'une autre (estimation DGFiP)",
     "familles_hosting_unknown_hosted_estimated": "familles au logement inconnu, hébergées dans le logement d'un foyer "
                                                  "comptant plus d'adultes (estimation DGFiP)",
@@ -229,6 +229,16 @@ def fmt_eur(x: float, *, cents: bool = False) -> str:
                            currency_digits=False)
 
 
+def fmt_points(x: float) -> str:
+    """A difference of two rates (shares), in percentage points, signed with the minus sign (U+2212) and a plus:
+    « −25,7 pts », not « -25,7 % », which reads as a relative change."""
+    from babel.numbers import format_decimal
+
+    text = format_decimal(abs(x) * 100, "#,##0.0", locale=_locale())
+    sign = "" if text == "0,0" else "−" if x < 0 else "+"
+    return f"{sign}{text} pts"
+
+
 def fmt_pct_tick(x: float) -> str:
     from babel.numbers import format_percent
 
@@ -255,7 +265,8 @@ def fmt_month(month: dt.date) -> str:
     return format_date(month, "MMMM y", locale=_locale())
 
 
-FORMATS: dict[str, Callable[[Any], str]] = {"int": fmt_int, "pct": fmt_pct, "eur": fmt_eur, "num": fmt_number}
+FORMATS: dict[str, Callable[[Any], str]] = {"int": fmt_int, "pct": fmt_pct, "eur": fmt_eur, "num": fmt_number,
+                                             "pts": fmt_points}
 
 
 @dataclass(frozen=True)
@@ -650,7 +661,12 @@ def _headline(stats: pl.DataFrame | None) -> dict[str, Any]:
         return {"table": None, "charts": []}
     rows, keys = _stat_rows(whole, {})
     table = Table("synthese", ["Prestation", "Niveau", "Zone", *(h for _, h, _ in STAT_COLUMNS)], rows, keys,
-                  sortable=True, caption="Ensemble du fichier, tous types de foyers (table statistics).")
+                  sortable=True, caption="Ensemble du fichier, tous types de foyers (table statistics). Le "
+                                         "non-recours compte aussi les unités exclues du contact (opposition, "
+                                         "demande en cours, refus ou fin de droit récents : voir les degrés) ; "
+                                         "l'estimation centrale de chaque ligne est plafonnée à son compte haut, "
+                                         "ligne par ligne : celle d'une zone n'est pas la somme de celles de ses "
+                                         "sous-zones.")
     labels = [_benefit_label(b) for b in whole["benefit"]]
 
     def col(name: str, rows: pl.DataFrame = whole) -> list[Any]:
@@ -743,7 +759,9 @@ def _grades(stats: pl.DataFrame | None, summary: dict[str, Any] | None, publishe
         rows, keys = _stat_rows(whole, {}, columns=cols)
         out["table"] = Table("degres", ["Prestation", "Niveau", "Zone", *(h for _, h, _ in cols)], rows, keys,
                              caption="Unités ouvrant droit par degré de confiance, fichier entier "
-                                     "(table statistics).")
+                                     "(table statistics). Les unités exclues du contact (opposition, demande en "
+                                     "cours, refus ou fin de droit récents) y sont comptées : elles ont un droit, "
+                                     "on ne les contacte pas.")
         labels = [_benefit_label(b) for b in whole["benefit"]]
         parts = {GRADE_LABELS[g]: [None if s else v for v, s in zip(whole[f"entitled_{g}"], whole["secret"],
                                                                      strict=True)]
@@ -773,7 +791,7 @@ VALUE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("amount_change", "Écart de montant", "eur"),
     ("precision", "Précision", "pct"),
     ("recall", "Rappel", "pct"),
-    ("recall_change", "Écart de rappel", "pct"),
+    ("recall_change", "Écart de rappel", "pts"),
 )
 """answer1_exchange_value columns shown, in order: (column, header, format); lost and gained against the run
 with every agency."""
@@ -880,16 +898,21 @@ def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
         rows = [[cell(_benefit_label(r["benefit"])), cell(labels.get(r["input"], r["input"])),
                  cell(r["flags"], "int", col="flags"), cell(r["share_of_uncertain_flags"], "pct", col="share"),
                  cell(r["monthly_amount"], "eur", col="monthly_amount"),
+                 cell(r.get("monthly_amount_high"), "eur", col="monthly_amount_high"),
                  cell(", ".join(agency_label(a) for a in r["agencies"]) if r["agencies"] else "aucun extrait")]
                 for r in shown.iter_rows(named=True)]
         out["settle"] = Table("inconnues", ["Prestation", "Donnée inconnue qui décide", "Signalements",
-                                           "Part des signalements non certains", "Montant mensuel estimé",
+                                           "Part des signalements non certains",
+                                           "Montant mensuel manquant (central)", "Montant mensuel manquant (haut)",
                                            "Organismes qui peuvent la transmettre"], rows,
                               [{"benefit": r["benefit"], "input": r["input"]} for r in shown.iter_rows(named=True)],
                               sortable=True,
                               caption="Données inconnues qui décident des signalements non certains : celles dont "
                                       "l'échange ferait passer le plus de cas en « certain » "
-                                      f"(answer1_unknowns_to_settle ; {SETTLE_MIN_FLAGS} signalements au moins).")
+                                      f"(answer1_unknowns_to_settle ; {SETTLE_MIN_FLAGS} signalements au moins). "
+                                      "Montants : l'estimation moins ce qui est versé, aux valeurs centrales et "
+                                      "aux valeurs favorables des inconnues (un signalement possible ne vaut "
+                                      "souvent rien aux valeurs centrales).")
     value = _read(folder / "answer1_exchange_value.parquet")
     if value is not None:
         out.update(_exchange_value(value, published))
@@ -935,10 +958,15 @@ def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
                          cell(r["yearly_amount"], "eur", col="yearly_amount", secret=s),
                          cell(r["share_certain"], "pct", col="share_certain", secret=s),
                          cell(r["error_risk"], "pct", col="error_risk", secret=s), cell(r["legal_basis"])])
-        out["auto"] = Table("automatisation", ["Prestation", "Scénario", "Signalements", "Montant annuel (central)",
-                                               "Part certaine", "Risque d'erreur", "Base légale"], rows,
+        out["auto"] = Table("automatisation", ["Prestation", "Scénario", "Signalements",
+                                               "Montant annuel manquant des signalements", "Part certaine",
+                                               "Risque d'erreur", "Base légale"], rows,
                             [{"benefit": r["benefit"], "scenario": r["scenario"]} for r in auto.iter_rows(named=True)],
-                            sortable=True, caption="Scénarios d'automatisation (answer3_automation).")
+                            sortable=True, caption="Scénarios d'automatisation (answer3_automation). Montant : "
+                                                   "12 × l'estimation centrale de chaque signalement moins ce qui "
+                                                   "est versé, sommée sur les signalements de tout degré ; ce n'est "
+                                                   "pas l'estimation centrale de la synthèse (signalements certains "
+                                                   "et probables pondérés).")
         present = set(auto["scenario"])
         scenarios = [sc for sc in SCENARIOS if sc in present] + sorted(present - set(SCENARIOS))
         benefits = [b for b in TARGET_BENEFITS if b in set(auto["benefit"])]
@@ -1005,7 +1033,7 @@ def _quality(run_dir: Path, stats: pl.DataFrame | None, summary: dict[str, Any] 
     return out
 
 
-def _parameters(run_dir: Path, month: dt.date) -> dict[str, Any]:
+def _parameters(run_dir: Path, month: dt.date, benefits: Sequence[str] = TARGET_BENEFITS) -> dict[str, Any]:
     from nonrecours.errors import NotInForceError
     from nonrecours.rules.registry import default_registry
 
@@ -1025,7 +1053,7 @@ def _parameters(run_dir: Path, month: dt.date) -> dict[str, Any]:
         rows.append([cell(b["name"]), shown, cell(fmt_date(b.get("start"))), cell(b.get("ref") or "")])
     registry = default_registry()
     variants = []
-    for t in TARGET_BENEFITS:
+    for t in benefits:
         try:
             v = registry.variant(catalogue_row(t).rule, month)
         except NotInForceError:  # a benefit with no formula in force that month: say so
@@ -1055,6 +1083,9 @@ def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, 
     info = dict(run_info or {})
     folder = run_dir / "outputs" / f"{month:%Y-%m}"
     stats = _read(folder / "statistics.parquet")
+    # the benefits the run looked for (run.toml's ``benefits``: its statistics' rows), not the catalogue's fourteen
+    looked_for = ([b for b in TARGET_BENEFITS if b in set(stats.get_column("benefit"))]
+                  if stats is not None and stats.height else list(TARGET_BENEFITS))
     summary = _json(run_dir / "detection" / f"{month:%Y-%m}" / "summary.json")
     published = _published(stats)
     communes = commune_names(stats.filter(pl.col("level") == "commune").get_column("area")
@@ -1108,12 +1139,12 @@ def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, 
     page = env.get_template("report.html.j2").render(
         month=fmt_month(month), month_code=f"{month:%Y-%m}", headline=headline, territory=terr, grades=grades,
         answers=answers, charts=charts, quality=_quality(run_dir, stats, summary),
-        parameters=_parameters(run_dir, month), rules_version=rules_version(), not_modelled=not_modelled(),
+        parameters=_parameters(run_dir, month, looked_for), rules_version=rules_version(), not_modelled=not_modelled(),
         limits=limits, threshold=thresholds.get("suppression"), config=config, agreement=info.get("agreement", {}),
         units_note=_units_note(summary), chart_headline=[Markup(c) for c in headline["charts"]],
         chart_territory=Markup(terr["chart"]) if terr.get("chart") else None,
         chart_grades=Markup(grades["chart"]) if grades.get("chart") else None,
-        benefits=[(b, _benefit_label(b)) for b in TARGET_BENEFITS], fmt_pct=fmt_pct, fmt_int=fmt_int)
+        benefits=[(b, _benefit_label(b)) for b in looked_for], fmt_pct=fmt_pct, fmt_int=fmt_int)
     return page
 
 

@@ -17,24 +17,24 @@ central the certain and probable flags at ``amount_central`` each times the cent
 high; yearly = 12 × monthly. A coverage (the CSS) has no amount foregone: null, « sans objet » (its flags' amounts
 are the participation the foyer would pay, ``detection.targets.cash``).
 
-Secrecy. Every commune of the territory × every household type met is a cell, empty ones included (a reader must
-not learn from a secret cell's mere presence that it holds a unit). A cell of fewer than ``threshold`` units
-(11 by default; empty cells too) is suppressed with every measure in it (primary). Then, as long as some
-published sum (a row: the household types of an area and their total; a column: the children of an area in
-one household type, and the area) holds exactly one secret cell, or exactly one secret cell holding units
-among empty secret ones (a solver knows counts are at least 0 and would pin it against them), the smallest
-other cell of that sum is suppressed too (secondary), a detail cell before a total; repeated until no sum is
-exposed. That heuristic misses combinations of sums, so the pattern is then audited as a reader's solver would
-attack it (``audit``): the feasible interval of each secret cell under every published sum and counts >= 0,
-by linear programming (HiGHS), block by independent block. A primary cell holding units must be able to reach
-the threshold (a reader cannot tell it is a small cell), any other secret cell holding units must not be pinned
-(interval at least one unit wide); each cell failing gets one more suppression, the cheapest published cell of
-a sum through it, and the audit runs again until none fails (docs/outputs.md). Past ``SPLIT_CELLS`` secret
-cells holding units (a France-wide table) the audit is split at the départements, against two stronger
-readers than the real one (``_split_audit``), so that its blocks stay no larger than a département's; a cell
-of the top two levels the second of them finds exposed is asked of the real reader (the whole program) before
-it gets a suppression. Benefits whose tables hold the same counts in every cell (every benefit of one unit kind
-counts the same units) share one pattern, audited once (``_twin_tables``).
+Secrecy. Every commune of the territory × every household type met is a cell, empty ones included (a reader must not
+learn from a secret cell's mere presence that it holds a unit). A cell of fewer than ``threshold`` units (11 by
+default; empty cells too) is suppressed with every measure in it (primary). Then, as long as some published sum (a
+row: the household types of an area and their total; a column: the children of an area in one household type, and
+the area) holds exactly one secret cell holding units, alone or among empty secret ones (a solver knows counts are
+at least 0 and would pin it against them), the smallest other cell of that sum is suppressed too (secondary), a
+detail cell before a total; repeated until no sum is exposed. A sum whose secret cells are all empty tells a reader
+only that they are empty, as the audit's reader is assumed to know. That heuristic misses combinations of sums, so
+the pattern is then audited as a reader's solver would attack it (``audit``): the feasible interval of each secret
+cell under every published sum and counts >= 0, by linear programming (HiGHS), block by independent block. A primary
+cell holding units must be able to reach the threshold (a reader cannot tell it is a small cell), any other secret
+cell holding units must not be pinned (interval at least one unit wide); each cell failing gets one more
+suppression, the cheapest published cell of a sum through it, and the audit runs again until none fails
+(docs/outputs.md). Past ``SPLIT_CELLS`` secret cells holding units (a France-wide table) the audit is split at the
+départements, against two stronger readers than the real one (``_split_audit``), so that its blocks stay no larger
+than a département's; a cell of the top two levels the second of them finds exposed is asked of the real reader (the
+whole program) before it gets a suppression. Benefits whose tables hold the same counts in every cell (every benefit
+of one unit kind counts the same units) share one pattern, audited once (``_twin_tables``).
 Only ``secret`` is published, not primary/secondary (that would tell below or above the threshold).
 Every measure shares the pattern, so what protects the unit counts protects the others, except that a
 published 0 (no non-take-up in a row) tells the secret cells of that row hold 0 too. Tests attack the tables
@@ -216,8 +216,11 @@ def build_statistics(units: pl.DataFrame | pl.LazyFrame, profiles: pl.DataFrame,
 
 
 _ON_PAYMENTS = ("paid", "paid_confirmed", "paid_entitled", "non_take_up_rate_low", "non_take_up_rate_central",
-                "non_take_up_rate_high", "coherence_rate")
-"""The published measures that count or divide by the units paid."""
+                "non_take_up_rate_high", "coherence_rate", "non_take_up_estimated", "monthly_foregone_central",
+                "yearly_foregone_central")
+"""The published measures that count or divide by the units paid, or weigh the flags by chances read on them (the
+central estimate: where no payment is known every flag is « possible », and a central of 0 € was published for the
+chèque énergie beside a high of 502,884 €; the low and high ends, counts of flags, stay)."""
 
 
 def _unpaid_unknown(table: pl.DataFrame, benefits: tuple[str, ...]) -> pl.DataFrame:
@@ -445,12 +448,15 @@ def _single_sum_heuristic(rel: pl.DataFrame, status: pl.DataFrame) -> pl.DataFra
     while True:
         joined = rel.join(status, on="_cell")
         hidden = pl.col("suppressed").is_not_null()
-        # A sum is exposed when one secret cell is alone in it, or when it is the only secret cell holding
-        # units: secret empty cells sit at their bound (0) and give a reader's solver no room to move.
+        # A sum is exposed when it holds one secret cell holding units, alone or among empty secret ones: those
+        # sit at their bound (0) and give a reader's solver no room to move. A sum whose secret cells are all
+        # empty tells only that they are (the audit's reader knows it too, docs/outputs.md): protecting a lone
+        # empty cell hid, for the whole file, the household types of the thousands of units living where one
+        # type is missing (the 20,000-person demo's « département inconnu » of 11 units living alone: three of
+        # the four types secret for every benefit at the top two levels).
         exposed = (joined.group_by("rel")
-                   .agg(hidden.sum().alias("_n"), (hidden & (pl.col("_v") > 0)).sum().alias("_nz"),
-                        hidden.not_().sum().alias("_open"))
-                   .filter(((pl.col("_n") == 1) | (pl.col("_nz") == 1)) & (pl.col("_open") > 0)).select("rel"))
+                   .agg((hidden & (pl.col("_v") > 0)).sum().alias("_nz"), hidden.not_().sum().alias("_open"))
+                   .filter((pl.col("_nz") == 1) & (pl.col("_open") > 0)).select("rel"))
         if exposed.height == 0:
             return status
         # In each exposed sum, the cheapest other cell: detail cells before the total, smallest value first.
