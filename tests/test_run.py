@@ -294,6 +294,35 @@ def test_duckdb_settings_reach_every_stage(quick_copy):
     assert (quick_copy / "spill").is_dir()
 
 
+def test_duckdb_settings_given_to_another_backend_are_said_not_applied(quick_copy, caplog, monkeypatch):
+    """A memory limit given for Polars or Spark is not applied: said once, not silently ignored (a user could
+    believe the run's memory bounded); a spill folder serves a partitioned run's parts, so it is said only when
+    the run is not partitioned."""
+    import logging
+
+    from nonrecours import run
+    from nonrecours.run import engine_config
+
+    monkeypatch.setattr(run, "_WARNED", set())  # said once a process: this test's process may have said it
+    cfg = load_config(quick_copy / "run.toml").model_copy()
+    cfg.__pydantic_fields_set__.difference_update({"memory_limit", "spill_dir"})
+    with caplog.at_level(logging.WARNING, logger="nonrecours.run"):
+        assert engine_config(cfg) is None and "not apply" not in caplog.text  # polars, nothing given
+    given = cfg.model_copy(update={"memory_limit": "1MB", "spill_dir": quick_copy / "spill"})
+    given.__pydantic_fields_set__.update({"memory_limit", "spill_dir"})
+    with caplog.at_level(logging.WARNING, logger="nonrecours.run"):
+        assert engine_config(given) is None and engine_config(given) is None
+    said = [r.getMessage() for r in caplog.records if "does not apply" in r.getMessage()]
+    assert said == ["memory_limit and spill_dir are DuckDB's: the polars backend does not apply them (bound its "
+                    "memory with partitions)"]
+    parted = given.model_copy(update={"partitions": 2})
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="nonrecours.run"):
+        engine_config(parted)
+    assert [r.getMessage() for r in caplog.records] == [
+        "memory_limit is DuckDB's: the polars backend does not apply it (bound its memory with partitions)"]
+
+
 def test_registered_stages_and_the_detection_entry_point(quick_copy, monkeypatch):
     """A package plugs in through the registry: the detection stage calls ``run_detect`` when the package
     has it, with the month's core the rules stage built (not joined twice), and every file it writes is in

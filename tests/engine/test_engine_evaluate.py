@@ -535,3 +535,17 @@ def test_a_large_formula_cut_at_its_repeated_sub_trees_gives_the_whole_trees_bit
     for layer in range(1, max(layer for _, _, layer, _ in temps) + 1):
         got = got.with_columns(lower_polars(sub, coltypes).alias(c) for c, sub, at, _ in temps if at == layer)
     assert _same_bits(got.with_columns(lower_polars(top, coltypes).alias("v"))["v"], whole)
+
+
+def test_a_duckdb_memory_limit_too_low_says_what_to_do():
+    """DuckDB out of its memory limit stops with the remedies named (raise the limit, a spill folder,
+    partitions), not the bare exception's name (a probe of the backends from the docs alone, 5 December 2026)."""
+    from nonrecours.simulation.situations import load_situations
+
+    situations = [{"id": f"s{i}", "month": "2026-04", "depcom": "46042", "housing": {"status": "tenant", "rent": 400},
+                   "persons": [{"role": "parent", "age": 40, "unit": "main", "monthly": {"salary_net": 300 * i}}]}
+                  for i in range(3)]
+    batch = load_situations(situations)
+    with pytest.raises(EngineError, match=r"OutOfMemoryException: the memory limit .* too low.*spill_dir.*partitions"):
+        evaluate(["rsa"], Inputs(**batch.frames), batch.person_months, backend="duckdb",
+                 duckdb_config={"memory_limit": "1MB"})

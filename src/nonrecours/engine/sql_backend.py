@@ -523,7 +523,10 @@ class _Runner:
             return run_once(self.con, q)
         except duckdb.Error as exc:  # the message quotes SQL and, since the fixed-point sums, a value out of
             # range (a cast of a member's amount): not chained, as on Polars
-            raise EngineError(f"{BACKEND}: {what} failed: {type(exc).__name__}") from None
+            hint = (": the memory limit (run.toml's memory_limit) is too low for this population; raise it, give "
+                    "a spill_dir, or split the run (partitions)" if isinstance(exc, duckdb.OutOfMemoryException)
+                    else "")
+            raise EngineError(f"{BACKEND}: {what} failed: {type(exc).__name__}{hint}") from None
 
     def _result(self, name: str, cols: list[str], what: str) -> pl.DataFrame:
         """The columns ``cols`` (the id first) of the stage table ``name``."""
