@@ -137,10 +137,11 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
     # the amounts foregone as the statistics estimate them, of the non-take-up flags alone (the truth's amount is
     # the non-take-up's; the statistics add the under-payments' gap)
     rates = {r["benefit"]: r for r in rates_by_benefit(units, foregone=("non_take_up",)).iter_rows(named=True)}
-    # a benefit whose payments no extract reports has no estimated rate (over an assumed 0 paid, as published)
-    for b, known in summary.get("payments_known", {}).items():
-        if not known and b in rates:
-            rates[b] = {k: v for k, v in rates[b].items() if not k.startswith("non_take_up_rate_")}
+    # a benefit whose payments no extract reports has no estimated rate (over an assumed 0 paid, as published),
+    # nor central amount (its weights are chances read on the units paid: as published, outputs.statistics)
+    unpaid_unknown = {b for b, known in summary.get("payments_known", {}).items() if not known}
+    for b in unpaid_unknown & set(rates):
+        rates[b] = {k: v for k, v in rates[b].items() if not k.startswith("non_take_up_rate_")}
     chances: dict[str, dict[str, Any]] = {}
     for r in grade_chances(units).iter_rows(named=True):
         chances.setdefault(r["benefit"], {})[r["coverage"]] = {k: r[k] for k in ("paid", "paid_confirmed", "chance")}
@@ -184,7 +185,8 @@ def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> d
             per = 12.0 if catalogue_row(b).yearly else 1.0
             res["amount_foregone_true"] = float(true_ntu.get_column("amount").sum()) / per
             for e in ESTIMATES:  # the statistics' low / central (weighted) / high, non-take-up flags only
-                res[f"amount_foregone_estimated_{e}"] = est.get(f"monthly_foregone_{e}", 0.0)
+                res[f"amount_foregone_estimated_{e}"] = (None if e == "central" and b in unpaid_unknown
+                                                         else est.get(f"monthly_foregone_{e}", 0.0))
             res["amount_foregone_estimated"] = res["amount_foregone_estimated_central"]
         # why the misses are missed, and what the false alarms are
         flagged = fb.filter(pl.col("grade").is_in(["certain", "probable"])).get_column("unit_id")
