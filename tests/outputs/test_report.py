@@ -420,10 +420,12 @@ def test_the_limits_agree_in_number(demo_run, tmp_path, familles, persons, expec
     assert expected in text
     if familles == 1:
         assert "1 personne connue des organismes n'est dans aucune famille et n'est pas évaluée" in text
-        assert "1 valeur qu'aucun organisme ne fournit (1 unité) reste inconnue : elle fait" in text
+        assert ("1 valeur qu'aucun organisme ne fournit (sur 1 personne ou unité : familles, ménages, foyers "
+                "fiscaux) reste inconnue : elle fait") in text
     else:
         assert "2 personnes connues des organismes ne sont dans aucune famille" in text
-        assert "2 valeurs qu'aucun organisme ne fournit (2 unités) restent inconnues : elles font" in text
+        assert ("2 valeurs qu'aucun organisme ne fournit (sur 2 personnes ou unités : familles, ménages, foyers "
+                "fiscaux) restent inconnues : elles font") in text
 
 
 def test_payments_known_in_part_are_said(demo_run, tmp_path):

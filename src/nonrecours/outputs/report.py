@@ -1107,7 +1107,8 @@ def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, 
         if unknowns.get("values"):
             n, units = unknowns["values"], unknowns.get("units", 0)
             limits.append(f"{fmt_int(n)} {fr(n, 'valeur', 'valeurs')} qu'aucun organisme ne fournit "
-                          f"({fmt_int(units)} {fr(units, 'unité', 'unités')}) "
+                          f"(sur {fmt_int(units)} {fr(units, 'personne ou unité', 'personnes ou unités')} : "
+                          "familles, ménages, foyers fiscaux) "
                           f"{fr(n, 'reste inconnue : elle fait', 'restent inconnues : elles font')} les "
                           "fourchettes basse–haute et les degrés, jamais une valeur par défaut.")
         if summary.get("persons_not_evaluated"):
