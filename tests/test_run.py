@@ -321,6 +321,12 @@ def test_duckdb_settings_given_to_another_backend_are_said_not_applied(quick_cop
         engine_config(parted)
     assert [r.getMessage() for r in caplog.records] == [
         "memory_limit is DuckDB's: the polars backend does not apply it (bound its memory with partitions)"]
+    # the ablation's own backend (polars beside a DuckDB run): the run's settings were never meant for it
+    monkeypatch.setattr(run, "_WARNED", set())
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="nonrecours.run"):
+        assert engine_config(given, warn=False) is None
+    assert not caplog.records
 
 
 def test_registered_stages_and_the_detection_entry_point(quick_copy, monkeypatch):

@@ -252,13 +252,15 @@ def _tables(workspace: Path) -> dict[str, pl.LazyFrame]:
 _WARNED: set[tuple[str, ...]] = set()
 
 
-def engine_config(cfg: RunConfig) -> dict[str, Any] | None:
+def engine_config(cfg: RunConfig, *, warn: bool = True) -> dict[str, Any] | None:
     """run.toml's ``memory_limit`` and ``spill_dir`` as DuckDB settings (the spill folder created), for every
-    stage that evaluates rules on DuckDB; None for the other backends (Spark keeps its own settings)."""
+    stage that evaluates rules on DuckDB; None for the other backends (Spark keeps its own settings), which say
+    once that they do not apply them (``warn``: not for a stage whose backend is its own setting, the ablation's,
+    where the run's DuckDB settings were never meant for it)."""
     if cfg.backend != "duckdb":
         given = [k for k in ("memory_limit", "spill_dir") if k in cfg.model_fields_set
                  and (k != "spill_dir" or cfg.partitions == 1)]  # a partitioned run keeps its parts there
-        if given and (cfg.backend, *given) not in _WARNED:
+        if warn and given and (cfg.backend, *given) not in _WARNED:
             _WARNED.add((cfg.backend, *given))  # once a process, not at each stage
             log.warning("%s %s DuckDB's: the %s backend does not apply %s (bound its memory with partitions)",
                         " and ".join(given), "are" if len(given) > 1 else "is", cfg.backend,

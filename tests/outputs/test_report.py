@@ -28,8 +28,10 @@ from nonrecours.outputs.report import (
     SHORT_BENEFITS,
     UNDEFINED_MARK,
     fmt_eur,
+    fmt_eur_change,
     fmt_pct,
     fmt_points,
+    fmt_tenth,
 )
 from nonrecours.schemas.benefits import AMOUNT_BENEFITS
 from nonrecours.schemas.benefits import benefit as catalogue_row
@@ -528,3 +530,6 @@ def test_a_change_of_rate_is_in_signed_percentage_points():
     assert fmt_points(-0.257) == "\u221225,7\u00a0pts"
     assert fmt_points(0.01) == "+1,0\u00a0pts" and fmt_points(0.0) == "0,0\u00a0pts"
     assert fmt_points(-0.00001) == "0,0\u00a0pts"  # no sign on what shows as nothing
+    assert fmt_eur_change(-124.2) == "\u2212124\u00a0€" and fmt_eur_change(30) == "+30\u00a0€"
+    assert fmt_eur_change(0.2) == "0\u00a0€"
+    assert [fmt_tenth(x) for x in (2.0, 194.74, 1.05)] == ["2,0", "194,7", "1,0"]  # a weighted count: one decimal

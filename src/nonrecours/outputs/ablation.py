@@ -275,7 +275,8 @@ def ablation_month(run_folder: str | Path, month: dt.date, run_config: Any, *, b
     ref = truth_non_take_up(truth, month, run_config.exchange) if truth is not None else None
     table = run_ablation(run_folder, month, backend=backend, truth=ref, agencies=_run_agencies(run_config),
                          config=detection_config(run_config),
-                         engine_config=engine_config(run_config.model_copy(update={"backend": backend})),
+                         engine_config=engine_config(run_config.model_copy(update={"backend": backend}),
+                                                     warn=backend == run_config.backend),
                          stored=stored, detected=detected)
     return table.with_columns(pl.lit(REFERENCES["truth" if ref is not None else "run"]).alias("reference"))
 

@@ -239,6 +239,19 @@ def fmt_points(x: float) -> str:
     return f"{sign}{text} pts"
 
 
+def fmt_eur_change(x: float) -> str:
+    """A change of an amount in euros, signed with the minus sign (U+2212) or a plus: « −124 € », « +30 € »."""
+    text = fmt_eur(abs(x))
+    return text if text.startswith("0") else ("\u2212" if x < 0 else "+") + text
+
+
+def fmt_tenth(x: float) -> str:
+    """An estimated count, always to one decimal (« 2,0 » beside « 1,1 »: a weighted count, not a head count)."""
+    from babel.numbers import format_decimal
+
+    return format_decimal(x, format="#,##0.0", locale=_locale())
+
+
 def fmt_pct_tick(x: float) -> str:
     from babel.numbers import format_percent
 
@@ -266,7 +279,7 @@ def fmt_month(month: dt.date) -> str:
 
 
 FORMATS: dict[str, Callable[[Any], str]] = {"int": fmt_int, "pct": fmt_pct, "eur": fmt_eur, "num": fmt_number,
-                                             "pts": fmt_points}
+                                             "pts": fmt_points, "eur_change": fmt_eur_change, "tenth": fmt_tenth}
 
 
 @dataclass(frozen=True)
@@ -555,7 +568,7 @@ STAT_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("units", "Unités évaluées", "int"),
     ("paid", "Unités payées", "int"),
     # the central rate's count: certain and probable flags weighted by their coverage (detection.rates)
-    ("non_take_up_estimated", "Non-recours (central, estimé)", "num"),
+    ("non_take_up_estimated", "Non-recours (central, estimé)", "tenth"),
     ("non_take_up_central", "dont droits certains ou probables", "int"),
     ("non_take_up_low", "Non-recours bas", "int"),
     ("non_take_up_high", "Non-recours haut", "int"),
@@ -788,7 +801,7 @@ VALUE_COLUMNS: tuple[tuple[str, str, str], ...] = (
     ("flags_lost", "Perdus", "int"),
     ("flags_gained", "Gagnés", "int"),
     ("amount_central", "Montant mensuel signalé", "eur"),
-    ("amount_change", "Écart de montant", "eur"),
+    ("amount_change", "Écart de montant", "eur_change"),
     ("precision", "Précision", "pct"),
     ("recall", "Rappel", "pct"),
     ("recall_change", "Écart de rappel", "pts"),
@@ -933,7 +946,9 @@ def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
                             [{"benefit": r["benefit"], "population": r["population"], "source": r["source"]}
                              for r in held.iter_rows(named=True)], sortable=True,
                             caption="Part des champs du formulaire de demande déjà détenue par l'administration "
-                                    "(answer2_claim_fields_held).")
+                                    "(answer2_claim_fields_held). Les organismes se recouvrent (un champ que deux "
+                                    "détiennent compte pour chacun) : leurs parts ne s'additionnent pas en « toutes "
+                                    "sources ».")
         every = held.filter(pl.col("source") == "toutes")
         benefits = [b for b in TARGET_BENEFITS if b in set(every["benefit"])]
         series = {}
@@ -1016,10 +1031,13 @@ def _quality(run_dir: Path, stats: pl.DataFrame | None, summary: dict[str, Any] 
                                                            for k, v in sorted(core.items())],
                             [{"key": k} for k in sorted(core)])
         excl = summary.get("exclusions", {})
-        out["exclusions"] = Table("exclusions", ["Exclusion", "Vérifiée", "Unités exclues"],
+        out["exclusions"] = Table("exclusions", ["Exclusion", "Vérifiée", "Unités concernées"],
                                   [[cell(EXCLUSION_LABELS.get(k, k)), cell("oui" if v.get("checked") else "non"),
                                     cell(v.get("count"), "int", col=k)] for k, v in sorted(excl.items())],
-                                  [{"key": k} for k in sorted(excl)])
+                                  [{"key": k} for k in sorted(excl)],
+                                  caption="Unités que chaque motif exclut du contact (summary.json) : une unité "
+                                          "exclue pour deux motifs compte à chacun ; les unités exclues, une fois "
+                                          "chacune, sont au tableau des degrés.")
         out["unknowns"] = summary.get("unknowns", {})
     whole = _whole(stats)
     if whole.height:
