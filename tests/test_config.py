@@ -101,6 +101,18 @@ def test_environment_overrides_the_file(folder, monkeypatch):
         load_config(folder / "run.toml")
 
 
+def test_a_secret_in_an_environment_override_is_a_clear_error_that_never_shows_it(folder, monkeypatch):
+    """``NONRECOURS_RUN_AUDIT_KEY=<the secret>`` (a table takes JSON: a key source, never the secret) ended in an
+    « unexpected SettingsError », exit 1: now a configuration error, exit 2, the value never quoted."""
+    import secrets
+
+    value = secrets.token_urlsafe(40)
+    monkeypatch.setenv("NONRECOURS_RUN_AUDIT_KEY", value)
+    with pytest.raises(ConfigError) as exc:
+        load_config(_write(folder, GOOD))
+    assert "NONRECOURS_RUN" in str(exc.value) and "not shown" in str(exc.value) and value not in str(exc.value)
+
+
 @pytest.mark.parametrize(("old", "new", "expected"), [
     ('backend = "duckdb"', 'bakend = "duckdb"',
      r"run.toml, line 4, column 1: unknown key bakend; allowed keys: .*backend"),

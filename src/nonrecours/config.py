@@ -41,7 +41,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from nonrecours.errors import ConfigError
 from nonrecours.privacy.keys import KeySource
@@ -345,6 +345,12 @@ def load_config(path: str | Path, *, check_files: bool = True) -> RunConfig:
         raise ConfigError(f"{path.name}: not valid TOML ({exc})") from None
     try:
         cfg = RunConfig(**data)
+    except SettingsError:
+        # an environment override pydantic-settings could not parse (NONRECOURS_RUN_AUDIT_KEY holding the secret
+        # itself, not a JSON key source): its text is never quoted, it may be the secret
+        raise ConfigError(f"{path.name}: an environment variable NONRECOURS_RUN_… overriding a setting cannot be "
+                          "read (a table such as audit_key takes JSON, {\"file\": \"keys/audit.key\"} or "
+                          "{\"env\": \"NAME\"}, never the secret itself); its value is not shown") from None
     except ValidationError as exc:
         # every mistake, unknown keys first: a misspelt required key is one typo, not "key ... is required"
         errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")

@@ -258,8 +258,11 @@ def engine_config(cfg: RunConfig, *, warn: bool = True) -> dict[str, Any] | None
     once that they do not apply them (``warn``: not for a stage whose backend is its own setting, the ablation's,
     where the run's DuckDB settings were never meant for it)."""
     if cfg.backend != "duckdb":
-        given = [k for k in ("memory_limit", "spill_dir") if k in cfg.model_fields_set
-                 and (k != "spill_dir" or cfg.partitions == 1)]  # a partitioned run keeps its parts there
+        # memory_limit has a default (given: set by the file or the environment); the spill folder is given when
+        # it is one (the configuration's paths are resolved by a copy that sets it, None or not), and a
+        # partitioned run keeps its parts there
+        given = [k for k, set_ in (("memory_limit", "memory_limit" in cfg.model_fields_set),
+                                   ("spill_dir", cfg.spill_dir is not None and cfg.partitions == 1)) if set_]
         if warn and given and (cfg.backend, *given) not in _WARNED:
             _WARNED.add((cfg.backend, *given))  # once a process, not at each stage
             log.warning("%s %s DuckDB's: the %s backend does not apply %s (bound its memory with partitions)",

@@ -6,6 +6,7 @@ import copy
 import os
 import pickle
 import secrets
+from pathlib import Path
 
 import pytest
 
@@ -61,6 +62,27 @@ def test_missing_sources_name_the_source_only(tmp_path, monkeypatch: pytest.Monk
         load_secret(KeySource(env="NR_ABSENT"))
     with pytest.raises(KeyMaterialError, match="cannot be read"):
         load_secret(tmp_path / "nope.key")
+
+
+def test_a_secret_written_where_its_source_goes_is_never_echoed(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``{ env = "<the secret>" }`` or ``{ file = "<the secret>" }``: « is not set » and « cannot be read » printed
+    the secret whole (a probe from the docs alone, 5 December 2026). A name that does not read as a variable's, a
+    path with neither folder nor extension, is not shown; the message says why."""
+    monkeypatch.chdir(tmp_path)
+    for _ in range(20):  # generated secrets: letters and digits, some with « _ » (a « - » is refused at parse)
+        value = secrets.token_urlsafe(40).replace("-", "x")
+        monkeypatch.delenv(value, raising=False)
+        for source in (KeySource(env=value), KeySource(file=value)):
+            with pytest.raises(KeyMaterialError) as exc:
+                load_secret(source, "run.toml's audit_key")
+            text = str(exc.value)
+            assert value not in text and "not shown" in text and text.startswith("run.toml's audit_key"), text
+    # what reads as a name or a path is still named: the user finds it
+    monkeypatch.delenv("NR_KEY_ABSENT", raising=False)
+    with pytest.raises(KeyMaterialError, match="environment variable NR_KEY_ABSENT is not set"):
+        load_secret(KeySource(env="NR_KEY_ABSENT"))
+    with pytest.raises(KeyMaterialError, match=r"key file audit\.key: cannot be read"):
+        load_secret(KeySource(file=Path("audit.key")))
 
 
 def test_short_or_constant_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

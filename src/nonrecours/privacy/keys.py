@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import stat
 from pathlib import Path
@@ -92,8 +93,25 @@ class KeySource(BaseModel):
         return self
 
     def describe(self) -> str:
-        """Safe to log: the file path or the variable name."""
-        return f"key file {self.file}" if self.file is not None else f"environment variable {self.env}"
+        """Safe to log: the file path or the variable name, when it reads as one. A secret written where its
+        source goes (``{ env = "<the secret>" }``, ``{ file = "<the secret>" }``) was echoed whole by « is not set »
+        and « cannot be read » (a probe from the docs alone, 5 December 2026): a name that is not upper case with
+        an underscore (``NONRECOURS_AUDIT_KEY``), a path with neither a folder nor an extension, is not shown."""
+        if self.file is not None:
+            text = str(self.file)
+            if "/" in text or "." in Path(text).name:
+                return f"key file {text}"
+            return ("a key file whose path reads as no path (neither a folder nor an extension: a secret written "
+                    "where its file goes?), not shown")
+        if _VARIABLE.fullmatch(self.env or ""):
+            return f"environment variable {self.env}"
+        return ("an environment variable whose name reads as no variable name (upper case with an underscore, as "
+                "NONRECOURS_AUDIT_KEY: a secret written where its name goes?), not shown")
+
+
+_VARIABLE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+"""How an environment variable holding a key is named (``NONRECOURS_CAF_RETURN_SECRET``): the only names an error
+shows."""
 
 
 class Secret(_Redacted):
