@@ -545,15 +545,16 @@ def english_not_modelled(module: str) -> str:
     return " ".join(found.group(1).split()) if found else ""
 
 
-def not_modelled() -> list[tuple[str, str]]:
-    """(benefit, French text): what each benefit of the catalogue leaves out, translated from its rule module's
-    own paragraph (``NOT_MODELLED``); benefits sharing a module share one line (the two CSS; the allocations
-    familiales and the complément familial, named together)."""
+def not_modelled(benefits: Sequence[str] | None = None) -> list[tuple[str, str]]:
+    """(benefit, French text): what each benefit of the catalogue (or of ``benefits``, those a run looked for)
+    leaves out, translated from its rule module's own paragraph (``NOT_MODELLED``); benefits sharing a module share
+    one line (the two CSS; the allocations familiales and the complément familial, named together)."""
     from nonrecours.schemas.benefits import CATALOGUE
 
     by_module: dict[str, list[str]] = {}
     for b in CATALOGUE:
-        by_module.setdefault(b.rule_module, []).append(b.code)
+        if benefits is None or b.code in benefits:
+            by_module.setdefault(b.rule_module, []).append(b.code)
     out = []
     for module, codes in by_module.items():
         label = ("complémentaire santé solidaire" if module == "css"
@@ -1158,7 +1159,8 @@ def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, 
     page = env.get_template("report.html.j2").render(
         month=fmt_month(month), month_code=f"{month:%Y-%m}", headline=headline, territory=terr, grades=grades,
         answers=answers, charts=charts, quality=_quality(run_dir, stats, summary),
-        parameters=_parameters(run_dir, month, looked_for), rules_version=rules_version(), not_modelled=not_modelled(),
+        parameters=_parameters(run_dir, month, looked_for), rules_version=rules_version(),
+        not_modelled=not_modelled(looked_for),
         limits=limits, threshold=thresholds.get("suppression"), config=config, agreement=info.get("agreement", {}),
         units_note=_units_note(summary), chart_headline=[Markup(c) for c in headline["charts"]],
         chart_territory=Markup(terr["chart"]) if terr.get("chart") else None,
