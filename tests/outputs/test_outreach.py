@@ -362,3 +362,37 @@ def test_every_agency_is_named_for_people(flags, records, return_keys, provenanc
     assert "Pensions de retraite et d'invalidité : DRM de l'Assurance retraite (06/2026)" in facts, facts
     assert not any(": drm " in f for f in pl.concat(list(lists.values())).get_column("known_facts").explode()
                    .drop_nulls())
+
+
+def test_a_list_cut_short_or_a_token_emptied_is_never_read_as_whole(tmp_path, lists, return_keys):
+    """A CSV copied halfway opened, its last row's cells cut off; a row with a record whose token was blanked read
+    as « no record » (a caseworker's probe, 5 December 2026): the first is refused, the second is a token error."""
+    from nonrecours.errors import SchemaError
+
+    caf = lists["caf"]
+    csv = write_french_csv(caf, tmp_path / "caf.csv")
+    data = csv.read_bytes()
+    cut = tmp_path / "cut.csv"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(SchemaError, match="cut short"):
+        open_outreach(cut, return_keys["caf"])
+    row = caf.with_row_index("i").filter(pl.col("has_record")).get_column("i")[0]
+    blank = caf.with_columns(pl.when(pl.int_range(pl.len()) == row).then(None).otherwise("return_token")
+                             .alias("return_token"))
+    for name, writer in (("blank.csv", write_french_csv), ("blank.parquet", write_parquet)):
+        opened = open_outreach(writer(blank, tmp_path / name), return_keys["caf"])
+        assert opened.height == caf.height and "has_record" in opened.get_column("token_error")[row]
+        assert opened.get_column("token_error").null_count() == caf.height - 1
+
+
+def test_amounts_and_questions_read_as_a_letter():
+    """A detail line's amount has its thousands apart (« 1 173 € », as the reasons write « 1 173,04 € »); the ASPA
+    or AAH paid to the famille is asked in plain words, never by its data-dictionary label."""
+    from nonrecours.detection.reasons import french_integer
+    from nonrecours.outputs.law import input_question
+
+    shown = pl.select(french_integer(pl.lit(pl.Series([1173, 117, 1234567, -1500, -117, 0])))).to_series()
+    assert shown.to_list() == ["1 173", "117", "1 234 567", "-1 500", "-117", "0"]
+    for name in ("aspa_versee", "aah_versee"):
+        question = input_question(name)
+        assert question.startswith("Une personne de votre foyer perçoit-elle") and "sommée" not in question

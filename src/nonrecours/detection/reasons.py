@@ -28,14 +28,15 @@ from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCY_LABELS, agency_subject
 
-__all__ = ["BENEFIT_FR", "NOT_A_FACT", "fact_sources", "input_labels", "reasons"]
+__all__ = ["BENEFIT_FR", "NOT_A_FACT", "fact_sources", "french_integer", "input_labels", "reasons"]
 
 BENEFIT_FR = {b.code: b.short if b.kind == "amount" else b.label for b in CATALOGUE}
 """French name of each benefit in a reason line (the catalogue's, schemas.benefits)."""
 _STATIC_SOURCES = {"persons__source": ("individu", "age", "âge")}
 """Without the core's provenance, the persons row's agency is only known to have given the age (the birth
 month): the other facts of that row may come from another agency's row (a nationality from France Travail)."""
-FACT_FR = {"age": "âge", "nationality_group": "nationalité", "residence_permit_years": "titre de séjour",
+FACT_FR = {"age": "âge", "date_naissance": "date de naissance", "nationality_group": "nationalité",
+           "residence_permit_years": "titre de séjour",
            "residence_condition_exempt": "dispense de durée de titre de séjour",
            "ofpra_protection": "protection de l'OFPRA", "student": "études", "pregnant": "grossesse",
            "disability_rate": "taux d'incapacité", "rsdae": "RSDAE", "unfit_for_work": "inaptitude au travail",
@@ -87,12 +88,17 @@ def _fact_rank() -> dict[str, int]:
     return {n: i for i, n in enumerate(order)}
 
 
+def french_integer(e: pl.Expr) -> pl.Expr:
+    """``1 234`` from an integer expression: the thousands apart, as French writes them (the text reversed, a space
+    after each three digits, reversed back), in bulk; the reasons' amounts and the outreach lists' share it."""
+    grouped = e.cast(pl.String).str.reverse().str.replace_all(r"(\d{3})", "$1 ").str.reverse()
+    return grouped.str.strip_chars_start(" ").str.replace("- ", "-", literal=True)
+
+
 def _euros(e: pl.Expr) -> pl.Expr:
     """``1 234,56 €`` from a float expression (French notation, in bulk)."""
     cents = (e.fill_null(0.0) * 100).round(0).cast(pl.Int64)
-    units = (cents // 100).cast(pl.String)
-    grouped = units.str.reverse().str.replace_all(r"(\d{3})", "$1 ").str.reverse().str.strip_chars(" ")
-    return grouped + pl.lit(",") + (cents % 100).cast(pl.String).str.zfill(2) + pl.lit(" €")
+    return french_integer(cents // 100) + pl.lit(",") + (cents % 100).cast(pl.String).str.zfill(2) + pl.lit(" €")
 
 
 def _differ(low: pl.Expr, high: pl.Expr) -> pl.Expr:

@@ -305,6 +305,10 @@ INPUT_QUESTIONS: dict[str, str] = {
                                "l'année N-2 (votre avis d'impôt les indique) ?",
     "revenus_non_salaries_connus": "Exercez-vous une activité non salariée, et quels bénéfices (BIC, BNC, BA) "
                                    "avez-vous déclarés aux impôts pour l'an dernier ?",
+    "aspa_versee": "Une personne de votre foyer perçoit-elle l'allocation de solidarité aux personnes âgées "
+                   "(minimum vieillesse), et de quel montant ?",
+    "aah_versee": "Une personne de votre foyer perçoit-elle l'allocation aux adultes handicapés, et de quel "
+                  "montant ?",
     "zone_apl": "Dans quelle commune se trouve votre logement ?",
     "residence_dom": "Dans quelle commune se trouve votre logement ?",
 }

@@ -32,7 +32,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nonrecours.core.month import agency_per_row
-from nonrecours.detection.reasons import NOT_A_FACT
+from nonrecours.detection.reasons import NOT_A_FACT, french_integer
 from nonrecours.detection.schema import GRADES
 from nonrecours.detection.targets import cash
 from nonrecours.errors import ConfigError, PrivacyError, SchemaError
@@ -156,9 +156,10 @@ def _check_flags(flags: pl.DataFrame) -> None:
 
 
 def _euros(expr: pl.Expr) -> pl.Expr:
-    """« 870 € », or « montant inconnu » (unknown is not zero, and a null would drop the whole line)."""
+    """« 870 € », « 1 173 € » (the thousands apart, as the reasons write them), or « montant inconnu » (unknown is
+    not zero, and a null would drop the whole line)."""
     return (pl.when(expr.is_null()).then(pl.lit("montant inconnu"))
-            .otherwise(expr.round(0).cast(pl.Int64).cast(pl.String) + pl.lit(" €")))
+            .otherwise(french_integer(expr.round(0).cast(pl.Int64)) + pl.lit(" €")))
 
 
 def _sum_unknown_if_any(name: str) -> pl.Expr:
@@ -401,6 +402,9 @@ def open_outreach(path: str | Path, key: ReturnTokenKey, *, out_column: str = "r
     the rows out are the rows in. The CSV may come back as a French spreadsheet saved it (cp1252, no BOM).
     """
     path = Path(path)
+    if path.suffix != ".parquet" and not path.read_bytes().rstrip(b" \t").endswith(b"\n"):
+        # the writer and a spreadsheet end every line; a list cut short keeps its last row with cells cut off
+        raise SchemaError("the list's last line has no line end: a file cut short (copy it again)", table=path.name)
     frame = pl.read_parquet(path) if path.suffix == ".parquet" else read_french_csv(path)
     for col in ("agency", "return_token"):
         if col not in frame.columns:
@@ -412,6 +416,12 @@ def open_outreach(path: str | Path, key: ReturnTokenKey, *, out_column: str = "r
     locate = ((lambda i: f"{path.name}, row {i} (from 0), column return_token") if path.suffix == ".parquet"
               else (lambda i: f"{path.name}, line {i + 2}, column return_token"))
     opened = open_return_tokens(frame, "return_token", key, out=out_column, locate=locate, failures="token_error")
+    if "has_record" in opened.columns:  # a row with a record whose token was emptied: not « no record », a failure
+        held = pl.col("has_record").cast(pl.String).str.to_lowercase().is_in(["true", "oui"])
+        emptied = held & (pl.col("return_token").is_null() | (pl.col("return_token").str.strip_chars() == ""))
+        opened = opened.with_columns(pl.when(emptied & pl.col("token_error").is_null())
+                                     .then(pl.lit("no token on a row that has a record (has_record)"))
+                                     .otherwise(pl.col("token_error")).alias("token_error"))
     failed = opened.select(pl.col("token_error").is_not_null().arg_true()).to_series()
     if len(failed) and opened.get_column(out_column).is_not_null().sum() == 0:
         first = int(failed[0])
