@@ -147,13 +147,12 @@ def truth_non_take_up(truth: str | Path, month: dt.date, agreement: str | Path) 
     from nonrecours.privacy.pseudonyms import pseudonymise
 
     truth = Path(truth)
-    benefits = pl.read_parquet(truth / "take_up.parquet", columns=["benefit"]).get_column("benefit").cast(pl.String)
-    due = {b: catalogue_row(b).due_month(month) for b in benefits.unique().sort().to_list()}
+    not_taken = (pl.read_parquet(truth / "take_up.parquet").filter(~pl.col("take_up"))
+                 .with_columns(pl.col("benefit").cast(pl.String), pl.col("month").cast(pl.Date)))
+    due = {b: catalogue_row(b).due_month(month) for b in not_taken.get_column("benefit").unique().sort().to_list()}
     when = pl.DataFrame({"benefit": list(due), "month": list(due.values())}, schema={"benefit": pl.String,
                                                                                     "month": pl.Date})
-    take_up = (pl.read_parquet(truth / "take_up.parquet").filter(~pl.col("take_up"))
-               .with_columns(pl.col("benefit").cast(pl.String), pl.col("month").cast(pl.Date))
-               .join(when, on=["benefit", "month"], how="semi"))
+    take_up = not_taken.join(when, on=["benefit", "month"], how="semi")
     m = pl.read_parquet(truth / "unit_memberships.parquet")
     adults = pl.concat([m.filter((pl.col("unit_kind").cast(pl.String) == "famille") & valid_on(d)
                                  & pl.col("role").cast(pl.String).is_in(["demandeur", "conjoint"]))

@@ -1103,8 +1103,8 @@ def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, 
     folder = run_dir / "outputs" / f"{month:%Y-%m}"
     stats = _read(folder / "statistics.parquet")
     # the benefits the run looked for (run.toml's ``benefits``: its statistics' rows), not the catalogue's fourteen
-    looked_for = ([b for b in TARGET_BENEFITS if b in set(stats.get_column("benefit"))]
-                  if stats is not None and stats.height else list(TARGET_BENEFITS))
+    in_stats = set(stats.get_column("benefit")) if stats is not None and stats.height else set(TARGET_BENEFITS)
+    looked_for = [b for b in TARGET_BENEFITS if b in in_stats]
     summary = _json(run_dir / "detection" / f"{month:%Y-%m}" / "summary.json")
     published = _published(stats)
     communes = commune_names(stats.filter(pl.col("level") == "commune").get_column("area")
