@@ -393,6 +393,13 @@ def _tokens(out: pl.DataFrame, records: pl.DataFrame, keys: Mapping[str, ReturnT
     return pl.concat(parts, how="vertical_relaxed")
 
 
+def _ends_a_line(path: Path) -> bool:
+    """Whether the file's last line ends (trailing blanks aside): its last bytes only, the list is read once."""
+    with path.open("rb") as fh:
+        fh.seek(max(path.stat().st_size - 64, 0))
+        return fh.read().rstrip(b" \t").endswith(b"\n")
+
+
 def open_outreach(path: str | Path, key: ReturnTokenKey, *, out_column: str = "record_id") -> pl.DataFrame:
     """An agency opens its own list (Parquet or the French CSV): ``record_id`` in place of ``return_token``.
 
@@ -402,7 +409,7 @@ def open_outreach(path: str | Path, key: ReturnTokenKey, *, out_column: str = "r
     the rows out are the rows in. The CSV may come back as a French spreadsheet saved it (cp1252, no BOM).
     """
     path = Path(path)
-    if path.suffix != ".parquet" and not path.read_bytes().rstrip(b" \t").endswith(b"\n"):
+    if path.suffix != ".parquet" and not _ends_a_line(path):
         # the writer and a spreadsheet end every line; a list cut short keeps its last row with cells cut off
         raise SchemaError("the list's last line has no line end: a file cut short (copy it again)", table=path.name)
     frame = pl.read_parquet(path) if path.suffix == ".parquet" else read_french_csv(path)
