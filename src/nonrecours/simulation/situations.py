@@ -245,9 +245,15 @@ def _refused(what: str, key: str, known: Any) -> str:
     """The refusal of ``key`` among ``known`` (a person's fields, the monthly resources, the benefits paid): the
     closest name when there is one (« did you mean student? » for « studnet »), else the names accepted; the README
     promised the suggestion, which only the housing and the top level gave."""
-    names = sorted(map(str, known))
-    close = difflib.get_close_matches(key, names, n=1, cutoff=_TYPO)
-    return f"{what} (did you mean {close[0]}?)" if close else f"{what}; expected one of {', '.join(names)}"
+    if close := _closest(key, known):
+        return f"{what} (did you mean {close}?)"
+    return f"{what}; expected one of {', '.join(sorted(map(str, known)))}"
+
+
+def _closest(key: str, known: Any) -> str | None:
+    """The accepted name ``key`` most likely misspells (``_TYPO``), if any: one reading for every refusal."""
+    close = difflib.get_close_matches(key, sorted(map(str, known)), n=1, cutoff=_TYPO)
+    return close[0] if close else None
 
 
 def _unknown_keys(keys: Any, known: frozenset[str], where: str) -> list[str]:
@@ -257,9 +263,8 @@ def _unknown_keys(keys: Any, known: frozenset[str], where: str) -> list[str]:
     for key in sorted(str(k) for k in keys):
         if key in known or key.startswith(_NOTES):
             continue
-        close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=_TYPO)
-        if close:
-            raise _Fault(f"{where}{key}", f"unknown field (did you mean {close[0]}?)")
+        if close := _closest(key, known):
+            raise _Fault(f"{where}{key}", f"unknown field (did you mean {close}?)")
         ignored.append(f"{where}{key}")
     return ignored
 
