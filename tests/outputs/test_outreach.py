@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 
 import polars as pl
@@ -11,11 +12,12 @@ from typer.testing import CliRunner
 from nonrecours.cli import app
 from nonrecours.errors import ConfigError, PrivacyError
 from nonrecours.outputs.outreach import OUTREACH_SCHEMA, OutreachConfig, PayerRule, build_outreach, open_outreach
+from nonrecours.outputs.stage import _dossier_members
 from nonrecours.outputs.writers import write_french_csv, write_parquet
 from nonrecours.privacy import derive_return_key, load_secret, write_secret_file
 from nonrecours.schemas.codes import AGENCIES, AGENCY_LABELS
 
-from .conftest import EXCHANGE, MONTH, PURPOSE, pid
+from .conftest import EXCHANGE, MONTH, PURPOSE, flag, pid
 
 
 @pytest.fixture
@@ -330,6 +332,58 @@ def test_every_row_of_the_demos_lists_reaches_its_person_or_says_nobody_can(demo
     manifest = json.loads((demo_run / "manifest.json").read_text(encoding="utf-8"))
     counts = json.dumps(manifest)
     assert f'"{MONTH:%Y-%m} outreach without any record": {nobody.height}' in counts
+
+
+def test_rows_opening_to_one_dossier_say_which_member_each_is_about(demo_run):
+    """A record number is a dossier's: two people of one CAF or MSA dossier flagged in their own familles (a son of
+    25 in his mother's dossier) open to one number, so each row says the member's place in that agency's dossier
+    and birth year, as the agency sent them; an agency whose record is the person's own (the CNAM's NIR) has no
+    dossier place to say."""
+    folder = demo_run / "outputs" / MONTH.strftime("%Y-%m")
+    rows = pl.concat([pl.read_parquet(p) for p in sorted(folder.glob("outreach_*.parquet"))])
+    dossiers = rows.filter(pl.col("has_record") & pl.col("agency").is_in(["caf", "msa", "cnav"]))
+    assert dossiers.height > 100
+    # a dossier opened by a claim alone (refused, never paid) lists no member of the month: its place is unknown,
+    # said empty (21 of the demo's 125 rows)
+    assert 0 < dossiers.get_column("record_role").null_count() < dossiers.height / 4
+    assert {"demandeur", "conjoint"} <= set(dossiers.get_column("record_role").drop_nulls()) <= {"demandeur", "conjoint",
+                                                                                            "enfant"}
+    assert dossiers.filter(pl.col("record_role").is_not_null()).get_column("birth_year").null_count() == 0
+    assert rows.filter(pl.col("agency") == "cnam").get_column("record_role").null_count() == \
+        rows.filter(pl.col("agency") == "cnam").height
+
+
+def test_a_son_in_his_mothers_dossier_is_told_apart_from_her(flags, return_keys):
+    """The stage reads each member's place from the agency's own famille memberships of the month (the latest
+    one, a closed one not) and the birth year from the agency's own person rows (its latest extract)."""
+    may, june = dt.date(2026, 5, 1), MONTH
+    members = pl.LazyFrame(
+        [("caf", pid("rsa-mother"), "famille", "demandeur", may, None, june),
+         ("caf", pid("rsa-son"), "famille", "enfant", may, None, june),
+         ("caf", pid("rsa-son"), "famille", "demandeur", dt.date(2026, 1, 1), dt.date(2026, 4, 1), june),
+         ("cnav", pid("rsa-mother"), "menage", "personne_de_reference", may, None, june)],
+        schema={"source_agency": pl.String, "person_id": pl.String, "unit_kind": pl.String, "role": pl.String,
+                "valid_from": pl.Date, "valid_to": pl.Date, "extract_date": pl.Date}, orient="row")
+    persons = pl.LazyFrame(
+        [("caf", pid("rsa-mother"), dt.date(1975, 3, 1), june), ("caf", pid("rsa-son"), dt.date(2000, 1, 1), may),
+         ("caf", pid("rsa-son"), dt.date(2001, 2, 1), june), ("cnam", pid("rsa-son"), dt.date(1999, 1, 1), june)],
+        schema={"source_agency": pl.String, "person_id": pl.String, "birth_month": pl.Date,
+                "extract_date": pl.Date}, orient="row")
+    records = pl.DataFrame({"agency": ["caf", "caf", "cnam"],
+                            "person_id": [pid("rsa-mother"), pid("rsa-son"), pid("rsa-son")],
+                            "record_id": ["0123456", "0123456", "2010175123456"]})
+    told = _dossier_members(records, persons, members, june).sort("agency", "person_id")
+    assert told.select("agency", "record_role", "birth_year").rows() == sorted(
+        [("caf", "demandeur", 1975), ("caf", "enfant", 2001), ("cnam", None, 1999)],
+        key=lambda r: (r[0], pid("rsa-mother") if r[1] == "demandeur" else pid("rsa-son")))
+    two = pl.DataFrame([flag("rsa-mother", "ppa", "certain", 120.0), flag("rsa-son", "rsa", "probable", 573.49)],
+                       schema=flags.schema)
+    rows = build_outreach(two, records=told, keys=return_keys)["caf"]
+    assert rows.get_column("return_token").n_unique() == 1  # one dossier, one number, one token
+    assert sorted(rows.select("record_role", "birth_year").rows()) == [("demandeur", 1975), ("enfant", 2001)]
+    # without the agency's roles the columns are there, empty
+    bare = build_outreach(two, records=records, keys=return_keys)["caf"]
+    assert bare.get_column("record_role").null_count() == bare.get_column("birth_year").null_count() == 2
 
 
 def test_rows_with_an_exported_situation_get_an_id_that_is_their_rank(flags, records, return_keys, provenance,

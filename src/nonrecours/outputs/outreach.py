@@ -63,6 +63,8 @@ year's amount."""
 _NOT_ASKED = sorted(NOT_A_FACT - set(INPUT_QUESTIONS))
 """Engine flags saying whether another input is known (detection.reasons): no question of their own, the inputs
 they stand for are asked."""
+_MEMBER = {"record_role": pl.String, "birth_year": pl.Int32}
+"""Which member of the agency's dossier a row is about (``records``' optional columns; null where not given)."""
 
 
 class PayerRule(BaseModel):
@@ -122,6 +124,8 @@ OUTREACH_SCHEMA: dict[str, pl.DataType] = {
     "return_token": pl.String(),        # opens to the agency's record number, with its key only
     "return_key_id": pl.String(),
     "has_record": pl.Boolean(),         # false: no agency holds a record of the person (no token)
+    "record_role": pl.String(),         # the person's place in the agency's dossier (demandeur, conjoint, enfant)
+    "birth_year": pl.Int32(),           # as the agency holds it: with the role, which member of a dossier
     "known_to": pl.List(pl.String()),   # agencies holding a record of the person
     "month": pl.Date(),
     "benefits": pl.List(pl.String()),
@@ -181,7 +185,10 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
     """Outreach lists (agency → frame in ``OUTREACH_SCHEMA``, sorted by priority) from detection's flags.
 
     ``records``: agency, person_id, and ``record_id`` (tokenised here under ``keys[agency]``) or
-    ``return_token``/``return_key_id`` (issued at the agency). ``provenance``: ``CoreMonth.provenance`` (the
+    ``return_token``/``return_key_id`` (issued at the agency); optional ``record_role`` and ``birth_year``, the
+    person's place in that agency's dossier and birth year as the agency holds them: a record number is a
+    dossier's, shared by its members (a son of 25 in his mother's CAF dossier is flagged in his own famille), so a
+    row says which member it is about. ``provenance``: ``CoreMonth.provenance`` (the
     claim facts already held). ``affiliations``: person_id, agency (who covers whom; MSA members go to the MSA).
     ``memberships``: person_id, unit_id of the month, so facts held on the claimant's other units (the ménage's
     rent, the foyer fiscal's income) are found too. ``situations``: the claimants (``claimant_id``) whose
@@ -362,6 +369,7 @@ def _tokens(out: pl.DataFrame, records: pl.DataFrame, keys: Mapping[str, ReturnT
     known_to = recs.group_by("person_id").agg(pl.col("agency").unique().sort().alias("known_to"))
     value = "return_token" if "return_token" in recs.columns else "record_id"
     extra = ["return_key_id"] if value == "return_token" and "return_key_id" in recs.columns else []
+    member = [c for c in _MEMBER if c in recs.columns]
     # a person with several records at the agency: the latest extract's, then a fixed order
     latest = [pl.col("extract_date").fill_null(pl.date(1900, 1, 1))] if "extract_date" in recs.columns else []
     first = (recs.sort(["agency", "person_id", *latest, value], descending=[False, False, *[True] * len(latest), False])
@@ -374,9 +382,10 @@ def _tokens(out: pl.DataFrame, records: pl.DataFrame, keys: Mapping[str, ReturnT
     out = (out.join(known_to, left_on="claimant_id", right_on="person_id", how="left")
            .with_columns(pl.col("known_to").fill_null(pl.lit([], dtype=pl.List(pl.String))))
            .with_columns(contact.otherwise(pl.col("claim_agency")).alias("agency"))
-           .join(first.select("agency", "person_id", value, *extra), left_on=["agency", "claimant_id"],
+           .join(first.select("agency", "person_id", value, *extra, *member), left_on=["agency", "claimant_id"],
                  right_on=["agency", "person_id"], how="left")
-           .with_columns(pl.col(value).is_not_null().alias("has_record")))
+           .with_columns(pl.col(value).is_not_null().alias("has_record"),
+                         *[pl.lit(None, dtype=t).alias(c) for c, t in _MEMBER.items() if c not in member]))
     if value == "return_token":
         return out if extra else out.with_columns(pl.lit(None, dtype=pl.String).alias("return_key_id"))
     parts = []

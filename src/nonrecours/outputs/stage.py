@@ -58,6 +58,34 @@ def _covered_by(memberships: pl.LazyFrame | None, agency: str, month: Any) -> pl
             .select("person_id", pl.lit(agency).alias("agency")).unique().collect())
 
 
+def _dossier_members(records: pl.DataFrame, persons: pl.LazyFrame | None, memberships: pl.LazyFrame | None,
+                     month: Any) -> pl.DataFrame:
+    """``records`` with ``record_role`` and ``birth_year``: the person's place in the agency's own dossier in
+    ``month`` (its famille memberships: demandeur, conjoint, enfant) and birth year, as that agency sent them. A
+    record number is the dossier's, shared by its members: a son of 25 flagged in his own famille opens to his
+    mother's CAF matricule, so the row says whom it is about (a caseworker probing the lists, 5 December 2026).
+    Null where the agency sent none (the CNAM's and France Travail's records are the person's own)."""
+    out = records.with_columns(pl.col("agency").cast(pl.String))
+    if memberships is not None:
+        latest = [pl.col("valid_from"), pl.col("extract_date").fill_null(pl.date(1900, 1, 1))]
+        roles = (memberships.filter((pl.col("unit_kind").cast(pl.String) == "famille") & valid_on(month))
+                 .select(pl.col("source_agency").cast(pl.String).alias("agency"), "person_id",
+                         pl.col("role").cast(pl.String).alias("record_role"), *latest)
+                 # one place a person: the latest membership, then the dossier's parents before its children
+                 .sort(["agency", "person_id", "valid_from", "extract_date", "record_role"],
+                       descending=[False, False, True, True, False])
+                 .unique(["agency", "person_id"], keep="first").select("agency", "person_id", "record_role"))
+        out = out.join(roles.collect(), on=["agency", "person_id"], how="left")
+    if persons is not None:
+        years = (persons.select(pl.col("source_agency").cast(pl.String).alias("agency"), "person_id",
+                                pl.col("birth_month").dt.year().cast(pl.Int32).alias("birth_year"),
+                                pl.col("extract_date").fill_null(pl.date(1900, 1, 1)))
+                 .sort(["agency", "person_id", "extract_date"], descending=[False, False, True])
+                 .unique(["agency", "person_id"], keep="first").select("agency", "person_id", "birth_year"))
+        out = out.join(years.collect(), on=["agency", "person_id"], how="left")
+    return out
+
+
 def run_stage(ctx: Any) -> Any:
     """Outreach lists, statistics and answers for every month the detection stage wrote."""
     from nonrecours.run import StageReport
@@ -113,7 +141,8 @@ def run_stage(ctx: Any) -> Any:
         # the facts behind the flags of a yearly benefit judged at an earlier month (the ARS due last August)
         due_provenance = (pl.read_parquet(det / "provenance_due.parquet")
                           if (det / "provenance_due.parquet").exists() else None)
-        lists = build_outreach(flags, records=records, provenance=provenance, memberships=month_members,
+        lists = build_outreach(flags, records=_dossier_members(records, persons, memberships, month),
+                               provenance=provenance, memberships=month_members,
                                config=outreach_config, situations=situations, with_claimant=True,
                                due_provenance=due_provenance,
                                affiliations=_covered_by(memberships, outreach_config.member_agency, month))
