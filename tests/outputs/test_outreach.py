@@ -346,8 +346,8 @@ def test_rows_opening_to_one_dossier_say_which_member_each_is_about(demo_run):
     # a dossier opened by a claim alone (refused, never paid) lists no member of the month: its place is unknown,
     # said empty (21 of the demo's 125 rows)
     assert 0 < dossiers.get_column("record_role").null_count() < dossiers.height / 4
-    assert {"demandeur", "conjoint"} <= set(dossiers.get_column("record_role").drop_nulls()) <= {"demandeur", "conjoint",
-                                                                                            "enfant"}
+    roles = set(dossiers.get_column("record_role").drop_nulls())
+    assert {"demandeur", "conjoint"} <= roles <= {"demandeur", "conjoint", "enfant"}
     assert dossiers.filter(pl.col("record_role").is_not_null()).get_column("birth_year").null_count() == 0
     assert rows.filter(pl.col("agency") == "cnam").get_column("record_role").null_count() == \
         rows.filter(pl.col("agency") == "cnam").height
