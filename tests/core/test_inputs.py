@@ -134,6 +134,23 @@ def test_the_aah_paid_is_read_and_counted_where_an_aah_payer_sent_its_payments(t
     assert received["rsa_ressources_individu"][0] == pytest.approx(500.0)
 
 
+def test_the_cf_paid_is_read_where_a_cf_payer_sent_its_payments(tables):
+    """The CAF's payments say which complément familial a famille receives (none paid: none received, CSS art.
+    R861-8); without a CF payer's extract the rules' computed CF stands in."""
+    months = [dt.date(2026, m, 1) for m in (1, 2, 3)]
+    paid = _with_paid(tables, [["famille", "F1", None, "cf", m, Decimal("188.00"), "caf", *_prov()] for m in months])
+    inp = build_inputs(paid, M)
+    assert inp.famille.sort("famille_id")["cf_versee_connue"].to_list() == [True, True]
+    fm = inp.famille_monthly.sort("famille_id", "month")
+    assert fm.filter(pl.col("famille_id") == "caf:F1", pl.col("month").is_in(months))["cf_versee"].to_list() == \
+        [188.0] * 3
+    assert fm.filter(pl.col("famille_id") == "caf:F2")["cf_versee"].to_list() == [0.0] * fm.filter(
+        pl.col("famille_id") == "caf:F2").height  # the other famille: nothing paid, known
+    only_cnav = _with_paid(tables, [["famille", "F2", None, "aspa", dt.date(2026, 3, 1), Decimal("100.00"), "cnav",
+                                     *_prov("cnav")]])
+    assert build_inputs(only_cnav, M).famille["cf_versee_connue"].to_list() == [False, False]
+
+
 def test_the_aah_paid_is_unknown_without_the_payments_of_an_aah_payer(tables):
     # only the CNAV's ASPA payments came (the CAF and the MSA were left out): the rules compute the AAH
     only_cnav = _with_paid(tables, [["famille", "F2", None, "aspa", dt.date(2026, 3, 1), Decimal("100.00"), "cnav",

@@ -60,8 +60,8 @@ _OLD_LOAN = float((FERMETURE_ACCESSION - dt.timedelta(days=1) - _EPOCH).days)
 _NO_LOAN = float((NO_LOAN - _EPOCH).days)
 """An unknown loan date's ends, in days since 1970 (the unknowns' values are numbers; the date input casts them
 back): a loan signed before the closure (the aid open) and no loan (no aid), the centre."""
-FAMILY_PAYMENTS = ("af", "paje_base", "asf", "aide_logement", "aah", "aspa")
-PAYMENT_INPUTS: dict[str, str] = {"af": "af", "paje_base": "paje_base", "asf": "asf",
+FAMILY_PAYMENTS = ("af", "paje_base", "asf", "cf", "aide_logement", "aah", "aspa")
+PAYMENT_INPUTS: dict[str, str] = {"af": "af", "paje_base": "paje_base", "asf": "asf", "cf": "cf_versee",
                                   "aide_logement": "aide_logement_versee", "aah": "aah_versee", "aspa": "aspa_versee"}
 """Rule input holding each benefit paid to a famille (the housing aid and the AAH paid are distinct from the
 ``aide_logement`` and ``aah`` the rules compute; the AAH is paid per dossier, and the rules share it among the
@@ -85,6 +85,7 @@ _PAID_KNOWN: dict[str, tuple[str, ...]] = {
     "aide_logement_du_mois_connue": ("aide_logement", *FAMILY_BENEFITS_PAID),  # the RSA reads both
     "aah_versee_connue": ("aah",),
     "aspa_versee_connue": ("aspa",),
+    "cf_versee_connue": ("cf",),
     "rsa_percu_connu": ("rsa",),
 }
 """Each famille flag the rules read (true: the benefit paid, false: the one they compute) → the benefits paid it

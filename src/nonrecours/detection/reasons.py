@@ -47,17 +47,17 @@ FACT_FR = {"age": "âge", "date_naissance": "date de naissance", "nationality_gr
            "pensions_imposables_n2": "pensions imposables N-2",
            "revenus_non_salaries_n2": "bénéfices non salariés N-2",
            "revenus_non_salaries_connus": "derniers bénéfices non salariés connus", "aah_versee": "AAH versée",
-           "aspa_versee": "ASPA versée",
+           "aspa_versee": "ASPA versée", "cf_versee": "complément familial versé",
            "revenus_n2_renseignes": "déclaration de revenus de l'année N-2 (DGFiP)",
            "prestations_versees_connues": "prestations familiales et aide au logement versées",
            "aide_logement_versee_connue": "aide au logement versée", "aah_versee_connue": "AAH versée",
-           "aspa_versee_connue": "ASPA versée",
+           "aspa_versee_connue": "ASPA versée", "cf_versee_connue": "complément familial versé",
            "aide_logement_du_mois_connue": "aide au logement et prestations familiales versées ce mois",
            "rsa_percu": "RSA perçu", "rsa_percu_connu": "RSA perçu"}
 """Short French name of a fact in a reason line, where the registry's label is a definition too long for a
 letter; any other input keeps its registry label."""
 NOT_A_FACT = frozenset({"date_naissance", "revenus_n2_renseignes", "prestations_versees_connues",
-                        "aide_logement_versee_connue", "aah_versee_connue", "aspa_versee_connue",
+                        "aide_logement_versee_connue", "aah_versee_connue", "aspa_versee_connue", "cf_versee_connue",
                         "aide_logement_du_mois_connue", "rsa_percu_connu", *SETTING_INPUTS})
 """Inputs that say whether another one is known (or repeat the age): not facts of the person's situation (no
 reason line quotes them; an outreach list asks none of them that has no question of its own)."""
@@ -296,8 +296,8 @@ def _contradiction_line(columns: Iterable[str]) -> pl.Expr:
 
 
 SUBSIDIARY_DUE = ("rsa_subsidiarite_appliquee", "paje_base_droit", "paje_base_retenue", "asf_droit", "asf_retenue",
-                  "af_droit_base", "af_base", "af_retenues", "aide_logement", "aide_logement_retenue",
-                  "rsa_forfait_logement_plein")
+                  "af_droit_base", "af_base", "af_retenues", "cf_non_majore_avant_cumul", "cf_compte_minima",
+                  "aide_logement", "aide_logement_retenue", "rsa_forfait_logement_plein")
 """The RSA's columns that say which benefits its amount counts due where the foyer does not receive them (the
 rule ``rsa_subsidiarite_appliquee``, CASF art. L262-10): named on its flag, to be claimed with it."""
 
@@ -311,6 +311,8 @@ def _subsidiary_line() -> pl.Expr:
         pl.when(c("asf_droit") > c("asf_retenue") + 0.005).then(pl.lit(BENEFIT_FR["asf"])),
         pl.when(c("af_droit_base") > pl.min_horizontal("af_base", "af_retenues") + 0.005).then(
             pl.lit(BENEFIT_FR["af"])),
+        pl.when((c("cf_non_majore_avant_cumul") > c("cf_compte_minima") + 0.005)
+                & (pl.max_horizontal("paje_base_retenue", "paje_base_droit") <= 0)).then(pl.lit(BENEFIT_FR["cf"])),
         pl.when((c("aide_logement") > c("aide_logement_retenue") + 0.005)
                 & (c("aide_logement_retenue") < c("rsa_forfait_logement_plein"))).then(
             pl.lit(BENEFIT_FR["aide_logement"])),

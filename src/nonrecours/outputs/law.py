@@ -309,6 +309,7 @@ INPUT_QUESTIONS: dict[str, str] = {
                    "(minimum vieillesse), et de quel montant ?",
     "aah_versee": "Une personne de votre foyer perçoit-elle l'allocation aux adultes handicapés, et de quel "
                   "montant ?",
+    "cf_versee": "Percevez-vous le complément familial, et de quel montant ?",
     "zone_apl": "Dans quelle commune se trouve votre logement ?",
     "residence_dom": "Dans quelle commune se trouve votre logement ?",
 }

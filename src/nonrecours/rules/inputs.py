@@ -99,6 +99,12 @@ input_variable("paje_base", entity="famille", dtype="float", monthly=True,
                label="allocation de base de la PAJE versée", ref="caf")
 input_variable("asf", entity="famille", dtype="float", monthly=True,
                label="allocation de soutien familial versée", ref="caf")
+input_variable("cf_versee", entity="famille", dtype="float", monthly=True,
+               label="complément familial versé", ref="caf/msa")
+input_variable("cf_versee_connue", entity="famille", dtype="bool", monthly=False, default=False,
+               label="le complément familial versé est connu (extraits de la CAF et de la MSA: oui; situations de "
+                     "référence: non, SITUATION_FORMAT.md n'a pas de clé pour lui, et les autres prestations lisent "
+                     "alors le complément calculé)", ref="caf/msa")
 input_variable("aide_logement_versee", entity="famille", dtype="float", monthly=True,
                label="aide au logement versée (APL, ALF, ALS)", ref="caf")
 input_variable("aide_logement_versee_connue", entity="famille", dtype="bool", monthly=False, default=True,

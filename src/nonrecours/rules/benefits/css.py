@@ -108,9 +108,9 @@ def css_asi_retenue(f: Famille):
 
 @rule(entity="famille", dtype="float", label="CSS: complément familial, ASPA et ASI du mois", ref="CSS art. R861-8")
 def css_ressources_famille(f: Famille):
-    """The complément familial is not paid together with the PAJE allocation de base (CSS art. L532-1): the
-    ``cf`` rule reads the PAJE paid in each month."""
-    return f.cf + f.css_aspa_retenue + f.css_asi_retenue
+    """The complément familial received (``cf_retenu``: paid when known; it is not paid together with the PAJE
+    allocation de base, CSS art. L532-1, which the ``cf`` rule reads paid in each month)."""
+    return f.cf_retenu + f.css_aspa_retenue + f.css_asi_retenue
 
 
 @rule(entity="famille", dtype="float", label="CSS: allocations familiales et ASF des douze mois de référence",

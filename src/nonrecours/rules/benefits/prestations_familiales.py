@@ -341,11 +341,30 @@ def cf(f: Famille):
     return where(sans_paje, round_(montant, 2), 0.0)
 
 
+@rule(entity="famille", dtype="float", label="complément familial retenu pour les autres prestations (versé quand "
+      "il est connu, sinon le droit calculé)", ref="CSS art. R861-8; CASF art. R262-10; CSS art. R844-5")
+def cf_retenu(f: Famille):
+    """The CSS counts the resources received (CSS art. R861-8), the prime d'activité and the RSA the benefits
+    paid: a complément familial due but never claimed is no resource (a Guadeloupe famille of three children, paid
+    its AF and not the CF, lost its free CSS to 3,561 € it never had; a tester's household, 5 December 2026)."""
+    return where(f.cf_versee_connue, maximum(f.cf_versee, 0.0), f.cf)
+
+
+@rule(entity="famille", dtype="float", label="complément familial compté dans les ressources du RSA et de la prime "
+      "d'activité (son montant non majoré)", ref="CASF art. R262-10-1; CSS art. R844-5")
+def cf_compte_minima(f: Famille):
+    """The base amount (the differential one under it), never the majoration: of the computed complément, or of
+    the one paid when it is known, up to the base amount."""
+    taux = where(f.menage.residence_dom, param(f"{PF}.cf.dom.taux"), param(f"{PF}.cf.taux"))
+    base = param(f"{PF}.bmaf") * taux
+    calcule = where(f.cf > 0, f.cf_non_majore_avant_cumul, 0.0)
+    return where(f.cf_versee_connue, minimum(f.cf_retenu, base), calcule)
+
+
 @rule(entity="famille", dtype="float", label="prestations familiales comptées dans les ressources du RSA et de la "
       "prime d'activité", ref="CASF art. R262-10 et R262-10-1; CSS art. R844-4 et R844-5")
 def pf_retenues_minima(f: Famille):
-    cf_retenu = where(f.cf > 0, f.cf_non_majore_avant_cumul, 0.0)
-    return f.paje_base_retenue + f.rsa_forfait_asf + minimum(f.af_base, f.af_retenues) + cf_retenu
+    return f.paje_base_retenue + f.rsa_forfait_asf + minimum(f.af_base, f.af_retenues) + f.cf_compte_minima
 
 
 @rule(entity="famille", dtype="float", label="prestations familiales comptées dans les ressources du RSA quand le "
@@ -356,9 +375,9 @@ def pf_dues_minima(f: Famille):
     (``pf_calculees_minima``): the complément familial only where no allocation de base is paid or due (CSS
     art. L532-1)."""
     paje = maximum(f.paje_base_retenue, f.paje_base_droit)
-    cf_retenu = where(paje <= 0, f.cf_non_majore_avant_cumul, 0.0)
+    cf = where(paje <= 0, maximum(f.cf_compte_minima, f.cf_non_majore_avant_cumul), 0.0)
     af = maximum(minimum(f.af_base, f.af_retenues), f.af_droit_base)
-    return paje + _forfait_asf(f, maximum(f.asf_retenue, f.asf_droit)) + af + cf_retenu
+    return paje + _forfait_asf(f, maximum(f.asf_retenue, f.asf_droit)) + af + cf
 
 
 @rule(entity="famille", dtype="float", label="prestations familiales du mois calculées (droits), comptées dans les "
