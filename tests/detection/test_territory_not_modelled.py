@@ -67,3 +67,32 @@ def test_a_partitioned_runs_summary_sums_the_territorys_counts(run):
     merged = merge_summaries([run.summary, run.summary])  # two parts alike
     assert merged["territory_not_modelled"] == {"familles": 4, "persons": 6}
     assert (merged["persons"], merged["persons_known"], merged["persons_not_evaluated"]) == (6, 12, 0)
+
+
+def test_the_entitlements_command_leaves_them_out_too(tmp_path):
+    """``nonrecours entitlements`` (``run_entitlements``) evaluates a workspace for a team: a Mayotte famille there
+    had the mainland's RSA (573.49 €) without a word, where the run and detection leave it out (a tester's
+    household, 5 December 2026). Now the same familles are left out, counted in its summary."""
+    import json
+
+    from nonrecours.core.workspace import run_entitlements
+
+    t = Territory()
+    for name in COMMUNES:
+        t.famille(name)
+    t.child("mamoudzou", 1, MONTH.replace(year=2019))
+    for p in t.persons:
+        p["depcom"] = COMMUNES[p["person_id"].split("-")[1]]
+    ws = tmp_path / "ws"
+    for name, table in t.tables().items():
+        table = table.collect() if isinstance(table, pl.LazyFrame) else table
+        if "source_agency" not in table.columns or table.is_empty():
+            continue
+        (ws / name).mkdir(parents=True)
+        table.write_parquet(ws / name / "caf-x.parquet")
+    paths = run_entitlements(ws, MONTH, tmp_path / "out")
+    ids = pl.read_parquet(paths["entitlements"]).get_column("famille_id").to_list()
+    assert not [i for i in ids if i.endswith(("f-mamoudzou", "f-saint_pierre"))]
+    assert sorted(i.rsplit("-", 1)[1] for i in ids) == ["cahors", "saint_denis", "unknown"]
+    summary = json.loads(paths["summary"].read_text(encoding="utf-8"))
+    assert summary["territory_not_modelled"] == {"familles": 2, "persons": 3}

@@ -216,18 +216,26 @@ def run_entitlements(workspace: Path, month: dt.date, out: Path, *, backend: str
     tables = scan_workspace(workspace)
     core = build_month(tables, month, config=config)
     result = evaluate(list(config.targets), core.inputs, month, backend=backend)
+    # a famille living where the rules do not model the law (Mayotte, Saint-Pierre-et-Miquelon...): the mainland's
+    # amounts there are no law's, left out and counted as the run's rules stage and detection do (this command
+    # wrote them until a probe of a Mayotte household, 5 December 2026)
+    away, away_persons = core.outside_the_rules()
+    if away.height:
+        log.warning("%d familles (%d persons) live in a territory whose law the rules do not model: not evaluated",
+                    away.height, away_persons)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tag = f"{month:%Y-%m}"
     paths = {"entitlements": out / f"entitlements-{tag}.parquet", "provenance": out / f"provenance-{tag}.parquet",
              "unknowns": out / f"unknowns-{tag}.parquet", "summary": out / f"core-{tag}.json"}
-    result["famille"].write_parquet(paths["entitlements"])
+    result["famille"].join(away, on="famille_id", how="anti").write_parquet(paths["entitlements"])
     core.provenance.write_parquet(paths["provenance"])
     core.unknowns.write_parquet(paths["unknowns"])
     from nonrecours.schemas import TABLES
 
     summary = {
         "month": tag, "backend": backend, "counts": core.counts,
+        "territory_not_modelled": {"familles": away.height, "persons": away_persons},
         "conflicts": dict(core.conflicts.iter_rows()),
         "tables_absent": sorted(set(TABLES) - set(tables)),
         "provenance": {f"{e}.{i}.{k}": n for e, i, k, n in
