@@ -450,3 +450,16 @@ def test_amounts_and_questions_read_as_a_letter():
     for name in ("aspa_versee", "aah_versee"):
         question = input_question(name)
         assert question.startswith("Une personne de votre foyer perçoit-elle") and "sommée" not in question
+
+
+def test_a_row_writes_the_years_its_texts_mean(flags, records, return_keys):
+    """The DGFiP's incomes are « of year N-2 of the month » in the rules' labels: a row of June 2026 asks for
+    those of 2024 and quotes them as 2024's, never « l'année N-2 » (a letter's reader has no month to count from)."""
+    row = {**flags.row(0, named=True),
+           "deciding_unknowns": ["revenu_activite_imposable_n2", "revenus_non_salaries_connus"],
+           "reasons": ["Données utilisées : revenus d'activité imposables N-2 (DGFiP 01/2025)"]}
+    lists = build_outreach(pl.DataFrame([row], schema=flags.schema), records=records, keys=return_keys)
+    (got,) = [f.row(0, named=True) for f in lists.values()]
+    texts = " ".join([*got["questions"], *got["reasons"], *got["detail"]])
+    assert "N-2" not in texts and "N-1" not in texts
+    assert "pour l'année 2024 (votre avis d'impôt" in texts and "imposables 2024 (DGFiP 01/2025)" in texts

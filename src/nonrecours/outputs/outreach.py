@@ -284,7 +284,7 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
            .join(facts, on="claimant_id", how="left")
            .with_columns([pl.col(c).fill_null(pl.lit([], dtype=pl.List(pl.String)))
                           for c in ("reasons", "questions", "known_facts")]))
-    out = _tokens(out, records, keys, config.relay_order)
+    out = _tokens(_years_written(out), records, keys, config.relay_order)
     out = out.sort(["agency", "priority", "amount_central"], descending=[False, True, True], nulls_last=True,
                    maintain_order=True)  # ties keep the claimants' order: a rerun numbers the rows alike
     rank = (pl.int_range(1, pl.len() + 1).over("agency")).cast(pl.String).str.zfill(6)
@@ -294,6 +294,21 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
     out = out.select(*(["claimant_id"] if with_claimant else []), *OUTREACH_SCHEMA).cast(
         OUTREACH_SCHEMA)  # type: ignore[arg-type]
     return {agency: frame for (agency,), frame in out.partition_by("agency", as_dict=True).items()}
+
+
+def _years_written(out: pl.DataFrame) -> pl.DataFrame:
+    """« N-2 » and « N-1 » in a row's texts (the registry's labels of the DGFiP's yearly incomes, which are relative
+    to the evaluated month) written as the years they are for the row's month: a letter asks for « l'année 2024 »,
+    not « l'année N-2 » (a caseworker's probe of the lists, 5 December 2026)."""
+    texts = [c for c in ("detail", "reasons", "known_facts", "questions") if c in out.columns]
+    for month in out.get_column("month").drop_nulls().unique().to_list():
+        here = pl.col("month") == month
+        out = out.with_columns(
+            pl.when(here).then(pl.col(c).list.eval(
+                pl.element().str.replace_all(r"\bN-2\b", str(month.year - 2))
+                .str.replace_all(r"\bN-1\b", str(month.year - 1)))).otherwise(pl.col(c)).alias(c)
+            for c in texts)
+    return out
 
 
 def _questions(f: pl.DataFrame) -> pl.DataFrame:
