@@ -8,7 +8,7 @@ from decimal import Decimal
 import polars as pl
 import pytest
 
-from nonrecours.core import build_inputs
+from nonrecours.core import build_inputs, build_month
 from nonrecours.errors import SchemaError
 from nonrecours.schemas import BENEFITS_PAID, HOUSING, PERSONS, RESOURCES, UNIT_MEMBERSHIPS
 
@@ -180,6 +180,19 @@ def test_the_aspa_paid_to_a_person_is_the_familles_and_the_css_counts_it_receive
     assert g["aspa"] > 0  # her ASPA due (the non-take-up detection reports)
     only_caf = {**tables}  # the CAF's payments alone: the ASPA paid unknown, the ASPA computed stands in
     assert build_inputs(only_caf, M).famille["aspa_versee_connue"].to_list() == [False, False]
+
+
+
+def test_the_aspa_paid_is_unknown_only_where_someone_may_be_of_its_age(tables):
+    """Without an ASPA payer's payments, what a famille is paid of the ASPA is unknown only if a member has reached
+    its earliest age (the legal retirement age, CSS art. L815-1 and R815-2) or has an unknown birth: the couple of
+    46 and 47 with their child is paid none, which no question needs to settle (their RSA's questions asked it)."""
+    core = build_month(tables, M)
+    assert core.inputs.famille["aspa_versee_connue"].to_list() == [False, False]
+    asked = core.unknowns.filter(pl.col("input") == "aspa_versee").get_column("id").to_list()
+    assert asked == ["caf:F2"]  # g, born in 1940
+    said = core.provenance.filter(pl.col("input") == "aspa_versee").select("id", "kind").sort("id").rows()
+    assert said == [("caf:F1", "estimated"), ("caf:F2", "unknown")]
 
 
 def test_each_payment_known_names_its_own_payers(tables):

@@ -785,10 +785,23 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     if unknown_inputs:
         why = ("table benefits_paid absente" if "benefits_paid" not in lf
                else "aucun de leurs organismes payeurs, CAF ou MSA, n'a transmis ses paiements")
-        prov.append(_prov(famille, "famille", "famille_id", unknown_inputs, pl.lit("unknown"), pl.lit(None),
-                          pl.lit(None)))
-        unk.append(_unk(famille, "famille", "famille_id", unknown_inputs, 0.0, 0.0, None,
-                        f"prestations familiales versées inconnues ({why})"))
+        # The ASPA is paid from the legal retirement age at the earliest (CSS art. L815-1, R815-2): a famille none
+        # of whose members has reached it (nor has an unknown birth) is paid none, which no extract needs to say;
+        # its ASPA paid was asked of people of 40 and 55 on the RSA's rows (a caseworker's probe, 5 December 2026)
+        aspa_age = default_parameters().bind("minima_sociaux.aspa.age_min_inaptitude", month).value
+        of_age = ind.filter((pl.col("age") >= aspa_age) | (pl.col("date_naissance") == _UNKNOWN_BIRTH))
+        too_young = famille.join(of_age.select("famille_id").unique(), on="famille_id", how="anti")
+        by_age = [i for i in unknown_inputs if i == PAYMENT_INPUTS["aspa"]]
+        if by_age:
+            prov.append(_prov(too_young, "famille", "famille_id", by_age, pl.lit("estimated"), pl.lit(None),
+                              pl.lit(None)))
+        others = [i for i in unknown_inputs if i not in by_age]
+        for names, who in ((by_age, famille.join(too_young, on="famille_id", how="anti")), (others, famille)):
+            if names:
+                prov.append(_prov(who, "famille", "famille_id", names, pl.lit("unknown"), pl.lit(None),
+                                  pl.lit(None)))
+                unk.append(_unk(who, "famille", "famille_id", names, 0.0, 0.0, None,
+                                f"prestations familiales versées inconnues ({why})"))
     # Known payments are read as received: the rules count the allocations familiales, the housing aid and the
     # AAH paid as resources (CASF R262-6, CSS R844-1, R861-8), else the ones they compute (a situation, an
     # ablation without the CAF and the MSA). The allocations familiales' flag is false when the rules read no payment.
