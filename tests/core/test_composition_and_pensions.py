@@ -161,6 +161,27 @@ def test_gross_pension_from_the_observed_net_where_no_fund_gives_it():
     assert set(prov["kind"]) == {"estimated"}
 
 
+def test_a_net_pension_above_the_funds_gross_brings_the_other_funds_pensions():
+    """A widow of 66: the CNAV pays 300 € gross (280 € net); the DRM lists 680 € net, her CNAV pension and a
+    survivor's pension of another fund. Her gross is the net × ratio (748 €), not the CNAV's 300 € (her ASPA was
+    counted on 300 €, 430 € a month too much, « certain »); a net under the fund's gross leaves the gross alone."""
+    drm = "drm"
+    t = _tables([_person("w", dt.date(1960, 1, 1), agency="cnav"), _person("v", dt.date(1958, 1, 1), agency="cnav")],
+                [*_head("w", "W1", "W1", "cnav"), *_head("v", "V1", "V1", "cnav")],
+                resources=[
+                    *[["w", mo, "pension_net", Decimal("680.00"), *_p(drm)] for mo in (dt.date(2026, 4, 1),
+                                                                                      dt.date(2026, 5, 1))],
+                    *[["w", mo, "pension_gross", Decimal("300.00"), *_p("cnav")] for mo in (dt.date(2026, 4, 1),
+                                                                                           dt.date(2026, 5, 1))],
+                    ["v", dt.date(2026, 5, 1), "pension_net", Decimal("280.00"), *_p(drm)],
+                    ["v", dt.date(2026, 5, 1), "pension_gross", Decimal("300.00"), *_p("cnav")]])
+    m = build_month(t, M).inputs.individu_monthly
+    def gross(p, month):
+        return m.filter((pl.col("person_id") == p) & (pl.col("month") == month))["pension_gross"].item()
+    assert gross("w", dt.date(2026, 4, 1)) == gross("w", dt.date(2026, 5, 1)) == 748.0
+    assert gross("v", dt.date(2026, 5, 1)) == 300.0
+
+
 def test_the_drm_rules_out_a_gross_pension_where_it_lists_none():
     """The DRM (PASRAU) lists every pension paid: a young worker it covers, with salaries and no pension row, has a
     gross pension of 0 in every month, from the DRM, not unknown; without the DRM extract it is unknown (no

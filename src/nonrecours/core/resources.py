@@ -47,9 +47,13 @@ MONTHLY_INPUTS: dict[str, str] = {
     "pension_gross": "pension_gross",
     "invalidity_pension": "invalidity_pension",
     "alimony": "alimony_received",
+    "daily_allowance": "indemnites_journalieres",
+    "other": "autres_ressources",
 }
-"""Canonical resource kind → rule input. ``salary_taxable``, ``self_employment`` and ``other`` are not
-monthly rule inputs; the DGFiP's rows (yearly amounts) are read as yearly income, never as months."""
+"""Canonical resource kind → rule input. ``salary_taxable`` and ``self_employment`` are not monthly rule inputs;
+the DGFiP's rows (yearly amounts) are read as yearly income, never as months. The daily allowances (sickness,
+maternity, work accident) and the other resources the DRM declares were read and counted by no rule until a
+probe of hand-written households (5 December 2026: 900 € of daily allowances, RSA « certain »)."""
 
 N2_INPUTS: dict[str, tuple[str, ...]] = {
     "revenu_activite_imposable_n2": ("salaries", "unemployment"),
@@ -93,6 +97,8 @@ class CoreConfig(BaseModel):
         "pension_gross": ("synth", "cnav", "msa", "caf", "cnam", "france_travail", "drm"),
         "invalidity_pension": ("synth", "drm", "cnam", "msa", "caf", "cnav", "france_travail"),
         "alimony_received": ("synth", "caf", "msa", "drm", "cnam", "cnav", "france_travail"),
+        "indemnites_journalieres": ("synth", "drm", "cnam", "msa", "caf", "cnav", "france_travail"),
+        "autres_ressources": ("synth", "drm", "caf", "msa", "cnam", "cnav", "france_travail"),
     })
     exhaustive: dict[str, tuple[str, ...]] = Field(default_factory=lambda: {
         "salary_net": ("synth", "drm"),
@@ -101,6 +107,10 @@ class CoreConfig(BaseModel):
         "pension_gross": ("synth",),
         "invalidity_pension": ("synth", "drm", "cnam"),
         "alimony_received": ("synth",),
+        # PASRAU declares the daily allowances the CPAM and the MSA pay; the DRM's « other » lines are the other
+        # incomes declared through it (its window, as for the salaries)
+        "indemnites_journalieres": ("synth", "drm"),
+        "autres_ressources": ("synth", "drm"),
     })
     gross_zero_from: tuple[str, ...] = ("drm",)
     """Exhaustive sources of net pensions (``exhaustive["pension_net"]``) that also answer for the gross pension
@@ -131,7 +141,8 @@ class CoreConfig(BaseModel):
     """A housing row this many months old at most still describes the dwelling of the month."""
     unknown_high: dict[str, float] = Field(default_factory=lambda: {
         "salary_net": 3000.0, "unemployment": 2000.0, "pension_net": 2500.0, "pension_gross": 2800.0,
-        "invalidity_pension": 1500.0, "alimony_received": 600.0,
+        "invalidity_pension": 1500.0, "alimony_received": 600.0, "indemnites_journalieres": 1500.0,
+        "autres_ressources": 600.0,
     })
     """Upper end of a monthly resource no agency reports (euros per month)."""
     estimate_spread: float = 0.25
@@ -513,11 +524,16 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
     # the DRM shows the pension paid is a lost row, not a stopped pension.
     net_src = pl.DataFrame(schema={"person_id": pl.String, "input": pl.String, "source_agency": pl.String,
                                    "source_month": pl.Date})
+    # A net pension above the gross a pension fund gives is pensions of other funds the fund does not hold (a
+    # survivor's pension, a complementary scheme's: the DRM lists every pension paid): the gross is then the net
+    # × the ratio too (a widow's CNAV gross of 300 € beside 680 € net at the DRM, her ASPA counted on 300 €).
     if "pension_gross" in inputs and "pension_net" in inputs:
         have_gross = vals.filter((pl.col("input") == "pension_gross") & (pl.col("amount") > 0)).select(
-            "person_id", "month")
+            "person_id", "month", pl.col("amount").alias("_gross"))
         from_net = (vals.filter((pl.col("input") == "pension_net") & (pl.col("amount") > 0))
-                    .join(have_gross, on=["person_id", "month"], how="anti")
+                    .join(have_gross, on=["person_id", "month"], how="left")
+                    .filter(pl.col("_gross").is_null() | (pl.col("amount") > pl.col("_gross") + 0.005))
+                    .drop("_gross")
                     .with_columns(pl.lit("pension_gross").alias("input"),
                                   (pl.col("amount") * config.pension_gross_over_net).round(2).alias("amount")))
         if from_net.height:
