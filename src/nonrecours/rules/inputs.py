@@ -66,6 +66,11 @@ input_variable("invalidity_pension", entity="individu", dtype="float", monthly=T
                label="pension d'invalidité", ref="cnam")
 input_variable("alimony_received", entity="individu", dtype="float", monthly=True,
                label="pension alimentaire reçue", ref="caf/dgfip")
+input_variable("indemnites_journalieres", entity="individu", dtype="float", monthly=True,
+               label="indemnités journalières de sécurité sociale (maladie, maternité, accident du travail)",
+               ref="drm")
+input_variable("autres_ressources", entity="individu", dtype="float", monthly=True,
+               label="autres ressources déclarées (DRM)", ref="drm")
 
 # -- individu, income of the reference tax year (N-2 of each month), annual taxable amounts ----------------
 input_variable("revenu_activite_imposable_n2", entity="individu", dtype="float", monthly=True,

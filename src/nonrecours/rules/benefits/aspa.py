@@ -66,7 +66,7 @@ def _smic_mensuel_1er_janvier():  # type: ignore[no-untyped-def]
 def asi_aspa_ressources_hors_aah(i: Individu):
     # a non-salaried worker's last yearly profit known, a twelfth each month (CSS art. R815-22)
     autres = sum_over(i.unemployment + i.pension_gross + i.invalidity_pension + i.alimony_received
-                      + i.revenus_non_salaries_mensuels, -3, -1)
+                      + i.indemnites_journalieres + i.autres_ressources + i.revenus_non_salaries_mensuels, -3, -1)
     salaires = sum_over(i.salaire_brut, -3, -1)
     taux = where(i.famille.en_couple, param(f"{A}.abattement_salaires.couple"),
                  param(f"{A}.abattement_salaires.personne_seule"))

@@ -78,7 +78,7 @@ def css_forfait_logement(f: Famille):
 def css_ressources_individu(i: Individu):
     aah = maximum(i.aah_percue - param(f"{C}.abattement_aah"), 0.0)
     return (i.salary_net + i.unemployment + i.pension_net + i.invalidity_pension + i.alimony_received
-            + aah + i.caah)
+            + aah + i.caah + i.indemnites_journalieres + i.autres_ressources)
 
 
 @rule(entity="famille", dtype="float", label="CSS: ASPA retenue après abattement (mensuelle)",

@@ -43,13 +43,24 @@ def _smic_horaire():  # type: ignore[no-untyped-def]
     return param("marche_travail.smic.horaire_brut")
 
 
+@rule(entity="individu", dtype="float", label="prime d'activité: indemnités journalières comptées comme revenus "
+      "d'activité (arrêt de moins de trois mois, ou salaire dans le mois)", ref="CSS art. R844-1")
+def ij_activite(i: Individu):
+    """The daily allowances of a work stoppage count as earned income for its first three months (CSS art. R844-1),
+    then as a replacement income. The DRM gives neither the kind nor the stoppage's date: a stoppage is recent when
+    no allowance was paid three months before, or when the person still earns a salary that month (OpenFisca-France
+    reads the same two signs without a date)."""
+    recent = (shift(i.indemnites_journalieres, -3) <= 0) | (i.salary_net > 0)
+    return where(recent, i.indemnites_journalieres, 0.0)
+
+
 @rule(entity="individu", dtype="float", label="prime d'activité: revenus d'activité du mois (AAH comprise au-delà "
       "de 29 heures de SMIC)", ref="CSS art. L842-4, R844-1 et D843-4")
 def ppa_revenu_activite_individu(i: Individu):
     """The month's salary and a non-salaried worker's last yearly profit known over twelve months (CSS art. L842-4,
     R844-1; OpenFisca-France's ``ppa_rsa_derniers_revenus_tns_annuels_connus``)."""
     seuil_aah = param(f"{P}.seuil_aah_activite") * _smic_horaire()
-    activite = i.salary_net + i.revenus_non_salaries_mensuels
+    activite = i.salary_net + i.revenus_non_salaries_mensuels + i.ij_activite
     return activite + where(activite >= seuil_aah, i.aah_percue, 0.0)
 
 
@@ -57,8 +68,9 @@ def ppa_revenu_activite_individu(i: Individu):
       ref="CSS art. L842-4 et R843-1")
 def ppa_ressources_hors_activite_individu(i: Individu):
     seuil_aah = param(f"{P}.seuil_aah_activite") * _smic_horaire()
-    activite = i.salary_net + i.revenus_non_salaries_mensuels
+    activite = i.salary_net + i.revenus_non_salaries_mensuels + i.ij_activite
     return (i.unemployment + i.pension_net + i.invalidity_pension + i.alimony_received + i.caah
+            + i.indemnites_journalieres - i.ij_activite + i.autres_ressources
             + where(activite < seuil_aah, i.aah_percue, 0.0))
 
 

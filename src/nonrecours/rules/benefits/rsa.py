@@ -25,9 +25,10 @@ def _neutralise(x, substitution):  # type: ignore[no-untyped-def]
     return where(interrompu, 0.0, mean_over(x, -3, -1))
 
 
-@rule(entity="individu", dtype="bool", label="revenu de substitution perçu dans le mois (chômage, retraite)")
+@rule(entity="individu", dtype="bool", label="revenu de substitution perçu dans le mois (chômage, retraite, "
+      "indemnités journalières)")
 def rsa_ressources_substitution(i: Individu):
-    return (i.unemployment + i.pension_net) > 0
+    return (i.unemployment + i.pension_net + i.indemnites_journalieres) > 0
 
 
 @rule(entity="individu", dtype="float", label="RSA: revenus d'activité moyens des trois mois précédents",
@@ -39,7 +40,8 @@ def rsa_revenu_activite_individu(i: Individu):
 
 
 @rule(entity="individu", dtype="float", label="RSA: autres ressources moyennes des trois mois précédents "
-      "(chômage, retraite, invalidité, pension alimentaire, AAH)", ref="CASF art. R262-6 et R262-11")
+      "(chômage, retraite, invalidité, pension alimentaire, AAH, indemnités journalières, autres ressources)",
+      ref="CASF art. R262-6 et R262-11")
 def rsa_ressources_individu(i: Individu):
     pros = (_neutralise(i.unemployment, i.rsa_ressources_substitution)
             + _neutralise(i.pension_net, i.rsa_ressources_substitution))
@@ -48,7 +50,9 @@ def rsa_ressources_individu(i: Individu):
     for x in (i.invalidity_pension, i.alimony_received):
         arrete = (x == 0) & (shift(x, -1) > 0)
         non_pros = non_pros + maximum(3 * mean_over(x, -3, -1) - where(arrete, forfait, 0.0), 0.0) / 3
-    return pros + non_pros + mean_over(i.aah_percue + i.caah, -3, -1)
+    # the daily allowances and the other resources the DRM declares: resources of every nature (CASF art. R262-6)
+    autres = mean_over(i.indemnites_journalieres + i.autres_ressources, -3, -1)
+    return pros + non_pros + mean_over(i.aah_percue + i.caah, -3, -1) + autres
 
 
 @rule(entity="famille", dtype="bool", label="parent enceinte dans la famille")
