@@ -183,6 +183,21 @@ def test_the_aspa_paid_to_a_person_is_the_familles_and_the_css_counts_it_receive
 
 
 
+def test_a_payers_extract_that_pays_no_one_says_none_is_paid(tables):
+    """A small territory's CNAV file lists retirees none of whom draws the ASPA: its layout carries the ASPA paid
+    (the workspace holds its payments file, empty), so the ASPA paid is known, none, and the CSS counts none (two
+    widows lost their free CSS to the ASPA the rules compute, a tester's households, 5 December 2026). An agency
+    whose extract is not among the tables (an exchange-value rerun without it) is not read so."""
+    from nonrecours.core import CoreConfig
+
+    assert build_inputs(tables, M).famille["aspa_versee_connue"].to_list() == [False, False]
+    sent = build_inputs(tables, M, config=CoreConfig(payment_extracts=("caf", "cnav")))
+    assert sent.famille["aspa_versee_connue"].to_list() == [True, True]
+    assert sent.famille_monthly["aspa_versee"].drop_nulls().unique().to_list() == [0.0]
+    absent = build_inputs(tables, M, config=CoreConfig(payment_extracts=("caf", "msa")))
+    assert absent.famille["aspa_versee_connue"].to_list() == [False, False]
+
+
 def test_the_aspa_paid_is_unknown_only_where_someone_may_be_of_its_age(tables):
     """Without an ASPA payer's payments, what a famille is paid of the ASPA is unknown only if a member has reached
     its earliest age (the legal retirement age, CSS art. L815-1 and R815-2) or has an unknown birth: the couple of

@@ -106,7 +106,7 @@ def test_without_the_caf_and_the_msa_the_family_payments_are_unknown(demo_run):
     without = [a for a in CONTRIBUTING if a not in ("caf", "msa")]
     assert known(without) == ({False}, {"estimated"}, {"unknown"}, True)
     reasons = core_month(scan_workspace(ws, without), month).unknowns.filter(pl.col("input") == "af")
-    assert set(reasons["reason"]) == {"prestations familiales versées inconnues (aucun de leurs organismes "
+    assert set(reasons["reason"]) == {"versements inconnus : allocations familiales (aucun de ses organismes "
                                       "payeurs, CAF ou MSA, n'a transmis ses paiements)"}
 
 

@@ -34,7 +34,7 @@ from nonrecours.rules.benefits.aide_logement import FERMETURE_ACCESSION, FIN_ANC
 from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
-from nonrecours.schemas.codes import FAMILY_BENEFITS_PAID, HOUSEHOLDER_ROLES, SHARED_RENTAL_STATUSES
+from nonrecours.schemas.codes import AGENCY_LABELS, FAMILY_BENEFITS_PAID, HOUSEHOLDER_ROLES, SHARED_RENTAL_STATUSES
 from nonrecours.schemas.months import month_index, month_index_expr
 from nonrecours.schemas.tables import valid_on
 from nonrecours.schemas.zonage import overseas_department, zone_apl_of
@@ -201,8 +201,14 @@ def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: d
     sent = bool(parts) and pl.concat(parts).collect(engine="streaming").height > 0
     paying = None
     if "benefits_paid" in lf:
-        paying = tuple(sorted(lf["benefits_paid"].select(pl.col("paying_agency").cast(pl.String)).unique()
-                              .collect(engine="streaming").get_column("paying_agency").to_list()))
+        named = set(lf["benefits_paid"].select(pl.col("paying_agency").cast(pl.String)).unique()
+                    .collect(engine="streaming").get_column("paying_agency").to_list())
+        if config.payment_extracts:  # an extract of payments paying no one: its agency still paid none
+            present = pl.concat([lf[t].select(pl.col("source_agency").cast(pl.String)).unique()
+                                 for t in ("persons", "unit_memberships", "resources", "benefits_paid") if t in lf])
+            senders = set(present.unique().collect(engine="streaming").get_column("source_agency").to_list())
+            named |= set(config.payment_extracts) & senders
+        paying = tuple(sorted(named))
     synth = [lf[t].filter(pl.col("source_agency").cast(pl.String) == "synth").select("person_id").head(1)
              for t in ("persons", "unit_memberships") if t in lf]
     truth = bool(synth) and pl.concat(synth).collect(engine="streaming").height > 0
@@ -783,8 +789,12 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         prov.append(_prov(famille, "famille", "famille_id", inputs, pl.lit("observed"), pl.lit(payers),
                           pl.lit(month)))
     if unknown_inputs:
-        why = ("table benefits_paid absente" if "benefits_paid" not in lf
-               else "aucun de leurs organismes payeurs, CAF ou MSA, n'a transmis ses paiements")
+        def why(name: str) -> str:
+            """Each payment's own payers (the ASPA's are the CNAV and the MSA, not the CAF)."""
+            row = catalogue_row(next(b for b, i in _INPUT_OF.items() if i == name))
+            payers = " ou ".join(AGENCY_LABELS.get(a, a) for a in row.payers)
+            return (f"versements inconnus : {row.short} (" + ("table benefits_paid absente" if "benefits_paid" not in lf
+                    else f"aucun de ses organismes payeurs, {payers}, n'a transmis ses paiements") + ")")
         # The ASPA is paid from the legal retirement age at the earliest (CSS art. L815-1, R815-2): a famille none
         # of whose members has reached it (nor has an unknown birth) is paid none, which no extract needs to say;
         # its ASPA paid was asked of people of 40 and 55 on the RSA's rows (a caseworker's probe, 5 December 2026)
@@ -800,8 +810,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
             if names:
                 prov.append(_prov(who, "famille", "famille_id", names, pl.lit("unknown"), pl.lit(None),
                                   pl.lit(None)))
-                unk.append(_unk(who, "famille", "famille_id", names, 0.0, 0.0, None,
-                                f"prestations familiales versées inconnues ({why})"))
+                unk += [_unk(who, "famille", "famille_id", [n], 0.0, 0.0, None, why(n)) for n in names]
     # Known payments are read as received: the rules count the allocations familiales, the housing aid and the
     # AAH paid as resources (CASF R262-6, CSS R844-1, R861-8), else the ones they compute (a situation, an
     # ablation without the CAF and the MSA). The allocations familiales' flag is false when the rules read no payment.

@@ -126,6 +126,12 @@ class CoreConfig(BaseModel):
     is estimated or unknown as for anyone no agency covers. None, or a follower it does not name: the follower
     answers for every kind (tables handed to ``build_month`` with no record of their layout; a workspace ingested
     before the record existed, with a warning). Kept sorted, without repeats."""
+    payment_extracts: tuple[str, ...] | None = None
+    """Agencies whose extract in the workspace carries payments (its layout writes ``benefits_paid``, read from the
+    workspace's files by ``core.workspace.workspace_core_config``), whether or not it paid anyone: a payer whose
+    extract lists no ASPA paid has paid none (a small territory's CNAV file of retirees none of whom draws it), not
+    « payments unknown ». Only those of them that sent rows of any table are read so (an exchange-value rerun without
+    an agency's extract). None: the payers are those ``benefits_paid`` names."""
     pension_funds: tuple[str, ...] = ("cnav", "msa")
     continuing: tuple[str, ...] = ("pension_net", "pension_gross")
     """Monthly inputs paid for life (a retirement pension): a person's rows of one that stop before the month while

@@ -178,15 +178,20 @@ def workspace_core_config(workspace: Path, config: CoreConfig | None = None,
     core from a workspace (detect, run, the exchange-value reruns, entitlements) builds it with the layouts its
     extracts were ingested with. A value the configuration sets is kept; a follower whose extracts' layouts are
     not recorded (ingested before the record existed, or no report) is left out, so it answers for every kind of
-    its members' resources, as before, with a warning naming it."""
+    its members' resources, as before, with a warning naming it. ``payment_extracts``: the agencies whose extract
+    wrote a payments file, paying anyone or not."""
     config = config or CoreConfig()
 
     def read() -> tuple[dict[str, tuple[str, ...]] | None, tuple[str, ...]]:
         kinds = (layouts or recorded_layouts(Path(workspace))).resource_kinds
         return kinds.by_agency or None, tuple(a for a in kinds.unrecorded if a in config.followers)
 
-    return with_recorded(config, "follower_kinds", read, "which resource kinds its extracts' layouts carry",
-                         "following a famille, it is taken to declare every kind of its members' resources")
+    config = with_recorded(config, "follower_kinds", read, "which resource kinds its extracts' layouts carry",
+                           "following a famille, it is taken to declare every kind of its members' resources")
+    if config.payment_extracts is None:  # the agencies whose layout wrote a payments file, empty or not
+        files = (Path(workspace) / "benefits_paid").glob("*.parquet")
+        config = config.model_copy(update={"payment_extracts": tuple(sorted({file_agency(f) for f in files}))})
+    return config
 
 
 def with_recorded(config: ConfigT, field: str, read: Callable[[], tuple[Any, tuple[str, ...]]], what: str,
