@@ -68,8 +68,14 @@ _ANNUAL_OF_INPUT: dict[str, tuple[str, float]] = {
     "pension_net": ("pensions", 1.0),
     "pension_gross": ("pensions", 1.0),
     "alimony_received": ("alimony", 1.0),
+    # the taxable daily allowances are declared among the salaries, the other incomes among the pensions and
+    # annuities: the yearly income already estimates them under those inputs, so a person it knows has none of
+    # them apart (informed), and no doubt of the DRM's is raised on them
+    "indemnites_journalieres": ("salaries", 0.0),
+    "autres_ressources": ("pensions", 0.0),
 }
-"""Monthly input → the yearly kind that estimates it (the factor is replaced by ``CoreConfig``'s ratios)."""
+"""Monthly input → the yearly kind that estimates it, and the share of it (the gross pension's is replaced by
+``CoreConfig.pension_gross_over_net``)."""
 
 _DERIVED_INPUTS: frozenset[tuple[str, str]] = frozenset({("pension_net", "pension_gross")})
 """(resource kind, monthly input) pairs where a layout carrying the kind answers for the input too: the gross
@@ -419,6 +425,8 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
         seen = obs.select("person_id", "agency").unique()
         parts_d = []
         for inp, kind in kinds.items():
+            if _ANNUAL_OF_INPUT[inp][1] == 0:  # estimated inside another input's yearly kind
+                continue
             for a in config.exhaustive.get(inp, ()):
                 if a in present and a != "synth":
                     parts_d.append(declared.filter(pl.col("kind") == kind)
@@ -485,7 +493,8 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                   .group_by("person_id").agg(pl.col("year").max().alias("year"), pl.col("extract_date").max())
                   .collect())
         per_kind = _latest_by_kind(yearly, latest, invalidity)
-        factor = {i: (config.pension_gross_over_net if i == "pension_gross" else 1.0) for i in kinds}
+        factor = {i: (config.pension_gross_over_net if i == "pension_gross" else _ANNUAL_OF_INPUT[i][1])
+                  for i in kinds}
         est = (uncovered.filter(pl.col("input").is_in(list(kinds)))
                .join(latest, on="person_id", how="inner")
                .with_columns(pl.col("input").replace_strict(kinds).alias("kind"),
