@@ -118,10 +118,10 @@ def test_questions_are_asked_in_plain_words_never_from_the_engines_labels(flags,
     frame = pl.DataFrame([*rows, energy], schema=flags.schema)
     questions = _person(_rows(frame, records, return_keys, with_claimant=True), "noel")["questions"]
     assert questions[:4] == [
-        "Quels salaires et allocations chômage imposables avez-vous déclarés aux impôts pour l'année N-2 (votre "
+        "Quels salaires et allocations chômage imposables avez-vous déclarés aux impôts pour l'année 2024 (votre "
         "avis d'impôt les indique) ?",
         "Quelles pensions, retraites, rentes et pensions alimentaires imposables avez-vous déclarées aux impôts "
-        "pour l'année N-2 (votre avis d'impôt les indique) ?",
+        "pour l'année 2024 (votre avis d'impôt les indique) ?",
         "Quelle est votre date de naissance ?",
         "Dans quelle commune se trouve votre logement ?"], questions
     assert not [q for q in questions if q.startswith("Pouvez-vous préciser")]

@@ -97,6 +97,8 @@ MONTHLY_FIELDS: dict[str, str] = {  # situation key -> input column
     "invalidity_pension": "invalidity_pension",
     "alimony_received": "alimony_received",
 }
+_UNSTATED_MONTHLY: tuple[str, ...] = ("indemnites_journalieres", "autres_ressources")
+"""Monthly resource inputs the format has no key for (the DRM's daily allowances and other incomes): none."""
 BENEFITS_PAID_FIELDS: tuple[str, ...] = ("af", "paje_base", "asf", "aide_logement")
 FAMILY_PAID_FIELDS: tuple[str, ...] = FAMILY_BENEFITS_PAID
 """The family benefits of ``benefits_paid``, known together (``prestations_versees_connues``)."""
@@ -624,7 +626,9 @@ def _frames(individu: pl.DataFrame, amounts: pl.DataFrame, fam_all: pl.DataFrame
     menage = menage.with_columns(zone_apl_of(menage["depcom"]).cast(pl.Int64), pl.col("rent").fill_null(0.0))
     frames = {
         "individu": individu,
-        "individu_monthly": _with_tax_year_income(monthly(amounts, "person_id", "__evaluated")),
+        # SITUATION_FORMAT.md has no key for daily allowances nor other incomes: a situation states none of them
+        "individu_monthly": _with_tax_year_income(monthly(amounts, "person_id", "__evaluated")).with_columns(
+            *[pl.lit(0.0).alias(c) for c in _UNSTATED_MONTHLY]),
         "famille": famille,
         "famille_monthly": monthly(paid, "famille_id"),
         "menage": menage,
