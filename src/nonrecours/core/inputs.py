@@ -188,6 +188,13 @@ def earliest_reach(reach: Mapping[str, dt.date] | None, month: dt.date) -> dt.da
     return min([month, *(reach or {}).values()])
 
 
+def _sent_rows(lf: Mapping[str, pl.LazyFrame], agencies: Sequence[str], tables: Sequence[str]) -> bool:
+    """Whether one of ``agencies`` sent a row of one of ``tables`` (the first row found ends the read)."""
+    parts = [lf[t].filter(pl.col("source_agency").cast(pl.String).is_in(list(agencies))).select("person_id").head(1)
+             for t in tables if t in lf]
+    return bool(parts) and pl.concat(parts).collect(engine="streaming").height > 0
+
+
 def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, *,
                      config: CoreConfig | None = None) -> PopulationFacts:
     """The facts of :class:`PopulationFacts` for ``month``, read from the (whole) tables by the streaming
@@ -195,19 +202,14 @@ def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: d
     config = config or CoreConfig()
     lf = {k: (v.lazy() if isinstance(v, pl.DataFrame) else v) for k, v in tables.items()}
     within_the_extracts(lf, month)
-    payers = list(catalogue_row("aah").payers)
-    parts = [lf[t].filter(pl.col("source_agency").cast(pl.String).is_in(payers)).select("person_id").head(1)
-             for t in ("persons", "unit_memberships") if t in lf]
-    sent = bool(parts) and pl.concat(parts).collect(engine="streaming").height > 0
+    sent = _sent_rows(lf, catalogue_row("aah").payers, ("persons", "unit_memberships"))
     paying = None
     if "benefits_paid" in lf:
         named = set(lf["benefits_paid"].select(pl.col("paying_agency").cast(pl.String)).unique()
                     .collect(engine="streaming").get_column("paying_agency").to_list())
-        if config.payment_extracts:  # an extract of payments paying no one: its agency still paid none
-            present = pl.concat([lf[t].select(pl.col("source_agency").cast(pl.String)).unique()
-                                 for t in ("persons", "unit_memberships", "resources", "benefits_paid") if t in lf])
-            senders = set(present.unique().collect(engine="streaming").get_column("source_agency").to_list())
-            named |= set(config.payment_extracts) & senders
+        # an extract of payments paying no one: its agency paid none, if its extract is among the tables
+        named |= {a for a in config.payment_extracts or () if a not in named
+                  and _sent_rows(lf, (a,), ("persons", "unit_memberships", "resources"))}
         paying = tuple(sorted(named))
     synth = [lf[t].filter(pl.col("source_agency").cast(pl.String) == "synth").select("person_id").head(1)
              for t in ("persons", "unit_memberships") if t in lf]
