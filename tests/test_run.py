@@ -268,6 +268,24 @@ def test_a_correction_beside_the_file_it_corrects_is_said(tmp_path):
         "file only under its name"]
 
 
+def test_a_correction_of_the_same_date_is_said_with_the_one_read(tmp_path):
+    """Two DRM files of one date reporting resources up to June (a correction listed after its original in
+    run.toml, named so that it sorts first): the run says which one's rows are read, the one ingested last."""
+    from nonrecours.run import _same_period_extracts
+
+    ws = tmp_path / "workspace"
+    (ws / "resources").mkdir(parents=True)
+    (ws / "reports").mkdir()
+    for seq, extract in ((1, "drm"), (2, "a_fix")):
+        pl.DataFrame({"source_agency": ["drm"], "extract_id": [extract], "extract_date": [dt.date(2026, 6, 28)],
+                      "month": [dt.date(2026, 6, 1)]}).write_parquet(ws / "resources" / f"drm-{extract}.parquet")
+        (ws / "reports" / f"drm-{extract}.json").write_text(json.dumps({"agency": "drm", "sequence": seq}))
+    assert _same_period_extracts(ws) == [
+        "drm: extracts a_fix and drm, both dated 2026-06-28, report resources up to 2026-06: the rows of a_fix, "
+        "ingested last (listed later in run.toml), replace drm's key by key, a row it no longer holds is kept; a "
+        "correction replaces a file only under its name"]
+
+
 def test_command_line_run_and_validate(run_copy):
     res = CliRunner().invoke(app, ["validate", str(run_copy / "run.toml")])
     assert res.exit_code == 0, res.output

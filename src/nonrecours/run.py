@@ -144,9 +144,14 @@ def _ingest_files(ctx: RunContext, key: Any, staging: Path, report: StageReport)
     """Each extract of the configuration ingested in ``staging`` then moved whole into the workspace, its report,
     manifest entry and audit entry written; the rows quarantined, in all. Stops (ControlError) on a file-level
     control or a share of faulty rows above ``max_quarantined``."""
-    from nonrecours.connectors import default_mapping, ingest, load_mapping, return_key_of
+    from nonrecours.connectors import default_mapping, ingest, load_mapping, next_sequence, return_key_of
+    from nonrecours.connectors.ingest import id_of_file
 
     quarantined = 0
+    # the extracts ingested in run.toml's order, after the workspace's others: of two of one agency and one date,
+    # the one listed later is read (a rerun numbers its extracts as the run before: the same reports)
+    sequence = next_sequence(ctx.workspace, again=[f"{agency}-{id_of_file(file)}" for agency, spec
+                                                   in ctx.config.agencies.items() for file in spec.files])
     for agency, spec in ctx.config.agencies.items():
         mapping = load_mapping(spec.mapping) if spec.mapping is not None else default_mapping(agency)
         for file in spec.files:
@@ -173,6 +178,7 @@ def _ingest_files(ctx: RunContext, key: Any, staging: Path, report: StageReport)
                 outputs[name] = relative(dest, ctx.out)
                 report.outputs.append(dest)
             r.outputs = outputs
+            r.sequence, sequence = sequence, sequence + 1  # staged alone, it was the first
             rp = write_json(ctx.workspace / "reports" / f"{agency}-{r.extract_id}.json", asdict(r))
             report.outputs.append(rp)
             report.rows_in += r.rows_read
@@ -220,26 +226,40 @@ def ingest_stage(ctx: RunContext) -> StageReport:
 
 
 def _same_period_extracts(workspace: Path) -> list[str]:
-    """Two extracts of one agency, of different dates, reporting the same months (payments or resources, the same last
-    month): the later's rows replace the earlier's key by key, and a row the later no longer holds stays as the
-    earlier gave it. A correction listed beside the file it corrects under another name kept the payments it
-    withdrew (found probing the monthly operations from the docs alone, 5 December 2026): said, as the docs say how
-    to replace a file (same name). Monthly files repeating the months before end on different months: not said."""
+    """Two extracts of one agency reporting the same months (payments or resources, the same last month): the later's
+    rows (of two of one date, the one ingested last: listed later in run.toml) replace the earlier's key by key, and
+    a row the later no longer holds stays as the earlier gave it. A correction listed beside the file it corrects
+    under another name kept the payments it withdrew (found probing the monthly operations from the docs alone, 5
+    December 2026): said, as the docs say how to replace a file (same name). Monthly files repeating the months
+    before end on different months: not said."""
+    from nonrecours.core.workspace import ingest_sequences
+
+    order = ingest_sequences(workspace)
     found: list[str] = []
     for table in ("benefits_paid", "resources"):
         files = sorted((workspace / table).glob("*.parquet"))
         if not files:
             continue
         spans = (pl.scan_parquet(files).group_by(pl.col("source_agency").cast(pl.String), "extract_id")
-                 .agg(pl.col("extract_date").max(), pl.col("month").max().alias("last")).collect())
-        pairs = (spans.join(spans, on=["source_agency", "last"], suffix="_o")
-                 .filter(pl.col("extract_date") > pl.col("extract_date_o"))
+                 .agg(pl.col("extract_date").max(), pl.col("month").max().alias("last")).collect()
+                 .with_columns((pl.col("source_agency") + "-" + pl.col("extract_id"))
+                               .replace_strict(order, default=None, return_dtype=pl.Int64).alias("sequence")))
+        seq, seq_o = pl.col("sequence").fill_null(0), pl.col("sequence_o").fill_null(0)
+        later = (pl.col("extract_date") > pl.col("extract_date_o")) | (
+            (pl.col("extract_date") == pl.col("extract_date_o"))
+            & ((seq > seq_o) | ((seq == seq_o) & (pl.col("extract_id") > pl.col("extract_id_o")))))
+        pairs = (spans.join(spans, on=["source_agency", "last"], suffix="_o").filter(later)
                  .sort("source_agency", "extract_id", "extract_id_o"))
         for r in pairs.iter_rows(named=True):
-            found.append(f"{r['source_agency']}: extracts {r['extract_id']} ({r['extract_date']:%Y-%m-%d}) and "
-                         f"{r['extract_id_o']} ({r['extract_date_o']:%Y-%m-%d}) both report {table} up to "
-                         f"{r['last']:%Y-%m}: the later's rows replace the earlier's key by key, a row it no longer "
-                         f"holds is kept; a correction replaces a file only under its name")
+            a, b, up_to = r["extract_id"], r["extract_id_o"], f"report {table} up to {r['last']:%Y-%m}"
+            if r["extract_date"] == r["extract_date_o"]:
+                said = (f"extracts {a} and {b}, both dated {r['extract_date']:%Y-%m-%d}, {up_to}: the rows of {a}, "
+                        f"ingested last (listed later in run.toml), replace {b}'s key by key")
+            else:
+                said = (f"extracts {a} ({r['extract_date']:%Y-%m-%d}) and {b} ({r['extract_date_o']:%Y-%m-%d}) "
+                        f"both {up_to}: the later's rows replace the earlier's key by key")
+            found.append(f"{r['source_agency']}: {said}, a row it no longer holds is kept; a correction replaces a "
+                         f"file only under its name")
     return list(dict.fromkeys(found))
 
 

@@ -322,3 +322,34 @@ def test_exit_codes_tell_a_bad_run(territory: Territory, tmp_path: Path) -> None
     bad = [lines[0], *[";".join("" if j == nir else c for j, c in enumerate(x.split(";"))) for x in lines[1:] if x]]
     assert run("cnav", _write(tmp_path / "bad.csv", bad)) == 3  # every row quarantined: a control, exit 3
     assert run("cnav", territory.extracts["cnav"], "--extract-date", "2026-13-01") == 2
+
+
+def test_a_correction_of_the_same_date_wins_when_ingested_last(territory: Territory, agreement: ExchangeAgreement,
+                                                              tmp_path: Path) -> None:
+    """Two DRM files of one extract date, the correction ingested after its original: its amount is read, whatever
+    the files' names (« a_fix.csv » lost to « drm.csv » by name, the row it corrected kept without a word: found by a
+    tester's hand-written household, a salary of 2,500 € corrected to 500 € read as 2,500 €, 6 December 2026)."""
+    from nonrecours.core.workspace import scan_workspace
+
+    lines = _lines(territory.extracts["drm"])
+    amount = lines[0].split(";").index("MONTANT")
+    cells = lines[1].split(";")
+    was = float(cells[amount])
+    cells[amount] = f"{was + 1234.5:.2f}"
+    day = dt.date(2026, 6, 28)
+    original = _write(tmp_path / "drm.csv", lines)
+    correction = _write(tmp_path / "a_fix.csv", [lines[0], ";".join(cells)])
+    ws = tmp_path / "ws"
+    reports = [ingest(f, default_mapping("drm"), agreement, ws, extract_date=day) for f in (original, correction)]
+    assert [r.sequence for r in reports] == [1, 2]
+    key = pl.read_parquet(ws / "resources" / "drm-a_fix.parquet").select("person_id", "month", "kind")
+    assert key.height == 1
+
+    def read() -> list[float]:
+        return (scan_workspace(ws)["resources"].collect().join(key, on=["person_id", "month", "kind"])
+                .get_column("amount").cast(pl.Float64).to_list())
+
+    assert read() == [was + 1234.5]
+    # the original sent again after its correction: it is now the latest ingested, its amount read
+    assert ingest(original, default_mapping("drm"), agreement, ws, extract_date=day).sequence == 3
+    assert read() == [was]

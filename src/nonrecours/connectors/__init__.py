@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from nonrecours.connectors.ingest import IngestReport, ingest
+from nonrecours.connectors.ingest import IngestReport, ingest, next_sequence
 from nonrecours.connectors.mapping import Emit, ExtractMapping, FieldMap, RecordLayout, load_mapping
 from nonrecours.errors import ConfigError, KeyMaterialError
 
@@ -32,6 +32,7 @@ __all__ = [
     "ingest_extract",
     "load_mapping",
     "member_line_payers",
+    "next_sequence",
     "return_key_of",
 ]
 

@@ -32,6 +32,7 @@ import signal
 import tempfile
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -60,7 +61,7 @@ from nonrecours.privacy import ExchangeAgreement, PseudonymKey, ReturnTokenKey
 from nonrecours.privacy.keys import key_id_matches
 from nonrecours.schemas import TABLES, UNIDENTIFIED_MEMBERS
 
-__all__ = ["RETURN_TOKENS", "RETURN_TOKENS_SCHEMA", "IngestReport", "ingest"]
+__all__ = ["RETURN_TOKENS", "RETURN_TOKENS_SCHEMA", "IngestReport", "ingest", "next_sequence"]
 
 RETURN_TOKENS = "return_tokens"
 RETURN_TOKENS_SCHEMA: dict[str, pl.DataType] = {
@@ -136,6 +137,10 @@ class IngestReport:
     none). The core reads them back from the workspace's reports (``core.workspace.follower_kinds``): an agency
     following a famille answers for its members' resources of these kinds only, as the team's own mapping reads
     them. None only in a report written before this field existed."""
+    sequence: int | None = None
+    """The extract's place in the order its workspace's extracts were ingested (``next_sequence``): of two extracts
+    of one agency with the same extract date, the rows of the one ingested last are read (a correction listed after
+    its original in run.toml, whatever their names). None only in a report written before this field existed."""
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, ensure_ascii=False)
@@ -449,6 +454,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
         _finish_unidentified(report, staged, stem, unidentified_parts, mapping.agency, extract_id, extract_date)
         if return_key is not None:
             _finish_tokens(report, staged, stem, token_parts, return_key, extract_id, extract_date)
+        report.sequence = next_sequence(out, again=[stem])
         _publish(report, staged, out, stem)
         ok = True
     finally:
@@ -461,6 +467,25 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
     log.info("%s: %d read, %d accepted, %d quarantined", path.name, report.rows_read, report.rows_accepted,
              report.rows_quarantined)
     return report
+
+
+def next_sequence(workspace: Path, again: Iterable[str] = ()) -> int:
+    """The ``IngestReport.sequence`` of the next extract ingested into ``workspace``: one more than the highest of
+    its reports but those of the extracts ``again`` (``<agency>-<extract_id>``) being ingested anew (1 for the
+    first). An extract ingested again after another is the latest; ingested again as it was, it keeps its number
+    (a rerun writes the same reports)."""
+    skip = set(again)
+    highest = 0
+    for rp in (Path(workspace) / "reports").glob("*.json"):
+        if rp.stem in skip:
+            continue
+        try:
+            seq = json.loads(rp.read_text(encoding="utf-8")).get("sequence")
+        except (OSError, ValueError, AttributeError):
+            continue  # an unreadable report is the core's to refuse, by name (core.workspace)
+        if isinstance(seq, int) and not isinstance(seq, bool):
+            highest = max(highest, seq)
+    return highest + 1
 
 
 _EXTRACT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")

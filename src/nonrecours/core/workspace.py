@@ -18,7 +18,7 @@ from nonrecours.core.resources import CoreConfig
 from nonrecours.errors import SchemaError
 from nonrecours.schemas.codes import RESOURCE_KINDS
 
-__all__ = ["Recorded", "RecordedLayouts", "file_agency", "follower_kinds", "recorded_layouts",
+__all__ = ["Recorded", "RecordedLayouts", "file_agency", "follower_kinds", "ingest_sequences", "recorded_layouts",
            "recorded_member_line_payers", "run_entitlements", "scan_workspace", "with_recorded",
            "workspace_core_config"]
 
@@ -57,23 +57,35 @@ def scan_workspace(workspace: Path, agencies: Iterable[str] | None = None) -> di
             # commune were kept lack them: null there (unknown), not a schema error
             out[name] = pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed")
         elif files:
-            out[name] = _latest_per_key(pl.scan_parquet(files), name, files)
+            out[name] = _latest_per_key(name, files)
     return out
 
 
-def _latest_per_key(lf: pl.LazyFrame, name: str, files: list[Path]) -> pl.LazyFrame:
-    """``lf`` with one row per key of its table (``TableSpec.key``): the latest extract's (``extract_date``, then
-    ``extract_id``), when an agency sent several extracts of it. Ingest keeps one row per key within an extract;
-    across extracts (monthly files that repeat the months before, a file sent again) each row came once per file: the
-    payments of the months both hold were counted twice. One extract per agency, the common case: read as it is."""
+def _latest_per_key(name: str, files: list[Path]) -> pl.LazyFrame:
+    """The table ``name`` of ``files`` with one row per key (``TableSpec.key``): the latest extract's (``extract_date``,
+    then the one ingested last: ``ingest_sequences``, then ``extract_id``), when an agency sent several extracts of it.
+    Ingest keeps one row per key within an extract; across extracts (monthly files that repeat the months before, a
+    file sent again) each row came once per file: the payments of the months both hold were counted twice. Two files
+    of one date (a correction listed after its original in run.toml) were told apart by their names: « a_fix.csv »
+    lost to the original it corrects. One extract per agency, the common case: read as it is."""
     from nonrecours.schemas import TABLES
 
     spec = TABLES.get(name)
     agencies = [file_agency(f) for f in files]
     if spec is None or not spec.key or len(set(agencies)) == len(agencies):
-        return lf
-    return (lf.sort("extract_date", "extract_id", descending=True, nulls_last=True)
-            .unique(subset=list(spec.key), keep="first", maintain_order=True))
+        return pl.scan_parquet(files)
+    order = ingest_sequences(files[0].parent.parent)
+    lf = pl.concat([pl.scan_parquet(f).with_columns(pl.lit(order.get(f.stem), pl.Int64).alias("_sequence"))
+                    for f in files])
+    return (lf.sort("extract_date", "_sequence", "extract_id", descending=True, nulls_last=True)
+            .unique(subset=list(spec.key), keep="first", maintain_order=True).drop("_sequence"))
+
+
+def ingest_sequences(workspace: Path) -> dict[str, int]:
+    """``<agency>-<extract_id>`` → the place of that extract in the order ``workspace``'s extracts were ingested
+    (``IngestReport.sequence``), for the reports that record it (not those written before it was recorded)."""
+    return {Path(name).stem: r["sequence"] for name, r in _reports(workspace)
+            if isinstance(r.get("sequence"), int) and not isinstance(r.get("sequence"), bool)}
 
 
 def _reports(workspace: Path) -> list[tuple[str, dict]]:
