@@ -35,7 +35,7 @@ from collections.abc import Mapping
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from nonrecours.schemas.codes import AGENCIES, RESOURCE_KINDS
+from nonrecours.schemas.codes import AGENCIES, RESOURCE_KINDS, agency_of
 
 __all__ = ["KNOWN_PROFIT", "MONTHLY_INPUTS", "N2_INPUTS", "CoreConfig", "known_profit", "lookback", "month_range",
            "monthly_resources", "n2_high", "n2_resources", "resource_windows"]
@@ -515,6 +515,7 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                      pl.col("cover_agency").alias("agency")))
     vals = pl.concat([covered_obs.select("person_id", "month", "input", "amount", "agency"), early],
                      how="vertical_relaxed")
+    before = _before_the_window(cover, early, covered_obs, grid, annual, lf, inputs, config)
     # Months after a person's last row of an input, up to the month, where the last row paid something: a source
     # whose extract ends there (``w_to``: its file is behind the month) says nothing of them, and a pension
     # (``CoreConfig.continuing``) missing from the last months of an extract that goes on is a late or lost row
@@ -652,6 +653,8 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
     unk = pl.concat(unk_parts, how="vertical_relaxed").select(
         pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"), pl.lit(None, dtype=pl.Date).alias("month"),
         "input", "low", "central", "high", "reason", "informed")
+    if before.height:
+        unk = pl.concat([unk, before], how="vertical_relaxed")
     if trailing.height:
         unk = pl.concat([unk, trailing.select(
             pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"), pl.col("month").cast(pl.Date),
@@ -661,6 +664,81 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                    "ou arrêt): estimé au dernier montant").alias("reason"),
             pl.lit(True).alias("informed"))], how="vertical_relaxed")
     return monthly, prov, unk
+
+
+def _before_the_window(cover: pl.DataFrame, early: pl.DataFrame, covered_obs: pl.DataFrame, grid: pl.DataFrame,
+                       annual: pl.LazyFrame | None, lf: Mapping[str, pl.LazyFrame], inputs: list[str],
+                       config: CoreConfig) -> pl.DataFrame:
+    """The unknowns (``_UNKNOWNS``) of the months the rules read before the first month of the extract covering a
+    person's input: filled with that month's value (``early``; none where it was 0), they were read as observed,
+    and a « certain » CSS rested on a month no extract held (salaried in June, on unemployment benefit from July,
+    the first month of the DRM's extract: June counted at the benefit; 11 of the 16 false « certain » CSS flags
+    with participation on France 100,000, 6 December 2026). Informed, from the filled value to what the DGFiP's
+    declared income of that year leaves to its months before the extract (the year less the months the extract
+    shows, spread over the others); the filled value give or take the estimate's spread where the DGFiP does not
+    know the person that year."""
+    s = config.estimate_spread
+    pre = (cover.filter(pl.col("w_from") > grid.get_column("month").min()).join(grid, how="cross")
+           .filter(pl.col("month") < pl.col("w_from"))
+           .join(early.select("person_id", "month", "input", pl.col("amount").alias("_fill")),
+                 on=["person_id", "month", "input"], how="left")
+           .with_columns(pl.col("_fill").fill_null(0.0), pl.col("month").dt.year().cast(pl.Int32).alias("year")))
+    rest = pl.lit(None, dtype=pl.Float64)
+    ratio = config.pension_gross_over_net
+    kind = {i: _ANNUAL_OF_INPUT[i][0] for i in inputs if i in _ANNUAL_OF_INPUT and _ANNUAL_OF_INPUT[i][1] > 0}
+    if annual is not None and pre.height and kind:
+        years = pre.get_column("year").unique().to_list()
+        who = pre.select("person_id").unique().lazy()
+        known = (pl.concat([annual.select("person_id", "year"), dgfip_declared(lf, years).select("person_id", "year")])
+                 .filter(pl.col("year").is_in(years)).join(who, on="person_id", how="semi").unique().collect()
+                 .with_columns(pl.lit(True).alias("_known")))
+        declared = (annual.filter(pl.col("year").is_in(years) & pl.col("kind").is_in(list(set(kind.values()))))
+                    .join(who, on="person_id", how="semi")
+                    .group_by("person_id", "year", "kind").agg(pl.col("amount").sum().alias("_declared")).collect())
+        # what the months the extracts show hold of each declared kind, net (a gross pension is the net one's)
+        of_kind = {i: k for i, (k, _) in _ANNUAL_OF_INPUT.items()} | {"invalidity_pension": "pensions"}
+        shown = covered_obs.with_columns(pl.col("month").dt.year().cast(pl.Int32).alias("year"))
+        own = (shown.group_by("person_id", "input", "year").agg(
+            pl.when(pl.col("input") == "pension_gross").then(pl.col("amount") / ratio).otherwise(pl.col("amount"))
+            .sum().alias("_own")))
+        by_kind = (shown.filter(pl.col("input") != "pension_gross")
+                   .with_columns(pl.col("input").replace_strict(of_kind, default=None).alias("kind"))
+                   .group_by("person_id", "year", "kind").agg(pl.col("amount").sum().alias("_kind")))
+        # the same pension, net or gross: the gross pension's own months are the net one's
+        mine = pl.when(pl.col("input") == "pension_gross").then(pl.lit("pension_net")).otherwise(pl.col("input"))
+        pre = (pre.with_columns(pl.col("input").replace_strict(kind, default=None).alias("kind"), mine.alias("_mine"))
+               .join(known, on=["person_id", "year"], how="left")
+               .join(declared, on=["person_id", "year", "kind"], how="left")
+               .join(own.rename({"input": "_mine", "_own": "_own_net"}), on=["person_id", "_mine", "year"],
+                     how="left")
+               .join(by_kind, on=["person_id", "year", "kind"], how="left"))
+        # the year's months before the extract's first (all twelve of a year before its year); the other incomes
+        # the declaration holds with this one (a CNAM invalidity pension among the pensions, daily allowances among
+        # the salaries) taken out at the rate of the months shown
+        unseen = (pl.when(pl.col("w_from").dt.year() > pl.col("year")).then(12)
+                  .otherwise(pl.col("w_from").dt.month() - 1))
+        others = (pl.col("_kind").fill_null(0.0) - pl.col("_own_net").fill_null(0.0)).clip(lower_bound=0.0)
+        left = (pl.col("_declared").fill_null(0.0) - pl.col("_own_net").fill_null(0.0)
+                - pl.when(unseen < 12).then(others * 12 / (12 - unseen)).otherwise(0.0))
+        rest = (pl.when(pl.col("_known") & pl.col("kind").is_not_null())
+                .then(left.clip(lower_bound=0.0) / unseen
+                      * pl.when(pl.col("input") == "pension_gross").then(ratio).otherwise(1.0)))
+    # from the filled value to the declaration's rest; give or take the estimate's spread without a declaration
+    spread = pl.when(pl.col("_rest").is_null()).then(s).otherwise(0.0)
+    lo = (pl.min_horizontal("_fill", pl.col("_rest").fill_null(pl.col("_fill"))) * (1 - spread)).round(2)
+    hi = (pl.max_horizontal("_fill", pl.col("_rest").fill_null(pl.col("_fill"))) * (1 + spread)).round(2)
+    # a range under a euro is the declaration's rounding to the euro, not a doubt
+    return (pre.with_columns(rest.alias("_rest")).filter(hi - lo >= 1.0).select(
+        pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"), "month", "input",
+        lo.alias("low"), pl.col("_fill").alias("central"), hi.alias("high"),
+        pl.format("mois antérieur au premier de l'extrait {} ({}): estimé à la valeur de ce premier mois{}",
+                  pl.col("cover_agency").replace_strict({a: agency_of(a) for a in AGENCIES}, default=None)
+                  .fill_null(pl.col("cover_agency")),
+                  pl.col("w_from").dt.strftime("%m/%Y"),
+                  pl.when(pl.col("_rest").is_not_null())
+                  .then(pl.lit(", ou à ce que le revenu de l'année déclaré à la DGFiP laisse aux mois qu'il ne "
+                               "montre pas")).otherwise(pl.lit(""))).alias("reason"),
+        pl.lit(True).alias("informed")))
 
 
 _PROVENANCE = {"entity": pl.String, "id": pl.String, "month": pl.Date, "input": pl.String, "kind": pl.String,
