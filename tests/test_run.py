@@ -632,3 +632,20 @@ def test_the_rules_stage_leaves_out_a_territory_the_rules_do_not_model(quick_run
     summary = json.loads((parted / "detection" / key / "summary.json").read_text())
     assert summary["territory_not_modelled"] == {"familles": away.height, "persons": away_persons}
     assert detection.rows_out is not None
+
+
+def test_a_month_missing_from_an_agency_s_extracts_is_said(tmp_path):
+    """The DRM's extracts hold no row of April 2026 between July 2025 and June 2026 (a monthly file lost): the run
+    says so (its ingest note and log); the DGFiP's yearly rows and an agency with every month are not said."""
+    from nonrecours.run import _months_missing
+
+    ws = tmp_path / "workspace"
+    (ws / "resources").mkdir(parents=True)
+    months = [dt.date(2025, 7 + k, 1) if k < 6 else dt.date(2026, k - 5, 1) for k in range(12)]
+    for agency, held in (("drm", [m for m in months if m != dt.date(2026, 4, 1)]), ("caf", months),
+                         ("dgfip", [dt.date(2025, 1, 1), dt.date(2025, 12, 1)])):
+        pl.DataFrame({"source_agency": [agency] * len(held), "month": held}).write_parquet(
+            ws / "resources" / f"{agency}-x.parquet")
+    assert _months_missing(ws) == [
+        "drm: its extracts hold no resource row of 2026-04 (between 2025-07 and 2026-06): each person's month is "
+        "estimated from the months around it, not read as no income (a file missing?)"]

@@ -214,7 +214,7 @@ def ingest_stage(ctx: RunContext) -> StageReport:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     report.counts["quarantined"] = quarantined
-    same = _same_period_extracts(ctx.workspace)
+    same = _same_period_extracts(ctx.workspace) + _months_missing(ctx.workspace)
     if same:
         report.note = "; ".join(same)
         for line in same:
@@ -261,6 +261,25 @@ def _same_period_extracts(workspace: Path) -> list[str]:
             found.append(f"{r['source_agency']}: {said}, a row it no longer holds is kept; a correction replaces a "
                          f"file only under its name")
     return list(dict.fromkeys(found))
+
+
+def _months_missing(workspace: Path) -> list[str]:
+    """An agency whose extracts hold no resource row of a month between months they hold (a monthly file lost in
+    transfer): said, as the core estimates each person's month from the months around it (``core.resources``),
+    where it was read as a month of no income for everyone."""
+    files = sorted((workspace / "resources").glob("*.parquet"))
+    if not files:
+        return []
+    held = (pl.scan_parquet(files).filter(pl.col("source_agency").cast(pl.String) != "dgfip")
+            .group_by(pl.col("source_agency").cast(pl.String).alias("agency"), "month").agg().collect())
+    holes = (held.group_by("agency").agg(pl.col("month").min().alias("first"), pl.col("month").max().alias("last"),
+                                         pl.col("month").alias("_held"))
+             .with_columns(pl.date_ranges("first", "last", "1mo").list.set_difference("_held").list.sort()
+                           .alias("missing"))
+             .filter(pl.col("missing").list.len() > 0).sort("agency"))
+    return [f"{r['agency']}: its extracts hold no resource row of {', '.join(f'{m:%Y-%m}' for m in r['missing'])} "
+            f"(between {r['first']:%Y-%m} and {r['last']:%Y-%m}): each person's month is estimated from the months "
+            f"around it, not read as no income (a file missing?)" for r in holes.iter_rows(named=True)]
 
 
 def _tables(workspace: Path) -> dict[str, pl.LazyFrame]:

@@ -403,3 +403,35 @@ def test_months_before_the_extract_are_estimated_not_observed():
     # the months the extract holds are what it says
     assert core.unknowns.filter((pl.col("id") == "j") & (pl.col("month") >= months[0])
                                 & pl.col("input").is_in(["salary_net", "unemployment"])).height == 0
+
+
+def test_a_month_missing_from_the_whole_extract_is_estimated_not_zero():
+    """The DRM's extract holds no row of April 2026 (a file lost in transfer) between months it holds: every
+    person's April was read as no income (a wife's 450 € salary: the couple's PPA « certain » on a month of
+    nothing). It is estimated from the person's rows around it, informed: w's salary as March's and May's, x's net
+    pension too (and the gross pension that follows from it), y's salary begun in May from none to May's. The
+    months the extract holds are what it says: v's salary stopped in February stays 0 in April."""
+    april = dt.date(2026, 4, 1)
+    months = [dt.date(2025, 6 + k, 1) if k < 7 else dt.date(2026, k - 6, 1) for k in range(13)]
+    held = [mo for mo in months if mo != april]
+    res = [["w", mo, "salary_net", Decimal("450.00"), *_p("drm")] for mo in held]
+    res += [["x", mo, "pension_net", Decimal("900.00"), *_p("drm")] for mo in held]
+    res += [["y", mo, "salary_net", Decimal("1000.00"), *_p("drm")] for mo in held if mo > april]
+    res += [["v", mo, "salary_net", Decimal("1200.00"), *_p("drm")] for mo in held if mo < dt.date(2026, 3, 1)]
+    people = [_person(p, dt.date(1985 if p != "x" else 1950, 1, 1), agency="cnam") for p in ("w", "x", "y", "v")]
+    mems = [m for p in ("w", "x", "y", "v") for m in _head(p, f"{p.upper()}1", f"{p.upper()}1", "cnam")]
+    core = build_month(_tables(people, mems, res), M)
+    got = core.inputs.individu_monthly.filter(pl.col("month") == april).select(
+        "person_id", "salary_net", "pension_net", "pension_gross").sort("person_id").rows()
+    # v: no income that month (no row, every input 0)
+    assert got == [("w", 450.0, 0.0, 0.0), ("x", 0.0, 900.0, 990.0), ("y", 500.0, 0.0, 0.0)]
+    unk = core.unknowns.filter(pl.col("month") == april).filter(
+        pl.col("input").is_in(["salary_net", "pension_net", "pension_gross"]))
+    assert sorted(unk.select("id", "input", "low", "central", "high", "informed").rows()) == [
+        ("w", "salary_net", 337.5, 450.0, 562.5, True),
+        ("x", "pension_gross", 742.5, 990.0, 1237.5, True),
+        ("x", "pension_net", 675.0, 900.0, 1125.0, True),
+        ("y", "salary_net", 0.0, 500.0, 1250.0, True)]
+    assert unk["reason"].str.starts_with("mois absent de tout l'extrait du DRM de l'Assurance retraite (04/2026)").all()
+    assert core.unknowns.filter((pl.col("month") == dt.date(2026, 3, 1))
+                                & pl.col("input").is_in(["salary_net", "pension_net"])).height == 0
