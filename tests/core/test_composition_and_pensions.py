@@ -369,18 +369,19 @@ def test_months_after_a_pension_s_last_row_are_unknown_not_zero():
 
 def test_months_before_the_extract_are_estimated_not_observed():
     """The DRM's extract runs from July 2025 to June 2026; the CSS reads June 2025 too. j was salaried until June
-    2025 and on unemployment benefit from July (the DGFiP declares 8,600 € of salaries and 6,048 € of benefit for
-    2025): June was filled with July's benefit and no salary, as observed, and a « certain » CSS flag rested on it.
-    June is now unknown (informed): the salary from 0 to what the declared year leaves to the months the extract
-    does not show (8,600 / 6), the benefit from none (the declared year is all in the months shown) to July's.
+    2025 and on unemployment benefit from July (the DGFiP declares 8,600 € of salaries and 6,238 € of benefit for
+    2025, taxable): June was filled with July's benefit and no salary, as observed, and a « certain » CSS flag
+    rested on it. June is now unknown (informed): the salary from 0 to what the declared year, net, leaves to the
+    months the extract does not show, the benefit from none (the declared year is all in the months shown) to July's.
     k's salary, the same each month and declared so, stays known; n, whom the DGFiP does not know, gets the filled
     value give or take the estimate's spread."""
     months = [dt.date(2025, 7 + k, 1) if k < 6 else dt.date(2026, k - 5, 1) for k in range(12)]
     res = [["j", mo, "unemployment_benefit", Decimal("1008.00"), *_p("drm")] for mo in months]
     res += [[p, mo, "salary_net", Decimal("1500.00"), *_p("drm")] for p in ("k", "n") for mo in months]
+    # taxable amounts, as declared: net × 1.036529 for salaries, × 1.031443 for the benefit (NET_TO_TAXABLE)
     annual = [["j", 2025, "salaries", Decimal("8600.00"), *_p("dgfip")],
-              ["j", 2025, "unemployment", Decimal("6048.00"), *_p("dgfip")],
-              ["k", 2025, "salaries", Decimal("18000.00"), *_p("dgfip")]]
+              ["j", 2025, "unemployment", Decimal("6238.00"), *_p("dgfip")],
+              ["k", 2025, "salaries", Decimal("18658.00"), *_p("dgfip")]]
     people = [_person(p, dt.date(1985, 1, 1), agency="cnam") for p in ("j", "k", "n")]
     mems = [m for p in ("j", "k", "n") for m in _head(p, f"{p.upper()}1", f"{p.upper()}1", "cnam")]
     core = build_month(_tables(people, mems, res, annual), M)
@@ -393,7 +394,7 @@ def test_months_before_the_extract_are_estimated_not_observed():
         return core.unknowns.filter((pl.col("id") == pid) & (pl.col("input") == inp) & (pl.col("month") == june)
                                     ).select("low", "central", "high", "informed").rows()
 
-    assert unknown("j", "salary_net") == [(0.0, 0.0, 1433.33, True)]
+    assert unknown("j", "salary_net") == [(0.0, 0.0, 1382.82, True)]  # 8,600 / 1.036529 / 6
     assert unknown("j", "unemployment") == [(0.0, 1008.0, 1008.0, True)]
     assert unknown("k", "salary_net") == []
     assert unknown("n", "salary_net") == [(1125.0, 1500.0, 1875.0, True)]

@@ -35,7 +35,7 @@ from collections.abc import Mapping
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from nonrecours.schemas.codes import AGENCIES, RESOURCE_KINDS, agency_of
+from nonrecours.schemas.codes import AGENCIES, NET_TO_TAXABLE, RESOURCE_KINDS, agency_of
 
 __all__ = ["KNOWN_PROFIT", "MONTHLY_INPUTS", "N2_INPUTS", "CoreConfig", "known_profit", "lookback", "month_range",
            "monthly_resources", "n2_high", "n2_resources", "resource_windows"]
@@ -792,7 +792,11 @@ def _before_the_window(cover: pl.DataFrame, early: pl.DataFrame, covered_obs: pl
         unseen = (pl.when(pl.col("w_from").dt.year() > pl.col("year")).then(12)
                   .otherwise(pl.col("w_from").dt.month() - 1))
         others = (pl.col("_kind").fill_null(0.0) - pl.col("_own_net").fill_null(0.0)).clip(lower_bound=0.0)
-        left = (pl.col("_declared").fill_null(0.0) - pl.col("_own_net").fill_null(0.0)
+        # the declaration is of taxable amounts (CSG and CRDS not deductible added back): net, as the months are
+        taxable = {"salary_net": NET_TO_TAXABLE["salary_net"], "unemployment": NET_TO_TAXABLE["unemployment_benefit"],
+                   "pension_net": NET_TO_TAXABLE["pension_net"], "pension_gross": NET_TO_TAXABLE["pension_net"]}
+        net = pl.col("input").replace_strict(taxable, default=1.0, return_dtype=pl.Float64)
+        left = (pl.col("_declared").fill_null(0.0) / net - pl.col("_own_net").fill_null(0.0)
                 - pl.when(unseen < 12).then(others * 12 / (12 - unseen)).otherwise(0.0))
         rest = (pl.when(pl.col("_known") & pl.col("kind").is_not_null())
                 .then(left.clip(lower_bound=0.0) / unseen
