@@ -397,6 +397,13 @@ def test_months_before_the_extract_are_estimated_not_observed():
     assert unknown("j", "salary_net") == [(0.0, 0.0, 1382.82, True)]  # 8,600 / 1.036529 / 6
     assert unknown("j", "unemployment") == [(0.0, 1008.0, 1008.0, True)]
     assert unknown("k", "salary_net") == []
+    # a month before the CSS's rolling year is read for earlier months' benefits only: estimated, no range
+    may = dt.date(2025, 5, 1)
+    assert may in core.months_read
+    assert core.inputs.individu_monthly.filter((pl.col("month") == may) & (pl.col("person_id") == "j"))[
+        "unemployment"].item() == 1008.0
+    assert core.unknowns.filter((pl.col("id") == "j") & (pl.col("month") == may)
+                                & pl.col("input").is_in(["salary_net", "unemployment"])).height == 0
     assert unknown("n", "salary_net") == [(1125.0, 1500.0, 1875.0, True)]
     reason = core.unknowns.filter((pl.col("id") == "j") & (pl.col("input") == "salary_net")
                                   & (pl.col("month") == june))["reason"].item()

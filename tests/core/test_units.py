@@ -209,3 +209,28 @@ def test_a_couple_the_caf_lists_and_the_dgfip_declares_is_not_split_by_a_later_d
     # without the declaration the later dossier still wins: nothing belies it
     alone = _units(_core(persons, [m for m in mems if m[6] != "dgfip"]))
     assert alone["h"][:2] == ("msa:M1", "demandeur")
+
+
+def test_a_deficit_the_rfr_does_not_deduct_is_no_missing_declarant():
+    """A lone declarant (1 part): 7,200 € of salaries and a non-salaried deficit of 5,000 €, RFR 6,480 € (the
+    deficit of a non-professional activity is not deducted from the global income, CGI art. 156 I 2°). The RFR above
+    the incomes less the deficit made her « a joint declaration whose other declarant is missing »; what the
+    incomes explain is read without the deficit. A lone declarant whose RFR her incomes do not explain still is."""
+    from decimal import Decimal
+
+    from nonrecours.core.units import declarant_missing
+    from nonrecours.schemas import ANNUAL_INCOME, TAX_HOUSEHOLDS
+
+    def frame(spec, rows):
+        return spec.validate_frame(pl.DataFrame(rows, schema=spec.polars_schema, orient="row")).lazy()
+
+    mems = [*_declared("d", "T1", "L1", "declarant"), *_declared("e", "T2", "L2", "declarant")]
+    income = [["d", 2025, "salaries", Decimal("7200.00"), *_p("dgfip")],
+              ["d", 2025, "self_employment", Decimal("-5000.00"), *_p("dgfip")],
+              ["e", 2025, "salaries", Decimal("7200.00"), *_p("dgfip")]]
+    tax = [["T1", 2025, Decimal("6480.00"), 1.0, *_p("dgfip")], ["T2", 2025, Decimal("26480.00"), 1.0, *_p("dgfip")]]
+    lf = {"unit_memberships": frame(UNIT_MEMBERSHIPS, mems), "annual_income": frame(ANNUAL_INCOME, income),
+          "tax_households": frame(TAX_HOUSEHOLDS, tax)}
+    from nonrecours.core.resources import CoreConfig
+
+    assert declarant_missing(lf, M, *CoreConfig().rfr_unexplained)["person_id"].to_list() == ["e"]
