@@ -265,38 +265,53 @@ def _differing(frame: pl.DataFrame, keys: list[str], pairs: dict[str, tuple[pl.E
     """The keys of ``frame``'s rows where one of ``pairs``' two expressions differ (by input: the keys and each
     input whose pair differs, one row each)."""
     differs = {c: a.ne_missing(b) for c, (a, b) in pairs.items()}
+    changed = frame.filter(pl.any_horizontal(differs.values()))
     if not by_input:
-        return frame.filter(pl.any_horizontal(differs.values())).select(keys)
+        return changed.select(keys)
+    # the lists built on the rows that differ only: over every row, empty lists and all, the unfavourable corner
+    # of 100,000 persons' core against its central values took 5 CPU s, this 1
     inputs = pl.concat_list([pl.when(d).then(pl.lit(c)) for c, d in differs.items()]).list.drop_nulls()
-    return frame.select(*keys, inputs.alias("input")).explode("input").drop_nulls("input")
+    return changed.select(*keys, inputs.alias("input")).explode("input").drop_nulls("input")
 
 
 def _aligned_changes(old: pl.DataFrame | None, new: pl.DataFrame | None, keys: list[str],
                      types: dict[str, pl.DataType], by_input: bool = False) -> pl.DataFrame | None:
-    """The keys of the rows of ``changed_people``'s join that differ, found without the join when the two frames
-    are aligned: the shorter one's rows are the longer one's first rows, key for key, and the keys are unique in
-    the longer one, never null (``with_unknowns_at`` keeps a frame's rows in order and appends the monthly rows it
-    adds). About half the join's time on the demo's variants.
+    """The keys of the rows of ``changed_people``'s join that differ, found without the join where the two frames
+    are aligned: their first rows hold the same keys, row for row, and the keys are unique in each frame, never null
+    (``with_unknowns_at`` keeps a frame's rows in order and appends the monthly rows it adds). About half the join's
+    time on the demo's variants. The rows after that common start (those two variants appended, each in its
+    own order: the uninformed corner against the unfavourable one) are joined, a few thousand rows instead of the
+    2 million monthly rows of 100,000 persons (0.7 CPU s against 1.4).
     A row only one frame holds differs when it carries a value (the join's other side is null). None when the
     frames are not aligned so (the caller joins them). ``by_input``: each key with each input that differs."""
     if old is None or new is None:
         return None
     short, long = (old, new) if old.height <= new.height else (new, old)
-    head = long.head(short.height)
-    held = long.select(keys)
-    if (not head.select(keys).equals(short.select(keys)) or held.null_count().sum_horizontal().item()
-            or _duplicated(held)):
+    if (any(short.schema[k] != long.schema[k] for k in keys)
+            or pl.concat([short.select(keys), long.select(keys)]).null_count().sum_horizontal().item()):
         return None  # a null key matches nothing in the join: left to it
+    head = long.head(short.height)
+    same = pl.all_horizontal(pl.col(k) == pl.col(f"__s_{k}") for k in keys)
+    common = (pl.concat([head.select(keys), short.select(pl.col(keys).name.prefix("__s_"))], how="horizontal")
+              .select(same.alias("same")).get_column("same"))
+    n = short.height if common.all() else int(common.arg_min() or 0)
+    if _duplicated(long.select(keys)) or (n < short.height and _duplicated(short.select(keys))):
+        return None
 
     def col(frame: pl.DataFrame, c: str) -> pl.Expr:
         return pl.col(c) if c in frame.columns else pl.lit(None, dtype=types[c])
 
-    pairs = pl.concat([short.select(*keys, *[col(short, c).alias(f"_s_{c}") for c in types]),
-                       head.select(*[col(head, c).alias(f"_l_{c}") for c in types])], how="horizontal")
+    pairs = pl.concat([short.head(n).select(*keys, *[col(short, c).alias(f"_s_{c}") for c in types]),
+                       head.head(n).select(*[col(head, c).alias(f"_l_{c}") for c in types])], how="horizontal")
     differ = _differing(pairs, keys, {c: (pl.col(f"_l_{c}"), pl.col(f"_s_{c}")) for c in types}, by_input)
-    extra = long.slice(short.height).select(*keys, *[col(long, c).alias(c) for c in types])
-    # a row the shorter frame lacks: it differs where it carries a value
-    added = _differing(extra, keys, {c: (pl.col(c).is_not_null(), pl.lit(False)) for c in types}, by_input)
+    if n < short.height:  # the rest of each frame joined: a key unique in each is in neither's common start
+        key_types = {k: long.schema[k] for k in keys}
+        rest = _side(short.slice(n), "_s_", key_types, types).join(_side(long.slice(n), "_l_", key_types, types),
+                                                                   on=keys, how="full", coalesce=True)
+        added = _differing(rest, keys, {c: (pl.col(f"_l_{c}"), pl.col(f"_s_{c}")) for c in types}, by_input)
+    else:  # a row the shorter frame lacks: it differs where it carries a value
+        extra = long.slice(short.height).select(*keys, *[col(long, c).alias(c) for c in types])
+        added = _differing(extra, keys, {c: (pl.col(c).is_not_null(), pl.lit(False)) for c in types}, by_input)
     return pl.concat([differ.select(differ.columns), added.select(differ.columns)])
 
 
