@@ -58,13 +58,16 @@ def test_an_ars_flag_quotes_the_facts_of_the_month_it_was_judged_at(judged, retu
                                          due_provenance=outputs["provenance_due"], with_claimant=True).values()))
     facts = rows.filter(pl.col("claimant_id") == flag["claimant_id"]).item(0, "known_facts").to_list()
     salaries = [f for f in facts if f.startswith("Salaires")]
-    # the salaries of the months before August 2025 decided the ARS: those of June 2026 did not
-    assert salaries == ["Salaires des derniers mois : DRM de l'Assurance retraite (08/2025)"], facts
+    # the facts of August 2025 decided the ARS, not those of June 2026; its salaries of the months before June 2025
+    # (the extracts' first) are estimated and decide: asked, not quoted as held
+    assert "Allocations chômage : DRM de l'Assurance retraite (08/2025)" in facts
+    assert salaries == [] and "salary_net" in flag["deciding_unknowns"], facts
     assert flag["amount_central"] > 0
     due = outputs["provenance_due"].filter(pl.col("unit_id") == flag["unit_id"])
     assert set(due.get_column("due_month").to_list()) == {AUGUST_2025} and set(due.get_column("benefit")) == {"ars"}
     # the reasons name the same sources
-    assert "salaire net (DRM de l'Assurance retraite 08/2025)" in " ".join(flag["reasons"])
+    said = " ".join(flag["reasons"])
+    assert "(DRM de l'Assurance retraite 08/2025)" in said and "(DRM de l'Assurance retraite 06/2026)" not in said
     # the RSA of a famille flagged for both keeps the evaluated month's facts
     both = rows.filter(pl.col("claimant_id") == _flag(run, "both", "rsa")["claimant_id"]).row(0, named=True)
     assert sorted(both["benefits"]) == ["ars", "rsa"]
