@@ -754,10 +754,10 @@ def _before_the_window(cover: pl.DataFrame, early: pl.DataFrame, covered_obs: pl
     person's input: filled with that month's value (``early``; none where it was 0), they were read as observed,
     and a « certain » CSS rested on a month no extract held (salaried in June, on unemployment benefit from July,
     the first month of the DRM's extract: June counted at the benefit; 11 of the 16 false « certain » CSS flags
-    with participation on France 100,000, 6 December 2026). Informed, from the filled value to what the DGFiP's
-    declared income of that year leaves to its months before the extract (the year less the months the extract
-    shows, spread over the others); the filled value give or take the estimate's spread where the DGFiP does not
-    know the person that year."""
+    with participation on France 100,000, 6 December 2026). Within the CSS's rolling year (``_RANGED_MONTHS``),
+    informed, from the filled value to what the DGFiP's declared income of that year, net, leaves to its months
+    before the extract (the year less the months the extract shows, spread over the others); the filled value give
+    or take the estimate's spread where the DGFiP does not know the person that year."""
     s = config.estimate_spread
     since = month_range(grid.get_column("month").max(), _RANGED_MONTHS)[0]
     pre = (cover.filter(pl.col("w_from") > grid.get_column("month").min()).join(grid, how="cross")
@@ -814,7 +814,7 @@ def _before_the_window(cover: pl.DataFrame, early: pl.DataFrame, covered_obs: pl
     lo = (pl.min_horizontal("_fill", pl.col("_rest").fill_null(pl.col("_fill"))) * (1 - spread)).round(2)
     hi = (pl.max_horizontal("_fill", pl.col("_rest").fill_null(pl.col("_fill"))) * (1 + spread)).round(2)
     # a declaration that confirms the filled value (within ``_CONFIRMED`` of it, or a euro: its rounding) leaves it
-    # estimated, no range: three times the unknowns on France 100,000 otherwise, a quarter more of detection's time
+    # estimated, no range
     return (pre.with_columns(rest.alias("_rest")).filter((hi - lo >= 1.0) & (hi - lo > _CONFIRMED * hi)).select(
         pl.lit("individu").alias("entity"), pl.col("person_id").alias("id"), "month", "input",
         lo.alias("low"), pl.col("_fill").alias("central"), hi.alias("high"),
