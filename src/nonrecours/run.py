@@ -267,18 +267,16 @@ def _months_missing(workspace: Path) -> list[str]:
     """An agency whose extracts hold no resource row of a month between months they hold (a monthly file lost in
     transfer): said, as the core estimates each person's month from the months around it (``core.resources``),
     where it was read as a month of no income for everyone."""
+    from nonrecours.core.resources import months_held
+
     files = sorted((workspace / "resources").glob("*.parquet"))
     if not files:
         return []
     held = (pl.scan_parquet(files).filter(pl.col("source_agency").cast(pl.String) != "dgfip")
             .group_by(pl.col("source_agency").cast(pl.String).alias("agency"), "month").agg().collect())
-    holes = (held.group_by("agency").agg(pl.col("month").min().alias("first"), pl.col("month").max().alias("last"),
-                                         pl.col("month").alias("_held"))
-             .with_columns(pl.date_ranges("first", "last", "1mo").list.set_difference("_held").list.sort()
-                           .alias("missing"))
-             .filter(pl.col("missing").list.len() > 0).sort("agency"))
-    return [f"{r['agency']}: its extracts hold no resource row of {', '.join(f'{m:%Y-%m}' for m in r['missing'])} "
-            f"(between {r['first']:%Y-%m} and {r['last']:%Y-%m}): each person's month is estimated from the months "
+    holes = months_held(held).filter(pl.col("w_holes").list.len() > 0)
+    return [f"{r['agency']}: its extracts hold no resource row of {', '.join(f'{m:%Y-%m}' for m in r['w_holes'])} "
+            f"(between {r['w_from']:%Y-%m} and {r['w_to']:%Y-%m}): each person's month is estimated from the months "
             f"around it, not read as no income (a file missing?)" for r in holes.iter_rows(named=True)]
 
 

@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from nonrecours.schemas.codes import AGENCIES, NET_TO_TAXABLE, RESOURCE_KINDS, agency_of
 
 __all__ = ["KNOWN_PROFIT", "MONTHLY_INPUTS", "N2_INPUTS", "CoreConfig", "known_profit", "lookback", "month_range",
-           "monthly_resources", "n2_high", "n2_resources", "resource_windows"]
+           "monthly_resources", "months_held", "n2_high", "n2_resources", "resource_windows"]
 
 MONTHLY_INPUTS: dict[str, str] = {
     "salary_net": "salary_net",
@@ -363,12 +363,18 @@ def resource_windows(lf: Mapping[str, pl.LazyFrame], month: dt.date, depth: Mapp
                       & pl.col("person_id").is_not_null() & (pl.col("person_id") != ""))
               .group_by(_agency().alias("agency"), "month").agg()
               .collect(engine="streaming"))
+    return months_held(months).cast(schema)  # type: ignore[arg-type]
+
+
+def months_held(months: pl.DataFrame) -> pl.DataFrame:
+    """(agency, w_from, w_to, w_holes) of the (agency, month) pairs an agency's rows are of: its first and last
+    month, and the months between them none of its rows is of (sorted), by agency."""
     return (months.group_by("agency")
             .agg(pl.col("month").min().alias("w_from"), pl.col("month").max().alias("w_to"),
                  pl.col("month").alias("_held"))
             .with_columns(pl.date_ranges("w_from", "w_to", "1mo").list.set_difference("_held").list.sort()
                           .alias("w_holes"))
-            .drop("_held").sort("agency").cast(schema))  # type: ignore[arg-type]
+            .drop("_held").sort("agency"))
 
 
 def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt.date,
