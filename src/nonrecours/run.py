@@ -232,7 +232,7 @@ def _same_period_extracts(workspace: Path) -> list[str]:
     under another name kept the payments it withdrew (found probing the monthly operations from the docs alone, 5
     December 2026): said, as the docs say how to replace a file (same name). Monthly files repeating the months
     before end on different months: not said."""
-    from nonrecours.core.workspace import ingest_sequences
+    from nonrecours.core.workspace import ingest_sequences, latest_first
 
     order = ingest_sequences(workspace)
     found: list[str] = []
@@ -240,15 +240,14 @@ def _same_period_extracts(workspace: Path) -> list[str]:
         files = sorted((workspace / table).glob("*.parquet"))
         if not files:
             continue
-        spans = (pl.scan_parquet(files).group_by(pl.col("source_agency").cast(pl.String), "extract_id")
-                 .agg(pl.col("extract_date").max(), pl.col("month").max().alias("last")).collect()
-                 .with_columns((pl.col("source_agency") + "-" + pl.col("extract_id"))
-                               .replace_strict(order, default=None, return_dtype=pl.Int64).alias("sequence")))
-        seq, seq_o = pl.col("sequence").fill_null(0), pl.col("sequence_o").fill_null(0)
-        later = (pl.col("extract_date") > pl.col("extract_date_o")) | (
-            (pl.col("extract_date") == pl.col("extract_date_o"))
-            & ((seq > seq_o) | ((seq == seq_o) & (pl.col("extract_id") > pl.col("extract_id_o")))))
-        pairs = (spans.join(spans, on=["source_agency", "last"], suffix="_o").filter(later)
+        spans = latest_first(
+            pl.scan_parquet(files).group_by(pl.col("source_agency").cast(pl.String), "extract_id")
+            .agg(pl.col("extract_date").max(), pl.col("month").max().alias("last")).collect()
+            .with_columns((pl.col("source_agency") + "-" + pl.col("extract_id"))
+                          .replace_strict(order, default=None, return_dtype=pl.Int64).alias("sequence"))
+        ).with_row_index("_rank")
+        pairs = (spans.join(spans, on=["source_agency", "last"], suffix="_o")
+                 .filter(pl.col("_rank") < pl.col("_rank_o"))  # the first read before the second
                  .sort("source_agency", "extract_id", "extract_id_o"))
         for r in pairs.iter_rows(named=True):
             a, b, up_to = r["extract_id"], r["extract_id_o"], f"report {table} up to {r['last']:%Y-%m}"

@@ -18,8 +18,8 @@ from nonrecours.core.resources import CoreConfig
 from nonrecours.errors import SchemaError
 from nonrecours.schemas.codes import RESOURCE_KINDS
 
-__all__ = ["Recorded", "RecordedLayouts", "file_agency", "follower_kinds", "ingest_sequences", "recorded_layouts",
-           "recorded_member_line_payers", "run_entitlements", "scan_workspace", "with_recorded",
+__all__ = ["Recorded", "RecordedLayouts", "file_agency", "follower_kinds", "ingest_sequences", "latest_first",
+           "recorded_layouts", "recorded_member_line_payers", "run_entitlements", "scan_workspace", "with_recorded",
            "workspace_core_config"]
 
 log = logging.getLogger("nonrecours.core")
@@ -75,10 +75,19 @@ def _latest_per_key(name: str, files: list[Path]) -> pl.LazyFrame:
     if spec is None or not spec.key or len(set(agencies)) == len(agencies):
         return pl.scan_parquet(files)
     order = ingest_sequences(files[0].parent.parent)
-    lf = pl.concat([pl.scan_parquet(f).with_columns(pl.lit(order.get(f.stem), pl.Int64).alias("_sequence"))
+    lf = pl.concat([pl.scan_parquet(f).with_columns(pl.lit(order.get(f.stem), pl.Int64).alias("sequence"))
                     for f in files])
-    return (lf.sort("extract_date", "_sequence", "extract_id", descending=True, nulls_last=True)
-            .unique(subset=list(spec.key), keep="first", maintain_order=True).drop("_sequence"))
+    return latest_first(lf).unique(subset=list(spec.key), keep="first", maintain_order=True).drop("sequence")
+
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+
+
+def latest_first(frame: FrameT) -> FrameT:
+    """``frame``'s rows, of several extracts, the latest extract's first: by ``extract_date``, then the one ingested
+    last (its ``sequence``, ``ingest_sequences``; none: before the others), then ``extract_id``. The one order of
+    extracts, for the rows read (``scan_workspace``) and for what a run says of them (``run._same_period_extracts``)."""
+    return frame.sort("extract_date", "sequence", "extract_id", descending=True, nulls_last=True)
 
 
 def ingest_sequences(workspace: Path) -> dict[str, int]:
