@@ -221,3 +221,18 @@ def test_the_inputs_checked_are_configured(invalidity):
     run = detect(core_month(tables, MONTH), tables,
                  config=FIRST.model_copy(update={"lines_behind_inputs": ("salary_net",)}))
     assert _unit(run, "inval", "ppa")["grade"] == "probable"
+
+
+def test_a_line_missing_in_the_month_itself_caps_the_rsa_that_sets_the_salary_aside(behind):
+    """``may``: 1,100 € a month until May, June's line not in (a DSN declared late, a seasonal worker between two
+    contracts): the RSA sets aside a salary stopped in the month itself (CASF art. R262-13), so its whole quarter
+    goes with June's missing line and a salaried person gets the full RSA, possible at most (found probing a
+    territory written from the docs alone, probe hh18: a seasonal worker « RSA certain 573.49 »). The prime
+    d'activité, which sets nothing aside, keeps its grade (above)."""
+    _, run = behind
+    unit = _unit(run, "may", "rsa")
+    assert (unit["status"], unit["grade"]) == ("non_take_up", "possible")
+    assert run.summary["downgraded_by_resource_lines_behind"]["rsa"] == 1
+    assert flag_row(run, "may", "rsa")["reasons"][1].startswith(
+        "Signalement ramené à « possible » : le DRM de l'Assurance retraite transmet les ressources d'un membre du "
+        "foyer jusqu'en 05/2026 et plus rien depuis")

@@ -46,6 +46,7 @@ from nonrecours.detection.reasons import condition_columns, fact_sources, reason
 from nonrecours.detection.receipts import (
     AFFILIATION_PAYERS,
     allocataire_lost,
+    listing_stopped,
     paid_by_famille,
     payee_lines_lost,
     payer_unknown,
@@ -683,7 +684,9 @@ def _lines_behind(tables: dict[str, Any], individu: pl.DataFrame, core: CoreMont
     DRM for salaries, the DRM and the CNAM for invalidity pensions) stopping in the
     ``lines_behind_months`` before the month, nobody reporting them since (``receipts.resource_lines_behind``),
     for the benefits judged at the month whose reference period those missing months cover for at least
-    ``config.lines_behind_share``; the earliest stop and its source (a reason line names them)."""
+    ``config.lines_behind_share``, or whose rules set aside a resource stopped in the month itself
+    (``Benefit.stop_set_aside``) when only the month's line is missing; the earliest stop and its source (a reason
+    line names them)."""
     schema = {"famille_id": pl.String(), "benefit": pl.String(), "_behind_source": pl.String(),
               "_behind_last": pl.Date()}
     month = core.month
@@ -703,9 +706,13 @@ def _lines_behind(tables: dict[str, Any], individu: pl.DataFrame, core: CoreMont
     k = pl.col("_k")
     # months of the period (the k months before the month) after the last line
     missing = pl.lit(now) - pl.max_horizontal(after, pl.lit(now) - k)
+    # a benefit setting aside a resource stopped in the month itself (the RSA, CASF art. R262-13) reads the month's
+    # missing line as that stop: the whole period's resources go with it
+    set_aside = [b for b in periods if catalogue_row(b).stop_set_aside]
     return (rows.join(pl.DataFrame({"benefit": list(periods), "_k": list(periods.values())},
                                    schema={"benefit": pl.String, "_k": pl.Int32}), how="cross")
-            .filter(missing.cast(pl.Float64) / k.cast(pl.Float64) >= config.lines_behind_share)
+            .filter((missing.cast(pl.Float64) / k.cast(pl.Float64) >= config.lines_behind_share)
+                    | (pl.col("benefit").is_in(set_aside) & (after == now)))
             .sort("last", "source").group_by("famille_id", "benefit", maintain_order=True)
             .agg(pl.col("source").first().alias("_behind_source"), pl.col("last").first().alias("_behind_last"))
             .cast(schema))  # type: ignore[arg-type]
@@ -1002,6 +1009,15 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
             .agg(pl.col("source").first().alias("_gone_source"), pl.col("last").first().alias("_gone_last")))
     units = units.join(gone, on="famille_id", how="left")
     pension_gone = capped & pl.col("_gone_last").is_not_null()
+    # A member every file listing its people each month (the CPAM's insured) stopped listing months ago, the file
+    # going on and nobody reporting them since: health insurance covers everyone who resides in France, so a
+    # death, a departure or a move to another fund the extracts do not carry is the likely cause. The same cap.
+    delisted = (listing_stopped(tables, individu, month, months=config.listing_stop_months)
+                .sort("last", "source").group_by("famille_id", maintain_order=True)
+                .agg(pl.col("source").first().alias("_delisted_source"),
+                     pl.col("last").first().alias("_delisted_last")))
+    units = units.join(delisted, on="famille_id", how="left")
+    listing_gone = capped & pl.col("_delisted_last").is_not_null()
     # A benefit whose payer re-examines the right on its own after a nil re-examination (the housing aid, CCH art.
     # R823-6: nine months without a new claim), paid to the famille in those months and not now: the payer's own
     # re-examination, on data it holds in full, found nothing to pay; no claim is missing. Possible at most.
@@ -1025,7 +1041,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     self_employed_undeclared = (capped_self & pl.col("benefit").is_in(not_on_n2)
                                 & pl.col("_self_emp_status").is_not_null())
     insurer_unknown = capped & pl.col("_pu").fill_null(False)
-    unobserved = (pl.when(pension_gone).then(pl.lit("gone"))
+    unobserved = (pl.when(pension_gone).then(pl.lit("gone")).when(listing_gone).then(pl.lit("delisted"))
                   .when(insurer_unknown).then(pl.lit("insurer")).when(slip).then(pl.lit("slip"))
                   .when(stopped).then(pl.lit("stopped")).when(unseen).then(pl.lit("unseen"))
                   .when(payee_gone).then(pl.lit("payee")).when(fund_unknown).then(pl.lit("fund"))
@@ -1040,18 +1056,24 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     unobserved = pl.col("_unobserved")
     units = units.with_columns(pl.when(payee_gone).then(pl.col("_payee")).alias("_payee"),
                                pl.when(unobserved == "behind").then(pl.col("_behind_source"))
-                               .when(unobserved == "gone").then(pl.col("_gone_source")).alias("_behind_source"),
+                               .when(unobserved == "gone").then(pl.col("_gone_source"))
+                               .when(unobserved == "delisted").then(pl.col("_delisted_source"))
+                               .alias("_behind_source"),
                                pl.when(unobserved == "behind").then(pl.col("_behind_last"))
-                               .when(unobserved == "gone").then(pl.col("_gone_last")).alias("_behind_last"),
+                               .when(unobserved == "gone").then(pl.col("_gone_last"))
+                               .when(unobserved == "delisted").then(pl.col("_delisted_last"))
+                               .alias("_behind_last"),
                                pl.when(unobserved == "reexamined").then(pl.col("_reexam_last")).alias("_reexam_last"),
                                *(pl.when(unobserved == "self_employed").then(pl.col(c)).alias(c)
                                  for c in ("_self_emp_year", "_self_emp_amount")),
                                pl.when(unobserved == "self_employed_undeclared").then(pl.col("_self_emp_status"))
                                .alias("_self_emp_status")
-                               ).drop("_payee_lost", "_fund", "_served", "_pu", "_gone_source", "_gone_last")
+                               ).drop("_payee_lost", "_fund", "_served", "_pu", "_gone_source", "_gone_last",
+                                      "_delisted_source", "_delisted_last")
     # counted here before the status; the non-salaried income's cap, on paid units too, is counted on flags below
-    n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("gone", "insurer", "slip", "stopped", "unseen",
-                                                                 "payee", "fund", "served", "behind", "reexamined")}
+    n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("gone", "delisted", "insurer", "slip", "stopped",
+                                                                 "unseen", "payee", "fund", "served", "behind",
+                                                                 "reexamined")}
     for kind, benefit, n in (units.filter(pl.col("_unobserved").is_in(list(n_capped)))
                              .group_by("_unobserved", "benefit").len().iter_rows()):
         n_capped[kind][benefit] = n
@@ -1193,6 +1215,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
         summary["flags_with_decisive_unknowns"] = decisive.height
     summary["downgraded_by_unexplained_payment"] = {b: int(n_contra.get(b, 0)) for b in config.benefits}
     summary["downgraded_by_pension_stopped"] = {b: int(n_capped["gone"].get(b, 0)) for b in config.benefits}
+    summary["downgraded_by_listing_stopped"] = {b: int(n_capped["delisted"].get(b, 0)) for b in config.benefits}
     summary["downgraded_by_allocataire_row_lost"] = {b: int(n_capped["stopped"].get(b, 0)) for b in config.benefits}
     summary["downgraded_by_allocataire_line_missing"] = {b: int(n_capped["unseen"].get(b, 0))
                                                          for b in config.benefits}

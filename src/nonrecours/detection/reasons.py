@@ -255,7 +255,7 @@ def _unknown_to(payers: tuple[str, ...]) -> str:
 
 def _stopped_line(source: pl.Expr, what: str, last: pl.Expr, tail: str) -> pl.Expr:
     """« ramené à possible » because a member's lines at ``source`` stop at ``last``, nobody reporting them since."""
-    return (pl.lit("Signalement ramené à « possible » : ") + source + pl.lit(f" {what} d'un membre du foyer jusqu'en ")
+    return (pl.lit("Signalement ramené à « possible » : ") + source + pl.lit(f" {what} jusqu'en ")
             + last + pl.lit(" et plus rien depuis, aucun autre organisme non plus" + tail))
 
 
@@ -484,13 +484,18 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             "dont l'extrait n'est pas transmis, compte dans les ressources et n'est pas connue : à vérifier avant tout "
             "contact."))
                      .when(possible & (row_lost == "behind")).then(_stopped_line(
-            behind_source, "transmet les ressources", behind_last,
+            behind_source, "transmet les ressources d'un membre du foyer", behind_last,
             " : ces mois comptent pour des revenus nuls, mais les déclarations peuvent ne pas être encore parvenues ; "
             "à vérifier avant tout contact."))
                      .when(possible & (row_lost == "gone")).then(_stopped_line(
-            behind_source, "déclare la pension de retraite", behind_last,
+            behind_source, "déclare la pension de retraite d'un membre du foyer", behind_last,
             " ; une pension de retraite est servie à vie : un décès ou un départ que les extraits ne portent pas est "
             "possible, à vérifier avant tout contact."))
+                     .when(possible & (row_lost == "delisted")).then(_stopped_line(
+            behind_source, "liste un membre du foyer", behind_last,
+            " ; l'assurance maladie couvre toute personne qui travaille ou réside en France (CSS art. L160-1) : un "
+            "décès, un départ ou un changement de caisse que les extraits ne portent pas est possible, à vérifier "
+            "avant tout contact."))
                      .when(possible & (row_lost == "reexamined")).then(
             pl.lit("Signalement ramené à « possible » : ") + dossier
             + pl.lit(" a versé cette aide jusqu'en ") + reexam_last

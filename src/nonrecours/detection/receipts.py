@@ -32,9 +32,10 @@ from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import PARENT_ROLES
 from nonrecours.schemas.tables import UNIDENTIFIED_DESCRIBED, UNIDENTIFIED_NEIGHBOURS, valid_on
 
-__all__ = ["AFFILIATION_PAYERS", "allocataire_lost", "paid_by_famille", "payee_lines_lost", "payer_unknown",
-           "payers_absent", "payers_by_famille", "payment_rows", "payments_known", "pension_fund_unknown",
-           "pension_lines_stopped", "receipts_by_famille", "reexamined_by_payer", "resource_lines_behind",
+__all__ = ["AFFILIATION_PAYERS", "allocataire_lost", "listing_stopped", "paid_by_famille", "payee_lines_lost",
+           "payer_unknown", "payers_absent", "payers_by_famille", "payment_rows", "payments_known",
+           "pension_fund_unknown", "pension_lines_stopped", "receipts_by_famille", "reexamined_by_payer",
+           "resource_lines_behind",
            "unattached_payments", "unidentified_paid", "unidentified_payee", "with_receipts"]
 
 _YEAR = 12
@@ -343,10 +344,11 @@ def pension_lines_stopped(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | Non
     paid for life (``inputs``: ``CoreConfig.continuing``) stop at ``last``, in the ``window`` months before
     ``month`` and at least ``months`` months before it, at every source (the pension fund, the DRM) that reported
     one, while the source of the last line goes on for others ``months`` months past it, and no agency reports any
-    resource or person-level payment of them since. A retirement pension is paid until death: a fund that stops
-    declaring it has most likely been told of a death (or a departure) that its extract does not carry; a file
-    behind (its reach short of that) or lines late by a month or two (a DSN or PASRAU declaration not yet in) are
-    not such a stop. ``windows``: (agency, w_to) as in :func:`resource_lines_behind`."""
+    line of them since (a resource, a payment, a listing: ``_unreported_since``). A retirement pension is paid
+    until death: a fund that stops declaring it has most likely been told of a death (or a departure) that its
+    extract does not carry; a file behind (its reach short of that) or lines late by a month or two (a DSN or
+    PASRAU declaration not yet in) are not such a stop. ``windows``: (agency, w_to) as in
+    :func:`resource_lines_behind`."""
     schema = _LAST_LINE_SCHEMA
     res = tables.get("resources")
     inputs = list(inputs)
@@ -365,18 +367,57 @@ def pension_lines_stopped(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | Non
     at = (pension.join(last, on=["person_id"]).filter(pl.col("month") == pl.col("last"))
           .select("person_id", "source", "last").unique().join(reach, on="source")
           .filter(pl.col("_reach").dt.offset_by(f"-{months}mo") >= pl.col("last")))
-    since = lines.join(last, on="person_id").filter(pl.col("month") > pl.col("last")).select("person_id")
-    paid = tables.get("benefits_paid")
-    if paid is not None:
-        since = pl.concat([since, paid.lazy().filter(pl.col("person_id").is_not_null()
-                                                     & pl.col("month").is_between(first, month))
-                           .select("person_id", "month").join(last.lazy(), on="person_id")
-                           .filter(pl.col("month") > pl.col("last")).select("person_id").collect()])
-    stopped = (at.join(since.unique(), on="person_id", how="anti").sort("person_id", "source")
+    return _unreported_since(tables, at, lines, individu, first, month)
+
+
+def _unreported_since(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], at: pl.DataFrame,
+                      lines: pl.DataFrame, individu: pl.DataFrame, first: dt.date, month: dt.date) -> pl.DataFrame:
+    """famille_id, person_id, source, last (``_LAST_LINE_SCHEMA``): the persons of ``at`` (person_id, source, last:
+    where their lines stopped) no agency reports on any line after ``last``, up to ``month``: a monthly resource
+    (``lines``), a payment to the person, the month's listing of a file that lists its people every month. The
+    earliest source of a person named; their famille in ``individu``."""
+    last = at.select("person_id", "last").unique()
+    since = [lines.join(last, on="person_id").filter(pl.col("month") > pl.col("last")).select("person_id")]
+    for name in ("benefits_paid", "listings"):
+        if (t := tables.get(name)) is not None:
+            since.append(t.lazy().filter(pl.col("person_id").is_not_null() & pl.col("month").is_between(first, month))
+                         .select("person_id", "month").join(last.lazy(), on="person_id")
+                         .filter(pl.col("month") > pl.col("last")).select("person_id").collect())
+    stopped = (at.join(pl.concat(since).unique(), on="person_id", how="anti").sort("person_id", "source")
                .group_by("person_id", maintain_order=True).agg(pl.col("source").first(), pl.col("last").first()))
     return (stopped.join(individu.select("person_id", "famille_id").filter(pl.col("famille_id").is_not_null())
                          .unique(), on="person_id")
-            .select(list(schema)).cast(schema).sort("famille_id", "person_id"))  # type: ignore[arg-type]
+            .select(list(_LAST_LINE_SCHEMA)).cast(_LAST_LINE_SCHEMA)  # type: ignore[arg-type]
+            .sort("famille_id", "person_id"))
+
+
+def listing_stopped(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], individu: pl.DataFrame,
+                    month: dt.date, *, months: int, window: int = _YEAR) -> pl.DataFrame:
+    """famille_id, person_id, source, last: the members of the familles of ``individu`` whom every file that lists
+    its people every month (``listings``: the CPAM's file of its insured) stops listing at ``last``, in the
+    ``window`` months before ``month`` and at least ``months`` months before it, while that file goes on listing
+    others ``months`` months past it, and no agency reports any line of them since (``_unreported_since``). Health
+    insurance covers every person who works or resides in France (CSS art. L160-1): a fund that stops listing
+    someone has most likely been told of a death, a departure abroad or a move to another fund, which its extract
+    does not carry; a file behind (its reach short of that) or one or two months late are not such a stop."""
+    t = tables.get("listings")
+    if t is None or months <= 0:
+        return pl.DataFrame(schema=_LAST_LINE_SCHEMA)
+    first = add_months(month, -window)
+    listed = (t.lazy().filter(pl.col("month").is_between(first, month) & pl.col("person_id").is_not_null())
+              .select("person_id", "month", pl.col("source_agency").cast(pl.String).alias("source")))
+    reach = listed.group_by("source").agg(pl.col("month").max().alias("_reach")).collect()
+    mine = listed.join(individu.lazy().select("person_id").unique(), on="person_id", how="semi").collect()
+    last = (mine.group_by("person_id").agg(pl.col("month").max().alias("last"))
+            .filter(pl.col("last") <= add_months(month, -months)))
+    at = (mine.join(last, on="person_id").filter(pl.col("month") == pl.col("last"))
+          .select("person_id", "source", "last").unique().join(reach, on="source")
+          .filter(pl.col("_reach").dt.offset_by(f"-{months}mo") >= pl.col("last")))
+    res = tables.get("resources")
+    lines = (pl.DataFrame(schema={"person_id": pl.String, "month": pl.Date}) if res is None else
+             _monthly_lines(res, first, month).join(at.lazy().select("person_id"), on="person_id", how="semi")
+             .select("person_id", "month").collect())
+    return _unreported_since(tables, at, lines, individu, first, month)
 
 
 def reexamined_by_payer(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame,

@@ -129,6 +129,14 @@ class DetectionConfig(BaseModel):
     one or two months late (the DRM's lag, a file's last months) is not such a stop; a person whose lines stopped
     that recently is read with the last amount carried (the core's unknowns). 0: not checked."""
 
+    listing_stop_months: int = Field(3, ge=0, le=12)
+    """A member whom every file that lists its people each month (``listings``: the CPAM's insured) stops listing at
+    least this many months before the month, while the file goes on listing others that long after and no agency
+    reports anything of them since (``receipts.listing_stopped``): health insurance covers everyone who works or
+    resides in France (CSS art. L160-1), so the stop most likely follows a death, a departure or a move to another
+    fund the extracts do not carry; every flag of the famille is ``possible`` at most, with a reason saying so.
+    Three months, as ``pension_stop_months``: a file a month or two late is no such stop. 0: not checked."""
+
     contradicting_payments: tuple[str, ...] = ("rsa", "ppa")
     """Benefits whose payment, where our rules deny it on every value of the unknowns (``paid_not_entitled``),
     shows that our view of the famille's composition or resources is incomplete (e.g. a couple's prime

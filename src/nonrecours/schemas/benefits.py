@@ -131,6 +131,11 @@ class Benefit:
     months and pays nothing now is not one that fails to claim: the payer's re-examination, on data it holds
     in full, found nothing to pay (detection caps such a flag at ``possible``). None: a stop may be the person's
     (a quarterly declaration not returned, a claim not renewed), so it stays a non-take-up."""
+    stop_set_aside: bool = False
+    """Whether its rules set aside a resource that stops in the evaluated month itself (none that month, some the
+    month before, no substitution income: the RSA, CASF art. R262-13): the month's own line, not only those of the
+    reference period, then decides the amount, and a line of the month not yet in (a DSN declared late) reads as
+    such a stop. Detection weighs a missing line of the month as it weighs a missing period (``_lines_behind``)."""
     means_tested: bool = True
     """Whether its right rests on the famille's resources (every benefit but the allocations familiales, whose
     amount only the resources modulate, CSS art. L521-1, and the ASF): a famille whose resources the rules cannot
@@ -182,7 +187,7 @@ class Benefit:
 CATALOGUE: tuple[Benefit, ...] = (
     Benefit("rsa", "rsa", "amount", "revenu de solidarité active (RSA)", "RSA", "rsa", "caf",
             "CASF art. L262-1 et L262-16 (CAF, MSA)", 3, payers=("caf", "msa"), resource_months=3,
-            young_dependant_age="minima_sociaux.rsa.age_pac"),
+            young_dependant_age="minima_sociaux.rsa.age_pac", stop_set_aside=True),
     Benefit("ppa", "ppa", "amount", "prime d'activité", "prime d'activité", "ppa", "caf",
             "CSS art. L841-1 et L843-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True, resource_months=3,
             young_dependant_age="minima_sociaux.rsa.age_pac"),
