@@ -198,6 +198,35 @@ def test_two_single_dossiers_the_caf_records_as_colocataires_are_not_each_others
     assert core.counts["familles_single_sharing_dwelling_colocataires"] == 2
 
 
+def test_a_separation_the_caf_records_lifts_the_dwelling_the_dgfip_declared_before_it():
+    """u and v, married, declared jointly (foyer T11) in DGFiP dwelling L8; they parted since: each heads a CAF
+    dossier of their own, a tenant, the CAF recording a recent isolation on both (probe hh16, K38; a widow whose
+    late husband's lines stop, probe hh17, K60). The DGFiP's dwelling is that of the 1st January after the declared
+    year, the couple's before it parted: neither is the other's suspected partner nor possibly hosted by them. r
+    and s, two CAF single dossiers in dwelling L9 (foyers of their own) recording no isolation, stay suspected, and
+    their lease unknown."""
+    mems, persons, housing = [], [], []
+    for pid, role in (("u", "personne_de_reference"), ("v", "conjoint")):
+        mems += [_mem(pid, "foyer_fiscal", "T11", "declarant", "dgfip"), _mem(pid, "menage", "L8", role, "dgfip")]
+    for pid, foyer in (("r", "T12"), ("s", "T13")):
+        mems += _declared(pid, foyer, "L9")
+    for pid in ("u", "v", "r", "s"):
+        mems += [_mem(pid, "famille", f"D{pid}", "demandeur", "caf"),
+                 _mem(pid, "menage", f"D{pid}", "personne_de_reference", "caf")]
+        persons.append(_person(pid, dt.date(1985, 1, 1), isolation=pid in ("u", "v")))
+        housing.append([f"D{pid}", dt.date(2026, 5, 1), "tenant", Decimal("400.00"), False, False, None,
+                        *_p("caf")])
+    core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems),
+                        "housing": _frame(HOUSING, housing)}, M)
+    for f in ("caf:Du", "caf:Dv"):
+        assert _kind(core, f, "couple_kind") == ["observed"], f
+        assert _unknown(core, f, "hosted_free_of_charge").is_empty(), f
+    assert core.unknowns.filter(pl.col("input") == "couple_kind")["id"].sort().to_list() == ["caf:Dr", "caf:Ds"]
+    assert core.counts["familles_single_sharing_dwelling"] == 2
+    assert core.counts["familles_shared_dwelling_lease_unknown"] == 2
+    assert not _unknown(core, "caf:Dr", "hosted_free_of_charge").is_empty()
+
+
 def test_a_joint_declaration_missing_its_other_declarant_is_no_single():
     """Three declarants alone in their DGFiP dwellings, income year 2025. s is the second declarant (DEC2, the
     ménage's conjoint) of a joint declaration whose first is not in the extract; t declared 20,000 € of salaries

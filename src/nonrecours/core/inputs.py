@@ -707,8 +707,11 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # not taken as single, above), and a dossier may lack a partner (a row lost to the extract, an NIR that
     # failed). The isolation the benefits of a single parent require (CSS art. L523-1 ASF, CASF art. L262-9
     # RSA majoré; and a couple's resources for every other) is then unknown, uninformed: possible at most.
-    cohabit = (fresh.filter(pl.col("couple_kind") == "").select("famille_id")
-               .join(shares, on="famille_id", how="semi"))
+    # Not when the agency's row records a recent isolation (the CAF's « isolement récent »: a separation or a
+    # death it knows of, within eighteen months): the DGFiP's dwelling is that of the 1st January after the
+    # declared year, the couple's before it parted.
+    cohabit = (fresh.filter((pl.col("couple_kind") == "") & ~pl.col("_isolation").fill_null(False))
+               .select("famille_id").join(shares, on="famille_id", how="semi"))
     # A famille the agency's dossier shows with an adult (demandeur or conjoint) whose line was quarantined for
     # an unusable NIR (``schemas.tables.UNIDENTIFIED_MEMBERS``): the dossier has that member, the core cannot see
     # them, so a famille it reads as single may be a couple (CSS art. L523-1, CASF art. L262-9: isolation is a
@@ -735,8 +738,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     counts["familles_single_sharing_dwelling"] = cohabit.height
     counts["familles_single_joint_declaration"] = joint.height
     for single, reason in (
-            (cohabit, "seul adulte du dossier, déclaré à la DGFiP dans un logement où vit un autre adulte sans "
-                      "conjoint (autre foyer fiscal): vie en couple possible"),
+            (cohabit, "seul adulte du dossier, déclaré à la DGFiP dans un logement où est déclaré aussi un adulte "
+                      "sans conjoint d'une autre famille: vie en couple possible"),
             (unseen_adult, "un adulte du dossier (allocataire ou conjoint) écarté à l'intégration (NIR "
                            "inutilisable): vie en couple inconnue"),
             (joint, "seul adulte du dossier, déclarant à la DGFiP d'une imposition commune dont l'autre déclarant "
@@ -929,13 +932,15 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # dwelling, the couple being the reference household, as INSEE takes it) → hosted, estimated from the
     # DGFiP's dwelling (informed); as many → unknown (co-tenants, or one hosts the other); more → the lease
     # holder, unchanged. Only for a famille whose tenancy is otherwise known and not already hosted, and not
-    # a colocataire by its agency's record (it holds the lease of its share: the others are its colocataires).
+    # a colocataire by its agency's record (it holds the lease of its share: the others are its colocataires), nor
+    # recording a recent isolation (the DGFiP's dwelling is the couple's before it parted, as above).
     shared = (shared_dwellings(lf, ind, month, dwellings)
               .join(heads.filter(pl.col("famille_role") == "demandeur").select("famille_id", "menage_id"),
                     on="famille_id", how="inner")
               .join(h_known.filter(~pl.col("colocation").fill_null(False)).select("menage_id"), on="menage_id",
                     how="semi")
-              .join(famille.filter(~pl.col("hosted_free_of_charge")).select("famille_id"), on="famille_id", how="semi")
+              .join(famille.filter(~pl.col("hosted_free_of_charge") & ~pl.col("recent_isolation"))
+                    .select("famille_id"), on="famille_id", how="semi")
               .join(pl.concat([old, built]).select("famille_id"), on="famille_id", how="anti")
               .filter(pl.col("other_adults") >= pl.col("own_adults")))
     hosted_est = shared.filter(pl.col("other_adults") > pl.col("own_adults"))
@@ -943,10 +948,10 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     counts["familles_shared_dwelling_hosted_estimated"] = hosted_est.height
     counts["familles_shared_dwelling_lease_unknown"] = lease_unknown.height
     unk.append(_unk(hosted_est, "famille", "famille_id", ["hosted_free_of_charge"], 0.0, 1.0, 1.0,
-                    "logement partagé avec un couple d'un autre foyer fiscal (DGFiP), vraisemblablement titulaire "
+                    "logement partagé avec un couple d'une autre famille (DGFiP), vraisemblablement titulaire "
                     "du bail: hébergé retenu (colocataire possible)", informed=True))
     unk.append(_unk(lease_unknown, "famille", "famille_id", ["hosted_free_of_charge"], 0.0, 0.0, 1.0,
-                    "logement partagé avec un autre foyer fiscal (DGFiP): titulaire du bail inconnu "
+                    "logement partagé avec une autre famille (DGFiP): titulaire du bail inconnu "
                     "(locataire, colocataire ou hébergé)"))
     prov[fresh_prov] = prov[fresh_prov].filter(
         (pl.col("input") != "hosted_free_of_charge") | ~pl.col("id").is_in(shared["famille_id"].implode()))
@@ -974,7 +979,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         unk = [u.filter(~replaced) for u in unk]
         prov = [p.filter(~replaced) for p in prov]
     unk.append(_unk(hosted_unsure, "famille", "famille_id", ["hosted_free_of_charge"], 0.0, 1.0, 1.0,
-                    "logement déclaré à la DGFiP avec un autre foyer fiscal comptant plus d'adultes, "
+                    "logement déclaré à la DGFiP avec une autre famille comptant plus d'adultes, "
                     "vraisemblablement titulaire du bail ou propriétaire: hébergé retenu", informed=True))
     prov.append(_prov(hosted_unsure, "famille", "famille_id", ["hosted_free_of_charge"], pl.lit("estimated"),
                       pl.lit("dgfip"), pl.lit(None)))
