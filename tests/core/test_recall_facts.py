@@ -77,8 +77,12 @@ def test_rsdae_unfitness_and_recent_isolation_are_read_from_the_persons_rows():
     assert ind.filter(pl.col("person_id") == "r")["unfit_for_work"].item() is True
     assert _kind(core, "a", "rsdae") == ["observed"] and _unknown(core, "a", "rsdae").is_empty()
     assert _kind(core, "r", "unfit_for_work") == ["observed"] and _unknown(core, "r", "unfit_for_work").is_empty()
-    # the CNAV does not hold RSDAE: still unknown for its retiree (disability unknown too)
+    # the CNAV does not hold RSDAE: still unknown for its retiree (disability unknown too), and said of the RSDAE
+    # alone: the unfitness the CNAV sent is known (a tester's retiree was told neither was sent)
     assert _unknown(core, "r", "rsdae").height == 1
+    reason = _unknown(core, "r", "rsdae")["reason"].item()
+    assert "RSDAE" in reason and "inaptitude" not in reason
+    assert "inaptitude" in _unknown(core, "d", "unfit_for_work")["reason"].item()
     assert _unknown(core, "d", "rsdae").height == 1 and _unknown(core, "d", "unfit_for_work").height == 1
     fam = core.inputs.famille.filter(pl.col("famille_id") == "caf:F1")
     assert fam["recent_isolation"].item() is True

@@ -97,6 +97,12 @@ _HEALTH = ("student", "pregnant", "disability_rate")
 _HELD = ("rsdae", "unfit_for_work")
 """Facts only some agencies hold (RSDAE: the CAF from the MDPH decision; unfitness for work: the CNAV's
 pension award): read from the persons row when it gives them, else unknown for whoever may have them."""
+_HELD_UNSENT = {"rsdae": "aucune agence ne transmet la RSDAE de cette personne (décision de la MDPH, que la CAF "
+                         "reçoit)",
+                "unfit_for_work": "aucune agence ne transmet l'inaptitude au travail de cette personne (reconnue "
+                                  "par la caisse de retraite, CNAV ou MSA)"}
+"""Why each of :data:`_HELD` is unknown, one fact each: an unfitness the CNAV sends is no RSDAE (a tester's retiree
+of 63 was told neither was sent, 6 December 2026)."""
 _UNKNOWN_BIRTH = dt.date(1800, 1, 1)
 YOUNG_DEPENDANT_MISSING = ("un jeune adulte à charge fiscale du foyer manque au dossier: à la charge de la famille "
                            "ou famille à part, inconnu")
@@ -485,9 +491,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         prov.append(_prov(ind.filter(seen), "individu", "person_id", [c], pl.lit("observed"),
                           pl.col("source_agency"), pl.col("extract_date").dt.truncate("1mo")))
         rest = ind.filter(~seen)
-        unk.append(_unk(rest.filter(maybe), "individu", "person_id", [c], 0.0, 0.0, 1.0,
-                        "aucune agence ne transmet la RSDAE ni l'inaptitude au travail de cette personne "
-                        "(MDPH, CNAV)"))
+        unk.append(_unk(rest.filter(maybe), "individu", "person_id", [c], 0.0, 0.0, 1.0, _HELD_UNSENT[c]))
         prov.append(_prov(rest.filter(maybe), "individu", "person_id", [c], pl.lit("unknown"), pl.lit(None),
                           pl.lit(None)))
         prov.append(_prov(rest.filter(~maybe), "individu", "person_id", [c], pl.lit("estimated"),
