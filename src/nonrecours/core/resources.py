@@ -16,6 +16,9 @@ Source priority lives in :class:`CoreConfig` (pydantic, defaults below), never i
 - an exhaustive source covers the persons it identifies: someone it has no row for in the window while the
   DGFiP's latest year shows that kind of income (stopped, or a row it failed to match to a NIR) is *unknown*
   from 0 (central, uninformed) to the declared level, never an observed 0;
+- a follower answers for none of a kind of income no monthly row of the window shows for the person while the
+  DGFiP's latest year (N-1 or N-2) declares some (``_follower_silence``): estimated from the declaration, net, from
+  the follower's 0 to the declared level (an exhaustive source silent too: its doubt, above);
 - otherwise the monthly value is *estimated* from the DGFiP's yearly income (``annual_income``) of the latest
   year the DGFiP knows the person (an income row of any kind, or a foyer fiscal membership: its connector emits
   only non-zero amounts, so a kind with no row that year was declared 0), or *unknown* with a range
