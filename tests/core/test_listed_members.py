@@ -12,7 +12,6 @@ import polars as pl
 from tests.core.rows import DAY, MONTHS, M, membership, person, territory
 
 from nonrecours.core import build_month
-from nonrecours.schemas.codes import NET_TO_TAXABLE
 
 
 def _tables(partner_in_dossier: bool) -> dict[str, pl.DataFrame]:
@@ -53,32 +52,10 @@ def test_a_spouse_the_dgfip_adds_to_a_caf_famille_keeps_the_dgfip_salary():
     assert _salary(core, "p-dem")[1:] == ("caf", 3300.0)
 
 
-def _salary_range(core, pid: str) -> tuple[float, float, float]:
-    row = core.unknowns.filter((pl.col("id") == pid) & (pl.col("input") == "salary_net")).row(0, named=True)
-    return row["low"], row["central"], row["high"]
-
-
 def test_a_conjoint_the_caf_lists_is_followed_by_the_caf():
-    """The same couple with the conjoint in the CAF's dossier and no salary row from it: the CAF answers for the
-    resources of the familles it follows, so the conjoint's salary is the CAF's zero where the DGFiP's latest year
-    declares none. Where it declares some (38,492 € a year here) that no month of the CAF's shows, the CAF's
-    silence is no certain zero either (``core.resources._follower_silence``, 6 December 2026; until then it was,
-    and the DGFiP's year did not count): estimated from the declaration, net, from the CAF's 0 up, where the spouse
-    the CAF does not list gets the usual estimate's range."""
+    """The same couple with the conjoint in the CAF's dossier and no salary row from it: the CAF declares every
+    resource of the familles it follows, so the conjoint's salary is the CAF's zero (the DGFiP's older year does
+    not override the follower's monthly view)."""
     core = build_month(_tables(partner_in_dossier=True), M)
-    kind, agency, amount = _salary(core, "p-par")
-    assert (kind, agency) == ("estimated", "dgfip")
-    assert amount == round(38492.0 / 12 / NET_TO_TAXABLE["salary_net"], 2)
-    assert _salary_range(core, "p-par")[0] == 0.0                            # the CAF's zero: it may have stopped
-    low, central, _ = _salary_range(build_month(_tables(partner_in_dossier=False), M), "p-par")
-    assert low == round(central * 0.75, 2)                                   # not followed: ± the spread
-    # no salary declared for the latest year: the CAF's zero stands, no unknown
-    tables = _tables(partner_in_dossier=True)
-    tables["annual_income"] = tables["annual_income"].filter(
-        (pl.col("person_id") != "p-par") | (pl.col("year") != 2025))
-    tables["unit_memberships"] = pl.concat([tables["unit_memberships"], tables["unit_memberships"].filter(
-        (pl.col("person_id") == "p-par") & (pl.col("unit_kind") == "foyer_fiscal"))
-        .with_columns(pl.lit(dt.date(2025, 1, 1)).alias("valid_from"))])
-    core = build_month(tables, M)
     assert _salary(core, "p-par")[1:] == ("caf", 0.0)
     assert core.unknowns.filter((pl.col("id") == "p-par") & (pl.col("input") == "salary_net")).is_empty()

@@ -16,9 +16,10 @@ Source priority lives in :class:`CoreConfig` (pydantic, defaults below), never i
 - an exhaustive source covers the persons it identifies: someone it has no row for in the window while the
   DGFiP's latest year shows that kind of income (stopped, or a row it failed to match to a NIR) is *unknown*
   from 0 (central, uninformed) to the declared level, never an observed 0;
-- a follower answers for none of a kind of income no monthly row of the window shows for the person while the
-  DGFiP's latest year (N-1 or N-2) declares some (``_follower_silence``): estimated from the declaration, net, from
-  the follower's 0 to the declared level (an exhaustive source silent too: its doubt, above);
+- a follower answers for none of a lasting kind of income (a pension, alimony) no monthly row of the window shows
+  for the person while the DGFiP's latest year (N-1 or N-2) declares some (``_follower_silence``): estimated from
+  the declaration, net, from the follower's 0 to the declared level (an exhaustive source silent too: its doubt,
+  above);
 - otherwise the monthly value is *estimated* from the DGFiP's yearly income (``annual_income``) of the latest
   year the DGFiP knows the person (an income row of any kind, or a foyer fiscal membership: its connector emits
   only non-zero amounts, so a kind with no row that year was declared 0), or *unknown* with a range
@@ -404,11 +405,17 @@ def _follower_silence(cover: pl.DataFrame, obs: pl.DataFrame, annual: pl.LazyFra
     follower's 0 to the declared level; where an exhaustive source is silent too (the DRM on salaries and pensions,
     France Travail on unemployment benefit) its doubt decides: central 0, uninformed.
 
+    Only incomes that last (``CoreConfig.continuing``: a retirement pension, paid for life; alimony, an obligation
+    that runs until a judge or the children's age ends it): a salary or an unemployment benefit the latest year
+    declares and no month of the window shows most often ended before it (a job lost early in the year, rights
+    run out), the follower's zero true, and the exhaustive sources (the DRM, France Travail) say the same.
+
     A gross pension is silent only with the net one (a follower covering the gross pension while an exhaustive
     source covers the net one leaves it as it was: net 0, gross 0). Kinds estimated inside another (daily
     allowances, other incomes: share 0) are not doubted, as for the exhaustive sources."""
     schema = {"person_id": pl.String, "input": pl.String}
-    kinds = {i: k for i, (k, share) in _ANNUAL_OF_INPUT.items() if i in inputs and share > 0}
+    lasting = {"alimony_received", *config.continuing}
+    kinds = {i: k for i, (k, share) in _ANNUAL_OF_INPUT.items() if i in inputs and share > 0 and i in lasting}
     if annual is None or not kinds:
         return pl.DataFrame(schema=schema)
     fol = (cover.filter(pl.col("cover_agency").is_in(list(config.followers)) & pl.col("input").is_in(list(kinds)))
