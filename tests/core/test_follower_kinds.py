@@ -24,14 +24,16 @@ from nonrecours.core import CoreConfig, build_month, scan_workspace
 from nonrecours.core.workspace import follower_kinds, run_entitlements, workspace_core_config
 from nonrecours.errors import SchemaError
 from nonrecours.schemas import ANNUAL_INCOME, PERSONS, RESOURCE_KINDS, RESOURCES
+from nonrecours.schemas.codes import NET_TO_TAXABLE
 
 DEFAULT_KINDS = {a: tuple(sorted(default_mapping(a).resource_kinds)) for a in AGENCY_MODULES}
 """What ingest records for each agency read with its default mapping."""
 
 
-def _tables(agency: str) -> dict[str, pl.DataFrame]:
+def _tables(agency: str, alimony: float = 4080.0, listed: float = 0.0) -> dict[str, pl.DataFrame]:
     """A lone parent of ``agency``'s dossier F1 with a child, earning 1,500 € a month (the agency's own salary
-    lines), declaring 4,080 € of alimony received a year to the DGFiP."""
+    lines), declaring ``alimony`` received a year to the DGFiP (none: no row), the agency listing ``listed`` of
+    alimony a month (none: no line)."""
     persons = [person("p-par", dt.date(1985, 3, 1), agency), person("p-par", dt.date(1985, 3, 1), "dgfip"),
                person("p-kid", dt.date(2015, 5, 1), agency)]
     mems = [membership("p-par", "famille", "F1", "demandeur", agency),
@@ -41,8 +43,9 @@ def _tables(agency: str) -> dict[str, pl.DataFrame]:
             membership("p-par", "foyer_fiscal", "FF1", "declarant", "dgfip"),
             membership("p-kid", "foyer_fiscal", "FF1", "personne_a_charge", "dgfip")]
     resources = [["p-par", m, "salary_net", 1500.0, agency, agency, DAY] for m in MONTHS]
+    resources += [["p-par", m, "alimony", listed, agency, agency, DAY] for m in MONTHS if listed]
     income = [["p-par", y, kind, amount, "dgfip", "dgfip", DAY]
-              for y in (2024, 2025) for kind, amount in (("salaries", 19800.0), ("alimony", 4080.0))]
+              for y in (2024, 2025) for kind, amount in (("salaries", 19800.0), ("alimony", alimony)) if amount]
     return territory(persons, mems, resources, income)
 
 
@@ -112,18 +115,57 @@ def test_an_msa_lone_parents_alimony_is_the_dgfips_not_the_msas_zero():
     assert prov.get_column("source_agency").to_list() == ["msa"]
 
 
-def test_a_caf_lone_parents_alimony_stays_the_cafs_zero():
-    """The CAF's layout carries alimony (record 50, ``PAL``): a month without a line is none received."""
-    core = build_month(_tables("caf"), M, config=CoreConfig(follower_kinds=DEFAULT_KINDS))
+def _alimony_unknown(core) -> tuple[float, float, float, bool] | None:
+    """The parent's alimony's range (low, central, high, informed), None where it is known."""
+    rows = core.unknowns.filter((pl.col("id") == "p-par") & (pl.col("input") == "alimony_received"))
+    assert rows.height <= 1
+    return None if rows.is_empty() else tuple(rows.row(0, named=True)[c] for c in ("low", "central", "high",
+                                                                                   "informed"))
+
+
+def test_a_caf_lone_parents_alimony_stays_the_cafs_zero_where_the_dgfip_declares_none():
+    """The CAF's layout carries alimony (record 50, ``PAL``): a month without a line is none received, where the
+    DGFiP's latest year declares none either."""
+    core = build_month(_tables("caf", alimony=0.0), M, config=CoreConfig(follower_kinds=DEFAULT_KINDS))
     assert _alimony(core) == ("estimated", "caf", 0.0)
+    assert _alimony_unknown(core) is None
+
+
+def test_the_alimony_the_dgfip_declares_and_the_caf_never_lists_is_estimated_from_the_cafs_zero():
+    """The CAF's record holds what its allocataire tells it: 4,080 € of alimony declared to the DGFiP for 2024 and
+    2025 that no month of the CAF's lists was its certain zero until 6 December 2026 (a tester's K86: a prime
+    d'activité « certain » the alimony brings to 0). Estimated now from the declaration (340 € a month), from the
+    CAF's 0 (it may have stopped) to the declared level give or take the estimate's spread, informed; the MSA's
+    layout, which carries no alimony, gives the usual estimate's range (± 25 %)."""
+    caf = build_month(_tables("caf"), M, config=CoreConfig(follower_kinds=DEFAULT_KINDS))
+    assert _alimony(caf) == ("estimated", "dgfip", pytest.approx(340.0, 0.01))
+    assert _alimony_unknown(caf) == (0.0, 340.0, 425.0, True)
+    msa = build_month(_tables("msa"), M, config=CoreConfig(follower_kinds=DEFAULT_KINDS))
+    assert _alimony_unknown(msa) == (255.0, 340.0, 425.0, True)
+    # the salary the CAF lists is still its own, no unknown
+    prov = caf.provenance.filter((pl.col("id") == "p-par") & (pl.col("input") == "salary_net"))
+    assert prov.get_column("source_agency").to_list() == ["caf"]
+    assert caf.unknowns.filter((pl.col("id") == "p-par") & (pl.col("input") == "salary_net")).is_empty()
+
+
+@pytest.mark.parametrize("listed", [340.0, 120.0])
+def test_a_caf_listing_the_alimony_answers_for_it_with_no_unknown(listed: float):
+    """A CAF line of alimony in the months read is the CAF's answer, whatever the DGFiP declared the year before
+    (the same or a lower amount: a change since is the CAF's to know)."""
+    core = build_month(_tables("caf", listed=listed), M, config=CoreConfig(follower_kinds=DEFAULT_KINDS))
+    assert _alimony(core) == ("estimated", "caf", listed)
+    assert _alimony_unknown(core) is None
 
 
 def test_without_a_record_of_the_layouts_a_follower_answers_for_every_kind():
     """Tables handed to ``build_month`` with no record of their layouts: the follower's silence is a zero, as
-    before (the workspace's jobs read the record, below)."""
-    assert _alimony(build_month(_tables("msa"), M)) == ("estimated", "msa", 0.0)
+    before (the workspace's jobs read the record, below), where the DGFiP declares none (where it declares some,
+    a follower's silence is no zero either: above)."""
+    assert _alimony(build_month(_tables("msa", alimony=0.0), M)) == ("estimated", "msa", 0.0)
     named_other = CoreConfig(follower_kinds={"caf": DEFAULT_KINDS["caf"]})  # the MSA not named: every kind
-    assert _alimony(build_month(_tables("msa"), M, config=named_other)) == ("estimated", "msa", 0.0)
+    assert _alimony(build_month(_tables("msa", alimony=0.0), M, config=named_other)) == ("estimated", "msa", 0.0)
+    assert _alimony(build_month(_tables("msa", alimony=0.0), M, config=CoreConfig(follower_kinds=DEFAULT_KINDS))
+                    ) == ("estimated", "dgfip", 0.0)
 
 
 def test_the_configuration_is_checked_and_sorted():
@@ -141,10 +183,11 @@ def test_the_configuration_is_checked_and_sorted():
 @pytest.mark.parametrize(("caf_kinds", "expected"), [
     (DEFAULT_KINDS["caf"], ("estimated", "caf", 0.0)),
     # a team's own CAF mapping reading no alimony line (its record 50 without PAL): the CAF's silence is no zero
-    (("salary_net", "unemployment_benefit", "pension_net"), ("estimated", "dgfip", pytest.approx(340.0, 0.01))),
+    (("salary_net", "unemployment_benefit", "pension_net"), ("estimated", "dgfip", 0.0)),
 ])
 def test_the_mapping_recorded_in_the_workspace_decides(tmp_path: Path, caf_kinds, expected):
-    tables = _tables("caf")
+    """(No alimony declared to the DGFiP: its declaration would make the CAF's silence no zero whatever its layout.)"""
+    tables = _tables("caf", alimony=0.0)
     ws = _workspace(tables, tmp_path / "ws", {"caf": list(caf_kinds), "dgfip": []})
     assert follower_kinds(ws) == {"caf": tuple(sorted(caf_kinds)), "dgfip": ()}
     config = workspace_core_config(ws)
@@ -159,7 +202,7 @@ def test_the_mapping_recorded_in_the_workspace_decides(tmp_path: Path, caf_kinds
 
 def test_a_workspace_ingested_before_the_record_keeps_every_kind_and_says_so(tmp_path: Path,
                                                                                caplog: pytest.LogCaptureFixture):
-    ws = _workspace(_tables("msa"), tmp_path / "ws", {"msa": None, "dgfip": []})
+    ws = _workspace(_tables("msa", alimony=0.0), tmp_path / "ws", {"msa": None, "dgfip": []})
     assert follower_kinds(ws) == {"dgfip": ()}  # the MSA's report does not say
     assert follower_kinds(tmp_path / "nothing") is None  # no report at all
     with caplog.at_level(logging.WARNING, logger="nonrecours.core"):
@@ -201,18 +244,31 @@ def test_a_report_naming_an_unknown_kind_is_refused(tmp_path: Path):
 
 def test_a_follower_declaring_net_pensions_answers_for_the_gross_pension():
     """The CAF's layout carries net pensions (``PEN``), no gross one: the gross pension follows from the net (none
-    without one), so the CAF still answers for it; the DGFiP's declared pensions do not replace its zero. The
-    MSA's layout carries both."""
+    without one), so the CAF still answers for it where the DGFiP declares none. The MSA's layout carries both.
+    Where the DGFiP's latest year declares pensions the CAF never lists, the net and the gross pension are both
+    estimated from the declaration (``core.resources._follower_silence``, 6 December 2026: until then the
+    CAF's zero stood, as a foreign pension's did in a tester's K50b)."""
     config = CoreConfig(follower_kinds=DEFAULT_KINDS)
     assert config.follower_answers("caf", "pension_gross") and config.follower_answers("msa", "pension_gross")
     assert not config.follower_answers("msa", "alimony_received")
     tables = _tables("caf")
-    tables["annual_income"] = frame(ANNUAL_INCOME, [["p-par", 2025, "pensions", 6000.0, "dgfip", "dgfip", DAY]])
+    tables["annual_income"] = frame(ANNUAL_INCOME, [["p-par", 2025, "salaries", 18000.0, "dgfip", "dgfip", DAY]])
     core = build_month(tables, M, config=config)
     prov = core.provenance.filter((pl.col("id") == "p-par") & (pl.col("input") == "pension_gross"))
     assert prov.get_column("source_agency").to_list() == ["caf"]
     monthly = core.inputs.individu_monthly.filter((pl.col("person_id") == "p-par") & (pl.col("month") == M))
     assert monthly.get_column("pension_gross").item() == 0.0
+    declared = dict(tables, annual_income=frame(ANNUAL_INCOME, [
+        ["p-par", 2025, "pensions", 6000.0, "dgfip", "dgfip", DAY]]))
+    core = build_month(declared, M, config=config)
+    prov = core.provenance.filter((pl.col("id") == "p-par") & pl.col("input").is_in(["pension_net", "pension_gross"]))
+    assert set(prov.select("kind", "source_agency").rows()) == {("estimated", "dgfip")}
+    unk = (core.unknowns.filter((pl.col("id") == "p-par") & pl.col("input").is_in(["pension_net", "pension_gross"]))
+           .sort("input").select("input", "low", "central"))
+    net = round(6000.0 / 12 / NET_TO_TAXABLE["pension_net"], 2)
+    assert unk.rows() == [("pension_gross", 0.0, round(6000.0 / 12 / NET_TO_TAXABLE["pension_net"]
+                                                          * config.pension_gross_over_net, 2)),
+                          ("pension_net", 0.0, net)]
     # with net pension lines, the gross is net × the configured ratio
     months = tables["resources"].get_column("month").to_list()
     tables["resources"] = pl.concat([tables["resources"], frame(RESOURCES, [

@@ -450,8 +450,10 @@ def _alimony_territory() -> dict[str, pl.DataFrame]:
     # the MSA's default layout: salaries and pensions, no alimony; its silence on the alimony is no zero, the
     # DGFiP's 340 € a month is the central value and the prime d'activité is entitled at the low end only
     (["pension_gross", "pension_net", "salary_net"], "possible"),
-    # a team's own MSA mapping carrying alimony lines: a month without one is none received
-    (["alimony", "pension_gross", "pension_net", "salary_net"], "certain"),
+    # a team's own MSA mapping carrying alimony lines: its silence on the alimony the DGFiP declares is no certain
+    # zero either (6 December 2026: it was, the flag « certain »), but its 0 is the low end (the alimony may have
+    # stopped): the prime d'activité at the favourable end is p-plain's, who has none, not that of 255 € of alimony
+    (["alimony", "pension_gross", "pension_net", "salary_net"], "possible"),
 ])
 @pytest.mark.slow
 def test_the_resource_kinds_recorded_at_ingest_decide_a_followers_zero(tmp_path, msa_kinds: list[str], grade: str):
@@ -479,6 +481,8 @@ def test_the_resource_kinds_recorded_at_ingest_decide_a_followers_zero(tmp_path,
     flags = runs["polars"].flags.filter(pl.col("benefit") == "ppa")
     grades = dict(flags.select("unit_id", "grade").iter_rows())
     assert grades == {"msa:f-alim": grade, "msa:f-plain": "certain"}
+    high = dict(runs["polars"].units.filter(pl.col("benefit") == "ppa").select("unit_id", "amount_high").iter_rows())
+    assert (high["msa:f-alim"] == pytest.approx(high["msa:f-plain"])) == ("alimony" in msa_kinds)
     assert runs["polars"].summary["follower_kinds"]["msa"] == tuple(msa_kinds)
 
 

@@ -16,6 +16,10 @@ Source priority lives in :class:`CoreConfig` (pydantic, defaults below), never i
 - an exhaustive source covers the persons it identifies: someone it has no row for in the window while the
   DGFiP's latest year shows that kind of income (stopped, or a row it failed to match to a NIR) is *unknown*
   from 0 (central, uninformed) to the declared level, never an observed 0;
+- a follower answers for none of a lasting kind of income (a pension, alimony) no monthly row of the window shows
+  for the person while the DGFiP's latest year (N-1 or N-2) declares some (``_follower_silence``): estimated from
+  the declaration, net, from the follower's 0 to the declared level (an exhaustive source silent too: its doubt,
+  above);
 - otherwise the monthly value is *estimated* from the DGFiP's yearly income (``annual_income``) of the latest
   year the DGFiP knows the person (an income row of any kind, or a foyer fiscal membership: its connector emits
   only non-zero amounts, so a kind with no row that year was declared 0), or *unknown* with a range
@@ -377,6 +381,70 @@ def months_held(months: pl.DataFrame) -> pl.DataFrame:
             .drop("_held").sort("agency"))
 
 
+_TAXABLE_OVER_NET: dict[str, float] = {
+    "salary_net": NET_TO_TAXABLE["salary_net"], "unemployment": NET_TO_TAXABLE["unemployment_benefit"],
+    "pension_net": NET_TO_TAXABLE["pension_net"], "pension_gross": NET_TO_TAXABLE["pension_net"]}
+"""Monthly input → the taxable / net ratio of the yearly kind that estimates it (alimony: none, declared as received;
+the gross pension's is the net one's, the gross then following from the net)."""
+
+
+def _follower_silence(cover: pl.DataFrame, obs: pl.DataFrame, annual: pl.LazyFrame | None,
+                      lf: Mapping[str, pl.LazyFrame], years: list[int], month: dt.date,
+                      invalidity: tuple[pl.DataFrame, pl.DataFrame] | None, inputs: list[str],
+                      config: CoreConfig) -> pl.DataFrame:
+    """(person_id, input): the monthly inputs a follower (``CoreConfig.followers``) covers for a person while no
+    monthly row of the window shows any of that kind of income (every month absent or 0) and the DGFiP's latest
+    year that knows the person, N-1 or N-2 of the month, declares some (``_latest_by_kind``: the invalidity pension
+    the months observe taken out of the pensions).
+
+    A follower's record holds what its allocataire tells it: alimony of 3,600 € a year declared to the DGFiP for
+    2024 and 2025, which the CAF paying a housing aid never listed, was read as its certain zero (a prime
+    d'activité « certain » at 261.95 € that the alimony brings to 0, a CSS with participation « certain » that is
+    not due: a tester's hand-written households, K86, 6 December 2026; a foreign pension, K50b, before it). Left
+    out of the follower's cover, the input is estimated from the declaration (``monthly_resources``), from the
+    follower's 0 to the declared level; where an exhaustive source is silent too (the DRM on salaries and pensions,
+    France Travail on unemployment benefit) its doubt decides: central 0, uninformed.
+
+    Only incomes that last (``CoreConfig.continuing``: a retirement pension, paid for life; alimony, an obligation
+    that runs until a judge or the children's age ends it): a salary or an unemployment benefit the latest year
+    declares and no month of the window shows most often ended before it (a job lost early in the year, rights
+    run out), the follower's zero true, and the exhaustive sources (the DRM, France Travail) say the same.
+
+    A gross pension is silent only with the net one (a follower covering the gross pension while an exhaustive
+    source covers the net one leaves it as it was: net 0, gross 0). Kinds estimated inside another (daily
+    allowances, other incomes: share 0) are not doubted, as for the exhaustive sources."""
+    schema = {"person_id": pl.String, "input": pl.String}
+    lasting = {"alimony_received", *config.continuing}
+    kinds = {i: k for i, (k, share) in _ANNUAL_OF_INPUT.items() if i in inputs and share > 0 and i in lasting}
+    if annual is None or not kinds:
+        return pl.DataFrame(schema=schema)
+    fol = (cover.filter(pl.col("cover_agency").is_in(list(config.followers)) & pl.col("input").is_in(list(kinds)))
+           .select("person_id", "input"))
+    if fol.height == 0:
+        return pl.DataFrame(schema=schema)
+    who = fol.select("person_id").unique().lazy()
+    known = annual.join(who, on="person_id", how="semi")
+    # the latest year the DGFiP knows the person (any income row, a foyer fiscal membership), as the estimates read it
+    latest = (pl.concat([known.select("person_id", "year"),
+                         dgfip_declared(lf, years).join(who, on="person_id", how="semi").select("person_id", "year")])
+              .group_by("person_id").agg(pl.col("year").max())
+              .filter(pl.col("year").is_between(month.year - 2, month.year - 1)).collect())
+    declared = _latest_by_kind(known.filter(pl.col("kind").is_in(list(set(kinds.values())))).collect(), latest,
+                               invalidity).filter(pl.col("amount_high") > 0).select("person_id", "kind")
+    of_kind = {i: k for i, (k, share) in _ANNUAL_OF_INPUT.items() if share > 0}
+    shown = (obs.filter(pl.col("amount") > 0)
+             .select("person_id", pl.col("input").replace_strict(of_kind, default=None).alias("kind"))
+             .drop_nulls("kind").unique())
+    silent = (fol.with_columns(pl.col("input").replace_strict(kinds).alias("kind"))
+              .join(declared, on=["person_id", "kind"], how="semi")
+              .join(shown, on=["person_id", "kind"], how="anti").select("person_id", "input"))
+    if "pension_net" in inputs:
+        gross = pl.col("input") == "pension_gross"
+        net = silent.filter(pl.col("input") == "pension_net").select("person_id")
+        silent = pl.concat([silent.filter(~gross), silent.filter(gross).join(net, on="person_id", how="semi")])
+    return silent
+
+
 def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, month: dt.date,
                       depth: Mapping[str, int], config: CoreConfig, windows: pl.DataFrame | None = None,
                       ) -> tuple[pl.DataFrame | None, pl.DataFrame, pl.DataFrame]:
@@ -482,6 +550,9 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
              # months of the evaluated window up to the month itself
              .with_columns(pl.col("w_from").fill_null(pl.lit(month)), pl.col("w_to").fill_null(pl.lit(month)))
              .select("person_id", "input", pl.col("agency").alias("cover_agency"), "w_from", "w_to"))
+    # A follower silent on a kind of income the DGFiP's latest year declares answers for none of it: estimated below
+    silent = _follower_silence(cover, obs, annual, lf, years, month, invalidity, inputs, config)
+    cover = cover.join(silent, on=["person_id", "input"], how="anti")
 
     # Yearly income of the persons no agency covers, for an estimate; the doubtful ones get their own range.
     grid_in = pl.DataFrame({"input": inputs, "depth": [depth[i] for i in inputs]})
@@ -507,14 +578,20 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
         per_kind = _latest_by_kind(yearly, latest, invalidity)
         factor = {i: (config.pension_gross_over_net if i == "pension_gross" else _ANNUAL_OF_INPUT[i][1])
                   for i in kinds}
+        # a follower's silence (``_follower_silence``): the declared amount net, as the follower's months would be
+        # (the declaration is of taxable amounts, CSG and CRDS not deductible added back)
+        net = pl.when(pl.col("_silent")).then(
+            pl.col("input").replace_strict(_TAXABLE_OVER_NET, default=1.0, return_dtype=pl.Float64)).otherwise(1.0)
         est = (uncovered.filter(pl.col("input").is_in(list(kinds)))
                .join(latest, on="person_id", how="inner")
+               .join(silent.with_columns(pl.lit(True).alias("_silent")), on=["person_id", "input"], how="left")
                .with_columns(pl.col("input").replace_strict(kinds).alias("kind"),
-                             pl.col("input").replace_strict(factor, return_dtype=pl.Float64).alias("_f"))
+                             pl.col("input").replace_strict(factor, return_dtype=pl.Float64).alias("_f"),
+                             pl.col("_silent").fill_null(False))
                .join(per_kind, on=["person_id", "kind"], how="left")
-               .select("person_id", "input", "year", "extract_date",
-                       *[(pl.col(c).fill_null(0.0).clip(lower_bound=0.0) / 12 * pl.col("_f")).round(2).alias(name)
-                         for c, name in (("amount", "central"), ("amount_high", "_high"))]))
+               .select("person_id", "input", "year", "extract_date", "_silent",
+                       *[(pl.col(c).fill_null(0.0).clip(lower_bound=0.0) / 12 * pl.col("_f") / net).round(2)
+                         .alias(name) for c, name in (("amount", "central"), ("amount_high", "_high"))]))
     # Values of the months: observed inside a covering window, the window's first month before it.
     grid = pl.DataFrame({"month": months}).with_columns(pl.col("month").cast(pl.Date))
     covered_obs = obs.join(cover, on=["person_id", "input"], how="inner")
@@ -640,10 +717,16 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
         s = config.estimate_spread
         reason = f"aucune source mensuelle: estimé d'après le revenu annuel déclaré ({annual_src})"
         unk_parts.append(est.select(
-            "person_id", "input", (pl.col("central") * (1 - s)).round(2).alias("low"), "central",
-            (pl.max_horizontal("central", "_high") * (1 + s)).round(2).alias("high"),
+            "person_id", "input",
+            # a follower's silence: from its 0 (the income may have stopped) to the declared level
+            pl.when(pl.col("_silent")).then(0.0).otherwise((pl.col("central") * (1 - s)).round(2)).alias("low"),
+            "central", (pl.max_horizontal("central", "_high") * (1 + s)).round(2).alias("high"),
+            pl.when(pl.col("_silent"))
+            .then(pl.lit("l'organisme qui suit la personne ne déclare pas ce revenu, que la DGFiP déclare pour "
+                         "la dernière année connue: arrêt ou revenu non déclaré à l'organisme, estimé au revenu "
+                         f"annuel déclaré net ({annual_src}), de 0 à ce niveau"))
             # the declared pensions of a year no month of which observes the invalidity pension: with it or not
-            pl.when(pl.col("_high") > pl.col("central"))
+            .when(pl.col("_high") > pl.col("central"))
             .then(pl.lit(f"{reason}, moins la pension d'invalidité observée les autres années, jusqu'aux pensions "
                          "déclarées entières (la déclaration ne dit pas si elle la contient)"))
             .otherwise(pl.lit(reason)).alias("reason"), pl.lit(True).alias("informed")))
