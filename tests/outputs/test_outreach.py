@@ -89,6 +89,19 @@ def test_row_tells_what_is_known_and_what_to_ask(lists):
     assert any("R815-22" in q for q in francoise["questions"])
 
 
+def test_a_row_asks_a_bounded_number_of_questions_deciding_ones_first(flags, records, return_keys, provenance,
+                                                                     affiliations):
+    """A letter is answered when it is short: a tester's CPAM row asked 25 questions (6 December 2026). At most
+    ``max_questions`` (12) by default; asked for two, Élodie's row keeps the deciding unknown first and one more."""
+    args = {"records": records, "keys": return_keys, "provenance": provenance, "affiliations": affiliations}
+    full = build_outreach(flags, **args)["caf"].row(0, named=True)["questions"]
+    assert 2 < len(full) <= OutreachConfig().max_questions
+    two = build_outreach(flags, config=OutreachConfig(max_questions=2), **args)["caf"].row(0, named=True)
+    assert two["questions"] == full[:2] and two["questions"][0].startswith("Quel est votre loyer")
+    with pytest.raises(ValueError, match="max_questions"):
+        OutreachConfig(max_questions=0)
+
+
 def test_a_person_the_claims_agency_does_not_know_is_contacted_by_one_that_does(lists, return_keys, flags,
                                                                                  records, tmp_path):
     """Loïc's RSA goes to the CAF, which holds no record of him: France Travail, which does, contacts him with

@@ -94,6 +94,11 @@ class OutreachConfig(BaseModel):
     statuses: tuple[str, ...] = ("non_take_up", "under_payment")
     member_agency: str = "msa"
     """The agency whose members are contacted by it for every benefit it pays (``PayerRule.msa_members``)."""
+    max_questions: int = Field(12, ge=1, le=100)
+    """Questions a row asks at most: the deciding unknowns first (they decide the grade), then the law's conditions
+    no data can show, most valuable benefit first. A letter is answered when it is short: a tester's CPAM row asked
+    25 (room, colocation, rent, the income of two years, RSDAE, unfitness...), 6 December 2026. The flags keep
+    every deciding unknown."""
     relay_order: tuple[str, ...] = ("msa", "cnam", "caf", "cnav", "france_travail")
     """Who contacts a person the claim's agency holds no record of: the first of these that does (the MSA for
     its members, then the CPAM, which files every insured person)."""
@@ -277,7 +282,7 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
                .drop_nulls("reasons").sort(["claimant_id", "_score"], descending=[False, True], nulls_last=True)
                .group_by("claimant_id", maintain_order=True)
                .agg(pl.format("{} : {}", "_label", "reasons").unique(maintain_order=True).alias("reasons")))
-    questions = _questions(f)
+    questions = _questions(f, config.max_questions)
     facts = _known_facts(f, provenance, memberships, due_provenance)
     out = (lead.join(per_person, on="claimant_id", how="left")
            .join(reasons, on="claimant_id", how="left").join(questions, on="claimant_id", how="left")
@@ -311,7 +316,7 @@ def _years_written(out: pl.DataFrame) -> pl.DataFrame:
     return out
 
 
-def _questions(f: pl.DataFrame) -> pl.DataFrame:
+def _questions(f: pl.DataFrame, most: int) -> pl.DataFrame:
     unknowns = f.select("claimant_id", "_score", pl.col("deciding_unknowns").alias("input")).explode("input") \
         .drop_nulls("input").filter(~pl.col("input").is_in(_NOT_ASKED))
     names = unknowns.get_column("input").unique().to_list()
@@ -325,7 +330,7 @@ def _questions(f: pl.DataFrame) -> pl.DataFrame:
                       law.select("claimant_id", pl.lit(1).alias("_k"), "_score", "order", "q")])
     return (both.sort(["claimant_id", "_k", "_score", "order"], descending=[False, False, True, False],
                       nulls_last=True)
-            .group_by("claimant_id", maintain_order=True).agg(pl.col("q").unique(maintain_order=True)
+            .group_by("claimant_id", maintain_order=True).agg(pl.col("q").unique(maintain_order=True).head(most)
                                                               .alias("questions")))
 
 
