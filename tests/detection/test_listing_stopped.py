@@ -28,20 +28,24 @@ _NAMES = ("steady", "gone", "late", "salary_since")
 def _tables(*, listed_until: dict[str, dt.date] | None = None) -> dict[str, pl.DataFrame]:
     """Singles of 40 with no income, tenants, nothing paid (the RSA due in full), each listed by the CPAM:
     ``steady`` every month; ``gone`` until March (April, May, June unlisted); ``late`` until April (two months);
-    ``salary_since`` until March, the DRM declaring a salary of 100 € since. ``pensioner``, 80, paid 500 € by the
+    ``salary_since`` until March, the DRM declaring a salary of 100 € since; ``foreign`` until March, a non-EEA
+    national whose years of permit no agency sends. ``pensioner``, 80, paid 500 € by the
     CNAV until March only (``retiree`` to June: the CNAV's file goes on), the CPAM listing them every month.
     ``listed_until``: the file's own last month."""
     t = Territory()
-    for name in _NAMES:
+    for name in (*_NAMES, "foreign"):
         t.famille(name)
+    # ``foreign``: a non-EEA national whose years of permit no agency sends, possible on them alone, unlisted too
+    t.persons[-1]["nationality_group"] = "OTHER"
     for name in ("pensioner", "retiree"):
         t.famille(name, age=80, pension=500.0, agency="cnav")
     t.resources = [r for r in t.resources if r["person_id"] != "p-pensioner" or r["month"] <= MARCH]
     for m in (APRIL, dt.date(2026, 5, 1), MONTH):
         t.resources.append({"person_id": "p-salary_since", "month": m, "kind": "salary_net", "amount": 100.0,
                             "source_agency": "drm"})
-    stop = {"p-gone": MARCH, "p-late": APRIL, "p-salary_since": MARCH}
-    listed = [{"person_id": f"p-{n}", "month": m, "source_agency": "cnam"} for n in (*_NAMES, "pensioner", "retiree")
+    stop = {"p-gone": MARCH, "p-late": APRIL, "p-salary_since": MARCH, "p-foreign": MARCH}
+    listed = [{"person_id": f"p-{n}", "month": m, "source_agency": "cnam"}
+              for n in (*_NAMES, "foreign", "pensioner", "retiree")
               for m in MONTHS if m <= stop.get(f"p-{n}", MONTH) and m <= (listed_until or {}).get("cnam", MONTH)]
     tables = t.tables()
     tables["listings"] = pl.DataFrame(listed).with_columns(pl.lit("cnam-2026-06").alias("extract_id"),
@@ -71,6 +75,18 @@ def test_a_person_unlisted_for_three_months_is_possible_at_most(run) -> None:  #
     assert run.summary["downgraded_by_pension_stopped"]["rsa"] == 0
 
 
+def test_a_flag_possible_already_says_the_cpam_no_longer_lists_the_person(run) -> None:  # type: ignore[no-untyped-def]
+    """The agency that would write to the person no longer lists them: said on a flag possible on its own unknowns
+    too (hh17 K60's late husband was on the CPAM's list with nothing saying so); counted among the caps only where
+    it moved the grade."""
+    row = _row(run, "foreign", "rsa")
+    assert (row["status"], row["grade"]) == ("non_take_up", "possible")
+    reasons = " ".join(run.flags.filter(pl.col("unit_id").str.ends_with(":f-foreign")
+                                        & (pl.col("benefit") == "rsa")).row(0, named=True)["reasons"])
+    assert "Signalement « possible » au plus : l'Assurance maladie liste un membre du foyer jusqu'en 03/2026" in reasons
+    assert run.summary["downgraded_by_listing_stopped"]["rsa"] == 1  # « gone » alone
+
+
 def test_a_late_file_or_a_person_reported_since_keeps_its_grade(run) -> None:  # type: ignore[no-untyped-def]
     for name in ("steady", "late", "salary_since"):
         assert _row(run, name, "rsa")["grade"] in ("certain", "probable"), name
@@ -92,7 +108,7 @@ def test_the_stop_is_found_by_the_receipts_function_alone() -> None:
     tables = _tables()
     core = core_month(tables, MONTH)
     rows = listing_stopped(tables, core.inputs.individu, MONTH, months=3)
-    assert rows.rows() == [("caf:f-gone", "p-gone", "cnam", MARCH)]
+    assert rows.rows() == [("caf:f-foreign", "p-foreign", "cnam", MARCH), ("caf:f-gone", "p-gone", "cnam", MARCH)]
     # the CPAM's file itself ending in March: no person's stop
     behind = _tables(listed_until={"cnam": MARCH})
     assert listing_stopped(behind, core_month(behind, MONTH).inputs.individu, MONTH, months=3).is_empty()

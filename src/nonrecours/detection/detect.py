@@ -1011,13 +1011,16 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     pension_gone = capped & pl.col("_gone_last").is_not_null()
     # A member every file listing its people each month (the CPAM's insured) stopped listing months ago, the file
     # going on and nobody reporting them since: health insurance covers everyone who resides in France, so a
-    # death, a departure or a move to another fund the extracts do not carry is the likely cause. The same cap.
+    # death, a departure or a move to another fund the extracts do not carry is the likely cause. The same cap, and
+    # said on a flag already possible too: the fund that would write to the person no longer lists them (a widow's
+    # late husband, possible on his unknowns, was on the CPAM's list with nothing saying so).
     delisted = (listing_stopped(tables, individu, month, months=config.listing_stop_months)
                 .sort("last", "source").group_by("famille_id", maintain_order=True)
                 .agg(pl.col("source").first().alias("_delisted_source"),
                      pl.col("last").first().alias("_delisted_last")))
     units = units.join(delisted, on="famille_id", how="left")
-    listing_gone = capped & pl.col("_delisted_last").is_not_null()
+    listing_gone = ((capped | ((pl.col("grade") == "possible") & ~pl.col("receiving")))
+                    & pl.col("_delisted_last").is_not_null())
     # A benefit whose payer re-examines the right on its own after a nil re-examination (the housing aid, CCH art.
     # R823-6: nine months without a new claim), paid to the famille in those months and not now: the payer's own
     # re-examination, on data it holds in full, found nothing to pay; no claim is missing. Possible at most.
@@ -1074,7 +1077,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("gone", "delisted", "insurer", "slip", "stopped",
                                                                  "unseen", "payee", "fund", "served", "behind",
                                                                  "reexamined")}
-    for kind, benefit, n in (units.filter(pl.col("_unobserved").is_in(list(n_capped)))
+    for kind, benefit, n in (units.filter(pl.col("_unobserved").is_in(list(n_capped))
+                                          & pl.col("grade").is_in(["certain", "probable"]))
                              .group_by("_unobserved", "benefit").len().iter_rows()):
         n_capped[kind][benefit] = n
     units = units.with_columns(pl.when(pl.col("_unobserved").is_not_null()).then(pl.lit("possible"))

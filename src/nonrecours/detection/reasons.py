@@ -253,9 +253,11 @@ def _unknown_to(payers: tuple[str, ...]) -> str:
     return " ".join(f"ni {n}" for n in named) + " ne la connaissent"
 
 
-def _stopped_line(source: pl.Expr, what: str, last: pl.Expr, tail: str) -> pl.Expr:
-    """« ramené à possible » because a member's lines at ``source`` stop at ``last``, nobody reporting them since."""
-    return (pl.lit("Signalement ramené à « possible » : ") + source + pl.lit(f" {what} jusqu'en ")
+def _stopped_line(source: pl.Expr, what: str, last: pl.Expr, tail: str,
+                  head: str = "Signalement ramené à « possible » : ") -> pl.Expr:
+    """« ramené à possible » because a member's lines at ``source`` stop at ``last``, nobody reporting them since
+    (``head``: « possible au plus » where the flag may have been possible already)."""
+    return (pl.lit(head) + source + pl.lit(f" {what} jusqu'en ")
             + last + pl.lit(" et plus rien depuis, aucun autre organisme non plus" + tail))
 
 
@@ -495,7 +497,7 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             behind_source, "liste un membre du foyer", behind_last,
             " ; l'assurance maladie couvre toute personne qui travaille ou réside en France (CSS art. L160-1) : un "
             "décès, un départ ou un changement de caisse que les extraits ne portent pas est possible, à vérifier "
-            "avant tout contact."))
+            "avant tout contact.", head="Signalement « possible » au plus : "))
                      .when(possible & (row_lost == "reexamined")).then(
             pl.lit("Signalement ramené à « possible » : ") + dossier
             + pl.lit(" a versé cette aide jusqu'en ") + reexam_last
