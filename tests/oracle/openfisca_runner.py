@@ -32,7 +32,9 @@ nationality or residence condition of L262-4, 2° (their resources still count, 
 ``age_en_mois`` converts the days since birth at the mean Gregorian month (one month short for some dates) and
 carries the first month computed to every other, so a child of 17 on 15 September can fall out of the ARS (CSS
 art. R543-2, OpenFisca's amount then depending on the order variables are asked); the runner counts calendar
-months.
+months. A sixth: ``ppa_revenu_activite``, ``ppa_ressources_hors_activite`` and the bonuses of ``ppa_fictive`` sum
+every member of the famille, a grown-up child not at charge included, while the size counts only the persons at
+charge; CSS art. L842-3 and R842-3 take the foyer's members (parents and persons at charge) for all of them.
 """
 
 from __future__ import annotations
@@ -215,6 +217,64 @@ class age_en_mois(Variable):
         return (start.year - year) * 12 + (start.month - month) - (start.day < day)
 
 
+def _ppa_membres_foyer(famille, period):  # type: ignore[no-untyped-def]
+    """CSS art. R842-3: the prime d'activité's foyer is the beneficiary, the partner and the persons at charge, the
+    members OpenFisca counts in its size (``nb_parents`` + ``rsa_nb_enfants``, i.e. ``rsa_enfant_a_charge``)."""
+    return famille.members.has_role(Famille.PARENT) | famille.members("rsa_enfant_a_charge", period)
+
+
+class ppa_revenu_activite(Variable):
+    """CSS art. L842-3 (« revenus professionnels des membres du foyer ») and R842-3: the earned income of the foyer's
+    members only; OpenFisca-France 176.1.8 sums every member of the famille, a child not at charge included."""
+
+    value_type = float
+    entity = Famille
+    label = "Revenu d'activité pris en compte pour la PPA (membres du foyer, CSS art. R842-3)"
+    definition_period = MONTH
+    set_input = set_input_divide_by_period
+
+    def formula(famille, period, parameters):  # type: ignore[no-untyped-def]
+        membre = _ppa_membres_foyer(famille, period)
+        return famille.sum(famille.members("ppa_revenu_activite_individu", period) * membre)
+
+
+class ppa_ressources_hors_activite(Variable):
+    """CSS art. L842-3 (« les ressources du foyer »), L842-4 and R842-3: the other resources of the foyer's members
+    only (ASPA and family benefits are the famille's, as in OpenFisca)."""
+
+    value_type = float
+    entity = Famille
+    label = "Revenu hors activité pris en compte pour la PPA (membres du foyer, CSS art. R842-3)"
+    definition_period = MONTH
+    set_input = set_input_divide_by_period
+
+    def formula(famille, period, parameters):  # type: ignore[no-untyped-def]
+        membre = _ppa_membres_foyer(famille, period)
+        individuelles = famille.members("ass", period) + famille.members("ppa_ressources_hors_activite_individu",
+                                                                         period)
+        return (famille("aspa", period) + famille("ppa_base_ressources_prestations_familiales", period)
+                + famille.sum(individuelles * membre))
+
+
+class ppa_fictive(Variable):
+    """CSS art. L842-3: « Les bonifications [...] sont établies pour chaque travailleur, membre du foyer »: the bonuses
+    of the foyer's members only; otherwise OpenFisca's formula."""
+
+    value_type = float
+    entity = Famille
+    label = "Prime pour l'activité fictive pour un mois (bonifications des membres du foyer, CSS art. L842-3)"
+    definition_period = MONTH
+    set_input = set_input_divide_by_period
+
+    def formula(famille, period, parameters):  # type: ignore[no-untyped-def]
+        forfait_logement = famille("ppa_forfait_logement", period)
+        forfaitaire = famille("ppa_fictive_montant_forfaitaire", period)
+        bonification = famille.sum(famille.members("ppa_bonification", period) * _ppa_membres_foyer(famille, period))
+        montant = (forfaitaire + bonification + famille("ppa_fictive_ressource_activite", period)
+                   - np.maximum(famille("ppa_base_ressources", period) + forfait_logement, forfaitaire))
+        return famille("ppa_eligibilite", period) * np.maximum(montant, 0)
+
+
 def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs = FranceTaxBenefitSystem()
     tbs.replace_variable(age_en_mois)
@@ -223,6 +283,9 @@ def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs.replace_variable(abat_spe)
     tbs.replace_variable(rsa_socle)
     tbs.replace_variable(rsa_forfait_logement)
+    tbs.replace_variable(ppa_revenu_activite)
+    tbs.replace_variable(ppa_ressources_hors_activite)
+    tbs.replace_variable(ppa_fictive)
     return tbs
 
 

@@ -7,8 +7,12 @@ month's resources, composition and parameters:
     + individual bonuses − max(resources + forfait logement, montant forfaitaire)
 
 The prime of the evaluated month is the mean of the three, paid when at least 15 € (CSS art. L842-3,
-D843-1 to D843-3). The earned-income fraction went from 61 % to 59.85 % on 2025-04-01 and the bonus
-parameters changed on 2026-04-01: both are parameters, bound per month.
+D843-1 to D843-3).
+The foyer is the beneficiary, the partner and the persons at charge (CSS art. R842-3): its size, its earned
+income, its resources and its bonuses are all taken over those members (``ppa_membre_foyer``); a grown-up child
+of the famille who is not at charge is out of it, with his resources (he may claim the prime himself).
+The earned-income fraction went from 61 % to 59.85 % on 2025-04-01 and the bonus parameters changed
+on 2026-04-01: both are parameters, bound per month.
 A non-salaried worker's income is the last yearly profit known over twelve months (CSS art. R844-1).
 Not modelled: apprentices' specific floor, capital income, ASI.
 """
@@ -85,18 +89,6 @@ def ppa_bonification(i: Individu):
     return minimum(maximum(bonif, 0.0), bonif_max)
 
 
-@rule(entity="famille", dtype="float", label="prime d'activité: revenus d'activité du foyer", ref="CSS art. L842-4")
-def ppa_revenu_activite(f: Famille):
-    return f.sum(f.members.ppa_revenu_activite_individu)
-
-
-@rule(entity="famille", dtype="float", label="prime d'activité: base ressources du foyer",
-      ref="CSS art. L842-4, R843-1 à R843-4 et R844-4")
-def ppa_base_ressources(f: Famille):
-    return (f.ppa_revenu_activite + f.sum(f.members.ppa_ressources_hors_activite_individu)
-            + f.pf_retenues_minima + f.aspa + f.asi)
-
-
 @rule(entity="individu", dtype="bool", label="enfant né dans le mois, après son premier jour")
 def ppa_enfant_ne_dans_le_mois(i: Individu):
     """Not yet a member on the first day of the month (``est_enfant``), a member on its last day."""
@@ -105,13 +97,46 @@ def ppa_enfant_ne_dans_le_mois(i: Individu):
             & (month_of(naissance) == month_of(debut)) & (day_of(naissance) > 1))
 
 
+@rule(entity="individu", dtype="bool", label="prime d'activité: enfant ou personne à charge au dernier jour du mois",
+      ref="CSS art. R842-3 et R843-1, II")
+def ppa_enfant_a_charge(i: Individu):
+    """A child at charge as the RSA counts it (``rsa_enfant_a_charge``: age, financial autonomy, own resources
+    under the increase it brings), or born during the month: for each reference month the composition is the
+    foyer's on the last day of that month (CSS art. R843-1, II), so a child born during the month counts for it,
+    though the RSA's count (the first day) leaves it out. A newborn has no resource and is not autonomous."""
+    return i.rsa_enfant_a_charge | i.ppa_enfant_ne_dans_le_mois
+
+
+@rule(entity="individu", dtype="bool", label="membre du foyer de la prime d'activité",
+      ref="CSS art. L842-3 et R842-3")
+def ppa_membre_foyer(i: Individu):
+    """The foyer is the beneficiary, the partner and the children and persons at charge (CSS art. R842-3). Its
+    size (``ppa_nb_enfants``), the earned income of « membres du foyer », the bonus of each « travailleur, membre du
+    foyer » and « les ressources du foyer » (CSS art. L842-3) are all taken over it: a child of the famille who is
+    not at charge (e.g. a son of 22 earning 1 300 €) is neither counted nor his resources (he may claim the prime
+    in his own right). OpenFisca-France 176.1.8 sums every member of the famille: docs/oracle_disagreements.md."""
+    return i.est_parent | i.ppa_enfant_a_charge
+
+
 @rule(entity="famille", dtype="int", label="prime d'activité: enfants à charge au dernier jour du mois",
-      ref="CSS art. R843-1, II")
+      ref="CSS art. R842-3 et R843-1, II")
 def ppa_nb_enfants(f: Famille):
-    """For each reference month the composition is the foyer's on the last day of that month (CSS art. R843-1,
-    II): a child born during the month counts for it, though the RSA's count (the first day) leaves it out. A
-    newborn has no resource and is not autonomous, so it is at charge."""
-    return f.rsa_nb_enfants + f.count(where=f.members.ppa_enfant_ne_dans_le_mois)
+    return f.count(where=f.members.ppa_enfant_a_charge)
+
+
+@rule(entity="famille", dtype="float", label="prime d'activité: revenus d'activité du foyer",
+      ref="CSS art. L842-3, L842-4 et R842-3")
+def ppa_revenu_activite(f: Famille):
+    m = f.members
+    return f.sum(m.ppa_revenu_activite_individu, where=m.ppa_membre_foyer)
+
+
+@rule(entity="famille", dtype="float", label="prime d'activité: base ressources du foyer",
+      ref="CSS art. L842-4, R842-3, R843-1 à R843-4 et R844-4")
+def ppa_base_ressources(f: Famille):
+    m = f.members
+    return (f.ppa_revenu_activite + f.sum(m.ppa_ressources_hors_activite_individu, where=m.ppa_membre_foyer)
+            + f.pf_retenues_minima + f.aspa + f.asi)
 
 
 @rule(entity="famille", dtype="float", label="prime d'activité: montant forfaitaire (majoré pour un parent isolé)",
@@ -156,7 +181,8 @@ def ppa_eligibilite(f: Famille):
       ref="CSS art. L842-3")
 def ppa_fictive(f: Famille):
     forfaitaire = f.ppa_montant_forfaitaire
-    montant = (forfaitaire + f.sum(f.members.ppa_bonification)
+    # one bonus per « travailleur, membre du foyer » (CSS art. L842-3)
+    montant = (forfaitaire + f.sum(f.members.ppa_bonification, where=f.members.ppa_membre_foyer)
                + param(f"{P}.fraction_revenus_activite") * f.ppa_revenu_activite
                - maximum(f.ppa_base_ressources + f.ppa_forfait_logement, forfaitaire))
     return where(f.ppa_eligibilite, maximum(montant, 0.0), 0.0)
