@@ -77,13 +77,15 @@ def test_a_person_unlisted_for_three_months_is_possible_at_most(run) -> None:  #
 
 def test_a_flag_possible_already_says_the_cpam_no_longer_lists_the_person(run) -> None:  # type: ignore[no-untyped-def]
     """The agency that would write to the person no longer lists them: said on a flag possible on its own unknowns
-    too (hh17 K60's late husband was on the CPAM's list with nothing saying so); counted among the caps only where
-    it moved the grade."""
+    too, in a line of its own beside the one saying why it is possible (hh17 K60's late husband was on the CPAM's
+    list with nothing saying so); counted among the caps only where it moved the grade."""
     row = _row(run, "foreign", "rsa")
     assert (row["status"], row["grade"]) == ("non_take_up", "possible")
     reasons = " ".join(run.flags.filter(pl.col("unit_id").str.ends_with(":f-foreign")
                                         & (pl.col("benefit") == "rsa")).row(0, named=True)["reasons"])
-    assert "Signalement « possible » au plus : l'Assurance maladie liste un membre du foyer jusqu'en 03/2026" in reasons
+    assert "À vérifier avant tout contact : l'Assurance maladie liste un membre du foyer jusqu'en 03/2026" in reasons
+    # its own reason stays: possible on its unknowns alone
+    assert "Droit seulement si les données inconnues sont favorables" in reasons
     assert run.summary["downgraded_by_listing_stopped"]["rsa"] == 1  # « gone » alone
 
 
@@ -115,3 +117,15 @@ def test_the_stop_is_found_by_the_receipts_function_alone() -> None:
     # 0: not checked
     off = detect(core, tables, config=DetectionConfig(benefits=FIRST.benefits, listing_stop_months=0))
     assert _row(off, "gone", "rsa")["grade"] in ("certain", "probable")
+
+
+def test_a_partition_reads_the_reach_of_the_whole_file() -> None:
+    """In a partitioned run a part holding only people the CPAM stopped listing in March would see the file reach
+    March and nobody gone; the reach is the extract's, over the whole population (``CoreMonth.listings_reach``)."""
+    tables = _tables()
+    core = core_month(tables, MONTH)
+    assert core.listings_reach == {"cnam": MONTH}
+    part = {**tables, "listings": tables["listings"].filter(pl.col("person_id") == "p-gone")}
+    assert listing_stopped(part, core.inputs.individu, MONTH, months=3).is_empty()  # its own reach: March
+    whole = listing_stopped(part, core.inputs.individu, MONTH, months=3, reach=core.listings_reach)
+    assert whole.select("person_id", "last").rows() == [("p-gone", MARCH)]

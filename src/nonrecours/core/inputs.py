@@ -41,7 +41,7 @@ from nonrecours.schemas.zonage import overseas_department, zone_apl_of
 
 __all__ = ["BEHIND_MIN_PAYMENTS", "FAMILY_PAYMENTS", "PAYMENT_INPUTS", "PERSON_PAYMENTS", "RECEIVED_INPUTS",
            "SETTING_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts", "build_inputs", "build_month",
-           "earliest_reach", "payments_reach", "population_facts", "reach_month", "with_payments",
+           "earliest_reach", "listings_reach", "payments_reach", "population_facts", "reach_month", "with_payments",
            "within_the_extracts"]
 
 LEASE_KINDS = ("colocation", "chambre")
@@ -152,6 +152,20 @@ class PopulationFacts:
     truth: bool = False
     payments_reach: dict[str, dt.date] = field(default_factory=dict)
     """``payments_reach``: the extracts of payments that stop before the month, and their last month."""
+    listings_reach: dict[str, dt.date] = field(default_factory=dict)
+    """``listings_reach``: the last month each agency's extract lists anyone in (``listings``, up to the month)."""
+
+
+def listings_reach(listings: pl.LazyFrame | pl.DataFrame | None, month: dt.date) -> dict[str, dt.date]:
+    """Agency → the last month, up to ``month``, its extract lists anyone in (``listings``): how far a file that
+    lists its people every month reaches is a fact of the extract, read on the whole population (a part of a
+    partitioned run holding only people it stopped listing would read its own, shorter reach)."""
+    if listings is None:
+        return {}
+    rows = (listings.lazy().filter(pl.col("month") <= month)
+            .group_by(pl.col("source_agency").cast(pl.String).alias("agency")).agg(pl.col("month").max())
+            .collect(engine="streaming"))
+    return dict(rows.iter_rows())
 
 
 BEHIND_MIN_PAYMENTS = 20
@@ -221,7 +235,7 @@ def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: d
              for t in ("persons", "unit_memberships") if t in lf]
     truth = bool(synth) and pl.concat(synth).collect(engine="streaming").height > 0
     return PopulationFacts(sent, paying, resource_windows(lf, month, lookback(config, month)), truth,
-                           payments_reach(lf.get("benefits_paid"), month))
+                           payments_reach(lf.get("benefits_paid"), month), listings_reach(lf.get("listings"), month))
 
 
 def within_the_extracts(lf: Mapping[str, pl.LazyFrame], month: dt.date) -> None:
@@ -713,7 +727,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # RSA majoré; and a couple's resources for every other) is then unknown, uninformed: possible at most.
     # Not when the agency's row records a recent isolation (the CAF's « isolement récent »: a separation or a
     # death it knows of, within eighteen months): the DGFiP's dwelling is that of the 1st January after the
-    # declared year, the couple's before it parted.
+    # declared year, most often the couple's before it parted (the flag carries no date: an isolation older than
+    # that 1st January, its dwelling then the parted one, is read the same way, an approximation).
     cohabit = (fresh.filter((pl.col("couple_kind") == "") & ~pl.col("_isolation").fill_null(False))
                .select("famille_id").join(shares, on="famille_id", how="semi"))
     # A famille the agency's dossier shows with an adult (demandeur or conjoint) whose line was quarantined for
@@ -937,7 +952,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # DGFiP's dwelling (informed); as many → unknown (co-tenants, or one hosts the other); more → the lease
     # holder, unchanged. Only for a famille whose tenancy is otherwise known and not already hosted, and not
     # a colocataire by its agency's record (it holds the lease of its share: the others are its colocataires), nor
-    # recording a recent isolation (the DGFiP's dwelling is the couple's before it parted, as above).
+    # recording a recent isolation (the DGFiP's dwelling most often the couple's before it parted, as above).
     shared = (shared_dwellings(lf, ind, month, dwellings)
               .join(heads.filter(pl.col("famille_role") == "demandeur").select("famille_id", "menage_id"),
                     on="famille_id", how="inner")
@@ -1016,7 +1031,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     menage=menage)
     return CoreMonth(month=month, inputs=inputs, unknowns=unknowns, provenance=provenance, conflicts=conflict_df,
                      counts=counts, clusters=cl, months_read=tuple(month_range(month, window)), config=config,
-                     resource_windows=facts.resource_windows, payments_reach=facts.payments_reach)
+                     resource_windows=facts.resource_windows, payments_reach=facts.payments_reach,
+                     listings_reach=facts.listings_reach)
 
 
 def _unseen_adults(lf: Mapping[str, pl.LazyFrame], month: dt.date) -> pl.DataFrame:

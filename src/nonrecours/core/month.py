@@ -86,6 +86,9 @@ class CoreMonth:
     fact of the extract, not of a partition."""
     """The configuration the month was built with (``build_month``'s): another month of the same tables (a yearly
     benefit's payment due, ``detection``) is built with it too."""
+    listings_reach: dict[str, dt.date] = field(default_factory=dict, repr=False)
+    """The last month each agency's extract lists anyone in (``core.inputs.listings_reach``, of the whole
+    population: ``PopulationFacts``): detection reads a person's stop of listing against it."""
     payments_reach: dict[str, dt.date] = field(default_factory=dict, repr=False)
     """The extracts of payments that stop before the month, and their last month (``core.payments_reach``, of the
     whole population: ``PopulationFacts``): detection reads that month as the month's."""

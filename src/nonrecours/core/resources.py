@@ -18,8 +18,8 @@ Source priority lives in :class:`CoreConfig` (pydantic, defaults below), never i
   from 0 (central, uninformed) to the declared level, never an observed 0;
 - a follower answers for none of a lasting kind of income (a pension, alimony) no monthly row of the window shows
   for the person while the DGFiP's latest year (N-1 or N-2) declares some (``_follower_silence``): estimated from
-  the declaration, net, from the follower's 0 to the declared level (an exhaustive source silent too: its doubt,
-  above);
+  the declaration, net, from the follower's 0 to the declared level and its spread (an exhaustive source silent
+  too: its doubt, above);
 - otherwise the monthly value is *estimated* from the DGFiP's yearly income (``annual_income``) of the latest
   year the DGFiP knows the person (an income row of any kind, or a foyer fiscal membership: its connector emits
   only non-zero amounts, so a kind with no row that year was declared 0), or *unknown* with a range
@@ -382,10 +382,13 @@ def months_held(months: pl.DataFrame) -> pl.DataFrame:
 
 
 _TAXABLE_OVER_NET: dict[str, float] = {
-    "salary_net": NET_TO_TAXABLE["salary_net"], "unemployment": NET_TO_TAXABLE["unemployment_benefit"],
     "pension_net": NET_TO_TAXABLE["pension_net"], "pension_gross": NET_TO_TAXABLE["pension_net"]}
-"""Monthly input → the taxable / net ratio of the yearly kind that estimates it (alimony: none, declared as received;
-the gross pension's is the net one's, the gross then following from the net)."""
+"""Monthly input a follower's silence doubts → the taxable / net ratio of the yearly kind that estimates it
+(alimony: none, declared as received; the gross pension's is the net one's, the gross then following from the net)."""
+_LASTING_OBLIGATIONS = ("alimony_received",)
+"""Incomes that last besides the pensions paid for life (``CoreConfig.continuing``): alimony runs until a judge or
+the children's age ends it. A follower's silence on them, against the DGFiP's latest year, is doubted
+(``_follower_silence``)."""
 
 
 def _follower_silence(cover: pl.DataFrame, obs: pl.DataFrame, annual: pl.LazyFrame | None,
@@ -414,7 +417,7 @@ def _follower_silence(cover: pl.DataFrame, obs: pl.DataFrame, annual: pl.LazyFra
     source covers the net one leaves it as it was: net 0, gross 0). Kinds estimated inside another (daily
     allowances, other incomes: share 0) are not doubted, as for the exhaustive sources."""
     schema = {"person_id": pl.String, "input": pl.String}
-    lasting = {"alimony_received", *config.continuing}
+    lasting = {*_LASTING_OBLIGATIONS, *config.continuing}
     kinds = {i: k for i, (k, share) in _ANNUAL_OF_INPUT.items() if i in inputs and share > 0 and i in lasting}
     if annual is None or not kinds:
         return pl.DataFrame(schema=schema)
@@ -724,7 +727,7 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
             pl.when(pl.col("_silent"))
             .then(pl.lit("l'organisme qui suit la personne ne déclare pas ce revenu, que la DGFiP déclare pour "
                          "la dernière année connue: arrêt ou revenu non déclaré à l'organisme, estimé au revenu "
-                         f"annuel déclaré net ({annual_src}), de 0 à ce niveau"))
+                         f"annuel déclaré net ({annual_src}), de 0 à ce niveau augmenté de l'écart d'estimation"))
             # the declared pensions of a year no month of which observes the invalidity pension: with it or not
             .when(pl.col("_high") > pl.col("central"))
             .then(pl.lit(f"{reason}, moins la pension d'invalidité observée les autres années, jusqu'aux pensions "

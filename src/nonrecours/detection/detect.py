@@ -1011,16 +1011,16 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     pension_gone = capped & pl.col("_gone_last").is_not_null()
     # A member every file listing its people each month (the CPAM's insured) stopped listing months ago, the file
     # going on and nobody reporting them since: health insurance covers everyone who resides in France, so a
-    # death, a departure or a move to another fund the extracts do not carry is the likely cause. The same cap, and
-    # said on a flag already possible too: the fund that would write to the person no longer lists them (a widow's
-    # late husband, possible on his unknowns, was on the CPAM's list with nothing saying so).
-    delisted = (listing_stopped(tables, individu, month, months=config.listing_stop_months)
+    # death, a departure or a move to another fund the extracts do not carry is the likely cause. The same cap; on a
+    # flag already possible its own line says it too (``reasons``: the fund that would write to the person no
+    # longer lists them; a widow's late husband, possible on his unknowns, was on the CPAM's list, nothing saying so).
+    delisted = (listing_stopped(tables, individu, month, months=config.listing_stop_months,
+                                reach=core.listings_reach or None)
                 .sort("last", "source").group_by("famille_id", maintain_order=True)
                 .agg(pl.col("source").first().alias("_delisted_source"),
                      pl.col("last").first().alias("_delisted_last")))
     units = units.join(delisted, on="famille_id", how="left")
-    listing_gone = ((capped | ((pl.col("grade") == "possible") & ~pl.col("receiving")))
-                    & pl.col("_delisted_last").is_not_null())
+    listing_gone = capped & pl.col("_delisted_last").is_not_null()
     # A benefit whose payer re-examines the right on its own after a nil re-examination (the housing aid, CCH art.
     # R823-6: nine months without a new claim), paid to the famille in those months and not now: the payer's own
     # re-examination, on data it holds in full, found nothing to pay; no claim is missing. Possible at most.
@@ -1071,14 +1071,12 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                  for c in ("_self_emp_year", "_self_emp_amount")),
                                pl.when(unobserved == "self_employed_undeclared").then(pl.col("_self_emp_status"))
                                .alias("_self_emp_status")
-                               ).drop("_payee_lost", "_fund", "_served", "_pu", "_gone_source", "_gone_last",
-                                      "_delisted_source", "_delisted_last")
+                               ).drop("_payee_lost", "_fund", "_served", "_pu", "_gone_source", "_gone_last")
     # counted here before the status; the non-salaried income's cap, on paid units too, is counted on flags below
     n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("gone", "delisted", "insurer", "slip", "stopped",
                                                                  "unseen", "payee", "fund", "served", "behind",
                                                                  "reexamined")}
-    for kind, benefit, n in (units.filter(pl.col("_unobserved").is_in(list(n_capped))
-                                          & pl.col("grade").is_in(["certain", "probable"]))
+    for kind, benefit, n in (units.filter(pl.col("_unobserved").is_in(list(n_capped)))
                              .group_by("_unobserved", "benefit").len().iter_rows()):
         n_capped[kind][benefit] = n
     units = units.with_columns(pl.when(pl.col("_unobserved").is_not_null()).then(pl.lit("possible"))

@@ -253,10 +253,17 @@ def _unknown_to(payers: tuple[str, ...]) -> str:
     return " ".join(f"ni {n}" for n in named) + " ne la connaissent"
 
 
+_DELISTED_TAIL = (" ; l'assurance maladie couvre toute personne qui travaille ou réside en France (CSS art. L160-1) : "
+                  "un décès, un départ ou un changement de caisse que les extraits ne portent pas est possible, à "
+                  "vérifier avant tout contact.")
+"""How a line ends whose member every file listing its people each month stopped listing
+(``receipts.listing_stopped``)."""
+
+
 def _stopped_line(source: pl.Expr, what: str, last: pl.Expr, tail: str,
                   head: str = "Signalement ramené à « possible » : ") -> pl.Expr:
     """« ramené à possible » because a member's lines at ``source`` stop at ``last``, nobody reporting them since
-    (``head``: « possible au plus » where the flag may have been possible already)."""
+    (``head``: « À vérifier avant tout contact » on a flag possible on its own unknowns)."""
     return (pl.lit(head) + source + pl.lit(f" {what} jusqu'en ")
             + last + pl.lit(" et plus rien depuis, aucun autre organisme non plus" + tail))
 
@@ -494,10 +501,7 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             " ; une pension de retraite est servie à vie : un décès ou un départ que les extraits ne portent pas est "
             "possible, à vérifier avant tout contact."))
                      .when(possible & (row_lost == "delisted")).then(_stopped_line(
-            behind_source, "liste un membre du foyer", behind_last,
-            " ; l'assurance maladie couvre toute personne qui travaille ou réside en France (CSS art. L160-1) : un "
-            "décès, un départ ou un changement de caisse que les extraits ne portent pas est possible, à vérifier "
-            "avant tout contact.", head="Signalement « possible » au plus : "))
+            behind_source, "liste un membre du foyer", behind_last, _DELISTED_TAIL))
                      .when(possible & (row_lost == "reexamined")).then(
             pl.lit("Signalement ramené à « possible » : ") + dossier
             + pl.lit(" a versé cette aide jusqu'en ") + reexam_last
@@ -524,6 +528,14 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                 "cette prestation, qu'elle soit reçue n'est pas observé ; à vérifier avant tout contact."))
             .when(possible).then(pl.lit(
                 "Droit sur les valeurs centrales, mais certaines ne reposent sur aucune donnée transmise.")))
+        if "_delisted_last" in part.columns:  # a flag possible already, the CPAM no longer listing a member
+            delisted_by = (pl.col("_delisted_source")
+                           .replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
+                           .fill_null(pl.lit("l'organisme")))
+            lines.append(pl.when(possible & pl.col("_delisted_last").is_not_null()
+                                 & (row_lost.fill_null("") != "delisted")).then(_stopped_line(
+                delisted_by, "liste un membre du foyer", pl.col("_delisted_last").dt.strftime("%m/%Y"),
+                _DELISTED_TAIL, head="À vérifier avant tout contact : ")))
         # the questions that settle the flag, before the facts (a list cut at ``max_lines`` keeps them)
         lines.append(pl.when(pl.col("deciding_unknowns").list.len() > 0).then(
             pl.lit("Données inconnues qui décident : ") + pl.col("deciding_unknowns").list.eval(

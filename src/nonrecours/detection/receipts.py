@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 
 import polars as pl
 
-from nonrecours.core.inputs import earliest_reach, reach_month
+from nonrecours.core.inputs import earliest_reach, listings_reach, reach_month
 from nonrecours.core.units import qualified
 from nonrecours.engine.plan import add_months
 from nonrecours.schemas.benefits import CATALOGUE, payers_missing
@@ -361,24 +361,32 @@ def pension_lines_stopped(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | Non
         reach = lines.group_by("source").agg(pl.col("month").max().alias("_reach"))
     else:
         reach = windows.select(pl.col("agency").alias("source"), pl.col("w_to").alias("_reach"))
-    pension = lines.filter(pl.col("kind").is_in(inputs))
-    last = (pension.group_by("person_id").agg(pl.col("month").max().alias("last"))
-            .filter(pl.col("last") <= add_months(month, -months)))
-    at = (pension.join(last, on=["person_id"]).filter(pl.col("month") == pl.col("last"))
-          .select("person_id", "source", "last").unique().join(reach, on="source")
-          .filter(pl.col("_reach").dt.offset_by(f"-{months}mo") >= pl.col("last")))
+    at = _stopped_at(lines.filter(pl.col("kind").is_in(inputs)), reach, month, months)
     return _unreported_since(tables, at, lines, individu, first, month)
 
 
+def _stopped_at(lines: pl.DataFrame, reach: pl.DataFrame, month: dt.date, months: int) -> pl.DataFrame:
+    """person_id, source, last: the persons whose last line of ``lines`` (person_id, source, month), over every
+    source, is at least ``months`` months before ``month``, at the sources of that last line whose extract
+    (``reach``: source, _reach) goes on ``months`` months past it (a file behind is no stop of its people)."""
+    last = (lines.group_by("person_id").agg(pl.col("month").max().alias("last"))
+            .filter(pl.col("last") <= add_months(month, -months)))
+    return (lines.join(last, on="person_id").filter(pl.col("month") == pl.col("last"))
+            .select("person_id", "source", "last").unique().join(reach, on="source")
+            .filter(pl.col("_reach").dt.offset_by(f"-{months}mo") >= pl.col("last")).drop("_reach"))
+
+
 def _unreported_since(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], at: pl.DataFrame,
-                      lines: pl.DataFrame, individu: pl.DataFrame, first: dt.date, month: dt.date) -> pl.DataFrame:
+                      lines: pl.DataFrame, individu: pl.DataFrame, first: dt.date, month: dt.date, *,
+                      listed: bool = True) -> pl.DataFrame:
     """famille_id, person_id, source, last (``_LAST_LINE_SCHEMA``): the persons of ``at`` (person_id, source, last:
     where their lines stopped) no agency reports on any line after ``last``, up to ``month``: a monthly resource
-    (``lines``), a payment to the person, the month's listing of a file that lists its people every month. The
-    earliest source of a person named; their famille in ``individu``."""
+    (``lines``), a payment to the person, the month's listing of a file that lists its people every month (not
+    read when ``listed`` is False: the stop is the listings' own). The earliest source of a person named; their
+    famille in ``individu``."""
     last = at.select("person_id", "last").unique()
     since = [lines.join(last, on="person_id").filter(pl.col("month") > pl.col("last")).select("person_id")]
-    for name in ("benefits_paid", "listings"):
+    for name in ("benefits_paid", *(("listings",) if listed else ())):
         if (t := tables.get(name)) is not None:
             since.append(t.lazy().filter(pl.col("person_id").is_not_null() & pl.col("month").is_between(first, month))
                          .select("person_id", "month").join(last.lazy(), on="person_id")
@@ -392,32 +400,35 @@ def _unreported_since(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], 
 
 
 def listing_stopped(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], individu: pl.DataFrame,
-                    month: dt.date, *, months: int, window: int = _YEAR) -> pl.DataFrame:
+                    month: dt.date, *, months: int, window: int = _YEAR,
+                    reach: Mapping[str, dt.date] | None = None) -> pl.DataFrame:
     """famille_id, person_id, source, last: the members of the familles of ``individu`` whom every file that lists
     its people every month (``listings``: the CPAM's file of its insured) stops listing at ``last``, in the
     ``window`` months before ``month`` and at least ``months`` months before it, while that file goes on listing
     others ``months`` months past it, and no agency reports any line of them since (``_unreported_since``). Health
     insurance covers every person who works or resides in France (CSS art. L160-1): a fund that stops listing
     someone has most likely been told of a death, a departure abroad or a move to another fund, which its extract
-    does not carry; a file behind (its reach short of that) or one or two months late are not such a stop."""
+    does not carry; a file behind (its reach short of that) or one or two months late are not such a stop.
+    ``reach``: agency → the last month its extract lists anyone in, of the whole population
+    (``CoreMonth.listings_reach``: a partition must not read its own, shorter reach); None: read from ``tables``."""
     t = tables.get("listings")
     if t is None or months <= 0:
         return pl.DataFrame(schema=_LAST_LINE_SCHEMA)
     first = add_months(month, -window)
-    listed = (t.lazy().filter(pl.col("month").is_between(first, month) & pl.col("person_id").is_not_null())
-              .select("person_id", "month", pl.col("source_agency").cast(pl.String).alias("source")))
-    reach = listed.group_by("source").agg(pl.col("month").max().alias("_reach")).collect()
-    mine = listed.join(individu.lazy().select("person_id").unique(), on="person_id", how="semi").collect()
-    last = (mine.group_by("person_id").agg(pl.col("month").max().alias("last"))
-            .filter(pl.col("last") <= add_months(month, -months)))
-    at = (mine.join(last, on="person_id").filter(pl.col("month") == pl.col("last"))
-          .select("person_id", "source", "last").unique().join(reach, on="source")
-          .filter(pl.col("_reach").dt.offset_by(f"-{months}mo") >= pl.col("last")))
+    reach = listings_reach(t, month) if reach is None else reach
+    reached = pl.DataFrame({"source": list(reach), "_reach": list(reach.values())},
+                           schema={"source": pl.String, "_reach": pl.Date})
+    # each person's last month at each file, aggregated before it is collected: one row per person and file
+    per = (t.lazy().filter(pl.col("month").is_between(first, month) & pl.col("person_id").is_not_null())
+           .join(individu.lazy().select("person_id").unique(), on="person_id", how="semi")
+           .group_by("person_id", pl.col("source_agency").cast(pl.String).alias("source"))
+           .agg(pl.col("month").max()).collect())
+    at = _stopped_at(per, reached, month, months)
     res = tables.get("resources")
     lines = (pl.DataFrame(schema={"person_id": pl.String, "month": pl.Date}) if res is None else
              _monthly_lines(res, first, month).join(at.lazy().select("person_id"), on="person_id", how="semi")
              .select("person_id", "month").collect())
-    return _unreported_since(tables, at, lines, individu, first, month)
+    return _unreported_since(tables, at, lines, individu, first, month, listed=False)
 
 
 def reexamined_by_payer(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame,
