@@ -81,7 +81,7 @@ from nonrecours.rules.params import default_parameters
 from nonrecours.rules.registry import default_registry
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
-from nonrecours.schemas.codes import UNIT_KINDS
+from nonrecours.schemas.codes import PARENT_ROLES, UNIT_KINDS
 from nonrecours.schemas.zonage import UNMODELLED_TERRITORIES
 
 log = logging.getLogger("nonrecours.detection")
@@ -718,6 +718,31 @@ def _lines_behind(tables: dict[str, Any], individu: pl.DataFrame, core: CoreMont
             .cast(schema))  # type: ignore[arg-type]
 
 
+def _eea_right_unshown(core: CoreMonth) -> pl.DataFrame:
+    """famille_id: the familles every parent of which is an EEA or Swiss national of fewer years of residence than
+    the permanent right of residence asks (CESEDA art. L234-1: five), neither working nor drawing an unemployment
+    benefit in the month. CASF art. L262-6 asks such a person, besides three months of residence (which the rules
+    read), a right of residence: an inactive one holds it with sufficient resources and health insurance only
+    (CESEDA art. L233-1, 2°), which a person the RSA would be due to lacks, or as the family member of a worker or
+    of a French national. No agency transmits it: the RSA is ``possible`` at most (a tester's inactive EU citizen of
+    two years' residence was « RSA certain », 6 December 2026). A parent meeting the condition otherwise (French, a
+    worker, a permit) keeps the famille out."""
+    month = core.month
+    permanent = default_parameters().bind("minima_sociaux.rsa.duree_droit_sejour_permanent_eee", month).value
+    parents = core.inputs.individu.filter(pl.col("famille_role").is_in(list(PARENT_ROLES)))
+    monthly = core.inputs.individu_monthly
+    active = (pl.col("salary_net").fill_null(0.0) > 0) | (pl.col("unemployment").fill_null(0.0) > 0)
+    working = (monthly.filter((pl.col("month") == month) & active).select("person_id") if monthly is not None
+               else pl.DataFrame(schema={"person_id": pl.String}))
+    # the working parents joined, not tested with ``is_in`` inside the aggregation: a literal list there is
+    # repeated for every famille (France 100,000: 24 GB before the process was killed)
+    short = ((pl.col("nationality_group") == "EEA_CH") & (pl.col("residence_permit_years").fill_null(0.0) < permanent)
+             & pl.col("_working").is_null())
+    return (parents.join(working.unique().with_columns(pl.lit(True).alias("_working")), on="person_id", how="left")
+            .with_columns(short.alias("_short")).group_by("famille_id").agg(pl.col("_short").all())
+            .filter(pl.col("_short")).select(pl.col("famille_id").cast(pl.String)))
+
+
 def _self_employed(tables: dict[str, Any], individu: pl.DataFrame, month: dt.date) -> pl.DataFrame:
     """famille_id, _self_emp_year, _self_emp_amount, _self_emp_status: the familles a member of which the DGFiP
     declares non-salaried income (``annual_income``'s ``self_employment``, above zero) for the latest of the two years
@@ -1035,6 +1060,9 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # An undeclared one (a member an agency knows as self-employed, whom the DGFiP declares for neither year) caps
     # every means-tested benefit, its profit unknown, not the central 0; those on year N-2 are possible at most
     # already, that year unknown and uninformed (``confidence.UNINFORMED_AT_HIGH``).
+    # An inactive EEA or Swiss national of fewer than five years' residence: the RSA's right of residence is not shown
+    eea = _eea_right_unshown(core).get_column("famille_id").implode()
+    eea_right = capped & (pl.col("benefit") == "rsa") & pl.col("famille_id").is_in(eea)
     means_tested = [b for b in config.benefits if catalogue_row(b).means_tested]
     uncounted = [b for b in means_tested if _profit_read(b) is None]
     not_on_n2 = [b for b in means_tested if _profit_read(b) != "revenus_non_salaries_n2"]
@@ -1050,6 +1078,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                   .when(payee_gone).then(pl.lit("payee")).when(fund_unknown).then(pl.lit("fund"))
                   .when(served_unknown).then(pl.lit("served"))
                   .when(lines_behind).then(pl.lit("behind")).when(reexamined).then(pl.lit("reexamined"))
+                  .when(eea_right).then(pl.lit("eea_right"))
                   .when(self_employed).then(pl.lit("self_employed"))
                   .when(self_employed_undeclared).then(pl.lit("self_employed_undeclared"))
                   .otherwise(pl.lit(None, dtype=pl.String)))
@@ -1075,7 +1104,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # counted here before the status; the non-salaried income's cap, on paid units too, is counted on flags below
     n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("gone", "delisted", "insurer", "slip", "stopped",
                                                                  "unseen", "payee", "fund", "served", "behind",
-                                                                 "reexamined")}
+                                                                 "reexamined", "eea_right")}
     for kind, benefit, n in (units.filter(pl.col("_unobserved").is_in(list(n_capped)))
                              .group_by("_unobserved", "benefit").len().iter_rows()):
         n_capped[kind][benefit] = n
@@ -1218,6 +1247,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     summary["downgraded_by_unexplained_payment"] = {b: int(n_contra.get(b, 0)) for b in config.benefits}
     summary["downgraded_by_pension_stopped"] = {b: int(n_capped["gone"].get(b, 0)) for b in config.benefits}
     summary["downgraded_by_listing_stopped"] = {b: int(n_capped["delisted"].get(b, 0)) for b in config.benefits}
+    summary["downgraded_by_eea_right_of_residence"] = {b: int(n_capped["eea_right"].get(b, 0))
+                                                       for b in config.benefits}
     summary["downgraded_by_allocataire_row_lost"] = {b: int(n_capped["stopped"].get(b, 0)) for b in config.benefits}
     summary["downgraded_by_allocataire_line_missing"] = {b: int(n_capped["unseen"].get(b, 0))
                                                          for b in config.benefits}
