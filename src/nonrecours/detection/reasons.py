@@ -260,6 +260,16 @@ _DELISTED_TAIL = (" ; l'assurance maladie couvre toute personne qui travaille ou
 (``receipts.listing_stopped``)."""
 
 
+def _column(part: pl.DataFrame, name: str) -> pl.Expr:
+    """Column ``name`` of ``part``, or a null text where ``detect`` set none (a run without that kind of cap)."""
+    return pl.col(name) if name in part.columns else pl.lit(None, dtype=pl.String)
+
+
+def _named(agency: pl.Expr, otherwise: str) -> pl.Expr:
+    """An agency code as a reason names it, with its article (« la CAF »), else ``otherwise``."""
+    return agency.replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String).fill_null(pl.lit(otherwise))
+
+
 def _stopped_line(source: pl.Expr, what: str, last: pl.Expr, tail: str,
                   head: str = "Signalement ramené à « possible » : ") -> pl.Expr:
     """« ramené à possible » because a member's lines at ``source`` stop at ``last``, nobody reporting them since
@@ -434,19 +444,10 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         contradicted = (pl.col("contradicted").list.len() > 0).fill_null(False) if "contradicted" in part.columns \
             else pl.lit(False)
         row_lost = pl.col("_unobserved") if "_unobserved" in part.columns else pl.lit(None, dtype=pl.String)
-        dossier = (qualifier("famille_id")
-                   .replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
-                   .fill_null(pl.lit("l'organisme")))
-        payee = ((pl.col("_payee") if "_payee" in part.columns else pl.lit(None, dtype=pl.String))
-                 .replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
-                 .fill_null(pl.lit("l'organisme qui la versait")))
-        unid_payer = ((pl.col("_unid_payer") if "_unid_payer" in part.columns else pl.lit(None, dtype=pl.String))
-                      .replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
-                      .fill_null(pl.lit("un organisme qui la verse")))
-        behind_source = ((pl.col("_behind_source") if "_behind_source" in part.columns
-                          else pl.lit(None, dtype=pl.String))
-                         .replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
-                         .fill_null(pl.lit("l'organisme")))
+        dossier = _named(qualifier("famille_id"), "l'organisme")
+        payee = _named(_column(part, "_payee"), "l'organisme qui la versait")
+        unid_payer = _named(_column(part, "_unid_payer"), "un organisme qui la verse")
+        behind_source = _named(_column(part, "_behind_source"), "l'organisme")
         behind_last = (pl.col("_behind_last").dt.strftime("%m/%Y") if "_behind_last" in part.columns
                        else pl.lit(None, dtype=pl.String))
         reexam_last = (pl.col("_reexam_last").dt.strftime("%m/%Y") if "_reexam_last" in part.columns
@@ -534,12 +535,10 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             .when(possible).then(pl.lit(
                 "Droit sur les valeurs centrales, mais certaines ne reposent sur aucune donnée transmise.")))
         if "_delisted_last" in part.columns:  # a flag possible already, the CPAM no longer listing a member
-            delisted_by = (pl.col("_delisted_source")
-                           .replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
-                           .fill_null(pl.lit("l'organisme")))
             lines.append(pl.when(possible & pl.col("_delisted_last").is_not_null()
                                  & (row_lost.fill_null("") != "delisted")).then(_stopped_line(
-                delisted_by, "liste un membre du foyer", pl.col("_delisted_last").dt.strftime("%m/%Y"),
+                _named(pl.col("_delisted_source"), "l'organisme"), "liste un membre du foyer",
+                pl.col("_delisted_last").dt.strftime("%m/%Y"),
                 _DELISTED_TAIL, head="À vérifier avant tout contact : ")))
         # the questions that settle the flag, before the facts (a list cut at ``max_lines`` keeps them)
         lines.append(pl.when(pl.col("deciding_unknowns").list.len() > 0).then(
