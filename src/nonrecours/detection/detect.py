@@ -358,10 +358,13 @@ def _estimates(results: dict[str, Result], benefits: tuple[str, ...]) -> pl.Data
     frames = []
     for benefit in benefits:
         cols = None
+        granted = catalogue_row(benefit).granted_with
         for v in ALL_VARIANTS:
+            own = ((entitled_expr(benefit) & pl.col(granted[1]).fill_null(False)) if granted
+                   else pl.lit(None, dtype=pl.Boolean))
             f = results[v]["famille"].select(
                 "famille_id", entitled_expr(benefit).alias(f"entitled_{v}"),
-                amount_expr(benefit).alias(f"_amount_{v}"))
+                amount_expr(benefit).alias(f"_amount_{v}"), own.alias(f"_own_{v}"))
             cols = f if cols is None else cols.join(f, on="famille_id", how="full", coalesce=True)
         assert cols is not None
         zero = 0.0 if benefit in AMOUNT_BENEFITS else None
@@ -373,7 +376,10 @@ def _estimates(results: dict[str, Result], benefits: tuple[str, ...]) -> pl.Data
             pl.min_horizontal(amounts).alias("amount_low"),
             (pl.col("_amount_central").fill_null(zero) if zero is not None else pl.col("_amount_central"))
             .alias("amount_central"),
-            pl.max_horizontal(amounts).alias("amount_high")))
+            pl.max_horizontal(amounts).alias("amount_high"),
+            # the grade of its own route, apart from the benefit granting it (``Benefit.granted_with``)
+            (grade_expr(*(f"_own_{v}" for v in VARIANTS), "_own_unfavourable", "_own_uninformed_unfavourable")
+             if granted else pl.lit(None, dtype=pl.String)).alias("_own_grade")))
     return pl.concat(frames)
 
 
@@ -498,7 +504,8 @@ def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, 
         e = (e.filter(pl.col("famille_now").is_not_null())
              .group_by(pl.col("famille_now").alias("famille_id"), "benefit")
              .agg(*[pl.col(c).any() for c in ent],
-                  *[pl.col(c).sum() for c in ("amount_low", "amount_central", "amount_high")]))
+                  *[pl.col(c).sum() for c in ("amount_low", "amount_central", "amount_high")])
+             .with_columns(pl.lit(None, dtype=pl.String).alias("_own_grade")))  # no yearly benefit is granted
         # a payment to a famille id of no earlier famille (its payer's own unit) keeps that id
         p = (p.join(now, on="famille_id", how="left")
              .group_by(pl.coalesce("famille_now", "famille_id").alias("famille_id"), "benefit")
@@ -863,6 +870,47 @@ def _disability_evidence(core: CoreMonth, individu: pl.DataFrame) -> pl.DataFram
     return adults.join(seen, on="person_id", how="semi").select("famille_id").unique()
 
 
+_RIGHT_DOUBTS = frozenset({"gone", "delisted", "behind", "eea_right", "served", "self_employed",
+                           "self_employed_undeclared"})
+"""The caps of what the data cannot show (``_unobserved``) that doubt the right itself (a member gone, a resource
+line behind, a right of residence, a resource not counted), not whether the benefit is received (a payer's file
+missing): a right another benefit grants inherits them (``_granted_cap``)."""
+
+
+def _granted_cap(units: pl.DataFrame, benefits: tuple[str, ...]) -> pl.DataFrame:
+    """``units`` with the grade of a benefit another one grants (``Benefit.granted_with``: the free CSS to the
+    RSA's beneficiaries, CSS art. L861-2) at most the better of its own route's grade (``_own_grade``) and the
+    granting benefit's grade on its right, when that benefit is not received: the engine gives the free CSS
+    wherever it gives the RSA, but detection caps the RSA for what the data cannot show of the right
+    (``_RIGHT_DOUBTS``), and a free CSS resting on that RSA alone rests on the same doubt. The granting benefit's
+    grade on its right is the one before the caps on whether it is received (``_right_grade``: a payment no
+    extract reports leaves the right as sure). ``_granted_by``: the granting benefit where the grade was lowered
+    (the reason's line, the summary's count)."""
+    def rank(col: pl.Expr) -> pl.Expr:
+        return col.replace_strict(_GRADE_RANK, default=len(GRADES), return_dtype=pl.Int8)
+
+    units = units.with_columns(pl.lit(None, dtype=pl.String).alias("_granted_by"))
+    for b in benefits:
+        granted = catalogue_row(b).granted_with
+        if granted is None or granted[0] not in benefits:
+            continue
+        doubted = pl.col("_unobserved").is_in(list(_RIGHT_DOUBTS)).fill_null(False)
+        other = units.filter(pl.col("benefit") == granted[0]).select(
+            "famille_id", pl.when(doubted).then(pl.lit(_GRADE_RANK["possible"], dtype=pl.Int8))
+            .otherwise(rank(pl.col("_right_grade"))).alias("_g_rank"), pl.col("receiving").alias("_g_receiving"))
+        best = pl.min_horizontal(rank(pl.col("_own_grade")), pl.col("_g_rank"),
+                                 pl.lit(_GRADE_RANK["possible"], dtype=pl.Int8))
+        lowered = (pl.col("benefit") == b) & ~pl.col("_g_receiving").fill_null(True) & (rank(pl.col("grade")) < best)
+        units = (units.join(other, on="famille_id", how="left")
+                 .with_columns(pl.when(lowered).then(best.replace_strict({i: g for g, i in _GRADE_RANK.items()},
+                                                                         return_dtype=pl.String))
+                               .otherwise(pl.col("grade")).alias("grade"),
+                               pl.when(lowered).then(pl.lit(granted[0])).otherwise(pl.col("_granted_by"))
+                               .alias("_granted_by"))
+                 .drop("_g_rank", "_g_receiving"))
+    return units
+
+
 _TIERS: dict[str, str] = {b.code: b.excludes for b in CATALOGUE if b.excludes}
 """Tiers of one right (the CSS with participation → the free CSS it gives way to, ``Benefit.excludes``)."""
 
@@ -971,6 +1019,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
         .otherwise(pl.col("grade")).alias("grade")).drop("_young")
     if paid_known is None:
         paid_known = payments_known(tables, config.benefits)
+    # the grade on the right alone, before the caps on whether the benefit is received (``_granted_cap``)
+    units = units.with_columns(pl.col("grade").alias("_right_grade"))
     units = _cap_grades(units, core, individu, config.benefits, paid_known)
     # a benefit the person's own health insurance fund pays, and no fund whose extract came knows the person:
     # not receiving it is not observed, so a non-take-up there is possible at most
@@ -1110,6 +1160,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
         n_capped[kind][benefit] = n
     units = units.with_columns(pl.when(pl.col("_unobserved").is_not_null()).then(pl.lit("possible"))
                                .otherwise(pl.col("grade")).alias("grade"))
+    # a right another benefit grants (the free CSS with the RSA), resting on that benefit alone: its final grade
+    units = _granted_cap(units, config.benefits)
     # a disability benefit with no evidence of a disability and nothing paid: only an unknown rate at its
     # favourable end gives it, for anyone no AAH payer knows; not a case (counted in the summary)
     evidence = _disability_evidence(core, individu).get_column("famille_id").implode()
@@ -1221,6 +1273,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     flags = pl.concat(parts, how="vertical_relaxed")
     n_unid = dict(flags.filter(pl.col("_unid_payer").is_not_null() & (pl.col("_unobserved").fill_null("") != "slip"))
                   .group_by("benefit").len().iter_rows())
+    n_granted = dict(flags.filter(pl.col("_granted_by").is_not_null()).group_by("benefit").len().iter_rows())
     flags = flags.select([pl.col(c).cast(t) for c, t in FLAGS_SCHEMA.items()]).sort("benefit", "unit_id")
     units_out = units.select([pl.col(c).cast(t) for c, t in UNITS_SCHEMA.items()]).sort("benefit", "unit_id")
     summary = _summary(core, units, flags, excl, checked, backend, config)
@@ -1247,6 +1300,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     summary["downgraded_by_unexplained_payment"] = {b: int(n_contra.get(b, 0)) for b in config.benefits}
     summary["downgraded_by_pension_stopped"] = {b: int(n_capped["gone"].get(b, 0)) for b in config.benefits}
     summary["downgraded_by_listing_stopped"] = {b: int(n_capped["delisted"].get(b, 0)) for b in config.benefits}
+    summary["downgraded_with_granting_benefit"] = {b: int(n_granted.get(b, 0)) for b in config.benefits
+                                                   if catalogue_row(b).granted_with}
     summary["downgraded_by_eea_right_of_residence"] = {b: int(n_capped["eea_right"].get(b, 0))
                                                        for b in config.benefits}
     summary["downgraded_by_allocataire_row_lost"] = {b: int(n_capped["stopped"].get(b, 0)) for b in config.benefits}

@@ -235,6 +235,13 @@ def _with_article(benefit: str) -> str:
     return f"{'la' if catalogue_row(benefit).feminine else 'le'} {name}"
 
 
+def _of(benefit: str) -> str:
+    """« au » / « à la » / « à l' » + the benefit's name (« le droit au RSA »)."""
+    name = _with_article(benefit)
+    return ("au " + name[3:] if name.startswith("le ") else "aux " + name[4:] if name.startswith("les ")
+            else "à " + name)
+
+
 _WITH_ARTICLE = {k: agency_subject(k) for k in AGENCY_LABELS}
 
 
@@ -459,6 +466,12 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                             else pl.lit(None, dtype=pl.String))
                            .replace_strict(_WITH_ARTICLE, default=None, return_dtype=pl.String)
                            .fill_null(pl.lit("un organisme")))
+        # resting on a granting benefit whose own flag is less sure (``Benefit.granted_with``: the RSA's free CSS)
+        granted = row.granted_with
+        granted_by = _column(part, "_granted_by").is_not_null()
+        granted_line = (pl.lit("Signalement ramené à « ") + pl.col("grade") + pl.lit(
+            f" » : {_with_article(benefit)} ne tient ici qu'au droit {_of(granted[0])} ({granted[2]}), dont le "
+            "signalement n'est pas plus sûr ; à vérifier avec lui.")) if granted else pl.lit(None, dtype=pl.String)
         # the payer's file of the person missing this month: a cash benefit was paid, a coverage (the CSS) granted
         payee_gone = (" versait cette prestation les mois précédents et ne transmet ce mois aucune ligne pour la "
                       "personne (ni pension, ni ressource, ni autre versement) : l'arrêt peut venir de l'extrait, "
@@ -529,6 +542,7 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             "participation ne vaut que si des données inconnues placent les ressources au-dessus de son plafond."))
             .when(possible & ~central_gives).then(pl.lit(
                 "Droit seulement si les données inconnues sont favorables : pas sur les valeurs centrales."))
+            .when(possible & granted_by).then(granted_line)
             .when(possible & pl.lit(benefit in payments_unknown)).then(pl.lit(
                 "Signalement « possible » au plus : aucun organisme de l'échange ne transmet les versements de "
                 "cette prestation, qu'elle soit reçue n'est pas observé ; à vérifier avant tout contact."))
@@ -540,6 +554,8 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                 _named(pl.col("_delisted_source"), "l'organisme"), "liste un membre du foyer",
                 pl.col("_delisted_last").dt.strftime("%m/%Y"),
                 _DELISTED_TAIL, head="À vérifier avant tout contact : ")))
+        if granted:  # probable: the line the chain above gives a possible one
+            lines.append(pl.when(~possible & granted_by).then(granted_line))
         # the questions that settle the flag, before the facts (a list cut at ``max_lines`` keeps them)
         lines.append(pl.when(pl.col("deciding_unknowns").list.len() > 0).then(
             pl.lit("Données inconnues qui décident : ") + pl.col("deciding_unknowns").list.eval(

@@ -141,6 +141,11 @@ class Benefit:
     amount only the resources modulate, CSS art. L521-1, and the ASF): a famille whose resources the rules cannot
     count in full (the DGFiP's declared non-salaried income, which only the rules on year N-2's resources read)
     has such a flag capped at ``possible`` by detection."""
+    granted_with: tuple[str, str, str] | None = None
+    """(benefit, rule, article): a benefit whose right brings this one (the RSA the free CSS, CSS art. L861-2), and
+    the famille rule of this one's own route (the free CSS's resources under its ceiling). A flag that holds only
+    through the other benefit, not received, is no surer than that benefit's own flag, which detection may have
+    capped for what the data cannot show (a resource line behind, a right of residence): it takes that grade."""
     young_dependant_age: str | None = None
     """Parameter of the age up to which its famille rule can count an adult dependant (persons at charge under 25
     for the RSA, the prime d'activité and the CSS; 21 for the complément familial; 20 for the AF, its forfait
@@ -198,7 +203,9 @@ CATALOGUE: tuple[Benefit, ...] = (
     Benefit("css_free", "css_free", "coverage", "complémentaire santé solidaire sans participation",
             "CSS sans participation", "css", "cnam", "CSS art. L861-1 et L861-4 (CPAM, MSA)", 3,
             payers=("cnam", "msa"), feminine=True, module="css", claim_layouts=("cnam", "msa"),
-            by_affiliation=True, young_dependant_age="minima_sociaux.css.age_limite_pac", resource_months=12),
+            by_affiliation=True, young_dependant_age="minima_sociaux.css.age_limite_pac", resource_months=12,
+            extra_rules=("css_ressources_sous_plafond",),
+            granted_with=("rsa", "css_ressources_sous_plafond", "CSS art. L861-2")),
     Benefit("css_participation", "css_participation", "coverage",
             "complémentaire santé solidaire avec participation", "CSS avec participation", "css", "cnam",
             "CSS art. L861-1, 2° et L861-4 (CPAM, MSA)", 3, payers=("cnam", "msa"),

@@ -163,10 +163,17 @@ def css_cmu_acs_eligibilite(f: Famille):
             | f.all(independant))
 
 
+@rule(entity="famille", dtype="bool", label="CSS: ressources au plus égales au plafond sans participation",
+      ref="CSS art. L861-1, 1°")
+def css_ressources_sous_plafond(f: Famille):
+    """The free CSS's own route, apart from the RSA's (detection grades a flag resting on the RSA alone with it)."""
+    return f.css_cmu_base_ressources <= f.cmu_c_plafond
+
+
 @rule(entity="famille", dtype="bool", label="complémentaire santé solidaire sans participation",
       ref="CSS art. L861-1, 1° et L861-2")
 def css_free(f: Famille):
-    ressources = condition("ressources au plus égales au plafond", f.css_cmu_base_ressources <= f.cmu_c_plafond,
+    ressources = condition("ressources au plus égales au plafond", f.css_ressources_sous_plafond,
                            ref="CSS art. L861-1, 1°")
     rsa = condition("droit au RSA", f.rsa > 0, ref="CSS art. L861-2")
     return f.css_cmu_acs_eligibilite & (ressources | rsa)
