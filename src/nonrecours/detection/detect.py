@@ -911,6 +911,30 @@ def _granted_cap(units: pl.DataFrame, benefits: tuple[str, ...]) -> pl.DataFrame
     return units
 
 
+def _own_claimants(units: pl.DataFrame, central: Result, individu: pl.DataFrame,
+                   benefits: tuple[str, ...]) -> pl.DataFrame:
+    """``units`` whose ``claimant_id``, for a benefit held in one's own name (``Benefit.claimed_by``), is a parent
+    of the famille the rule marks on the central values (the demandeur first): the ASPA of a couple only the
+    husband of 67 can hold is his, and goes to the pension fund that knows him, not to his wife of 60, the CAF's
+    allocataire (hh19 K90, K108). A famille with no such member keeps its demandeur."""
+    parts = []
+    for b in benefits:
+        rule = catalogue_row(b).claimed_by
+        if rule is None:
+            continue
+        parts.append(central["individu"].select("person_id", pl.col(rule).fill_null(False).alias("_holds"))
+                     .filter("_holds").join(individu, on="person_id")
+                     .filter(pl.col("famille_role").is_in(PARENT_ROLES))
+                     .sort(pl.col("famille_role") != "demandeur", "person_id")
+                     .group_by("famille_id").agg(pl.col("person_id").first().alias("_holder"))
+                     .with_columns(pl.lit(b).alias("benefit")))
+    if not parts:
+        return units
+    holders = pl.concat(parts).select(pl.col("famille_id").cast(units.schema["famille_id"]), "benefit", "_holder")
+    return (units.join(holders, on=["famille_id", "benefit"], how="left")
+            .with_columns(pl.coalesce("_holder", "claimant_id").alias("claimant_id")).drop("_holder"))
+
+
 _TIERS: dict[str, str] = {b.code: b.excludes for b in CATALOGUE if b.excludes}
 """Tiers of one right (the CSS with participation → the free CSS it gives way to, ``Benefit.excludes``)."""
 
@@ -1219,6 +1243,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
              .join(heads, on="famille_id", how="left")
              .with_columns(pl.lit(month).alias("month"), pl.lit("famille").alias("unit_kind"),
                            pl.col("famille_id").alias("unit_id")))
+    units = _own_claimants(units, central, individu, config.benefits)  # the ASPA's holder, not the allocataire
     actionable = pl.col("status").is_in(["non_take_up", "under_payment"])
     # exclusions only matter for cases we would act on; elsewhere they are not recorded on the unit
     units = units.with_columns(pl.when(actionable).then(pl.col("excluded")).alias("excluded"))

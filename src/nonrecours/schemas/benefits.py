@@ -141,6 +141,11 @@ class Benefit:
     amount only the resources modulate, CSS art. L521-1, and the ASF): a famille whose resources the rules cannot
     count in full (the DGFiP's declared non-salaried income, which only the rules on year N-2's resources read)
     has such a flag capped at ``possible`` by detection."""
+    claimed_by: str | None = None
+    """Individu rule marking the members who hold it in their own name (the ASPA the person of 65 or the unfit,
+    CSS art. L815-1; the ASI the invalidity pensioner, L815-24; the AAH the disabled adult, L821-1): a flag's
+    claimant is such a member (the demandeur first), the person the paying fund knows and writes to, not the
+    famille's allocataire, who may be the younger spouse. None: the famille's demandeur claims it."""
     granted_with: tuple[str, str, str] | None = None
     """(benefit, rule, article): a benefit whose right brings this one (the RSA the free CSS, CSS art. L861-2), and
     the famille rule of this one's own route (the free CSS's resources under its ceiling). A flag that holds only
@@ -199,7 +204,7 @@ CATALOGUE: tuple[Benefit, ...] = (
     Benefit("aspa", "aspa", "amount", "allocation de solidarité aux personnes âgées (ASPA)", "ASPA", "aspa",
             "cnav", "CSS art. L815-1 et L815-7 (caisses de retraite : CNAV/Carsat, MSA)", 6,
             payers=("cnav", "msa"), feminine=True, claim_layouts=("cnav", "msa"), paid_with="pension_net",
-            resource_months=3),
+            resource_months=3, claimed_by="aspa_eligibilite"),
     Benefit("css_free", "css_free", "coverage", "complémentaire santé solidaire sans participation",
             "CSS sans participation", "css", "cnam", "CSS art. L861-1 et L861-4 (CPAM, MSA)", 3,
             payers=("cnam", "msa"), feminine=True, module="css", claim_layouts=("cnam", "msa"),
@@ -219,11 +224,11 @@ CATALOGUE: tuple[Benefit, ...] = (
             reexamined_months=9),
     Benefit("aah", "aah_famille", "amount", "allocation aux adultes handicapés (AAH)", "AAH", "aah", "caf",
             "CSS art. L821-1 et L821-7 (CAF, MSA, sur décision de la CDAPH)", 6, payers=("caf", "msa"),
-            unknown_caps=(("disability_rate", "possible"),), feminine=True),
+            unknown_caps=(("disability_rate", "possible"),), feminine=True, claimed_by="aah_eligible"),
     Benefit("asi", "asi", "amount", "allocation supplémentaire d'invalidité (ASI)", "ASI", "asi", "cnam",
             "CSS art. L815-24 et L815-24-1 (organisme qui sert la pension d'invalidité : CPAM, MSA)", 6,
             payers=("cnam", "msa"), feminine=True, claim_layouts=("cnam", "msa"), paid_with="invalidity_pension",
-            resource_months=3),
+            resource_months=3, claimed_by="asi_eligibilite"),
     Benefit("af", "af_droit", "amount", "allocations familiales", "allocations familiales", "af", "caf",
             "CSS art. L521-1 et D521-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True,
             plural=True, module="prestations_familiales", means_tested=False,
