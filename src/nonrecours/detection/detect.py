@@ -1136,7 +1136,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # already, that year unknown and uninformed (``confidence.UNINFORMED_AT_HIGH``).
     # An inactive EEA or Swiss national of fewer than five years' residence: the RSA's right of residence is not shown
     eea = _eea_right_unshown(core).get_column("famille_id").implode()
-    eea_right = capped & (pl.col("benefit") == "rsa") & pl.col("famille_id").is_in(eea)
+    residence_right = [b for b in config.benefits if catalogue_row(b).residence_right]
+    eea_right = capped & pl.col("benefit").is_in(residence_right) & pl.col("famille_id").is_in(eea)
     means_tested = [b for b in config.benefits if catalogue_row(b).means_tested]
     uncounted = [b for b in means_tested if _profit_read(b) is None]
     not_on_n2 = [b for b in means_tested if _profit_read(b) != "revenus_non_salaries_n2"]

@@ -524,9 +524,9 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                      "et non un défaut de demande ; à vérifier avant tout contact."))
                      .when(possible & (row_lost == "eea_right")).then(pl.lit(
             "Signalement ramené à « possible » : ressortissant européen sans activité, en France depuis moins de cinq "
-            "ans : le RSA demande un droit au séjour (CASF art. L262-6), que donnent des ressources suffisantes et "
-            "une assurance maladie (CESEDA art. L233-1) ou le lien avec un travailleur, et qu'aucun organisme ne "
-            "transmet ; à vérifier avant tout contact."))
+            f"ans : {_with_article(benefit)} demande un droit au séjour ({row.residence_right}), que donnent des "
+            "ressources suffisantes et une assurance maladie (CESEDA art. L233-1) ou le lien avec un travailleur, et "
+            "qu'aucun organisme ne transmet ; à vérifier avant tout contact."))
                      .when(possible & (row_lost == "self_employed")).then(
             pl.lit("Signalement ramené à « possible » : la DGFiP déclare des revenus non salariés d'un membre du foyer "
                    "(") + self_emp

@@ -141,6 +141,12 @@ class Benefit:
     amount only the resources modulate, CSS art. L521-1, and the ASF): a famille whose resources the rules cannot
     count in full (the DGFiP's declared non-salaried income, which only the rules on year N-2's resources read)
     has such a flag capped at ``possible`` by detection."""
+    residence_right: str | None = None
+    """Article by which its right asks an EEA or Swiss national a right of residence, besides the residence the
+    rules read (the RSA: CASF art. L262-6): held by a worker, a worker's family member, an inactive person with
+    sufficient resources and health insurance (CESEDA art. L233-1) or after five years (L234-1), and transmitted
+    by no agency, so detection caps the flag of an inactive one of fewer years (``detect._eea_right_unshown``).
+    None: no such condition, or one its earned income shows met (the prime d'activité's worker)."""
     claimed_by: str | None = None
     """Individu rule marking the members who hold it in their own name (the ASPA the person of 65 or the unfit,
     CSS art. L815-1; the ASI the invalidity pensioner, L815-24; the AAH the disabled adult, L821-1): a flag's
@@ -197,7 +203,8 @@ class Benefit:
 CATALOGUE: tuple[Benefit, ...] = (
     Benefit("rsa", "rsa", "amount", "revenu de solidarité active (RSA)", "RSA", "rsa", "caf",
             "CASF art. L262-1 et L262-16 (CAF, MSA)", 3, payers=("caf", "msa"), resource_months=3,
-            young_dependant_age="minima_sociaux.rsa.age_pac", stop_set_aside=True),
+            young_dependant_age="minima_sociaux.rsa.age_pac", stop_set_aside=True,
+            residence_right="CASF art. L262-6"),
     Benefit("ppa", "ppa", "amount", "prime d'activité", "prime d'activité", "ppa", "caf",
             "CSS art. L841-1 et L843-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True, resource_months=3,
             young_dependant_age="minima_sociaux.rsa.age_pac"),
