@@ -172,3 +172,24 @@ def test_no_condition_is_said_unmet_where_the_central_values_give_the_right(rsa_
                                                         pl.lit([], dtype=pl.List(pl.String)).alias("linked"))
     assert _line(_again(rsa_kids, band)[0], "Non remplies") == (
         "Non remplies sur les valeurs centrales : montant au moins égal au seuil de versement.")
+
+
+def test_a_deciding_income_of_year_n2_names_the_year_missing():
+    """The DGFiP declares 2024 only: the CSS's look-back reads 2025's months, whose year N-2 (2023) it did not send.
+    The deciding unknowns' line said « pensions imposables N-2 », which a June 2026 letter wrote « 2024 », a year the
+    DGFiP had sent (a tester's hh17 K70): it names 2023."""
+    t = Territory()
+    t.famille("kids")
+    _children(t, "kids", (8, 12))
+    t.declare("kids", years=(2024,))
+    t.famille("band", salary=1000.0)
+    t.declare("band", 12000.0, years=(2024,))
+    tables = t.tables()
+    run = detect(core_month(tables, MONTH), tables, config=BENEFITS)
+    css = run.flags.filter(pl.col("benefit").str.starts_with("css")
+                           & pl.col("deciding_unknowns").list.contains("pensions_imposables_n2"))
+    assert css.height == 2
+    for lines in css.get_column("reasons").to_list():
+        deciding = _line(lines, "Données inconnues qui décident")
+        assert "pensions imposables 2023" in deciding and "revenus d'activité imposables 2023" in deciding, deciding
+        assert "déclaration de revenus de l'année 2023 (DGFiP)" in deciding and "N-2" not in deciding, deciding

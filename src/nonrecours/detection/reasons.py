@@ -9,6 +9,7 @@ A flag gets a handful of lines (``DetectionConfig.max_reasons``), short enough f
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 import polars as pl
@@ -28,7 +29,8 @@ from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCY_LABELS, agency_subject
 
-__all__ = ["BENEFIT_FR", "NOT_A_FACT", "fact_sources", "french_integer", "input_labels", "reasons"]
+__all__ = ["BENEFIT_FR", "N2_ASKED", "NOT_A_FACT", "fact_sources", "famille_years", "french_integer", "input_labels",
+           "reasons", "unknown_years", "with_years"]
 
 BENEFIT_FR = {b.code: b.short if b.kind == "amount" else b.label for b in CATALOGUE}
 """French name of each benefit in a reason line (the catalogue's, schemas.benefits)."""
@@ -73,6 +75,45 @@ INCREASE_RULES = frozenset({"rsa_majore_eligibilite"})
 """Rules granting an increase of the amount (the RSA's single-parent majoration), not the right: their conditions
 unmet deny nothing, so they are never said « non remplies » (met, they stay among the conditions met: true of the
 person as written, « personne isolée »)."""
+
+
+N2_ASKED = (*N2_INPUTS, "revenus_n2_renseignes")
+"""The inputs of the DGFiP's yearly incomes of year N-2 of a month, whose labels and questions say « N-2 »."""
+
+
+def unknown_years(unknowns: pl.DataFrame | pl.LazyFrame, month: dt.date) -> pl.LazyFrame:
+    """entity, id, input, year: the years an unknown of an N-2 input (``N2_ASKED``) leaves unknown, the year N-2 of
+    each month it is unknown for (a CSS reading March 2025 misses 2023, not the evaluated month's 2024: a letter
+    asked for 2024, which the DGFiP had sent, 6 December 2026); an unknown of every month read (month null), the
+    evaluated ``month``'s."""
+    return (unknowns.lazy().filter(pl.col("input").is_in(N2_ASKED))
+            .select("entity", "id", "input", (pl.coalesce(pl.col("month"), pl.lit(month, dtype=pl.Date)).dt.year()
+                                              - 2).cast(pl.Int32).alias("year")).unique())
+
+
+def famille_years(unknowns: pl.DataFrame, individu: pl.DataFrame, month: dt.date,
+                  familles: pl.DataFrame) -> pl.DataFrame:
+    """famille_id, input, years (sorted): for the familles of ``familles`` (famille_id), the years of N-2 inputs
+    unknown for one of their members (``individu``: person_id, famille_id), as ``unknown_years`` reads them."""
+    members = individu.select("person_id", "famille_id").join(familles.select("famille_id").unique(),
+                                                              on="famille_id", how="semi")
+    return (unknown_years(unknowns.filter(pl.col("entity") == "individu"), month)
+            .join(members.lazy(), left_on="id", right_on="person_id")
+            .group_by("famille_id", "input").agg(pl.col("year").unique().sort().alias("years")).collect())
+
+
+def with_years(text: pl.Expr, years: pl.Expr) -> pl.Expr:
+    """``text`` with its « N-2 » written as the years of ``years`` (a sorted list of integers): « l'année 2023 »,
+    « les années 2023 et 2024 », « imposables 2023 et 2024 »; unchanged where ``years`` is null or empty (the
+    outreach list then writes the evaluated month's N-2)."""
+    n = years.list.len()
+    named = years.list.eval(pl.element().cast(pl.String))
+    phrase = pl.when(n > 1).then(named.list.head(n - 1).list.join(", ") + pl.lit(" et ") + named.list.last()) \
+        .otherwise(named.list.first())
+    several = text.str.replace("de l'année N-2", pl.lit("des années ") + phrase, literal=True) \
+        .str.replace("l'année N-2", pl.lit("les années ") + phrase, literal=True)
+    return (pl.when(n.fill_null(0) == 0).then(text).when(n > 1).then(several).otherwise(text)
+            .str.replace_all("N-2", phrase.fill_null("N-2"), literal=True))
 
 
 def _payments() -> tuple[str, ...]:
@@ -342,11 +383,28 @@ def _subsidiary_line() -> pl.Expr:
                "CASF art. L262-10) : ") + names.list.join(", ") + pl.lit("."))
 
 
+def _deciding_named(part: pl.DataFrame, years: pl.DataFrame | None) -> pl.DataFrame:
+    """_row, _deciding: each flag's deciding unknowns by their French names, in their order, an N-2 income named with
+    the years its famille misses (``years``: famille_id, input, years; « pensions imposables 2023 »)."""
+    names = pl.col("input").replace_strict(input_labels(), default=pl.col("input"), return_dtype=pl.String)
+    long = (part.select("_row", "famille_id", pl.col("deciding_unknowns").alias("input")).explode("input")
+            .drop_nulls("input").with_row_index("_at"))
+    if years is not None:
+        long = long.join(years, on=["famille_id", "input"], how="left")
+    else:
+        long = long.with_columns(pl.lit(None, dtype=pl.List(pl.Int32)).alias("years"))
+    return (long.sort("_at").group_by("_row", maintain_order=True)
+            .agg(with_years(names, pl.col("years")).alias("_deciding")))
+
+
 def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_lines: int,
-            payments_unknown: frozenset[str] = frozenset(), max_facts: int = MAX_FACTS) -> pl.DataFrame:
+            payments_unknown: frozenset[str] = frozenset(), max_facts: int = MAX_FACTS,
+            years: pl.DataFrame | None = None) -> pl.DataFrame:
     """``flags`` (famille_id, benefit, grade, amounts, paid, deciding_unknowns, linked) with a ``reasons``
     list column added. ``payments_unknown``: benefits whose payments no agency of the run reports (said on the
-    flag: what is received is unknown). ``max_facts``: facts quoted on the « Données utilisées » line at most."""
+    flag: what is received is unknown). ``max_facts``: facts quoted on the « Données utilisées » line at most.
+    ``years`` (``famille_years``): the years of N-2 incomes each famille misses, named on the deciding unknowns'
+    line (without it, « N-2 »)."""
     if flags.is_empty():
         return flags.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias("reasons"))
     fam = result["famille"]
@@ -390,7 +448,7 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         subsidiary = list(SUBSIDIARY_DUE) if benefit == "rsa" and set(SUBSIDIARY_DUE) <= set(fam.columns) else []
         part = part.join(fam.select("famille_id", *[c for c, _ in conds], other, *subsidiary), on="famille_id",
                          how="left")
-        part = part.join(facts, on="_row", how="left")
+        part = part.join(facts, on="_row", how="left").join(_deciding_named(part, years), on="_row", how="left")
         name = BENEFIT_FR[benefit]
         if row.kind == "amount":
             per = 12.0 if row.yearly else 1.0
@@ -542,8 +600,7 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                 _DELISTED_TAIL, head="À vérifier avant tout contact : ")))
         # the questions that settle the flag, before the facts (a list cut at ``max_lines`` keeps them)
         lines.append(pl.when(pl.col("deciding_unknowns").list.len() > 0).then(
-            pl.lit("Données inconnues qui décident : ") + pl.col("deciding_unknowns").list.eval(
-                pl.element().replace_strict(input_labels(), default=pl.element())).list.join(", ")
+            pl.lit("Données inconnues qui décident : ") + pl.col("_deciding").list.join(", ")
             + pl.lit(" (à vérifier auprès de la personne).")))
         lines.append(pl.when(pl.col("linked").list.len() > 0).then(
             pl.lit("Ouvre aussi droit à : ") + pl.col("linked").list.eval(
