@@ -159,3 +159,29 @@ def test_an_income_of_year_n2_is_asked_for_the_year_missing(flags, records, retu
     assert all("pour l'année 2024 (votre avis" in q for q in asked(None))
     someone_else = _n2_unknowns("gaelle" if person != "gaelle" else "noel", year_2023)  # not this row's
     assert all("pour l'année 2024 (votre avis" in q for q in asked(someone_else))
+
+
+def test_a_permit_estimated_from_a_nationality_no_agency_sends_is_not_held(flags, records, return_keys, provenance,
+                                                                           affiliations):
+    """A tester's CPAM row (hh17 K70): born in France by her NIR, known to the DGFiP alone, which sends no nationality.
+    The core estimates her French from the birth place (unknown, informed) and her permit and exemptions from that,
+    sourced as the DGFiP's: the row said « Titre de séjour (hors EEE et Suisse) : DGFiP » and asked « Quelle est votre
+    nationalité ? ». An estimate following a nationality no agency holds is no fact held; one following the
+    nationality the CAF sends is."""
+    m = dt.date(2026, 6, 1)
+    follows = ("residence_permit_years", "residence_condition_exempt", "ofpra_protection")
+    rows = [("individu", pid("anais"), None, "nationality_group", "unknown", None, None),
+            *[("individu", pid("anais"), None, i, "estimated", "dgfip", m) for i in follows],
+            ("individu", pid("elodie"), None, "nationality_group", "observed", "caf", m),
+            *[("individu", pid("elodie"), None, i, "estimated", "caf", m) for i in follows]]
+    facts = pl.concat([provenance, pl.DataFrame(rows, schema=provenance.schema, orient="row")])
+    asked = flags.with_columns(pl.when(pl.col("claimant_id") == pid("anais"))
+                               .then(pl.col("deciding_unknowns").list.concat(pl.lit(["nationality_group"])))
+                               .otherwise("deciding_unknowns").alias("deciding_unknowns"))
+    rows_out = _rows(asked, records, return_keys, provenance=facts, affiliations=affiliations, with_claimant=True)
+    anais = _person(rows_out, "anais")
+    assert "Quelle est votre nationalité ?" in anais["questions"]
+    assert not [f for f in anais["known_facts"] if f.startswith(("Titre de séjour", "Nationalité"))], anais
+    elodie = _person(rows_out, "elodie")
+    assert "Nationalité : CAF (06/2026)" in elodie["known_facts"]
+    assert "Titre de séjour (hors EEE et Suisse) : CAF (06/2026)" in elodie["known_facts"]

@@ -42,7 +42,7 @@ from nonrecours.outputs.law import (
     INPUT_QUESTIONS,
     claim_fields_frame,
     fact_ids,
-    held_fact,
+    held_facts,
     input_question,
     judged_earlier,
     questions_frame,
@@ -370,13 +370,13 @@ def _known_facts(f: pl.DataFrame, provenance: pl.DataFrame | None, memberships: 
     now = f.filter(~earlier)
     if provenance is not None and provenance.height and now.height:
         ids = fact_ids(now, ["claimant_id", "benefit"], memberships)
-        held = provenance.filter(held_fact()).select("id", "input", pl.col("source_agency").cast(pl.String),
+        held = held_facts(provenance).select("id", "input", pl.col("source_agency").cast(pl.String),
                                                            "source_month")
         parts.append(ids.join(fields, on="benefit").join(held, on=["id", "input"])
                      .select(list(found_schema)))
     if due_provenance is not None and due_provenance.height:
         # the famille as it was at the month judged: detection linked its facts to the flag's unit already
-        held = due_provenance.filter(held_fact()).select(
+        held = held_facts(due_provenance, ("unit_id", "benefit", "id")).select(
             "unit_id", "benefit", "input", pl.col("source_agency").cast(pl.String), "source_month")
         parts.append(f.filter(earlier).select("claimant_id", "unit_id", "benefit")
                      .join(held, on=["unit_id", "benefit"]).join(fields, on=["benefit", "input"])
