@@ -14,10 +14,10 @@ from collections.abc import Iterable
 
 import polars as pl
 
-from nonrecours.core.inputs import SETTING_INPUTS
+from nonrecours.core.inputs import NO_LOAN, SETTING_INPUTS
 from nonrecours.core.month import CoreMonth, agency_per_row
+from nonrecours.core.resources import KNOWN_PROFIT, N2_INPUTS
 from nonrecours.core.resources import MONTHLY_INPUTS as RESOURCE_INPUTS
-from nonrecours.core.resources import N2_INPUTS
 from nonrecours.core.units import qualifier
 from nonrecours.detection.targets import entitled_expr
 from nonrecours.engine import Result, inputs_read
@@ -147,23 +147,65 @@ def _differ(low: pl.Expr, high: pl.Expr) -> pl.Expr:
     return (low * 100).round(0) != (high * 100).round(0)
 
 
+_LEASE_FLAGS = ("hosted_free_of_charge", "colocation", "chambre", "loan_date")
+"""The foyer's housing facts that only adjust the rent or the forfait where they hold: an ordinary lease (no
+colocation, no room, no loan) is what every tenant's record says, not what decided."""
+
+
+def _amounts() -> frozenset[str]:
+    """The inputs that are amounts (or say a benefit received, or an unusual lease): an agency's 0 (false, no loan)
+    there is no income, payment or lease sent, and a layout's silence read as 0 (a follower's gross pension, the
+    DRM's ARE of a person with none) says nothing."""
+    return frozenset((*_RESOURCES, KNOWN_PROFIT, *_payments(), *_LEASE_FLAGS))
+
+
+def _nonzero(core: CoreMonth, entity: str, key: str, ids: pl.DataFrame) -> pl.DataFrame:
+    """``key``, input: the amounts (``_amounts``) of the ``entity`` rows of ``ids`` the core's inputs give a value
+    other than 0 (false, no loan) in some month read."""
+    amounts = _amounts()
+    parts = []
+    for monthly in (False, True):
+        frame = core.inputs.frame(entity, monthly)
+        cols = [c for c in frame.columns if c in amounts] if frame is not None and key in frame.columns else []
+        if cols:
+            said = [(pl.col(c) != pl.lit(NO_LOAN) if c == "loan_date" else pl.col(c).cast(pl.Float64) != 0.0)
+                    .fill_null(False).alias(c) for c in cols]
+            parts.append(frame.join(ids, on=key, how="semi").select(key, *said)
+                         .unpivot(index=key, variable_name="input", value_name="_v")
+                         .filter(pl.col("_v")).select(key, "input"))
+    return (pl.concat(parts).unique() if parts
+            else pl.DataFrame(schema={key: ids.schema[key], "input": pl.String}))
+
+
 def fact_sources(core: CoreMonth, individu: pl.DataFrame, months_from,  # type: ignore[no-untyped-def]
                  familles: pl.DataFrame) -> pl.DataFrame:
     """famille_id, input, agency, month: which agency supplied each input the core read for the members of
     ``familles`` (famille_id: the flagged ones only, so the work scales with the flags, not the territory), and
     the month of its extract: from the core's provenance when it has one (per fact: a nationality France
     Travail sent is named France Travail's even when the DGFiP gave the birth month), else from the
-    ``__source`` columns of the inputs (month null)."""
+    ``__source`` columns of the inputs (month null). From the provenance, what an agency sent only: a value
+    observed, or an amount estimated from its own (the DGFiP's year spread over months), and of the amounts
+    (``_amounts``) those not 0 in every month read: a follower answering 0 for a kind of income its layout never
+    carries (the CAF's gross pension), an exhaustive source's 0 for an income the person does not have (the DRM's
+    ARE, invalidity pension) or the DGFiP's estimate of none are not what a flag rests on (every CAF row quoted
+    the same six: two testers' probes, hh18 L1, 6 December 2026); nor is an estimate following another value
+    (the permit from the nationality)."""
     fam = individu.select("person_id", "famille_id", "menage_id").join(familles.select("famille_id").unique(),
                                                                       on="famille_id", how="semi")
     parts: list[pl.DataFrame] = []
     schema = {"famille_id": pl.String(), "input": pl.String(), "agency": pl.String(), "month": pl.Date()}
     if core.provenance.height:
-        p = core.provenance.filter(pl.col("source_agency").is_not_null())
+        amount = pl.col("input").is_in(sorted(_amounts()))
+        p = core.provenance.filter(pl.col("source_agency").is_not_null()
+                                   & ((pl.col("kind") == "observed") | ((pl.col("kind") == "estimated") & amount)))
         for entity, key in (("individu", "person_id"), ("famille", "famille_id"), ("menage", "menage_id")):
-            sel = p.filter(pl.col("entity") == entity).select(pl.col("id").alias(key), "input",
-                                                              pl.col("source_agency").alias("agency"),
-                                                              pl.col("source_month").alias("month"))
+            ids = fam.select(key).drop_nulls().unique()
+            sel = (p.filter(pl.col("entity") == entity).select(pl.col("id").alias(key), "input",
+                                                               pl.col("source_agency").alias("agency"),
+                                                               pl.col("source_month").alias("month"))
+                   .join(ids, on=key, how="semi"))
+            sel = pl.concat([sel.filter(~amount), sel.filter(amount).join(_nonzero(core, entity, key, ids),
+                                                                          on=[key, "input"], how="semi")])
             link = fam.select(key, "famille_id").unique() if key != "famille_id" else None
             if link is not None:
                 sel = sel.join(link, on=key, how="inner")
