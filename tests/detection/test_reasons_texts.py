@@ -204,7 +204,8 @@ def test_the_facts_used_are_what_an_agency_sent_for_this_famille(rsa_kids):
     is no income or fact sent: the worker's line quotes her salary and rent, the mother's none of the incomes
     she does not have and says so."""
     nothing = ("pension de retraite", "allocation chômage", "pension d'invalidité", "pension alimentaire",
-               "indemnités journalières", "colocation", "location d'une chambre", "hébergement gratuit", "prêt")
+               "indemnités journalières", "colocation", "location d'une chambre", "hébergement gratuit", "prêt",
+               "Guadeloupe")
     band = _line(_again(rsa_kids, _flag(rsa_kids, "band", "aide_logement"), 20, max_facts=100)[0],
                  "Données utilisées")
     assert band.startswith("Données utilisées : salaire net (DRM de l'Assurance retraite 06/2026) ; "), band

@@ -147,15 +147,16 @@ def _differ(low: pl.Expr, high: pl.Expr) -> pl.Expr:
     return (low * 100).round(0) != (high * 100).round(0)
 
 
-_LEASE_FLAGS = ("hosted_free_of_charge", "colocation", "chambre", "loan_date")
-"""The foyer's housing facts that only adjust the rent or the forfait where they hold: an ordinary lease (no
-colocation, no room, no loan) is what every tenant's record says, not what decided."""
+_LEASE_FLAGS = ("hosted_free_of_charge", "colocation", "chambre", "loan_date", "residence_dom")
+"""The foyer's housing facts that only adjust an amount where they hold: an ordinary lease (no colocation, no room,
+no loan) in mainland France is what almost every record says, not what decided (« logement en Guadeloupe,
+Martinique, Guyane ou à La Réunion (DGFiP) » was quoted for a home in the Lot)."""
 
 
 def _amounts() -> frozenset[str]:
-    """The inputs that are amounts (or say a benefit received, or an unusual lease): an agency's 0 (false, no loan)
-    there is no income, payment or lease sent, and a layout's silence read as 0 (a follower's gross pension, the
-    DRM's ARE of a person with none) says nothing."""
+    """The inputs that are amounts (or say a benefit received, an unusual lease, an overseas home): an agency's 0
+    (false, no loan) there is no income, payment or lease sent, and a layout's silence read as 0 (a follower's gross
+    pension, the DRM's ARE of a person with none) says nothing."""
     return frozenset((*_RESOURCES, KNOWN_PROFIT, *_payments(), *_LEASE_FLAGS))
 
 
