@@ -74,12 +74,14 @@ def test_nationality_is_named_with_the_agency_and_month_that_sent_it(foreign):
 
 
 def test_no_fact_is_named_with_an_agency_its_provenance_does_not_record(foreign):
-    """Every « fact (agency month) » of the reason line is one the provenance holds for the famille's member."""
+    """Every « fact (agency month) » of the reason line is one the provenance holds for the famille, its member or
+    their ménage."""
     from nonrecours.detection.reasons import _input_label
     from nonrecours.schemas.codes import AGENCY_LABELS
 
     _, core, run = foreign
-    prov = core.provenance.filter((pl.col("id") == "p-jobseeker") & pl.col("source_agency").is_not_null())
+    units = core.inputs.individu.filter(pl.col("person_id") == "p-jobseeker").select("famille_id", "menage_id").row(0)
+    prov = core.provenance.filter(pl.col("id").is_in(["p-jobseeker", *units]) & pl.col("source_agency").is_not_null())
     held = {f"{_input_label(i)} ({AGENCY_LABELS.get(a, a)} {m:%m/%Y})"
             for i, a, m in prov.select("input", "source_agency", "source_month").iter_rows()}
     facts = next(r for r in run.flags.get_column("reasons").explode().to_list() if r.startswith("Données utilisées"))

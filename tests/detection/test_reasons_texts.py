@@ -48,9 +48,9 @@ def _line(lines: list[str], start: str) -> str:
 
 
 def test_a_deciding_unknown_is_asked_never_quoted_as_a_fact_used(kids):
-    """The ASF's alimony received is the CAF's estimate (none, from the mother's age): quoted as a fact used while
-    it is not a deciding unknown; once it decides the flag (as on 147 ASF flags of the demo) it is among the
-    unknowns to check with the person, and no longer among the facts used (nor named with the CAF's month)."""
+    """The ASF's alimony received: once it decides the flag (as on 147 ASF flags of the demo) it is among the
+    unknowns to check with the person, and never among the facts used (nor named with the CAF's month). Not deciding,
+    it is not quoted either: the CAF's 0 is no alimony sent (``fact_sources``: only amounts other than 0)."""
     core, run = kids
     assert run.result is not None
     flag = (run.flags.filter((pl.col("unit_id") == "caf:f-kids") & (pl.col("benefit") == "asf"))
@@ -64,7 +64,7 @@ def test_a_deciding_unknown_is_asked_never_quoted_as_a_fact_used(kids):
         return reasons(flags, run.result, sources, 8).item(0, "reasons").to_list()
 
     held = _line(lines([]), "Données utilisées")
-    assert "pension alimentaire reçue (CAF 06/2026)" in held and "âge (CAF 06/2026)" in held
+    assert "pension alimentaire" not in held and "âge (CAF 06/2026)" in held
     decided = lines(["alimony_received"])
     assert "pension alimentaire reçue" in _line(decided, "Données inconnues qui décident")
     used = _line(decided, "Données utilisées")
@@ -139,14 +139,16 @@ def test_the_free_css_the_rsa_brings_is_kept_when_the_lines_are_cut(rsa_kids):
 def test_the_facts_used_quote_the_resources_first_and_say_what_is_left_out(rsa_kids):
     """« Données utilisées » listed the age, nationality, permit, OFPRA and studies first, then cut: none of the
     resources the amount rests on was quoted on 6,668 of the demo's 10,960 flags. The resources come first,
-    the identity facts after; a line cut says how many facts it leaves out."""
+    the identity facts after; a line cut says how many facts it leaves out. (The worker's salary: the mother's
+    resources are all 0, none quoted.)"""
     _, run = rsa_kids
-    for lines in run.flags.get_column("reasons").to_list():
+    for lines in run.flags.filter(pl.col("unit_id") == "caf:f-band").get_column("reasons").to_list():
         assert _line(lines, "Données utilisées").startswith("Données utilisées : salaire net ("), lines
-    every = _line(_again(rsa_kids, _flag(rsa_kids, "kids", "rsa"), 20, max_facts=100)[0], "Données utilisées")
+    every = _line(_again(rsa_kids, _flag(rsa_kids, "band", "aide_logement"), 20, max_facts=100)[0],
+                  "Données utilisées")
     assert not re.search(r" et \d+ autres\.$", every)
     assert every.index("salaire net (") < every.index("âge (") < every.index("nationalité (")
-    cut = _line(_again(rsa_kids, _flag(rsa_kids, "kids", "rsa"), 20, max_facts=3)[0], "Données utilisées")
+    cut = _line(_again(rsa_kids, _flag(rsa_kids, "band", "aide_logement"), 20, max_facts=3)[0], "Données utilisées")
     left = every.count(" ; ") + 1 - 3
     assert cut.count(" ; ") == 2 and cut.endswith(f" et {left} autres."), cut
     assert every.startswith(cut.removesuffix(f" et {left} autres."))
@@ -172,3 +174,43 @@ def test_no_condition_is_said_unmet_where_the_central_values_give_the_right(rsa_
                                                         pl.lit([], dtype=pl.List(pl.String)).alias("linked"))
     assert _line(_again(rsa_kids, band)[0], "Non remplies") == (
         "Non remplies sur les valeurs centrales : montant au moins égal au seuil de versement.")
+
+
+def test_a_deciding_income_of_year_n2_names_the_year_missing():
+    """The DGFiP declares 2024 only: the CSS's look-back reads 2025's months, whose year N-2 (2023) it did not send.
+    The deciding unknowns' line said « pensions imposables N-2 », which a June 2026 letter wrote « 2024 », a year the
+    DGFiP had sent (a tester's hh17 K70): it names 2023."""
+    t = Territory()
+    t.famille("kids")
+    _children(t, "kids", (8, 12))
+    t.declare("kids", years=(2024,))
+    t.famille("band", salary=1000.0)
+    t.declare("band", 12000.0, years=(2024,))
+    tables = t.tables()
+    run = detect(core_month(tables, MONTH), tables, config=BENEFITS)
+    css = run.flags.filter(pl.col("benefit").str.starts_with("css")
+                           & pl.col("deciding_unknowns").list.contains("pensions_imposables_n2"))
+    assert css.height == 2
+    for lines in css.get_column("reasons").to_list():
+        deciding = _line(lines, "Données inconnues qui décident")
+        assert "pensions imposables 2023" in deciding and "revenus d'activité imposables 2023" in deciding, deciding
+        assert "déclaration de revenus de l'année 2023 (DGFiP)" in deciding and "N-2" not in deciding, deciding
+
+
+def test_the_facts_used_are_what_an_agency_sent_for_this_famille(rsa_kids):
+    """« Données utilisées » was the same list on every flag (two testers' probes, hh18 L1): « pension de retraite
+    brute (CAF …) », which the CAF's layout does not carry, « allocation chômage nette (ARE) (DRM …) », « pension
+    d'invalidité (DRM …) », « pension alimentaire reçue (CAF …) » for people with none. A 0 (an ordinary lease)
+    is no income or fact sent: the worker's line quotes her salary and rent, the mother's none of the incomes
+    she does not have and says so."""
+    nothing = ("pension de retraite", "allocation chômage", "pension d'invalidité", "pension alimentaire",
+               "indemnités journalières", "colocation", "location d'une chambre", "hébergement gratuit", "prêt",
+               "Guadeloupe")
+    band = _line(_again(rsa_kids, _flag(rsa_kids, "band", "aide_logement"), 20, max_facts=100)[0],
+                 "Données utilisées")
+    assert band.startswith("Données utilisées : salaire net (DRM de l'Assurance retraite 06/2026) ; "), band
+    assert "loyer mensuel hors charges" in band and not [w for w in nothing if w in band], band
+    kids = _again(rsa_kids, _flag(rsa_kids, "kids", "rsa"), 20, max_facts=100)[0]
+    assert "Aucun revenu transmis par les organismes pour les mois de référence." in kids
+    used = _line(kids, "Données utilisées")
+    assert "âge (CAF 06/2026)" in used and not [w for w in (*nothing, "salaire") if w in used], used

@@ -125,3 +125,63 @@ def test_questions_are_asked_in_plain_words_never_from_the_engines_labels(flags,
         "Quelle est votre date de naissance ?",
         "Dans quelle commune se trouve votre logement ?"], questions
     assert not [q for q in questions if q.startswith("Pouvez-vous préciser")]
+
+
+def _n2_unknowns(person: str, months: list[dt.date]) -> pl.DataFrame:
+    """The core's unknowns of the DGFiP's N-2 incomes of ``person`` for ``months`` (those of a year it did not send)."""
+    from nonrecours.core.month import UNKNOWNS_SCHEMA
+
+    return pl.DataFrame([("individu", pid(person), m, inp, 0.0, 0.0, 30000.0,
+                          f"la DGFiP ne transmet pas les revenus de {m.year - 2} pour cette personne", False)
+                         for m in months for inp in ("pensions_imposables_n2", "revenu_activite_imposable_n2")],
+                        schema=UNKNOWNS_SCHEMA, orient="row")
+
+
+def test_an_income_of_year_n2_is_asked_for_the_year_missing(flags, records, return_keys):
+    """A tester's CPAM row (hh17 K70, June 2026): the DGFiP sent 2024, not 2023, which the CSS reads for March to
+    December 2025; the row asked « … pour l'année 2024 », a year already sent. It asks for 2023; a person missing
+    both years is asked both, each once; without the unknowns, the evaluated month's N-2 as before."""
+    row = {**flags.row(0, named=True), "deciding_unknowns": ["pensions_imposables_n2", "revenu_activite_imposable_n2"]}
+    frame = pl.DataFrame([row], schema=flags.schema)
+    who = flags.item(0, "claimant_id")
+    person = next(n for n in ("anais", "elodie", "jerome", "francoise", "noel", "helene", "gaelle") if pid(n) == who)
+    year_2023 = [dt.date(2025, m, 1) for m in range(3, 13)]
+
+    def asked(unknowns: pl.DataFrame | None) -> list[str]:
+        (got,) = [f.row(0, named=True) for f in build_outreach(frame, records=records, keys=return_keys,
+                                                                 unknowns=unknowns).values()]
+        return [q for q in got["questions"] if "impôts" in q]
+
+    only_2023 = asked(_n2_unknowns(person, year_2023))
+    assert len(only_2023) == 2 and all("pour l'année 2023 (votre avis" in q for q in only_2023), only_2023
+    both = asked(_n2_unknowns(person, [*year_2023, *[dt.date(2026, m, 1) for m in range(1, 7)]]))
+    assert all("pour les années 2023 et 2024 (votre avis" in q for q in both), both
+    assert all("pour l'année 2024 (votre avis" in q for q in asked(None))
+    someone_else = _n2_unknowns("gaelle" if person != "gaelle" else "noel", year_2023)  # not this row's
+    assert all("pour l'année 2024 (votre avis" in q for q in asked(someone_else))
+
+
+def test_a_permit_estimated_from_a_nationality_no_agency_sends_is_not_held(flags, records, return_keys, provenance,
+                                                                           affiliations):
+    """A tester's CPAM row (hh17 K70): born in France by her NIR, known to the DGFiP alone, which sends no nationality.
+    The core estimates her French from the birth place (unknown, informed) and her permit and exemptions from that,
+    sourced as the DGFiP's: the row said « Titre de séjour (hors EEE et Suisse) : DGFiP » and asked « Quelle est votre
+    nationalité ? ». An estimate following a nationality no agency holds is no fact held; one following the
+    nationality the CAF sends is."""
+    m = dt.date(2026, 6, 1)
+    follows = ("residence_permit_years", "residence_condition_exempt", "ofpra_protection")
+    rows = [("individu", pid("anais"), None, "nationality_group", "unknown", None, None),
+            *[("individu", pid("anais"), None, i, "estimated", "dgfip", m) for i in follows],
+            ("individu", pid("elodie"), None, "nationality_group", "observed", "caf", m),
+            *[("individu", pid("elodie"), None, i, "estimated", "caf", m) for i in follows]]
+    facts = pl.concat([provenance, pl.DataFrame(rows, schema=provenance.schema, orient="row")])
+    asked = flags.with_columns(pl.when(pl.col("claimant_id") == pid("anais"))
+                               .then(pl.col("deciding_unknowns").list.concat(pl.lit(["nationality_group"])))
+                               .otherwise("deciding_unknowns").alias("deciding_unknowns"))
+    rows_out = _rows(asked, records, return_keys, provenance=facts, affiliations=affiliations, with_claimant=True)
+    anais = _person(rows_out, "anais")
+    assert "Quelle est votre nationalité ?" in anais["questions"]
+    assert not [f for f in anais["known_facts"] if f.startswith(("Titre de séjour", "Nationalité"))], anais
+    elodie = _person(rows_out, "elodie")
+    assert "Nationalité : CAF (06/2026)" in elodie["known_facts"]
+    assert "Titre de séjour (hors EEE et Suisse) : CAF (06/2026)" in elodie["known_facts"]

@@ -39,7 +39,8 @@ from nonrecours.schemas.months import month_index, month_index_expr
 from nonrecours.schemas.tables import valid_on
 from nonrecours.schemas.zonage import overseas_department, zone_apl_of
 
-__all__ = ["BEHIND_MIN_PAYMENTS", "FAMILY_PAYMENTS", "PAYMENT_INPUTS", "PERSON_PAYMENTS", "RECEIVED_INPUTS",
+__all__ = ["BEHIND_MIN_PAYMENTS", "FAMILY_PAYMENTS", "FOLLOWS_NATIONALITY", "PAYMENT_INPUTS", "PERSON_PAYMENTS",
+           "RECEIVED_INPUTS",
            "SETTING_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts", "build_inputs", "build_month",
            "earliest_reach", "listings_reach", "payments_reach", "population_facts", "reach_month", "with_payments",
            "within_the_extracts"]
@@ -103,6 +104,10 @@ _HELD_UNSENT = {"rsdae": "aucune agence ne transmet la RSDAE de cette personne (
                                   "par la caisse de retraite, CNAV ou MSA)"}
 """Why each of :data:`_HELD` is unknown, one fact each: an unfitness the CNAV sends is no RSDAE (a tester's retiree
 of 63 was told neither was sent, 6 December 2026)."""
+FOLLOWS_NATIONALITY = ("residence_permit_years", "residence_condition_exempt", "ofpra_protection")
+"""Inputs estimated from the person's nationality where no agency sends them (a French or EEA national needs no
+permit nor exemption): the agency of such an estimate is the nationality's, or the birth place's where the
+nationality itself is only estimated from it (born in France), and then no agency supplied either value."""
 _UNKNOWN_BIRTH = dt.date(1800, 1, 1)
 YOUNG_DEPENDANT_MISSING = ("un jeune adulte à charge fiscale du foyer manque au dossier: à la charge de la famille "
                            "ou famille à part, inconnu")

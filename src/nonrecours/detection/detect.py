@@ -42,7 +42,7 @@ from nonrecours.detection.confidence import (
 )
 from nonrecours.detection.deciding import decisive_unknowns
 from nonrecours.detection.exclusions import EXCLUSIONS, exclusions
-from nonrecours.detection.reasons import condition_columns, fact_sources, reasons
+from nonrecours.detection.reasons import condition_columns, fact_sources, famille_years, reasons
 from nonrecours.detection.receipts import (
     AFFILIATION_PAYERS,
     allocataire_lost,
@@ -535,6 +535,8 @@ class _DueFacts:
     provenance: pl.DataFrame
     situations: pl.DataFrame
     conditions: pl.DataFrame
+    years: pl.DataFrame
+    """famille_id (now), input, years: the N-2 incomes unknown then (``reasons.famille_years``)."""
 
 
 def _due_facts(e: Earlier, flags: pl.DataFrame, paid_window: int) -> _DueFacts:
@@ -563,7 +565,11 @@ def _due_facts(e: Earlier, flags: pl.DataFrame, paid_window: int) -> _DueFacts:
                             on=["claimant_id", "famille_id"], how="semi")
     conditions = e.conditions.join(fam.select(pl.col("unit_id").alias("famille_id")).unique(), on="famille_id",
                                    how="semi")
-    return _DueFacts(e.benefits, sources, provenance, flagged_situations(e.core.inputs, e.due, claimants), conditions)
+    years = (famille_years(e.core.unknowns, then, e.due, fam).join(fam, on="famille_id").drop("famille_id")
+             .rename({"unit_id": "famille_id"}).group_by("famille_id", "input")
+             .agg(pl.col("years").list.explode(keep_nulls=False, empty_as_null=False).unique().sort()))
+    return _DueFacts(e.benefits, sources, provenance, flagged_situations(e.core.inputs, e.due, claimants), conditions,
+                     years)
 
 
 def _adults(individu: pl.DataFrame) -> pl.DataFrame:
@@ -1291,11 +1297,12 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     unreported = frozenset(b for b, k in paid_known.items() if not k)
     judged_now = flags.filter(pl.col("benefit").is_in(now))
     parts = [reasons(judged_now, central, fact_sources(core, individu, add_months(month, -config.paid_window),
-                                                       judged_now), config.max_reasons, unreported)]
+                                                       judged_now), config.max_reasons, unreported,
+                     years=famille_years(core.unknowns, individu, month, judged_now))]
     for d in due:  # a benefit judged at an earlier month names that month's sources and conditions (famille now)
         then = replace(central, frames={**central.frames, "famille": d.conditions})
         parts.append(reasons(flags.filter(pl.col("benefit").is_in(d.benefits)), then, d.sources,
-                             config.max_reasons, unreported))
+                             config.max_reasons, unreported, years=d.years))
     flags = pl.concat(parts, how="vertical_relaxed")
     n_unid = dict(flags.filter(pl.col("_unid_payer").is_not_null() & (pl.col("_unobserved").fill_null("") != "slip"))
                   .group_by("benefit").len().iter_rows())

@@ -9,14 +9,15 @@ A flag gets a handful of lines (``DetectionConfig.max_reasons``), short enough f
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 import polars as pl
 
-from nonrecours.core.inputs import SETTING_INPUTS
+from nonrecours.core.inputs import NO_LOAN, SETTING_INPUTS
 from nonrecours.core.month import CoreMonth, agency_per_row
+from nonrecours.core.resources import KNOWN_PROFIT, N2_INPUTS
 from nonrecours.core.resources import MONTHLY_INPUTS as RESOURCE_INPUTS
-from nonrecours.core.resources import N2_INPUTS
 from nonrecours.core.units import qualifier
 from nonrecours.detection.targets import entitled_expr
 from nonrecours.engine import Result, inputs_read
@@ -28,7 +29,8 @@ from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCY_LABELS, agency_subject
 
-__all__ = ["BENEFIT_FR", "NOT_A_FACT", "fact_sources", "french_integer", "input_labels", "reasons"]
+__all__ = ["BENEFIT_FR", "N2_ASKED", "NOT_A_FACT", "fact_sources", "famille_years", "french_integer", "input_labels",
+           "reasons", "unknown_years", "with_years"]
 
 BENEFIT_FR = {b.code: b.short if b.kind == "amount" else b.label for b in CATALOGUE}
 """French name of each benefit in a reason line (the catalogue's, schemas.benefits)."""
@@ -75,6 +77,45 @@ unmet deny nothing, so they are never said « non remplies » (met, they stay am
 person as written, « personne isolée »)."""
 
 
+N2_ASKED = (*N2_INPUTS, "revenus_n2_renseignes")
+"""The inputs of the DGFiP's yearly incomes of year N-2 of a month, whose labels and questions say « N-2 »."""
+
+
+def unknown_years(unknowns: pl.DataFrame | pl.LazyFrame, month: dt.date) -> pl.LazyFrame:
+    """entity, id, input, year: the years an unknown of an N-2 input (``N2_ASKED``) leaves unknown, the year N-2 of
+    each month it is unknown for (a CSS reading March 2025 misses 2023, not the evaluated month's 2024: a letter
+    asked for 2024, which the DGFiP had sent, 6 December 2026); an unknown of every month read (month null), the
+    evaluated ``month``'s."""
+    return (unknowns.lazy().filter(pl.col("input").is_in(N2_ASKED))
+            .select("entity", "id", "input", (pl.coalesce(pl.col("month"), pl.lit(month, dtype=pl.Date)).dt.year()
+                                              - 2).cast(pl.Int32).alias("year")).unique())
+
+
+def famille_years(unknowns: pl.DataFrame, individu: pl.DataFrame, month: dt.date,
+                  familles: pl.DataFrame) -> pl.DataFrame:
+    """famille_id, input, years (sorted): for the familles of ``familles`` (famille_id), the years of N-2 inputs
+    unknown for one of their members (``individu``: person_id, famille_id), as ``unknown_years`` reads them."""
+    members = individu.select("person_id", "famille_id").join(familles.select("famille_id").unique(),
+                                                              on="famille_id", how="semi")
+    return (unknown_years(unknowns.filter(pl.col("entity") == "individu"), month)
+            .join(members.lazy(), left_on="id", right_on="person_id")
+            .group_by("famille_id", "input").agg(pl.col("year").unique().sort().alias("years")).collect())
+
+
+def with_years(text: pl.Expr, years: pl.Expr) -> pl.Expr:
+    """``text`` with its « N-2 » written as the years of ``years`` (a sorted list of integers): « l'année 2023 »,
+    « les années 2023 et 2024 », « imposables 2023 et 2024 »; unchanged where ``years`` is null or empty (the
+    outreach list then writes the evaluated month's N-2)."""
+    n = years.list.len()
+    named = years.list.eval(pl.element().cast(pl.String))
+    phrase = pl.when(n > 1).then(named.list.head(n - 1).list.join(", ") + pl.lit(" et ") + named.list.last()) \
+        .otherwise(named.list.first())
+    several = text.str.replace("de l'année N-2", pl.lit("des années ") + phrase, literal=True) \
+        .str.replace("l'année N-2", pl.lit("les années ") + phrase, literal=True)
+    return (pl.when(n.fill_null(0) == 0).then(text).when(n > 1).then(several).otherwise(text)
+            .str.replace_all("N-2", phrase.fill_null("N-2"), literal=True))
+
+
 def _payments() -> tuple[str, ...]:
     """The inputs saying what an agency pays the famille (« AAH versée », « allocations familiales versées »)."""
     return tuple(sorted(n for n in default_registry().inputs if n not in NOT_A_FACT
@@ -106,23 +147,66 @@ def _differ(low: pl.Expr, high: pl.Expr) -> pl.Expr:
     return (low * 100).round(0) != (high * 100).round(0)
 
 
+_LEASE_FLAGS = ("hosted_free_of_charge", "colocation", "chambre", "loan_date", "residence_dom")
+"""The foyer's housing facts that only adjust an amount where they hold: an ordinary lease (no colocation, no room,
+no loan) in mainland France is what almost every record says, not what decided (« logement en Guadeloupe,
+Martinique, Guyane ou à La Réunion (DGFiP) » was quoted for a home in the Lot)."""
+
+
+def _amounts() -> frozenset[str]:
+    """The inputs that are amounts (or say a benefit received, an unusual lease, an overseas home): an agency's 0
+    (false, no loan) there is no income, payment or lease sent, and a layout's silence read as 0 (a follower's gross
+    pension, the DRM's ARE of a person with none) says nothing."""
+    return frozenset((*_RESOURCES, KNOWN_PROFIT, *_payments(), *_LEASE_FLAGS))
+
+
+def _nonzero(core: CoreMonth, entity: str, key: str, ids: pl.DataFrame) -> pl.DataFrame:
+    """``key``, input: the amounts (``_amounts``) of the ``entity`` rows of ``ids`` the core's inputs give a value
+    other than 0 (false, no loan) in some month read."""
+    amounts = _amounts()
+    parts = []
+    for monthly in (False, True):
+        frame = core.inputs.frame(entity, monthly)
+        cols = [c for c in frame.columns if c in amounts] if frame is not None and key in frame.columns else []
+        if cols:
+            said = [(pl.col(c) != pl.lit(NO_LOAN) if c == "loan_date" else pl.col(c).cast(pl.Float64) != 0.0)
+                    .fill_null(False).alias(c) for c in cols]
+            parts.append(frame.join(ids, on=key, how="semi").select(key, *said)
+                         .unpivot(index=key, variable_name="input", value_name="_v")
+                         .filter(pl.col("_v")).select(key, "input"))
+    return (pl.concat(parts).unique() if parts
+            else pl.DataFrame(schema={key: ids.schema[key], "input": pl.String}))
+
+
 def fact_sources(core: CoreMonth, individu: pl.DataFrame, months_from,  # type: ignore[no-untyped-def]
                  familles: pl.DataFrame) -> pl.DataFrame:
     """famille_id, input, agency, month: which agency supplied each input the core read for the members of
     ``familles`` (famille_id: the flagged ones only, so the work scales with the flags, not the territory), and
     the month of its extract: from the core's provenance when it has one (per fact: a nationality France
     Travail sent is named France Travail's even when the DGFiP gave the birth month), else from the
-    ``__source`` columns of the inputs (month null)."""
+    ``__source`` columns of the inputs (month null). From the provenance, what an agency sent only: a value
+    observed, or an amount estimated from its own (the DGFiP's year spread over months), and of the amounts
+    (``_amounts``) those not 0 in every month read: a follower answering 0 for a kind of income its layout never
+    carries (the CAF's gross pension), an exhaustive source's 0 for an income the person does not have (the DRM's
+    ARE, invalidity pension) or the DGFiP's estimate of none are not what a flag rests on (every CAF row quoted
+    the same six: two testers' probes, hh18 L1, 6 December 2026); nor is an estimate following another value
+    (the permit from the nationality)."""
     fam = individu.select("person_id", "famille_id", "menage_id").join(familles.select("famille_id").unique(),
                                                                       on="famille_id", how="semi")
     parts: list[pl.DataFrame] = []
     schema = {"famille_id": pl.String(), "input": pl.String(), "agency": pl.String(), "month": pl.Date()}
     if core.provenance.height:
-        p = core.provenance.filter(pl.col("source_agency").is_not_null())
+        amount = pl.col("input").is_in(sorted(_amounts()))
+        p = core.provenance.filter(pl.col("source_agency").is_not_null()
+                                   & ((pl.col("kind") == "observed") | ((pl.col("kind") == "estimated") & amount)))
         for entity, key in (("individu", "person_id"), ("famille", "famille_id"), ("menage", "menage_id")):
-            sel = p.filter(pl.col("entity") == entity).select(pl.col("id").alias(key), "input",
-                                                              pl.col("source_agency").alias("agency"),
-                                                              pl.col("source_month").alias("month"))
+            ids = fam.select(key).drop_nulls().unique()
+            sel = (p.filter(pl.col("entity") == entity).select(pl.col("id").alias(key), "input",
+                                                               pl.col("source_agency").alias("agency"),
+                                                               pl.col("source_month").alias("month"))
+                   .join(ids, on=key, how="semi"))
+            sel = pl.concat([sel.filter(~amount), sel.filter(amount).join(_nonzero(core, entity, key, ids),
+                                                                          on=[key, "input"], how="semi")])
             link = fam.select(key, "famille_id").unique() if key != "famille_id" else None
             if link is not None:
                 sel = sel.join(link, on=key, how="inner")
@@ -349,11 +433,28 @@ def _subsidiary_line() -> pl.Expr:
                "CASF art. L262-10) : ") + names.list.join(", ") + pl.lit("."))
 
 
+def _deciding_named(part: pl.DataFrame, years: pl.DataFrame | None) -> pl.DataFrame:
+    """_row, _deciding: each flag's deciding unknowns by their French names, in their order, an N-2 income named with
+    the years its famille misses (``years``: famille_id, input, years; « pensions imposables 2023 »)."""
+    names = pl.col("input").replace_strict(input_labels(), default=pl.col("input"), return_dtype=pl.String)
+    long = (part.select("_row", "famille_id", pl.col("deciding_unknowns").alias("input")).explode("input")
+            .drop_nulls("input").with_row_index("_at"))
+    if years is not None:
+        long = long.join(years, on=["famille_id", "input"], how="left")
+    else:
+        long = long.with_columns(pl.lit(None, dtype=pl.List(pl.Int32)).alias("years"))
+    return (long.sort("_at").group_by("_row", maintain_order=True)
+            .agg(with_years(names, pl.col("years")).alias("_deciding")))
+
+
 def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_lines: int,
-            payments_unknown: frozenset[str] = frozenset(), max_facts: int = MAX_FACTS) -> pl.DataFrame:
+            payments_unknown: frozenset[str] = frozenset(), max_facts: int = MAX_FACTS,
+            years: pl.DataFrame | None = None) -> pl.DataFrame:
     """``flags`` (famille_id, benefit, grade, amounts, paid, deciding_unknowns, linked) with a ``reasons``
     list column added. ``payments_unknown``: benefits whose payments no agency of the run reports (said on the
-    flag: what is received is unknown). ``max_facts``: facts quoted on the « Données utilisées » line at most."""
+    flag: what is received is unknown). ``max_facts``: facts quoted on the « Données utilisées » line at most.
+    ``years`` (``famille_years``): the years of N-2 incomes each famille misses, named on the deciding unknowns'
+    line (without it, « N-2 »)."""
     if flags.is_empty():
         return flags.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias("reasons"))
     fam = result["famille"]
@@ -397,7 +498,7 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
         subsidiary = list(SUBSIDIARY_DUE) if benefit == "rsa" and set(SUBSIDIARY_DUE) <= set(fam.columns) else []
         part = part.join(fam.select("famille_id", *[c for c, _ in conds], other, *subsidiary), on="famille_id",
                          how="left")
-        part = part.join(facts, on="_row", how="left")
+        part = part.join(facts, on="_row", how="left").join(_deciding_named(part, years), on="_row", how="left")
         name = BENEFIT_FR[benefit]
         if row.kind == "amount":
             per = 12.0 if row.yearly else 1.0
@@ -558,8 +659,7 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             lines.append(pl.when(~possible & granted_by).then(granted_line))
         # the questions that settle the flag, before the facts (a list cut at ``max_lines`` keeps them)
         lines.append(pl.when(pl.col("deciding_unknowns").list.len() > 0).then(
-            pl.lit("Données inconnues qui décident : ") + pl.col("deciding_unknowns").list.eval(
-                pl.element().replace_strict(input_labels(), default=pl.element())).list.join(", ")
+            pl.lit("Données inconnues qui décident : ") + pl.col("_deciding").list.join(", ")
             + pl.lit(" (à vérifier auprès de la personne).")))
         lines.append(pl.when(pl.col("linked").list.len() > 0).then(
             pl.lit("Ouvre aussi droit à : ") + pl.col("linked").list.eval(

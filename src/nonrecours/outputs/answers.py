@@ -20,7 +20,7 @@ import polars as pl
 
 from nonrecours.detection.targets import cash
 from nonrecours.errors import SchemaError
-from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame, fact_ids, held_fact, judged_earlier
+from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame, fact_ids, held_facts, judged_earlier
 from nonrecours.outputs.writers import write_table
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCIES, FAMILY_BENEFITS_PAID, PARENT_ROLES
@@ -236,8 +236,8 @@ def exchange_value(run_detection: Callable[[set[str]], pl.DataFrame], *,
 
 
 def _held(provenance: pl.DataFrame, *keys: str) -> pl.DataFrame:
-    """``keys``, input, source: the facts an agency supplied (observed, or estimated from its data)."""
-    return (provenance.filter(held_fact())
+    """``keys``, input, source: the facts an agency supplied (``law.held_facts``; ``provenance`` held already)."""
+    return (provenance
             .select(*keys, "input", pl.col("source_agency").cast(pl.String).alias("source")).unique())
 
 
@@ -257,7 +257,7 @@ def _due_fields(flags: pl.DataFrame, due_provenance: pl.DataFrame | None, keys: 
     fields = claim_fields_frame().drop_nulls("input").select("benefit", "field", "input")
     key = list(dict.fromkeys([*keys, "unit_id", "benefit"]))
     ids = fact_ids(flags, key)
-    held = due_provenance.filter(held_fact())
+    held = held_facts(due_provenance, ("unit_id", "benefit", "id"))
     own = ids.join(_held(held.filter(~pl.col("entity").is_in(_HOUSEHOLD_UNITS)), "unit_id", "benefit", "id"),
                    on=["unit_id", "benefit", "id"])
     household = flags.select(key).unique().join(
@@ -316,7 +316,7 @@ def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *,
     # every (unit, id) × the benefit's inputs, joined to the facts held: streamed by the query engine, so the
     # product (tens of rows a unit) is never held whole, only the fields found
     found = (ids.lazy().join(fields.drop_nulls("input").select("benefit", "field", "input").lazy(), on="benefit")
-             .join(_held(provenance, "id").lazy(), on=["id", "input"])
+             .join(_held(held_facts(provenance), "id").lazy(), on=["id", "input"])
              .select("population", "benefit", "unit_id", "field", "source").unique().collect(engine="streaming"))
     units = ids.select("population", "benefit", "unit_id")
     if due_found is not None:
@@ -386,7 +386,7 @@ def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | pl.LazyFr
     got = [pl.DataFrame(schema={"_flag": pl.UInt32, "field": pl.String})]
     if provenance is not None and provenance.height:
         # the (id, input) pairs held, whichever agency: one pass over the facts (3 million at 100,000 persons)
-        held = provenance.filter(held_fact()).select("id", "input").unique()
+        held = held_facts(provenance).select("id", "input").unique()
         got.append(fact_ids(f.filter(~earlier), ["_flag", "benefit"], members).lazy()  # streamed, as in answer 2
                    .join(answerable.select("benefit", "field", "input").lazy(), on="benefit")
                    .join(held.lazy(), on=["id", "input"]).select("_flag", "field").collect(engine="streaming"))

@@ -17,12 +17,13 @@ from functools import cache
 
 import polars as pl
 
+from nonrecours.core.inputs import FOLLOWS_NATIONALITY
 from nonrecours.schemas.benefits import BENEFITS, CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
 __all__ = ["BENEFIT_LABELS", "CHANNELS", "CLAIM_FIELDS", "INPUT_QUESTIONS", "QUESTIONS",
-           "TARGET_BENEFITS", "claim_fields_frame", "fact_ids", "held_fact", "input_question", "judged_earlier",
-           "questions_frame"]
+           "TARGET_BENEFITS", "claim_fields_frame", "fact_ids", "held_fact", "held_facts", "input_question",
+           "judged_earlier", "questions_frame"]
 
 TARGET_BENEFITS: tuple[str, ...] = BENEFITS
 """The benefits detection flags and outputs report on (the catalogue's, schemas.benefits)."""
@@ -35,6 +36,19 @@ def held_fact() -> pl.Expr:
     """On provenance rows: a fact an agency already holds (observed, or estimated from its data), what a claim
     form need not ask again (the outreach list's facts, answer 2's shares)."""
     return pl.col("kind").is_in(["observed", "estimated"]) & pl.col("source_agency").is_not_null()
+
+
+def held_facts(provenance: pl.DataFrame, by: tuple[str, ...] = ("id",)) -> pl.DataFrame:
+    """The rows of ``provenance`` an agency holds (``held_fact``), but for an estimate that follows the nationality
+    (``core.inputs.FOLLOWS_NATIONALITY``: the years of permit, the refugee or resident exemptions) of a person whose
+    nationality no agency holds (``by``: the columns naming one person's facts): a nationality estimated from the
+    NIR's birth place is no agency's answer, nor is the permit it implies (a tester's CPAM row, hh17 K70, said
+    « Titre de séjour (hors EEE et Suisse) : DGFiP », which sends no nationality, and asked « Quelle est votre
+    nationalité ? »)."""
+    held = provenance.filter(held_fact())
+    follows = (pl.col("kind") == "estimated") & pl.col("input").is_in(FOLLOWS_NATIONALITY)
+    nationality = held.filter(pl.col("input") == "nationality_group").select(*by).unique()
+    return pl.concat([held.filter(~follows), held.filter(follows).join(nationality, on=list(by), how="semi")])
 
 
 def fact_ids(flags: pl.DataFrame, keys: list[str], memberships: pl.DataFrame | None = None) -> pl.DataFrame:

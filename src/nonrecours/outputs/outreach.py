@@ -32,7 +32,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from nonrecours.core.month import agency_per_row
-from nonrecours.detection.reasons import NOT_A_FACT, french_integer
+from nonrecours.detection.reasons import NOT_A_FACT, french_integer, unknown_years, with_years
 from nonrecours.detection.schema import GRADES
 from nonrecours.detection.targets import cash
 from nonrecours.errors import ConfigError, PrivacyError, SchemaError
@@ -42,7 +42,7 @@ from nonrecours.outputs.law import (
     INPUT_QUESTIONS,
     claim_fields_frame,
     fact_ids,
-    held_fact,
+    held_facts,
     input_question,
     judged_earlier,
     questions_frame,
@@ -186,7 +186,8 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
                    provenance: pl.DataFrame | None = None, affiliations: pl.DataFrame | None = None,
                    memberships: pl.DataFrame | None = None, config: OutreachConfig | None = None,
                    situations: pl.DataFrame | None = None, with_claimant: bool = False,
-                   due_provenance: pl.DataFrame | None = None) -> dict[str, pl.DataFrame]:
+                   due_provenance: pl.DataFrame | None = None,
+                   unknowns: pl.DataFrame | pl.LazyFrame | None = None) -> dict[str, pl.DataFrame]:
     """Outreach lists (agency → frame in ``OUTREACH_SCHEMA``, sorted by priority) from detection's flags.
 
     ``records``: agency, person_id, and ``record_id`` (tokenised here under ``keys[agency]``) or
@@ -203,6 +204,9 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
     its situation (never written with a list). ``due_provenance``: detection's ``provenance_due.parquet``
     (``DUE_PROVENANCE_SCHEMA``), the facts behind the flags of a yearly benefit judged at an earlier month (the ARS
     due last August): those flags quote them, never the evaluated month's ``provenance`` (none when not given).
+    ``unknowns``: detection's ``unknowns.parquet`` (``CoreMonth.unknowns``): a question on a deciding income of year
+    N-2 asks for the years the person's unknowns miss (``detection.reasons.unknown_years``), else for the evaluated
+    month's N-2.
     """
     config = config or OutreachConfig()
     _check_flags(flags)
@@ -282,7 +286,7 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
                .drop_nulls("reasons").sort(["claimant_id", "_score"], descending=[False, True], nulls_last=True)
                .group_by("claimant_id", maintain_order=True)
                .agg(pl.format("{} : {}", "_label", "reasons").unique(maintain_order=True).alias("reasons")))
-    questions = _questions(f, config.max_questions)
+    questions = _questions(f, config.max_questions, _years_missing(f, unknowns, memberships))
     facts = _known_facts(f, provenance, memberships, due_provenance)
     out = (lead.join(per_person, on="claimant_id", how="left")
            .join(reasons, on="claimant_id", how="left").join(questions, on="claimant_id", how="left")
@@ -316,12 +320,29 @@ def _years_written(out: pl.DataFrame) -> pl.DataFrame:
     return out
 
 
-def _questions(f: pl.DataFrame, most: int) -> pl.DataFrame:
+def _years_missing(f: pl.DataFrame, unknowns: pl.DataFrame | pl.LazyFrame | None,
+                   memberships: pl.DataFrame | None) -> pl.DataFrame | None:
+    """claimant_id, input, years: the years of the N-2 incomes unknown for the ids a claimant's flags judged at the
+    month hang on (``law.fact_ids``); None without ``unknowns``."""
+    now = f.filter(~judged_earlier(f))
+    if unknowns is None or now.is_empty():
+        return None
+    ids = fact_ids(now, ["claimant_id"], memberships)
+    month = now.get_column("month").max()
+    return (unknown_years(unknowns, month).join(ids.lazy(), on="id").group_by("claimant_id", "input")
+            .agg(pl.col("year").unique().sort().alias("years")).collect())
+
+
+def _questions(f: pl.DataFrame, most: int, years: pl.DataFrame | None = None) -> pl.DataFrame:
     unknowns = f.select("claimant_id", "_score", pl.col("deciding_unknowns").alias("input")).explode("input") \
         .drop_nulls("input").filter(~pl.col("input").is_in(_NOT_ASKED))
     names = unknowns.get_column("input").unique().to_list()
-    asked = unknowns.with_columns(pl.col("input").replace_strict({n: input_question(n) for n in names},
-                                                                 return_dtype=pl.String).alias("q"))
+    if years is not None:  # an income of year N-2 asked for the years missing (« pour l'année 2023 »)
+        unknowns = unknowns.join(years, on=["claimant_id", "input"], how="left")
+    else:
+        unknowns = unknowns.with_columns(pl.lit(None, dtype=pl.List(pl.Int32)).alias("years"))
+    asked = unknowns.with_columns(with_years(pl.col("input").replace_strict(
+        {n: input_question(n) for n in names}, return_dtype=pl.String), pl.col("years")).alias("q"))
     law = f.select("claimant_id", "_score", "benefit").join(
         questions_frame().select("benefit", pl.col("text").alias("q"), "order"), on="benefit")
     # Deciding unknowns first (they decide the grade), then the law's conditions, most valuable benefit first.
@@ -349,13 +370,13 @@ def _known_facts(f: pl.DataFrame, provenance: pl.DataFrame | None, memberships: 
     now = f.filter(~earlier)
     if provenance is not None and provenance.height and now.height:
         ids = fact_ids(now, ["claimant_id", "benefit"], memberships)
-        held = provenance.filter(held_fact()).select("id", "input", pl.col("source_agency").cast(pl.String),
+        held = held_facts(provenance).select("id", "input", pl.col("source_agency").cast(pl.String),
                                                            "source_month")
         parts.append(ids.join(fields, on="benefit").join(held, on=["id", "input"])
                      .select(list(found_schema)))
     if due_provenance is not None and due_provenance.height:
         # the famille as it was at the month judged: detection linked its facts to the flag's unit already
-        held = due_provenance.filter(held_fact()).select(
+        held = held_facts(due_provenance, ("unit_id", "benefit", "id")).select(
             "unit_id", "benefit", "input", pl.col("source_agency").cast(pl.String), "source_month")
         parts.append(f.filter(earlier).select("claimant_id", "unit_id", "benefit")
                      .join(held, on=["unit_id", "benefit"]).join(fields, on=["benefit", "input"])

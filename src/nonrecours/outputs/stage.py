@@ -145,6 +145,8 @@ def run_stage(ctx: Any) -> Any:
                                provenance=provenance, memberships=month_members,
                                config=outreach_config, situations=situations, with_claimant=True,
                                due_provenance=due_provenance,
+                               unknowns=(pl.scan_parquet(det / "unknowns.parquet")
+                                         if (det / "unknowns.parquet").exists() else None),
                                affiliations=_covered_by(memberships, outreach_config.member_agency, month))
         for agency, frame in sorted(lists.items()):
             if situations is not None:
