@@ -14,10 +14,11 @@ from tests.core.rows import DAY, MONTHS, M, membership, person, territory
 
 from nonrecours.core import CoreConfig, build_month
 
-AGENCY_OF = {"inv": "cnam", "ij": "cnam", "cho": "france_travail", "sal": "drm", "nul": "dgfip", "fol": "caf"}
+AGENCY_OF = {"inv": "cnam", "ij": "cnam", "cho": "france_travail", "sal": "drm", "nul": "dgfip", "fol": "caf",
+             "ret": "drm"}
 """Each person's agency: the CNAM's invalidity pensioner (500 € a month, K122's) and sick worker (daily allowances),
 France Travail's job seeker, the DRM's employee, a person only the DGFiP knows, with no income anywhere, and a lone
-parent the CAF follows (150 € of alimony a month, no salary)."""
+parent the CAF follows (150 € of alimony a month, no salary), and a retiree of the DRM (700 € net, K131's)."""
 
 
 def _tables() -> dict[str, pl.DataFrame]:
@@ -29,12 +30,13 @@ def _tables() -> dict[str, pl.DataFrame]:
     resources = [[p, m, kind, amount, agency, agency, DAY] for p, kind, amount, agency in (
         ("inv", "invalidity_pension", 500.0, "cnam"), ("ij", "daily_allowance", 900.0, "cnam"),
         ("cho", "unemployment_benefit", 980.0, "france_travail"), ("sal", "salary_net", 1600.0, "drm"),
-        ("fol", "alimony", 150.0, "caf"))
+        ("fol", "alimony", 150.0, "caf"), ("ret", "pension_net", 700.0, "drm"))
         for m in MONTHS]
     # the invalidity pension is declared among the pensions: 12 × 500 € each year
     income = [["inv", y, "pensions", 6000.0, "dgfip", "dgfip", DAY] for y in (2024, 2025)]
     income += [["sal", y, "salaries", 21000.0, "dgfip", "dgfip", DAY] for y in (2024, 2025)]
     income += [["cho", y, "unemployment", 12000.0, "dgfip", "dgfip", DAY] for y in (2024, 2025)]
+    income += [["ret", y, "pensions", 9120.0, "dgfip", "dgfip", DAY] for y in (2024, 2025)]  # 12 × 760 € gross
     return territory(persons, mems, resources, income)
 
 
@@ -64,3 +66,18 @@ def test_a_resource_is_the_agency_s_whose_rows_give_it():
     assert not core.unknowns.filter(pl.col("id").is_in(["inv", "nul"])).filter(
         pl.col("input").is_in(["invalidity_pension", "salary_net"])).height
 
+
+def test_months_before_the_extract_of_an_invalidity_pension_the_declaration_confirms_are_no_unknown():
+    """Evaluated in April 2026 (the chèque énergie's month), the rules read months before June 2025, the extracts'
+    first, within the CSS's rolling year (April and May 2025): they are filled with June's 500 €. The DGFiP
+    declares 6,000 € of pensions for 2025, which the seven months shown (3,500 €) leave 500 € a month of: the
+    filled value is confirmed, no range (K145's chèque énergie named her invalidity pension a deciding unknown,
+    from 375 to 625 €). A declaration that does not confirm the filled value leaves it as before: the rest of a
+    retiree's declared pensions is his retirement pension's, not an invalidity pension's."""
+    april = dt.date(2026, 4, 1)
+    core = build_month(_tables(), april, config=CoreConfig(lookback_months=14))
+    assert core.unknowns.filter((pl.col("id") == "inv") & (pl.col("input") == "invalidity_pension")).height == 0
+    # a retiree's declared pensions above his net months are no invalidity pension of those months: 0, no range
+    assert core.unknowns.filter((pl.col("id") == "ret") & (pl.col("input") == "invalidity_pension")).height == 0
+    kind, agency, _ = _provenance(core, "inv", "invalidity_pension")
+    assert (kind, agency) == ("estimated", "cnam")  # April and May 2025 are filled, not observed

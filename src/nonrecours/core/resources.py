@@ -894,7 +894,13 @@ def _before_the_window(cover: pl.DataFrame, early: pl.DataFrame, covered_obs: pl
            .with_columns(pl.col("_fill").fill_null(0.0), pl.col("month").dt.year().cast(pl.Int32).alias("year")))
     rest = pl.lit(None, dtype=pl.Float64)
     ratio = config.pension_gross_over_net
-    kind = {i: _ANNUAL_OF_INPUT[i][0] for i in inputs if i in _ANNUAL_OF_INPUT and _ANNUAL_OF_INPUT[i][1] > 0}
+    # the invalidity pension is declared among the pensions (``_without_invalidity``): a declaration that confirms its
+    # months before the extract leaves them no range (K145's 500 € of April and May 2025, 375 to 625 € « deciding »
+    # her chèque énergie while the DGFiP's 6,000 € for 2025 confirm them). Only to confirm: what a declaration of
+    # pensions leaves besides the months shown is a retirement pension's as much as an invalidity pension's (a
+    # retiree's taxable pension above the net months made 0 to 144 € of invalidity pension « deciding »: hh20 K131)
+    kind = ({i: _ANNUAL_OF_INPUT[i][0] for i in inputs if i in _ANNUAL_OF_INPUT and _ANNUAL_OF_INPUT[i][1] > 0}
+            | ({"invalidity_pension": "pensions"} if "invalidity_pension" in inputs else {}))
     if annual is not None and pre.height and kind:
         years = pre.get_column("year").unique().to_list()
         who = pre.select("person_id").unique().lazy()
@@ -936,6 +942,9 @@ def _before_the_window(cover: pl.DataFrame, early: pl.DataFrame, covered_obs: pl
         rest = (pl.when(pl.col("_known") & pl.col("kind").is_not_null())
                 .then(left.clip(lower_bound=0.0) / unseen
                       * pl.when(pl.col("input") == "pension_gross").then(ratio).otherwise(1.0)))
+        gap = (rest - pl.col("_fill")).abs()
+        confirms = (gap < 1.0) | (gap <= _CONFIRMED * pl.max_horizontal(rest, "_fill"))
+        rest = pl.when((pl.col("input") != "invalidity_pension") | confirms).then(rest)
     # from the filled value to the declaration's rest; give or take the estimate's spread without a declaration
     spread = pl.when(pl.col("_rest").is_null()).then(s).otherwise(0.0)
     lo = (pl.min_horizontal("_fill", pl.col("_rest").fill_null(pl.col("_fill"))) * (1 - spread)).round(2)
