@@ -267,7 +267,8 @@ def test_a_joint_declaration_missing_its_other_declarant_is_no_single():
 
 def test_absent_from_the_drm_while_the_dgfip_shows_salaries_is_doubtful_not_zero():
     """The DRM lists a salary for a, nothing for b nor c. b declared 18,000 € of salaries in the latest year: b's
-    salary is unknown from 0 to the declared level (not an observed 0); c declared none: the DRM's 0."""
+    salary is unknown from 0 to the declared level (not an observed 0); c declared none: the DRM's 0, which the DRM
+    did not send (it lists nothing of c): no agency is named for it (``core.resources._COVER_TIERS``)."""
     persons = [_person(p, dt.date(1985, 1, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None))
                for p in ("a", "b", "c")]
     mems = [_mem(p, "foyer_fiscal", f"T{p}", "declarant", "dgfip") for p in ("a", "b", "c")]
@@ -283,7 +284,7 @@ def test_absent_from_the_drm_while_the_dgfip_shows_salaries_is_doubtful_not_zero
     assert _unknown(core, "a", "salary_net").is_empty() and _unknown(core, "c", "salary_net").is_empty()
     # covered by the DRM (estimated before its first month, as for anyone it covers), never unknown
     c = core.provenance.filter((pl.col("id") == "c") & (pl.col("input") == "salary_net"))
-    assert c["kind"].to_list() != ["unknown"] and c["source_agency"].to_list() == ["drm"]
+    assert c["kind"].to_list() != ["unknown"] and c["source_agency"].to_list() == [None]
 
 
 def test_france_travail_gives_the_nationality_a_preferred_row_lacks():

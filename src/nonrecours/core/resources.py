@@ -13,6 +13,9 @@ Source priority lives in :class:`CoreConfig` (pydantic, defaults below), never i
   agency that reports that input for that person at all; the DRM declares net pensions only, and answers
   for the gross pension of the persons it covers for net pensions (``gross_zero_from``): 0 in a month it
   lists no pension for, net × ``pension_gross_over_net`` in a month it lists one;
+- the provenance names the agency whose rows of the input for the person the values are read from (the CNAM's
+  invalidity pension of a person the DRM lists none for), else a covering agency that knows the person, else
+  none: an exhaustive source's zero for a person it sent nothing of is observed, sent by no agency (``_COVER_TIERS``);
 - an exhaustive source covers the persons it identifies: someone it has no row for in the window while the
   DGFiP's latest year shows that kind of income (stopped, or a row it failed to match to a NIR) is *unknown*
   from 0 (central, uninformed) to the declared level, never an observed 0;
@@ -85,6 +88,19 @@ _DERIVED_INPUTS: frozenset[tuple[str, str]] = frozenset({("pension_net", "pensio
 """(resource kind, monthly input) pairs where a layout carrying the kind answers for the input too: the gross
 pension follows from the net one (none without a net pension, net × ``pension_gross_over_net`` with one), so a
 follower declaring net pensions (the CAF's layout: ``PEN``) answers for the gross pension as well."""
+
+_COVER_TIERS = {0: "rows of the person's input", 1: "knows the person", 2: "exhaustive, sent nothing of the person"}
+"""How an agency covering a person's monthly input knows it, which decides the agency the provenance names: 0, rows
+of that input for the person in the window; 1, the person (a follower, a pension fund, an exhaustive source with rows
+of another input of theirs); 2, nothing (an exhaustive source with no row of the person at all, whose silence is a
+zero no agency sent: observed, no agency named). The provenance names the best-ranked agency with rows of the input
+(``CoreConfig.monthly_priority``: the one whose values are read, the CNAM's invalidity pension of a person the DRM
+lists none for), else the best-ranked covering agency of tier 1 (the CAF that follows a person the DRM lists
+nothing of, whose zero salary it holds). The covering agency, and its window (the months filled before
+its first, the trailing months), stays the best-ranked one whatever its tier: a job seeker's France Travail rows from
+May read January to April as the DRM's zero, not as May's benefit carried back. Until 6 December 2026 the covering
+agency was named whatever its rows: the DRM, exhaustive and first for every input, for an invalidity pension only
+the CNAM sent (a tester's hand-written households, K122 and K145), daily allowances or unemployment benefit."""
 
 _DGFIP_SPREAD_KINDS = {"salary_taxable": "salaries", "alimony": "alimony", "self_employment": "self_employment"}
 """Legacy DGFiP rows spread over 12 months by the connectors: summed back into yearly income."""
@@ -520,39 +536,57 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
         if parts_d:
             doubt = pl.concat(parts_d)
 
-    # Coverage: every (person, input) an agency answers for, best-ranked first.
+    # Coverage: every (person, input) an agency answers for, best-ranked first (its window the months read), with
+    # how it knows the person (``_COVER_TIERS``: which agency the provenance names).
+    sent = obs.select("person_id", "agency").unique().with_columns(pl.lit(1, dtype=pl.Int8).alias("tier"))
+
+    def exhaustive(part: pl.DataFrame) -> pl.DataFrame:
+        """An exhaustive source's cover: tier 1 for the persons it sent rows of, 2 for the others."""
+        return (part.join(sent, on=["person_id", "agency"], how="left")
+                .with_columns(pl.col("tier").fill_null(2).cast(pl.Int8)))
+
     cover_parts = []
     for inp in inputs:
         for a in config.exhaustive.get(inp, ()):
             if a in present:
-                cover_parts.append(ids.join(doubt.filter((pl.col("input") == inp) & (pl.col("agency") == a)),
-                                            on="person_id", how="anti")
-                                   .with_columns(pl.lit(inp).alias("input"), pl.lit(a).alias("agency")))
+                cover_parts.append(exhaustive(
+                    ids.join(doubt.filter((pl.col("input") == inp) & (pl.col("agency") == a)), on="person_id",
+                             how="anti").with_columns(pl.lit(inp).alias("input"), pl.lit(a).alias("agency"))))
         # a follower answers for the kinds its layout carries only (the MSA's: no alimony): silence on another
         # kind is no zero
         answering = [a for a in config.followers if config.follower_answers(a, inp)]
         fol = people.filter(pl.col("followed_by").is_in(answering)).select(
-            "person_id", pl.lit(inp).alias("input"), pl.col("followed_by").alias("agency"))
+            "person_id", pl.lit(inp).alias("input"), pl.col("followed_by").alias("agency"),
+            pl.lit(1, dtype=pl.Int8).alias("tier"))
         cover_parts.append(fol)
         if inp in ("pension_net", "pension_gross"):
             cover_parts.append(people.filter(pl.col("pension_fund").is_not_null()).select(
-                "person_id", pl.lit(inp).alias("input"), pl.col("pension_fund").alias("agency")))
+                "person_id", pl.lit(inp).alias("input"), pl.col("pension_fund").alias("agency"),
+                pl.lit(1, dtype=pl.Int8).alias("tier")))
         if inp == "pension_gross" and "pension_net" in inputs:
             # the persons an exhaustive net-pension source covers (its own doubtful ones left out, as for the net)
             for a in config.gross_zero_from:
                 if a in present and a in config.exhaustive.get("pension_net", ()):
-                    cover_parts.append(ids.join(doubt.filter((pl.col("input") == "pension_net")
-                                                             & (pl.col("agency") == a)), on="person_id", how="anti")
-                                       .with_columns(pl.lit(inp).alias("input"), pl.lit(a).alias("agency")))
-    cover_parts.append(obs.select("person_id", "input", "agency").unique())
-    cover = (pl.concat(cover_parts, how="vertical_relaxed")
-             .join(prio, on=["input", "agency"], how="left").with_columns(pl.col("rank").fill_null(99))
-             .sort("rank").unique(subset=["person_id", "input"], keep="first")
-             .join(windows, on="agency", how="left")
-             # an agency with no resource row in the window (a follower whose members have none) covers the
-             # months of the evaluated window up to the month itself
-             .with_columns(pl.col("w_from").fill_null(pl.lit(month)), pl.col("w_to").fill_null(pl.lit(month)))
+                    cover_parts.append(exhaustive(
+                        ids.join(doubt.filter((pl.col("input") == "pension_net") & (pl.col("agency") == a)),
+                                 on="person_id", how="anti")
+                        .with_columns(pl.lit(inp).alias("input"), pl.lit(a).alias("agency"))))
+    cover_parts.append(obs.select("person_id", "input", "agency").unique()
+                       .with_columns(pl.lit(0, dtype=pl.Int8).alias("tier")))
+    covering = (pl.concat(cover_parts, how="vertical_relaxed")
+                .join(prio, on=["input", "agency"], how="left").with_columns(pl.col("rank").fill_null(99))
+                .join(windows, on="agency", how="left")
+                # an agency with no resource row in the window (a follower whose members have none) covers the
+                # months of the evaluated window up to the month itself
+                .with_columns(pl.col("w_from").fill_null(pl.lit(month)), pl.col("w_to").fill_null(pl.lit(month))))
+    cover = (covering.sort("rank", "tier").unique(subset=["person_id", "input"], keep="first")
              .select("person_id", "input", pl.col("agency").alias("cover_agency"), "w_from", "w_to"))
+    # the agency the provenance names (``_COVER_TIERS``): the best-ranked with rows of the person's input, whose
+    # values are read, else the best-ranked covering one that knows the person; none where only an exhaustive
+    # source's silence on someone it sent nothing of covers them
+    named = (covering.filter(pl.col("tier") < 2).sort("tier", "rank").unique(subset=["person_id", "input"],
+                                                                              keep="first")
+             .select("person_id", "input", pl.col("agency").alias("_named"), pl.col("w_to").alias("_named_to")))
     # A follower silent on a kind of income the DGFiP's latest year declares answers for none of it: estimated below
     silent = _follower_silence(cover, obs, annual, lf, years, month, invalidity, inputs, config)
     cover = cover.join(silent, on=["person_id", "input"], how="anti")
@@ -702,11 +736,12 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
     # a person with some months estimated (before the source's window, after their last row) is not wholly observed
     trail_keys = (pl.concat([trailing.select("person_id", "input"), holes.select("person_id", "input")])
                   .unique().with_columns(pl.lit(True).alias("_trail")))
-    prov_cov = cover.join(trail_keys, on=["person_id", "input"], how="left").select(
+    prov_cov = (cover.join(trail_keys, on=["person_id", "input"], how="left")
+                .join(named, on=["person_id", "input"], how="left").select(
         "person_id", "input",
         pl.when((pl.col("w_from") <= pl.lit(first)) & pl.col("_trail").is_null()).then(pl.lit("observed"))
         .otherwise(pl.lit("estimated")).alias("kind"),
-        pl.col("cover_agency").alias("source_agency"), pl.col("w_to").alias("source_month"))
+        pl.col("_named").alias("source_agency"), pl.col("_named_to").alias("source_month")))
     est_keys = est.select("person_id", "input") if est is not None else pl.DataFrame(
         schema={"person_id": pl.String, "input": pl.String})
     unknown = uncovered.select("person_id", "input").join(est_keys, on=["person_id", "input"], how="anti")
@@ -859,7 +894,13 @@ def _before_the_window(cover: pl.DataFrame, early: pl.DataFrame, covered_obs: pl
            .with_columns(pl.col("_fill").fill_null(0.0), pl.col("month").dt.year().cast(pl.Int32).alias("year")))
     rest = pl.lit(None, dtype=pl.Float64)
     ratio = config.pension_gross_over_net
-    kind = {i: _ANNUAL_OF_INPUT[i][0] for i in inputs if i in _ANNUAL_OF_INPUT and _ANNUAL_OF_INPUT[i][1] > 0}
+    # the invalidity pension is declared among the pensions (``_without_invalidity``): a declaration that confirms its
+    # months before the extract leaves them no range (K145's 500 € of April and May 2025, 375 to 625 € « deciding »
+    # her chèque énergie while the DGFiP's 6,000 € for 2025 confirm them). Only to confirm: what a declaration of
+    # pensions leaves besides the months shown is a retirement pension's as much as an invalidity pension's (a
+    # retiree's taxable pension above the net months made 0 to 144 € of invalidity pension « deciding »: hh20 K131)
+    kind = ({i: _ANNUAL_OF_INPUT[i][0] for i in inputs if i in _ANNUAL_OF_INPUT and _ANNUAL_OF_INPUT[i][1] > 0}
+            | ({"invalidity_pension": "pensions"} if "invalidity_pension" in inputs else {}))
     if annual is not None and pre.height and kind:
         years = pre.get_column("year").unique().to_list()
         who = pre.select("person_id").unique().lazy()
@@ -901,6 +942,9 @@ def _before_the_window(cover: pl.DataFrame, early: pl.DataFrame, covered_obs: pl
         rest = (pl.when(pl.col("_known") & pl.col("kind").is_not_null())
                 .then(left.clip(lower_bound=0.0) / unseen
                       * pl.when(pl.col("input") == "pension_gross").then(ratio).otherwise(1.0)))
+        gap = (rest - pl.col("_fill")).abs()
+        confirms = (gap < 1.0) | (gap <= _CONFIRMED * pl.max_horizontal(rest, "_fill"))
+        rest = pl.when((pl.col("input") != "invalidity_pension") | confirms).then(rest)
     # from the filled value to the declaration's rest; give or take the estimate's spread without a declaration
     spread = pl.when(pl.col("_rest").is_null()).then(s).otherwise(0.0)
     lo = (pl.min_horizontal("_fill", pl.col("_rest").fill_null(pl.col("_fill"))) * (1 - spread)).round(2)
