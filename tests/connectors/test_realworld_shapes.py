@@ -580,3 +580,32 @@ def test_an_extract_past_the_retention_period_is_said(agreement: ExchangeAgreeme
     caplog.clear()
     ingest(path, default_mapping("cnam"), agreement, tmp_path / "fresh", extract_date=dt.date.today())
     assert not [r for r in caplog.records if "retention period" in r.getMessage()]
+
+
+def test_france_travail_persons_without_nationality_or_commune(agreement: ExchangeAgreement,
+                                                               tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """docs/connectors/france_travail.md: a jobseeker's commune without the nationality gives a ``persons`` row whose
+    nationality is unknown (null); a nationality without the commune (a jobseeker without a fixed address) cannot
+    make one (``persons.depcom`` is required), so the report counts the rows. Both gave no row and no count before
+    (probe hh21 M2: ARE kept, birth month and nationality dropped unsaid)."""
+    ft = tmp_path / "ft.csv"
+    rows = [f"FT00001,{JOB},DIAYE,Awa,1999-08-21,46000,FR,,A,2025-09-01,2026-05,600.00,30,N",
+            f"FT00002,{MUM},DUPONT,Hélène,1982-11-03,46000,,46042,A,2025-09-01,2026-05,600.00,30,N",
+            f"FT00003,{DAD},DUPONT,Jean,1980-05-12,46000,,,A,2025-09-01,2026-05,600.00,30,N",
+            f"FT00003,{DAD},DUPONT,Jean,1980-05-12,46000,XX,,A,2025-09-01,2026-04,600.00,30,N"]
+    ft.write_text(FT_HEAD + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    report = _ingest("france_travail", ft, agreement, tmp_path / "ws")
+    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (4, 3, 1)
+    assert report.rows_read == report.rows_accepted + report.rows_quarantined
+    persons = _table(report, "persons")
+    assert persons.select("depcom", "nationality_group").rows() == [("46042", None)]
+    assert report.rows_not_emitted == {"persons: code_commune not given": 2}  # the quarantined line is not counted
+    assert _table(report, "resources").height == 3
+    # an extract without the optional columns: every row counted, none lost unsaid
+    bare = tmp_path / "bare.csv"
+    bare.write_text("identifiant_local,nir,nom,prenom,date_naissance,categorie,date_inscription,mois,montant_are,"
+                    f"nb_jours_indemnises\nFT00001,{JOB},DIAYE,Awa,1999-08-21,A,2025-09-01,2026-05,600.00,30\n",
+                    encoding="utf-8")
+    report = _ingest("france_travail", bare, agreement, tmp_path / "bare")
+    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (1, 1, 0)
+    assert report.rows_not_emitted == {"persons: code_commune not given": 1}

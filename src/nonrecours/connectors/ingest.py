@@ -52,6 +52,7 @@ from nonrecours.connectors.parse import (
     parse_record,
     raw_fields,
     repairs,
+    unemitted_lines,
     unidentified_members,
     where,
 )
@@ -108,6 +109,11 @@ class IngestReport:
     line stays counted in ``rows_quarantined``, its fault in the quarantine; an objection is never lost to a fault
     elsewhere on its line."""
     faults: dict[str, int] = field(default_factory=dict)
+    rows_not_emitted: dict[str, int] = field(default_factory=dict)
+    """Accepted rows an emit with ``count_unemitted`` did not write for a blank field the table needs, by table and
+    column (``persons: code_commune not given``): the row is accepted, its other tables written, but facts it gave
+    that only this table holds (France Travail's nationality without the commune ``persons.depcom`` requires) are
+    not kept; counted so that no loss goes unsaid. None is a fault (a jobseeker without a fixed address)."""
     declared_records: int | None = None
     """The record count a trailer declares (when the mapping has one); compared with rows_read."""
     control_ok: bool | None = None
@@ -310,6 +316,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
         refitted = 0  # fixed-width records read at their length once trailing blanks were restored or dropped
         first_blank: int | None = None
         repaired: Counter[str] = Counter()
+        not_emitted: Counter[str] = Counter()
         control_records = {r.record for r in (date_ref, count_ref) if r is not None}
         for batch in batches:
             part += 1
@@ -325,6 +332,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
             rows_by_table: dict[str, list[pl.DataFrame]] = {}
             tokens: list[pl.DataFrame] = []
             objection_lines: list[pl.Series] = []
+            skipped: list[tuple[str, pl.Series]] = []  # (report key, lines) of emits counting what they skip
             for rec, rows in per_record:
                 if not rows.height:
                     continue
@@ -356,6 +364,9 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 for emit in rec.emits:
                     objection = kept is not None and emit.table == "opt_outs"
                     canon = emit_rows(parsed if objection else whole, rec, emit)
+                    if emit.count_unemitted:
+                        skipped += [(f"{emit.table}: {where(rec.field(t), mapping)} not given", lines)
+                                    for t, lines in unemitted_lines(whole, emit).items() if lines.len()]
                     if objection and kept is not None and kept.len():
                         objection_lines.append(canon.filter(pl.col(LINE).is_in(kept.implode())).get_column(LINE))
                     checked = check_rows(canon, emit, rec, mapping, extract_date=extract_date)
@@ -378,6 +389,8 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 fault_df.write_parquet(fp)
                 fault_parts.append(fp)
             report.rows_quarantined += bad_lines.len()
+            for what, lines in skipped:
+                not_emitted[what] += lines.filter(~lines.is_in(bad_lines.implode())).len()
             if tokens:
                 tp = work / f"{RETURN_TOKENS}-{part:06d}.parquet"
                 (pl.concat(tokens).filter(~pl.col(LINE).is_in(bad_lines.implode())).drop(LINE)
@@ -415,6 +428,9 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
             log.warning("%s: %d blank lines skipped (no record; the first is line %d)", path.name, report.blank_lines,
                         first_blank)
         report.repaired = dict(repaired.most_common())
+        report.rows_not_emitted = {k: n for k, n in not_emitted.most_common() if n}
+        for what, n in report.rows_not_emitted.items():
+            log.warning("%s: %s: %d accepted rows without that table's row", path.name, what, n)
         for what, n in report.repaired.items():
             log.warning("%s: %s: %d values", path.name, what, n)
         if refitted:
