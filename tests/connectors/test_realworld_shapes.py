@@ -609,3 +609,30 @@ def test_france_travail_persons_without_nationality_or_commune(agreement: Exchan
     report = _ingest("france_travail", bare, agreement, tmp_path / "bare")
     assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (1, 1, 0)
     assert report.rows_not_emitted == {"persons: code_commune not given": 1}
+
+
+@pytest.mark.parametrize("shape", ["joined", "second_header", "two_trailers"])
+def test_two_caf_extracts_joined_in_one_file_are_refused_naming_the_line(shape: str, agreement: ExchangeAgreement,
+                                                                         tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """docs/connectors/caf.md: a second header record (00) or a trailer (99) before the last record is two extracts
+    joined (``cat a.dat b.dat``): the file is refused naming the line, nothing written. It was read as one, every
+    row under the first header's date, the only signal a trailer count « cut short? » (probe hh21 M3)."""
+    path, _ = WRITERS["caf"](tmp_path)
+    good = _ingest("caf", path, agreement, tmp_path / "good")  # the file alone is one extract, read whole
+    assert good.rows_read == good.rows_accepted + good.rows_quarantined == 21 and good.control_ok
+    lines = path.read_bytes().split(b"\r\n")
+    header, trailer = lines[0], lines[-1]
+    if shape == "joined":  # a January extract, then the June one: 99 at line 21, 00 at 22
+        lines = [*lines, header.replace(b"20260628", b"20260115"), *lines[1:]]
+        where = 21
+    elif shape == "second_header":
+        lines = [*lines[:2], header.replace(b"20260628", b"20260115"), *lines[2:]]
+        where = 3
+    else:
+        lines = [*lines, trailer]
+        where = 21
+    path.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    with pytest.raises(ExtractError, match="two extracts joined") as caught:
+        _ingest("caf", path, agreement, tmp_path / "ws")
+    assert (caught.value.file, caught.value.line) == (path.name, where)
+    assert not list((tmp_path / "ws").glob("*/*.parquet")) and not list((tmp_path / "ws").glob("reports/*.json"))

@@ -248,6 +248,33 @@ def _objection_dated(canon: pl.DataFrame, checked: pl.DataFrame, emit: Emit, rec
             dated.get_column(LINE))
 
 
+def _one_extract(mapping: ExtractMapping, control_lines: dict[str, list[int]], last_line: int, file: str) -> None:
+    """Refuse a file holding two extracts: a second header record, or a trailer before the last record of a known
+    type (a line no layout reads after it stays that line's fault: ``unknown record type``; two CAF
+    files joined, ``cat a.dat b.dat``). Read as one, the second extract's rows took the first header's extract date,
+    and only the trailer count failed, saying « a file cut short? » (probe hh21 M3). Quarantining the records after
+    the second header would instead publish half an extract in place of the previous one: the file is refused,
+    naming the line, and nothing is written."""
+    found: list[tuple[int, str]] = []
+    date_ref, count_ref = mapping.extract_date_from, mapping.record_count_from
+    records = {r.name: r for r in mapping.records}
+    if date_ref is not None and len(lines := sorted(control_lines.get(date_ref.record, []))) > 1:
+        rec = records[date_ref.record]
+        found.append((lines[1], f"a second header record ({rec.code or rec.name}; the first is at line {lines[0]}): "
+                                 f"two extracts joined in one file? Each has its own extract date: split the file "
+                                 f"and ingest each part"))
+    if count_ref is not None and (lines := sorted(control_lines.get(count_ref.record, []))):
+        rec = records[count_ref.record]
+        early = [n for n in lines if n < last_line]
+        if early:
+            found.append((early[0], f"a trailer record ({rec.code or rec.name}) before the end of the file (records "
+                                    f"follow, to line {last_line}): two extracts joined in one file? split the file "
+                                    f"and ingest each part"))
+    if found:
+        line, message = min(found)
+        raise ExtractError(message, file=file, line=line)
+
+
 def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreement, out: str | Path, *,
            key: PseudonymKey | None = None, extract_id: str | None = None,
            extract_date: dt.date | None = None, chunk_bytes: int = 8 << 20,
@@ -318,6 +345,8 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
         repaired: Counter[str] = Counter()
         not_emitted: Counter[str] = Counter()
         control_records = {r.record for r in (date_ref, count_ref) if r is not None}
+        control_lines: dict[str, list[int]] = {r: [] for r in control_records}  # where each header/trailer stands
+        last_line = 0  # of the last record of a known type: a line no layout reads after the trailer is its fault
         for batch in batches:
             part += 1
             report.rows_read += batch.frame.height
@@ -337,6 +366,9 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 if not rows.height:
                     continue
                 data_rows += rows.height if rec.name not in control_records else 0
+                last_line = max(last_line, int(rows.get_column(LINE).max()))  # type: ignore[arg-type]
+                if rec.name in control_lines:
+                    control_lines[rec.name] += rows.get_column(LINE).to_list()
                 raw = raw_fields(rows, rec, mapping)
                 repaired.update(repairs(raw, rec, mapping))
                 parsed, parse_faults = parse_record(raw, rec, mapping, key, return_key=return_key)
@@ -420,6 +452,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 df.write_parquet(tp)
                 table_parts.setdefault(table, []).append(tp)
             log.info("%s: batch %d, %d lines read so far", path.name, part, report.rows_read)
+        _one_extract(mapping, control_lines, last_line, path.name)
         report.rows_accepted = report.rows_read - report.rows_quarantined
         if report.opt_outs_kept_from_quarantined_lines:
             log.warning("%s: %d quarantined lines' objections to contact kept (whole on their lines)", path.name,
