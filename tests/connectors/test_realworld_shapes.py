@@ -636,3 +636,29 @@ def test_two_caf_extracts_joined_in_one_file_are_refused_naming_the_line(shape: 
         _ingest("caf", path, agreement, tmp_path / "ws")
     assert (caught.value.file, caught.value.line) == (path.name, where)
     assert not list((tmp_path / "ws").glob("*/*.parquet")) and not list((tmp_path / "ws").glob("reports/*.json"))
+
+
+def test_msa_status_is_read_on_the_member_line_only(agreement: ExchangeAgreement,
+                                                    tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """docs/connectors/msa.md: STATUT is read on the member line (persons.self_employed). A payment, pension, claim or
+    objection line leaving it blank lost its amount to « STATUT: missing value » (probe hh21 M1); a blank on the
+    member line, or a code that is none on any line, stays a fault."""
+    msa = tmp_path / "msa.csv"
+    head = f"M0001;{OLD};LAFON;Pierre;12/04/1954;M;ASS;FR;;0;N;N"
+    rows = [f"{head};EXP;46042;2010-01;2026-05;MEMBRE;0;;",
+            f"{head};;46042;2010-01;2026-05;AF;141,99;;",
+            f"{head};;46042;2010-01;2026-05;RSA;300,00;;",
+            f"{head};;46042;2010-01;2026-05;RETNET;845,20;;",
+            f"{head};;46042;2010-01;2026-05;DEMANDE;0;ASPA;15/04/2026",
+            f"{head};;46042;2010-01;2026-05;OPPOSITION;0;;01/02/2026",
+            f"M0002;{DAD};LAFON;Paul;12/04/1980;M;ASS;FR;;0;N;N;;46042;2010-01;2026-05;MEMBRE;0;;",
+            f"{head};XX;46042;2010-01;2026-04;RETNET;845,20;;"]
+    msa.write_bytes((MSA_HEAD + "\r\n" + "\r\n".join(rows) + "\r\n").encode("cp1252"))
+    report = _ingest("msa", msa, agreement, tmp_path / "msa")
+    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (8, 6, 2)
+    assert report.rows_read == report.rows_accepted + report.rows_quarantined
+    assert _found(report) == {8: "STATUT", 9: "STATUT"}  # the member line's blank, a code that is none
+    assert sorted(_table(report, "benefits_paid").get_column("amount").cast(pl.Float64).to_list()) == [141.99, 300.0]
+    assert _table(report, "resources").get_column("amount").cast(pl.Float64).to_list() == [845.20]
+    assert _table(report, "claims").height == 1 and _table(report, "opt_outs").height == 1
+    assert _table(report, "persons").get_column("self_employed").to_list() == [True]
