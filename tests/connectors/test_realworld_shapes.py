@@ -580,3 +580,85 @@ def test_an_extract_past_the_retention_period_is_said(agreement: ExchangeAgreeme
     caplog.clear()
     ingest(path, default_mapping("cnam"), agreement, tmp_path / "fresh", extract_date=dt.date.today())
     assert not [r for r in caplog.records if "retention period" in r.getMessage()]
+
+
+def test_france_travail_persons_without_nationality_or_commune(agreement: ExchangeAgreement,
+                                                               tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """docs/connectors/france_travail.md: a jobseeker's commune without the nationality gives a ``persons`` row whose
+    nationality is unknown (null); a nationality without the commune (a jobseeker without a fixed address) cannot
+    make one (``persons.depcom`` is required), so the report counts the rows. Both gave no row and no count before
+    (probe hh21 M2: ARE kept, birth month and nationality dropped unsaid)."""
+    ft = tmp_path / "ft.csv"
+    rows = [f"FT00001,{JOB},DIAYE,Awa,1999-08-21,46000,FR,,A,2025-09-01,2026-05,600.00,30,N",
+            f"FT00002,{MUM},DUPONT,Hélène,1982-11-03,46000,,46042,A,2025-09-01,2026-05,600.00,30,N",
+            f"FT00003,{DAD},DUPONT,Jean,1980-05-12,46000,,,A,2025-09-01,2026-05,600.00,30,N",
+            f"FT00003,{DAD},DUPONT,Jean,1980-05-12,46000,XX,,A,2025-09-01,2026-04,600.00,30,N"]
+    ft.write_text(FT_HEAD + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    report = _ingest("france_travail", ft, agreement, tmp_path / "ws")
+    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (4, 3, 1)
+    assert report.rows_read == report.rows_accepted + report.rows_quarantined
+    persons = _table(report, "persons")
+    assert persons.select("depcom", "nationality_group").rows() == [("46042", None)]
+    assert report.rows_not_emitted == {"persons: code_commune not given": 2}  # the quarantined line is not counted
+    assert _table(report, "resources").height == 3
+    # an extract without the optional columns: every row counted, none lost unsaid
+    bare = tmp_path / "bare.csv"
+    bare.write_text("identifiant_local,nir,nom,prenom,date_naissance,categorie,date_inscription,mois,montant_are,"
+                    f"nb_jours_indemnises\nFT00001,{JOB},DIAYE,Awa,1999-08-21,A,2025-09-01,2026-05,600.00,30\n",
+                    encoding="utf-8")
+    report = _ingest("france_travail", bare, agreement, tmp_path / "bare")
+    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (1, 1, 0)
+    assert report.rows_not_emitted == {"persons: code_commune not given": 1}
+
+
+@pytest.mark.parametrize("shape", ["joined", "second_header", "two_trailers"])
+def test_two_caf_extracts_joined_in_one_file_are_refused_naming_the_line(shape: str, agreement: ExchangeAgreement,
+                                                                         tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """docs/connectors/caf.md: a second header record (00) or a trailer (99) before the last record is two extracts
+    joined (``cat a.dat b.dat``): the file is refused naming the line, nothing written. It was read as one, every
+    row under the first header's date, the only signal a trailer count « cut short? » (probe hh21 M3)."""
+    path, _ = WRITERS["caf"](tmp_path)
+    good = _ingest("caf", path, agreement, tmp_path / "good")  # the file alone is one extract, read whole
+    assert good.rows_read == good.rows_accepted + good.rows_quarantined == 21 and good.control_ok
+    lines = path.read_bytes().split(b"\r\n")
+    header, trailer = lines[0], lines[-1]
+    if shape == "joined":  # a January extract, then the June one: 99 at line 21, 00 at 22
+        lines = [*lines, header.replace(b"20260628", b"20260115"), *lines[1:]]
+        where = 21
+    elif shape == "second_header":
+        lines = [*lines[:2], header.replace(b"20260628", b"20260115"), *lines[2:]]
+        where = 3
+    else:
+        lines = [*lines, trailer]
+        where = 21
+    path.write_bytes(b"\r\n".join(lines) + b"\r\n")
+    with pytest.raises(ExtractError, match="two extracts joined") as caught:
+        _ingest("caf", path, agreement, tmp_path / "ws")
+    assert (caught.value.file, caught.value.line) == (path.name, where)
+    assert not list((tmp_path / "ws").glob("*/*.parquet")) and not list((tmp_path / "ws").glob("reports/*.json"))
+
+
+def test_msa_status_is_read_on_the_member_line_only(agreement: ExchangeAgreement,
+                                                    tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """docs/connectors/msa.md: STATUT is read on the member line (persons.self_employed). A payment, pension, claim or
+    objection line leaving it blank lost its amount to « STATUT: missing value » (probe hh21 M1); a blank on the
+    member line, or a code that is none on any line, stays a fault."""
+    msa = tmp_path / "msa.csv"
+    head = f"M0001;{OLD};LAFON;Pierre;12/04/1954;M;ASS;FR;;0;N;N"
+    rows = [f"{head};EXP;46042;2010-01;2026-05;MEMBRE;0;;",
+            f"{head};;46042;2010-01;2026-05;AF;141,99;;",
+            f"{head};;46042;2010-01;2026-05;RSA;300,00;;",
+            f"{head};;46042;2010-01;2026-05;RETNET;845,20;;",
+            f"{head};;46042;2010-01;2026-05;DEMANDE;0;ASPA;15/04/2026",
+            f"{head};;46042;2010-01;2026-05;OPPOSITION;0;;01/02/2026",
+            f"M0002;{DAD};LAFON;Paul;12/04/1980;M;ASS;FR;;0;N;N;;46042;2010-01;2026-05;MEMBRE;0;;",
+            f"{head};XX;46042;2010-01;2026-04;RETNET;845,20;;"]
+    msa.write_bytes((MSA_HEAD + "\r\n" + "\r\n".join(rows) + "\r\n").encode("cp1252"))
+    report = _ingest("msa", msa, agreement, tmp_path / "msa")
+    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (8, 6, 2)
+    assert report.rows_read == report.rows_accepted + report.rows_quarantined
+    assert _found(report) == {8: "STATUT", 9: "STATUT"}  # the member line's blank, a code that is none
+    assert sorted(_table(report, "benefits_paid").get_column("amount").cast(pl.Float64).to_list()) == [141.99, 300.0]
+    assert _table(report, "resources").get_column("amount").cast(pl.Float64).to_list() == [845.20]
+    assert _table(report, "claims").height == 1 and _table(report, "opt_outs").height == 1
+    assert _table(report, "persons").get_column("self_employed").to_list() == [True]

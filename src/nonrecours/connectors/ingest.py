@@ -52,6 +52,7 @@ from nonrecours.connectors.parse import (
     parse_record,
     raw_fields,
     repairs,
+    unemitted_lines,
     unidentified_members,
     where,
 )
@@ -108,6 +109,11 @@ class IngestReport:
     line stays counted in ``rows_quarantined``, its fault in the quarantine; an objection is never lost to a fault
     elsewhere on its line."""
     faults: dict[str, int] = field(default_factory=dict)
+    rows_not_emitted: dict[str, int] = field(default_factory=dict)
+    """Accepted rows an emit with ``count_unemitted`` did not write for a blank field the table needs, by table and
+    column (``persons: code_commune not given``): the row is accepted, its other tables written, but facts it gave
+    that only this table holds (France Travail's nationality without the commune ``persons.depcom`` requires) are
+    not kept; counted so that no loss goes unsaid. None is a fault (a jobseeker without a fixed address)."""
     declared_records: int | None = None
     """The record count a trailer declares (when the mapping has one); compared with rows_read."""
     control_ok: bool | None = None
@@ -242,6 +248,33 @@ def _objection_dated(canon: pl.DataFrame, checked: pl.DataFrame, emit: Emit, rec
             dated.get_column(LINE))
 
 
+def _one_extract(mapping: ExtractMapping, control_lines: dict[str, list[int]], last_line: int, file: str) -> None:
+    """Refuse a file holding two extracts: a second header record, or a trailer before the last record of a known
+    type (a line no layout reads after it stays that line's fault: ``unknown record type``; two CAF
+    files joined, ``cat a.dat b.dat``). Read as one, the second extract's rows took the first header's extract date,
+    and only the trailer count failed, saying « a file cut short? » (probe hh21 M3). Quarantining the records after
+    the second header would instead publish half an extract in place of the previous one: the file is refused,
+    naming the line, and nothing is written."""
+    found: list[tuple[int, str]] = []
+    date_ref, count_ref = mapping.extract_date_from, mapping.record_count_from
+    records = {r.name: r for r in mapping.records}
+    if date_ref is not None and len(lines := sorted(control_lines.get(date_ref.record, []))) > 1:
+        rec = records[date_ref.record]
+        found.append((lines[1], f"a second header record ({rec.code or rec.name}; the first is at line {lines[0]}): "
+                                 f"two extracts joined in one file? Each has its own extract date: split the file "
+                                 f"and ingest each part"))
+    if count_ref is not None and (lines := sorted(control_lines.get(count_ref.record, []))):
+        rec = records[count_ref.record]
+        early = [n for n in lines if n < last_line]
+        if early:
+            found.append((early[0], f"a trailer record ({rec.code or rec.name}) before the end of the file (records "
+                                    f"follow, to line {last_line}): two extracts joined in one file? split the file "
+                                    f"and ingest each part"))
+    if found:
+        line, message = min(found)
+        raise ExtractError(message, file=file, line=line)
+
+
 def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreement, out: str | Path, *,
            key: PseudonymKey | None = None, extract_id: str | None = None,
            extract_date: dt.date | None = None, chunk_bytes: int = 8 << 20,
@@ -310,7 +343,10 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
         refitted = 0  # fixed-width records read at their length once trailing blanks were restored or dropped
         first_blank: int | None = None
         repaired: Counter[str] = Counter()
+        not_emitted: Counter[str] = Counter()
         control_records = {r.record for r in (date_ref, count_ref) if r is not None}
+        control_lines: dict[str, list[int]] = {r: [] for r in control_records}  # where each header/trailer stands
+        last_line = 0  # of the last record of a known type: a line no layout reads after the trailer is its fault
         for batch in batches:
             part += 1
             report.rows_read += batch.frame.height
@@ -325,10 +361,14 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
             rows_by_table: dict[str, list[pl.DataFrame]] = {}
             tokens: list[pl.DataFrame] = []
             objection_lines: list[pl.Series] = []
+            skipped: list[tuple[str, pl.Series]] = []  # (report key, lines) of emits counting what they skip
             for rec, rows in per_record:
                 if not rows.height:
                     continue
                 data_rows += rows.height if rec.name not in control_records else 0
+                last_line = max(last_line, int(rows.get_column(LINE).max()))  # type: ignore[arg-type]
+                if rec.name in control_lines:
+                    control_lines[rec.name] += rows.get_column(LINE).to_list()
                 raw = raw_fields(rows, rec, mapping)
                 repaired.update(repairs(raw, rec, mapping))
                 parsed, parse_faults = parse_record(raw, rec, mapping, key, return_key=return_key)
@@ -356,6 +396,9 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 for emit in rec.emits:
                     objection = kept is not None and emit.table == "opt_outs"
                     canon = emit_rows(parsed if objection else whole, rec, emit)
+                    if emit.count_unemitted:
+                        skipped += [(f"{emit.table}: {where(rec.field(t), mapping)} not given", lines)
+                                    for t, lines in unemitted_lines(whole, emit).items() if lines.len()]
                     if objection and kept is not None and kept.len():
                         objection_lines.append(canon.filter(pl.col(LINE).is_in(kept.implode())).get_column(LINE))
                     checked = check_rows(canon, emit, rec, mapping, extract_date=extract_date)
@@ -378,6 +421,8 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 fault_df.write_parquet(fp)
                 fault_parts.append(fp)
             report.rows_quarantined += bad_lines.len()
+            for what, lines in skipped:
+                not_emitted[what] += lines.filter(~lines.is_in(bad_lines.implode())).len()
             if tokens:
                 tp = work / f"{RETURN_TOKENS}-{part:06d}.parquet"
                 (pl.concat(tokens).filter(~pl.col(LINE).is_in(bad_lines.implode())).drop(LINE)
@@ -407,6 +452,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 df.write_parquet(tp)
                 table_parts.setdefault(table, []).append(tp)
             log.info("%s: batch %d, %d lines read so far", path.name, part, report.rows_read)
+        _one_extract(mapping, control_lines, last_line, path.name)
         report.rows_accepted = report.rows_read - report.rows_quarantined
         if report.opt_outs_kept_from_quarantined_lines:
             log.warning("%s: %d quarantined lines' objections to contact kept (whole on their lines)", path.name,
@@ -415,6 +461,9 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
             log.warning("%s: %d blank lines skipped (no record; the first is line %d)", path.name, report.blank_lines,
                         first_blank)
         report.repaired = dict(repaired.most_common())
+        report.rows_not_emitted = {k: n for k, n in not_emitted.most_common() if n}
+        for what, n in report.rows_not_emitted.items():
+            log.warning("%s: %s: %d accepted rows without that table's row", path.name, what, n)
         for what, n in report.repaired.items():
             log.warning("%s: %s: %d values", path.name, what, n)
         if refitted:

@@ -84,6 +84,8 @@ class Emit(_Model):
                                        description="emit only rows whose field (after translation) is listed")
     when_nonzero: list[str] = Field(default_factory=list, description="emit only rows where these are not 0")
     when_present: list[str] = Field(default_factory=list, description="emit only rows where these are given")
+    count_unemitted: bool = Field(False, description="count in the report the accepted rows this emit skips for a "
+                                  "blank when_present field: facts the table cannot hold without it")
     spread_year: str | None = Field(None, description="a year field: emit 12 monthly rows, amount / 12")
 
     @model_validator(mode="after")

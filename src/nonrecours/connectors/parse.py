@@ -29,7 +29,8 @@ from nonrecours.privacy import (
 from nonrecours.schemas import TABLES, UNIDENTIFIED_DESCRIBED, UNIDENTIFIED_NEIGHBOURS
 
 __all__ = ["BORN_IN_FRANCE", "FAULT_SCHEMA", "KEPT_OBJECTION", "NIR_FACTS", "SUB", "UNIDENTIFIED_SCHEMA", "born_column",
-           "check_rows", "emit_rows", "parse_record", "raw_fields", "repairs", "unidentified_members"]
+           "check_rows", "emit_rows", "parse_record", "raw_fields", "repairs", "unemitted_lines",
+           "unidentified_members"]
 
 FAULT_SCHEMA = {"line": pl.Int64, "record": pl.String, "column": pl.String, "reason": pl.String}
 SUB = "__sub"
@@ -545,6 +546,23 @@ def _faults(typed: pl.DataFrame, reasons: list[str], names: list[str], record: s
     lookup = pl.DataFrame({"__r": reasons, "column": names})
     return long.join(lookup, on="__r", how="left").select(
         "line", pl.lit(record).alias("record"), "column", "reason").cast(FAULT_SCHEMA)  # type: ignore[arg-type]
+
+
+def unemitted_lines(ok: pl.DataFrame, emit: Emit) -> dict[str, pl.Series]:
+    """Lines an emit skips for a blank ``when_present`` field though its ``when`` and ``when_nonzero`` hold, by the
+    first such field: what ``Emit.count_unemitted`` counts, so a fact the table cannot hold is never lost silently
+    (a France Travail jobseeker without a fixed address: no commune, so no ``persons`` row for the nationality)."""
+    df = ok
+    for field, values in emit.when.items():
+        df = df.filter(pl.col(field).cast(pl.String).is_in(values))
+    for field in emit.when_nonzero:
+        df = df.filter(pl.col(field).cast(pl.Float64) != 0)
+    out: dict[str, pl.Series] = {}
+    for field in emit.when_present:
+        given = pl.col(GIVEN + field) if GIVEN + field in df.columns else pl.col(field).is_not_null()
+        out[field] = df.filter(~given).get_column(LINE)
+        df = df.filter(given)
+    return out
 
 
 def emit_rows(ok: pl.DataFrame, record: RecordLayout, emit: Emit) -> pl.DataFrame:
