@@ -931,6 +931,10 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     (loan - pl.lit(_EPOCH)).dt.total_days(), _NO_LOAN,
                     "prêt signé en 2018 ou 2019 en zone 3: aide ouverte pour un prêt conventionné finançant un "
                     "logement ancien, que l'extrait ne dit pas; prêt fermé retenu"))
+    # The familles paid a housing aid in the month: each pays a housing expense (CCH art. L821-1), which no
+    # hosting variant below may take away.
+    housing_cost = housing_aid_paid(famille_monthly, month)
+    housing_aid_payers = ",".join(a for a in paying if a in catalogue_row("aide_logement").payers)
     # The housing status is text (no low/high value): what it decides is whether the famille is housed at no
     # cost (owner without loan, free housing), which brings the forfait logement of RSA, PPA and CSS. A famille
     # in a ménage of unknown housing may be, unless its hosting is already listed as unknown above.
@@ -1003,7 +1007,19 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     prov.append(_prov(hosted_unsure, "famille", "famille_id", ["hosted_free_of_charge"], pl.lit("estimated"),
                       pl.lit("dgfip"), pl.lit(None)))
     counts["familles_hosting_unknown_hosted_estimated"] = hosted_unsure.height
-    hosted_ids = pl.concat([hosted_est.select("famille_id"), hosted_unsure.select("famille_id")])["famille_id"]
+    # A famille a payer pays a housing aid in the month pays a rent or a loan: none of the variants above applies
+    # to it (one rule for every payer, from the payment, not from the agency's record of the dwelling).
+    hosting_input = (pl.col("entity") == "famille") & (pl.col("input") == "hosted_free_of_charge")
+    paid_for = pl.col("id").is_in(housing_cost["famille_id"].implode())
+    unsaid = pl.concat([p.filter(hosting_input & paid_for & (pl.col("kind") != "observed")) for p in prov]).select(
+        pl.col("id").alias("famille_id")).unique()
+    unk = [u.filter(~(hosting_input & paid_for)) for u in unk]
+    prov = [p.filter(~(hosting_input & paid_for & (pl.col("kind") != "observed"))) for p in prov]
+    prov.append(_prov(unsaid, "famille", "famille_id", ["hosted_free_of_charge"], pl.lit("observed"),
+                      pl.lit(housing_aid_payers), pl.lit(month)))
+    counts["familles_housing_aid_not_hosted"] = unsaid.height
+    hosted_ids = (pl.concat([hosted_est.select("famille_id"), hosted_unsure.select("famille_id")])
+                  .join(housing_cost, on="famille_id", how="anti")["famille_id"])
     famille = famille.with_columns(
         (pl.col("hosted_free_of_charge") | pl.col("famille_id").is_in(hosted_ids.implode()))
         .alias("hosted_free_of_charge"))
@@ -1155,6 +1171,20 @@ def _famille_payments(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, me
 
     return famille_monthly.with_columns(value(n) for n in fam_inputs).drop(
         [c for c in famille_monthly.columns if c.startswith("_")])
+
+
+def housing_aid_paid(famille_monthly: pl.DataFrame, month: dt.date) -> pl.DataFrame:
+    """The familles (famille_id) a payer, CAF or MSA, pays a housing aid in ``month`` (``_famille_payments``' frame).
+
+    The aid is paid only for a housing expense, a rent or a loan's repayments (CCH art. L821-1; R822-1 ff. on
+    the expense): such a famille is neither housed free of charge nor an owner without a loan, whatever its
+    agency's record of the dwelling says or does not say (the MSA's layout has none), and the CSS counts it the
+    housing-aid forfait only (CSS art. R861-5). Empty when the targets read no housing aid paid."""
+    col = PAYMENT_INPUTS["aide_logement"]
+    if col not in famille_monthly.columns:
+        return pl.DataFrame(schema={"famille_id": pl.String})
+    return (famille_monthly.filter((pl.col("month") == month) & (pl.col(col) > 0)).select("famille_id")
+            .unique())
 
 
 def _reported_received(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, members: pl.DataFrame,
