@@ -34,7 +34,13 @@ from nonrecours.rules.benefits.aide_logement import FERMETURE_ACCESSION, FIN_ANC
 from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
-from nonrecours.schemas.codes import AGENCY_LABELS, FAMILY_BENEFITS_PAID, HOUSEHOLDER_ROLES, SHARED_RENTAL_STATUSES
+from nonrecours.schemas.codes import (
+    AGENCY_LABELS,
+    FAMILY_BENEFITS_PAID,
+    HOUSEHOLDER_ROLES,
+    SHARED_RENTAL_STATUSES,
+    agency_subject,
+)
 from nonrecours.schemas.months import month_index, month_index_expr
 from nonrecours.schemas.tables import valid_on
 from nonrecours.schemas.zonage import overseas_department, zone_apl_of
@@ -374,7 +380,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                                               ind.select("person_id", "age"), dwellings, missing)
     # who the famille's agency itself lists (a member the DGFiP added is not in its files: see ``followed``)
     listed = units.select("person_id", "famille_listed_by")
-    units = units.drop("famille_listed_by")
+    listed_child = units.filter(pl.col("grown_child_of").is_not_null()).select("person_id", "grown_child_of")
+    units = units.drop("famille_listed_by", "grown_child_of")
     counts["persons"] = units.height
     known = pl.col("source_agency").is_not_null()
     child = (pl.col("famille_role").eq("enfant") | pl.col("foyer_fiscal_role").eq("personne_a_charge")).fill_null(False)
@@ -708,8 +715,20 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     "l'allocataire du dossier manque à l'extrait: composition incomplète"))
     unk.append(_unk(old, "famille", "famille_id", ["couple_kind"], None, None, None,
                     f"composition du foyer transmise il y a plus de {config.stale_months} mois"))
-    unk.append(_unk(built_single, "famille", "famille_id", ["couple_kind"], None, None, None,
+    # a child a family agency lists in another dossier at the age limit or above heads a famille the core built
+    # (core.units): the agency knows them, only not whether they live as a couple
+    of_dossier = (ind.filter(pl.col("famille_role") == "demandeur").select("famille_id", "person_id")
+                  .join(built_single.select("famille_id"), on="famille_id", how="semi")
+                  .join(listed_child, on="person_id", how="inner"))
+    unk.append(_unk(built_single.join(of_dossier, on="famille_id", how="anti"), "famille", "famille_id",
+                    ["couple_kind"], None, None, None,
                     "composition reconstituée (personne inconnue des CAF et MSA): vie en couple inconnue"))
+    for agency in of_dossier.get_column("grown_child_of").unique().sort():  # the family agencies: two at most
+        unk.append(_unk(of_dossier.filter(pl.col("grown_child_of") == agency), "famille", "famille_id",
+                        ["couple_kind"], None, None, None,
+                        f"composition reconstituée: personne listée par {agency_subject(agency)} comme enfant d'un "
+                        f"autre dossier, à {int(dep_age)} ans ou plus évaluée dans sa propre famille: vie en couple "
+                        "inconnue"))
     unk.append(_unk(partner_lost, "famille", "famille_id", ["couple_kind"], None, None, None,
                     "déclaration commune à la DGFiP dont l'autre déclarant manque à l'extrait: vie en couple "
                     "probable, conjoint inconnu"))
