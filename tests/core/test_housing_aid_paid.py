@@ -46,14 +46,24 @@ def test_an_msa_member_paid_a_housing_aid_is_not_housed_free_in_any_variant():
     assert hosted is False and unk.is_empty()
     assert prov.select("kind", "source_agency").rows() == [("observed", "msa")]   # from the MSA's payment
     assert core.counts["familles_housing_aid_not_hosted"] == 1
-    # the ménage's status and rent stay unknown (tenant or accédant: the MSA does not say which, nor the rent)
-    menage = core.unknowns.filter((pl.col("entity") == "menage") & (pl.col("id") == "msa:D1"))
-    assert {"housing_status", "rent"} <= set(menage["input"])
     # the control, paid no housing aid, may be an owner or housed free: the uninformed variant stays
     hosted, unk, prov = _hosting(core, "msa:D2")
     assert hosted is False
     assert unk.select("low", "central", "high", "informed").rows() == [(0.0, 0.0, 1.0, False)]
     assert prov["kind"].to_list() == ["unknown"]
+
+
+def test_the_housing_of_an_msa_member_paid_a_housing_aid_is_said_a_tenants_or_an_accedants():
+    # the ménage's status and rent stay unknown (the MSA does not say which, nor the rent), but its reasons no
+    # longer say « pas d'aide au logement » nor offer the owner's or the housed-free answer
+    core = build_month(_farm_workers(), M)
+    reason = dict(core.unknowns.filter((pl.col("entity") == "menage") & (pl.col("id") == "msa:D1"))
+                  .select("input", "reason").iter_rows())
+    assert "aide au logement versée: locataire ou accédant" in reason["housing_status"]
+    assert "pas d'aide au logement" not in reason["rent"] and "aide au logement versée" in reason["rent"]
+    control = dict(core.unknowns.filter((pl.col("entity") == "menage") & (pl.col("id") == "msa:D2"))
+                   .select("input", "reason").iter_rows())
+    assert control["housing_status"] == "statut d'occupation inconnu (ménage inconnu de la CAF): locataire retenu"
 
 
 def test_a_caf_dossier_paid_a_housing_aid_in_a_couples_dwelling_is_not_hosted_by_estimate():

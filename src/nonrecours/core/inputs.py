@@ -901,10 +901,26 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                       pl.col("_hsrc"), pl.col("month")))
     prov.append(_prov(h_unknown, "menage", "menage_id", ["housing_status", "rent"], pl.lit("unknown"), pl.lit(None),
                       pl.lit(None)))
-    unk.append(_unk(h_unknown, "menage", "menage_id", ["housing_status"], None, None, None,
+    # The familles paid a housing aid in the month: each pays a housing expense (CCH art. L821-1), which no
+    # hosting variant below may take away; a ménage of unknown housing where one lives is a tenant's or an
+    # accédant's (the MSA pays the aid and keeps no housing record in its extract), its rent still unknown.
+    housing_cost = housing_aid_paid(famille_monthly, month)
+    housing_aid_payers = ",".join(a for a in paying if a in catalogue_row("aide_logement").payers)
+    rent_paid = (ind.filter(pl.col("famille_role") == "demandeur").join(housing_cost, on="famille_id", how="semi")
+                 .select("menage_id").unique())
+    h_unknown_aid = h_unknown.join(rent_paid, on="menage_id", how="semi")
+    h_unknown_no_aid = h_unknown.join(rent_paid, on="menage_id", how="anti")
+    unk.append(_unk(h_unknown_no_aid, "menage", "menage_id", ["housing_status"], None, None, None,
                     "statut d'occupation inconnu (ménage inconnu de la CAF): locataire retenu"))
-    unk.append(_unk(h_unknown, "menage", "menage_id", ["rent"], 0.0, config.rent_typical, config.rent_ceiling,
+    unk.append(_unk(h_unknown_no_aid, "menage", "menage_id", ["rent"], 0.0, config.rent_typical,
+                    config.rent_ceiling,
                     "loyer inconnu (pas d'aide au logement): de 0 au plafond de zone, loyer type au centre"))
+    unk.append(_unk(h_unknown_aid, "menage", "menage_id", ["housing_status"], None, None, None,
+                    "statut d'occupation inconnu (ménage inconnu de la CAF), aide au logement versée: locataire ou "
+                    "accédant, locataire retenu"))
+    unk.append(_unk(h_unknown_aid, "menage", "menage_id", ["rent"], 0.0, config.rent_typical, config.rent_ceiling,
+                    "loyer ou mensualité d'emprunt inconnus (aide au logement versée, montant du loyer non transmis): "
+                    "de 0 au plafond de zone, loyer type au centre"))
     # Colocation and room (they lower the housing aid's rent ceiling): said by the agency for a tenant; no
     # other status is let so (false, from the status); unknown with the housing, or for a tenant whose record
     # leaves them blank (an extract from before the fields): not shared and not a room at the centre.
@@ -950,10 +966,6 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     (loan - pl.lit(_EPOCH)).dt.total_days(), _NO_LOAN,
                     "prêt signé en 2018 ou 2019 en zone 3: aide ouverte pour un prêt conventionné finançant un "
                     "logement ancien, que l'extrait ne dit pas; prêt fermé retenu"))
-    # The familles paid a housing aid in the month: each pays a housing expense (CCH art. L821-1), which no
-    # hosting variant below may take away.
-    housing_cost = housing_aid_paid(famille_monthly, month)
-    housing_aid_payers = ",".join(a for a in paying if a in catalogue_row("aide_logement").payers)
     # The housing status is text (no low/high value): what it decides is whether the famille is housed at no
     # cost (owner without loan, free housing), which brings the forfait logement of RSA, PPA and CSS. A famille
     # in a ménage of unknown housing may be, unless its hosting is already listed as unknown above.
