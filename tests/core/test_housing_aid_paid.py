@@ -36,8 +36,9 @@ def _farm_workers() -> dict[str, pl.DataFrame]:
     mems = [membership(p, kind, d, role, "msa") for p, d in (("w1", "D1"), ("w2", "D2"))
             for kind, role in (("famille", "demandeur"), ("menage", "personne_de_reference"))]
     resources = [[p, m, "salary_net", 692.0, "msa", "msa", DAY] for p in ("w1", "w2") for m in MONTHS]
+    paid = _paid("D1", 150.0, "msa") + _paid("F0", 200.0, "caf")  # the CAF pays its own dossiers
     return {"persons": frame(PERSONS, persons), "unit_memberships": frame(UNIT_MEMBERSHIPS, mems),
-            "resources": frame(RESOURCES, resources), "benefits_paid": frame(BENEFITS_PAID, _paid("D1", 150.0, "msa"))}
+            "resources": frame(RESOURCES, resources), "benefits_paid": frame(BENEFITS_PAID, paid)}
 
 
 def test_an_msa_member_paid_a_housing_aid_is_not_housed_free_in_any_variant():

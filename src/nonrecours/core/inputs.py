@@ -905,7 +905,6 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # hosting variant below may take away; a ménage of unknown housing where one lives is a tenant's or an
     # accédant's (the MSA pays the aid and keeps no housing record in its extract), its rent still unknown.
     housing_cost = housing_aid_paid(famille_monthly, month)
-    housing_aid_payers = ",".join(a for a in paying if a in catalogue_row("aide_logement").payers)
     rent_paid = (ind.filter(pl.col("famille_role") == "demandeur").join(housing_cost, on="famille_id", how="semi")
                  .select("menage_id").unique())
     h_unknown_aid = h_unknown.join(rent_paid, on="menage_id", how="semi")
@@ -1042,12 +1041,14 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     # to it (one rule for every payer, from the payment, not from the agency's record of the dwelling).
     hosting_input = (pl.col("entity") == "famille") & (pl.col("input") == "hosted_free_of_charge")
     paid_for = pl.col("id").is_in(housing_cost["famille_id"].implode())
-    unsaid = pl.concat([p.filter(hosting_input & paid_for & (pl.col("kind") != "observed")) for p in prov]).select(
-        pl.col("id").alias("famille_id")).unique()
+    # the payer is the famille's own agency (its payments are keyed by the payer's dossier)
+    unsaid = (pl.concat([p.filter(hosting_input & paid_for & (pl.col("kind") != "observed")) for p in prov])
+              .select(pl.col("id").alias("famille_id")).unique()
+              .join(src_f.select("famille_id", "source_agency"), on="famille_id", how="left"))
     unk = [u.filter(~(hosting_input & paid_for)) for u in unk]
     prov = [p.filter(~(hosting_input & paid_for & (pl.col("kind") != "observed"))) for p in prov]
     prov.append(_prov(unsaid, "famille", "famille_id", ["hosted_free_of_charge"], pl.lit("observed"),
-                      pl.lit(housing_aid_payers), pl.lit(month)))
+                      pl.col("source_agency"), pl.lit(month)))
     counts["familles_housing_aid_not_hosted"] = unsaid.height
     hosted_ids = (pl.concat([hosted_est.select("famille_id"), hosted_unsure.select("famille_id")])
                   .join(housing_cost, on="famille_id", how="anti")["famille_id"])
