@@ -517,3 +517,18 @@ def test_a_child_the_caf_still_lists_at_25_is_an_adult_of_his_own():
     assert ind["s"]["menage_id"] == ind["f"]["menage_id"] == "caf:F1"
     assert ind["t"]["famille_id"] == "caf:F1" and ind["t"]["famille_role"] == "enfant"
     assert dict(core.conflicts.iter_rows())["adult_child_left_famille"] == 1
+
+
+def test_a_child_the_caf_lists_at_25_is_not_called_unknown_to_the_caf():
+    """s, 25, is the CAF's child of his mother's dossier and heads a famille the core built: whether he lives as a
+    couple is unknown, but the CAF lists him; his reason said « personne inconnue des CAF et MSA » (probe hh19 K101,
+    L1). A person no agency lists as anyone's child keeps that reason."""
+    mems = [*_caf_parent("f", "s", "F1"), _mem("u", "foyer_fiscal", "T9", "declarant", "dgfip")]
+    persons = [_person("f", dt.date(1970, 1, 1)), _person("s", dt.date(2001, 1, 1)),
+               _person("u", dt.date(1980, 7, 1), "dgfip")]
+    core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}, M)
+    couple = core.unknowns.filter(pl.col("input") == "couple_kind")
+    son = couple.filter(pl.col("id") == "core-famille:s")["reason"].to_list()
+    assert son == ["composition reconstituée: personne listée par la CAF comme enfant d'un autre dossier, à 25 ans "
+                   "ou plus évaluée dans sa propre famille: vie en couple inconnue"]
+    assert "inconnue des CAF et MSA" in couple.filter(pl.col("id") == "core-famille:u")["reason"].item()

@@ -34,7 +34,13 @@ from nonrecours.rules.benefits.aide_logement import FERMETURE_ACCESSION, FIN_ANC
 from nonrecours.rules.params import default_parameters
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
-from nonrecours.schemas.codes import AGENCY_LABELS, FAMILY_BENEFITS_PAID, HOUSEHOLDER_ROLES, SHARED_RENTAL_STATUSES
+from nonrecours.schemas.codes import (
+    AGENCY_LABELS,
+    FAMILY_BENEFITS_PAID,
+    HOUSEHOLDER_ROLES,
+    SHARED_RENTAL_STATUSES,
+    agency_subject,
+)
 from nonrecours.schemas.months import month_index, month_index_expr
 from nonrecours.schemas.tables import valid_on
 from nonrecours.schemas.zonage import overseas_department, zone_apl_of
@@ -379,7 +385,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                                               ind.select("person_id", "age"), dwellings, missing)
     # who the famille's agency itself lists (a member the DGFiP added is not in its files: see ``followed``)
     listed = units.select("person_id", "famille_listed_by")
-    units = units.drop("famille_listed_by")
+    listed_child = units.filter(pl.col("grown_child_of").is_not_null()).select("person_id", "grown_child_of")
+    units = units.drop("famille_listed_by", "grown_child_of")
     counts["persons"] = units.height
     known = pl.col("source_agency").is_not_null()
     child = (pl.col("famille_role").eq("enfant") | pl.col("foyer_fiscal_role").eq("personne_a_charge")).fill_null(False)
@@ -713,8 +720,20 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                     "l'allocataire du dossier manque à l'extrait: composition incomplète"))
     unk.append(_unk(old, "famille", "famille_id", ["couple_kind"], None, None, None,
                     f"composition du foyer transmise il y a plus de {config.stale_months} mois"))
-    unk.append(_unk(built_single, "famille", "famille_id", ["couple_kind"], None, None, None,
+    # a child a family agency lists in another dossier at the age limit or above heads a famille the core built
+    # (core.units): the agency knows them, only not whether they live as a couple
+    of_dossier = (ind.filter(pl.col("famille_role") == "demandeur").select("famille_id", "person_id")
+                  .join(built_single.select("famille_id"), on="famille_id", how="semi")
+                  .join(listed_child, on="person_id", how="inner"))
+    unk.append(_unk(built_single.join(of_dossier, on="famille_id", how="anti"), "famille", "famille_id",
+                    ["couple_kind"], None, None, None,
                     "composition reconstituée (personne inconnue des CAF et MSA): vie en couple inconnue"))
+    for agency in of_dossier.get_column("grown_child_of").unique().sort():  # the family agencies: two at most
+        unk.append(_unk(of_dossier.filter(pl.col("grown_child_of") == agency), "famille", "famille_id",
+                        ["couple_kind"], None, None, None,
+                        f"composition reconstituée: personne listée par {agency_subject(agency)} comme enfant d'un "
+                        f"autre dossier, à {int(dep_age)} ans ou plus évaluée dans sa propre famille: vie en couple "
+                        "inconnue"))
     unk.append(_unk(partner_lost, "famille", "famille_id", ["couple_kind"], None, None, None,
                     "déclaration commune à la DGFiP dont l'autre déclarant manque à l'extrait: vie en couple "
                     "probable, conjoint inconnu"))
@@ -887,10 +906,25 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                       pl.col("_hsrc"), pl.col("month")))
     prov.append(_prov(h_unknown, "menage", "menage_id", ["housing_status", "rent"], pl.lit("unknown"), pl.lit(None),
                       pl.lit(None)))
-    unk.append(_unk(h_unknown, "menage", "menage_id", ["housing_status"], None, None, None,
+    # The familles paid a housing aid in the month: each pays a housing expense (CCH art. L821-1), which no
+    # hosting variant below may take away; a ménage of unknown housing where one lives is a tenant's or an
+    # accédant's (the MSA pays the aid and keeps no housing record in its extract), its rent still unknown.
+    housing_cost = housing_aid_paid(famille_monthly, month)
+    rent_paid = (ind.filter(pl.col("famille_role") == "demandeur").join(housing_cost, on="famille_id", how="semi")
+                 .select("menage_id").unique())
+    h_unknown_aid = h_unknown.join(rent_paid, on="menage_id", how="semi")
+    h_unknown_no_aid = h_unknown.join(rent_paid, on="menage_id", how="anti")
+    unk.append(_unk(h_unknown_no_aid, "menage", "menage_id", ["housing_status"], None, None, None,
                     "statut d'occupation inconnu (ménage inconnu de la CAF): locataire retenu"))
-    unk.append(_unk(h_unknown, "menage", "menage_id", ["rent"], 0.0, config.rent_typical, config.rent_ceiling,
+    unk.append(_unk(h_unknown_no_aid, "menage", "menage_id", ["rent"], 0.0, config.rent_typical,
+                    config.rent_ceiling,
                     "loyer inconnu (pas d'aide au logement): de 0 au plafond de zone, loyer type au centre"))
+    unk.append(_unk(h_unknown_aid, "menage", "menage_id", ["housing_status"], None, None, None,
+                    "statut d'occupation inconnu (ménage inconnu de la CAF), aide au logement versée: locataire ou "
+                    "accédant, locataire retenu"))
+    unk.append(_unk(h_unknown_aid, "menage", "menage_id", ["rent"], 0.0, config.rent_typical, config.rent_ceiling,
+                    "loyer ou mensualité d'emprunt inconnus (aide au logement versée, montant du loyer non transmis): "
+                    "de 0 au plafond de zone, loyer type au centre"))
     # Colocation and room (they lower the housing aid's rent ceiling): said by the agency for a tenant; no
     # other status is let so (false, from the status); unknown with the housing, or for a tenant whose record
     # leaves them blank (an extract from before the fields): not shared and not a room at the centre.
@@ -1008,7 +1042,21 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     prov.append(_prov(hosted_unsure, "famille", "famille_id", ["hosted_free_of_charge"], pl.lit("estimated"),
                       pl.lit("dgfip"), pl.lit(None)))
     counts["familles_hosting_unknown_hosted_estimated"] = hosted_unsure.height
-    hosted_ids = pl.concat([hosted_est.select("famille_id"), hosted_unsure.select("famille_id")])["famille_id"]
+    # A famille a payer pays a housing aid in the month pays a rent or a loan: none of the variants above applies
+    # to it (one rule for every payer, from the payment, not from the agency's record of the dwelling).
+    hosting_input = (pl.col("entity") == "famille") & (pl.col("input") == "hosted_free_of_charge")
+    paid_for = pl.col("id").is_in(housing_cost["famille_id"].implode())
+    # the payer is the famille's own agency (its payments are keyed by the payer's dossier)
+    unsaid = (pl.concat([p.filter(hosting_input & paid_for & (pl.col("kind") != "observed")) for p in prov])
+              .select(pl.col("id").alias("famille_id")).unique()
+              .join(src_f.select("famille_id", "source_agency"), on="famille_id", how="left"))
+    unk = [u.filter(~(hosting_input & paid_for)) for u in unk]
+    prov = [p.filter(~(hosting_input & paid_for & (pl.col("kind") != "observed"))) for p in prov]
+    prov.append(_prov(unsaid, "famille", "famille_id", ["hosted_free_of_charge"], pl.lit("observed"),
+                      pl.col("source_agency"), pl.lit(month)))
+    counts["familles_housing_aid_not_hosted"] = unsaid.height
+    hosted_ids = (pl.concat([hosted_est.select("famille_id"), hosted_unsure.select("famille_id")])
+                  .join(housing_cost, on="famille_id", how="anti")["famille_id"])
     famille = famille.with_columns(
         (pl.col("hosted_free_of_charge") | pl.col("famille_id").is_in(hosted_ids.implode()))
         .alias("hosted_free_of_charge"))
@@ -1160,6 +1208,20 @@ def _famille_payments(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, me
 
     return famille_monthly.with_columns(value(n) for n in fam_inputs).drop(
         [c for c in famille_monthly.columns if c.startswith("_")])
+
+
+def housing_aid_paid(famille_monthly: pl.DataFrame, month: dt.date) -> pl.DataFrame:
+    """The familles (famille_id) a payer, CAF or MSA, pays a housing aid in ``month`` (``_famille_payments``' frame).
+
+    The aid is paid only for a housing expense, a rent or a loan's repayments (CCH art. L821-1; R822-1 ff. on
+    the expense): such a famille is neither housed free of charge nor an owner without a loan, whatever its
+    agency's record of the dwelling says or does not say (the MSA's layout has none), and the CSS counts it the
+    housing-aid forfait only (CSS art. R861-5). Empty when the targets read no housing aid paid."""
+    col = PAYMENT_INPUTS["aide_logement"]
+    if col not in famille_monthly.columns:
+        return pl.DataFrame(schema={"famille_id": pl.String})
+    return (famille_monthly.filter((pl.col("month") == month) & (pl.col(col) > 0)).select("famille_id")
+            .unique())
 
 
 def _reported_received(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, members: pl.DataFrame,

@@ -336,10 +336,11 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
               missing: pl.DataFrame | None = None) -> tuple[pl.DataFrame, dict[str, int], pl.DataFrame]:
     """Units of every person of ``ids`` on ``month``: (person_id, famille_id/_role, foyer_fiscal_id/_role,
     menage_id/_role, famille_listed_by: the agency whose membership row puts the person in the famille, null for
-    a member the core added or a famille it built), the conflicts counted by kind, and per unit the agency and
-    extract date its composition comes from (``entity``, ``id``, ``source_agency``, ``extract_date``). ``age``:
-    (person_id, age); ``dwellings``, ``missing``: ``dgfip_dwellings`` and ``declarant_missing`` when the caller
-    has them already."""
+    a member the core added or a famille it built; grown_child_of: the agency whose dossier lists the person as a
+    child at the age limit or above, who heads a famille of their own here), the conflicts counted by kind, and
+    per unit the agency and extract date its composition comes from (``entity``, ``id``, ``source_agency``,
+    ``extract_date``). ``age``: (person_id, age); ``dwellings``, ``missing``: ``dgfip_dwellings`` and
+    ``declarant_missing`` when the caller has them already."""
     conflicts: dict[str, int] = {}
     first = month_range(month, window)[0]
     if "unit_memberships" in lf:
@@ -380,8 +381,11 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
     grown = (wide.filter(pl.col("famille_role") == "enfant").join(age, on="person_id", how="inner")
              .filter(pl.col("age") >= limit).get_column("person_id"))
     conflicts["adult_child_left_famille"] = grown.len()
+    wide = wide.with_columns(pl.lit(None, dtype=pl.String).alias("grown_child_of"))
     if grown.len():
         out = pl.col("person_id").is_in(grown.implode())
+        # the agency listing them as a child: it knows them, only not as the head of a famille
+        wide = wide.with_columns(pl.when(out).then(pl.col("famille__source").cast(pl.String)).alias("grown_child_of"))
         wide = wide.with_columns(
             *[pl.when(out).then(None).otherwise(pl.col(c)).alias(c)
               for c in ("famille_id", "famille_role", "famille__source", "famille__date")],
@@ -538,7 +542,8 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
         .sort(["source_agency", "extract_date"], descending=[False, True], nulls_last=True)
         .unique(subset=["entity", "id"], keep="first"))
     wide = wide.select("person_id", "famille_id", "famille_role", "foyer_fiscal_id", "foyer_fiscal_role",
-                       "menage_id", "menage_role", pl.col("famille__source").alias("famille_listed_by"))
+                       "menage_id", "menage_role", pl.col("famille__source").alias("famille_listed_by"),
+                       "grown_child_of")
     return wide, conflicts, source
 
 

@@ -108,6 +108,8 @@ CORE_LABELS = {
     "familles_hosting_unknown_hosted_estimated": "familles au logement inconnu, hébergées dans le logement d'un foyer "
                                                  "comptant plus d'adultes (estimation DGFiP)",
     "familles_shared_dwelling_lease_unknown": "colocataires dont le titulaire du bail est inconnu",
+    "familles_housing_aid_not_hosted": "familles percevant une aide au logement, donc ni hébergées gratuitement ni "
+                                       "propriétaires sans emprunt (logement sinon inconnu ou estimé)",
     "persons_nationality_from_birth_place": "personnes sans nationalité transmise, estimées françaises car nées en "
                                             "France (NIR)",
     "persons_not_student_from_age": "personnes sans situation d'études transmise, estimées non étudiantes par l'âge",

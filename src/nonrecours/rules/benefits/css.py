@@ -67,9 +67,13 @@ def _forfait(f: Famille, variante: str):  # type: ignore[no-untyped-def]
 
 @rule(entity="famille", dtype="float", label="CSS: forfait logement (annuel)", ref="CSS art. R861-5")
 def css_forfait_logement(f: Famille):
-    sans_charge = f.statut_occupation.is_in(["owner", "free"])
-    base = where(sans_charge, _forfait(f, "sans_aide_logement"), 0.0)
+    """One forfait, never both: the owner's or the person's housed free of charge when no housing aid is received,
+    else the housing aid's, up to the aid (R861-5 names the owner « ne bénéficiant pas d'aide personnelle au
+    logement »; an aid is paid only for a rent or a loan, CCH art. L821-1). Both at once came from a variant of
+    unknown housing making an MSA member paid its AL housed free (probe hh19 K111)."""
     al = f.aide_logement_retenue
+    sans_charge = f.statut_occupation.is_in(["owner", "free"]) & (al <= 0)
+    base = where(sans_charge, _forfait(f, "sans_aide_logement"), 0.0)
     aide = where(al > 0, minimum(12 * al, _forfait(f, "avec_aide_logement")), 0.0)
     return base + aide
 
