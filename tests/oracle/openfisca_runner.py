@@ -34,7 +34,10 @@ carries the first month computed to every other, so a child of 17 on 15 Septembe
 art. R543-2, OpenFisca's amount then depending on the order variables are asked); the runner counts calendar
 months. A sixth: ``ppa_revenu_activite``, ``ppa_ressources_hors_activite`` and the bonuses of ``ppa_fictive`` sum
 every member of the famille, a grown-up child not at charge included, while the size counts only the persons at
-charge; CSS art. L842-3 and R842-3 take the foyer's members (parents and persons at charge) for all of them.
+charge; CSS art. L842-3 and R842-3 take the foyer's members (parents and persons at charge) for all of them. A
+seventh: ``ppa_eligibilite`` asks its age and its nationality or residence condition of any member of the famille (a
+French child opens the prime to parents holding a permit for two years), where CSS art. L842-2 asks them of the
+beneficiary (« par le bénéficiaire ») and R842-2 of the partner too: the demandeur or the conjoint here.
 """
 
 from __future__ import annotations
@@ -275,6 +278,26 @@ class ppa_fictive(Variable):
         return famille("ppa_eligibilite", period) * np.maximum(montant, 0)
 
 
+class ppa_eligibilite(Variable):
+    """CSS art. L842-2 (« le droit à la prime d'activité est subordonné au respect, par le bénéficiaire, des conditions
+    suivantes : 1° Etre âgé de plus de dix-huit ans ; 2° Etre français ou titulaire depuis au moins cinq ans d'un titre
+    de séjour [...] ») and R842-2 (the beneficiary and the partner): the conditions of a parent of the famille, the
+    beneficiary being whichever of the couple claims; OpenFisca-France 176.1.8 takes any member's, a child's
+    included. The majoration for isolation waives the nationality condition (L842-2, 2°, c), as in OpenFisca."""
+
+    value_type = bool
+    entity = Famille
+    label = "Eligibilité à la PPA pour un mois (conditions du bénéficiaire, CSS art. L842-2 et R842-2)"
+    definition_period = MONTH
+    set_input = set_input_dispatch_by_period
+
+    def formula(famille, period, parameters):  # type: ignore[no-untyped-def]
+        age_min = parameters(period).prestations_sociales.solidarite_insertion.minima_sociaux.ppa.pa_cond.age_min
+        age = famille.any(famille.members("age", period) >= age_min, role=Famille.PARENT)
+        sejour = famille.any(famille.members("rsa_condition_nationalite", period), role=Famille.PARENT)
+        return age * ((sejour + famille("rsa_majore_eligibilite", period)) > 0)
+
+
 def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs = FranceTaxBenefitSystem()
     tbs.replace_variable(age_en_mois)
@@ -286,6 +309,7 @@ def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs.replace_variable(ppa_revenu_activite)
     tbs.replace_variable(ppa_ressources_hors_activite)
     tbs.replace_variable(ppa_fictive)
+    tbs.replace_variable(ppa_eligibilite)
     return tbs
 
 

@@ -163,16 +163,20 @@ def ppa_forfait_logement(f: Famille):
 
 
 @rule(entity="famille", dtype="bool", label="prime d'activité: conditions d'âge et de séjour",
-      ref="CSS art. L842-1 et L842-2")
+      ref="CSS art. L842-1, L842-2 et R842-2")
 def ppa_eligibilite(f: Famille):
-    age = condition("un membre du foyer a 18 ans ou plus", f.any(f.members.age_mois >= param(f"{P}.age_min")),
-                    ref="CSS art. L842-1")
-    # as in the reference model, a member of the foyer (a French child included) fulfils it for the foyer;
-    # the condition does not apply to a person entitled to the majoration for isolation (L842-7), such as
-    # an isolated pregnant woman, who only needs a lawful residence (CSS art. L512-2)
-    sejour = condition("un membre du foyer remplit la condition de nationalité ou de séjour, ou la famille a "
-                       "droit à la majoration pour isolement",
-                       f.any(f.members.rsa_condition_nationalite) | f.rsa_majore_eligibilite,
+    """The conditions are the beneficiary's (CSS art. L842-2: « par le bénéficiaire ») and his partner's (R842-2),
+    not any member's: a French child, or a grown-up child not at charge, does not open the prime to parents who
+    do not meet them. The beneficiary is whichever of the couple claims, so one parent meeting them suffices, as
+    the RSA reads CASF L262-4 (``rsa_eligibilite``); whether a partner who does not meet them still counts in the
+    foyer is not modelled (docs/benefits.md). A person entitled to the majoration for isolation (L842-7), such
+    as an isolated pregnant woman, needs only a lawful residence (L842-2, 2°, c; CSS art. L512-2)."""
+    m = f.members
+    age = condition("le demandeur ou son conjoint a 18 ans ou plus",
+                    f.any(m.age_mois >= param(f"{P}.age_min"), role=PARENTS), ref="CSS art. L842-2, 1°")
+    sejour = condition("le demandeur ou son conjoint remplit la condition de nationalité ou de séjour, ou la "
+                       "famille a droit à la majoration pour isolement",
+                       f.any(m.rsa_condition_nationalite, role=PARENTS) | f.rsa_majore_eligibilite,
                        ref="CSS art. L842-2, 2° et L842-7")
     return age & sejour
 
