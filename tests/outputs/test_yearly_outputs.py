@@ -61,7 +61,8 @@ def test_an_ars_flag_quotes_the_facts_of_the_month_it_was_judged_at(judged, retu
     salaries = [f for f in facts if f.startswith("Salaires")]
     # the facts of August 2025 decided the ARS, not those of June 2026; its salaries of the months before June 2025
     # (the extracts' first) are estimated and decide: asked, not quoted as held
-    assert "Allocations chômage : DRM de l'Assurance retraite (08/2025)" in facts
+    # (the child's, which the CAF follows and the DRM knows nothing of, held by the CAF: core.resources._COVER_TIERS)
+    assert "Allocations chômage : CAF, DRM de l'Assurance retraite (08/2025)" in facts
     assert salaries == [] and "salary_net" in flag["deciding_unknowns"], facts
     assert flag["amount_central"] > 0
     due = outputs["provenance_due"].filter(pl.col("unit_id") == flag["unit_id"])

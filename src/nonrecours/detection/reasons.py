@@ -154,10 +154,12 @@ Martinique, Guyane ou à La Réunion (DGFiP) » was quoted for a home in the Lot
 
 
 def _amounts() -> frozenset[str]:
-    """The inputs that are amounts (or say a benefit received, an unusual lease, an overseas home): an agency's 0
-    (false, no loan) there is no income, payment or lease sent, and a layout's silence read as 0 (a follower's gross
-    pension, the DRM's ARE of a person with none) says nothing."""
-    return frozenset((*_RESOURCES, KNOWN_PROFIT, *_payments(), *_LEASE_FLAGS))
+    """The inputs that are amounts (or say a benefit received, an unusual lease, an overseas home, a state: every
+    boolean input): an agency's 0 (false, no loan) there is no income, payment or lease sent, and a layout's silence
+    read as 0 (a follower's gross pension, the DRM's ARE of a person with none) says nothing; a state quoted false
+    reads as held (« parent isolé depuis moins de 18 mois (CAF) » on a single man's RSA)."""
+    states = (n for n, v in default_registry().inputs.items() if v.dtype == "bool")
+    return frozenset((*_RESOURCES, KNOWN_PROFIT, *_payments(), *_LEASE_FLAGS, *states))
 
 
 def _nonzero(core: CoreMonth, entity: str, key: str, ids: pl.DataFrame) -> pl.DataFrame:
