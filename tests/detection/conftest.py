@@ -126,6 +126,13 @@ def unit_row(run, name: str) -> dict:  # type: ignore[no-untyped-def]
     return rows.row(0, named=True)
 
 
+def benefit_row(run, name: str, benefit: str) -> dict:  # type: ignore[no-untyped-def]
+    """The one ``units`` row of the famille ``name`` for ``benefit``."""
+    rows = run.units.filter(pl.col("unit_id").str.ends_with(f":f-{name}") & (pl.col("benefit") == benefit))
+    assert rows.height == 1, (name, benefit, rows)
+    return rows.row(0, named=True)
+
+
 def flag_row(run, name: str, benefit: str) -> dict:  # type: ignore[no-untyped-def]
     """The one ``flags`` row of the famille ``name`` for ``benefit``."""
     rows = run.flags.filter(pl.col("unit_id").str.ends_with(f":f-{name}") & (pl.col("benefit") == benefit))

@@ -14,7 +14,7 @@ import pytest
 
 from nonrecours.detection import core_month, detect
 
-from .conftest import FIRST, MONTH, MONTHS, Territory
+from .conftest import FIRST, MONTH, MONTHS, Territory, benefit_row
 
 
 def _territory() -> dict[str, pl.DataFrame]:
@@ -46,14 +46,9 @@ def run():  # type: ignore[no-untyped-def]
     return detect(core_month(tables, MONTH), tables, config=FIRST)
 
 
-def _unit(run, name: str, benefit: str) -> dict:  # type: ignore[no-untyped-def]
-    return run.units.filter(pl.col("unit_id").str.ends_with(f":f-{name}") & (pl.col("benefit") == benefit)).row(
-        0, named=True)
-
-
 def test_a_free_css_resting_on_a_capped_rsa_takes_its_grade(run) -> None:  # type: ignore[no-untyped-def]
-    assert _unit(run, "eu_worked", "rsa")["grade"] == "possible"
-    css = _unit(run, "eu_worked", "css_free")
+    assert benefit_row(run, "eu_worked", "rsa")["grade"] == "possible"
+    css = benefit_row(run, "eu_worked", "css_free")
     assert (css["status"], css["grade"]) == ("non_take_up", "possible")
     reasons = " ".join(run.flags.filter(pl.col("unit_id").str.ends_with(":f-eu_worked")
                                         & (pl.col("benefit") == "css_free")).row(0, named=True)["reasons"])
@@ -62,7 +57,7 @@ def test_a_free_css_resting_on_a_capped_rsa_takes_its_grade(run) -> None:  # typ
 
 
 def test_the_same_free_css_with_a_sure_rsa_stays_sure(run) -> None:  # type: ignore[no-untyped-def]
-    rsa, css = _unit(run, "fr_worked", "rsa"), _unit(run, "fr_worked", "css_free")
+    rsa, css = benefit_row(run, "fr_worked", "rsa"), benefit_row(run, "fr_worked", "css_free")
     assert rsa["grade"] in ("certain", "probable") and css["grade"] == rsa["grade"]
 
 
@@ -72,10 +67,10 @@ def test_a_payment_not_observed_leaves_the_right_as_sure() -> None:
     tables = _territory()
     tables["benefits_paid"] = tables["benefits_paid"].filter(pl.col("benefit") != "rsa")
     run = detect(core_month(tables, MONTH), tables, config=FIRST)
-    assert _unit(run, "fr_worked", "rsa")["grade"] == "possible"
-    assert _unit(run, "fr_worked", "css_free")["grade"] in ("certain", "probable")
+    assert benefit_row(run, "fr_worked", "rsa")["grade"] == "possible"
+    assert benefit_row(run, "fr_worked", "css_free")["grade"] in ("certain", "probable")
 
 
 def test_a_free_css_its_resources_give_keeps_its_grade(run) -> None:  # type: ignore[no-untyped-def]
-    assert _unit(run, "eu_idle", "rsa")["grade"] == "possible"
-    assert _unit(run, "eu_idle", "css_free")["grade"] == _unit(run, "fr_worked", "css_free")["grade"]
+    assert benefit_row(run, "eu_idle", "rsa")["grade"] == "possible"
+    assert benefit_row(run, "eu_idle", "css_free")["grade"] == benefit_row(run, "fr_worked", "css_free")["grade"]

@@ -14,7 +14,7 @@ import pytest
 
 from nonrecours.detection import core_month, detect
 
-from .conftest import FIRST, MONTH, MONTHS, Territory
+from .conftest import FIRST, MONTH, MONTHS, Territory, benefit_row
 
 
 def _territory() -> dict[str, pl.DataFrame]:
@@ -50,14 +50,9 @@ def run():  # type: ignore[no-untyped-def]
     return detect(core_month(tables, MONTH), tables, config=FIRST)
 
 
-def _unit(run, name: str, benefit: str) -> dict:  # type: ignore[no-untyped-def]
-    return run.units.filter(pl.col("unit_id").str.ends_with(f":f-{name}") & (pl.col("benefit") == benefit)).row(
-        0, named=True)
-
-
 @pytest.mark.parametrize("name", ["wife_first", "husband_first"])
 def test_the_aspa_is_claimed_by_the_spouse_of_age(run, name: str) -> None:  # type: ignore[no-untyped-def]
-    aspa = _unit(run, name, "aspa")
+    aspa = benefit_row(run, name, "aspa")
     assert aspa["status"] == "non_take_up" and aspa["amount_central"] > 900
     assert aspa["claimant_id"] == f"h-{name}"
     flag = run.flags.filter(pl.col("unit_id").str.ends_with(f":f-{name}") & (pl.col("benefit") == "aspa"))
@@ -67,4 +62,4 @@ def test_the_aspa_is_claimed_by_the_spouse_of_age(run, name: str) -> None:  # ty
 
 def test_the_famille_s_other_benefits_keep_its_demandeur(run) -> None:  # type: ignore[no-untyped-def]
     for benefit in ("css_free", "css_participation", "rsa", "ppa"):
-        assert _unit(run, "wife_first", benefit)["claimant_id"] == "p-wife_first", benefit
+        assert benefit_row(run, "wife_first", benefit)["claimant_id"] == "p-wife_first", benefit
