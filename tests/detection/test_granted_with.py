@@ -74,3 +74,20 @@ def test_a_payment_not_observed_leaves_the_right_as_sure() -> None:
 def test_a_free_css_its_resources_give_keeps_its_grade(run) -> None:  # type: ignore[no-untyped-def]
     assert benefit_row(run, "eu_idle", "rsa")["grade"] == "possible"
     assert benefit_row(run, "eu_idle", "css_free")["grade"] == benefit_row(run, "fr_worked", "css_free")["grade"]
+
+
+def test_a_right_doubted_under_another_cap_is_inherited_too() -> None:
+    """An RSA whose payer's row is lost (capped as ``stopped``, first of the kinds) and whose right of residence is
+    unshown too: the free CSS resting on it takes its grade, whichever kind the RSA's flag is counted under (the
+    review found the single kind hid the doubt on the right, 6 December 2026)."""
+    from nonrecours.detection.detect import _granted_cap
+
+    units = pl.DataFrame({
+        "famille_id": ["f1", "f1", "f2", "f2"], "benefit": ["rsa", "css_free", "rsa", "css_free"],
+        "grade": ["possible", "certain", "possible", "certain"], "receiving": [False] * 4,
+        "_own_grade": [None, None, None, None], "_right_grade": ["certain", "certain", "certain", "certain"],
+        "_unobserved": ["stopped", None, "stopped", None], "_right_doubted": [True, False, False, False]},
+        schema_overrides={"_own_grade": pl.String})
+    out = dict(_granted_cap(units, ("rsa", "css_free")).filter(pl.col("benefit") == "css_free")
+               .select("famille_id", "grade").iter_rows())
+    assert out == {"f1": "possible", "f2": "certain"}  # f2: only whether its RSA is received is in doubt

@@ -876,22 +876,16 @@ def _disability_evidence(core: CoreMonth, individu: pl.DataFrame) -> pl.DataFram
     return adults.join(seen, on="person_id", how="semi").select("famille_id").unique()
 
 
-_RIGHT_DOUBTS = frozenset({"gone", "delisted", "behind", "eea_right", "served", "self_employed",
-                           "self_employed_undeclared"})
-"""The caps of what the data cannot show (``_unobserved``) that doubt the right itself (a member gone, a resource
-line behind, a right of residence, a resource not counted), not whether the benefit is received (a payer's file
-missing): a right another benefit grants inherits them (``_granted_cap``)."""
-
-
 def _granted_cap(units: pl.DataFrame, benefits: tuple[str, ...]) -> pl.DataFrame:
     """``units`` with the grade of a benefit another one grants (``Benefit.granted_with``: the free CSS to the
     RSA's beneficiaries, CSS art. L861-2) at most the better of its own route's grade (``_own_grade``) and the
     granting benefit's grade on its right, when that benefit is not received: the engine gives the free CSS
     wherever it gives the RSA, but detection caps the RSA for what the data cannot show of the right
-    (``_RIGHT_DOUBTS``), and a free CSS resting on that RSA alone rests on the same doubt. The granting benefit's
-    grade on its right is the one before the caps on whether it is received (``_right_grade``: a payment no
-    extract reports leaves the right as sure). ``_granted_by``: the granting benefit where the grade was lowered
-    (the reason's line, the summary's count)."""
+    (``_right_doubted``: a member gone, a resource line behind, a right of residence, a resource not counted), and
+    a free CSS resting on that RSA alone rests on the same doubt. The granting benefit's grade on its right is the
+    one before the catalogue's caps (``_right_grade``: a payment no extract reports leaves the right as sure; the
+    RSA has no input or condition cap of its own, a granting benefit with one would need them too).
+    ``_granted_by``: the granting benefit where the grade was lowered (the reason's line, the summary's count)."""
     def rank(col: pl.Expr) -> pl.Expr:
         return col.replace_strict(_GRADE_RANK, default=len(GRADES), return_dtype=pl.Int8)
 
@@ -900,7 +894,7 @@ def _granted_cap(units: pl.DataFrame, benefits: tuple[str, ...]) -> pl.DataFrame
         granted = catalogue_row(b).granted_with
         if granted is None or granted[0] not in benefits:
             continue
-        doubted = pl.col("_unobserved").is_in(list(_RIGHT_DOUBTS)).fill_null(False)
+        doubted = pl.col("_right_doubted").fill_null(False)
         other = units.filter(pl.col("benefit") == granted[0]).select(
             "famille_id", pl.when(doubted).then(pl.lit(_GRADE_RANK["possible"], dtype=pl.Int8))
             .otherwise(rank(pl.col("_right_grade"))).alias("_g_rank"), pl.col("receiving").alias("_g_receiving"))
@@ -1165,7 +1159,11 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                   .otherwise(pl.lit(None, dtype=pl.String)))
     # the kind computed once, then read: ``DataFrame.with_columns`` eliminates no common sub-expression, and the
     # eight tests of the kind below each computed its whole chain again (France 100,000: 770,000 units)
-    units = units.with_columns(unobserved.alias("_unobserved"))
+    # ``_right_doubted``: the caps that doubt the right itself, whichever kind comes first (an RSA whose payer's row
+    # is lost is ``stopped``, its right of residence unshown still): what a right it grants inherits (``_granted_cap``)
+    right_doubted = (pension_gone | listing_gone | served_unknown | lines_behind | eea_right | self_employed
+                     | self_employed_undeclared)
+    units = units.with_columns(unobserved.alias("_unobserved"), right_doubted.fill_null(False).alias("_right_doubted"))
     unobserved = pl.col("_unobserved")
     units = units.with_columns(pl.when(payee_gone).then(pl.col("_payee")).alias("_payee"),
                                pl.when(unobserved == "behind").then(pl.col("_behind_source"))
