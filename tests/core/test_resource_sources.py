@@ -32,8 +32,9 @@ def _tables() -> dict[str, pl.DataFrame]:
         ("cho", "unemployment_benefit", 980.0, "france_travail"), ("sal", "salary_net", 1600.0, "drm"),
         ("fol", "alimony", 150.0, "caf"), ("ret", "pension_net", 700.0, "drm"))
         for m in MONTHS]
-    # the invalidity pension is declared among the pensions: 12 × 500 € each year
-    income = [["inv", y, "pensions", 6000.0, "dgfip", "dgfip", DAY] for y in (2024, 2025)]
+    # the invalidity pension is declared among the pensions, taxable (its CSG and CRDS not deductible added back):
+    # 12 × 500 € net each year, 6,187.90 € declared
+    income = [["inv", y, "pensions", 6187.90, "dgfip", "dgfip", DAY] for y in (2024, 2025)]
     income += [["sal", y, "salaries", 21000.0, "dgfip", "dgfip", DAY] for y in (2024, 2025)]
     income += [["cho", y, "unemployment", 12000.0, "dgfip", "dgfip", DAY] for y in (2024, 2025)]
     income += [["ret", y, "pensions", 9120.0, "dgfip", "dgfip", DAY] for y in (2024, 2025)]  # 12 × 760 € gross
@@ -70,7 +71,8 @@ def test_a_resource_is_the_agency_s_whose_rows_give_it():
 def test_months_before_the_extract_of_an_invalidity_pension_the_declaration_confirms_are_no_unknown():
     """Evaluated in April 2026 (the chèque énergie's month), the rules read months before June 2025, the extracts'
     first, within the CSS's rolling year (April and May 2025): they are filled with June's 500 €. The DGFiP
-    declares 6,000 € of pensions for 2025, which the seven months shown (3,500 €) leave 500 € a month of: the
+    declares 6,187.90 € of taxable pensions for 2025 (6,000 € net), which the seven months shown (3,500 €) leave
+    500 € a month of (the review found a net declaration only confirmed, a taxable one 7.5 % apart): the
     filled value is confirmed, no range (K145's chèque énergie named her invalidity pension a deciding unknown,
     from 375 to 625 €). A declaration that does not confirm the filled value leaves it as before: the rest of a
     retiree's declared pensions is his retirement pension's, not an invalidity pension's."""

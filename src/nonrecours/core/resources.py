@@ -935,7 +935,8 @@ def _before_the_window(cover: pl.DataFrame, early: pl.DataFrame, covered_obs: pl
         others = (pl.col("_kind").fill_null(0.0) - pl.col("_own_net").fill_null(0.0)).clip(lower_bound=0.0)
         # the declaration is of taxable amounts (CSG and CRDS not deductible added back): net, as the months are
         taxable = {"salary_net": NET_TO_TAXABLE["salary_net"], "unemployment": NET_TO_TAXABLE["unemployment_benefit"],
-                   "pension_net": NET_TO_TAXABLE["pension_net"], "pension_gross": NET_TO_TAXABLE["pension_net"]}
+                   "pension_net": NET_TO_TAXABLE["pension_net"], "pension_gross": NET_TO_TAXABLE["pension_net"],
+                   "invalidity_pension": NET_TO_TAXABLE["pension_net"]}  # a pension's CSG and CRDS
         net = pl.col("input").replace_strict(taxable, default=1.0, return_dtype=pl.Float64)
         left = (pl.col("_declared").fill_null(0.0) / net - pl.col("_own_net").fill_null(0.0)
                 - pl.when(unseen < 12).then(others * 12 / (12 - unseen)).otherwise(0.0))
