@@ -67,7 +67,10 @@ def test_a_declared_profit_is_counted_not_capped(run) -> None:  # type: ignore[n
     flag, plain = flag_row(run, "profit", "rsa"), flag_row(run, "declared", "rsa")
     assert flag["grade"] in ("certain", "probable")
     assert flag["amount_central"] == pytest.approx(plain["amount_central"] - 3_000.0 / 12, abs=0.01)
-    assert not any("non salariés" in r for r in flag["reasons"])
+    # no cap line; the profit declared is a fact used (quoted since « Données utilisées » leaves out zeros and states)
+    assert not any("non salariés" in r for r in flag["reasons"] if not r.startswith("Données utilisées"))
+    assert any(r.startswith("Données utilisées") and "bénéfices non salariés connus (DGFiP" in r
+               for r in flag["reasons"])
 
 
 def test_the_summary_counts_each_cap_apart(run) -> None:  # type: ignore[no-untyped-def]
