@@ -548,33 +548,33 @@ def _faults(typed: pl.DataFrame, reasons: list[str], names: list[str], record: s
         "line", pl.lit(record).alias("record"), "column", "reason").cast(FAULT_SCHEMA)  # type: ignore[arg-type]
 
 
-def unemitted_lines(ok: pl.DataFrame, emit: Emit) -> dict[str, pl.Series]:
-    """Lines an emit skips for a blank ``when_present`` field though its ``when`` and ``when_nonzero`` hold, by the
-    first such field: what ``Emit.count_unemitted`` counts, so a fact the table cannot hold is never lost silently
-    (a France Travail jobseeker without a fixed address: no commune, so no ``persons`` row for the nationality)."""
-    df = ok
-    for field, values in emit.when.items():
-        df = df.filter(pl.col(field).cast(pl.String).is_in(values))
-    for field in emit.when_nonzero:
-        df = df.filter(pl.col(field).cast(pl.Float64) != 0)
-    out: dict[str, pl.Series] = {}
-    for field in emit.when_present:
-        given = pl.col(GIVEN + field) if GIVEN + field in df.columns else pl.col(field).is_not_null()
-        out[field] = df.filter(~given).get_column(LINE)
-        df = df.filter(given)
-    return out
-
-
-def emit_rows(ok: pl.DataFrame, record: RecordLayout, emit: Emit) -> pl.DataFrame:
-    """Canonical rows (without provenance) of one emit, keeping ``__line``."""
-    spec = TABLES[emit.table]
+def _emitted(ok: pl.DataFrame, emit: Emit) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
+    """The rows an emit writes (its ``when``, ``when_nonzero``, ``when_present`` conditions), and the lines it skips
+    for a blank ``when_present`` field though the others hold, by the first such field."""
     df = ok
     for field, values in emit.when.items():
         df = df.filter(pl.col(field).cast(pl.String).is_in(values))
     for field in emit.when_nonzero:
         df = df.filter(pl.col(field).cast(pl.Float64) != 0)  # a negative regularisation is kept
+    skipped: dict[str, pl.Series] = {}
     for field in emit.when_present:
-        df = df.filter(pl.col(GIVEN + field) if GIVEN + field in df.columns else pl.col(field).is_not_null())
+        given = pl.col(GIVEN + field) if GIVEN + field in df.columns else pl.col(field).is_not_null()
+        skipped[field] = df.filter(~given).get_column(LINE)
+        df = df.filter(given)
+    return df, skipped
+
+
+def unemitted_lines(ok: pl.DataFrame, emit: Emit) -> dict[str, pl.Series]:
+    """Lines an emit skips for a blank ``when_present`` field though its ``when`` and ``when_nonzero`` hold, by the
+    first such field: what ``Emit.count_unemitted`` counts, so a fact the table cannot hold is never lost silently
+    (a France Travail jobseeker without a fixed address: no commune, so no ``persons`` row for the nationality)."""
+    return _emitted(ok, emit)[1]
+
+
+def emit_rows(ok: pl.DataFrame, record: RecordLayout, emit: Emit) -> pl.DataFrame:
+    """Canonical rows (without provenance) of one emit, keeping ``__line``."""
+    spec = TABLES[emit.table]
+    df = _emitted(ok, emit)[0]
     if emit.spread_year:
         df = df.with_columns(pl.int_ranges(1, 13).alias("__m")).explode("__m").with_columns(
             pl.date(pl.col(emit.spread_year), pl.col("__m"), 1).alias("__month"))
