@@ -89,7 +89,9 @@ _DERIVED_INPUTS: frozenset[tuple[str, str]] = frozenset({("pension_net", "pensio
 pension follows from the net one (none without a net pension, net × ``pension_gross_over_net`` with one), so a
 follower declaring net pensions (the CAF's layout: ``PEN``) answers for the gross pension as well."""
 
-_COVER_TIERS = {0: "rows of the person's input", 1: "knows the person", 2: "exhaustive, sent nothing of the person"}
+_ROWS, _KNOWS, _SILENT = 0, 1, 2
+_COVER_TIERS = {_ROWS: "rows of the person's input", _KNOWS: "knows the person",
+                _SILENT: "exhaustive, sent nothing of the person"}
 """How an agency covering a person's monthly input knows it, which decides the agency the provenance names: 0, rows
 of that input for the person in the window; 1, the person (a follower, a pension fund, an exhaustive source with rows
 of another input of theirs); 2, nothing (an exhaustive source with no row of the person at all, whose silence is a
@@ -538,12 +540,12 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
 
     # Coverage: every (person, input) an agency answers for, best-ranked first (its window the months read), with
     # how it knows the person (``_COVER_TIERS``: which agency the provenance names).
-    sent = obs.select("person_id", "agency").unique().with_columns(pl.lit(1, dtype=pl.Int8).alias("tier"))
+    sent = obs.select("person_id", "agency").unique().with_columns(pl.lit(_KNOWS, dtype=pl.Int8).alias("tier"))
 
     def exhaustive(part: pl.DataFrame) -> pl.DataFrame:
         """An exhaustive source's cover: tier 1 for the persons it sent rows of, 2 for the others."""
         return (part.join(sent, on=["person_id", "agency"], how="left")
-                .with_columns(pl.col("tier").fill_null(2).cast(pl.Int8)))
+                .with_columns(pl.col("tier").fill_null(_SILENT).cast(pl.Int8)))
 
     cover_parts = []
     for inp in inputs:
@@ -557,12 +559,12 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
         answering = [a for a in config.followers if config.follower_answers(a, inp)]
         fol = people.filter(pl.col("followed_by").is_in(answering)).select(
             "person_id", pl.lit(inp).alias("input"), pl.col("followed_by").alias("agency"),
-            pl.lit(1, dtype=pl.Int8).alias("tier"))
+            pl.lit(_KNOWS, dtype=pl.Int8).alias("tier"))
         cover_parts.append(fol)
         if inp in ("pension_net", "pension_gross"):
             cover_parts.append(people.filter(pl.col("pension_fund").is_not_null()).select(
                 "person_id", pl.lit(inp).alias("input"), pl.col("pension_fund").alias("agency"),
-                pl.lit(1, dtype=pl.Int8).alias("tier")))
+                pl.lit(_KNOWS, dtype=pl.Int8).alias("tier")))
         if inp == "pension_gross" and "pension_net" in inputs:
             # the persons an exhaustive net-pension source covers (its own doubtful ones left out, as for the net)
             for a in config.gross_zero_from:
@@ -572,7 +574,7 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                                  on="person_id", how="anti")
                         .with_columns(pl.lit(inp).alias("input"), pl.lit(a).alias("agency"))))
     cover_parts.append(obs.select("person_id", "input", "agency").unique()
-                       .with_columns(pl.lit(0, dtype=pl.Int8).alias("tier")))
+                       .with_columns(pl.lit(_ROWS, dtype=pl.Int8).alias("tier")))
     covering = (pl.concat(cover_parts, how="vertical_relaxed")
                 .join(prio, on=["input", "agency"], how="left").with_columns(pl.col("rank").fill_null(99))
                 .join(windows, on="agency", how="left")
@@ -584,7 +586,7 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
     # the agency the provenance names (``_COVER_TIERS``): the best-ranked with rows of the person's input, whose
     # values are read, else the best-ranked covering one that knows the person; none where only an exhaustive
     # source's silence on someone it sent nothing of covers them
-    named = (covering.filter(pl.col("tier") < 2).sort("tier", "rank").unique(subset=["person_id", "input"],
+    named = (covering.filter(pl.col("tier") < _SILENT).sort("tier", "rank").unique(subset=["person_id", "input"],
                                                                               keep="first")
              .select("person_id", "input", pl.col("agency").alias("_named"), pl.col("w_to").alias("_named_to")))
     # A follower silent on a kind of income the DGFiP's latest year declares answers for none of it: estimated below
