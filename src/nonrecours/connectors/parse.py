@@ -548,9 +548,11 @@ def _faults(typed: pl.DataFrame, reasons: list[str], names: list[str], record: s
         "line", pl.lit(record).alias("record"), "column", "reason").cast(FAULT_SCHEMA)  # type: ignore[arg-type]
 
 
-def _emitted(ok: pl.DataFrame, emit: Emit) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
-    """The rows an emit writes (its ``when``, ``when_nonzero``, ``when_present`` conditions), and the lines it skips
-    for a blank ``when_present`` field though the others hold, by the first such field."""
+def _emitted(ok: pl.DataFrame, emit: Emit, *, skipped_lines: bool = False
+             ) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
+    """The rows an emit writes (its ``when``, ``when_nonzero``, ``when_present`` conditions), and, asked
+    (``skipped_lines``: not on the path writing the rows of every batch), the lines it skips for a blank
+    ``when_present`` field though the others hold, by the first such field."""
     df = ok
     for field, values in emit.when.items():
         df = df.filter(pl.col(field).cast(pl.String).is_in(values))
@@ -559,7 +561,8 @@ def _emitted(ok: pl.DataFrame, emit: Emit) -> tuple[pl.DataFrame, dict[str, pl.S
     skipped: dict[str, pl.Series] = {}
     for field in emit.when_present:
         given = pl.col(GIVEN + field) if GIVEN + field in df.columns else pl.col(field).is_not_null()
-        skipped[field] = df.filter(~given).get_column(LINE)
+        if skipped_lines:
+            skipped[field] = df.filter(~given).get_column(LINE)
         df = df.filter(given)
     return df, skipped
 
@@ -568,7 +571,7 @@ def unemitted_lines(ok: pl.DataFrame, emit: Emit) -> dict[str, pl.Series]:
     """Lines an emit skips for a blank ``when_present`` field though its ``when`` and ``when_nonzero`` hold, by the
     first such field: what ``Emit.count_unemitted`` counts, so a fact the table cannot hold is never lost silently
     (a France Travail jobseeker without a fixed address: no commune, so no ``persons`` row for the nationality)."""
-    return _emitted(ok, emit)[1]
+    return _emitted(ok, emit, skipped_lines=True)[1]
 
 
 def emit_rows(ok: pl.DataFrame, record: RecordLayout, emit: Emit) -> pl.DataFrame:
