@@ -316,7 +316,7 @@ def test_exit_codes_tell_a_bad_run(territory: Territory, tmp_path: Path) -> None
     assert run("caf", cut) == 3  # the trailer is missing: control_ok false
     df = pl.read_parquet(territory.extracts["dgfip"])
     df.with_columns(pl.col("salaires_traitements").cast(pl.String)).write_parquet(tmp_path / "dgfip.parquet")
-    assert run("dgfip", tmp_path / "dgfip.parquet") == 3  # amounts as strings
+    assert run("dgfip", tmp_path / "dgfip.parquet") == 0  # amounts as text: read as a CSV's (next test)
     lines = _lines(territory.extracts["cnav"])
     nir = lines[0].split(";").index("NIR")
     bad = [lines[0], *[";".join("" if j == nir else c for j, c in enumerate(x.split(";"))) for x in lines[1:] if x]]
@@ -353,3 +353,37 @@ def test_a_correction_of_the_same_date_wins_when_ingested_last(territory: Territ
     # the original sent again after its correction: it is now the latest ingested, its amount read
     assert ingest(original, default_mapping("drm"), agreement, ws, extract_date=day).sequence == 3
     assert read() == [was]
+
+
+def test_numbers_stored_as_text_in_a_parquet_file_are_read_as_a_csvs(territory: Territory,
+                                                                    agreement: ExchangeAgreement,
+                                                                    tmp_path: Path) -> None:
+    """An export keeping every column as text (pandas' ``dtype=str``, to keep leading zeros) holds the DGFiP's year
+    and amounts as strings: each value is read as a CSV's is, the same canonical rows as the typed file; a value that
+    is no number is quarantined with its row and column, and the report names the columns read as text. Until
+    6 December 2026 this failed a file-level control (exit 3): a batch job stopped on valid data."""
+    df = pl.read_parquet(territory.extracts["dgfip"])
+    typed = ingest(territory.extracts["dgfip"], default_mapping("dgfip"), agreement, tmp_path / "typed",
+                   extract_id="dgfip")
+    text = df.with_columns(pl.col("annee_revenus", "salaires_traitements", "revenu_fiscal_reference")
+                           .cast(pl.String))
+    row = int(text.with_row_index().filter(pl.col("salaires_traitements").is_not_null())["index"][0])
+    bad = text.with_columns(pl.when(pl.int_range(pl.len()) == row).then(pl.lit("douze mille"))
+                            .otherwise(pl.col("salaires_traitements")).alias("salaires_traitements"))
+    text.write_parquet(tmp_path / "text.parquet")
+    bad.write_parquet(tmp_path / "bad.parquet")
+    read = ingest(tmp_path / "text.parquet", default_mapping("dgfip"), agreement, tmp_path / "text",
+                  extract_id="dgfip")
+    assert read.controls == []
+    assert sorted(a.split(":")[0] for a in read.adaptations) == [
+        "column annee_revenus", "column revenu_fiscal_reference", "column salaires_traitements"]
+    for table, path in ((t, p) for t, p in typed.outputs.items() if str(p).endswith(".parquet")):
+        ours = pl.read_parquet(read.outputs[table]).drop("file", strict=False)  # the quarantine names the file
+        theirs = pl.read_parquet(path).drop("file", strict=False)
+        assert ours.sort(ours.columns).equals(theirs.sort(ours.columns)), table
+    faulty = ingest(tmp_path / "bad.parquet", default_mapping("dgfip"), agreement, tmp_path / "bad",
+                    extract_id="dgfip")
+    assert faulty.rows_read == faulty.rows_accepted + faulty.rows_quarantined
+    assert faulty.rows_quarantined == read.rows_quarantined + 1
+    quarantine = pl.read_parquet(faulty.outputs["quarantine"])
+    assert quarantine.filter((pl.col("line") == row + 1) & (pl.col("column") == "salaires_traitements")).height == 1

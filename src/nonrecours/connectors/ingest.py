@@ -123,7 +123,7 @@ class IngestReport:
     empty: bool = False
     """No record besides a header or trailer (accepted only when allowed: ``allow_empty``)."""
     controls: list[str] = field(default_factory=list)
-    """File-level controls that failed (trailer count, typed Parquet columns...): a batch job stops on them."""
+    """File-level controls that failed (the trailer's count...): a batch job stops on them."""
     tables: dict[str, TableCount] = field(default_factory=dict)
     outputs: dict[str, str] = field(default_factory=dict)
     return_tokens: int | None = None
@@ -634,7 +634,10 @@ def _cleanup(work: Path, created_out: Path | None) -> None:
 
 
 def _check_parquet_types(path: Path, mapping: ExtractMapping, report: IngestReport) -> None:
-    """A typed Parquet column of the wrong kind (amounts as strings...) fails a file-level control."""
+    """A Parquet column of text where the layout reads numbers (an export that kept every column as text, as
+    many do to keep leading zeros: pandas' ``dtype=str``) is read value by value as a CSV's text is: each value
+    a number, or a fault quarantined with its row and column. Nothing is misread, so it is an adaptation the
+    report names, not a failed control that would stop a batch job on valid data."""
     if mapping.format != "parquet":
         return
     try:
@@ -645,9 +648,10 @@ def _check_parquet_types(path: Path, mapping: ExtractMapping, report: IngestRepo
         if f.source not in schema or f.type not in ("amount", "int", "float", "year"):
             continue
         if not schema[f.source].is_numeric():
-            report.controls.append(f"column {f.source}: {schema[f.source]} where numbers are expected")
-            log.warning("%s: column %s holds %s where numbers are expected", path.name, f.source,
-                        schema[f.source])
+            note = (f"column {f.source}: {schema[f.source]} where numbers are expected: each value read as text, "
+                    f"as in a CSV (a value that is not a number is quarantined)")
+            report.adaptations.append(note)
+            log.warning("%s: %s", path.name, note)
 
 
 def _last_per_key(parts: list[Path], key: list[str], work: Path) -> Path:
