@@ -387,3 +387,19 @@ def test_numbers_stored_as_text_in_a_parquet_file_are_read_as_a_csvs(territory: 
     assert faulty.rows_quarantined == read.rows_quarantined + 1
     quarantine = pl.read_parquet(faulty.outputs["quarantine"])
     assert quarantine.filter((pl.col("line") == row + 1) & (pl.col("column") == "salaires_traitements")).height == 1
+
+
+def test_an_optional_amount_nobody_has_typed_null_in_parquet_is_read(territory: Territory,
+                                                                     agreement: ExchangeAgreement,
+                                                                     tmp_path: Path) -> None:
+    """Nobody in the extract declares alimony: the optional column is null on every row, and Polars or pyarrow then
+    types it Null. Every box is empty, read as nothing declared; until 6 December 2026 a failed control (« Null
+    where numbers are expected », exit 3) stopped the batch job (a tester's hand-written DGFiP file)."""
+    df = pl.read_parquet(territory.extracts["dgfip"])
+    df.with_columns(pl.lit(None).alias("pensions_alimentaires_recues")).write_parquet(tmp_path / "dgfip.parquet")
+    assert pl.read_parquet_schema(tmp_path / "dgfip.parquet")["pensions_alimentaires_recues"] == pl.Null
+    report = ingest(tmp_path / "dgfip.parquet", default_mapping("dgfip"), agreement, tmp_path / "ws", extract_id="d")
+    assert report.controls == [] and report.adaptations == []
+    assert report.rows_read == report.rows_accepted + report.rows_quarantined == df.height
+    income = pl.read_parquet(report.outputs["annual_income"])
+    assert income.height > 0 and "alimony" not in income.get_column("kind").to_list()
