@@ -37,7 +37,9 @@ every member of the famille, a grown-up child not at charge included, while the 
 charge; CSS art. L842-3 and R842-3 take the foyer's members (parents and persons at charge) for all of them. A
 seventh: ``ppa_eligibilite`` asks its age and its nationality or residence condition of any member of the famille (a
 French child opens the prime to parents holding a permit for two years), where CSS art. L842-2 asks them of the
-beneficiary (« par le bénéficiaire ») and R842-2 of the partner too: the demandeur or the conjoint here.
+beneficiary (« par le bénéficiaire ») and R842-2 of the partner too: the demandeur or the conjoint here. An
+eighth: ``cmu_nb_pac`` counts a child of 25 and ``cmu_c_plafond`` every child of the famille, where CSS art. R861-2
+counts the children « de moins de vingt-cinq ans » in the foyer whose persons set the ceiling (D861-1).
 """
 
 from __future__ import annotations
@@ -298,6 +300,45 @@ class ppa_eligibilite(Variable):
         return age * ((sejour + famille("rsa_majore_eligibilite", period)) > 0)
 
 
+def _css_enfants(famille, period, parameters):  # type: ignore[no-untyped-def]
+    """CSS art. R861-2: the children of the foyer are those « de moins de vingt-cinq ans » (born: age 0 or more)."""
+    limit = parameters(period).prestations_sociales.solidarite_insertion.minima_sociaux.cs.cmu.age_limite_pac
+    age = famille.members("age", period)
+    return famille.members.has_role(Famille.ENFANT) * (age >= 0) * (age < limit)
+
+
+class cmu_nb_pac(Variable):
+    """CSS art. R861-2: the foyer's dependants under 25 (OpenFisca counts a child of 25)."""
+
+    value_type = int
+    entity = Famille
+    label = "Personnes à charge de la CSS: enfants de moins de 25 ans (CSS art. R861-2)"
+    definition_period = MONTH
+
+    def formula(famille, period, parameters):  # type: ignore[no-untyped-def]
+        return famille.sum(_css_enfants(famille, period, parameters))
+
+
+class cmu_c_plafond(Variable):
+    """CSS art. D861-1 with R861-2: the free CSS's ceiling by the foyer's persons, its children those under 25
+    (OpenFisca counts every child of the famille): the second person at its own coefficient, the third and the
+    fourth at theirs, each further one at the last (OpenFisca's own parameters); the overseas majoration."""
+
+    value_type = float
+    entity = Famille
+    label = "Plafond de la CSS gratuite (CSS art. D861-1; enfants de moins de 25 ans, R861-2)"
+    definition_period = MONTH
+    set_input = set_input_divide_by_period
+
+    def formula(famille, period, parameters):  # type: ignore[no-untyped-def]
+        cmu = parameters(period).prestations_sociales.solidarite_insertion.minima_sociaux.cs.cmu
+        persons = famille("nb_parents", period) + famille.sum(_css_enfants(famille, period, parameters))
+        coefficient = (1 + (persons >= 2) * cmu.coeff_p2 + np.clip(persons - 2, 0, 2) * cmu.coeff_p3_p4
+                       + np.maximum(persons - 4, 0) * cmu.coeff_p5_plus)
+        dom = 1 + famille("cmu_eligible_majoration_dom", period) * cmu.majoration_dom
+        return np.round(cmu.plafond_base * dom * coefficient)
+
+
 def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs = FranceTaxBenefitSystem()
     tbs.replace_variable(age_en_mois)
@@ -310,6 +351,8 @@ def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs.replace_variable(ppa_ressources_hors_activite)
     tbs.replace_variable(ppa_fictive)
     tbs.replace_variable(ppa_eligibilite)
+    tbs.replace_variable(cmu_nb_pac)
+    tbs.replace_variable(cmu_c_plafond)
     return tbs
 
 

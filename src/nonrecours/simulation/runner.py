@@ -140,6 +140,11 @@ def simulate_batch(batch: SituationBatch, backend: str = "polars", explain: bool
         log.warning("%d situation(s) (%s) pay for their dwelling (tenant, foyer or accédant) but give no "
                     "housing.rent: read as 0 EUR, as OpenFisca-France does; their housing aid is that of a zero rent",
                     len(batch.rent_absent), shown)
+    if batch.grown_children:
+        shown = ", ".join(batch.grown_children[:5]) + (", ..." if len(batch.grown_children) > 5 else "")
+        log.warning("%d situation(s) (%s) list a child of 25 or more in a unit: no benefit counts him in that unit's "
+                    "foyer (CASF art. R262-3, CSS art. R842-3, R861-2) and none computes his own rights; write him "
+                    "as a unit of his own to get them", len(batch.grown_children), shown)
     if batch.keys_ignored:
         log.warning("the situations carry keys the format does not know, ignored (not read): %s",
                     ", ".join(batch.keys_ignored))

@@ -51,7 +51,7 @@ import polars as pl
 from nonrecours.engine import round_columns
 from nonrecours.errors import SituationError
 from nonrecours.rules.inputs import HOUSING_STATUSES
-from nonrecours.rules.params import CHECKED_THROUGH
+from nonrecours.rules.params import CHECKED_THROUGH, default_parameters
 from nonrecours.schemas.codes import (
     FAMILY_BENEFITS_PAID,
     NET_TO_TAXABLE,
@@ -138,6 +138,10 @@ class SituationBatch:
     rent_absent: list[str] = field(default_factory=list)
     """Ids of the situations whose dwelling costs its household (tenant, foyer, accédant) but gives no rent:
     read with 0 € (the module docstring)."""
+    grown_children: list[str] = field(default_factory=list)
+    """Ids of the situations listing a child of 25 or more in a unit: no benefit counts such a child in the unit's
+    foyer (CASF art. R262-3, CSS art. R842-3, R861-2: under 25; the family benefits stop sooner), and none computes
+    a right of his own, which needs a unit of his own (``simulate`` warns, naming them)."""
     keys_ignored: list[str] = field(default_factory=list)
     """Keys of the situations the format does not know and no field resembles (an author's own), ignored: sorted,
     each once (``simulate`` warns, naming them)."""
@@ -634,7 +638,13 @@ def _frames(individu: pl.DataFrame, amounts: pl.DataFrame, fam_all: pl.DataFrame
         "menage": menage,
         "foyer_fiscal": pl.DataFrame({"foyer_fiscal_id": ff_ids}, schema={"foyer_fiscal_id": pl.Int64}),
     }
-    return SituationBatch(frames=frames, unit_index=unit_index, ids=ids, errors=errors, rent_absent=rent_absent)
+    # the age limit of every benefit's dependants (the RSA's, 25 since 1977; the core's own for a listed child)
+    limit = default_parameters().bind("minima_sociaux.rsa.age_pac", MAX_MONTH).value
+    grown = (individu.filter((pl.col("famille_role") == "enfant") & (pl.col("age") >= limit))
+             .join(unit_index.select("famille_id", "situation", "id"), on="famille_id")
+             .unique("situation").sort("situation").get_column("id").to_list())
+    return SituationBatch(frames=frames, unit_index=unit_index, ids=ids, errors=errors, rent_absent=rent_absent,
+                          grown_children=grown)
 
 
 TAXABLE = {"salary_net": NET_TO_TAXABLE["salary_net"], "unemployment": NET_TO_TAXABLE["unemployment_benefit"],

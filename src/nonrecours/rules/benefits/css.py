@@ -26,7 +26,9 @@ PREMIER_MOIS, DERNIER_MOIS = -12, -1
 @rule(entity="individu", dtype="bool", label="CSS: enfant compté dans le foyer (moins de 25 ans)",
       ref="CSS art. R861-2")
 def css_enfant_a_charge(i: Individu):
-    return i.est_enfant & (i.age_mois <= param(f"{C}.age_limite_pac"))
+    """R861-2 counts the children and dependants « de moins de vingt-cinq ans »: a child of 25 is out of the
+    foyer (OpenFisca-France 176.1.8 counts him up to 25 included: docs/oracle_disagreements.md)."""
+    return i.est_enfant & (i.age_mois < param(f"{C}.age_limite_pac"))
 
 
 @rule(entity="famille", dtype="int", label="CSS: nombre de personnes du foyer", ref="CSS art. R861-2")
@@ -37,7 +39,12 @@ def css_nb_personnes(f: Famille):
 @rule(entity="famille", dtype="float", label="plafond de ressources de la CSS gratuite (annuel)",
       ref="CSS art. L861-1, 1°, D861-1 et R861-3")
 def cmu_c_plafond(f: Famille):
-    n = f.count(role="enfant")
+    """The ceiling grows with the foyer's persons (D861-1): its children are those R861-2 counts
+    (``css_enfant_a_charge``), as its size and its resources read them; a grown-up son the unit lists raised the
+    ceiling though neither he nor his resources counted (an outside tester's situation: parent earning 1,500 €, son
+    of 26, CSS with participation on a two-person ceiling). OpenFisca-France 176.1.8 counts every child of the
+    famille here: docs/oracle_disagreements.md."""
+    n = f.count(where=f.members.css_enfant_a_charge)
     p2 = param(f"{C}.coefficient.deuxieme_personne")
     p34 = param(f"{C}.coefficient.troisieme_quatrieme")
     p5 = param(f"{C}.coefficient.cinquieme_et_plus")
