@@ -24,6 +24,10 @@ Precedence (documented, counted when sources disagree):
    conjoint the one declarant in the extract of a joint declaration missing its other declarant
    (``declarant_missing``) whose dependants include a child of the famille, when the demandeur has no
    declaration in the extract (the missing declarant) and is within the same age gap (``_lost_partners``);
+   the two declarants of a joint declaration whom two agencies list in two familles, each missing the other
+   partner, are one couple (``_split_couples``), and so are the two whom one pension fund
+   (``CoreConfig.pension_files``: the CNAV) lists each alone in a file of their own, paying neither anything, in
+   one dwelling (``_pension_file_couples``: a file per retiree's pension is no composition the fund assessed);
 4. anyone still without a famille gets one of their own (demandeur); without a ménage, their famille
    demandeur's ménage, else one of their own. Built unit ids are ``core-famille:<person>`` and
    ``core-menage:<person>`` (workspace pseudonyms, nothing new).
