@@ -7,8 +7,10 @@ flagged for an allocataire whose pensioned spouse only the CNAV listed, on the F
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
-from tests.core.test_units import _conflicts, _core, _in_dossier, _mem, _person, _units
+import polars as pl
+from tests.core.test_units import M, _conflicts, _core, _in_dossier, _mem, _person, _units
 
 
 def _joint(pid, foyer, local, menage_role):
@@ -63,3 +65,77 @@ def test_two_declarations_or_a_file_holding_others_keep_their_familles():
     assert units["c"][:2] == ("cnav:R1", "conjoint") and units["f"][:2] == ("cnav:R3", "conjoint")
     assert units["d"][0] == "caf:F1" and units["e"][0] == "caf:F3"
     assert _conflicts(core)["couple_joined_across_agencies"] == 0
+
+
+def _cnav_couple(local_f="L5"):
+    """Two retirees of one joint declaration (m DEC1, f DEC2), each the titulaire of a CNAV file of their own (the
+    CNAV pays each spouse's pension; no ASPA): m's file R6, f's R5, the DGFiP's dwelling L5 for m, ``local_f`` for
+    f."""
+    persons = [_person("m", dt.date(1952, 5, 1), "cnav"), _person("f", dt.date(1953, 8, 1), "cnav")]
+    mems = [*_in_dossier("m", "R6", "demandeur", "cnav"), *_in_dossier("f", "R5", "demandeur", "cnav"),
+            *_joint("m", "T5", "L5", "personne_de_reference"), *_joint("f", "T5", local_f, "conjoint")]
+    return persons, mems
+
+
+def _build(persons, mems, paid=()):
+    from nonrecours.core import build_month
+    from nonrecours.schemas import BENEFITS_PAID, PERSONS, UNIT_MEMBERSHIPS
+
+    def frame(spec, rows):
+        return spec.validate_frame(pl.DataFrame(rows, schema=spec.polars_schema, orient="row"))
+    tables = {"persons": frame(PERSONS, persons), "unit_memberships": frame(UNIT_MEMBERSHIPS, mems)}
+    if paid:
+        tables["benefits_paid"] = frame(BENEFITS_PAID, list(paid))
+    return build_month(tables, M)
+
+
+def test_spouses_the_cnav_lists_in_two_files_of_their_own_are_one_couple_in_the_first_declarants_file():
+    """CSS art. L815-1, L815-9: a married couple's ASPA is assessed on the couple's resources against the couple's
+    ceiling. The CNAV pays each retiree's pension from a file of their own: two spouses of one joint declaration,
+    each alone in a file (no ASPA paid), are one famille of two adults: the file of the declaration's DEC1 (m's R6,
+    though R5 is the smaller id), f its conjoint, in its ménage as the reference person's conjoint. Until 6 December
+    2026 each was a single retiree (850 € each: an ASPA flagged twice, a tester's hand-written extracts)."""
+    core = _build(*_cnav_couple())
+    units = _units(core)
+    assert units["m"] == ("cnav:R6", "demandeur", "cnav:R6", "personne_de_reference")
+    assert units["f"] == ("cnav:R6", "conjoint", "cnav:R6", "conjoint")
+    assert set(core.inputs.famille["famille_id"]) == {"cnav:R6"}
+    counts = _conflicts(core)
+    assert counts["couple_joined_within_agency"] == 1 and counts["couple_joined_across_agencies"] == 0
+
+
+def test_spouses_of_two_files_stay_apart_in_two_dwellings_or_when_the_cnav_pays_one_an_aspa():
+    """The same two files, but the DGFiP declares f in another dwelling (L7): two familles. Or in one dwelling, but
+    the CNAV pays m an ASPA: it assessed m's household as it lists it, a single person (a payer's composition
+    first, rule 1): two familles."""
+    core = _build(*_cnav_couple(local_f="L7"))
+    units = _units(core)
+    assert units["m"][:2] == ("cnav:R6", "demandeur") and units["f"][:2] == ("cnav:R5", "demandeur")
+    assert _conflicts(core)["couple_joined_within_agency"] == 0
+    aspa = [None, None, "m", "aspa", dt.date(2026, 5, 1), Decimal("193.60"), "cnav", "cnav", "cnav-x",
+            dt.date(2026, 6, 28)]
+    core = _build(*_cnav_couple(), paid=[aspa])
+    units = _units(core)
+    assert units["m"][:2] == ("cnav:R6", "demandeur") and units["f"][:2] == ("cnav:R5", "demandeur")
+    assert _conflicts(core)["couple_joined_within_agency"] == 0
+
+
+def test_spouses_in_two_caf_dossiers_stay_apart():
+    """Two CAF dossiers of the two declarants of one joint declaration in one dwelling: the CAF assesses the
+    composition of its dossiers (a separation after the declared year: CGI art. 6, 5), so no pension file's join
+    applies, with or without a recorded isolation; nor does a CNAV file whose titulaire the CAF records as
+    recently isolated join the spouse's."""
+    persons = [_person("a", dt.date(1980, 5, 1), "caf"), _person("b", dt.date(1982, 8, 1), "caf")]
+    mems = [*_in_dossier("a", "F5", "demandeur", "caf"), *_in_dossier("b", "F6", "demandeur", "caf"),
+            *_joint("a", "T5", "L5", "personne_de_reference"), *_joint("b", "T5", "L5", "conjoint")]
+    core = _core(persons, mems)
+    units = _units(core)
+    assert units["a"][:2] == ("caf:F5", "demandeur") and units["b"][:2] == ("caf:F6", "demandeur")
+    assert _conflicts(core)["couple_joined_within_agency"] == 0
+    persons, mems = _cnav_couple()
+    isolated = _person("f", dt.date(1953, 8, 1), "caf")
+    isolated[11] = True  # recent_isolation
+    core = _build([*persons, isolated], mems)
+    units = _units(core)
+    assert units["m"][0] == "cnav:R6" and units["f"][0] == "cnav:R5"
+    assert _conflicts(core)["couple_joined_within_agency"] == 0

@@ -168,6 +168,12 @@ class CoreConfig(BaseModel):
     composition_priority: tuple[str, ...] = ("synth", "caf", "msa", "cnav", "dgfip", "cnam", "france_travail",
                                              "drm")
     """Order among agencies for famille and ménage composition when no payment or recency decides."""
+    pension_files: tuple[str, ...] = ("cnav",)
+    """Agencies whose famille is a retiree's pension file, not a household composition they assessed: the CNAV
+    opens a file per retiree (each spouse's own pension) and assesses a couple only for an ASPA it pays. Two
+    spouses of one joint declaration it lists in two files, each alone, no payment of it to either, are one couple
+    (``core.units._pension_file_couples``). Not the CAF nor the MSA: their dossier is the composition they assess
+    for family benefits, two dossiers of two spouses a separation the DGFiP's last year's declaration predates."""
     person_priority: tuple[str, ...] = ("synth", "caf", "msa", "cnav", "dgfip", "cnam", "france_travail", "drm")
     stale_months: int = 3
     """A composition from an extract older than this many months before the evaluated month is unknown."""

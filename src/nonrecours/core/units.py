@@ -24,6 +24,10 @@ Precedence (documented, counted when sources disagree):
    conjoint the one declarant in the extract of a joint declaration missing its other declarant
    (``declarant_missing``) whose dependants include a child of the famille, when the demandeur has no
    declaration in the extract (the missing declarant) and is within the same age gap (``_lost_partners``);
+   the two declarants of a joint declaration whom two agencies list in two familles, each missing the other
+   partner, are one couple (``_split_couples``), and so are the two whom one pension fund
+   (``CoreConfig.pension_files``: the CNAV) lists each alone in a file of their own, paying neither anything, in
+   one dwelling (``_pension_file_couples``: a file per retiree's pension is no composition the fund assessed);
 4. anyone still without a famille gets one of their own (demandeur); without a ménage, their famille
    demandeur's ménage, else one of their own. Built unit ids are ``core-famille:<person>`` and
    ``core-menage:<person>`` (workspace pseudonyms, nothing new).
@@ -318,6 +322,64 @@ def _split_couples(wide: pl.DataFrame, paid: pl.DataFrame, config: CoreConfig,
         {**_FOUND, "_role": pl.String})  # type: ignore[arg-type]
 
 
+def _pension_file_couples(wide: pl.DataFrame, paid: pl.DataFrame, paid_people: pl.DataFrame, config: CoreConfig,
+                          isolated: pl.Series, dwellings: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
+    """The spouses one pension fund lists in two files of their own, each alone: (person_id, ``_fam``, ``_men``,
+    ``_mrole``, ``_msrc``, ``_mdate``), the spouse who moves, as the conjoint of the other's famille.
+
+    A married couple is assessed together for the ASPA (CSS art. L815-1, L815-9: the couple's resources against the
+    couple's ceiling), and a famille is a couple with its children; but the CNAV pays each retiree's own pension
+    from a file of their own, and a couple drawing no ASPA has no reason to share one (an outside author writing
+    extracts from the docs gave each spouse their own NUM_DOSSIER_ASPA as titulaire: two single retirees of 850 €,
+    each flagged an ASPA the couple, at 1,700 € against about 1,620 €, is not due; 6 December 2026). Two declarants
+    of one joint declaration (CGI art. 6, 1) whom one agency of ``CoreConfig.pension_files`` lists each as the
+    demandeur of a famille holding nobody else are one couple, unless
+
+    - that agency pays either spouse or either famille something in the window (its ASPA assessed the payee's
+      household as it lists it: a single person),
+    - an agency records the recent isolation of either (``_isolated``: a separation after the declared year),
+    - the DGFiP declares them in two dwellings (its latest local of each, when it gives both).
+
+    Not the CAF nor the MSA: their dossier is the composition they assessed for family benefits, and two dossiers
+    of two spouses are a separation that the DGFiP's declaration, last year's, predates (precedence 1: the payer's
+    composition, else the latest news). The famille that stays is the file of the declaration's first declarant
+    (DEC1, the reference person of the DGFiP's dwelling: its latest one valid on the month, ``members``), else the
+    smaller id (the files are alike; a pseudonym's order changes with the key, the DGFiP's does not); the other
+    spouse joins it as its conjoint, and its ménage as the reference person's partner."""
+    fam = wide.filter(pl.col("famille_id").is_not_null())
+    sizes = fam.group_by("famille_id").agg(pl.len().alias("_n"))
+    alone = (fam.filter((pl.col("famille_role") == "demandeur") & (pl.col("foyer_fiscal_role") == "declarant")
+                        & pl.col("famille__source").is_in(list(config.pension_files)))
+             .join(sizes.filter(pl.col("_n") == 1), on="famille_id", how="semi")
+             .select("person_id", "foyer_fiscal_id", "famille_id", "famille__source", "menage_id", "menage_role",
+                     "menage__source", "menage__date"))
+    if alone.is_empty():
+        return pl.DataFrame(schema=_FOUND)
+    joint = (wide.filter(pl.col("foyer_fiscal_role") == "declarant").group_by("foyer_fiscal_id").len()
+             .filter(pl.col("len") == 2).select("foyer_fiscal_id"))
+    payees = paid_people.select("person_id", pl.col("source_agency").alias("famille__source"))
+    alone = (alone.join(joint, on="foyer_fiscal_id", how="semi")
+             .join(payees, on=["person_id", "famille__source"], how="anti")
+             .filter(~pl.col("famille_id").is_in(paid.get_column("famille_id").implode())
+                     & ~pl.col("person_id").is_in(isolated.implode()))
+             .join(dwellings, on="person_id", how="left"))
+    dec1 = (members.filter((pl.col("source_agency") == "dgfip") & (pl.col("unit_kind") == "menage"))
+            .sort(["valid_from", "extract_date", "unit_id"], descending=[True, True, False], nulls_last=True)
+            .unique(subset=["person_id"], keep="first", maintain_order=True)
+            .select("person_id", (pl.col("role") == "personne_de_reference").alias("_dec1")))
+    alone = alone.join(dec1, on="person_id", how="left").with_columns(pl.col("_dec1").fill_null(False))
+    # the mover: the partner who is not the DEC1 while the other is, else the one of the larger id
+    after = ((~pl.col("_dec1") & pl.col("_dec1_s"))
+             | ((pl.col("_dec1") == pl.col("_dec1_s")) & (pl.col("famille_id") > pl.col("famille_id_s"))))
+    pairs = (alone.join(alone, on=["foyer_fiscal_id", "famille__source"], suffix="_s")
+             .filter((pl.col("person_id") != pl.col("person_id_s")) & after
+                     & (pl.col("_loc").is_null() | pl.col("_loc_s").is_null() | (pl.col("_loc") == pl.col("_loc_s")))))
+    return pairs.select(
+        "person_id", pl.col("famille_id_s").alias("_fam"), pl.col("menage_id_s").alias("_men"),
+        _partner_of("menage_role_s").alias("_mrole"), pl.col("menage__source_s").alias("_msrc"),
+        pl.col("menage__date_s").alias("_mdate")).cast(_FOUND)  # type: ignore[arg-type]
+
+
 def _join_adults(wide: pl.DataFrame, found: pl.DataFrame, role: str) -> pl.DataFrame:
     """``wide`` with the adults of ``found`` (``_lost_demandeurs``, ``_lost_partners``) in their famille as
     ``role``, and in its ménage when it has one."""
@@ -358,8 +420,14 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
                                              & (pl.col("month") <= month))
                   .select(pl.col("paying_agency").cast(pl.String).alias("source_agency"), "unit_id")
                   .unique().with_columns(pl.lit(True).alias("_paid")).collect())
+        # a person's own payments (the ASPA): the payer assessed the payee's household as it lists it
+        payees = (lf["benefits_paid"].filter(pl.col("person_id").is_not_null() & (pl.col("month") >= first)
+                                             & (pl.col("month") <= month))
+                  .select("person_id", pl.col("paying_agency").cast(pl.String).alias("source_agency"))
+                  .unique().collect())
     else:
         payers = pl.DataFrame(schema={"source_agency": pl.String, "unit_id": pl.String, "_paid": pl.Boolean})
+        payees = pl.DataFrame(schema={"person_id": pl.String, "source_agency": pl.String})
     chosen, conflicts = _choose(members, payers, config)
     # Unit ids are agency-local: qualify them by agency so two agencies' "F1" never merge.
     chosen = chosen.with_columns(
@@ -453,10 +521,16 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
     conflicts["couple_joined_across_agencies"] = split.height
     for role in ("demandeur", "conjoint"):
         wide = _join_adults(wide, split.filter(pl.col("_role") == role).drop("_role"), role)
+    # Spouses of one joint declaration whom one pension fund lists in two files, each alone (a file per retiree's
+    # pension, no ASPA paid): one couple, in the file of the smaller id.
+    if dwellings is None:
+        dwellings = dgfip_dwellings(lf, month)
+    within = _pension_file_couples(wide, paid, payees, config, isolated, dwellings, members)
+    conflicts["couple_joined_within_agency"] = within.height
+    wide = _join_adults(wide, within, "conjoint")
     # A famille listing its conjoint but no demandeur (the allocataire's row lost) whose demandeur the DGFiP
     # knows alone on a declaration: that declarant joins it as its demandeur, in its ménage.
-    lost = _lost_demandeurs(wide, age, dgfip_dwellings(lf, month) if dwellings is None else dwellings,
-                            config.partner_age_gap)
+    lost = _lost_demandeurs(wide, age, dwellings, config.partner_age_gap)
     conflicts["demandeur_added_from_tax_household"] = lost.height
     wide = _join_adults(wide, lost, "demandeur")
     # A lone parent a family agency follows whose children the DGFiP declares on a joint declaration missing its
