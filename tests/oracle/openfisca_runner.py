@@ -38,8 +38,13 @@ charge; CSS art. L842-3 and R842-3 take the foyer's members (parents and persons
 seventh: ``ppa_eligibilite`` asks its age and its nationality or residence condition of any member of the famille (a
 French child opens the prime to parents holding a permit for two years), where CSS art. L842-2 asks them of the
 beneficiary (« par le bénéficiaire ») and R842-2 of the partner too: the demandeur or the conjoint here. An
-eighth: ``cmu_nb_pac`` counts a child of 25 and ``cmu_c_plafond`` every child of the famille, where CSS art. R861-2
-counts the children « de moins de vingt-cinq ans » in the foyer whose persons set the ceiling (D861-1).
+eighth: ``aide_logement_base_ressources`` replaces the resources by the student forfait whenever the demandeur alone
+is a student, where CCH art. R822-20 makes the forfait a floor (resources below it deemed equal to it) for an
+applicant pursuing studies and, where there is one, a partner doing so too; the runner floors OpenFisca's own
+resources (its formula with the demandeur read as no student) by OpenFisca's own forfait when every parent is a
+student under its age limit. A ninth: ``cmu_nb_pac`` counts a child of 25 and ``cmu_c_plafond`` every child of
+the famille, where CSS art. R861-2 counts the children « de moins de vingt-cinq ans » in the foyer whose persons set
+the ceiling (D861-1).
 """
 
 from __future__ import annotations
@@ -300,6 +305,69 @@ class ppa_eligibilite(Variable):
         return age * ((sejour + famille("rsa_majore_eligibilite", period)) > 0)
 
 
+class _DemandeurSansEtudiant:
+    """The famille's demandeur projector, its ``etudiant`` and ``boursier`` read as false (everything else as is)."""
+
+    def __init__(self, projector: Any) -> None:
+        self._projector = projector
+
+    def __call__(self, variable: str, period: Any, *args: Any, **kwargs: Any) -> Any:
+        value = self._projector(variable, period, *args, **kwargs)
+        return np.zeros_like(value) if variable in ("etudiant", "boursier") else value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._projector, name)
+
+
+class _FamilleSansEtudiant:
+    """A famille as OpenFisca's own resource formula sees it, its demandeur never a student: the formula then
+    returns the real resources (rounded up to the hundred euros), its student step a no-op."""
+
+    def __init__(self, famille: Any) -> None:
+        self._famille = famille
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._famille(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._famille, name)
+        return _DemandeurSansEtudiant(value) if name == "demandeur" else value
+
+
+_AL_BASE_RESSOURCES_OPENFISCA: list[Variable] = []
+"""OpenFisca-France's own ``aide_logement_base_ressources``, kept by :func:`tax_benefit_system` before replacing it."""
+
+
+class aide_logement_base_ressources(Variable):
+    """CCH art. R822-20: when the applicant pursues studies and, where there is one, the partner too, and the
+    household's resources are below the minimal amount (the student forfait), they are deemed equal to it.
+    OpenFisca-France 176.1.8 (its formula of 2021) replaces the resources by the forfait whenever the demandeur alone
+    is a student. Here: OpenFisca's own formula with the demandeur read as no student (its resources), floored by
+    OpenFisca's own forfait (the scholarship minoration of the demandeur kept) when every parent is a student under
+    ``age_max``."""
+
+    value_type = float
+    entity = Famille
+    label = "Base ressources des allocations logement (forfait étudiant en plancher, CCH art. R822-20)"
+    definition_period = MONTH
+    unit = "currency"
+
+    def formula(famille, period, parameters):  # type: ignore[no-untyped-def]
+        openfisca = _AL_BASE_RESSOURCES_OPENFISCA[0].get_formula(period)
+        ressources = openfisca(_FamilleSansEtudiant(famille), period, parameters)
+        p = parameters(period).prestations_sociales.aides_logement.allocations_logement.ressources.etudiants
+        etudiant = famille.members("etudiant", period) * (famille.members("age", period) < p.age_max)
+        menage_etudiant = famille.all(etudiant, role=Famille.PARENT)
+        boursier = famille.demandeur("boursier", period)
+        statut = famille.demandeur.menage("statut_occupation_logement", period)
+        foyer = (statut == TypesStatutOccupationLogement.locataire_foyer) + famille.demandeur.menage("logement_crous",
+                                                                                                    period)
+        forfait = np.where(foyer,
+                           np.maximum(0, p.foyer.dar_11_forfait_ressources_foyer
+                                      - boursier * p.foyer.dar_12_minoration_boursier),
+                           np.maximum(0, p.locatif.dar_4_forfait_ressources
+                                      - boursier * p.locatif.dar_5_minoration_boursier))
+        return np.where(menage_etudiant, np.maximum(ressources, np.ceil(forfait / 100) * 100), ressources)
 def _css_enfants(famille, period, parameters):  # type: ignore[no-untyped-def]
     """CSS art. R861-2: the children of the foyer are those « de moins de vingt-cinq ans » (born: age 0 or more)."""
     limit = parameters(period).prestations_sociales.solidarite_insertion.minima_sociaux.cs.cmu.age_limite_pac
@@ -341,6 +409,7 @@ class cmu_c_plafond(Variable):
 
 def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs = FranceTaxBenefitSystem()
+    _AL_BASE_RESSOURCES_OPENFISCA[:] = [tbs.variables["aide_logement_base_ressources"]]
     tbs.replace_variable(age_en_mois)
     tbs.replace_variable(asi_aspa_condition_nationalite)
     tbs.replace_variable(rsa_condition_nationalite)
@@ -351,6 +420,7 @@ def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs.replace_variable(ppa_ressources_hors_activite)
     tbs.replace_variable(ppa_fictive)
     tbs.replace_variable(ppa_eligibilite)
+    tbs.replace_variable(aide_logement_base_ressources)
     tbs.replace_variable(cmu_nb_pac)
     tbs.replace_variable(cmu_c_plafond)
     return tbs

@@ -18,7 +18,8 @@ of 30 % on activity income of a retiree or AAH holder without earnings and on un
 the person is retired or holds the AAH (CCH art. R822-13, R822-14); activity and unemployment income of
 the parents is neutralised from the month after one in which the foyer received the RSA (R822-17); minus
 the double-activity abattement when each of the two members of the couple earned at least twelve BMAF
-(R822-7), rounded up to the hundred euros; a student applicant's resources are the student forfait.
+(R822-7), rounded up to the hundred euros; the resources of a ménage of students (the applicant and, where
+there is one, the partner) are at least the student forfait (R822-20).
 
 Colocation and rooms (inputs ``colocation`` and ``chambre`` of the ménage, the CAF's logement record): a
 colocataire's ceiling is 75 % of his household's (arrêté du 27 septembre 2019, art. 16, 1°) and his charges
@@ -225,11 +226,31 @@ def _base_ressources(f: Famille, neutralise):  # type: ignore[no-untyped-def]
     enfants = f.sum(maximum(m.al_revenus_activite + m.al_pensions - enfants_plafond, 0.0), role="enfant")
     ressources = maximum(parents + enfants
                          - where(f.al_biactivite, param(f"{RES}.abattement_double_activite"), 0.0), 0.0)
-    demandeur_etudiant = f.any(m.student & (m.age_mois < param(f"{RES}.etudiant_age_max")), role="demandeur")
+    # CCH art. R822-20: a floor, not a replacement, and only for a ménage of students (see al_menage_etudiant)
     forfait = where(f.statut_occupation == "foyer", param(f"{RES}.etudiant_forfait_foyer"),
                     param(f"{RES}.etudiant_forfait_locatif"))
-    ressources = where(demandeur_etudiant, forfait, ressources)
+    ressources = where(f.al_menage_etudiant, maximum(ressources, forfait), ressources)
     return ceil(round_(ressources, 2) / 100) * 100
+
+
+@rule(entity="famille", dtype="bool", label="aides au logement: le demandeur et, le cas échéant, son conjoint "
+      "poursuivent des études (moins de 28 ans): ressources au moins égales au forfait étudiant",
+      ref="CCH art. R822-20 et D822-21")
+def al_menage_etudiant(f: Famille):
+    """CCH art. R822-20 (formerly R351-7-2): when the applicant pursues studies and, where there is one, his
+    spouse, cohabitant or PACS partner too, and the household's resources are below a minimal amount (the
+    student forfait of D822-21, fixed by arrêté: 8,600 € in a rented dwelling, 6,600 € in a logement-foyer in
+    2025), the resources are deemed equal to that amount. A floor over the real resources (a student earning
+    1,500 € a month keeps his salary counted), and only when every parent of the famille is a student, so the
+    order in which the partners are listed does not matter. The age limit (under 28, ``etudiant_age_max``) is
+    the CAF's since January 2021. Not modelled: the lower amount of a scholarship holder (no input says who
+    holds a bourse de l'enseignement supérieur). OpenFisca-France 176.1.8 replaces the resources by the
+    forfait whenever the demandeur alone is a student (its formula of 2021: « Seul le statut étudiant du
+    demandeur importe »); see docs/oracle_disagreements.md."""
+    m = f.members
+    etudiant = m.student & (m.age_mois < param(f"{RES}.etudiant_age_max"))
+    return condition("le demandeur et, le cas échéant, son conjoint poursuivent des études",
+                     f.all(etudiant, role=PARENTS), ref="CCH art. R822-20")
 
 
 @rule(entity="famille", dtype="bool", label="RSA perçu le mois précédent (le RSA versé ou déclaré perçu quand les "
