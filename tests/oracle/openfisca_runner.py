@@ -37,7 +37,12 @@ every member of the famille, a grown-up child not at charge included, while the 
 charge; CSS art. L842-3 and R842-3 take the foyer's members (parents and persons at charge) for all of them. A
 seventh: ``ppa_eligibilite`` asks its age and its nationality or residence condition of any member of the famille (a
 French child opens the prime to parents holding a permit for two years), where CSS art. L842-2 asks them of the
-beneficiary (« par le bénéficiaire ») and R842-2 of the partner too: the demandeur or the conjoint here.
+beneficiary (« par le bénéficiaire ») and R842-2 of the partner too: the demandeur or the conjoint here. An
+eighth: ``aah_base_non_cumulable`` (the advantages the AAH is reduced by) holds the invalidity pension and the ASI
+only, where CSS art. L821-1 (loi n° 2016-1917, art. 87) caps the AAH plus the claimant's old-age benefits, the
+retirement pension and the ASPA received, at the AAH amount; the runner adds them. That makes ``aah`` read the
+ASPA of the month, whose resources read ``ass``, which reads ``aah``: ``ass`` returns its nil without evaluating
+OpenFisca's formula when no individual meets ``ass_precondition_remplie`` (never stated by the exporter).
 """
 
 from __future__ import annotations
@@ -58,6 +63,7 @@ from openfisca_core.variables import Variable
 from openfisca_france import FranceTaxBenefitSystem
 from openfisca_france.entities import Famille, FoyerFiscal, Individu
 from openfisca_france.model.base import TypesStatutOccupationLogement
+from openfisca_france.model.prestations.minima_sociaux.ass import ass as _OPENFISCA_ASS
 
 ENTITIES = ("individus", "familles", "foyers_fiscaux", "menages")
 ROLE_KEYS = {"familles": ("parents", "enfants"), "foyers_fiscaux": ("declarants", "personnes_a_charge"),
@@ -298,6 +304,50 @@ class ppa_eligibilite(Variable):
         return age * ((sejour + famille("rsa_majore_eligibilite", period)) > 0)
 
 
+class ass(Variable):
+    """OpenFisca-France's ``ass`` (allocation de solidarité spécifique), read by the ASPA's and the ASI's resources
+    in the month, asks ``aah`` of the month (an AAH holder cannot cumulate the ASS), which the corrected
+    ``aah_base_non_cumulable`` makes read the ASPA of the month: a cycle by name only, since the ASS needs
+    ``ass_precondition_remplie`` (five years of work in the last ten), which the exporter never states (our rules
+    do not model the ASS): OpenFisca's ASS is nil for every exported situation. The runner returns that nil without
+    evaluating the formula when nobody meets the precondition, and OpenFisca's formula otherwise."""
+
+    value_type = float
+    label = "Montant de l'ASS pour un individu"
+    entity = Individu
+    definition_period = MONTH
+    set_input = set_input_divide_by_period
+
+    def formula(individu, period, parameters):  # type: ignore[no-untyped-def]
+        if not np.any(individu("ass_precondition_remplie", period)):
+            return np.zeros(individu.count)
+        return _OPENFISCA_ASS.formula(individu, period, parameters)
+
+
+class aah_base_non_cumulable(Variable):
+    """CSS art. L821-1 (as amended by loi n° 2016-1917, art. 87): the AAH "s'ajoute à la prestation sans que le total
+    des deux avantages puisse excéder le montant de l'allocation aux adultes handicapés", the advantages being the
+    claimant's invalidity and old-age benefits, « cet avantage ou le montant mensuel perçu au titre de l'allocation
+    de solidarité aux personnes âgées ». OpenFisca-France 176.1.8 deducts the invalidity pension and the ASI of the
+    month before only; the correction adds the net retirement pension of the month and the claimant's share of the
+    famille's ASPA (the whole of it for one holder, half when both spouses are entitled, CSS art. D815-1; an
+    oracle situation states no ASPA paid, so the ASPA computed is the one received)."""
+
+    value_type = float
+    entity = Individu
+    label = "Avantages d'invalidité et de vieillesse non cumulables avec l'AAH (CSS art. L821-1)"
+    definition_period = MONTH
+    set_input = set_input_divide_by_period
+
+    def formula(individu, period):  # type: ignore[no-untyped-def]
+        eligible = individu("aspa_eligibilite", period)
+        famille = individu.famille
+        holders = famille.project(famille.sum(famille.members("aspa_eligibilite", period)))
+        share = np.where(eligible, famille("aspa", period) / np.maximum(holders, 1), 0.0)
+        return (individu("pensions_invalidite", period) + individu("asi", period.last_month)
+                + individu("retraite_nette", period) + share)
+
+
 def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs = FranceTaxBenefitSystem()
     tbs.replace_variable(age_en_mois)
@@ -309,6 +359,8 @@ def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs.replace_variable(ppa_revenu_activite)
     tbs.replace_variable(ppa_ressources_hors_activite)
     tbs.replace_variable(ppa_fictive)
+    tbs.replace_variable(aah_base_non_cumulable)
+    tbs.replace_variable(ass)
     tbs.replace_variable(ppa_eligibilite)
     return tbs
 
