@@ -342,7 +342,7 @@ class aah_base_non_cumulable(Variable):
     def formula(individu, period):  # type: ignore[no-untyped-def]
         eligible = individu("aspa_eligibilite", period)
         famille = individu.famille
-        holders = famille.project(famille.sum(famille.members("aspa_eligibilite", period)))
+        holders = famille.sum(famille.members("aspa_eligibilite", period))  # projected on the members
         share = np.where(eligible, famille("aspa", period) / np.maximum(holders, 1), 0.0)
         return (individu("pensions_invalidite", period) + individu("asi", period.last_month)
                 + individu("retraite_nette", period) + share)
