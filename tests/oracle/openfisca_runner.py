@@ -44,7 +44,11 @@ applicant pursuing studies and, where there is one, a partner doing so too; the 
 resources (its formula with the demandeur read as no student) by OpenFisca's own forfait when every parent is a
 student under its age limit. A ninth: ``cmu_nb_pac`` counts a child of 25 and ``cmu_c_plafond`` every child of
 the famille, where CSS art. R861-2 counts the children « de moins de vingt-cinq ans » in the foyer whose persons set
-the ceiling (D861-1).
+the ceiling (D861-1). A tenth: ``aah_base_non_cumulable`` (the advantages the AAH is reduced by) holds the invalidity pension and the ASI
+only, where CSS art. L821-1 (loi n° 2016-1917, art. 87) caps the AAH plus the claimant's old-age benefits, the
+retirement pension and the ASPA received, at the AAH amount; the runner adds them. That makes ``aah`` read the
+ASPA of the month, whose resources read ``ass``, which reads ``aah``: ``ass`` returns its nil without evaluating
+OpenFisca's formula when no individual meets ``ass_precondition_remplie`` (never stated by the exporter).
 """
 
 from __future__ import annotations
@@ -65,6 +69,7 @@ from openfisca_core.variables import Variable
 from openfisca_france import FranceTaxBenefitSystem
 from openfisca_france.entities import Famille, FoyerFiscal, Individu
 from openfisca_france.model.base import TypesStatutOccupationLogement
+from openfisca_france.model.prestations.minima_sociaux.ass import ass as _OPENFISCA_ASS
 
 ENTITIES = ("individus", "familles", "foyers_fiscaux", "menages")
 ROLE_KEYS = {"familles": ("parents", "enfants"), "foyers_fiscaux": ("declarants", "personnes_a_charge"),
@@ -368,6 +373,8 @@ class aide_logement_base_ressources(Variable):
                            np.maximum(0, p.locatif.dar_4_forfait_ressources
                                       - boursier * p.locatif.dar_5_minoration_boursier))
         return np.where(menage_etudiant, np.maximum(ressources, np.ceil(forfait / 100) * 100), ressources)
+
+
 def _css_enfants(famille, period, parameters):  # type: ignore[no-untyped-def]
     """CSS art. R861-2: the children of the foyer are those « de moins de vingt-cinq ans » (born: age 0 or more)."""
     limit = parameters(period).prestations_sociales.solidarite_insertion.minima_sociaux.cs.cmu.age_limite_pac
@@ -405,6 +412,48 @@ class cmu_c_plafond(Variable):
                        + np.maximum(persons - 4, 0) * cmu.coeff_p5_plus)
         dom = 1 + famille("cmu_eligible_majoration_dom", period) * cmu.majoration_dom
         return np.round(cmu.plafond_base * dom * coefficient)
+class ass(Variable):
+    """OpenFisca-France's ``ass`` (allocation de solidarité spécifique), read by the ASPA's and the ASI's resources
+    in the month, asks ``aah`` of the month (an AAH holder cannot cumulate the ASS), which the corrected
+    ``aah_base_non_cumulable`` makes read the ASPA of the month: a cycle by name only, since the ASS needs
+    ``ass_precondition_remplie`` (five years of work in the last ten), which the exporter never states (our rules
+    do not model the ASS): OpenFisca's ASS is nil for every exported situation. The runner returns that nil without
+    evaluating the formula when nobody meets the precondition, and OpenFisca's formula otherwise."""
+
+    value_type = float
+    label = "Montant de l'ASS pour un individu"
+    entity = Individu
+    definition_period = MONTH
+    set_input = set_input_divide_by_period
+
+    def formula(individu, period, parameters):  # type: ignore[no-untyped-def]
+        if not np.any(individu("ass_precondition_remplie", period)):
+            return np.zeros(individu.count)
+        return _OPENFISCA_ASS.formula(individu, period, parameters)
+
+
+class aah_base_non_cumulable(Variable):
+    """CSS art. L821-1 (as amended by loi n° 2016-1917, art. 87): the AAH "s'ajoute à la prestation sans que le total
+    des deux avantages puisse excéder le montant de l'allocation aux adultes handicapés", the advantages being the
+    claimant's invalidity and old-age benefits, « cet avantage ou le montant mensuel perçu au titre de l'allocation
+    de solidarité aux personnes âgées ». OpenFisca-France 176.1.8 deducts the invalidity pension and the ASI of the
+    month before only; the correction adds the net retirement pension of the month and the claimant's share of the
+    famille's ASPA (the whole of it for one holder, half when both spouses are entitled, CSS art. D815-1; an
+    oracle situation states no ASPA paid, so the ASPA computed is the one received)."""
+
+    value_type = float
+    entity = Individu
+    label = "Avantages d'invalidité et de vieillesse non cumulables avec l'AAH (CSS art. L821-1)"
+    definition_period = MONTH
+    set_input = set_input_divide_by_period
+
+    def formula(individu, period):  # type: ignore[no-untyped-def]
+        eligible = individu("aspa_eligibilite", period)
+        famille = individu.famille
+        holders = famille.sum(famille.members("aspa_eligibilite", period))  # projected on the members
+        share = np.where(eligible, famille("aspa", period) / np.maximum(holders, 1), 0.0)
+        return (individu("pensions_invalidite", period) + individu("asi", period.last_month)
+                + individu("retraite_nette", period) + share)
 
 
 def tax_benefit_system() -> FranceTaxBenefitSystem:
@@ -419,6 +468,8 @@ def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs.replace_variable(ppa_revenu_activite)
     tbs.replace_variable(ppa_ressources_hors_activite)
     tbs.replace_variable(ppa_fictive)
+    tbs.replace_variable(aah_base_non_cumulable)
+    tbs.replace_variable(ass)
     tbs.replace_variable(ppa_eligibilite)
     tbs.replace_variable(aide_logement_base_ressources)
     tbs.replace_variable(cmu_nb_pac)

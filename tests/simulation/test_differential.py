@@ -48,6 +48,15 @@ R822_20_UNITS = {"h00203", "h00383", "h00384", "xh00056"}
 """Public cases whose labelled housing aid is OpenFisca-France's student forfait put in place of a student
 demandeur's resources (docs/oracle_disagreements.md, "Housing aid" (3)); the runner's eighth correction makes it a
 floor for a ménage of students (CCH art. R822-20), which gives our amounts."""
+L821_1_UNITS = {"xh00048"}
+"""Public cases whose labelled CSS counts an AAH paid in full beside the ASPA (OpenFisca-France 176.1.8); the runner's
+tenth correction reduces it by the ASPA (CSS art. L821-1), which gives our amounts (docs/oracle_disagreements.md,
+"The AAH reduced by the retirement pension and the ASPA")."""
+SPIRAL_ASI = {"d7-151"}
+"""Fresh situations whose OpenFisca ASI is a value of its quasi-circular definitions (``aah`` reads the ASI and, with
+the tenth correction, the ASPA of the month, whose resources read ``aah`` of the months before: OpenFisca cuts such a
+spiral with a default value): d7-151's ASI is 753.55 EUR though its own ``asi_aspa_base_ressources`` (1,880.77 EUR)
+is above the couple's ceiling (1,400 EUR), where ours, and OpenFisca without the correction, give 0."""
 FLOOR_WHERE_PAID = 0.95
 """Agreement floors per field, overall and where OpenFisca pays. The seed is fixed, so the run is
 deterministic: on these 200 situations (oracle with its four runner corrections) every field agrees on 100 %
@@ -82,6 +91,10 @@ def test_public_cases_replayed_through_the_exporter_match_their_labels(oracle) -
             ids = {d["id"] for d in agreement[field]["disagreements"]}
             assert ids <= CGI_157_BIS_UNITS, (field, agreement[field])
             continue
+        if field in ("css_participation", "css_participation_monthly"):  # labelled before the L821-1 correction
+            ids = {d["id"] for d in agreement[field]["disagreements"]}
+            assert ids <= L821_1_UNITS, (field, agreement[field])
+            continue
         if field == "rsa":  # labelled before the runner's CASF art. L262-5 correction
             ids = {d["id"] for d in agreement[field]["disagreements"]}
             assert ids <= L262_5_UNITS, (field, agreement[field])
@@ -103,7 +116,8 @@ def test_fresh_situations_agree_with_openfisca_per_field(fresh: DifferentialRepo
     rsa_apart = report.situations.filter(pl.col("id").is_in(list(apart)))
     assert (rsa_apart["rsa"] <= rsa_apart["of_rsa"] + 1.0).all()  # one person fewer: never more RSA
     report = DifferentialReport(units=report.units, situations=report.situations.with_columns(
-        (pl.col("agree_rsa") | pl.col("id").is_in(list(apart))).alias("agree_rsa")))
+        (pl.col("agree_rsa") | pl.col("id").is_in(list(apart))).alias("agree_rsa"),
+        (pl.col("agree_asi") | pl.col("id").is_in(list(SPIRAL_ASI))).alias("agree_asi")))
     summary = report.summary()
     failing = {f: s for f, s in summary.items()
                if s["rate"] < FLOOR or (s["rate_where_openfisca_pays"] or 1.0) < FLOOR_WHERE_PAID}

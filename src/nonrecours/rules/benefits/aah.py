@@ -8,7 +8,9 @@ has no key for an AAH paid), they read the AAH computed here. The entitlement (`
 always computed (CSS art. L821-1 to L821-3): a person at
 least 80 % disabled, or 50 % with a restriction substantielle et durable d'accès à l'emploi until the
 legal retirement age, receives the maximum amount less her resources, the ceiling being raised by half
-the amount per child; a pension d'invalidité is deducted first. Workers are assessed on the three
+the amount per child; the AAH is subsidiary to the claimant's invalidity and old-age benefits (invalidity
+pension, ASI, retirement pension, ASPA received: CSS art. L821-1 as amended by loi n° 2016-1917, art. 87), the
+total never exceeding the AAH amount (``aah``, ``aah_aspa_deduite``). Workers are assessed on the three
 previous months (times four), others on the taxable income of year N-2 (inputs ``*_imposable(s)_n2``).
 Earned income is reduced by 80 % up to 30 % of the annual SMIC and 40 % beyond (CSS art. D821-9), then by
 30 % when the activity stopped or a replacement income is received (CSS art. R532-5).
@@ -137,14 +139,57 @@ def aah_plafond_conjugalise(i: Individu):
     return param(f"{A}.montant") * (1 + couple + param(f"{A}.majoration_plafond_par_enfant") * i.famille.af_nb_enfants)
 
 
-@rule(entity="individu", dtype="float", label="allocation aux adultes handicapés (mensuelle)",
-      ref="CSS art. L821-1, L821-3 et D821-2")
-def aah(i: Individu):
+def _aah(i: Individu, aspa):  # type: ignore[no-untyped-def]
+    """The AAH with ``aspa`` as the claimant's ASPA: the differential amount, at most the AAH amount less the
+    claimant's own invalidity and old-age benefits (CSS art. L821-1)."""
     montant = param(f"{A}.montant")
     differentielle = minimum(montant, maximum(i.aah_plafond - i.aah_base_ressources, 0.0))
     asi_du_mois_precedent = shift(i.asi_hors_aah_individuelle, -1)  # the claimant's own ASI, not the spouse's
-    apres_invalidite = maximum(montant - i.invalidity_pension - asi_du_mois_precedent, 0.0)
-    return where(i.aah_eligible, minimum(differentielle, apres_invalidite), 0.0)
+    avantages = i.invalidity_pension + asi_du_mois_precedent + i.pension_net + aspa
+    return where(i.aah_eligible, minimum(differentielle, maximum(montant - avantages, 0.0)), 0.0)
+
+
+@rule(entity="individu", dtype="float", label="AAH avant la déduction de l'ASPA (lue par les ressources de l'ASPA)",
+      ref="CSS art. L821-1, L821-3 et D821-2")
+def aah_hors_aspa(i: Individu):
+    """The AAH of a member who receives no ASPA, which is every member whose AAH the ASPA's and the ASI's
+    resources count (``asi_aspa_base_ressources_individu``: not the AAH of a member entitled to the ASPA): it
+    keeps the AAH and the ASPA from reading each other, as ``asi_hors_aah`` does for the ASI."""
+    return _aah(i, 0.0)
+
+
+@rule(entity="individu", dtype="float", label="ASPA déduite de l'AAH (part du membre: perçue, ou due sous 80 %)",
+      ref="CSS art. L821-1 (loi n° 2016-1917 du 29 décembre 2016, art. 87), L815-1 et D815-1")
+def aah_aspa_deduite(i: Individu):
+    """The claimant's ASPA the AAH is reduced by: "lorsque cet avantage ou le montant mensuel perçu au titre de
+    l'allocation de solidarité aux personnes âgées ... est d'un montant inférieur à celui de l'allocation aux
+    adultes handicapés, celle-ci s'ajoute à la prestation sans que le total des deux avantages puisse excéder le
+    montant de l'allocation aux adultes handicapés" (CSS art. L821-1 as amended by loi n° 2016-1917, art. 87).
+    The ASPA *received* (``aspa_percue``: paid where the CNAV's and the MSA's payments are read, else the ASPA
+    computed, as in a reference situation): since that law a claimant at 80 % or more past the legal retirement
+    age need not claim the ASPA first (the ASPA is excluded from the old-age benefits L821-1 makes the AAH
+    subsidiary to), so an ASPA not taken up does not reduce the AAH. Below 80 % (RSDAE, whose AAH ends at the
+    legal retirement age, L821-2) the ASPA remains an old-age benefit to claim first: the larger of the one
+    received and the one due, as the RSA reads what the foyer must claim (``rsa_subsidiarite``). The share of a
+    member is the famille's ASPA for a single holder, half of it when both spouses are entitled (CSS art. D815-1:
+    "le montant est servi par moitié à chacun des deux allocataires")."""
+    f = i.famille
+    parts = maximum(f.aspa_nb_eligibles, 1)
+    percue = f.aspa_percue / parts
+    due = f.aspa / parts
+    a_demander = i.disability_rate < param(f"{A}.taux_incapacite")
+    return where(i.aspa_eligibilite, where(a_demander, maximum(percue, due), percue), 0.0)
+
+
+@rule(entity="individu", dtype="float", label="allocation aux adultes handicapés (mensuelle)",
+      ref="CSS art. L821-1 (loi n° 2016-1917, art. 87), L821-3 et D821-2")
+def aah(i: Individu):
+    """The differential amount (resources against the ceiling, L821-3, D821-2), at most the AAH amount less the
+    claimant's own invalidity and old-age benefits of the month (CSS art. L821-1: the AAH "s'ajoute à la
+    prestation sans que le total des deux avantages puisse excéder le montant de l'allocation"): the invalidity
+    pension, the ASI of the month before, the retirement pension received (net) and the ASPA
+    (``aah_aspa_deduite``). So an AAH and an ASPA never add up to more than the AAH amount (plus the pension)."""
+    return _aah(i, i.aah_aspa_deduite)
 
 
 @rule(entity="individu", dtype="float", label="majoration pour la vie autonome (complément de l'AAH ou de l'ASI)",
@@ -185,3 +230,17 @@ def aah_percue(i: Individu):
     presume = where(f.aah_versee_au_conjoint, i.famille_role == "conjoint", i.famille_role == "demandeur")
     part = where(calculee > 0, i.aah / maximum(calculee, 0.01), where(presume, 1.0, 0.0))
     return where(f.aah_versee_connue, maximum(f.aah_versee, 0.0) * part, i.aah)
+
+
+@rule(entity="individu", dtype="float", label="AAH perçue avant la déduction de l'ASPA (ressource de l'ASPA et de "
+      "l'ASI)", ref="CSS art. R815-22 et L821-1")
+def aah_percue_hors_aspa(i: Individu):
+    """``aah_percue`` with the AAH before the deduction of the ASPA (``aah_hors_aspa``): what the ASPA's and the
+    ASI's resources count for a member not entitled to the ASPA, whose AAH is the same. The paid amount is shared
+    in proportion to the members' AAH before that deduction: different from ``aah_percue`` only for a couple
+    with both an ASPA holder and another member drawing the AAH, under payments read from an extract."""
+    f = i.famille
+    calculee = f.sum(f.members.aah_hors_aspa)
+    presume = where(f.aah_versee_au_conjoint, i.famille_role == "conjoint", i.famille_role == "demandeur")
+    part = where(calculee > 0, i.aah_hors_aspa / maximum(calculee, 0.01), where(presume, 1.0, 0.0))
+    return where(f.aah_versee_connue, maximum(f.aah_versee, 0.0) * part, i.aah_hors_aspa)

@@ -77,8 +77,11 @@ def asi_aspa_ressources_hors_aah(i: Individu):
 @rule(entity="individu", dtype="float", label="ASPA: ressources mensuelles moyennes des trois mois précédents",
       ref="CSS art. R815-22, R815-25 et R815-29")
 def asi_aspa_base_ressources_individu(i: Individu):
-    """The AAH counts unless the person is entitled to ASPA or draws an invalidity pension."""
-    aah_comptee = where(i.aspa_eligibilite | (i.invalidity_pension > 0), 0.0, mean_over(i.aah_percue, -3, -1))
+    """The AAH counts unless the person is entitled to ASPA or draws an invalidity pension; the AAH counted is
+    the one before the deduction of the ASPA (``aah_percue_hors_aspa``, the AAH of a member not entitled to the
+    ASPA): the AAH is reduced by the ASPA (CSS art. L821-1), so the ASPA does not read the AAH itself."""
+    aah_comptee = where(i.aspa_eligibilite | (i.invalidity_pension > 0), 0.0,
+                        mean_over(i.aah_percue_hors_aspa, -3, -1))
     return i.asi_aspa_ressources_hors_aah + aah_comptee
 
 
