@@ -44,8 +44,8 @@ applicant pursuing studies and, where there is one, a partner doing so too; the 
 resources (its formula with the demandeur read as no student) by OpenFisca's own forfait when every parent is a
 student under its age limit. A ninth: ``cmu_nb_pac`` counts a child of 25 and ``cmu_c_plafond`` every child of
 the famille, where CSS art. R861-2 counts the children « de moins de vingt-cinq ans » in the foyer whose persons set
-the ceiling (D861-1). A tenth: ``aah_base_non_cumulable`` (the advantages the AAH is reduced by) holds the invalidity pension and the ASI
-only, where CSS art. L821-1 (loi n° 2016-1917, art. 87) caps the AAH plus the claimant's old-age benefits, the
+the ceiling (D861-1). A tenth: ``aah_base_non_cumulable`` (the advantages the AAH is reduced by) holds the
+invalidity pension and the ASI only, where CSS art. L821-1 (loi n° 2016-1917, art. 87) caps the AAH plus the claimant's old-age benefits, the
 retirement pension and the ASPA received, at the AAH amount; the runner adds them. That makes ``aah`` read the
 ASPA of the month, whose resources read ``ass``, which reads ``aah``: ``ass`` returns its nil without evaluating
 OpenFisca's formula when no individual meets ``ass_precondition_remplie`` (never stated by the exporter).
