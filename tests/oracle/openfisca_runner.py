@@ -17,37 +17,36 @@ thousands of households per second possible. ``--stream`` keeps one process (and
 for many batches: one JSON list of situations per input line, one JSON list of results per output line.
 
 Corrections of openfisca-france 176.1.8 are applied (documented in docs/oracle_disagreements.md):
-``asi_aspa_condition_nationalite`` passes the ten-year permit test to numpy's ``logical_or`` as its
-output argument, so no non-EEA resident meets the condition; the law (code de la sécurité sociale,
-art. L816-1) is EEA or Swiss nationality, or a residence permit held for ten years. And
-``rsa_condition_nationalite`` (RSA and prime d'activité) asks every EEA or Swiss national for three months
-of residence, where the law (CASF art. L262-6; CSS art. L842-2, 2°) opposes no duration to a worker or to a
-former worker registered as a jobseeker. A third: ``abat_spe`` (the special abatement of CGI art. 157 bis, which
-the revenu fiscal de référence, and so the chèque énergie, is computed after) adds the declarant's and the
-spouse's conditions as two boolean arrays, a logical OR, and reads their age in January of the income year;
-the law doubles the abatement when both spouses meet the condition and reads the age on 31 December of the
-income year. A fourth: ``rsa_socle`` and ``rsa_forfait_logement`` count every parent of the famille, where CASF
-art. L262-5 counts a spouse, cohabitant or PACS partner in the beneficiary's rights only if they meet the
-nationality or residence condition of L262-4, 2° (their resources still count, R262-6). A fifth:
+``asi_aspa_condition_nationalite`` passes the ten-year permit test to numpy's ``logical_or`` as its output argument,
+so no non-EEA resident meets the condition; the law (code de la sécurité sociale, art. L816-1) is EEA or Swiss
+nationality, or a residence permit held for ten years. And ``rsa_condition_nationalite`` (RSA and prime d'activité)
+asks every EEA or Swiss national for three months of residence, where the law (CASF art. L262-6; CSS art. L842-2,
+2°) opposes no duration to a worker or to a former worker registered as a jobseeker. A third: ``abat_spe`` (the
+special abatement of CGI art. 157 bis, which the revenu fiscal de référence, and so the chèque énergie, is computed
+after) adds the declarant's and the spouse's conditions as two boolean arrays, a logical OR, and reads their age in
+January of the income year; the law doubles the abatement when both spouses meet the condition and reads the age on
+31 December of the income year. A fourth: ``rsa_socle`` and ``rsa_forfait_logement`` count every parent of the
+famille, where CASF art. L262-5 counts a spouse, cohabitant or PACS partner in the beneficiary's rights only if they
+meet the nationality or residence condition of L262-4, 2° (their resources still count, R262-6). A fifth:
 ``age_en_mois`` converts the days since birth at the mean Gregorian month (one month short for some dates) and
-carries the first month computed to every other, so a child of 17 on 15 September can fall out of the ARS (CSS
-art. R543-2, OpenFisca's amount then depending on the order variables are asked); the runner counts calendar
-months. A sixth: ``ppa_revenu_activite``, ``ppa_ressources_hors_activite`` and the bonuses of ``ppa_fictive`` sum
-every member of the famille, a grown-up child not at charge included, while the size counts only the persons at
-charge; CSS art. L842-3 and R842-3 take the foyer's members (parents and persons at charge) for all of them. A
-seventh: ``ppa_eligibilite`` asks its age and its nationality or residence condition of any member of the famille (a
-French child opens the prime to parents holding a permit for two years), where CSS art. L842-2 asks them of the
-beneficiary (« par le bénéficiaire ») and R842-2 of the partner too: the demandeur or the conjoint here. An
-eighth: ``aide_logement_base_ressources`` replaces the resources by the student forfait whenever the demandeur alone
-is a student, where CCH art. R822-20 makes the forfait a floor (resources below it deemed equal to it) for an
-applicant pursuing studies and, where there is one, a partner doing so too; the runner floors OpenFisca's own
-resources (its formula with the demandeur read as no student) by OpenFisca's own forfait when every parent is a
-student under its age limit. A ninth: ``cmu_nb_pac`` counts a child of 25 and ``cmu_c_plafond`` every child of
-the famille, where CSS art. R861-2 counts the children « de moins de vingt-cinq ans » in the foyer whose persons set
-the ceiling (D861-1). A tenth: ``aah_base_non_cumulable`` (the advantages the AAH is reduced by) holds the
-invalidity pension and the ASI only, where CSS art. L821-1 (loi n° 2016-1917, art. 87) caps the AAH plus the claimant's old-age benefits, the
-retirement pension and the ASPA received, at the AAH amount; the runner adds them. That makes ``aah`` read the
-ASPA of the month, whose resources read ``ass``, which reads ``aah``: ``ass`` returns its nil without evaluating
+carries the first month computed to every other, so a child of 17 on 15 September can fall out of the ARS (CSS art.
+R543-2, OpenFisca's amount then depending on the order variables are asked); the runner counts calendar months. A
+sixth: ``ppa_revenu_activite``, ``ppa_ressources_hors_activite`` and the bonuses of ``ppa_fictive`` sum every member
+of the famille, a grown-up child not at charge included, while the size counts only the persons at charge; CSS art.
+L842-3 and R842-3 take the foyer's members (parents and persons at charge) for all of them. A seventh:
+``ppa_eligibilite`` asks its age and its nationality or residence condition of any member of the famille (a French
+child opens the prime to parents holding a permit for two years), where CSS art. L842-2 asks them of the beneficiary
+(« par le bénéficiaire ») and R842-2 of the partner too: the demandeur or the conjoint here. An eighth:
+``aide_logement_base_ressources`` replaces the resources by the student forfait whenever the demandeur alone is a
+student, where CCH art. R822-20 makes the forfait a floor (resources below it deemed equal to it) for an applicant
+pursuing studies and, where there is one, a partner doing so too; the runner floors OpenFisca's own resources (its
+formula with the demandeur read as no student) by OpenFisca's own forfait when every parent is a student under its
+age limit. A ninth: ``cmu_nb_pac`` counts a child of 25 and ``cmu_c_plafond`` every child of the famille, where CSS
+art. R861-2 counts the children « de moins de vingt-cinq ans » in the foyer whose persons set the ceiling (D861-1).
+A tenth: ``aah_base_non_cumulable`` (the advantages the AAH is reduced by) holds the invalidity pension and the ASI
+only, where CSS art. L821-1 (loi n° 2016-1917, art. 87) caps the AAH plus the claimant's old-age benefits, the
+retirement pension and the ASPA received, at the AAH amount; the runner adds them. That makes ``aah`` read the ASPA
+of the month, whose resources read ``ass``, which reads ``aah``: ``ass`` returns its nil without evaluating
 OpenFisca's formula when no individual meets ``ass_precondition_remplie`` (never stated by the exporter).
 """
 
