@@ -39,7 +39,10 @@ seventh: ``ppa_eligibilite`` asks its age and its nationality or residence condi
 French child opens the prime to parents holding a permit for two years), where CSS art. L842-2 asks them of the
 beneficiary (« par le bénéficiaire ») and R842-2 of the partner too: the demandeur or the conjoint here. An
 eighth: ``cmu_nb_pac`` counts a child of 25 and ``cmu_c_plafond`` every child of the famille, where CSS art. R861-2
-counts the children « de moins de vingt-cinq ans » in the foyer whose persons set the ceiling (D861-1).
+counts the children « de moins de vingt-cinq ans » in the foyer whose persons set the ceiling (D861-1). A
+ninth, a parameter rather than a formula: ``cs.cmu.plafond_base`` stops at 10,166 € (1 April 2024), where the free
+CSS's ceiling for one person is 10,339 € from 1 April 2025 (CSS art. L861-1, 1°, revalued by 1.7 %); the runner
+sets it from that date (:data:`CSS_PLAFOND_BASE_2025`; the 1 April 2026 figure is not verified: kept after it).
 """
 
 from __future__ import annotations
@@ -339,8 +342,16 @@ class cmu_c_plafond(Variable):
         return np.round(cmu.plafond_base * dom * coefficient)
 
 
+CSS_PLAFOND_BASE_2025 = ("2025-04-01", 10339.0)
+"""The free CSS's ceiling for one person in mainland France from 1 April 2025 (CSS art. L861-1, 1°), the value
+of our ``minima_sociaux/css/plafond_base.yaml``: openfisca-france 176.1.8 knows 10,166 € (2024-04-01) only."""
+
+
 def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs = FranceTaxBenefitSystem()
+    start, value = CSS_PLAFOND_BASE_2025
+    tbs.parameters.prestations_sociales.solidarite_insertion.minima_sociaux.cs.cmu.plafond_base.update(
+        start=periods.instant(start), value=value)
     tbs.replace_variable(age_en_mois)
     tbs.replace_variable(asi_aspa_condition_nationalite)
     tbs.replace_variable(rsa_condition_nationalite)
