@@ -44,6 +44,13 @@ runner's third correction applies the law, which gives our amounts."""
 L262_5_UNITS = {"h00003", "h00004", "h00132", "h00179", "h00269", "h00306", "xh00081", "xh00127"}
 """Public cases whose labelled RSA counts a partner who does not meet the residence condition (OpenFisca-France
 176.1.8); the runner's fourth correction leaves that partner out (CASF art. L262-5), which gives our amounts."""
+CSS_PLAFOND_2025_UNITS = {"h00009", "h00042", "h00113", "h00195", "h00381", "xh00011", "xh00018", "xh00025",
+                          "xh00089", "xh00090"}
+"""Public cases whose labelled CSS (free, with participation, its monthly amount) is OpenFisca-France's ceiling of
+10,166 € (2024) in months from April 2025 (docs/oracle_disagreements.md, « The free CSS's ceiling from 1 April
+2025 »); the runner's ninth correction sets 10,339 € from 2025-04-01, which gives our answers. None lies in
+``PUBLIC_MONTHS`` today (2025-04 and 2026-01 have no case between the two ceilings): the set keeps the replay exact
+if the months change."""
 FLOOR_WHERE_PAID = 0.95
 """Agreement floors per field, overall and where OpenFisca pays. The seed is fixed, so the run is
 deterministic: on these 200 situations (oracle with its four runner corrections) every field agrees on 100 %
@@ -77,6 +84,10 @@ def test_public_cases_replayed_through_the_exporter_match_their_labels(oracle) -
         if field == "cheque_energie_annual":  # labelled before the runner's CGI art. 157 bis correction
             ids = {d["id"] for d in agreement[field]["disagreements"]}
             assert ids <= CGI_157_BIS_UNITS, (field, agreement[field])
+            continue
+        if field in ("css_free", "css_participation", "css_participation_monthly"):  # labelled on 10,166 €
+            ids = {d["id"] for d in agreement[field]["disagreements"]}
+            assert ids <= CSS_PLAFOND_2025_UNITS, (field, agreement[field])
             continue
         if field == "rsa":  # labelled before the runner's CASF art. L262-5 correction
             ids = {d["id"] for d in agreement[field]["disagreements"]}

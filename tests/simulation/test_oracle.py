@@ -81,7 +81,8 @@ def test_every_public_situation_is_computed(batch, cases) -> None:  # type: igno
     assert batch.unit_index.height == sum(len(c["expected"]["by_unit"]) for c in cases)
 
 
-LEGAL_DIFFERENCES = {"cheque_energie_annual": 0.985, "aide_logement": 0.985, "rsa": 0.98, "ppa": 0.985}
+LEGAL_DIFFERENCES = {"cheque_energie_annual": 0.985, "aide_logement": 0.985, "rsa": 0.98, "ppa": 0.985,
+                     "css_free": 0.98, "css_participation": 0.97, "css_participation_monthly": 0.97}
 """Fields where the law parts from the reference model on more than 1 % of the cases, with the floor they must
 keep (each difference is listed with its legal text in docs/oracle_disagreements.md): the chèque énergie's RFR
 (CGI art. 157 bis: the elderly abatement doubled for two spouses, age on 31 December), the housing aid's
@@ -89,7 +90,10 @@ neutralisation after a month of RSA (CCH art. R822-17, against OpenFisca's cycle
 biactivity allowance (CCH art. R822-7, against a monthly/yearly mix-up); the RSA's foreign partner left out of
 the foyer's persons (CASF art. L262-5, which the reference model does not apply); the prime d'activité's resources
 and bonuses taken over the foyer's members only, a child not at charge left out (CSS art. L842-3 and R842-3, where
-the reference model sums every member of the famille: 7 of 550 rows, 98.7 %)."""
+the reference model sums every member of the famille: 7 of 550 rows, 98.7 %); the free CSS's ceiling of 10,339 € for one
+person from 1 April 2025 (CSS art. L861-1, 1°, revalued by 1.7 %), where the reference model stops at 10,166 € (2024):
+ten cases between the two ceilings, css_free 544, css_participation 540 and css_participation_monthly 539 of 550
+(h00137's age of 1 January the eleventh) on Polars; eight of them in DuckDB's sample, 291, 288 and 288 of 296."""
 
 
 def test_agreement_per_field_at_least_99_percent(records) -> None:  # type: ignore[no-untyped-def]
