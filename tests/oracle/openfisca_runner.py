@@ -47,7 +47,10 @@ A tenth: ``aah_base_non_cumulable`` (the advantages the AAH is reduced by) holds
 only, where CSS art. L821-1 (loi n° 2016-1917, art. 87) caps the AAH plus the claimant's old-age benefits, the
 retirement pension and the ASPA received, at the AAH amount; the runner adds them. That makes ``aah`` read the ASPA
 of the month, whose resources read ``ass``, which reads ``aah``: ``ass`` returns its nil without evaluating
-OpenFisca's formula when no individual meets ``ass_precondition_remplie`` (never stated by the exporter).
+OpenFisca's formula when no individual meets ``ass_precondition_remplie`` (never stated by the exporter). An eleventh, a parameter rather than a formula:
+``cs.cmu.plafond_base`` stops at 10,166 € (1 April 2024), where the free CSS's ceiling for one person is 10,339 € from
+1 April 2025 (CSS art. L861-1, 1°, revalued by 1.7 %); the runner sets it from that date
+(:data:`CSS_PLAFOND_BASE_2025`; the 1 April 2026 figure is not verified: kept after it).
 """
 
 from __future__ import annotations
@@ -455,9 +458,17 @@ class aah_base_non_cumulable(Variable):
                 + individu("retraite_nette", period) + share)
 
 
+CSS_PLAFOND_BASE_2025 = ("2025-04-01", 10339.0)
+"""The free CSS's ceiling for one person in mainland France from 1 April 2025 (CSS art. L861-1, 1°), the value
+of our ``minima_sociaux/css/plafond_base.yaml``: openfisca-france 176.1.8 knows 10,166 € (2024-04-01) only."""
+
+
 def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs = FranceTaxBenefitSystem()
     _AL_BASE_RESSOURCES_OPENFISCA[:] = [tbs.variables["aide_logement_base_ressources"]]
+    start, value = CSS_PLAFOND_BASE_2025
+    tbs.parameters.prestations_sociales.solidarite_insertion.minima_sociaux.cs.cmu.plafond_base.update(
+        start=periods.instant(start), value=value)
     tbs.replace_variable(age_en_mois)
     tbs.replace_variable(asi_aspa_condition_nationalite)
     tbs.replace_variable(rsa_condition_nationalite)

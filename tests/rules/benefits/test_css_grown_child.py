@@ -5,7 +5,8 @@ foyer's persons (D861-1). Found by an outside tester writing situations from SIT
 a parent earning 1,500 € a month with a son of 25 or 26 listed as a child got a CSS with participation of 29 € a
 month on the two-person ceiling (15,249 €), though neither the son nor his resources counted; the parent alone,
 18,000 € a year against 13,724.10 € (10,166 × 1.35), has no CSS. OpenFisca-France 176.1.8 counts every child of the
-famille in the ceiling and a child of 25 in the foyer (docs/oracle_disagreements.md)."""
+famille in the ceiling and a child of 25 in the foyer (docs/oracle_disagreements.md). The situations are of May
+2026: the ceiling of 1 April 2025 holds, 10,339 € (15,508 € for two, 13,957.65 € with participation)."""
 
 from __future__ import annotations
 
@@ -40,11 +41,11 @@ def test_a_child_of_25_or_more_raises_neither_the_ceiling_nor_the_size(backend: 
     got = _units([_situation("son25", 25), _situation("son26", 26), _situation("son30", 30),
                   _situation("son24", 24)], backend)
     for sid in ("son25", "son26", "son30"):
-        assert got[sid]["cmu_c_plafond"] == pytest.approx(10_166.0), sid  # one person (the 2024 value, in force)
+        assert got[sid]["cmu_c_plafond"] == pytest.approx(10_339.0), sid  # one person (the 2025 value, in force)
         assert (got[sid]["css_free"], got[sid]["css_participation"]) == (False, False), sid
-    # a son of 24 without income is the foyer's second person: 10,166 × 1.5 = 15,249 €, 1.35 × it = 20,586.15 €;
+    # a son of 24 without income is the foyer's second person: 10,339 × 1.5 = 15,508 €, 1.35 × it = 20,935.80 €;
     # the parent's 18,000 € are between the two: the CSS with participation
-    assert got["son24"]["cmu_c_plafond"] == pytest.approx(15_249.0)
+    assert got["son24"]["cmu_c_plafond"] == pytest.approx(15_508.0)
     assert (got["son24"]["css_free"], got["son24"]["css_participation"]) == (False, True)
 
 

@@ -53,7 +53,7 @@ def _famille(inputs: Inputs, backend: str) -> dict:
 
 def test_a_claimant_in_total_unemployment_counts_70_percent_of_the_salaries_of_the_year(backend) -> None:
     """Salary 1,100 € from June 2024 to March 2025 (ten months), ARE 700 € from April: 12,400 € without the
-    abatement (CSS with participation: over the 10,166 € ceiling), 0.7 × 11,000 + 2 × 700 = 9,100 € with it."""
+    abatement (CSS with participation: over the 10,339 € ceiling), 0.7 × 11,000 + 2 × 700 = 9,100 € with it."""
     got = _famille(_job_lost_in_april(_frames([{"role": "parent", "age": 40, "monthly": {"salary_net": 1100}}]), 0,
                                       are=700), backend)
     assert got["css_cmu_base_ressources"] == pytest.approx(9_100.0, abs=0.01)
