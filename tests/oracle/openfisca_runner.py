@@ -47,10 +47,10 @@ A tenth: ``aah_base_non_cumulable`` (the advantages the AAH is reduced by) holds
 only, where CSS art. L821-1 (loi n° 2016-1917, art. 87) caps the AAH plus the claimant's old-age benefits, the
 retirement pension and the ASPA received, at the AAH amount; the runner adds them. That makes ``aah`` read the ASPA
 of the month, whose resources read ``ass``, which reads ``aah``: ``ass`` returns its nil without evaluating
-OpenFisca's formula when no individual meets ``ass_precondition_remplie`` (never stated by the exporter). An eleventh, a parameter rather than a formula:
-``cs.cmu.plafond_base`` stops at 10,166 € (1 April 2024), where the free CSS's ceiling for one person is 10,339 € from
-1 April 2025 (CSS art. L861-1, 1°, revalued by 1.7 %); the runner sets it from that date
-(:data:`CSS_PLAFOND_BASE_2025`; the 1 April 2026 figure is not verified: kept after it).
+OpenFisca's formula when no individual meets ``ass_precondition_remplie`` (never stated by the exporter). An
+eleventh, a parameter rather than a formula: ``cs.cmu.plafond_base`` stops at 10,166 € (1 April 2024), where the
+free CSS's ceiling for one person is 10,339 € from 1 April 2025 (CSS art. L861-1, 1°, revalued by 1.7 %); the runner
+sets it from that date (:data:`CSS_PLAFOND_BASE_2025`; the 1 April 2026 figure is not verified: kept after it).
 """
 
 from __future__ import annotations
