@@ -82,7 +82,7 @@ def test_every_public_situation_is_computed(batch, cases) -> None:  # type: igno
 
 
 LEGAL_DIFFERENCES = {"cheque_energie_annual": 0.985, "aide_logement": 0.98, "rsa": 0.98, "ppa": 0.985,
-                     "css_free": 0.98, "css_participation": 0.97, "css_participation_monthly": 0.97, "aah": 0.985}
+                     "css_free": 0.98, "css_participation": 0.96, "css_participation_monthly": 0.96, "aah": 0.985}
 """Fields where the law parts from the reference model on more than 1 % of the cases, with the floor they must
 keep (each difference is listed with its legal text in docs/oracle_disagreements.md): the chèque énergie's RFR
 (CGI art. 157 bis: the elderly abatement doubled for two spouses, age on 31 December), the housing aid's
@@ -97,8 +97,8 @@ pension and the ASPA, reduced by both (CSS art. L821-1, loi n° 2016-1917 art. 8
 AAH and the ASPA in full: 293 of DuckDB's 296 cases) and, through it, their CSS with participation, beside those read
 at the age of 1 January (544 of 550, 98.9 %, for the monthly participation); and the free CSS's ceiling of
 10,339 € for one person from 1 April 2025 (CSS art. L861-1, 1°, revalued by 1.7 %), where the reference model stops at
-10,166 € (2024): ten cases between the two ceilings (css_free 544 of 550 on Polars; with the AAH's cases above, the
-participation's two fields are the lowest)."""
+10,166 € (2024): ten cases between the two ceilings. With the AAH's, the CSS with participation agrees on 536 and
+535 of 550 on Polars (97.5 %, 97.3 %), 285 of DuckDB's 296 (96.3 %): eight of the ten fall in DuckDB's months."""
 
 
 def test_agreement_per_field_at_least_99_percent(records) -> None:  # type: ignore[no-untyped-def]
