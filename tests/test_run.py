@@ -558,21 +558,20 @@ def test_a_run_stops_when_too_many_rows_are_quarantined(demo_run, tmp_path):
 
 
 def test_a_run_stops_when_a_file_level_control_fails(demo_run, tmp_path):
-    """A Parquet extract whose amounts are strings (a broken export) fails its file-level control: the run stops
-    at ingest with exit 3 and writes no table of it."""
-    import polars as pl
-
+    """A CAF extract cut short (its trailer record lost: « a file cut short? ») fails its file-level control: the run
+    stops at ingest with exit 3 and writes no table of it. (Numbers stored as text in a Parquet file were such a
+    control until 6 December 2026: each value is now read as a CSV's, tests/connectors/test_batch.py.)"""
     from nonrecours.demo import write_run_config
 
     month = read_manifest(demo_run)["config"]["months"][0]
-    out = tmp_path / "strings"
+    out = tmp_path / "cut"
     shutil.copytree(demo_run / "keys", out / "keys")
     shutil.copy2(demo_run / "exchange.toml", out / "exchange.toml")
     (out / "extracts").mkdir()
-    file = out / "extracts" / "dgfip.parquet"
-    pl.read_parquet(demo_run / "extracts" / "dgfip.parquet").with_columns(
-        pl.col("salaires_traitements").cast(pl.String)).write_parquet(file)
-    config = write_run_config(out, {"dgfip": file}, month, "polars", ablation=False)
+    file = out / "extracts" / "caf.dat"
+    lines = (demo_run / "extracts" / "caf.dat").read_bytes().split(b"\n")
+    file.write_bytes(b"\n".join(line for line in lines if not line.startswith(b"99")))
+    config = write_run_config(out, {"caf": file}, month, "polars", ablation=False)
     res = CliRunner().invoke(app, ["run", str(config)])
     assert res.exit_code == 3 and "a file-level control failed" in " ".join(res.output.split()), res.output
     assert not (out / "workspace" / "persons").exists()

@@ -552,8 +552,10 @@ def test_take_up_steps_equal_a_fresh_join_per_month_and_benefit(truth: Path, mon
         expected.append(entitled(tuple(b.code for b in CATALOGUE if b.code not in extracts.FEEDING), paid, month))
     want = pl.concat(expected).sort("unit_id", "benefit", "month")
     # the housing aid reads the payments (the RSA received among them), so it has a step of its own; the AAH
-    # reads none
-    assert "rsa_percu" in extracts._payments_read("aide_logement") and not extracts._payments_read("aah")
+    # reads the ASPA's (CSS art. L821-1), drawn before it, and its own
+    assert "rsa_percu" in extracts._payments_read("aide_logement")
+    assert extracts._payments_read("aah") == {"aah_versee", "aah_versee_connue", "aspa_versee", "aspa_versee_connue"}
+    assert extracts.FEEDING.index("aspa") < extracts.FEEDING.index("aah")
     assert extracts._reads_later_payments()
     assert want.filter(pl.col("benefit") == "aide_logement").height > 0
     for stack_rows in (evaluate_module.STACK_ROWS, 1):  # all months in one chunk, then one month a chunk

@@ -219,14 +219,16 @@ def _entitlements(frames: list[pl.DataFrame]) -> pl.DataFrame:
                                                                  if k != "unit_kind"})
     return out.select(pl.lit("famille").alias("unit_kind"), pl.col("unit_id").cast(pl.String), "benefit", "month",
                       pl.col("amount").cast(pl.Float64)).sort("unit_id", "benefit", "month")
-FEEDING: tuple[str, ...] = ("aah", *(b.code for b in CATALOGUE
-                                     if b.code in PAYMENT_INPUTS and b.code not in ("aah", "cf")),
+FEEDING: tuple[str, ...] = ("aspa", "aah", *(b.code for b in CATALOGUE
+                                             if b.code in PAYMENT_INPUTS and b.code not in ("aspa", "aah", "cf")),
                             "cf", *RECEIVED_INPUTS)
 """Benefits whose payment the other rules read (the AAH, the family benefits and the housing aid are resources of
 RSA, PPA, ASPA and CSS, the ASPA of the CSS, the housing aid brings the forfait logement; the RSA received the
 month before neutralises the housing aid's resources, CCH art. R822-17): drawn first, so that the truth's other
-entitlements are computed on what is really paid, not on what is due (``take_up_from_rules``). The AAH comes
-first: it reads no benefit paid, and the housing aid reads it (CCH art. R822-13 and R822-14); the complément
+entitlements are computed on what is really paid, not on what is due (``take_up_from_rules``). The ASPA comes
+first: it reads the AAH received of the three months before only (CSS art. R815-22), drawn at the months before;
+the AAH next: it is reduced by the ASPA received in its month (CSS art. L821-1), as the CAF reduces it once the
+CNAV pays, and the housing aid reads it (CCH art. R822-13 and R822-14); the complément
 familial after the PAJE allocation de base, which it is not paid with (CSS art. L532-1: it reads the PAJE paid);
 the RSA last: it reads all the others' payments of its month, and the housing aid reads its payment of the month
 before only."""
