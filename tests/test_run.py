@@ -573,7 +573,7 @@ def test_a_run_stops_when_a_file_level_control_fails(demo_run, tmp_path):
     file.write_bytes(b"\n".join(line for line in lines if not line.startswith(b"99")))
     config = write_run_config(out, {"caf": file}, month, "polars", ablation=False)
     res = CliRunner().invoke(app, ["run", str(config)])
-    assert res.exit_code == 3 and "a file-level control failed" in " ".join(res.output.split()), res.output
+    assert res.exit_code == 3 and "the trailer declares no records" in " ".join(res.output.split()), res.output
     assert not (out / "workspace" / "persons").exists()
 
 

@@ -522,7 +522,7 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
     for role in ("demandeur", "conjoint"):
         wide = _join_adults(wide, split.filter(pl.col("_role") == role).drop("_role"), role)
     # Spouses of one joint declaration whom one pension fund lists in two files, each alone (a file per retiree's
-    # pension, no ASPA paid): one couple, in the file of the smaller id.
+    # pension, no ASPA paid): one couple, in the first declarant's file (else the smaller id's).
     if dwellings is None:
         dwellings = dgfip_dwellings(lf, month)
     within = _pension_file_couples(wide, paid, payees, config, isolated, dwellings, members)
