@@ -12,10 +12,7 @@ down to the euro."""
 
 from __future__ import annotations
 
-import datetime as dt
-
-from nonrecours.engine import Inputs, evaluate
-from nonrecours.simulation import load_situations
+from tests.rules.benefits.evaluated import rules_by_situation
 
 MONTH = "2025-10"
 RULES = ["aide_logement", "aide_logement_base_ressources"]
@@ -26,17 +23,11 @@ def _person(age: int, salary: float, student: bool) -> dict:
     return {"role": "parent", "age": age, "monthly": {"salary_net": salary}, **({"student": True} if student else {})}
 
 
-def _aid(households: dict[str, list[dict]]) -> dict[str, tuple[float, float]]:
+def _aid(households: dict[str, list[dict]]) -> dict[str, tuple]:
     """Housing aid and its resource base (annual) of each household, tenant in Cahors at 450 €."""
-    sits = [{"id": k, "month": MONTH, "depcom": "46042", "housing": HOUSING, "persons": persons,
-             **({"couple": "cohabiting"} if len(persons) == 2 else {})}
-            for k, persons in households.items()]
-    batch = load_situations(sits)
-    assert not batch.errors
-    first = dt.date.fromisoformat(f"{MONTH}-01")
-    res = evaluate(RULES, Inputs(**batch.frames_for_month(first)), first, missing_inputs="default")["famille"]
-    out = res.join(batch.unit_index.select("famille_id", "id"), on="famille_id").select("id", *RULES)
-    return {k: (a, r) for k, a, r in out.iter_rows()}
+    return rules_by_situation([{"id": k, "month": MONTH, "depcom": "46042", "housing": HOUSING, "persons": persons,
+                                **({"couple": "cohabiting"} if len(persons) == 2 else {})}
+                               for k, persons in households.items()], RULES, MONTH)
 
 
 def test_the_student_forfait_is_a_floor_under_the_real_resources() -> None:

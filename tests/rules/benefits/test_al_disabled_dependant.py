@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+from tests.rules.benefits.evaluated import rules_by_situation
 
 from nonrecours.engine import Inputs, evaluate
 from nonrecours.simulation import load_situations
@@ -16,18 +17,14 @@ RULES = ["aide_logement", "al_nb_personnes_a_charge"]
 MONTH = "2026-04"
 
 
-def _aid(children: dict[str, dict]) -> dict[str, tuple[float, int]]:
+def _aid(children: dict[str, dict]) -> dict[str, tuple]:
     """Housing aid and dependants of a parent of 52 earning 1,700 € a month, tenant in Lyon (650 €), with one
     child of each description."""
-    sits = [{"id": k, "month": MONTH, "depcom": "69123", "housing": {"status": "tenant", "rent": 650},
-             "persons": [{"role": "parent", "age": 52, "monthly": {"salary_net": 1700}}, {"role": "child", **child}]}
-            for k, child in children.items()]
-    batch = load_situations(sits)
-    assert not batch.errors
-    first = dt.date.fromisoformat(f"{MONTH}-01")
-    res = evaluate(RULES, Inputs(**batch.frames_for_month(first)), first, missing_inputs="default")["famille"]
-    out = res.join(batch.unit_index.select("famille_id", "id"), on="famille_id").select("id", *RULES)
-    return {k: (a, n) for k, a, n in out.iter_rows()}
+    return rules_by_situation([{"id": k, "month": MONTH, "depcom": "69123",
+                                "housing": {"status": "tenant", "rent": 650},
+                                "persons": [{"role": "parent", "age": 52, "monthly": {"salary_net": 1700}},
+                                            {"role": "child", **child}]}
+                               for k, child in children.items()], RULES, MONTH)
 
 
 def test_a_disabled_adult_child_is_a_dependant_of_the_housing_aid() -> None:
