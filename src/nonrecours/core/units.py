@@ -416,15 +416,15 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
                                        "role": pl.String, "valid_from": pl.Date, "source_agency": pl.String,
                                        "extract_date": pl.Date})
     if "benefits_paid" in lf:
-        payers = (lf["benefits_paid"].filter((pl.col("unit_kind") == "famille") & (pl.col("month") >= first)
-                                             & (pl.col("month") <= month))
-                  .select(pl.col("paying_agency").cast(pl.String).alias("source_agency"), "unit_id")
-                  .unique().with_columns(pl.lit(True).alias("_paid")).collect())
-        # a person's own payments (the ASPA): the payer assessed the payee's household as it lists it
-        payees = (lf["benefits_paid"].filter(pl.col("person_id").is_not_null() & (pl.col("month") >= first)
-                                             & (pl.col("month") <= month))
-                  .select("person_id", pl.col("paying_agency").cast(pl.String).alias("source_agency"))
-                  .unique().collect())
+        # the window's payers, read once: of a famille (its unit), and of a person's own payment (the ASPA: the
+        # payer assessed the payee's household as it lists it)
+        window = (lf["benefits_paid"].filter((pl.col("month") >= first) & (pl.col("month") <= month)
+                                             & ((pl.col("unit_kind") == "famille") | pl.col("person_id").is_not_null()))
+                  .select(pl.col("paying_agency").cast(pl.String).alias("source_agency"), "unit_kind", "unit_id",
+                          "person_id").unique().collect())
+        payers = (window.filter(pl.col("unit_kind") == "famille").select("source_agency", "unit_id").unique()
+                  .with_columns(pl.lit(True).alias("_paid")))
+        payees = window.filter(pl.col("person_id").is_not_null()).select("person_id", "source_agency").unique()
     else:
         payers = pl.DataFrame(schema={"source_agency": pl.String, "unit_id": pl.String, "_paid": pl.Boolean})
         payees = pl.DataFrame(schema={"person_id": pl.String, "source_agency": pl.String})

@@ -218,18 +218,24 @@ def aah_versee_au_conjoint(f: Famille):
     return f.value_of("conjoint", taux, default=-1.0) > f.value_of("demandeur", taux, default=-1.0)
 
 
+def _percue(i: Individu, calculee_individu, calculee_famille):  # type: ignore[no-untyped-def]
+    """The AAH received by the member: the famille's payment shared in proportion to the AAH computed for each
+    member (``calculee_individu`` of ``calculee_famille``), else the presumed beneficiary's; the AAH computed where
+    no payment is known. A regularisation (negative amount) counts as nothing received."""
+    f = i.famille
+    presume = where(f.aah_versee_au_conjoint, i.famille_role == "conjoint", i.famille_role == "demandeur")
+    part = where(calculee_famille > 0, calculee_individu / maximum(calculee_famille, 0.01),
+                 where(presume, 1.0, 0.0))
+    return where(f.aah_versee_connue, maximum(f.aah_versee, 0.0) * part, calculee_individu)
+
+
 @rule(entity="individu", dtype="float", label="AAH perçue (versée quand les versements sont connus, sinon calculée)",
       ref="CASF art. R262-6; CSS art. R844-1, R815-22 et R861-8")
 def aah_percue(i: Individu):
     """The paying agency reports the AAH per dossier (famille), not per beneficiary: the paid amount is shared
     in proportion to the AAH computed for each member; when the rules compute none (a disability rate no
-    agency gave) it goes to the presumed beneficiary. A regularisation (negative amount) counts as nothing
-    received."""
-    f = i.famille
-    calculee = f.aah_famille
-    presume = where(f.aah_versee_au_conjoint, i.famille_role == "conjoint", i.famille_role == "demandeur")
-    part = where(calculee > 0, i.aah / maximum(calculee, 0.01), where(presume, 1.0, 0.0))
-    return where(f.aah_versee_connue, maximum(f.aah_versee, 0.0) * part, i.aah)
+    agency gave) it goes to the presumed beneficiary."""
+    return _percue(i, i.aah, i.famille.aah_famille)
 
 
 @rule(entity="individu", dtype="float", label="AAH perçue avant la déduction de l'ASPA (ressource de l'ASPA et de "
@@ -240,7 +246,4 @@ def aah_percue_hors_aspa(i: Individu):
     in proportion to the members' AAH before that deduction: different from ``aah_percue`` only for a couple
     with both an ASPA holder and another member drawing the AAH, under payments read from an extract."""
     f = i.famille
-    calculee = f.sum(f.members.aah_hors_aspa)
-    presume = where(f.aah_versee_au_conjoint, i.famille_role == "conjoint", i.famille_role == "demandeur")
-    part = where(calculee > 0, i.aah_hors_aspa / maximum(calculee, 0.01), where(presume, 1.0, 0.0))
-    return where(f.aah_versee_connue, maximum(f.aah_versee, 0.0) * part, i.aah_hors_aspa)
+    return _percue(i, i.aah_hors_aspa, f.sum(f.members.aah_hors_aspa))
