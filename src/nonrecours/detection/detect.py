@@ -756,6 +756,18 @@ def _eea_right_unshown(core: CoreMonth) -> pl.DataFrame:
             .filter(pl.col("_short")).select(pl.col("famille_id").cast(pl.String)))
 
 
+def _aah_in_place(central: Result, benefits: tuple[str, ...]) -> pl.DataFrame:
+    """famille_id, benefit (the ASPA), _aah_offset: the AAH received its ASPA due would take the place of
+    (``aah_remplacee_par_aspa``), where it is above 0."""
+    schema = {"famille_id": pl.String, "benefit": pl.String, "_aah_offset": pl.Float64}
+    fam = central["famille"]
+    if "aspa" not in benefits or "aah_remplacee_par_aspa" not in fam.columns:
+        return pl.DataFrame(schema=schema)
+    return (fam.lazy().filter(pl.col("aah_remplacee_par_aspa") > 0)
+            .select(pl.col("famille_id").cast(pl.String), pl.lit("aspa").alias("benefit"),
+                    pl.col("aah_remplacee_par_aspa").cast(pl.Float64).alias("_aah_offset")).collect())
+
+
 def _self_employed(tables: dict[str, Any], individu: pl.DataFrame, month: dt.date) -> pl.DataFrame:
     """famille_id, _self_emp_year, _self_emp_amount, _self_emp_status: the familles a member of which the DGFiP
     declares non-salaried income (``annual_income``'s ``self_employment``, above zero) for the latest of the two years
@@ -1138,6 +1150,16 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     eea = _eea_right_unshown(core).get_column("famille_id").implode()
     residence_right = [b for b in config.benefits if catalogue_row(b).residence_right]
     eea_right = capped & pl.col("benefit").is_in(residence_right) & pl.col("famille_id").is_in(eea)
+    # The ASPA an AAH already pays: the AAH received that the ASPA due would take the place of (CSS art. L821-1: the
+    # two never add up beyond the AAH amount; ``aah_remplacee_par_aspa``). A holder at 80 % past the legal
+    # retirement age need not claim the ASPA; where what a claim would add (the ASPA less that AAH) is not clearly
+    # more than nothing, by the under-payment's own thresholds, no money is foregone: possible at most, the gain said
+    # (CI demo, 2026-06: three certain ASPA flags of about 400 € whose claim would remove as much AAH).
+    units = units.join(_aah_in_place(central, config.benefits), on=["famille_id", "benefit"], how="left")
+    offset = pl.col("_aah_offset").fill_null(0.0)
+    gain = pl.col("amount_central").fill_null(0.0) - offset
+    aah_in_place = capped & (offset > 0) & ~((gain > pl.col("amount_central") * config.under_payment_share)
+                                             & (gain >= config.under_payment_min))
     means_tested = [b for b in config.benefits if catalogue_row(b).means_tested]
     uncounted = [b for b in means_tested if _profit_read(b) is None]
     not_on_n2 = [b for b in means_tested if _profit_read(b) != "revenus_non_salaries_n2"]
@@ -1153,7 +1175,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                   .when(payee_gone).then(pl.lit("payee")).when(fund_unknown).then(pl.lit("fund"))
                   .when(served_unknown).then(pl.lit("served"))
                   .when(lines_behind).then(pl.lit("behind")).when(reexamined).then(pl.lit("reexamined"))
-                  .when(eea_right).then(pl.lit("eea_right"))
+                  .when(eea_right).then(pl.lit("eea_right")).when(aah_in_place).then(pl.lit("aah_in_place"))
                   .when(self_employed).then(pl.lit("self_employed"))
                   .when(self_employed_undeclared).then(pl.lit("self_employed_undeclared"))
                   .otherwise(pl.lit(None, dtype=pl.String)))
@@ -1183,7 +1205,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # counted here before the status; the non-salaried income's cap, on paid units too, is counted on flags below
     n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("gone", "delisted", "insurer", "slip", "stopped",
                                                                  "unseen", "payee", "fund", "served", "behind",
-                                                                 "reexamined", "eea_right")}
+                                                                 "reexamined", "eea_right", "aah_in_place")}
     for kind, benefit, n in (units.filter(pl.col("_unobserved").is_in(list(n_capped)))
                              .group_by("_unobserved", "benefit").len().iter_rows()):
         n_capped[kind][benefit] = n
@@ -1335,6 +1357,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                                    if catalogue_row(b).granted_with}
     summary["downgraded_by_eea_right_of_residence"] = {b: int(n_capped["eea_right"].get(b, 0))
                                                        for b in config.benefits}
+    summary["downgraded_by_aah_in_place"] = {b: int(n_capped["aah_in_place"].get(b, 0)) for b in config.benefits
+                                             if b == "aspa"}
     summary["downgraded_by_allocataire_row_lost"] = {b: int(n_capped["stopped"].get(b, 0)) for b in config.benefits}
     summary["downgraded_by_allocataire_line_missing"] = {b: int(n_capped["unseen"].get(b, 0))
                                                          for b in config.benefits}

@@ -562,6 +562,9 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                        else pl.lit(None, dtype=pl.String))
         reexam_last = (pl.col("_reexam_last").dt.strftime("%m/%Y") if "_reexam_last" in part.columns
                        else pl.lit(None, dtype=pl.String))
+        offset = pl.col("_aah_offset") if "_aah_offset" in part.columns else pl.lit(None, dtype=pl.Float64)
+        aah_offset = _euros(offset)
+        aah_gain = _euros((pl.col("amount_central") - offset).clip(lower_bound=0.0))
         self_emp = (pl.col("_self_emp_year").cast(pl.String) + pl.lit(" : ")
                     + _euros(pl.col("_self_emp_amount")) if "_self_emp_year" in part.columns
                     else pl.lit(None, dtype=pl.String))
@@ -630,6 +633,13 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             f"ans : {_with_article(benefit)} demande un droit au séjour ({row.residence_right}), que donnent des "
             "ressources suffisantes et une assurance maladie (CESEDA art. L233-1) ou le lien avec un travailleur, et "
             "qu'aucun organisme ne transmet ; à vérifier avant tout contact."))
+                     .when(possible & (row_lost == "aah_in_place")).then(
+            pl.lit("Signalement ramené à « possible » : l'ASPA prendrait la place de ") + aah_offset
+            + pl.lit(" d'AAH perçue (CSS art. L821-1 : l'AAH s'ajoute à l'ASPA sans que le total des deux dépasse son "
+                     "montant), soit un gain net de ") + aah_gain
+            + pl.lit(" par mois ; titulaire de l'AAH à 80 % ou plus passé l'âge légal de la retraite, la personne "
+                     "n'est pas tenue de la demander, et l'ASPA est récupérable sur la succession (CSS art. L815-13) : "
+                     "à proposer, non à exiger."))
                      .when(possible & (row_lost == "self_employed")).then(
             pl.lit("Signalement ramené à « possible » : la DGFiP déclare des revenus non salariés d'un membre du foyer "
                    "(") + self_emp

@@ -211,7 +211,7 @@ CATALOGUE: tuple[Benefit, ...] = (
     Benefit("aspa", "aspa", "amount", "allocation de solidarité aux personnes âgées (ASPA)", "ASPA", "aspa",
             "cnav", "CSS art. L815-1 et L815-7 (caisses de retraite : CNAV/Carsat, MSA)", 6,
             payers=("cnav", "msa"), feminine=True, claim_layouts=("cnav", "msa"), paid_with="pension_net",
-            resource_months=3, claimed_by="aspa_eligibilite"),
+            resource_months=3, claimed_by="aspa_eligibilite", extra_rules=("aah_remplacee_par_aspa",)),
     Benefit("css_free", "css_free", "coverage", "complémentaire santé solidaire sans participation",
             "CSS sans participation", "css", "cnam", "CSS art. L861-1 et L861-4 (CPAM, MSA)", 3,
             payers=("cnam", "msa"), feminine=True, module="css", claim_layouts=("cnam", "msa"),

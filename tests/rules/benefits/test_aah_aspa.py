@@ -100,3 +100,32 @@ def test_below_80_percent_the_aspa_due_reduces_the_aah() -> None:
     assert row["aspa"] == pytest.approx(1043.595, abs=0.01)
     assert row["aspa_percue"] == 0.0
     assert row["aah_famille"] == 0.0
+
+
+def _replaced(persons: list[dict], aah_paid: float | None) -> float:
+    """``aah_remplacee_par_aspa`` with the ASPA known not paid and the AAH paid ``aah_paid`` (None: not known, the
+    AAH computed stands for the AAH received)."""
+    batch = load_situations([_situation("s", persons)])
+    month = dt.date(2026, 5, 1)
+    frames = batch.frames_for_month(month)
+    known = {"aspa_versee_connue": True, "aspa_versee": 0.0}
+    if aah_paid is not None:
+        known |= {"aah_versee_connue": True, "aah_versee": aah_paid}
+    for name, frame in frames.items():
+        frames[name] = frame.with_columns(pl.lit(v).alias(c) for c, v in known.items() if c in frame.columns)
+    res = evaluate(["aah_remplacee_par_aspa"], Inputs(**frames), month, missing_inputs="default")
+    return res["famille"].row(0, named=True)["aah_remplacee_par_aspa"]
+
+
+def test_the_aah_an_aspa_claim_would_take_the_place_of() -> None:
+    """At 85 %, no ASPA paid: b01 (no pension) would see its 1,041.59 of AAH fall to 0 with the ASPA due (1,043.60);
+    g05 (pension 400) its 629.06 fall to 29.96, 599.10 replaced by the ASPA's 611.63; an AAH paid 100 € (the
+    payer's figure, below ours) is all a claim could replace; no AAH paid, nothing; below 80 % the AAH already
+    counts the ASPA due, a claim replaces nothing more."""
+    b01 = [{"role": "parent", "age": 66, "disability_rate": 0.85}]
+    g05 = [{"role": "parent", "age": 66, "monthly": {"pension": 400}, "disability_rate": 0.85}]
+    assert _replaced(b01, None) == pytest.approx(1041.59, abs=0.01)
+    assert _replaced(g05, None) == pytest.approx(629.06 - 29.96, abs=0.01)
+    assert _replaced(b01, 100.0) == pytest.approx(100.0, abs=0.01)
+    assert _replaced(b01, 0.0) == 0.0
+    assert _replaced([{"role": "parent", "age": 64, "disability_rate": 0.6, "rsdae": True}], None) == 0.0

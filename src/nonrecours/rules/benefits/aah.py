@@ -210,6 +210,30 @@ def aah_famille(f: Famille):
     return f.sum(f.members.aah)
 
 
+@rule(entity="individu", dtype="float", label="AAH du membre si l'ASPA due était perçue",
+      ref="CSS art. L821-1 (loi n° 2016-1917, art. 87) et D815-1")
+def aah_si_aspa_percue(i: Individu):
+    """The AAH once the member's share of the ASPA due is received (``aah_aspa_deduite``'s share, the ASPA due in
+    place of the ASPA received): what a claim of the ASPA would leave of the AAH."""
+    f = i.famille
+    due = f.aspa / maximum(f.aspa_nb_eligibles, 1)
+    return _aah(i, where(i.aspa_eligibilite, maximum(i.aah_aspa_deduite, due), 0.0))
+
+
+@rule(entity="famille", dtype="float", label="AAH perçue que l'ASPA due, une fois perçue, remplacerait (mensuelle)",
+      ref="CSS art. L821-1 (loi n° 2016-1917, art. 87)")
+def aah_remplacee_par_aspa(f: Famille):
+    """The AAH received (``aah_percue``: paid where the payers' extracts are read) that the ASPA due would take the
+    place of: the AAH « s'ajoute à la prestation sans que le total des deux avantages puisse excéder le montant de
+    l'allocation aux adultes handicapés » (CSS art. L821-1). A holder at 80 % past the legal retirement age need not
+    claim the ASPA (``aah_aspa_deduite``), so an ASPA he does not take up leaves his AAH whole: claiming it gains
+    the ASPA less this amount only (detection, « the ASPA an AAH already pays »): the AAH computed less the AAH
+    computed with the ASPA due, at most the AAH received (0 for a famille receiving none, so that a payment above
+    our computation is not read as an AAH the ASPA would remove)."""
+    retiree = maximum(f.aah_famille - f.sum(f.members.aah_si_aspa_percue), 0.0)
+    return minimum(retiree, maximum(f.sum(f.members.aah_percue), 0.0))
+
+
 @rule(entity="famille", dtype="bool", label="AAH versée sans droit calculé: le conjoint plutôt que le demandeur "
       "en est le bénéficiaire présumé")
 def aah_versee_au_conjoint(f: Famille):
