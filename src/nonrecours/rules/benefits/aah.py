@@ -230,8 +230,8 @@ def aah_remplacee_par_aspa(f: Famille):
     the ASPA less this amount only (detection, « the ASPA an AAH already pays »): the AAH computed less the AAH
     computed with the ASPA due, at most the AAH received (0 for a famille receiving none, so that a payment above
     our computation is not read as an AAH the ASPA would remove)."""
-    retiree = maximum(f.aah_famille - f.sum(f.members.aah_si_aspa_percue), 0.0)
-    return minimum(retiree, maximum(f.sum(f.members.aah_percue), 0.0))
+    reduction = maximum(f.aah_famille - f.sum(f.members.aah_si_aspa_percue), 0.0)
+    return minimum(reduction, maximum(f.sum(f.members.aah_percue), 0.0))
 
 
 @rule(entity="famille", dtype="bool", label="AAH versée sans droit calculé: le conjoint plutôt que le demandeur "
