@@ -673,7 +673,7 @@ def validate(
         table.add_column(col, overflow="fold")  # a name too long for the terminal wraps, never cut short
     for c in checks:
         table.add_row(c.agency, c.file, c.format, c.encoding, f"{c.rows_sampled:,}",
-                      f"{sum(c.faults_sampled.values()):,}")
+                      f"{c.rows_faulty:,}")
     _out().print(table)
     for c in checks:
         for note in c.adaptations:

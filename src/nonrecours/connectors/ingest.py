@@ -225,6 +225,16 @@ def _split_records(batch: pl.DataFrame, mapping: ExtractMapping) -> tuple[list[t
     return out, fault_df, refitted
 
 
+def faults_once(faults: list[pl.DataFrame]) -> pl.DataFrame:
+    """A batch's faults (``FAULT_SCHEMA``), each once per line and column, as the quarantine holds them and the
+    report counts them (``nonrecours validate`` counts its sample so too): a column emitted to two tables (the
+    DGFiP's ``qualite``, read for the foyer and the ménage) is one fault, and a cell that did not read gives its
+    reason, not also that it has no canonical value."""
+    fault_df = pl.concat(faults).unique(maintain_order=True)
+    empty = pl.col("reason").str.starts_with("no value for canonical column")
+    return fault_df.filter(~(empty & (~empty).any().over("line", "column")))
+
+
 def _objection_dated(canon: pl.DataFrame, checked: pl.DataFrame, emit: Emit, rec: RecordLayout, mapping: ExtractMapping,
                      extract_date: dt.date, repaired: Counter[str]) -> tuple[pl.DataFrame, pl.Series]:
     """The objections to contact (``opt_outs`` rows) with their date at most the extract's, and the lines whose only
@@ -411,10 +421,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                     rows_by_table.setdefault(emit.table, []).append(canon.select(
                         LINE, row_id.alias(ROW), *TABLES[emit.table].schema.keys() - {
                             "source_agency", "extract_id", "extract_date"}))
-            fault_df = pl.concat(faults).unique(maintain_order=True)  # a column emitted to two tables: one fault
-            # a cell that did not read has no canonical value: say why it did not read, not that it is empty too
-            empty = pl.col("reason").str.starts_with("no value for canonical column")
-            fault_df = fault_df.filter(~(empty & (~empty).any().over("line", "column")))
+            fault_df = faults_once(faults)
             bad_lines = fault_df.get_column("line").unique()
             if fault_df.height:
                 fp = work / f"faults-{part:06d}.parquet"
