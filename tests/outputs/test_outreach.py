@@ -255,6 +255,30 @@ def test_cli_open_with_own_key_and_refuses_another(tmp_path, flags, records, aff
         in unknown.output
 
 
+def test_cli_open_refuses_a_folder_as_out_before_any_work(tmp_path, flags, records, affiliations):
+    """``--out`` naming an existing folder failed at the end, exit 2, with « /tmp/.od.partial-3117: Is a directory »:
+    a hidden temporary file, not the option (an outside tester, 6 December 2026). It is refused first, naming
+    ``--out`` and saying a file path is wanted: before the key is tried (another agency's key would say exit 4),
+    and nothing is written in the folder."""
+    keyfiles = {a: write_secret_file(tmp_path / f"{a}.key") for a in ("caf", "cnam", "cnav", "msa", "france_travail")}
+    keys = {a: derive_return_key(load_secret(p), a, EXCHANGE, PURPOSE) for a, p in keyfiles.items()}
+    caf = write_parquet(build_outreach(flags, records=records, keys=keys, affiliations=affiliations)["caf"],
+                        tmp_path / "outreach_caf.parquet")
+    folder = tmp_path / "od"
+    folder.mkdir()
+    runner = CliRunner()
+    for key in ("caf", "msa"):
+        res = runner.invoke(app, ["outreach", "open", str(caf), "--agency", "caf", "--key", str(keyfiles[key]),
+                                  "--out", str(folder)])
+        said = " ".join(res.output.split())
+        assert res.exit_code == 2 and f"--out {folder} is a folder: give the path of the file to write" in said, said
+        assert "partial" not in said and str(keyfiles[key]) not in said
+    assert list(folder.iterdir()) == []
+    res = runner.invoke(app, ["outreach", "open", str(caf), "--agency", "caf", "--key", str(keyfiles["caf"]),
+                              "--out", str(folder / "opened.parquet")])
+    assert res.exit_code == 0 and [p.name for p in folder.iterdir()] == ["opened.parquet"], res.output
+
+
 def test_written_lists_carry_no_pseudonym(tmp_path, lists, flags):
     """The lists travel to agencies: no workspace pseudonym (person or unit) may be in them, only tokens."""
     from nonrecours.outputs.writers import write_table
