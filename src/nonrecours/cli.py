@@ -673,7 +673,7 @@ def validate(
         table.add_column(col, overflow="fold")  # a name too long for the terminal wraps, never cut short
     for c in checks:
         table.add_row(c.agency, c.file, c.format, c.encoding, f"{c.rows_sampled:,}",
-                      f"{sum(c.faults_sampled.values()):,}")
+                      f"{c.rows_faulty:,}")
     _out().print(table)
     for c in checks:
         for note in c.adaptations:
@@ -929,6 +929,19 @@ outreach_app = typer.Typer(help="Outreach lists: an agency opens its own list, o
 app.add_typer(outreach_app, name="outreach")
 
 
+def _file_to_write(path: Path | None, option: str, example: str) -> None:
+    """Refuse, before any work, an ``option`` naming a folder or a file in no folder: the write beside it failed at
+    the end naming its hidden temporary file (« /tmp/.od.partial-3117: Is a directory », an outside tester,
+    6 December 2026)."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise errors.ConfigError(f"{option} {path} is a folder: give the path of the file to write, such as "
+                                 f"{path / example}")
+    if not path.parent.is_dir():
+        raise errors.ConfigError(f"{option} {path}: no folder {path.parent} to write it in")
+
+
 @outreach_app.command("open")
 def outreach_open(
     list_path: Annotated[Path, typer.Argument(metavar="LIST", help="The agency's outreach list (.parquet or .csv).")],
@@ -942,6 +955,7 @@ def outreach_open(
                                              "with '-opened' before the suffix, in the current folder.")] = None,
 ) -> None:
     """Turn the return tokens of a list back into the agency's own record numbers, locally."""
+    _file_to_write(out, "--out", f"{list_path.stem}-opened{list_path.suffix}")
     from nonrecours.audit.manifest import MANIFEST
     from nonrecours.outputs.outreach import open_outreach
     from nonrecours.outputs.writers import write_french_csv, write_parquet
@@ -996,6 +1010,7 @@ def outreach_situation(
         "is replayed in that month's situation; default: the latest month the row's flags were judged at."))] = None,
 ) -> None:
     """Print a row's OpenFisca situation: the JSON to POST to the web API's /calculate to replay the case."""
+    _file_to_write(out, "--out", f"{situation_id}.json")
     from nonrecours.atomic import atomic_path
     from nonrecours.outputs.situations import read_situation, situation_entries
 

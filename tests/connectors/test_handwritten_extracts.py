@@ -502,3 +502,44 @@ def test_an_empty_box_of_a_tax_return_is_nothing_declared_not_a_fault(agreement:
         assert a.sort(a.columns).equals(b.sort(b.columns)), table
     income = _table(with_nulls, "annual_income")
     assert sorted(income["kind"].cast(pl.String).unique()) == ["salaries", "self_employment", "unemployment"]
+
+
+def test_validate_counts_a_sample_s_faults_as_ingest_counts_them(agreement: ExchangeAgreement,
+                                                                  tmp_path: Path) -> None:
+    """``nonrecours validate`` counted faults, not rows: the DGFiP's ``qualite``, read for the foyer and the ménage,
+    was « 2 × qualite: unknown code » on one row, the table said « faulty rows 4 » beside « 3 of the 13 records
+    sampled are faulty », and a birth date after the extract (a canonical check) was not seen; ingest quarantined
+    3 rows, each fault once (an outside tester, runB, 6 December 2026). Both now count alike."""
+    from typer.testing import CliRunner
+
+    from nonrecours.cli import app
+    from nonrecours.privacy import write_secret_file
+    from nonrecours.run import validate
+
+    from .conftest import EXCHANGE
+
+    path, bad = dgfip(tmp_path)
+    frame = pl.read_parquet(path).with_row_index("i")
+    frame = frame.with_columns(  # lines 2 and 4 (the mother, the other foyer's declarant) faulty in new ways
+        pl.when(pl.col("i") == 1).then(pl.lit("DEC9")).otherwise(pl.col("qualite")).alias("qualite"),
+        pl.when(pl.col("i") == 3).then(pl.lit(dt.date(2026, 9, 1))).otherwise(pl.col("date_naissance"))
+        .alias("date_naissance")).drop("i")
+    (tmp_path / "extracts").mkdir()
+    extract = tmp_path / "extracts" / "dgfip.parquet"
+    frame.write_parquet(extract)
+    (tmp_path / "keys").mkdir()
+    write_secret_file(tmp_path / "keys" / "audit.key")
+    config = tmp_path / "run.toml"
+    config.write_text(f'first_month = "2026-06"\noutput = "out"\nexchange = "{EXCHANGE}"\n'
+                      'audit_key = { file = "keys/audit.key" }\nbenefits = ["rsa"]\n[agencies.dgfip]\n'
+                      f'files = ["extracts/dgfip.parquet"]\nextract_date = {EXTRACT_DATE.isoformat()}\n',
+                      encoding="utf-8")
+    report = _ingest("dgfip", extract, agreement, tmp_path / "ws")
+    assert report.rows_quarantined == len(bad) + 2 == 4
+    assert report.faults["qualite: unknown code"] == 1
+    (check,) = validate(config)
+    assert check.faults_sampled == report.faults
+    assert (check.rows_sampled, check.rows_faulty) == (report.rows_read, report.rows_quarantined)
+    out = " ".join(CliRunner().invoke(app, ["validate", str(config)]).output.split())
+    assert "1 × qualite: unknown code" in out and "2 × qualite" not in out, out
+    assert "1 × date_naissance: birth date after the extract date" in out, out

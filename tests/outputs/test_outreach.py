@@ -15,7 +15,7 @@ from nonrecours.outputs.outreach import OUTREACH_SCHEMA, OutreachConfig, PayerRu
 from nonrecours.outputs.stage import _dossier_members
 from nonrecours.outputs.writers import write_french_csv, write_parquet
 from nonrecours.privacy import derive_return_key, load_secret, write_secret_file
-from nonrecours.schemas.codes import AGENCIES, AGENCY_LABELS
+from nonrecours.schemas.codes import AGENCIES, AGENCY_LABELS, CLAIM_ONLY_AGENCIES
 
 from .conftest import EXCHANGE, MONTH, PURPOSE, flag, pid
 
@@ -42,6 +42,22 @@ def test_lead_agency_pays_the_largest_missing_benefit(lists):
     anais = lists["caf"].filter(pl.col("benefits") == ["rsa", "ppa"]).row(0, named=True)
     assert anais["lead_benefit"] == "rsa" and anais["grade"] == "probable"
     assert anais["amount_central"] == pytest.approx(270.0)
+
+
+def test_the_cheque_energie_is_claimed_at_the_asp_and_its_row_sent_by_a_relay(flags, records, return_keys,
+                                                                              provenance, affiliations):
+    """The chèque énergie is claimed from the ASP (chequeenergie.gouv.fr); the DGFiP sends data but takes no claim
+    and contacts nobody. An outside tester's rows (runA, 6 December 2026) said ``claim_agency`` dgfip beside the
+    channel « guichet de l'ASP ». Noël, known to the CPAM, misses a chèque énergie and a free CSS: the row goes to
+    the CPAM (a relay), the claim to the ASP, the channel is the ASP's."""
+    energy = flag("noel", "cheque_energie", "possible", 16.17, unknowns=("revenu_activite_imposable_n2",))
+    both = pl.concat([flags, pl.DataFrame([energy], schema=flags.schema)])
+    lists = build_outreach(both, records=records, keys=return_keys, provenance=provenance, affiliations=affiliations)
+    noel = pl.concat(list(lists.values())).filter(pl.col("lead_benefit") == "cheque_energie").row(0, named=True)
+    assert (noel["agency"], noel["claim_agency"], noel["has_record"]) == ("cnam", "asp", True)
+    assert any(c.startswith("chèque énergie : demande en ligne sur chequeenergie.gouv.fr (guichet de l'ASP")
+               for c in noel["channels"]), noel["channels"]
+    assert "dgfip" not in set(pl.concat(list(lists.values())).get_column("claim_agency"))
 
 
 def test_best_grade_keeps_a_sure_flag_under_a_doubtful_lead(flags, records, return_keys, provenance, affiliations):
@@ -239,6 +255,30 @@ def test_cli_open_with_own_key_and_refuses_another(tmp_path, flags, records, aff
         in unknown.output
 
 
+def test_cli_open_refuses_a_folder_as_out_before_any_work(tmp_path, flags, records, affiliations):
+    """``--out`` naming an existing folder failed at the end, exit 2, with « /tmp/.od.partial-3117: Is a directory »:
+    a hidden temporary file, not the option (an outside tester, 6 December 2026). It is refused first, naming
+    ``--out`` and saying a file path is wanted: before the key is tried (another agency's key would say exit 4),
+    and nothing is written in the folder."""
+    keyfiles = {a: write_secret_file(tmp_path / f"{a}.key") for a in ("caf", "cnam", "cnav", "msa", "france_travail")}
+    keys = {a: derive_return_key(load_secret(p), a, EXCHANGE, PURPOSE) for a, p in keyfiles.items()}
+    caf = write_parquet(build_outreach(flags, records=records, keys=keys, affiliations=affiliations)["caf"],
+                        tmp_path / "outreach_caf.parquet")
+    folder = tmp_path / "od"
+    folder.mkdir()
+    runner = CliRunner()
+    for key in ("caf", "msa"):
+        res = runner.invoke(app, ["outreach", "open", str(caf), "--agency", "caf", "--key", str(keyfiles[key]),
+                                  "--out", str(folder)])
+        said = " ".join(res.output.split())
+        assert res.exit_code == 2 and f"--out {folder} is a folder: give the path of the file to write" in said, said
+        assert "partial" not in said and str(keyfiles[key]) not in said
+    assert list(folder.iterdir()) == []
+    res = runner.invoke(app, ["outreach", "open", str(caf), "--agency", "caf", "--key", str(keyfiles["caf"]),
+                              "--out", str(folder / "opened.parquet")])
+    assert res.exit_code == 0 and [p.name for p in folder.iterdir()] == ["opened.parquet"], res.output
+
+
 def test_written_lists_carry_no_pseudonym(tmp_path, lists, flags):
     """The lists travel to agencies: no workspace pseudonym (person or unit) may be in them, only tokens."""
     from nonrecours.outputs.writers import write_table
@@ -420,7 +460,7 @@ def test_rows_with_an_exported_situation_get_an_id_that_is_their_rank(flags, rec
 def test_every_agency_is_named_for_people(flags, records, return_keys, provenance, affiliations):
     """A fact held by the DRM (the dispositif de ressources mensuelles the CNAV runs: DSN salaries, PASRAU
     replacement incomes) is quoted by its name like the other agencies', never by its code « drm »."""
-    assert set(AGENCY_LABELS) == set(AGENCIES)  # one name per agency any extract can come from
+    assert set(AGENCY_LABELS) == {*AGENCIES, *CLAIM_ONLY_AGENCIES}  # one name per agency a row can name
     pension = pl.DataFrame([("individu", pid("francoise"), MONTH, "pension_net", "observed", "drm", MONTH)],
                            schema=provenance.schema, orient="row")
     lists = build_outreach(flags, records=records, keys=return_keys, provenance=pl.concat([provenance, pension]),

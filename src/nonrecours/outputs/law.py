@@ -279,8 +279,8 @@ CHANNELS: dict[tuple[str, str], str] = {
     ("paje_base", "msa"): "déclaration de grossesse (ou de l'adoption) et déclaration de situation sur msa.fr",
     ("ars", "caf"): "versée sans demande aux allocataires ; sinon déclaration de situation sur caf.fr",
     ("ars", "msa"): "versée sans demande aux allocataires ; sinon déclaration de situation sur msa.fr",
-    ("cheque_energie", "dgfip"): "demande en ligne sur chequeenergie.gouv.fr (guichet de l'ASP, sur le revenu "
-                                 "fiscal de référence de la DGFiP)",
+    ("cheque_energie", "asp"): "demande en ligne sur chequeenergie.gouv.fr (guichet de l'ASP, sur le revenu "
+                               "fiscal de référence de la DGFiP)",
 }
 """(benefit, paying agency) → where and how to claim."""
 

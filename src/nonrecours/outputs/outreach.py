@@ -51,7 +51,7 @@ from nonrecours.outputs.writers import read_french_csv
 from nonrecours.privacy.keys import ReturnTokenKey
 from nonrecours.privacy.tokens import issue_return_tokens, open_return_tokens
 from nonrecours.schemas.benefits import CATALOGUE
-from nonrecours.schemas.codes import AGENCIES, AGENCY_LABELS
+from nonrecours.schemas.codes import AGENCIES, AGENCY_LABELS, CLAIM_ONLY_AGENCIES
 
 __all__ = ["OUTREACH_SCHEMA", "OutreachConfig", "PayerRule", "build_outreach", "open_outreach"]
 
@@ -77,7 +77,7 @@ class PayerRule(BaseModel):
     @field_validator("agency", "msa_members")
     @classmethod
     def _known(cls, v: str | None) -> str | None:
-        if v is not None and (v not in AGENCIES or v == "synth"):
+        if v is not None and (v not in (*AGENCIES, *CLAIM_ONLY_AGENCIES) or v == "synth"):
             raise ValueError(f"unknown agency {v}")
         return v
 

@@ -25,9 +25,11 @@ Decisions written down (legal text cited on each row):
 - The chèque énergie is sent by the Agence de services et de paiement (ASP) to the households the DGFiP lists
   from the revenu fiscal de référence (Code de l'énergie art. L124-1, R124-1 to R124-3). No agency of this
   project transmits the cheques sent: its payment is *unknown* (``payers`` empty), so its flags are
-  ``possible`` at most, and its lead agency is the DGFiP, which holds the RFR and the composition the ASP's
-  list is built from. A newly eligible household claims it on chequeenergie.gouv.fr, from the ASP, which sends
-  no extract: no layout carries its claims (``claim_layouts`` empty).
+  ``possible`` at most. A newly eligible household claims it on chequeenergie.gouv.fr, from the ASP, which sends
+  no extract: no layout carries its claims (``claim_layouts`` empty). Its lead agency is the ASP, where the claim
+  goes (``schemas.codes.CLAIM_ONLY_AGENCIES``), not the DGFiP, which sends data but contacts nobody and takes no
+  claim: an outreach row said ``claim_agency`` DGFiP beside « chequeenergie.gouv.fr (guichet de l'ASP) » (an
+  outside tester, runA, 6 December 2026). A relay holding a record of the person contacts them.
 - The ASI is served by the body paying the invalidity pension it tops up (CSS art. L815-24: in practice
   the CPAM, the MSA for farm members): lead agency CNAM, whose extract carries its payments and its claim
   events (as does the MSA's). The AAH is paid by the CAF
@@ -71,7 +73,8 @@ class Benefit:
     asked: str
     """The ``benefits`` name in run.toml that asks for it (``css`` asks for both CSS)."""
     lead: str
-    """Agency that pays it and contacts people about it."""
+    """Agency that pays it and the claim goes to (outreach's ``claim_agency``); it contacts the people it holds a
+    record of (an agency with no extract, ``schemas.codes.CLAIM_ONLY_AGENCIES``, holds none: a relay does)."""
     ref: str
     """Legal reference of the benefit and of who pays it."""
     exclusion_months: int
@@ -258,7 +261,7 @@ CATALOGUE: tuple[Benefit, ...] = (
             payment_month=8, due_label="rentrée scolaire {year}-{next}, versée en août {year}",
             simulate_field="ars_annual", feminine=True, module="ars"),
     Benefit("cheque_energie", "cheque_energie_annuel", "amount", "chèque énergie", "chèque énergie",
-            "cheque_energie", "dgfip",
+            "cheque_energie", "asp",
             "Code de l'énergie art. L124-1 et R124-1 à R124-3 (envoyé par l'ASP sur la liste établie à partir "
             "des données de la DGFiP)", 12, members_lead=None, payers=(), period="year", payment_month=4,
             due_label="chèque énergie {year}, envoyé en avril {year}", claim_layouts=(),

@@ -8,16 +8,23 @@ AGENCIES: tuple[str, ...] = ("caf", "cnam", "france_travail", "dgfip", "cnav", "
 """Source agencies. ``drm`` is the Dispositif de ressources mensuelles (monthly resources declared through
 the DSN and PASRAU); ``synth`` marks the true situations written by the synthetic generator."""
 
+CLAIM_ONLY_AGENCIES: tuple[str, ...] = ("asp",)
+"""Agencies a claim goes to that are no party to the exchange: they send no extract and hold no record a list's
+token opens. The Agence de services et de paiement (ASP) sends the chèque énergie and takes the claims of the
+households left out of it (chequeenergie.gouv.fr): an outreach row names it as ``claim_agency``, and a relay that
+holds a record of the person contacts them (``outputs.outreach``)."""
+
 AGENCY_LABELS: dict[str, str] = {
     "caf": "CAF", "cnam": "Assurance maladie", "france_travail": "France Travail", "dgfip": "DGFiP",
     "cnav": "Assurance retraite", "msa": "MSA", "drm": "DRM de l'Assurance retraite", "synth": "données synthétiques",
+    "asp": "ASP",
 }
 """Each agency's name for people and readers (reason lines, outreach facts, report): the one the public knows it
 by. The DRM (dispositif de ressources mensuelles: DSN salaries, PASRAU replacement incomes) is run by the CNAV,
 whose public name is the Assurance retraite."""
 
 _ARTICLES: dict[str, str] = {"caf": "la ", "cnam": "l'", "france_travail": "", "dgfip": "la ", "cnav": "l'",
-                             "msa": "la ", "drm": "le ", "synth": "les "}
+                             "msa": "la ", "drm": "le ", "synth": "les ", "asp": "l'"}
 
 
 def agency_subject(code: str) -> str:
