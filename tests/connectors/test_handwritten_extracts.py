@@ -543,3 +543,33 @@ def test_validate_counts_a_sample_s_faults_as_ingest_counts_them(agreement: Exch
     out = " ".join(CliRunner().invoke(app, ["validate", str(config)]).output.split())
     assert "1 × qualite: unknown code" in out and "2 × qualite" not in out, out
     assert "1 × date_naissance: birth date after the extract date" in out, out
+
+
+def test_a_css_claim_event_without_its_tier_is_a_claim_of_the_css_read_for_both_tiers(
+        agreement: ExchangeAgreement, tmp_path: Path) -> None:
+    """CSS_PRESTATION is optional: a claim under examination has no tier yet (the CPAM decides it from the
+    resources, CSS art. L861-1, L861-5), and a refusal or closure may name none. Found by an outside tester
+    (probe2_ext runF F04): the line was quarantined (« no value for canonical column benefit »), losing the
+    person's listing of the month and the claim. A tier given keeps its one row; an unknown tier is the line's."""
+    rows = [
+        CNAM_HEAD,                                                                                   # 1
+        f"{DAD};DUPONT;Jean;12/05/1980;46042;01;0;06/2026;0,00;0,00;0,00;INSTRUCTION;;01/06/2026;;;",  # 2
+        f"{MUM};DUPONT;Hélène;03/11/1982;46042;01;0;06/2026;0,00;0,00;0,00;REJET;;02/05/2026;;;",     # 3
+        f"{OLD};LAFON;Pierre;12/04/1954;46042;01;0;06/2026;0,00;0,00;0,00;FIN_DROIT;;15/04/2026;;;",  # 4
+        f"{OLD2};LAFON;Anne;03/03/1956;46042;01;0;06/2026;0,00;0,00;0,00;INSTRUCTION;2;03/06/2026;;;",  # 5
+        f"{JOB};MARTIN;Luc;10/08/1999;46042;01;0;06/2026;0,00;0,00;0,00;INSTRUCTION;3;03/06/2026;;;",  # 6
+    ]
+    path = tmp_path / "cnam.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + ("\r\n".join(rows) + "\r\n").encode("utf-8"))
+    report = _ingest("cnam", path, agreement, tmp_path / "ws")
+    assert (report.rows_read, report.rows_accepted, report.rows_quarantined) == (5, 4, 1)
+    q = _table(report, "quarantine")
+    assert q.select("line", "column").rows() == [(6, "CSS_PRESTATION")]
+    assert _table(report, "listings").height == 4      # every accepted line's month listed
+    claims = _table(report, "claims").select(pl.col("benefit").cast(pl.String), pl.col("event").cast(pl.String),
+                                             "event_date")
+    assert sorted(claims.rows()) == sorted([
+        ("css_free", "pending", dt.date(2026, 6, 1)), ("css_participation", "pending", dt.date(2026, 6, 1)),
+        ("css_free", "refused", dt.date(2026, 5, 2)), ("css_participation", "refused", dt.date(2026, 5, 2)),
+        ("css_free", "closed", dt.date(2026, 4, 15)), ("css_participation", "closed", dt.date(2026, 4, 15)),
+        ("css_participation", "pending", dt.date(2026, 6, 3))])

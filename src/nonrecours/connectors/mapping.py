@@ -84,6 +84,8 @@ class Emit(_Model):
                                        description="emit only rows whose field (after translation) is listed")
     when_nonzero: list[str] = Field(default_factory=list, description="emit only rows where these are not 0")
     when_present: list[str] = Field(default_factory=list, description="emit only rows where these are given")
+    when_absent: list[str] = Field(default_factory=list, description="emit only rows where these are blank (a CSS "
+                                   "claim event whose tier the CPAM has not decided: read for both tiers)")
     count_unemitted: bool = Field(False, description="count in the report the accepted rows this emit skips for a "
                                   "blank when_present field: facts the table cannot hold without it")
     spread_year: str | None = Field(None, description="a year field: emit 12 monthly rows, amount / 12")
@@ -132,7 +134,7 @@ class RecordLayout(_Model):
             raise ValueError(f"record {self.name}: field {sorted(dup)[0]} defined twice")
         by_target = {f.target: f for f in self.fields}
         for emit in self.emits:
-            refs = [*emit.columns.values(), *emit.when, *emit.when_nonzero, *emit.when_present]
+            refs = [*emit.columns.values(), *emit.when, *emit.when_nonzero, *emit.when_present, *emit.when_absent]
             refs += [emit.spread_year] if emit.spread_year else []
             for ref in refs:
                 if ref not in by_target:

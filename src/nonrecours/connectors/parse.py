@@ -402,7 +402,7 @@ def _needed(record: RecordLayout, fields: list[FieldMap], mapping: ExtractMappin
     studies and pregnancy blank: only the member line's ``persons`` rows read them, and the line lost its payment
     or its objection to a « missing value » (found probing extracts written from the docs alone, 5 December 2026)."""
     index = {f.target: j for j, f in enumerate(fields)}
-    tested = {t for e in record.emits for t in (*e.when, *e.when_nonzero, *e.when_present)}
+    tested = {t for e in record.emits for t in (*e.when, *e.when_nonzero, *e.when_present, *e.when_absent)}
     out: dict[int, pl.Expr] = {}
     for i, f in enumerate(fields):
         if not f.required or f.type == "nir" or f.target in tested or f.target == mapping.record_number:
@@ -425,7 +425,8 @@ def _objection_whole(record: RecordLayout, fields: list[FieldMap]) -> pl.Expr | 
     if not emits:
         return None
     index = {f.target: i for i, f in enumerate(fields)}
-    used = {t for e in emits for t in (*e.columns.values(), *e.when, *e.when_nonzero, *e.when_present)}
+    used = {t for e in emits for t in (*e.columns.values(), *e.when, *e.when_nonzero, *e.when_present,
+                                       *e.when_absent)}
     if any(t not in index for t in used):
         return None
     # the objection's date may fail: the objection stands, from the extract date (ingest's ``_objection_dated``)
@@ -515,7 +516,8 @@ def parse_record(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMappin
         reasons.append(reason.cast(pl.String).alias(f"__r{i}"))
     # a field an emit asks to be present (``when_present``) counts as given by its text, read or not: a CNAM line
     # objects by giving a date, and « 31/02/2026 » is an objection whose date fails (``GIVEN``)
-    present = sorted({t for e in record.emits for t in e.when_present} & {f.target for f in fields})
+    present = sorted({t for e in record.emits for t in (*e.when_present, *e.when_absent)}
+                     & {f.target for f in fields})
     typed = lf.select(pl.col(LINE), *[pl.col(f"__v{i}").alias(f.target) for i, f in enumerate(fields)],
                       *[born_column(f.target, fact) for f in fields if f.type == "nir" for fact in NIR_FACTS],
                       *[pl.col(t).is_not_null().alias(GIVEN + t) for t in present],
@@ -550,14 +552,16 @@ def _faults(typed: pl.DataFrame, reasons: list[str], names: list[str], record: s
 
 def _emitted(ok: pl.DataFrame, emit: Emit, *, skipped_lines: bool = False
              ) -> tuple[pl.DataFrame, dict[str, pl.Series]]:
-    """The rows an emit writes (its ``when``, ``when_nonzero``, ``when_present`` conditions), and, asked
-    (``skipped_lines``: not on the path writing the rows of every batch), the lines it skips for a blank
+    """The rows an emit writes (its ``when``, ``when_nonzero``, ``when_present``, ``when_absent`` conditions), and,
+    asked (``skipped_lines``: not on the path writing the rows of every batch), the lines it skips for a blank
     ``when_present`` field though the others hold, by the first such field."""
     df = ok
     for field, values in emit.when.items():
         df = df.filter(pl.col(field).cast(pl.String).is_in(values))
     for field in emit.when_nonzero:
         df = df.filter(pl.col(field).cast(pl.Float64) != 0)  # a negative regularisation is kept
+    for field in emit.when_absent:  # blank text: a value given that failed is the line's fault, not this row
+        df = df.filter(~(pl.col(GIVEN + field) if GIVEN + field in df.columns else pl.col(field).is_not_null()))
     skipped: dict[str, pl.Series] = {}
     for field in emit.when_present:
         given = pl.col(GIVEN + field) if GIVEN + field in df.columns else pl.col(field).is_not_null()
@@ -701,7 +705,7 @@ def unidentified_members(raw: pl.DataFrame, record: RecordLayout, mapping: Extra
         if not lost.height:
             continue
         needed = ({s for c, s in emit.columns.items() if c != "person_id"} | set(emit.when)
-                  | set(emit.when_present) | set(emit.when_nonzero))
+                  | set(emit.when_present) | set(emit.when_absent) | set(emit.when_nonzero))
         sub = record.model_copy(update={"fields": [f for f in record.fields if f.target in needed]})
         rows = raw.join(lost, on=LINE, how="semi").select(LINE, *[f.target for f in sub.fields])
         ok, _ = parse_record(rows, sub, mapping, key)

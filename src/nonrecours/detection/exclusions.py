@@ -9,6 +9,11 @@
   ``pending``;
 - ``recent_refusal`` / ``recent_closure``: a refusal or closure dated in the last N months (per benefit).
 
+A claim event of one tier of a right is one of the right, for each of its tiers (``schemas.benefits.TIERS``): the
+CSS is claimed on one form (cerfa 12504) and the CPAM decides the tier from the resources (CSS art. L861-1,
+L861-5), so a claim pending for the CSS with participation is a claim of the free CSS too, and a refusal of either
+tier refuses the CSS (resources above the participation's ceiling, or another condition failed).
+
 The first reason in that order is kept on the unit; every reason that applies is counted.
 """
 
@@ -21,11 +26,14 @@ import polars as pl
 from nonrecours.core.units import qualified
 from nonrecours.detection.targets import DetectionConfig
 from nonrecours.engine.plan import add_months
+from nonrecours.schemas.benefits import TIERS
 
 __all__ = ["EXCLUSIONS", "exclusions"]
 
 EXCLUSIONS = ("opt_out", "deceased_or_gone", "pending_claim", "recent_refusal", "recent_closure")
 _GONE_COLUMNS = ("death_month", "departure_month")
+_RIGHT = pl.DataFrame({"benefit": list(TIERS), "_tier": list(TIERS.values())}).explode("_tier")
+"""(benefit, _tier): each benefit and every tier of its right, itself included."""
 
 
 def _lazy(t: pl.DataFrame | pl.LazyFrame | None) -> pl.LazyFrame | None:
@@ -73,6 +81,9 @@ def exclusions(tables: dict, adults: pl.DataFrame, month: dt.date,
         c = (c.join(adults, on="person_id", how="left")
              .with_columns(pl.when(pl.col("unit_kind") == "famille").then(pl.col("unit_id"))
                            .otherwise(pl.col("famille_id")).alias("famille_id"))
+             # an event of one tier is one of the right: read for each of its tiers (``TIERS``)
+             .join(_RIGHT, on="benefit", how="left")
+             .with_columns(pl.coalesce("_tier", "benefit").alias("benefit")).drop("_tier")
              .filter(pl.col("famille_id").is_not_null() & pl.col("benefit").is_in(list(config.benefits))))
         latest = c.sort("event_date").group_by("famille_id", "benefit").agg(pl.col("event").last())
         pending = latest.filter(pl.col("event") == "pending").select(

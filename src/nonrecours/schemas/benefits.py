@@ -6,7 +6,8 @@ about it (the lead agency, and the MSA for its members), its French names, the `
 for it, and the default window of a refusal or closure that excludes a unit from outreach.
 
 Derived here: ``BENEFITS`` (codes, in order), ``ASKED`` (run.toml names), ``ENGINE_TARGETS`` (rules the
-engine evaluates), ``AMOUNT_BENEFITS``. Derived elsewhere from ``CATALOGUE``: the run configuration's allowed
+engine evaluates), ``AMOUNT_BENEFITS``, ``TIERS`` (the tiers of one right). Derived elsewhere from
+``CATALOGUE``: the run configuration's allowed
 names and exclusion windows (``config``), the rule targets of the rules stage (``run``), detection's targets
 (``detection.targets``), the outputs' labels and payers (``outputs.law``, ``outputs.outreach``), the
 ``simulate`` fields and the engine outputs (``rules.benefits``). No other module lists benefits.
@@ -50,6 +51,7 @@ __all__ = [
     "BENEFITS",
     "CATALOGUE",
     "ENGINE_TARGETS",
+    "TIERS",
     "Benefit",
     "benefit",
     "by_asked",
@@ -273,6 +275,14 @@ BENEFITS: tuple[str, ...] = tuple(b.code for b in CATALOGUE)
 ASKED: tuple[str, ...] = tuple(dict.fromkeys(b.asked for b in CATALOGUE))
 ENGINE_TARGETS: tuple[str, ...] = tuple(dict.fromkeys(r for b in CATALOGUE for r in b.rules))
 AMOUNT_BENEFITS: tuple[str, ...] = tuple(b.code for b in CATALOGUE if b.kind == "amount")
+_LINKED = {pair for b in CATALOGUE if b.excludes for pair in ((b.code, b.excludes), (b.excludes, b.code))}
+TIERS: dict[str, tuple[str, ...]] = {
+    b.code: tuple(c.code for c in CATALOGUE if c.code == b.code or (b.code, c.code) in _LINKED) for b in CATALOGUE}
+"""Each benefit → the codes of the one right it is a tier of, itself included (``Benefit.excludes`` read both ways:
+the free CSS and the CSS with participation are one right, claimed on one form, cerfa 12504, whose tier the CPAM
+decides from the resources of the twelve months before the claim, CSS art. L861-1, L861-5 and R861-8; every other
+benefit is its own right alone). A claim, refusal or closure of one tier is one of the right
+(``detection.exclusions``)."""
 _BY_CODE = {b.code: b for b in CATALOGUE}
 
 
