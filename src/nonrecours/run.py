@@ -820,16 +820,8 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
     would (faults counted by column and reason)."""
     from nonrecours.connectors import default_mapping, load_mapping
     from nonrecours.connectors._ids import check_export
-    from nonrecours.connectors.ingest import _split_records, faults_once
-    from nonrecours.connectors.parse import (
-        FAULT_SCHEMA,
-        KEPT_OBJECTION,
-        check_rows,
-        emit_rows,
-        fault_frame,
-        parse_record,
-        raw_fields,
-    )
+    from nonrecours.connectors.ingest import _split_records, canonical_rows, faults_once
+    from nonrecours.connectors.parse import FAULT_SCHEMA, check_rows, fault_frame, parse_record, raw_fields
     from nonrecours.connectors.readers import fit_to_header
     from nonrecours.privacy import AuditKey, load_agreement, load_secret
 
@@ -864,11 +856,8 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
                             date = header[0] if header.len() else None
                 date = date or dt.datetime.fromtimestamp(file.stat().st_mtime, tz=dt.UTC).date()
                 for rec, parsed in parsed_records:  # the canonical checks ingest makes (a birth date after the extract)
-                    whole = parsed.filter(~pl.col(KEPT_OBJECTION)) if KEPT_OBJECTION in parsed.columns else parsed
-                    for emit in rec.emits:
-                        kept = KEPT_OBJECTION in parsed.columns and emit.table == "opt_outs"
-                        found.append(check_rows(emit_rows(parsed if kept else whole, rec, emit), emit, rec, fitted,
-                                                extract_date=date))
+                    found += [check_rows(canon, emit, rec, fitted, extract_date=date)
+                              for emit, canon in canonical_rows(parsed, rec)]
                 monthly = {e.table for rec in fitted.records for e in rec.emits} & {"benefits_paid", "resources"}
                 if monthly:
                     reported.append({"source_agency": fitted.agency, "extract_date": date})

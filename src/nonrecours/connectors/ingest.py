@@ -235,6 +235,16 @@ def faults_once(faults: list[pl.DataFrame]) -> pl.DataFrame:
     return fault_df.filter(~(empty & (~empty).any().over("line", "column")))
 
 
+def canonical_rows(parsed: pl.DataFrame, rec: RecordLayout) -> Iterable[tuple[Emit, pl.DataFrame]]:
+    """Each emit of a record with the canonical rows it writes from ``parsed``: a line quarantined whose objection to
+    contact was whole (``parse.KEPT_OBJECTION``) feeds the objections (``opt_outs``) only, every other emit reads the
+    whole lines. What ingest writes and checks, and ``nonrecours validate`` checks on its sample."""
+    kept = KEPT_OBJECTION in parsed.columns
+    whole = parsed.filter(~pl.col(KEPT_OBJECTION)) if kept else parsed
+    for emit in rec.emits:
+        yield emit, emit_rows(parsed if kept and emit.table == "opt_outs" else whole, rec, emit)
+
+
 def _objection_dated(canon: pl.DataFrame, checked: pl.DataFrame, emit: Emit, rec: RecordLayout, mapping: ExtractMapping,
                      extract_date: dt.date, repaired: Counter[str]) -> tuple[pl.DataFrame, pl.Series]:
     """The objections to contact (``opt_outs`` rows) with their date at most the extract's, and the lines whose only
@@ -408,9 +418,8 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                 kept = (parsed.filter(pl.col(KEPT_OBJECTION)).get_column(LINE) if KEPT_OBJECTION in parsed.columns
                         else None)
                 whole = parsed.filter(~pl.col(KEPT_OBJECTION)) if kept is not None else parsed
-                for emit in rec.emits:
+                for emit, canon in canonical_rows(parsed, rec):
                     objection = kept is not None and emit.table == "opt_outs"
-                    canon = emit_rows(parsed if objection else whole, rec, emit)
                     if emit.count_unemitted:
                         skipped += [(f"{emit.table}: {where(rec.field(t), mapping)} not given", lines)
                                     for t, lines in unemitted_lines(whole, emit).items() if lines.len()]

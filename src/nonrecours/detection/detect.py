@@ -1357,8 +1357,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                                    if catalogue_row(b).granted_with}
     summary["downgraded_by_eea_right_of_residence"] = {b: int(n_capped["eea_right"].get(b, 0))
                                                        for b in config.benefits}
-    summary["downgraded_by_aah_in_place"] = {b: int(n_capped["aah_in_place"].get(b, 0)) for b in config.benefits
-                                             if b == "aspa"}
+    summary["downgraded_by_aah_in_place"] = ({"aspa": int(n_capped["aah_in_place"].get("aspa", 0))}
+                                             if "aspa" in config.benefits else {})
     summary["downgraded_by_allocataire_row_lost"] = {b: int(n_capped["stopped"].get(b, 0)) for b in config.benefits}
     summary["downgraded_by_allocataire_line_missing"] = {b: int(n_capped["unseen"].get(b, 0))
                                                          for b in config.benefits}
