@@ -573,3 +573,24 @@ def test_a_css_claim_event_without_its_tier_is_a_claim_of_the_css_read_for_both_
         ("css_free", "refused", dt.date(2026, 5, 2)), ("css_participation", "refused", dt.date(2026, 5, 2)),
         ("css_free", "closed", dt.date(2026, 4, 15)), ("css_participation", "closed", dt.date(2026, 4, 15)),
         ("css_participation", "pending", dt.date(2026, 6, 3))])
+
+
+def test_a_birth_date_given_as_a_year_alone_is_marked_estimated(agreement: ExchangeAgreement,
+                                                                 tmp_path: Path) -> None:
+    """« 19610000 », « 19619999 » and « 1961 » give the year only: December is kept (the civil-status convention)
+    and ``birth_month_estimated`` says it is no agency's statement, so the core prefers a month another agency
+    states; an unknown day alone keeps a stated month (false). The agreement lists ``birth_month``: its qualifier
+    goes with it (``schemas.QUALIFIERS``), no agreement needs a new line."""
+    births = ["19610000", "19619999", "1961", "19610400", "19610415"]
+    people = [nir(f"1610{k + 1}46042{k:03d}") for k in range(len(births))]
+    rows = [CNAV_HEAD] + [f"{p};MARTIN;Émile;{b};1;FR;;N;R{k};202001;TI;46100;46102;202605;700.00;640.00;0;;"
+                          for k, (p, b) in enumerate(zip(people, births, strict=True))]
+    path = tmp_path / "cnav.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert "birth_month_estimated" not in agreement.agencies["cnav"].tables["persons"]
+    report = _ingest("cnav", path, agreement, tmp_path / "ws")
+    assert report.rows_quarantined == 0
+    got = _table(report, "persons").sort("birth_month", "birth_month_estimated")
+    assert got.select("birth_month", "birth_month_estimated").rows() == [
+        (dt.date(1961, 4, 1), False), (dt.date(1961, 4, 1), False),
+        (dt.date(1961, 12, 1), True), (dt.date(1961, 12, 1), True), (dt.date(1961, 12, 1), True)]

@@ -21,7 +21,8 @@ MONTHS = [dt.date(2025, 6 + k, 1) if k < 7 else dt.date(2026, k - 6, 1) for k in
 
 def person(pid: str, birth: dt.date, agency: str) -> list[Any]:
     """A ``persons`` row: a woman of French nationality living in Cahors (46042), as ``agency`` describes her."""
-    return [pid, birth, "F", "FR", None, "46042", 0.0, False, False, None, None, None, None, None, agency, agency, DAY]
+    unsaid = [None] * 6  # rsdae, unfit_for_work, recent_isolation, born_in_france, self_employed, birth_month_estimated
+    return [pid, birth, "F", "FR", None, "46042", 0.0, False, False, *unsaid, agency, agency, DAY]
 
 
 def membership(pid: str, kind: str, uid: str, role: str, agency: str) -> list[Any]:

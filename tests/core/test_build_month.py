@@ -29,7 +29,7 @@ def _p(agency, day=dt.date(2026, 6, 28)):
 
 
 def _person(pid, birth, agency="caf", sex="F", rate=0.0):
-    return [pid, birth, sex, "FR", None, "46042", rate, False, False, None, None, None, None, None, *_p(agency)]
+    return [pid, birth, sex, "FR", None, "46042", rate, False, False, None, None, None, None, None, None, *_p(agency)]
 
 
 def _mem(pid, kind, uid, role, agency, since=dt.date(2024, 1, 1)):

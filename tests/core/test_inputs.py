@@ -23,7 +23,7 @@ def _prov(agency="caf"):
     return [agency, f"{agency}-x", dt.date(2026, 5, 2)]
 
 
-UNSAID = [None] * 5  # rsdae, unfit_for_work, recent_isolation, born_in_france, self_employed
+UNSAID = [None] * 6  # rsdae, unfit_for_work, recent_isolation, born_in_france, self_employed, birth_month_estimated
 
 
 @pytest.fixture

@@ -28,8 +28,8 @@ def _p(agency, day=dt.date(2026, 6, 28)):
 
 
 def _person(pid, birth, agency="caf", *, sex="F", nat="FR", rsdae=None, unfit=None, isolation=None,
-            health=(0.0, False, False), born=None):
-    return [pid, birth, sex, nat, None, "46042", *health, rsdae, unfit, isolation, born, None, *_p(agency)]
+            health=(0.0, False, False), born=None, year_only=None):
+    return [pid, birth, sex, nat, None, "46042", *health, rsdae, unfit, isolation, born, None, year_only, *_p(agency)]
 
 
 def _mem(pid, kind, uid, role, agency, since=dt.date(2024, 1, 1)):
@@ -532,3 +532,36 @@ def test_a_child_the_caf_lists_at_25_is_not_called_unknown_to_the_caf():
     assert son == ["composition reconstituée: personne listée par la CAF comme enfant d'un autre dossier, à 25 ans "
                    "ou plus évaluée dans sa propre famille: vie en couple inconnue"]
     assert "inconnue des CAF et MSA" in couple.filter(pl.col("id") == "core-famille:u")["reason"].item()
+
+
+def test_a_birth_month_an_agency_states_beats_another_agencys_year_only_birth_date():
+    """The CNAV writes a retiree's birth date « 19610000 » (year only: December kept, ``birth_month_estimated``),
+    the DGFiP April 1961: the core reads April (65 in June 2026, the ASPA's age), not the convention (64), though the
+    CNAV's row is preferred for every other fact (an outside tester's retiree, 6 December 2026)."""
+    persons = [_person("r", dt.date(1961, 12, 1), agency="cnav", health=(None, None, None), year_only=True),
+               _person("r", dt.date(1961, 4, 1), agency="dgfip", sex=None, nat=None, health=(None, None, None),
+                       year_only=False)]
+    mems = [_mem("r", "famille", "R1", "demandeur", "cnav"), *_declared("r", "T1", "L1")]
+    core = build_month({"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}, M)
+    ind = core.inputs.individu.filter(pl.col("person_id") == "r")
+    assert ind["age"].item() == 65 and ind["date_naissance"].item() == dt.date(1961, 4, 1)
+    assert _kind(core, "r", "age") == ["observed"] and _unknown(core, "r", "age").is_empty()
+    assert core.counts["persons_birth_month_unknown"] == 0
+
+
+def test_a_birth_date_no_agency_gives_beyond_its_year_is_an_age_range():
+    """Every agency gives the year alone: December is kept at the centre and the low end (never older than one can
+    be), a birth in January at the high end; the rules read that age, not a December birth date, so the ASPA at 65
+    is possible, never certain, in June 2026 for someone born in 1961. In December both readings agree."""
+    persons = [_person("r", dt.date(1961, 12, 1), agency="cnav", health=(None, None, None), year_only=True)]
+    mems = [_mem("r", "famille", "R1", "demandeur", "cnav")]
+    tables = {"persons": _frame(PERSONS, persons), "unit_memberships": _frame(UNIT_MEMBERSHIPS, mems)}
+    core = build_month(tables, M)
+    ind = core.inputs.individu.filter(pl.col("person_id") == "r")
+    assert ind["age"].item() == 64 and ind["date_naissance"].item() < dt.date(1900, 1, 1)  # no date to read
+    age = _unknown(core, "r", "age")
+    assert age.select("low", "central", "high").row(0) == (64.0, 64.0, 65.0)
+    assert "l'année seule" in age["reason"].item()
+    assert _kind(core, "r", "age") == ["estimated"] and core.counts["persons_birth_month_unknown"] == 1
+    december = build_month(tables, dt.date(2026, 12, 1))
+    assert _unknown(december, "r", "age").select("low", "high").row(0) == (65.0, 65.0)

@@ -24,7 +24,7 @@ def _p(agency):
 
 
 def _person(pid, birth, agency="caf"):
-    return [pid, birth, "F", "FR", None, "46042", 0.0, False, False, None, None, None, None, None, *_p(agency)]
+    return [pid, birth, "F", "FR", None, "46042", 0.0, False, False, None, None, None, None, None, None, *_p(agency)]
 
 
 def _mem(pid, kind, uid, role, agency, since=dt.date(2025, 1, 1)):

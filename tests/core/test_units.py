@@ -20,7 +20,7 @@ def _p(agency, day=dt.date(2026, 6, 28)):
 
 
 def _person(pid, birth, agency):
-    return [pid, birth, "F", "FR", None, "46042", 0.0, False, False, None, None, None, None, None, *_p(agency)]
+    return [pid, birth, "F", "FR", None, "46042", 0.0, False, False, None, None, None, None, None, None, *_p(agency)]
 
 
 def _mem(pid, kind, uid, role, agency, since=dt.date(2025, 1, 1)):

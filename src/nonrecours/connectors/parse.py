@@ -42,6 +42,7 @@ KEPT_OBJECTION = "__kept_objection"
 """Column of ``parse_record``'s rows: a line quarantined for a fault elsewhere whose objection to contact
 (``opt_outs``) is whole and kept (``_objection_whole``); no other table reads it."""
 BORN_IN_FRANCE = "born_in_france"
+BIRTH_MONTH_ESTIMATED = "birth_month_estimated"
 NIR_FACTS = dict(zip(NIR_FACT_COLUMNS, (nir_born_in_france, nir_sex), strict=True))
 """The persons columns a nir field may fill: the facts read from the number before it becomes a pseudonym (born
 in France or abroad, ``privacy.nir.nir_born_in_france``; the sex digit, ``privacy.nir.nir_sex``), the only facts
@@ -261,6 +262,30 @@ def _unknown_day_month(raw: pl.Expr, fmt: str) -> pl.Expr:
         month_unknown = day_unknown & raw.str.slice(m, 2).is_in(UNKNOWN_PARTS)
         text = pl.when(month_unknown).then(text.str.slice(0, m) + "12" + text.str.slice(m + 2)).otherwise(text)
     return text
+
+
+_UNKNOWN_MONTH_SHAPES = (r"^\d{4}$", r"^\d{4}-(00|99)-(00|99)$", r"^(00|99)/(00|99)/\d{4}$")
+"""Texts of a birth date whose month is unknown in any shape a month field reads (``_partial_month``,
+``_OTHER_DATE_SHAPES``): a year alone, ISO or French order with the day and month written as unknown."""
+
+
+def _month_unknown_column(target: str) -> str:
+    """Name of the column ``parse_record`` adds beside each month field whose layout writes a day (a birth date):
+    true where the text gave the year only and December was kept (``_unknown_day_month``, ``_partial_month``)."""
+    return f"__month_unknown:{target}"
+
+
+def _month_unknown(raw: pl.Expr, fmt: str) -> pl.Expr:
+    """True where a birth date's text gives no month (``00/00/1961``, ``19610000``, ``1961``): the value read is the
+    31 December convention, a month no agency stated, which the core must not prefer to one another agency
+    states (an outside tester's CNAV ``19610000`` beside the DGFiP's April 1961 made a retiree of 65 read 64 and
+    lost his ASPA, 6 December 2026)."""
+    shapes = [raw.str.contains(shape) for shape in _UNKNOWN_MONTH_SHAPES]
+    pos = _positions(fmt)
+    if pos is not None and "%d" in pos and "%m" in pos:
+        shapes.append(raw.str.contains(_shape(fmt)) & raw.str.slice(pos["%d"], 2).is_in(UNKNOWN_PARTS)
+                      & raw.str.slice(pos["%m"], 2).is_in(UNKNOWN_PARTS))
+    return pl.any_horizontal(shapes)
 
 
 def _without_day(fmt: str) -> str | None:
@@ -520,6 +545,9 @@ def parse_record(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMappin
                      & {f.target for f in fields})
     typed = lf.select(pl.col(LINE), *[pl.col(f"__v{i}").alias(f.target) for i, f in enumerate(fields)],
                       *[born_column(f.target, fact) for f in fields if f.type == "nir" for fact in NIR_FACTS],
+                      *[(pl.col(f"__v{i}").is_not_null() & _month_unknown(pl.col(f.target), f.date_format or ""))
+                        .alias(_month_unknown_column(f.target)) for i, f in enumerate(fields)
+                        if f.type == "month" and "%d" in (f.date_format or "")],
                       *[pl.col(t).is_not_null().alias(GIVEN + t) for t in present],
                       *reasons).collect()
     reason_cols = [f"__r{i}" for i in range(len(fields))]
@@ -594,6 +622,10 @@ def emit_rows(ok: pl.DataFrame, record: RecordLayout, emit: Emit) -> pl.DataFram
             continue
         if col in NIR_FACTS and col in emit.columns and record.field(emit.columns[col]).type == "nir":
             expr = pl.col(born_column(emit.columns[col], col))  # a fact parse_record read from the number
+        elif col == BIRTH_MONTH_ESTIMATED:
+            # the December of a year-only birth date; null when the field cannot say (a layout without a day)
+            marker = _month_unknown_column(emit.columns.get("birth_month", ""))
+            expr = pl.col(marker) if marker in df.columns else pl.lit(None)
         elif col in emit.columns:
             expr = pl.col(emit.columns[col])
         elif col in emit.constants:

@@ -99,6 +99,7 @@ _PAID_KNOWN: dict[str, tuple[str, ...]] = {
 stands for: true only when a payer of each of them (the catalogue's ``payers``) sent its payments."""
 _STATIC = ("age", "date_naissance", "student", "pregnant", "disability_rate", "nationality_group",
            "residence_permit_years")
+_BIRTH = ("age", "date_naissance")
 _HEALTH = ("student", "pregnant", "disability_rate")
 """Facts a persons row may leave null: an agency that does not hold them (the CNAV) gives no value."""
 _HELD = ("rsdae", "unfit_for_work")
@@ -136,13 +137,13 @@ def _prov(df: pl.DataFrame, entity: str, idc: str, inputs: list[str], kind: pl.E
     return base.join(pl.DataFrame({"input": inputs}), how="cross").select(list(PROVENANCE_SCHEMA))
 
 
-def _unk(df: pl.DataFrame, entity: str, idc: str, inputs: list[str], low: float | None, central: pl.Expr | float,
-         high: float | None, reason: str, informed: bool = False) -> pl.DataFrame:
-    c = central if isinstance(central, pl.Expr) else pl.lit(central)
+def _unk(df: pl.DataFrame, entity: str, idc: str, inputs: list[str], low: pl.Expr | float | None,
+         central: pl.Expr | float, high: pl.Expr | float | None, reason: str, informed: bool = False) -> pl.DataFrame:
+    lo, c, hi = (v if isinstance(v, pl.Expr) else pl.lit(v, dtype=pl.Float64) for v in (low, central, high))
     base = df.select(pl.lit(entity).alias("entity"), pl.col(idc).alias("id"),
                      pl.lit(None, dtype=pl.Date).alias("month"),
-                     pl.lit(low, dtype=pl.Float64).alias("low"), c.cast(pl.Float64).alias("central"),
-                     pl.lit(high, dtype=pl.Float64).alias("high"), pl.lit(reason).alias("reason"),
+                     lo.cast(pl.Float64).alias("low"), c.cast(pl.Float64).alias("central"),
+                     hi.cast(pl.Float64).alias("high"), pl.lit(reason).alias("reason"),
                      pl.lit(informed).alias("informed"))
     return base.join(pl.DataFrame({"input": inputs}), how="cross").select(list(UNKNOWNS_SCHEMA))
 
@@ -329,7 +330,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     if "persons" in lf:
         have = lf["persons"].collect_schema().names()
         held = [pl.col(c).cast(pl.Boolean) if c in have else pl.lit(None, dtype=pl.Boolean).alias(c)
-                for c in (*_HELD, "recent_isolation", "born_in_france")]
+                for c in (*_HELD, "recent_isolation", "born_in_france", "birth_month_estimated")]
         ranked = (lf["persons"].select("person_id", "birth_month", pl.col("sex").cast(pl.String), "student",
                                        "pregnant", "disability_rate",
                                        pl.col("nationality_group").cast(pl.String), "residence_permit_years",
@@ -362,6 +363,17 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                         pl.col("source_agency").alias("_born_source"), pl.col("extract_date").alias("_born_date"))
                 .collect())
         pers = pers.drop("born_in_france").join(born, on="person_id", how="left")
+        # A birth month some agency states beats the 31 December convention of another's year-only birth date
+        # (``birth_month_estimated``: the CNAV's « 19610000 » beside the DGFiP's April 1961), whichever agency is
+        # preferred for the other facts; with no month stated anywhere, December stays and the age is a range
+        # (``_month_unknown``, below).
+        stated = (ranked.filter(~pl.col("birth_month_estimated").fill_null(False))
+                  .unique(subset=["person_id"], keep="first", maintain_order=True)
+                  .select("person_id", pl.col("birth_month").alias("_stated")).collect())
+        pers = pers.join(stated, on="person_id", how="left").with_columns(
+            pl.coalesce("_stated", "birth_month").alias("birth_month"),
+            (pl.col("_stated").is_null() & pl.col("birth_month_estimated").fill_null(False)).alias("_month_unknown"),
+        ).drop("_stated", "birth_month_estimated")
     else:
         pers = pl.DataFrame(schema={"person_id": pl.String, "birth_month": pl.Date, "sex": pl.String,
                                     "student": pl.Boolean,
@@ -370,7 +382,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                                     "depcom": pl.String, "rsdae": pl.Boolean, "unfit_for_work": pl.Boolean,
                                     "recent_isolation": pl.Boolean, "source_agency": pl.String,
                                     "extract_date": pl.Date, "_nat_source": pl.String, "_nat_date": pl.Date,
-                                    "_born": pl.Boolean, "_born_source": pl.String, "_born_date": pl.Date})
+                                    "_born": pl.Boolean, "_born_source": pl.String, "_born_date": pl.Date,
+                                    "_month_unknown": pl.Boolean})
     ind = ids.select("person_id").join(pers, on="person_id", how="left").with_columns(
         _age_at(m_idx, pl.col("birth_month")).alias("age"))
     unborn = ind.filter(pl.col("age") < 0).height
@@ -393,7 +406,9 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     ind = units.join(ind, on="person_id", how="left").with_columns(
         pl.when(known).then(pl.col("age"))
         .when(child).then(pl.lit(config.child_age[1])).otherwise(pl.lit(config.adult_age[1])).alias("age"),
-        pl.coalesce("birth_month", pl.lit(_UNKNOWN_BIRTH)).alias("date_naissance"),
+        # a birth month no agency states: no date the rules may read month by month, the age a range (below)
+        pl.when(pl.col("_month_unknown").fill_null(False)).then(pl.lit(_UNKNOWN_BIRTH))
+        .otherwise(pl.coalesce("birth_month", pl.lit(_UNKNOWN_BIRTH))).alias("date_naissance"),
         *[pl.col(c).is_null().alias(f"_no_{c}") for c in (*_HEALTH, *_HELD, "nationality_group")],
         pl.col("student").fill_null(False), pl.col("pregnant").fill_null(False),
         pl.col("disability_rate").fill_null(0.0),
@@ -409,9 +424,19 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     obs_p = ind.filter(known)
     new_p = ind.filter(~known)
     counts["persons_without_person_row"] = new_p.height
-    prov.append(_prov(obs_p, "individu", "person_id",
-                      [i for i in _STATIC if i not in (*_HEALTH, "nationality_group", "residence_permit_years")],
-                      pl.lit("observed"), pl.col("source_agency"), pl.col("extract_date").dt.truncate("1mo")))
+    month_unknown = pl.col("_month_unknown").fill_null(False)
+    # the age and birth date: observed, but for a birth month no agency states (an estimate: below)
+    prov.append(_prov(obs_p, "individu", "person_id", list(_BIRTH),
+                      pl.when(month_unknown).then(pl.lit("estimated")).otherwise(pl.lit("observed")),
+                      pl.col("source_agency"), pl.col("extract_date").dt.truncate("1mo")))
+    # A birth date every agency gives as a year alone: December is the civil-status convention (the person never
+    # taken older than they can be), the age of a birth in January the other end (``UNFAVOURABLE_LOW``: the
+    # conditions of age are met at the high end); the same at December, where both readings agree.
+    year_only = obs_p.filter(month_unknown)
+    counts["persons_birth_month_unknown"] = year_only.height
+    unk.append(_unk(year_only, "individu", "person_id", ["age"], pl.col("age"), pl.col("age"),
+                    _age_at(m_idx, pl.date(pl.col("birth_month").dt.year(), 1, 1)),
+                    "mois de naissance non transmis, l'année seule (décembre retenu)"))
     # A persons row without nationality (the CNAM, the DGFiP send a birth month and a commune only): the
     # nationality and the years of residence permit are unknown, as for someone with no persons row.
     # A person born in France (the NIR's birth place, read at ingest) whom no agency gives a nationality is

@@ -115,6 +115,8 @@ CORE_LABELS = {
     "persons_nationality_from_birth_place": "personnes sans nationalité transmise, estimées françaises car nées en "
                                             "France (NIR)",
     "persons_not_student_from_age": "personnes sans situation d'études transmise, estimées non étudiantes par l'âge",
+    "persons_birth_month_unknown": "personnes dont aucun organisme ne transmet le mois de naissance, l'année seule "
+                                   "(âge pris sur une fourchette)",
     "persons_not_pregnant_from_age": "femmes sans grossesse transmise, non enceintes par l'âge (moins de {} ans, "
                                      "{} ans ou plus)".format(*CoreConfig().pregnancy_ages),
     "persons_no_alimony_from_age": "personnes sans pension alimentaire déclarée, estimées sans pension par l'âge",

@@ -33,7 +33,7 @@ from nonrecours.privacy.keys import (
 )
 from nonrecours.schemas.base import PROVENANCE
 from nonrecours.schemas.codes import AGENCIES
-from nonrecours.schemas.tables import TABLES
+from nonrecours.schemas.tables import QUALIFIERS, TABLES
 
 __all__ = ["ALWAYS_ALLOWED", "AgencyTerms", "ExchangeAgreement", "load_agreement"]
 
@@ -116,7 +116,8 @@ class ExchangeAgreement(BaseModel):
                        f"does not emit it)")
             raise PrivacyError(
                 f"agency {agency} may export nothing in table {table} under exchange {self.exchange_id}{how}")
-        return frozenset(terms.tables[table]) | ALWAYS_ALLOWED
+        listed = frozenset(terms.tables[table])
+        return listed | ALWAYS_ALLOWED | {q for q, of in QUALIFIERS.items() if of in listed}
 
     def check_export(self, agency: str, table: str, columns: Iterable[str]) -> None:
         """Raise PrivacyError naming the agency, table and first column the agreement does not list; a table it

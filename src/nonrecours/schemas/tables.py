@@ -35,6 +35,7 @@ __all__ = [
     "LISTINGS",
     "OPT_OUTS",
     "PERSONS",
+    "QUALIFIERS",
     "RESOURCES",
     "TABLES",
     "TAX_HOUSEHOLDS",
@@ -110,6 +111,7 @@ class PersonRow(Provenance):
     recent_isolation: bool | None = None
     born_in_france: bool | None = None
     self_employed: bool | None = None
+    birth_month_estimated: bool | None = None
 
     _birth = field_validator("birth_month")(_month_ok)
 
@@ -166,6 +168,7 @@ PERSONS = TableSpec(
         "recent_isolation": pl.Boolean(),
         "born_in_france": pl.Boolean(),
         "self_employed": pl.Boolean(),
+        "birth_month_estimated": pl.Boolean(),
         **PROVENANCE,
     },
     contract=PersonRow,
@@ -175,11 +178,13 @@ PERSONS = TableSpec(
     # nationality (the CNAM and the DGFiP, which send a birth month and a commune): unknown to the core
     # born_in_france: read from the NIR's birth place at ingest (``privacy.nir.nir_born_in_france``), null when
     # the number cannot tell (Algeria or Morocco before 1968 under 91-96) or when a mapping does not ask for it;
+    # birth_month_estimated: the agency's birth date gave the year only (``00/00/1961``, ``19610000``): its month is
+    # the 31 December convention, no agency's statement; null where the field cannot say so (a layout without a day)
     # self_employed: the person works on their own account (a farm's operator, the MSA's STATUT EXP), false for a
     # status that says otherwise (a farm worker, a retiree, a dependant), null where no agency sends a status
     nullable=frozenset({"sex", "nationality_group", "residence_permit_years", "disability_rate", "student",
                         "pregnant", "rsdae", "unfit_for_work", "recent_isolation", "born_in_france",
-                        "self_employed"}),
+                        "self_employed", "birth_month_estimated"}),
     checks=(
         _first_day("birth_month"),
         Check("depcom", pl.col("depcom").str.contains(r"^(\d{5}|2[AB]\d{3})$"),
@@ -193,6 +198,12 @@ PERSONS = TableSpec(
         Check("pregnant", ~pl.col("pregnant") | (pl.col("sex") == "F"), "pregnant is only for sex F"),
     ),
 )
+
+
+QUALIFIERS: dict[str, str] = {"birth_month_estimated": "birth_month"}
+"""Columns that say how another column's value was read, not a fact of their own: an exchange agreement listing
+the column qualified lets its qualifier through (``privacy.ExchangeAgreement.allowed_columns``), so an agreement
+written before the qualifier existed does not turn a year-only birth date back into a stated December."""
 
 
 # --- unit memberships -------------------------------------------------------------------------------

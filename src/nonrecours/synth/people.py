@@ -102,6 +102,7 @@ def build_people(
         # the birth place is drawn with the identities (the NIR the extracts carry, read at ingest); the truth
         # gives every nationality, so it needs no estimate from it: left null (unknown) here
         pl.lit(None, dtype=pl.Boolean).alias("born_in_france"),
+        pl.lit(False).alias("birth_month_estimated"),  # the truth knows every birth month
         # set from the resources once drawn (synth.generate)
         pl.lit(False).alias("self_employed"),
         *[pl.lit(v, dtype=PERSONS.schema[k]).alias(k) for k, v in provenance.items()],
