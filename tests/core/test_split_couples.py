@@ -139,3 +139,110 @@ def test_spouses_in_two_caf_dossiers_stay_apart():
     units = _units(core)
     assert units["m"][0] == "cnav:R6" and units["f"][0] == "cnav:R5"
     assert _conflicts(core)["couple_joined_within_agency"] == 0
+
+
+def _pension_lines(pid, gross, agency):
+    """A year of a retiree's pension lines (the MSA's RETNET and RETBRUT, the CNAV's MONTANT_NET and
+    MONTANT_BRUT), to the month."""
+    months = [dt.date(2025 + (k + 6) // 12, (k + 6) % 12 + 1, 1) for k in range(12)]
+    net = (Decimal(gross) * Decimal("0.92")).quantize(Decimal("0.01"))
+    return [[pid, m, kind, amount, agency, f"{agency}-x", dt.date(2026, 6, 28)]
+            for m in months for kind, amount in (("pension_net", net), ("pension_gross", Decimal(gross)))]
+
+
+def _farm_couple(*, husband_dec1=True, wife_fund="cnav", wife_file="RX", foyer_w="TX", husband_pension=True):
+    """The tester's couple (probe3, t2, 6 December 2026): h, a retired farmer alone in the MSA's dossier MX (his
+    pension lines only, 650 € gross), and w, his wife, titulaire of the CNAV's file RX (500 € gross), neither paid
+    anything; the DGFiP declares them DEC1 (h, unless ``husband_dec1`` is false) and DEC2 of the joint declaration
+    TX, in the dwelling LX. Variants: w in another fund's file (``wife_fund``), on a declaration of her own
+    (``foyer_w``), h's dossier without a pension line (a farmer's, not a retiree's: ``husband_pension``)."""
+    persons = [_person("h", dt.date(1949, 9, 1), "msa"), _person("w", dt.date(1951, 11, 1), wife_fund)]
+    dec1, dec2 = ("h", "w") if husband_dec1 else ("w", "h")
+    mems = [*_in_dossier("h", "MX", "demandeur", "msa"), *_in_dossier("w", wife_file, "demandeur", wife_fund),
+            *_joint(dec1, "TX" if dec1 == "h" else foyer_w, "LX", "personne_de_reference"),
+            *_joint(dec2, "TX" if dec2 == "h" else foyer_w, "LX", "conjoint")]
+    resources = [*(_pension_lines("h", "650.00", "msa") if husband_pension else []),
+                 *_pension_lines("w", "500.00", wife_fund)]
+    return persons, mems, resources
+
+
+def _build_with(persons, mems, resources, paid=()):
+    from nonrecours.core import build_month
+    from nonrecours.schemas import BENEFITS_PAID, PERSONS, RESOURCES, UNIT_MEMBERSHIPS
+
+    def frame(spec, rows):
+        return spec.validate_frame(pl.DataFrame(rows, schema=spec.polars_schema, orient="row"))
+    tables = {"persons": frame(PERSONS, persons), "unit_memberships": frame(UNIT_MEMBERSHIPS, mems),
+              "resources": frame(RESOURCES, resources)}
+    if paid:
+        tables["benefits_paid"] = frame(BENEFITS_PAID, list(paid))
+    return build_month(tables, M)
+
+
+def test_a_retired_farmer_in_an_msa_dossier_and_his_wife_in_a_cnav_file_are_one_couple_in_the_first_declarants_file():
+    """CSS art. L815-1, D815-1: the couple's ASPA, on the couple's resources against the couple's ceiling. A
+    retiree's MSA dossier holding him alone, the MSA paying it nothing, is a pension file as the CNAV's is: h (DEC1)
+    and w are one famille, the MSA's dossier MX, w its conjoint and the reference person's conjoint in its ménage.
+    Until 6 December 2026 they were two single retirees, an ASPA flagged on each fund's list (393.60 € on the MSA's,
+    543.60 € on the CNAV's; the couple is due 470.18 €). With w the DEC1, her CNAV file stays."""
+    core = _build_with(*_farm_couple())
+    units = _units(core)
+    assert units["h"] == ("msa:MX", "demandeur", "msa:MX", "personne_de_reference")
+    assert units["w"] == ("msa:MX", "conjoint", "msa:MX", "conjoint")
+    assert set(core.inputs.famille["famille_id"]) == {"msa:MX"}
+    counts = _conflicts(core)
+    assert counts["couple_joined_across_pension_funds"] == 1
+    assert counts["couple_joined_within_agency"] == 0 and counts["couple_joined_across_agencies"] == 0
+    units = _units(_build_with(*_farm_couple(husband_dec1=False)))
+    assert units["w"] == ("cnav:RX", "demandeur", "cnav:RX", "personne_de_reference")
+    assert units["h"] == ("cnav:RX", "conjoint", "cnav:RX", "conjoint")
+
+
+def test_two_retired_farmers_each_alone_in_an_msa_dossier_are_one_couple():
+    """Two MSA dossiers of two spouses, each a retiree's (pension lines) holding nobody else, the MSA paying
+    neither anything: the chef d'exploitation's pension and the conjoint collaboratrice's, no composition the MSA
+    assessed. One couple in the DEC1's dossier, counted within one agency."""
+    core = _build_with(*_farm_couple(wife_fund="msa", wife_file="MW"))
+    units = _units(core)
+    assert units["h"][:2] == ("msa:MX", "demandeur") and units["w"][:2] == ("msa:MX", "conjoint")
+    counts = _conflicts(core)
+    assert counts["couple_joined_within_agency"] == 1 and counts["couple_joined_across_pension_funds"] == 0
+
+
+def test_an_msa_dossier_the_msa_pays_or_that_draws_no_msa_pension_keeps_its_composition():
+    """The MSA paying the husband's dossier something in the window (a housing aid on the dossier, or his own
+    ASPA) assessed its composition: a man alone, two familles. So does a dossier with no MSA pension line in the
+    year (a farmer's or a farm worker's dossier, the composition the MSA assesses for family benefits)."""
+    al = ["famille", "MX", None, "aide_logement", dt.date(2026, 5, 1), Decimal("80.00"), "msa", "msa", "msa-x",
+          dt.date(2026, 6, 28)]
+    aspa = [None, None, "h", "aspa", dt.date(2026, 4, 1), Decimal("120.00"), "msa", "msa", "msa-x",
+            dt.date(2026, 6, 28)]
+    for core in (_build_with(*_farm_couple(), paid=[al]), _build_with(*_farm_couple(), paid=[aspa]),
+                 _build_with(*_farm_couple(husband_pension=False))):
+        units = _units(core)
+        assert units["h"][:2] == ("msa:MX", "demandeur") and units["w"][:2] == ("cnav:RX", "demandeur")
+        counts = _conflicts(core)
+        assert counts["couple_joined_across_pension_funds"] == 0 and counts["couple_joined_within_agency"] == 0
+
+
+def test_an_msa_dossier_and_a_cnav_file_without_a_joint_declaration_stay_apart():
+    """The same two files in one dwelling, w on a declaration of her own (TW: unmarried partners, or flatmates):
+    no joint declaration, no couple."""
+    core = _build_with(*_farm_couple(foyer_w="TW"))
+    units = _units(core)
+    assert units["h"][:2] == ("msa:MX", "demandeur") and units["w"][:2] == ("cnav:RX", "demandeur")
+    assert _conflicts(core)["couple_joined_across_pension_funds"] == 0
+
+
+def test_a_caf_dossier_and_a_cnav_file_of_two_spouses_stay_apart():
+    """A CAF dossier holding its allocataire alone (the CAF assessed that composition) and the CNAV file of the
+    co-declarant in the same dwelling: the CAF's dossier is no pension file, two familles."""
+    persons = [_person("a", dt.date(1958, 5, 1), "caf"), _person("w", dt.date(1951, 11, 1), "cnav")]
+    mems = [*_in_dossier("a", "F7", "demandeur", "caf"), *_in_dossier("w", "RX", "demandeur", "cnav"),
+            *_joint("a", "TX", "LX", "personne_de_reference"), *_joint("w", "TX", "LX", "conjoint")]
+    core = _build_with(persons, mems, _pension_lines("w", "500.00", "cnav"))
+    units = _units(core)
+    assert units["a"][:2] == ("caf:F7", "demandeur") and units["w"][:2] == ("cnav:RX", "demandeur")
+    counts = _conflicts(core)
+    assert counts["couple_joined_across_pension_funds"] == 0 and counts["couple_joined_within_agency"] == 0
+    assert counts["couple_joined_across_agencies"] == 0

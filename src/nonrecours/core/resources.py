@@ -168,12 +168,20 @@ class CoreConfig(BaseModel):
     composition_priority: tuple[str, ...] = ("synth", "caf", "msa", "cnav", "dgfip", "cnam", "france_travail",
                                              "drm")
     """Order among agencies for famille and ménage composition when no payment or recency decides."""
-    pension_files: tuple[str, ...] = ("cnav",)
-    """Agencies whose famille is a retiree's pension file, not a household composition they assessed: the CNAV
-    opens a file per retiree (each spouse's own pension) and assesses a couple only for an ASPA it pays. Two
-    spouses of one joint declaration it lists in two files, each alone, no payment of it to either, are one couple
-    (``core.units._pension_file_couples``). Not the CAF nor the MSA: their dossier is the composition they assess
-    for family benefits, two dossiers of two spouses a separation the DGFiP's last year's declaration predates."""
+    pension_files: tuple[str, ...] = ("cnav", "msa")
+    """Agencies whose famille may be a retiree's pension file, not a household composition they assessed: the CNAV
+    opens a file per retiree (each spouse's own pension) and assesses a couple only for an ASPA it pays; the MSA,
+    the farmers' pension fund, likewise for a retiree's dossier (``pension_files_if_retired``). Two spouses of one
+    joint declaration these agencies list in two files (of one fund or of two: a farmer's wife salaried in the
+    general scheme draws her pension from the CNAV), each alone, no payment of the file's agency to either, are one
+    couple (``core.units._pension_file_couples``). Never the CAF: its dossier is the composition it assesses for
+    family benefits, two dossiers of two spouses a separation the DGFiP's last year's declaration predates."""
+    pension_files_if_retired: tuple[str, ...] = ("msa",)
+    """Of ``pension_files``, the agencies whose dossier is also the composition they assess for family benefits (the
+    MSA: farmers and farm workers): their famille counts as a pension file only when its demandeur draws a pension
+    of that agency (``pension_net``/``pension_gross``, the MSA's RETNET/RETBRUT lines) in the twelve months to the
+    month, a retiree's dossier. Alone in it and paid nothing (no family benefit, RSA, prime d'activité, housing aid
+    or ASPA), it assessed no composition."""
     person_priority: tuple[str, ...] = ("synth", "caf", "msa", "cnav", "dgfip", "cnam", "france_travail", "drm")
     stale_months: int = 3
     """A composition from an extract older than this many months before the evaluated month is unknown."""

@@ -25,9 +25,10 @@ Precedence (documented, counted when sources disagree):
    (``declarant_missing``) whose dependants include a child of the famille, when the demandeur has no
    declaration in the extract (the missing declarant) and is within the same age gap (``_lost_partners``);
    the two declarants of a joint declaration whom two agencies list in two familles, each missing the other
-   partner, are one couple (``_split_couples``), and so are the two whom one pension fund
-   (``CoreConfig.pension_files``: the CNAV) lists each alone in a file of their own, paying neither anything, in
-   one dwelling (``_pension_file_couples``: a file per retiree's pension is no composition the fund assessed);
+   partner, are one couple (``_split_couples``), and so are the two whom the pension funds
+   (``CoreConfig.pension_files``: the CNAV, and the MSA for a retiree's dossier) list each alone in a file of
+   their own, paying neither anything, in one dwelling (``_pension_file_couples``: a file per retiree's pension is
+   no composition the fund assessed);
 4. anyone still without a famille gets one of their own (demandeur); without a ménage, their famille
    demandeur's ménage, else one of their own. Built unit ids are ``core-famille:<person>`` and
    ``core-menage:<person>`` (workspace pseudonyms, nothing new).
@@ -265,6 +266,20 @@ def _isolated(lf: Mapping[str, pl.LazyFrame]) -> pl.Series:
             .collect().get_column("person_id"))
 
 
+def _retirees(lf: Mapping[str, pl.LazyFrame], month: dt.date, agencies: tuple[str, ...]) -> pl.DataFrame:
+    """(person_id, ``famille__source``): who draws a pension (``pension_net``, ``pension_gross``) of one of
+    ``agencies`` in the twelve months to ``month`` (a retiree's pension is paid every month: a year tells a retiree
+    from a farmer whose dossier has no pension line, whatever the rules' window)."""
+    if not agencies or "resources" not in lf:
+        return pl.DataFrame(schema={"person_id": pl.String, "famille__source": pl.String})
+    first = month_range(month, 11)[0]
+    return (lf["resources"].filter((pl.col("month") >= first) & (pl.col("month") <= month)
+                                   & pl.col("kind").cast(pl.String).is_in(["pension_net", "pension_gross"])
+                                   & pl.col("source_agency").cast(pl.String).is_in(list(agencies)))
+            .select("person_id", pl.col("source_agency").cast(pl.String).alias("famille__source")).unique()
+            .collect())
+
+
 def _split_couples(wide: pl.DataFrame, paid: pl.DataFrame, config: CoreConfig,
                    isolated: pl.Series | None = None) -> pl.DataFrame:
     """The spouses two agencies each list in a famille of their own, each famille missing the partner the other
@@ -323,29 +338,43 @@ def _split_couples(wide: pl.DataFrame, paid: pl.DataFrame, config: CoreConfig,
 
 
 def _pension_file_couples(wide: pl.DataFrame, paid: pl.DataFrame, paid_people: pl.DataFrame, config: CoreConfig,
-                          isolated: pl.Series, dwellings: pl.DataFrame, members: pl.DataFrame) -> pl.DataFrame:
-    """The spouses one pension fund lists in two files of their own, each alone: (person_id, ``_fam``, ``_men``,
-    ``_mrole``, ``_msrc``, ``_mdate``), the spouse who moves, as the conjoint of the other's famille.
+                          isolated: pl.Series, dwellings: pl.DataFrame, members: pl.DataFrame,
+                          retirees: pl.DataFrame | None = None) -> pl.DataFrame:
+    """The spouses pension funds list in two files of their own, each alone: (person_id, ``_fam``, ``_men``,
+    ``_mrole``, ``_msrc``, ``_mdate``, ``_across``), the spouse who moves, as the conjoint of the other's famille;
+    ``_across``: the two files are two funds' (the MSA's and the CNAV's), not one's.
 
-    A married couple is assessed together for the ASPA (CSS art. L815-1, L815-9: the couple's resources against the
-    couple's ceiling), and a famille is a couple with its children; but the CNAV pays each retiree's own pension
-    from a file of their own, and a couple drawing no ASPA has no reason to share one (an outside author writing
-    extracts from the docs gave each spouse their own NUM_DOSSIER_ASPA as titulaire: two single retirees of 850 €,
-    each flagged an ASPA the couple, at 1,700 € against about 1,620 €, is not due; 6 December 2026). Two declarants
-    of one joint declaration (CGI art. 6, 1) whom one agency of ``CoreConfig.pension_files`` lists each as the
+    A married couple is assessed together for the ASPA (CSS art. L815-1, L815-9, D815-1: the couple's resources
+    against the couple's ceiling), and a famille is a couple with its children; but a pension fund pays each
+    retiree's own pension from a file of their own, and a couple drawing no ASPA has no reason to share one (an
+    outside author writing extracts from the docs gave each spouse their own NUM_DOSSIER_ASPA as titulaire: two
+    single retirees of 850 €, each flagged an ASPA the couple, at 1,700 € against about 1,620 €, is not due; 6
+    December 2026). Nor do two spouses of two funds: a farmer's wife salaried in the general scheme draws her
+    pension from the CNAV, his from the MSA (another tester's couple, 6 December 2026: flagged twice as single, 393.60
+    € on the MSA's list and 543.60 € on the CNAV's, where the couple is due 470.18 €). Two declarants of one joint
+    declaration (CGI art. 6, 1) whom agencies of ``CoreConfig.pension_files`` (one or two of them) list each as the
     demandeur of a famille holding nobody else are one couple, unless
 
-    - that agency pays either spouse or either famille something in the window (its ASPA assessed the payee's
-      household as it lists it: a single person),
+    - the agency of either file pays that spouse or that file something in the window (its ASPA assessed the
+      payee's household as it lists it: a single person; the MSA's family benefits, RSA, prime d'activité or
+      housing aid assessed the dossier's composition),
+    - the file is one of an agency of ``CoreConfig.pension_files_if_retired`` (the MSA) and its demandeur draws no
+      pension of that agency in the twelve months to the month (``retirees``: a dossier with no pension line is no
+      retiree's file but a farmer's or farm worker's, the composition the MSA would assess for family benefits),
     - an agency records the recent isolation of either (``_isolated``: a separation after the declared year),
     - the DGFiP declares them in two dwellings (its latest local of each, when it gives both).
 
-    Not the CAF nor the MSA: their dossier is the composition they assessed for family benefits, and two dossiers
-    of two spouses are a separation that the DGFiP's declaration, last year's, predates (precedence 1: the payer's
-    composition, else the latest news). The famille that stays is the file of the declaration's first declarant
-    (DEC1, the reference person of the DGFiP's dwelling: its latest one valid on the month, ``members``), else the
-    smaller id (the files are alike; a pseudonym's order changes with the key, the DGFiP's does not); the other
-    spouse joins it as its conjoint, and its ménage as the reference person's partner."""
+    Never the CAF: its dossier is the composition it assesses for family benefits, and two dossiers of two spouses
+    a separation that the DGFiP's declaration, last year's, predates (precedence 1: the payer's composition, else
+    the latest news). A retiree's MSA dossier holding them alone, paid nothing, assessed no composition: the MSA
+    is the farmers' pension fund as the CNAV is the employees', and two such dossiers of two spouses (each a
+    retired farmer: the chef d'exploitation's pension and the conjoint collaborateur's) are two pension files as
+    two CNAV files are. The famille that stays is the file of the declaration's first declarant (DEC1, the
+    reference person of the DGFiP's dwelling: its latest one valid on the month, ``members``), else the smaller id
+    (the files are alike; a pseudonym's order changes with the key, the DGFiP's does not); the other spouse joins
+    it as its conjoint, and its ménage as the reference person's partner. The couple's flags follow that famille:
+    its demandeur is the claimant, and the outreach list is the one of the claimant's fund (the MSA's for the
+    MSA's members, ``outputs.outreach``)."""
     fam = wide.filter(pl.col("famille_id").is_not_null())
     sizes = fam.group_by("famille_id").agg(pl.len().alias("_n"))
     alone = (fam.filter((pl.col("famille_role") == "demandeur") & (pl.col("foyer_fiscal_role") == "declarant")
@@ -353,8 +382,15 @@ def _pension_file_couples(wide: pl.DataFrame, paid: pl.DataFrame, paid_people: p
              .join(sizes.filter(pl.col("_n") == 1), on="famille_id", how="semi")
              .select("person_id", "foyer_fiscal_id", "famille_id", "famille__source", "menage_id", "menage_role",
                      "menage__source", "menage__date"))
+    if_retired = pl.col("famille__source").is_in(list(config.pension_files_if_retired))
+    if retirees is not None:
+        alone = pl.concat([alone.filter(~if_retired),
+                           alone.filter(if_retired).join(retirees, on=["person_id", "famille__source"], how="semi")])
+    else:
+        alone = alone.filter(~if_retired)
+    empty = pl.DataFrame(schema={**_FOUND, "_across": pl.Boolean})
     if alone.is_empty():
-        return pl.DataFrame(schema=_FOUND)
+        return empty
     joint = (wide.filter(pl.col("foyer_fiscal_role") == "declarant").group_by("foyer_fiscal_id").len()
              .filter(pl.col("len") == 2).select("foyer_fiscal_id"))
     payees = paid_people.select("person_id", pl.col("source_agency").alias("famille__source"))
@@ -371,13 +407,17 @@ def _pension_file_couples(wide: pl.DataFrame, paid: pl.DataFrame, paid_people: p
     # the mover: the partner who is not the DEC1 while the other is, else the one of the larger id
     after = ((~pl.col("_dec1") & pl.col("_dec1_s"))
              | ((pl.col("_dec1") == pl.col("_dec1_s")) & (pl.col("famille_id") > pl.col("famille_id_s"))))
-    pairs = (alone.join(alone, on=["foyer_fiscal_id", "famille__source"], suffix="_s")
+    pairs = (alone.join(alone, on="foyer_fiscal_id", suffix="_s")
              .filter((pl.col("person_id") != pl.col("person_id_s")) & after
                      & (pl.col("_loc").is_null() | pl.col("_loc_s").is_null() | (pl.col("_loc") == pl.col("_loc_s")))))
+    if pairs.is_empty():
+        return empty
     return pairs.select(
         "person_id", pl.col("famille_id_s").alias("_fam"), pl.col("menage_id_s").alias("_men"),
         _partner_of("menage_role_s").alias("_mrole"), pl.col("menage__source_s").alias("_msrc"),
-        pl.col("menage__date_s").alias("_mdate")).cast(_FOUND)  # type: ignore[arg-type]
+        pl.col("menage__date_s").alias("_mdate"),
+        (pl.col("famille__source") != pl.col("famille__source_s")).alias("_across")).cast(
+        {**_FOUND, "_across": pl.Boolean})  # type: ignore[arg-type]
 
 
 def _join_adults(wide: pl.DataFrame, found: pl.DataFrame, role: str) -> pl.DataFrame:
@@ -521,13 +561,15 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
     conflicts["couple_joined_across_agencies"] = split.height
     for role in ("demandeur", "conjoint"):
         wide = _join_adults(wide, split.filter(pl.col("_role") == role).drop("_role"), role)
-    # Spouses of one joint declaration whom one pension fund lists in two files, each alone (a file per retiree's
-    # pension, no ASPA paid): one couple, in the first declarant's file (else the smaller id's).
+    # Spouses of one joint declaration whom one or two pension funds list in two files, each alone (a file per
+    # retiree's pension, nothing paid): one couple, in the first declarant's file (else the smaller id's).
     if dwellings is None:
         dwellings = dgfip_dwellings(lf, month)
-    within = _pension_file_couples(wide, paid, payees, config, isolated, dwellings, members)
-    conflicts["couple_joined_within_agency"] = within.height
-    wide = _join_adults(wide, within, "conjoint")
+    files = _pension_file_couples(wide, paid, payees, config, isolated, dwellings, members,
+                                  _retirees(lf, month, config.pension_files_if_retired))
+    conflicts["couple_joined_within_agency"] = files.filter(~pl.col("_across")).height
+    conflicts["couple_joined_across_pension_funds"] = files.filter(pl.col("_across")).height
+    wide = _join_adults(wide, files.drop("_across"), "conjoint")
     # A famille listing its conjoint but no demandeur (the allocataire's row lost) whose demandeur the DGFiP
     # knows alone on a declaration: that declarant joins it as its demandeur, in its ménage.
     lost = _lost_demandeurs(wide, age, dwellings, config.partner_age_gap)

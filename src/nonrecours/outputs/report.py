@@ -63,7 +63,9 @@ CONFLICT_LABELS = {
     "couple_joined_across_agencies": "couples d'une déclaration commune que deux organismes listent chacun sans "
                                      "l'autre conjoint, réunis",
     "couple_joined_within_agency": "couples d'une déclaration commune qu'une caisse de retraite liste dans deux "
-                                   "dossiers, chacun seul et sans ASPA versée, réunis",
+                                   "dossiers, chacun seul et sans prestation versée, réunis",
+    "couple_joined_across_pension_funds": "couples d'une déclaration commune que deux caisses de retraite (MSA et "
+                                          "CNAV) listent chacune seul, sans prestation versée, réunis",
     "partner_added_from_joint_declaration": "conjoints de parents suivis seuls retrouvés à la DGFiP (déclaration "
                                             "commune de leurs enfants dont l'autre déclarant manque)",
     "famille_without_parent": "familles d'enfants sans parent connu (évaluées dans aucune famille)",
