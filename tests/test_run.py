@@ -217,6 +217,68 @@ def test_validate_refuses_a_month_after_the_extracts(run_copy):
     assert CliRunner().invoke(app, ["validate", str(run_copy / "june.toml")]).exit_code == 0
 
 
+def _first_month_held(workspace: Path) -> dt.date:
+    """The first month of the monthly rows (resources but the DGFiP's yearly incomes), read here without the code
+    under test."""
+    return (pl.scan_parquet(workspace / "resources" / "*.parquet")
+            .filter(pl.col("source_agency").cast(pl.String) != "dgfip").select(pl.col("month").min()).collect().item())
+
+
+def test_validate_refuses_a_month_before_the_extracts(run_copy):
+    """A month before the first month the monthly extracts hold (June 2025 to June 2026: May 2025) was valid, and the
+    run then wrote outreach lists and statistics of nobody paid and nobody earning (an outside tester: CAF 422 rows,
+    295 « certain », 100 % non-take-up); validate refuses it (exit 3), from the first month its samples hold. The
+    first month held is valid: its reference months before it are the core's to range, not a refusal."""
+    assert _first_month_held(run_copy / "workspace") == dt.date(2025, 6, 1)
+    text = (run_copy / "run.toml").read_text()
+    month = re.search(r'first_month = "(\d{4}-\d{2})"', text)
+    assert month is not None and month.group(1) == "2026-06"
+    for first, out in (("2025-05", "may"), ("2024-01", "y2024"), ("2025-06", "june")):
+        (run_copy / f"{out}.toml").write_text(text.replace(month.group(0), f'first_month = "{first}"', 1)
+                                              .replace('output = "."', f'output = "{out}"', 1))
+    for out in ("may", "y2024"):
+        res = CliRunner().invoke(app, ["validate", str(run_copy / f"{out}.toml")])
+        assert res.exit_code == 3, res.output
+        assert ("is before the first month the monthly extracts hold (2025-06 in the records validate sampled): no "
+                "agency reports its payments and resources of that month") in " ".join(res.output.split())
+    assert CliRunner().invoke(app, ["validate", str(run_copy / "june.toml")]).exit_code == 0
+
+
+def test_detect_and_run_refuse_a_month_before_the_extracts(run_copy):
+    """``detect --month 2024-01`` on extracts of June 2025 to June 2026 exited 0 with 3,033 flags (252 RSA
+    « certain » whose reasons said « montant versé ce mois : 0,00 € » and « Aucun revenu transmis ») and ``run`` wrote
+    outreach lists of it: both refuse a month before the first month held (exit 3, naming it and why), as the month
+    after. The first month held is evaluated; a month before the rules' first modelled month is said so (exit 5), not
+    « rule aah_plafond: no formula in force »."""
+    ws = run_copy / "workspace"
+    assert _first_month_held(ws) == dt.date(2025, 6, 1)
+    runner = CliRunner()
+
+    def detect(month: str) -> object:
+        return runner.invoke(app, ["detect", "--workspace", str(ws), "--month", month, "--backend", "polars",
+                                   "--out", str(run_copy / f"d-{month}")])
+
+    res = detect("2025-05")
+    assert res.exit_code == 3, res.output
+    assert ("2025-05 is before the first month the monthly extracts hold (2025-06): no agency reports its payments "
+            "and resources of that month, which would be read as none") in " ".join(res.output.split())
+    assert not (run_copy / "d-2025-05" / "flags.parquet").exists()
+    res = detect("2019-01")
+    assert res.exit_code == 5, res.output
+    assert "not modelled in 2019-01; the earliest month it models is" in " ".join(res.output.split())
+    res = detect("2025-06")  # the first month held; the yearly benefits due before it are not judged, not refused
+    assert res.exit_code == 0, res.output
+    yearly = json.loads((run_copy / "d-2025-06" / "summary.json").read_text())["yearly"]
+    assert yearly["ars"]["judged"] is False and "payments held start after 2024-08" in yearly["ars"]["reason"]
+    text = (run_copy / "run.toml").read_text()
+    (run_copy / "may.toml").write_text(text.replace('first_month = "2026-06"', 'first_month = "2025-05"', 1)
+                                       .replace('output = "."', 'output = "may"', 1))
+    res = runner.invoke(app, ["run", str(run_copy / "may.toml")])
+    assert res.exit_code == 3, res.output
+    assert "2025-05 is before the first month the monthly extracts hold (2025-06)" in " ".join(res.output.split())
+    assert not (run_copy / "may" / "outputs").exists() or not any((run_copy / "may" / "outputs").rglob("*.parquet"))
+
+
 def test_a_key_from_a_missing_variable_names_the_setting(run_copy, monkeypatch):
     """``audit_key = { env = "X" }`` with X unset said « environment variable X is not set »: which setting asked
     for it was left to guess; now the error begins with run.toml's key (exit 4), and an agreement's key with its

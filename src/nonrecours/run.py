@@ -823,6 +823,7 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
     from nonrecours.connectors.ingest import _split_records, canonical_rows, faults_once
     from nonrecours.connectors.parse import FAULT_SCHEMA, check_rows, fault_frame, parse_record, raw_fields
     from nonrecours.connectors.readers import fit_to_header
+    from nonrecours.core.inputs import monthly_bounds
     from nonrecours.privacy import AuditKey, load_agreement, load_secret
 
     cfg = load_config(path)
@@ -855,12 +856,20 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
                             header = parsed.get_column(ref.field).drop_nulls()
                             date = header[0] if header.len() else None
                 date = date or dt.datetime.fromtimestamp(file.stat().st_mtime, tz=dt.UTC).date()
+                sampled: dict[str, list[pl.DataFrame]] = {}  # the sample's monthly rows: the first month they hold
                 for rec, parsed in parsed_records:  # the canonical checks ingest makes (a birth date after the extract)
-                    found += [check_rows(canon, emit, rec, fitted, extract_date=date)
-                              for emit, canon in canonical_rows(parsed, rec)]
+                    for emit, canon in canonical_rows(parsed, rec):
+                        found.append(check_rows(canon, emit, rec, fitted, extract_date=date))
+                        if emit.table in ("benefits_paid", "resources"):
+                            sampled.setdefault(emit.table, []).append(canon.select(
+                                pl.lit(fitted.agency).alias("source_agency"), "month", "benefit")
+                                if "benefit" in canon.columns else canon.select(
+                                pl.lit(fitted.agency).alias("source_agency"), "month"))
                 monthly = {e.table for rec in fitted.records for e in rec.emits} & {"benefits_paid", "resources"}
                 if monthly:
-                    reported.append({"source_agency": fitted.agency, "extract_date": date})
+                    first = monthly_bounds({t: pl.concat(f, how="diagonal_relaxed").lazy()
+                                            for t, f in sampled.items()})[1]
+                    reported.append({"source_agency": fitted.agency, "extract_date": date, "month": first})
                 # as ingest counts them: a line once in the rows, a fault once per line and column (the DGFiP's
                 # qualite, read for the foyer and the ménage, was « 2 × qualite » on one row: a tester, runB)
                 allf = faults_once([f.cast(FAULT_SCHEMA) for f in found])
@@ -888,19 +897,22 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
 
 
 def _months_reported(cfg: RunConfig, reported: list[dict[str, Any]]) -> None:
-    """Refuse, as the rules stage would after ingest, a month after the latest monthly extract: the extracts
-    ``validate`` read, and those a rerun's workspace already holds (``core.inputs.within_the_extracts``)."""
-    from nonrecours.core.inputs import within_the_extracts
+    """Refuse, as the rules stage would after ingest, a month after the latest monthly extract or before the first
+    month they hold (``core.inputs.within_the_extracts``): the extracts ``validate`` read (the first month from
+    their samples), and those a rerun's workspace already holds (whole)."""
+    from nonrecours.core.inputs import monthly_bounds, refuse_outside
 
-    dated = pl.DataFrame(reported, schema={"source_agency": pl.String, "extract_date": pl.Date}).lazy()
-    tables = {"benefits_paid": dated}
+    dates = [r["extract_date"] for r in reported if r["extract_date"] is not None]
+    firsts = [r["month"] for r in reported if r["month"] is not None]
+    latest, first = max(dates, default=None), min(firsts, default=None)
+    sampled = first is not None
     if (cfg.output / "workspace").is_dir():
-        held = _tables(cfg.output / "workspace")
-        tables |= {t: pl.concat([tables.get(t, dated.clear()), held[t].select(
-            pl.col("source_agency").cast(pl.String), "extract_date")]) for t in ("benefits_paid", "resources")
-            if t in held}
+        held_latest, held_first = monthly_bounds(_tables(cfg.output / "workspace"))
+        latest = max((d for d in (latest, held_latest) if d is not None), default=None)
+        if held_first is not None and (first is None or held_first <= first):
+            first, sampled = held_first, False
     for month in cfg.months:
-        within_the_extracts(tables, month)
+        refuse_outside(month, latest, first, sampled=sampled)
 
 
 def _trailer_refusal(file: Path, mapping: Any) -> str | None:

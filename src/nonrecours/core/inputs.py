@@ -48,8 +48,8 @@ from nonrecours.schemas.zonage import overseas_department, zone_apl_of
 __all__ = ["BEHIND_MIN_PAYMENTS", "FAMILY_PAYMENTS", "FOLLOWS_NATIONALITY", "PAYMENT_INPUTS", "PERSON_PAYMENTS",
            "RECEIVED_INPUTS",
            "SETTING_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts", "build_inputs", "build_month",
-           "earliest_reach", "listings_reach", "payments_reach", "population_facts", "reach_month", "with_payments",
-           "within_the_extracts"]
+           "earliest_reach", "listings_reach", "monthly_bounds", "payments_reach", "population_facts", "reach_month",
+           "refuse_outside", "with_payments", "within_the_extracts"]
 
 LEASE_KINDS = ("colocation", "chambre")
 """The housing record's kind of lease (schemas.tables.HOUSING): the rent is a colocataire's share, or the
@@ -228,12 +228,16 @@ def _sent_rows(lf: Mapping[str, pl.LazyFrame], agencies: Sequence[str], tables: 
 
 
 def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.date, *,
-                     config: CoreConfig | None = None) -> PopulationFacts:
+                     config: CoreConfig | None = None, due: bool = False) -> PopulationFacts:
     """The facts of :class:`PopulationFacts` for ``month``, read from the (whole) tables by the streaming
-    engine, so that memory does not follow the country's rows."""
+    engine, so that memory does not follow the country's rows. A month outside the extracts is refused
+    (``within_the_extracts``); ``due``: ``month`` is the month a yearly benefit's payment was due, read for a
+    later evaluated month, and one before the extracts is that benefit not judged (``detection.detect``'s
+    ``history_coverage``), not refused."""
     config = config or CoreConfig()
     lf = {k: (v.lazy() if isinstance(v, pl.DataFrame) else v) for k, v in tables.items()}
-    within_the_extracts(lf, month)
+    depth = lookback(config, month)  # first: a month before the rules' earliest is refused as such (exit 5)
+    within_the_extracts(lf, month, before=not due)
     sent = _sent_rows(lf, catalogue_row("aah").payers, ("persons", "unit_memberships"))
     paying = None
     if "benefits_paid" in lf:
@@ -246,25 +250,74 @@ def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: d
     synth = [lf[t].filter(pl.col("source_agency").cast(pl.String) == "synth").select("person_id").head(1)
              for t in ("persons", "unit_memberships") if t in lf]
     truth = bool(synth) and pl.concat(synth).collect(engine="streaming").height > 0
-    return PopulationFacts(sent, paying, resource_windows(lf, month, lookback(config, month)), truth,
+    return PopulationFacts(sent, paying, resource_windows(lf, month, depth), truth,
                            payments_reach(lf.get("benefits_paid"), month), listings_reach(lf.get("listings"), month))
 
 
-def within_the_extracts(lf: Mapping[str, pl.LazyFrame], month: dt.date) -> None:
+def _monthly_rows(lf: Mapping[str, pl.LazyFrame]) -> list[pl.LazyFrame]:
+    """The rows of the agencies reporting monthly: their payments (``benefits_paid``: of a monthly benefit where the
+    table names its benefit) and resources but the DGFiP's yearly incomes; each with the columns it has of
+    ``extract_date`` and ``month``."""
+    monthly = [b.code for b in CATALOGUE if not b.yearly]
+    parts = []
+    for t in ("benefits_paid", "resources"):
+        if t not in lf:
+            continue
+        names = lf[t].collect_schema().names()
+        rows = lf[t].filter(pl.col("source_agency").cast(pl.String) != "dgfip")
+        if t == "benefits_paid" and "benefit" in names:
+            rows = rows.filter(pl.col("benefit").cast(pl.String).is_in(monthly))
+        parts.append(rows.select(*(pl.col(c).cast(pl.Date) for c in ("extract_date", "month") if c in names)))
+    return parts
+
+
+def monthly_bounds(lf: Mapping[str, pl.LazyFrame]) -> tuple[dt.date | None, dt.date | None]:
+    """The latest extract date and the first month of the rows of the agencies reporting monthly (``_monthly_rows``),
+    None where no such row (or no such column) is."""
+    parts = _monthly_rows(lf)
+    if not parts:
+        return None, None
+    def bound(p: pl.LazyFrame, c: str) -> pl.Expr:
+        if c not in p.collect_schema().names():
+            return pl.lit(None, dtype=pl.Date).alias(c)
+        return pl.col(c).max() if c == "extract_date" else pl.col(c).min()
+
+    bounds = [p.select(bound(p, "extract_date"), bound(p, "month")) for p in parts]
+    found = pl.concat(bounds).collect(engine="streaming")
+    return found.get_column("extract_date").max(), found.get_column("month").min()  # type: ignore[return-value]
+
+
+def within_the_extracts(lf: Mapping[str, pl.LazyFrame], month: dt.date, *, before: bool = True) -> None:
     """Refuse a month after the latest extract of the agencies reporting monthly (payments, and resources but the
     DGFiP's yearly incomes): no extract could report it, so every agency's silence there is no report yet, not a
     payment nor an income of none, and the core read it as none (a salaried person of June, extracts of 28 June, had
     no resources in July: a « certain » RSA). Read on the workspace's whole tables (a part of a partitioned run may
-    hold nobody paid anything)."""
-    dates = [lf[t].filter(pl.col("source_agency").cast(pl.String) != "dgfip").select(pl.col("extract_date").max())
-             for t in ("benefits_paid", "resources") if t in lf and "extract_date" in lf[t].collect_schema().names()]
-    if not dates:
-        return
-    found = [d for d in pl.concat(dates).collect(engine="streaming").get_column("extract_date").to_list() if d]
-    if found and month > max(found).replace(day=1):
-        raise SchemaError(f"{month:%Y-%m} is after the latest monthly extract (dated {max(found):%d/%m/%Y}): no agency "
+    hold nobody paid anything).
+
+    ``before``: refuse too a month before the first month those rows are of (the earliest over every agency: a month
+    some agency's monthly rows reach is evaluated, each agency's own window then judged by the core as it is), for
+    the same reason: extracts holding June 2025 to June 2026 read 2025-05 as nobody paid and nobody earning (3,138
+    flags against 758 in 2025-06, 258 RSA « certain », all false alarms: an outside tester, 6 December 2026). The
+    reference months of the first month held (the RSA's three before, the CSS's twelve) do not refuse it: the core
+    reads an extract's months before its first as unknown within the CSS's year (``core.resources``' months before
+    the window), and detection judges no yearly benefit whose payments do not reach back to its month due."""
+    refuse_outside(month, *monthly_bounds(lf), before=before)
+
+
+def refuse_outside(month: dt.date, latest: dt.date | None, first: dt.date | None, *, before: bool = True,
+                   sampled: bool = False) -> None:
+    """``within_the_extracts``' refusal, from the latest extract date and the first month of the monthly rows
+    (``monthly_bounds``); ``sampled``: the first month is read from ``nonrecours validate``'s samples of the extracts
+    (their first records), said in the message."""
+    if latest is not None and month > latest.replace(day=1):
+        raise SchemaError(f"{month:%Y-%m} is after the latest monthly extract (dated {latest:%d/%m/%Y}): no agency "
                           "could report its payments and resources, which would be read as none; evaluate an earlier "
                           "month, or ingest the later extracts", table="benefits_paid")
+    if before and first is not None and month < first:
+        where = " in the records validate sampled" if sampled else ""
+        raise SchemaError(f"{month:%Y-%m} is before the first month the monthly extracts hold ({first:%Y-%m}{where}): "
+                          "no agency reports its payments and resources of that month, which would be read as none; "
+                          "evaluate a later month, or ingest the earlier extracts", table="benefits_paid")
 
 
 def _aah_payers_know(lf: Mapping[str, pl.LazyFrame], sent: bool) -> pl.Series | None:
@@ -314,8 +367,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     lf = {k: (v.lazy() if isinstance(v, pl.DataFrame) else v) for k, v in tables.items()}
     if "persons" not in lf and "unit_memberships" not in lf:
         raise SchemaError("table needed to build the rule inputs", table="persons")
-    if facts is None:
-        facts = population_facts(lf, month, config=config)
+    if facts is None:  # a yearly benefit's due month (``targets``) before the extracts is not refused
+        facts = population_facts(lf, month, config=config, due=targets is not None)
     depth = lookback(config, month)
     if targets is not None:
         own = lookback(config.model_copy(update={"targets": tuple(targets)}), month)

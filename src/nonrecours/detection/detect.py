@@ -1693,7 +1693,7 @@ def _detect_parts(partitions: Partitions, month: dt.date, *, backend: str, confi
     if facts is None:
         facts = population_facts(partitions.source, month, config=core_config)
     paid_known = payments_known(partitions.source, config.benefits)
-    due_facts = {d: population_facts(partitions.source, d, config=core_config)
+    due_facts = {d: population_facts(partitions.source, d, config=core_config, due=True)
                  for d in _earlier_dues(config.benefits, month)}
     history = history_coverage(partitions.source, month, config.benefits)
     unidentified = unidentified_paid(partitions.source, config.benefits, month, window=config.paid_window)

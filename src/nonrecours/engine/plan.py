@@ -471,8 +471,24 @@ def input_depths(targets: list[str] | tuple[str, ...], registry: Registry, month
     month shifts alone. A plan also types, flattens and shares every expression and binds every parameter (0.5 s
     for every benefit's targets); the core asks the depths of each month it builds (the 13 months of a synthetic
     truth), most of them months no evaluation of every target then plans. Whose variables reach which input does
-    not depend on the parameters' values (both branches of a condition are planned), so the depths are the plan's."""
+    not depend on the parameters' values (both branches of a condition are planned), so the depths are the plan's.
+
+    A month before the earliest law a target encodes is refused as the plan refuses it (``NotModelledError``, naming
+    the benefit and the earliest month it models, exit 5), not as the rule variant missing (« rule aah_plafond: no
+    formula in force in 2019-01 », which did not say the month was the problem: an outside tester)."""
     month = month.replace(day=1)
+    try:
+        return _input_depths(targets, registry, month)
+    except NotInForceError as exc:
+        if isinstance(exc, NotModelledError):
+            raise
+        from nonrecours.rules.params import default_parameters
+
+        _build(targets, registry, default_parameters(), (month,))  # raises NotModelledError for the first target out
+        raise
+
+
+def _input_depths(targets: list[str] | tuple[str, ...], registry: Registry, month: dt.date) -> dict[str, int]:
     depth: dict[str, int] = {}
     seen: set[tuple[str, int]] = set()
     todo = [(t, 0) for t in targets]
