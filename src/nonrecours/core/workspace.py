@@ -18,9 +18,9 @@ from nonrecours.core.resources import CoreConfig
 from nonrecours.errors import SchemaError
 from nonrecours.schemas.codes import RESOURCE_KINDS
 
-__all__ = ["Recorded", "RecordedLayouts", "file_agency", "follower_kinds", "ingest_sequences", "latest_first",
-           "recorded_layouts", "recorded_member_line_payers", "run_entitlements", "scan_workspace", "with_recorded",
-           "workspace_core_config"]
+__all__ = ["READ_IF_PRESENT", "Recorded", "RecordedLayouts", "file_agency", "follower_kinds", "ingest_sequences",
+           "latest_first", "recorded_layouts", "recorded_member_line_payers", "run_entitlements", "scan_workspace",
+           "with_recorded", "workspace_core_config", "workspace_files"]
 
 log = logging.getLogger("nonrecours.core")
 
@@ -50,15 +50,62 @@ def scan_workspace(workspace: Path, agencies: Iterable[str] | None = None) -> di
     kept = None if agencies is None else set(agencies)
     out = {}
     for name in [*TABLES, UNIDENTIFIED_MEMBERS]:
-        files = sorted((workspace / name).glob("*.parquet")) if (workspace / name).is_dir() else []
-        if kept is not None:
-            files = [f for f in files if file_agency(f) in kept]
+        files = workspace_files(workspace, name, agencies=kept)
         if files and name == UNIDENTIFIED_MEMBERS:  # files written before the members' birth month, sex and
             # commune were kept lack them: null there (unknown), not a schema error
             out[name] = pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed")
         elif files:
             out[name] = _latest_per_key(name, files)
     return out
+
+
+READ_IF_PRESENT: dict[str, frozenset[str]] = {
+    "benefits_paid": frozenset({"paying_agency", "extract_date"}),
+    "resources": frozenset({"extract_date"}),
+}
+"""Required columns of a canonical table that the code reads only where a file has them (workspaces ingested
+before they were added): their absence is an older workspace, not a damaged one (``workspace_files``). A missing
+nullable column is read as unknown the same way."""
+
+
+def workspace_files(workspace: Path, name: str, *, agencies: Iterable[str] | None = None) -> list[Path]:
+    """The Parquet files of the workspace table ``name`` (of ``agencies``' extracts only, when given), each checked
+    against its canonical schema by reading its footer (cheap): a file that is not readable Parquet (truncated,
+    overwritten), lacks a required column or holds a column of another type than the canonical one raises
+    ``SchemaError`` naming the file (its path in the workspace) and the fault, never a value (exit 3: input data
+    invalid). Without it the scan failed later, deep in a plan, as « unexpected ComputeError » (exit 1) naming no
+    file or another one (an outside tester, 6 December 2026). A missing nullable column (or one of
+    ``READ_IF_PRESENT``) is an older workspace, read as before; a column not in the canonical schema is kept."""
+    from nonrecours.connectors.parse import UNIDENTIFIED_SCHEMA
+    from nonrecours.schemas import TABLES, UNIDENTIFIED_MEMBERS
+
+    folder = Path(workspace) / name
+    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    if agencies is not None:
+        kept = set(agencies)
+        files = [f for f in files if file_agency(f) in kept]
+    spec = TABLES.get(name)
+    expected = spec.schema if spec is not None else UNIDENTIFIED_SCHEMA if name == UNIDENTIFIED_MEMBERS else {}
+    required = ([] if spec is None else
+                [c for c in spec.schema if c not in spec.nullable and c not in READ_IF_PRESENT.get(name, ())])
+    for f in files:
+        where = f"workspace file {name}/{f.name}"
+        try:
+            have = pl.read_parquet_schema(f)
+        except Exception as exc:  # any reader failure is the file's: named, with the error's kind
+            raise SchemaError(f"{where}: not a readable Parquet file ({type(exc).__name__})") from None
+        missing = [c for c in required if c not in have]
+        if missing:
+            raise SchemaError(f"{where}: missing column {missing[0]}, required in the table {name}")
+        for col, dtype in expected.items():
+            if col in have and not _same_type(have[col], dtype):
+                raise SchemaError(f"{where}: column {col} of type {have[col]} where {dtype} is expected")
+    return files
+
+
+def _same_type(have: pl.DataType, expected: pl.DataType) -> bool:
+    """``have`` is ``expected``, or both are enums (of codes added since the file was written: still read)."""
+    return have == expected or (isinstance(have, pl.Enum) and isinstance(expected, pl.Enum))
 
 
 def _latest_per_key(name: str, files: list[Path]) -> pl.LazyFrame:
