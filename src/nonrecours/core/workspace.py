@@ -283,7 +283,7 @@ def run_entitlements(workspace: Path, month: dt.date, out: Path, *, backend: str
     """Evaluate the configured targets for ``month`` on ``workspace`` (``missing_inputs="error"``: every
     input comes from the core, central values for unknowns) and write the results, provenance, unknowns
     and a JSON summary (counts, conflicts, tables absent) under ``out``."""
-    from nonrecours.engine import evaluate
+    from nonrecours.engine import amounts_to_the_cent, evaluate
 
     config = workspace_core_config(workspace, config)
     tables = scan_workspace(workspace)
@@ -301,7 +301,10 @@ def run_entitlements(workspace: Path, month: dt.date, out: Path, *, backend: str
     tag = f"{month:%Y-%m}"
     paths = {"entitlements": out / f"entitlements-{tag}.parquet", "provenance": out / f"provenance-{tag}.parquet",
              "unknowns": out / f"unknowns-{tag}.parquet", "summary": out / f"core-{tag}.json"}
-    result["famille"].join(away, on="famille_id", how="anti").write_parquet(paths["entitlements"])
+    # amounts to the cent, as the run's rules stage writes them (docs/run.md): this command wrote 826.4800700000001
+    # where the run's file holds 826.48 (an outside tester, 6 December 2026)
+    amounts_to_the_cent(result["famille"].join(away, on="famille_id", how="anti"), list(config.targets)).write_parquet(
+        paths["entitlements"])
     core.provenance.write_parquet(paths["provenance"])
     core.unknowns.write_parquet(paths["unknowns"])
     from nonrecours.schemas import TABLES
