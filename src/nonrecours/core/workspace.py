@@ -104,8 +104,19 @@ def workspace_files(workspace: Path, name: str, *, agencies: Iterable[str] | Non
 
 
 def _same_type(have: pl.DataType, expected: pl.DataType) -> bool:
-    """``have`` is ``expected``, or both are enums (of codes added since the file was written: still read)."""
-    return have == expected or (isinstance(have, pl.Enum) and isinstance(expected, pl.Enum))
+    """``have`` is of ``expected``'s kind, as the readers cast a column to its canonical type where they read it:
+    a number (integer, float or decimal: a workspace a team wrote itself holds floats), a code (enum, of codes
+    added since the file was written, categorical or text), a boolean, a date, a list. Text where an amount is
+    expected, or a number where a date is, is damage."""
+    return have == expected or _kind(have) == _kind(expected)
+
+
+def _kind(dtype: pl.DataType) -> object:
+    if dtype.is_numeric():
+        return "number"
+    if isinstance(dtype, (pl.Enum, pl.Categorical, pl.String)):
+        return "code"
+    return dtype.base_type()
 
 
 def _latest_per_key(name: str, files: list[Path]) -> pl.LazyFrame:
