@@ -237,7 +237,7 @@ def _same_period_extracts(workspace: Path) -> list[str]:
     order = ingest_sequences(workspace)
     found: list[str] = []
     for table in ("benefits_paid", "resources"):
-        files = workspace_files(workspace, table)
+        files = workspace_files(workspace, table, columns=("source_agency", "extract_id", "extract_date", "month"))
         if not files:
             continue
         spans = latest_first(
@@ -269,7 +269,7 @@ def _months_missing(workspace: Path) -> list[str]:
     from nonrecours.core.resources import months_held
     from nonrecours.core.workspace import workspace_files
 
-    files = workspace_files(workspace, "resources")
+    files = workspace_files(workspace, "resources", columns=("source_agency", "month"))
     if not files:
         return []
     held = (pl.scan_parquet(files).filter(pl.col("source_agency").cast(pl.String) != "dgfip")

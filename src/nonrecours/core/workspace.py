@@ -68,14 +68,16 @@ before they were added): their absence is an older workspace, not a damaged one 
 nullable column is read as unknown the same way."""
 
 
-def workspace_files(workspace: Path, name: str, *, agencies: Iterable[str] | None = None) -> list[Path]:
+def workspace_files(workspace: Path, name: str, *, agencies: Iterable[str] | None = None,
+                    columns: Iterable[str] | None = None) -> list[Path]:
     """The Parquet files of the workspace table ``name`` (of ``agencies``' extracts only, when given), each checked
     against its canonical schema by reading its footer (cheap): a file that is not readable Parquet (truncated,
     overwritten), lacks a required column or holds a column of another type than the canonical one raises
     ``SchemaError`` naming the file (its path in the workspace) and the fault, never a value (exit 3: input data
     invalid). Without it the scan failed later, deep in a plan, as « unexpected ComputeError » (exit 1) naming no
     file or another one (an outside tester, 6 December 2026). A missing nullable column (or one of
-    ``READ_IF_PRESENT``) is an older workspace, read as before; a column not in the canonical schema is kept."""
+    ``READ_IF_PRESENT``) is an older workspace, read as before; a column not in the canonical schema is kept.
+    ``columns``: a reader of those columns only (the run's notes on the extracts read) checks those."""
     from nonrecours.connectors.parse import UNIDENTIFIED_SCHEMA
     from nonrecours.schemas import TABLES, UNIDENTIFIED_MEMBERS
 
@@ -86,8 +88,11 @@ def workspace_files(workspace: Path, name: str, *, agencies: Iterable[str] | Non
         files = [f for f in files if file_agency(f) in kept]
     spec = TABLES.get(name)
     expected = spec.schema if spec is not None else UNIDENTIFIED_SCHEMA if name == UNIDENTIFIED_MEMBERS else {}
+    if columns is not None:
+        wanted = set(columns)
+        expected = {c: t for c, t in expected.items() if c in wanted}
     required = ([] if spec is None else
-                [c for c in spec.schema if c not in spec.nullable and c not in READ_IF_PRESENT.get(name, ())])
+                [c for c in expected if c not in spec.nullable and c not in READ_IF_PRESENT.get(name, ())])
     for f in files:
         where = f"workspace file {name}/{f.name}"
         try:
