@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import polars as pl
@@ -209,7 +210,11 @@ def test_validate_refuses_a_month_after_the_extracts(run_copy):
     _claim(run_copy / "july", load_config(run_copy / "july.toml").digest())  # a stopped run of this configuration
     held = run_copy / "july" / "workspace" / "benefits_paid"
     held.mkdir(parents=True)
-    july_extract = pl.DataFrame({"source_agency": ["caf"], "extract_date": [dt.date(2026, 7, 28)]})
+    # a canonical file (the workspace's files are checked against their table, core.workspace.workspace_files)
+    from nonrecours.schemas import BENEFITS_PAID
+
+    july_extract = pl.DataFrame([("famille", "F1", None, "rsa", dt.date(2026, 7, 1), Decimal("500.00"), "caf", "caf",
+                                  "x", dt.date(2026, 7, 28))], schema=BENEFITS_PAID.polars_schema, orient="row")
     july_extract.write_parquet(held / "caf-x.parquet")
     assert validate(run_copy / "july.toml")
     june = text.replace('output = "."', 'output = "june"', 1)

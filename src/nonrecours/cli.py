@@ -953,6 +953,8 @@ def outreach_open(
     out: Annotated[Path | None, typer.Option("--out", help="Where to write the opened list (mode 600: it holds "
                                              "record numbers), never inside a run folder; default: LIST's name "
                                              "with '-opened' before the suffix, in the current folder.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace the file --out names (or the default one) when it "
+                                        "exists; without it an existing file is refused (exit 2).")] = False,
 ) -> None:
     """Turn the return tokens of a list back into the agency's own record numbers, locally."""
     _file_to_write(out, "--out", f"{list_path.stem}-opened{list_path.suffix}")
@@ -965,6 +967,11 @@ def outreach_open(
     contacting = [a for a in AGENCIES if a not in ("drm", "synth")]
     if agency not in contacting:
         raise errors.ConfigError(f"unknown agency {agency}; expected one of {', '.join(contacting)}")
+    target = out or Path.cwd() / f"{list_path.stem}-opened{list_path.suffix}"
+    if target.exists() and not force:  # an earlier opened list (record numbers: NIRs for the CNAM) was silently
+        # replaced (an outside tester, 6 December 2026): refused before any work, as a usage error
+        raise errors.ConfigError(f"{target} exists (an earlier opened list?): give another --out, or --force to "
+                                 "replace it")
     terms = load_agreement(exchange or Path(__file__).parent / "connectors" / "exchange.toml")
     secret = load_secret(key)
     try:
@@ -974,7 +981,6 @@ def outreach_open(
     except Exception as exc:  # a reader's message may quote cells: say only what failed
         raise errors.SchemaError(f"{list_path.name} cannot be read as an outreach list "
                                  f"({type(exc).__name__})") from None
-    target = out or Path.cwd() / f"{list_path.stem}-opened{list_path.suffix}"
     run_folder = next((f for f in target.resolve().parents if (f / MANIFEST).is_file()), None)
     if run_folder is not None:  # the run's outputs are audited and leave the CAF: record numbers (NIRs for the
         # CNAM) written beside them broke `audit verify` and went wherever the folder goes (found probing, 5 Dec.)

@@ -232,12 +232,12 @@ def _same_period_extracts(workspace: Path) -> list[str]:
     under another name kept the payments it withdrew (found probing the monthly operations from the docs alone, 5
     December 2026): said, as the docs say how to replace a file (same name). Monthly files repeating the months
     before end on different months: not said."""
-    from nonrecours.core.workspace import ingest_sequences, latest_first
+    from nonrecours.core.workspace import ingest_sequences, latest_first, workspace_files
 
     order = ingest_sequences(workspace)
     found: list[str] = []
     for table in ("benefits_paid", "resources"):
-        files = sorted((workspace / table).glob("*.parquet"))
+        files = workspace_files(workspace, table, columns=("source_agency", "extract_id", "extract_date", "month"))
         if not files:
             continue
         spans = latest_first(
@@ -267,8 +267,9 @@ def _months_missing(workspace: Path) -> list[str]:
     transfer): said, as the core estimates each person's month from the months around it (``core.resources``),
     where it was read as a month of no income for everyone."""
     from nonrecours.core.resources import months_held
+    from nonrecours.core.workspace import workspace_files
 
-    files = sorted((workspace / "resources").glob("*.parquet"))
+    files = workspace_files(workspace, "resources", columns=("source_agency", "month"))
     if not files:
         return []
     held = (pl.scan_parquet(files).filter(pl.col("source_agency").cast(pl.String) != "dgfip")

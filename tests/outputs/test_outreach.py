@@ -279,6 +279,40 @@ def test_cli_open_refuses_a_folder_as_out_before_any_work(tmp_path, flags, recor
     assert res.exit_code == 0 and [p.name for p in folder.iterdir()] == ["opened.parquet"], res.output
 
 
+def test_cli_open_refuses_an_existing_opened_list_unless_forced(tmp_path, flags, records, affiliations, monkeypatch):
+    """An earlier opened list (record numbers: NIRs for the CNAM) was silently replaced (an outside tester, 6 December
+    2026): an existing output is refused, exit 2, before the key is tried and with the file left as it was;
+    ``--force`` replaces it."""
+    keyfiles = {a: write_secret_file(tmp_path / f"{a}.key") for a in ("caf", "cnam", "cnav", "msa", "france_travail")}
+    keys = {a: derive_return_key(load_secret(p), a, EXCHANGE, PURPOSE) for a, p in keyfiles.items()}
+    caf = write_parquet(build_outreach(flags, records=records, keys=keys, affiliations=affiliations)["caf"],
+                        tmp_path / "outreach_caf.parquet")
+    desk = tmp_path / "desk"
+    desk.mkdir()
+    monkeypatch.chdir(desk)
+    runner = CliRunner()
+    first = runner.invoke(app, ["outreach", "open", str(caf), "--agency", "caf", "--key", str(keyfiles["caf"])])
+    assert first.exit_code == 0, first.output
+    default = desk / "outreach_caf-opened.parquet"
+    default.write_bytes(b"an earlier list")
+    other = tmp_path / "mine.parquet"
+    other.write_bytes(b"an earlier list")
+    for out, key in ((None, "caf"), (other, "caf"), (other, "msa")):
+        res = runner.invoke(app, ["outreach", "open", str(caf), "--agency", "caf", "--key", str(keyfiles[key]),
+                                  *(["--out", str(out)] if out else [])])
+        said = " ".join(res.output.split())
+        assert res.exit_code == 2, said
+        assert f"{out or default} exists (an earlier opened list?): give another --out, or --force to replace it" \
+            in said
+    assert default.read_bytes() == other.read_bytes() == b"an earlier list"
+    for out in (None, other):
+        res = runner.invoke(app, ["outreach", "open", str(caf), "--agency", "caf", "--key", str(keyfiles["caf"]),
+                                  "--force", *(["--out", str(out)] if out else [])])
+        assert res.exit_code == 0, res.output
+    assert pl.read_parquet(default).equals(pl.read_parquet(other))
+    assert pl.read_parquet(other).get_column("record_id").drop_nulls().len() > 0
+
+
 def test_written_lists_carry_no_pseudonym(tmp_path, lists, flags):
     """The lists travel to agencies: no workspace pseudonym (person or unit) may be in them, only tokens."""
     from nonrecours.outputs.writers import write_table

@@ -18,9 +18,9 @@ from nonrecours.core.resources import CoreConfig
 from nonrecours.errors import SchemaError
 from nonrecours.schemas.codes import RESOURCE_KINDS
 
-__all__ = ["Recorded", "RecordedLayouts", "file_agency", "follower_kinds", "ingest_sequences", "latest_first",
-           "recorded_layouts", "recorded_member_line_payers", "run_entitlements", "scan_workspace", "with_recorded",
-           "workspace_core_config"]
+__all__ = ["READ_IF_PRESENT", "Recorded", "RecordedLayouts", "file_agency", "follower_kinds", "ingest_sequences",
+           "latest_first", "recorded_layouts", "recorded_member_line_payers", "run_entitlements", "scan_workspace",
+           "with_recorded", "workspace_core_config", "workspace_files"]
 
 log = logging.getLogger("nonrecours.core")
 
@@ -50,15 +50,78 @@ def scan_workspace(workspace: Path, agencies: Iterable[str] | None = None) -> di
     kept = None if agencies is None else set(agencies)
     out = {}
     for name in [*TABLES, UNIDENTIFIED_MEMBERS]:
-        files = sorted((workspace / name).glob("*.parquet")) if (workspace / name).is_dir() else []
-        if kept is not None:
-            files = [f for f in files if file_agency(f) in kept]
+        files = workspace_files(workspace, name, agencies=kept)
         if files and name == UNIDENTIFIED_MEMBERS:  # files written before the members' birth month, sex and
             # commune were kept lack them: null there (unknown), not a schema error
             out[name] = pl.concat([pl.scan_parquet(f) for f in files], how="diagonal_relaxed")
         elif files:
             out[name] = _latest_per_key(name, files)
     return out
+
+
+READ_IF_PRESENT: dict[str, frozenset[str]] = {
+    "benefits_paid": frozenset({"paying_agency", "extract_date"}),
+    "resources": frozenset({"extract_date"}),
+}
+"""Required columns of a canonical table that the code reads only where a file has them (workspaces ingested
+before they were added): their absence is an older workspace, not a damaged one (``workspace_files``). A missing
+nullable column is read as unknown the same way."""
+
+
+def workspace_files(workspace: Path, name: str, *, agencies: Iterable[str] | None = None,
+                    columns: Iterable[str] | None = None) -> list[Path]:
+    """The Parquet files of the workspace table ``name`` (of ``agencies``' extracts only, when given), each checked
+    against its canonical schema by reading its footer (cheap): a file that is not readable Parquet (truncated,
+    overwritten), lacks a required column or holds a column of another type than the canonical one raises
+    ``SchemaError`` naming the file (its path in the workspace) and the fault, never a value (exit 3: input data
+    invalid). Without it the scan failed later, deep in a plan, as « unexpected ComputeError » (exit 1) naming no
+    file or another one (an outside tester, 6 December 2026). A missing nullable column (or one of
+    ``READ_IF_PRESENT``) is an older workspace, read as before; a column not in the canonical schema is kept.
+    ``columns``: a reader of those columns only (the run's notes on the extracts read) checks those."""
+    from nonrecours.connectors.parse import UNIDENTIFIED_SCHEMA
+    from nonrecours.schemas import TABLES, UNIDENTIFIED_MEMBERS
+
+    folder = Path(workspace) / name
+    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    if agencies is not None:
+        kept = set(agencies)
+        files = [f for f in files if file_agency(f) in kept]
+    spec = TABLES.get(name)
+    expected = spec.schema if spec is not None else UNIDENTIFIED_SCHEMA if name == UNIDENTIFIED_MEMBERS else {}
+    if columns is not None:
+        wanted = set(columns)
+        expected = {c: t for c, t in expected.items() if c in wanted}
+    required = ([] if spec is None else
+                [c for c in expected if c not in spec.nullable and c not in READ_IF_PRESENT.get(name, ())])
+    for f in files:
+        where = f"workspace file {name}/{f.name}"
+        try:
+            have = pl.read_parquet_schema(f)
+        except Exception as exc:  # any reader failure is the file's: named, with the error's kind
+            raise SchemaError(f"{where}: not a readable Parquet file ({type(exc).__name__})") from None
+        missing = [c for c in required if c not in have]
+        if missing:
+            raise SchemaError(f"{where}: missing column {missing[0]}, required in the table {name}")
+        for col, dtype in expected.items():
+            if col in have and not _same_type(have[col], dtype):
+                raise SchemaError(f"{where}: column {col} of type {have[col]} where {dtype} is expected")
+    return files
+
+
+def _same_type(have: pl.DataType, expected: pl.DataType) -> bool:
+    """``have`` is of ``expected``'s kind, as the readers cast a column to its canonical type where they read it:
+    a number (integer, float or decimal: a workspace a team wrote itself holds floats), a code (enum, of codes
+    added since the file was written, categorical or text), a boolean, a date, a list. Text where an amount is
+    expected, or a number where a date is, is damage."""
+    return have == expected or _kind(have) == _kind(expected)
+
+
+def _kind(dtype: pl.DataType) -> object:
+    if dtype.is_numeric():
+        return "number"
+    if isinstance(dtype, (pl.Enum, pl.Categorical, pl.String)):
+        return "code"
+    return dtype.base_type()
 
 
 def _latest_per_key(name: str, files: list[Path]) -> pl.LazyFrame:
@@ -236,7 +299,7 @@ def run_entitlements(workspace: Path, month: dt.date, out: Path, *, backend: str
     """Evaluate the configured targets for ``month`` on ``workspace`` (``missing_inputs="error"``: every
     input comes from the core, central values for unknowns) and write the results, provenance, unknowns
     and a JSON summary (counts, conflicts, tables absent) under ``out``."""
-    from nonrecours.engine import evaluate
+    from nonrecours.engine import amounts_to_the_cent, evaluate
 
     config = workspace_core_config(workspace, config)
     tables = scan_workspace(workspace)
@@ -254,7 +317,10 @@ def run_entitlements(workspace: Path, month: dt.date, out: Path, *, backend: str
     tag = f"{month:%Y-%m}"
     paths = {"entitlements": out / f"entitlements-{tag}.parquet", "provenance": out / f"provenance-{tag}.parquet",
              "unknowns": out / f"unknowns-{tag}.parquet", "summary": out / f"core-{tag}.json"}
-    result["famille"].join(away, on="famille_id", how="anti").write_parquet(paths["entitlements"])
+    # amounts to the cent, as the run's rules stage writes them (docs/run.md): this command wrote 826.4800700000001
+    # where the run's file holds 826.48 (an outside tester, 6 December 2026)
+    amounts_to_the_cent(result["famille"].join(away, on="famille_id", how="anti"), list(config.targets)).write_parquet(
+        paths["entitlements"])
     core.provenance.write_parquet(paths["provenance"])
     core.unknowns.write_parquet(paths["unknowns"])
     from nonrecours.schemas import TABLES

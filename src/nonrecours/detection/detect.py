@@ -1327,8 +1327,15 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     n_unid = dict(flags.filter(pl.col("_unid_payer").is_not_null() & (pl.col("_unobserved").fill_null("") != "slip"))
                   .group_by("benefit").len().iter_rows())
     n_granted = dict(flags.filter(pl.col("_granted_by").is_not_null()).group_by("benefit").len().iter_rows())
-    flags = flags.select([pl.col(c).cast(t) for c, t in FLAGS_SCHEMA.items()]).sort("benefit", "unit_id")
-    units_out = units.select([pl.col(c).cast(t) for c, t in UNITS_SCHEMA.items()]).sort("benefit", "unit_id")
+    # what is paid of a benefit whose payments no extract reports is unknown, not 0 (« Payments nobody reports are
+    # unknown, not zero »): null in the files, as in the statistics; a team filtering on paid == 0 read the chèque
+    # énergie's 0.0 as « not paid » (an outside tester, 6 December 2026). The reasons above say « versements non
+    # transmis » already; the readers of these columns take a null as nothing paid where they need a number.
+    unknown_paid = pl.col("benefit").is_in(sorted(unreported))
+    unpaid = {c: pl.when(unknown_paid).then(None).otherwise(pl.col(c)).alias(c) for c in ("paid", "paid_before")}
+    flags = flags.select([unpaid.get(c, pl.col(c)).cast(t) for c, t in FLAGS_SCHEMA.items()]).sort("benefit", "unit_id")
+    units_out = units.select([unpaid.get(c, pl.col(c)).cast(t) for c, t in UNITS_SCHEMA.items()]).sort("benefit",
+                                                                                                       "unit_id")
     summary = _summary(core, units, flags, excl, checked, backend, config)
     summary["payments_known"] = paid_known
     summary["payments_behind"] = {a: f"{m:%Y-%m}" for a, m in reach.items()}

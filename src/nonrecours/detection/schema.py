@@ -28,8 +28,8 @@ FLAGS_SCHEMA: dict[str, pl.DataType] = {
     "amount_low": pl.Float64(),                 # monthly euros, least favourable unknowns (a coverage, the
     "amount_central": pl.Float64(),             # CSS: the participation the foyer would pay, 0 if free)
     "amount_high": pl.Float64(),
-    "paid": pl.Float64(),                       # paid this month (0 when nothing)
-    "paid_before": pl.Float64(),                # paid over the months before (window of the run)
+    "paid": pl.Float64(),                       # paid this month (0 when nothing; null: payments unknown)
+    "paid_before": pl.Float64(),                # paid over the months before (window of the run; null: unknown)
     "deciding_unknowns": pl.List(pl.String()),  # inputs whose value decides the grade
     "reasons": pl.List(pl.String()),            # plain French, each with the agency of the fact used
     "linked": pl.List(pl.String()),             # other benefits this flag brings (RSA -> css_free)
@@ -46,11 +46,11 @@ UNITS_SCHEMA: dict[str, pl.DataType] = {
     "amount_low": pl.Float64(),
     "amount_central": pl.Float64(),
     "amount_high": pl.Float64(),
-    "paid": pl.Float64(),
+    "paid": pl.Float64(),                       # paid this month (0 when nothing; null: payments unknown)
     "excluded": pl.String(),                    # null, or the exclusion that applies (pending_claim, ...)
     "claimant_id": pl.String(),                 # person_id (pseudonym) of the claimant
     "adult_ids": pl.List(pl.String()),          # person_ids of the unit's adults (to score against a truth)
-    "paid_before": pl.Float64(),                # paid over the months before (window of the run)
+    "paid_before": pl.Float64(),                # paid over the months before (window of the run; null: unknown)
     "receiving": pl.Boolean(),                  # paid this month (or within the grace months)
     "entitled_low": pl.Boolean(),               # entitled with every unknown at its low end
     "entitled_central": pl.Boolean(),

@@ -34,7 +34,11 @@ _NO_TOKENS = pl.DataFrame(schema={"agency": pl.String, "person_id": pl.String, "
 
 
 def _table(workspace: Path, name: str) -> pl.LazyFrame | None:
-    files = sorted((workspace / name).glob("*.parquet")) if (workspace / name).is_dir() else []
+    """The workspace table ``name``, its files checked as every reader of a workspace checks them
+    (``core.workspace.workspace_files``: a damaged file is named, exit 3)."""
+    from nonrecours.core.workspace import workspace_files
+
+    files = workspace_files(workspace, name)
     return pl.scan_parquet(files) if files else None
 
 
