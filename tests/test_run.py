@@ -232,8 +232,13 @@ def _first_month_held(workspace: Path) -> dt.date:
 def test_validate_refuses_a_month_before_the_extracts(run_copy):
     """A month before the first month the monthly extracts hold (June 2025 to June 2026: May 2025) was valid, and the
     run then wrote outreach lists and statistics of nobody paid and nobody earning (an outside tester: CAF 422 rows,
-    295 « certain », 100 % non-take-up); validate refuses it (exit 3), from the first month its samples hold. The
-    first month held is valid: its reference months before it are the core's to range, not a refusal."""
+    295 « certain », 100 % non-take-up); validate refuses it (exit 3) from the first month its samples hold when each
+    is its whole file. The first month held is valid: its reference months before it are the core's to range, not a
+    refusal. A sample of part of a file bounds its first month from above only (an extract listing its latest month
+    first): validate then leaves that month to the run's own check (below), never refusing a month the run accepts."""
+    from nonrecours.errors import SchemaError
+    from nonrecours.run import _months_reported
+
     assert _first_month_held(run_copy / "workspace") == dt.date(2025, 6, 1)
     text = (run_copy / "run.toml").read_text()
     month = re.search(r'first_month = "(\d{4}-\d{2})"', text)
@@ -241,12 +246,16 @@ def test_validate_refuses_a_month_before_the_extracts(run_copy):
     for first, out in (("2025-05", "may"), ("2024-01", "y2024"), ("2025-06", "june")):
         (run_copy / f"{out}.toml").write_text(text.replace(month.group(0), f'first_month = "{first}"', 1)
                                               .replace('output = "."', f'output = "{out}"', 1))
+    partial = CliRunner().invoke(app, ["validate", str(run_copy / "may.toml")])  # the demo's CAF extract: > 1 MiB
+    assert partial.exit_code == 0, partial.output
+    read = {"source_agency": "caf", "extract_date": dt.date(2026, 6, 28), "month": dt.date(2025, 6, 1)}
     for out in ("may", "y2024"):
-        res = CliRunner().invoke(app, ["validate", str(run_copy / f"{out}.toml")])
-        assert res.exit_code == 3, res.output
+        with pytest.raises(SchemaError) as err:
+            _months_reported(load_config(run_copy / f"{out}.toml"), [read | {"whole": True}])
         assert ("is before the first month the monthly extracts hold (2025-06 in the records validate sampled): no "
-                "agency reports its payments and resources of that month") in " ".join(res.output.split())
-    assert CliRunner().invoke(app, ["validate", str(run_copy / "june.toml")]).exit_code == 0
+                "agency reports its payments and resources of that month") in str(err.value)
+        _months_reported(load_config(run_copy / f"{out}.toml"), [read | {"whole": False}])  # the run decides
+    _months_reported(load_config(run_copy / "june.toml"), [read | {"whole": True}])
 
 
 def test_detect_and_run_refuse_a_month_before_the_extracts(run_copy):

@@ -868,9 +868,13 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
                                 pl.lit(fitted.agency).alias("source_agency"), "month"))
                 monthly = {e.table for rec in fitted.records for e in rec.emits} & {"benefits_paid", "resources"}
                 if monthly:
+                    # a sample of the first records bounds the file's first month from above only (an extract
+                    # listing its latest month first): it tells the first month when it holds the whole file
+                    whole = sample.height < _SAMPLE_ROWS and file.stat().st_size <= sample_bytes
                     first = monthly_bounds({t: pl.concat(f, how="diagonal_relaxed").lazy()
                                             for t, f in sampled.items()})[1]
-                    reported.append({"source_agency": fitted.agency, "extract_date": date, "month": first})
+                    reported.append({"source_agency": fitted.agency, "extract_date": date, "month": first,
+                                     "whole": whole})
                 # as ingest counts them: a line once in the rows, a fault once per line and column (the DGFiP's
                 # qualite, read for the foyer and the ménage, was « 2 × qualite » on one row: a tester, runB)
                 allf = faults_once([f.cast(FAULT_SCHEMA) for f in found])
@@ -900,12 +904,15 @@ def validate(path: str | Path, *, sample_bytes: int = 1 << 20) -> list[FileCheck
 def _months_reported(cfg: RunConfig, reported: list[dict[str, Any]]) -> None:
     """Refuse, as the rules stage would after ingest, a month after the latest monthly extract or before the first
     month they hold (``core.inputs.within_the_extracts``): the extracts ``validate`` read (the first month from
-    their samples), and those a rerun's workspace already holds (whole)."""
+    their samples when each sample is its whole file: a sample of a larger one bounds its first month from above
+    only, and refusing on it could refuse a month the run accepts), and those a rerun's workspace already holds."""
     from nonrecours.core.inputs import monthly_bounds, refuse_outside
 
     dates = [r["extract_date"] for r in reported if r["extract_date"] is not None]
     firsts = [r["month"] for r in reported if r["month"] is not None]
     latest, first = max(dates, default=None), min(firsts, default=None)
+    if not all(r["whole"] for r in reported):  # a file read in part may hold earlier months: the run's check decides
+        first = None
     sampled = first is not None
     if (cfg.output / "workspace").is_dir():
         held_latest, held_first = monthly_bounds(_tables(cfg.output / "workspace"))
