@@ -211,10 +211,21 @@ def test_config_changes_the_lead_and_weights(flags, records, return_keys, affili
         build_outreach(flags, records=records, keys={a: k for a, k in return_keys.items() if a != "cnam"})
 
 
-def test_cli_open_with_own_key_and_refuses_another(tmp_path, flags, records, affiliations, monkeypatch):
+def _keyed_lists(tmp_path, flags, records, affiliations):
+    """Each agency's return-token key file, and the outreach lists tokenised under those keys."""
     keyfiles = {a: write_secret_file(tmp_path / f"{a}.key") for a in ("caf", "cnam", "cnav", "msa", "france_travail")}
     keys = {a: derive_return_key(load_secret(p), a, EXCHANGE, PURPOSE) for a, p in keyfiles.items()}
-    lists = build_outreach(flags, records=records, keys=keys, affiliations=affiliations)
+    return keyfiles, build_outreach(flags, records=records, keys=keys, affiliations=affiliations)
+
+
+def _caf_list(tmp_path, flags, records, affiliations):
+    """The key files, and the CAF's list written as ``outreach_caf.parquet``."""
+    keyfiles, lists = _keyed_lists(tmp_path, flags, records, affiliations)
+    return keyfiles, write_parquet(lists["caf"], tmp_path / "outreach_caf.parquet")
+
+
+def test_cli_open_with_own_key_and_refuses_another(tmp_path, flags, records, affiliations, monkeypatch):
+    keyfiles, lists = _keyed_lists(tmp_path, flags, records, affiliations)
     run = tmp_path / "run"  # an audited run folder: the list is in its outputs
     (run / "outputs").mkdir(parents=True)
     (run / "manifest.json").write_text("{}")
@@ -260,10 +271,7 @@ def test_cli_open_refuses_a_folder_as_out_before_any_work(tmp_path, flags, recor
     a hidden temporary file, not the option (an outside tester, 6 December 2026). It is refused first, naming
     ``--out`` and saying a file path is wanted: before the key is tried (another agency's key would say exit 4),
     and nothing is written in the folder."""
-    keyfiles = {a: write_secret_file(tmp_path / f"{a}.key") for a in ("caf", "cnam", "cnav", "msa", "france_travail")}
-    keys = {a: derive_return_key(load_secret(p), a, EXCHANGE, PURPOSE) for a, p in keyfiles.items()}
-    caf = write_parquet(build_outreach(flags, records=records, keys=keys, affiliations=affiliations)["caf"],
-                        tmp_path / "outreach_caf.parquet")
+    keyfiles, caf = _caf_list(tmp_path, flags, records, affiliations)
     folder = tmp_path / "od"
     folder.mkdir()
     runner = CliRunner()
@@ -283,10 +291,7 @@ def test_cli_open_refuses_an_existing_opened_list_unless_forced(tmp_path, flags,
     """An earlier opened list (record numbers: NIRs for the CNAM) was silently replaced (an outside tester, 6 December
     2026): an existing output is refused, exit 2, before the key is tried and with the file left as it was;
     ``--force`` replaces it."""
-    keyfiles = {a: write_secret_file(tmp_path / f"{a}.key") for a in ("caf", "cnam", "cnav", "msa", "france_travail")}
-    keys = {a: derive_return_key(load_secret(p), a, EXCHANGE, PURPOSE) for a, p in keyfiles.items()}
-    caf = write_parquet(build_outreach(flags, records=records, keys=keys, affiliations=affiliations)["caf"],
-                        tmp_path / "outreach_caf.parquet")
+    keyfiles, caf = _caf_list(tmp_path, flags, records, affiliations)
     desk = tmp_path / "desk"
     desk.mkdir()
     monkeypatch.chdir(desk)
