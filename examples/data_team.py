@@ -119,16 +119,16 @@ quarantine = pl.read_parquet(str(RUN / "workspace" / "quarantine" / "*.parquet")
 # ## 3. Detection for one month
 #
 # The batch job has already written `detection/YYYY-MM/`; running it here, in memory, keeps the engine's
-# result at hand for explanations. `core_month` builds the month from the workspace (units of the month,
-# reference-period resources, payments, housing, and what no agency supplied: the *unknowns*); `detect` runs
+# result at hand for explanations. `detect_workspace` builds the month from the workspace as `nonrecours detect`
+# does, with the layouts ingest recorded for each extract (units of the month, reference-period resources,
+# payments, housing, and what no agency supplied: the *unknowns*); it then runs
 # the rules on three variants of the unknowns (least favourable, central, most favourable), compares with what
 # is paid, applies exclusions (a pending claim, a recent refusal, an opt-out) and grades each case:
 # **certain** (entitled whatever the unknowns), **probable** (on the central values), **possible** (only on
 # favourable values).
 
 # %%
-core_of_month = detection.core_month(tables, MONTH)
-det = detection.detect(core_of_month, tables, backend=BACKEND)
+core_of_month, det = detection.detect_workspace(RUN / "workspace", MONTH, backend=BACKEND)
 print(det)
 print(f"{det.summary['persons']:,} persons in {det.summary['familles']:,} familles evaluated; "
       f"{det.summary['unknowns']['values']:,} values no agency supplied")

@@ -1,6 +1,7 @@
 """Detection: engine results and payments → graded, explained non-take-up flags, scored against a truth.
 
     run, paths = run_detect(workspace, dt.date(2026, 6, 1), out_dir, backend="duckdb")
+    core, run = detect_workspace(workspace, dt.date(2026, 6, 1))  # the same month in memory, nothing written
     score = evaluate_run(out_dir, truth_dir, agreement_toml)
 """
 
@@ -12,6 +13,7 @@ from nonrecours.detection.detect import (
     core_units,
     detect,
     detect_parts,
+    detect_workspace,
     run_detect,
     write_detection,
 )
@@ -20,5 +22,5 @@ from nonrecours.detection.schema import FLAGS_SCHEMA, GRADES, STATUSES, UNITS_SC
 from nonrecours.detection.targets import BENEFITS, DetectionConfig
 
 __all__ = ["BENEFITS", "FLAGS_SCHEMA", "GRADES", "STATUSES", "UNITS_SCHEMA", "DetectedParts", "Detection",
-           "DetectionConfig", "RulesAside", "core_month", "core_units", "detect", "detect_parts", "evaluate_run",
-           "render_markdown", "run_detect", "write_detection", "write_evaluation"]
+           "DetectionConfig", "RulesAside", "core_month", "core_units", "detect", "detect_parts", "detect_workspace",
+           "evaluate_run", "render_markdown", "run_detect", "write_detection", "write_evaluation"]

@@ -1407,7 +1407,10 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     from nonrecours.simulation.export_openfisca import SITUATIONS_SCHEMA
 
     due_situations = pl.concat([pl.DataFrame(schema=SITUATIONS_SCHEMA), *[d.situations for d in due]])
-    return Detection(month, units_out, flags, summary, central, due_provenance, due_situations)
+    # amounts to the cent here, not only in the files: the Detection a caller holds in memory is the one written
+    cents = pl.col(pl.Float64).round(2)
+    return Detection(month, units_out.with_columns(cents), flags.with_columns(cents), summary, central,
+                     due_provenance, due_situations)
 
 
 def _summary(core: CoreMonth, units: pl.DataFrame, flags: pl.DataFrame, excl: pl.DataFrame,
@@ -1558,8 +1561,9 @@ partitioned run's parts writes the rows of an unpartitioned run in the same orde
 
 
 def _outputs(run: Detection, core: CoreMonth) -> dict[str, pl.DataFrame]:
-    """Every Parquet output of ``run_detect``, sorted (``_SORTS``), amounts to the cent in flags and units (a
-    rerun on the same inputs writes the same bytes: sums of floats in another order differ in the last bits).
+    """Every Parquet output of ``run_detect``, sorted (``_SORTS``); flags and units hold amounts to the cent since
+    ``detect`` (a rerun on the same inputs writes the same bytes: sums of floats in another order differ in the
+    last bits).
     ``situations``: each flagged claimant's dwelling as an OpenFisca web-API situation (the outputs stage links
     them to the outreach rows), made here where the month's engine inputs are at hand: the month's for the flags
     judged at the month, and for a yearly benefit judged at an earlier month (its payment due), that month's, of
@@ -1567,14 +1571,13 @@ def _outputs(run: Detection, core: CoreMonth) -> dict[str, pl.DataFrame]:
     ``provenance_due``: the facts behind the latter flags (``_due_facts``)."""
     from nonrecours.simulation.export_openfisca import flagged_situations
 
-    cents = pl.col(pl.Float64).round(2)
     members, residence = core_units(core)
     now = [b for b in run.flags.get_column("benefit").unique().to_list()
            if catalogue_row(b).due_month(run.month) == run.month]
     situations = [flagged_situations(core.inputs, core.month, run.flags.filter(pl.col("benefit").is_in(now)))]
     if run.due_situations is not None:
         situations.append(run.due_situations)
-    frames = {"flags": run.flags.with_columns(cents), "units": run.units.with_columns(cents),
+    frames = {"flags": run.flags, "units": run.units,  # amounts to the cent since ``detect``
               "memberships": members, "residence": residence, "provenance": core.provenance,
               "unknowns": core.unknowns, "situations": pl.concat(situations),
               "provenance_due": run.due_provenance}
@@ -1654,15 +1657,39 @@ def run_detect(workspace: str | Path, month: dt.date, out: str | Path, *, backen
         return _run_partitioned(partitions, month, Path(out), backend=backend, config=config,
                                 engine_config=engine_config, core_config=core_config,
                                 fresh_processes=fresh_processes)
-    tables = read_workspace(workspace)
-    if core is None:
-        core = core_month(tables, month, core_config)
-    run = detect(core, tables, backend=backend, config=config, engine_config=engine_config)
+    core, run = _detect_read(workspace, month, backend=backend, config=config, engine_config=engine_config,
+                             core_config=core_config, core=core)
     paths = {}
     for name, frame in _outputs(run, core).items():
         paths[name] = write_parquet(Path(out) / f"{name}.parquet", frame)
     paths["summary"] = write_json(Path(out) / "summary.json", run.summary)
     return run, paths
+
+
+def detect_workspace(workspace: str | Path, month: dt.date, *, backend: str = "polars",
+                     config: DetectionConfig | None = None, engine_config: dict[str, Any] | None = None
+                     ) -> tuple[CoreMonth, Detection]:
+    """``nonrecours detect``'s month in memory, nothing written: the month's core and its Detection, built as the
+    command builds them, with the layouts ingest recorded for each extract (``core.workspace.recorded_layouts``:
+    which resource kinds a follower's silence makes zero, which layouts carry payments on member lines). The
+    flags, amounts and deciding unknowns are the files' of ``run_detect``; ``core_month`` and ``detect`` on the
+    workspace's tables alone take every agency's default layout instead."""
+    from nonrecours.core.workspace import recorded_layouts, workspace_core_config
+
+    layouts = recorded_layouts(Path(workspace))
+    return _detect_read(workspace, month, backend=backend, config=workspace_config(config, workspace, layouts),
+                        engine_config=engine_config,
+                        core_config=workspace_core_config(Path(workspace), layouts=layouts))
+
+
+def _detect_read(workspace: str | Path, month: dt.date, *, backend: str, config: DetectionConfig,
+                 engine_config: dict[str, Any] | None, core_config: CoreConfig,
+                 core: CoreMonth | None = None) -> tuple[CoreMonth, Detection]:
+    """The workspace read lazily, the month built (unless ``core`` is given) and detected, in one pass."""
+    tables = read_workspace(workspace)
+    if core is None:
+        core = core_month(tables, month, core_config)
+    return core, detect(core, tables, backend=backend, config=config, engine_config=engine_config)
 
 
 def detect_parts(workspace: str | Path, month: dt.date, partitions: Partitions, *, backend: str = "polars",
