@@ -443,3 +443,24 @@ def test_a_month_missing_from_the_whole_extract_is_estimated_not_zero():
     assert unk["reason"].str.starts_with("mois absent de tout l'extrait du DRM de l'Assurance retraite (04/2026)").all()
     assert core.unknowns.filter((pl.col("month") == dt.date(2026, 3, 1))
                                 & pl.col("input").is_in(["salary_net", "pension_net"])).height == 0
+
+
+def test_a_minor_no_family_agency_lists_is_nobodys_claimant():
+    """A child of 8 and a newborn only the CPAM lists (no family agency, no DGFiP declaration) were each made a
+    one-person famille, demandeur, and flagged for housing aid and free CSS: now each is the child of a famille
+    without a parent, evaluated in no famille and counted; an adult known to the CPAM alone keeps a famille."""
+    t = _tables([_person("a", dt.date(1980, 3, 1)), _person("k", dt.date(2018, 5, 1), "cnam"),
+                 _person("b", dt.date(2026, 5, 1), "cnam"), _person("y", dt.date(2008, 5, 1), "cnam")],
+                [*_head("a", "F1", "F1", "caf")])
+    core = build_month(t, M)
+    ind = core.inputs.individu
+    assert set(_row(ind, "famille_role", "enfant")["person_id"]) == {"k", "b"}
+    assert _row(ind, "person_id", "y")["famille_role"].item() == "demandeur"  # 18 in May 2026: an adult
+    c = _conflicts(core)
+    assert c["minor_in_no_famille"] == 2 and c["famille_without_parent"] == 2
+    from nonrecours.detection import detect
+
+    det = detect(core, t)
+    units = set(det.units["unit_id"])
+    assert units and not {f"core-famille:{p}" for p in ("k", "b")} & units
+    assert "core-famille:y" in units and "caf:F1" in units

@@ -31,7 +31,9 @@ Precedence (documented, counted when sources disagree):
    no composition the fund assessed);
 4. anyone still without a famille gets one of their own (demandeur); without a ménage, their famille
    demandeur's ménage, else one of their own. Built unit ids are ``core-famille:<person>`` and
-   ``core-menage:<person>`` (workspace pseudonyms, nothing new).
+   ``core-menage:<person>`` (workspace pseudonyms, nothing new). A minor still without a famille (a child or
+   newborn only the health insurer lists, the CAF not yet) is the child of a famille without a parent: nobody's
+   claimant, evaluated in no famille (``minor_in_no_famille``, ``famille_without_parent``).
 
 A famille whose demandeur is neither the reference person of the ménage nor their partner is hosted free
 of charge (several familles in one dwelling: only the reference person's pays the rent).
@@ -617,13 +619,17 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
             .with_columns(pl.coalesce("famille_id", pl.col("_couple").struct.field("f")).alias("famille_id"),
                           pl.coalesce("famille_role", pl.col("_couple").struct.field("r")).alias("famille_role"))
             .drop("_head", "_couple"))
-    # 4. Units of one's own for everyone else.
+    # 4. Units of one's own for everyone else; a minor's is a child's famille without a parent (below): a child
+    # only the health insurer lists (a newborn the CAF has not added yet) is nobody's claimant
     built_f = pl.col("famille_id").is_null()
+    wide = wide.join(age.select("person_id", (pl.col("age") < 18).alias("_minor")), on="person_id", how="left")
     conflicts["famille_built"] = wide.filter(built_f).height
+    conflicts["minor_in_no_famille"] = wide.filter(built_f & pl.col("_minor").fill_null(False)).height
     wide = wide.with_columns(
         pl.when(built_f).then(pl.lit("core-famille:") + pl.col("person_id")).otherwise(pl.col("famille_id"))
         .alias("famille_id"),
-        pl.when(built_f).then(pl.lit("demandeur")).otherwise(pl.col("famille_role")).alias("famille_role"),
+        pl.when(built_f).then(pl.when(pl.col("_minor").fill_null(False)).then(pl.lit("enfant"))
+                              .otherwise(pl.lit("demandeur"))).otherwise(pl.col("famille_role")).alias("famille_role"),
         pl.when(built_f).then(pl.lit(None, dtype=pl.String)).otherwise(pl.col("famille__source"))
         .alias("famille__source"))
     # a famille of children whose parents no source shows: its members are evaluated in no famille (counted)
