@@ -464,3 +464,37 @@ def test_a_minor_no_family_agency_lists_is_nobodys_claimant():
     units = set(det.units["unit_id"])
     assert units and not {f"core-famille:{p}" for p in ("k", "b")} & units
     assert "core-famille:y" in units and "caf:F1" in units
+
+
+def test_a_later_extract_of_the_agency_gives_a_dossiers_composition():
+    """Monthly CAF files: February's lists the couple in dossier F1, June's lists the man alone in F1 (still paid
+    the RSA) and the woman in her own F2 since March. The February line of the woman in F1 never closes; the paid
+    dossier won the precedence and kept her there (the man's single RSA read as an under-payment of the couple's,
+    her own famille lost). June is read from the June file; February from February's."""
+    from nonrecours.schemas import BENEFITS_PAID
+
+    feb, jun = dt.date(2026, 2, 27), dt.date(2026, 6, 28)
+
+    def mem(pid, kind, uid, role, since, day):
+        return [pid, kind, uid, role, since, None, "caf", f"caf-{day:%m}", day]
+
+    old = dt.date(2023, 1, 1)
+    # the workspace's rows, one per key (``scan_workspace``: the man's February lines are June's)
+    mems = [mem("w", "famille", "F1", "conjoint", old, feb), mem("w", "menage", "F1", "conjoint", old, feb),
+            mem("m", "famille", "F1", "demandeur", old, jun),
+            mem("m", "menage", "F1", "personne_de_reference", old, jun),
+            mem("w", "famille", "F2", "demandeur", dt.date(2026, 3, 1), jun),
+            mem("w", "menage", "F2", "personne_de_reference", dt.date(2026, 3, 1), jun)]
+    t = _tables([_person("m", dt.date(1980, 1, 1)), _person("w", dt.date(1982, 1, 1))], mems)
+    t["benefits_paid"] = BENEFITS_PAID.validate_frame(pl.DataFrame(
+        [["famille", "F1", None, "rsa", mo, Decimal("573.49"), "caf", "caf", "caf-06", jun]
+         for mo in (dt.date(2026, k, 1) for k in range(1, 7))],
+        schema=BENEFITS_PAID.polars_schema, orient="row"))
+    june = build_month(t, M)
+    fam = dict(june.inputs.individu.select("person_id", "famille_id").iter_rows())
+    assert fam == {"m": "caf:F1", "w": "caf:F2"}
+    assert _conflicts(june)["membership_superseded_by_later_extract"] == 2  # her famille and ménage lines
+    february = build_month(t, dt.date(2026, 2, 1))
+    assert dict(february.inputs.individu.select("person_id", "famille_id").iter_rows()) == {"m": "caf:F1",
+                                                                                           "w": "caf:F1"}
+    assert _conflicts(february)["membership_superseded_by_later_extract"] == 0

@@ -89,6 +89,25 @@ def people(lf: Mapping[str, pl.LazyFrame]) -> pl.DataFrame:
             .unique().group_by("person_id").agg(pl.col("source_agency").sort().alias("agencies")).collect())
 
 
+def _latest_composition(members: pl.DataFrame, month: dt.date) -> tuple[pl.DataFrame, int]:
+    """``members`` (valid on ``month``) without the famille and ménage rows an agency's later extract overrides: an
+    extract lists a dossier's members as of its date (caf.md: a member who left has no line in it any more), so
+    of the extracts of one agency listing a unit, the first dated in or after the month (else the latest) gives its
+    composition and the rows of older extracts of that unit go, with the count. Before: a workspace fed monthly
+    CAF files kept a partner who left in March in the couple's dossier (its February line never closed), the
+    dossier still paid won the precedence, and the man's single RSA read as an under-payment of the couple's while
+    the woman's own dossier lost her. Rows of later extracts stay (a month before an extract's date is read from
+    the first extract after it, the members it still lists included); foyers fiscaux keep the DGFiP's year."""
+    unit = ["source_agency", "unit_kind", "unit_id"]
+    dated = members.filter(pl.col("extract_date").is_not_null() & (pl.col("unit_kind") != "foyer_fiscal"))
+    composed = (dated.group_by(unit)
+                .agg(pl.coalesce(pl.col("extract_date").filter(pl.col("extract_date") >= month).min(),
+                                 pl.col("extract_date").max()).alias("_composed")))
+    marked = (members.join(composed, on=unit, how="left", maintain_order="left")
+              .with_columns((pl.col("extract_date") < pl.col("_composed")).fill_null(False).alias("_stale")))
+    return marked.filter(~pl.col("_stale")).drop("_composed", "_stale"), int(marked["_stale"].sum())
+
+
 def _choose(members: pl.DataFrame, payers: pl.DataFrame, config: CoreConfig) -> tuple[pl.DataFrame, dict[str, int]]:
     """One membership per person and unit kind, by the precedence above; conflicts counted by kind."""
     order = {a: i for i, a in enumerate(config.composition_priority)}
@@ -470,7 +489,9 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
     else:
         payers = pl.DataFrame(schema={"source_agency": pl.String, "unit_id": pl.String, "_paid": pl.Boolean})
         payees = pl.DataFrame(schema={"person_id": pl.String, "source_agency": pl.String})
+    members, superseded = _latest_composition(members, month)
     chosen, conflicts = _choose(members, payers, config)
+    conflicts["membership_superseded_by_later_extract"] = superseded
     # Unit ids are agency-local: qualify them by agency so two agencies' "F1" never merge.
     chosen = chosen.with_columns(
         pl.when(pl.col("unit_kind") == "foyer_fiscal").then(pl.col("unit_id"))

@@ -71,6 +71,8 @@ CONFLICT_LABELS = {
     "famille_without_parent": "familles d'enfants sans parent connu (évaluées dans aucune famille)",
     "persons_in_famille_without_parent": "personnes de ces familles sans parent connu",
     "famille_built": "familles reconstituées (aucun organisme ne les décrit)",
+    "membership_superseded_by_later_extract": "rattachements à un dossier qu'un extrait plus récent du même organisme "
+                                              "ne liste plus (le membre a quitté le dossier)",
     "minor_in_no_famille": "mineurs qu'aucun organisme ne rattache à une famille (un nouveau-né que seule l'assurance "
                            "maladie liste) : allocataires de personne, non évalués",
     "adult_child_left_famille": "enfants d'un dossier âgés de 25 ans ou plus, évalués dans leur propre famille",
