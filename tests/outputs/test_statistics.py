@@ -452,6 +452,27 @@ def test_payments_no_extract_reports_give_no_paid_count_nor_rate(cahors_counts):
         assert shown.get_column(c).equals(before.get_column(c)), c
 
 
+def test_payments_detection_left_unknown_are_unknown_without_saying_so(cahors_counts):
+    """Detection writes ``paid`` null on every unit of a benefit no extract reports the payments of: called on such
+    units without ``payments_unknown`` (the data team's notebook), the table is the run's, which passes it (the
+    notebook published the chèque énergie's paid 0 and 100 % again)."""
+    rsa, profiles = make_units(cahors_counts)
+    chq = rsa.with_columns(pl.lit("cheque_energie").alias("benefit"), pl.lit(False).alias("receiving"),
+                           pl.lit(None, dtype=pl.Float64).alias("paid"))
+    both = pl.concat([rsa, chq])
+    said = build_statistics(both, profiles, territory_table("cahors"), payments_unknown=("cheque_energie",))
+    inferred = build_statistics(both.lazy(), profiles, territory_table("cahors"))
+    assert inferred.equals(said)
+    shown = inferred.filter((pl.col("benefit") == "cheque_energie") & ~pl.col("secret"))
+    assert shown.height and shown.get_column("non_take_up_rate_high").null_count() == shown.height
+    assert inferred.filter(pl.col("benefit") == "rsa").get_column("paid").null_count() < \
+        inferred.filter(pl.col("benefit") == "rsa").height
+    # said explicitly, an empty list is the caller's: nothing inferred (the rates divide by a paid count again)
+    plain = build_statistics(both, profiles, territory_table("cahors"), payments_unknown=()).filter(
+        (pl.col("benefit") == "cheque_energie") & ~pl.col("secret"))
+    assert plain.get_column("non_take_up_rate_high").null_count() < plain.height
+
+
 def test_a_lone_empty_secret_cell_hides_no_large_cell():
     """An area whose units are all of one household type: its other types are empty, secret, and its row tells they
     hold 0. Protecting them hid, for the whole file, the types of the thousands living elsewhere (the demo's

@@ -197,12 +197,16 @@ def _measures(units: pl.LazyFrame, chances: pl.DataFrame) -> pl.LazyFrame:
 
 def build_statistics(units: pl.DataFrame | pl.LazyFrame, profiles: pl.DataFrame,
                      territory: pl.DataFrame | None = None, *,
-                     config: StatisticsConfig | None = None, payments_unknown: Iterable[str] = ()) -> pl.DataFrame:
+                     config: StatisticsConfig | None = None,
+                     payments_unknown: Iterable[str] | None = None) -> pl.DataFrame:
     """The published table: one row per benefit × level × area × household type, secrecy applied.
 
     ``payments_unknown``: the benefits whose payments no extract reports (detection's summary, ``payments_known``
-    false: the chèque énergie, sent by the ASP): what is paid there is unknown, not none, so their paid counts, the
-    rates and the coherence that divide by them are null (a high rate of 100 % was published on an assumed 0).
+    false: the chèque énergie, sent by the ASP; the run adds those a payer of which sent no extract): what is paid
+    there is unknown, not none, so their paid counts, the rates and the coherence that divide by them are null (a
+    high rate of 100 % was published on an assumed 0). None (the default): the benefits whose ``paid`` is null on
+    every unit, as detection writes them when no extract reports their payments (a notebook calling this on
+    detection's units published the chèque énergie's 100 % again).
 
     ``units``: detection's units table, or a lazy scan of it (``units.parquet``: only the finest cells'
     sums are collected, so memory follows the cells, not the units); ``profiles``: unit_kind, unit_id, depcom,
@@ -210,6 +214,9 @@ def build_statistics(units: pl.DataFrame | pl.LazyFrame, profiles: pl.DataFrame,
     communes it lacks come from the commune code).
     """
     config = config or StatisticsConfig()
+    if payments_unknown is None:
+        payments_unknown = (units.lazy().group_by("benefit").agg(pl.col("paid").is_null().all().alias("_unknown"))
+                            .filter(pl.col("_unknown")).select("benefit").collect().get_column("benefit").to_list())
     cells = cell_counts(units, profiles, territory, levels=config.levels)
     cells = suppress(cells, threshold=config.threshold, levels=config.levels)
     return _unpaid_unknown(_publish(cells), tuple(payments_unknown))
