@@ -173,6 +173,22 @@ def test_a_quote_left_open_names_every_line_its_record_takes(territory: Territor
     assert not {4, 5} & set(reasons)
 
 
+def test_a_quote_opening_a_line_and_closed_on_the_next_names_both_lines(
+        territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:
+    """A line starting with a stray quote, closed inside a value of the next line (O"BRIEN): the reader reads the
+    two lines as one record of miscounted fields; its reason named only the first line, the second line's person
+    in no list (found by an outside test of the CNAM's layout)."""
+    lines = [x for x in _lines(territory.extracts["cnam"]) if x]
+    name = lines[0].split(";").index("NOM_USAGE") if "NOM_USAGE" in lines[0] else 2
+    parts = lines[4].split(";")
+    parts[name] = 'O"BRIEN'
+    lines[3], lines[4] = '"' + lines[3], ";".join(parts)
+    report = _run(_write(tmp_path / "cnam.csv", lines), "cnam", agreement, tmp_path / "o")
+    reasons = {line: reason for line, reason in _quarantine(report).select("line", "reason").iter_rows()}
+    assert 4 in reasons and 5 not in reasons  # the extract's own noise quarantines later lines
+    assert reasons[4].endswith("(lines 4 to 5 read as this one record: a misplaced or unclosed quote?)"), reasons
+
+
 def test_a_carriage_return_inside_a_value_quarantines_its_record_naming_the_column(
         territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:
     """A bare carriage return inside a value (quoted or not, on the first or a later line of a quoted value that

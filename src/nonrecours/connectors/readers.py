@@ -610,6 +610,13 @@ def _csv_batches(path: Path, mapping: ExtractMapping, chunk_bytes: int, batch_ro
                     .otherwise(pl.lit("")))
                 .when(pl.col("type") == "LINE SIZE OVER MAXIMUM").then(pl.lit("line too long"))
                 .otherwise(pl.lit("unreadable line")))
+            # a record of fields miscounted that ran over several lines (a quote opened and closed a line or more
+            # later): the lines it swallowed are named, else the next line's record is in no list
+            spans = (pl.col("type").is_in(["TOO MANY COLUMNS", "MISSING COLUMNS"]) & (pl.col("nl") > 0)
+                     & ~pl.col("blank") & ~pl.col("cr"))
+            reason = reason + pl.when(spans).then(pl.format(
+                " (lines {} to {} read as this one record: a misplaced or unclosed quote?)",
+                pl.col("_start"), pl.col("_start") + pl.col("nl"))).otherwise(pl.lit(""))
             col_name = pl.col("column").replace_strict(dict(zip(cols, names, strict=True)), default=None)
             rej = rej.with_columns(physical(rej.get_column("L")).alias("_start"))
             faults.append(rej.select(pl.col("_start").alias(LINE), reason.alias(FAULT),
