@@ -724,3 +724,18 @@ def test_a_month_missing_from_an_agency_s_extracts_is_said(tmp_path):
     assert _months_missing(ws) == [
         "drm: its extracts hold no resource row of 2026-04 (between 2025-07 and 2026-06): each person's month is "
         "estimated from the months around it, not read as no income (a file missing?)"]
+
+
+def test_a_runs_workspace_takes_an_extract_ingested_by_hand(run_copy):
+    """The run's workspace says its key as ``nonrecours ingest``'s does: a team adds an extract to it with the
+    command under the same agreement (before: refused, « tables of unknown key »), and a run's workspace is part of
+    its outputs (the audit covers the marker)."""
+    marker = run_copy / "workspace" / "workspace.json"
+    assert json.loads(marker.read_text(encoding="utf-8"))["key_id"].startswith("k")
+    assert "workspace/workspace.json" in {o["path"] for o in read_manifest(run_copy)["outputs"]}
+    res = CliRunner().invoke(app, ["ingest", "--agency", "cnam", "--input", str(run_copy / "extracts" / "cnam.csv"),
+                                   "--exchange", str(run_copy / "exchange.toml"), "--out",
+                                   str(run_copy / "workspace"), "--extract-date", "2026-06-28",
+                                   "--extract-id", "cnam_by_hand"])
+    assert res.exit_code == 0, res.output
+    assert (run_copy / "workspace" / "persons" / "cnam-cnam_by_hand.parquet").exists()

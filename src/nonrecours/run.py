@@ -207,6 +207,13 @@ def ingest_stage(ctx: RunContext) -> StageReport:
     key = ctx.agreement.pseudonym_key()
     ctx.manifest["keys"]["pseudonym_key_id"] = key.key_id
     staging = ctx.out / STAGING
+    # the workspace says its key as ``nonrecours ingest``'s does (a team adds an extract to it with that command;
+    # a workspace of another key is refused before anything is written)
+    from nonrecours.connectors.ingest import WORKSPACE_FILE, claim_key
+
+    ctx.workspace.mkdir(parents=True, exist_ok=True)
+    claim_key(ctx.workspace, key.key_id, created=True)
+    report.outputs.append(ctx.workspace / WORKSPACE_FILE)
     # a failed or interrupted ingest leaves no staging behind (a file's pseudonymised tables stayed there until the
     # next run: found probing the monthly operations from the docs alone, 5 December 2026)
     try:

@@ -96,3 +96,14 @@ def test_detect_names_the_damaged_file_exit_3(damaged: Path, tmp_path: Path, tab
     assert res.exit_code == 3, res.output
     assert f"workspace file {said}" in res.output, res.output
     assert "unexpected" not in res.output
+
+
+def test_a_workspace_path_that_is_no_folder_is_a_usage_error(tmp_path: Path) -> None:
+    """``--workspace nowhere``: the path given wrong, exit 2 naming it (before: exit 3, « table nowhere: workspace
+    is not a folder », as if data were at fault)."""
+    (tmp_path / "afile").write_text("x", encoding="utf-8")
+    for given, tail in ((tmp_path / "nowhere", "(no such path)"), (tmp_path / "afile", "is not a folder")):
+        res = CliRunner().invoke(app, ["detect", "--workspace", str(given), "--month", "2026-06",
+                                       "--out", str(tmp_path / "out")])
+        assert res.exit_code == 2, res.output
+        assert f"the workspace {given} is not a folder" in res.output and tail in res.output

@@ -8,7 +8,7 @@ import secrets
 import pytest
 from tests.privacy.test_nir import with_key
 
-from nonrecours.connectors.ingest import WORKSPACE_FILE, _claim_key
+from nonrecours.connectors.ingest import WORKSPACE_FILE, claim_key
 from nonrecours.errors import PrivacyError
 from nonrecours.privacy import Secret, derive_pseudonym_key, derive_return_key, find_leaks
 from nonrecours.privacy.keys import AuditKey, key_id_matches
@@ -40,8 +40,8 @@ def test_a_workspace_recorded_under_an_old_key_id_is_still_accepted(tmp_path) ->
     legacy = key.key_id[1:] + "7"  # the earlier form: 16 hex characters, the first 15 of the fingerprint
     assert key_id_matches(legacy, key.key_id) and key_id_matches(key.key_id, key.key_id)
     (tmp_path / WORKSPACE_FILE).write_text(json.dumps({"key_id": legacy}), encoding="utf-8")
-    _claim_key(tmp_path, key.key_id, created=False)  # accepted: the same key
+    claim_key(tmp_path, key.key_id, created=False)  # accepted: the same key
     other = derive_pseudonym_key(_secret(), "ex", "p")
     assert not key_id_matches(other.key_id[1:] + "7", key.key_id) and not key_id_matches(None, key.key_id)
     with pytest.raises(PrivacyError, match="pseudonymised under key"):
-        _claim_key(tmp_path, other.key_id, created=False)
+        claim_key(tmp_path, other.key_id, created=False)

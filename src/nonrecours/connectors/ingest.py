@@ -352,7 +352,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
     stem = f"{mapping.agency}-{extract_id}"
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    _claim_key(out, key.key_id, created)
+    claim_key(out, key.key_id, created)
     work = Path(tempfile.mkdtemp(prefix=".ingest-", dir=out))
     ok = False
     batches = iter_batches(path, mapping, chunk_bytes=chunk_bytes, batch_rows=batch_rows, work=work)
@@ -585,17 +585,18 @@ def _check_paths(path: Path, out: Path, extract_id: str) -> None:
                           "a letter or digit first (the file's name gives none: give one, --extract-id)")
 
 
-def _claim_key(out: Path, key_id: str, created: bool) -> None:
+def claim_key(out: Path, key_id: str, created: bool) -> None:
     """Record the workspace's key id; refuse tables pseudonymised under another exchange key (they never join)."""
     marker = out / WORKSPACE_FILE
     if marker.exists():
         held = json.loads(marker.read_text(encoding="utf-8")).get("key_id")
         if not key_id_matches(held, key_id):  # a workspace written before key ids had their letter stays readable
-            raise PrivacyError(f"this workspace holds tables pseudonymised under key {held}; this exchange's key "
-                               f"is {key_id}: their pseudonyms would never join (use another workspace)")
+            raise PrivacyError(f"the workspace {out} holds tables pseudonymised under key {held}; this exchange's "
+                               f"key is {key_id}: their pseudonyms would never join (use another workspace)")
         return
     if not created and any(p.suffix == ".parquet" for p in out.rglob("*.parquet")):
-        raise PrivacyError("this folder holds tables of unknown key (no workspace.json): use a new workspace")
+        raise PrivacyError(f"the folder {out} holds tables of unknown key (no {WORKSPACE_FILE}): use a new "
+                           "workspace")
     marker.write_text(json.dumps({"key_id": key_id}), encoding="utf-8")
 
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from nonrecours.core.inputs import build_month
 from nonrecours.core.resources import CoreConfig
-from nonrecours.errors import SchemaError
+from nonrecours.errors import ConfigError, SchemaError
 from nonrecours.schemas.codes import RESOURCE_KINDS
 
 __all__ = ["READ_IF_PRESENT", "Recorded", "RecordedLayouts", "file_agency", "follower_kinds", "ingest_sequences",
@@ -44,7 +44,9 @@ def scan_workspace(workspace: Path, agencies: Iterable[str] | None = None) -> di
     reads an absent table as unknown, an empty one as "nothing to report")."""
     workspace = Path(workspace)
     if not workspace.is_dir():
-        raise SchemaError("workspace is not a folder", table=str(workspace))
+        # a path given wrong (exit 2), not data at fault
+        raise ConfigError(f"the workspace {workspace} is not a folder" + ("" if workspace.exists() else
+                                                                           " (no such path)"))
     from nonrecours.schemas import TABLES, UNIDENTIFIED_MEMBERS
 
     kept = None if agencies is None else set(agencies)
