@@ -498,3 +498,19 @@ def test_a_later_extract_of_the_agency_gives_a_dossiers_composition():
     assert dict(february.inputs.individu.select("person_id", "famille_id").iter_rows()) == {"m": "caf:F1",
                                                                                            "w": "caf:F1"}
     assert _conflicts(february)["membership_superseded_by_later_extract"] == 0
+
+
+def test_facts_two_agencies_give_differently_are_counted():
+    """The CAF says French, France Travail non-EEA (a naturalisation one has not seen), and the CPAM another commune:
+    the preferred agency's value is read, as documented, and each disagreement counted for the data team (before:
+    no count, the flag certain over a contradiction nobody saw)."""
+    caf, ft, cnam = _person("a", dt.date(1980, 3, 1)), _person("a", dt.date(1980, 3, 1), "france_travail"), \
+        _person("a", dt.date(1980, 3, 1), "cnam")
+    ft[3], cnam[5] = "OTHER", "46102"
+    t = _tables([caf, ft, cnam, _person("b", dt.date(1990, 1, 1))], [*_head("a", "F1", "F1", "caf")])
+    core = build_month(t, M)
+    assert {k: core.counts[k] for k in ("persons_nationality_differs", "persons_sex_differs",
+                                        "persons_birth_month_differs", "persons_commune_differs")} == {
+        "persons_nationality_differs": 1, "persons_sex_differs": 0, "persons_birth_month_differs": 0,
+        "persons_commune_differs": 1}
+    assert _row(core.inputs.individu, "person_id", "a")["nationality_group"].item() == "FR"

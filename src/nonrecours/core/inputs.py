@@ -392,6 +392,18 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                                 .alias("_o"))
                   .sort(["_o", "extract_date"], descending=[False, True], maintain_order=True))
         pers = ranked.unique(subset=["person_id"], keep="first", maintain_order=True).drop("_o").collect()
+        # Facts two agencies give differently, counted (the preferred agency's value is read, as documented): a
+        # data team sees how often the CAF and France Travail disagree on a nationality (a naturalisation one of
+        # them has not seen), or two agencies on a birth month or a commune (a move), which no grade shows
+        stated_birth = pl.col("birth_month").filter(~pl.col("birth_month_estimated").fill_null(False))
+        differ = (ranked.group_by("person_id")
+                  .agg(*[(c.drop_nulls().n_unique() > 1).alias(name) for name, c in (
+                      ("persons_nationality_differs", pl.col("nationality_group")),
+                      ("persons_sex_differs", pl.col("sex")),
+                      ("persons_birth_month_differs", stated_birth),
+                      ("persons_commune_differs", pl.col("depcom")))])
+                  .select(pl.exclude("person_id").sum()).collect())
+        counts.update({k: int(v) for k, v in differ.row(0, named=True).items()})
         # The preferred row may carry no nationality (the CNAM's, the DGFiP's): the first row that gives one
         # (France Travail's registration) supplies it, with its years of permit and its agency.
         nat = (ranked.filter(pl.col("nationality_group").is_not_null())

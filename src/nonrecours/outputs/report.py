@@ -123,6 +123,12 @@ CORE_LABELS = {
     "persons_not_student_from_age": "personnes sans situation d'études transmise, estimées non étudiantes par l'âge",
     "persons_birth_month_unknown": "personnes dont aucun organisme ne transmet le mois de naissance, l'année seule "
                                    "(âge pris sur une fourchette)",
+    "persons_nationality_differs": "personnes dont deux organismes transmettent des nationalités différentes (celle "
+                                   "de l'organisme préféré est lue)",
+    "persons_sex_differs": "personnes dont deux organismes transmettent des sexes différents",
+    "persons_birth_month_differs": "personnes dont deux organismes transmettent des mois de naissance différents",
+    "persons_commune_differs": "personnes dont deux organismes transmettent des communes différentes (un "
+                               "déménagement que l'un n'a pas vu ?)",
     "persons_not_pregnant_from_age": "femmes sans grossesse transmise, non enceintes par l'âge (moins de {} ans, "
                                      "{} ans ou plus)".format(*CoreConfig().pregnancy_ages),
     "persons_no_alimony_from_age": "personnes sans pension alimentaire déclarée, estimées sans pension par l'âge",
