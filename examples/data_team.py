@@ -219,9 +219,13 @@ fig.tight_layout()
 plt.show()
 
 # %%
+# A coverage (the CSS) has no amount foregone and the chèque énergie's payments are unknown: their cells are
+# empty, and a sum of empty cells stays empty (Polars' `sum` would print 0 €)
+foregone = pl.col("monthly_foregone_central")
 (shown.group_by("benefit").agg(pl.len().alias("communes_shown"),
                                pl.col("non_take_up_rate_central").median().alias("median_rate"),
-                               pl.col("monthly_foregone_central").sum().round(0).alias("monthly_foregone_eur"))
+                               pl.when(foregone.is_not_null().any()).then(foregone.sum().round(0))
+                               .alias("monthly_foregone_eur"))
  .sort("benefit"))
 
 # %% [markdown]
