@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -224,15 +225,21 @@ def _caf_list(tmp_path, flags, records, affiliations):
     return keyfiles, write_parquet(lists["caf"], tmp_path / "outreach_caf.parquet")
 
 
+def _desk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The agency's own working folder, made the current one: an opened list is written there by default."""
+    desk = tmp_path / "desk"
+    desk.mkdir()
+    monkeypatch.chdir(desk)
+    return desk
+
+
 def test_cli_open_with_own_key_and_refuses_another(tmp_path, flags, records, affiliations, monkeypatch):
     keyfiles, lists = _keyed_lists(tmp_path, flags, records, affiliations)
     run = tmp_path / "run"  # an audited run folder: the list is in its outputs
     (run / "outputs").mkdir(parents=True)
     (run / "manifest.json").write_text("{}")
     caf_csv = write_french_csv(lists["caf"], run / "outputs" / "caf.csv")
-    desk = tmp_path / "desk"
-    desk.mkdir()
-    monkeypatch.chdir(desk)
+    desk = _desk(tmp_path, monkeypatch)
     runner = CliRunner()
     ok = runner.invoke(app, ["outreach", "open", str(caf_csv), "--agency", "caf", "--key", str(keyfiles["caf"])])
     assert ok.exit_code == 0, ok.output
@@ -292,9 +299,7 @@ def test_cli_open_refuses_an_existing_opened_list_unless_forced(tmp_path, flags,
     2026): an existing output is refused, exit 2, before the key is tried and with the file left as it was;
     ``--force`` replaces it."""
     keyfiles, caf = _caf_list(tmp_path, flags, records, affiliations)
-    desk = tmp_path / "desk"
-    desk.mkdir()
-    monkeypatch.chdir(desk)
+    desk = _desk(tmp_path, monkeypatch)
     runner = CliRunner()
     first = runner.invoke(app, ["outreach", "open", str(caf), "--agency", "caf", "--key", str(keyfiles["caf"])])
     assert first.exit_code == 0, first.output

@@ -390,8 +390,10 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                                        "depcom", *held, pl.col("source_agency").cast(pl.String), "extract_date")
                   .with_columns(pl.col("source_agency").replace_strict(order, default=99, return_dtype=pl.Int32)
                                 .alias("_o"))
-                  .sort(["_o", "extract_date"], descending=[False, True], maintain_order=True))
-        pers = ranked.unique(subset=["person_id"], keep="first", maintain_order=True).drop("_o").collect()
+                  .sort(["_o", "extract_date"], descending=[False, True], maintain_order=True)
+                  .collect())  # read once: the preferred row, the facts that differ, the first nationality,
+        # birth place and stated birth month below are each taken from it
+        pers = ranked.unique(subset=["person_id"], keep="first", maintain_order=True).drop("_o")
         # Facts two agencies give differently, counted (the preferred agency's value is read, as documented): a
         # data team sees how often the CAF and France Travail disagree on a nationality (a naturalisation one of
         # them has not seen), or two agencies on a birth month or a commune (a move), which no grade shows
@@ -402,7 +404,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                       ("persons_sex_differs", pl.col("sex")),
                       ("persons_birth_month_differs", stated_birth),
                       ("persons_commune_differs", pl.col("depcom")))])
-                  .select(pl.exclude("person_id").sum()).collect())
+                  .select(pl.exclude("person_id").sum()))
         counts.update({k: int(v) for k, v in differ.row(0, named=True).items()})
         # The preferred row may carry no nationality (the CNAM's, the DGFiP's): the first row that gives one
         # (France Travail's registration) supplies it, with its years of permit and its agency.
@@ -410,8 +412,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                .unique(subset=["person_id"], keep="first", maintain_order=True)
                .select("person_id", pl.col("nationality_group").alias("_nat"),
                        pl.col("residence_permit_years").alias("_nat_years"),
-                       pl.col("source_agency").alias("_nat_source"), pl.col("extract_date").alias("_nat_date"))
-               .collect())
+                       pl.col("source_agency").alias("_nat_source"), pl.col("extract_date").alias("_nat_date")))
         pers = pers.join(nat, on="person_id", how="left").with_columns(
             pl.coalesce("nationality_group", "_nat").alias("nationality_group"),
             pl.when(pl.col("nationality_group").is_null()).then(pl.col("_nat_years"))
@@ -425,8 +426,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         born = (ranked.filter(pl.col("born_in_france").is_not_null())
                 .unique(subset=["person_id"], keep="first", maintain_order=True)
                 .select("person_id", pl.col("born_in_france").alias("_born"),
-                        pl.col("source_agency").alias("_born_source"), pl.col("extract_date").alias("_born_date"))
-                .collect())
+                        pl.col("source_agency").alias("_born_source"), pl.col("extract_date").alias("_born_date")))
         pers = pers.drop("born_in_france").join(born, on="person_id", how="left")
         # A birth month some agency states beats the 31 December convention of another's year-only birth date
         # (``birth_month_estimated``: the CNAV's « 19610000 » beside the DGFiP's April 1961), whichever agency is
@@ -434,7 +434,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
         # (``_month_unknown``, below).
         stated = (ranked.filter(~pl.col("birth_month_estimated").fill_null(False))
                   .unique(subset=["person_id"], keep="first", maintain_order=True)
-                  .select("person_id", pl.col("birth_month").alias("_stated")).collect())
+                  .select("person_id", pl.col("birth_month").alias("_stated")))
         pers = pers.join(stated, on="person_id", how="left").with_columns(
             pl.coalesce("_stated", "birth_month").alias("birth_month"),
             (pl.col("_stated").is_null() & pl.col("birth_month_estimated").fill_null(False)).alias("_month_unknown"),
