@@ -88,6 +88,24 @@ def test_a_point_that_groups_no_thousands_is_no_amount_in_a_decimal_comma_layout
     assert ints[0] == 1234 and why == [None, "not an integer"]
 
 
+@pytest.mark.parametrize("comma", [True, False])
+def test_a_space_that_groups_no_thousands_is_no_amount(comma: bool) -> None:
+    """Every space was dropped whatever stood between: « 1 0000,00 » read as 10 000 € and « 10 00,00 » as 1 000 €
+    (probe5_ext, an MSA salary), nothing quarantined nor counted. Spaces group thousands or the cell is a fault."""
+    mark = "," if comma else "."
+    f = FieldMap(source="M", target="m", type="amount", decimal_comma=comma)
+    texts = [f"1 0000{mark}00", f"10 00{mark}00", f"1 00{mark}00", f" 1 000 0{mark}5", f"0 500{mark}00",
+             f"1 000{mark}00", f"1\u00a0000{mark}00", "1 000", f"12\u202f345\u202f678{mark}9", f"-1 234{mark}56",
+             f"+2 500{mark}00", f"7{mark}50"]
+    values, reasons = _parse(f, texts)
+    assert reasons[:5] == ["not an amount"] * 5
+    assert values[5:] == [Decimal("1000.00"), Decimal("1000.00"), Decimal("1000.00"), Decimal("12345678.90"),
+                          Decimal("-1234.56"), Decimal("2500.00"), Decimal("7.50")]
+    assert reasons[5:] == [None, None, None, None, "negative amount", None, None]
+    ints, why = _parse(FieldMap(source="N", target="n", type="int"), ["12 000", "1 20"])
+    assert ints[0] == 12000 and why == [None, "not an integer"]
+
+
 @settings(max_examples=60, deadline=None)
 @given(day=st.dates(dt.date(1900, 1, 1), dt.date(2099, 12, 31)),
        fmt=st.sampled_from(["%d/%m/%Y", "%Y%m%d", "%d%m%Y", "%Y-%m-%d"]))

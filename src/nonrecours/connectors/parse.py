@@ -169,10 +169,18 @@ def repairs(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMapping) ->
     return {label: int(n) for (label, _), n in zip(checks, counts, strict=True) if n}
 
 
+_SPACE = "[ \u00a0\u202f]"
+_GROUPED_BY_SPACES = rf"^[-+]?[1-9]\d{{0,2}}({_SPACE}\d{{3}})+([.,]\d*)?$"
+"""Thousands grouped by spaces (plain, no-break, narrow no-break), the French way: « 1 234,56 », « 12 000 »."""
+
+
 def _number_text(raw: pl.Expr) -> pl.Expr:
-    """A number's text without its spaces (plain, no-break, narrow no-break: thousands groups) and the « + » of a
-    sign written (« +12,50 » is the number itself): what both the parser and the repairs' count read."""
-    return raw.str.replace_many([" ", "\u00a0", "\u202f"], ["", "", ""]).str.strip_prefix("+")
+    """A number's text without its spaces and the « + » of a sign written (« +12,50 » is the number itself): what
+    both the parser and the repairs' count read. Spaces are read only where they group thousands: « 1 0000,00 »
+    or « 10 00,00 » is no number (a fault), not 10 000 € or 1 000 € read from a misplaced separator."""
+    spaced = raw.str.contains(_SPACE)
+    bare = raw.str.replace_many([" ", "\u00a0", "\u202f"], ["", "", ""]).str.strip_prefix("+")
+    return pl.when(spaced & ~raw.str.contains(_GROUPED_BY_SPACES)).then(pl.lit(_NO_NUMBER)).otherwise(bare)
 
 
 def _prepared(f: FieldMap) -> pl.Expr | None:
