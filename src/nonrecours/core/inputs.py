@@ -48,7 +48,7 @@ from nonrecours.schemas.zonage import overseas_department, zone_apl_of
 __all__ = ["BEHIND_MIN_PAYMENTS", "FAMILY_PAYMENTS", "FOLLOWS_NATIONALITY", "PAYMENT_INPUTS", "PERSON_PAYMENTS",
            "RECEIVED_INPUTS",
            "SETTING_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts", "build_inputs", "build_month",
-           "earliest_reach", "listings_reach", "monthly_bounds", "payments_reach", "population_facts", "reach_month",
+           "earliest_reach", "listings_reach", "monthly_bounds", "on_payee_famille", "payments_reach", "population_facts", "reach_month",
            "refuse_outside", "with_payments", "within_the_extracts"]
 
 LEASE_KINDS = ("colocation", "chambre")
@@ -1232,6 +1232,22 @@ def _payment_inputs(lf: Mapping[str, pl.LazyFrame], facts: PopulationFacts, dept
     return [_INPUT_OF[b] for b in fam_benefits], [b for b in fam_benefits if payer_sent(b)], payer_sent
 
 
+def on_payee_famille(rows: pl.DataFrame, held: pl.Series, members: pl.DataFrame) -> pl.DataFrame:
+    """``rows`` (famille_id, person_id) with each payment to a dossier of which no famille is held (``held``: the
+    famille ids evaluated) put on the famille of the person the payment line names (``person_id``; ``members``:
+    person_id, famille_id). The MSA pays the RSA and the prime d'activité on the insured person's line (msa.md):
+    when that dossier's member lines were lost (quarantined, missing from the extract), the payment still names
+    its payee, who was read as paid nothing and listed by the payer itself (probe5_ext, 6 December 2026). A
+    dossier the core holds keeps its payments; a line naming nobody (the CAF's record 30) changes nothing."""
+    payee = (members.filter(pl.col("famille_id").is_not_null()).unique("person_id", keep="first")
+             .select("person_id", pl.col("famille_id").alias("_payee_famille")))
+    lost = ~pl.col("famille_id").is_in(held.implode()) & pl.col("_payee_famille").is_not_null()
+    return (rows.join(payee, on="person_id", how="left", maintain_order="left")
+            .with_columns(pl.when(lost).then(pl.col("_payee_famille")).otherwise(pl.col("famille_id"))
+                          .alias("famille_id"))
+            .drop("_payee_famille"))
+
+
 def _famille_payments(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, members: pl.DataFrame,
                       month: dt.date, first: dt.date, fam_inputs: list[str], known_benefits: list[str],
                       reach: Mapping[str, dt.date] | None = None) -> pl.DataFrame:
@@ -1248,9 +1264,11 @@ def _famille_payments(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, me
                 .filter((pl.col("unit_kind") == "famille") & pl.col("benefit").cast(pl.String).is_in(known_benefits)
                         & (pl.col("month") >= first) & (pl.col("month") <= month))
                 .select(qualified("paying_agency", "unit_id", "source_agency").alias("famille_id"),
+                        pl.col("person_id").cast(members.schema["person_id"]),
                         "month", pl.col("benefit").cast(pl.String), pl.col("amount").cast(pl.Float64),
                         pl.col("source_agency").cast(pl.String).alias("_src"))
                 .collect())
+        rows = on_payee_famille(rows, familles.get_column("famille_id"), members).drop("person_id")
         per_person = [b for b in known_benefits if b in PERSON_PAYMENTS]
         if per_person:  # a person's payments, summed over the famille's members of the month
             person_rows = (lf["benefits_paid"]

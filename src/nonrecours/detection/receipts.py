@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 
 import polars as pl
 
-from nonrecours.core.inputs import earliest_reach, listings_reach, reach_month
+from nonrecours.core.inputs import earliest_reach, listings_reach, on_payee_famille, reach_month
 from nonrecours.core.units import qualified
 from nonrecours.engine.plan import add_months
 from nonrecours.schemas.benefits import CATALOGUE, payers_missing
@@ -593,9 +593,12 @@ def _payment_rows(benefits_paid: pl.LazyFrame | pl.DataFrame, individu: pl.DataF
                     pl.col("source_agency").cast(pl.String), pl.col(payer).cast(pl.String).alias("payer"))
             .collect())
     fam_of = individu.select("person_id", pl.col("famille_id").alias("_fam"))
-    return (rows.join(fam_of, on="person_id", how="left")
+    rows = (rows.join(fam_of, on="person_id", how="left")
             .with_columns(pl.when(pl.col("unit_kind") == "famille").then(pl.col("unit_id"))
-                          .otherwise(pl.col("_fam")).alias("famille_id"))
+                          .otherwise(pl.col("_fam")).alias("famille_id")).drop("_fam"))
+    # a dossier we hold no famille of, paid on a line naming its payee (the MSA's): on the payee's famille
+    held = individu.get_column("famille_id").drop_nulls().unique()
+    return (on_payee_famille(rows, held, individu.select("person_id", "famille_id"))
             .filter(pl.col("famille_id").is_not_null()))
 
 

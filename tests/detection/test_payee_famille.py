@@ -1,0 +1,75 @@
+"""A dossier's payment on a line naming its payee, the dossier's member lines lost.
+
+The MSA pays the RSA and the prime d'activité on the insured person's line (docs/connectors/msa.md). Found by an
+outside tester from the docs alone (probe5_ext, 6 December 2026): three MSA dossiers whose member lines were all
+quarantined (a blank STATUT, an impossible birth date) or absent paid their insured person the RSA every month on
+lines naming him; the core held no famille of the dossier, the payment was read as nobody's, and the payee (known to
+the CPAM) was flagged ``non_take_up probable`` and put on the MSA's own outreach list. The payment now goes to the
+famille the core builds for its payee; a line naming nobody (the CAF's record 30) still changes nothing."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from nonrecours.core.inputs import on_payee_famille
+from nonrecours.detection import core_month, detect
+
+from .conftest import FIRST, MONTH, MONTHS, Territory, benefit_row
+
+RSA_PAID = 573.49
+
+
+def _tables() -> dict[str, pl.DataFrame]:
+    """Singles of 40, no income, tenants, each known to the CPAM only (its famille built from its listing):
+    ``named`` paid the RSA by the MSA on dossier MF37 whose member lines are lost, each line naming him; ``nameless``
+    paid on dossier MF38 on lines naming nobody; ``unpaid`` paid nothing. ``farmer``: an MSA dossier of its own, paid
+    on it (its member lines kept), so the MSA is a payer whose dossiers the core holds."""
+    t = Territory()
+    for name in ("named", "nameless", "unpaid"):
+        t.famille(name, agency="cnam")
+    t.famille("farmer", agency="msa")
+    for m in MONTHS:
+        for unit, person in (("MF37", "p-named"), ("MF38", None), ("f-farmer", "p-farmer")):
+            t.paid.append({"unit_kind": "famille", "unit_id": unit, "person_id": person, "benefit": "rsa",
+                           "month": m, "amount": RSA_PAID, "source_agency": "msa"})
+    return t.tables()
+
+
+@pytest.fixture(scope="module")
+def run():  # type: ignore[no-untyped-def]
+    tables = _tables()
+    return detect(core_month(tables, MONTH), tables, config=FIRST)
+
+
+def test_the_payee_of_a_dossier_without_members_is_paid(run) -> None:  # type: ignore[no-untyped-def]
+    named = benefit_row(run, "named", "rsa")
+    assert named["paid"] == pytest.approx(RSA_PAID)
+    assert named["status"] != "non_take_up"
+    assert run.flags.filter(pl.col("unit_id").str.ends_with(":f-named") & (pl.col("benefit") == "rsa")
+                            & (pl.col("status") == "non_take_up")).is_empty()
+
+
+def test_a_line_naming_nobody_still_attaches_to_no_one(run) -> None:  # type: ignore[no-untyped-def]
+    for name in ("nameless", "unpaid"):
+        row = benefit_row(run, name, "rsa")
+        assert (row["status"], row["paid"]) == ("non_take_up", 0.0), name
+    # MF38 alone is a dossier paid whose adults nobody knows; MF37's payee is found
+    assert run.summary["payments_on_dossiers_without_adults"]["rsa"] == 1
+
+
+def test_a_dossier_the_core_holds_keeps_its_payments(run) -> None:  # type: ignore[no-untyped-def]
+    farmer = benefit_row(run, "farmer", "rsa")
+    assert farmer["paid"] == pytest.approx(RSA_PAID) and farmer["status"] != "non_take_up"
+
+
+def test_on_payee_famille_moves_only_a_dossier_not_held() -> None:
+    rows = pl.DataFrame({"famille_id": ["msa:MF37", "msa:MF38", "caf:F1", "caf:F2"],
+                         "person_id": ["p1", None, "p2", "p9"]})
+    members = pl.DataFrame({"person_id": ["p1", "p2", "p3"], "famille_id": ["cnam:f1", "caf:F9", None]})
+    held = pl.Series(["cnam:f1", "caf:F1", "caf:F9"])
+    out = on_payee_famille(rows, held, members)
+    # MF37 → its payee's famille; MF38 names nobody; F1 is held (its payee's own famille is another);
+    # F2 is not held and its payee is in no famille
+    assert out.get_column("famille_id").to_list() == ["cnam:f1", "msa:MF38", "caf:F1", "caf:F2"]
+    assert out.columns == rows.columns
