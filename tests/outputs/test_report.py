@@ -474,14 +474,15 @@ def test_formats_with_the_parsed_locale_equal_babels_on_the_locale_name(n: int, 
     from babel.dates import format_date
     from babel.numbers import format_currency, format_decimal, format_percent
 
-    from nonrecours.outputs.report import LOCALE, fmt_int, fmt_month, fmt_number, fmt_pct_tick
+    from nonrecours.outputs.report import LOCALE, _half_up, fmt_int, fmt_month, fmt_number, fmt_pct_tick
 
     assert fmt_int(n) == format_decimal(n, locale=LOCALE)
     assert fmt_number(x) == format_decimal(x, format="#,##0.######", locale=LOCALE)
-    assert fmt_pct(x) == format_percent(x, "#,##0.0\u00a0%", locale=LOCALE)
-    assert fmt_pct_tick(x) == format_percent(x, "#,##0\u00a0%", locale=LOCALE)
+    assert fmt_pct(x) == format_percent(_half_up(x, 3), "#,##0.0\u00a0%", locale=LOCALE)
+    assert fmt_pct_tick(x) == format_percent(_half_up(x, 2), "#,##0\u00a0%", locale=LOCALE)
     money = "#,##0.00\u00a0¤" if cents else "#,##0\u00a0¤"
-    assert fmt_eur(x, cents=cents) == format_currency(x, "EUR", format=money, locale=LOCALE, currency_digits=False)
+    assert fmt_eur(x, cents=cents) == format_currency(_half_up(x, 2 if cents else 0), "EUR", format=money,
+                                                      locale=LOCALE, currency_digits=False)
     month = dt.date(2000 + n % 50, 1 + n % 12, 1)
     assert fmt_month(month) == format_date(month, "MMMM y", locale=LOCALE)
 
@@ -538,3 +539,14 @@ def test_a_change_of_rate_is_in_signed_percentage_points():
     assert fmt_eur_change(-124.2) == "\u2212124\u00a0€" and fmt_eur_change(30) == "+30\u00a0€"
     assert fmt_eur_change(0.2) == "0\u00a0€"
     assert [fmt_tenth(x) for x in (2.0, 194.74, 1.05)] == ["2,0", "194,7", "1,0"]  # a weighted count: one decimal
+
+
+def test_a_half_rounds_away_from_zero_in_every_format() -> None:
+    """babel rounds half to even: one table printed 18.75 % as 18,8 % and 6.25 % as 6,2 % (an outside tester, 6
+    December 2026). A reader rounds a half up, from the decimal text the figure is written with."""
+    from nonrecours.outputs.report import fmt_pct_tick, fmt_points
+
+    assert [fmt_pct(0.1875), fmt_pct(0.0625), fmt_pct(-0.0625)] == ["18,8\u00a0%", "6,3\u00a0%", "-6,3\u00a0%"]
+    assert [fmt_tenth(2.25), fmt_tenth(2.35), fmt_pct_tick(0.125)] == ["2,3", "2,4", "13\u00a0%"]
+    assert [fmt_eur(2.5), fmt_eur(0.125, cents=True), fmt_points(-0.0625)] == ["3\u00a0€", "0,13\u00a0€",
+                                                                               "\u22126,3\u00a0pts"]

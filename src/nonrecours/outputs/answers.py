@@ -343,8 +343,11 @@ def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *,
 
 
 SCENARIOS: dict[str, str] = {
-    "ouverture automatique": "droit ouvert sans demande : certain, aucun champ de la demande à compléter "
-                             "par des données manquantes, et une règle qui le permet",
+    "ouverture automatique": "droit qui pourrait être ouvert sans demande : certain et aucun champ de la demande "
+                             "à compléter par des données manquantes, ou CSS sans participation d'une famille payée "
+                             "au RSA (certaine ou probable : le RSA ouvre le droit) ; la règle qui le permet "
+                             "n'existe aujourd'hui que pour cette dernière (CSS art. L861-2, colonne de la base "
+                             "légale), ailleurs il en faudrait une",
     "demande pré-remplie": "demande pré-remplie à confirmer : certain ou probable, au plus quelques questions",
     "courrier ou rendez-vous des droits": "courrier d'information ou rendez-vous des droits pour le reste",
 }

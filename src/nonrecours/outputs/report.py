@@ -21,9 +21,11 @@ import functools
 import hashlib
 import io
 import json
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -234,16 +236,25 @@ def fmt_number(x: float, digits: int = 6) -> str:
     return format_decimal(x, format="#,##0." + "#" * digits, locale=_locale())
 
 
+def _half_up(x: float, places: int) -> Decimal | float:
+    """``x`` rounded half away from zero to ``places`` decimals, from its shortest decimal text: babel rounds half
+    to even, so 18.75 % printed 18,8 % and 6.25 % printed 6,2 % in one table (an outside tester, 6 December 2026)."""
+    if not math.isfinite(x):
+        return x
+    return Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
 def fmt_pct(x: float) -> str:
     from babel.numbers import format_percent
 
-    return format_percent(x, "#,##0.0\u00a0%", locale=_locale())
+    return format_percent(_half_up(x, 3), "#,##0.0\u00a0%", locale=_locale())
 
 
 def fmt_eur(x: float, *, cents: bool = False) -> str:
     from babel.numbers import format_currency
 
-    return format_currency(x, "EUR", format="#,##0.00\u00a0¤" if cents else "#,##0\u00a0¤", locale=_locale(),
+    return format_currency(_half_up(x, 2 if cents else 0), "EUR", format="#,##0.00\u00a0¤" if cents else "#,##0\u00a0¤",
+                           locale=_locale(),
                            currency_digits=False)
 
 
@@ -252,7 +263,7 @@ def fmt_points(x: float) -> str:
     « −25,7 pts », not « -25,7 % », which reads as a relative change."""
     from babel.numbers import format_decimal
 
-    text = format_decimal(abs(x) * 100, "#,##0.0", locale=_locale())
+    text = format_decimal(_half_up(abs(x) * 100, 1), "#,##0.0", locale=_locale())
     sign = "" if text == "0,0" else "−" if x < 0 else "+"
     return f"{sign}{text} pts"
 
@@ -267,13 +278,13 @@ def fmt_tenth(x: float) -> str:
     """An estimated count, always to one decimal (« 2,0 » beside « 1,1 »: a weighted count, not a head count)."""
     from babel.numbers import format_decimal
 
-    return format_decimal(x, format="#,##0.0", locale=_locale())
+    return format_decimal(_half_up(x, 1), format="#,##0.0", locale=_locale())
 
 
 def fmt_pct_tick(x: float) -> str:
     from babel.numbers import format_percent
 
-    return format_percent(x, "#,##0\u00a0%", locale=_locale())
+    return format_percent(_half_up(x, 2), "#,##0\u00a0%", locale=_locale())
 
 
 def fmt_date(day: str | dt.date | None) -> str:
@@ -1144,8 +1155,7 @@ def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, 
         if unknowns.get("values"):
             n, units = unknowns["values"], unknowns.get("units", 0)
             limits.append(f"{fmt_int(n)} {fr(n, 'valeur', 'valeurs')} qu'aucun organisme ne fournit "
-                          f"(sur {fmt_int(units)} {fr(units, 'personne ou unité', 'personnes ou unités')} : "
-                          "familles, ménages, foyers fiscaux) "
+                          f"(sur {fmt_int(units)} {fr(units, 'personne ou unité', 'personnes ou unités')}) "
                           f"{fr(n, 'reste inconnue : elle fait', 'restent inconnues : elles font')} les "
                           "fourchettes basse–haute et les degrés, jamais une valeur par défaut.")
         if summary.get("persons_not_evaluated"):
