@@ -48,8 +48,8 @@ from nonrecours.schemas.zonage import overseas_department, zone_apl_of
 __all__ = ["BEHIND_MIN_PAYMENTS", "FAMILY_PAYMENTS", "FOLLOWS_NATIONALITY", "PAYMENT_INPUTS", "PERSON_PAYMENTS",
            "RECEIVED_INPUTS",
            "SETTING_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts", "build_inputs", "build_month",
-           "earliest_reach", "listings_reach", "monthly_bounds", "on_payee_famille", "payments_reach", "population_facts", "reach_month",
-           "refuse_outside", "with_payments", "within_the_extracts"]
+           "earliest_reach", "listings_reach", "monthly_bounds", "on_payee_famille", "payments_reach",
+           "population_facts", "reach_month", "refuse_outside", "with_payments", "within_the_extracts"]
 
 LEASE_KINDS = ("colocation", "chambre")
 """The housing record's kind of lease (schemas.tables.HOUSING): the rent is a colocataire's share, or the
