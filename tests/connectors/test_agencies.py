@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from nonrecours.connectors import AGENCY_MODULES, default_mapping, ingest
-from nonrecours.privacy import PSEUDONYM_PATTERN, ExchangeAgreement, find_leaks
+from nonrecours.privacy import PSEUDONYM_PATTERN, ExchangeAgreement, find_leaks, pseudonymise
 from nonrecours.schemas import TABLES
 
 from .conftest import Territory
@@ -123,6 +123,36 @@ def test_complement_familial_payments_are_read_as_cf(territory: Territory, agree
     assert got.height == 1 and got.get_column("month")[0] == period
     assert got.get_column("amount")[0] == Decimal(cells[amount].replace(",", "."))
     assert got.get_column("unit_kind").cast(pl.String)[0] == "famille"
+
+
+def test_an_msa_dossier_payment_keeps_its_payee_when_the_member_lines_are_lost(
+        territory: Territory, agreement: ExchangeAgreement, tmp_path: Path) -> None:
+    """The MSA pays a dossier's benefits on its insured person's line (msa.md), which names him: with every member
+    line of the dossier quarantined (a blank STATUT), its payments keep the payee's pseudonym beside the dossier, the
+    one his member lines gave (probe5_ext: the payee was read as paid nothing, flagged on the MSA's own list)."""
+    text = territory.extracts["msa"].read_bytes().decode("cp1252")
+    lines = text.split("\n")
+    header = lines[0].split(";")
+    col = {c: header.index(c) for c in ("NUM_DOSSIER", "NIR", "NATURE", "LIEN", "STATUT")}
+    rows = [line.split(";") for line in lines[1:] if line.count(";") == len(header) - 1]
+    dossier = next(r[col["NUM_DOSSIER"]] for r in rows if r[col["NATURE"]] in ("AF", "RSA", "PPA", "AL"))
+    insured = {r[col["NIR"]] for r in rows if r[col["NUM_DOSSIER"]] == dossier and r[col["LIEN"]] == "ASS"}
+    assert len(insured) == 1
+    payee = pseudonymise(pl.DataFrame({"nir": list(insured)}), "nir", agreement.pseudonym_key(), key_id_column=None,
+                         reason_column=None).to_series().to_list()
+    out = [lines[0]]
+    for line in lines[1:]:
+        cells = line.split(";")
+        if len(cells) == len(header) and cells[col["NUM_DOSSIER"]] == dossier and cells[col["NATURE"]] == "MEMBRE":
+            cells[col["STATUT"]] = ""
+        out.append(";".join(cells))
+    src = tmp_path / "msa.csv"
+    src.write_bytes("\n".join(out).encode("cp1252"))
+    after = ingest(src, default_mapping("msa"), agreement, tmp_path / "after")
+    assert pl.read_parquet(after.outputs["unit_memberships"]).filter(pl.col("person_id").is_in(payee)).is_empty()
+    paid = pl.read_parquet(after.outputs["benefits_paid"]).filter(
+        pl.col("person_id").is_in(payee) & (pl.col("unit_kind").cast(pl.String) == "famille"))
+    assert paid.height > 0 and paid.get_column("unit_id").n_unique() == 1
 
 
 def test_same_person_same_pseudonym_across_agencies(territory: Territory, agreement: ExchangeAgreement,

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nonrecours.errors import SchemaError
-from nonrecours.schemas import BENEFITS_PAID, HOUSING, PERSONS, RESOURCES, TABLES, UNIT_MEMBERSHIPS
+from nonrecours.schemas import BENEFITS_PAID, CLAIMS, HOUSING, PERSONS, RESOURCES, TABLES, UNIT_MEMBERSHIPS
 
 PROV = {"source_agency": "caf", "extract_id": "caf-2026-06", "extract_date": dt.date(2026, 7, 3)}
 
@@ -58,10 +58,15 @@ def test_contract_checks_relations_between_fields():
         PERSONS.validate_row({**PERSON, "residence_permit_years": 3})
     # an EEA national's years of residence are what the RSA's right-of-residence test reads: kept
     PERSONS.validate_row({**PERSON, "nationality_group": "EEA_CH", "residence_permit_years": 3})
+    paid = {"unit_kind": "famille", "unit_id": "f", "person_id": "p", "benefit": "rsa",
+            "month": dt.date(2026, 1, 1), "amount": Decimal(600), "paying_agency": "msa", **PROV}
+    # a payment to a unit may name its payee (the MSA's line of the insured person, docs/connectors/msa.md)
+    BENEFITS_PAID.validate_row(paid)
+    with pytest.raises(SchemaError, match="unit_id or person_id must be set"):
+        BENEFITS_PAID.validate_row({**paid, "unit_kind": None, "unit_id": None, "person_id": None})
     with pytest.raises(SchemaError, match="exactly one of unit_id and person_id"):
-        BENEFITS_PAID.validate_row({"unit_kind": "famille", "unit_id": "f", "person_id": "p", "benefit": "rsa",
-                                    "month": dt.date(2026, 1, 1), "amount": Decimal(600),
-                                    "paying_agency": "caf", **PROV})
+        CLAIMS.validate_row({"unit_kind": "famille", "unit_id": "f", "person_id": "p", "benefit": "rsa",
+                             "event": "pending", "event_date": dt.date(2026, 1, 1), **PROV})
 
 
 def test_contract_errors_never_quote_the_identifier():

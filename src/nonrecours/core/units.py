@@ -485,7 +485,8 @@ def reconcile(lf: Mapping[str, pl.LazyFrame], ids: pl.DataFrame, month: dt.date,
                           "person_id").unique().collect())
         payers = (window.filter(pl.col("unit_kind") == "famille").select("source_agency", "unit_id").unique()
                   .with_columns(pl.lit(True).alias("_paid")))
-        payees = window.filter(pl.col("person_id").is_not_null()).select("person_id", "source_agency").unique()
+        payees = (window.filter(pl.col("unit_kind").is_null() & pl.col("person_id").is_not_null())
+                  .select("person_id", "source_agency").unique())
     else:
         payers = pl.DataFrame(schema={"source_agency": pl.String, "unit_id": pl.String, "_paid": pl.Boolean})
         payees = pl.DataFrame(schema={"person_id": pl.String, "source_agency": pl.String})

@@ -256,7 +256,8 @@ def payee_lines_lost(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], r
     if rows is None:
         return pl.DataFrame(schema=schema)
     first = add_months(month, -window)
-    paid = (rows.filter(pl.col("person_id").is_not_null() & (pl.col("month") < month) & (pl.col("month") >= first)
+    paid = (rows.filter(pl.col("unit_kind").is_null() & pl.col("person_id").is_not_null() & (pl.col("month") < month)
+                        & (pl.col("month") >= first)
                         & pl.col("source_agency").is_not_null())
             .select("famille_id", "benefit", "person_id", pl.col("source_agency").alias("extract")).unique())
     if paid.is_empty():
@@ -465,7 +466,9 @@ def unattached_payments(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None]
     adults = (t.lazy().filter(valid & (pl.col("unit_kind").cast(pl.String) == "famille")
                               & pl.col("role").cast(pl.String).is_in(list(PARENT_ROLES)))
               .select(qualified("source_agency", "unit_id").alias("famille_id")).unique().collect())
-    paid = (rows.filter((pl.col("unit_kind") == "famille") & (pl.col("month") == month) & (pl.col("amount") > 0))
+    # a payment read on its payee's famille (``on_payee_famille``) is attached to someone
+    paid = (rows.filter((pl.col("unit_kind") == "famille") & (pl.col("month") == month) & (pl.col("amount") > 0)
+                        & (pl.col("famille_id") == pl.col("unit_id")))
             .select("famille_id", "benefit").unique())
     return dict(paid.join(adults, on="famille_id", how="anti").group_by("benefit").len().sort("benefit").iter_rows())
 

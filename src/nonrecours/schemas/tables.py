@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import ClassVar
 
 import polars as pl
 from pydantic import field_validator, model_validator
@@ -69,16 +70,20 @@ def _one_of(value: str, codes: tuple[str, ...], name: str) -> str:
 
 
 class _Beneficiary(Provenance):
-    """Rows about a unit (``unit_kind`` + ``unit_id``) or a person (``person_id``), never both."""
+    """Rows about a unit (``unit_kind`` + ``unit_id``) or a person (``person_id``), never both (``_PAYEE``: a
+    payment may name both)."""
 
     unit_kind: str | None = None
     unit_id: str | None = None
     person_id: str | None = None
+    _PAYEE: ClassVar[bool] = False
 
     @model_validator(mode="after")
     def _one_beneficiary(self) -> _Beneficiary:
-        if (self.unit_id is None) == (self.person_id is None):
+        if not self._PAYEE and (self.unit_id is None) == (self.person_id is None):
             raise ValueError("exactly one of unit_id and person_id must be set")
+        if self.unit_id is None and self.person_id is None:
+            raise ValueError("unit_id or person_id must be set")
         if (self.unit_id is None) != (self.unit_kind is None):
             raise ValueError("unit_kind goes with unit_id")
         if self.unit_kind is not None:
@@ -92,6 +97,13 @@ _BENEFICIARY_CHECKS = (
     Check("unit_kind", pl.col("unit_id").is_null() == pl.col("unit_kind").is_null(),
           "unit_kind goes with unit_id"),
 )
+_PAYMENT_CHECKS = (
+    Check("person_id", pl.col("unit_id").is_not_null() | pl.col("person_id").is_not_null(),
+          "unit_id or person_id must be set"),
+    _BENEFICIARY_CHECKS[1],
+)
+"""A payment to a unit may name its payee too (``person_id``): the MSA pays a dossier's RSA on the insured person's
+line (docs/connectors/msa.md), which names him when the dossier's member lines are lost."""
 
 
 # --- persons ---------------------------------------------------------------------------------------
@@ -392,6 +404,7 @@ TAX_HOUSEHOLDS = TableSpec(
 # --- benefits paid ----------------------------------------------------------------------------------
 
 class BenefitPaidRow(_Beneficiary):
+    _PAYEE: ClassVar[bool] = True
     benefit: str
     month: dt.date
     amount: Decimal
@@ -428,7 +441,7 @@ BENEFITS_PAID = TableSpec(
     checks=(
         _first_day("month"),
         _cents("amount"),
-        *_BENEFICIARY_CHECKS,
+        *_PAYMENT_CHECKS,
     ),
 )
 
