@@ -739,3 +739,18 @@ def test_a_runs_workspace_takes_an_extract_ingested_by_hand(run_copy):
                                    "--extract-id", "cnam_by_hand"])
     assert res.exit_code == 0, res.output
     assert (run_copy / "workspace" / "persons" / "cnam-cnam_by_hand.parquet").exists()
+
+
+def test_evaluate_on_a_runs_detection_writes_outside_its_audited_folders(quick_copy):
+    """``nonrecours evaluate --run <run>/detection/2026-06`` wrote its two files into that audited folder: ``audit
+    verify`` then failed (« in a folder of the run's outputs but not in its manifest ») and the next run set them
+    aside (an outside tester, 6 December 2026). They go to the run's ``evaluation/2026-06``, as the demo's."""
+    det = quick_copy / "detection" / "2026-06"
+    before = sorted(p.name for p in det.iterdir())
+    res = CliRunner().invoke(app, ["evaluate", "--run", str(det), "--truth", str(quick_copy / "truth"),
+                                   "--agreement", str(quick_copy / "exchange.toml")])
+    assert res.exit_code == 0, res.output
+    assert sorted(p.name for p in det.iterdir()) == before
+    assert {p.name for p in (quick_copy / "evaluation" / "2026-06").iterdir()} == {"evaluation.md",
+                                                                                   "evaluation.json"}
+    verify_run(quick_copy)

@@ -914,14 +914,27 @@ def evaluate(
     truth: Path = typer.Option(..., "--truth", help="Synthetic truth folder (with take_up.parquet)."),
     agreement: Path | None = typer.Option(None, "--agreement", help="Exchange agreement used at ingest "
                                           "(default: exchange.toml beside the truth folder)."),
-    out: Path | None = typer.Option(None, "--out", help="Where to write evaluation.md/json (default: --run)."),
+    out: Path | None = typer.Option(None, "--out", help="Where to write evaluation.md/json (default: --run; for a "
+                                    "run's detection/YYYY-MM, the run's evaluation/YYYY-MM, as the demo)."),
 ) -> None:
     """Score a detection run against the synthetic truth (precision, recall, rates, amounts)."""
     from nonrecours.detection import evaluate_run, render_markdown, write_evaluation
 
     score = evaluate_run(run, truth, agreement or truth.parent / "exchange.toml")
     _out().print(render_markdown(score), markup=False)
-    _print_outputs("evaluate", write_evaluation(score, out or run).values())
+    _print_outputs("evaluate", write_evaluation(score, out or _evaluation_folder(run)).values())
+
+
+def _evaluation_folder(run: Path) -> Path:
+    """Where ``evaluate`` writes by default: beside a ``detect`` folder's own files, but outside a run's audited
+    folders (its ``detection/YYYY-MM`` is in the manifest: two files more there made ``audit verify`` fail and the
+    next run set them aside, an outside tester, 6 December 2026): the run's ``evaluation/YYYY-MM``, as the demo."""
+    from nonrecours.audit.manifest import MANIFEST
+
+    root = run.resolve().parent.parent
+    if run.resolve().parent.name == "detection" and (root / MANIFEST).is_file():
+        return root / "evaluation" / run.resolve().name
+    return run
 
 
 outreach_app = typer.Typer(help="Outreach lists: an agency opens its own list, or replays a row in OpenFisca.",
