@@ -90,3 +90,12 @@ def test_no_cap_on_the_benefits_that_count_the_profit(run) -> None:  # type: ign
                                                                  "css_participation"}
     assert sum(run.summary["downgraded_by_self_employment"].values()) == 0
     assert not any("revenus non salariés" in r for rs in run.flags.get_column("reasons").to_list() for r in rs)
+
+
+def test_a_flag_resting_on_a_declared_profit_never_says_no_income_was_sent(run) -> None:  # type: ignore[no-untyped-def]
+    """The prime d'activité of a farmer whose only income is the DGFiP's profit said « Aucun revenu transmis par les
+    organismes pour les mois de référence » beside « Données utilisées : derniers bénéfices non salariés connus
+    (DGFiP) » (probe5_ext, 6 December 2026): a profit is a resource transmitted."""
+    reasons = " ".join(flag_row(run, "paid_farmer", "ppa")["reasons"])
+    assert "derniers bénéfices non salariés connus (DGFiP" in reasons
+    assert "Aucun revenu transmis" not in reasons

@@ -63,8 +63,9 @@ NOT_A_FACT = frozenset({"date_naissance", "revenus_n2_renseignes", "prestations_
                         "aide_logement_du_mois_connue", "rsa_percu_connu", *SETTING_INPUTS})
 """Inputs that say whether another one is known (or repeat the age): not facts of the person's situation (no
 reason line quotes them; an outreach list asks none of them that has no question of its own)."""
-_RESOURCES = (*RESOURCE_INPUTS.values(), *N2_INPUTS)
-"""The resources an estimate rests on: quoted first among the facts used."""
+_RESOURCES = (*RESOURCE_INPUTS.values(), *N2_INPUTS, KNOWN_PROFIT)
+"""The resources an estimate rests on: quoted first among the facts used; one of them quoted, no line says that no
+income was transmitted (it did, a farmer's profit declared to the DGFiP: probe5_ext, 6 December 2026)."""
 _HOUSEHOLD = ("couple_kind", "recent_isolation", "housing_status", "rent", "hosted_free_of_charge", "colocation",
               "chambre", "loan_date")
 """The foyer and its housing, which the amounts read too: quoted after the resources and the payments, before the
@@ -159,7 +160,7 @@ def _amounts() -> frozenset[str]:
     read as 0 (a follower's gross pension, the DRM's ARE of a person with none) says nothing; a state quoted false
     reads as held (« parent isolé depuis moins de 18 mois (CAF) » on a single man's RSA)."""
     states = (n for n, v in default_registry().inputs.items() if v.dtype == "bool")
-    return frozenset((*_RESOURCES, KNOWN_PROFIT, *_payments(), *_LEASE_FLAGS, *states))
+    return frozenset((*_RESOURCES, *_payments(), *_LEASE_FLAGS, *states))
 
 
 def _nonzero(core: CoreMonth, entity: str, key: str, ids: pl.DataFrame) -> pl.DataFrame:
@@ -491,7 +492,7 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                  .sort("_rank", "input").group_by("_row")
                  .agg((pl.col("_label") + pl.lit(" (") + pl.col("agency") + pl.lit(")"))
                       .filter(pl.col("_quoted").fill_null(True)).alias("_facts"),
-                      pl.col("input").is_in(list(RESOURCE_INPUTS.values())).any().alias("_has_resources")))
+                      pl.col("input").is_in(list(_RESOURCES)).any().alias("_has_resources")))
         row = catalogue_row(benefit)
         # a coverage another replaces (the CSS with participation, the free CSS): is the other due centrally?
         other = (entitled_expr(row.excludes).alias("_other_central") if row.excludes
