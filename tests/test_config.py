@@ -93,6 +93,20 @@ def test_partitions_do_not_change_the_digest(folder):
     assert one.partitions == 1 and four.partitions == 4 and one.digest() == four.digest()
 
 
+def test_the_memory_limit_and_the_spill_folder_do_not_change_the_digest(folder, monkeypatch):
+    """A machine's settings (run.md): a run stopped by a DuckDB memory limit too low (exit 5) is rerun in its folder
+    with a higher one, or elsewhere with another spill folder; the outputs are the same (an outside tester, 6
+    December 2026: « holds the outputs of another run »)."""
+    one = load_config(_write(folder, GOOD))
+    monkeypatch.setenv("NONRECOURS_RUN_MEMORY_LIMIT", "8GB")
+    monkeypatch.setenv("NONRECOURS_RUN_SPILL_DIR", str(folder / "spill"))
+    other = load_config(_write(folder, GOOD))
+    assert other.memory_limit != one.memory_limit and other.spill_dir != one.spill_dir
+    assert one.digest() == other.digest()
+    monkeypatch.setenv("NONRECOURS_RUN_BACKEND", "polars")  # the summary says which: another run
+    assert load_config(_write(folder, GOOD)).digest() != one.digest()
+
+
 def test_environment_overrides_the_file(folder, monkeypatch):
     monkeypatch.setenv("NONRECOURS_RUN_BACKEND", "polars")
     assert load_config(_write(folder, GOOD)).backend == "polars"

@@ -221,8 +221,11 @@ class RunConfig(BaseSettings):
         inputs write the same outputs."""
         if self._digest is not None:
             return self._digest
+        # what the outputs do not depend on: how the work is cut and where and how much DuckDB may spill (a run
+        # stopped by a memory limit too low was refused its rerun with a higher one in the same folder)
         text = json.dumps(self.model_dump(mode="json", exclude={"partitions", "fresh_process_per_part",
-                                                           "max_quarantined"}), sort_keys=True,
+                                                           "max_quarantined", "memory_limit", "spill_dir"}),
+                          sort_keys=True,
                           separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 

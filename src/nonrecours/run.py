@@ -699,6 +699,8 @@ def _run(cfg: RunConfig, out: Path, config_hash: str, audit: AuditLog, left: lis
             "package": {"name": "nonrecours", "version": __version__},
             "config": {"sha256": config_hash, "months": [f"{m:%Y-%m}" for m in cfg.months],
                        "benefits": list(cfg.benefits), "backend": cfg.backend,
+                       # not in the hash: a partitioned run's files hold the same rows in other bytes (run.md)
+                       "partitions": cfg.partitions,
                        "thresholds": cfg.thresholds.model_dump(mode="json"),
                        "lead_agency": dict(cfg.lead_agency)},
             "agreement": {"exchange_id": agreement.exchange_id, "purpose": agreement.purpose,
