@@ -35,7 +35,7 @@ def _situation(af: float, salary: float = 0.0) -> dict:
 def _famille(situation: dict, month: dt.date, targets: list[str], backend: str = "polars") -> dict:
     batch = load_situations([situation])
     assert batch.errors == []
-    frames = batch.frames_for_month(JUNE)
+    frames = batch.frames_for_month(dt.date.fromisoformat(f"{situation['month']}-01"))
     return evaluate(targets, Inputs(**frames), month, backend=backend)["famille"].row(0, named=True)
 
 
@@ -68,3 +68,32 @@ def test_the_prime_counts_the_base_paid() -> None:
     # the March allowance is at the March BMAF; 0.32 x the BMAF of each month, the prime's slope 0.61 does not
     # apply to resources other than earnings: the whole base comes off
     assert without - paid == pytest.approx(0.32 * BMAF_2026, abs=1.0)
+
+
+def _three_children(ages: tuple[int, int, int], af: float, salary: float) -> dict:
+    """A married couple of 40 and 39, owners in Cahors, three children, the AF paid ``af`` in October 2025."""
+    return {"id": "afq", "month": "2025-10", "depcom": "46042", "housing": {"status": "owner"}, "couple": "married",
+            "persons": [{"role": "parent", "age": 40, "monthly": {"salary_net": salary}}, {"role": "parent", "age": 39},
+                        *[{"role": "child", "age": a} for a in ages]],
+            "benefits_paid_in_month": salary == 0,
+            "benefits_paid": {"main": {"af": af, "paje_base": 0.0, "asf": 0.0, "aide_logement": 0.0}}}
+
+
+@pytest.mark.parametrize(("ages", "af", "salary", "target", "expected"), [
+    # the two-child base (151.80 at the 2025 BMAF): the CAF knows two of the three children; not a quarter of the
+    # three-child total with one majoration (422.19), which counted 86.57 (PPA 755.92, RSA 1,140.14)
+    ((15, 12, 9), 151.80, 1200.0, "ppa", 690.69),
+    ((15, 12, 9), 151.80, 0.0, "rsa", 1074.91),
+    # the three-child base without its two age majorations: counted whole, not half of a total holding them (669.35)
+    ((16, 14, 10), 346.29, 1200.0, "ppa", 496.20),
+    # a payment that is no modulated total: counted as paid, at most the base (as OpenFisca-France 176.1.8)
+    ((16, 14, 10), 227.70, 1200.0, "ppa", 614.79),
+])
+def test_a_payment_short_of_its_majorations_or_a_child_is_no_reduced_rate(ages, af, salary, target, expected) -> None:
+    """Found by an outside tester (probe5_sit, 6 December 2026): the rate was read as the modulated total nearest
+    the amount paid, whatever the distance. The rate a payment shows is read only where it is such a total; the
+    resources of year N-2 give it otherwise (here the full rate), and the base counted is at most the payment
+    (CASF art. R262-11, 3°; the amounts are OpenFisca-France 176.1.8's, the RSA one by hand: 2.5 x 646.52 - 192.02
+    - 151.80 - 197.58)."""
+    got = _famille(_three_children(ages, af, salary), dt.date(2025, 10, 1), [target])
+    assert got[target] == pytest.approx(expected, abs=0.01)

@@ -184,31 +184,35 @@ def af_taux_total(f: Famille):
     return f.af_taux_base + f.af_taux_majorations
 
 
-def _modulation_versee(af, total):  # type: ignore[no-untyped-def]
-    """The modulation rate (1, 1/2 or 1/4, CSS art. D521-1 to D521-3) whose share of ``total`` is nearest to
-    ``af`` paid, and how far that share is from it."""
-    ratio = where(total > 0, af / where(total > 0, total, 1.0), 0.0)
-    modulation = where(ratio > 0.75, 1.0, where(ratio > 0.375, 0.5, 0.25))
-    return modulation, abs_(af - modulation * total)
+_MODULATIONS = (1.0, 0.5, 0.25)
+"""The rates of the allocations familiales by resources (CSS art. D521-1, I, 1° to 3°)."""
 
 
 @rule(entity="famille", dtype="float", label="allocations familiales de base retenues (hors majorations)",
       ref="CASF art. R262-10 et R262-11, 3°; CSS art. R844-5, D521-1 et D521-3")
 def af_base(f: Famille):
-    """The base part of the allowances of the month: the month's BMAF times the base rate, at the modulation
-    rate (1, 1/2 or 1/4 by resources, CSS art. D521-3) that the paid amount shows. Computing it with each
-    month's BMAF, instead of taking a share of a stated amount, keeps the April revaluation in the reference
-    months of RSA and prime d'activité. The majorations pour âge and the allocation forfaitaire are not counted
-    (CASF art. R262-11, 3°); the forfait of a child of 20 may be absent from the payment (not paid, or not yet):
-    the rate is read against the total with it and without it, whichever the paid amount fits (a payment of the
-    two younger children's 32 % is the base at the full rate, not half of a total holding the forfait)."""
+    """The base part of the allowances paid, which RSA and prime d'activité count without the majorations pour âge
+    and the allocation forfaitaire (CASF art. R262-11, 3°), at most the amount paid. Its modulation rate (1, 1/2 or
+    1/4, CSS art. D521-3) is the one the payment shows when the payment is a modulated total of the month (the
+    base, with or without the majorations, with or without the forfait, within 1 % or 1 €: a rate read from the
+    resources of year N-2 the agencies may not have); otherwise the resources' rate (``af_droit_base``). A payment
+    that is no such total, such as the base of the two children the CAF knows out of three, or a base without
+    the age majoration, is not a reduced rate of a total it does not hold: 151.80 € paid for children of 15, 12
+    and 9 was read as a quarter of 422.19 € (86.57 € counted; an outside tester, 6 December 2026). Computed with
+    each month's BMAF, so that the April revaluation reaches the reference months of RSA and prime d'activité."""
     bmaf = param(f"{PF}.bmaf")
-    total = bmaf * f.af_taux_total
+    base = bmaf * f.af_taux_base
+    majorations = bmaf * f.af_taux_majorations_age
+    forfait = bmaf * (f.af_taux_majorations - f.af_taux_majorations_age)
     af = f.af_retenues
-    avec, ecart_avec = _modulation_versee(af, total)
-    sans, ecart_sans = _modulation_versee(af, bmaf * (f.af_taux_base + f.af_taux_majorations_age))
-    modulation = where(ecart_sans < ecart_avec, sans, avec)
-    return where((af > 0) & (total > 0), bmaf * f.af_taux_base * modulation, 0.0)
+    shown, best = f.af_droit_base, 1e12
+    for paid_total in (base, base + majorations, base + forfait, base + majorations + forfait):
+        for rate in _MODULATIONS:
+            gap = abs_(af - rate * paid_total)
+            fits = (gap <= maximum(1.0, 0.01 * rate * paid_total)) & (gap < best)
+            shown = where(fits, rate * base, shown)
+            best = where(fits, gap, best)
+    return where((af > 0) & (bmaf * f.af_taux_total > 0), minimum(af, shown), 0.0)
 
 
 def _forfait_asf(f: Famille, asf):  # type: ignore[no-untyped-def]
