@@ -82,3 +82,43 @@ def test_on_payee_famille_moves_only_a_dossier_not_held() -> None:
     # F2 is not held and its payee is in no famille
     assert out.get_column("famille_id").to_list() == ["cnam:f1", "msa:MF38", "caf:F1", "caf:F2"]
     assert out.columns == rows.columns
+
+
+def _fund_change() -> dict[str, pl.DataFrame]:
+    """Two couples of 40 with children of 10 and 12, a salary of 1,500 €, tenants, the AF of two children paid
+    every month: ``control`` by the CAF all year on one dossier; ``moved`` by the MSA on its dossier MF-old until
+    February 2026, then by the CAF on a new dossier from March (a change of fund), the MSA's member lines of the
+    household still in its extract."""
+    import datetime as dt
+
+    t = Territory()
+    for name in ("control", "moved"):
+        t.famille(name, salary=1500.0)
+        for k, age in enumerate((10, 12)):
+            t.child(name, k, dt.date(MONTH.year - age, 1, 1))
+    march = dt.date(2026, 3, 1)
+    for m in list(t.members):
+        if m["person_id"] in ("p-moved", "c-moved-0", "c-moved-1") and m["unit_kind"] == "famille":
+            t.members.append({**m, "unit_id": "MF-old", "source_agency": "msa"})
+            m["valid_from"] = march
+    for m in MONTHS:
+        t.pay("control", "af", 153.01, [m])
+        if m < march:
+            t.paid.append({"unit_kind": "famille", "unit_id": "MF-old", "person_id": None, "benefit": "af",
+                           "month": m, "amount": 153.01, "source_agency": "msa"})
+        else:
+            t.pay("moved", "af", 153.01, [m])
+    return t.tables()
+
+
+def test_the_allowances_paid_on_the_dossier_a_household_left_still_count() -> None:
+    """A household that changed fund (probe6_ext, 6 December 2026: the MSA to the CAF, one CAF to another on a
+    move) lost the AF its old dossier paid from the resources of the CSS's twelve months and the prime d'activité's
+    three: the free CSS certain instead of the CSS with participation, a prime d'activité 101.60 € too high. The old
+    dossier's payments are read on the famille its demandeur is an adult of now: the same figures as one dossier
+    paid all year."""
+    tables = _fund_change()
+    run = detect(core_month(tables, MONTH), tables, config=FIRST)
+    for benefit in ("ppa", "css_free", "css_participation"):
+        moved, control = benefit_row(run, "moved", benefit), benefit_row(run, "control", benefit)
+        assert (moved["status"], moved["amount_central"]) == (control["status"], control["amount_central"]), benefit

@@ -38,6 +38,7 @@ from nonrecours.schemas.codes import (
     AGENCY_LABELS,
     FAMILY_BENEFITS_PAID,
     HOUSEHOLDER_ROLES,
+    PARENT_ROLES,
     SHARED_RENTAL_STATUSES,
     agency_subject,
 )
@@ -48,8 +49,9 @@ from nonrecours.schemas.zonage import overseas_department, zone_apl_of
 __all__ = ["BEHIND_MIN_PAYMENTS", "FAMILY_PAYMENTS", "FOLLOWS_NATIONALITY", "PAYMENT_INPUTS", "PERSON_PAYMENTS",
            "RECEIVED_INPUTS",
            "SETTING_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts", "build_inputs", "build_month",
-           "earliest_reach", "listings_reach", "monthly_bounds", "on_payee_famille", "payments_reach",
-           "population_facts", "reach_month", "refuse_outside", "with_payments", "within_the_extracts"]
+           "earliest_reach", "famille_dossiers", "listings_reach", "monthly_bounds", "on_payee_famille",
+           "payments_reach", "population_facts", "reach_month", "refuse_outside", "with_payments",
+           "within_the_extracts"]
 
 LEASE_KINDS = ("colocation", "chambre")
 """The housing record's kind of lease (schemas.tables.HOUSING): the rent is a colocataire's share, or the
@@ -913,8 +915,9 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     fam_inputs, known_benefits, payer_sent = _payment_inputs(lf, facts, depth)
     known_inputs = [_INPUT_OF[b] for b in known_benefits]
     unknown_inputs = [i for i in fam_inputs if i not in known_inputs]
-    famille_monthly = _famille_payments(lf, famille.select("famille_id"), ind.select("person_id", "famille_id"),
-                                        month, first, fam_inputs, known_benefits, facts.payments_reach)
+    famille_monthly = _famille_payments(lf, famille.select("famille_id"),
+                                        ind.select("person_id", "famille_id", "famille_role"), month, first,
+                                        fam_inputs, known_benefits, facts.payments_reach)
     # A famille no payer lists receives none of their benefits: an observed zero from exhaustive payers, each
     # input named with its own benefit's payers that sent payments (the AAH paid is the CAF's or the MSA's, never
     # the CNAV's), all in one value (``core.month.agency_per_row`` reads them apart).
@@ -1232,20 +1235,48 @@ def _payment_inputs(lf: Mapping[str, pl.LazyFrame], facts: PopulationFacts, dept
     return [_INPUT_OF[b] for b in fam_benefits], [b for b in fam_benefits if payer_sent(b)], payer_sent
 
 
-def on_payee_famille(rows: pl.DataFrame, held: pl.Series, members: pl.DataFrame) -> pl.DataFrame:
-    """``rows`` (famille_id, person_id) with each payment to a dossier of which no famille is held (``held``: the
-    famille ids evaluated) put on the famille of the person the payment line names (``person_id``; ``members``:
-    person_id, famille_id). The MSA pays the RSA and the prime d'activité on the insured person's line (msa.md):
-    when that dossier's member lines were lost (quarantined, missing from the extract), the payment still names
-    its payee, who was read as paid nothing and listed by the payer itself (probe5_ext, 6 December 2026). A
-    dossier the core holds keeps its payments; a line naming nobody (the CAF's record 30) changes nothing."""
-    payee = (members.filter(pl.col("famille_id").is_not_null()).unique("person_id", keep="first")
-             .select("person_id", pl.col("famille_id").alias("_payee_famille")))
-    lost = ~pl.col("famille_id").is_in(held.implode()) & pl.col("_payee_famille").is_not_null()
-    return (rows.join(payee, on="person_id", how="left", maintain_order="left")
-            .with_columns(pl.when(lost).then(pl.col("_payee_famille")).otherwise(pl.col("famille_id"))
-                          .alias("famille_id"))
-            .drop("_payee_famille"))
+def on_payee_famille(rows: pl.DataFrame, held: pl.Series, members: pl.DataFrame,
+                     dossiers: pl.DataFrame | None = None) -> pl.DataFrame:
+    """``rows`` (famille_id: the paying agency's qualified dossier, person_id: the payee a line names, or null) with
+    each payment to a dossier of which no famille is held (``held``: the famille ids evaluated) put on the famille
+    its payee is an adult of now (``members``: person_id, famille_id, famille_role), else, from ``dossiers``
+    (famille_id, person_id, role: the agencies' famille memberships, any date), on the famille the dossier's
+    demandeur (else its conjoint) is an adult of now. A dossier the core holds keeps its payments.
+
+    Two ways a household's payments sit on a dossier the core does not hold. The MSA pays the RSA and the prime
+    d'activité on the insured person's line (msa.md): when that dossier's member lines were lost (quarantined,
+    missing from the extract), the line still names its payee, who was read as paid nothing and listed by the payer
+    itself (probe5_ext, 6 December 2026). A household that changed fund (the MSA to the CAF, one CAF to another on a
+    move) was paid the months before on the dossier it left: those allowances fell out of the resources of the CSS's
+    twelve months and the prime d'activité's three, both flagged certain on resources too low (probe6_ext)."""
+    adults = (members.filter(pl.col("famille_id").is_not_null()
+                             & (pl.col("famille_role").is_in(list(PARENT_ROLES)) if "famille_role" in members.columns
+                                else pl.lit(True)))
+              .unique("person_id", keep="first").select("person_id", pl.col("famille_id").alias("_payee_famille")))
+    out = rows.join(adults, on="person_id", how="left", maintain_order="left")
+    candidate = pl.col("_payee_famille")
+    if dossiers is not None:
+        via = (dossiers.filter(pl.col("role").is_in(list(PARENT_ROLES))
+                               & ~pl.col("famille_id").is_in(held.implode()))
+               .join(adults, on="person_id")
+               .sort(pl.col("role") != "demandeur", "person_id")
+               .group_by("famille_id", maintain_order=True).agg(pl.col("_payee_famille").first().alias("_via")))
+        out = out.join(via, on="famille_id", how="left", maintain_order="left")
+        candidate = pl.coalesce("_payee_famille", "_via")
+    lost = ~pl.col("famille_id").is_in(held.implode()) & candidate.is_not_null()
+    return (out.with_columns(pl.when(lost).then(candidate).otherwise(pl.col("famille_id")).alias("famille_id"))
+            .select(rows.columns))
+
+
+def famille_dossiers(memberships: pl.LazyFrame | pl.DataFrame | None) -> pl.DataFrame | None:
+    """famille_id (qualified as a payment's dossier), person_id, role: every famille membership of an agency's
+    extract, whatever its dates (a dossier left still names who it paid); ``on_payee_famille``'s ``dossiers``."""
+    if memberships is None:
+        return None
+    return (memberships.lazy().filter(pl.col("unit_kind").cast(pl.String) == "famille")
+            .select(qualified("source_agency", "unit_id").alias("famille_id"), "person_id",
+                    pl.col("role").cast(pl.String))
+            .unique().collect())
 
 
 def _famille_payments(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, members: pl.DataFrame,
@@ -1268,7 +1299,8 @@ def _famille_payments(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, me
                         "month", pl.col("benefit").cast(pl.String), pl.col("amount").cast(pl.Float64),
                         pl.col("source_agency").cast(pl.String).alias("_src"))
                 .collect())
-        rows = on_payee_famille(rows, familles.get_column("famille_id"), members).drop("person_id")
+        rows = on_payee_famille(rows, familles.get_column("famille_id"), members,
+                                famille_dossiers(lf.get("unit_memberships"))).drop("person_id")
         per_person = [b for b in known_benefits if b in PERSON_PAYMENTS]
         if per_person:  # a person's payments, summed over the famille's members of the month
             person_rows = (lf["benefits_paid"]
@@ -1403,7 +1435,8 @@ def with_payments(inputs, tables: Mapping[str, pl.DataFrame | pl.LazyFrame], mon
     first = month_range(month, max(depth.values(), default=0))[0]
     fam_inputs, known_benefits, payer_sent = _payment_inputs(lf, facts, depth)
     payments = _famille_payments(lf, inputs.famille.select("famille_id"), inputs.individu.select(
-        "person_id", "famille_id"), month, first, fam_inputs, known_benefits, facts.payments_reach)
+        "person_id", "famille_id", "famille_role"), month, first, fam_inputs, known_benefits,
+        facts.payments_reach)
     known = _payments_known(payer_sent, fam_inputs)
     famille = inputs.famille.with_columns(pl.lit(v).alias(flag) for flag, v in known.items())
     return dataclasses.replace(inputs, famille=famille, famille_monthly=payments)

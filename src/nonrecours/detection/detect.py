@@ -20,7 +20,7 @@ import polars as pl
 
 from nonrecours.atomic import write_json, write_parquet
 from nonrecours.core.clusters import clusters
-from nonrecours.core.inputs import PAYMENT_INPUTS
+from nonrecours.core.inputs import PAYMENT_INPUTS, famille_dossiers
 from nonrecours.core.month import CoreMonth
 from nonrecours.core.partition import Partitions, merge_parts
 from nonrecours.core.resources import KNOWN_PROFIT, CoreConfig, annual_income, dgfip_declared
@@ -492,7 +492,7 @@ def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, 
         e = _estimates(results, bs)
         ind = earlier.inputs.individu.select("person_id", "famille_id", "famille_role")
         p = paid_by_famille(tables.get("benefits_paid"), ind, month, bs, window=config.paid_window,
-                            grace=config.grace_months)
+                            grace=config.grace_months, dossiers=famille_dossiers(tables.get("unit_memberships")))
         now = _famille_now(ind, individu)
         kept.append(Earlier(due, bs, earlier, now, _conditions_now(results["central"], bs, now)))
         del results
@@ -1008,8 +1008,11 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     for agency, last in reach.items():  # a right opened since cannot be seen paid: said, once per extract
         log.warning("the payments extract of %s ends in %s, before %s: its last month stands for the month (a "
                     "right opened since is not seen paid)", agency, f"{last:%Y-%m}", f"{month:%Y-%m}")
+    # a dossier the core holds no famille of (its member lines lost, a household gone to another fund): its
+    # payments on its payee's or its adults' famille now (``core.inputs.on_payee_famille``)
+    dossiers = famille_dossiers(tables.get("unit_memberships"))
     pay_rows = payment_rows(tables.get("benefits_paid"), individu, month, config.benefits,
-                            window=config.paid_window, grace=config.grace_months, reach=reach)
+                            window=config.paid_window, grace=config.grace_months, reach=reach, dossiers=dossiers)
     paid = paid_by_famille(tables.get("benefits_paid"), individu, month, config.benefits,
                            window=config.paid_window, grace=config.grace_months, rows=pay_rows, reach=reach)
     # received without an amount (France Travail's « bénéficiaire du RSA »): receiving, paid what payers report

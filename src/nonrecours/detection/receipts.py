@@ -493,20 +493,22 @@ def _first_month(month: dt.date, benefits: tuple[str, ...], window: int, grace: 
 
 def payment_rows(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame, month: dt.date,
                  benefits: tuple[str, ...], *, window: int, grace: int,
-                 reach: Mapping[str, dt.date] | None = None) -> pl.DataFrame | None:
+                 reach: Mapping[str, dt.date] | None = None,
+                 dossiers: pl.DataFrame | None = None) -> pl.DataFrame | None:
     """The payments ``paid_by_famille`` reads (``benefits`` from its first month to ``month``), each on its
     famille, in one scan of ``benefits_paid``: handed to ``paid_by_famille`` and ``payers_by_famille`` (``rows``),
     which then do not scan it again. None without ``benefits_paid``."""
     if benefits_paid is None:
         return None
     return _payment_rows(benefits_paid, individu, _first_month(month, benefits, window, grace, reach), month,
-                         benefits)
+                         benefits, dossiers)
 
 
 def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame,
                     month: dt.date, benefits: tuple[str, ...], *, window: int,
                     grace: int, rows: pl.DataFrame | None = None,
-                    reach: Mapping[str, dt.date] | None = None) -> pl.DataFrame:
+                    reach: Mapping[str, dt.date] | None = None,
+                    dossiers: pl.DataFrame | None = None) -> pl.DataFrame:
     """One row per (famille_id, benefit) with any payment in the window: ``paid`` (this month, 0 when
     none), ``paid_before`` (the ``window`` months before), ``receiving`` (paid this month or in the
     ``grace`` months before). ``rows``: ``payment_rows`` of the same arguments, when already read.
@@ -520,7 +522,7 @@ def paid_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu:
     yearly = list(due)
     if rows is None:
         rows = _payment_rows(benefits_paid, individu, _first_month(month, benefits, window, grace, reach), month,
-                             benefits)
+                             benefits, dossiers)
     per_month = (rows.with_columns(_reach_month(reach, month).alias("_until"))
                  .group_by("famille_id", "benefit", "month", "source_agency")
                  .agg(pl.col("amount").sum(), pl.col("_until").first())
@@ -582,10 +584,11 @@ def with_receipts(paid: pl.DataFrame, receipts: pl.DataFrame) -> pl.DataFrame:
 
 
 def _payment_rows(benefits_paid: pl.LazyFrame | pl.DataFrame, individu: pl.DataFrame, first: dt.date,
-                  month: dt.date, benefits: tuple[str, ...]) -> pl.DataFrame:
+                  month: dt.date, benefits: tuple[str, ...], dossiers: pl.DataFrame | None = None) -> pl.DataFrame:
     """The payments of ``benefits`` from ``first`` to ``month``, each on its famille: a famille payment on its
-    payer's famille (the core qualifies a famille id by the agency that holds it), a person's on the famille the
-    person belongs to in ``individu``; with ``source_agency`` and ``payer`` (the paying agency)."""
+    payer's famille (the core qualifies a famille id by the agency that holds it; a dossier not held, on its payee's
+    or its adults' famille now: ``on_payee_famille``, ``dossiers`` its ``famille_dossiers``), a person's on the
+    famille the person belongs to in ``individu``; with ``source_agency`` and ``payer`` (the paying agency)."""
     lf = benefits_paid.lazy() if isinstance(benefits_paid, pl.DataFrame) else benefits_paid
     payer = "paying_agency" if "paying_agency" in lf.collect_schema().names() else "source_agency"
     rows = (lf.filter(pl.col("benefit").cast(pl.String).is_in(list(benefits))
@@ -599,10 +602,10 @@ def _payment_rows(benefits_paid: pl.LazyFrame | pl.DataFrame, individu: pl.DataF
     rows = (rows.join(fam_of, on="person_id", how="left")
             .with_columns(pl.when(pl.col("unit_kind") == "famille").then(pl.col("unit_id"))
                           .otherwise(pl.col("_fam")).alias("famille_id")).drop("_fam"))
-    # a dossier we hold no famille of, paid on a line naming its payee (the MSA's): on the payee's famille
+    # a dossier we hold no famille of: on its payee's famille (the MSA's line names him), else its adults' now
     held = individu.get_column("famille_id").drop_nulls().unique()
-    return (on_payee_famille(rows, held, individu.select("person_id", "famille_id"))
-            .filter(pl.col("famille_id").is_not_null()))
+    members = individu.select(c for c in ("person_id", "famille_id", "famille_role") if c in individu.columns)
+    return on_payee_famille(rows, held, members, dossiers).filter(pl.col("famille_id").is_not_null())
 
 
 def payers_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individu: pl.DataFrame,
