@@ -450,7 +450,7 @@ def _conditions_now(central: Result, benefits: tuple[str, ...], famille_now: pl.
 def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, paid: pl.DataFrame,
                     individu: pl.DataFrame, config: DetectionConfig, backend: str,
                     engine_config: dict[str, Any] | None, due_facts: dict[dt.date, Any] | None,
-                    history: dict[dt.date, bool] | None = None
+                    history: dict[dt.date, bool] | None = None, dossiers: pl.DataFrame | None = None
                     ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any], list[Earlier]]:
     """A yearly benefit judged on the payment already due, at its month (``Benefit.due_month``): in June 2026,
     the ARS due in August 2025, with the ages, composition and resources of August 2025 (the month's own core,
@@ -462,7 +462,8 @@ def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, 
     The earlier month's familles are carried to this month's by their demandeur (else conjoint); two of them now
     in one famille add up. Returns ``est`` and ``paid`` with those benefits replaced, the summary's
     ``yearly`` entry of each yearly benefit, and each earlier month's core (``Earlier``: the facts and the
-    OpenFisca situation of its flags are that month's)."""
+    OpenFisca situation of its flags are that month's). ``dossiers``: ``core.inputs.famille_dossiers`` of the
+    tables, read once by ``detect``."""
     from nonrecours.core import build_month
 
     month = core.month
@@ -492,7 +493,7 @@ def _judged_earlier(core: CoreMonth, tables: dict[str, Any], est: pl.DataFrame, 
         e = _estimates(results, bs)
         ind = earlier.inputs.individu.select("person_id", "famille_id", "famille_role")
         p = paid_by_famille(tables.get("benefits_paid"), ind, month, bs, window=config.paid_window,
-                            grace=config.grace_months, dossiers=famille_dossiers(tables.get("unit_memberships")))
+                            grace=config.grace_months, dossiers=dossiers)
         now = _famille_now(ind, individu)
         kept.append(Earlier(due, bs, earlier, now, _conditions_now(results["central"], bs, now)))
         del results
@@ -1021,7 +1022,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     reported_only = reported.join(paid.filter(pl.col("receiving")), on=["famille_id", "benefit"], how="anti")
     paid = with_receipts(paid, reported)
     est, paid, yearly, earlier = _judged_earlier(core, tables, est, paid, individu, config, backend,
-                                                 engine_config, due_facts, history)
+                                                 engine_config, due_facts, history, dossiers)
     # a famille living where the rules do not model the law (Mayotte, Saint-Pierre-et-Miquelon, the collectivités
     # of Constitution art. 74): the mainland's amounts would be no law's, so it is not evaluated (counted, said)
     away, away_persons = core.outside_the_rules()
