@@ -427,12 +427,11 @@ def test_the_limits_agree_in_number(demo_run, tmp_path, familles, persons, expec
     assert expected in text
     if familles == 1:
         assert "1 personne connue des organismes n'est dans aucune famille et n'est pas évaluée" in text
-        assert ("1 valeur qu'aucun organisme ne fournit (sur 1 personne ou unité : familles, ménages, foyers "
-                "fiscaux) reste inconnue : elle fait") in text
+        assert "1 valeur qu'aucun organisme ne fournit (sur 1 personne ou unité) reste inconnue : elle fait" in text
     else:
         assert "2 personnes connues des organismes ne sont dans aucune famille" in text
-        assert ("2 valeurs qu'aucun organisme ne fournit (sur 2 personnes ou unités : familles, ménages, foyers "
-                "fiscaux) restent inconnues : elles font") in text
+        assert ("2 valeurs qu'aucun organisme ne fournit (sur 2 personnes ou unités) restent inconnues : elles "
+                "font") in text
 
 
 def test_payments_known_in_part_are_said(demo_run, tmp_path):
@@ -538,7 +537,8 @@ def test_a_change_of_rate_is_in_signed_percentage_points():
     assert fmt_points(-0.00001) == "0,0\u00a0pts"  # no sign on what shows as nothing
     assert fmt_eur_change(-124.2) == "\u2212124\u00a0€" and fmt_eur_change(30) == "+30\u00a0€"
     assert fmt_eur_change(0.2) == "0\u00a0€"
-    assert [fmt_tenth(x) for x in (2.0, 194.74, 1.05)] == ["2,0", "194,7", "1,0"]  # a weighted count: one decimal
+    # a weighted count: one decimal, a half rounded up (test_a_half_rounds_away_from_zero_in_every_format)
+    assert [fmt_tenth(x) for x in (2.0, 194.74, 1.05)] == ["2,0", "194,7", "1,1"]
 
 
 def test_a_half_rounds_away_from_zero_in_every_format() -> None:
