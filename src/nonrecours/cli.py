@@ -931,9 +931,9 @@ def _evaluation_folder(run: Path) -> Path:
     next run set them aside, an outside tester, 6 December 2026): the run's ``evaluation/YYYY-MM``, as the demo."""
     from nonrecours.audit.manifest import MANIFEST
 
-    root = run.resolve().parent.parent
-    if run.resolve().parent.name == "detection" and (root / MANIFEST).is_file():
-        return root / "evaluation" / run.resolve().name
+    folder = run.resolve()
+    if folder.parent.name == "detection" and (folder.parent.parent / MANIFEST).is_file():
+        return folder.parent.parent / "evaluation" / folder.name
     return run
 
 

@@ -253,8 +253,8 @@ def fmt_pct(x: float) -> str:
 def fmt_eur(x: float, *, cents: bool = False) -> str:
     from babel.numbers import format_currency
 
-    return format_currency(_half_up(x, 2 if cents else 0), "EUR", format="#,##0.00\u00a0¤" if cents else "#,##0\u00a0¤",
-                           locale=_locale(),
+    money = "#,##0.00\u00a0¤" if cents else "#,##0\u00a0¤"
+    return format_currency(_half_up(x, 2 if cents else 0), "EUR", format=money, locale=_locale(),
                            currency_digits=False)
 
 

@@ -184,10 +184,6 @@ def af_taux_total(f: Famille):
     return f.af_taux_base + f.af_taux_majorations
 
 
-_MODULATIONS = (1.0, 0.5, 0.25)
-"""The rates of the allocations familiales by resources (CSS art. D521-1, I, 1° to 3°)."""
-
-
 @rule(entity="famille", dtype="float", label="allocations familiales de base retenues (hors majorations)",
       ref="CASF art. R262-10 et R262-11, 3°; CSS art. R844-5, D521-1 et D521-3")
 def af_base(f: Famille):
@@ -207,7 +203,8 @@ def af_base(f: Famille):
     af = f.af_retenues
     shown, best = f.af_droit_base, 1e12
     for paid_total in (base, base + majorations, base + forfait, base + majorations + forfait):
-        for rate in _MODULATIONS:
+        # the rates by resources (CSS art. D521-1, I, 1° to 3°), the parameters ``_modulation_af`` reads
+        for rate in (1.0, param(f"{PF}.af.modulation.taux_tranche_2"), param(f"{PF}.af.modulation.taux_tranche_3")):
             gap = abs_(af - rate * paid_total)
             fits = (gap <= maximum(1.0, 0.01 * rate * paid_total)) & (gap < best)
             shown = where(fits, rate * base, shown)
