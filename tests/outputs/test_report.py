@@ -26,6 +26,7 @@ from nonrecours.outputs.report import (
     REPORT,
     SECRET_MARK,
     SHORT_BENEFITS,
+    STAT_COLUMNS,
     UNDEFINED_MARK,
     fmt_eur,
     fmt_eur_change,
@@ -110,7 +111,8 @@ def test_figures_equal_the_statistics_table(demo_run, page):
             row = by_key[key]
             seen[table_id].add(key)
             for td in tr.find_all("td", attrs={"data-col": True}):
-                check_cell(td, row[td["data-col"]], bool(row["secret"]))
+                # a published cell's count of 1 to 10 units (or what would give one back) is secret on its own
+                check_cell(td, row[td["data-col"]], bool(row["secret"]) or td["data-col"] in row["secret_measures"])
                 checked += 1
     whole = {k for k in by_key if k[1] == "total" and k[3] == "ensemble"}
     assert seen["synthese"] == seen["degres"] == seen["coherence"] == whole
@@ -119,11 +121,16 @@ def test_figures_equal_the_statistics_table(demo_run, page):
                                    and (k[1] != "commune" or not by_key[k]["secret"])}
     assert seen["foyers"] == {k for k in by_key if k[1] in ("total", "departement") and k[3] != "ensemble"}
     assert checked > 3000
-    # secrecy is the statistics' own: as many secret cells as secret rows shown
+    # secrecy is the statistics' own: as many secret cells as secret rows shown, and as many rows with a secret
+    # figure as rows of published cells with a measure of the table secret
+    shown_cols = {c for c, _, _ in STAT_COLUMNS}
     secret_rows = sum(by_key[k]["secret"] for t in ("territoires", "foyers") for k in seen[t])
+    told_rows = sum(not by_key[k]["secret"] and bool(shown_cols & set(by_key[k]["secret_measures"]))
+                    for t in ("territoires", "foyers") for k in seen[t])
     shown_secret = sum(1 for t in ("territoires", "foyers") for tr in rows(page, t)
                        if tr.find("td", class_="secret") is not None)
-    assert secret_rows == shown_secret
+    assert secret_rows + told_rows == shown_secret
+    assert told_rows > 0  # the demo's published communes hide their counts of 1 to 10 flags
     # the demo has secret communes, which the page leaves out (test_secret_statistics_hide_the_answers_counts_too
     # shows secret cells as such)
     assert any(r["secret"] for k, r in by_key.items() if k[1] == "commune" and k[3] == "ensemble")
@@ -135,24 +142,40 @@ def test_figures_equal_the_statistics_table(demo_run, page):
         if row["secret"] or row["non_take_up_rate_central"] is None:
             assert f"{label} : secret ou non défini" in rates
             continue
-        assert (f"{label} : {fmt_pct(row['non_take_up_rate_central'])} (de {fmt_pct(row['non_take_up_rate_low'])} "
-                f"à {fmt_pct(row['non_take_up_rate_high'])})") in rates
+        assert_said(rates, label, row, "non_take_up_rate", fmt_pct)
         if benefit not in AMOUNT_BENEFITS:  # a coverage (the CSS): no money foregone, not drawn, « — » in the table
             assert row["yearly_foregone_central"] is None and f"{label} :" not in amounts
             continue
-        assert (f"{label} : {fmt_eur(row['yearly_foregone_central'])} (de {fmt_eur(row['yearly_foregone_low'])} "
-                f"à {fmt_eur(row['yearly_foregone_high'])})") in amounts
+        if row["yearly_foregone_central"] is None:  # secret: of fewer than 11 households
+            assert f"{label} : secret ou non défini" in amounts
+            continue
+        assert_said(amounts, label, row, "yearly_foregone", fmt_eur)
+
+
+def assert_said(chart_text: str, label: str, row: dict, measure: str, fmt) -> None:
+    """A range chart says a row's central estimate and its range, no range where an end is secret."""
+    lo, hi = row[f"{measure}_low"], row[f"{measure}_high"]
+    text = f"{label} : {fmt(row[f'{measure}_central'])}"
+    if lo is not None and hi is not None:
+        assert f"{text} (de {fmt(lo)} à {fmt(hi)})" in chart_text
+    else:
+        assert text in chart_text and f"{text} (de" not in chart_text
 
 
 def test_answers_and_quality_equal_their_tables(demo_run, page):
+    from nonrecours.outputs.report import _published
+
     folder = demo_run / FOLDER
+    # a benefit's counts of flags are shown where its whole-file count of flags is published (11 or more)
+    published = _published(pl.read_parquet(folder / "statistics.parquet"))
     auto = {(r["benefit"], r["scenario"]): r for r in pl.read_parquet(folder / "answer3_automation.parquet")
             .iter_rows(named=True)}
     trs = rows(page, "automatisation")
     assert {(tr["data-benefit"], tr["data-scenario"]) for tr in trs} == set(auto)
     for tr in trs:
         for td in tr.find_all("td", attrs={"data-col": True}):
-            check_cell(td, auto[(tr["data-benefit"], tr["data-scenario"])][td["data-col"]], False)
+            check_cell(td, auto[(tr["data-benefit"], tr["data-scenario"])][td["data-col"]],
+                       tr["data-benefit"] not in published)
     held = {(r["benefit"], r["population"], r["source"]): r
             for r in pl.read_parquet(folder / "answer2_claim_fields_held.parquet").iter_rows(named=True)}
     trs = rows(page, "champs")
@@ -160,7 +183,7 @@ def test_answers_and_quality_equal_their_tables(demo_run, page):
     for tr in trs:
         for td in tr.find_all("td", attrs={"data-col": True}):
             check_cell(td, held[(tr["data-benefit"], tr["data-population"], tr["data-source"])][td["data-col"]],
-                       False)
+                       tr["data-benefit"] not in published and td["data-col"] in ("units", "share_held"))
     need = pl.read_parquet(folder / "answer1_data_to_exchange.parquet")
     for tr in rows(page, "echanges"):
         sub = need.filter(pl.col("benefit") == tr["data-benefit"])
@@ -173,7 +196,8 @@ def test_answers_and_quality_equal_their_tables(demo_run, page):
     summary = json.loads((demo_run / "detection" / "2026-06" / "summary.json").read_text())
     for tr in rows(page, "signalements"):
         for td in tr.find_all("td", attrs={"data-col": True}):
-            check_cell(td, summary["flags_by_benefit_grade"][tr["data-benefit"]][td["data-col"]], False)
+            check_cell(td, summary["flags_by_benefit_grade"][tr["data-benefit"]][td["data-col"]],
+                       tr["data-benefit"] not in published)
     for tr in rows(page, "conflits"):
         check_cell(tr.find("td", attrs={"data-col": True}), summary["conflicts"][tr["data-key"]], False)
     reports = {json.loads(p.read_text())["file"]: json.loads(p.read_text())
@@ -197,13 +221,11 @@ def test_answers_and_quality_equal_their_tables(demo_run, page):
 def test_exchange_value_equals_the_ablation_table(demo_run, page):
     """Answer 1 measured: every cell of the report's table is the ablation stage's, and the plain-French
     reading quotes that table's figures (the agency whose absence loses the most flags, the CAF alone)."""
-    from nonrecours.outputs.report import _scenario_label
+    from nonrecours.outputs.report import _published, _scenario_label
 
     table = pl.read_parquet(demo_run / FOLDER / "answer1_exchange_value.parquet")
     by_key = {(r["benefit"], r["scenario"]): r for r in table.iter_rows(named=True)}
-    stats = pl.read_parquet(demo_run / FOLDER / "statistics.parquet")
-    published = set(stats.filter((pl.col("level") == "total") & (pl.col("household_type") == "ensemble")
-                                 & ~pl.col("secret"))["benefit"])
+    published = _published(pl.read_parquet(demo_run / FOLDER / "statistics.parquet"))
     trs = rows(page, "valeur-echanges")
     assert {(tr["data-benefit"], tr["data-scenario"]) for tr in trs} == set(by_key)
     checked = 0

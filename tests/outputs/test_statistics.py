@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from nonrecours.outputs.statistics import (
     ALL_TYPES,
     LEVELS,
+    SUB_COUNTS,
     StatisticsConfig,
     build_statistics,
     cell_counts,
@@ -156,13 +157,15 @@ def difference_attack(table: pl.DataFrame, measure: str) -> set[int]:
     cell may be shown empty (as to the solver of ``assert_lp_cannot_pin``), and protecting it alone hid, for the
     whole file, the household types of thousands of units (``test_a_lone_empty_secret_cell_hides_no_large_cell``)."""
     shown_empty = {c for c, v in _recover(table, "units").items() if v == 0}
-    return set(_recover(table, measure)) - shown_empty
+    # a measure recovered at 0 (no flag in a secret cell) tells of nobody either: a published 0 tells as much of
+    # the secret cells of its sum (docs/outputs.md, known limit), and a count's own pattern publishes its zeros
+    return {c for c, v in _recover(table, measure).items() if v != 0} - shown_empty
 
 
 def _recover(table: pl.DataFrame, measure: str) -> dict[int, float]:
     """Secret cell → the value of ``measure`` single-cell differences along every sum recover."""
     values = dict(enumerate(table.get_column(measure).to_list()))
-    secret = {i for i, s in enumerate(table.get_column("secret").to_list()) if s}
+    secret = set(hidden_cells(table, measure))
     known = {i: v for i, v in values.items() if i not in secret}
     rels = _relations(table)
     recovered: set[int] = set()
@@ -182,13 +185,22 @@ def _recover(table: pl.DataFrame, measure: str) -> dict[int, float]:
     return {c: known[c] for c in recovered}
 
 
-def lp_attack(table: pl.DataFrame) -> dict[int, tuple[float, float]]:
-    """Tightest bounds of each secret unit count under every published sum and counts >= 0."""
+def hidden_cells(table: pl.DataFrame, measure: str) -> list[int]:
+    """The cells whose ``measure`` a reader does not see: the secret cells, and the published ones whose measure is
+    secret on its own (a count of 1 to 10 units, or what would give one back: ``secret_measures``)."""
+    told = (table.get_column("secret_measures").to_list() if "secret_measures" in table.columns
+            else [[]] * table.height)
+    return [i for i, (s, t) in enumerate(zip(table.get_column("secret").to_list(), told, strict=True))
+            if s or measure in t]
+
+
+def lp_attack(table: pl.DataFrame, measure: str = "units") -> dict[int, tuple[float, float]]:
+    """Tightest bounds of each secret count of ``measure`` under every published sum and counts >= 0."""
     import numpy as np
     from scipy.optimize import linprog
 
-    values = table.get_column("units").to_list()
-    secret = [i for i, s in enumerate(table.get_column("secret").to_list()) if s]
+    values = table.get_column(measure).to_list()
+    secret = hidden_cells(table, measure)
     index = {c: j for j, c in enumerate(secret)}
     rows, rhs = [], []
     for total, parts in _relations(table):
@@ -246,6 +258,39 @@ def test_suppression_resists_differencing_and_linear_programming(cahors_counts):
     for measure in ADDITIVE:
         assert difference_attack(table, measure) == set(), measure
     assert_lp_cannot_pin(table, true_units(table, units, profiles, terr), threshold=11)
+
+
+def test_no_published_figure_tells_of_fewer_households_than_the_threshold(cahors_counts):
+    """A published cell of 17 familles showed « 1 non-take-up », nobody paid, and that household's yearly RSA
+    (found probing the demo's outputs from the docs alone, 5 December 2026). Every count of units a published cell
+    shows is 0 or at least the threshold, every amount foregone sums at least that many households' money, and
+    neither differencing the published sums nor a linear-programming solver gives a hidden one back."""
+    units, profiles = make_units(cahors_counts)
+    terr = territory_table("cahors")
+    table = build_statistics(units, profiles, terr)
+    truth = table.select(KEYS).join(cell_counts(units, profiles, terr), on=KEYS, how="left", maintain_order="left")
+    shown = table.with_columns(truth.select(pl.col("^owed_.*$"))).filter(~pl.col("secret"))
+    for count in SUB_COUNTS:
+        if count.startswith("owed_"):
+            continue
+        values = shown.get_column(count)
+        assert values.filter((values > 0) & (values < 11)).len() == 0, count
+        # the rule bites on this table: some published cells hide the count, and say so
+        hidden = shown.filter(pl.col("secret_measures").list.contains(count))
+        assert hidden.height > 0 and hidden.get_column(count).null_count() == hidden.height, count
+    for estimate in ("low", "central", "high"):
+        amount = shown.filter(pl.col(f"monthly_foregone_{estimate}").is_not_null()).get_column(f"owed_{estimate}")
+        assert amount.filter(amount < 11).len() == 0, estimate
+    # differencing every measure: test_suppression_resists_differencing_and_linear_programming (same table);
+    # the solver on three of the counts (two programs a hidden cell: every count took a minute)
+    for count in ("non_take_up_low", "paid", "under_payment"):
+        real = truth.get_column(count).to_list()
+        for cell, (lo, hi) in lp_attack(table, count).items():
+            assert lo - 1e-6 <= real[cell] <= hi + 1e-6, (count, cell)
+            if real[cell] > 0:
+                assert hi - lo >= 1 - 1e-6, f"{count} of cell {cell} ({real[cell]}) pinned to [{lo}, {hi}]"
+            if 0 < real[cell] < 11:
+                assert hi >= 11 - 1e-6, f"{count} of cell {cell} ({real[cell]}) shown under 11: {hi}"
 
 
 def test_attacker_recovers_cells_without_secondary_suppression(cahors_counts):

@@ -651,6 +651,9 @@ def _stat_rows(frame: pl.DataFrame, communes: Mapping[str, str], columns=STAT_CO
     benefit, level, area, household = (frame.get_column(c).to_list()
                                        for c in ("benefit", "level", "area", "household_type"))
     secret = [bool(s) for s in frame.get_column("secret").to_list()]
+    # a published cell's measures kept secret on their own (a count of 1 to 10 units and what would give it)
+    told = (frame.get_column("secret_measures").to_list() if "secret_measures" in frame.columns
+            else [None] * frame.height)
 
     def shared(made: dict[Any, Cell], values: Sequence[Any], make: Callable[[Any], Cell]) -> list[Cell]:
         out = []
@@ -670,9 +673,10 @@ def _stat_rows(frame: pl.DataFrame, communes: Mapping[str, str], columns=STAT_CO
         labels.append(shared({}, household, cell))
     for c, _, f in columns:
         hidden = cell(None, f, col=c, secret=True)  # a secret figure is never formatted
-        shown = iter(shared({}, [v for v, s in zip(frame.get_column(c).to_list(), secret, strict=True) if not s],
+        off = [s or (t is not None and c in t) for s, t in zip(secret, told, strict=True)]
+        shown = iter(shared({}, [v for v, s in zip(frame.get_column(c).to_list(), off, strict=True) if not s],
                             lambda v, c=c, f=f: cell(v, f, col=c)))
-        labels.append([hidden if s else next(shown) for s in secret])
+        labels.append([hidden if s else next(shown) for s in off])
     rows = [list(r) for r in zip(*labels, strict=True)]
     keys = [{"benefit": b, "level": lv, "area": a, "household": h}
             for b, lv, a, h in zip(benefit, level, area, household, strict=True)]
@@ -693,9 +697,15 @@ SETTLE_MIN_FLAGS = 11
 
 
 def _published(stats: pl.DataFrame | None) -> set[str]:
-    """Benefits whose whole-extract cell the statistics publish: only their answers' counts are shown."""
+    """Benefits whose whole-extract cell the statistics publish with its count of flags: only their answers'
+    counts (flags by grade and scenario, fields held) are shown; a benefit of 1 to 10 flags in the whole file
+    shows none (the statistics keep that count secret)."""
     whole = _whole(stats)
-    return set(whole.filter(~pl.col("secret")).get_column("benefit")) if whole.height else set()
+    if not whole.height:
+        return set()
+    told = (pl.col("secret_measures").list.contains("non_take_up_high") if "secret_measures" in whole.columns
+            else pl.lit(False))
+    return set(whole.filter(~pl.col("secret") & ~told).get_column("benefit"))
 
 
 def _headline(stats: pl.DataFrame | None) -> dict[str, Any]:

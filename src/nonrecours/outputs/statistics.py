@@ -36,9 +36,12 @@ than a département's; a cell of the top two levels the second of them finds exp
 whole program) before it gets a suppression. Benefits whose tables hold the same counts in every cell (every benefit
 of one unit kind counts the same units) share one pattern, audited once (``_twin_tables``).
 Only ``secret`` is published, not primary/secondary (that would tell below or above the threshold).
-Every measure shares the pattern, so what protects the unit counts protects the others, except that a
-published 0 (no non-take-up in a row) tells the secret cells of that row hold 0 too. Tests attack the tables
-by iterated differencing on every measure and with a linear-programming solver on the unit counts.
+Inside a published cell, each count of units (``SUB_COUNTS``: flags, units paid, excluded...; and the households
+each amount foregone sums) has a pattern of its own, started from the units' one, with the cells where it is 1 to
+``threshold`` - 1 as primary, then the same heuristic and audit (``_sub_count_patterns``); a measure resting on
+a hidden count is null there and named in ``secret_measures`` (``GUARDS``). A published 0 (no non-take-up in a
+row) tells the secret cells of that row hold 0 too. Tests attack the tables by iterated differencing on every
+measure and with a linear-programming solver on the unit counts and on counts inside the cells.
 """
 
 from __future__ import annotations
@@ -53,17 +56,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from nonrecours.detection.rates import (
     ESTIMATES,
     MISSING,
+    RATE_GRADES,
     amount_foregone,
     estimated_non_take_up,
     grade_chances,
     non_take_up_rate,
     with_rate_measures,
 )
+from nonrecours.detection.targets import cash
 from nonrecours.errors import SchemaError
 from nonrecours.schemas.tables import valid_on
 
-__all__ = ["ALL_TYPES", "HOUSEHOLD_TYPES", "LEVELS", "NO_EPCI", "StatisticsConfig", "build_statistics", "cell_counts",
-           "epci_table", "suppress", "territory_table", "unit_profiles"]
+__all__ = ["ALL_TYPES", "GUARDS", "HOUSEHOLD_TYPES", "LEVELS", "NO_EPCI", "SUB_COUNTS", "StatisticsConfig",
+           "build_statistics", "cell_counts", "epci_table", "suppress", "territory_table", "unit_profiles"]
 
 LEVELS: tuple[str, ...] = ("total", "departement", "epci", "commune")
 """Territorial levels, each nested in the one before."""
@@ -74,10 +79,32 @@ UNKNOWN_AREA = "inconnu"
 
 _COUNTS = ("units", "excluded", "entitled_certain", "entitled_probable", "entitled_possible", "paid",
            "paid_confirmed", "paid_entitled", "non_take_up_low", "non_take_up_central", "non_take_up_high",
-           "non_take_up_weighted", "under_payment")
+           "non_take_up_weighted", "under_payment", "owed_low", "owed_central", "owed_high")
 _AMOUNTS = ("monthly_foregone_low", "monthly_foregone_weighted", "monthly_foregone_high")
 """The cells' money missing in euros (``detection.rates.FOREGONE`` / 100); published: ``amount_foregone``'s low,
 central (the weighted capped at the high) and high."""
+_OWED = ("owed_low", "owed_central", "owed_high")
+"""The units whose money missing each amount foregone sums (low, central, high; never published): an amount is
+published only where its pattern shows at least ``threshold`` of them, never one household's amount."""
+SUB_COUNTS: tuple[str, ...] = ("excluded", "entitled_certain", "entitled_probable", "entitled_possible", "paid",
+                               "paid_confirmed", "paid_entitled", "non_take_up_low", "non_take_up_central",
+                               "non_take_up_high", "under_payment", *_OWED)
+"""The counts of units inside a cell that get a secrecy pattern of their own (``_sub_count_patterns``): a cell of
+40 familles published with « 1 non-take-up » and its amount told one household's situation and money."""
+GUARDS: dict[str, tuple[str, ...]] = {
+    **{c: (c,) for c in SUB_COUNTS if c not in _OWED},
+    "non_take_up_estimated": ("non_take_up_central", "non_take_up_high"),  # the weighted flags capped at high
+    "non_take_up_rate_low": ("non_take_up_low", "paid"),
+    "non_take_up_rate_central": ("non_take_up_central", "non_take_up_high", "paid"),
+    "non_take_up_rate_high": ("non_take_up_high", "paid_confirmed"),
+    "coherence_rate": ("paid_entitled", "paid"),
+    **{f"{p}_foregone_low": ("owed_low",) for p in ("monthly", "yearly")},
+    # the central amount is the weighted one capped at the high one: where capped, it is the high amount
+    **{f"{p}_foregone_central": ("owed_central", "owed_high") for p in ("monthly", "yearly")},
+    **{f"{p}_foregone_high": ("owed_high",) for p in ("monthly", "yearly")},
+}
+"""Each published measure → the sub-counts whose patterns hide it (a rate hides with its numerator or its
+denominator: one of them and the rate give the other)."""
 
 
 class StatisticsConfig(BaseModel):
@@ -179,6 +206,7 @@ def _measures(units: pl.LazyFrame, chances: pl.DataFrame) -> pl.LazyFrame:
     # Receiving is detection's verdict (paid this month or within the grace months), not "amount > 0": the free
     # CSS is a coverage whose amount is 0, and a payment in the grace months still counts.
     paid = pl.col("receiving").fill_null(False)
+    owed = status.is_in(list(MISSING)) & cash()  # the units ``with_rate_measures`` counts money missing of
     own = units.select(
         "unit_kind", "unit_id", "benefit", "status", "grade", "receiving", "paid", "amount_low", "amount_central",
         "amount_high",
@@ -188,6 +216,7 @@ def _measures(units: pl.LazyFrame, chances: pl.DataFrame) -> pl.LazyFrame:
         # entitled on some variant, or the other tier of the CSS due (detection's ``consistent``, not a self-check)
         (paid & (status != "paid_not_entitled")).cast(pl.Int64).alias("paid_entitled"),
         (status == "under_payment").cast(pl.Int64).alias("under_payment"),
+        *[(owed & grade.is_in(list(RATE_GRADES[e]))).cast(pl.Int64).alias(f"owed_{e}") for e in ESTIMATES],
     )
     # one source (detection.rates): the rates' counts paid, paid_confirmed, non_take_up_low/central/high/weighted,
     # and the money missing of the non-take-up and under-payment flags at low, weighted and high
@@ -219,7 +248,27 @@ def build_statistics(units: pl.DataFrame | pl.LazyFrame, profiles: pl.DataFrame,
                             .filter(pl.col("_unknown")).select("benefit").collect().get_column("benefit").to_list())
     cells = cell_counts(units, profiles, territory, levels=config.levels)
     cells = suppress(cells, threshold=config.threshold, levels=config.levels)
+    cells = _sub_count_patterns(cells, threshold=config.threshold, levels=config.levels)
     return _unpaid_unknown(_publish(cells), tuple(payments_unknown))
+
+
+def _sub_count_patterns(cells: pl.DataFrame, *, threshold: int, levels: tuple[str, ...]) -> pl.DataFrame:
+    """``cells`` (with the units' ``suppressed``) and ``_hide_<count>`` for every count of ``SUB_COUNTS``: the
+    cells where that count is secret. Each starts from the units' pattern and adds the published cells where the
+    count is 1 to ``threshold`` - 1, then its own secondary suppressions and audit (``suppress(hidden=...)``),
+    so that no published sum gives it back. A count never 1 to ``threshold`` - 1 in any cell keeps the units'
+    pattern (no cell of it needs protecting)."""
+    key = ["benefit", "level", "area", "parent_area", "household_type"]
+    base = cells.with_columns(pl.col("suppressed").is_not_null().alias("_secret"))
+    hides = []
+    for count in SUB_COUNTS:
+        if not base.select(((pl.col(count) > 0) & (pl.col(count) < threshold)).any()).item():
+            hides.append(pl.col("_secret").alias(f"_hide_{count}"))
+            continue
+        pattern = suppress(base.select(*key, count, "_secret"), threshold=threshold, levels=levels, value=count,
+                           hidden="_secret")
+        hides.append(pattern.get_column("suppressed").is_not_null().alias(f"_hide_{count}"))
+    return base.with_columns(hides).drop("_secret")
 
 
 _ON_PAYMENTS = ("paid", "paid_confirmed", "paid_entitled", "non_take_up_rate_low", "non_take_up_rate_central",
@@ -333,16 +382,26 @@ def _publish(cells: pl.DataFrame) -> pl.DataFrame:
         # 2026); the CSV writers keep four
         *[pl.col(f"non_take_up_rate_{e}").round(6) for e in ("low", "central", "high")],
         pl.col("coherence_rate").round(6))
+    internal = {"suppressed", "non_take_up_weighted", "monthly_foregone_weighted", *_OWED,
+                *(f"_hide_{c}" for c in SUB_COUNTS)}
     measures = [c for c in out.columns if c not in ("benefit", "level", "area", "parent_area", "household_type",
-                                                   "suppressed")]
-    # Published: only whether a cell is secret. Saying "primary" would tell a reader the cell holds fewer
-    # than ``threshold`` units, and "secondary" that it holds at least that many.
+                                                   *internal)]
+
+    def hidden(measure: str) -> pl.Expr:
+        guards = [pl.col(f"_hide_{g}") for g in GUARDS.get(measure, ()) if f"_hide_{g}" in out.columns]
+        return pl.any_horizontal(secret, *guards)
+
+    # Published: only whether a cell is secret, and in a published cell which measures are. Saying "primary"
+    # would tell a reader the cell holds fewer than ``threshold`` units, and "secondary" that it holds at least
+    # that many.
     # the columns in the cells' order, the central amount where the cells hold the weighted one
-    order = [("monthly_foregone_central" if c == "monthly_foregone_weighted" else c) for c in cells.columns]
-    order += [c for c in out.columns if c not in order and c != "monthly_foregone_weighted"]
-    return (out.with_columns([pl.when(secret).then(None).otherwise(pl.col(c)).alias(c) for c in measures])
-            .with_columns(secret.alias("secret")).select([*order, "secret"])
-            .drop("suppressed", "non_take_up_weighted"))
+    order = [("monthly_foregone_central" if c == "monthly_foregone_weighted" else c) for c in cells.columns
+             if c not in internal or c == "monthly_foregone_weighted"]
+    order += [c for c in out.columns if c not in order and c not in internal]
+    told = pl.concat_list([pl.when(~secret & hidden(c)).then(pl.lit(c)) for c in measures]).list.drop_nulls()
+    return (out.with_columns(told.alias("secret_measures"))
+            .with_columns([pl.when(hidden(c)).then(None).otherwise(pl.col(c)).alias(c) for c in measures])
+            .with_columns(secret.alias("secret")).select([*order, "secret", "secret_measures"]))
 
 
 def _relations(cells: pl.DataFrame, levels: tuple[str, ...]) -> pl.DataFrame:
@@ -365,11 +424,15 @@ def _relations(cells: pl.DataFrame, levels: tuple[str, ...]) -> pl.DataFrame:
 
 
 def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...] = LEVELS,
-             value: str = "units", audit: bool = True) -> pl.DataFrame:
+             value: str = "units", audit: bool = True, hidden: str | None = None) -> pl.DataFrame:
     """Add ``suppressed`` (null, ``primary`` or ``secondary``) to hierarchical cells.
 
     ``cells``: benefit, level, area, parent_area, household_type (with ``ensemble`` rows) and ``value``.
     ``audit=False`` stops after the pattern heuristic (the audit's starting point, kept apart for its tests).
+    ``hidden``: a boolean column of the cells another pattern hides already (a sub-count's pattern starts from the
+    units' one, ``_sub_count_patterns``): they stay secret, primary where ``value`` is under ``threshold`` (so
+    its interval must reach it), secondary elsewhere; a cell it does not hide is primary only where ``value`` is
+    1 to ``threshold`` - 1 (a count of 0 units tells nothing about anyone, and is published).
 
     The pattern is a function of the cells' values only, not of their row order nor of the order in which the
     query engine returns unordered results (joins, ``unique``, ``group_by``): the cells are numbered in a
@@ -385,7 +448,7 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
     if cells.select(pl.struct(key).is_duplicated().any()).item():
         raise SchemaError("a cell is given twice (benefit, level, area, parent area, household type)",
                           table="statistics")
-    twin = _twin_tables(cells, value)
+    twin = _twin_tables(cells, [value, *([hidden] if hidden else [])])
     if (twin.get_column("benefit") != twin.get_column("_twin")).any():
         # Benefits whose tables hold the same cells with the same values (every benefit of one unit kind
         # counts the same units evaluated) get one pattern: the first of them (by name) is protected, the
@@ -394,7 +457,7 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
         # other (France at 100,000 persons, 12 benefits counting the familles: 80 such cells before).
         first = suppress(cells.join(twin.filter(pl.col("benefit") == pl.col("_twin")).select("benefit"),
                                     on="benefit", how="semi"), threshold=threshold, levels=levels, value=value,
-                         audit=audit)
+                         audit=audit, hidden=hidden)
         return (cells.join(twin, on="benefit", how="left", maintain_order="left")
                 .join(first.select(pl.col("benefit").alias("_twin"), *key[1:], "suppressed"),
                       on=["_twin", *key[1:]], how="left", nulls_equal=True, maintain_order="left")
@@ -406,8 +469,14 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
     # the tier of a cell's level (0: the top, 1: the second, 2: below), for the split audit
     tier = pl.when(pl.col("level") == levels[0]).then(0).when(pl.col("level") == (levels[1:] or ("",))[0]
                                                              ).then(1).otherwise(2)
-    status = cells.select("_cell", pl.col(value).alias("_v"),
-                          pl.when(pl.col(value) < threshold).then(pl.lit("primary")).alias("suppressed"),
+    small = pl.col(value) < threshold
+    if hidden is None:
+        primary = pl.when(small).then(pl.lit("primary"))
+    else:
+        primary = (pl.when(pl.col(hidden) & small).then(pl.lit("primary"))
+                   .when(pl.col(hidden)).then(pl.lit("secondary"))
+                   .when(small & (pl.col(value) > 0)).then(pl.lit("primary")))
+    status = cells.select("_cell", pl.col(value).alias("_v"), primary.alias("suppressed"),
                           tier.cast(pl.Int8).alias("_tier"))
     every_sum = _relations(cells, levels)
     # Each sum's name as an integer, numbered in name order (the audit's programs break ties by name): the
@@ -432,13 +501,13 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
             .drop("_cell", "_given"))
 
 
-def _twin_tables(cells: pl.DataFrame, value: str) -> pl.DataFrame:
+def _twin_tables(cells: pl.DataFrame, values: list[str]) -> pl.DataFrame:
     """benefit → ``_twin``: the first benefit (in name order) whose table is the same as this one's, every cell
-    (level, area, parent area, household type) with the same ``value``; a benefit's own name when none is
+    (level, area, parent area, household type) with the same ``values``; a benefit's own name when none is
     before it. Compared whole, not by a hash: a table merely like another is protected on its own."""
     key = ["level", "area", "parent_area", "household_type"]
     tables = {b: t.drop("benefit") for (b,), t in
-              cells.select("benefit", *key, value).sort("benefit", *key, nulls_last=True)
+              cells.select("benefit", *key, *values).sort("benefit", *key, nulls_last=True)
               .partition_by("benefit", maintain_order=True, as_dict=True).items()}
     firsts: list[str] = []
     twin: dict[str, str] = {}
@@ -466,9 +535,10 @@ def _single_sum_heuristic(rel: pl.DataFrame, status: pl.DataFrame) -> pl.DataFra
                    .filter((pl.col("_nz") == 1) & (pl.col("_open") > 0)).select("rel"))
         if exposed.height == 0:
             return status
-        # In each exposed sum, the cheapest other cell: detail cells before the total, smallest value first.
+        # In each exposed sum, the cheapest other cell: detail cells before the total, smallest value first, but a
+        # cell of 0 last (hidden, the audit's reader still knows it: a sub-count's pattern publishes its zeros).
         picks = (joined.join(exposed, on="rel").filter(pl.col("suppressed").is_null())
-                 .sort("rel", "is_total", "_v", "_cell").group_by("rel").agg(pl.col("_cell").first())
+                 .sort("rel", "is_total", pl.col("_v") == 0, "_v", "_cell").group_by("rel").agg(pl.col("_cell").first())
                  .select("_cell").unique())
         status = _mark_secondary(status, picks.get_column("_cell"))
 
@@ -591,7 +661,7 @@ def _cheapest(every_sum: pl.DataFrame, status: pl.DataFrame, exposed: list[int],
         return every_sum.join(sums.select("rel").unique(), on="rel", how="semi").join(published, on="_cell")
 
     through = every_sum.filter(pl.col("_cell").is_in(exposed)).select("rel", pl.col("_cell").alias("_exposed"))
-    direct = (open_in(through).join(through, on="rel").sort("_exposed", "is_total", "_v", "_cell")
+    direct = (open_in(through).join(through, on="rel").sort("_exposed", "is_total", pl.col("_v") == 0, "_v", "_cell")
               .group_by("_exposed").agg(pl.col("_cell").first()))
     left = sorted(set(exposed) - set(direct.get_column("_exposed").to_list()))
     picks = direct.get_column("_cell")
@@ -599,7 +669,7 @@ def _cheapest(every_sum: pl.DataFrame, status: pl.DataFrame, exposed: list[int],
         wanted = block.filter(pl.col("_cell").is_in(left)).select("_block").unique()
         members = block.join(wanted, on="_block")
         rels = every_sum.join(members, on="_cell").select("rel", "_block").unique()
-        far = (open_in(rels).join(rels, on="rel").sort("_block", "is_total", "_v", "_cell")
+        far = (open_in(rels).join(rels, on="rel").sort("_block", "is_total", pl.col("_v") == 0, "_v", "_cell")
                .group_by("_block").agg(pl.col("_cell").first()))
         picks = pl.concat([picks, far.get_column("_cell").cast(picks.dtype)])
         served = set(block.join(far.select("_block"), on="_block").get_column("_cell").to_list())
