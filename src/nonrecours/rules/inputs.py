@@ -92,7 +92,7 @@ input_variable("revenus_n2_renseignes", entity="individu", dtype="bool", monthly
 input_variable("couple_kind", entity="famille", dtype="str", monthly=False, default="",
                label="nature du couple: married, pacs, cohabiting, vide pour une personne seule", ref="caf")
 input_variable("recent_isolation", entity="famille", dtype="bool", monthly=False,
-               label="parent isolé depuis moins de 18 mois", ref="caf")
+               label="isolement (séparation, veuvage, abandon) depuis moins de 18 mois", ref="caf")
 input_variable("hosted_free_of_charge", entity="famille", dtype="bool", monthly=False,
                label="famille hébergée gratuitement dans le logement d'un autre foyer", ref="caf")
 input_variable("prestations_versees_connues", entity="famille", dtype="bool", monthly=False, default=True,
