@@ -591,6 +591,11 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             f"Signalement ramené à « possible » : {_unknown_to(row.payers)} ; la prestation est servie par la "
             "caisse d'assurance maladie de la personne, dont l'extrait n'est pas transmis (ou qui n'y retrouve pas "
             "la personne) : qu'elle ne la reçoive pas n'est pas observé, à vérifier avant tout contact."))
+                     .when(possible & (row_lost == "payer_absent")).then(pl.lit(
+            "Signalement ramené à « possible » : un organisme qui verse cette prestation ("
+            + " ou ".join(_WITH_ARTICLE.get(p, p) for p in row.payers) + ") n'a pas transmis d'extrait, et la "
+            "famille n'est ce mois dans aucun dossier de ceux qui l'ont fait : qu'elle ne la reçoive pas n'est pas "
+            "observé, à vérifier avant tout contact."))
                      .when(possible & (row_lost == "slip")).then(
             pl.lit(f"Signalement ramené à « possible » : {_unknown_to(row.payers)}, mais ") + unid_payer
             + pl.lit(_SLIP_TAIL.removesuffix(".") + " ; à vérifier avant tout contact."))
