@@ -1350,6 +1350,12 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     summary = _summary(core, units, flags, excl, checked, backend, config)
     summary["payments_known"] = paid_known
     summary["payments_behind"] = {a: f"{m:%Y-%m}" for a, m in reach.items()}
+    # the months an extract of payments lost, whose payments the core carried from the month before
+    summary["payment_months_lost"] = {a: [f"{m:%Y-%m}" for m in ms] for a, ms in core.payment_holes.items()}
+    # and the months an agency's resource rows lost, each person's estimated from the months around it
+    summary["resource_months_estimated"] = {
+        a: [f"{m:%Y-%m}" for m in ms] for a, ms in core.resource_windows.filter(pl.col("w_holes").list.len() > 0)
+        .select("agency", "w_holes").sort("agency").iter_rows()}
     if tables.get("benefit_receipts") is not None:
         # familles received only on an agency's report (no payer's row this month nor in the grace months)
         n_reported = dict(reported_only.group_by("benefit").len().iter_rows())
