@@ -1353,8 +1353,9 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # the months an extract of payments lost, whose payments the core carried from the month before
     summary["payment_months_lost"] = {a: [f"{m:%Y-%m}" for m in ms] for a, ms in core.payment_holes.items()}
     # and the months an agency's resource rows lost, each person's estimated from the months around it
-    summary["resource_months_estimated"] = {
-        a: [f"{m:%Y-%m}" for m in ms] for a, ms in core.resource_windows.filter(pl.col("w_holes").list.len() > 0)
+    windows = core.resource_windows
+    summary["resource_months_estimated"] = {} if windows is None or "w_holes" not in windows.columns else {
+        a: [f"{m:%Y-%m}" for m in ms] for a, ms in windows.filter(pl.col("w_holes").list.len() > 0)
         .select("agency", "w_holes").sort("agency").iter_rows()}
     if tables.get("benefit_receipts") is not None:
         # familles received only on an agency's report (no payer's row this month nor in the grace months)
