@@ -66,11 +66,14 @@ def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.D
                   benefits: tuple[str, ...], month: dt.date | None = None) -> pl.DataFrame:
     """famille_id, benefit: the familles none of whose adults any fund paying the benefit knows (in any of
     its persons, payments or resources rows), for the benefits of ``AFFILIATION_PAYERS``; and, for a benefit some
-    of whose payers sent no extract while another did (``payers_missing``: a run with the MSA's extract and not the
-    CAF's), the familles none of whose adults is in a dossier of ``month`` of a payer that sent one (that payer's
+    of whose payers sent no extract while another did, the absent ones including its general payer (the first of
+    its ``payers``: the CAF, the CNAV; ``payers_missing``: a run with the MSA's extract and not the CAF's), the
+    familles none of whose adults is in a dossier of ``month`` of a payer that sent one (that payer's
     ``unit_memberships``): the absent payer may pay them, so what they receive is not observed. A run without the
     CAF read every famille the CAF pays as paid nothing, and flagged their family benefits certain (an outside
-    tester, 7 December 2026)."""
+    tester, 7 December 2026). The MSA absent alone keeps the verdicts: it pays the farmers only, and the people the
+    CAF does not know are the very ones non-take-up is looked for among (the report says its payments are known in
+    part)."""
     out = pl.DataFrame(schema={"famille_id": pl.String, "benefit": pl.String})
     adults = _parents(individu)
     sent = _agencies_sent(tables)[0] if month is not None else set()
@@ -78,7 +81,7 @@ def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.D
     for benefit in benefits:
         funds = AFFILIATION_PAYERS.get(benefit)
         missing = payers_missing(benefit, sent) if not funds and members is not None else ()
-        if missing:
+        if catalogue_row(benefit).payers[:1] and catalogue_row(benefit).payers[0] in missing:
             present = [p for p in catalogue_row(benefit).payers if p not in missing]
             known = (members.lazy().filter(pl.col("source_agency").cast(pl.String).is_in(present)
                                            & (pl.col("unit_kind").cast(pl.String) == "famille") & valid_on(month))
