@@ -272,19 +272,30 @@ def _same_period_extracts(workspace: Path) -> list[str]:
 def _months_missing(workspace: Path) -> list[str]:
     """An agency whose extracts hold no resource row of a month between months they hold (a monthly file lost in
     transfer): said, as the core estimates each person's month from the months around it (``core.resources``),
-    where it was read as a month of no income for everyone."""
+    where it was read as a month of no income for everyone; and one whose extracts hold no payment row of a month
+    between months holding some (``core.inputs.payment_holes``), whose payments the core carries from the month
+    before."""
+    from nonrecours.core.inputs import payment_holes
     from nonrecours.core.resources import months_held
     from nonrecours.core.workspace import workspace_files
 
     files = workspace_files(workspace, "resources", columns=("source_agency", "month"))
-    if not files:
-        return []
-    held = (pl.scan_parquet(files).filter(pl.col("source_agency").cast(pl.String) != "dgfip")
+    held = (pl.scan_parquet(files) if files else pl.LazyFrame(schema={"source_agency": pl.String, "month": pl.Date}))
+    held = (held.filter(pl.col("source_agency").cast(pl.String) != "dgfip")
             .group_by(pl.col("source_agency").cast(pl.String).alias("agency"), "month").agg().collect())
     holes = months_held(held).filter(pl.col("w_holes").list.len() > 0)
-    return [f"{r['agency']}: its extracts hold no resource row of {', '.join(f'{m:%Y-%m}' for m in r['w_holes'])} "
+    said = [f"{r['agency']}: its extracts hold no resource row of {', '.join(f'{m:%Y-%m}' for m in r['w_holes'])} "
             f"(between {r['w_from']:%Y-%m} and {r['w_to']:%Y-%m}): each person's month is estimated from the months "
             f"around it, not read as no income (a file missing?)" for r in holes.iter_rows(named=True)]
+    # the same for payments: a month an extract of payments lost is not a month nobody was paid
+    paid = workspace_files(workspace, "benefits_paid", columns=("source_agency", "month", "benefit"))
+    if paid:
+        last = pl.scan_parquet(paid).select(pl.col("month").max()).collect().item()
+        for agency, lost in payment_holes(pl.scan_parquet(paid), last).items():
+            said.append(f"{agency}: its extracts hold no payment row of {', '.join(f'{m:%Y-%m}' for m in lost)} "
+                        f"between months holding some: each famille's payments of the month before are carried "
+                        f"to it, not read as nothing paid (a file missing?)")
+    return said
 
 
 def _tables(workspace: Path) -> dict[str, pl.LazyFrame]:

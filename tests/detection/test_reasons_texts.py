@@ -90,7 +90,8 @@ def test_a_participation_the_unknowns_do_not_move_is_one_amount(kids):
     assert flag.item(0, "amount_low") == flag.item(0, "amount_high") == pytest.approx(14.0)
     assert _reasons(run, "band", "css_participation")[0] == (
         "Droit estimé à la complémentaire santé solidaire avec participation ; participation de 14,00 € par mois ; "
-        "aucune couverture enregistrée ce mois.")
+        # the CAF alone lists the famille: no health fund's extract knows it, so its coverage is not observed
+        "sa couverture n'est pas observée (aucune caisse dont l'extrait est transmis ne connaît la personne).")
 
 
 def test_the_free_css_condition_says_it_tests_the_right_to_the_rsa(kids):

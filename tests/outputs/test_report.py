@@ -572,3 +572,20 @@ def test_a_half_rounds_away_from_zero_in_every_format() -> None:
     assert [fmt_tenth(2.25), fmt_tenth(2.35), fmt_pct_tick(0.125)] == ["2,3", "2,4", "13\u00a0%"]
     assert [fmt_eur(2.5), fmt_eur(0.125, cents=True), fmt_points(-0.0625)] == ["3\u00a0€", "0,13\u00a0€",
                                                                                "\u22126,3\u00a0pts"]
+
+
+def test_the_months_an_extract_lost_are_said(demo_run, tmp_path):
+    """A month an agency's payments or resources lost (between months holding some) is carried or estimated, and
+    the report's limits say so: only the run log did (an outside tester, 7 December 2026)."""
+    run = tmp_path / "run"
+    for sub in ("detection/2026-06", "rules", "workspace/reports", FOLDER):
+        shutil.copytree(demo_run / sub, run / sub)
+    path = run / "detection" / "2026-06" / "summary.json"
+    summary = json.loads(path.read_text())
+    assert summary["payment_months_lost"] == {} and summary["resource_months_estimated"] == {}  # the demo's
+    summary.update(payment_months_lost={"caf": ["2026-05"]}, resource_months_estimated={"drm": ["2026-03", "2026-04"]})
+    path.write_text(json.dumps(summary))
+    limits = [li.get_text() for li in BeautifulSoup(build_report(run, MONTH), "html.parser").find_all("li")]
+    assert any(t.startswith("CAF : aucun versement transmis pour mai 2026, entre des mois qui en ont") for t in limits)
+    assert any(t.startswith("DRM de l'Assurance retraite : aucune ressource transmise pour mars 2026, avril 2026")
+               for t in limits), limits

@@ -42,7 +42,7 @@ from nonrecours.schemas.codes import (
     SHARED_RENTAL_STATUSES,
     agency_subject,
 )
-from nonrecours.schemas.months import month_index, month_index_expr
+from nonrecours.schemas.months import add_months, month_index, month_index_expr
 from nonrecours.schemas.tables import valid_on
 from nonrecours.schemas.zonage import overseas_department, zone_apl_of
 
@@ -168,6 +168,8 @@ class PopulationFacts:
     """``payments_reach``: the extracts of payments that stop before the month, and their last month."""
     listings_reach: dict[str, dt.date] = field(default_factory=dict)
     """``listings_reach``: the last month each agency's extract lists anyone in (``listings``, up to the month)."""
+    payment_holes: dict[str, tuple[dt.date, ...]] = field(default_factory=dict)
+    """``payment_holes``: the months an extract of payments lost (none of its rows, between months holding some)."""
 
 
 def listings_reach(listings: pl.LazyFrame | pl.DataFrame | None, month: dt.date) -> dict[str, dt.date]:
@@ -205,6 +207,42 @@ def payments_reach(benefits_paid: pl.LazyFrame | pl.DataFrame | None, month: dt.
     last = per_month.sort("month").group_by("agency").agg(pl.col("month").last(), pl.col("len").last())
     return {a: m for a, m, n in last.sort("agency").iter_rows()
             if a is not None and m < month and n >= BEHIND_MIN_PAYMENTS}
+
+
+HOLE_MIN_PAYEES = 5
+"""The fewest payees (dossiers or persons paid) the months on either side of a month an extract holds none of must
+each hold for ``payment_holes`` to read that month as lost: every payee of a payer of a few familles being unpaid
+the same month and paid again the next is as likely as a lost file; of five or more, it is not."""
+
+
+def payment_holes(benefits_paid: pl.LazyFrame | pl.DataFrame | None,
+                  month: dt.date) -> dict[str, tuple[dt.date, ...]]:
+    """source agency → the months, up to ``month``, between two months its ``benefits_paid`` rows of a monthly
+    benefit are of, of which it holds no row, the months on either side paying at least ``HOLE_MIN_PAYEES``
+    each: a monthly file lost in transfer, not every payment stopped. Read as « paid nothing », the CAF's May
+    lost made the family benefits and the AAH of the RSA's and the PPA's reference quarter 0: PPA amounts a third
+    of a month's AF higher and an RSA certain for an AAH holder (an outside tester, 7 December 2026). The core
+    carries each famille's payments of the month before to them (``_famille_payments``), as it carries a behind
+    extract's last month; the run says so (``run._months_missing``). Read over the whole population."""
+    if benefits_paid is None:
+        return {}
+    monthly = [b.code for b in CATALOGUE if not b.yearly]
+    lf = benefits_paid.lazy() if isinstance(benefits_paid, pl.DataFrame) else benefits_paid
+    per_month = (lf.filter(pl.col("benefit").cast(pl.String).is_in(monthly) & (pl.col("month") <= month))
+                 .group_by(pl.col("source_agency").cast(pl.String).alias("agency"), "month")
+                 .agg(pl.struct("unit_id", "person_id").n_unique().alias("len"))
+                 .collect(engine="streaming").drop_nulls("agency"))
+    out: dict[str, tuple[dt.date, ...]] = {}
+    # one row per agency and month held (a few dozen): the gaps between consecutive months held
+    gaps = (per_month.sort("agency", "month")
+            .with_columns(pl.col("month").shift(-1).over("agency").alias("_next"),
+                          pl.col("len").shift(-1).over("agency").alias("_next_len"))
+            .filter(pl.col("_next").is_not_null() & (pl.col("_next") > pl.col("month").dt.offset_by("1mo"))
+                    & (pl.col("len") >= HOLE_MIN_PAYEES) & (pl.col("_next_len") >= HOLE_MIN_PAYEES)))
+    for agency, after, before in gaps.select("agency", "month", "_next").iter_rows():
+        lost = month_range(add_months(before, -1), month_index(before) - month_index(after) - 2)
+        out[agency] = (*out.get(agency, ()), *lost)
+    return {a: tuple(sorted(m)) for a, m in sorted(out.items())}
 
 
 def reach_month(reach: Mapping[str, dt.date] | None, month: dt.date, agency: pl.Expr) -> pl.Expr:
@@ -253,7 +291,8 @@ def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: d
              for t in ("persons", "unit_memberships") if t in lf]
     truth = bool(synth) and pl.concat(synth).collect(engine="streaming").height > 0
     return PopulationFacts(sent, paying, resource_windows(lf, month, depth), truth,
-                           payments_reach(lf.get("benefits_paid"), month), listings_reach(lf.get("listings"), month))
+                           payments_reach(lf.get("benefits_paid"), month), listings_reach(lf.get("listings"), month),
+                           payment_holes(lf.get("benefits_paid"), month))
 
 
 def _monthly_rows(lf: Mapping[str, pl.LazyFrame]) -> list[pl.LazyFrame]:
@@ -917,7 +956,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     unknown_inputs = [i for i in fam_inputs if i not in known_inputs]
     famille_monthly = _famille_payments(lf, famille.select("famille_id"),
                                         ind.select("person_id", "famille_id", "famille_role"), month, first,
-                                        fam_inputs, known_benefits, facts.payments_reach)
+                                        fam_inputs, known_benefits, facts.payments_reach, facts.payment_holes)
     # A famille no payer lists receives none of their benefits: an observed zero from exhaustive payers, each
     # input named with its own benefit's payers that sent payments (the AAH paid is the CAF's or the MSA's, never
     # the CNAV's), all in one value (``core.month.agency_per_row`` reads them apart).
@@ -1178,7 +1217,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     return CoreMonth(month=month, inputs=inputs, unknowns=unknowns, provenance=provenance, conflicts=conflict_df,
                      counts=counts, clusters=cl, months_read=tuple(month_range(month, window)), config=config,
                      resource_windows=facts.resource_windows, payments_reach=facts.payments_reach,
-                     listings_reach=facts.listings_reach)
+                     listings_reach=facts.listings_reach, payment_holes=facts.payment_holes)
 
 
 def _unseen_adults(lf: Mapping[str, pl.LazyFrame], month: dt.date) -> pl.DataFrame:
@@ -1279,21 +1318,36 @@ def famille_dossiers(memberships: pl.LazyFrame | pl.DataFrame | None) -> pl.Data
             .unique().collect())
 
 
+def _held_before(hole: dt.date, holes: tuple[dt.date, ...]) -> dt.date:
+    """The month before ``hole`` that its extract holds: before the run of lost months ``hole`` is in."""
+    before = add_months(hole, -1)
+    while before in holes:
+        before = add_months(before, -1)
+    return before
+
+
 def _famille_payments(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, members: pl.DataFrame,
                       month: dt.date, first: dt.date, fam_inputs: list[str], known_benefits: list[str],
-                      reach: Mapping[str, dt.date] | None = None) -> pl.DataFrame:
+                      reach: Mapping[str, dt.date] | None = None,
+                      holes: Mapping[str, tuple[dt.date, ...]] | None = None) -> pl.DataFrame:
     """``famille_monthly``: each famille's payments of ``known_benefits`` from ``first`` to ``month`` (0 where
     none was paid), one column per payment input, and whether each benefit of ``RECEIVED_INPUTS`` is received
     (paid, or reported received for one of the famille's ``members``: person_id, famille_id); the unknown ones at
     0 (false) on the month (the unknowns say so). ``reach``: the extracts that stop before the month
     (``payments_reach``): a payment of their last month is carried to the months after, which the file does not
     hold yet (read as none, the family benefits of June 2026 fell out of the RSA's resources: 470 false alarms on
-    France 100,000 with every June payment taken out)."""
+    France 100,000 with every June payment taken out). ``holes``: the months an extract lost (``payment_holes``):
+    each famille's payments of that extract's month before are carried to them."""
     famille_monthly = None
+    # the month before each lost month of the window (``holes``), perhaps before the window: read with it
+    lost = pl.DataFrame([(a, h, _held_before(h, hs)) for a, hs in (holes or {}).items() for h in hs
+                         if first <= h <= month],
+                        schema={"_src": pl.String, "month": pl.Date, "_from": pl.Date}, orient="row")
+    start = min([first, *lost.get_column("_from").to_list()])
     if known_benefits:
         rows = (lf["benefits_paid"]
                 .filter((pl.col("unit_kind") == "famille") & pl.col("benefit").cast(pl.String).is_in(known_benefits)
-                        & (pl.col("month") >= first) & (pl.col("month") <= month))
+                        & (pl.col("month") >= start) & (pl.col("month") <= month))
                 .select(qualified("paying_agency", "unit_id", "source_agency").alias("famille_id"),
                         pl.col("person_id").cast(members.schema["person_id"]),
                         "month", pl.col("benefit").cast(pl.String), pl.col("amount").cast(pl.Float64),
@@ -1306,7 +1360,7 @@ def _famille_payments(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, me
             person_rows = (lf["benefits_paid"]
                            .filter(pl.col("unit_kind").is_null() & pl.col("person_id").is_not_null()
                                    & pl.col("benefit").cast(pl.String).is_in(per_person)
-                                   & (pl.col("month") >= first) & (pl.col("month") <= month))
+                                   & (pl.col("month") >= start) & (pl.col("month") <= month))
                            .select(pl.col("person_id").cast(members.schema["person_id"]), "month",
                                    pl.col("benefit").cast(pl.String), pl.col("amount").cast(pl.Float64),
                                    pl.col("source_agency").cast(pl.String).alias("_src"))
@@ -1315,6 +1369,12 @@ def _famille_payments(lf: Mapping[str, pl.LazyFrame], familles: pl.DataFrame, me
                            .group_by("famille_id", "month", "benefit", "_src", maintain_order=True)
                            .agg(pl.col("amount").sum()))
             rows = pl.concat([rows, person_rows.select(rows.columns).cast(rows.schema)])
+        # a lost month's payments: each famille's of the extract's month before, on it
+        if lost.height:
+            refilled = (rows.join(lost.rename({"month": "_lost"}), left_on=["_src", "month"],
+                                  right_on=["_src", "_from"])
+                        .with_columns(pl.col("_lost").alias("month")).select(rows.columns))
+            rows = pl.concat([rows.filter(pl.col("month") >= first), refilled])
         # a behind extract's payments of its last month, on each month after it up to the month
         until = reach_month(reach, month, pl.col("_src"))
         carried = (rows.filter((pl.col("month") == until) & (until < pl.lit(month))).rename({"month": "_last"})
@@ -1436,7 +1496,7 @@ def with_payments(inputs, tables: Mapping[str, pl.DataFrame | pl.LazyFrame], mon
     fam_inputs, known_benefits, payer_sent = _payment_inputs(lf, facts, depth)
     payments = _famille_payments(lf, inputs.famille.select("famille_id"), inputs.individu.select(
         "person_id", "famille_id", "famille_role"), month, first, fam_inputs, known_benefits,
-        facts.payments_reach)
+        facts.payments_reach, facts.payment_holes)
     known = _payments_known(payer_sent, fam_inputs)
     famille = inputs.famille.with_columns(pl.lit(v).alias(flag) for flag, v in known.items())
     return dataclasses.replace(inputs, famille=famille, famille_monthly=payments)

@@ -92,6 +92,9 @@ class CoreMonth:
     payments_reach: dict[str, dt.date] = field(default_factory=dict, repr=False)
     """The extracts of payments that stop before the month, and their last month (``core.payments_reach``, of the
     whole population: ``PopulationFacts``): detection reads that month as the month's."""
+    payment_holes: dict[str, tuple[dt.date, ...]] = field(default_factory=dict, repr=False)
+    """The months an extract of payments lost (``core.inputs.payment_holes``, of the whole population): each
+    famille's payments of the month before are carried to them."""
 
     def outside_the_rules(self) -> tuple[pl.DataFrame, int]:
         """The familles (``famille_id``) one of whose members lives, as the core's ménage says, in a territory

@@ -1065,7 +1065,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # a benefit the person's own health insurance fund pays, and no fund whose extract came knows the person:
     # not receiving it is not observed, so a non-take-up there is possible at most
     # (first of the kinds below, so that a flag it caps is counted and explained by it alone)
-    unpaid_unknown = payer_unknown(tables, individu, config.benefits).with_columns(pl.lit(True).alias("_pu"))
+    unpaid_unknown = payer_unknown(tables, individu, config.benefits, month).with_columns(pl.lit(True).alias("_pu"))
     units = units.join(unpaid_unknown, on=["famille_id", "benefit"], how="left")
     # a dossier whose allocataire's row the agency's extract lost this month, paid the benefit in the months
     # before and not now: the stop came with the lost row (the MSA carries its payments on it), so it is no
@@ -1172,9 +1172,12 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     self_employed = capped_self & pl.col("benefit").is_in(uncounted) & pl.col("_self_emp_year").is_not_null()
     self_employed_undeclared = (capped_self & pl.col("benefit").is_in(not_on_n2)
                                 & pl.col("_self_emp_status").is_not_null())
-    insurer_unknown = capped & pl.col("_pu").fill_null(False)
+    insurer_unknown = capped & pl.col("_pu").fill_null(False) & pl.col("benefit").is_in(list(AFFILIATION_PAYERS))
+    # a benefit one of whose payers sent no extract, of a famille no payer that sent one has in a dossier
+    payer_absent = capped & pl.col("_pu").fill_null(False) & ~pl.col("benefit").is_in(list(AFFILIATION_PAYERS))
     unobserved = (pl.when(pension_gone).then(pl.lit("gone")).when(listing_gone).then(pl.lit("delisted"))
-                  .when(insurer_unknown).then(pl.lit("insurer")).when(slip).then(pl.lit("slip"))
+                  .when(insurer_unknown).then(pl.lit("insurer")).when(payer_absent).then(pl.lit("payer_absent"))
+                  .when(slip).then(pl.lit("slip"))
                   .when(stopped).then(pl.lit("stopped")).when(unseen).then(pl.lit("unseen"))
                   .when(payee_gone).then(pl.lit("payee")).when(fund_unknown).then(pl.lit("fund"))
                   .when(served_unknown).then(pl.lit("served"))
@@ -1205,9 +1208,10 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                  for c in ("_self_emp_year", "_self_emp_amount")),
                                pl.when(unobserved == "self_employed_undeclared").then(pl.col("_self_emp_status"))
                                .alias("_self_emp_status")
-                               ).drop("_payee_lost", "_fund", "_served", "_pu", "_gone_source", "_gone_last")
+                               ).drop("_payee_lost", "_fund", "_served", "_gone_source", "_gone_last")
     # counted here before the status; the non-salaried income's cap, on paid units too, is counted on flags below
-    n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("gone", "delisted", "insurer", "slip", "stopped",
+    n_capped: dict[str, dict[str, int]] = {kind: {} for kind in ("gone", "delisted", "insurer", "payer_absent",
+                                                                 "slip", "stopped",
                                                                  "unseen", "payee", "fund", "served", "behind",
                                                                  "reexamined", "eea_right", "aah_in_place")}
     for kind, benefit, n in (units.filter(pl.col("_unobserved").is_in(list(n_capped)))
@@ -1335,7 +1339,10 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # unknown, not zero »): null in the files, as in the statistics; a team filtering on paid == 0 read the chèque
     # énergie's 0.0 as « not paid » (an outside tester, 6 December 2026). The reasons above say « versements non
     # transmis » already; the readers of these columns take a null as nothing paid where they need a number.
-    unknown_paid = pl.col("benefit").is_in(sorted(unreported))
+    # so is what a famille is paid whose payer sent no extract, or whose health insurance fund none did
+    # (``payer_unknown``), where no payment of it was read
+    unknown_paid = pl.col("benefit").is_in(sorted(unreported)) | (pl.col("_pu").fill_null(False)
+                                                                  & ~pl.col("receiving").fill_null(False))
     unpaid = {c: pl.when(unknown_paid).then(None).otherwise(pl.col(c)).alias(c) for c in ("paid", "paid_before")}
     flags = flags.select([unpaid.get(c, pl.col(c)).cast(t) for c, t in FLAGS_SCHEMA.items()]).sort("benefit", "unit_id")
     units_out = units.select([unpaid.get(c, pl.col(c)).cast(t) for c, t in UNITS_SCHEMA.items()]).sort("benefit",
@@ -1343,6 +1350,13 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     summary = _summary(core, units, flags, excl, checked, backend, config)
     summary["payments_known"] = paid_known
     summary["payments_behind"] = {a: f"{m:%Y-%m}" for a, m in reach.items()}
+    # the months an extract of payments lost, whose payments the core carried from the month before
+    summary["payment_months_lost"] = {a: [f"{m:%Y-%m}" for m in ms] for a, ms in core.payment_holes.items()}
+    # and the months an agency's resource rows lost, each person's estimated from the months around it
+    windows = core.resource_windows
+    summary["resource_months_estimated"] = {} if windows is None or "w_holes" not in windows.columns else {
+        a: [f"{m:%Y-%m}" for m in ms] for a, ms in windows.filter(pl.col("w_holes").list.len() > 0)
+        .select("agency", "w_holes").sort("agency").iter_rows()}
     if tables.get("benefit_receipts") is not None:
         # familles received only on an agency's report (no payer's row this month nor in the grace months)
         n_reported = dict(reported_only.group_by("benefit").len().iter_rows())
@@ -1396,6 +1410,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                                   if catalogue_row(b).payers}
     summary["downgraded_by_insurer_unknown"] = {b: int(n_capped["insurer"].get(b, 0)) for b in config.benefits
                                                 if b in AFFILIATION_PAYERS}
+    summary["downgraded_by_payer_absent"] = {b: int(n_capped["payer_absent"].get(b, 0)) for b in config.benefits
+                                             if b not in AFFILIATION_PAYERS and catalogue_row(b).payers}
     summary["familles_unknown_to_benefit_payer"] = {
         b: int(n) for b, n in unpaid_unknown.group_by("benefit").len().iter_rows()}
     # people an agency knows (in any table the core reads) but who are in no evaluated famille: never flagged

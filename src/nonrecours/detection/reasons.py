@@ -338,6 +338,14 @@ _SLIP_TAIL = (" verse cette prestation à un dossier dont un adulte a un NIR err
 (``receipts.unidentified_payee``, ``by_number``)."""
 
 
+def _payer_unseen(part: pl.DataFrame) -> pl.Expr:
+    """The flags of a famille whose payer of the benefit sent no extract or does not know it, nothing read as
+    received (``detection.receipts.payer_unknown``; detection's ``_pu``): what it receives is not observed."""
+    if "_pu" not in part.columns:
+        return pl.lit(False)
+    return pl.col("_pu").fill_null(False) & ~pl.col("receiving").fill_null(False)
+
+
 def _unknown_to(payers: tuple[str, ...]) -> str:
     """« ni la CNAV ni la MSA ne la connaissent » (« la CNAV ne la connaît pas » for one): the benefit's paying
     agencies do not know the person, for a reason line."""
@@ -517,10 +525,17 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                 received = pl.lit(f" ; montant versé depuis {due:%m/%Y} : ") + _euros(pl.col("paid") * per)
             if benefit in payments_unknown:
                 received = pl.lit(" ; versements non transmis par les organismes (à vérifier)")
+            # a famille whose payer sent no extract or does not know it (``payer_unknown``): its ``paid`` is null
+            received = pl.when(_payer_unseen(part)).then(pl.lit(
+                " ; ce qu'elle en reçoit n'est pas observé (son organisme payeur n'a pas transmis d'extrait ou ne "
+                "connaît pas la famille)")).otherwise(received)
             estimate = (pl.lit(f"{name[0].upper()}{name[1:]} {word} à ")
                         + _euros(pl.col("amount_central") * per) + pl.lit(period) + ranged + received + pl.lit("."))
         else:
-            estimate = pl.lit(f"Droit estimé à la {name} ; aucune couverture enregistrée ce mois.")
+            estimate = pl.when(_payer_unseen(part)).then(pl.lit(
+                f"Droit estimé à la {name} ; sa couverture n'est pas observée (aucune caisse dont l'extrait est "
+                "transmis ne connaît la personne).")).otherwise(pl.lit(
+                f"Droit estimé à la {name} ; aucune couverture enregistrée ce mois."))
             if row.amount_rule:  # the participation the foyer would pay, over the variants that give it
                 # one amount whatever the unknowns: it does not depend on them
                 spread = _differ(pl.col("amount_low"), pl.col("amount_high"))
@@ -529,7 +544,9 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                     + pl.when(spread).then(pl.lit(" à ") + _euros(pl.col("amount_high"))
                                            + pl.lit(" par mois selon les données inconnues"))
                     .otherwise(pl.lit(" par mois"))
-                    + pl.lit(" ; aucune couverture enregistrée ce mois.")
+                    + pl.when(_payer_unseen(part)).then(pl.lit(
+                        " ; sa couverture n'est pas observée (aucune caisse dont l'extrait est transmis ne connaît la "
+                        "personne).")).otherwise(pl.lit(" ; aucune couverture enregistrée ce mois."))
                 ).otherwise(estimate)
         held = [pl.when(pl.col(c).fill_null(False)).then(pl.lit(lbl)) for c, lbl in conds]
         # a condition that denies the right on the central values: not one side of an either/or whose other
@@ -591,6 +608,11 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             f"Signalement ramené à « possible » : {_unknown_to(row.payers)} ; la prestation est servie par la "
             "caisse d'assurance maladie de la personne, dont l'extrait n'est pas transmis (ou qui n'y retrouve pas "
             "la personne) : qu'elle ne la reçoive pas n'est pas observé, à vérifier avant tout contact."))
+                     .when(possible & (row_lost == "payer_absent")).then(pl.lit(
+            "Signalement ramené à « possible » : un organisme qui verse cette prestation ("
+            + " ou ".join(_WITH_ARTICLE.get(p, p) for p in row.payers) + ") n'a pas transmis d'extrait, et la "
+            "famille n'est ce mois dans aucun dossier de ceux qui l'ont fait : qu'elle ne la reçoive pas n'est pas "
+            "observé, à vérifier avant tout contact."))
                      .when(possible & (row_lost == "slip")).then(
             pl.lit(f"Signalement ramené à « possible » : {_unknown_to(row.payers)}, mais ") + unid_payer
             + pl.lit(_SLIP_TAIL.removesuffix(".") + " ; à vérifier avant tout contact."))

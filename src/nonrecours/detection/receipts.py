@@ -63,16 +63,33 @@ def _known_to(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], agencies
 
 
 def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.DataFrame,
-                  benefits: tuple[str, ...]) -> pl.DataFrame:
+                  benefits: tuple[str, ...], month: dt.date | None = None) -> pl.DataFrame:
     """famille_id, benefit: the familles none of whose adults any fund paying the benefit knows (in any of
-    its persons, payments or resources rows), for the benefits of ``AFFILIATION_PAYERS``."""
+    its persons, payments or resources rows), for the benefits of ``AFFILIATION_PAYERS``; and, for a benefit some
+    of whose payers sent no extract while another did, the absent ones including its general payer (the first of
+    its ``payers``: the CAF, the CNAV; ``payers_missing``: a run with the MSA's extract and not the CAF's), the
+    familles none of whose adults is in a dossier of ``month`` of a payer that sent one (that payer's
+    ``unit_memberships``): the absent payer may pay them, so what they receive is not observed. A run without the
+    CAF read every famille the CAF pays as paid nothing, and flagged their family benefits certain (an outside
+    tester, 7 December 2026). The MSA absent alone keeps the verdicts: it pays the farmers only, and the people the
+    CAF does not know are the very ones non-take-up is looked for among (the report says its payments are known in
+    part)."""
     out = pl.DataFrame(schema={"famille_id": pl.String, "benefit": pl.String})
     adults = _parents(individu)
+    sent = _agencies_sent(tables)[0] if month is not None else set()
+    members = tables.get("unit_memberships")
     for benefit in benefits:
         funds = AFFILIATION_PAYERS.get(benefit)
-        if not funds:
+        missing = payers_missing(benefit, sent) if not funds and members is not None else ()
+        if catalogue_row(benefit).payers[:1] and catalogue_row(benefit).payers[0] in missing:
+            present = [p for p in catalogue_row(benefit).payers if p not in missing]
+            known = (members.lazy().filter(pl.col("source_agency").cast(pl.String).is_in(present)
+                                           & (pl.col("unit_kind").cast(pl.String) == "famille") & valid_on(month))
+                     .select("person_id").unique().collect())
+        elif funds:
+            known = _known_to(tables, funds, pl.col("person_id").is_not_null())
+        else:
             continue
-        known = _known_to(tables, funds, pl.col("person_id").is_not_null())
         seen = adults.join(known, on="person_id", how="semi").select("famille_id").unique()
         out = pl.concat([out, adults.select("famille_id").unique().join(seen, on="famille_id", how="anti")
                          .with_columns(pl.lit(benefit).alias("benefit"))])

@@ -307,6 +307,11 @@ def fmt_month(month: dt.date) -> str:
     return format_date(month, "MMMM y", locale=_locale())
 
 
+def _months_said(months: Sequence[str]) -> str:
+    """« mai 2026, juin 2026 » from the summary's ``YYYY-MM`` months."""
+    return ", ".join(fmt_month(dt.date.fromisoformat(f"{m}-01")) for m in months)
+
+
 FORMATS: dict[str, Callable[[Any], str]] = {"int": fmt_int, "pct": fmt_pct, "eur": fmt_eur, "num": fmt_number,
                                              "pts": fmt_points, "eur_change": fmt_eur_change, "tenth": fmt_tenth}
 
@@ -1181,6 +1186,16 @@ def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, 
                           f"{fr(persons, 'personne', 'personnes')}) {fr(n, 'vit', 'vivent')} à Mayotte, à "
                           "Saint-Pierre-et-Miquelon ou dans une collectivité d'outre-mer, dont les règles ne sont "
                           f"pas modélisées : {them}.")
+    if summary is not None:
+        for agency, months in sorted(summary.get("payment_months_lost", {}).items()):
+            limits.append(f"{agency_label(agency)} : aucun versement transmis pour "
+                          f"{_months_said(months)}, entre des mois qui en ont (un fichier "
+                          "manquant ?) : les versements de chaque famille du mois précédent y sont reportés.")
+        for agency, months in sorted(summary.get("resource_months_estimated", {}).items()):
+            limits.append(f"{agency_label(agency)} : aucune ressource transmise pour "
+                          f"{_months_said(months)}, entre des mois qui en ont (un fichier "
+                          "manquant ?) : les ressources de chaque personne y sont estimées d'après les mois voisins, "
+                          "en fourchette.")
     for benefit, missing in sorted(info.get("payers_absent", {}).get(f"{month:%Y-%m}", {}).items()):
         names = " ni ".join(agency_of(a) for a in missing)
         limits.append(f"{SHORT_BENEFITS.get(benefit, benefit)} : aucun extrait {names}, qui en verse aussi : "
