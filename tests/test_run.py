@@ -757,3 +757,21 @@ def test_evaluate_on_a_runs_detection_writes_outside_its_audited_folders(quick_c
     assert {p.name for p in (quick_copy / "evaluation" / "2026-06").iterdir()} == {"evaluation.md",
                                                                                    "evaluation.json"}
     verify_run(quick_copy)
+
+
+def test_a_month_missing_from_an_agency_s_payments_is_said(tmp_path):
+    """The CAF's extracts hold no payment of May 2026 between months paying five dossiers each (a monthly file lost):
+    the run says so, as the core carries each famille's April payments to it (``core.inputs.payment_holes``)."""
+    from nonrecours.run import _months_missing
+
+    ws = tmp_path / "workspace"
+    (ws / "benefits_paid").mkdir(parents=True)
+    months = [dt.date(2025, 7 + k, 1) if k < 6 else dt.date(2026, k - 5, 1) for k in range(12)]
+    rows = [{"source_agency": "caf", "month": m, "benefit": "af", "unit_id": f"D{k}", "person_id": None}
+            for m in months if m != dt.date(2026, 5, 1) for k in range(5)]
+    pl.DataFrame(rows, schema={"source_agency": pl.String, "month": pl.Date, "benefit": pl.String,
+                               "unit_id": pl.String, "person_id": pl.String}).write_parquet(
+        ws / "benefits_paid" / "caf-x.parquet")
+    assert _months_missing(ws) == [
+        "caf: its extracts hold no payment row of 2026-05 between months holding some: each famille's payments of "
+        "the month before are carried to it, not read as nothing paid (a file missing?)"]

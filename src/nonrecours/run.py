@@ -288,7 +288,8 @@ def _months_missing(workspace: Path) -> list[str]:
             f"(between {r['w_from']:%Y-%m} and {r['w_to']:%Y-%m}): each person's month is estimated from the months "
             f"around it, not read as no income (a file missing?)" for r in holes.iter_rows(named=True)]
     # the same for payments: a month an extract of payments lost is not a month nobody was paid
-    paid = workspace_files(workspace, "benefits_paid", columns=("source_agency", "month", "benefit"))
+    paid = workspace_files(workspace, "benefits_paid",
+                           columns=("source_agency", "month", "benefit", "unit_id", "person_id"))
     if paid:
         last = pl.scan_parquet(paid).select(pl.col("month").max()).collect().item()
         for agency, lost in payment_holes(pl.scan_parquet(paid), last).items():
