@@ -1173,7 +1173,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     self_employed_undeclared = (capped_self & pl.col("benefit").is_in(not_on_n2)
                                 & pl.col("_self_emp_status").is_not_null())
     insurer_unknown = capped & pl.col("_pu").fill_null(False) & pl.col("benefit").is_in(list(AFFILIATION_PAYERS))
-    # a benefit one of whose payers sent no extract, of a famille no payer that sent one has in a dossier
+    # a benefit whose general payer (the CAF, the CNAV) sent no extract, of a famille no payer that sent one has in
+    # a dossier this month (``payer_unknown``)
     payer_absent = capped & pl.col("_pu").fill_null(False) & ~pl.col("benefit").is_in(list(AFFILIATION_PAYERS))
     unobserved = (pl.when(pension_gone).then(pl.lit("gone")).when(listing_gone).then(pl.lit("delisted"))
                   .when(insurer_unknown).then(pl.lit("insurer")).when(payer_absent).then(pl.lit("payer_absent"))
