@@ -447,6 +447,30 @@ def test_sums_secret_from_the_start_left_out_change_no_cell(data, threshold):
     assert (now.is_not_null() & was.is_null()).sum() == (now == "secondary").sum() - (was == "secondary").sum()
 
 
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(hierarchies(), st.integers(3, 15))
+def test_a_count_s_pattern_leaves_out_the_secret_cells_without_it_changing_nothing(data, threshold):
+    """A count's own pattern is computed without the cells the units' pattern hides that hold none of the count
+    (``_sub_count_patterns``: millions of empty communes for an extract spanning France): the same cells come out
+    hidden as with every cell in."""
+    from nonrecours.outputs.statistics import suppress
+
+    counts, terr = data
+    units, profiles = make_units(counts)
+    if units.height == 0:
+        return
+    cells = suppress(cell_counts(units, profiles, terr), threshold=threshold).with_columns(
+        pl.col("suppressed").is_not_null().alias("_secret"))
+    for count in ("non_take_up_high", "paid", "under_payment"):
+        whole = suppress(cells.select(*KEYS, "parent_area", count, "_secret"), threshold=threshold, value=count,
+                         hidden="_secret")
+        kept = ~pl.col("_secret") | (pl.col(count) > 0)
+        part = suppress(cells.filter(kept).select(*KEYS, "parent_area", count, "_secret"), threshold=threshold,
+                        value=count, hidden="_secret")
+        assert whole.filter(kept).get_column("suppressed").equals(part.get_column("suppressed")), count
+        assert whole.filter(~kept).get_column("suppressed").is_not_null().all()  # secret either way
+
+
 def test_unit_profiles_from_canonical_tables():
     m = dt.date(2026, 6, 1)
     memberships = pl.DataFrame([

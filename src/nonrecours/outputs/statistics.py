@@ -259,16 +259,22 @@ def _sub_count_patterns(cells: pl.DataFrame, *, threshold: int, levels: tuple[st
     so that no published sum gives it back. A count never 1 to ``threshold`` - 1 in any cell keeps the units'
     pattern (no cell of it needs protecting)."""
     key = ["benefit", "level", "area", "parent_area", "household_type"]
-    base = cells.with_columns(pl.col("suppressed").is_not_null().alias("_secret"))
+    base = cells.with_columns(pl.col("suppressed").is_not_null().alias("_secret"), pl.int_range(pl.len()).alias("_row"))
     hides = []
     for count in SUB_COUNTS:
         if not base.select(((pl.col(count) > 0) & (pl.col(count) < threshold)).any()).item():
             hides.append(pl.col("_secret").alias(f"_hide_{count}"))
             continue
-        pattern = suppress(base.select(*key, count, "_secret"), threshold=threshold, levels=levels, value=count,
+        # A cell the units' pattern hides that holds none of the count is left out of its pattern, exactly: it adds 0
+        # to every sum, the audit's reader knows it (an empty secret cell), and only a published cell is ever
+        # picked. An extract spanning France is millions of such cells (every commune without a unit): France at
+        # 2,000 persons took 101 CPU s with them for the thirteen counts, against 10 for the units' pattern alone.
+        sub = base.filter(~pl.col("_secret") | (pl.col(count) > 0))
+        pattern = suppress(sub.select(*key, count, "_secret"), threshold=threshold, levels=levels, value=count,
                            hidden="_secret")
-        hides.append(pattern.get_column("suppressed").is_not_null().alias(f"_hide_{count}"))
-    return base.with_columns(hides).drop("_secret")
+        shown = sub.filter(pattern.get_column("suppressed").is_null()).get_column("_row")
+        hides.append((~pl.col("_row").is_in(shown.implode())).alias(f"_hide_{count}"))
+    return base.with_columns(hides).drop("_secret", "_row")
 
 
 _ON_PAYMENTS = ("paid", "paid_confirmed", "paid_entitled", "non_take_up_rate_low", "non_take_up_rate_central",
