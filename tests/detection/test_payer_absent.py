@@ -73,3 +73,21 @@ def test_with_every_payer_present_a_famille_none_lists_is_paid_nothing():
     unit = _unit(run, "elsewhere")
     assert (unit["status"], unit["grade"], unit["paid"]) == ("non_take_up", "certain", 0.0)
     assert run.summary["downgraded_by_payer_absent"] == {"af": 0}
+
+
+def test_a_part_of_a_partitioned_run_reads_the_payers_of_the_whole_population():
+    """A part holding no CAF dossier (a partitioned run splits the population by household cluster) must not read
+    the CAF as absent: it is told which agencies sent an extract over the whole population."""
+    from nonrecours.detection.receipts import agencies_sent
+
+    tables = _territory(with_caf=True)
+    gone = pl.col("person_id").str.contains("cafone")
+    part = {name: (frame.filter(~gone) if "person_id" in frame.columns else frame) for name, frame in tables.items()}
+    part["benefits_paid"] = tables["benefits_paid"].filter(~pl.col("unit_id").str.contains("cafone"))
+    part["housing"] = tables["housing"].filter(~pl.col("menage_id").str.contains("cafone"))
+    whole = frozenset(agencies_sent(tables))
+    assert "caf" in whole and "caf" not in agencies_sent(part)
+    run = detect(core_month(part, MONTH), part, config=AF, sent=whole)
+    assert (_unit(run, "elsewhere")["grade"], _unit(run, "elsewhere")["paid"]) == ("certain", 0.0)
+    alone = detect(core_month(part, MONTH), part, config=AF)  # read on the part alone: the CAF looks absent
+    assert _unit(alone, "elsewhere")["grade"] == "possible"

@@ -45,6 +45,7 @@ from nonrecours.detection.exclusions import EXCLUSIONS, exclusions
 from nonrecours.detection.reasons import condition_columns, fact_sources, famille_years, reasons
 from nonrecours.detection.receipts import (
     AFFILIATION_PAYERS,
+    agencies_sent,
     allocataire_lost,
     listing_stopped,
     paid_by_famille,
@@ -979,7 +980,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
            config: DetectionConfig | None = None, results: dict[str, Result] | None = None,
            engine_config: dict[str, Any] | None = None, paid_known: dict[str, bool] | None = None,
            due_facts: dict[dt.date, Any] | None = None, history: dict[dt.date, bool] | None = None,
-           unidentified: pl.DataFrame | None = None) -> Detection:
+           unidentified: pl.DataFrame | None = None, sent: frozenset[str] | None = None) -> Detection:
     """Units, flags and summary for ``core.month`` (see the module docstring). ``results``: the engine's result
     of each variant, when already evaluated (``detect_many``). ``engine_config``: settings of the SQL backend
     (run.toml's ``memory_limit`` and ``spill_dir`` for DuckDB), passed to every evaluation. ``paid_known``:
@@ -987,7 +988,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     population's facts (``core.population_facts``) of each earlier month a yearly benefit is judged at, likewise;
     ``history``: ``history_coverage`` of the whole population, whether the payments held reach back to each such
     month (a part holding no payment that old would otherwise leave the benefit unjudged in that part only).
-    ``unidentified``: ``receipts.unidentified_paid`` of the whole population, likewise.
+    ``unidentified``: ``receipts.unidentified_paid`` of the whole population, likewise; ``sent``:
+    ``receipts.agencies_sent`` of the whole population, likewise (which payers sent an extract).
 
     A yearly benefit is judged on the payment already due (``Benefit.due_month``), at that month: see
     ``_judged_earlier``."""
@@ -1065,7 +1067,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # a benefit the person's own health insurance fund pays, and no fund whose extract came knows the person:
     # not receiving it is not observed, so a non-take-up there is possible at most
     # (first of the kinds below, so that a flag it caps is counted and explained by it alone)
-    unpaid_unknown = payer_unknown(tables, individu, config.benefits, month).with_columns(pl.lit(True).alias("_pu"))
+    unpaid_unknown = (payer_unknown(tables, individu, config.benefits, month, sent=sent)
+                      .with_columns(pl.lit(True).alias("_pu")))
     units = units.join(unpaid_unknown, on=["famille_id", "benefit"], how="left")
     # a dossier whose allocataire's row the agency's extract lost this month, paid the benefit in the months
     # before and not now: the stop came with the lost row (the MSA carries its payments on it), so it is no
@@ -1748,6 +1751,7 @@ def _detect_parts(partitions: Partitions, month: dt.date, *, backend: str, confi
     if facts is None:
         facts = population_facts(partitions.source, month, config=core_config)
     paid_known = payments_known(partitions.source, config.benefits)
+    sent = frozenset(agencies_sent(partitions.source))
     due_facts = {d: population_facts(partitions.source, d, config=core_config, due=True)
                  for d in _earlier_dues(config.benefits, month)}
     history = history_coverage(partitions.source, month, config.benefits)
@@ -1758,7 +1762,7 @@ def _detect_parts(partitions: Partitions, month: dt.date, *, backend: str, confi
     todo = [k for k, n in enumerate(sizes) if n or k == 0]  # a part holding nobody adds nothing
     jobs = ((f"detection {month:%Y-%m}, part {k} of {partitions.n}",
              (partitions.tables(k), k, month, parts, backend, config, engine_config, core_config, facts, paid_known,
-              due_facts, history, unidentified, rules)) for k in todo)
+              due_facts, history, unidentified, rules, sent)) for k in todo)
     rows = []
     for i, ((summary, steps, persons), usage) in enumerate(run_each(_detect_part, jobs, fresh=fresh_processes)):
         log.info("detection %s, part %d of %d (%s persons%s): %s (join %.1f s, detection %.1f s, outputs %.1f s)",
@@ -1785,8 +1789,8 @@ def _merged_parts(done: DetectedParts, out: Path, engine_config: dict[str, Any] 
 def _detect_part(tables: dict[str, pl.LazyFrame], k: int, month: dt.date, parts: Path, backend: str,
                  config: DetectionConfig, engine_config: dict[str, Any] | None, core_config: CoreConfig,
                  facts: Any, paid_known: dict[str, bool], due_facts: dict[dt.date, Any],
-                 history: dict[dt.date, bool], unidentified: pl.DataFrame, rules: RulesAside | None = None
-                 ) -> tuple[dict[str, Any], dict[str, Usage], int]:
+                 history: dict[dt.date, bool], unidentified: pl.DataFrame, rules: RulesAside | None = None,
+                 sent: frozenset[str] | None = None) -> tuple[dict[str, Any], dict[str, Usage], int]:
     """Part ``k`` of a partitioned run (its ``tables``) built, detected and written to ``parts/<output>/k.parquet``
     (``rules``: the rules stage's entitlements too, ``RulesAside``); returns its summary, what each step cost
     (``join``: the month's core; ``detect``, the earlier months a yearly benefit is judged at joined inside it;
@@ -1806,7 +1810,8 @@ def _detect_part(tables: dict[str, pl.LazyFrame], k: int, month: dt.date, parts:
         held = [results]
         del results
         run = detect(core, tables, backend=backend, config=config, engine_config=engine_config, results=held.pop(),
-                     paid_known=paid_known, due_facts=due_facts, history=history, unidentified=unidentified)
+                     paid_known=paid_known, due_facts=due_facts, history=history, unidentified=unidentified,
+                     sent=sent)
     with metered(steps, "outputs"):
         for name, frame in _outputs(run, core).items():
             (parts / name).mkdir(parents=True, exist_ok=True)

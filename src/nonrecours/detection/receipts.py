@@ -32,8 +32,8 @@ from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import PARENT_ROLES
 from nonrecours.schemas.tables import UNIDENTIFIED_DESCRIBED, UNIDENTIFIED_NEIGHBOURS, valid_on
 
-__all__ = ["AFFILIATION_PAYERS", "allocataire_lost", "listing_stopped", "paid_by_famille", "payee_lines_lost",
-           "payer_unknown", "payers_absent", "payers_by_famille", "payment_rows", "payments_known",
+__all__ = ["AFFILIATION_PAYERS", "agencies_sent", "allocataire_lost", "listing_stopped", "paid_by_famille",
+           "payee_lines_lost", "payer_unknown", "payers_absent", "payers_by_famille", "payment_rows", "payments_known",
            "pension_fund_unknown", "pension_lines_stopped", "receipts_by_famille", "reexamined_by_payer",
            "resource_lines_behind",
            "unattached_payments", "unidentified_paid", "unidentified_payee", "with_receipts"]
@@ -63,7 +63,8 @@ def _known_to(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], agencies
 
 
 def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.DataFrame,
-                  benefits: tuple[str, ...], month: dt.date | None = None) -> pl.DataFrame:
+                  benefits: tuple[str, ...], month: dt.date | None = None, *,
+                  sent: Iterable[str] | None = None) -> pl.DataFrame:
     """famille_id, benefit: the familles none of whose adults any fund paying the benefit knows (in any of
     its persons, payments or resources rows), for the benefits of ``AFFILIATION_PAYERS``; and, for a benefit some
     of whose payers sent no extract while another did, the absent ones including its general payer (the first of
@@ -73,10 +74,11 @@ def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.D
     CAF read every famille the CAF pays as paid nothing, and flagged their family benefits certain (an outside
     tester, 7 December 2026). The MSA absent alone keeps the verdicts: it pays the farmers only, and the people the
     CAF does not know are the very ones non-take-up is looked for among (the report says its payments are known in
-    part)."""
+    part). ``sent``: the agencies that sent an extract (``agencies_sent``), of the whole population when ``tables``
+    hold one part of it (a part holding no CAF dossier would read the CAF as absent)."""
     out = pl.DataFrame(schema={"famille_id": pl.String, "benefit": pl.String})
     adults = _parents(individu)
-    sent = _agencies_sent(tables)[0] if month is not None else set()
+    sent = set() if month is None else set(sent) if sent is not None else agencies_sent(tables)
     members = tables.get("unit_memberships")
     for benefit in benefits:
         funds = AFFILIATION_PAYERS.get(benefit)
@@ -678,6 +680,12 @@ def _agencies_sent(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None]) -> 
             reported |= set(lf.select(pl.col("benefit").cast(pl.String).unique()).collect(engine="streaming")
                             .get_column("benefit").drop_nulls().to_list())
     return agencies, reported
+
+
+def agencies_sent(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None]) -> set[str]:
+    """The agencies that sent an extract to the run (their rows in ``persons``, ``unit_memberships`` or
+    ``benefits_paid``)."""
+    return _agencies_sent(tables)[0]
 
 
 def payers_absent(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None],
