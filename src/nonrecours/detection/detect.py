@@ -1059,8 +1059,10 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
         .when(pl.col("grade").is_not_null() & pl.col("_young").fill_null(False)).then(pl.lit("possible"))
         .when((pl.col("grade") == "certain") & pl.col("famille_id").is_in(estimated)).then(pl.lit("probable"))
         .otherwise(pl.col("grade")).alias("grade")).drop("_young")
+    if sent is None:  # which payers sent an extract: read once, for ``payments_known`` and ``payer_unknown``
+        sent = frozenset(agencies_sent(tables))
     if paid_known is None:
-        paid_known = payments_known(tables, config.benefits)
+        paid_known = payments_known(tables, config.benefits, sent=sent)
     # the grade on the right alone, before the caps on whether the benefit is received (``_granted_cap``)
     units = units.with_columns(pl.col("grade").alias("_right_grade"))
     units = _cap_grades(units, core, individu, config.benefits, paid_known)
@@ -1750,8 +1752,8 @@ def _detect_parts(partitions: Partitions, month: dt.date, *, backend: str, confi
     config = config or DetectionConfig()
     if facts is None:
         facts = population_facts(partitions.source, month, config=core_config)
-    paid_known = payments_known(partitions.source, config.benefits)
     sent = frozenset(agencies_sent(partitions.source))
+    paid_known = payments_known(partitions.source, config.benefits, sent=sent)
     due_facts = {d: population_facts(partitions.source, d, config=core_config, due=True)
                  for d in _earlier_dues(config.benefits, month)}
     history = history_coverage(partitions.source, month, config.benefits)

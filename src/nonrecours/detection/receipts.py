@@ -649,36 +649,42 @@ def payers_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individ
 
 
 def payments_known(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None],
-                   benefits: tuple[str, ...]) -> dict[str, bool]:
+                   benefits: tuple[str, ...], *, sent: Iterable[str] | None = None) -> dict[str, bool]:
     """benefit → whether its payments are known: an agency the catalogue names as paying it (``payers``) sent an
     extract to the run (its rows in ``persons``, ``unit_memberships`` or ``benefits_paid``: an agency that pays a
     benefit reports every payment of it, so a famille it does not list was paid nothing), or some agency reported
     a payment of it. A benefit nobody in the run pays (the chèque énergie, sent by the ASP; the ASPA in a run
-    without the pension funds) has unknown payments, never zero."""
-    agencies, reported = _agencies_sent(tables)
+    without the pension funds) has unknown payments, never zero. ``sent``: ``agencies_sent(tables)`` when the
+    caller has it already (one scan of the tables fewer)."""
     if "benefits_paid" not in tables or tables.get("benefits_paid") is None:
         return dict.fromkeys(benefits, False)
+    agencies, reported = _agencies_sent(tables, {"benefits_paid"} if sent is not None else None)
+    agencies = set(sent) if sent is not None else agencies
     return {b: bool(agencies & set(catalogue_row(b).payers)) or b in reported for b in benefits}
 
 
-def _agencies_sent(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None]) -> tuple[set[str], set[str]]:
+def _agencies_sent(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None],
+                   only: set[str] | None = None) -> tuple[set[str], set[str]]:
     """The agencies that sent an extract to the run (their rows in ``persons``, ``unit_memberships`` or
-    ``benefits_paid``), and the benefits some agency reported a payment of."""
+    ``benefits_paid``), and the benefits some agency reported a payment of; ``only``: the tables read (the
+    agencies then those of these tables alone). Each table is read once, all its columns in one query."""
     agencies: set[str] = set()
     reported: set[str] = set()
     for name in ("persons", "unit_memberships", "benefits_paid"):
         t = tables.get(name)
-        if t is None:
+        if t is None or (only is not None and name not in only):
             continue
         lf = t.lazy() if isinstance(t, pl.DataFrame) else t
-        cols = lf.collect_schema().names()
-        for c in ("source_agency", "paying_agency"):
-            if c in cols:
-                agencies |= set(lf.select(pl.col(c).cast(pl.String).unique()).collect(engine="streaming")
-                                .get_column(c).drop_nulls().to_list())
+        cols = [c for c in ("source_agency", "paying_agency") if c in lf.collect_schema().names()]
         if name == "benefits_paid":
-            reported |= set(lf.select(pl.col("benefit").cast(pl.String).unique()).collect(engine="streaming")
-                            .get_column("benefit").drop_nulls().to_list())
+            cols.append("benefit")
+        if not cols:
+            continue
+        seen = lf.select([pl.col(c).cast(pl.String).unique().implode() for c in cols]).collect(engine="streaming")
+        values = {c: {v for v in seen.get_column(c)[0] if v is not None} for c in cols}
+        reported |= values.pop("benefit", set())
+        for found in values.values():
+            agencies |= found
     return agencies, reported
 
 
