@@ -477,9 +477,22 @@ def fixed_point(value: Expr) -> Expr:
 
 
 def _cols(e: Expr) -> tuple[str, ...]:
-    from nonrecours.rules.ir import walk
+    """The columns ``e`` reads, in the order a pre-order walk first meets them; a sub-tree met again (the flattened
+    trees share them: ``_Builder.flatten``) is not walked again, which meets no new column."""
+    from nonrecours.rules.ir import children
 
-    return tuple(dict.fromkeys(n.name for n in walk(e) if isinstance(n, Col)))
+    names: dict[str, None] = {}
+    seen: set[int] = set()
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if isinstance(n, Col):
+            names[n.name] = None
+        stack.extend(reversed(list(children(n))))
+    return tuple(names)
 
 
 def input_depths(targets: list[str] | tuple[str, ...], registry: Registry, month: dt.date) -> dict[str, int]:

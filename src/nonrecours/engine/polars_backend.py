@@ -81,7 +81,15 @@ def lower_polars(e: Expr, coltypes: dict[str, str]) -> pl.Expr:
     def num(x: Expr) -> pl.Expr:  # booleans take part in arithmetic as 0/1
         return _as(go(x), t(x), "int") if t(x) == "bool" else go(x)
 
-    def go(x: Expr) -> pl.Expr:
+    lowered: dict[int, tuple[Expr, pl.Expr]] = {}
+
+    def go(x: Expr) -> pl.Expr:  # memoised by node identity: a flattened tree shares sub-trees (plan.flatten)
+        held = lowered.get(id(x))
+        if held is None:
+            held = lowered[id(x)] = (x, lower(x))
+        return held[1]
+
+    def lower(x: Expr) -> pl.Expr:
         if isinstance(x, Col):
             return pl.col(x.name)
         if isinstance(x, Lit):
