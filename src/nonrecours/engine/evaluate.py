@@ -12,7 +12,7 @@ import polars as pl
 from nonrecours.engine.inputs import MONTH, Inputs, prepare, unit_months
 from nonrecours.engine.plan import ID, Plan, build_plan, build_plans, input_depths
 from nonrecours.errors import EngineError, RuleError
-from nonrecours.rules.ir import ENTITIES, Agg, Col, walk
+from nonrecours.rules.ir import ENTITIES, Agg, Col, distinct
 from nonrecours.rules.params import Binding, ParameterStore, default_parameters
 from nonrecours.rules.registry import Registry, default_registry
 
@@ -411,7 +411,7 @@ def _required(targets: list[str] | tuple[str, ...], reg: Registry, structural: b
         if name not in reg.rules:
             raise RuleError(f"unknown variable {name!r}")
         for variant in reg.rules[name]:
-            for node in walk(variant.expr):
+            for node in distinct(variant.expr):
                 if isinstance(node, Col):
                     stack.append(node.name)
                 elif isinstance(node, Agg) and node.roles is not None and structural:

@@ -51,6 +51,7 @@ __all__ = [
     "Shift",
     "Where",
     "children",
+    "distinct",
     "entity_of",
     "key",
     "mapped",
@@ -325,6 +326,21 @@ def walk(node: Expr) -> Iterator[Expr]:
     stack = [node]
     while stack:
         n = stack.pop()
+        yield n
+        stack.extend(reversed(list(children(n))))
+
+
+def distinct(node: Expr) -> Iterator[Expr]:
+    """Every node of the tree once, pre-order: a sub-tree met again (the same object: a rule's expressions
+    share them, a helper's result read in several places) is not walked again. What ``walk`` meets, without
+    the repeats, in the order it first meets them."""
+    seen: set[int] = set()  # the tree holds every node while this runs: identities are not reused
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
         yield n
         stack.extend(reversed(list(children(n))))
 
