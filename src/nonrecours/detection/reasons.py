@@ -23,7 +23,7 @@ from nonrecours.detection.targets import entitled_expr
 from nonrecours.engine import Result, inputs_read
 from nonrecours.engine.explain import closure
 from nonrecours.engine.inputs import SOURCE_SUFFIX
-from nonrecours.rules.ir import BoolOp, Col, Expr, Lit, Where, walk
+from nonrecours.rules.ir import BoolOp, Col, Expr, Lit, Where, distinct
 from nonrecours.rules.registry import default_registry
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
@@ -276,11 +276,11 @@ def _failing(result: Result, benefit: str, conds: list[tuple[str, str]]) -> dict
         expr = steps[rule].expr if rule in steps else None
         if expr is None:
             continue
-        for node in walk(expr):
+        for node in distinct(expr):  # a sub-tree the plan shares is read once
             if steps[rule].dtype == "bool" and isinstance(node, Col) and node.name in names:
                 gates.add(node.name)
             if isinstance(node, Where) and isinstance(node.otherwise, Lit) and not node.otherwise.value:
-                gates |= {n.name for n in walk(node.cond) if isinstance(n, Col) and n.name in names}
+                gates |= {n.name for n in distinct(node.cond) if isinstance(n, Col) and n.name in names}
             if isinstance(node, BoolOp) and node.op == "or":
                 sides = [d.name for d in _disjuncts(node) if isinstance(d, Col) and d.name in names]
                 for c in sides:
