@@ -11,8 +11,8 @@ Two workloads whose cost is the plans more than the rows, each run in a process 
   ``simulate_batch`` on Polars: 30 months, 17 plans (``tests/simulation/test_oracle.py``'s fixture). Their records
   are hashed (SHA-256) and must be equal across checkouts.
 - ``demo``: ``nonrecours.demo.run_demo`` on a synthetic territory (``--demo-persons``, seed 4, no ablation: the
-  suite's ``demo_result``): the truth's take-up over 13 months, then the run on DuckDB. Its detection flags and
-  statistics are hashed and must be equal.
+  suite's ``demo_result``; the exchange secret drawn for the run and given to both): the truth's take-up over 13
+  months, then the run on DuckDB. Its detection flags and statistics are hashed and must be equal.
 
 Each is timed in wall seconds and in CPU seconds of the process (all its threads: on a loaded machine the CPU
 seconds move less with the other jobs). The before/after ratio is the measure; figures are machine-dependent.
@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 import platform
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -66,7 +67,6 @@ def child(workload: str, arg: str) -> dict[str, Any]:
         digest = hashlib.sha256(json.dumps(records, sort_keys=True, default=str).encode()).hexdigest()
         size = len(cases)
     else:
-        os.environ.pop("NONRECOURS_EXCHANGE_SECRET", None)  # the demo makes its own key files
         import polars as pl
 
         from nonrecours.demo import run_demo
@@ -76,16 +76,21 @@ def child(workload: str, arg: str) -> dict[str, Any]:
             run_demo(out, persons=int(arg), seed=4, ablation=False)
             h = hashlib.sha256()
             for f in sorted(out.glob("detection/*/flags.parquet")) + sorted(out.glob("outputs/*/statistics.parquet")):
-                frame = pl.read_parquet(f)
-                h.update(frame.sort(frame.columns).write_csv().encode())
+                lines = pl.read_parquet(f).write_ndjson().splitlines()  # nested columns: JSON, rows in any order
+                h.update("\n".join(sorted(lines)).encode())
             digest = h.hexdigest()
         size = int(arg)
     return {"wall_s": round(time.perf_counter() - w, 2), "cpu_s": round(_cpu() - c, 2), "size": size,
             "sha256": digest}
 
 
+_SECRET = secrets.token_hex(32)
+"""The exchange secret both checkouts' demos pseudonymise with (drawn for this run, never written): without it each
+demo draws its own, and their flags could not be compared."""
+
+
 def _run(checkout: Path, workload: str, arg: str) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": str(checkout / "src")}
+    env = {**os.environ, "PYTHONPATH": str(checkout / "src"), "NONRECOURS_EXCHANGE_SECRET": _SECRET}
     code = (f"import sys, json; sys.path.insert(0, {str(ROOT / 'benchmarks')!r}); import planning_bench as b; "
             f"print(json.dumps(b.child({workload!r}, {arg!r})))")
     done = subprocess.run([sys.executable, "-c", code], cwd=checkout, env=env, capture_output=True, text=True,
