@@ -12,7 +12,7 @@ from toyrules import small_household, toy_registry
 from nonrecours.engine import Inputs, evaluate
 from nonrecours.engine.plan import build_plan
 from nonrecours.rules.dsl import Famille, param, shift, where
-from nonrecours.rules.ir import walk
+from nonrecours.rules.ir import BinOp, walk
 
 MONTH = dt.date(2024, 5, 1)
 
@@ -55,7 +55,7 @@ def test_the_plan_shares_it_and_records_each_rules_parameters(toy_params) -> Non
     plan = build_plan(["partagee", "partagee_bis"], _registry(True), toy_params, MONTH)
     (step,) = [s for s in plan.steps.values() if s.variable == "partagee" and s.offset == 0]
     # the helper's flattened tree is one object wherever the rule reads it
-    nodes = [n for n in walk(step.expr) if type(n).__name__ == "BinOp" and n.op == "add"]
+    nodes = [n for n in walk(step.expr) if isinstance(n, BinOp) and n.op == "add"]
     ids = {id(n) for n in nodes}
     assert len(nodes) > len(ids)
     # the parameter the helper reads is recorded for both rules (explanations list each rule's parameters)
