@@ -183,6 +183,41 @@ def test_the_aspa_paid_to_a_person_is_the_familles_and_the_css_counts_it_receive
 
 
 
+def test_the_asi_paid_to_a_person_is_the_familles_and_the_css_counts_it_received(tables):
+    """The CPAM (and the MSA) report the ASI per person, with the invalidity pension it tops up (CSS art. L815-24):
+    summed over the famille's members of the month, as ``asi_versee``, known when an ASI payer sent its payments.
+    The CSS counts the ASI received (CSS art. R861-8): an invalidity pensioner whose ASI the rules compute but who
+    is paid none has none counted; one paid 200 € has 200 € less the 49 € abatement counted, whatever the rules
+    compute. Without an ASI payer's payments the ASI computed stands in."""
+    from nonrecours.engine import evaluate
+
+    months = [dt.date(2026, m, 1) for m in (1, 2, 3)]
+    pension = _frame(RESOURCES, [["b", m, "invalidity_pension", Decimal("600.00"), *_prov("cnam")]
+                                 for m in (*months, M)])
+    # b, 46, draws an invalidity pension of 600 €; a, his spouse, no income (her salary taken out)
+    with_pension = {**tables, "resources": pl.concat([tables["resources"].filter(pl.col("person_id") != "a"),
+                                                      pension])}
+    paid = _with_paid(with_pension, [[None, None, "b", "asi", m, Decimal("200.00"), "cnam", *_prov("cnam")]
+                                     for m in (*months, M)])
+    inp = build_inputs(paid, M)
+    assert inp.famille.sort("famille_id")["asi_versee_connue"].to_list() == [True, True]
+    fm = inp.famille_monthly.filter(pl.col("famille_id") == "caf:F1").sort("month")
+    assert fm.filter(pl.col("month").is_in(months))["asi_versee"].to_list() == [200.0] * 3
+    targets = ["css_asi_retenue", "asi"]
+    got = evaluate(targets, inp, M)["famille"].filter(pl.col("famille_id") == "caf:F1").row(0, named=True)
+    assert got["asi"] == pytest.approx(100.5)  # his unemployment benefit of February counts too
+    assert got["css_asi_retenue"] == pytest.approx(200.0 - 49.0)
+    none_paid = _with_paid(with_pension, [[None, None, "g", "asi", M, Decimal("0.00"), "cnam", *_prov("cnam")]])
+    got = evaluate(targets, build_inputs(none_paid, M), M)["famille"].filter(
+        pl.col("famille_id") == "caf:F1").row(0, named=True)
+    assert got["css_asi_retenue"] == 0.0
+    # the CAF's payments alone: the ASI paid unknown, the ASI computed counted (if the rules compute one)
+    computed = build_inputs(with_pension, M)
+    assert computed.famille["asi_versee_connue"].to_list() == [False, False]
+    got = evaluate(targets, computed, M)["famille"].filter(pl.col("famille_id") == "caf:F1").row(0, named=True)
+    assert got["css_asi_retenue"] == pytest.approx(got["asi"] - 49.0)
+
+
 def test_a_payers_extract_that_pays_no_one_says_none_is_paid(tables):
     """A small territory's CNAV file lists retirees none of whom draws the ASPA: its layout carries the ASPA paid
     (the workspace holds its payments file, empty), so the ASPA paid is known, none, and the CSS counts none (two

@@ -183,6 +183,40 @@ def test_a_known_aah_paid_is_stated_for_the_parent_with_the_higher_disability_ra
     assert set(unknown[conjoint]["aah"]) == {"2025-04"}  # situations carry no AAH paid
 
 
+def test_a_known_asi_paid_is_stated_for_the_parent_with_the_larger_invalidity_pension(frames) -> None:  # type: ignore[no-untyped-def]
+    """OpenFisca's CSS then counts the ASI received over the twelve months before, as ours does where the CPAM's
+    and the MSA's payments are known (``asi_percue_individuelle``); the month itself is always asked, as the ASPA's:
+    OpenFisca labels the ASI due. A situation states no ASI paid: OpenFisca computes it, as our rules do."""
+    fam = frames["famille"]
+    main = fam["famille_id"].min()  # situation a's main famille (the parents and the child)
+    conjoint_id = frames["individu"].filter((pl.col("famille_id") == main)
+                                            & (pl.col("famille_role") == "conjoint"))["person_id"].item()
+    im = frames["individu_monthly"]
+    pension = (im.filter(pl.col("person_id") == im["person_id"].min())  # the demandeur's months, the conjoint's pension
+               .with_columns(pl.lit(conjoint_id, im.schema["person_id"]).alias("person_id"),
+                             *(pl.lit(0.0).alias(c) for c, t in im.schema.items()
+                               if t == pl.Float64 and c != "invalidity_pension"),
+                             pl.lit(450.0).alias("invalidity_pension")))
+    im = pl.concat([im, pension])
+    fm = frames["famille_monthly"].with_columns(
+        pl.when(pl.col("famille_id") == main).then(230.0).otherwise(0.0).alias("asi_versee"))
+    known = fam.with_columns((pl.col("famille_id") == main).alias("asi_versee_connue"))
+    month = dt.date(2025, 4, 1)
+    for this_month in (False, True):
+        ex = export_situations({**frames, "individu_monthly": im, "famille": known, "famille_monthly": fm}, month,
+                               paid_this_month=this_month)
+        people = ex.situations[0]["individus"]
+        f = next(f for f in ex.situations[0]["familles"].values() if len(f["parents"]) == 2)
+        demandeur, conjoint = f["parents"]
+        assert people[conjoint]["asi"]["2024-04"] == 230 and people[conjoint]["asi"]["2025-03"] == 230
+        assert people[conjoint]["asi"]["2025-04"] is None and len(people[conjoint]["asi"]) == 13
+        assert people[demandeur]["asi"]["2025-03"] == 0 and people[f["enfants"][0]]["asi"]["2025-03"] == 0
+        granny = next(p for k, p in people.items() if k not in (*f["parents"], *f["enfants"]))
+        assert granny["asi"] == {"2025-04": None}  # her famille's ASI paid is unknown: OpenFisca computes it
+    unknown = export_situations(frames, month).situations[0]["individus"]
+    assert all(p["asi"] == {"2025-04": None} for p in unknown.values())
+
+
 def test_a_flagged_claimants_situation_does_not_depend_on_who_else_is_flagged(frames) -> None:  # type: ignore[no-untyped-def]
     """Detection writes each claimant's situation part by part: the text must be the one of a run in one pass."""
     import polars as pl

@@ -69,15 +69,17 @@ _OLD_LOAN = float((FERMETURE_ACCESSION - dt.timedelta(days=1) - _EPOCH).days)
 _NO_LOAN = float((NO_LOAN - _EPOCH).days)
 """An unknown loan date's ends, in days since 1970 (the unknowns' values are numbers; the date input casts them
 back): a loan signed before the closure (the aid open) and no loan (no aid), the centre."""
-FAMILY_PAYMENTS = ("af", "paje_base", "asf", "cf", "aide_logement", "aah", "aspa")
+FAMILY_PAYMENTS = ("af", "paje_base", "asf", "cf", "aide_logement", "aah", "aspa", "asi")
 PAYMENT_INPUTS: dict[str, str] = {"af": "af", "paje_base": "paje_base", "asf": "asf", "cf": "cf_versee",
-                                  "aide_logement": "aide_logement_versee", "aah": "aah_versee", "aspa": "aspa_versee"}
+                                  "aide_logement": "aide_logement_versee", "aah": "aah_versee", "aspa": "aspa_versee",
+                                  "asi": "asi_versee"}
 """Rule input holding each benefit paid to a famille (the housing aid and the AAH paid are distinct from the
 ``aide_logement`` and ``aah`` the rules compute; the AAH is paid per dossier, and the rules share it among the
 members)."""
-PERSON_PAYMENTS = ("aspa",)
-"""Benefits of ``PAYMENT_INPUTS`` their payers report per person (the CNAV's and the MSA's ASPA rows: a
-``person_id``, no famille unit): summed over the famille's members as it stands in the month."""
+PERSON_PAYMENTS = ("aspa", "asi")
+"""Benefits of ``PAYMENT_INPUTS`` their payers report per person (the CNAV's and the MSA's ASPA rows, the CPAM's
+and the MSA's ASI rows: a ``person_id``, no famille unit): summed over the famille's members as it stands in the
+month."""
 RECEIVED_INPUTS: dict[str, str] = {"rsa": "rsa_percu"}
 """Rule input saying each benefit is received by a famille in a month, not how much: the housing aid's
 neutralisation reads whether the RSA is « perçu » (CCH art. R822-17), and an agency that does not pay it reports
@@ -94,6 +96,7 @@ _PAID_KNOWN: dict[str, tuple[str, ...]] = {
     "aide_logement_du_mois_connue": ("aide_logement", *FAMILY_BENEFITS_PAID),  # the RSA reads both
     "aah_versee_connue": ("aah",),
     "aspa_versee_connue": ("aspa",),
+    "asi_versee_connue": ("asi",),
     "cf_versee_connue": ("cf",),
     "rsa_percu_connu": ("rsa",),
 }

@@ -49,17 +49,19 @@ FACT_FR = {"age": "âge", "date_naissance": "date de naissance", "nationality_gr
            "pensions_imposables_n2": "pensions imposables N-2",
            "revenus_non_salaries_n2": "bénéfices non salariés N-2",
            "revenus_non_salaries_connus": "derniers bénéfices non salariés connus", "aah_versee": "AAH versée",
-           "aspa_versee": "ASPA versée", "cf_versee": "complément familial versé",
+           "aspa_versee": "ASPA versée", "asi_versee": "ASI versée", "cf_versee": "complément familial versé",
            "revenus_n2_renseignes": "déclaration de revenus de l'année N-2 (DGFiP)",
            "prestations_versees_connues": "prestations familiales et aide au logement versées",
            "aide_logement_versee_connue": "aide au logement versée", "aah_versee_connue": "AAH versée",
-           "aspa_versee_connue": "ASPA versée", "cf_versee_connue": "complément familial versé",
+           "aspa_versee_connue": "ASPA versée", "asi_versee_connue": "ASI versée",
+           "cf_versee_connue": "complément familial versé",
            "aide_logement_du_mois_connue": "aide au logement et prestations familiales versées ce mois",
            "rsa_percu": "RSA perçu", "rsa_percu_connu": "RSA perçu"}
 """Short French name of a fact in a reason line, where the registry's label is a definition too long for a
 letter; any other input keeps its registry label."""
 NOT_A_FACT = frozenset({"date_naissance", "revenus_n2_renseignes", "prestations_versees_connues",
-                        "aide_logement_versee_connue", "aah_versee_connue", "aspa_versee_connue", "cf_versee_connue",
+                        "aide_logement_versee_connue", "aah_versee_connue", "aspa_versee_connue", "asi_versee_connue",
+                        "cf_versee_connue",
                         "aide_logement_du_mois_connue", "rsa_percu_connu", *SETTING_INPUTS})
 """Inputs that say whether another one is known (or repeat the age): not facts of the person's situation (no
 reason line quotes them; an outreach list asks none of them that has no question of its own)."""

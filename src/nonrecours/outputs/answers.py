@@ -53,6 +53,7 @@ def _input_columns() -> dict[str, tuple[tuple[str, str, str | None], ...]]:
                                                 for b in ("aide_logement", *FAMILY_BENEFITS_PAID))
     out["aah_versee_connue"] = (("benefits_paid", "amount", "aah"),)
     out["aspa_versee_connue"] = (("benefits_paid", "amount", "aspa"),)
+    out["asi_versee_connue"] = (("benefits_paid", "amount", "asi"),)
     out["cf_versee_connue"] = (("benefits_paid", "amount", "cf"),)
     # received: a payer's payment, or an agency's report of a recipient without the amount
     out |= {name: (("benefits_paid", "amount", b), ("benefit_receipts", "person_id", b))

@@ -321,6 +321,8 @@ INPUT_QUESTIONS: dict[str, str] = {
                                    "avez-vous déclarés aux impôts pour l'an dernier ?",
     "aspa_versee": "Une personne de votre foyer perçoit-elle l'allocation de solidarité aux personnes âgées "
                    "(minimum vieillesse), et de quel montant ?",
+    "asi_versee": "Une personne de votre foyer perçoit-elle l'allocation supplémentaire d'invalidité, et de quel "
+                  "montant ?",
     "aah_versee": "Une personne de votre foyer perçoit-elle l'allocation aux adultes handicapés, et de quel "
                   "montant ?",
     "cf_versee": "Percevez-vous le complément familial, et de quel montant ?",

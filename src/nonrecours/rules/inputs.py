@@ -128,6 +128,13 @@ input_variable("aspa_versee_connue", entity="famille", dtype="bool", monthly=Fal
                label="l'ASPA versée est connue (extraits de la CNAV et de la MSA: oui; situations de référence: non, "
                      "SITUATION_FORMAT.md n'a pas de clé pour elle, et la CSS lit alors l'ASPA calculée)",
                ref="cnav/msa")
+input_variable("asi_versee", entity="famille", dtype="float", monthly=True,
+               label="ASI versée à la famille (CPAM, MSA: à chacun de ses titulaires, sommée sur la famille)",
+               ref="cnam/msa")
+input_variable("asi_versee_connue", entity="famille", dtype="bool", monthly=False, default=False,
+               label="l'ASI versée est connue (extraits de la CPAM et de la MSA: oui; situations de référence: non, "
+                     "SITUATION_FORMAT.md n'a pas de clé pour elle, et la CSS lit alors l'ASI calculée)",
+               ref="cnam/msa")
 input_variable("rsa_percu", entity="famille", dtype="bool", monthly=True,
                label="RSA perçu par la famille ce mois (versé par la CAF ou la MSA, ou l'un de ses membres déclaré "
                      "bénéficiaire par France Travail): un fait, non un montant, la neutralisation des aides au "

@@ -23,7 +23,9 @@ SITUATION_FORMAT.md, so that OpenFisca reads our inputs as our rules do):
   only where an ASPA payer's payments are known, ``aspa_versee_connue``); the evaluated month itself is
   computed; the AAH
   paid (``aah_versee``, per dossier) where it is known, as the ``aah`` of the parent with the higher
-  disability rate and 0 for the other members (``_aah_paid``);
+  disability rate and 0 for the other members, and the ASI paid (``asi_versee``, per person, summed over the
+  famille) where it is known, as the ``asi`` of the months before of the parent with the larger invalidity
+  pension (``_member_paid``);
 - the DGFiP's yearly amounts of year N-2 are not stated: OpenFisca reads the months stated for that year, as the
   reference situations state them; the non-salaried profits (``revenus_non_salaries_n2``, which our family
   benefits and revenu fiscal de référence read) have no monthly counterpart;
@@ -153,31 +155,40 @@ def _also(v: str, series: str | None = None) -> list[pl.Expr]:
     return [pl.lit(f',"{PAID_ALSO[v]}":{{'), pl.col(series or v), pl.lit("}")]
 
 
-def _aah_paid(ind: pl.DataFrame, fam: pl.DataFrame, fm: pl.DataFrame | None,
-              paid_months: pl.DataFrame) -> pl.DataFrame | None:
-    """OpenFisca's ``aah`` (per person) of the familles whose AAH paid is known (``aah_versee_connue``): the
-    dossier's payment goes to the parent with the higher disability rate (the demandeur on a tie), the other
-    members get 0, so OpenFisca counts the AAH received as our rules do (``aah_percue``). Our rules share a
-    payment among members in proportion to the AAH they compute; with two members entitled the export differs.
-    One row per member and paid month (``person_id``, ``month``, ``period``, ``aah``); None when none is known."""
-    if fm is None or "aah_versee" not in fm.columns or "aah_versee_connue" not in fam.columns:
+PERSON_PAID = {"aah": ("aah_versee", "aah_versee_connue"), "asi": ("asi_versee", "asi_versee_connue")}
+"""OpenFisca's per-person variables stated as paid: our famille input holding the payment and its known flag. The
+AAH is paid per dossier, the ASI per person (summed over the famille by the core); OpenFisca reads both per person."""
+
+
+def _member_paid(ind: pl.DataFrame, fam: pl.DataFrame, fm: pl.DataFrame | None, paid_months: pl.DataFrame,
+                 v: str, rank: pl.DataFrame) -> pl.DataFrame | None:
+    """OpenFisca's ``v`` of :data:`PERSON_PAID` (per person) in ``paid_months`` for the familles whose payment of it
+    is known: the famille's payment goes to the parent ranked first by ``rank`` (person_id, _rank: the higher
+    disability rate for the AAH, the larger invalidity pension for the ASI; the demandeur on a tie), the other
+    members get 0, so OpenFisca counts the benefit received as our rules do (``aah_percue``,
+    ``asi_percue_individuelle``). Our rules share a payment among members in proportion to what they compute; with
+    two members entitled the export differs. One row per member and paid month (``person_id``, ``month``,
+    ``period``, ``v``); None when none is known."""
+    column, flag = PERSON_PAID[v]
+    if fm is None or column not in fm.columns or flag not in fam.columns or paid_months.is_empty():
         return None
-    known = fam.filter(pl.col("aah_versee_connue")).select("famille_id")
+    known = fam.filter(pl.col(flag)).select("famille_id")
     members = ind.join(known, on="famille_id", how="semi")
     if members.is_empty():
         return None
-    rate = pl.col("disability_rate").fill_null(-1.0)
-    parents = members.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"]))
-    who = (parents.sort(["famille_id", rate, pl.col("famille_role") == "demandeur"], descending=[False, True, True])
+    parents = members.filter(pl.col("famille_role").is_in(["demandeur", "conjoint"])).join(
+        rank, on="person_id", how="left")
+    who = (parents.sort(["famille_id", pl.col("_rank").fill_null(-1.0), pl.col("famille_role") == "demandeur"],
+                        descending=[False, True, True])
            .unique("famille_id", keep="first", maintain_order=True)
            .select("famille_id", pl.col("person_id").alias("who")))
     return (members.select("famille_id", "person_id").join(who, on="famille_id", how="left")
             .join(paid_months, how="cross")
-            .join(fm.select("famille_id", "month", "aah_versee"), on=["famille_id", "month"], how="left")
+            .join(fm.select("famille_id", "month", column), on=["famille_id", "month"], how="left")
             .with_columns(pl.when(pl.col("person_id") == pl.col("who"))
-                          .then(pl.col("aah_versee").fill_null(0.0).clip(lower_bound=0.0)).otherwise(0.0)
-                          .round(2).alias("aah"))
-            .select("person_id", "month", "period", "aah"))
+                          .then(pl.col(column).fill_null(0.0).clip(lower_bound=0.0)).otherwise(0.0)
+                          .round(2).alias(v))
+            .select("person_id", "month", "period", v))
 
 
 def _num(expr: pl.Expr) -> pl.Expr:
@@ -385,15 +396,28 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
     paid_months = pl.DataFrame({"month": [add_months(month, -k) for k in range(PAID_MONTHS, last - 1, -1)]},
                                schema={"month": pl.Date}).with_columns(
         pl.col("month").dt.strftime("%Y-%m").alias("period"))
-    aah_request = "aah" in requested.get("individus", ())
-    aah_open = ',"aah":{'
-    aah_close = f',"{period}":null}}' if aah_request and not paid_this_month else "}"
-    if benefits_paid and (aah := _aah_paid(ind, fam, fm, paid_months)) is not None:
-        aah = (aah.sort("person_id", "month").select("person_id", _item(_cents(pl.col("aah"))).alias("_aah"))
-               .group_by("person_id").agg(pl.col("_aah").str.join(","))
-               .select("person_id", pl.concat_str(pl.lit(aah_open), "_aah", pl.lit(aah_close)).alias("_aah")))
-    else:
-        aah = pl.DataFrame(schema={"person_id": ind.schema["person_id"], "_aah": pl.String})
+    # the AAH and the ASI paid, per person (``PERSON_PAID``); the ASI of the evaluated month is always computed, as
+    # the ASPA's (``MONTH_COMPUTED``): no rule reads the ASI paid in the month itself (the CSS reads the twelve before)
+    invalidity = (raw.filter(pl.col("month") <= month).group_by("person_id")
+                  .agg(pl.col("invalidity_pension").fill_null(0.0).sum().alias("_rank"))
+                  if raw is not None and "invalidity_pension" in raw.columns
+                  else pl.DataFrame(schema={"person_id": ind.schema["person_id"], "_rank": pl.Float64}))
+    ranks = {"aah": ind.select("person_id", pl.col("disability_rate").cast(pl.Float64).alias("_rank")),
+             "asi": invalidity}
+    stated_paid = pl.DataFrame(schema={"person_id": ind.schema["person_id"]})
+    for v in PERSON_PAID:
+        computed = v == "asi"
+        months = paid_months.filter(pl.col("month") < month) if computed else paid_months
+        close = (f',"{period}":null}}' if v in requested.get("individus", ()) and (computed or not paid_this_month)
+                 else "}")
+        got = _member_paid(ind, fam, fm, months, v, ranks[v]) if benefits_paid else None
+        if got is None:
+            stated = pl.DataFrame(schema={"person_id": ind.schema["person_id"], f"_{v}": pl.String})
+        else:
+            stated = (got.sort("person_id", "month").select("person_id", _item(_cents(pl.col(v))).alias(f"_{v}"))
+                      .group_by("person_id").agg(pl.col(f"_{v}").str.join(","))
+                      .select("person_id", pl.concat_str(pl.lit(f',"{v}":{{'), f"_{v}", pl.lit(close)).alias(f"_{v}")))
+        stated_paid = stated_paid.join(stated, on="person_id", how="full", coalesce=True)
 
     # -- individus ---------------------------------------------------------------------------------------
     born = (pl.when(pl.col("date_naissance").dt.year() > 1800).then(pl.col("date_naissance"))
@@ -418,16 +442,16 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
         pl.lit(f'}},"enceinte":{w}'), _bool(_column(mem, "pregnant")), pl.lit("}"),
         pl.col("_series").fill_null(f',"activite":{w}"inactif"}}'),
         pl.col("_profit").fill_null(""),
-        pl.col("_aah").fill_null(""),
+        *(pl.col(f"_{v}").fill_null("") for v in PERSON_PAID),
         pl.when(married).then(pl.concat_str(
             pl.lit(f',"statut_marital":{w}"'),
             pl.when(pl.col("couple_kind") == "married").then(pl.lit("marie")).otherwise(pl.lit("pacse")),
             pl.lit('"}'))).otherwise(pl.lit("")),
-        *((pl.when(pl.col("_aah").is_not_null()).then(pl.lit("")).otherwise(pl.lit("," + asked(v))) if v == "aah"
-           else pl.lit("," + asked(v))) for v in requested.get("individus", ())),
+        *((pl.when(pl.col(f"_{v}").is_not_null()).then(pl.lit("")).otherwise(pl.lit("," + asked(v)))
+           if v in PERSON_PAID else pl.lit("," + asked(v))) for v in requested.get("individus", ())),
         pl.lit("}"))
     mem = (mem.join(series, on="person_id", how="left").join(profit, on="person_id", how="left")
-           .join(aah, on="person_id", how="left")
+           .join(stated_paid, on="person_id", how="left")
            .sort("position", "_row"))
     if mem.select((birth.is_null()).any()).item():
         raise ValueError("export_situations: a person has neither a birth date nor an age")

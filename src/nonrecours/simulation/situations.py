@@ -610,20 +610,22 @@ def _frames(individu: pl.DataFrame, amounts: pl.DataFrame, fam_all: pl.DataFrame
         return rows.rename({"__reference": "month"}).select(
             key, "month", *[c for c in base.columns if c not in (key, "month")], *([evaluated] if evaluated else []))
 
-    # SITUATION_FORMAT.md has no key for an AAH, an ASPA, a complément familial or an RSA paid: a situation's AAH,
-    # ASPA and CF paid and RSA received are unknown, and the rules read those they compute (rules.benefits.aah,
-    # aspa_percue, cf_retenu, al_rsa_mois_precedent); a situation's RSA counts the benefits it states paid, not
-    # those due where larger (``rsa_subsidiarite``: detection's reading, CASF art. L262-10), as OpenFisca reads what
-    # is stated
+    # SITUATION_FORMAT.md has no key for an AAH, an ASPA, an ASI, a complément familial or an RSA paid: a
+    # situation's AAH, ASPA, ASI and CF paid and RSA received are unknown, and the rules read those they compute
+    # (rules.benefits.aah, aspa_percue, asi_percue_individuelle, cf_retenu, al_rsa_mois_precedent); a situation's
+    # RSA counts the benefits it states paid, not those due where larger (``rsa_subsidiarite``: detection's reading,
+    # CASF art. L262-10), as OpenFisca reads what is stated
     famille = fam_all.select("famille_id", "couple_kind", "recent_isolation", "hosted_free_of_charge",
                              "prestations_versees_connues", "aide_logement_versee_connue",
                              "aide_logement_du_mois_connue", pl.lit(False).alias("aah_versee_connue"),
-                             pl.lit(False).alias("aspa_versee_connue"), pl.lit(False).alias("cf_versee_connue"),
+                             pl.lit(False).alias("aspa_versee_connue"), pl.lit(False).alias("asi_versee_connue"),
+                             pl.lit(False).alias("cf_versee_connue"),
                              pl.lit(False).alias("rsa_percu_connu"),
                              pl.lit(False).alias("rsa_subsidiarite"))
     paid = fam_all.select("famille_id", *BENEFITS_PAID_FIELDS).filter(
         pl.any_horizontal(pl.col(b) != 0 for b in BENEFITS_PAID_FIELDS)).rename(PAID_COLUMNS).with_columns(
-        pl.lit(0.0).alias("aah_versee"), pl.lit(0.0).alias("aspa_versee"), pl.lit(0.0).alias("cf_versee"),
+        pl.lit(0.0).alias("aah_versee"), pl.lit(0.0).alias("aspa_versee"), pl.lit(0.0).alias("asi_versee"),
+        pl.lit(0.0).alias("cf_versee"),
         pl.lit(False).alias("rsa_percu"))
     absent = menage.filter(pl.col("housing_status").is_in(RENT_PAYING_STATUSES) & pl.col("rent").is_null())
     rent_absent = [ids[k] for k in absent.get_column("menage_id").to_list()]  # a ménage is its situation's position

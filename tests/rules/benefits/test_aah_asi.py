@@ -119,3 +119,57 @@ def test_the_css_abates_a_couples_asi_by_the_couples_amount_when_both_spouses_ho
     # abatement's count, which put it over the ceiling
     assert couple["css_cmu_base_ressources"] == pytest.approx(20133.60, abs=0.01)
     assert couple["css_free"] is True
+
+
+def _css_with_asi_paid(persons: list[dict], paid: float | None, **extra: object) -> dict:
+    """The CSS as detection evaluates it in May 2026: the ASI paid known (``paid`` EUR in each month, the payers'
+    extracts read) or not (None: a reference situation, the ASI computed stands in)."""
+    sit = {"id": "s", "month": "2026-05", "depcom": "46042", "housing": {"status": "tenant", "rent": 450},
+           "benefits_paid": {"main": {"af": 0.0, "paje_base": 0.0, "asf": 0.0, "aide_logement": 0.0}},
+           "persons": persons, **extra}
+    batch = load_situations([sit])
+    assert not batch.errors
+    month = dt.date(2026, 5, 1)
+    frames = batch.frames_for_month(month)
+    if paid is not None:  # the famille's rows of the twelve months before and the month, paid ``paid`` in each
+        frames["famille"] = frames["famille"].with_columns(pl.lit(True).alias("asi_versee_connue"))
+        fm = frames["famille_monthly"]
+        window = pl.DataFrame({"month": pl.date_range(dt.date(2025, 5, 1), month, "1mo", eager=True)})
+        grid = frames["famille"].select("famille_id").join(window, how="cross")
+        frames["famille_monthly"] = (grid.join(fm.drop("asi_versee"), on=["famille_id", "month"], how="left")
+                                     .with_columns(pl.lit(paid).alias("asi_versee")))
+    res = evaluate(["asi", "css_asi_retenue", "css_cmu_base_ressources", "css_free", "css_participation"],
+                   Inputs(**frames), month, missing_inputs="default")
+    return res["famille"].row(0, named=True)
+
+
+def test_the_css_counts_the_asi_received_not_the_asi_due() -> None:
+    """CSS art. R861-8 counts the resources received over the twelve months. A single invalidity pensioner of 50
+    with 700 EUR a month is due an ASI of 214.86 EUR (the single ceiling less the pension): counted, 165.86 a month
+    after its 49 EUR abatement, his resources are 10,390.32 EUR, over the free CSS's ceiling (10,339 EUR), and he
+    was offered the CSS with participation. Not taking the ASI up, he receives 8,400 EUR: the free CSS. Paid in
+    full, the ASI received is the ASI due."""
+    person = [{"role": "parent", "age": 50, "monthly": {"invalidity_pension": 700}}]
+    due = _css_with_asi_paid(person, None)
+    assert due["asi"] == pytest.approx(214.86, abs=0.01)
+    assert due["css_cmu_base_ressources"] == pytest.approx(10390.32, abs=0.01)
+    assert (due["css_free"], due["css_participation"]) == (False, True)
+    not_taken = _css_with_asi_paid(person, 0.0)
+    assert not_taken["css_asi_retenue"] == 0.0
+    assert not_taken["css_cmu_base_ressources"] == pytest.approx(8400.0, abs=0.01)
+    assert (not_taken["css_free"], not_taken["css_participation"]) == (True, False)
+    taken = _css_with_asi_paid(person, 214.86)
+    assert taken["css_asi_retenue"] == pytest.approx(due["css_asi_retenue"], abs=1e-6)
+    assert taken["css_free"] is False
+
+
+def test_an_asi_paid_that_the_rules_do_not_compute_is_the_presumed_holders() -> None:
+    """A couple whose resources leave no ASI by the rules (the spouse's salary) but who is paid 150 EUR of it (the
+    payer's figure stands): the holder presumed is the parent with the larger invalidity pension, one holder, one
+    abatement of 49 EUR: 101 EUR counted a month. A regularisation (negative amount) counts as nothing."""
+    persons = [{"role": "parent", "age": 50, "monthly": {"salary_net": 2500}},
+               {"role": "parent", "age": 52, "monthly": {"invalidity_pension": 500}}]
+    paid = _css_with_asi_paid(persons, 150.0, couple="married")
+    assert paid["asi"] == 0.0
+    assert paid["css_asi_retenue"] == pytest.approx(101.0, abs=1e-6)
+    assert _css_with_asi_paid(persons, -80.0, couple="married")["css_asi_retenue"] == 0.0

@@ -72,6 +72,30 @@ def asi_part_individuelle(i: Individu):
     return where(i.asi_titulaire, i.famille.asi / maximum(i.famille.asi_nb_beneficiaires, 1), 0.0)
 
 
+@rule(entity="famille", dtype="bool", label="ASI versée sans droit calculé: le conjoint plutôt que le demandeur en "
+      "est le titulaire présumé")
+def asi_versee_au_conjoint(f: Famille):
+    """The parent with the larger invalidity pension, which the ASI tops up (the demandeur on a tie)."""
+    pension = f.members.invalidity_pension
+    return f.value_of("conjoint", pension, default=-1.0) > f.value_of("demandeur", pension, default=-1.0)
+
+
+@rule(entity="individu", dtype="float", label="ASI perçue: part du membre (versée quand les versements sont "
+      "connus, sinon calculée)", ref="CSS art. R861-8")
+def asi_percue_individuelle(i: Individu):
+    """The CSS counts the resources *received* (CSS art. R861-8), as it reads the ASPA (``aspa_percue``): an
+    invalidity pensioner who does not take the ASI up receives his pension alone, and counting the ASI due moved
+    him from the free CSS to the CSS with participation, or out of it. The payers (CPAM, MSA) report the ASI per
+    person; the core sums it over the famille (``asi_versee``), shared here as the ASI computed is (halves when
+    both spouses are entitled), else to the presumed holder (``asi_versee_au_conjoint``). A regularisation
+    (negative amount) counts as nothing received. Without the payers' payments (a reference situation, an
+    ablation) the ASI computed stands in."""
+    f = i.famille
+    presume = where(f.asi_versee_au_conjoint, i.famille_role == "conjoint", i.famille_role == "demandeur")
+    part = where(f.asi > 0, i.asi_part_individuelle / maximum(f.asi, 0.01), where(presume, 1.0, 0.0))
+    return where(f.asi_versee_connue, maximum(f.asi_versee, 0.0) * part, i.asi_part_individuelle)
+
+
 @rule(entity="famille", dtype="float", label="allocation supplémentaire d'invalidité (mensuelle, foyer)",
       ref="CSS art. L815-24-1, R815-22 et D815-19")
 def asi(f: Famille):

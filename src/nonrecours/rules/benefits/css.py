@@ -13,7 +13,7 @@ of R861-8's abatement, the cases without an input (partial unemployment allowanc
 
 from __future__ import annotations
 
-from nonrecours.rules.benefits.common import age_au, round_half_even
+from nonrecours.rules.benefits.common import PARENTS, age_au, round_half_even
 from nonrecours.rules.dsl import Famille, Individu, condition, maximum, minimum, param, rule, sum_over, where
 
 __all__: list[str] = []
@@ -102,13 +102,15 @@ def css_aspa_retenue(f: Famille):
 @rule(entity="individu", dtype="float", label="CSS: ASI retenue après abattement, part du membre (mensuelle)",
       ref="Instruction interministérielle n° DSS/SD2A/2021/71 du 30 mars 2021")
 def css_asi_retenue_individu(i: Individu):
-    """Each holder's share of the ASI (halves when both spouses hold it) less its abatement: the single amount,
-    half the couple's when both spouses hold the ASI, none for a holder who also receives the AAH (its own
-    abatement applies)."""
-    deux = i.famille.asi_nb_beneficiaires >= 2
+    """Each holder's share of the ASI received (``asi_percue_individuelle``: halves when both spouses hold it)
+    less its abatement: the single amount, half the couple's when both spouses receive the ASI, none for a
+    holder who also receives the AAH (its own abatement applies)."""
+    f = i.famille
+    part = i.asi_percue_individuelle
+    deux = f.count(role=PARENTS, where=f.members.asi_percue_individuelle > 0) >= 2
     par_titulaire = where(deux, param(f"{C}.abattement_asi.couple") / 2, param(f"{C}.abattement_asi.personne_seule"))
     abattement = where(i.aah_percue > 0, 0.0, par_titulaire)
-    return where(i.asi_titulaire, maximum(i.asi_part_individuelle - abattement, 0.0), 0.0)
+    return where(part > 0, maximum(part - abattement, 0.0), 0.0)
 
 
 @rule(entity="famille", dtype="float", label="CSS: ASI retenue après abattement (mensuelle)",
