@@ -56,7 +56,15 @@ from nonrecours.connectors.parse import (
     unidentified_members,
     where,
 )
-from nonrecours.connectors.readers import FAULT, LINE, TEXT, ends_with_eof_mark, fit_to_header, iter_batches
+from nonrecours.connectors.readers import (
+    FAULT,
+    LINE,
+    TEXT,
+    ends_with_eof_mark,
+    fit_to_header,
+    iter_batches,
+    read_header,
+)
 from nonrecours.errors import ConfigError, EmptyExtractError, ExtractError, PrivacyError
 from nonrecours.privacy import ExchangeAgreement, PseudonymKey, ReturnTokenKey
 from nonrecours.privacy.keys import key_id_matches
@@ -143,6 +151,11 @@ class IngestReport:
     none). The core reads them back from the workspace's reports (``core.workspace.follower_kinds``): an agency
     following a famille answers for its members' resources of these kinds only, as the team's own mapping reads
     them. None only in a report written before this field existed."""
+    payment_benefits: list[str] | None = None
+    """The benefits whose payments the extract carries (``ExtractMapping.payment_benefits`` of the mapping and the
+    file's columns), sorted: the core reads a benefit's payments as known only from payers whose extracts carry
+    them (``core.workspace.recorded_layouts``; a CPAM file without ``MONTANT_ASI`` says nothing of the ASI paid).
+    None only in a report written before this field existed."""
     sequence: int | None = None
     """The extract's place in the order its workspace's extracts were ingested (``next_sequence``): of two extracts
     of one agency with the same extract date, the rows of the one ingested last are read (a correction listed after
@@ -343,7 +356,9 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                           return_key_id=return_key.key_id if return_key is not None else None,
                           adaptations=adaptations,
                           famille_payments_on_member_lines=mapping.famille_payments_on_member_lines,
-                          resource_kinds=sorted(mapping.resource_kinds))
+                          resource_kinds=sorted(mapping.resource_kinds),
+                          payment_benefits=sorted(mapping.payment_benefits(
+                              None if mapping.format == "fixed_width" else set(read_header(path, mapping)))))
     date_ref, count_ref = mapping.extract_date_from, mapping.record_count_from
     emits = [e for rec in mapping.records for e in rec.emits]
     if len(emits) > _EMITS:

@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from nonrecours.errors import ConfigError
 from nonrecours.schemas import TABLES
-from nonrecours.schemas.codes import AGENCIES, RESOURCE_KINDS
+from nonrecours.schemas.codes import AGENCIES, BENEFITS, RESOURCE_KINDS
 
 __all__ = ["NIR_FACT_COLUMNS", "Emit", "ExtractMapping", "FieldMap", "FieldRef", "RecordLayout", "load_mapping"]
 
@@ -266,6 +266,34 @@ class ExtractMapping(_Model):
                     can &= set(emit.when[target])
                 kinds |= can
         return frozenset(kinds & set(RESOURCE_KINDS))
+
+    def payment_benefits(self, present: set[str] | None = None) -> frozenset[str]:
+        """The benefits whose payments (``benefits_paid``) this layout carries: a constant benefit, or those of the
+        field mapped to ``benefit`` (a code field's translations), narrowed by the emit's ``when`` on it. ``present``:
+        the column names of a file with a header (CSV, Parquet); an emit whose amount comes from an optional column
+        the file does not have carries nothing (a CPAM file without ``MONTANT_ASI`` reports no ASI paid: the ASI's
+        payments are unknown, not 0). Ingest records it in each extract's report (``IngestReport.payment_benefits``),
+        and the core reads a benefit's payments as known only from payers whose extracts carry them."""
+        out: set[str] = set()
+        for rec in self.records:
+            for emit in rec.emits:
+                if emit.table != "benefits_paid":
+                    continue
+                amount = emit.columns.get("amount")
+                if amount is not None and present is not None and self.format != "fixed_width":
+                    source = rec.field(amount)
+                    if not source.required and source.source not in present:
+                        continue
+                if "benefit" in emit.constants:
+                    out.add(str(emit.constants["benefit"]))
+                    continue
+                target = emit.columns["benefit"]
+                field = rec.field(target)
+                can = set(field.codes.values()) if field.type == "code" and field.codes else set(BENEFITS)
+                if target in emit.when:
+                    can &= set(emit.when[target])
+                out |= can
+        return frozenset(out & set(BENEFITS))
 
     @property
     def exported_columns(self) -> dict[str, list[str]]:

@@ -12,7 +12,7 @@ every input the rules read is accounted for.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import polars as pl
@@ -50,7 +50,7 @@ __all__ = ["BEHIND_MIN_PAYMENTS", "FAMILY_PAYMENTS", "FOLLOWS_NATIONALITY", "PAY
            "RECEIVED_INPUTS",
            "SETTING_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts", "build_inputs", "build_month",
            "earliest_reach", "famille_dossiers", "listings_reach", "monthly_bounds", "on_payee_famille",
-           "payments_reach", "population_facts", "reach_month", "refuse_outside", "with_payments",
+           "payers_of", "payments_reach", "population_facts", "reach_month", "refuse_outside", "with_payments",
            "within_the_extracts"]
 
 LEASE_KINDS = ("colocation", "chambre")
@@ -173,6 +173,16 @@ class PopulationFacts:
     """``listings_reach``: the last month each agency's extract lists anyone in (``listings``, up to the month)."""
     payment_holes: dict[str, tuple[dt.date, ...]] = field(default_factory=dict)
     """``payment_holes``: the months an extract of payments lost (none of its rows, between months holding some)."""
+    payment_benefits: dict[str, tuple[str, ...]] | None = None
+    """``CoreConfig.payment_benefits``: the benefits whose payments each agency's extracts carry (``payers_of``)."""
+
+
+def payers_of(benefit: str, agencies: Iterable[str], carried: Mapping[str, tuple[str, ...]] | None) -> set[str]:
+    """The payers of ``benefit`` (the catalogue's ``payers``) among ``agencies`` whose extracts carry its payments
+    (``carried``: ``CoreConfig.payment_benefits``; an agency it does not name carries every benefit it pays). A
+    CPAM file without the ASI's column is no payer of the ASI: a famille it lists is not paid « no ASI »."""
+    payers = catalogue_row(benefit).payers
+    return {a for a in agencies if a in payers and (carried is None or a not in carried or benefit in carried[a])}
 
 
 def listings_reach(listings: pl.LazyFrame | pl.DataFrame | None, month: dt.date) -> dict[str, dt.date]:
@@ -295,7 +305,7 @@ def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: d
     truth = bool(synth) and pl.concat(synth).collect(engine="streaming").height > 0
     return PopulationFacts(sent, paying, resource_windows(lf, month, depth), truth,
                            payments_reach(lf.get("benefits_paid"), month), listings_reach(lf.get("listings"), month),
-                           payment_holes(lf.get("benefits_paid"), month))
+                           payment_holes(lf.get("benefits_paid"), month), config.payment_benefits)
 
 
 def _monthly_rows(lf: Mapping[str, pl.LazyFrame]) -> list[pl.LazyFrame]:
@@ -966,7 +976,7 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     paying = tuple(facts.paying_agencies or ())
     by_payers: dict[str, list[str]] = {}
     for b in known_benefits:
-        own = [a for a in paying if a in catalogue_row(b).payers] or list(paying)
+        own = sorted(payers_of(b, paying, facts.payment_benefits)) or list(paying)
         by_payers.setdefault(",".join(own), []).append(_INPUT_OF[b])
     for payers, inputs in by_payers.items():
         prov.append(_prov(famille, "famille", "famille_id", inputs, pl.lit("observed"), pl.lit(payers),
@@ -1271,7 +1281,7 @@ def _payment_inputs(lf: Mapping[str, pl.LazyFrame], facts: PopulationFacts, dept
     paying = set(facts.paying_agencies or ())
 
     def payer_sent(benefit: str) -> bool:
-        return "benefits_paid" in lf and (facts.truth or bool(paying & set(catalogue_row(benefit).payers)))
+        return "benefits_paid" in lf and (facts.truth or bool(payers_of(benefit, paying, facts.payment_benefits)))
 
     fam_benefits = [b for b in (*FAMILY_PAYMENTS, *RECEIVED_INPUTS) if _INPUT_OF[b] in depth]
     return [_INPUT_OF[b] for b in fam_benefits], [b for b in fam_benefits if payer_sent(b)], payer_sent

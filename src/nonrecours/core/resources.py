@@ -160,6 +160,13 @@ class CoreConfig(BaseModel):
     extract lists no ASPA paid has paid none (a small territory's CNAV file of retirees none of whom draws it), not
     « payments unknown ». Only those of them that sent rows of any table are read so (an exchange-value rerun without
     an agency's extract). None: the payers are those ``benefits_paid`` names."""
+    payment_benefits: dict[str, tuple[str, ...]] | None = None
+    """Agency → the benefits whose payments its extracts carry (``connectors.ExtractMapping.payment_benefits``,
+    recorded by ingest in each extract's report and read back by ``core.workspace.workspace_core_config``): a
+    benefit's payments are known only from a payer whose extracts carry them (a CPAM file without ``MONTANT_ASI``
+    says nothing of the ASI paid: the ASI's payments are unknown there, not 0). None, or an agency it does not
+    name: that agency's extracts carry every benefit it pays (tables handed to ``build_month`` with no record of
+    their layout; a workspace ingested before the record existed)."""
     pension_funds: tuple[str, ...] = ("cnav", "msa")
     continuing: tuple[str, ...] = ("pension_net", "pension_gross")
     """Monthly inputs paid for life (a retirement pension): a person's rows of one that stop before the month while

@@ -196,6 +196,8 @@ class RecordedLayouts:
     """Agency → the resource kinds its extracts' layouts can carry (a sorted tuple, the union over its extracts)."""
     payments_on_member_lines: Recorded
     """Agency → whether a layout it was read with carries a dossier's payments on its members' lines."""
+    payment_benefits: Recorded
+    """Agency → the benefits whose payments its extracts carry (a sorted tuple, the union over its extracts)."""
 
 
 def _workspace_agencies(workspace: Path) -> set[str]:
@@ -219,6 +221,8 @@ def recorded_layouts(workspace: Path) -> RecordedLayouts:
     payers: dict[str, bool] = {}
     no_kinds: set[str] = set()
     no_payers: set[str] = set()
+    carried: dict[str, set[str]] = {}
+    no_carried: set[str] = set()
     for name, report in reports:
         agency = str(report["agency"])
         recorded = report.get("resource_kinds")
@@ -230,6 +234,11 @@ def recorded_layouts(workspace: Path) -> RecordedLayouts:
                 raise SchemaError(f"unknown resource kind {unknown[0]!r} in an ingest report", table=name,
                                   column="resource_kinds")
             kinds.setdefault(agency, set()).update(recorded)
+        benefits = report.get("payment_benefits")
+        if benefits is None:
+            no_carried.add(agency)
+        else:
+            carried.setdefault(agency, set()).update(str(b) for b in benefits)
         flag = report.get("famille_payments_on_member_lines")
         if flag is None:
             no_payers.add(agency)
@@ -237,9 +246,12 @@ def recorded_layouts(workspace: Path) -> RecordedLayouts:
             payers[agency] = payers.get(agency, False) or bool(flag)
     no_kinds |= agencies - set(kinds)
     no_payers |= agencies - set(payers)
+    no_carried |= agencies - set(carried)
     return RecordedLayouts(
         Recorded({a: tuple(sorted(k)) for a, k in sorted(kinds.items()) if a not in no_kinds}, tuple(sorted(no_kinds))),
-        Recorded({a: f for a, f in sorted(payers.items()) if a not in no_payers}, tuple(sorted(no_payers))))
+        Recorded({a: f for a, f in sorted(payers.items()) if a not in no_payers}, tuple(sorted(no_payers))),
+        Recorded({a: tuple(sorted(b)) for a, b in sorted(carried.items()) if a not in no_carried},
+                 tuple(sorted(no_carried))))
 
 
 def follower_kinds(workspace: Path) -> dict[str, tuple[str, ...]] | None:
@@ -274,6 +286,10 @@ def workspace_core_config(workspace: Path, config: CoreConfig | None = None,
 
     config = with_recorded(config, "follower_kinds", read, "which resource kinds its extracts' layouts carry",
                            "following a famille, it is taken to declare every kind of its members' resources")
+    if config.payment_benefits is None:  # the benefits each agency's extracts carry the payments of
+        recorded = (layouts or recorded_layouts(Path(workspace))).payment_benefits
+        if recorded.by_agency:  # an agency not recorded (a report of before) is read as carrying every payment
+            config = config.model_copy(update={"payment_benefits": dict(recorded.by_agency)})
     if config.payment_extracts is None:  # the agencies whose layout wrote a payments file, empty or not
         files = (Path(workspace) / "benefits_paid").glob("*.parquet")
         config = config.model_copy(update={"payment_extracts": tuple(sorted({file_agency(f) for f in files}))})

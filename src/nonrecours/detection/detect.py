@@ -1062,14 +1062,15 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     if sent is None:  # which payers sent an extract: read once, for ``payments_known`` and ``payer_unknown``
         sent = frozenset(agencies_sent(tables))
     if paid_known is None:
-        paid_known = payments_known(tables, config.benefits, sent=sent)
+        paid_known = payments_known(tables, config.benefits, sent=sent, carried=core.config.payment_benefits)
     # the grade on the right alone, before the caps on whether the benefit is received (``_granted_cap``)
     units = units.with_columns(pl.col("grade").alias("_right_grade"))
     units = _cap_grades(units, core, individu, config.benefits, paid_known)
     # a benefit the person's own health insurance fund pays, and no fund whose extract came knows the person:
     # not receiving it is not observed, so a non-take-up there is possible at most
     # (first of the kinds below, so that a flag it caps is counted and explained by it alone)
-    unpaid_unknown = (payer_unknown(tables, individu, config.benefits, month, sent=sent)
+    unpaid_unknown = (payer_unknown(tables, individu, config.benefits, month, sent=sent,
+                                    carried=core.config.payment_benefits)
                       .with_columns(pl.lit(True).alias("_pu")))
     units = units.join(unpaid_unknown, on=["famille_id", "benefit"], how="left")
     # a dossier whose allocataire's row the agency's extract lost this month, paid the benefit in the months
@@ -1753,7 +1754,7 @@ def _detect_parts(partitions: Partitions, month: dt.date, *, backend: str, confi
     if facts is None:
         facts = population_facts(partitions.source, month, config=core_config)
     sent = frozenset(agencies_sent(partitions.source))
-    paid_known = payments_known(partitions.source, config.benefits, sent=sent)
+    paid_known = payments_known(partitions.source, config.benefits, sent=sent, carried=core_config.payment_benefits)
     due_facts = {d: population_facts(partitions.source, d, config=core_config, due=True)
                  for d in _earlier_dues(config.benefits, month)}
     history = history_coverage(partitions.source, month, config.benefits)

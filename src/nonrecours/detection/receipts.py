@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 
 import polars as pl
 
-from nonrecours.core.inputs import earliest_reach, listings_reach, on_payee_famille, reach_month
+from nonrecours.core.inputs import earliest_reach, listings_reach, on_payee_famille, payers_of, reach_month
 from nonrecours.core.units import qualified
 from nonrecours.engine.plan import add_months
 from nonrecours.schemas.benefits import CATALOGUE, payers_missing
@@ -64,7 +64,8 @@ def _known_to(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], agencies
 
 def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.DataFrame,
                   benefits: tuple[str, ...], month: dt.date | None = None, *,
-                  sent: Iterable[str] | None = None) -> pl.DataFrame:
+                  sent: Iterable[str] | None = None,
+                  carried: Mapping[str, tuple[str, ...]] | None = None) -> pl.DataFrame:
     """famille_id, benefit: the familles none of whose adults any fund paying the benefit knows (in any of
     its persons, payments or resources rows), for the benefits of ``AFFILIATION_PAYERS``; and, for a benefit some
     of whose payers sent no extract while another did, the absent ones including its general payer (the first of
@@ -75,14 +76,16 @@ def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.D
     tester, 7 December 2026). The MSA absent alone keeps the verdicts: it pays the farmers only, and the people the
     CAF does not know are the very ones non-take-up is looked for among (the report says its payments are known in
     part). ``sent``: the agencies that sent an extract (``agencies_sent``), of the whole population when ``tables``
-    hold one part of it (a part holding no CAF dossier would read the CAF as absent)."""
+    hold one part of it (a part holding no CAF dossier would read the CAF as absent); ``carried``:
+    ``CoreConfig.payment_benefits``, a payer whose extracts do not carry the benefit's payments is absent for it."""
     out = pl.DataFrame(schema={"famille_id": pl.String, "benefit": pl.String})
     adults = _parents(individu)
     sent = set() if month is None else set(sent) if sent is not None else agencies_sent(tables)
     members = tables.get("unit_memberships")
     for benefit in benefits:
         funds = AFFILIATION_PAYERS.get(benefit)
-        missing = payers_missing(benefit, sent) if not funds and members is not None else ()
+        missing = (payers_missing(benefit, _carrying(benefit, sent, carried)) if not funds and members is not None
+                   else ())
         if catalogue_row(benefit).payers[:1] and catalogue_row(benefit).payers[0] in missing:
             present = [p for p in catalogue_row(benefit).payers if p not in missing]
             known = (members.lazy().filter(pl.col("source_agency").cast(pl.String).is_in(present)
@@ -648,19 +651,27 @@ def payers_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individ
             .agg(pl.col("payer").unique().sort().alias("payers")).cast(schema))  # type: ignore[arg-type]
 
 
+def _carrying(benefit: str, agencies: Iterable[str], carried: Mapping[str, tuple[str, ...]] | None) -> set[str]:
+    """``agencies`` less those whose extracts do not carry ``benefit``'s payments (``carried``:
+    ``CoreConfig.payment_benefits``; an agency it does not name carries every one)."""
+    return {a for a in agencies if carried is None or a not in carried or benefit in carried[a]}
+
+
 def payments_known(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None],
-                   benefits: tuple[str, ...], *, sent: Iterable[str] | None = None) -> dict[str, bool]:
+                   benefits: tuple[str, ...], *, sent: Iterable[str] | None = None,
+                   carried: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, bool]:
     """benefit → whether its payments are known: an agency the catalogue names as paying it (``payers``) sent an
     extract to the run (its rows in ``persons``, ``unit_memberships`` or ``benefits_paid``: an agency that pays a
     benefit reports every payment of it, so a famille it does not list was paid nothing), or some agency reported
     a payment of it. A benefit nobody in the run pays (the chèque énergie, sent by the ASP; the ASPA in a run
-    without the pension funds) has unknown payments, never zero. ``sent``: ``agencies_sent(tables)`` when the
-    caller has it already (one scan of the tables fewer)."""
+    without the pension funds) has unknown payments, never zero, as has one whose payers' extracts do not carry
+    it (``carried``: ``CoreConfig.payment_benefits``; a CPAM file without the ASI's column). ``sent``:
+    ``agencies_sent(tables)`` when the caller has it already (one scan of the tables fewer)."""
     if "benefits_paid" not in tables or tables.get("benefits_paid") is None:
         return dict.fromkeys(benefits, False)
     agencies, reported = _agencies_sent(tables, {"benefits_paid"} if sent is not None else None)
     agencies = set(sent) if sent is not None else agencies
-    return {b: bool(agencies & set(catalogue_row(b).payers)) or b in reported for b in benefits}
+    return {b: bool(payers_of(b, agencies, carried)) or b in reported for b in benefits}
 
 
 def _agencies_sent(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None],
@@ -695,11 +706,14 @@ def agencies_sent(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None]) -> s
 
 
 def payers_absent(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None],
-                  benefits: Iterable[str]) -> dict[str, list[str]]:
+                  benefits: Iterable[str],
+                  carried: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, list[str]]:
     """benefit → the agencies paying it (the catalogue's ``payers``) that sent no extract, for the benefits another
     payer of which did: their payments are known in part only. A run without the CNAM's extract counted the free
     CSS the MSA pays its farmers as every CSS paid (8 units paid instead of 86, a rate of 94.8 % instead of
     48.3 %: found probing the monthly operations from the docs alone, 5 December 2026); statistics publish no
-    rate on such payments (``outputs.stage``) and the report names the agencies missing."""
+    rate on such payments (``outputs.stage``) and the report names the agencies missing. ``carried``:
+    ``CoreConfig.payment_benefits``, a payer whose extracts do not carry the benefit's payments is missing for it."""
     agencies, _ = _agencies_sent(tables)
-    return {b: list(missing) for b in benefits if (missing := payers_missing(b, agencies))}
+    return {b: list(missing) for b in benefits
+            if (missing := payers_missing(b, _carrying(b, agencies, carried)))}

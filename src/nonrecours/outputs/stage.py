@@ -92,6 +92,7 @@ def _dossier_members(records: pl.DataFrame, persons: pl.LazyFrame | None, member
 
 def run_stage(ctx: Any) -> Any:
     """Outreach lists, statistics and answers for every month the detection stage wrote."""
+    from nonrecours.core.workspace import recorded_layouts
     from nonrecours.run import StageReport
 
     report = StageReport("outputs", rows_out=0)
@@ -109,7 +110,8 @@ def run_stage(ctx: Any) -> Any:
     stats_config = StatisticsConfig(threshold=ctx.config.thresholds.suppression)
     # the payers that sent no extract: the workspace's, the same for every month
     absent_payers = payers_absent({"persons": persons, "unit_memberships": memberships,
-                                   "benefits_paid": _table(ws, "benefits_paid")}, BENEFITS)
+                                   "benefits_paid": _table(ws, "benefits_paid")}, BENEFITS,
+                                  recorded_layouts(ws).payment_benefits.by_agency or None)
     for month in ctx.config.months:
         det = ctx.out / "detection" / f"{month:%Y-%m}"
         if not (det / "flags.parquet").exists():
