@@ -12,7 +12,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from nonrecours.detection import core_month, detect
+from nonrecours.detection import DetectionConfig, core_month, detect
 
 from .conftest import FIRST, MONTH, MONTHS, Territory, benefit_row, flag_row
 
@@ -60,3 +60,42 @@ def test_a_holder_paid_little_aah_and_a_pensioner_without_it_keep_the_grade(run)
         row = benefit_row(run, name, "aspa")
         assert row["status"] == "non_take_up" and row["grade"] in ("certain", "probable"), (name, row)
         assert "prendrait la place" not in " ".join(flag_row(run, name, "aspa")["reasons"])
+
+
+def _asi_territory() -> dict[str, pl.DataFrame]:
+    """Invalidity pensioners of 50 at 85 %, tenants, paid no ASI by the CPAM: ``inval``, a pension of 300 € and the
+    AAH that tops it up to its amount (741.59 € from April 2026, 733.32 € before), as the CAF pays an AAH holder who
+    does not draw the ASI; ``low``, the same pension and 100 € of AAH (the CAF's figure, below ours). The CPAM pays
+    another pensioner an ASI of 100 €, so its payments are in the run."""
+    t = Territory()
+    for name in ("inval", "low", "other"):
+        t.famille(name, age=50)
+        t.persons[-1]["disability_rate"] = 0.85 if name != "other" else 0.0
+        t.declare(name)
+        t.resources += [{"person_id": f"p-{name}", "month": m, "kind": "invalidity_pension", "amount": 300.0,
+                         "source_agency": "cnam"} for m in MONTHS]
+    t.paid += [{"unit_kind": None, "unit_id": None, "person_id": "p-other", "benefit": "asi", "month": m,
+                "amount": 100.0, "source_agency": "cnam"} for m in MONTHS]
+    t.pay("inval", "aah", 741.59, [m for m in MONTHS if m >= MONTH.replace(month=4)])
+    t.pay("inval", "aah", 733.32, [m for m in MONTHS if m < MONTH.replace(month=4)])
+    t.pay("low", "aah", 100.0, MONTHS)
+    return t.tables()
+
+
+def test_the_asi_of_an_aah_holder_would_take_the_place_of_the_aah_it_tops_up() -> None:
+    """ASI due 614.86 € (the single ceiling, 914.86 € a month, less the pension of 300 €); the AAH tops the
+    claimant's own invalidity benefits up to its amount (CSS art. L821-1), so a claim would take 614.86 € of the
+    741.59 € of AAH received away (the AAH falls to 126.73 €): a net gain of 0 €, no money foregone, possible at
+    most with the gain said (an outside tester's pensioner, flagged « certain » at 614.86 €, 7 December 2026).
+    ``low``, paid 100 € of AAH, below the 126.73 € computed with the ASI due: the ASI takes none of it away."""
+    tables = _asi_territory()
+    run = detect(core_month(tables, MONTH), tables, config=DetectionConfig(benefits=("aah", "asi")))
+    row = benefit_row(run, "inval", "asi")
+    assert row["amount_central"] == pytest.approx(614.86, abs=0.01)
+    assert (row["status"], row["grade"]) == ("non_take_up", "possible")
+    reasons = " ".join(flag_row(run, "inval", "asi")["reasons"])
+    assert "prendrait la place de 614,86 € d'AAH perçue" in reasons and "gain net de 0,00 € par mois" in reasons
+    assert run.summary["downgraded_by_aah_in_place"]["asi"] == 1
+    low = benefit_row(run, "low", "asi")
+    assert low["status"] == "non_take_up" and low["grade"] in ("certain", "probable"), low
+    assert "prendrait la place" not in " ".join(flag_row(run, "low", "asi")["reasons"])

@@ -125,7 +125,8 @@ def test_simulate_on_spark_equals_polars(spark, tmp_path, monkeypatch) -> None: 
     # every engine target but the one detection alone reads (the AAH an ASPA claim would replace: ``_aah`` and
     # ``aah_aspa_deduite`` of the AAH simulated, summed over the members as ``aah_famille``), named so that a target
     # simulate stops computing fails here
-    assert set(OUTPUTS) - {c for f in frames_want.values() for c in f.columns} == {"aah_remplacee_par_aspa"}
+    assert set(OUTPUTS) - {c for f in frames_want.values() for c in f.columns} == {"aah_remplacee_par_aspa",
+                                                                                 "aah_remplacee_par_asi"}
     for entity, frame in frames_want.items():
         assert frames_got[entity].schema == frame.schema, entity
         # floats to the last few bits (a product like 0.32 x BMAF rounds differently in the JVM and in Rust),

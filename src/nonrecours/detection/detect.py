@@ -758,16 +758,21 @@ def _eea_right_unshown(core: CoreMonth) -> pl.DataFrame:
             .filter(pl.col("_short")).select(pl.col("famille_id").cast(pl.String)))
 
 
+AAH_REPLACED_BY = {"aspa": "aah_remplacee_par_aspa", "asi": "aah_remplacee_par_asi"}
+"""The benefits a claim of which would take the place of AAH received (CSS art. L821-1: the AAH tops the
+claimant's own old-age and invalidity benefits up to its amount), and the rule giving that AAH."""
+
+
 def _aah_in_place(central: Result, benefits: tuple[str, ...]) -> pl.DataFrame:
-    """famille_id, benefit (the ASPA), _aah_offset: the AAH received its ASPA due would take the place of
-    (``aah_remplacee_par_aspa``), where it is above 0."""
+    """famille_id, benefit (the ASPA, the ASI), _aah_offset: the AAH received the benefit due would take the place
+    of (``AAH_REPLACED_BY``), where it is above 0."""
     schema = {"famille_id": pl.String, "benefit": pl.String, "_aah_offset": pl.Float64}
     fam = central["famille"]
-    if "aspa" not in benefits or "aah_remplacee_par_aspa" not in fam.columns:
-        return pl.DataFrame(schema=schema)
-    return (fam.lazy().filter(pl.col("aah_remplacee_par_aspa") > 0)
-            .select(pl.col("famille_id").cast(pl.String), pl.lit("aspa").alias("benefit"),
-                    pl.col("aah_remplacee_par_aspa").cast(pl.Float64).alias("_aah_offset")).collect())
+    parts = [fam.lazy().filter(pl.col(rule) > 0)
+             .select(pl.col("famille_id").cast(pl.String), pl.lit(b).alias("benefit"),
+                     pl.col(rule).cast(pl.Float64).alias("_aah_offset"))
+             for b, rule in AAH_REPLACED_BY.items() if b in benefits and rule in fam.columns]
+    return pl.concat(parts).collect() if parts else pl.DataFrame(schema=schema)
 
 
 def _self_employed(tables: dict[str, Any], individu: pl.DataFrame, month: dt.date) -> pl.DataFrame:
@@ -1164,7 +1169,9 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # two never add up beyond the AAH amount; ``aah_remplacee_par_aspa``). A holder at 80 % past the legal
     # retirement age need not claim the ASPA; where what a claim would add (the ASPA less that AAH) is not clearly
     # more than nothing, by the under-payment's own thresholds, no money is foregone: possible at most, the gain said
-    # (CI demo, 2026-06: three certain ASPA flags of about 400 € whose claim would remove as much AAH).
+    # (CI demo, 2026-06: three certain ASPA flags of about 400 € whose claim would remove as much AAH). The ASI
+    # likewise: the AAH tops the claimant's own invalidity benefits up to its amount, so the ASI due takes the place
+    # of the AAH received above the AAH computed with it (``aah_remplacee_par_asi``).
     units = units.join(_aah_in_place(central, config.benefits), on=["famille_id", "benefit"], how="left")
     offset = pl.col("_aah_offset").fill_null(0.0)
     gain = pl.col("amount_central").fill_null(0.0) - offset
@@ -1389,8 +1396,8 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                                                    if catalogue_row(b).granted_with}
     summary["downgraded_by_eea_right_of_residence"] = {b: int(n_capped["eea_right"].get(b, 0))
                                                        for b in config.benefits}
-    summary["downgraded_by_aah_in_place"] = ({"aspa": int(n_capped["aah_in_place"].get("aspa", 0))}
-                                             if "aspa" in config.benefits else {})
+    summary["downgraded_by_aah_in_place"] = {b: int(n_capped["aah_in_place"].get(b, 0)) for b in AAH_REPLACED_BY
+                                             if b in config.benefits}
     summary["downgraded_by_allocataire_row_lost"] = {b: int(n_capped["stopped"].get(b, 0)) for b in config.benefits}
     summary["downgraded_by_allocataire_line_missing"] = {b: int(n_capped["unseen"].get(b, 0))
                                                          for b in config.benefits}

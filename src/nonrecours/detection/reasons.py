@@ -658,13 +658,20 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             f"ans : {_with_article(benefit)} demande un droit au séjour ({row.residence_right}), que donnent des "
             "ressources suffisantes et une assurance maladie (CESEDA art. L233-1) ou le lien avec un travailleur, et "
             "qu'aucun organisme ne transmet ; à vérifier avant tout contact."))
-                     .when(possible & (row_lost == "aah_in_place")).then(
+                     .when(possible & (row_lost == "aah_in_place") & (row.code == "aspa")).then(
             pl.lit("Signalement ramené à « possible » : l'ASPA prendrait la place de ") + aah_offset
             + pl.lit(" d'AAH perçue (CSS art. L821-1 : l'AAH s'ajoute à l'ASPA sans que le total des deux dépasse son "
                      "montant), soit un gain net de ") + aah_gain
             + pl.lit(" par mois ; titulaire de l'AAH à 80 % ou plus passé l'âge légal de la retraite, la personne "
                      "n'est pas tenue de la demander, et l'ASPA est récupérable sur la succession (CSS art. L815-13) : "
                      "à proposer, non à exiger."))
+                     .when(possible & (row_lost == "aah_in_place")).then(
+            pl.lit("Signalement ramené à « possible » : ") + pl.lit(_with_article(row.code))
+            + pl.lit(" prendrait la place de ") + aah_offset
+            + pl.lit(" d'AAH perçue (CSS art. L821-1 : l'AAH complète les avantages d'invalidité du demandeur jusqu'à "
+                     "son montant), soit un gain net de ") + aah_gain
+            + pl.lit(" par mois : ce gain, non le montant de l'allocation, est ce qu'une demande apporterait ; à "
+                     "vérifier avec l'organisme qui verse l'AAH avant tout contact."))
                      .when(possible & (row_lost == "self_employed")).then(
             pl.lit("Signalement ramené à « possible » : la DGFiP déclare des revenus non salariés d'un membre du foyer "
                    "(") + self_emp

@@ -240,7 +240,7 @@ CATALOGUE: tuple[Benefit, ...] = (
     Benefit("asi", "asi", "amount", "allocation supplémentaire d'invalidité (ASI)", "ASI", "asi", "cnam",
             "CSS art. L815-24 et L815-24-1 (organisme qui sert la pension d'invalidité : CPAM, MSA)", 6,
             payers=("cnam", "msa"), feminine=True, claim_layouts=("cnam", "msa"), paid_with="invalidity_pension",
-            resource_months=3, claimed_by="asi_eligibilite"),
+            resource_months=3, claimed_by="asi_eligibilite", extra_rules=("aah_remplacee_par_asi",)),
     Benefit("af", "af_droit", "amount", "allocations familiales", "allocations familiales", "af", "caf",
             "CSS art. L521-1 et D521-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True,
             plural=True, module="prestations_familiales", means_tested=False,

@@ -139,12 +139,12 @@ def aah_plafond_conjugalise(i: Individu):
     return param(f"{A}.montant") * (1 + couple + param(f"{A}.majoration_plafond_par_enfant") * i.famille.af_nb_enfants)
 
 
-def _aah(i: Individu, aspa):  # type: ignore[no-untyped-def]
+def _aah(i: Individu, aspa, asi=True):  # type: ignore[no-untyped-def]
     """The AAH with ``aspa`` as the claimant's ASPA: the differential amount, at most the AAH amount less the
-    claimant's own invalidity and old-age benefits (CSS art. L821-1)."""
+    claimant's own invalidity and old-age benefits (CSS art. L821-1); without the ASI due when ``asi`` is false."""
     montant = param(f"{A}.montant")
     differentielle = minimum(montant, maximum(i.aah_plafond - i.aah_base_ressources, 0.0))
-    asi_du_mois_precedent = shift(i.asi_hors_aah_individuelle, -1)  # the claimant's own ASI, not the spouse's
+    asi_du_mois_precedent = shift(i.asi_hors_aah_individuelle, -1) if asi else 0.0  # the claimant's own ASI
     avantages = i.invalidity_pension + asi_du_mois_precedent + i.pension_net + aspa
     return where(i.aah_eligible, minimum(differentielle, maximum(montant - avantages, 0.0)), 0.0)
 
@@ -232,6 +232,27 @@ def aah_remplacee_par_aspa(f: Famille):
     our computation is not read as an AAH the ASPA would remove)."""
     reduction = maximum(f.aah_famille - f.sum(f.members.aah_si_aspa_percue), 0.0)
     return minimum(reduction, maximum(f.sum(f.members.aah_percue), 0.0))
+
+
+@rule(entity="famille", dtype="float", label="AAH perçue que l'ASI due, une fois perçue, remplacerait (mensuelle)",
+      ref="CSS art. L821-1 et L815-24")
+def aah_remplacee_par_asi(f: Famille):
+    """The AAH received (``aah_percue``) that the ASI due would take the place of: the AAH tops the claimant's own
+    invalidity benefits up to its amount (CSS art. L821-1), so a holder who does not draw the ASI he is due is paid
+    more AAH than the rules compute (they deduct the ASI due), and claiming it gains the ASI less the AAH it
+    removes (detection, « the ASI an AAH already pays »; an outside tester's invalidity pensioner of 300 € with an
+    AAH of 741.59 € was flagged 614.86 € of ASI « certain », a claim that would leave his income unchanged). The
+    AAH received above the AAH computed with the ASI due, at most the AAH that ASI removes (the AAH computed
+    without it less the AAH computed); 0 where the AAH received is the one computed (its payments unknown)."""
+    retiree = maximum(f.sum(f.members.aah_sans_asi) - f.aah_famille, 0.0)
+    au_dessus = maximum(f.sum(f.members.aah_percue) - f.aah_famille, 0.0)
+    return minimum(retiree, au_dessus)
+
+
+@rule(entity="individu", dtype="float", label="AAH du membre sans l'ASI due (lue par l'AAH que l'ASI remplacerait)",
+      ref="CSS art. L821-1")
+def aah_sans_asi(i: Individu):
+    return _aah(i, i.aah_aspa_deduite, asi=False)
 
 
 @rule(entity="famille", dtype="bool", label="AAH versée sans droit calculé: le conjoint plutôt que le demandeur "
