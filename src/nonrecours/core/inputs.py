@@ -1222,7 +1222,8 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     conflict_df = pl.DataFrame({"kind": list(conflicts), "count": list(conflicts.values())},
                                schema={"kind": pl.String, "count": pl.Int64})
     provenance = pl.concat([p.select(list(PROVENANCE_SCHEMA)).cast(PROVENANCE_SCHEMA) for p in prov])
-    unknowns = pl.concat([u.select(list(UNKNOWNS_SCHEMA)).cast(UNKNOWNS_SCHEMA) for u in unk])
+    unknowns = _vetted_residence(pl.concat([u.select(list(UNKNOWNS_SCHEMA)).cast(UNKNOWNS_SCHEMA) for u in unk]),
+                                 lf, month, counts)
     counts["provenance_rows"] = provenance.height
     counts["unknowns_rows"] = unknowns.height
     inputs = Inputs(individu=individu, individu_monthly=monthly, famille=famille, famille_monthly=famille_monthly,
@@ -1231,6 +1232,42 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
                      counts=counts, clusters=cl, months_read=tuple(month_range(month, window)), config=config,
                      resource_windows=facts.resource_windows, payments_reach=facts.payments_reach,
                      listings_reach=facts.listings_reach, payment_holes=facts.payment_holes)
+
+
+VETTING_BENEFITS = ("aspa", "asi")
+"""Benefits whose payment shows its payee meets the nationality or residence condition of CSS art. L816-1 (EEA or
+Swiss national, ten years of a residence permit allowing work, refugee, subsidiary protection, stateless): the
+payer checked it when granting them."""
+VETTED_MONTHS = 3
+"""How recent (months up to the evaluated one) a payment of :data:`VETTING_BENEFITS` must be to vouch for the
+condition."""
+
+
+def _vetted_residence(unknowns: pl.DataFrame, lf: Mapping[str, pl.LazyFrame], month: dt.date,
+                      counts: dict[str, int]) -> pl.DataFrame:
+    """``unknowns`` with the least favourable (and central) years of residence permit of a person paid the ASPA or
+    the ASI in the last :data:`VETTED_MONTHS` months raised to the ten years CSS art. L816-1 asks: the payer (CNAV,
+    CPAM, MSA) checked the nationality or residence condition when it granted the allowance, so no variant may read
+    it unmet. An ASI holder only the CPAM knows (no nationality sent) read as a non-EEA national without a permit
+    had a least favourable ASI of 0 €, so his ASI paid at 80 € against 214.86 € due was « consistent », and his
+    AAH's highest estimate left out the ASI the CPAM pays (an outside tester, 7 December 2026). The years of
+    permit only: the nationality stays unknown (an EEA national's right of residence for the RSA is another
+    condition)."""
+    if "benefits_paid" not in lf or unknowns.is_empty():
+        return unknowns
+    ten = default_parameters().bind("minima_sociaux.aspa.duree_min_titre_sejour", month).value
+    first = month_range(month, VETTED_MONTHS - 1)[0]
+    vetted = (lf["benefits_paid"]
+              .filter(pl.col("person_id").is_not_null()
+                      & pl.col("benefit").cast(pl.String).is_in(list(VETTING_BENEFITS))
+                      & (pl.col("amount").cast(pl.Float64) > 0) & pl.col("month").is_between(first, month))
+              .select(pl.col("person_id").cast(pl.String)).unique().collect())
+    raised = (pl.col("input") == "residence_permit_years") & pl.col("id").cast(pl.String).is_in(
+        vetted.get_column("person_id").implode()) & (pl.col("entity") == "individu")
+    counts["persons_residence_vetted_by_payment"] = unknowns.filter(raised).height
+    return unknowns.with_columns(
+        pl.when(raised).then(pl.max_horizontal(pl.col(c), pl.lit(float(ten)))).otherwise(pl.col(c)).alias(c)
+        for c in ("low", "central"))
 
 
 def _unseen_adults(lf: Mapping[str, pl.LazyFrame], month: dt.date) -> pl.DataFrame:
