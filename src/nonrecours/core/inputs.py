@@ -1264,7 +1264,7 @@ def _vetted_residence(unknowns: pl.DataFrame, lf: Mapping[str, pl.LazyFrame], mo
               .select(pl.col("person_id").cast(pl.String)).unique().collect())
     raised = (pl.col("input") == "residence_permit_years") & pl.col("id").cast(pl.String).is_in(
         vetted.get_column("person_id").implode()) & (pl.col("entity") == "individu")
-    counts["persons_residence_vetted_by_payment"] = unknowns.filter(raised).height
+    counts["persons_residence_vetted_by_payment"] = unknowns.filter(raised).get_column("id").n_unique()
     return unknowns.with_columns(
         pl.when(raised).then(pl.max_horizontal(pl.col(c), pl.lit(float(ten)))).otherwise(pl.col(c)).alias(c)
         for c in ("low", "central"))

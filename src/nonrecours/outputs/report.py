@@ -122,6 +122,9 @@ CORE_LABELS = {
                                        "propriétaires sans emprunt (logement sinon inconnu ou estimé)",
     "persons_nationality_from_birth_place": "personnes sans nationalité transmise, estimées françaises car nées en "
                                             "France (NIR)",
+    "persons_residence_vetted_by_payment": "personnes à la durée de titre de séjour inconnue, payées de l'ASPA ou "
+                                           "de l'ASI : la condition de séjour, vérifiée par l'organisme payeur, est "
+                                           "tenue pour remplie",
     "persons_not_student_from_age": "personnes sans situation d'études transmise, estimées non étudiantes par l'âge",
     "persons_birth_month_unknown": "personnes dont aucun organisme ne transmet le mois de naissance, l'année seule "
                                    "(âge pris sur une fourchette)",
