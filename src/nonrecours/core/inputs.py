@@ -714,6 +714,9 @@ def build_month(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: dt.dat
     alimony = pl.col("input") == "alimony_received"
     counts["persons_no_alimony_from_age"] = u_m.filter(alimony & pl.col("informed") & pl.col("month").is_null()).join(
         p_m.filter(alimony & (pl.col("kind") == "unknown")), on=["id", "input"], how="semi").height
+    invalidity = (pl.col("input") == "invalidity_pension") & pl.col("informed") & (pl.col("high") == 0.0)
+    counts["persons_no_invalidity_pension_from_age"] = u_m.filter(invalidity & pl.col("month").is_null()).join(
+        p_m.filter(pl.col("kind") == "unknown"), on=["id", "input"], how="semi").height
     births = ind.select("person_id", "birth_month", "source_agency", "extract_date")
     n2, p_n2, u_n2 = n2_resources(lf, who, month, depth, config, births=births)
     profit, p_pr, u_pr = known_profit(lf, who, month, depth, config, births=births)

@@ -229,6 +229,13 @@ class CoreConfig(BaseModel):
     some 660,000 (INSEE, état civil, births by age of the mother), so asking a woman of 70 whether she is pregnant
     (the RSA's majoration, CASF art. L262-9) would be an absurd question, and so would it be of a man (the NIR's
     sex digit gives the sex an extract leaves out)."""
+    invalidity_end_age: int | None = Field(67, ge=18)
+    """From this age a person draws no invalidity pension: it ends at the legal retirement age, replaced by the
+    retirement pension for unfitness (CSS art. L341-15), and continues past it only for an insured person still
+    working, up to the full-rate age, 67 (L341-16, L351-8 1°). An invalidity pension no agency reports is 0 from it,
+    a fact of the law, not an estimate (a farmer's widow of 70 the MSA pays a pension of 652 € a month had her
+    ASPA « possible », its one deciding unknown an invalidity pension of 0 to 1,500 €: an outside tester, 7 December
+    2026); None: unknown at every age."""
     alimony_age: int | None = Field(62, ge=18)
     """From this age, a person no agency declares alimony for (no CAF dossier, no DGFiP income) is *estimated* to
     receive none (an informed unknown: detection keeps it at its central 0 for a probable flag); None: unknown at
@@ -796,18 +803,26 @@ def monthly_resources(lf: Mapping[str, pl.LazyFrame], people: pl.DataFrame, mont
                                 pl.lit(None, dtype=pl.Date).alias("source_month")))
     high = {i: config.unknown_high[i] for i in inputs}
     no_source = "aucune agence ne déclare cette ressource mensuelle de la personne (ni revenu annuel connu)"
-    if config.alimony_age is not None and "age" in people.columns:
+    if "age" in people.columns:
         aged = unknown.join(people.select("person_id", "age"), on="person_id", how="left")
-        elder = (pl.col("input") == "alimony_received") & (pl.col("age") >= config.alimony_age).fill_null(False)
+        elder = ((pl.col("input") == "alimony_received") & (pl.col("age") >= config.alimony_age).fill_null(False)
+                 if config.alimony_age is not None else pl.lit(False))
+        retired = ((pl.col("input") == "invalidity_pension")
+                   & (pl.col("age") >= config.invalidity_end_age).fill_null(False)
+                   if config.invalidity_end_age is not None else pl.lit(False))
     else:
-        aged, elder = unknown, pl.lit(False)
+        aged, elder, retired = unknown, pl.lit(False), pl.lit(False)
     unk_parts.append(aged.select(
         "person_id", "input", pl.lit(0.0).alias("low"), pl.lit(0.0).alias("central"),
-        pl.col("input").replace_strict(high, return_dtype=pl.Float64).alias("high"),
+        pl.when(retired).then(0.0).otherwise(pl.col("input").replace_strict(high, return_dtype=pl.Float64))
+        .alias("high"),
         pl.when(elder).then(pl.lit(f"{no_source}: nulle estimée à {config.alimony_age} ans ou plus (4 % des ménages "
                                    "perçoivent une pension alimentaire, surtout des parents; environ 1 % des "
                                    "ménages sans enfant: INSEE, 2021)"))
-        .otherwise(pl.lit(no_source)).alias("reason"), elder.alias("informed")))
+        .when(retired).then(pl.lit(f"{no_source}: nulle à {config.invalidity_end_age} ans ou plus, la pension "
+                                   "d'invalidité prenant fin à l'âge légal de la retraite, ou à l'âge du taux plein "
+                                   "pour qui travaille encore (CSS art. L341-15, L341-16 et L351-8)"))
+        .otherwise(pl.lit(no_source)).alias("reason"), (elder | retired).alias("informed")))
     parts.append(doubtful.select("person_id", "input", pl.lit("unknown").alias("kind"),
                                  pl.lit(None, dtype=pl.String).alias("source_agency"),
                                  pl.lit(None, dtype=pl.Date).alias("source_month")))

@@ -137,6 +137,8 @@ CORE_LABELS = {
     "persons_not_pregnant_from_age": "femmes sans grossesse transmise, non enceintes par l'âge (moins de {} ans, "
                                      "{} ans ou plus)".format(*CoreConfig().pregnancy_ages),
     "persons_no_alimony_from_age": "personnes sans pension alimentaire déclarée, estimées sans pension par l'âge",
+    "persons_no_invalidity_pension_from_age": "personnes sans pension d'invalidité déclarée, sans pension par l'âge "
+                                              "(elle prend fin au plus tard à 67 ans, CSS art. L341-15 et L341-16)",
     "menages_colocation": "ménages en colocation (part du loyer d'un colocataire)",
     "menages_colocation_unknown": "ménages dont la colocation est inconnue",
     "menages_chambre": "ménages locataires d'une chambre",
