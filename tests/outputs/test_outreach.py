@@ -560,3 +560,23 @@ def test_a_row_writes_the_years_its_texts_mean(flags, records, return_keys):
     texts = " ".join([*got["questions"], *got["reasons"], *got["detail"]])
     assert "N-2" not in texts and "N-1" not in texts
     assert "pour l'année 2024 (votre avis d'impôt" in texts and "imposables 2024 (DGFiP 01/2025)" in texts
+
+
+def test_a_member_whose_famille_is_a_caf_dossier_claims_there(flags, records, return_keys, provenance, affiliations):
+    """Jérôme is an MSA member (its memberships carry no end date), but his famille of the month is a CAF dossier
+    (a household that moved from the MSA to the CAF in the window: probe9_msa, H6): his RSA is claimed at the CAF.
+    His CSS stays with the MSA, his health insurer; on an MSA dossier the RSA stays at the MSA."""
+    jerome = pl.col("claimant_id") == pid("jerome")
+    css = flag("jerome", "css_free", "probable", 0.0, unknowns=("rent",))
+    with_css = pl.concat([flags, pl.DataFrame([css], schema=flags.schema)])
+    for dossier, claim in (("caf:D-jerome", "caf"), ("msa:D-jerome", "msa")):
+        moved = with_css.with_columns(pl.when(jerome).then(pl.lit(dossier)).otherwise(pl.col("unit_id"))
+                                      .alias("unit_id"))
+        rows = pl.concat(list(build_outreach(moved, records=records, keys=return_keys, provenance=provenance,
+                                             affiliations=affiliations).values()))
+        row = rows.filter(pl.col("benefits").list.contains("css_free") & (pl.col("amount_central") == 310.0)
+                          ).row(0, named=True)
+        # the MSA alone holds his record here: it relays the row (with the CAF's record, the CAF would)
+        assert (row["lead_benefit"], row["claim_agency"], row["agency"]) == ("rsa", claim, "msa"), dossier
+        assert any(f"sur {claim}.fr, ou formulaire cerfa n° 15481" in c for c in row["channels"]), row["channels"]
+        assert any("cerfa n° 12504 (MSA)" in c for c in row["channels"]), row["channels"]  # the CSS at the MSA

@@ -67,6 +67,11 @@ _MEMBER = {"record_role": pl.String, "birth_year": pl.Int32}
 """Which member of the agency's dossier a row is about (``records``' optional columns; null where not given)."""
 
 
+_DOSSIER_BENEFITS = frozenset(b.code for b in CATALOGUE if set(b.payers) == {"caf", "msa"})
+"""Benefits the family payers (the CAF, or the MSA for its members) pay on a famille's dossier: claimed where the
+famille's dossier of the month is."""
+
+
 class PayerRule(BaseModel):
     """Who pays a benefit: ``agency``, or ``msa_members`` for people the MSA covers (None: no exception)."""
 
@@ -222,10 +227,15 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
                           schema={"benefit": pl.String, "_payer": pl.String, "_member_payer": pl.String},
                           orient="row")
     paid = pl.col("paid").fill_null(0.0)
+    # a benefit paid on a family payer's dossier goes to the famille's dossier's payer of the month, whatever an MSA
+    # membership says: a mother whose dossier moved from the MSA to the CAF in the window (the MSA's member lines of
+    # January, its memberships carrying no end) was put on the MSA's list, to claim at the MSA (probe9_msa, H6)
+    dossier = pl.col("unit_id").cast(pl.String).str.split(":").list.first()
+    on_dossier = pl.col("benefit").is_in(list(_DOSSIER_BENEFITS)) & (dossier == pl.col("_payer")).fill_null(False)
     f = (flags.join(payers, on="benefit", how="left")
          .join(members, left_on="claimant_id", right_on="person_id", how="left")
          .with_columns(
-             pl.when(pl.col("_member").fill_null(False) & pl.col("_member_payer").is_not_null())
+             pl.when(pl.col("_member").fill_null(False) & pl.col("_member_payer").is_not_null() & ~on_dossier)
              .then(pl.col("_member_payer")).otherwise(pl.col("_payer")).alias("payer"),
              cash().alias("_cash"),
              # money missing: a coverage's amounts are the participation the person would pay, never money missing
