@@ -251,21 +251,7 @@ class ExtractMapping(_Model):
         members' resources of these kinds only, its silence on another kind is no zero
         (``core.CoreConfig.follower_kinds``; the MSA's default layout carries salaries and pensions, no alimony,
         unemployment benefit nor invalidity pension)."""
-        kinds: set[str] = set()
-        for rec in self.records:
-            for emit in rec.emits:
-                if emit.table != "resources":
-                    continue
-                if "kind" in emit.constants:
-                    kinds.add(str(emit.constants["kind"]))
-                    continue
-                target = emit.columns["kind"]  # a non-null canonical column: mapped when not constant
-                field = rec.field(target)
-                can = set(field.codes.values()) if field.type == "code" and field.codes else set(RESOURCE_KINDS)
-                if target in emit.when:
-                    can &= set(emit.when[target])
-                kinds |= can
-        return frozenset(kinds & set(RESOURCE_KINDS))
+        return self._emitted("resources", "kind", RESOURCE_KINDS)
 
     def payment_benefits(self, present: set[str] | None = None) -> frozenset[str]:
         """The benefits whose payments (``benefits_paid``) this layout carries: a constant benefit, or those of the
@@ -274,26 +260,34 @@ class ExtractMapping(_Model):
         the file does not have carries nothing (a CPAM file without ``MONTANT_ASI`` reports no ASI paid: the ASI's
         payments are unknown, not 0). Ingest records it in each extract's report (``IngestReport.payment_benefits``),
         and the core reads a benefit's payments as known only from payers whose extracts carry them."""
+        return self._emitted("benefits_paid", "benefit", BENEFITS, present)
+
+    def _emitted(self, table: str, column: str, universe: tuple[str, ...],
+                 present: set[str] | None = None) -> frozenset[str]:
+        """The values of ``column`` the emits of ``table`` can write: a constant, or those of the field mapped to it
+        (a code field's translations; any of ``universe`` from a field read as it is written), narrowed by the emit's
+        ``when`` on that field. ``present``: a file's column names, an emit whose amount is an optional column the
+        file does not have writing nothing (``payment_benefits``)."""
         out: set[str] = set()
         for rec in self.records:
             for emit in rec.emits:
-                if emit.table != "benefits_paid":
+                if emit.table != table:
                     continue
                 amount = emit.columns.get("amount")
                 if amount is not None and present is not None and self.format != "fixed_width":
                     source = rec.field(amount)
                     if not source.required and source.source not in present:
                         continue
-                if "benefit" in emit.constants:
-                    out.add(str(emit.constants["benefit"]))
+                if column in emit.constants:
+                    out.add(str(emit.constants[column]))
                     continue
-                target = emit.columns["benefit"]
+                target = emit.columns[column]  # a non-null canonical column: mapped when not constant
                 field = rec.field(target)
-                can = set(field.codes.values()) if field.type == "code" and field.codes else set(BENEFITS)
+                can = set(field.codes.values()) if field.type == "code" and field.codes else set(universe)
                 if target in emit.when:
                     can &= set(emit.when[target])
                 out |= can
-        return frozenset(out & set(BENEFITS))
+        return frozenset(out & set(universe))
 
     @property
     def exported_columns(self) -> dict[str, list[str]]:
