@@ -84,7 +84,7 @@ def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.D
     members = tables.get("unit_memberships")
     for benefit in benefits:
         funds = AFFILIATION_PAYERS.get(benefit)
-        missing = (payers_missing(benefit, _carrying(benefit, sent, carried)) if not funds and members is not None
+        missing = (payers_missing(benefit, payers_of(benefit, sent, carried)) if not funds and members is not None
                    else ())
         if catalogue_row(benefit).payers[:1] and catalogue_row(benefit).payers[0] in missing:
             present = [p for p in catalogue_row(benefit).payers if p not in missing]
@@ -651,12 +651,6 @@ def payers_by_famille(benefits_paid: pl.LazyFrame | pl.DataFrame | None, individ
             .agg(pl.col("payer").unique().sort().alias("payers")).cast(schema))  # type: ignore[arg-type]
 
 
-def _carrying(benefit: str, agencies: Iterable[str], carried: Mapping[str, tuple[str, ...]] | None) -> set[str]:
-    """``agencies`` less those whose extracts do not carry ``benefit``'s payments (``carried``:
-    ``CoreConfig.payment_benefits``; an agency it does not name carries every one)."""
-    return {a for a in agencies if carried is None or a not in carried or benefit in carried[a]}
-
-
 def payments_known(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None],
                    benefits: tuple[str, ...], *, sent: Iterable[str] | None = None,
                    carried: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, bool]:
@@ -716,4 +710,4 @@ def payers_absent(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None],
     ``CoreConfig.payment_benefits``, a payer whose extracts do not carry the benefit's payments is missing for it."""
     agencies, _ = _agencies_sent(tables)
     return {b: list(missing) for b in benefits
-            if (missing := payers_missing(b, _carrying(b, agencies, carried)))}
+            if (missing := payers_missing(b, payers_of(b, agencies, carried)))}
