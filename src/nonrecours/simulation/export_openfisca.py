@@ -85,10 +85,11 @@ KNOWN_FLAG = {**dict.fromkeys(FAMILY_BENEFITS_PAID, "prestations_versees_connues
               "aide_logement": "aide_logement_versee_connue", "aspa": "aspa_versee_connue"}
 """The famille input saying whether each benefit of ``PAID`` is known paid (the rules read the paid amount where it
 is, the one they compute elsewhere)."""
-MONTH_COMPUTED = ("aspa",)
+MONTH_COMPUTED = ("aspa", "asi")
 """Paid benefits whose evaluated month is computed by OpenFisca even where the month's payments are stated
-(``paid_this_month``): no rule reads the ASPA paid in the month itself (the CSS reads the twelve before), and the
-ASPA of the month is an entitlement OpenFisca labels (``synth.extracts.entitlements_from_openfisca``)."""
+(``paid_this_month``): no rule reads the ASPA or the ASI paid in the month itself (the CSS reads the twelve
+before), and their amount of the month is an entitlement OpenFisca labels
+(``synth.extracts.entitlements_from_openfisca``)."""
 SUBSIDIARY_MONTH = ("af", "paje_base", "asf", "aide_logement")
 """Paid benefits whose evaluated month is computed by OpenFisca, even where the month's payments are stated, for a
 famille whose RSA counts the benefits due (``rsa_subsidiarite``, the core's default: CASF art. L262-10): OpenFisca's
@@ -396,8 +397,8 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
     paid_months = pl.DataFrame({"month": [add_months(month, -k) for k in range(PAID_MONTHS, last - 1, -1)]},
                                schema={"month": pl.Date}).with_columns(
         pl.col("month").dt.strftime("%Y-%m").alias("period"))
-    # the AAH and the ASI paid, per person (``PERSON_PAID``); the ASI of the evaluated month is always computed, as
-    # the ASPA's (``MONTH_COMPUTED``): no rule reads the ASI paid in the month itself (the CSS reads the twelve before)
+    # the AAH and the ASI paid, per person (``PERSON_PAID``); the ASI of the evaluated month is always computed
+    # (``MONTH_COMPUTED``)
     invalidity = (raw.filter(pl.col("month") <= month).group_by("person_id")
                   .agg(pl.col("invalidity_pension").fill_null(0.0).sum().alias("_rank"))
                   if raw is not None and "invalidity_pension" in raw.columns
@@ -406,7 +407,7 @@ def _situation_texts(frames: Mapping[str, pl.DataFrame] | Any, month: dt.date,
              "asi": invalidity}
     stated_paid = pl.DataFrame(schema={"person_id": ind.schema["person_id"]})
     for v in PERSON_PAID:
-        computed = v == "asi"
+        computed = v in MONTH_COMPUTED
         months = paid_months.filter(pl.col("month") < month) if computed else paid_months
         close = (f',"{period}":null}}' if v in requested.get("individus", ()) and (computed or not paid_this_month)
                  else "}")
