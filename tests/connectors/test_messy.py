@@ -517,6 +517,45 @@ def test_negative_regularisation_of_a_payment_is_kept(territory: Territory, agre
     assert (2, "MONTANT_NET", "negative amount") in got
 
 
+@pytest.mark.parametrize("spill_rows", [5_000_000, 0], ids=["polars", "duckdb"])
+def test_a_payment_and_its_regularisation_in_one_month_are_netted(territory: Territory, agreement: ExchangeAgreement,
+                                                                  tmp_path: Path, spill_rows: int) -> None:
+    """A month's ASPA line of 500.00 € and a recovery line of -30.00 € for the same retiree and month are one row of
+    470.00 € (the month's net: the payment kept, read as received), not the last line alone (-30.00 €: read as
+    nothing received, a false under-payment). A late update of a payment (two positive lines) still keeps the last;
+    a lone regularisation is kept as it is. The same through DuckDB's merge of a large file."""
+    lines = [x for x in _lines(territory.extracts["cnav"]) if x]
+    header = lines[0].split(";")
+    col, month = header.index("MONTANT_ASPA"), header.index("MOIS_ECHEANCE")
+    by_month: dict[str, list[int]] = {}
+    for i, line in enumerate(lines[1:], start=1):
+        by_month.setdefault(line.split(";")[month], []).append(i)
+    first = next(rows for rows in by_month.values() if len(rows) >= 3)
+    a, b, c = first[:3]
+
+    def with_amount(i: int, value: str) -> str:
+        cells = lines[i].split(";")
+        cells[col] = value
+        return ";".join(cells)
+
+    lines[a] = with_amount(a, "500.00")
+    lines[b] = with_amount(b, "100.00")
+    lines[c] = with_amount(c, "-12.00")
+    lines += [with_amount(a, "-30.00"), with_amount(b, "120.00")]
+    report = _run(_write(tmp_path / "cnav.csv", lines), "cnav", agreement, tmp_path / "o", spill_rows=spill_rows)
+    edited = {a + 1, b + 1, c + 1, len(lines) - 1, len(lines)}  # line numbers (the header is line 1)
+    assert not edited & set(_quarantine(report).get_column("line").to_list())
+    count = report.tables["benefits_paid"]
+    assert count.regularisations_netted == 1
+    assert count.rows_emitted == count.rows_written + count.duplicate_keys_dropped + count.regularisations_netted
+    paid = pl.read_parquet(report.outputs["benefits_paid"])
+    key = ["person_id", "month"]
+    assert paid.group_by(key).len().get_column("len").max() == 1
+    amounts = set(paid.get_column("amount").to_list())
+    assert {Decimal("470.00"), Decimal("120.00"), Decimal("-12.00")} <= amounts
+    assert not {Decimal("500.00"), Decimal("-30.00"), Decimal("100.00")} & amounts
+
+
 def test_quoted_values_hold_separators_and_line_breaks(territory: Territory, agreement: ExchangeAgreement,
                                                        tmp_path: Path) -> None:
     """RFC 4180 quoting: "DUPONT; DIT MARTIN" and a quoted line break are valid rows; later lines keep their

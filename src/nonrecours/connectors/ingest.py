@@ -89,6 +89,9 @@ class TableCount:
     rows_emitted: int = 0
     duplicate_keys_dropped: int = 0
     rows_written: int = 0
+    regularisations_netted: int = 0
+    """Negative lines added to their key's payment line (``TableSpec.netted``): emitted = written + dropped +
+    netted."""
 
 
 @dataclass
@@ -694,17 +697,42 @@ def _check_parquet_types(path: Path, mapping: ExtractMapping, report: IngestRepo
             log.warning("%s: %s", path.name, note)
 
 
-def _last_per_key(parts: list[Path], key: list[str], work: Path) -> Path:
-    """Row ids of the last row of each canonical key, computed by DuckDB (spills to disk if needed)."""
+_NETTED = "__netted"
+"""The amount of the regularisation netted into a kept line (``TableSpec.netted``), null when none."""
+
+
+def _last_per_key_lazy(parts: pl.LazyFrame, key: list[str], netted: str | None) -> pl.LazyFrame:
+    """Row ids of the last row of each canonical key; with ``netted`` (``TableSpec.netted``) the last non-negative
+    row, or the last negative one where the key has none, with ``_NETTED`` the last negative row's value when both
+    exist (added to the kept row's)."""
+    if netted is None:
+        return parts.group_by(key).agg(pl.col(ROW).max()).select(ROW)
+    neg = pl.col(netted) < 0
+    return (parts.group_by(key)
+            .agg(pl.col(ROW).filter(~neg).max().alias("_pos"), pl.col(ROW).filter(neg).max().alias("_neg"),
+                 pl.col(netted).filter(neg).sort_by(pl.col(ROW).filter(neg)).last().alias(_NETTED))
+            .select(pl.coalesce("_pos", "_neg").alias(ROW),
+                    pl.when(pl.col("_pos").is_not_null()).then(pl.col(_NETTED)).alias(_NETTED)))
+
+
+def _last_per_key(parts: list[Path], key: list[str], work: Path, netted: str | None = None) -> Path:
+    """``_last_per_key_lazy``'s rows computed by DuckDB (spills to disk if needed)."""
     out = work / f"winners-{parts[0].stem}.parquet"
     files = ", ".join(f"'{p}'" for p in parts)  # our own temporary paths
     cols = ", ".join(f'"{c}"' for c in key)
+    if netted is None:
+        query = f"SELECT max({ROW}) AS {ROW} FROM read_parquet([{files}]) GROUP BY {cols}"
+    else:
+        neg = f'"{netted}" < 0'
+        query = (f"SELECT coalesce(_pos, _neg) AS {ROW}, CASE WHEN _pos IS NOT NULL THEN _add END AS {_NETTED} "
+                 f"FROM (SELECT max({ROW}) FILTER (WHERE NOT ({neg})) AS _pos, "
+                 f"max({ROW}) FILTER (WHERE {neg}) AS _neg, arg_max(\"{netted}\", {ROW}) FILTER (WHERE {neg}) AS _add "
+                 f"FROM read_parquet([{files}]) GROUP BY {cols})")
     con = duckdb.connect()
     try:
         con.execute(f"SET temp_directory = '{work / 'duckdb'}'")
         con.execute(f"SET memory_limit = '{_DUCKDB_MEMORY}'")
-        con.execute(f"COPY (SELECT max({ROW}) AS {ROW} FROM read_parquet([{files}]) GROUP BY {cols}) "
-                    f"TO '{out}' (FORMAT parquet)")
+        con.execute(f"COPY ({query}) TO '{out}' (FORMAT parquet)")
     finally:
         con.close()
     return out
@@ -769,15 +797,23 @@ def _finish(report: IngestReport, out: Path, stem: str, file: str, fault_parts: 
         tdir.mkdir(exist_ok=True)
         tpath = tdir / f"{stem}.parquet"
         parts = pl.scan_parquet(table_parts[table])
+        netted = 0
         if spec.key:
             if emitted[table] > spill_rows:  # DuckDB spills to disk: the keys need not fit in memory
-                winners = pl.scan_parquet(_last_per_key(table_parts[table], list(spec.key), work))
+                winners = pl.scan_parquet(_last_per_key(table_parts[table], list(spec.key), work, spec.netted))
             else:
-                winners = parts.group_by(list(spec.key)).agg(pl.col(ROW).max()).select(ROW)
-            parts = parts.join(winners, on=ROW, how="semi", maintain_order="left")
+                winners = _last_per_key_lazy(parts, list(spec.key), spec.netted)
+            if spec.netted is None:
+                parts = parts.join(winners, on=ROW, how="semi", maintain_order="left")
+            else:
+                dtype = spec.schema[spec.netted]
+                parts = (parts.join(winners, on=ROW, how="inner", maintain_order="left")
+                         .with_columns((pl.col(spec.netted) + pl.col(_NETTED).fill_null(0)).cast(dtype))
+                         .drop(_NETTED))
+                netted = winners.select(pl.col(_NETTED).is_not_null().sum()).collect().item()
         parts.drop(LINE, ROW).sink_parquet(tpath)
         written = pl.scan_parquet(tpath).select(pl.len()).collect().item()
         report.tables[table] = TableCount(rows_emitted=emitted[table],
-                                          duplicate_keys_dropped=emitted[table] - written,
-                                          rows_written=written)
+                                          duplicate_keys_dropped=emitted[table] - written - netted,
+                                          regularisations_netted=netted, rows_written=written)
         report.outputs[table] = str(tpath)

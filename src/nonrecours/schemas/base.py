@@ -101,6 +101,11 @@ class TableSpec:
     description: str
     nullable: frozenset[str] = field(default_factory=frozenset)
     checks: tuple[Check, ...] = ()
+    netted: str | None = None
+    """A column whose negative values are regularisations booked in the key's period: of several lines with one key
+    in an extract, the last non-negative line (a later version corrects an earlier one) and the last negative line
+    are both kept, as one row holding their sum (a payment and the recovery booked beside it are the month's net),
+    instead of the last line alone."""
 
     @property
     def polars_schema(self) -> pl.Schema:

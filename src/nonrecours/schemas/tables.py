@@ -433,6 +433,7 @@ BENEFITS_PAID = TableSpec(
     },
     contract=BenefitPaidRow,
     key=("unit_kind", "unit_id", "person_id", "benefit", "month", "source_agency"),
+    netted="amount",
     description=("Benefits paid for a month, to a unit (famille, foyer) or to a person (ASPA, AAH...), "
                  "with the agency that paid them. A row says the benefit is in payment that month; its amount "
                  "is the net paid and is negative when a regularisation (recovery of an overpayment of "
