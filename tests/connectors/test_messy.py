@@ -519,7 +519,7 @@ def test_negative_regularisation_of_a_payment_is_kept(territory: Territory, agre
 
 @pytest.mark.parametrize("spill_rows", [5_000_000, 0], ids=["polars", "duckdb"])
 def test_a_payment_and_its_regularisation_in_one_month_are_netted(territory: Territory, agreement: ExchangeAgreement,
-                                                                  tmp_path: Path, spill_rows: int) -> None:
+                                                                  tmp_path: Path, spill_rows: int, caplog) -> None:
     """A month's ASPA line of 500.00 € and a recovery line of -30.00 € for the same retiree and month are one row of
     470.00 € (the month's net: the payment kept, read as received), not the last line alone (-30.00 €: read as
     nothing received, a false under-payment). A late update of a payment (two positive lines) still keeps the last;
@@ -542,7 +542,11 @@ def test_a_payment_and_its_regularisation_in_one_month_are_netted(territory: Ter
     lines[b] = with_amount(b, "100.00")
     lines[c] = with_amount(c, "-12.00")
     lines += [with_amount(a, "-30.00"), with_amount(b, "120.00")]
-    report = _run(_write(tmp_path / "cnav.csv", lines), "cnav", agreement, tmp_path / "o", spill_rows=spill_rows)
+    with caplog.at_level(logging.INFO, logger="nonrecours"):
+        report = _run(_write(tmp_path / "cnav.csv", lines), "cnav", agreement, tmp_path / "o", spill_rows=spill_rows)
+    said = [r.getMessage() for r in caplog.records]
+    assert any("benefits_paid: 1 regularisations added" in m for m in said), said
+    assert any("benefits_paid: 1 lines replaced by a later line" in m for m in said), said
     edited = {a + 1, b + 1, c + 1, len(lines) - 1, len(lines)}  # line numbers (the header is line 1)
     assert not edited & set(_quarantine(report).get_column("line").to_list())
     count = report.tables["benefits_paid"]

@@ -552,9 +552,22 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
             batches.close()
         finally:
             _cleanup(work, out if created and not ok else None)
+    for table in _AMOUNT_TABLES:
+        if (count := report.tables.get(table)) is not None and count.duplicate_keys_dropped:
+            log.warning("%s: %s: %d lines replaced by a later line of the same key (person or dossier, month, kind): "
+                        "the last is kept, as a correction of the earlier (two amounts of one month to be added up "
+                        "are summed before the export)", path.name, table, count.duplicate_keys_dropped)
+        if count is not None and count.regularisations_netted:
+            log.info("%s: %s: %d regularisations added to their month's payment line (the month's net)", path.name,
+                     table, count.regularisations_netted)
     log.info("%s: %d read, %d accepted, %d quarantined", path.name, report.rows_read, report.rows_accepted,
              report.rows_quarantined)
     return report
+
+
+_AMOUNT_TABLES = ("resources", "benefits_paid")
+"""Tables of monthly amounts: a key repeated in one extract is a correction, which the log says (persons and
+memberships repeat on every month by design, merged silently)."""
 
 
 def next_sequence(workspace: Path, again: Iterable[str] = ()) -> int:
