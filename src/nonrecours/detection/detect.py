@@ -1075,7 +1075,7 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
     # not receiving it is not observed, so a non-take-up there is possible at most
     # (first of the kinds below, so that a flag it caps is counted and explained by it alone)
     unpaid_unknown = (payer_unknown(tables, individu, config.benefits, month, sent=sent,
-                                    carried=core.config.payment_benefits)
+                                    carried=core.config.payment_benefits, lately=config.listing_stop_months or None)
                       .with_columns(pl.lit(True).alias("_pu")))
     units = units.join(unpaid_unknown, on=["famille_id", "benefit"], how="left")
     # a dossier whose allocataire's row the agency's extract lost this month, paid the benefit in the months

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 import polars as pl
 
 from nonrecours.core.inputs import earliest_reach, listings_reach, on_payee_famille, payers_of, reach_month
-from nonrecours.core.units import qualified
+from nonrecours.core.units import qualified, qualifier
 from nonrecours.engine.plan import add_months
 from nonrecours.schemas.benefits import CATALOGUE, payers_missing
 from nonrecours.schemas.benefits import benefit as catalogue_row
@@ -62,10 +62,36 @@ def _known_to(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], agencies
     return pl.concat(parts).unique().collect() if parts else pl.DataFrame(schema={"person_id": pl.String})
 
 
+_DATED = ("benefits_paid", "resources", "listings")
+"""The tables whose rows say in which month an agency knew the person."""
+
+
+def _known_lately(tables: Mapping[str, pl.LazyFrame | pl.DataFrame | None], individu: pl.DataFrame,
+                  agencies: Iterable[str], since: dt.date) -> pl.DataFrame:
+    """person_id: the persons any of ``agencies`` knows lately: a dated line of theirs (a payment, a resource, a
+    listing) of ``since`` or later; a famille of ``individu`` one of them holds (its dossier is the person's now);
+    or, where the agency has no dated line of the person at all (a dossier's member row alone), its persons row.
+    A fund whose lines of someone stopped months ago while another agency now holds her famille (a farmer's widow
+    gone from the MSA to the CAF) no longer tells whether she receives what it pays."""
+    agencies = list(agencies)
+    ours = pl.col("source_agency").cast(pl.String).is_in(agencies) & pl.col("person_id").is_not_null()
+    dated = [t.lazy().filter(ours).select("person_id", "month") for name in _DATED
+             if (t := tables.get(name)) is not None]
+    schema = {"person_id": pl.String}
+    last = (pl.concat(dated).group_by("person_id").agg(pl.col("month").max()).collect() if dated
+            else pl.DataFrame(schema={"person_id": pl.String, "month": pl.Date}))
+    parts = [last.filter(pl.col("month") >= since).select("person_id"),
+             individu.filter(qualifier("famille_id").is_in(agencies)).select("person_id")]
+    if (t := tables.get("persons")) is not None:
+        parts.append(t.lazy().filter(ours).select("person_id").unique().collect()
+                     .join(last, on="person_id", how="anti"))
+    return pl.concat([p.cast(schema) for p in parts]).unique()  # type: ignore[arg-type]
+
+
 def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.DataFrame,
                   benefits: tuple[str, ...], month: dt.date | None = None, *,
                   sent: Iterable[str] | None = None,
-                  carried: Mapping[str, tuple[str, ...]] | None = None) -> pl.DataFrame:
+                  carried: Mapping[str, tuple[str, ...]] | None = None, lately: int | None = None) -> pl.DataFrame:
     """famille_id, benefit: the familles none of whose adults any fund paying the benefit knows (in any of
     its persons, payments or resources rows), for the benefits of ``AFFILIATION_PAYERS``; and, for a benefit some
     of whose payers sent no extract while another did, the absent ones including its general payer (the first of
@@ -77,7 +103,9 @@ def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.D
     CAF does not know are the very ones non-take-up is looked for among (the report says its payments are known in
     part). ``sent``: the agencies that sent an extract (``agencies_sent``), of the whole population when ``tables``
     hold one part of it (a part holding no CAF dossier would read the CAF as absent); ``carried``:
-    ``CoreConfig.payment_benefits``, a payer whose extracts do not carry the benefit's payments is absent for it."""
+    ``CoreConfig.payment_benefits``, a payer whose extracts do not carry the benefit's payments is absent for it.
+    ``lately``: a fund knows the person only through lines of the ``lately`` months before ``month`` or later
+    (``_known_lately``), not through lines it stopped sending earlier; None: through any of its rows."""
     out = pl.DataFrame(schema={"famille_id": pl.String, "benefit": pl.String})
     adults = _parents(individu)
     sent = set() if month is None else set(sent) if sent is not None else agencies_sent(tables)
@@ -91,6 +119,8 @@ def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.D
             known = (members.lazy().filter(pl.col("source_agency").cast(pl.String).is_in(present)
                                            & (pl.col("unit_kind").cast(pl.String) == "famille") & valid_on(month))
                      .select("person_id").unique().collect())
+        elif funds and lately is not None and month is not None:
+            known = _known_lately(tables, individu, funds, add_months(month, -lately))
         elif funds:
             known = _known_to(tables, funds, pl.col("person_id").is_not_null())
         else:

@@ -135,7 +135,9 @@ class DetectionConfig(BaseModel):
     reports anything of them since (``receipts.listing_stopped``): health insurance covers everyone who works or
     resides in France (CSS art. L160-1), so the stop most likely follows a death, a departure or a move to another
     fund the extracts do not carry; every flag of the famille is ``possible`` at most, with a reason saying so.
-    Three months, as ``pension_stop_months``: a file a month or two late is no such stop. 0: not checked."""
+    Three months, as ``pension_stop_months``: a file a month or two late is no such stop. 0: not checked. The same
+    span tells whether a health fund still knows a person for the CSS it would pay (``receipts.payer_unknown``'s
+    ``lately``: a dated line of these months or later, a dossier of its own now); 0: any line of it, of any month."""
 
     contradicting_payments: tuple[str, ...] = ("rsa", "ppa")
     """Benefits whose payment, where our rules deny it on every value of the unknowns (``paid_not_entitled``),
