@@ -8,7 +8,7 @@ import datetime as dt
 import polars as pl
 import pytest
 
-from nonrecours.core.inputs import BEHIND_MIN_PAYMENTS, payments_reach
+from nonrecours.core.inputs import BEHIND_MIN_PAYEES, payments_reach
 from nonrecours.detection import DetectionConfig, core_month, detect
 
 from .conftest import MONTH, MONTHS, Territory, unit_row
@@ -18,9 +18,9 @@ MAY = dt.date(2026, 5, 1)
 
 
 def _payees(t: Territory, last: dt.date) -> None:
-    """``BEHIND_MIN_PAYMENTS`` familles paid the RSA every month up to ``last``: the CAF's file runs to there (fewer
-    payments in its last month, and every payee's having stopped is as likely as a file behind)."""
-    for k in range(BEHIND_MIN_PAYMENTS):
+    """``BEHIND_MIN_PAYEES`` familles paid the RSA every month up to ``last``: the CAF's file runs to there (fewer
+    payees in its last month, and every payee's having stopped is as likely as a file behind)."""
+    for k in range(BEHIND_MIN_PAYEES):
         t.famille(f"payee{k}")
         t.pay(f"payee{k}", "rsa", 640.0, [m for m in MONTHS if m <= last])
 
@@ -47,7 +47,7 @@ def test_the_reach_of_each_payment_file():
     assert payments_reach(_territory(MAY)["benefits_paid"], MONTH) == {"caf": MAY}
     assert payments_reach(_territory(MONTH)["benefits_paid"], MONTH) == {}
     assert payments_reach(None, MONTH) == {}
-    # a file whose last month holds one payment too few: payments that stopped, read against the month
+    # a file whose last month holds one payee too few: payments that stopped, read against the month
     few = _territory(MAY)["benefits_paid"].filter(
         ~((pl.col("unit_id") == "f-payee0") & (pl.col("month") == MAY)) & (pl.col("unit_id") != "f-paid"))
     assert payments_reach(few, MONTH) == {}

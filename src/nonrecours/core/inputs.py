@@ -46,7 +46,7 @@ from nonrecours.schemas.months import add_months, month_index, month_index_expr
 from nonrecours.schemas.tables import valid_on
 from nonrecours.schemas.zonage import overseas_department, zone_apl_of
 
-__all__ = ["BEHIND_MIN_PAYMENTS", "FAMILY_PAYMENTS", "FOLLOWS_NATIONALITY", "PAYMENT_INPUTS", "PERSON_PAYMENTS",
+__all__ = ["BEHIND_MIN_PAYEES", "FAMILY_PAYMENTS", "FOLLOWS_NATIONALITY", "PAYMENT_INPUTS", "PERSON_PAYMENTS",
            "RECEIVED_INPUTS",
            "SETTING_INPUTS", "YOUNG_DEPENDANT_MISSING", "PopulationFacts", "build_inputs", "build_month",
            "earliest_reach", "famille_dossiers", "listings_reach", "monthly_bounds", "on_payee_famille",
@@ -197,15 +197,18 @@ def listings_reach(listings: pl.LazyFrame | pl.DataFrame | None, month: dt.date)
     return dict(rows.iter_rows())
 
 
-BEHIND_MIN_PAYMENTS = 20
-"""The fewest payments an extract's last month must hold for ``payments_reach`` to read it as a file behind: with
-fewer, every payee's payments having stopped before the month is as likely (a small territory, a payer of a few
-familles), and the month is read as before (what a file does not hold, not paid)."""
+BEHIND_MIN_PAYEES = 5
+"""The fewest payees (dossiers or persons paid) an extract's last month must hold for ``payments_reach`` to read it
+as a file behind: with fewer, every payee's payments having stopped before the month is as likely (a payer of a
+few familles), and the month is read as before (what a file does not hold, not paid); of five or more all
+stopping the same month, it is not (``HOLE_MIN_PAYEES``, the same judgement). Until 7 December 2026 it was 20
+payments: an outside tester's CAF file of 28 September without September's payments (8 payees, every one paid to
+August) read every payee as a non-take-up, a prime d'activité paid 150 € a month `certain` at 495.04 €."""
 
 
 def payments_reach(benefits_paid: pl.LazyFrame | pl.DataFrame | None, month: dt.date) -> dict[str, dt.date]:
     """source agency → the last month of its ``benefits_paid`` rows of a monthly benefit, for the extracts that stop
-    before ``month`` with at least ``BEHIND_MIN_PAYMENTS`` payments in that month: a file behind (a payer's month is
+    before ``month`` with at least ``BEHIND_MIN_PAYEES`` payees in that month: a file behind (a payer's month is
     paid early the next one, so an extract made at its end may not hold it yet). Its payments of the months after
     are not in the file, not stopped: the core carries the last month's payments to them (``_famille_payments``),
     detection reads that month as the month's (``detection.receipts.paid_by_famille``). Read over the whole
@@ -215,11 +218,12 @@ def payments_reach(benefits_paid: pl.LazyFrame | pl.DataFrame | None, month: dt.
     monthly = [b.code for b in CATALOGUE if not b.yearly]
     lf = benefits_paid.lazy() if isinstance(benefits_paid, pl.DataFrame) else benefits_paid
     per_month = (lf.filter(pl.col("benefit").cast(pl.String).is_in(monthly) & (pl.col("month") <= month))
-                 .group_by(pl.col("source_agency").cast(pl.String).alias("agency"), "month").len()
+                 .group_by(pl.col("source_agency").cast(pl.String).alias("agency"), "month")
+                 .agg(pl.struct("unit_id", "person_id").n_unique().alias("len"))
                  .collect(engine="streaming"))
     last = per_month.sort("month").group_by("agency").agg(pl.col("month").last(), pl.col("len").last())
     return {a: m for a, m, n in last.sort("agency").iter_rows()
-            if a is not None and m < month and n >= BEHIND_MIN_PAYMENTS}
+            if a is not None and m < month and n >= BEHIND_MIN_PAYEES}
 
 
 HOLE_MIN_PAYEES = 5
