@@ -258,6 +258,24 @@ def test_cnav_leaves_what_it_does_not_hold_null(territory: Territory, agreement:
     assert persons.get_column("birth_month").is_not_null().all()
 
 
+def test_france_travail_lists_every_jobseeker_with_or_without_are(territory: Territory, agreement: ExchangeAgreement,
+                                                                   tmp_path: Path) -> None:
+    """Every accepted line of France Travail's extract is a month of the jobseeker's ARE, 0 included (« montant_are
+    0 when none is paid »): an observed zero, and what tells how far the file goes. A jobseeker whose rights ended
+    in June, in a file whose only other jobseekers' rows say 0 too, was read as a file behind from June on: July to
+    September carried at 1,100 € a month, his RSA of 206.82 € not flagged (an outside tester's probe10, H8)."""
+    raw = pl.read_csv(territory.extracts["france_travail"], infer_schema=False)
+    assert (raw.get_column("montant_are").cast(pl.Float64) == 0).any()
+    report = ingest(territory.extracts["france_travail"], default_mapping("france_travail"), agreement, tmp_path)
+    assert report.rows_read == report.rows_accepted + report.rows_quarantined
+    are = pl.read_parquet(report.outputs["resources"])
+    q = pl.read_parquet(report.outputs["quarantine"]).get_column("line").unique()
+    kept = raw.with_row_index("line", offset=2).filter(~pl.col("line").is_in(q.implode()))
+    assert are.height == kept.select("nir", "mois").n_unique()
+    zeros = kept.filter(pl.col("montant_are").cast(pl.Float64) == 0).select("nir", "mois").n_unique()
+    assert are.filter(pl.col("amount") == 0).height == zeros > 0
+
+
 def test_france_travail_rsa_recipient_is_read_as_a_receipt(territory: Territory, agreement: ExchangeAgreement,
                                                            tmp_path: Path) -> None:
     """« bénéficiaire du RSA » (O/N) of the France Travail extract: a yes is an RSA receipt of that person and
@@ -282,10 +300,9 @@ def test_france_travail_rsa_recipient_is_read_as_a_receipt(territory: Territory,
             .select("nir", "mois").unique())
     assert rec.height == said.height > 0
     assert sorted(rec.get_column("month").dt.strftime("%Y-%m").unique()) == sorted(said.get_column("mois").unique())
-    # the same persons as the extract's other rows (ARE resources of the same person share the pseudonym)
+    # the same persons as the extract's other rows (its ARE rows, 0 included, share the pseudonym)
     are = pl.read_parquet(report.outputs["resources"])
-    both = raw.with_row_index("line", offset=2).filter(yes & (pl.col("montant_are").cast(pl.Float64) > 0)
-                                                       & ~pl.col("line").is_in(q.implode())).select("nir").unique()
+    both = raw.with_row_index("line", offset=2).filter(yes & ~pl.col("line").is_in(q.implode())).select("nir").unique()
     assert rec.join(are, on=["person_id", "month"]).select("person_id").n_unique() == both.height
     old = tmp_path / "old.csv"
     raw.drop("beneficiaire_rsa").write_csv(old)
