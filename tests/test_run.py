@@ -714,13 +714,17 @@ def test_the_rules_stage_leaves_out_a_territory_the_rules_do_not_model(quick_run
 
 def test_a_month_missing_from_an_agency_s_extracts_is_said(tmp_path):
     """The DRM's extracts hold no row of April 2026 between July 2025 and June 2026 (a monthly file lost): the run
-    says so (its ingest note and log); the DGFiP's yearly rows and an agency with every month are not said."""
+    says so (its ingest note and log); the DGFiP's yearly rows, an agency with every month and one with too few rows
+    around its empty month (``HOLE_MIN_ROWS``: nobody's income that month is as likely) are not said."""
+    from nonrecours.core.resources import HOLE_MIN_ROWS
     from nonrecours.run import _months_missing
 
     ws = tmp_path / "workspace"
     (ws / "resources").mkdir(parents=True)
     months = [dt.date(2025, 7 + k, 1) if k < 6 else dt.date(2026, k - 5, 1) for k in range(12)]
-    for agency, held in (("drm", [m for m in months if m != dt.date(2026, 4, 1)]), ("caf", months),
+    held_but_april = [m for m in months if m != dt.date(2026, 4, 1)]
+    for agency, held in (("drm", held_but_april * HOLE_MIN_ROWS), ("caf", months * HOLE_MIN_ROWS),
+                         ("msa", held_but_april * (HOLE_MIN_ROWS - 1)),
                          ("dgfip", [dt.date(2025, 1, 1), dt.date(2025, 12, 1)])):
         pl.DataFrame({"source_agency": [agency] * len(held), "month": held}).write_parquet(
             ws / "resources" / f"{agency}-x.parquet")

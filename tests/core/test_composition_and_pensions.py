@@ -426,14 +426,18 @@ def test_a_month_missing_from_the_whole_extract_is_estimated_not_zero():
     res += [["x", mo, "pension_net", Decimal("900.00"), *_p("drm")] for mo in held]
     res += [["y", mo, "salary_net", Decimal("1000.00"), *_p("drm")] for mo in held if mo > april]
     res += [["v", mo, "salary_net", Decimal("1200.00"), *_p("drm")] for mo in held if mo < dt.date(2026, 3, 1)]
-    people = [_person(p, dt.date(1985 if p != "x" else 1950, 1, 1), agency="cnam") for p in ("w", "x", "y", "v")]
-    mems = [m for p in ("w", "x", "y", "v") for m in _head(p, f"{p.upper()}1", f"{p.upper()}1", "cnam")]
+    # three more earners: the months around April hold five rows or more (``HOLE_MIN_ROWS``)
+    res += [[f, mo, "salary_net", Decimal("1500.00"), *_p("drm")] for f in ("f1", "f2", "f3") for mo in held]
+    who = ("w", "x", "y", "v", "f1", "f2", "f3")
+    people = [_person(p, dt.date(1985 if p != "x" else 1950, 1, 1), agency="cnam") for p in who]
+    mems = [m for p in who for m in _head(p, f"{p.upper()}1", f"{p.upper()}1", "cnam")]
     core = build_month(_tables(people, mems, res), M)
     got = core.inputs.individu_monthly.filter(pl.col("month") == april).select(
-        "person_id", "salary_net", "pension_net", "pension_gross").sort("person_id").rows()
+        "person_id", "salary_net", "pension_net", "pension_gross").filter(
+        ~pl.col("person_id").str.starts_with("f")).sort("person_id").rows()
     # v: no income that month (no row, every input 0)
     assert got == [("w", 450.0, 0.0, 0.0), ("x", 0.0, 900.0, 990.0), ("y", 500.0, 0.0, 0.0)]
-    unk = core.unknowns.filter(pl.col("month") == april).filter(
+    unk = core.unknowns.filter((pl.col("month") == april) & ~pl.col("id").str.starts_with("f")).filter(
         pl.col("input").is_in(["salary_net", "pension_net", "pension_gross"]))
     assert sorted(unk.select("id", "input", "low", "central", "high", "informed").rows()) == [
         ("w", "salary_net", 337.5, 450.0, 562.5, True),
@@ -443,6 +447,32 @@ def test_a_month_missing_from_the_whole_extract_is_estimated_not_zero():
     assert unk["reason"].str.starts_with("mois absent de tout l'extrait du DRM de l'Assurance retraite (04/2026)").all()
     assert core.unknowns.filter((pl.col("month") == dt.date(2026, 3, 1))
                                 & pl.col("input").is_in(["salary_net", "pension_net"])).height == 0
+
+
+def test_a_month_without_a_row_in_a_small_file_is_no_lost_file():
+    """A CAF file of two dossiers whose members earned nothing in July and from November to February: each of those
+    months, with no row, was read as a file lost in transfer and estimated from the months around it (1,575 € and
+    825 € of salary where the person earned nothing, a housing aid of 217 € read as 78 €: an outside tester's
+    probe11, run5). With fewer than ``HOLE_MIN_ROWS`` rows on either side, nobody earning that month is as likely:
+    the zeros stay, nothing is estimated, the run says no month is missing."""
+    from nonrecours.core.resources import HOLE_MIN_ROWS, months_held
+
+    months = [dt.date(2025, 6 + k, 1) if k < 7 else dt.date(2026, k - 6, 1) for k in range(13)]
+    off = {dt.date(2025, 7, 1), dt.date(2025, 11, 1), dt.date(2025, 12, 1), dt.date(2026, 1, 1), dt.date(2026, 2, 1)}
+    res = [[p, mo, "salary_net", Decimal(a), *_p("caf")] for p, a in (("e", "1575.00"), ("g", "750.00"))
+           for mo in months if mo not in off]
+    people = [_person(p, dt.date(1985, 1, 1)) for p in ("e", "g")]
+    mems = [m for p in ("e", "g") for m in _head(p, f"{p.upper()}1", f"{p.upper()}1", "caf")]
+    core = build_month(_tables(people, mems, res), M)
+    monthly = core.inputs.individu_monthly
+    assert monthly.filter(pl.col("month") == dt.date(2025, 8, 1)).height == 2  # the months held: their salaries
+    assert monthly.filter(pl.col("month").is_in(list(off)) & (pl.col("salary_net") > 0)).is_empty()
+    assert core.unknowns.filter(pl.col("reason").str.starts_with("mois absent de tout")).is_empty()
+    # the same months in a file of five rows a month around them: lost months
+    held = pl.DataFrame({"agency": "caf", "month": [m for m in months if m not in off],
+                         "len": HOLE_MIN_ROWS}).with_columns(pl.col("month").cast(pl.Date))
+    assert months_held(held)["w_holes"].to_list() == [sorted(off)]
+    assert months_held(held.with_columns(pl.lit(HOLE_MIN_ROWS - 1).alias("len")))["w_holes"].to_list() == [[]]
 
 
 def test_a_minor_no_family_agency_lists_is_nobodys_claimant():
