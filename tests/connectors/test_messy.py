@@ -560,6 +560,30 @@ def test_a_payment_and_its_regularisation_in_one_month_are_netted(territory: Ter
     assert not {Decimal("500.00"), Decimal("-30.00"), Decimal("100.00")} & amounts
 
 
+def test_a_child_listed_in_two_dossiers_is_counted_and_said(territory: Territory, agreement: ExchangeAgreement,
+                                                             tmp_path: Path, caplog) -> None:
+    """A child in alternating custody, listed by each parent's dossier from the same month (no layout field says it;
+    an outside tester's probe10, H7): one membership is kept by key, the other line is no silent duplicate: the
+    report counts the person listed in two units, the log says it."""
+    lines = [x for x in _lines(territory.extracts["msa"], "cp1252") if x]
+    header = lines[0].split(";")
+    lien, nature, dossier = header.index("LIEN"), header.index("NATURE"), header.index("NUM_DOSSIER")
+    child = next(i for i, x in enumerate(lines[1:], start=1)
+                 if x.split(";")[lien] == "ENF" and x.split(";")[nature] == "MEMBRE")
+    other = next(x.split(";")[dossier] for x in lines[1:] if x.split(";")[dossier] != lines[child].split(";")[dossier])
+    cells = lines[child].split(";")
+    cells[dossier] = other
+    lines.append(";".join(cells))
+    with caplog.at_level(logging.WARNING, logger="nonrecours"):
+        report = _run(_write(tmp_path / "msa.csv", lines, "cp1252"), "msa", agreement, tmp_path / "o")
+    # the famille and the ménage (the dossier stands for both)
+    assert report.tables["unit_memberships"].keys_in_two_units == 2
+    assert any("2 memberships (a person and a kind of unit) name two units" in r.getMessage() for r in caplog.records)
+    # the territory's own file lists nobody twice
+    clean = _run(territory.extracts["msa"], "msa", agreement, tmp_path / "clean")
+    assert clean.tables["unit_memberships"].keys_in_two_units == 0
+
+
 def test_quoted_values_hold_separators_and_line_breaks(territory: Territory, agreement: ExchangeAgreement,
                                                        tmp_path: Path) -> None:
     """RFC 4180 quoting: "DUPONT; DIT MARTIN" and a quoted line break are valid rows; later lines keep their

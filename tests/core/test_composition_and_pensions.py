@@ -544,3 +544,22 @@ def test_facts_two_agencies_give_differently_are_counted():
         "persons_nationality_differs": 1, "persons_sex_differs": 0, "persons_birth_month_differs": 0,
         "persons_commune_differs": 1}
     assert _row(core.inputs.individu, "person_id", "a")["nationality_group"].item() == "FR"
+
+
+def test_a_child_in_two_dossiers_of_one_agency_is_evaluated_once_and_counted():
+    """Separated parents each with a CAF dossier, their son listed in both (alternating custody: no layout field
+    says it; an outside tester's probe10, H7): the son is in one famille, the same one on every run, and the core
+    counts the person listed twice; each parent keeps a famille of their own."""
+    people = [_person("f", dt.date(1988, 1, 1)), _person("m", dt.date(1990, 1, 1)), _person("k", dt.date(2016, 1, 1))]
+    mems = [*_head("f", "F7", "F7", "caf"), *_head("m", "M7", "M7", "caf"),
+            _mem("k", "famille", "F7", "enfant", "caf"), _mem("k", "menage", "F7", "enfant", "caf"),
+            # in the mother's dossier since a later month (one agency's two lines of one start are one canonical key:
+            # ingest keeps one, and counts it, ``IngestReport.units_listing_a_person_twice``)
+            _mem("k", "famille", "M7", "enfant", "caf", since=dt.date(2024, 3, 1)),
+            _mem("k", "menage", "M7", "enfant", "caf", since=dt.date(2024, 3, 1))]
+    runs = [build_month(_tables(people, mems), M) for _ in range(3)]
+    fams = [_row(core.inputs.individu, "person_id", "k")["famille_id"].to_list() for core in runs]
+    assert fams == [["caf:M7"]] * 3  # the later start
+    ind = runs[0].inputs.individu
+    assert set(_row(ind, "famille_role", "demandeur")["famille_id"]) == {"caf:F7", "caf:M7"}
+    assert _conflicts(runs[0])["famille_in_two_dossiers"] == 1

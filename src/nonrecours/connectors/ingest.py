@@ -92,6 +92,10 @@ class TableCount:
     regularisations_netted: int = 0
     """Negative lines added to their key's payment line (``TableSpec.netted``): emitted = written + dropped +
     netted."""
+    keys_in_two_units: int = 0
+    """Keys whose lines name two units or more (``unit_memberships``: a person one agency lists in two of its
+    dossiers from the same month, a child in alternating custody listed by each parent): one line kept, the last,
+    and the others among ``duplicate_keys_dropped``, counted here and logged so the agency hears of it."""
 
 
 @dataclass
@@ -552,6 +556,12 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
             batches.close()
         finally:
             _cleanup(work, out if created and not ok else None)
+    for table, count in report.tables.items():
+        if count.keys_in_two_units:
+            log.warning("%s: %s: %d memberships (a person and a kind of unit) name two units from the same month (a "
+                        "child in alternating custody in each parent's dossier?): the last line kept, the person "
+                        "evaluated in that unit alone",
+                        path.name, table, count.keys_in_two_units)
     for table in _AMOUNT_TABLES:
         if (count := report.tables.get(table)) is not None and count.duplicate_keys_dropped:
             log.warning("%s: %s: %d lines replaced by a later line of the same key (person or dossier, month, kind): "
@@ -824,9 +834,15 @@ def _finish(report: IngestReport, out: Path, stem: str, file: str, fault_parts: 
                          .with_columns((pl.col(spec.netted) + pl.col(_NETTED).fill_null(0)).cast(dtype))
                          .drop(_NETTED))
                 netted = winners.select(pl.col(_NETTED).is_not_null().sum()).collect().item()
+        two_units = 0
+        if spec.key and "unit_id" in spec.schema and "unit_id" not in spec.key and emitted[table]:
+            two_units = (pl.scan_parquet(table_parts[table]).group_by(list(spec.key))
+                         .agg(pl.col("unit_id").n_unique()).filter(pl.col("unit_id") > 1).select(pl.len())
+                         .collect(engine="streaming").item())
         parts.drop(LINE, ROW).sink_parquet(tpath)
         written = pl.scan_parquet(tpath).select(pl.len()).collect().item()
         report.tables[table] = TableCount(rows_emitted=emitted[table],
                                           duplicate_keys_dropped=emitted[table] - written - netted,
-                                          regularisations_netted=netted, rows_written=written)
+                                          regularisations_netted=netted, rows_written=written,
+                                          keys_in_two_units=two_units)
         report.outputs[table] = str(tpath)

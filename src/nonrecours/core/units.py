@@ -127,8 +127,10 @@ def _choose(members: pl.DataFrame, payers: pl.DataFrame, config: CoreConfig) -> 
         pl.when(pl.col("unit_kind") == "foyer_fiscal").then(pl.col("source_agency") != "dgfip")
         .otherwise(~pl.col("_paid")).alias("_k1"), news.alias("_news"))
     ranked = ranked.with_columns(_belied_by_declaration(members, ranked).alias("_belied"))
+    # ties (one agency's two dossiers listing a person alike: a child in alternating custody, listed by each parent)
+    # keep the extract's order, whatever the sort's threads do
     chosen = ranked.sort(["_k1", "_belied", "_news", "valid_from", "_order"],
-                         descending=[False, False, True, True, False]) \
+                         descending=[False, False, True, True, False], maintain_order=True) \
         .unique(subset=["person_id", "unit_kind"], keep="first", maintain_order=True).drop("_news", "_belied")
     # Conflicts: two agencies put a person in units of different sizes or with different roles.
     size = members.group_by("source_agency", "unit_kind", "unit_id").agg(pl.len().alias("_size"))
@@ -141,6 +143,11 @@ def _choose(members: pl.DataFrame, payers: pl.DataFrame, config: CoreConfig) -> 
         k = per.filter(pl.col("unit_kind") == kind)
         counts[f"{kind}_composition_differs"] = k.filter(pl.col("_sizes") > 1).height
         counts[f"{kind}_role_differs"] = k.filter(pl.col("_roles") > 1).height
+    # a person one agency lists in two of its dossiers this month (a child in alternating custody, listed by each
+    # parent: no layout says it): evaluated in one famille, counted (the other parent's benefits miss the child)
+    counts["famille_in_two_dossiers"] = (
+        members.filter(pl.col("unit_kind") == "famille").group_by("person_id", "source_agency")
+        .agg(pl.col("unit_id").n_unique()).filter(pl.col("unit_id") > 1).select("person_id").n_unique())
     return chosen, counts
 
 

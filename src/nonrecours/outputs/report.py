@@ -80,6 +80,8 @@ CONFLICT_LABELS = {
     "adult_child_left_famille": "enfants d'un dossier âgés de 25 ans ou plus, évalués dans leur propre famille",
     "famille_composition_differs": "familles dont la composition diffère selon les sources",
     "famille_role_differs": "familles où un rôle diffère selon les sources",
+    "famille_in_two_dossiers": "personnes qu'un organisme liste dans deux de ses dossiers ce mois (une garde "
+                               "alternée ?) : évaluées dans un seul",
     "foyer_fiscal_composition_differs": "foyers fiscaux dont la composition diffère selon les sources",
     "foyer_fiscal_role_differs": "foyers fiscaux où un rôle diffère selon les sources",
     "menage_built": "ménages reconstitués",
