@@ -107,3 +107,30 @@ def test_a_workspace_path_that_is_no_folder_is_a_usage_error(tmp_path: Path) -> 
                                        "--out", str(tmp_path / "out")])
         assert res.exit_code == 2, res.output
         assert f"the workspace {given} is not a folder" in res.output and tail in res.output
+
+
+def test_a_file_of_another_type_of_the_same_kind_is_read_as_the_canonical_type(tmp_path: Path) -> None:
+    """A team's own file of amounts as floats or as wide decimals, beside the ones ingest wrote: each is read cast to
+    the canonical type (scanned together, Polars refused the mix: « data type mismatch », exit 1, an outside tester's
+    probe13)."""
+    _paid(tmp_path, "caf")
+    for agency, dtype in (("msa", pl.Float64), ("cnav", pl.Decimal(38, 2))):
+        path = _paid(tmp_path, agency)
+        pl.read_parquet(path).with_columns(pl.col("amount").cast(dtype)).write_parquet(path)
+    got = scan_workspace(tmp_path)["benefits_paid"].collect()
+    assert got.height == 3 and got.schema["amount"] == BENEFITS_PAID.schema["amount"]
+    assert got.get_column("amount").to_list() == [Decimal("500.00")] * 3
+
+
+def test_detect_reads_a_code_column_written_as_text(damaged: Path, tmp_path: Path) -> None:
+    """The tester's ws_a: the CAF's memberships with ``role`` as text instead of its code type: read, the same flags
+    as the workspace ingest wrote (before: exit 1, « unexpected SchemaError »)."""
+    path = damaged / "unit_memberships" / "caf-caf.parquet"
+    args = ["detect", "--workspace", str(damaged), "--month", "2026-06", "--out"]
+    clean = CliRunner().invoke(app, [*args, str(tmp_path / "clean")])
+    assert clean.exit_code == 0, clean.output
+    pl.read_parquet(path).with_columns(pl.col("role").cast(pl.String)).write_parquet(path)
+    res = CliRunner().invoke(app, [*args, str(tmp_path / "out")])
+    assert res.exit_code == 0, res.output
+    flags = [pl.read_parquet(tmp_path / d / "flags.parquet") for d in ("clean", "out")]
+    assert flags[0].height > 0 and flags[0].equals(flags[1])

@@ -137,12 +137,27 @@ def _latest_per_key(name: str, files: list[Path]) -> pl.LazyFrame:
 
     spec = TABLES.get(name)
     agencies = [file_agency(f) for f in files]
+    casts = _casts(files, spec.schema if spec is not None else {})
     if spec is None or not spec.key or len(set(agencies)) == len(agencies):
-        return pl.scan_parquet(files)
+        if not any(casts.values()):
+            return pl.scan_parquet(files)
+        return pl.concat([pl.scan_parquet(f).cast(casts[f]) for f in files])  # type: ignore[arg-type]
     order = ingest_sequences(files[0].parent.parent)
-    lf = pl.concat([pl.scan_parquet(f).with_columns(pl.lit(order.get(f.stem), pl.Int64).alias("sequence"))
-                    for f in files])
+    lf = pl.concat([pl.scan_parquet(f).cast(casts[f])  # type: ignore[arg-type]
+                    .with_columns(pl.lit(order.get(f.stem), pl.Int64).alias("sequence")) for f in files])
     return latest_first(lf).unique(subset=list(spec.key), keep="first", maintain_order=True).drop("sequence")
+
+
+def _casts(files: list[Path], schema: dict[str, pl.DataType]) -> dict[Path, dict[str, pl.DataType]]:
+    """Per file, its columns of another type than the canonical one but of its kind (``workspace_files`` accepted
+    them: a team's own file of floats for amounts, text for codes), cast to it: scanned together with the files
+    ingest wrote, Polars refused the mix (« data type mismatch for column role », exit 1: an outside tester's
+    probe13, 7 December 2026). Read from the footers ``workspace_files`` read already (cheap)."""
+    out: dict[Path, dict[str, pl.DataType]] = {}
+    for f in files:
+        have = pl.read_parquet_schema(f)
+        out[f] = {c: t for c, t in schema.items() if c in have and have[c] != t}
+    return out
 
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
