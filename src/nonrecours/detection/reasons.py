@@ -425,6 +425,26 @@ SUBSIDIARY_DUE = ("rsa_subsidiarite_appliquee", "paje_base_droit", "paje_base_re
 rule ``rsa_subsidiarite_appliquee``, CASF art. L262-10): named on its flag, to be claimed with it."""
 
 
+PPA_HOUSING = ("aide_logement", "aide_logement_retenue", "ppa_forfait_logement_plein", "ppa_forfait_logement")
+"""The prime d'activité's columns that say how much it would lose once the housing aid due is received."""
+
+
+def _ppa_housing_line() -> pl.Expr:
+    """« Si l'aide au logement due … est aussi demandée, la prime d'activité baisse … » where the housing aid is due
+    above what is paid: the prime d'activité counts the aid received only (CSS art. R844-3), so its estimate is the
+    one of a claim alone; claiming both, its forfait logement grows up to the aid due. Two outside testers
+    (probe10, probe11) found an outreach row adding both at full: 20 % more than what claiming both gives."""
+    c = pl.col
+    due = c("aide_logement").clip(lower_bound=0.0)
+    less = pl.min_horizontal(pl.min_horizontal(due, c("ppa_forfait_logement_plein")) - c("ppa_forfait_logement"),
+                             c("amount_central")).clip(lower_bound=0.0)
+    return pl.when((due > c("aide_logement_retenue") + 0.005) & (less > 0.005)).then(
+        pl.lit("Si l'aide au logement due (") + _euros(due) + pl.lit(" par mois) est aussi demandée et versée, la "
+                                                                    "prime d'activité baisse de son forfait logement : "
+                                                                    "jusqu'à ")
+        + _euros(less) + pl.lit(" par mois de moins (CSS art. R844-3)."))
+
+
 def _subsidiary_line() -> pl.Expr:
     """« Montant compté avec … dues » where the RSA counts a family benefit or the housing aid due above what is
     paid: the caseworker sees why the amount is below a simulator's run on the payments, and what to claim too."""
@@ -509,8 +529,11 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                  else pl.lit(False).alias("_other_central"))
         # the RSA's benefits counted due, when its rule set has the subsidiarity
         subsidiary = list(SUBSIDIARY_DUE) if benefit == "rsa" and set(SUBSIDIARY_DUE) <= set(fam.columns) else []
-        part = part.join(fam.select("famille_id", *[c for c, _ in conds], other, *subsidiary), on="famille_id",
-                         how="left")
+        # the prime d'activité's forfait logement, once the housing aid due is received too
+        housing = [c for c in PPA_HOUSING if c not in subsidiary] if (
+            benefit == "ppa" and set(PPA_HOUSING) <= set(fam.columns)) else []
+        part = part.join(fam.select("famille_id", *[c for c, _ in conds], other, *subsidiary, *housing),
+                         on="famille_id", how="left")
         part = part.join(facts, on="_row", how="left").join(_deciding_named(part, years), on="_row", how="left")
         name = BENEFIT_FR[benefit]
         if row.kind == "amount":
@@ -710,6 +733,8 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                 pl.element().replace_strict(BENEFIT_FR, default=pl.element())).list.join(", ") + pl.lit(".")))
         if subsidiary:
             lines.append(_subsidiary_line())
+        if housing:
+            lines.append(_ppa_housing_line())
         if "_unid_payer" in part.columns:  # a payment that may be theirs, its payee's NIR unusable (``detect``)
             by_number = (pl.col("_unid_number").fill_null(False) if "_unid_number" in part.columns
                          else pl.lit(False))

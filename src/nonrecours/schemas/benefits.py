@@ -212,7 +212,9 @@ CATALOGUE: tuple[Benefit, ...] = (
             residence_right="CASF art. L262-6"),
     Benefit("ppa", "ppa", "amount", "prime d'activité", "prime d'activité", "ppa", "caf",
             "CSS art. L841-1 et L843-1 (CAF, MSA)", 3, payers=("caf", "msa"), feminine=True, resource_months=3,
-            young_dependant_age="minima_sociaux.rsa.age_pac"),
+            young_dependant_age="minima_sociaux.rsa.age_pac",
+            # at the month: what its flag says it would lose once a housing aid due is received (R844-3)
+            extra_rules=("ppa_forfait_logement_plein", "ppa_forfait_logement")),
     Benefit("aspa", "aspa", "amount", "allocation de solidarité aux personnes âgées (ASPA)", "ASPA", "aspa",
             "cnav", "CSS art. L815-1 et L815-7 (caisses de retraite : CNAV/Carsat, MSA)", 6,
             payers=("cnav", "msa"), feminine=True, claim_layouts=("cnav", "msa"), paid_with="pension_net",

@@ -148,16 +148,24 @@ def ppa_montant_forfaitaire(f: Famille):
     return where(f.rsa_majore_eligibilite, majore, base * taux)
 
 
-@rule(entity="famille", dtype="float", label="forfait logement de la prime d'activité", ref="CSS art. R844-3")
-def ppa_forfait_logement(f: Famille):
-    """The forfait is computed on the montant forfaitaire of at most three persons."""
+@rule(entity="famille", dtype="float", label="forfait logement de la prime d'activité à taux plein",
+      ref="CSS art. R844-3")
+def ppa_forfait_logement_plein(f: Famille):
+    """The forfait a housing aid of at least its amount brings: computed on the montant forfaitaire of at most three
+    persons. What a famille's prime d'activité loses once the housing aid it is due is received."""
     n = f.nb_parents + f.ppa_nb_enfants
     base = param(f"{P}.montant_de_base") * (
         1 + where(n >= 2, param(f"{P}.majoration.deuxieme_personne"), 0.0)
         + where(n >= 3, param(f"{P}.majoration.troisieme_personne"), 0.0))
-    forfait = base * where(n <= 1, param(f"{P}.forfait_logement.taux_1_personne"),
-                           where(n == 2, param(f"{P}.forfait_logement.taux_2_personnes"),
-                                 param(f"{P}.forfait_logement.taux_3_personnes_ou_plus")))
+    return base * where(n <= 1, param(f"{P}.forfait_logement.taux_1_personne"),
+                        where(n == 2, param(f"{P}.forfait_logement.taux_2_personnes"),
+                              param(f"{P}.forfait_logement.taux_3_personnes_ou_plus")))
+
+
+@rule(entity="famille", dtype="float", label="forfait logement de la prime d'activité", ref="CSS art. R844-3")
+def ppa_forfait_logement(f: Famille):
+    """Up to the housing aid received (or the whole forfait for a famille housed without cost)."""
+    forfait = f.ppa_forfait_logement_plein
     aide = where(f.aide_logement_retenue > 0, f.aide_logement_retenue, 0.0)
     return maximum(minimum(aide, forfait), where(f.avantage_nature_logement, forfait, 0.0))
 
