@@ -622,6 +622,32 @@ def test_quoted_values_hold_separators_and_line_breaks(territory: Territory, agr
     assert not find_leaks(str(err.value), names=territory.names)
 
 
+def test_a_comma_export_of_a_decimal_comma_layout_is_not_read_shifted(territory: Territory,
+                                                                      agreement: ExchangeAgreement,
+                                                                      tmp_path: Path) -> None:
+    """The CPAM's file exported with commas as separators, its decimal commas unquoted: every line with an amount
+    holds one field too many, its last empty. Read as a trailing separator on every line, each was shifted by one
+    column from the amount on (an invalidity pension of 845,30 € read 845 €, and 30 € of ASI nobody paid: an
+    outside tester's probe12). Each such line is quarantined « 18 fields where 17 expected », whatever their
+    number; a line whose amounts hold no comma is read."""
+    raw = pl.read_csv(territory.extracts["cnam"], separator=";", infer_schema=False).head(12)
+    raw = raw.with_columns(pl.lit("845,30").alias("MONTANT_PENSION_INVALIDITE"), pl.lit("0").alias("MONTANT_ASI"),
+                           pl.lit("0").alias("MONTANT_PARTICIPATION"),
+                           *[pl.lit(None, dtype=pl.String).alias(c) for c in raw.columns[raw.columns.index(
+                               "MONTANT_ASI") + 1:]])
+    header = ",".join(raw.columns)
+    body = [",".join("" if v is None else v for v in row) for row in raw.rows()]
+    body[0] = body[0].replace("845,30", "845")  # one line without a decimal comma: its own count of fields
+    src = tmp_path / "cnam.csv"
+    src.write_text("\n".join([header, *body]) + "\n", encoding="utf-8")
+    report = _run(src, "cnam", agreement, tmp_path / "o")
+    n = len(raw.columns)
+    got = _quarantine(report).filter(pl.col("reason") == f"{n + 1} fields where {n} expected (separator inside a "
+                                                           "value?)")
+    assert got.height == 11 and report.rows_accepted == 1
+    assert "benefits_paid" not in report.tables or report.tables["benefits_paid"].rows_written == 0
+
+
 def test_eea_residence_years_rsdae_and_unknown_birth_day_are_kept(territory: Territory,
                                                                   agreement: ExchangeAgreement,
                                                                   tmp_path: Path) -> None:

@@ -713,6 +713,8 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
     header_text = sep.join(names)
     # the header ends with separators of its own (« ...;DATE;; »): a record's empty trailing fields are its convention
     trailing_header = len(_split_header(_header_line(path, mapping) or "", sep, mapping.quote)) > len(names)
+    # commas as separators in a layout of decimal commas: an amount unquoted splits in two on every line
+    ambiguous = sep == "," and any(f.decimal_comma for r in mapping.records for f in r.fields)
     removed: list[pl.DataFrame] = []
     no_value: list[pl.Series] = []
     marks = "".join(_in_class(c) for c in {sep, mapping.quote or sep})
@@ -731,7 +733,8 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
             # a repeated header (two exports joined: its byte-order mark, its empty trailing names) is the header
             repeated = unquoted.str.strip_prefix("\ufeff").str.strip_chars_end(f"{sep} \t") == header_text
             no_value_line = pl.col(TEXT).str.contains(f"^[{marks}\\s]*$") & pl.col(TEXT).str.contains(f"[{marks}]")
-            shifted = _one_field_too_many(df, head, sep, mapping.quote, len(names), no_value_line, trailing_header)
+            shifted = _one_field_too_many(df, head, sep, mapping.quote, len(names), no_value_line, trailing_header,
+                                          ambiguous)
             reason = (pl.when(pl.col(LINE) < head).then(pl.lit(BLANK_LINE))
                       .when((pl.col(LINE) > head) & repeated).then(pl.lit("repeated header line"))
                       .when(shifted).then(pl.lit(f"{len(names) + 1} fields where {len(names)} expected (separator "
@@ -759,14 +762,17 @@ def _normalised_copy(path: Path, mapping: ExtractMapping, names: list[str], out:
 
 
 def _one_field_too_many(df: pl.DataFrame, head: int, sep: str, quote: str | None, n: int, no_value_line: pl.Expr,
-                        trailing_header: bool) -> pl.Expr:
+                        trailing_header: bool, ambiguous: bool = False) -> pl.Expr:
     """The lines of a chunk that hold one field too many, the last empty: DuckDB's reader takes that empty field
     for a trailing separator and reads the line, so a value holding the separator unquoted (« LAFON; DIT
     PIERROT », ``1234,56`` in a comma file) on a line whose last field is blank was read shifted by one column
     (quarantined only where a shifted value failed its type; ``1234,56,,`` read 1,234 € and 56 days). Such
     lines are a field too many when the file's records do not end with a separator: the header has none of its
     own, and in the chunk they are no more than the lines of the right count. Only lines without a quote are
-    counted (a quoted value may hold the separator or run over lines)."""
+    counted (a quoted value may hold the separator or run over lines). ``ambiguous``: commas separate the fields of
+    a layout whose amounts have decimal commas, so every line with an amount unquoted is one field too many: then
+    they are, however many (an outside tester's comma export of the CPAM's file, every line « ,845,30,,, »: read
+    as 845 € of pension and 30 € of ASI nobody paid, all accepted; probe12, 7 December 2026)."""
     if trailing_header:
         return pl.lit(False)
     plain = (pl.col(LINE) > head) & ~no_value_line
@@ -775,7 +781,7 @@ def _one_field_too_many(df: pl.DataFrame, head: int, sep: str, quote: str | None
     seps = pl.col(TEXT).str.count_matches(sep, literal=True)
     over = plain & (seps == n) & pl.col(TEXT).str.strip_chars_end(" \t").str.ends_with(sep)
     over_n, right_n = df.select(over.sum().alias("over"), (plain & (seps == n - 1)).sum().alias("right")).row(0)
-    return over if 0 < over_n <= right_n else pl.lit(False)
+    return over if over_n > 0 and (ambiguous or over_n <= right_n) else pl.lit(False)
 
 
 def _in_class(char: str) -> str:
