@@ -648,6 +648,22 @@ def test_a_comma_export_of_a_decimal_comma_layout_is_not_read_shifted(territory:
     assert "benefits_paid" not in report.tables or report.tables["benefits_paid"].rows_written == 0
 
 
+def test_an_optional_column_absent_is_said(territory: Territory, agreement: ExchangeAgreement, tmp_path: Path,
+                                           caplog) -> None:
+    """A CPAM file without its optional ``DATE_OPPOSITION`` and CSS claim columns: read, but the report lists them
+    and the log says their content is not read (before: two objections to contact and two claims lost without a
+    word, an outside tester's probe12); the territory's own file lacks none."""
+    raw = pl.read_csv(territory.extracts["cnam"], separator=";", infer_schema=False)
+    gone = ["DATE_OPPOSITION", "CSS_EVENEMENT", "CSS_PRESTATION", "CSS_DATE_EVENEMENT"]
+    raw.drop(gone).write_csv(tmp_path / "cnam.csv", separator=";")
+    with caplog.at_level(logging.WARNING, logger="nonrecours"):
+        report = _run(tmp_path / "cnam.csv", "cnam", agreement, tmp_path / "o")
+    assert report.optional_columns_absent == sorted(gone)
+    said = [r.getMessage() for r in caplog.records if "optional columns absent" in r.getMessage()]
+    assert said and all(c in said[0] for c in gone)
+    assert _run(territory.extracts["cnam"], "cnam", agreement, tmp_path / "clean").optional_columns_absent == []
+
+
 def test_eea_residence_years_rsdae_and_unknown_birth_day_are_kept(territory: Territory,
                                                                   agreement: ExchangeAgreement,
                                                                   tmp_path: Path) -> None:

@@ -163,6 +163,12 @@ class IngestReport:
     file's columns), sorted: the core reads a benefit's payments as known only from payers whose extracts carry
     them (``core.workspace.recorded_layouts``; a CPAM file without ``MONTANT_ASI`` says nothing of the ASI paid).
     None only in a report written before this field existed."""
+    optional_columns_absent: list[str] | None = None
+    """The layout's optional columns the file's header lacks (CSV, Parquet; sorted), identifiers aside: what they
+    carry is not read from this extract, unknown rather than none (a CPAM file without ``DATE_OPPOSITION`` reports
+    no objection to contact: its people's objections are not known, not absent). Logged as a warning; an outside
+    tester's files (probe12) lost objections, claims and RSA receipts this way without a word. None for a
+    fixed-width file (no header) or a report written before this field existed."""
     sequence: int | None = None
     """The extract's place in the order its workspace's extracts were ingested (``next_sequence``): of two extracts
     of one agency with the same extract date, the rows of the one ingested last are read (a correction listed after
@@ -358,14 +364,21 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
         adaptations.append("DOS end-of-file mark (0x1A) as the last byte of the file: dropped")
     for note in adaptations:
         log.warning("%s: %s", path.name, note)
+    present = None if mapping.format == "fixed_width" else set(read_header(path, mapping))
+    absent = None if present is None else sorted(
+        {f.source for rec in mapping.records for f in rec.fields
+         if not f.required and f.type not in _NOT_READ and f.source not in present})
+    if absent:
+        log.warning("%s: optional columns absent, what they carry is not read from this extract (unknown, not "
+                    "none): %s", path.name, ", ".join(absent))
     report = IngestReport(agency=mapping.agency, file=path.name, extract_id=extract_id,
                           extract_date=extract_date.isoformat(), key_id=key.key_id,
                           return_key_id=return_key.key_id if return_key is not None else None,
                           adaptations=adaptations,
                           famille_payments_on_member_lines=mapping.famille_payments_on_member_lines,
                           resource_kinds=sorted(mapping.resource_kinds),
-                          payment_benefits=sorted(mapping.payment_benefits(
-                              None if mapping.format == "fixed_width" else set(read_header(path, mapping)))))
+                          payment_benefits=sorted(mapping.payment_benefits(present)),
+                          optional_columns_absent=absent)
     date_ref, count_ref = mapping.extract_date_from, mapping.record_count_from
     emits = [e for rec in mapping.records for e in rec.emits]
     if len(emits) > _EMITS:
@@ -574,6 +587,9 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
              report.rows_quarantined)
     return report
 
+
+_NOT_READ = ("identity",)
+"""Field types no emit reads (names, addresses): their absence loses nothing."""
 
 _AMOUNT_TABLES = ("resources", "benefits_paid")
 """Tables of monthly amounts: a key repeated in one extract is a correction, which the log says (persons and
