@@ -664,6 +664,20 @@ def test_an_optional_column_absent_is_said(territory: Territory, agreement: Exch
     assert _run(territory.extracts["cnam"], "cnam", agreement, tmp_path / "clean").optional_columns_absent == []
 
 
+@pytest.mark.parametrize("agency", ["cnam", "msa", "caf"])
+def test_a_compressed_extract_is_named_as_such(territory: Territory, agreement: ExchangeAgreement, tmp_path: Path,
+                                               agency: str) -> None:
+    """A text extract sent gzip-compressed: one clear fault on line 1, the same for every layout (before: « not
+    valid utf-8 », « lone carriage returns » or « not valid latin-1 » by agency, an outside tester's probe12)."""
+    import gzip
+
+    src = tmp_path / f"{agency}.gz"
+    src.write_bytes(gzip.compress(territory.extracts[agency].read_bytes()))
+    with pytest.raises(ExtractError, match="a gzip-compressed file: decompress it before ingest") as err:
+        ingest(src, default_mapping(agency), agreement, tmp_path / "o")
+    assert err.value.line == 1 and not (tmp_path / "o").exists()
+
+
 def test_eea_residence_years_rsdae_and_unknown_birth_day_are_kept(territory: Territory,
                                                                   agreement: ExchangeAgreement,
                                                                   tmp_path: Path) -> None:

@@ -60,6 +60,7 @@ from nonrecours.connectors.readers import (
     FAULT,
     LINE,
     TEXT,
+    check_not_compressed,
     ends_with_eof_mark,
     fit_to_header,
     iter_batches,
@@ -359,6 +360,8 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
     date_source = "given" if date_given else "file"
     if extract_date is None:  # the file's own date until a header record gives one; never the clock
         extract_date = dt.datetime.fromtimestamp(path.stat().st_mtime, tz=dt.UTC).date()
+    if mapping.format != "parquet" and path.is_file() and path.stat().st_size:
+        check_not_compressed(path)
     mapping, adaptations = fit_to_header(path, mapping)
     if mapping.format != "parquet" and ends_with_eof_mark(path):
         adaptations.append("DOS end-of-file mark (0x1A) as the last byte of the file: dropped")

@@ -139,11 +139,29 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
+_COMPRESSED = {b"\x1f\x8b": "gzip", b"PK\x03\x04": "zip", b"BZh": "bzip2", b"\xfd7zXZ\x00": "xz",
+               b"\x28\xb5\x2f\xfd": "zstd"}
+"""A compressed file's first bytes → its format (docs/connectors: extracts are read as plain text or Parquet)."""
+
+
+def check_not_compressed(path: Path) -> None:
+    """A text extract sent compressed (``extract.csv.gz``) is named as such: read as text, its first bytes were
+    « not valid utf-8 text », « lines end with a lone carriage return » or « not valid latin-1 », by agency (an
+    outside tester's probe12, 7 December 2026)."""
+    with path.open("rb") as fh:
+        start = fh.read(6)
+    for magic, kind in _COMPRESSED.items():
+        if start.startswith(magic):
+            raise ExtractError(f"a {kind}-compressed file: decompress it before ingest (extracts are read as plain "
+                               "text, or Parquet)", file=path.name, line=1)
+
+
 def _check_bom(path: Path, encoding: str) -> None:
     """A file declared latin-1 or cp1252 that starts with UTF-8's byte-order mark is UTF-8 (a spreadsheet's « CSV
     UTF-8 »): say so on line 1, rather than a header column « renamed » to ``ï»¿NAME`` or a first record of an
     unknown type. A file that starts with UTF-16's mark (a spreadsheet's « Unicode text » export) is named as such:
     read as any 8-bit text, its lines seemed to end in lone carriage returns, or its header was no text at all."""
+    check_not_compressed(path)
     with path.open("rb") as fh:
         start = fh.read(len(_UTF8_BOM))
     if start[:2] in _UTF16_BOMS:
