@@ -145,3 +145,17 @@ def test_the_markdown_gives_precision_and_recall_per_grade(territory):
         cells = rows[b].strip("| ").split(" | ")[1:]
         assert [int(cells[3 * k]) for k in range(4)] == [r["grades"][g]["flags"] for g in
                                                          ("certain", "probable", "possible", "all")], b
+
+
+def test_a_folder_given_wrong_is_said_as_such(tmp_path):
+    """``evaluate --truth nope``: exit 2 naming the folder and what it lacks (before: Polars' « No such file or
+    directory (os error 2): nope/take_up.parquet », an outside tester's probe13)."""
+    run = tmp_path / "run"
+    run.mkdir()
+    for name in ("summary.json", "units.parquet", "flags.parquet"):
+        (run / name).write_text("{}", encoding="utf-8")
+    runner = CliRunner()
+    res = runner.invoke(app, ["evaluate", "--run", str(run), "--truth", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "is no synthetic truth folder: take_up.parquet not found there" in res.output
+    res = runner.invoke(app, ["evaluate", "--run", str(tmp_path / "norun"), "--truth", str(tmp_path / "nope")])
+    assert res.exit_code == 2 and "is no detection run folder: summary.json" in res.output

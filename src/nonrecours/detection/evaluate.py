@@ -111,6 +111,12 @@ def _truth_engine(truth: Path) -> str:
 def evaluate_run(run: str | Path, truth: str | Path, agreement: str | Path) -> dict[str, Any]:
     """The score of the run in ``run`` (flags/units/summary) against ``truth`` (synthetic truth folder)."""
     run, truth = Path(run), Path(truth)
+    # a folder given wrong is said as such (exit 2), not as a reader's « No such file or directory (os error 2) »
+    for folder, needed, what in ((run, ("summary.json", "units.parquet", "flags.parquet"), "detection run"),
+                                 (truth, ("take_up.parquet",), "synthetic truth")):
+        missing = [n for n in needed if not (folder / n).is_file()]
+        if missing:
+            raise ConfigError(f"{folder} is no {what} folder: {', '.join(missing)} not found there")
     summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
     year, mon = (int(x) for x in summary["month"].split("-"))
     month = dt.date(year, mon, 1)
