@@ -33,13 +33,14 @@ BABY = dt.date(2025, 4, 1)                                                # 1 in
 @pytest.fixture(scope="module")
 def famille_runs():
     t = Territory()
-    for name in ("cf_missing", "cf_paid", "two", "baby"):
+    for name in ("cf_missing", "cf_paid", "two", "baby", "baby_unpaid"):
         t.famille(name, salary=1500.0)
     _children(t, "cf_missing", THREE)
     _children(t, "cf_paid", THREE)
     _children(t, "two", THREE[:2])
     _children(t, "baby", (BABY, *THREE))
-    for name in ("cf_missing", "cf_paid", "two", "baby"):  # the DGFiP's income of years N-2: the same salary
+    _children(t, "baby_unpaid", (BABY, *THREE))
+    for name in ("cf_missing", "cf_paid", "two", "baby", "baby_unpaid"):  # the DGFiP's income of years N-2
         t.declare(name, salaries=round(12 * 1500.0 * NET_TO_TAXABLE["salary_net"]))
     tables = t.tables()
     first = detect(core_month(tables, MONTH), tables, config=CONFIG)
@@ -47,7 +48,7 @@ def famille_runs():
            .iter_rows()}
     # the CAF pays every famille its allocations familiales; the CF to one of the two entitled, the PAJE to the
     # baby's famille (the CF is then due to nobody there)
-    for name in ("cf_missing", "cf_paid", "two", "baby"):
+    for name in ("cf_missing", "cf_paid", "two", "baby", "baby_unpaid"):
         t.pay(name, "af", due[(name, "af")])
     t.pay("cf_paid", "cf", due[("cf_paid", "cf")])
     t.pay("baby", "paje_base", round(due[("baby", "paje_base")], 2))
@@ -97,6 +98,11 @@ def test_paid_complement_familial_is_consistent_and_others_are_not_entitled(fami
     baby = _unit(run, "baby", "cf")                                     # the PAJE paid replaces it
     assert baby["status"] == "not_entitled" and due[("baby", "cf")] == 0.0
     assert _unit(run, "baby", "paje_base")["status"] == "consistent"
+    # the same famille paid its AF only: the allocation de base is due, not the CF beside it (probe14, H3b: both
+    # flagged certain)
+    assert _unit(run, "baby_unpaid", "cf")["status"] == "not_entitled"
+    assert (_unit(run, "baby_unpaid", "paje_base")["status"], _unit(run, "baby_unpaid", "paje_base")["grade"]) == (
+        "non_take_up", "certain")
     flagged = set(run.flags.filter(pl.col("benefit") == "cf").get_column("unit_id"))
     assert {u.split(":f-")[1] for u in flagged} == {"cf_missing"}
     assert run.summary["payments_known"]["cf"] is True

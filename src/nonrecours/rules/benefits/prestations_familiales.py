@@ -335,10 +335,14 @@ def cf_majore_avant_cumul(f: Famille):
 
 @rule(entity="famille", dtype="float", label="complément familial", ref="CSS art. L522-1 et L532-1")
 def cf(f: Famille):
-    """The majorated amount when due; not paid together with the PAJE allocation de base (CSS art. L532-1)."""
+    """The majorated amount when due; not paid together with the PAJE allocation de base (CSS art. L532-1), neither
+    where it is paid nor where it is due: a famille of three children of 3 and over and a baby, paid neither, is
+    due the allocation de base, not both (an outside tester's probe14, H3b: both flagged `certain`, the outreach
+    row 298.75 € a month too high; OpenFisca gives the PAJE alone, as the RSA's subsidiarity line reads it)."""
     montant = maximum(f.cf_non_majore_avant_cumul, f.cf_majore_avant_cumul)
-    sans_paje = condition("pas d'allocation de base de la PAJE (elle ne se cumule pas avec le complément familial)",
-                          f.paje_base_retenue <= 0, ref="CSS art. L532-1")
+    sans_paje = condition("pas d'allocation de base de la PAJE, versée ou due (elle ne se cumule pas avec le "
+                          "complément familial)", (f.paje_base_retenue <= 0) & (f.paje_base_droit <= 0),
+                          ref="CSS art. L532-1")
     return where(sans_paje, round_(montant, 2), 0.0)
 
 
