@@ -580,9 +580,10 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
                         path.name, table, count.keys_in_two_units)
     for table in _AMOUNT_TABLES:
         if (count := report.tables.get(table)) is not None and count.duplicate_keys_dropped:
-            log.warning("%s: %s: %d lines replaced by a later line of the same key (person or dossier, month, kind): "
-                        "the last is kept, as a correction of the earlier (two amounts of one month to be added up "
-                        "are summed before the export)", path.name, table, count.duplicate_keys_dropped)
+            # routine in monthly exports (a corrected line sent after the first): the run's log, not the console
+            log.info("%s: %s: %d lines replaced by a later line of the same key (person or dossier, month, kind): "
+                     "the last is kept, as a correction of the earlier (two amounts of one month to be added up "
+                     "are summed before the export)", path.name, table, count.duplicate_keys_dropped)
         if count is not None and count.regularisations_netted:
             log.info("%s: %s: %d regularisations added to their month's payment line (the month's net)", path.name,
                      table, count.regularisations_netted)
