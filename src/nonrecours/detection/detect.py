@@ -1338,9 +1338,13 @@ def detect(core: CoreMonth, tables: dict[str, Any], *, backend: str = "polars",
                  .drop("decisive"))
     unreported = frozenset(b for b, k in paid_known.items() if not k)
     judged_now = flags.filter(pl.col("benefit").is_in(now))
+    read = core.inputs.famille
+    family_paid_read = ("prestations_versees_connues" not in read.columns
+                        or bool(read.get_column("prestations_versees_connues").any()))
     parts = [reasons(judged_now, central, fact_sources(core, individu, add_months(month, -config.paid_window),
                                                        judged_now), config.max_reasons, unreported,
-                     years=famille_years(core.unknowns, individu, month, judged_now))]
+                     years=famille_years(core.unknowns, individu, month, judged_now),
+                     family_paid_read=family_paid_read)]
     for d in due:  # a benefit judged at an earlier month names that month's sources and conditions (famille now)
         then = replace(central, frames={**central.frames, "famille": d.conditions})
         parts.append(reasons(flags.filter(pl.col("benefit").is_in(d.benefits)), then, d.sources,

@@ -445,6 +445,38 @@ def _ppa_housing_line() -> pl.Expr:
         + _euros(less) + pl.lit(" par mois de moins (CSS art. R844-3)."))
 
 
+PPA_COUNTED = ("af", "cf", "paje_base", "asf")
+"""Family benefits the prime d'activité counts among its resources once received (CSS art. R844-5): a flag of one
+of them beside a PPA flag, certain or probable, is a resource the PPA's estimate leaves out."""
+
+
+def family_due(flags: pl.DataFrame) -> pl.DataFrame:
+    """famille_id, _fam_due, _fam_names: per famille, the monthly family benefits of ``PPA_COUNTED`` its certain or
+    probable flags find due above what is paid, and their names."""
+    return (flags.filter(pl.col("benefit").is_in(PPA_COUNTED) & pl.col("grade").is_in(["certain", "probable"])
+                         & pl.col("status").is_in(["non_take_up", "under_payment"]))
+            .group_by("famille_id")
+            .agg((pl.col("amount_central") - pl.col("paid").fill_null(0.0)).clip(lower_bound=0.0).sum()
+                 .alias("_fam_due"),
+                 pl.col("benefit").cast(pl.String).replace_strict(BENEFIT_FR, return_dtype=pl.String).unique().sort()
+                 .alias("_fam_names")))
+
+
+def _ppa_family_line() -> pl.Expr:
+    """« Les prestations familiales dues et non perçues (…) comptent, une fois versées, dans les ressources de la
+    prime d'activité … » where the famille's own flags find them due: the PPA's estimate counts the benefits
+    received only (its flag is the PPA claimed alone); claimed together, it falls by up to their amount. An outside
+    tester's family of seven children (probe14, H3b): PPA 1,573.48 € flagged `certain`, 446.59 € once the AF, the
+    CF and the housing aid due are received."""
+    c = pl.col
+    less = pl.min_horizontal(c("_fam_due"), c("amount_central"))
+    return pl.when(c("_fam_due").fill_null(0.0) > 0.005).then(
+        pl.lit("Les prestations familiales dues et non perçues (") + c("_fam_names").list.join(", ")
+        + pl.lit(" : ") + _euros(c("_fam_due"))
+        + pl.lit(" par mois) comptent, une fois versées, dans les ressources de la prime d'activité : demandées "
+                 "ensemble, elle baisserait jusqu'à ") + _euros(less) + pl.lit(" par mois (CSS art. R844-5)."))
+
+
 def _subsidiary_line() -> pl.Expr:
     """« Montant compté avec … dues » where the RSA counts a family benefit or the housing aid due above what is
     paid: the caseworker sees why the amount is below a simulator's run on the payments, and what to claim too."""
@@ -482,12 +514,13 @@ def _deciding_named(part: pl.DataFrame, years: pl.DataFrame | None) -> pl.DataFr
 
 def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_lines: int,
             payments_unknown: frozenset[str] = frozenset(), max_facts: int = MAX_FACTS,
-            years: pl.DataFrame | None = None) -> pl.DataFrame:
+            years: pl.DataFrame | None = None, family_paid_read: bool = True) -> pl.DataFrame:
     """``flags`` (famille_id, benefit, grade, amounts, paid, deciding_unknowns, linked) with a ``reasons``
     list column added. ``payments_unknown``: benefits whose payments no agency of the run reports (said on the
     flag: what is received is unknown). ``max_facts``: facts quoted on the « Données utilisées » line at most.
     ``years`` (``famille_years``): the years of N-2 incomes each famille misses, named on the deciding unknowns'
-    line (without it, « N-2 »)."""
+    line (without it, « N-2 »). ``family_paid_read``: the rules read the family benefits paid (the core's
+    ``prestations_versees_connues``); false, they computed them, and the prime d'activité already counts those due."""
     if flags.is_empty():
         return flags.with_columns(pl.lit(None, dtype=pl.List(pl.String)).alias("reasons"))
     fam = result["famille"]
@@ -534,6 +567,9 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
             benefit == "ppa" and set(PPA_HOUSING) <= set(fam.columns)) else []
         part = part.join(fam.select("famille_id", *[c for c, _ in conds], other, *subsidiary, *housing),
                          on="famille_id", how="left")
+        family = benefit == "ppa" and family_paid_read
+        if family:  # the family benefits its famille's flags find due, which its estimate does not count
+            part = part.join(family_due(flags), on="famille_id", how="left")
         part = part.join(facts, on="_row", how="left").join(_deciding_named(part, years), on="_row", how="left")
         name = BENEFIT_FR[benefit]
         if row.kind == "amount":
@@ -733,6 +769,8 @@ def reasons(flags: pl.DataFrame, result: Result, sources: pl.DataFrame, max_line
                 pl.element().replace_strict(BENEFIT_FR, default=pl.element())).list.join(", ") + pl.lit(".")))
         if subsidiary:
             lines.append(_subsidiary_line())
+        if family:
+            lines.append(_ppa_family_line())
         if housing:
             lines.append(_ppa_housing_line())
         if "_unid_payer" in part.columns:  # a payment that may be theirs, its payee's NIR unusable (``detect``)
