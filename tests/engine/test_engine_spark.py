@@ -122,11 +122,12 @@ def test_simulate_on_spark_equals_polars(spark, tmp_path, monkeypatch) -> None: 
     assert len(plan.months) == 2 and any(s.param != MONTH_START for s in plan.month_inputs())
     frames_want, frames_got = results["polars"].frames, results["spark"].frames  # type: ignore[attr-defined]
     assert set(frames_got) == set(frames_want) and frames_want["individu"].height > 20
-    # every engine target but the one detection alone reads (the AAH an ASPA claim would replace: ``_aah`` and
-    # ``aah_aspa_deduite`` of the AAH simulated, summed over the members as ``aah_famille``), named so that a target
-    # simulate stops computing fails here
-    assert set(OUTPUTS) - {c for f in frames_want.values() for c in f.columns} == {"aah_remplacee_par_aspa",
-                                                                                 "aah_remplacee_par_asi"}
+    # every engine target but those detection alone reads (the AAH an ASPA claim would replace: ``_aah`` and
+    # ``aah_aspa_deduite`` of the AAH simulated, summed over the members as ``aah_famille``; the PPA's forfait
+    # logement at the month, which its flag's reasons read), named so that a target simulate stops computing fails
+    # here
+    assert set(OUTPUTS) - {c for f in frames_want.values() for c in f.columns} == {
+        "aah_remplacee_par_aspa", "aah_remplacee_par_asi", "ppa_forfait_logement", "ppa_forfait_logement_plein"}
     for entity, frame in frames_want.items():
         assert frames_got[entity].schema == frame.schema, entity
         # floats to the last few bits (a product like 0.32 x BMAF rounds differently in the JVM and in Rust),
