@@ -203,7 +203,8 @@ def test_the_drm_rules_out_a_gross_pension_where_it_lists_none():
     with_drm = build_month(_tables(people, mems, salaries, annual), M)
     assert gross(with_drm, "y") == ({0.0}, {"drm"}, [])
     # d: doubtful for the DRM (no row at all, pensions declared): the gross is the DGFiP's estimate, not 0
-    assert gross(with_drm, "d")[1:] == ({"dgfip"}, [(1100.0, 1375.0)])
+    # 12,000 / 12 × 1.10, net of the CSG and CRDS the declaration adds back (÷ 1.031317): 1,066.60 (high × 1.25)
+    assert gross(with_drm, "d")[1:] == ({"dgfip"}, [(1066.6, 1333.25)])
     no_drm = [["y", mo, "salary_net", Decimal("1500.00"), *_p("cnam")] for mo in months]
     without = build_month(_tables(people, mems, no_drm), M)
     assert gross(without, "y")[1:] == ({None}, [(0.0, 2800.0)])
@@ -278,8 +279,8 @@ def test_declared_pensions_hold_the_invalidity_pension_the_months_observe():
 
     assert (value("v", "invalidity_pension"), value("w", "invalidity_pension")) == (472.23, 900.0)
     assert value("v", "pension_gross") == 0.0
-    assert value("w", "pension_gross") == 550.0  # 6,000 / 12 × 1.10
-    assert unknown("w", "pension_gross") == [(550.0, 687.5)]
+    assert value("w", "pension_gross") == 533.3  # 6,000 / 12 ÷ 1.031317 (declared taxable, read net) × 1.10
+    assert unknown("w", "pension_gross") == [(533.3, 666.62)]
     # the DRM lists no pension for them: a net pension is doubtful up to the declared retirement pension only
     assert unknown("v", "pension_net") == []
     assert unknown("w", "pension_net") == [(0.0, 625.0)]  # 6,000 / 12 × 1.25
@@ -289,7 +290,8 @@ def test_declared_pensions_of_a_year_no_month_observes_the_invalidity_pension_ar
     """The CNAM reports 900 € of invalidity pension a month from January 2026 only (granted then, or its extract
     starts then), the DGFiP declares 16,800 € of pensions for 2025: whether they hold the invalidity pension the
     declaration cannot tell. The gross retirement pension keeps its central value (the pension taken out: 6,000 €
-    a year, 550 € a month) and its range reaches the whole declaration (16,800 / 12 × 1.10 × 1.25 = 1,925 €),
+    a year, 533.30 € a month gross once net of CSG and CRDS) and its range reaches the whole declaration (16,800 /
+    12 ÷ 1.031317 × 1.10 × 1.25 = 1,866.55 €),
     with a reason saying so; the DRM's silence doubts a net pension up to the whole declaration (16,800 / 12 ×
     1.25). ``w``, observed in 2025 too, keeps the narrow range (the case above)."""
     people = [_person(p, dt.date(1975, 1, 1), agency="cnam") for p in ("u", "w", "s")]
@@ -306,13 +308,14 @@ def test_declared_pensions_of_a_year_no_month_observes_the_invalidity_pension_ar
         return core.unknowns.filter((pl.col("id") == pid) & (pl.col("input") == inp)).select(
             "low", "central", "high", "reason", "informed").rows()
 
-    assert monthly.filter(pl.col("person_id") == "u")["pension_gross"].item() == 550.0  # central unchanged
+    # central unchanged (6,000 / 12, net of CSG and CRDS: ÷ 1.031317, × 1.10)
+    assert monthly.filter(pl.col("person_id") == "u")["pension_gross"].item() == 533.3
     [(low, central, high, reason, informed)] = unknown("u", "pension_gross")
-    assert (low, central, high, informed) == (412.5, 550.0, 1925.0, True)
+    assert (low, central, high, informed) == (399.98, 533.3, 1866.55, True)
     assert "jusqu'aux pensions déclarées entières" in reason
     assert [(lo, c, hi, inf) for lo, c, hi, _, inf in unknown("u", "pension_net")] == [(0.0, 0.0, 1750.0, False)]
     [(low, central, high, reason, _)] = unknown("w", "pension_gross")
-    assert (low, central, high) == (412.5, 550.0, 687.5) and "entières" not in reason
+    assert (low, central, high) == (399.98, 533.3, 666.62) and "entières" not in reason
     assert unknown("w", "pension_net")[0][:3] == (0.0, 0.0, 625.0)
 
 
