@@ -110,6 +110,7 @@ def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.D
     adults = _parents(individu)
     sent = set() if month is None else set(sent) if sent is not None else agencies_sent(tables)
     members = tables.get("unit_memberships")
+    by_funds: dict[tuple[str, ...], pl.DataFrame] = {}  # the two CSS tiers share their funds: one scan
     for benefit in benefits:
         funds = AFFILIATION_PAYERS.get(benefit)
         missing = (payers_missing(benefit, payers_of(benefit, sent, carried)) if not funds and members is not None
@@ -119,10 +120,12 @@ def payer_unknown(tables: dict[str, pl.LazyFrame | pl.DataFrame], individu: pl.D
             known = (members.lazy().filter(pl.col("source_agency").cast(pl.String).is_in(present)
                                            & (pl.col("unit_kind").cast(pl.String) == "famille") & valid_on(month))
                      .select("person_id").unique().collect())
-        elif funds and lately is not None and month is not None:
-            known = _known_lately(tables, individu, funds, add_months(month, -lately))
         elif funds:
-            known = _known_to(tables, funds, pl.col("person_id").is_not_null())
+            if funds not in by_funds:
+                by_funds[funds] = (_known_lately(tables, individu, funds, add_months(month, -lately))
+                                   if lately is not None and month is not None
+                                   else _known_to(tables, funds, pl.col("person_id").is_not_null()))
+            known = by_funds[funds]
         else:
             continue
         seen = adults.join(known, on="person_id", how="semi").select("famille_id").unique()
