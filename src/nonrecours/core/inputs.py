@@ -197,7 +197,12 @@ def listings_reach(listings: pl.LazyFrame | pl.DataFrame | None, month: dt.date)
     return dict(rows.iter_rows())
 
 
-BEHIND_MIN_PAYEES = 5
+HOLE_MIN_PAYEES = 5
+"""The fewest payees (dossiers or persons paid) the months on either side of a month an extract holds none of must
+each hold for ``payment_holes`` to read that month as lost: every payee of a payer of a few familles being unpaid
+the same month and paid again the next is as likely as a lost file; of five or more, it is not."""
+
+BEHIND_MIN_PAYEES = HOLE_MIN_PAYEES
 """The fewest payees (dossiers or persons paid) an extract's last month must hold for ``payments_reach`` to read it
 as a file behind: with fewer, every payee's payments having stopped before the month is as likely (a payer of a
 few familles), and the month is read as before (what a file does not hold, not paid); of five or more all
@@ -206,49 +211,48 @@ payments: an outside tester's CAF file of 28 September without September's payme
 August) read every payee as a non-take-up, a prime d'activité paid 150 € a month `certain` at 495.04 €."""
 
 
-def payments_reach(benefits_paid: pl.LazyFrame | pl.DataFrame | None, month: dt.date) -> dict[str, dt.date]:
+def _payees_by_month(benefits_paid: pl.LazyFrame | pl.DataFrame, month: dt.date) -> pl.DataFrame:
+    """agency, month, len: the payees (dossiers or persons paid) of each extract's monthly benefits each month up to
+    ``month``, by the streaming engine: what ``payments_reach`` and ``payment_holes`` judge, read once."""
+    monthly = [b.code for b in CATALOGUE if not b.yearly]
+    lf = benefits_paid.lazy() if isinstance(benefits_paid, pl.DataFrame) else benefits_paid
+    return (lf.filter(pl.col("benefit").cast(pl.String).is_in(monthly) & (pl.col("month") <= month))
+            .group_by(pl.col("source_agency").cast(pl.String).alias("agency"), "month")
+            .agg(pl.struct("unit_id", "person_id").n_unique().alias("len"))
+            .collect(engine="streaming").drop_nulls("agency"))
+
+
+def payments_reach(benefits_paid: pl.LazyFrame | pl.DataFrame | None, month: dt.date, *,
+                   counted: pl.DataFrame | None = None) -> dict[str, dt.date]:
     """source agency → the last month of its ``benefits_paid`` rows of a monthly benefit, for the extracts that stop
     before ``month`` with at least ``BEHIND_MIN_PAYEES`` payees in that month: a file behind (a payer's month is
     paid early the next one, so an extract made at its end may not hold it yet). Its payments of the months after
     are not in the file, not stopped: the core carries the last month's payments to them (``_famille_payments``),
     detection reads that month as the month's (``detection.receipts.paid_by_famille``). Read over the whole
-    population (a partition must not read its own, shorter reach). Empty when every extract reaches the month."""
+    population (a partition must not read its own, shorter reach). Empty when every extract reaches the month.
+    ``counted``: ``_payees_by_month`` of the same arguments, when already read."""
     if benefits_paid is None:
         return {}
-    monthly = [b.code for b in CATALOGUE if not b.yearly]
-    lf = benefits_paid.lazy() if isinstance(benefits_paid, pl.DataFrame) else benefits_paid
-    per_month = (lf.filter(pl.col("benefit").cast(pl.String).is_in(monthly) & (pl.col("month") <= month))
-                 .group_by(pl.col("source_agency").cast(pl.String).alias("agency"), "month")
-                 .agg(pl.struct("unit_id", "person_id").n_unique().alias("len"))
-                 .collect(engine="streaming"))
+    per_month = _payees_by_month(benefits_paid, month) if counted is None else counted
     last = per_month.sort("month").group_by("agency").agg(pl.col("month").last(), pl.col("len").last())
     return {a: m for a, m, n in last.sort("agency").iter_rows()
             if a is not None and m < month and n >= BEHIND_MIN_PAYEES}
 
 
-HOLE_MIN_PAYEES = 5
-"""The fewest payees (dossiers or persons paid) the months on either side of a month an extract holds none of must
-each hold for ``payment_holes`` to read that month as lost: every payee of a payer of a few familles being unpaid
-the same month and paid again the next is as likely as a lost file; of five or more, it is not."""
 
-
-def payment_holes(benefits_paid: pl.LazyFrame | pl.DataFrame | None,
-                  month: dt.date) -> dict[str, tuple[dt.date, ...]]:
+def payment_holes(benefits_paid: pl.LazyFrame | pl.DataFrame | None, month: dt.date, *,
+                  counted: pl.DataFrame | None = None) -> dict[str, tuple[dt.date, ...]]:
     """source agency → the months, up to ``month``, between two months its ``benefits_paid`` rows of a monthly
     benefit are of, of which it holds no row, the months on either side paying at least ``HOLE_MIN_PAYEES``
     each: a monthly file lost in transfer, not every payment stopped. Read as « paid nothing », the CAF's May
     lost made the family benefits and the AAH of the RSA's and the PPA's reference quarter 0: PPA amounts a third
     of a month's AF higher and an RSA certain for an AAH holder (an outside tester, 7 December 2026). The core
     carries each famille's payments of the month before to them (``_famille_payments``), as it carries a behind
-    extract's last month; the run says so (``run._months_missing``). Read over the whole population."""
+    extract's last month; the run says so (``run._months_missing``). Read over the whole population.
+    ``counted``: ``_payees_by_month`` of the same arguments, when already read."""
     if benefits_paid is None:
         return {}
-    monthly = [b.code for b in CATALOGUE if not b.yearly]
-    lf = benefits_paid.lazy() if isinstance(benefits_paid, pl.DataFrame) else benefits_paid
-    per_month = (lf.filter(pl.col("benefit").cast(pl.String).is_in(monthly) & (pl.col("month") <= month))
-                 .group_by(pl.col("source_agency").cast(pl.String).alias("agency"), "month")
-                 .agg(pl.struct("unit_id", "person_id").n_unique().alias("len"))
-                 .collect(engine="streaming").drop_nulls("agency"))
+    per_month = _payees_by_month(benefits_paid, month) if counted is None else counted
     out: dict[str, tuple[dt.date, ...]] = {}
     # one row per agency and month held (a few dozen): the gaps between consecutive months held
     gaps = (per_month.sort("agency", "month")
@@ -307,9 +311,11 @@ def population_facts(tables: Mapping[str, pl.DataFrame | pl.LazyFrame], month: d
     synth = [lf[t].filter(pl.col("source_agency").cast(pl.String) == "synth").select("person_id").head(1)
              for t in ("persons", "unit_memberships") if t in lf]
     truth = bool(synth) and pl.concat(synth).collect(engine="streaming").height > 0
+    paid = lf.get("benefits_paid")
+    counted = None if paid is None else _payees_by_month(paid, month)  # the reach and the holes: one scan
     return PopulationFacts(sent, paying, resource_windows(lf, month, depth), truth,
-                           payments_reach(lf.get("benefits_paid"), month), listings_reach(lf.get("listings"), month),
-                           payment_holes(lf.get("benefits_paid"), month), config.payment_benefits)
+                           payments_reach(paid, month, counted=counted), listings_reach(lf.get("listings"), month),
+                           payment_holes(paid, month, counted=counted), config.payment_benefits)
 
 
 def _monthly_rows(lf: Mapping[str, pl.LazyFrame]) -> list[pl.LazyFrame]:
