@@ -486,6 +486,23 @@ def test_caf_header_and_trailer_controls(territory: Territory, agreement: Exchan
     assert report.controls == ["record count: no trailer record (a file cut short?)"]  # not « a count differs »
 
 
+def test_caf_file_without_its_header_record_fails_a_control(territory: Territory, agreement: ExchangeAgreement,
+                                                            tmp_path: Path) -> None:
+    """The second part of a split CAF file (no « 00 » record), its trailer's count made right, was accepted
+    silently; the records lost with the file's start were unsaid (probe12, 7 December 2026)."""
+    lines = [ln for ln in _lines(territory.extracts["caf"], "latin-1") if ln.strip()]
+    assert lines[0].startswith("00") and lines[-1].startswith("99")
+    start = next(i for i in range(len(lines) // 2, len(lines)) if lines[i].startswith("10"))  # a dossier's first
+    body = lines[start:-1]
+    trailer = lines[-1][:2] + f"{len(body) + 1:09d}" + lines[-1][11:]
+    src = _write(tmp_path / "caf.dat", [*body, trailer], "latin-1")
+    report = _run(src, "caf", agreement, tmp_path / "o", extract_date=dt.date(2026, 6, 28))
+    assert report.control_ok is True and report.rows_read == report.rows_accepted + report.rows_quarantined
+    assert report.controls == ["header: no header record read (00): the file's start lost? (a part of a split file)"]
+    whole = _run(territory.extracts["caf"], "caf", agreement, tmp_path / "w")
+    assert whole.controls == []
+
+
 def test_csv_without_header_quotes_nothing(territory: Territory, agreement: ExchangeAgreement,
                                            tmp_path: Path) -> None:
     lines = _lines(territory.extracts["cnav"])

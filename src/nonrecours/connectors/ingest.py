@@ -546,6 +546,13 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
             log.warning("%s: extracted on %s, past the agreement's retention period (%d days, ended %s): exchanged "
                         "data is not to be kept beyond it; `nonrecours audit expired` lists what to purge",
                         path.name, extract_date.isoformat(), agreement.retention_days, ended.isoformat())
+        if date_ref is not None and data_rows and not control_lines[date_ref.record]:
+            # the header record opens every extract of the layout: records without it are a file whose start was
+            # lost (the second part of a split file, a transfer cut at the front), whatever the trailer says
+            header = next(r for r in mapping.records if r.name == date_ref.record)
+            report.controls.append(f"header: no header record read ({header.code or header.name}): the file's start "
+                                   f"lost? (a part of a split file)")
+            log.warning("%s: no header record (%s): the file's start lost?", path.name, header.code or header.name)
         if count_ref is not None:
             records = report.rows_read  # blank lines are no records: not counted
             report.control_ok = report.declared_records == records
