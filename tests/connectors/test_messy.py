@@ -839,3 +839,27 @@ def test_dates_in_another_delimited_convention_are_read(territory: Territory, ag
     report = _run(_write(tmp_path / "c" / "cnam.csv", lines), "cnam", agreement, tmp_path / "oc")
     got = {(r["line"], r["column"]) for r in _quarantine(report).iter_rows(named=True)}
     assert (2, "DATE_NAISSANCE") in got
+
+
+def test_nirs_written_with_separators_are_read_and_counted(territory: Territory, agreement: ExchangeAgreement,
+                                                           tmp_path: Path) -> None:
+    """« 1 85 01 46 137 001 18 » or dotted groups are the same NIR: read, and counted among the repairs so the
+    agency learns its export departs from the layout (read without a word before; probe12, 7 December 2026)."""
+    lines = territory.extracts["cnav"].read_bytes().decode("utf-8-sig").split("\n")
+    spaced = lines[:1] + [re.sub(r"^(\d)(\d\d)(\d\d)(\d\d)(\d{3})(\d{3})(\d\d);",
+                                 lambda m: " ".join(m.groups()) + ";", ln) for ln in lines[1:11]]
+    dotted = [re.sub(r"^(\d)(\d\d)(\d\d)", r"\1.\2.\3", ln) for ln in lines[11:16]]
+    changed = sum(a != b for a, b in zip(lines[1:16], spaced[1:] + dotted, strict=True))
+    assert changed >= 12
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    base = _run(_write(tmp_path / "a" / "cnav.csv", lines), "cnav", agreement, tmp_path / "oa")
+    report = _run(_write(tmp_path / "b" / "cnav.csv", spaced + dotted + lines[16:]), "cnav", agreement,
+                  tmp_path / "ob")
+    assert not any("NIR" in k for k in base.repaired)
+    assert report.repaired == {**base.repaired, "NIR: NIR read without its separators or with Corsica's letter in "
+                                                "upper case (1 85 01 …, 2a)": changed}
+    assert report.rows_quarantined == base.rows_quarantined
+    ours, theirs = _tables(base), _tables(report)
+    for table, frame in ours.items():
+        assert frame.drop("extract_id", strict=False).equals(theirs[table].drop("extract_id", strict=False)), table

@@ -23,6 +23,7 @@ from nonrecours.privacy import (
     check_nirs,
     nir_born_in_france,
     nir_neighbours,
+    nir_normalised,
     nir_sex,
     pseudonymise,
 )
@@ -135,6 +136,7 @@ OTHER_MARK_REPAIR = "the other decimal mark read (12.50 for 12,50, or the revers
 THOUSANDS_REPAIR = "commas between thousands read (1,253.49)"
 OTHER_ORDER_REPAIR = "date in another order or without leading zeros read (1959-09-11, 1948-2-9)"
 CASE_REPAIR = "code read ignoring its case (fr for FR)"
+NIR_SHAPE_REPAIR = "NIR read without its separators or with Corsica's letter in upper case (1 85 01 …, 2a)"
 
 
 def repairs(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMapping) -> dict[str, int]:
@@ -160,6 +162,8 @@ def repairs(raw: pl.DataFrame, record: RecordLayout, mapping: ExtractMapping) ->
             if others:
                 checks.append((f"{name}: {OTHER_ORDER_REPAIR}",
                                ~col.str.contains(_shape(f.date_format)) & pl.any_horizontal(others)))
+        elif f.type == "nir":  # spaces, dots, dashes between its groups: a real export's way, but not the layout's
+            checks.append((f"{name}: {NIR_SHAPE_REPAIR}", col != nir_normalised(col)))
         elif f.type in ("code", "bool") and f.codes and (folded := _folded_codes(f.codes)) is not None:
             checks.append((f"{name}: {CASE_REPAIR}", ~col.is_in(list(f.codes))
                            & col.str.to_lowercase().is_in(list(folded))))
