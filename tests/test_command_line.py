@@ -404,3 +404,32 @@ def test_a_second_ctrl_c_ends_a_command_a_library_keeps_running(tmp_path):
         _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert "nonrecours: interrupted (Ctrl-C twice: stopped at once)" in err
+
+
+def test_a_bugs_verbose_traceback_quotes_no_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    """--verbose prints a bug's traceback for a report, but a library's message may list the values it failed on
+    (Polars' failed cast of a Parquet column: « [{"<NIR>","DUVAL",null}, …] », an outside tester, 7 December
+    2026): the messages of the chain are printed without them; the type and the code's frames stay."""
+    import nonrecours.cli as cli
+    import nonrecours.privacy as privacy
+
+    # the values written backwards: the traceback shows the code's lines, which must not hold them either
+    nir, spaced, names = "211007316440492"[::-1], "731 64 40 49 2"[::-1], ["LAVUD", "NITRAM", "NEIBULGROZ"]
+    duval, martin, zorg = (n[::-1] for n in names)
+
+    def boom(path: Path) -> None:
+        try:
+            raise ValueError(f'row "{spaced} 001 12" of {zorg!r}')
+        except ValueError as inner:
+            raise RuntimeError(f"conversion from struct[3] to str failed in column 'nir' for 2 out of 2 values: "
+                               f'[{{"{nir}","{duval}",null}}, {{"{nir[::-1]}","{martin}",null}}]') from inner
+
+    monkeypatch.setattr(privacy, "write_secret_file", boom)
+    res = CliRunner().invoke(app, ["--verbose", "keygen", "k"])
+    text = res.output + (res.stderr if res.stderr_bytes is not None else "")
+    assert res.exit_code == 1 and "RuntimeError" in text and "ValueError" in text and "struct[3]" in text
+    for value in (nir, nir[::-1], spaced, duval, martin, zorg):
+        assert value not in text, value
+    monkeypatch.setattr(cli, "_VERBOSE", [False])
+    res = CliRunner().invoke(app, ["keygen", "k"])
+    assert res.exit_code == 1 and "Traceback" not in res.output and duval not in res.output

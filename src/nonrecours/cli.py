@@ -35,6 +35,7 @@ import inspect
 import json
 import logging
 import os
+import re
 import signal
 import sys
 import threading
@@ -100,6 +101,33 @@ def _message(exc: BaseException) -> str:
     # --verbose is the program's option, before the command (« simulate --verbose » is refused)
     return (f"unexpected {type(exc).__name__}; rerun as « nonrecours --verbose COMMAND ... » for the traceback and "
             "report it")
+
+
+_QUOTED = re.compile(r"\"[^\"\n]*\"|'[^'\n]*'")
+_LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9][0-9 .\-]{3,}[0-9](?![0-9A-Za-z])")
+_LONG_LIST = re.compile(r"\[[^\[\]\n]{24,}\]")
+
+
+def scrubbed(message: str) -> str:
+    """A library's exception message without the values it may quote: Polars' failed cast lists the values of
+    the column (« [{"1 85 01…","DUVAL",null}, …] », an outside tester's Parquet file, 7 December 2026) and the
+    README asks for the ``--verbose`` traceback of a bug in a report. Quoted text, numbers of five digits or more
+    (a NIR, spaced or not, a record number) and long bracketed lists become « … »; types, column positions and the
+    code's own frames stay, which is what a bug report needs."""
+    out = _LONG_LIST.sub("[…]", message)
+    out = _QUOTED.sub(lambda m: m.group(0)[0] + "…" + m.group(0)[0], out)
+    return _LONG_NUMBER.sub("…", out)
+
+
+def _print_bug(exc: BaseException) -> None:
+    """The traceback of an unexpected error, each message of its chain scrubbed (``scrubbed``); no locals."""
+    from rich.traceback import Traceback
+
+    trace = Traceback.extract(type(exc), exc, exc.__traceback__)
+    for stack in trace.stacks:
+        stack.exc_value = scrubbed(stack.exc_value)
+        stack.notes = [scrubbed(n) for n in stack.notes]
+    _stderr().print(Traceback(trace))
 
 
 def _stderr() -> Console:
@@ -305,8 +333,8 @@ class _Group(TyperGroup):
             if _closed_pipe(exc):  # the reader of the output is gone: not an error, main ends quietly
                 raise
             code = exit_code(exc)
-            if code == 1 and _VERBOSE[0]:  # on the console only: a library's message may quote data
-                _stderr().print_exception()
+            if code == 1 and _VERBOSE[0]:  # the traceback a bug report carries: its messages without data
+                _print_bug(exc)
             for line in _message(exc).splitlines():
                 _stderr().print(f"nonrecours: error: {line}", markup=False)
             raise typer.Exit(code) from None

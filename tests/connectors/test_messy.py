@@ -863,3 +863,31 @@ def test_nirs_written_with_separators_are_read_and_counted(territory: Territory,
     ours, theirs = _tables(base), _tables(report)
     for table, frame in ours.items():
         assert frame.drop("extract_id", strict=False).equals(theirs[table].drop("extract_id", strict=False)), table
+
+
+def test_an_ingest_killed_outright_leaves_no_raw_copy_behind(territory: Territory, agreement: ExchangeAgreement,
+                                                             tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """SIGKILL or the out-of-memory killer runs no ``finally``: the private folder of such an ingest (its raw CSV
+    copy) stayed in the workspace through later ingests and runs (probe17, 7 December 2026). The next ingest into
+    the workspace removes it, and says so; the folder of an ingest still alive (its owner file locked) stays."""
+    import fcntl
+    import os
+
+    out = tmp_path / "ws"
+    first = _run(territory.extracts["cnav"], "cnav", agreement, out)
+    killed, alive = out / ".ingest-killed", out / ".ingest-alive"
+    for work in (killed, alive):
+        (work / ".csv-1").mkdir(parents=True)
+        (work / ".csv-1" / "copy.csv").write_bytes(territory.extracts["cnav"].read_bytes())
+        (work / ".owner").touch()
+    fd = os.open(alive / ".owner", os.O_RDWR)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    try:
+        caplog.set_level(logging.WARNING, logger="nonrecours")
+        again = _run(territory.extracts["cnam"], "cnam", agreement, out)
+        assert not killed.exists() and alive.exists()
+        assert any(".ingest-killed" in r.getMessage() and "killed" in r.getMessage() for r in caplog.records)
+    finally:
+        os.close(fd)
+    assert first.rows_accepted > 0 and again.rows_accepted > 0
+    assert not [p for p in out.glob(".ingest-*") if p != alive]  # the ingests' own folders are gone too

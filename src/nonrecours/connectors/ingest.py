@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import fcntl
 import json
 import logging
 import os
@@ -391,7 +392,9 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     claim_key(out, key.key_id, created)
-    work = Path(tempfile.mkdtemp(prefix=".ingest-", dir=out))
+    _sweep_killed(out)
+    work = Path(tempfile.mkdtemp(prefix=_WORK_PREFIX, dir=out))
+    owner = _own(work)
     ok = False
     batches = iter_batches(path, mapping, chunk_bytes=chunk_bytes, batch_rows=batch_rows, work=work)
     try:
@@ -579,6 +582,7 @@ def ingest(input: str | Path, mapping: ExtractMapping, agreement: ExchangeAgreem
             batches.close()
         finally:
             _cleanup(work, out if created and not ok else None)
+            os.close(owner)
     for table, count in report.tables.items():
         if count.keys_in_two_units:
             log.warning("%s: %s: %d memberships (a person and a kind of unit) name two units from the same month (a "
@@ -708,6 +712,47 @@ class _no_interrupt:
     def __exit__(self, *exc: object) -> None:
         if self.blocked:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+_WORK_PREFIX = ".ingest-"
+_OWNER = ".owner"
+"""A file in an ingest's private folder, locked (``flock``) while the ingest lives: the kernel releases the lock
+when the process dies, however it dies."""
+_UNLOCKED_GRACE_S = 60.0
+"""A private folder without its owner file (killed between creating the folder and locking it) older than this."""
+
+
+def _own(work: Path) -> int:
+    """Lock ``work``'s owner file for this process; the descriptor is closed when the ingest ends."""
+    fd = os.open(work / _OWNER, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+def _sweep_killed(out: Path) -> None:
+    """Remove the private folders of ingests killed outright (SIGKILL, the out-of-memory killer), which no
+    ``finally`` cleaned: each holds a raw copy of its extract (names, NIRs) inside the workspace. An outside
+    tester's killed CNAM ingest left an 11.8 MB copy there that later ingests and runs kept without a word
+    (probe17, 7 December 2026). A folder whose owner file is still locked belongs to a live ingest and stays."""
+    for work in out.glob(f"{_WORK_PREFIX}*"):
+        if not work.is_dir():
+            continue
+        try:
+            fd = os.open(work / _OWNER, os.O_RDWR)
+        except FileNotFoundError:
+            if dt.datetime.now().timestamp() - work.stat().st_mtime < _UNLOCKED_GRACE_S:
+                continue  # being created by a live ingest, most likely
+        else:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:  # a live ingest writes into the same folder
+                continue
+            finally:
+                os.close(fd)
+        with _no_interrupt():
+            shutil.rmtree(work, ignore_errors=True)
+        log.warning("%s: removed %s, the private folder of an ingest killed before it could clean up (it held "
+                    "raw values of its extract)", out.name, work.name)
 
 
 def _cleanup(work: Path, created_out: Path | None) -> None:
