@@ -891,3 +891,30 @@ def test_an_ingest_killed_outright_leaves_no_raw_copy_behind(territory: Territor
         os.close(fd)
     assert first.rows_accepted > 0 and again.rows_accepted > 0
     assert not [p for p in out.glob(".ingest-*") if p != alive]  # the ingests' own folders are gone too
+
+
+def test_parquet_columns_without_text_are_refused_naming_the_column(territory: Territory,
+                                                                    agreement: ExchangeAgreement,
+                                                                    tmp_path: Path) -> None:
+    """A struct column (a NIR nested with a name) crashed as a bug (exit 1) whose --verbose message listed the
+    values; bytes not marked as text crashed likewise where they were not UTF-8 (probe17, 7 December 2026).
+    Both are refused naming the file and the column, no value quoted; UTF-8 bytes are read as their text."""
+    df = pl.read_parquet(territory.extracts["dgfip"]).head(20)
+    nirs = df.get_column("nir").drop_nulls().to_list()
+    struct = df.with_columns(pl.struct("nir", pl.lit("DUVAL").alias("nom")).alias("nir"))
+    struct.write_parquet(tmp_path / "s.parquet")
+    with pytest.raises(ExtractError, match="column nir: Struct") as err:
+        ingest(tmp_path / "s.parquet", default_mapping("dgfip"), agreement, tmp_path / "o1")
+    assert "DUVAL" not in str(err.value) and not any(n in str(err.value) for n in nirs)
+    latin = df.with_columns(pl.col("nir").cast(pl.Binary))
+    latin = latin.with_columns(pl.when(pl.int_range(pl.len()) == 3).then(pl.lit(b"1\xe9" * 7 + b"1"))
+                               .otherwise(pl.col("nir")).alias("nir"))
+    latin.write_parquet(tmp_path / "b.parquet")
+    with pytest.raises(ExtractError, match="line 4, column nir: binary values that are not UTF-8") as err:
+        ingest(tmp_path / "b.parquet", default_mapping("dgfip"), agreement, tmp_path / "o2")
+    utf8 = df.with_columns(pl.col("nir").cast(pl.Binary))
+    utf8.write_parquet(tmp_path / "u.parquet")
+    df.write_parquet(tmp_path / "t.parquet")
+    as_bytes = _run(tmp_path / "u.parquet", "dgfip", agreement, tmp_path / "o3")
+    as_text = _run(tmp_path / "t.parquet", "dgfip", agreement, tmp_path / "o4")
+    assert as_bytes.rows_accepted == as_text.rows_accepted > 0

@@ -434,12 +434,7 @@ def _parquet_batches(path: Path, mapping: ExtractMapping, batch_rows: int) -> It
             raise ExtractError(f"{schema[c]} values: a field is read from text, numbers or dates", file=path.name,
                                column=c)
         if schema[c] == pl.Binary:  # bytes a writer did not mark as text: read as UTF-8, Parquet's only text
-            bad = (pl.scan_parquet(path).select(pl.col(c)).with_row_index(LINE, offset=1)
-                   .filter(pl.col(c).is_not_null() & pl.col(c).cast(pl.String, strict=False).is_null())
-                   .select(LINE).head(1).collect())
-            if bad.height:
-                raise ExtractError("binary values that are not UTF-8 text (another encoding?): write the column "
-                                   "as text", file=path.name, line=int(bad.item()), column=c)
+            _check_utf8(path, c)
         # a timestamp (pandas writes dates as datetime64) is read as its date, in its own time zone: ISO text,
         # which a date or month field reads whatever its layout's format (parse._OTHER_DATE_SHAPES). One stored
         # as an instant in UTC (Parquet's isAdjustedToUTC: how Spark and pyarrow write a zoned timestamp) is read
@@ -474,6 +469,22 @@ def _parquet_batches(path: Path, mapping: ExtractMapping, batch_rows: int) -> It
 
 _EXACT_INTEGERS = 2.0 ** 53
 """Below this, a float64 holds every whole number exactly."""
+
+
+def _check_utf8(path: Path, column: str) -> None:
+    """Refuse a binary column holding bytes that are not UTF-8, naming its first such row (Polars' cast fails
+    without one, DuckDB's ``try(decode())`` finds it; the statement names the column only, never a value)."""
+    quoted = '"' + column.replace('"', '""') + '"'
+    con = duckdb.connect()
+    try:
+        bad = con.execute(f"SELECT file_row_number + 1 FROM read_parquet(?, file_row_number = true) "
+                          f"WHERE {quoted} IS NOT NULL AND try(decode({quoted})) IS NULL "
+                          f"ORDER BY file_row_number LIMIT 1", [str(path)]).fetchone()
+    finally:
+        con.close()
+    if bad is not None:
+        raise ExtractError("binary values that are not UTF-8 text (another encoding?): write the column as text",
+                           file=path.name, line=int(bad[0]), column=column)
 
 
 _NOT_TEXT = (pl.List, pl.Array, pl.Struct, pl.Object, pl.Duration)
