@@ -51,6 +51,8 @@ OpenFisca's formula when no individual meets ``ass_precondition_remplie`` (never
 eleventh, a parameter rather than a formula: ``cs.cmu.plafond_base`` stops at 10,166 € (1 April 2024), where the
 free CSS's ceiling for one person is 10,339 € from 1 April 2025 (CSS art. L861-1, 1°, revalued by 1.7 %); the runner
 sets it from that date (:data:`CSS_PLAFOND_BASE_2025`; the 1 April 2026 figure is not verified: kept after it).
+A twelfth: ``aspa_eligibilite`` opens the ASPA at the legal age for a permanent incapacity above 50 %, where CSS art.
+L815-1 and L351-8, 1° bis ask one « au moins égale » to it: the runner compares with ``>=``.
 """
 
 from __future__ import annotations
@@ -76,6 +78,25 @@ from openfisca_france.model.prestations.minima_sociaux.ass import ass as _OPENFI
 ENTITIES = ("individus", "familles", "foyers_fiscaux", "menages")
 ROLE_KEYS = {"familles": ("parents", "enfants"), "foyers_fiscaux": ("declarants", "personnes_a_charge"),
              "menages": ("personne_de_reference", "conjoint", "enfants", "autres")}
+
+
+class aspa_eligibilite(Variable):
+    """CSS art. L815-1, L351-8 1° bis, R815-2: from the legal age, an incapacity at least equal to the rate."""
+
+    value_type = bool
+    entity = Individu
+    label = "Éligibilité individuelle à l'ASPA (incapacité au moins égale au taux), CSS art. L815-1"
+    definition_period = MONTH
+    set_input = set_input_dispatch_by_period
+
+    def formula(individu, period, parameters):  # type: ignore[no-untyped-def]
+        aah = parameters(period).prestations_sociales.prestations_etat_de_sante.invalidite.aah
+        aspa = parameters(period).prestations_sociales.solidarite_insertion.minimum_vieillesse.aspa
+        age = individu("age", period)
+        invalide = (individu("taux_incapacite", period) >= aspa.taux_incapacite_aspa_anticipe) \
+            + individu("inapte_travail", period)
+        return ((age >= aspa.age_min) + (age >= aah.age_legal_retraite) * invalide) \
+            * individu("asi_aspa_condition_nationalite", period)
 
 
 class asi_aspa_condition_nationalite(Variable):
@@ -471,6 +492,7 @@ def tax_benefit_system() -> FranceTaxBenefitSystem:
         start=periods.instant(start), value=value)
     tbs.replace_variable(age_en_mois)
     tbs.replace_variable(asi_aspa_condition_nationalite)
+    tbs.replace_variable(aspa_eligibilite)
     tbs.replace_variable(rsa_condition_nationalite)
     tbs.replace_variable(abat_spe)
     tbs.replace_variable(rsa_socle)

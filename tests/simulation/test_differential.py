@@ -182,6 +182,13 @@ def _aspa_permit_situations() -> list[dict]:
             for y in (4, 11)]
 
 
+def _aspa_rate_situations() -> list[dict]:
+    return [{"id": sid, "month": "2025-06", "depcom": "46042", "housing": {"status": "owner"},
+             "persons": [{"role": "parent", "age": 64, "disability_rate": rate}],
+             "benefits_paid": {"main": {"af": 0.0, "paje_base": 0.0, "asf": 0.0, "aide_logement": 0.0}}}
+            for sid, rate in (("at-50", 0.5), ("at-49", 0.49))]
+
+
 def _cgi_157_bis_situations() -> list[dict]:
     def sit(sid: str, persons: list[dict]) -> dict:
         return {"id": sid, "month": "2025-06", "depcom": "46042", "housing": {"status": "tenant", "rent": 450.0},
@@ -229,7 +236,8 @@ def _paid_in_month_situations() -> list[dict]:
              "benefits_paid_in_month": True}]
 
 
-HAND_MADE = (_colocation_situations, _accession_situations, _aspa_permit_situations, _cgi_157_bis_situations,
+HAND_MADE = (_colocation_situations, _accession_situations, _aspa_permit_situations, _aspa_rate_situations,
+             _cgi_157_bis_situations,
              _l262_5_situations, _ars_situations, _housing_aid_not_stated_situations, _paid_in_month_situations)
 """The hand-made situations of the tests below, compared with the oracle in one call (``hand_made``): each
 situation is computed on its own famille (the runner merges situations of the same months into one vectorised
@@ -286,6 +294,14 @@ def test_the_oracle_applies_the_ten_year_permit_of_the_aspa(hand_made) -> None: 
     assert by_id["permit-4"]["of_aspa"] == 0.0
     assert by_id["permit-11"]["of_aspa"] > 500.0
     assert all(r["agree_aspa"] for r in by_id.values())
+
+
+def test_the_oracle_opens_the_aspa_at_exactly_fifty_percent_from_the_legal_age(hand_made) -> None:  # type: ignore[no-untyped-def]
+    """openfisca-france 176.1.8 asks an incapacity above 50 %; the runner's twelfth correction asks one at least
+    equal to it (CSS art. L815-1, L351-8 1° bis), as our rules: a person of 64 at exactly 50 % gets the ASPA."""
+    by_id = hand_made(_aspa_rate_situations())
+    assert by_id["at-50"]["of_aspa"] > 1000.0 and by_id["at-49"]["of_aspa"] == 0.0
+    assert all(r["agree_aspa"] and r["agree_rsa"] for r in by_id.values())
 
 
 def test_the_oracle_applies_the_abatement_of_cgi_157_bis_as_the_law_words_it(hand_made) -> None:  # type: ignore[no-untyped-def]

@@ -34,7 +34,7 @@ A = "minima_sociaux.aspa"
 @rule(entity="individu", dtype="bool", label="éligibilité individuelle à l'ASPA (âge, séjour)",
       ref="CSS art. L815-1, L816-1, R815-1 et R815-2")
 def aspa_eligibilite(i: Individu):
-    inapte = (i.disability_rate > param(f"{A}.taux_incapacite_anticipe")) | i.unfit_for_work
+    inapte = (i.disability_rate >= param(f"{A}.taux_incapacite_anticipe")) | i.unfit_for_work
     age = condition("65 ans, ou l'âge légal de retraite en cas d'inaptitude ou d'incapacité d'au moins 50 %",
                     (i.age_mois >= param(f"{A}.age_min")) | ((i.age_mois >= param(f"{A}.age_min_inaptitude")) & inapte),
                     ref="CSS art. L815-1 et R815-2")
