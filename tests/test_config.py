@@ -140,7 +140,11 @@ def test_a_secret_in_an_environment_override_is_a_clear_error_that_never_shows_i
     ('files = ["extracts/caf.dat"]', 'files = ["extracts/caf.txt"]',
      r"line 21, column 9: key agencies.caf.files.0: file not found: .*caf.txt"),
     ('audit_key = { file = "keys/audit.key" }', 'audit_key = { file = "keys/missing.key" }',
-     r"line 8, column 22: key audit_key.file: file not found"),
+     r"line 8, column 22: key audit_key.file: not found: key file .*missing\.key"),
+    ('audit_key = { file = "keys/audit.key" }', 'audit_key = { file = "SUPERSECRETKEYMATERIAL0123456789abcdefXYZ" }',
+     r"line 8, column 22: key audit_key.file: not found: a key file whose name reads as a secret .*, not shown \("),
+    ('suppression = 11', 'suppression = 2', r"line 12, column 15: key thresholds.suppression: .*greater than or "
+                                            r"equal to 3"),
     ('backend = "duckdb"', 'backend = "sparks"',
      r"line 4, column 11: key backend: Input should be 'polars', 'duckdb' or 'spark'"),
     ('[agencies.caf]', '[agencies.kaf]', r"line 20, column 1: agencies.kaf: Input should be 'caf', 'cnam', "

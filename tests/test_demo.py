@@ -71,6 +71,10 @@ def test_no_raw_identifier_past_the_connectors(demo):
     assert not leaks, [str(leak) for leak in leaks[:5]]
     key = (demo.out / "keys" / "exchange.key").read_text().strip()
     assert (demo.out / "keys" / "exchange.key").stat().st_mode & 0o077 == 0
+    # the synthetic identities (names, NIRs, addresses) are their owner's only, as the keys are
+    private = [demo.out / "truth", demo.out / "extracts", *(demo.out / "truth").rglob("*"),
+               *(demo.out / "extracts").rglob("*")]
+    assert len(private) > 10 and all(p.stat().st_mode & 0o077 == 0 for p in private)
     assert not find_leaks([demo.out / "workspace", demo.out / "rules", demo.out / "exchange.toml",
                            demo.out / "audit", demo.out / "manifest.json", demo.out / "run.toml"], names=[key])
 

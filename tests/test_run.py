@@ -308,7 +308,7 @@ def test_a_key_from_a_missing_variable_names_the_setting(run_copy, monkeypatch):
                                        .replace('output = "."', 'output = "env"', 1))
     res = CliRunner().invoke(app, ["validate", str(run_copy / "env.toml")])
     assert res.exit_code == 4
-    assert "run.toml's audit_key: environment variable NR_ABSENT_AUDIT is not set" in " ".join(res.output.split())
+    assert "run.toml's audit_key: environment variable NR_ABSENT_AUDIT: not set" in " ".join(res.output.split())
 
 
 def test_validate_notes_a_payer_without_extract(run_copy):

@@ -94,6 +94,11 @@ class AgencyInput(_Strict):
     stops the run (exit 7): for an agency with many people it is most likely a failed export."""
 
 
+SUPPRESSION_MIN = 3
+"""The least suppression threshold a run accepts: a cell of one or two units is never published, whatever the
+configuration (a count of 1 names a person; of 2, each of the two knows the other)."""
+
+
 class Thresholds(_Strict):
     """Decision thresholds (detection and statistics read them from the run's manifest)."""
 
@@ -102,8 +107,10 @@ class Thresholds(_Strict):
     exclusion_months: dict[BenefitName, Annotated[int, Field(ge=0, le=60)]] = Field(
         default_factory=lambda: dict(_EXCLUSION_MONTHS))
     """A claim, refusal or closure within this many months excludes the unit from outreach, per benefit."""
-    suppression: int = Field(11, ge=1)
-    """Statistical cells under this many units are suppressed."""
+    suppression: int = Field(11, ge=SUPPRESSION_MIN)
+    """Statistical cells under this many units are suppressed. At least ``SUPPRESSION_MIN``: 1 or 2 turned the
+    secrecy off while the report still said it applied (« les cellules de moins de 1 unités », an outside tester,
+    7 December 2026); below the default, the run warns (``run``)."""
 
 
 class DetectionOptions(_Strict):
@@ -397,7 +404,7 @@ def _check_files(cfg: RunConfig, text: str, path: Path) -> None:
     if not cfg.exchange.is_file():
         fail(("exchange",), f"file not found: {cfg.exchange}")
     if cfg.audit_key.file is not None and not cfg.audit_key.file.is_file():
-        fail(("audit_key", "file"), f"file not found: {cfg.audit_key.file} (create it with nonrecours keygen)")
+        fail(("audit_key", "file"), f"not found: {cfg.audit_key.describe()} (create it with nonrecours keygen)")
     from nonrecours.connectors.ingest import id_of_file  # here: a configuration loads without the connectors
 
     for agency, spec in cfg.agencies.items():

@@ -87,6 +87,15 @@ def _agreement(out: Path, report: DemoReport) -> Path:
     return agreement
 
 
+def _private(*folders: Path) -> None:
+    """The synthetic names, NIRs and addresses readable by their owner only (folders 700, files 600), as real
+    extracts would be: they were left 644 beside keys of 600 (an outside tester, 7 December 2026)."""
+    for folder in folders:
+        folder.chmod(0o700)
+        for path in folder.rglob("*"):
+            path.chmod(0o700 if path.is_dir() else 0o600)
+
+
 def write_run_config(out: Path, extracts: dict[str, Path], month: str, backend: str, *,
                      ablation: bool = True, extract_date: dt.date | None = None) -> Path:
     """The run.toml a data team would write for these extracts (paths relative to ``out``); ``ablation``:
@@ -161,6 +170,7 @@ def run_demo(out: Path, *, persons: int = 20_000, seed: int = 1, territory: str 
         written = write_extracts(out / "truth", out / "extracts", seed=seed,
                                  entitlements=truth_engine,  # type: ignore[arg-type]
                                  noise=Noise(months=13), oracle=oracle)
+    _private(out / "truth", out / "extracts")
     unknown = set(without) - set(written)
     if unknown:
         raise ValueError(f"--without names no written extract: {sorted(unknown)} (written: {sorted(written)})")

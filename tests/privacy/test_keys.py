@@ -58,7 +58,7 @@ def test_world_readable_key_file_is_refused(tmp_path) -> None:
 
 def test_missing_sources_name_the_source_only(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("NR_ABSENT", raising=False)
-    with pytest.raises(KeyMaterialError, match="environment variable NR_ABSENT is not set"):
+    with pytest.raises(KeyMaterialError, match="environment variable NR_ABSENT: not set"):
         load_secret(KeySource(env="NR_ABSENT"))
     with pytest.raises(KeyMaterialError, match="cannot be read"):
         load_secret(tmp_path / "nope.key")
@@ -72,17 +72,20 @@ def test_a_secret_written_where_its_source_goes_is_never_echoed(tmp_path, monkey
     for _ in range(20):  # generated secrets: letters and digits, some with « _ » (a « - » is refused at parse)
         value = secrets.token_urlsafe(40).replace("-", "x")
         monkeypatch.delenv(value, raising=False)
-        for source in (KeySource(env=value), KeySource(file=value)):
+        # a configuration resolves a relative path from its folder: « cfg/<the secret> » (probe17, 7 December 2026)
+        for source in (KeySource(env=value), KeySource(file=value), KeySource(file=tmp_path / "cfg" / value)):
             with pytest.raises(KeyMaterialError) as exc:
                 load_secret(source, "run.toml's audit_key")
             text = str(exc.value)
             assert value not in text and "not shown" in text and text.startswith("run.toml's audit_key"), text
     # what reads as a name or a path is still named: the user finds it
     monkeypatch.delenv("NR_KEY_ABSENT", raising=False)
-    with pytest.raises(KeyMaterialError, match="environment variable NR_KEY_ABSENT is not set"):
+    with pytest.raises(KeyMaterialError, match="environment variable NR_KEY_ABSENT: not set"):
         load_secret(KeySource(env="NR_KEY_ABSENT"))
     with pytest.raises(KeyMaterialError, match=r"key file audit\.key: cannot be read"):
         load_secret(KeySource(file=Path("audit.key")))
+    with pytest.raises(KeyMaterialError, match=r"key file keys/caf_return: cannot be read"):
+        load_secret(KeySource(file=Path("keys/caf_return")))
 
 
 def test_short_or_constant_secret_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -478,7 +478,8 @@ def open_outreach(path: str | Path, key: ReturnTokenKey, *, out_column: str = "r
             raise SchemaError("not an outreach list", table=path.name, column=col)
     others = frame.filter(pl.col("agency") != key.agency).height
     if others:
-        raise PrivacyError(f"{path.name}: {others} rows are addressed to another agency than {key.agency}")
+        raise PrivacyError(f"{path.name}: {others} {'row is' if others == 1 else 'rows are'} addressed to another "
+                           f"agency than {key.agency}")
     # where a bad token is, as the agency's team finds it: the CSV's line (its header is line 1), the Parquet's row
     locate = ((lambda i: f"{path.name}, row {i} (from 0), column return_token") if path.suffix == ".parquet"
               else (lambda i: f"{path.name}, line {i + 2}, column return_token"))

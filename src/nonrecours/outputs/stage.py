@@ -10,6 +10,7 @@ inventing a way back.
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,8 @@ from nonrecours.schemas.benefits import BENEFITS, by_asked
 from nonrecours.schemas.tables import valid_on
 
 __all__ = ["run_stage"]
+
+log = logging.getLogger(__name__)
 
 _NO_TOKENS = pl.DataFrame(schema={"agency": pl.String, "person_id": pl.String, "return_token": pl.String,
                                   "return_key_id": pl.String})
@@ -108,6 +111,10 @@ def run_stage(ctx: Any) -> Any:
             pl.col("return_key_id").drop_nulls().unique()).iter_rows()}
     outreach_config = _outreach_config({str(k): str(v) for k, v in ctx.config.lead_agency.items()})
     stats_config = StatisticsConfig(threshold=ctx.config.thresholds.suppression)
+    if stats_config.threshold < StatisticsConfig().threshold:  # allowed, but a weaker secrecy than the default's
+        log.warning("statistical secrecy under %d units (thresholds.suppression), below the default of %d: cells "
+                    "of %d units and more are published", stats_config.threshold, StatisticsConfig().threshold,
+                    stats_config.threshold)
     # the payers that sent no extract: the workspace's, the same for every month
     absent_payers = payers_absent({"persons": persons, "unit_memberships": memberships,
                                    "benefits_paid": _table(ws, "benefits_paid")}, BENEFITS,

@@ -96,19 +96,24 @@ class KeySource(BaseModel):
         """Safe to log: the file path or the variable name, when it reads as one. A secret written where its
         source goes (``{ env = "<the secret>" }``, ``{ file = "<the secret>" }``) was echoed whole by « is not set »
         and « cannot be read » (a probe from the docs alone, 5 December 2026): a name that is not upper case with
-        an underscore (``NONRECOURS_AUDIT_KEY``), a path with neither a folder nor an extension, is not shown."""
+        an underscore (``NONRECOURS_AUDIT_KEY``), a path whose name has no extension and either no folder or 20
+        characters or more, is not shown."""
         if self.file is not None:
-            text = str(self.file)
-            if "/" in text or "." in Path(text).name:
+            text, name = str(self.file), Path(self.file).name
+            # a configuration's relative path is resolved from its folder: the name alone tells a pasted secret
+            # (« cfg/SUPERSECRETKEY0123… », an outside tester, 7 December 2026)
+            if "." in name or ("/" in text and len(name) < _SECRET_LIKE_NAME):
                 return f"key file {text}"
-            return ("a key file whose path reads as no path (neither a folder nor an extension: a secret written "
-                    "where its file goes?), not shown")
+            return ("a key file whose name reads as a secret (no extension, and no folder or 20 characters or more: "
+                    "a secret written where its file goes?), not shown")
         if _VARIABLE.fullmatch(self.env or ""):
             return f"environment variable {self.env}"
         return ("an environment variable whose name reads as no variable name (upper case with an underscore, as "
                 "NONRECOURS_AUDIT_KEY: a secret written where its name goes?), not shown")
 
 
+_SECRET_LIKE_NAME = 20
+"""A key file's name without an extension this long or longer reads as a secret pasted where the path goes."""
 _VARIABLE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 """How an environment variable holding a key is named (``NONRECOURS_CAF_RETURN_SECRET``): the only names an error
 shows."""
@@ -161,7 +166,7 @@ def load_secret(source: KeySource | str | Path, role: str | None = None) -> Secr
     if source.env is not None:
         value = os.environ.get(source.env)
         if value is None or not value.strip():
-            raise KeyMaterialError(f"{where} is not set")
+            raise KeyMaterialError(f"{where}: not set")
         return Secret(value.encode("utf-8"), origin=where)
     path = Path(source.file)  # type: ignore[arg-type]
     try:
