@@ -38,6 +38,7 @@ from nonrecours.detection.reasons import input_labels
 from nonrecours.detection.targets import cash
 from nonrecours.outputs.answers import SCENARIOS
 from nonrecours.outputs.law import BENEFIT_LABELS, TARGET_BENEFITS
+from nonrecours.outputs.statistics import published_benefits
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCY_LABELS, agency_of
@@ -709,15 +710,9 @@ SETTLE_MIN_FLAGS = 11
 
 
 def _published(stats: pl.DataFrame | None) -> set[str]:
-    """Benefits whose whole-extract cell the statistics publish with its count of flags: only their answers'
-    counts (flags by grade and scenario, fields held) are shown; a benefit of 1 to 10 flags in the whole file
-    shows none (the statistics keep that count secret)."""
-    whole = _whole(stats)
-    if not whole.height:
-        return set()
-    told = (pl.col("secret_measures").list.contains("non_take_up_high") if "secret_measures" in whole.columns
-            else pl.lit(False))
-    return set(whole.filter(~pl.col("secret") & ~told).get_column("benefit"))
+    """Benefits whose whole-extract cell the statistics publish with its count of flags
+    (``statistics.published_benefits``): only their answers' counts are shown."""
+    return published_benefits(stats)
 
 
 def _headline(stats: pl.DataFrame | None) -> dict[str, Any]:
@@ -928,6 +923,12 @@ def _exchange_value(value: pl.DataFrame, published: set[str]) -> dict[str, Any]:
     return {"value": table, "value_reading": reading}
 
 
+def _hidden(row: Mapping[str, Any], col: str, published: set[str]) -> bool:
+    """An answer's cell is secret: its benefit's count of flags is, or the answer's table says so (``secret``,
+    ``secret_measures``: ``answers.secret_answers``)."""
+    return row["benefit"] not in published or bool(row.get("secret")) or col in (row.get("secret_measures") or ())
+
+
 def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     # 1. Data to exchange, and (when the run measured it) the value of each exchange.
@@ -955,6 +956,7 @@ def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
     if settle is not None:
         # a published benefit's unknowns only, each naming at least as many flags as a published cell holds
         # units (no total beside them: nothing to difference)
+        # (a secret row's flags are null: never shown)
         shown = settle.filter(pl.col("benefit").is_in(sorted(published)) & (pl.col("flags") >= SETTLE_MIN_FLAGS))
         bord = {b: i for i, b in enumerate(TARGET_BENEFITS)}
         shown = shown.sort(pl.col("benefit").replace_strict(bord, default=len(bord)), pl.col("flags"),
@@ -989,9 +991,9 @@ def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
                          maintain_order=True)
         rows = [[cell(_benefit_label(r["benefit"])), cell(r["population"]),
                  cell(agency_label(r["source"]) if r["source"] != "toutes" else "toutes"),
-                 cell(r["units"], "int", col="units", secret=r["benefit"] not in published),
+                 cell(r["units"], "int", col="units", secret=_hidden(r, "units", published)),
                  cell(r["fields"], "int", col="fields"),
-                 cell(r["share_held"], "pct", col="share_held", secret=r["benefit"] not in published)]
+                 cell(r["share_held"], "pct", col="share_held", secret=_hidden(r, "share_held", published))]
                 for r in held.iter_rows(named=True)]
         out["held"] = Table("champs", ["Prestation", "Population", "Source", "Unités", "Champs du formulaire",
                                        "Part déjà détenue"], rows,
@@ -1019,12 +1021,10 @@ def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
                                                            default=len(SCENARIOS)), maintain_order=True)
         rows = []
         for r in auto.iter_rows(named=True):
-            s = r["benefit"] not in published
             rows.append([cell(_benefit_label(r["benefit"])), cell(r["scenario"]),
-                         cell(r["flags"], "int", col="flags", secret=s),
-                         cell(r["yearly_amount"], "eur", col="yearly_amount", secret=s),
-                         cell(r["share_certain"], "pct", col="share_certain", secret=s),
-                         cell(r["error_risk"], "pct", col="error_risk", secret=s), cell(r["legal_basis"])])
+                         *[cell(r[c], f, col=c, secret=_hidden(r, c, published))
+                           for c, f in (("flags", "int"), ("yearly_amount", "eur"), ("share_certain", "pct"),
+                                        ("error_risk", "pct"))], cell(r["legal_basis"])])
         out["auto"] = Table("automatisation", ["Prestation", "Scénario", "Signalements",
                                                "Montant annuel manquant des signalements", "Part certaine",
                                                "Risque d'erreur", "Base légale"], rows,

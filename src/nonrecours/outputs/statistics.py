@@ -68,7 +68,8 @@ from nonrecours.errors import SchemaError
 from nonrecours.schemas.tables import valid_on
 
 __all__ = ["ALL_TYPES", "GUARDS", "HOUSEHOLD_TYPES", "LEVELS", "NO_EPCI", "SUB_COUNTS", "StatisticsConfig",
-           "build_statistics", "cell_counts", "epci_table", "suppress", "territory_table", "unit_profiles"]
+           "build_statistics", "cell_counts", "epci_table", "published_benefits", "suppress", "territory_table",
+           "unit_profiles"]
 
 LEVELS: tuple[str, ...] = ("total", "departement", "epci", "commune")
 """Territorial levels, each nested in the one before."""
@@ -113,6 +114,18 @@ class StatisticsConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     threshold: int = Field(11, ge=1, description="cells of fewer units are suppressed")
     levels: tuple[str, ...] = LEVELS
+
+
+def published_benefits(table: pl.DataFrame | None) -> set[str]:
+    """Benefits whose whole-extract cell (all household types) is published with its count of flags
+    (``non_take_up_high``): the one test of whether any count of a benefit's flags may be published beside the
+    statistics (the answers' tables and the report). No table: none."""
+    if table is None or not table.height:
+        return set()
+    whole = table.filter((pl.col("level") == "total") & (pl.col("household_type") == ALL_TYPES))
+    told = (pl.col("secret_measures").list.contains("non_take_up_high") if "secret_measures" in whole.columns
+            else pl.lit(False))
+    return set(whole.filter(~pl.col("secret") & ~told).get_column("benefit"))
 
 
 NO_EPCI = "commune isolée (hors EPCI)"
