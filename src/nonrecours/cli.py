@@ -648,7 +648,7 @@ def ablation(
     from nonrecours.audit.manifest import MANIFEST
     from nonrecours.config import load_config
     from nonrecours.outputs.ablation import EXCHANGE_VALUE, ablation_month, stored_scenarios
-    from nonrecours.outputs.answers import headline
+    from nonrecours.outputs.answers import with_caf_recall
     from nonrecours.outputs.report import REPORT, write_report
     from nonrecours.outputs.writers import write_table
     from nonrecours.progress import stage
@@ -668,10 +668,10 @@ def ablation(
             table = ablation_month(folder, m, cfg, backend=backend, truth=truth, stored=stored)
         dest = folder / "outputs" / f"{m:%Y-%m}"
         paths = dict(write_table(table, dest, EXCHANGE_VALUE))
-        if (dest / "statistics.parquet").exists() and (dest / "answer3_automation.parquet").exists():
-            # the headline's recall with the CAF alone comes from this table
-            lead = headline(pl.read_parquet(dest / "statistics.parquet"),
-                            pl.read_parquet(dest / "answer3_automation.parquet"), table)
+        if (dest / "headline.parquet").exists():
+            # the headline's recall with the CAF alone comes from this table; its other figures stay as the outputs
+            # stage published them (answer 3 as published hides the flags the headline would be summed from)
+            lead = with_caf_recall(pl.read_parquet(dest / "headline.parquet"), table)
             paths.update({f"headline.{k}": v for k, v in write_table(lead, dest, "headline").items()})
         if (dest / REPORT).exists() and (folder / MANIFEST).exists():  # the report shows this table too
             paths["report"] = write_report(folder, m, run_info=json.loads((folder / MANIFEST).read_text()))

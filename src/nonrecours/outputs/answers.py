@@ -21,12 +21,14 @@ import polars as pl
 from nonrecours.detection.targets import cash
 from nonrecours.errors import SchemaError
 from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame, fact_ids, held_facts, judged_earlier
+from nonrecours.outputs.statistics import published_benefits
 from nonrecours.outputs.writers import write_table
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCIES, FAMILY_BENEFITS_PAID, PARENT_ROLES
 
 __all__ = ["INPUT_COLUMNS", "SCENARIOS", "agency_columns", "automation_scenarios", "claim_fields_held",
-           "data_to_exchange", "exchange_value", "headline", "unknowns_to_settle", "write_answers"]
+           "data_to_exchange", "exchange_value", "headline", "secret_answers", "unknowns_to_settle", "with_caf_recall",
+           "write_answers"]
 
 CONTRIBUTING: tuple[str, ...] = tuple(a for a in AGENCIES if a != "synth")
 """The agencies whose extract each exchange-value scenario leaves out in turn (schemas/codes.py)."""
@@ -455,13 +457,22 @@ def headline(statistics_table: pl.DataFrame, automation: pl.DataFrame,
     # a benefit the statistics rate and no flag names has 0 flags in every scenario (counted, not unknown)
     out = (out.join(scen.select("benefit", "flags", *short.values()), on="benefit", how="full", coalesce=True)
            .with_columns(pl.col("flags", *short.values()).fill_null(0)))
+    return with_caf_recall(out, exchange).sort("benefit")
+
+
+def with_caf_recall(table: pl.DataFrame, exchange: pl.DataFrame | None) -> pl.DataFrame:
+    """The headline ``table`` with its ``recall_caf_only`` read off answer 1's exchange value (null without one);
+    a published headline keeps it hidden where its row is secret (``nonrecours ablation`` refreshes only this
+    column: the published answer 3 cannot give the flags back)."""
+    recall = pl.DataFrame(schema={"benefit": pl.String, "recall_caf_only": pl.Float64})
     if exchange is not None:
-        caf = exchange.filter(pl.col("scenario") == "CAF seule").select("benefit",
-                                                                       pl.col("recall").alias("recall_caf_only"))
-        out = out.join(caf, on="benefit", how="left")
-    else:
-        out = out.with_columns(pl.lit(None, dtype=pl.Float64).alias("recall_caf_only"))
-    return out.sort("benefit")
+        recall = exchange.filter(pl.col("scenario") == "CAF seule").select("benefit", pl.col("recall").alias(
+            "recall_caf_only"))
+    out = table.drop("recall_caf_only", strict=False).join(recall, on="benefit", how="left")
+    if "secret" in table.columns:
+        out = out.with_columns(pl.when(~pl.col("secret")).then(pl.col("recall_caf_only")).alias("recall_caf_only"))
+    return out.select(*(c for c in table.columns if c in out.columns), *(c for c in out.columns
+                                                                         if c not in table.columns))
 
 
 def unknowns_to_settle(flags: pl.DataFrame) -> pl.DataFrame:
@@ -495,13 +506,154 @@ def unknowns_to_settle(flags: pl.DataFrame) -> pl.DataFrame:
             .sort("benefit", "flags", "input", descending=[False, True, False]))
 
 
+SECRET_THRESHOLD = 11
+"""The statistics' default secrecy threshold (``StatisticsConfig.threshold``): counts of 1 to 10 are secret."""
+
+
+def _small(count: pl.Expr, threshold: int) -> pl.Expr:
+    """A count of 1 to ``threshold`` - 1: secret (0 tells nothing about anyone and is published)."""
+    return (count > 0) & (count < threshold)
+
+
+def _complement(frame: pl.DataFrame, value: str, hidden: str, threshold: int) -> pl.DataFrame:
+    """``hidden`` widened within each benefit whose rows sum to a published total (answer 3's scenarios to the
+    headline's flags): while its hidden rows holding units sum to fewer than ``threshold``, its smallest published
+    row holding units is hidden too, so that differencing the total gives a sum that could be any cell's, never a
+    small one (the statistics' secondary suppression, ``statistics.suppress``)."""
+    frame = frame.with_row_index("_i")
+    held = pl.col(value) > 0
+    open_ = ~pl.col(hidden) & held
+    need = ((pl.col(hidden) & held).any() & (pl.when(pl.col(hidden)).then(pl.col(value)).otherwise(0).sum()
+                                              < threshold)).over("benefit")
+    pick = pl.col("_i").filter(open_).sort_by(pl.col(value).filter(open_)).first().over("benefit")
+    while True:  # a row a round per benefit: three scenarios at most
+        before = frame.get_column(hidden).sum()
+        frame = frame.with_columns((pl.col(hidden) | (need & open_ & (pl.col("_i") == pick))).alias(hidden))
+        if frame.get_column(hidden).sum() == before:
+            return frame.drop("_i")
+
+
+def _nulled(frame: pl.DataFrame, measures: dict[str, pl.Expr]) -> pl.DataFrame:
+    """Each measure nulled where its expression holds; ``secret`` (every measure of the row hidden) and
+    ``secret_measures`` (those hidden in a row otherwise published) say so, as the statistics do."""
+    row = pl.all_horizontal(*measures.values())
+    told = pl.concat_list([pl.when(h & ~row).then(pl.lit(c)) for c, h in measures.items()]).list.drop_nulls()
+    return (frame.with_columns(row.alias("secret"), told.alias("secret_measures"))
+            .with_columns(pl.when(h).then(None).otherwise(pl.col(c)).alias(c) for c, h in measures.items()))
+
+
+def _scenario_pattern(automation: pl.DataFrame, published: set[str], threshold: int) -> pl.DataFrame:
+    """answer 3 with ``_hide``: its scenario rows whose count of flags is secret, the same in the headline. A
+    benefit the statistics keep secret, or of 1 to ``threshold`` - 1 flags in all, hides every row."""
+    benefit_secret = ~pl.col("benefit").is_in(sorted(published)) | _small(pl.col("flags").sum().over("benefit"),
+                                                                         threshold)
+    return _complement(automation.with_columns((benefit_secret | _small(pl.col("flags"), threshold)).alias("_hide")),
+                       "flags", "_hide", threshold)
+
+
+def _secret_automation(automation: pl.DataFrame, published: set[str], threshold: int) -> pl.DataFrame:
+    """answer 3 under secrecy: a hidden row has no number; in a published one, the shares certain (and the error
+    risk, its complement) hide when they give 1 to ``threshold`` - 1 flags certain or not, with the rows' other
+    shares so that the benefit's certain flags give none back; the flags with a legal basis when they or the
+    rest are that few."""
+    f = _scenario_pattern(automation, published, threshold).with_columns(
+        (pl.col("share_certain") * pl.col("flags")).round(0).cast(pl.Int64).alias("_certain"))
+    f = f.with_columns((pl.col("flags") - pl.col("_certain")).alias("_uncertain"))
+    f = f.with_columns((pl.col("_hide") | _small(pl.col("_certain"), threshold)
+                        | _small(pl.col("_uncertain"), threshold)).alias("_share"))
+    f = _complement(_complement(f, "_certain", "_share", threshold), "_uncertain", "_share", threshold)
+    basis = pl.col("_hide") | _small(pl.col("basis_exists_for"), threshold) | _small(
+        pl.col("flags") - pl.col("basis_exists_for"), threshold)
+    row = pl.col("_hide")
+    return _nulled(f, {"flags": row, "monthly_amount": row, "yearly_amount": row, "share_certain": pl.col("_share"),
+                       "error_risk": pl.col("_share"), "basis_exists_for": basis}).select(
+        *automation.columns, "secret", "secret_measures")
+
+
+def _secret_headline(table: pl.DataFrame, automation: pl.DataFrame, statistics_table: pl.DataFrame | None,
+                     published: set[str], threshold: int) -> pl.DataFrame:
+    """The headline under secrecy: a benefit the statistics keep secret shows no number; a published one hides
+    the flags of a scenario answer 3 hides (``_scenario_pattern``), its total when it is 1 to ``threshold`` - 1,
+    and names the statistics' own secret measures it carries."""
+    short = {"ouverture automatique": "automatic", "demande pré-remplie": "prefilled",
+             "courrier ou rendez-vous des droits": "outreach"}
+    hidden = (_scenario_pattern(automation, published, threshold).filter(pl.col("_hide"))
+              .group_by("benefit").agg(pl.col("scenario").replace_strict(short).alias("_hidden")))
+    told = pl.DataFrame(schema={"benefit": pl.String, "_told": pl.List(pl.String)})
+    if statistics_table is not None and "secret_measures" in statistics_table.columns:
+        told = statistics_table.filter((pl.col("level") == "total") & (pl.col("household_type") == "ensemble")) \
+            .select("benefit", pl.col("secret_measures").alias("_told"))
+    f = table.join(hidden, on="benefit", how="left").join(told, on="benefit", how="left").with_columns(
+        pl.col("_hidden", "_told").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+    benefit = ~pl.col("benefit").is_in(sorted(published))
+    flags = benefit | _small(pl.col("flags"), threshold)
+    measures = {c: benefit | (pl.col("_told").list.contains(c) if c in STATISTICS_MEASURES else pl.lit(False))
+                for c in table.columns if c != "benefit"}
+    measures |= {"flags": flags, "recall_caf_only": benefit,
+                 **{c: flags | pl.col("_hidden").list.contains(c) for c in short.values()}}
+    return _nulled(f, measures).with_columns(
+        # a row the statistics publish stays published (its own secret measures named), the flags hidden or not
+        benefit.alias("secret")).with_columns(
+        pl.when(pl.col("secret")).then(pl.lit([], dtype=pl.List(pl.String))).otherwise(
+            pl.concat_list([pl.when(h).then(pl.lit(c)) for c, h in measures.items()]).list.drop_nulls())
+        .alias("secret_measures")).select(*table.columns, "secret", "secret_measures")
+
+
+STATISTICS_MEASURES = ("units", "non_take_up_rate_low", "non_take_up_rate_central", "non_take_up_rate_high",
+                       "yearly_foregone_low", "yearly_foregone_central", "yearly_foregone_high")
+"""The headline's columns read off the statistics' whole-extract cell (their secrecy is the statistics')."""
+
+
+def _secret_unknowns(settle: pl.DataFrame, published: set[str], threshold: int) -> pl.DataFrame:
+    """answer 1's unknowns under secrecy: a row of 1 to ``threshold`` - 1 flags has no number (its share of the
+    flags not certain would give it back); probable and possible, which sum to the flags, hide together."""
+    row = ~pl.col("benefit").is_in(sorted(published)) | _small(pl.col("flags"), threshold)
+    grades = row | _small(pl.col("probable"), threshold) | _small(pl.col("possible"), threshold)
+    return _nulled(settle, {"flags": row, "probable": grades, "possible": grades, "monthly_amount": row,
+                            "monthly_amount_high": row, "share_of_uncertain_flags": row})
+
+
+def _secret_fields(held: pl.DataFrame, published: set[str], threshold: int) -> pl.DataFrame:
+    """answer 2's fields held under secrecy: a population of 1 to ``threshold`` - 1 units has no number (the
+    count of the form's fields, the law's, stays)."""
+    row = ~pl.col("benefit").is_in(sorted(published)) | _small(pl.col("units"), threshold)
+    return _nulled(held, {"units": row, "share_held": row})
+
+
+def secret_answers(tables: dict[str, pl.DataFrame], statistics_table: pl.DataFrame | None, *,
+                   threshold: int = SECRET_THRESHOLD) -> dict[str, pl.DataFrame]:
+    """The answers' tables as published: the statistics' secrecy applied to every count and what gives one back.
+
+    A benefit whose whole-extract count of flags the statistics keep secret (``statistics.published_benefits``;
+    no statistics: every benefit) shows no count, amount or share in any table; in a published one, a row of 1
+    to ``threshold`` - 1 flags or units shows none, with the smallest other scenario when the rows sum to the
+    headline's flags. Each table gains ``secret`` (the row shows no figure) and ``secret_measures`` (the
+    columns hidden in a row otherwise published): a null never reads as 0. ``tables`` holds the raw answers
+    (``write_answers``' stems); the headline is made secret from answer 3's raw flags."""
+    published = published_benefits(statistics_table)
+    out = dict(tables)
+    if "answer3_automation" in tables:
+        out["answer3_automation"] = _secret_automation(tables["answer3_automation"], published, threshold)
+        if "headline" in tables:
+            out["headline"] = _secret_headline(tables["headline"], tables["answer3_automation"], statistics_table,
+                                               published, threshold)
+    if "answer1_unknowns_to_settle" in tables:
+        out["answer1_unknowns_to_settle"] = _secret_unknowns(tables["answer1_unknowns_to_settle"], published,
+                                                             threshold)
+    if "answer2_claim_fields_held" in tables:
+        out["answer2_claim_fields_held"] = _secret_fields(tables["answer2_claim_fields_held"], published, threshold)
+    return out
+
+
 def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame | pl.LazyFrame,
                   provenance: pl.DataFrame,
                   due_provenance: pl.DataFrame | None = None, statistics_table: pl.DataFrame | None = None,
                   members: pl.DataFrame | None = None,
                   run_detection: Callable[[set[str]], pl.DataFrame] | None = None,
-                  truth: pl.DataFrame | None = None, exchange: pl.DataFrame | None = None) -> dict[str, Path]:
-    """Write the three answers (Parquet and French CSV) under ``out``; return every path written.
+                  truth: pl.DataFrame | None = None, exchange: pl.DataFrame | None = None,
+                  threshold: int = SECRET_THRESHOLD) -> dict[str, Path]:
+    """Write the three answers (Parquet and French CSV) under ``out``, under the statistics' secrecy
+    (``secret_answers``, ``threshold``: the run's ``thresholds.suppression``); return every path written.
 
     ``exchange``: answer 1's exchange value already written (by the ablation stage): read into the headline,
     not rewritten; ``run_detection``: measure it here instead (and write it). ``due_provenance``: detection's
@@ -528,7 +680,7 @@ def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame |
         tables["headline"] = headline(statistics_table, tables["answer3_automation"],
                                       tables.get("answer1_exchange_value", exchange))
     written: dict[str, Path] = {}
-    for stem, frame in tables.items():
+    for stem, frame in secret_answers(tables, statistics_table, threshold=threshold).items():
         for kind, path in write_table(frame, out, stem).items():
             written[f"{stem}.{kind}"] = path
     return written

@@ -191,7 +191,7 @@ def run_stage(ctx: Any) -> Any:
         exchange = pl.read_parquet(value) if ctx.config.ablation.enabled and value.exists() else None
         written += write_answers(folder, flags=flags, units=units, provenance=provenance,
                                  due_provenance=due_provenance, statistics_table=statistics, exchange=exchange,
-                                 members=month_members).values()
+                                 members=month_members, threshold=stats_config.threshold).values()
         # The report reads only what was just written (and the run's own records), never the frames above.
         written.append(write_report(ctx.out, month, run_info=ctx.manifest))
         report.outputs += written

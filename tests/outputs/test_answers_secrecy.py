@@ -1,0 +1,174 @@
+"""The answers' tables under the statistics' secrecy: no count of 1 to 10 flags or units, and no figure of a
+benefit whose whole-file count of flags the statistics keep secret, in any published table, and no differencing
+of the headline's flags against answer 3's scenarios gives one back (probe17: the answers published ASI
+« flags 7 » and one household's 153.01 € a month where the statistics hid them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from bs4 import BeautifulSoup
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nonrecours.core.month import PROVENANCE_SCHEMA
+from nonrecours.detection.schema import FLAGS_SCHEMA
+from nonrecours.outputs.answers import SCENARIOS, headline, secret_answers, write_answers
+from nonrecours.outputs.report import SECRET_MARK
+from nonrecours.outputs.statistics import StatisticsConfig, build_statistics, published_benefits
+
+from .conftest import MONTH, as_units, flag, pid
+
+T = 11
+COUNTS = {"answer3_automation": ("flags", "basis_exists_for"),
+          "headline": ("flags", "automatic", "prefilled", "outreach"),
+          "answer1_unknowns_to_settle": ("flags", "probable", "possible"),
+          "answer2_claim_fields_held": ("units",)}
+"""The counts of flags or units each answer publishes."""
+FIGURES = {"answer3_automation": ("flags", "monthly_amount", "yearly_amount", "share_certain", "error_risk",
+                                  "basis_exists_for"),
+           "headline": ("units", "non_take_up_rate_low", "non_take_up_rate_central", "non_take_up_rate_high",
+                        "yearly_foregone_low", "yearly_foregone_central", "yearly_foregone_high", "flags",
+                        "automatic", "prefilled", "outreach", "recall_caf_only"),
+           "answer1_unknowns_to_settle": ("flags", "probable", "possible", "monthly_amount", "monthly_amount_high",
+                                          "share_of_uncertain_flags"),
+           "answer2_claim_fields_held": ("units", "share_held")}
+"""Every figure drawn from the flags or units (answer 2's count of the form's fields is the law's)."""
+
+
+def territory(auto: int = 4, prefilled: int = 20, outreach: int = 30, aspa: int = 3):
+    """Flags, units and statistics of a small territory: the free CSS of ``auto`` familles paid the RSA (opened
+    automatically), of ``prefilled`` probable ones with one unknown and ``outreach`` possible ones; ``aspa``
+    probable ASPA flags; 40 units paid each benefit."""
+    rows = [flag(f"rsa{i}", "css_free", "probable", 0.0) for i in range(auto)]
+    rows += [flag(f"pre{i}", "css_free", "probable", 0.0, unknowns=("salary_net",)) for i in range(prefilled)]
+    rows += [flag(f"out{i}", "css_free", "possible", 0.0, unknowns=("salary_net",)) for i in range(outreach)]
+    rows += [flag(f"old{i}", "aspa", "probable", 402.3 + i, unknowns=("pension_gross",)) for i in range(aspa)]
+    flags = pl.DataFrame(rows, schema=FLAGS_SCHEMA)
+    flagged = flags.select("month", "unit_kind", "unit_id", "benefit", "status", "grade", "amount_low",
+                           "amount_central", "amount_high", "paid", "claimant_id", "adult_ids",
+                           pl.lit(False).alias("receiving"))
+    paid = [(MONTH, "individu" if b == "aspa" else "famille", pid(f"paid-{b}{i}"), b, "consistent", "certain",
+             amount, amount, amount, amount, True) for b, amount in (("css_free", 0.0), ("aspa", 400.0))
+            for i in range(40)]
+    paid += [(MONTH, "famille", pid(f"rsa{i}/famille"), "rsa", "consistent", "certain", 500.0, 500.0, 500.0,
+              500.0, True) for i in range(auto)]
+    units = as_units(pl.concat([flagged, pl.DataFrame(
+        paid, schema=["month", "unit_kind", "unit_id", "benefit", "status", "grade", "amount_low", "amount_central",
+                      "amount_high", "paid", "receiving"], orient="row")], how="diagonal_relaxed"))
+    profiles = units.select("unit_kind", "unit_id", pl.lit("46042").alias("depcom"),
+                            pl.lit("personne seule").alias("household_type")).unique()
+    return flags, units, build_statistics(units, profiles, config=StatisticsConfig(threshold=T))
+
+
+@pytest.fixture(scope="module")
+def written(tmp_path_factory) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
+    flags, units, stats = territory()
+    out = tmp_path_factory.mktemp("answers")
+    write_answers(out, flags=flags, units=units, provenance=pl.DataFrame(schema=PROVENANCE_SCHEMA),
+                  statistics_table=stats, threshold=T)
+    return {stem: pl.read_parquet(out / f"{stem}.parquet") for stem in COUNTS}, stats
+
+
+def test_a_benefit_whose_count_of_flags_is_secret_has_no_figure_in_any_answer(written):
+    tables, stats = written
+    assert "aspa" not in published_benefits(stats) and "css_free" in published_benefits(stats)
+    for stem, figures in FIGURES.items():
+        aspa = tables[stem].filter(pl.col("benefit") == "aspa")
+        assert aspa.height, stem
+        assert aspa.get_column("secret").all(), stem  # the column says secret: a null is never a 0
+        assert aspa.select(pl.all_horizontal(pl.col(*figures).is_null())).to_series().all(), (stem, aspa)
+
+
+def test_a_scenario_of_few_flags_is_hidden_with_the_smallest_other(written):
+    """4 automatic openings of 54 free-CSS flags: hidden, and the 20 pre-filled claims with them, so that the
+    headline's 54 less the 30 letters gives 24, two scenarios' sum."""
+    tables, _ = written
+    auto = {r["scenario"]: r for r in tables["answer3_automation"].filter(pl.col("benefit") == "css_free")
+            .iter_rows(named=True)}
+    assert auto["ouverture automatique"]["secret"] and auto["ouverture automatique"]["flags"] is None
+    assert auto["ouverture automatique"]["basis_exists_for"] is None
+    assert auto["demande pré-remplie"]["secret"] and auto["demande pré-remplie"]["flags"] is None
+    assert auto["courrier ou rendez-vous des droits"]["flags"] == 30
+    head = tables["headline"].filter(pl.col("benefit") == "css_free").row(0, named=True)
+    assert head["flags"] == 54 and head["outreach"] == 30 and not head["secret"]
+    assert head["automatic"] is None and head["prefilled"] is None
+    assert {"automatic", "prefilled"} <= set(head["secret_measures"])
+
+
+def test_no_published_answer_cell_holds_a_count_of_one_to_ten(written):
+    tables, _ = written
+    for stem, counts in COUNTS.items():
+        for c in counts:
+            small = tables[stem].filter(pl.col(c).is_between(1, T - 1))
+            assert not small.height, (stem, c, small)
+    # answer 1's unknowns: 20 probable and 30 possible name salary_net, published; the ASPA's none
+    settle = tables["answer1_unknowns_to_settle"].filter(pl.col("benefit") == "css_free").row(0, named=True)
+    assert (settle["flags"], settle["probable"], settle["possible"]) == (50, 20, 30)
+
+
+SHORT = dict(zip(SCENARIOS, ("automatic", "prefilled", "outreach"), strict=True))
+
+
+def scenario_table(counts: dict[str, tuple[int, int]]) -> pl.DataFrame:
+    """answer 3's rows of the free CSS: scenario → (flags, of which certain)."""
+    rows = [("css_free", s, n, None, None, round(c / n, 4), round(1 - c / n, 4), 0, "", "")
+            for s, (n, c) in counts.items() if n]
+    return pl.DataFrame(rows, schema={"benefit": pl.String, "scenario": pl.String, "flags": pl.UInt32,
+                                      "monthly_amount": pl.Float64, "yearly_amount": pl.Float64,
+                                      "share_certain": pl.Float64, "error_risk": pl.Float64,
+                                      "basis_exists_for": pl.UInt32, "legal_basis": pl.String,
+                                      "description": pl.String}, orient="row")
+
+
+STATS = territory()[2]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), min_size=3, max_size=3))
+def test_differencing_the_headline_against_the_scenarios_reveals_no_small_count(draw):
+    counts = {s: (n, min(c, n)) for s, (n, c) in zip(SCENARIOS, draw, strict=True)}
+    auto = scenario_table(counts)
+    raw = {"answer3_automation": auto, "headline": headline(STATS, auto)}
+    out = secret_answers(raw, STATS, threshold=T)
+    head = out["headline"].filter(pl.col("benefit") == "css_free").row(0, named=True)
+    rows = out["answer3_automation"]
+    shown = rows.filter(~pl.col("secret"))
+    for c in ("flags", "automatic", "prefilled", "outreach"):
+        assert head[c] is None or not 0 < head[c] < T, (c, head)
+        if head[c] is not None and c != "flags":  # the headline shows what answer 3 shows
+            row = rows.filter(pl.col("scenario") == next(s for s, k in SHORT.items() if k == c))
+            assert head[c] == (row["flags"][0] if row.height else 0)
+    assert not shown.filter(pl.col("flags").is_between(1, T - 1)).height
+    if head["flags"] is not None:
+        hidden = head["flags"] - int(shown["flags"].sum())
+        assert hidden == 0 or hidden >= T  # each hidden row could hold the threshold: none is told small
+        assert rows.filter(pl.col("secret")).height != 1 or hidden == 0
+    # the shares certain give no count of 1 to 10 certain or uncertain flags
+    for r in shown.filter(pl.col("share_certain").is_not_null()).iter_rows(named=True):
+        certain = round(r["share_certain"] * r["flags"])
+        assert not 0 < certain < T and not 0 < r["flags"] - certain < T, r
+
+
+def test_the_demo_publishes_no_small_count_and_its_report_marks_each_secret(demo_result):
+    """The 1,500-person demo, as the outside tester ran it: the answers beside the report hold no count of 1 to
+    10 and no figure of a benefit the statistics keep secret; the report shows each hidden cell as « s »."""
+    folder = Path(demo_result.out) / "outputs" / f"{MONTH:%Y-%m}"
+    published = published_benefits(pl.read_parquet(folder / "statistics.parquet"))
+    tables = {stem: pl.read_parquet(folder / f"{stem}.parquet") for stem in COUNTS}
+    assert any(t.get_column("secret").any() for t in tables.values())
+    for stem, table in tables.items():
+        for c in COUNTS[stem]:
+            assert not table.filter(pl.col(c).is_between(1, T - 1)).height, (stem, c)
+        hidden = table.filter(~pl.col("benefit").is_in(sorted(published)))
+        assert hidden.get_column("secret").all(), stem
+        assert hidden.select(pl.all_horizontal(pl.col(*FIGURES[stem]).is_null())).to_series().all(), stem
+    page = BeautifulSoup((folder / "report.html").read_text(encoding="utf-8"), "html.parser")
+    auto = {(r["benefit"], r["scenario"]): r for r in tables["answer3_automation"].iter_rows(named=True)}
+    for tr in page.find("table", id="automatisation").tbody.find_all("tr"):
+        r = auto[(tr["data-benefit"], tr["data-scenario"])]
+        for td in tr.find_all("td", attrs={"data-col": True}):
+            if r[td["data-col"]] is None and r["secret"]:
+                assert td.get_text() == SECRET_MARK, (r, td)
