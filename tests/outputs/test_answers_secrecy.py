@@ -41,17 +41,19 @@ FIGURES = {"answer3_automation": ("flags", "monthly_amount", "yearly_amount", "s
 def territory(auto: int = 4, prefilled: int = 20, outreach: int = 30, aspa: int = 3):
     """Flags, units and statistics of a small territory: the free CSS of ``auto`` familles paid the RSA (opened
     automatically), of ``prefilled`` probable ones with one unknown and ``outreach`` possible ones; ``aspa``
-    probable ASPA flags; 40 units paid each benefit."""
+    probable ASPA flags; 30 possible prime d'activité flags of which 2 hold money at the central values; 40 units
+    paid each benefit."""
     rows = [flag(f"rsa{i}", "css_free", "probable", 0.0) for i in range(auto)]
     rows += [flag(f"pre{i}", "css_free", "probable", 0.0, unknowns=("salary_net",)) for i in range(prefilled)]
     rows += [flag(f"out{i}", "css_free", "possible", 0.0, unknowns=("salary_net",)) for i in range(outreach)]
     rows += [flag(f"old{i}", "aspa", "probable", 402.3 + i, unknowns=("pension_gross",)) for i in range(aspa)]
+    rows += [flag(f"ppa{i}", "ppa", "possible", 150.0 if i < 2 else 0.0, unknowns=("salary_net",)) for i in range(30)]
     flags = pl.DataFrame(rows, schema=FLAGS_SCHEMA)
     flagged = flags.select("month", "unit_kind", "unit_id", "benefit", "status", "grade", "amount_low",
                            "amount_central", "amount_high", "paid", "claimant_id", "adult_ids",
                            pl.lit(False).alias("receiving"))
     paid = [(MONTH, "individu" if b == "aspa" else "famille", pid(f"paid-{b}{i}"), b, "consistent", "certain",
-             amount, amount, amount, amount, True) for b, amount in (("css_free", 0.0), ("aspa", 400.0))
+             amount, amount, amount, amount, True) for b, amount in (("css_free", 0.0), ("aspa", 400.0), ("ppa", 180.0))
             for i in range(40)]
     paid += [(MONTH, "famille", pid(f"rsa{i}/famille"), "rsa", "consistent", "certain", 500.0, 500.0, 500.0,
               500.0, True) for i in range(auto)]
@@ -67,8 +69,10 @@ def territory(auto: int = 4, prefilled: int = 20, outreach: int = 30, aspa: int 
 def written(tmp_path_factory) -> tuple[dict[str, pl.DataFrame], pl.DataFrame]:
     flags, units, stats = territory()
     out = tmp_path_factory.mktemp("answers")
-    write_answers(out, flags=flags, units=units, provenance=pl.DataFrame(schema=PROVENANCE_SCHEMA),
-                  statistics_table=stats, threshold=T)
+    # the CNAV holds the salary of 3 of the free CSS's flagged familles
+    provenance = pl.DataFrame([("individu", pid(f"pre{i}"), MONTH, "salary_net", "observed", "cnav", MONTH)
+                               for i in range(3)], schema=PROVENANCE_SCHEMA, orient="row")
+    write_answers(out, flags=flags, units=units, provenance=provenance, statistics_table=stats, threshold=T)
     return {stem: pl.read_parquet(out / f"{stem}.parquet") for stem in COUNTS}, stats
 
 
@@ -107,6 +111,24 @@ def test_no_published_answer_cell_holds_a_count_of_one_to_ten(written):
     # answer 1's unknowns: 20 probable and 30 possible name salary_net, published; the ASPA's none
     settle = tables["answer1_unknowns_to_settle"].filter(pl.col("benefit") == "css_free").row(0, named=True)
     assert (settle["flags"], settle["probable"], settle["possible"]) == (50, 20, 30)
+
+
+def test_an_amount_or_a_share_few_households_make_is_hidden(written):
+    """30 letters for the prime d'activité, 2 of them holding money at the central values: the flags are
+    published, the amounts (those two households') are not; a share of the free CSS's form held that 3 familles
+    make (the CNAV's) is hidden, the units it is a share of are not."""
+    tables, stats = written
+    assert "ppa" in published_benefits(stats)
+    row = tables["answer3_automation"].filter(pl.col("benefit") == "ppa").row(0, named=True)
+    assert row["flags"] == 30 and not row["secret"]
+    assert row["monthly_amount"] is None and row["yearly_amount"] is None
+    assert {"monthly_amount", "yearly_amount"} <= set(row["secret_measures"])
+    settle = tables["answer1_unknowns_to_settle"].filter(pl.col("benefit") == "ppa").row(0, named=True)
+    assert settle["flags"] == 30 and settle["monthly_amount"] is None and settle["monthly_amount_high"] is None
+    held = {r["source"]: r for r in tables["answer2_claim_fields_held"].filter(
+        (pl.col("benefit") == "css_free") & (pl.col("population") == "signalés")).iter_rows(named=True)}
+    assert held["cnav"]["units"] == 54 and held["cnav"]["share_held"] is None
+    assert held["cnav"]["secret_measures"] == ["share_held"]
 
 
 SHORT = dict(zip(SCENARIOS, ("automatic", "prefilled", "outreach"), strict=True))

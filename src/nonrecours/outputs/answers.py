@@ -288,7 +288,7 @@ def _paid_ids(paid_units: pl.DataFrame | pl.LazyFrame, members: pl.DataFrame | N
 def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *,
                       paid_units: pl.DataFrame | pl.LazyFrame | None = None,
                       members: pl.DataFrame | None = None,
-                      due_provenance: pl.DataFrame | None = None) -> pl.DataFrame:
+                      due_provenance: pl.DataFrame | None = None, hidden_counts: bool = False) -> pl.DataFrame:
     """Share of the claim form's fields already held, per benefit, population and source.
 
     ``flags`` give the flagged units and their adults; ``paid_units`` (units table rows paid the benefit) the paid
@@ -297,7 +297,8 @@ def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *,
     observed (or estimated) one of the inputs that answer it, for the unit, one of its adults or their ménage or
     foyer fiscal (``law.fact_ids``, as the outreach list's facts already held). Fields no data answers
     (bank details, residence, assets) count as not held. Columns: benefit, population, source (an agency or
-    ``toutes``), units, fields, share_held.
+    ``toutes``), units, fields, share_held; with ``hidden_counts``, ``_holders``: the units holding a field from
+    that source, which secrecy reads and never publishes (``secret_answers``: a share of 1 or 2 holders is theirs).
 
     A flag of a benefit judged at an earlier month (``law.judged_earlier``: in June 2026 the ARS due last August)
     reads that month's facts, ``due_provenance`` (detection's ``provenance_due.parquet``; an error when such flags
@@ -341,8 +342,9 @@ def claim_fields_held(flags: pl.DataFrame, provenance: pl.DataFrame, *,
                       .select(grid.columns)], how="vertical_relaxed")
     return (grid.group_by("benefit", "population", "source")
             .agg(pl.len().alias("units"), pl.col("fields").first(),
-                 (pl.col("_held").fill_null(0) / pl.col("fields")).mean().round(4).alias("share_held"))
-            .sort("benefit", "population", "source"))
+                 (pl.col("_held").fill_null(0) / pl.col("fields")).mean().round(4).alias("share_held"),
+                 (pl.col("_held").fill_null(0) > 0).sum().alias("_holders"))
+            .sort("benefit", "population", "source").drop([] if hidden_counts else ["_holders"]))
 
 
 SCENARIOS: dict[str, str] = {
@@ -369,7 +371,7 @@ _BASIS = {
 def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | pl.LazyFrame | None = None,
                          provenance: pl.DataFrame | None = None, max_questions: int = 2,
                          due_provenance: pl.DataFrame | None = None,
-                         members: pl.DataFrame | None = None) -> pl.DataFrame:
+                         members: pl.DataFrame | None = None, hidden_counts: bool = False) -> pl.DataFrame:
     """Flags per benefit and scenario, with amounts (monthly and yearly money missing; null for a coverage, the CSS:
     ``detection.targets.cash``), error risk and legal basis.
 
@@ -382,6 +384,8 @@ def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | pl.LazyFr
     probable with at most ``max_questions`` deciding unknowns. The rest: letter or rendez-vous des droits.
     The fields held are counted as in ``claim_fields_held`` (the same ids with ``members``, the same facts: a flag
     judged at an earlier month, the ARS due last August, reads that month's, ``due_provenance``).
+    ``hidden_counts``: also ``_owed``, the flags whose money the amounts sum, which secrecy reads and never
+    publishes (``secret_answers``: 30 letters of which one holds money give that household's amount).
     """
     f = flags.with_columns(pl.col("deciding_unknowns").list.len().alias("_unknowns"))
     # Data-answerable fields not held for the flag's unit and adults.
@@ -419,7 +423,8 @@ def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | pl.LazyFr
            .agg(pl.len().alias("flags"), pl.col("_missing").sum().round(2).alias("monthly_amount"),
                 (pl.col("grade") == "certain").mean().round(4).alias("share_certain"),
                 (pl.col("grade") != "certain").mean().round(4).alias("error_risk"),
-                (basis_now & (pl.col("scenario") == "ouverture automatique")).sum().alias("basis_exists_for"))
+                (basis_now & (pl.col("scenario") == "ouverture automatique")).sum().alias("basis_exists_for"),
+                (pl.col("_missing") > 0).sum().alias("_owed"))
            .with_columns(pl.when(cash()).then(pl.col("monthly_amount")).alias("monthly_amount"))
            .with_columns((pl.col("monthly_amount") * 12).round(2).alias("yearly_amount"),
                          pl.col("scenario").replace_strict(SCENARIOS).alias("description"),
@@ -430,7 +435,7 @@ def automation_scenarios(flags: pl.DataFrame, *, units: pl.DataFrame | pl.LazyFr
     order = {s: i for i, s in enumerate(SCENARIOS)}
     return out.sort("benefit", pl.col("scenario").replace_strict(order)).select(
         "benefit", "scenario", "flags", "monthly_amount", "yearly_amount", "share_certain", "error_risk",
-        "basis_exists_for", "legal_basis", "description")
+        "basis_exists_for", "legal_basis", "description", *(["_owed"] if hidden_counts else []))
 
 
 def headline(statistics_table: pl.DataFrame, automation: pl.DataFrame,
@@ -475,7 +480,7 @@ def with_caf_recall(table: pl.DataFrame, exchange: pl.DataFrame | None) -> pl.Da
                                                                          if c not in table.columns))
 
 
-def unknowns_to_settle(flags: pl.DataFrame) -> pl.DataFrame:
+def unknowns_to_settle(flags: pl.DataFrame, *, hidden_counts: bool = False) -> pl.DataFrame:
     """Per benefit and unknown input: the flags short of ``certain`` that name it among their deciding unknowns
     (one that decides alone when detection found one, ``detection.deciding``), by grade, with the monthly
     amount they estimate (null for a coverage, the CSS: ``detection.targets.cash``), and the agencies whose extract
@@ -483,7 +488,8 @@ def unknowns_to_settle(flags: pl.DataFrame) -> pl.DataFrame:
     than of an agency). The amounts are the money missing, as answer 3's and the statistics' (the estimate minus
     what is paid: an under-payment counted at its whole amount was 177,328 € where 176,607 € was missing), at the
     flags' central and favourable ends (``monthly_amount``, ``monthly_amount_high``): a possible flag is often
-    nothing at the central values and the whole benefit at the favourable ones."""
+    nothing at the central values and the whole benefit at the favourable ones. ``hidden_counts``: also
+    ``_owed_central`` and ``_owed_high``, the flags each amount sums money of (``secret_answers`` reads them)."""
     paid = pl.col("paid").fill_null(0.0)
     named = (flags.filter(pl.col("grade") != "certain")
              .select("benefit", "grade",
@@ -496,14 +502,16 @@ def unknowns_to_settle(flags: pl.DataFrame) -> pl.DataFrame:
                 pl.len().alias("flags"), (pl.col("grade") == "probable").sum().alias("probable"),
                 (pl.col("grade") == "possible").sum().alias("possible"),
                 pl.col("_missing_central").sum().round(2).alias("monthly_amount"),
-                pl.col("_missing_high").sum().round(2).alias("monthly_amount_high"))
+                pl.col("_missing_high").sum().round(2).alias("monthly_amount_high"),
+                *[(pl.col(f"_missing_{e}") > 0).sum().alias(f"_owed_{e}") for e in ("central", "high")])
             .with_columns(pl.when(cash()).then(pl.col(c)).alias(c) for c in ("monthly_amount", "monthly_amount_high"))
             .join(totals, on="benefit", how="left")
             .with_columns((pl.col("flags") / pl.col("_not_certain")).round(4).alias("share_of_uncertain_flags"))
             .drop("_not_certain")
             .join(carried, on="input", how="left")
             .with_columns(pl.col("agencies").fill_null(pl.lit([], dtype=pl.List(pl.String))))
-            .sort("benefit", "flags", "input", descending=[False, True, False]))
+            .sort("benefit", "flags", "input", descending=[False, True, False])
+            .drop([] if hidden_counts else ["_owed_central", "_owed_high"]))
 
 
 SECRET_THRESHOLD = 11
@@ -537,7 +545,9 @@ def _nulled(frame: pl.DataFrame, measures: dict[str, pl.Expr]) -> pl.DataFrame:
     """Each measure nulled where its expression holds; ``secret`` (every measure of the row hidden) and
     ``secret_measures`` (those hidden in a row otherwise published) say so, as the statistics do."""
     row = pl.all_horizontal(*measures.values())
-    told = pl.concat_list([pl.when(h & ~row).then(pl.lit(c)) for c, h in measures.items()]).list.drop_nulls()
+    # a measure null by design (a coverage's amount: « sans objet ») is not told secret
+    told = pl.concat_list([pl.when(h & ~row & pl.col(c).is_not_null()).then(pl.lit(c))
+                           for c, h in measures.items()]).list.drop_nulls()
     return (frame.with_columns(row.alias("secret"), told.alias("secret_measures"))
             .with_columns(pl.when(h).then(None).otherwise(pl.col(c)).alias(c) for c, h in measures.items()))
 
@@ -565,9 +575,10 @@ def _secret_automation(automation: pl.DataFrame, published: set[str], threshold:
     basis = pl.col("_hide") | _small(pl.col("basis_exists_for"), threshold) | _small(
         pl.col("flags") - pl.col("basis_exists_for"), threshold)
     row = pl.col("_hide")
-    return _nulled(f, {"flags": row, "monthly_amount": row, "yearly_amount": row, "share_certain": pl.col("_share"),
-                       "error_risk": pl.col("_share"), "basis_exists_for": basis}).select(
-        *automation.columns, "secret", "secret_measures")
+    money = row | _small(pl.col("_owed"), threshold) if "_owed" in f.columns else row
+    return _nulled(f, {"flags": row, "monthly_amount": money, "yearly_amount": money,
+                       "share_certain": pl.col("_share"), "error_risk": pl.col("_share"), "basis_exists_for": basis}
+                   ).select(*(c for c in automation.columns if not c.startswith("_")), "secret", "secret_measures")
 
 
 def _secret_headline(table: pl.DataFrame, automation: pl.DataFrame, statistics_table: pl.DataFrame | None,
@@ -591,12 +602,13 @@ def _secret_headline(table: pl.DataFrame, automation: pl.DataFrame, statistics_t
                 for c in table.columns if c != "benefit"}
     measures |= {"flags": flags, "recall_caf_only": benefit,
                  **{c: flags | pl.col("_hidden").list.contains(c) for c in short.values()}}
-    return _nulled(f, measures).with_columns(
-        # a row the statistics publish stays published (its own secret measures named), the flags hidden or not
-        benefit.alias("secret")).with_columns(
-        pl.when(pl.col("secret")).then(pl.lit([], dtype=pl.List(pl.String))).otherwise(
-            pl.concat_list([pl.when(h).then(pl.lit(c)) for c, h in measures.items()]).list.drop_nulls())
-        .alias("secret_measures")).select(*table.columns, "secret", "secret_measures")
+    # a row the statistics publish stays published (its own secret measures named), the flags hidden or not
+    told = pl.concat_list([pl.when(h & (pl.col(c).is_not_null() | pl.col("_told").list.contains(c)))
+                           .then(pl.lit(c)) for c, h in measures.items()]).list.drop_nulls()
+    return (f.with_columns(benefit.alias("secret"), pl.when(benefit).then(pl.lit([], dtype=pl.List(pl.String)))
+                           .otherwise(told).alias("secret_measures"))
+            .with_columns(pl.when(h).then(None).otherwise(pl.col(c)).alias(c) for c, h in measures.items())
+            .select(*table.columns, "secret", "secret_measures"))
 
 
 STATISTICS_MEASURES = ("units", "non_take_up_rate_low", "non_take_up_rate_central", "non_take_up_rate_high",
@@ -609,15 +621,18 @@ def _secret_unknowns(settle: pl.DataFrame, published: set[str], threshold: int) 
     flags not certain would give it back); probable and possible, which sum to the flags, hide together."""
     row = ~pl.col("benefit").is_in(sorted(published)) | _small(pl.col("flags"), threshold)
     grades = row | _small(pl.col("probable"), threshold) | _small(pl.col("possible"), threshold)
-    return _nulled(settle, {"flags": row, "probable": grades, "possible": grades, "monthly_amount": row,
-                            "monthly_amount_high": row, "share_of_uncertain_flags": row})
+    money = {c: row | (_small(pl.col(f"_owed_{e}"), threshold) if f"_owed_{e}" in settle.columns else row)
+             for c, e in (("monthly_amount", "central"), ("monthly_amount_high", "high"))}
+    return _nulled(settle, {"flags": row, "probable": grades, "possible": grades, **money,
+                            "share_of_uncertain_flags": row}).select(pl.exclude("^_.*$"))
 
 
 def _secret_fields(held: pl.DataFrame, published: set[str], threshold: int) -> pl.DataFrame:
     """answer 2's fields held under secrecy: a population of 1 to ``threshold`` - 1 units has no number (the
     count of the form's fields, the law's, stays)."""
     row = ~pl.col("benefit").is_in(sorted(published)) | _small(pl.col("units"), threshold)
-    return _nulled(held, {"units": row, "share_held": row})
+    share = row | _small(pl.col("_holders"), threshold) if "_holders" in held.columns else row
+    return _nulled(held, {"units": row, "share_held": share}).select(pl.exclude("^_.*$"))
 
 
 def secret_answers(tables: dict[str, pl.DataFrame], statistics_table: pl.DataFrame | None, *,
@@ -666,11 +681,11 @@ def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame |
     tables = {
         "answer1_data_to_exchange": data_to_exchange([b for b in TARGET_BENEFITS if b in looked_for]
                                                      or TARGET_BENEFITS),
-        "answer1_unknowns_to_settle": unknowns_to_settle(flags),
+        "answer1_unknowns_to_settle": unknowns_to_settle(flags, hidden_counts=True),
         "answer2_claim_fields_held": claim_fields_held(flags, provenance, paid_units=units, members=members,
-                                                       due_provenance=due_provenance),
+                                                       due_provenance=due_provenance, hidden_counts=True),
         "answer3_automation": automation_scenarios(flags, units=units, provenance=provenance,
-                                                   due_provenance=due_provenance, members=members),
+                                                   due_provenance=due_provenance, members=members, hidden_counts=True),
     }
     if run_detection is not None:
         tables["answer1_exchange_value"] = exchange_value(run_detection, truth=truth)
