@@ -194,3 +194,13 @@ def test_the_demo_publishes_no_small_count_and_its_report_marks_each_secret(demo
         for td in tr.find_all("td", attrs={"data-col": True}):
             if r[td["data-col"]] is None and r["secret"]:
                 assert td.get_text() == SECRET_MARK, (r, td)
+    # a published unknown's amount that few households hold: « s », not « — » (undefined)
+    settle = {(r["benefit"], r["input"]): r for r in tables["answer1_unknowns_to_settle"].iter_rows(named=True)}
+    told = 0
+    for tr in page.find("table", id="inconnues").tbody.find_all("tr"):
+        r = settle[(tr["data-benefit"], tr["data-input"])]
+        for td in tr.find_all("td", attrs={"data-col": True}):
+            if {"share": "share_of_uncertain_flags"}.get(td["data-col"], td["data-col"]) in r["secret_measures"]:
+                assert td.get_text() == SECRET_MARK, (r, td)
+                told += 1
+    assert told

@@ -963,9 +963,11 @@ def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
                            descending=[False, True], maintain_order=True)
         labels = input_labels()
         rows = [[cell(_benefit_label(r["benefit"])), cell(labels.get(r["input"], r["input"])),
-                 cell(r["flags"], "int", col="flags"), cell(r["share_of_uncertain_flags"], "pct", col="share"),
-                 cell(r["monthly_amount"], "eur", col="monthly_amount"),
-                 cell(r.get("monthly_amount_high"), "eur", col="monthly_amount_high"),
+                 cell(r["flags"], "int", col="flags"),
+                 cell(r["share_of_uncertain_flags"], "pct", col="share",
+                      secret=_hidden(r, "share_of_uncertain_flags", published)),
+                 *[cell(r.get(c), "eur", col=c, secret=_hidden(r, c, published))
+                   for c in ("monthly_amount", "monthly_amount_high")],
                  cell(", ".join(agency_label(a) for a in r["agencies"]) if r["agencies"] else "aucun extrait")]
                 for r in shown.iter_rows(named=True)]
         out["settle"] = Table("inconnues", ["Prestation", "Donnée inconnue qui décide", "Signalements",
