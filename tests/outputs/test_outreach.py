@@ -15,7 +15,7 @@ from nonrecours.errors import ConfigError, PrivacyError
 from nonrecours.outputs.outreach import OUTREACH_SCHEMA, OutreachConfig, PayerRule, build_outreach, open_outreach
 from nonrecours.outputs.stage import _dossier_members
 from nonrecours.outputs.writers import write_french_csv, write_parquet
-from nonrecours.privacy import derive_return_key, load_secret, write_secret_file
+from nonrecours.privacy import derive_return_key, load_secret, open_return_tokens, write_secret_file
 from nonrecours.schemas.codes import AGENCIES, AGENCY_LABELS, CLAIM_ONLY_AGENCIES
 
 from .conftest import EXCHANGE, MONTH, PURPOSE, flag, pid
@@ -412,13 +412,16 @@ def test_a_coverage_says_what_it_costs_and_adds_no_money_missing(flags, records,
 
 def test_every_row_of_the_demos_lists_reaches_its_person_or_says_nobody_can(demo_run):
     """On the demo's lists every row carries a token its own agency issued, except people no agency holds a
-    record of (counted by the run); the claim's agency contacts the people it knows itself."""
+    record of, nor of another member of their unit (counted by the run); the claim's agency contacts the people it
+    knows itself."""
     folder = demo_run / "outputs" / MONTH.strftime("%Y-%m")
     rows = pl.concat([pl.read_parquet(p) for p in sorted(folder.glob("outreach_*.parquet"))])
     assert rows.height > 100
     reached = rows.filter(pl.col("has_record"))
     assert reached.get_column("return_token").null_count() == 0
-    assert reached.select(pl.col("known_to").list.contains(pl.col("agency")).all()).item()
+    # by the claimant's own record, or, for a claimant holding none, by another member's of the flagged unit
+    own_record = pl.col("known_to").list.contains(pl.col("agency"))
+    assert reached.select((own_record | (pl.col("known_to").list.len() == 0)).all()).item()
     nobody = rows.filter(~pl.col("has_record"))
     assert nobody.get_column("return_token").null_count() == nobody.height
     assert (nobody.get_column("known_to").list.len() == 0).all()
@@ -580,3 +583,26 @@ def test_a_member_whose_famille_is_a_caf_dossier_claims_there(flags, records, re
         assert (row["lead_benefit"], row["claim_agency"], row["agency"]) == ("rsa", claim, "msa"), dossier
         assert any(f"sur {claim}.fr, ou formulaire cerfa n° 15481" in c for c in row["channels"]), row["channels"]
         assert any("cerfa n° 12504 (MSA)" in c for c in row["channels"]), row["channels"]  # the CSS at the MSA
+
+
+def test_a_famille_on_an_msa_dossier_known_through_a_child_is_the_msas_with_the_childs_record(flags, return_keys):
+    """The claimant comes from the DGFiP alone; the MSA holds the famille's dossier through a child. The row was
+    the CAF's, without a record (an outside tester, probe18, 7 December 2026): it is the MSA's, opening to the
+    dossier's number by the child's record, its role and birth year saying whose record it is."""
+    unit, mother, child = "msa:D-blanc", "blanc-mother", "blanc-child"
+    two = pl.DataFrame([flag(mother, "ppa", "certain", 180.0), flag(mother, "af", "certain", 140.0)],
+                       schema=flags.schema).with_columns(pl.lit(unit).alias("unit_id"))
+    members = pl.DataFrame({"person_id": [pid(mother), pid(child)], "unit_id": [unit, unit]})
+    records = pl.DataFrame({"agency": ["msa"], "person_id": [pid(child)], "record_id": ["M-0042"],
+                            "record_role": ["enfant"], "birth_year": [2009]})
+    lists = build_outreach(two, records=records, keys=return_keys, memberships=members)
+    assert set(lists) == {"msa"}
+    (row,) = lists["msa"].to_dicts()
+    assert (row["claim_agency"], row["has_record"], row["record_role"], row["birth_year"]) == ("msa", True, "enfant",
+                                                                                              2009)
+    assert row["known_to"] == []  # the claimant's own records: none
+    opened = open_return_tokens(lists["msa"], "return_token", return_keys["msa"], out="record_id")
+    assert opened.get_column("record_id").to_list() == ["M-0042"]
+    # without the memberships, nothing says whose dossier it is: no record, as before, but the MSA's list still
+    (alone,) = build_outreach(two, records=records, keys=return_keys)["msa"].to_dicts()
+    assert not alone["has_record"]

@@ -232,10 +232,15 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
     # January, its memberships carrying no end) was put on the MSA's list, to claim at the MSA (probe9_msa, H6)
     dossier = pl.col("unit_id").cast(pl.String).str.split(":").list.first()
     on_dossier = pl.col("benefit").is_in(list(_DOSSIER_BENEFITS)) & (dossier == pl.col("_payer")).fill_null(False)
+    # a famille whose dossier of the month is the member agency's is its member, whoever of it the MSA's file
+    # names: a claimant known from the DGFiP alone, the MSA holding the dossier through a child, was put on the
+    # CAF's list without a record (an outside tester, probe18, 7 December 2026)
+    member_dossier = (dossier == member).fill_null(False)
     f = (flags.join(payers, on="benefit", how="left")
          .join(members, left_on="claimant_id", right_on="person_id", how="left")
          .with_columns(
-             pl.when(pl.col("_member").fill_null(False) & pl.col("_member_payer").is_not_null() & ~on_dossier)
+             pl.when((pl.col("_member").fill_null(False) | member_dossier) & pl.col("_member_payer").is_not_null()
+                     & ~on_dossier)
              .then(pl.col("_member_payer")).otherwise(pl.col("_payer")).alias("payer"),
              cash().alias("_cash"),
              # money missing: a coverage's amounts are the participation the person would pay, never money missing
@@ -303,7 +308,7 @@ def build_outreach(flags: pl.DataFrame, *, records: pl.DataFrame, keys: Mapping[
            .join(facts, on="claimant_id", how="left")
            .with_columns([pl.col(c).fill_null(pl.lit([], dtype=pl.List(pl.String)))
                           for c in ("reasons", "questions", "known_facts")]))
-    out = _tokens(_years_written(out), records, keys, config.relay_order)
+    out = _tokens(_years_written(out), records, keys, config.relay_order, _unit_members(flags, memberships))
     out = out.sort(["agency", "priority", "amount_central"], descending=[False, True, True], nulls_last=True,
                    maintain_order=True)  # ties keep the claimants' order: a rerun numbers the rows alike
     rank = (pl.int_range(1, pl.len() + 1).over("agency")).cast(pl.String).str.zfill(6)
@@ -411,8 +416,21 @@ def _known_facts(f: pl.DataFrame, provenance: pl.DataFrame | None, memberships: 
             .agg(pl.format("{} : {}", "label", "_held").alias("known_facts")))
 
 
+def _unit_members(flags: pl.DataFrame, memberships: pl.DataFrame | None) -> pl.DataFrame:
+    """(claimant_id, person_id): the other members of the units a claimant is flagged in, whose record of the
+    dossier may stand for the claimant's (``_tokens``)."""
+    if memberships is None:
+        return pl.DataFrame(schema={"claimant_id": pl.String, "person_id": pl.String})
+    units = flags.select("claimant_id", pl.col("unit_id").cast(pl.String)).unique()
+    return (units.join(memberships.select(pl.col("unit_id").cast(pl.String), "person_id").unique(), on="unit_id")
+            .filter(pl.col("person_id") != pl.col("claimant_id")).select("claimant_id", "person_id").unique())
+
+
 def _tokens(out: pl.DataFrame, records: pl.DataFrame, keys: Mapping[str, ReturnTokenKey] | None,
-            relay_order: tuple[str, ...]) -> pl.DataFrame:
+            relay_order: tuple[str, ...], unit_members: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Each row's contacting agency and the record it is reached by: the claimant's own at the claim's agency, else
+    at the first relay holding one; where the claimant has none anywhere, another member's record of the same
+    unit at the claim's agency (a record number is a dossier's: ``record_role`` says whose it is)."""
     need = {"agency", "person_id"}
     if not need <= set(records.columns) or not ({"record_id", "return_token"} & set(records.columns)):
         raise SchemaError("records need agency, person_id and record_id (or return_token)", table="records")
@@ -435,8 +453,21 @@ def _tokens(out: pl.DataFrame, records: pl.DataFrame, keys: Mapping[str, ReturnT
            .with_columns(contact.otherwise(pl.col("claim_agency")).alias("agency"))
            .join(first.select("agency", "person_id", value, *extra, *member), left_on=["agency", "claimant_id"],
                  right_on=["agency", "person_id"], how="left")
-           .with_columns(pl.col(value).is_not_null().alias("has_record"),
-                         *[pl.lit(None, dtype=t).alias(c) for c, t in _MEMBER.items() if c not in member]))
+           .with_columns(*[pl.lit(None, dtype=t).alias(c) for c, t in _MEMBER.items() if c not in member]))
+    if unit_members is not None and unit_members.height:
+        # the dossier's parents before its children, then a fixed order: a rerun picks the same member
+        order = pl.col("record_role").replace_strict(_ROLE_ORDER, default=len(_ROLE_ORDER), return_dtype=pl.Int32) \
+            if "record_role" in member else pl.lit(0)
+        theirs = (unit_members.join(first.select("agency", "person_id", value, *extra, *member), on="person_id")
+                  .sort(["claimant_id", "agency", order, "person_id"])
+                  .unique(["claimant_id", "agency"], keep="first", maintain_order=True)
+                  .select("claimant_id", "agency", *[pl.col(c).alias(f"_m_{c}") for c in (value, *extra, *member)]))
+        none = pl.col(value).is_null() & (pl.col("known_to").list.len() == 0)
+        out = (out.join(theirs, on=["claimant_id", "agency"], how="left")
+               .with_columns(pl.when(none & pl.col(f"_m_{value}").is_not_null()).then(pl.col(f"_m_{c}"))
+                             .otherwise(pl.col(c)).alias(c) for c in (value, *extra, *member))
+               .drop([f"_m_{c}" for c in (value, *extra, *member)]))
+    out = out.with_columns(pl.col(value).is_not_null().alias("has_record"))
     if value == "return_token":
         return out if extra else out.with_columns(pl.lit(None, dtype=pl.String).alias("return_key_id"))
     parts = []
@@ -451,6 +482,10 @@ def _tokens(out: pl.DataFrame, records: pl.DataFrame, keys: Mapping[str, ReturnT
         return out.drop("record_id").with_columns(pl.lit(None, dtype=pl.String).alias("return_token"),
                                                   pl.lit(None, dtype=pl.String).alias("return_key_id"))
     return pl.concat(parts, how="vertical_relaxed")
+
+
+_ROLE_ORDER = {"demandeur": 0, "conjoint": 1}
+"""Whose record stands for a claimant without one: a parent of the dossier first (any other member after)."""
 
 
 def _ends_a_line(path: Path) -> bool:
