@@ -21,7 +21,7 @@ import polars as pl
 from nonrecours.detection.targets import cash
 from nonrecours.errors import SchemaError
 from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame, fact_ids, held_facts, judged_earlier
-from nonrecours.outputs.statistics import published_benefits
+from nonrecours.outputs.statistics import StatisticsConfig, published_benefits
 from nonrecours.outputs.writers import write_table
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCIES, FAMILY_BENEFITS_PAID, PARENT_ROLES
@@ -514,8 +514,9 @@ def unknowns_to_settle(flags: pl.DataFrame, *, hidden_counts: bool = False) -> p
             .drop([] if hidden_counts else ["_owed_central", "_owed_high"]))
 
 
-SECRET_THRESHOLD = 11
-"""The statistics' default secrecy threshold (``StatisticsConfig.threshold``): counts of 1 to 10 are secret."""
+SECRET_THRESHOLD: int = StatisticsConfig.model_fields["threshold"].default
+"""The statistics' default secrecy threshold (``StatisticsConfig.threshold``, one source): counts under it are
+secret."""
 
 
 def _small(count: pl.Expr, threshold: int) -> pl.Expr:
