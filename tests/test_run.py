@@ -24,13 +24,15 @@ from nonrecours.audit import read_manifest, verify_run
 from nonrecours.cli import app
 from nonrecours.config import load_config
 from nonrecours.errors import ExtractError, RunConflictError
-from nonrecours.run import LOCK, STAGES, STAGING, StageReport, _claim, run, run_file, validate
+from nonrecours.run import LOCK, STAGES, STAGING, StageReport, _claim, run, run_file, source_digest, validate
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 
 
 def test_the_run_records_every_stage(demo_run):
     manifest = read_manifest(demo_run)
+    # the code's own digest beside its version: two states of one version told apart (probe18, 7 December 2026)
+    assert manifest["package"]["source_sha256"] == source_digest() and len(source_digest()) == 64
     stages = {s["name"]: s for s in manifest["stages"]}
     assert [s["name"] for s in manifest["stages"]] == list(STAGES) == ["ingest", "rules", "detection", "ablation",
                                                                        "outputs"]
@@ -781,3 +783,19 @@ def test_a_month_missing_from_an_agency_s_payments_is_said(tmp_path):
     assert _months_missing(ws) == [
         "caf: its extracts hold no payment row of 2026-05 between months holding some: each famille's payments of "
         "the month before are carried to it, not read as nothing paid (a file missing?)"]
+
+
+def test_the_source_digest_follows_every_file_of_the_code(tmp_path: Path) -> None:
+    """A changed rule parameter or module changes the digest; a compiled cache does not."""
+    import shutil
+
+    root = tmp_path / "nonrecours"
+    shutil.copytree(Path(SRC) / "nonrecours", root, ignore=shutil.ignore_patterns("__pycache__"))
+    base = source_digest(root)
+    assert base == source_digest(Path(SRC) / "nonrecours")
+    (root / "__pycache__").mkdir(exist_ok=True)
+    (root / "__pycache__" / "x.cpython-311.pyc").write_bytes(b"compiled")
+    assert source_digest(root) == base
+    yaml = next(root.rglob("age_min.yaml"))
+    yaml.write_text(yaml.read_text() + "\n")
+    assert source_digest(root) != base

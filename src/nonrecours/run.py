@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import hashlib
 import json
 import logging
 import os
@@ -54,7 +55,7 @@ from nonrecours.progress import stage
 from nonrecours.schemas.benefits import ASKED, CATALOGUE, by_asked
 
 __all__ = ["STAGES", "RunContext", "RunReport", "StageReport", "detection_config", "engine_config", "run", "run_file",
-           "validate"]
+           "source_digest", "validate"]
 
 log = logging.getLogger("nonrecours.run")
 
@@ -696,6 +697,23 @@ def run(config: RunConfig, *, stages: dict[str, Stage] | None = None) -> RunRepo
         lock.unlink(missing_ok=True)
 
 
+_SOURCE_SUFFIXES = frozenset({".py", ".yaml", ".yml", ".toml", ".json", ".html", ".css", ".j2", ".sql"})
+
+
+def source_digest(root: Path | None = None) -> str:
+    """SHA-256 of the package's own files (code, rules' parameters, mappings, templates: each relative path and
+    its bytes, in path order): two code states of one version told apart in the manifest and the audit log, with or
+    without git (an outside tester: « 0.1.0 » alone named the code, 7 December 2026)."""
+    root = root or Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in _SOURCE_SUFFIXES
+                       and "__pycache__" not in p.parts):
+        digest.update(path.relative_to(root).as_posix().encode("utf-8") + b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
 def _run(cfg: RunConfig, out: Path, config_hash: str, audit: AuditLog, left: list[Path],
          stages: dict[str, Stage]) -> RunReport:
     from nonrecours import __version__
@@ -708,7 +726,7 @@ def _run(cfg: RunConfig, out: Path, config_hash: str, audit: AuditLog, left: lis
         agreement = load_agreement(cfg.exchange)
         agreement.check_distinct_secrets(cfg.agencies, {"run.toml's audit_key": cfg.audit_key})
         manifest: dict[str, Any] = {
-            "package": {"name": "nonrecours", "version": __version__},
+            "package": {"name": "nonrecours", "version": __version__, "source_sha256": source_digest()},
             "config": {"sha256": config_hash, "months": [f"{m:%Y-%m}" for m in cfg.months],
                        "benefits": list(cfg.benefits), "backend": cfg.backend,
                        # not in the hash: a partitioned run's files hold the same rows in other bytes (run.md)
@@ -744,6 +762,7 @@ def _run(cfg: RunConfig, out: Path, config_hash: str, audit: AuditLog, left: lis
         _remove_superseded(out, [o["path"] for o in manifest["outputs"]])
         path = write_json(out / MANIFEST, manifest)
         audit.append("run", {"config_sha256": config_hash, "version": __version__,
+                             "source_sha256": manifest["package"]["source_sha256"],
                              "manifest_sha256": file_sha256(path), "outputs": len(manifest["outputs"]),
                              "stages": {r.name: r.status for r in reports},
                              "exchange_id": agreement.exchange_id, "purpose": agreement.purpose})
