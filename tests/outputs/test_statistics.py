@@ -450,9 +450,9 @@ def test_sums_secret_from_the_start_left_out_change_no_cell(data, threshold):
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(hierarchies(), st.integers(3, 15))
 def test_a_count_s_pattern_leaves_out_the_secret_cells_without_it_changing_nothing(data, threshold):
-    """A count's own pattern is computed without the cells the units' pattern hides that hold none of the count
+    """A count's own pattern is computed without the cells the units' pattern hides that hold no unit
     (``_sub_count_patterns``: millions of empty communes for an extract spanning France): the same cells come out
-    hidden as with every cell in."""
+    hidden as with every cell in (those holding units but none of the count are unknowns either way)."""
     from nonrecours.outputs.statistics import suppress
 
     counts, terr = data
@@ -460,15 +460,17 @@ def test_a_count_s_pattern_leaves_out_the_secret_cells_without_it_changing_nothi
     if units.height == 0:
         return
     cells = suppress(cell_counts(units, profiles, terr), threshold=threshold).with_columns(
-        pl.col("suppressed").is_not_null().alias("_secret"))
+        pl.col("suppressed").is_not_null().alias("_secret")).with_columns(
+        (pl.col("_secret") & (pl.col("units") > 0)).alias("_unknown"))
     for count in ("non_take_up_high", "paid", "under_payment"):
-        whole = suppress(cells.select(*KEYS, "parent_area", count, "_secret"), threshold=threshold, value=count,
-                         hidden="_secret")
-        kept = ~pl.col("_secret") | (pl.col(count) > 0)
-        part = suppress(cells.filter(kept).select(*KEYS, "parent_area", count, "_secret"), threshold=threshold,
-                        value=count, hidden="_secret")
-        assert whole.filter(kept).get_column("suppressed").equals(part.get_column("suppressed")), count
-        assert whole.filter(~kept).get_column("suppressed").is_not_null().all()  # secret either way
+        whole = suppress(cells.select(*KEYS, "parent_area", count, "_secret", "_unknown"), threshold=threshold,
+                         value=count, hidden="_secret", unknown="_unknown")
+        kept = (~pl.col("_secret") | (pl.col(count) > 0) | (pl.col("units") > 0)).alias("_kept")
+        part = suppress(cells.filter(kept).select(*KEYS, "parent_area", count, "_secret", "_unknown"),
+                        threshold=threshold, value=count, hidden="_secret", unknown="_unknown")
+        whole = whole.with_columns(cells.select(kept))
+        assert whole.filter("_kept").get_column("suppressed").equals(part.get_column("suppressed")), count
+        assert whole.filter(~pl.col("_kept")).get_column("suppressed").is_not_null().all()  # secret either way
 
 
 def test_unit_profiles_from_canonical_tables():
@@ -570,6 +572,48 @@ def test_units_of_unknown_commune_sit_in_an_unknown_departement(cahors_counts):
     table = build_statistics(units, profiles, territory_table("cahors"))
     deps = set(table.filter(pl.col("level") == "departement").get_column("area").to_list())
     assert deps == {"46", "inconnu"}
+
+
+def test_one_unit_of_unknown_area_hides_no_whole_file_count():
+    """One famille without a commune (no flag, nothing paid) made a « département inconnu » of one unit: in the
+    counts' patterns the audit took its cell as known to hold none of them, so the known département's count
+    (secret for the units) was pinned against the whole file's, and the whole file's counts were hidden (the
+    5,000-person demo: 13 of the 14 benefits' whole-file rows without a rate). The whole-file row shows what it
+    shows without that famille, and the tiny cell resists differencing and the solver."""
+    communes = territory_table("cahors").get_column("depcom").to_list()[:6]
+    counts = pl.DataFrame([(c, t, 30 + 7 * i + 3 * j) for i, c in enumerate(communes) for j, t in enumerate(TYPES)],
+                          schema=["depcom", "household_type", "n"], orient="row")
+    units, profiles = make_units(counts)
+    terr = territory_table("cahors")
+    alone = build_statistics(units, profiles, terr)
+    lost = units.head(1).with_columns(pl.lit("lost").alias("unit_id"), pl.lit("not_entitled").alias("status"),
+                                      pl.lit(None, dtype=pl.String).alias("grade"), pl.lit(0.0).alias("paid"),
+                                      pl.lit(False).alias("receiving"), pl.lit(None, dtype=pl.String).alias("excluded"))
+    units = pl.concat([units, lost])
+    profiles = pl.concat([profiles, pl.DataFrame({"unit_kind": ["famille"], "unit_id": ["lost"], "depcom": [None],
+                                                  "household_type": ["personne seule"]},
+                                                 schema=profiles.schema)])
+    table = build_statistics(units, profiles, terr)
+    whole = pl.col("level") == "total"
+    assert table.filter(whole & pl.col("secret")).height == 0
+    assert (table.filter(whole).get_column("secret_measures").to_list()
+            == alone.filter(whole).get_column("secret_measures").to_list())
+    assert table.filter(whole & (pl.col("household_type") == ALL_TYPES)).get_column("non_take_up_rate_central")[0] \
+        is not None
+    assert table.filter((pl.col("area") == "inconnu") & (pl.col("household_type") == ALL_TYPES)).get_column(
+        "secret").all()
+    for measure in ADDITIVE:
+        assert difference_attack(table, measure) == set(), measure
+    assert_lp_cannot_pin(table, true_units(table, units, profiles, terr), threshold=11)
+    truth = table.select(KEYS).join(cell_counts(units, profiles, terr), on=KEYS, how="left", maintain_order="left")
+    for count in ("paid", "non_take_up_high"):
+        real = truth.get_column(count).to_list()
+        for cell, (lo, hi) in lp_attack(table, count).items():
+            assert lo - 1e-6 <= real[cell] <= hi + 1e-6, (count, cell)
+            if real[cell] > 0:
+                assert hi - lo >= 1 - 1e-6, f"{count} of cell {cell} ({real[cell]}) pinned to [{lo}, {hi}]"
+            if 0 < real[cell] < 11:
+                assert hi >= 11 - 1e-6, f"{count} of cell {cell} ({real[cell]}) shown under 11: {hi}"
 
 
 def test_every_territory_synth_makes_has_its_epcis():

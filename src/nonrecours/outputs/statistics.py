@@ -305,13 +305,18 @@ def _count_pattern(base: pl.DataFrame, count: str, start: str, *, threshold: int
     key = ["benefit", "level", "area", "parent_area", "household_type"]
     if not base.select(((pl.col(count) > 0) & (pl.col(count) < threshold)).any()).item():
         return base.get_column(start)
-    # A cell hidden from the start that holds none of the count is left out of its pattern, exactly: it adds 0
-    # to every sum, the audit's reader knows it (an empty secret cell), and only a published cell is ever
-    # picked. An extract spanning France is millions of such cells (every commune without a unit): France at
-    # 2,000 persons took 101 CPU s with them for the thirteen counts, against 10 for the units' pattern alone.
-    sub = base.filter(~pl.col(start) | (pl.col(count) > 0))
-    pattern = suppress(sub.select(*key, count, start), threshold=threshold, levels=levels, value=count,
-                       hidden=start)
+    # A cell hidden from the start that holds no unit is left out of its pattern, exactly: it adds 0 to every
+    # sum, the audit's reader knows it (an empty secret cell), and only a published cell is ever picked. An
+    # extract spanning France is millions of such cells (every commune without a unit): France at 2,000
+    # persons took 101 CPU s with them for the thirteen counts, against 10 for the units' pattern alone. One
+    # holding units but none of the count stays, an unknown of the audit (a reader does not know it holds
+    # none): taken as known, the « département inconnu » of one famille with no flag pinned the known
+    # département's count against the whole file's, whose row the audit then hid (5,000-person demo, 13 of
+    # the 14 benefits' whole-file rows without a rate until 7 December 2026).
+    sub = base.filter(~pl.col(start) | (pl.col(count) > 0) | (pl.col("units") > 0)).with_columns(
+        (pl.col(start) & (pl.col("units") > 0)).alias("_unknown"))
+    pattern = suppress(sub.select(*key, count, start, "_unknown"), threshold=threshold, levels=levels,
+                       value=count, hidden=start, unknown="_unknown")
     shown = sub.filter(pattern.get_column("suppressed").is_null()).get_column("_row")
     return ~base.get_column("_row").is_in(shown.implode())
 
@@ -484,7 +489,8 @@ def _relations(cells: pl.DataFrame, levels: tuple[str, ...]) -> pl.DataFrame:
 
 
 def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...] = LEVELS,
-             value: str = "units", audit: bool = True, hidden: str | None = None) -> pl.DataFrame:
+             value: str = "units", audit: bool = True, hidden: str | None = None,
+             unknown: str | None = None) -> pl.DataFrame:
     """Add ``suppressed`` (null, ``primary`` or ``secondary``) to hierarchical cells.
 
     ``cells``: benefit, level, area, parent_area, household_type (with ``ensemble`` rows) and ``value``.
@@ -493,6 +499,9 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
     units' one, ``_sub_count_patterns``): they stay secret, primary where ``value`` is under ``threshold`` (so
     its interval must reach it), secondary elsewhere; a cell it does not hide is primary only where ``value`` is
     1 to ``threshold`` - 1 (a count of 0 units tells nothing about anyone, and is published).
+    ``unknown``: a boolean column of the secret cells a reader does not know though they hold none of ``value``
+    (a sub-count's cells hidden from the start that hold units): unknowns of the audit, never protected. Without
+    it, a secret cell holding none of ``value`` is taken as known to be empty (a stronger reader, ``_audit``).
 
     The pattern is a function of the cells' values only, not of their row order nor of the order in which the
     query engine returns unordered results (joins, ``unique``, ``group_by``): the cells are numbered in a
@@ -508,7 +517,7 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
     if cells.select(pl.struct(key).is_duplicated().any()).item():
         raise SchemaError("a cell is given twice (benefit, level, area, parent area, household type)",
                           table="statistics")
-    twin = _twin_tables(cells, [value, *([hidden] if hidden else [])])
+    twin = _twin_tables(cells, [value, *(c for c in (hidden, unknown) if c)])
     if (twin.get_column("benefit") != twin.get_column("_twin")).any():
         # Benefits whose tables hold the same cells with the same values (every benefit of one unit kind
         # counts the same units evaluated) get one pattern: the first of them (by name) is protected, the
@@ -517,7 +526,7 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
         # other (France at 100,000 persons, 12 benefits counting the familles: 80 such cells before).
         first = suppress(cells.join(twin.filter(pl.col("benefit") == pl.col("_twin")).select("benefit"),
                                     on="benefit", how="semi"), threshold=threshold, levels=levels, value=value,
-                         audit=audit, hidden=hidden)
+                         audit=audit, hidden=hidden, unknown=unknown)
         return (cells.join(twin, on="benefit", how="left", maintain_order="left")
                 .join(first.select(pl.col("benefit").alias("_twin"), *key[1:], "suppressed"),
                       on=["_twin", *key[1:]], how="left", nulls_equal=True, maintain_order="left")
@@ -536,8 +545,9 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
         primary = (pl.when(pl.col(hidden) & small).then(pl.lit("primary"))
                    .when(pl.col(hidden)).then(pl.lit("secondary"))
                    .when(small & (pl.col(value) > 0)).then(pl.lit("primary")))
+    open_to = (pl.col(value) > 0) | (pl.col(unknown).fill_null(False) if unknown else pl.lit(False))
     status = cells.select("_cell", pl.col(value).alias("_v"), primary.alias("suppressed"),
-                          tier.cast(pl.Int8).alias("_tier"))
+                          tier.cast(pl.Int8).alias("_tier"), open_to.alias("_u"))
     every_sum = _relations(cells, levels)
     # Each sum's name as an integer, numbered in name order (the audit's programs break ties by name): the
     # loop joins the sums every round, and a join on integers costs a fraction of one on names.
@@ -554,7 +564,7 @@ def suppress(cells: pl.DataFrame, *, threshold: int = 11, levels: tuple[str, ...
         # The audit reads only the sums holding a cell with units: its unknowns are the secret cells holding
         # units (``_audit``), the cells it judges and the picks' sums go through those, so a sum of empty cells
         # holds nothing it reads (at 100,000 persons over France, a third of the sums' rows).
-        held = (every_sum.join(status.filter(pl.col("_v") > 0).select("_cell"), on="_cell", how="semi")
+        held = (every_sum.join(status.filter(_unknowns(status)).select("_cell"), on="_cell", how="semi")
                 .select("rel").unique())
         status = _audit_loop(every_sum.join(held, on="rel", how="semi"), rel, status, threshold)
     return (cells.join(status.select("_cell", "suppressed"), on="_cell").sort("_given")
@@ -590,9 +600,12 @@ def _single_sum_heuristic(rel: pl.DataFrame, status: pl.DataFrame) -> pl.DataFra
         # empty cell hid, for the whole file, the household types of the thousands of units living where one
         # type is missing (the 20,000-person demo's « département inconnu » of 11 units living alone: three of
         # the four types secret for every benefit at the top two levels).
+        # A secret cell a reader does not know that holds none of the count (``suppress(unknown=...)``) is an
+        # unknown too: beside it, the cell holding units is not pinned.
         exposed = (joined.group_by("rel")
-                   .agg((hidden & (pl.col("_v") > 0)).sum().alias("_nz"), hidden.not_().sum().alias("_open"))
-                   .filter((pl.col("_nz") == 1) & (pl.col("_open") > 0)).select("rel"))
+                   .agg((hidden & (pl.col("_v") > 0)).sum().alias("_nz"),
+                        (hidden & _unknowns(joined)).sum().alias("_unknown"), hidden.not_().sum().alias("_open"))
+                   .filter((pl.col("_nz") == 1) & (pl.col("_unknown") == 1) & (pl.col("_open") > 0)).select("rel"))
         if exposed.height == 0:
             return status
         # In each exposed sum, the cheapest other cell: detail cells before the total, smallest value first, but a
@@ -601,6 +614,12 @@ def _single_sum_heuristic(rel: pl.DataFrame, status: pl.DataFrame) -> pl.DataFra
                  .sort("rel", "is_total", pl.col("_v") == 0, "_v", "_cell").group_by("rel").agg(pl.col("_cell").first())
                  .select("_cell").unique())
         status = _mark_secondary(status, picks.get_column("_cell"))
+
+
+def _unknowns(status: pl.DataFrame) -> pl.Expr:
+    """The cells a reader does not know once secret: those holding some of the count, and those ``suppress``
+    was told of (``_u``)."""
+    return pl.col("_u") if "_u" in status.columns else pl.col("_v") > 0
 
 
 def _mark_secondary(status: pl.DataFrame, picks: pl.Series) -> pl.DataFrame:
@@ -802,7 +821,8 @@ def _audit(every_sum: pl.DataFrame, status: pl.DataFrame, threshold: int, *,
     # the program to the cells holding units: an extract spanning France has millions of empty secret cells
     # (every commune without a unit), and with them as unknowns one benefit's block held about a million.
     has_tier = "_tier" in status.columns
-    secret_df = (status.filter(pl.col("suppressed").is_not_null() & (pl.col("_v") > 0))
+    # (and those ``suppress(unknown=...)`` names: unknowns needing no protection, ``target`` below)
+    secret_df = (status.filter(pl.col("suppressed").is_not_null() & _unknowns(status))
                  .select("_cell", "_v", "suppressed", pl.col("_tier") if has_tier else pl.lit(0).alias("_tier")))
     n = secret_df.height
     if n == 0:
