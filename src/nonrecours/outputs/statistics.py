@@ -287,14 +287,14 @@ def _sub_count_patterns(cells: pl.DataFrame, *, threshold: int, levels: tuple[st
     count is 1 to ``threshold`` - 1, then its own secondary suppressions and audit (``suppress(hidden=...)``),
     so that no published sum gives it back. A count never 1 to ``threshold`` - 1 in any cell keeps the units'
     pattern (no cell of it needs protecting). The ``TIED`` counts share one pattern, hiding also wherever a count of
-    ``TIED_BY`` is hidden (``_tied_pattern``)."""
+    ``TIED_BY`` is hidden (``_tied_pattern``), and ``paid`` with them where few units are not entitled."""
     base = cells.with_columns(pl.col("suppressed").is_not_null().alias("_secret"), pl.int_range(pl.len()).alias("_row"))
     hides = {}
-    for count in (c for c in SUB_COUNTS if c not in TIED):
+    for count in (c for c in SUB_COUNTS if c not in (*TIED, "paid")):
         hides[count] = _count_pattern(base, count, "_secret", threshold=threshold, levels=levels)
-    tied_start = base.select(pl.any_horizontal("_secret", *(hides[c] for c in TIED_BY)).alias("_start"))
-    tied = _tied_pattern(base.with_columns(tied_start), threshold=threshold, levels=levels)
-    hides.update({c: tied for c in TIED})
+    tied_start = base.select(pl.any_horizontal("_secret", *(hides[c] for c in TIED_BY))).to_series()
+    tied, paid = _tied_pattern(base, tied_start, threshold=threshold, levels=levels)
+    hides.update({c: tied for c in TIED}, paid=paid)
     return base.with_columns(hides[c].alias(f"_hide_{c}") for c in SUB_COUNTS).drop("_secret", "_row")
 
 
@@ -303,7 +303,10 @@ def _count_pattern(base: pl.DataFrame, count: str, start: str, *, threshold: int
     """The cells of ``base`` hiding ``count``: those of ``start``, the published ones where it is 1 to ``threshold``
     - 1, and the secondary suppressions and audit that protect them (a boolean Series in ``base``'s row order)."""
     key = ["benefit", "level", "area", "parent_area", "household_type"]
-    if not base.select(((pl.col(count) > 0) & (pl.col(count) < threshold)).any()).item():
+    # nothing to protect: no cell holds 1 to threshold - 1 of the count, and the start is the units' pattern
+    # (audited); a start hiding more (``_tied_pattern``) is audited for the count like any pattern
+    if not base.select((((pl.col(count) > 0) & (pl.col(count) < threshold))
+                        | (pl.col(start) & ~pl.col("_secret"))).any()).item():
         return base.get_column(start)
     # A cell hidden from the start that holds none of the count is left out of its pattern, exactly as the
     # audit's reader takes it (known to hold none: a stronger reader than the real one), and only a published
@@ -337,19 +340,28 @@ def _kept_pattern(base: pl.DataFrame, count: str, start: str, key: list[str], *,
     return ~base.get_column("_row").is_in(shown.implode())
 
 
-def _tied_pattern(base: pl.DataFrame, *, threshold: int, levels: tuple[str, ...]) -> pl.Series:
-    """One pattern for every count of ``TIED``, from ``_start``: each count's own pattern (``_count_pattern``)
-    from the union of the last round's, until none adds a cell. A cell secret for one is then secret for all, and
-    the pattern protects each across the cells (every count's audit passed on the final union)."""
-    start = base.get_column("_start")
+def _tied_pattern(base: pl.DataFrame, start: pl.Series, *, threshold: int,
+                  levels: tuple[str, ...]) -> tuple[pl.Series, pl.Series]:
+    """One pattern for every count of ``TIED`` from ``start``, and ``paid``'s: each count's own pattern
+    (``_count_pattern``) from the union of the last round's, until none adds a cell. A cell secret for one is then
+    secret for all, and the pattern protects each across the cells (every count's audit passed on the final
+    union). Where fewer than ``threshold`` units of a cell are not entitled, ``paid`` shares that pattern too:
+    the units paid not entitled are at most those, and where there are none ``paid`` = ``paid_entitled`` (a whole
+    file of 7 units all entitled certain, 5 paid: 2 non-take-up, found by the property test)."""
+    few = base.select((pl.col("units") - pl.col("entitled_certain") - pl.col("entitled_probable")
+                       - pl.col("entitled_possible")) < threshold).to_series()
+    secret = base.get_column("_secret")
+    paid = secret
     while True:
-        union = start
+        union = start | (paid & few)
         for count in TIED:
-            union = union | _count_pattern(base.with_columns(start.alias("_start")), count, "_start",
+            union = union | _count_pattern(base.with_columns(union.alias("_start")), count, "_start",
                                            threshold=threshold, levels=levels)
-        if union.equals(start):
-            return start
-        start = union
+        paid_now = _count_pattern(base.with_columns((secret | (union & few)).alias("_start")), "paid", "_start",
+                                  threshold=threshold, levels=levels)
+        if union.equals(start) and paid_now.equals(paid):
+            return start, paid
+        start, paid = union, paid_now
 
 
 _ON_PAYMENTS = ("paid", "paid_confirmed", "paid_entitled", "non_take_up_rate_low", "non_take_up_rate_central",
