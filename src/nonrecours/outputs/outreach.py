@@ -456,10 +456,10 @@ def _tokens(out: pl.DataFrame, records: pl.DataFrame, keys: Mapping[str, ReturnT
            .with_columns(*[pl.lit(None, dtype=t).alias(c) for c, t in _MEMBER.items() if c not in member]))
     if unit_members is not None and unit_members.height:
         # the dossier's parents before its children, then a fixed order: a rerun picks the same member
-        order = pl.col("record_role").replace_strict(_ROLE_ORDER, default=len(_ROLE_ORDER), return_dtype=pl.Int32) \
-            if "record_role" in member else pl.lit(0)
+        order = [pl.col("record_role").replace_strict(_ROLE_ORDER, default=len(_ROLE_ORDER), return_dtype=pl.Int32)
+                 ] if "record_role" in member else []
         theirs = (unit_members.join(first.select("agency", "person_id", value, *extra, *member), on="person_id")
-                  .sort(["claimant_id", "agency", order, "person_id"])
+                  .sort(["claimant_id", "agency", *order, "person_id"])
                   .unique(["claimant_id", "agency"], keep="first", maintain_order=True)
                   .select("claimant_id", "agency", *[pl.col(c).alias(f"_m_{c}") for c in (value, *extra, *member)]))
         none = pl.col(value).is_null() & (pl.col("known_to").list.len() == 0)
