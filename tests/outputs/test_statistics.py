@@ -251,6 +251,18 @@ def assert_lp_cannot_pin(table: pl.DataFrame, truth: list[int], threshold: int |
             assert hi >= threshold - 1e-6, f"cell {cell} ({truth[cell]} units) shown under {threshold}: {hi}"
 
 
+def assert_count_not_pinned(table: pl.DataFrame, truth: pl.DataFrame, count: str, threshold: int = 11) -> None:
+    """``assert_lp_cannot_pin`` for one count of the cells (``truth``: the cells' true counts, in ``table``'s
+    order): no hidden cell holding some is pinned, none under ``threshold`` is shown under it."""
+    real = truth.get_column(count).to_list()
+    for cell, (lo, hi) in lp_attack(table, count).items():
+        assert lo - 1e-6 <= real[cell] <= hi + 1e-6, (count, cell)
+        if real[cell] > 0:
+            assert hi - lo >= 1 - 1e-6, f"{count} of cell {cell} ({real[cell]}) pinned to [{lo}, {hi}]"
+        if 0 < real[cell] < threshold:
+            assert hi >= threshold - 1e-6, f"{count} of cell {cell} ({real[cell]}) shown under {threshold}: {hi}"
+
+
 def test_suppression_resists_differencing_and_linear_programming(cahors_counts):
     units, profiles = make_units(cahors_counts)
     terr = territory_table("cahors")
@@ -284,13 +296,7 @@ def test_no_published_figure_tells_of_fewer_households_than_the_threshold(cahors
     # differencing every measure: test_suppression_resists_differencing_and_linear_programming (same table);
     # the solver on three of the counts (two programs a hidden cell: every count took a minute)
     for count in ("non_take_up_low", "paid", "under_payment"):
-        real = truth.get_column(count).to_list()
-        for cell, (lo, hi) in lp_attack(table, count).items():
-            assert lo - 1e-6 <= real[cell] <= hi + 1e-6, (count, cell)
-            if real[cell] > 0:
-                assert hi - lo >= 1 - 1e-6, f"{count} of cell {cell} ({real[cell]}) pinned to [{lo}, {hi}]"
-            if 0 < real[cell] < 11:
-                assert hi >= 11 - 1e-6, f"{count} of cell {cell} ({real[cell]}) shown under 11: {hi}"
+        assert_count_not_pinned(table, truth, count)
 
 
 def test_attacker_recovers_cells_without_secondary_suppression(cahors_counts):
@@ -607,13 +613,7 @@ def test_one_unit_of_unknown_area_hides_no_whole_file_count():
     assert_lp_cannot_pin(table, true_units(table, units, profiles, terr), threshold=11)
     truth = table.select(KEYS).join(cell_counts(units, profiles, terr), on=KEYS, how="left", maintain_order="left")
     for count in ("paid", "non_take_up_high"):
-        real = truth.get_column(count).to_list()
-        for cell, (lo, hi) in lp_attack(table, count).items():
-            assert lo - 1e-6 <= real[cell] <= hi + 1e-6, (count, cell)
-            if real[cell] > 0:
-                assert hi - lo >= 1 - 1e-6, f"{count} of cell {cell} ({real[cell]}) pinned to [{lo}, {hi}]"
-            if 0 < real[cell] < 11:
-                assert hi >= 11 - 1e-6, f"{count} of cell {cell} ({real[cell]}) shown under 11: {hi}"
+        assert_count_not_pinned(table, truth, count)
 
 
 def test_every_territory_synth_makes_has_its_epcis():
