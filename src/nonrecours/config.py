@@ -110,7 +110,7 @@ class Thresholds(_Strict):
     suppression: int = Field(11, ge=SUPPRESSION_MIN)
     """Statistical cells under this many units are suppressed. At least ``SUPPRESSION_MIN``: 1 or 2 turned the
     secrecy off while the report still said it applied (« les cellules de moins de 1 unités », an outside tester,
-    7 December 2026); below the default, the run warns (``run``)."""
+    7 December 2026); below the default, the outputs stage warns."""
 
 
 class DetectionOptions(_Strict):
