@@ -422,7 +422,8 @@ def _unit_members(flags: pl.DataFrame, memberships: pl.DataFrame | None) -> pl.D
     if memberships is None:
         return pl.DataFrame(schema={"claimant_id": pl.String, "person_id": pl.String})
     units = flags.select("claimant_id", pl.col("unit_id").cast(pl.String)).unique()
-    return (units.join(memberships.select(pl.col("unit_id").cast(pl.String), "person_id").unique(), on="unit_id")
+    # no unique() over the month's memberships (millions of rows at scale): the join's own rows are made unique
+    return (units.join(memberships.select(pl.col("unit_id").cast(pl.String), "person_id"), on="unit_id")
             .filter(pl.col("person_id") != pl.col("claimant_id")).select("claimant_id", "person_id").unique())
 
 
