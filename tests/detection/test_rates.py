@@ -197,7 +197,9 @@ def test_the_evaluation_scores_the_rates_the_statistics_publish(territory):
         if r["true_rate"] is not None and r["estimated_rate_high"] is not None and r["estimated_rate_low"] is not None:
             assert r["true_rate_in_range"] is (r["estimated_rate_low"] - 1e-9 <= r["true_rate"]
                                                <= r["estimated_rate_high"] + 1e-9)
-    assert compared >= 3 * 4
+    # three benefits' three rates at least: since 7 December 2026 a whole file with an entitled count of 1 to 10
+    # hides its non-take-up counts and rates too (statistics.TIED: they would give it back)
+    assert compared >= 3 * 3
     # the amounts foregone: the statistics' whole-file row is the estimator's on the run's units (non-take-up and
     # under-payment); the evaluation's, of the non-take-up flags alone, are ordered, the central at least the
     # certain and probable flags' gap unweighted (what the evaluation reported before the weights)

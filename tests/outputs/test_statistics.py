@@ -166,7 +166,8 @@ def _recover(table: pl.DataFrame, measure: str) -> dict[int, float]:
     """Secret cell → the value of ``measure`` single-cell differences along every sum recover."""
     values = dict(enumerate(table.get_column(measure).to_list()))
     secret = set(hidden_cells(table, measure))
-    known = {i: v for i, v in values.items() if i not in secret}
+    # a published null (a paid count where no extract reports payments: unknown, not 0) is unknown to the attacker
+    known = {i: v for i, v in values.items() if i not in secret and v is not None}
     rels = _relations(table)
     recovered: set[int] = set()
     progress = True
