@@ -15,7 +15,15 @@ from hypothesis import strategies as st
 
 from nonrecours.core.month import PROVENANCE_SCHEMA
 from nonrecours.detection.schema import FLAGS_SCHEMA
-from nonrecours.outputs.answers import SCENARIOS, headline, secret_answers, write_answers
+from nonrecours.outputs.answers import (
+    GRADE_COUNTS_SCHEMA,
+    SCENARIOS,
+    flag_grade_pattern,
+    flag_grades,
+    headline,
+    secret_answers,
+    write_answers,
+)
 from nonrecours.outputs.report import SECRET_MARK
 from nonrecours.outputs.statistics import StatisticsConfig, build_statistics, published_benefits
 
@@ -38,11 +46,11 @@ FIGURES = {"answer3_automation": ("flags", "monthly_amount", "yearly_amount", "s
 """Every figure drawn from the flags or units (answer 2's count of the form's fields is the law's)."""
 
 
-def territory(auto: int = 4, prefilled: int = 20, outreach: int = 30, aspa: int = 3):
+def territory(auto: int = 4, prefilled: int = 20, outreach: int = 30, aspa: int = 3, excluded: int = 0):
     """Flags, units and statistics of a small territory: the free CSS of ``auto`` familles paid the RSA (opened
     automatically), of ``prefilled`` probable ones with one unknown and ``outreach`` possible ones; ``aspa``
     probable ASPA flags; 30 possible prime d'activité flags of which 2 hold money at the central values; 40 units
-    paid each benefit."""
+    paid each benefit; ``excluded`` possible free-CSS non-take-up units excluded from contact (an objection)."""
     rows = [flag(f"rsa{i}", "css_free", "probable", 0.0) for i in range(auto)]
     rows += [flag(f"pre{i}", "css_free", "probable", 0.0, unknowns=("salary_net",)) for i in range(prefilled)]
     rows += [flag(f"out{i}", "css_free", "possible", 0.0, unknowns=("salary_net",)) for i in range(outreach)]
@@ -57,7 +65,10 @@ def territory(auto: int = 4, prefilled: int = 20, outreach: int = 30, aspa: int 
             for i in range(40)]
     paid += [(MONTH, "famille", pid(f"rsa{i}/famille"), "rsa", "consistent", "certain", 500.0, 500.0, 500.0,
               500.0, True) for i in range(auto)]
-    units = as_units(pl.concat([flagged, pl.DataFrame(
+    kept = pl.DataFrame([flag(f"opt{i}", "css_free", "possible", 0.0) for i in range(excluded)], schema=FLAGS_SCHEMA)
+    kept = kept.select(flagged.columns[:-1]).with_columns(pl.lit(False).alias("receiving"),
+                                                          pl.lit("opt_out").alias("excluded"))
+    units = as_units(pl.concat([flagged, kept, pl.DataFrame(
         paid, schema=["month", "unit_kind", "unit_id", "benefit", "status", "grade", "amount_low", "amount_central",
                       "amount_high", "paid", "receiving"], orient="row")], how="diagonal_relaxed"))
     profiles = units.select("unit_kind", "unit_id", pl.lit("46042").alias("depcom"),
@@ -154,7 +165,11 @@ def test_differencing_the_headline_against_the_scenarios_reveals_no_small_count(
     counts = {s: (n, min(c, n)) for s, (n, c) in zip(SCENARIOS, draw, strict=True)}
     auto = scenario_table(counts)
     raw = {"answer3_automation": auto, "headline": headline(STATS, auto)}
-    out = secret_answers(raw, STATS, threshold=T)
+    certain = sum(c for _, c in counts.values())
+    grades = pl.DataFrame([("css_free", "certain", certain, 0), ("css_free", "probable", sum(
+        n for n, _ in counts.values()) - certain, 0), ("css_free", "possible", 0, 0)], schema=GRADE_COUNTS_SCHEMA,
+        orient="row")
+    out = secret_answers(raw, STATS, grades, threshold=T)
     head = out["headline"].filter(pl.col("benefit") == "css_free").row(0, named=True)
     rows = out["answer3_automation"]
     shown = rows.filter(~pl.col("secret"))
@@ -205,3 +220,70 @@ def test_the_demo_publishes_no_small_count_and_its_report_marks_each_secret(demo
     # 7 December 2026, the rows this demo's report lists may hold none; the rendering of a
     # secret measure is tested on the report's own tables, tests/outputs/test_report.py)
     assert page.find("table", id="inconnues").tbody.find_all("tr")
+
+
+def test_the_flags_beside_the_statistics_give_back_no_excluded_count(tmp_path):
+    """3 free-CSS units flagged but excluded from contact (an objection): the statistics hide their count, and
+    publish the non-take-up of every grade (57); the headline's 54 flags beside them told 3. The flags now hide
+    with their scenarios, the rates stay."""
+    flags, units, stats = territory(excluded=3)
+    whole = stats.filter((pl.col("level") == "total") & (pl.col("household_type") == "ensemble")
+                         & (pl.col("benefit") == "css_free")).row(0, named=True)
+    assert whole["non_take_up_high"] == 57 and whole["excluded"] is None and "css_free" in published_benefits(stats)
+    write_answers(tmp_path, flags=flags, units=units, provenance=pl.DataFrame(schema=PROVENANCE_SCHEMA),
+                  statistics_table=stats, threshold=T)
+    head = pl.read_parquet(tmp_path / "headline.parquet").filter(pl.col("benefit") == "css_free").row(0, named=True)
+    assert not head["secret"] and head["non_take_up_rate_high"] is not None
+    assert head["flags"] is None and "flags" in head["secret_measures"]
+    auto = pl.read_parquet(tmp_path / "answer3_automation.parquet").filter(pl.col("benefit") == "css_free")
+    assert auto.get_column("secret").all() and auto.get_column("flags").is_null().all()
+    # the unknowns' share of the flags not certain would give the flags back: hidden with them
+    settle = pl.read_parquet(tmp_path / "answer1_unknowns_to_settle.parquet").filter(pl.col("benefit") == "css_free")
+    assert settle.get_column("share_of_uncertain_flags").is_null().all()
+    # 11 excluded: a count the statistics publish, and the flags with it
+    flags, units, stats = territory(excluded=11)
+    write_answers(tmp_path / "11", flags=flags, units=units, provenance=pl.DataFrame(schema=PROVENANCE_SCHEMA),
+                  statistics_table=stats, threshold=T)
+    head = pl.read_parquet(tmp_path / "11" / "headline.parquet").filter(pl.col("benefit") == "css_free").row(
+        0, named=True)
+    assert head["flags"] == 54
+
+
+def test_flag_grades_counts_the_flags_and_the_excluded_by_grade():
+    flags, units, _ = territory(excluded=3)
+    grades = {(b, g): (n, x) for b, g, n, x in flag_grades(flags, units).iter_rows()}
+    assert grades[("css_free", "probable")] == (24, 0) and grades[("css_free", "possible")] == (30, 3)
+    assert grades[("css_free", "certain")] == (0, 0) and grades[("rsa", "certain")] == (0, 0)  # every benefit met
+
+
+def grade_table(rows: list[tuple[int, int]]) -> pl.DataFrame:
+    return pl.DataFrame([("rsa", g, n, x) for g, (n, x) in zip(("certain", "probable", "possible"), rows,
+                                                                 strict=True)],
+                        schema=GRADE_COUNTS_SCHEMA, orient="row")
+
+
+def test_a_grade_of_few_excluded_hides_with_another():
+    """RSA: 200 certain flags (0 excluded), 40 probable (4 excluded), 60 possible (12 excluded): the probable
+    grade hides for its 4, and the possible with it (the total less the certain would give 40 and 4 back)."""
+    p = flag_grade_pattern(grade_table([(200, 0), (40, 4), (60, 12)]), {"rsa"}, T)
+    assert dict(zip(p["grade"], p["hidden"], strict=True)) == {"certain": False, "probable": True, "possible": True}
+    assert not p["total_hidden"].any()
+    p = flag_grade_pattern(grade_table([(200, 0), (40, 4), (60, 5)]), {"rsa"}, T)  # 9 excluded in all
+    assert p["total_hidden"].all() and p["hidden"].all()
+    assert flag_grade_pattern(grade_table([(200, 0), (40, 0), (60, 12)]), set(), T)["hidden"].all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 30), st.integers(0, 15)), min_size=3, max_size=3))
+def test_the_published_grades_give_back_no_small_count(draw):
+    """Whatever the counts: a published grade's flags and excluded are 0 or at least the threshold, and so are
+    the sums the published total less the published grades gives (the hidden grades' flags and excluded)."""
+    p = flag_grade_pattern(grade_table(draw), {"rsa"}, T)
+    if p["total_hidden"].any():
+        assert p["hidden"].all()
+        return
+    shown, hidden = p.filter(~pl.col("hidden")), p.filter(pl.col("hidden"))
+    for c in ("flags", "excluded"):
+        assert not shown.filter(pl.col(c).is_between(1, T - 1)).height
+        assert not 0 < hidden[c].sum() < T
+        assert not 0 < p[c].sum() < T

@@ -34,6 +34,7 @@ from nonrecours.outputs.report import (
     fmt_points,
     fmt_tenth,
 )
+from nonrecours.outputs.statistics import published_benefits
 from nonrecours.schemas.benefits import AMOUNT_BENEFITS
 from nonrecours.schemas.benefits import benefit as catalogue_row
 
@@ -163,11 +164,11 @@ def assert_said(chart_text: str, label: str, row: dict, measure: str, fmt) -> No
 
 
 def test_answers_and_quality_equal_their_tables(demo_run, page):
-    from nonrecours.outputs.report import _published
+    from nonrecours.outputs.report import _flag_secrecy
 
     folder = demo_run / FOLDER
     # a benefit's counts of flags are shown where its whole-file count of flags is published (11 or more)
-    published = _published(pl.read_parquet(folder / "statistics.parquet"))
+    published = published_benefits(pl.read_parquet(folder / "statistics.parquet"))
     auto = {(r["benefit"], r["scenario"]): r for r in pl.read_parquet(folder / "answer3_automation.parquet")
             .iter_rows(named=True)}
     trs = rows(page, "automatisation")
@@ -197,10 +198,15 @@ def test_answers_and_quality_equal_their_tables(demo_run, page):
         # the data no extract carries, in French (not the engine's « ofpra_protection »)
         assert not re.search(r"\b[a-z]+_[a-z_]+\b", tr.find_all("td")[-1].get_text()), tr.find_all("td")[-1]
     summary = json.loads((demo_run / "detection" / "2026-06" / "summary.json").read_text())
+    # a grade's flags hide with a secret benefit, or where they or the units excluded of that grade are few
+    hidden = _flag_secrecy(summary, published, 11)
+    assert set(hidden) == {(b, g) for b, gs in summary["flags_by_benefit_grade"].items() for g in gs}
     for tr in rows(page, "signalements"):
         for td in tr.find_all("td", attrs={"data-col": True}):
             check_cell(td, summary["flags_by_benefit_grade"][tr["data-benefit"]][td["data-col"]],
-                       tr["data-benefit"] not in published)
+                       hidden[(tr["data-benefit"], td["data-col"])])
+            if tr["data-benefit"] not in published:
+                assert hidden[(tr["data-benefit"], td["data-col"])]
     for tr in rows(page, "conflits"):
         check_cell(tr.find("td", attrs={"data-col": True}), summary["conflicts"][tr["data-key"]], False)
     reports = {json.loads(p.read_text())["file"]: json.loads(p.read_text())
@@ -224,11 +230,11 @@ def test_answers_and_quality_equal_their_tables(demo_run, page):
 def test_exchange_value_equals_the_ablation_table(demo_run, page):
     """Answer 1 measured: every cell of the report's table is the ablation stage's, and the plain-French
     reading quotes that table's figures (the agency whose absence loses the most flags, the CAF alone)."""
-    from nonrecours.outputs.report import _published, _scenario_label
+    from nonrecours.outputs.report import _scenario_label
 
     table = pl.read_parquet(demo_run / FOLDER / "answer1_exchange_value.parquet")
     by_key = {(r["benefit"], r["scenario"]): r for r in table.iter_rows(named=True)}
-    published = _published(pl.read_parquet(demo_run / FOLDER / "statistics.parquet"))
+    published = published_benefits(pl.read_parquet(demo_run / FOLDER / "statistics.parquet"))
     trs = rows(page, "valeur-echanges")
     assert {(tr["data-benefit"], tr["data-scenario"]) for tr in trs} == set(by_key)
     checked = 0

@@ -1479,6 +1479,13 @@ def _summary(core: CoreMonth, units: pl.DataFrame, flags: pl.DataFrame, excl: pl
     flag_status = {b: {s: 0 for s in ("non_take_up", "under_payment")} for b in config.benefits}
     for b, s, n in flags.group_by("benefit", "status").len().iter_rows():
         flag_status[b][s] = n
+    # the units a flag would be but an exclusion keeps from contact: the secrecy of the published flags reads
+    # them (``outputs.answers.flag_grade_pattern``: the flags beside the statistics' counts give them back)
+    excluded_by_grade = {b: {g: 0 for g in GRADES} for b in config.benefits}
+    for b, g, n in (units.filter(pl.col("status").is_in(["non_take_up", "under_payment"])
+                                 & pl.col("excluded").is_not_null() & pl.col("grade").is_not_null())
+                    .group_by("benefit", "grade").len().iter_rows()):
+        excluded_by_grade[b][g] = n
     return {
         "month": f"{core.month:%Y-%m}",
         "backend": backend,
@@ -1495,6 +1502,7 @@ def _summary(core: CoreMonth, units: pl.DataFrame, flags: pl.DataFrame, excl: pl
         "receiving_other_tier": {b: int(other_paid.get(b, 0)) for b in config.benefits
                                  if b in _TIERS or b in _TIERS.values()},
         "flags_by_benefit_grade": by_grade,
+        "excluded_flags_by_benefit_grade": excluded_by_grade,
         "flags_by_benefit_status": flag_status,
         "units_by_benefit_status": statuses,
         "flags": int(flags.height),

@@ -26,9 +26,9 @@ from nonrecours.outputs.writers import write_table
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCIES, FAMILY_BENEFITS_PAID, PARENT_ROLES
 
-__all__ = ["INPUT_COLUMNS", "SCENARIOS", "agency_columns", "automation_scenarios", "claim_fields_held",
-           "data_to_exchange", "exchange_value", "headline", "secret_answers", "unknowns_to_settle", "with_caf_recall",
-           "write_answers"]
+__all__ = ["GRADE_COUNTS_SCHEMA", "INPUT_COLUMNS", "SCENARIOS", "agency_columns", "automation_scenarios",
+           "claim_fields_held", "data_to_exchange", "exchange_value", "flag_grade_pattern", "flag_grades", "headline",
+           "secret_answers", "unknowns_to_settle", "with_caf_recall", "write_answers"]
 
 CONTRIBUTING: tuple[str, ...] = tuple(a for a in AGENCIES if a != "synth")
 """The agencies whose extract each exchange-value scenario leaves out in turn (schemas/codes.py)."""
@@ -542,6 +542,72 @@ def _complement(frame: pl.DataFrame, value: str, hidden: str, threshold: int) ->
             return frame.drop("_i")
 
 
+GRADE_COUNTS_SCHEMA = {"benefit": pl.String, "grade": pl.String, "flags": pl.Int64, "excluded": pl.Int64}
+"""Per benefit and grade: the flags to contact, and the units flagged but excluded from contact (objection,
+pending claim, recent refusal or closure)."""
+
+
+def flag_grades(flags: pl.DataFrame, units: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """The flags and the excluded would-be flags of each benefit and grade (``GRADE_COUNTS_SCHEMA``; every
+    benefit of ``units`` × every grade, 0 where none): what ``flag_grade_pattern`` protects. Detection's summary
+    holds the same counts (``flags_by_benefit_grade``, ``excluded_flags_by_benefit_grade``), which the report
+    reads."""
+    from nonrecours.detection.rates import MISSING
+    from nonrecours.detection.schema import GRADES
+
+    units = units.lazy()
+    excluded = (units.filter(pl.col("status").is_in(list(MISSING)) & pl.col("excluded").is_not_null()
+                             & pl.col("grade").is_not_null())
+                .group_by("benefit", "grade").agg(pl.len().cast(pl.Int64).alias("excluded")).collect())
+    shown = flags.group_by("benefit", "grade").agg(pl.len().cast(pl.Int64).alias("flags"))
+    every = (units.select(pl.col("benefit").cast(pl.String)).unique().collect()
+             .join(pl.DataFrame({"grade": list(GRADES)}), how="cross"))
+    return (every.join(shown, on=["benefit", "grade"], how="left").join(excluded, on=["benefit", "grade"], how="left")
+            .with_columns(pl.col("flags", "excluded").fill_null(0)).cast(GRADE_COUNTS_SCHEMA)  # type: ignore[arg-type]
+            .sort("benefit", "grade"))
+
+
+def flag_grade_pattern(grades: pl.DataFrame, published: set[str], threshold: int) -> pl.DataFrame:
+    """Which counts of flags may be published beside the statistics: ``grades`` (``GRADE_COUNTS_SCHEMA``) with
+    ``hidden`` (that benefit's count of that grade is secret) and ``total_hidden`` (its whole count of flags is).
+
+    In every benefit and grade, the flags = the non-take-up and under-payment units of the grade less those
+    excluded from contact, and the statistics publish the first: beside them, a count of flags gives the
+    excluded back (the report's ASI « 3 + 5 + 10 » flags beside 19 non-take-up told one excluded unit: an
+    outside tester, 7 December 2026). So a benefit's whole count of flags hides where it or its excluded count
+    is 1 to ``threshold`` - 1 (or the statistics keep the benefit secret), and with it every count of its flags;
+    a grade's hides where its flags or its excluded are that few, with the smallest other grades until the hidden
+    grades' flags and excluded each sum to 0 or at least ``threshold`` (the published total less the published
+    grades gives that sum, never a small count)."""
+    f = grades.with_columns(
+        (~pl.col("benefit").is_in(sorted(published)) | _small(pl.col("flags").sum().over("benefit"), threshold)
+         | _small(pl.col("excluded").sum().over("benefit"), threshold)).alias("total_hidden"))
+    f = f.with_columns((pl.col("total_hidden") | _small(pl.col("flags"), threshold)
+                        | _small(pl.col("excluded"), threshold)).alias("hidden"))
+    while True:  # three grades a benefit: a round or two
+        before = f.get_column("hidden").sum()
+        f = _complement(_complement(f, "flags", "hidden", threshold), "excluded", "hidden", threshold)
+        if f.get_column("hidden").sum() == before:
+            return f
+
+
+def _hidden_grades(grades: pl.DataFrame | None, published: set[str], threshold: int) -> pl.DataFrame:
+    """Per benefit: ``_total_hidden`` and ``_certain_hidden`` (``flag_grade_pattern``); without ``grades``
+    every benefit's flags are secret (their excluded counts are unknown)."""
+    schema = {"benefit": pl.String, "_total_hidden": pl.Boolean, "_certain_hidden": pl.Boolean}
+    if grades is None:
+        return pl.DataFrame(schema=schema)
+    return (flag_grade_pattern(grades, published, threshold).group_by("benefit")
+            .agg(pl.col("total_hidden").any().alias("_total_hidden"),
+                 pl.col("hidden").filter(pl.col("grade") == "certain").any().alias("_certain_hidden")))
+
+
+def _with_grades(frame: pl.DataFrame, hidden: pl.DataFrame) -> pl.DataFrame:
+    """``frame`` with its benefit's ``_total_hidden`` and ``_certain_hidden``: true where not known."""
+    return frame.join(hidden, on="benefit", how="left").with_columns(
+        pl.col("_total_hidden", "_certain_hidden").fill_null(True))
+
+
 def _nulled(frame: pl.DataFrame, measures: dict[str, pl.Expr]) -> pl.DataFrame:
     """Each measure nulled where its expression holds; ``secret`` (every measure of the row hidden) and
     ``secret_measures`` (those hidden in a row otherwise published) say so, as the statistics do."""
@@ -553,24 +619,26 @@ def _nulled(frame: pl.DataFrame, measures: dict[str, pl.Expr]) -> pl.DataFrame:
             .with_columns(pl.when(h).then(None).otherwise(pl.col(c)).alias(c) for c, h in measures.items()))
 
 
-def _scenario_pattern(automation: pl.DataFrame, published: set[str], threshold: int) -> pl.DataFrame:
+def _scenario_pattern(automation: pl.DataFrame, published: set[str], threshold: int,
+                      hidden: pl.DataFrame) -> pl.DataFrame:
     """answer 3 with ``_hide``: its scenario rows whose count of flags is secret, the same in the headline. A
-    benefit the statistics keep secret, or of 1 to ``threshold`` - 1 flags in all, hides every row."""
-    benefit_secret = ~pl.col("benefit").is_in(sorted(published)) | _small(pl.col("flags").sum().over("benefit"),
-                                                                         threshold)
-    return _complement(automation.with_columns((benefit_secret | _small(pl.col("flags"), threshold)).alias("_hide")),
+    benefit the statistics keep secret, whose count of flags or of units excluded from contact is 1 to
+    ``threshold`` - 1 (``flag_grade_pattern``, ``hidden``: ``_hidden_grades``), hides every row."""
+    f = _with_grades(automation, hidden)
+    benefit_secret = pl.col("_total_hidden") | _small(pl.col("flags").sum().over("benefit"), threshold)
+    return _complement(f.with_columns((benefit_secret | _small(pl.col("flags"), threshold)).alias("_hide")),
                        "flags", "_hide", threshold)
 
 
-def _secret_automation(automation: pl.DataFrame, published: set[str], threshold: int) -> pl.DataFrame:
-    """answer 3 under secrecy: a hidden row has no number; in a published one, the shares certain (and the error
-    risk, its complement) hide when they give 1 to ``threshold`` - 1 flags certain or not, with the rows' other
-    shares so that the benefit's certain flags give none back; the flags with a legal basis when they or the
-    rest are that few."""
-    f = _scenario_pattern(automation, published, threshold).with_columns(
-        (pl.col("share_certain") * pl.col("flags")).round(0).cast(pl.Int64).alias("_certain"))
+def _secret_automation(pattern: pl.DataFrame, columns: list[str], threshold: int) -> pl.DataFrame:
+    """answer 3 under secrecy (``pattern``: ``_scenario_pattern``'s, ``columns``: answer 3's): a hidden row has no
+    number; in a published one, the shares certain (and the error risk, its complement) hide when they give 1 to
+    ``threshold`` - 1 flags certain or not, with the rows' other shares so that the benefit's certain flags give
+    none back, and wherever the benefit's count of certain flags is secret (``flag_grade_pattern``); the flags
+    with a legal basis when they or the rest are that few."""
+    f = pattern.with_columns((pl.col("share_certain") * pl.col("flags")).round(0).cast(pl.Int64).alias("_certain"))
     f = f.with_columns((pl.col("flags") - pl.col("_certain")).alias("_uncertain"))
-    f = f.with_columns((pl.col("_hide") | _small(pl.col("_certain"), threshold)
+    f = f.with_columns((pl.col("_hide") | pl.col("_certain_hidden") | _small(pl.col("_certain"), threshold)
                         | _small(pl.col("_uncertain"), threshold)).alias("_share"))
     f = _complement(_complement(f, "_certain", "_share", threshold), "_uncertain", "_share", threshold)
     basis = pl.col("_hide") | _small(pl.col("basis_exists_for"), threshold) | _small(
@@ -579,26 +647,27 @@ def _secret_automation(automation: pl.DataFrame, published: set[str], threshold:
     money = row | _small(pl.col("_owed"), threshold) if "_owed" in f.columns else row
     return _nulled(f, {"flags": row, "monthly_amount": money, "yearly_amount": money,
                        "share_certain": pl.col("_share"), "error_risk": pl.col("_share"), "basis_exists_for": basis}
-                   ).select(*(c for c in automation.columns if not c.startswith("_")), "secret", "secret_measures")
+                   ).select(*(c for c in columns if not c.startswith("_")), "secret", "secret_measures")
 
 
-def _secret_headline(table: pl.DataFrame, automation: pl.DataFrame, statistics_table: pl.DataFrame | None,
-                     published: set[str], threshold: int) -> pl.DataFrame:
+def _secret_headline(table: pl.DataFrame, pattern: pl.DataFrame, statistics_table: pl.DataFrame | None,
+                     published: set[str], threshold: int, grades: pl.DataFrame) -> pl.DataFrame:
     """The headline under secrecy: a benefit the statistics keep secret shows no number; a published one hides
-    the flags of a scenario answer 3 hides (``_scenario_pattern``), its total when it is 1 to ``threshold`` - 1,
-    and names the statistics' own secret measures it carries."""
+    the flags of a scenario answer 3 hides (``pattern``: ``_scenario_pattern``'s), its total when it or the
+    units excluded from contact are 1 to ``threshold`` - 1 (``flag_grade_pattern``, ``grades``:
+    ``_hidden_grades``), and names the statistics' own secret measures it carries."""
     short = {"ouverture automatique": "automatic", "demande pré-remplie": "prefilled",
              "courrier ou rendez-vous des droits": "outreach"}
-    hidden = (_scenario_pattern(automation, published, threshold).filter(pl.col("_hide"))
+    hidden = (pattern.filter(pl.col("_hide"))
               .group_by("benefit").agg(pl.col("scenario").replace_strict(short).alias("_hidden")))
     told = pl.DataFrame(schema={"benefit": pl.String, "_told": pl.List(pl.String)})
     if statistics_table is not None and "secret_measures" in statistics_table.columns:
         told = statistics_table.filter((pl.col("level") == "total") & (pl.col("household_type") == "ensemble")) \
             .select("benefit", pl.col("secret_measures").alias("_told"))
-    f = table.join(hidden, on="benefit", how="left").join(told, on="benefit", how="left").with_columns(
-        pl.col("_hidden", "_told").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+    f = _with_grades(table.join(hidden, on="benefit", how="left").join(told, on="benefit", how="left"), grades
+                     ).with_columns(pl.col("_hidden", "_told").fill_null(pl.lit([], dtype=pl.List(pl.String))))
     benefit = ~pl.col("benefit").is_in(sorted(published))
-    flags = benefit | _small(pl.col("flags"), threshold)
+    flags = benefit | pl.col("_total_hidden") | _small(pl.col("flags"), threshold)
     measures = {c: benefit | (pl.col("_told").list.contains(c) if c in STATISTICS_MEASURES else pl.lit(False))
                 for c in table.columns if c != "benefit"}
     measures |= {"flags": flags, "recall_caf_only": benefit,
@@ -617,15 +686,19 @@ STATISTICS_MEASURES = ("units", "non_take_up_rate_low", "non_take_up_rate_centra
 """The headline's columns read off the statistics' whole-extract cell (their secrecy is the statistics')."""
 
 
-def _secret_unknowns(settle: pl.DataFrame, published: set[str], threshold: int) -> pl.DataFrame:
+def _secret_unknowns(settle: pl.DataFrame, published: set[str], threshold: int,
+                     hidden: pl.DataFrame) -> pl.DataFrame:
     """answer 1's unknowns under secrecy: a row of 1 to ``threshold`` - 1 flags has no number (its share of the
-    flags not certain would give it back); probable and possible, which sum to the flags, hide together."""
+    flags not certain would give it back); probable and possible, which sum to the flags, hide together. The
+    share hides too where the benefit's count of certain flags is secret (``hidden``: ``_hidden_grades``): a
+    row's flags over its share are the flags not certain, the headline's total less them the certain."""
+    settle = _with_grades(settle, hidden)
     row = ~pl.col("benefit").is_in(sorted(published)) | _small(pl.col("flags"), threshold)
     grades = row | _small(pl.col("probable"), threshold) | _small(pl.col("possible"), threshold)
     money = {c: row | (_small(pl.col(f"_owed_{e}"), threshold) if f"_owed_{e}" in settle.columns else row)
              for c, e in (("monthly_amount", "central"), ("monthly_amount_high", "high"))}
     return _nulled(settle, {"flags": row, "probable": grades, "possible": grades, **money,
-                            "share_of_uncertain_flags": row}).select(pl.exclude("^_.*$"))
+                            "share_of_uncertain_flags": row | pl.col("_certain_hidden")}).select(pl.exclude("^_.*$"))
 
 
 def _secret_fields(held: pl.DataFrame, published: set[str], threshold: int) -> pl.DataFrame:
@@ -636,26 +709,30 @@ def _secret_fields(held: pl.DataFrame, published: set[str], threshold: int) -> p
     return _nulled(held, {"units": row, "share_held": share}).select(pl.exclude("^_.*$"))
 
 
-def secret_answers(tables: dict[str, pl.DataFrame], statistics_table: pl.DataFrame | None, *,
-                   threshold: int = SECRET_THRESHOLD) -> dict[str, pl.DataFrame]:
+def secret_answers(tables: dict[str, pl.DataFrame], statistics_table: pl.DataFrame | None,
+                   grades: pl.DataFrame | None, *, threshold: int = SECRET_THRESHOLD) -> dict[str, pl.DataFrame]:
     """The answers' tables as published: the statistics' secrecy applied to every count and what gives one back.
 
     A benefit whose whole-extract count of flags the statistics keep secret (``statistics.published_benefits``;
     no statistics: every benefit) shows no count, amount or share in any table; in a published one, a row of 1
     to ``threshold`` - 1 flags or units shows none, with the smallest other scenario when the rows sum to the
-    headline's flags. Each table gains ``secret`` (the row shows no figure) and ``secret_measures`` (the
-    columns hidden in a row otherwise published): a null never reads as 0. ``tables`` holds the raw answers
+    headline's flags. The flags beside the statistics must not give back the units excluded from contact
+    (``flag_grade_pattern`` of ``grades``, ``flag_grades``' table; None: unknown, so no count of flags is
+    published). Each table gains ``secret`` (the row shows no figure) and ``secret_measures`` (the columns
+    hidden in a row otherwise published): a null never reads as 0. ``tables`` holds the raw answers
     (``write_answers``' stems); the headline is made secret from answer 3's raw flags."""
     published = published_benefits(statistics_table)
+    hidden = _hidden_grades(grades, published, threshold)
     out = dict(tables)
     if "answer3_automation" in tables:
-        out["answer3_automation"] = _secret_automation(tables["answer3_automation"], published, threshold)
+        pattern = _scenario_pattern(tables["answer3_automation"], published, threshold, hidden)
+        out["answer3_automation"] = _secret_automation(pattern, tables["answer3_automation"].columns, threshold)
         if "headline" in tables:
-            out["headline"] = _secret_headline(tables["headline"], tables["answer3_automation"], statistics_table,
-                                               published, threshold)
+            out["headline"] = _secret_headline(tables["headline"], pattern, statistics_table, published, threshold,
+                                               hidden)
     if "answer1_unknowns_to_settle" in tables:
         out["answer1_unknowns_to_settle"] = _secret_unknowns(tables["answer1_unknowns_to_settle"], published,
-                                                             threshold)
+                                                             threshold, hidden)
     if "answer2_claim_fields_held" in tables:
         out["answer2_claim_fields_held"] = _secret_fields(tables["answer2_claim_fields_held"], published, threshold)
     return out
@@ -696,7 +773,8 @@ def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame |
         tables["headline"] = headline(statistics_table, tables["answer3_automation"],
                                       tables.get("answer1_exchange_value", exchange))
     written: dict[str, Path] = {}
-    for stem, frame in secret_answers(tables, statistics_table, threshold=threshold).items():
+    grades = flag_grades(flags, units)
+    for stem, frame in secret_answers(tables, statistics_table, grades, threshold=threshold).items():
         for kind, path in write_table(frame, out, stem).items():
             written[f"{stem}.{kind}"] = path
     return written

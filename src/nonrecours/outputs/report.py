@@ -38,7 +38,7 @@ from nonrecours.detection.reasons import input_labels
 from nonrecours.detection.targets import cash
 from nonrecours.outputs.answers import SCENARIOS
 from nonrecours.outputs.law import BENEFIT_LABELS, TARGET_BENEFITS
-from nonrecours.outputs.statistics import published_benefits
+from nonrecours.outputs.statistics import StatisticsConfig, published_benefits
 from nonrecours.schemas.benefits import CATALOGUE
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCY_LABELS, agency_of
@@ -705,16 +705,6 @@ def _whole(stats: pl.DataFrame | None) -> pl.DataFrame:
     return whole.sort(pl.col("benefit").replace_strict(order, default=len(order)), "benefit")
 
 
-SETTLE_MIN_FLAGS = 11
-"""Fewest flags an unknown must name to be shown in the report (the statistics' secrecy threshold)."""
-
-
-def _published(stats: pl.DataFrame | None) -> set[str]:
-    """Benefits whose whole-extract cell the statistics publish with its count of flags
-    (``statistics.published_benefits``): only their answers' counts are shown."""
-    return published_benefits(stats)
-
-
 def _headline(stats: pl.DataFrame | None) -> dict[str, Any]:
     whole = _whole(stats)
     if not whole.height:
@@ -809,7 +799,8 @@ def _territory(stats: pl.DataFrame | None, communes: Mapping[str, str]) -> dict[
     return {"table": table, "households": households, "chart": chart}
 
 
-def _grades(stats: pl.DataFrame | None, summary: dict[str, Any] | None, published: set[str]) -> dict[str, Any]:
+def _grades(stats: pl.DataFrame | None, summary: dict[str, Any] | None, published: set[str],
+            threshold: int) -> dict[str, Any]:
     whole = _whole(stats)
     out: dict[str, Any] = {"table": None, "chart": None, "flags": None}
     if whole.height:
@@ -830,17 +821,32 @@ def _grades(stats: pl.DataFrame | None, summary: dict[str, Any] | None, publishe
                                      xlabel="unités (familles ou personnes selon la prestation)")
     if summary is not None:
         grades = summary.get("flags_by_benefit_grade", {})
+        hidden = _flag_secrecy(summary, published, threshold)
         rows = []
         order = [b for b in TARGET_BENEFITS if b in grades] + sorted(set(grades) - set(TARGET_BENEFITS))
         for b in order:
-            secret = b not in published
-            rows.append([cell(_benefit_label(b))] + [cell(grades[b].get(g, 0), "int", col=g, secret=secret)
+            rows.append([cell(_benefit_label(b))] + [cell(grades[b].get(g, 0), "int", col=g,
+                                                          secret=hidden.get((b, g), True))
                                                      for g in ("certain", "probable", "possible")])
         out["flags"] = Table("signalements", ["Prestation", "Certain", "Probable", "Possible"], rows,
                              [{"benefit": b} for b in order],
                              caption="Signalements à contacter (après exclusions) par degré (summary.json de la "
-                                     "détection).")
+                                     "détection). « s » : secret statistique (ce compte, ou celui des unités "
+                                     "exclues qu'il donnerait à côté des statistiques, est sous le seuil).")
     return out
+
+
+def _flag_secrecy(summary: Mapping[str, Any], published: set[str], threshold: int) -> dict[tuple[str, str], bool]:
+    """(benefit, grade) → the count of flags is secret (``answers.flag_grade_pattern``, from the summary's flags
+    and excluded would-be flags by benefit and grade); a summary without the excluded counts hides them all."""
+    from nonrecours.outputs.answers import GRADE_COUNTS_SCHEMA, flag_grade_pattern
+
+    flags, excluded = summary.get("flags_by_benefit_grade", {}), summary.get("excluded_flags_by_benefit_grade")
+    if excluded is None:
+        return {}
+    rows = [(b, g, int(n), int(excluded.get(b, {}).get(g, 0))) for b, gs in flags.items() for g, n in gs.items()]
+    pattern = flag_grade_pattern(pl.DataFrame(rows, schema=GRADE_COUNTS_SCHEMA, orient="row"), published, threshold)
+    return {(b, g): h for b, g, h in pattern.select("benefit", "grade", "hidden").iter_rows()}
 
 
 VALUE_COLUMNS: tuple[tuple[str, str, str], ...] = (
@@ -929,7 +935,7 @@ def _hidden(row: Mapping[str, Any], col: str, published: set[str]) -> bool:
     return row["benefit"] not in published or bool(row.get("secret")) or col in (row.get("secret_measures") or ())
 
 
-def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
+def _answers(folder: Path, published: set[str], threshold: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     # 1. Data to exchange, and (when the run measured it) the value of each exchange.
     need = _read(folder / "answer1_data_to_exchange.parquet")
@@ -957,7 +963,7 @@ def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
         # a published benefit's unknowns only, each naming at least as many flags as a published cell holds
         # units (no total beside them: nothing to difference)
         # (a secret row's flags are null: never shown)
-        shown = settle.filter(pl.col("benefit").is_in(sorted(published)) & (pl.col("flags") >= SETTLE_MIN_FLAGS))
+        shown = settle.filter(pl.col("benefit").is_in(sorted(published)) & (pl.col("flags") >= threshold))
         bord = {b: i for i, b in enumerate(TARGET_BENEFITS)}
         shown = shown.sort(pl.col("benefit").replace_strict(bord, default=len(bord)), pl.col("flags"),
                            descending=[False, True], maintain_order=True)
@@ -978,7 +984,7 @@ def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
                               sortable=True,
                               caption="Données inconnues qui décident des signalements non certains : celles dont "
                                       "l'échange ferait passer le plus de cas en « certain » "
-                                      f"(answer1_unknowns_to_settle ; {SETTLE_MIN_FLAGS} signalements au moins). "
+                                      f"(answer1_unknowns_to_settle ; {threshold} signalements au moins). "
                                       "Montants : l'estimation moins ce qui est versé, aux valeurs centrales et "
                                       "aux valeurs favorables des inconnues (un signalement possible ne vaut "
                                       "souvent rien aux valeurs centrales).")
@@ -1051,7 +1057,8 @@ def _answers(folder: Path, published: set[str]) -> dict[str, Any]:
     return out
 
 
-def _quality(run_dir: Path, stats: pl.DataFrame | None, summary: dict[str, Any] | None) -> dict[str, Any]:
+def _quality(run_dir: Path, stats: pl.DataFrame | None, summary: dict[str, Any] | None,
+             threshold: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
     reports = [json.loads(p.read_text(encoding="utf-8"))
                for p in sorted((run_dir / "workspace" / "reports").glob("*.json"))]
@@ -1087,11 +1094,15 @@ def _quality(run_dir: Path, stats: pl.DataFrame | None, summary: dict[str, Any] 
         excl = summary.get("exclusions", {})
         out["exclusions"] = Table("exclusions", ["Exclusion", "Vérifiée", "Unités concernées"],
                                   [[cell(EXCLUSION_LABELS.get(k, k)), cell("oui" if v.get("checked") else "non"),
-                                    cell(v.get("count"), "int", col=k)] for k, v in sorted(excl.items())],
+                                    cell(v.get("count"), "int", col=k,
+                                         secret=0 < (v.get("count") or 0) < threshold)]
+                                   for k, v in sorted(excl.items())],
                                   [{"key": k} for k in sorted(excl)],
                                   caption="Unités que chaque motif exclut du contact (summary.json) : une unité "
                                           "exclue pour deux motifs compte à chacun ; les unités exclues, une fois "
-                                          "chacune, sont au tableau des degrés.")
+                                          f"chacune, sont au tableau des degrés. « s » : moins de {threshold} "
+                                          "unités (secret statistique : une opposition ou un refus est celui "
+                                          "d'une personne).")
         out["unknowns"] = summary.get("unknowns", {})
     whole = _whole(stats)
     if whole.height:
@@ -1159,16 +1170,18 @@ def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, 
     in_stats = set(stats.get_column("benefit")) if stats is not None and stats.height else set(TARGET_BENEFITS)
     looked_for = [b for b in TARGET_BENEFITS if b in in_stats]
     summary = _json(run_dir / "detection" / f"{month:%Y-%m}" / "summary.json")
-    published = _published(stats)
+    published = published_benefits(stats)
     communes = commune_names(stats.filter(pl.col("level") == "commune").get_column("area")
                              if stats is not None else pl.Series([], dtype=pl.String))
-    answers = _answers(folder, published)
+    config = info.get("config", {})
+    thresholds = config.get("thresholds", {})
+    # the run's secrecy threshold (run.toml's ``thresholds.suppression``), the statistics' default without one
+    threshold = int(thresholds.get("suppression") or StatisticsConfig().threshold)
+    answers = _answers(folder, published, threshold)
     charts = {k: Markup(v) for k, v in answers.items() if k.endswith("_chart") and v}
     headline = _headline(stats)
     terr = _territory(stats, communes)
-    grades = _grades(stats, summary, published)
-    config = info.get("config", {})
-    thresholds = config.get("thresholds", {})
+    grades = _grades(stats, summary, published, threshold)
     limits = []
     if summary is not None:
         for k, v in sorted(summary.get("exclusions", {}).items()):
@@ -1220,7 +1233,7 @@ def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, 
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     page = env.get_template("report.html.j2").render(
         month=fmt_month(month), month_code=f"{month:%Y-%m}", headline=headline, territory=terr, grades=grades,
-        answers=answers, charts=charts, quality=_quality(run_dir, stats, summary),
+        answers=answers, charts=charts, quality=_quality(run_dir, stats, summary, threshold),
         parameters=_parameters(run_dir, month, looked_for), rules_version=rules_version(),
         not_modelled=not_modelled(looked_for),
         limits=limits, threshold=thresholds.get("suppression"), config=config, agreement=info.get("agreement", {}),
