@@ -508,22 +508,30 @@ def test_the_ablation_stage_is_in_the_manifest_and_the_audit_log(demo_run):
     stage = {s["name"]: s for s in manifest["stages"]}["ablation"]
     assert stage["status"] == "done" and stage["counts"]["2026-06"]["reference"] == "vérité synthétique"
     listed = {o["path"]: o["sha256"] for o in manifest["outputs"]}
-    table_path = demo_run / "outputs" / "2026-06" / "answer1_exchange_value.parquet"
-    assert listed["outputs/2026-06/answer1_exchange_value.parquet"] == file_sha256(table_path)
+    # as measured, in detection/ (hidden counts included); published by the outputs stage under secrecy
+    table_path = demo_run / "detection" / "2026-06" / "exchange_value.parquet"
+    assert listed["detection/2026-06/exchange_value.parquet"] == file_sha256(table_path)
+    shown_path = demo_run / "outputs" / "2026-06" / "answer1_exchange_value.parquet"
+    assert listed["outputs/2026-06/answer1_exchange_value.parquet"] == file_sha256(shown_path)
     entries = [json.loads(line) for line in (demo_run / "audit" / "log.jsonl").read_text().splitlines()]
     ablation = [e for e in entries if e["kind"] == "ablation"]
     assert len(ablation) == 1 and ablation[0]["data"]["exchange_id"] == manifest["agreement"]["exchange_id"]
-    assert ablation[0]["data"]["outputs"]["answer1_exchange_value.parquet"] == file_sha256(table_path)
+    assert ablation[0]["data"]["outputs"] == {"exchange_value.parquet": file_sha256(table_path)}
     assert ablation[0]["data"]["agencies"] == ["caf", "cnam", "france_travail", "dgfip", "cnav", "msa", "drm"]
     table = pl.read_parquet(table_path)
     assert set(table["scenario"]) == {"toutes", "CAF seule", *(f"sans {a}" for a in ablation[0]["data"]["agencies"])}
     full = table.filter(pl.col("scenario") == "toutes")
     assert (full["flags_lost"] == 0).all() and (full["amount_change"] == 0).all()
     head = pl.read_parquet(demo_run / "outputs" / "2026-06" / "headline.parquet")
-    caf = dict(table.filter(pl.col("scenario") == "CAF seule").select("benefit", "recall").iter_rows())
+    # the recall as answer 1 publishes it: none where its CAF-alone row is secret, named so in the headline
+    shown = pl.read_parquet(shown_path).filter(pl.col("scenario") == "CAF seule")
+    caf = dict(shown.select("benefit", "recall").iter_rows())
     secret = dict(head.select("benefit", "secret").iter_rows())  # a benefit the statistics keep secret shows none
     assert dict(head.select("benefit", "recall_caf_only").iter_rows()) == {
         b: None if secret[b] else caf.get(b) for b in head["benefit"]}
+    hidden = set(shown.filter(pl.col("secret")).get_column("benefit"))
+    for r in head.filter(~pl.col("secret")).iter_rows(named=True):
+        assert ("recall_caf_only" in r["secret_measures"]) == (r["benefit"] in hidden), r
 
 
 def test_a_run_without_ablation_says_so():

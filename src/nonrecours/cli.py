@@ -636,19 +636,21 @@ def ablation(
     """Answer 1, measured: detection rerun without each agency's data (and with the CAF alone).
 
     Reads the run's workspace and detection (and the scenarios its ablation stage stored, while the workspace
-    is the one the manifest records); writes outputs/YYYY-MM/answer1_exchange_value (Parquet, CSV):
-    per scenario and benefit, flags, flags gained and lost against every agency, precision and recall (against
-    the truth when there is one, else against the full run) and their change; refreshes the headline's recall
-    with the CAF alone.
+    is the one the manifest records); writes detection/YYYY-MM/exchange_value.parquet (as measured) and
+    publishes outputs/YYYY-MM/answer1_exchange_value (Parquet, CSV) under the statistics' secrecy: per scenario
+    and benefit, flags, flags gained and lost against every agency, precision and recall (against the truth when
+    there is one, else against the full run) and their change; refreshes the headline's recall with the CAF
+    alone.
     """
     import json
 
     import polars as pl
 
+    from nonrecours.atomic import write_parquet
     from nonrecours.audit.manifest import MANIFEST
     from nonrecours.config import load_config
-    from nonrecours.outputs.ablation import EXCHANGE_VALUE, ablation_month, stored_scenarios
-    from nonrecours.outputs.answers import with_caf_recall
+    from nonrecours.outputs.ablation import EXCHANGE_VALUE, RAW_EXCHANGE_VALUE, ablation_month, stored_scenarios
+    from nonrecours.outputs.answers import secret_answers, summary_grades, with_caf_recall
     from nonrecours.outputs.report import REPORT, write_report
     from nonrecours.outputs.writers import write_table
     from nonrecours.progress import stage
@@ -666,12 +668,19 @@ def ablation(
         with stage(f"ablation {m:%Y-%m}: detection without each agency"
                    + (f" ({len(stored)} scenarios as the run's ablation stage detected them)" if stored else "")):
             table = ablation_month(folder, m, cfg, backend=backend, truth=truth, stored=stored)
-        dest = folder / "outputs" / f"{m:%Y-%m}"
-        paths = dict(write_table(table, dest, EXCHANGE_VALUE))
+        dest, det = folder / "outputs" / f"{m:%Y-%m}", folder / "detection" / f"{m:%Y-%m}"
+        paths = {"measured": write_parquet(det / f"{RAW_EXCHANGE_VALUE}.parquet", table)}
+        # published under the run's statistics' secrecy, as the outputs stage publishes it (no statistics: no
+        # benefit's figure)
+        stats = pl.read_parquet(dest / "statistics.parquet") if (dest / "statistics.parquet").exists() else None
+        summary = json.loads((det / "summary.json").read_text()) if (det / "summary.json").exists() else None
+        shown = secret_answers({EXCHANGE_VALUE: table}, stats, summary_grades(summary),
+                               threshold=cfg.thresholds.suppression)[EXCHANGE_VALUE]
+        paths.update(write_table(shown, dest, EXCHANGE_VALUE))
         if (dest / "headline.parquet").exists():
             # the headline's recall with the CAF alone comes from this table; its other figures stay as the outputs
             # stage published them (answer 3 as published hides the flags the headline would be summed from)
-            lead = with_caf_recall(pl.read_parquet(dest / "headline.parquet"), table)
+            lead = with_caf_recall(pl.read_parquet(dest / "headline.parquet"), shown)
             paths.update({f"headline.{k}": v for k, v in write_table(lead, dest, "headline").items()})
         if (dest / REPORT).exists() and (folder / MANIFEST).exists():  # the report shows this table too
             paths["report"] = write_report(folder, m, run_info=json.loads((folder / MANIFEST).read_text()))

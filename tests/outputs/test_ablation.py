@@ -216,8 +216,8 @@ def test_a_rerun_of_the_stage_on_the_same_workspace_detects_nothing_again(demo_r
 
     run = Path(shutil.copytree(demo_run, tmp_path / "run", symlinks=False))
     month = _month(run)
-    written = sorted((run / "detection" / f"{month:%Y-%m}" / "ablation").glob("*.parquet")) + sorted(
-        (run / "outputs" / f"{month:%Y-%m}").glob("answer1_exchange_value.*"))
+    det = run / "detection" / f"{month:%Y-%m}"
+    written = [*sorted((det / "ablation").glob("*.parquet")), det / "exchange_value.parquet"]
     before = {p: file_sha256(p) for p in written}
     detect_module = import_module("nonrecours.detection.detect")
 
@@ -231,6 +231,6 @@ def test_a_rerun_of_the_stage_on_the_same_workspace_detects_nothing_again(demo_r
     ctx = SimpleNamespace(config=cfg, out=run, agreement=load_agreement(cfg.exchange),
                           audit=SimpleNamespace(append=lambda kind, data: entries.append((kind, data))))
     report = run_stage(ctx)
-    assert sorted(report.outputs) == sorted(written) and len(written) == len(CONTRIBUTING) + 1 + 2
+    assert sorted(report.outputs) == sorted(written) and len(written) == len(CONTRIBUTING) + 1 + 1
     assert {p: file_sha256(p) for p in written} == before
     assert [kind for kind, _ in entries] == ["ablation"]

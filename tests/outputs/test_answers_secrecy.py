@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from nonrecours.core.month import PROVENANCE_SCHEMA
 from nonrecours.detection.schema import FLAGS_SCHEMA
 from nonrecours.outputs.answers import (
+    EXCHANGE_COUNTS,
     GRADE_COUNTS_SCHEMA,
     SCENARIOS,
     flag_grade_pattern,
@@ -157,6 +158,10 @@ def scenario_table(counts: dict[str, tuple[int, int]]) -> pl.DataFrame:
 
 
 STATS = territory()[2]
+STATS_RSA = STATS.filter((pl.col("benefit") == "css_free") & (pl.col("level") == "total")
+                         & (pl.col("household_type") == "ensemble")).with_columns(pl.lit("rsa").alias("benefit"))
+"""A published whole-file RSA row (the free CSS's, renamed): the exchange value's tests read only whether the
+statistics publish the benefit."""
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -287,3 +292,48 @@ def test_the_published_grades_give_back_no_small_count(draw):
         assert not shown.filter(pl.col(c).is_between(1, T - 1)).height
         assert not 0 < hidden[c].sum() < T
         assert not 0 < p[c].sum() < T
+
+
+def test_the_exchange_value_a_run_publishes_holds_no_small_count(demo_run):
+    """answer 1's exchange value, published by the outputs stage from the ablation stage's measure (the demo's
+    territory run with ``[ablation]``): no count of 1 to 10 flags or reference items, no hidden count, no figure
+    of a benefit the statistics keep secret."""
+    folder = demo_run / "outputs" / f"{MONTH:%Y-%m}"
+    published = published_benefits(pl.read_parquet(folder / "statistics.parquet"))
+    value = pl.read_parquet(folder / "answer1_exchange_value.parquet")
+    assert not {"_found", "_ref"} & set(value.columns) and value.get_column("secret").any()
+    for c in EXCHANGE_COUNTS:
+        assert not value.filter(pl.col(c).is_between(1, T - 1)).height, c
+    assert value.filter(~pl.col("benefit").is_in(sorted(published))).get_column("secret").all()
+    raw = pl.read_parquet(demo_run / "detection" / f"{MONTH:%Y-%m}" / "exchange_value.parquet")
+    assert raw.select(pl.any_horizontal(pl.col(*EXCHANGE_COUNTS).is_between(1, T - 1))).to_series().any()
+
+
+def test_a_scenario_losing_few_flags_hides_its_moves_and_money():
+    """RSA, 40 certain and probable flags: without the CNAV 3 are lost (37 flagged): the row publishes its flags,
+    not the flags lost and gained nor its amounts (the full run's less its own is those 3 households' money);
+    without the DGFiP 5 are flagged: no figure; the CAF alone finds 38 of 40 true cases with 2 wrong: no
+    precision, the recall kept."""
+    cols = ["scenario", "benefit", "flags", "matched", "lost", "flags_gained", "flags_lost", "precision", "recall",
+            "amount_central", "precision_change", "recall_change", "amount_change", "_found", "_ref"]
+    rows = [("toutes", "rsa", 40, 40, 20, 0, 0, 1.0, 40 / 60, 20000.0, 0.0, 0.0, 0.0, 40, 60),
+            ("sans cnav", "rsa", 37, 37, 23, 0, 3, 1.0, 37 / 60, 18500.0, 0.0, -3 / 60, -1500.0, 37, 60),
+            ("sans dgfip", "rsa", 5, 5, 55, 0, 35, 1.0, 5 / 60, 2500.0, 0.0, -35 / 60, -17500.0, 5, 60),
+            ("CAF seule", "rsa", 40, 38, 22, 12, 12, 0.95, 38 / 60, 20000.0, -0.05, -2 / 60, 0.0, 38, 60)]
+    raw = pl.DataFrame(rows, schema=cols, orient="row")
+    grades = grade_table([(28, 11), (12, 0), (20, 0)])
+    out = {r["scenario"]: r for r in secret_answers({"answer1_exchange_value": raw}, STATS_RSA, grades,
+                                                    threshold=T)["answer1_exchange_value"].iter_rows(named=True)}
+    assert out["toutes"]["flags"] == 40 and not out["toutes"]["secret"] and out["toutes"]["precision"] == 1.0
+    cnav = out["sans cnav"]
+    assert cnav["flags"] == 37 and cnav["flags_lost"] is None and cnav["flags_gained"] is None
+    assert cnav["amount_central"] is None and cnav["amount_change"] is None
+    assert {"flags_lost", "flags_gained", "amount_central", "amount_change"} <= set(cnav["secret_measures"])
+    assert out["sans dgfip"]["secret"] and out["sans dgfip"]["flags"] is None
+    caf = out["CAF seule"]
+    assert caf["precision"] is None and caf["matched"] is None and caf["recall"] == 38 / 60
+    assert caf["flags_gained"] == 12
+    # the run's certain and probable flags secret (its probable grade of 10 hides): no figure at all
+    few = grade_table([(30, 0), (10, 0), (20, 0)])
+    shown = secret_answers({"answer1_exchange_value": raw}, STATS_RSA, few, threshold=T)["answer1_exchange_value"]
+    assert shown.get_column("secret").all()

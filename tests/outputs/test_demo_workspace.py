@@ -224,10 +224,18 @@ def test_the_ablation_command_writes_answer1s_exchange_value(demo_run, tmp_path)
     from nonrecours.outputs.ablation import truth_non_take_up
 
     truth = set(truth_non_take_up(run / "truth", MONTH, run / "exchange.toml").get_column("benefit"))
-    full = table.filter(pl.col("scenario") == "toutes")
+    # as measured (detection/, never published): the table the command wrote there is the stage's too
+    raw = pl.read_parquet(run / "detection" / f"{MONTH:%Y-%m}" / "exchange_value.parquet")
+    assert {"_found", "_ref"} <= set(raw.columns) and not {"_found", "_ref"} & set(table.columns)
+    full = raw.filter(pl.col("scenario") == "toutes")
     assert len(truth) >= 5 and {"rsa", "aspa"} <= truth
     assert full.filter(pl.col("benefit").is_in(sorted(truth))).get_column("recall").is_not_null().all()
     assert full.filter(~pl.col("benefit").is_in(sorted(truth))).get_column("recall").is_null().all()
+    # published: a secret row shows no figure (no count of 1 to 10 flags lost, gained or kept)
+    assert table.get_column("secret").any() and not table.filter(~pl.col("secret")).select(
+        pl.any_horizontal(pl.col("flags", "flags_lost", "flags_gained").is_between(1, 10))).to_series().any()
+    assert table.filter(pl.col("secret")).select(pl.all_horizontal(pl.col(
+        "flags", "matched", "lost", "flags_gained", "flags_lost", "precision", "recall")).is_null()).to_series().all()
     assert "reference: truth" in text
     csv = (run / "outputs" / f"{MONTH:%Y-%m}" / "answer1_exchange_value.csv").read_bytes()
     assert csv.startswith(b"\xef\xbb\xbf")
@@ -239,7 +247,7 @@ def test_the_ablation_command_writes_answer1s_exchange_value(demo_run, tmp_path)
     # the headline's other figures stay as the outputs stage published them, under secrecy (summed again from
     # the published answer 3, its hidden scenarios read as 0 flags)
     assert_frame_equal(lead.drop("recall_caf_only"), published.drop("recall_caf_only"))
-    aspa = {r["scenario"]: r for r in table.filter(pl.col("benefit") == "aspa").iter_rows(named=True)}
+    aspa = {r["scenario"]: r for r in raw.filter(pl.col("benefit") == "aspa").iter_rows(named=True)}
     assert aspa["toutes"]["flags_gained"] == aspa["toutes"]["flags_lost"] == 0
     assert aspa["toutes"]["recall_change"] == 0
     assert aspa["sans cnav"]["recall"] < aspa["toutes"]["recall"]

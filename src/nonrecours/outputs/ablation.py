@@ -14,10 +14,13 @@ run's flags (then "recall" is the share of the full run's flags a scenario keeps
 is the flags lost and gained and the monthly amounts they carry).
 
 In a run, ``run_stage`` is the ``ablation`` stage (``[ablation] enabled = true`` in run.toml): after detection,
-before the outputs stage (whose headline and report read its table), it writes
-``outputs/YYYY-MM/answer1_exchange_value`` (Parquet and French CSV, atomically) and logs one audit entry per
-month, and stores each scenario's flags (``write_scenarios``). ``nonrecours ablation`` calls the same
-``ablation_month`` on a finished run, reusing those flags while the workspace is unchanged (``stored_scenarios``).
+before the outputs stage, it writes the table as measured, its hidden counts with it, to
+``detection/YYYY-MM/exchange_value.parquet`` (``RAW_EXCHANGE_VALUE``, beside the flags: never published), logs
+one audit entry per month, and stores each scenario's flags (``write_scenarios``). The outputs stage publishes it
+as ``outputs/YYYY-MM/answer1_exchange_value`` under the statistics' secrecy (``answers.secret_answers``: it
+published counts of 1 to 10 flags lost or gained, and the figures of benefits the statistics keep secret).
+``nonrecours ablation`` calls the same ``ablation_month`` on a finished run, reusing those flags while the
+workspace is unchanged (``stored_scenarios``).
 
 Why the core is rebuilt for each scenario rather than reused: it chooses among sources per agency over the
 whole population (an agency's resource window, the DRM as exhaustive source when present), so a core without
@@ -48,11 +51,14 @@ from nonrecours.outputs.answers import CONTRIBUTING, exchange_value
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.tables import valid_on
 
-__all__ = ["EXCHANGE_VALUE", "ablation_detection", "ablation_month", "run_ablation", "run_stage",
+__all__ = ["EXCHANGE_VALUE", "RAW_EXCHANGE_VALUE", "ablation_detection", "ablation_month", "run_ablation", "run_stage",
            "scenario_config", "stored_scenarios", "truth_non_take_up"]
 
 EXCHANGE_VALUE = "answer1_exchange_value"
-"""The table's file stem in ``outputs/YYYY-MM/``."""
+"""The published table's file stem in ``outputs/YYYY-MM/``."""
+RAW_EXCHANGE_VALUE = "exchange_value"
+"""The table as measured, hidden counts included, in ``detection/YYYY-MM/`` (Parquet): what the outputs stage
+and ``nonrecours ablation`` publish under secrecy."""
 REFERENCES = {"truth": "vérité synthétique", "run": "traitement avec tous les organismes"}
 """What precision and recall are measured against (the table's ``reference`` column, in French)."""
 
@@ -198,7 +204,7 @@ def run_ablation(run_folder: str | Path, month: dt.date, *, backend: str = "duck
             detected[frozenset(used)] = flags
         return flags
 
-    return exchange_value(recorded, agencies=agencies, truth=truth)
+    return exchange_value(recorded, agencies=agencies, truth=truth, hidden_counts=True)
 
 
 SCENARIOS = "ablation"
@@ -282,8 +288,7 @@ def ablation_month(run_folder: str | Path, month: dt.date, run_config: Any, *, b
 
 def run_stage(ctx: Any) -> Any:
     """The run's ``ablation`` stage (see the module docstring); ``not asked`` when run.toml does not enable it."""
-    from nonrecours.atomic import file_sha256
-    from nonrecours.outputs.writers import write_table
+    from nonrecours.atomic import file_sha256, write_parquet
     from nonrecours.progress import stage
     from nonrecours.run import StageReport
 
@@ -304,7 +309,8 @@ def run_stage(ctx: Any) -> Any:
         with stage(f"ablation {month:%Y-%m} ({backend}): detection rerun for {scenarios} scenarios"
                    + (" (stored by the last run on this very workspace)" if stored else "")):
             table = ablation_month(ctx.out, month, ctx.config, stored=stored, detected=detected)
-        paths = write_table(table, ctx.out / "outputs" / f"{month:%Y-%m}", EXCHANGE_VALUE)
+        paths = {f"{RAW_EXCHANGE_VALUE}.parquet": write_parquet(
+            ctx.out / "detection" / f"{month:%Y-%m}" / f"{RAW_EXCHANGE_VALUE}.parquet", table)}
         report.outputs += paths.values()
         # each scenario's flags, for ``nonrecours ablation`` on this run (stored_scenarios): not detected again
         report.outputs += write_scenarios(ctx.out / "detection" / f"{month:%Y-%m}" / SCENARIOS, detected)

@@ -26,9 +26,10 @@ from nonrecours.outputs.writers import write_table
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCIES, FAMILY_BENEFITS_PAID, PARENT_ROLES
 
-__all__ = ["GRADE_COUNTS_SCHEMA", "INPUT_COLUMNS", "SCENARIOS", "agency_columns", "automation_scenarios",
-           "claim_fields_held", "data_to_exchange", "exchange_value", "flag_grade_pattern", "flag_grades", "headline",
-           "secret_answers", "unknowns_to_settle", "with_caf_recall", "write_answers"]
+__all__ = ["EXCHANGE_COUNTS", "GRADE_COUNTS_SCHEMA", "INPUT_COLUMNS", "SCENARIOS", "agency_columns",
+           "automation_scenarios", "claim_fields_held", "data_to_exchange", "exchange_value", "flag_grade_pattern",
+           "flag_grades", "headline", "secret_answers", "summary_grades", "unknowns_to_settle", "with_caf_recall",
+           "write_answers"]
 
 CONTRIBUTING: tuple[str, ...] = tuple(a for a in AGENCIES if a != "synth")
 """The agencies whose extract each exchange-value scenario leaves out in turn (schemas/codes.py)."""
@@ -166,7 +167,7 @@ def _persons(flags: pl.DataFrame, index: str) -> pl.DataFrame:
 
 def exchange_value(run_detection: Callable[[set[str]], pl.DataFrame], *,
                    agencies: Iterable[str] = CONTRIBUTING, truth: pl.DataFrame | None = None,
-                   grades: tuple[str, ...] = ("certain", "probable")) -> pl.DataFrame:
+                   grades: tuple[str, ...] = ("certain", "probable"), hidden_counts: bool = False) -> pl.DataFrame:
     """Detection rerun with every agency, without each one, and with the CAF alone.
 
     ``run_detection(agencies) -> flags`` is the real pipeline restricted to those agencies' extracts.
@@ -177,7 +178,9 @@ def exchange_value(run_detection: Callable[[set[str]], pl.DataFrame], *,
     items no flag matches), flags_gained and flags_lost (against the run with every agency), precision,
     recall, amount_central (monthly, summed over the flags in whole cents; null for a coverage, the CSS, whose
     amounts are the participation the foyer would pay: ``detection.targets.cash``), precision_change, recall_change
-    and amount_change (against the run with every agency).
+    and amount_change (against the run with every agency). ``hidden_counts``: also ``_found`` and ``_ref``, the
+    reference items found and in all (the recall's terms), which secrecy reads and never publishes
+    (``secret_answers``).
     """
     agencies = tuple(agencies)
     full = run_detection(set(agencies))
@@ -227,7 +230,7 @@ def exchange_value(run_detection: Callable[[set[str]], pl.DataFrame], *,
         "flags_gained", "flags_lost",
         pl.when(pl.col("flags") > 0).then(pl.col("matched") / pl.col("flags")).alias("precision"),
         pl.when(pl.col("_ref") > 0).then(pl.col("_found") / pl.col("_ref")).alias("recall"),
-        pl.when(cash()).then(pl.col("_cents") / 100).alias("amount_central"), "_cents")
+        pl.when(cash()).then(pl.col("_cents") / 100).alias("amount_central"), "_cents", "_found", "_ref")
     ref_row = out.filter(pl.col("scenario") == "toutes").select(
         "benefit", pl.col("precision").alias("_p0"), pl.col("recall").alias("_r0"), pl.col("_cents").alias("_c0"))
     return (out.join(ref_row, on="benefit", how="left")
@@ -235,7 +238,8 @@ def exchange_value(run_detection: Callable[[set[str]], pl.DataFrame], *,
                           (pl.col("recall") - pl.col("_r0")).alias("recall_change"),
                           pl.when(cash()).then((pl.col("_cents") - pl.col("_c0").fill_null(0)) / 100)
                           .alias("amount_change"))
-            .drop("_p0", "_r0", "_c0", "_cents").sort("benefit", "scenario"))
+            .drop("_p0", "_r0", "_c0", "_cents", *([] if hidden_counts else ["_found", "_ref"]))
+            .sort("benefit", "scenario"))
 
 
 def _held(provenance: pl.DataFrame, *keys: str) -> pl.DataFrame:
@@ -469,15 +473,22 @@ def with_caf_recall(table: pl.DataFrame, exchange: pl.DataFrame | None) -> pl.Da
     """The headline ``table`` with its ``recall_caf_only`` read off answer 1's exchange value (null without one);
     a published headline keeps it hidden where its row is secret (``nonrecours ablation`` refreshes only this
     column: the published answer 3 cannot give the flags back)."""
-    recall = pl.DataFrame(schema={"benefit": pl.String, "recall_caf_only": pl.Float64})
+    recall = pl.DataFrame(schema={"benefit": pl.String, "recall_caf_only": pl.Float64, "_told": pl.Boolean})
     if exchange is not None:
-        recall = exchange.filter(pl.col("scenario") == "CAF seule").select("benefit", pl.col("recall").alias(
-            "recall_caf_only"))
+        told = pl.col("secret") if "secret" in exchange.columns else pl.lit(False)
+        recall = exchange.filter(pl.col("scenario") == "CAF seule").select(
+            "benefit", pl.col("recall").alias("recall_caf_only"), told.alias("_told"))
     out = table.drop("recall_caf_only", strict=False).join(recall, on="benefit", how="left")
     if "secret" in table.columns:
         out = out.with_columns(pl.when(~pl.col("secret")).then(pl.col("recall_caf_only")).alias("recall_caf_only"))
+    if "secret_measures" in table.columns:  # a published row names the recall answer 1 keeps secret
+        told = ~pl.col("secret") & pl.col("_told").fill_null(False)
+        named = pl.col("secret_measures").list.contains("recall_caf_only")
+        out = out.with_columns(pl.when(told & ~named).then(pl.col("secret_measures").list.concat(
+            pl.lit(["recall_caf_only"], dtype=pl.List(pl.String)))).otherwise(pl.col("secret_measures"))
+            .alias("secret_measures"))
     return out.select(*(c for c in table.columns if c in out.columns), *(c for c in out.columns
-                                                                         if c not in table.columns))
+                                                                         if c not in table.columns and c != "_told"))
 
 
 def unknowns_to_settle(flags: pl.DataFrame, *, hidden_counts: bool = False) -> pl.DataFrame:
@@ -594,18 +605,39 @@ def flag_grade_pattern(grades: pl.DataFrame, published: set[str], threshold: int
 def _hidden_grades(grades: pl.DataFrame | None, published: set[str], threshold: int) -> pl.DataFrame:
     """Per benefit: ``_total_hidden`` and ``_certain_hidden`` (``flag_grade_pattern``); without ``grades``
     every benefit's flags are secret (their excluded counts are unknown)."""
-    schema = {"benefit": pl.String, "_total_hidden": pl.Boolean, "_certain_hidden": pl.Boolean}
+    schema = {"benefit": pl.String, "_total_hidden": pl.Boolean, "_certain_hidden": pl.Boolean,
+              "_cp_hidden": pl.Boolean}
     if grades is None:
         return pl.DataFrame(schema=schema)
+
+    def grade(g: str) -> pl.Expr:
+        return pl.col("hidden").filter(pl.col("grade") == g).any()
+
+    # the certain and probable flags together (answer 1's exchange value counts them) are known where both
+    # grades are published, or the possible one and the total
+    known_cp = (~grade("certain") & ~grade("probable")) | (~grade("possible") & ~pl.col("total_hidden").any())
     return (flag_grade_pattern(grades, published, threshold).group_by("benefit")
-            .agg(pl.col("total_hidden").any().alias("_total_hidden"),
-                 pl.col("hidden").filter(pl.col("grade") == "certain").any().alias("_certain_hidden")))
+            .agg(pl.col("total_hidden").any().alias("_total_hidden"), grade("certain").alias("_certain_hidden"),
+                 (~known_cp).alias("_cp_hidden")))
 
 
 def _with_grades(frame: pl.DataFrame, hidden: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with its benefit's ``_total_hidden`` and ``_certain_hidden``: true where not known."""
+    """``frame`` with its benefit's ``_total_hidden``, ``_certain_hidden`` and ``_cp_hidden``: true where not
+    known."""
     return frame.join(hidden, on="benefit", how="left").with_columns(
-        pl.col("_total_hidden", "_certain_hidden").fill_null(True))
+        pl.col("_total_hidden", "_certain_hidden", "_cp_hidden").fill_null(True))
+
+
+def summary_grades(summary: dict | None) -> pl.DataFrame | None:
+    """``flag_grades``' table from detection's summary (``flags_by_benefit_grade``,
+    ``excluded_flags_by_benefit_grade``); None where the summary lacks them (then no count of flags is
+    published)."""
+    if summary is None or "excluded_flags_by_benefit_grade" not in summary:
+        return None
+    excluded = summary["excluded_flags_by_benefit_grade"]
+    rows = [(b, g, int(n), int(excluded.get(b, {}).get(g, 0)))
+            for b, gs in summary.get("flags_by_benefit_grade", {}).items() for g, n in gs.items()]
+    return pl.DataFrame(rows, schema=GRADE_COUNTS_SCHEMA, orient="row")
 
 
 def _nulled(frame: pl.DataFrame, measures: dict[str, pl.Expr]) -> pl.DataFrame:
@@ -709,6 +741,53 @@ def _secret_fields(held: pl.DataFrame, published: set[str], threshold: int) -> p
     return _nulled(held, {"units": row, "share_held": share}).select(pl.exclude("^_.*$"))
 
 
+EXCHANGE_COUNTS = ("flags", "matched", "lost", "flags_gained", "flags_lost")
+"""answer 1's exchange value: its published counts of flags or reference items."""
+
+
+def _secret_exchange(value: pl.DataFrame, published: set[str], threshold: int,
+                     hidden: pl.DataFrame) -> pl.DataFrame:
+    """answer 1's exchange value under secrecy: no count of 1 to ``threshold`` - 1 flags or reference items,
+    published or given back by the row's others.
+
+    A benefit shows no figure where the statistics keep it secret, the run's certain and probable flags are
+    (``_cp_hidden``: the « toutes » row counts them) or that row's flags are few (every other row is measured
+    against it); a row none where its flags are few. In a published row: the matched flags and the precision
+    hide where the flags matched or wrong (flags less matched) are few; the reference items lost and the recall
+    where those found (``_found``), lost, or in all (``_ref``) are; the flags gained and lost and the amounts
+    (the row's less the full run's is the money of those gained less those lost) where they or the flags kept on
+    either side (flags less gained, the full run's less lost) are; a change where the « toutes » row's figure it
+    is taken from hides."""
+    f = _with_grades(value, hidden)
+
+    def small(expr: pl.Expr) -> pl.Expr:
+        return _small(expr, threshold).fill_null(False)
+
+    def toutes(expr: pl.Expr) -> pl.Expr:
+        return expr.filter(pl.col("scenario") == "toutes").first().over("benefit")
+
+    found = pl.col("_found") if "_found" in f.columns else pl.lit(None, dtype=pl.Int64)
+    ref = (pl.col("_ref") if "_ref" in f.columns else pl.lit(None, dtype=pl.Int64)).max().over("benefit")
+    benefit = (~pl.col("benefit").is_in(sorted(published)) | pl.col("_cp_hidden")
+               | toutes(small(pl.col("flags"))).fill_null(True))
+    row = benefit | small(pl.col("flags"))
+    precision = row | small(pl.col("matched")) | small(pl.col("flags") - pl.col("matched"))
+    recall = row | small(found) | small(pl.col("lost")) | small(ref)
+    moves = (row | small(pl.col("flags_gained")) | small(pl.col("flags_lost"))
+             | small(pl.col("flags") - pl.col("flags_gained")) | small(toutes(pl.col("flags")) - pl.col("flags_lost")))
+    f = f.with_columns(row.alias("_row"), precision.alias("_precision"), recall.alias("_recall"),
+                       moves.alias("_moves"))
+    f = f.with_columns(toutes(pl.col("_precision")).alias("_p0"), toutes(pl.col("_recall")).alias("_r0"))
+    by = {"flags": "_row", "amount_central": "_moves", "matched": "_precision", "precision": "_precision",
+          "lost": "_recall", "recall": "_recall", "flags_gained": "_moves", "flags_lost": "_moves",
+          "amount_change": "_moves"}
+    measures = {c: pl.col(by.get(c, "_row")) for c in value.columns
+                if c not in ("scenario", "benefit", "reference") and not c.startswith("_")}
+    measures |= {c: pl.col(h) | pl.col(h0) for c, h, h0 in (("precision_change", "_precision", "_p0"),
+                                                           ("recall_change", "_recall", "_r0")) if c in measures}
+    return _nulled(f, measures).select(pl.exclude("^_.*$"))
+
+
 def secret_answers(tables: dict[str, pl.DataFrame], statistics_table: pl.DataFrame | None,
                    grades: pl.DataFrame | None, *, threshold: int = SECRET_THRESHOLD) -> dict[str, pl.DataFrame]:
     """The answers' tables as published: the statistics' secrecy applied to every count and what gives one back.
@@ -735,6 +814,11 @@ def secret_answers(tables: dict[str, pl.DataFrame], statistics_table: pl.DataFra
                                                              threshold, hidden)
     if "answer2_claim_fields_held" in tables:
         out["answer2_claim_fields_held"] = _secret_fields(tables["answer2_claim_fields_held"], published, threshold)
+    if "answer1_exchange_value" in tables:
+        out["answer1_exchange_value"] = _secret_exchange(tables["answer1_exchange_value"], published, threshold,
+                                                         hidden)
+        if "headline" in out:  # the recall with the CAF alone, as answer 1 publishes it
+            out["headline"] = with_caf_recall(out["headline"], out["answer1_exchange_value"])
     return out
 
 
@@ -748,10 +832,11 @@ def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame |
     """Write the three answers (Parquet and French CSV) under ``out``, under the statistics' secrecy
     (``secret_answers``, ``threshold``: the run's ``thresholds.suppression``); return every path written.
 
-    ``exchange``: answer 1's exchange value already written (by the ablation stage): read into the headline,
-    not rewritten; ``run_detection``: measure it here instead (and write it). ``due_provenance``: detection's
-    ``provenance_due.parquet``, the facts of the flags of a benefit judged at an earlier month (answers 2 and 3);
-    ``members``: the month's memberships (person_id, unit_id, role), the ids answers 2 and 3 read facts on.
+    ``exchange``: answer 1's exchange value as the ablation stage measured it (``outputs.ablation``, with its
+    hidden counts), published here under secrecy; ``run_detection``: measure it here instead.
+    ``due_provenance``: detection's ``provenance_due.parquet``, the facts of the flags of a benefit judged at an
+    earlier month (answers 2 and 3); ``members``: the month's memberships (person_id, unit_id, role), the ids
+    answers 2 and 3 read facts on.
     ``units`` may be a lazy scan of ``units.parquet``: answers 2 and 3 read only its paid rows."""
     out = Path(out)
     # the benefits the run looked for (run.toml's ``benefits``), not the catalogue's fourteen
@@ -766,12 +851,13 @@ def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame |
                                                    due_provenance=due_provenance, members=members, hidden_counts=True),
     }
     if run_detection is not None:
-        tables["answer1_exchange_value"] = exchange_value(run_detection, truth=truth)
+        exchange = exchange_value(run_detection, truth=truth, hidden_counts=True)
+    if exchange is not None:
+        tables["answer1_exchange_value"] = exchange
     if statistics_table is not None:
         tables["answer2_non_take_up"] = statistics_table.filter(
             pl.col("level").is_in(["total", "departement"]) & (pl.col("household_type") == "ensemble"))
-        tables["headline"] = headline(statistics_table, tables["answer3_automation"],
-                                      tables.get("answer1_exchange_value", exchange))
+        tables["headline"] = headline(statistics_table, tables["answer3_automation"], exchange)
     written: dict[str, Path] = {}
     grades = flag_grades(flags, units)
     for stem, frame in secret_answers(tables, statistics_table, grades, threshold=threshold).items():

@@ -839,13 +839,12 @@ def _grades(stats: pl.DataFrame | None, summary: dict[str, Any] | None, publishe
 def _flag_secrecy(summary: Mapping[str, Any], published: set[str], threshold: int) -> dict[tuple[str, str], bool]:
     """(benefit, grade) → the count of flags is secret (``answers.flag_grade_pattern``, from the summary's flags
     and excluded would-be flags by benefit and grade); a summary without the excluded counts hides them all."""
-    from nonrecours.outputs.answers import GRADE_COUNTS_SCHEMA, flag_grade_pattern
+    from nonrecours.outputs.answers import flag_grade_pattern, summary_grades
 
-    flags, excluded = summary.get("flags_by_benefit_grade", {}), summary.get("excluded_flags_by_benefit_grade")
-    if excluded is None:
+    grades = summary_grades(summary)
+    if grades is None:
         return {}
-    rows = [(b, g, int(n), int(excluded.get(b, {}).get(g, 0))) for b, gs in flags.items() for g, n in gs.items()]
-    pattern = flag_grade_pattern(pl.DataFrame(rows, schema=GRADE_COUNTS_SCHEMA, orient="row"), published, threshold)
+    pattern = flag_grade_pattern(grades, published, threshold)
     return {(b, g): h for b, g, h in pattern.select("benefit", "grade", "hidden").iter_rows()}
 
 
@@ -873,7 +872,8 @@ def _scenario_label(scenario: str) -> str:
 def _exchange_value(value: pl.DataFrame, published: set[str]) -> dict[str, Any]:
     """The value of each exchange (answer 1, measured): the table, and per benefit one sentence in plain
     French naming the extract whose absence loses the most flags and what the CAF's alone keeps. Every
-    figure is a cell of ``answer1_exchange_value``; a benefit the statistics keep secret is not read out."""
+    figure is a cell of ``answer1_exchange_value``; a benefit the statistics keep secret, or a row the table
+    keeps secret (``answers.secret_answers``), is not read out."""
     from nonrecours.outputs.answers import CONTRIBUTING
 
     order = {s: i for i, s in enumerate(["toutes", *(f"sans {a}" for a in CONTRIBUTING), "CAF seule"])}
@@ -882,7 +882,7 @@ def _exchange_value(value: pl.DataFrame, published: set[str]) -> dict[str, Any]:
                        pl.col("scenario").replace_strict(order, default=len(order)), maintain_order=True)
     truth = "reference" in value.columns and value.height and value["reference"][0] == "vérité synthétique"
     rows = [[cell(_scenario_label(r["scenario"])), cell(_benefit_label(r["benefit"])),
-             *[cell(r[c], f, col=c, secret=r["benefit"] not in published) for c, _, f in VALUE_COLUMNS]]
+             *[cell(r[c], f, col=c, secret=_hidden(r, c, published)) for c, _, f in VALUE_COLUMNS]]
             for r in value.iter_rows(named=True)]
     against = ("la vérité du territoire synthétique (précision : part des signalements justes ; rappel : part "
                "du non-recours réel trouvé)" if truth else
@@ -896,13 +896,17 @@ def _exchange_value(value: pl.DataFrame, published: set[str]) -> dict[str, Any]:
                                          "(answer1_exchange_value).")
     reading = []
     for b in [b for b in TARGET_BENEFITS if b in published and b in set(value["benefit"])]:
-        sub = {r["scenario"]: r for r in value.filter(pl.col("benefit") == b).iter_rows(named=True)}
+        sub = {r["scenario"]: r for r in value.filter(pl.col("benefit") == b).iter_rows(named=True)
+               if not r.get("secret")}
         full = sub.get("toutes")
-        without = [r for s, r in sub.items() if s.startswith("sans ")]
+        every = [r for s, r in sub.items() if s.startswith("sans ")]
+        without = [r for r in every if r["flags_lost"] is not None]  # the flags lost a row publishes
         if full is None or not without or not full["flags"]:
             continue
         worst = max(without, key=lambda r: (r["flags_lost"], -(r["amount_change"] or 0.0), r["scenario"]))
         text = f"{_benefit_label(b)} : "
+        if len(without) < value.filter((pl.col("benefit") == b) & pl.col("scenario").str.starts_with("sans ")).height:
+            text += "parmi les scénarios publiés, "  # a secret one may lose more
         if worst["flags_lost"]:
             text += (f"sans l'extrait {agency_of(worst['scenario'].removeprefix('sans '))}, "
                      f"{fmt_int(worst['flags_lost'])} des {fmt_int(full['flags'])} signalements sont perdus")
@@ -923,7 +927,7 @@ def _exchange_value(value: pl.DataFrame, published: set[str]) -> dict[str, Any]:
                 text += f" (précision {fmt_pct(caf['precision'])}, rappel {fmt_pct(caf['recall'])})"
             elif truth and caf["recall"] is not None:
                 text += f" (rappel {fmt_pct(caf['recall'])})"
-            else:
+            elif caf["flags_gained"] is not None:  # secret where few are gained or kept
                 text += f", dont {fmt_int(caf['flags'] - caf['flags_gained'])} du traitement complet"
         reading.append(text + ".")
     return {"value": table, "value_reading": reading}

@@ -18,7 +18,7 @@ import polars as pl
 
 from nonrecours.core.month import PROVENANCE_SCHEMA
 from nonrecours.detection.receipts import payers_absent
-from nonrecours.outputs.ablation import EXCHANGE_VALUE
+from nonrecours.outputs.ablation import RAW_EXCHANGE_VALUE
 from nonrecours.outputs.answers import write_answers
 from nonrecours.outputs.outreach import OutreachConfig, PayerRule, build_outreach
 from nonrecours.outputs.report import write_report
@@ -185,9 +185,9 @@ def run_stage(ctx: Any) -> Any:
             statistics = build_statistics(units, profiles, territory, config=stats_config,
                                           payments_unknown=unpaid_unknown)
             written += write_table(statistics, folder, "statistics").values()
-        # answer 1's exchange value, when the ablation stage measured it this run (the headline's recall
-        # with the CAF alone comes from it)
-        value = folder / f"{EXCHANGE_VALUE}.parquet"
+        # answer 1's exchange value, when the ablation stage measured it this run: published here under secrecy
+        # (the headline's recall with the CAF alone comes from it)
+        value = det / f"{RAW_EXCHANGE_VALUE}.parquet"
         exchange = pl.read_parquet(value) if ctx.config.ablation.enabled and value.exists() else None
         written += write_answers(folder, flags=flags, units=units, provenance=provenance,
                                  due_provenance=due_provenance, statistics_table=statistics, exchange=exchange,
