@@ -245,6 +245,10 @@ def test_the_flags_beside_the_statistics_give_back_no_excluded_count(tmp_path):
     # the unknowns' share of the flags not certain would give the flags back: hidden with them
     settle = pl.read_parquet(tmp_path / "answer1_unknowns_to_settle.parquet").filter(pl.col("benefit") == "css_free")
     assert settle.get_column("share_of_uncertain_flags").is_null().all()
+    # answer 2's flagged population is the flags: hidden with them
+    held = pl.read_parquet(tmp_path / "answer2_claim_fields_held.parquet").filter(
+        (pl.col("benefit") == "css_free") & (pl.col("population") == "signalés"))
+    assert held.height and held.get_column("secret").all() and held.get_column("units").is_null().all()
     # 11 excluded: a count the statistics publish, and the flags with it
     flags, units, stats = territory(excluded=11)
     write_answers(tmp_path / "11", flags=flags, units=units, provenance=pl.DataFrame(schema=PROVENANCE_SCHEMA),
@@ -337,3 +341,22 @@ def test_a_scenario_losing_few_flags_hides_its_moves_and_money():
     few = grade_table([(30, 0), (10, 0), (20, 0)])
     shown = secret_answers({"answer1_exchange_value": raw}, STATS_RSA, few, threshold=T)["answer1_exchange_value"]
     assert shown.get_column("secret").all()
+
+
+def test_answer2s_paid_population_hides_where_the_statistics_hide_the_units_paid():
+    """40 free-CSS familles already paid: answer 2 counts them, as the statistics' whole-file ``paid`` does; where
+    the statistics hide that count (a tied pattern), answer 2 hides it too."""
+    held = pl.DataFrame([("css_free", "déjà payés", "toutes", 40, 12, 0.5, 40)],
+                        schema=["benefit", "population", "source", "units", "fields", "share_held", "_holders"],
+                        orient="row", schema_overrides={"units": pl.UInt32, "_holders": pl.UInt32})
+    grades = pl.DataFrame([("css_free", g, 30, 0) for g in ("certain", "probable", "possible")],
+                          schema=GRADE_COUNTS_SCHEMA, orient="row")
+    shown = secret_answers({"answer2_claim_fields_held": held}, STATS, grades, threshold=T)
+    assert shown["answer2_claim_fields_held"]["units"].to_list() == [40]
+    whole = (pl.col("benefit") == "css_free") & (pl.col("level") == "total") & (pl.col("household_type") == "ensemble")
+    hiding = STATS.with_columns(pl.when(whole).then(None).otherwise(pl.col("paid")).alias("paid"),
+                                pl.when(whole).then(pl.col("secret_measures").list.concat(pl.lit(["paid"])))
+                                .otherwise(pl.col("secret_measures")).alias("secret_measures"))
+    shown = secret_answers({"answer2_claim_fields_held": held}, hiding, grades, threshold=T)
+    row = shown["answer2_claim_fields_held"].row(0, named=True)
+    assert row["units"] is None and row["share_held"] is None and row["secret"]

@@ -21,7 +21,7 @@ import polars as pl
 from nonrecours.detection.targets import cash
 from nonrecours.errors import SchemaError
 from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame, fact_ids, held_facts, judged_earlier
-from nonrecours.outputs.statistics import StatisticsConfig, published_benefits
+from nonrecours.outputs.statistics import ALL_TYPES, StatisticsConfig, published_benefits
 from nonrecours.outputs.writers import write_table
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCIES, FAMILY_BENEFITS_PAID, PARENT_ROLES
@@ -733,10 +733,16 @@ def _secret_unknowns(settle: pl.DataFrame, published: set[str], threshold: int,
                             "share_of_uncertain_flags": row | pl.col("_certain_hidden")}).select(pl.exclude("^_.*$"))
 
 
-def _secret_fields(held: pl.DataFrame, published: set[str], threshold: int) -> pl.DataFrame:
+def _secret_fields(held: pl.DataFrame, published: set[str], threshold: int, hidden: pl.DataFrame,
+                   paid_hidden: set[str]) -> pl.DataFrame:
     """answer 2's fields held under secrecy: a population of 1 to ``threshold`` - 1 units has no number (the
-    count of the form's fields, the law's, stays)."""
-    row = ~pl.col("benefit").is_in(sorted(published)) | _small(pl.col("units"), threshold)
+    count of the form's fields, the law's, stays). Its populations are counts the other tables hold: the flagged
+    units are the benefit's flags (hidden where ``flag_grade_pattern`` hides them: ``hidden``), the units already
+    paid are the statistics' whole-file ``paid`` (hidden where the statistics hide it: ``paid_hidden``)."""
+    held = _with_grades(held, hidden)
+    other = (((pl.col("population") == "signalés") & pl.col("_total_hidden"))
+             | ((pl.col("population") == "déjà payés") & pl.col("benefit").is_in(sorted(paid_hidden))))
+    row = ~pl.col("benefit").is_in(sorted(published)) | _small(pl.col("units"), threshold) | other
     share = row | _small(pl.col("_holders"), threshold) if "_holders" in held.columns else row
     return _nulled(held, {"units": row, "share_held": share}).select(pl.exclude("^_.*$"))
 
@@ -788,6 +794,16 @@ def _secret_exchange(value: pl.DataFrame, published: set[str], threshold: int,
     return _nulled(f, measures).select(pl.exclude("^_.*$"))
 
 
+def _paid_hidden(statistics_table: pl.DataFrame | None) -> set[str]:
+    """The benefits whose whole-file count of units paid the statistics do not publish (secret, or unknown)."""
+    if statistics_table is None:
+        return set()  # no statistics: no benefit is published at all
+    whole = statistics_table.filter((pl.col("level") == "total") & (pl.col("household_type") == ALL_TYPES))
+    told = (pl.col("secret_measures").list.contains("paid") if "secret_measures" in whole.columns
+            else pl.lit(False))
+    return set(whole.filter(pl.col("paid").is_null() | told).get_column("benefit"))
+
+
 def secret_answers(tables: dict[str, pl.DataFrame], statistics_table: pl.DataFrame | None,
                    grades: pl.DataFrame | None, *, threshold: int = SECRET_THRESHOLD) -> dict[str, pl.DataFrame]:
     """The answers' tables as published: the statistics' secrecy applied to every count and what gives one back.
@@ -813,7 +829,8 @@ def secret_answers(tables: dict[str, pl.DataFrame], statistics_table: pl.DataFra
         out["answer1_unknowns_to_settle"] = _secret_unknowns(tables["answer1_unknowns_to_settle"], published,
                                                              threshold, hidden)
     if "answer2_claim_fields_held" in tables:
-        out["answer2_claim_fields_held"] = _secret_fields(tables["answer2_claim_fields_held"], published, threshold)
+        out["answer2_claim_fields_held"] = _secret_fields(tables["answer2_claim_fields_held"], published, threshold,
+                                                          hidden, _paid_hidden(statistics_table))
     if "answer1_exchange_value" in tables:
         out["answer1_exchange_value"] = _secret_exchange(tables["answer1_exchange_value"], published, threshold,
                                                          hidden)
