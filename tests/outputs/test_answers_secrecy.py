@@ -245,6 +245,9 @@ def test_the_flags_beside_the_statistics_give_back_no_excluded_count(tmp_path):
     # the unknowns' share of the flags not certain would give the flags back: hidden with them
     settle = pl.read_parquet(tmp_path / "answer1_unknowns_to_settle.parquet").filter(pl.col("benefit") == "css_free")
     assert settle.get_column("share_of_uncertain_flags").is_null().all()
+    # and its probable and possible: where every flag not certain names the unknown, they are the grades'
+    assert settle.get_column("flags").to_list() == [50]
+    assert settle.get_column("probable").is_null().all() and settle.get_column("possible").is_null().all()
     # answer 2's flagged population is the flags: hidden with them
     held = pl.read_parquet(tmp_path / "answer2_claim_fields_held.parquet").filter(
         (pl.col("benefit") == "css_free") & (pl.col("population") == "signalés"))

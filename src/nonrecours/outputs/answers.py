@@ -603,10 +603,12 @@ def flag_grade_pattern(grades: pl.DataFrame, published: set[str], threshold: int
 
 
 def _hidden_grades(grades: pl.DataFrame | None, published: set[str], threshold: int) -> pl.DataFrame:
-    """Per benefit: ``_total_hidden`` and ``_certain_hidden`` (``flag_grade_pattern``); without ``grades``
-    every benefit's flags are secret (their excluded counts are unknown)."""
+    """Per benefit (``flag_grade_pattern``): ``_total_hidden``, ``_certain_hidden``, ``_cp_hidden`` (the certain
+    and probable flags together not known from what is published) and ``_pp_hidden`` (the probable or the
+    possible grade hidden); without ``grades`` every benefit's flags are secret (their excluded counts are
+    unknown)."""
     schema = {"benefit": pl.String, "_total_hidden": pl.Boolean, "_certain_hidden": pl.Boolean,
-              "_cp_hidden": pl.Boolean}
+              "_cp_hidden": pl.Boolean, "_pp_hidden": pl.Boolean}
     if grades is None:
         return pl.DataFrame(schema=schema)
 
@@ -618,14 +620,14 @@ def _hidden_grades(grades: pl.DataFrame | None, published: set[str], threshold: 
     known_cp = (~grade("certain") & ~grade("probable")) | (~grade("possible") & ~pl.col("total_hidden").any())
     return (flag_grade_pattern(grades, published, threshold).group_by("benefit")
             .agg(pl.col("total_hidden").any().alias("_total_hidden"), grade("certain").alias("_certain_hidden"),
-                 (~known_cp).alias("_cp_hidden")))
+                 (~known_cp).alias("_cp_hidden"), (grade("probable") | grade("possible")).alias("_pp_hidden")))
 
 
 def _with_grades(frame: pl.DataFrame, hidden: pl.DataFrame) -> pl.DataFrame:
-    """``frame`` with its benefit's ``_total_hidden``, ``_certain_hidden`` and ``_cp_hidden``: true where not
-    known."""
+    """``frame`` with its benefit's ``_total_hidden``, ``_certain_hidden``, ``_cp_hidden`` and ``_pp_hidden``:
+    true where not known."""
     return frame.join(hidden, on="benefit", how="left").with_columns(
-        pl.col("_total_hidden", "_certain_hidden", "_cp_hidden").fill_null(True))
+        pl.col("_total_hidden", "_certain_hidden", "_cp_hidden", "_pp_hidden").fill_null(True))
 
 
 def summary_grades(summary: dict | None) -> pl.DataFrame | None:
@@ -726,7 +728,9 @@ def _secret_unknowns(settle: pl.DataFrame, published: set[str], threshold: int,
     row's flags over its share are the flags not certain, the headline's total less them the certain."""
     settle = _with_grades(settle, hidden)
     row = ~pl.col("benefit").is_in(sorted(published)) | _small(pl.col("flags"), threshold)
-    grades = row | _small(pl.col("probable"), threshold) | _small(pl.col("possible"), threshold)
+    # a row's probable and possible flags are the benefit's where every flag not certain names its unknown
+    grades = (row | _small(pl.col("probable"), threshold) | _small(pl.col("possible"), threshold)
+              | pl.col("_pp_hidden"))
     money = {c: row | (_small(pl.col(f"_owed_{e}"), threshold) if f"_owed_{e}" in settle.columns else row)
              for c, e in (("monthly_amount", "central"), ("monthly_amount_high", "high"))}
     return _nulled(settle, {"flags": row, "probable": grades, "possible": grades, **money,
