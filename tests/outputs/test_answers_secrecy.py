@@ -340,10 +340,15 @@ def test_a_scenario_losing_few_flags_hides_its_moves_and_money():
     caf = out["CAF seule"]
     assert caf["precision"] is None and caf["matched"] is None and caf["recall"] == 38 / 60
     assert caf["flags_gained"] == 12
-    # the run's certain and probable flags secret (its probable grade of 10 hides): no figure at all
+    # the run's certain and probable flags secret (its probable grade of 10 hides): no count nor amount, the
+    # rates stay (a rate without its counts gives none back)
     few = grade_table([(30, 0), (10, 0), (20, 0)])
     shown = secret_answers({"answer1_exchange_value": raw}, STATS_RSA, few, threshold=T)["answer1_exchange_value"]
-    assert shown.get_column("secret").all()
+    counts = ["flags", "matched", "lost", "flags_gained", "flags_lost", "amount_central", "amount_change"]
+    assert shown.select(pl.all_horizontal(pl.col(*counts).is_null())).to_series().all()
+    rates = {r["scenario"]: r for r in shown.iter_rows(named=True)}
+    assert rates["toutes"]["recall"] == 40 / 60 and rates["sans cnav"]["recall"] == 37 / 60
+    assert rates["CAF seule"]["precision"] is None and rates["sans dgfip"]["secret"]
 
 
 def test_answer2s_paid_population_hides_where_the_statistics_hide_the_units_paid():

@@ -248,19 +248,38 @@ def test_exchange_value_equals_the_ablation_table(demo_run, page):
             checked += 1
     assert checked == 8 * len(by_key)
     assert table.get_column("secret").any()  # the demo's ASI, AF, PAJE at least
-    # read out: each published benefit whose full run's flags and some scenario's flags lost are published (on a
-    # small demo, perhaps none: its certain and probable flags are few)
+    # read out: each published benefit whose full run's flags and some scenario's flags lost are published, or
+    # (its counts secret) its recall and some scenario's (on a small demo, perhaps none)
     listed = page.find("ul", class_="reading")
     reading = [li.get_text() for li in listed.find_all("li")] if listed else []
-    assert published and len(reading) == len([b for b in published if (b, "toutes") in by_key
-                                               and by_key[(b, "toutes")]["flags"]
-                                               and any(r["flags_lost"] is not None for (c, s), r in by_key.items()
-                                                       if c == b and s.startswith("sans "))])
+
+    def sans(b: str, col: str) -> list[dict]:
+        return [r for (c, s), r in by_key.items() if c == b and s.startswith("sans ") and r[col] is not None]
+
+    def read(b: str) -> bool:
+        full = by_key.get((b, "toutes"))
+        if full is None or full["secret"]:
+            return False
+        if full["flags"] is not None:
+            return bool(full["flags"]) and bool(sans(b, "flags_lost"))
+        return full["recall"] is not None and bool(sans(b, "recall"))
+
+    assert published and len(reading) == len([b for b in published if read(b)])
     for sentence in reading:
         benefit = next(b for b, label in SHORT_BENEFITS.items() if sentence.startswith(label + " : "))
         full, caf = by_key[(benefit, "toutes")], by_key[(benefit, "CAF seule")]
         every = [r for (b, s), r in by_key.items() if b == benefit and s.startswith("sans ")]
-        shown = [r for r in every if r["flags_lost"] is not None]  # the rows publishing their flags lost
+        practice = " (la pratique actuelle)" if catalogue_row(benefit).lead == "caf" else ""
+        if full["flags"] is None:  # the counts secret: the lowest recall without one agency, no count
+            shown = sans(benefit, "recall")
+            worst = min(shown, key=lambda r: (r["recall"], r["scenario"]))
+            assert f"le rappel passe de {fmt_pct(full['recall'])} à {fmt_pct(worst['recall'])}" in sentence
+            assert ("parmi les scénarios publiés" in sentence) == (len(shown) < len(every))
+            assert "signalements sont perdus" not in sentence and not re.search(r"CAF[^,]*, \d", sentence)
+            if caf["recall"] is not None:
+                assert f"avec le seul extrait de la CAF{practice}, rappel {fmt_pct(caf['recall'])}" in sentence
+            continue
+        shown = sans(benefit, "flags_lost")  # the rows publishing their flags lost
         assert ("parmi les scénarios publiés" in sentence) == (len(shown) < len(every))
         lost = max(r["flags_lost"] for r in shown)
         if lost:
@@ -269,7 +288,6 @@ def test_exchange_value_equals_the_ablation_table(demo_run, page):
             assert "seul extrait de la CAF" not in sentence
             continue
         # today's practice only for what the CAF pays (not the ASPA, CSS, ASI); the flags counted c+p
-        practice = " (la pratique actuelle)" if catalogue_row(benefit).lead == "caf" else ""
         counted = ("signalements certains ou probables" if caf["flags"] > 1  # French: « 0 signalement »
                    else "signalement certain ou probable")
         said = f"avec le seul extrait de la CAF{practice}, {caf['flags']} {counted}"

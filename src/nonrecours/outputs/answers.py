@@ -758,16 +758,19 @@ EXCHANGE_COUNTS = ("flags", "matched", "lost", "flags_gained", "flags_lost")
 def _secret_exchange(value: pl.DataFrame, published: set[str], threshold: int,
                      hidden: pl.DataFrame) -> pl.DataFrame:
     """answer 1's exchange value under secrecy: no count of 1 to ``threshold`` - 1 flags or reference items,
-    published or given back by the row's others.
+    published or given back by the row's others, and no count of the run's certain and probable flags where
+    those are secret.
 
-    A benefit shows no figure where the statistics keep it secret, the run's certain and probable flags are
-    (``_cp_hidden``: the « toutes » row counts them) or that row's flags are few (every other row is measured
-    against it); a row none where its flags are few. In a published row: the matched flags and the precision
-    hide where the flags matched or wrong (flags less matched) are few; the reference items lost and the recall
-    where those found (``_found``), lost, or in all (``_ref``) are; the flags gained and lost and the amounts
-    (the row's less the full run's is the money of those gained less those lost) where they or the flags kept on
-    either side (flags less gained, the full run's less lost) are; a change where the « toutes » row's figure it
-    is taken from hides."""
+    A benefit shows no figure where the statistics keep it secret or the « toutes » row's flags are few (every
+    other row is measured against it); a row none where its flags are few. Where the run's certain and probable
+    flags are secret (``_cp_hidden``: the « toutes » row counts them; beside the headline's flags they would give
+    the possible ones, and the units excluded of that grade), every count and amount of the benefit hides and its
+    rates stay (a rate without its counts gives none back). In a published row: the matched flags and the
+    precision hide where the flags matched or wrong (flags less matched) are few; the reference items lost and
+    the recall where those found (``_found``), lost, or in all (``_ref``) are; the flags gained and lost and the
+    amounts (the row's less the full run's is the money of those gained less those lost) where they or the flags
+    kept on either side (flags less gained, the full run's less lost) are; a change where the « toutes » row's
+    figure it is taken from hides."""
     f = _with_grades(value, hidden)
 
     def small(expr: pl.Expr) -> pl.Expr:
@@ -778,23 +781,23 @@ def _secret_exchange(value: pl.DataFrame, published: set[str], threshold: int,
 
     found = pl.col("_found") if "_found" in f.columns else pl.lit(None, dtype=pl.Int64)
     ref = (pl.col("_ref") if "_ref" in f.columns else pl.lit(None, dtype=pl.Int64)).max().over("benefit")
-    benefit = (~pl.col("benefit").is_in(sorted(published)) | pl.col("_cp_hidden")
-               | toutes(small(pl.col("flags"))).fill_null(True))
+    benefit = ~pl.col("benefit").is_in(sorted(published)) | toutes(small(pl.col("flags"))).fill_null(True)
     row = benefit | small(pl.col("flags"))
+    counts = row | pl.col("_cp_hidden")
     precision = row | small(pl.col("matched")) | small(pl.col("flags") - pl.col("matched"))
     recall = row | small(found) | small(pl.col("lost")) | small(ref)
-    moves = (row | small(pl.col("flags_gained")) | small(pl.col("flags_lost"))
+    moves = (counts | small(pl.col("flags_gained")) | small(pl.col("flags_lost"))
              | small(pl.col("flags") - pl.col("flags_gained")) | small(toutes(pl.col("flags")) - pl.col("flags_lost")))
-    f = f.with_columns(row.alias("_row"), precision.alias("_precision"), recall.alias("_recall"),
+    f = f.with_columns(counts.alias("_counts"), precision.alias("_precision"), recall.alias("_recall"),
                        moves.alias("_moves"))
     f = f.with_columns(toutes(pl.col("_precision")).alias("_p0"), toutes(pl.col("_recall")).alias("_r0"))
-    by = {"flags": "_row", "amount_central": "_moves", "matched": "_precision", "precision": "_precision",
-          "lost": "_recall", "recall": "_recall", "flags_gained": "_moves", "flags_lost": "_moves",
-          "amount_change": "_moves"}
-    measures = {c: pl.col(by.get(c, "_row")) for c in value.columns
+    by = {"flags": pl.col("_counts"), "amount_central": pl.col("_moves"),
+          "matched": pl.col("_precision") | pl.col("_counts"), "precision": pl.col("_precision"),
+          "lost": pl.col("_recall") | pl.col("_counts"), "recall": pl.col("_recall"),
+          "flags_gained": pl.col("_moves"), "flags_lost": pl.col("_moves"), "amount_change": pl.col("_moves"),
+          "precision_change": pl.col("_precision") | pl.col("_p0"), "recall_change": pl.col("_recall") | pl.col("_r0")}
+    measures = {c: by.get(c, pl.col("_counts")) for c in value.columns
                 if c not in ("scenario", "benefit", "reference") and not c.startswith("_")}
-    measures |= {c: pl.col(h) | pl.col(h0) for c, h, h0 in (("precision_change", "_precision", "_p0"),
-                                                           ("recall_change", "_recall", "_r0")) if c in measures}
     return _nulled(f, measures).select(pl.exclude("^_.*$"))
 
 

@@ -899,25 +899,37 @@ def _exchange_value(value: pl.DataFrame, published: set[str]) -> dict[str, Any]:
         sub = {r["scenario"]: r for r in value.filter(pl.col("benefit") == b).iter_rows(named=True)
                if not r.get("secret")}
         full = sub.get("toutes")
-        every = [r for s, r in sub.items() if s.startswith("sans ")]
-        without = [r for r in every if r["flags_lost"] is not None]  # the flags lost a row publishes
-        if full is None or not without or not full["flags"]:
+        if full is None:
             continue
-        worst = max(without, key=lambda r: (r["flags_lost"], -(r["amount_change"] or 0.0), r["scenario"]))
+        n_without = value.filter((pl.col("benefit") == b) & pl.col("scenario").str.starts_with("sans ")).height
         text = f"{_benefit_label(b)} : "
-        if len(without) < value.filter((pl.col("benefit") == b) & pl.col("scenario").str.starts_with("sans ")).height:
-            text += "parmi les scénarios publiés, "  # a secret one may lose more
-        if worst["flags_lost"]:
-            text += (f"sans l'extrait {agency_of(worst['scenario'].removeprefix('sans '))}, "
-                     f"{fmt_int(worst['flags_lost'])} des {fmt_int(full['flags'])} signalements sont perdus")
-            if (worst["amount_change"] or 0.0) <= -0.5:
-                text += f" (le montant mensuel signalé baisse de {fmt_eur(-worst['amount_change'])})"
-            if truth and worst["recall"] is not None and full["recall"] is not None:
-                text += f", le rappel passant de {fmt_pct(full['recall'])} à {fmt_pct(worst['recall'])}"
-        else:
-            text += "aucun extrait ne fait à lui seul perdre de signalement"
+        if full["flags"] is not None:  # counts published: the flags lost
+            without = [r for s, r in sub.items() if s.startswith("sans ") and r["flags_lost"] is not None]
+            if not without or not full["flags"]:
+                continue
+            worst = max(without, key=lambda r: (r["flags_lost"], -(r["amount_change"] or 0.0), r["scenario"]))
+            if len(without) < n_without:
+                text += "parmi les scénarios publiés, "  # a secret one may lose more
+            if worst["flags_lost"]:
+                text += (f"sans l'extrait {agency_of(worst['scenario'].removeprefix('sans '))}, "
+                         f"{fmt_int(worst['flags_lost'])} des {fmt_int(full['flags'])} signalements sont perdus")
+                if (worst["amount_change"] or 0.0) <= -0.5:
+                    text += f" (le montant mensuel signalé baisse de {fmt_eur(-worst['amount_change'])})"
+                if truth and worst["recall"] is not None and full["recall"] is not None:
+                    text += f", le rappel passant de {fmt_pct(full['recall'])} à {fmt_pct(worst['recall'])}"
+            else:
+                text += "aucun extrait ne fait à lui seul perdre de signalement"
+        else:  # the counts secret (the run's certain and probable flags): the recall alone
+            without = [r for s, r in sub.items() if s.startswith("sans ") and r["recall"] is not None]
+            if not truth or full["recall"] is None or not without:
+                continue
+            worst = min(without, key=lambda r: (r["recall"], r["scenario"]))
+            if len(without) < n_without:
+                text += "parmi les scénarios publiés, "
+            text += (f"sans l'extrait {agency_of(worst['scenario'].removeprefix('sans '))}, le rappel passe de "
+                     f"{fmt_pct(full['recall'])} à {fmt_pct(worst['recall'])} (comptes de signalements secrets)")
         caf = sub.get("CAF seule")
-        if caf is not None:
+        if caf is not None and caf["flags"] is not None:
             # the CAF's file alone is today's practice for what the CAF pays, not for the ASPA, CSS or ASI
             practice = " (la pratique actuelle)" if catalogue_row(b).lead == "caf" else ""
             flags = ("signalements certains ou probables" if caf["flags"] > 1  # « 0 signalement » in French
@@ -929,6 +941,9 @@ def _exchange_value(value: pl.DataFrame, published: set[str]) -> dict[str, Any]:
                 text += f" (rappel {fmt_pct(caf['recall'])})"
             elif caf["flags_gained"] is not None:  # secret where few are gained or kept
                 text += f", dont {fmt_int(caf['flags'] - caf['flags_gained'])} du traitement complet"
+        elif caf is not None and truth and caf["recall"] is not None:
+            practice = " (la pratique actuelle)" if catalogue_row(b).lead == "caf" else ""
+            text += f" ; avec le seul extrait de la CAF{practice}, rappel {fmt_pct(caf['recall'])}"
         reading.append(text + ".")
     return {"value": table, "value_reading": reading}
 
