@@ -765,8 +765,8 @@ def _secret_exchange(value: pl.DataFrame, published: set[str], threshold: int,
     other row is measured against it); a row none where its flags are few. Where the run's certain and probable
     flags are secret (``_cp_hidden``: the « toutes » row counts them; beside the headline's flags they would give
     the possible ones, and the units excluded of that grade), every count and amount of the benefit hides and its
-    rates stay (a rate without its counts gives none back). In a published row: the matched flags and the
-    precision hide where the flags matched or wrong (flags less matched) are few; the reference items lost and
+    rates stay (a rate without its counts gives none back). In a row publishing its counts: the matched flags and
+    the precision hide where the flags matched or wrong (flags less matched) are few; the reference items lost and
     the recall where those found (``_found``), lost, or in all (``_ref``) are; the flags gained and lost and the
     amounts (the row's less the full run's is the money of those gained less those lost) where they or the flags
     kept on either side (flags less gained, the full run's less lost) are; a change where the « toutes » row's
@@ -784,8 +784,9 @@ def _secret_exchange(value: pl.DataFrame, published: set[str], threshold: int,
     benefit = ~pl.col("benefit").is_in(sorted(published)) | toutes(small(pl.col("flags"))).fill_null(True)
     row = benefit | small(pl.col("flags"))
     counts = row | pl.col("_cp_hidden")
-    precision = row | small(pl.col("matched")) | small(pl.col("flags") - pl.col("matched"))
-    recall = row | small(found) | small(pl.col("lost")) | small(ref)
+    # a rate gives its small terms back only beside its published counts
+    precision = row | (~counts & (small(pl.col("matched")) | small(pl.col("flags") - pl.col("matched"))))
+    recall = row | (~counts & (small(found) | small(pl.col("lost")) | small(ref)))
     moves = (counts | small(pl.col("flags_gained")) | small(pl.col("flags_lost"))
              | small(pl.col("flags") - pl.col("flags_gained")) | small(toutes(pl.col("flags")) - pl.col("flags_lost")))
     f = f.with_columns(counts.alias("_counts"), precision.alias("_precision"), recall.alias("_recall"),
