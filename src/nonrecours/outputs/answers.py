@@ -685,10 +685,10 @@ def _secret_automation(pattern: pl.DataFrame, columns: list[str], threshold: int
 
 
 def _secret_headline(table: pl.DataFrame, pattern: pl.DataFrame, statistics_table: pl.DataFrame | None,
-                     published: set[str], threshold: int, grades: pl.DataFrame) -> pl.DataFrame:
+                     published: set[str], threshold: int, grades_hidden: pl.DataFrame) -> pl.DataFrame:
     """The headline under secrecy: a benefit the statistics keep secret shows no number; a published one hides
     the flags of a scenario answer 3 hides (``pattern``: ``_scenario_pattern``'s), its total when it or the
-    units excluded from contact are 1 to ``threshold`` - 1 (``flag_grade_pattern``, ``grades``:
+    units excluded from contact are 1 to ``threshold`` - 1 (``flag_grade_pattern``, ``grades_hidden``:
     ``_hidden_grades``), and names the statistics' own secret measures it carries."""
     short = {"ouverture automatique": "automatic", "demande pré-remplie": "prefilled",
              "courrier ou rendez-vous des droits": "outreach"}
@@ -698,8 +698,9 @@ def _secret_headline(table: pl.DataFrame, pattern: pl.DataFrame, statistics_tabl
     if statistics_table is not None and "secret_measures" in statistics_table.columns:
         told = statistics_table.filter((pl.col("level") == "total") & (pl.col("household_type") == "ensemble")) \
             .select("benefit", pl.col("secret_measures").alias("_told"))
-    f = _with_grades(table.join(hidden, on="benefit", how="left").join(told, on="benefit", how="left"), grades
-                     ).with_columns(pl.col("_hidden", "_told").fill_null(pl.lit([], dtype=pl.List(pl.String))))
+    f = _with_grades(table.join(hidden, on="benefit", how="left").join(told, on="benefit", how="left"),
+                     grades_hidden).with_columns(
+        pl.col("_hidden", "_told").fill_null(pl.lit([], dtype=pl.List(pl.String))))
     benefit = ~pl.col("benefit").is_in(sorted(published))
     flags = benefit | pl.col("_total_hidden") | _small(pl.col("flags"), threshold)
     measures = {c: benefit | (pl.col("_told").list.contains(c) if c in STATISTICS_MEASURES else pl.lit(False))
