@@ -902,6 +902,8 @@ def _exchange_value(value: pl.DataFrame, published: set[str]) -> dict[str, Any]:
         if full is None:
             continue
         n_without = value.filter((pl.col("benefit") == b) & pl.col("scenario").str.starts_with("sans ")).height
+        # the CAF's file alone is today's practice for what the CAF pays, not for the ASPA, CSS or ASI
+        practice = " (la pratique actuelle)" if catalogue_row(b).lead == "caf" else ""
         text = f"{_benefit_label(b)} : "
         if full["flags"] is not None:  # counts published: the flags lost
             without = [r for s, r in sub.items() if s.startswith("sans ") and r["flags_lost"] is not None]
@@ -930,8 +932,6 @@ def _exchange_value(value: pl.DataFrame, published: set[str]) -> dict[str, Any]:
                      f"{fmt_pct(full['recall'])} à {fmt_pct(worst['recall'])} (comptes de signalements secrets)")
         caf = sub.get("CAF seule")
         if caf is not None and caf["flags"] is not None:
-            # the CAF's file alone is today's practice for what the CAF pays, not for the ASPA, CSS or ASI
-            practice = " (la pratique actuelle)" if catalogue_row(b).lead == "caf" else ""
             flags = ("signalements certains ou probables" if caf["flags"] > 1  # « 0 signalement » in French
                      else "signalement certain ou probable")
             text += f" ; avec le seul extrait de la CAF{practice}, {fmt_int(caf['flags'])} {flags}"
@@ -942,7 +942,6 @@ def _exchange_value(value: pl.DataFrame, published: set[str]) -> dict[str, Any]:
             elif caf["flags_gained"] is not None:  # secret where few are gained or kept
                 text += f", dont {fmt_int(caf['flags'] - caf['flags_gained'])} du traitement complet"
         elif caf is not None and truth and caf["recall"] is not None:
-            practice = " (la pratique actuelle)" if catalogue_row(b).lead == "caf" else ""
             text += f" ; avec le seul extrait de la CAF{practice}, rappel {fmt_pct(caf['recall'])}"
         reading.append(text + ".")
     return {"value": table, "value_reading": reading}
