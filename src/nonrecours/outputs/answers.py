@@ -754,6 +754,9 @@ def _secret_fields(held: pl.DataFrame, published: set[str], threshold: int, hidd
 
 EXCHANGE_COUNTS = ("flags", "matched", "lost", "flags_gained", "flags_lost")
 """answer 1's exchange value: its published counts of flags or reference items."""
+RATE_DECIMALS_WITHOUT_COUNTS = 2
+"""answer 1's rates beside hidden counts are published to the percent: a fraction is then one of many (at 139
+flags, 0.99 holds 137/139, 99/100, 68/69...), where 0.985612 is 137/139 alone."""
 
 
 def _secret_exchange(value: pl.DataFrame, published: set[str], threshold: int,
@@ -766,9 +769,10 @@ def _secret_exchange(value: pl.DataFrame, published: set[str], threshold: int,
     other row is measured against it); a row none where its flags are few. Where the run's certain and probable
     flags are secret (``_cp_hidden``: the « toutes » row counts them; beside the headline's flags they would give
     the possible ones, and the units excluded of that grade), every count and amount of the benefit hides and its
-    rates stay (a rate without its counts gives none back). In a row publishing its counts: the matched flags and
-    the precision hide where the flags matched or wrong (flags less matched) are few; the reference items lost and
-    the recall where those found (``_found``), lost, or in all (``_ref``) are; the flags gained and lost and the
+    rates stay, to the percent (``RATE_DECIMALS_WITHOUT_COUNTS``: a rate of six decimals gives its fraction back).
+    In a row: the matched flags and the precision hide where the flags matched or wrong (flags less matched) are
+    few; the reference items lost and the recall where those found (``_found``), lost, or in all (``_ref``) are
+    (a rate gives its terms back beside its counts, or by its fraction); the flags gained and lost and the
     amounts (the row's less the full run's is the money of those gained less those lost) where they or the flags
     kept on either side (flags less gained, the full run's less lost) are; a change where the « toutes » row's
     figure it is taken from hides."""
@@ -785,9 +789,8 @@ def _secret_exchange(value: pl.DataFrame, published: set[str], threshold: int,
     benefit = ~pl.col("benefit").is_in(sorted(published)) | toutes(small(pl.col("flags"))).fill_null(True)
     row = benefit | small(pl.col("flags"))
     counts = row | pl.col("_cp_hidden")
-    # a rate gives its small terms back only beside its published counts
-    precision = row | (~counts & (small(pl.col("matched")) | small(pl.col("flags") - pl.col("matched"))))
-    recall = row | (~counts & (small(found) | small(pl.col("lost")) | small(ref)))
+    precision = row | small(pl.col("matched")) | small(pl.col("flags") - pl.col("matched"))
+    recall = row | small(found) | small(pl.col("lost")) | small(ref)
     moves = (counts | small(pl.col("flags_gained")) | small(pl.col("flags_lost"))
              | small(pl.col("flags") - pl.col("flags_gained")) | small(toutes(pl.col("flags")) - pl.col("flags_lost")))
     f = f.with_columns(counts.alias("_counts"), precision.alias("_precision"), recall.alias("_recall"),
@@ -800,6 +803,10 @@ def _secret_exchange(value: pl.DataFrame, published: set[str], threshold: int,
           "precision_change": pl.col("_precision") | pl.col("_p0"), "recall_change": pl.col("_recall") | pl.col("_r0")}
     measures = {c: by.get(c, pl.col("_counts")) for c in value.columns
                 if c not in ("scenario", "benefit", "reference") and not c.startswith("_")}
+    # a rate of six decimals gives its fraction back (0.627451 is 32/51): beside hidden counts, to the percent
+    rates = [c for c in ("precision", "recall", "precision_change", "recall_change") if c in value.columns]
+    f = f.with_columns(pl.when(pl.col("_counts")).then(pl.col(c).round(RATE_DECIMALS_WITHOUT_COUNTS))
+                       .otherwise(pl.col(c)).alias(c) for c in rates)
     return _nulled(f, measures).select(pl.exclude("^_.*$"))
 
 
