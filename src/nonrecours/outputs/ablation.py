@@ -47,15 +47,13 @@ from typing import Any
 
 import polars as pl
 
-from nonrecours.outputs.answers import CONTRIBUTING, exchange_value
+from nonrecours.outputs.answers import CONTRIBUTING, EXCHANGE_VALUE, exchange_value
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.tables import valid_on
 
 __all__ = ["EXCHANGE_VALUE", "RAW_EXCHANGE_VALUE", "ablation_detection", "ablation_month", "run_ablation", "run_stage",
            "scenario_config", "stored_scenarios", "truth_non_take_up"]
 
-EXCHANGE_VALUE = "answer1_exchange_value"
-"""The published table's file stem in ``outputs/YYYY-MM/``."""
 RAW_EXCHANGE_VALUE = "exchange_value"
 """The table as measured, hidden counts included, in ``detection/YYYY-MM/`` (Parquet): what the outputs stage
 and ``nonrecours ablation`` publish under secrecy."""

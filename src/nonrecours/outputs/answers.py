@@ -26,7 +26,7 @@ from nonrecours.outputs.writers import write_table
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCIES, FAMILY_BENEFITS_PAID, PARENT_ROLES
 
-__all__ = ["EXCHANGE_COUNTS", "GRADE_COUNTS_SCHEMA", "INPUT_COLUMNS", "SCENARIOS", "agency_columns",
+__all__ = ["EXCHANGE_COUNTS", "EXCHANGE_VALUE", "GRADE_COUNTS_SCHEMA", "INPUT_COLUMNS", "SCENARIOS", "agency_columns",
            "automation_scenarios", "claim_fields_held", "data_to_exchange", "exchange_value", "flag_grade_pattern",
            "flag_grades", "headline", "secret_answers", "summary_grades", "unknowns_to_settle", "with_caf_recall",
            "write_answers"]
@@ -752,6 +752,9 @@ def _secret_fields(held: pl.DataFrame, published: set[str], threshold: int, hidd
     return _nulled(held, {"units": row, "share_held": share}).select(pl.exclude("^_.*$"))
 
 
+EXCHANGE_VALUE = "answer1_exchange_value"
+"""answer 1's exchange value: the published table's file stem in ``outputs/YYYY-MM/`` (written by
+``write_answers``, or by ``nonrecours ablation``)."""
 EXCHANGE_COUNTS = ("flags", "matched", "lost", "flags_gained", "flags_lost")
 """answer 1's exchange value: its published counts of flags or reference items."""
 RATE_DECIMALS_WITHOUT_COUNTS = 2
@@ -847,11 +850,11 @@ def secret_answers(tables: dict[str, pl.DataFrame], statistics_table: pl.DataFra
     if "answer2_claim_fields_held" in tables:
         out["answer2_claim_fields_held"] = _secret_fields(tables["answer2_claim_fields_held"], published, threshold,
                                                           hidden, _paid_hidden(statistics_table))
-    if "answer1_exchange_value" in tables:
-        out["answer1_exchange_value"] = _secret_exchange(tables["answer1_exchange_value"], published, threshold,
+    if EXCHANGE_VALUE in tables:
+        out[EXCHANGE_VALUE] = _secret_exchange(tables[EXCHANGE_VALUE], published, threshold,
                                                          hidden)
         if "headline" in out:  # the recall with the CAF alone, as answer 1 publishes it
-            out["headline"] = with_caf_recall(out["headline"], out["answer1_exchange_value"])
+            out["headline"] = with_caf_recall(out["headline"], out[EXCHANGE_VALUE])
     return out
 
 
@@ -886,7 +889,7 @@ def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame |
     if run_detection is not None:
         exchange = exchange_value(run_detection, truth=truth, hidden_counts=True)
     if exchange is not None:
-        tables["answer1_exchange_value"] = exchange
+        tables[EXCHANGE_VALUE] = exchange
     if statistics_table is not None:
         tables["answer2_non_take_up"] = statistics_table.filter(
             pl.col("level").is_in(["total", "departement"]) & (pl.col("household_type") == "ensemble"))
