@@ -9,7 +9,7 @@ import datetime as dt
 import duckdb
 import polars as pl
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 
 from nonrecours.engine.inputs import PL_DTYPES
@@ -25,7 +25,7 @@ from nonrecours.engine.sql_backend import (
     sql_literal,
 )
 from nonrecours.errors import UnsupportedConstructError
-from nonrecours.rules.ir import BinOp, BoolOp, Cast, Col, Compare, Expr, Func, IsIn, Lit, Not, Where
+from nonrecours.rules.ir import BinOp, BoolOp, Cast, Col, Compare, Expr, Func, IsIn, Lit, Not, Where, walk
 
 
 @given(st.floats(allow_nan=False, allow_infinity=False, width=64))
@@ -302,9 +302,36 @@ def _truthy(e: Expr) -> Expr:
     return e if dtype_of(e, _TYPES) == "bool" else Compare("gt", e, Lit(0, "int"))
 
 
+def _wraps_in_polars(e: Expr) -> bool:
+    """Whether an integer sum, difference or product of ``e`` leaves the 64-bit range on a row of ``_ROWS``:
+    Polars wraps it without an error (``not (i * 2**40 > 0)`` is true on i = 3e9), DuckDB raises, or folds the
+    comparison (``i * c > 0`` is ``i > 0``) and gives the exact answer. Not a case of the rules (amounts in euros),
+    so not a disagreement: the same sub-tree in floats says whether it left the range."""
+    frame = with_zero(_ROWS)
+    for node in walk(e):
+        if isinstance(node, BinOp) and node.op != "div" and dtype_of(node, _TYPES) == "int":
+            exact = BinOp(node.op, Cast(node.left, "float"), Cast(node.right, "float"))
+            try:
+                value = frame.select(lower_polars(exact, _TYPES).abs().max()).item()
+            except pl.exceptions.ComputeError:
+                return True
+            if value is not None and value >= 2.0**63:
+                return True
+    return False
+
+
+def test_an_integer_beyond_64_bits_is_not_compared():
+    """The failing example Hypothesis found (a product of 3e9 by 2**40): recognised as wrapped, and a product
+    that stays in range is not."""
+    big = Not(Compare("gt", BinOp("mul", Col("famille", "i"), Lit(2**40, "int")), Lit(0, "int")))
+    assert _wraps_in_polars(big)
+    assert not _wraps_in_polars(Not(Compare("gt", BinOp("mul", Col("famille", "i"), Lit(3, "int")), Lit(0, "int"))))
+
+
 @pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(_exprs())
+@example(Not(Compare("gt", BinOp("mul", Col("famille", "i"), Lit(2**40, "int")), Lit(0, "int"))))
 def test_folded_lowering_gives_polars_values_and_dtypes(e):
     """Whatever is folded or written without a cast, DuckDB computes what Polars does, in the same dtype."""
     want_dtype = dtype_of(e, _TYPES)
@@ -314,6 +341,8 @@ def test_folded_lowering_gives_polars_values_and_dtypes(e):
         return
     except pl.exceptions.InvalidOperationError:  # is_in of a constant: Polars does not broadcast it (the rules
         assume(False)  # test a variable's membership)
+    if _wraps_in_polars(e):  # Polars wraps an integer product past 2**63 where DuckDB raises or folds it away
+        return
     con = duckdb.connect()
     con.register("t", _ArrowFrame(_ROWS))
     try:
