@@ -674,7 +674,7 @@ def ablation(
         # benefit's figure)
         stats = pl.read_parquet(dest / "statistics.parquet") if (dest / "statistics.parquet").exists() else None
         summary = json.loads((det / "summary.json").read_text()) if (det / "summary.json").exists() else None
-        shown = secret_answers({EXCHANGE_VALUE: table}, stats, summary_grades(summary),
+        shown = secret_answers({EXCHANGE_VALUE: table}, stats, summary_grades(summary, det),
                                threshold=cfg.thresholds.suppression)[EXCHANGE_VALUE]
         paths.update(write_table(shown, dest, EXCHANGE_VALUE))
         if (dest / "headline.parquet").exists():

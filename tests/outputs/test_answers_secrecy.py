@@ -12,15 +12,15 @@ import pytest
 from bs4 import BeautifulSoup
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
 
 from nonrecours.core.month import PROVENANCE_SCHEMA
+from nonrecours.detection.rates import GRADE_COUNTS_SCHEMA, grade_counts
 from nonrecours.detection.schema import FLAGS_SCHEMA
 from nonrecours.outputs.answers import (
     EXCHANGE_COUNTS,
-    GRADE_COUNTS_SCHEMA,
     SCENARIOS,
     flag_grade_pattern,
-    flag_grades,
     headline,
     secret_answers,
     write_answers,
@@ -227,6 +227,33 @@ def test_the_demo_publishes_no_small_count_and_its_report_marks_each_secret(demo
     assert page.find("table", id="inconnues").tbody.find_all("tr")
 
 
+def test_a_summary_without_the_excluded_counts_has_them_from_its_detections_files(demo_result, tmp_path):
+    """A run written before the summary held ``excluded_flags_by_benefit_grade`` (read again by ``nonrecours
+    ablation`` or a report): its counts come from the detection's flags and units files, the same as the summary
+    writes (one count, ``rates.grade_counts``), instead of every count of flags being hidden; with neither, None."""
+    import json
+    import shutil
+
+    from nonrecours.outputs.answers import summary_grades
+    from nonrecours.outputs.report import _flag_secrecy
+
+    det = Path(demo_result.out) / "detection" / f"{MONTH:%Y-%m}"
+    summary = json.loads((det / "summary.json").read_text(encoding="utf-8"))
+    old = {k: v for k, v in summary.items() if k != "excluded_flags_by_benefit_grade"}
+    written = summary_grades(summary)
+    assert written is not None and written.get_column("excluded").sum() > 0  # the demo excludes some
+    assert_frame_equal(summary_grades(old, det), written)
+    stats = pl.read_parquet(Path(demo_result.out) / "outputs" / f"{MONTH:%Y-%m}" / "statistics.parquet")
+    published = published_benefits(stats)
+    secrecy = _flag_secrecy(summary, published, 3)  # a low threshold: 1,500 persons' flags are all few at 11
+    assert _flag_secrecy(old, published, 3, det) == secrecy and not all(secrecy.values())
+    bare = tmp_path / "detection"
+    bare.mkdir()
+    shutil.copy2(det / "flags.parquet", bare / "flags.parquet")  # its units lost: not counted, not guessed
+    assert summary_grades(old, bare) is None and summary_grades(old) is None
+    assert _flag_secrecy(old, published, T, bare) == {}
+
+
 def test_the_flags_beside_the_statistics_give_back_no_excluded_count(tmp_path):
     """3 free-CSS units flagged but excluded from contact (an objection): the statistics hide their count, and
     publish the non-take-up of every grade (57); the headline's 54 flags beside them told 3. The flags now hide
@@ -261,9 +288,9 @@ def test_the_flags_beside_the_statistics_give_back_no_excluded_count(tmp_path):
     assert head["flags"] == 54
 
 
-def test_flag_grades_counts_the_flags_and_the_excluded_by_grade():
+def test_grade_counts_counts_the_flags_and_the_excluded_by_grade():
     flags, units, _ = territory(excluded=3)
-    grades = {(b, g): (n, x) for b, g, n, x in flag_grades(flags, units).iter_rows()}
+    grades = {(b, g): (n, x) for b, g, n, x in grade_counts(flags, units).iter_rows()}
     assert grades[("css_free", "probable")] == (24, 0) and grades[("css_free", "possible")] == (30, 3)
     assert grades[("css_free", "certain")] == (0, 0) and grades[("rsa", "certain")] == (0, 0)  # every benefit met
 

@@ -42,6 +42,7 @@ from nonrecours.detection.confidence import (
 )
 from nonrecours.detection.deciding import decisive_unknowns
 from nonrecours.detection.exclusions import EXCLUSIONS, exclusions
+from nonrecours.detection.rates import grade_counts
 from nonrecours.detection.reasons import condition_columns, fact_sources, famille_years, reasons
 from nonrecours.detection.receipts import (
     AFFILIATION_PAYERS,
@@ -1470,22 +1471,18 @@ def _summary(core: CoreMonth, units: pl.DataFrame, flags: pl.DataFrame, excl: pl
                                "entitled_at_other_tier": other})
     other_paid = dict(units.filter(~pl.col("receiving") & pl.col("grade").is_not_null()
                                    & pl.col("_other_tier_paid")).group_by("benefit").len().iter_rows())
+    # the flags and the units a flag would be but an exclusion keeps from contact, by grade (the published flags'
+    # secrecy reads both: ``rates.grade_counts``)
     by_grade = {b: {g: 0 for g in GRADES} for b in config.benefits}
-    for b, g, n in flags.group_by("benefit", "grade").len().iter_rows():
-        by_grade[b][g] = n
+    excluded_by_grade = {b: {g: 0 for g in GRADES} for b in config.benefits}
+    for b, g, n, x in grade_counts(flags, units).iter_rows():
+        by_grade[b][g], excluded_by_grade[b][g] = n, x
     statuses = {b: {s: 0 for s in STATUSES} for b in config.benefits}
     for b, s, n in units.group_by("benefit", "status").len().iter_rows():
         statuses[b][s] = n
     flag_status = {b: {s: 0 for s in ("non_take_up", "under_payment")} for b in config.benefits}
     for b, s, n in flags.group_by("benefit", "status").len().iter_rows():
         flag_status[b][s] = n
-    # the units a flag would be but an exclusion keeps from contact: the secrecy of the published flags reads
-    # them (``outputs.answers.flag_grade_pattern``: the flags beside the statistics' counts give them back)
-    excluded_by_grade = {b: {g: 0 for g in GRADES} for b in config.benefits}
-    for b, g, n in (units.filter(pl.col("status").is_in(["non_take_up", "under_payment"])
-                                 & pl.col("excluded").is_not_null() & pl.col("grade").is_not_null())
-                    .group_by("benefit", "grade").len().iter_rows()):
-        excluded_by_grade[b][g] = n
     return {
         "month": f"{core.month:%Y-%m}",
         "backend": backend,

@@ -45,11 +45,12 @@ from __future__ import annotations
 import polars as pl
 
 from nonrecours.core.units import qualifier
+from nonrecours.detection.schema import GRADES
 from nonrecours.detection.targets import cash
 
-__all__ = ["CONFIRMED", "ESTIMATES", "FOREGONE", "MISSING", "RATE_GRADES", "WEIGHT_SCALE", "amount_foregone",
-           "coverage", "estimated_non_take_up", "grade_chances", "non_take_up_rate", "rate_counts", "rates_by_benefit",
-           "with_rate_measures"]
+__all__ = ["CONFIRMED", "ESTIMATES", "FOREGONE", "GRADE_COUNTS_SCHEMA", "MISSING", "RATE_GRADES", "WEIGHT_SCALE",
+           "amount_foregone", "coverage", "estimated_non_take_up", "grade_chances", "grade_counts", "non_take_up_rate",
+           "rate_counts", "rates_by_benefit", "with_rate_measures"]
 
 ESTIMATES: tuple[str, ...] = ("low", "central", "high")
 RATE_GRADES: dict[str, tuple[str, ...]] = {"low": ("certain",), "central": ("certain", "probable"),
@@ -70,6 +71,30 @@ gap at ``amount_central``, each times its central weight (the rate's: 1 / chance
 rounded to the cent per unit."""
 MISSING: tuple[str, ...] = ("non_take_up", "under_payment")
 """The statuses whose gap (estimate minus what is paid) is money foregone: the statistics' default."""
+
+GRADE_COUNTS_SCHEMA = {"benefit": pl.String, "grade": pl.String, "flags": pl.Int64, "excluded": pl.Int64}
+"""``grade_counts``' table: the flags and the excluded would-be flags of a benefit and grade."""
+
+
+def grade_counts(flags: pl.DataFrame | pl.LazyFrame, units: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
+    """The flags and the excluded would-be flags (units of a ``MISSING`` status and a grade that an exclusion keeps
+    from contact) of each benefit of ``units`` and each grade, 0 where none (``GRADE_COUNTS_SCHEMA``, sorted).
+    Detection's summary writes them (``flags_by_benefit_grade``, ``excluded_flags_by_benefit_grade``); the secrecy
+    of the published flags reads them (``outputs.answers.flag_grade_pattern``: beside the statistics' counts, the
+    flags give the excluded back). One count for both, from the detection's own files."""
+    units = units.lazy()
+    excluded = (units.filter(pl.col("status").is_in(list(MISSING)) & pl.col("excluded").is_not_null()
+                             & pl.col("grade").is_not_null())
+                .group_by("benefit", "grade").agg(pl.len().cast(pl.Int64).alias("excluded")))
+    shown = flags.lazy().group_by("benefit", "grade").agg(pl.len().cast(pl.Int64).alias("flags"))
+    every = (units.select(pl.col("benefit").cast(pl.String)).unique()
+             .join(pl.LazyFrame({"grade": list(GRADES)}), how="cross"))
+    return (every.join(shown.with_columns(pl.col("benefit", "grade").cast(pl.String)), on=["benefit", "grade"],
+                       how="left")
+            .join(excluded.with_columns(pl.col("benefit", "grade").cast(pl.String)), on=["benefit", "grade"],
+                  how="left")
+            .with_columns(pl.col("flags", "excluded").fill_null(0)).cast(GRADE_COUNTS_SCHEMA)  # type: ignore[arg-type]
+            .sort("benefit", "grade").collect())
 
 
 def coverage() -> pl.Expr:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
+from nonrecours.detection.rates import GRADE_COUNTS_SCHEMA, grade_counts
 from nonrecours.detection.targets import cash
 from nonrecours.errors import SchemaError
 from nonrecours.outputs.law import TARGET_BENEFITS, claim_fields_frame, fact_ids, held_facts, judged_earlier
@@ -26,9 +27,9 @@ from nonrecours.outputs.writers import write_table
 from nonrecours.schemas.benefits import benefit as catalogue_row
 from nonrecours.schemas.codes import AGENCIES, FAMILY_BENEFITS_PAID, PARENT_ROLES
 
-__all__ = ["EXCHANGE_COUNTS", "EXCHANGE_VALUE", "GRADE_COUNTS_SCHEMA", "INPUT_COLUMNS", "SCENARIOS", "agency_columns",
+__all__ = ["EXCHANGE_COUNTS", "EXCHANGE_VALUE", "INPUT_COLUMNS", "SCENARIOS", "agency_columns",
            "automation_scenarios", "claim_fields_held", "data_to_exchange", "exchange_value", "flag_grade_pattern",
-           "flag_grades", "headline", "secret_answers", "summary_grades", "unknowns_to_settle", "with_caf_recall",
+           "headline", "secret_answers", "summary_grades", "unknowns_to_settle", "with_caf_recall",
            "write_answers"]
 
 CONTRIBUTING: tuple[str, ...] = tuple(a for a in AGENCIES if a != "synth")
@@ -553,31 +554,6 @@ def _complement(frame: pl.DataFrame, value: str, hidden: str, threshold: int) ->
             return frame.drop("_i")
 
 
-GRADE_COUNTS_SCHEMA = {"benefit": pl.String, "grade": pl.String, "flags": pl.Int64, "excluded": pl.Int64}
-"""Per benefit and grade: the flags to contact, and the units flagged but excluded from contact (objection,
-pending claim, recent refusal or closure)."""
-
-
-def flag_grades(flags: pl.DataFrame, units: pl.DataFrame | pl.LazyFrame) -> pl.DataFrame:
-    """The flags and the excluded would-be flags of each benefit and grade (``GRADE_COUNTS_SCHEMA``; every
-    benefit of ``units`` × every grade, 0 where none): what ``flag_grade_pattern`` protects. Detection's summary
-    holds the same counts (``flags_by_benefit_grade``, ``excluded_flags_by_benefit_grade``), which the report
-    reads."""
-    from nonrecours.detection.rates import MISSING
-    from nonrecours.detection.schema import GRADES
-
-    units = units.lazy()
-    excluded = (units.filter(pl.col("status").is_in(list(MISSING)) & pl.col("excluded").is_not_null()
-                             & pl.col("grade").is_not_null())
-                .group_by("benefit", "grade").agg(pl.len().cast(pl.Int64).alias("excluded")).collect())
-    shown = flags.group_by("benefit", "grade").agg(pl.len().cast(pl.Int64).alias("flags"))
-    every = (units.select(pl.col("benefit").cast(pl.String)).unique().collect()
-             .join(pl.DataFrame({"grade": list(GRADES)}), how="cross"))
-    return (every.join(shown, on=["benefit", "grade"], how="left").join(excluded, on=["benefit", "grade"], how="left")
-            .with_columns(pl.col("flags", "excluded").fill_null(0)).cast(GRADE_COUNTS_SCHEMA)  # type: ignore[arg-type]
-            .sort("benefit", "grade"))
-
-
 def flag_grade_pattern(grades: pl.DataFrame, published: set[str], threshold: int) -> pl.DataFrame:
     """Which counts of flags may be published beside the statistics: ``grades`` (``GRADE_COUNTS_SCHEMA``) with
     ``hidden`` (that benefit's count of that grade is secret) and ``total_hidden`` (its whole count of flags is).
@@ -630,16 +606,20 @@ def _with_grades(frame: pl.DataFrame, hidden: pl.DataFrame) -> pl.DataFrame:
         pl.col("_total_hidden", "_certain_hidden", "_cp_hidden", "_pp_hidden").fill_null(True))
 
 
-def summary_grades(summary: dict | None) -> pl.DataFrame | None:
-    """``flag_grades``' table from detection's summary (``flags_by_benefit_grade``,
-    ``excluded_flags_by_benefit_grade``); None where the summary lacks them (then no count of flags is
-    published)."""
+def summary_grades(summary: dict | None, detection: Path | None = None) -> pl.DataFrame | None:
+    """``grade_counts``' table from detection's summary (``flags_by_benefit_grade``,
+    ``excluded_flags_by_benefit_grade``). A summary written without the excluded counts (a run of an earlier
+    version, which ``nonrecours ablation`` or a report may read again) has them counted from the ``detection``
+    folder's flags and units; None where neither says (then no count of flags is published)."""
     if summary is None or "excluded_flags_by_benefit_grade" not in summary:
+        if detection is not None and (detection / "flags.parquet").exists() and (detection / "units.parquet").exists():
+            return grade_counts(pl.read_parquet(detection / "flags.parquet"),
+                                pl.scan_parquet(detection / "units.parquet"))
         return None
     excluded = summary["excluded_flags_by_benefit_grade"]
     rows = [(b, g, int(n), int(excluded.get(b, {}).get(g, 0)))
             for b, gs in summary.get("flags_by_benefit_grade", {}).items() for g, n in gs.items()]
-    return pl.DataFrame(rows, schema=GRADE_COUNTS_SCHEMA, orient="row")
+    return pl.DataFrame(rows, schema=GRADE_COUNTS_SCHEMA, orient="row").sort("benefit", "grade")
 
 
 def _nulled(frame: pl.DataFrame, measures: dict[str, pl.Expr]) -> pl.DataFrame:
@@ -831,7 +811,7 @@ def secret_answers(tables: dict[str, pl.DataFrame], statistics_table: pl.DataFra
     no statistics: every benefit) shows no count, amount or share in any table; in a published one, a row of 1
     to ``threshold`` - 1 flags or units shows none, with the smallest other scenario when the rows sum to the
     headline's flags. The flags beside the statistics must not give back the units excluded from contact
-    (``flag_grade_pattern`` of ``grades``, ``flag_grades``' table; None: unknown, so no count of flags is
+    (``flag_grade_pattern`` of ``grades``, ``rates.grade_counts``' table; None: unknown, so no count of flags is
     published). Each table gains ``secret`` (the row shows no figure) and ``secret_measures`` (the columns
     hidden in a row otherwise published): a null never reads as 0. ``tables`` holds the raw answers
     (``write_answers``' stems); the headline is made secret from answer 3's raw flags."""
@@ -895,7 +875,7 @@ def write_answers(out: str | Path, *, flags: pl.DataFrame, units: pl.DataFrame |
             pl.col("level").is_in(["total", "departement"]) & (pl.col("household_type") == "ensemble"))
         tables["headline"] = headline(statistics_table, tables["answer3_automation"], exchange)
     written: dict[str, Path] = {}
-    grades = flag_grades(flags, units)
+    grades = grade_counts(flags, units)
     for stem, frame in secret_answers(tables, statistics_table, grades, threshold=threshold).items():
         for kind, path in write_table(frame, out, stem).items():
             written[f"{stem}.{kind}"] = path

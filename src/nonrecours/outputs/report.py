@@ -800,7 +800,7 @@ def _territory(stats: pl.DataFrame | None, communes: Mapping[str, str]) -> dict[
 
 
 def _grades(stats: pl.DataFrame | None, summary: dict[str, Any] | None, published: set[str],
-            threshold: int) -> dict[str, Any]:
+            threshold: int, detection: Path | None = None) -> dict[str, Any]:
     whole = _whole(stats)
     out: dict[str, Any] = {"table": None, "chart": None, "flags": None}
     if whole.height:
@@ -821,7 +821,7 @@ def _grades(stats: pl.DataFrame | None, summary: dict[str, Any] | None, publishe
                                      xlabel="unités (familles ou personnes selon la prestation)")
     if summary is not None:
         grades = summary.get("flags_by_benefit_grade", {})
-        hidden = _flag_secrecy(summary, published, threshold)
+        hidden = _flag_secrecy(summary, published, threshold, detection)
         rows = []
         order = [b for b in TARGET_BENEFITS if b in grades] + sorted(set(grades) - set(TARGET_BENEFITS))
         for b in order:
@@ -836,12 +836,14 @@ def _grades(stats: pl.DataFrame | None, summary: dict[str, Any] | None, publishe
     return out
 
 
-def _flag_secrecy(summary: Mapping[str, Any], published: set[str], threshold: int) -> dict[tuple[str, str], bool]:
+def _flag_secrecy(summary: Mapping[str, Any], published: set[str], threshold: int,
+                  detection: Path | None = None) -> dict[tuple[str, str], bool]:
     """(benefit, grade) → the count of flags is secret (``answers.flag_grade_pattern``, from the summary's flags
-    and excluded would-be flags by benefit and grade); a summary without the excluded counts hides them all."""
+    and excluded would-be flags by benefit and grade, or the ``detection`` folder's files for a summary written
+    without them: ``answers.summary_grades``); where neither says, they are all hidden."""
     from nonrecours.outputs.answers import flag_grade_pattern, summary_grades
 
-    grades = summary_grades(summary)
+    grades = summary_grades(dict(summary), detection)
     if grades is None:
         return {}
     pattern = flag_grade_pattern(grades, published, threshold)
@@ -1187,7 +1189,8 @@ def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, 
     # the benefits the run looked for (run.toml's ``benefits``: its statistics' rows), not the catalogue's fourteen
     in_stats = set(stats.get_column("benefit")) if stats is not None and stats.height else set(TARGET_BENEFITS)
     looked_for = [b for b in TARGET_BENEFITS if b in in_stats]
-    summary = _json(run_dir / "detection" / f"{month:%Y-%m}" / "summary.json")
+    detection = run_dir / "detection" / f"{month:%Y-%m}"
+    summary = _json(detection / "summary.json")
     published = published_benefits(stats)
     communes = commune_names(stats.filter(pl.col("level") == "commune").get_column("area")
                              if stats is not None else pl.Series([], dtype=pl.String))
@@ -1199,7 +1202,7 @@ def build_report(run_dir: str | Path, month: dt.date, *, run_info: Mapping[str, 
     charts = {k: Markup(v) for k, v in answers.items() if k.endswith("_chart") and v}
     headline = _headline(stats)
     terr = _territory(stats, communes)
-    grades = _grades(stats, summary, published, threshold)
+    grades = _grades(stats, summary, published, threshold, detection)
     limits = []
     if summary is not None:
         for k, v in sorted(summary.get("exclusions", {}).items()):
