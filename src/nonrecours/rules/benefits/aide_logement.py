@@ -38,7 +38,8 @@ person (75 %, art. 8), Crous housing, scholarship holders, the APL of loans conv
 loans of 2018-2019 for an « ancien » dwelling in zone 3 (no extract tells the loan's kind nor the dwelling's
 state: the core makes such a date unknown), capital income and assets, unindemnified jobseekers (no input tells
 them from inactive people), parental leave, Saint-Pierre-et-Miquelon and Mayotte, the special abattement of CGI
-art. 157 bis, dependent ascendants (no input says who is an ascendant of whom).
+art. 157 bis for invalid persons (no input says who holds an invalidity card; the one for persons born before 1931
+is deducted: ``al_abattement_special``), dependent ascendants (no input says who is an ascendant of whom).
 
 A disabled descendant living at home is a dependant (CCH art. R823-4, 3°: ``al_handicape_a_charge``); an ascendant
 (R823-4, 2°) is not.
@@ -52,7 +53,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from nonrecours.rules.benefits.common import PARENTS, au_mois
+from nonrecours.rules.benefits.common import NAISSANCE_INCONNUE, PARENTS, au_mois
 from nonrecours.rules.dsl import (
     Famille,
     Individu,
@@ -61,12 +62,14 @@ from nonrecours.rules.dsl import (
     floor,
     maximum,
     minimum,
+    month_start,
     param,
     round_,
     rule,
     shift,
     sum_over,
     where,
+    year_of,
 )
 
 __all__: list[str] = []
@@ -82,6 +85,8 @@ FIN_ANCIEN_ZONE_3 = dt.date(2020, 1, 1)
 """Loans conventionnés for an « ancien » dwelling in zone 3 signed before this day (and from
 :data:`FERMETURE_ACCESSION`) still opened the aid (loi n° 2017-1837, art. 126)."""
 RES = f"{AL}.ressources"
+NE_AVANT_1931 = dt.date(1931, 1, 1)
+"""The housing aid deducts CGI art. 157 bis's abatement for the persons born before this day (CCH art. R822-4)."""
 LOCATAIRES = ("tenant", "tenant_furnished", "social_tenant")
 
 # -- household ---------------------------------------------------------------------------------------------
@@ -206,6 +211,22 @@ def al_revenus_activite(i: Individu):
     return activite + chomage
 
 
+@rule(entity="individu", dtype="float", label="aides au logement: abattement spécial de l'article 157 bis du CGI "
+      "pour un déclarant né avant le 1er janvier 1931 (année N-2)", ref="CCH art. R822-4, II, 2°; CGI art. 157 bis")
+def al_abattement_special(i: Individu):
+    """« L'abattement mentionné à l'article 157 bis du code général des impôts pour les personnes nées avant le 1er
+    janvier 1931 » is deducted from the resources (décret n° 97-83 fixed the cut-off): the scale's amount on the
+    revenu net global of the person's foyer fiscal in year N-2, once per declarant so born. A birth date no agency
+    gave reads the age: born before 1931 for certain only from the age the year 1930 gives. The same article's
+    abatement for invalid persons is not applied: no input says who holds an invalidity card or a pension of 40 %
+    (docs/oracle_disagreements.md)."""
+    naissance = i.date_naissance
+    avant = where(naissance > NAISSANCE_INCONNUE, naissance < NE_AVANT_1931,
+                  i.age >= year_of(month_start()) - 1930)
+    return where((i.foyer_fiscal_role == "declarant") & avant, i.foyer_fiscal.rfr_abattement_special_par_personne,
+                 0.0)
+
+
 @rule(entity="famille", dtype="bool", label="aides au logement: biactivité (chacun des deux conjoints a des revenus "
       "professionnels retenus d'au moins douze fois la BMAF sur la période de référence)", ref="CCH art. R822-7")
 def al_biactivite(f: Famille):
@@ -222,6 +243,7 @@ def _base_ressources(f: Famille, neutralise):  # type: ignore[no-untyped-def]
     m = f.members
     garde = where(neutralise, 0.0, 1.0)
     parents = maximum(f.sum(m.al_revenus_activite, role=PARENTS) * garde + f.sum(m.al_pensions, role=PARENTS), 0.0)
+    parents = maximum(parents - f.sum(m.al_abattement_special, role=PARENTS), 0.0)  # CCH art. R822-4, II, 2°
     enfants_plafond = param(f"{RES}.abattement_ressources_enfant")
     enfants = f.sum(maximum(m.al_revenus_activite + m.al_pensions - enfants_plafond, 0.0), role="enfant")
     ressources = maximum(parents + enfants

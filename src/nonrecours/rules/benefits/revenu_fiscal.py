@@ -62,14 +62,22 @@ def rfr_revenu_net_global(ff: FoyerFiscal):
             + ff.sum(m.revenus_non_salaries_n2_retenus))
 
 
+@rule(entity="foyer_fiscal", dtype="float", label="abattement spécial par déclarant âgé ou invalide, selon le "
+      "revenu net global de l'année N-2", ref="CGI art. 157 bis")
+def rfr_abattement_special_par_personne(ff: FoyerFiscal):
+    """The scale's amount for one person of the foyer (the revenu fiscal de référence's abatement for age, and the
+    housing aid's for a person born before 1931: ``al_abattement_special``)."""
+    rng = ff.rfr_revenu_net_global
+    return where(rng <= _n2("abattement_age.plafond_1"), _n2("abattement_age.montant_1"),
+                 where(rng <= _n2("abattement_age.plafond_2"), _n2("abattement_age.montant_2"), 0.0))
+
+
 @rule(entity="foyer_fiscal", dtype="float", label="revenu fiscal de référence de l'année N-2",
       ref="CGI art. 157 bis et 1417 IV")
 def rfr_n2(ff: FoyerFiscal):
     rng = ff.rfr_revenu_net_global
-    par_personne = where(rng <= _n2("abattement_age.plafond_1"), _n2("abattement_age.montant_1"),
-                         where(rng <= _n2("abattement_age.plafond_2"), _n2("abattement_age.montant_2"), 0.0))
     # doubled when both spouses meet the age condition (CGI art. 157 bis, 2nd paragraph)
-    abattement = ff.count(where=ff.members.rfr_declarant_age) * par_personne
+    abattement = ff.count(where=ff.members.rfr_declarant_age) * ff.rfr_abattement_special_par_personne
     return maximum(rng - minimum(abattement, rng), 0.0)
 
 
