@@ -53,6 +53,15 @@ free CSS's ceiling for one person is 10,339 € from 1 April 2025 (CSS art. L861
 sets it from that date (:data:`CSS_PLAFOND_BASE_2025`; the 1 April 2026 figure is not verified: kept after it).
 A twelfth: ``aspa_eligibilite`` opens the ASPA at the legal age for a permanent incapacity above 50 %, where CSS art.
 L815-1 and L351-8, 1° bis ask one « au moins égale » to it: the runner compares with ``>=``.
+A thirteenth: ``aide_logement_montant_brut`` spares the degressivity of high rents only to a famille with a member
+flagged ``handicap`` (an input no situation sets), where CCH art. D823-16 spares it when « le demandeur ou son
+conjoint est bénéficiaire de l'allocation aux adultes handicapés »: the runner takes OpenFisca's amount before
+degressivity (less its flat minoration) for a famille whose parent receives OpenFisca's own ``aah``. A fourteenth:
+``reduction_loyer_solidarite`` applies the RLS in the overseas departments, where CCH art. L442-2-1 puts it on the
+dwellings opening the APL, which does not exist there (answer to written question AN n° 24595, 2020): nil there.
+A fifteenth: ``rsa_eligibilite`` opens the RSA before 25 for a parent with a child at charge, not for an unborn
+child, where CASF art. L262-4, 1° says « enfants nés ou à naître »: the runner opens it to a famille whose parent is
+pregnant, with a parent not a student, on OpenFisca's own conditions of nationality and non-salaried turnover.
 """
 
 from __future__ import annotations
@@ -484,9 +493,76 @@ CSS_PLAFOND_BASE_2025 = ("2025-04-01", 10339.0)
 of our ``minima_sociaux/css/plafond_base.yaml``: openfisca-france 176.1.8 knows 10,166 € (2024-04-01) only."""
 
 
+_OPENFISCA: dict[str, Variable] = {}
+"""OpenFisca-France's own variables that a correction reads before replacing them (:func:`tax_benefit_system`)."""
+
+
+def _openfisca(name: str, famille: Any, period: Any, parameters: Any) -> Any:
+    """OpenFisca's own formula of ``name`` at ``period``, computed (its default value before its first formula)."""
+    variable = _OPENFISCA[name]
+    formula = variable.get_formula(period)
+    if formula is None:
+        return np.full(famille.count, variable.default_value)
+    return formula(famille, period, parameters)
+
+
+class aide_logement_montant_brut(Variable):
+    """CCH art. D823-16: no degressivity of high rents where the demandeur or his partner receives the AAH. Where
+    a parent of the famille has OpenFisca's ``aah``, the amount before degressivity, rounded to the cent, less the
+    flat minoration (what OpenFisca's own exception gives); elsewhere OpenFisca's amount."""
+
+    value_type = float
+    entity = Famille
+    label = "Aides au logement après dégressivité (sans dégressivité pour un parent bénéficiaire de l'AAH)"
+    definition_period = MONTH
+    set_input = set_input_divide_by_period
+
+    def formula(famille, period, parameters):  # type: ignore[no-untyped-def]
+        openfisca = _openfisca("aide_logement_montant_brut", famille, period, parameters)
+        aah = famille.any(famille.members("aah", period) > 0, role=Famille.PARENT)
+        minoration = parameters(period).prestations_sociales.aides_logement.allocations_logement.locatif
+        avant = np.round(famille("aide_logement_montant_brut_avant_degressivite", period), 2)
+        exempt = np.maximum(0, avant - minoration.minoration_forfaitaire)
+        return np.where(aah, exempt, openfisca)
+
+
+class reduction_loyer_solidarite(Variable):
+    """CCH art. L442-2-1: the RLS is the dwellings' opening the APL, none overseas (the demandeur's ménage)."""
+
+    value_type = float
+    entity = Famille
+    label = "Réduction de loyer de solidarité (nulle outre-mer)"
+    definition_period = MONTH
+    set_input = set_input_divide_by_period
+
+    def formula(famille, period, parameters):  # type: ignore[no-untyped-def]
+        openfisca = _openfisca("reduction_loyer_solidarite", famille, period, parameters)
+        return np.where(famille.demandeur.menage("residence_dom", period), 0, openfisca)
+
+
+class rsa_eligibilite(Variable):
+    """CASF art. L262-4, 1°: « assumer la charge d'un ou plusieurs enfants nés ou à naître ». OpenFisca's own
+    eligibility, or a pregnant parent with a parent not a student (its conditions of nationality and turnover)."""
+
+    value_type = bool
+    entity = Famille
+    label = "Éligibilité au RSA (enfant à naître compris)"
+    definition_period = MONTH
+    set_input = set_input_dispatch_by_period
+
+    def formula(famille, period, parameters):  # type: ignore[no-untyped-def]
+        openfisca = _openfisca("rsa_eligibilite", famille, period, parameters)
+        enceinte = famille.any(famille.members("enceinte", period), role=Famille.PARENT)
+        pas_etudiant = famille.any(np.logical_not(famille.members("etudiant", period)), role=Famille.PARENT)
+        nationalite = famille.any(famille.members("rsa_condition_nationalite", period), role=Famille.PARENT)
+        return openfisca | (enceinte & pas_etudiant & nationalite & famille("rsa_eligibilite_tns", period))
+
+
 def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs = FranceTaxBenefitSystem()
     _AL_BASE_RESSOURCES_OPENFISCA[:] = [tbs.variables["aide_logement_base_ressources"]]
+    for name in ("aide_logement_montant_brut", "reduction_loyer_solidarite", "rsa_eligibilite"):
+        _OPENFISCA[name] = tbs.variables[name]
     start, value = CSS_PLAFOND_BASE_2025
     tbs.parameters.prestations_sociales.solidarite_insertion.minima_sociaux.cs.cmu.plafond_base.update(
         start=periods.instant(start), value=value)
@@ -506,6 +582,9 @@ def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs.replace_variable(aide_logement_base_ressources)
     tbs.replace_variable(cmu_nb_pac)
     tbs.replace_variable(cmu_c_plafond)
+    tbs.replace_variable(aide_logement_montant_brut)
+    tbs.replace_variable(reduction_loyer_solidarite)
+    tbs.replace_variable(rsa_eligibilite)
     return tbs
 
 

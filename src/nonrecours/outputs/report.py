@@ -538,7 +538,7 @@ NOT_MODELLED: dict[str, tuple[str, str]] = {
                             "étudiants en leur nom propre, les revenus du capital ; de l'abattement de l'art. "
                             "R861-8, les cas sans donnée d'entrée (allocation d'activité partielle, allocation "
                             "d'insertion)."),
-    "aide_logement": ("acd0d19b11cd", "la chambre d'une personne âgée ou handicapée accueillie à titre onéreux "
+    "aide_logement": ("d193ad606287", "la chambre d'une personne âgée ou handicapée accueillie à titre onéreux "
                                       "chez un particulier (75 %, art. 8 de l'arrêté), les logements du Crous, les "
                                       "boursiers, l'APL des prêts conventionnés en accession et les prêts de "
                                       "2018-2019 pour un logement « ancien » en zone 3 (aucun extrait n'indique la "
@@ -546,8 +546,12 @@ NOT_MODELLED: dict[str, tuple[str, str]] = {
                                       "inconnue), les revenus du capital et le "
                                       "patrimoine, les demandeurs d'emploi non indemnisés (aucune donnée ne les "
                                       "distingue des inactifs), le congé parental, Saint-Pierre-et-Miquelon et "
-                                      "Mayotte, l'abattement spécial de l'article 157 bis du CGI, les ascendants "
-                                      "à charge (aucune donnée ne dit qui est l'ascendant de qui)."),
+                                      "Mayotte, l'abattement spécial de l'article 157 bis du CGI pour les "
+                                      "invalides (aucune donnée ne dit qui détient une carte d'invalidité ; celui "
+                                      "des personnes nées avant 1931 est déduit), l'exonération de la dégressivité "
+                                      "des loyers élevés au titre de l'AEEH (aucune donnée ne la porte ; celle de "
+                                      "l'AAH est appliquée), les ascendants à charge (aucune donnée ne dit qui est "
+                                      "l'ascendant de qui)."),
     "aah": ("4c14937f60b8", "l'option transitoire du décret n° 2022-1694, la réduction après soixante jours "
                             "d'hospitalisation, d'hébergement en établissement spécialisé ou de détention (CSS "
                             "art. R821-8), la décision de la CDAPH elle-même (le taux d'incapacité est une "

@@ -39,7 +39,9 @@ loans of 2018-2019 for an « ancien » dwelling in zone 3 (no extract tells the 
 state: the core makes such a date unknown), capital income and assets, unindemnified jobseekers (no input tells
 them from inactive people), parental leave, Saint-Pierre-et-Miquelon and Mayotte, the special abattement of CGI
 art. 157 bis for invalid persons (no input says who holds an invalidity card; the one for persons born before 1931
-is deducted: ``al_abattement_special``), dependent ascendants (no input says who is an ascendant of whom).
+is deducted: ``al_abattement_special``), the AEEH's exemption from the degressivity of high rents (no input carries
+the AEEH; the AAH's is applied: ``al_exempt_loyer_eleve``), dependent ascendants (no input says who is an ascendant
+of whom).
 
 A disabled descendant living at home is a dependant (CCH art. R823-4, 3°: ``al_handicape_a_charge``); an ascendant
 (R823-4, 2°) is not.
@@ -402,6 +404,17 @@ def al_coefficient_loyer_eleve(f: Famille):
     return where(reel <= degressivite, 1.0, where(reel <= suppression, entre, 0.0))
 
 
+@rule(entity="famille", dtype="bool", label="aides au logement: pas de dégressivité des loyers élevés, le demandeur "
+      "ou son conjoint percevant l'AAH", ref="CCH art. D823-16 (loi n° 2016-1918 du 29 décembre 2016, art. 136)")
+def al_exempt_loyer_eleve(f: Famille):
+    """D823-16: the reduction for high rents « ne s'applique pas lorsque le demandeur ou son conjoint est
+    bénéficiaire de l'allocation aux adultes handicapés [...] ou de l'allocation d'éducation de l'enfant
+    handicapé ». The AAH received (``aah_percue``: paid where the payers' extracts are read, else computed) of a
+    parent of the famille; the AEEH is in no input (not modelled). OpenFisca-France exempts on its own input
+    ``handicap``, which the situations do not set (docs/oracle_disagreements.md)."""
+    return f.any(f.members.aah_percue > 0, role=PARENTS)
+
+
 def _montant_locataire(f: Famille, ressources):  # type: ignore[no-untyped-def]
     """Aid of a renter before the minimum amount, from the famille's resources (annual)."""
     loyer = minimum(f.al_loyer_reel, f.al_loyer_plafond)
@@ -516,9 +529,14 @@ def _bareme_pac_zone(f: Famille, p: str):  # type: ignore[no-untyped-def]
     return out
 
 
-@rule(entity="famille", dtype="float", label="réduction de loyer de solidarité (logement social)",
+@rule(entity="famille", dtype="float", label="réduction de loyer de solidarité (logement social conventionné à "
+      "l'APL, hors outre-mer)",
       ref="CCH art. L442-2-1; arrêté du 27 février 2018 relatif à la réduction de loyer de solidarité")
 def al_reduction_loyer_solidarite(f: Famille):
+    """L442-2-1 puts the RLS on the dwellings conventionnés for the APL (CCH art. L831-1), and the APL does not
+    exist in the overseas departments (their housing aid is the allocation de logement): a social tenant there
+    has no RLS, and his aid is not reduced by 98 % of one (answer to written question AN n° 24595, 24 November
+    2020). OpenFisca-France deducts it there too (docs/oracle_disagreements.md)."""
     p = f"{AL}.rls.plafond_ressources.zone_{{zone}}"
     plafond = _par_composition(
         f, _par_zone(f, f"{p}.personnes_seules"), _par_zone(f, f"{p}.couples"),
@@ -528,7 +546,8 @@ def al_reduction_loyer_solidarite(f: Famille):
     montant = _par_composition(f, _par_zone(f, f"{m}.personnes_seules"), _par_zone(f, f"{m}.couples"),
                                _par_zone(f, f"{m}.famille_1pac")
                                + maximum(n - 1, 0) * _par_zone(f, f"{m}.majoration_par_pac_supp"))
-    eligible = (f.statut_occupation == "social_tenant") & (f.aide_logement_base_ressources / 12 < plafond)
+    eligible = ((f.statut_occupation == "social_tenant") & ~f.menage.residence_dom
+                & (f.aide_logement_base_ressources / 12 < plafond))
     return where(eligible, montant, 0.0)
 
 
@@ -543,8 +562,9 @@ def _aide(f: Famille, ressources, rls):  # type: ignore[no-untyped-def]
                               where(accedant, _montant_accession(f, ressources), 0.0)))
     seuil = where(statut == "social_tenant", param(f"{AL}.seuil_versement.apl"), param(f"{AL}.seuil_versement.non_apl"))
     montant = where(avant_seuil >= seuil, avant_seuil, 0.0)
-    # the degressivity of high rents is a renter's (arrêté du 27 septembre 2019, art. 8)
-    coefficient = where(foyer | accedant, 1.0, f.al_coefficient_loyer_eleve)
+    # the degressivity of high rents is a renter's (arrêté du 27 septembre 2019, art. 8), and never one whose
+    # claimant or partner receives the AAH (CCH art. D823-16: al_exempt_loyer_eleve)
+    coefficient = where(foyer | accedant | f.al_exempt_loyer_eleve, 1.0, f.al_coefficient_loyer_eleve)
     brut = maximum(round_(montant * coefficient, 2) - param(f"{AL}.minoration_forfaitaire"), 0.0)
     brut = maximum(brut - rls * param(f"{AL}.rls.fraction_baisse_apl"), 0.0)
     crds = floor(brut * 100 * param(f"{AL}.taux_crds")) / 100

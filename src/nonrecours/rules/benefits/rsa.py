@@ -106,12 +106,15 @@ def rsa_condition_nationalite(i: Individu):
 @rule(entity="famille", dtype="bool", label="éligibilité au RSA", ref="CASF art. L262-4")
 def rsa_eligibilite(f: Famille):
     m = f.members
-    age = condition("le demandeur ou son conjoint a 25 ans ou plus, ou la famille a un enfant à charge",
-                    f.any(m.age_mois >= param(f"{R}.age_minimum"), role=PARENTS) | (f.rsa_nb_enfants > 0),
+    # « assumer la charge d'un ou plusieurs enfants nés ou à naître »: a pregnancy opens it as a child does, in a
+    # couple too (the majoration for isolation is another matter, L262-9)
+    charge = (f.rsa_nb_enfants > 0) | f.enceinte_fam
+    age = condition("le demandeur ou son conjoint a 25 ans ou plus, ou la famille a un enfant à charge, né ou à "
+                    "naître", f.any(m.age_mois >= param(f"{R}.age_minimum"), role=PARENTS) | charge,
                     ref="CASF art. L262-4, 1°")
     etudiant = condition("le demandeur ou son conjoint n'est pas étudiant",
                          f.any(~m.student & (m.age_mois >= param(f"{R}.age_minimum")), role=PARENTS)
-                         | ((f.rsa_nb_enfants > 0) & f.any(~m.student, role=PARENTS)), ref="CASF art. L262-4, 4°")
+                         | (charge & f.any(~m.student, role=PARENTS)), ref="CASF art. L262-4, 4°")
     sejour = condition("le demandeur ou son conjoint remplit la condition de nationalité ou de séjour",
                        f.any(m.rsa_condition_nationalite, role=PARENTS), ref="CASF art. L262-4, 2°")
     return age & etudiant & sejour
