@@ -503,7 +503,8 @@ def _openfisca(name: str, famille: Any, period: Any, parameters: Any) -> Any:
     formula = variable.get_formula(period)
     if formula is None:
         return np.full(famille.count, variable.default_value)
-    return formula(famille, period, parameters)
+    # OpenFisca's formulas take the parameters or not (``formula(famille, period)``)
+    return formula(*(famille, period, parameters)[:formula.__code__.co_argcount])
 
 
 class aide_logement_montant_brut(Variable):

@@ -48,6 +48,10 @@ R822_20_UNITS = {"h00203", "h00383", "h00384", "xh00056"}
 """Public cases whose labelled housing aid is OpenFisca-France's student forfait put in place of a student
 demandeur's resources (docs/oracle_disagreements.md, "Housing aid" (3)); the runner's eighth correction makes it a
 floor for a ménage of students (CCH art. R822-20), which gives our amounts."""
+D823_16_RLS_UNITS = {"xh00038", "xh00100", "xh00006", "xh00113"}
+"""Public cases whose labelled housing aid is OpenFisca-France's degressivity of high rents for a beneficiary of the
+AAH, or its RLS overseas (docs/oracle_disagreements.md, "Housing aid" (4) and (5)); the runner's thirteenth and
+fourteenth corrections apply CCH art. D823-16 and L442-2-1, which give our amounts."""
 L821_1_UNITS = {"xh00048"}
 """Public cases whose labelled CSS counts an AAH paid in full beside the ASPA (OpenFisca-France 176.1.8); the runner's
 tenth correction reduces it by the ASPA (CSS art. L821-1), which gives our amounts (docs/oracle_disagreements.md,
@@ -90,9 +94,9 @@ def test_public_cases_replayed_through_the_exporter_match_their_labels(oracle) -
     assert len(cases) >= 30
     agreement = public_case_agreement(cases, oracle)
     for field in COMPARED_FIELDS:
-        if field == "aide_logement":  # the RSA <-> housing-aid cycle's request order; the student forfait
+        if field == "aide_logement":  # the RSA <-> housing-aid cycle's request order; the student forfait; D823-16, RLS
             ids = {d["id"] for d in agreement[field]["disagreements"]}
-            assert ids <= RSA_CYCLE_UNITS | R822_20_UNITS, (field, agreement[field])
+            assert ids <= RSA_CYCLE_UNITS | R822_20_UNITS | D823_16_RLS_UNITS, (field, agreement[field])
             continue
         if field == "cheque_energie_annual":  # labelled before the runner's CGI art. 157 bis correction
             ids = {d["id"] for d in agreement[field]["disagreements"]}

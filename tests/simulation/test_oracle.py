@@ -81,15 +81,17 @@ def test_every_public_situation_is_computed(batch, cases) -> None:  # type: igno
     assert batch.unit_index.height == sum(len(c["expected"]["by_unit"]) for c in cases)
 
 
-LEGAL_DIFFERENCES = {"cheque_energie_annual": 0.985, "aide_logement": 0.98, "rsa": 0.98, "ppa": 0.985,
+LEGAL_DIFFERENCES = {"cheque_energie_annual": 0.985, "aide_logement": 0.97, "rsa": 0.98, "ppa": 0.985,
                      "css_free": 0.98, "css_participation": 0.96, "css_participation_monthly": 0.96, "aah": 0.985}
 """Fields where the law parts from the reference model on more than 1 % of the cases, with the floor they must
 keep (each difference is listed with its legal text in docs/oracle_disagreements.md): the chèque énergie's RFR
 (CGI art. 157 bis: the elderly abatement doubled for two spouses, age on 31 December), the housing aid's
 neutralisation after a month of RSA (CCH art. R822-17, against OpenFisca's cycle-order value), the
 biactivity allowance (CCH art. R822-7, against a monthly/yearly mix-up) and the student forfait, a floor for a
-ménage of students (CCH art. R822-20, where the reference model replaces the resources of any student demandeur:
-10 of 550 rows in all, 98.2 %); the RSA's foreign partner left out of
+ménage of students (CCH art. R822-20, where the reference model replaces the resources of any student demandeur),
+no degressivity of high rents for a beneficiary of the AAH (CCH art. D823-16, which the reference model applies
+only to its input ``handicap``) and no RLS overseas (CCH art. L442-2-1, the APL's dwellings only): 14 of 550 rows in
+all, 97.5 %); the RSA's foreign partner left out of
 the foyer's persons (CASF art. L262-5, which the reference model does not apply); the prime d'activité's resources
 and bonuses taken over the foyer's members only, a child not at charge left out (CSS art. L842-3 and R842-3, where
 the reference model sums every member of the famille: 7 of 550 rows, 98.7 %); the AAH of holders of a retirement
