@@ -323,3 +323,20 @@ def test_the_rsa_received_is_read_from_the_payments_and_the_receipts(tables):
     only_cnav = _with_paid(tables, [["famille", "F2", None, "aspa", dt.date(2026, 3, 1), Decimal("100.00"), "cnav",
                                      *_prov("cnav")]])
     assert build_inputs(only_cnav, M).famille["rsa_percu_connu"].to_list() == [False, False]
+
+
+def test_a_member_of_62_or_more_makes_the_aspa_paid_unknown(tables):
+    """The earliest age of the ASPA is 62, the age of retirement for inaptitude (CSS art. L351-1-5, R815-1), not
+    the legal age of the generation (64 for those born from 1969): a member of 63 (born in January 1963) may be
+    paid it, unfit for work, so the famille's ASPA paid is unknown; one of 61 leaves it estimated."""
+    from nonrecours.core import build_month
+
+    def aspa_paid_kind(born: dt.date) -> str:
+        b = pl.col("person_id") == "b"
+        birth = pl.when(b).then(pl.lit(born)).otherwise("birth_month").alias("birth_month")
+        persons = tables["persons"].with_columns(birth)
+        prov = build_month({**tables, "persons": persons}, M).provenance
+        return prov.filter((pl.col("input") == "aspa_versee") & (pl.col("id") == "caf:F1"))["kind"].item()
+
+    assert aspa_paid_kind(dt.date(1963, 1, 1)) == "unknown"
+    assert aspa_paid_kind(dt.date(1965, 1, 1)) == "estimated"

@@ -62,6 +62,10 @@ dwellings opening the APL, which does not exist there (answer to written questio
 A fifteenth: ``rsa_eligibilite`` opens the RSA before 25 for a parent with a child at charge, not for an unborn
 child, where CASF art. L262-4, 1° says « enfants nés ou à naître »: the runner opens it to a famille whose parent is
 pregnant, with a parent not a student, on OpenFisca's own conditions of nationality and non-salaried turnover.
+A sixteenth: ``aspa_eligibilite`` and ``aah_eligible`` read the legal retirement age, 64 from September 2023 (its
+``aah.age_legal_retraite``), where the age that opens the ASPA of a person unfit for work or with a 50 % rate and
+ends the AAH of a rate under 80 % is the age of retirement for inaptitude, 62 whatever the generation (CSS art.
+L351-1-5, R815-1, L821-2): the runner compares with :data:`AGE_RETRAITE_INAPTITUDE`, the AAH due while under it.
 """
 
 from __future__ import annotations
@@ -90,7 +94,7 @@ ROLE_KEYS = {"familles": ("parents", "enfants"), "foyers_fiscaux": ("declarants"
 
 
 class aspa_eligibilite(Variable):
-    """CSS art. L815-1, L351-8 1° bis, R815-2: from the legal age, an incapacity at least equal to the rate."""
+    """CSS art. L815-1, L351-8 1° bis, R815-1: from 62 (L351-1-5), an incapacity at least equal to the rate."""
 
     value_type = bool
     entity = Individu
@@ -99,13 +103,34 @@ class aspa_eligibilite(Variable):
     set_input = set_input_dispatch_by_period
 
     def formula(individu, period, parameters):  # type: ignore[no-untyped-def]
-        aah = parameters(period).prestations_sociales.prestations_etat_de_sante.invalidite.aah
         aspa = parameters(period).prestations_sociales.solidarite_insertion.minimum_vieillesse.aspa
         age = individu("age", period)
         invalide = (individu("taux_incapacite", period) >= aspa.taux_incapacite_aspa_anticipe) \
             + individu("inapte_travail", period)
-        return ((age >= aspa.age_min) + (age >= aah.age_legal_retraite) * invalide) \
+        return ((age >= aspa.age_min) + (age >= AGE_RETRAITE_INAPTITUDE) * invalide) \
             * individu("asi_aspa_condition_nationalite", period)
+
+
+AGE_RETRAITE_INAPTITUDE = 62
+"""CSS art. L351-1-5 (loi n° 2023-270, art. 10): the age of retirement of the unfit for work and of a permanent
+incapacity of at least 50 %, whatever the generation; the legal age of L161-17-2 before September 2023 (62 for
+those born from 1955)."""
+
+
+class aah_eligible(Variable):
+    """CSS art. L821-2 and L351-1-5: the AAH of a rate under 80 % ends at 62, the age of retirement for inaptitude."""
+
+    value_type = bool
+    entity = Individu
+    label = "Éligibilité à l'AAH (fin à 62 ans sous 80 %, âge de la retraite pour inaptitude)"
+    definition_period = MONTH
+    set_input = set_input_dispatch_by_period
+
+    def formula(individu, period, parameters):  # type: ignore[no-untyped-def]
+        openfisca = _openfisca("aah_eligible", individu, period, parameters)
+        aah = parameters(period).prestations_sociales.prestations_etat_de_sante.invalidite.aah
+        quatre_vingts = individu("taux_incapacite", period) >= aah.taux_capacite.taux_incapacite
+        return openfisca & (quatre_vingts | (individu("age", period) < AGE_RETRAITE_INAPTITUDE))
 
 
 class asi_aspa_condition_nationalite(Variable):
@@ -562,7 +587,7 @@ class rsa_eligibilite(Variable):
 def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs = FranceTaxBenefitSystem()
     _AL_BASE_RESSOURCES_OPENFISCA[:] = [tbs.variables["aide_logement_base_ressources"]]
-    for name in ("aide_logement_montant_brut", "reduction_loyer_solidarite", "rsa_eligibilite"):
+    for name in ("aide_logement_montant_brut", "reduction_loyer_solidarite", "rsa_eligibilite", "aah_eligible"):
         _OPENFISCA[name] = tbs.variables[name]
     start, value = CSS_PLAFOND_BASE_2025
     tbs.parameters.prestations_sociales.solidarite_insertion.minima_sociaux.cs.cmu.plafond_base.update(
@@ -586,6 +611,7 @@ def tax_benefit_system() -> FranceTaxBenefitSystem:
     tbs.replace_variable(aide_logement_montant_brut)
     tbs.replace_variable(reduction_loyer_solidarite)
     tbs.replace_variable(rsa_eligibilite)
+    tbs.replace_variable(aah_eligible)
     return tbs
 
 

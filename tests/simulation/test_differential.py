@@ -56,6 +56,10 @@ L821_1_UNITS = {"xh00048"}
 """Public cases whose labelled CSS counts an AAH paid in full beside the ASPA (OpenFisca-France 176.1.8); the runner's
 tenth correction reduces it by the ASPA (CSS art. L821-1), which gives our amounts (docs/oracle_disagreements.md,
 "The AAH reduced by the retirement pension and the ASPA")."""
+L351_1_5_UNITS = {"xh00048"}
+"""Public cases whose labelled ASPA and AAH wait for the legal age of 64 (OpenFisca-France 176.1.8); the runner's
+sixteenth correction opens the ASPA of the unfit and of a 50 % rate at 62 (CSS art. L351-1-5, R815-1): 63 with an
+85 % rate in April 2024 gives our amounts (docs/oracle_disagreements.md, « The age of retirement for inaptitude »)."""
 SPIRAL_ASI = {"d7-151"}
 """Fresh situations whose OpenFisca ASI is a value of its quasi-circular definitions (``aah`` reads the ASI and, with
 the tenth correction, the ASPA of the month, whose resources read ``aah`` of the months before: OpenFisca cuts such a
@@ -109,6 +113,10 @@ def test_public_cases_replayed_through_the_exporter_match_their_labels(oracle) -
         if field in ("css_participation", "css_participation_monthly"):  # the 2024 ceiling and the L821-1 correction
             ids = {d["id"] for d in agreement[field]["disagreements"]}
             assert ids <= CSS_PLAFOND_2025_UNITS | L821_1_UNITS, (field, agreement[field])
+            continue
+        if field in ("aspa", "aah", "asi"):  # labelled before the runner's CSS art. L351-1-5 correction
+            ids = {d["id"] for d in agreement[field]["disagreements"]}
+            assert ids <= L351_1_5_UNITS, (field, agreement[field])
             continue
         if field == "rsa":  # labelled before the runner's CASF art. L262-5 correction
             ids = {d["id"] for d in agreement[field]["disagreements"]}

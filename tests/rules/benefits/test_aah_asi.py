@@ -24,20 +24,21 @@ def test_aah_reduced_by_the_claimants_own_half_of_a_couples_asi() -> None:
     """d6101-265: married, both on an invalidity pension and both holding the ASI (987.13 EUR for the couple);
     the claimant of 64 (50 %, RSDAE) gets 1 033.32 - 316.90 - 493.565 (its half of July's ASI) = 222.855 EUR, as
     OpenFisca (which shows 222.85); deducting the couple's whole ASI gave 0. ``simulate`` writes it to the cent
-    as the rules round, half away from zero: 222.86. The claimant is 63 here: at 64 (the legal age the model takes)
-    and 50 % the ASPA opens, the rate being « au moins égal » (CSS art. L815-1, L351-8 1° bis; since 7 December
-    2026), and the ASPA takes the ASI's place."""
+    as the rules round, half away from zero: 222.86. The claimant is 61 here (63 in the tester's situation): from
+    62, the age of retirement for inaptitude (CSS art. L351-1-5, R815-1; since 8 December 2026), a rate of 50 %
+    opens the ASPA, the rate being « au moins égal » (CSS art. L815-1, L351-8 1° bis; since 7 December 2026), and
+    the ASPA takes the ASI's place."""
     sit = {"id": "d6101-265", "month": "2025-08", "depcom": "75056", "housing": {"status": "tenant", "rent": 844.19},
            "persons": [{"role": "parent", "age": 18, "unit": "main", "nationality": "SN", "residence_permit_years": 10,
                         "monthly": {"salary_net": 633.47, "invalidity_pension": 296.97}},
-                       {"role": "parent", "age": 63, "unit": "main", "monthly": {"invalidity_pension": 316.9},
+                       {"role": "parent", "age": 61, "unit": "main", "monthly": {"invalidity_pension": 316.9},
                         "disability_rate": 0.5, "rsdae": True}],
            "couple": "married"}
     rec = _records(sit)
     assert rec["asi"] == pytest.approx(987.13, abs=0.01)
     assert rec["aah"] == 222.86
-    at64 = _records({**sit, "persons": [sit["persons"][0], {**sit["persons"][1], "age": 64}]})
-    assert at64["aspa"] > 0 and at64["asi"] == 0.0
+    at63 = _records({**sit, "persons": [sit["persons"][0], {**sit["persons"][1], "age": 63}]})
+    assert at63["aspa"] > 0 and at63["asi"] == 0.0
 
 
 def test_asi_is_no_resource_of_the_aah() -> None:

@@ -47,10 +47,11 @@ FIN_OBLIGATION_SCOLAIRE = "prestations_familiales.autonomie_financiere.age_fin_o
 
 @rule(entity="individu", dtype="bool", label="éligibilité à l'AAH (handicap, âge)", ref="CSS art. L821-1 et L821-2")
 def aah_eligible(i: Individu):
-    taux = condition("taux d'incapacité d'au moins 80 %, ou d'au moins 50 % avec RSDAE avant l'âge légal de retraite",
+    taux = condition("taux d'incapacité d'au moins 80 %, ou d'au moins 50 % avec RSDAE avant l'âge de la retraite "
+                     "pour inaptitude (62 ans)",
                      (i.disability_rate >= param(f"{A}.taux_incapacite"))
                      | ((i.disability_rate >= param(f"{A}.taux_incapacite_rsdae")) & i.rsdae
-                        & (i.age_mois <= param(f"{A}.age_legal_retraite"))), ref="CSS art. L821-1 et L821-2")
+                        & (i.age_mois < param(f"{A}.age_legal_retraite"))), ref="CSS art. L821-1, L821-2 et L351-1-5")
     age = condition("20 ans ou plus (16 ans sans ouvrir droit aux prestations familiales)",
                     (i.age_mois >= param(f"{A}.age_minimal"))
                     | ((i.age_mois >= param(FIN_OBLIGATION_SCOLAIRE)) & ~i.af_enfant), ref="CSS art. R821-1")

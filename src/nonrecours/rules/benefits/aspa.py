@@ -35,9 +35,10 @@ A = "minima_sociaux.aspa"
       ref="CSS art. L815-1, L816-1, R815-1 et R815-2")
 def aspa_eligibilite(i: Individu):
     inapte = (i.disability_rate >= param(f"{A}.taux_incapacite_anticipe")) | i.unfit_for_work
-    age = condition("65 ans, ou l'âge légal de retraite en cas d'inaptitude ou d'incapacité d'au moins 50 %",
+    age = condition("65 ans, ou 62 ans (l'âge de la retraite pour inaptitude) en cas d'inaptitude ou d'incapacité "
+                    "d'au moins 50 %",
                     (i.age_mois >= param(f"{A}.age_min")) | ((i.age_mois >= param(f"{A}.age_min_inaptitude")) & inapte),
-                    ref="CSS art. L815-1 et R815-2")
+                    ref="CSS art. L815-1, R815-1 et L351-1-5")
     sejour = condition("nationalité française ou EEE, titre de séjour depuis 10 ans, ou réfugié, protection "
                        "subsidiaire, apatride", i.asi_aspa_condition_sejour, ref="CSS art. L816-1")
     return i.est_parent & age & sejour
